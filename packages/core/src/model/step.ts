@@ -1,0 +1,53 @@
+/**
+ * The step contract. A step is an ES module whose default export is a StepDefinition.
+ * Built-in steps (packages/astro/src/steps/*) are registered by name; a pipeline may also name
+ * a module path. Steps run inside worker threads, so a step module must be importable on its own.
+ */
+import type { TaskItem } from './types.js';
+
+/** A problem with a step's params, at a path inside the params object (mapped back to file:line:col). */
+export interface ParamIssue {
+  path: (string | number)[];
+  message: string;
+  hint?: string;
+}
+
+export interface StepLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface StepContext<P = Record<string, unknown>> {
+  params: P;
+  /** Input files by input name (absolute, read-only). */
+  inputs: Record<string, string[]>;
+  /** Where to write each declared output (absolute temp paths; the engine renames them atomically). */
+  outputs: Record<string, string>;
+  /** The fan-out item, for foreach tasks. */
+  item?: TaskItem;
+  /** Values of the target's declared `env:` variables (nothing else of the environment). */
+  env: Record<string, string>;
+  /** Which kernel backend this task was planned with ('native' | 'wasm' | 'js'). */
+  kernelBackend: string;
+  log: StepLogger;
+  signal: AbortSignal;
+}
+
+/** What a step may return: the items it produced (for a downstream `foreach: {items: ...}`) and metadata. */
+export interface StepResult {
+  items?: TaskItem[];
+  /** Small JSON-able facts kept in the provenance record (e.g. counts, livetime). */
+  metadata?: Record<string, unknown>;
+}
+
+export interface StepDefinition<P = Record<string, unknown>> {
+  /** Registry name, e.g. 'astro.reduce_observation'. */
+  name: string;
+  /** Bump when behaviour changes in a way the code hash would not show (e.g. a data file it embeds). */
+  version: string;
+  /** Validate and normalise params (units etc.); issues are reported at config load time. */
+  validateParams?(params: unknown): { ok: true; value: P } | { ok: false; issues: ParamIssue[] };
+  /** Kernels this step calls; their source hash, compiler and backend enter the task key. */
+  kernels?: string[];
+  run(ctx: StepContext<P>): Promise<StepResult | undefined> | StepResult | undefined;
+}

@@ -1,0 +1,111 @@
+/**
+ * The pipeline model: what a validated pipe.yaml becomes, and the task graph expanded from it.
+ * These types are the contract between config loading (config/), expansion (graph/),
+ * fingerprinting (fingerprint/), planning (plan/) and execution (execute/).
+ */
+
+/** A position in a source file, for diagnostics. Lines and columns are 1-based. */
+export interface SourceSpan {
+  file: string;
+  line: number;
+  col: number;
+  /** Length of the offending text in characters (for the squiggle). */
+  length: number;
+}
+
+export type Severity = 'error' | 'warning';
+
+/** One problem found in a config file; rendered as `file:line:col: message`, source line, squiggle, hint. */
+export interface Diagnostic {
+  severity: Severity;
+  /** Stable machine-readable code, e.g. 'unknown-key', 'cycle', 'missing-input'. */
+  code: string;
+  message: string;
+  span?: SourceSpan;
+  /** e.g. "did you mean 'outputs'?" */
+  hint?: string;
+}
+
+/** Where a task runs and with which resources (Slurm and the local pool read the parts they know). */
+export interface Resources {
+  cpus?: number;
+  mem?: string;
+  time?: string;
+  partition?: string;
+  account?: string;
+  retries?: number;
+  extraSbatchOptions?: string[];
+}
+
+/** One declared input of a target. */
+export type InputSpec =
+  | { kind: 'file'; pattern: string; span?: SourceSpan } // a path or a glob, relative to the workspace
+  | { kind: 'target'; target: string; span?: SourceSpan }; // all outputs of another target (gathered over its items)
+
+/** How a target fans out into tasks. */
+export type ForeachSpec =
+  | { kind: 'list'; items: string[]; span?: SourceSpan }
+  | { kind: 'glob'; pattern: string; span?: SourceSpan }
+  /** One task per item that an upstream task lists in its items output (dynamic fan-out). */
+  | { kind: 'items'; target: string; span?: SourceSpan };
+
+/** A validated target of a pipeline. */
+export interface Target {
+  name: string;
+  /** Registered step name (e.g. 'astro.reduce_observation'), a module path, or 'command'. */
+  step: string;
+  /** For command steps: the program and its argument array (never a shell string). */
+  command?: string[];
+  inputs: Record<string, InputSpec[]>;
+  /** Resolved parameters (after ${config...} substitution and --param overrides). */
+  params: Record<string, unknown>;
+  /** Output paths relative to the workspace; may contain `{item}`. */
+  outputs: Record<string, string>;
+  /** Extra ordering-only dependencies. */
+  needs: string[];
+  foreach?: ForeachSpec;
+  /** Environment variables visible to the step (and entering the key). */
+  env: string[];
+  resources: Resources;
+  executor?: 'local' | 'process' | 'slurm';
+  span?: SourceSpan;
+}
+
+export interface Pipeline {
+  /** Absolute path of the root pipe.yaml. */
+  file: string;
+  /** Workspace root (directory of the root pipe.yaml). */
+  root: string;
+  targets: Map<string, Target>;
+  /** Every file the pipeline definition was read from (root, includes, config files): watched by `pipe watch`. */
+  sourceFiles: string[];
+  defaults: { executor?: 'local' | 'process' | 'slurm'; resources: Resources };
+}
+
+/** One item of a fan-out: an id and the files that belong to it (hashed as the task's inputs). */
+export interface TaskItem {
+  id: string;
+  files: string[];
+  data?: unknown;
+}
+
+/** One unit of work in the expanded graph. */
+export interface Task {
+  /** Unique, stable id: `target` or `target[item]`. */
+  id: string;
+  target: string;
+  item?: TaskItem;
+  /** Upstream task ids whose outputs this task reads. */
+  deps: string[];
+  /** Input files (absolute) by input name; upstream outputs are listed with their producing task. */
+  inputs: Record<string, Array<{ path: string; producer?: string }>>;
+  /** Output paths (absolute, `{item}` substituted) by output name. */
+  outputs: Record<string, string>;
+  params: Record<string, unknown>;
+}
+
+export interface TaskGraph {
+  tasks: Map<string, Task>;
+  /** Targets whose fan-out is not known until an upstream task has produced its items. */
+  pending: string[];
+}
