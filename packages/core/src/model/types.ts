@@ -24,6 +24,8 @@ export interface Diagnostic {
   span?: SourceSpan;
   /** e.g. "did you mean 'outputs'?" */
   hint?: string;
+  /** Other places that take part in the problem (e.g. the first of two targets writing one output). */
+  related?: Array<{ message: string; span?: SourceSpan }>;
 }
 
 /** Where a task runs and with which resources (Slurm and the local pool read the parts they know). */
@@ -40,7 +42,15 @@ export interface Resources {
 /** One declared input of a target. */
 export type InputSpec =
   | { kind: 'file'; pattern: string; span?: SourceSpan } // a path or a glob, relative to the workspace
-  | { kind: 'target'; target: string; span?: SourceSpan }; // all outputs of another target (gathered over its items)
+  | {
+      kind: 'target';
+      target: string;
+      span?: SourceSpan;
+      /** Only this named output of the target (default: all its outputs). */
+      output?: string;
+      /** Both targets fan out: task `t[i]` reads only the outputs of upstream task `target[i]` (no gather). */
+      perItem?: boolean;
+    }; // all outputs of another target (gathered over its items)
 
 /** How a target fans out into tasks. */
 export type ForeachSpec =
@@ -54,6 +64,8 @@ export interface Target {
   name: string;
   /** Registered step name (e.g. 'astro.reduce_observation'), a module path, or 'command'. */
   step: string;
+  /** Absolute path of the step's module (undefined for the built-in `command` step). */
+  stepModule?: string;
   /** For command steps: the program and its argument array (never a shell string). */
   command?: string[];
   inputs: Record<string, InputSpec[]>;
@@ -80,6 +92,8 @@ export interface Pipeline {
   /** Every file the pipeline definition was read from (root, includes, config files): watched by `pipe watch`. */
   sourceFiles: string[];
   defaults: { executor?: 'local' | 'process' | 'slurm'; resources: Resources };
+  /** The parameter file in use (after `--config`), if the pipeline declares one. */
+  config?: { file: string; schema?: string };
 }
 
 /** One item of a fan-out: an id and the files that belong to it (hashed as the task's inputs). */
@@ -108,4 +122,6 @@ export interface TaskGraph {
   tasks: Map<string, Task>;
   /** Targets whose fan-out is not known until an upstream task has produced its items. */
   pending: string[];
+  /** Problems found while expanding (duplicate item ids, two tasks writing one path); empty when fine. */
+  diagnostics?: Diagnostic[];
 }

@@ -1,0 +1,269 @@
+/**
+ * gammapy 1.0's high-level analysis config (AnalysisConfig), accepted as is: same keys, same defaults,
+ * same unit rules ("Invalid unit for energy"), unknown keys rejected (pydantic `extra = forbid`).
+ * `readAnalysisConfig` validates a parsed YAML object and returns issues with their key paths (the engine maps
+ * them to file:line:col) and a normalised config in fixed units (deg, TeV, MJD TT).
+ */
+import { parseAngle, parseEnergy, parseTime, type Parsed, typeName } from './quantity.js';
+
+export interface ParamIssue {
+  path: (string | number)[];
+  message: string;
+  hint?: string;
+}
+
+type Node =
+  | { t: 'obj'; fields: Record<string, Node> }
+  | { t: 'enum'; values: string[]; dflt?: string }
+  | { t: 'list'; of: Node; dflt: unknown[] }
+  | { t: 'angle'; dflt?: string }
+  | { t: 'energy'; dflt?: string }
+  | { t: 'time' }
+  | { t: 'int'; dflt?: number }
+  | { t: 'bool'; dflt: boolean }
+  | { t: 'str'; dflt?: string }
+  | { t: 'path'; dflt?: string }
+  | { t: 'dict' };
+
+const obj = (fields: Record<string, Node>): Node => ({ t: 'obj', fields });
+const angle = (dflt?: string): Node => ({ t: 'angle', dflt });
+const energy = (dflt?: string): Node => ({ t: 'energy', dflt });
+const frame: Node = { t: 'enum', values: ['icrs', 'galactic'] };
+const skyCoord = obj({ frame, lon: angle(), lat: angle() });
+const circle = obj({ frame, lon: angle(), lat: angle(), radius: angle() });
+const energyAxis = (min?: string, max?: string, nbins?: number): Node =>
+  obj({ min: energy(min), max: energy(max), nbins: { t: 'int', dflt: nbins } });
+const timeRange = obj({ start: { t: 'time' }, stop: { t: 'time' } });
+const irfs = ['aeff', 'edisp', 'psf', 'bkg'];
+
+const SCHEMA: Node = obj({
+  general: obj({
+    log: obj({
+      level: { t: 'str', dflt: 'info' },
+      filename: { t: 'path' },
+      filemode: { t: 'str' },
+      format: { t: 'str' },
+      datefmt: { t: 'str' },
+    }),
+    outdir: { t: 'str', dflt: '.' },
+    n_jobs: { t: 'int', dflt: 1 },
+    datasets_file: { t: 'path' },
+    models_file: { t: 'path' },
+  }),
+  observations: obj({
+    datastore: { t: 'path', dflt: '$GAMMAPY_DATA/hess-dl3-dr1/' },
+    obs_ids: { t: 'list', of: { t: 'int' }, dflt: [] },
+    obs_file: { t: 'path' },
+    obs_cone: circle,
+    obs_time: timeRange,
+    required_irf: { t: 'list', of: { t: 'enum', values: irfs }, dflt: irfs },
+  }),
+  datasets: obj({
+    type: { t: 'enum', values: ['1d', '3d'], dflt: '1d' },
+    stack: { t: 'bool', dflt: true },
+    geom: obj({
+      wcs: obj({
+        skydir: skyCoord,
+        binsize: angle('0.02 deg'),
+        width: obj({ width: angle('5 deg'), height: angle('5 deg') }),
+        binsize_irf: angle('0.2 deg'),
+      }),
+      selection: obj({ offset_max: angle('2.5 deg') }),
+      axes: obj({
+        energy: energyAxis('1 TeV', '10 TeV', 5),
+        energy_true: energyAxis('0.5 TeV', '20 TeV', 16),
+      }),
+    }),
+    map_selection: {
+      t: 'list',
+      of: { t: 'enum', values: ['counts', 'exposure', 'background', 'psf', 'edisp'] },
+      dflt: ['counts', 'exposure', 'background', 'psf', 'edisp'],
+    },
+    background: obj({
+      method: { t: 'enum', values: ['reflected', 'fov_background', 'ring'] },
+      exclusion: { t: 'path' },
+      parameters: { t: 'dict' },
+    }),
+    safe_mask: obj({
+      methods: {
+        t: 'list',
+        of: { t: 'enum', values: ['aeff-default', 'aeff-max', 'edisp-bias', 'offset-max', 'bkg-peak'] },
+        dflt: ['aeff-default'],
+      },
+      parameters: { t: 'dict' },
+    }),
+    on_region: circle,
+    containment_correction: { t: 'bool', dflt: true },
+  }),
+  fit: obj({ fit_range: obj({ min: energy(), max: energy() }) }),
+  flux_points: obj({ energy: energyAxis(), source: { t: 'str', dflt: 'source' }, parameters: { t: 'dict' } }),
+  excess_map: obj({ correlation_radius: angle('0.1 deg'), parameters: { t: 'dict' }, energy_edges: energyAxis() }),
+  light_curve: obj({
+    time_intervals: timeRange,
+    energy_edges: energyAxis(),
+    source: { t: 'str', dflt: 'source' },
+    parameters: { t: 'dict' },
+  }),
+});
+
+/** Validate and normalise one node; push issues with their paths. Missing values get gammapy's defaults. */
+function check(node: Node, raw: unknown, path: (string | number)[], issues: ParamIssue[]): unknown {
+  const fail = (message: string, hint?: string): undefined => {
+    issues.push({ path, message, ...(hint ? { hint } : {}) });
+    return undefined;
+  };
+  const quantity = (p: Parsed<number>): number | undefined => (p.ok ? p.value : fail(p.message, p.hint));
+  switch (node.t) {
+    case 'obj': {
+      if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+        return fail(`expected a mapping, got ${typeName(raw)}`);
+      }
+      const src = (raw ?? {}) as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(src)) {
+        if (!(key in node.fields)) {
+          const hint = suggest(key, Object.keys(node.fields));
+          issues.push({ path: [...path, key], message: `unknown key '${key}'`, ...(hint ? { hint } : {}) });
+        }
+      }
+      for (const [key, child] of Object.entries(node.fields)) out[key] = check(child, src[key], [...path, key], issues);
+      return out;
+    }
+    case 'enum': {
+      if (raw === undefined || raw === null) return node.dflt ?? null;
+      if (typeof raw !== 'string' || !node.values.includes(raw)) {
+        const hint = typeof raw === 'string' ? suggest(raw, node.values) : undefined;
+        return fail(`value ${JSON.stringify(raw)} is not one of: ${node.values.join(', ')}`, hint);
+      }
+      return raw;
+    }
+    case 'list': {
+      if (raw === undefined || raw === null) return node.dflt;
+      if (!Array.isArray(raw)) return fail(`expected a list, got ${typeName(raw)}`);
+      return raw.map((v, i) => check(node.of, v, [...path, i], issues));
+    }
+    case 'angle':
+      if (raw === undefined || raw === null) return node.dflt === undefined ? null : quantity(parseAngle(node.dflt));
+      return quantity(parseAngle(raw));
+    case 'energy':
+      if (raw === undefined || raw === null) return node.dflt === undefined ? null : quantity(parseEnergy(node.dflt));
+      return quantity(parseEnergy(raw));
+    case 'time':
+      if (raw === undefined || raw === null) return null;
+      return quantity(parseTime(raw));
+    case 'int':
+      if (raw === undefined || raw === null) return node.dflt ?? null;
+      return Number.isInteger(raw) ? raw : fail(`expected an integer, got ${typeName(raw)}`);
+    case 'bool':
+      if (raw === undefined || raw === null) return node.dflt;
+      return typeof raw === 'boolean' ? raw : fail(`expected true or false, got ${typeName(raw)}`);
+    case 'str':
+    case 'path':
+      if (raw === undefined || raw === null) return node.dflt ?? null;
+      return typeof raw === 'string' ? raw : fail(`expected a string, got ${typeName(raw)}`);
+    case 'dict':
+      if (raw === undefined || raw === null) return {};
+      return typeof raw === 'object' && !Array.isArray(raw) ? raw : fail(`expected a mapping, got ${typeName(raw)}`);
+  }
+}
+
+/** Closest candidate by edit distance, as a "did you mean" hint. */
+export function suggest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best === undefined ? undefined : `did you mean '${best}'?`;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+export type AnalysisConfig = ReturnType<typeof normalisedShape>;
+// The normalised config is plain JSON; this type documents the parts the steps read.
+function normalisedShape() {
+  return {} as {
+    general: { log: { level: string }; outdir: string; n_jobs: number };
+    observations: {
+      datastore: string;
+      obs_ids: number[];
+      obs_file: string | null;
+      obs_cone: { frame: 'icrs' | 'galactic' | null; lon: number | null; lat: number | null; radius: number | null };
+      obs_time: { start: number | null; stop: number | null };
+      required_irf: string[];
+    };
+    datasets: {
+      type: '1d' | '3d';
+      stack: boolean;
+      geom: {
+        wcs: {
+          skydir: { frame: 'icrs' | 'galactic' | null; lon: number | null; lat: number | null };
+          binsize: number;
+          width: { width: number; height: number };
+          binsize_irf: number;
+        };
+        selection: { offset_max: number };
+        axes: {
+          energy: { min: number; max: number; nbins: number };
+          energy_true: { min: number; max: number; nbins: number };
+        };
+      };
+      map_selection: string[];
+      background: { method: string | null; exclusion: string | null; parameters: Record<string, unknown> };
+      safe_mask: { methods: string[]; parameters: Record<string, unknown> };
+      containment_correction: boolean;
+    };
+    excess_map: {
+      correlation_radius: number;
+      parameters: Record<string, unknown>;
+      energy_edges: { min: number | null; max: number | null; nbins: number | null };
+    };
+  };
+}
+
+/** Validate a parsed gammapy analysis config. Cross-field rules for a 3D excess map are checked too. */
+export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issues: ParamIssue[] } {
+  const issues: ParamIssue[] = [];
+  const config = check(SCHEMA, raw, [], issues) as AnalysisConfig;
+  if (issues.length > 0) return { config, issues };
+  const ds = config.datasets;
+  const sky = ds.geom.wcs.skydir;
+  if (ds.type !== '3d') {
+    issues.push({ path: ['datasets', 'type'], message: `pipe's excess_map pipeline reduces 3D datasets; got '${ds.type}'`, hint: "set 'type: 3d'" });
+  }
+  if (sky.lon === null || sky.lat === null || sky.frame === null) {
+    issues.push({ path: ['datasets', 'geom', 'wcs', 'skydir'], message: 'the map centre needs frame, lon and lat' });
+  }
+  for (const axis of ['energy', 'energy_true'] as const) {
+    const a = ds.geom.axes[axis];
+    if (!(a.min > 0 && a.max > a.min)) issues.push({ path: ['datasets', 'geom', 'axes', axis], message: `need 0 < min < max, got min=${a.min} TeV, max=${a.max} TeV` });
+    if (!(a.nbins >= 1)) issues.push({ path: ['datasets', 'geom', 'axes', axis, 'nbins'], message: 'nbins must be ≥ 1' });
+  }
+  for (const key of ['binsize', 'binsize_irf'] as const) {
+    if (!(ds.geom.wcs[key] > 0)) issues.push({ path: ['datasets', 'geom', 'wcs', key], message: `${key} must be > 0` });
+  }
+  if (ds.background.method !== null && ds.background.method !== 'fov_background') {
+    issues.push({ path: ['datasets', 'background', 'method'], message: `background method '${ds.background.method}' is not supported for 3D maps`, hint: "use 'fov_background'" });
+  }
+  const cone = config.observations.obs_cone;
+  const coneKeys = [cone.frame, cone.lon, cone.lat, cone.radius].filter((v) => v !== null).length;
+  if (coneKeys > 0 && coneKeys < 4) issues.push({ path: ['observations', 'obs_cone'], message: 'obs_cone needs frame, lon, lat and radius' });
+  if (!(config.excess_map.correlation_radius > 0)) issues.push({ path: ['excess_map', 'correlation_radius'], message: 'correlation_radius must be > 0' });
+  return { config, issues };
+}

@@ -1,0 +1,100 @@
+/**
+ * Quantities as gammapy configs write them: "83.633 deg", "1.0 TeV", "2004-12-04T22:00:00".
+ * Parsed into fixed units (degrees, TeV, MJD in TT) so that keys and steps never see unit spellings.
+ */
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string; hint?: string };
+
+const ANGLE_UNITS: Record<string, number> = {
+  deg: 1,
+  degree: 1,
+  degrees: 1,
+  arcmin: 1 / 60,
+  arcsec: 1 / 3600,
+  rad: 180 / Math.PI,
+  radian: 180 / Math.PI,
+  mas: 1 / 3.6e6,
+};
+
+const ENERGY_UNITS: Record<string, number> = {
+  eV: 1e-12,
+  keV: 1e-9,
+  MeV: 1e-6,
+  GeV: 1e-3,
+  TeV: 1,
+  PeV: 1e3,
+  erg: 1 / 1.602176634,
+  J: 1 / 1.602176634e-7,
+};
+
+const QUANTITY = /^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$/;
+
+function parseQuantity(
+  raw: unknown,
+  units: Record<string, number>,
+  kind: string,
+  defaultUnit: string | undefined,
+): Parsed<number> {
+  if (typeof raw === 'number') {
+    if (defaultUnit === undefined) {
+      return { ok: false, message: `${kind} needs a unit`, hint: `write e.g. "${raw} ${Object.keys(units)[0]}"` };
+    }
+    return Number.isFinite(raw) ? { ok: true, value: raw * units[defaultUnit]! } : { ok: false, message: `${kind} is not finite` };
+  }
+  if (typeof raw !== 'string') return { ok: false, message: `expected a ${kind} like "1.0 ${Object.keys(units)[0]}", got ${typeName(raw)}` };
+  const m = QUANTITY.exec(raw);
+  if (!m) return { ok: false, message: `cannot read ${JSON.stringify(raw)} as a ${kind}`, hint: `write a number and a unit, e.g. "1.0 ${Object.keys(units)[0]}"` };
+  const value = Number(m[1]);
+  const unit = m[2] ?? '';
+  if (unit === '') {
+    if (defaultUnit === undefined) return { ok: false, message: `${kind} ${JSON.stringify(raw)} has no unit`, hint: `add a unit: ${Object.keys(units).join(', ')}` };
+    return { ok: true, value: value * units[defaultUnit]! };
+  }
+  const factor = units[unit];
+  if (factor === undefined) {
+    return {
+      ok: false,
+      message: `invalid unit for ${kind}: '${unit}'`,
+      hint: `use one of ${Object.keys(units).join(', ')}`,
+    };
+  }
+  return { ok: true, value: value * factor };
+}
+
+/** An angle in degrees. A bare number is read as degrees (astropy's Angle needs a unit; we are lenient only for numbers). */
+export function parseAngle(raw: unknown): Parsed<number> {
+  return parseQuantity(raw, ANGLE_UNITS, 'angle', typeof raw === 'number' ? 'deg' : undefined);
+}
+
+/** An energy in TeV. A unit is required, as in gammapy ("Invalid unit for energy"). */
+export function parseEnergy(raw: unknown): Parsed<number> {
+  return parseQuantity(raw, ENERGY_UNITS, 'energy', undefined);
+}
+
+// TAI − UTC in seconds from each date (MJD) on; enough for any IACT data (1996 onwards).
+const LEAP_SECONDS: Array<[number, number]> = [
+  [50083, 30], [50630, 31], [51179, 32], [53736, 33], [54832, 34], [56109, 35], [57204, 36], [57754, 37],
+];
+
+/** An ISO 8601 UTC date/time ("2004-12-04T22:00:00", "2004-12-04 22:00", "2004-12-04") or "MJD 53343.9" → MJD (TT). */
+export function parseTime(raw: unknown): Parsed<number> {
+  if (typeof raw !== 'string') return { ok: false, message: `expected a time like "2004-12-04T22:00:00", got ${typeName(raw)}` };
+  const mjdMatch = /^\s*MJD\s*([0-9.]+)\s*$/i.exec(raw);
+  if (mjdMatch) return { ok: true, value: Number(mjdMatch[1]) };
+  const iso = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?)?\s*(?:Z|UTC)?\s*$/.exec(raw);
+  if (!iso) return { ok: false, message: `cannot read ${JSON.stringify(raw)} as a time`, hint: 'use ISO 8601, e.g. "2004-12-04T22:00:00" (UTC)' };
+  const [, y, mo, d, h = '0', mi = '0', s = '0'] = iso;
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), 0) + Number(s) * 1000;
+  if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31) return { ok: false, message: `invalid date ${JSON.stringify(raw)}` };
+  const mjdUtc = ms / 86_400_000 + 40587;
+  let taiMinusUtc = 0;
+  for (const [from, secs] of LEAP_SECONDS) if (mjdUtc >= from) taiMinusUtc = secs;
+  return { ok: true, value: mjdUtc + (taiMinusUtc + 32.184) / 86400 };
+}
+
+export function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}

@@ -1,0 +1,100 @@
+/**
+ * Formatting of header cards for writing (FITS 4.0 §4.2 fixed format, as astropy writes them): right-justified
+ * numbers and logicals, quoted strings with '' escapes, CONTINUE for long strings, HIERARCH for long keywords.
+ */
+import { BLOCK, CARD, type FitsValue } from './header.js';
+
+/** A card to write. `float` forces a float notation for integer-valued numbers (`0.0` rather than `0`). */
+export interface CardInput {
+  key: string;
+  /** undefined for commentary cards (COMMENT, HISTORY, blank keyword). */
+  value?: FitsValue;
+  comment?: string;
+  float?: boolean;
+}
+
+/** Keywords whose values are floats by convention (WCS), written as such even when integral. */
+const FLOAT_KEYS = /^(CRPIX\d|CRVAL\d|CDELT\d|CROTA\d|LONPOLE|LATPOLE|EQUINOX|MJDREF|MJDREFF|PC\d_\d|CD\d_\d|PV\d_\d+)$/;
+
+/** Formats a number as astropy does: integers plain, floats with a '.' or an exponent, at most 20 characters. */
+export function formatNumber(v: number, asFloat: boolean): string {
+  if (Number.isNaN(v) || !Number.isFinite(v)) throw new Error(`FITS headers cannot hold ${v}`);
+  if (Number.isInteger(v) && !asFloat && Math.abs(v) < 1e21) return String(v);
+  let s = String(v).toUpperCase();
+  if (!s.includes('.') && !s.includes('E')) s += '.0';
+  else if (!s.includes('.') && s.includes('E')) s = s.replace('E', '.0E');
+  if (s.length > 20) {
+    for (let p = 16; p > 0 && s.length > 20; p--) s = v.toExponential(p).toUpperCase();
+  }
+  return s;
+}
+
+function formatValue(card: CardInput): string {
+  const v = card.value;
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'boolean') return (v ? 'T' : 'F').padStart(20);
+  if (typeof v === 'bigint') return v.toString().padStart(20);
+  if (typeof v === 'number') return formatNumber(v, card.float ?? FLOAT_KEYS.test(card.key.toUpperCase())).padStart(20);
+  return quote(v);
+}
+
+function quote(s: string): string {
+  return `'${s.replace(/'/g, "''").padEnd(8)}'`.padEnd(20);
+}
+
+function withComment(head: string, comment: string | undefined): string {
+  if (!comment) return head.padEnd(CARD).slice(0, CARD);
+  const full = `${head} / ${comment}`;
+  return (full.length <= CARD ? full : full.slice(0, CARD)).padEnd(CARD);
+}
+
+/** The 80-character card(s) of one header entry (several when a long string needs CONTINUE). */
+export function formatCard(card: CardInput): string[] {
+  const key = card.key.toUpperCase();
+  if (card.value === undefined) return [`${key.padEnd(8)}${(card.comment ?? '').slice(0, 72)}`.padEnd(CARD)];
+  const prefix = key.length > 8 || /[^A-Z0-9_-]/.test(key) ? `HIERARCH ${card.key} = ` : `${key.padEnd(8)}= `;
+  if (typeof card.value === 'string' && prefix.length + quote(card.value).trimEnd().length > CARD) {
+    return formatLongString(prefix, card.value, card.comment);
+  }
+  return [withComment(prefix + formatValue(card), card.comment)];
+}
+
+/** Splits a string over CONTINUE cards, never splitting a '' escape. */
+function formatLongString(prefix: string, value: string, comment: string | undefined): string[] {
+  const room = (head: string) => CARD - head.length - 3; // quotes and '&'
+  const pieces: string[] = [];
+  let rest = value;
+  let head = prefix;
+  while (rest.length > 0) {
+    let n = 0;
+    let used = 0;
+    while (n < rest.length) {
+      const w = rest[n] === "'" ? 2 : 1;
+      if (used + w > room(head)) break;
+      used += w;
+      n++;
+    }
+    pieces.push(rest.slice(0, n));
+    rest = rest.slice(n);
+    head = 'CONTINUE  ';
+  }
+  return pieces.map((p, i) => {
+    const last = i === pieces.length - 1;
+    const body = `'${p.replace(/'/g, "''")}${last ? '' : '&'}'`;
+    return withComment((i === 0 ? prefix : 'CONTINUE  ') + body, last ? comment : undefined);
+  });
+}
+
+/** A whole header (cards then END) as bytes, padded with blanks to a multiple of 2880. */
+export function encodeHeader(cards: readonly CardInput[]): Uint8Array {
+  const lines = cards.flatMap(formatCard);
+  lines.push('END'.padEnd(CARD));
+  const text = lines.join('');
+  const size = Math.ceil(text.length / BLOCK) * BLOCK;
+  const out = new Uint8Array(size).fill(0x20);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out[i] = c < 0x20 || c > 0x7e ? 0x3f : c; // FITS headers are printable ASCII only
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+/**
+ * Bytes of a FITS file from disk: plain or gzip-compressed (detected by the magic bytes, not the name).
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { gunzip, gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { FitsError } from './errors.js';
+
+const gunzipAsync = promisify(gunzip);
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** Reads a file and decompresses it when it is gzip. */
+export async function loadFitsBytes(path: string): Promise<Uint8Array> {
+  let raw: Uint8Array;
+  try {
+    raw = await readFile(path);
+  } catch (e) {
+    throw ioError(path, e);
+  }
+  if (!isGzip(raw)) return raw;
+  try {
+    return await gunzipAsync(raw);
+  } catch (e) {
+    throw gzipError(path, e);
+  }
+}
+
+/** Synchronous form of {@link loadFitsBytes}. */
+export function loadFitsBytesSync(path: string): Uint8Array {
+  let raw: Uint8Array;
+  try {
+    raw = readFileSync(path);
+  } catch (e) {
+    throw ioError(path, e);
+  }
+  return decompressIfGzip(raw, path);
+}
+
+/** Decompresses in-memory bytes when they are gzip. */
+export function decompressIfGzip(raw: Uint8Array, name: string): Uint8Array {
+  if (!isGzip(raw)) return raw;
+  try {
+    return gunzipSync(raw);
+  } catch (e) {
+    throw gzipError(name, e);
+  }
+}
+
+function ioError(path: string, e: unknown): FitsError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const what = code === 'ENOENT' ? 'no such file' : `cannot read file (${code ?? String(e)})`;
+  return new FitsError('io', { file: path }, what, { cause: e });
+}
+
+function gzipError(path: string, e: unknown): FitsError {
+  const msg = (e as Error).message ?? String(e);
+  const truncated = /unexpected end/i.test(msg) || (e as NodeJS.ErrnoException).code === 'Z_BUF_ERROR';
+  return new FitsError(
+    truncated ? 'truncated-gzip' : 'io',
+    { file: path },
+    truncated ? 'gzip stream is truncated (unexpected end of file)' : `gzip stream is corrupt: ${msg}`,
+    { cause: e },
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * Writing FITS files: image HDUs and binary-table HDUs from typed arrays, optional gzip, atomic on disk
+ * (temporary file, fsync, rename), so that no half-written file is ever visible under its final name.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { type NumericArray, toBigEndian } from './bigendian.js';
+import { type CardInput, encodeHeader } from './cards.js';
+import { FitsError } from './errors.js';
+import { BLOCK } from './header.js';
+import { encodeTable, type TableColumnSpec } from './write-table.js';
+
+/** An image HDU. `shape` is in C order (slowest first, e.g. [energy][y][x]); `data` is in that order. */
+export interface ImageHduSpec {
+  kind: 'image';
+  data: NumericArray;
+  shape: number[];
+  /** EXTNAME (not written for a primary HDU unless given). */
+  name?: string;
+  /** Extra cards after the structural ones; structural keywords given here are ignored. */
+  cards?: CardInput[];
+}
+
+/** A binary-table HDU. */
+export interface TableHduSpec {
+  kind: 'bintable';
+  name: string;
+  columns: TableColumnSpec[];
+  /** Row count; deduced from the first column when absent. */
+  rows?: number;
+  cards?: CardInput[];
+}
+
+export type HduSpec = ImageHduSpec | TableHduSpec;
+
+/** Keywords the writer generates itself; the same keys among user cards are dropped. */
+const STRUCTURAL = /^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|TFIELDS|TTYPE\d+|TFORM\d+|TUNIT\d+|TDIM\d+|THEAP|EXTNAME|BSCALE|BZERO|END)$/;
+
+const BITPIX: [new (...a: never[]) => NumericArray, number, bigint?][] = [
+  [Uint8Array, 8],
+  [Int8Array, 8, -128n],
+  [Int16Array, 16],
+  [Uint16Array, 16, 32768n],
+  [Int32Array, 32],
+  [Uint32Array, 32, 2147483648n],
+  [BigInt64Array, 64],
+  [BigUint64Array, 64, 9223372036854775808n],
+  [Float32Array, -32],
+  [Float64Array, -64],
+];
+
+function userCards(cards: CardInput[] | undefined): CardInput[] {
+  return (cards ?? []).filter((c) => c.value === undefined || !STRUCTURAL.test(c.key.toUpperCase()));
+}
+
+function encodeImage(spec: ImageHduSpec, primary: boolean, file: string, index: number): Uint8Array[] {
+  const entry = BITPIX.find(([ctor]) => spec.data instanceof ctor);
+  if (!entry) throw new FitsError('write-failed', { file, hdu: index }, 'unsupported image array type');
+  const [, bitpix, zero] = entry;
+  const count = spec.shape.length === 0 ? 0 : spec.shape.reduce((a, b) => a * b, 1);
+  if (count !== spec.data.length) {
+    throw new FitsError('write-failed', { file, hdu: spec.name ?? index }, `shape ${spec.shape.join('×')} needs ${count} values, data has ${spec.data.length}`);
+  }
+  const naxes = [...spec.shape].reverse();
+  const cards: CardInput[] = primary
+    ? [{ key: 'SIMPLE', value: true, comment: 'conforms to FITS standard' }]
+    : [{ key: 'XTENSION', value: 'IMAGE', comment: 'Image extension' }];
+  cards.push({ key: 'BITPIX', value: bitpix, comment: 'array data type' }, { key: 'NAXIS', value: naxes.length, comment: 'number of array dimensions' });
+  naxes.forEach((n, i) => cards.push({ key: `NAXIS${i + 1}`, value: n }));
+  if (primary) cards.push({ key: 'EXTEND', value: true });
+  else cards.push({ key: 'PCOUNT', value: 0, comment: 'number of parameters' }, { key: 'GCOUNT', value: 1, comment: 'number of groups' });
+  if (zero !== undefined) cards.push({ key: 'BSCALE', value: 1 }, { key: 'BZERO', value: zero <= 2n ** 53n && zero >= -(2n ** 53n) ? Number(zero) : zero });
+  if (spec.name !== undefined) cards.push({ key: 'EXTNAME', value: spec.name, comment: 'extension name' });
+  cards.push(...userCards(spec.cards));
+  const data = toBigEndian(spec.data);
+  if (zero !== undefined) {
+    const width = spec.data.BYTES_PER_ELEMENT;
+    for (let i = 0; i < data.length; i += width) data[i] = (data[i] as number) ^ 0x80; // unsigned → signed + BZERO
+  }
+  return [encodeHeader(cards), pad(data)];
+}
+
+function encodeBinTable(spec: TableHduSpec, file: string): Uint8Array[] {
+  const where = { file, hdu: spec.name };
+  const table = encodeTable(spec.columns, spec.rows, where);
+  const cards: CardInput[] = [
+    { key: 'XTENSION', value: 'BINTABLE', comment: 'binary table extension' },
+    { key: 'BITPIX', value: 8, comment: 'array data type' },
+    { key: 'NAXIS', value: 2, comment: 'number of array dimensions' },
+    { key: 'NAXIS1', value: table.rowBytes, comment: 'length of dimension 1' },
+    { key: 'NAXIS2', value: table.rows, comment: 'length of dimension 2' },
+    { key: 'PCOUNT', value: 0, comment: 'number of group parameters' },
+    { key: 'GCOUNT', value: 1, comment: 'number of groups' },
+    { key: 'TFIELDS', value: spec.columns.length, comment: 'number of table fields' },
+    ...table.columnCards,
+    { key: 'EXTNAME', value: spec.name, comment: 'extension name' },
+    ...userCards(spec.cards),
+  ];
+  return [encodeHeader(cards), pad(table.bytes)];
+}
+
+function pad(data: Uint8Array): Uint8Array {
+  const size = Math.ceil(data.length / BLOCK) * BLOCK;
+  if (size === data.length) return data;
+  const out = new Uint8Array(size);
+  out.set(data);
+  return out;
+}
+
+/**
+ * Encodes HDUs as FITS bytes. The first HDU must be an image (use an empty one, shape [] and an empty
+ * Float32Array, for a table-only file); it becomes the primary HDU.
+ */
+export function encodeFits(hdus: readonly HduSpec[], file = '<memory>'): Uint8Array {
+  const first = hdus[0];
+  if (!first || first.kind !== 'image') throw new FitsError('write-failed', { file, hdu: 0 }, 'the first HDU must be an image (the primary HDU)');
+  const parts = hdus.flatMap((h, i) => (h.kind === 'image' ? encodeImage(h, i === 0, file, i) : encodeBinTable(h, file)));
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** An empty primary HDU, for files whose content is all in extensions. */
+export function emptyPrimary(cards?: CardInput[]): ImageHduSpec {
+  return cards ? { kind: 'image', data: new Uint8Array(0), shape: [], cards } : { kind: 'image', data: new Uint8Array(0), shape: [] };
+}
+
+export interface WriteFitsOptions {
+  /** gzip the file; default: when the path ends in `.gz`. */
+  gzip?: boolean;
+}
+
+/** Writes HDUs to `path` atomically (temporary file in the same directory, fsync, rename). */
+export function writeFits(path: string, hdus: readonly HduSpec[], options: WriteFitsOptions = {}): void {
+  const raw = encodeFits(hdus, path);
+  const bytes = (options.gzip ?? path.endsWith('.gz')) ? gzipSync(raw, { level: 6 }) : raw;
+  writeFileAtomic(path, bytes);
+}
+
+/** Writes bytes to `path` via a temporary sibling, fsync and rename. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new FitsError('write-failed', { file: path }, `cannot write: ${(e as Error).message}`, { cause: e });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The parameter file (`config:`): loaded as YAML with its own line counter, optionally validated
+ * whole by a registered config schema, and looked up by dotted paths for `${config.a.b}`.
+ */
+import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
+import { didYouMean } from '../graph/closest-names.js';
+import type { Diagnostic, SourceSpan } from '../model/types.js';
+import type { StepRegistry } from '../steps/registry.js';
+import { makeDiagnostic } from './diagnostics.js';
+import { nodeIn } from './schema-issues.js';
+import { readSource, type SourceFile, spanOf } from './source.js';
+
+export interface ConfigSource {
+  source: SourceFile;
+  schema?: string;
+}
+
+/** Read and parse the parameter file; `from` is the `config:` entry that names it. */
+export async function loadConfigFile(
+  file: string,
+  schema: string | undefined,
+  from: SourceSpan | undefined,
+): Promise<{ config?: ConfigSource; diagnostics: Diagnostic[] }> {
+  const { source, diagnostics } = await readSource(file, from);
+  if (!source) return { diagnostics };
+  if (source.doc.contents !== null && !isMap(source.doc.contents)) {
+    diagnostics.push(
+      makeDiagnostic({
+        code: 'wrong-type',
+        message: 'a config file must be a map of keys to values',
+        at: spanOf(source, source.doc.contents),
+      }),
+    );
+  }
+  return { config: schema ? { source, schema } : { source }, diagnostics };
+}
+
+/** Result of looking up a dotted path in the config file. */
+export type ConfigLookup =
+  | { found: true; node: Node }
+  | { found: false; /** The segments that exist. */ prefix: string[]; /** Keys available where the path broke off. */ keys: string[] };
+
+/** Follow `a.b.0.c` through maps (by key) and lists (by index). */
+export function lookupConfig(config: SourceFile, segments: readonly string[]): ConfigLookup {
+  let node: unknown = config.doc.contents;
+  for (let i = 0; i < segments.length; i++) {
+    const key = segments[i]!;
+    if (isAlias(node)) node = node.resolve(config.doc);
+    let next: unknown;
+    if (isMap(node)) next = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key)?.value;
+    else if (isSeq(node) && /^\d+$/.test(key)) next = node.items[Number(key)];
+    if (next === undefined) {
+      return { found: false, prefix: segments.slice(0, i), keys: childKeys(node) };
+    }
+    node = next;
+  }
+  if (isAlias(node)) node = node.resolve(config.doc);
+  return { found: true, node: node as Node };
+}
+
+/** A diagnostic for a config path that does not exist, with "did you mean" from the keys at that level. */
+export function unknownConfigKey(
+  text: string,
+  lookup: Extract<ConfigLookup, { found: false }>,
+  segments: readonly string[],
+  at: SourceSpan | undefined,
+  code = 'unknown-config-key',
+): Diagnostic {
+  const missing = segments[lookup.prefix.length]!;
+  const where = lookup.prefix.length ? `'${lookup.prefix.join('.')}'` : 'the top level';
+  return makeDiagnostic({
+    code,
+    message: `${text}: the config file has no key '${missing}' at ${where}`,
+    at,
+    hint:
+      didYouMean(missing, lookup.keys) ??
+      (lookup.keys.length ? `keys there: ${lookup.keys.slice(0, 12).join(', ')}` : undefined),
+  });
+}
+
+/** Validate the whole config with its registered schema; issues point into the config file. */
+export async function validateConfigSchema(
+  config: ConfigSource,
+  registry: StepRegistry,
+  schemaSpan: SourceSpan | undefined,
+  overrides: WeakMap<Node, string>,
+): Promise<Diagnostic[]> {
+  if (!config.schema) return [];
+  let schema: Awaited<ReturnType<StepRegistry['loadConfigSchema']>>;
+  try {
+    schema = await registry.loadConfigSchema(config.schema);
+  } catch (error) {
+    const known = registry.configSchemaNames();
+    return [
+      makeDiagnostic({
+        code: known.includes(config.schema) ? 'schema-load-failed' : 'unknown-config-schema',
+        message: (error as Error).message,
+        at: schemaSpan,
+        hint: didYouMean(config.schema, known),
+      }),
+    ];
+  }
+  const issues = schema.validate(config.source.doc.toJS());
+  const root = config.source.doc.contents;
+  return issues.map((issue) => {
+    const node = nodeIn(root, issue.path);
+    const override = node ? overrides.get(node) : undefined;
+    const where = issue.path.length ? `'${issue.path.join('.')}': ` : '';
+    return makeDiagnostic({
+      code: 'invalid-config',
+      message: `${where}${issue.message}${override ? ` (value from ${override})` : ''}`,
+      at: override ? undefined : spanOf(config.source, node),
+      hint: issue.hint,
+    });
+  });
+}
+
+function childKeys(node: unknown): string[] {
+  if (isMap(node)) return node.items.flatMap((p) => (isScalar(p.key) ? [String(p.key.value)] : []));
+  if (isSeq(node)) return node.items.map((_, i) => String(i));
+  return [];
+}

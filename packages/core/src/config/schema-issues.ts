@@ -1,0 +1,173 @@
+/**
+ * Zod issues → diagnostics at the YAML node they concern: unknown keys with "did you mean", wrong
+ * types ("expected string, got list"), bad formats. Unions are unwrapped to the branch that fits the
+ * value's type, so an error inside an input entry points at that entry, not at `inputs:`.
+ */
+import { isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
+import { z } from 'zod';
+import { didYouMean } from '../graph/closest-names.js';
+import type { Diagnostic } from '../model/types.js';
+import { makeDiagnostic } from './diagnostics.js';
+import { type SourceFile, spanOf } from './source.js';
+
+type Path = PropertyKey[];
+type Issue = z.core.$ZodIssue;
+
+/** Validate `value` (the document as JS) against `schema`; problems become diagnostics. */
+export function validateShape<T>(
+  source: SourceFile,
+  schema: z.ZodType<T>,
+  value: unknown,
+): { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] } {
+  const result = schema.safeParse(value);
+  if (result.success) return { ok: true, value: result.data };
+  const diagnostics: Diagnostic[] = [];
+  for (const issue of flattenUnions(result.error.issues, [], value)) {
+    diagnostics.push(...issueDiagnostics(source, schema, value, issue));
+  }
+  return { ok: false, diagnostics };
+}
+
+/** Replace each union issue by the issues of the one branch whose type matched, when there is one. */
+function flattenUnions(issues: readonly Issue[], prefix: Path, root: unknown): Issue[] {
+  const out: Issue[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code !== 'invalid_union') {
+      out.push({ ...issue, path } as Issue);
+      continue;
+    }
+    const fitting = issue.errors.filter((branch) => !branch.every((b) => b.code === 'invalid_type' && b.path.length === 0));
+    if (fitting.length === 1) out.push(...flattenUnions(fitting[0]!, path, root));
+    else out.push({ ...issue, path } as Issue);
+  }
+  return out;
+}
+
+function issueDiagnostics(source: SourceFile, schema: z.ZodType, root: unknown, issue: Issue): Diagnostic[] {
+  const path = issue.path;
+  const node = nodeAt(source, path);
+  const where = describePath(path);
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(schema, path);
+    return issue.keys.map((key) =>
+      makeDiagnostic({
+        code: 'unknown-key',
+        message: `unknown key '${key}'${where ? ` in ${where}` : ''}`,
+        at: spanOf(source, keyNode(node, key) ?? node),
+        hint: didYouMean(key, allowed) ?? (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined),
+      }),
+    );
+  }
+  const value = valueAt(root, path);
+  if (issue.code === 'invalid_type') {
+    if (value === undefined) {
+      const key = String(path[path.length - 1]);
+      return [
+        makeDiagnostic({
+          code: 'missing-key',
+          message: `missing key '${key}'${path.length > 1 ? ` in ${describePath(path.slice(0, -1))}` : ''}`,
+          at: spanOf(source, nodeAt(source, path.slice(0, -1))),
+        }),
+      ];
+    }
+    if (path[path.length - 1] === 'command' && typeof value === 'string') {
+      return [
+        makeDiagnostic({
+          code: 'command-not-array',
+          message: `'command' must be a list of arguments, not a string (it is never run by a shell)`,
+          at: spanOf(source, node),
+          hint: `write it as a list: [${value.trim().split(/\s+/).join(', ')}]`,
+        }),
+      ];
+    }
+    return [
+      makeDiagnostic({
+        code: 'wrong-type',
+        message: `${where || 'the file'}: expected ${issue.expected}, got ${describeValue(value)}`,
+        at: spanOf(source, node),
+      }),
+    ];
+  }
+  const code = issue.code === 'invalid_union' ? 'wrong-type' : 'invalid-value';
+  return [makeDiagnostic({ code, message: `${where || 'the file'}: ${issue.message}`, at: spanOf(source, node) })];
+}
+
+/** The deepest YAML node along `path` (the parent when the path runs out, e.g. at a missing key). */
+export function nodeAt(source: SourceFile, path: readonly PropertyKey[]): Node | undefined {
+  return nodeIn(source.doc.contents, path);
+}
+
+/** Like nodeAt, from any node. */
+export function nodeIn(start: unknown, path: readonly PropertyKey[]): Node | undefined {
+  let node: unknown = start;
+  for (const key of path) {
+    let next: unknown;
+    if (isMap(node)) next = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key))?.value;
+    else if (isSeq(node)) next = node.items[Number(key)];
+    if (next === undefined || next === null) break;
+    node = next;
+  }
+  return node as Node | undefined;
+}
+
+/** The key node of `key` in a YAML map, to point an unknown-key error at the key itself. */
+export function keyNode(map: unknown, key: string): Node | undefined {
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+  return pair?.key as Node | undefined;
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let value = root;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** Keys the schema allows for an object at `path` (union of all object branches that can sit there). */
+function allowedKeys(schema: z.ZodType, path: Path): string[] {
+  let current: z.ZodType[] = [schema];
+  for (const key of path) current = current.flatMap((s) => childSchemas(s, key));
+  const keys = new Set<string>();
+  for (const s of current.flatMap(unwrap)) if (s instanceof z.ZodObject) for (const k of Object.keys(s.shape)) keys.add(k);
+  return [...keys];
+}
+
+function unwrap(s: z.ZodType): z.ZodType[] {
+  if (s instanceof z.ZodOptional) return unwrap(s.unwrap() as z.ZodType);
+  if (s instanceof z.ZodUnion) return (s.options as z.ZodType[]).flatMap(unwrap);
+  return [s];
+}
+
+function childSchemas(schema: z.ZodType, key: PropertyKey): z.ZodType[] {
+  return unwrap(schema).flatMap((s): z.ZodType[] => {
+    if (s instanceof z.ZodObject) {
+      const child = (s.shape as Record<string, z.ZodType>)[String(key)];
+      return child ? [child] : [];
+    }
+    if (s instanceof z.ZodRecord) return [s.valueType as z.ZodType];
+    if (s instanceof z.ZodArray && typeof key === 'number') return [s.element as z.ZodType];
+    return [];
+  });
+}
+
+/** `targets.stack.resources.mem` → "'mem' of target 'stack' (resources)". Kept plain: a dotted path. */
+function describePath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '';
+  if (path[0] === 'targets' && path.length >= 2) {
+    const rest = path.slice(2).map(String).join('.');
+    return rest ? `'${rest}' of target '${String(path[1])}'` : `target '${String(path[1])}'`;
+  }
+  return `'${path.map(String).join('.')}'`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null (an empty value)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return `string '${value.length > 40 ? `${value.slice(0, 37)}...` : value}'`;
+  return `${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,75 @@
+/**
+ * Source files of a pipeline definition (pipe.yaml, includes, the parameter file), parsed with
+ * `yaml`'s parseDocument + LineCounter so that every node maps back to file:line:col.
+ */
+import { readFile } from 'node:fs/promises';
+import { type Document, isNode, LineCounter, type Node, parseDocument } from 'yaml';
+import type { Diagnostic, SourceSpan } from '../model/types.js';
+import { makeDiagnostic } from './diagnostics.js';
+
+export interface SourceFile {
+  /** Absolute path. */
+  file: string;
+  text: string;
+  lineCounter: LineCounter;
+  doc: Document.Parsed;
+}
+
+/** Parse YAML text; syntax errors become diagnostics (all of them), the document is returned regardless. */
+export function parseSource(file: string, text: string): { source: SourceFile; diagnostics: Diagnostic[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
+  const source: SourceFile = { file, text, lineCounter, doc };
+  const diagnostics: Diagnostic[] = [];
+  for (const [severity, list] of [
+    ['error', doc.errors],
+    ['warning', doc.warnings],
+  ] as const) {
+    for (const e of list) {
+      const [start, end] = e.pos;
+      diagnostics.push(
+        makeDiagnostic({
+          code: 'yaml-syntax',
+          severity,
+          message: firstLine(e.message),
+          at: spanAt(source, start, Math.max(1, end - start)),
+        }),
+      );
+    }
+  }
+  return { source, diagnostics };
+}
+
+/** Read and parse a YAML file; a missing file is a diagnostic at `from` (e.g. the include entry). */
+export async function readSource(
+  file: string,
+  from?: SourceSpan,
+): Promise<{ source?: SourceFile; diagnostics: Diagnostic[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    return {
+      diagnostics: [makeDiagnostic({ code: 'file-not-found', message: `cannot read ${file}: ${reason}`, at: from })],
+    };
+  }
+  return parseSource(file, text);
+}
+
+/** The span of a YAML node (start to end of its value); undefined for nodes created in memory. */
+export function spanOf(source: SourceFile, node: unknown): SourceSpan | undefined {
+  if (!isNode(node) || !node.range) return undefined;
+  const [start, valueEnd] = (node as Node).range!;
+  return spanAt(source, start, Math.max(1, valueEnd - start));
+}
+
+/** The span of `length` characters at character `offset` of a source file. */
+export function spanAt(source: SourceFile, offset: number, length: number): SourceSpan {
+  const { line, col } = source.lineCounter.linePos(offset);
+  return { file: source.file, line: Math.max(1, line), col, length };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}

@@ -1,0 +1,235 @@
+/**
+ * The program a Slurm job runs: `node job-entry.js <job-spec.json>`. It reads the spec, runs each task
+ * (a command argv, or a step module's run() in this process), writes outputs under temporary names,
+ * hashes them, renames them to their final names, and last writes the task's result file atomically.
+ * A task whose result file is missing or invalid is never counted as done by the executor, so a job
+ * killed at any point here cannot be mistaken for a success.
+ *
+ * Exit status: one task → that task's exit status (so squeue/sacct show it); several tasks → 0 when all
+ * succeeded, EXIT_SOME_TASKS_FAILED when every result was written but some are failures; anything else
+ * (a crash, a bad spec) → 2.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { StepDefinition } from '../model/step.js';
+import {
+  EXIT_SOME_TASKS_FAILED,
+  fsyncDir,
+  hashFile,
+  type JobSpec,
+  jobSpecSchema,
+  type OutputRecord,
+  RESULT_VERSION,
+  type TaskResultFile,
+  type TaskSpec,
+  writeFileAtomic,
+} from './task-files.js';
+
+/** The only variables of the job's environment a task sees, besides its declared `env:`. */
+const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'];
+
+interface RunOutcome {
+  exitCode: number;
+  signal: string | null;
+  error?: string;
+  items?: TaskResultFile['items'];
+  metadata?: Record<string, unknown>;
+}
+
+const abort = new AbortController();
+let child: ReturnType<typeof spawn> | undefined;
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGUSR1'] as const) {
+  process.on(sig, () => {
+    abort.abort(new Error(`received ${sig}`));
+    child?.kill(sig);
+  });
+}
+
+function taskEnv(spec: TaskSpec): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of PASSED_ENV) {
+    const v = process.env[name];
+    if (v !== undefined) env[name] = v;
+  }
+  return { ...env, ...spec.env };
+}
+
+/** Substitutes `{inputs.X}` (whole element → all files), `{outputs.X}` and `{item}` in a command's argv. */
+export function expandArgv(spec: TaskSpec): string[] {
+  const out: string[] = [];
+  for (const arg of spec.run.kind === 'command' ? spec.run.argv : []) {
+    const whole = /^\{inputs\.([^}]+)\}$/.exec(arg);
+    if (whole?.[1] !== undefined && spec.inputs[whole[1]]) {
+      out.push(...(spec.inputs[whole[1]] ?? []));
+      continue;
+    }
+    out.push(
+      arg
+        .replace(/\{outputs\.([^}]+)\}/g, (m, name: string) => spec.outputs[name]?.temp ?? m)
+        .replace(/\{item\}/g, spec.item?.id ?? '{item}'),
+    );
+  }
+  return out;
+}
+
+function runCommand(spec: TaskSpec): Promise<RunOutcome> {
+  const [program, ...args] = expandArgv(spec);
+  return new Promise((resolve) => {
+    if (!program) return resolve({ exitCode: 2, signal: null, error: 'empty argv' });
+    const p = spawn(program, args, { cwd: spec.cwd, env: taskEnv(spec), stdio: ['ignore', 'inherit', 'inherit'] });
+    child = p;
+    p.on('error', (err) => resolve({ exitCode: 127, signal: null, error: `cannot run ${program}: ${err.message}` }));
+    p.on('exit', (code, signal) => {
+      child = undefined;
+      resolve({ exitCode: code ?? 128, signal });
+    });
+  });
+}
+
+async function runStep(spec: TaskSpec): Promise<RunOutcome> {
+  if (spec.run.kind !== 'step') throw new Error('not a step');
+  const mod = (await import(pathToFileURL(spec.run.module).href)) as Record<string, unknown>;
+  const def = mod[spec.run.exportName ?? 'default'] as StepDefinition | undefined;
+  if (!def || typeof def.run !== 'function') {
+    return { exitCode: 1, signal: null, error: `${spec.run.module} does not export a step definition` };
+  }
+  let params: unknown = spec.params;
+  if (def.validateParams) {
+    const v = def.validateParams(spec.params);
+    if (!v.ok) return { exitCode: 1, signal: null, error: `invalid params: ${JSON.stringify(v.issues)}` };
+    params = v.value;
+  }
+  const outputs = Object.fromEntries(Object.entries(spec.outputs).map(([k, o]) => [k, o.temp]));
+  const log = {
+    info: (msg: string) => process.stderr.write(`[${spec.taskId}] ${msg}\n`),
+    warn: (msg: string) => process.stderr.write(`[${spec.taskId}] warning: ${msg}\n`),
+  };
+  const ctx = {
+    params: params as Record<string, unknown>,
+    inputs: spec.inputs,
+    outputs,
+    env: { ...spec.env },
+    kernelBackend: spec.kernelBackend,
+    log,
+    signal: abort.signal,
+    ...(spec.item ? { item: spec.item } : {}),
+  };
+  try {
+    const res = await def.run(ctx);
+    const out: RunOutcome = { exitCode: 0, signal: null };
+    if (res?.items) out.items = res.items;
+    if (res?.metadata) out.metadata = res.metadata;
+    return out;
+  } catch (err) {
+    const e = err as Error;
+    process.stderr.write(`[${spec.taskId}] step failed: ${e.stack ?? e.message}\n`);
+    return { exitCode: 1, signal: null, error: e.message };
+  }
+}
+
+/** Hashes each output at its temporary name, then renames it to its final name (atomic, same directory). */
+async function promoteOutputs(spec: TaskSpec): Promise<Record<string, OutputRecord> | string> {
+  const records: Record<string, OutputRecord> = {};
+  for (const [name, o] of Object.entries(spec.outputs)) {
+    let h: Awaited<ReturnType<typeof hashFile>>;
+    try {
+      const fh = await open(o.temp, 'r');
+      await fh.sync().finally(() => fh.close());
+      h = await hashFile(o.temp);
+    } catch {
+      return `output '${name}' was not written (${o.temp})`;
+    }
+    records[name] = { path: o.final, ...h };
+  }
+  for (const o of Object.values(spec.outputs)) {
+    await rename(o.temp, o.final);
+    await fsyncDir(dirname(o.final));
+  }
+  return records;
+}
+
+async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile> {
+  const start = new Date().toISOString();
+  for (const o of Object.values(spec.outputs)) {
+    await mkdir(dirname(o.temp), { recursive: true });
+    await rm(o.temp, { force: true });
+  }
+  let outcome: RunOutcome;
+  if (abort.signal.aborted) outcome = { exitCode: 143, signal: 'SIGTERM', error: 'job was signalled' };
+  else outcome = spec.run.kind === 'command' ? await runCommand(spec) : await runStep(spec);
+  let outputs: Record<string, OutputRecord> = {};
+  if (outcome.exitCode === 0 && outcome.signal === null && !abort.signal.aborted) {
+    const promoted = await promoteOutputs(spec);
+    if (typeof promoted === 'string') outcome = { exitCode: 1, signal: null, error: promoted };
+    else outputs = promoted;
+  }
+  const ok = outcome.exitCode === 0 && outcome.signal === null && !abort.signal.aborted;
+  const env = process.env;
+  const slurm: TaskResultFile['slurm'] = {};
+  const put = (k: keyof TaskResultFile['slurm'], v: string | undefined) => {
+    if (v !== undefined) slurm[k] = v;
+  };
+  put('jobId', env.SLURM_JOB_ID);
+  put('arrayJobId', env.SLURM_ARRAY_JOB_ID);
+  put('arrayTaskId', env.SLURM_ARRAY_TASK_ID);
+  put('node', env.SLURMD_NODENAME);
+  put('partition', env.SLURM_JOB_PARTITION);
+  put('cpus', env.SLURM_CPUS_PER_TASK ?? env.SLURM_CPUS_ON_NODE);
+  put('memMb', env.SLURM_MEM_PER_NODE ?? env.SLURM_MEM_PER_CPU);
+  const result: TaskResultFile = {
+    version: RESULT_VERSION,
+    buildId,
+    taskId: spec.taskId,
+    attempt: spec.attempt,
+    status: ok ? 'ok' : 'failed',
+    exitCode: outcome.signal ? 128 : outcome.exitCode,
+    signal: outcome.signal,
+    outputs,
+    host: hostname(),
+    slurm,
+    start,
+    end: new Date().toISOString(),
+  };
+  if (outcome.error) result.error = outcome.error;
+  if (outcome.items) result.items = outcome.items;
+  if (outcome.metadata) result.metadata = outcome.metadata;
+  await writeFileAtomic(spec.resultFile, `${JSON.stringify(result, null, 1)}\n`);
+  return result;
+}
+
+async function main(specPath: string | undefined): Promise<number> {
+  if (!specPath) {
+    process.stderr.write('usage: job-entry <job-spec.json>\n');
+    return 2;
+  }
+  const parsed = jobSpecSchema.safeParse(JSON.parse(await readFile(specPath, 'utf8')));
+  if (!parsed.success) {
+    process.stderr.write(`pipe job-entry: invalid spec ${specPath}: ${parsed.error.message}\n`);
+    return 2;
+  }
+  const job: JobSpec = parsed.data;
+  const results: TaskResultFile[] = [];
+  for (const spec of job.tasks) {
+    if (job.tasks.length > 1) process.stderr.write(`=== pipe task ${spec.taskId} (attempt ${spec.attempt}) ===\n`);
+    results.push(await runTask(spec, job.buildId));
+  }
+  if (results.length === 1) {
+    const r = results[0];
+    if (!r || r.status === 'ok') return 0;
+    return r.exitCode === 0 ? 1 : Math.min(r.exitCode, 255);
+  }
+  return results.every((r) => r.status === 'ok') ? 0 : EXIT_SOME_TASKS_FAILED;
+}
+
+main(process.argv[2]).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`pipe job-entry: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,9 @@
+/** Public entry of the step registry. */
+export {
+  COMMAND_STEP,
+  type ConfigSchema,
+  createStepRegistry,
+  isModulePath,
+  StepLoadError,
+  type StepRegistry,
+} from './registry.js';

@@ -1,0 +1,137 @@
+/**
+ * The step registry: maps step names (e.g. 'astro.reduce_observation') to the modules that
+ * default-export their StepDefinition, and config schema names to modules that validate whole
+ * parameter files. Modules are imported lazily, once.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ParamIssue, StepDefinition } from '../model/step.js';
+
+/** The name of the built-in step that runs `command:` argv; the engine runs it, no module exists. */
+export const COMMAND_STEP = 'command';
+
+/** Validates a whole parameter file (e.g. a gammapy analysis config); issues carry paths into it. */
+export interface ConfigSchema {
+  name: string;
+  validate(config: unknown): ParamIssue[];
+}
+
+/** Raised when a step or schema module cannot be imported or does not export what it should. */
+export class StepLoadError extends Error {
+  constructor(
+    readonly nameOrPath: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StepLoadError';
+  }
+}
+
+export interface StepRegistry {
+  /** Register a step: `modulePath` is the absolute path of a module whose default export is a StepDefinition. */
+  register(name: string, modulePath: string): void;
+  /**
+   * The module path for a step name or a module path (`./steps/x.js`, `../x.js` or absolute; relative
+   * to `baseDir`). Undefined for an unknown name and for the built-in `command` step.
+   */
+  resolve(nameOrPath: string, baseDir: string): string | undefined;
+  /** Import a step by registered name or absolute module path (cached). Throws StepLoadError. */
+  load(nameOrPath: string): Promise<StepDefinition>;
+  /** Registered step names, sorted. */
+  names(): string[];
+  /** Register a config schema: the module default-exports `{name, validate(config)}`. */
+  registerConfigSchema(name: string, modulePath: string): void;
+  /** Import a config schema by name (cached). Throws StepLoadError. */
+  loadConfigSchema(name: string): Promise<ConfigSchema>;
+  /** Registered config schema names, sorted. */
+  configSchemaNames(): string[];
+}
+
+/** True when a `step:` value is a module path rather than a registered name. */
+export function isModulePath(step: string): boolean {
+  return step.startsWith('./') || step.startsWith('../') || path.isAbsolute(step);
+}
+
+/** Create an empty registry; domain packages register their steps into it. */
+export function createStepRegistry(): StepRegistry {
+  const steps = new Map<string, string>();
+  const schemas = new Map<string, string>();
+  const loadedSteps = new Map<string, Promise<StepDefinition>>();
+  const loadedSchemas = new Map<string, Promise<ConfigSchema>>();
+
+  function checkedPath(kind: string, name: string, modulePath: string): string {
+    if (!path.isAbsolute(modulePath)) {
+      throw new Error(`${kind} '${name}': module path must be absolute, got '${modulePath}'`);
+    }
+    return modulePath;
+  }
+
+  function stepModule(nameOrPath: string): string {
+    const registered = steps.get(nameOrPath);
+    if (registered) return registered;
+    if (path.isAbsolute(nameOrPath)) return nameOrPath;
+    throw new StepLoadError(nameOrPath, `unknown step '${nameOrPath}'`);
+  }
+
+  return {
+    register(name, modulePath) {
+      steps.set(name, checkedPath('step', name, modulePath));
+    },
+    resolve(nameOrPath, baseDir) {
+      if (nameOrPath === COMMAND_STEP) return undefined;
+      if (isModulePath(nameOrPath)) return path.resolve(baseDir, nameOrPath);
+      return steps.get(nameOrPath);
+    },
+    load(nameOrPath) {
+      const modulePath = stepModule(nameOrPath);
+      let loaded = loadedSteps.get(modulePath);
+      if (!loaded) {
+        loaded = importDefault(nameOrPath, modulePath).then((value) => asStepDefinition(nameOrPath, value));
+        loadedSteps.set(modulePath, loaded);
+      }
+      return loaded;
+    },
+    names: () => [...steps.keys()].sort(),
+    registerConfigSchema(name, modulePath) {
+      schemas.set(name, checkedPath('config schema', name, modulePath));
+    },
+    loadConfigSchema(name) {
+      const modulePath = schemas.get(name);
+      if (!modulePath) return Promise.reject(new StepLoadError(name, `unknown config schema '${name}'`));
+      let loaded = loadedSchemas.get(modulePath);
+      if (!loaded) {
+        loaded = importDefault(name, modulePath).then((value) => asConfigSchema(name, value));
+        loadedSchemas.set(modulePath, loaded);
+      }
+      return loaded;
+    },
+    configSchemaNames: () => [...schemas.keys()].sort(),
+  };
+}
+
+async function importDefault(name: string, modulePath: string): Promise<unknown> {
+  if (!existsSync(modulePath)) throw new StepLoadError(name, `module not found: ${modulePath}`);
+  try {
+    const mod = (await import(pathToFileURL(modulePath).href)) as { default?: unknown };
+    return mod.default;
+  } catch (error) {
+    throw new StepLoadError(name, `cannot import ${modulePath}: ${(error as Error).message}`);
+  }
+}
+
+function asStepDefinition(name: string, value: unknown): StepDefinition {
+  const def = value as Partial<StepDefinition> | undefined;
+  if (!def || typeof def.run !== 'function' || typeof def.name !== 'string' || typeof def.version !== 'string') {
+    throw new StepLoadError(name, `'${name}' does not default-export a step ({name, version, run})`);
+  }
+  return def as StepDefinition;
+}
+
+function asConfigSchema(name: string, value: unknown): ConfigSchema {
+  const schema = value as Partial<ConfigSchema> | undefined;
+  if (!schema || typeof schema.validate !== 'function') {
+    throw new StepLoadError(name, `'${name}' does not default-export a config schema ({name, validate})`);
+  }
+  return schema as ConfigSchema;
+}

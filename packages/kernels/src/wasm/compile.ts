@@ -1,0 +1,97 @@
+// Compiles the AssemblyScript kernels to WebAssembly with the asc API (no child process), one
+// module per kernel, so that watch mode recompiles only the kernel that was edited.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { compiledKernelNames, type KernelName } from '../registry.js';
+import { packageRoot } from '../paths.js';
+
+/** Which asconfig.json target to build: release (optimised) or debug (with a .wat text file). */
+export type WasmTarget = 'release' | 'debug';
+
+/** One kernel that failed to compile, with the compiler's messages. */
+export interface WasmCompileFailure {
+  kernel: string;
+  diagnostics: string;
+}
+
+/** Result of `rebuildWasm`: the kernels written, and the ones that failed with their diagnostics. */
+export interface WasmBuildResult {
+  ok: boolean;
+  built: string[];
+  failures: WasmCompileFailure[];
+}
+
+/** Where the release module of a kernel lives. */
+export function wasmModulePath(kernel: string): string {
+  return join(packageRoot(), 'build', `${kernel}.wasm`);
+}
+
+/** Compiles one kernel; writes its .wasm (and for debug its .wat) atomically. */
+async function compileOne(kernel: string, target: WasmTarget): Promise<WasmCompileFailure | undefined> {
+  const { default: asc } = await import('assemblyscript/asc');
+  const root = packageRoot();
+  const outName = target === 'release' ? `${kernel}.wasm` : `debug/${kernel}.wasm`;
+  const outputs = new Map<string, Uint8Array | string>();
+  let messages = '';
+  const sink = {
+    write(chunk: string | Uint8Array): boolean {
+      messages += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      return true;
+    },
+  };
+  const args = [
+    join('assembly', `${kernel}.ts`),
+    '--config',
+    'asconfig.json',
+    '--target',
+    target,
+    '--outFile',
+    join('build', outName),
+    '--baseDir',
+    root,
+  ];
+  if (target === 'debug') args.push('--textFile', join('build', `debug/${kernel}.wat`));
+  const { error } = await asc.main(args, {
+    stdout: sink,
+    stderr: sink,
+    readFile: async (name: string, baseDir: string) => {
+      try {
+        return await readFile(join(baseDir, name), 'utf8');
+      } catch {
+        return null;
+      }
+    },
+    writeFile: async (name: string, contents: Uint8Array | string, baseDir: string) => {
+      outputs.set(join(baseDir, name), contents);
+    },
+    listFiles: async () => [],
+  });
+  if (error) return { kernel, diagnostics: messages || String(error) };
+  for (const [path, contents] of outputs) {
+    await mkdir(dirname(path), { recursive: true });
+    const temp = `${path}.${process.pid}.tmp`;
+    await writeFile(temp, contents);
+    await rename(temp, path);
+  }
+  return undefined;
+}
+
+/**
+ * Recompiles the AssemblyScript of one kernel (or of all) for the given target. A compile error is
+ * returned as a value with the compiler's diagnostics; the previous module stays in place.
+ */
+export async function rebuildWasm(name?: string, target: WasmTarget = 'release'): Promise<WasmBuildResult> {
+  const kernels = name === undefined ? compiledKernelNames() : [name];
+  const built: string[] = [];
+  const failures: WasmCompileFailure[] = [];
+  for (const kernel of kernels) {
+    if (!compiledKernelNames().includes(kernel as KernelName)) {
+      failures.push({ kernel, diagnostics: `unknown kernel "${kernel}" (known: ${compiledKernelNames().join(', ')})` });
+      continue;
+    }
+    const failure = await compileOne(kernel, target);
+    if (failure) failures.push(failure);
+    else built.push(kernel);
+  }
+  return { ok: failures.length === 0, built, failures };
+}
