@@ -27,19 +27,87 @@ export interface Manifest {
   createdAt: string;
 }
 
+/** Why a manifest was refused (on write, or on read from any backend). */
+export interface ManifestProblem {
+  /** Where in the manifest, as a JSON path (e.g. `outputs[2].path`). */
+  at: string;
+  reason:
+    | 'not-an-object'
+    | 'missing-field'
+    | 'wrong-type'
+    | 'unsupported-version'
+    | 'bad-key'
+    | 'key-mismatch'
+    | 'bad-sha256'
+    | 'bad-size'
+    | 'bad-mode'
+    | 'empty-path'
+    | 'absolute-path'
+    | 'parent-segment'
+    | 'not-normalised'
+    | 'duplicate-path';
+  detail: string;
+}
+
+/**
+ * An expected failure of a cache operation. Missing entries are not failures.
+ * - corrupt: stored bytes do not match their hash / checksum (the entry is treated as missing);
+ * - invalid-manifest: a manifest that parses but breaks the safety rules (e.g. `../` paths);
+ * - unavailable: network error, timeout, 5xx (after retries), or a local I/O error;
+ * - unauthorized: the server refused the credentials (401/403, or 400 "missing auth" from turbo);
+ * - rejected: any other 4xx (413 too large, 415, 400 ...), never retried.
+ */
 export type CacheFailure =
   | { type: 'corrupt'; what: string; detail: string }
+  | { type: 'invalid-manifest'; what: string; problems: ManifestProblem[] }
   | { type: 'unavailable'; detail: string }
-  | { type: 'unauthorized'; detail: string };
+  | { type: 'unauthorized'; detail: string }
+  | { type: 'rejected'; status: number; detail: string };
 
-/** A cache backend. Missing entries are `undefined`/false, never exceptions; failures are values. */
+/** The result of every backend operation: a value, or an expected failure. Exceptions are bugs. */
+export type CacheOutcome<T> = { ok: true; value: T } | { ok: false; failure: CacheFailure };
+
+/**
+ * A cache backend: the local store, a remote HTTP cache, or the tiered combination of both.
+ * Missing entries are `undefined`/false (with ok: true); failures are values, never exceptions.
+ */
 export interface CacheBackend {
   readonly name: string;
-  getManifest(key: string): Promise<Manifest | undefined>;
-  putManifest(manifest: Manifest): Promise<void>;
-  hasBlob(sha256: string): Promise<boolean>;
-  /** Stream a blob to `destPath` (atomically: temp + rename), verifying its hash; false if missing or corrupt. */
-  fetchBlob(sha256: string, destPath: string): Promise<boolean>;
-  /** Store the file at `srcPath` as the blob `sha256` (streamed). */
-  putBlob(sha256: string, srcPath: string): Promise<void>;
+  /** The manifest stored under `key`, validated (checksum, shape, safe paths) and checked to carry `key`. */
+  getManifest(key: string): Promise<CacheOutcome<Manifest | undefined>>;
+  /** Store a manifest under `manifest.key`; refuses an invalid one (`invalid-manifest`). */
+  putManifest(manifest: Manifest): Promise<CacheOutcome<void>>;
+  hasBlob(sha256: string): Promise<CacheOutcome<boolean>>;
+  /** Stream a blob to `destPath` (atomically: temp + rename), verifying its hash; false if missing. */
+  fetchBlob(sha256: string, destPath: string): Promise<CacheOutcome<boolean>>;
+  /** Store the file at `srcPath` as the blob `sha256` (streamed; the content is verified against `sha256`). */
+  putBlob(sha256: string, srcPath: string): Promise<CacheOutcome<void>>;
+}
+
+/** A warning from a cache that carries on (e.g. the remote failed and the session goes local-only). */
+export interface CacheWarning {
+  backend: string;
+  operation: string;
+  failure: CacheFailure;
+  /** One line for a human, without secrets. */
+  message: string;
+}
+
+export const ok = <T>(value: T): CacheOutcome<T> => ({ ok: true, value });
+export const fail = <T = never>(failure: CacheFailure): CacheOutcome<T> => ({ ok: false, failure });
+
+/** One line describing a failure (for warnings and reports). */
+export function describeFailure(f: CacheFailure): string {
+  switch (f.type) {
+    case 'corrupt':
+      return `corrupt ${f.what}: ${f.detail}`;
+    case 'invalid-manifest':
+      return `invalid manifest ${f.what}: ${f.problems.map((p) => `${p.at}: ${p.detail}`).join('; ')}`;
+    case 'unavailable':
+      return `unavailable: ${f.detail}`;
+    case 'unauthorized':
+      return `unauthorized: ${f.detail}`;
+    case 'rejected':
+      return `rejected (HTTP ${f.status}): ${f.detail}`;
+  }
 }

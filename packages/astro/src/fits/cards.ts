@@ -16,15 +16,26 @@ export interface CardInput {
 /** Keywords whose values are floats by convention (WCS), written as such even when integral. */
 const FLOAT_KEYS = /^(CRPIX\d|CRVAL\d|CDELT\d|CROTA\d|LONPOLE|LATPOLE|EQUINOX|MJDREF|MJDREFF|PC\d_\d|CD\d_\d|PV\d_\d+)$/;
 
-/** Formats a number as astropy does: integers plain, floats with a '.' or an exponent, at most 20 characters. */
+/**
+ * Formats a number as astropy does (Python's repr, upper-case exponent of at least two digits): integers plain,
+ * floats with a '.' or an exponent, at most 20 characters.
+ */
 export function formatNumber(v: number, asFloat: boolean): string {
   if (Number.isNaN(v) || !Number.isFinite(v)) throw new Error(`FITS headers cannot hold ${v}`);
   if (Number.isInteger(v) && !asFloat && Math.abs(v) < 1e21) return String(v);
-  let s = String(v).toUpperCase();
-  if (!s.includes('.') && !s.includes('E')) s += '.0';
-  else if (!s.includes('.') && s.includes('E')) s = s.replace('E', '.0E');
+  const abs = Math.abs(v);
+  let s: string;
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
+    const [mantissa, exponent] = v.toExponential().split('e') as [string, string];
+    const sign = exponent.startsWith('-') ? '-' : '+';
+    s = `${mantissa}E${sign}${exponent.replace(/^[+-]/, '').padStart(2, '0')}`;
+  } else {
+    s = String(v);
+    if (!s.includes('.')) s += '.0';
+  }
   if (s.length > 20) {
-    for (let p = 16; p > 0 && s.length > 20; p--) s = v.toExponential(p).toUpperCase();
+    const e = s.indexOf('E');
+    s = e < 0 ? s.slice(0, 20) : s.slice(0, 20 - (s.length - e)) + s.slice(e);
   }
   return s;
 }

@@ -30,6 +30,8 @@ export interface MapFitsSpec {
   axis?: MapAxisSpec;
   /** BUNIT, e.g. 'm2 s'; '' for dimensionless. */
   bunit?: string;
+  /** The META card (gammapy's JSON of map metadata), default '{}'. */
+  meta?: string;
   /** More cards for the primary header (after BUNIT). */
   extraHeader?: CardInput[];
   /** Name of the image HDU; gammapy writes 'PRIMARY' and the bands table as '<NAME>_BANDS'. */
@@ -39,6 +41,13 @@ export interface MapFitsSpec {
 /** Column names of the bands table for each axis kind. */
 function bandColumns(kind: 'reco' | 'true'): { centre: string; lo: string; hi: string } {
   return kind === 'reco' ? { centre: 'ENERGY', lo: 'E_MIN', hi: 'E_MAX' } : { centre: 'ENERGY_TRUE', lo: 'ENERGY_TRUE_MIN', hi: 'ENERGY_TRUE_MAX' };
+}
+
+/** Bin centre on the axis scale (log: sqrt(lo·hi)); gammapy's own value can differ from it in the last bit. */
+function binCentre(lo: number, hi: number, interp: 'log' | 'lin' | 'sqrt'): number {
+  if (interp === 'log') return Math.sqrt(lo * hi);
+  if (interp === 'sqrt') return ((Math.sqrt(lo) + Math.sqrt(hi)) / 2) ** 2;
+  return (lo + hi) / 2;
 }
 
 /** The HDUs of a gammapy map file, for writing or embedding. */
@@ -60,7 +69,7 @@ export function mapHdus(spec: MapFitsSpec): HduSpec[] {
     cards.push({ key: 'AXCOLS1', value: axcols }, { key: 'INTERP1', value: interp }, { key: 'WCSSHAPE', value: `(${[...shapeXY, n].join(',')})` }, { key: 'BANDSHDU', value: bandsName });
     const lo = Float64Array.from({ length: n }, (_, i) => edges[i] as number);
     const hi = Float64Array.from({ length: n }, (_, i) => edges[i + 1] as number);
-    const centre = lo.map((l, i) => (interp === 'log' ? Math.sqrt(l * (hi[i] as number)) : (l + (hi[i] as number)) / 2));
+    const centre = lo.map((l, i) => binCentre(l, hi[i] as number, interp));
     hdus.push({
       kind: 'bintable',
       name: bandsName,
@@ -76,7 +85,7 @@ export function mapHdus(spec: MapFitsSpec): HduSpec[] {
     if (spec.shape.length !== 2) throw new FitsError('write-failed', { file: '<map>', hdu: name }, `a map without an axis needs a 2-D shape, got ${spec.shape.join('×')}`);
     cards.push({ key: 'WCSSHAPE', value: `(${shapeXY.join(',')})` });
   }
-  cards.push({ key: 'META', value: '{}' }, { key: 'BUNIT', value: spec.bunit ?? '' }, ...(spec.extraHeader ?? []));
+  cards.push({ key: 'META', value: spec.meta ?? '{}' }, { key: 'BUNIT', value: spec.bunit ?? '' }, ...(spec.extraHeader ?? []));
   const image: HduSpec = { kind: 'image', data: spec.data, shape: spec.shape, cards };
   if (name !== 'PRIMARY') image.name = name;
   return [image, ...hdus];

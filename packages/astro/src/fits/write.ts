@@ -54,7 +54,7 @@ function userCards(cards: CardInput[] | undefined): CardInput[] {
   return (cards ?? []).filter((c) => c.value === undefined || !STRUCTURAL.test(c.key.toUpperCase()));
 }
 
-function encodeImage(spec: ImageHduSpec, primary: boolean, file: string, index: number): Uint8Array[] {
+function encodeImage(spec: ImageHduSpec, primary: boolean, extend: boolean, file: string, index: number): Uint8Array[] {
   const entry = BITPIX.find(([ctor]) => spec.data instanceof ctor);
   if (!entry) throw new FitsError('write-failed', { file, hdu: index }, 'unsupported image array type');
   const [, bitpix, zero] = entry;
@@ -68,8 +68,9 @@ function encodeImage(spec: ImageHduSpec, primary: boolean, file: string, index: 
     : [{ key: 'XTENSION', value: 'IMAGE', comment: 'Image extension' }];
   cards.push({ key: 'BITPIX', value: bitpix, comment: 'array data type' }, { key: 'NAXIS', value: naxes.length, comment: 'number of array dimensions' });
   naxes.forEach((n, i) => cards.push({ key: `NAXIS${i + 1}`, value: n }));
-  if (primary) cards.push({ key: 'EXTEND', value: true });
-  else cards.push({ key: 'PCOUNT', value: 0, comment: 'number of parameters' }, { key: 'GCOUNT', value: 1, comment: 'number of groups' });
+  if (primary) {
+    if (extend) cards.push({ key: 'EXTEND', value: true });
+  } else cards.push({ key: 'PCOUNT', value: 0, comment: 'number of parameters' }, { key: 'GCOUNT', value: 1, comment: 'number of groups' });
   if (zero !== undefined) cards.push({ key: 'BSCALE', value: 1 }, { key: 'BZERO', value: zero <= 2n ** 53n && zero >= -(2n ** 53n) ? Number(zero) : zero });
   if (spec.name !== undefined) cards.push({ key: 'EXTNAME', value: spec.name, comment: 'extension name' });
   cards.push(...userCards(spec.cards));
@@ -93,9 +94,10 @@ function encodeBinTable(spec: TableHduSpec, file: string): Uint8Array[] {
     { key: 'PCOUNT', value: 0, comment: 'number of group parameters' },
     { key: 'GCOUNT', value: 1, comment: 'number of groups' },
     { key: 'TFIELDS', value: spec.columns.length, comment: 'number of table fields' },
-    ...table.columnCards,
-    { key: 'EXTNAME', value: spec.name, comment: 'extension name' },
+    // astropy's order for a table built from metadata: user cards, EXTNAME, then the column cards
     ...userCards(spec.cards),
+    { key: 'EXTNAME', value: spec.name, comment: 'extension name' },
+    ...table.columnCards,
   ];
   return [encodeHeader(cards), pad(table.bytes)];
 }
@@ -115,7 +117,7 @@ function pad(data: Uint8Array): Uint8Array {
 export function encodeFits(hdus: readonly HduSpec[], file = '<memory>'): Uint8Array {
   const first = hdus[0];
   if (!first || first.kind !== 'image') throw new FitsError('write-failed', { file, hdu: 0 }, 'the first HDU must be an image (the primary HDU)');
-  const parts = hdus.flatMap((h, i) => (h.kind === 'image' ? encodeImage(h, i === 0, file, i) : encodeBinTable(h, file)));
+  const parts = hdus.flatMap((h, i) => (h.kind === 'image' ? encodeImage(h, i === 0, hdus.length > 1, file, i) : encodeBinTable(h, file)));
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of parts) {

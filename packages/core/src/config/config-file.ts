@@ -38,7 +38,11 @@ export async function loadConfigFile(
 /** Result of looking up a dotted path in the config file. */
 export type ConfigLookup =
   | { found: true; node: Node }
-  | { found: false; /** The segments that exist. */ prefix: string[]; /** Keys available where the path broke off. */ keys: string[] };
+  | {
+      found: false /** The segments that exist. */;
+      prefix: string[] /** Keys available where the path broke off. */;
+      keys: string[];
+    };
 
 /** Follow `a.b.0.c` through maps (by key) and lists (by index). */
 export function lookupConfig(config: SourceFile, segments: readonly string[]): ConfigLookup {

@@ -18,7 +18,9 @@ export function makeDiagnostic(init: DiagnosticInit): Diagnostic {
   if (init.at) d.span = init.at;
   if (init.hint) d.hint = init.hint;
   if (init.related?.length) {
-    d.related = init.related.map((r) => (r.span ? { message: r.message, span: r.span } : { message: r.message }));
+    d.related = init.related.map((r) =>
+      r.span ? { message: r.message, span: r.span } : { message: r.message },
+    );
   }
   return d;
 }

@@ -26,8 +26,6 @@ export interface ParamsContext {
   diagnostics: Diagnostic[];
 }
 
-const SUBSTITUTION = /\$\{([^}]*)\}/g;
-
 /** Convert a target's `params:` map node, substituting `${config...}`. */
 export function resolveParams(node: unknown, ctx: ParamsContext): ParamsWithOrigins {
   const origins = new Map<string, Origin>();
@@ -71,7 +69,8 @@ function convert(
     }
     return out;
   }
-  if (isSeq(node)) return node.items.map((item, i) => convert(item, [...path, i], ctx, file, substitute, origins));
+  if (isSeq(node))
+    return node.items.map((item, i) => convert(item, [...path, i], ctx, file, substitute, origins));
   if (isScalar(node)) {
     if (substitute && typeof node.value === 'string' && node.value.includes('${')) {
       return substituteScalar(node, path, ctx, origins);

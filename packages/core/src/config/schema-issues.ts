@@ -13,22 +13,31 @@ import { type SourceFile, spanOf } from './source.js';
 type Path = PropertyKey[];
 type Issue = z.core.$ZodIssue;
 
-/** Validate `value` (the document as JS) against `schema`; problems become diagnostics. */
+/**
+ * Validate the part of a document at `at` (e.g. ['targets', 'stack']) against `schema`; problems
+ * become diagnostics at the nodes they concern.
+ */
 export function validateShape<T>(
   source: SourceFile,
   schema: z.ZodType<T>,
-  value: unknown,
+  root: unknown,
+  at: readonly PropertyKey[] = [],
 ): { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] } {
+  const value = valueAt(root, at);
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, value: result.data };
   const diagnostics: Diagnostic[] = [];
   for (const issue of flattenUnions(result.error.issues, [], value)) {
-    diagnostics.push(...issueDiagnostics(source, schema, value, issue));
+    diagnostics.push(...issueDiagnostics(source, schema, root, at, issue));
   }
   return { ok: false, diagnostics };
 }
 
-/** Replace each union issue by the issues of the one branch whose type matched, when there is one. */
+/**
+ * Replace each union issue by the issues of the one branch whose type matched, when there is one.
+ * When several object branches fit (`foreach: {globb: x}` fits neither {glob} nor {items}), report the
+ * keys none of them knows, so the user gets "unknown key 'globb', did you mean 'glob'?".
+ */
 function flattenUnions(issues: readonly Issue[], prefix: Path, root: unknown): Issue[] {
   const out: Issue[] = [];
   for (const issue of issues) {
@@ -37,25 +46,49 @@ function flattenUnions(issues: readonly Issue[], prefix: Path, root: unknown): I
       out.push({ ...issue, path } as Issue);
       continue;
     }
-    const fitting = issue.errors.filter((branch) => !branch.every((b) => b.code === 'invalid_type' && b.path.length === 0));
-    if (fitting.length === 1) out.push(...flattenUnions(fitting[0]!, path, root));
+    const fitting = issue.errors.filter(
+      (branch) => !branch.every((b) => b.code === 'invalid_type' && b.path.length === 0),
+    );
+    if (fitting.length === 1) {
+      out.push(...flattenUnions(fitting[0]!, path, root));
+      continue;
+    }
+    const unknownToAll = keysUnknownToAll(fitting);
+    if (unknownToAll.length > 0) out.push({ code: 'unrecognized_keys', keys: unknownToAll, path, message: '', input: undefined } as Issue);
     else out.push({ ...issue, path } as Issue);
   }
   return out;
 }
 
-function issueDiagnostics(source: SourceFile, schema: z.ZodType, root: unknown, issue: Issue): Diagnostic[] {
-  const path = issue.path;
+/** Keys that every branch reports as unrecognized at its root (empty unless all branches do). */
+function keysUnknownToAll(branches: readonly (readonly Issue[])[]): string[] {
+  let common: string[] | undefined;
+  for (const branch of branches) {
+    const keys = branch.flatMap((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys : []));
+    common = common === undefined ? keys : common.filter((k) => keys.includes(k));
+  }
+  return common ?? [];
+}
+
+function issueDiagnostics(
+  source: SourceFile,
+  schema: z.ZodType,
+  root: unknown,
+  at: readonly PropertyKey[],
+  issue: Issue,
+): Diagnostic[] {
+  const path = [...at, ...issue.path];
   const node = nodeAt(source, path);
   const where = describePath(path);
   if (issue.code === 'unrecognized_keys') {
-    const allowed = allowedKeys(schema, path);
+    const allowed = allowedKeys(schema, issue.path);
     return issue.keys.map((key) =>
       makeDiagnostic({
         code: 'unknown-key',
         message: `unknown key '${key}'${where ? ` in ${where}` : ''}`,
         at: spanOf(source, keyNode(node, key) ?? node),
-        hint: didYouMean(key, allowed) ?? (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined),
+        hint:
+          didYouMean(key, allowed) ?? (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined),
       }),
     );
   }
@@ -90,7 +123,9 @@ function issueDiagnostics(source: SourceFile, schema: z.ZodType, root: unknown, 
     ];
   }
   const code = issue.code === 'invalid_union' ? 'wrong-type' : 'invalid-value';
-  return [makeDiagnostic({ code, message: `${where || 'the file'}: ${issue.message}`, at: spanOf(source, node) })];
+  return [
+    makeDiagnostic({ code, message: `${where || 'the file'}: ${issue.message}`, at: spanOf(source, node) }),
+  ];
 }
 
 /** The deepest YAML node along `path` (the parent when the path runs out, e.g. at a missing key). */
@@ -103,7 +138,10 @@ export function nodeIn(start: unknown, path: readonly PropertyKey[]): Node | und
   let node: unknown = start;
   for (const key of path) {
     let next: unknown;
-    if (isMap(node)) next = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key))?.value;
+    if (isMap(node))
+      next = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key),
+      )?.value;
     else if (isSeq(node)) next = node.items[Number(key)];
     if (next === undefined || next === null) break;
     node = next;
@@ -118,7 +156,7 @@ export function keyNode(map: unknown, key: string): Node | undefined {
   return pair?.key as Node | undefined;
 }
 
-function valueAt(root: unknown, path: Path): unknown {
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let value = root;
   for (const key of path) {
     if (value === null || typeof value !== 'object') return undefined;
@@ -132,7 +170,8 @@ function allowedKeys(schema: z.ZodType, path: Path): string[] {
   let current: z.ZodType[] = [schema];
   for (const key of path) current = current.flatMap((s) => childSchemas(s, key));
   const keys = new Set<string>();
-  for (const s of current.flatMap(unwrap)) if (s instanceof z.ZodObject) for (const k of Object.keys(s.shape)) keys.add(k);
+  for (const s of current.flatMap(unwrap))
+    if (s instanceof z.ZodObject) for (const k of Object.keys(s.shape)) keys.add(k);
   return [...keys];
 }
 

@@ -48,22 +48,29 @@ const TargetRefSchema = z
   })
   .describe('The outputs of another target.');
 
-const InputEntrySchema = z.union([z.string().describe('A file path or glob, relative to this file.'), TargetRefSchema], {
-  error: 'an input is a file path or glob, or {target: NAME}',
-});
+const InputEntrySchema = z.union(
+  [z.string().describe('A file path or glob, relative to this file.'), TargetRefSchema],
+  {
+    error: 'an input is a file path or glob, or {target: NAME}',
+  },
+);
 
 const InputsSchema = z.union(
   [
     z.array(InputEntrySchema),
-    z.record(z.string(), z.union([InputEntrySchema, z.array(InputEntrySchema)], { error: 'an input is a file path or glob, {target: NAME}, or a list of them' })),
+    z.record(
+      z.string(),
+      z.union([InputEntrySchema, z.array(InputEntrySchema)], {
+        error: 'an input is a file path or glob, {target: NAME}, or a list of them',
+      }),
+    ),
   ],
   { error: 'inputs are a list, or a map from input name to inputs' },
 );
 
-const OutputsSchema = z.union(
-  [z.array(z.string()), z.record(z.string(), z.string())],
-  { error: 'outputs are a list of paths, or a map from output name to path' },
-);
+const OutputsSchema = z.union([z.array(z.string()), z.record(z.string(), z.string())], {
+  error: 'outputs are a list of paths, or a map from output name to path',
+});
 
 const ForeachSchema = z.union(
   [
@@ -80,7 +87,9 @@ export const TargetSchema = z
     step: z
       .string()
       .optional()
-      .describe("A registered step ('astro.reduce_observation'), a module path ('./steps/x.js'), or 'command'."),
+      .describe(
+        "A registered step ('astro.reduce_observation'), a module path ('./steps/x.js'), or 'command'.",
+      ),
     command: z
       .array(z.string())
       .min(1)
@@ -113,14 +122,26 @@ const ConfigRefSchema = z.union(
 
 export const PipeFileSchema = z
   .strictObject({
-    version: z.literal(1, { error: 'version must be 1' }).optional().describe('Format version (required in the root file).'),
-    include: z.array(z.string()).optional().describe('More pipeline files (paths or globs) whose targets are merged.'),
+    version: z
+      .literal(1, { error: 'version must be 1' })
+      .optional()
+      .describe('Format version (required in the root file).'),
+    include: z
+      .array(z.string())
+      .optional()
+      .describe('More pipeline files (paths or globs) whose targets are merged.'),
     config: ConfigRefSchema.optional().describe('A parameter file, referenced in params as ${config.a.b}.'),
-    defaults: z.strictObject({ executor: executor.optional(), resources: ResourcesSchema.optional() }).optional(),
-    targets: z.record(
-      z.string().regex(TARGET_NAME_PATTERN, { error: 'target names use letters, digits, _ . - and start with a letter or _' }),
-      TargetSchema,
-    ).optional(),
+    defaults: z
+      .strictObject({ executor: executor.optional(), resources: ResourcesSchema.optional() })
+      .optional(),
+    targets: z
+      .record(
+        z.string().regex(TARGET_NAME_PATTERN, {
+          error: 'target names use letters, digits, _ . - and start with a letter or _',
+        }),
+        TargetSchema,
+      )
+      .optional(),
   })
   .describe('A pipe pipeline definition (pipe.yaml).');
 

@@ -49,9 +49,12 @@ export async function readSource(
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     return {
-      diagnostics: [makeDiagnostic({ code: 'file-not-found', message: `cannot read ${file}: ${reason}`, at: from })],
+      diagnostics: [
+        makeDiagnostic({ code: 'file-not-found', message: `cannot read ${file}: ${reason}`, at: from }),
+      ],
     };
   }
   return parseSource(file, text);

@@ -1,13 +1,14 @@
 /** "Did you mean …": candidate names close to a misspelt one, by edit distance. */
 
 /**
- * Candidates within a small edit distance of `name` (optimal string alignment: insert, delete,
- * substitute, swap two neighbours), closest first, at most `limit`. Case differences cost nothing
- * extra beyond one edit per character; a candidate that differs only in case always qualifies.
+ * The candidates nearest to `name` by edit distance (optimal string alignment: insert, delete,
+ * substitute, swap two neighbours), if within about a third of its length; only those at the best
+ * distance, at most `limit`, sorted. A candidate that differs only in case always qualifies.
  */
 export function closestNames(name: string, candidates: Iterable<string>, limit = 3): string[] {
   const lower = name.toLowerCase();
-  const maxDistance = Math.max(1, Math.floor(name.length / 3));
+  // One-letter names would match every other one-letter name; allow edits from two letters up.
+  const maxDistance = name.length < 2 ? 0 : Math.max(1, Math.floor(name.length / 3));
   const scored: Array<{ candidate: string; distance: number }> = [];
   for (const candidate of candidates) {
     if (candidate === name) continue;
@@ -15,8 +16,12 @@ export function closestNames(name: string, candidates: Iterable<string>, limit =
       candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate.toLowerCase(), maxDistance);
     if (distance <= maxDistance) scored.push({ candidate, distance });
   }
-  scored.sort((a, b) => a.distance - b.distance || (a.candidate < b.candidate ? -1 : 1));
-  return scored.slice(0, limit).map((s) => s.candidate);
+  const best = Math.min(...scored.map((s) => s.distance));
+  return scored
+    .filter((s) => s.distance === best)
+    .map((s) => s.candidate)
+    .sort()
+    .slice(0, limit);
 }
 
 /** A hint such as `did you mean 'outputs'?`, or undefined when nothing is close. */
@@ -37,7 +42,8 @@ function editDistance(a: string, b: string, max: number): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let d = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prevPrev[j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, prevPrev[j - 2]! + 1);
       row.push(d);
       rowMin = Math.min(rowMin, d);
     }

@@ -16,11 +16,10 @@ import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StepDefinition } from '../model/step.js';
 import {
+  checkJobSpec,
   EXIT_SOME_TASKS_FAILED,
   fsyncDir,
   hashFile,
-  type JobSpec,
-  jobSpecSchema,
   type OutputRecord,
   RESULT_VERSION,
   type TaskResultFile,
@@ -205,12 +204,11 @@ async function main(specPath: string | undefined): Promise<number> {
     process.stderr.write('usage: job-entry <job-spec.json>\n');
     return 2;
   }
-  const parsed = jobSpecSchema.safeParse(JSON.parse(await readFile(specPath, 'utf8')));
-  if (!parsed.success) {
-    process.stderr.write(`pipe job-entry: invalid spec ${specPath}: ${parsed.error.message}\n`);
+  const job = checkJobSpec(JSON.parse(await readFile(specPath, 'utf8')));
+  if (typeof job === 'string') {
+    process.stderr.write(`pipe job-entry: invalid spec ${specPath}: ${job}\n`);
     return 2;
   }
-  const job: JobSpec = parsed.data;
   const results: TaskResultFile[] = [];
   for (const spec of job.tasks) {
     if (job.tasks.length > 1) process.stderr.write(`=== pipe task ${spec.taskId} (attempt ${spec.attempt}) ===\n`);

@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
 
 export const SPEC_VERSION = 1;
 export const RESULT_VERSION = 1;
@@ -16,73 +15,105 @@ export const RESULT_VERSION = 1;
 /** Exit status of a job-entry that ran several tasks and wrote every result, some of them failures. */
 export const EXIT_SOME_TASKS_FAILED = 86;
 
-const runSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('command'), argv: z.array(z.string()).min(1) }),
-  z.object({ kind: z.literal('step'), module: z.string().min(1), exportName: z.string().optional() }),
-]);
+/** What a task runs (see TaskRun in types.ts). */
+export type SpecRun = { kind: 'command'; argv: string[] } | { kind: 'step'; module: string; exportName?: string };
 
-const itemSchema = z.object({ id: z.string(), files: z.array(z.string()), data: z.unknown().optional() });
+export interface SpecItem {
+  id: string;
+  files: string[];
+  data?: unknown;
+}
 
-export const taskSpecSchema = z.object({
-  taskId: z.string(),
-  attempt: z.number().int().positive(),
-  run: runSchema,
-  cwd: z.string(),
-  inputs: z.record(z.string(), z.array(z.string())),
+/** One task as the job runs it. */
+export interface TaskSpec {
+  taskId: string;
+  attempt: number;
+  run: SpecRun;
+  cwd: string;
+  inputs: Record<string, string[]>;
   /** Per output: the final path and the temporary name the task writes to. */
-  outputs: z.record(z.string(), z.object({ final: z.string(), temp: z.string() })),
-  params: z.record(z.string(), z.unknown()),
-  env: z.record(z.string(), z.string()),
-  item: itemSchema.optional(),
-  kernelBackend: z.string(),
-  resultFile: z.string(),
-});
+  outputs: Record<string, { final: string; temp: string }>;
+  params: Record<string, unknown>;
+  env: Record<string, string>;
+  item?: SpecItem;
+  kernelBackend: string;
+  resultFile: string;
+}
 
 /** The spec of one array element (one job): one or more tasks, run in order. */
-export const jobSpecSchema = z.object({
-  version: z.literal(SPEC_VERSION),
-  buildId: z.string(),
-  tasks: z.array(taskSpecSchema).min(1),
-});
+export interface JobSpec {
+  version: typeof SPEC_VERSION;
+  buildId: string;
+  tasks: TaskSpec[];
+}
 
-export type TaskSpec = z.infer<typeof taskSpecSchema>;
-export type JobSpec = z.infer<typeof jobSpecSchema>;
+export interface OutputRecord {
+  /** Final path. */
+  path: string;
+  sha256: string;
+  size: number;
+  mode: number;
+}
 
-const outputRecordSchema = z.object({
-  path: z.string(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  size: z.number().int().nonnegative(),
-  mode: z.number().int(),
-});
+/** What a job writes for each task it ran (validated by result-schema.ts before it counts). */
+export interface TaskResultFile {
+  version: typeof RESULT_VERSION;
+  buildId: string;
+  taskId: string;
+  attempt: number;
+  status: 'ok' | 'failed';
+  exitCode: number;
+  signal: string | null;
+  error?: string;
+  outputs: Record<string, OutputRecord>;
+  items?: SpecItem[];
+  metadata?: Record<string, unknown>;
+  host: string;
+  slurm: {
+    jobId?: string;
+    arrayJobId?: string;
+    arrayTaskId?: string;
+    node?: string;
+    partition?: string;
+    cpus?: string;
+    memMb?: string;
+  };
+  start: string;
+  end: string;
+}
 
-export const taskResultSchema = z.object({
-  version: z.literal(RESULT_VERSION),
-  buildId: z.string(),
-  taskId: z.string(),
-  attempt: z.number().int().positive(),
-  status: z.enum(['ok', 'failed']),
-  exitCode: z.number().int(),
-  signal: z.string().nullable(),
-  error: z.string().optional(),
-  outputs: z.record(z.string(), outputRecordSchema),
-  items: z.array(itemSchema).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  host: z.string(),
-  slurm: z.object({
-    jobId: z.string().optional(),
-    arrayJobId: z.string().optional(),
-    arrayTaskId: z.string().optional(),
-    node: z.string().optional(),
-    partition: z.string().optional(),
-    cpus: z.string().optional(),
-    memMb: z.string().optional(),
-  }),
-  start: z.string(),
-  end: z.string(),
-});
-
-export type TaskResultFile = z.infer<typeof taskResultSchema>;
-export type OutputRecord = z.infer<typeof outputRecordSchema>;
+/**
+ * A structural check of a job spec. Hand-written rather than a schema library: it runs at the start of
+ * every job, where importing one would cost more than the check (~0.2 s per job).
+ */
+export function checkJobSpec(value: unknown): JobSpec | string {
+  const v = value as Partial<JobSpec> | null;
+  if (!v || typeof v !== 'object') return 'not an object';
+  if (v.version !== SPEC_VERSION) return `unsupported spec version ${String(v.version)}`;
+  if (typeof v.buildId !== 'string') return 'buildId missing';
+  if (!Array.isArray(v.tasks) || v.tasks.length === 0) return 'no tasks';
+  for (const [i, t] of v.tasks.entries()) {
+    const bad = (what: string) => `tasks[${i}]: ${what}`;
+    if (!t || typeof t !== 'object') return bad('not an object');
+    if (typeof t.taskId !== 'string' || typeof t.resultFile !== 'string' || typeof t.cwd !== 'string') {
+      return bad('taskId, resultFile and cwd must be strings');
+    }
+    if (!Number.isInteger(t.attempt) || t.attempt < 1) return bad('attempt must be a positive integer');
+    const run = t.run as SpecRun | undefined;
+    if (run?.kind === 'command') {
+      if (!Array.isArray(run.argv) || run.argv.length === 0 || run.argv.some((a) => typeof a !== 'string')) {
+        return bad('command argv must be a non-empty array of strings');
+      }
+    } else if (run?.kind !== 'step' || typeof run.module !== 'string') return bad('run must be a command or a step');
+    for (const o of Object.values(t.outputs ?? {})) {
+      if (typeof o?.final !== 'string' || typeof o?.temp !== 'string') return bad('outputs need final and temp paths');
+    }
+    if (typeof t.inputs !== 'object' || typeof t.env !== 'object' || typeof t.params !== 'object') {
+      return bad('inputs, env and params must be objects');
+    }
+  }
+  return v as JobSpec;
+}
 
 /** Writes bytes atomically: temp name in the same directory, fsync, rename, fsync of the directory. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {

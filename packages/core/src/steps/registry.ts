@@ -122,7 +122,12 @@ async function importDefault(name: string, modulePath: string): Promise<unknown>
 
 function asStepDefinition(name: string, value: unknown): StepDefinition {
   const def = value as Partial<StepDefinition> | undefined;
-  if (!def || typeof def.run !== 'function' || typeof def.name !== 'string' || typeof def.version !== 'string') {
+  if (
+    !def ||
+    typeof def.run !== 'function' ||
+    typeof def.name !== 'string' ||
+    typeof def.version !== 'string'
+  ) {
     throw new StepLoadError(name, `'${name}' does not default-export a step ({name, version, run})`);
   }
   return def as StepDefinition;

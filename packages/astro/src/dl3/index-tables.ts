@@ -1,0 +1,87 @@
+/**
+ * The two index tables of a DL3 data store (GADF 0.2): the HDU index (where each HDU of each run is) and the
+ * observation index (one row of metadata per run).
+ */
+import { type BinTable, type FitsFile, FitsError, type FitsValue, toFloat64 } from '../fits/index.js';
+
+/** HDU types of the HDU index (gammapy's VALID_HDU_TYPE). */
+export type HduType = 'events' | 'gti' | 'aeff' | 'edisp' | 'psf' | 'bkg' | 'rad_max' | (string & {});
+
+/** One row of the HDU index, string cells stripped. */
+export interface HduIndexRow {
+  obsId: number;
+  hduType: string;
+  hduClass: string;
+  fileDir: string;
+  fileName: string;
+  hduName: string;
+  /** Row number in the index (0-based). */
+  row: number;
+}
+
+function indexTable(file: FitsFile, extname: string): BinTable {
+  // HDU 1 is the index by the format; look it up by name when present.
+  return (file.find(extname) ?? file.hdu(1)).table();
+}
+
+function ids(table: BinTable): number[] {
+  return Array.from(toFloat64(table.numeric('OBS_ID')));
+}
+
+/** Reads the rows of an HDU index file. */
+export function readHduIndex(file: FitsFile): HduIndexRow[] {
+  const t = indexTable(file, 'HDU_INDEX');
+  const obsIds = ids(t);
+  const col = (name: string) => t.strings(name).map((s) => s.trim());
+  const [types, classes, dirs, names, hdus] = ['HDU_TYPE', 'HDU_CLASS', 'FILE_DIR', 'FILE_NAME', 'HDU_NAME'].map(col) as string[][];
+  return obsIds.map((obsId, row) => ({
+    obsId,
+    hduType: (types as string[])[row] as string,
+    hduClass: (classes as string[])[row] as string,
+    fileDir: (dirs as string[])[row] as string,
+    fileName: (names as string[])[row] as string,
+    hduName: (hdus as string[])[row] as string,
+    row,
+  }));
+}
+
+/** The observation index: its header (MJDREF…) and one metadata record per run, in file order. */
+export interface ObsIndex {
+  file: string;
+  header: Record<string, FitsValue>;
+  /** OBS_ID per row. */
+  obsIds: number[];
+  /** Column name → value per row (numbers as float64 — float32 columns keep their float32 values). */
+  rows: Record<string, ObsValue>[];
+  columns: string[];
+}
+
+export type ObsValue = number | string | boolean | bigint | null;
+
+/** Reads an observation index file. */
+export function readObsIndex(file: FitsFile): ObsIndex {
+  const hdu = file.find('OBS_INDEX') ?? file.hdu(1);
+  const t = hdu.table();
+  const obsIds = ids(t);
+  const rows: Record<string, ObsValue>[] = obsIds.map(() => ({}));
+  for (const name of t.columnNames) {
+    const col = t.column(name);
+    if (col.repeat !== 1 && col.kind !== 'string') continue; // vector cells are not run metadata
+    for (let r = 0; r < t.rows; r++) {
+      const v = t.cell(name, r);
+      (rows[r] as Record<string, ObsValue>)[name] = typeof v === 'bigint' ? Number(v) : (v as ObsValue);
+    }
+  }
+  return { file: file.path, header: hdu.header.toRecord(), obsIds, rows, columns: t.columnNames };
+}
+
+/** A numeric obs-index value, or a FitsError naming the file, column and run. */
+export function obsNumber(index: ObsIndex, row: number, column: string): number {
+  const v = index.rows[row]?.[column];
+  if (typeof v === 'number') return v;
+  throw new FitsError(
+    v === undefined ? 'missing-column' : 'bad-value',
+    { file: index.file, hdu: 'OBS_INDEX', column },
+    v === undefined ? `no such column; columns: ${index.columns.join(', ')}` : `OBS_ID ${index.obsIds[row]}: value ${String(v)} is not a number`,
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * One run of a data store: where its HDUs are, its events, GTI, metadata and livetime. Files are read on
+ * first use and kept for the life of the object.
+ */
+import { type BinTable, type FitsFile, FitsError, type FitsHeader, type FitsValue, type Hdu, readFits, toFloat64 } from '../fits/index.js';
+import { type IrfTable, readIrfHdu } from '../irf/read.js';
+import { requireUnitFactor } from '../irf/units.js';
+import type { HduIndexRow, ObsValue } from './index-tables.js';
+import type { ResolvedPath } from './paths.js';
+
+/** Where one HDU of a run is. */
+export interface HduLocation extends ResolvedPath {
+  obsId: number;
+  hduType: string;
+  hduClass: string;
+  hduName: string;
+}
+
+/** The EVENTS of a run; the four main columns as float64 in s (MET), deg, deg, TeV. */
+export interface EventList {
+  obsId: number;
+  file: string;
+  rows: number;
+  time: Float64Array;
+  ra: Float64Array;
+  dec: Float64Array;
+  energy: Float64Array;
+  /** All columns (e.g. DETX, MULTIP where present). */
+  table: BinTable;
+  header: FitsHeader;
+}
+
+/** Good time intervals, in s (MET, same MJDREF as the events). */
+export interface Gti {
+  start: Float64Array;
+  stop: Float64Array;
+  /** Σ (STOP − START). */
+  ontime: number;
+  header: FitsHeader;
+}
+
+/** A run of the data store. */
+export class Observation {
+  private readonly files = new Map<string, Promise<FitsFile>>();
+
+  constructor(
+    readonly obsId: number,
+    /** Location per HDU type (the first index row of each type). */
+    readonly locations: ReadonlyMap<string, HduLocation>,
+    /** The run's row of the obs index (empty when the index lacks the run). */
+    readonly obsIndexRow: Readonly<Record<string, ObsValue>>,
+  ) {}
+
+  /** HDU types this run has. */
+  get hduTypes(): string[] {
+    return [...this.locations.keys()];
+  }
+
+  /** Location of an HDU type; throws `missing-hdu` naming the run and the types it has. */
+  location(hduType: string): HduLocation {
+    const loc = this.locations.get(hduType);
+    if (loc) return loc;
+    throw new FitsError('missing-hdu', { file: `OBS_ID ${this.obsId}`, hdu: hduType }, `the HDU index has no '${hduType}' row for this run; it has ${this.hduTypes.join(', ')}`);
+  }
+
+  /**
+   * The files the given HDU types (default: all) live in, sorted and unique: what a task reading this run
+   * depends on, for content hashing.
+   */
+  filePaths(hduTypes?: readonly string[]): string[] {
+    const locs = hduTypes ? hduTypes.map((t) => this.location(t)) : [...this.locations.values()];
+    return [...new Set(locs.map((l) => l.path))].sort();
+  }
+
+  /** The opened file of an HDU type (shared between HDU types in one file). */
+  async file(hduType: string): Promise<FitsFile> {
+    const loc = this.location(hduType);
+    if (!loc.exists) {
+      throw new FitsError('io', { file: loc.path, hdu: loc.hduName }, `OBS_ID ${this.obsId} '${hduType}': file not found (tried ${loc.tried.join(', ')})`);
+    }
+    let f = this.files.get(loc.path);
+    if (!f) {
+      f = readFits(loc.path);
+      this.files.set(loc.path, f);
+      f.catch(() => this.files.delete(loc.path));
+    }
+    return f;
+  }
+
+  /** The HDU of a type, found by the index's HDU_NAME (case-insensitive). */
+  async hdu(hduType: string): Promise<Hdu> {
+    return (await this.file(hduType)).hdu(this.location(hduType).hduName);
+  }
+
+  /** An IRF of the run (aeff, edisp, psf, bkg, …), read as the index's HDU_CLASS says. */
+  async irf(hduType: string): Promise<IrfTable> {
+    const loc = this.location(hduType);
+    return readIrfHdu(await this.hdu(hduType), loc.hduClass);
+  }
+
+  /** The events: TIME, RA, DEC, ENERGY as float64 (energy converted to TeV by its TUNIT). */
+  async events(): Promise<EventList> {
+    const hdu = await this.hdu('events');
+    const t = hdu.table();
+    const energy = t.float64('ENERGY');
+    const factor = requireUnitFactor(t.column('ENERGY').unit ?? hdu.header.string('EUNIT') ?? 'TeV', 'energy', { ...hdu.location, column: 'ENERGY' });
+    const energyTeV = factor === 1 ? energy : energy.map((e) => e * factor);
+    return { obsId: this.obsId, file: hdu.file, rows: t.rows, time: t.float64('TIME'), ra: t.float64('RA'), dec: t.float64('DEC'), energy: energyTeV, table: t, header: hdu.header };
+  }
+
+  /** The good time intervals and the ontime. */
+  async gti(): Promise<Gti> {
+    const hdu = await this.hdu('gti');
+    const t = hdu.table();
+    const start = toFloat64(t.numeric('START'));
+    const stop = toFloat64(t.numeric('STOP'));
+    let ontime = 0;
+    for (let i = 0; i < start.length; i++) ontime += (stop[i] as number) - (start[i] as number);
+    return { start, stop, ontime, header: hdu.header };
+  }
+
+  /** Run metadata: the obs-index row, overwritten by every keyword of the EVENTS header (which wins). */
+  async meta(): Promise<Record<string, ObsValue | FitsValue>> {
+    const header = (await this.hdu('events')).header.toRecord();
+    return { ...this.obsIndexRow, ...header };
+  }
+
+  /** ontime = Σ GTI, deadc from the merged metadata (1 when absent), livetime = ontime × deadc. */
+  async livetime(): Promise<{ ontime: number; deadc: number; livetime: number }> {
+    const [gti, meta] = await Promise.all([this.gti(), this.meta()]);
+    const deadc = typeof meta.DEADC === 'number' ? meta.DEADC : 1;
+    return { ontime: gti.ontime, deadc, livetime: gti.ontime * deadc };
+  }
+}
+
+/** Builds the per-type locations of a run from its index rows (first row of each type wins, as in gammapy). */
+export function locationsOf(rows: readonly HduIndexRow[], resolve: (row: HduIndexRow) => ResolvedPath): Map<string, HduLocation> {
+  const out = new Map<string, HduLocation>();
+  for (const row of rows) {
+    if (out.has(row.hduType)) continue;
+    out.set(row.hduType, { ...resolve(row), obsId: row.obsId, hduType: row.hduType, hduClass: row.hduClass, hduName: row.hduName });
+  }
+  return out;
+}

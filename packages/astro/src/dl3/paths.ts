@@ -1,0 +1,53 @@
+/**
+ * Path rules of the DL3 index files, as gammapy 1.0 applies them (gammapy/utils/fits.py HDULocation.path):
+ * BASE_DIR/FILE_DIR/FILE_NAME if that file exists, else $-expanded FILE_DIR/FILE_NAME relative to the working
+ * directory. Paths are not normalised: `..` segments are left to the file system.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+
+/** Variables visible to path expansion, and the directory relative paths are taken from. */
+export interface PathContext {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+/** Python's os.path.expandvars: `$NAME` and `${NAME}` replaced when defined, left unchanged otherwise. */
+export function expandVars(path: string, env: PathContext['env']): string {
+  return path.replace(/\$(\w+)|\$\{([^}]*)\}/g, (m, bare: string | undefined, braced: string | undefined) => {
+    const v = env[(bare ?? braced) as string];
+    return v === undefined ? m : v;
+  });
+}
+
+/** pathlib's `/`: an absolute right-hand side replaces the left; empty parts are skipped; nothing normalised. */
+export function joinPath(...parts: string[]): string {
+  let out = '';
+  for (const p of parts) {
+    if (p === '') continue;
+    if (isAbsolute(p) || out === '') out = p;
+    else out = out.endsWith('/') ? out + p : `${out}/${p}`;
+  }
+  return out === '' ? '.' : out;
+}
+
+/** Where an index row's file is, and which candidates were tried. */
+export interface ResolvedPath {
+  path: string;
+  exists: boolean;
+  /** The candidates in the order tried. */
+  tried: string[];
+}
+
+/** Resolves FILE_DIR/FILE_NAME of an index row against the store's base directory. */
+export function resolveIndexPath(baseDir: string, fileDir: string, fileName: string, ctx: PathContext): ResolvedPath {
+  const first = joinPath(baseDir, fileDir, fileName);
+  if (existsSync(absolute(first, ctx))) return { path: absolute(first, ctx), exists: true, tried: [first] };
+  const second = joinPath(expandVars(fileDir, ctx.env), fileName);
+  const secondAbs = absolute(second, ctx);
+  return { path: secondAbs, exists: existsSync(secondAbs), tried: [absolute(first, ctx), secondAbs] };
+}
+
+function absolute(path: string, ctx: PathContext): string {
+  return isAbsolute(path) ? path : joinPath(ctx.cwd, path);
+}

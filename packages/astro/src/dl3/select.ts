@@ -1,0 +1,82 @@
+/**
+ * Observation selection over the observation index (gammapy ObservationTable.select_*): by id, by cone
+ * around a sky position, by time range; and the required-HDU check that skips incomplete runs.
+ */
+import type { HduIndexRow, ObsIndex } from './index-tables.js';
+import { obsNumber } from './index-tables.js';
+import { type SkyFrame, angularSeparation, toIcrs } from './sky.js';
+
+/** One selection criterion; several are combined with AND, in order. */
+export type ObsSelection =
+  | { type: 'ids'; obsIds: readonly number[] }
+  /** Pointings (RA_PNT, DEC_PNT of the obs index, ICRS) strictly closer than `radius` (deg) to the centre. */
+  | { type: 'cone'; frame: SkyFrame; lon: number; lat: number; radius: number }
+  /**
+   * Runs inside [mjdStart, mjdStop] (MJD in the index's TIMESYS): TSTART/TSTOP relative to MJDREFI+MJDREFF.
+   * With `partialOverlap`, runs that overlap the range at all.
+   */
+  | { type: 'time'; mjdStart: number; mjdStop: number; partialOverlap?: boolean };
+
+/** Something the selection could not honour, as a value for the caller to log. */
+export type SelectionWarning =
+  | { reason: 'unknown-obs-id'; obsId: number }
+  | { reason: 'missing-hdu'; obsId: number; missing: string[] };
+
+export interface SelectionResult {
+  /** Selected OBS_IDs, in obs-index order (or in the order of an `ids` criterion). */
+  obsIds: number[];
+  warnings: SelectionWarning[];
+}
+
+/** Applies the criteria to the observation index. */
+export function selectObservations(index: ObsIndex, criteria: readonly ObsSelection[]): SelectionResult {
+  let rows = index.obsIds.map((_, i) => i);
+  const warnings: SelectionWarning[] = [];
+  for (const c of criteria) {
+    if (c.type === 'ids') {
+      const byId = new Map(rows.map((r) => [index.obsIds[r] as number, r]));
+      const next: number[] = [];
+      for (const id of c.obsIds) {
+        const r = byId.get(id);
+        if (r === undefined) warnings.push({ reason: 'unknown-obs-id', obsId: id });
+        else next.push(r);
+      }
+      rows = next;
+    } else if (c.type === 'cone') {
+      const [ra0, dec0] = toIcrs(c.frame, c.lon, c.lat);
+      rows = rows.filter((r) => angularSeparation(ra0, dec0, obsNumber(index, r, 'RA_PNT'), obsNumber(index, r, 'DEC_PNT')) < c.radius);
+    } else {
+      const mjdRef = Number(index.header.MJDREFI ?? 0) + Number(index.header.MJDREFF ?? 0);
+      const lo = (c.mjdStart - mjdRef) * 86400;
+      const hi = (c.mjdStop - mjdRef) * 86400;
+      rows = rows.filter((r) => {
+        const start = obsNumber(index, r, 'TSTART');
+        const stop = obsNumber(index, r, 'TSTOP');
+        return c.partialOverlap ? lo <= stop && hi >= start : lo <= start && hi >= stop;
+      });
+    }
+  }
+  return { obsIds: rows.map((r) => index.obsIds[r] as number), warnings };
+}
+
+/**
+ * Keeps the runs that have every HDU type in `required` (e.g. events, gti, aeff, edisp, psf, bkg); the others
+ * are dropped with a warning naming the run and the missing types.
+ */
+export function requireHdus(hduIndex: readonly HduIndexRow[], obsIds: readonly number[], required: readonly string[]): SelectionResult {
+  const types = new Map<number, Set<string>>();
+  for (const row of hduIndex) {
+    let s = types.get(row.obsId);
+    if (!s) types.set(row.obsId, (s = new Set()));
+    s.add(row.hduType);
+  }
+  const out: number[] = [];
+  const warnings: SelectionWarning[] = [];
+  for (const id of obsIds) {
+    const have = types.get(id) ?? new Set<string>();
+    const missing = required.filter((t) => !have.has(t));
+    if (missing.length === 0) out.push(id);
+    else warnings.push({ reason: 'missing-hdu', obsId: id, missing });
+  }
+  return { obsIds: out, warnings };
+}

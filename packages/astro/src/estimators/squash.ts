@@ -1,0 +1,92 @@
+/**
+ * Grouping reco-energy bins into the excess map's output bins, and squashing a cube to one image per group
+ * (science spec §7.1): counts summed where mask_safe holds, background summed without the mask, mask OR-ed.
+ */
+
+/** A run of reco bins [first, last) forming one output bin. */
+export interface EnergyGroup {
+  first: number;
+  last: number;
+  eMin: number;
+  eMax: number;
+}
+
+/** Why output energy edges cannot be used. */
+export type EnergyGroupingFailure = { reason: 'energy-edges-invalid' | 'energy-edges-not-aligned'; message: string };
+
+const EDGE_RTOL = 1e-6;
+
+/**
+ * The output bins for `energyEdges` (TeV, ascending, each equal to a reco edge within 1e-6 relative), or a
+ * single bin spanning the whole reco axis when `energyEdges` is undefined (gammapy's default).
+ */
+export function groupEnergyBins(recoEdges: ArrayLike<number>, energyEdges?: ArrayLike<number>): EnergyGroup[] | EnergyGroupingFailure {
+  const nReco = recoEdges.length - 1;
+  if (energyEdges === undefined) return [{ first: 0, last: nReco, eMin: recoEdges[0] as number, eMax: recoEdges[nReco] as number }];
+  if (energyEdges.length < 2) return { reason: 'energy-edges-invalid', message: `energy_edges needs at least 2 values, got ${energyEdges.length}` };
+  const indices: number[] = [];
+  for (let i = 0; i < energyEdges.length; i++) {
+    const e = energyEdges[i] as number;
+    let found = -1;
+    for (let k = 0; k <= nReco; k++) {
+      const r = recoEdges[k] as number;
+      if (Math.abs(e - r) <= EDGE_RTOL * Math.abs(r)) found = k;
+    }
+    if (found < 0) {
+      const list = Array.from(recoEdges, (v) => Number(v.toPrecision(6))).join(', ');
+      return { reason: 'energy-edges-not-aligned', message: `energy edge ${e} TeV is not an edge of the reco energy axis (${list})` };
+    }
+    if (indices.length > 0 && found <= (indices[indices.length - 1] as number)) {
+      return { reason: 'energy-edges-invalid', message: `energy_edges must increase strictly; ${e} TeV follows ${energyEdges[i - 1]} TeV` };
+    }
+    indices.push(found);
+  }
+  const groups: EnergyGroup[] = [];
+  for (let g = 0; g + 1 < indices.length; g++) {
+    const first = indices[g] as number;
+    const last = indices[g + 1] as number;
+    groups.push({ first, last, eMin: recoEdges[first] as number, eMax: recoEdges[last] as number });
+  }
+  return groups;
+}
+
+/** One output bin's images (length npix each). */
+export interface SquashedImage {
+  /** Σ_k counts·mask_k. */
+  counts: Float64Array;
+  /** Σ_k background (unmasked). */
+  background: Float64Array;
+  /** OR_k mask_k as 0/1. */
+  mask: Float64Array;
+}
+
+/** Squashes the reco bins of `group` of [E][y][x] cubes (npix = nx·ny per plane). Non-zero mask = safe. */
+export function squashGroup(
+  counts: ArrayLike<number>,
+  background: ArrayLike<number>,
+  maskSafe: ArrayLike<number> | undefined,
+  npix: number,
+  group: EnergyGroup,
+): SquashedImage {
+  const c = new Float64Array(npix);
+  const b = new Float64Array(npix);
+  const m = new Float64Array(npix);
+  for (let k = group.first; k < group.last; k++) {
+    const off = k * npix;
+    for (let p = 0; p < npix; p++) {
+      const safe = maskSafe === undefined || (maskSafe[off + p] as number) !== 0;
+      if (safe) {
+        c[p] = (c[p] as number) + (counts[off + p] as number);
+        m[p] = 1;
+      }
+      b[p] = (b[p] as number) + (background[off + p] as number);
+    }
+  }
+  return { counts: c, background: b, mask: m };
+}
+
+/** Round half to even (numpy.rint), unlike Math.round. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}

@@ -1,0 +1,67 @@
+/**
+ * From a multi-dimensional FITS cell to an array in gammapy's axis order. A cell with TDIM (a, b, c) holds a in
+ * the fastest position; numpy reads it as [c][b][a], and gammapy transposes it for most classes.
+ */
+import { FitsError, type FitsLocation } from '../fits/index.js';
+
+/**
+ * How a cell maps onto the IRF axes:
+ * - 'transpose' (AEFF, EDISP, PSF_TABLE, parametric PSFs with TDIM): TDIM lists the axes in gammapy order, the
+ *   first axis fastest: value(i0, i1, i2) = flat[i0 + n0·i1 + n0·n1·i2].
+ * - 'background' (BKG_2D/3D): gammapy transposes, and transposes back when the shape does not then match
+ *   the axes; so either TDIM = axes shape (as above) or TDIM = reversed axes shape (flat already in C order).
+ * - 'reshape' (parametric PSF without TDIM): the flat cell reshaped in C order over the axes.
+ */
+export type CellLayout = 'transpose' | 'background' | 'reshape';
+
+const eq = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The cell's values as a C-order array over `shape` (gammapy's axis order, last axis fastest), each multiplied
+ * by `factor`.
+ */
+export function cellToAxisOrder(
+  flat: ArrayLike<number>,
+  tdim: readonly number[] | undefined,
+  shape: readonly number[],
+  layout: CellLayout,
+  factor: number,
+  where: FitsLocation,
+): Float64Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (flat.length !== size) {
+    throw new FitsError('bad-value', where, `cell has ${flat.length} values but the axes (${shape.join('×')}) need ${size}`);
+  }
+  const dims = tdim ?? (layout === 'reshape' ? [...shape].reverse() : [...shape]);
+  let fitsOrderMatchesAxes: boolean;
+  if (eq(dims, shape)) fitsOrderMatchesAxes = true;
+  else if (layout !== 'transpose' && eq([...dims].reverse(), shape)) fitsOrderMatchesAxes = false;
+  else {
+    throw new FitsError('bad-value', where, `TDIM (${dims.join(',')}) does not match the axes (${shape.join(', ')} in gammapy order)`);
+  }
+  const out = new Float64Array(size);
+  if (!fitsOrderMatchesAxes) {
+    for (let i = 0; i < size; i++) out[i] = (flat[i] as number) * factor;
+    return out;
+  }
+  // out is C order over shape; flat is "first index fastest" over the same shape.
+  const n = shape.length;
+  const strides = new Array<number>(n);
+  let s = 1;
+  for (let k = 0; k < n; k++) {
+    strides[k] = s;
+    s *= shape[k] as number;
+  }
+  const idx = new Array<number>(n).fill(0);
+  for (let o = 0; o < size; o++) {
+    let f = 0;
+    for (let k = 0; k < n; k++) f += (idx[k] as number) * (strides[k] as number);
+    out[o] = (flat[f] as number) * factor;
+    for (let k = n - 1; k >= 0; k--) {
+      idx[k] = (idx[k] as number) + 1;
+      if ((idx[k] as number) < (shape[k] as number)) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,164 @@
+/**
+ * IRF readers for the GADF 0.2 classes gammapy 1.0 reads: AEFF_2D, EDISP_2D, PSF_TABLE, PSF_3GAUSS, PSF_KING,
+ * BKG_2D, BKG_3D, RAD_MAX_2D. Each becomes an {@link IrfTable}: axes in gammapy's order with edges, nodes and
+ * interpolation scale, and data as float64 in C order over those axes, in library units.
+ */
+import { type FitsFile, FitsError, type FitsHeader, type FitsLocation, type Hdu, readFits } from '../fits/index.js';
+import { type IrfAxis, energyPrefix, readAxis } from './axes.js';
+import { type CellLayout, cellToAxisOrder } from './layout.js';
+import { type Quantity, LIBRARY_UNIT, requireUnitFactor, unitFactor } from './units.js';
+
+export type IrfClass = 'aeff_2d' | 'edisp_2d' | 'psf_table' | 'psf_3gauss' | 'psf_king' | 'bkg_2d' | 'bkg_3d' | 'rad_max_2d';
+
+/** A data array of an IRF: C order over the IRF's axes (last axis fastest). */
+export interface IrfArray {
+  /** Source column. */
+  column: string;
+  data: Float64Array;
+  /** Unit of `data` (converted to library units, or the file's unit when no conversion applies). */
+  unit: string;
+}
+
+/** An IRF table read from one HDU. */
+export interface IrfTable {
+  hduClass: IrfClass;
+  file: string;
+  hdu: string;
+  header: FitsHeader;
+  /** Axes in gammapy order (e.g. energy_true, offset for AEFF; energy, fov_lon, fov_lat for BKG_3D). */
+  axes: IrfAxis[];
+  shape: number[];
+  /** C-order strides over `shape`: value(i…) = data[Σ i_k · strides[k]]. */
+  strides: number[];
+  /** The main quantity (EFFAREA, MATRIX, RPSF, BKG, RAD_MAX); for parametric PSFs, the first parameter. */
+  data: Float64Array;
+  unit: string;
+  /** Every data column by gammapy parameter name (e.g. sigma_1, scale, gamma); one entry for table IRFs. */
+  arrays: Record<string, IrfArray>;
+  /** AEFF energy thresholds from LO_THRES/HI_THRES (TeV), when the header has them. */
+  thresholds?: { lo?: number; hi?: number };
+  /** FOVALIGN of backgrounds ('RADEC' by default, as gammapy). */
+  fovAlignment?: string;
+  /** HDUCLAS3 is POINT-LIKE. */
+  pointLike: boolean;
+}
+
+interface DataSpec {
+  /** gammapy parameter name → candidate column names (first present wins). */
+  columns: Record<string, string[]>;
+  quantity: Record<string, Quantity | 'keep'>;
+}
+
+interface ClassSpec {
+  axes: (table: import('../fits/index.js').BinTable, where: FitsLocation) => IrfAxis[];
+  layout: CellLayout;
+  data: DataSpec;
+}
+
+const SPECS: Record<IrfClass, ClassSpec> = {
+  aeff_2d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w)], layout: 'transpose', data: { columns: { aeff: ['EFFAREA'] }, quantity: { aeff: 'area' } } },
+  edisp_2d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'MIGRA', w), readAxis(t, 'THETA', w)], layout: 'transpose', data: { columns: { edisp: ['MATRIX'] }, quantity: { edisp: 'dimensionless' } } },
+  psf_table: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w), readAxis(t, 'RAD', w)], layout: 'transpose', data: { columns: { psf: ['RPSF'] }, quantity: { psf: 'solid-angle-density' } } },
+  psf_3gauss: {
+    axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w)],
+    layout: 'transpose',
+    data: {
+      columns: { sigma_1: ['SIGMA_1'], sigma_2: ['SIGMA_2'], sigma_3: ['SIGMA_3'], scale: ['SCALE'], ampl_2: ['AMPL_2'], ampl_3: ['AMPL_3'] },
+      quantity: { sigma_1: 'angle', sigma_2: 'angle', sigma_3: 'angle', scale: 'keep', ampl_2: 'keep', ampl_3: 'keep' },
+    },
+  },
+  psf_king: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w)], layout: 'transpose', data: { columns: { gamma: ['GAMMA'], sigma: ['SIGMA'] }, quantity: { gamma: 'keep', sigma: 'angle' } } },
+  bkg_2d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy'), readAxis(t, 'THETA', w)], layout: 'background', data: { columns: { bkg: ['BKG', 'BGD'] }, quantity: { bkg: 'bkg-rate' } } },
+  bkg_3d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy'), readAxis(t, 'DETX', w), readAxis(t, 'DETY', w)], layout: 'background', data: { columns: { bkg: ['BKG', 'BGD'] }, quantity: { bkg: 'bkg-rate' } } },
+  rad_max_2d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy'), readAxis(t, 'THETA', w)], layout: 'transpose', data: { columns: { rad_max: ['RAD_MAX'] }, quantity: { rad_max: 'angle' } } },
+};
+
+const PARAMETRIC = new Set<IrfClass>(['psf_3gauss', 'psf_king']);
+
+/** The IRF class of an HDU from HDUCLAS4 (or HDUCLAS2 and the columns present), or undefined. */
+export function irfClassOf(hdu: Hdu): IrfClass | undefined {
+  const c4 = hdu.header.string('HDUCLAS4')?.trim().toLowerCase();
+  if (c4 && c4 in SPECS) return c4 as IrfClass;
+  const c2 = hdu.header.string('HDUCLAS2')?.trim().toUpperCase();
+  const t = hdu.kind === 'bintable' ? hdu.table() : undefined;
+  const has = (c: string) => t?.hasColumn(c) ?? false;
+  if (c2 === 'EFF_AREA') return 'aeff_2d';
+  if (c2 === 'EDISP') return 'edisp_2d';
+  if (c2 === 'RAD_MAX') return 'rad_max_2d';
+  if (c2 === 'BKG') return has('DETX_LO') ? 'bkg_3d' : 'bkg_2d';
+  if (c2 === 'RPSF' || c2 === 'PSF') return has('RPSF') ? 'psf_table' : has('SIGMA_1') ? 'psf_3gauss' : has('GAMMA') ? 'psf_king' : undefined;
+  return undefined;
+}
+
+/** Reads an IRF HDU. `hduClass` (e.g. the index's HDU_CLASS) overrides the header's HDUCLAS keywords. */
+export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
+  const where = hdu.location;
+  const cls = (hduClass?.trim().toLowerCase() as IrfClass | undefined) ?? irfClassOf(hdu);
+  if (cls === undefined || !(cls in SPECS)) {
+    throw new FitsError('bad-value', where, `not a known IRF HDU (HDU class '${hduClass ?? hdu.header.string('HDUCLAS4') ?? hdu.header.string('HDUCLAS2') ?? '?'}'); known: ${Object.keys(SPECS).join(', ')}`);
+  }
+  const spec = SPECS[cls];
+  const table = hdu.table();
+  const axes = spec.axes(table, where);
+  const shape = axes.map((a) => a.nbin);
+  const arrays: Record<string, IrfArray> = {};
+  for (const [param, candidates] of Object.entries(spec.data.columns)) {
+    const column = candidates.find((c) => table.hasColumn(c)) ?? (candidates[0] as string);
+    const col = table.column(column); // throws missing-column with the list
+    const at = { ...where, column: col.name };
+    if (col.kind !== 'numeric') throw new FitsError('bad-value', at, `data column is ${col.kind}, not numeric`);
+    const quantity = spec.data.quantity[param] as Quantity | 'keep';
+    const fileUnit = col.unit ?? '';
+    let factor = 1;
+    let unit = fileUnit;
+    if (quantity !== 'keep') {
+      // gammapy assumes s-1 MeV-1 sr-1 for a background without a usable unit
+      const bkgFallback = quantity === 'bkg-rate' && fileUnit.trim() === '';
+      factor = bkgFallback ? 1 : requireUnitFactor(fileUnit, quantity, at);
+      unit = LIBRARY_UNIT[quantity];
+    } else if (unitFactor(fileUnit, 'dimensionless') === 1) unit = '';
+    const cell = table.cell(col.name, 0);
+    const flat = typeof cell === 'number' ? [cell] : (cell as ArrayLike<number>);
+    const layout: CellLayout = PARAMETRIC.has(cls) && col.tdim === undefined ? 'reshape' : spec.layout;
+    const data = cellToAxisOrder(flat, col.tdim, shape, layout, factor, at);
+    if (PARAMETRIC.has(cls) && param.startsWith('sigma')) {
+      for (let i = 0; i < data.length; i++) if (data[i] === 0) data[i] = 1; // gammapy: sigma written as 0 means 1
+    }
+    arrays[param] = { column: col.name, data, unit };
+  }
+  const first = Object.values(arrays)[0] as IrfArray;
+  const strides = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
+  const out: IrfTable = {
+    hduClass: cls,
+    file: hdu.file,
+    hdu: hdu.name,
+    header: hdu.header,
+    axes,
+    shape,
+    strides,
+    data: first.data,
+    unit: first.unit,
+    arrays,
+    pointLike: hdu.header.string('HDUCLAS3')?.trim().toUpperCase() === 'POINT-LIKE',
+  };
+  if (cls === 'aeff_2d') {
+    const lo = hdu.header.number('LO_THRES');
+    const hi = hdu.header.number('HI_THRES');
+    if (lo !== undefined || hi !== undefined) out.thresholds = { ...(lo !== undefined ? { lo } : {}), ...(hi !== undefined ? { hi } : {}) };
+  }
+  if (cls === 'bkg_2d' || cls === 'bkg_3d') out.fovAlignment = hdu.header.string('FOVALIGN')?.trim() ?? 'RADEC';
+  return out;
+}
+
+/** Reads the IRF in HDU `hduName` (EXTNAME, case-insensitive, spaces allowed) of a file or opened FitsFile. */
+export async function readIrf(file: string | FitsFile, hduName: string | number, hduClass?: string): Promise<IrfTable> {
+  const f = typeof file === 'string' ? await readFits(file) : file;
+  return readIrfHdu(f.hdu(hduName), hduClass);
+}
+
+/** The value of an IRF array at integer indices (one per axis). */
+export function irfValue(irf: Pick<IrfTable, 'strides'>, data: Float64Array, ...index: number[]): number {
+  let o = 0;
+  for (let k = 0; k < index.length; k++) o += (index[k] as number) * (irf.strides[k] as number);
+  return data[o] as number;
+}

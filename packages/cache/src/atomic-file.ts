@@ -1,0 +1,114 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+
+/** Prefix of every temporary file; `verify()`/`gc()` recognise (and clean up) stale ones by it. */
+export const TEMP_PREFIX = '.tmp-';
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+
+/** A temporary name next to `dest` (same directory, so the final rename is atomic), naming host and pid. */
+export function tempPathFor(dest: string): string {
+  return join(dirname(dest), `${TEMP_PREFIX}${HOST}~${process.pid}~${randomBytes(6).toString('hex')}~${basename(dest)}`);
+}
+
+/**
+ * True when a temp file can no longer belong to a live writer: written by a dead process of this host,
+ * or older than `maxAgeMs` (another host's, whose processes we cannot see — e.g. on a shared Slurm FS).
+ */
+export function isStaleTemp(name: string, mtimeMs: number, maxAgeMs: number, now = Date.now()): boolean {
+  if (!name.startsWith(TEMP_PREFIX)) return false;
+  const [host, pidText] = name.slice(TEMP_PREFIX.length).split('~');
+  if (host === HOST && pidText !== undefined && /^\d+$/.test(pidText) && !processAlive(Number(pidText))) return true;
+  return now - mtimeMs > maxAgeMs;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** fsync a directory so a rename in it survives a crash (best effort: some file systems refuse). */
+export async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Not supported everywhere (e.g. some network file systems); the rename itself is still atomic.
+  }
+}
+
+export interface StreamedFile {
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Write `chunks` to `dest` atomically: to a temp file in dest's directory, fsync, then rename. The data is
+ * hashed on the way; with `expectedSha256`, a mismatch removes the temp file and leaves `dest` untouched.
+ * Memory stays bounded by one chunk. Never leaves a partial file under `dest`.
+ */
+export async function writeStreamAtomic(
+  dest: string,
+  chunks: AsyncIterable<Uint8Array>,
+  options: { expectedSha256?: string; mode?: number } = {},
+): Promise<{ ok: true; file: StreamedFile } | { ok: false; actual: StreamedFile }> {
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = tempPathFor(dest);
+  const hash = createHash('sha256');
+  let size = 0;
+  const fh = await open(tmp, 'wx', options.mode ?? 0o644);
+  try {
+    try {
+      for await (const chunk of chunks) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        await fh.write(chunk);
+      }
+      if (options.mode !== undefined) await fh.chmod(options.mode); // open()'s mode is filtered by the umask
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const file = { sha256: hash.digest('hex'), size };
+    if (options.expectedSha256 !== undefined && file.sha256 !== options.expectedSha256) {
+      await rm(tmp, { force: true });
+      return { ok: false, actual: file };
+    }
+    await rename(tmp, dest);
+    await syncDir(dirname(dest));
+    return { ok: true, file };
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Write a small buffer atomically (temp + fsync + rename). */
+export async function writeFileAtomic(dest: string, data: Uint8Array, mode = 0o644): Promise<void> {
+  await writeStreamAtomic(dest, (async function* () { yield data; })(), { mode });
+}
+
+/** SHA-256 and size of a file, streamed. */
+export async function hashFile(path: string): Promise<StreamedFile> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.byteLength;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** True for "the file is not there" errors (ENOENT, and ENOTDIR for a missing parent). */
+export const isMissing = (e: unknown): boolean =>
+  ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException | undefined)?.code ?? '');

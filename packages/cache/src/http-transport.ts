@@ -1,0 +1,124 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { CacheFailure } from './types.js';
+
+/** How a remote is reached: everything the HTTP layer needs, with credentials kept out of the URL. */
+export interface HttpTransportOptions {
+  /** Base URL without userinfo (e.g. http://host:8080/prefix/). */
+  baseUrl: URL;
+  /** Full `Authorization` header value, if any. */
+  authorization?: string;
+  /** Every secret string that must never appear in a failure or warning (tokens, passwords, encodings). */
+  secrets: string[];
+  /** Timeout of small requests (HEAD, manifests) in ms. Default 30 s. */
+  timeoutMs?: number;
+  /** Timeout of a whole blob transfer in ms. Default 10 min. */
+  blobTimeoutMs?: number;
+  /** Retries after a network error or 5xx (never after a 4xx). Default 2. */
+  retries?: number;
+  /** First backoff in ms, doubled per retry (with jitter). Default 100. */
+  backoffMs?: number;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE';
+  /** Path relative to the base URL, with its query string. */
+  path: string;
+  headers?: Record<string, string>;
+  /** A fresh body per attempt (streams cannot be replayed). */
+  body?: () => { stream: ReadableStream<Uint8Array> | Uint8Array; length: number };
+  /** Use the blob timeout instead of the small-request one. */
+  large?: boolean;
+}
+
+export type HttpResult = { ok: true; response: Response } | { ok: false; failure: CacheFailure };
+
+/**
+ * fetch (undici) with per-request timeouts, bounded retries with exponential backoff on network errors and
+ * 5xx, and redaction: no failure text ever contains a credential.
+ */
+export class HttpTransport {
+  readonly timeoutMs: number;
+  readonly blobTimeoutMs: number;
+  readonly retries: number;
+  private readonly backoffMs: number;
+
+  constructor(readonly options: HttpTransportOptions) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.blobTimeoutMs = options.blobTimeoutMs ?? 600_000;
+    this.retries = options.retries ?? 2;
+    this.backoffMs = options.backoffMs ?? 100;
+  }
+
+  /** The URL of `path` for messages (no userinfo, no query). */
+  describe(path: string): string {
+    const u = new URL(path, this.options.baseUrl);
+    return `${u.origin}${u.pathname}`;
+  }
+
+  /** Replace every secret in `text` by `***`. */
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.options.secrets) if (s.length > 0) out = out.split(s).join('***');
+    return out;
+  }
+
+  /**
+   * Send a request; a response with any status below 500 is returned for the caller to interpret.
+   * After the last retry, a network error, timeout or 5xx becomes an `unavailable` failure.
+   */
+  async send(req: HttpRequest): Promise<HttpResult> {
+    let lastDetail = '';
+    for (let attempt = 0; attempt <= this.retries; attempt++) {
+      if (attempt > 0) await delay(this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
+      const headers: Record<string, string> = { ...req.headers };
+      if (this.options.authorization) headers.authorization = this.options.authorization;
+      const init: RequestInit & { duplex?: 'half' } = {
+        method: req.method,
+        headers,
+        signal: AbortSignal.timeout(req.large ? this.blobTimeoutMs : this.timeoutMs),
+        redirect: 'error',
+      };
+      if (req.body) {
+        const body = req.body();
+        init.body = body.stream as BodyInit;
+        headers['content-length'] = String(body.length);
+        init.duplex = 'half';
+      }
+      try {
+        const response = await fetch(new URL(req.path, this.options.baseUrl), init);
+        if (response.status < 500) return { ok: true, response };
+        lastDetail = `HTTP ${response.status} ${await this.excerpt(response)}`;
+      } catch (e) {
+        lastDetail = networkDetail(e);
+      }
+    }
+    return { ok: false, failure: { type: 'unavailable', detail: this.redact(`${req.method} ${this.describe(req.path)}: ${lastDetail} (after ${this.retries + 1} attempts)`) } };
+  }
+
+  /** The first 200 characters of a (small, error) response body, redacted; the body is consumed. */
+  async excerpt(response: Response): Promise<string> {
+    try {
+      const text = (await response.text()).trim().replace(/\s+/g, ' ');
+      return this.redact(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+    } catch {
+      return '';
+    }
+  }
+}
+
+/** Discard a response body so its connection can be reused. */
+export async function discard(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // already closed
+  }
+}
+
+/** A short description of a fetch error: its cause's code (ECONNREFUSED, ...) or the abort reason. */
+export function networkDetail(e: unknown): string {
+  const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timed out';
+  const cause = err.cause?.code ?? err.cause?.message;
+  return cause ? `${err.message ?? 'error'} (${cause})` : (err.message ?? String(e));
+}

@@ -1,0 +1,220 @@
+import { readFile, rm } from 'node:fs/promises';
+import { TEMP_PREFIX, hashFile, isMissing, isStaleTemp } from './atomic-file.js';
+import { decodeManifest, isSafeKey, isSha256 } from './manifest.js';
+import { compactAccessLog, readAccessLog, readPins } from './store-index.js';
+import { type DirEntryInfo, type StoreLayout, listBlobFiles, listFiles } from './store-layout.js';
+import type { CacheFailure, Manifest } from './types.js';
+
+/** Temp files younger than this may belong to a live writer on another host; older ones are removed. */
+const TEMP_MAX_AGE_MS = 24 * 3600_000;
+
+export interface StoreStats {
+  manifests: number;
+  blobs: number;
+  /** Bytes of blobs + manifests + quarantined files. */
+  bytes: number;
+  blobBytes: number;
+  pinnedKeys: number;
+  quarantined: number;
+  /** Manifest hits/misses of this process (not persisted). */
+  hits: number;
+  misses: number;
+}
+
+export async function storeStats(layout: StoreLayout, counters: { hits: number; misses: number }): Promise<StoreStats> {
+  const [blobs, manifests, quarantined, pins] = await Promise.all([
+    listBlobFiles(layout).then((f) => f.filter((b) => isSha256(b.name))),
+    listFiles(layout.acDir()).then((f) => f.filter((m) => m.name.endsWith('.json'))),
+    listFiles(layout.quarantineDir()),
+    readPins(layout.pinsFile()),
+  ]);
+  const sum = (fs: DirEntryInfo[]) => fs.reduce((n, f) => n + f.size, 0);
+  const blobBytes = sum(blobs);
+  return {
+    manifests: manifests.length,
+    blobs: blobs.length,
+    bytes: blobBytes + sum(manifests) + sum(quarantined),
+    blobBytes,
+    pinnedKeys: [...pins.values()].filter((l) => l.size > 0).length,
+    quarantined: quarantined.length,
+    ...counters,
+  };
+}
+
+export interface GcOptions {
+  /** Evict until the store holds at most this many bytes (default: the store's budget). */
+  maxBytes?: number;
+  /**
+   * Blobs written or re-put within this window (ms) are never removed, even when nothing references them:
+   * a concurrent build may be between putting its blobs and putting its manifest. Default 10 minutes.
+   */
+  graceMs?: number;
+}
+
+export interface GcReport {
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Keys of evicted manifests, least recently used first. */
+  evicted: string[];
+  removedBlobs: number;
+  /** Corrupt or unreadable manifests, stale temp files and quarantined files removed. */
+  removedJunk: number;
+  /** Unpinned entries were all evicted and the store is still over budget (pins and young blobs stay). */
+  overBudget: boolean;
+}
+
+interface Entry {
+  key: string;
+  file: DirEntryInfo;
+  blobs: string[];
+  lastUsed: number;
+}
+
+/** LRU eviction at the granularity of manifests; a blob goes when no remaining manifest names it. */
+export async function collectGarbage(layout: StoreLayout, options: GcOptions & { maxBytes: number }, now: number): Promise<GcReport> {
+  const graceMs = options.graceMs ?? 10 * 60_000;
+  let removedJunk = await removeStaleTemps(layout, now);
+  for (const q of await listFiles(layout.quarantineDir())) {
+    await rm(q.path, { force: true });
+    removedJunk++;
+  }
+  const [blobFiles, manifestFiles, access, pins] = await Promise.all([
+    listBlobFiles(layout),
+    listFiles(layout.acDir()),
+    readAccessLog(layout.accessLog()),
+    readPins(layout.pinsFile()),
+  ]);
+  const blobs = new Map(blobFiles.filter((b) => isSha256(b.name)).map((b) => [b.name, b]));
+  const refs = new Map<string, number>();
+  const entries: Entry[] = [];
+  for (const file of manifestFiles) {
+    const key = file.name.replace(/\.json$/, '');
+    const manifest = await readManifestFile(file.path, key);
+    if (!manifest) {
+      if (!file.name.startsWith(TEMP_PREFIX)) {
+        await rm(file.path, { force: true });
+        removedJunk++;
+      }
+      continue;
+    }
+    const shas = [...new Set(manifest.outputs.map((o) => o.sha256))];
+    for (const s of shas) refs.set(s, (refs.get(s) ?? 0) + 1);
+    entries.push({ key, file, blobs: shas, lastUsed: Math.max(access.get(key) ?? 0, file.mtimeMs) });
+  }
+  const bytesOf = () => [...blobs.values()].reduce((n, b) => n + b.size, 0) + entries.reduce((n, e) => n + e.file.size, 0);
+  const bytesBefore = bytesOf();
+  let removedBlobs = 0;
+  const removeBlobIfFree = async (sha: string) => {
+    const blob = blobs.get(sha);
+    if (!blob || (refs.get(sha) ?? 0) > 0 || now - blob.mtimeMs < graceMs) return;
+    await rm(blob.path, { force: true });
+    blobs.delete(sha);
+    removedBlobs++;
+  };
+  for (const sha of [...blobs.keys()]) await removeBlobIfFree(sha); // orphans, e.g. from an interrupted store
+
+  let bytes = bytesOf();
+  const evicted: string[] = [];
+  const candidates = entries.filter((e) => (pins.get(e.key)?.size ?? 0) === 0).sort((a, b) => a.lastUsed - b.lastUsed || (a.key < b.key ? -1 : 1));
+  for (const entry of candidates) {
+    if (bytes <= options.maxBytes) break;
+    await rm(entry.file.path, { force: true });
+    entries.splice(entries.indexOf(entry), 1);
+    evicted.push(entry.key);
+    for (const sha of entry.blobs) {
+      refs.set(sha, (refs.get(sha) ?? 1) - 1);
+      await removeBlobIfFree(sha);
+    }
+    bytes = bytesOf();
+  }
+  const survivors = new Map(entries.filter((e) => access.has(e.key)).map((e) => [e.key, access.get(e.key) as number]));
+  await compactAccessLog(layout.accessLog(), survivors);
+  return { bytesBefore, bytesAfter: bytes, evicted, removedBlobs, removedJunk, overBudget: bytes > options.maxBytes };
+}
+
+async function readManifestFile(path: string, key: string): Promise<Manifest | undefined> {
+  if (!isSafeKey(key)) return undefined;
+  try {
+    const decoded = decodeManifest(await readFile(path), key, path);
+    return decoded.ok ? decoded.manifest : undefined;
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
+}
+
+async function removeStaleTemps(layout: StoreLayout, now: number): Promise<number> {
+  let removed = 0;
+  const files = [...(await listBlobFiles(layout)), ...(await listFiles(layout.acDir())), ...(await listFiles(layout.root))];
+  for (const f of files) {
+    if (isStaleTemp(f.name, f.mtimeMs, TEMP_MAX_AGE_MS, now)) {
+      await rm(f.path, { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+export interface VerifyReport {
+  /** True when nothing was wrong. */
+  ok: boolean;
+  blobsChecked: number;
+  manifestsChecked: number;
+  bytesHashed: number;
+  /** Blobs whose content did not match their name (quarantined). */
+  corruptBlobs: string[];
+  /** Manifests that failed their checksum or validation (quarantined). */
+  badManifests: { key: string; failure: CacheFailure }[];
+  /** Manifests naming a blob the store does not have (quarantined: they cannot be restored). */
+  missingBlobs: { key: string; sha256: string; path: string }[];
+  /** Temp files of dead writers removed; temp files of live writers left alone. */
+  staleTempsRemoved: number;
+  tempsInUse: number;
+  /** Files that are neither entries nor temp files (left alone, reported). */
+  strays: string[];
+}
+
+export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
+  const now = Date.now();
+  const staleTempsRemoved = await removeStaleTemps(layout, now);
+  const report: VerifyReport = {
+    ok: true, blobsChecked: 0, manifestsChecked: 0, bytesHashed: 0, corruptBlobs: [], badManifests: [],
+    missingBlobs: [], staleTempsRemoved, tempsInUse: 0, strays: [],
+  };
+  const present = new Set<string>();
+  for (const blob of await listBlobFiles(layout)) {
+    if (blob.name.startsWith(TEMP_PREFIX)) { report.tempsInUse++; continue; }
+    if (!isSha256(blob.name) || blob.path !== layout.blobPath(blob.name)) { report.strays.push(blob.path); continue; }
+    let actual: string;
+    try {
+      actual = (await hashFile(blob.path)).sha256;
+    } catch (e) {
+      if (isMissing(e)) continue; // removed concurrently
+      throw e;
+    }
+    report.blobsChecked++;
+    report.bytesHashed += blob.size;
+    if (actual === blob.name) present.add(blob.name);
+    else {
+      report.corruptBlobs.push(blob.name);
+      await layout.quarantine(blob.path, 'blob');
+    }
+  }
+  for (const file of await listFiles(layout.acDir())) {
+    if (file.name.startsWith(TEMP_PREFIX)) { report.tempsInUse++; continue; }
+    const key = file.name.replace(/\.json$/, '');
+    if (!file.name.endsWith('.json') || !isSafeKey(key)) { report.strays.push(file.path); continue; }
+    report.manifestsChecked++;
+    const decoded = decodeManifest(await readFile(file.path), key, `ac/${key}`);
+    if (!decoded.ok) {
+      report.badManifests.push({ key, failure: decoded.failure });
+      await layout.quarantine(file.path, 'manifest');
+      continue;
+    }
+    const missing = decoded.manifest.outputs.filter((o) => !present.has(o.sha256));
+    for (const o of missing) report.missingBlobs.push({ key, sha256: o.sha256, path: o.path });
+    if (missing.length > 0) await layout.quarantine(file.path, 'manifest');
+  }
+  report.ok = report.corruptBlobs.length === 0 && report.badManifests.length === 0 && report.missingBlobs.length === 0;
+  return report;
+}

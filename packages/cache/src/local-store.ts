@@ -1,0 +1,258 @@
+import { constants, createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { hashFile, isMissing, tempPathFor, writeFileAtomic, writeStreamAtomic } from './atomic-file.js';
+import { type GcOptions, type GcReport, type StoreStats, type VerifyReport, collectGarbage, storeStats, verifyStore } from './local-maintenance.js';
+import { decodeManifest, encodeManifest, isSafeKey, isSha256, validateManifest } from './manifest.js';
+import { readPins, recordAccess, writePins } from './store-index.js';
+import { StoreLayout } from './store-layout.js';
+import { withStoreLock } from './store-lock.js';
+import { type CacheBackend, type CacheFailure, type CacheOutcome, type Manifest, fail, ok } from './types.js';
+
+/** 10 GiB: the default size budget of a local store. */
+export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
+const STORE_FORMAT = 'pipe-cache-store';
+const STORE_VERSION = 1;
+
+export interface LocalStoreOptions {
+  /** The store directory (e.g. `<workspace>/.pipe/cache`, or `$PIPE_CACHE_DIR`). */
+  root: string;
+  /** Size budget for `enforceBudget()` (default 10 GiB). */
+  maxBytes?: number;
+  /** Clock for access times (tests). */
+  now?: () => number;
+}
+
+/**
+ * The local content-addressed store. Writes are atomic (temp in the same directory + fsync + rename) and
+ * idempotent by content, so concurrent writers of the same entry are safe without a lock; reads verify
+ * hashes, and a corrupt entry is quarantined and reported as a failure (callers treat it as a miss).
+ */
+export class LocalStore implements CacheBackend {
+  readonly name: string;
+  readonly layout: StoreLayout;
+  readonly maxBytes: number;
+  private readonly now: () => number;
+  private initialised: Promise<CacheFailure | undefined> | undefined;
+  /** Manifest lookups in this process (not persisted). */
+  readonly counters = { hits: 0, misses: 0 };
+
+  constructor(options: LocalStoreOptions) {
+    this.layout = new StoreLayout(options.root);
+    this.name = `local:${options.root}`;
+    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Path of a blob inside the store (for a remote to download into: its fetchBlob is atomic and verifying). */
+  blobPath(sha256: string): string {
+    return this.layout.blobPath(sha256);
+  }
+
+  async getManifest(key: string): Promise<CacheOutcome<Manifest | undefined>> {
+    return this.io(`read ac/${key}`, async () => {
+      if (!isSafeKey(key)) return fail(badKey(key));
+      const path = this.layout.manifestPath(key);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(path);
+      } catch (e) {
+        if (!isMissing(e)) throw e;
+        this.counters.misses++;
+        return ok(undefined);
+      }
+      const decoded = decodeManifest(bytes, key, `ac/${key}`);
+      if (!decoded.ok) {
+        this.counters.misses++;
+        await this.layout.quarantine(path, 'manifest');
+        return fail(decoded.failure);
+      }
+      this.counters.hits++;
+      await recordAccess(this.layout.accessLog(), key, this.now());
+      return ok(decoded.manifest);
+    });
+  }
+
+  async putManifest(manifest: Manifest): Promise<CacheOutcome<void>> {
+    const checked = validateManifest(manifest);
+    if (!checked.ok) return fail({ type: 'invalid-manifest', what: `ac/${String(manifest.key)}`, problems: checked.problems });
+    return this.io(`write ac/${manifest.key}`, async () => {
+      await writeFileAtomic(this.layout.manifestPath(manifest.key), encodeManifest(manifest));
+      return ok(undefined);
+    });
+  }
+
+  async hasBlob(sha256: string): Promise<CacheOutcome<boolean>> {
+    if (!isSha256(sha256)) return ok(false);
+    return this.io(`stat cas/${sha256}`, async () => {
+      try {
+        return ok((await stat(this.layout.blobPath(sha256))).isFile());
+      } catch (e) {
+        if (isMissing(e)) return ok(false);
+        throw e;
+      }
+    });
+  }
+
+  /** Copy a blob to `destPath` (mode 0o644); see `materialize`. */
+  fetchBlob(sha256: string, destPath: string): Promise<CacheOutcome<boolean>> {
+    return this.materialize(sha256, destPath, 0o644);
+  }
+
+  /**
+   * Place a copy of a blob at `dest` with permission bits `mode`: reflink where the file system supports it,
+   * else a plain copy — never a hard link, which would let an edit in the workspace change the cache (and
+   * share one mode between copies). The copy is hashed before it is renamed into place, so `dest` is either
+   * untouched or holds exactly the blob's bytes; a corrupt blob is quarantined and reported.
+   */
+  async materialize(sha256: string, dest: string, mode = 0o644): Promise<CacheOutcome<boolean>> {
+    if (!isSha256(sha256)) return ok(false);
+    return this.io(`materialize cas/${sha256}`, async () => {
+      const src = this.layout.blobPath(sha256);
+      await mkdir(dirname(dest), { recursive: true });
+      const tmp = tempPathFor(dest);
+      try {
+        try {
+          await copyFile(src, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        } catch (e) {
+          if (isMissing(e)) {
+            const srcGone = await stat(src).then(() => false, () => true);
+            if (srcGone) return ok(false);
+          }
+          throw e;
+        }
+        const copied = await hashFile(tmp);
+        if (copied.sha256 !== sha256) {
+          await this.layout.quarantine(src, 'blob');
+          return fail({ type: 'corrupt', what: `cas/${sha256}`, detail: `content hashes to ${copied.sha256}` });
+        }
+        const fh = await open(tmp, 'r'); // fchmod/fsync need no write access (the blob is 0o444)
+        try {
+          await fh.chmod(mode);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, dest);
+        return ok(true);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    });
+  }
+
+  async putBlob(sha256: string, srcPath: string): Promise<CacheOutcome<void>> {
+    if (!isSha256(sha256)) return fail({ type: 'rejected', status: 0, detail: `not a sha256: '${sha256}'` });
+    return this.io(`write cas/${sha256}`, async () => {
+      const dest = this.layout.blobPath(sha256);
+      try {
+        // Already stored: refresh its mtime so a concurrent gc treats it as young (referenced soon).
+        const t = new Date(this.now());
+        await utimes(dest, t, t);
+        return ok(undefined);
+      } catch (e) {
+        if (!isMissing(e)) throw e;
+      }
+      const written = await writeStreamAtomic(dest, createReadStream(srcPath, { highWaterMark: 1 << 20 }), {
+        expectedSha256: sha256,
+        mode: 0o444,
+      });
+      if (!written.ok) {
+        return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${written.actual.sha256}, not ${sha256}` });
+      }
+      return ok(undefined);
+    });
+  }
+
+  /** Pin a manifest under a label (e.g. 'reference', 'release-1.0'): it and its blobs are never evicted. */
+  async pin(key: string, label: string): Promise<CacheOutcome<void>> {
+    if (!isSafeKey(key)) return fail(badKey(key));
+    return this.underLock(`pin ${key}`, async () => {
+      const pins = await readPins(this.layout.pinsFile());
+      pins.set(key, (pins.get(key) ?? new Set()).add(label));
+      await writePins(this.layout.pinsFile(), pins);
+    });
+  }
+
+  /** Remove one label (or, without a label, every label) from a key. */
+  async unpin(key: string, label?: string): Promise<CacheOutcome<void>> {
+    return this.underLock(`unpin ${key}`, async () => {
+      const pins = await readPins(this.layout.pinsFile());
+      if (label === undefined) pins.delete(key);
+      else pins.get(key)?.delete(label);
+      await writePins(this.layout.pinsFile(), pins);
+    });
+  }
+
+  /** Pinned keys and their labels. */
+  async pins(): Promise<Map<string, string[]>> {
+    const pins = await readPins(this.layout.pinsFile());
+    return new Map([...pins].filter(([, l]) => l.size > 0).map(([k, l]) => [k, [...l].sort()]));
+  }
+
+  async stats(): Promise<StoreStats> {
+    return storeStats(this.layout, this.counters);
+  }
+
+  /** Evict least-recently-used unpinned entries until the store fits `maxBytes` (see GcOptions). */
+  async gc(options: GcOptions = {}): Promise<CacheOutcome<GcReport>> {
+    return this.underLock('gc', () => collectGarbage(this.layout, { maxBytes: this.maxBytes, ...options }, this.now()));
+  }
+
+  /** Apply the store's size budget (call after a build). */
+  enforceBudget(): Promise<CacheOutcome<GcReport>> {
+    return this.gc({ maxBytes: this.maxBytes });
+  }
+
+  /** Re-hash every blob, check every manifest and the blobs it names; quarantine what is bad. */
+  async verify(): Promise<CacheOutcome<VerifyReport>> {
+    return this.underLock('verify', () => verifyStore(this.layout));
+  }
+
+  private async underLock<T>(what: string, fn: () => Promise<T>): Promise<CacheOutcome<T>> {
+    return this.io(what, async () => {
+      const locked = await withStoreLock(this.layout.lockFile(), fn);
+      return locked.ok ? ok(locked.value) : fail<T>({ type: 'unavailable', detail: locked.detail });
+    });
+  }
+
+  /** Run a local operation: I/O errors (ENOSPC, EACCES, ...) become `unavailable` values, bugs still throw. */
+  private async io<T>(what: string, fn: () => Promise<CacheOutcome<T>>): Promise<CacheOutcome<T>> {
+    const init = await (this.initialised ??= this.init());
+    if (init) return fail(init);
+    try {
+      return await fn();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException | undefined)?.code;
+      if (typeof code !== 'string') throw e;
+      return fail({ type: 'unavailable', detail: `${this.name}: ${what}: ${code} ${(e as Error).message}` });
+    }
+  }
+
+  /** Create the store, or check that an existing one has a layout version we understand. */
+  private async init(): Promise<CacheFailure | undefined> {
+    const file = this.layout.versionFile();
+    try {
+      const doc = JSON.parse(await readFile(file, 'utf8')) as { format?: unknown; version?: unknown };
+      if (doc.format === STORE_FORMAT && doc.version === STORE_VERSION) return undefined;
+      return { type: 'unavailable', detail: `${this.name}: layout ${String(doc.format)} v${String(doc.version)} is not ${STORE_FORMAT} v${STORE_VERSION}` };
+    } catch (e) {
+      if (!isMissing(e) && !(e instanceof SyntaxError)) {
+        return { type: 'unavailable', detail: `${this.name}: ${(e as Error).message}` };
+      }
+    }
+    try {
+      await mkdir(this.layout.root, { recursive: true });
+      await writeFileAtomic(file, Buffer.from(`${JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION })}\n`));
+      return undefined;
+    } catch (e) {
+      return { type: 'unavailable', detail: `${this.name}: cannot create the store: ${(e as Error).message}` };
+    }
+  }
+}
+
+const badKey = (key: string): CacheFailure => ({
+  type: 'invalid-manifest',
+  what: `ac/${key}`,
+  problems: [{ at: 'key', reason: 'bad-key', detail: 'key must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}' }],
+});

@@ -1,0 +1,71 @@
+import { hostname } from 'node:os';
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * An inter-process lock for store maintenance (gc, verify, pins, index compaction): a file created with
+ * O_EXCL holding `host pid time`. Ordinary reads and writes do not take it — they are atomic renames of
+ * content-addressed (idempotent) files. A lock left by a dead process of this host, or older than
+ * `staleMs` (another host's), is broken.
+ */
+export interface StoreLockOptions {
+  /** Give up after this long (ms). */
+  timeoutMs?: number;
+  /** A lock older than this is considered abandoned (ms). */
+  staleMs?: number;
+}
+
+export type LockOutcome<T> = { ok: true; value: T } | { ok: false; detail: string };
+
+export async function withStoreLock<T>(lockPath: string, fn: () => Promise<T>, options: StoreLockOptions = {}): Promise<LockOutcome<T>> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const staleMs = options.staleMs ?? 30 * 60_000;
+  const deadline = Date.now() + timeoutMs;
+  let waitMs = 5;
+  for (;;) {
+    try {
+      const fh = await open(lockPath, 'wx');
+      try {
+        await fh.writeFile(`${hostname()} ${process.pid} ${Date.now()}\n`);
+      } finally {
+        await fh.close();
+      }
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (await breakIfAbandoned(lockPath, staleMs)) continue;
+      if (Date.now() >= deadline) return { ok: false, detail: `store lock ${lockPath} is held by another process` };
+      await delay(waitMs);
+      waitMs = Math.min(waitMs * 2, 200);
+    }
+  }
+  try {
+    return { ok: true, value: await fn() };
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}
+
+async function breakIfAbandoned(lockPath: string, staleMs: number): Promise<boolean> {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    [text, { mtimeMs }] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
+  } catch {
+    return true; // released meanwhile: try again at once
+  }
+  const [host, pid] = text.trim().split(' ');
+  const deadHere = host === hostname() && pid !== undefined && /^\d+$/.test(pid) && !alive(Number(pid));
+  if (!deadHere && Date.now() - mtimeMs < staleMs) return false;
+  await rm(lockPath, { force: true });
+  return true;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

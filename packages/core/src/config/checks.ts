@@ -1,0 +1,201 @@
+/**
+ * Checks across targets, after each was built on its own: references to unknown targets or outputs,
+ * file inputs that are another target's outputs (turned into dependencies), input files that do not
+ * exist, empty or duplicate fan-outs, two targets writing one path.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { globSync, isDynamicPattern } from 'tinyglobby';
+import { didYouMean } from '../graph/closest-names.js';
+import type { Diagnostic, SourceSpan } from '../model/types.js';
+import { formatLocation, makeDiagnostic } from './diagnostics.js';
+import type { TargetDraft } from './targets.js';
+
+/** Run every cross-target check; drafts are updated in place (file inputs that are outputs become target inputs). */
+export function checkTargets(
+  drafts: Map<string, TargetDraft>,
+  root: string,
+  broken: ReadonlySet<string> = new Set(),
+): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  linkOutputsAsInputs(drafts);
+  checkReferences(drafts, broken, diagnostics);
+  checkInputFiles(drafts, root, diagnostics);
+  checkDuplicateOutputs(drafts, diagnostics);
+  return diagnostics;
+}
+
+/**
+ * A file input equal to another target's declared output depends on that target, as in make. It may
+ * be written relative to the declaring file or, like outputs, relative to the workspace.
+ */
+function linkOutputsAsInputs(drafts: Map<string, TargetDraft>): void {
+  const producers = new Map<string, { target: string; output: string }>();
+  for (const { target } of drafts.values()) {
+    for (const [output, p] of Object.entries(target.outputs))
+      producers.set(p, { target: target.name, output });
+  }
+  for (const { target, writtenPatterns } of drafts.values()) {
+    for (const specs of Object.values(target.inputs)) {
+      specs.forEach((spec, i) => {
+        if (spec.kind !== 'file') return;
+        const written = writtenPatterns.get(spec);
+        const producer =
+          producers.get(spec.pattern) ?? (written === undefined ? undefined : producers.get(path.posix.normalize(written)));
+        if (!producer) return;
+        const perItem = spec.pattern.includes('{item}');
+        specs[i] = {
+          kind: 'target',
+          target: producer.target,
+          output: producer.output,
+          span: spec.span,
+          ...(perItem ? { perItem } : {}),
+        };
+      });
+    }
+  }
+}
+
+function checkReferences(
+  drafts: Map<string, TargetDraft>,
+  broken: ReadonlySet<string>,
+  diagnostics: Diagnostic[],
+): void {
+  const names = [...drafts.keys()];
+  const unknown = (name: string, what: string, span: SourceSpan | undefined) =>
+    broken.has(name) ||
+    diagnostics.push(
+      makeDiagnostic({
+        code: 'unknown-target',
+        message: `${what} unknown target '${name}'`,
+        at: span,
+        hint: didYouMean(name, names),
+      }),
+    );
+  for (const { target, needSpans } of drafts.values()) {
+    for (const need of target.needs)
+      if (!drafts.has(need)) unknown(need, `'needs' names`, needSpans.get(need));
+    if (target.foreach?.kind === 'items' && !drafts.has(target.foreach.target)) {
+      unknown(target.foreach.target, `'foreach' takes its items from`, target.foreach.span);
+    }
+    for (const [name, specs] of Object.entries(target.inputs)) {
+      for (const spec of specs) {
+        if (spec.kind !== 'target') continue;
+        const upstream = drafts.get(spec.target)?.target;
+        if (!upstream) {
+          unknown(spec.target, `input '${name}' reads from`, spec.span);
+          continue;
+        }
+        if (spec.output !== undefined && !(spec.output in upstream.outputs)) {
+          const outputs = Object.keys(upstream.outputs);
+          diagnostics.push(
+            makeDiagnostic({
+              code: 'unknown-output',
+              message: `target '${spec.target}' has no output '${spec.output}'`,
+              at: spec.span,
+              hint:
+                didYouMean(spec.output, outputs) ??
+                (outputs.length ? `its outputs: ${outputs.join(', ')}` : undefined),
+            }),
+          );
+        }
+        if (spec.perItem && (!target.foreach || !upstream.foreach)) {
+          diagnostics.push(
+            makeDiagnostic({
+              code: 'per-item-without-foreach',
+              message: `input '${name}' is per item, but '${target.foreach ? spec.target : target.name}' has no foreach`,
+              at: spec.span,
+              hint: 'per_item pairs task t[i] with upstream task u[i]; both targets need a foreach',
+            }),
+          );
+        }
+      }
+    }
+  }
+}
+
+function checkInputFiles(drafts: Map<string, TargetDraft>, root: string, diagnostics: Diagnostic[]): void {
+  for (const { target } of drafts.values()) {
+    for (const [name, specs] of Object.entries(target.inputs)) {
+      for (const spec of specs) {
+        if (spec.kind !== 'file' || spec.pattern.includes('{item}')) continue;
+        if (countMatches(spec.pattern, root) > 0) continue;
+        const glob = isDynamicPattern(spec.pattern);
+        const looksLikeRef = /(^|\/)target:/.exec(spec.pattern);
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'missing-input',
+            message: glob
+              ? `input '${name}' of target '${target.name}': glob '${spec.pattern}' matches no file`
+              : `input '${name}' of target '${target.name}': file '${spec.pattern}' does not exist`,
+            at: spec.span,
+            hint: looksLikeRef
+              ? "to read another target's outputs, write {target: NAME}"
+              : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path',
+          }),
+        );
+      }
+    }
+    const foreach = target.foreach;
+    if (foreach?.kind === 'glob' && countMatches(foreach.pattern, root) === 0) {
+      diagnostics.push(
+        makeDiagnostic({
+          code: 'empty-foreach',
+          message: `foreach glob '${foreach.pattern}' of target '${target.name}' matches no file`,
+          at: foreach.span,
+        }),
+      );
+    }
+    if (foreach?.kind === 'list') {
+      const seen = new Set<string>();
+      for (const item of foreach.items) {
+        if (seen.has(item))
+          diagnostics.push(
+            makeDiagnostic({
+              code: 'duplicate-item',
+              message: `foreach item '${item}' of target '${target.name}' is listed twice`,
+              at: foreach.span,
+            }),
+          );
+        seen.add(item);
+      }
+      if (foreach.items.length === 0)
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'empty-foreach',
+            message: `foreach of target '${target.name}' lists no items`,
+            at: foreach.span,
+          }),
+        );
+    }
+  }
+}
+
+/** Files matching a workspace-relative or absolute path or glob. */
+export function countMatches(pattern: string, root: string): number {
+  if (!isDynamicPattern(pattern)) return existsSync(path.resolve(root, pattern)) ? 1 : 0;
+  return globSync(pattern, { cwd: root, onlyFiles: true, expandDirectories: false }).length;
+}
+
+function checkDuplicateOutputs(drafts: Map<string, TargetDraft>, diagnostics: Diagnostic[]): void {
+  const writers = new Map<string, { target: string; span: SourceSpan | undefined }>();
+  for (const { target, outputSpans } of drafts.values()) {
+    for (const [name, p] of Object.entries(target.outputs)) {
+      const span = outputSpans.get(name);
+      const first = writers.get(p);
+      if (!first) {
+        writers.set(p, { target: target.name, span });
+        continue;
+      }
+      diagnostics.push(
+        makeDiagnostic({
+          code: 'duplicate-output',
+          message: `'${p}' is written by target '${target.name}' and by target '${first.target}' (${formatLocation(first.span)})`,
+          at: span,
+          related: [{ message: `'${p}' first declared here, by target '${first.target}'`, span: first.span }],
+          hint: 'every output path belongs to one target',
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Reading the pipeline's files: the root pipe.yaml and, through `include:`, the files whose
+ * targets it merges. Every file is parsed and its top level validated; targets are validated one
+ * by one, so one broken target does not hide the errors of the others.
+ */
+import path from 'node:path';
+import { globSync, isDynamicPattern } from 'tinyglobby';
+import { isMap, isScalar, type Node } from 'yaml';
+import { z } from 'zod';
+import type { Diagnostic } from '../model/types.js';
+import { makeDiagnostic } from './diagnostics.js';
+import { type PipeFileDoc, PipeFileSchema, TARGET_NAME_PATTERN, TargetSchema } from './schema.js';
+import { keyNode, nodeAt, validateShape } from './schema-issues.js';
+import { readSource, type SourceFile, spanOf } from './source.js';
+import type { TargetSource } from './targets.js';
+
+/** The top level of a file with targets left unchecked (each is validated on its own). */
+const FileTopLevel = PipeFileSchema.extend({ targets: z.record(z.string(), z.unknown()).optional() });
+
+export interface PipelineFile {
+  source: SourceFile;
+  /** The validated top level (targets excluded), or undefined when it is malformed. */
+  top: Omit<PipeFileDoc, 'targets'> | undefined;
+  isRoot: boolean;
+}
+
+export interface ReadFilesResult {
+  files: PipelineFile[];
+  targets: TargetSource[];
+  /** Targets that exist but whose shape is invalid (references to them are not "unknown"). */
+  brokenTargets: Set<string>;
+  diagnostics: Diagnostic[];
+}
+
+/** Read the root file and everything it includes (transitively, each file once). */
+export async function readPipelineFiles(rootFile: string): Promise<ReadFilesResult> {
+  const result: ReadFilesResult = { files: [], targets: [], brokenTargets: new Set(), diagnostics: [] };
+  const seen = new Set<string>([rootFile]);
+  const queue: Array<{ file: string; from?: Diagnostic['span'] }> = [{ file: rootFile }];
+  while (queue.length > 0) {
+    const { file, from } = queue.shift()!;
+    const read = await readSource(file, from);
+    result.diagnostics.push(...read.diagnostics);
+    if (!read.source) continue;
+    const source = read.source;
+    const isRoot = file === rootFile;
+    if (read.diagnostics.some((d) => d.severity === 'error')) {
+      // A file that does not parse has no trustworthy structure; its syntax errors are the report.
+      result.files.push({ source, top: undefined, isRoot });
+      continue;
+    }
+    const js = source.doc.toJS() ?? {};
+    const top = validateShape(source, FileTopLevel, js);
+    result.files.push({ source, top: top.ok ? top.value : undefined, isRoot });
+    if (!top.ok) result.diagnostics.push(...top.diagnostics);
+    if (!isRoot) result.diagnostics.push(...rootOnlyKeys(source));
+    if (isRoot && top.ok && top.value.version === undefined) {
+      result.diagnostics.push(
+        makeDiagnostic({
+          code: 'missing-version',
+          message: 'the root pipeline file must declare its format version',
+          at: spanOf(source, source.doc.contents) ?? { file, line: 1, col: 1, length: 1 },
+          hint: "add 'version: 1' at the top",
+        }),
+      );
+    }
+    collectTargets(source, js, result);
+    if (!top.ok) continue;
+    (top.value.include ?? []).forEach((pattern, i) => {
+      const span = spanOf(source, nodeAt(source, ['include', i]));
+      for (const included of expandInclude(path.dirname(file), pattern)) {
+        if (!seen.has(included)) {
+          seen.add(included);
+          queue.push({ file: included, from: span });
+        }
+      }
+      if (isDynamicPattern(pattern) && expandInclude(path.dirname(file), pattern).length === 0) {
+        result.diagnostics.push(
+          makeDiagnostic({
+            code: 'empty-include',
+            severity: 'warning',
+            message: `include '${pattern}' matches no file`,
+            at: span,
+          }),
+        );
+      }
+    });
+  }
+  return result;
+}
+
+function expandInclude(dir: string, pattern: string): string[] {
+  if (!isDynamicPattern(pattern)) return [path.resolve(dir, pattern)];
+  return globSync(pattern, { cwd: dir, absolute: true, onlyFiles: true })
+    .map((f) => path.resolve(f))
+    .sort();
+}
+
+function rootOnlyKeys(source: SourceFile): Diagnostic[] {
+  const top = source.doc.contents;
+  return ['config', 'defaults'].flatMap((key) => {
+    const node = keyNode(top, key);
+    if (!node) return [];
+    return [
+      makeDiagnostic({
+        code: 'root-only-key',
+        message: `'${key}' is only allowed in the root pipeline file`,
+        at: spanOf(source, node),
+        hint: 'move it to the pipe.yaml that includes this file',
+      }),
+    ];
+  });
+}
+
+function collectTargets(source: SourceFile, js: Record<string, unknown>, result: ReadFilesResult): void {
+  const targetsNode = nodeAt(source, ['targets']);
+  if (!isMap(targetsNode) || typeof js['targets'] !== 'object' || js['targets'] === null) return;
+  for (const pair of targetsNode.items) {
+    if (!isScalar(pair.key)) continue;
+    const name = String(pair.key.value);
+    if (!TARGET_NAME_PATTERN.test(name)) {
+      result.diagnostics.push(
+        makeDiagnostic({
+          code: 'invalid-target-name',
+          message: `invalid target name '${name}'`,
+          at: spanOf(source, pair.key),
+          hint: 'use letters, digits, _ . - and start with a letter or _',
+        }),
+      );
+    }
+    const shape = validateShape(source, TargetSchema, js, ['targets', name]);
+    if (!shape.ok) {
+      result.diagnostics.push(...shape.diagnostics);
+      result.brokenTargets.add(name);
+      continue;
+    }
+    result.targets.push({
+      name,
+      source,
+      keyNode: pair.key as Node,
+      node: pair.value as Node,
+      doc: shape.value,
+    });
+  }
+}

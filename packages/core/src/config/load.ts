@@ -1,0 +1,129 @@
+/**
+ * loadPipeline: pipe.yaml (and its includes and config file) → a validated Pipeline, or every
+ * problem found, each with file:line:col. Stages: read files → merge targets → config file →
+ * --param overrides → build targets → step params → cross-target checks and cycles.
+ */
+import path from 'node:path';
+import type { Node } from 'yaml';
+import type { Diagnostic, Pipeline } from '../model/types.js';
+import type { StepRegistry } from '../steps/registry.js';
+import { checkTargets } from './checks.js';
+import { type ConfigSource, loadConfigFile, validateConfigSchema } from './config-file.js';
+import { findCycles } from './cycles.js';
+import { formatLocation, hasErrors, makeDiagnostic, sortDiagnostics } from './diagnostics.js';
+import { readPipelineFiles } from './files.js';
+import { applyOverrides } from './overrides.js';
+import { nodeAt } from './schema-issues.js';
+import { spanOf } from './source.js';
+import { validateStepParams } from './step-params.js';
+import { buildTarget, convertResources, type TargetDraft, type TargetSource } from './targets.js';
+
+export interface LoadOptions {
+  /** Step and config-schema registry (steps are imported to validate their params). */
+  registry: StepRegistry;
+  /** Use this parameter file instead of the pipeline's `config.file` (`pipe build --config FILE`). */
+  configFile?: string;
+  /** `--param key=value` overrides: `target.param` or a config path (optionally `config.`-prefixed). */
+  paramOverrides?: Record<string, string>;
+  /** Base for a relative pipeline path and configFile (default: process.cwd()). */
+  cwd?: string;
+}
+
+export type LoadResult =
+  | { ok: true; pipeline: Pipeline; warnings: Diagnostic[] }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+/** Load and validate a pipeline; all problems are collected, sorted by place, and returned together. */
+export async function loadPipeline(file: string, options: LoadOptions): Promise<LoadResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const rootFile = path.resolve(cwd, file);
+  const root = path.dirname(rootFile);
+  const diagnostics: Diagnostic[] = [];
+  const finish = (pipeline?: Pipeline): LoadResult => {
+    const sorted = sortDiagnostics(diagnostics);
+    if (!pipeline || hasErrors(sorted)) return { ok: false, diagnostics: sorted };
+    return { ok: true, pipeline, warnings: sorted };
+  };
+
+  const read = await readPipelineFiles(rootFile);
+  diagnostics.push(...read.diagnostics);
+  if (read.diagnostics.some((d) => d.code === 'yaml-syntax' && d.severity === 'error')) return finish();
+  const rootEntry = read.files.find((f) => f.isRoot);
+  if (!rootEntry) return finish();
+  const top = rootEntry.top;
+  const defaults: Pipeline['defaults'] = { resources: convertResources(top?.defaults?.resources) };
+  if (top?.defaults?.executor) defaults.executor = top.defaults.executor;
+
+  const targets = mergeTargets(read.targets, diagnostics);
+
+  // The parameter file: --config replaces config.file; a schema, if named, still applies.
+  const declared = typeof top?.config === 'string' ? { file: top.config } : top?.config;
+  const configNode = nodeAt(rootEntry.source, ['config']);
+  let config: ConfigSource | undefined;
+  const configPath = options.configFile
+    ? path.resolve(cwd, options.configFile)
+    : declared && path.resolve(root, declared.file);
+  if (configPath) {
+    const loaded = await loadConfigFile(configPath, declared?.schema, spanOf(rootEntry.source, configNode));
+    diagnostics.push(...loaded.diagnostics);
+    config = loaded.config;
+  }
+
+  const overrides = applyOverrides(options.paramOverrides ?? {}, {
+    targets: new Map([...targets].map(([name, t]) => [name, { source: t.source, node: t.node }])),
+    config,
+  });
+  diagnostics.push(...overrides.diagnostics);
+  if (config) {
+    const schemaSpan = spanOf(rootEntry.source, nodeAt(rootEntry.source, ['config', 'schema']));
+    diagnostics.push(...(await validateConfigSchema(config, options.registry, schemaSpan, overrides.marks)));
+  }
+
+  const drafts = new Map<string, TargetDraft>();
+  const context = {
+    root,
+    registry: options.registry,
+    defaults,
+    config,
+    overrides: overrides.marks as WeakMap<Node, string>,
+    diagnostics,
+  };
+  for (const [name, source] of targets) drafts.set(name, buildTarget(source, context));
+  diagnostics.push(...(await validateStepParams(drafts.values(), options.registry)));
+  diagnostics.push(...checkTargets(drafts, root, read.brokenTargets));
+  diagnostics.push(...findCycles(drafts));
+
+  const pipeline: Pipeline = {
+    file: rootFile,
+    root,
+    targets: new Map([...drafts].map(([name, d]) => [name, d.target])),
+    sourceFiles: [...read.files.map((f) => f.source.file), ...(config ? [config.source.file] : [])],
+    defaults,
+  };
+  if (configPath)
+    pipeline.config = declared?.schema ? { file: configPath, schema: declared.schema } : { file: configPath };
+  return finish(pipeline);
+}
+
+/** Targets of all files by name; a name declared twice is an error pointing at both. */
+function mergeTargets(sources: TargetSource[], diagnostics: Diagnostic[]): Map<string, TargetSource> {
+  const merged = new Map<string, TargetSource>();
+  for (const t of sources) {
+    const first = merged.get(t.name);
+    if (!first) {
+      merged.set(t.name, t);
+      continue;
+    }
+    const firstSpan = spanOf(first.source, first.keyNode);
+    diagnostics.push(
+      makeDiagnostic({
+        code: 'duplicate-target',
+        message: `target '${t.name}' is already declared at ${formatLocation(firstSpan)}`,
+        at: spanOf(t.source, t.keyNode),
+        related: [{ message: `target '${t.name}' first declared here`, span: firstSpan }],
+        hint: 'target names are unique across the root file and the files it includes',
+      }),
+    );
+  }
+  return merged;
+}

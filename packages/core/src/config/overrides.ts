@@ -1,0 +1,192 @@
+/**
+ * `--param key=value` overrides. A key addresses a target's params (`stack.radius=0.2 deg`, when the
+ * first segment names a target) or the config file (`excess_map.correlation_radius=0.2 deg`, or
+ * with an explicit `config.` prefix). Values are parsed as YAML. The key must already exist, so a
+ * typo is an error with "did you mean" rather than a silently unused value.
+ */
+import { type Document, isMap, isScalar, isSeq, type Node, parse } from 'yaml';
+import { closestNames } from '../graph/closest-names.js';
+import type { Diagnostic } from '../model/types.js';
+import type { ConfigSource } from './config-file.js';
+import { lookupConfig } from './config-file.js';
+import { makeDiagnostic } from './diagnostics.js';
+import type { SourceFile } from './source.js';
+
+export interface OverrideScope {
+  /** Each target's YAML map node and the file it is in. */
+  targets: Map<string, { source: SourceFile; node: Node }>;
+  config: ConfigSource | undefined;
+}
+
+/** Apply overrides in place on the YAML documents; returns the nodes they set, each with its text. */
+export function applyOverrides(
+  overrides: Record<string, string>,
+  scope: OverrideScope,
+): { diagnostics: Diagnostic[]; marks: WeakMap<Node, string> } {
+  const diagnostics: Diagnostic[] = [];
+  const marks = new WeakMap<Node, string>();
+  for (const key of Object.keys(overrides).sort()) {
+    const raw = overrides[key]!;
+    const label = `--param ${key}=${raw}`;
+    const segments = key.split('.');
+    const head = segments[0]!;
+    const explicitConfig = head === 'config' && segments.length > 1;
+    const configSegments = explicitConfig ? segments.slice(1) : segments;
+    const target = explicitConfig ? undefined : scope.targets.get(head);
+    const inConfig = scope.config ? lookupConfig(scope.config.source, configSegments).found : false;
+
+    if (target && inConfig) {
+      diagnostics.push(
+        error(
+          'ambiguous-param-override',
+          `${label}: '${head}' is both a target and a config key`,
+          `write 'config.${key}' for the config file`,
+        ),
+      );
+      continue;
+    }
+    if (target && segments.length > 1) {
+      const params = isMap(target.node) ? target.node.get('params', true) : undefined;
+      const done = setExisting(
+        target.source.doc,
+        params as Node | undefined,
+        segments.slice(1),
+        raw,
+        label,
+        marks,
+      );
+      if (done !== true) {
+        const options = done.options.map((o) => ({ name: o.name, full: `${head}.${o.full}` }));
+        diagnostics.push(
+          unknownKey(
+            label,
+            `target '${head}' has no param '${segments.slice(1).join('.')}'`,
+            done.missing,
+            options,
+          ),
+        );
+      }
+      continue;
+    }
+    if (scope.config) {
+      const done = setExisting(
+        scope.config.source.doc,
+        scope.config.source.doc.contents as Node,
+        configSegments,
+        raw,
+        label,
+        marks,
+      );
+      if (done === true) continue;
+      const message = explicitConfig
+        ? `no config key '${configSegments.join('.')}'`
+        : `no config key '${configSegments.join('.')}' and no target '${head}'`;
+      const options = explicitConfig
+        ? done.options.map((o) => ({ name: o.name, full: `config.${o.full}` }))
+        : done.options;
+      if (!explicitConfig && done.missing === head) {
+        const rest = segments.slice(1).join('.');
+        for (const t of scope.targets.keys()) options.push({ name: t, full: rest ? `${t}.${rest}` : t });
+      }
+      diagnostics.push(unknownKey(label, message, done.missing, options));
+      continue;
+    }
+    diagnostics.push(
+      unknownKey(
+        label,
+        `'${head}' is not a target (and the pipeline has no config file)`,
+        head,
+        [...scope.targets.keys()].map((t) => ({ name: t, full: [t, ...segments.slice(1)].join('.') })),
+      ),
+    );
+  }
+  return { diagnostics, marks };
+}
+
+/** Replace the value at `path` under `root`; returns true, or the segment that is missing and full keys there. */
+function setExisting(
+  doc: Document,
+  root: Node | undefined,
+  path: string[],
+  raw: string,
+  label: string,
+  marks: WeakMap<Node, string>,
+): true | { missing: string; options: Option[] } {
+  let parent: unknown = root;
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i]!;
+    const last = i === path.length - 1;
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      if (!pair)
+        return prefixed(
+          path,
+          i,
+          parent.items.flatMap((p) => (isScalar(p.key) ? [String(p.key.value)] : [])),
+        );
+      if (last) {
+        pair.value = mark(doc.createNode(parseValue(raw)), label, marks);
+        return true;
+      }
+      parent = pair.value;
+    } else if (isSeq(parent) && /^\d+$/.test(key) && Number(key) < parent.items.length) {
+      if (last) {
+        parent.items[Number(key)] = mark(doc.createNode(parseValue(raw)), label, marks);
+        return true;
+      }
+      parent = parent.items[Number(key)];
+    } else {
+      return prefixed(path, i, []);
+    }
+  }
+  return { missing: '', options: [] };
+}
+
+/** The missing segment and the full keys next to it, e.g. 'geom.width' when 'geom.widht' was given. */
+function prefixed(path: string[], depth: number, keys: string[]): { missing: string; options: Option[] } {
+  const prefix = path.slice(0, depth);
+  return { missing: path[depth]!, options: keys.map((k) => ({ name: k, full: [...prefix, k].join('.') })) };
+}
+
+/** A key that exists where the given one broke off: its own name and the full key to suggest. */
+interface Option {
+  name: string;
+  full: string;
+}
+
+function mark(node: Node, label: string, marks: WeakMap<Node, string>): Node {
+  marks.set(node, label);
+  return node;
+}
+
+/** YAML scalars: `3` → 3, `true` → true, `0.2 deg` → '0.2 deg'; what does not parse stays a string. */
+function parseValue(raw: string): unknown {
+  try {
+    return parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Suggests the full keys of the options whose name is close to the missing segment. */
+function unknownKey(label: string, message: string, missing: string, options: Option[]): Diagnostic {
+  const close = new Set(
+    closestNames(
+      missing,
+      options.map((o) => o.name),
+    ),
+  );
+  const full = options
+    .filter((o) => close.has(o.name))
+    .map((o) => o.full)
+    .slice(0, 3);
+  return error(
+    'unknown-param-override',
+    `${label}: ${message}`,
+    full.length ? `did you mean ${full.map((c) => `'${c}'`).join(' or ')}?` : undefined,
+  );
+}
+
+function error(code: string, message: string, hint?: string): Diagnostic {
+  return makeDiagnostic({ code, message, at: undefined, hint });
+}

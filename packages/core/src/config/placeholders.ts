@@ -1,0 +1,57 @@
+/**
+ * Placeholders in a command step's argv: `{inputs.NAME}`, `{outputs.NAME}`, `{params.NAME}` and
+ * `{item}`. They are substituted by the command step when it runs; here they are checked against
+ * what the target declares. Other braces (awk programs, JSON) are left alone.
+ */
+import { didYouMean } from '../graph/closest-names.js';
+import type { InputSpec, SourceSpan } from '../model/types.js';
+
+const NAMESPACES = ['inputs', 'outputs', 'params'] as const;
+/** `{word}` or `{word.rest}`: the forms that look like placeholders. */
+const PLACEHOLDER = /\{([A-Za-z_]+)(?:\.([A-Za-z0-9_.-]+))?\}/g;
+
+export interface Declared {
+  inputs: Record<string, InputSpec[]>;
+  outputs: Record<string, string>;
+  params: Record<string, unknown>;
+  foreach: boolean;
+}
+
+type Report = (code: string, message: string, span: SourceSpan | undefined, hint?: string) => void;
+
+/** Report placeholders that name nothing the target declares. */
+export function checkCommand(
+  argv: readonly string[],
+  declared: Declared,
+  spanOfArg: (index: number) => SourceSpan | undefined,
+  report: Report,
+): void {
+  argv.forEach((arg, index) => {
+    for (const match of arg.matchAll(PLACEHOLDER)) {
+      const [text, namespace, name] = match as unknown as [string, string, string | undefined];
+      const span = spanOfArg(index);
+      if (namespace === 'item' && name === undefined) {
+        if (!declared.foreach)
+          report('item-outside-foreach', `'${text}' is only available in foreach targets`, span);
+        continue;
+      }
+      if (name === undefined) continue;
+      if (!(NAMESPACES as readonly string[]).includes(namespace)) {
+        const hint = didYouMean(namespace, NAMESPACES);
+        if (hint) report('unknown-placeholder', `unknown placeholder '${text}'`, span, hint);
+        continue;
+      }
+      const head = name.split('.')[0]!;
+      const names = Object.keys(declared[namespace as (typeof NAMESPACES)[number]]);
+      if (!names.includes(namespace === 'params' ? head : name)) {
+        report(
+          'unknown-placeholder',
+          `'${text}': the target has no ${namespace.slice(0, -1)} named '${namespace === 'params' ? head : name}'`,
+          span,
+          didYouMean(name, names) ??
+            (names.length ? `declared: ${names.join(', ')}` : `the target declares no ${namespace}`),
+        );
+      }
+    }
+  });
+}

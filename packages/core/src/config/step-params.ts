@@ -1,0 +1,63 @@
+/**
+ * Step param validation at load time: each target's step module is imported and its
+ * `validateParams` run; issues are mapped back to where each value was written (the pipeline file,
+ * the config file for ${config...} values, or the --param override that set it).
+ */
+import type { Diagnostic } from '../model/types.js';
+import type { StepRegistry } from '../steps/registry.js';
+import { makeDiagnostic } from './diagnostics.js';
+import { originOf } from './params.js';
+import type { TargetDraft } from './targets.js';
+
+/** Validate params of every target with a step module; on success the normalised params replace the raw ones. */
+export async function validateStepParams(
+  drafts: Iterable<TargetDraft>,
+  registry: StepRegistry,
+): Promise<Diagnostic[]> {
+  const jobs = [...drafts]
+    .filter((d) => d.target.stepModule !== undefined)
+    .map(async (draft): Promise<Diagnostic[]> => {
+      const { target } = draft;
+      let step: Awaited<ReturnType<StepRegistry['load']>>;
+      try {
+        step = await registry.load(target.stepModule!);
+      } catch (error) {
+        return [
+          makeDiagnostic({
+            code: 'step-load-failed',
+            message: `step '${target.step}' of target '${target.name}': ${(error as Error).message}`,
+            at: draft.stepSpan,
+          }),
+        ];
+      }
+      if (!step.validateParams) return [];
+      let result: ReturnType<NonNullable<typeof step.validateParams>>;
+      try {
+        result = step.validateParams(target.params);
+      } catch (error) {
+        return [
+          makeDiagnostic({
+            code: 'step-load-failed',
+            message: `step '${target.step}' threw while validating params of target '${target.name}': ${(error as Error).message}`,
+            at: draft.stepSpan,
+          }),
+        ];
+      }
+      if (result.ok) {
+        target.params = result.value as Record<string, unknown>;
+        return [];
+      }
+      return result.issues.map((issue) => {
+        const origin = originOf(draft.paramOrigins, issue.path);
+        const name = issue.path.join('.');
+        const override = origin && 'override' in origin ? ` (value from ${origin.override})` : '';
+        return makeDiagnostic({
+          code: 'invalid-param',
+          message: `${name ? `param '${name}'` : 'params'} of target '${target.name}' (step '${target.step}'): ${issue.message}${override}`,
+          at: origin && 'span' in origin ? origin.span : target.span,
+          hint: issue.hint,
+        });
+      });
+    });
+  return (await Promise.all(jobs)).flat();
+}

@@ -1,0 +1,274 @@
+/**
+ * One target's document → a model Target: step resolution, command argv and its placeholders,
+ * inputs (paths made workspace-relative), outputs, foreach, params (with ${config} substituted),
+ * resources merged over the defaults. Checks that need other targets live in checks.ts.
+ */
+import path from 'node:path';
+import type { Node } from 'yaml';
+import { didYouMean } from '../graph/closest-names.js';
+import type {
+  Diagnostic,
+  ForeachSpec,
+  InputSpec,
+  Pipeline,
+  Resources,
+  SourceSpan,
+  Target,
+} from '../model/types.js';
+import { COMMAND_STEP, isModulePath, type StepRegistry } from '../steps/registry.js';
+import type { ConfigSource } from './config-file.js';
+import { makeDiagnostic } from './diagnostics.js';
+import { type Origin, resolveParams } from './params.js';
+import { checkCommand } from './placeholders.js';
+import type { InputEntryDoc, ResourcesDoc, TargetDoc } from './schema.js';
+import { nodeIn } from './schema-issues.js';
+import { type SourceFile, spanOf } from './source.js';
+
+/** A target as found in a file, after its shape was validated. */
+export interface TargetSource {
+  name: string;
+  source: SourceFile;
+  keyNode: Node;
+  node: Node;
+  doc: TargetDoc;
+}
+
+/** A built target plus what later checks need to point at (kept out of the model). */
+export interface TargetDraft {
+  target: Target;
+  source: SourceFile;
+  paramOrigins: Map<string, Origin>;
+  /** Spans of `needs:` entries by target name. */
+  needSpans: Map<string, SourceSpan | undefined>;
+  outputSpans: Map<string, SourceSpan | undefined>;
+  stepSpan: SourceSpan | undefined;
+  /** File inputs as written (before being made relative to the declaring file), to match outputs by workspace path. */
+  writtenPatterns: Map<InputSpec, string>;
+}
+
+export interface BuildContext {
+  root: string;
+  registry: StepRegistry;
+  defaults: Pipeline['defaults'];
+  config: ConfigSource | undefined;
+  overrides: WeakMap<Node, string>;
+  diagnostics: Diagnostic[];
+}
+
+export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
+  const { doc, source } = ts;
+  const at = (...p: PropertyKey[]) => spanOf(source, nodeIn(ts.node, p));
+  const dir = path.dirname(source.file);
+  const report = (code: string, message: string, span: SourceSpan | undefined, hint?: string) =>
+    ctx.diagnostics.push(makeDiagnostic({ code, message, at: span, hint }));
+
+  const step = resolveStep(ts, ctx, dir, report);
+  const params = resolveParams(nodeIn(ts.node, ['params']), {
+    source,
+    config: ctx.config,
+    overrides: ctx.overrides,
+    diagnostics: ctx.diagnostics,
+  });
+
+  const inputs: Record<string, InputSpec[]> = {};
+  const writtenPatterns = new Map<InputSpec, string>();
+  const input = (entry: InputEntryDoc, span: SourceSpan | undefined) => {
+    const spec = inputSpec(entry, dir, ctx.root, span);
+    if (typeof entry === 'string') writtenPatterns.set(spec, entry);
+    return spec;
+  };
+  if (Array.isArray(doc.inputs)) {
+    inputs['default'] = doc.inputs.map((e, i) => input(e, at('inputs', i)));
+  } else if (doc.inputs) {
+    for (const [name, value] of Object.entries(doc.inputs)) {
+      inputs[name] = Array.isArray(value)
+        ? value.map((e, i) => input(e, at('inputs', name, i)))
+        : [input(value, at('inputs', name))];
+    }
+  }
+
+  const outputs: Record<string, string> = {};
+  const outputSpans = new Map<string, SourceSpan | undefined>();
+  const outputEntries = Array.isArray(doc.outputs)
+    ? doc.outputs.map((p, i) => [String(i), p, at('outputs', i)] as const)
+    : Object.entries(doc.outputs ?? {}).map(([name, p]) => [name, p, at('outputs', name)] as const);
+  for (const [name, raw, span] of outputEntries) {
+    const normal = path.posix.normalize(raw.replaceAll('\\', '/'));
+    if (path.isAbsolute(raw) || normal === '..' || normal.startsWith('../')) {
+      report(
+        'output-outside-workspace',
+        `output '${raw}' is outside the workspace`,
+        span,
+        'outputs are paths relative to the workspace root',
+      );
+    }
+    if (doc.foreach && !normal.includes('{item}')) {
+      report(
+        'foreach-output-without-item',
+        `output '${raw}' of foreach target '${ts.name}' does not contain {item}, so all its tasks would write the same file`,
+        span,
+        `e.g. '${withItem(normal)}'`,
+      );
+    }
+    if (!doc.foreach && normal.includes('{item}')) {
+      report(
+        'item-outside-foreach',
+        `output '${raw}' uses {item}, but target '${ts.name}' has no foreach`,
+        span,
+      );
+    }
+    outputs[name] = normal;
+    outputSpans.set(name, span);
+  }
+  if (outputEntries.length === 0) {
+    ctx.diagnostics.push(
+      makeDiagnostic({
+        code: 'no-outputs',
+        severity: 'warning',
+        message: `target '${ts.name}' declares no outputs, so it runs on every build`,
+        at: spanOf(source, ts.keyNode),
+      }),
+    );
+  }
+
+  for (const [name, specs] of Object.entries(inputs)) {
+    for (const spec of specs) {
+      if (spec.kind === 'file' && spec.pattern.includes('{item}') && !doc.foreach) {
+        report(
+          'item-outside-foreach',
+          `input '${name}' uses {item}, but target '${ts.name}' has no foreach`,
+          spec.span,
+        );
+      }
+    }
+  }
+
+  if (doc.command)
+    checkCommand(
+      doc.command,
+      { inputs, outputs, params: params.value, foreach: !!doc.foreach },
+      (i) => at('command', i),
+      report,
+    );
+
+  const needSpans = new Map<string, SourceSpan | undefined>();
+  (doc.needs ?? []).forEach((n, i) => {
+    needSpans.set(n, at('needs', i));
+  });
+
+  const target: Target = {
+    name: ts.name,
+    step: step.step,
+    inputs,
+    params: params.value,
+    outputs,
+    needs: doc.needs ?? [],
+    env: doc.env ?? [],
+    resources: { ...ctx.defaults.resources, ...convertResources(doc.resources) },
+    span: spanOf(source, ts.keyNode),
+  };
+  if (step.module) target.stepModule = step.module;
+  if (doc.command) target.command = doc.command;
+  const foreach = foreachSpec(doc, dir, ctx.root, at('foreach'));
+  if (foreach) target.foreach = foreach;
+  const executor = doc.executor ?? ctx.defaults.executor;
+  if (executor) target.executor = executor;
+  return { target, source, paramOrigins: params.origins, needSpans, outputSpans, stepSpan: step.span, writtenPatterns };
+}
+
+function resolveStep(
+  ts: TargetSource,
+  ctx: BuildContext,
+  dir: string,
+  report: (code: string, message: string, span: SourceSpan | undefined, hint?: string) => void,
+): { step: string; module?: string; span: SourceSpan | undefined } {
+  const { doc } = ts;
+  const span = spanOf(ts.source, nodeIn(ts.node, ['step']) ?? ts.keyNode);
+  const step = doc.step ?? (doc.command ? COMMAND_STEP : undefined);
+  if (step === undefined) {
+    report(
+      'missing-step',
+      `target '${ts.name}' has neither 'step' nor 'command'`,
+      spanOf(ts.source, ts.keyNode),
+      "add 'step: NAME' or 'command: [program, args...]'",
+    );
+    return { step: '', span };
+  }
+  if (step === COMMAND_STEP) {
+    if (!doc.command)
+      report(
+        'missing-command',
+        `target '${ts.name}' uses the command step but has no 'command'`,
+        span,
+        "add 'command: [program, args...]'",
+      );
+    return { step, span };
+  }
+  if (doc.command) {
+    report(
+      'command-with-step',
+      `target '${ts.name}' has 'command' but its step is '${step}'`,
+      spanOf(ts.source, nodeIn(ts.node, ['command'])),
+      "remove 'step' (or write 'step: command') to run the command",
+    );
+  }
+  const module = ctx.registry.resolve(step, dir);
+  if (!module) {
+    report(
+      'unknown-step',
+      `unknown step '${step}'`,
+      span,
+      didYouMean(step, ctx.registry.names()) ?? 'module paths start with ./ or ../',
+    );
+    return { step, span };
+  }
+  return { step: isModulePath(step) ? module : step, module, span };
+}
+
+function inputSpec(entry: InputEntryDoc, dir: string, root: string, span: SourceSpan | undefined): InputSpec {
+  if (typeof entry === 'string') return { kind: 'file', pattern: workspacePath(dir, entry, root), span };
+  const spec: InputSpec = { kind: 'target', target: entry.target, span };
+  if (entry.output !== undefined) spec.output = entry.output;
+  if (entry.per_item) spec.perItem = true;
+  return spec;
+}
+
+function foreachSpec(
+  doc: TargetDoc,
+  dir: string,
+  root: string,
+  span: SourceSpan | undefined,
+): ForeachSpec | undefined {
+  const f = doc.foreach;
+  if (f === undefined) return undefined;
+  if (Array.isArray(f)) return { kind: 'list', items: f, span };
+  if ('glob' in f) return { kind: 'glob', pattern: workspacePath(dir, f.glob, root), span };
+  return { kind: 'items', target: f.items, span };
+}
+
+/** A path relative to `dir` → relative to the workspace root (posix), or absolute when outside it. */
+export function workspacePath(dir: string, pattern: string, root: string): string {
+  const absolute = path.resolve(dir, pattern);
+  const relative = path.relative(root, absolute);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) return absolute.split(path.sep).join('/');
+  return relative.split(path.sep).join('/');
+}
+
+/** snake_case YAML → the model's Resources; a time in minutes becomes Slurm's minutes string. */
+export function convertResources(doc: ResourcesDoc | undefined): Resources {
+  const r: Resources = {};
+  if (!doc) return r;
+  if (doc.cpus !== undefined) r.cpus = doc.cpus;
+  if (doc.mem !== undefined) r.mem = doc.mem;
+  if (doc.time !== undefined) r.time = String(doc.time);
+  if (doc.partition !== undefined) r.partition = doc.partition;
+  if (doc.account !== undefined) r.account = doc.account;
+  if (doc.retries !== undefined) r.retries = doc.retries;
+  if (doc.extra_sbatch_options !== undefined) r.extraSbatchOptions = doc.extra_sbatch_options;
+  return r;
+}
+
+function withItem(p: string): string {
+  const ext = path.posix.extname(p);
+  return `${p.slice(0, p.length - ext.length)}_{item}${ext}`;
+}

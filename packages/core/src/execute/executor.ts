@@ -1,0 +1,108 @@
+/**
+ * The executor contract: where a task's work happens. Executors never decide what is stale; they
+ * run what they are given and report how it ended.
+ *
+ * Batch-shaped so that a Slurm executor can submit many tasks with their dependency edges at once
+ * (an array job with afterok dependencies) and report each completion asynchronously: `submit`
+ * takes a batch whose `deps` name tasks of the same batch that must succeed first, and calls
+ * `onEvent` as tasks start and end, in any order. The local executors are given batches of one
+ * ready task (deps empty), so the scheduler can re-decide a task after its upstream finished
+ * (an identical output stops the cascade); a batch executor trades that for fewer submissions.
+ * Outputs are written to `outputs` (temporary paths); the engine hashes, caches and publishes them.
+ */
+import type { Resources, TaskItem } from '../model/types.js';
+
+export type TaskWork =
+  /** argv with `{inputs.NAME}` (a whole element: all files), `{outputs.NAME}`, `{params.NAME}`, `{item}` placeholders expanded. */
+  | { kind: 'command'; argv: string[] }
+  /** An ES module whose default export is a StepDefinition, run in a worker thread (or a job's node process). */
+  | { kind: 'step'; module: string };
+
+export interface ExecRequest {
+  id: string;
+  target: string;
+  /** Tasks of the same batch that must succeed first (batch executors only; empty for local ones). */
+  deps: string[];
+  work: TaskWork;
+  inputs: Record<string, string[]>;
+  /** Temporary paths to write each output to. */
+  outputs: Record<string, string>;
+  params: Record<string, unknown>;
+  /** Only the declared `env:` variables. */
+  env: Record<string, string>;
+  item?: TaskItem;
+  resources: Resources;
+  kernelBackend: string;
+  cwd: string;
+  logFile: string;
+}
+
+export type ExecFailure =
+  | { type: 'exit-non-zero'; exitCode: number }
+  | { type: 'killed'; signal: string }
+  | { type: 'step-error'; message: string }
+  | { type: 'spawn-error'; message: string }
+  | { type: 'output-not-written'; output: string; path: string }
+  | { type: 'cancelled' }
+  | { type: 'executor-error'; message: string };
+
+export type ExecOutcome =
+  | { ok: true; items?: TaskItem[]; metadata?: Record<string, unknown>; jobId?: string; host?: string }
+  | { ok: false; failure: ExecFailure; jobId?: string };
+
+export type ExecEvent =
+  | { type: 'started'; id: string; jobId?: string }
+  | { type: 'ended'; id: string; outcome: ExecOutcome };
+
+export interface Executor {
+  readonly name: string;
+  /** Start a batch; resolves once every task of it has ended (each reported through onEvent). */
+  submit(batch: ExecRequest[], onEvent: (event: ExecEvent) => void, signal: AbortSignal): Promise<void>;
+  /** Release resources (worker threads). */
+  close(): Promise<void>;
+}
+
+/** One line for a failure. */
+export function renderFailure(f: ExecFailure): string {
+  switch (f.type) {
+    case 'exit-non-zero':
+      return `exited with status ${f.exitCode}`;
+    case 'killed':
+      return `killed by ${f.signal}`;
+    case 'step-error':
+      return `step failed: ${f.message}`;
+    case 'spawn-error':
+      return `could not start: ${f.message}`;
+    case 'output-not-written':
+      return `output '${f.output}' was not written (${f.path})`;
+    case 'cancelled':
+      return 'cancelled';
+    case 'executor-error':
+      return `executor error: ${f.message}`;
+  }
+}
+
+/** Expand a command's argv placeholders for one task. */
+export function expandArgv(
+  argv: string[],
+  req: Pick<ExecRequest, 'inputs' | 'outputs' | 'params' | 'item'>,
+): string[] {
+  const out: string[] = [];
+  for (const arg of argv) {
+    const whole = /^\{inputs\.([^}]+)\}$/.exec(arg);
+    if (whole && req.inputs[whole[1]!]) {
+      out.push(...req.inputs[whole[1]!]!);
+      continue;
+    }
+    out.push(
+      arg.replace(/\{(inputs|outputs|params)\.([^}]+)\}|\{item\}/g, (m, kind?: string, name?: string) => {
+        if (!kind) return req.item?.id ?? m;
+        if (kind === 'outputs') return req.outputs[name!] ?? m;
+        if (kind === 'inputs') return req.inputs[name!]?.join(' ') ?? m;
+        const v = req.params[name!];
+        return v === undefined ? m : typeof v === 'string' ? v : JSON.stringify(v);
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,87 @@
+/**
+ * The process executor: runs `command` steps as child processes from an argv array (no shell),
+ * with only PATH/HOME/TMPDIR/LANG and the declared env, output to the task's log file. Each child
+ * leads its own process group so that cancelling kills whatever it spawned.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { type ExecEvent, type ExecOutcome, type ExecRequest, type Executor, expandArgv } from './executor.js';
+
+const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
+/** Time between SIGTERM and SIGKILL when cancelling. */
+const KILL_GRACE_MS = 2000;
+
+export function taskEnv(declared: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of PASSED_ENV) {
+    const v = process.env[name];
+    if (v !== undefined) env[name] = v;
+  }
+  return { ...env, ...declared };
+}
+
+function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: AbortSignal): Promise<void> {
+  if (req.work.kind !== 'command') {
+    onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure: { type: 'executor-error', message: 'the process executor runs command steps only' } } });
+    return Promise.resolve();
+  }
+  const [program, ...args] = expandArgv(req.work.argv, req);
+  mkdirSync(path.dirname(req.logFile), { recursive: true });
+  const log = openSync(req.logFile, 'a');
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (outcome: ExecOutcome) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      closeSync(log);
+      onEvent({ type: 'ended', id: req.id, outcome });
+      resolve();
+    };
+    if (signal.aborted) return finish({ ok: false, failure: { type: 'cancelled' } });
+    const child = spawn(program!, args, {
+      cwd: req.cwd,
+      env: taskEnv(req.env),
+      stdio: ['ignore', log, log],
+      detached: true,
+    });
+    let killTimer: NodeJS.Timeout | undefined;
+    function onAbort() {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      killTimer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, KILL_GRACE_MS);
+      killTimer.unref();
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    child.once('spawn', () => onEvent({ type: 'started', id: req.id }));
+    child.once('error', (error) => finish({ ok: false, failure: { type: 'spawn-error', message: error.message } }));
+    child.once('close', (code, sig) => {
+      if (killTimer) clearTimeout(killTimer);
+      if (signal.aborted) return finish({ ok: false, failure: { type: 'cancelled' } });
+      if (sig) return finish({ ok: false, failure: { type: 'killed', signal: sig } });
+      if (code !== 0) return finish({ ok: false, failure: { type: 'exit-non-zero', exitCode: code ?? -1 } });
+      finish({ ok: true });
+    });
+  });
+}
+
+export function createProcessExecutor(): Executor {
+  return {
+    name: 'process',
+    async submit(batch, onEvent, signal) {
+      await Promise.all(batch.map((req) => runOne(req, onEvent, signal)));
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Worker-thread entry of the local executor: imports a step module and runs its StepDefinition.
+ * Kernels therefore never run on the main thread. The engine terminates the worker to cancel.
+ */
+import { appendFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { StepDefinition, StepResult } from '../model/step.js';
+import type { TaskItem } from '../model/types.js';
+
+export interface StepPayload {
+  module: string;
+  params: Record<string, unknown>;
+  inputs: Record<string, string[]>;
+  outputs: Record<string, string>;
+  item?: TaskItem;
+  env: Record<string, string>;
+  kernelBackend: string;
+  logFile: string;
+}
+
+export default async function runStep(payload: StepPayload): Promise<StepResult | undefined> {
+  const mod = (await import(pathToFileURL(payload.module).href)) as { default?: StepDefinition };
+  const def = mod.default;
+  if (!def || typeof def.run !== 'function') throw new Error(`${payload.module} does not default-export a step`);
+  const write = (level: string, msg: string) => appendFileSync(payload.logFile, `${level} ${msg}\n`);
+  let params = payload.params;
+  if (def.validateParams) {
+    const checked = def.validateParams(params);
+    if (!checked.ok) throw new Error(`invalid params: ${checked.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    params = checked.value as Record<string, unknown>;
+  }
+  const result = await def.run({
+    params,
+    inputs: payload.inputs,
+    outputs: payload.outputs,
+    ...(payload.item ? { item: payload.item } : {}),
+    env: payload.env,
+    kernelBackend: payload.kernelBackend,
+    log: { info: (m) => write('info', m), warn: (m) => write('warn', m) },
+    signal: new AbortController().signal,
+  });
+  return result ? { ...(result.items ? { items: result.items } : {}), ...(result.metadata ? { metadata: result.metadata } : {}) } : undefined;
+}

@@ -1,0 +1,80 @@
+/**
+ * The code hash of a step module: SHA-256 over the module's source and the sources of its
+ * transitive *relative* imports (sorted by path relative to the module's package).
+ *
+ * Which source: a module under `<package>/dist/` whose package ships `src/` is hashed from the
+ * TypeScript sources (`dist/a/b.js` → `src/a/b.ts`, `.tsx`, `.mts`), because compiled JS differs
+ * with compiler options and what a developer edits is the source; a package without `src/` (or a
+ * plain .js/.mjs module) is hashed as the JS it runs. Caveat: after editing src without rebuilding
+ * dist the key changes while the old JS still runs — build before building products.
+ * Bare imports (npm packages, other workspace packages) are not followed: kernels enter the key
+ * through their own identity (source hash, compiler, backend), everything else through the step's
+ * `version`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { sha256Hex } from './canonical.js';
+
+const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
+const TS_EXTS = ['.ts', '.tsx', '.mts'];
+
+/** The source file that stands for a runtime module (see the module comment). */
+export function sourceOf(modulePath: string): string {
+  const parts = modulePath.split(path.sep);
+  const distAt = parts.lastIndexOf('dist');
+  if (distAt > 0) {
+    const pkgRoot = parts.slice(0, distAt).join(path.sep);
+    const rest = parts.slice(distAt + 1).join(path.sep).replace(/\.(m?js|cjs)$/, '');
+    if (existsSync(path.join(pkgRoot, 'src'))) {
+      for (const ext of TS_EXTS) {
+        const candidate = path.join(pkgRoot, 'src', rest + ext);
+        if (existsSync(candidate)) return candidate;
+      }
+    }
+  }
+  return modulePath;
+}
+
+function resolveRelative(fromFile: string, spec: string): string | undefined {
+  const base = path.resolve(path.dirname(fromFile), spec);
+  const isTs = TS_EXTS.includes(path.extname(fromFile));
+  const stem = base.replace(/\.(m?js|cjs)$/, '');
+  const candidates = isTs
+    ? [...TS_EXTS.map((e) => stem + e), base, ...TS_EXTS.map((e) => path.join(base, `index${e}`))]
+    : [base, `${base}.js`, `${base}.mjs`, path.join(base, 'index.js')];
+  return candidates.find((c) => existsSync(c) && !c.endsWith(path.sep));
+}
+
+export interface CodeHash {
+  hash: string;
+  /** The files that went into it (absolute), sorted. */
+  files: string[];
+}
+
+/** Hash a step module and its transitive relative imports. Missing imports are skipped (the runtime will complain). */
+export function codeHash(modulePath: string): CodeHash {
+  const entry = sourceOf(modulePath);
+  const seen = new Map<string, string>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    seen.set(file, text);
+    for (const m of text.matchAll(IMPORT_RE)) {
+      const target = resolveRelative(file, m[2]!);
+      if (target && !seen.has(target)) queue.push(target);
+    }
+  }
+  const base = path.dirname(entry);
+  const files = [...seen.keys()].sort();
+  const hash = sha256Hex(
+    files.map((f) => `${path.relative(base, f).split(path.sep).join('/')}\0${sha256Hex(seen.get(f)!)}\n`).join(''),
+  );
+  return { hash, files };
+}

@@ -1,0 +1,76 @@
+/** Dependencies between targets: the one definition used for closure, ordering and cycle checks. */
+import type { SourceSpan, Target } from '../model/types.js';
+
+export interface TargetEdge {
+  to: string;
+  span?: SourceSpan;
+}
+
+/** The targets `target` depends on: its target inputs, its needs, and the source of its foreach items. */
+export function targetEdges(target: Target, needSpans?: Map<string, SourceSpan | undefined>): TargetEdge[] {
+  const edges: TargetEdge[] = [];
+  for (const specs of Object.values(target.inputs)) {
+    for (const spec of specs) if (spec.kind === 'target') edges.push(edge(spec.target, spec.span));
+  }
+  for (const need of target.needs) edges.push(edge(need, needSpans?.get(need)));
+  if (target.foreach?.kind === 'items') edges.push(edge(target.foreach.target, target.foreach.span));
+  return edges;
+}
+
+function edge(to: string, span: SourceSpan | undefined): TargetEdge {
+  return span ? { to, span } : { to };
+}
+
+/**
+ * The requested targets and everything they depend on, dependencies first. Ties are broken by name,
+ * so the order does not depend on the order targets were declared or requested. Names that are not
+ * targets are returned in `unknown`. The pipeline must be acyclic (loadPipeline guarantees it).
+ */
+export function dependencyOrder(
+  targets: ReadonlyMap<string, Target>,
+  requested: readonly string[],
+): { order: string[]; unknown: string[] } {
+  const unknown = requested.filter((name) => !targets.has(name));
+  const closure = new Set<string>();
+  const stack = requested.filter((name) => targets.has(name));
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (closure.has(name)) continue;
+    closure.add(name);
+    for (const e of targetEdges(targets.get(name)!))
+      if (targets.has(e.to) && !closure.has(e.to)) stack.push(e.to);
+  }
+  // Kahn's algorithm over the closure; the ready set is kept sorted.
+  const remaining = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const name of closure) {
+    const deps = new Set(
+      targetEdges(targets.get(name)!)
+        .map((e) => e.to)
+        .filter((to) => closure.has(to)),
+    );
+    remaining.set(name, deps.size);
+    for (const dep of deps) {
+      const list = dependents.get(dep);
+      if (list) list.push(name);
+      else dependents.set(dep, [name]);
+    }
+  }
+  const ready = [...closure].filter((name) => remaining.get(name) === 0).sort();
+  const order: string[] = [];
+  while (ready.length > 0) {
+    const name = ready.shift()!;
+    order.push(name);
+    const released: string[] = [];
+    for (const d of dependents.get(name) ?? []) {
+      const left = remaining.get(d)! - 1;
+      remaining.set(d, left);
+      if (left === 0) released.push(d);
+    }
+    if (released.length > 0) {
+      ready.push(...released);
+      ready.sort();
+    }
+  }
+  return { order, unknown };
+}

@@ -1,0 +1,218 @@
+/**
+ * Graph expansion: Pipeline → TaskGraph for the requested targets and everything they need. A target
+ * becomes one task, or one per item for foreach; a target reading a foreach target gathers the outputs
+ * of all its tasks (or, with per_item, of the task with the same item). Linear in tasks + edges:
+ * gathered input lists are built once per (target, input) and shared by the tasks that read them.
+ */
+import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
+import { closestNames } from './closest-names.js';
+import { dependencyOrder } from './edges.js';
+import { matchFiles, staticItems } from './items.js';
+import { substituteItem } from './substitute.js';
+
+export interface ExpandOptions {
+  /** Targets to build (their dependencies are added). */
+  targets: string[];
+  /** Items emitted so far by targets that others fan out over (`foreach: {items: T}`), by target name. */
+  items?: ReadonlyMap<string, TaskItem[]>;
+}
+
+type InputFile = { path: string; producer?: string };
+
+/**
+ * Expand targets into tasks. Targets that fan out over items not yet known, and everything downstream
+ * of them, are listed in `pending` and get no tasks. Task ids are `target` or `target[item]`; task
+ * inputs, deps and outputs are absolute and deterministic (shuffling declarations changes nothing).
+ * Arrays in task inputs and deps may be shared between tasks: treat them as read-only.
+ */
+export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGraph {
+  const { targets, root } = pipeline;
+  const diagnostics: Diagnostic[] = [];
+  const { order, unknown } = dependencyOrder(targets, options.targets);
+  for (const name of unknown) {
+    const close = closestNames(name, targets.keys());
+    diagnostics.push({
+      severity: 'error',
+      code: 'unknown-target',
+      message: `unknown target '${name}'`,
+      ...(close.length ? { hint: `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` } : {}),
+    });
+  }
+
+  const tasks = new Map<string, Task>();
+  const tasksOf = new Map<string, Task[]>();
+  const pending = new Set<string>();
+  const writers = new Map<string, string>();
+
+  for (const name of order) {
+    const target = targets.get(name)!;
+    if (dependsOnPending(target, pending)) {
+      pending.add(name);
+      continue;
+    }
+    const items = resolveItems(target, root, options.items, diagnostics);
+    if (items === 'pending') {
+      pending.add(name);
+      continue;
+    }
+    const own: Task[] = [];
+    const shared = sharedInputs(target, tasksOf, root);
+    const hasItemParams = items !== undefined && JSON.stringify(target.params).includes('{item}');
+    for (const item of items ?? [undefined]) {
+      const id = item ? `${name}[${item.id}]` : name;
+      if (tasks.has(id)) {
+        diagnostics.push({
+          severity: 'error',
+          code: 'duplicate-item',
+          message: `target '${name}' has two items with id '${item!.id}'`,
+          ...(target.foreach?.span ? { span: target.foreach.span } : {}),
+        });
+        continue;
+      }
+      const task = buildTask(target, id, item, shared, tasks, root, hasItemParams, diagnostics);
+      for (const out of Object.values(task.outputs)) {
+        const other = writers.get(out);
+        if (other)
+          diagnostics.push({
+            severity: 'error',
+            code: 'duplicate-output',
+            message: `tasks '${other}' and '${id}' both write ${out}`,
+          });
+        else writers.set(out, id);
+      }
+      tasks.set(id, task);
+      own.push(task);
+    }
+    tasksOf.set(name, own);
+  }
+  return { tasks, pending: order.filter((n) => pending.has(n)), diagnostics };
+}
+
+function dependsOnPending(target: Target, pending: ReadonlySet<string>): boolean {
+  if (pending.size === 0) return false;
+  if (target.needs.some((n) => pending.has(n))) return true;
+  if (target.foreach?.kind === 'items' && pending.has(target.foreach.target)) return true;
+  return Object.values(target.inputs).some((specs) =>
+    specs.some((s) => s.kind === 'target' && pending.has(s.target)),
+  );
+}
+
+function resolveItems(
+  target: Target,
+  root: string,
+  known: ReadonlyMap<string, TaskItem[]> | undefined,
+  diagnostics: Diagnostic[],
+): TaskItem[] | undefined | 'pending' {
+  if (!target.foreach) return undefined;
+  const items =
+    staticItems(target.foreach, root) ??
+    (target.foreach.kind === 'items' ? known?.get(target.foreach.target) : undefined);
+  if (!items) return 'pending';
+  if (items.length === 0 && target.foreach.kind === 'glob') {
+    diagnostics.push({
+      severity: 'warning',
+      code: 'empty-foreach',
+      message: `foreach glob '${target.foreach.pattern}' of target '${target.name}' matches no file`,
+    });
+  }
+  return items;
+}
+
+/** Inputs that are the same for every task of a target, computed once: files and gathered outputs. */
+function sharedInputs(target: Target, tasksOf: ReadonlyMap<string, Task[]>, root: string) {
+  const inputs = new Map<InputSpec, InputFile[]>();
+  for (const specs of Object.values(target.inputs)) {
+    for (const spec of specs) {
+      if (spec.kind === 'file' && !spec.pattern.includes('{item}')) {
+        inputs.set(
+          spec,
+          matchFiles(spec.pattern, root).map((path) => ({ path })),
+        );
+      } else if (spec.kind === 'target' && !spec.perItem) {
+        inputs.set(spec, gather(tasksOf.get(spec.target) ?? [], spec.output));
+      }
+    }
+  }
+  const deps: string[] = [];
+  const seen = new Set<string>();
+  const addDeps = (list: readonly Task[] | undefined) => {
+    for (const t of list ?? []) {
+      if (seen.has(t.id)) continue;
+      seen.add(t.id);
+      deps.push(t.id);
+    }
+  };
+  for (const [spec] of inputs) if (spec.kind === 'target') addDeps(tasksOf.get(spec.target));
+  for (const need of target.needs) addDeps(tasksOf.get(need));
+  if (target.foreach?.kind === 'items') addDeps(tasksOf.get(target.foreach.target));
+  return { inputs, deps, seen };
+}
+
+function gather(upstream: readonly Task[], output: string | undefined): InputFile[] {
+  const files: InputFile[] = [];
+  for (const task of upstream) {
+    if (output !== undefined) {
+      const p = task.outputs[output];
+      if (p !== undefined) files.push({ path: p, producer: task.id });
+    } else {
+      for (const p of Object.values(task.outputs)) files.push({ path: p, producer: task.id });
+    }
+  }
+  return files;
+}
+
+function buildTask(
+  target: Target,
+  id: string,
+  item: TaskItem | undefined,
+  shared: ReturnType<typeof sharedInputs>,
+  tasks: ReadonlyMap<string, Task>,
+  root: string,
+  hasItemParams: boolean,
+  diagnostics: Diagnostic[],
+): Task {
+  const inputs: Task['inputs'] = {};
+  let deps = shared.deps;
+  for (const [name, specs] of Object.entries(target.inputs)) {
+    const only = specs.length === 1 ? shared.inputs.get(specs[0]!) : undefined;
+    if (only) {
+      inputs[name] = only; // shared, not copied: a gather over 100,000 tasks stays linear
+      continue;
+    }
+    const files: InputFile[] = [];
+    for (const spec of specs) {
+      const common = shared.inputs.get(spec);
+      if (common) files.push(...common);
+      else if (spec.kind === 'file') {
+        for (const path of matchFiles(spec.pattern.replaceAll('{item}', item?.id ?? ''), root))
+          files.push({ path });
+      } else {
+        // per_item: the upstream task with the same item.
+        const upstream = tasks.get(`${spec.target}[${item?.id ?? ''}]`);
+        if (!upstream) {
+          diagnostics.push({
+            severity: 'error',
+            code: 'missing-item',
+            message: `task '${id}' reads per item from '${spec.target}[${item?.id ?? ''}]', which does not exist`,
+            ...(spec.span ? { span: spec.span } : {}),
+          });
+          continue;
+        }
+        files.push(...gather([upstream], spec.output));
+        if (!shared.seen.has(upstream.id) && !deps.includes(upstream.id)) deps = [...deps, upstream.id];
+      }
+    }
+    inputs[name] = files;
+  }
+  const outputs: Record<string, string> = {};
+  for (const [name, rel] of Object.entries(target.outputs)) {
+    outputs[name] = `${root}/${item ? rel.replaceAll('{item}', item.id) : rel}`;
+  }
+  const params =
+    hasItemParams && item
+      ? (substituteItem(target.params, item.id) as Record<string, unknown>)
+      : target.params;
+  const task: Task = { id, target: target.name, deps, inputs, outputs, params };
+  if (item) task.item = item;
+  return task;
+}

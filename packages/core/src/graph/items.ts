@@ -1,0 +1,60 @@
+/**
+ * The items a foreach target fans out over: a declared list, the files matching a glob (sorted; an
+ * item's id is the path below the glob's fixed directory, without its extension), or the items an
+ * upstream task emitted (dynamic, passed in by the caller).
+ */
+import path from 'node:path';
+import { globSync, isDynamicPattern } from 'tinyglobby';
+import type { ForeachSpec, TaskItem } from '../model/types.js';
+
+/** Compression suffixes stripped together with the extension before them (`x.fits.gz` → `x`). */
+const COMPRESSION = new Set(['.gz', '.bz2', '.xz', '.zst', '.zip']);
+
+/** Items of a static foreach (list or glob); undefined for `{items: T}` (see expandGraph). */
+export function staticItems(foreach: ForeachSpec, root: string): TaskItem[] | undefined {
+  if (foreach.kind === 'list') return foreach.items.map((id) => ({ id, files: [] }));
+  if (foreach.kind === 'glob') return globItems(foreach.pattern, root);
+  return undefined;
+}
+
+/** One item per file matching `pattern` (workspace-relative or absolute), sorted by path. */
+export function globItems(pattern: string, root: string): TaskItem[] {
+  const { base, rest } = splitGlob(path.resolve(root, pattern));
+  const matches = globSync(rest, { cwd: base, onlyFiles: true, expandDirectories: false });
+  matches.sort();
+  return matches.map((rel) => ({ id: itemId(rel), files: [`${base}/${rel}`] }));
+}
+
+/** Files matching a path or glob, absolute and sorted. */
+export function matchFiles(pattern: string, root: string): string[] {
+  const absolute = path.resolve(root, pattern);
+  if (!isDynamicPattern(pattern)) return [absolute];
+  const { base, rest } = splitGlob(absolute);
+  const matches = globSync(rest, { cwd: base, onlyFiles: true, expandDirectories: false });
+  matches.sort();
+  return matches.map((rel) => `${base}/${rel}`);
+}
+
+/** `/data/runs/**\/*.fits` → base `/data/runs`, rest `**\/*.fits`: the fixed directory and the glob below it. */
+export function splitGlob(absolutePattern: string): { base: string; rest: string } {
+  const segments = absolutePattern.split('/');
+  const firstDynamic = segments.findIndex((s) => isDynamicPattern(s));
+  if (firstDynamic < 0) {
+    return { base: segments.slice(0, -1).join('/') || '/', rest: segments[segments.length - 1]! };
+  }
+  return {
+    base: segments.slice(0, firstDynamic).join('/') || '/',
+    rest: segments.slice(firstDynamic).join('/'),
+  };
+}
+
+/** `obs/run_023523.fits.gz` → `obs/run_023523`; `a.b.txt` → `a.b`. */
+export function itemId(relativePath: string): string {
+  let id = relativePath;
+  let ext = path.posix.extname(id);
+  if (COMPRESSION.has(ext)) {
+    id = id.slice(0, -ext.length);
+    ext = path.posix.extname(id);
+  }
+  return ext && ext !== id ? id.slice(0, -ext.length) : id;
+}

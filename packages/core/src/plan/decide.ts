@@ -1,0 +1,172 @@
+/**
+ * The decision for one task whose upstream outputs are known: run, restore from the cache, or up
+ * to date — with the reasons. Used by the planner (for tasks whose upstream is settled) and by the
+ * scheduler (for a task behind one that ran, once it has finished). It reads file stamps, hashes and
+ * cache manifests through `PlanIO`, and runs nothing.
+ */
+import type { Manifest } from '@pipe/cache';
+import type { Target, Task } from '../model/types.js';
+import { envDigest, type FingerprintRecord, keyOf, makeRecord, type StepIdentity } from '../fingerprint/record.js';
+import type { FileStamp } from '../state/hash-memo.js';
+import type { OutputStamp, TaskRecord } from '../state/state-file.js';
+import { relPath } from '../workspace/layout.js';
+import { diffRecords, type Reason } from './reasons.js';
+
+/** The I/O the planner needs, behind one seam (tests pass an in-memory file system). */
+export interface PlanIO {
+  /** XXH64 of a raw input file (memoised), undefined when missing. */
+  inputHash(abs: string): string | undefined;
+  /** Stat stamp of a product in the workspace, undefined when missing. */
+  stamp(abs: string): FileStamp | undefined;
+  /** SHA-256 of a product in the workspace (only when its stamp changed), undefined when missing. */
+  productSha256(abs: string): Promise<string | undefined>;
+  /** The cache manifest of a key (undefined when absent or corrupt). */
+  manifest(key: string): Promise<Manifest | undefined>;
+  env(name: string): string | undefined;
+}
+
+/** An output as known to downstream tasks. */
+export interface KnownOutput {
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export type Decision =
+  | { action: 'up-to-date'; key: string; record: FingerprintRecord; outputs: Record<string, KnownOutput>; adopted?: boolean }
+  | { action: 'restore'; key: string; record: FingerprintRecord; manifest: Manifest; reasons: Reason[] }
+  | { action: 'run'; key: string; record: FingerprintRecord; reasons: Reason[] }
+  | { action: 'blocked'; upstream: string[] }
+  | { action: 'missing-input'; input: string; path: string };
+
+export interface DecideContext {
+  root: string;
+  io: PlanIO;
+  /** Last build's record of this task. */
+  previous: TaskRecord | undefined;
+  /** Outputs of upstream tasks (all settled), by task id. */
+  upstream: Map<string, Record<string, KnownOutput>>;
+  step: StepIdentity;
+  target: Target;
+  forced: boolean;
+}
+
+/** Build the task's fingerprint record; a missing raw input is returned as such. */
+export function fingerprintTask(task: Task, ctx: DecideContext): FingerprintRecord | { missing: { input: string; path: string } } {
+  const byPath = new Map<string, string>();
+  for (const dep of task.deps) {
+    for (const out of Object.values(ctx.upstream.get(dep) ?? {})) byPath.set(out.path, out.sha256);
+  }
+  const inputs: Record<string, Array<[string, string]>> = {};
+  const seen = new Set<string>();
+  for (const [name, files] of Object.entries(task.inputs)) {
+    const list: Array<[string, string]> = [];
+    for (const f of files) {
+      const rel = relPath(ctx.root, f.path);
+      seen.add(f.path);
+      const hash = f.producer ? byPath.get(rel) : ctx.io.inputHash(f.path);
+      if (hash === undefined) return { missing: { input: name, path: rel } };
+      list.push([rel, hash]);
+    }
+    inputs[name] = list;
+  }
+  const itemFiles = (task.item?.files ?? []).filter((f) => !seen.has(f));
+  if (itemFiles.length > 0) {
+    const list: Array<[string, string]> = [];
+    for (const f of itemFiles) {
+      const hash = ctx.io.inputHash(f);
+      if (hash === undefined) return { missing: { input: '{item}', path: relPath(ctx.root, f) } };
+      list.push([relPath(ctx.root, f), hash]);
+    }
+    inputs['{item}'] = list;
+  }
+  const env: Record<string, string | null> = {};
+  for (const name of [...ctx.target.env].sort()) env[name] = envDigest(ctx.io.env(name));
+  const item = task.item ? (task.item.data === undefined ? { id: task.item.id } : { id: task.item.id, data: task.item.data }) : undefined;
+  return makeRecord({
+    step: ctx.step,
+    ...(ctx.target.command ? { argv: ctx.target.command } : {}),
+    params: task.params,
+    inputs,
+    env,
+    ...(item ? { item } : {}),
+  });
+}
+
+async function outputsIntact(
+  task: Task,
+  recorded: Record<string, OutputStamp>,
+  io: PlanIO,
+): Promise<Reason | undefined> {
+  for (const [name, abs] of Object.entries(task.outputs)) {
+    const rec = recorded[name];
+    const st = io.stamp(abs);
+    if (!st || !rec) return { type: 'output-missing', output: name, path: rec?.path ?? abs };
+    if (st.size === rec.size && st.mtimeNs === rec.mtimeNs && st.ino === rec.ino) continue;
+    if (st.size !== rec.size || (await io.productSha256(abs)) !== rec.sha256) {
+      return { type: 'output-modified', output: name, path: rec.path };
+    }
+  }
+  return undefined;
+}
+
+/** Whether the workspace already holds exactly the manifest's outputs (e.g. published before a crash). */
+async function workspaceMatches(task: Task, manifest: Manifest, io: PlanIO): Promise<boolean> {
+  for (const [name, abs] of Object.entries(task.outputs)) {
+    const out = manifest.outputs.find((o) => o.name === name);
+    const st = io.stamp(abs);
+    if (!out || !st || st.size !== out.size) return false;
+    if ((await io.productSha256(abs)) !== out.sha256) return false;
+  }
+  return true;
+}
+
+function manifestOutputs(task: Task, root: string, manifest: Manifest): Record<string, KnownOutput> {
+  const outputs: Record<string, KnownOutput> = {};
+  for (const [name, abs] of Object.entries(task.outputs)) {
+    const out = manifest.outputs.find((o) => o.name === name);
+    if (out) outputs[name] = { path: relPath(root, abs), sha256: out.sha256, size: out.size };
+  }
+  return outputs;
+}
+
+function recordOutputs(recorded: Record<string, OutputStamp>): Record<string, KnownOutput> {
+  const outputs: Record<string, KnownOutput> = {};
+  for (const [name, o] of Object.entries(recorded)) outputs[name] = { path: o.path, sha256: o.sha256, size: o.size };
+  return outputs;
+}
+
+/** Decide what to do with one task whose upstream is settled. */
+export async function decideTask(task: Task, ctx: DecideContext): Promise<Decision> {
+  const record = fingerprintTask(task, ctx);
+  if ('missing' in record) return { action: 'missing-input', ...record.missing };
+  const key = keyOf(record);
+  if (ctx.forced) return { action: 'run', key, record, reasons: [{ type: 'forced' }] };
+  const prev = ctx.previous;
+  if (prev && prev.key === key) {
+    const broken = await outputsIntact(task, prev.outputs, ctx.io);
+    if (!broken) return { action: 'up-to-date', key, record, outputs: recordOutputs(prev.outputs) };
+    const manifest = await ctx.io.manifest(key);
+    if (manifest && manifestCovers(task, manifest)) return { action: 'restore', key, record, manifest, reasons: [broken] };
+    return { action: 'run', key, record, reasons: [broken] };
+  }
+  const reasons: Reason[] = prev ? diffRecords(prev.fp, record) : [{ type: 'no-previous-build' }];
+  const manifest = await ctx.io.manifest(key);
+  if (manifest && manifestCovers(task, manifest)) {
+    if (await workspaceMatches(task, manifest, ctx.io)) {
+      return { action: 'up-to-date', key, record, outputs: manifestOutputs(task, ctx.root, manifest), adopted: true };
+    }
+    return { action: 'restore', key, record, manifest, reasons };
+  }
+  return { action: 'run', key, record, reasons };
+}
+
+/** A manifest can stand for a task only if it has every output the task declares. */
+function manifestCovers(task: Task, manifest: Manifest): boolean {
+  return Object.keys(task.outputs).every((name) => manifest.outputs.some((o) => o.name === name));
+}
+
+/** The outputs of a restored task, as downstream tasks will see them. */
+export function restoredOutputs(task: Task, root: string, manifest: Manifest): Record<string, KnownOutput> {
+  return manifestOutputs(task, root, manifest);
+}

@@ -1,0 +1,175 @@
+/**
+ * The planner: for every task of a graph, what a build would do and why. Pure with respect to
+ * the workspace: it reads stamps, hashes and cache manifests (through PlanIO) and runs nothing.
+ *
+ * Tasks are visited in dependency order. A task whose upstream all settled (up to date or
+ * restorable) is decided now; a task behind one that must run is `blocked` ("runs if its upstream
+ * outputs change"): its key depends on bytes not yet produced.
+ */
+import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
+import type { StepIdentity } from '../fingerprint/record.js';
+import type { StateData } from '../state/state-file.js';
+import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from './decide.js';
+
+export interface PlannedTask {
+  task: Task;
+  decision: Decision;
+}
+
+export interface Plan {
+  /** Tasks in a dependency order (upstream first). */
+  order: string[];
+  tasks: Map<string, PlannedTask>;
+  /** Dynamic targets whose tasks are not known yet: they expand once `after` has produced its items. */
+  pending: Array<{ target: string; after: string }>;
+  /** Items of dynamic fan-outs already known (from settled tasks), by the target that emitted them. */
+  items: Map<string, TaskItem[]>;
+}
+
+export interface PlanOptions {
+  pipeline: Pipeline;
+  graph: TaskGraph;
+  state: StateData;
+  io: PlanIO;
+  /** Step identity by target name (see steps.ts). */
+  steps: Map<string, StepIdentity>;
+  /** Force these targets to run (`true`: all). */
+  force?: boolean | Set<string>;
+  /** Re-expand the graph once dynamic items are known (graph/expandGraph with `items`). */
+  expand?: (items: Map<string, TaskItem[]>) => TaskGraph;
+}
+
+/** Dependency order (Kahn's algorithm; ties in id order so plans are stable). Throws on a cycle (a bug upstream). */
+export function topoOrder(tasks: Map<string, Task>): string[] {
+  const indegree = new Map<string, number>();
+  const dependants = new Map<string, string[]>();
+  for (const [id, task] of tasks) {
+    let n = 0;
+    for (const dep of new Set(task.deps)) {
+      if (!tasks.has(dep)) continue;
+      n++;
+      let list = dependants.get(dep);
+      if (!list) dependants.set(dep, (list = []));
+      list.push(id);
+    }
+    indegree.set(id, n);
+  }
+  const ready = [...tasks.keys()].filter((id) => indegree.get(id) === 0).sort();
+  const order: string[] = [];
+  for (let i = 0; i < ready.length; i++) {
+    const id = ready[i]!;
+    order.push(id);
+    for (const d of dependants.get(id) ?? []) {
+      const n = indegree.get(d)! - 1;
+      indegree.set(d, n);
+      if (n === 0) ready.push(d);
+    }
+  }
+  if (order.length !== tasks.size) throw new Error('task graph has a cycle');
+  return order;
+}
+
+export function isForced(force: PlanOptions['force'], target: string): boolean {
+  return force === true || (force instanceof Set && force.has(target));
+}
+
+/** The outputs a settled decision makes known downstream (undefined while unsettled). */
+export function settledOutputs(planned: PlannedTask, root: string): Record<string, KnownOutput> | undefined {
+  const d = planned.decision;
+  if (d.action === 'up-to-date') return d.outputs;
+  if (d.action === 'restore') return restoredOutputs(planned.task, root, d.manifest);
+  return undefined;
+}
+
+/** Items a settled task produced (from its record or cache manifest). */
+export function settledItems(planned: PlannedTask, state: StateData): TaskItem[] | undefined {
+  const d = planned.decision;
+  if (d.action === 'restore') return d.manifest.items as TaskItem[] | undefined;
+  if (d.action === 'up-to-date') return state.tasks[planned.task.id]?.items;
+  return undefined;
+}
+
+/**
+ * Items of every target in `targets` whose tasks have all settled, in task order; a target with an
+ * unsettled task is left out (its dependants stay pending).
+ */
+export function collectItems(plan: Plan, state: StateData, targets: Iterable<string>): Map<string, TaskItem[]> {
+  const items = new Map<string, TaskItem[]>();
+  for (const target of new Set(targets)) {
+    const list: TaskItem[] = [];
+    let settled = true;
+    let any = false;
+    for (const id of plan.order) {
+      const planned = plan.tasks.get(id)!;
+      if (planned.task.target !== target) continue;
+      any = true;
+      const got = settledItems(planned, state);
+      if (planned.decision.action !== 'up-to-date' && planned.decision.action !== 'restore') settled = false;
+      else list.push(...(got ?? []));
+    }
+    if (any && settled) items.set(target, list);
+  }
+  return items;
+}
+
+/**
+ * Plan every task of the graph; with `expand`, dynamic targets whose item source is settled are
+ * expanded and planned too (repeatedly, for chains of dynamic targets).
+ */
+export async function planGraph(options: PlanOptions): Promise<Plan> {
+  let plan = await planOnce(options, options.graph);
+  const items = new Map<string, TaskItem[]>();
+  while (options.expand && plan.pending.length > 0) {
+    const ready = collectItems(plan, options.state, plan.pending.map((p) => p.after));
+    const fresh = [...ready.keys()].filter((t) => !items.has(t));
+    if (fresh.length === 0) break;
+    for (const t of fresh) items.set(t, ready.get(t)!);
+    plan = await planOnce(options, options.expand(new Map(items)));
+  }
+  plan.items = items;
+  return plan;
+}
+
+async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
+  const { pipeline, state, io } = options;
+  const order = topoOrder(graph.tasks);
+  const tasks = new Map<string, PlannedTask>();
+  const known = new Map<string, Record<string, KnownOutput>>();
+  for (const id of order) {
+    const task = graph.tasks.get(id)!;
+    const unsettled = task.deps.filter((d) => tasks.has(d) && !known.has(d));
+    let decision: Decision;
+    if (unsettled.length > 0) {
+      decision = { action: 'blocked', upstream: unsettled };
+    } else {
+      const target = pipeline.targets.get(task.target);
+      const step = options.steps.get(task.target);
+      if (!target || !step) throw new Error(`task ${id}: target '${task.target}' has no step identity`);
+      decision = await decideTask(task, {
+        root: pipeline.root,
+        io,
+        previous: state.tasks[id],
+        upstream: known,
+        step,
+        target,
+        forced: isForced(options.force, task.target),
+      });
+    }
+    const planned = { task, decision };
+    tasks.set(id, planned);
+    const outs = settledOutputs(planned, pipeline.root);
+    if (outs) known.set(id, outs);
+  }
+  const pending = graph.pending.map((target) => {
+    const spec = pipeline.targets.get(target)?.foreach;
+    return { target, after: spec?.kind === 'items' ? spec.target : '?' };
+  });
+  return { order, tasks, pending, items: new Map() };
+}
+
+/** Counts by action (for summaries). */
+export function planSummary(plan: Plan): Record<Decision['action'], number> {
+  const counts = { 'up-to-date': 0, restore: 0, run: 0, blocked: 0, 'missing-input': 0 };
+  for (const { decision } of plan.tasks.values()) counts[decision.action]++;
+  return counts;
+}

@@ -1,0 +1,113 @@
+/**
+ * Why a task runs or is restored: one union of typed reasons, computed by comparing the task's
+ * fingerprint record with the one of its last build, and rendered exhaustively.
+ */
+import { canonicalJson } from '../fingerprint/canonical.js';
+import type { FingerprintRecord } from '../fingerprint/record.js';
+
+export type Reason =
+  | { type: 'no-previous-build' }
+  | { type: 'forced' }
+  | { type: 'input-changed'; input: string; path: string; old: string | null; new: string | null }
+  | { type: 'param-changed'; key: string; old: unknown; new: unknown }
+  | { type: 'code-changed'; what: 'step' | 'kernel'; name: string; old: string | null; new: string | null }
+  | { type: 'step-version-changed'; name: string; old: string; new: string }
+  | { type: 'command-changed'; old: string[] | null; new: string[] | null }
+  | { type: 'env-changed'; name: string }
+  | { type: 'item-changed'; old: unknown; new: unknown }
+  | { type: 'format-changed'; old: number; new: number }
+  | { type: 'output-missing'; output: string; path: string }
+  | { type: 'output-modified'; output: string; path: string }
+  | { type: 'cache-corrupt'; detail: string };
+
+/** Leaf paths (dotted) where two JSON values differ; arrays compare as wholes. */
+function diffParams(prefix: string, a: unknown, b: unknown, out: Reason[]): void {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+      diffParams(prefix ? `${prefix}.${k}` : k, a[k], b[k], out);
+    }
+    return;
+  }
+  if (canonicalJson(a ?? null) !== canonicalJson(b ?? null)) {
+    out.push({ type: 'param-changed', key: prefix, old: a ?? null, new: b ?? null });
+  }
+}
+
+/** Every difference between the last build's record and the new one, as reasons (sorted, stable). */
+export function diffRecords(old: FingerprintRecord, now: FingerprintRecord): Reason[] {
+  const out: Reason[] = [];
+  if (old.v !== now.v) return [{ type: 'format-changed', old: old.v, new: now.v }];
+  if (old.step.name !== now.step.name || old.step.code !== now.step.code) {
+    out.push({ type: 'code-changed', what: 'step', name: now.step.name, old: old.step.code || null, new: now.step.code || null });
+  }
+  if (old.step.version !== now.step.version) {
+    out.push({ type: 'step-version-changed', name: now.step.name, old: old.step.version, new: now.step.version });
+  }
+  if (canonicalJson(old.argv ?? null) !== canonicalJson(now.argv ?? null)) {
+    out.push({ type: 'command-changed', old: old.argv ?? null, new: now.argv ?? null });
+  }
+  const oldKernels = new Map(old.kernels.map((k) => [k.name, canonicalJson(k)]));
+  const newKernels = new Map(now.kernels.map((k) => [k.name, canonicalJson(k)]));
+  for (const name of [...new Set([...oldKernels.keys(), ...newKernels.keys()])].sort()) {
+    if (oldKernels.get(name) !== newKernels.get(name)) {
+      out.push({ type: 'code-changed', what: 'kernel', name, old: oldKernels.get(name) ?? null, new: newKernels.get(name) ?? null });
+    }
+  }
+  diffParams('', old.params, now.params, out);
+  for (const name of [...new Set([...Object.keys(old.env), ...Object.keys(now.env)])].sort()) {
+    if ((old.env[name] ?? null) !== (now.env[name] ?? null)) out.push({ type: 'env-changed', name });
+  }
+  if (canonicalJson(old.item ?? null) !== canonicalJson(now.item ?? null)) {
+    out.push({ type: 'item-changed', old: old.item ?? null, new: now.item ?? null });
+  }
+  for (const input of [...new Set([...Object.keys(old.inputs), ...Object.keys(now.inputs)])].sort()) {
+    const before = new Map(old.inputs[input] ?? []);
+    const after = new Map(now.inputs[input] ?? []);
+    for (const p of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+      const o = before.get(p) ?? null;
+      const n = after.get(p) ?? null;
+      if (o !== n) out.push({ type: 'input-changed', input, path: p, old: o, new: n });
+    }
+  }
+  return out;
+}
+
+function short(v: unknown): string {
+  if (typeof v === 'string') return v.length > 16 && /^[0-9a-f]+$/.test(v) ? v.slice(0, 12) : JSON.stringify(v);
+  return canonicalJson(v ?? null);
+}
+
+/** One line per reason, for `pipe plan` and `pipe why`. */
+export function renderReason(r: Reason): string {
+  switch (r.type) {
+    case 'no-previous-build':
+      return 'no previous build';
+    case 'forced':
+      return 'forced (--force)';
+    case 'input-changed':
+      if (r.old === null) return `input added: ${r.path} (${r.input})`;
+      if (r.new === null) return `input removed: ${r.path} (${r.input})`;
+      return `input changed: ${r.path} ${short(r.old)} → ${short(r.new)}`;
+    case 'param-changed':
+      return `param changed: ${r.key} ${short(r.old)} → ${short(r.new)}`;
+    case 'code-changed':
+      return `${r.what} code changed: ${r.name} ${r.old ? short(r.old) : '∅'} → ${r.new ? short(r.new) : '∅'}`;
+    case 'step-version-changed':
+      return `step version changed: ${r.name} ${r.old} → ${r.new}`;
+    case 'command-changed':
+      return `command changed: ${short(r.old)} → ${short(r.new)}`;
+    case 'env-changed':
+      return `environment variable changed: ${r.name}`;
+    case 'item-changed':
+      return `item changed: ${short(r.old)} → ${short(r.new)}`;
+    case 'format-changed':
+      return `fingerprint format changed: v${r.old} → v${r.new}`;
+    case 'output-missing':
+      return `output missing and not in cache: ${r.path}`;
+    case 'output-modified':
+      return `output modified in the workspace and not in cache: ${r.path}`;
+    case 'cache-corrupt':
+      return `cache entry corrupt: ${r.detail}`;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The provenance record stored with every product in the cache manifest: which task made it,
+ * with which step and code, parameters, inputs (and the tasks that produced them), kernel backend,
+ * versions, times, host and executor. Environment variables appear by name only (values may be
+ * secrets); nothing here enters the task's key.
+ */
+import { hostname } from 'node:os';
+import type { FingerprintRecord } from '../fingerprint/record.js';
+import type { Task } from '../model/types.js';
+import { relPath } from '../workspace/layout.js';
+
+export const PROVENANCE_VERSION = 1;
+
+export interface ProvenanceRecord {
+  version: number;
+  task: string;
+  target: string;
+  key: string;
+  buildId: string;
+  step: FingerprintRecord['step'];
+  kernels: FingerprintRecord['kernels'];
+  kernelBackend: string;
+  params: Record<string, unknown>;
+  /** Input name → [{path, hash, producer?}] (producer: the upstream task id). */
+  inputs: Record<string, Array<{ path: string; hash: string; producer?: string }>>;
+  env: string[];
+  argv?: string[];
+  versions: { pipe: string; node: string };
+  start: string;
+  end: string;
+  host: string;
+  executor: string;
+  jobId?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export const PIPE_VERSION = '0.1.0';
+
+export function provenanceRecord(options: {
+  task: Task;
+  root: string;
+  key: string;
+  record: FingerprintRecord;
+  buildId: string;
+  kernelBackend: string;
+  executor: string;
+  jobId?: string;
+  host?: string;
+  start: Date;
+  end: Date;
+  metadata?: Record<string, unknown>;
+}): ProvenanceRecord {
+  const { task, record } = options;
+  const producers = new Map<string, string>();
+  for (const files of Object.values(task.inputs)) {
+    for (const f of files) if (f.producer) producers.set(relPath(options.root, f.path), f.producer);
+  }
+  const inputs: ProvenanceRecord['inputs'] = {};
+  for (const [name, list] of Object.entries(record.inputs)) {
+    inputs[name] = list.map(([path, hash]) => {
+      const producer = producers.get(path);
+      return producer ? { path, hash, producer } : { path, hash };
+    });
+  }
+  return {
+    version: PROVENANCE_VERSION,
+    task: task.id,
+    target: task.target,
+    key: options.key,
+    buildId: options.buildId,
+    step: record.step,
+    kernels: record.kernels,
+    kernelBackend: options.kernelBackend,
+    params: record.params,
+    inputs,
+    env: Object.keys(record.env),
+    ...(record.argv ? { argv: record.argv } : {}),
+    versions: { pipe: PIPE_VERSION, node: process.version },
+    start: options.start.toISOString(),
+    end: options.end.toISOString(),
+    host: options.host ?? hostname(),
+    executor: options.executor,
+    ...(options.jobId ? { jobId: options.jobId } : {}),
+    ...(options.metadata ? { metadata: options.metadata } : {}),
+  };
+}

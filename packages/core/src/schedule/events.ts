@@ -1,0 +1,37 @@
+/** What a build reports while it runs (the CLI renders these; `--json` prints them one per line). */
+import type { Reason } from '../plan/reasons.js';
+
+/** How a task ended in a build. */
+export type TaskState =
+  | 'up-to-date'
+  | 'restored'
+  | 'ran'
+  | 'failed'
+  /** An upstream task failed (or an input is missing upstream). */
+  | 'skipped'
+  | 'cancelled'
+  /** Not started: the build stopped after a failure (no --keep-going). */
+  | 'not-started';
+
+export interface TaskReport {
+  id: string;
+  key?: string;
+  state: TaskState;
+  reasons?: Reason[];
+  /** One line when failed/skipped. */
+  error?: string;
+  executor?: string;
+  jobId?: string;
+  startedAt?: string;
+  endedAt?: string;
+  ms?: number;
+  log?: string;
+}
+
+export type BuildEvent =
+  | { type: 'task-start'; id: string; action: 'run' | 'restore'; executor?: string; reasons: Reason[] }
+  | { type: 'task-end'; report: TaskReport }
+  | { type: 'expanded'; target: string; tasks: number }
+  | { type: 'warning'; message: string };
+
+export type BuildStatus = 'succeeded' | 'failed' | 'interrupted';

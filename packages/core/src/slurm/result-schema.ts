@@ -1,0 +1,40 @@
+/**
+ * The schema the executor checks a job's result file against (zod; only the submitting side loads it).
+ */
+import { z } from 'zod';
+import { RESULT_VERSION, type TaskResultFile } from './task-files.js';
+
+const itemSchema = z.object({ id: z.string(), files: z.array(z.string()), data: z.unknown().optional() });
+
+const outputRecordSchema = z.object({
+  path: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  mode: z.number().int(),
+});
+
+export const taskResultSchema: z.ZodType<TaskResultFile> = z.object({
+  version: z.literal(RESULT_VERSION),
+  buildId: z.string(),
+  taskId: z.string(),
+  attempt: z.number().int().positive(),
+  status: z.enum(['ok', 'failed']),
+  exitCode: z.number().int(),
+  signal: z.string().nullable(),
+  error: z.string().optional(),
+  outputs: z.record(z.string(), outputRecordSchema),
+  items: z.array(itemSchema).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  host: z.string(),
+  slurm: z.object({
+    jobId: z.string().optional(),
+    arrayJobId: z.string().optional(),
+    arrayTaskId: z.string().optional(),
+    node: z.string().optional(),
+    partition: z.string().optional(),
+    cpus: z.string().optional(),
+    memMb: z.string().optional(),
+  }),
+  start: z.string(),
+  end: z.string(),
+});

@@ -1,0 +1,66 @@
+/**
+ * Content hashes of raw input files, memoised by (path, size, mtime ns, inode).
+ *
+ * Racily clean files: a file modified in the same timestamp tick as it was hashed could change
+ * again without its stamp changing. So an entry is only remembered when the file's mtime is more
+ * than RACY_GRANULARITY_MS older than the moment hashing began, and an entry whose mtime is within
+ * that window of the state file's write time is not trusted on lookup: such files are re-hashed.
+ */
+import { statSync } from 'node:fs';
+import { xxh64FileSync } from '../fingerprint/file-hash.js';
+import type { MemoEntry } from './state-file.js';
+
+/** Larger than the coarse kernel clock tick of common file systems (ext4, xfs, btrfs: ≤ 10 ms). */
+export const RACY_GRANULARITY_MS = 100;
+const GRANULARITY_NS = BigInt(RACY_GRANULARITY_MS) * 1_000_000n;
+
+export interface FileStamp {
+  size: number;
+  mtimeNs: string;
+  ino: number;
+}
+
+/** Stat a file (undefined when missing or not a regular file). */
+export function stampOf(file: string): FileStamp | undefined {
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  if (!st || !st.isFile()) return undefined;
+  return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ino: Number(st.ino) };
+}
+
+export class HashMemo {
+  /** Number of files actually read and hashed (for tests and benchmarks). */
+  hashed = 0;
+  dirty = false;
+  private readonly trustBeforeNs: bigint;
+
+  constructor(
+    private readonly entries: Record<string, MemoEntry>,
+    stateWrittenAtMs: number,
+  ) {
+    this.trustBeforeNs = BigInt(Math.floor(stateWrittenAtMs)) * 1_000_000n - GRANULARITY_NS;
+  }
+
+  /** XXH64 of a file's content, or undefined when it does not exist. */
+  hash(file: string): string | undefined {
+    const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+    if (!st || !st.isFile()) return undefined;
+    const size = Number(st.size);
+    const mtimeNs = st.mtimeNs.toString();
+    const ino = Number(st.ino);
+    const entry = this.entries[file];
+    if (entry && entry[0] === size && entry[1] === mtimeNs && entry[2] === ino && st.mtimeNs < this.trustBeforeNs) {
+      return entry[3];
+    }
+    const startedNs = BigInt(Date.now()) * 1_000_000n;
+    const hash = xxh64FileSync(file);
+    this.hashed++;
+    if (startedNs - st.mtimeNs > GRANULARITY_NS) {
+      this.entries[file] = [size, mtimeNs, ino, hash];
+      this.dirty = true;
+    } else if (entry) {
+      delete this.entries[file];
+      this.dirty = true;
+    }
+    return hash;
+  }
+}

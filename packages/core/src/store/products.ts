@@ -1,0 +1,124 @@
+/**
+ * Products between executor, cache and workspace: a task's outputs, written to temporary paths,
+ * are hashed, stored in the cache (blobs, then the manifest with the provenance record), and only
+ * then published under their final names by rename — so no half-written output is ever visible,
+ * and a failed task leaves the earlier products in place. Restoring fetches a manifest's blobs
+ * (verified by the cache) straight to the final paths (atomically, by the cache's temp + rename).
+ */
+import { chmod, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { type CacheBackend, type CacheFailure, describeFailure, type Manifest, type ManifestOutput } from '@pipe/cache';
+import type { Task, TaskItem } from '../model/types.js';
+import { hashProduct } from '../fingerprint/file-hash.js';
+import { stampOf } from '../state/hash-memo.js';
+import type { OutputStamp } from '../state/state-file.js';
+import { relPath } from '../workspace/layout.js';
+
+export type StoreResult =
+  | { ok: true; outputs: ManifestOutput[]; warnings: string[] }
+  | { ok: false; missing: { output: string; path: string } };
+
+/** Hash the temp outputs and store them (blobs + manifest) in the cache. Cache failures are warnings. */
+export async function storeOutputs(options: {
+  cache: CacheBackend;
+  root: string;
+  task: Task;
+  key: string;
+  temps: Record<string, string>;
+  items?: TaskItem[];
+  provenance: Record<string, unknown>;
+}): Promise<StoreResult> {
+  const { cache, root, task, key, temps } = options;
+  const outputs: ManifestOutput[] = [];
+  const warnings: string[] = [];
+  for (const [name, finalPath] of Object.entries(task.outputs)) {
+    const temp = temps[name]!;
+    const st = await stat(temp).catch(() => undefined);
+    if (!st?.isFile()) return { ok: false, missing: { output: name, path: relPath(root, finalPath) } };
+    const h = await hashProduct(temp);
+    outputs.push({ name, path: relPath(root, finalPath), sha256: h.sha256, size: h.size, mode: st.mode & 0o777 });
+  }
+  for (const out of outputs) {
+    const put = await cache.putBlob(out.sha256, temps[out.name]!);
+    if (!put.ok) warnings.push(`cache: storing ${out.path}: ${describeFailure(put.failure)}`);
+  }
+  if (warnings.length === 0) {
+    const manifest: Manifest = {
+      version: 1,
+      key,
+      taskId: task.id,
+      outputs,
+      ...(options.items ? { items: options.items } : {}),
+      provenance: options.provenance,
+      createdAt: new Date().toISOString(),
+    };
+    const put = await cache.putManifest(manifest);
+    if (!put.ok) warnings.push(`cache: storing the manifest of ${task.id}: ${describeFailure(put.failure)}`);
+  }
+  return { ok: true, outputs, warnings };
+}
+
+async function moveInto(temp: string, dest: string): Promise<void> {
+  await mkdir(path.dirname(dest), { recursive: true });
+  try {
+    await rename(temp, dest);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    // Temp and destination on different file systems: copy next to the destination, then rename.
+    const near = `${dest}.pipe-tmp-${process.pid}`;
+    await copyFile(temp, near);
+    await rename(near, dest);
+    await rm(temp, { force: true });
+  }
+}
+
+/** Publish temp outputs under their final names; returns the stamps that let later builds skip hashing them. */
+export async function publishOutputs(
+  root: string,
+  task: Task,
+  temps: Record<string, string>,
+  stored: ManifestOutput[],
+): Promise<Record<string, OutputStamp>> {
+  const stamps: Record<string, OutputStamp> = {};
+  for (const out of stored) {
+    const dest = task.outputs[out.name]!;
+    await moveInto(temps[out.name]!, dest);
+    stamps[out.name] = stampFor(dest, out, root);
+  }
+  return stamps;
+}
+
+function stampFor(dest: string, out: ManifestOutput, root: string): OutputStamp {
+  const st = stampOf(dest);
+  return { path: relPath(root, dest), sha256: out.sha256, size: out.size, mtimeNs: st?.mtimeNs ?? '0', ino: st?.ino ?? 0 };
+}
+
+export type RestoreResult =
+  | { ok: true; stamps: Record<string, OutputStamp> }
+  | { ok: false; detail: string; failure?: CacheFailure };
+
+/** Materialise a manifest's outputs at the task's output paths. */
+export async function restoreOutputs(cache: CacheBackend, root: string, task: Task, manifest: Manifest): Promise<RestoreResult> {
+  const stamps: Record<string, OutputStamp> = {};
+  for (const [name, dest] of Object.entries(task.outputs)) {
+    const out = manifest.outputs.find((o) => o.name === name);
+    if (!out) return { ok: false, detail: `manifest ${manifest.key} has no output '${name}'` };
+    await mkdir(path.dirname(dest), { recursive: true });
+    const got = await cache.fetchBlob(out.sha256, dest);
+    if (!got.ok) return { ok: false, detail: describeFailure(got.failure), failure: got.failure };
+    if (!got.value) return { ok: false, detail: `blob ${out.sha256.slice(0, 12)} of ${out.path} is missing` };
+    await chmod(dest, out.mode & 0o777).catch(() => undefined);
+    stamps[name] = stampFor(dest, out, root);
+  }
+  return { ok: true, stamps };
+}
+
+/** Stamps for outputs already in place (an up-to-date task adopted from the cache). */
+export function currentStamps(root: string, task: Task, outputs: Record<string, { sha256: string; size: number }>): Record<string, OutputStamp> {
+  const stamps: Record<string, OutputStamp> = {};
+  for (const [name, dest] of Object.entries(task.outputs)) {
+    const o = outputs[name];
+    if (o) stamps[name] = stampFor(dest, { name, path: relPath(root, dest), sha256: o.sha256, size: o.size, mode: 0 }, root);
+  }
+  return stamps;
+}

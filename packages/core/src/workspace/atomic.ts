@@ -1,0 +1,56 @@
+/**
+ * Atomic writes: temp file in the same directory, fsync, rename, fsync of the directory, so a
+ * crash leaves either the old or the new content under the final name, never half of one.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open, mkdir, rename } from 'node:fs/promises';
+import path from 'node:path';
+
+function tempName(file: string): string {
+  return `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** Write `data` to `file` atomically (creating parent directories). */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = tempName(file);
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  await fsyncDir(path.dirname(file));
+}
+
+/** Synchronous twin of writeFileAtomic, for exit paths where no event loop turn is left. */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = tempName(file);
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+/** fsync a directory so a rename in it is durable; some file systems refuse, which is harmless. */
+export async function fsyncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // EISDIR/EINVAL/EPERM on some file systems: the rename is atomic, only not yet durable.
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The workspace build lock: one `pipe build` writes a workspace at a time. The lock file holds the
+ * owner's pid, host and build id; it is created with its content in one step (write a temp file,
+ * then link(2) it to the lock name, which fails if the lock exists), so it is never seen empty.
+ * A lock whose owner is gone (same host, pid not alive) is stale and taken over.
+ */
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  buildId: string;
+  startedAt: string;
+}
+
+export type LockResult =
+  | { ok: true; lock: BuildLock; tookOverStale?: LockOwner }
+  | { ok: false; reason: 'held'; owner: LockOwner };
+
+export interface BuildLock {
+  readonly file: string;
+  release(): void;
+}
+
+export interface AcquireOptions {
+  buildId: string;
+  /** Wait up to this long for the owner to finish (0: refuse at once). */
+  waitMs?: number;
+  /** Poll interval while waiting. */
+  pollMs?: number;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readOwner(file: string): LockOwner | undefined {
+  try {
+    const owner = JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
+    return typeof owner.pid === 'number' ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tryCreate(file: string, owner: LockOwner): boolean {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(tmp, JSON.stringify(owner));
+  try {
+    linkSync(tmp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
+/** Acquire the lock at `file`, waiting up to `waitMs` for a live owner; stale locks are taken over. */
+export async function acquireLock(file: string, options: AcquireOptions): Promise<LockResult> {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const me: LockOwner = { pid: process.pid, host: hostname(), buildId: options.buildId, startedAt: new Date().toISOString() };
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  let tookOverStale: LockOwner | undefined;
+  for (;;) {
+    if (tryCreate(file, me)) {
+      let released = false;
+      const lock: BuildLock = {
+        file,
+        release() {
+          if (released) return;
+          released = true;
+          if (readOwner(file)?.pid === process.pid) unlinkSync(file);
+        },
+      };
+      return tookOverStale ? { ok: true, lock, tookOverStale } : { ok: true, lock };
+    }
+    const owner = readOwner(file);
+    const stale = owner === undefined || (owner.host === me.host && !isAlive(owner.pid));
+    if (stale) {
+      tookOverStale = owner ?? { pid: 0, host: '?', buildId: '?', startedAt: '?' };
+      try {
+        unlinkSync(file);
+      } catch {
+        // another process removed it first; retry
+      }
+      continue;
+    }
+    if (Date.now() >= deadline) return { ok: false, reason: 'held', owner };
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
+  }
+}

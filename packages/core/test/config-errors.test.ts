@@ -1,0 +1,272 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadPipeline, renderDiagnostic } from '../src/config/index.js';
+import type { Diagnostic } from '../src/model/types.js';
+import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+async function diagnosticsOf(
+  files: Record<string, string>,
+  options: { paramOverrides?: Record<string, string>; configFile?: string } = {},
+): Promise<{ dir: string; diagnostics: Diagnostic[] }> {
+  const dir = makeWorkspace(files);
+  dirs.push(dir);
+  const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, ...options });
+  if (result.ok) throw new Error('expected the pipeline to be rejected');
+  return { dir, diagnostics: result.diagnostics };
+}
+
+/** code, file (relative), line, col and hint of each error, in report order. */
+function summary(dir: string, diagnostics: Diagnostic[]) {
+  return diagnostics
+    .filter((d) => d.severity === 'error')
+    .map((d) => ({
+      code: d.code,
+      at: d.span ? `${path.relative(dir, d.span.file)}:${d.span.line}:${d.span.col}` : undefined,
+      ...(d.hint ? { hint: d.hint } : {}),
+    }));
+}
+
+describe('loadPipeline: every problem is reported with its place', () => {
+  it('reports all YAML syntax errors', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  a: {step: x\n  b: [1, 2\n',
+    });
+    expect(summary(dir, diagnostics).map((d) => d.code)).toEqual(['yaml-syntax', 'yaml-syntax']);
+    expect(diagnostics.map((d) => d.span?.file)).toEqual([path.join(dir, 'pipe.yaml'), path.join(dir, 'pipe.yaml')]);
+    expect(diagnostics.map((d) => d.span!.line)).toEqual([4, 5]);
+    expect(diagnostics[0]!.message).toBe('Flow map in block collection must be sufficiently indented and end with a }');
+  });
+
+  it('reports unknown keys with "did you mean", wrong types and formats, all at once', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a:
+            command: [echo, hi]
+            ouputs: [build/a.txt]
+            resources: {cpus: two, mem: 4GB, time: '1:75:00'}
+          b:
+            step: test.copy
+            inputs: {x: 3}
+            foreach: {globb: '*.fits'}
+      `,
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'unknown-key', at: 'pipe.yaml:5:5', hint: "did you mean 'outputs'?" },
+      { code: 'wrong-type', at: 'pipe.yaml:6:23' },
+      { code: 'invalid-value', at: 'pipe.yaml:6:33' },
+      { code: 'invalid-value', at: 'pipe.yaml:6:44' },
+      { code: 'wrong-type', at: 'pipe.yaml:9:17' },
+      { code: 'unknown-key', at: 'pipe.yaml:10:15', hint: "did you mean 'glob'?" },
+    ]);
+    expect(diagnostics[1]!.message).toBe("'resources.cpus' of target 'a': expected number, got string 'two'");
+    expect(diagnostics[2]!.message).toContain('memory must look like 4G');
+  });
+
+  it('rejects a command written as a string, with the list to write instead', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  a:\n    command: python plot.py --out x.png\n    outputs: [x.png]\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'command-not-array', at: 'pipe.yaml:4:14', hint: 'write it as a list: [python, plot.py, --out, x.png]' },
+    ]);
+  });
+
+  it('reports unknown steps, targets and placeholders with "did you mean"', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a: {step: test.scael, params: {factor: 1}, outputs: [a.txt]}
+          b:
+            command: [cat, '{inputs.sorce}', '{item}']
+            inputs: {source: {target: aa}}
+            needs: [c]
+            outputs: [b.txt]
+      `,
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'unknown-step', at: 'pipe.yaml:3:13', hint: "did you mean 'test.scale'?" },
+      { code: 'unknown-placeholder', at: 'pipe.yaml:5:20', hint: "did you mean 'source'?" },
+      { code: 'item-outside-foreach', at: 'pipe.yaml:5:38' },
+      { code: 'unknown-target', at: 'pipe.yaml:6:22', hint: "did you mean 'a'?" },
+      { code: 'unknown-target', at: 'pipe.yaml:7:13' },
+    ]);
+  });
+
+  it('reports a cycle with its path, at the edge that closes it', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a: {command: [x], inputs: [{target: c}], outputs: [a]}
+          b: {command: [x], inputs: [{target: a}], outputs: [b]}
+          c: {command: [x], needs: [b], outputs: [c]}
+      `,
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'cycle', at: 'pipe.yaml:4:30', hint: 'remove one of the references along the cycle' },
+    ]);
+    expect(diagnostics[0]!.message).toBe('dependency cycle: a -> c -> b -> a');
+  });
+
+  it('reports missing input files and globs that match nothing, but not outputs of other targets', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a: {command: [x], inputs: [data/missing.fits, 'data/*.fits', 'target:b'], outputs: [a.fits]}
+          b: {command: [x], inputs: [a.fits], outputs: [b.fits]}
+      `,
+    });
+    expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([
+      ['missing-input', 'pipe.yaml:3:30'],
+      ['missing-input', 'pipe.yaml:3:49'],
+      ['missing-input', 'pipe.yaml:3:64'],
+    ]);
+    expect(diagnostics[2]!.hint).toBe("to read another target's outputs, write {target: NAME}");
+  });
+
+  it('reports two targets writing one path at both places, and foreach outputs without {item}', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a: {command: [x], outputs: [build/out.fits]}
+          b: {command: [x], outputs: {map: build/out.fits}}
+          c: {command: [x], foreach: [r1, r2], outputs: [build/c.fits]}
+      `,
+    });
+    expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([
+      ['duplicate-output', 'pipe.yaml:4:36'],
+      ['foreach-output-without-item', 'pipe.yaml:5:50'],
+    ]);
+    expect(diagnostics[0]!.related).toEqual([
+      { message: "'build/out.fits' first declared here, by target 'a'", span: { file: path.join(dir, 'pipe.yaml'), line: 3, col: 31, length: 14 } },
+    ]);
+    expect(diagnostics[1]!.hint).toBe("e.g. 'build/c_{item}.fits'");
+  });
+
+  it('reports duplicate target names across included files, pointing at both', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ninclude: [pipelines/*.yaml]\ntargets:\n  a: {command: [x], outputs: [a]}\n',
+      'pipelines/more.yaml': 'targets:\n  a: {command: [y], outputs: [b]}\n',
+    });
+    expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([['duplicate-target', 'pipelines/more.yaml:2:3']]);
+    expect(diagnostics[0]!.related![0]!.span).toMatchObject({ file: path.join(dir, 'pipe.yaml'), line: 4, col: 3 });
+  });
+
+  it('reports unknown ${config.x} references with "did you mean" from the config file', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        config: params.yaml
+        targets:
+          a:
+            step: test.copy
+            params: {r: '\${config.geom.widht}', s: 'x \${env.HOME}'}
+            outputs: [a]
+      `,
+      'params.yaml': 'geom: {width: 5, binsz: 0.02}\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'unknown-config-key', at: 'pipe.yaml:6:18', hint: "did you mean 'width'?" },
+      {
+        code: 'env-in-params',
+        at: 'pipe.yaml:6:47',
+        hint: "list HOME under the target's env: and read it in the step (it then enters the task's key)",
+      },
+    ]);
+  });
+
+  it('maps step param issues back to the config file when the value came from ${config...}', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        config: {file: params.yaml, schema: test.analysis}
+        targets:
+          a:
+            step: test.scale
+            params:
+              factor: -1
+              window: \${config.window}
+            outputs: [a]
+      `,
+      'params.yaml': 'geom:\n  binsz: -0.1\nwindow:\n  size: 2.5\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'invalid-config', at: 'params.yaml:2:10', hint: 'degrees per pixel, e.g. 0.02' },
+      { code: 'invalid-param', at: 'params.yaml:4:9' },
+      { code: 'invalid-param', at: 'pipe.yaml:7:15', hint: 'e.g. 2.5' },
+    ]);
+    expect(diagnostics.find((d) => d.span?.line === 7)!.message).toBe(
+      "param 'factor' of target 'a' (step 'test.scale'): factor must be positive",
+    );
+  });
+
+  it('rejects --param overrides of unknown keys, with "did you mean"', async () => {
+    const { diagnostics } = await diagnosticsOf(
+      {
+        'pipe.yaml': 'version: 1\nconfig: params.yaml\ntargets:\n  stack: {step: test.scale, params: {factor: 2}, outputs: [s]}\n',
+        'params.yaml': 'excess_map: {correlation_radius: 0.1 deg}\n',
+      },
+      { paramOverrides: { 'excess_map.corelation_radius': '0.2 deg', 'stack.factr': '3', 'stak.factor': '1' } },
+    );
+    expect(diagnostics.map((d) => [d.code, d.hint])).toEqual([
+      ['unknown-param-override', "did you mean 'excess_map.correlation_radius'?"],
+      ['unknown-param-override', "did you mean 'stack.factor'?"],
+      ['unknown-param-override', "did you mean 'stack.factor'?"],
+    ]);
+    expect(diagnostics[1]!.message).toBe("--param stack.factr=3: target 'stack' has no param 'factr'");
+  });
+
+  it('reports an overridden value that the step rejects, naming the override', async () => {
+    const { diagnostics } = await diagnosticsOf(
+      { 'pipe.yaml': 'version: 1\ntargets:\n  s: {step: test.scale, params: {factor: 2}, outputs: [s]}\n' },
+      { paramOverrides: { 's.factor': '-3' } },
+    );
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      "param 'factor' of target 's' (step 'test.scale'): factor must be positive (value from --param s.factor=-3)",
+    ]);
+  });
+
+  it('reports steps whose module is missing or not a step', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a: {step: ./steps/nope.mjs, outputs: [a]}
+          b: {step: ./broken.mjs, outputs: [b]}
+      `,
+      'broken.mjs': 'export default { name: "broken" };\n',
+    });
+    expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([
+      ['step-load-failed', 'pipe.yaml:3:13'],
+      ['step-load-failed', 'pipe.yaml:4:13'],
+    ]);
+  });
+
+  it('renders a diagnostic with its source line, a squiggle and the hint', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          stack:
+            step: test.copy
+            ouputs: {map: build/stack.fits}
+      `,
+    });
+    expect(renderDiagnostic(diagnostics[0]!, { cwd: dir })).toMatchInlineSnapshot(`
+      "pipe.yaml:5:5: error: unknown key 'ouputs' in target 'stack'
+       5 |     ouputs: {map: build/stack.fits}
+         |     ^~~~~~
+        hint: did you mean 'outputs'?"
+    `);
+  });
+});

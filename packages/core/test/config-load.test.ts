@@ -1,0 +1,151 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadPipeline } from '../src/config/index.js';
+import type { Pipeline } from '../src/model/types.js';
+import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+function workspace(files: Record<string, string>): string {
+  const dir = makeWorkspace(files);
+  dirs.push(dir);
+  return dir;
+}
+
+async function load(dir: string, options: { configFile?: string; paramOverrides?: Record<string, string> } = {}): Promise<Pipeline> {
+  const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, ...options });
+  if (!result.ok) throw new Error(`expected a valid pipeline, got:\n${JSON.stringify(result.diagnostics, null, 2)}`);
+  return result.pipeline;
+}
+
+const GOOD = {
+  'pipe.yaml': `
+    version: 1
+    include: [pipelines/*.yaml]
+    config: {file: analysis.yaml, schema: test.analysis}
+    defaults:
+      executor: local
+      resources: {cpus: 1, mem: 2G}
+    targets:
+      runs:
+        step: test.copy
+        foreach: {glob: data/*.fits.gz}
+        inputs: {events: 'data/{item}.fits.gz'}
+        outputs: {dataset: 'build/runs/{item}.fits'}
+        resources: {mem: 4G, time: '01:30:00'}
+      stack:
+        step: test.scale
+        inputs:
+          datasets: {target: runs}
+        params:
+          factor: 2
+          geom: \${config.geom}
+          label: 'map of \${config.source.name}'
+        outputs: {stacked: build/stacked.fits}
+  `,
+  'pipelines/plot.yaml': `
+    targets:
+      plot:
+        command: [python, plot.py, '{inputs.map}', -o, '{outputs.png}']
+        inputs: {map: build/stacked.fits, script: plot.py}
+        outputs: {png: build/plot.png}
+        env: [MPLBACKEND]
+        needs: [runs]
+  `,
+  'pipelines/plot.py': 'print(1)\n',
+  'analysis.yaml': `
+    source: {name: Crab, ra: 83.63}
+    geom:
+      binsz: 0.02
+      width: [5, 5]
+  `,
+  'data/run1.fits.gz': 'x',
+  'data/run2.fits.gz': 'y',
+};
+
+describe('loadPipeline: valid pipelines', () => {
+  it('loads targets from the root file and its includes, with defaults applied', async () => {
+    const dir = workspace(GOOD);
+    const pipeline = await load(dir);
+    expect([...pipeline.targets.keys()].sort()).toEqual(['plot', 'runs', 'stack']);
+    expect(pipeline.root).toBe(dir);
+    expect(pipeline.sourceFiles).toEqual([
+      path.join(dir, 'pipe.yaml'),
+      path.join(dir, 'pipelines/plot.yaml'),
+      path.join(dir, 'analysis.yaml'),
+    ]);
+    const runs = pipeline.targets.get('runs')!;
+    expect(runs.foreach).toMatchObject({ kind: 'glob', pattern: 'data/*.fits.gz' });
+    expect(runs.resources).toEqual({ cpus: 1, mem: '4G', time: '01:30:00' });
+    expect(runs.executor).toBe('local');
+    expect(runs.stepModule).toMatch(/steps\/copy\.mjs$/);
+    expect(runs.span).toMatchObject({ file: path.join(dir, 'pipe.yaml'), line: 8, col: 3 });
+  });
+
+  it('substitutes ${config...} subtrees and string parts, and keeps the step-normalised params', async () => {
+    const pipeline = await load(workspace(GOOD));
+    expect(pipeline.targets.get('stack')!.params).toEqual({
+      factor: 2,
+      geom: { binsz: 0.02, width: [5, 5] },
+      label: 'map of Crab',
+      unit: 'deg', // added by the step's validateParams
+    });
+    expect(pipeline.config).toEqual({ file: path.join(pipeline.root, 'analysis.yaml'), schema: 'test.analysis' });
+  });
+
+  it('makes command steps from `command:` and resolves inputs relative to the declaring file', async () => {
+    const pipeline = await load(workspace(GOOD));
+    const plot = pipeline.targets.get('plot')!;
+    expect(plot.step).toBe('command');
+    expect(plot.stepModule).toBeUndefined();
+    expect(plot.command).toEqual(['python', 'plot.py', '{inputs.map}', '-o', '{outputs.png}']);
+    // `map` names the output of `stack` by its workspace path; `script` is relative to pipelines/plot.yaml.
+    expect(plot.inputs['map']).toMatchObject([{ kind: 'target', target: 'stack', output: 'stacked' }]);
+    expect(plot.inputs['script']).toMatchObject([{ kind: 'file', pattern: 'pipelines/plot.py' }]);
+    expect(plot.env).toEqual(['MPLBACKEND']);
+    expect(plot.needs).toEqual(['runs']);
+  });
+
+  it('turns a file input that is another target’s output into a dependency on it', async () => {
+    const dir = workspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a: {command: [touch, '{outputs.out}'], outputs: {out: build/a.txt}}
+          b:
+            command: [cat, '{inputs.src}']
+            inputs: {src: build/a.txt}
+            outputs: [build/b.txt]
+      `,
+    });
+    const pipeline = await load(dir);
+    expect(pipeline.targets.get('b')!.inputs['src']).toMatchObject([{ kind: 'target', target: 'a', output: 'out' }]);
+    expect(pipeline.targets.get('b')!.outputs).toEqual({ '0': 'build/b.txt' });
+  });
+
+  it('applies --param overrides to the config file and to target params, parsed as YAML', async () => {
+    const dir = workspace(GOOD);
+    const pipeline = await load(dir, { paramOverrides: { 'geom.binsz': '0.05', 'stack.factor': '3', 'source.name': 'PKS 2155' } });
+    const stack = pipeline.targets.get('stack')!;
+    expect(stack.params['factor']).toBe(3);
+    expect(stack.params['geom']).toEqual({ binsz: 0.05, width: [5, 5] });
+    expect(stack.params['label']).toBe('map of PKS 2155');
+  });
+
+  it('reads another parameter file with configFile (pipe build --config)', async () => {
+    const dir = workspace({ ...GOOD, 'other.yaml': 'source: {name: Vela}\ngeom: {binsz: 0.1}\n' });
+    const pipeline = await load(dir, { configFile: 'other.yaml' });
+    expect(pipeline.targets.get('stack')!.params['geom']).toEqual({ binsz: 0.1 });
+    expect(pipeline.sourceFiles).toContain(path.join(dir, 'other.yaml'));
+  });
+
+  it('warns, without failing, about a target without outputs', async () => {
+    const dir = workspace({ 'pipe.yaml': 'version: 1\ntargets:\n  hello: {command: [echo, hi]}\n' });
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.warnings.map((w) => w.code)).toEqual(['no-outputs']);
+  });
+});

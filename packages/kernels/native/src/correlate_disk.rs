@@ -1,0 +1,95 @@
+//! Port of src/reference/correlate.ts `correlateDisk`: the same loops in the same order, so the sums
+//! round identically (Rust never contracts a*b+c into an FMA) and the output is bit-identical.
+
+use crate::common::{as_count, need_len};
+use napi::bindgen_prelude::Float64Array;
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+
+fn all_finite(img: &[f64]) -> bool {
+  img.iter().all(|&v| v - v == 0.0)
+}
+
+/// out[dst + x] += value · Σ_{t=a..b} row[x + t], a sliding window along one image row.
+#[allow(clippy::too_many_arguments)]
+fn add_row_run(img: &[f64], nx: isize, src: isize, a: isize, b: isize, value: f64, out: &mut [f64], dst: usize) {
+  let mut s = 0.0f64;
+  let t0 = a.max(0);
+  let t1 = (nx - 1).min(b);
+  let mut t = t0;
+  while t <= t1 {
+    s += img[(src + t) as usize];
+    t += 1;
+  }
+  out[dst] += value * s;
+  for x in 1..nx {
+    let enter = x + b;
+    let leave = x - 1 + a;
+    if enter >= 0 && enter < nx {
+      s += img[(src + enter) as usize];
+    }
+    if leave >= 0 && leave < nx {
+      s -= img[(src + leave) as usize];
+    }
+    out[dst + x as usize] += value * s;
+  }
+}
+
+/// The kernel proper over slices (also used by the Rust unit tests and the bench).
+pub fn correlate(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize, out: &mut [f64]) {
+  let (nxi, nyi, kni) = (nx as isize, ny as isize, kn as isize);
+  let c = (kni - 1) >> 1;
+  out[..nx * ny].fill(0.0);
+  let finite = all_finite(&img[..nx * ny]);
+  for j in 0..kni {
+    let dy = j - c;
+    let y0 = 0.max(-dy);
+    let y1 = nyi.min(nyi - dy);
+    if y0 >= y1 {
+      continue;
+    }
+    let row = &kernel[(j * kni) as usize..((j + 1) * kni) as usize];
+    let Some(first) = row.iter().position(|&w| w != 0.0) else { continue };
+    let last = row.iter().rposition(|&w| w != 0.0).unwrap_or(first);
+    let value = row[first];
+    let is_run = finite && row[first + 1..=last].iter().all(|&w| w == value);
+    if is_run {
+      for y in y0..y1 {
+        add_row_run(img, nxi, (y + dy) * nxi, first as isize - c, last as isize - c, value, out, (y * nxi) as usize);
+      }
+    } else {
+      for i in first..=last {
+        let w = row[i];
+        if w == 0.0 {
+          continue;
+        }
+        let dx = i as isize - c;
+        let x0 = 0.max(-dx);
+        let x1 = nxi.min(nxi - dx);
+        for y in y0..y1 {
+          let src = (y + dy) * nxi + dx;
+          let dst = y * nxi;
+          for x in x0..x1 {
+            out[(dst + x) as usize] += w * img[(src + x) as usize];
+          }
+        }
+      }
+    }
+  }
+}
+
+/// correlateDisk(img, nx, ny, kernel, kn, out): out = img ⋆ kernel with zero padding (see the reference).
+#[napi(js_name = "correlateDisk")]
+pub fn correlate_disk(img: &[f64], nx: f64, ny: f64, kernel: &[f64], kn: f64, mut out: Float64Array) -> Result<()> {
+  // SAFETY: the JS caller is blocked for the duration of this synchronous call.
+  let out = unsafe { out.as_mut() };
+  let (nx, ny, kn) = (as_count("nx", nx)?, as_count("ny", ny)?, as_count("kn", kn)?);
+  if kn % 2 == 0 {
+    return Err(Error::new(Status::InvalidArg, format!("kn: {kn} must be odd")));
+  }
+  need_len("img", img.len(), nx * ny)?;
+  need_len("kernel", kernel.len(), kn * kn)?;
+  need_len("out", out.len(), nx * ny)?;
+  correlate(img, nx, ny, kernel, kn, out);
+  Ok(())
+}

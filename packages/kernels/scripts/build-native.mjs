@@ -1,0 +1,26 @@
+// Builds the Rust napi-rs addon into build/native/ (release, this platform) and records the rustc
+// version that made it (it enters the kernels' identity). Usage: node scripts/build-native.mjs
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const cli = join(dirname(require.resolve('@napi-rs/cli/package.json')), 'cli.mjs');
+const outDir = join(root, 'build', 'native');
+mkdirSync(outDir, { recursive: true });
+
+const result = spawnSync(
+  process.execPath,
+  [cli, 'build', '--release', '--platform', '--no-js', '--manifest-path', 'native/Cargo.toml', '--target-dir', 'native/target', '--output-dir', 'build/native', '--dts', 'index.d.ts', '--no-dts-cache'],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, CARGO_TERM_PROGRESS_WHEN: 'never' } },
+);
+if (result.status !== 0) process.exit(result.status ?? 1);
+
+const rustc = execFileSync('rustc', ['-V'], { encoding: 'utf8' }).trim();
+const meta = { version: 1, rustc, platform: process.platform, arch: process.arch, builtAt: new Date().toISOString() };
+const temp = join(outDir, `meta.json.${process.pid}.tmp`);
+writeFileSync(temp, `${JSON.stringify(meta, null, 2)}\n`);
+renameSync(temp, join(outDir, 'meta.json'));

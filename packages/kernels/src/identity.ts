@@ -1,0 +1,101 @@
+// A kernel's identity for the engine's task fingerprint: the hash of its SOURCE files (reference
+// TypeScript, AssemblyScript, Rust), the compiler that turned them into what runs, and the backend
+// unless the backends are proven bit-identical for that kernel (see registry.ts and README.md).
+// Never the built binary: its bytes differ from machine to machine.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from './paths.js';
+import { kernelSources, referenceOnlySources } from './registry.js';
+
+/** What enters a task's key for one kernel. */
+export interface KernelIdentity {
+  name: string;
+  /** SHA-256 over the kernel's source files (sorted relative path + contents). */
+  sourceHash: string;
+  /**
+   * The toolchain of the running code: `assemblyscript@x`, `rustc x`, or `v8 x` for the TypeScript
+   * reference. Omitted ('') for a bit-identical kernel, whose bits no compiler changes.
+   */
+  compiler: string;
+  /** 'native' | 'wasm' | 'js'; omitted (undefined) for a kernel proven bit-identical across backends. */
+  backend?: string;
+}
+
+/**
+ * Every source file of a kernel, absolute paths: what watch mode watches, and what a change of
+ * recompiles (assembly → rebuildWasm(name); native/src → build:native). Reference-only kernels (no
+ * compiled backends) list their reference file.
+ */
+export function kernelSourceFiles(name: string): { reference: string[]; assembly: string[]; native: string[] } {
+  const root = packageRoot();
+  const abs = (files: string[]) => files.map((f) => join(root, f));
+  const sources = kernelSources(name);
+  if (!sources) return { reference: abs(referenceOnlySources()), assembly: [], native: [] };
+  return { reference: abs(sources.reference), assembly: abs(sources.assembly), native: abs(sources.native) };
+}
+
+function hashSources(files: string[]): string {
+  const root = packageRoot();
+  const hash = createHash('sha256');
+  for (const rel of [...files].sort()) {
+    let contents: Buffer;
+    try {
+      contents = readFileSync(join(root, rel));
+    } catch {
+      // A missing source (e.g. a package installed without native/src) is part of the identity too.
+      contents = Buffer.from('\0missing\0');
+    }
+    hash.update(`${rel}\0${contents.length}\0`);
+    hash.update(contents);
+  }
+  return hash.digest('hex');
+}
+
+let ascVersion: string | undefined;
+let rustcVersion: string | undefined;
+
+/** Version of the AssemblyScript compiler that builds the WASM modules. */
+export function assemblyscriptVersion(): string {
+  if (ascVersion === undefined) {
+    const require = createRequire(import.meta.url);
+    ascVersion = `assemblyscript@${(require('assemblyscript/package.json') as { version: string }).version}`;
+  }
+  return ascVersion;
+}
+
+/** The rustc that built the native addon (recorded by scripts/build-native.mjs), or 'rustc unknown'. */
+export function nativeCompilerVersion(): string {
+  if (rustcVersion === undefined) {
+    try {
+      const meta = JSON.parse(readFileSync(join(packageRoot(), 'build', 'native', 'meta.json'), 'utf8')) as { rustc?: string };
+      rustcVersion = meta.rustc ?? 'rustc unknown';
+    } catch {
+      rustcVersion = 'rustc unknown';
+    }
+  }
+  return rustcVersion;
+}
+
+function compilerFor(backend: string): string {
+  if (backend === 'wasm') return assemblyscriptVersion();
+  if (backend === 'native') return nativeCompilerVersion();
+  return `v8 ${process.versions.v8}`;
+}
+
+/**
+ * Identity of kernel `name` as run by `backend`. The source hash covers all three backends' sources
+ * of that kernel (so an edit in any of them changes it, and only it). For a kernel proven
+ * bit-identical across backends the backend and compiler are left out, so that machines with and
+ * without the native addon share cache entries.
+ */
+export function kernelIdentity(name: string, backend: string): KernelIdentity {
+  const sources = kernelSources(name);
+  const files = sources ? [...sources.reference, ...sources.assembly, ...sources.native] : referenceOnlySources();
+  const sourceHash = hashSources(files);
+  // A reference-only kernel runs the same TypeScript whatever backend was chosen.
+  const effectiveBackend = sources ? backend : 'js';
+  if (!sources || sources.bitIdentical) return { name, sourceHash, compiler: sources ? '' : compilerFor('js') };
+  return { name, sourceHash, compiler: compilerFor(effectiveBackend), backend: effectiveBackend };
+}

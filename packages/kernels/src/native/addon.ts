@@ -1,0 +1,37 @@
+// Finds and loads the napi-rs addon built for this platform (build/native/pipe-kernels.<platform>-<arch>[-abi].node).
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+
+/** The functions the Rust addon exports (same signatures as the reference kernels, plus helpers). */
+export type NativeAddon = Record<string, (...args: never[]) => unknown>;
+
+/** The addon, or why there is none. */
+export type NativeLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+
+/** The one-line hint for a machine where the addon is not built. */
+export const NATIVE_BUILD_HINT =
+  'build the native kernels with `npm run build:native -w @pipe/kernels` (needs Rust: cargo from rustup.rs); WASM is used meanwhile';
+
+let cached: NativeLoad | undefined;
+
+/** Loads the addon once per process (a .node file cannot be unloaded anyway). */
+export function loadNativeAddon(): NativeLoad {
+  if (cached) return cached;
+  const dir = join(packageRoot(), 'build', 'native');
+  const prefix = `pipe-kernels.${process.platform}-${process.arch}`;
+  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.node')) : undefined;
+  if (!file) {
+    cached = { ok: false, reason: `no native addon for ${process.platform}-${process.arch} in ${dir}; ${NATIVE_BUILD_HINT}` };
+    return cached;
+  }
+  const path = join(dir, file);
+  try {
+    const require = createRequire(import.meta.url);
+    cached = { ok: true, addon: require(path) as NativeAddon, path };
+  } catch (error) {
+    cached = { ok: false, reason: `native addon ${path} failed to load: ${(error as Error).message}; ${NATIVE_BUILD_HINT}` };
+  }
+  return cached;
+}
