@@ -125,6 +125,8 @@ start_nginx() {
     # The master runs as root; its workers write the data as www-data.
     user_line="user www-data www-data;"
     chown -R www-data:www-data "$n/data" "$n/tmp"
+    # The workers must be able to traverse to the data (mktemp -d makes 0700 directories).
+    chmod o+x "$D" "$n"
   fi
   basic="$(printf %s "$BASIC_USER:$BASIC_PASS" | base64 -w0)"
   local read_rule=""

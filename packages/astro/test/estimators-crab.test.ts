@@ -6,14 +6,25 @@ import { type ExcessMaps, excessMap, summarizeExcessMap } from '../src/estimator
 import { readFitsSync } from '../src/fits/index.js';
 
 const REF = '/work/shared/spec/reference/crab';
-const summary = JSON.parse(readFileSync(join(REF, 'summary.json'), 'utf8').replace(/\bNaN\b|-?Infinity\b/g, 'null')) as {
-  geom: { energy_edges_TeV: number[]; energy_true_edges_TeV: number[]; cdelt: number[]; crpix: number[]; crval: number[] };
+const summary = JSON.parse(
+  readFileSync(join(REF, 'summary.json'), 'utf8').replace(/\bNaN\b|-?Infinity\b/g, 'null'),
+) as {
+  geom: {
+    energy_edges_TeV: number[];
+    energy_true_edges_TeV: number[];
+    cdelt: number[];
+    crpix: number[];
+    crval: number[];
+  };
   excess_map_internals: { edisp_kernel_to_1_10TeV_per_true_bin: number[] };
   excess_all_maps: Record<string, { sum: number; min: number; max: number; argmax_pix_xy: number[] }>;
 };
 
 function image(name: string): Float64Array {
-  return readFitsSync(join(REF, `${name}.fits.gz`)).hdu(0).image().toFloat64();
+  return readFitsSync(join(REF, `${name}.fits.gz`))
+    .hdu(0)
+    .image()
+    .toFloat64();
 }
 
 /** Oblique CAR pixel → sky of the reference geometry (§3.1), for the summary's sky position. */
@@ -59,7 +70,13 @@ beforeAll(() => {
 });
 
 /** Largest |ours − gammapy| / (rel·|gammapy| + abs) over the pixels (≤ 1 means within tolerance). */
-function worst(name: string, oracle: string, rel: number, abs: number, where: (ref: number) => boolean = () => true): number {
+function worst(
+  name: string,
+  oracle: string,
+  rel: number,
+  abs: number,
+  where: (ref: number) => boolean = () => true,
+): number {
   const ours = result.maps[name as keyof ExcessMaps['maps']];
   if (!ours) throw new Error(`no map ${name}`);
   const ref = image(oracle);
@@ -102,23 +119,56 @@ describe('excess map of the stacked Crab dataset, pixel by pixel against gammapy
     expect(worst('flux_err', 'flux_err', 1e-4, 0)).toBeLessThan(1);
   });
 
-  it('norm_errn, norm_errp, norm_ul within 1e-5 relative (float32 target levels)', () => {
-    expect(worst('norm_errn', 'norm_errn', 1e-5, 0)).toBeLessThan(1);
-    expect(worst('norm_errp', 'norm_errp', 1e-5, 0)).toBeLessThan(1);
-    expect(worst('norm_ul', 'norm_ul', 1e-5, 1e-6)).toBeLessThan(1);
+  it('norm_errn, norm_errp within 2e-6 relative (numpy float32 target levels), norm_ul within 1e-5', () => {
+    expect(worst('norm_errn', 'norm_errn', 2e-6, 0)).toBeLessThan(1);
+    expect(worst('norm_errp', 'norm_errp', 2e-6, 0)).toBeLessThan(1);
+    // ul is an absolute excess: it inherits μ_b's float32-FFT noise (≤ 1.5e-5 counts, /R_c ≈ 1e-6 in norm)
+    expect(worst('norm_ul', 'norm_ul', 1e-5, 5e-6)).toBeLessThan(1);
+    expect(worst('norm_ul', 'norm_ul', 1e-6, 0, (r) => Math.abs(r) > 1)).toBeLessThan(1);
   });
 
   it('whole-map sums, minima and maxima of the §10.3 table', () => {
     const s = summarizeExcessMap(result).maps;
     const ref = summary.excess_all_maps;
-    const near = (a: number, b: number, rel: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(rel * Math.abs(b));
-    for (const name of ['npred', 'npred_background', 'npred_excess', 'ts', 'sqrt_ts', 'norm', 'norm_err', 'flux', 'flux_err', 'dnde', 'e2dnde', 'eflux', 'eflux_err', 'norm_errn', 'norm_errp', 'norm_ul', 'flux_ul'] as const) {
+    const near = (a: number, b: number, rel: number, abs = 0) =>
+      expect(Math.abs(a - b)).toBeLessThanOrEqual(rel * Math.abs(b) + abs);
+    for (const name of [
+      'npred',
+      'npred_background',
+      'npred_excess',
+      'ts',
+      'sqrt_ts',
+      'norm',
+      'norm_err',
+      'flux',
+      'flux_err',
+      'dnde',
+      'e2dnde',
+      'eflux',
+      'eflux_err',
+      'norm_errn',
+      'norm_errp',
+      'norm_ul',
+      'flux_ul',
+    ] as const) {
       const ours = s[name];
       const theirs = ref[name];
       if (!ours || !theirs) throw new Error(`missing ${name}`);
       near(ours.sum, theirs.sum, 2e-6);
       near(ours.max, theirs.max, 1e-5);
-      near(ours.min, theirs.min, name === 'sqrt_ts' || name === 'norm' || name === 'flux' || name === 'npred_excess' || name === 'norm_ul' ? 1e-4 : 1e-5);
+      // minima near 0 carry gammapy's float32 noise: TS is clipped at 0 there (§9: 1e-3 absolute)
+      near(
+        ours.min,
+        theirs.min,
+        name === 'sqrt_ts' ||
+          name === 'norm' ||
+          name === 'flux' ||
+          name === 'npred_excess' ||
+          name === 'norm_ul'
+          ? 1e-4
+          : 1e-5,
+        name === 'ts' ? 1e-3 : 0,
+      );
       expect(ours.finite).toBe(10000);
     }
     expect(s.npred?.sum).toBe(195179);
@@ -151,7 +201,8 @@ describe('§10.3 check numbers', () => {
   it('the peak pixel in every derived map', () => {
     const p = 49 * 100 + 50;
     const m = result.maps;
-    const rel = (v: number | undefined, want: number, tol: number) => expect(Math.abs((v as number) - want) / Math.abs(want)).toBeLessThan(tol);
+    const rel = (v: number | undefined, want: number, tol: number) =>
+      expect(Math.abs((v as number) - want) / Math.abs(want)).toBeLessThan(tol);
     rel(m.reco_exposure?.[p], 17.347308, 1e-6);
     rel(m.norm_err?.[p], 1.0304098, 1e-6);
     rel(m.flux_err?.[p], 9.2736883e-13, 1e-6);
@@ -175,7 +226,7 @@ describe('§10.3 check numbers', () => {
     expect(m.norm?.[at(0, 0)]).toBeCloseTo(-0.0054689292, 6);
     expect(m.npred[at(5, 5)]).toBe(14);
     expect(m.npred_background[at(5, 5)]).toBeCloseTo(13.360168, 5);
-    expect(m.sqrt_ts[at(5, 5)]).toBeCloseTo(0.17368542, 5);
+    expect(m.sqrt_ts[at(5, 5)]).toBeCloseTo(0.17368542, 4); // |sqrt_ts| < 1: §9 allows 3e-3 absolute
     expect(m.npred[at(20, 70)]).toBe(14);
     expect(m.sqrt_ts[at(20, 70)]).toBeCloseTo(-0.51075619, 5);
     expect(m.norm?.[at(20, 70)]).toBeCloseTo(-0.1252736, 6);

@@ -8,14 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { emptyPrimary, readFitsSync, readMapFits, writeFits, writeMapFits } from '../src/fits/index.js';
+import { readFitsSync, readMapFits, writeFits, writeMapFits } from '../src/fits/index.js';
 
 const PYTHON = process.env.PIPE_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, 'fixtures/io/astropy_interop.py');
 const probe = spawnSync(PYTHON, ['-c', 'import astropy'], { encoding: 'utf8' });
 const hasAstropy = probe.status === 0;
 if (!hasAstropy) {
-  console.warn(`fits-astropy.test.ts: skipped, ${PYTHON} cannot import astropy (apt-get install python3-astropy)`);
+  console.warn(
+    `fits-astropy.test.ts: skipped, ${PYTHON} cannot import astropy (apt-get install python3-astropy)`,
+  );
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'fits-astropy-'));
@@ -34,8 +36,8 @@ describe.skipIf(!hasAstropy)('astropy interop', () => {
     const f = readFitsSync(path);
     const t = f.hdu('features').table();
     expect(t.numeric('U16')).toBeInstanceOf(Uint16Array);
-    expect(Array.from(t.numeric('U16'))).toEqual([0, 1, 40000, 65535]);
-    expect(Array.from(t.numeric('U32'))).toEqual([0, 1, 3000000000, 4294967295]);
+    expect([...t.numeric('U16')]).toEqual([0, 1, 40000, 65535]);
+    expect([...t.numeric('U32')]).toEqual([0, 1, 3000000000, 4294967295]);
     expect(Array.from(t.float64('SCALED'))).toEqual([10.5, 11, 11.5, 12]);
     const withNull = t.column('WITHNULL');
     expect(withNull.kind === 'numeric' && withNull.nullValue).toBe(-1);
@@ -46,12 +48,12 @@ describe.skipIf(!hasAstropy)('astropy interop', () => {
     expect(cube.cellShape).toEqual([4, 3, 2]);
     expect(Array.from(t.cell('CUBE', 1) as Float64Array).slice(0, 3)).toEqual([24, 25, 26]);
     expect(t.strings('NAME')).toEqual(['a', 'bb', 'ccc', 'dddddd']);
-    expect(Array.from(t.numeric('B'))).toEqual([0, 7, 200, 255]);
+    expect([...t.numeric('B')]).toEqual([0, 7, 200, 255]);
     expect(t.header.get('LONGSTR')).toBe(`${'x'.repeat(100)}'quoted'${'y'.repeat(50)}`);
     expect(t.header.get('LONG KEYWORD NAME')).toBe(42);
-    expect(Array.from(f.hdu('UIMG').image().data)).toEqual([0, 65535, 32768, 1]);
-    expect(Array.from(f.hdu('SIMG').image().data)).toEqual([-5, -3, -1, 1, 3, 5]);
-    expect(Array.from(f.hdu(0).image().data)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect([...f.hdu('UIMG').image().data]).toEqual([0, 65535, 32768, 1]);
+    expect([...f.hdu('SIMG').image().data]).toEqual([-5, -3, -1, 1, 3, 5]);
+    expect([...f.hdu(0).image().data]).toEqual(Array.from({ length: 12 }, (_, i) => i));
   });
 
   it('astropy (and gammapy Map.read, if installed) read what we write', () => {
@@ -62,7 +64,10 @@ describe.skipIf(!hasAstropy)('astropy interop', () => {
       {
         kind: 'bintable',
         name: 'DATA',
-        cards: [{ key: 'LONGSTR', value: longstr }, { key: 'LO_THRES', value: 0.870963589956081 }],
+        cards: [
+          { key: 'LONGSTR', value: longstr },
+          { key: 'LO_THRES', value: 0.870963589956081 },
+        ],
         columns: [
           { name: 'ID', data: BigInt64Array.from([1n, 2n, 9007199254740993n]) },
           { name: 'E', data: Float32Array.from([1, 2, 3]), unit: 'TeV' },
@@ -75,9 +80,18 @@ describe.skipIf(!hasAstropy)('astropy interop', () => {
     ]);
     const ref = readMapFits('/work/shared/spec/reference/crab/counts.fits.gz');
     const cards = readFitsSync('/work/shared/spec/reference/crab/counts.fits.gz').hdu(0).header.cards;
-    const wcs = cards.slice(cards.findIndex((c) => c.key === 'WCSAXES'), cards.findIndex((c) => c.key === 'AXCOLS1'));
+    const wcs = cards.slice(
+      cards.findIndex((c) => c.key === 'WCSAXES'),
+      cards.findIndex((c) => c.key === 'AXCOLS1'),
+    );
     const mapPath = join(dir, 'map.fits.gz');
-    writeMapFits(mapPath, { data: ref.data, shape: ref.shape, wcsHeader: wcs, bunit: '', axis: { kind: 'reco', edges: ref.axis?.edges ?? [], unit: 'TeV' } });
+    writeMapFits(mapPath, {
+      data: ref.data,
+      shape: ref.shape,
+      wcsHeader: wcs,
+      bunit: '',
+      axis: { kind: 'reco', edges: ref.axis?.edges ?? [], unit: 'TeV' },
+    });
     const report = JSON.parse(python('check', table, mapPath));
     expect(report.names).toEqual(['PRIMARY', 'DATA']);
     expect(report.image_dtype).toBe('>f4');
@@ -88,13 +102,15 @@ describe.skipIf(!hasAstropy)('astropy interop', () => {
     expect(report.NAME).toEqual(['a', 'bb', '']);
     expect(report.OK).toEqual([true, false, true]);
     expect(report.U16).toEqual([0, 40000, 65535]);
-    expect(report.ID).toEqual([1, 2, 9007199254740993]);
+    expect(report.ID).toEqual(['1', '2', '9007199254740993']); // beyond 2^53: compared as text
     expect(report.LONGSTR).toBe(longstr);
     expect(report.LO_THRES).toBe(0.870963589956081);
     expect(report.map_sum).toBe(2485);
     expect(report.map_shape).toEqual([10, 100, 100]);
     if (report.gammapy === null) {
-      console.warn('fits-astropy.test.ts: gammapy not installed, Map.read check not run (apt-get install python3-gammapy)');
+      console.warn(
+        'fits-astropy.test.ts: gammapy not installed, Map.read check not run (apt-get install python3-gammapy)',
+      );
     } else {
       expect(report.gammapy.sum).toBe(2485);
       expect(report.gammapy.axis_name).toBe('energy');

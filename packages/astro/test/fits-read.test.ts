@@ -68,7 +68,7 @@ describe('reading HESS DL3 run files (written by astropy)', () => {
     const bkg = f.hdu('BKG').table().column('BKG');
     expect(bkg.tdim).toEqual([50, 50, 20]);
     expect(bkg.kind).toBe('numeric');
-    if (bkg.kind === 'numeric') expect(Array.from(bkg.data).filter((v) => v === 0).length).toBe(6153);
+    if (bkg.kind === 'numeric') expect([...bkg.data].filter((v) => v === 0).length).toBe(6153);
   });
 
   it('reads the index tables', () => {
@@ -76,12 +76,16 @@ describe('reading HESS DL3 run files (written by astropy)', () => {
     expect(obs.table().rows).toBe(105);
     expect(obs.header.number('MJDREFI')).toBe(51910);
     const hdu = readFitsSync(join(HESS, 'hdu-index.fits.gz')).hdu('HDU_INDEX').table();
-    expect(new Set(hdu.strings('HDU_TYPE'))).toEqual(new Set(['events', 'gti', 'aeff', 'edisp', 'psf', 'bkg']));
+    expect(new Set(hdu.strings('HDU_TYPE'))).toEqual(
+      new Set(['events', 'gti', 'aeff', 'edisp', 'psf', 'bkg']),
+    );
     expect(hdu.rows).toBe(105 * 6);
   });
 
   it('reads the int64 exclusion mask image', () => {
-    const img = readFitsSync('/work/shared/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz').hdu(0).image();
+    const img = readFitsSync('/work/shared/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz')
+      .hdu(0)
+      .image();
     expect(img.shape).toEqual([250, 250]);
     expect(img.data).toBeInstanceOf(BigInt64Array);
     expect(Array.from(img.toFloat64()).filter((v) => v === 0).length).toBe(716);
@@ -123,7 +127,8 @@ describe('reading the gammapy reference maps', () => {
       }
     }
     // summary.json was computed in float64 from the float32 maps, and a few from float64 arrays before storage
-    const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-6 * Math.abs(b) + 1e-12);
+    const close = (a: number, b: number) =>
+      expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-6 * Math.abs(b) + 1e-12);
     close(sum, s.sum);
     close(min, s.min);
     close(max, s.max);

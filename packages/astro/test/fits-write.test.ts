@@ -1,8 +1,7 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type CardInput,
@@ -44,7 +43,12 @@ describe('header cards', () => {
 
   it('round-trips long strings through CONTINUE cards, quotes included', () => {
     const value = `${"a'b".repeat(40)}-end`;
-    const bytes = encodeFits([emptyPrimary([{ key: 'LONGSTR', value, comment: 'long' }, { key: 'HIERARCH ESO DET', value: 3 }])]);
+    const bytes = encodeFits([
+      emptyPrimary([
+        { key: 'LONGSTR', value, comment: 'long' },
+        { key: 'HIERARCH ESO DET', value: 3 },
+      ]),
+    ]);
     const header = parseFits(bytes, 'mem').hdu(0).header;
     expect(header.get('LONGSTR')).toBe(value);
     expect(header.comment('LONGSTR')).toBe('long');
@@ -65,7 +69,10 @@ describe('writing and reading back', () => {
       Float64Array.from([Math.PI, -1e-300, Number.NaN, Number.POSITIVE_INFINITY, 0, 2]),
     ];
     const path = join(dir, 'images.fits');
-    writeFits(path, [{ kind: 'image', data: arrays[0] as Uint8Array, shape: [2, 3] }, ...arrays.slice(1).map((data, i) => ({ kind: 'image' as const, data, shape: [3, 2], name: `IMG${i}` }))]);
+    writeFits(path, [
+      { kind: 'image', data: arrays[0] as Uint8Array, shape: [2, 3] },
+      ...arrays.slice(1).map((data, i) => ({ kind: 'image' as const, data, shape: [3, 2], name: `IMG${i}` })),
+    ]);
     const f = readFitsSync(path);
     expect(f.hdus.length).toBe(arrays.length);
     arrays.forEach((a, i) => {
@@ -84,7 +91,10 @@ describe('writing and reading back', () => {
       {
         kind: 'bintable',
         name: 'DATA',
-        cards: [{ key: 'HDUCLAS1', value: 'RESPONSE' }, { key: 'LO_THRES', value: 0.870963589956081 }],
+        cards: [
+          { key: 'HDUCLAS1', value: 'RESPONSE' },
+          { key: 'LO_THRES', value: 0.870963589956081 },
+        ],
         columns: [
           { name: 'ID', data: BigInt64Array.from([1n, 2n, 3n]) },
           { name: 'E', data: Float32Array.from([1, 2, 3]), unit: 'TeV' },
@@ -99,14 +109,14 @@ describe('writing and reading back', () => {
     const t = readFitsSync(path).hdu('data').table();
     expect(t.rows).toBe(3);
     expect(t.header.number('LO_THRES')).toBe(0.870963589956081);
-    expect(Array.from(t.numeric('ID'))).toEqual([1n, 2n, 3n]);
+    expect([...t.numeric('ID')]).toEqual([1n, 2n, 3n]);
     expect(t.column('E').unit).toBe('TeV');
     expect(t.column('VEC').cellShape).toEqual([2, 2]);
     expect(Array.from(t.cell('VEC', 2) as Float64Array)).toEqual([4, 4.5, 5, 5.5]);
     expect(t.strings('NAME')).toEqual(['a', 'bb', '']);
     expect(t.cell('OK', 1)).toBe(false);
     expect(t.numeric('U16')).toBeInstanceOf(Uint16Array);
-    expect(Array.from(t.numeric('U16'))).toEqual([0, 40000, 65535]);
+    expect([...t.numeric('U16')]).toEqual([0, 40000, 65535]);
     expect(t.numeric('N')).toBeInstanceOf(Int32Array);
     expect(readdirSync(dir)).toEqual(['table.fits.gz']); // no temporary file left behind
   });
@@ -115,32 +125,47 @@ describe('writing and reading back', () => {
 describe('gammapy map format', () => {
   // Identical cards and image bytes. Not byte-identical files: astropy keeps wcslib's card images ('deg'
   // unpadded) verbatim, and gammapy's log bin centres differ from sqrt(lo·hi) in the last bit.
-  it.each(['counts', 'exposure', 'mask_safe', 'exclusion_mask_on_geom'])('re-writes %s.fits.gz card for card and byte for byte in the data', (name) => {
-    const src = join(REF, `${name}.fits.gz`);
-    const map = readMapFits(src);
-    const out = join(dir, `${name}.fits.gz`);
-    const meta = map.header.string('META') ?? '{}';
-    const spec = { data: map.data, shape: map.shape, wcsHeader: wcsCards(src), bunit: map.bunit ?? '', meta };
-    writeMapFits(out, map.axis ? { ...spec, axis: { kind: map.axis.kind, edges: map.axis.edges, unit: map.axis.unit ?? 'TeV' } } : spec);
-    const original = gunzipSync(readFileSync(src));
-    const ours = gunzipSync(readFileSync(out));
-    expect(ours.length).toBe(original.length);
-    const a = parseFits(original, src);
-    const b = parseFits(ours, out);
-    expect(b.names).toEqual(a.names);
-    a.hdus.forEach((h, i) => {
-      const other = b.hdu(i);
-      expect(other.header.cards).toEqual(h.header.cards);
-      expect(other.dataOffset).toBe(h.dataOffset);
-      if (h.kind === 'primary') expect(Buffer.compare(other.rawData(), h.rawData())).toBe(0);
-      else {
-        for (const col of h.table().columnNames) {
-          const want = h.table().float64(col);
-          const got = other.table().float64(col);
-          if (col === 'ENERGY' || col === 'ENERGY_TRUE') want.forEach((w, k) => expect(got[k]).toBeCloseTo(w, 14));
-          else expect(got).toEqual(want);
+  it.each(['counts', 'exposure', 'mask_safe', 'exclusion_mask_on_geom'])(
+    're-writes %s.fits.gz card for card and byte for byte in the data',
+    (name) => {
+      const src = join(REF, `${name}.fits.gz`);
+      const map = readMapFits(src);
+      const out = join(dir, `${name}.fits.gz`);
+      const meta = map.header.string('META') ?? '{}';
+      const spec = {
+        data: map.data,
+        shape: map.shape,
+        wcsHeader: wcsCards(src),
+        bunit: map.bunit ?? '',
+        meta,
+      };
+      writeMapFits(
+        out,
+        map.axis
+          ? { ...spec, axis: { kind: map.axis.kind, edges: map.axis.edges, unit: map.axis.unit ?? 'TeV' } }
+          : spec,
+      );
+      const original = gunzipSync(readFileSync(src));
+      const ours = gunzipSync(readFileSync(out));
+      expect(ours.length).toBe(original.length);
+      const a = parseFits(original, src);
+      const b = parseFits(ours, out);
+      expect(b.names).toEqual(a.names);
+      a.hdus.forEach((h, i) => {
+        const other = b.hdu(i);
+        expect(other.header.cards).toEqual(h.header.cards);
+        expect(other.dataOffset).toBe(h.dataOffset);
+        if (h.kind === 'primary') expect(Buffer.compare(other.rawData(), h.rawData())).toBe(0);
+        else {
+          for (const col of h.table().columnNames) {
+            const want = h.table().float64(col);
+            const got = other.table().float64(col);
+            if (col === 'ENERGY' || col === 'ENERGY_TRUE')
+              for (const [k, w] of want.entries()) expect(got[k]).toBeCloseTo(w, 14);
+            else expect(got).toEqual(want);
+          }
         }
-      }
-    });
-  });
+      });
+    },
+  );
 });

@@ -6,11 +6,15 @@ import { basename, dirname, join } from 'node:path';
 
 /** Prefix of every temporary file; `verify()`/`gc()` recognise (and clean up) stale ones by it. */
 export const TEMP_PREFIX = '.tmp-';
+const STAGING_BYTES = 1 << 20;
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
 
 /** A temporary name next to `dest` (same directory, so the final rename is atomic), naming host and pid. */
 export function tempPathFor(dest: string): string {
-  return join(dirname(dest), `${TEMP_PREFIX}${HOST}~${process.pid}~${randomBytes(6).toString('hex')}~${basename(dest)}`);
+  return join(
+    dirname(dest),
+    `${TEMP_PREFIX}${HOST}~${process.pid}~${randomBytes(6).toString('hex')}~${basename(dest)}`,
+  );
 }
 
 /**
@@ -20,7 +24,8 @@ export function tempPathFor(dest: string): string {
 export function isStaleTemp(name: string, mtimeMs: number, maxAgeMs: number, now = Date.now()): boolean {
   if (!name.startsWith(TEMP_PREFIX)) return false;
   const [host, pidText] = name.slice(TEMP_PREFIX.length).split('~');
-  if (host === HOST && pidText !== undefined && /^\d+$/.test(pidText) && !processAlive(Number(pidText))) return true;
+  if (host === HOST && pidText !== undefined && /^\d+$/.test(pidText) && !processAlive(Number(pidText)))
+    return true;
   return now - mtimeMs > maxAgeMs;
 }
 
@@ -69,11 +74,26 @@ export async function writeStreamAtomic(
   const fh = await open(tmp, 'wx', options.mode ?? 0o644);
   try {
     try {
+      // Network chunks are small (16-64 KiB): gather them into one reused 1 MiB buffer per write.
+      const staging = Buffer.allocUnsafe(STAGING_BYTES);
+      let used = 0;
       for await (const chunk of chunks) {
         hash.update(chunk);
         size += chunk.byteLength;
-        await fh.write(chunk);
+        if (chunk.byteLength >= STAGING_BYTES) {
+          if (used > 0) await fh.write(staging, 0, used);
+          used = 0;
+          await fh.write(chunk);
+          continue;
+        }
+        if (used + chunk.byteLength > STAGING_BYTES) {
+          await fh.write(staging, 0, used);
+          used = 0;
+        }
+        staging.set(chunk, used);
+        used += chunk.byteLength;
       }
+      if (used > 0) await fh.write(staging, 0, used);
       if (options.mode !== undefined) await fh.chmod(options.mode); // open()'s mode is filtered by the umask
       await fh.sync();
     } finally {
@@ -95,7 +115,13 @@ export async function writeStreamAtomic(
 
 /** Write a small buffer atomically (temp + fsync + rename). */
 export async function writeFileAtomic(dest: string, data: Uint8Array, mode = 0o644): Promise<void> {
-  await writeStreamAtomic(dest, (async function* () { yield data; })(), { mode });
+  await writeStreamAtomic(
+    dest,
+    (async function* () {
+      yield data;
+    })(),
+    { mode },
+  );
 }
 
 /** SHA-256 and size of a file, streamed. */

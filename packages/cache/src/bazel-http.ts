@@ -1,7 +1,7 @@
-import { HttpCacheBackend, type EntryKind } from './http-backend.js';
+import { type EntryKind, HttpCacheBackend } from './http-backend.js';
 import { discard } from './http-transport.js';
-import { type CacheOutcome, fail, ok } from './types.js';
 import { type RemoteAuthOptions, transportOptions } from './remote-auth.js';
+import { type CacheOutcome, fail, ok } from './types.js';
 
 /**
  * A Bazel-style HTTP cache (nginx WebDAV, bazel-remote, ...): `GET/HEAD/PUT <base>/cas/<sha256>` and

@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { hashFile, isMissing, writeStreamAtomic } from './atomic-file.js';
-import { HttpTransport, type HttpTransportOptions, discard, networkDetail } from './http-transport.js';
+import { discard, HttpTransport, type HttpTransportOptions, networkDetail } from './http-transport.js';
 import { decodeManifest, encodeManifest, isSafeKey, isSha256, validateManifest } from './manifest.js';
-import { type CacheBackend, type CacheFailure, type CacheOutcome, type Manifest, fail, ok } from './types.js';
+import { type CacheBackend, type CacheFailure, type CacheOutcome, fail, type Manifest, ok } from './types.js';
 
 /** Manifests larger than this are refused on read (a manifest is a small JSON document). */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
@@ -61,18 +61,28 @@ export abstract class HttpCacheBackend implements RemoteCache {
     const sent = await this.http.send({ method: 'GET', path });
     if (!sent.ok) return fail(sent.failure);
     const res = sent.response;
-    if (res.status === 404) return (await discard(res), ok(undefined));
+    if (res.status === 404) {
+      await discard(res);
+      return ok(undefined);
+    }
     if (res.status !== 200) return fail(await this.clientError(res, `GET ${this.http.describe(path)}`));
     const length = Number(res.headers.get('content-length') ?? 0);
     if (length > MAX_MANIFEST_BYTES) {
       await discard(res);
-      return fail({ type: 'corrupt', what: `ac/${key}`, detail: `${length} bytes is too large for a manifest` });
+      return fail({
+        type: 'corrupt',
+        what: `ac/${key}`,
+        detail: `${length} bytes is too large for a manifest`,
+      });
     }
     let bytes: Buffer;
     try {
       bytes = Buffer.from(await res.arrayBuffer());
     } catch (e) {
-      return fail({ type: 'unavailable', detail: this.http.redact(`GET ${this.http.describe(path)}: ${networkDetail(e)}`) });
+      return fail({
+        type: 'unavailable',
+        detail: this.http.redact(`GET ${this.http.describe(path)}: ${networkDetail(e)}`),
+      });
     }
     const decoded = decodeManifest(bytes, key, `${this.url} ac/${key}`);
     return decoded.ok ? ok(decoded.manifest) : fail(decoded.failure);
@@ -80,9 +90,18 @@ export abstract class HttpCacheBackend implements RemoteCache {
 
   async putManifest(manifest: Manifest): Promise<CacheOutcome<void>> {
     const checked = validateManifest(manifest);
-    if (!checked.ok) return fail({ type: 'invalid-manifest', what: `ac/${String(manifest.key)}`, problems: checked.problems });
+    if (!checked.ok)
+      return fail({
+        type: 'invalid-manifest',
+        what: `ac/${String(manifest.key)}`,
+        problems: checked.problems,
+      });
     const bytes = encodeManifest(manifest);
-    return this.upload(this.entryPath('ac', manifest.key), () => ({ stream: bytes, length: bytes.length }), false);
+    return this.upload(
+      this.entryPath('ac', manifest.key),
+      () => ({ stream: bytes, length: bytes.length }),
+      false,
+    );
   }
 
   async hasBlob(sha256: string): Promise<CacheOutcome<boolean>> {
@@ -105,18 +124,32 @@ export abstract class HttpCacheBackend implements RemoteCache {
       const sent = await this.http.send({ method: 'GET', path, large: true });
       if (!sent.ok) return fail(sent.failure);
       const res = sent.response;
-      if (res.status === 404) return (await discard(res), ok(false));
-      if (res.status !== 200 || !res.body) return fail(await this.clientError(res, `GET ${this.http.describe(path)}`));
+      if (res.status === 404) {
+        await discard(res);
+        return ok(false);
+      }
+      if (res.status !== 200 || !res.body)
+        return fail(await this.clientError(res, `GET ${this.http.describe(path)}`));
       try {
-        const written = await writeStreamAtomic(destPath, res.body as AsyncIterable<Uint8Array>, { expectedSha256: sha256, mode: 0o444 });
+        const written = await writeStreamAtomic(destPath, res.body as AsyncIterable<Uint8Array>, {
+          expectedSha256: sha256,
+          mode: 0o444,
+        });
         if (written.ok) return ok(true);
-        return fail({ type: 'corrupt', what: `${this.url} cas/${sha256}`, detail: `downloaded bytes hash to ${written.actual.sha256}` });
+        return fail({
+          type: 'corrupt',
+          what: `${this.url} cas/${sha256}`,
+          detail: `downloaded bytes hash to ${written.actual.sha256}`,
+        });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (typeof code === 'string' && !code.startsWith('UND_')) {
           return fail({ type: 'unavailable', detail: `writing ${destPath}: ${code}` }); // local disk trouble
         }
-        lastFailure = { type: 'unavailable', detail: this.http.redact(`GET ${this.http.describe(path)}: body: ${networkDetail(e)}`) };
+        lastFailure = {
+          type: 'unavailable',
+          detail: this.http.redact(`GET ${this.http.describe(path)}: body: ${networkDetail(e)}`),
+        };
       }
     }
     return fail(lastFailure as CacheFailure);
@@ -127,23 +160,36 @@ export abstract class HttpCacheBackend implements RemoteCache {
     let size: number;
     try {
       const actual = await hashFile(srcPath);
-      if (actual.sha256 !== sha256) return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual.sha256}, not ${sha256}` });
+      if (actual.sha256 !== sha256)
+        return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual.sha256}, not ${sha256}` });
       size = (await stat(srcPath)).size;
     } catch (e) {
-      return fail({ type: 'unavailable', detail: `reading ${srcPath}: ${isMissing(e) ? 'missing' : (e as Error).message}` });
+      return fail({
+        type: 'unavailable',
+        detail: `reading ${srcPath}: ${isMissing(e) ? 'missing' : (e as Error).message}`,
+      });
     }
     const body = () => ({
-      stream: Readable.toWeb(createReadStream(srcPath, { highWaterMark: 1 << 20 })) as ReadableStream<Uint8Array>,
+      stream: Readable.toWeb(
+        createReadStream(srcPath, { highWaterMark: 1 << 20 }),
+      ) as ReadableStream<Uint8Array>,
       length: size,
     });
     return this.upload(this.entryPath('cas', sha256), body, true);
   }
 
-  private async upload(path: string, body: () => { stream: ReadableStream<Uint8Array> | Uint8Array; length: number }, large: boolean): Promise<CacheOutcome<void>> {
+  private async upload(
+    path: string,
+    body: () => { stream: ReadableStream<Uint8Array> | Uint8Array; length: number },
+    large: boolean,
+  ): Promise<CacheOutcome<void>> {
     const sent = await this.http.send({ method: 'PUT', path, headers: this.uploadHeaders(), body, large });
     if (!sent.ok) return fail(sent.failure);
     const res = sent.response;
-    if (res.status >= 200 && res.status < 300) return (await discard(res), ok(undefined));
+    if (res.status >= 200 && res.status < 300) {
+      await discard(res);
+      return ok(undefined);
+    }
     return fail(await this.clientError(res, `PUT ${this.http.describe(path)}`));
   }
 }

@@ -80,7 +80,7 @@ export class HttpTransport {
       };
       if (req.body) {
         const body = req.body();
-        init.body = body.stream as BodyInit;
+        init.body = body.stream as NonNullable<RequestInit['body']>;
         headers['content-length'] = String(body.length);
         init.duplex = 'half';
       }
@@ -92,7 +92,15 @@ export class HttpTransport {
         lastDetail = networkDetail(e);
       }
     }
-    return { ok: false, failure: { type: 'unavailable', detail: this.redact(`${req.method} ${this.describe(req.path)}: ${lastDetail} (after ${this.retries + 1} attempts)`) } };
+    return {
+      ok: false,
+      failure: {
+        type: 'unavailable',
+        detail: this.redact(
+          `${req.method} ${this.describe(req.path)}: ${lastDetail} (after ${this.retries + 1} attempts)`,
+        ),
+      },
+    };
   }
 
   /** The first 200 characters of a (small, error) response body, redacted; the body is consumed. */

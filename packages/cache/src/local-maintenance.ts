@@ -1,8 +1,8 @@
 import { readFile, rm } from 'node:fs/promises';
-import { TEMP_PREFIX, hashFile, isMissing, isStaleTemp } from './atomic-file.js';
+import { hashFile, isMissing, isStaleTemp, TEMP_PREFIX } from './atomic-file.js';
 import { decodeManifest, isSafeKey, isSha256 } from './manifest.js';
 import { compactAccessLog, readAccessLog, readPins } from './store-index.js';
-import { type DirEntryInfo, type StoreLayout, listBlobFiles, listFiles } from './store-layout.js';
+import { type DirEntryInfo, listBlobFiles, listFiles, type StoreLayout } from './store-layout.js';
 import type { CacheFailure, Manifest } from './types.js';
 
 /** Temp files younger than this may belong to a live writer on another host; older ones are removed. */
@@ -21,7 +21,10 @@ export interface StoreStats {
   misses: number;
 }
 
-export async function storeStats(layout: StoreLayout, counters: { hits: number; misses: number }): Promise<StoreStats> {
+export async function storeStats(
+  layout: StoreLayout,
+  counters: { hits: number; misses: number },
+): Promise<StoreStats> {
   const [blobs, manifests, quarantined, pins] = await Promise.all([
     listBlobFiles(layout).then((f) => f.filter((b) => isSha256(b.name))),
     listFiles(layout.acDir()).then((f) => f.filter((m) => m.name.endsWith('.json'))),
@@ -71,7 +74,11 @@ interface Entry {
 }
 
 /** LRU eviction at the granularity of manifests; a blob goes when no remaining manifest names it. */
-export async function collectGarbage(layout: StoreLayout, options: GcOptions & { maxBytes: number }, now: number): Promise<GcReport> {
+export async function collectGarbage(
+  layout: StoreLayout,
+  options: GcOptions & { maxBytes: number },
+  now: number,
+): Promise<GcReport> {
   const graceMs = options.graceMs ?? 10 * 60_000;
   let removedJunk = await removeStaleTemps(layout, now);
   for (const q of await listFiles(layout.quarantineDir())) {
@@ -101,7 +108,8 @@ export async function collectGarbage(layout: StoreLayout, options: GcOptions & {
     for (const s of shas) refs.set(s, (refs.get(s) ?? 0) + 1);
     entries.push({ key, file, blobs: shas, lastUsed: Math.max(access.get(key) ?? 0, file.mtimeMs) });
   }
-  const bytesOf = () => [...blobs.values()].reduce((n, b) => n + b.size, 0) + entries.reduce((n, e) => n + e.file.size, 0);
+  const bytesOf = () =>
+    [...blobs.values()].reduce((n, b) => n + b.size, 0) + entries.reduce((n, e) => n + e.file.size, 0);
   const bytesBefore = bytesOf();
   let removedBlobs = 0;
   const removeBlobIfFree = async (sha: string) => {
@@ -115,7 +123,9 @@ export async function collectGarbage(layout: StoreLayout, options: GcOptions & {
 
   let bytes = bytesOf();
   const evicted: string[] = [];
-  const candidates = entries.filter((e) => (pins.get(e.key)?.size ?? 0) === 0).sort((a, b) => a.lastUsed - b.lastUsed || (a.key < b.key ? -1 : 1));
+  const candidates = entries
+    .filter((e) => (pins.get(e.key)?.size ?? 0) === 0)
+    .sort((a, b) => a.lastUsed - b.lastUsed || (a.key < b.key ? -1 : 1));
   for (const entry of candidates) {
     if (bytes <= options.maxBytes) break;
     await rm(entry.file.path, { force: true });
@@ -127,9 +137,18 @@ export async function collectGarbage(layout: StoreLayout, options: GcOptions & {
     }
     bytes = bytesOf();
   }
-  const survivors = new Map(entries.filter((e) => access.has(e.key)).map((e) => [e.key, access.get(e.key) as number]));
+  const survivors = new Map(
+    entries.filter((e) => access.has(e.key)).map((e) => [e.key, access.get(e.key) as number]),
+  );
   await compactAccessLog(layout.accessLog(), survivors);
-  return { bytesBefore, bytesAfter: bytes, evicted, removedBlobs, removedJunk, overBudget: bytes > options.maxBytes };
+  return {
+    bytesBefore,
+    bytesAfter: bytes,
+    evicted,
+    removedBlobs,
+    removedJunk,
+    overBudget: bytes > options.maxBytes,
+  };
 }
 
 async function readManifestFile(path: string, key: string): Promise<Manifest | undefined> {
@@ -145,7 +164,11 @@ async function readManifestFile(path: string, key: string): Promise<Manifest | u
 
 async function removeStaleTemps(layout: StoreLayout, now: number): Promise<number> {
   let removed = 0;
-  const files = [...(await listBlobFiles(layout)), ...(await listFiles(layout.acDir())), ...(await listFiles(layout.root))];
+  const files = [
+    ...(await listBlobFiles(layout)),
+    ...(await listFiles(layout.acDir())),
+    ...(await listFiles(layout.root)),
+  ];
   for (const f of files) {
     if (isStaleTemp(f.name, f.mtimeMs, TEMP_MAX_AGE_MS, now)) {
       await rm(f.path, { force: true });
@@ -178,13 +201,27 @@ export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
   const now = Date.now();
   const staleTempsRemoved = await removeStaleTemps(layout, now);
   const report: VerifyReport = {
-    ok: true, blobsChecked: 0, manifestsChecked: 0, bytesHashed: 0, corruptBlobs: [], badManifests: [],
-    missingBlobs: [], staleTempsRemoved, tempsInUse: 0, strays: [],
+    ok: true,
+    blobsChecked: 0,
+    manifestsChecked: 0,
+    bytesHashed: 0,
+    corruptBlobs: [],
+    badManifests: [],
+    missingBlobs: [],
+    staleTempsRemoved,
+    tempsInUse: 0,
+    strays: [],
   };
   const present = new Set<string>();
   for (const blob of await listBlobFiles(layout)) {
-    if (blob.name.startsWith(TEMP_PREFIX)) { report.tempsInUse++; continue; }
-    if (!isSha256(blob.name) || blob.path !== layout.blobPath(blob.name)) { report.strays.push(blob.path); continue; }
+    if (blob.name.startsWith(TEMP_PREFIX)) {
+      report.tempsInUse++;
+      continue;
+    }
+    if (!isSha256(blob.name) || blob.path !== layout.blobPath(blob.name)) {
+      report.strays.push(blob.path);
+      continue;
+    }
     let actual: string;
     try {
       actual = (await hashFile(blob.path)).sha256;
@@ -201,9 +238,15 @@ export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
     }
   }
   for (const file of await listFiles(layout.acDir())) {
-    if (file.name.startsWith(TEMP_PREFIX)) { report.tempsInUse++; continue; }
+    if (file.name.startsWith(TEMP_PREFIX)) {
+      report.tempsInUse++;
+      continue;
+    }
     const key = file.name.replace(/\.json$/, '');
-    if (!file.name.endsWith('.json') || !isSafeKey(key)) { report.strays.push(file.path); continue; }
+    if (!file.name.endsWith('.json') || !isSafeKey(key)) {
+      report.strays.push(file.path);
+      continue;
+    }
     report.manifestsChecked++;
     const decoded = decodeManifest(await readFile(file.path), key, `ac/${key}`);
     if (!decoded.ok) {
@@ -215,6 +258,7 @@ export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
     for (const o of missing) report.missingBlobs.push({ key, sha256: o.sha256, path: o.path });
     if (missing.length > 0) await layout.quarantine(file.path, 'manifest');
   }
-  report.ok = report.corruptBlobs.length === 0 && report.badManifests.length === 0 && report.missingBlobs.length === 0;
+  report.ok =
+    report.corruptBlobs.length === 0 && report.badManifests.length === 0 && report.missingBlobs.length === 0;
   return report;
 }

@@ -2,12 +2,20 @@ import { constants, createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { hashFile, isMissing, tempPathFor, writeFileAtomic, writeStreamAtomic } from './atomic-file.js';
-import { type GcOptions, type GcReport, type StoreStats, type VerifyReport, collectGarbage, storeStats, verifyStore } from './local-maintenance.js';
+import {
+  collectGarbage,
+  type GcOptions,
+  type GcReport,
+  type StoreStats,
+  storeStats,
+  type VerifyReport,
+  verifyStore,
+} from './local-maintenance.js';
 import { decodeManifest, encodeManifest, isSafeKey, isSha256, validateManifest } from './manifest.js';
 import { readPins, recordAccess, writePins } from './store-index.js';
 import { StoreLayout } from './store-layout.js';
 import { withStoreLock } from './store-lock.js';
-import { type CacheBackend, type CacheFailure, type CacheOutcome, type Manifest, fail, ok } from './types.js';
+import { type CacheBackend, type CacheFailure, type CacheOutcome, fail, type Manifest, ok } from './types.js';
 
 /** 10 GiB: the default size budget of a local store. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
@@ -75,7 +83,12 @@ export class LocalStore implements CacheBackend {
 
   async putManifest(manifest: Manifest): Promise<CacheOutcome<void>> {
     const checked = validateManifest(manifest);
-    if (!checked.ok) return fail({ type: 'invalid-manifest', what: `ac/${String(manifest.key)}`, problems: checked.problems });
+    if (!checked.ok)
+      return fail({
+        type: 'invalid-manifest',
+        what: `ac/${String(manifest.key)}`,
+        problems: checked.problems,
+      });
     return this.io(`write ac/${manifest.key}`, async () => {
       await writeFileAtomic(this.layout.manifestPath(manifest.key), encodeManifest(manifest));
       return ok(undefined);
@@ -116,7 +129,10 @@ export class LocalStore implements CacheBackend {
           await copyFile(src, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
         } catch (e) {
           if (isMissing(e)) {
-            const srcGone = await stat(src).then(() => false, () => true);
+            const srcGone = await stat(src).then(
+              () => false,
+              () => true,
+            );
             if (srcGone) return ok(false);
           }
           throw e;
@@ -124,7 +140,11 @@ export class LocalStore implements CacheBackend {
         const copied = await hashFile(tmp);
         if (copied.sha256 !== sha256) {
           await this.layout.quarantine(src, 'blob');
-          return fail({ type: 'corrupt', what: `cas/${sha256}`, detail: `content hashes to ${copied.sha256}` });
+          return fail({
+            type: 'corrupt',
+            what: `cas/${sha256}`,
+            detail: `content hashes to ${copied.sha256}`,
+          });
         }
         const fh = await open(tmp, 'r'); // fchmod/fsync need no write access (the blob is 0o444)
         try {
@@ -158,7 +178,11 @@ export class LocalStore implements CacheBackend {
         mode: 0o444,
       });
       if (!written.ok) {
-        return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${written.actual.sha256}, not ${sha256}` });
+        return fail({
+          type: 'corrupt',
+          what: srcPath,
+          detail: `hashes to ${written.actual.sha256}, not ${sha256}`,
+        });
       }
       return ok(undefined);
     });
@@ -196,7 +220,9 @@ export class LocalStore implements CacheBackend {
 
   /** Evict least-recently-used unpinned entries until the store fits `maxBytes` (see GcOptions). */
   async gc(options: GcOptions = {}): Promise<CacheOutcome<GcReport>> {
-    return this.underLock('gc', () => collectGarbage(this.layout, { maxBytes: this.maxBytes, ...options }, this.now()));
+    return this.underLock('gc', () =>
+      collectGarbage(this.layout, { maxBytes: this.maxBytes, ...options }, this.now()),
+    );
   }
 
   /** Apply the store's size budget (call after a build). */
@@ -218,7 +244,8 @@ export class LocalStore implements CacheBackend {
 
   /** Run a local operation: I/O errors (ENOSPC, EACCES, ...) become `unavailable` values, bugs still throw. */
   private async io<T>(what: string, fn: () => Promise<CacheOutcome<T>>): Promise<CacheOutcome<T>> {
-    const init = await (this.initialised ??= this.init());
+    if (!this.initialised) this.initialised = this.init();
+    const init = await this.initialised;
     if (init) return fail(init);
     try {
       return await fn();
@@ -235,7 +262,10 @@ export class LocalStore implements CacheBackend {
     try {
       const doc = JSON.parse(await readFile(file, 'utf8')) as { format?: unknown; version?: unknown };
       if (doc.format === STORE_FORMAT && doc.version === STORE_VERSION) return undefined;
-      return { type: 'unavailable', detail: `${this.name}: layout ${String(doc.format)} v${String(doc.version)} is not ${STORE_FORMAT} v${STORE_VERSION}` };
+      return {
+        type: 'unavailable',
+        detail: `${this.name}: layout ${String(doc.format)} v${String(doc.version)} is not ${STORE_FORMAT} v${STORE_VERSION}`,
+      };
     } catch (e) {
       if (!isMissing(e) && !(e instanceof SyntaxError)) {
         return { type: 'unavailable', detail: `${this.name}: ${(e as Error).message}` };
@@ -243,10 +273,16 @@ export class LocalStore implements CacheBackend {
     }
     try {
       await mkdir(this.layout.root, { recursive: true });
-      await writeFileAtomic(file, Buffer.from(`${JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION })}\n`));
+      await writeFileAtomic(
+        file,
+        Buffer.from(`${JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION })}\n`),
+      );
       return undefined;
     } catch (e) {
-      return { type: 'unavailable', detail: `${this.name}: cannot create the store: ${(e as Error).message}` };
+      return {
+        type: 'unavailable',
+        detail: `${this.name}: cannot create the store: ${(e as Error).message}`,
+      };
     }
   }
 }

@@ -8,12 +8,14 @@ export const isSha256 = (s: unknown): s is string => typeof s === 'string' && /^
  * A task key usable as a file name and URL segment on every backend: starts with a letter or digit,
  * then letters, digits, '.', '_', '-' (no '/', so no traversal), at most 128 characters.
  */
-export const isSafeKey = (s: unknown): s is string => typeof s === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(s);
+export const isSafeKey = (s: unknown): s is string =>
+  typeof s === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(s);
 
 /** Problems of one relative output path; empty when it is safe to join onto a workspace root. */
 export function pathProblems(p: string, at: string): ManifestProblem[] {
   if (p.length === 0) return [{ at, reason: 'empty-path', detail: 'empty path' }];
-  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return [{ at, reason: 'absolute-path', detail: `absolute path '${p}'` }];
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p))
+    return [{ at, reason: 'absolute-path', detail: `absolute path '${p}'` }];
   if (p.includes('\\') || p.includes('\0')) {
     return [{ at, reason: 'not-normalised', detail: `path '${p}' contains a backslash or NUL` }];
   }
@@ -25,7 +27,8 @@ export function pathProblems(p: string, at: string): ManifestProblem[] {
   return [];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Check that `value` is a well-formed, safe manifest (and, if given, that it carries `expectedKey`).
@@ -36,9 +39,12 @@ export function validateManifest(
   expectedKey?: string,
 ): { ok: true; manifest: Manifest } | { ok: false; problems: ManifestProblem[] } {
   const problems: ManifestProblem[] = [];
-  const push = (at: string, reason: ManifestProblem['reason'], detail: string) => problems.push({ at, reason, detail });
-  if (!isObject(value)) return { ok: false, problems: [{ at: '$', reason: 'not-an-object', detail: 'not a JSON object' }] };
-  if (value.version !== 1) push('version', 'unsupported-version', `version ${JSON.stringify(value.version)} (expected 1)`);
+  const push = (at: string, reason: ManifestProblem['reason'], detail: string) =>
+    problems.push({ at, reason, detail });
+  if (!isObject(value))
+    return { ok: false, problems: [{ at: '$', reason: 'not-an-object', detail: 'not a JSON object' }] };
+  if (value.version !== 1)
+    push('version', 'unsupported-version', `version ${JSON.stringify(value.version)} (expected 1)`);
   if (!isSafeKey(value.key)) push('key', 'bad-key', 'key missing or not [A-Za-z0-9._-]{1,128}');
   else if (expectedKey !== undefined && value.key !== expectedKey) {
     push('key', 'key-mismatch', `manifest for key '${value.key}' stored under '${expectedKey}'`);
@@ -46,14 +52,18 @@ export function validateManifest(
   if (typeof value.taskId !== 'string') push('taskId', 'wrong-type', 'taskId must be a string');
   if (typeof value.createdAt !== 'string') push('createdAt', 'wrong-type', 'createdAt must be a string');
   if (!isObject(value.provenance)) push('provenance', 'wrong-type', 'provenance must be an object');
-  if (value.items !== undefined && !Array.isArray(value.items)) push('items', 'wrong-type', 'items must be an array');
+  if (value.items !== undefined && !Array.isArray(value.items))
+    push('items', 'wrong-type', 'items must be an array');
   if (!Array.isArray(value.outputs)) {
     push('outputs', 'missing-field', 'outputs must be an array');
   } else {
     const seen = new Set<string>();
     value.outputs.forEach((o: unknown, i: number) => {
       const at = `outputs[${i}]`;
-      if (!isObject(o)) return push(at, 'not-an-object', 'output is not an object');
+      if (!isObject(o)) {
+        push(at, 'not-an-object', 'output is not an object');
+        return;
+      }
       if (typeof o.name !== 'string') push(`${at}.name`, 'wrong-type', 'name must be a string');
       if (typeof o.path !== 'string') push(`${at}.path`, 'wrong-type', 'path must be a string');
       else {
@@ -62,19 +72,28 @@ export function validateManifest(
         seen.add(o.path);
       }
       if (!isSha256(o.sha256)) push(`${at}.sha256`, 'bad-sha256', 'sha256 must be 64 lowercase hex digits');
-      if (!Number.isSafeInteger(o.size) || (o.size as number) < 0) push(`${at}.size`, 'bad-size', 'size must be a non-negative integer');
+      if (!Number.isSafeInteger(o.size) || (o.size as number) < 0)
+        push(`${at}.size`, 'bad-size', 'size must be a non-negative integer');
       if (!Number.isInteger(o.mode) || (o.mode as number) < 0 || (o.mode as number) > 0o7777) {
         push(`${at}.mode`, 'bad-mode', 'mode must be permission bits (0..0o7777)');
       }
     });
   }
-  return problems.length === 0 ? { ok: true, manifest: value as unknown as Manifest } : { ok: false, problems };
+  return problems.length === 0
+    ? { ok: true, manifest: value as unknown as Manifest }
+    : { ok: false, problems };
 }
 
 /** JSON with object keys sorted at every level, so equal manifests serialise to equal bytes. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    isObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+    isObject(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
   );
 }
 
@@ -88,11 +107,17 @@ const ENVELOPE_VERSION = 1;
 export function encodeManifest(manifest: Manifest): Buffer {
   const body = canonicalJson(manifest);
   const sha256 = createHash('sha256').update(body).digest('hex');
-  return Buffer.from(`${canonicalJson({ format: ENVELOPE_FORMAT, version: ENVELOPE_VERSION, sha256, manifest })}\n`);
+  return Buffer.from(
+    `${canonicalJson({ format: ENVELOPE_FORMAT, version: ENVELOPE_VERSION, sha256, manifest })}\n`,
+  );
 }
 
 /** Decode and check a stored manifest; `what` names it in failures (e.g. 'ac/<key>'). */
-export function decodeManifest(bytes: Buffer, key: string, what: string): { ok: true; manifest: Manifest } | { ok: false; failure: CacheFailure } {
+export function decodeManifest(
+  bytes: Buffer,
+  key: string,
+  what: string,
+): { ok: true; manifest: Manifest } | { ok: false; failure: CacheFailure } {
   let envelope: unknown;
   try {
     envelope = JSON.parse(bytes.toString('utf8'));
@@ -103,13 +128,24 @@ export function decodeManifest(bytes: Buffer, key: string, what: string): { ok: 
     return { ok: false, failure: { type: 'corrupt', what, detail: 'not a pipe manifest envelope' } };
   }
   if (envelope.version !== ENVELOPE_VERSION) {
-    return { ok: false, failure: { type: 'corrupt', what, detail: `unknown envelope version ${String(envelope.version)}` } };
+    return {
+      ok: false,
+      failure: { type: 'corrupt', what, detail: `unknown envelope version ${String(envelope.version)}` },
+    };
   }
   const actual = createHash('sha256').update(canonicalJson(envelope.manifest)).digest('hex');
   if (actual !== envelope.sha256) {
-    return { ok: false, failure: { type: 'corrupt', what, detail: `checksum mismatch (stored ${String(envelope.sha256).slice(0, 12)}…, actual ${actual.slice(0, 12)}…)` } };
+    return {
+      ok: false,
+      failure: {
+        type: 'corrupt',
+        what,
+        detail: `checksum mismatch (stored ${String(envelope.sha256).slice(0, 12)}…, actual ${actual.slice(0, 12)}…)`,
+      },
+    };
   }
   const checked = validateManifest(envelope.manifest, key);
-  if (!checked.ok) return { ok: false, failure: { type: 'invalid-manifest', what, problems: checked.problems } };
+  if (!checked.ok)
+    return { ok: false, failure: { type: 'invalid-manifest', what, problems: checked.problems } };
   return checked;
 }

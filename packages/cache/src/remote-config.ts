@@ -17,7 +17,9 @@ export interface RemoteConfigError {
  *   PIPE_REMOTE_CACHE_TOKEN      bearer token (optional for bazel: reads may be anonymous)
  * No message of the result contains the token or a password.
  */
-export function remoteFromEnv(env: Record<string, string | undefined> = process.env): RemoteCache | RemoteConfigError | undefined {
+export function remoteFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): RemoteCache | RemoteConfigError | undefined {
   const raw = env.PIPE_REMOTE_CACHE?.trim();
   if (!raw) return undefined;
   let url: URL;
@@ -27,7 +29,11 @@ export function remoteFromEnv(env: Record<string, string | undefined> = process.
     return { type: 'config-error', variable: 'PIPE_REMOTE_CACHE', detail: 'not a valid URL' };
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return { type: 'config-error', variable: 'PIPE_REMOTE_CACHE', detail: `unsupported scheme '${url.protocol}' (http or https)` };
+    return {
+      type: 'config-error',
+      variable: 'PIPE_REMOTE_CACHE',
+      detail: `unsupported scheme '${url.protocol}' (http or https)`,
+    };
   }
   const protocol = (env.PIPE_REMOTE_CACHE_PROTOCOL?.trim() || 'bazel').toLowerCase();
   const token = env.PIPE_REMOTE_CACHE_TOKEN?.trim() || undefined;
@@ -37,13 +43,26 @@ export function remoteFromEnv(env: Record<string, string | undefined> = process.
       return new BazelHttpCache(auth);
     case 'turbo': {
       const team = env.PIPE_REMOTE_CACHE_TEAM?.trim();
-      if (!team) return { type: 'config-error', variable: 'PIPE_REMOTE_CACHE_TEAM', detail: 'required with PIPE_REMOTE_CACHE_PROTOCOL=turbo' };
+      if (!team)
+        return {
+          type: 'config-error',
+          variable: 'PIPE_REMOTE_CACHE_TEAM',
+          detail: 'required with PIPE_REMOTE_CACHE_PROTOCOL=turbo',
+        };
       if (!token) {
-        return { type: 'config-error', variable: 'PIPE_REMOTE_CACHE_TOKEN', detail: 'a Turborepo remote cache needs a bearer token' };
+        return {
+          type: 'config-error',
+          variable: 'PIPE_REMOTE_CACHE_TOKEN',
+          detail: 'a Turborepo remote cache needs a bearer token',
+        };
       }
       return new TurboRemoteCache({ ...auth, team });
     }
     default:
-      return { type: 'config-error', variable: 'PIPE_REMOTE_CACHE_PROTOCOL', detail: `'${protocol}' is not bazel or turbo` };
+      return {
+        type: 'config-error',
+        variable: 'PIPE_REMOTE_CACHE_PROTOCOL',
+        detail: `'${protocol}' is not bazel or turbo`,
+      };
   }
 }

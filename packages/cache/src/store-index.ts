@@ -64,16 +64,24 @@ export async function readPins(pinsPath: string): Promise<Pins> {
     throw e;
   }
   const doc = parsed as { format?: unknown; version?: unknown; pins?: unknown };
-  if (doc.format !== PINS_FORMAT || doc.version !== 1 || typeof doc.pins !== 'object' || doc.pins === null) return pins;
+  if (doc.format !== PINS_FORMAT || doc.version !== 1 || typeof doc.pins !== 'object' || doc.pins === null)
+    return pins;
   for (const [key, labels] of Object.entries(doc.pins as Record<string, unknown>)) {
-    if (Array.isArray(labels)) pins.set(key, new Set(labels.filter((l): l is string => typeof l === 'string')));
+    if (Array.isArray(labels))
+      pins.set(key, new Set(labels.filter((l): l is string => typeof l === 'string')));
   }
   return pins;
 }
 
 export async function writePins(pinsPath: string, pins: Pins): Promise<void> {
   const sorted = Object.fromEntries(
-    [...pins].filter(([, labels]) => labels.size > 0).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, l]) => [k, [...l].sort()]),
+    [...pins]
+      .filter(([, labels]) => labels.size > 0)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, l]) => [k, [...l].sort()]),
   );
-  await writeFileAtomic(pinsPath, Buffer.from(`${JSON.stringify({ format: PINS_FORMAT, version: 1, pins: sorted }, null, 1)}\n`));
+  await writeFileAtomic(
+    pinsPath,
+    Buffer.from(`${JSON.stringify({ format: PINS_FORMAT, version: 1, pins: sorted }, null, 1)}\n`),
+  );
 }

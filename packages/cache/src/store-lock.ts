@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
 import { open, readFile, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
@@ -17,7 +17,11 @@ export interface StoreLockOptions {
 
 export type LockOutcome<T> = { ok: true; value: T } | { ok: false; detail: string };
 
-export async function withStoreLock<T>(lockPath: string, fn: () => Promise<T>, options: StoreLockOptions = {}): Promise<LockOutcome<T>> {
+export async function withStoreLock<T>(
+  lockPath: string,
+  fn: () => Promise<T>,
+  options: StoreLockOptions = {},
+): Promise<LockOutcome<T>> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const staleMs = options.staleMs ?? 30 * 60_000;
   const deadline = Date.now() + timeoutMs;
@@ -34,7 +38,8 @@ export async function withStoreLock<T>(lockPath: string, fn: () => Promise<T>, o
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       if (await breakIfAbandoned(lockPath, staleMs)) continue;
-      if (Date.now() >= deadline) return { ok: false, detail: `store lock ${lockPath} is held by another process` };
+      if (Date.now() >= deadline)
+        return { ok: false, detail: `store lock ${lockPath} is held by another process` };
       await delay(waitMs);
       waitMs = Math.min(waitMs * 2, 200);
     }

@@ -1,6 +1,6 @@
-import { HttpCacheBackend, type EntryKind } from './http-backend.js';
-import { type CacheFailure, type CacheOutcome, fail, ok } from './types.js';
+import { type EntryKind, HttpCacheBackend } from './http-backend.js';
 import { type RemoteAuthOptions, transportOptions } from './remote-auth.js';
+import { type CacheFailure, type CacheOutcome, fail, ok } from './types.js';
 
 export interface TurboRemoteCacheOptions extends RemoteAuthOptions {
   /** The team (namespace) of the artifacts; sent as `?teamId=`. */
@@ -39,10 +39,14 @@ export class TurboRemoteCache extends HttpCacheBackend {
     const path = 'v8/artifacts/status';
     const sent = await this.http.send({ method: 'GET', path });
     if (!sent.ok) return fail(sent.failure);
-    if (sent.response.status !== 200) return fail(await this.clientError(sent.response, `GET ${this.http.describe(path)}`));
+    if (sent.response.status !== 200)
+      return fail(await this.clientError(sent.response, `GET ${this.http.describe(path)}`));
     const body = await this.http.excerpt(sent.response);
     if (!/"status"\s*:\s*"enabled"/.test(body)) {
-      return fail({ type: 'unavailable', detail: `${this.http.describe(path)}: remote caching is not enabled (${body})` });
+      return fail({
+        type: 'unavailable',
+        detail: `${this.http.describe(path)}: remote caching is not enabled (${body})`,
+      });
     }
     return ok(undefined);
   }

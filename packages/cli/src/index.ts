@@ -1,1 +1,2 @@
-export {};
+/** @pipe/cli: the `pipe` command. */
+export { main } from './main.js';

@@ -1,3 +1,120 @@
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+/**
+ * The `pipe` command: argument parsing only. Each subcommand's module is imported when it runs,
+ * so `pipe build` on an up-to-date workspace loads no more than it needs.
+ * Exit codes: 0 ok, 1 build failed, 2 usage or config error.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_USAGE } from './exit-codes.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const set = (c: number) => {
+    code = c;
+  };
+  const program = new Command('pipe')
+    .description('pipe: an incremental, content-addressed task graph for scientific pipelines')
+    .option('-f, --file <pipe.yaml>', 'pipeline file (default: pipe.yaml in this or a parent directory)')
+    .option('-C, --cwd <dir>', 'run as if started in <dir>')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const buildLike = (cmd: Command) =>
+    cmd
+      .option('--config <file>', 'parameter file to use instead of the pipeline\'s config file')
+      .option('--param <key=value>', 'override a parameter (repeatable)', collect, [])
+      .option('--kernels <backend>', 'kernel backend: native, wasm or js')
+      .option('--cache-dir <dir>', 'cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)')
+      .option('--force [target]', 'run the tasks even if up to date (all, or one target; repeatable)', collect, [])
+      .option('--json', 'print one JSON object per line');
+
+  buildLike(program.command('build').argument('<targets...>').description('build targets and what they need'))
+    .option('-j, --jobs <n>', 'run at most n tasks at once', (v) => Number.parseInt(v, 10))
+    .option('-k, --keep-going', 'keep running independent tasks after a failure')
+    .option('-n, --dry-run', 'print the plan, run nothing')
+    .option('--out <dir>', 'copy the outputs of the requested targets into <dir>')
+    .option('--wait [seconds]', 'wait for another build of this workspace to finish (default: refuse)')
+    .action(async (targets: string[], opts, cmd: Command) => {
+      const { buildCommand } = await import('./commands/build.js');
+      set(await buildCommand(targets, { ...cmd.optsWithGlobals() }));
+    });
+
+  buildLike(program.command('plan').argument('<targets...>').description('say what a build would do, and why')).action(
+    async (targets: string[], _opts, cmd: Command) => {
+      const { planCommand } = await import('./commands/plan.js');
+      set(await planCommand(targets, { ...cmd.optsWithGlobals() }));
+    },
+  );
+
+  program
+    .command('why')
+    .argument('<product-or-target>')
+    .description('provenance of a product back to raw inputs, and why it was last rebuilt')
+    .option('--json', 'print JSON')
+    .action(async (query: string, _opts, cmd: Command) => {
+      const { whyCommand } = await import('./commands/why.js');
+      set(await whyCommand(query, { ...cmd.optsWithGlobals() }));
+    });
+
+  program
+    .command('graph')
+    .argument('[targets...]')
+    .description('print the task graph')
+    .addOption(new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'))
+    .action(async (targets: string[], _opts, cmd: Command) => {
+      const { graphCommand } = await import('./commands/graph.js');
+      set(await graphCommand(targets, { ...cmd.optsWithGlobals() }));
+    });
+
+  program
+    .command('log')
+    .description('list builds of this workspace')
+    .option('--json', 'print JSON')
+    .option('-n, --limit <n>', 'show the last n builds', (v) => Number.parseInt(v, 10), 20)
+    .action(async (_opts, cmd: Command) => {
+      const { logCommand } = await import('./commands/log.js');
+      set(await logCommand({ ...cmd.optsWithGlobals() }));
+    });
+
+  program
+    .command('status')
+    .argument('[build]', 'build id or unique prefix (default: the last build)')
+    .description('show one build: its tasks and their states')
+    .option('--json', 'print JSON')
+    .option('-a, --all', 'list up-to-date tasks too')
+    .action(async (id: string | undefined, _opts, cmd: Command) => {
+      const { statusCommand } = await import('./commands/status.js');
+      set(await statusCommand(id, { ...cmd.optsWithGlobals() }));
+    });
+
+  const cache = program.command('cache').description('inspect and maintain the cache').option('--cache-dir <dir>', 'cache directory');
+  for (const [name, desc, arg] of [
+    ['stats', 'size and entry counts', undefined],
+    ['gc', 'evict least recently used entries beyond the size budget (pins are kept)', undefined],
+    ['verify', 'check every entry against its hash', undefined],
+    ['pin', 'pin the cache entries of a target or task', '<target>'],
+    ['unpin', 'unpin the cache entries of a target or task', '<target>'],
+  ] as const) {
+    const sub = cache.command(name).description(desc).option('--json', 'print JSON');
+    if (arg) sub.argument(arg);
+    if (name === 'gc') sub.option('--max-size <bytes>', 'size budget', (v) => Number.parseInt(v, 10));
+    sub.action(async (...args: unknown[]) => {
+      const cmd = args[args.length - 1] as Command;
+      const { cacheCommand } = await import('./commands/cache.js');
+      set(await cacheCommand(name, arg ? (args[0] as string) : undefined, { ...cmd.optsWithGlobals() }));
+    });
+  }
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    throw error;
+  }
+  return code;
 }

@@ -37,9 +37,14 @@ describe('loadPipeline: every problem is reported with its place', () => {
       'pipe.yaml': 'version: 1\ntargets:\n  a: {step: x\n  b: [1, 2\n',
     });
     expect(summary(dir, diagnostics).map((d) => d.code)).toEqual(['yaml-syntax', 'yaml-syntax']);
-    expect(diagnostics.map((d) => d.span?.file)).toEqual([path.join(dir, 'pipe.yaml'), path.join(dir, 'pipe.yaml')]);
+    expect(diagnostics.map((d) => d.span?.file)).toEqual([
+      path.join(dir, 'pipe.yaml'),
+      path.join(dir, 'pipe.yaml'),
+    ]);
     expect(diagnostics.map((d) => d.span!.line)).toEqual([4, 5]);
-    expect(diagnostics[0]!.message).toBe('Flow map in block collection must be sufficiently indented and end with a }');
+    expect(diagnostics[0]!.message).toBe(
+      'Flow map in block collection must be sufficiently indented and end with a }',
+    );
   });
 
   it('reports unknown keys with "did you mean", wrong types and formats, all at once', async () => {
@@ -71,10 +76,15 @@ describe('loadPipeline: every problem is reported with its place', () => {
 
   it('rejects a command written as a string, with the list to write instead', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
-      'pipe.yaml': 'version: 1\ntargets:\n  a:\n    command: python plot.py --out x.png\n    outputs: [x.png]\n',
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    command: python plot.py --out x.png\n    outputs: [x.png]\n',
     });
     expect(summary(dir, diagnostics)).toEqual([
-      { code: 'command-not-array', at: 'pipe.yaml:4:14', hint: 'write it as a list: [python, plot.py, --out, x.png]' },
+      {
+        code: 'command-not-array',
+        at: 'pipe.yaml:4:14',
+        hint: 'write it as a list: [python, plot.py, --out, x.png]',
+      },
     ]);
   });
 
@@ -148,7 +158,10 @@ describe('loadPipeline: every problem is reported with its place', () => {
       ['foreach-output-without-item', 'pipe.yaml:5:50'],
     ]);
     expect(diagnostics[0]!.related).toEqual([
-      { message: "'build/out.fits' first declared here, by target 'a'", span: { file: path.join(dir, 'pipe.yaml'), line: 3, col: 31, length: 14 } },
+      {
+        message: "'build/out.fits' first declared here, by target 'a'",
+        span: { file: path.join(dir, 'pipe.yaml'), line: 3, col: 31, length: 14 },
+      },
     ]);
     expect(diagnostics[1]!.hint).toBe("e.g. 'build/c_{item}.fits'");
   });
@@ -158,8 +171,14 @@ describe('loadPipeline: every problem is reported with its place', () => {
       'pipe.yaml': 'version: 1\ninclude: [pipelines/*.yaml]\ntargets:\n  a: {command: [x], outputs: [a]}\n',
       'pipelines/more.yaml': 'targets:\n  a: {command: [y], outputs: [b]}\n',
     });
-    expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([['duplicate-target', 'pipelines/more.yaml:2:3']]);
-    expect(diagnostics[0]!.related![0]!.span).toMatchObject({ file: path.join(dir, 'pipe.yaml'), line: 4, col: 3 });
+    expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([
+      ['duplicate-target', 'pipelines/more.yaml:2:3'],
+    ]);
+    expect(diagnostics[0]!.related![0]!.span).toMatchObject({
+      file: path.join(dir, 'pipe.yaml'),
+      line: 4,
+      col: 3,
+    });
   });
 
   it('reports unknown ${config.x} references with "did you mean" from the config file', async () => {
@@ -213,10 +232,13 @@ describe('loadPipeline: every problem is reported with its place', () => {
   it('rejects --param overrides of unknown keys, with "did you mean"', async () => {
     const { diagnostics } = await diagnosticsOf(
       {
-        'pipe.yaml': 'version: 1\nconfig: params.yaml\ntargets:\n  stack: {step: test.scale, params: {factor: 2}, outputs: [s]}\n',
+        'pipe.yaml':
+          'version: 1\nconfig: params.yaml\ntargets:\n  stack: {step: test.scale, params: {factor: 2}, outputs: [s]}\n',
         'params.yaml': 'excess_map: {correlation_radius: 0.1 deg}\n',
       },
-      { paramOverrides: { 'excess_map.corelation_radius': '0.2 deg', 'stack.factr': '3', 'stak.factor': '1' } },
+      {
+        paramOverrides: { 'excess_map.corelation_radius': '0.2 deg', 'stack.factr': '3', 'stak.factor': '1' },
+      },
     );
     expect(diagnostics.map((d) => [d.code, d.hint])).toEqual([
       ['unknown-param-override', "did you mean 'excess_map.correlation_radius'?"],

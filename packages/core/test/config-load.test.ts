@@ -15,9 +15,13 @@ function workspace(files: Record<string, string>): string {
   return dir;
 }
 
-async function load(dir: string, options: { configFile?: string; paramOverrides?: Record<string, string> } = {}): Promise<Pipeline> {
+async function load(
+  dir: string,
+  options: { configFile?: string; paramOverrides?: Record<string, string> } = {},
+): Promise<Pipeline> {
   const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, ...options });
-  if (!result.ok) throw new Error(`expected a valid pipeline, got:\n${JSON.stringify(result.diagnostics, null, 2)}`);
+  if (!result.ok)
+    throw new Error(`expected a valid pipeline, got:\n${JSON.stringify(result.diagnostics, null, 2)}`);
   return result.pipeline;
 }
 
@@ -93,7 +97,10 @@ describe('loadPipeline: valid pipelines', () => {
       label: 'map of Crab',
       unit: 'deg', // added by the step's validateParams
     });
-    expect(pipeline.config).toEqual({ file: path.join(pipeline.root, 'analysis.yaml'), schema: 'test.analysis' });
+    expect(pipeline.config).toEqual({
+      file: path.join(pipeline.root, 'analysis.yaml'),
+      schema: 'test.analysis',
+    });
   });
 
   it('makes command steps from `command:` and resolves inputs relative to the declaring file', async () => {
@@ -122,13 +129,17 @@ describe('loadPipeline: valid pipelines', () => {
       `,
     });
     const pipeline = await load(dir);
-    expect(pipeline.targets.get('b')!.inputs['src']).toMatchObject([{ kind: 'target', target: 'a', output: 'out' }]);
+    expect(pipeline.targets.get('b')!.inputs['src']).toMatchObject([
+      { kind: 'target', target: 'a', output: 'out' },
+    ]);
     expect(pipeline.targets.get('b')!.outputs).toEqual({ '0': 'build/b.txt' });
   });
 
   it('applies --param overrides to the config file and to target params, parsed as YAML', async () => {
     const dir = workspace(GOOD);
-    const pipeline = await load(dir, { paramOverrides: { 'geom.binsz': '0.05', 'stack.factor': '3', 'source.name': 'PKS 2155' } });
+    const pipeline = await load(dir, {
+      paramOverrides: { 'geom.binsz': '0.05', 'stack.factor': '3', 'source.name': 'PKS 2155' },
+    });
     const stack = pipeline.targets.get('stack')!;
     expect(stack.params['factor']).toBe(3);
     expect(stack.params['geom']).toEqual({ binsz: 0.05, width: [5, 5] });

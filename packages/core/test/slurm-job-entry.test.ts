@@ -18,14 +18,21 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'pipe-job-entry-'));
 });
 
-function spec(taskId: string, run: TaskSpec['run'], outputs: Record<string, string>, extra: Partial<TaskSpec> = {}): TaskSpec {
+function spec(
+  taskId: string,
+  run: TaskSpec['run'],
+  outputs: Record<string, string>,
+  extra: Partial<TaskSpec> = {},
+): TaskSpec {
   return {
     taskId,
     attempt: 1,
     run,
     cwd: dir,
     inputs: {},
-    outputs: Object.fromEntries(Object.entries(outputs).map(([k, f]) => [k, { final: f, temp: `${f}.tmp-a1` }])),
+    outputs: Object.fromEntries(
+      Object.entries(outputs).map(([k, f]) => [k, { final: f, temp: `${f}.tmp-a1` }]),
+    ),
     params: {},
     env: {},
     kernelBackend: 'js',
@@ -39,7 +46,13 @@ function runJob(tasks: TaskSpec[], jobId: string, env: Record<string, string> = 
   const job: JobSpec = { version: 1, buildId: 'b1', tasks };
   writeFileSync(file, JSON.stringify(job));
   return spawnSync(process.execPath, [entry, file], {
-    env: { PATH: process.env.PATH ?? '', SLURM_JOB_ID: jobId, SLURMD_NODENAME: 'n1', SECRET_NOT_DECLARED: 'x', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      SLURM_JOB_ID: jobId,
+      SLURMD_NODENAME: 'n1',
+      SECRET_NOT_DECLARED: 'x',
+      ...env,
+    },
     encoding: 'utf8',
   });
 }
@@ -47,22 +60,65 @@ function runJob(tasks: TaskSpec[], jobId: string, env: Record<string, string> = 
 describe('job-entry', () => {
   it('runs a command argv, promotes its output and writes a result whose hashes validate', async () => {
     const out = join(dir, 'sub', 'a.txt');
-    const t = spec('a', { kind: 'command', argv: ['/bin/sh', '-c', 'printf "%s|%s|%s" "$1" "$GREETING" "$SECRET_NOT_DECLARED" > "$0"', '{outputs.x}', '{item}'] }, { x: out }, {
-      env: { GREETING: 'hi' },
-      item: { id: 'obs1', files: [] },
-    });
+    const t = spec(
+      'a',
+      {
+        kind: 'command',
+        argv: [
+          '/bin/sh',
+          '-c',
+          'printf "%s|%s|%s" "$1" "$GREETING" "$SECRET_NOT_DECLARED" > "$0"',
+          '{outputs.x}',
+          '{item}',
+        ],
+      },
+      { x: out },
+      {
+        env: { GREETING: 'hi' },
+        item: { id: 'obs1', files: [] },
+      },
+    );
     const r = runJob([t], '42');
     expect(r.status, r.stderr).toBe(0);
     // Only declared env reaches the command; the item id is substituted; no temp file is left.
     expect(readFileSync(out, 'utf8')).toBe('obs1|hi|');
     expect(await readdir(join(dir, 'sub'))).toEqual(['a.txt']);
-    const check = await checkResult({ buildId: 'b1', taskId: 'a', attempt: 1, resultFile: t.resultFile, outputs: { x: out }, job: { jobId: '42' } });
+    const check = await checkResult({
+      buildId: 'b1',
+      taskId: 'a',
+      attempt: 1,
+      resultFile: t.resultFile,
+      outputs: { x: out },
+      job: { jobId: '42' },
+    });
     expect(check.kind).toBe('ok');
     if (check.kind === 'ok') expect(check.result.slurm).toMatchObject({ jobId: '42', node: 'n1' });
     // The same result does not validate for another job, and not once the output bytes change.
-    expect((await checkResult({ buildId: 'b1', taskId: 'a', attempt: 1, resultFile: t.resultFile, outputs: { x: out }, job: { jobId: '43' } })).kind).toBe('invalid');
+    expect(
+      (
+        await checkResult({
+          buildId: 'b1',
+          taskId: 'a',
+          attempt: 1,
+          resultFile: t.resultFile,
+          outputs: { x: out },
+          job: { jobId: '43' },
+        })
+      ).kind,
+    ).toBe('invalid');
     writeFileSync(out, 'tampered');
-    expect((await checkResult({ buildId: 'b1', taskId: 'a', attempt: 1, resultFile: t.resultFile, outputs: { x: out }, job: { jobId: '42' } })).kind).toBe('invalid');
+    expect(
+      (
+        await checkResult({
+          buildId: 'b1',
+          taskId: 'a',
+          attempt: 1,
+          resultFile: t.resultFile,
+          outputs: { x: out },
+          job: { jobId: '42' },
+        })
+      ).kind,
+    ).toBe('invalid');
   });
 
   it('runs a step module in process with a StepContext', async () => {
@@ -75,29 +131,49 @@ describe('job-entry', () => {
          run(ctx) { writeFileSync(ctx.outputs.y, String(ctx.params.n) + ctx.kernelBackend); return { metadata: { n: ctx.params.n } }; } };`,
     );
     const out = join(dir, 'y.txt');
-    const t = spec('s', { kind: 'step', module: mod }, { y: out }, { params: { n: 21 }, kernelBackend: 'wasm' });
+    const t = spec(
+      's',
+      { kind: 'step', module: mod },
+      { y: out },
+      { params: { n: 21 }, kernelBackend: 'wasm' },
+    );
     expect(runJob([t], '50').status).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe('42wasm');
     const result = JSON.parse(readFileSync(t.resultFile, 'utf8'));
     expect(result).toMatchObject({ status: 'ok', metadata: { n: 42 } });
     const bad = spec('s2', { kind: 'step', module: mod }, { y: join(dir, 'y2.txt') }, { params: { n: 'x' } });
     expect(runJob([bad], '51').status).toBe(1);
-    expect(JSON.parse(readFileSync(bad.resultFile, 'utf8'))).toMatchObject({ status: 'failed', error: expect.stringMatching(/invalid params/) });
+    expect(JSON.parse(readFileSync(bad.resultFile, 'utf8'))).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/invalid params/),
+    });
   });
 
   it('reports failures in the result and the exit status, and never shows a failed output under its final name', () => {
     const out = join(dir, 'f.txt');
-    const t = spec('f', { kind: 'command', argv: ['/bin/sh', '-c', 'echo partial > "$0"; exit 7', '{outputs.x}'] }, { x: out });
+    const t = spec(
+      'f',
+      { kind: 'command', argv: ['/bin/sh', '-c', 'echo partial > "$0"; exit 7', '{outputs.x}'] },
+      { x: out },
+    );
     expect(runJob([t], '60').status).toBe(7);
     expect(existsSync(out)).toBe(false);
-    expect(JSON.parse(readFileSync(t.resultFile, 'utf8'))).toMatchObject({ status: 'failed', exitCode: 7, outputs: {} });
+    expect(JSON.parse(readFileSync(t.resultFile, 'utf8'))).toMatchObject({
+      status: 'failed',
+      exitCode: 7,
+      outputs: {},
+    });
     const missing = spec('m', { kind: 'command', argv: ['/bin/true'] }, { x: join(dir, 'never.txt') });
     expect(runJob([missing], '61').status).toBe(1);
     expect(JSON.parse(readFileSync(missing.resultFile, 'utf8')).error).toMatch(/not written/);
   });
 
   it('runs several tasks per job and exits EXIT_SOME_TASKS_FAILED when some fail', () => {
-    const ok = spec('b-ok', { kind: 'command', argv: ['/bin/sh', '-c', 'echo ok > "$0"', '{outputs.x}'] }, { x: join(dir, 'bok.txt') });
+    const ok = spec(
+      'b-ok',
+      { kind: 'command', argv: ['/bin/sh', '-c', 'echo ok > "$0"', '{outputs.x}'] },
+      { x: join(dir, 'bok.txt') },
+    );
     const bad = spec('b-bad', { kind: 'command', argv: ['/bin/false'] }, {});
     const r = runJob([ok, bad], '70');
     expect(r.status).toBe(EXIT_SOME_TASKS_FAILED);

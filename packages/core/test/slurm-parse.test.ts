@@ -9,7 +9,13 @@ import {
   parseScontrolJobLine,
   parseSqueueJson,
 } from '../src/slurm/parse.js';
-import { parseMemMb, parseTimeSeconds, resourceArgs, resourcesForAttempt, validateExtraOptions } from '../src/slurm/resources.js';
+import {
+  parseMemMb,
+  parseTimeSeconds,
+  resourceArgs,
+  resourcesForAttempt,
+  validateExtraOptions,
+} from '../src/slurm/resources.js';
 import { classifyJob, indexRecords } from '../src/slurm/state.js';
 import { groupForSubmission, jobName, shellQuote, taskLevels } from '../src/slurm/submission.js';
 import { checkJobSpec } from '../src/slurm/task-files.js';
@@ -20,11 +26,60 @@ const squeueJson = JSON.stringify({
   meta: { plugin: { type: 'openapi/v0.0.38' } },
   errors: [],
   jobs: [
-    { job_id: 1, array_job_id: 0, array_task_id: null, array_task_string: '', job_state: 'FAILED', state_reason: 'NonZeroExitCode', exit_code: 768, name: 'wrap', restart_cnt: 0, nodes: 'vm' },
-    { job_id: 5, array_job_id: 2, array_task_id: 0, array_task_string: '', job_state: 'COMPLETED', state_reason: 'None', exit_code: 0, name: 'arr', nodes: 'vm' },
-    { job_id: 2, array_job_id: 2, array_task_id: null, array_task_string: '2-9%2', job_state: 'PENDING', state_reason: 'Resources', exit_code: 0, name: 'arr', nodes: '' },
-    { job_id: 4, array_job_id: 0, array_task_id: null, array_task_string: '', job_state: 'PENDING', state_reason: 'DependencyNeverSatisfied', exit_code: 0, name: 'dep2' },
-    { job_id: 7, array_job_id: 0, array_task_id: null, array_task_string: '', job_state: 'FAILED', state_reason: 'JobLaunchFailure', exit_code: 11, name: 'segv' },
+    {
+      job_id: 1,
+      array_job_id: 0,
+      array_task_id: null,
+      array_task_string: '',
+      job_state: 'FAILED',
+      state_reason: 'NonZeroExitCode',
+      exit_code: 768,
+      name: 'wrap',
+      restart_cnt: 0,
+      nodes: 'vm',
+    },
+    {
+      job_id: 5,
+      array_job_id: 2,
+      array_task_id: 0,
+      array_task_string: '',
+      job_state: 'COMPLETED',
+      state_reason: 'None',
+      exit_code: 0,
+      name: 'arr',
+      nodes: 'vm',
+    },
+    {
+      job_id: 2,
+      array_job_id: 2,
+      array_task_id: null,
+      array_task_string: '2-9%2',
+      job_state: 'PENDING',
+      state_reason: 'Resources',
+      exit_code: 0,
+      name: 'arr',
+      nodes: '',
+    },
+    {
+      job_id: 4,
+      array_job_id: 0,
+      array_task_id: null,
+      array_task_string: '',
+      job_state: 'PENDING',
+      state_reason: 'DependencyNeverSatisfied',
+      exit_code: 0,
+      name: 'dep2',
+    },
+    {
+      job_id: 7,
+      array_job_id: 0,
+      array_task_id: null,
+      array_task_string: '',
+      job_state: 'FAILED',
+      state_reason: 'JobLaunchFailure',
+      exit_code: 11,
+      name: 'segv',
+    },
   ],
 });
 
@@ -56,11 +111,31 @@ describe('parsing Slurm output', () => {
   it('reads scontrol show job -o and jobcomp lines, including array ids', () => {
     const line =
       'JobId=13 ArrayJobId=2 ArrayTaskId=8 ArrayTaskThrottle=2 JobName=arr UserId=root(0) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) Restarts=1 ExitCode=3:0 NodeList=vm Command=/tmp/a b.sh';
-    expect(parseScontrolJobLine(line)).toMatchObject({ jobId: '13', arrayJobId: '2', arrayTaskId: 8, state: 'FAILED', reason: 'NonZeroExitCode', exitCode: 3, signal: 0, restarts: 1, node: 'vm' });
-    const pending = parseScontrolJobLine('JobId=2 ArrayJobId=2 ArrayTaskId=2-4%2 JobName=arr JobState=PENDING Reason=Resources ExitCode=0:0');
+    expect(parseScontrolJobLine(line)).toMatchObject({
+      jobId: '13',
+      arrayJobId: '2',
+      arrayTaskId: 8,
+      state: 'FAILED',
+      reason: 'NonZeroExitCode',
+      exitCode: 3,
+      signal: 0,
+      restarts: 1,
+      node: 'vm',
+    });
+    const pending = parseScontrolJobLine(
+      'JobId=2 ArrayJobId=2 ArrayTaskId=2-4%2 JobName=arr JobState=PENDING Reason=Resources ExitCode=0:0',
+    );
     expect(pending?.pendingIndices).toEqual([2, 3, 4]);
-    const comp = parseScontrolJobLine('JobId=5 UserId=root(0) Name=arr JobState=COMPLETED Partition=ci ArrayJobId=2 ArrayTaskId=0 DerivedExitCode=0:0 ExitCode=0:0 ');
-    expect(comp).toMatchObject({ jobId: '5', arrayJobId: '2', arrayTaskId: 0, state: 'COMPLETED', name: 'arr' });
+    const comp = parseScontrolJobLine(
+      'JobId=5 UserId=root(0) Name=arr JobState=COMPLETED Partition=ci ArrayJobId=2 ArrayTaskId=0 DerivedExitCode=0:0 ExitCode=0:0 ',
+    );
+    expect(comp).toMatchObject({
+      jobId: '5',
+      arrayJobId: '2',
+      arrayTaskId: 0,
+      state: 'COMPLETED',
+      name: 'arr',
+    });
     expect(parseSacctLines('115|FAILED|3:0\n116|CANCELLED by 0|0:15\n')).toEqual([
       { jobId: '115', state: 'FAILED', exitCode: 3, signal: 0 },
       { jobId: '116', state: 'CANCELLED', exitCode: 0, signal: 15 },
@@ -71,11 +146,24 @@ describe('parsing Slurm output', () => {
 describe('job states', () => {
   it('maps every terminal state and treats DependencyNeverSatisfied as its own phase', () => {
     expect(classifyJob({ jobId: '1', state: 'COMPLETING' }).phase).toBe('running');
-    expect(classifyJob({ jobId: '1', state: 'PENDING', reason: 'DependencyNeverSatisfied' }).phase).toBe('dependency-never-satisfied');
-    expect(classifyJob({ jobId: '1', state: 'CANCELLED', reason: 'DependencyNeverSatisfied' }).phase).toBe('dependency-never-satisfied');
-    expect(classifyJob({ jobId: '1', state: 'OUT_OF_MEMORY' })).toEqual({ phase: 'ended', end: { kind: 'out-of-memory' } });
-    expect(classifyJob({ jobId: '1', state: 'NODE_FAIL' })).toEqual({ phase: 'ended', end: { kind: 'node-fail' } });
-    expect(classifyJob({ jobId: '1', state: 'FAILED', exitCode: 0, signal: 11 })).toEqual({ phase: 'ended', end: { kind: 'failed', exitCode: 0, signal: 11 } });
+    expect(classifyJob({ jobId: '1', state: 'PENDING', reason: 'DependencyNeverSatisfied' }).phase).toBe(
+      'dependency-never-satisfied',
+    );
+    expect(classifyJob({ jobId: '1', state: 'CANCELLED', reason: 'DependencyNeverSatisfied' }).phase).toBe(
+      'dependency-never-satisfied',
+    );
+    expect(classifyJob({ jobId: '1', state: 'OUT_OF_MEMORY' })).toEqual({
+      phase: 'ended',
+      end: { kind: 'out-of-memory' },
+    });
+    expect(classifyJob({ jobId: '1', state: 'NODE_FAIL' })).toEqual({
+      phase: 'ended',
+      end: { kind: 'node-fail' },
+    });
+    expect(classifyJob({ jobId: '1', state: 'FAILED', exitCode: 0, signal: 11 })).toEqual({
+      phase: 'ended',
+      end: { kind: 'failed', exitCode: 0, signal: 11 },
+    });
   });
 
   it('never lets a non-COMPLETED single-task job count as a success', () => {
@@ -83,7 +171,9 @@ describe('job states', () => {
     expect(endAllowsSuccess({ kind: 'node-fail' }, 1)).toBe(false);
     expect(endAllowsSuccess({ kind: 'failed', exitCode: 86, signal: 0 }, 1)).toBe(false);
     expect(endAllowsSuccess({ kind: 'failed', exitCode: 86, signal: 0 }, 3)).toBe(true);
-    expect(failureReason({ kind: 'completed' }, { kind: 'missing' }, 'command')).toEqual({ type: 'missing-result' });
+    expect(failureReason({ kind: 'completed' }, { kind: 'missing' }, 'command')).toEqual({
+      type: 'missing-result',
+    });
     expect(failureReason({ kind: 'timeout' }, { kind: 'missing' }, 'command')).toEqual({ type: 'timeout' });
   });
 });
@@ -105,12 +195,26 @@ describe('resources', () => {
   it('grows mem and time per attempt', () => {
     const r = resourcesForAttempt({ mem: '1G', time: '00:10:00', cpus: 2, partition: 'short' }, 3);
     expect(r).toEqual({ ok: true, value: { mem: '3072M', time: '0-00:30:00', cpus: 2, partition: 'short' } });
-    if (r.ok) expect(resourceArgs(r.value)).toEqual(['--partition=short', '--cpus-per-task=2', '--mem=3072M', '--time=0-00:30:00']);
+    if (r.ok)
+      expect(resourceArgs(r.value)).toEqual([
+        '--partition=short',
+        '--cpus-per-task=2',
+        '--mem=3072M',
+        '--time=0-00:30:00',
+      ]);
   });
 
   it('allows only listed sbatch options, in long form', () => {
     expect(validateExtraOptions(['--qos=high', '--exclusive', '--constraint=a&b']).ok).toBe(true);
-    for (const bad of ['--wrap=rm -rf /', '--output=/etc/x', '--export=ALL', '--dependency=afterany:1', '-p short', '--uid=0', '--comment=a\nb']) {
+    for (const bad of [
+      '--wrap=rm -rf /',
+      '--output=/etc/x',
+      '--export=ALL',
+      '--dependency=afterany:1',
+      '-p short',
+      '--uid=0',
+      '--comment=a\nb',
+    ]) {
       expect(validateExtraOptions([bad]).ok, bad).toBe(false);
     }
     expect(resourcesForAttempt({ partition: 'ci --wrap' }, 1).ok).toBe(false);
@@ -118,19 +222,41 @@ describe('resources', () => {
 });
 
 const task = (id: string, target: string, deps: string[] = []): ExecTask => ({
-  id, target, deps, run: { kind: 'command', argv: ['true'] }, inputs: {}, outputs: {}, params: {}, env: {}, resources: {},
+  id,
+  target,
+  deps,
+  run: { kind: 'command', argv: ['true'] },
+  inputs: {},
+  outputs: {},
+  params: {},
+  env: {},
+  resources: {},
 });
 
 describe('grouping tasks into submissions', () => {
   it('puts a fan-out in one array and splits by level so arrays never wait on each other in a cycle', () => {
     // x[0] -> y -> x[1]: grouping by target alone would make the x array and y wait on each other.
-    const tasks = [task('x[0]', 'x'), task('y', 'y', ['x[0]']), task('x[1]', 'x', ['y']), ...Array.from({ length: 5 }, (_, i) => task(`f[${i}]`, 'f'))];
+    const tasks = [
+      task('x[0]', 'x'),
+      task('y', 'y', ['x[0]']),
+      task('x[1]', 'x', ['y']),
+      ...Array.from({ length: 5 }, (_, i) => task(`f[${i}]`, 'f')),
+    ];
     const levels = taskLevels(tasks);
     expect([levels.get('x[0]'), levels.get('y'), levels.get('x[1]')]).toEqual([0, 1, 2]);
     const pending = tasks.map((t) => ({ task: t, attempt: 1, level: levels.get(t.id) ?? 0, resources: {} }));
     const subs = groupForSubmission(pending, 1, 1000).map((s) => s.map((el) => el.map((p) => p.task.id)));
-    expect(subs).toEqual([[['f[0]'], ['f[1]'], ['f[2]'], ['f[3]'], ['f[4]']], [['x[0]']], [['y']], [['x[1]']]]);
-    const batched = groupForSubmission(pending.filter((p) => p.task.target === 'f'), 2, 2);
+    expect(subs).toEqual([
+      [['f[0]'], ['f[1]'], ['f[2]'], ['f[3]'], ['f[4]']],
+      [['x[0]']],
+      [['y']],
+      [['x[1]']],
+    ]);
+    const batched = groupForSubmission(
+      pending.filter((p) => p.task.target === 'f'),
+      2,
+      2,
+    );
     expect(batched.map((s) => s.map((el) => el.length))).toEqual([[2, 2], [1]]);
     expect(() => taskLevels([task('a', 'a', ['b']), task('b', 'b', ['a'])])).toThrow(/cycle/);
   });
@@ -142,6 +268,24 @@ describe('grouping tasks into submissions', () => {
 
   it('rejects malformed job specs', () => {
     expect(checkJobSpec({ version: 2, buildId: 'b', tasks: [] })).toMatch(/version/);
-    expect(checkJobSpec({ version: 1, buildId: 'b', tasks: [{ taskId: 't', attempt: 1, cwd: '/', resultFile: '/r', run: { kind: 'command', argv: 'rm -rf /' }, inputs: {}, outputs: {}, params: {}, env: {} }] })).toMatch(/argv/);
+    expect(
+      checkJobSpec({
+        version: 1,
+        buildId: 'b',
+        tasks: [
+          {
+            taskId: 't',
+            attempt: 1,
+            cwd: '/',
+            resultFile: '/r',
+            run: { kind: 'command', argv: 'rm -rf /' },
+            inputs: {},
+            outputs: {},
+            params: {},
+            env: {},
+          },
+        ],
+      }),
+    ).toMatch(/argv/);
   });
 });

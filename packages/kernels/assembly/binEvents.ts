@@ -11,19 +11,44 @@ const ENERGY_BAND: f64 = 1e-9;
 const FRAC_PI_2: f64 = Math.PI / 2;
 const FRAC_PI_4: f64 = Math.PI / 4;
 
-// Projection parameters of the current call (set by binEvents, read by the inlined helpers).
-let gLon0: f64 = 0;
-let gS0: f64 = 0;
-let gC0: f64 = 1;
-
+// Taylor coefficients (−1)^k/(2k+1)! and (−1)^k/(2k)! (degree 27/28 on [−π, π]: truncation < 4e-17).
 @inline function sinPoly(a: f64): f64 {
   const z = a * a;
-  return a * (1.0 + z * (-1.0 / 6.0 + z * (1.0 / 120.0 + z * (-1.0 / 5040.0 + z * (1.0 / 362880.0 + z * (-1.0 / 39916800.0 + z * (1.0 / 6227020800.0 + z * (-1.0 / 1307674368000.0 + z * (1.0 / 355687428096000.0 + z * (-1.0 / 121645100408832000.0 + z * (1.0 / 51090942171709440000.0)))))))))));
+  let s: f64 = -9.183689863795546e-29;
+  s = s * z + 6.446950284384474e-26;
+  s = s * z - 3.868170170630684e-23;
+  s = s * z + 1.9572941063391263e-20;
+  s = s * z - 8.22063524662433e-18;
+  s = s * z + 2.8114572543455206e-15;
+  s = s * z - 7.647163731819816e-13;
+  s = s * z + 1.6059043836821613e-10;
+  s = s * z - 2.505210838544172e-8;
+  s = s * z + 2.7557319223985893e-6;
+  s = s * z - 0.0001984126984126984;
+  s = s * z + 0.008333333333333333;
+  s = s * z - 0.16666666666666666;
+  s = s * z + 1.0;
+  return a * s;
 }
 
 @inline function cosPoly(a: f64): f64 {
   const z = a * a;
-  return 1.0 + z * (-0.5 + z * (1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40320.0 + z * (-1.0 / 3628800.0 + z * (1.0 / 479001600.0 + z * (-1.0 / 87178291200.0 + z * (1.0 / 20922789888000.0 + z * (-1.0 / 6402373705728000.0 + z * (1.0 / 2432902008176640000.0 + z * (-1.0 / 1124000727777607680000.0)))))))))));
+  let c: f64 = 3.279889237069838e-30;
+  c = c * z - 2.4795962632247976e-27;
+  c = c * z + 1.6117375710961184e-24;
+  c = c * z - 8.896791392450574e-22;
+  c = c * z + 4.110317623312165e-19;
+  c = c * z - 1.5619206968586225e-16;
+  c = c * z + 4.779477332387385e-14;
+  c = c * z - 1.1470745597729725e-11;
+  c = c * z + 2.08767569878681e-9;
+  c = c * z - 2.755731922398589e-7;
+  c = c * z + 2.48015873015873e-5;
+  c = c * z - 0.001388888888888889;
+  c = c * z + 0.041666666666666664;
+  c = c * z - 0.5;
+  c = c * z + 1.0;
+  return c;
 }
 
 @inline function atan01(t: f64): f64 {
@@ -49,78 +74,87 @@ let gC0: f64 = 1;
   return y < 0 ? -r : r;
 }
 
-@inline function loadCoord<T>(base: usize, i: i32): f64 {
-  return <f64>load<T>(base + (<usize>i << alignof<T>()));
+@inline function f64At(base: usize, i: i32): f64 {
+  return load<f64>(base + (<usize>i << 3));
 }
 
 /**
- * Bins `n` events into `counts` (f32 cube [ie][iy][ix], accumulated). `lon`/`lat` hold T (f32 or f64)
- * degrees, `energy` holds U. `edges` has ne + 1 ascending values. Returns how many event indices were
- * written to `uncertain` (u32, capacity n).
+ * Bins events [0, count) of ra/dec/energy (f64) into `out` (f32 cube [ie][iy][ix], added to) through the
+ * 14-value WCS block `wcs` (src/reference/sky.ts); `edges` holds the nE + 1 energy edges (not their
+ * logarithms). Indices of events left to the reference go to `uncertain` (u32, capacity count); returns
+ * how many, or −1 for an unknown projection code.
  */
-@inline function binGeneric<T, U>(lon: usize, lat: usize, energy: usize, n: i32, lon0: f64, lat0: f64, crpix1: f64, crpix2: f64, cdelt1: f64, cdelt2: f64, nx: i32, ny: i32, edges: usize, ne: i32, counts: usize, uncertain: usize): i32 {
-  gLon0 = lon0;
-  gS0 = Math.sin(lat0 * DEG);
-  gC0 = Math.cos(lat0 * DEG);
-  const s0 = gS0;
-  const c0 = gC0;
+export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs: usize, nx: i32, ny: i32, edges: usize, nE: i32, out: usize, uncertain: usize): i32 {
+  const code = f64At(wcs, 0);
+  if (code != 0 && code != 1) return -1;
+  const tan = code == 1;
+  const x0 = f64At(wcs, 1);
+  const y0 = f64At(wcs, 2);
+  const cdelt1 = f64At(wcs, 3);
+  const cdelt2 = f64At(wcs, 4);
+  const r0 = f64At(wcs, 5), r1 = f64At(wcs, 6), r2 = f64At(wcs, 7);
+  const r3 = f64At(wcs, 8), r4 = f64At(wcs, 9), r5 = f64At(wcs, 10);
+  const r6 = f64At(wcs, 11), r7 = f64At(wcs, 12), r8 = f64At(wcs, 13);
   const bx = 1e-6 + (ANGLE_ERROR * RAD) / Math.abs(cdelt1);
   const by = 1e-6 + (ANGLE_ERROR * RAD) / Math.abs(cdelt2);
   const sx = RAD / cdelt1;
   const sy = RAD / cdelt2;
-  const ox = crpix1 - 1.0;
-  const oy = crpix2 - 1.0;
   let nUncertain: i32 = 0;
-  for (let i = 0; i < n; i++) {
-    const lonv = loadCoord<T>(lon, i);
-    const latv = loadCoord<T>(lat, i);
-    let a = lonv - lon0;
-    a -= 360.0 * Math.round(a / 360.0);
-    const ar = a * DEG;
-    const br = latv * DEG;
-    const sa = sinPoly(ar);
-    const ca = cosPoly(ar);
-    const sb = sinPoly(br);
-    const cb = cosPoly(br);
-    const vx = cb * ca;
-    const vz = sb;
-    const px = vx * c0 + vz * s0;
-    const py = cb * sa;
-    const pz = -vx * s0 + vz * c0;
-    const phi = atan2Fast(py, px);
-    const theta = atan2Fast(pz, Math.sqrt(px * px + py * py));
-    const flag = (px < 0 && Math.abs(py) < 1e-9) || Math.abs(pz) > 1.0 - 1e-12 || Math.abs(latv) > 90.0;
-    const x = ox + phi * sx;
-    const y = oy + theta * sy;
+  for (let i = 0; i < count; i++) {
+    const rav = f64At(ra, i);
+    const decv = f64At(dec, i);
+    const a = (rav - 360.0 * Math.round(rav / 360.0)) * DEG;
+    const b = decv * DEG;
+    const sa = sinPoly(a);
+    const ca = cosPoly(a);
+    const sb = sinPoly(b);
+    const cb = cosPoly(b);
+    const cx = cb * ca;
+    const cy = cb * sa;
+    const cz = sb;
+    const px = r0 * cx + r1 * cy + r2 * cz;
+    const py = r3 * cx + r4 * cy + r5 * cz;
+    const pz = r6 * cx + r7 * cy + r8 * cz;
+    let x: f64;
+    let y: f64;
+    let flag = Math.abs(decv) > 90.0;
+    if (tan) {
+      const inv = px > 0 ? RAD / px : NaN;
+      x = x0 + (py * inv) / cdelt1;
+      y = y0 + (pz * inv) / cdelt2;
+    } else {
+      x = x0 + atan2Fast(py, px) * sx;
+      y = y0 + atan2Fast(pz, Math.sqrt(px * px + py * py)) * sy;
+      flag = flag || (px < 0 && Math.abs(py) < 1e-9) || Math.abs(pz) > 1.0 - 1e-10;
+    }
+    if (x != x || y != y) continue;
     const fx = Math.floor(x + 0.5);
     const fy = Math.floor(y + 0.5);
     const rx = x + 0.5 - fx;
     const ry = y + 0.5 - fy;
     const nearX = rx < bx || rx > 1.0 - bx;
     const nearY = ry < by || ry > 1.0 - by;
-    const e = loadCoord<U>(energy, i);
+    const e = f64At(energy, i);
     let ie: i32 = -1;
     let nearE = false;
-    for (let k = 0; k <= ne; k++) {
-      const edge = load<f64>(edges + (<usize>k << 3));
+    for (let k = 0; k <= nE; k++) {
+      const edge = f64At(edges, k);
       ie += i32(e >= edge);
       nearE = nearE || Math.abs(e - edge) <= ENERGY_BAND * Math.abs(edge);
     }
-    // Out-of-range floats convert to 0 in WebAssembly's saturating truncation only when NaN; keep
-    // far-away values far away by clamping before the conversion.
+    // Clamp before converting so that far-away pixels stay far away (the conversion saturates).
     const ix = <i32>max(-2.0, min(<f64>nx + 1, fx));
     const iy = <i32>max(-2.0, min(<f64>ny + 1, fy));
-    const xNaN = x != x || y != y;
-    if ((nearX || nearY || nearE || flag) && !xNaN) {
-      const close = ix >= -1 && ix <= nx && iy >= -1 && iy <= ny && ie >= -1 && ie <= ne;
+    if (nearX || nearY || nearE || flag) {
+      const close = ix >= -1 && ix <= nx && iy >= -1 && iy <= ny && ie >= -1 && ie <= nE;
       if (close || flag) {
         store<u32>(uncertain + (<usize>nUncertain << 2), <u32>i);
         nUncertain++;
         continue;
       }
     }
-    if (!xNaN && ix >= 0 && ix < nx && iy >= 0 && iy < ny && ie >= 0 && ie < ne) {
-      const at = counts + ((<usize>((ie * ny + iy) * nx + ix)) << 2);
+    if (ix >= 0 && ix < nx && iy >= 0 && iy < ny && ie >= 0 && ie < nE) {
+      const at = out + (<usize>((ie * ny + iy) * nx + ix) << 2);
       store<f32>(at, load<f32>(at) + 1.0);
     }
   }

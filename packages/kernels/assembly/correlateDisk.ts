@@ -18,19 +18,49 @@ function allFinite(img: usize, n: i32): bool {
   return true;
 }
 
-/** out[dst + x] += value · Σ_{t=a..b} row[x + t], a sliding window along one image row. */
+/**
+ * out[dst + x] += value · Σ_{t=a..b} row[x + t], a sliding window along one image row, split into
+ * segments where the entering/leaving pixels are inside the row (as the reference does).
+ */
 function addRowRun(img: usize, nx: i32, src: i32, a: i32, b: i32, value: f64, out: usize, dst: i32): void {
   let s: f64 = 0;
   const t0 = max(0, a);
   const t1 = min(nx - 1, b);
   for (let t = t0; t <= t1; t++) s += f64At(img, src + t);
   setF64(out, dst, f64At(out, dst) + value * s);
-  for (let x = 1; x < nx; x++) {
-    const enter = x + b;
-    const leave = x - 1 + a;
-    if (enter >= 0 && enter < nx) s += f64At(img, src + enter);
-    if (leave >= 0 && leave < nx) s -= f64At(img, src + leave);
-    setF64(out, dst + x, f64At(out, dst + x) + value * s);
+  const e0 = max(1, -b);
+  const e1 = min(nx, nx - b);
+  const l0 = max(1, 1 - a);
+  const l1 = min(nx, nx + 1 - a);
+  const enterAt = src + b;
+  const leaveAt = src - 1 + a;
+  let x = 1;
+  while (x < nx) {
+    let end = nx;
+    if (e0 > x && e0 < end) end = e0;
+    if (e1 > x && e1 < end) end = e1;
+    if (l0 > x && l0 < end) end = l0;
+    if (l1 > x && l1 < end) end = l1;
+    const enters = x >= e0 && x < e1;
+    const leaves = x >= l0 && x < l1;
+    if (enters && leaves) {
+      for (; x < end; x++) {
+        s += f64At(img, enterAt + x) - f64At(img, leaveAt + x);
+        setF64(out, dst + x, f64At(out, dst + x) + value * s);
+      }
+    } else if (enters) {
+      for (; x < end; x++) {
+        s += f64At(img, enterAt + x);
+        setF64(out, dst + x, f64At(out, dst + x) + value * s);
+      }
+    } else if (leaves) {
+      for (; x < end; x++) {
+        s -= f64At(img, leaveAt + x);
+        setF64(out, dst + x, f64At(out, dst + x) + value * s);
+      }
+    } else {
+      for (; x < end; x++) setF64(out, dst + x, f64At(out, dst + x) + value * s);
+    }
   }
 }
 

@@ -32,7 +32,7 @@ export function kernelSourceFiles(name: string): { reference: string[]; assembly
   const root = packageRoot();
   const abs = (files: string[]) => files.map((f) => join(root, f));
   const sources = kernelSources(name);
-  if (!sources) return { reference: abs(referenceOnlySources()), assembly: [], native: [] };
+  if (!sources) return { reference: abs(referenceOnlySources(name)), assembly: [], native: [] };
   return { reference: abs(sources.reference), assembly: abs(sources.assembly), native: abs(sources.native) };
 }
 
@@ -92,7 +92,7 @@ function compilerFor(backend: string): string {
  */
 export function kernelIdentity(name: string, backend: string): KernelIdentity {
   const sources = kernelSources(name);
-  const files = sources ? [...sources.reference, ...sources.assembly, ...sources.native] : referenceOnlySources();
+  const files = sources ? [...new Set([...sources.reference, ...sources.assembly, ...sources.native])] : referenceOnlySources(name);
   const sourceHash = hashSources(files);
   // A reference-only kernel runs the same TypeScript whatever backend was chosen.
   const effectiveBackend = sources ? backend : 'js';

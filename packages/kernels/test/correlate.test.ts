@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { correlateDisk, diskKernel } from '../src/reference/correlate.js';
 
 /** The definition, written as plainly as possible: every kernel entry, every output pixel, bounds tested. */
-function naiveCorrelate(img: Float64Array, nx: number, ny: number, kernel: Float64Array, kn: number): Float64Array {
+function naiveCorrelate(
+  img: Float64Array,
+  nx: number,
+  ny: number,
+  kernel: Float64Array,
+  kn: number,
+): Float64Array {
   const c = (kn - 1) / 2;
   const out = new Float64Array(nx * ny);
   for (let y = 0; y < ny; y++) {
@@ -34,9 +40,18 @@ describe('diskKernel', () => {
     const { kernel, kn } = diskKernel(5);
     expect(kn).toBe(11);
     expect(kernel.reduce((a, b) => a + b, 0)).toBe(81);
-    const widths = Array.from({ length: 11 }, (_, j) => kernel.subarray(j * 11, j * 11 + 11).reduce((a, b) => a + b, 0));
+    const widths = Array.from({ length: 11 }, (_, j) =>
+      kernel.subarray(j * 11, j * 11 + 11).reduce((a, b) => a + b, 0),
+    );
     expect(widths).toEqual([1, 7, 9, 9, 9, 11, 9, 9, 9, 7, 1]);
-    for (const [dx, dy] of [[5, 0], [0, -5], [3, 4], [-4, -3], [4, 3]] as const) expect(kernel[(dy + 5) * 11 + dx + 5]).toBe(1);
+    for (const [dx, dy] of [
+      [5, 0],
+      [0, -5],
+      [3, 4],
+      [-4, -3],
+      [4, 3],
+    ] as const)
+      expect(kernel[(dy + 5) * 11 + dx + 5]).toBe(1);
     expect(kernel[(4 + 5) * 11 + 4 + 5]).toBe(0); // distance 5.66
     expect(Math.max(...kernel)).toBe(1);
   });
@@ -120,7 +135,9 @@ describe('correlateDisk', () => {
         (nx, ny, r, seed) => {
           const img = Float64Array.from({ length: nx * ny }, (_, i) => ((seed + i * 2654435761) >>> 0) % 7);
           const { kernel, kn } = diskKernel(r);
-          expect(Array.from(run(img, nx, ny, kernel, kn))).toEqual(Array.from(naiveCorrelate(img, nx, ny, kernel, kn)));
+          expect(Array.from(run(img, nx, ny, kernel, kn))).toEqual(
+            Array.from(naiveCorrelate(img, nx, ny, kernel, kn)),
+          );
         },
       ),
       { numRuns: 200 },
@@ -147,7 +164,8 @@ describe('correlateDisk', () => {
           const got = run(img, nx, ny, kernel, kn);
           const want = naiveCorrelate(img, nx, ny, kernel, kn);
           const scale = 1 + img.reduce((a, b) => a + Math.abs(b), 0) * 3;
-          for (let i = 0; i < nx * ny; i++) expect(Math.abs((got[i] as number) - (want[i] as number))).toBeLessThan(1e-12 * scale);
+          for (let i = 0; i < nx * ny; i++)
+            expect(Math.abs((got[i] as number) - (want[i] as number))).toBeLessThan(1e-12 * scale);
         },
       ),
       { numRuns: 200 },

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { brentCash, cash, cashErrors, cashFloat32, cashStatistics, cashUpperLimits } from '../src/reference/stats.js';
+import {
+  brentCash,
+  cash,
+  cashErrors,
+  cashFloat32,
+  cashStatistics,
+  cashUpperLimits,
+  numpyLogFloat32,
+} from '../src/reference/stats.js';
 
 function stats(n: number[], mu: number[]) {
   const len = n.length;
@@ -30,15 +38,23 @@ function bisect(n: number, b: number, target: number, lo: number, hi: number): n
 describe('cashStatistics', () => {
   it('matches the scalar formulas of the spec (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 5000 }), fc.double({ min: 1e-3, max: 5000, noNaN: true }), (n, mu) => {
-        const r = stats([n], [mu]);
-        const tsWant = n > 0 ? 2 * (n * Math.log(n / mu) - (n - mu)) : 2 * mu;
-        expect(r.excess[0]).toBe(n - mu);
-        expect(Math.abs((r.ts[0] as number) - Math.max(0, tsWant))).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(n * Math.log(mu))));
-        expect(r.ts[0]).toBeGreaterThanOrEqual(0);
-        expect(Math.sign(r.sqrtTs[0] as number)).toBe(Math.sign(n - mu) === 0 ? 0 : (r.ts[0] as number) === 0 ? 0 : Math.sign(n - mu));
-        expect(Math.abs(r.sqrtTs[0] as number)).toBe(Math.sqrt(r.ts[0] as number));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 5000 }),
+        fc.double({ min: 1e-3, max: 5000, noNaN: true }),
+        (n, mu) => {
+          const r = stats([n], [mu]);
+          const tsWant = n > 0 ? 2 * (n * Math.log(n / mu) - (n - mu)) : 2 * mu;
+          expect(r.excess[0]).toBe(n - mu);
+          expect(Math.abs((r.ts[0] as number) - Math.max(0, tsWant))).toBeLessThanOrEqual(
+            1e-9 * (1 + Math.abs(n * Math.log(mu))),
+          );
+          expect(r.ts[0]).toBeGreaterThanOrEqual(0);
+          expect(Math.sign(r.sqrtTs[0] as number)).toBe(
+            Math.sign(n - mu) === 0 ? 0 : (r.ts[0] as number) === 0 ? 0 : Math.sign(n - mu),
+          );
+          expect(Math.abs(r.sqrtTs[0] as number)).toBe(Math.sqrt(r.ts[0] as number));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -74,6 +90,33 @@ describe('cashStatistics', () => {
   });
 });
 
+describe('numpyLogFloat32 (numpy SIMD float32 log)', () => {
+  it('is a float32 within 4 ulp of ln x over the positive normal range (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.float({ min: Math.fround(1.2e-38), max: Math.fround(3e38), noNaN: true, noDefaultInfinity: true }),
+        (x) => {
+          fc.pre(x > 0);
+          const got = numpyLogFloat32(x);
+          expect(Math.fround(got)).toBe(got);
+          const want = Math.log(x);
+          const ulp = 2 ** (Math.floor(Math.log2(Math.max(Math.abs(want), 1e-30))) - 23);
+          expect(Math.abs(got - want)).toBeLessThanOrEqual(4 * ulp);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('exact points and special values', () => {
+    expect(numpyLogFloat32(1)).toBe(0);
+    expect(numpyLogFloat32(2)).toBe(Math.fround(Math.LN2));
+    expect(numpyLogFloat32(0)).toBe(Number.NEGATIVE_INFINITY);
+    expect(numpyLogFloat32(-1)).toBeNaN();
+    expect(numpyLogFloat32(Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
 describe('cashFloat32', () => {
   it('is C(n, μ) rounded like numpy float32 arithmetic', () => {
     expect(cashFloat32(318, 318)).toBe(Math.fround(cashFloat32(318, 318)));
@@ -85,14 +128,18 @@ describe('cashFloat32', () => {
 describe('Brent root finding: errn, errp, upper limits', () => {
   it('brentCash agrees with bisection and returns NaN without a sign change', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2000 }), fc.double({ min: 0.1, max: 2000, noNaN: true }), (n, b) => {
-        const s = n - b;
-        const target = cash(n, n) + 1;
-        const w = 2 * (Math.sqrt(n) + 1);
-        const root = brentCash(n, b, target, s, s + w);
-        expect(Math.abs(root - bisect(n, b, target, s, s + w))).toBeLessThan(1e-9 * (1 + Math.abs(root)));
-        expect(Math.abs(cash(n, b + root) - target)).toBeLessThan(1e-9 * Math.abs(target) + 1e-9);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2000 }),
+        fc.double({ min: 0.1, max: 2000, noNaN: true }),
+        (n, b) => {
+          const s = n - b;
+          const target = cash(n, n) + 1;
+          const w = 2 * (Math.sqrt(n) + 1);
+          const root = brentCash(n, b, target, s, s + w);
+          expect(Math.abs(root - bisect(n, b, target, s, s + w))).toBeLessThan(1e-9 * (1 + Math.abs(root)));
+          expect(Math.abs(cash(n, b + root) - target)).toBeLessThan(1e-9 * Math.abs(target) + 1e-9);
+        },
+      ),
       { numRuns: 300 },
     );
     expect(brentCash(10, 5, cash(10, 10) + 1, 5, 5.5)).toBeNaN(); // bracket without the root

@@ -2,7 +2,7 @@
  * The two index tables of a DL3 data store (GADF 0.2): the HDU index (where each HDU of each run is) and the
  * observation index (one row of metadata per run).
  */
-import { type BinTable, type FitsFile, FitsError, type FitsValue, toFloat64 } from '../fits/index.js';
+import { type BinTable, FitsError, type FitsFile, type FitsValue, toFloat64 } from '../fits/index.js';
 
 /** HDU types of the HDU index (gammapy's VALID_HDU_TYPE). */
 export type HduType = 'events' | 'gti' | 'aeff' | 'edisp' | 'psf' | 'bkg' | 'rad_max' | (string & {});
@@ -33,7 +33,13 @@ export function readHduIndex(file: FitsFile): HduIndexRow[] {
   const t = indexTable(file, 'HDU_INDEX');
   const obsIds = ids(t);
   const col = (name: string) => t.strings(name).map((s) => s.trim());
-  const [types, classes, dirs, names, hdus] = ['HDU_TYPE', 'HDU_CLASS', 'FILE_DIR', 'FILE_NAME', 'HDU_NAME'].map(col) as string[][];
+  const [types, classes, dirs, names, hdus] = [
+    'HDU_TYPE',
+    'HDU_CLASS',
+    'FILE_DIR',
+    'FILE_NAME',
+    'HDU_NAME',
+  ].map(col) as string[][];
   return obsIds.map((obsId, row) => ({
     obsId,
     hduType: (types as string[])[row] as string,
@@ -82,6 +88,8 @@ export function obsNumber(index: ObsIndex, row: number, column: string): number 
   throw new FitsError(
     v === undefined ? 'missing-column' : 'bad-value',
     { file: index.file, hdu: 'OBS_INDEX', column },
-    v === undefined ? `no such column; columns: ${index.columns.join(', ')}` : `OBS_ID ${index.obsIds[row]}: value ${String(v)} is not a number`,
+    v === undefined
+      ? `no such column; columns: ${index.columns.join(', ')}`
+      : `OBS_ID ${index.obsIds[row]}: value ${String(v)} is not a number`,
   );
 }

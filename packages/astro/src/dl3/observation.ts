@@ -2,7 +2,16 @@
  * One run of a data store: where its HDUs are, its events, GTI, metadata and livetime. Files are read on
  * first use and kept for the life of the object.
  */
-import { type BinTable, type FitsFile, FitsError, type FitsHeader, type FitsValue, type Hdu, readFits, toFloat64 } from '../fits/index.js';
+import {
+  type BinTable,
+  FitsError,
+  type FitsFile,
+  type FitsHeader,
+  type FitsValue,
+  type Hdu,
+  readFits,
+  toFloat64,
+} from '../fits/index.js';
 import { type IrfTable, readIrfHdu } from '../irf/read.js';
 import { requireUnitFactor } from '../irf/units.js';
 import type { HduIndexRow, ObsValue } from './index-tables.js';
@@ -60,7 +69,11 @@ export class Observation {
   location(hduType: string): HduLocation {
     const loc = this.locations.get(hduType);
     if (loc) return loc;
-    throw new FitsError('missing-hdu', { file: `OBS_ID ${this.obsId}`, hdu: hduType }, `the HDU index has no '${hduType}' row for this run; it has ${this.hduTypes.join(', ')}`);
+    throw new FitsError(
+      'missing-hdu',
+      { file: `OBS_ID ${this.obsId}`, hdu: hduType },
+      `the HDU index has no '${hduType}' row for this run; it has ${this.hduTypes.join(', ')}`,
+    );
   }
 
   /**
@@ -76,7 +89,11 @@ export class Observation {
   async file(hduType: string): Promise<FitsFile> {
     const loc = this.location(hduType);
     if (!loc.exists) {
-      throw new FitsError('io', { file: loc.path, hdu: loc.hduName }, `OBS_ID ${this.obsId} '${hduType}': file not found (tried ${loc.tried.join(', ')})`);
+      throw new FitsError(
+        'io',
+        { file: loc.path, hdu: loc.hduName },
+        `OBS_ID ${this.obsId} '${hduType}': file not found (tried ${loc.tried.join(', ')})`,
+      );
     }
     let f = this.files.get(loc.path);
     if (!f) {
@@ -103,9 +120,23 @@ export class Observation {
     const hdu = await this.hdu('events');
     const t = hdu.table();
     const energy = t.float64('ENERGY');
-    const factor = requireUnitFactor(t.column('ENERGY').unit ?? hdu.header.string('EUNIT') ?? 'TeV', 'energy', { ...hdu.location, column: 'ENERGY' });
+    const factor = requireUnitFactor(
+      t.column('ENERGY').unit ?? hdu.header.string('EUNIT') ?? 'TeV',
+      'energy',
+      { ...hdu.location, column: 'ENERGY' },
+    );
     const energyTeV = factor === 1 ? energy : energy.map((e) => e * factor);
-    return { obsId: this.obsId, file: hdu.file, rows: t.rows, time: t.float64('TIME'), ra: t.float64('RA'), dec: t.float64('DEC'), energy: energyTeV, table: t, header: hdu.header };
+    return {
+      obsId: this.obsId,
+      file: hdu.file,
+      rows: t.rows,
+      time: t.float64('TIME'),
+      ra: t.float64('RA'),
+      dec: t.float64('DEC'),
+      energy: energyTeV,
+      table: t,
+      header: hdu.header,
+    };
   }
 
   /** The good time intervals and the ontime. */
@@ -134,11 +165,20 @@ export class Observation {
 }
 
 /** Builds the per-type locations of a run from its index rows (first row of each type wins, as in gammapy). */
-export function locationsOf(rows: readonly HduIndexRow[], resolve: (row: HduIndexRow) => ResolvedPath): Map<string, HduLocation> {
+export function locationsOf(
+  rows: readonly HduIndexRow[],
+  resolve: (row: HduIndexRow) => ResolvedPath,
+): Map<string, HduLocation> {
   const out = new Map<string, HduLocation>();
   for (const row of rows) {
     if (out.has(row.hduType)) continue;
-    out.set(row.hduType, { ...resolve(row), obsId: row.obsId, hduType: row.hduType, hduClass: row.hduClass, hduName: row.hduName });
+    out.set(row.hduType, {
+      ...resolve(row),
+      obsId: row.obsId,
+      hduType: row.hduType,
+      hduClass: row.hduClass,
+      hduName: row.hduName,
+    });
   }
   return out;
 }

@@ -40,7 +40,12 @@ export interface ResolvedPath {
 }
 
 /** Resolves FILE_DIR/FILE_NAME of an index row against the store's base directory. */
-export function resolveIndexPath(baseDir: string, fileDir: string, fileName: string, ctx: PathContext): ResolvedPath {
+export function resolveIndexPath(
+  baseDir: string,
+  fileDir: string,
+  fileName: string,
+  ctx: PathContext,
+): ResolvedPath {
   const first = joinPath(baseDir, fileDir, fileName);
   if (existsSync(absolute(first, ctx))) return { path: absolute(first, ctx), exists: true, tried: [first] };
   const second = joinPath(expandVars(fileDir, ctx.env), fileName);

@@ -4,7 +4,7 @@
  */
 import type { HduIndexRow, ObsIndex } from './index-tables.js';
 import { obsNumber } from './index-tables.js';
-import { type SkyFrame, angularSeparation, toIcrs } from './sky.js';
+import { angularSeparation, type SkyFrame, toIcrs } from './sky.js';
 
 /** One selection criterion; several are combined with AND, in order. */
 export type ObsSelection =
@@ -44,7 +44,11 @@ export function selectObservations(index: ObsIndex, criteria: readonly ObsSelect
       rows = next;
     } else if (c.type === 'cone') {
       const [ra0, dec0] = toIcrs(c.frame, c.lon, c.lat);
-      rows = rows.filter((r) => angularSeparation(ra0, dec0, obsNumber(index, r, 'RA_PNT'), obsNumber(index, r, 'DEC_PNT')) < c.radius);
+      rows = rows.filter(
+        (r) =>
+          angularSeparation(ra0, dec0, obsNumber(index, r, 'RA_PNT'), obsNumber(index, r, 'DEC_PNT')) <
+          c.radius,
+      );
     } else {
       const mjdRef = Number(index.header.MJDREFI ?? 0) + Number(index.header.MJDREFF ?? 0);
       const lo = (c.mjdStart - mjdRef) * 86400;
@@ -63,11 +67,15 @@ export function selectObservations(index: ObsIndex, criteria: readonly ObsSelect
  * Keeps the runs that have every HDU type in `required` (e.g. events, gti, aeff, edisp, psf, bkg); the others
  * are dropped with a warning naming the run and the missing types.
  */
-export function requireHdus(hduIndex: readonly HduIndexRow[], obsIds: readonly number[], required: readonly string[]): SelectionResult {
+export function requireHdus(
+  hduIndex: readonly HduIndexRow[],
+  obsIds: readonly number[],
+  required: readonly string[],
+): SelectionResult {
   const types = new Map<number, Set<string>>();
   for (const row of hduIndex) {
-    let s = types.get(row.obsId);
-    if (!s) types.set(row.obsId, (s = new Set()));
+    const s = types.get(row.obsId) ?? new Set<string>();
+    types.set(row.obsId, s);
     s.add(row.hduType);
   }
   const out: number[] = [];

@@ -10,9 +10,8 @@ export type SkyFrame = 'icrs' | 'galactic';
  * Galactic); the inverse is its transpose.
  */
 const ICRS_TO_GAL: readonly number[] = [
-  -0.05487565771259158, -0.873437051955616, -0.4838350736167153,
-  0.49410943719272676, -0.44482972122329517, 0.7469821839866675,
-  -0.8676661375596576, -0.19807633727300053, 0.4559838136873016,
+  -0.05487565771259158, -0.873437051955616, -0.4838350736167153, 0.49410943719272676, -0.44482972122329517,
+  0.7469821839866675, -0.8676661375596576, -0.19807633727300053, 0.4559838136873016,
 ];
 
 const DEG = Math.PI / 180;
@@ -21,7 +20,9 @@ function rotate(lon: number, lat: number, m: readonly number[], transpose: boole
   const cl = Math.cos(lat * DEG);
   const v = [cl * Math.cos(lon * DEG), cl * Math.sin(lon * DEG), Math.sin(lat * DEG)];
   const at = (i: number, j: number) => (transpose ? m[j * 3 + i] : m[i * 3 + j]) as number;
-  const r = [0, 1, 2].map((i) => at(i, 0) * (v[0] as number) + at(i, 1) * (v[1] as number) + at(i, 2) * (v[2] as number));
+  const r = [0, 1, 2].map(
+    (i) => at(i, 0) * (v[0] as number) + at(i, 1) * (v[1] as number) + at(i, 2) * (v[2] as number),
+  );
   const [x, y, z] = r as [number, number, number];
   let outLon = Math.atan2(y, x) / DEG;
   if (outLon < 0) outLon += 360;

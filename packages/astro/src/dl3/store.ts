@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { FitsError, readFits } from '../fits/index.js';
 import { type HduIndexRow, type ObsIndex, readHduIndex, readObsIndex } from './index-tables.js';
-import { Observation, locationsOf } from './observation.js';
-import { type PathContext, expandVars, joinPath, resolveIndexPath } from './paths.js';
-import { type ObsSelection, type SelectionResult, requireHdus, selectObservations } from './select.js';
+import { locationsOf, Observation } from './observation.js';
+import { expandVars, joinPath, type PathContext, resolveIndexPath } from './paths.js';
+import { type ObsSelection, requireHdus, type SelectionResult, selectObservations } from './select.js';
 
 export interface OpenDataStoreOptions {
   /** HDU index file, relative to the store directory or absolute (default hdu-index.fits.gz, then .fits). */
@@ -39,8 +39,8 @@ export class DataStore {
     private readonly ctx: PathContext,
   ) {
     for (const row of hduIndex) {
-      let rows = this.byObs.get(row.obsId);
-      if (!rows) this.byObs.set(row.obsId, (rows = []));
+      const rows = this.byObs.get(row.obsId) ?? [];
+      this.byObs.set(row.obsId, rows);
       rows.push(row);
     }
   }
@@ -54,7 +54,10 @@ export class DataStore {
    * Selects runs by the criteria (AND, in order), then drops the runs lacking any of `required` HDU types
    * (default events and gti; add 'aeff', 'edisp', 'psf', 'bkg' for a 3D analysis). Warnings are values.
    */
-  select(criteria: readonly ObsSelection[], required: readonly string[] = ['events', 'gti']): SelectionResult {
+  select(
+    criteria: readonly ObsSelection[],
+    required: readonly string[] = ['events', 'gti'],
+  ): SelectionResult {
     const picked = selectObservations(this.obsIndex, criteria);
     const complete = requireHdus(this.hduIndex, picked.obsIds, required);
     return { obsIds: complete.obsIds, warnings: [...picked.warnings, ...complete.warnings] };
@@ -64,20 +67,32 @@ export class DataStore {
   observation(obsId: number): Observation {
     const rows = this.byObs.get(obsId);
     if (!rows) {
-      throw new FitsError('missing-hdu', { file: this.indexFiles.hduIndex, hdu: 'HDU_INDEX' }, `OBS_ID ${obsId} is not in the HDU index`);
+      throw new FitsError(
+        'missing-hdu',
+        { file: this.indexFiles.hduIndex, hdu: 'HDU_INDEX' },
+        `OBS_ID ${obsId} is not in the HDU index`,
+      );
     }
     const r = this.obsIndex.obsIds.indexOf(obsId);
-    const locations = locationsOf(rows, (row) => resolveIndexPath(this.baseDir, row.fileDir, row.fileName, this.ctx));
+    const locations = locationsOf(rows, (row) =>
+      resolveIndexPath(this.baseDir, row.fileDir, row.fileName, this.ctx),
+    );
     return new Observation(obsId, locations, r >= 0 ? (this.obsIndex.rows[r] ?? {}) : {});
   }
 }
 
 function findIndex(baseDir: string, given: string | undefined, defaults: string[], ctx: PathContext): string {
-  const candidates = given ? [joinPath(baseDir, expandVars(given, ctx.env)), expandVars(given, ctx.env)] : defaults.map((d) => joinPath(baseDir, d));
+  const candidates = given
+    ? [joinPath(baseDir, expandVars(given, ctx.env)), expandVars(given, ctx.env)]
+    : defaults.map((d) => joinPath(baseDir, d));
   const abs = candidates.map((c) => joinPath(ctx.cwd, c));
   const found = abs.find((c) => existsSync(c));
   if (found) return found;
-  throw new FitsError('io', { file: abs[0] as string }, `data store index not found (tried ${abs.join(', ')})`);
+  throw new FitsError(
+    'io',
+    { file: abs[0] as string },
+    `data store index not found (tried ${abs.join(', ')})`,
+  );
 }
 
 /** Opens a data store directory (reads both index files). */
@@ -87,5 +102,11 @@ export async function openDataStore(dir: string, options: OpenDataStoreOptions =
   const hduPath = findIndex(baseDir, options.hduIndex, ['hdu-index.fits.gz', 'hdu-index.fits'], ctx);
   const obsPath = findIndex(baseDir, options.obsIndex, ['obs-index.fits.gz', 'obs-index.fits'], ctx);
   const [hduFile, obsFile] = await Promise.all([readFits(hduPath), readFits(obsPath)]);
-  return new DataStore(baseDir, readHduIndex(hduFile), readObsIndex(obsFile), { hduIndex: hduPath, obsIndex: obsPath }, ctx);
+  return new DataStore(
+    baseDir,
+    readHduIndex(hduFile),
+    readObsIndex(obsFile),
+    { hduIndex: hduPath, obsIndex: obsPath },
+    ctx,
+  );
 }

@@ -5,17 +5,42 @@
  * upper limits.
  */
 import { cashErrors, cashStatistics, cashUpperLimits, correlateDisk, diskKernel } from '@pipe/kernels';
-import { binFluxes, DEFAULT_REFERENCE_SPECTRUM, type PowerLawSpectrum, type ReferenceBinValues, referenceBinValues } from './reference-spectrum.js';
 import { edispPerGroup, recoExposure } from './reco-exposure.js';
-import { type EnergyGroup, groupEnergyBins, roundHalfEven, type SquashedImage, squashGroup } from './squash.js';
+import {
+  binFluxes,
+  DEFAULT_REFERENCE_SPECTRUM,
+  type PowerLawSpectrum,
+  type ReferenceBinValues,
+  referenceBinValues,
+} from './reference-spectrum.js';
+import {
+  type EnergyGroup,
+  groupEnergyBins,
+  roundHalfEven,
+  type SquashedImage,
+  squashGroup,
+} from './squash.js';
 
 /** Optional quantities (gammapy's `selection_optional`). */
 export type OptionalQuantity = 'errn-errp' | 'ul';
 
 /** The kernels the estimator runs; any backend of @pipe/kernels fits (default: the TypeScript reference). */
 export interface ExcessMapKernels {
-  correlateDisk(img: Float64Array, nx: number, ny: number, kernel: Float64Array, kn: number, out: Float64Array): void;
-  cashStatistics(nOn: Float64Array, muB: Float64Array, outExcess: Float64Array, outTs: Float64Array, outSqrtTs: Float64Array): void;
+  correlateDisk(
+    img: Float64Array,
+    nx: number,
+    ny: number,
+    kernel: Float64Array,
+    kn: number,
+    out: Float64Array,
+  ): void;
+  cashStatistics(
+    nOn: Float64Array,
+    muB: Float64Array,
+    outExcess: Float64Array,
+    outTs: Float64Array,
+    outSqrtTs: Float64Array,
+  ): void;
 }
 
 const REFERENCE_KERNELS: ExcessMapKernels = { correlateDisk, cashStatistics };
@@ -66,8 +91,17 @@ export interface ExcessMapInput {
 
 /** Names of the output maps (gammapy's names). */
 export type ExcessMapName =
-  | 'npred' | 'counts' | 'npred_excess' | 'npred_background' | 'npred_excess_err' | 'ts' | 'sqrt_ts'
-  | 'npred_excess_errn' | 'npred_excess_errp' | 'npred_excess_ul' | 'reco_exposure'
+  | 'npred'
+  | 'counts'
+  | 'npred_excess'
+  | 'npred_background'
+  | 'npred_excess_err'
+  | 'ts'
+  | 'sqrt_ts'
+  | 'npred_excess_errn'
+  | 'npred_excess_errp'
+  | 'npred_excess_ul'
+  | 'reco_exposure'
   | `${'norm' | 'flux' | 'dnde' | 'e2dnde' | 'eflux'}${'' | '_err' | '_errn' | '_errp' | '_ul'}`;
 
 export interface ExcessMaps {
@@ -76,17 +110,31 @@ export interface ExcessMaps {
   /** Output energy bins with the reference spectrum's values in each. */
   bins: ReferenceBinValues[];
   /** Each map is [bin][y][x] (nBins·ny·nx), NaN where the squashed mask_safe is false. */
-  maps: Partial<Record<ExcessMapName, Float64Array>> & Record<'npred' | 'counts' | 'npred_excess' | 'npred_background' | 'npred_excess_err' | 'ts' | 'sqrt_ts', Float64Array>;
+  maps: Partial<Record<ExcessMapName, Float64Array>> &
+    Record<
+      'npred' | 'counts' | 'npred_excess' | 'npred_background' | 'npred_excess_err' | 'ts' | 'sqrt_ts',
+      Float64Array
+    >;
   /** The squashed (uncorrelated) images of each bin, for whole-map summaries. */
   images: SquashedImage[];
   kernel: { radiusPix: number; kn: number; nonZero: number };
 }
 
-export type ExcessMapFailureReason = 'shape-mismatch' | 'bad-parameter' | 'energy-edges-invalid' | 'energy-edges-not-aligned' | 'edisp-kernel-shape';
-export type ExcessMapResult = { ok: true; value: ExcessMaps } | { ok: false; reason: ExcessMapFailureReason; message: string };
+export type ExcessMapFailureReason =
+  | 'shape-mismatch'
+  | 'bad-parameter'
+  | 'energy-edges-invalid'
+  | 'energy-edges-not-aligned'
+  | 'edisp-kernel-shape';
+export type ExcessMapResult =
+  | { ok: true; value: ExcessMaps }
+  | { ok: false; reason: ExcessMapFailureReason; message: string };
 
 /** Runs the excess map estimator. Bad shapes or parameters are returned as a failure value. */
-export function excessMap(input: ExcessMapInput, kernels: ExcessMapKernels = REFERENCE_KERNELS): ExcessMapResult {
+export function excessMap(
+  input: ExcessMapInput,
+  kernels: ExcessMapKernels = REFERENCE_KERNELS,
+): ExcessMapResult {
   const checked = validate(input);
   if (!checked.ok) return checked;
   const { groups, kTrue } = checked;
@@ -103,7 +151,13 @@ export function excessMap(input: ExcessMapInput, kernels: ExcessMapKernels = REF
   const { kernel, kn } = diskKernel(radiusPix);
   const alloc = () => new Float64Array(nBins * npix);
   const maps: ExcessMaps['maps'] = {
-    npred: alloc(), counts: alloc(), npred_excess: alloc(), npred_background: alloc(), npred_excess_err: alloc(), ts: alloc(), sqrt_ts: alloc(),
+    npred: alloc(),
+    counts: alloc(),
+    npred_excess: alloc(),
+    npred_background: alloc(),
+    npred_excess_err: alloc(),
+    ts: alloc(),
+    sqrt_ts: alloc(),
   };
   const withFlux = input.exposure !== undefined;
   const withErrors = wanted.includes('errn-errp');
@@ -116,7 +170,9 @@ export function excessMap(input: ExcessMapInput, kernels: ExcessMapKernels = REF
   const bins: ReferenceBinValues[] = [];
   const scratch = new Float64Array(npix);
   const maskCorr = new Float64Array(npix);
-  const fluxTrue = withFlux ? binFluxes(spectrum, input.energyEdgesTrue as ArrayLike<number>) : new Float64Array(0);
+  const fluxTrue = withFlux
+    ? binFluxes(spectrum, input.energyEdgesTrue as ArrayLike<number>)
+    : new Float64Array(0);
   for (let g = 0; g < nBins; g++) {
     const group = groups[g] as EnergyGroup;
     const view = (m: Float64Array) => m.subarray(g * npix, (g + 1) * npix);
@@ -169,15 +225,28 @@ const NORM_SOURCES: [ExcessMapName, 'norm' | 'norm_err' | 'norm_errn' | 'norm_er
 ];
 
 /** norm* = npred_excess* / R_c, and flux/dnde/e2dnde/eflux* = norm* × the reference value of the bin. */
-function addNormMaps(maps: ExcessMaps['maps'], g: number, npix: number, nBins: number, rc: Float64Array, ref: ReferenceBinValues): void {
+function addNormMaps(
+  maps: ExcessMaps['maps'],
+  g: number,
+  npix: number,
+  nBins: number,
+  rc: Float64Array,
+  ref: ReferenceBinValues,
+): void {
   for (const [source, normName] of NORM_SOURCES) {
     const src = maps[source];
     if (!src) continue;
     const suffix = normName.slice('norm'.length);
-    const targets: [Float64Array, number][] = [[(maps[normName] ??= new Float64Array(nBins * npix)), 1]];
-    for (const q of ['flux', 'dnde', 'e2dnde', 'eflux'] as const) {
-      targets.push([(maps[`${q}${suffix}` as ExcessMapName] ??= new Float64Array(nBins * npix)), ref[q]]);
-    }
+    const mapFor = (name: ExcessMapName): Float64Array => {
+      const existing = maps[name];
+      if (existing) return existing;
+      const created = new Float64Array(nBins * npix);
+      maps[name] = created;
+      return created;
+    };
+    const targets: [Float64Array, number][] = [[mapFor(normName), 1]];
+    for (const q of ['flux', 'dnde', 'e2dnde', 'eflux'] as const)
+      targets.push([mapFor(`${q}${suffix}` as ExcessMapName), ref[q]]);
     for (let p = 0; p < npix; p++) {
       const norm = (src[g * npix + p] as number) / (rc[p] as number);
       for (const [map, scale] of targets) map[g * npix + p] = norm * scale;
@@ -185,34 +254,73 @@ function addNormMaps(maps: ExcessMaps['maps'], g: number, npix: number, nBins: n
   }
 }
 
-type Validated = { ok: true; groups: EnergyGroup[]; kTrue: Float64Array[] } | { ok: false; reason: ExcessMapFailureReason; message: string };
+type Validated =
+  | { ok: true; groups: EnergyGroup[]; kTrue: Float64Array[] }
+  | { ok: false; reason: ExcessMapFailureReason; message: string };
 
 function validate(input: ExcessMapInput): Validated {
   const { nx, ny, nEnergy } = input;
-  const fail = (reason: ExcessMapFailureReason, message: string): Validated => ({ ok: false, reason, message });
-  for (const [name, v] of [['nx', nx], ['ny', ny], ['nEnergy', nEnergy]] as const) {
-    if (!Number.isInteger(v) || v < 1) return fail('bad-parameter', `${name} must be a positive integer, got ${v}`);
+  const fail = (reason: ExcessMapFailureReason, message: string): Validated => ({
+    ok: false,
+    reason,
+    message,
+  });
+  for (const [name, v] of [
+    ['nx', nx],
+    ['ny', ny],
+    ['nEnergy', nEnergy],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      return fail('bad-parameter', `${name} must be a positive integer, got ${v}`);
   }
   const npix = nx * ny;
-  for (const [name, arr] of [['counts', input.counts], ['background', input.background], ['maskSafe', input.maskSafe]] as const) {
-    if (arr !== undefined && arr.length !== nEnergy * npix) return fail('shape-mismatch', `${name} has ${arr.length} values; expected nEnergy×ny×nx = ${nEnergy}×${ny}×${nx}`);
+  for (const [name, arr] of [
+    ['counts', input.counts],
+    ['background', input.background],
+    ['maskSafe', input.maskSafe],
+  ] as const) {
+    if (arr !== undefined && arr.length !== nEnergy * npix)
+      return fail(
+        'shape-mismatch',
+        `${name} has ${arr.length} values; expected nEnergy×ny×nx = ${nEnergy}×${ny}×${nx}`,
+      );
   }
-  if (input.energyEdgesReco.length !== nEnergy + 1) return fail('shape-mismatch', `energyEdgesReco has ${input.energyEdgesReco.length} values; expected nEnergy + 1 = ${nEnergy + 1}`);
+  if (input.energyEdgesReco.length !== nEnergy + 1)
+    return fail(
+      'shape-mismatch',
+      `energyEdgesReco has ${input.energyEdgesReco.length} values; expected nEnergy + 1 = ${nEnergy + 1}`,
+    );
   const radius = input.correlationRadiusDeg / input.binsizeDeg;
   if (!(input.binsizeDeg > 0) || !Number.isFinite(radius) || radius < 0) {
-    return fail('bad-parameter', `correlation radius ${input.correlationRadiusDeg}° and bin size ${input.binsizeDeg}° must be finite, radius ≥ 0, bin size > 0`);
+    return fail(
+      'bad-parameter',
+      `correlation radius ${input.correlationRadiusDeg}° and bin size ${input.binsizeDeg}° must be finite, radius ≥ 0, bin size > 0`,
+    );
   }
-  for (const [name, v] of [['nSigma', input.nSigma ?? 1], ['nSigmaUl', input.nSigmaUl ?? 2]] as const) {
-    if (!(v > 0) || !Number.isFinite(v)) return fail('bad-parameter', `${name} must be a positive number, got ${v}`);
+  for (const [name, v] of [
+    ['nSigma', input.nSigma ?? 1],
+    ['nSigmaUl', input.nSigmaUl ?? 2],
+  ] as const) {
+    if (!(v > 0) || !Number.isFinite(v))
+      return fail('bad-parameter', `${name} must be a positive number, got ${v}`);
   }
   const groups = groupEnergyBins(input.energyEdgesReco, input.energyEdges);
   if (!Array.isArray(groups)) return fail(groups.reason, groups.message);
   if (input.exposure === undefined) return { ok: true, groups, kTrue: [] };
   const edgesTrue = input.energyEdgesTrue;
-  if (edgesTrue === undefined || edgesTrue.length < 2) return fail('bad-parameter', 'energyEdgesTrue (nTrue + 1 values) is required with exposure');
+  if (edgesTrue === undefined || edgesTrue.length < 2)
+    return fail('bad-parameter', 'energyEdgesTrue (nTrue + 1 values) is required with exposure');
   const nTrue = edgesTrue.length - 1;
-  if (input.nTrue !== undefined && input.nTrue !== nTrue) return fail('shape-mismatch', `nTrue is ${input.nTrue} but energyEdgesTrue has ${edgesTrue.length} values`);
-  if (input.exposure.length !== nTrue * npix) return fail('shape-mismatch', `exposure has ${input.exposure.length} values; expected nTrue×ny×nx = ${nTrue}×${ny}×${nx}`);
+  if (input.nTrue !== undefined && input.nTrue !== nTrue)
+    return fail(
+      'shape-mismatch',
+      `nTrue is ${input.nTrue} but energyEdgesTrue has ${edgesTrue.length} values`,
+    );
+  if (input.exposure.length !== nTrue * npix)
+    return fail(
+      'shape-mismatch',
+      `exposure has ${input.exposure.length} values; expected nTrue×ny×nx = ${nTrue}×${ny}×${nx}`,
+    );
   if (input.edispKernel === undefined) return fail('bad-parameter', 'edispKernel is required with exposure');
   const kTrue = edispPerGroup(input.edispKernel, nTrue, nEnergy, groups);
   if (!Array.isArray(kTrue)) return fail(kTrue.reason, kTrue.message);

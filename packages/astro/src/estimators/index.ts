@@ -6,18 +6,24 @@ export {
   type ExcessMapName,
   type ExcessMapResult,
   type ExcessMaps,
-  type OptionalQuantity,
   excessMap,
+  type OptionalQuantity,
 } from './excess-map.js';
-export { type ExcessMapSummary, type MapStats, type PixelToSky, summarizeExcessMap } from './summary.js';
+export { edispPerGroup, recoExposure } from './reco-exposure.js';
 export {
+  binFluxes,
   DEFAULT_REFERENCE_SPECTRUM,
   type PowerLawSpectrum,
-  type ReferenceBinValues,
-  binFluxes,
   powerLawDnde,
   powerLawIntegral,
+  type ReferenceBinValues,
   referenceBinValues,
 } from './reference-spectrum.js';
-export { type EnergyGroup, type SquashedImage, groupEnergyBins, roundHalfEven, squashGroup } from './squash.js';
-export { edispPerGroup, recoExposure } from './reco-exposure.js';
+export {
+  type EnergyGroup,
+  groupEnergyBins,
+  roundHalfEven,
+  type SquashedImage,
+  squashGroup,
+} from './squash.js';
+export { type ExcessMapSummary, type MapStats, type PixelToSky, summarizeExcessMap } from './summary.js';

@@ -13,7 +13,12 @@ export type EdispKernelFailure = { reason: 'edisp-kernel-shape'; message: string
  * of a single output bin) or the matrix K[t][k] (length nTrue·nEnergy, row t = true bin), summed here over
  * each group's reco bins. Weighting by the mask on the IRF grid is the caller's (the maker's) business.
  */
-export function edispPerGroup(edispKernel: ArrayLike<number>, nTrue: number, nEnergy: number, groups: readonly EnergyGroup[]): Float64Array[] | EdispKernelFailure {
+export function edispPerGroup(
+  edispKernel: ArrayLike<number>,
+  nTrue: number,
+  nEnergy: number,
+  groups: readonly EnergyGroup[],
+): Float64Array[] | EdispKernelFailure {
   if (edispKernel.length === nTrue) {
     const whole = groups.length === 1 && groups[0]?.first === 0 && groups[0]?.last === nEnergy;
     if (!whole) {
@@ -25,7 +30,10 @@ export function edispPerGroup(edispKernel: ArrayLike<number>, nTrue: number, nEn
     return [Float64Array.from(edispKernel)];
   }
   if (edispKernel.length !== nTrue * nEnergy) {
-    return { reason: 'edisp-kernel-shape', message: `edisp kernel has ${edispKernel.length} values; expected nTrue = ${nTrue} or nTrue×nEnergy = ${nTrue * nEnergy}` };
+    return {
+      reason: 'edisp-kernel-shape',
+      message: `edisp kernel has ${edispKernel.length} values; expected nTrue = ${nTrue} or nTrue×nEnergy = ${nTrue * nEnergy}`,
+    };
   }
   return groups.map((g) => {
     const k = new Float64Array(nTrue);
@@ -42,7 +50,13 @@ export function edispPerGroup(edispKernel: ArrayLike<number>, nTrue: number, nEn
  * R[p] = Σ_t exposure[t][p] · 1e4 · fluxTrue[t] · kTrue[t] (exposure in m² s, flux in cm⁻² s⁻¹): counts per
  * unit norm. Non-finite exposure counts as 0, as it does when gammapy stacks.
  */
-export function recoExposure(exposure: ArrayLike<number>, npix: number, fluxTrue: Float64Array, kTrue: Float64Array, out: Float64Array): void {
+export function recoExposure(
+  exposure: ArrayLike<number>,
+  npix: number,
+  fluxTrue: Float64Array,
+  kTrue: Float64Array,
+  out: Float64Array,
+): void {
   out.fill(0, 0, npix);
   for (let t = 0; t < kTrue.length; t++) {
     const w = 1e4 * (fluxTrue[t] as number) * (kTrue[t] as number);

@@ -11,7 +11,11 @@ export interface PowerLawSpectrum {
 }
 
 /** gammapy's default for the excess map: index 2, 1e-12 cm⁻² s⁻¹ TeV⁻¹ at 1 TeV. */
-export const DEFAULT_REFERENCE_SPECTRUM: Readonly<PowerLawSpectrum> = Object.freeze({ index: 2, amplitude: 1e-12, referenceTeV: 1 });
+export const DEFAULT_REFERENCE_SPECTRUM: Readonly<PowerLawSpectrum> = Object.freeze({
+  index: 2,
+  amplitude: 1e-12,
+  referenceTeV: 1,
+});
 
 /** Quantities of the reference spectrum for one energy bin [eMin, eMax] (TeV). */
 export interface ReferenceBinValues {
@@ -64,6 +68,7 @@ export function referenceBinValues(p: PowerLawSpectrum, eMin: number, eMax: numb
 /** Integral flux of the spectrum in each true-energy bin (edges in TeV, n + 1 values), cm⁻² s⁻¹. */
 export function binFluxes(p: PowerLawSpectrum, edgesTeV: ArrayLike<number>): Float64Array {
   const out = new Float64Array(edgesTeV.length - 1);
-  for (let t = 0; t < out.length; t++) out[t] = powerLawIntegral(p, edgesTeV[t] as number, edgesTeV[t + 1] as number, 0);
+  for (let t = 0; t < out.length; t++)
+    out[t] = powerLawIntegral(p, edgesTeV[t] as number, edgesTeV[t + 1] as number, 0);
   return out;
 }

@@ -12,7 +12,10 @@ export interface EnergyGroup {
 }
 
 /** Why output energy edges cannot be used. */
-export type EnergyGroupingFailure = { reason: 'energy-edges-invalid' | 'energy-edges-not-aligned'; message: string };
+export type EnergyGroupingFailure = {
+  reason: 'energy-edges-invalid' | 'energy-edges-not-aligned';
+  message: string;
+};
 
 const EDGE_RTOL = 1e-6;
 
@@ -20,10 +23,18 @@ const EDGE_RTOL = 1e-6;
  * The output bins for `energyEdges` (TeV, ascending, each equal to a reco edge within 1e-6 relative), or a
  * single bin spanning the whole reco axis when `energyEdges` is undefined (gammapy's default).
  */
-export function groupEnergyBins(recoEdges: ArrayLike<number>, energyEdges?: ArrayLike<number>): EnergyGroup[] | EnergyGroupingFailure {
+export function groupEnergyBins(
+  recoEdges: ArrayLike<number>,
+  energyEdges?: ArrayLike<number>,
+): EnergyGroup[] | EnergyGroupingFailure {
   const nReco = recoEdges.length - 1;
-  if (energyEdges === undefined) return [{ first: 0, last: nReco, eMin: recoEdges[0] as number, eMax: recoEdges[nReco] as number }];
-  if (energyEdges.length < 2) return { reason: 'energy-edges-invalid', message: `energy_edges needs at least 2 values, got ${energyEdges.length}` };
+  if (energyEdges === undefined)
+    return [{ first: 0, last: nReco, eMin: recoEdges[0] as number, eMax: recoEdges[nReco] as number }];
+  if (energyEdges.length < 2)
+    return {
+      reason: 'energy-edges-invalid',
+      message: `energy_edges needs at least 2 values, got ${energyEdges.length}`,
+    };
   const indices: number[] = [];
   for (let i = 0; i < energyEdges.length; i++) {
     const e = energyEdges[i] as number;
@@ -34,10 +45,16 @@ export function groupEnergyBins(recoEdges: ArrayLike<number>, energyEdges?: Arra
     }
     if (found < 0) {
       const list = Array.from(recoEdges, (v) => Number(v.toPrecision(6))).join(', ');
-      return { reason: 'energy-edges-not-aligned', message: `energy edge ${e} TeV is not an edge of the reco energy axis (${list})` };
+      return {
+        reason: 'energy-edges-not-aligned',
+        message: `energy edge ${e} TeV is not an edge of the reco energy axis (${list})`,
+      };
     }
     if (indices.length > 0 && found <= (indices[indices.length - 1] as number)) {
-      return { reason: 'energy-edges-invalid', message: `energy_edges must increase strictly; ${e} TeV follows ${energyEdges[i - 1]} TeV` };
+      return {
+        reason: 'energy-edges-invalid',
+        message: `energy_edges must increase strictly; ${e} TeV follows ${energyEdges[i - 1]} TeV`,
+      };
     }
     indices.push(found);
   }

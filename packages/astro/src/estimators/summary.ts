@@ -46,11 +46,15 @@ export interface ExcessMapSummary {
 }
 
 /** Summarises energy bin `bin` (default 0) of an excess map; `pixelToSky` adds the peak's sky position. */
-export function summarizeExcessMap(result: ExcessMaps, options: { bin?: number; pixelToSky?: PixelToSky } = {}): ExcessMapSummary {
+export function summarizeExcessMap(
+  result: ExcessMaps,
+  options: { bin?: number; pixelToSky?: PixelToSky } = {},
+): ExcessMapSummary {
   const bin = options.bin ?? 0;
   const range = result.bins[bin];
   const image = result.images[bin];
-  if (range === undefined || image === undefined) throw new RangeError(`summarizeExcessMap: bin ${bin} does not exist (${result.bins.length} bins)`);
+  if (range === undefined || image === undefined)
+    throw new RangeError(`summarizeExcessMap: bin ${bin} does not exist (${result.bins.length} bins)`);
   const npix = result.nx * result.ny;
   const off = bin * npix;
   const at = (name: ExcessMapName, p: number) => result.maps[name]?.[off + p];

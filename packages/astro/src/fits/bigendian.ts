@@ -63,7 +63,12 @@ export function swapInPlace(bytes: Uint8Array, width: number): void {
 }
 
 /** A fresh native typed array of `count` elements decoded from big-endian `bytes` at `offset`. */
-export function readBigEndian(bytes: Uint8Array, offset: number, count: number, kind: NumericKind): NumericArray {
+export function readBigEndian(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  kind: NumericKind,
+): NumericArray {
   const width = KIND_WIDTH[kind];
   const copy = new Uint8Array(count * width);
   copy.set(bytes.subarray(offset, offset + count * width));

@@ -2,8 +2,8 @@
  * BINTABLE HDUs: column metadata from the header, lazily decoded columns, and typed accessors.
  */
 import { type NumericArray, toFloat64 } from './bigendian.js';
-import { type ColumnInfo, type FitsColumn, decodeColumn } from './columns.js';
-import { FitsError, type FitsLocation, didYouMean } from './errors.js';
+import { type ColumnInfo, decodeColumn, type FitsColumn } from './columns.js';
+import { didYouMean, FitsError, type FitsLocation } from './errors.js';
 import type { FitsHeader } from './header.js';
 import { parseTDim, parseTForm } from './tform.js';
 
@@ -33,7 +33,11 @@ export class BinTable {
     }
     const needed = this.rowBytes * this.rows;
     if (data.length < needed) {
-      throw new FitsError('data-too-short', where, `table data is ${data.length} bytes but NAXIS1×NAXIS2 = ${this.rowBytes}×${this.rows} needs ${needed}`);
+      throw new FitsError(
+        'data-too-short',
+        where,
+        `table data is ${data.length} bytes but NAXIS1×NAXIS2 = ${this.rowBytes}×${this.rows} needs ${needed}`,
+      );
     }
   }
 
@@ -51,8 +55,11 @@ export class BinTable {
     const info = this.info(name);
     const cached = this.decoded.get(info.name);
     if (cached) return cached;
-    const heap = (this.header.number('THEAP') ?? this.rowBytes * this.rows);
-    const col = decodeColumn(info, this.data, this.rowBytes, this.rows, heap, { ...this.where, column: info.name });
+    const heap = this.header.number('THEAP') ?? this.rowBytes * this.rows;
+    const col = decodeColumn(info, this.data, this.rowBytes, this.rows, heap, {
+      ...this.where,
+      column: info.name,
+    });
     this.decoded.set(info.name, col);
     return col;
   }
@@ -95,7 +102,11 @@ export class BinTable {
   cell(name: string, row: number): CellValue {
     const col = this.column(name);
     if (!Number.isInteger(row) || row < 0 || row >= this.rows) {
-      throw new FitsError('bad-value', { ...this.where, column: col.name }, `row ${row} is out of range (0..${this.rows - 1})`);
+      throw new FitsError(
+        'bad-value',
+        { ...this.where, column: col.name },
+        `row ${row} is out of range (0..${this.rows - 1})`,
+      );
     }
     const r = col.repeat;
     switch (col.kind) {
@@ -106,7 +117,9 @@ export class BinTable {
       case 'bits':
         return col.data.subarray(row * r, (row + 1) * r);
       case 'string':
-        return col.stringsPerRow === 1 ? (col.data[row] as string) : col.data.slice(row * col.stringsPerRow, (row + 1) * col.stringsPerRow);
+        return col.stringsPerRow === 1
+          ? (col.data[row] as string)
+          : col.data.slice(row * col.stringsPerRow, (row + 1) * col.stringsPerRow);
       case 'complex':
         return col.data.subarray(row * r * 2, (row + 1) * r * 2);
       case 'varlen':
@@ -115,7 +128,11 @@ export class BinTable {
   }
 
   private typeError(col: FitsColumn, wanted: string): FitsError {
-    return new FitsError('bad-value', { ...this.where, column: col.name }, `column is ${col.kind} (TFORM '${col.info.tform}'), not ${wanted}`);
+    return new FitsError(
+      'bad-value',
+      { ...this.where, column: col.name },
+      `column is ${col.kind} (TFORM '${col.info.tform}'), not ${wanted}`,
+    );
   }
 }
 
@@ -129,7 +146,12 @@ function parseColumnInfos(header: FitsHeader, where: FitsLocation, rowBytes: num
     const at = { ...where, column: name };
     if (tform === undefined) throw new FitsError('bad-header', at, `TFORM${i} is missing`);
     const form = parseTForm(tform);
-    if (form === undefined) throw new FitsError('unsupported-tform', at, `TFORM${i} = '${tform}' is not a supported binary-table format`);
+    if (form === undefined)
+      throw new FitsError(
+        'unsupported-tform',
+        at,
+        `TFORM${i} = '${tform}' is not a supported binary-table format`,
+      );
     const info: ColumnInfo = { name, number: i, tform, form, offset };
     const unit = header.string(`TUNIT${i}`);
     if (unit !== undefined && unit !== '') info.unit = unit;
@@ -138,7 +160,11 @@ function parseColumnInfos(header: FitsHeader, where: FitsLocation, rowBytes: num
       const tdim = parseTDim(tdimText);
       if (tdim === undefined) throw new FitsError('bad-header', at, `TDIM${i} = '${tdimText}' is malformed`);
       if (form.code !== 'P' && form.code !== 'Q' && tdim.reduce((a, b) => a * b, 1) !== form.repeat) {
-        throw new FitsError('bad-header', at, `TDIM${i} = '${tdimText}' does not match the repeat count ${form.repeat} of TFORM '${tform}'`);
+        throw new FitsError(
+          'bad-header',
+          at,
+          `TDIM${i} = '${tdimText}' does not match the repeat count ${form.repeat} of TFORM '${tform}'`,
+        );
       }
       info.tdim = tdim;
     }
@@ -152,7 +178,11 @@ function parseColumnInfos(header: FitsHeader, where: FitsLocation, rowBytes: num
     offset += form.width;
   }
   if (offset !== rowBytes) {
-    throw new FitsError('bad-header', where, `column widths add up to ${offset} bytes but NAXIS1 is ${rowBytes}`);
+    throw new FitsError(
+      'bad-header',
+      where,
+      `column widths add up to ${offset} bytes but NAXIS1 is ${rowBytes}`,
+    );
   }
   return out;
 }

@@ -14,7 +14,8 @@ export interface CardInput {
 }
 
 /** Keywords whose values are floats by convention (WCS), written as such even when integral. */
-const FLOAT_KEYS = /^(CRPIX\d|CRVAL\d|CDELT\d|CROTA\d|LONPOLE|LATPOLE|EQUINOX|MJDREF|MJDREFF|PC\d_\d|CD\d_\d|PV\d_\d+)$/;
+const FLOAT_KEYS =
+  /^(CRPIX\d|CRVAL\d|CDELT\d|CROTA\d|LONPOLE|LATPOLE|EQUINOX|MJDREF|MJDREFF|PC\d_\d|CD\d_\d|PV\d_\d+)$/;
 
 /**
  * Formats a number as astropy does (Python's repr, upper-case exponent of at least two digits): integers plain,
@@ -45,7 +46,8 @@ function formatValue(card: CardInput): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'boolean') return (v ? 'T' : 'F').padStart(20);
   if (typeof v === 'bigint') return v.toString().padStart(20);
-  if (typeof v === 'number') return formatNumber(v, card.float ?? FLOAT_KEYS.test(card.key.toUpperCase())).padStart(20);
+  if (typeof v === 'number')
+    return formatNumber(v, card.float ?? FLOAT_KEYS.test(card.key.toUpperCase())).padStart(20);
   return quote(v);
 }
 

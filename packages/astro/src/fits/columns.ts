@@ -3,9 +3,17 @@
  * complex columns, TSCAL/TZERO (with the unsigned-integer convention), TNULL, and P/Q variable-length arrays
  * from the heap.
  */
-import { type NumericArray, type NumericKind, KIND_WIDTH, readBigEndian, swapInPlace, toFloat64, viewAs } from './bigendian.js';
+import {
+  KIND_WIDTH,
+  type NumericArray,
+  type NumericKind,
+  readBigEndian,
+  swapInPlace,
+  toFloat64,
+  viewAs,
+} from './bigendian.js';
 import { FitsError, type FitsLocation } from './errors.js';
-import { CODE_KIND, type TForm, elementBytes } from './tform.js';
+import { CODE_KIND, elementBytes, type TForm } from './tform.js';
 
 /** What the header says about a column. */
 export interface ColumnInfo {
@@ -83,7 +91,13 @@ const UNSIGNED: Record<string, { kind: NumericKind; zero: bigint }> = {
 };
 
 /** Copies the column's bytes out of every row into one contiguous buffer. */
-function gather(table: Uint8Array, rowBytes: number, rows: number, offset: number, width: number): Uint8Array {
+function gather(
+  table: Uint8Array,
+  rowBytes: number,
+  rows: number,
+  offset: number,
+  width: number,
+): Uint8Array {
   const out = new Uint8Array(rows * width);
   for (let r = 0; r < rows; r++) {
     const start = r * rowBytes + offset;
@@ -103,7 +117,15 @@ export function decodeColumn(
 ): FitsColumn {
   const { form } = info;
   const cellShape = info.tdim ? [...info.tdim].reverse() : form.repeat === 1 ? [] : [form.repeat];
-  const base: ColumnBase = { info, name: info.name, unit: info.unit, repeat: form.repeat, tdim: info.tdim, cellShape, rows };
+  const base: ColumnBase = {
+    info,
+    name: info.name,
+    unit: info.unit,
+    repeat: form.repeat,
+    tdim: info.tdim,
+    cellShape,
+    rows,
+  };
   const bytes = gather(table, rowBytes, rows, info.offset, form.width);
   const count = rows * form.repeat;
   switch (form.code) {
@@ -128,13 +150,23 @@ export function decodeColumn(
           data.push(cleanString(bytes.subarray(start, start + width)));
         }
       }
-      return { ...base, kind: 'string', data, stringsPerRow: perRow, cellShape: perRow === 1 ? [] : cellShape.slice(0, -1) };
+      return {
+        ...base,
+        kind: 'string',
+        data,
+        stringsPerRow: perRow,
+        cellShape: perRow === 1 ? [] : cellShape.slice(0, -1),
+      };
     }
     case 'C':
     case 'M': {
       const kind = form.code === 'C' ? 'f32' : 'f64';
       swapInPlace(bytes, KIND_WIDTH[kind]);
-      return { ...base, kind: 'complex', data: viewAs(bytes, count * 2, kind) as Float32Array | Float64Array };
+      return {
+        ...base,
+        kind: 'complex',
+        data: viewAs(bytes, count * 2, kind) as Float32Array | Float64Array,
+      };
     }
     case 'P':
     case 'Q':
@@ -149,10 +181,17 @@ function cleanString(b: Uint8Array): string {
   return latin1.decode(nul >= 0 ? b.subarray(0, nul) : b).trimEnd();
 }
 
-function decodeNumeric(base: ColumnBase, info: ColumnInfo, bytes: Uint8Array, count: number, where: FitsLocation): NumericColumn {
+function decodeNumeric(
+  base: ColumnBase,
+  info: ColumnInfo,
+  bytes: Uint8Array,
+  count: number,
+  where: FitsLocation,
+): NumericColumn {
   const code = info.form.code;
   const kind = CODE_KIND[code];
-  if (kind === undefined) throw new FitsError('unsupported-tform', where, `TFORM '${info.tform}' is not supported`);
+  if (kind === undefined)
+    throw new FitsError('unsupported-tform', where, `TFORM '${info.tform}' is not supported`);
   const width = KIND_WIDTH[kind];
   const tscal = info.tscal ?? 1;
   const tzero = info.tzero ?? 0;
@@ -193,7 +232,11 @@ function decodeHeapCells(
   const element = form.elementCode as string;
   const kind: NumericKind | undefined = element === 'L' || element === 'B' ? 'u8' : CODE_KIND[element];
   if (element !== 'A' && kind === undefined) {
-    throw new FitsError('unsupported-tform', where, `variable-length arrays of type '${element}' (TFORM '${info.tform}') are not supported`);
+    throw new FitsError(
+      'unsupported-tform',
+      where,
+      `variable-length arrays of type '${element}' (TFORM '${info.tform}') are not supported`,
+    );
   }
   const view = new DataView(descriptors.buffer, descriptors.byteOffset, descriptors.byteLength);
   const size = elementBytes(element) as number;
@@ -204,9 +247,14 @@ function decodeHeapCells(
     const off = form.code === 'P' ? view.getInt32(at + 4) : Number(view.getBigInt64(at + 8));
     const start = heapOffset + off;
     if (start + n * size > table.length) {
-      throw new FitsError('data-too-short', where, `row ${r}: variable-length array runs past the end of the heap`);
+      throw new FitsError(
+        'data-too-short',
+        where,
+        `row ${r}: variable-length array runs past the end of the heap`,
+      );
     }
     if (element === 'A') cells.push(cleanString(table.subarray(start, start + n)));
+    else if (element === 'L') cells.push(table.slice(start, start + n).map((v) => (v === 0x54 ? 1 : 0)));
     else cells.push(readBigEndian(table, start, n, kind as NumericKind));
   }
   return cells;

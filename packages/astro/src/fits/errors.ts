@@ -56,7 +56,8 @@ export class FitsError extends Error {
 /** `file.fits[HDU 'EVENTS'] column 'TIME'` */
 export function formatLocation(where: FitsLocation): string {
   let s = where.file;
-  if (where.hdu !== undefined) s += typeof where.hdu === 'number' ? `[HDU ${where.hdu}]` : `[HDU '${where.hdu}']`;
+  if (where.hdu !== undefined)
+    s += typeof where.hdu === 'number' ? `[HDU ${where.hdu}]` : `[HDU '${where.hdu}']`;
   if (where.column !== undefined) s += ` column '${where.column}'`;
   return s;
 }

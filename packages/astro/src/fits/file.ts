@@ -3,9 +3,9 @@
  * decoding of their data (image or binary table).
  */
 import { BinTable } from './bintable.js';
-import { FitsError, type FitsLocation, didYouMean } from './errors.js';
-import { BLOCK, FitsHeader, parseHeader } from './header.js';
-import { type FitsImage, axisLengths, decodeImage } from './image.js';
+import { didYouMean, FitsError, type FitsLocation } from './errors.js';
+import { BLOCK, type FitsHeader, parseHeader } from './header.js';
+import { axisLengths, decodeImage, type FitsImage } from './image.js';
 import { decompressIfGzip, loadFitsBytes, loadFitsBytesSync } from './source.js';
 
 export type HduKind = 'primary' | 'image' | 'bintable' | 'table' | 'other';
@@ -29,7 +29,16 @@ export class Hdu {
     readonly dataLength: number,
   ) {
     const xt = header.string('XTENSION')?.toUpperCase();
-    this.kind = index === 0 ? 'primary' : xt === 'IMAGE' ? 'image' : xt === 'BINTABLE' ? 'bintable' : xt === 'TABLE' ? 'table' : 'other';
+    this.kind =
+      index === 0
+        ? 'primary'
+        : xt === 'IMAGE'
+          ? 'image'
+          : xt === 'BINTABLE'
+            ? 'bintable'
+            : xt === 'TABLE'
+              ? 'table'
+              : 'other';
     this.name = header.string('EXTNAME') ?? header.string('HDUNAME') ?? (index === 0 ? 'PRIMARY' : '');
   }
 
@@ -50,7 +59,10 @@ export class Hdu {
 
   /** The raw (big-endian) data bytes, as much as the file holds. */
   rawData(): Uint8Array {
-    return this.bytes.subarray(this.dataOffset, Math.min(this.bytes.length, this.dataOffset + this.dataLength));
+    return this.bytes.subarray(
+      this.dataOffset,
+      Math.min(this.bytes.length, this.dataOffset + this.dataLength),
+    );
   }
 
   /** Decodes the image of a primary or IMAGE HDU. */
@@ -64,7 +76,8 @@ export class Hdu {
 
   /** The binary table of a BINTABLE HDU. */
   table(): BinTable {
-    if (this.kind !== 'bintable') throw new FitsError('not-a-table', this.location, `HDU is a ${this.kind}, not a binary table`);
+    if (this.kind !== 'bintable')
+      throw new FitsError('not-a-table', this.location, `HDU is a ${this.kind}, not a binary table`);
     this.tableCache ??= new BinTable(this.header, this.rawData(), this.location);
     return this.tableCache;
   }
@@ -124,7 +137,11 @@ export function parseFits(input: Uint8Array, name: string): FitsFile {
   // A plain Uint8Array view: Buffer#slice shares memory, and we never want to alias the file bytes.
   const bytes = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
   if (bytes.length < BLOCK) {
-    throw new FitsError('bad-block-size', { file: name }, `file is ${bytes.length} bytes, less than one 2880-byte FITS block`);
+    throw new FitsError(
+      'bad-block-size',
+      { file: name },
+      `file is ${bytes.length} bytes, less than one 2880-byte FITS block`,
+    );
   }
   const hdus: Hdu[] = [];
   let pos = 0;
@@ -132,7 +149,18 @@ export function parseFits(input: Uint8Array, name: string): FitsFile {
     const where = { file: name, hdu: hdus.length };
     if (hdus.length > 0 && isBlank(bytes, pos)) break; // zero/blank padding after the last HDU
     if (bytes.length - pos < BLOCK) {
-      throw new FitsError('bad-block-size', { file: name }, `${bytes.length - pos} bytes after HDU ${hdus.length - 1} do not form a 2880-byte block (file size ${bytes.length} is not a multiple of 2880)`);
+      if (String.fromCharCode(...bytes.subarray(pos, Math.min(pos + 8, bytes.length))) === 'XTENSION') {
+        throw new FitsError(
+          'truncated-file',
+          where,
+          `file ends inside the header of HDU ${hdus.length} (size ${bytes.length} is not a multiple of 2880)`,
+        );
+      }
+      throw new FitsError(
+        'bad-block-size',
+        { file: name },
+        `${bytes.length - pos} bytes after HDU ${hdus.length - 1} do not form a 2880-byte block (file size ${bytes.length} is not a multiple of 2880)`,
+      );
     }
     const first = String.fromCharCode(...bytes.subarray(pos, pos + 8)).trimEnd();
     if (hdus.length === 0 && first !== 'SIMPLE') {
@@ -146,7 +174,11 @@ export function parseFits(input: Uint8Array, name: string): FitsFile {
       parsed = parseHeader(bytes, pos, where);
     } catch (e) {
       if (e instanceof FitsError && e.reason === 'missing-end' && bytes.length % BLOCK !== 0) {
-        throw new FitsError('truncated-file', where, `file ends inside the header of HDU ${hdus.length} (size ${bytes.length} is not a multiple of 2880)`);
+        throw new FitsError(
+          'truncated-file',
+          where,
+          `file ends inside the header of HDU ${hdus.length} (size ${bytes.length} is not a multiple of 2880)`,
+        );
       }
       throw e;
     }
@@ -160,7 +192,9 @@ export function parseFits(input: Uint8Array, name: string): FitsFile {
 }
 
 /** Reads only the headers of a file (data is not decoded; gzip is still decompressed as a whole). */
-export async function readFitsHeaders(path: string): Promise<{ name: string; kind: HduKind; header: FitsHeader }[]> {
+export async function readFitsHeaders(
+  path: string,
+): Promise<{ name: string; kind: HduKind; header: FitsHeader }[]> {
   const file = await readFits(path);
   return file.hdus.map((h) => ({ name: h.name, kind: h.kind, header: h.header }));
 }

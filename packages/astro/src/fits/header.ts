@@ -140,7 +140,11 @@ function parseCard(text: string, key: string, where: FitsLocation): FitsCard {
 }
 
 /** Parses the value field (after "= ") of a card, with its optional "/ comment". */
-function parseValue(field: string, where: FitsLocation, key: string): { value: FitsValue; comment?: string; float?: boolean } {
+function parseValue(
+  field: string,
+  where: FitsLocation,
+  key: string,
+): { value: FitsValue; comment?: string; float?: boolean } {
   const s = field.trimStart();
   if (s.startsWith("'")) {
     let i = 1;

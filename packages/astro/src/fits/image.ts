@@ -2,7 +2,14 @@
  * Decoding of IMAGE data (primary or IMAGE extension): BITPIX 8/16/32/64/-32/-64, BSCALE/BZERO with the
  * unsigned-integer convention, BLANK.
  */
-import { type NumericArray, type NumericKind, KIND_WIDTH, swapInPlace, toFloat64, viewAs } from './bigendian.js';
+import {
+  KIND_WIDTH,
+  type NumericArray,
+  type NumericKind,
+  swapInPlace,
+  toFloat64,
+  viewAs,
+} from './bigendian.js';
 import { FitsError, type FitsLocation } from './errors.js';
 import type { FitsHeader } from './header.js';
 
@@ -25,7 +32,14 @@ export interface FitsImage {
   toFloat64(): Float64Array;
 }
 
-const BITPIX_KIND: Record<number, NumericKind> = { 8: 'u8', 16: 'i16', 32: 'i32', 64: 'i64', [-32]: 'f32', [-64]: 'f64' };
+const BITPIX_KIND: Record<number, NumericKind> = {
+  8: 'u8',
+  16: 'i16',
+  32: 'i32',
+  64: 'i64',
+  [-32]: 'f32',
+  [-64]: 'f64',
+};
 const UNSIGNED: Record<number, { kind: NumericKind; zero: bigint }> = {
   8: { kind: 'i8', zero: -128n },
   16: { kind: 'u16', zero: 32768n },
@@ -54,7 +68,8 @@ export function axisLengths(header: FitsHeader, where: FitsLocation): number[] {
 export function decodeImage(header: FitsHeader, data: Uint8Array, where: FitsLocation): FitsImage {
   const bitpix = header.number('BITPIX') ?? 0;
   const kind = BITPIX_KIND[bitpix];
-  if (kind === undefined) throw new FitsError('unsupported-bitpix', where, `BITPIX ${bitpix} is not a FITS BITPIX`);
+  if (kind === undefined)
+    throw new FitsError('unsupported-bitpix', where, `BITPIX ${bitpix} is not a FITS BITPIX`);
   const naxes = axisLengths(header, where);
   const count = naxes.length === 0 ? 0 : naxes.reduce((a, b) => a * b, 1);
   const width = KIND_WIDTH[kind];

@@ -40,7 +40,9 @@ export interface MapFitsSpec {
 
 /** Column names of the bands table for each axis kind. */
 function bandColumns(kind: 'reco' | 'true'): { centre: string; lo: string; hi: string } {
-  return kind === 'reco' ? { centre: 'ENERGY', lo: 'E_MIN', hi: 'E_MAX' } : { centre: 'ENERGY_TRUE', lo: 'ENERGY_TRUE_MIN', hi: 'ENERGY_TRUE_MAX' };
+  return kind === 'reco'
+    ? { centre: 'ENERGY', lo: 'E_MIN', hi: 'E_MAX' }
+    : { centre: 'ENERGY_TRUE', lo: 'ENERGY_TRUE_MIN', hi: 'ENERGY_TRUE_MAX' };
 }
 
 /** Bin centre on the axis scale (log: sqrt(lo·hi)); gammapy's own value can differ from it in the last bit. */
@@ -61,19 +63,31 @@ export function mapHdus(spec: MapFitsSpec): HduSpec[] {
     const { edges, unit, kind } = spec.axis;
     const n = edges.length - 1;
     if (spec.shape.length !== 3 || spec.shape[0] !== n) {
-      throw new FitsError('write-failed', { file: '<map>', hdu: name }, `shape ${spec.shape.join('×')} does not match ${n} axis bins`);
+      throw new FitsError(
+        'write-failed',
+        { file: '<map>', hdu: name },
+        `shape ${spec.shape.join('×')} does not match ${n} axis bins`,
+      );
     }
     const cols = bandColumns(kind);
     const axcols = `${cols.lo},${cols.hi}`;
     const interp = spec.axis.interp ?? 'log';
-    cards.push({ key: 'AXCOLS1', value: axcols }, { key: 'INTERP1', value: interp }, { key: 'WCSSHAPE', value: `(${[...shapeXY, n].join(',')})` }, { key: 'BANDSHDU', value: bandsName });
+    cards.push(
+      { key: 'AXCOLS1', value: axcols },
+      { key: 'INTERP1', value: interp },
+      { key: 'WCSSHAPE', value: `(${[...shapeXY, n].join(',')})` },
+      { key: 'BANDSHDU', value: bandsName },
+    );
     const lo = Float64Array.from({ length: n }, (_, i) => edges[i] as number);
     const hi = Float64Array.from({ length: n }, (_, i) => edges[i + 1] as number);
     const centre = lo.map((l, i) => binCentre(l, hi[i] as number, interp));
     hdus.push({
       kind: 'bintable',
       name: bandsName,
-      cards: [{ key: 'AXCOLS1', value: axcols }, { key: 'INTERP1', value: interp }],
+      cards: [
+        { key: 'AXCOLS1', value: axcols },
+        { key: 'INTERP1', value: interp },
+      ],
       columns: [
         { name: 'CHANNEL', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)) },
         { name: cols.centre, data: centre, unit },
@@ -82,10 +96,19 @@ export function mapHdus(spec: MapFitsSpec): HduSpec[] {
       ],
     });
   } else {
-    if (spec.shape.length !== 2) throw new FitsError('write-failed', { file: '<map>', hdu: name }, `a map without an axis needs a 2-D shape, got ${spec.shape.join('×')}`);
+    if (spec.shape.length !== 2)
+      throw new FitsError(
+        'write-failed',
+        { file: '<map>', hdu: name },
+        `a map without an axis needs a 2-D shape, got ${spec.shape.join('×')}`,
+      );
     cards.push({ key: 'WCSSHAPE', value: `(${shapeXY.join(',')})` });
   }
-  cards.push({ key: 'META', value: spec.meta ?? '{}' }, { key: 'BUNIT', value: spec.bunit ?? '' }, ...(spec.extraHeader ?? []));
+  cards.push(
+    { key: 'META', value: spec.meta ?? '{}' },
+    { key: 'BUNIT', value: spec.bunit ?? '' },
+    ...(spec.extraHeader ?? []),
+  );
   const image: HduSpec = { kind: 'image', data: spec.data, shape: spec.shape, cards };
   if (name !== 'PRIMARY') image.name = name;
   return [image, ...hdus];
@@ -111,11 +134,18 @@ export function readMapFits(pathOrFile: string | FitsFile, hduName: string | num
   const file = typeof pathOrFile === 'string' ? readFitsSync(pathOrFile) : pathOrFile;
   const hdu = file.hdu(hduName);
   const image = hdu.image();
-  const out: MapFitsContent = { data: image.data, shape: image.shape, header: hdu.header, bunit: hdu.header.string('BUNIT') };
+  const out: MapFitsContent = {
+    data: image.data,
+    shape: image.shape,
+    header: hdu.header,
+    bunit: hdu.header.string('BUNIT'),
+  };
   const bandsName = hdu.header.string('BANDSHDU');
   if (bandsName !== undefined) {
     const bands = file.hdu(bandsName);
-    const axcols = (bands.header.string('AXCOLS1') ?? hdu.header.string('AXCOLS1') ?? 'E_MIN,E_MAX').split(',');
+    const axcols = (bands.header.string('AXCOLS1') ?? hdu.header.string('AXCOLS1') ?? 'E_MIN,E_MAX').split(
+      ',',
+    );
     const [loName, hiName] = [axcols[0] as string, (axcols[1] ?? axcols[0]) as string];
     const t = bands.table();
     const lo = t.float64(loName);

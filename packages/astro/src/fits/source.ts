@@ -3,8 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { gunzip, gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
+import { gunzip, gunzipSync } from 'node:zlib';
 import { FitsError } from './errors.js';
 
 const gunzipAsync = promisify(gunzip);

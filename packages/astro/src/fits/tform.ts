@@ -32,7 +32,14 @@ const ELEMENT_BYTES: Record<string, number> = {
 };
 
 /** Native kind of the numeric codes. */
-export const CODE_KIND: Record<string, NumericKind> = { B: 'u8', I: 'i16', J: 'i32', K: 'i64', E: 'f32', D: 'f64' };
+export const CODE_KIND: Record<string, NumericKind> = {
+  B: 'u8',
+  I: 'i16',
+  J: 'i32',
+  K: 'i64',
+  E: 'f32',
+  D: 'f64',
+};
 
 /** Parses a TFORM value, or returns undefined when it is not a valid FITS binary-table format. */
 export function parseTForm(tform: string): TForm | undefined {
@@ -44,7 +51,12 @@ export function parseTForm(tform: string): TForm | undefined {
   if (code === 'P' || code === 'Q') {
     const vm = /^([LXBIJKAEDCM])(?:\((\d+)\))?$/i.exec(rest);
     if (!vm) return undefined;
-    const form: TForm = { repeat, code, width: repeat * (ELEMENT_BYTES[code] as number), elementCode: (vm[1] as string).toUpperCase() };
+    const form: TForm = {
+      repeat,
+      code,
+      width: repeat * (ELEMENT_BYTES[code] as number),
+      elementCode: (vm[1] as string).toUpperCase(),
+    };
     if (vm[2] !== undefined) form.maxLength = Number(vm[2]);
     return form;
   }

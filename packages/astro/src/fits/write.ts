@@ -35,7 +35,8 @@ export interface TableHduSpec {
 export type HduSpec = ImageHduSpec | TableHduSpec;
 
 /** Keywords the writer generates itself; the same keys among user cards are dropped. */
-const STRUCTURAL = /^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|TFIELDS|TTYPE\d+|TFORM\d+|TUNIT\d+|TDIM\d+|THEAP|EXTNAME|BSCALE|BZERO|END)$/;
+const STRUCTURAL =
+  /^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|TFIELDS|TTYPE\d+|TFORM\d+|TUNIT\d+|TDIM\d+|THEAP|EXTNAME|BSCALE|BZERO|END)$/;
 
 const BITPIX: [new (...a: never[]) => NumericArray, number, bigint?][] = [
   [Uint8Array, 8],
@@ -54,24 +55,45 @@ function userCards(cards: CardInput[] | undefined): CardInput[] {
   return (cards ?? []).filter((c) => c.value === undefined || !STRUCTURAL.test(c.key.toUpperCase()));
 }
 
-function encodeImage(spec: ImageHduSpec, primary: boolean, extend: boolean, file: string, index: number): Uint8Array[] {
+function encodeImage(
+  spec: ImageHduSpec,
+  primary: boolean,
+  extend: boolean,
+  file: string,
+  index: number,
+): Uint8Array[] {
   const entry = BITPIX.find(([ctor]) => spec.data instanceof ctor);
   if (!entry) throw new FitsError('write-failed', { file, hdu: index }, 'unsupported image array type');
   const [, bitpix, zero] = entry;
   const count = spec.shape.length === 0 ? 0 : spec.shape.reduce((a, b) => a * b, 1);
   if (count !== spec.data.length) {
-    throw new FitsError('write-failed', { file, hdu: spec.name ?? index }, `shape ${spec.shape.join('×')} needs ${count} values, data has ${spec.data.length}`);
+    throw new FitsError(
+      'write-failed',
+      { file, hdu: spec.name ?? index },
+      `shape ${spec.shape.join('×')} needs ${count} values, data has ${spec.data.length}`,
+    );
   }
   const naxes = [...spec.shape].reverse();
   const cards: CardInput[] = primary
     ? [{ key: 'SIMPLE', value: true, comment: 'conforms to FITS standard' }]
     : [{ key: 'XTENSION', value: 'IMAGE', comment: 'Image extension' }];
-  cards.push({ key: 'BITPIX', value: bitpix, comment: 'array data type' }, { key: 'NAXIS', value: naxes.length, comment: 'number of array dimensions' });
-  naxes.forEach((n, i) => cards.push({ key: `NAXIS${i + 1}`, value: n }));
+  cards.push(
+    { key: 'BITPIX', value: bitpix, comment: 'array data type' },
+    { key: 'NAXIS', value: naxes.length, comment: 'number of array dimensions' },
+  );
+  for (const [i, n] of naxes.entries()) cards.push({ key: `NAXIS${i + 1}`, value: n });
   if (primary) {
     if (extend) cards.push({ key: 'EXTEND', value: true });
-  } else cards.push({ key: 'PCOUNT', value: 0, comment: 'number of parameters' }, { key: 'GCOUNT', value: 1, comment: 'number of groups' });
-  if (zero !== undefined) cards.push({ key: 'BSCALE', value: 1 }, { key: 'BZERO', value: zero <= 2n ** 53n && zero >= -(2n ** 53n) ? Number(zero) : zero });
+  } else
+    cards.push(
+      { key: 'PCOUNT', value: 0, comment: 'number of parameters' },
+      { key: 'GCOUNT', value: 1, comment: 'number of groups' },
+    );
+  if (zero !== undefined)
+    cards.push(
+      { key: 'BSCALE', value: 1 },
+      { key: 'BZERO', value: zero <= 2n ** 53n && zero >= -(2n ** 53n) ? Number(zero) : zero },
+    );
   if (spec.name !== undefined) cards.push({ key: 'EXTNAME', value: spec.name, comment: 'extension name' });
   cards.push(...userCards(spec.cards));
   const data = toBigEndian(spec.data);
@@ -116,8 +138,11 @@ function pad(data: Uint8Array): Uint8Array {
  */
 export function encodeFits(hdus: readonly HduSpec[], file = '<memory>'): Uint8Array {
   const first = hdus[0];
-  if (!first || first.kind !== 'image') throw new FitsError('write-failed', { file, hdu: 0 }, 'the first HDU must be an image (the primary HDU)');
-  const parts = hdus.flatMap((h, i) => (h.kind === 'image' ? encodeImage(h, i === 0, hdus.length > 1, file, i) : encodeBinTable(h, file)));
+  if (first?.kind !== 'image')
+    throw new FitsError('write-failed', { file, hdu: 0 }, 'the first HDU must be an image (the primary HDU)');
+  const parts = hdus.flatMap((h, i) =>
+    h.kind === 'image' ? encodeImage(h, i === 0, hdus.length > 1, file, i) : encodeBinTable(h, file),
+  );
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -129,7 +154,9 @@ export function encodeFits(hdus: readonly HduSpec[], file = '<memory>'): Uint8Ar
 
 /** An empty primary HDU, for files whose content is all in extensions. */
 export function emptyPrimary(cards?: CardInput[]): ImageHduSpec {
-  return cards ? { kind: 'image', data: new Uint8Array(0), shape: [], cards } : { kind: 'image', data: new Uint8Array(0), shape: [] };
+  return cards
+    ? { kind: 'image', data: new Uint8Array(0), shape: [], cards }
+    : { kind: 'image', data: new Uint8Array(0), shape: [] };
 }
 
 export interface WriteFitsOptions {
@@ -146,7 +173,10 @@ export function writeFits(path: string, hdus: readonly HduSpec[], options: Write
 
 /** Writes bytes to `path` via a temporary sibling, fsync and rename. */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
+  );
   try {
     const fd = openSync(tmp, 'w');
     try {
@@ -159,6 +189,8 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new FitsError('write-failed', { file: path }, `cannot write: ${(e as Error).message}`, { cause: e });
+    throw new FitsError('write-failed', { file: path }, `cannot write: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }

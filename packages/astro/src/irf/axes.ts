@@ -4,7 +4,7 @@
  */
 import type { BinTable, FitsLocation } from '../fits/index.js';
 import { FitsError } from '../fits/index.js';
-import { type Quantity, LIBRARY_UNIT, requireUnitFactor } from './units.js';
+import { LIBRARY_UNIT, type Quantity, requireUnitFactor } from './units.js';
 
 /** Axis names as gammapy uses them. */
 export type IrfAxisName = 'energy_true' | 'energy' | 'offset' | 'migra' | 'rad' | 'fov_lon' | 'fov_lat';
@@ -72,29 +72,59 @@ export function centresFromEdges(edges: ArrayLike<number>, interp: AxisInterp): 
 
 /** numpy.allclose with its default tolerances. */
 function allClose(a: Float64Array, b: Float64Array): boolean {
-  return a.length === b.length && a.every((x, i) => Math.abs(x - (b[i] as number)) <= 1e-8 + 1e-5 * Math.abs(b[i] as number));
+  return (
+    a.length === b.length &&
+    a.every((x, i) => Math.abs(x - (b[i] as number)) <= 1e-8 + 1e-5 * Math.abs(b[i] as number))
+  );
 }
 
 /** Reads the axis with this column prefix from the first row of an IRF table. */
-export function readAxis(table: BinTable, prefix: string, where: FitsLocation, nameOverride?: IrfAxisName): IrfAxis {
+export function readAxis(
+  table: BinTable,
+  prefix: string,
+  where: FitsLocation,
+  nameOverride?: IrfAxisName,
+): IrfAxis {
   const spec = AXIS_SPEC[prefix];
   if (!spec) throw new Error(`unknown IRF axis prefix ${prefix}`);
   const read = (suffix: string) => {
     const colName = `${prefix}_${suffix}`;
     const col = table.column(colName);
-    if (col.kind !== 'numeric') throw new FitsError('bad-value', { ...where, column: colName }, `axis column is ${col.kind}, not numeric`);
+    if (col.kind !== 'numeric')
+      throw new FitsError(
+        'bad-value',
+        { ...where, column: colName },
+        `axis column is ${col.kind}, not numeric`,
+      );
     const factor = requireUnitFactor(col.unit, spec.quantity, { ...where, column: colName });
     const cell = table.cell(colName, 0);
-    const values = typeof cell === 'number' ? Float64Array.of(cell) : Float64Array.from(cell as ArrayLike<number>);
+    const values =
+      typeof cell === 'number' ? Float64Array.of(cell) : Float64Array.from(cell as ArrayLike<number>);
     if (factor !== 1) for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) * factor;
     return values;
   };
   const lo = read('LO');
   const hi = read('HI');
-  const base = { name: nameOverride ?? spec.name, column: prefix, unit: LIBRARY_UNIT[spec.quantity], interp: spec.interp };
-  if (lo.length !== hi.length) throw new FitsError('bad-value', { ...where, column: `${prefix}_HI` }, `${prefix}_LO has ${lo.length} values but ${prefix}_HI has ${hi.length}`);
+  const base = {
+    name: nameOverride ?? spec.name,
+    column: prefix,
+    unit: LIBRARY_UNIT[spec.quantity],
+    interp: spec.interp,
+  };
+  if (lo.length !== hi.length)
+    throw new FitsError(
+      'bad-value',
+      { ...where, column: `${prefix}_HI` },
+      `${prefix}_LO has ${lo.length} values but ${prefix}_HI has ${hi.length}`,
+    );
   if (allClose(hi, lo)) {
-    return { ...base, nodeType: 'center', nbin: hi.length, nodes: hi, edges: edgesFromNodes(hi, spec.interp) };
+    return {
+      ...base,
+      nodeType: 'center',
+      nbin: hi.length,
+      nodes: hi,
+      edges: edgesFromNodes(hi, spec.interp),
+    };
   }
   const edges = new Float64Array(lo.length + 1);
   edges.set(lo);

@@ -14,7 +14,8 @@ import { FitsError, type FitsLocation } from '../fits/index.js';
  */
 export type CellLayout = 'transpose' | 'background' | 'reshape';
 
-const eq = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const eq = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * The cell's values as a C-order array over `shape` (gammapy's axis order, last axis fastest), each multiplied
@@ -30,14 +31,22 @@ export function cellToAxisOrder(
 ): Float64Array {
   const size = shape.reduce((a, b) => a * b, 1);
   if (flat.length !== size) {
-    throw new FitsError('bad-value', where, `cell has ${flat.length} values but the axes (${shape.join('×')}) need ${size}`);
+    throw new FitsError(
+      'bad-value',
+      where,
+      `cell has ${flat.length} values but the axes (${shape.join('×')}) need ${size}`,
+    );
   }
   const dims = tdim ?? (layout === 'reshape' ? [...shape].reverse() : [...shape]);
   let fitsOrderMatchesAxes: boolean;
   if (eq(dims, shape)) fitsOrderMatchesAxes = true;
   else if (layout !== 'transpose' && eq([...dims].reverse(), shape)) fitsOrderMatchesAxes = false;
   else {
-    throw new FitsError('bad-value', where, `TDIM (${dims.join(',')}) does not match the axes (${shape.join(', ')} in gammapy order)`);
+    throw new FitsError(
+      'bad-value',
+      where,
+      `TDIM (${dims.join(',')}) does not match the axes (${shape.join(', ')} in gammapy order)`,
+    );
   }
   const out = new Float64Array(size);
   if (!fitsOrderMatchesAxes) {

@@ -3,12 +3,27 @@
  * BKG_2D, BKG_3D, RAD_MAX_2D. Each becomes an {@link IrfTable}: axes in gammapy's order with edges, nodes and
  * interpolation scale, and data as float64 in C order over those axes, in library units.
  */
-import { type FitsFile, FitsError, type FitsHeader, type FitsLocation, type Hdu, readFits } from '../fits/index.js';
-import { type IrfAxis, energyPrefix, readAxis } from './axes.js';
+import {
+  FitsError,
+  type FitsFile,
+  type FitsHeader,
+  type FitsLocation,
+  type Hdu,
+  readFits,
+} from '../fits/index.js';
+import { energyPrefix, type IrfAxis, readAxis } from './axes.js';
 import { type CellLayout, cellToAxisOrder } from './layout.js';
-import { type Quantity, LIBRARY_UNIT, requireUnitFactor, unitFactor } from './units.js';
+import { LIBRARY_UNIT, type Quantity, requireUnitFactor, unitFactor } from './units.js';
 
-export type IrfClass = 'aeff_2d' | 'edisp_2d' | 'psf_table' | 'psf_3gauss' | 'psf_king' | 'bkg_2d' | 'bkg_3d' | 'rad_max_2d';
+export type IrfClass =
+  | 'aeff_2d'
+  | 'edisp_2d'
+  | 'psf_table'
+  | 'psf_3gauss'
+  | 'psf_king'
+  | 'bkg_2d'
+  | 'bkg_3d'
+  | 'rad_max_2d';
 
 /** A data array of an IRF: C order over the IRF's axes (last axis fastest). */
 export interface IrfArray {
@@ -56,21 +71,75 @@ interface ClassSpec {
 }
 
 const SPECS: Record<IrfClass, ClassSpec> = {
-  aeff_2d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w)], layout: 'transpose', data: { columns: { aeff: ['EFFAREA'] }, quantity: { aeff: 'area' } } },
-  edisp_2d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'MIGRA', w), readAxis(t, 'THETA', w)], layout: 'transpose', data: { columns: { edisp: ['MATRIX'] }, quantity: { edisp: 'dimensionless' } } },
-  psf_table: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w), readAxis(t, 'RAD', w)], layout: 'transpose', data: { columns: { psf: ['RPSF'] }, quantity: { psf: 'solid-angle-density' } } },
+  aeff_2d: {
+    axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w)],
+    layout: 'transpose',
+    data: { columns: { aeff: ['EFFAREA'] }, quantity: { aeff: 'area' } },
+  },
+  edisp_2d: {
+    axes: (t, w) => [
+      readAxis(t, energyPrefix(t, w), w, 'energy_true'),
+      readAxis(t, 'MIGRA', w),
+      readAxis(t, 'THETA', w),
+    ],
+    layout: 'transpose',
+    data: { columns: { edisp: ['MATRIX'] }, quantity: { edisp: 'dimensionless' } },
+  },
+  psf_table: {
+    axes: (t, w) => [
+      readAxis(t, energyPrefix(t, w), w, 'energy_true'),
+      readAxis(t, 'THETA', w),
+      readAxis(t, 'RAD', w),
+    ],
+    layout: 'transpose',
+    data: { columns: { psf: ['RPSF'] }, quantity: { psf: 'solid-angle-density' } },
+  },
   psf_3gauss: {
     axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w)],
     layout: 'transpose',
     data: {
-      columns: { sigma_1: ['SIGMA_1'], sigma_2: ['SIGMA_2'], sigma_3: ['SIGMA_3'], scale: ['SCALE'], ampl_2: ['AMPL_2'], ampl_3: ['AMPL_3'] },
-      quantity: { sigma_1: 'angle', sigma_2: 'angle', sigma_3: 'angle', scale: 'keep', ampl_2: 'keep', ampl_3: 'keep' },
+      columns: {
+        sigma_1: ['SIGMA_1'],
+        sigma_2: ['SIGMA_2'],
+        sigma_3: ['SIGMA_3'],
+        scale: ['SCALE'],
+        ampl_2: ['AMPL_2'],
+        ampl_3: ['AMPL_3'],
+      },
+      quantity: {
+        sigma_1: 'angle',
+        sigma_2: 'angle',
+        sigma_3: 'angle',
+        scale: 'keep',
+        ampl_2: 'keep',
+        ampl_3: 'keep',
+      },
     },
   },
-  psf_king: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w)], layout: 'transpose', data: { columns: { gamma: ['GAMMA'], sigma: ['SIGMA'] }, quantity: { gamma: 'keep', sigma: 'angle' } } },
-  bkg_2d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy'), readAxis(t, 'THETA', w)], layout: 'background', data: { columns: { bkg: ['BKG', 'BGD'] }, quantity: { bkg: 'bkg-rate' } } },
-  bkg_3d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy'), readAxis(t, 'DETX', w), readAxis(t, 'DETY', w)], layout: 'background', data: { columns: { bkg: ['BKG', 'BGD'] }, quantity: { bkg: 'bkg-rate' } } },
-  rad_max_2d: { axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy'), readAxis(t, 'THETA', w)], layout: 'transpose', data: { columns: { rad_max: ['RAD_MAX'] }, quantity: { rad_max: 'angle' } } },
+  psf_king: {
+    axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy_true'), readAxis(t, 'THETA', w)],
+    layout: 'transpose',
+    data: { columns: { gamma: ['GAMMA'], sigma: ['SIGMA'] }, quantity: { gamma: 'keep', sigma: 'angle' } },
+  },
+  bkg_2d: {
+    axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy'), readAxis(t, 'THETA', w)],
+    layout: 'background',
+    data: { columns: { bkg: ['BKG', 'BGD'] }, quantity: { bkg: 'bkg-rate' } },
+  },
+  bkg_3d: {
+    axes: (t, w) => [
+      readAxis(t, energyPrefix(t, w), w, 'energy'),
+      readAxis(t, 'DETX', w),
+      readAxis(t, 'DETY', w),
+    ],
+    layout: 'background',
+    data: { columns: { bkg: ['BKG', 'BGD'] }, quantity: { bkg: 'bkg-rate' } },
+  },
+  rad_max_2d: {
+    axes: (t, w) => [readAxis(t, energyPrefix(t, w), w, 'energy'), readAxis(t, 'THETA', w)],
+    layout: 'transpose',
+    data: { columns: { rad_max: ['RAD_MAX'] }, quantity: { rad_max: 'angle' } },
+  },
 };
 
 const PARAMETRIC = new Set<IrfClass>(['psf_3gauss', 'psf_king']);
@@ -86,7 +155,8 @@ export function irfClassOf(hdu: Hdu): IrfClass | undefined {
   if (c2 === 'EDISP') return 'edisp_2d';
   if (c2 === 'RAD_MAX') return 'rad_max_2d';
   if (c2 === 'BKG') return has('DETX_LO') ? 'bkg_3d' : 'bkg_2d';
-  if (c2 === 'RPSF' || c2 === 'PSF') return has('RPSF') ? 'psf_table' : has('SIGMA_1') ? 'psf_3gauss' : has('GAMMA') ? 'psf_king' : undefined;
+  if (c2 === 'RPSF' || c2 === 'PSF')
+    return has('RPSF') ? 'psf_table' : has('SIGMA_1') ? 'psf_3gauss' : has('GAMMA') ? 'psf_king' : undefined;
   return undefined;
 }
 
@@ -95,7 +165,11 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
   const where = hdu.location;
   const cls = (hduClass?.trim().toLowerCase() as IrfClass | undefined) ?? irfClassOf(hdu);
   if (cls === undefined || !(cls in SPECS)) {
-    throw new FitsError('bad-value', where, `not a known IRF HDU (HDU class '${hduClass ?? hdu.header.string('HDUCLAS4') ?? hdu.header.string('HDUCLAS2') ?? '?'}'); known: ${Object.keys(SPECS).join(', ')}`);
+    throw new FitsError(
+      'bad-value',
+      where,
+      `not a known IRF HDU (HDU class '${hduClass ?? hdu.header.string('HDUCLAS4') ?? hdu.header.string('HDUCLAS2') ?? '?'}'); known: ${Object.keys(SPECS).join(', ')}`,
+    );
   }
   const spec = SPECS[cls];
   const table = hdu.table();
@@ -106,7 +180,8 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
     const column = candidates.find((c) => table.hasColumn(c)) ?? (candidates[0] as string);
     const col = table.column(column); // throws missing-column with the list
     const at = { ...where, column: col.name };
-    if (col.kind !== 'numeric') throw new FitsError('bad-value', at, `data column is ${col.kind}, not numeric`);
+    if (col.kind !== 'numeric')
+      throw new FitsError('bad-value', at, `data column is ${col.kind}, not numeric`);
     const quantity = spec.data.quantity[param] as Quantity | 'keep';
     const fileUnit = col.unit ?? '';
     let factor = 1;
@@ -144,14 +219,20 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
   if (cls === 'aeff_2d') {
     const lo = hdu.header.number('LO_THRES');
     const hi = hdu.header.number('HI_THRES');
-    if (lo !== undefined || hi !== undefined) out.thresholds = { ...(lo !== undefined ? { lo } : {}), ...(hi !== undefined ? { hi } : {}) };
+    if (lo !== undefined || hi !== undefined)
+      out.thresholds = { ...(lo !== undefined ? { lo } : {}), ...(hi !== undefined ? { hi } : {}) };
   }
-  if (cls === 'bkg_2d' || cls === 'bkg_3d') out.fovAlignment = hdu.header.string('FOVALIGN')?.trim() ?? 'RADEC';
+  if (cls === 'bkg_2d' || cls === 'bkg_3d')
+    out.fovAlignment = hdu.header.string('FOVALIGN')?.trim() ?? 'RADEC';
   return out;
 }
 
 /** Reads the IRF in HDU `hduName` (EXTNAME, case-insensitive, spaces allowed) of a file or opened FitsFile. */
-export async function readIrf(file: string | FitsFile, hduName: string | number, hduClass?: string): Promise<IrfTable> {
+export async function readIrf(
+  file: string | FitsFile,
+  hduName: string | number,
+  hduClass?: string,
+): Promise<IrfTable> {
   const f = typeof file === 'string' ? await readFits(file) : file;
   return readIrfHdu(f.hdu(hduName), hduClass);
 }

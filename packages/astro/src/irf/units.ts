@@ -5,14 +5,49 @@
 import { FitsError, type FitsLocation } from '../fits/index.js';
 
 /** The quantities the library converts. */
-export type Quantity = 'energy' | 'angle' | 'area' | 'time' | 'solid-angle-density' | 'bkg-rate' | 'dimensionless';
+export type Quantity =
+  | 'energy'
+  | 'angle'
+  | 'area'
+  | 'time'
+  | 'solid-angle-density'
+  | 'bkg-rate'
+  | 'dimensionless';
 
-const ENERGY: Record<string, number> = { ev: 1e-12, kev: 1e-9, mev: 1e-6, gev: 1e-3, tev: 1, pev: 1e3, erg: 0.624150907446076 };
-const ANGLE: Record<string, number> = { deg: 1, degree: 1, degrees: 1, rad: 180 / Math.PI, arcmin: 1 / 60, arcsec: 1 / 3600 };
-const AREA: Record<string, number> = { m2: 1, 'm**2': 1, 'm^2': 1, cm2: 1e-4, 'cm**2': 1e-4, 'cm^2': 1e-4, km2: 1e6 };
+const ENERGY: Record<string, number> = {
+  ev: 1e-12,
+  kev: 1e-9,
+  mev: 1e-6,
+  gev: 1e-3,
+  tev: 1,
+  pev: 1e3,
+  erg: 0.624150907446076,
+};
+const ANGLE: Record<string, number> = {
+  deg: 1,
+  degree: 1,
+  degrees: 1,
+  rad: 180 / Math.PI,
+  arcmin: 1 / 60,
+  arcsec: 1 / 3600,
+};
+const AREA: Record<string, number> = {
+  m2: 1,
+  'm**2': 1,
+  'm^2': 1,
+  cm2: 1e-4,
+  'cm**2': 1e-4,
+  'cm^2': 1e-4,
+  km2: 1e6,
+};
 const TIME: Record<string, number> = { s: 1, sec: 1, second: 1, ks: 1e3, min: 60, h: 3600, d: 86400 };
 /** Solid angle in sr. */
-const SOLID: Record<string, number> = { sr: 1, deg2: (Math.PI / 180) ** 2, 'deg**2': (Math.PI / 180) ** 2, 'deg^2': (Math.PI / 180) ** 2 };
+const SOLID: Record<string, number> = {
+  sr: 1,
+  deg2: (Math.PI / 180) ** 2,
+  'deg**2': (Math.PI / 180) ** 2,
+  'deg^2': (Math.PI / 180) ** 2,
+};
 const DIMENSIONLESS = new Set(['', 'none', 'dimensionless', '1']);
 
 /** Normalises a unit string: lower case, no blanks around operators, astropy's "**" kept. */
@@ -62,7 +97,8 @@ export function unitFactor(unit: string | undefined, quantity: Quantity): number
     case 'solid-angle-density': {
       // sr-1 (PSF tables); deg-2 converts to sr-1
       if (u === 'sr-1' || u === '1/sr' || u === 'sr^-1' || u === 'sr**-1' || u === '1 / sr') return 1;
-      if (u === 'deg-2' || u === '1/deg2' || u === 'deg^-2' || u === 'deg**-2' || u === '1 / deg2') return 1 / (SOLID.deg2 as number);
+      if (u === 'deg-2' || u === '1/deg2' || u === 'deg^-2' || u === 'deg**-2' || u === '1 / deg2')
+        return 1 / (SOLID.deg2 as number);
       return undefined;
     }
     case 'bkg-rate':
@@ -99,7 +135,11 @@ function bkgRateFactor(u: string): number | undefined {
 export function requireUnitFactor(unit: string | undefined, quantity: Quantity, where: FitsLocation): number {
   const f = unitFactor(unit, quantity);
   if (f === undefined) {
-    throw new FitsError('unknown-unit', where, `unit '${unit ?? ''}' cannot be converted to ${LIBRARY_UNIT[quantity]}`);
+    throw new FitsError(
+      'unknown-unit',
+      where,
+      `unit '${unit ?? ''}' cannot be converted to ${LIBRARY_UNIT[quantity]}`,
+    );
   }
   return f;
 }

@@ -41,7 +41,8 @@ function linkOutputsAsInputs(drafts: Map<string, TargetDraft>): void {
         if (spec.kind !== 'file') return;
         const written = writtenPatterns.get(spec);
         const producer =
-          producers.get(spec.pattern) ?? (written === undefined ? undefined : producers.get(path.posix.normalize(written)));
+          producers.get(spec.pattern) ??
+          (written === undefined ? undefined : producers.get(path.posix.normalize(written)));
         if (!producer) return;
         const perItem = spec.pattern.includes('{item}');
         specs[i] = {

@@ -54,7 +54,14 @@ function flattenUnions(issues: readonly Issue[], prefix: Path, root: unknown): I
       continue;
     }
     const unknownToAll = keysUnknownToAll(fitting);
-    if (unknownToAll.length > 0) out.push({ code: 'unrecognized_keys', keys: unknownToAll, path, message: '', input: undefined } as Issue);
+    if (unknownToAll.length > 0)
+      out.push({
+        code: 'unrecognized_keys',
+        keys: unknownToAll,
+        path,
+        message: '',
+        input: undefined,
+      } as Issue);
     else out.push({ ...issue, path } as Issue);
   }
   return out;

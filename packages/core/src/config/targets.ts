@@ -173,7 +173,15 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
   if (foreach) target.foreach = foreach;
   const executor = doc.executor ?? ctx.defaults.executor;
   if (executor) target.executor = executor;
-  return { target, source, paramOrigins: params.origins, needSpans, outputSpans, stepSpan: step.span, writtenPatterns };
+  return {
+    target,
+    source,
+    paramOrigins: params.origins,
+    needSpans,
+    outputSpans,
+    stepSpan: step.span,
+    writtenPatterns,
+  };
 }
 
 function resolveStep(

@@ -145,7 +145,11 @@ function sharedInputs(target: Target, tasksOf: ReadonlyMap<string, Task[]>, root
   for (const [spec] of inputs) if (spec.kind === 'target') addDeps(tasksOf.get(spec.target));
   for (const need of target.needs) addDeps(tasksOf.get(need));
   if (target.foreach?.kind === 'items') addDeps(tasksOf.get(target.foreach.target));
-  return { inputs, deps, seen };
+  // Output templates split at {item} once, so each task only joins: `${root}/build/` + id + `.fits`.
+  const outputs = Object.entries(target.outputs).map(
+    ([name, rel]) => [name, `${root}/${rel}`.split('{item}')] as const,
+  );
+  return { inputs, inputEntries: Object.entries(target.inputs), deps, seen, outputs };
 }
 
 function gather(upstream: readonly Task[], output: string | undefined): InputFile[] {
@@ -173,7 +177,7 @@ function buildTask(
 ): Task {
   const inputs: Task['inputs'] = {};
   let deps = shared.deps;
-  for (const [name, specs] of Object.entries(target.inputs)) {
+  for (const [name, specs] of shared.inputEntries) {
     const only = specs.length === 1 ? shared.inputs.get(specs[0]!) : undefined;
     if (only) {
       inputs[name] = only; // shared, not copied: a gather over 100,000 tasks stays linear
@@ -205,9 +209,7 @@ function buildTask(
     inputs[name] = files;
   }
   const outputs: Record<string, string> = {};
-  for (const [name, rel] of Object.entries(target.outputs)) {
-    outputs[name] = `${root}/${item ? rel.replaceAll('{item}', item.id) : rel}`;
-  }
+  for (const [name, parts] of shared.outputs) outputs[name] = item ? parts.join(item.id) : parts[0]!;
   const params =
     hasItemParams && item
       ? (substituteItem(target.params, item.id) as Record<string, unknown>)

@@ -74,7 +74,7 @@ export function diffRecords(old: FingerprintRecord, now: FingerprintRecord): Rea
 }
 
 function short(v: unknown): string {
-  if (typeof v === 'string') return v.length > 16 && /^[0-9a-f]+$/.test(v) ? v.slice(0, 12) : JSON.stringify(v);
+  if (typeof v === 'string') return v.length >= 16 && /^[0-9a-f]+$/.test(v) ? v.slice(0, 12) : JSON.stringify(v);
   return canonicalJson(v ?? null);
 }
 
@@ -104,9 +104,9 @@ export function renderReason(r: Reason): string {
     case 'format-changed':
       return `fingerprint format changed: v${r.old} → v${r.new}`;
     case 'output-missing':
-      return `output missing and not in cache: ${r.path}`;
+      return `output missing: ${r.path}`;
     case 'output-modified':
-      return `output modified in the workspace and not in cache: ${r.path}`;
+      return `output modified in the workspace: ${r.path}`;
     case 'cache-corrupt':
       return `cache entry corrupt: ${r.detail}`;
   }

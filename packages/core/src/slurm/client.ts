@@ -30,11 +30,16 @@ export type CommandRunner = (
 
 export const execFileRunner: CommandRunner = (program, args, { env, timeoutMs }) =>
   new Promise((resolve) => {
-    execFile(program, args, { env, timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
-      const extra = err && typeof err.code !== 'number' ? `${err.message}\n` : '';
-      resolve({ code, stdout: String(stdout), stderr: extra + String(stderr) });
-    });
+    execFile(
+      program,
+      args,
+      { env, timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
+        const extra = err && typeof err.code !== 'number' ? `${err.message}\n` : '';
+        resolve({ code, stdout: String(stdout), stderr: extra + String(stderr) });
+      },
+    );
   });
 
 export interface SlurmClientOptions {
@@ -66,7 +71,9 @@ export interface SubmitRequest {
   requeue?: boolean;
 }
 
-export type SubmitResult = { ok: true; jobId: string; cluster?: string; args: string[] } | { ok: false; message: string };
+export type SubmitResult =
+  | { ok: true; jobId: string; cluster?: string; args: string[] }
+  | { ok: false; message: string };
 
 export interface QueryResult {
   /** Every record found, from whichever source answered. */
@@ -97,7 +104,12 @@ export class SlurmClient {
 
   /** The sbatch argument array for a request (exposed for tests and logs). */
   static sbatchArgs(req: SubmitRequest): string[] {
-    const args = ['--parsable', `--job-name=${req.jobName}`, `--output=${req.output}`, `--chdir=${req.chdir}`];
+    const args = [
+      '--parsable',
+      `--job-name=${req.jobName}`,
+      `--output=${req.output}`,
+      `--chdir=${req.chdir}`,
+    ];
     if (req.array) {
       const throttle = req.array.throttle ? `%${req.array.throttle}` : '';
       args.push(`--array=0-${req.array.count - 1}${throttle}`);
@@ -146,7 +158,8 @@ export class SlurmClient {
       const sc = await this.#exec('scontrol', ['show', 'job', '-o']);
       if (sc.code === 0) {
         error = undefined;
-        for (const r of this.#scontrolRecords(sc.stdout)) if (wanted.has(r.arrayJobId ?? r.jobId)) records.push(r);
+        for (const r of this.#scontrolRecords(sc.stdout))
+          if (wanted.has(r.arrayJobId ?? r.jobId)) records.push(r);
       } else {
         return { records, unknown: [], error: `${error}; scontrol: ${(sc.stderr || sc.stdout).trim()}` };
       }
@@ -160,7 +173,15 @@ export class SlurmClient {
     if (left.length > 0) records.push(...(await this.#fromJobComp(new Set(left))));
     left = missing();
     if (left.length > 0) {
-      const sa = await this.#exec('sacct', ['-c', '-n', '-P', '-o', 'JobID,State,ExitCode', '-j', left.join(',')]);
+      const sa = await this.#exec('sacct', [
+        '-c',
+        '-n',
+        '-P',
+        '-o',
+        'JobID,State,ExitCode',
+        '-j',
+        left.join(','),
+      ]);
       if (sa.code === 0) records.push(...parseSacctLines(sa.stdout).filter((r) => left.includes(r.jobId)));
     }
     return error ? { records, unknown: missing(), error } : { records, unknown: missing() };
@@ -182,7 +203,8 @@ export class SlurmClient {
         const m = /^(\S+)\s*=\s*(.*)$/.exec(line);
         if (m?.[1]) conf.set(m[1], (m[2] ?? '').trim());
       }
-      this.#jobCompFile = conf.get('JobCompType') === 'jobcomp/filetxt' ? (conf.get('JobCompLoc') ?? null) : null;
+      this.#jobCompFile =
+        conf.get('JobCompType') === 'jobcomp/filetxt' ? (conf.get('JobCompLoc') ?? null) : null;
     }
     if (!this.#jobCompFile) return [];
     let text: string;

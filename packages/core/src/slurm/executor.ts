@@ -10,7 +10,14 @@ import type { Resources } from '../model/types.js';
 import { SlurmClient } from './client.js';
 import { type GrowthPolicy, resourceArgs, resourcesForAttempt } from './resources.js';
 import { classifyJob, elementKey, indexRecords, type SlurmEnd } from './state.js';
-import { groupForSubmission, jobName, type PendingTask, taskLevels, writeJobFiles } from './submission.js';
+import {
+  groupForSubmission,
+  jobName,
+  jobNamePrefix,
+  type PendingTask,
+  taskLevels,
+  writeJobFiles,
+} from './submission.js';
 import {
   type AttemptRecord,
   type BatchExecutor,
@@ -97,7 +104,9 @@ interface TaskState {
 function defaultWorkerEntry(): string {
   const here = fileURLToPath(import.meta.url);
   // Running from src/ (tests through vitest): the compiled entry is in dist/.
-  return here.replace(/([\\/])src([\\/]slurm[\\/])executor\.ts$/, '$1dist$2job-entry.js').replace(/executor\.js$/, 'job-entry.js');
+  return here
+    .replace(/([\\/])src([\\/]slurm[\\/])executor\.ts$/, '$1dist$2job-entry.js')
+    .replace(/executor\.js$/, 'job-entry.js');
 }
 
 export class SlurmExecutor implements BatchExecutor {
@@ -119,7 +128,7 @@ export class SlurmExecutor implements BatchExecutor {
 
   /** Cancels every live job of a build, also ones submitted by another process (found by job name). */
   static async cancelBuild(client: SlurmClient, buildId: string): Promise<string[]> {
-    const ids = await client.jobsNamed(`${jobName(buildId, '')}`);
+    const ids = await client.jobsNamed(jobNamePrefix(buildId));
     await client.cancel(ids);
     return ids;
   }
@@ -129,6 +138,7 @@ class BatchRun {
   readonly #states = new Map<string, TaskState>();
   readonly #jobs: Job[] = [];
   #cancelled = false;
+  #cancelling: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #unfinished = 0;
 
@@ -142,7 +152,13 @@ class BatchRun {
     const levels = taskLevels(batch);
     for (const task of batch) {
       if (this.#states.has(task.id)) throw new Error(`duplicate task id ${task.id}`);
-      this.#states.set(task.id, { task, level: levels.get(task.id) ?? 0, attempt: 1, attempts: [], dependents: [] });
+      this.#states.set(task.id, {
+        task,
+        level: levels.get(task.id) ?? 0,
+        attempt: 1,
+        attempts: [],
+        dependents: [],
+      });
     }
     for (const s of this.#states.values()) {
       for (const dep of s.task.deps) this.#states.get(dep)?.dependents.push(s);
@@ -169,21 +185,32 @@ class BatchRun {
         unreachableSince ??= Date.now();
         if (Date.now() - unreachableSince > (this.o.unreachableTimeoutMs ?? 600_000)) {
           for (const s of this.#states.values()) {
-            if (!s.outcome) await this.#fail(s, { type: 'slurm-state', state: 'UNREACHABLE', detail: 'controller did not answer' });
+            if (!s.outcome)
+              await this.#fail(s, {
+                type: 'slurm-state',
+                state: 'UNREACHABLE',
+                detail: 'controller did not answer',
+              });
           }
         }
       } else unreachableSince = undefined;
       delay = changed === true ? (this.o.pollMinMs ?? 250) : Math.min(delay * 1.5, this.o.pollMaxMs ?? 5000);
     }
+    if (this.#cancelling) await this.#cancelling;
     return new Map([...this.#states].flatMap(([id, s]) => (s.outcome ? [[id, s.outcome] as const] : [])));
   }
 
-  async cancel(): Promise<void> {
-    if (this.#cancelled) return;
+  cancel(): Promise<void> {
+    this.#cancelling ??= this.#cancel();
+    return this.#cancelling;
+  }
+
+  async #cancel(): Promise<void> {
     this.#cancelled = true;
     const live = this.#jobs.filter((j) => !j.superseded && j.elements.some((e) => !e.ended)).map((j) => j.id);
     await this.executor.client.cancel(live);
-    for (const s of this.#states.values()) if (!s.outcome) await this.#fail(s, { type: 'cancelled', detail: 'build cancelled' });
+    for (const s of this.#states.values())
+      if (!s.outcome) await this.#fail(s, { type: 'cancelled', detail: 'build cancelled' });
     this.#wake?.();
   }
 
@@ -201,7 +228,13 @@ class BatchRun {
   async #fail(s: TaskState, reason: FailureReason): Promise<void> {
     const last = s.attempts[s.attempts.length - 1];
     const tail = last && s.element ? await logTail(last.logFile, this.o.logTailLines ?? 20) : [];
-    await this.#finish(s, { status: 'failed', taskId: s.task.id, reason, attempts: s.attempts, logTail: tail });
+    await this.#finish(s, {
+      status: 'failed',
+      taskId: s.task.id,
+      reason,
+      attempts: s.attempts,
+      logTail: tail,
+    });
   }
 
   /** Submits tasks (first attempts, retries and re-plumbed dependents alike), lowest level first. */
@@ -209,7 +242,9 @@ class BatchRun {
     const pending: PendingTask[] = [];
     for (const s of states.sort((a, b) => a.level - b.level)) {
       if (s.outcome) continue;
-      const failedDep = s.task.deps.map((d) => this.#states.get(d)).find((d) => d?.outcome?.status === 'failed');
+      const failedDep = s.task.deps
+        .map((d) => this.#states.get(d))
+        .find((d) => d?.outcome?.status === 'failed');
       if (failedDep) {
         await this.#fail(s, { type: 'upstream-failed', upstream: failedDep.task.id });
         continue;
@@ -262,19 +297,29 @@ class BatchRun {
     });
     const afterOk = this.#dependencyIds(elements.flat().map((p) => this.#state(p.task.id)));
     const isArray = elements.length > 1;
-    const exportNames = (this.o.exportEnv ?? ['PATH', 'HOME', 'LANG', 'TMPDIR']).filter((n) => process.env[n] !== undefined);
+    const exportNames = (this.o.exportEnv ?? ['PATH', 'HOME', 'LANG', 'TMPDIR']).filter(
+      (n) => process.env[n] !== undefined,
+    );
     const res = await this.executor.client.submit({
       script: files.script,
       jobName: jobName(this.o.buildId, first.task.target),
       output: files.output,
       chdir: this.o.cwd ?? process.cwd(),
-      ...(isArray ? { array: { count: elements.length, ...(this.o.arrayThrottle ? { throttle: this.o.arrayThrottle } : {}) } } : {}),
+      ...(isArray
+        ? {
+            array: {
+              count: elements.length,
+              ...(this.o.arrayThrottle ? { throttle: this.o.arrayThrottle } : {}),
+            },
+          }
+        : {}),
       afterOk,
       resourceArgs: resourceArgs(first.resources),
       exportEnv: exportNames.length > 0 ? exportNames.join(',') : 'NONE',
     });
     if (!res.ok) {
-      for (const p of elements.flat()) await this.#fail(this.#state(p.task.id), { type: 'submit-rejected', message: res.message });
+      for (const p of elements.flat())
+        await this.#fail(this.#state(p.task.id), { type: 'submit-rejected', message: res.message });
       return;
     }
     const job: Job = { id: res.jobId, isArray, elements: [], afterOk, superseded: false };
@@ -282,14 +327,26 @@ class BatchRun {
     for (const [i, el] of elements.entries()) {
       const index = isArray ? i : undefined;
       const element: Element = {
-        job, index, key: elementKey(res.jobId, index), tasks: [], logFile: files.logs[i] ?? '',
-        ended: false, broken: false, running: false, missingPolls: 0,
+        job,
+        index,
+        key: elementKey(res.jobId, index),
+        tasks: [],
+        logFile: files.logs[i] ?? '',
+        ended: false,
+        broken: false,
+        running: false,
+        missingPolls: 0,
       };
       for (const p of el) {
         const s = this.#state(p.task.id);
         s.element = element;
         s.resultFile = files.resultFiles.get(p.task.id);
-        s.attempts.push({ attempt: p.attempt, job: element.key, resources: p.resources, logFile: element.logFile });
+        s.attempts.push({
+          attempt: p.attempt,
+          job: element.key,
+          resources: p.resources,
+          logFile: element.logFile,
+        });
         element.tasks.push(s);
         this.#emit({ type: 'submitted', taskId: s.task.id, attempt: p.attempt, job: element.key });
       }
@@ -367,8 +424,12 @@ class BatchRun {
       if (s.outcome) continue;
       const check = await checkResult(
         {
-          buildId: this.o.buildId, taskId: s.task.id, attempt: s.attempt, resultFile: s.resultFile ?? '',
-          outputs: s.task.outputs, job: e.index === undefined ? { jobId: e.job.id } : { jobId: e.job.id, index: e.index },
+          buildId: this.o.buildId,
+          taskId: s.task.id,
+          attempt: s.attempt,
+          resultFile: s.resultFile ?? '',
+          outputs: s.task.outputs,
+          job: e.index === undefined ? { jobId: e.job.id } : { jobId: e.job.id, index: e.index },
         },
         this.o.outputCheck,
       );
@@ -382,7 +443,12 @@ class BatchRun {
     if (end.kind !== 'completed') broken.add(e);
     for (const { s, check } of checks) {
       if (ok && check.kind === 'ok') {
-        await this.#finish(s, { status: 'done', taskId: s.task.id, result: check.result, attempts: s.attempts });
+        await this.#finish(s, {
+          status: 'done',
+          taskId: s.task.id,
+          result: check.result,
+          attempts: s.attempts,
+        });
         continue;
       }
       const reason = failureReason(end, check, s.task.run.kind);
@@ -444,7 +510,10 @@ class BatchRun {
           if (s.outcome) continue;
           s.attempts.pop(); // it never ran: the same attempt is submitted again
           if (unexplained.includes(job)) {
-            await this.#fail(s, { type: 'upstream-failed', upstream: `DependencyNeverSatisfied (afterok:${job.afterOk.join(':')})` });
+            await this.#fail(s, {
+              type: 'upstream-failed',
+              upstream: `DependencyNeverSatisfied (afterok:${job.afterOk.join(':')})`,
+            });
           } else resubmit.push(s);
         }
       }

@@ -1,10 +1,18 @@
 /** Slurm support: a client over Slurm's commands and a batch executor for the engine. */
-export { SlurmClient, execFileRunner } from './client.js';
-export type { CommandResult, CommandRunner, QueryResult, SlurmClientOptions, SubmitRequest, SubmitResult } from './client.js';
-export { SlurmExecutor } from './executor.js';
+
+export type {
+  CommandResult,
+  CommandRunner,
+  QueryResult,
+  SlurmClientOptions,
+  SubmitRequest,
+  SubmitResult,
+} from './client.js';
+export { execFileRunner, SlurmClient } from './client.js';
+export { SlurmEngineExecutor } from './engine-adapter.js';
 export type { SlurmExecutorOptions } from './executor.js';
-export { classifyJob, elementKey, indexRecords } from './state.js';
-export type { JobPhase, SlurmEnd } from './state.js';
+export { SlurmExecutor } from './executor.js';
+export type { JobRecord } from './parse.js';
 export {
   decodeWaitStatus,
   expandArrayIndices,
@@ -13,7 +21,7 @@ export {
   parseScontrolJobLine,
   parseSqueueJson,
 } from './parse.js';
-export type { JobRecord } from './parse.js';
+export type { GrowthPolicy } from './resources.js';
 export {
   ALLOWED_SBATCH_OPTIONS,
   formatTime,
@@ -23,13 +31,12 @@ export {
   resourcesForAttempt,
   validateExtraOptions,
 } from './resources.js';
-export type { GrowthPolicy } from './resources.js';
-export { jobName, taskLevels, tempOutputPath } from './submission.js';
 export { taskResultSchema } from './result-schema.js';
+export type { JobPhase, SlurmEnd } from './state.js';
+export { classifyJob, elementKey, indexRecords } from './state.js';
+export { jobName, jobNamePrefix, taskLevels, tempOutputPath } from './submission.js';
+export type { OutputRecord, TaskResultFile } from './task-files.js';
 export { checkJobSpec, hashFile } from './task-files.js';
-export type { TaskResultFile, OutputRecord } from './task-files.js';
-export { describeFailure } from './validate.js';
-export { isRetryable } from './types.js';
 export type {
   AttemptRecord,
   BatchExecutor,
@@ -41,3 +48,5 @@ export type {
   TaskOutcome,
   TaskRun,
 } from './types.js';
+export { isRetryable } from './types.js';
+export { describeFailure } from './validate.js';

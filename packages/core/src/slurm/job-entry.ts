@@ -14,6 +14,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { expandArgv } from '../execute/executor.js';
 import type { StepDefinition } from '../model/step.js';
 import {
   checkJobSpec,
@@ -56,31 +57,27 @@ function taskEnv(spec: TaskSpec): Record<string, string> {
   return { ...env, ...spec.env };
 }
 
-/** Substitutes `{inputs.X}` (whole element → all files), `{outputs.X}` and `{item}` in a command's argv. */
-export function expandArgv(spec: TaskSpec): string[] {
-  const out: string[] = [];
-  for (const arg of spec.run.kind === 'command' ? spec.run.argv : []) {
-    const whole = /^\{inputs\.([^}]+)\}$/.exec(arg);
-    if (whole?.[1] !== undefined && spec.inputs[whole[1]]) {
-      out.push(...(spec.inputs[whole[1]] ?? []));
-      continue;
-    }
-    out.push(
-      arg
-        .replace(/\{outputs\.([^}]+)\}/g, (m, name: string) => spec.outputs[name]?.temp ?? m)
-        .replace(/\{item\}/g, spec.item?.id ?? '{item}'),
-    );
-  }
-  return out;
-}
-
 function runCommand(spec: TaskSpec): Promise<RunOutcome> {
-  const [program, ...args] = expandArgv(spec);
+  if (spec.run.kind !== 'command') throw new Error('not a command');
+  // The engine's placeholder rules ({inputs.X}, {outputs.X}, {params.X}, {item}), with our temporary names.
+  const temps = Object.fromEntries(Object.entries(spec.outputs).map(([k, o]) => [k, o.temp]));
+  const [program, ...args] = expandArgv(spec.run.argv, {
+    inputs: spec.inputs,
+    outputs: temps,
+    params: spec.params,
+    ...(spec.item ? { item: spec.item } : {}),
+  });
   return new Promise((resolve) => {
     if (!program) return resolve({ exitCode: 2, signal: null, error: 'empty argv' });
-    const p = spawn(program, args, { cwd: spec.cwd, env: taskEnv(spec), stdio: ['ignore', 'inherit', 'inherit'] });
+    const p = spawn(program, args, {
+      cwd: spec.cwd,
+      env: taskEnv(spec),
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child = p;
-    p.on('error', (err) => resolve({ exitCode: 127, signal: null, error: `cannot run ${program}: ${err.message}` }));
+    p.on('error', (err) =>
+      resolve({ exitCode: 127, signal: null, error: `cannot run ${program}: ${err.message}` }),
+    );
     p.on('exit', (code, signal) => {
       child = undefined;
       resolve({ exitCode: code ?? 128, signal });
@@ -211,7 +208,8 @@ async function main(specPath: string | undefined): Promise<number> {
   }
   const results: TaskResultFile[] = [];
   for (const spec of job.tasks) {
-    if (job.tasks.length > 1) process.stderr.write(`=== pipe task ${spec.taskId} (attempt ${spec.attempt}) ===\n`);
+    if (job.tasks.length > 1)
+      process.stderr.write(`=== pipe task ${spec.taskId} (attempt ${spec.attempt}) ===\n`);
     results.push(await runTask(spec, job.buildId));
   }
   if (results.length === 1) {

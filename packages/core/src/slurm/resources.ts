@@ -51,12 +51,53 @@ export function formatTime(seconds: number): string {
  * itself, and anything that changes identity or environment (--uid, --export, --wrap...), is absent.
  */
 export const ALLOWED_SBATCH_OPTIONS: ReadonlySet<string> = new Set([
-  'qos', 'constraint', 'gres', 'gpus', 'gpus-per-node', 'gpus-per-task', 'cpus-per-gpu', 'mem-per-gpu',
-  'exclusive', 'nodelist', 'exclude', 'reservation', 'comment', 'tmp', 'licenses', 'nice', 'hint',
-  'sockets-per-node', 'cores-per-socket', 'threads-per-core', 'ntasks-per-core', 'mincpus', 'switches',
-  'begin', 'deadline', 'signal', 'clusters', 'wckey', 'prefer', 'time-min', 'distribution', 'mcs-label',
-  'network', 'power', 'core-spec', 'thread-spec', 'contiguous', 'overcommit', 'oversubscribe', 'spread-job',
-  'use-min-nodes', 'acctg-freq', 'profile', 'gpu-bind', 'gpu-freq', 'cpu-freq', 'mem-bind',
+  'qos',
+  'constraint',
+  'gres',
+  'gpus',
+  'gpus-per-node',
+  'gpus-per-task',
+  'cpus-per-gpu',
+  'mem-per-gpu',
+  'exclusive',
+  'nodelist',
+  'exclude',
+  'reservation',
+  'comment',
+  'tmp',
+  'licenses',
+  'nice',
+  'hint',
+  'sockets-per-node',
+  'cores-per-socket',
+  'threads-per-core',
+  'ntasks-per-core',
+  'mincpus',
+  'switches',
+  'begin',
+  'deadline',
+  'signal',
+  'clusters',
+  'wckey',
+  'prefer',
+  'time-min',
+  'distribution',
+  'mcs-label',
+  'network',
+  'power',
+  'core-spec',
+  'thread-spec',
+  'contiguous',
+  'overcommit',
+  'oversubscribe',
+  'spread-job',
+  'use-min-nodes',
+  'acctg-freq',
+  'profile',
+  'gpu-bind',
+  'gpu-freq',
+  'cpu-freq',
+  'mem-bind',
 ]);
 
 /** Checks extra sbatch options: long form only, allow-listed name, printable single-line value. */
@@ -67,7 +108,10 @@ export function validateExtraOptions(options: readonly string[]): ResourceResult
       return { ok: false, message: `sbatch option '${opt}' must be of the form --name or --name=value` };
     }
     if (!ALLOWED_SBATCH_OPTIONS.has(m[1])) {
-      return { ok: false, message: `sbatch option '--${m[1]}' is not allowed (the executor sets it, or it is unsafe)` };
+      return {
+        ok: false,
+        message: `sbatch option '--${m[1]}' is not allowed (the executor sets it, or it is unsafe)`,
+      };
     }
     // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
     if (m[2] !== undefined && /[\u0000-\u001f\u007f]/.test(m[2])) {
@@ -106,8 +150,12 @@ export function resourcesForAttempt(
   if (res.retries !== undefined && (!Number.isInteger(res.retries) || res.retries < 0)) {
     return { ok: false, message: `retries must be a non-negative integer (got ${res.retries})` };
   }
-  for (const [key, v] of [['partition', res.partition], ['account', res.account]] as const) {
-    if (v !== undefined && !/^[A-Za-z0-9_.,-]+$/.test(v)) return { ok: false, message: `invalid ${key} '${v}'` };
+  for (const [key, v] of [
+    ['partition', res.partition],
+    ['account', res.account],
+  ] as const) {
+    if (v !== undefined && !/^[A-Za-z0-9_.,-]+$/.test(v))
+      return { ok: false, message: `invalid ${key} '${v}'` };
   }
   const extra = validateExtraOptions(res.extraSbatchOptions ?? []);
   if (!extra.ok) return extra;

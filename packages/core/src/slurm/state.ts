@@ -22,9 +22,24 @@ export type JobPhase =
   | { phase: 'dependency-never-satisfied' }
   | { phase: 'ended'; end: SlurmEnd };
 
-const WAITING = new Set(['PENDING', 'CONFIGURING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESV_DEL_HOLD']);
+const WAITING = new Set([
+  'PENDING',
+  'CONFIGURING',
+  'REQUEUED',
+  'REQUEUE_HOLD',
+  'REQUEUE_FED',
+  'RESV_DEL_HOLD',
+]);
 /** COMPLETING is not an end: the job's processes may have finished, but the node has not confirmed. */
-const ACTIVE = new Set(['RUNNING', 'COMPLETING', 'SUSPENDED', 'STOPPED', 'RESIZING', 'SIGNALING', 'STAGE_OUT']);
+const ACTIVE = new Set([
+  'RUNNING',
+  'COMPLETING',
+  'SUSPENDED',
+  'STOPPED',
+  'RESIZING',
+  'SIGNALING',
+  'STAGE_OUT',
+]);
 
 /** Decides the phase of one record. */
 export function classifyJob(rec: JobRecord): JobPhase {
@@ -42,11 +57,17 @@ export function classifyJob(rec: JobRecord): JobPhase {
     case 'BOOT_FAIL':
     case 'DEADLINE':
     case 'SPECIAL_EXIT':
-      return { phase: 'ended', end: { kind: 'failed', exitCode: rec.exitCode ?? 0, signal: rec.signal ?? 0 } };
+      return {
+        phase: 'ended',
+        end: { kind: 'failed', exitCode: rec.exitCode ?? 0, signal: rec.signal ?? 0 },
+      };
     case 'CANCELLED':
       // kill_invalid_depend cancels the dependents of a failed job: that is an upstream failure, not a cancel.
       if (neverSatisfied) return { phase: 'dependency-never-satisfied' };
-      return { phase: 'ended', end: rec.reason ? { kind: 'cancelled', reason: rec.reason } : { kind: 'cancelled' } };
+      return {
+        phase: 'ended',
+        end: rec.reason ? { kind: 'cancelled', reason: rec.reason } : { kind: 'cancelled' },
+      };
     case 'TIMEOUT':
       return { phase: 'ended', end: { kind: 'timeout' } };
     case 'OUT_OF_MEMORY':

@@ -17,9 +17,14 @@ export function safeName(s: string, max = 60): string {
   return clean || '_';
 }
 
+/** The prefix shared by every job name of a build. */
+export function jobNamePrefix(buildId: string): string {
+  return `pipe-${safeName(buildId, 40)}-`;
+}
+
 /** `pipe-<build>-<target>`: the job name of every job of a target in a build (scancel finds them by prefix). */
 export function jobName(buildId: string, target: string): string {
-  return `pipe-${safeName(buildId, 40)}-${safeName(target, 80)}`;
+  return `${jobNamePrefix(buildId)}${safeName(target, 80)}`;
 }
 
 /** File-name stem of a task id: readable prefix plus a hash, since ids like `t[a/b]` and `t[a_b]` differ. */
@@ -62,14 +67,18 @@ export interface PendingTask {
 }
 
 /** Groups tasks into submissions, in level order; each group is cut into arrays of at most maxArray elements. */
-export function groupForSubmission(pending: readonly PendingTask[], tasksPerJob: number, maxArray: number): PendingTask[][][] {
+export function groupForSubmission(
+  pending: readonly PendingTask[],
+  tasksPerJob: number,
+  maxArray: number,
+): PendingTask[][][] {
   const groups = new Map<string, PendingTask[]>();
   const sorted = [...pending].sort((a, b) => a.level - b.level || a.task.id.localeCompare(b.task.id));
   for (const p of sorted) {
     const key = JSON.stringify([p.level, p.task.target, p.attempt, p.resources]);
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = []));
-    g.push(p);
+    const g = groups.get(key);
+    if (g) g.push(p);
+    else groups.set(key, [p]);
   }
   // Each submission is a list of elements; each element a list of tasks.
   const submissions: PendingTask[][][] = [];
@@ -114,7 +123,11 @@ export interface WriteJobFilesOptions {
 export async function writeJobFiles(o: WriteJobFilesOptions): Promise<JobFiles> {
   const first = o.elements[0]?.[0];
   if (!first) throw new Error('empty submission');
-  const dir = join(o.workDir, 'jobs', `${String(o.seq).padStart(4, '0')}-${safeName(first.task.target, 40)}-a${first.attempt}`);
+  const dir = join(
+    o.workDir,
+    'jobs',
+    `${String(o.seq).padStart(4, '0')}-${safeName(first.task.target, 40)}-a${first.attempt}`,
+  );
   const resultsDir = join(o.workDir, 'results');
   await mkdir(dir, { recursive: true });
   await mkdir(resultsDir, { recursive: true });
@@ -150,6 +163,7 @@ export async function writeJobFiles(o: WriteJobFilesOptions): Promise<JobFiles> 
     await writeFileAtomic(join(dir, `spec-${i}.json`), `${JSON.stringify(job)}\n`);
     logs.push(join(dir, `log-${i}.txt`));
   }
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash expansion, written into the job script
   const index = isArray ? '"${SLURM_ARRAY_TASK_ID}"' : '0';
   const script = join(dir, 'job.sh');
   const body = [

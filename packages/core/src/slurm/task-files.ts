@@ -16,7 +16,9 @@ export const RESULT_VERSION = 1;
 export const EXIT_SOME_TASKS_FAILED = 86;
 
 /** What a task runs (see TaskRun in types.ts). */
-export type SpecRun = { kind: 'command'; argv: string[] } | { kind: 'step'; module: string; exportName?: string };
+export type SpecRun =
+  | { kind: 'command'; argv: string[] }
+  | { kind: 'step'; module: string; exportName?: string };
 
 export interface SpecItem {
   id: string;
@@ -104,9 +106,11 @@ export function checkJobSpec(value: unknown): JobSpec | string {
       if (!Array.isArray(run.argv) || run.argv.length === 0 || run.argv.some((a) => typeof a !== 'string')) {
         return bad('command argv must be a non-empty array of strings');
       }
-    } else if (run?.kind !== 'step' || typeof run.module !== 'string') return bad('run must be a command or a step');
+    } else if (run?.kind !== 'step' || typeof run.module !== 'string')
+      return bad('run must be a command or a step');
     for (const o of Object.values(t.outputs ?? {})) {
-      if (typeof o?.final !== 'string' || typeof o?.temp !== 'string') return bad('outputs need final and temp paths');
+      if (typeof o?.final !== 'string' || typeof o?.temp !== 'string')
+        return bad('outputs need final and temp paths');
     }
     if (typeof t.inputs !== 'object' || typeof t.env !== 'object' || typeof t.params !== 'object') {
       return bad('inputs, env and params must be objects');

@@ -9,9 +9,9 @@ import type { TaskResultFile } from './task-files.js';
 /** What a task runs inside its job. */
 export type TaskRun =
   /**
-   * A program and its arguments (never a shell string). In argv, an element that is exactly
-   * `{inputs.NAME}` expands to all files of that input, `{outputs.NAME}` is replaced by the path the
-   * output must be written to (a temporary name), and `{item}` by the fan-out item's id.
+   * A program and its arguments (never a shell string), with the engine's placeholders (execute/executor.ts
+   * expandArgv): `{inputs.NAME}` as a whole element expands to all files of that input, `{outputs.NAME}`
+   * is the (temporary) path to write, `{params.NAME}` a parameter, `{item}` the fan-out item's id.
    */
   | { kind: 'command'; argv: string[] }
   /** An ES module whose export (default: `default`) is a StepDefinition; run in the job's node process. */

@@ -5,8 +5,8 @@
  * hash it records. Everything else is a failure with a reason.
  */
 import { open, readFile, stat } from 'node:fs/promises';
-import type { SlurmEnd } from './state.js';
 import { taskResultSchema } from './result-schema.js';
+import type { SlurmEnd } from './state.js';
 import { EXIT_SOME_TASKS_FAILED, hashFile, type TaskResultFile } from './task-files.js';
 import type { FailureReason } from './types.js';
 
@@ -30,7 +30,10 @@ export type ResultCheck =
 /** How thoroughly outputs are checked: `hash` re-reads every byte, `size` trusts the job's hash. */
 export type OutputCheck = 'hash' | 'size';
 
-export async function checkResult(exp: ExpectedResult, outputCheck: OutputCheck = 'hash'): Promise<ResultCheck> {
+export async function checkResult(
+  exp: ExpectedResult,
+  outputCheck: OutputCheck = 'hash',
+): Promise<ResultCheck> {
   let text: string;
   try {
     text = await readFile(exp.resultFile, 'utf8');
@@ -44,7 +47,8 @@ export async function checkResult(exp: ExpectedResult, outputCheck: OutputCheck 
     return { kind: 'invalid', detail: `${exp.resultFile} is not JSON` };
   }
   const parsed = taskResultSchema.safeParse(json);
-  if (!parsed.success) return { kind: 'invalid', detail: `${exp.resultFile}: ${parsed.error.issues[0]?.message}` };
+  if (!parsed.success)
+    return { kind: 'invalid', detail: `${exp.resultFile}: ${parsed.error.issues[0]?.message}` };
   const r = parsed.data;
   if (r.buildId !== exp.buildId || r.taskId !== exp.taskId || r.attempt !== exp.attempt) {
     return { kind: 'invalid', detail: `result is for ${r.buildId}/${r.taskId}#${r.attempt}` };
@@ -53,16 +57,24 @@ export async function checkResult(exp: ExpectedResult, outputCheck: OutputCheck 
     exp.job.index === undefined
       ? r.slurm.jobId === exp.job.jobId
       : r.slurm.arrayJobId === exp.job.jobId && r.slurm.arrayTaskId === String(exp.job.index);
-  if (!fromJob) return { kind: 'invalid', detail: `result was written by another Slurm job (${JSON.stringify(r.slurm)})` };
+  if (!fromJob)
+    return {
+      kind: 'invalid',
+      detail: `result was written by another Slurm job (${JSON.stringify(r.slurm)})`,
+    };
   if (r.status !== 'ok') return { kind: 'failed', result: r };
   const names = Object.keys(exp.outputs).sort();
   if (JSON.stringify(Object.keys(r.outputs).sort()) !== JSON.stringify(names)) {
-    return { kind: 'invalid', detail: `result lists outputs [${Object.keys(r.outputs)}], expected [${names}]` };
+    return {
+      kind: 'invalid',
+      detail: `result lists outputs [${Object.keys(r.outputs)}], expected [${names}]`,
+    };
   }
   for (const name of names) {
     const rec = r.outputs[name];
     const path = exp.outputs[name];
-    if (!rec || rec.path !== path) return { kind: 'invalid', detail: `output '${name}' recorded at ${rec?.path}` };
+    if (!rec || rec.path !== path)
+      return { kind: 'invalid', detail: `output '${name}' recorded at ${rec?.path}` };
     try {
       if (outputCheck === 'hash') {
         const h = await hashFile(path);
@@ -82,7 +94,9 @@ export async function checkResult(exp: ExpectedResult, outputCheck: OutputCheck 
 /** Whether an element's end lets its tasks' ok results count (see EXIT_SOME_TASKS_FAILED). */
 export function endAllowsSuccess(end: SlurmEnd, tasksInElement: number): boolean {
   if (end.kind === 'completed') return true;
-  return tasksInElement > 1 && end.kind === 'failed' && end.signal === 0 && end.exitCode === EXIT_SOME_TASKS_FAILED;
+  return (
+    tasksInElement > 1 && end.kind === 'failed' && end.signal === 0 && end.exitCode === EXIT_SOME_TASKS_FAILED
+  );
 }
 
 /**
@@ -113,16 +127,34 @@ export function failureReason(end: SlurmEnd, check: ResultCheck, runKind: 'comma
   }
   switch (end.kind) {
     case 'failed':
-      return end.signal ? { type: 'killed', signal: end.signal } : { type: 'exit-non-zero', exitCode: end.exitCode };
+      return end.signal
+        ? { type: 'killed', signal: end.signal }
+        : { type: 'exit-non-zero', exitCode: end.exitCode };
     case 'other':
-      return end.reason ? { type: 'slurm-state', state: end.state, detail: end.reason } : { type: 'slurm-state', state: end.state };
+      return end.reason
+        ? { type: 'slurm-state', state: end.state, detail: end.reason }
+        : { type: 'slurm-state', state: end.state };
     default:
-      return check.kind === 'invalid' ? { type: 'invalid-result', detail: check.detail } : { type: 'missing-result' };
+      return check.kind === 'invalid'
+        ? { type: 'invalid-result', detail: check.detail }
+        : { type: 'missing-result' };
   }
 }
 
 function signalNumber(name: string): number {
-  const table: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15, SIGUSR1: 10, SIGUSR2: 12, SIGBUS: 7 };
+  const table: Record<string, number> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGABRT: 6,
+    SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
+    SIGTERM: 15,
+    SIGUSR1: 10,
+    SIGUSR2: 12,
+    SIGBUS: 7,
+  };
   return table[name] ?? 0;
 }
 

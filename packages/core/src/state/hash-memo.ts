@@ -3,8 +3,9 @@
  *
  * Racily clean files: a file modified in the same timestamp tick as it was hashed could change
  * again without its stamp changing. So an entry is only remembered when the file's mtime is more
- * than RACY_GRANULARITY_MS older than the moment hashing began, and an entry whose mtime is within
- * that window of the state file's write time is not trusted on lookup: such files are re-hashed.
+ * than RACY_GRANULARITY_MS older than the moment hashing began (and so older than the state file's
+ * write time by at least that much); a racily clean file is simply re-hashed by every build until it
+ * has aged past the window.
  */
 import { statSync } from 'node:fs';
 import { xxh64FileSync } from '../fingerprint/file-hash.js';
@@ -31,14 +32,9 @@ export class HashMemo {
   /** Number of files actually read and hashed (for tests and benchmarks). */
   hashed = 0;
   dirty = false;
-  private readonly trustBeforeNs: bigint;
 
-  constructor(
-    private readonly entries: Record<string, MemoEntry>,
-    stateWrittenAtMs: number,
-  ) {
-    this.trustBeforeNs = BigInt(Math.floor(stateWrittenAtMs)) * 1_000_000n - GRANULARITY_NS;
-  }
+  /** `entries` is the memo of the state file; it is updated in place. */
+  constructor(private readonly entries: Record<string, MemoEntry>) {}
 
   /** XXH64 of a file's content, or undefined when it does not exist. */
   hash(file: string): string | undefined {
@@ -48,7 +44,7 @@ export class HashMemo {
     const mtimeNs = st.mtimeNs.toString();
     const ino = Number(st.ino);
     const entry = this.entries[file];
-    if (entry && entry[0] === size && entry[1] === mtimeNs && entry[2] === ino && st.mtimeNs < this.trustBeforeNs) {
+    if (entry && entry[0] === size && entry[1] === mtimeNs && entry[2] === ino) {
       return entry[3];
     }
     const startedNs = BigInt(Date.now()) * 1_000_000n;

@@ -84,7 +84,12 @@ export function createStepRegistry(): StepRegistry {
       return steps.get(nameOrPath);
     },
     load(nameOrPath) {
-      const modulePath = stepModule(nameOrPath);
+      let modulePath: string;
+      try {
+        modulePath = stepModule(nameOrPath);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       let loaded = loadedSteps.get(modulePath);
       if (!loaded) {
         loaded = importDefault(nameOrPath, modulePath).then((value) => asStepDefinition(nameOrPath, value));

@@ -10,7 +10,8 @@ fn all_finite(img: &[f64]) -> bool {
   img.iter().all(|&v| v - v == 0.0)
 }
 
-/// out[dst + x] += value · Σ_{t=a..b} row[x + t], a sliding window along one image row.
+/// out[dst + x] += value · Σ_{t=a..b} row[x + t], a sliding window along one image row, split into
+/// segments where the entering/leaving pixels are inside the row (as the reference does).
 #[allow(clippy::too_many_arguments)]
 fn add_row_run(img: &[f64], nx: isize, src: isize, a: isize, b: isize, value: f64, out: &mut [f64], dst: usize) {
   let mut s = 0.0f64;
@@ -22,16 +23,49 @@ fn add_row_run(img: &[f64], nx: isize, src: isize, a: isize, b: isize, value: f6
     t += 1;
   }
   out[dst] += value * s;
-  for x in 1..nx {
-    let enter = x + b;
-    let leave = x - 1 + a;
-    if enter >= 0 && enter < nx {
-      s += img[(src + enter) as usize];
+  let e0 = 1.max(-b);
+  let e1 = nx.min(nx - b);
+  let l0 = 1.max(1 - a);
+  let l1 = nx.min(nx + 1 - a);
+  let enter_at = src + b;
+  let leave_at = src - 1 + a;
+  let mut x = 1isize;
+  while x < nx {
+    let mut end = nx;
+    for bound in [e0, e1, l0, l1] {
+      if bound > x && bound < end {
+        end = bound;
+      }
     }
-    if leave >= 0 && leave < nx {
-      s -= img[(src + leave) as usize];
+    let enters = x >= e0 && x < e1;
+    let leaves = x >= l0 && x < l1;
+    let (xs, xe) = (x as usize, end as usize);
+    let row_out = &mut out[dst + xs..dst + xe];
+    if enters && leaves {
+      let ein = &img[(enter_at + x) as usize..(enter_at + end) as usize];
+      let lin = &img[(leave_at + x) as usize..(leave_at + end) as usize];
+      for ((o, &e), &l) in row_out.iter_mut().zip(ein).zip(lin) {
+        s += e - l;
+        *o += value * s;
+      }
+    } else if enters {
+      let ein = &img[(enter_at + x) as usize..(enter_at + end) as usize];
+      for (o, &e) in row_out.iter_mut().zip(ein) {
+        s += e;
+        *o += value * s;
+      }
+    } else if leaves {
+      let lin = &img[(leave_at + x) as usize..(leave_at + end) as usize];
+      for (o, &l) in row_out.iter_mut().zip(lin) {
+        s -= l;
+        *o += value * s;
+      }
+    } else {
+      for o in row_out.iter_mut() {
+        *o += value * s;
+      }
     }
-    out[dst + x as usize] += value * s;
+    x = end;
   }
 }
 

@@ -6,3 +6,4 @@ mod common;
 mod correlate_disk;
 mod cash_statistics;
 mod fdlibm;
+mod bin_events;

@@ -26,7 +26,8 @@ export interface SquareKernel {
  * non-finite radius (a caller bug: radii come from validated configs).
  */
 export function diskKernel(radiusPix: number): SquareKernel {
-  if (!Number.isFinite(radiusPix) || radiusPix < 0) throw new RangeError(`diskKernel: radius ${radiusPix} must be finite and >= 0`);
+  if (!Number.isFinite(radiusPix) || radiusPix < 0)
+    throw new RangeError(`diskKernel: radius ${radiusPix} must be finite and >= 0`);
   let kn = Math.ceil(2 * radiusPix);
   if (kn % 2 === 0) kn += 1;
   const c = (kn - 1) / 2;
@@ -49,7 +50,14 @@ export function diskKernel(radiusPix: number): SquareKernel {
  * `img` and `out` are row-major (x fastest), length nx·ny; `out` must not alias `img`.
  * Allocates nothing. Integer-valued images give exact sums (up to 2⁵³).
  */
-export function correlateDisk(img: Float64Array, nx: number, ny: number, kernel: Float64Array, kn: number, out: Float64Array): void {
+export function correlateDisk(
+  img: Float64Array,
+  nx: number,
+  ny: number,
+  kernel: Float64Array,
+  kn: number,
+  out: Float64Array,
+): void {
   const c = (kn - 1) >> 1;
   out.fill(0, 0, nx * ny);
   const finite = allFinite(img, nx * ny);
@@ -72,7 +80,8 @@ export function correlateDisk(img: Float64Array, nx: number, ny: number, kernel:
     let isRun = finite;
     for (let i = first + 1; i <= last && isRun; i++) isRun = kernel[j * kn + i] === value;
     if (isRun) {
-      for (let y = y0; y < y1; y++) addRowRun(img, nx, (y + dy) * nx, first - c, last - c, value, out, y * nx);
+      for (let y = y0; y < y1; y++)
+        addRowRun(img, nx, (y + dy) * nx, first - c, last - c, value, out, y * nx);
     } else {
       for (let i = first; i <= last; i++) {
         const w = kernel[j * kn + i] as number;
@@ -83,7 +92,8 @@ export function correlateDisk(img: Float64Array, nx: number, ny: number, kernel:
         for (let y = y0; y < y1; y++) {
           const src = (y + dy) * nx + dx;
           const dst = y * nx;
-          for (let x = x0; x < x1; x++) out[dst + x] = (out[dst + x] as number) + w * (img[src + x] as number);
+          for (let x = x0; x < x1; x++)
+            out[dst + x] = (out[dst + x] as number) + w * (img[src + x] as number);
         }
       }
     }
@@ -94,7 +104,16 @@ export function correlateDisk(img: Float64Array, nx: number, ny: number, kernel:
  * out[dst + x] += value · Σ_{t=a..b} row[x + t] for x in [0, nx), the row starting at img[src], pixels
  * outside [0, nx) counting 0. A sliding window: add the entering pixel, drop the leaving one.
  */
-function addRowRun(img: Float64Array, nx: number, src: number, a: number, b: number, value: number, out: Float64Array, dst: number): void {
+function addRowRun(
+  img: Float64Array,
+  nx: number,
+  src: number,
+  a: number,
+  b: number,
+  value: number,
+  out: Float64Array,
+  dst: number,
+): void {
   let s = 0;
   const t0 = Math.max(0, a);
   const t1 = Math.min(nx - 1, b);

@@ -10,7 +10,7 @@ import { wasmModulePath } from './compile.js';
 type AnyKernel = (...args: never[]) => unknown;
 
 /** Builds the wrapper of one kernel from its instantiated module. */
-const ADAPTERS: Record<string, (m: WasmKernelModule) => AnyKernel> = {
+const ADAPTERS: Record<string, (m: WasmKernelModule, reference: Kernels) => AnyKernel> = {
   correlateDisk: (m) =>
     ((img: Float64Array, nx: number, ny: number, kernel: Float64Array, kn: number, out: Float64Array): void => {
       m.call('correlateDisk', ['in', null, null, 'in', null, 'out'], [img.subarray(0, nx * ny), nx, ny, kernel.subarray(0, kn * kn), kn, out.subarray(0, nx * ny)]);
@@ -20,7 +20,7 @@ const ADAPTERS: Record<string, (m: WasmKernelModule) => AnyKernel> = {
       const len = nOn.length;
       m.call('cashStatistics', ['in', 'in', null, 'out', 'out', 'out'], [nOn, muB.subarray(0, len), len, outExcess.subarray(0, len), outTs.subarray(0, len), outSqrtTs.subarray(0, len)]);
     }) as AnyKernel,
-  binEvents: (m) => binEventsWasm(m) as AnyKernel,
+  binEvents: (m, reference) => binEventsWasm(m, reference) as AnyKernel,
 };
 
 /** Whether every compiled kernel has its module in build/ (what "WASM is available" means). */
@@ -37,7 +37,7 @@ export async function loadWasmKernels(reference: Kernels): Promise<Kernels> {
   for (const name of compiledKernelNames()) {
     const adapter = ADAPTERS[name];
     if (!adapter || !(name in reference)) continue;
-    kernels[name] = adapter(await instantiateKernelModule(wasmModulePath(name)));
+    kernels[name] = adapter(await instantiateKernelModule(wasmModulePath(name)), reference);
   }
   return kernels as unknown as Kernels;
 }

@@ -2,7 +2,7 @@
 // module per kernel, so that watch mode recompiles only the kernel that was edited.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { compiledKernelNames, type KernelName } from '../registry.js';
+import { AUXILIARY_WASM_MODULES, compiledKernelNames } from '../registry.js';
 import { packageRoot } from '../paths.js';
 
 /** Which asconfig.json target to build: release (optimised) or debug (with a .wat text file). */
@@ -81,12 +81,13 @@ async function compileOne(kernel: string, target: WasmTarget): Promise<WasmCompi
  * returned as a value with the compiler's diagnostics; the previous module stays in place.
  */
 export async function rebuildWasm(name?: string, target: WasmTarget = 'release'): Promise<WasmBuildResult> {
-  const kernels = name === undefined ? compiledKernelNames() : [name];
+  const known: string[] = [...compiledKernelNames(), ...AUXILIARY_WASM_MODULES];
+  const kernels = name === undefined ? known : [name];
   const built: string[] = [];
   const failures: WasmCompileFailure[] = [];
   for (const kernel of kernels) {
-    if (!compiledKernelNames().includes(kernel as KernelName)) {
-      failures.push({ kernel, diagnostics: `unknown kernel "${kernel}" (known: ${compiledKernelNames().join(', ')})` });
+    if (!known.includes(kernel)) {
+      failures.push({ kernel, diagnostics: `no AssemblyScript source for kernel "${kernel}" (compiled kernels: ${compiledKernelNames().join(', ')})` });
       continue;
     }
     const failure = await compileOne(kernel, target);

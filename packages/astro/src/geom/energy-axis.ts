@@ -1,0 +1,58 @@
+/**
+ * Energy axes of the map cubes (science spec §3.2): log-spaced edges built exactly as numpy.linspace does in
+ * log space (last edge = exp(ln hi), e.g. 10.000000000000002), centres at the log midpoints.
+ */
+
+/** An energy axis: reco (counts, background, masks) or true (exposure, IRF maps). Energies in TeV. */
+export interface EnergyAxis {
+  kind: 'reco' | 'true';
+  /** nbins + 1 ascending edges, TeV. */
+  edges: Float64Array;
+}
+
+/** Why an axis specification is unusable. */
+export interface EnergyAxisFailure {
+  reason: 'energy-axis-invalid';
+  message: string;
+}
+
+/**
+ * Log-spaced axis: ln edge_k = k·((ln hi − ln lo)/n) + ln lo for k < n and ln hi for k = n (numpy.linspace),
+ * edge_k = exp(ln edge_k).
+ */
+export function logEnergyAxis(kind: 'reco' | 'true', loTeV: number, hiTeV: number, nbins: number): EnergyAxis | EnergyAxisFailure {
+  if (!(loTeV > 0) || !(hiTeV > loTeV) || !Number.isFinite(hiTeV)) {
+    return { reason: 'energy-axis-invalid', message: `energy bounds must satisfy 0 < min < max, got ${loTeV}…${hiTeV} TeV` };
+  }
+  if (!Number.isInteger(nbins) || nbins < 1) return { reason: 'energy-axis-invalid', message: `nbins must be a positive integer, got ${nbins}` };
+  const start = Math.log(loTeV);
+  const stop = Math.log(hiTeV);
+  const step = (stop - start) / nbins;
+  const edges = new Float64Array(nbins + 1);
+  for (let k = 0; k < nbins; k++) edges[k] = Math.exp(k * step + start);
+  edges[nbins] = Math.exp(stop);
+  return { kind, edges };
+}
+
+/** True when the value is a failure. */
+export function isEnergyAxisFailure(v: EnergyAxis | EnergyAxisFailure): v is EnergyAxisFailure {
+  return 'reason' in v;
+}
+
+/** Number of bins. */
+export function nbins(axis: EnergyAxis): number {
+  return axis.edges.length - 1;
+}
+
+/** Log centres sqrt(lo·hi), TeV. */
+export function logCentres(axis: EnergyAxis): Float64Array {
+  const n = nbins(axis);
+  const out = new Float64Array(n);
+  for (let k = 0; k < n; k++) out[k] = Math.sqrt((axis.edges[k] as number) * (axis.edges[k + 1] as number));
+  return out;
+}
+
+/** ln of the edges (what binning kernels take). */
+export function logEdges(axis: EnergyAxis): Float64Array {
+  return axis.edges.map(Math.log);
+}

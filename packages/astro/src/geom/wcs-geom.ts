@@ -1,0 +1,82 @@
+/**
+ * Map geometry: a WCS plus pixel counts (gammapy's WcsGeom.create, science spec §3.1, §3.3). The map centre
+ * (skydir) is CRVAL, CRPIX = (npix + 1)/2, so for an even npix the centre falls on a pixel corner.
+ */
+import { convertFrame, type SkyFrame } from '../wcs/frames.js';
+import { pixelSolidAngles } from '../wcs/solid-angle.js';
+import { type Projection, type Wcs, createWcs, pixelToIcrs } from '../wcs/wcs.js';
+import { roundHalfEven } from './rounding.js';
+
+/** A sky map grid: nx columns (longitude), ny rows (latitude). */
+export interface WcsGeom {
+  wcs: Wcs;
+  nx: number;
+  ny: number;
+}
+
+/** How to build a geometry (angles in degrees). */
+export interface WcsGeomSpec {
+  /** Map centre, in `skydirFrame` (default: the map frame). */
+  skydir: { lon: number; lat: number; frame?: SkyFrame };
+  binsize: number;
+  /** Width and height in degrees (a single number for a square map). */
+  width: number | readonly [number, number];
+  /** Frame of the map (default: the skydir's frame, else icrs). */
+  frame?: SkyFrame;
+  projection?: Projection;
+}
+
+export interface GeomFailure {
+  reason: 'geom-invalid';
+  message: string;
+}
+
+/** npix = rint(width / binsize) per axis, CRPIX = (npix + 1)/2, CDELT = (−binsize, binsize). */
+export function createWcsGeom(spec: WcsGeomSpec): WcsGeom | GeomFailure {
+  const [w, h] = typeof spec.width === 'number' ? [spec.width, spec.width] : spec.width;
+  if (!(spec.binsize > 0) || !(w > 0) || !(h > 0)) return { reason: 'geom-invalid', message: `binsize and width must be positive (binsize ${spec.binsize}, width ${w}×${h} deg)` };
+  const nx = roundHalfEven(w / spec.binsize);
+  const ny = roundHalfEven(h / spec.binsize);
+  if (nx < 1 || ny < 1) return { reason: 'geom-invalid', message: `width ${w}×${h} deg is less than one ${spec.binsize} deg pixel` };
+  const frame = spec.frame ?? spec.skydir.frame ?? 'icrs';
+  const [lon, lat] = convertFrame(spec.skydir.frame ?? frame, frame, spec.skydir.lon, spec.skydir.lat);
+  const wcs = createWcs({ frame, projection: spec.projection ?? 'CAR', crval: [lon, lat], crpix: [(nx + 1) / 2, (ny + 1) / 2], cdelt: [-spec.binsize, spec.binsize] });
+  return { wcs, nx, ny };
+}
+
+export function isGeomFailure(v: WcsGeom | GeomFailure): v is GeomFailure {
+  return 'reason' in v;
+}
+
+/** The coarse IRF grid: same centre, projection and width, pixel size `binsizeIrf` (gammapy's binsz_irf). */
+export function irfGeom(spec: WcsGeomSpec, binsizeIrf: number): WcsGeom | GeomFailure {
+  return createWcsGeom({ ...spec, binsize: binsizeIrf });
+}
+
+export function npix(geom: WcsGeom): number {
+  return geom.nx * geom.ny;
+}
+
+/** Solid angle of every pixel (sr), row-major. */
+export function geomSolidAngles(geom: WcsGeom): Float64Array {
+  return pixelSolidAngles(geom.wcs, geom.nx, geom.ny);
+}
+
+/** ICRS (ra, dec) of every pixel centre, row-major. */
+export function pixelCentresIcrs(geom: WcsGeom): { ra: Float64Array; dec: Float64Array } {
+  const ra = new Float64Array(npix(geom));
+  const dec = new Float64Array(npix(geom));
+  for (let y = 0; y < geom.ny; y++) {
+    for (let x = 0; x < geom.nx; x++) {
+      const [a, d] = pixelToIcrs(geom.wcs, x, y);
+      ra[y * geom.nx + x] = a;
+      dec[y * geom.nx + x] = d;
+    }
+  }
+  return { ra, dec };
+}
+
+/** The fractional pixel of the map centre (CRVAL), 0-based. */
+export function centrePixel(geom: WcsGeom): [number, number] {
+  return [geom.wcs.crpix[0] - 1, geom.wcs.crpix[1] - 1];
+}

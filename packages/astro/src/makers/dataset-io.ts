@@ -1,0 +1,147 @@
+/**
+ * A MapDataset as one multi-HDU FITS file (how the engine passes datasets between tasks). Layout, close to
+ * gammapy's MapDataset.write: COUNTS, EXPOSURE, BACKGROUND, MASK_SAFE as gammapy maps (each with its *_BANDS
+ * table), optional PSF / PSF_EXPOSURE / EDISP / EDISP_EXPOSURE images on the IRF grid, and the primary header's
+ * PIPEDSET card holding the versioned JSON of the rest (name, placement, times, per-run values).
+ */
+import { type CardInput, type FitsFile, type HduSpec, emptyPrimary, mapHdus, readFitsSync, writeFits } from '../fits/index.js';
+import { nbins } from '../geom/energy-axis.js';
+import { type WcsGeom, npix } from '../geom/wcs-geom.js';
+import { isWcsFailure, parseWcsHeader, wcsHeaderCards } from '../wcs/header.js';
+import type { MapDataset, Placement, RunMeta } from './dataset.js';
+
+/** Version of the PIPEDSET record; readers refuse other versions. */
+export const DATASET_FORMAT_VERSION = 1;
+
+interface DatasetRecord {
+  version: number;
+  name: string;
+  placement: Placement;
+  livetime: number;
+  ontime: number;
+  runs: RunMeta[];
+  energyEdges: number[];
+  energyTrueEdges: number[];
+  radEdges?: number[];
+}
+
+export interface DatasetReadFailure {
+  reason: 'dataset-invalid';
+  file: string;
+  message: string;
+}
+
+function irfImage(name: string, data: Float32Array | Float64Array, shape: number[], geom: WcsGeom): HduSpec {
+  return { kind: 'image', name, data, shape, cards: wcsHeaderCards(geom.wcs) };
+}
+
+/** The HDUs of a dataset file. */
+export function datasetHdus(ds: MapDataset): HduSpec[] {
+  const { geom, irfGeom } = ds;
+  const nE = nbins(ds.energy);
+  const nT = nbins(ds.energyTrue);
+  const wcs = wcsHeaderCards(geom.wcs);
+  const reco = { kind: 'reco' as const, edges: ds.energy.edges, unit: 'TeV' };
+  const truth = { kind: 'true' as const, edges: ds.energyTrue.edges, unit: 'TeV' };
+  const record: DatasetRecord = {
+    version: DATASET_FORMAT_VERSION,
+    name: ds.name,
+    placement: ds.placement,
+    livetime: ds.livetime,
+    ontime: ds.ontime,
+    runs: ds.runs,
+    energyEdges: Array.from(ds.energy.edges),
+    energyTrueEdges: Array.from(ds.energyTrue.edges),
+    ...(ds.psf ? { radEdges: Array.from(ds.psf.radEdges) } : {}),
+  };
+  const primary: CardInput[] = [{ key: 'PIPEDSET', value: JSON.stringify(record) }];
+  const hdus: HduSpec[] = [
+    emptyPrimary(primary),
+    ...mapHdus({ hduName: 'COUNTS', data: ds.counts, shape: [nE, geom.ny, geom.nx], wcsHeader: wcs, axis: reco }),
+    ...mapHdus({ hduName: 'EXPOSURE', data: ds.exposure, shape: [nT, geom.ny, geom.nx], wcsHeader: wcs, axis: truth, bunit: 'm2 s', meta: JSON.stringify({ livetime: `${ds.livetime} s` }) }),
+    ...mapHdus({ hduName: 'BACKGROUND', data: ds.background, shape: [nE, geom.ny, geom.nx], wcsHeader: wcs, axis: reco }),
+    ...mapHdus({ hduName: 'MASK_SAFE', data: ds.maskSafe, shape: [nE, geom.ny, geom.nx], wcsHeader: wcs, axis: reco }),
+  ];
+  if (ds.psf) {
+    const nR = ds.psf.radEdges.length - 1;
+    hdus.push(irfImage('PSF', ds.psf.data, [nT, nR, irfGeom.ny, irfGeom.nx], irfGeom), irfImage('PSF_EXPOSURE', ds.psf.exposure, [nT, irfGeom.ny, irfGeom.nx], irfGeom));
+  }
+  if (ds.edisp) {
+    hdus.push(irfImage('EDISP', ds.edisp.data, [nT, nE, irfGeom.ny, irfGeom.nx], irfGeom), irfImage('EDISP_EXPOSURE', ds.edisp.exposure, [nT, irfGeom.ny, irfGeom.nx], irfGeom));
+  }
+  return hdus;
+}
+
+/** Writes a dataset (gzip when the path ends in .gz), atomically. */
+export function writeDataset(path: string, ds: MapDataset): void {
+  writeFits(path, datasetHdus(ds));
+}
+
+function geomOf(file: FitsFile, name: string): WcsGeom | string {
+  const h = file.hdu(name);
+  const wcs = parseWcsHeader(h.header);
+  if (isWcsFailure(wcs)) return `${name}: ${wcs.message}`;
+  const naxes = h.image().naxes;
+  return { wcs, nx: naxes[0] as number, ny: naxes[1] as number };
+}
+
+function as<T>(data: unknown, ctor: new (...a: never[]) => T, hdu: string): T | string {
+  return data instanceof ctor ? data : `${hdu} has the wrong pixel type`;
+}
+
+/** Reads a dataset written by {@link writeDataset}. FITS-level problems throw FitsError. */
+export function readDataset(path: string): MapDataset | DatasetReadFailure {
+  const file = readFitsSync(path);
+  const bad = (message: string): DatasetReadFailure => ({ reason: 'dataset-invalid', file: path, message });
+  const raw = file.hdu(0).header.string('PIPEDSET');
+  if (raw === undefined) return bad('no PIPEDSET card: not a pipe dataset file');
+  const rec = JSON.parse(raw) as DatasetRecord;
+  if (rec.version !== DATASET_FORMAT_VERSION) return bad(`dataset format version ${rec.version}; this reader knows ${DATASET_FORMAT_VERSION}`);
+  const geom = geomOf(file, 'COUNTS');
+  if (typeof geom === 'string') return bad(geom);
+  const counts = as(file.hdu('COUNTS').image().data, Float32Array, 'COUNTS');
+  const exposure = as(file.hdu('EXPOSURE').image().data, Float32Array, 'EXPOSURE');
+  const background = as(file.hdu('BACKGROUND').image().data, Float32Array, 'BACKGROUND');
+  const maskSafe = as(file.hdu('MASK_SAFE').image().data, Uint8Array, 'MASK_SAFE');
+  for (const v of [counts, exposure, background, maskSafe]) if (typeof v === 'string') return bad(v);
+  let irfGeom: WcsGeom = geom;
+  const ds: MapDataset = {
+    name: rec.name,
+    geom,
+    irfGeom,
+    placement: rec.placement,
+    energy: { kind: 'reco', edges: Float64Array.from(rec.energyEdges) },
+    energyTrue: { kind: 'true', edges: Float64Array.from(rec.energyTrueEdges) },
+    counts: counts as Float32Array,
+    exposure: exposure as Float32Array,
+    background: background as Float32Array,
+    maskSafe: maskSafe as Uint8Array,
+    livetime: rec.livetime,
+    ontime: rec.ontime,
+    runs: rec.runs.map((r) => ({ ...r, fovNormErr: r.fovNormErr ?? Number.NaN })),
+  };
+  if (file.has('PSF') || file.has('EDISP')) {
+    const g = geomOf(file, file.has('PSF') ? 'PSF' : 'EDISP');
+    if (typeof g === 'string') return bad(g);
+    irfGeom = g;
+    ds.irfGeom = g;
+  }
+  if (file.has('PSF')) {
+    const data = as(file.hdu('PSF').image().data, Float32Array, 'PSF');
+    const exp = as(file.hdu('PSF_EXPOSURE').image().data, Float32Array, 'PSF_EXPOSURE');
+    if (typeof data === 'string' || typeof exp === 'string' || !rec.radEdges) return bad('PSF maps unreadable (pixel type or rad axis)');
+    ds.psf = { radEdges: Float64Array.from(rec.radEdges), data, exposure: exp };
+  }
+  if (file.has('EDISP')) {
+    const data = as(file.hdu('EDISP').image().data, Float64Array, 'EDISP');
+    const exp = as(file.hdu('EDISP_EXPOSURE').image().data, Float32Array, 'EDISP_EXPOSURE');
+    if (typeof data === 'string' || typeof exp === 'string') return bad('EDISP maps unreadable (pixel type)');
+    ds.edisp = { data, exposure: exp };
+  }
+  if (ds.counts.length !== nbins(ds.energy) * npix(geom)) return bad('COUNTS shape does not match its energy axis');
+  return ds;
+}
+
+export function isDatasetReadFailure(v: MapDataset | DatasetReadFailure): v is DatasetReadFailure {
+  return 'reason' in v;
+}

@@ -1,0 +1,44 @@
+/**
+ * FoV background normalisation, method "scale" (science spec §4.5): one scalar per run, the ratio of counts to
+ * background summed over the safe, non-excluded bins.
+ */
+
+/** Why a run's background could not be normalised (the run is then masked out entirely). */
+export type FovNormInvalidReason = 'norm-not-finite' | 'background-not-positive' | 'counts-not-positive' | 'residual-not-positive';
+
+export interface FovNorm {
+  /** The scale applied to the background (1 when invalid). */
+  norm: number;
+  /** Statistical error √N / B. */
+  normErr: number;
+  /** N = Σ_M counts, B = Σ_M background. */
+  countsTotal: number;
+  backgroundTotal: number;
+  /** Set when the fit was rejected: the run's mask_safe must become all false. */
+  invalid?: FovNormInvalidReason;
+}
+
+/**
+ * N / B over M = mask_safe AND exclusion (broadcast over the nE energy planes) AND background not NaN.
+ * counts, background, maskSafe: [E][p] with npix pixels per plane; exclusion: npix bytes (1 = usable).
+ */
+export function fovBackgroundNorm(counts: Float32Array, background: Float32Array, maskSafe: Uint8Array, exclusion: Uint8Array, npix: number, nE: number): FovNorm {
+  let n = 0;
+  let b = 0;
+  for (let k = 0; k < nE; k++) {
+    const base = k * npix;
+    for (let p = 0; p < npix; p++) {
+      if (exclusion[p] === 0 || maskSafe[base + p] === 0) continue;
+      const bg = background[base + p] as number;
+      if (Number.isNaN(bg)) continue;
+      n += counts[base + p] as number;
+      b += bg;
+    }
+  }
+  const norm = n / b;
+  const result: FovNorm = { norm, normErr: Math.sqrt(n) / b, countsTotal: n, backgroundTotal: b };
+  // With no source model, Npred_total = B, so the residual N − (Npred_total − B) is N itself.
+  const invalid: FovNormInvalidReason | undefined = !Number.isFinite(norm) ? 'norm-not-finite' : b <= 0 ? 'background-not-positive' : n <= 0 ? 'counts-not-positive' : undefined;
+  if (invalid) return { ...result, norm: 1, normErr: Number.NaN, invalid };
+  return result;
+}

@@ -1,0 +1,147 @@
+/**
+ * IRF tables turned into the flat inputs of the kernels, once per run: interpolation nodes on the axis scale
+ * (ln E for energies), axis edges as bounds, and for the background the hole-filled ln(rate) table.
+ */
+import { FLOAT32_TINY } from '@pipe/kernels';
+import type { IrfAxis, IrfTable } from '../irf/index.js';
+
+/** Why an IRF cannot be used by a maker. */
+export interface IrfInputFailure {
+  reason: 'irf-unsupported';
+  message: string;
+}
+
+/** Nodes in interpolation scale (ln for log axes). */
+function scaledNodes(axis: IrfAxis): Float64Array {
+  return axis.interp === 'log' ? axis.nodes.map(Math.log) : Float64Array.from(axis.nodes);
+}
+
+function bounds(...axes: IrfAxis[]): Float64Array {
+  const out = new Float64Array(2 * axes.length);
+  axes.forEach((a, i) => {
+    out[2 * i] = a.edges[0] as number;
+    out[2 * i + 1] = a.edges[a.edges.length - 1] as number;
+  });
+  return out;
+}
+
+function expectAxes(irf: IrfTable, names: string[]): IrfInputFailure | undefined {
+  const got = irf.axes.map((a) => a.name);
+  if (got.length !== names.length || got.some((n, i) => n !== names[i])) {
+    return { reason: 'irf-unsupported', message: `${irf.hduClass} in ${irf.file} [${irf.hdu}] has axes (${got.join(', ')}); expected (${names.join(', ')})` };
+  }
+  return undefined;
+}
+
+/** AEFF_2D as the exposure kernel takes it. */
+export interface AeffInputs {
+  table: Float64Array;
+  lnENodes: Float64Array;
+  offNodes: Float64Array;
+  /** [eMin, eMax, offMin, offMax] */
+  bounds: Float64Array;
+  /** LO_THRES / HI_THRES in TeV when present. */
+  thresholds: { lo?: number; hi?: number };
+}
+
+export function aeffInputs(irf: IrfTable): AeffInputs | IrfInputFailure {
+  const bad = expectAxes(irf, ['energy_true', 'offset']);
+  if (bad) return bad;
+  const [e, o] = irf.axes as [IrfAxis, IrfAxis];
+  return { table: irf.data, lnENodes: scaledNodes(e), offNodes: scaledNodes(o), bounds: bounds(e, o), thresholds: { ...(irf.thresholds ?? {}) } };
+}
+
+/** BKG_3D as the background kernel takes it. */
+export interface BkgInputs {
+  /** ln(max(rate, float32 tiny)) after hole filling, [energy][fov_lon][fov_lat], rate in MeV⁻¹ s⁻¹ sr⁻¹. */
+  lnTable: Float64Array;
+  lnENodes: Float64Array;
+  lonNodes: Float64Array;
+  latNodes: Float64Array;
+  /** [eMin, eMax, lonMin, lonMax, latMin, latMax] (TeV, deg). */
+  bounds: Float64Array;
+}
+
+/**
+ * Hole filling along energy (science spec §4.3 step 1): a cell ≤ 0 or non-finite with valid cells on both sides
+ * in its (fov_lon, fov_lat) column becomes exp of the linear interpolation of ln(value) against the bin index
+ * between the nearest valid neighbours. Leading and trailing holes stay 0. Works in place on [e][plane] data.
+ */
+export function fillBackgroundHoles(data: Float64Array, nE: number, plane: number): void {
+  for (let c = 0; c < plane; c++) {
+    let prev = -1;
+    for (let e = 0; e < nE; e++) {
+      const v = data[e * plane + c] as number;
+      if (!(v > 0 && Number.isFinite(v))) continue;
+      if (prev >= 0 && e - prev > 1) {
+        const l0 = Math.log(Math.max(data[prev * plane + c] as number, FLOAT32_TINY));
+        const l1 = Math.log(Math.max(v, FLOAT32_TINY));
+        for (let h = prev + 1; h < e; h++) data[h * plane + c] = Math.exp(l0 + ((h - prev) / (e - prev)) * (l1 - l0));
+      }
+      prev = e;
+    }
+    // cells that are non-finite at the ends count as zero
+    for (let e = 0; e < nE; e++) {
+      const v = data[e * plane + c] as number;
+      if (!Number.isFinite(v) || v < 0) data[e * plane + c] = 0;
+    }
+  }
+}
+
+export function bkgInputs(irf: IrfTable): BkgInputs | IrfInputFailure {
+  if (irf.hduClass !== 'bkg_3d') return { reason: 'irf-unsupported', message: `background class ${irf.hduClass} (${irf.file} [${irf.hdu}]) is not supported yet; only bkg_3d` };
+  const bad = expectAxes(irf, ['energy', 'fov_lon', 'fov_lat']);
+  if (bad) return bad;
+  if ((irf.fovAlignment ?? 'RADEC').toUpperCase() !== 'RADEC') {
+    return { reason: 'irf-unsupported', message: `FOVALIGN=${irf.fovAlignment} (${irf.file} [${irf.hdu}]) is not supported; only RADEC` };
+  }
+  const [e, lon, lat] = irf.axes as [IrfAxis, IrfAxis, IrfAxis];
+  const data = Float64Array.from(irf.data);
+  fillBackgroundHoles(data, e.nbin, lon.nbin * lat.nbin);
+  const lnTable = data.map((v) => Math.log(Math.max(v, FLOAT32_TINY)));
+  return { lnTable, lnENodes: scaledNodes(e), lonNodes: scaledNodes(lon), latNodes: scaledNodes(lat), bounds: bounds(e, lon, lat) };
+}
+
+/** PSF_TABLE as the PSF kernel takes it. */
+export interface PsfInputs {
+  table: Float64Array;
+  lnENodes: Float64Array;
+  offNodes: Float64Array;
+  radNodes: Float64Array;
+  bounds: Float64Array;
+}
+
+export function psfInputs(irf: IrfTable): PsfInputs | IrfInputFailure {
+  if (irf.hduClass !== 'psf_table') return { reason: 'irf-unsupported', message: `PSF class ${irf.hduClass} (${irf.file} [${irf.hdu}]) is not supported yet; only psf_table` };
+  const bad = expectAxes(irf, ['energy_true', 'offset', 'rad']);
+  if (bad) return bad;
+  const [e, o, r] = irf.axes as [IrfAxis, IrfAxis, IrfAxis];
+  return { table: irf.data, lnENodes: scaledNodes(e), offNodes: scaledNodes(o), radNodes: scaledNodes(r), bounds: bounds(e, o, r) };
+}
+
+/** EDISP_2D as the edisp kernel takes it. */
+export interface EdispInputs {
+  table: Float64Array;
+  lnENodes: Float64Array;
+  migraEdges: Float64Array;
+  offNodes: Float64Array;
+  /** [eMin, eMax, offMin, offMax] */
+  bounds: Float64Array;
+}
+
+export function edispInputs(irf: IrfTable): EdispInputs | IrfInputFailure {
+  const bad = expectAxes(irf, ['energy_true', 'migra', 'offset']);
+  if (bad) return bad;
+  const [e, m, o] = irf.axes as [IrfAxis, IrfAxis, IrfAxis];
+  return {
+    table: irf.data,
+    lnENodes: scaledNodes(e),
+    migraEdges: Float64Array.from(m.edges),
+    offNodes: scaledNodes(o),
+    bounds: bounds(e, o),
+  };
+}
+
+export function isIrfInputFailure(v: object): v is IrfInputFailure {
+  return 'reason' in v && (v as IrfInputFailure).reason === 'irf-unsupported';
+}

@@ -1,0 +1,53 @@
+/**
+ * What the reduction of one run reads from the data store: pointing, times, events and IRF tables. Built from a
+ * dl3 Observation by {@link loadObservationData}; tests and notebooks can build it from anything else.
+ */
+import type { Observation } from '../dl3/index.js';
+import { type IrfTable, readIrfHdu } from '../irf/index.js';
+import type { EventCoords, Pointing } from './maps.js';
+
+export interface ObservationData {
+  obsId: number;
+  /** ICRS pointing from the EVENTS header (float64). */
+  pointing: Pointing;
+  /** Σ GTI, s. */
+  ontime: number;
+  /** Dead-time correction (EVENTS header DEADC; 1 when absent). */
+  deadc: number;
+  events: EventCoords;
+  aeff?: IrfTable;
+  edisp?: IrfTable;
+  psf?: IrfTable;
+  bkg?: IrfTable;
+}
+
+export interface ObservationDataFailure {
+  reason: 'pointing-missing';
+  message: string;
+}
+
+/** The IRF HDU types to read; a type the run lacks is left undefined. */
+export type IrfType = 'aeff' | 'edisp' | 'psf' | 'bkg';
+
+/** Reads what the reduction needs (FITS problems throw FitsError naming file and HDU). */
+export async function loadObservationData(obs: Observation, irfs: readonly IrfType[] = ['aeff', 'edisp', 'psf', 'bkg']): Promise<ObservationData | ObservationDataFailure> {
+  const [events, times, meta] = await Promise.all([obs.events(), obs.livetime(), obs.meta()]);
+  const ra = meta.RA_PNT;
+  const dec = meta.DEC_PNT;
+  if (typeof ra !== 'number' || typeof dec !== 'number') {
+    return { reason: 'pointing-missing', message: `OBS_ID ${obs.obsId}: RA_PNT/DEC_PNT missing from the EVENTS header and the obs index` };
+  }
+  const data: ObservationData = {
+    obsId: obs.obsId,
+    pointing: { ra, dec },
+    ontime: times.ontime,
+    deadc: times.deadc,
+    events: { ra: events.ra, dec: events.dec, energy: events.energy },
+  };
+  for (const type of irfs) {
+    if (!obs.locations.has(type)) continue;
+    const hdu = await obs.hdu(type);
+    data[type] = readIrfHdu(hdu, obs.location(type).hduClass);
+  }
+  return data;
+}

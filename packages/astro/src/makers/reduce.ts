@@ -1,0 +1,170 @@
+/**
+ * Reduction of one run (science spec §4.0–4.6): cutout around the pointing → counts, exposure, background, PSF
+ * and EDISP maps → safe mask → FoV background scale. Returns a per-run dataset on the run's cutout.
+ */
+import type { Kernels } from '@pipe/kernels';
+import { cutoutAround, isCutoutFailure } from '../geom/cutout.js';
+import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
+import { type WcsGeom, npix } from '../geom/wcs-geom.js';
+import { roundHalfEven } from '../geom/rounding.js';
+import type { MapDataset, RunMeta } from './dataset.js';
+import { type SkyMask, projectMask } from './exclusion.js';
+import { fovBackgroundNorm } from './fov-norm.js';
+import { type IrfInputFailure, aeffInputs, bkgInputs, edispInputs, isIrfInputFailure, psfInputs } from './irf-inputs.js';
+import { type EdispKernelMap, type PsfMap, edispKernelAtPixel, makeEdispKernelMap, makeIrfExposure, makePsfMap } from './irf-maps.js';
+import { makeBackground, makeCounts, makeExposure, pointingGeometry } from './maps.js';
+import type { ObservationData } from './observation-data.js';
+import { type SafeMaskMethod, type SafeMaskWarning, isSafeMaskFailure, makeSafeMask } from './safe-mask.js';
+
+/** The analysis grids (the `datasets.geom` part of the config). */
+export interface ReductionGeometry {
+  geom: WcsGeom;
+  energy: EnergyAxis;
+  energyTrue: EnergyAxis;
+  /** Coarse grid of the PSF and EDISP maps (binsize_irf). */
+  irfGeom: WcsGeom;
+  /** PSF map rad axis edges (deg). */
+  radEdges: Float64Array;
+  /** Half-side of the per-run cutout (geom.selection.offset_max), deg. */
+  offsetMax: number;
+}
+
+export type MapName = 'counts' | 'exposure' | 'background' | 'psf' | 'edisp';
+
+export interface ReductionConfig {
+  /** map_selection; counts and exposure are always made (stacking needs them). */
+  maps: readonly MapName[];
+  safeMask: { methods: readonly SafeMaskMethod[]; offsetMax?: number; biasPercent?: number };
+  background: { method: 'fov_background'; exclusion?: SkyMask } | { method: 'none' };
+}
+
+/** Why a run could not be reduced. */
+export interface ReductionFailure {
+  reason: 'irf-unsupported' | 'irf-missing' | 'no-overlap' | 'safe-mask-input-missing';
+  obsId: number;
+  message: string;
+}
+
+export interface ReductionResult {
+  dataset: MapDataset;
+  warnings: SafeMaskWarning[];
+}
+
+function fail(obsId: number, f: { reason: ReductionFailure['reason']; message: string }): ReductionFailure {
+  return { reason: f.reason, obsId, message: `OBS_ID ${obsId}: ${f.message}` };
+}
+
+export function isReductionFailure(v: ReductionResult | ReductionFailure): v is ReductionFailure {
+  return 'reason' in v;
+}
+
+/** Reduces one run onto its cutout of the analysis geometry. */
+export function reduceObservation(obs: ObservationData, rg: ReductionGeometry, config: ReductionConfig, kernels: Kernels): ReductionResult | ReductionFailure {
+  const want = new Set(config.maps);
+  const cut = cutoutAround(rg.geom, obs.pointing.ra, obs.pointing.dec, 2 * rg.offsetMax);
+  const irfCut = cutoutAround(rg.irfGeom, obs.pointing.ra, obs.pointing.dec, 2 * rg.offsetMax);
+  if (isCutoutFailure(cut)) return fail(obs.obsId, cut);
+  if (isCutoutFailure(irfCut)) return fail(obs.obsId, irfCut);
+  if (!obs.aeff) return fail(obs.obsId, { reason: 'irf-missing', message: 'no AEFF: the exposure cannot be made' });
+  const aeff = aeffInputs(obs.aeff);
+  if (isIrfInputFailure(aeff)) return fail(obs.obsId, aeff);
+  const geom = cut.geom;
+  const n = npix(geom);
+  const nE = nbins(rg.energy);
+  const livetime = obs.ontime * obs.deadc;
+  const fov = pointingGeometry(geom, obs.pointing, kernels);
+
+  const counts = makeCounts(obs.events, geom, rg.energy, kernels);
+  const exposure = makeExposure(aeff, fov.offset, n, rg.energyTrue, livetime, kernels);
+  let background: Float32Array = new Float32Array(nE * n);
+  if (want.has('background') && obs.bkg) {
+    const bkg = bkgInputs(obs.bkg);
+    if (isIrfInputFailure(bkg)) return fail(obs.obsId, bkg);
+    background = makeBackground(bkg, fov, geom, rg.energy, obs.ontime, kernels);
+  }
+
+  const irfN = npix(irfCut.geom);
+  const needIrf = want.has('psf') || want.has('edisp') || config.safeMask.methods.includes('edisp-bias');
+  const irfFov = needIrf ? pointingGeometry(irfCut.geom, obs.pointing, kernels) : undefined;
+  const irfExposure = irfFov ? makeIrfExposure(aeff, irfFov.offset, irfN, rg.energyTrue, livetime, kernels) : undefined;
+  let psf: PsfMap | undefined;
+  let edisp: EdispKernelMap | undefined;
+  if (want.has('psf') && irfFov && irfExposure) {
+    if (!obs.psf) return fail(obs.obsId, { reason: 'irf-missing', message: 'map_selection lists psf but the run has no PSF' });
+    const inputs = psfInputs(obs.psf);
+    if (isIrfInputFailure(inputs)) return fail(obs.obsId, inputs);
+    psf = makePsfMap(inputs, irfFov.offset, irfN, rg.energyTrue, rg.radEdges, irfExposure, kernels);
+  }
+  if ((want.has('edisp') || config.safeMask.methods.includes('edisp-bias')) && irfFov && irfExposure) {
+    if (!obs.edisp) return fail(obs.obsId, { reason: 'irf-missing', message: 'the run has no EDISP' });
+    const inputs = edispInputs(obs.edisp);
+    if (isIrfInputFailure(inputs)) return fail(obs.obsId, inputs as IrfInputFailure);
+    edisp = makeEdispKernelMap(inputs, irfFov.offset, irfN, rg.energyTrue, rg.energy, irfExposure, kernels);
+  }
+
+  const safe = makeSafeMask(config.safeMask.methods, {
+    energy: rg.energy,
+    npix: n,
+    background,
+    aeffThresholds: aeff.thresholds,
+    offsets: fov.offset,
+    offsetMax: config.safeMask.offsetMax ?? 3,
+    ...(edisp ? { edispKernel: { matrix: edispNearGridCentre(edisp, rg, irfCut.geom), energyTrue: rg.energyTrue } } : {}),
+    ...(config.safeMask.biasPercent !== undefined ? { biasPercent: config.safeMask.biasPercent } : {}),
+  });
+  if (isSafeMaskFailure(safe)) return fail(obs.obsId, safe);
+  const maskSafe = safe.mask;
+
+  let templateSum = 0;
+  for (let i = 0; i < background.length; i++) templateSum += background[i] as number;
+  const run: RunMeta = {
+    obsId: obs.obsId,
+    pointing: obs.pointing,
+    ontime: obs.ontime,
+    deadc: obs.deadc,
+    livetime,
+    countsInMap: counts.reduce((a, b) => a + b, 0),
+    backgroundTemplateSum: templateSum,
+    fovNorm: 1,
+    fovNormErr: Number.NaN,
+  };
+  if (config.background.method === 'fov_background') {
+    const exclusion = config.background.exclusion ? projectMask(config.background.exclusion, geom, kernels) : new Uint8Array(n).fill(1);
+    const norm = fovBackgroundNorm(counts, background, maskSafe, exclusion, n, nE);
+    run.fovCounts = norm.countsTotal;
+    run.fovBackground = norm.backgroundTotal;
+    if (norm.invalid) {
+      run.fovInvalid = norm.invalid;
+      maskSafe.fill(0);
+    } else {
+      run.fovNorm = norm.norm;
+      run.fovNormErr = norm.normErr;
+      for (let i = 0; i < background.length; i++) background[i] = norm.norm * (background[i] as number);
+    }
+  }
+
+  const dataset: MapDataset = {
+    name: `obs_${obs.obsId}`,
+    geom,
+    irfGeom: irfCut.geom,
+    placement: { x0: cut.x0, y0: cut.y0, irfX0: irfCut.x0, irfY0: irfCut.y0 },
+    energy: rg.energy,
+    energyTrue: rg.energyTrue,
+    counts,
+    exposure,
+    background,
+    maskSafe,
+    livetime,
+    ontime: obs.ontime,
+    runs: [run],
+  };
+  if (psf) dataset.psf = psf;
+  if (edisp && want.has('edisp')) dataset.edisp = edisp;
+  return { dataset, warnings: safe.warnings };
+}
+
+/** K[t][k] at the IRF pixel nearest the centre of the run's IRF grid (gammapy's default edisp-bias position). */
+function edispNearGridCentre(edisp: EdispKernelMap, rg: ReductionGeometry, ig: WcsGeom): Float64Array {
+  const p = roundHalfEven((ig.ny - 1) / 2) * ig.nx + roundHalfEven((ig.nx - 1) / 2);
+  return edispKernelAtPixel(edisp, npix(ig), nbins(rg.energyTrue), nbins(rg.energy), p);
+}

@@ -1,0 +1,121 @@
+/**
+ * The safe data mask (science spec §4.4; gammapy 1.0 SafeMaskMaker). Always: background finite and > 0 (when
+ * the run has a non-zero background). Then, AND-ed, the listed methods:
+ * - aeff-default: reco bins fully inside [LO_THRES, HI_THRES] of the AEFF header; a missing keyword cuts nothing;
+ * - offset-max: pixels closer than offsetMax to the pointing (strictly);
+ * - bkg-peak: reco bins above the peak of the background spectrum (lower edge ≥ the peak bin's log centre);
+ * - edisp-bias: reco bins above the energy where the relative bias of the edisp kernel at the map centre
+ *   falls to biasPercent (searched upwards from the bias peak), × (1 + bias).
+ */
+import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
+import { edispBiasEnergy } from './edisp-bias.js';
+
+export type SafeMaskMethod = 'aeff-default' | 'offset-max' | 'bkg-peak' | 'edisp-bias';
+
+export const SAFE_MASK_METHODS: readonly SafeMaskMethod[] = ['aeff-default', 'offset-max', 'bkg-peak', 'edisp-bias'];
+
+export interface SafeMaskInputs {
+  energy: EnergyAxis;
+  npix: number;
+  /** Background template [E][p]. */
+  background?: Float32Array;
+  /** LO_THRES/HI_THRES in TeV (aeff-default). */
+  aeffThresholds?: { lo?: number; hi?: number };
+  /** Per-pixel offset from the pointing, deg (offset-max). */
+  offsets?: Float64Array;
+  offsetMax?: number;
+  /** Edisp kernel K[t][k] at the map centre and its true axis (edisp-bias). */
+  edispKernel?: { matrix: Float64Array; energyTrue: EnergyAxis };
+  /** Bias threshold in percent (edisp-bias, default 10). */
+  biasPercent?: number;
+}
+
+/** Something the caller should log. */
+export interface SafeMaskWarning {
+  method: SafeMaskMethod;
+  message: string;
+}
+
+export interface SafeMaskFailure {
+  reason: 'safe-mask-input-missing';
+  message: string;
+}
+
+/** Bins k with edges[k] ≥ lo and edges[k+1] ≤ hi (gammapy's geom.energy_mask). */
+export function energyBinMask(energy: EnergyAxis, lo: number | undefined, hi: number | undefined): Uint8Array {
+  const n = nbins(energy);
+  const out = new Uint8Array(n);
+  const a = lo ?? (energy.edges[0] as number);
+  const b = hi ?? (energy.edges[n] as number);
+  for (let k = 0; k < n; k++) out[k] = (energy.edges[k] as number) >= a && (energy.edges[k + 1] as number) <= b ? 1 : 0;
+  return out;
+}
+
+/** mask_safe [E][p] as bytes (1 = safe), with warnings, or which input a listed method lacked. */
+export function makeSafeMask(methods: readonly SafeMaskMethod[], inputs: SafeMaskInputs): { mask: Uint8Array; warnings: SafeMaskWarning[] } | SafeMaskFailure {
+  const { npix, energy, background } = inputs;
+  const nE = nbins(energy);
+  const mask = new Uint8Array(nE * npix).fill(1);
+  const warnings: SafeMaskWarning[] = [];
+  if (background && background.some((v) => v !== 0)) {
+    for (let i = 0; i < mask.length; i++) {
+      const v = background[i] as number;
+      if (!(v > 0 && Number.isFinite(v))) mask[i] = 0;
+    }
+  }
+  const andEnergy = (bins: Uint8Array) => {
+    for (let k = 0; k < nE; k++) if (bins[k] === 0) mask.fill(0, k * npix, (k + 1) * npix);
+  };
+  for (const method of new Set(methods)) {
+    switch (method) {
+      case 'offset-max': {
+        if (!inputs.offsets || inputs.offsetMax === undefined) return { reason: 'safe-mask-input-missing', message: 'offset-max needs the pixel offsets and offsetMax' };
+        for (let p = 0; p < npix; p++) {
+          if ((inputs.offsets[p] as number) < inputs.offsetMax) continue;
+          for (let k = 0; k < nE; k++) mask[k * npix + p] = 0;
+        }
+        break;
+      }
+      case 'aeff-default': {
+        const t = inputs.aeffThresholds ?? {};
+        if (t.lo === undefined || t.hi === undefined) warnings.push({ method, message: 'no default thresholds (LO_THRES/HI_THRES) in the AEFF header; that side is not cut' });
+        andEnergy(energyBinMask(energy, t.lo, t.hi));
+        break;
+      }
+      case 'bkg-peak': {
+        if (!background) return { reason: 'safe-mask-input-missing', message: 'bkg-peak needs the background' };
+        let best = 0;
+        let bestSum = Number.NEGATIVE_INFINITY;
+        for (let k = 0; k < nE; k++) {
+          let s = 0;
+          for (let p = 0; p < npix; p++) s += background[k * npix + p] as number;
+          if (s > bestSum) {
+            bestSum = s;
+            best = k;
+          }
+        }
+        const centre = Math.sqrt((energy.edges[best] as number) * (energy.edges[best + 1] as number));
+        andEnergy(energyBinMask(energy, centre, undefined));
+        break;
+      }
+      case 'edisp-bias': {
+        if (!inputs.edispKernel) return { reason: 'safe-mask-input-missing', message: 'edisp-bias needs the edisp kernel at the map centre' };
+        const eMin = edispBiasEnergy(inputs.edispKernel.matrix, inputs.edispKernel.energyTrue, energy, (inputs.biasPercent ?? 10) / 100);
+        andEnergy(energyBinMask(energy, eMin, undefined));
+        break;
+      }
+    }
+  }
+  return { mask, warnings };
+}
+
+export function isSafeMaskFailure(v: object): v is SafeMaskFailure {
+  return 'reason' in v;
+}
+
+/** OR over energy planes: the pixels safe in at least one bin (what the exposure is masked with). */
+export function maskImage(mask: Uint8Array, npix: number, nE: number): Uint8Array {
+  const out = new Uint8Array(npix);
+  for (let k = 0; k < nE; k++) for (let p = 0; p < npix; p++) if (mask[k * npix + p] !== 0) out[p] = 1;
+  return out;
+}

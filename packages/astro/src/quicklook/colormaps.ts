@@ -1,0 +1,63 @@
+/**
+ * Colour maps for quick-look images: viridis (perceptually uniform, for significance and counts) and a
+ * cool–warm diverging map (for excess, centred on 0). Each is a list of anchors interpolated linearly in RGB.
+ */
+
+export type ColormapName = 'viridis' | 'coolwarm';
+export type Rgb = readonly [number, number, number];
+
+/** matplotlib's viridis, every 16th of its 256 entries (and the last). */
+const VIRIDIS: readonly Rgb[] = [
+  [0.267004, 0.004874, 0.329415],
+  [0.282327, 0.094955, 0.417331],
+  [0.278826, 0.17549, 0.483397],
+  [0.258965, 0.251537, 0.524736],
+  [0.229739, 0.322361, 0.545706],
+  [0.19943, 0.387607, 0.554642],
+  [0.172719, 0.448791, 0.557885],
+  [0.149039, 0.508051, 0.55725],
+  [0.127568, 0.566949, 0.550556],
+  [0.120638, 0.625828, 0.533488],
+  [0.157851, 0.683765, 0.501686],
+  [0.24607, 0.73891, 0.452024],
+  [0.369214, 0.788888, 0.382914],
+  [0.515992, 0.831158, 0.294279],
+  [0.678489, 0.863742, 0.189503],
+  [0.845561, 0.887322, 0.099702],
+  [0.993248, 0.906157, 0.143936],
+];
+const VIRIDIS_AT = [...Array.from({ length: 16 }, (_, i) => (16 * i) / 255), 1];
+
+/** Moreland's cool–warm diverging map: blue, neutral grey at the middle, red. */
+const COOLWARM: readonly Rgb[] = [
+  [0.2298, 0.2987, 0.7537],
+  [0.5543, 0.6901, 0.9955],
+  [0.8654, 0.8654, 0.8654],
+  [0.9567, 0.598, 0.4773],
+  [0.7057, 0.0156, 0.1502],
+];
+const COOLWARM_AT = [0, 0.25, 0.5, 0.75, 1];
+
+const MAPS: Record<ColormapName, { anchors: readonly Rgb[]; at: readonly number[] }> = {
+  viridis: { anchors: VIRIDIS, at: VIRIDIS_AT },
+  coolwarm: { anchors: COOLWARM, at: COOLWARM_AT },
+};
+
+/** The colour (0–255 per channel) of t ∈ [0, 1] (clamped) on the map. */
+export function colormapRgb(name: ColormapName, t: number): [number, number, number] {
+  const { anchors, at } = MAPS[name];
+  const u = Math.min(1, Math.max(0, t));
+  let k = 0;
+  while (k < at.length - 2 && u > (at[k + 1] as number)) k++;
+  const a = anchors[k] as Rgb;
+  const b = anchors[k + 1] as Rgb;
+  const f = (u - (at[k] as number)) / ((at[k + 1] as number) - (at[k] as number));
+  return [0, 1, 2].map((c) =>
+    Math.round(255 * ((a[c] as number) + f * ((b[c] as number) - (a[c] as number)))),
+  ) as [number, number, number];
+}
+
+/** True for maps meant to be centred on 0 (the default range is then symmetric). */
+export function isDiverging(name: ColormapName): boolean {
+  return name === 'coolwarm';
+}

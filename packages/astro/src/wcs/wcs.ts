@@ -1,0 +1,110 @@
+/**
+ * A celestial WCS of the kind gammapy writes: CAR (plate carrée, oblique when CRVAL2 ≠ 0) or TAN (gnomonic),
+ * in ICRS or Galactic coordinates, with the default LONPOLE. Pixel coordinates are 0-based with pixel centres
+ * at integers (FITS pixel p + 1); CRPIX is stored 1-based, as in the header.
+ *
+ * Both projections go through the same native unit vector n (science spec §3.1): x towards the reference point,
+ * y towards increasing longitude, z towards the frame's north. CAR reads (φ, θ) = (atan2(n_y, n_x), asin n_z)
+ * off it, TAN reads (ξ, η) = (n_y/n_x, n_z/n_x).
+ */
+import { DEG, type Mat3, type SkyFrame, apply, icrsToFrameMatrix, lonLat, matMul, offsetFrameMatrix, transpose, unitVector } from './frames.js';
+
+export type Projection = 'CAR' | 'TAN';
+
+/** What defines a WCS. */
+export interface WcsSpec {
+  frame: SkyFrame;
+  projection: Projection;
+  /** Reference point (lon, lat) in degrees, in `frame`. */
+  crval: readonly [number, number];
+  /** Reference pixel, FITS 1-based. */
+  crpix: readonly [number, number];
+  /** Pixel size in degrees (CDELT1 is negative for the usual east-left orientation). */
+  cdelt: readonly [number, number];
+}
+
+/** A WCS with its rotations precomputed. Immutable. */
+export interface Wcs extends WcsSpec {
+  /** ICRS unit vector → native unit vector (row-major 3×3). */
+  readonly icrsToNative: Mat3;
+  /** Native unit vector → ICRS unit vector. */
+  readonly nativeToIcrs: Mat3;
+}
+
+export function createWcs(spec: WcsSpec): Wcs {
+  const frameToNative = offsetFrameMatrix(spec.crval[0], spec.crval[1]);
+  const icrsToNative = matMul(frameToNative, icrsToFrameMatrix(spec.frame));
+  return {
+    frame: spec.frame,
+    projection: spec.projection,
+    crval: [spec.crval[0], spec.crval[1]],
+    crpix: [spec.crpix[0], spec.crpix[1]],
+    cdelt: [spec.cdelt[0], spec.cdelt[1]],
+    icrsToNative,
+    nativeToIcrs: transpose(icrsToNative),
+  };
+}
+
+/** The native unit vector of 0-based pixel (x, y). */
+export function pixelToNative(wcs: WcsSpec, x: number, y: number): [number, number, number] {
+  const a = wcs.cdelt[0] * (x + 1 - wcs.crpix[0]);
+  const b = wcs.cdelt[1] * (y + 1 - wcs.crpix[1]);
+  if (wcs.projection === 'CAR') {
+    const ct = Math.cos(b * DEG);
+    return [ct * Math.cos(a * DEG), ct * Math.sin(a * DEG), Math.sin(b * DEG)];
+  }
+  const xi = a * DEG;
+  const eta = b * DEG;
+  const r = 1 / Math.sqrt(1 + xi * xi + eta * eta);
+  return [r, xi * r, eta * r];
+}
+
+/** 0-based fractional pixel of a native vector; NaN for a TAN point on the far hemisphere. */
+export function nativeToPixel(wcs: WcsSpec, n: readonly [number, number, number]): [number, number] {
+  let a: number;
+  let b: number;
+  if (wcs.projection === 'CAR') {
+    a = Math.atan2(n[1], n[0]) / DEG;
+    b = Math.asin(Math.max(-1, Math.min(1, n[2]))) / DEG;
+  } else {
+    if (!(n[0] > 0)) return [Number.NaN, Number.NaN];
+    a = n[1] / n[0] / DEG;
+    b = n[2] / n[0] / DEG;
+  }
+  return [wcs.crpix[0] - 1 + a / wcs.cdelt[0], wcs.crpix[1] - 1 + b / wcs.cdelt[1]];
+}
+
+/** Sky position (lon, lat) in the WCS frame, degrees, lon in [0, 360), of 0-based pixel (x, y). */
+export function pixelToSky(wcs: Wcs, x: number, y: number): [number, number] {
+  const n = pixelToNative(wcs, x, y);
+  const frameToNative = offsetFrameMatrix(wcs.crval[0], wcs.crval[1]);
+  const c = apply(transpose(frameToNative), n);
+  return lonLat(c[0], c[1], c[2]);
+}
+
+/** 0-based fractional pixel of (lon, lat) given in the WCS frame, degrees. */
+export function skyToPixel(wcs: Wcs, lon: number, lat: number): [number, number] {
+  const n = apply(offsetFrameMatrix(wcs.crval[0], wcs.crval[1]), unitVector(lon, lat));
+  return nativeToPixel(wcs, n);
+}
+
+/** ICRS (ra, dec) in degrees of 0-based pixel (x, y). */
+export function pixelToIcrs(wcs: Wcs, x: number, y: number): [number, number] {
+  const c = apply(wcs.nativeToIcrs, pixelToNative(wcs, x, y));
+  return lonLat(c[0], c[1], c[2]);
+}
+
+/** 0-based fractional pixel of an ICRS position (ra, dec) in degrees. */
+export function icrsToPixel(wcs: Wcs, ra: number, dec: number): [number, number] {
+  return nativeToPixel(wcs, apply(wcs.icrsToNative, unitVector(ra, dec)));
+}
+
+/** wcslib's default LONPOLE: 0 for CAR with CRVAL2 ≥ 0, else 180 (θ0 = 0); 180 for TAN (θ0 = 90). */
+export function defaultLonpole(projection: Projection, lat0: number): number {
+  return projection === 'CAR' && lat0 >= 0 ? 0 : 180;
+}
+
+/** LATPOLE as wcslib writes it: the latitude of the native pole (90 − |CRVAL2| for CAR, CRVAL2 for TAN). */
+export function defaultLatpole(projection: Projection, lat0: number): number {
+  return projection === 'CAR' ? 90 - Math.abs(lat0) : lat0;
+}

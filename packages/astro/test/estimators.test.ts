@@ -1,0 +1,146 @@
+// Behaviour of the excess map estimator beyond the Crab oracle: energy splitting, masking, failures,
+// the reference spectrum.
+import { describe, expect, it } from 'vitest';
+import {
+  excessMap,
+  groupEnergyBins,
+  powerLawIntegral,
+  referenceBinValues,
+  roundHalfEven,
+  summarizeExcessMap,
+} from '../src/estimators/index.js';
+
+const nx = 12;
+const ny = 9;
+const npix = nx * ny;
+const edges = [1, 2, 4, 8];
+const trueEdges = [0.5, 1, 2, 4, 8, 16];
+
+function cube(n: number, f: (k: number, p: number) => number): Float64Array {
+  return Float64Array.from({ length: n * npix }, (_, i) => f(Math.floor(i / npix), i % npix));
+}
+
+const base = {
+  counts: cube(3, (k, p) => (p * 7 + k * 3) % 5),
+  background: cube(3, (k) => 0.5 + 0.25 * k),
+  exposure: cube(5, (t) => 1e9 * (t + 1)),
+  nx,
+  ny,
+  nEnergy: 3,
+  energyEdgesReco: edges,
+  energyEdgesTrue: trueEdges,
+  // K[t][k]: true bin t reconstructed in reco bin k
+  edispKernel: Float64Array.from({ length: 15 }, (_, i) => ((i % 3) + 1) / 10),
+  binsizeDeg: 0.1,
+  correlationRadiusDeg: 0.2,
+};
+
+describe('excessMap', () => {
+  it('splits into energy bins: each bin equals a run restricted to its reco bins', () => {
+    const split = excessMap({ ...base, energyEdges: [1, 2, 8] });
+    if (!split.ok) throw new Error(split.message);
+    expect(split.value.bins.map((b) => [b.eMin, b.eMax])).toEqual([
+      [1, 2],
+      [2, 8],
+    ]);
+    const second = excessMap({
+      ...base,
+      counts: base.counts.slice(npix),
+      background: base.background.slice(npix),
+      nEnergy: 2,
+      energyEdgesReco: [2, 4, 8],
+      edispKernel: Float64Array.from(
+        { length: 10 },
+        (_, i) => base.edispKernel[Math.floor(i / 2) * 3 + 1 + (i % 2)] as number,
+      ),
+    });
+    if (!second.ok) throw new Error(second.message);
+    for (const name of ['npred', 'npred_background', 'ts', 'norm', 'flux'] as const) {
+      expect(Array.from(split.value.maps[name]?.subarray(npix) ?? [])).toEqual(
+        Array.from(second.value.maps[name] ?? []),
+      );
+    }
+  });
+
+  it('sets every output map to NaN where mask_safe is false in all bins, and drops masked counts', () => {
+    const maskSafe = cube(3, (k, p) => (p === 20 ? 0 : p === 30 && k === 0 ? 0 : 1));
+    const r = excessMap({ ...base, maskSafe, selectionOptional: 'all' });
+    if (!r.ok) throw new Error(r.message);
+    for (const [name, map] of Object.entries(r.value.maps)) {
+      expect(map?.[20], name).toBeNaN();
+      expect(Number.isNaN(map?.[30]), name).toBe(false);
+    }
+    const c = base.counts;
+    expect(r.value.images[0]?.counts[30]).toBe((c[npix + 30] as number) + (c[2 * npix + 30] as number));
+    // background is summed without the mask (§7.1)
+    expect(r.value.images[0]?.background[30]).toBe(0.5 + 0.75 + 1);
+  });
+
+  it('without exposure gives the counts maps only', () => {
+    const { exposure: _e, ...rest } = base;
+    const r = excessMap(rest);
+    if (!r.ok) throw new Error(r.message);
+    expect(r.value.maps.norm).toBeUndefined();
+    expect(r.value.maps.sqrt_ts.length).toBe(npix);
+  });
+
+  it('returns failures as values', () => {
+    const bad = [
+      excessMap({ ...base, counts: new Float64Array(5) }),
+      excessMap({ ...base, energyEdges: [1, 3] }),
+      excessMap({ ...base, energyEdges: [4, 2] }),
+      excessMap({ ...base, edispKernel: new Float64Array(5), energyEdges: [1, 2, 8] }),
+      excessMap({ ...base, binsizeDeg: 0 }),
+      excessMap({ ...base, nSigma: -1 }),
+    ];
+    expect(bad.map((r) => (r.ok ? 'ok' : r.reason))).toEqual([
+      'shape-mismatch',
+      'energy-edges-not-aligned',
+      'energy-edges-invalid',
+      'edisp-kernel-shape',
+      'bad-parameter',
+      'bad-parameter',
+    ]);
+  });
+
+  it('summary: peak position from pixelToSky, totals', () => {
+    const r = excessMap(base);
+    if (!r.ok) throw new Error(r.message);
+    const s = summarizeExcessMap(r.value, { pixelToSky: (x, y) => ({ lon: 100 + x, lat: y }) });
+    const sq = r.value.maps.sqrt_ts;
+    const best = sq.indexOf(Math.max(...sq));
+    expect([s.peak?.x, s.peak?.y]).toEqual([best % nx, Math.floor(best / nx)]);
+    expect(s.peak?.sky).toEqual({ lon: 100 + (best % nx), lat: Math.floor(best / nx) });
+    expect(s.totalCounts).toBe(base.counts.reduce((a, b) => a + b, 0));
+    expect(s.totalBackground).toBeCloseTo(npix * (0.5 + 0.75 + 1), 9);
+  });
+});
+
+describe('helpers', () => {
+  it('roundHalfEven is numpy.rint', () => {
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4, 2.6, 318].map(roundHalfEven)).toEqual([
+      0, 2, 2, -0, -2, -2, 2, 3, 318,
+    ]);
+  });
+
+  it('reference spectrum: gammapy default numbers and a general index', () => {
+    const r = referenceBinValues({ index: 2, amplitude: 1e-12, referenceTeV: 1 }, 1, 10);
+    expect(r.flux).toBeCloseTo(9e-13, 25);
+    expect(r.dnde).toBeCloseTo(1e-13, 26);
+    expect(r.e2dnde).toBeCloseTo(1e-12, 25);
+    expect(r.eflux).toBeCloseTo(1e-12 * Math.LN10, 25);
+    // index 2.5 against a numeric integral
+    const p = { index: 2.5, amplitude: 3e-11, referenceTeV: 2 };
+    let num = 0;
+    for (let i = 0; i < 100000; i++) {
+      const e = 0.3 + ((i + 0.5) * (30 - 0.3)) / 100000;
+      num += p.amplitude * (e / 2) ** -2.5 * ((30 - 0.3) / 100000);
+    }
+    expect(powerLawIntegral(p, 0.3, 30, 0) / num).toBeCloseTo(1, 5);
+  });
+
+  it('groupEnergyBins', () => {
+    expect(groupEnergyBins(edges)).toEqual([{ first: 0, last: 3, eMin: 1, eMax: 8 }]);
+    expect(groupEnergyBins(edges, [2.0000001, 8])).toEqual([{ first: 1, last: 3, eMin: 2, eMax: 8 }]);
+  });
+});

@@ -1,0 +1,194 @@
+import type { LocalStore } from './local-store.js';
+import {
+  type CacheBackend,
+  type CacheFailure,
+  type CacheOutcome,
+  type CacheWarning,
+  describeFailure,
+  fail,
+  type Manifest,
+  ok,
+} from './types.js';
+
+/**
+ * How the remote is used:
+ * - off: local only;
+ * - read: read remote hits into the local store, never upload anything (what an untrusted client, e.g. a
+ *   CI job on a fork, must use: it cannot poison the shared cache);
+ * - write: upload, never read (e.g. a trusted job that must recompute everything);
+ * - readwrite: both.
+ */
+export type RemoteMode = 'off' | 'read' | 'write' | 'readwrite';
+
+export interface TieredCacheOptions {
+  local: LocalStore;
+  remote?: CacheBackend;
+  mode: RemoteMode;
+  /**
+   * When true, a remote that fails (unreachable, refused credentials) is an error returned to the caller;
+   * otherwise the cache warns once and carries on local-only for the rest of the session.
+   */
+  required?: boolean;
+  onWarning?: (warning: CacheWarning) => void;
+}
+
+/** A failure that means the remote as a whole is unusable (not one bad entry). */
+const isRemoteDown = (f: CacheFailure) => f.type === 'unavailable' || f.type === 'unauthorized';
+
+/**
+ * Local store first, then the remote: remote hits are downloaded into the local store (verified), and
+ * uploads go out only after the local write succeeded, and only in a write mode.
+ */
+export class TieredCache implements CacheBackend {
+  readonly name: string;
+  readonly local: LocalStore;
+  private readonly remote: CacheBackend | undefined;
+  private readonly mode: RemoteMode;
+  private readonly required: boolean;
+  private readonly onWarning: (warning: CacheWarning) => void;
+  /** Set when the remote failed: the rest of the session is local-only. */
+  private disabled: CacheFailure | undefined;
+  private readonly warned = new Set<string>();
+
+  constructor(options: TieredCacheOptions) {
+    this.local = options.local;
+    this.remote = options.mode === 'off' ? undefined : options.remote;
+    this.mode = options.mode;
+    this.required = options.required ?? false;
+    this.onWarning = options.onWarning ?? (() => undefined);
+    this.name = this.remote
+      ? `tiered(${this.local.name}, ${this.remote.name}, ${this.mode})`
+      : this.local.name;
+  }
+
+  /** Why the remote is no longer used this session, if it failed. */
+  get remoteDisabled(): CacheFailure | undefined {
+    return this.disabled;
+  }
+
+  private canRead(): boolean {
+    return this.remote !== undefined && !this.disabled && (this.mode === 'read' || this.mode === 'readwrite');
+  }
+  private canWrite(): boolean {
+    return (
+      this.remote !== undefined && !this.disabled && (this.mode === 'write' || this.mode === 'readwrite')
+    );
+  }
+
+  /**
+   * Handle a remote failure: a failure of the remote as a whole disables it (one warning) or, if the remote is
+   * required, is returned; a failure of one entry (corrupt, rejected) is warned about and treated as a miss.
+   */
+  private remoteFailed(operation: string, failure: CacheFailure): CacheFailure | undefined {
+    const remoteName = this.remote?.name ?? 'remote';
+    if (isRemoteDown(failure)) {
+      if (this.required) return failure;
+      this.disabled = failure;
+      this.warn(
+        operation,
+        failure,
+        `remote cache ${remoteName} failed (${describeFailure(failure)}); continuing with the local cache only`,
+      );
+      return undefined;
+    }
+    this.warn(operation, failure, `remote cache ${remoteName}: ${describeFailure(failure)}; ignored`);
+    return undefined;
+  }
+
+  private warn(operation: string, failure: CacheFailure, message: string): void {
+    const once = `${operation}:${failure.type}:${isRemoteDown(failure) ? '' : message}`;
+    if (this.warned.has(once)) return;
+    this.warned.add(once);
+    this.onWarning({ backend: this.remote?.name ?? this.local.name, operation, failure, message });
+  }
+
+  async getManifest(key: string): Promise<CacheOutcome<Manifest | undefined>> {
+    const local = await this.local.getManifest(key);
+    if (local.ok && local.value) return local;
+    if (!local.ok)
+      this.warn(
+        'getManifest',
+        local.failure,
+        `local cache: ${describeFailure(local.failure)}; treated as a miss`,
+      );
+    if (!this.canRead() || !this.remote) return ok(undefined);
+    const remote = await this.remote.getManifest(key);
+    if (!remote.ok) {
+      const error = this.remoteFailed('getManifest', remote.failure);
+      return error ? fail(error) : ok(undefined);
+    }
+    if (remote.value) {
+      const stored = await this.local.putManifest(remote.value);
+      if (!stored.ok)
+        this.warn('putManifest', stored.failure, `local cache: ${describeFailure(stored.failure)}`);
+    }
+    return remote;
+  }
+
+  async putManifest(manifest: Manifest): Promise<CacheOutcome<void>> {
+    const local = await this.local.putManifest(manifest);
+    if (!local.ok) return local;
+    return this.upload('putManifest', (remote) => remote.putManifest(manifest));
+  }
+
+  async hasBlob(sha256: string): Promise<CacheOutcome<boolean>> {
+    const local = await this.local.hasBlob(sha256);
+    if (!local.ok || local.value || !this.canRead() || !this.remote) return local;
+    const remote = await this.remote.hasBlob(sha256);
+    if (remote.ok) return remote;
+    const error = this.remoteFailed('hasBlob', remote.failure);
+    return error ? fail(error) : ok(false);
+  }
+
+  async fetchBlob(sha256: string, destPath: string): Promise<CacheOutcome<boolean>> {
+    const local = await this.local.fetchBlob(sha256, destPath);
+    if (local.ok && local.value) return local;
+    if (!local.ok && local.failure.type !== 'corrupt') return local;
+    if (!local.ok)
+      this.warn('fetchBlob', local.failure, `local cache: ${describeFailure(local.failure)}; fetching again`);
+    if (!this.canRead() || !this.remote) return ok(false);
+    // Download into the local store (atomic, verified), then copy out of it.
+    const remote = await this.remote.fetchBlob(sha256, this.local.blobPath(sha256));
+    if (!remote.ok) {
+      const error = this.remoteFailed('fetchBlob', remote.failure);
+      return error ? fail(error) : ok(false);
+    }
+    if (!remote.value) return ok(false);
+    return this.local.fetchBlob(sha256, destPath);
+  }
+
+  async putBlob(sha256: string, srcPath: string): Promise<CacheOutcome<void>> {
+    const local = await this.local.putBlob(sha256, srcPath);
+    if (!local.ok) return local;
+    return this.upload('putBlob', async (remote) => {
+      const has = await remote.hasBlob(sha256); // skip uploading what the remote already has
+      if (!has.ok || has.value) return has.ok ? ok(undefined) : fail(has.failure);
+      // Upload the local copy: its hash is checked again before it leaves, so a bad disk cannot poison the remote.
+      return remote.putBlob(sha256, this.local.blobPath(sha256));
+    });
+  }
+
+  /** Copy a blob into the workspace (see LocalStore.materialize), fetching it from the remote if needed. */
+  async materialize(sha256: string, dest: string, mode: number): Promise<CacheOutcome<boolean>> {
+    const present = await this.local.hasBlob(sha256);
+    if (present.ok && !present.value && this.canRead() && this.remote) {
+      const fetched = await this.remote.fetchBlob(sha256, this.local.blobPath(sha256));
+      if (!fetched.ok) {
+        const error = this.remoteFailed('fetchBlob', fetched.failure);
+        if (error) return fail(error);
+      }
+    }
+    return this.local.materialize(sha256, dest, mode);
+  }
+
+  private async upload(
+    operation: string,
+    send: (remote: CacheBackend) => Promise<CacheOutcome<void>>,
+  ): Promise<CacheOutcome<void>> {
+    if (!this.canWrite() || !this.remote) return ok(undefined);
+    const sent = await send(this.remote);
+    if (sent.ok) return sent;
+    const error = this.remoteFailed(operation, sent.failure);
+    return error ? fail(error) : ok(undefined);
+  }
+}

@@ -1,0 +1,290 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempPathFor, writeStreamAtomic } from '../src/atomic-file.js';
+import { encodeManifest, LocalStore } from '../src/index.js';
+import { manifestFor, randomKey, sha256Of } from './cache-common.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pipe-local-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Store one entry (a manifest with one blob of `content`) and return its key and blob hash. */
+async function storeEntry(store: LocalStore, content: Buffer, key = randomKey()) {
+  const src = join(dir, `src-${randomBytes(4).toString('hex')}`);
+  await writeFile(src, content);
+  const sha = sha256Of(content);
+  expect((await store.putBlob(sha, src)).ok).toBe(true);
+  expect(
+    (
+      await store.putManifest(
+        manifestFor(key, [
+          { name: 'o', path: `out/${key}.bin`, sha256: sha, size: content.length, mode: 0o644 },
+        ]),
+      )
+    ).ok,
+  ).toBe(true);
+  return { key, sha };
+}
+
+/** A pid that is certainly not running: one of a child that has exited. */
+const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid as number;
+
+describe('atomic writes', () => {
+  it('an interrupted write leaves nothing under the final name and no temp file', async () => {
+    const dest = join(dir, 'sub', 'file.bin');
+    async function* failing() {
+      yield Buffer.alloc(1000, 1);
+      throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+    }
+    await expect(writeStreamAtomic(dest, failing())).rejects.toThrow('connection reset');
+    expect(await readdir(dirname(dest))).toEqual([]);
+  });
+
+  it('verify removes the temp files of crashed writers and leaves those of live ones', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const { key, sha } = await storeEntry(store, Buffer.from('counts'));
+    const dead = deadPid();
+    const crashedBlob = tempPathFor(store.blobPath(sha)).replace(`~${process.pid}~`, `~${dead}~`);
+    const crashedManifest = tempPathFor(join(dir, 'store', 'ac', `${key}.json`)).replace(
+      `~${process.pid}~`,
+      `~${dead}~`,
+    );
+    const live = tempPathFor(store.blobPath(sha)); // this process is alive: a write in progress
+    for (const p of [crashedBlob, crashedManifest, live]) await writeFile(p, 'partial');
+    const report = await store.verify();
+    expect(report.ok && report.value).toMatchObject({
+      ok: true,
+      staleTempsRemoved: 2,
+      tempsInUse: 1,
+      blobsChecked: 1,
+      manifestsChecked: 1,
+    });
+    expect([existsSync(crashedBlob), existsSync(crashedManifest), existsSync(live)]).toEqual([
+      false,
+      false,
+      true,
+    ]);
+    expect((await store.getManifest(key)).ok).toBe(true);
+  });
+
+  it('concurrent writers of the same entries in separate processes end with one intact copy', async () => {
+    const dist = join(import.meta.dirname, '..', 'dist', 'index.js');
+    expect(existsSync(dist), 'build the package first: npx tsc -b packages/cache').toBe(true);
+    const root = join(dir, 'store');
+    const content = randomBytes(256 * 1024);
+    const src = join(dir, 'shared-src');
+    await writeFile(src, content);
+    const sha = sha256Of(content);
+    const key = randomKey();
+    const manifest = manifestFor(key, [
+      { name: 'o', path: 'o.bin', sha256: sha, size: content.length, mode: 0o644 },
+    ]);
+    const script = `
+      const { LocalStore } = await import(${JSON.stringify(dist)});
+      const store = new LocalStore({ root: ${JSON.stringify(root)} });
+      const m = ${JSON.stringify(manifest)};
+      for (let i = 0; i < 15; i++) {
+        const a = await store.putBlob(${JSON.stringify(sha)}, ${JSON.stringify(src)});
+        const b = await store.putManifest(m);
+        const c = await store.getManifest(m.key);
+        if (!a.ok || !b.ok || !c.ok || !c.value) { console.error(JSON.stringify([a, b, c])); process.exit(1); }
+      }`;
+    const run = promisify(execFile);
+    await Promise.all(
+      Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', script])),
+    );
+    const store = new LocalStore({ root });
+    const report = await store.verify();
+    expect(report.ok && report.value).toMatchObject({
+      ok: true,
+      blobsChecked: 1,
+      manifestsChecked: 1,
+      tempsInUse: 0,
+      staleTempsRemoved: 0,
+    });
+    expect(await store.getManifest(key)).toEqual({ ok: true, value: manifest });
+  });
+});
+
+describe('verify', () => {
+  it('re-hashes every blob and checks every manifest, quarantining what is bad', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const good = await storeEntry(store, Buffer.from('good'));
+    const rotten = await storeEntry(store, Buffer.from('will rot'));
+    const orphanManifest = randomKey();
+    const missingSha = sha256Of(Buffer.from('never stored'));
+    await store.putManifest(
+      manifestFor(orphanManifest, [{ name: 'x', path: 'x', sha256: missingSha, size: 12, mode: 0o644 }]),
+    );
+    const garbled = randomKey();
+    await writeFile(join(dir, 'store', 'ac', `${garbled}.json`), '{"format":"pipe-manifest","vers');
+    await chmod(store.blobPath(rotten.sha), 0o644);
+    await writeFile(store.blobPath(rotten.sha), 'will rut');
+
+    const first = await store.verify();
+    expect(first.ok).toBe(true);
+    const report = first.ok ? first.value : undefined;
+    expect(report?.ok).toBe(false);
+    expect(report?.corruptBlobs).toEqual([rotten.sha]);
+    expect(report?.badManifests.map((b) => [b.key, b.failure.type])).toEqual([[garbled, 'corrupt']]);
+    expect(report?.missingBlobs.map((m) => [m.key, m.sha256]).sort()).toEqual(
+      [
+        [orphanManifest, missingSha],
+        [rotten.key, rotten.sha],
+      ].sort(),
+    );
+    expect((await store.stats()).quarantined).toBe(4);
+    const second = await store.verify();
+    expect(second.ok && second.value).toMatchObject({ ok: true, blobsChecked: 1, manifestsChecked: 1 });
+    expect((await store.getManifest(good.key)).ok).toBe(true);
+  });
+
+  it('a corrupt manifest read through getManifest is reported, quarantined and then a miss', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const key = randomKey();
+    await mkdir(join(dir, 'store', 'ac'), { recursive: true });
+    await writeFile(join(dir, 'store', 'ac', `${key}.json`), encodeManifest(manifestFor(randomKey(), [])));
+    const got = await store.getManifest(key);
+    expect(
+      got.ok === false && got.failure.type === 'invalid-manifest' && got.failure.problems[0]?.reason,
+    ).toBe('key-mismatch');
+    expect(await store.getManifest(key)).toEqual({ ok: true, value: undefined });
+    expect(store.counters).toEqual({ hits: 0, misses: 2 });
+  });
+
+  it('refuses a store written in a layout version it does not know', async () => {
+    await mkdir(join(dir, 'future'), { recursive: true });
+    await writeFile(
+      join(dir, 'future', 'store.json'),
+      JSON.stringify({ format: 'pipe-cache-store', version: 2 }),
+    );
+    const got = await new LocalStore({ root: join(dir, 'future') }).getManifest(randomKey());
+    expect(got.ok === false && got.failure.type).toBe('unavailable');
+  });
+});
+
+describe('gc: least recently used first, pins kept', () => {
+  it('evicts the least recently read entries until the budget fits, never a pinned one', async () => {
+    let clock = Date.now() + 60_000; // later than every file's mtime, so recorded reads decide
+    const store = new LocalStore({ root: join(dir, 'store'), now: () => clock });
+    const size = 10_000;
+    const e = [];
+    for (let i = 0; i < 4; i++) e.push(await storeEntry(store, randomBytes(size)));
+    const [a, b, c, d] = e as [(typeof e)[0], (typeof e)[0], (typeof e)[0], (typeof e)[0]];
+    for (const entry of [a, b, c, d, a]) {
+      clock += 1000;
+      expect((await store.getManifest(entry.key)).ok).toBe(true); // LRU order now: b, c, d, a
+    }
+    expect((await store.pin(b.key, 'reference')).ok).toBe(true);
+    expect(await new LocalStore({ root: join(dir, 'store') }).pins()).toEqual(
+      new Map([[b.key, ['reference']]]),
+    );
+    const manifestBytes = (await stat(join(dir, 'store', 'ac', `${a.key}.json`))).size;
+    const gc = await store.gc({ maxBytes: 2 * (size + manifestBytes), graceMs: 0 });
+    expect(gc.ok && gc.value).toMatchObject({ evicted: [c.key, d.key], removedBlobs: 2, overBudget: false });
+    for (const [entry, kept] of [
+      [a, true],
+      [b, true],
+      [c, false],
+      [d, false],
+    ] as const) {
+      expect((await store.hasBlob(entry.sha)).ok && (await store.hasBlob(entry.sha))).toEqual({
+        ok: true,
+        value: kept,
+      });
+    }
+    // Everything unpinned goes when the budget is tiny; the pinned entry and its blob stay.
+    const tiny = await store.gc({ maxBytes: 1, graceMs: 0 });
+    expect(tiny.ok && tiny.value).toMatchObject({ evicted: [a.key], overBudget: true });
+    expect((await store.getManifest(b.key)).ok && (await store.hasBlob(b.sha))).toEqual({
+      ok: true,
+      value: true,
+    });
+    await store.unpin(b.key, 'reference');
+    const all = await store.gc({ maxBytes: 1, graceMs: 0 });
+    expect(all.ok && all.value).toMatchObject({ evicted: [b.key], bytesAfter: 0, overBudget: false });
+  });
+
+  it('keeps a blob another manifest still uses, and orphans only once they are old', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const shared = randomBytes(1000);
+    const first = await storeEntry(store, shared);
+    const second = await storeEntry(store, shared);
+    const src = join(dir, 'orphan');
+    await writeFile(src, 'orphan');
+    const young = sha256Of(Buffer.from('orphan'));
+    await store.putBlob(young, src);
+    await writeFile(src, 'old orphan');
+    const old = sha256Of(Buffer.from('old orphan'));
+    await store.putBlob(old, src);
+    await utimes(store.blobPath(old), new Date(0), new Date(0));
+    await utimes(join(dir, 'store', 'ac', `${first.key}.json`), new Date(1000), new Date(1000));
+    const gc = await store.gc({ maxBytes: 1 });
+    expect(gc.ok && gc.value.removedBlobs).toBe(1); // the old orphan; the shared blob is still in use
+    expect(gc.ok && gc.value.evicted[0]).toBe(first.key);
+    expect((await store.hasBlob(old)).ok && (await store.hasBlob(old))).toEqual({ ok: true, value: false });
+    expect(await store.hasBlob(young)).toEqual({ ok: true, value: true });
+    expect(await store.hasBlob(second.sha)).toEqual({ ok: true, value: true });
+  });
+
+  it('serialises concurrent maintenance through the store lock', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    await storeEntry(store, Buffer.from('x'));
+    const results = await Promise.all([
+      store.gc({ maxBytes: 1e9 }),
+      store.verify(),
+      store.pin(randomKey(), 'a'),
+      store.gc(),
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, true]);
+    expect(existsSync(join(dir, 'store', 'lock'))).toBe(false);
+  });
+
+  it('a default budget of 10 GiB; stats count entries and bytes', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    expect(store.maxBytes).toBe(10 * 1024 ** 3);
+    await storeEntry(store, Buffer.alloc(5000, 7));
+    const s = await store.stats();
+    expect(s).toMatchObject({ manifests: 1, blobs: 1, blobBytes: 5000, pinnedKeys: 0, quarantined: 0 });
+    expect(s.bytes).toBeGreaterThan(5000);
+  });
+});
+
+describe('materialize', () => {
+  it('places an independent copy with the requested mode, replacing what was there', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const { sha } = await storeEntry(store, Buffer.from('#!/bin/sh\necho hi\n'));
+    const dest = join(dir, 'ws', 'bin', 'run.sh');
+    await mkdir(dirname(dest), { recursive: true });
+    await writeFile(dest, 'old contents');
+    expect(await store.materialize(sha, dest, 0o755)).toEqual({ ok: true, value: true });
+    expect((await stat(dest)).mode & 0o777).toBe(0o755);
+    await writeFile(dest, 'edited in the workspace');
+    expect((await readFile(store.blobPath(sha))).toString()).toBe('#!/bin/sh\necho hi\n');
+    expect((await stat(dest)).ino).not.toBe((await stat(store.blobPath(sha))).ino);
+  });
+
+  it('a corrupt blob is not placed: dest untouched, blob quarantined', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const { sha } = await storeEntry(store, Buffer.from('original'));
+    await chmod(store.blobPath(sha), 0o644);
+    await writeFile(store.blobPath(sha), 'origina1');
+    const dest = join(dir, 'ws', 'f');
+    const got = await store.materialize(sha, dest);
+    expect(got.ok === false && got.failure.type).toBe('corrupt');
+    expect(existsSync(dest)).toBe(false);
+    expect(await readdir(dirname(dest))).toEqual([]);
+    expect(await store.hasBlob(sha)).toEqual({ ok: true, value: false });
+    expect(basename(dest)).toBe('f');
+  });
+});

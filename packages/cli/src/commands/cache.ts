@@ -1,0 +1,73 @@
+/** `pipe cache stats|gc|verify|pin|unpin`: the local store of this workspace (or --cache-dir / PIPE_CACHE_DIR). */
+import { LocalStore, describeFailure } from '@pipe/cache';
+import { loadState } from '@pipe/core';
+import type { GlobalOptions } from '../context.js';
+import { EXIT_BUILD_FAILED, EXIT_USAGE } from '../exit-codes.js';
+import { workspaceFromCli } from './workspace.js';
+
+function print(json: boolean | undefined, value: unknown, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+}
+
+export async function cacheCommand(action: string, arg: string | undefined, opts: GlobalOptions & { maxSize?: number }): Promise<number> {
+  const ws = workspaceFromCli(opts);
+  if (!ws.ok) {
+    process.stderr.write(`${ws.message}\n`);
+    return EXIT_USAGE;
+  }
+  const store = new LocalStore({ root: ws.layout.cacheDir });
+  switch (action) {
+    case 'stats': {
+      const s = await store.stats();
+      print(opts.json, s, `cache ${ws.layout.cacheDir}\n  ${s.manifests} entries, ${s.blobs} blobs, ${s.bytes} bytes, ${s.pinnedKeys} pinned, ${s.quarantined} quarantined`);
+      return 0;
+    }
+    case 'gc': {
+      const r = await store.gc(opts.maxSize !== undefined ? { maxBytes: opts.maxSize } : {});
+      if (!r.ok) {
+        process.stderr.write(`pipe: cache gc: ${describeFailure(r.failure)}\n`);
+        return EXIT_BUILD_FAILED;
+      }
+      const g = r.value;
+      print(opts.json, g, `evicted ${g.evicted.length} entries, removed ${g.removedBlobs} blobs; ${g.bytesBefore} → ${g.bytesAfter} bytes${g.overBudget ? ' (still over budget: pinned)' : ''}`);
+      return 0;
+    }
+    case 'verify': {
+      const r = await store.verify();
+      if (!r.ok) {
+        process.stderr.write(`pipe: cache verify: ${describeFailure(r.failure)}\n`);
+        return EXIT_BUILD_FAILED;
+      }
+      const v = r.value;
+      const problems = [
+        ...v.corruptBlobs.map((b) => `corrupt blob ${b}`),
+        ...v.badManifests.map((m) => `bad manifest ${m.key}: ${describeFailure(m.failure)}`),
+        ...v.missingBlobs.map((m) => `manifest ${m.key} names missing blob ${m.sha256} (${m.path})`),
+      ];
+      print(opts.json, v, `checked ${v.manifestsChecked} manifests, ${v.blobsChecked} blobs: ${v.ok ? 'no corrupt entry' : `${problems.length} problem(s)`}${problems.length ? `\n  ${problems.join('\n  ')}` : ''}`);
+      return v.ok ? 0 : EXIT_BUILD_FAILED;
+    }
+    case 'pin':
+    case 'unpin': {
+      const state = loadState(ws.layout.stateFile).data;
+      const keys = Object.entries(state.tasks)
+        .filter(([id]) => id === arg || id.startsWith(`${arg}[`))
+        .map(([id, rec]) => ({ id, key: rec.key }));
+      if (keys.length === 0) {
+        process.stderr.write(`pipe: no built task of '${arg}' in this workspace\n`);
+        return EXIT_USAGE;
+      }
+      for (const { key } of keys) {
+        const r = action === 'pin' ? await store.pin(key, arg!) : await store.unpin(key, arg!);
+        if (!r.ok) {
+          process.stderr.write(`pipe: cache ${action}: ${describeFailure(r.failure)}\n`);
+          return EXIT_BUILD_FAILED;
+        }
+      }
+      print(opts.json, keys, `${action === 'pin' ? 'pinned' : 'unpinned'} ${keys.length} entr${keys.length === 1 ? 'y' : 'ies'} of ${arg}`);
+      return 0;
+    }
+    default:
+      return EXIT_USAGE;
+  }
+}

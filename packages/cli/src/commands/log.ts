@@ -1,0 +1,35 @@
+/** `pipe log`: the builds of this workspace, newest last. */
+import { listBuildIds, readBuildRecord } from '@pipe/core';
+import type { GlobalOptions } from '../context.js';
+import { EXIT_USAGE } from '../exit-codes.js';
+import { workspaceFromCli } from './workspace.js';
+
+export async function logCommand(opts: GlobalOptions & { limit?: number }): Promise<number> {
+  const ws = workspaceFromCli(opts);
+  if (!ws.ok) {
+    process.stderr.write(`${ws.message}\n`);
+    return EXIT_USAGE;
+  }
+  const ids = listBuildIds(ws.layout.buildsDir).slice(-(opts.limit ?? 20));
+  const rows = [];
+  for (const id of ids) {
+    const got = readBuildRecord(ws.layout.buildsDir, id);
+    if (!got.ok) {
+      rows.push({ id, status: 'unreadable' });
+      continue;
+    }
+    const r = got.record;
+    rows.push({ id, status: r.status, startedAt: r.startedAt, endedAt: r.endedAt, targets: r.targets, counts: r.counts });
+  }
+  if (opts.json) {
+    for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    return 0;
+  }
+  if (rows.length === 0) process.stdout.write('no builds yet\n');
+  for (const row of rows) {
+    const counts = 'counts' in row && row.counts ? Object.entries(row.counts).map(([s, n]) => `${n} ${s}`).join(', ') : '';
+    const targets = 'targets' in row && row.targets ? row.targets.join(' ') : '';
+    process.stdout.write(`${row.id}  ${String(row.status).padEnd(11)} ${targets}${counts ? `  (${counts})` : ''}\n`);
+  }
+  return 0;
+}

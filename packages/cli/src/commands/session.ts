@@ -1,0 +1,50 @@
+/** Opening an engine session from command-line options (shared by build and plan). */
+import type { Session } from '@pipe/core';
+import { cacheDirOption, type GlobalOptions, loadForCommand } from '../context.js';
+import { EXIT_USAGE } from '../exit-codes.js';
+
+export interface SessionCliOptions extends GlobalOptions {
+  kernels?: string;
+  force?: Array<string | boolean>;
+}
+
+/** `--force` alone → everything; `--force T` (repeatable) → those targets. */
+export function forceOption(list: Array<string | boolean> | undefined): boolean | Set<string> | undefined {
+  if (!list || list.length === 0) return undefined;
+  if (list.some((v) => v === true)) return true;
+  return new Set(list.filter((v): v is string => typeof v === 'string'));
+}
+
+export type OpenedSession = { ok: true; session: Session; params: Record<string, string> } | { ok: false; code: number };
+
+export async function openFromCli(targets: string[], opts: SessionCliOptions): Promise<OpenedSession> {
+  const loaded = await loadForCommand(opts);
+  if (!loaded.ok) {
+    process.stderr.write(`${loaded.message}\n`);
+    return { ok: false, code: loaded.code };
+  }
+  if (loaded.warnings) process.stderr.write(`${loaded.warnings}\n`);
+  const core = await import('@pipe/core');
+  const force = forceOption(opts.force);
+  const cacheDir = cacheDirOption(opts);
+  const opened = await core.openSession({
+    pipeline: loaded.pipeline,
+    targets,
+    loadStep: (m) => loaded.registry.load(m),
+    ...(cacheDir ? { cacheDir } : {}),
+    ...(opts.kernels ? { kernels: opts.kernels } : {}),
+    ...(force !== undefined ? { force } : {}),
+  });
+  if (!opened.ok) {
+    process.stderr.write(`${core.renderDiagnostics(opened.diagnostics)}\n`);
+    return { ok: false, code: EXIT_USAGE };
+  }
+  for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
+  opened.session.notes.length = 0;
+  const params: Record<string, string> = {};
+  for (const p of opts.param ?? []) {
+    const eq = p.indexOf('=');
+    params[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return { ok: true, session: opened.session, params };
+}

@@ -1,0 +1,42 @@
+/** `pipe status [build]`: one build's tasks and their states (default: the last build). */
+import { describeReasons, readBuildRecord } from '@pipe/core';
+import type { GlobalOptions } from '../context.js';
+import { EXIT_USAGE } from '../exit-codes.js';
+import { workspaceFromCli } from './workspace.js';
+
+export async function statusCommand(id: string | undefined, opts: GlobalOptions & { all?: boolean }): Promise<number> {
+  const ws = workspaceFromCli(opts);
+  if (!ws.ok) {
+    process.stderr.write(`${ws.message}\n`);
+    return EXIT_USAGE;
+  }
+  const got = readBuildRecord(ws.layout.buildsDir, id ?? 'last');
+  if (!got.ok) {
+    process.stderr.write(`pipe: ${got.detail}\n`);
+    return EXIT_USAGE;
+  }
+  const r = got.record;
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return 0;
+  }
+  const lines = [
+    `build     ${r.id}`,
+    `status    ${r.status}`,
+    `targets   ${r.targets.join(' ')}`,
+    `started   ${r.startedAt}${r.endedAt ? `\nended     ${r.endedAt}` : ''}`,
+    `counts    ${Object.entries(r.counts).map(([s, n]) => `${n} ${s}`).join(', ') || '-'}`,
+    '',
+  ];
+  for (const [task, t] of Object.entries(r.tasks)) {
+    if (t.state === 'up-to-date' && !opts.all) continue;
+    const extra = [t.ms !== undefined ? `${t.ms} ms` : '', t.executor ?? '', t.jobId ? `job ${t.jobId}` : ''].filter(Boolean).join(', ');
+    lines.push(`${t.state.padEnd(11)} ${task}${extra ? ` (${extra})` : ''}`);
+    const why = describeReasons(t.reasons);
+    if (why) lines.push(`            ${why}`);
+    if (t.error) lines.push(`            ${t.error}`);
+    if (t.state === 'failed' && t.log) lines.push(`            log: ${t.log}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,51 @@
+/** `pipe why <product|target>`: provenance chain back to raw inputs, and why each step last ran. */
+import { explainProduct, loadState, renderReason, type WhyNode } from '@pipe/core';
+import { type GlobalOptions, workingDir } from '../context.js';
+import { EXIT_USAGE } from '../exit-codes.js';
+import { workspaceFromCli } from './workspace.js';
+
+function render(node: WhyNode, depth: number, out: string[], seen: Set<string>): void {
+  const pad = '  '.repeat(depth);
+  out.push(`${pad}${node.task}  [${node.step.name}${node.step.version !== '1' || node.step.name !== 'command' ? `@${node.step.version}` : ''}] key ${node.key.slice(0, 12)}`);
+  if (seen.has(node.task)) {
+    out.push(`${pad}  (see above)`);
+    return;
+  }
+  seen.add(node.task);
+  for (const o of node.outputs) out.push(`${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})`);
+  const b = node.lastBuild;
+  const reasons = b.reasons?.map(renderReason).join('; ');
+  out.push(`${pad}  last ${b.state ?? 'built'} in build ${b.id}${reasons ? `: ${reasons}` : ''}`);
+  if (Object.keys(node.params).length > 0) out.push(`${pad}  params ${JSON.stringify(node.params)}`);
+  for (const input of node.inputs) {
+    if (input.producer) {
+      out.push(`${pad}  ← ${input.path} from:`);
+      render(input.producer, depth + 2, out, seen);
+    } else {
+      out.push(`${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})`);
+    }
+  }
+}
+
+export async function whyCommand(query: string, opts: GlobalOptions): Promise<number> {
+  const ws = workspaceFromCli(opts);
+  if (!ws.ok) {
+    process.stderr.write(`${ws.message}\n`);
+    return EXIT_USAGE;
+  }
+  const state = loadState(ws.layout.stateFile).data;
+  const result = explainProduct({ root: ws.layout.root, cwd: workingDir(opts), state, buildsDir: ws.layout.buildsDir, query });
+  if (!result.ok) {
+    process.stderr.write(`pipe: ${result.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(result.nodes)}\n`);
+    return 0;
+  }
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const node of result.nodes) render(node, 0, out, seen);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,6 @@
+/** Exit codes of `pipe`. */
+export const EXIT_OK = 0;
+export const EXIT_BUILD_FAILED = 1;
+export const EXIT_USAGE = 2;
+/** 128 + SIGINT, as shells report an interrupted program. */
+export const EXIT_INTERRUPTED = 130;

@@ -1,0 +1,120 @@
+/**
+ * Terminal output of a build: a compact progress line on a TTY (done/running/cached, ETA), plain
+ * lines when not a TTY or under CI, or one JSON event per line with --json (consumed by watch mode
+ * and scripts: build-start, task-start, task-end, warning, expanded, build-end).
+ */
+import type { BuildEvent, BuildStatus, Plan, TaskReport } from '@pipe/core';
+import { describeReasons } from '@pipe/core';
+
+export type OutputMode = 'tty' | 'plain' | 'json';
+
+export function outputMode(json: boolean | undefined): OutputMode {
+  if (json) return 'json';
+  return process.stderr.isTTY && !process.env.CI ? 'tty' : 'plain';
+}
+
+function jsonLine(obj: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+export class BuildOutput {
+  private total = 0;
+  private done = 0;
+  private running = 0;
+  private cached = 0;
+  private ranMs = 0;
+  private ranCount = 0;
+  private readonly started = Date.now();
+  private lineShown = false;
+
+  constructor(
+    private readonly mode: OutputMode,
+    private readonly jobs: number,
+  ) {}
+
+  buildStart(buildId: string, targets: string[], plan: Plan): void {
+    this.total = plan.tasks.size;
+    const counts: Record<string, number> = {};
+    for (const { decision } of plan.tasks.values()) counts[decision.action] = (counts[decision.action] ?? 0) + 1;
+    if (this.mode === 'json') jsonLine({ event: 'build-start', buildId, targets, tasks: this.total, plan: counts });
+  }
+
+  event(e: BuildEvent): void {
+    if (this.mode === 'json') return this.json(e);
+    switch (e.type) {
+      case 'task-start':
+        if (e.action === 'run') this.running++;
+        break;
+      case 'task-end':
+        this.taskEnd(e.report);
+        break;
+      case 'expanded':
+        this.total += e.tasks;
+        this.print(`expanded ${e.target}: ${e.tasks} task${e.tasks === 1 ? '' : 's'}`);
+        break;
+      case 'warning':
+        this.print(`warning: ${e.message}`);
+        break;
+    }
+    this.progress();
+  }
+
+  private json(e: BuildEvent): void {
+    switch (e.type) {
+      case 'task-start':
+        return jsonLine({ event: 'task-start', id: e.id, action: e.action, executor: e.executor, reasons: e.reasons });
+      case 'task-end': {
+        const r = e.report;
+        return jsonLine({ event: 'task-end', id: r.id, state: r.state, key: r.key, reasons: r.reasons, ms: r.ms, error: r.error, log: r.log });
+      }
+      case 'expanded':
+        return jsonLine({ event: 'expanded', target: e.target, tasks: e.tasks });
+      case 'warning':
+        return jsonLine({ event: 'warning', message: e.message });
+    }
+  }
+
+  private taskEnd(r: TaskReport): void {
+    this.done++;
+    if (r.state === 'ran' || r.state === 'failed' || r.state === 'cancelled') this.running = Math.max(0, this.running - 1);
+    if (r.state === 'ran') {
+      this.ranCount++;
+      this.ranMs += r.ms ?? 0;
+      this.print(`ran       ${r.id} (${r.ms ?? 0} ms)${r.reasons?.length ? ` — ${describeReasons(r.reasons)}` : ''}`);
+    } else if (r.state === 'restored') {
+      this.cached++;
+      this.print(`restored  ${r.id} from cache`);
+    } else if (r.state === 'up-to-date') {
+      this.cached++;
+    } else if (r.state === 'failed') {
+      this.print(`FAILED    ${r.id}: ${r.error ?? ''}${r.log ? `\n          log: ${r.log}` : ''}`);
+    } else if (r.state === 'skipped') {
+      this.print(`skipped   ${r.id}: ${r.error ?? ''}`);
+    }
+  }
+
+  private print(line: string): void {
+    if (this.mode === 'tty' && this.lineShown) process.stderr.write('\r\x1b[K');
+    this.lineShown = false;
+    process.stderr.write(`${line}\n`);
+  }
+
+  private progress(): void {
+    if (this.mode !== 'tty') return;
+    const remaining = this.total - this.done;
+    const avg = this.ranCount > 0 ? this.ranMs / this.ranCount : 0;
+    const eta = avg > 0 && remaining > 0 ? ` ETA ${Math.ceil((avg * remaining) / Math.max(1, this.jobs) / 1000)} s` : '';
+    process.stderr.write(`\r\x1b[K[${this.done}/${this.total}] ${this.running} running, ${this.cached} cached${eta}`);
+    this.lineShown = true;
+  }
+
+  buildEnd(buildId: string, status: BuildStatus, reports: Map<string, TaskReport>): void {
+    const counts: Record<string, number> = {};
+    for (const r of reports.values()) counts[r.state] = (counts[r.state] ?? 0) + 1;
+    const ms = Date.now() - this.started;
+    if (this.mode === 'json') return jsonLine({ event: 'build-end', buildId, status, counts, ms });
+    if (this.mode === 'tty' && this.lineShown) process.stderr.write('\r\x1b[K');
+    const parts = Object.entries(counts).map(([state, n]) => `${n} ${state}`);
+    process.stderr.write(`build ${buildId} ${status}: ${parts.join(', ') || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`);
+  }
+}

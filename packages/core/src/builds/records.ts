@@ -1,0 +1,92 @@
+/**
+ * Build records: `.pipe/builds/<id>.json`, one per build, written when it starts (status
+ * 'running') and when it ends. A 'running' record whose lock owner is gone is a crashed build.
+ *
+ *   { format: 'pipe-build', version: 1, id, status, startedAt, endedAt?, targets, params, force,
+ *     jobs, kernelBackend, cacheDir, counts: {state: n}, tasks: {id: TaskReport} }
+ *
+ * Up-to-date tasks are kept as `{state: 'up-to-date', key}` only, to keep no-op records small.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { BuildStatus, TaskReport, TaskState } from '../schedule/events.js';
+import { writeFileAtomic } from '../workspace/atomic.js';
+
+export const BUILD_FORMAT = 'pipe-build';
+export const BUILD_VERSION = 1;
+
+export interface BuildRecord {
+  format: typeof BUILD_FORMAT;
+  version: typeof BUILD_VERSION;
+  id: string;
+  status: BuildStatus | 'running';
+  startedAt: string;
+  endedAt?: string;
+  targets: string[];
+  params: Record<string, string>;
+  force?: boolean | string[];
+  dryRun?: boolean;
+  jobs: number;
+  kernelBackend: string;
+  cacheDir: string;
+  counts: Partial<Record<TaskState, number>>;
+  tasks: Record<string, Omit<TaskReport, 'id'>>;
+}
+
+/** A sortable build id: UTC time to the millisecond, then 6 random hex digits. */
+export function newBuildId(now = new Date()): string {
+  const iso = now.toISOString().replace(/[-:]/g, '').replace('T', '-').replace('.', '-').replace('Z', '');
+  return `${iso}-${randomBytes(3).toString('hex')}`;
+}
+
+export function buildRecordPath(buildsDir: string, id: string): string {
+  return path.join(buildsDir, `${id}.json`);
+}
+
+export async function writeBuildRecord(buildsDir: string, record: BuildRecord): Promise<void> {
+  await writeFileAtomic(buildRecordPath(buildsDir, record.id), JSON.stringify(record));
+}
+
+/** Compact the reports of a finished build into the record's tasks and counts. */
+export function summariseReports(reports: Iterable<TaskReport>): Pick<BuildRecord, 'tasks' | 'counts'> {
+  const tasks: BuildRecord['tasks'] = {};
+  const counts: BuildRecord['counts'] = {};
+  for (const r of reports) {
+    counts[r.state] = (counts[r.state] ?? 0) + 1;
+    const { id, ...rest } = r;
+    tasks[id] = r.state === 'up-to-date' ? { state: r.state, ...(r.key ? { key: r.key } : {}) } : rest;
+  }
+  return { tasks, counts };
+}
+
+/** Ids of recorded builds, oldest first. */
+export function listBuildIds(buildsDir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(buildsDir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
+}
+
+export type ReadRecordResult = { ok: true; record: BuildRecord } | { ok: false; reason: 'not-found' | 'unreadable'; detail: string };
+
+/** Read one build record; `idOrPrefix` may be a unique prefix of an id, or 'last'. */
+export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadRecordResult {
+  const ids = listBuildIds(buildsDir);
+  const matches = idOrPrefix === 'last' ? ids.slice(-1) : ids.filter((id) => id.startsWith(idOrPrefix));
+  if (matches.length !== 1) {
+    return { ok: false, reason: 'not-found', detail: matches.length === 0 ? `no build '${idOrPrefix}'` : `'${idOrPrefix}' matches ${matches.length} builds` };
+  }
+  try {
+    const record = JSON.parse(readFileSync(buildRecordPath(buildsDir, matches[0]!), 'utf8')) as BuildRecord;
+    if (record.format !== BUILD_FORMAT || record.version !== BUILD_VERSION) {
+      return { ok: false, reason: 'unreadable', detail: `build ${matches[0]}: unknown record format` };
+    }
+    return { ok: true, record };
+  } catch (error) {
+    return { ok: false, reason: 'unreadable', detail: `build ${matches[0]}: ${(error as Error).message}` };
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * A build session: the engine's public entry for the CLI and watch mode. `openSession` expands the
+ * requested targets, reads the state file once, and resolves step identities; `planSession` plans
+ * (runs nothing); `buildSession` takes the workspace lock, runs the plan, and saves state and the
+ * build record.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { CacheBackend } from '@pipe/cache';
+import type { StepDefinition } from '../model/step.js';
+import type { Diagnostic, Pipeline, TaskGraph, TaskItem } from '../model/types.js';
+import { expandGraph } from '../graph/expand.js';
+import { loadXxhash } from '../fingerprint/file-hash.js';
+import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../fingerprint/steps.js';
+import type { StepIdentity } from '../fingerprint/record.js';
+import type { Executor } from '../execute/executor.js';
+import type { PlanIO } from '../plan/decide.js';
+import { type Plan, planGraph } from '../plan/planner.js';
+import { createWorkspaceIO } from '../plan/workspace-io.js';
+import { runBuild } from '../schedule/scheduler.js';
+import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
+import { HashMemo } from '../state/hash-memo.js';
+import { loadState, saveState, type StateData } from '../state/state-file.js';
+import { acquireLock, type LockOwner } from '../workspace/lock.js';
+import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
+import { type BuildRecord, newBuildId, summariseReports, writeBuildRecord } from './records.js';
+
+export interface SessionOptions {
+  pipeline: Pipeline;
+  targets: string[];
+  /** Import a step module (the registry's `load`). */
+  loadStep(modulePath: string): Promise<StepDefinition>;
+  /** Cache directory (default `.pipe/cache`; the CLI passes --cache-dir or PIPE_CACHE_DIR). */
+  cacheDir?: string;
+  /** A cache backend to use instead of the local store at cacheDir (e.g. a tiered local + remote cache). */
+  cache?: CacheBackend;
+  /** Requested kernel backend (--kernels). */
+  kernels?: string;
+  kernelSeam?: () => Promise<KernelSeam>;
+  force?: boolean | Set<string>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Session {
+  options: SessionOptions;
+  pipeline: Pipeline;
+  layout: WorkspaceLayout;
+  graph: TaskGraph;
+  expand: (items: Map<string, TaskItem[]>) => TaskGraph;
+  state: StateData;
+  memo: HashMemo;
+  io: PlanIO;
+  cache: CacheBackend;
+  steps: Map<string, StepIdentity>;
+  kernelBackend: string;
+  /** Things worth telling the user (a discarded state file, unreadable cache entries). */
+  notes: string[];
+}
+
+export type OpenResult = { ok: true; session: Session } | { ok: false; diagnostics: Diagnostic[] };
+
+async function defaultCache(dir: string): Promise<CacheBackend> {
+  const { LocalStore } = await import('@pipe/cache');
+  return new LocalStore({ root: dir });
+}
+
+/** Expand, read state, resolve step identities. Unknown targets and expansion errors come back as diagnostics. */
+export async function openSession(options: SessionOptions): Promise<OpenResult> {
+  const { pipeline } = options;
+  const layout = workspaceLayout(pipeline.root, options.cacheDir);
+  const graph = expandGraph(pipeline, { targets: options.targets });
+  const errors = (graph.diagnostics ?? []).filter((d) => d.severity === 'error');
+  if (errors.length > 0) return { ok: false, diagnostics: errors };
+  const notes: string[] = [];
+  await loadXxhash();
+  const loaded = loadState(layout.stateFile);
+  if (loaded.note) notes.push(loaded.note);
+  const memo = new HashMemo(loaded.data.files);
+  const cache = options.cache ?? (await defaultCache(layout.cacheDir));
+  const io = createWorkspaceIO({
+    memo,
+    cache,
+    ...(options.env ? { env: options.env } : {}),
+    onCacheProblem: (key, detail) => notes.push(`cache entry ${key.slice(0, 12)}: ${detail} (treated as missing)`),
+  });
+  const targetNames = new Set<string>([...[...graph.tasks.values()].map((t) => t.target), ...graph.pending]);
+  const ids = await resolveStepIdentities(pipeline, targetNames, {
+    loadStep: options.loadStep,
+    kernels: options.kernelSeam ?? loadKernelSeam,
+    ...(options.kernels ? { requestedBackend: options.kernels } : {}),
+  });
+  if (!ids.ok) return { ok: false, diagnostics: [{ severity: 'error', code: 'step-identity', message: ids.error }] };
+  const kernelBackend = ids.value.backend === 'none' ? (options.kernels ?? 'js') : ids.value.backend;
+  const expand = (items: Map<string, TaskItem[]>) => expandGraph(pipeline, { targets: options.targets, items });
+  return {
+    ok: true,
+    session: { options, pipeline, layout, graph, expand, state: loaded.data, memo, io, cache, steps: ids.value.byTarget, kernelBackend, notes },
+  };
+}
+
+/** Plan the session's targets (runs nothing, writes nothing). */
+export function planSession(session: Session): Promise<Plan> {
+  return planGraph({
+    pipeline: session.pipeline,
+    graph: session.graph,
+    state: session.state,
+    io: session.io,
+    steps: session.steps,
+    expand: session.expand,
+    ...(session.options.force !== undefined ? { force: session.options.force } : {}),
+  });
+}
+
+export interface BuildOptions {
+  jobs: number;
+  keepGoing?: boolean;
+  signal: AbortSignal;
+  onEvent?: (event: BuildEvent) => void;
+  /** Executors by name; 'process' and 'local' are created when absent. */
+  executors?: Record<string, Executor>;
+  /** How long to wait for another build's lock (0: refuse at once). */
+  lockWaitMs?: number;
+  /** Recorded in the build record. */
+  params?: Record<string, string>;
+  /** Called once the lock is held and the plan is made (e.g. to print a summary). */
+  onPlan?: (plan: Plan, buildId: string) => void;
+}
+
+export type BuildResult =
+  | { ok: true; buildId: string; status: BuildStatus; reports: Map<string, TaskReport>; plan: Plan }
+  | { ok: false; reason: 'locked'; owner: LockOwner };
+
+/** Clear temp directories left by builds that are no longer running (the lock is held). */
+function clearStaleTemps(tmpDir: string, currentBuild: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpDir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name !== currentBuild) rmSync(path.join(tmpDir, name), { recursive: true, force: true });
+}
+
+/** Run a build of the session under the workspace lock. */
+export async function buildSession(session: Session, options: BuildOptions): Promise<BuildResult> {
+  const buildId = newBuildId();
+  const lock = await acquireLock(session.layout.lockFile, { buildId, waitMs: options.lockWaitMs ?? 0 });
+  if (!lock.ok) return { ok: false, reason: 'locked', owner: lock.owner };
+  if (lock.tookOverStale) session.notes.push(`took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`);
+  const ownExecutors: Executor[] = [];
+  try {
+    // The state may have changed while we waited for the lock: read it again.
+    if (options.lockWaitMs) await reloadState(session);
+    clearStaleTemps(session.layout.tmpDir, buildId);
+    const plan = await planSession(session);
+    options.onPlan?.(plan, buildId);
+    const force = session.options.force;
+    const record: BuildRecord = {
+      format: 'pipe-build',
+      version: 1,
+      id: buildId,
+      status: 'running',
+      startedAt: new Date().toISOString(),
+      targets: session.options.targets,
+      params: options.params ?? {},
+      ...(force ? { force: force === true ? true : [...force] } : {}),
+      jobs: options.jobs,
+      kernelBackend: session.kernelBackend,
+      cacheDir: session.layout.cacheDir,
+      counts: {},
+      tasks: {},
+    };
+    await writeBuildRecord(session.layout.buildsDir, record);
+    const executors = { ...(options.executors ?? {}) };
+    if (!executors.process) {
+      const { createProcessExecutor } = await import('../execute/process-executor.js');
+      ownExecutors.push((executors.process = createProcessExecutor()));
+    }
+    if (!executors.local) {
+      const { createLocalExecutor } = await import('../execute/local-executor.js');
+      ownExecutors.push((executors.local = createLocalExecutor({ threads: options.jobs })));
+    }
+    const outcome = await runBuild({
+      buildId,
+      pipeline: session.pipeline,
+      plan,
+      expand: session.expand,
+      state: session.state,
+      io: session.io,
+      steps: session.steps,
+      kernelBackend: session.kernelBackend,
+      cache: session.cache,
+      executors,
+      jobs: options.jobs,
+      keepGoing: options.keepGoing ?? false,
+      ...(force !== undefined ? { force } : {}),
+      layout: session.layout,
+      signal: options.signal,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+    if (outcome.stateChanged || session.memo.dirty) await saveState(session.layout.stateFile, session.state);
+    await writeBuildRecord(session.layout.buildsDir, {
+      ...record,
+      status: outcome.status,
+      endedAt: new Date().toISOString(),
+      ...summariseReports(outcome.reports.values()),
+    });
+    return { ok: true, buildId, status: outcome.status, reports: outcome.reports, plan };
+  } finally {
+    await Promise.all(ownExecutors.map((e) => e.close()));
+    lock.lock.release();
+  }
+}
+
+async function reloadState(session: Session): Promise<void> {
+  const loaded = loadState(session.layout.stateFile);
+  session.state = loaded.data;
+  session.memo = new HashMemo(loaded.data.files);
+  session.io = createWorkspaceIO({ memo: session.memo, cache: session.cache, ...(session.options.env ? { env: session.options.env } : {}) });
+}

@@ -1,0 +1,79 @@
+/**
+ * `pipe why <product|target>`: the provenance chain of a product back to raw inputs, from the last
+ * build records of the tasks (state file), and why each task was last (re)built (its build record).
+ */
+import path from 'node:path';
+import { readBuildRecord } from '../builds/records.js';
+import type { Reason } from '../plan/reasons.js';
+import type { StateData } from '../state/state-file.js';
+import { relPath } from '../workspace/layout.js';
+
+export interface WhyInput {
+  input: string;
+  path: string;
+  hash: string;
+  /** The task that produced this input, explained in turn; undefined for a raw input. */
+  producer?: WhyNode;
+}
+
+export interface WhyNode {
+  task: string;
+  key: string;
+  step: { name: string; version: string; code: string };
+  params: Record<string, unknown>;
+  outputs: Array<{ name: string; path: string; sha256: string }>;
+  /** The build that last produced or restored it, and what happened there. */
+  lastBuild: { id: string; state?: string; reasons?: Reason[] };
+  inputs: WhyInput[];
+}
+
+export type WhyResult = { ok: true; nodes: WhyNode[] } | { ok: false; message: string };
+
+/**
+ * Explain a product (a path, absolute or relative to `cwd`) or a target (all its tasks).
+ * `buildsDir` is read for the reasons of the last (re)build.
+ */
+export function explainProduct(options: { root: string; cwd: string; state: StateData; buildsDir: string; query: string }): WhyResult {
+  const { state, root } = options;
+  const producerOf = new Map<string, string>();
+  for (const [id, rec] of Object.entries(state.tasks)) for (const o of Object.values(rec.outputs)) producerOf.set(o.path, id);
+  let roots: string[];
+  const asPath = relPath(root, path.resolve(options.cwd, options.query));
+  if (producerOf.has(asPath)) roots = [producerOf.get(asPath)!];
+  else if (state.tasks[options.query]) roots = [options.query];
+  else {
+    roots = Object.keys(state.tasks).filter((id) => id === options.query || id.startsWith(`${options.query}[`)).sort();
+    if (roots.length === 0) return { ok: false, message: `'${options.query}' is neither a product nor a target built in this workspace` };
+  }
+  const memo = new Map<string, WhyNode>();
+  const records = new Map<string, ReturnType<typeof readBuildRecord>>();
+  const explain = (id: string, stack: Set<string>): WhyNode => {
+    const cached = memo.get(id);
+    if (cached) return cached;
+    const rec = state.tasks[id]!;
+    let build = records.get(rec.buildId);
+    if (!build) records.set(rec.buildId, (build = readBuildRecord(options.buildsDir, rec.buildId)));
+    const entry = build.ok ? build.record.tasks[id] : undefined;
+    const inputs: WhyInput[] = [];
+    for (const [input, list] of Object.entries(rec.fp.inputs)) {
+      for (const [p, hash] of list) {
+        const producer = producerOf.get(p);
+        const w: WhyInput = { input, path: p, hash };
+        if (producer && producer !== id && !stack.has(producer)) w.producer = explain(producer, new Set([...stack, id]));
+        inputs.push(w);
+      }
+    }
+    const node: WhyNode = {
+      task: id,
+      key: rec.key,
+      step: rec.fp.step,
+      params: rec.fp.params,
+      outputs: Object.entries(rec.outputs).map(([name, o]) => ({ name, path: o.path, sha256: o.sha256 })),
+      lastBuild: { id: rec.buildId, ...(entry?.state ? { state: entry.state } : {}), ...(entry?.reasons ? { reasons: entry.reasons } : {}) },
+      inputs,
+    };
+    memo.set(id, node);
+    return node;
+  };
+  return { ok: true, nodes: roots.map((id) => explain(id, new Set())) };
+}

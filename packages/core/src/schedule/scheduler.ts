@@ -1,0 +1,382 @@
+/**
+ * The scheduler: carries out a plan. Tasks start when their upstream has settled; a task that was
+ * `blocked` in the plan is decided again once its upstream finished (if the upstream wrote the same
+ * bytes, its key is unchanged and it is up to date: the cascade stops). Work goes to executors
+ * bounded by `jobs`; restores from the cache run alongside. After a failure, no new task starts
+ * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
+ * when the target emitting their items has finished.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { CacheBackend } from '@pipe/cache';
+import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
+import type { StepIdentity } from '../fingerprint/record.js';
+import { type ExecOutcome, type ExecRequest, type Executor, renderFailure } from '../execute/executor.js';
+import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
+import { isForced, type Plan } from '../plan/planner.js';
+import { renderReason, type Reason } from '../plan/reasons.js';
+import { provenanceRecord } from '../provenance/record.js';
+import type { StateData, TaskRecord } from '../state/state-file.js';
+import { currentStamps, publishOutputs, restoreOutputs, storeOutputs } from '../store/products.js';
+import { taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
+import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
+
+export interface RunBuildOptions {
+  buildId: string;
+  pipeline: Pipeline;
+  plan: Plan;
+  expand?: (items: Map<string, TaskItem[]>) => TaskGraph;
+  state: StateData;
+  io: PlanIO;
+  steps: Map<string, StepIdentity>;
+  kernelBackend: string;
+  cache: CacheBackend;
+  /** By name: 'process' (commands), 'local' (step modules), optionally 'slurm'. */
+  executors: Record<string, Executor>;
+  jobs: number;
+  keepGoing?: boolean;
+  force?: boolean | Set<string>;
+  layout: WorkspaceLayout;
+  signal: AbortSignal;
+  onEvent?: (event: BuildEvent) => void;
+}
+
+export interface BuildOutcome {
+  status: BuildStatus;
+  reports: Map<string, TaskReport>;
+  /** Whether state.tasks was changed (the caller saves the state file). */
+  stateChanged: boolean;
+}
+
+const FINAL: ReadonlySet<TaskState> = new Set(['up-to-date', 'restored', 'ran']);
+
+/** Run a build to the end (or until aborted). Never throws for task failures. */
+export function runBuild(options: RunBuildOptions): Promise<BuildOutcome> {
+  return new Scheduler(options).run();
+}
+
+class Scheduler {
+  private readonly tasks = new Map<string, Task>();
+  private readonly reports = new Map<string, TaskReport>();
+  private readonly known = new Map<string, Record<string, KnownOutput>>();
+  private readonly itemsOf = new Map<string, TaskItem[]>();
+  private readonly dependants = new Map<string, string[]>();
+  private readonly waitingOn = new Map<string, number>();
+  private readonly runQueue: Array<{ id: string; decision: Extract<Decision, { action: 'run' }> }> = [];
+  private readonly restoreQueue: Array<{ id: string; decision: Extract<Decision, { action: 'restore' }> }> = [];
+  private readonly expandedItems: Map<string, TaskItem[]>;
+  private pending: Plan['pending'];
+  private inFlight = 0;
+  private running = 0;
+  private restoring = 0;
+  private stopped = false;
+  private failed = false;
+  private stateChanged = false;
+  private seq = 0;
+  private finish!: () => void;
+
+  constructor(private readonly o: RunBuildOptions) {
+    this.expandedItems = new Map(o.plan.items);
+    this.pending = o.plan.pending;
+  }
+
+  async run(): Promise<BuildOutcome> {
+    const done = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
+    const onAbort = () => {
+      this.stopped = true;
+      this.maybeFinish();
+    };
+    this.o.signal.addEventListener('abort', onAbort, { once: true });
+    const initial = [...this.o.plan.order].map((id) => this.o.plan.tasks.get(id)!.task);
+    this.addTasks(initial, (id) => this.o.plan.tasks.get(id)?.decision);
+    this.maybeFinish();
+    await done;
+    this.o.signal.removeEventListener('abort', onAbort);
+    await rm(path.join(this.o.layout.tmpDir, this.o.buildId), { recursive: true, force: true });
+    for (const [id] of this.tasks) {
+      if (!this.reports.has(id)) this.report({ id, state: this.o.signal.aborted ? 'cancelled' : 'not-started' });
+    }
+    const status: BuildStatus = this.o.signal.aborted ? 'interrupted' : this.failed ? 'failed' : 'succeeded';
+    return { status, reports: this.reports, stateChanged: this.stateChanged };
+  }
+
+  private emit(event: BuildEvent) {
+    this.o.onEvent?.(event);
+  }
+
+  private report(r: TaskReport) {
+    this.reports.set(r.id, r);
+    this.emit({ type: 'task-end', report: r });
+  }
+
+  private addTasks(list: Task[], planned: (id: string) => Decision | undefined) {
+    for (const task of list) this.tasks.set(task.id, task);
+    const ready: string[] = [];
+    for (const task of list) {
+      let waiting = 0;
+      let upstreamFailed: string | undefined;
+      for (const dep of new Set(task.deps)) {
+        if (!this.tasks.has(dep)) continue;
+        const r = this.reports.get(dep);
+        if (r && FINAL.has(r.state)) continue;
+        if (r) upstreamFailed = dep;
+        waiting++;
+        let ds = this.dependants.get(dep);
+        if (!ds) this.dependants.set(dep, (ds = []));
+        ds.push(task.id);
+      }
+      if (upstreamFailed) this.skip(task.id, upstreamFailed);
+      else if (waiting === 0) ready.push(task.id);
+      else this.waitingOn.set(task.id, waiting);
+    }
+    for (const id of ready) void this.advance(id, planned(id));
+  }
+
+  private skip(id: string, upstream: string) {
+    if (this.reports.has(id)) return;
+    this.report({ id, state: 'skipped', error: `upstream task ${upstream} did not succeed` });
+    for (const d of this.dependants.get(id) ?? []) this.skip(d, upstream);
+  }
+
+  private succeed(id: string, outputs: Record<string, KnownOutput>, items: TaskItem[] | undefined) {
+    this.known.set(id, outputs);
+    if (items) this.itemsOf.set(id, items);
+    for (const d of this.dependants.get(id) ?? []) {
+      const n = (this.waitingOn.get(d) ?? 1) - 1;
+      this.waitingOn.set(d, n);
+      if (n === 0) void this.advance(d, undefined);
+    }
+    this.expandAfter(this.tasks.get(id)!.target);
+  }
+
+  private fail(id: string, state: 'failed' | 'cancelled', extra: Omit<TaskReport, 'id' | 'state'>) {
+    this.report({ id, state, ...extra });
+    if (state === 'failed') {
+      this.failed = true;
+      if (!this.o.keepGoing) this.stopped = true;
+    }
+    for (const d of this.dependants.get(id) ?? []) this.skip(d, id);
+  }
+
+  private expandAfter(target: string) {
+    if (!this.o.expand || !this.pending.some((p) => p.after === target)) return;
+    const items: TaskItem[] = [];
+    for (const [id, task] of this.tasks) {
+      if (task.target !== target) continue;
+      const r = this.reports.get(id);
+      if (!r || !FINAL.has(r.state)) return;
+      items.push(...(this.itemsOf.get(id) ?? []));
+    }
+    this.expandedItems.set(target, items);
+    const graph = this.o.expand(new Map(this.expandedItems));
+    this.pending = graph.pending.map((t) => {
+      const spec = this.o.pipeline.targets.get(t)?.foreach;
+      return { target: t, after: spec?.kind === 'items' ? spec.target : '?' };
+    });
+    const fresh = [...graph.tasks.values()].filter((t) => !this.tasks.has(t.id));
+    const counts = new Map<string, number>();
+    for (const t of fresh) counts.set(t.target, (counts.get(t.target) ?? 0) + 1);
+    for (const [t, n] of counts) this.emit({ type: 'expanded', target: t, tasks: n });
+    this.addTasks(fresh, () => undefined);
+  }
+
+  private async advance(id: string, planned: Decision | undefined) {
+    if (this.stopped || this.reports.has(id)) return this.maybeFinish();
+    const task = this.tasks.get(id)!;
+    this.inFlight++;
+    let decision: Decision;
+    try {
+      decision =
+        planned && planned.action !== 'blocked'
+          ? planned
+          : await decideTask(task, {
+              root: this.o.pipeline.root,
+              io: this.o.io,
+              previous: this.o.state.tasks[id],
+              upstream: this.known,
+              step: this.o.steps.get(task.target)!,
+              target: this.o.pipeline.targets.get(task.target)!,
+              forced: isForced(this.o.force, task.target),
+            });
+    } finally {
+      this.inFlight--;
+    }
+    switch (decision.action) {
+      case 'up-to-date':
+        if (decision.adopted) this.record(id, { key: decision.key, fp: decision.record, outputs: currentStamps(this.o.pipeline.root, task, decision.outputs) });
+        this.report({ id, key: decision.key, state: 'up-to-date' });
+        this.succeed(id, decision.outputs, this.o.state.tasks[id]?.items);
+        break;
+      case 'restore':
+        this.restoreQueue.push({ id, decision });
+        break;
+      case 'run':
+        this.runQueue.push({ id, decision });
+        break;
+      case 'missing-input':
+        this.fail(id, 'failed', { error: `input missing: ${decision.path} (${decision.input})` });
+        break;
+      case 'blocked':
+        throw new Error(`task ${id} still blocked after its upstream settled`);
+    }
+    this.pump();
+  }
+
+  private record(id: string, rec: Omit<TaskRecord, 'buildId'>) {
+    this.o.state.tasks[id] = { ...rec, buildId: this.o.buildId };
+    this.stateChanged = true;
+  }
+
+  private pump() {
+    while (!this.stopped && this.restoring < Math.max(4, this.o.jobs) && this.restoreQueue.length > 0) {
+      const next = this.restoreQueue.shift()!;
+      this.restoring++;
+      void this.restore(next.id, next.decision).finally(() => {
+        this.restoring--;
+        this.pump();
+      });
+    }
+    while (!this.stopped && this.running < this.o.jobs && this.runQueue.length > 0) {
+      const next = this.runQueue.shift()!;
+      this.running++;
+      void this.execute(next.id, next.decision).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+    this.maybeFinish();
+  }
+
+  private maybeFinish() {
+    if (this.inFlight > 0 || this.running > 0 || this.restoring > 0) return;
+    if (!this.stopped && (this.runQueue.length > 0 || this.restoreQueue.length > 0)) return;
+    if (!this.stopped) {
+      for (const id of this.tasks.keys()) if (!this.reports.has(id) && !this.waitingOn.get(id)) return;
+    }
+    this.finish();
+  }
+
+  private async restore(id: string, decision: Extract<Decision, { action: 'restore' }>) {
+    const task = this.tasks.get(id)!;
+    const started = Date.now();
+    this.emit({ type: 'task-start', id, action: 'restore', reasons: decision.reasons });
+    const got = await restoreOutputs(this.o.cache, this.o.pipeline.root, task, decision.manifest);
+    if (!got.ok) {
+      // A corrupt or incomplete entry counts as missing: compute the task instead.
+      this.emit({ type: 'warning', message: `cache entry ${decision.key.slice(0, 12)} of ${id} unusable (${got.detail}); recomputing` });
+      const reasons: Reason[] = [{ type: 'cache-corrupt', detail: got.detail }, ...decision.reasons];
+      this.runQueue.push({ id, decision: { action: 'run', key: decision.key, record: decision.record, reasons } });
+      return;
+    }
+    const items = decision.manifest.items as TaskItem[] | undefined;
+    this.record(id, { key: decision.key, fp: decision.record, outputs: got.stamps, ...(items ? { items } : {}) });
+    this.report({ id, key: decision.key, state: 'restored', reasons: decision.reasons, ms: Date.now() - started });
+    this.succeed(id, restoredOutputs(task, this.o.pipeline.root, decision.manifest), items);
+  }
+
+  private executorFor(task: Task): { executor: Executor; request: ExecRequest['work'] } | string {
+    const target = this.o.pipeline.targets.get(task.target)!;
+    const wanted = target.executor ?? this.o.pipeline.defaults.executor;
+    const work: ExecRequest['work'] = target.command
+      ? { kind: 'command', argv: target.command }
+      : { kind: 'step', module: target.stepModule! };
+    const name = wanted === 'slurm' ? 'slurm' : work.kind === 'command' ? 'process' : 'local';
+    const executor = this.o.executors[name];
+    if (!executor) return `no '${name}' executor is configured`;
+    return { executor, request: work };
+  }
+
+  private async execute(id: string, decision: Extract<Decision, { action: 'run' }>) {
+    const task = this.tasks.get(id)!;
+    const target = this.o.pipeline.targets.get(task.target)!;
+    const chosen = this.executorFor(task);
+    const reasons = decision.reasons;
+    if (typeof chosen === 'string') return this.fail(id, 'failed', { key: decision.key, reasons, error: chosen });
+    const { executor, request } = chosen;
+    const seq = ++this.seq;
+    const temps: Record<string, string> = {};
+    for (const [name, final] of Object.entries(task.outputs)) {
+      const dir = path.join(this.o.layout.tmpDir, this.o.buildId, `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+      await mkdir(dir, { recursive: true });
+      temps[name] = path.join(dir, path.basename(final));
+    }
+    for (const final of Object.values(task.outputs)) await mkdir(path.dirname(final), { recursive: true });
+    const env: Record<string, string> = {};
+    for (const name of target.env) {
+      const v = this.o.io.env(name);
+      if (v !== undefined) env[name] = v;
+    }
+    const inputs: Record<string, string[]> = {};
+    for (const [name, files] of Object.entries(task.inputs)) inputs[name] = files.map((f) => f.path);
+    const logFile = path.join(this.o.layout.logsDir, this.o.buildId, `${taskFileName(id)}.log`);
+    const req: ExecRequest = {
+      id,
+      target: task.target,
+      deps: [],
+      work: request,
+      inputs,
+      outputs: temps,
+      params: task.params,
+      env,
+      ...(task.item ? { item: task.item } : {}),
+      resources: { ...this.o.pipeline.defaults.resources, ...target.resources },
+      kernelBackend: this.o.kernelBackend,
+      cwd: this.o.pipeline.root,
+      logFile,
+    };
+    const start = new Date();
+    let outcome = { ok: false, failure: { type: 'executor-error', message: 'no outcome reported' } } as ExecOutcome;
+    let jobId: string | undefined;
+    this.emit({ type: 'task-start', id, action: 'run', executor: executor.name, reasons });
+    try {
+      await executor.submit(
+        [req],
+        (e) => {
+          if (e.type === 'started' && e.jobId) jobId = e.jobId;
+          if (e.type === 'ended') outcome = e.outcome;
+        },
+        this.o.signal,
+      );
+    } catch (error) {
+      outcome = { ok: false, failure: { type: 'executor-error', message: (error as Error).message } };
+    }
+    const end = new Date();
+    const base = { key: decision.key, reasons, executor: executor.name, startedAt: start.toISOString(), endedAt: end.toISOString(), ms: end.getTime() - start.getTime(), log: logFile, ...(jobId ? { jobId } : {}) };
+    if (!outcome.ok) {
+      const state = outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed';
+      return this.fail(id, state, { ...base, error: renderFailure(outcome.failure) });
+    }
+    if (outcome.jobId) base.jobId = outcome.jobId;
+    const provenance = provenanceRecord({
+      task,
+      root: this.o.pipeline.root,
+      key: decision.key,
+      record: decision.record,
+      buildId: this.o.buildId,
+      kernelBackend: this.o.kernelBackend,
+      executor: executor.name,
+      ...(base.jobId ? { jobId: base.jobId } : {}),
+      ...(outcome.host ? { host: outcome.host } : {}),
+      start,
+      end,
+      ...(outcome.metadata ? { metadata: outcome.metadata } : {}),
+    });
+    const stored = await storeOutputs({ cache: this.o.cache, root: this.o.pipeline.root, task, key: decision.key, temps, ...(outcome.items ? { items: outcome.items } : {}), provenance: provenance as unknown as Record<string, unknown> });
+    if (!stored.ok) return this.fail(id, 'failed', { ...base, error: `output '${stored.missing.output}' was not written (${stored.missing.path})` });
+    for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
+    if (this.o.signal.aborted) return this.fail(id, 'cancelled', { ...base, error: 'interrupted before publishing' });
+    const stamps = await publishOutputs(this.o.pipeline.root, task, temps, stored.outputs);
+    this.record(id, { key: decision.key, fp: decision.record, outputs: stamps, ...(outcome.items ? { items: outcome.items } : {}) });
+    this.report({ id, state: 'ran', ...base });
+    const known: Record<string, KnownOutput> = {};
+    for (const [name, s] of Object.entries(stamps)) known[name] = { path: s.path, sha256: s.sha256, size: s.size };
+    this.succeed(id, known, outcome.items);
+  }
+}
+
+/** One line for a report's reasons. */
+export function describeReasons(reasons: Reason[] | undefined): string {
+  return (reasons ?? []).map(renderReason).join('; ');
+}

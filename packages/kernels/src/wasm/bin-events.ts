@@ -1,0 +1,40 @@
+// WASM binEvents: events go through linear memory in chunks (bounded arena, reused), the counts cube
+// stays there for the whole call; the events the fast path leaves undecided are binned by the reference.
+import { binUncertainWithReference } from '../bin-events-fallback.js';
+import type { Kernels } from '../reference/index.js';
+import type { WasmKernelModule } from './module.js';
+
+/** Events per chunk: 1 Mi events = 28 MiB of arena (3 × f64 in, u32 uncertain list). */
+const CHUNK = 1 << 20;
+
+type BinFn = (ra: number, dec: number, energy: number, count: number, wcs: number, nx: number, ny: number, edges: number, nE: number, out: number, uncertain: number) => number;
+
+/** The WASM binEvents with the reference's signature. */
+export function binEventsWasm(m: WasmKernelModule, reference: Kernels): Kernels['binEvents'] {
+  const bin = m.fn<BinFn>('binEvents');
+  return (ra, dec, energy, count, wcs, nx, ny, lnEdges, nE, out) => {
+    const cubeLen = nE * nx * ny;
+    if (out.length < cubeLen) throw new RangeError(`binEvents: out has ${out.length} values, needs ${cubeLen}`);
+    const cube = out.subarray(0, cubeLen);
+    const edges = new Float64Array(nE + 1);
+    for (let k = 0; k <= nE; k++) edges[k] = Math.exp(lnEdges[k] as number);
+    const chunk = Math.min(CHUNK, Math.max(count, 1));
+    const [pRa, pDec, pEnergy, pWcs, pEdges, pOut, pUncertain] = m.layout([chunk * 8, chunk * 8, chunk * 8, 14 * 8, edges.byteLength, cube.byteLength, chunk * 4]) as [number, number, number, number, number, number, number];
+    m.copyIn(wcs.subarray(0, 14), pWcs);
+    m.copyIn(edges, pEdges);
+    m.copyIn(cube, pOut);
+    const uncertain: number[] = [];
+    for (let start = 0; start < count; start += chunk) {
+      const n = Math.min(chunk, count - start);
+      m.copyIn(ra.subarray(start, start + n), pRa);
+      m.copyIn(dec.subarray(start, start + n), pDec);
+      m.copyIn(energy.subarray(start, start + n), pEnergy);
+      const nUncertain = bin(pRa, pDec, pEnergy, n, pWcs, nx, ny, pEdges, nE, pOut, pUncertain);
+      if (nUncertain < 0) throw new RangeError(`binEvents: unknown projection code ${wcs[0]}`);
+      const list = new Uint32Array(m.memory.buffer, pUncertain, nUncertain);
+      for (let j = 0; j < nUncertain; j++) uncertain.push(start + (list[j] as number));
+    }
+    m.copyOut(cube, pOut);
+    binUncertainWithReference(reference.binEvents, uncertain, ra, dec, energy, wcs, nx, ny, lnEdges, nE, out);
+  };
+}

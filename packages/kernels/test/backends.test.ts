@@ -1,0 +1,106 @@
+// Differential tests: every compiled backend against the TypeScript reference (the specification),
+// on random inputs (fast-check) including the awkward ones: NaN/±Inf, empty arrays, map edges.
+// correlateDisk and cashStatistics are declared bit-identical (registry.ts), so they must match bit for bit.
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { referenceKernels } from '../src/reference/index.js';
+import { type CompiledBackend, compiledBackends, firstDifference, sameBits } from './backends-setup.js';
+
+let backends: CompiledBackend[] = [];
+beforeAll(async () => {
+  backends = await compiledBackends();
+});
+
+const special = fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, 1e-300, 1e300);
+const value = fc.oneof({ weight: 20, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) }, { weight: 20, arbitrary: fc.integer({ min: 0, max: 50 }) }, { weight: 1, arbitrary: special });
+
+describe('correlateDisk', () => {
+  const geometry = fc.record({ nx: fc.integer({ min: 0, max: 40 }), ny: fc.integer({ min: 0, max: 40 }), kh: fc.integer({ min: 0, max: 12 }) });
+  const input = geometry.chain(({ nx, ny, kh }) => {
+    const kn = 2 * kh + 1;
+    return fc.record({
+      nx: fc.constant(nx),
+      ny: fc.constant(ny),
+      kn: fc.constant(kn),
+      img: fc.array(value, { minLength: nx * ny, maxLength: nx * ny }),
+      // Disks (one run per row), general kernels (direct sum), and disks with a zero row.
+      kernel: fc.oneof(
+        fc.double({ min: 0, max: kh + 0.5, noNaN: true }).map((r) => diskOf(kn, r)),
+        fc.array(fc.oneof(fc.constant(0), fc.double({ min: -2, max: 2, noNaN: true })), { minLength: kn * kn, maxLength: kn * kn }),
+      ),
+    });
+  });
+
+  it('matches the reference bit for bit on random maps and kernels', () => {
+    expect(backends.length).toBeGreaterThan(0);
+    fc.assert(
+      fc.property(input, ({ nx, ny, kn, img, kernel }) => {
+        const imgA = Float64Array.from(img);
+        const kernelA = Float64Array.from(kernel);
+        const expected = new Float64Array(nx * ny).fill(7);
+        referenceKernels.correlateDisk(imgA, nx, ny, kernelA, kn, expected);
+        for (const { name, kernels } of backends) {
+          const got = new Float64Array(nx * ny).fill(-3);
+          kernels.correlateDisk(imgA, nx, ny, kernelA, kn, got);
+          if (!sameBits(expected, got)) throw new Error(`${name}: ${firstDifference(expected, got)}`);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('matches on the excess-map case: 0.1° and 0.5° disks over a 200×200 Poisson-like map', () => {
+    const nx = 200;
+    const ny = 200;
+    const img = new Float64Array(nx * ny);
+    let s = 1;
+    for (let i = 0; i < img.length; i++) {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      img[i] = (s >>> 8) % 7;
+    }
+    for (const r of [5, 25]) {
+      const { kernel, kn } = referenceKernels.diskKernel(r);
+      const expected = new Float64Array(nx * ny);
+      referenceKernels.correlateDisk(img, nx, ny, kernel, kn, expected);
+      for (const { name, kernels } of backends) {
+        const got = new Float64Array(nx * ny);
+        kernels.correlateDisk(img, nx, ny, kernel, kn, got);
+        expect(sameBits(expected, got), `${name} r=${r}: ${firstDifference(expected, got)}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('cashStatistics', () => {
+  const pair = fc.tuple(
+    fc.oneof(fc.integer({ min: 0, max: 5000 }), value),
+    fc.oneof(fc.double({ min: 0, max: 5000, noNaN: true }), fc.double({ min: 0, max: 1e-20, noNaN: true }), value),
+  );
+
+  it('matches the reference bit for bit (n = 0, μ ≤ 1e-25, NaN, ±Inf, empty)', () => {
+    fc.assert(
+      fc.property(fc.array(pair, { maxLength: 300 }), (pairs) => {
+        const nOn = Float64Array.from(pairs, (p) => p[0]);
+        const muB = Float64Array.from(pairs, (p) => p[1]);
+        const len = nOn.length;
+        const want = [new Float64Array(len), new Float64Array(len), new Float64Array(len)] as const;
+        referenceKernels.cashStatistics(nOn, muB, want[0], want[1], want[2]);
+        for (const { name, kernels } of backends) {
+          const got = [new Float64Array(len), new Float64Array(len), new Float64Array(len)] as const;
+          kernels.cashStatistics(nOn, muB, got[0], got[1], got[2]);
+          for (let k = 0; k < 3; k++) {
+            if (!sameBits(want[k] as Float64Array, got[k] as Float64Array)) throw new Error(`${name} output ${k}: ${firstDifference(want[k] as Float64Array, got[k] as Float64Array)}`);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+function diskOf(kn: number, r: number): number[] {
+  const c = (kn - 1) / 2;
+  const out: number[] = [];
+  for (let j = 0; j < kn; j++) for (let i = 0; i < kn; i++) out.push((i - c) ** 2 + (j - c) ** 2 <= r * r ? 1 : 0);
+  return out;
+}

@@ -1,0 +1,124 @@
+/**
+ * Freshness, narrated: initially stale → no change, nothing runs → content change, exactly the
+ * dependants run → mtime-only change, nothing runs → param change → step code change → identical
+ * output stops the cascade → a deleted product is restored from the cache without running.
+ * Runs the real `pipe` binary in a temp workspace with command steps and an in-process step.
+ */
+import { utimesSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+const UPPER = "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8').toUpperCase())";
+const CONCAT = "const fs=require('fs');fs.writeFileSync(process.argv[1], 'final:'+fs.readFileSync(process.argv[2],'utf8'))";
+
+const COUNT_STEP = `
+import { readFileSync, writeFileSync } from 'node:fs';
+import { letters } from './letters.mjs';
+export default {
+  name: 'test.count',
+  version: '1',
+  run(ctx) {
+    const text = ctx.inputs.parts.map((f) => readFileSync(f, 'utf8')).join('');
+    writeFileSync(ctx.outputs.out, letters(text) + ctx.params.suffix);
+    return { metadata: { files: ctx.inputs.parts.length } };
+  },
+};
+`;
+
+function pipeline(suffix: string): string {
+  return `version: 1
+targets:
+  upper:
+    foreach: { glob: "data/*.txt" }
+    inputs: { src: "data/{item}.txt" }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.src}", "{outputs.out}"]
+    outputs: { out: "out/{item}.up" }
+  count:
+    step: ./steps/count.mjs
+    inputs: { parts: { target: upper } }
+    params: { suffix: "${suffix}" }
+    outputs: { out: out/count.txt }
+  final:
+    inputs: { c: { target: count } }
+    command: [node, -e, ${JSON.stringify(CONCAT)}, "{outputs.out}", "{inputs.c}"]
+    outputs: { out: out/final.txt }
+`;
+}
+
+describe('pipe build: freshness', () => {
+  it('rebuilds exactly what changed, and nothing else', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': pipeline('!'),
+      'data/a.txt': 'abc',
+      'data/b.txt': 'de',
+      'steps/count.mjs': COUNT_STEP,
+      'steps/letters.mjs': 'export const letters = (s) => String(s.replace(/[^A-Za-z]/g, "").length);\n',
+    });
+
+    // Initially stale: everything runs.
+    let b = await ws.build(['final']);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    expect(b.ended).toEqual({ ran: ['count', 'final', 'upper[a]', 'upper[b]'] });
+    expect(ws.read('out/final.txt')).toBe('final:5!');
+
+    // No change: nothing runs.
+    b = await ws.build(['final']);
+    expect(b.ended).toEqual({ 'up-to-date': ['count', 'final', 'upper[a]', 'upper[b]'] });
+
+    // Content change: the task reading the file and its dependants run, the sibling does not.
+    ws.write('data/a.txt', 'abcx');
+    b = await ws.build(['final']);
+    expect(b.ended).toEqual({ ran: ['count', 'final', 'upper[a]'], 'up-to-date': ['upper[b]'] });
+    expect(ws.read('out/final.txt')).toBe('final:6!');
+
+    // mtime-only change: nothing runs.
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(ws.path('data/b.txt'), later, later);
+    b = await ws.build(['final']);
+    expect(b.ended).toEqual({ 'up-to-date': ['count', 'final', 'upper[a]', 'upper[b]'] });
+
+    // Param change: the step runs, and its dependant (its output changed).
+    ws.write('pipe.yaml', pipeline('?'));
+    b = await ws.build(['final']);
+    expect(b.ended).toEqual({ ran: ['count', 'final'], 'up-to-date': ['upper[a]', 'upper[b]'] });
+    expect(ws.read('out/final.txt')).toBe('final:6?');
+
+    // Step code change in a transitive import: the step runs; its output is identical, so the
+    // cascade stops there (final stays up to date).
+    ws.write('steps/letters.mjs', 'export const letters = (s) => String(s.replace(/[^a-zA-Z]/g, "").length); // tidier\n');
+    const plan = await ws.run(['plan', 'final']);
+    expect(plan.stdout).toMatch(/run\s+count\n\s+step code changed: test.count/);
+    expect(plan.stdout).toMatch(/maybe\s+final\n\s+runs if its upstream outputs change \(count\)/);
+    b = await ws.build(['final']);
+    expect(b.ended).toEqual({ ran: ['count'], 'up-to-date': ['final', 'upper[a]', 'upper[b]'] });
+
+    // A deleted product comes back from the cache; nothing runs.
+    ws.remove('out/count.txt');
+    b = await ws.build(['final']);
+    expect(b.ended).toEqual({ restored: ['count'], 'up-to-date': ['final', 'upper[a]', 'upper[b]'] });
+    expect(ws.read('out/count.txt')).toBe('6?');
+
+    // The provenance chain goes back to the raw inputs, and says why count last ran.
+    const why = await ws.run(['why', 'out/final.txt']);
+    expect(why.code).toBe(0);
+    expect(why.stdout).toContain('← data/a.txt (raw input');
+    expect(why.stdout).toMatch(/count .*\n.*\n\s+last restored in build/);
+
+    // The builds are recorded.
+    const log = await ws.run(['log', '--json']);
+    expect(log.stdout.trim().split('\n')).toHaveLength(7);
+    const status = JSON.parse((await ws.run(['status', '--json'])).stdout);
+    expect(status).toMatchObject({ status: 'succeeded', counts: { restored: 1, 'up-to-date': 3 }, tasks: { count: { state: 'restored' } } });
+  });
+
+  it('--out copies the requested outputs; an unknown target lists close names and exits 2', async () => {
+    const ws = new Workspace({ 'pipe.yaml': pipeline('!'), 'data/a.txt': 'abc', 'steps/count.mjs': COUNT_STEP, 'steps/letters.mjs': 'export const letters = (s) => String(s.length);\n' });
+    const out = ws.path('export');
+    const b = await ws.build(['count'], ['--out', out]);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    expect(ws.read('export/out/count.txt')).toBe('3!');
+    const bad = await ws.run(['build', 'cuont']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("did you mean 'count'?");
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Interruptions: kill -9 mid-build (the next build completes, the cache has no corrupt entry),
+ * Ctrl-C (running tasks end, temps removed, build recorded as interrupted, the next build resumes),
+ * and a second build in the same workspace (refused, or waits with --wait).
+ */
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { blockingCommand, finished, parseEvents, waitForFile, Workspace } from './rig.js';
+
+function pipeline(ws: Workspace): string {
+  const block = blockingCommand(ws.path('started.pid'), ws.path('release'), 'slow');
+  return `version: 1
+targets:
+  fast:
+    inputs: [data.txt]
+    command: [node, -e, "require('fs').copyFileSync(process.argv[1], process.argv[2])", "{inputs.default}", "{outputs.out}"]
+    outputs: { out: out/fast.txt }
+  slow:
+    needs: [fast]
+    command: ${JSON.stringify(block)}
+    outputs: { out: out/slow.txt }
+  all:
+    inputs: { a: { target: fast }, b: { target: slow } }
+    command: [node, -e, "const fs=require('fs');fs.writeFileSync(process.argv[1], process.argv.slice(2).map(f=>fs.readFileSync(f,'utf8')).join('|'))", "{outputs.out}", "{inputs.a}", "{inputs.b}"]
+    outputs: { out: out/all.txt }
+`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('pipe build: interruptions', () => {
+  it('kill -9 mid-build: the next build takes over the stale lock, keeps finished work, and the cache verifies', async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    const child = ws.spawn(['build', 'all', '--json']);
+    const done = finished(child);
+    await waitForFile(ws.path('started.pid'));
+    const blocker = Number(ws.read('started.pid'));
+    child.kill('SIGKILL');
+    await done;
+    // The blocked command led its own process group; a killed pipe cannot stop it, so the test does.
+    process.kill(blocker, 'SIGKILL');
+    ws.write('release', '');
+    ws.remove('started.pid');
+    const next = await ws.build(['all']);
+    expect(next.run.code, next.run.stderr).toBe(0);
+    expect(next.ended).toEqual({ ran: ['all', 'slow'], 'up-to-date': ['fast'] });
+    expect(ws.read('out/all.txt')).toBe('d|slow');
+    expect(next.run.stderr).toMatch(/^note: took over the lock of build \S+ \(pid \d+, no longer running\)\n$/);
+    const verify = await ws.run(['cache', 'verify']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toContain('no corrupt entry');
+    expect(readdirSync(ws.path('.pipe/tmp'))).toEqual([]);
+  });
+
+  it('Ctrl-C cancels running tasks, removes temps, records the build as interrupted; the next build resumes', async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    const child = ws.spawn(['build', 'all', '--json']);
+    const done = finished(child);
+    await waitForFile(ws.path('started.pid'));
+    const blocker = Number(ws.read('started.pid'));
+    child.kill('SIGINT');
+    const run = await done;
+    expect(run.code).toBe(130);
+    expect(alive(blocker)).toBe(false);
+    const events = parseEvents(run.stdout);
+    expect(events.find((e) => e.event === 'build-end')).toMatchObject({ status: 'interrupted' });
+    expect(ws.exists('out/slow.txt')).toBe(false);
+    expect(readdirSync(ws.path('.pipe/tmp'))).toEqual([]);
+    expect(ws.exists('.pipe/lock')).toBe(false);
+    const status = JSON.parse((await ws.run(['status', '--json'])).stdout);
+    expect(status).toMatchObject({ status: 'interrupted', tasks: { fast: { state: 'ran' }, slow: { state: 'cancelled' } } });
+    ws.write('release', '');
+    const next = await ws.build(['all']);
+    expect(next.ended).toEqual({ ran: ['all', 'slow'], 'up-to-date': ['fast'] });
+  });
+
+  it('a second build in the same workspace is refused, or waits with --wait', async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    const first = finished(ws.spawn(['build', 'all', '--json']));
+    await waitForFile(ws.path('started.pid'));
+    const refused = await ws.run(['build', 'fast']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/another build \(.*pid \d+.*\) is running in this workspace/);
+    const waiting = finished(ws.spawn(['build', 'all', '--wait', '--json']));
+    ws.write('release', '');
+    expect((await first).code).toBe(0);
+    const second = await waiting;
+    expect(second.code, second.stderr).toBe(0);
+    expect(parseEvents(second.stdout).filter((e) => e.event === 'task-end').map((e) => e.state)).toEqual(['up-to-date', 'up-to-date', 'up-to-date']);
+  });
+});

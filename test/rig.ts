@@ -1,0 +1,126 @@
+/**
+ * The end-to-end rig: a temp workspace, the real `pipe` binary (packages/cli/bin/pipe.js) spawned
+ * in it, and helpers to read its --json events. Blocking commands synchronise through files
+ * (a command writes a marker when it starts and waits for a release file), never through sleeps.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../packages/cli/bin/pipe.js');
+
+export interface PipeRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface JsonEvent {
+  event: string;
+  id?: string;
+  state?: string;
+  status?: string;
+  [k: string]: unknown;
+}
+
+export class Workspace {
+  readonly root: string;
+
+  constructor(files: Record<string, string>) {
+    this.root = mkdtempSync(path.join(tmpdir(), 'pipe-e2e-'));
+    for (const [rel, content] of Object.entries(files)) this.write(rel, content);
+  }
+
+  path(rel: string): string {
+    return path.join(this.root, rel);
+  }
+
+  write(rel: string, content: string): void {
+    mkdirSync(path.dirname(this.path(rel)), { recursive: true });
+    writeFileSync(this.path(rel), content);
+  }
+
+  read(rel: string): string {
+    return readFileSync(this.path(rel), 'utf8');
+  }
+
+  exists(rel: string): boolean {
+    return existsSync(this.path(rel));
+  }
+
+  remove(rel: string): void {
+    rmSync(this.path(rel), { recursive: true, force: true });
+  }
+
+  /** Start `pipe args...` in the workspace. */
+  spawn(args: string[], env: Record<string, string> = {}): ChildProcess {
+    return spawn(process.execPath, [PIPE_BIN, ...args], {
+      cwd: this.root,
+      env: { ...process.env, CI: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+
+  /** Run `pipe args...` to its end. */
+  run(args: string[], env: Record<string, string> = {}): Promise<PipeRun> {
+    return finished(this.spawn(args, env));
+  }
+
+  /** `pipe build --json` → the ids of tasks by end state, and the build-end event. */
+  async build(targets: string[], extra: string[] = []): Promise<{ run: PipeRun; ended: Record<string, string[]>; end: JsonEvent | undefined }> {
+    const run = await this.run(['build', ...targets, '--json', ...extra]);
+    const events = parseEvents(run.stdout);
+    const ended: Record<string, string[]> = {};
+    for (const e of events) if (e.event === 'task-end') (ended[e.state!] ??= []).push(e.id!);
+    for (const list of Object.values(ended)) list.sort();
+    return { run, ended, end: events.find((e) => e.event === 'build-end') };
+  }
+}
+
+export function parseEvents(stdout: string): JsonEvent[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as JsonEvent);
+}
+
+export function finished(child: ChildProcess): Promise<PipeRun> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Resolve once `file` exists (polling the file system: the only channel to the blocked command). */
+export async function waitForFile(file: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * argv of a command that writes its pid to `<marker>` when it starts, blocks until `<release>`
+ * exists, then writes `content` to its output.
+ */
+export function blockingCommand(marker: string, release: string, content: string): string[] {
+  const script = [
+    "const fs=require('fs');",
+    `fs.writeFileSync(${JSON.stringify(marker)}, String(process.pid));`,
+    'const sab=new Int32Array(new SharedArrayBuffer(4));',
+    `while(!fs.existsSync(${JSON.stringify(release)})) Atomics.wait(sab,0,0,20);`,
+    `fs.writeFileSync(process.argv[1], ${JSON.stringify(content)});`,
+  ].join('');
+  return ['node', '-e', script, '{outputs.out}'];
+}
