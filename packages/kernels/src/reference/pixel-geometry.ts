@@ -1,7 +1,7 @@
 // Reference kernels: per-pixel geometry of a map relative to a pointing (offset and field-of-view coordinates,
 // science spec §4.2/§4.3), and nearest-pixel sampling of one map grid on another (§4.5, §4.6).
 
-import { DEG_TO_RAD, PROJECTION_CAR, RAD_TO_DEG, WCS_PROJECTION, WCS_ROTATION, columnAngle, nativeX, nativeY, nativeZ, pixelColumn, pixelRow, rint, rowAngle } from './sky.js';
+import { DEG_TO_RAD, PROJECTION_CAR, RAD_TO_DEG, WCS_CDELT1, WCS_CDELT2, WCS_PROJECTION, WCS_ROTATION, WCS_X0, WCS_Y0, columnAngle, nativeX, nativeY, nativeZ, pixelColumn, pixelRow, rint, rowAngle } from './sky.js';
 
 /**
  * Writes into nOut the native unit vector of map pixel (x, y) — no allocation; callers hold a 3-element array.
@@ -74,6 +74,7 @@ export function pixelFovCoords(
  * Nearest-pixel sampling: for every pixel centre of map A (`wcsA`, nxA × nyA), the value of map B (`wcsB`,
  * nxB × nyB, `planes` planes of `valuesB`, plane-major) at the B pixel (rint(x_B), rint(y_B)) containing it;
  * `fill` where that pixel is outside B or off B's projection. out has `planes` planes of nxA·nyA values.
+ * When A and B share projection and rotation, x_B = x0_B + CDELT1_A·(x − x0_A)/CDELT1_B exactly (same for y).
  * `work` holds at least 3 values (scratch). Allocates nothing.
  */
 export function sampleNearest(
@@ -91,6 +92,23 @@ export function sampleNearest(
 ): void {
   const npixA = nxA * nyA;
   const npixB = nxB * nyB;
+  // Grids sharing projection and rotation (cutouts, IRF grids of one map) have the same native angles: map the
+  // pixel linearly, so that pixels on a common boundary round by exact arithmetic, not by rotation noise.
+  let shared = wcsA[WCS_PROJECTION] === wcsB[WCS_PROJECTION];
+  for (let i = 0; i < 9 && shared; i++) shared = wcsA[WCS_ROTATION + i] === wcsB[WCS_ROTATION + i];
+  if (shared) {
+    for (let y = 0; y < nyA; y++) {
+      const iy = rint((wcsB[WCS_Y0] as number) + rowAngle(wcsA, y) / (wcsB[WCS_CDELT2] as number));
+      for (let x = 0; x < nxA; x++) {
+        const ix = rint((wcsB[WCS_X0] as number) + columnAngle(wcsA, x) / (wcsB[WCS_CDELT1] as number));
+        const inside = ix >= 0 && ix < nxB && iy >= 0 && iy < nyB;
+        const p = y * nxA + x;
+        const q = inside ? iy * nxB + ix : 0;
+        for (let k = 0; k < planes; k++) out[k * npixA + p] = inside ? (valuesB[k * npixB + q] as number) : fill;
+      }
+    }
+    return;
+  }
   for (let y = 0; y < nyA; y++) {
     const b = rowAngle(wcsA, y);
     for (let x = 0; x < nxA; x++) {
