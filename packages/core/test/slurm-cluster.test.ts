@@ -35,8 +35,8 @@ const clusterEnv = {
   SLURM_CI_SLURMD_PORT: '18828',
   SLURM_CI_SRUN_PORTS: '18950-18999',
   SLURM_CI_CPUS: '16',
-  // A lost node is declared DOWN after ~SlurmdTimeout + a ping cycle: keep fault tests short.
-  SLURM_CI_SLURMD_TIMEOUT: '10',
+  // Not lower than the default SlurmdTimeout=30: on a loaded 2-core machine a slow slurmd would be declared
+  // DOWN and its jobs NODE_FAIL (seen with 10 s at load average 20).
 };
 const node = execFileSync('hostname', ['-s'], { encoding: 'utf8' }).trim();
 let slurmConf = '';

@@ -27,6 +27,8 @@ export interface LoadOptions {
   paramOverrides?: Record<string, string>;
   /** Base for a relative pipeline path and configFile (default: process.cwd()). */
   cwd?: string;
+  /** Environment for `$NAME` in input paths (default: process.env). */
+  env?: Record<string, string | undefined>;
 }
 
 export type LoadResult =
@@ -86,6 +88,11 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     defaults,
     config,
     overrides: overrides.marks as WeakMap<Node, string>,
+    env: options.env ?? process.env,
+    // vars: defaults for $NAME in input paths; relative ones are relative to the root pipe.yaml.
+    vars: Object.fromEntries(
+      Object.entries(top?.vars ?? {}).map(([k, v]) => [k, v.startsWith('.') ? path.resolve(root, v) : v]),
+    ),
     diagnostics,
   };
   for (const [name, source] of targets) drafts.set(name, buildTarget(source, context));

@@ -18,6 +18,7 @@ import type {
 import { COMMAND_STEP, isModulePath, type StepRegistry } from '../steps/registry.js';
 import type { ConfigSource } from './config-file.js';
 import { makeDiagnostic } from './diagnostics.js';
+import { expandInputPath } from './input-paths.js';
 import { type Origin, resolveParams } from './params.js';
 import { checkCommand } from './placeholders.js';
 import type { InputEntryDoc, ResourcesDoc, TargetDoc } from './schema.js';
@@ -52,6 +53,9 @@ export interface BuildContext {
   defaults: Pipeline['defaults'];
   config: ConfigSource | undefined;
   overrides: WeakMap<Node, string>;
+  /** Environment and `vars:` defaults for `$NAME` in input paths. */
+  env: Record<string, string | undefined>;
+  vars: Record<string, string>;
   diagnostics: Diagnostic[];
 }
 
@@ -63,7 +67,9 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     ctx.diagnostics.push(makeDiagnostic({ code, message, at: span, hint }));
 
   const step = resolveStep(ts, ctx, dir, report);
-  const params = resolveParams(nodeIn(ts.node, ['params']), {
+  // nodeIn stops at the deepest node found (for error spans); params must be exactly the `params:` node.
+  const paramsNode = doc.params === undefined ? undefined : nodeIn(ts.node, ['params']);
+  const params = resolveParams(paramsNode, {
     source,
     config: ctx.config,
     overrides: ctx.overrides,
@@ -72,18 +78,21 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
 
   const inputs: Record<string, InputSpec[]> = {};
   const writtenPatterns = new Map<InputSpec, string>();
-  const input = (entry: InputEntryDoc, span: SourceSpan | undefined) => {
-    const spec = inputSpec(entry, dir, ctx.root, span);
-    if (typeof entry === 'string') writtenPatterns.set(spec, entry);
-    return spec;
+  const input = (entry: InputEntryDoc, span: SourceSpan | undefined): InputSpec[] => {
+    if (typeof entry !== 'string') return [inputSpec(entry, dir, ctx.root, span)];
+    const expanded = expandInputPath(entry, span, ctx);
+    if (expanded.kind === 'omit') return [];
+    const spec = inputSpec(expanded.text, expanded.baseDir ?? dir, ctx.root, expanded.span ?? span);
+    writtenPatterns.set(spec, expanded.text);
+    return [spec];
   };
   if (Array.isArray(doc.inputs)) {
-    inputs['default'] = doc.inputs.map((e, i) => input(e, at('inputs', i)));
+    inputs['default'] = doc.inputs.flatMap((e, i) => input(e, at('inputs', i)));
   } else if (doc.inputs) {
     for (const [name, value] of Object.entries(doc.inputs)) {
       inputs[name] = Array.isArray(value)
-        ? value.map((e, i) => input(e, at('inputs', name, i)))
-        : [input(value, at('inputs', name))];
+        ? value.flatMap((e, i) => input(e, at('inputs', name, i)))
+        : input(value, at('inputs', name));
     }
   }
 

@@ -7,3 +7,6 @@ mod correlate_disk;
 mod cash_statistics;
 mod fdlibm;
 mod bin_events;
+mod eval_aeff_map;
+mod interp;
+mod stack_add;

@@ -12,15 +12,28 @@ export type NumericArray = Float64Array | Float32Array | Int32Array | Uint32Arra
 
 const PAGE = 65536;
 
+/** The parts of the WebAssembly JS API used here (the Node 20 typings do not declare the namespace). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+interface WasmApi {
+  instantiate(bytes: Uint8Array, imports: Record<string, Record<string, unknown>>): Promise<{ instance: WasmInstance }>;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** An instantiated kernel module with its memory arena. */
 export class WasmKernelModule {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   private readonly base: number;
   private readonly exports: Record<string, unknown>;
 
-  constructor(instance: WebAssembly.Instance) {
+  constructor(instance: WasmInstance) {
     this.exports = instance.exports as Record<string, unknown>;
-    this.memory = this.exports.memory as WebAssembly.Memory;
+    this.memory = this.exports.memory as WasmMemory;
     this.base = (this.exports.heapBase as () => number)();
   }
 
@@ -90,7 +103,7 @@ export class WasmKernelModule {
 /** Reads and instantiates one kernel module (no imports: the kernels are self-contained). */
 export async function instantiateKernelModule(path: string): Promise<WasmKernelModule> {
   const bytes = await readFile(path);
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort: wasmAbort } });
+  const { instance } = await wasmApi.instantiate(bytes, { env: { abort: wasmAbort } });
   return new WasmKernelModule(instance);
 }
 

@@ -1,0 +1,89 @@
+/**
+ * Input paths may name files through the config file and the environment, the way analysis configs do
+ * (`datastore: $GAMMAPY_DATA/hess-dl3-dr1`):
+ *   ${config.a.b}    a scalar of the config file; `${config.a.b?}` drops the input when the key is missing or null
+ *   $NAME, ${NAME}   an environment variable, else the pipeline's `vars:` default
+ * Only where a file is found is resolved here; what enters a task's key is the file's content, never this text.
+ */
+import path from 'node:path';
+import { isScalar, type Scalar } from 'yaml';
+import type { Diagnostic, SourceSpan } from '../model/types.js';
+import { type ConfigSource, lookupConfig, unknownConfigKey } from './config-file.js';
+import { makeDiagnostic } from './diagnostics.js';
+import { spanOf } from './source.js';
+
+export interface InputPathContext {
+  config: ConfigSource | undefined;
+  /** The process environment (or what the caller passes instead). */
+  env: Record<string, string | undefined>;
+  /** `vars:` defaults of the pipeline, already absolute where they were relative paths. */
+  vars: Record<string, string>;
+  diagnostics: Diagnostic[];
+}
+
+export type ExpandedInput =
+  | { kind: 'path'; text: string; baseDir?: string; span?: SourceSpan }
+  | { kind: 'omit' };
+
+const CONFIG_REF = /\$\{config\.([^}?]+)(\?)?\}/g;
+const ENV_REF = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+
+/** Expand one input path as written; `span` is where it was written (errors point there or into the config). */
+export function expandInputPath(text: string, span: SourceSpan | undefined, ctx: InputPathContext): ExpandedInput {
+  if (!text.includes('$')) return { kind: 'path', text };
+  let baseDir: string | undefined;
+  let originSpan = span;
+  let omit = false;
+  const afterConfig = text.replace(CONFIG_REF, (match, dotted: string, optional: string | undefined) => {
+    if (!ctx.config) {
+      ctx.diagnostics.push(
+        makeDiagnostic({
+          code: 'no-config',
+          message: `'${match}' refers to the config file, but the pipeline declares none`,
+          at: span,
+          hint: 'add `config: {file: params.yaml}` at the top level of the root pipe.yaml',
+        }),
+      );
+      return match;
+    }
+    const segments = dotted.split('.');
+    const lookup = lookupConfig(ctx.config.source, segments);
+    const node = lookup.found ? lookup.node : undefined;
+    if (!lookup.found || node === null || (isScalar(node) && node.value === null)) {
+      if (optional) {
+        omit = true;
+        return '';
+      }
+      if (!lookup.found) ctx.diagnostics.push(unknownConfigKey(`'${match}'`, lookup, segments, span));
+      else ctx.diagnostics.push(makeDiagnostic({ code: 'config-null', message: `'${match}' is empty in the config file`, at: spanOf(ctx.config.source, node), hint: `write '\${config.${dotted}?}' to make the input optional` }));
+      return match;
+    }
+    if (!isScalar(node) || typeof (node as Scalar).value === 'object') {
+      ctx.diagnostics.push(makeDiagnostic({ code: 'config-not-scalar', message: `'${match}' is not a single value and cannot name a file`, at: spanOf(ctx.config.source, node) }));
+      return match;
+    }
+    // A relative path written in the config file is relative to the config file.
+    baseDir = path.dirname(ctx.config.source.file);
+    // Point errors about the file at the config value a user edits, not at the pipeline's template.
+    if (originSpan === span) originSpan = spanOf(ctx.config.source, node);
+    return String((node as Scalar).value);
+  });
+  if (omit) return { kind: 'omit' };
+  const expanded = afterConfig.replace(ENV_REF, (match, braced: string | undefined, bare: string | undefined) => {
+    const name = (braced ?? bare)!;
+    const value = ctx.env[name] ?? ctx.vars[name];
+    if (value === undefined) {
+      ctx.diagnostics.push(
+        makeDiagnostic({
+          code: 'unset-variable',
+          message: `input path '${afterConfig}' uses $${name}, which is not set`,
+          at: originSpan,
+          hint: `set ${name} in the environment, or give it a default under 'vars:' in the root pipe.yaml`,
+        }),
+      );
+      return match;
+    }
+    return value;
+  });
+  return { kind: 'path', text: expanded, ...(baseDir ? { baseDir } : {}), ...(originSpan ? { span: originSpan } : {}) };
+}

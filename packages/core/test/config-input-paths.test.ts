@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadPipeline } from '../src/config/index.js';
+import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+function workspace(files: Record<string, string>): string {
+  const dir = makeWorkspace(files);
+  dirs.push(dir);
+  return dir;
+}
+
+const PIPE = `
+  version: 1
+  config: conf/analysis.yaml
+  vars: {DATA: ./shipped}
+  targets:
+    select:
+      step: test.copy
+      inputs:
+        index: \${config.observations.datastore}/index.fits
+        mask: \${config.background.exclusion?}
+      outputs: [out/obs.json]
+`;
+
+function filesFor(analysis: string): Record<string, string> {
+  return {
+    'pipe.yaml': PIPE,
+    'conf/analysis.yaml': analysis,
+    'shipped/store/index.fits': 'x',
+    'elsewhere/store/index.fits': 'y',
+    'conf/mask.fits': 'm',
+  };
+}
+
+describe('input paths from the config file and the environment', () => {
+  it('expands ${config.x}, then $VAR from vars: (relative to the root file); optional inputs may be absent', async () => {
+    const dir = workspace(filesFor('observations: {datastore: $DATA/store}\n'));
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const inputs = result.pipeline.targets.get('select')!.inputs;
+    expect(inputs['index']).toEqual([expect.objectContaining({ kind: 'file', pattern: 'shipped/store/index.fits' })]);
+    expect(inputs['mask']).toEqual([]);
+  });
+
+  it('lets the environment win over vars:, and resolves config-relative paths against the config file', async () => {
+    const dir = workspace(filesFor('observations: {datastore: $DATA/store}\nbackground: {exclusion: mask.fits}\n'));
+    const result = await loadPipeline('pipe.yaml', {
+      registry: fixtureRegistry(),
+      cwd: dir,
+      env: { DATA: `${dir}/elsewhere` },
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const inputs = result.pipeline.targets.get('select')!.inputs;
+    expect(inputs['index']).toEqual([expect.objectContaining({ pattern: 'elsewhere/store/index.fits' })]);
+    expect(inputs['mask']).toEqual([expect.objectContaining({ pattern: 'conf/mask.fits' })]);
+  });
+
+  it('points a missing file named by the config into the config file', async () => {
+    const dir = workspace(filesFor('observations:\n  datastore: $DATA/nowhere\n'));
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const missing = result.diagnostics.find((d) => d.code === 'missing-input');
+    expect(missing?.span).toMatchObject({ file: `${dir}/conf/analysis.yaml`, line: 2, col: 14 });
+  });
+
+  it('reports an unset variable with a hint, and an unknown config key with did-you-mean', async () => {
+    const dir = workspace({ ...filesFor('observations: {datastor: x, datastore: $NOPE/store}\n') });
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const unset = result.diagnostics.find((d) => d.code === 'unset-variable');
+    expect(unset?.message).toContain('$NOPE');
+    expect(unset?.hint).toContain("'vars:'");
+  });
+});
