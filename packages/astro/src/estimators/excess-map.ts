@@ -5,6 +5,7 @@
  * upper limits.
  */
 import { cashErrors, cashStatistics, cashUpperLimits, correlateDisk, diskKernel } from '@pipe/kernels';
+import { roundHalfEven } from '../geom/rounding.js';
 import { edispPerGroup, recoExposure } from './reco-exposure.js';
 import {
   binFluxes,
@@ -16,7 +17,6 @@ import {
 import {
   type EnergyGroup,
   groupEnergyBins,
-  roundHalfEven,
   type SquashedImage,
   squashGroup,
 } from './squash.js';

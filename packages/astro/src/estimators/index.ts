@@ -22,7 +22,6 @@ export {
 export {
   type EnergyGroup,
   groupEnergyBins,
-  roundHalfEven,
   type SquashedImage,
   squashGroup,
 } from './squash.js';

@@ -102,8 +102,4 @@ export function squashGroup(
   return { counts: c, background: b, mask: m };
 }
 
-/** Round half to even (numpy.rint), unlike Math.round. */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+

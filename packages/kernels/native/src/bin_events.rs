@@ -272,7 +272,7 @@ impl AddU32 for f64 {
 /// binEvents with the reference's arguments (src/reference/bin-events.ts) plus `threads`; adds into
 /// `out` every event the fast path decides and returns the indices of the others (ascending), which the
 /// JavaScript wrapper bins with the reference.
-#[napi(js_name = "binEventsFast")]
+#[napi(js_name = "binEventsFast", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
 pub fn bin_events_fast(ra: &[f64], dec: &[f64], energy: &[f64], count: f64, wcs: &[f64], nx: f64, ny: f64, ln_edges: &[f64], n_e: f64, mut out: Float32Array, threads: Option<u32>) -> Result<Uint32Array> {
   let (count, nx, ny, n_e) = (as_count("count", count)?, as_count("nx", nx)?, as_count("ny", ny)?, as_count("nE", n_e)?);

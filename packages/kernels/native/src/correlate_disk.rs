@@ -116,7 +116,7 @@ pub fn correlate(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize, o
 }
 
 /// correlateDisk(img, nx, ny, kernel, kn, out): out = img ⋆ kernel with zero padding (see the reference).
-#[napi(js_name = "correlateDisk")]
+#[napi(js_name = "correlateDisk", catch_unwind)]
 pub fn correlate_disk(img: &[f64], nx: f64, ny: f64, kernel: &[f64], kn: f64, mut out: Float64Array) -> Result<()> {
   // SAFETY: the JS caller is blocked for the duration of this synchronous call.
   let out = unsafe { out.as_mut() };

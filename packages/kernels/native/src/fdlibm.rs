@@ -88,7 +88,7 @@ pub fn log(mut x: f64) -> f64 {
 }
 
 /// Test hook: out[i] = log(x[i]) (compared with V8's Math.log by the test suite).
-#[napi_derive::napi(js_name = "mathProbeLog")]
+#[napi_derive::napi(js_name = "mathProbeLog", catch_unwind)]
 pub fn math_probe_log(x: &[f64], mut out: napi::bindgen_prelude::Float64Array) {
   let out = unsafe { out.as_mut() };
   for (o, &v) in out.iter_mut().zip(x) {

@@ -7,7 +7,7 @@ use napi::Result;
 use napi_derive::napi;
 
 /// dst[k][y0 + y][x0 + x] += scale · src[k][y][x] where the mask is set and the product finite.
-#[napi(js_name = "stackAdd")]
+#[napi(js_name = "stackAdd", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
 pub fn stack_add(mut dst: Float32Array, dst_nx: f64, dst_ny: f64, src: &[f32], src_nx: f64, src_ny: f64, n_planes: f64, x0: f64, y0: f64, mask: &[u8], mask_planes: f64, scale: f64) -> Result<()> {
   let (dst_nx, dst_ny, src_nx, src_ny, n_planes) = (as_count("dstNx", dst_nx)?, as_count("dstNy", dst_ny)?, as_count("srcNx", src_nx)?, as_count("srcNy", src_ny)?, as_count("nPlanes", n_planes)?);

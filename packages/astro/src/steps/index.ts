@@ -1,0 +1,3 @@
+export { registerSteps } from './register.js';
+export { observationOfItem, type RunItemData, runItemData } from './run-item.js';
+export { reductionGeometry } from './geometry.js';

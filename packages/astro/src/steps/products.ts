@@ -1,0 +1,109 @@
+/**
+ * Writing the excess-map products under the names of science spec §11: gammapy-format FITS maps (float32 cubes with
+ * the CAR WCS and an energy bands table) and quick-look PNGs. Only the outputs a target declares are written;
+ * a declared output that was not computed is an error naming the setting that computes it.
+ */
+import type { ExcessMapName, ExcessMaps, PixelToSky } from '../estimators/index.js';
+import { writeMapFits } from '../fits/index.js';
+import { logEdges } from '../geom/index.js';
+import type { MapDataset } from '../makers/index.js';
+import { renderMapPng } from '../quicklook/index.js';
+import { wcsHeaderCards } from '../wcs/index.js';
+
+/** Product file names (§11) → the estimator's map names. */
+const ESTIMATOR_PRODUCTS: Record<string, ExcessMapName> = {
+  correlated_counts: 'npred',
+  correlated_background: 'npred_background',
+  excess: 'npred_excess',
+  ts: 'ts',
+  sqrt_ts: 'sqrt_ts',
+  reco_exposure: 'reco_exposure',
+};
+
+const UNITS: Record<string, string> = {
+  exposure: 'm2 s',
+  flux: 'cm-2 s-1',
+  flux_err: 'cm-2 s-1',
+  flux_errn: 'cm-2 s-1',
+  flux_errp: 'cm-2 s-1',
+  flux_ul: 'cm-2 s-1',
+  dnde: 'cm-2 s-1 TeV-1',
+  e2dnde: 'TeV cm-2 s-1',
+  eflux: 'TeV cm-2 s-1',
+};
+
+interface Image {
+  data: Float32Array | Uint8Array;
+  shape: number[];
+  axis: { kind: 'reco' | 'true'; edges: ArrayLike<number> };
+}
+
+function productImage(name: string, ds: MapDataset, maps: ExcessMaps): Image | { missing: string } {
+  const ny = ds.geom.ny;
+  const nx = ds.geom.nx;
+  const reco = logEdges(ds.energy);
+  const cube = (data: Float32Array | Uint8Array, kind: 'reco' | 'true', edges: ArrayLike<number>): Image => ({ data, shape: [data.length / (nx * ny), ny, nx], axis: { kind, edges } });
+  switch (name) {
+    case 'counts':
+      return cube(ds.counts, 'reco', reco);
+    case 'background':
+      return cube(ds.background, 'reco', reco);
+    case 'exposure':
+      return cube(ds.exposure, 'true', logEdges(ds.energyTrue));
+    case 'mask_safe':
+      return cube(ds.maskSafe, 'reco', reco);
+  }
+  const mapName = (ESTIMATOR_PRODUCTS[name] ?? name) as ExcessMapName;
+  const data = maps.maps[mapName];
+  if (!data) {
+    const hint = /_(errn|errp|ul)$/.test(mapName) ? ' (set excess_map.parameters.selection_optional)' : mapName.startsWith('norm') || mapName.startsWith('flux') ? ' (needs exposure and an EDISP map)' : '';
+    return { missing: `map '${mapName}' was not computed${hint}` };
+  }
+  const edges = [maps.bins[0]!.eMin, ...maps.bins.map((b) => b.eMax)];
+  return cube(Float32Array.from(data), 'reco', edges);
+}
+
+/** The 2D image shown in a quick-look: the first energy bin (estimator maps have one unless split). */
+function firstPlane(img: Image, nx: number, ny: number): Float64Array {
+  return Float64Array.from(img.data.subarray(0, nx * ny));
+}
+
+export function writeProductMaps(outputs: Record<string, string>, ds: MapDataset, maps: ExcessMaps, toSky: PixelToSky): void {
+  const { nx, ny } = ds.geom;
+  const wcsHeader = wcsHeaderCards(ds.geom.wcs);
+  const problems: string[] = [];
+  for (const [output, file] of Object.entries(outputs)) {
+    if (output === 'summary') continue;
+    const png = output.endsWith('_png');
+    const name = png ? output.slice(0, -'_png'.length) : output;
+    const img = productImage(name, ds, maps);
+    if ('missing' in img) {
+      problems.push(`output '${output}': ${img.missing}`);
+      continue;
+    }
+    if (png) {
+      const isDiverging = name === 'excess' || name === 'norm' || name === 'flux';
+      const data = name === 'counts' || name === 'background' ? sumPlanes(img, nx, ny) : firstPlane(img, nx, ny);
+      renderMapPng(file, {
+        data,
+        nx,
+        ny,
+        pixelToSky: toSky,
+        frame: ds.geom.wcs.frame,
+        title: `${name} ${maps.bins[0]!.eMin.toPrecision(3)}-${maps.bins.at(-1)!.eMax.toPrecision(3)} TeV`,
+        unit: UNITS[name] ?? '',
+        colormap: isDiverging ? 'coolwarm' : 'viridis',
+      });
+    } else {
+      writeMapFits(file, { data: img.data, shape: img.shape, wcsHeader, axis: { ...img.axis, unit: 'TeV' }, bunit: UNITS[name] ?? '' });
+    }
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+}
+
+function sumPlanes(img: Image, nx: number, ny: number): Float64Array {
+  const n = nx * ny;
+  const out = new Float64Array(n);
+  for (let i = 0; i < img.data.length; i++) out[i % n] = (out[i % n] as number) + (img.data[i] as number);
+  return out;
+}

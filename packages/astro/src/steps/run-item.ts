@@ -1,0 +1,38 @@
+/**
+ * A run as a fan-out item: its files (absolute; hashed by the engine) and, as item data, where each HDU is —
+ * by index into the files, never by path, so a task's key does not depend on where the data store lives.
+ */
+import type { TaskItem } from '@pipe/core';
+import { type HduLocation, Observation, type ObsValue } from '../dl3/index.js';
+
+export interface RunItemData {
+  obsId: number;
+  /** HDU type → {file: index into the item's files, HDU name and class}. */
+  hdus: Record<string, { file: number; hduName: string; hduClass: string }>;
+  /** The run's obs-index row (JSON values: bigints as numbers). */
+  obsIndexRow: Record<string, number | string | boolean | null>;
+}
+
+export function runItemData(obs: Observation, hduTypes: readonly string[]): { files: string[]; data: RunItemData } {
+  const files = obs.filePaths(hduTypes);
+  const hdus: RunItemData['hdus'] = {};
+  for (const type of hduTypes) {
+    const loc = obs.location(type);
+    hdus[type] = { file: files.indexOf(loc.path), hduName: loc.hduName, hduClass: loc.hduClass };
+  }
+  const obsIndexRow: RunItemData['obsIndexRow'] = {};
+  for (const [k, v] of Object.entries(obs.obsIndexRow)) obsIndexRow[k] = typeof v === 'bigint' ? Number(v) : (v as Exclude<ObsValue, bigint>);
+  return { files, data: { obsId: obs.obsId, hdus, obsIndexRow } };
+}
+
+/** The Observation of an item made by {@link runItemData}, reading the files the engine handed to the task. */
+export function observationOfItem(item: TaskItem): Observation {
+  const data = item.data as RunItemData;
+  const locations = new Map<string, HduLocation>();
+  for (const [type, h] of Object.entries(data.hdus)) {
+    const file = item.files[h.file];
+    if (file === undefined) throw new Error(`item ${item.id}: HDU '${type}' names file #${h.file}, but the item has ${item.files.length} files`);
+    locations.set(type, { path: file, exists: true, tried: [file], obsId: data.obsId, hduType: type, hduClass: h.hduClass, hduName: h.hduName });
+  }
+  return new Observation(data.obsId, locations, data.obsIndexRow);
+}

@@ -1,0 +1,40 @@
+/**
+ * Step `astro.stack_datasets`: the per-run datasets → one stacked dataset (science spec §5), in the order the
+ * engine gathers them, which is the selection order (gammapy stacks in obs-index order).
+ */
+import { loadKernels } from '@pipe/kernels';
+import type { StepDefinition } from '@pipe/core';
+import type { AnalysisConfig } from '../config/index.js';
+import { isDatasetReadFailure, type MapDataset, readDataset, stackDatasets, writeDataset } from '../makers/index.js';
+import { sectionParams } from './analysis-params.js';
+import { dropDatasetPaths, reductionGeometry } from './geometry.js';
+
+type Params = { datasets: AnalysisConfig['datasets'] };
+
+const step: StepDefinition<Params> = {
+  name: 'astro.stack_datasets',
+  version: '1',
+  kernels: ['stackAdd', 'stackMaskOr', 'sampleNearest'],
+  validateParams: (p) => sectionParams(p, 'datasets', dropDatasetPaths),
+  async run(ctx) {
+    const files = ctx.inputs['datasets'] ?? [];
+    if (files.length === 0) throw new Error('no per-run dataset to stack');
+    if (!ctx.params.datasets.stack && files.length > 1) {
+      // gammapy's Analysis refuses the same: an excess map needs one dataset.
+      throw new Error(`datasets.stack is false but ${files.length} runs were reduced: the excess map needs them stacked (set stack: true)`);
+    }
+    const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
+    const runs: MapDataset[] = [];
+    for (const file of files) {
+      const ds = readDataset(file);
+      if (isDatasetReadFailure(ds)) throw new Error(ds.message);
+      runs.push(ds);
+    }
+    const stacked = stackDatasets(runs, reductionGeometry(ctx.params.datasets), kernels);
+    writeDataset(ctx.outputs['stacked']!, stacked);
+    ctx.log.info(`stacked ${runs.length} runs, livetime ${stacked.livetime.toFixed(1)} s`);
+    return { metadata: { runs: runs.length, livetime: stacked.livetime } };
+  },
+};
+
+export default step;
