@@ -36,8 +36,7 @@ export function kernelSourceFiles(name: string): { reference: string[]; assembly
   return { reference: abs(sources.reference), assembly: abs(sources.assembly), native: abs(sources.native) };
 }
 
-function hashSources(files: string[]): string {
-  const root = packageRoot();
+function hashSources(root: string, files: string[]): string {
   const hash = createHash('sha256');
   for (const rel of [...files].sort()) {
     let contents: Buffer;
@@ -91,9 +90,14 @@ function compilerFor(backend: string): string {
  * without the native addon share cache entries.
  */
 export function kernelIdentity(name: string, backend: string): KernelIdentity {
+  return kernelIdentityAt(packageRoot(), name, backend);
+}
+
+/** kernelIdentity over the sources under `root` (a copy of this package; used by the tests). */
+export function kernelIdentityAt(root: string, name: string, backend: string): KernelIdentity {
   const sources = kernelSources(name);
   const files = sources ? [...new Set([...sources.reference, ...sources.assembly, ...sources.native])] : referenceOnlySources(name);
-  const sourceHash = hashSources(files);
+  const sourceHash = hashSources(root, files);
   // A reference-only kernel runs the same TypeScript whatever backend was chosen.
   const effectiveBackend = sources ? backend : 'js';
   if (!sources || sources.bitIdentical) return { name, sourceHash, compiler: sources ? '' : compilerFor('js') };

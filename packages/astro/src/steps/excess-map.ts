@@ -8,7 +8,7 @@ import { loadKernels } from '@pipe/kernels';
 import type { StepDefinition } from '@pipe/core';
 import type { AnalysisConfig } from '../config/index.js';
 import { excessMap, type OptionalQuantity, summarizeExcessMap } from '../estimators/index.js';
-import { logEdges, logEnergyAxis, isEnergyAxisFailure } from '../geom/index.js';
+import { isEnergyAxisFailure, logEnergyAxis } from '../geom/index.js';
 import { edispKernelAtMapCentre, isDatasetReadFailure, readDataset } from '../makers/index.js';
 import { pixelToSky } from '../wcs/index.js';
 import { sectionParams } from './analysis-params.js';
@@ -64,7 +64,7 @@ const step: StepDefinition<Params> = {
     if (ee.min !== null && ee.max !== null && ee.nbins !== null) {
       const axis = logEnergyAxis('reco', ee.min, ee.max, ee.nbins);
       if (isEnergyAxisFailure(axis)) throw new Error(`excess_map.energy_edges: ${axis.message}`);
-      energyEdges = logEdges(axis);
+      energyEdges = axis.edges;
     }
     const edisp = edispKernelAtMapCentre(ds, kernels);
     const result = excessMap(
@@ -75,10 +75,10 @@ const step: StepDefinition<Params> = {
         nx: ds.geom.nx,
         ny: ds.geom.ny,
         nEnergy: ds.counts.length / (ds.geom.nx * ds.geom.ny),
-        energyEdgesReco: logEdges(ds.energy),
+        energyEdgesReco: ds.energy.edges,
         binsizeDeg: (Math.abs(ds.geom.wcs.cdelt[0]) + Math.abs(ds.geom.wcs.cdelt[1])) / 2,
         correlationRadiusDeg: cfg.correlation_radius,
-        ...(edisp ? { exposure: ds.exposure, energyEdgesTrue: logEdges(ds.energyTrue), edispKernel: edisp.matrix } : {}),
+        ...(edisp ? { exposure: ds.exposure, energyEdgesTrue: ds.energyTrue.edges, edispKernel: edisp.matrix } : {}),
         ...(params.n_sigma !== undefined ? { nSigma: params.n_sigma } : {}),
         ...(params.n_sigma_ul !== undefined ? { nSigmaUl: params.n_sigma_ul } : {}),
         ...(optional.length > 0 ? { selectionOptional: optional } : {}),

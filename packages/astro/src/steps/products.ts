@@ -5,7 +5,6 @@
  */
 import type { ExcessMapName, ExcessMaps, PixelToSky } from '../estimators/index.js';
 import { writeMapFits } from '../fits/index.js';
-import { logEdges } from '../geom/index.js';
 import type { MapDataset } from '../makers/index.js';
 import { renderMapPng } from '../quicklook/index.js';
 import { wcsHeaderCards } from '../wcs/index.js';
@@ -41,7 +40,7 @@ interface Image {
 function productImage(name: string, ds: MapDataset, maps: ExcessMaps): Image | { missing: string } {
   const ny = ds.geom.ny;
   const nx = ds.geom.nx;
-  const reco = logEdges(ds.energy);
+  const reco = ds.energy.edges;
   const cube = (data: Float32Array | Uint8Array, kind: 'reco' | 'true', edges: ArrayLike<number>): Image => ({ data, shape: [data.length / (nx * ny), ny, nx], axis: { kind, edges } });
   switch (name) {
     case 'counts':
@@ -49,7 +48,7 @@ function productImage(name: string, ds: MapDataset, maps: ExcessMaps): Image | {
     case 'background':
       return cube(ds.background, 'reco', reco);
     case 'exposure':
-      return cube(ds.exposure, 'true', logEdges(ds.energyTrue));
+      return cube(ds.exposure, 'true', ds.energyTrue.edges);
     case 'mask_safe':
       return cube(ds.maskSafe, 'reco', reco);
   }

@@ -23,12 +23,9 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
   const def = mod.default;
   if (!def || typeof def.run !== 'function') throw new Error(`${payload.module} does not default-export a step`);
   const write = (level: string, msg: string) => appendFileSync(payload.logFile, `${level} ${msg}\n`);
-  let params = payload.params;
-  if (def.validateParams) {
-    const checked = def.validateParams(params);
-    if (!checked.ok) throw new Error(`invalid params: ${checked.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    params = checked.value as Record<string, unknown>;
-  }
+  // Params were validated and normalised when the pipeline was loaded (that value is what the key hashes);
+  // validating again here would re-parse normalised values, which a step need not accept.
+  const params = payload.params;
   const result = await def.run({
     params,
     inputs: payload.inputs,

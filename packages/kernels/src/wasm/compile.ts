@@ -27,9 +27,8 @@ export function wasmModulePath(kernel: string): string {
 }
 
 /** Compiles one kernel; writes its .wasm (and for debug its .wat) atomically. */
-async function compileOne(kernel: string, target: WasmTarget): Promise<WasmCompileFailure | undefined> {
+async function compileOne(root: string, kernel: string, target: WasmTarget): Promise<WasmCompileFailure | undefined> {
   const { default: asc } = await import('assemblyscript/asc');
-  const root = packageRoot();
   const outName = target === 'release' ? `${kernel}.wasm` : `debug/${kernel}.wasm`;
   const outputs = new Map<string, Uint8Array | string>();
   let messages = '';
@@ -81,6 +80,11 @@ async function compileOne(kernel: string, target: WasmTarget): Promise<WasmCompi
  * returned as a value with the compiler's diagnostics; the previous module stays in place.
  */
 export async function rebuildWasm(name?: string, target: WasmTarget = 'release'): Promise<WasmBuildResult> {
+  return rebuildWasmAt(packageRoot(), name, target);
+}
+
+/** rebuildWasm for the package copy under `root` (assembly/, asconfig.json → build/); used by the tests. */
+export async function rebuildWasmAt(root: string, name?: string, target: WasmTarget = 'release'): Promise<WasmBuildResult> {
   const known: string[] = [...compiledKernelNames(), ...AUXILIARY_WASM_MODULES];
   const kernels = name === undefined ? known : [name];
   const built: string[] = [];
@@ -90,7 +94,7 @@ export async function rebuildWasm(name?: string, target: WasmTarget = 'release')
       failures.push({ kernel, diagnostics: `no AssemblyScript source for kernel "${kernel}" (compiled kernels: ${compiledKernelNames().join(', ')})` });
       continue;
     }
-    const failure = await compileOne(kernel, target);
+    const failure = await compileOne(root, kernel, target);
     if (failure) failures.push(failure);
     else built.push(kernel);
   }
