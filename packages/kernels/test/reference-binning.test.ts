@@ -7,10 +7,10 @@ import { energyCoordScalar, rintScalar, skyToPixelScalar, wcsBlock } from './ref
 
 const LON0 = 83.633;
 const LAT0 = 22.014;
-const CRPIX: [number, number] = [50.5, 50.5];
+const CRPIX: [number, number] = [15.5, 15.5];
 const CDELT: [number, number] = [-0.02, 0.02];
-const NX = 100;
-const NY = 100;
+const NX = 30;
+const NY = 30;
 const EDGES = Array.from({ length: 11 }, (_, k) => (k < 10 ? Math.exp((k * Math.log(10)) / 10) : Math.exp(Math.log(10))));
 const LN_EDGES = Float64Array.from(EDGES, Math.log);
 
@@ -33,8 +33,8 @@ function kernelBin(projection: 0 | 1, ra: number[], dec: number[], energy: numbe
 }
 
 const event = fc.record({
-  ra: fc.double({ min: 81, max: 86.5, noNaN: true }),
-  dec: fc.double({ min: 20.5, max: 23.5, noNaN: true }),
+  ra: fc.double({ min: 83.633 - 0.4, max: 83.633 + 0.4, noNaN: true }),
+  dec: fc.double({ min: 22.014 - 0.35, max: 22.014 + 0.35, noNaN: true }),
   energy: fc.oneof(fc.double({ min: 0.5, max: 20, noNaN: true }), fc.constantFrom(...EDGES, 0, -1, Number.NaN, Number.POSITIVE_INFINITY)),
 });
 
@@ -46,7 +46,9 @@ describe('binEvents', () => {
           const ra = events.map((e) => e.ra);
           const dec = events.map((e) => e.dec);
           const energy = events.map((e) => e.energy);
-          expect(kernelBin(projection, ra, dec, energy)).toEqual(scalarBin(projection, ra, dec, energy, NX, NY));
+          const a = kernelBin(projection, ra, dec, energy);
+          const b = scalarBin(projection, ra, dec, energy, NX, NY);
+          return a.every((v, i) => v === b[i]);
         }),
         { numRuns: 200 },
       );
@@ -65,7 +67,7 @@ describe('binEvents', () => {
 
   it('keeps events inside [lo, hi) bins and pixels, and drops everything outside', () => {
     // pixel centres of (10, 20) at 1.5 TeV (bin 1), and several events that must be dropped
-    const [ra, dec] = [83.633 + 0.02 * 40 / Math.cos(LAT0 * (Math.PI / 180)), 22.014];
+    const [ra, dec] = [83.633 + 0.02 * 4 / Math.cos(LAT0 * (Math.PI / 180)), 22.014];
     const counts = kernelBin(0, [ra, Number.NaN, ra, ra, 83.633 + 180], [dec, dec, 40, dec, -22], [1.5, 1.5, 1.5, 25, 1.5]);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1);
     const idx = counts.findIndex((v) => v === 1);

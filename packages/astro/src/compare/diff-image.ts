@@ -89,6 +89,7 @@ export function writeDiffImage(req: DiffImageRequest): DiffImage | undefined {
     colormap: 'coolwarm',
   });
   const image: DiffImage = { file, width: layout.width, height: layout.height, mode };
+  image.mapArea = { x: layout.mapX, y: layout.mapY, width: nx * layout.scale, height: ny * layout.scale };
   if (plane !== undefined) image.plane = plane;
   return image;
 }

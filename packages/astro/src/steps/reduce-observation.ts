@@ -4,7 +4,7 @@
  */
 import { loadKernels } from '@pipe/kernels';
 import type { StepDefinition } from '@pipe/core';
-import type { AnalysisConfig } from '../config/index.js';
+import { type AnalysisConfig, parseAngle } from '../config/index.js';
 import {
   type IrfType,
   isReductionFailure,
@@ -36,6 +36,16 @@ const step: StepDefinition<Params> = {
         ok: false,
         issues: [{ path: ['datasets', 'safe_mask', 'methods', unsupported], message: `safe mask method '${methods[unsupported]}' is not implemented by pipe`, hint: `use ${SAFE_MASK_METHODS.join(', ')}` }],
       };
+    }
+    // SafeMaskMaker parameters are free-form in gammapy's config; read the ones pipe's methods use, with units.
+    const params = checked.value.datasets.safe_mask.parameters;
+    if (params['offset_max'] !== undefined) {
+      const angle = parseAngle(params['offset_max']);
+      if (!angle.ok) return { ok: false, issues: [{ path: ['datasets', 'safe_mask', 'parameters', 'offset_max'], message: angle.message, ...(angle.hint ? { hint: angle.hint } : {}) }] };
+      params['offset_max'] = angle.value;
+    }
+    if (params['bias_percent'] !== undefined && typeof params['bias_percent'] !== 'number') {
+      return { ok: false, issues: [{ path: ['datasets', 'safe_mask', 'parameters', 'bias_percent'], message: 'bias_percent must be a number' }] };
     }
     return checked;
   },

@@ -80,7 +80,8 @@ function productRow(p: ProductComparison): string {
   const maxRel = Math.max(...numeric.map((d) => d.maxRelDiff ?? 0));
   const differing = numeric.reduce((s, d) => s + (d.differing ?? 0), 0);
   const elements = numeric.reduce((s, d) => s + (d.elements ?? 0), 0);
-  const where = `${worst.item}${worst.where ? ` ${worst.where}` : ''}`;
+  // A JSON key path says it all; a pixel or row needs the HDU or column it is in.
+  const where = worst.where === undefined ? worst.item : worst.kind === 'json' ? worst.where : `${worst.item} ${worst.where}`;
   return [
     '',
     ` ${ICON[p.status]} `,

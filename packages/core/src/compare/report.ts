@@ -46,6 +46,8 @@ export interface DiffImage {
   mode: 'map' | 'worst-plane' | 'sum';
   /** The plane shown (0-based) for 'worst-plane'. */
   plane?: number;
+  /** Where the map itself is drawn in the image (pixels, y down), for tools that read it back. */
+  mapArea?: { x: number; y: number; width: number; height: number };
 }
 
 /** Comparison of one part of a product. Numeric fields are present when numbers were compared. */
@@ -216,7 +218,7 @@ const FIELD_ORDER = {
   ],
   tolerance: ['rtol', 'atol', 'exact', 'from'],
   change: ['item', 'ref', 'new'],
-  diffImage: ['file', 'width', 'height', 'mode', 'plane'],
+  diffImage: ['file', 'width', 'height', 'mode', 'plane', 'mapArea'],
 } as const;
 
 function pick(obj: object, keys: readonly string[]): Record<string, unknown> {
@@ -237,7 +239,11 @@ function ordered(report: CompareReport): Record<string, unknown> {
       const dd = pick(d, FIELD_ORDER.detail);
       if (d.tolerance) dd.tolerance = pick(d.tolerance, FIELD_ORDER.tolerance);
       if (d.changes) dd.changes = d.changes.map((c) => pick(c, FIELD_ORDER.change));
-      if (d.diffImage) dd.diffImage = pick(d.diffImage, FIELD_ORDER.diffImage);
+      if (d.diffImage) {
+        const di = pick(d.diffImage, FIELD_ORDER.diffImage);
+        if (d.diffImage.mapArea) di.mapArea = pick(d.diffImage.mapArea, ['x', 'y', 'width', 'height']);
+        dd.diffImage = di;
+      }
       return dd;
     });
     return po;

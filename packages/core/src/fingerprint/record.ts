@@ -77,9 +77,39 @@ export function makeRecord(parts: FingerprintParts): FingerprintRecord {
   return record;
 }
 
-/** The task key: SHA-256 of the canonical encoding of the record. */
+/**
+ * The task key: SHA-256 of the canonical encoding of the record. The record's own fields are
+ * written in sorted order here (the same bytes canonicalJson would give, see record.test.ts);
+ * only user data (params, item data) goes through the generic encoder.
+ */
 export function keyOf(record: FingerprintRecord): string {
-  return sha256Hex(canonicalJson(record));
+  return sha256Hex(encodeRecord(record));
+}
+
+const str = JSON.stringify;
+
+export function encodeRecord(r: FingerprintRecord): string {
+  let s = '{';
+  if (r.argv) s += `"argv":${str(r.argv)},`;
+  s += '"env":{';
+  let first = true;
+  for (const k of Object.keys(r.env).sort()) {
+    s += `${first ? '' : ','}${str(k)}:${str(r.env[k])}`;
+    first = false;
+  }
+  s += '},"inputs":{';
+  first = true;
+  for (const name of Object.keys(r.inputs).sort()) {
+    s += `${first ? '' : ','}${str(name)}:[`;
+    const list = r.inputs[name]!;
+    for (let i = 0; i < list.length; i++) s += `${i ? ',' : ''}[${str(list[i]![0])},${str(list[i]![1])}]`;
+    s += ']';
+    first = false;
+  }
+  s += '}';
+  if (r.item) s += `,"item":${canonicalJson(r.item)}`;
+  s += `,"kernels":${canonicalJson(r.kernels)},"params":${canonicalJson(r.params)},"step":${canonicalJson(r.step)},"v":${r.v}}`;
+  return s;
 }
 
 /** First 16 hex of SHA-256 of an environment value (never the value itself). */

@@ -38,6 +38,10 @@ export function workspaceLayout(root: string, cacheDir?: string): WorkspaceLayou
 
 /** A workspace-relative POSIX path (what enters keys and records), or the absolute path when outside. */
 export function relPath(root: string, abs: string): string {
+  // Fast path (called for every input of every task): a path below the root, already normalised.
+  if (abs.length > root.length + 1 && abs.charCodeAt(root.length) === 47 && abs.startsWith(root) && path.sep === '/' && !abs.includes('/.')) {
+    return abs.slice(root.length + 1);
+  }
   const rel = path.relative(root, abs);
   if (rel.startsWith('..') || path.isAbsolute(rel)) return abs.split(path.sep).join('/');
   return rel.split(path.sep).join('/');

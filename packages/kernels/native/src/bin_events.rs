@@ -292,3 +292,22 @@ pub fn bin_events_fast(ra: &[f64], dec: &[f64], energy: &[f64], count: f64, wcs:
   let uncertain = bin_all(&g, &ra[..count], &dec[..count], &energy[..count], cube, threads);
   Ok(Uint32Array::new(uncertain))
 }
+
+/// Bench baseline (not a kernel of the reference set): fractional bin coordinates → half-even rounding
+/// → accumulate, the "accumulation" part of binning alone. Returns nothing; NaN and out-of-range drop.
+#[napi(js_name = "accumulateBinsBench", catch_unwind)]
+#[allow(clippy::too_many_arguments)]
+pub fn accumulate_bins_bench(fx: &[f64], fy: &[f64], fe: &[f64], nx: f64, ny: f64, n_e: f64, mut out: Float32Array) -> Result<()> {
+  let (nx, ny, n_e) = (as_count("nx", nx)?, as_count("ny", ny)?, as_count("nE", n_e)?);
+  need_len("out", out.len(), nx * ny * n_e)?;
+  // SAFETY: the JS caller is blocked for the duration of this synchronous call.
+  let out = unsafe { out.as_mut() };
+  let (nxf, nyf, nef) = (nx as f64, ny as f64, n_e as f64);
+  for ((&x, &y), &e) in fx.iter().zip(fy).zip(fe) {
+    let (ix, iy, ie) = (x.round_ties_even(), y.round_ties_even(), e.round_ties_even());
+    if ix >= 0.0 && ix < nxf && iy >= 0.0 && iy < nyf && ie >= 0.0 && ie < nef {
+      out[(ie as usize * ny + iy as usize) * nx + ix as usize] += 1.0;
+    }
+  }
+  Ok(())
+}

@@ -1,0 +1,11 @@
+const t0 = performance.now();
+const core = await import('@pipe/core');
+const t1 = performance.now();
+const registry = core.createStepRegistry();
+const r = await core.loadPipeline('/tmp/wsc/pipe.yaml', { registry, cwd: '/tmp/wsc' });
+const t2 = performance.now();
+const s = await core.openSession({ pipeline: r.pipeline, targets: ['final'], loadStep: (m) => registry.load(m) });
+const t3 = performance.now();
+const plan = await core.planSession(s.session);
+const t4 = performance.now();
+console.log({ importCore: t1 - t0, load: t2 - t1, open: t3 - t2, plan: t4 - t3 });

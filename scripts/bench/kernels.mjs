@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+// `npm run bench:kernels`: throughput of each kernel on each backend (TypeScript reference, WASM,
+// native single-thread and all cores), next to plain C (gcc -O3), numpy (when python3 has it) and
+// the machine's memory bandwidth. Medians of BENCH_REPEATS (≥ 3) runs; ratios against the reference.
+// Needs `npm run build -w @pipe/kernels` first. BENCH_EVENTS=1e6,1e7 sets the synthetic sizes.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { diskKernel, loadKernels, referenceKernels, tryLoadKernels } from '@pipe/kernels';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repeats = Math.max(3, Number(process.env.BENCH_REPEATS ?? 3));
+const sizes = (process.env.BENCH_EVENTS ?? '1e6,1e7').split(',').map(Number);
+const dataDir = '/work/shared/data/hess-dl3-dr1/data';
+const rows = [];
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median seconds of `fn` over the repeats (after one warm-up call). */
+function time(fn, reps = repeats) {
+  fn();
+  const t = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    t.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return median(t);
+}
+
+function record(kernel, impl, items, seconds, unit, note = '') {
+  rows.push({ kernel, impl, rate: items / seconds, unit, note });
+}
+
+function lcg(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** WCS block of an n×n CAR map centred on (lon0, lat0) (see packages/kernels/src/reference/sky.ts). */
+function wcsBlock(lon0, lat0, n, binsz) {
+  const d = Math.PI / 180;
+  const [cl, sl, cb, sb] = [Math.cos(lon0 * d), Math.sin(lon0 * d), Math.cos(lat0 * d), Math.sin(lat0 * d)];
+  return Float64Array.from([0, (n + 1) / 2 - 1, (n + 1) / 2 - 1, -binsz, binsz, cb * cl, cb * sl, sb, -sl, cl, 0, -sb * cl, -sb * sl, cb]);
+}
+
+const lnEdges = Float64Array.from({ length: 11 }, (_, k) => (k * Math.log(10)) / 10);
+const crab = wcsBlock(83.633, 22.014, 100, 0.02);
+
+function syntheticEvents(n) {
+  const rnd = lcg(12345);
+  const ra = new Float64Array(n);
+  const dec = new Float64Array(n);
+  const energy = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    ra[i] = Math.fround(83.633 + (rnd() - 0.5) * 2.4);
+    dec[i] = Math.fround(22.014 + (rnd() - 0.5) * 2.4);
+    energy[i] = Math.fround(Math.exp(rnd() * Math.log(12)));
+  }
+  return { ra, dec, energy };
+}
+
+async function realEvents() {
+  if (!existsSync(dataDir)) return { skip: `no data at ${dataDir}` };
+  let readFitsSync;
+  try {
+    ({ readFitsSync } = await import('@pipe/astro'));
+  } catch (error) {
+    return { skip: `@pipe/astro not loadable (${error.message.split('\n')[0]})` };
+  }
+  if (typeof readFitsSync !== 'function') return { skip: '@pipe/astro has no readFitsSync' };
+  const parts = readdirSync(dataDir)
+    .filter((f) => f.endsWith('.fits.gz'))
+    .map((f) => readFitsSync(join(dataDir, f)).hdu('EVENTS').table());
+  const n = parts.reduce((a, t) => a + t.rows, 0);
+  const out = { ra: new Float64Array(n), dec: new Float64Array(n), energy: new Float64Array(n), runs: parts.length };
+  let at = 0;
+  for (const t of parts) {
+    out.ra.set(t.float64('RA'), at);
+    out.dec.set(t.float64('DEC'), at);
+    out.energy.set(t.float64('ENERGY'), at);
+    at += t.rows;
+  }
+  return out;
+}
+
+function benchBinning(label, ev, backends) {
+  const n = ev.ra.length;
+  const cube = new Float32Array(10 * 100 * 100);
+  const reps = n > 2e6 ? repeats : Math.max(repeats, 5);
+  let want;
+  for (const { name, kernels, threads } of backends) {
+    if (threads) process.env.PIPE_KERNEL_THREADS = String(threads);
+    else delete process.env.PIPE_KERNEL_THREADS;
+    // The reference is slow: time it on a slice of at most 2e6 events.
+    const m = name === 'js' ? Math.min(n, 2e6) : n;
+    const s = time(() => {
+      cube.fill(0);
+      kernels.binEvents(ev.ra, ev.dec, ev.energy, m, crab, 100, 100, lnEdges, 10, cube);
+    }, reps);
+    if (m === n) {
+      const total = cube.reduce((a, b) => a + b, 0);
+      want ??= total;
+      if (total !== want) throw new Error(`binEvents ${name}: ${total} events counted, expected ${want}`);
+    }
+    record(`binEvents ${label}`, name, m, s, 'events/s');
+  }
+  delete process.env.PIPE_KERNEL_THREADS;
+}
+
+function benchC(n) {
+  const gcc = spawnSync('gcc', ['--version']);
+  if (gcc.status !== 0) return console.log('C baseline skipped: gcc not found');
+  const dir = mkdtempSync(join(tmpdir(), 'pipe-bench-c-'));
+  try {
+    const exe = join(dir, 'bin');
+    execFileSync('gcc', ['-O3', '-march=native', '-o', exe, join(here, '../../packages/kernels/bench-c/bin.c'), '-lm']);
+    const out = execFileSync(exe, [String(n), String(repeats)], { encoding: 'utf8' });
+    for (const line of out.trim().split('\n')) {
+      const [name, seconds] = line.split(' ');
+      if (name === 'exact') record(`binEvents synthetic ${n.toExponential(0)}`, 'C gcc -O3 (libm, 1 core)', n, Number(seconds), 'events/s');
+      if (name === 'accum') record('accumulate only (rint + add)', 'C gcc -O3', n, Number(seconds), 'events/s');
+      if (name === 'read') record('memory read (3 × f64 per event)', 'C gcc -O3', n * 24, Number(seconds), 'bytes/s');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function benchNumpy(n) {
+  const script = `
+import sys, time, numpy as np
+n = int(sys.argv[1]); reps = int(sys.argv[2]); rng = np.random.default_rng(1)
+fx = rng.uniform(-2, 102, n); fy = rng.uniform(-2, 102, n); fe = rng.uniform(-1, 11, n)
+def med(f):
+    f(); t = []
+    for _ in range(reps):
+        t0 = time.perf_counter(); f(); t.append(time.perf_counter() - t0)
+    return sorted(t)[len(t) // 2]
+def hdd(): np.histogramdd((fe, fy, fx), bins=(10, 100, 100), range=((-0.5, 9.5), (-0.5, 99.5), (-0.5, 99.5)))
+def bc():
+    ix = np.rint(fx); iy = np.rint(fy); ie = np.rint(fe)
+    ok = (ix >= 0) & (ix < 100) & (iy >= 0) & (iy < 100) & (ie >= 0) & (ie < 10)
+    np.bincount(((ie[ok] * 100 + iy[ok]) * 100 + ix[ok]).astype(np.int64), minlength=100000)
+print(med(hdd), med(bc))
+`;
+  const py = spawnSync('python3', ['-c', script, String(n), String(repeats)], { encoding: 'utf8' });
+  if (py.status !== 0) return console.log(`numpy baseline skipped: ${(py.stderr || 'python3 not found').trim().split('\n').pop()}`);
+  const [hdd, bc] = py.stdout.trim().split(' ').map(Number);
+  record('accumulate only (rint + add)', 'numpy histogramdd', n, hdd, 'events/s');
+  record('accumulate only (rint + add)', 'numpy index + bincount', n, bc, 'events/s');
+}
+
+function benchAccumulate(n, native) {
+  const rnd = lcg(7);
+  const fx = Float64Array.from({ length: n }, () => -2 + rnd() * 104);
+  const fy = Float64Array.from({ length: n }, () => -2 + rnd() * 104);
+  const fe = Float64Array.from({ length: n }, () => -1 + rnd() * 12);
+  const cube = new Float32Array(100000);
+  const rint = (v) => {
+    const f = Math.floor(v);
+    const d = v - f;
+    return d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+  };
+  record(
+    'accumulate only (rint + add)',
+    'js',
+    n,
+    time(() => {
+      for (let i = 0; i < n; i++) {
+        const ix = rint(fx[i]);
+        const iy = rint(fy[i]);
+        const ie = rint(fe[i]);
+        if (ix >= 0 && ix < 100 && iy >= 0 && iy < 100 && ie >= 0 && ie < 10) cube[(ie * 100 + iy) * 100 + ix] += 1;
+      }
+    }),
+    'events/s',
+  );
+  if (native) record('accumulate only (rint + add)', 'native', n, time(() => native.accumulateBinsBench(fx, fy, fe, 100, 100, 10, cube)), 'events/s');
+}
+
+function benchMaps(backends) {
+  const nx = 500;
+  const ny = 500;
+  const rnd = lcg(3);
+  const img = Float64Array.from({ length: nx * ny }, () => Math.floor(rnd() * 5));
+  const out = new Float64Array(nx * ny);
+  for (const [r, deg] of [
+    [5, '0.1°'],
+    [25, '0.5°'],
+  ]) {
+    const { kernel, kn } = diskKernel(r);
+    for (const { name, kernels, threads } of backends) if (!threads) record(`correlateDisk ${deg} (r=${r} px, 500²)`, name, nx * ny, time(() => kernels.correlateDisk(img, nx, ny, kernel, kn, out)), 'pixels/s');
+  }
+  const n = 1_000_000;
+  const nOn = Float64Array.from({ length: n }, () => Math.floor(rnd() * 300));
+  const muB = Float64Array.from({ length: n }, () => rnd() * 300);
+  const o = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+  for (const { name, kernels, threads } of backends) if (!threads) record('cashStatistics (1e6)', name, n, time(() => kernels.cashStatistics(nOn, muB, o[0], o[1], o[2])), 'pixels/s');
+}
+
+function benchCopy(n) {
+  // What the WASM backend pays to move binning input into linear memory (24 bytes per event).
+  const src = new Float64Array(3 * n);
+  const dst = new Float64Array(3 * n);
+  record('copy into WASM memory (3 × f64 per event)', 'TypedArray.set', n * 24, time(() => dst.set(src)), 'bytes/s');
+}
+
+function format(rate, unit) {
+  const scaled = unit === 'bytes/s' ? `${(rate / 1e9).toFixed(2)} GB/s` : `${(rate / 1e6).toFixed(1)} M ${unit}`;
+  return scaled;
+}
+
+function printTable() {
+  const byKernel = new Map();
+  for (const r of rows) byKernel.set(r.kernel, [...(byKernel.get(r.kernel) ?? []), r]);
+  const lines = ['| kernel | implementation | throughput | × reference (js) |', '|---|---|---|---|'];
+  for (const [kernel, list] of byKernel) {
+    const base = list.find((r) => r.impl === 'js')?.rate;
+    for (const r of list) lines.push(`| ${kernel} | ${r.impl} | ${format(r.rate, r.unit)} | ${base ? `${(r.rate / base).toFixed(2)}×` : '—'} |`);
+  }
+  console.log(lines.join('\n'));
+}
+
+const cores = availableParallelism();
+const wasm = await loadKernels('wasm');
+const nativeLoad = await tryLoadKernels('native');
+if (!nativeLoad.ok) console.log(`native backend skipped: ${nativeLoad.error.reason}`);
+const backends = [
+  { name: 'js', kernels: referenceKernels },
+  { name: 'wasm', kernels: wasm },
+  ...(nativeLoad.ok
+    ? [
+        { name: 'native 1 thread', kernels: nativeLoad.kernels, threads: 1 },
+        { name: `native ${cores} threads`, kernels: nativeLoad.kernels, threads: cores },
+      ]
+    : []),
+];
+const { createRequire } = await import('node:module');
+const nativeAddon = nativeLoad.ok ? createRequire(import.meta.url)(join(here, '../../packages/kernels/build/native', readdirSync(join(here, '../../packages/kernels/build/native')).find((f) => f.endsWith('.node')))) : undefined;
+
+console.log(`kernels bench: ${cores} cores, node ${process.version}, medians of ${repeats}; load average ${(await import('node:os')).loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+for (const n of sizes) benchBinning(`synthetic ${n.toExponential(0)}`, syntheticEvents(n), backends);
+const real = await realEvents();
+if (real.skip) console.log(`real-data binning skipped: ${real.skip}`);
+else benchBinning(`H.E.S.S. DR1 ${real.runs} runs (${real.ra.length} events)`, real, backends);
+const cN = Math.max(...sizes);
+benchC(cN);
+benchAccumulate(Math.min(cN, 2e7), nativeAddon);
+benchNumpy(Math.min(cN, 2e7));
+benchCopy(Math.min(cN, 1e7));
+benchMaps(backends);
+printTable();

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// npm run bench:science — pipe against gammapy 1.0 on the same gammapy analysis configs, side by side in one run.
+//
+// For each config: pipe's whole process (the `pipe` binary, not npx) cold in a fresh workspace, no-op rebuild and a
+// one-parameter change (correlation radius); pipe's in-process stage times from the build record; and, where a
+// Python with gammapy is found (PIPE_GAMMAPY_PYTHON, else Debian's /usr/bin/python3), gammapy's whole process and its
+// get_observations + get_datasets + get_excess_map. Medians of BENCH_REPEATS (default 3) runs; ratios gammapy/pipe.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const pipeBin = path.join(repo, 'packages/cli/bin/pipe.js');
+const shared = process.env.PIPE_SHARED_DIR ?? path.resolve(repo, '../shared');
+const repeats = Number(process.env.BENCH_REPEATS ?? 3);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (s) => (Number.isFinite(s) ? (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`) : '—');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : '—');
+
+const configs = [{ name: 'Crab (4 runs, shipped data)', file: 'pipelines/excess_map/crab.yaml', gammapyData: path.join(repo, 'pipelines/excess_map/data') }];
+if (existsSync(path.join(shared, 'data/hess-dl3-dr1'))) {
+  configs.push({ name: 'PKS 2155-304 (21 runs)', file: 'pipelines/excess_map/configs/pks2155.yaml', gammapyData: path.join(shared, 'data') });
+  configs.push({ name: 'MSH 15-52 (20 runs, galactic)', file: 'pipelines/excess_map/configs/msh1552.yaml', gammapyData: path.join(shared, 'data') });
+} else {
+  console.log(`(${shared}/data not found: only the shipped Crab config is benchmarked)`);
+}
+
+function gammapyPython() {
+  for (const py of [process.env.PIPE_GAMMAPY_PYTHON, '/usr/bin/python3'].filter(Boolean)) {
+    const r = spawnSync(py, ['-c', 'import gammapy; print(gammapy.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { py, version: r.stdout.trim() };
+  }
+  return undefined;
+}
+
+function workspace() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pipe-bench-science-'));
+  cpSync(path.join(repo, 'pipe.yaml'), path.join(dir, 'pipe.yaml'));
+  cpSync(path.join(repo, 'pipelines'), path.join(dir, 'pipelines'), { recursive: true });
+  return dir;
+}
+
+function pipe(dir, args, env) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [pipeBin, ...args], { cwd: dir, env: { ...process.env, ...env, CI: 'true' }, encoding: 'utf8' });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`pipe ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+  return s;
+}
+
+/** Σ task time per step of the newest build record (in-process stage times). */
+function stageTimes(dir) {
+  const builds = path.join(dir, '.pipe/builds');
+  const newest = readdirSync(builds).sort().at(-1);
+  const record = JSON.parse(readFileSync(path.join(builds, newest), 'utf8'));
+  const stages = {};
+  for (const [id, t] of Object.entries(record.tasks)) {
+    if (t.state !== 'ran') continue;
+    const target = id.replace(/\[.*$/, '');
+    stages[target] = (stages[target] ?? 0) + (t.ms ?? 0) / 1000;
+  }
+  return stages;
+}
+
+const gp = gammapyPython();
+console.log(`pipe: ${pipeBin} (node ${process.version}); gammapy: ${gp ? `${gp.version} (${gp.py})` : 'not found — set PIPE_GAMMAPY_PYTHON or apt-get install python3-gammapy'}`);
+console.log(`kernels: ${process.env.PIPE_KERNELS ?? 'default (native if built, else wasm)'}; repeats: ${repeats}\n`);
+
+for (const cfg of configs) {
+  const env = { GAMMAPY_DATA: cfg.gammapyData };
+  const config = path.join(repo, cfg.file);
+  const cold = [];
+  const noop = [];
+  const change = [];
+  const stages = [];
+  for (let i = 0; i < repeats; i++) {
+    const dir = workspace();
+    try {
+      cold.push(pipe(dir, ['build', 'excess_map', '--config', config], env));
+      stages.push(stageTimes(dir));
+      noop.push(pipe(dir, ['build', 'excess_map', '--config', config], env));
+      change.push(pipe(dir, ['build', 'excess_map', '--config', config, '--param', `config.excess_map.correlation_radius=${0.11 + i * 0.01} deg`], env));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const stageMedian = {};
+  for (const key of Object.keys(stages[0] ?? {})) stageMedian[key] = median(stages.map((s) => s[key] ?? 0));
+  const inProcess = Object.values(stageMedian).reduce((a, b) => a + b, 0);
+
+  let gpWhole = Number.NaN;
+  const gpStages = { get_observations: [], get_datasets: [], get_excess_map: [], import: [] };
+  if (gp) {
+    const whole = [];
+    for (let i = 0; i < repeats; i++) {
+      const out = mkdtempSync(path.join(tmpdir(), 'gammapy-bench-'));
+      const t0 = process.hrtime.bigint();
+      const stdout = execFileSync(gp.py, [path.join(repo, 'scripts/bench/gammapy_excess_map.py'), config, out], { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      whole.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      const line = JSON.parse(stdout.trim().split('\n').at(-1));
+      for (const k of Object.keys(gpStages)) gpStages[k].push(line.times[k]);
+      rmSync(out, { recursive: true, force: true });
+    }
+    gpWhole = median(whole);
+  }
+  const gpInProcess = median(gpStages.get_observations) + median(gpStages.get_datasets) + median(gpStages.get_excess_map);
+
+  console.log(`## ${cfg.name}`);
+  console.log('| measure | pipe | gammapy 1.0 | gammapy / pipe |');
+  console.log('| --- | ---: | ---: | ---: |');
+  console.log(`| whole process, cold | ${fmt(median(cold))} | ${fmt(gpWhole)} | ${ratio(gpWhole, median(cold))} |`);
+  console.log(`| in-process stages (Σ task times / get_* calls) | ${fmt(inProcess)} | ${fmt(gpInProcess)} | ${ratio(gpInProcess, inProcess)} |`);
+  for (const [k, v] of Object.entries(stageMedian)) console.log(`|   pipe ${k} | ${fmt(v)} | | |`);
+  if (gp) for (const k of ['import', 'get_observations', 'get_datasets', 'get_excess_map']) console.log(`|   gammapy ${k} | | ${fmt(median(gpStages[k]))} | |`);
+  console.log(`| no-op rebuild | ${fmt(median(noop))} | (recomputes: ${fmt(gpWhole)}) | ${ratio(gpWhole, median(noop))} |`);
+  console.log(`| one-parameter change (correlation radius) | ${fmt(median(change))} | (recomputes: ${fmt(gpWhole)}) | ${ratio(gpWhole, median(change))} |`);
+  console.log(`(pipe runs: cold ${cold.map(fmt).join(', ')}; no-op ${noop.map(fmt).join(', ')}; change ${change.map(fmt).join(', ')})\n`);
+}
