@@ -13,3 +13,4 @@ export * from './makers/index.js';
 export * from './estimators/index.js';
 export * from './quicklook/index.js';
 export * from './steps/index.js';
+export * from './compare/index.js';

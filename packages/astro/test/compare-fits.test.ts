@@ -5,7 +5,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CompareOptions, compareProductDirs, parseTolerances, renderCompareMarkdown, type ToleranceConfig } from '@pipe/core';
+import {
+  type CompareOptions,
+  compareProductDirs,
+  parseTolerances,
+  renderCompareMarkdown,
+  type ToleranceConfig,
+} from '@pipe/core';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fitsComparator } from '../src/compare/index.js';
@@ -81,8 +87,15 @@ describe('fitsComparator', () => {
     expect(same.products[0]).toMatchObject({ status: 'identical', bytesIdentical: true });
     expect(same.regression).toBe(false);
 
-    const redated = await compareMaps(base, variant((s) => (s.extraHeader![1] = { key: 'DATE', value: '2025-06-30T12:00:00' })));
-    expect(redated.products[0]).toMatchObject({ status: 'identical', bytesIdentical: false, comparator: 'fits' });
+    const redated = await compareMaps(
+      base,
+      variant((s) => (s.extraHeader![1] = { key: 'DATE', value: '2025-06-30T12:00:00' })),
+    );
+    expect(redated.products[0]).toMatchObject({
+      status: 'identical',
+      bytesIdentical: false,
+      comparator: 'fits',
+    });
     expect(redated.products[0]!.details.map((d) => [d.item, d.status])).toEqual([
       ["HDU 0 'PRIMARY' header", 'identical'],
       ["HDU 0 'PRIMARY' data", 'identical'],
@@ -111,12 +124,17 @@ describe('fitsComparator', () => {
 
     const strict = await compareMaps(base, neu, { tolerances: tolerances('default: {rtol: 0}') });
     expect(strict.products[0]!.status).toBe('different');
-    expect(dataDetail(strict)).toMatchObject({ differing: 1, where: `[x=${PIXEL.x}, y=${PIXEL.y}, plane=0]` });
+    expect(dataDetail(strict)).toMatchObject({
+      differing: 1,
+      where: `[x=${PIXEL.x}, y=${PIXEL.y}, plane=0]`,
+    });
     expect(strict.regression).toBe(true);
 
     // A per-HDU tolerance overrides a strict product rule.
     const perHdu = await compareMaps(base, neu, {
-      tolerances: tolerances("default: {rtol: 0}\nproducts:\n  sqrt_ts.fits.gz: {hdus: {PRIMARY: {rtol: 1.0e-8}}}"),
+      tolerances: tolerances(
+        'default: {rtol: 0}\nproducts:\n  sqrt_ts.fits.gz: {hdus: {PRIMARY: {rtol: 1.0e-8}}}',
+      ),
     });
     expect(perHdu.products[0]!.status).toBe('within-tolerance');
   });
@@ -132,7 +150,9 @@ describe('fitsComparator', () => {
       changes: [{ item: 'OBJECT', ref: "'Crab'", new: "'Crab Nebula'" }],
     });
     expect(report.products[0]!.status).toBe('different');
-    const ignored = await compareMaps(base, neu, { tolerances: tolerances("products:\n  '*.fits.gz': {ignore_header_keys: [OBJ*]}") });
+    const ignored = await compareMaps(base, neu, {
+      tolerances: tolerances("products:\n  '*.fits.gz': {ignore_header_keys: [OBJ*]}"),
+    });
     expect(ignored.products[0]!.status).toBe('identical');
   });
 
@@ -167,9 +187,9 @@ describe('fitsComparator', () => {
     expect(rgbAt(PIXEL.x, PIXEL.y)).toEqual([...colormapRgb('coolwarm', 1)]);
     expect(rgbAt(PIXEL.x + 3, PIXEL.y)).toEqual([...colormapRgb('coolwarm', 0.5)]);
 
-    expect(renderCompareMarkdown({ ...report, ref: 'main', new: 'pr' }, { diffLinkPrefix: 'diffs' })).toContain(
-      "![HDU 0 'PRIMARY' data: new − ref](diffs/maps__sqrt_ts.fits.gz--0-PRIMARY.png)",
-    );
+    expect(
+      renderCompareMarkdown({ ...report, ref: 'main', new: 'pr' }, { diffLinkPrefix: 'diffs' }),
+    ).toContain("![HDU 0 'PRIMARY' data: new − ref](diffs/maps__sqrt_ts.fits.gz--0-PRIMARY.png)");
   });
 
   it('shows the worst plane of a cube, or the sum over planes', async () => {
@@ -179,7 +199,12 @@ describe('fitsComparator', () => {
       for (let p = 0; p < planes; p++) data.set(base.data as Float64Array, p * NX * NY);
       data[2 * NX * NY + PIXEL_INDEX] += bump;
       data[1 * NX * NY + PIXEL_INDEX] += bump / 10;
-      return { ...base, data, shape: [planes, NY, NX], axis: { kind: 'reco', edges: [1, 2, 4, 8, 16], unit: 'TeV' } };
+      return {
+        ...base,
+        data,
+        shape: [planes, NY, NX],
+        axis: { kind: 'reco', edges: [1, 2, 4, 8, 16], unit: 'TeV' },
+      };
     };
     const worst = await compareMaps(cube(0), cube(1), { diffDir: join(root, 'cube-worst') });
     expect(dataDetail(worst)).toMatchObject({ where: `[x=${PIXEL.x}, y=${PIXEL.y}, plane=2]` });
@@ -214,7 +239,10 @@ describe('fitsComparator', () => {
     });
     if (!r.ok) throw new Error(r.message);
     const byItem = Object.fromEntries(r.report.products[0]!.details.map((d) => [d.item, d]));
-    expect(byItem["HDU 1 'EVENTS' column ENERGY"]).toMatchObject({ status: 'within-tolerance', where: 'row 1' });
+    expect(byItem["HDU 1 'EVENTS' column ENERGY"]).toMatchObject({
+      status: 'within-tolerance',
+      where: 'row 1',
+    });
     expect(byItem["HDU 1 'EVENTS' column COUNTS"]).toMatchObject({
       status: 'different',
       where: 'row 2',

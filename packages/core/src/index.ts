@@ -62,3 +62,6 @@ export { explainProduct, type WhyNode, type WhyResult } from './provenance/why.j
 export { acquireLock, type BuildLock, type LockOwner } from './workspace/lock.js';
 export { relPath, workspaceLayout, type WorkspaceLayout } from './workspace/layout.js';
 export { writeFileAtomic } from './workspace/atomic.js';
+
+export * from './compare/index.js';
+export * from './slurm/index.js';

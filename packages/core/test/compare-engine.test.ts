@@ -56,7 +56,9 @@ describe('compareProductDirs', () => {
       ['summary.json', 'identical', true],
     ]);
     expect(report.summary).toMatchObject({ total: 3, identical: 3, different: 0 });
-    expect(renderCompareText(report)).toBe('compare main -> change\n3 products: 3 identical - no regression\n');
+    expect(renderCompareText(report)).toBe(
+      'compare main -> change\n3 products: 3 identical - no regression\n',
+    );
   });
 
   it('reports products missing on either side; only a missing one is a regression', async () => {
@@ -81,7 +83,12 @@ describe('compareProductDirs', () => {
     expect(p.comparator).toBe('json');
     expect(loose.regression).toBe(false);
     const stats = p.details.find((d) => d.item === 'key stats')!;
-    expect(stats).toMatchObject({ status: 'within-tolerance', elements: 4, differing: 0, where: 'stats.sqrt_ts[1]' });
+    expect(stats).toMatchObject({
+      status: 'within-tolerance',
+      elements: 4,
+      differing: 0,
+      where: 'stats.sqrt_ts[1]',
+    });
     expect(stats.maxRelDiff).toBeCloseTo(1e-9, 12);
     expect(p.details.find((d) => d.item === 'key n_obs')?.status).toBe('identical');
 
@@ -94,7 +101,10 @@ describe('compareProductDirs', () => {
       tolerances: tolerances("default: {rtol: 0}\nproducts:\n  '*.json': {keys: {stats: {rtol: 1.0e-8}}}"),
     });
     expect(perKey.products[0]!.status).toBe('within-tolerance');
-    expect(perKey.products[0]!.details[0]!.tolerance?.from).toEqual(['default', "products['*.json'].keys['stats']"]);
+    expect(perKey.products[0]!.details[0]!.tolerance?.from).toEqual([
+      'default',
+      "products['*.json'].keys['stats']",
+    ]);
   });
 
   it('lists changed, added and removed JSON keys; integers are exact', async () => {
@@ -102,7 +112,10 @@ describe('compareProductDirs', () => {
     const neu = tree({ 's.json': JSON.stringify({ a: 1, b: 'y', c: [1, 2, 3], n: 1000001, d: true }) });
     const report = await compareDirs(ref, neu, { tolerances: tolerances('default: {rtol: 0.1}') });
     const byItem = Object.fromEntries(report.products[0]!.details.map((d) => [d.item, d]));
-    expect(byItem['key b']).toMatchObject({ status: 'different', changes: [{ item: 'b', ref: '"x"', new: '"y"' }] });
+    expect(byItem['key b']).toMatchObject({
+      status: 'different',
+      changes: [{ item: 'b', ref: '"x"', new: '"y"' }],
+    });
     expect(byItem['key c']).toMatchObject({ status: 'different', changes: [{ item: 'c[2]', new: '3' }] });
     expect(byItem['key d']).toMatchObject({ status: 'different', changes: [{ item: 'd', new: 'true' }] });
     expect(byItem['key n']).toMatchObject({ status: 'different', differing: 1, tolerance: { exact: true } });
@@ -115,7 +128,10 @@ describe('compareProductDirs', () => {
     const report = await compareDirs(ref, neu);
     const [log, bin] = [report.products[0]!, report.products[1]!];
     expect(log).toMatchObject({ comparator: 'text', status: 'different' });
-    expect(log.details[0]).toMatchObject({ where: 'line 2', changes: [{ item: 'line 2', ref: 'two', new: 'TWO' }] });
+    expect(log.details[0]).toMatchObject({
+      where: 'line 2',
+      changes: [{ item: 'line 2', ref: 'two', new: 'TWO' }],
+    });
     expect(bin).toMatchObject({ comparator: 'bytes', status: 'different' });
     expect(bin.details[0]!.where).toBe('byte 2');
   });
@@ -126,7 +142,12 @@ describe('compareProductDirs', () => {
   });
 
   it('does not list pipe state or temporary files of atomic writes', async () => {
-    const dir = tree({ 'a.txt': '1', '.pipe/state.json': '{}', 'sub/b.txt.tmp-12-ab': 'x', 'sub/.c.fits.1.x.tmp': 'x' });
+    const dir = tree({
+      'a.txt': '1',
+      '.pipe/state.json': '{}',
+      'sub/b.txt.tmp-12-ab': 'x',
+      'sub/.c.fits.1.x.tmp': 'x',
+    });
     const r = await listProductDir(dir);
     expect(r.ok && r.entries.map((e) => e.relPath)).toEqual(['a.txt']);
   });
@@ -141,7 +162,14 @@ describe('compareProductSets', () => {
       [{ relPath: './maps/x.fits', absPath: gone, sha256: sha }],
     );
     expect(report.products).toEqual([
-      { path: 'maps/x.fits', status: 'identical', bytesIdentical: true, refSha256: sha, newSha256: sha, details: [] },
+      {
+        path: 'maps/x.fits',
+        status: 'identical',
+        bytesIdentical: true,
+        refSha256: sha,
+        newSha256: sha,
+        details: [],
+      },
     ]);
   });
 
@@ -174,7 +202,12 @@ describe('compareProductSets', () => {
 describe('renderers', () => {
   async function sampleReport(): Promise<CompareReport> {
     const changed = { ...summary, stats: { excess: 1234.5 * (1 + 2e-7), sqrt_ts: [1.5, 28.5, 0.125] } };
-    const ref = tree({ 'summary.json': JSON.stringify(summary), 'same.txt': 'x', 'gone.txt': 'y', 'n.json': '[1.0]' });
+    const ref = tree({
+      'summary.json': JSON.stringify(summary),
+      'same.txt': 'x',
+      'gone.txt': 'y',
+      'n.json': '[1.0]',
+    });
     const neu = tree({ 'summary.json': JSON.stringify(changed), 'same.txt': 'x', 'n.json': '[1.0000001]' });
     return compareDirs(ref, neu);
   }
@@ -228,7 +261,14 @@ describe('renderers', () => {
     ) as CompareReport;
     const json = renderCompareJson(report);
     expect(renderCompareJson(shuffled)).toBe(json);
-    expect(Object.keys(JSON.parse(json))).toEqual(['version', 'ref', 'new', 'regression', 'summary', 'products']);
+    expect(Object.keys(JSON.parse(json))).toEqual([
+      'version',
+      'ref',
+      'new',
+      'regression',
+      'summary',
+      'products',
+    ]);
     expect(Object.keys(JSON.parse(json).products[3])).toEqual([
       'path',
       'status',

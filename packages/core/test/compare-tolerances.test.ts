@@ -1,7 +1,12 @@
 /** The tolerance configuration of `pipe compare`: validation with file:line:col, rule resolution. */
 import { describe, expect, it } from 'vitest';
 import { compareArrays } from '../src/compare/numeric.js';
-import { defaultTolerances, parseTolerances, productRule, type ToleranceConfig } from '../src/compare/tolerances.js';
+import {
+  defaultTolerances,
+  parseTolerances,
+  productRule,
+  type ToleranceConfig,
+} from '../src/compare/tolerances.js';
 
 function config(yaml: string): ToleranceConfig {
   const r = parseTolerances(yaml, 'tolerances.yaml');
@@ -12,7 +17,12 @@ function config(yaml: string): ToleranceConfig {
 function errors(text: string) {
   const r = parseTolerances(text, 'tolerances.yaml');
   if (r.ok) throw new Error('expected diagnostics');
-  return r.diagnostics.map((d) => ({ code: d.code, message: d.message, at: d.span && `${d.span.line}:${d.span.col}`, hint: d.hint }));
+  return r.diagnostics.map((d) => ({
+    code: d.code,
+    message: d.message,
+    at: d.span && `${d.span.line}:${d.span.col}`,
+    hint: d.hint,
+  }));
 }
 
 const yaml = `
@@ -69,16 +79,26 @@ describe('tolerance rules', () => {
 describe('tolerance config errors', () => {
   it('points at unknown keys with a suggestion', () => {
     expect(errors('default:\n  rtoll: 1\n')).toEqual([
-      { code: 'unknown-key', message: "unknown key 'rtoll' in 'default'", at: '2:3', hint: "did you mean 'rtol'?" },
+      {
+        code: 'unknown-key',
+        message: "unknown key 'rtoll' in 'default'",
+        at: '2:3',
+        hint: "did you mean 'rtol'?",
+      },
     ]);
-    expect(errors("products:\n  '*.fits':\n    hdus: {PRIMARY: {rtol: 0, ignore_header_keys: [X]}}\n")[0]).toMatchObject({
+    expect(
+      errors("products:\n  '*.fits':\n    hdus: {PRIMARY: {rtol: 0, ignore_header_keys: [X]}}\n")[0],
+    ).toMatchObject({
       code: 'unknown-key',
       at: '3:31',
     });
   });
 
   it('rejects negative and non-numeric tolerances where they are written', () => {
-    expect(errors("products:\n  a.fits: {rtol: -1}\n")[0]).toMatchObject({ code: 'invalid-value', at: '2:18' });
+    expect(errors('products:\n  a.fits: {rtol: -1}\n')[0]).toMatchObject({
+      code: 'invalid-value',
+      at: '2:18',
+    });
     expect(errors('default: {atol: lots}\n')[0]).toMatchObject({ code: 'wrong-type', at: '1:17' });
   });
 
@@ -92,7 +112,9 @@ describe('compareArrays', () => {
     const ref = [1, 2, Number.NaN, 0, 100];
     const c = compareArrays(ref, [1, 2 + 3e-6, Number.NaN, 0, 100], { rtol: 1e-6, atol: 0 });
     expect(c).toMatchObject({ status: 'different', differing: 1, nanMismatch: 0, worstIndex: 1 });
-    expect(compareArrays(ref, [1, 2 + 1e-6, Number.NaN, 0, 100], { rtol: 1e-6, atol: 0 }).status).toBe('within-tolerance');
+    expect(compareArrays(ref, [1, 2 + 1e-6, Number.NaN, 0, 100], { rtol: 1e-6, atol: 0 }).status).toBe(
+      'within-tolerance',
+    );
     expect(compareArrays(ref, [1, 2, 5, 0, 100], { rtol: 1, atol: 1e9 })).toMatchObject({
       status: 'different',
       nanMismatch: 1,

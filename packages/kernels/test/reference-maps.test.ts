@@ -22,7 +22,7 @@ describe('evalAeffMap', () => {
     const offsets = Float64Array.from([...Array.from({ length: 200 }, () => rnd() * 3.2 - 0.3), 0, 2.5, 2.75, 2.7500001, -0.25, Number.NaN]);
     const energies = Float64Array.from([...Array.from({ length: 9 }, () => 0.01 + rnd() * 2.5), eNodes[3] as number, 0.015, 2.3, 2.31]);
     const out = new Float32Array(energies.length * offsets.length);
-    evalAeffMap(offsets, offsets.length, table, lnNodes, 12, Float64Array.from(offNodes), 6, bounds, energies, energies.length, 1500, out);
+    evalAeffMap(offsets, offsets.length, table, lnNodes, 12, Float64Array.from(offNodes), 6, bounds, energies, energies.length, 1500, new Float64Array(2 * energies.length), out);
     energies.forEach((e, t) => {
       offsets.forEach((o, p) => {
         const inside = e >= 0.015 && e <= 2.3 && o >= -0.25 && o <= 2.75;
@@ -34,7 +34,7 @@ describe('evalAeffMap', () => {
 
   it('writes zeros (not stale values) for energies outside the table', () => {
     const out = new Float32Array(3).fill(7);
-    evalAeffMap(Float64Array.of(0.1, 0.2, 0.3), 3, table, lnNodes, 12, Float64Array.from(offNodes), 6, bounds, Float64Array.of(50), 1, 1, out);
+    evalAeffMap(Float64Array.of(0.1, 0.2, 0.3), 3, table, lnNodes, 12, Float64Array.from(offNodes), 6, bounds, Float64Array.of(50), 1, 1, new Float64Array(2), out);
     expect(Array.from(out)).toEqual([0, 0, 0]);
   });
 });
@@ -58,7 +58,7 @@ describe('evalBkgMap', () => {
     const edges = Float64Array.of(0.05, 0.1, 0.3, 1.7, 10, 60, 100);
     const nK = edges.length - 1;
     const out = new Float32Array(nK * n);
-    evalBkgMap(lon, lat, n, lnTable, Float64Array.from(eNodes, Math.log), nE, Float64Array.from(nodes), nL, Float64Array.from(nodes), nL, bounds, edges, nK, omega, 1e6 * 1000, out);
+    evalBkgMap(lon, lat, n, lnTable, Float64Array.from(eNodes, Math.log), nE, Float64Array.from(nodes), nL, Float64Array.from(nodes), nL, bounds, edges, nK, omega, 1e6 * 1000, new Float64Array(3 * (nK + 1)), out);
     const rate = (e: number, l: number, b: number): number => {
       if (!(e >= 0.1 && e <= (eEdges[nE] as number) && l >= -2.5 && l <= 2.5 && b >= -2.5 && b <= 2.5)) return 0;
       const v = Math.exp(multilinear([eNodes.map(Math.log), nodes, nodes], lnTable, [Math.log(e), l, b]));

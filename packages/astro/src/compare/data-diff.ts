@@ -4,8 +4,8 @@
  */
 import {
   type ArrayComparison,
-  compareArrays,
   type CompareContext,
+  compareArrays,
   type DiffDetail,
   EXACT,
   limitChanges,
@@ -26,7 +26,10 @@ export function comparisonFields(
   tolerance: ResolvedTolerance,
   exact: boolean,
   where: (index: number) => string,
-): Pick<DiffDetail, 'status' | 'elements' | 'differing' | 'nanMismatch' | 'maxAbsDiff' | 'maxRelDiff' | 'where' | 'tolerance'> {
+): Pick<
+  DiffDetail,
+  'status' | 'elements' | 'differing' | 'nanMismatch' | 'maxAbsDiff' | 'maxRelDiff' | 'where' | 'tolerance'
+> {
   const out: ReturnType<typeof comparisonFields> = {
     status: c.status,
     elements: c.elements,
@@ -47,7 +50,8 @@ export function formatPixel(i: number, shape: readonly number[]): string {
   for (let axis = shape.length - 1; axis >= 0; axis--) {
     const n = shape[axis] as number;
     const fitsAxis = shape.length - 1 - axis; // 0 = NAXIS1 (x)
-    const name = fitsAxis === 0 ? 'x' : fitsAxis === 1 ? 'y' : fitsAxis === 2 ? 'plane' : `axis${fitsAxis + 1}`;
+    const name =
+      fitsAxis === 0 ? 'x' : fitsAxis === 1 ? 'y' : fitsAxis === 2 ? 'plane' : `axis${fitsAxis + 1}`;
     coords.push(`${name}=${rest % n}`);
     rest = Math.floor(rest / n);
   }
@@ -61,7 +65,12 @@ export interface ImageComparison {
 }
 
 /** Compares two images; a shape change is a structural difference. */
-export function compareImages(ref: FitsImage, neu: FitsImage, item: string, tolerance: ResolvedTolerance): ImageComparison {
+export function compareImages(
+  ref: FitsImage,
+  neu: FitsImage,
+  item: string,
+  tolerance: ResolvedTolerance,
+): ImageComparison {
   if (ref.shape.join('x') !== neu.shape.join('x')) {
     return {
       detail: {
@@ -101,7 +110,12 @@ export function compareTables(
     const parts = [];
     if (missing.length) parts.push(`missing in new: ${missing.join(', ')}`);
     if (added.length) parts.push(`only in new: ${added.join(', ')}`);
-    details.push({ item: `${item} columns`, kind: 'structure', status: 'different', message: parts.join('; ') });
+    details.push({
+      item: `${item} columns`,
+      kind: 'structure',
+      status: 'different',
+      message: parts.join('; '),
+    });
   }
   if (ref.rows !== neu.rows) {
     details.push({
@@ -113,7 +127,9 @@ export function compareTables(
     return details;
   }
   for (const name of refCols.filter((c) => neu.hasColumn(c))) {
-    details.push(compareColumns(ref.column(name), neu.column(name), `${item} column ${name}`, tolerance, ctx));
+    details.push(
+      compareColumns(ref.column(name), neu.column(name), `${item} column ${name}`, tolerance, ctx),
+    );
   }
   return details;
 }
@@ -135,17 +151,26 @@ function compareColumns(
   }
   const at = (perRow: number) => (i: number) =>
     perRow === 1 ? `row ${i}` : `row ${Math.floor(i / perRow)}, element ${i % perRow}`;
-  if (a.kind === 'string' && b.kind === 'string') return compareStrings(a.data, b.data, item, a.stringsPerRow, ctx);
-  if (a.kind === 'varlen' && b.kind === 'varlen') return compareVarlen(a.cells, b.cells, item, tolerance, ctx);
+  if (a.kind === 'string' && b.kind === 'string')
+    return compareStrings(a.data, b.data, item, a.stringsPerRow, ctx);
+  if (a.kind === 'varlen' && b.kind === 'varlen')
+    return compareVarlen(a.cells, b.cells, item, tolerance, ctx);
   if (a.kind === 'varlen' || b.kind === 'varlen') throw new Error('unreachable: kinds are equal');
   const perRow = a.kind === 'complex' ? 2 * a.repeat : a.repeat;
   const [da, db] = [a.data, b.data];
-  const exact = isIntegerArray(da as NumericArray) && isIntegerArray(db as NumericArray) && tolerance.exactIntegers;
+  const exact =
+    isIntegerArray(da as NumericArray) && isIntegerArray(db as NumericArray) && tolerance.exactIntegers;
   const c = compareArrays(da as NumericArray, db as NumericArray, exact ? EXACT : tolerance);
   return { item, kind: 'column', ...comparisonFields(c, tolerance, exact, at(Math.max(1, perRow))) };
 }
 
-function compareStrings(a: string[], b: string[], item: string, perRow: number, ctx: CompareContext): DiffDetail {
+function compareStrings(
+  a: string[],
+  b: string[],
+  item: string,
+  perRow: number,
+  ctx: CompareContext,
+): DiffDetail {
   const changes: ValueChange[] = [];
   for (let i = 0; i < a.length; i++) {
     if (a[i] !== b[i]) {
@@ -177,7 +202,12 @@ function compareVarlen(
 ): DiffDetail {
   const rowsOfLength = a.findIndex((cell, i) => cell.length !== (b[i] as NumericArray | string).length);
   if (rowsOfLength >= 0) {
-    return { item, kind: 'structure', status: 'different', message: `cell length differs first in row ${rowsOfLength}` };
+    return {
+      item,
+      kind: 'structure',
+      status: 'different',
+      message: `cell length differs first in row ${rowsOfLength}`,
+    };
   }
   if (a.some((c) => typeof c === 'string')) {
     return compareStrings(a.map(String), b.map(String), item, 1, ctx);

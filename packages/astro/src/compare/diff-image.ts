@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { diffImageName, type DiffImage } from '@pipe/core';
+import { type DiffImage, diffImageName } from '@pipe/core';
 import type { FitsHeader, FitsImage } from '../fits/index.js';
 import { renderMapPng } from '../quicklook/index.js';
 import { isWcsFailure, parseWcsHeader, pixelToSky } from '../wcs/index.js';
@@ -68,7 +68,8 @@ export function writeDiffImage(req: DiffImageRequest): DiffImage | undefined {
 
   const wcs = parseWcsHeader(req.header);
   const file = diffImageName(req.relPath, req.hduLabel);
-  const what = mode === 'worst-plane' ? `, plane ${plane}` : mode === 'sum' ? `, sum of ${planes} planes` : '';
+  const what =
+    mode === 'worst-plane' ? `, plane ${plane}` : mode === 'sum' ? `, sum of ${planes} planes` : '';
   mkdirSync(req.diffDir, { recursive: true });
   const bunit = req.header.string('BUNIT');
   const layout = renderMapPng(join(req.diffDir, file), {

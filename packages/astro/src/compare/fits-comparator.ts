@@ -5,7 +5,7 @@
  *
  *     compareProductDirs(ref, neu, { comparators: [fitsComparator()], diffDir, tolerances })
  */
-import type { CompareContext, ComparatorOutcome, DiffDetail, FileComparator } from '@pipe/core';
+import type { ComparatorOutcome, CompareContext, DiffDetail, FileComparator } from '@pipe/core';
 import { FitsError, type FitsFile, type Hdu, readFits } from '../fits/index.js';
 import { compareImages, compareTables } from './data-diff.js';
 import { type CubeReduction, writeDiffImage } from './diff-image.js';
@@ -24,7 +24,8 @@ export function fitsComparator(options: FitsComparatorOptions = {}): FileCompara
   return {
     name: 'fits',
     handles: (relPath) => FITS_PATH.test(relPath),
-    compare: (refPath, newPath, ctx) => compareFitsFiles(refPath, newPath, ctx, options.cube ?? 'worst-plane'),
+    compare: (refPath, newPath, ctx) =>
+      compareFitsFiles(refPath, newPath, ctx, options.cube ?? 'worst-plane'),
   };
 }
 
@@ -89,7 +90,12 @@ function compareHduPair(ref: Hdu, neu: Hdu, ctx: CompareContext, cube: CubeReduc
   const tolerance = ctx.rule.tolerance({ hdu: { name: ref.name, index: ref.index } });
   const details = [compareHeaders(ref.header, neu.header, item, tolerance, ctx)];
   if (ref.kind !== neu.kind) {
-    details.push({ item: `${item} data`, kind: 'structure', status: 'different', message: `${ref.kind} HDU → ${neu.kind}` });
+    details.push({
+      item: `${item} data`,
+      kind: 'structure',
+      status: 'different',
+      message: `${ref.kind} HDU → ${neu.kind}`,
+    });
     return details;
   }
   if (ref.kind === 'primary' || ref.kind === 'image') {

@@ -50,7 +50,11 @@ export function compareHeaders(
   return detail;
 }
 
-function compareValues(a: FitsValue | undefined, b: FitsValue | undefined, t: ResolvedTolerance): DetailStatus {
+function compareValues(
+  a: FitsValue | undefined,
+  b: FitsValue | undefined,
+  t: ResolvedTolerance,
+): DetailStatus {
   if (a === b) return 'identical';
   if (typeof a === 'number' && typeof b === 'number') {
     const exact = Number.isInteger(a) && Number.isInteger(b) && t.exactIntegers;

@@ -4,5 +4,10 @@
  */
 export { compareImages, compareTables, formatPixel, isIntegerArray } from './data-diff.js';
 export { type CubeReduction, type DiffImageRequest, writeDiffImage } from './diff-image.js';
-export { compareFitsContents, FITS_PATH, type FitsComparatorOptions, fitsComparator } from './fits-comparator.js';
+export {
+  compareFitsContents,
+  FITS_PATH,
+  type FitsComparatorOptions,
+  fitsComparator,
+} from './fits-comparator.js';
 export { compareHeaders, formatValue } from './header-diff.js';

@@ -68,7 +68,7 @@ export function makeEdispKernelMap(edisp: EdispInputs, offsets: Float64Array, np
 export function makeIrfExposure(aeff: AeffInputs, offsets: Float64Array, npix: number, energyTrue: EnergyAxis, livetime: number, kernels: Kernels): Float32Array {
   const nT = nbins(energyTrue);
   const out = new Float32Array(nT * npix);
-  kernels.evalAeffMap(offsets, npix, aeff.table, aeff.lnENodes, aeff.lnENodes.length, aeff.offNodes, aeff.offNodes.length, aeff.bounds, logCentres(energyTrue), nT, livetime, out);
+  kernels.evalAeffMap(offsets, npix, aeff.table, aeff.lnENodes, aeff.lnENodes.length, aeff.offNodes, aeff.offNodes.length, aeff.bounds, logCentres(energyTrue), nT, livetime, new Float64Array(2 * nT), out);
   return out;
 }
 

@@ -51,7 +51,7 @@ export function makeCounts(events: EventCoords, geom: WcsGeom, energy: EnergyAxi
 export function makeExposure(aeff: AeffInputs, offsets: Float64Array, geomNpix: number, energyTrue: EnergyAxis, livetime: number, kernels: Kernels): Float32Array {
   const nT = nbins(energyTrue);
   const out = new Float32Array(nT * geomNpix);
-  kernels.evalAeffMap(offsets, geomNpix, aeff.table, aeff.lnENodes, aeff.lnENodes.length, aeff.offNodes, aeff.offNodes.length, aeff.bounds, logCentres(energyTrue), nT, livetime, out);
+  kernels.evalAeffMap(offsets, geomNpix, aeff.table, aeff.lnENodes, aeff.lnENodes.length, aeff.offNodes, aeff.offNodes.length, aeff.bounds, logCentres(energyTrue), nT, livetime, new Float64Array(2 * nT), out);
   return out;
 }
 
@@ -79,6 +79,7 @@ export function makeBackground(bkg: BkgInputs, fov: PointingGeometry, geom: WcsG
     nK,
     solidAngle,
     ontime * 1e6,
+    new Float64Array(3 * (nK + 1)),
     out,
   );
   return out;

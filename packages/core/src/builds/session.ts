@@ -18,6 +18,7 @@ import type { PlanIO } from '../plan/decide.js';
 import { type Plan, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import { runBuild } from '../schedule/scheduler.js';
+import { lazyLocalStore } from '../store/lazy-cache.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
 import { HashMemo } from '../state/hash-memo.js';
 import { loadState, saveState, type StateData } from '../state/state-file.js';
@@ -59,10 +60,6 @@ export interface Session {
 
 export type OpenResult = { ok: true; session: Session } | { ok: false; diagnostics: Diagnostic[] };
 
-async function defaultCache(dir: string): Promise<CacheBackend> {
-  const { LocalStore } = await import('@pipe/cache');
-  return new LocalStore({ root: dir });
-}
 
 /** Expand, read state, resolve step identities. Unknown targets and expansion errors come back as diagnostics. */
 export async function openSession(options: SessionOptions): Promise<OpenResult> {
@@ -76,7 +73,7 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
   const loaded = loadState(layout.stateFile);
   if (loaded.note) notes.push(loaded.note);
   const memo = new HashMemo(loaded.data.files);
-  const cache = options.cache ?? (await defaultCache(layout.cacheDir));
+  const cache = options.cache ?? lazyLocalStore(layout.cacheDir);
   const io = createWorkspaceIO({
     memo,
     cache,

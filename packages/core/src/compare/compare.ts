@@ -4,7 +4,7 @@
  * comparator that handles them (the caller's, then JSON, then text or bytes).
  */
 import { hashProduct } from '../fingerprint/file-hash.js';
-import type { CompareContext, ComparatorOutcome, FileComparator } from './comparator.js';
+import type { ComparatorOutcome, CompareContext, FileComparator } from './comparator.js';
 import { jsonComparator } from './json-comparator.js';
 import { listProductDir, type ProductEntry, type ProductPair, pairProducts } from './product-sets.js';
 import { type CompareReport, makeReport, type ProductComparison, worstStatus } from './report.js';
@@ -49,7 +49,13 @@ export async function compareProductSets(
 
 export type CompareDirsResult =
   | { ok: true; report: CompareReport }
-  | { ok: false; reason: 'not-a-directory' | 'unreadable'; side: 'ref' | 'new'; path: string; message: string };
+  | {
+      ok: false;
+      reason: 'not-a-directory' | 'unreadable';
+      side: 'ref' | 'new';
+      path: string;
+      message: string;
+    };
 
 /** Compares the products under two directories (workspace product folders or `--out` directories). */
 export async function compareProductDirs(
@@ -68,8 +74,10 @@ export async function compareProductDirs(
 
 async function compareProduct(pair: ProductPair, options: CompareOptions): Promise<ProductComparison> {
   const path = pair.relPath;
-  if (!pair.new) return withHash({ path, status: 'missing-in-new', bytesIdentical: false, details: [] }, pair);
-  if (!pair.ref) return withHash({ path, status: 'missing-in-ref', bytesIdentical: false, details: [] }, pair);
+  if (!pair.new)
+    return withHash({ path, status: 'missing-in-new', bytesIdentical: false, details: [] }, pair);
+  if (!pair.ref)
+    return withHash({ path, status: 'missing-in-ref', bytesIdentical: false, details: [] }, pair);
 
   let refSha: string;
   let newSha: string;
@@ -77,12 +85,23 @@ async function compareProduct(pair: ProductPair, options: CompareOptions): Promi
     refSha = pair.ref.sha256 ?? (await hashProduct(pair.ref.absPath)).sha256;
     newSha = pair.new.sha256 ?? (await hashProduct(pair.new.absPath)).sha256;
   } catch (error) {
-    return { path, status: 'error', bytesIdentical: false, error: `cannot read: ${(error as Error).message}`, details: [] };
+    return {
+      path,
+      status: 'error',
+      bytesIdentical: false,
+      error: `cannot read: ${(error as Error).message}`,
+      details: [],
+    };
   }
   const base = { path, refSha256: refSha, newSha256: newSha };
   if (refSha === newSha) return { ...base, status: 'identical', bytesIdentical: true, details: [] };
 
-  const comparator = await chooseComparator(pair.ref.absPath, pair.new.absPath, path, options.comparators ?? []);
+  const comparator = await chooseComparator(
+    pair.ref.absPath,
+    pair.new.absPath,
+    path,
+    options.comparators ?? [],
+  );
   const context: CompareContext = {
     relPath: path,
     rule: productRule(options.tolerances ?? defaultTolerances(), path),
@@ -97,7 +116,14 @@ async function compareProduct(pair: ProductPair, options: CompareOptions): Promi
     outcome = { ok: false, error: `comparator '${comparator.name}' failed: ${(error as Error).message}` };
   }
   if (!outcome.ok) {
-    return { ...base, status: 'error', bytesIdentical: false, comparator: comparator.name, error: outcome.error, details: [] };
+    return {
+      ...base,
+      status: 'error',
+      bytesIdentical: false,
+      comparator: comparator.name,
+      error: outcome.error,
+      details: [],
+    };
   }
   return {
     ...base,
@@ -125,5 +151,7 @@ async function chooseComparator(
   custom: readonly FileComparator[],
 ): Promise<FileComparator> {
   for (const c of [...custom, JSON_COMPARATOR]) if (c.handles(relPath)) return c;
-  return (await looksLikeText(refPath)) && (await looksLikeText(newPath)) ? TEXT_COMPARATOR : BYTES_COMPARATOR;
+  return (await looksLikeText(refPath)) && (await looksLikeText(newPath))
+    ? TEXT_COMPARATOR
+    : BYTES_COMPARATOR;
 }

@@ -4,25 +4,44 @@
  * from a YAML/JSON config, a report model with text, Markdown and JSON renderings.
  */
 export {
-  type CompareContext,
   type ComparatorOutcome,
+  type CompareContext,
   diffImageName,
   type FileComparator,
   limitChanges,
 } from './comparator.js';
-export { type CompareDirsResult, type CompareOptions, compareProductDirs, compareProductSets } from './compare.js';
+export {
+  type CompareDirsResult,
+  type CompareOptions,
+  compareProductDirs,
+  compareProductSets,
+} from './compare.js';
 export { compareJsonValues, jsonComparator } from './json-comparator.js';
-export { type ArrayComparison, compareArrays, compareNumbers, EXACT, formatDiff, type NumberArray, type Tolerance } from './numeric.js';
+export {
+  type ArrayComparison,
+  compareArrays,
+  compareNumbers,
+  EXACT,
+  formatDiff,
+  type NumberArray,
+  type Tolerance,
+} from './numeric.js';
 export {
   DEFAULT_LIST_IGNORE,
-  listProductDir,
   type ListResult,
-  pairProducts,
+  listProductDir,
   type ProductEntry,
   type ProductPair,
+  pairProducts,
 } from './product-sets.js';
 export { type RenderMarkdownOptions, renderCompareMarkdown } from './render-markdown.js';
-export { describeDetail, formatTolerance, type RenderTextOptions, renderCompareText, summaryLine } from './render-text.js';
+export {
+  describeDetail,
+  formatTolerance,
+  type RenderTextOptions,
+  renderCompareText,
+  summaryLine,
+} from './render-text.js';
 export {
   type CompareReport,
   type CompareStatus,
@@ -52,8 +71,8 @@ export {
   productRule,
   type ResolvedTolerance,
   type ToleranceConfig,
-  type TolerancesResult,
   type ToleranceSpec,
+  type TolerancesResult,
   toleranceUsed,
   VOLATILE_HEADER_KEYS,
 } from './tolerances.js';

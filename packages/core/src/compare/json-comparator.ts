@@ -4,7 +4,12 @@
  * One detail per top-level key (one for the whole document when it is not an object).
  */
 import { readFile } from 'node:fs/promises';
-import { type CompareContext, type ComparatorOutcome, type FileComparator, limitChanges } from './comparator.js';
+import {
+  type ComparatorOutcome,
+  type CompareContext,
+  type FileComparator,
+  limitChanges,
+} from './comparator.js';
 import { compareArrays } from './numeric.js';
 import type { DetailStatus, DiffDetail, ValueChange } from './report.js';
 import { toleranceUsed } from './tolerances.js';
@@ -20,7 +25,11 @@ export function jsonComparator(): FileComparator {
   };
 }
 
-async function compareJsonFiles(refPath: string, newPath: string, ctx: CompareContext): Promise<ComparatorOutcome> {
+async function compareJsonFiles(
+  refPath: string,
+  newPath: string,
+  ctx: CompareContext,
+): Promise<ComparatorOutcome> {
   const ref = await readJson(refPath, 'reference');
   if (!ref.ok) return ref;
   const neu = await readJson(newPath, 'new');

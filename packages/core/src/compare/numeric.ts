@@ -50,8 +50,8 @@ export function compareArrays(ref: NumberArray, neu: NumberArray, tolerance: Tol
     const a = Number(ref[i]);
     const b = Number(neu[i]);
     if (a === b) continue;
-    const aNaN = a !== a;
-    const bNaN = b !== b;
+    const aNaN = Number.isNaN(a);
+    const bNaN = Number.isNaN(b);
     if (aNaN && bNaN) continue;
     unequal++;
     if (aNaN || bNaN) {
@@ -70,7 +70,8 @@ export function compareArrays(ref: NumberArray, neu: NumberArray, tolerance: Tol
     }
     if (rel > maxRel) maxRel = rel;
   }
-  const status: DetailStatus = unequal === 0 ? 'identical' : differing === 0 ? 'within-tolerance' : 'different';
+  const status: DetailStatus =
+    unequal === 0 ? 'identical' : differing === 0 ? 'within-tolerance' : 'different';
   return {
     status,
     elements: n,

@@ -77,7 +77,8 @@ export function pairProducts(ref: readonly ProductEntry[], neu: readonly Product
     for (const entry of list) {
       const relPath = normaliseRelPath(entry.relPath);
       const pair = byPath.get(relPath) ?? { relPath, ref: undefined, new: undefined };
-      if (pair[side] !== undefined) throw new Error(`pairProducts: '${relPath}' is listed twice in the ${side} set`);
+      if (pair[side] !== undefined)
+        throw new Error(`pairProducts: '${relPath}' is listed twice in the ${side} set`);
       pair[side] = entry;
       byPath.set(relPath, pair);
     }

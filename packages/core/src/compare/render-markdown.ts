@@ -4,8 +4,8 @@
  * identical products folded away.
  */
 import { formatDiff } from './numeric.js';
-import type { CompareReport, CompareStatus, DiffDetail, ProductComparison } from './report.js';
 import { formatTolerance, summaryParts } from './render-text.js';
+import type { CompareReport, CompareStatus, DiffDetail, ProductComparison } from './report.js';
 
 const ICON: Record<CompareStatus, string> = {
   identical: '✅',
@@ -59,8 +59,12 @@ export function renderCompareMarkdown(report: CompareReport, options: RenderMark
   }
   const identical = report.products.filter((p) => p.status === 'identical');
   if (identical.length > 0) {
-    out.push(`<details><summary>${identical.length} identical product${identical.length === 1 ? '' : 's'}</summary>`, '');
-    for (const p of identical) out.push(`- ${code(p.path)}${p.bytesIdentical ? '' : ' (equal content, bytes differ)'}`);
+    out.push(
+      `<details><summary>${identical.length} identical product${identical.length === 1 ? '' : 's'}</summary>`,
+      '',
+    );
+    for (const p of identical)
+      out.push(`- ${code(p.path)}${p.bytesIdentical ? '' : ' (equal content, bytes differ)'}`);
     out.push('', '</details>', '');
   }
   return `${out.join('\n').trimEnd()}\n`;
@@ -81,7 +85,12 @@ function productRow(p: ProductComparison): string {
   const differing = numeric.reduce((s, d) => s + (d.differing ?? 0), 0);
   const elements = numeric.reduce((s, d) => s + (d.elements ?? 0), 0);
   // A JSON key path says it all; a pixel or row needs the HDU or column it is in.
-  const where = worst.where === undefined ? worst.item : worst.kind === 'json' ? worst.where : `${worst.item} ${worst.where}`;
+  const where =
+    worst.where === undefined
+      ? worst.item
+      : worst.kind === 'json'
+        ? worst.where
+        : `${worst.item} ${worst.where}`;
   return [
     '',
     ` ${ICON[p.status]} `,
@@ -103,7 +112,10 @@ function rank(d: DiffDetail): number {
 function detailLine(d: DiffDetail): string {
   const parts: string[] = [`**${cell(d.item)}**: ${d.status.replaceAll('-', ' ')}`];
   if (d.maxAbsDiff !== undefined) {
-    const counts = d.differing !== undefined && d.elements !== undefined ? `${d.differing} of ${d.elements} outside tolerance` : '';
+    const counts =
+      d.differing !== undefined && d.elements !== undefined
+        ? `${d.differing} of ${d.elements} outside tolerance`
+        : '';
     const nan = d.nanMismatch ? `, ${d.nanMismatch} NaN pattern mismatches` : '';
     parts.push(
       `${counts}${nan}; max abs ${formatDiff(d.maxAbsDiff)}, max rel ${formatDiff(d.maxRelDiff)}${d.where ? ` at ${cell(d.where)}` : ''}`,
@@ -111,7 +123,10 @@ function detailLine(d: DiffDetail): string {
     if (d.tolerance) parts.push(formatTolerance(d.tolerance));
   }
   if (d.changes?.length) {
-    const list = d.changes.map((c) => `${code(c.item)}: ${c.ref === undefined ? '(absent)' : code(c.ref)} → ${c.new === undefined ? '(absent)' : code(c.new)}`);
+    const list = d.changes.map(
+      (c) =>
+        `${code(c.item)}: ${c.ref === undefined ? '(absent)' : code(c.ref)} → ${c.new === undefined ? '(absent)' : code(c.new)}`,
+    );
     if (d.moreChanges) list.push(`+${d.moreChanges} more`);
     parts.push(list.join(', '));
   }

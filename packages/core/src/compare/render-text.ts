@@ -4,7 +4,14 @@
  * `verbose`), so a clean run prints two lines.
  */
 import { formatDiff } from './numeric.js';
-import type { CompareReport, CompareStatus, CompareSummary, DiffDetail, ToleranceUsed, ValueChange } from './report.js';
+import type {
+  CompareReport,
+  CompareStatus,
+  CompareSummary,
+  DiffDetail,
+  ToleranceUsed,
+  ValueChange,
+} from './report.js';
 
 const LABEL: Record<CompareStatus, string> = {
   identical: 'identical',

@@ -4,7 +4,12 @@
  * comparison (sizes and the first differing offset).
  */
 import { open, readFile } from 'node:fs/promises';
-import { type CompareContext, type ComparatorOutcome, type FileComparator, limitChanges } from './comparator.js';
+import {
+  type ComparatorOutcome,
+  type CompareContext,
+  type FileComparator,
+  limitChanges,
+} from './comparator.js';
 import type { DiffDetail, ValueChange } from './report.js';
 
 const SNIFF_BYTES = 8192;

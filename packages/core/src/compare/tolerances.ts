@@ -15,11 +15,10 @@
  */
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import type { Diagnostic } from '../model/types.js';
 import { makeDiagnostic } from '../config/diagnostics.js';
-import { validateShape } from '../config/schema-issues.js';
+import { nodeAt, validateShape } from '../config/schema-issues.js';
 import { parseSource, readSource, spanOf } from '../config/source.js';
-import { nodeAt } from '../config/schema-issues.js';
+import type { Diagnostic } from '../model/types.js';
 import type { ToleranceUsed } from './report.js';
 
 /** Header keys that change on every write and never mean a different product. */
@@ -63,7 +62,9 @@ export interface ToleranceConfig {
   file?: string;
 }
 
-export type TolerancesResult = { ok: true; config: ToleranceConfig } | { ok: false; diagnostics: Diagnostic[] };
+export type TolerancesResult =
+  | { ok: true; config: ToleranceConfig }
+  | { ok: false; diagnostics: Diagnostic[] };
 
 /** The configuration used when none is given. */
 export function defaultTolerances(): ToleranceConfig {

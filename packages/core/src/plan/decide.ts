@@ -33,6 +33,7 @@ export interface KnownOutput {
 }
 
 export type Decision =
+  /** adopted: the outputs in the workspace are right but the task record must be (re)written (new stamps, or taken from the cache). */
   | { action: 'up-to-date'; key: string; record: FingerprintRecord; outputs: Record<string, KnownOutput>; adopted?: boolean }
   | { action: 'restore'; key: string; record: FingerprintRecord; manifest: Manifest; reasons: Reason[] }
   | { action: 'run'; key: string; record: FingerprintRecord; reasons: Reason[] }
@@ -93,11 +94,13 @@ export function fingerprintTask(task: Task, ctx: DecideContext): FingerprintReco
   });
 }
 
+/** A reason when an output is missing or modified; 'restamp' when intact but its stamp changed (e.g. touched). */
 async function outputsIntact(
   task: Task,
   recorded: Record<string, OutputStamp>,
   io: PlanIO,
-): Promise<Reason | undefined> {
+): Promise<Reason | 'restamp' | undefined> {
+  let restamp = false;
   for (const [name, abs] of Object.entries(task.outputs)) {
     const rec = recorded[name];
     const st = io.stamp(abs);
@@ -106,8 +109,9 @@ async function outputsIntact(
     if (st.size !== rec.size || (await io.productSha256(abs)) !== rec.sha256) {
       return { type: 'output-modified', output: name, path: rec.path };
     }
+    restamp = true;
   }
-  return undefined;
+  return restamp ? 'restamp' : undefined;
 }
 
 /** Whether the workspace already holds exactly the manifest's outputs (e.g. published before a crash). */
@@ -146,6 +150,8 @@ export async function decideTask(task: Task, ctx: DecideContext): Promise<Decisi
   if (prev && prev.key === key) {
     const broken = await outputsIntact(task, prev.outputs, ctx.io);
     if (!broken) return { action: 'up-to-date', key, record, outputs: recordOutputs(prev.outputs) };
+    // Same bytes under a new stamp: up to date, and the record takes the new stamp (no re-hash next time).
+    if (broken === 'restamp') return { action: 'up-to-date', key, record, outputs: recordOutputs(prev.outputs), adopted: true };
     const manifest = await ctx.io.manifest(key);
     if (manifest && manifestCovers(task, manifest)) return { action: 'restore', key, record, manifest, reasons: [broken] };
     return { action: 'run', key, record, reasons: [broken] };

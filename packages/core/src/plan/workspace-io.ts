@@ -1,5 +1,6 @@
 /** The real PlanIO: the hash memo over the file system, product hashing, and cache manifests. */
-import { type CacheBackend, describeFailure } from '@pipe/cache';
+import type { CacheBackend } from '@pipe/cache';
+import { describeCacheFailure } from '../store/lazy-cache.js';
 import { hashProduct } from '../fingerprint/file-hash.js';
 import { type HashMemo, stampOf } from '../state/hash-memo.js';
 import type { PlanIO } from './decide.js';
@@ -21,7 +22,7 @@ export function createWorkspaceIO(options: WorkspaceIOOptions): PlanIO {
     async manifest(key) {
       const got = await options.cache.getManifest(key);
       if (!got.ok) {
-        options.onCacheProblem?.(key, describeFailure(got.failure));
+        options.onCacheProblem?.(key, await describeCacheFailure(got.failure));
         return undefined;
       }
       return got.value;

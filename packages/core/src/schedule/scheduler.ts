@@ -67,6 +67,8 @@ class Scheduler {
   private readonly expandedItems: Map<string, TaskItem[]>;
   private pending: Plan['pending'];
   private inFlight = 0;
+  /** Inside addTasks: more tasks are about to be advanced, the build cannot be over. */
+  private adding = 0;
   private running = 0;
   private restoring = 0;
   private stopped = false;
@@ -112,6 +114,16 @@ class Scheduler {
   }
 
   private addTasks(list: Task[], planned: (id: string) => Decision | undefined) {
+    this.adding++;
+    try {
+      this.addTasksNow(list, planned);
+    } finally {
+      this.adding--;
+    }
+    this.maybeFinish();
+  }
+
+  private addTasksNow(list: Task[], planned: (id: string) => Decision | undefined) {
     for (const task of list) this.tasks.set(task.id, task);
     const ready: string[] = [];
     for (const task of list) {
@@ -250,11 +262,10 @@ class Scheduler {
   }
 
   private maybeFinish() {
-    if (this.inFlight > 0 || this.running > 0 || this.restoring > 0) return;
+    if (this.adding > 0 || this.inFlight > 0 || this.running > 0 || this.restoring > 0) return;
     if (!this.stopped && (this.runQueue.length > 0 || this.restoreQueue.length > 0)) return;
-    if (!this.stopped) {
-      for (const id of this.tasks.keys()) if (!this.reports.has(id) && !this.waitingOn.get(id)) return;
-    }
+    // Nothing is deciding, queued or running: every unreported task waits on one that will never
+    // finish (only after a stop), so the build is over.
     this.finish();
   }
 

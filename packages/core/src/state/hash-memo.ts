@@ -13,7 +13,6 @@ import type { MemoEntry } from './state-file.js';
 
 /** Larger than the coarse kernel clock tick of common file systems (ext4, xfs, btrfs: ≤ 10 ms). */
 export const RACY_GRANULARITY_MS = 100;
-const GRANULARITY_NS = BigInt(RACY_GRANULARITY_MS) * 1_000_000n;
 
 export interface FileStamp {
   size: number;
@@ -23,9 +22,17 @@ export interface FileStamp {
 
 /** Stat a file (undefined when missing or not a regular file). */
 export function stampOf(file: string): FileStamp | undefined {
-  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  const st = statSync(file, { throwIfNoEntry: false });
   if (!st || !st.isFile()) return undefined;
-  return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ino: Number(st.ino) };
+  return { size: st.size, mtimeNs: mtimeNsOf(st.mtimeMs), ino: st.ino };
+}
+
+/**
+ * mtime in ns from the float ms of a plain stat (sub-µs resolution at today's epoch). BigInt stats
+ * would be exact but cost several times more per file; the racy-clean rule covers what rounding hides.
+ */
+function mtimeNsOf(mtimeMs: number): string {
+  return String(Math.round(mtimeMs * 1e6));
 }
 
 export class HashMemo {
@@ -38,19 +45,19 @@ export class HashMemo {
 
   /** XXH64 of a file's content, or undefined when it does not exist. */
   hash(file: string): string | undefined {
-    const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+    const st = statSync(file, { throwIfNoEntry: false });
     if (!st || !st.isFile()) return undefined;
-    const size = Number(st.size);
-    const mtimeNs = st.mtimeNs.toString();
-    const ino = Number(st.ino);
+    const size = st.size;
+    const mtimeNs = mtimeNsOf(st.mtimeMs);
+    const ino = st.ino;
     const entry = this.entries[file];
     if (entry && entry[0] === size && entry[1] === mtimeNs && entry[2] === ino) {
       return entry[3];
     }
-    const startedNs = BigInt(Date.now()) * 1_000_000n;
+    const started = Date.now();
     const hash = xxh64FileSync(file);
     this.hashed++;
-    if (startedNs - st.mtimeNs > GRANULARITY_NS) {
+    if (started - st.mtimeMs > RACY_GRANULARITY_MS) {
       this.entries[file] = [size, mtimeNs, ino, hash];
       this.dirty = true;
     } else if (entry) {

@@ -7,7 +7,8 @@
  */
 import { chmod, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { type CacheBackend, type CacheFailure, describeFailure, type Manifest, type ManifestOutput } from '@pipe/cache';
+import type { CacheBackend, CacheFailure, Manifest, ManifestOutput } from '@pipe/cache';
+import { describeCacheFailure } from './lazy-cache.js';
 import type { Task, TaskItem } from '../model/types.js';
 import { hashProduct } from '../fingerprint/file-hash.js';
 import { stampOf } from '../state/hash-memo.js';
@@ -40,7 +41,7 @@ export async function storeOutputs(options: {
   }
   for (const out of outputs) {
     const put = await cache.putBlob(out.sha256, temps[out.name]!);
-    if (!put.ok) warnings.push(`cache: storing ${out.path}: ${describeFailure(put.failure)}`);
+    if (!put.ok) warnings.push(`cache: storing ${out.path}: ${await describeCacheFailure(put.failure)}`);
   }
   if (warnings.length === 0) {
     const manifest: Manifest = {
@@ -53,7 +54,7 @@ export async function storeOutputs(options: {
       createdAt: new Date().toISOString(),
     };
     const put = await cache.putManifest(manifest);
-    if (!put.ok) warnings.push(`cache: storing the manifest of ${task.id}: ${describeFailure(put.failure)}`);
+    if (!put.ok) warnings.push(`cache: storing the manifest of ${task.id}: ${await describeCacheFailure(put.failure)}`);
   }
   return { ok: true, outputs, warnings };
 }
@@ -105,7 +106,7 @@ export async function restoreOutputs(cache: CacheBackend, root: string, task: Ta
     if (!out) return { ok: false, detail: `manifest ${manifest.key} has no output '${name}'` };
     await mkdir(path.dirname(dest), { recursive: true });
     const got = await cache.fetchBlob(out.sha256, dest);
-    if (!got.ok) return { ok: false, detail: describeFailure(got.failure), failure: got.failure };
+    if (!got.ok) return { ok: false, detail: await describeCacheFailure(got.failure), failure: got.failure };
     if (!got.value) return { ok: false, detail: `blob ${out.sha256.slice(0, 12)} of ${out.path} is missing` };
     await chmod(dest, out.mode & 0o777).catch(() => undefined);
     stamps[name] = stampFor(dest, out, root);

@@ -3,49 +3,25 @@
 
 import { FLOAT32_TINY, cellIndex, cellWeight } from './interp.js';
 
+const LN_TINY = Math.log(FLOAT32_TINY);
+
 /**
  * ∫_{e1}^{e2} of the power law through (e1, y1) and (e2, y2) — gammapy's trapz_loglog: 0 when either value is 0.
+ * Γ = −ln(max(y1/y2, tiny))/ln(e1/e2); I = y1·e1/(1 − Γ)·((e2/e1)^(1−Γ) − 1), or y1·e1·ln(e2/e1) when
+ * |1 − Γ| ≤ 1e-8.
  */
 export function integrateLogLog(e1: number, e2: number, y1: number, y2: number): number {
   if (!(y1 > 0) || !(y2 > 0)) return 0;
-  let ratio = y1 / y2;
-  if (ratio < FLOAT32_TINY) ratio = FLOAT32_TINY;
-  const gamma = -Math.log(ratio) / Math.log(e1 / e2);
-  const g = 1 - gamma;
-  if (Math.abs(g) <= 1e-8) return y1 * e1 * Math.log(e2 / e1);
-  return ((y1 * e1) / g) * ((e2 / e1) ** g - 1);
+  return integrateLogLogLn(y1, Math.log(y1), Math.log(y2), e1, Math.log(e1), Math.log(e2));
 }
 
-/**
- * Rate at (ln E, cell of fov_lon, cell of fov_lat): trilinear interpolation of lnTable (extrapolating), exp, and
- * gammapy's zero rule exp(v) − tiny ≤ tiny → 0.
- */
-function rateAt(
-  lnTable: Float64Array,
-  lnENodes: Float64Array,
-  nE: number,
-  nLon: number,
-  nLat: number,
-  lnE: number,
-  il: number,
-  tl: number,
-  ib: number,
-  tb: number,
-): number {
-  const ie = cellIndex(lnENodes, 0, nE, lnE);
-  const te = cellWeight(lnENodes, 0, nE, ie, lnE);
-  const ie1 = nE > 1 ? ie + 1 : ie;
-  const il1 = nLon > 1 ? il + 1 : il;
-  const ib1 = nLat > 1 ? ib + 1 : ib;
-  const a = (ie * nLon + il) * nLat;
-  const b = (ie * nLon + il1) * nLat;
-  const c = (ie1 * nLon + il) * nLat;
-  const d = (ie1 * nLon + il1) * nLat;
-  const v0 = ((lnTable[a + ib] as number) * (1 - tb) + (lnTable[a + ib1] as number) * tb) * (1 - tl) + ((lnTable[b + ib] as number) * (1 - tb) + (lnTable[b + ib1] as number) * tb) * tl;
-  const v1 = ((lnTable[c + ib] as number) * (1 - tb) + (lnTable[c + ib1] as number) * tb) * (1 - tl) + ((lnTable[d + ib] as number) * (1 - tb) + (lnTable[d + ib1] as number) * tb) * tl;
-  const v = Math.exp(v0 * (1 - te) + v1 * te);
-  if (!(Math.abs(v) - FLOAT32_TINY > FLOAT32_TINY)) return 0;
-  return v;
+/** The same integral from y1 > 0, v = ln y at both ends and the energies' logs (no log evaluated here). */
+function integrateLogLogLn(y1: number, v1: number, v2: number, e1: number, l1: number, l2: number): number {
+  let lr = v1 - v2;
+  if (lr < LN_TINY) lr = LN_TINY;
+  const g = 1 + lr / (l1 - l2); // 1 − Γ
+  if (Math.abs(g) <= 1e-8) return y1 * e1 * (l2 - l1);
+  return ((y1 * e1) / g) * (Math.exp(g * (l2 - l1)) - 1);
 }
 
 /**
@@ -56,8 +32,10 @@ function rateAt(
  * - lnENodes (nE), lonNodes (nLon), latNodes (nLat): interpolation nodes (ln of the energy nodes);
  * - bounds: [eMin, eMax, lonMin, lonMax, latMin, latMax], the axis edges: outside, the rate is 0;
  * - edges (nK + 1): reco-energy edges, same unit as the energy axis; solidAngle: Ω per pixel (sr);
- * - scale: time × unit factor (e.g. ontime · 1e6 for a per-MeV rate and TeV edges); out: nK × npix, float32.
- * The rate at the nK + 1 edges is evaluated per pixel and integrated log-log. Allocates nothing.
+ * - scale: time × unit factor (e.g. ontime · 1e6 for a per-MeV rate and TeV edges);
+ * - work: scratch of at least 3·(nK + 1) values; out: nK × npix, float32.
+ * The rate at an edge is exp(v) of the interpolated ln value v, and 0 when exp(v) − tiny ≤ tiny (gammapy's
+ * log scale); bins with a zero end get 0. Allocates nothing.
  */
 export function evalBkgMap(
   fovLon: Float64Array,
@@ -75,14 +53,26 @@ export function evalBkgMap(
   nK: number,
   solidAngle: Float64Array,
   scale: number,
+  work: Float64Array,
   out: Float32Array,
 ): void {
-  const eMin = bounds[0] as number;
-  const eMax = bounds[1] as number;
   const lonMin = bounds[2] as number;
   const lonMax = bounds[3] as number;
   const latMin = bounds[4] as number;
   const latMax = bounds[5] as number;
+  // Energy cells of the edges, the same for every pixel: work[3j] = cell (−1 outside the axis), weight, ln E.
+  for (let j = 0; j <= nK; j++) {
+    const e = edges[j] as number;
+    const lnE = Math.log(e);
+    const ie = cellIndex(lnENodes, 0, nE, lnE);
+    work[3 * j] = e >= (bounds[0] as number) && e <= (bounds[1] as number) ? ie : -1;
+    work[3 * j + 1] = cellWeight(lnENodes, 0, nE, ie, lnE);
+    work[3 * j + 2] = lnE;
+  }
+  const planeE = nLon * nLat;
+  const dE = nE > 1 ? planeE : 0;
+  const dLon = nLon > 1 ? nLat : 0;
+  const dLat = nLat > 1 ? 1 : 0;
   for (let p = 0; p < npix; p++) {
     const lon = fovLon[p] as number;
     const lat = fovLat[p] as number;
@@ -94,15 +84,34 @@ export function evalBkgMap(
     const tl = cellWeight(lonNodes, 0, nLon, il, lon);
     const ib = cellIndex(latNodes, 0, nLat, lat);
     const tb = cellWeight(latNodes, 0, nLat, ib, lat);
+    const w00 = (1 - tl) * (1 - tb);
+    const w01 = (1 - tl) * tb;
+    const w10 = tl * (1 - tb);
+    const w11 = tl * tb;
+    const base = il * nLat + ib;
     const factor = scale * (solidAngle[p] as number);
-    let e1 = edges[0] as number;
-    let y1 = e1 >= eMin && e1 <= eMax ? rateAt(lnTable, lnENodes, nE, nLon, nLat, Math.log(e1), il, tl, ib, tb) : 0;
-    for (let k = 0; k < nK; k++) {
-      const e2 = edges[k + 1] as number;
-      const y2 = e2 >= eMin && e2 <= eMax ? rateAt(lnTable, lnENodes, nE, nLon, nLat, Math.log(e2), il, tl, ib, tb) : 0;
-      out[k * npix + p] = integrateLogLog(e1, e2, y1, y2) * factor;
-      e1 = e2;
+    let y1 = 0;
+    let v1 = 0;
+    for (let j = 0; j <= nK; j++) {
+      const ie = work[3 * j] as number;
+      let y2 = 0;
+      let v2 = 0;
+      if (ie >= 0) {
+        const te = work[3 * j + 1] as number;
+        const a = ie * planeE + base;
+        const b = a + dE;
+        const lo = (lnTable[a] as number) * w00 + (lnTable[a + dLat] as number) * w01 + (lnTable[a + dLon] as number) * w10 + (lnTable[a + dLon + dLat] as number) * w11;
+        const hi = (lnTable[b] as number) * w00 + (lnTable[b + dLat] as number) * w01 + (lnTable[b + dLon] as number) * w10 + (lnTable[b + dLon + dLat] as number) * w11;
+        v2 = lo * (1 - te) + hi * te;
+        y2 = Math.exp(v2);
+        if (!(y2 - FLOAT32_TINY > FLOAT32_TINY)) y2 = 0;
+      }
+      if (j > 0) {
+        const integral = y1 > 0 && y2 > 0 ? integrateLogLogLn(y1, v1, v2, edges[j - 1] as number, work[3 * j - 1] as number, work[3 * j + 2] as number) : 0;
+        out[(j - 1) * npix + p] = integral * factor;
+      }
       y1 = y2;
+      v1 = v2;
     }
   }
 }

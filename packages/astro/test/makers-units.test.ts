@@ -1,0 +1,225 @@
+// The makers' rules on small synthetic inputs: safe-mask methods (gammapy 1.0 SafeMaskMaker), FoV norm validity,
+// background hole filling, stacking with cutouts, and the dataset file round trip.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { referenceKernels } from '@pipe/kernels';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
+import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
+import {
+  type MapDataset,
+  defaultRadEdges,
+  edispBiasEnergy,
+  energyBinMask,
+  fillBackgroundHoles,
+  fovBackgroundNorm,
+  isDatasetReadFailure,
+  makeSafeMask,
+  maskImage,
+  readDataset,
+  stackDatasets,
+  writeDataset,
+} from '../src/makers/index.js';
+import { cutoutAround } from '../src/geom/cutout.js';
+
+const axis = logEnergyAxis('reco', 1, 10, 4) as EnergyAxis;
+const truth = logEnergyAxis('true', 0.5, 20, 6) as EnergyAxis;
+
+describe('safe mask', () => {
+  const npix = 3;
+  const background = Float32Array.from([1, 0, 2, 1, 1, Number.NaN, 1, 1, 1, 1, 1, 1]);
+
+  it('requires a finite, positive background when the run has one, and cuts by the AEFF thresholds', () => {
+    const r = makeSafeMask(['aeff-default'], { energy: axis, npix, background, aeffThresholds: { lo: 1.5, hi: 100 } });
+    if ('reason' in r) throw new Error(r.message);
+    // bin 0 is [1, 1.78): below LO_THRES 1.5 → cut
+    expect(Array.from(r.mask)).toEqual([0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1]);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('keeps an all-zero background from masking anything, and warns without thresholds', () => {
+    const r = makeSafeMask(['aeff-default'], { energy: axis, npix, background: new Float32Array(12), aeffThresholds: {} });
+    if ('reason' in r) throw new Error(r.message);
+    expect(r.mask.every((v) => v === 1)).toBe(true);
+    expect(r.warnings[0]?.method).toBe('aeff-default');
+  });
+
+  it('keeps bins fully inside [lo, hi] only', () => {
+    const edges = axis.edges;
+    expect(Array.from(energyBinMask(axis, edges[1], edges[3]))).toEqual([0, 1, 1, 0]);
+    expect(Array.from(energyBinMask(axis, (edges[1] as number) * 1.000001, undefined))).toEqual([0, 0, 1, 1]);
+  });
+
+  it('offset-max removes pixels at or beyond the offset in every bin', () => {
+    const r = makeSafeMask(['offset-max'], { energy: axis, npix, offsets: Float64Array.of(0.5, 2.5, 2.49), offsetMax: 2.5 });
+    if ('reason' in r) throw new Error(r.message);
+    expect(Array.from(maskImage(r.mask, npix, 4))).toEqual([1, 0, 1]);
+    expect(makeSafeMask(['offset-max'], { energy: axis, npix })).toMatchObject({ reason: 'safe-mask-input-missing' });
+  });
+
+  it('bkg-peak keeps the bins above the peak of the background spectrum', () => {
+    const bg = Float32Array.from([1, 1, 1, 5, 5, 5, 3, 3, 3, 1, 1, 1]);
+    const r = makeSafeMask(['bkg-peak'], { energy: axis, npix, background: bg });
+    if ('reason' in r) throw new Error(r.message);
+    expect(Array.from(r.mask)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('edisp-bias finds where the relative bias falls to the threshold above its peak', () => {
+    // a diagonal kernel whose mean reco energy overshoots by 50 % at low energy, 0 % at high energy
+    const reco = logEnergyAxis('reco', 0.3, 30, 40) as EnergyAxis;
+    const tr = logEnergyAxis('true', 0.3, 30, 20) as EnergyAxis;
+    const m = new Float64Array(20 * 40);
+    const rc = Array.from({ length: 40 }, (_, k) => Math.sqrt((reco.edges[k] as number) * (reco.edges[k + 1] as number)));
+    for (let t = 0; t < 20; t++) {
+      const et = Math.sqrt((tr.edges[t] as number) * (tr.edges[t + 1] as number));
+      const bias = 0.5 * Math.exp(-(et - 0.3) / 0.5);
+      const target = et * (1 + bias);
+      let best = 0;
+      rc.forEach((c, k) => {
+        if (Math.abs(Math.log(c / target)) < Math.abs(Math.log((rc[best] as number) / target))) best = k;
+      });
+      m[t * 40 + best] = 1;
+    }
+    const e = edispBiasEnergy(m, tr, reco, 0.1);
+    // bias(E) = 0.1 at E ≈ 0.3 + 0.5·ln 5 ≈ 1.10 TeV (within a reco bin), reported × 1.1
+    expect(e).toBeGreaterThan(0.9 * 1.1);
+    expect(e).toBeLessThan(1.5 * 1.1);
+  });
+});
+
+describe('FoV background norm', () => {
+  it('is Σ counts / Σ background over safe, non-excluded, non-NaN bins', () => {
+    const counts = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const bg = Float32Array.from([1, 1, Number.NaN, 2, 2, 100]);
+    const r = fovBackgroundNorm(counts, bg, Uint8Array.from([1, 1, 1, 1, 1, 0]), Uint8Array.from([1, 1, 1]), 3, 2);
+    expect(r.countsTotal).toBe(1 + 2 + 4 + 5);
+    expect(r.backgroundTotal).toBe(6);
+    expect(r.norm).toBe(2);
+    expect(r.normErr).toBeCloseTo(Math.sqrt(12) / 6, 12);
+    const excl = fovBackgroundNorm(counts, bg, Uint8Array.from([1, 1, 1, 1, 1, 0]), Uint8Array.from([0, 1, 1]), 3, 2);
+    expect(excl.norm).toBe((2 + 5) / 3);
+  });
+
+  it('rejects runs without counts or background, leaving norm 1', () => {
+    const zero = fovBackgroundNorm(new Float32Array(2), Float32Array.of(1, 1), Uint8Array.of(1, 1), Uint8Array.of(1, 1), 2, 1);
+    expect(zero).toMatchObject({ norm: 1, invalid: 'counts-not-positive' });
+    const noBg = fovBackgroundNorm(Float32Array.of(1, 1), new Float32Array(2), Uint8Array.of(1, 1), Uint8Array.of(1, 1), 2, 1);
+    expect(noBg).toMatchObject({ norm: 1, invalid: 'norm-not-finite' });
+  });
+});
+
+describe('background hole filling', () => {
+  it('fills interior holes log-linearly along energy and leaves the ends empty', () => {
+    // two columns (plane = 2), 6 energies: column 0 has a hole at 2–3, column 1 leading/trailing zeros
+    const d = Float64Array.from([0, 0, 8, 1, 0, 4, 0, 2, 1, 0, 2, 0]);
+    fillBackgroundHoles(d, 6, 2);
+    expect(d[4]).toBeCloseTo(8 * (1 / 8) ** (1 / 3), 12);
+    expect(d[6]).toBeCloseTo(8 * (1 / 8) ** (2 / 3), 12);
+    expect([d[1], d[3], d[5], d[7], d[9], d[11]]).toEqual([0, 1, 4, 2, 0, 0]);
+    expect([d[0], d[8], d[10]]).toEqual([0, 1, 2]);
+  });
+});
+
+function geom(width: number): WcsGeom {
+  return createWcsGeom({ skydir: { lon: 83.633, lat: 22.014 }, binsize: 0.1, width }) as WcsGeom;
+}
+
+function runOn(parent: WcsGeom, irfParent: WcsGeom, ra: number, dec: number, value: number): MapDataset {
+  const c = cutoutAround(parent, ra, dec, 2) as ReturnType<typeof cutoutAround> & { geom: WcsGeom; x0: number; y0: number };
+  const ic = cutoutAround(irfParent, ra, dec, 2) as typeof c;
+  const n = c.geom.nx * c.geom.ny;
+  const ni = ic.geom.nx * ic.geom.ny;
+  const maskSafe = new Uint8Array(4 * n).fill(1);
+  maskSafe.fill(0, 0, n); // bin 0 unsafe everywhere
+  return {
+    name: `run${value}`,
+    geom: c.geom,
+    irfGeom: ic.geom,
+    placement: { x0: c.x0, y0: c.y0, irfX0: ic.x0, irfY0: ic.y0 },
+    energy: axis,
+    energyTrue: truth,
+    counts: new Float32Array(4 * n).fill(value),
+    exposure: new Float32Array(6 * n).fill(10 * value),
+    background: new Float32Array(4 * n).fill(value / 2),
+    maskSafe,
+    psf: { radEdges: defaultRadEdges(), data: new Float32Array(6 * 66 * ni).fill(value), exposure: new Float32Array(6 * ni).fill(value) },
+    edisp: { data: new Float64Array(6 * 4 * ni).fill(value / 10), exposure: new Float32Array(6 * ni).fill(value) },
+    livetime: 100 * value,
+    ontime: 110 * value,
+    runs: [{ obsId: value, pointing: { ra, dec }, ontime: 110 * value, deadc: 0.9, livetime: 100 * value, countsInMap: 1, backgroundTemplateSum: 2, fovNorm: 1.1, fovNormErr: Number.NaN }],
+  };
+}
+
+describe('stacking with cutouts', () => {
+  const parent = geom(4); // 40×40
+  const irfParent = createWcsGeom({ skydir: { lon: 83.633, lat: 22.014 }, binsize: 0.5, width: 4 }) as WcsGeom;
+  const rg = { geom: parent, irfGeom: irfParent, energy: axis, energyTrue: truth, radEdges: defaultRadEdges(), offsetMax: 1 };
+  const a = runOn(parent, irfParent, 83.633 - 1.2, 22.014 - 1.2, 1);
+  const b = runOn(parent, irfParent, 83.633 + 0.4, 22.014 + 0.3, 3);
+  const st = stackDatasets([a, b], rg, referenceKernels);
+
+  it('adds each run only inside its cutout, masked per bin (counts, background) and per pixel (exposure)', () => {
+    const n = 1600;
+    const at = (arr: ArrayLike<number>, k: number, x: number, y: number) => arr[k * n + y * 40 + x] as number;
+    const inA = (x: number, y: number) => x >= a.placement.x0 && x < a.placement.x0 + a.geom.nx && y >= a.placement.y0 && y < a.placement.y0 + a.geom.ny;
+    const inB = (x: number, y: number) => x >= b.placement.x0 && x < b.placement.x0 + b.geom.nx && y >= b.placement.y0 && y < b.placement.y0 + b.geom.ny;
+    expect(a.geom.nx).toBeLessThan(20);
+    for (let y = 0; y < 40; y++) {
+      for (let x = 0; x < 40; x++) {
+        const expectCounts = (inA(x, y) ? 1 : 0) + (inB(x, y) ? 3 : 0);
+        expect(at(st.counts, 0, x, y)).toBe(0);
+        expect(at(st.counts, 2, x, y)).toBe(expectCounts);
+        expect(at(st.background, 3, x, y)).toBe(expectCounts / 2);
+        expect(at(st.exposure, 0, x, y)).toBe(10 * expectCounts);
+        expect(at(st.maskSafe, 1, x, y)).toBe(expectCounts > 0 ? 1 : 0);
+      }
+    }
+    expect(st.livetime).toBe(400);
+    expect(st.runs.map((r) => r.obsId)).toEqual([1, 3]);
+  });
+
+  it('averages IRF maps weighted by the IRF exposure and the safe bins', () => {
+    const ni = irfParent.nx * irfParent.ny;
+    // an IRF pixel covered by both runs: PSF = (1·1 + 3·3)/(1 + 3) = 2.5; EDISP bin 0 is unsafe → 0
+    let both = -1;
+    for (let q = 0; q < ni; q++) if ((st.psf?.exposure[q] as number) === 4) both = q;
+    expect(both).toBeGreaterThanOrEqual(0);
+    expect(st.psf?.data[both]).toBeCloseTo(2.5, 6);
+    expect(st.edisp?.data[both]).toBe(0);
+    expect(st.edisp?.data[1 * ni + both]).toBeCloseTo((0.1 * 1 + 0.3 * 3) / 4, 12);
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'pipe-dataset-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trips per-run and stacked datasets through a FITS file, and stacks the read-back runs identically', () => {
+    for (const ds of [a, b, st]) {
+      const path = join(dir, `${ds.name}.fits.gz`);
+      writeDataset(path, ds);
+      const back = readDataset(path);
+      if (isDatasetReadFailure(back)) throw new Error(back.message);
+      expect(back.name).toBe(ds.name);
+      expect(back.placement).toEqual(ds.placement);
+      expect([back.geom.nx, back.geom.ny, ...back.geom.wcs.crpix]).toEqual([ds.geom.nx, ds.geom.ny, ...ds.geom.wcs.crpix]);
+      expect(Array.from(back.counts)).toEqual(Array.from(ds.counts));
+      expect(Array.from(back.exposure)).toEqual(Array.from(ds.exposure));
+      expect(Array.from(back.background)).toEqual(Array.from(ds.background));
+      expect(Array.from(back.maskSafe)).toEqual(Array.from(ds.maskSafe));
+      expect(Array.from(back.edisp?.data ?? [])).toEqual(Array.from(ds.edisp?.data ?? []));
+      expect(Array.from(back.psf?.data ?? [])).toEqual(Array.from(ds.psf?.data ?? []));
+      expect(back.runs).toEqual(ds.runs);
+      expect(Array.from(back.energy.edges)).toEqual(Array.from(ds.energy.edges));
+    }
+    const ra = readDataset(join(dir, 'run1.fits.gz')) as MapDataset;
+    const rb = readDataset(join(dir, 'run3.fits.gz')) as MapDataset;
+    const again = stackDatasets([ra, rb], rg, referenceKernels);
+    expect(Array.from(again.background)).toEqual(Array.from(st.background));
+    expect(Array.from(again.edisp?.data ?? [])).toEqual(Array.from(st.edisp?.data ?? []));
+  });
+
+  it('refuses a file that is not a dataset', () => {
+    const r = readDataset('/work/shared/spec/reference/crab/counts.fits.gz');
+    expect(isDatasetReadFailure(r) && r.reason).toBe('dataset-invalid');
+  });
+});

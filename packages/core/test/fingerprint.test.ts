@@ -1,0 +1,84 @@
+/** The fingerprint: canonical encoding, key stability, the fast record encoder, and step code hashes. */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../src/fingerprint/canonical.js';
+import { codeHash, sourceOf } from '../src/fingerprint/code-hash.js';
+import { encodeRecord, keyOf, makeRecord } from '../src/fingerprint/record.js';
+
+const json = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('-0'));
+
+describe('canonical encoding', () => {
+  it('ignores key order and drops undefined members', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson(-0)).toBe('0');
+    expect(() => canonicalJson(Number.NaN)).toThrow();
+  });
+
+  it('the record encoder writes exactly the canonical encoding of the record', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), json),
+        fc.dictionary(fc.string(), fc.array(fc.tuple(fc.string(), fc.string()))),
+        fc.dictionary(fc.string(), fc.option(fc.string(), { nil: null })),
+        fc.option(fc.array(fc.string()), { nil: undefined }),
+        fc.option(fc.record({ id: fc.string(), data: json }), { nil: undefined }),
+        (params, inputs, env, argv, item) => {
+          const record = makeRecord({
+            step: { name: 's', version: '1', code: 'c', kernels: [{ name: 'k', sourceHash: 'h', compiler: 'x', backend: 'wasm' }] },
+            params: params as Record<string, unknown>,
+            inputs,
+            env,
+            ...(argv ? { argv } : {}),
+            ...(item ? { item } : {}),
+          });
+          expect(encodeRecord(record)).toBe(canonicalJson(record));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the key does not depend on input order, and changes with any hash', () => {
+    const parts = (inputs: Array<[string, string]>) => ({ step: { name: 's', version: '1', code: '', kernels: [] }, params: { a: 1 }, inputs: { x: inputs }, env: {} });
+    const a = keyOf(makeRecord(parts([['p/1', 'aa'], ['p/2', 'bb']])));
+    expect(keyOf(makeRecord(parts([['p/2', 'bb'], ['p/1', 'aa']])))).toBe(a);
+    expect(keyOf(makeRecord(parts([['p/2', 'bc'], ['p/1', 'aa']])))).not.toBe(a);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('code hash', () => {
+  function pkg() {
+    const root = mkdtempSync(path.join(tmpdir(), 'pipe-code-'));
+    mkdirSync(path.join(root, 'src/steps'), { recursive: true });
+    mkdirSync(path.join(root, 'dist/steps'), { recursive: true });
+    writeFileSync(path.join(root, 'src/steps/s.ts'), "import { helper } from '../lib/helper.js';\nimport { z } from 'zod';\nexport default helper;\n");
+    mkdirSync(path.join(root, 'src/lib'), { recursive: true });
+    writeFileSync(path.join(root, 'src/lib/helper.ts'), 'export const helper = 1;\n');
+    writeFileSync(path.join(root, 'src/lib/unused.ts'), 'export const unused = 1;\n');
+    writeFileSync(path.join(root, 'dist/steps/s.js'), "import { helper } from '../lib/helper.js';\n");
+    return root;
+  }
+
+  it('hashes the TypeScript sources of a dist module and its relative imports, not bare ones', () => {
+    const root = pkg();
+    const mod = path.join(root, 'dist/steps/s.js');
+    expect(sourceOf(mod)).toBe(path.join(root, 'src/steps/s.ts'));
+    const h = codeHash(mod);
+    expect(h.files).toEqual([path.join(root, 'src/lib/helper.ts'), path.join(root, 'src/steps/s.ts')]);
+    writeFileSync(path.join(root, 'src/lib/unused.ts'), 'export const unused = 2;\n');
+    expect(codeHash(mod).hash).toBe(h.hash);
+    writeFileSync(path.join(root, 'src/lib/helper.ts'), 'export const helper = 2;\n');
+    expect(codeHash(mod).hash).not.toBe(h.hash);
+  });
+
+  it('hashes plain JS when the package ships no src', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pipe-code-'));
+    writeFileSync(path.join(root, 'step.mjs'), "import './a.mjs';\n");
+    writeFileSync(path.join(root, 'a.mjs'), 'export {};\n');
+    expect(codeHash(path.join(root, 'step.mjs')).files).toEqual([path.join(root, 'a.mjs'), path.join(root, 'step.mjs')]);
+  });
+});
