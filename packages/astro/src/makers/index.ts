@@ -10,5 +10,6 @@ export { type EventCoords, type Pointing, type PointingGeometry, makeBackground,
 export { type IrfType, type ObservationData, type ObservationDataFailure, loadObservationData } from './observation-data.js';
 export { type MapName, type ReductionConfig, type ReductionFailure, type ReductionGeometry, type ReductionResult, isReductionFailure, reduceObservation } from './reduce.js';
 export { SAFE_MASK_METHODS, type SafeMaskFailure, type SafeMaskInputs, type SafeMaskMethod, type SafeMaskWarning, energyBinMask, isSafeMaskFailure, makeSafeMask, maskImage } from './safe-mask.js';
+export { parametricPsfMap } from './psf-parametric.js';
 export { emptyStack, stackDatasets } from './stack.js';
 export { edispKernelAtMapCentre } from './edisp-centre.js';

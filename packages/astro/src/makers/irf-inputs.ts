@@ -51,8 +51,13 @@ export function aeffInputs(irf: IrfTable): AeffInputs | IrfInputFailure {
   return { table: irf.data, lnENodes: scaledNodes(e), offNodes: scaledNodes(o), bounds: bounds(e, o), thresholds: { ...(irf.thresholds ?? {}) } };
 }
 
-/** BKG_3D as the background kernel takes it. */
+/**
+ * BKG_3D or BKG_2D as the background kernel takes it. A BKG_2D (radially symmetric) table is a 3-D table whose
+ * "lon" axis is the offset √(fov_lon² + fov_lat²) and whose "lat" axis has a single node (dropped).
+ */
 export interface BkgInputs {
+  /** True for BKG_2D: evaluate at lon = √(fov_lon² + fov_lat²), lat = 0. */
+  radial: boolean;
   /** ln(max(rate, float32 tiny)) after hole filling, [energy][fov_lon][fov_lat], rate in MeV⁻¹ s⁻¹ sr⁻¹. */
   lnTable: Float64Array;
   lnENodes: Float64Array;
@@ -89,17 +94,28 @@ export function fillBackgroundHoles(data: Float64Array, nE: number, plane: numbe
 }
 
 export function bkgInputs(irf: IrfTable): BkgInputs | IrfInputFailure {
-  if (irf.hduClass !== 'bkg_3d') return { reason: 'irf-unsupported', message: `background class ${irf.hduClass} (${irf.file} [${irf.hdu}]) is not supported yet; only bkg_3d` };
-  const bad = expectAxes(irf, ['energy', 'fov_lon', 'fov_lat']);
+  const radial = irf.hduClass === 'bkg_2d';
+  if (!radial && irf.hduClass !== 'bkg_3d') return { reason: 'irf-unsupported', message: `${irf.hduClass} (${irf.file} [${irf.hdu}]) is not a background` };
+  const bad = expectAxes(irf, radial ? ['energy', 'offset'] : ['energy', 'fov_lon', 'fov_lat']);
   if (bad) return bad;
-  if ((irf.fovAlignment ?? 'RADEC').toUpperCase() !== 'RADEC') {
+  if (!radial && (irf.fovAlignment ?? 'RADEC').toUpperCase() !== 'RADEC') {
     return { reason: 'irf-unsupported', message: `FOVALIGN=${irf.fovAlignment} (${irf.file} [${irf.hdu}]) is not supported; only RADEC` };
   }
-  const [e, lon, lat] = irf.axes as [IrfAxis, IrfAxis, IrfAxis];
+  const e = irf.axes[0] as IrfAxis;
+  const lon = irf.axes[1] as IrfAxis;
+  const lat = radial ? undefined : (irf.axes[2] as IrfAxis);
   const data = Float64Array.from(irf.data);
-  fillBackgroundHoles(data, e.nbin, lon.nbin * lat.nbin);
+  fillBackgroundHoles(data, e.nbin, lon.nbin * (lat?.nbin ?? 1));
   const lnTable = data.map((v) => Math.log(Math.max(v, FLOAT32_TINY)));
-  return { lnTable, lnENodes: scaledNodes(e), lonNodes: scaledNodes(lon), latNodes: scaledNodes(lat), bounds: bounds(e, lon, lat) };
+  const b = bounds(...(lat ? [e, lon, lat] : [e, lon]));
+  return {
+    radial,
+    lnTable,
+    lnENodes: scaledNodes(e),
+    lonNodes: scaledNodes(lon),
+    latNodes: lat ? scaledNodes(lat) : Float64Array.of(0),
+    bounds: lat ? b : Float64Array.of(b[0] as number, b[1] as number, b[2] as number, b[3] as number, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY),
+  };
 }
 
 /** PSF_TABLE as the PSF kernel takes it. */
@@ -112,7 +128,7 @@ export interface PsfInputs {
 }
 
 export function psfInputs(irf: IrfTable): PsfInputs | IrfInputFailure {
-  if (irf.hduClass !== 'psf_table') return { reason: 'irf-unsupported', message: `PSF class ${irf.hduClass} (${irf.file} [${irf.hdu}]) is not supported yet; only psf_table` };
+  if (irf.hduClass !== 'psf_table') return { reason: 'irf-unsupported', message: `${irf.hduClass} (${irf.file} [${irf.hdu}]) is not a PSF table; parametric PSFs go through parametricPsfMap` };
   const bad = expectAxes(irf, ['energy_true', 'offset', 'rad']);
   if (bad) return bad;
   const [e, o, r] = irf.axes as [IrfAxis, IrfAxis, IrfAxis];

@@ -57,15 +57,18 @@ export function makeExposure(aeff: AeffInputs, offsets: Float64Array, geomNpix: 
 
 /**
  * Background template [E][y][x] in counts (§4.3): the rate integrated log-log over each reco bin, × pixel solid
- * angle × ontime. Rates are per MeV and energies in TeV, hence the 1e6.
+ * angle × ontime. Rates are per MeV and energies in TeV, hence the 1e6. BKG_3D (RADEC-aligned) or BKG_2D.
  */
 export function makeBackground(bkg: BkgInputs, fov: PointingGeometry, geom: WcsGeom, energy: EnergyAxis, ontime: number, kernels: Kernels, solidAngle: Float64Array = geomSolidAngles(geom)): Float32Array {
   const nK = nbins(energy);
   const n = npix(geom);
   const out = new Float32Array(nK * n);
+  // BKG_2D: the radial offset √(lon² + lat²) on the "lon" axis, as gammapy's Background2D evaluates it
+  const lon = bkg.radial ? fov.fovLon.map((l, p) => Math.hypot(l, fov.fovLat[p] as number)) : fov.fovLon;
+  const lat = bkg.radial ? new Float64Array(n) : fov.fovLat;
   kernels.evalBkgMap(
-    fov.fovLon,
-    fov.fovLat,
+    lon,
+    lat,
     n,
     bkg.lnTable,
     bkg.lnENodes,

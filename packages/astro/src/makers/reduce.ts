@@ -13,6 +13,7 @@ import { fovBackgroundNorm } from './fov-norm.js';
 import { type IrfInputFailure, aeffInputs, bkgInputs, edispInputs, isIrfInputFailure, psfInputs } from './irf-inputs.js';
 import { type EdispKernelMap, type PsfMap, edispKernelAtPixel, makeEdispKernelMap, makeIrfExposure, makePsfMap } from './irf-maps.js';
 import { makeBackground, makeCounts, makeExposure, pointingGeometry } from './maps.js';
+import { parametricPsfMap } from './psf-parametric.js';
 import type { ObservationData } from './observation-data.js';
 import { type SafeMaskMethod, type SafeMaskWarning, isSafeMaskFailure, makeSafeMask } from './safe-mask.js';
 
@@ -91,9 +92,15 @@ export function reduceObservation(obs: ObservationData, rg: ReductionGeometry, c
   let edisp: EdispKernelMap | undefined;
   if (want.has('psf') && irfFov && irfExposure) {
     if (!obs.psf) return fail(obs.obsId, { reason: 'irf-missing', message: 'map_selection lists psf but the run has no PSF' });
-    const inputs = psfInputs(obs.psf);
-    if (isIrfInputFailure(inputs)) return fail(obs.obsId, inputs);
-    psf = makePsfMap(inputs, irfFov.offset, irfN, rg.energyTrue, rg.radEdges, irfExposure, kernels);
+    if (obs.psf.hduClass === 'psf_3gauss' || obs.psf.hduClass === 'psf_king') {
+      const data = parametricPsfMap(obs.psf, irfFov.offset, irfN, rg.energyTrue, rg.radEdges);
+      if (!(data instanceof Float32Array)) return fail(obs.obsId, data);
+      psf = { radEdges: rg.radEdges, data, exposure: irfExposure };
+    } else {
+      const inputs = psfInputs(obs.psf);
+      if (isIrfInputFailure(inputs)) return fail(obs.obsId, inputs);
+      psf = makePsfMap(inputs, irfFov.offset, irfN, rg.energyTrue, rg.radEdges, irfExposure, kernels);
+    }
   }
   if ((want.has('edisp') || config.safeMask.methods.includes('edisp-bias')) && irfFov && irfExposure) {
     if (!obs.edisp) return fail(obs.obsId, { reason: 'irf-missing', message: 'the run has no EDISP' });

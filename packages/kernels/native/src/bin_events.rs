@@ -28,6 +28,9 @@ pub struct Geometry<'a> {
   pub ny: usize,
   /// Energy edges (exp of the reference's ln edges), ascending, length ne + 1.
   pub edges: &'a [f64],
+  /// When the ln edges are evenly spaced (log bins): (ln edge 0, 1/Δ); the energy bin is then computed
+  /// from a fast logarithm instead of comparing with every edge.
+  pub log_uniform: Option<(f64, f64)>,
 }
 
 impl<'a> Geometry<'a> {
@@ -40,7 +43,48 @@ impl<'a> Geometry<'a> {
     };
     let mut r = [0.0; 9];
     r.copy_from_slice(&wcs[5..14]);
-    Some(Geometry { tan, x0: wcs[1], y0: wcs[2], cdelt1: wcs[3], cdelt2: wcs[4], r, nx, ny, edges })
+    Some(Geometry { tan, x0: wcs[1], y0: wcs[2], cdelt1: wcs[3], cdelt2: wcs[4], r, nx, ny, edges, log_uniform: None })
+  }
+
+  /// Records that `ln_edges` are evenly spaced (to 1e-12 of a bin), enabling the fast energy path.
+  pub fn with_ln_edges(mut self, ln_edges: &[f64]) -> Self {
+    let n = ln_edges.len();
+    if n >= 2 && ln_edges.iter().all(|v| v.is_finite()) {
+      let step = (ln_edges[n - 1] - ln_edges[0]) / (n - 1) as f64;
+      let even = step > 0.0 && ln_edges.iter().enumerate().all(|(k, &v)| ((v - ln_edges[0]) / step - k as f64).abs() < 1e-12);
+      if even {
+        self.log_uniform = Some((ln_edges[0], 1.0 / step));
+      }
+    }
+    self
+  }
+}
+
+/// ln x for normal positive finite x, branch-free (exponent bits + atanh series on [√½, √2):
+/// |error| < 2e-11). Other inputs give garbage; the caller masks them.
+#[inline(always)]
+fn fast_ln<const FMA: bool>(x: f64) -> f64 {
+  let bits = x.to_bits();
+  // Exponent as a double without an int→float conversion (AVX2 has none for 64-bit lanes).
+  let mut k = f64::from_bits(0x4330_0000_0000_0000 | (bits >> 52)) - (4503599627370496.0 + 1023.0);
+  let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+  let big = m > std::f64::consts::SQRT_2;
+  m = if big { m * 0.5 } else { m };
+  k = if big { k + 1.0 } else { k };
+  let s = (m - 1.0) / (m + 1.0);
+  let z = s * s;
+  let m = madd::<FMA>;
+  let p = m(z, m(z, m(z, m(z, m(z, m(z, 2.0 / 13.0, 2.0 / 11.0), 2.0 / 9.0), 2.0 / 7.0), 2.0 / 5.0), 2.0 / 3.0), 2.0);
+  k * std::f64::consts::LN_2 + s * p
+}
+
+/// a·b + c, fused when the caller's code path runs with FMA (the fast path's error budget covers both).
+#[inline(always)]
+fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+  if FMA {
+    a.mul_add(b, c)
+  } else {
+    a * b + c
   }
 }
 
@@ -59,32 +103,32 @@ const COS_C: [f64; 9] = [1.0, -0.5, 0.041666666666666664, -0.001388888888888889,
 
 /// sin and cos on [−π/2, π/2].
 #[inline(always)]
-fn sincos_half(a: f64) -> (f64, f64) {
+fn sincos_half<const FMA: bool>(a: f64) -> (f64, f64) {
   let z = a * a;
   let mut s = SIN_C[7];
   for k in (0..7).rev() {
-    s = s * z + SIN_C[k];
+    s = madd::<FMA>(s, z, SIN_C[k]);
   }
   let mut c = COS_C[8];
   for k in (0..8).rev() {
-    c = c * z + COS_C[k];
+    c = madd::<FMA>(c, z, COS_C[k]);
   }
   (a * s, c)
 }
 
 /// sin and cos on [−π, π]: folded into [−π/2, π/2] by sin(π − a) = sin a, cos(π − a) = −cos a.
 #[inline(always)]
-fn sincos(a: f64) -> (f64, f64) {
+fn sincos<const FMA: bool>(a: f64) -> (f64, f64) {
   let fold = a.abs() > FRAC_PI_2;
   let b = if fold { PI.copysign(a) - a } else { a };
-  let (s, c) = sincos_half(b);
+  let (s, c) = sincos_half::<FMA>(b);
   (s, if fold { -c } else { c })
 }
 
 /// atan(mn/mx) for 0 ≤ mn ≤ mx: fdlibm's reduction (atan(c) + atan((t − c)/(1 + c·t)), c ∈ {0, ½, 1},
 /// chosen by comparing mn with 7/16·mx and 11/16·mx, so one division) and its minimax polynomial.
 #[inline(always)]
-fn atan_ratio(mn: f64, mx: f64) -> f64 {
+fn atan_ratio<const FMA: bool>(mn: f64, mx: f64) -> f64 {
   let hi = mn >= 11.0 / 16.0 * mx;
   let mid = mn >= 7.0 / 16.0 * mx;
   let c = if hi { 1.0 } else if mid { 0.5 } else { 0.0 };
@@ -93,17 +137,18 @@ fn atan_ratio(mn: f64, mx: f64) -> f64 {
   let u = if den > 0.0 { (mn - c * mx) / den } else { 0.0 };
   let z = u * u;
   let w = z * z;
-  let s1 = z * (3.33333333333329318027e-01 + w * (1.42857142725034663711e-01 + w * (9.09088713343650656196e-02 + w * (6.66107313738753120669e-02 + w * (4.97687799461593236017e-02 + w * 1.62858201153657823623e-02)))));
-  let s2 = w * (-1.99999999998764832476e-01 + w * (-1.11111104054623557880e-01 + w * (-7.69187620504482999495e-02 + w * (-5.83357013379057348645e-02 + w * -3.65315727442169155270e-02))));
+  let m = madd::<FMA>;
+  let s1 = z * m(w, m(w, m(w, m(w, m(w, 1.62858201153657823623e-02, 4.97687799461593236017e-02), 6.66107313738753120669e-02), 9.09088713343650656196e-02), 1.42857142725034663711e-01), 3.33333333333329318027e-01);
+  let s2 = w * m(w, m(w, m(w, m(w, -3.65315727442169155270e-02, -5.83357013379057348645e-02), -7.69187620504482999495e-02), -1.11111104054623557880e-01), -1.99999999998764832476e-01);
   base + (u - u * (s1 + s2))
 }
 
 /// atan2(y, x) for finite arguments, without branches (quadrant fix-ups by selects).
 #[inline(always)]
-fn atan2(y: f64, x: f64) -> f64 {
+fn atan2<const FMA: bool>(y: f64, x: f64) -> f64 {
   let ax = x.abs();
   let ay = y.abs();
-  let mut r = atan_ratio(ax.min(ay), ax.max(ay));
+  let mut r = atan_ratio::<FMA>(ax.min(ay), ax.max(ay));
   r = if ay > ax { FRAC_PI_2 - r } else { r };
   r = if x < 0.0 { PI - r } else { r };
   if y < 0.0 {
@@ -134,7 +179,7 @@ fn sel(c: bool, a: f64, b: f64) -> f64 {
 /// decide it). Written as stages of simple loops over the block, each a pure element-wise computation
 /// with selects instead of branches, so that the compiler vectorises every stage.
 #[inline(always)]
-fn classify_block<const TAN: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], energy: &[f64], out: &mut [i32]) {
+fn classify_block<const TAN: bool, const FMA: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], energy: &[f64], out: &mut [i32]) {
   let len = out.len();
   let (ra, dec, energy) = (&ra[..len], &dec[..len], &energy[..len]);
   let mut x = [0.0f64; BLOCK];
@@ -144,8 +189,8 @@ fn classify_block<const TAN: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], 
   let r = g.r;
   // Stage 1: sky → native unit vector → fractional pixel.
   for i in 0..len {
-    let (sa, ca) = sincos(wrap180(ra[i]) * DEG);
-    let (sb, cb) = sincos(dec[i] * DEG);
+    let (sa, ca) = sincos::<FMA>(wrap180(ra[i]) * DEG);
+    let (sb, cb) = sincos::<FMA>(dec[i] * DEG);
     let (cx, cy, cz) = (cb * ca, cb * sa, sb);
     let nx = r[0] * cx + r[1] * cy + r[2] * cz;
     let ny = r[3] * cx + r[4] * cy + r[5] * cz;
@@ -157,8 +202,8 @@ fn classify_block<const TAN: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], 
       y[i] = g.y0 + nz * inv / g.cdelt2;
       flag[i] = sel(bad_dec, 1.0, 0.0);
     } else {
-      let phi = atan2(ny, nx);
-      let theta = atan2(nz, (nx * nx + ny * ny).sqrt());
+      let phi = atan2::<FMA>(ny, nx);
+      let theta = atan2::<FMA>(nz, (nx * nx + ny * ny).sqrt());
       let seam = (nx < 0.0) & (ny.abs() < 1e-9);
       let pole = nz.abs() > 1.0 - 1e-10;
       x[i] = g.x0 + phi * RAD / g.cdelt1;
@@ -166,16 +211,29 @@ fn classify_block<const TAN: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], 
       flag[i] = sel(seam | pole | bad_dec, 1.0, 0.0);
     }
   }
-  // Stage 2: energy bin (count of edges ≤ E) and the band around each edge.
+  // Stage 2: energy bin and whether E is within the band of an edge.
   let mut ie = [-1.0f64; BLOCK];
   let mut near = [0.0f64; BLOCK];
   let (ie, near) = (&mut ie[..len], &mut near[..len]);
-  for &edge in g.edges {
-    let band = ENERGY_BAND * edge;
+  if let Some((ln0, inv_step)) = g.log_uniform {
+    let band = ENERGY_BAND * inv_step + 1e-9;
     for i in 0..len {
       let e = energy[i];
-      ie[i] += sel(e >= edge, 1.0, 0.0);
-      near[i] = sel((e - edge).abs() <= band, 1.0, near[i]);
+      let ok = (e >= f64::MIN_POSITIVE) & (e < f64::INFINITY);
+      let f = (fast_ln::<FMA>(e) - ln0) * inv_step;
+      let k = f.floor();
+      let r = f - k;
+      ie[i] = if ok { k } else { -2.0 };
+      near[i] = if ok & ((r < band) | (r > 1.0 - band)) { 1.0 } else { 0.0 };
+    }
+  } else {
+    for &edge in g.edges {
+      let band = ENERGY_BAND * edge;
+      for i in 0..len {
+        let e = energy[i];
+        ie[i] += sel(e >= edge, 1.0, 0.0);
+        near[i] = near[i].max(sel((e - edge).abs() <= band, 1.0, 0.0));
+      }
     }
   }
   // Stage 3: rounding, the pixel bands, range checks, the verdict.
@@ -200,7 +258,7 @@ fn classify_block<const TAN: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,sse4.1")]
 unsafe fn classify_block_avx2<const TAN: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], energy: &[f64], out: &mut [i32]) {
-  classify_block::<TAN>(g, bands, ra, dec, energy, out)
+  classify_block::<TAN, true>(g, bands, ra, dec, energy, out)
 }
 
 /// Pass 1 with the widest instructions this CPU has (checked at run time, so the addon loads anywhere).
@@ -220,9 +278,9 @@ fn classify_dispatch(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], e
     }
   }
   if g.tan {
-    classify_block::<true>(g, bands, ra, dec, energy, out)
+    classify_block::<true, false>(g, bands, ra, dec, energy, out)
   } else {
-    classify_block::<false>(g, bands, ra, dec, energy, out)
+    classify_block::<false, false>(g, bands, ra, dec, energy, out)
   }
 }
 
@@ -337,7 +395,7 @@ pub fn bin_events_fast(ra: &[f64], dec: &[f64], energy: &[f64], count: f64, wcs:
   need_len("lnEdges", ln_edges.len(), n_e + 1)?;
   need_len("out", out.len(), n_e * nx * ny)?;
   let edges: Vec<f64> = ln_edges[..n_e + 1].iter().map(|v| v.exp()).collect();
-  let Some(g) = Geometry::from_wcs(wcs, nx, ny, &edges) else {
+  let Some(g) = Geometry::from_wcs(wcs, nx, ny, &edges).map(|g| g.with_ln_edges(&ln_edges[..n_e + 1])) else {
     return Err(Error::new(Status::InvalidArg, format!("wcs[0]: unknown projection code {}", wcs[0])));
   };
   // SAFETY: the JS caller is blocked for the duration of this synchronous call.
