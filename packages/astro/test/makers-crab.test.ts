@@ -76,24 +76,29 @@ beforeAll(async () => {
   if ('reason' in mask) throw new Error(mask.message);
   exclusionOnGeom = projectMask(mask, rg.geom, referenceKernels);
   const config: ReductionConfig = { maps: ['counts', 'exposure', 'background', 'psf', 'edisp'], safeMask: { methods: ['aeff-default'] }, background: { method: 'fov_background', exclusion: mask } };
-  // warm-up (JIT), then the timed reduction
-  reduceObservation(runs[0] as ObservationData, rg, config, referenceKernels);
-  datasets = [];
-  for (const obs of runs) {
+  // Three passes (the first warms the JIT up); the fastest is reported, for a machine shared with other jobs.
+  for (let pass = 0; pass < 3; pass++) {
+    const ds: MapDataset[] = [];
+    const times: number[] = [];
+    for (const obs of runs) {
+      const t0 = performance.now();
+      const r = reduceObservation(obs, rg, config, referenceKernels);
+      times.push(performance.now() - t0);
+      if (isReductionFailure(r)) throw new Error(r.message);
+      ds.push(r.dataset);
+    }
     const t0 = performance.now();
-    const r = reduceObservation(obs, rg, config, referenceKernels);
-    timings.push(performance.now() - t0);
-    if (isReductionFailure(r)) throw new Error(r.message);
-    datasets.push(r.dataset);
+    stacked = stackDatasets(ds, rg, referenceKernels);
+    times.push(performance.now() - t0);
+    datasets = ds;
+    if (timings.length === 0 || times.reduce((a, b) => a + b) < timings.reduce((a, b) => a + b)) timings.splice(0, timings.length, ...times);
   }
-  const t0 = performance.now();
-  stacked = stackDatasets(datasets, rg, referenceKernels);
-  timings.push(performance.now() - t0);
 }, 120_000);
 
 afterAll(() => {
   // For the report only (timings on a shared machine are not asserted): reduction per run, then the stacking.
-  console.info(`reduction ms per run: ${timings.slice(0, 4).map((t) => t.toFixed(1)).join(', ')}; stack ${timings[4]?.toFixed(1)} ms`);
+  const total = timings.reduce((a, b) => a + b, 0);
+  console.info(`reduction ms per run: ${timings.slice(0, 4).map((t) => t.toFixed(1)).join(', ')}; stack ${timings[4]?.toFixed(1)} ms; total ${total.toFixed(1)} ms`);
 });
 
 function maxRel(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): number {

@@ -11,50 +11,25 @@ const ENERGY_BAND: f64 = 1e-9;
 const FRAC_PI_2: f64 = Math.PI / 2;
 const FRAC_PI_4: f64 = Math.PI / 4;
 
-// Taylor coefficients (−1)^k/(2k+1)! and (−1)^k/(2k)! (degree 27/28 on [−π, π]: truncation < 4e-17).
-@inline function sinPoly(a: f64): f64 {
+// sin/cos on [−π/2, π/2]: Taylor to degree 15/16 (truncation < 7e-12, inside the 1e-9 rad budget).
+@inline function sinHalf(a: f64): f64 {
   const z = a * a;
-  let s: f64 = -9.183689863795546e-29;
-  s = s * z + 6.446950284384474e-26;
-  s = s * z - 3.868170170630684e-23;
-  s = s * z + 1.9572941063391263e-20;
-  s = s * z - 8.22063524662433e-18;
-  s = s * z + 2.8114572543455206e-15;
-  s = s * z - 7.647163731819816e-13;
-  s = s * z + 1.6059043836821613e-10;
-  s = s * z - 2.505210838544172e-8;
-  s = s * z + 2.7557319223985893e-6;
-  s = s * z - 0.0001984126984126984;
-  s = s * z + 0.008333333333333333;
-  s = s * z - 0.16666666666666666;
-  s = s * z + 1.0;
-  return a * s;
+  return a * (1.0 + z * (-0.16666666666666666 + z * (0.008333333333333333 + z * (-0.0001984126984126984 + z * (2.7557319223985893e-6 + z * (-2.505210838544172e-8 + z * (1.6059043836821613e-10 + z * -7.647163731819816e-13)))))));
 }
 
-@inline function cosPoly(a: f64): f64 {
+@inline function cosHalf(a: f64): f64 {
   const z = a * a;
-  let c: f64 = 3.279889237069838e-30;
-  c = c * z - 2.4795962632247976e-27;
-  c = c * z + 1.6117375710961184e-24;
-  c = c * z - 8.896791392450574e-22;
-  c = c * z + 4.110317623312165e-19;
-  c = c * z - 1.5619206968586225e-16;
-  c = c * z + 4.779477332387385e-14;
-  c = c * z - 1.1470745597729725e-11;
-  c = c * z + 2.08767569878681e-9;
-  c = c * z - 2.755731922398589e-7;
-  c = c * z + 2.48015873015873e-5;
-  c = c * z - 0.001388888888888889;
-  c = c * z + 0.041666666666666664;
-  c = c * z - 0.5;
-  c = c * z + 1.0;
-  return c;
+  return 1.0 + z * (-0.5 + z * (0.041666666666666664 + z * (-0.001388888888888889 + z * (2.48015873015873e-5 + z * (-2.755731922398589e-7 + z * (2.08767569878681e-9 + z * (-1.1470745597729725e-11 + z * 4.779477332387385e-14)))))));
 }
 
-@inline function atan01(t: f64): f64 {
-  const c: f64 = t >= 11.0 / 16.0 ? 1.0 : t >= 7.0 / 16.0 ? 0.5 : 0.0;
-  const base: f64 = t >= 11.0 / 16.0 ? FRAC_PI_4 : t >= 7.0 / 16.0 ? 4.63647609000806093515e-1 : 0.0;
-  const u = (t - c) / (1.0 + c * t);
+/** atan(mn/mx), 0 ≤ mn ≤ mx: fdlibm's reduction chosen without dividing, then one division. */
+@inline function atanRatio(mn: f64, mx: f64): f64 {
+  const hi = mn >= (11.0 / 16.0) * mx;
+  const mid = mn >= (7.0 / 16.0) * mx;
+  const c: f64 = hi ? 1.0 : mid ? 0.5 : 0.0;
+  const base: f64 = hi ? FRAC_PI_4 : mid ? 4.63647609000806093515e-1 : 0.0;
+  const den = mx + c * mn;
+  const u = den > 0 ? (mn - c * mx) / den : 0.0;
   const z = u * u;
   const w = z * z;
   const s1 = z * (3.33333333333329318027e-1 + w * (1.42857142725034663711e-1 + w * (9.09088713343650656196e-2 + w * (6.66107313738753120669e-2 + w * (4.97687799461593236017e-2 + w * 1.62858201153657823623e-2)))));
@@ -65,13 +40,24 @@ const FRAC_PI_4: f64 = Math.PI / 4;
 @inline function atan2Fast(y: f64, x: f64): f64 {
   const ax = Math.abs(x);
   const ay = Math.abs(y);
-  const mx = max(ax, ay);
-  const mn = min(ax, ay);
-  const t = mx > 0 ? mn / mx : 0.0;
-  let r = atan01(t);
+  let r = atanRatio(min(ax, ay), max(ax, ay));
   r = ay > ax ? FRAC_PI_2 - r : r;
   r = x < 0 ? Math.PI - r : r;
   return y < 0 ? -r : r;
+}
+
+/** ln x for normal positive finite x (exponent bits + atanh series: |error| < 2e-11). */
+@inline function fastLn(x: f64): f64 {
+  const bits = reinterpret<u64>(x);
+  let k = <f64>(<i32>(bits >> 52) - 1023);
+  let m = reinterpret<f64>((bits & 0x000fffffffffffff) | 0x3ff0000000000000);
+  if (m > Math.SQRT2) {
+    m *= 0.5;
+    k += 1.0;
+  }
+  const s = (m - 1.0) / (m + 1.0);
+  const z = s * s;
+  return k * Math.LN2 + s * (2.0 + z * (2.0 / 3.0 + z * (2.0 / 5.0 + z * (2.0 / 7.0 + z * (2.0 / 9.0 + z * (2.0 / 11.0 + z * (2.0 / 13.0)))))));
 }
 
 @inline function f64At(base: usize, i: i32): f64 {
@@ -80,11 +66,11 @@ const FRAC_PI_4: f64 = Math.PI / 4;
 
 /**
  * Bins events [0, count) of ra/dec/energy (f64) into `out` (f32 cube [ie][iy][ix], added to) through the
- * 14-value WCS block `wcs` (src/reference/sky.ts); `edges` holds the nE + 1 energy edges (not their
- * logarithms). Indices of events left to the reference go to `uncertain` (u32, capacity count); returns
+ * 14-value WCS block `wcs` (src/reference/sky.ts); `edges` and `lnEdges` hold the nE + 1 energy edges and
+ * their logarithms. Indices of events left to the reference go to `uncertain` (u32, capacity count); returns
  * how many, or −1 for an unknown projection code.
  */
-export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs: usize, nx: i32, ny: i32, edges: usize, nE: i32, out: usize, uncertain: usize): i32 {
+export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs: usize, nx: i32, ny: i32, edges: usize, lnEdges: usize, nE: i32, out: usize, uncertain: usize): i32 {
   const code = f64At(wcs, 0);
   if (code != 0 && code != 1) return -1;
   const tan = code == 1;
@@ -99,16 +85,25 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
   const by = 1e-6 + (ANGLE_ERROR * RAD) / Math.abs(cdelt2);
   const sx = RAD / cdelt1;
   const sy = RAD / cdelt2;
+  // Evenly spaced ln edges (log bins): the bin comes from a fast logarithm instead of every edge.
+  const ln0 = f64At(lnEdges, 0);
+  const step = (f64At(lnEdges, nE) - ln0) / <f64>nE;
+  let uniform = nE >= 1 && step > 0 && isFinite(step);
+  for (let k = 0; k <= nE && uniform; k++) uniform = Math.abs((f64At(lnEdges, k) - ln0) / step - <f64>k) < 1e-12;
+  const invStep = 1.0 / step;
+  const bandE = ENERGY_BAND * invStep + 1e-9;
   let nUncertain: i32 = 0;
   for (let i = 0; i < count; i++) {
     const rav = f64At(ra, i);
     const decv = f64At(dec, i);
-    const a = (rav - 360.0 * Math.round(rav / 360.0)) * DEG;
+    const a0 = (rav - 360.0 * Math.round(rav / 360.0)) * DEG;
+    const fold = Math.abs(a0) > FRAC_PI_2;
+    const a = fold ? copysign<f64>(Math.PI, a0) - a0 : a0;
     const b = decv * DEG;
-    const sa = sinPoly(a);
-    const ca = cosPoly(a);
-    const sb = sinPoly(b);
-    const cb = cosPoly(b);
+    const sa = sinHalf(a);
+    const ca = fold ? -cosHalf(a) : cosHalf(a);
+    const sb = sinHalf(b);
+    const cb = cosHalf(b);
     const cx = cb * ca;
     const cy = cb * sa;
     const cz = sb;
@@ -137,10 +132,20 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
     const e = f64At(energy, i);
     let ie: i32 = -1;
     let nearE = false;
-    for (let k = 0; k <= nE; k++) {
-      const edge = f64At(edges, k);
-      ie += i32(e >= edge);
-      nearE = nearE || Math.abs(e - edge) <= ENERGY_BAND * Math.abs(edge);
+    if (uniform) {
+      if (e >= 2.2250738585072014e-308 && e < Infinity) {
+        const f = (fastLn(e) - ln0) * invStep;
+        const fk = Math.floor(f);
+        const rf = f - fk;
+        ie = <i32>max(-2.0, min(<f64>nE + 1, fk));
+        nearE = rf < bandE || rf > 1.0 - bandE;
+      } else ie = -2;
+    } else {
+      for (let k = 0; k <= nE; k++) {
+        const edge = f64At(edges, k);
+        ie += i32(e >= edge);
+        nearE = nearE || Math.abs(e - edge) <= ENERGY_BAND * Math.abs(edge);
+      }
     }
     // Clamp before converting so that far-away pixels stay far away (the conversion saturates).
     const ix = <i32>max(-2.0, min(<f64>nx + 1, fx));

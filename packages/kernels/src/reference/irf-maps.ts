@@ -51,6 +51,9 @@ export function evalPsfMap(
   out: Float32Array,
 ): void {
   const deg = Math.PI / 180;
+  const dR = nRad > 1 ? 1 : 0;
+  const dO = nOff > 1 ? nRad : 0;
+  const dE = nE > 1 ? nOff * nRad : 0;
   for (let t = 0; t < nT; t++) {
     const energy = energies[t] as number;
     const eInside = energy >= (bounds[0] as number) && energy <= (bounds[1] as number);
@@ -62,15 +65,28 @@ export function evalPsfMap(
       const inside = eInside && off >= (bounds[2] as number) && off <= (bounds[3] as number);
       const io = cellIndex(offNodes, 0, nOff, off);
       const to = cellWeight(offNodes, 0, nOff, io, off);
+      // bilinear weights in (ln E, offset), the same for every rad
+      const w00 = (1 - te) * (1 - to);
+      const w01 = (1 - te) * to;
+      const w10 = te * (1 - to);
+      const w11 = te * to;
+      const base = (ie * nOff + io) * nRad;
       let norm = 0;
+      let ir = 0;
       for (let r = 0; r < nR; r++) {
         const lo = radEdges[r] as number;
         const hi = radEdges[r + 1] as number;
         const rad = (lo + hi) / 2;
         let v = 0;
         if (inside && rad >= (bounds[4] as number) && rad <= (bounds[5] as number)) {
-          const ir = cellIndex(radNodes, 0, nRad, rad);
-          v = trilinear(table, nRad, nOff, nE, ir, cellWeight(radNodes, 0, nRad, ir, rad), io, to, ie, te);
+          // rad centres ascend: advance the cell instead of searching (same cell as cellIndex)
+          while (ir < nRad - 2 && (radNodes[ir + 1] as number) < rad) ir++;
+          const tr = cellWeight(radNodes, 0, nRad, ir, rad);
+          const a = base + ir;
+          const c0 = (table[a] as number) * w00 + (table[a + dO] as number) * w01 + (table[a + dE] as number) * w10 + (table[a + dE + dO] as number) * w11;
+          const c1 = (table[a + dR] as number) * w00 + (table[a + dO + dR] as number) * w01 + (table[a + dE + dR] as number) * w10 + (table[a + dE + dO + dR] as number) * w11;
+          v = c0 * (1 - tr) + c1 * tr;
+          if (!(v > 0) || v === Number.POSITIVE_INFINITY) v = 0;
         }
         norm += 2 * Math.PI * rad * deg * (hi - lo) * deg * v;
         out[(t * nR + r) * npix + p] = v;

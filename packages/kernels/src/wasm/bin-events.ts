@@ -7,7 +7,7 @@ import type { WasmKernelModule } from './module.js';
 /** Events per chunk: 1 Mi events = 28 MiB of arena (3 × f64 in, u32 uncertain list). */
 const CHUNK = 1 << 20;
 
-type BinFn = (ra: number, dec: number, energy: number, count: number, wcs: number, nx: number, ny: number, edges: number, nE: number, out: number, uncertain: number) => number;
+type BinFn = (ra: number, dec: number, energy: number, count: number, wcs: number, nx: number, ny: number, edges: number, lnEdges: number, nE: number, out: number, uncertain: number) => number;
 
 /**
  * The WASM fast path alone: adds the events it can decide into `out` and returns the indices of the
@@ -22,9 +22,10 @@ export function binEventsWasmFast(m: WasmKernelModule): (...args: Parameters<Ker
     const edges = new Float64Array(nE + 1);
     for (let k = 0; k <= nE; k++) edges[k] = Math.exp(lnEdges[k] as number);
     const chunk = Math.min(CHUNK, Math.max(count, 1));
-    const [pRa, pDec, pEnergy, pWcs, pEdges, pOut, pUncertain] = m.layout([chunk * 8, chunk * 8, chunk * 8, 14 * 8, edges.byteLength, cube.byteLength, chunk * 4]) as [number, number, number, number, number, number, number];
+    const [pRa, pDec, pEnergy, pWcs, pEdges, pLnEdges, pOut, pUncertain] = m.layout([chunk * 8, chunk * 8, chunk * 8, 14 * 8, edges.byteLength, edges.byteLength, cube.byteLength, chunk * 4]) as [number, number, number, number, number, number, number, number];
     m.copyIn(wcs.subarray(0, 14), pWcs);
     m.copyIn(edges, pEdges);
+    m.copyIn(lnEdges.subarray(0, nE + 1), pLnEdges);
     m.copyIn(cube, pOut);
     const uncertain: number[] = [];
     for (let start = 0; start < count; start += chunk) {
@@ -32,7 +33,7 @@ export function binEventsWasmFast(m: WasmKernelModule): (...args: Parameters<Ker
       m.copyIn(ra.subarray(start, start + n), pRa);
       m.copyIn(dec.subarray(start, start + n), pDec);
       m.copyIn(energy.subarray(start, start + n), pEnergy);
-      const nUncertain = bin(pRa, pDec, pEnergy, n, pWcs, nx, ny, pEdges, nE, pOut, pUncertain);
+      const nUncertain = bin(pRa, pDec, pEnergy, n, pWcs, nx, ny, pEdges, pLnEdges, nE, pOut, pUncertain);
       if (nUncertain < 0) throw new RangeError(`binEvents: unknown projection code ${wcs[0]}`);
       const list = new Uint32Array(m.memory.buffer, pUncertain, nUncertain);
       for (let j = 0; j < nUncertain; j++) uncertain.push(start + (list[j] as number));
