@@ -49,7 +49,22 @@ function lcg(seed) {
 function wcsBlock(lon0, lat0, n, binsz) {
   const d = Math.PI / 180;
   const [cl, sl, cb, sb] = [Math.cos(lon0 * d), Math.sin(lon0 * d), Math.cos(lat0 * d), Math.sin(lat0 * d)];
-  return Float64Array.from([0, (n + 1) / 2 - 1, (n + 1) / 2 - 1, -binsz, binsz, cb * cl, cb * sl, sb, -sl, cl, 0, -sb * cl, -sb * sl, cb]);
+  return Float64Array.from([
+    0,
+    (n + 1) / 2 - 1,
+    (n + 1) / 2 - 1,
+    -binsz,
+    binsz,
+    cb * cl,
+    cb * sl,
+    sb,
+    -sl,
+    cl,
+    0,
+    -sb * cl,
+    -sb * sl,
+    cb,
+  ]);
 }
 
 const lnEdges = Float64Array.from({ length: 11 }, (_, k) => (k * Math.log(10)) / 10);
@@ -81,7 +96,12 @@ async function realEvents() {
     .filter((f) => f.endsWith('.fits.gz'))
     .map((f) => readFitsSync(join(dataDir, f)).hdu('EVENTS').table());
   const n = parts.reduce((a, t) => a + t.rows, 0);
-  const out = { ra: new Float64Array(n), dec: new Float64Array(n), energy: new Float64Array(n), runs: parts.length };
+  const out = {
+    ra: new Float64Array(n),
+    dec: new Float64Array(n),
+    energy: new Float64Array(n),
+    runs: parts.length,
+  };
   let at = 0;
   for (const t of parts) {
     out.ra.set(t.float64('RA'), at);
@@ -122,13 +142,29 @@ function benchC(n) {
   const dir = mkdtempSync(join(tmpdir(), 'pipe-bench-c-'));
   try {
     const exe = join(dir, 'bin');
-    execFileSync('gcc', ['-O3', '-march=native', '-o', exe, join(here, '../../packages/kernels/bench-c/bin.c'), '-lm']);
+    execFileSync('gcc', [
+      '-O3',
+      '-march=native',
+      '-o',
+      exe,
+      join(here, '../../packages/kernels/bench-c/bin.c'),
+      '-lm',
+    ]);
     const out = execFileSync(exe, [String(n), String(repeats)], { encoding: 'utf8' });
     for (const line of out.trim().split('\n')) {
       const [name, seconds] = line.split(' ');
-      if (name === 'exact') record(`binEvents synthetic ${n.toExponential(0)}`, 'C gcc -O3 (libm, 1 core)', n, Number(seconds), 'events/s');
-      if (name === 'accum') record('accumulate only (rint + add)', 'C gcc -O3', n, Number(seconds), 'events/s');
-      if (name === 'read') record('memory read (3 × f64 per event)', 'C gcc -O3', n * 24, Number(seconds), 'bytes/s');
+      if (name === 'exact')
+        record(
+          `binEvents synthetic ${n.toExponential(0)}`,
+          'C gcc -O3 (libm, 1 core)',
+          n,
+          Number(seconds),
+          'events/s',
+        );
+      if (name === 'accum')
+        record('accumulate only (rint + add)', 'C gcc -O3', n, Number(seconds), 'events/s');
+      if (name === 'read')
+        record('memory read (3 × f64 per event)', 'C gcc -O3', n * 24, Number(seconds), 'bytes/s');
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -153,7 +189,10 @@ def bc():
 print(med(hdd), med(bc))
 `;
   const py = spawnSync('python3', ['-c', script, String(n), String(repeats)], { encoding: 'utf8' });
-  if (py.status !== 0) return console.log(`numpy baseline skipped: ${(py.stderr || 'python3 not found').trim().split('\n').pop()}`);
+  if (py.status !== 0)
+    return console.log(
+      `numpy baseline skipped: ${(py.stderr || 'python3 not found').trim().split('\n').pop()}`,
+    );
   const [hdd, bc] = py.stdout.trim().split(' ').map(Number);
   record('accumulate only (rint + add)', 'numpy histogramdd', n, hdd, 'events/s');
   record('accumulate only (rint + add)', 'numpy index + bincount', n, bc, 'events/s');
@@ -179,15 +218,25 @@ function benchAccumulate(n, native) {
         const ix = rint(fx[i]);
         const iy = rint(fy[i]);
         const ie = rint(fe[i]);
-        if (ix >= 0 && ix < 100 && iy >= 0 && iy < 100 && ie >= 0 && ie < 10) cube[(ie * 100 + iy) * 100 + ix] += 1;
+        if (ix >= 0 && ix < 100 && iy >= 0 && iy < 100 && ie >= 0 && ie < 10)
+          cube[(ie * 100 + iy) * 100 + ix] += 1;
       }
     }),
     'events/s',
   );
-  if (native) record('accumulate only (rint + add)', 'native', n, time(() => native.accumulateBinsBench(fx, fy, fe, 100, 100, 10, cube)), 'events/s');
+  if (native)
+    record(
+      'accumulate only (rint + add)',
+      'native',
+      n,
+      time(() => native.accumulateBinsBench(fx, fy, fe, 100, 100, 10, cube)),
+      'events/s',
+    );
 }
 
-function benchMaps(backends) {
+function benchMaps(allBackends) {
+  // Map kernels are single-threaded: one native row.
+  const backends = allBackends.filter((b) => !b.threads || b.threads === 1).map((b) => ({ ...b, name: b.threads ? 'native' : b.name, threads: undefined }));
   const nx = 500;
   const ny = 500;
   const rnd = lcg(3);
@@ -198,24 +247,47 @@ function benchMaps(backends) {
     [25, '0.5°'],
   ]) {
     const { kernel, kn } = diskKernel(r);
-    for (const { name, kernels, threads } of backends) if (!threads) record(`correlateDisk ${deg} (r=${r} px, 500²)`, name, nx * ny, time(() => kernels.correlateDisk(img, nx, ny, kernel, kn, out)), 'pixels/s');
+    for (const { name, kernels, threads } of backends)
+      if (!threads)
+        record(
+          `correlateDisk ${deg} (r=${r} px, 500²)`,
+          name,
+          nx * ny,
+          time(() => kernels.correlateDisk(img, nx, ny, kernel, kn, out)),
+          'pixels/s',
+        );
   }
   const n = 1_000_000;
   const nOn = Float64Array.from({ length: n }, () => Math.floor(rnd() * 300));
   const muB = Float64Array.from({ length: n }, () => rnd() * 300);
   const o = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
-  for (const { name, kernels, threads } of backends) if (!threads) record('cashStatistics (1e6)', name, n, time(() => kernels.cashStatistics(nOn, muB, o[0], o[1], o[2])), 'pixels/s');
+  for (const { name, kernels, threads } of backends)
+    if (!threads)
+      record(
+        'cashStatistics (1e6)',
+        name,
+        n,
+        time(() => kernels.cashStatistics(nOn, muB, o[0], o[1], o[2])),
+        'pixels/s',
+      );
 }
 
 function benchCopy(n) {
   // What the WASM backend pays to move binning input into linear memory (24 bytes per event).
   const src = new Float64Array(3 * n);
   const dst = new Float64Array(3 * n);
-  record('copy into WASM memory (3 × f64 per event)', 'TypedArray.set', n * 24, time(() => dst.set(src)), 'bytes/s');
+  record(
+    'copy into WASM memory (3 × f64 per event)',
+    'TypedArray.set',
+    n * 24,
+    time(() => dst.set(src)),
+    'bytes/s',
+  );
 }
 
 function format(rate, unit) {
-  const scaled = unit === 'bytes/s' ? `${(rate / 1e9).toFixed(2)} GB/s` : `${(rate / 1e6).toFixed(1)} M ${unit}`;
+  const scaled =
+    unit === 'bytes/s' ? `${(rate / 1e9).toFixed(2)} GB/s` : `${(rate / 1e6).toFixed(1)} M ${unit}`;
   return scaled;
 }
 
@@ -225,7 +297,10 @@ function printTable() {
   const lines = ['| kernel | implementation | throughput | × reference (js) |', '|---|---|---|---|'];
   for (const [kernel, list] of byKernel) {
     const base = list.find((r) => r.impl === 'js')?.rate;
-    for (const r of list) lines.push(`| ${kernel} | ${r.impl} | ${format(r.rate, r.unit)} | ${base ? `${(r.rate / base).toFixed(2)}×` : '—'} |`);
+    for (const r of list)
+      lines.push(
+        `| ${kernel} | ${r.impl} | ${format(r.rate, r.unit)} | ${base ? `${(r.rate / base).toFixed(2)}×` : '—'} |`,
+      );
   }
   console.log(lines.join('\n'));
 }
@@ -245,9 +320,24 @@ const backends = [
     : []),
 ];
 const { createRequire } = await import('node:module');
-const nativeAddon = nativeLoad.ok ? createRequire(import.meta.url)(join(here, '../../packages/kernels/build/native', readdirSync(join(here, '../../packages/kernels/build/native')).find((f) => f.endsWith('.node')))) : undefined;
+const nativeAddon = nativeLoad.ok
+  ? createRequire(import.meta.url)(
+      join(
+        here,
+        '../../packages/kernels/build/native',
+        readdirSync(join(here, '../../packages/kernels/build/native')).find((f) => f.endsWith('.node')),
+      ),
+    )
+  : undefined;
 
-console.log(`kernels bench: ${cores} cores, node ${process.version}, medians of ${repeats}; load average ${(await import('node:os')).loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+console.log(
+  `kernels bench: ${cores} cores, node ${process.version}, medians of ${repeats}; load average ${(
+    await import('node:os')
+  )
+    .loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`,
+);
 for (const n of sizes) benchBinning(`synthetic ${n.toExponential(0)}`, syntheticEvents(n), backends);
 const real = await realEvents();
 if (real.skip) console.log(`real-data binning skipped: ${real.skip}`);

@@ -7,7 +7,9 @@ import { roundHalfEven } from '../src/geom/rounding.js';
 import { createWcsGeom, irfGeom, isGeomFailure, type WcsGeom } from '../src/geom/wcs-geom.js';
 import { convertFrame, icrsToPixel, pixelToIcrs } from '../src/wcs/index.js';
 
-const summary = JSON.parse(readFileSync('/work/shared/spec/reference/crab/summary.json', 'utf8').replace(/\bNaN\b/g, 'null')) as {
+const summary = JSON.parse(
+  readFileSync('/work/shared/spec/reference/crab/summary.json', 'utf8').replace(/\bNaN\b/g, 'null'),
+) as {
   geom: { energy_edges_TeV: number[]; energy_true_edges_TeV: number[] };
   exposure_at_centre: { energy_true_centres_TeV: number[] };
 };
@@ -22,7 +24,9 @@ function geom(s: Parameters<typeof createWcsGeom>[0]): WcsGeom {
 
 describe('rounding', () => {
   it('rounds half to even, unlike Math.round', () => {
-    expect([0.5, 1.5, 2.5, -0.5, -1.5, 2.4999999999999996, 3.5000000000000004].map((v) => roundHalfEven(v) + 0)).toEqual([0, 2, 2, 0, -2, 2, 4]);
+    expect(
+      [0.5, 1.5, 2.5, -0.5, -1.5, 2.4999999999999996, 3.5000000000000004].map((v) => roundHalfEven(v) + 0),
+    ).toEqual([0, 2, 2, 0, -2, 2, 4]);
     expect(Number.isNaN(roundHalfEven(Number.NaN))).toBe(true);
   });
 });
@@ -65,8 +69,12 @@ describe('energy axes', () => {
     const reco = logEnergyAxis('reco', 1, 10, 10);
     const truth = logEnergyAxis('true', 0.5, 20, 20);
     if (isEnergyAxisFailure(reco) || isEnergyAxisFailure(truth)) throw new Error('axis');
-    summary.geom.energy_edges_TeV.forEach((v, i) => expect(Math.abs((reco.edges[i] as number) - v)).toBeLessThanOrEqual(2 * Number.EPSILON * v));
-    summary.geom.energy_true_edges_TeV.forEach((v, i) => expect(Math.abs((truth.edges[i] as number) - v)).toBeLessThanOrEqual(2 * Number.EPSILON * v));
+    summary.geom.energy_edges_TeV.forEach((v, i) =>
+      expect(Math.abs((reco.edges[i] as number) - v)).toBeLessThanOrEqual(2 * Number.EPSILON * v),
+    );
+    summary.geom.energy_true_edges_TeV.forEach((v, i) =>
+      expect(Math.abs((truth.edges[i] as number) - v)).toBeLessThanOrEqual(2 * Number.EPSILON * v),
+    );
     expect(reco.edges[10]).toBe(10.000000000000002);
   });
 
@@ -74,7 +82,9 @@ describe('energy axes', () => {
     const truth = logEnergyAxis('true', 0.5, 20, 20);
     if (isEnergyAxisFailure(truth)) throw new Error('axis');
     const c = logCentres(truth);
-    summary.exposure_at_centre.energy_true_centres_TeV.forEach((v, i) => expect(Math.abs((c[i] as number) / v - 1)).toBeLessThan(1e-15));
+    summary.exposure_at_centre.energy_true_centres_TeV.forEach((v, i) =>
+      expect(Math.abs((c[i] as number) / v - 1)).toBeLessThan(1e-15),
+    );
   });
 
   it('refuses bad bounds and bin counts', () => {
@@ -88,7 +98,11 @@ describe('cutouts (§4.0, trim mode)', () => {
   const crab = geom(spec);
 
   it('keeps the whole Crab map for every Crab pointing', () => {
-    for (const [ra, dec] of [[83.633333, 21.514444], [85.253333, 22.014444], [82.013333, 22.014444]] as const) {
+    for (const [ra, dec] of [
+      [83.633333, 21.514444],
+      [85.253333, 22.014444],
+      [82.013333, 22.014444],
+    ] as const) {
       const c = cutoutAround(crab, ra, dec, 5);
       if (isCutoutFailure(c)) throw new Error(c.message);
       expect([c.x0, c.y0, c.geom.nx, c.geom.ny]).toEqual([0, 0, 100, 100]);
@@ -101,7 +115,11 @@ describe('cutouts (§4.0, trim mode)', () => {
     if (isCutoutFailure(c)) throw new Error(c.message);
     expect(c.geom.nx).toBe(250);
     expect(c.geom.ny).toBe(250);
-    for (const [x, y] of [[0, 0], [17, 203], [249, 249]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [17, 203],
+      [249, 249],
+    ] as const) {
       const a = pixelToIcrs(c.geom.wcs, x, y);
       const b = pixelToIcrs(wide.wcs, x + c.x0, y + c.y0);
       expect(a[0]).toBeCloseTo(b[0], 12);

@@ -7,15 +7,37 @@ import { FitsHeader } from '../src/fits/index.js';
 import { type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, geomSolidAngles, type WcsGeom } from '../src/geom/wcs-geom.js';
 import type { IrfAxis, IrfAxisName, IrfClass, IrfTable } from '../src/irf/index.js';
-import { bkgInputs, defaultRadEdges, makeBackground, parametricPsfMap, pointingGeometry } from '../src/makers/index.js';
+import {
+  bkgInputs,
+  defaultRadEdges,
+  makeBackground,
+  parametricPsfMap,
+  pointingGeometry,
+} from '../src/makers/index.js';
 
 function axis(name: IrfAxisName, edges: number[], log: boolean): IrfAxis {
   const e = Float64Array.from(edges);
-  const nodes = Float64Array.from(edges.slice(0, -1), (lo, i) => (log ? Math.sqrt(lo * (edges[i + 1] as number)) : (lo + (edges[i + 1] as number)) / 2));
-  return { name, column: name, unit: '', interp: log ? 'log' : 'lin', nodeType: 'edges', nbin: nodes.length, edges: e, nodes };
+  const nodes = Float64Array.from(edges.slice(0, -1), (lo, i) =>
+    log ? Math.sqrt(lo * (edges[i + 1] as number)) : (lo + (edges[i + 1] as number)) / 2,
+  );
+  return {
+    name,
+    column: name,
+    unit: '',
+    interp: log ? 'log' : 'lin',
+    nodeType: 'edges',
+    nbin: nodes.length,
+    edges: e,
+    nodes,
+  };
 }
 
-function table(hduClass: IrfClass, axes: IrfAxis[], data: Float64Array, arrays: Record<string, Float64Array> = {}): IrfTable {
+function table(
+  hduClass: IrfClass,
+  axes: IrfAxis[],
+  data: Float64Array,
+  arrays: Record<string, Float64Array> = {},
+): IrfTable {
   const shape = axes.map((a) => a.nbin);
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
   return {
@@ -52,7 +74,13 @@ function expectedBackground(slope: (lon: number, lat: number) => number, ontime:
     const e2 = energy.edges[k + 1] as number;
     for (let p = 0; p < n; p++) {
       const s = slope(fov.fovLon[p] as number, fov.fovLat[p] as number);
-      out[k * n + p] = A * Math.exp(-s) * ((e1 ** (1 - GAMMA) - e2 ** (1 - GAMMA)) / (GAMMA - 1)) * 1e6 * (omega[p] as number) * ontime;
+      out[k * n + p] =
+        A *
+        Math.exp(-s) *
+        ((e1 ** (1 - GAMMA) - e2 ** (1 - GAMMA)) / (GAMMA - 1)) *
+        1e6 *
+        (omega[p] as number) *
+        ontime;
     }
   }
   return out;
@@ -60,18 +88,29 @@ function expectedBackground(slope: (lon: number, lat: number) => number, ontime:
 
 function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)) / Math.abs(b[i] as number));
+  for (let i = 0; i < a.length; i++)
+    m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)) / Math.abs(b[i] as number));
   return m;
 }
 
 describe('background makers on closed-form tables', () => {
   it('BKG_3D: ln rate linear in (fov_lon, fov_lat), power law in E → exact integrals (fov_lat fastest)', () => {
-    const ax = [axis('energy', eEdges, true), axis('fov_lon', fovEdges, false), axis('fov_lat', fovEdges, false)];
+    const ax = [
+      axis('energy', eEdges, true),
+      axis('fov_lon', fovEdges, false),
+      axis('fov_lat', fovEdges, false),
+    ];
     const [ne, nl, nb] = ax.map((a) => a.nbin) as [number, number, number];
     const data = new Float64Array(ne * nl * nb);
     // asymmetric in lon and lat, so swapping the axes would show
     const slope = (lon: number, lat: number) => 0.3 * lon - 0.1 * lat;
-    for (let e = 0; e < ne; e++) for (let l = 0; l < nl; l++) for (let b = 0; b < nb; b++) data[(e * nl + l) * nb + b] = rate(ax[0]?.nodes[e] as number, slope(ax[1]?.nodes[l] as number, ax[2]?.nodes[b] as number));
+    for (let e = 0; e < ne; e++)
+      for (let l = 0; l < nl; l++)
+        for (let b = 0; b < nb; b++)
+          data[(e * nl + l) * nb + b] = rate(
+            ax[0]?.nodes[e] as number,
+            slope(ax[1]?.nodes[l] as number, ax[2]?.nodes[b] as number),
+          );
     const inputs = bkgInputs(table('bkg_3d', ax, data));
     if ('reason' in inputs) throw new Error(inputs.message);
     const fov = pointingGeometry(geom, pointing, referenceKernels);
@@ -80,19 +119,35 @@ describe('background makers on closed-form tables', () => {
   });
 
   it('BKG_2D: a radial table evaluated at √(lon² + lat²)', () => {
-    const ax = [axis('energy', eEdges, true), axis('offset', Array.from({ length: 21 }, (_, i) => 0.2 * i), false)];
+    const ax = [
+      axis('energy', eEdges, true),
+      axis(
+        'offset',
+        Array.from({ length: 21 }, (_, i) => 0.2 * i),
+        false,
+      ),
+    ];
     const data = new Float64Array(12 * 20);
-    for (let e = 0; e < 12; e++) for (let o = 0; o < 20; o++) data[e * 20 + o] = rate(ax[0]?.nodes[e] as number, 0.8 * (ax[1]?.nodes[o] as number));
+    for (let e = 0; e < 12; e++)
+      for (let o = 0; o < 20; o++)
+        data[e * 20 + o] = rate(ax[0]?.nodes[e] as number, 0.8 * (ax[1]?.nodes[o] as number));
     const inputs = bkgInputs(table('bkg_2d', ax, data));
     if ('reason' in inputs) throw new Error(inputs.message);
     const fov = pointingGeometry(geom, pointing, referenceKernels);
     const bkg = makeBackground(inputs, fov, geom, energy, 500, referenceKernels);
-    expect(maxRel(bkg, expectedBackground((l, b) => 0.8 * Math.hypot(l, b), 500))).toBeLessThan(1e-6);
+    expect(
+      maxRel(
+        bkg,
+        expectedBackground((l, b) => 0.8 * Math.hypot(l, b), 500),
+      ),
+    ).toBeLessThan(1e-6);
   });
 
   it('refuses tables that are not backgrounds', () => {
     const ax = [axis('energy_true', eEdges, true), axis('offset', [0, 1, 2], false)];
-    expect(bkgInputs(table('aeff_2d', ax, new Float64Array(24)))).toMatchObject({ reason: 'irf-unsupported' });
+    expect(bkgInputs(table('aeff_2d', ax, new Float64Array(24)))).toMatchObject({
+      reason: 'irf-unsupported',
+    });
   });
 });
 
@@ -107,7 +162,8 @@ describe('parametric PSF maps', () => {
     // normalised: Σ 2π r Δr PSF = 1, and proportional to the profile
     for (let t = 0; t < 4; t++) {
       let s = 0;
-      for (let r = 0; r < 66; r++) s += 2 * Math.PI * (0.005 + 0.01 * r) * D * 0.01 * D * (map[(t * 66 + r) * 2] as number);
+      for (let r = 0; r < 66; r++)
+        s += 2 * Math.PI * (0.005 + 0.01 * r) * D * 0.01 * D * (map[(t * 66 + r) * 2] as number);
       expect(s).toBeCloseTo(1, 5);
       const ratio = (map[(t * 66 + 10) * 2] as number) / (map[(t * 66 + 2) * 2] as number);
       expect(ratio).toBeCloseTo(profile(0.105) / profile(0.025), 5);
@@ -115,7 +171,14 @@ describe('parametric PSF maps', () => {
   }
 
   it('3gauss: Σ A_i exp(−r²/2σ_i²) with A_1 = 1', () => {
-    const psf = table('psf_3gauss', ax, fill(0), { sigma_1: fill(0.05), sigma_2: fill(0.1), sigma_3: fill(0.2), scale: fill(123), ampl_2: fill(0.3), ampl_3: fill(0.1) });
+    const psf = table('psf_3gauss', ax, fill(0), {
+      sigma_1: fill(0.05),
+      sigma_2: fill(0.1),
+      sigma_3: fill(0.2),
+      scale: fill(123),
+      ampl_2: fill(0.3),
+      ampl_3: fill(0.1),
+    });
     const map = parametricPsfMap(psf, Float64Array.of(0.5, 1.2), 2, energyTrue, radEdges);
     if (!(map instanceof Float32Array)) throw new Error(map.message);
     const g = (r: number, s: number) => Math.exp(-(r * r) / (2 * s * s));

@@ -31,7 +31,12 @@ describe('safe mask', () => {
   const background = Float32Array.from([1, 0, 2, 1, 1, Number.NaN, 1, 1, 1, 1, 1, 1]);
 
   it('requires a finite, positive background when the run has one, and cuts by the AEFF thresholds', () => {
-    const r = makeSafeMask(['aeff-default'], { energy: axis, npix, background, aeffThresholds: { lo: 1.5, hi: 100 } });
+    const r = makeSafeMask(['aeff-default'], {
+      energy: axis,
+      npix,
+      background,
+      aeffThresholds: { lo: 1.5, hi: 100 },
+    });
     if ('reason' in r) throw new Error(r.message);
     // bin 0 is [1, 1.78): below LO_THRES 1.5 → cut
     expect(Array.from(r.mask)).toEqual([0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1]);
@@ -39,7 +44,12 @@ describe('safe mask', () => {
   });
 
   it('keeps an all-zero background from masking anything, and warns without thresholds', () => {
-    const r = makeSafeMask(['aeff-default'], { energy: axis, npix, background: new Float32Array(12), aeffThresholds: {} });
+    const r = makeSafeMask(['aeff-default'], {
+      energy: axis,
+      npix,
+      background: new Float32Array(12),
+      aeffThresholds: {},
+    });
     if ('reason' in r) throw new Error(r.message);
     expect(r.mask.every((v) => v === 1)).toBe(true);
     expect(r.warnings[0]?.method).toBe('aeff-default');
@@ -52,10 +62,17 @@ describe('safe mask', () => {
   });
 
   it('offset-max removes pixels at or beyond the offset in every bin', () => {
-    const r = makeSafeMask(['offset-max'], { energy: axis, npix, offsets: Float64Array.of(0.5, 2.5, 2.49), offsetMax: 2.5 });
+    const r = makeSafeMask(['offset-max'], {
+      energy: axis,
+      npix,
+      offsets: Float64Array.of(0.5, 2.5, 2.49),
+      offsetMax: 2.5,
+    });
     if ('reason' in r) throw new Error(r.message);
     expect(Array.from(maskImage(r.mask, npix, 4))).toEqual([1, 0, 1]);
-    expect(makeSafeMask(['offset-max'], { energy: axis, npix })).toMatchObject({ reason: 'safe-mask-input-missing' });
+    expect(makeSafeMask(['offset-max'], { energy: axis, npix })).toMatchObject({
+      reason: 'safe-mask-input-missing',
+    });
   });
 
   it('bkg-peak keeps the bins above the peak of the background spectrum', () => {
@@ -70,7 +87,9 @@ describe('safe mask', () => {
     const reco = logEnergyAxis('reco', 0.3, 30, 40) as EnergyAxis;
     const tr = logEnergyAxis('true', 0.3, 30, 20) as EnergyAxis;
     const m = new Float64Array(20 * 40);
-    const rc = Array.from({ length: 40 }, (_, k) => Math.sqrt((reco.edges[k] as number) * (reco.edges[k + 1] as number)));
+    const rc = Array.from({ length: 40 }, (_, k) =>
+      Math.sqrt((reco.edges[k] as number) * (reco.edges[k + 1] as number)),
+    );
     for (let t = 0; t < 20; t++) {
       const et = Math.sqrt((tr.edges[t] as number) * (tr.edges[t + 1] as number));
       const bias = 0.5 * Math.exp(-(et - 0.3) / 0.5);
@@ -92,19 +111,47 @@ describe('FoV background norm', () => {
   it('is Σ counts / Σ background over safe, non-excluded, non-NaN bins', () => {
     const counts = Float32Array.from([1, 2, 3, 4, 5, 6]);
     const bg = Float32Array.from([1, 1, Number.NaN, 2, 2, 100]);
-    const r = fovBackgroundNorm(counts, bg, Uint8Array.from([1, 1, 1, 1, 1, 0]), Uint8Array.from([1, 1, 1]), 3, 2);
+    const r = fovBackgroundNorm(
+      counts,
+      bg,
+      Uint8Array.from([1, 1, 1, 1, 1, 0]),
+      Uint8Array.from([1, 1, 1]),
+      3,
+      2,
+    );
     expect(r.countsTotal).toBe(1 + 2 + 4 + 5);
     expect(r.backgroundTotal).toBe(6);
     expect(r.norm).toBe(2);
     expect(r.normErr).toBeCloseTo(Math.sqrt(12) / 6, 12);
-    const excl = fovBackgroundNorm(counts, bg, Uint8Array.from([1, 1, 1, 1, 1, 0]), Uint8Array.from([0, 1, 1]), 3, 2);
+    const excl = fovBackgroundNorm(
+      counts,
+      bg,
+      Uint8Array.from([1, 1, 1, 1, 1, 0]),
+      Uint8Array.from([0, 1, 1]),
+      3,
+      2,
+    );
     expect(excl.norm).toBe((2 + 5) / 3);
   });
 
   it('rejects runs without counts or background, leaving norm 1', () => {
-    const zero = fovBackgroundNorm(new Float32Array(2), Float32Array.of(1, 1), Uint8Array.of(1, 1), Uint8Array.of(1, 1), 2, 1);
+    const zero = fovBackgroundNorm(
+      new Float32Array(2),
+      Float32Array.of(1, 1),
+      Uint8Array.of(1, 1),
+      Uint8Array.of(1, 1),
+      2,
+      1,
+    );
     expect(zero).toMatchObject({ norm: 1, invalid: 'counts-not-positive' });
-    const noBg = fovBackgroundNorm(Float32Array.of(1, 1), new Float32Array(2), Uint8Array.of(1, 1), Uint8Array.of(1, 1), 2, 1);
+    const noBg = fovBackgroundNorm(
+      Float32Array.of(1, 1),
+      new Float32Array(2),
+      Uint8Array.of(1, 1),
+      Uint8Array.of(1, 1),
+      2,
+      1,
+    );
     expect(noBg).toMatchObject({ norm: 1, invalid: 'norm-not-finite' });
   });
 });
@@ -126,7 +173,11 @@ function geom(width: number): WcsGeom {
 }
 
 function runOn(parent: WcsGeom, irfParent: WcsGeom, ra: number, dec: number, value: number): MapDataset {
-  const c = cutoutAround(parent, ra, dec, 2) as ReturnType<typeof cutoutAround> & { geom: WcsGeom; x0: number; y0: number };
+  const c = cutoutAround(parent, ra, dec, 2) as ReturnType<typeof cutoutAround> & {
+    geom: WcsGeom;
+    x0: number;
+    y0: number;
+  };
   const ic = cutoutAround(irfParent, ra, dec, 2) as typeof c;
   const n = c.geom.nx * c.geom.ny;
   const ni = ic.geom.nx * ic.geom.ny;
@@ -143,18 +194,48 @@ function runOn(parent: WcsGeom, irfParent: WcsGeom, ra: number, dec: number, val
     exposure: new Float32Array(6 * n).fill(10 * value),
     background: new Float32Array(4 * n).fill(value / 2),
     maskSafe,
-    psf: { radEdges: defaultRadEdges(), data: new Float32Array(6 * 66 * ni).fill(value), exposure: new Float32Array(6 * ni).fill(value) },
-    edisp: { data: new Float64Array(6 * 4 * ni).fill(value / 10), exposure: new Float32Array(6 * ni).fill(value) },
+    psf: {
+      radEdges: defaultRadEdges(),
+      data: new Float32Array(6 * 66 * ni).fill(value),
+      exposure: new Float32Array(6 * ni).fill(value),
+    },
+    edisp: {
+      data: new Float64Array(6 * 4 * ni).fill(value / 10),
+      exposure: new Float32Array(6 * ni).fill(value),
+    },
     livetime: 100 * value,
     ontime: 110 * value,
-    runs: [{ obsId: value, pointing: { ra, dec }, ontime: 110 * value, deadc: 0.9, livetime: 100 * value, countsInMap: 1, backgroundTemplateSum: 2, fovNorm: 1.1, fovNormErr: Number.NaN }],
+    runs: [
+      {
+        obsId: value,
+        pointing: { ra, dec },
+        ontime: 110 * value,
+        deadc: 0.9,
+        livetime: 100 * value,
+        countsInMap: 1,
+        backgroundTemplateSum: 2,
+        fovNorm: 1.1,
+        fovNormErr: Number.NaN,
+      },
+    ],
   };
 }
 
 describe('stacking with cutouts', () => {
   const parent = geom(4); // 40×40
-  const irfParent = createWcsGeom({ skydir: { lon: 83.633, lat: 22.014 }, binsize: 0.5, width: 4 }) as WcsGeom;
-  const rg = { geom: parent, irfGeom: irfParent, energy: axis, energyTrue: truth, radEdges: defaultRadEdges(), offsetMax: 1 };
+  const irfParent = createWcsGeom({
+    skydir: { lon: 83.633, lat: 22.014 },
+    binsize: 0.5,
+    width: 4,
+  }) as WcsGeom;
+  const rg = {
+    geom: parent,
+    irfGeom: irfParent,
+    energy: axis,
+    energyTrue: truth,
+    radEdges: defaultRadEdges(),
+    offsetMax: 1,
+  };
   const a = runOn(parent, irfParent, 83.633 - 1.2, 22.014 - 1.2, 1);
   const b = runOn(parent, irfParent, 83.633 + 0.4, 22.014 + 0.3, 3);
   const st = stackDatasets([a, b], rg, referenceKernels);
@@ -162,8 +243,16 @@ describe('stacking with cutouts', () => {
   it('adds each run only inside its cutout, masked per bin (counts, background) and per pixel (exposure)', () => {
     const n = 1600;
     const at = (arr: ArrayLike<number>, k: number, x: number, y: number) => arr[k * n + y * 40 + x] as number;
-    const inA = (x: number, y: number) => x >= a.placement.x0 && x < a.placement.x0 + a.geom.nx && y >= a.placement.y0 && y < a.placement.y0 + a.geom.ny;
-    const inB = (x: number, y: number) => x >= b.placement.x0 && x < b.placement.x0 + b.geom.nx && y >= b.placement.y0 && y < b.placement.y0 + b.geom.ny;
+    const inA = (x: number, y: number) =>
+      x >= a.placement.x0 &&
+      x < a.placement.x0 + a.geom.nx &&
+      y >= a.placement.y0 &&
+      y < a.placement.y0 + a.geom.ny;
+    const inB = (x: number, y: number) =>
+      x >= b.placement.x0 &&
+      x < b.placement.x0 + b.geom.nx &&
+      y >= b.placement.y0 &&
+      y < b.placement.y0 + b.geom.ny;
     expect(a.geom.nx).toBeLessThan(20);
     for (let y = 0; y < 40; y++) {
       for (let x = 0; x < 40; x++) {
@@ -201,7 +290,11 @@ describe('stacking with cutouts', () => {
       if (isDatasetReadFailure(back)) throw new Error(back.message);
       expect(back.name).toBe(ds.name);
       expect(back.placement).toEqual(ds.placement);
-      expect([back.geom.nx, back.geom.ny, ...back.geom.wcs.crpix]).toEqual([ds.geom.nx, ds.geom.ny, ...ds.geom.wcs.crpix]);
+      expect([back.geom.nx, back.geom.ny, ...back.geom.wcs.crpix]).toEqual([
+        ds.geom.nx,
+        ds.geom.ny,
+        ...ds.geom.wcs.crpix,
+      ]);
       expect(Array.from(back.counts)).toEqual(Array.from(ds.counts));
       expect(Array.from(back.exposure)).toEqual(Array.from(ds.exposure));
       expect(Array.from(back.background)).toEqual(Array.from(ds.background));
@@ -221,5 +314,39 @@ describe('stacking with cutouts', () => {
   it('refuses a file that is not a dataset', () => {
     const r = readDataset('/work/shared/spec/reference/crab/counts.fits.gz');
     expect(isDatasetReadFailure(r) && r.reason).toBe('dataset-invalid');
+  });
+});
+
+describe('reduction settings from a gammapy config', () => {
+  it('reads the Crab config of the reference into the analysis grids and settings', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { readAnalysisConfig } = await import('../src/config/index.js');
+    const { reductionConfigFromConfig, reductionGeometryFromConfig, isReductionConfigIssue } = await import(
+      '../src/makers/index.js'
+    );
+    const raw = JSON.parse(
+      readFileSync('/work/shared/spec/reference/crab/summary.json', 'utf8').replace(/\bNaN\b/g, 'null'),
+    ).config;
+    const { config, issues } = readAnalysisConfig(raw);
+    expect(issues).toEqual([]);
+    const rg = reductionGeometryFromConfig(config.datasets);
+    if (isReductionConfigIssue(rg)) throw new Error(rg.message);
+    expect([
+      rg.geom.nx,
+      rg.geom.ny,
+      rg.irfGeom.nx,
+      rg.offsetMax,
+      rg.energy.edges.length,
+      rg.energyTrue.edges.length,
+    ]).toEqual([100, 100, 10, 2.5, 11, 21]);
+    const rc = reductionConfigFromConfig(config.datasets);
+    if (isReductionConfigIssue(rc)) throw new Error(rc.message);
+    expect(rc.safeMask.methods).toEqual(['aeff-default']);
+    expect(rc.background.method).toBe('fov_background');
+    const bad = reductionConfigFromConfig({
+      ...config.datasets,
+      safe_mask: { methods: ['aeff-max'], parameters: {} },
+    });
+    expect(isReductionConfigIssue(bad) && bad.path).toEqual(['datasets', 'safe_mask', 'methods']);
   });
 });

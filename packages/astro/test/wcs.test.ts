@@ -21,7 +21,13 @@ import {
   wcsHeaderCards,
 } from '../src/wcs/index.js';
 
-const crab: Wcs = createWcs({ frame: 'icrs', projection: 'CAR', crval: [83.633, 22.014], crpix: [50.5, 50.5], cdelt: [-0.02, 0.02] });
+const crab: Wcs = createWcs({
+  frame: 'icrs',
+  projection: 'CAR',
+  crval: [83.633, 22.014],
+  crpix: [50.5, 50.5],
+  cdelt: [-0.02, 0.02],
+});
 
 const CHECK: [number, number, number, number][] = [
   [0, 0, 84.69342920308472, 21.020566055796017],
@@ -45,7 +51,7 @@ describe('CAR (oblique, §3.1)', () => {
   });
 
   it('is not a linear RA/Dec grid (pixel (0,0) is at 84.693, not 84.623)', () => {
-    const linear = 83.633 + -0.02 * (0 + 1 - 50.5) / Math.cos(22.014 * (Math.PI / 180)) * 0 + 0.02 * 49.5;
+    const linear = 83.633 + ((-0.02 * (0 + 1 - 50.5)) / Math.cos(22.014 * (Math.PI / 180))) * 0 + 0.02 * 49.5;
     expect(linear).toBeCloseTo(84.623, 3);
     expect(pixelToIcrs(crab, 0, 0)[0]).toBeCloseTo(84.6934, 4);
   });
@@ -64,7 +70,13 @@ describe('CAR (oblique, §3.1)', () => {
         fc.double({ min: -40, max: 140, noNaN: true }),
         fc.double({ min: -40, max: 140, noNaN: true }),
         (lon, lat, x, y) => {
-          const w = createWcs({ frame: 'icrs', projection: 'CAR', crval: [lon, lat], crpix: [50.5, 50.5], cdelt: [-0.02, 0.02] });
+          const w = createWcs({
+            frame: 'icrs',
+            projection: 'CAR',
+            crval: [lon, lat],
+            crpix: [50.5, 50.5],
+            cdelt: [-0.02, 0.02],
+          });
           const [a, d] = pixelToIcrs(w, x, y);
           const [px, py] = icrsToPixel(w, a, d);
           return Math.abs(px - x) < 1e-8 && Math.abs(py - y) < 1e-8;
@@ -75,22 +87,32 @@ describe('CAR (oblique, §3.1)', () => {
 });
 
 describe('TAN', () => {
-  const tan = createWcs({ frame: 'icrs', projection: 'TAN', crval: [83.633, 22.014], crpix: [125.5, 125.5], cdelt: [-0.02, 0.02] });
+  const tan = createWcs({
+    frame: 'icrs',
+    projection: 'TAN',
+    crval: [83.633, 22.014],
+    crpix: [125.5, 125.5],
+    cdelt: [-0.02, 0.02],
+  });
 
   it('matches the textbook gnomonic projection', () => {
     const D = Math.PI / 180;
     fc.assert(
-      fc.property(fc.double({ min: 78, max: 89, noNaN: true }), fc.double({ min: 17, max: 27, noNaN: true }), (ra, dec) => {
-        const a0 = 83.633 * D;
-        const d0 = 22.014 * D;
-        const a = ra * D;
-        const d = dec * D;
-        const cosc = Math.sin(d0) * Math.sin(d) + Math.cos(d0) * Math.cos(d) * Math.cos(a - a0);
-        const xi = (Math.cos(d) * Math.sin(a - a0)) / cosc / D;
-        const eta = (Math.cos(d0) * Math.sin(d) - Math.sin(d0) * Math.cos(d) * Math.cos(a - a0)) / cosc / D;
-        const [x, y] = icrsToPixel(tan, ra, dec);
-        return Math.abs(x - (124.5 + xi / -0.02)) < 1e-8 && Math.abs(y - (124.5 + eta / 0.02)) < 1e-8;
-      }),
+      fc.property(
+        fc.double({ min: 78, max: 89, noNaN: true }),
+        fc.double({ min: 17, max: 27, noNaN: true }),
+        (ra, dec) => {
+          const a0 = 83.633 * D;
+          const d0 = 22.014 * D;
+          const a = ra * D;
+          const d = dec * D;
+          const cosc = Math.sin(d0) * Math.sin(d) + Math.cos(d0) * Math.cos(d) * Math.cos(a - a0);
+          const xi = (Math.cos(d) * Math.sin(a - a0)) / cosc / D;
+          const eta = (Math.cos(d0) * Math.sin(d) - Math.sin(d0) * Math.cos(d) * Math.cos(a - a0)) / cosc / D;
+          const [x, y] = icrsToPixel(tan, ra, dec);
+          return Math.abs(x - (124.5 + xi / -0.02)) < 1e-8 && Math.abs(y - (124.5 + eta / 0.02)) < 1e-8;
+        },
+      ),
     );
   });
 
@@ -115,7 +137,13 @@ describe('frames', () => {
 
   it('places an ICRS position in a Galactic map where its Galactic coordinates are', () => {
     const [l, b] = convertFrame('icrs', 'galactic', 83.633, 22.014);
-    const gal = createWcs({ frame: 'galactic', projection: 'CAR', crval: [l + 0.3, b - 0.2], crpix: [50.5, 50.5], cdelt: [-0.02, 0.02] });
+    const gal = createWcs({
+      frame: 'galactic',
+      projection: 'CAR',
+      crval: [l + 0.3, b - 0.2],
+      crpix: [50.5, 50.5],
+      cdelt: [-0.02, 0.02],
+    });
     const [x1, y1] = icrsToPixel(gal, 83.633, 22.014);
     const [x2, y2] = skyToPixel(gal, l, b);
     expect(x1).toBeCloseTo(x2, 9);
@@ -127,35 +155,77 @@ describe('frames', () => {
   it('computes separations stably (Vincenty), tiny and antipodal', () => {
     expect(angularSeparation(10, 20, 10, 20)).toBe(0);
     expect(angularSeparation(0, 0, 180, 0)).toBeCloseTo(180, 12);
-    expect(angularSeparation(83.633, 22.014, 83.633333333333, 21.514444444444)).toBeCloseTo(0.49955565147549724, 12);
+    expect(angularSeparation(83.633, 22.014, 83.633333333333, 21.514444444444)).toBeCloseTo(
+      0.49955565147549724,
+      12,
+    );
   });
 });
 
 describe('header cards', () => {
   it('writes the cards gammapy writes for the Crab map (LONPOLE 0, LATPOLE 67.986)', () => {
     const cards = Object.fromEntries(wcsHeaderCards(crab).map((c) => [c.key, c.value]));
-    expect(cards).toMatchObject({ CTYPE1: 'RA---CAR', CTYPE2: 'DEC--CAR', CRPIX1: 50.5, CRPIX2: 50.5, CDELT1: -0.02, CDELT2: 0.02, CRVAL1: 83.633, CRVAL2: 22.014, CUNIT1: 'deg', LONPOLE: 0, RADESYS: 'ICRS' });
+    expect(cards).toMatchObject({
+      CTYPE1: 'RA---CAR',
+      CTYPE2: 'DEC--CAR',
+      CRPIX1: 50.5,
+      CRPIX2: 50.5,
+      CDELT1: -0.02,
+      CDELT2: 0.02,
+      CRVAL1: 83.633,
+      CRVAL2: 22.014,
+      CUNIT1: 'deg',
+      LONPOLE: 0,
+      RADESYS: 'ICRS',
+    });
     expect(cards.LATPOLE).toBeCloseTo(67.986, 12);
   });
 
   it('parses the reference map and exclusion mask headers', () => {
-    const counts = parseWcsHeader(readFitsSync('/work/shared/spec/reference/crab/counts.fits.gz').hdu(0).header);
+    const counts = parseWcsHeader(
+      readFitsSync('/work/shared/spec/reference/crab/counts.fits.gz').hdu(0).header,
+    );
     if (isWcsFailure(counts)) throw new Error(counts.message);
     expect(pixelToIcrs(counts, 50, 49)[0]).toBeCloseTo(83.62221434850522, 10);
-    const mask = parseWcsHeader(readFitsSync('/work/shared/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz').hdu(0).header);
+    const mask = parseWcsHeader(
+      readFitsSync('/work/shared/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz').hdu(0).header,
+    );
     if (isWcsFailure(mask)) throw new Error(mask.message);
     expect(mask.projection).toBe('TAN');
     expect(mask.crpix).toEqual([125.5, 125.5]);
   });
 
   it('round-trips its own cards, Galactic included', () => {
-    const gal = createWcs({ frame: 'galactic', projection: 'TAN', crval: [0, -1], crpix: [10, 11], cdelt: [-0.1, 0.1] });
-    const back = parseWcsHeader(recordHeader(Object.fromEntries(wcsHeaderCards(gal).map((c) => [c.key, c.value]))));
-    expect(back).toMatchObject({ frame: 'galactic', projection: 'TAN', crval: [0, -1], crpix: [10, 11], cdelt: [-0.1, 0.1] });
+    const gal = createWcs({
+      frame: 'galactic',
+      projection: 'TAN',
+      crval: [0, -1],
+      crpix: [10, 11],
+      cdelt: [-0.1, 0.1],
+    });
+    const back = parseWcsHeader(
+      recordHeader(Object.fromEntries(wcsHeaderCards(gal).map((c) => [c.key, c.value]))),
+    );
+    expect(back).toMatchObject({
+      frame: 'galactic',
+      projection: 'TAN',
+      crval: [0, -1],
+      crpix: [10, 11],
+      cdelt: [-0.1, 0.1],
+    });
   });
 
   it('refuses what it cannot represent, saying why', () => {
-    const base = { CTYPE1: 'RA---CAR', CTYPE2: 'DEC--CAR', CRVAL1: 1, CRVAL2: 2, CRPIX1: 1, CRPIX2: 1, CDELT1: -1, CDELT2: 1 };
+    const base = {
+      CTYPE1: 'RA---CAR',
+      CTYPE2: 'DEC--CAR',
+      CRVAL1: 1,
+      CRVAL2: 2,
+      CRPIX1: 1,
+      CRPIX2: 1,
+      CDELT1: -1,
+      CDELT2: 1,
+    };
     const cases: [Record<string, unknown>, string][] = [
       [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--AIT' }, 'wcs-unsupported'],
       [{ ...base, LONPOLE: 90 }, 'wcs-unsupported'],
@@ -183,7 +253,11 @@ describe('pixel solid angle', () => {
   });
 
   it('agrees with the corner formula gammapy uses to 4e-8 for small pixels', () => {
-    for (const [x, y] of [[0, 0], [49, 49], [99, 17]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [49, 49],
+      [99, 17],
+    ] as const) {
       expect(Math.abs(cornerSolidAngle(crab, x, y) / carRowSolidAngle(crab, y) - 1)).toBeLessThan(4e-8);
     }
   });

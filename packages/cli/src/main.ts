@@ -29,6 +29,18 @@ export async function main(argv: string[]): Promise<number> {
       .option('--kernels <backend>', 'kernel backend: native, wasm or js')
       .option('--cache-dir <dir>', 'cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)')
       .option('--force [target]', 'run the tasks even if up to date (all, or one target; repeatable)', collect, [])
+      .addOption(
+        new Option('--remote-cache <mode>', 'use of the remote cache (default: $PIPE_REMOTE_CACHE_MODE or readwrite)').choices([
+          'read',
+          'write',
+          'readwrite',
+          'off',
+        ]),
+      )
+      .option('--remote-cache-url <url>', 'remote cache URL (default: $PIPE_REMOTE_CACHE; token from $PIPE_REMOTE_CACHE_TOKEN)')
+      .addOption(new Option('--remote-cache-protocol <protocol>', 'remote cache protocol (default: $PIPE_REMOTE_CACHE_PROTOCOL or bazel)').choices(['bazel', 'turbo']))
+      .option('--remote-cache-team <team>', 'team of a turbo remote cache (default: $PIPE_REMOTE_CACHE_TEAM)')
+      .option('--remote-cache-required', 'fail the build when the remote cache fails (default: warn once, continue locally)')
       .option('--json', 'print one JSON object per line');
 
   buildLike(program.command('build').argument('<targets...>').description('build targets and what they need'))
@@ -107,6 +119,34 @@ export async function main(argv: string[]): Promise<number> {
       set(await cacheCommand(name, arg ? (args[0] as string) : undefined, { ...cmd.optsWithGlobals() }));
     });
   }
+
+  cache
+    .command('doctor')
+    .description('test the configured remote cache: reach, read, write, read back, overwrite, delete')
+    .option('--json', 'print JSON')
+    .option('--remote-cache-url <url>', 'remote cache URL (default: $PIPE_REMOTE_CACHE)')
+    .addOption(new Option('--remote-cache-protocol <protocol>', 'bazel or turbo (default: $PIPE_REMOTE_CACHE_PROTOCOL)').choices(['bazel', 'turbo']))
+    .option('--remote-cache-team <team>', 'team of a turbo remote cache (default: $PIPE_REMOTE_CACHE_TEAM)')
+    .action(async (_opts, cmd: Command) => {
+      const { doctorCommand } = await import('./commands/remote.js');
+      set(await doctorCommand({ ...cmd.optsWithGlobals() }));
+    });
+
+  program
+    .command('compare')
+    .argument('<ref>', 'reference products: a directory, a workspace, or a build id of this workspace')
+    .argument('<new>', 'new products: a directory, a workspace, or a build id of this workspace')
+    .description('compare two sets of products; exit 1 on a regression')
+    .option('--tolerances <file>', 'tolerance file (YAML or JSON)')
+    .option('--json [file]', 'print the JSON report (to stdout, or to <file>)')
+    .option('--markdown <file>', 'write a Markdown report')
+    .option('--diff-dir <dir>', 'write difference images of differing maps into <dir>')
+    .option('--target <name>', 'only the products of these targets (build ids and workspaces; repeatable)', collect, [])
+    .option('--cache-dir <dir>', 'cache directory to read build products from (default: $PIPE_CACHE_DIR or .pipe/cache)')
+    .action(async (ref: string, neu: string, _opts, cmd: Command) => {
+      const { compareCommand } = await import('./commands/compare.js');
+      set(await compareCommand(ref, neu, { ...cmd.optsWithGlobals() }));
+    });
 
   try {
     await program.parseAsync(argv);

@@ -43,6 +43,7 @@ export { type BuildOutcome, describeReasons, runBuild, type RunBuildOptions } fr
 
 export { exportOutputs } from './store/export.js';
 export { publishOutputs, restoreOutputs, storeOutputs } from './store/products.js';
+export { portableItems, resolveItems, withPortableItems } from './store/portable-items.js';
 
 export { type BuildRecord, listBuildIds, newBuildId, readBuildRecord } from './builds/records.js';
 export {

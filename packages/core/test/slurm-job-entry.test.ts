@@ -121,14 +121,17 @@ describe('job-entry', () => {
     ).toBe('invalid');
   });
 
-  it('runs a step module in process with a StepContext', async () => {
+  it('runs a step module in process with a StepContext and the already-normalised params', async () => {
     const mod = join(dir, 'step.mjs');
     writeFileSync(
       mod,
       `import { writeFileSync } from 'node:fs';
        export default { name: 't.double', version: '1',
-         validateParams: (p) => typeof p.n === 'number' ? { ok: true, value: { n: p.n * 2 } } : { ok: false, issues: [{ path: ['n'], message: 'number' }] },
-         run(ctx) { writeFileSync(ctx.outputs.y, String(ctx.params.n) + ctx.kernelBackend); return { metadata: { n: ctx.params.n } }; } };`,
+         // Never called in the job: params were validated and normalised when the pipeline was loaded.
+         validateParams: () => { throw new Error('validated twice'); },
+         run(ctx) {
+           if (typeof ctx.params.n !== 'number') throw new Error('invalid params: n must be a number');
+           writeFileSync(ctx.outputs.y, String(ctx.params.n * 2) + ctx.kernelBackend); return { metadata: { n: ctx.params.n * 2 } }; } };`,
     );
     const out = join(dir, 'y.txt');
     const t = spec(

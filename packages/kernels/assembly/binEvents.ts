@@ -94,6 +94,26 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
   const bandE = ENERGY_BAND * invStep + 1e-9;
   let nUncertain: i32 = 0;
   for (let i = 0; i < count; i++) {
+    const e = f64At(energy, i);
+    let ie: i32 = -1;
+    let nearE = false;
+    if (uniform) {
+      if (e >= 2.2250738585072014e-308 && e < Infinity) {
+        const f = (fastLn(e) - ln0) * invStep;
+        const fk = Math.floor(f);
+        const rf = f - fk;
+        ie = <i32>max(-2.0, min(<f64>nE + 1, fk));
+        nearE = rf < bandE || rf > 1.0 - bandE;
+      } else ie = -2;
+    } else {
+      for (let k = 0; k <= nE; k++) {
+        const edge = f64At(edges, k);
+        ie += i32(e >= edge);
+        nearE = nearE || Math.abs(e - edge) <= ENERGY_BAND * Math.abs(edge);
+      }
+    }
+    // An energy surely outside the axis drops the event whatever its position (the reference tests it first).
+    if (!nearE && (ie < 0 || ie >= nE)) continue;
     const rav = f64At(ra, i);
     const decv = f64At(dec, i);
     const a0 = (rav - 360.0 * Math.round(rav / 360.0)) * DEG;
@@ -129,24 +149,6 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
     const ry = y + 0.5 - fy;
     const nearX = rx < bx || rx > 1.0 - bx;
     const nearY = ry < by || ry > 1.0 - by;
-    const e = f64At(energy, i);
-    let ie: i32 = -1;
-    let nearE = false;
-    if (uniform) {
-      if (e >= 2.2250738585072014e-308 && e < Infinity) {
-        const f = (fastLn(e) - ln0) * invStep;
-        const fk = Math.floor(f);
-        const rf = f - fk;
-        ie = <i32>max(-2.0, min(<f64>nE + 1, fk));
-        nearE = rf < bandE || rf > 1.0 - bandE;
-      } else ie = -2;
-    } else {
-      for (let k = 0; k <= nE; k++) {
-        const edge = f64At(edges, k);
-        ie += i32(e >= edge);
-        nearE = nearE || Math.abs(e - edge) <= ENERGY_BAND * Math.abs(edge);
-      }
-    }
     // Clamp before converting so that far-away pixels stay far away (the conversion saturates).
     const ix = <i32>max(-2.0, min(<f64>nx + 1, fx));
     const iy = <i32>max(-2.0, min(<f64>ny + 1, fy));

@@ -1,14 +1,13 @@
 // Port of src/reference/interp.ts: the interpolation cell and weight of science spec §6.
 
-/** Largest i in [0, n − 2] with g[i] < x (searchsorted 'left' − 1), 0 when none; NaN gives n − 2. */
+/** Largest i in [0, n − 2] with g[i] < x (searchsorted 'left' − 1), 0 when none (and for NaN). */
 export function cellIndex(g: usize, n: i32, x: f64): i32 {
   if (n < 2) return 0;
   let lo: i32 = 0;
   let hi: i32 = n;
-  const nan = x != x;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (load<f64>(g + (<usize>mid << 3)) < x || nan) lo = mid + 1;
+    if (load<f64>(g + (<usize>mid << 3)) < x) lo = mid + 1;
     else hi = mid;
   }
   let i = lo - 1;

@@ -28,7 +28,11 @@ export interface KernelIdentity {
  * recompiles (assembly → rebuildWasm(name); native/src → build:native). Reference-only kernels (no
  * compiled backends) list their reference file.
  */
-export function kernelSourceFiles(name: string): { reference: string[]; assembly: string[]; native: string[] } {
+export function kernelSourceFiles(name: string): {
+  reference: string[];
+  assembly: string[];
+  native: string[];
+} {
   const root = packageRoot();
   const abs = (files: string[]) => files.map((f) => join(root, f));
   const sources = kernelSources(name);
@@ -68,7 +72,9 @@ export function assemblyscriptVersion(): string {
 export function nativeCompilerVersion(): string {
   if (rustcVersion === undefined) {
     try {
-      const meta = JSON.parse(readFileSync(join(packageRoot(), 'build', 'native', 'meta.json'), 'utf8')) as { rustc?: string };
+      const meta = JSON.parse(readFileSync(join(packageRoot(), 'build', 'native', 'meta.json'), 'utf8')) as {
+        rustc?: string;
+      };
       rustcVersion = meta.rustc ?? 'rustc unknown';
     } catch {
       rustcVersion = 'rustc unknown';
@@ -96,10 +102,13 @@ export function kernelIdentity(name: string, backend: string): KernelIdentity {
 /** kernelIdentity over the sources under `root` (a copy of this package; used by the tests). */
 export function kernelIdentityAt(root: string, name: string, backend: string): KernelIdentity {
   const sources = kernelSources(name);
-  const files = sources ? [...new Set([...sources.reference, ...sources.assembly, ...sources.native])] : referenceOnlySources(name);
+  const files = sources
+    ? [...new Set([...sources.reference, ...sources.assembly, ...sources.native])]
+    : referenceOnlySources(name);
   const sourceHash = hashSources(root, files);
   // A reference-only kernel runs the same TypeScript whatever backend was chosen.
   const effectiveBackend = sources ? backend : 'js';
-  if (!sources || sources.bitIdentical) return { name, sourceHash, compiler: sources ? '' : compilerFor('js') };
+  if (!sources || sources.bitIdentical)
+    return { name, sourceHash, compiler: sources ? '' : compilerFor('js') };
   return { name, sourceHash, compiler: compilerFor(effectiveBackend), backend: effectiveBackend };
 }

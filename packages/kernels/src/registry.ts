@@ -3,7 +3,13 @@
 // (plus the few shared helpers each kernel lists explicitly).
 
 /** Kernels with compiled (WASM and native) backends. */
-export const COMPILED_KERNELS = ['correlateDisk', 'cashStatistics', 'binEvents', 'evalAeffMap', 'stackAdd'] as const;
+export const COMPILED_KERNELS = [
+  'correlateDisk',
+  'cashStatistics',
+  'binEvents',
+  'evalAeffMap',
+  'stackAdd',
+] as const;
 
 export type KernelName = (typeof COMPILED_KERNELS)[number];
 

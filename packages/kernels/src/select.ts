@@ -29,10 +29,16 @@ export function probeBackends(): BackendStatus[] {
   const native = loadNativeAddon();
   const missing = wasmMissing();
   return [
-    native.ok ? { backend: 'native', available: true } : { backend: 'native', available: false, reason: native.reason },
+    native.ok
+      ? { backend: 'native', available: true }
+      : { backend: 'native', available: false, reason: native.reason },
     missing.length === 0
       ? { backend: 'wasm', available: true }
-      : { backend: 'wasm', available: false, reason: `WASM modules not built (${missing.join(', ')}): run \`npm run build -w @pipe/kernels\`` },
+      : {
+          backend: 'wasm',
+          available: false,
+          reason: `WASM modules not built (${missing.join(', ')}): run \`npm run build -w @pipe/kernels\``,
+        },
     { backend: 'js', available: true },
   ];
 }
@@ -51,7 +57,11 @@ export async function selectBackend(requested?: string): Promise<BackendName | B
   const status = statuses.find((s) => s.backend === wanted);
   const source = requested !== undefined ? 'requested' : 'PIPE_KERNELS';
   if (!status) {
-    return { kind: 'backend-unavailable', requested: wanted, reason: `unknown kernel backend "${wanted}" (${source}); expected one of ${BACKENDS.join(', ')} or auto` };
+    return {
+      kind: 'backend-unavailable',
+      requested: wanted,
+      reason: `unknown kernel backend "${wanted}" (${source}); expected one of ${BACKENDS.join(', ')} or auto`,
+    };
   }
   if (!status.available) {
     return {

@@ -18,16 +18,41 @@ const DEG = Math.PI / 180;
 
 /** The slice of @pipe/astro's FITS API this test uses. */
 interface FitsLike {
-  hdu(name: string): { header: { number(key: string): number | undefined }; table(): { float64(column: string): Float64Array } };
+  hdu(name: string): {
+    header: { number(key: string): number | undefined };
+    table(): { float64(column: string): Float64Array };
+  };
 }
 
 /** WCS block (src/reference/sky.ts) of an n×n map centred on (lon0, lat0), default LONPOLE. */
-function wcsBlock(lon0: number, lat0: number, nx: number, ny: number, binsz: number, tan: boolean): Float64Array {
+function wcsBlock(
+  lon0: number,
+  lat0: number,
+  nx: number,
+  ny: number,
+  binsz: number,
+  tan: boolean,
+): Float64Array {
   const cl = Math.cos(lon0 * DEG);
   const sl = Math.sin(lon0 * DEG);
   const cb = Math.cos(lat0 * DEG);
   const sb = Math.sin(lat0 * DEG);
-  return Float64Array.from([tan ? 1 : 0, (nx + 1) / 2 - 1, (ny + 1) / 2 - 1, -binsz, binsz, cb * cl, cb * sl, sb, -sl, cl, 0, -sb * cl, -sb * sl, cb]);
+  return Float64Array.from([
+    tan ? 1 : 0,
+    (nx + 1) / 2 - 1,
+    (ny + 1) / 2 - 1,
+    -binsz,
+    binsz,
+    cb * cl,
+    cb * sl,
+    sb,
+    -sl,
+    cl,
+    0,
+    -sb * cl,
+    -sb * sl,
+    cb,
+  ]);
 }
 
 /** Sky position (deg) of fractional pixel (x, y): the inverse of the reference's projection. */
@@ -41,12 +66,17 @@ function pixelToSky(wcs: Float64Array, x: number, y: number): [number, number] {
     n = [r, a * r, b * r];
   }
   const R = wcs.subarray(5, 14);
-  const c = [0, 1, 2].map((j) => (R[j] as number) * n[0] + (R[3 + j] as number) * n[1] + (R[6 + j] as number) * n[2]) as [number, number, number];
+  const c = [0, 1, 2].map(
+    (j) => (R[j] as number) * n[0] + (R[3 + j] as number) * n[1] + (R[6 + j] as number) * n[2],
+  ) as [number, number, number];
   return [Math.atan2(c[1], c[0]) / DEG, Math.asin(Math.max(-1, Math.min(1, c[2]))) / DEG];
 }
 
 function logEdges(lo: number, hi: number, n: number): Float64Array {
-  return Float64Array.from({ length: n + 1 }, (_, k) => Math.log(lo) + (k * (Math.log(hi) - Math.log(lo))) / n);
+  return Float64Array.from(
+    { length: n + 1 },
+    (_, k) => Math.log(lo) + (k * (Math.log(hi) - Math.log(lo))) / n,
+  );
 }
 
 let backends: CompiledBackend[] = [];
@@ -54,7 +84,16 @@ beforeAll(async () => {
   backends = await compiledBackends();
 });
 
-function expectSameCounts(ra: Float64Array, dec: Float64Array, energy: Float64Array, wcs: Float64Array, nx: number, ny: number, lnEdges: Float64Array, nE: number): Float32Array {
+function expectSameCounts(
+  ra: Float64Array,
+  dec: Float64Array,
+  energy: Float64Array,
+  wcs: Float64Array,
+  nx: number,
+  ny: number,
+  lnEdges: Float64Array,
+  nE: number,
+): Float32Array {
   const want = new Float32Array(nE * nx * ny);
   referenceKernels.binEvents(ra, dec, energy, ra.length, wcs, nx, ny, lnEdges, nE, want);
   for (const { name, kernels } of backends) {
@@ -78,33 +117,45 @@ const geometry = fc.record({
 describe('binEvents', () => {
   it('gives the reference counts on random geometries and events, edges included', () => {
     fc.assert(
-      fc.property(geometry, fc.integer({ min: 0, max: 400 }), fc.integer(), ({ lon0, lat0, nx, ny, binsz, tan, nE }, n, seed) => {
-        const wcs = wcsBlock(lon0, lat0, nx, ny, binsz, tan);
-        const lnEdges = logEdges(0.5, 50, nE);
-        const ra = new Float64Array(n);
-        const dec = new Float64Array(n);
-        const energy = new Float64Array(n);
-        let s = seed >>> 0;
-        const rnd = () => {
-          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-          return s / 2 ** 32;
-        };
-        for (let i = 0; i < n; i++) {
-          const kind = rnd();
-          // Pixel coordinates from 2 pixels outside to 2 inside the far edge; every 4th on a half-integer.
-          let x = -2 + rnd() * (nx + 4);
-          let y = -2 + rnd() * (ny + 4);
-          if (kind < 0.25) x = Math.round(x) + 0.5;
-          else if (kind < 0.4) y = Math.round(y) + 0.5;
-          const [lon, lat] = pixelToSky(wcs, x, y);
-          ra[i] = kind > 0.97 ? Number.NaN : kind < 0.5 ? Math.fround(lon) : lon;
-          dec[i] = lat;
-          const k = Math.floor(rnd() * (nE + 3)) - 1;
-          // An energy exactly on an edge, just off one, anywhere, or invalid.
-          energy[i] = kind < 0.3 ? Math.exp(lnEdges[Math.max(0, Math.min(nE, k))] as number) : kind < 0.9 ? Math.exp(Math.log(0.3) + rnd() * Math.log(300)) : kind < 0.95 ? 0 : Number.NaN;
-        }
-        expectSameCounts(ra, dec, energy, wcs, nx, ny, lnEdges, nE);
-      }),
+      fc.property(
+        geometry,
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer(),
+        ({ lon0, lat0, nx, ny, binsz, tan, nE }, n, seed) => {
+          const wcs = wcsBlock(lon0, lat0, nx, ny, binsz, tan);
+          const lnEdges = logEdges(0.5, 50, nE);
+          const ra = new Float64Array(n);
+          const dec = new Float64Array(n);
+          const energy = new Float64Array(n);
+          let s = seed >>> 0;
+          const rnd = () => {
+            s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+            return s / 2 ** 32;
+          };
+          for (let i = 0; i < n; i++) {
+            const kind = rnd();
+            // Pixel coordinates from 2 pixels outside to 2 inside the far edge; every 4th on a half-integer.
+            let x = -2 + rnd() * (nx + 4);
+            let y = -2 + rnd() * (ny + 4);
+            if (kind < 0.25) x = Math.round(x) + 0.5;
+            else if (kind < 0.4) y = Math.round(y) + 0.5;
+            const [lon, lat] = pixelToSky(wcs, x, y);
+            ra[i] = kind > 0.97 ? Number.NaN : kind < 0.5 ? Math.fround(lon) : lon;
+            dec[i] = lat;
+            const k = Math.floor(rnd() * (nE + 3)) - 1;
+            // An energy exactly on an edge, just off one, anywhere, or invalid.
+            energy[i] =
+              kind < 0.3
+                ? Math.exp(lnEdges[Math.max(0, Math.min(nE, k))] as number)
+                : kind < 0.9
+                  ? Math.exp(Math.log(0.3) + rnd() * Math.log(300))
+                  : kind < 0.95
+                    ? 0
+                    : Number.NaN;
+          }
+          expectSameCounts(ra, dec, energy, wcs, nx, ny, lnEdges, nE);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -134,11 +185,16 @@ describe('binEvents', () => {
     const counts = expectSameCounts(ra, dec, energy, wcs, 100, 100, lnEdges, 10);
     expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0.5 * n);
     const wasmFast = binEventsWasmFast(await instantiateKernelModule(wasmModulePath('binEvents')));
-    expect(wasmFast(ra, dec, energy, n, wcs, 100, 100, lnEdges, 10, new Float32Array(100_000)).length).toBeLessThan(n * 1e-3);
+    expect(
+      wasmFast(ra, dec, energy, n, wcs, 100, 100, lnEdges, 10, new Float32Array(100_000)).length,
+    ).toBeLessThan(n * 1e-3);
     const native = loadNativeAddon();
     if (native.ok) {
       const fast = native.addon.binEventsFast as unknown as (...a: unknown[]) => Uint32Array;
-      for (const threads of [1, 2]) expect(fast(ra, dec, energy, n, wcs, 100, 100, lnEdges, 10, new Float32Array(100_000), threads).length).toBeLessThan(n * 1e-3);
+      for (const threads of [1, 2])
+        expect(
+          fast(ra, dec, energy, n, wcs, 100, 100, lnEdges, 10, new Float32Array(100_000), threads).length,
+        ).toBeLessThan(n * 1e-3);
     }
   });
 
@@ -148,11 +204,13 @@ describe('binEvents', () => {
     // @pipe/astro depends on this package, so it is loaded at run time, not declared as a dependency.
     let readFitsSync: ((path: string) => FitsLike) | undefined;
     try {
-      readFitsSync = ((await import('@pipe/astro')) as { readFitsSync?: (path: string) => FitsLike }).readFitsSync;
+      readFitsSync = ((await import('@pipe/astro')) as { readFitsSync?: (path: string) => FitsLike })
+        .readFitsSync;
     } catch (error) {
       return ctx.skip(`@pipe/astro not loadable: ${(error as Error).message}`);
     }
-    if (typeof readFitsSync !== 'function') return ctx.skip('@pipe/astro has no FITS reader (readFitsSync) yet');
+    if (typeof readFitsSync !== 'function')
+      return ctx.skip('@pipe/astro has no FITS reader (readFitsSync) yet');
     const files = readdirSync(dataDir).filter((f) => f.endsWith('.fits.gz'));
     const all: { ra: number[]; dec: number[]; energy: number[] } = { ra: [], dec: [], energy: [] };
     let runs = 0;
@@ -166,7 +224,16 @@ describe('binEvents', () => {
       const lon0 = events.header.number('RA_PNT') as number;
       const lat0 = events.header.number('DEC_PNT') as number;
       // The run's own 5°×5° cutout at 0.02°, as the per-run reduction bins it.
-      expectSameCounts(ra, dec, energy, wcsBlock(lon0, lat0, 250, 250, 0.02, false), 250, 250, logEdges(1, 10, 10), 10);
+      expectSameCounts(
+        ra,
+        dec,
+        energy,
+        wcsBlock(lon0, lat0, 250, 250, 0.02, false),
+        250,
+        250,
+        logEdges(1, 10, 10),
+        10,
+      );
       for (let i = 0; i < ra.length; i++) {
         all.ra.push(ra[i] as number);
         all.dec.push(dec[i] as number);
@@ -175,7 +242,36 @@ describe('binEvents', () => {
       runs++;
     }
     expect(runs).toBe(files.length);
-    const counts = expectSameCounts(Float64Array.from(all.ra), Float64Array.from(all.dec), Float64Array.from(all.energy), wcsBlock(83.633, 22.014, 100, 100, 0.02, false), 100, 100, logEdges(1, 10, 10), 10);
+    const counts = expectSameCounts(
+      Float64Array.from(all.ra),
+      Float64Array.from(all.dec),
+      Float64Array.from(all.energy),
+      wcsBlock(83.633, 22.014, 100, 100, 0.02, false),
+      100,
+      100,
+      logEdges(1, 10, 10),
+      10,
+    );
     expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('binEventsAsync', () => {
+  it('gives the same counts as the synchronous kernel, and rejects when aborted', async () => {
+    const { binEventsAsync } = await import('../src/index.js');
+    const n = 50_000;
+    const ra = Float64Array.from({ length: n }, (_, i) => 83.633 + ((i * 7919) % 1000) / 1000 - 0.5);
+    const dec = Float64Array.from({ length: n }, (_, i) => 22.014 + ((i * 104729) % 1000) / 1000 - 0.5);
+    const energy = Float64Array.from({ length: n }, (_, i) => 1 + ((i * 31) % 900) / 100);
+    const wcs = wcsBlock(83.633, 22.014, 100, 100, 0.02, false);
+    const lnEdges = logEdges(1, 10, 10);
+    const want = new Float32Array(100_000);
+    referenceKernels.binEvents(ra, dec, energy, n, wcs, 100, 100, lnEdges, 10, want);
+    const got = new Float32Array(100_000);
+    await binEventsAsync([ra, dec, energy, n, wcs, 100, 100, lnEdges, 10, got]);
+    expect(sameBits(want, got)).toBe(true);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(binEventsAsync([ra, dec, energy, n, wcs, 100, 100, lnEdges, 10, new Float32Array(100_000)], { signal: controller.signal })).rejects.toThrow();
   });
 });

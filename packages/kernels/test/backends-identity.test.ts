@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kernelIdentity, kernelIdentityAt, kernelSourceFiles } from '../src/identity.js';
-import { isBackendUnavailable, loadKernels, referenceKernels, selectBackend, tryLoadKernels } from '../src/index.js';
+import {
+  isBackendUnavailable,
+  loadKernels,
+  referenceKernels,
+  selectBackend,
+  tryLoadKernels,
+} from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
 import { COMPILED_KERNELS, kernelSources } from '../src/registry.js';
 import { rebuildWasmAt } from '../src/wasm/compile.js';
@@ -16,8 +22,10 @@ let copy: string;
 
 beforeEach(() => {
   copy = mkdtempSync(join(tmpdir(), 'pipe-kernels-'));
-  for (const dir of ['src', 'assembly', 'native/src']) cpSync(join(packageRoot(), dir), join(copy, dir), { recursive: true });
-  for (const file of ['native/Cargo.toml', 'asconfig.json']) cpSync(join(packageRoot(), file), join(copy, file));
+  for (const dir of ['src', 'assembly', 'native/src'])
+    cpSync(join(packageRoot(), dir), join(copy, dir), { recursive: true });
+  for (const file of ['native/Cargo.toml', 'asconfig.json'])
+    cpSync(join(packageRoot(), file), join(copy, file));
 });
 afterEach(() => rmSync(copy, { recursive: true, force: true }));
 
@@ -54,7 +62,8 @@ describe('kernelIdentity', () => {
 
   it('changes only for the kernel whose AssemblyScript, Rust or reference source was edited', () => {
     const before = identities('wasm');
-    const edit = (rel: string) => writeFileSync(join(copy, rel), `${readFileSync(join(copy, rel), 'utf8')}\n// edited\n`);
+    const edit = (rel: string) =>
+      writeFileSync(join(copy, rel), `${readFileSync(join(copy, rel), 'utf8')}\n// edited\n`);
     edit('assembly/binEvents.ts');
     const afterAssembly = identities('wasm');
     expect(changed(before, afterAssembly)).toEqual(['binEvents']);
@@ -108,7 +117,10 @@ describe('rebuildWasm', () => {
     expect(first).toEqual({ ok: true, built: ['stackAdd'], failures: [] });
     const module = join(copy, 'build', 'stackAdd.wasm');
     const before = statSync(module).mtimeMs;
-    writeFileSync(join(copy, 'assembly/stackAdd.ts'), 'export function stackAdd(): void { let x: i32 = "not a number"; }\n');
+    writeFileSync(
+      join(copy, 'assembly/stackAdd.ts'),
+      'export function stackAdd(): void { let x: i32 = "not a number"; }\n',
+    );
     const broken = await rebuildWasmAt(copy, 'stackAdd');
     expect(broken.ok).toBe(false);
     expect(broken.failures[0]?.diagnostics).toMatch(/stackAdd\.ts/);

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { loadNativeAddon } from '../src/native/addon.js';
 import { loadNativeKernels } from '../src/native/backend.js';
-import { referenceKernels, type Kernels } from '../src/reference/index.js';
+import { type Kernels, referenceKernels } from '../src/reference/index.js';
 import { loadWasmKernels, wasmMissing } from '../src/wasm/backend.js';
 import { rebuildWasm } from '../src/wasm/compile.js';
 
@@ -27,7 +27,8 @@ export function nativeKernels(): Kernels | undefined {
   const load = loadNativeAddon();
   if (load.ok) return loadNativeKernels(referenceKernels);
   const hasCargo = spawnSync('cargo', ['--version']).status === 0;
-  if (process.env.CI === 'true' && hasCargo) throw new Error(`CI: cargo is installed but the native addon is not usable: ${load.reason}`);
+  if (process.env.CI === 'true' && hasCargo)
+    throw new Error(`CI: cargo is installed but the native addon is not usable: ${load.reason}`);
   process.stdout.write(`native backend skipped: ${load.reason}\n`);
   return undefined;
 }
@@ -43,14 +44,16 @@ export async function compiledBackends(): Promise<CompiledBackend[]> {
 /** True when a and b hold the same bits (NaN payloads aside), element by element. */
 export function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  for (let i = 0; i < a.length; i++)
+    if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
   return true;
 }
 
 /** First index where a and b differ in bits, for failure messages. */
 export function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): string {
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return `index ${i}: ${a[i]} vs ${b[i]}`;
+    if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i])))
+      return `index ${i}: ${a[i]} vs ${b[i]}`;
   }
   return 'none';
 }

@@ -11,11 +11,27 @@ beforeAll(async () => {
   backends = await compiledBackends();
 });
 
-const special = fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, 1e-300, 1e300);
-const value = fc.oneof({ weight: 20, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) }, { weight: 20, arbitrary: fc.integer({ min: 0, max: 50 }) }, { weight: 1, arbitrary: special });
+const special = fc.constantFrom(
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  0,
+  -0,
+  1e-300,
+  1e300,
+);
+const value = fc.oneof(
+  { weight: 20, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) },
+  { weight: 20, arbitrary: fc.integer({ min: 0, max: 50 }) },
+  { weight: 1, arbitrary: special },
+);
 
 describe('correlateDisk', () => {
-  const geometry = fc.record({ nx: fc.integer({ min: 0, max: 40 }), ny: fc.integer({ min: 0, max: 40 }), kh: fc.integer({ min: 0, max: 12 }) });
+  const geometry = fc.record({
+    nx: fc.integer({ min: 0, max: 40 }),
+    ny: fc.integer({ min: 0, max: 40 }),
+    kh: fc.integer({ min: 0, max: 12 }),
+  });
   const input = geometry.chain(({ nx, ny, kh }) => {
     const kn = 2 * kh + 1;
     return fc.record({
@@ -26,7 +42,10 @@ describe('correlateDisk', () => {
       // Disks (one run per row), general kernels (direct sum), and disks with a zero row.
       kernel: fc.oneof(
         fc.double({ min: 0, max: kh + 0.5, noNaN: true }).map((r) => diskOf(kn, r)),
-        fc.array(fc.oneof(fc.constant(0), fc.double({ min: -2, max: 2, noNaN: true })), { minLength: kn * kn, maxLength: kn * kn }),
+        fc.array(fc.oneof(fc.constant(0), fc.double({ min: -2, max: 2, noNaN: true })), {
+          minLength: kn * kn,
+          maxLength: kn * kn,
+        }),
       ),
     });
   });
@@ -74,7 +93,11 @@ describe('correlateDisk', () => {
 describe('cashStatistics', () => {
   const pair = fc.tuple(
     fc.oneof(fc.integer({ min: 0, max: 5000 }), value),
-    fc.oneof(fc.double({ min: 0, max: 5000, noNaN: true }), fc.double({ min: 0, max: 1e-20, noNaN: true }), value),
+    fc.oneof(
+      fc.double({ min: 0, max: 5000, noNaN: true }),
+      fc.double({ min: 0, max: 1e-20, noNaN: true }),
+      value,
+    ),
   );
 
   it('matches the reference bit for bit (n = 0, μ ≤ 1e-25, NaN, ±Inf, empty)', () => {
@@ -89,7 +112,10 @@ describe('cashStatistics', () => {
           const got = [new Float64Array(len), new Float64Array(len), new Float64Array(len)] as const;
           kernels.cashStatistics(nOn, muB, got[0], got[1], got[2]);
           for (let k = 0; k < 3; k++) {
-            if (!sameBits(want[k] as Float64Array, got[k] as Float64Array)) throw new Error(`${name} output ${k}: ${firstDifference(want[k] as Float64Array, got[k] as Float64Array)}`);
+            if (!sameBits(want[k] as Float64Array, got[k] as Float64Array))
+              throw new Error(
+                `${name} output ${k}: ${firstDifference(want[k] as Float64Array, got[k] as Float64Array)}`,
+              );
           }
         }
       }),
@@ -101,6 +127,7 @@ describe('cashStatistics', () => {
 function diskOf(kn: number, r: number): number[] {
   const c = (kn - 1) / 2;
   const out: number[] = [];
-  for (let j = 0; j < kn; j++) for (let i = 0; i < kn; i++) out.push((i - c) ** 2 + (j - c) ** 2 <= r * r ? 1 : 0);
+  for (let j = 0; j < kn; j++)
+    for (let i = 0; i < kn; i++) out.push((i - c) ** 2 + (j - c) ** 2 <= r * r ? 1 : 0);
   return out;
 }

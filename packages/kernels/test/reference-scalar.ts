@@ -4,16 +4,45 @@
 export const D = Math.PI / 180;
 
 /** WCS parameter block (layout of src/reference/sky.ts) for reference point (lon0, lat0), ICRS frame. */
-export function wcsBlock(projection: 0 | 1, lon0: number, lat0: number, crpix: [number, number], cdelt: [number, number]): Float64Array {
+export function wcsBlock(
+  projection: 0 | 1,
+  lon0: number,
+  lat0: number,
+  crpix: [number, number],
+  cdelt: [number, number],
+): Float64Array {
   const cl = Math.cos(lon0 * D);
   const sl = Math.sin(lon0 * D);
   const cb = Math.cos(lat0 * D);
   const sb = Math.sin(lat0 * D);
-  return Float64Array.from([projection, crpix[0] - 1, crpix[1] - 1, cdelt[0], cdelt[1], cb * cl, cb * sl, sb, -sl, cl, 0, -sb * cl, -sb * sl, cb]);
+  return Float64Array.from([
+    projection,
+    crpix[0] - 1,
+    crpix[1] - 1,
+    cdelt[0],
+    cdelt[1],
+    cb * cl,
+    cb * sl,
+    sb,
+    -sl,
+    cl,
+    0,
+    -sb * cl,
+    -sb * sl,
+    cb,
+  ]);
 }
 
 /** §3.1 step 4 written out: (ra, dec) → fractional 0-based pixel. */
-export function skyToPixelScalar(projection: 0 | 1, lon0: number, lat0: number, crpix: [number, number], cdelt: [number, number], ra: number, dec: number): [number, number] {
+export function skyToPixelScalar(
+  projection: 0 | 1,
+  lon0: number,
+  lat0: number,
+  crpix: [number, number],
+  cdelt: [number, number],
+  ra: number,
+  dec: number,
+): [number, number] {
   const dl = (ra - lon0) * D;
   const b = dec * D;
   const b0 = lat0 * D;

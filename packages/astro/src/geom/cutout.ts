@@ -33,10 +33,19 @@ export function cutoutAround(geom: WcsGeom, ra: number, dec: number, width: numb
   const y0 = Math.max(0, Math.ceil(py - nyCut / 2));
   const y1 = Math.min(geom.ny, Math.ceil(py + nyCut / 2));
   if (!(x1 > x0 && y1 > y0)) {
-    return { reason: 'no-overlap', message: `a ${width} deg cutout around (${ra}, ${dec}) does not overlap the ${geom.nx}×${geom.ny} map` };
+    return {
+      reason: 'no-overlap',
+      message: `a ${width} deg cutout around (${ra}, ${dec}) does not overlap the ${geom.nx}×${geom.ny} map`,
+    };
   }
   const w = geom.wcs;
-  const wcs = createWcs({ frame: w.frame, projection: w.projection, crval: w.crval, crpix: [w.crpix[0] - x0, w.crpix[1] - y0], cdelt: w.cdelt });
+  const wcs = createWcs({
+    frame: w.frame,
+    projection: w.projection,
+    crval: w.crval,
+    crpix: [w.crpix[0] - x0, w.crpix[1] - y0],
+    cdelt: w.cdelt,
+  });
   return { geom: { wcs, nx: x1 - x0, ny: y1 - y0 }, x0, y0 };
 }
 

@@ -20,11 +20,20 @@ export interface EnergyAxisFailure {
  * Log-spaced axis: ln edge_k = k·((ln hi − ln lo)/n) + ln lo for k < n and ln hi for k = n (numpy.linspace),
  * edge_k = exp(ln edge_k).
  */
-export function logEnergyAxis(kind: 'reco' | 'true', loTeV: number, hiTeV: number, nbins: number): EnergyAxis | EnergyAxisFailure {
+export function logEnergyAxis(
+  kind: 'reco' | 'true',
+  loTeV: number,
+  hiTeV: number,
+  nbins: number,
+): EnergyAxis | EnergyAxisFailure {
   if (!(loTeV > 0) || !(hiTeV > loTeV) || !Number.isFinite(hiTeV)) {
-    return { reason: 'energy-axis-invalid', message: `energy bounds must satisfy 0 < min < max, got ${loTeV}…${hiTeV} TeV` };
+    return {
+      reason: 'energy-axis-invalid',
+      message: `energy bounds must satisfy 0 < min < max, got ${loTeV}…${hiTeV} TeV`,
+    };
   }
-  if (!Number.isInteger(nbins) || nbins < 1) return { reason: 'energy-axis-invalid', message: `nbins must be a positive integer, got ${nbins}` };
+  if (!Number.isInteger(nbins) || nbins < 1)
+    return { reason: 'energy-axis-invalid', message: `nbins must be a positive integer, got ${nbins}` };
   const start = Math.log(loTeV);
   const stop = Math.log(hiTeV);
   const step = (stop - start) / nbins;

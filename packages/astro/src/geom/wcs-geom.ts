@@ -34,13 +34,27 @@ export interface GeomFailure {
 /** npix = rint(width / binsize) per axis, CRPIX = (npix + 1)/2, CDELT = (−binsize, binsize). */
 export function createWcsGeom(spec: WcsGeomSpec): WcsGeom | GeomFailure {
   const [w, h] = typeof spec.width === 'number' ? [spec.width, spec.width] : spec.width;
-  if (!(spec.binsize > 0) || !(w > 0) || !(h > 0)) return { reason: 'geom-invalid', message: `binsize and width must be positive (binsize ${spec.binsize}, width ${w}×${h} deg)` };
+  if (!(spec.binsize > 0) || !(w > 0) || !(h > 0))
+    return {
+      reason: 'geom-invalid',
+      message: `binsize and width must be positive (binsize ${spec.binsize}, width ${w}×${h} deg)`,
+    };
   const nx = roundHalfEven(w / spec.binsize);
   const ny = roundHalfEven(h / spec.binsize);
-  if (nx < 1 || ny < 1) return { reason: 'geom-invalid', message: `width ${w}×${h} deg is less than one ${spec.binsize} deg pixel` };
+  if (nx < 1 || ny < 1)
+    return {
+      reason: 'geom-invalid',
+      message: `width ${w}×${h} deg is less than one ${spec.binsize} deg pixel`,
+    };
   const frame = spec.frame ?? spec.skydir.frame ?? 'icrs';
   const [lon, lat] = convertFrame(spec.skydir.frame ?? frame, frame, spec.skydir.lon, spec.skydir.lat);
-  const wcs = createWcs({ frame, projection: spec.projection ?? 'CAR', crval: [lon, lat], crpix: [(nx + 1) / 2, (ny + 1) / 2], cdelt: [-spec.binsize, spec.binsize] });
+  const wcs = createWcs({
+    frame,
+    projection: spec.projection ?? 'CAR',
+    crval: [lon, lat],
+    crpix: [(nx + 1) / 2, (ny + 1) / 2],
+    cdelt: [-spec.binsize, spec.binsize],
+  });
   return { wcs, nx, ny };
 }
 

@@ -4,7 +4,15 @@
  * table), optional PSF / PSF_EXPOSURE / EDISP / EDISP_EXPOSURE images on the IRF grid, and the primary header's
  * PIPEDSET card holding the versioned JSON of the rest (name, placement, times, per-run values).
  */
-import { type CardInput, type FitsFile, type HduSpec, emptyPrimary, mapHdus, readFitsSync, writeFits } from '../fits/index.js';
+import {
+  type CardInput,
+  type FitsFile,
+  type HduSpec,
+  emptyPrimary,
+  mapHdus,
+  readFitsSync,
+  writeFits,
+} from '../fits/index.js';
 import { nbins } from '../geom/energy-axis.js';
 import { type WcsGeom, npix } from '../geom/wcs-geom.js';
 import { isWcsFailure, parseWcsHeader, wcsHeaderCards } from '../wcs/header.js';
@@ -57,17 +65,49 @@ export function datasetHdus(ds: MapDataset): HduSpec[] {
   const primary: CardInput[] = [{ key: 'PIPEDSET', value: JSON.stringify(record) }];
   const hdus: HduSpec[] = [
     emptyPrimary(primary),
-    ...mapHdus({ hduName: 'COUNTS', data: ds.counts, shape: [nE, geom.ny, geom.nx], wcsHeader: wcs, axis: reco }),
-    ...mapHdus({ hduName: 'EXPOSURE', data: ds.exposure, shape: [nT, geom.ny, geom.nx], wcsHeader: wcs, axis: truth, bunit: 'm2 s', meta: JSON.stringify({ livetime: `${ds.livetime} s` }) }),
-    ...mapHdus({ hduName: 'BACKGROUND', data: ds.background, shape: [nE, geom.ny, geom.nx], wcsHeader: wcs, axis: reco }),
-    ...mapHdus({ hduName: 'MASK_SAFE', data: ds.maskSafe, shape: [nE, geom.ny, geom.nx], wcsHeader: wcs, axis: reco }),
+    ...mapHdus({
+      hduName: 'COUNTS',
+      data: ds.counts,
+      shape: [nE, geom.ny, geom.nx],
+      wcsHeader: wcs,
+      axis: reco,
+    }),
+    ...mapHdus({
+      hduName: 'EXPOSURE',
+      data: ds.exposure,
+      shape: [nT, geom.ny, geom.nx],
+      wcsHeader: wcs,
+      axis: truth,
+      bunit: 'm2 s',
+      meta: JSON.stringify({ livetime: `${ds.livetime} s` }),
+    }),
+    ...mapHdus({
+      hduName: 'BACKGROUND',
+      data: ds.background,
+      shape: [nE, geom.ny, geom.nx],
+      wcsHeader: wcs,
+      axis: reco,
+    }),
+    ...mapHdus({
+      hduName: 'MASK_SAFE',
+      data: ds.maskSafe,
+      shape: [nE, geom.ny, geom.nx],
+      wcsHeader: wcs,
+      axis: reco,
+    }),
   ];
   if (ds.psf) {
     const nR = ds.psf.radEdges.length - 1;
-    hdus.push(irfImage('PSF', ds.psf.data, [nT, nR, irfGeom.ny, irfGeom.nx], irfGeom), irfImage('PSF_EXPOSURE', ds.psf.exposure, [nT, irfGeom.ny, irfGeom.nx], irfGeom));
+    hdus.push(
+      irfImage('PSF', ds.psf.data, [nT, nR, irfGeom.ny, irfGeom.nx], irfGeom),
+      irfImage('PSF_EXPOSURE', ds.psf.exposure, [nT, irfGeom.ny, irfGeom.nx], irfGeom),
+    );
   }
   if (ds.edisp) {
-    hdus.push(irfImage('EDISP', ds.edisp.data, [nT, nE, irfGeom.ny, irfGeom.nx], irfGeom), irfImage('EDISP_EXPOSURE', ds.edisp.exposure, [nT, irfGeom.ny, irfGeom.nx], irfGeom));
+    hdus.push(
+      irfImage('EDISP', ds.edisp.data, [nT, nE, irfGeom.ny, irfGeom.nx], irfGeom),
+      irfImage('EDISP_EXPOSURE', ds.edisp.exposure, [nT, irfGeom.ny, irfGeom.nx], irfGeom),
+    );
   }
   return hdus;
 }
@@ -96,7 +136,8 @@ export function readDataset(path: string): MapDataset | DatasetReadFailure {
   const raw = file.hdu(0).header.string('PIPEDSET');
   if (raw === undefined) return bad('no PIPEDSET card: not a pipe dataset file');
   const rec = JSON.parse(raw) as DatasetRecord;
-  if (rec.version !== DATASET_FORMAT_VERSION) return bad(`dataset format version ${rec.version}; this reader knows ${DATASET_FORMAT_VERSION}`);
+  if (rec.version !== DATASET_FORMAT_VERSION)
+    return bad(`dataset format version ${rec.version}; this reader knows ${DATASET_FORMAT_VERSION}`);
   const geom = geomOf(file, 'COUNTS');
   if (typeof geom === 'string') return bad(geom);
   const counts = as(file.hdu('COUNTS').image().data, Float32Array, 'COUNTS');
@@ -129,7 +170,8 @@ export function readDataset(path: string): MapDataset | DatasetReadFailure {
   if (file.has('PSF')) {
     const data = as(file.hdu('PSF').image().data, Float32Array, 'PSF');
     const exp = as(file.hdu('PSF_EXPOSURE').image().data, Float32Array, 'PSF_EXPOSURE');
-    if (typeof data === 'string' || typeof exp === 'string' || !rec.radEdges) return bad('PSF maps unreadable (pixel type or rad axis)');
+    if (typeof data === 'string' || typeof exp === 'string' || !rec.radEdges)
+      return bad('PSF maps unreadable (pixel type or rad axis)');
     ds.psf = { radEdges: Float64Array.from(rec.radEdges), data, exposure: exp };
   }
   if (file.has('EDISP')) {
@@ -138,7 +180,8 @@ export function readDataset(path: string): MapDataset | DatasetReadFailure {
     if (typeof data === 'string' || typeof exp === 'string') return bad('EDISP maps unreadable (pixel type)');
     ds.edisp = { data, exposure: exp };
   }
-  if (ds.counts.length !== nbins(ds.energy) * npix(geom)) return bad('COUNTS shape does not match its energy axis');
+  if (ds.counts.length !== nbins(ds.energy) * npix(geom))
+    return bad('COUNTS shape does not match its energy axis');
   return ds;
 }
 

@@ -40,11 +40,17 @@ function logLogAt(lx: Float64Array, ly: Float64Array, v: number): number {
  * 1000-point log grid from the bias peak to the last true centre, refined by bisection; the peak energy when
  * there is none.
  */
-export function edispBiasEnergy(matrix: Float64Array, energyTrue: EnergyAxis, energy: EnergyAxis, bias: number): number {
+export function edispBiasEnergy(
+  matrix: Float64Array,
+  energyTrue: EnergyAxis,
+  energy: EnergyAxis,
+  bias: number,
+): number {
   const et = logCentres(energyTrue);
   const b = edispBias(matrix, energyTrue, energy);
   let peak = -1;
-  for (let t = 0; t < b.length; t++) if (!Number.isNaN(b[t]) && (peak < 0 || (b[t] as number) > (b[peak] as number))) peak = t;
+  for (let t = 0; t < b.length; t++)
+    if (!Number.isNaN(b[t]) && (peak < 0 || (b[t] as number) > (b[peak] as number))) peak = t;
   if (peak < 0 || et.length < 2) return Number.NaN;
   const lx = et.map(Math.log);
   const ly = b.map((v) => Math.log(Math.max(Number.isNaN(v) ? 0 : v, FLOAT32_TINY)));

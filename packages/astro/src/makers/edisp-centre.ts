@@ -11,7 +11,10 @@ import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { MapDataset } from './dataset.js';
 
 /** K[t][k] (nTrue × nReco, row t) at the IRF pixel nearest the map centre, or undefined without an EDISP map. */
-export function edispKernelAtMapCentre(ds: MapDataset, kernels: Kernels): { matrix: Float64Array; pixel: [number, number] } | undefined {
+export function edispKernelAtMapCentre(
+  ds: MapDataset,
+  kernels: Kernels,
+): { matrix: Float64Array; pixel: [number, number] } | undefined {
   if (!ds.edisp) return undefined;
   const ig = ds.irfGeom;
   // gammapy's centre_skydir is the grid's central fractional pixel; nearest-pixel lookup rounds it half to even.
@@ -21,9 +24,23 @@ export function edispKernelAtMapCentre(ds: MapDataset, kernels: Kernels): { matr
   const nK = nbins(ds.energy);
   const ni = npix(ig);
   const w = new Uint8Array(nK * ni);
-  kernels.sampleNearest(wcsKernelParams(ig.wcs), ig.nx, ig.ny, wcsKernelParams(ds.geom.wcs), ds.geom.nx, ds.geom.ny, ds.maskSafe, nK, 0, new Float64Array(3), w);
+  kernels.sampleNearest(
+    wcsKernelParams(ig.wcs),
+    ig.nx,
+    ig.ny,
+    wcsKernelParams(ds.geom.wcs),
+    ds.geom.nx,
+    ds.geom.ny,
+    ds.maskSafe,
+    nK,
+    0,
+    new Float64Array(2 * ig.nx + 3),
+    w,
+  );
   const p = y * ig.nx + x;
   const matrix = new Float64Array(nT * nK);
-  for (let t = 0; t < nT; t++) for (let k = 0; k < nK; k++) matrix[t * nK + k] = w[k * ni + p] ? (ds.edisp.data[(t * nK + k) * ni + p] as number) : 0;
+  for (let t = 0; t < nT; t++)
+    for (let k = 0; k < nK; k++)
+      matrix[t * nK + k] = w[k * ni + p] ? (ds.edisp.data[(t * nK + k) * ni + p] as number) : 0;
   return { matrix, pixel: [x, y] };
 }

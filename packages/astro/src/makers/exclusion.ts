@@ -31,9 +31,17 @@ export function readSkyMask(path: string, hdu: string | number = 0): SkyMask | E
   const h = file.hdu(hdu);
   const image = h.image();
   const [nx, ny] = image.naxes as [number, number];
-  if (image.naxes.length < 2 || !(nx > 0 && ny > 0)) return { reason: 'exclusion-invalid', message: `${path} [${h.name}]: image has shape ${image.naxes.join('×')}, expected 2-D` };
+  if (image.naxes.length < 2 || !(nx > 0 && ny > 0))
+    return {
+      reason: 'exclusion-invalid',
+      message: `${path} [${h.name}]: image has shape ${image.naxes.join('×')}, expected 2-D`,
+    };
   const wcs = parseWcsHeader(h.header);
-  if (isWcsFailure(wcs)) return { reason: 'exclusion-invalid', message: `${path} [${h.name}]: ${(wcs as WcsHeaderFailure).message}` };
+  if (isWcsFailure(wcs))
+    return {
+      reason: 'exclusion-invalid',
+      message: `${path} [${h.name}]: ${(wcs as WcsHeaderFailure).message}`,
+    };
   const data = new Uint8Array(nx * ny);
   const src = image.data;
   for (let i = 0; i < nx * ny; i++) {
@@ -46,6 +54,18 @@ export function readSkyMask(path: string, hdu: string | number = 0): SkyMask | E
 /** The mask sampled on `geom` by nearest pixel (§4.5 step 1), 1 = usable. */
 export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uint8Array {
   const out = new Uint8Array(npix(geom));
-  kernels.sampleNearest(wcsKernelParams(geom.wcs), geom.nx, geom.ny, wcsKernelParams(mask.wcs), mask.nx, mask.ny, mask.data, 1, 0, new Float64Array(3), out);
+  kernels.sampleNearest(
+    wcsKernelParams(geom.wcs),
+    geom.nx,
+    geom.ny,
+    wcsKernelParams(mask.wcs),
+    mask.nx,
+    mask.ny,
+    mask.data,
+    1,
+    0,
+    new Float64Array(2 * geom.nx + 3),
+    out,
+  );
   return out;
 }

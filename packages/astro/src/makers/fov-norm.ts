@@ -4,7 +4,11 @@
  */
 
 /** Why a run's background could not be normalised (the run is then masked out entirely). */
-export type FovNormInvalidReason = 'norm-not-finite' | 'background-not-positive' | 'counts-not-positive' | 'residual-not-positive';
+export type FovNormInvalidReason =
+  | 'norm-not-finite'
+  | 'background-not-positive'
+  | 'counts-not-positive'
+  | 'residual-not-positive';
 
 export interface FovNorm {
   /** The scale applied to the background (1 when invalid). */
@@ -22,7 +26,14 @@ export interface FovNorm {
  * N / B over M = mask_safe AND exclusion (broadcast over the nE energy planes) AND background not NaN.
  * counts, background, maskSafe: [E][p] with npix pixels per plane; exclusion: npix bytes (1 = usable).
  */
-export function fovBackgroundNorm(counts: Float32Array, background: Float32Array, maskSafe: Uint8Array, exclusion: Uint8Array, npix: number, nE: number): FovNorm {
+export function fovBackgroundNorm(
+  counts: Float32Array,
+  background: Float32Array,
+  maskSafe: Uint8Array,
+  exclusion: Uint8Array,
+  npix: number,
+  nE: number,
+): FovNorm {
   let n = 0;
   let b = 0;
   for (let k = 0; k < nE; k++) {
@@ -38,7 +49,13 @@ export function fovBackgroundNorm(counts: Float32Array, background: Float32Array
   const norm = n / b;
   const result: FovNorm = { norm, normErr: Math.sqrt(n) / b, countsTotal: n, backgroundTotal: b };
   // With no source model, Npred_total = B, so the residual N − (Npred_total − B) is N itself.
-  const invalid: FovNormInvalidReason | undefined = !Number.isFinite(norm) ? 'norm-not-finite' : b <= 0 ? 'background-not-positive' : n <= 0 ? 'counts-not-positive' : undefined;
+  const invalid: FovNormInvalidReason | undefined = !Number.isFinite(norm)
+    ? 'norm-not-finite'
+    : b <= 0
+      ? 'background-not-positive'
+      : n <= 0
+        ? 'counts-not-positive'
+        : undefined;
   if (invalid) return { ...result, norm: 1, normErr: Number.NaN, invalid };
   return result;
 }

@@ -28,7 +28,10 @@ function bounds(...axes: IrfAxis[]): Float64Array {
 function expectAxes(irf: IrfTable, names: string[]): IrfInputFailure | undefined {
   const got = irf.axes.map((a) => a.name);
   if (got.length !== names.length || got.some((n, i) => n !== names[i])) {
-    return { reason: 'irf-unsupported', message: `${irf.hduClass} in ${irf.file} [${irf.hdu}] has axes (${got.join(', ')}); expected (${names.join(', ')})` };
+    return {
+      reason: 'irf-unsupported',
+      message: `${irf.hduClass} in ${irf.file} [${irf.hdu}] has axes (${got.join(', ')}); expected (${names.join(', ')})`,
+    };
   }
   return undefined;
 }
@@ -48,7 +51,13 @@ export function aeffInputs(irf: IrfTable): AeffInputs | IrfInputFailure {
   const bad = expectAxes(irf, ['energy_true', 'offset']);
   if (bad) return bad;
   const [e, o] = irf.axes as [IrfAxis, IrfAxis];
-  return { table: irf.data, lnENodes: scaledNodes(e), offNodes: scaledNodes(o), bounds: bounds(e, o), thresholds: { ...(irf.thresholds ?? {}) } };
+  return {
+    table: irf.data,
+    lnENodes: scaledNodes(e),
+    offNodes: scaledNodes(o),
+    bounds: bounds(e, o),
+    thresholds: { ...(irf.thresholds ?? {}) },
+  };
 }
 
 /**
@@ -81,7 +90,8 @@ export function fillBackgroundHoles(data: Float64Array, nE: number, plane: numbe
       if (prev >= 0 && e - prev > 1) {
         const l0 = Math.log(Math.max(data[prev * plane + c] as number, FLOAT32_TINY));
         const l1 = Math.log(Math.max(v, FLOAT32_TINY));
-        for (let h = prev + 1; h < e; h++) data[h * plane + c] = Math.exp(l0 + ((h - prev) / (e - prev)) * (l1 - l0));
+        for (let h = prev + 1; h < e; h++)
+          data[h * plane + c] = Math.exp(l0 + ((h - prev) / (e - prev)) * (l1 - l0));
       }
       prev = e;
     }
@@ -95,11 +105,18 @@ export function fillBackgroundHoles(data: Float64Array, nE: number, plane: numbe
 
 export function bkgInputs(irf: IrfTable): BkgInputs | IrfInputFailure {
   const radial = irf.hduClass === 'bkg_2d';
-  if (!radial && irf.hduClass !== 'bkg_3d') return { reason: 'irf-unsupported', message: `${irf.hduClass} (${irf.file} [${irf.hdu}]) is not a background` };
+  if (!radial && irf.hduClass !== 'bkg_3d')
+    return {
+      reason: 'irf-unsupported',
+      message: `${irf.hduClass} (${irf.file} [${irf.hdu}]) is not a background`,
+    };
   const bad = expectAxes(irf, radial ? ['energy', 'offset'] : ['energy', 'fov_lon', 'fov_lat']);
   if (bad) return bad;
   if (!radial && (irf.fovAlignment ?? 'RADEC').toUpperCase() !== 'RADEC') {
-    return { reason: 'irf-unsupported', message: `FOVALIGN=${irf.fovAlignment} (${irf.file} [${irf.hdu}]) is not supported; only RADEC` };
+    return {
+      reason: 'irf-unsupported',
+      message: `FOVALIGN=${irf.fovAlignment} (${irf.file} [${irf.hdu}]) is not supported; only RADEC`,
+    };
   }
   const e = irf.axes[0] as IrfAxis;
   const lon = irf.axes[1] as IrfAxis;
@@ -114,7 +131,16 @@ export function bkgInputs(irf: IrfTable): BkgInputs | IrfInputFailure {
     lnENodes: scaledNodes(e),
     lonNodes: scaledNodes(lon),
     latNodes: lat ? scaledNodes(lat) : Float64Array.of(0),
-    bounds: lat ? b : Float64Array.of(b[0] as number, b[1] as number, b[2] as number, b[3] as number, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY),
+    bounds: lat
+      ? b
+      : Float64Array.of(
+          b[0] as number,
+          b[1] as number,
+          b[2] as number,
+          b[3] as number,
+          Number.NEGATIVE_INFINITY,
+          Number.POSITIVE_INFINITY,
+        ),
   };
 }
 
@@ -128,11 +154,21 @@ export interface PsfInputs {
 }
 
 export function psfInputs(irf: IrfTable): PsfInputs | IrfInputFailure {
-  if (irf.hduClass !== 'psf_table') return { reason: 'irf-unsupported', message: `${irf.hduClass} (${irf.file} [${irf.hdu}]) is not a PSF table; parametric PSFs go through parametricPsfMap` };
+  if (irf.hduClass !== 'psf_table')
+    return {
+      reason: 'irf-unsupported',
+      message: `${irf.hduClass} (${irf.file} [${irf.hdu}]) is not a PSF table; parametric PSFs go through parametricPsfMap`,
+    };
   const bad = expectAxes(irf, ['energy_true', 'offset', 'rad']);
   if (bad) return bad;
   const [e, o, r] = irf.axes as [IrfAxis, IrfAxis, IrfAxis];
-  return { table: irf.data, lnENodes: scaledNodes(e), offNodes: scaledNodes(o), radNodes: scaledNodes(r), bounds: bounds(e, o, r) };
+  return {
+    table: irf.data,
+    lnENodes: scaledNodes(e),
+    offNodes: scaledNodes(o),
+    radNodes: scaledNodes(r),
+    bounds: bounds(e, o, r),
+  };
 }
 
 /** EDISP_2D as the edisp kernel takes it. */

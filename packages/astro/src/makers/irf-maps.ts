@@ -30,15 +30,47 @@ export interface EdispKernelMap {
   exposure: Float32Array;
 }
 
-export function makePsfMap(psf: PsfInputs, offsets: Float64Array, npix: number, energyTrue: EnergyAxis, radEdges: Float64Array, exposure: Float32Array, kernels: Kernels): PsfMap {
+export function makePsfMap(
+  psf: PsfInputs,
+  offsets: Float64Array,
+  npix: number,
+  energyTrue: EnergyAxis,
+  radEdges: Float64Array,
+  exposure: Float32Array,
+  kernels: Kernels,
+): PsfMap {
   const nT = nbins(energyTrue);
   const nR = radEdges.length - 1;
   const data = new Float32Array(nT * nR * npix);
-  kernels.evalPsfMap(offsets, npix, psf.table, psf.lnENodes, psf.lnENodes.length, psf.offNodes, psf.offNodes.length, psf.radNodes, psf.radNodes.length, psf.bounds, logCentres(energyTrue), nT, radEdges, nR, data);
+  kernels.evalPsfMap(
+    offsets,
+    npix,
+    psf.table,
+    psf.lnENodes,
+    psf.lnENodes.length,
+    psf.offNodes,
+    psf.offNodes.length,
+    psf.radNodes,
+    psf.radNodes.length,
+    psf.bounds,
+    logCentres(energyTrue),
+    nT,
+    radEdges,
+    nR,
+    data,
+  );
   return { radEdges, data, exposure };
 }
 
-export function makeEdispKernelMap(edisp: EdispInputs, offsets: Float64Array, npix: number, energyTrue: EnergyAxis, energy: EnergyAxis, exposure: Float32Array, kernels: Kernels): EdispKernelMap {
+export function makeEdispKernelMap(
+  edisp: EdispInputs,
+  offsets: Float64Array,
+  npix: number,
+  energyTrue: EnergyAxis,
+  energy: EnergyAxis,
+  exposure: Float32Array,
+  kernels: Kernels,
+): EdispKernelMap {
   const nT = nbins(energyTrue);
   const nK = nbins(energy);
   const nM = edisp.migraEdges.length - 1;
@@ -65,15 +97,42 @@ export function makeEdispKernelMap(edisp: EdispInputs, offsets: Float64Array, np
 }
 
 /** AEFF × livetime at the IRF pixel centres and true-energy centres: the stacking weight of the IRF maps. */
-export function makeIrfExposure(aeff: AeffInputs, offsets: Float64Array, npix: number, energyTrue: EnergyAxis, livetime: number, kernels: Kernels): Float32Array {
+export function makeIrfExposure(
+  aeff: AeffInputs,
+  offsets: Float64Array,
+  npix: number,
+  energyTrue: EnergyAxis,
+  livetime: number,
+  kernels: Kernels,
+): Float32Array {
   const nT = nbins(energyTrue);
   const out = new Float32Array(nT * npix);
-  kernels.evalAeffMap(offsets, npix, aeff.table, aeff.lnENodes, aeff.lnENodes.length, aeff.offNodes, aeff.offNodes.length, aeff.bounds, logCentres(energyTrue), nT, livetime, new Float64Array(2 * nT), out);
+  kernels.evalAeffMap(
+    offsets,
+    npix,
+    aeff.table,
+    aeff.lnENodes,
+    aeff.lnENodes.length,
+    aeff.offNodes,
+    aeff.offNodes.length,
+    aeff.bounds,
+    logCentres(energyTrue),
+    nT,
+    livetime,
+    new Float64Array(2 * nT),
+    out,
+  );
   return out;
 }
 
 /** K[t][k] at IRF pixel p of a kernel map with npix pixels (nT × nK values). */
-export function edispKernelAtPixel(map: EdispKernelMap, npix: number, nT: number, nK: number, p: number): Float64Array {
+export function edispKernelAtPixel(
+  map: EdispKernelMap,
+  npix: number,
+  nT: number,
+  nK: number,
+  p: number,
+): Float64Array {
   const out = new Float64Array(nT * nK);
   for (let i = 0; i < nT * nK; i++) out[i] = map.data[i * npix + p] as number;
   return out;

@@ -33,14 +33,39 @@ export interface PointingGeometry {
 export function pointingGeometry(geom: WcsGeom, pointing: Pointing, kernels: Kernels): PointingGeometry {
   const n = npix(geom);
   const out = { offset: new Float64Array(n), fovLon: new Float64Array(n), fovLat: new Float64Array(n) };
-  kernels.pixelFovCoords(wcsKernelParams(geom.wcs), geom.nx, geom.ny, offsetFrameMatrix(pointing.ra, pointing.dec), new Float64Array(3), out.offset, out.fovLon, out.fovLat);
+  kernels.pixelFovCoords(
+    wcsKernelParams(geom.wcs),
+    geom.nx,
+    geom.ny,
+    offsetFrameMatrix(pointing.ra, pointing.dec),
+    new Float64Array(2 * geom.nx + 3),
+    out.offset,
+    out.fovLon,
+    out.fovLat,
+  );
   return out;
 }
 
 /** Counts cube [E][y][x] (§4.1): every event in the map and energy range, no other cut. */
-export function makeCounts(events: EventCoords, geom: WcsGeom, energy: EnergyAxis, kernels: Kernels): Float32Array {
+export function makeCounts(
+  events: EventCoords,
+  geom: WcsGeom,
+  energy: EnergyAxis,
+  kernels: Kernels,
+): Float32Array {
   const out = new Float32Array(nbins(energy) * npix(geom));
-  kernels.binEvents(events.ra, events.dec, events.energy, events.ra.length, wcsKernelParams(geom.wcs), geom.nx, geom.ny, logEdges(energy), nbins(energy), out);
+  kernels.binEvents(
+    events.ra,
+    events.dec,
+    events.energy,
+    events.ra.length,
+    wcsKernelParams(geom.wcs),
+    geom.nx,
+    geom.ny,
+    logEdges(energy),
+    nbins(energy),
+    out,
+  );
   return out;
 }
 
@@ -48,10 +73,31 @@ export function makeCounts(events: EventCoords, geom: WcsGeom, energy: EnergyAxi
  * Exposure cube [E_true][y][x] in m² s (§4.2): AEFF at the true-energy log centres and each pixel's offset,
  * times the livetime.
  */
-export function makeExposure(aeff: AeffInputs, offsets: Float64Array, geomNpix: number, energyTrue: EnergyAxis, livetime: number, kernels: Kernels): Float32Array {
+export function makeExposure(
+  aeff: AeffInputs,
+  offsets: Float64Array,
+  geomNpix: number,
+  energyTrue: EnergyAxis,
+  livetime: number,
+  kernels: Kernels,
+): Float32Array {
   const nT = nbins(energyTrue);
   const out = new Float32Array(nT * geomNpix);
-  kernels.evalAeffMap(offsets, geomNpix, aeff.table, aeff.lnENodes, aeff.lnENodes.length, aeff.offNodes, aeff.offNodes.length, aeff.bounds, logCentres(energyTrue), nT, livetime, new Float64Array(2 * nT), out);
+  kernels.evalAeffMap(
+    offsets,
+    geomNpix,
+    aeff.table,
+    aeff.lnENodes,
+    aeff.lnENodes.length,
+    aeff.offNodes,
+    aeff.offNodes.length,
+    aeff.bounds,
+    logCentres(energyTrue),
+    nT,
+    livetime,
+    new Float64Array(2 * nT),
+    out,
+  );
   return out;
 }
 
@@ -59,7 +105,15 @@ export function makeExposure(aeff: AeffInputs, offsets: Float64Array, geomNpix: 
  * Background template [E][y][x] in counts (§4.3): the rate integrated log-log over each reco bin, × pixel solid
  * angle × ontime. Rates are per MeV and energies in TeV, hence the 1e6. BKG_3D (RADEC-aligned) or BKG_2D.
  */
-export function makeBackground(bkg: BkgInputs, fov: PointingGeometry, geom: WcsGeom, energy: EnergyAxis, ontime: number, kernels: Kernels, solidAngle: Float64Array = geomSolidAngles(geom)): Float32Array {
+export function makeBackground(
+  bkg: BkgInputs,
+  fov: PointingGeometry,
+  geom: WcsGeom,
+  energy: EnergyAxis,
+  ontime: number,
+  kernels: Kernels,
+  solidAngle: Float64Array = geomSolidAngles(geom),
+): Float32Array {
   const nK = nbins(energy);
   const n = npix(geom);
   const out = new Float32Array(nK * n);

@@ -30,12 +30,18 @@ export interface ObservationDataFailure {
 export type IrfType = 'aeff' | 'edisp' | 'psf' | 'bkg';
 
 /** Reads what the reduction needs (FITS problems throw FitsError naming file and HDU). */
-export async function loadObservationData(obs: Observation, irfs: readonly IrfType[] = ['aeff', 'edisp', 'psf', 'bkg']): Promise<ObservationData | ObservationDataFailure> {
+export async function loadObservationData(
+  obs: Observation,
+  irfs: readonly IrfType[] = ['aeff', 'edisp', 'psf', 'bkg'],
+): Promise<ObservationData | ObservationDataFailure> {
   const [events, times, meta] = await Promise.all([obs.events(), obs.livetime(), obs.meta()]);
   const ra = meta.RA_PNT;
   const dec = meta.DEC_PNT;
   if (typeof ra !== 'number' || typeof dec !== 'number') {
-    return { reason: 'pointing-missing', message: `OBS_ID ${obs.obsId}: RA_PNT/DEC_PNT missing from the EVENTS header and the obs index` };
+    return {
+      reason: 'pointing-missing',
+      message: `OBS_ID ${obs.obsId}: RA_PNT/DEC_PNT missing from the EVENTS header and the obs index`,
+    };
   }
   const data: ObservationData = {
     obsId: obs.obsId,

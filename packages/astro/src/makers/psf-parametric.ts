@@ -32,17 +32,32 @@ function bilinear(values: Float64Array, lnE: Float64Array, off: Float64Array, x:
 }
 
 /** PSF map [E_true][rad][p] (sr⁻¹) from a psf_3gauss or psf_king table. */
-export function parametricPsfMap(irf: IrfTable, offsets: Float64Array, npix: number, energyTrue: EnergyAxis, radEdges: Float64Array): Float32Array | IrfInputFailure {
-  if (irf.hduClass !== 'psf_3gauss' && irf.hduClass !== 'psf_king') return { reason: 'irf-unsupported', message: `${irf.hduClass} is not a parametric PSF` };
+export function parametricPsfMap(
+  irf: IrfTable,
+  offsets: Float64Array,
+  npix: number,
+  energyTrue: EnergyAxis,
+  radEdges: Float64Array,
+): Float32Array | IrfInputFailure {
+  if (irf.hduClass !== 'psf_3gauss' && irf.hduClass !== 'psf_king')
+    return { reason: 'irf-unsupported', message: `${irf.hduClass} is not a parametric PSF` };
   const [eAxis, oAxis] = irf.axes as [IrfAxis, IrfAxis];
-  if (irf.axes.length !== 2 || eAxis.name !== 'energy_true' || oAxis.name !== 'offset') return { reason: 'irf-unsupported', message: `${irf.hduClass} in ${irf.file} needs axes (energy_true, offset)` };
+  if (irf.axes.length !== 2 || eAxis.name !== 'energy_true' || oAxis.name !== 'offset')
+    return {
+      reason: 'irf-unsupported',
+      message: `${irf.hduClass} in ${irf.file} needs axes (energy_true, offset)`,
+    };
   const lnE = eAxis.nodes.map(Math.log);
   const off = Float64Array.from(oAxis.nodes);
   const param = (name: string): Float64Array | undefined => irf.arrays[name]?.data;
   const king = irf.hduClass === 'psf_king';
   const names = king ? ['gamma', 'sigma'] : ['sigma_1', 'sigma_2', 'sigma_3', 'ampl_2', 'ampl_3'];
   const tables = names.map(param);
-  if (tables.some((t) => t === undefined)) return { reason: 'irf-unsupported', message: `${irf.hduClass} in ${irf.file} lacks one of ${names.join(', ')}` };
+  if (tables.some((t) => t === undefined))
+    return {
+      reason: 'irf-unsupported',
+      message: `${irf.hduClass} in ${irf.file} lacks one of ${names.join(', ')}`,
+    };
   const nT = nbins(energyTrue);
   const nR = radEdges.length - 1;
   const energies = logCentres(energyTrue);
@@ -51,7 +66,8 @@ export function parametricPsfMap(irf: IrfTable, offsets: Float64Array, npix: num
   for (let t = 0; t < nT; t++) {
     const x = Math.log(energies[t] as number);
     for (let p = 0; p < npix; p++) {
-      for (let i = 0; i < names.length; i++) pars[i] = bilinear(tables[i] as Float64Array, lnE, off, x, offsets[p] as number);
+      for (let i = 0; i < names.length; i++)
+        pars[i] = bilinear(tables[i] as Float64Array, lnE, off, x, offsets[p] as number);
       let norm = 0;
       for (let r = 0; r < nR; r++) {
         const lo = radEdges[r] as number;
@@ -60,7 +76,11 @@ export function parametricPsfMap(irf: IrfTable, offsets: Float64Array, npix: num
         let v: number;
         if (king) {
           const [gamma, sigma] = pars as unknown as [number, number];
-          v = gamma > 0 && sigma > 0 ? ((1 - 1 / gamma) / (2 * Math.PI * sigma * sigma)) * (1 + (rc * rc) / (2 * gamma * sigma * sigma)) ** -gamma : 0;
+          v =
+            gamma > 0 && sigma > 0
+              ? ((1 - 1 / gamma) / (2 * Math.PI * sigma * sigma)) *
+                (1 + (rc * rc) / (2 * gamma * sigma * sigma)) ** -gamma
+              : 0;
         } else {
           const [s1, s2, s3, a2, a3] = pars as unknown as [number, number, number, number, number];
           const g = (s: number) => (s > 0 ? Math.exp(-(rc * rc) / (2 * s * s)) : 0);
@@ -71,7 +91,8 @@ export function parametricPsfMap(irf: IrfTable, offsets: Float64Array, npix: num
         norm += 2 * Math.PI * rc * D * (hi - lo) * D * v;
       }
       const inv = norm > 0 ? 1 / norm : 0;
-      for (let r = 0; r < nR; r++) out[(t * nR + r) * npix + p] = (out[(t * nR + r) * npix + p] as number) * inv;
+      for (let r = 0; r < nR; r++)
+        out[(t * nR + r) * npix + p] = (out[(t * nR + r) * npix + p] as number) * inv;
     }
   }
   return out;

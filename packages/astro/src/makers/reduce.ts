@@ -10,8 +10,22 @@ import { roundHalfEven } from '../geom/rounding.js';
 import type { MapDataset, RunMeta } from './dataset.js';
 import { type SkyMask, projectMask } from './exclusion.js';
 import { fovBackgroundNorm } from './fov-norm.js';
-import { type IrfInputFailure, aeffInputs, bkgInputs, edispInputs, isIrfInputFailure, psfInputs } from './irf-inputs.js';
-import { type EdispKernelMap, type PsfMap, edispKernelAtPixel, makeEdispKernelMap, makeIrfExposure, makePsfMap } from './irf-maps.js';
+import {
+  type IrfInputFailure,
+  aeffInputs,
+  bkgInputs,
+  edispInputs,
+  isIrfInputFailure,
+  psfInputs,
+} from './irf-inputs.js';
+import {
+  type EdispKernelMap,
+  type PsfMap,
+  edispKernelAtPixel,
+  makeEdispKernelMap,
+  makeIrfExposure,
+  makePsfMap,
+} from './irf-maps.js';
 import { makeBackground, makeCounts, makeExposure, pointingGeometry } from './maps.js';
 import { parametricPsfMap } from './psf-parametric.js';
 import type { ObservationData } from './observation-data.js';
@@ -60,13 +74,19 @@ export function isReductionFailure(v: ReductionResult | ReductionFailure): v is 
 }
 
 /** Reduces one run onto its cutout of the analysis geometry. */
-export function reduceObservation(obs: ObservationData, rg: ReductionGeometry, config: ReductionConfig, kernels: Kernels): ReductionResult | ReductionFailure {
+export function reduceObservation(
+  obs: ObservationData,
+  rg: ReductionGeometry,
+  config: ReductionConfig,
+  kernels: Kernels,
+): ReductionResult | ReductionFailure {
   const want = new Set(config.maps);
   const cut = cutoutAround(rg.geom, obs.pointing.ra, obs.pointing.dec, 2 * rg.offsetMax);
   const irfCut = cutoutAround(rg.irfGeom, obs.pointing.ra, obs.pointing.dec, 2 * rg.offsetMax);
   if (isCutoutFailure(cut)) return fail(obs.obsId, cut);
   if (isCutoutFailure(irfCut)) return fail(obs.obsId, irfCut);
-  if (!obs.aeff) return fail(obs.obsId, { reason: 'irf-missing', message: 'no AEFF: the exposure cannot be made' });
+  if (!obs.aeff)
+    return fail(obs.obsId, { reason: 'irf-missing', message: 'no AEFF: the exposure cannot be made' });
   const aeff = aeffInputs(obs.aeff);
   if (isIrfInputFailure(aeff)) return fail(obs.obsId, aeff);
   const geom = cut.geom;
@@ -87,11 +107,17 @@ export function reduceObservation(obs: ObservationData, rg: ReductionGeometry, c
   const irfN = npix(irfCut.geom);
   const needIrf = want.has('psf') || want.has('edisp') || config.safeMask.methods.includes('edisp-bias');
   const irfFov = needIrf ? pointingGeometry(irfCut.geom, obs.pointing, kernels) : undefined;
-  const irfExposure = irfFov ? makeIrfExposure(aeff, irfFov.offset, irfN, rg.energyTrue, livetime, kernels) : undefined;
+  const irfExposure = irfFov
+    ? makeIrfExposure(aeff, irfFov.offset, irfN, rg.energyTrue, livetime, kernels)
+    : undefined;
   let psf: PsfMap | undefined;
   let edisp: EdispKernelMap | undefined;
   if (want.has('psf') && irfFov && irfExposure) {
-    if (!obs.psf) return fail(obs.obsId, { reason: 'irf-missing', message: 'map_selection lists psf but the run has no PSF' });
+    if (!obs.psf)
+      return fail(obs.obsId, {
+        reason: 'irf-missing',
+        message: 'map_selection lists psf but the run has no PSF',
+      });
     if (obs.psf.hduClass === 'psf_3gauss' || obs.psf.hduClass === 'psf_king') {
       const data = parametricPsfMap(obs.psf, irfFov.offset, irfN, rg.energyTrue, rg.radEdges);
       if (!(data instanceof Float32Array)) return fail(obs.obsId, data);
@@ -116,7 +142,9 @@ export function reduceObservation(obs: ObservationData, rg: ReductionGeometry, c
     aeffThresholds: aeff.thresholds,
     offsets: fov.offset,
     offsetMax: config.safeMask.offsetMax ?? 3,
-    ...(edisp ? { edispKernel: { matrix: edispNearGridCentre(edisp, rg, irfCut.geom), energyTrue: rg.energyTrue } } : {}),
+    ...(edisp
+      ? { edispKernel: { matrix: edispNearGridCentre(edisp, rg, irfCut.geom), energyTrue: rg.energyTrue } }
+      : {}),
     ...(config.safeMask.biasPercent !== undefined ? { biasPercent: config.safeMask.biasPercent } : {}),
   });
   if (isSafeMaskFailure(safe)) return fail(obs.obsId, safe);
@@ -136,7 +164,9 @@ export function reduceObservation(obs: ObservationData, rg: ReductionGeometry, c
     fovNormErr: Number.NaN,
   };
   if (config.background.method === 'fov_background') {
-    const exclusion = config.background.exclusion ? projectMask(config.background.exclusion, geom, kernels) : new Uint8Array(n).fill(1);
+    const exclusion = config.background.exclusion
+      ? projectMask(config.background.exclusion, geom, kernels)
+      : new Uint8Array(n).fill(1);
     const norm = fovBackgroundNorm(counts, background, maskSafe, exclusion, n, nE);
     run.fovCounts = norm.countsTotal;
     run.fovBackground = norm.backgroundTotal;

@@ -12,7 +12,12 @@ import { edispBiasEnergy } from './edisp-bias.js';
 
 export type SafeMaskMethod = 'aeff-default' | 'offset-max' | 'bkg-peak' | 'edisp-bias';
 
-export const SAFE_MASK_METHODS: readonly SafeMaskMethod[] = ['aeff-default', 'offset-max', 'bkg-peak', 'edisp-bias'];
+export const SAFE_MASK_METHODS: readonly SafeMaskMethod[] = [
+  'aeff-default',
+  'offset-max',
+  'bkg-peak',
+  'edisp-bias',
+];
 
 export interface SafeMaskInputs {
   energy: EnergyAxis;
@@ -42,17 +47,25 @@ export interface SafeMaskFailure {
 }
 
 /** Bins k with edges[k] ≥ lo and edges[k+1] ≤ hi (gammapy's geom.energy_mask). */
-export function energyBinMask(energy: EnergyAxis, lo: number | undefined, hi: number | undefined): Uint8Array {
+export function energyBinMask(
+  energy: EnergyAxis,
+  lo: number | undefined,
+  hi: number | undefined,
+): Uint8Array {
   const n = nbins(energy);
   const out = new Uint8Array(n);
   const a = lo ?? (energy.edges[0] as number);
   const b = hi ?? (energy.edges[n] as number);
-  for (let k = 0; k < n; k++) out[k] = (energy.edges[k] as number) >= a && (energy.edges[k + 1] as number) <= b ? 1 : 0;
+  for (let k = 0; k < n; k++)
+    out[k] = (energy.edges[k] as number) >= a && (energy.edges[k + 1] as number) <= b ? 1 : 0;
   return out;
 }
 
 /** mask_safe [E][p] as bytes (1 = safe), with warnings, or which input a listed method lacked. */
-export function makeSafeMask(methods: readonly SafeMaskMethod[], inputs: SafeMaskInputs): { mask: Uint8Array; warnings: SafeMaskWarning[] } | SafeMaskFailure {
+export function makeSafeMask(
+  methods: readonly SafeMaskMethod[],
+  inputs: SafeMaskInputs,
+): { mask: Uint8Array; warnings: SafeMaskWarning[] } | SafeMaskFailure {
   const { npix, energy, background } = inputs;
   const nE = nbins(energy);
   const mask = new Uint8Array(nE * npix).fill(1);
@@ -69,7 +82,11 @@ export function makeSafeMask(methods: readonly SafeMaskMethod[], inputs: SafeMas
   for (const method of new Set(methods)) {
     switch (method) {
       case 'offset-max': {
-        if (!inputs.offsets || inputs.offsetMax === undefined) return { reason: 'safe-mask-input-missing', message: 'offset-max needs the pixel offsets and offsetMax' };
+        if (!inputs.offsets || inputs.offsetMax === undefined)
+          return {
+            reason: 'safe-mask-input-missing',
+            message: 'offset-max needs the pixel offsets and offsetMax',
+          };
         for (let p = 0; p < npix; p++) {
           if ((inputs.offsets[p] as number) < inputs.offsetMax) continue;
           for (let k = 0; k < nE; k++) mask[k * npix + p] = 0;
@@ -78,12 +95,17 @@ export function makeSafeMask(methods: readonly SafeMaskMethod[], inputs: SafeMas
       }
       case 'aeff-default': {
         const t = inputs.aeffThresholds ?? {};
-        if (t.lo === undefined || t.hi === undefined) warnings.push({ method, message: 'no default thresholds (LO_THRES/HI_THRES) in the AEFF header; that side is not cut' });
+        if (t.lo === undefined || t.hi === undefined)
+          warnings.push({
+            method,
+            message: 'no default thresholds (LO_THRES/HI_THRES) in the AEFF header; that side is not cut',
+          });
         andEnergy(energyBinMask(energy, t.lo, t.hi));
         break;
       }
       case 'bkg-peak': {
-        if (!background) return { reason: 'safe-mask-input-missing', message: 'bkg-peak needs the background' };
+        if (!background)
+          return { reason: 'safe-mask-input-missing', message: 'bkg-peak needs the background' };
         let best = 0;
         let bestSum = Number.NEGATIVE_INFINITY;
         for (let k = 0; k < nE; k++) {
@@ -99,8 +121,17 @@ export function makeSafeMask(methods: readonly SafeMaskMethod[], inputs: SafeMas
         break;
       }
       case 'edisp-bias': {
-        if (!inputs.edispKernel) return { reason: 'safe-mask-input-missing', message: 'edisp-bias needs the edisp kernel at the map centre' };
-        const eMin = edispBiasEnergy(inputs.edispKernel.matrix, inputs.edispKernel.energyTrue, energy, (inputs.biasPercent ?? 10) / 100);
+        if (!inputs.edispKernel)
+          return {
+            reason: 'safe-mask-input-missing',
+            message: 'edisp-bias needs the edisp kernel at the map centre',
+          };
+        const eMin = edispBiasEnergy(
+          inputs.edispKernel.matrix,
+          inputs.edispKernel.energyTrue,
+          energy,
+          (inputs.biasPercent ?? 10) / 100,
+        );
         andEnergy(energyBinMask(energy, eMin, undefined));
         break;
       }

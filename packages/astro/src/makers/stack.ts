@@ -13,7 +13,11 @@ import { maskImage } from './safe-mask.js';
 /**
  * An empty stack on the analysis grids (all zero, mask_safe all false), with PSF/EDISP maps when `irfMaps` asks.
  */
-export function emptyStack(rg: ReductionGeometry, irfMaps: { psf: boolean; edisp: boolean }, name = 'stacked'): MapDataset {
+export function emptyStack(
+  rg: ReductionGeometry,
+  irfMaps: { psf: boolean; edisp: boolean },
+  name = 'stacked',
+): MapDataset {
   const n = npix(rg.geom);
   const nI = npix(rg.irfGeom);
   const nE = nbins(rg.energy);
@@ -34,7 +38,12 @@ export function emptyStack(rg: ReductionGeometry, irfMaps: { psf: boolean; edisp
     ontime: 0,
     runs: [],
   };
-  if (irfMaps.psf) ds.psf = { radEdges: rg.radEdges, data: new Float32Array(nT * nR * nI), exposure: new Float32Array(nT * nI) };
+  if (irfMaps.psf)
+    ds.psf = {
+      radEdges: rg.radEdges,
+      data: new Float32Array(nT * nR * nI),
+      exposure: new Float32Array(nT * nI),
+    };
   if (irfMaps.edisp) ds.edisp = { data: new Float64Array(nT * nE * nI), exposure: new Float32Array(nT * nI) };
   return ds;
 }
@@ -44,7 +53,12 @@ export function emptyStack(rg: ReductionGeometry, irfMaps: { psf: boolean; edisp
  * of the run's mask over energy), the IRF maps weighted by the run's IRF-grid exposure and its mask sampled on
  * the IRF grid. Runs are placed by their cutout offsets; their grids must be cutouts of `rg`.
  */
-export function stackDatasets(runs: readonly MapDataset[], rg: ReductionGeometry, kernels: Kernels, name = 'stacked'): MapDataset {
+export function stackDatasets(
+  runs: readonly MapDataset[],
+  rg: ReductionGeometry,
+  kernels: Kernels,
+  name = 'stacked',
+): MapDataset {
   const wantPsf = runs.length > 0 && runs.every((r) => r.psf);
   const wantEdisp = runs.length > 0 && runs.every((r) => r.edisp);
   const st = emptyStack(rg, { psf: wantPsf, edisp: wantEdisp }, name);
@@ -64,7 +78,20 @@ export function stackDatasets(runs: readonly MapDataset[], rg: ReductionGeometry
     const { x0, y0 } = run.placement;
     kernels.stackAdd(st.counts, G.nx, G.ny, run.counts, g.nx, g.ny, nE, x0, y0, run.maskSafe, nE, 1);
     kernels.stackAdd(st.background, G.nx, G.ny, run.background, g.nx, g.ny, nE, x0, y0, run.maskSafe, nE, 1);
-    kernels.stackAdd(st.exposure, G.nx, G.ny, run.exposure, g.nx, g.ny, nT, x0, y0, maskImage(run.maskSafe, n, nE), 1, 1);
+    kernels.stackAdd(
+      st.exposure,
+      G.nx,
+      G.ny,
+      run.exposure,
+      g.nx,
+      g.ny,
+      nT,
+      x0,
+      y0,
+      maskImage(run.maskSafe, n, nE),
+      1,
+      1,
+    );
     kernels.stackMaskOr(st.maskSafe, G.nx, G.ny, run.maskSafe, g.nx, g.ny, nE, x0, y0);
     st.livetime += run.livetime;
     st.ontime += run.ontime;
@@ -74,7 +101,19 @@ export function stackDatasets(runs: readonly MapDataset[], rg: ReductionGeometry
     const ig = run.irfGeom;
     const ni = npix(ig);
     const w = new Uint8Array(nE * ni);
-    kernels.sampleNearest(wcsKernelParams(ig.wcs), ig.nx, ig.ny, wcsKernelParams(g.wcs), g.nx, g.ny, run.maskSafe, nE, 0, new Float64Array(3), w);
+    kernels.sampleNearest(
+      wcsKernelParams(ig.wcs),
+      ig.nx,
+      ig.ny,
+      wcsKernelParams(g.wcs),
+      g.nx,
+      g.ny,
+      run.maskSafe,
+      nE,
+      0,
+      new Float64Array(2 * ig.nx + 3),
+      w,
+    );
     const W = maskImage(w, ni, nE);
     const { irfX0, irfY0 } = run.placement;
     for (let y = 0; y < ig.ny; y++) {
@@ -90,14 +129,19 @@ export function stackDatasets(runs: readonly MapDataset[], rg: ReductionGeometry
           if (run.psf && psfNum && psfDen) {
             const e = run.psf.exposure[t * ni + p] as number;
             psfDen[t * nI + q] = (psfDen[t * nI + q] as number) + e;
-            for (let r = 0; r < nR; r++) psfNum[(t * nR + r) * nI + q] = (psfNum[(t * nR + r) * nI + q] as number) + (run.psf.data[(t * nR + r) * ni + p] as number) * e;
+            for (let r = 0; r < nR; r++)
+              psfNum[(t * nR + r) * nI + q] =
+                (psfNum[(t * nR + r) * nI + q] as number) +
+                (run.psf.data[(t * nR + r) * ni + p] as number) * e;
           }
           if (run.edisp && edNum && edDen) {
             const e = run.edisp.exposure[t * ni + p] as number;
             edDen[t * nI + q] = (edDen[t * nI + q] as number) + e;
             for (let k = 0; k < nE; k++) {
               if (w[k * ni + p] === 0) continue;
-              edNum[(t * nE + k) * nI + q] = (edNum[(t * nE + k) * nI + q] as number) + (run.edisp.data[(t * nE + k) * ni + p] as number) * e;
+              edNum[(t * nE + k) * nI + q] =
+                (edNum[(t * nE + k) * nI + q] as number) +
+                (run.edisp.data[(t * nE + k) * ni + p] as number) * e;
             }
           }
         }
@@ -109,7 +153,8 @@ export function stackDatasets(runs: readonly MapDataset[], rg: ReductionGeometry
       for (let q = 0; q < nI; q++) {
         const d = psfDen[t * nI + q] as number;
         st.psf.exposure[t * nI + q] = d;
-        for (let r = 0; r < nR; r++) st.psf.data[(t * nR + r) * nI + q] = d > 0 ? (psfNum[(t * nR + r) * nI + q] as number) / d : 0;
+        for (let r = 0; r < nR; r++)
+          st.psf.data[(t * nR + r) * nI + q] = d > 0 ? (psfNum[(t * nR + r) * nI + q] as number) / d : 0;
       }
     }
   }
@@ -118,7 +163,8 @@ export function stackDatasets(runs: readonly MapDataset[], rg: ReductionGeometry
       for (let q = 0; q < nI; q++) {
         const d = edDen[t * nI + q] as number;
         st.edisp.exposure[t * nI + q] = d;
-        for (let k = 0; k < nE; k++) st.edisp.data[(t * nE + k) * nI + q] = d > 0 ? (edNum[(t * nE + k) * nI + q] as number) / d : 0;
+        for (let k = 0; k < nE; k++)
+          st.edisp.data[(t * nE + k) * nI + q] = d > 0 ? (edNum[(t * nE + k) * nI + q] as number) / d : 0;
       }
     }
   }

@@ -16,9 +16,8 @@ export type Mat3 = Float64Array;
  * definition). The inverse is the transpose.
  */
 const ICRS_TO_GALACTIC: readonly number[] = [
-  -0.05487565771259158, -0.873437051955616, -0.4838350736167153,
-  0.49410943719272676, -0.44482972122329517, 0.7469821839866675,
-  -0.8676661375596576, -0.19807633727300053, 0.4559838136873016,
+  -0.05487565771259158, -0.873437051955616, -0.4838350736167153, 0.49410943719272676, -0.44482972122329517,
+  0.7469821839866675, -0.8676661375596576, -0.19807633727300053, 0.4559838136873016,
 ];
 
 const IDENTITY: readonly number[] = [1, 0, 0, 0, 1, 0, 0, 0, 1];
@@ -33,7 +32,10 @@ export function matMul(a: Mat3, b: Mat3): Mat3 {
   const out = new Float64Array(9);
   for (let i = 0; i < 3; i++) {
     for (let j = 0; j < 3; j++) {
-      out[i * 3 + j] = (a[i * 3] as number) * (b[j] as number) + (a[i * 3 + 1] as number) * (b[3 + j] as number) + (a[i * 3 + 2] as number) * (b[6 + j] as number);
+      out[i * 3 + j] =
+        (a[i * 3] as number) * (b[j] as number) +
+        (a[i * 3 + 1] as number) * (b[3 + j] as number) +
+        (a[i * 3 + 2] as number) * (b[6 + j] as number);
     }
   }
   return out;

@@ -28,7 +28,9 @@ const LAT_TYPES: Record<string, SkyFrame> = { 'DEC-': 'icrs', GLAT: 'galactic' }
 
 /** CTYPE1/CTYPE2 values of a frame and projection, e.g. RA---CAR / DEC--CAR. */
 export function ctypes(frame: SkyFrame, projection: Projection): [string, string] {
-  return frame === 'icrs' ? [`RA---${projection}`, `DEC--${projection}`] : [`GLON-${projection}`, `GLAT-${projection}`];
+  return frame === 'icrs'
+    ? [`RA---${projection}`, `DEC--${projection}`]
+    : [`GLON-${projection}`, `GLAT-${projection}`];
 }
 
 /** The celestial WCS cards of a map header, in the order astropy writes them. */
@@ -46,10 +48,19 @@ export function wcsHeaderCards(wcs: Wcs): CardInput[] {
     { key: 'CTYPE2', value: c2 },
     { key: 'CRVAL1', value: wcs.crval[0], comment: '[deg] Coordinate value at reference point' },
     { key: 'CRVAL2', value: wcs.crval[1], comment: '[deg] Coordinate value at reference point' },
-    { key: 'LONPOLE', value: defaultLonpole(wcs.projection, wcs.crval[1]), comment: '[deg] Native longitude of celestial pole' },
-    { key: 'LATPOLE', value: defaultLatpole(wcs.projection, wcs.crval[1]), comment: '[deg] Native latitude of celestial pole' },
+    {
+      key: 'LONPOLE',
+      value: defaultLonpole(wcs.projection, wcs.crval[1]),
+      comment: '[deg] Native longitude of celestial pole',
+    },
+    {
+      key: 'LATPOLE',
+      value: defaultLatpole(wcs.projection, wcs.crval[1]),
+      comment: '[deg] Native latitude of celestial pole',
+    },
   ];
-  if (wcs.frame === 'icrs') cards.push({ key: 'RADESYS', value: 'ICRS', comment: 'Equatorial coordinate system' });
+  if (wcs.frame === 'icrs')
+    cards.push({ key: 'RADESYS', value: 'ICRS', comment: 'Equatorial coordinate system' });
   return cards;
 }
 
@@ -73,17 +84,21 @@ function str(h: HeaderLookup, key: string): string | undefined {
 export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
   const c1 = str(h, 'CTYPE1');
   const c2 = str(h, 'CTYPE2');
-  if (c1 === undefined || c2 === undefined) return { reason: 'wcs-missing-key', message: 'CTYPE1/CTYPE2 missing' };
+  if (c1 === undefined || c2 === undefined)
+    return { reason: 'wcs-missing-key', message: 'CTYPE1/CTYPE2 missing' };
   const f1 = LON_TYPES[c1.slice(0, 4).toUpperCase()];
   const f2 = LAT_TYPES[c2.slice(0, 4).toUpperCase()];
   const p1 = c1.slice(5).toUpperCase();
   const p2 = c2.slice(5).toUpperCase();
-  if (f1 === undefined || f2 === undefined || f1 !== f2) return { reason: 'wcs-unsupported', message: `celestial axes ${c1}/${c2} are not RA/DEC or GLON/GLAT` };
-  if (p1 !== p2 || (p1 !== 'CAR' && p1 !== 'TAN')) return { reason: 'wcs-unsupported', message: `projection ${c1}/${c2} is not CAR or TAN` };
+  if (f1 === undefined || f2 === undefined || f1 !== f2)
+    return { reason: 'wcs-unsupported', message: `celestial axes ${c1}/${c2} are not RA/DEC or GLON/GLAT` };
+  if (p1 !== p2 || (p1 !== 'CAR' && p1 !== 'TAN'))
+    return { reason: 'wcs-unsupported', message: `projection ${c1}/${c2} is not CAR or TAN` };
   const projection = p1 as Projection;
   for (const k of ['CUNIT1', 'CUNIT2']) {
     const u = str(h, k);
-    if (u !== undefined && u !== '' && u.toLowerCase() !== 'deg') return { reason: 'wcs-unsupported', message: `${k} '${u}' is not deg` };
+    if (u !== undefined && u !== '' && u.toLowerCase() !== 'deg')
+      return { reason: 'wcs-unsupported', message: `${k} '${u}' is not deg` };
   }
   const radesys = str(h, 'RADESYS') ?? str(h, 'RADECSYS');
   if (f1 === 'icrs' && radesys !== undefined && !['ICRS', 'FK5'].includes(radesys.toUpperCase())) {
@@ -101,9 +116,18 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
   const lonpole = num(h, 'LONPOLE');
   const expected = defaultLonpole(projection, crval2);
   if (lonpole !== undefined && Math.abs(lonpole - expected) > 1e-10) {
-    return { reason: 'wcs-unsupported', message: `LONPOLE ${lonpole} differs from the default ${expected} (rotated native frames are not supported)` };
+    return {
+      reason: 'wcs-unsupported',
+      message: `LONPOLE ${lonpole} differs from the default ${expected} (rotated native frames are not supported)`,
+    };
   }
-  return createWcs({ frame: f1, projection, crval: [crval1, crval2], crpix: [crpix1, crpix2], cdelt: cdelt.cdelt });
+  return createWcs({
+    frame: f1,
+    projection,
+    crval: [crval1, crval2],
+    crpix: [crpix1, crpix2],
+    cdelt: cdelt.cdelt,
+  });
 }
 
 function parseScale(h: HeaderLookup): { cdelt: [number, number] } | WcsHeaderFailure {
@@ -111,13 +135,16 @@ function parseScale(h: HeaderLookup): { cdelt: [number, number] } | WcsHeaderFai
   const cd22 = num(h, 'CD2_2');
   const off = (a: string, b: string) => (num(h, a) ?? 0) !== 0 || (num(h, b) ?? 0) !== 0;
   if (cd11 !== undefined || cd22 !== undefined) {
-    if (off('CD1_2', 'CD2_1')) return { reason: 'wcs-unsupported', message: 'rotated CD matrices are not supported' };
-    if (cd11 === undefined || cd22 === undefined) return { reason: 'wcs-missing-key', message: 'CD1_1 and CD2_2 must both be present' };
+    if (off('CD1_2', 'CD2_1'))
+      return { reason: 'wcs-unsupported', message: 'rotated CD matrices are not supported' };
+    if (cd11 === undefined || cd22 === undefined)
+      return { reason: 'wcs-missing-key', message: 'CD1_1 and CD2_2 must both be present' };
     return { cdelt: [cd11, cd22] };
   }
   const d1 = num(h, 'CDELT1');
   const d2 = num(h, 'CDELT2');
-  if (d1 === undefined || d2 === undefined || d1 === 0 || d2 === 0) return { reason: 'wcs-missing-key', message: 'CDELT1/CDELT2 missing or zero' };
+  if (d1 === undefined || d2 === undefined || d1 === 0 || d2 === 0)
+    return { reason: 'wcs-missing-key', message: 'CDELT1/CDELT2 missing or zero' };
   if (off('PC1_2', 'PC2_1') || (num(h, 'PC1_1') ?? 1) !== 1 || (num(h, 'PC2_2') ?? 1) !== 1) {
     return { reason: 'wcs-unsupported', message: 'PC matrices other than the identity are not supported' };
   }

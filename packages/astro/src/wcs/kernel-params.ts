@@ -1,5 +1,15 @@
 /** The WCS parameter block the kernels take (layout documented in @pipe/kernels reference/sky.ts). */
-import { PROJECTION_CAR, PROJECTION_TAN, WCS_CDELT1, WCS_CDELT2, WCS_PARAMS_LENGTH, WCS_PROJECTION, WCS_ROTATION, WCS_X0, WCS_Y0 } from '@pipe/kernels';
+import {
+  PROJECTION_CAR,
+  PROJECTION_TAN,
+  WCS_CDELT1,
+  WCS_CDELT2,
+  WCS_PARAMS_LENGTH,
+  WCS_PROJECTION,
+  WCS_ROTATION,
+  WCS_X0,
+  WCS_Y0,
+} from '@pipe/kernels';
 import type { Wcs } from './wcs.js';
 
 /** Packs a WCS into the Float64Array every kernel that projects sky positions takes. */

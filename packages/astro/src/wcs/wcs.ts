@@ -7,7 +7,18 @@
  * y towards increasing longitude, z towards the frame's north. CAR reads (φ, θ) = (atan2(n_y, n_x), asin n_z)
  * off it, TAN reads (ξ, η) = (n_y/n_x, n_z/n_x).
  */
-import { DEG, type Mat3, type SkyFrame, apply, icrsToFrameMatrix, lonLat, matMul, offsetFrameMatrix, transpose, unitVector } from './frames.js';
+import {
+  DEG,
+  type Mat3,
+  type SkyFrame,
+  apply,
+  icrsToFrameMatrix,
+  lonLat,
+  matMul,
+  offsetFrameMatrix,
+  transpose,
+  unitVector,
+} from './frames.js';
 
 export type Projection = 'CAR' | 'TAN';
 

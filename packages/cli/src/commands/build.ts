@@ -1,5 +1,6 @@
 /** `pipe build <targets...>`: plan, run, cache, record. Ctrl-C stops cleanly; a second Ctrl-C exits at once. */
 import { cpus } from 'node:os';
+import { describeFailure } from '@pipe/cache';
 import { buildSession, exportOutputs, planSession } from '@pipe/core';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK } from '../exit-codes.js';
 import { BuildOutput, outputMode } from '../output.js';
@@ -27,6 +28,15 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
   const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : Math.max(1, cpus().length);
   const output = new BuildOutput(outputMode(opts.json), jobs);
   const abort = new AbortController();
+  const remote = opened.remote;
+  if (remote?.required) {
+    const reached = await remote.remote.ping();
+    if (!reached.ok) {
+      process.stderr.write(`pipe: remote cache ${remote.remote.url} is required (--remote-cache-required) but fails: ${describeFailure(reached.failure)}\n`);
+      return EXIT_BUILD_FAILED;
+    }
+    remote.onDown = () => abort.abort();
+  }
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
@@ -59,6 +69,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       return EXIT_BUILD_FAILED;
     }
     output.buildEnd(result.buildId, result.status, result.reports);
+    if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
     if (result.status === 'interrupted') return EXIT_INTERRUPTED;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
     if (opts.out) {

@@ -2,8 +2,9 @@
 import type { Session } from '@pipe/core';
 import { cacheDirOption, type GlobalOptions, loadForCommand } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
+import { type RemoteCliOptions, type RemoteSetup, remoteSetup, resolveRemote } from './remote.js';
 
-export interface SessionCliOptions extends GlobalOptions {
+export interface SessionCliOptions extends GlobalOptions, RemoteCliOptions {
   kernels?: string;
   force?: Array<string | boolean>;
 }
@@ -15,7 +16,9 @@ export function forceOption(list: Array<string | boolean> | undefined): boolean 
   return new Set(list.filter((v): v is string => typeof v === 'string'));
 }
 
-export type OpenedSession = { ok: true; session: Session; params: Record<string, string> } | { ok: false; code: number };
+export type OpenedSession =
+  | { ok: true; session: Session; params: Record<string, string>; remote: RemoteSetup | undefined }
+  | { ok: false; code: number };
 
 export async function openFromCli(targets: string[], opts: SessionCliOptions): Promise<OpenedSession> {
   const loaded = await loadForCommand(opts);
@@ -27,11 +30,19 @@ export async function openFromCli(targets: string[], opts: SessionCliOptions): P
   const core = await import('@pipe/core');
   const force = forceOption(opts.force);
   const cacheDir = cacheDirOption(opts);
+  const resolved = resolveRemote(opts);
+  if (!resolved.ok) {
+    process.stderr.write(`${resolved.message}\n`);
+    return { ok: false, code: EXIT_USAGE };
+  }
+  const localDir = core.workspaceLayout(loaded.pipeline.root, cacheDir).cacheDir;
+  const remote = remoteSetup(resolved, localDir, (line) => process.stderr.write(`${line}\n`));
   const opened = await core.openSession({
     pipeline: loaded.pipeline,
     targets,
     loadStep: (m) => loaded.registry.load(m),
     ...(cacheDir ? { cacheDir } : {}),
+    ...(remote ? { cache: remote.cache } : {}),
     ...(opts.kernels ? { kernels: opts.kernels } : {}),
     ...(force !== undefined ? { force } : {}),
   });
@@ -46,5 +57,5 @@ export async function openFromCli(targets: string[], opts: SessionCliOptions): P
     const eq = p.indexOf('=');
     params[p.slice(0, eq)] = p.slice(eq + 1);
   }
-  return { ok: true, session: opened.session, params };
+  return { ok: true, session: opened.session, params, remote };
 }

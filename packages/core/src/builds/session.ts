@@ -19,6 +19,7 @@ import { type Plan, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import { runBuild } from '../schedule/scheduler.js';
 import { lazyLocalStore } from '../store/lazy-cache.js';
+import { withPortableItems } from '../store/portable-items.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
 import { HashMemo } from '../state/hash-memo.js';
 import { loadState, saveState, type StateData } from '../state/state-file.js';
@@ -73,7 +74,8 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
   const loaded = loadState(layout.stateFile);
   if (loaded.note) notes.push(loaded.note);
   const memo = new HashMemo(loaded.data.files);
-  const cache = options.cache ?? lazyLocalStore(layout.cacheDir);
+  // Item files are stored workspace-relative in manifests, so another workspace can restore them.
+  const cache = withPortableItems(options.cache ?? lazyLocalStore(layout.cacheDir), pipeline.root);
   const io = createWorkspaceIO({
     memo,
     cache,
@@ -113,8 +115,13 @@ export interface BuildOptions {
   keepGoing?: boolean;
   signal: AbortSignal;
   onEvent?: (event: BuildEvent) => void;
-  /** Executors by name; 'process' and 'local' are created when absent. */
-  executors?: Record<string, Executor>;
+  /**
+   * Executors by name; 'process' and 'local' are created when absent. A function is called with the
+   * build's id once it is known (a Slurm executor names its jobs after the build).
+   */
+  executors?: Record<string, Executor> | ((buildId: string) => Record<string, Executor>);
+  /** The build's id (default: a new one); a detached build's driver is given the id its client printed. */
+  buildId?: string;
   /** How long to wait for another build's lock (0: refuse at once). */
   lockWaitMs?: number;
   /** Recorded in the build record. */
@@ -140,7 +147,7 @@ function clearStaleTemps(tmpDir: string, currentBuild: string): void {
 
 /** Run a build of the session under the workspace lock. */
 export async function buildSession(session: Session, options: BuildOptions): Promise<BuildResult> {
-  const buildId = newBuildId();
+  const buildId = options.buildId ?? newBuildId();
   const lock = await acquireLock(session.layout.lockFile, { buildId, waitMs: options.lockWaitMs ?? 0 });
   if (!lock.ok) return { ok: false, reason: 'locked', owner: lock.owner };
   if (lock.tookOverStale) session.notes.push(`took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`);
@@ -168,7 +175,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       tasks: {},
     };
     await writeBuildRecord(session.layout.buildsDir, record);
-    const executors = { ...(options.executors ?? {}) };
+    const executors = { ...(typeof options.executors === 'function' ? options.executors(buildId) : (options.executors ?? {})) };
     if (!executors.process) {
       const { createProcessExecutor } = await import('../execute/process-executor.js');
       ownExecutors.push((executors.process = createProcessExecutor()));

@@ -27,6 +27,11 @@ export interface ExecRequest {
   inputs: Record<string, string[]>;
   /** Temporary paths to write each output to. */
   outputs: Record<string, string>;
+  /**
+   * Final (workspace) paths of the outputs, for batch executors: a task that others of the same batch
+   * read must have its outputs there (atomically) before its dependants start.
+   */
+  finalOutputs?: Record<string, string>;
   params: Record<string, unknown>;
   /** Only the declared `env:` variables. */
   env: Record<string, string>;
@@ -56,6 +61,11 @@ export type ExecEvent =
 
 export interface Executor {
   readonly name: string;
+  /**
+   * A batch executor (Slurm): the scheduler hands it every ready task together with their waiting
+   * dependants (deps inside the batch), instead of one ready task at a time.
+   */
+  readonly batches?: boolean;
   /** Start a batch; resolves once every task of it has ended (each reported through onEvent). */
   submit(batch: ExecRequest[], onEvent: (event: ExecEvent) => void, signal: AbortSignal): Promise<void>;
   /** Release resources (worker threads). */

@@ -65,6 +65,8 @@ class Scheduler {
   private readonly runQueue: Array<{ id: string; decision: Extract<Decision, { action: 'run' }> }> = [];
   private readonly restoreQueue: Array<{ id: string; decision: Extract<Decision, { action: 'restore' }> }> = [];
   private readonly expandedItems: Map<string, TaskItem[]>;
+  /** Tasks submitted to a batch executor before their upstream finished: their decision, once made. */
+  private readonly speculative = new Map<string, { decided: Promise<Decision | undefined>; resolve: (d: Decision | undefined) => void }>();
   private pending: Plan['pending'];
   private inFlight = 0;
   /** Inside addTasks: more tasks are about to be advanced, the build cannot be over. */
@@ -120,7 +122,8 @@ class Scheduler {
     } finally {
       this.adding--;
     }
-    this.maybeFinish();
+    // Batch executors get everything that became ready at once (see dispatchBatches).
+    this.pump();
   }
 
   private addTasksNow(list: Task[], planned: (id: string) => Decision | undefined) {
@@ -149,6 +152,7 @@ class Scheduler {
   private skip(id: string, upstream: string) {
     if (this.reports.has(id)) return;
     this.report({ id, state: 'skipped', error: `upstream task ${upstream} did not succeed` });
+    this.speculative.get(id)?.resolve(undefined);
     for (const d of this.dependants.get(id) ?? []) this.skip(d, upstream);
   }
 
@@ -195,6 +199,8 @@ class Scheduler {
   }
 
   private async advance(id: string, planned: Decision | undefined) {
+    // A task already submitted with its upstream is decided even after a stop: its job ends either way.
+    if (this.speculative.has(id) && !this.reports.has(id)) return this.decideSpeculative(id);
     if (this.stopped || this.reports.has(id)) return this.maybeFinish();
     const task = this.tasks.get(id)!;
     this.inFlight++;
@@ -242,6 +248,8 @@ class Scheduler {
   }
 
   private pump() {
+    // Wait until nothing is being decided, so that one batch holds every task that is ready now.
+    if (!this.stopped && this.adding === 0 && this.inFlight === 0) this.dispatchBatches();
     while (!this.stopped && this.restoring < Math.max(4, this.o.jobs) && this.restoreQueue.length > 0) {
       const next = this.restoreQueue.shift()!;
       this.restoring++;
@@ -301,42 +309,11 @@ class Scheduler {
 
   private async execute(id: string, decision: Extract<Decision, { action: 'run' }>) {
     const task = this.tasks.get(id)!;
-    const target = this.o.pipeline.targets.get(task.target)!;
     const chosen = this.executorFor(task);
     const reasons = decision.reasons;
     if (typeof chosen === 'string') return this.fail(id, 'failed', { key: decision.key, reasons, error: chosen });
     const { executor, request } = chosen;
-    const seq = ++this.seq;
-    const temps: Record<string, string> = {};
-    for (const [name, final] of Object.entries(task.outputs)) {
-      const dir = path.join(this.o.layout.tmpDir, this.o.buildId, `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
-      await mkdir(dir, { recursive: true });
-      temps[name] = path.join(dir, path.basename(final));
-    }
-    for (const final of Object.values(task.outputs)) await mkdir(path.dirname(final), { recursive: true });
-    const env: Record<string, string> = {};
-    for (const name of target.env) {
-      const v = this.o.io.env(name);
-      if (v !== undefined) env[name] = v;
-    }
-    const inputs: Record<string, string[]> = {};
-    for (const [name, files] of Object.entries(task.inputs)) inputs[name] = files.map((f) => f.path);
-    const logFile = path.join(this.o.layout.logsDir, this.o.buildId, `${taskFileName(id)}.log`);
-    const req: ExecRequest = {
-      id,
-      target: task.target,
-      deps: [],
-      work: request,
-      inputs,
-      outputs: temps,
-      params: task.params,
-      env,
-      ...(task.item ? { item: task.item } : {}),
-      resources: { ...this.o.pipeline.defaults.resources, ...target.resources },
-      kernelBackend: this.o.kernelBackend,
-      cwd: this.o.pipeline.root,
-      logFile,
-    };
+    const req = await this.prepare(id, request);
     const start = new Date();
     let outcome = { ok: false, failure: { type: 'executor-error', message: 'no outcome reported' } } as ExecOutcome;
     let jobId: string | undefined;
@@ -353,13 +330,67 @@ class Scheduler {
     } catch (error) {
       outcome = { ok: false, failure: { type: 'executor-error', message: (error as Error).message } };
     }
+    await this.complete(id, decision, executor, req, outcome, start, jobId);
+  }
+
+  /** The request for a task: temporary output paths, declared env, inputs, resources, log file. */
+  private async prepare(id: string, work: ExecRequest['work']): Promise<ExecRequest> {
+    const task = this.tasks.get(id)!;
+    const target = this.o.pipeline.targets.get(task.target)!;
+    const seq = ++this.seq;
+    const temps: Record<string, string> = {};
+    for (const [name, final] of Object.entries(task.outputs)) {
+      const dir = path.join(this.o.layout.tmpDir, this.o.buildId, `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+      await mkdir(dir, { recursive: true });
+      temps[name] = path.join(dir, path.basename(final));
+    }
+    for (const final of Object.values(task.outputs)) await mkdir(path.dirname(final), { recursive: true });
+    const env: Record<string, string> = {};
+    for (const name of target.env) {
+      const v = this.o.io.env(name);
+      if (v !== undefined) env[name] = v;
+    }
+    const inputs: Record<string, string[]> = {};
+    for (const [name, files] of Object.entries(task.inputs)) inputs[name] = files.map((f) => f.path);
+    const logFile = path.join(this.o.layout.logsDir, this.o.buildId, `${taskFileName(id)}.log`);
+    return {
+      id,
+      target: task.target,
+      deps: [],
+      work,
+      inputs,
+      outputs: temps,
+      finalOutputs: { ...task.outputs },
+      params: task.params,
+      env,
+      ...(task.item ? { item: task.item } : {}),
+      resources: { ...this.o.pipeline.defaults.resources, ...target.resources },
+      kernelBackend: this.o.kernelBackend,
+      cwd: this.o.pipeline.root,
+      logFile,
+    };
+  }
+
+  /** After a task's work ended: store, publish, record and report (or fail). */
+  private async complete(
+    id: string,
+    decision: Extract<Decision, { action: 'run' }>,
+    executor: Executor,
+    req: ExecRequest,
+    outcome: ExecOutcome,
+    start: Date,
+    startedJob: string | undefined,
+  ) {
+    const task = this.tasks.get(id)!;
+    const temps = req.outputs;
+    const reasons = decision.reasons;
     const end = new Date();
-    const base = { key: decision.key, reasons, executor: executor.name, startedAt: start.toISOString(), endedAt: end.toISOString(), ms: end.getTime() - start.getTime(), log: logFile, ...(jobId ? { jobId } : {}) };
+    const jobId = outcome.jobId ?? startedJob;
+    const base = { key: decision.key, reasons, executor: executor.name, startedAt: start.toISOString(), endedAt: end.toISOString(), ms: end.getTime() - start.getTime(), log: req.logFile, ...(jobId ? { jobId } : {}) };
     if (!outcome.ok) {
       const state = outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed';
       return this.fail(id, state, { ...base, error: renderFailure(outcome.failure) });
     }
-    if (outcome.jobId) base.jobId = outcome.jobId;
     const provenance = provenanceRecord({
       task,
       root: this.o.pipeline.root,
@@ -384,6 +415,141 @@ class Scheduler {
     const known: Record<string, KnownOutput> = {};
     for (const [name, s] of Object.entries(stamps)) known[name] = { path: s.path, sha256: s.sha256, size: s.size };
     this.succeed(id, known, outcome.items);
+  }
+
+  /**
+   * Hands every queued task of a batch executor to it at once, together with the waiting tasks behind
+   * them that the same executor runs (transitively): the executor chains them (Slurm: job arrays with
+   * afterok), so the whole known graph is submitted in one go. Those dependants are decided (keyed) when
+   * their upstream has finished, as usual; only they run even if the upstream wrote identical bytes.
+   */
+  private dispatchBatches() {
+    const batches = new Map<Executor, Array<{ id: string; decision: Extract<Decision, { action: 'run' }> }>>();
+    for (let i = 0; i < this.runQueue.length; ) {
+      const entry = this.runQueue[i]!;
+      const chosen = this.executorFor(this.tasks.get(entry.id)!);
+      if (typeof chosen === 'string' || !chosen.executor.batches) {
+        i++;
+        continue;
+      }
+      this.runQueue.splice(i, 1);
+      const list = batches.get(chosen.executor);
+      if (list) list.push(entry);
+      else batches.set(chosen.executor, [entry]);
+    }
+    for (const [executor, entries] of batches) {
+      const members = new Set(entries.map((e) => e.id));
+      const queue = [...members];
+      while (queue.length > 0) {
+        for (const d of this.dependants.get(queue.shift()!) ?? []) {
+          if (members.has(d) || this.reports.has(d) || this.speculative.has(d)) continue;
+          const chosen = this.executorFor(this.tasks.get(d)!);
+          if (typeof chosen === 'string' || chosen.executor !== executor) continue;
+          const ready = this.tasks.get(d)!.deps.every((u) => !this.tasks.has(u) || members.has(u) || FINAL.has(this.reports.get(u)?.state as TaskState));
+          if (!ready) continue;
+          members.add(d);
+          queue.push(d);
+          let resolve!: (d: Decision | undefined) => void;
+          const decided = new Promise<Decision | undefined>((r) => {
+            resolve = r;
+          });
+          this.speculative.set(d, { decided, resolve });
+        }
+      }
+      this.running++;
+      void this.executeBatch(executor, entries, [...members]).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  /** Decides a task that is already submitted (its upstream has just finished). */
+  private async decideSpeculative(id: string) {
+    const task = this.tasks.get(id)!;
+    this.inFlight++;
+    let decision: Decision | undefined;
+    try {
+      decision = await decideTask(task, {
+        root: this.o.pipeline.root,
+        io: this.o.io,
+        previous: this.o.state.tasks[id],
+        upstream: this.known,
+        step: this.o.steps.get(task.target)!,
+        target: this.o.pipeline.targets.get(task.target)!,
+        forced: isForced(this.o.force, task.target),
+      });
+    } finally {
+      this.inFlight--;
+    }
+    this.speculative.get(id)!.resolve(decision);
+    this.pump();
+  }
+
+  private async executeBatch(executor: Executor, entries: Array<{ id: string; decision: Extract<Decision, { action: 'run' }> }>, members: string[]) {
+    const ready = new Map(entries.map((e) => [e.id, e.decision]));
+    const reqs = new Map<string, ExecRequest>();
+    for (const id of members) {
+      const chosen = this.executorFor(this.tasks.get(id)!);
+      if (typeof chosen !== 'string') reqs.set(id, await this.prepare(id, chosen.request));
+    }
+    for (const req of reqs.values()) req.deps = this.tasks.get(req.id)!.deps.filter((d) => reqs.has(d));
+    const start = new Date();
+    const jobs = new Map<string, string>();
+    const ended = new Set<string>();
+    const completions: Promise<void>[] = [];
+    for (const [id, decision] of ready) this.emit({ type: 'task-start', id, action: 'run', executor: executor.name, reasons: decision.reasons });
+    const onEnd = (id: string, outcome: ExecOutcome) => {
+      if (ended.has(id)) return;
+      ended.add(id);
+      completions.push(this.completeInBatch(id, ready.get(id), executor, reqs.get(id)!, outcome, start, jobs.get(id)));
+    };
+    try {
+      await executor.submit(
+        [...reqs.values()],
+        (e) => {
+          if (e.type === 'started') {
+            if (e.jobId) jobs.set(e.id, e.jobId);
+            if (!ready.has(e.id)) this.emit({ type: 'task-start', id: e.id, action: 'run', executor: executor.name, reasons: [] });
+          }
+          if (e.type === 'ended') onEnd(e.id, e.outcome);
+        },
+        this.o.signal,
+      );
+    } catch (error) {
+      for (const id of reqs.keys()) onEnd(id, { ok: false, failure: { type: 'executor-error', message: (error as Error).message } });
+    }
+    for (const id of reqs.keys()) onEnd(id, { ok: false, failure: { type: 'executor-error', message: 'no outcome reported' } });
+    // A completion may start another (a dependant waits for its upstream's completion to be decided).
+    for (let n = 0; n < completions.length; n = completions.length) await Promise.all(completions.slice(n));
+  }
+
+  private async completeInBatch(id: string, planned: Extract<Decision, { action: 'run' }> | undefined, executor: Executor, req: ExecRequest, outcome: ExecOutcome, start: Date, jobId: string | undefined) {
+    if (this.reports.has(id)) return;
+    let decision = planned;
+    if (!decision) {
+      if (!outcome.ok) {
+        // Not decided yet (its upstream failed or the build stopped): no key to report.
+        return this.fail(id, outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed', { executor: executor.name, log: req.logFile, ...(outcome.jobId ? { jobId: outcome.jobId } : {}), error: renderFailure(outcome.failure) });
+      }
+      const d = await this.speculative.get(id)!.decided;
+      if (!d || this.reports.has(id)) return;
+      switch (d.action) {
+        case 'up-to-date':
+          // Its upstream wrote the same bytes: the job's outputs are not needed.
+          if (d.adopted) this.record(id, { key: d.key, fp: d.record, outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, d.outputs) });
+          this.report({ id, key: d.key, state: 'up-to-date' });
+          return this.succeed(id, d.outputs, this.o.state.tasks[id]?.items);
+        case 'missing-input':
+          return this.fail(id, 'failed', { error: `input missing: ${d.path} (${d.input})` });
+        case 'blocked':
+          throw new Error(`task ${id} still blocked after its upstream settled`);
+        default:
+          // run, or restore: the job has computed it already, so store what it made.
+          decision = { action: 'run', key: d.key, record: d.record, reasons: d.reasons };
+      }
+    }
+    await this.complete(id, decision, executor, req, outcome, start, jobId);
   }
 }
 

@@ -1,13 +1,21 @@
 /**
  * The Slurm executor behind the engine's Executor contract (execute/executor.ts): maps ExecRequests to
- * ExecTasks, the Slurm executor's events to ExecEvents, and its failure reasons to ExecFailures. The
- * request's `outputs` are the engine's temporary paths: the job writes under its own temporary names and
- * renames onto them, and the engine hashes, caches and publishes as for any executor.
+ * ExecTasks, the Slurm executor's events to ExecEvents, and its failure reasons to ExecFailures. It is a
+ * batch executor: the scheduler hands it every ready task with the waiting tasks behind them, and it
+ * submits them all at once (arrays per target, afterok between them).
+ *
+ * Outputs: a task is given the engine's temporary paths, except a task that others of the same batch
+ * read — its job must publish the outputs under their final (workspace) names before the dependants'
+ * jobs start, since those start on Slurm's afterok, before this process has seen the end. Such outputs
+ * are then linked back to the temporary paths, so the engine hashes, caches and publishes as for any
+ * executor. The job's log becomes the task's log; the job id, node and resources go into the outcome's
+ * metadata (and so into the product's provenance).
  */
-import { copyFile } from 'node:fs/promises';
+import { copyFile, link, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
+import { JobTableWriter } from './job-table.js';
 import type { ExecTask, FailureReason, TaskOutcome } from './types.js';
 import { describeFailure } from './validate.js';
 
@@ -29,43 +37,66 @@ function toFailure(r: FailureReason): ExecFailure {
   }
 }
 
+function attemptsNote(o: TaskOutcome): string {
+  return o.attempts.length > 1 ? ` after ${o.attempts.length} attempts` : '';
+}
+
 function toOutcome(o: TaskOutcome): ExecOutcome {
   const jobId = o.attempts[o.attempts.length - 1]?.job;
-  if (o.status === 'failed') return { ok: false, failure: toFailure(o.reason), ...(jobId ? { jobId } : {}) };
+  if (o.status === 'failed') {
+    const failure = toFailure(o.reason);
+    if (failure.type === 'executor-error') failure.message += attemptsNote(o);
+    return { ok: false, failure, ...(jobId ? { jobId } : {}) };
+  }
   const r = o.result;
+  const last = o.attempts[o.attempts.length - 1];
+  const slurm = {
+    jobId: jobId ?? r.slurm.jobId,
+    ...r.slurm,
+    requested: last?.resources ?? {},
+    attempts: o.attempts.map((a) => ({ attempt: a.attempt, job: a.job, ...(a.reason ? { failure: describeFailure(a.reason) } : {}) })),
+  };
   return {
     ok: true,
     host: r.host,
     ...(jobId ? { jobId } : {}),
     ...(r.items ? { items: r.items } : {}),
-    ...(r.metadata ? { metadata: r.metadata } : {}),
+    metadata: { ...(r.metadata ?? {}), slurm },
   };
+}
+
+/** Makes `temp` name the same bytes as `final` (a hard link, or a copy across file systems). */
+async function linkBack(final: string, temp: string): Promise<void> {
+  await rm(temp, { force: true });
+  try {
+    await link(final, temp);
+  } catch {
+    await copyFile(final, temp);
+  }
 }
 
 export class SlurmEngineExecutor implements Executor {
   readonly name = 'slurm';
+  readonly batches = true;
   readonly slurm: SlurmExecutor;
+  readonly #table: JobTableWriter;
 
   constructor(options: SlurmExecutorOptions) {
     this.slurm = new SlurmExecutor(options);
+    this.#table = new JobTableWriter(options.workDir, options.buildId);
   }
 
-  async submit(
-    batch: ExecRequest[],
-    onEvent: (event: ExecEvent) => void,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const logs = new Map(batch.map((r) => [r.id, r.logFile]));
+  async submit(batch: ExecRequest[], onEvent: (event: ExecEvent) => void, signal: AbortSignal): Promise<void> {
+    const byId = new Map(batch.map((r) => [r.id, r]));
+    const read = new Set(batch.flatMap((r) => r.deps));
+    const publishes = (r: ExecRequest) => read.has(r.id) && r.finalOutputs !== undefined;
     const tasks: ExecTask[] = batch.map((r) => ({
       id: r.id,
       target: r.target,
       deps: r.deps,
-      run:
-        r.work.kind === 'command'
-          ? { kind: 'command', argv: r.work.argv }
-          : { kind: 'step', module: r.work.module },
+      run: r.work.kind === 'command' ? { kind: 'command', argv: r.work.argv } : { kind: 'step', module: r.work.module },
       inputs: r.inputs,
-      outputs: r.outputs,
+      outputs: publishes(r) ? (r.finalOutputs ?? r.outputs) : r.outputs,
       params: r.params,
       env: r.env,
       resources: r.resources,
@@ -74,22 +105,54 @@ export class SlurmEngineExecutor implements Executor {
       ...(r.item ? { item: r.item } : {}),
     }));
     const pending: Promise<void>[] = [];
+    const finished = async (o: TaskOutcome): Promise<void> => {
+      const req = byId.get(o.taskId);
+      if (!req) return;
+      const from = o.attempts[o.attempts.length - 1]?.logFile;
+      // The job's log becomes the task's log.
+      if (from) await copyFile(from, req.logFile).catch(() => undefined);
+      let outcome = toOutcome(o);
+      if (outcome.ok && publishes(req)) {
+        try {
+          for (const [name, final] of Object.entries(req.finalOutputs ?? {})) {
+            const temp = req.outputs[name];
+            if (temp) await linkBack(final, temp);
+          }
+        } catch (error) {
+          outcome = { ok: false, failure: { type: 'executor-error', message: `slurm: ${(error as Error).message}` } };
+        }
+      }
+      onEvent({ type: 'ended', id: o.taskId, outcome });
+    };
     const handle = this.slurm.run(tasks, {
       signal,
       onEvent: (e) => {
-        if (e.type === 'running') onEvent({ type: 'started', id: e.taskId, jobId: e.job });
-        if (e.type !== 'finished') return;
-        const o = e.outcome;
-        const from = o.attempts[o.attempts.length - 1]?.logFile;
-        const to = logs.get(o.taskId);
-        // The job's log becomes the task's log; then the engine hears of the end.
-        const copied = from && to ? copyFile(from, to).catch(() => undefined) : Promise.resolve();
-        pending.push(copied.then(() => onEvent({ type: 'ended', id: o.taskId, outcome: toOutcome(o) })));
+        switch (e.type) {
+          case 'submitted':
+            this.#table.set(e.taskId, { job: e.job, attempt: e.attempt, state: 'submitted' });
+            break;
+          case 'running':
+            this.#table.set(e.taskId, { job: e.job, state: 'running' });
+            onEvent({ type: 'started', id: e.taskId, jobId: e.job });
+            break;
+          case 'retrying':
+            this.#table.set(e.taskId, { attempt: e.attempt, state: 'retrying', detail: describeFailure(e.reason) });
+            break;
+          case 'finished': {
+            const o = e.outcome;
+            this.#table.set(o.taskId, o.status === 'done' ? { state: 'done' } : { state: 'failed', detail: describeFailure(o.reason) });
+            pending.push(finished(o));
+            break;
+          }
+        }
       },
     });
     await handle.done;
     await Promise.all(pending);
+    await this.#table.flush();
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.#table.flush();
+  }
 }

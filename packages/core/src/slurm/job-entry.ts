@@ -92,12 +92,9 @@ async function runStep(spec: TaskSpec): Promise<RunOutcome> {
   if (!def || typeof def.run !== 'function') {
     return { exitCode: 1, signal: null, error: `${spec.run.module} does not export a step definition` };
   }
-  let params: unknown = spec.params;
-  if (def.validateParams) {
-    const v = def.validateParams(spec.params);
-    if (!v.ok) return { exitCode: 1, signal: null, error: `invalid params: ${JSON.stringify(v.issues)}` };
-    params = v.value;
-  }
+  // Params were validated and normalised when the pipeline was loaded (that value is what the key hashes),
+  // as for the local executor's worker: validating again would re-parse normalised values.
+  const params: unknown = spec.params;
   const outputs = Object.fromEntries(Object.entries(spec.outputs).map(([k, o]) => [k, o.temp]));
   const log = {
     info: (msg: string) => process.stderr.write(`[${spec.taskId}] ${msg}\n`),

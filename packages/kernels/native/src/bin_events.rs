@@ -10,7 +10,8 @@
 
 use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 use crate::common::{as_count, need_len};
-use napi::bindgen_prelude::{Float32Array, Uint32Array};
+use napi::bindgen_prelude::{AbortSignal, AsyncTask, Float32Array, Float64Array, Uint32Array};
+use napi::{Env, Task};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -422,4 +423,57 @@ pub fn accumulate_bins_bench(fx: &[f64], fy: &[f64], fe: &[f64], nx: f64, ny: f6
     }
   }
   Ok(())
+}
+
+/// binEventsFast off the JavaScript thread (libuv pool): the typed arrays are held by reference and must
+/// not be touched by JavaScript until the promise settles; abortable through an AbortSignal.
+pub struct BinEventsTask {
+  ra: Float64Array,
+  dec: Float64Array,
+  energy: Float64Array,
+  count: usize,
+  wcs: Vec<f64>,
+  nx: usize,
+  ny: usize,
+  ln_edges: Vec<f64>,
+  n_e: usize,
+  out: Float32Array,
+  threads: usize,
+}
+
+impl Task for BinEventsTask {
+  type Output = Vec<u32>;
+  type JsValue = Uint32Array;
+
+  fn compute(&mut self) -> Result<Self::Output> {
+    let edges: Vec<f64> = self.ln_edges.iter().map(|v| v.exp()).collect();
+    let Some(g) = Geometry::from_wcs(&self.wcs, self.nx, self.ny, &edges).map(|g| g.with_ln_edges(&self.ln_edges)) else {
+      return Err(Error::new(Status::InvalidArg, format!("wcs[0]: unknown projection code {}", self.wcs[0])));
+    };
+    let n = self.count;
+    let cube_len = self.n_e * self.nx * self.ny;
+    // SAFETY: the caller promised not to touch the arrays until the promise settles.
+    let cube = unsafe { &mut self.out.as_mut()[..cube_len] };
+    Ok(bin_all(&g, &self.ra[..n], &self.dec[..n], &self.energy[..n], cube, self.threads))
+  }
+
+  fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+    Ok(Uint32Array::new(output))
+  }
+}
+
+/// Asynchronous binEventsFast (same arguments, plus an optional AbortSignal).
+#[napi(js_name = "binEventsFastAsync")]
+#[allow(clippy::too_many_arguments)]
+pub fn bin_events_fast_async(ra: Float64Array, dec: Float64Array, energy: Float64Array, count: f64, wcs: &[f64], nx: f64, ny: f64, ln_edges: &[f64], n_e: f64, out: Float32Array, threads: Option<u32>, signal: Option<AbortSignal>) -> Result<AsyncTask<BinEventsTask>> {
+  let (count, nx, ny, n_e) = (as_count("count", count)?, as_count("nx", nx)?, as_count("ny", ny)?, as_count("nE", n_e)?);
+  need_len("ra", ra.len(), count)?;
+  need_len("dec", dec.len(), count)?;
+  need_len("energy", energy.len(), count)?;
+  need_len("wcs", wcs.len(), 14)?;
+  need_len("lnEdges", ln_edges.len(), n_e + 1)?;
+  need_len("out", out.len(), n_e * nx * ny)?;
+  let threads = threads.map(|t| t as usize).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+  let task = BinEventsTask { ra, dec, energy, count, wcs: wcs[..14].to_vec(), nx, ny, ln_edges: ln_edges[..n_e + 1].to_vec(), n_e, out, threads };
+  Ok(AsyncTask::with_optional_signal(task, signal))
 }

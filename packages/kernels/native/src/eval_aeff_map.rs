@@ -3,14 +3,14 @@
 use crate::common::{as_count, need_len};
 use crate::fdlibm;
 use crate::interp::{cell_index, cell_weight};
-use napi::bindgen_prelude::Float32Array;
+use napi::bindgen_prelude::{Float32Array, Float64Array};
 use napi::Result;
 use napi_derive::napi;
 
-/// out[t][p] = A(E_t, offset_p) × scale (float32); see the reference for the layouts.
+/// out[t][p] = A(E_t, offset_p) × scale (float32); `work` holds ≥ 2·nT f64; see the reference for layouts.
 #[napi(js_name = "evalAeffMap", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
-pub fn eval_aeff_map(offsets: &[f64], npix: f64, table: &[f64], ln_e_nodes: &[f64], n_e: f64, off_nodes: &[f64], n_off: f64, bounds: &[f64], energies: &[f64], n_t: f64, scale: f64, mut out: Float32Array) -> Result<()> {
+pub fn eval_aeff_map(offsets: &[f64], npix: f64, table: &[f64], ln_e_nodes: &[f64], n_e: f64, off_nodes: &[f64], n_off: f64, bounds: &[f64], energies: &[f64], n_t: f64, scale: f64, mut work: Float64Array, mut out: Float32Array) -> Result<()> {
   let (npix, n_e, n_off, n_t) = (as_count("npix", npix)?, as_count("nE", n_e)?, as_count("nOff", n_off)?, as_count("nT", n_t)?);
   need_len("offsets", offsets.len(), npix)?;
   need_len("table", table.len(), n_e * n_off)?;
@@ -18,41 +18,49 @@ pub fn eval_aeff_map(offsets: &[f64], npix: f64, table: &[f64], ln_e_nodes: &[f6
   need_len("offNodes", off_nodes.len(), n_off)?;
   need_len("bounds", bounds.len(), 4)?;
   need_len("energies", energies.len(), n_t)?;
+  need_len("work", work.len(), 2 * n_t)?;
   need_len("out", out.len(), n_t * npix)?;
   // SAFETY: the JS caller is blocked for the duration of this synchronous call.
-  let out = unsafe { out.as_mut() };
+  let (work, out) = unsafe { (work.as_mut(), out.as_mut()) };
   let (e_min, e_max, off_min, off_max) = (bounds[0], bounds[1], bounds[2], bounds[3]);
   for t in 0..n_t {
     let energy = energies[t];
-    let row = &mut out[t * npix..(t + 1) * npix];
     if !(energy >= e_min && energy <= e_max) {
-      row.fill(0.0);
+      work[2 * t] = -1.0;
       continue;
     }
     let ln_e = fdlibm::log(energy);
     let ie = cell_index(ln_e_nodes, n_e, ln_e);
-    let te = cell_weight(ln_e_nodes, n_e, ie, ln_e);
-    let ie1 = if n_e > 1 { ie + 1 } else { ie };
-    for (p, o) in row.iter_mut().enumerate() {
-      let off = offsets[p];
-      if !(off >= off_min && off <= off_max) {
-        *o = 0.0;
+    work[2 * t] = ie as f64;
+    work[2 * t + 1] = cell_weight(ln_e_nodes, n_e, ie, ln_e);
+  }
+  let de = if n_e > 1 { n_off } else { 0 };
+  let d_off = if n_off > 1 { 1 } else { 0 };
+  for p in 0..npix {
+    let off = offsets[p];
+    if !(off >= off_min && off <= off_max) {
+      for t in 0..n_t {
+        out[t * npix + p] = 0.0;
+      }
+      continue;
+    }
+    let io = cell_index(off_nodes, n_off, off);
+    let to = cell_weight(off_nodes, n_off, io, off);
+    for t in 0..n_t {
+      let ie = work[2 * t];
+      if ie < 0.0 {
+        out[t * npix + p] = 0.0;
         continue;
       }
-      let io = cell_index(off_nodes, n_off, off);
-      let to = cell_weight(off_nodes, n_off, io, off);
-      let io1 = if n_off > 1 { io + 1 } else { io };
-      let v00 = table[ie * n_off + io];
-      let v10 = table[ie1 * n_off + io];
-      let v01 = table[ie * n_off + io1];
-      let v11 = table[ie1 * n_off + io1];
-      let lower = v00 * (1.0 - te) + v10 * te;
-      let upper = v01 * (1.0 - te) + v11 * te;
-      let mut v = lower * (1.0 - to) + upper * to;
+      let te = work[2 * t + 1];
+      let a = ie as usize * n_off + io;
+      let lower = table[a] * (1.0 - to) + table[a + d_off] * to;
+      let upper = table[a + de] * (1.0 - to) + table[a + de + d_off] * to;
+      let mut v = lower * (1.0 - te) + upper * te;
       if !(v > 0.0) || v == f64::INFINITY {
         v = 0.0;
       }
-      *o = (v * scale) as f32;
+      out[t * npix + p] = (v * scale) as f32;
     }
   }
   Ok(())

@@ -1,16 +1,15 @@
 //! Port of src/reference/interp.ts: the interpolation cell and weight of science spec §6.
 
-/// Largest i in [0, n − 2] with g[i] < x (searchsorted 'left' − 1), 0 when none; NaN gives n − 2.
+/// Largest i in [0, n − 2] with g[i] < x (searchsorted 'left' − 1), 0 when none (and for NaN).
 #[inline]
 pub fn cell_index(g: &[f64], n: usize, x: f64) -> usize {
   if n < 2 {
     return 0;
   }
   let (mut lo, mut hi) = (0usize, n);
-  let nan = x.is_nan();
   while lo < hi {
     let mid = (lo + hi) >> 1;
-    if g[mid] < x || nan {
+    if g[mid] < x {
       lo = mid + 1;
     } else {
       hi = mid;

@@ -21,9 +21,14 @@ export function loadNativeAddon(): NativeLoad {
   if (cached) return cached;
   const dir = join(packageRoot(), 'build', 'native');
   const prefix = `pipe-kernels.${process.platform}-${process.arch}`;
-  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.node')) : undefined;
+  const file = existsSync(dir)
+    ? readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.node'))
+    : undefined;
   if (!file) {
-    cached = { ok: false, reason: `no native addon for ${process.platform}-${process.arch} in ${dir}; ${NATIVE_BUILD_HINT}` };
+    cached = {
+      ok: false,
+      reason: `no native addon for ${process.platform}-${process.arch} in ${dir}; ${NATIVE_BUILD_HINT}`,
+    };
     return cached;
   }
   const path = join(dir, file);
@@ -31,7 +36,10 @@ export function loadNativeAddon(): NativeLoad {
     const require = createRequire(import.meta.url);
     cached = { ok: true, addon: require(path) as NativeAddon, path };
   } catch (error) {
-    cached = { ok: false, reason: `native addon ${path} failed to load: ${(error as Error).message}; ${NATIVE_BUILD_HINT}` };
+    cached = {
+      ok: false,
+      reason: `native addon ${path} failed to load: ${(error as Error).message}; ${NATIVE_BUILD_HINT}`,
+    };
   }
   return cached;
 }

@@ -100,14 +100,32 @@ export function evalBkgMap(
         const te = work[3 * j + 1] as number;
         const a = ie * planeE + base;
         const b = a + dE;
-        const lo = (lnTable[a] as number) * w00 + (lnTable[a + dLat] as number) * w01 + (lnTable[a + dLon] as number) * w10 + (lnTable[a + dLon + dLat] as number) * w11;
-        const hi = (lnTable[b] as number) * w00 + (lnTable[b + dLat] as number) * w01 + (lnTable[b + dLon] as number) * w10 + (lnTable[b + dLon + dLat] as number) * w11;
+        const lo =
+          (lnTable[a] as number) * w00 +
+          (lnTable[a + dLat] as number) * w01 +
+          (lnTable[a + dLon] as number) * w10 +
+          (lnTable[a + dLon + dLat] as number) * w11;
+        const hi =
+          (lnTable[b] as number) * w00 +
+          (lnTable[b + dLat] as number) * w01 +
+          (lnTable[b + dLon] as number) * w10 +
+          (lnTable[b + dLon + dLat] as number) * w11;
         v2 = lo * (1 - te) + hi * te;
         y2 = Math.exp(v2);
         if (!(y2 - FLOAT32_TINY > FLOAT32_TINY)) y2 = 0;
       }
       if (j > 0) {
-        const integral = y1 > 0 && y2 > 0 ? integrateLogLogLn(y1, v1, v2, edges[j - 1] as number, work[3 * j - 1] as number, work[3 * j + 2] as number) : 0;
+        const integral =
+          y1 > 0 && y2 > 0
+            ? integrateLogLogLn(
+                y1,
+                v1,
+                v2,
+                edges[j - 1] as number,
+                work[3 * j - 1] as number,
+                work[3 * j + 2] as number,
+              )
+            : 0;
         out[(j - 1) * npix + p] = integral * factor;
       }
       y1 = y2;

@@ -4,26 +4,6 @@
 
 import { cellIndex, cellWeight } from './interp.js';
 
-/** Bounds layout shared by the PSF and EDISP kernels: [eMin, eMax, offMin, offMax, axisMin, axisMax]. */
-
-/**
- * Trilinear interpolation of a table laid out [i2][i1][i0] (i0 fastest) with cells (i0, t0), (i1, t1), (i2, t2).
- * n* are axis lengths; single-node axes use one corner only.
- */
-function trilinear(table: Float64Array, n0: number, n1: number, n2: number, i0: number, t0: number, i1: number, t1: number, i2: number, t2: number): number {
-  const j0 = n0 > 1 ? i0 + 1 : i0;
-  const j1 = n1 > 1 ? i1 + 1 : i1;
-  const j2 = n2 > 1 ? i2 + 1 : i2;
-  const a = (i2 * n1 + i1) * n0;
-  const b = (i2 * n1 + j1) * n0;
-  const c = (j2 * n1 + i1) * n0;
-  const d = (j2 * n1 + j1) * n0;
-  const lo = ((table[a + i0] as number) * (1 - t0) + (table[a + j0] as number) * t0) * (1 - t1) + ((table[b + i0] as number) * (1 - t0) + (table[b + j0] as number) * t0) * t1;
-  const hi = ((table[c + i0] as number) * (1 - t0) + (table[c + j0] as number) * t0) * (1 - t1) + ((table[d + i0] as number) * (1 - t0) + (table[d + j0] as number) * t0) * t1;
-  const v = lo * (1 - t2) + hi * t2;
-  return v > 0 && v !== Number.POSITIVE_INFINITY ? v : 0;
-}
-
 /**
  * PSF map: out[(t·nR + r)·npix + p] = PSF(E_t, offset_p, rad_r) normalised along rad so that
  * Σ_r 2π·r_c·Δr·PSF = 1 with r in radians (PSF in sr⁻¹); an all-zero profile stays 0.
@@ -83,8 +63,16 @@ export function evalPsfMap(
           while (ir < nRad - 2 && (radNodes[ir + 1] as number) < rad) ir++;
           const tr = cellWeight(radNodes, 0, nRad, ir, rad);
           const a = base + ir;
-          const c0 = (table[a] as number) * w00 + (table[a + dO] as number) * w01 + (table[a + dE] as number) * w10 + (table[a + dE + dO] as number) * w11;
-          const c1 = (table[a + dR] as number) * w00 + (table[a + dO + dR] as number) * w01 + (table[a + dE + dR] as number) * w10 + (table[a + dE + dO + dR] as number) * w11;
+          const c0 =
+            (table[a] as number) * w00 +
+            (table[a + dO] as number) * w01 +
+            (table[a + dE] as number) * w10 +
+            (table[a + dE + dO] as number) * w11;
+          const c1 =
+            (table[a + dR] as number) * w00 +
+            (table[a + dO + dR] as number) * w01 +
+            (table[a + dE + dR] as number) * w10 +
+            (table[a + dE + dO + dR] as number) * w11;
           v = c0 * (1 - tr) + c1 * tr;
           if (!(v > 0) || v === Number.POSITIVE_INFINITY) v = 0;
         }
@@ -155,7 +143,11 @@ export function evalEdispKernelMap(
         if (inside) {
           const a = (ie * nM + m) * nOff;
           const b = (je * nM + m) * nOff;
-          v = (table[a + io] as number) * w00 + (table[a + jo] as number) * w01 + (table[b + io] as number) * w10 + (table[b + jo] as number) * w11;
+          v =
+            (table[a + io] as number) * w00 +
+            (table[a + jo] as number) * w01 +
+            (table[b + io] as number) * w10 +
+            (table[b + jo] as number) * w11;
           if (!(v > 0) || v === Number.POSITIVE_INFINITY) v = 0;
         }
         work[m + 1] = (work[m] as number) + v * ((migraEdges[m + 1] as number) - (migraEdges[m] as number));

@@ -1,24 +1,62 @@
 // Reference kernels: per-pixel geometry of a map relative to a pointing (offset and field-of-view coordinates,
 // science spec §4.2/§4.3), and nearest-pixel sampling of one map grid on another (§4.5, §4.6).
 
-import { DEG_TO_RAD, PROJECTION_CAR, RAD_TO_DEG, WCS_CDELT1, WCS_CDELT2, WCS_PROJECTION, WCS_ROTATION, WCS_X0, WCS_Y0, columnAngle, nativeX, nativeY, nativeZ, pixelColumn, pixelRow, rint, rowAngle } from './sky.js';
+import {
+  DEG_TO_RAD,
+  PROJECTION_CAR,
+  RAD_TO_DEG,
+  WCS_CDELT1,
+  WCS_CDELT2,
+  WCS_PROJECTION,
+  WCS_ROTATION,
+  WCS_X0,
+  WCS_Y0,
+  columnAngle,
+  nativeX,
+  nativeY,
+  nativeZ,
+  pixelColumn,
+  pixelRow,
+  rint,
+  rowAngle,
+} from './sky.js';
 
 /**
- * Writes into nOut the native unit vector of map pixel (x, y) — no allocation; callers hold a 3-element array.
+ * Caches, per column x, what the native vector needs from it: CAR → cos φ_x at work[2x], sin φ_x at work[2x + 1];
+ * TAN → ξ_x (radians) at work[2x].
  */
-function pixelNative(wcs: Float64Array, a: number, b: number, out3: Float64Array): void {
+function cacheColumns(wcs: Float64Array, nx: number, work: Float64Array): void {
+  const car = wcs[WCS_PROJECTION] === PROJECTION_CAR;
+  for (let x = 0; x < nx; x++) {
+    const a = columnAngle(wcs, x) * DEG_TO_RAD;
+    work[2 * x] = car ? Math.cos(a) : a;
+    work[2 * x + 1] = car ? Math.sin(a) : 0;
+  }
+}
+
+/**
+ * The native unit vector of pixel column x in a row with native angle b (deg), from the column cache, into
+ * work[base..base + 2].
+ */
+function pixelNative(
+  wcs: Float64Array,
+  work: Float64Array,
+  x: number,
+  cb: number,
+  sb: number,
+  eta: number,
+  base: number,
+): void {
   if (wcs[WCS_PROJECTION] === PROJECTION_CAR) {
-    const ct = Math.cos(b * DEG_TO_RAD);
-    out3[0] = ct * Math.cos(a * DEG_TO_RAD);
-    out3[1] = ct * Math.sin(a * DEG_TO_RAD);
-    out3[2] = Math.sin(b * DEG_TO_RAD);
+    work[base] = cb * (work[2 * x] as number);
+    work[base + 1] = cb * (work[2 * x + 1] as number);
+    work[base + 2] = sb;
   } else {
-    const xi = a * DEG_TO_RAD;
-    const eta = b * DEG_TO_RAD;
+    const xi = work[2 * x] as number;
     const r = 1 / Math.sqrt(1 + xi * xi + eta * eta);
-    out3[0] = r;
-    out3[1] = xi * r;
-    out3[2] = eta * r;
+    work[base] = r;
+    work[base + 1] = xi * r;
+    work[base + 2] = eta * r;
   }
 }
 
@@ -27,7 +65,7 @@ function pixelNative(wcs: Float64Array, a: number, b: number, out3: Float64Array
  * pointing: with m = P · Rᵀ · n (n the pixel's native vector, R the map's ICRS → native rotation, P = `pointing`,
  * the 3×3 row-major ICRS → FoV rotation, x towards the pointing, y towards increasing RA, z north):
  * outLon[p] = atan2(m_y, m_x), outLat[p] = asin(m_z), outOffset[p] = atan2(√(m_y² + m_z²), m_x), in degrees.
- * `work` holds at least 3 values (scratch). Allocates nothing.
+ * `work` is scratch of at least 2·nx + 3 values (per-column trigonometry). Allocates nothing.
  */
 export function pixelFovCoords(
   wcs: Float64Array,
@@ -40,7 +78,15 @@ export function pixelFovCoords(
   outLat: Float64Array,
 ): void {
   // M = P · Rᵀ, computed entry by entry (Rᵀ[k][j] = R[j][k]).
-  let m00 = 0, m01 = 0, m02 = 0, m10 = 0, m11 = 0, m12 = 0, m20 = 0, m21 = 0, m22 = 0;
+  let m00 = 0,
+    m01 = 0,
+    m02 = 0,
+    m10 = 0,
+    m11 = 0,
+    m12 = 0,
+    m20 = 0,
+    m21 = 0,
+    m22 = 0;
   for (let k = 0; k < 3; k++) {
     const r0 = wcs[WCS_ROTATION + k] as number;
     const r1 = wcs[WCS_ROTATION + 3 + k] as number;
@@ -48,17 +94,27 @@ export function pixelFovCoords(
     const p0 = pointing[k] as number;
     const p1 = pointing[3 + k] as number;
     const p2 = pointing[6 + k] as number;
-    m00 += p0 * r0; m01 += p0 * r1; m02 += p0 * r2;
-    m10 += p1 * r0; m11 += p1 * r1; m12 += p1 * r2;
-    m20 += p2 * r0; m21 += p2 * r1; m22 += p2 * r2;
+    m00 += p0 * r0;
+    m01 += p0 * r1;
+    m02 += p0 * r2;
+    m10 += p1 * r0;
+    m11 += p1 * r1;
+    m12 += p1 * r2;
+    m20 += p2 * r0;
+    m21 += p2 * r1;
+    m22 += p2 * r2;
   }
+  cacheColumns(wcs, nx, work);
+  const at = 2 * nx;
   for (let y = 0; y < ny; y++) {
-    const b = rowAngle(wcs, y);
+    const b = rowAngle(wcs, y) * DEG_TO_RAD;
+    const cb = Math.cos(b);
+    const sb = Math.sin(b);
     for (let x = 0; x < nx; x++) {
-      pixelNative(wcs, columnAngle(wcs, x), b, work);
-      const n0 = work[0] as number;
-      const n1 = work[1] as number;
-      const n2 = work[2] as number;
+      pixelNative(wcs, work, x, cb, sb, b, at);
+      const n0 = work[at] as number;
+      const n1 = work[at + 1] as number;
+      const n2 = work[at + 2] as number;
       const v0 = m00 * n0 + m01 * n1 + m02 * n2;
       const v1 = m10 * n0 + m11 * n1 + m12 * n2;
       const v2 = m20 * n0 + m21 * n1 + m22 * n2;
@@ -75,7 +131,7 @@ export function pixelFovCoords(
  * nxB × nyB, `planes` planes of `valuesB`, plane-major) at the B pixel (rint(x_B), rint(y_B)) containing it;
  * `fill` where that pixel is outside B or off B's projection. out has `planes` planes of nxA·nyA values.
  * When A and B share projection and rotation, x_B = x0_B + CDELT1_A·(x − x0_A)/CDELT1_B exactly (same for y).
- * `work` holds at least 3 values (scratch). Allocates nothing.
+ * `work` is scratch of at least 2·nxA + 3 values (per-column trigonometry). Allocates nothing.
  */
 export function sampleNearest(
   wcsA: Float64Array,
@@ -104,30 +160,47 @@ export function sampleNearest(
         const inside = ix >= 0 && ix < nxB && iy >= 0 && iy < nyB;
         const p = y * nxA + x;
         const q = inside ? iy * nxB + ix : 0;
-        for (let k = 0; k < planes; k++) out[k * npixA + p] = inside ? (valuesB[k * npixB + q] as number) : fill;
+        for (let k = 0; k < planes; k++)
+          out[k * npixA + p] = inside ? (valuesB[k * npixB + q] as number) : fill;
       }
     }
     return;
   }
+  cacheColumns(wcsA, nxA, work);
+  const at = 2 * nxA;
   for (let y = 0; y < nyA; y++) {
-    const b = rowAngle(wcsA, y);
+    const b = rowAngle(wcsA, y) * DEG_TO_RAD;
+    const cb = Math.cos(b);
+    const sb = Math.sin(b);
     for (let x = 0; x < nxA; x++) {
-      pixelNative(wcsA, columnAngle(wcsA, x), b, work);
-      const n0 = work[0] as number;
-      const n1 = work[1] as number;
-      const n2 = work[2] as number;
+      pixelNative(wcsA, work, x, cb, sb, b, at);
+      const n0 = work[at] as number;
+      const n1 = work[at + 1] as number;
+      const n2 = work[at + 2] as number;
       // native A → ICRS (Rᵀ_A n) → native B (R_B c)
-      let c0 = 0, c1 = 0, c2 = 0;
-      c0 = (wcsA[WCS_ROTATION] as number) * n0 + (wcsA[WCS_ROTATION + 3] as number) * n1 + (wcsA[WCS_ROTATION + 6] as number) * n2;
-      c1 = (wcsA[WCS_ROTATION + 1] as number) * n0 + (wcsA[WCS_ROTATION + 4] as number) * n1 + (wcsA[WCS_ROTATION + 7] as number) * n2;
-      c2 = (wcsA[WCS_ROTATION + 2] as number) * n0 + (wcsA[WCS_ROTATION + 5] as number) * n1 + (wcsA[WCS_ROTATION + 8] as number) * n2;
+      let c0 = 0,
+        c1 = 0,
+        c2 = 0;
+      c0 =
+        (wcsA[WCS_ROTATION] as number) * n0 +
+        (wcsA[WCS_ROTATION + 3] as number) * n1 +
+        (wcsA[WCS_ROTATION + 6] as number) * n2;
+      c1 =
+        (wcsA[WCS_ROTATION + 1] as number) * n0 +
+        (wcsA[WCS_ROTATION + 4] as number) * n1 +
+        (wcsA[WCS_ROTATION + 7] as number) * n2;
+      c2 =
+        (wcsA[WCS_ROTATION + 2] as number) * n0 +
+        (wcsA[WCS_ROTATION + 5] as number) * n1 +
+        (wcsA[WCS_ROTATION + 8] as number) * n2;
       const m0 = nativeX(wcsB, c0, c1, c2);
       const ix = rint(pixelColumn(wcsB, m0, nativeY(wcsB, c0, c1, c2)));
       const iy = rint(pixelRow(wcsB, m0, nativeZ(wcsB, c0, c1, c2)));
       const inside = ix >= 0 && ix < nxB && iy >= 0 && iy < nyB;
       const p = y * nxA + x;
       const q = inside ? iy * nxB + ix : 0;
-      for (let k = 0; k < planes; k++) out[k * npixA + p] = inside ? (valuesB[k * npixB + q] as number) : fill;
+      for (let k = 0; k < planes; k++)
+        out[k * npixA + p] = inside ? (valuesB[k * npixB + q] as number) : fill;
     }
   }
 }

@@ -35,18 +35,35 @@ export function rint(v: number): number {
 
 /** Native x component (R row 0) of the ICRS unit vector (cx, cy, cz). */
 export function nativeX(wcs: Float64Array, cx: number, cy: number, cz: number): number {
-  return (wcs[WCS_ROTATION] as number) * cx + (wcs[WCS_ROTATION + 1] as number) * cy + (wcs[WCS_ROTATION + 2] as number) * cz;
+  return (
+    (wcs[WCS_ROTATION] as number) * cx +
+    (wcs[WCS_ROTATION + 1] as number) * cy +
+    (wcs[WCS_ROTATION + 2] as number) * cz
+  );
 }
 export function nativeY(wcs: Float64Array, cx: number, cy: number, cz: number): number {
-  return (wcs[WCS_ROTATION + 3] as number) * cx + (wcs[WCS_ROTATION + 4] as number) * cy + (wcs[WCS_ROTATION + 5] as number) * cz;
+  return (
+    (wcs[WCS_ROTATION + 3] as number) * cx +
+    (wcs[WCS_ROTATION + 4] as number) * cy +
+    (wcs[WCS_ROTATION + 5] as number) * cz
+  );
 }
 export function nativeZ(wcs: Float64Array, cx: number, cy: number, cz: number): number {
-  return (wcs[WCS_ROTATION + 6] as number) * cx + (wcs[WCS_ROTATION + 7] as number) * cy + (wcs[WCS_ROTATION + 8] as number) * cz;
+  return (
+    (wcs[WCS_ROTATION + 6] as number) * cx +
+    (wcs[WCS_ROTATION + 7] as number) * cy +
+    (wcs[WCS_ROTATION + 8] as number) * cz
+  );
 }
 
 /** Fractional 0-based pixel column of the native vector (nx, ny, nz); NaN when off the projection. */
 export function pixelColumn(wcs: Float64Array, nx: number, ny: number): number {
-  const a = wcs[WCS_PROJECTION] === PROJECTION_CAR ? Math.atan2(ny, nx) * RAD_TO_DEG : nx > 0 ? (ny / nx) * RAD_TO_DEG : Number.NaN;
+  const a =
+    wcs[WCS_PROJECTION] === PROJECTION_CAR
+      ? Math.atan2(ny, nx) * RAD_TO_DEG
+      : nx > 0
+        ? (ny / nx) * RAD_TO_DEG
+        : Number.NaN;
   return (wcs[WCS_X0] as number) + a / (wcs[WCS_CDELT1] as number);
 }
 

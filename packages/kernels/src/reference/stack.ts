@@ -43,7 +43,17 @@ export function stackAdd(
 }
 
 /** dst[k][y0 + y][x0 + x] |= src[k][y][x] (byte masks, 0 or 1). Allocates nothing. */
-export function stackMaskOr(dst: Uint8Array, dstNx: number, dstNy: number, src: Uint8Array, srcNx: number, srcNy: number, nPlanes: number, x0: number, y0: number): void {
+export function stackMaskOr(
+  dst: Uint8Array,
+  dstNx: number,
+  dstNy: number,
+  src: Uint8Array,
+  srcNx: number,
+  srcNy: number,
+  nPlanes: number,
+  x0: number,
+  y0: number,
+): void {
   const dstPlane = dstNx * dstNy;
   const srcPlane = srcNx * srcNy;
   for (let k = 0; k < nPlanes; k++) {

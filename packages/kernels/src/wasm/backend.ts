@@ -4,37 +4,119 @@ import { existsSync } from 'node:fs';
 import type { Kernels } from '../reference/index.js';
 import { compiledKernelNames } from '../registry.js';
 import { binEventsWasm } from './bin-events.js';
-import { instantiateKernelModule, type WasmKernelModule } from './module.js';
 import { wasmModulePath } from './compile.js';
+import { instantiateKernelModule, type WasmKernelModule } from './module.js';
 
 type AnyKernel = (...args: never[]) => unknown;
 
 /** Builds the wrapper of one kernel from its instantiated module. */
 const ADAPTERS: Record<string, (m: WasmKernelModule, reference: Kernels) => AnyKernel> = {
   correlateDisk: (m) =>
-    ((img: Float64Array, nx: number, ny: number, kernel: Float64Array, kn: number, out: Float64Array): void => {
-      m.call('correlateDisk', ['in', null, null, 'in', null, 'out'], [img.subarray(0, nx * ny), nx, ny, kernel.subarray(0, kn * kn), kn, out.subarray(0, nx * ny)]);
+    ((
+      img: Float64Array,
+      nx: number,
+      ny: number,
+      kernel: Float64Array,
+      kn: number,
+      out: Float64Array,
+    ): void => {
+      m.call(
+        'correlateDisk',
+        ['in', null, null, 'in', null, 'out'],
+        [img.subarray(0, nx * ny), nx, ny, kernel.subarray(0, kn * kn), kn, out.subarray(0, nx * ny)],
+      );
     }) as AnyKernel,
   cashStatistics: (m) =>
-    ((nOn: Float64Array, muB: Float64Array, outExcess: Float64Array, outTs: Float64Array, outSqrtTs: Float64Array): void => {
+    ((
+      nOn: Float64Array,
+      muB: Float64Array,
+      outExcess: Float64Array,
+      outTs: Float64Array,
+      outSqrtTs: Float64Array,
+    ): void => {
       const len = nOn.length;
-      m.call('cashStatistics', ['in', 'in', null, 'out', 'out', 'out'], [nOn, muB.subarray(0, len), len, outExcess.subarray(0, len), outTs.subarray(0, len), outSqrtTs.subarray(0, len)]);
+      m.call(
+        'cashStatistics',
+        ['in', 'in', null, 'out', 'out', 'out'],
+        [
+          nOn,
+          muB.subarray(0, len),
+          len,
+          outExcess.subarray(0, len),
+          outTs.subarray(0, len),
+          outSqrtTs.subarray(0, len),
+        ],
+      );
     }) as AnyKernel,
   evalAeffMap: (m) =>
-    ((offsets: Float64Array, npix: number, table: Float64Array, lnENodes: Float64Array, nE: number, offNodes: Float64Array, nOff: number, bounds: Float64Array, energies: Float64Array, nT: number, scale: number, out: Float32Array): void => {
+    ((
+      offsets: Float64Array,
+      npix: number,
+      table: Float64Array,
+      lnENodes: Float64Array,
+      nE: number,
+      offNodes: Float64Array,
+      nOff: number,
+      bounds: Float64Array,
+      energies: Float64Array,
+      nT: number,
+      scale: number,
+      work: Float64Array,
+      out: Float32Array,
+    ): void => {
       m.call(
         'evalAeffMap',
-        ['in', null, 'in', 'in', null, 'in', null, 'in', 'in', null, null, 'out'],
-        [offsets.subarray(0, npix), npix, table.subarray(0, nE * nOff), lnENodes.subarray(0, nE), nE, offNodes.subarray(0, nOff), nOff, bounds.subarray(0, 4), energies.subarray(0, nT), nT, scale, out.subarray(0, nT * npix)],
+        ['in', null, 'in', 'in', null, 'in', null, 'in', 'in', null, null, 'out', 'out'],
+        [
+          offsets.subarray(0, npix),
+          npix,
+          table.subarray(0, nE * nOff),
+          lnENodes.subarray(0, nE),
+          nE,
+          offNodes.subarray(0, nOff),
+          nOff,
+          bounds.subarray(0, 4),
+          energies.subarray(0, nT),
+          nT,
+          scale,
+          work.subarray(0, 2 * nT),
+          out.subarray(0, nT * npix),
+        ],
       );
     }) as AnyKernel,
   stackAdd: (m) =>
-    ((dst: Float32Array, dstNx: number, dstNy: number, src: Float32Array, srcNx: number, srcNy: number, nPlanes: number, x0: number, y0: number, mask: Uint8Array, maskPlanes: number, scale: number): void => {
+    ((
+      dst: Float32Array,
+      dstNx: number,
+      dstNy: number,
+      src: Float32Array,
+      srcNx: number,
+      srcNy: number,
+      nPlanes: number,
+      x0: number,
+      y0: number,
+      mask: Uint8Array,
+      maskPlanes: number,
+      scale: number,
+    ): void => {
       const srcPlane = srcNx * srcNy;
       m.call(
         'stackAdd',
         ['inout', null, null, 'in', null, null, null, null, null, 'in', null, null],
-        [dst.subarray(0, nPlanes * dstNx * dstNy), dstNx, dstNy, src.subarray(0, nPlanes * srcPlane), srcNx, srcNy, nPlanes, x0, y0, mask.subarray(0, (maskPlanes === 1 ? 1 : nPlanes) * srcPlane), maskPlanes, scale],
+        [
+          dst.subarray(0, nPlanes * dstNx * dstNy),
+          dstNx,
+          dstNy,
+          src.subarray(0, nPlanes * srcPlane),
+          srcNx,
+          srcNy,
+          nPlanes,
+          x0,
+          y0,
+          mask.subarray(0, (maskPlanes === 1 ? 1 : nPlanes) * srcPlane),
+          maskPlanes,
+          scale,
+        ],
       );
     }) as AnyKernel,
   binEvents: (m, reference) => binEventsWasm(m, reference) as AnyKernel,

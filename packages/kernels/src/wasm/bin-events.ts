@@ -7,22 +7,47 @@ import type { WasmKernelModule } from './module.js';
 /** Events per chunk: 1 Mi events = 28 MiB of arena (3 × f64 in, u32 uncertain list). */
 const CHUNK = 1 << 20;
 
-type BinFn = (ra: number, dec: number, energy: number, count: number, wcs: number, nx: number, ny: number, edges: number, lnEdges: number, nE: number, out: number, uncertain: number) => number;
+type BinFn = (
+  ra: number,
+  dec: number,
+  energy: number,
+  count: number,
+  wcs: number,
+  nx: number,
+  ny: number,
+  edges: number,
+  lnEdges: number,
+  nE: number,
+  out: number,
+  uncertain: number,
+) => number;
 
 /**
  * The WASM fast path alone: adds the events it can decide into `out` and returns the indices of the
  * others (the test suite checks that they are few).
  */
-export function binEventsWasmFast(m: WasmKernelModule): (...args: Parameters<Kernels['binEvents']>) => number[] {
+export function binEventsWasmFast(
+  m: WasmKernelModule,
+): (...args: Parameters<Kernels['binEvents']>) => number[] {
   const bin = m.fn<BinFn>('binEvents');
   return (ra, dec, energy, count, wcs, nx, ny, lnEdges, nE, out) => {
     const cubeLen = nE * nx * ny;
-    if (out.length < cubeLen) throw new RangeError(`binEvents: out has ${out.length} values, needs ${cubeLen}`);
+    if (out.length < cubeLen)
+      throw new RangeError(`binEvents: out has ${out.length} values, needs ${cubeLen}`);
     const cube = out.subarray(0, cubeLen);
     const edges = new Float64Array(nE + 1);
     for (let k = 0; k <= nE; k++) edges[k] = Math.exp(lnEdges[k] as number);
     const chunk = Math.min(CHUNK, Math.max(count, 1));
-    const [pRa, pDec, pEnergy, pWcs, pEdges, pLnEdges, pOut, pUncertain] = m.layout([chunk * 8, chunk * 8, chunk * 8, 14 * 8, edges.byteLength, edges.byteLength, cube.byteLength, chunk * 4]) as [number, number, number, number, number, number, number, number];
+    const [pRa, pDec, pEnergy, pWcs, pEdges, pLnEdges, pOut, pUncertain] = m.layout([
+      chunk * 8,
+      chunk * 8,
+      chunk * 8,
+      14 * 8,
+      edges.byteLength,
+      edges.byteLength,
+      cube.byteLength,
+      chunk * 4,
+    ]) as [number, number, number, number, number, number, number, number];
     m.copyIn(wcs.subarray(0, 14), pWcs);
     m.copyIn(edges, pEdges);
     m.copyIn(lnEdges.subarray(0, nE + 1), pLnEdges);

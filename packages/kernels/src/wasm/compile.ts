@@ -2,8 +2,8 @@
 // module per kernel, so that watch mode recompiles only the kernel that was edited.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AUXILIARY_WASM_MODULES, compiledKernelNames } from '../registry.js';
 import { packageRoot } from '../paths.js';
+import { AUXILIARY_WASM_MODULES, compiledKernelNames } from '../registry.js';
 
 /** Which asconfig.json target to build: release (optimised) or debug (with a .wat text file). */
 export type WasmTarget = 'release' | 'debug';
@@ -27,7 +27,11 @@ export function wasmModulePath(kernel: string): string {
 }
 
 /** Compiles one kernel; writes its .wasm (and for debug its .wat) atomically. */
-async function compileOne(root: string, kernel: string, target: WasmTarget): Promise<WasmCompileFailure | undefined> {
+async function compileOne(
+  root: string,
+  kernel: string,
+  target: WasmTarget,
+): Promise<WasmCompileFailure | undefined> {
   const { default: asc } = await import('assemblyscript/asc');
   const outName = target === 'release' ? `${kernel}.wasm` : `debug/${kernel}.wasm`;
   const outputs = new Map<string, Uint8Array | string>();
@@ -84,14 +88,21 @@ export async function rebuildWasm(name?: string, target: WasmTarget = 'release')
 }
 
 /** rebuildWasm for the package copy under `root` (assembly/, asconfig.json → build/); used by the tests. */
-export async function rebuildWasmAt(root: string, name?: string, target: WasmTarget = 'release'): Promise<WasmBuildResult> {
+export async function rebuildWasmAt(
+  root: string,
+  name?: string,
+  target: WasmTarget = 'release',
+): Promise<WasmBuildResult> {
   const known: string[] = [...compiledKernelNames(), ...AUXILIARY_WASM_MODULES];
   const kernels = name === undefined ? known : [name];
   const built: string[] = [];
   const failures: WasmCompileFailure[] = [];
   for (const kernel of kernels) {
     if (!known.includes(kernel)) {
-      failures.push({ kernel, diagnostics: `no AssemblyScript source for kernel "${kernel}" (compiled kernels: ${compiledKernelNames().join(', ')})` });
+      failures.push({
+        kernel,
+        diagnostics: `no AssemblyScript source for kernel "${kernel}" (compiled kernels: ${compiledKernelNames().join(', ')})`,
+      });
       continue;
     }
     const failure = await compileOne(root, kernel, target);

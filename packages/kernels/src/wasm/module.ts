@@ -8,7 +8,15 @@ import { readFile } from 'node:fs/promises';
 export type ArgRole = 'in' | 'out' | 'inout';
 
 /** A typed array as the kernels accept them. */
-export type NumericArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array | Int16Array | Uint16Array | Int8Array;
+export type NumericArray =
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Uint32Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array;
 
 const PAGE = 65536;
 
@@ -21,7 +29,10 @@ interface WasmInstance {
   readonly exports: Record<string, unknown>;
 }
 interface WasmApi {
-  instantiate(bytes: Uint8Array, imports: Record<string, Record<string, unknown>>): Promise<{ instance: WasmInstance }>;
+  instantiate(
+    bytes: Uint8Array,
+    imports: Record<string, Record<string, unknown>>,
+  ): Promise<{ instance: WasmInstance }>;
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -59,12 +70,16 @@ export class WasmKernelModule {
 
   /** Copies `src` into linear memory at `offset`. */
   copyIn(src: NumericArray, offset: number): void {
-    new Uint8Array(this.memory.buffer, offset, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    new Uint8Array(this.memory.buffer, offset, src.byteLength).set(
+      new Uint8Array(src.buffer, src.byteOffset, src.byteLength),
+    );
   }
 
   /** Copies linear memory at `offset` back into `dst`. */
   copyOut(dst: NumericArray, offset: number): void {
-    new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(new Uint8Array(this.memory.buffer, offset, dst.byteLength));
+    new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(
+      new Uint8Array(this.memory.buffer, offset, dst.byteLength),
+    );
   }
 
   /**

@@ -1,0 +1,153 @@
+/**
+ * From the `datasets` section of a gammapy AnalysisConfig (as config/ normalises it) to the reduction's
+ * geometry and settings, with gammapy 1.0's meaning of each key (science spec §0). Problems are values.
+ */
+import type { AnalysisConfig } from '../config/index.js';
+import { parseAngle } from '../config/index.js';
+import { isEnergyAxisFailure, logEnergyAxis } from '../geom/energy-axis.js';
+import { createWcsGeom, isGeomFailure } from '../geom/wcs-geom.js';
+import type { SkyMask } from './exclusion.js';
+import { defaultRadEdges } from './irf-maps.js';
+import type { MapName, ReductionConfig, ReductionGeometry } from './reduce.js';
+import { SAFE_MASK_METHODS, type SafeMaskMethod } from './safe-mask.js';
+
+/** A config value the reduction cannot use; `path` points into the config. */
+export interface ReductionConfigIssue {
+  reason: 'config-unsupported' | 'config-invalid';
+  path: string[];
+  message: string;
+}
+
+type Datasets = AnalysisConfig['datasets'];
+
+/** The analysis grids of `datasets.geom`: the map, its IRF grid, the energy axes, the cutout half-size. */
+export function reductionGeometryFromConfig(ds: Datasets): ReductionGeometry | ReductionConfigIssue {
+  const { wcs, axes, selection } = ds.geom;
+  const sky = wcs.skydir;
+  if (sky.lon === null || sky.lat === null || sky.frame === null)
+    return {
+      reason: 'config-invalid',
+      path: ['datasets', 'geom', 'wcs', 'skydir'],
+      message: 'the map centre needs frame, lon and lat',
+    };
+  const spec = {
+    skydir: { lon: sky.lon, lat: sky.lat, frame: sky.frame },
+    frame: sky.frame,
+    binsize: wcs.binsize,
+    width: [wcs.width.width, wcs.width.height] as [number, number],
+  };
+  const geom = createWcsGeom(spec);
+  if (isGeomFailure(geom))
+    return { reason: 'config-invalid', path: ['datasets', 'geom', 'wcs'], message: geom.message };
+  const irfGeom = createWcsGeom({ ...spec, binsize: wcs.binsize_irf });
+  if (isGeomFailure(irfGeom))
+    return {
+      reason: 'config-invalid',
+      path: ['datasets', 'geom', 'wcs', 'binsize_irf'],
+      message: irfGeom.message,
+    };
+  const energy = logEnergyAxis('reco', axes.energy.min, axes.energy.max, axes.energy.nbins);
+  if (isEnergyAxisFailure(energy))
+    return {
+      reason: 'config-invalid',
+      path: ['datasets', 'geom', 'axes', 'energy'],
+      message: energy.message,
+    };
+  const energyTrue = logEnergyAxis(
+    'true',
+    axes.energy_true.min,
+    axes.energy_true.max,
+    axes.energy_true.nbins,
+  );
+  if (isEnergyAxisFailure(energyTrue))
+    return {
+      reason: 'config-invalid',
+      path: ['datasets', 'geom', 'axes', 'energy_true'],
+      message: energyTrue.message,
+    };
+  if (!(selection.offset_max > 0))
+    return {
+      reason: 'config-invalid',
+      path: ['datasets', 'geom', 'selection', 'offset_max'],
+      message: 'offset_max must be > 0',
+    };
+  return { geom, irfGeom, energy, energyTrue, radEdges: defaultRadEdges(), offsetMax: selection.offset_max };
+}
+
+const MAPS: readonly MapName[] = ['counts', 'exposure', 'background', 'psf', 'edisp'];
+
+/**
+ * The reduction settings of `datasets`: map_selection, safe_mask (methods and their parameters offset_max,
+ * bias_percent), background (fov_background with method scale, or none). The exclusion mask is read by the
+ * caller (it is a file input) and passed in.
+ */
+export function reductionConfigFromConfig(
+  ds: Datasets,
+  exclusion?: SkyMask,
+): ReductionConfig | ReductionConfigIssue {
+  const maps: MapName[] = [];
+  for (const m of ds.map_selection) {
+    if (!(MAPS as readonly string[]).includes(m))
+      return {
+        reason: 'config-unsupported',
+        path: ['datasets', 'map_selection'],
+        message: `map '${m}' is not one of ${MAPS.join(', ')}`,
+      };
+    maps.push(m as MapName);
+  }
+  const methods: SafeMaskMethod[] = [];
+  for (const m of ds.safe_mask.methods) {
+    if (!(SAFE_MASK_METHODS as readonly string[]).includes(m))
+      return {
+        reason: 'config-unsupported',
+        path: ['datasets', 'safe_mask', 'methods'],
+        message: `safe-mask method '${m}' is not supported (${SAFE_MASK_METHODS.join(', ')})`,
+      };
+    methods.push(m as SafeMaskMethod);
+  }
+  const params = ds.safe_mask.parameters;
+  const safeMask: ReductionConfig['safeMask'] = { methods };
+  if (params.offset_max !== undefined) {
+    const a = parseAngle(params.offset_max);
+    if (!a.ok)
+      return {
+        reason: 'config-invalid',
+        path: ['datasets', 'safe_mask', 'parameters', 'offset_max'],
+        message: a.message,
+      };
+    safeMask.offsetMax = a.value;
+  }
+  if (params.bias_percent !== undefined) {
+    if (typeof params.bias_percent !== 'number')
+      return {
+        reason: 'config-invalid',
+        path: ['datasets', 'safe_mask', 'parameters', 'bias_percent'],
+        message: 'bias_percent must be a number',
+      };
+    safeMask.biasPercent = params.bias_percent;
+  }
+  const bg = ds.background;
+  if (bg.method === null) return { maps, safeMask, background: { method: 'none' } };
+  if (bg.method !== 'fov_background')
+    return {
+      reason: 'config-unsupported',
+      path: ['datasets', 'background', 'method'],
+      message: `background method '${bg.method}' is not supported (fov_background)`,
+    };
+  const fovMethod = bg.parameters.method ?? 'scale';
+  if (fovMethod !== 'scale')
+    return {
+      reason: 'config-unsupported',
+      path: ['datasets', 'background', 'parameters', 'method'],
+      message: `fov_background method '${String(fovMethod)}' is not supported (scale)`,
+    };
+  return {
+    maps,
+    safeMask,
+    background: exclusion ? { method: 'fov_background', exclusion } : { method: 'fov_background' },
+  };
+}
+
+export function isReductionConfigIssue(v: object): v is ReductionConfigIssue {
+  return 'reason' in v && 'path' in v;
+}

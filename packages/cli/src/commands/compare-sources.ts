@@ -1,0 +1,137 @@
+/**
+ * The two sides of `pipe compare`, each resolved from one argument:
+ *   - a pipe workspace (a directory with .pipe/builds): the outputs of its last build, read in place,
+ *     their SHA-256 taken from the workspace's state (so identical products are not even read);
+ *   - any other directory (e.g. written by `pipe build --out`): every file under it;
+ *   - a build record file (`.pipe/builds/<id>.json`, e.g. main's, kept as a CI artifact), or a build
+ *     id / unique prefix / `last` of the current workspace: the outputs of that build, fetched from the
+ *     cache (the local store, then the remote cache when one is configured, read-only) by the task keys
+ *     the record holds. This is how a build is compared with reference products that exist only in the cache.
+ * Products are paired by workspace-relative path.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { CacheBackend, Manifest } from '@pipe/cache';
+import type { BuildRecord, ProductEntry } from '@pipe/core';
+
+export interface SourceContext {
+  /** The current workspace's root, when there is one (for build ids). */
+  workspaceRoot: string | undefined;
+  /** Only the products of these targets (empty: all). */
+  targets: string[];
+  /** The cache to read a build's products from, given the record's cache directory. */
+  cacheFor(recordCacheDir: string | undefined): CacheBackend;
+  /** A fresh directory to materialise cached products into. */
+  scratch: string;
+}
+
+/** A resolved side: products with absolute paths, or a promise to fetch their bytes on demand. */
+export interface ProductSource {
+  label: string;
+  entries: ProductEntry[];
+  /** Make `entry.absPath` exist (cached products are fetched lazily: identical ones never are). */
+  materialise(entry: ProductEntry): Promise<string | undefined>;
+}
+
+export type SourceResult = { ok: true; source: ProductSource } | { ok: false; message: string };
+
+const inPlace = async () => undefined;
+
+const wantedTask = (targets: string[], taskId: string) =>
+  targets.length === 0 || targets.some((t) => taskId === t || taskId.startsWith(`${t}[`));
+
+function readRecord(file: string): BuildRecord | undefined {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as BuildRecord;
+    return r.format === 'pipe-build' && r.version === 1 ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolve one argument of `pipe compare`. */
+export async function resolveSource(arg: string, side: 'ref' | 'new', ctx: SourceContext): Promise<SourceResult> {
+  const core = await import('@pipe/core');
+  const abs = path.resolve(arg);
+  const st = existsSync(abs) ? statSync(abs) : undefined;
+  if (st?.isDirectory()) {
+    const layout = core.workspaceLayout(abs);
+    if (core.listBuildIds(layout.buildsDir).length > 0) return workspaceSource(arg, abs, ctx);
+    const listed = await core.listProductDir(abs);
+    if (!listed.ok) return { ok: false, message: `pipe compare: ${side}: ${listed.message}` };
+    return { ok: true, source: { label: arg, entries: listed.entries, materialise: inPlace } };
+  }
+  if (st?.isFile()) {
+    const record = readRecord(abs);
+    if (!record) return { ok: false, message: `pipe compare: ${side}: ${arg} is a file but not a pipe build record` };
+    return cachedBuildSource(record, arg, side, ctx);
+  }
+  if (!ctx.workspaceRoot) {
+    return { ok: false, message: `pipe compare: ${side}: '${arg}' is not a directory, a build record, or a build id (no pipe.yaml here for build ids)` };
+  }
+  const found = core.readBuildRecord(core.workspaceLayout(ctx.workspaceRoot).buildsDir, arg);
+  if (!found.ok) return { ok: false, message: `pipe compare: ${side}: '${arg}' is not a directory, and ${found.detail} in ${ctx.workspaceRoot}` };
+  return cachedBuildSource(found.record, found.record.id, side, ctx);
+}
+
+/** The last build of a workspace, its outputs read in place (hashes from the state file). */
+async function workspaceSource(arg: string, root: string, ctx: SourceContext): Promise<SourceResult> {
+  const core = await import('@pipe/core');
+  const layout = core.workspaceLayout(root);
+  const found = core.readBuildRecord(layout.buildsDir, 'last');
+  if (!found.ok) return { ok: false, message: `pipe compare: ${arg}: ${found.detail}` };
+  const state = core.loadState(layout.stateFile).data;
+  const entries: ProductEntry[] = [];
+  for (const id of Object.keys(found.record.tasks).sort()) {
+    if (!wantedTask(ctx.targets, id)) continue;
+    const rec = state.tasks[id];
+    if (!rec) continue;
+    for (const out of Object.values(rec.outputs)) {
+      const absPath = path.isAbsolute(out.path) ? out.path : path.join(root, out.path);
+      // The state's hash is only trusted while the file is unchanged since it was recorded.
+      const now = existsSync(absPath) ? statSync(absPath, { bigint: true }) : undefined;
+      const fresh = now && String(now.mtimeNs) === out.mtimeNs && Number(now.size) === out.size;
+      entries.push({ relPath: out.path, absPath, ...(fresh ? { sha256: out.sha256 } : {}) });
+    }
+  }
+  return { ok: true, source: { label: `${arg} (build ${found.record.id})`, entries: dedupe(entries), materialise: inPlace } };
+}
+
+/** A build's outputs from the cache, by the keys of its record. */
+async function cachedBuildSource(record: BuildRecord, label: string, side: string, ctx: SourceContext): Promise<SourceResult> {
+  const cache = ctx.cacheFor(record.cacheDir);
+  const entries: ProductEntry[] = [];
+  const where = new Map<string, { sha256: string; mode: number }>();
+  const dir = path.join(ctx.scratch, side);
+  for (const [id, task] of Object.entries(record.tasks).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!wantedTask(ctx.targets, id) || !task.key) continue;
+    if (task.state === 'failed' || task.state === 'skipped' || task.state === 'not-started') continue;
+    const got = await cache.getManifest(task.key);
+    const manifest: Manifest | undefined = got.ok ? got.value : undefined;
+    if (!manifest) {
+      const why = got.ok ? 'not in the cache' : (await import('@pipe/cache')).describeFailure(got.failure);
+      return { ok: false, message: `pipe compare: ${side}: the products of ${id} (build ${record.id}, key ${task.key.slice(0, 12)}) are ${why}` };
+    }
+    for (const out of manifest.outputs) {
+      const absPath = path.join(dir, ...out.path.split('/'));
+      entries.push({ relPath: out.path, absPath, sha256: out.sha256 });
+      where.set(absPath, { sha256: out.sha256, mode: out.mode });
+    }
+  }
+  const materialise = async (entry: ProductEntry): Promise<string | undefined> => {
+    const w = where.get(entry.absPath);
+    if (!w || existsSync(entry.absPath)) return undefined;
+    await mkdir(path.dirname(entry.absPath), { recursive: true });
+    const got = await cache.fetchBlob(w.sha256, entry.absPath);
+    if (!got.ok) return (await import('@pipe/cache')).describeFailure(got.failure);
+    return got.value ? undefined : `blob ${w.sha256.slice(0, 12)} of ${entry.relPath} is not in the cache`;
+  };
+  return { ok: true, source: { label: `build ${record.id}${label !== record.id ? ` (${label})` : ''}`, entries: dedupe(entries), materialise } };
+}
+
+function dedupe(entries: ProductEntry[]): ProductEntry[] {
+  const seen = new Map<string, ProductEntry>();
+  for (const e of entries) seen.set(e.relPath, e);
+  return [...seen.values()];
+}

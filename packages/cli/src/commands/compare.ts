@@ -1,0 +1,143 @@
+/**
+ * `pipe compare <ref> <new>`: per product identical / within tolerance / different, the largest
+ * absolute and relative differences, difference images of maps, and reports for CI.
+ * Exit codes: 0 no regression, 1 regression, 2 the comparison could not run.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { CacheBackend } from '@pipe/cache';
+import type { FileComparator, ProductEntry, ToleranceConfig } from '@pipe/core';
+import { cacheDirOption, findPipelineFile, type GlobalOptions, workingDir } from '../context.js';
+import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { type ProductSource, resolveSource } from './compare-sources.js';
+import { type RemoteCliOptions, remoteSetup, resolveRemote } from './remote.js';
+
+export interface CompareCliOptions extends Omit<GlobalOptions, 'json'>, Omit<RemoteCliOptions, 'json'> {
+  tolerances?: string;
+  json?: boolean | string;
+  markdown?: string;
+  diffDir?: string;
+  target?: string[];
+}
+
+async function domainComparators(): Promise<FileComparator[]> {
+  try {
+    const astro = (await import('@pipe/astro')) as { fitsComparator?: () => FileComparator };
+    return astro.fitsComparator ? [astro.fitsComparator()] : [];
+  } catch {
+    return []; // without the domain package FITS files are compared as bytes
+  }
+}
+
+export async function compareCommand(refArg: string, newArg: string, opts: CompareCliOptions): Promise<number> {
+  const core = await import('@pipe/core');
+  const fail = (message: string) => {
+    process.stderr.write(`${message}\n`);
+    return EXIT_USAGE;
+  };
+  let tolerances: ToleranceConfig | undefined;
+  if (opts.tolerances) {
+    const loaded = await core.loadTolerances(path.resolve(opts.tolerances));
+    if (!loaded.ok) return fail(core.renderDiagnostics(loaded.diagnostics));
+    tolerances = loaded.config;
+  }
+  const globals: GlobalOptions & RemoteCliOptions = { ...opts, json: opts.json !== undefined };
+  // Compare only reads: the remote (if configured) is used read-only, whatever the mode says.
+  const resolved = resolveRemote({ ...globals, remoteCache: 'read' });
+  if (!resolved.ok) return fail(resolved.message);
+  const cwd = workingDir(globals);
+  const file = findPipelineFile(cwd, opts.file);
+  const workspaceRoot = file ? path.dirname(file) : undefined;
+  const scratch = await mkdtemp(path.join(tmpdir(), 'pipe-compare-'));
+  try {
+    const caches = new Map<string, CacheBackend>();
+    const cacheFor = (recordDir: string | undefined): CacheBackend => {
+      const dir = cacheDirOption(globals) ?? recordDir ?? core.workspaceLayout(workspaceRoot ?? cwd).cacheDir;
+      let cache = caches.get(dir);
+      if (!cache) {
+        const remote = remoteSetup(resolved, dir, (line) => process.stderr.write(`${line}\n`));
+        cache = remote ? remote.cache : core.withPortableItems(lazyStore(dir), workspaceRoot ?? cwd);
+        caches.set(dir, cache);
+      }
+      return cache;
+    };
+    const ctx = { workspaceRoot, targets: opts.target ?? [], cacheFor, scratch };
+    const ref = await resolveSource(refArg, 'ref', ctx);
+    if (!ref.ok) return fail(ref.message);
+    const neu = await resolveSource(newArg, 'new', ctx);
+    if (!neu.ok) return fail(neu.message);
+    const problem = await materialiseDiffering(ref.source, neu.source);
+    if (problem) return fail(problem);
+
+    const diffDir = opts.diffDir ? path.resolve(opts.diffDir) : undefined;
+    const report = await core.compareProductSets(ref.source.entries, neu.source.entries, {
+      ...(tolerances ? { tolerances } : {}),
+      ...(diffDir ? { diffDir } : {}),
+      comparators: await domainComparators(),
+      labels: { ref: ref.source.label, new: neu.source.label },
+    });
+    // Reports name the diff directory as the user gave it (relative links in Markdown).
+    if (opts.diffDir && report.diffDir) report.diffDir = opts.diffDir;
+    if (opts.markdown) {
+      const linkPrefix = opts.diffDir ? path.relative(path.dirname(path.resolve(opts.markdown)), path.resolve(opts.diffDir)) : '';
+      await core.writeFileAtomic(path.resolve(opts.markdown), core.renderCompareMarkdown(report, { diffLinkPrefix: linkPrefix.split(path.sep).join('/') }));
+    }
+    const json = core.renderCompareJson(report);
+    if (typeof opts.json === 'string') await core.writeFileAtomic(path.resolve(opts.json), json);
+    if (opts.json === true) process.stdout.write(json);
+    else process.stdout.write(core.renderCompareText(report));
+    return report.regression ? EXIT_BUILD_FAILED : EXIT_OK;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function lazyStore(root: string): CacheBackend {
+  let store: Promise<CacheBackend> | undefined;
+  const get = () => {
+    store ??= import('@pipe/cache').then(({ LocalStore }) => new LocalStore({ root }));
+    return store;
+  };
+  return {
+    name: `local:${root}`,
+    getManifest: async (key) => (await get()).getManifest(key),
+    putManifest: async (m) => (await get()).putManifest(m),
+    hasBlob: async (sha) => (await get()).hasBlob(sha),
+    fetchBlob: async (sha, dest) => (await get()).fetchBlob(sha, dest),
+    putBlob: async (sha, src) => (await get()).putBlob(sha, src),
+  };
+}
+
+/**
+ * Fetch the cached products whose bytes the comparison will read: those without a counterpart of the
+ * same SHA-256 on the other side. Identical products (known hashes, equal) are never fetched.
+ */
+async function materialiseDiffering(ref: ProductSource, neu: ProductSource): Promise<string | undefined> {
+  const core = await import('@pipe/core');
+  const shaOf = async (e: ProductEntry, source: ProductSource) => {
+    if (e.sha256) return e.sha256;
+    if ((await source.materialise(e)) !== undefined) return undefined;
+    try {
+      e.sha256 = (await core.hashProduct(e.absPath)).sha256;
+    } catch {
+      return undefined; // unreadable: the comparison reports it on this product
+    }
+    return e.sha256;
+  };
+  const byPath = new Map(neu.entries.map((e) => [e.relPath, e]));
+  for (const r of ref.entries) {
+    const n = byPath.get(r.relPath);
+    if (!n) continue;
+    const [a, b] = [await shaOf(r, ref), await shaOf(n, neu)];
+    if (a !== undefined && a === b) continue;
+    for (const [entry, source] of [
+      [r, ref],
+      [n, neu],
+    ] as const) {
+      const failed = await source.materialise(entry);
+      if (failed) return `pipe compare: cannot fetch ${entry.relPath} of ${source.label}: ${failed}`;
+    }
+  }
+  return undefined;
+}

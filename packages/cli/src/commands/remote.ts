@@ -1,0 +1,162 @@
+/**
+ * The remote cache from the command line and the environment: which server, which protocol, which
+ * mode, and what happens when it fails. Flags win over the environment:
+ *
+ *   --remote-cache <mode>          read | write | readwrite | off   (env PIPE_REMOTE_CACHE_MODE; default readwrite)
+ *   --remote-cache-url <url>       env PIPE_REMOTE_CACHE
+ *   --remote-cache-protocol <p>    bazel | turbo                    (env PIPE_REMOTE_CACHE_PROTOCOL; default bazel)
+ *   --remote-cache-team <team>     turbo only                       (env PIPE_REMOTE_CACHE_TEAM)
+ *   --remote-cache-required        a failing remote fails the build (default: one warning, then local only)
+ *   token: env PIPE_REMOTE_CACHE_TOKEN only (never a flag: it would show in `ps` and shell history)
+ *   env PIPE_REMOTE_CACHE_TIMEOUT  seconds per small request (default 30)
+ *
+ * Also `pipe cache doctor`: the configured remote tested end to end, with a one-line verdict.
+ */
+import {
+  BazelHttpCache,
+  type CacheFailure,
+  type CacheWarning,
+  describeFailure,
+  doctor,
+  LocalStore,
+  type RemoteCache,
+  type RemoteMode,
+  remoteFromEnv,
+  TieredCache,
+  TurboRemoteCache,
+} from '@pipe/cache';
+import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+
+export const REMOTE_MODES: readonly RemoteMode[] = ['read', 'write', 'readwrite', 'off'];
+
+export interface RemoteCliOptions {
+  remoteCache?: string;
+  remoteCacheUrl?: string;
+  remoteCacheProtocol?: string;
+  remoteCacheTeam?: string;
+  remoteCacheRequired?: boolean;
+  json?: boolean;
+}
+
+export type RemoteResolution =
+  | { ok: true; remote: RemoteCache | undefined; mode: RemoteMode; required: boolean }
+  | { ok: false; message: string };
+
+/** The configured remote and mode; a configuration error names the flag or variable to fix. */
+export function resolveRemote(opts: RemoteCliOptions, env: NodeJS.ProcessEnv = process.env): RemoteResolution {
+  const modeText = (opts.remoteCache ?? env.PIPE_REMOTE_CACHE_MODE ?? 'readwrite').trim().toLowerCase();
+  if (!REMOTE_MODES.includes(modeText as RemoteMode)) {
+    const from = opts.remoteCache !== undefined ? '--remote-cache' : 'PIPE_REMOTE_CACHE_MODE';
+    return { ok: false, message: `pipe: ${from}: '${modeText}' is not one of ${REMOTE_MODES.join(', ')}` };
+  }
+  const mode = modeText as RemoteMode;
+  const required = opts.remoteCacheRequired ?? false;
+  const merged: Record<string, string | undefined> = {
+    PIPE_REMOTE_CACHE: opts.remoteCacheUrl ?? env.PIPE_REMOTE_CACHE,
+    PIPE_REMOTE_CACHE_PROTOCOL: opts.remoteCacheProtocol ?? env.PIPE_REMOTE_CACHE_PROTOCOL,
+    PIPE_REMOTE_CACHE_TEAM: opts.remoteCacheTeam ?? env.PIPE_REMOTE_CACHE_TEAM,
+    PIPE_REMOTE_CACHE_TOKEN: env.PIPE_REMOTE_CACHE_TOKEN,
+  };
+  if (mode === 'off') return { ok: true, remote: undefined, mode, required: false };
+  const found = remoteFromEnv(merged);
+  if (found === undefined) {
+    if (required) return { ok: false, message: 'pipe: --remote-cache-required, but no remote cache is configured (set PIPE_REMOTE_CACHE)' };
+    return { ok: true, remote: undefined, mode, required };
+  }
+  if ('type' in found) {
+    const flag: Record<string, string> = {
+      PIPE_REMOTE_CACHE: '--remote-cache-url',
+      PIPE_REMOTE_CACHE_PROTOCOL: '--remote-cache-protocol',
+      PIPE_REMOTE_CACHE_TEAM: '--remote-cache-team',
+    };
+    return { ok: false, message: `pipe: remote cache: ${found.variable}${flag[found.variable] ? ` (or ${flag[found.variable]})` : ''}: ${found.detail}` };
+  }
+  const timeout = timeoutMs(env.PIPE_REMOTE_CACHE_TIMEOUT);
+  if (timeout === 'bad') return { ok: false, message: 'pipe: PIPE_REMOTE_CACHE_TIMEOUT must be a positive number of seconds' };
+  return { ok: true, remote: timeout === undefined ? found : withTimeout(found, merged, timeout), mode, required };
+}
+
+function timeoutMs(text: string | undefined): number | undefined | 'bad' {
+  if (!text?.trim()) return undefined;
+  const s = Number(text);
+  return Number.isFinite(s) && s > 0 ? Math.round(s * 1000) : 'bad';
+}
+
+/** The same remote, rebuilt with a shorter request timeout (remoteFromEnv validated the rest). */
+function withTimeout(remote: RemoteCache, env: Record<string, string | undefined>, ms: number): RemoteCache {
+  const url = env.PIPE_REMOTE_CACHE!.trim();
+  const token = env.PIPE_REMOTE_CACHE_TOKEN?.trim() || undefined;
+  const auth = { url, ...(token ? { token } : {}), timeoutMs: ms, retries: 1 };
+  return remote.protocol === 'turbo'
+    ? new TurboRemoteCache({ ...auth, token: token!, team: env.PIPE_REMOTE_CACHE_TEAM!.trim() })
+    : new BazelHttpCache(auth);
+}
+
+/** A session's remote: the tiered cache to hand the engine, and what went wrong with the remote, if anything. */
+export interface RemoteSetup {
+  cache: TieredCache;
+  remote: RemoteCache;
+  mode: RemoteMode;
+  required: boolean;
+  /** Set when the remote failed as a whole; with `required` the build must then fail. */
+  failure(): CacheFailure | undefined;
+  /** Called once when the remote fails as a whole (e.g. to stop a build that requires it). */
+  onDown?: (failure: CacheFailure) => void;
+}
+
+const isRemoteDown = (f: CacheFailure) => f.type === 'unavailable' || f.type === 'unauthorized';
+
+/**
+ * A tiered cache over the local store at `cacheDir` and the configured remote, or undefined when no
+ * remote is used. Warnings go to `warn` (one line each; never a secret).
+ */
+export function remoteSetup(resolved: RemoteResolution & { ok: true }, cacheDir: string, warn: (line: string) => void): RemoteSetup | undefined {
+  const { remote, mode, required } = resolved;
+  if (!remote || mode === 'off') return undefined;
+  let down: CacheFailure | undefined;
+  const setup: RemoteSetup = {
+    cache: undefined as unknown as TieredCache,
+    remote,
+    mode,
+    required,
+    failure: () => down,
+  };
+  const onWarning = (w: CacheWarning) => {
+    if (isRemoteDown(w.failure) && w.backend === remote.name && !down) {
+      down = w.failure;
+      if (required) {
+        warn(`error: remote cache ${remote.url} failed (${describeFailure(w.failure)}) and --remote-cache-required is set: stopping the build`);
+        setup.onDown?.(w.failure);
+        return;
+      }
+    }
+    warn(`warning: ${w.message}`);
+  };
+  // The tiered cache itself never fails a build; `required` is enforced here, by stopping it.
+  setup.cache = new TieredCache({ local: new LocalStore({ root: cacheDir }), remote, mode, required: false, onWarning });
+  return setup;
+}
+
+/** `pipe cache doctor`: test the configured remote (reach, read, write, read back, overwrite, delete). */
+export async function doctorCommand(opts: RemoteCliOptions): Promise<number> {
+  const wanted = resolveRemote(opts);
+  // The doctor tests the server even when the configured mode is 'off'; a read-only mode only needs reads.
+  const resolved = resolveRemote({ ...opts, remoteCache: 'readwrite' });
+  if (!resolved.ok) {
+    process.stderr.write(`${resolved.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (!resolved.remote) {
+    process.stderr.write('pipe: no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed)\n');
+    return EXIT_USAGE;
+  }
+  const report = await doctor(resolved.remote);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ url: resolved.remote.url, protocol: resolved.remote.protocol, ...report })}\n`);
+  } else {
+    process.stdout.write(`${report.verdict}\n`);
+    for (const s of report.steps) process.stdout.write(`  ${s.status.padEnd(7)} ${s.step.padEnd(9)} ${s.detail} (${s.ms} ms)\n`);
+  }
+  const enoughForMode = report.readOnly && wanted.ok && wanted.mode === 'read';
+  return report.ok || enoughForMode ? EXIT_OK : EXIT_BUILD_FAILED;
+}

@@ -1,0 +1,69 @@
+/**
+ * A build's Slurm jobs seen from another process: `pipe status` reads the build's job table and asks
+ * Slurm for the live state of each job; `pipe cancel` stops the build's driver (the attached or detached
+ * `pipe build` process, which cancels its own jobs and records the build as interrupted) and scancels
+ * every job named after the build, in case the driver is gone or on another host.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { SlurmClient } from './client.js';
+import { SlurmExecutor } from './executor.js';
+import { type JobTableEntry, readJobTable } from './job-table.js';
+import { classifyJob, indexRecords } from './state.js';
+
+/** Where a build keeps its Slurm files (job scripts, specs, results, logs, the job table). */
+export function slurmWorkDir(pipeDir: string, buildId: string): string {
+  return join(pipeDir, 'slurm', buildId);
+}
+
+export interface LiveTask extends JobTableEntry {
+  taskId: string;
+  /** Slurm's state of the job now (PENDING, RUNNING, COMPLETED...), when Slurm still knows it. */
+  slurmState?: string;
+  reason?: string;
+}
+
+export type LiveJobs = { ok: true; tasks: LiveTask[]; error?: string } | { ok: false; reason: 'no-job-table' };
+
+/** The tasks of a build's job table with their live Slurm states (tasks sorted by id). */
+export async function liveBuildJobs(workDir: string, client: SlurmClient): Promise<LiveJobs> {
+  const table = readJobTable(workDir);
+  if (!table) return { ok: false, reason: 'no-job-table' };
+  const entries = Object.entries(table.tasks).sort(([a], [b]) => a.localeCompare(b));
+  const open = entries.filter(([, e]) => e.state !== 'done' && e.state !== 'failed' && e.job);
+  const ids = [...new Set(open.map(([, e]) => e.job.split('_')[0] ?? e.job))];
+  const q = ids.length > 0 ? await client.query(ids) : { records: [], unknown: [] };
+  const records = indexRecords(q.records);
+  const tasks = entries.map(([taskId, e]): LiveTask => {
+    const rec = e.state === 'done' || e.state === 'failed' ? undefined : records.get(e.job);
+    if (!rec) return { taskId, ...e };
+    const phase = classifyJob(rec);
+    const state = phase.phase === 'pending' ? 'PENDING' : rec.state.toUpperCase();
+    return { taskId, ...e, slurmState: state, ...(rec.reason && rec.reason !== 'None' ? { reason: rec.reason } : {}) };
+  });
+  return 'error' in q && q.error ? { ok: true, tasks, error: q.error } : { ok: true, tasks };
+}
+
+export interface CancelResult {
+  /** The driver process that was sent SIGTERM (same host only). */
+  signalledPid?: number;
+  /** Job ids scancel was given. */
+  jobs: string[];
+}
+
+/** Stops a build: SIGTERM to its driver if it runs on this host, then scancel of every job of the build. */
+export async function cancelBuildJobs(options: { buildId: string; lockFile: string; client: SlurmClient }): Promise<CancelResult> {
+  const result: CancelResult = { jobs: [] };
+  try {
+    const owner = JSON.parse(readFileSync(options.lockFile, 'utf8')) as { pid?: number; host?: string; buildId?: string };
+    if (owner.buildId === options.buildId && owner.host === hostname() && typeof owner.pid === 'number') {
+      process.kill(owner.pid, 'SIGTERM');
+      result.signalledPid = owner.pid;
+    }
+  } catch {
+    // No lock (the build is over) or its owner is gone: only the jobs remain to cancel.
+  }
+  result.jobs = await SlurmExecutor.cancelBuild(options.client, options.buildId);
+  return result;
+}

@@ -1,0 +1,66 @@
+/**
+ * What a build needs before it talks to Slurm: which targets go there (a target's `executor:`, else the
+ * pipeline's `defaults.executor`), whether their resources are valid sbatch requests (checked before
+ * anything is submitted, with the target's name), and the executor factory for buildSession.
+ */
+import type { Executor } from '../execute/executor.js';
+import type { Pipeline } from '../model/types.js';
+import { slurmWorkDir } from './build-jobs.js';
+import { SlurmEngineExecutor } from './engine-adapter.js';
+import { resourcesForAttempt } from './resources.js';
+
+/** The targets among `targets` that run on Slurm. */
+export function slurmTargets(pipeline: Pipeline, targets: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const name of new Set(targets)) {
+    const t = pipeline.targets.get(name);
+    if (t && (t.executor ?? pipeline.defaults.executor) === 'slurm') out.push(name);
+  }
+  return out.sort();
+}
+
+/** One message per Slurm target whose resources (defaults merged) are not a valid request. */
+export function checkSlurmResources(pipeline: Pipeline, targets: Iterable<string>): string[] {
+  const problems: string[] = [];
+  for (const name of slurmTargets(pipeline, targets)) {
+    const t = pipeline.targets.get(name)!;
+    const res = resourcesForAttempt({ ...pipeline.defaults.resources, ...t.resources }, 1);
+    if (!res.ok) problems.push(`target '${name}': ${res.message}`);
+  }
+  return problems;
+}
+
+export interface SlurmSetup {
+  /** The workspace's `.pipe` directory (a file system the compute nodes share). */
+  pipeDir: string;
+  /** Working directory of the tasks (the workspace root). */
+  cwd: string;
+  /** At most this many elements of one array run at once. */
+  arrayThrottle?: number;
+  /** Tasks per array element. */
+  tasksPerJob?: number;
+  /** slurm.conf (default: SLURM_CONF of the environment). */
+  slurmConf?: string;
+}
+
+/** A factory for buildSession's `executors`: a Slurm executor named after the build, and the list to close. */
+export function slurmExecutorFactory(setup: SlurmSetup): { executors: (buildId: string) => Record<string, Executor>; created: Executor[] } {
+  const created: Executor[] = [];
+  return {
+    created,
+    executors: (buildId) => {
+      const slurm = new SlurmEngineExecutor({
+        buildId,
+        workDir: slurmWorkDir(setup.pipeDir, buildId),
+        cwd: setup.cwd,
+        ...(setup.arrayThrottle ? { arrayThrottle: setup.arrayThrottle } : {}),
+        ...(setup.tasksPerJob ? { tasksPerJob: setup.tasksPerJob } : {}),
+        ...(setup.slurmConf ? { slurmConf: setup.slurmConf } : {}),
+        pollMinMs: 250,
+        pollMaxMs: 3000,
+      });
+      created.push(slurm);
+      return { slurm };
+    },
+  };
+}

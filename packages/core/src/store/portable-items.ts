@@ -1,0 +1,73 @@
+/**
+ * Dynamic fan-out items in cache manifests, made portable between workspaces. A task that emits
+ * items (e.g. one per observation run) names files by absolute path; stored as such, a manifest
+ * restored in another workspace would point into the first one. So item files inside the workspace
+ * are stored workspace-relative and resolved against the restoring workspace's root; files outside
+ * the workspace (a shared data store on another disk) stay absolute, as they are the same path on
+ * every machine that shares them.
+ *
+ * The translation wraps the cache backend the engine sees, so the planner and the scheduler keep
+ * working with absolute paths. Items read from a cache are untrusted: a malformed list, or a
+ * relative file with a `..` segment, makes the manifest invalid (treated as a miss).
+ */
+import path from 'node:path';
+import { type CacheBackend, fail, type Manifest, type ManifestProblem, pathProblems } from '@pipe/cache';
+import type { TaskItem } from '../model/types.js';
+import { relPath } from '../workspace/layout.js';
+
+/** Items as stored in a manifest: files below `root` become relative, others stay absolute. */
+export function portableItems(root: string, items: readonly TaskItem[]): TaskItem[] {
+  return items.map((item) => ({ ...item, files: item.files.map((f) => relPath(root, f)) }));
+}
+
+export type ResolvedItems = { ok: true; items: TaskItem[] } | { ok: false; problems: ManifestProblem[] };
+
+/** Items read from a manifest, checked and resolved against `root` (absolute files are kept as they are). */
+export function resolveItems(root: string, raw: readonly unknown[]): ResolvedItems {
+  const problems: ManifestProblem[] = [];
+  const items: TaskItem[] = [];
+  raw.forEach((value, i) => {
+    const at = `items[${i}]`;
+    const v = value as { id?: unknown; files?: unknown; data?: unknown } | null;
+    if (typeof v !== 'object' || v === null || typeof v.id !== 'string' || !Array.isArray(v.files)) {
+      problems.push({ at, reason: 'wrong-type', detail: 'an item must be {id: string, files: string[]}' });
+      return;
+    }
+    const files: string[] = [];
+    v.files.forEach((f: unknown, j: number) => {
+      if (typeof f !== 'string') {
+        problems.push({ at: `${at}.files[${j}]`, reason: 'wrong-type', detail: 'a file must be a string' });
+      } else if (path.posix.isAbsolute(f)) {
+        files.push(f);
+      } else {
+        const bad = pathProblems(f, `${at}.files[${j}]`);
+        if (bad.length > 0) problems.push(...bad);
+        else files.push(path.join(root, ...f.split('/')));
+      }
+    });
+    items.push({ ...(v as TaskItem), id: v.id, files });
+  });
+  return problems.length === 0 ? { ok: true, items } : { ok: false, problems };
+}
+
+/** `cache` with the items of manifests translated between absolute (engine) and portable (stored) form. */
+export function withPortableItems(cache: CacheBackend, root: string): CacheBackend {
+  return {
+    name: cache.name,
+    async getManifest(key) {
+      const got = await cache.getManifest(key);
+      if (!got.ok || !got.value?.items) return got;
+      const resolved = resolveItems(root, got.value.items);
+      if (!resolved.ok) return fail({ type: 'invalid-manifest', what: `ac/${key}`, problems: resolved.problems });
+      const manifest: Manifest = { ...got.value, items: resolved.items };
+      return { ok: true, value: manifest };
+    },
+    putManifest(manifest) {
+      if (!manifest.items) return cache.putManifest(manifest);
+      return cache.putManifest({ ...manifest, items: portableItems(root, manifest.items as TaskItem[]) });
+    },
+    hasBlob: (sha) => cache.hasBlob(sha),
+    fetchBlob: (sha, dest) => cache.fetchBlob(sha, dest),
+    putBlob: (sha, src) => cache.putBlob(sha, src),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The file-system seam of watch mode: chokidar over the watch set's directories (depth 0), with
+ * everything that is not an input ignored before chokidar stats or watches it, so the number of
+ * inotify watches is the number of input folders plus input files, not the size of those folders.
+ * `poll` switches to stat polling (network file systems, containers without inotify); running out
+ * of inotify watches (ENOSPC) is reported and falls back to polling by itself.
+ */
+import path from 'node:path';
+import { type FSWatcher, watch } from 'chokidar';
+import { isWatchedPath, type WatchSet } from './watch-set.js';
+
+export interface FsWatcherOptions {
+  poll: boolean;
+  /** Polling interval in ms (default 100). */
+  interval?: number;
+  /** A watched path was added, changed, removed, or a folder that may hold inputs appeared. */
+  onPath(file: string): void;
+  /** A problem of the watcher itself (e.g. out of inotify watches). */
+  onProblem(message: string): void;
+}
+
+export interface FsWatcher {
+  /**
+   * Watch exactly the directories of `set`; resolves once armed, with true when the folders changed
+   * (the watcher was re-armed, so the caller should sweep for changes made meanwhile).
+   */
+  update(set: WatchSet): Promise<boolean>;
+  readonly polling: boolean;
+  close(): Promise<void>;
+}
+
+export function createFsWatcher(options: FsWatcherOptions): FsWatcher {
+  let set: WatchSet | undefined;
+  let polling = options.poll;
+  let watcher: FSWatcher | undefined;
+  let watched = new Set<string>();
+
+  const ignored = (file: string) => {
+    if (!set) return true;
+    const abs = path.resolve(file);
+    return !isWatchedPath(set, abs) && !set.dirs.has(abs);
+  };
+
+  const start = () => {
+    const w = watch([], {
+      ignoreInitial: true,
+      depth: 0,
+      usePolling: polling,
+      interval: options.interval ?? 100,
+      binaryInterval: options.interval ?? 100,
+      ignored,
+      // Atomic saves (write temp + rename) arrive as unlink+add; the queue coalesces them anyway.
+      atomic: false,
+      followSymlinks: true,
+    });
+    const emit = (file: string) => options.onPath(path.resolve(file));
+    w.on('add', emit).on('change', emit).on('unlink', emit).on('addDir', emit).on('unlinkDir', emit);
+    w.on('error', (error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' && !polling) {
+        options.onProblem('out of inotify watches (raise fs.inotify.max_user_watches); falling back to polling');
+        polling = true;
+        void restart();
+      } else {
+        options.onProblem(`file watcher: ${(error as Error).message}`);
+      }
+    });
+    return w;
+  };
+
+  const arm = async (w: FSWatcher, dirs: string[]) => {
+    if (dirs.length === 0) return;
+    const ready = new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    w.add(dirs);
+    await ready;
+  };
+
+  const restart = async () => {
+    await watcher?.close();
+    watcher = start();
+    await arm(watcher, [...watched]);
+  };
+
+  return {
+    get polling() {
+      return polling;
+    },
+    async update(next) {
+      set = next;
+      const same = watcher && watched.size === next.dirs.size && [...next.dirs].every((d) => watched.has(d));
+      if (same) return false;
+      // chokidar signals 'ready' once per instance: a changed set of folders gets a fresh instance.
+      await watcher?.close();
+      watched = new Set(next.dirs);
+      watcher = start();
+      await arm(watcher, [...watched]);
+      return true;
+    },
+    async close() {
+      await watcher?.close();
+      watcher = undefined;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Recompiling what an edit invalidates before the build runs: a kernel's AssemblyScript (→ its
+ * .wasm, through @pipe/kernels' rebuildWasm, only that kernel), the native addon (when it is built
+ * here and its Rust sources changed), and TypeScript projects (a step's package, or the kernels'
+ * TypeScript adapters and reference) with `tsc -b`. Failures are values carrying the compiler's
+ * diagnostics; the previous binaries stay in place.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { WatchSet } from './watch-set.js';
+
+/** The kernels package as watch mode needs it (a seam: `@pipe/kernels` implements it). */
+export interface KernelTools {
+  sourceFiles(name: string): { reference: string[]; assembly: string[]; native: string[] };
+  rebuildWasm(name: string): Promise<{ ok: boolean; failures: Array<{ kernel: string; diagnostics: string }> }>;
+  /** Root of the kernels package in use (PIPE_KERNELS_ROOT or the installed package). */
+  root(): string;
+}
+
+/** The real tools: `@pipe/kernels`. */
+export async function loadKernelTools(): Promise<KernelTools> {
+  const mod = (await import('@pipe/kernels')) as unknown as {
+    kernelSourceFiles(name: string): { reference: string[]; assembly: string[]; native: string[] };
+    rebuildWasm(name: string): Promise<{ ok: boolean; failures: Array<{ kernel: string; diagnostics: string }> }>;
+    compiledKernelNames(): string[];
+  };
+  return {
+    sourceFiles: (name) => mod.kernelSourceFiles(name),
+    rebuildWasm: (name) => mod.rebuildWasm(name),
+    // Every compiled kernel has assembly/<name>.ts: its grandparent is the package root.
+    root: () => path.dirname(path.dirname(mod.kernelSourceFiles(mod.compiledKernelNames()[0]!).assembly[0]!)),
+  };
+}
+
+/** One thing to recompile. */
+export type CompileUnit =
+  | { kind: 'wasm'; kernel: string }
+  | { kind: 'native'; root: string }
+  /** A TypeScript project (the folder holding its tsconfig.json). */
+  | { kind: 'tsc'; project: string };
+
+export type CompileResult =
+  | { ok: true; unit: CompileUnit; ms: number }
+  | { ok: false; unit: CompileUnit; diagnostics: string };
+
+export function unitKey(unit: CompileUnit): string {
+  return unit.kind === 'wasm' ? `wasm:${unit.kernel}` : unit.kind === 'native' ? `native:${unit.root}` : `tsc:${unit.project}`;
+}
+
+const TS_SOURCE = /\.(ts|tsx|mts)$/;
+
+function nearestProject(file: string): string | undefined {
+  for (let dir = path.dirname(file); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'tsconfig.json'))) return dir;
+  }
+  return undefined;
+}
+
+/** Whether the native addon is built in the kernels package at `root`. */
+export function nativeAddonBuilt(root: string): boolean {
+  const dir = path.join(root, 'build', 'native');
+  return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.node'));
+}
+
+/** What the changed files make stale. Step and kernel TypeScript compiles only where a project builds it. */
+export function unitsFor(changed: string[], set: WatchSet, kernelsRoot: string | undefined): CompileUnit[] {
+  const units = new Map<string, CompileUnit>();
+  const put = (u: CompileUnit) => units.set(unitKey(u), u);
+  for (const file of changed) {
+    const kind = set.files.get(file);
+    if (kind === 'kernel' && kernelsRoot) {
+      const rel = path.relative(kernelsRoot, file).split(path.sep);
+      if (rel[0] === 'assembly') for (const p of set.kernelFiles.get(file) ?? []) if (p.part === 'assembly') put({ kind: 'wasm', kernel: p.kernel });
+      if (rel[0] === 'native') {
+        if (nativeAddonBuilt(kernelsRoot)) put({ kind: 'native', root: kernelsRoot });
+        continue;
+      }
+    }
+    if ((kind === 'step' || kind === 'kernel') && TS_SOURCE.test(file) && !file.includes(`${path.sep}assembly${path.sep}`)) {
+      const project = nearestProject(file);
+      // A TS file with a project beside a dist/ folder is compiled code; anything else runs as is.
+      if (project && existsSync(path.join(project, 'dist'))) put({ kind: 'tsc', project });
+    }
+  }
+  return [...units.values()];
+}
+
+function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CARGO_TERM_PROGRESS_WHEN: 'never' } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', (error) => resolve({ code: -1, output: `${output}${error.message}` }));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/** Recompile one unit. */
+export async function compileUnit(unit: CompileUnit, tools: KernelTools | undefined): Promise<CompileResult> {
+  const started = Date.now();
+  const done = (): CompileResult => ({ ok: true, unit, ms: Date.now() - started });
+  switch (unit.kind) {
+    case 'wasm': {
+      if (!tools) return { ok: false, unit, diagnostics: 'the kernels package is not available' };
+      const result = await tools.rebuildWasm(unit.kernel);
+      return result.ok ? done() : { ok: false, unit, diagnostics: result.failures.map((f) => f.diagnostics).join('\n').trim() };
+    }
+    case 'native': {
+      const script = path.join(unit.root, 'scripts', 'build-native.mjs');
+      if (!existsSync(script)) return { ok: false, unit, diagnostics: `cannot rebuild the native addon: ${script} is missing` };
+      const { code, output } = await run(process.execPath, [script], unit.root);
+      return code === 0 ? done() : { ok: false, unit, diagnostics: output.trim().split('\n').slice(-40).join('\n') };
+    }
+    case 'tsc': {
+      let tsc: string;
+      try {
+        tsc = createRequire(path.join(unit.project, 'package.json')).resolve('typescript/bin/tsc');
+      } catch {
+        return { ok: false, unit, diagnostics: `cannot find the TypeScript compiler for ${unit.project}` };
+      }
+      const { code, output } = await run(process.execPath, [tsc, '-b', unit.project, '--pretty', 'false'], unit.project);
+      return code === 0 ? done() : { ok: false, unit, diagnostics: output.trim() };
+    }
+  }
+}

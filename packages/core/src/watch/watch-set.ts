@@ -1,0 +1,157 @@
+/**
+ * What `pipe watch` watches: exactly the inputs of the target's graph — the pipeline and config
+ * files, the data files tasks read, the sources of the steps they run (the code-hash closure) and
+ * of the kernels those steps use — and never the graph's own outputs, the workspace's .pipe/
+ * folder, the cache, or editor swap files. Watching happens per directory (one watch per folder
+ * that holds an input), so new files matching a glob input and re-created files are seen.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { isDynamicPattern } from 'tinyglobby';
+import { codeHash } from '../fingerprint/code-hash.js';
+import { splitGlob } from '../graph/items.js';
+import type { Pipeline, Task } from '../model/types.js';
+
+/** Why a file is watched; decides what a change to it sets off. */
+export type WatchKind = 'pipeline' | 'config' | 'data' | 'step' | 'kernel';
+
+/** The part of a kernel a source file belongs to (decides what is recompiled). */
+export interface KernelPart {
+  kernel: string;
+  part: 'reference' | 'assembly' | 'native';
+}
+
+/** The source files of one kernel, absolute (what `kernelSourceFiles` of @pipe/kernels returns). */
+export interface KernelSources {
+  name: string;
+  reference: string[];
+  assembly: string[];
+  native: string[];
+}
+
+export interface WatchSet {
+  /** Watched files (absolute) and why. */
+  files: Map<string, WatchKind>;
+  /** Kernel source files → the kernels (and parts) they belong to; shared helpers map to several. */
+  kernelFiles: Map<string, KernelPart[]>;
+  /** Directories to watch (each existing; a missing input's nearest existing ancestor stands in). */
+  dirs: Set<string>;
+  /** Directories between a watched ancestor and a missing input: their creation is a change. */
+  missingDirs: Set<string>;
+  /** Glob inputs and foreach globs: a new file matching one is a change. */
+  globs: Array<{ base: string; match: (absolute: string) => boolean }>;
+  /** Roots whose contents are never inputs (.pipe/, the cache, outputs' folders are filtered by file). */
+  excluded: string[];
+}
+
+export interface WatchSetOptions {
+  pipeline: Pipeline;
+  /** The tasks of the graph (expanded as far as is known). */
+  tasks: Iterable<Task>;
+  /** Targets in the graph (their step sources are watched). */
+  targets: Iterable<string>;
+  /** Sources of the kernels the graph's steps use. */
+  kernels: KernelSources[];
+  /** Folders that hold pipe's own state (`.pipe/`, the cache directory). */
+  excluded: string[];
+}
+
+/** Editor temp and swap files (vim .swp/.swx/~/4913, emacs .#x/#x#, JetBrains ___jb_*, generic .tmp). */
+const SWAP_FILE = /(^\.#|^#.*#$|~$|\.sw[a-p]$|\.swx$|^4913$|___jb_\w+___$|\.tmp$|\.crswap$)/;
+
+export function isSwapFile(file: string): boolean {
+  return SWAP_FILE.test(path.basename(file));
+}
+
+function within(file: string, root: string): boolean {
+  return file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+/** Compute the watch set of a pipeline's graph. */
+export function computeWatchSet(options: WatchSetOptions): WatchSet {
+  const { pipeline } = options;
+  const excluded = options.excluded.map((d) => path.resolve(d));
+  const files = new Map<string, WatchKind>();
+  const kernelFiles = new Map<string, KernelPart[]>();
+  const globs: WatchSet['globs'] = [];
+  const outputs = new Set<string>();
+  const isExcluded = (f: string) => outputs.has(f) || excluded.some((root) => within(f, root));
+  const add = (file: string, kind: WatchKind) => {
+    const abs = path.resolve(pipeline.root, file);
+    if (isExcluded(abs) || isSwapFile(abs)) return;
+    // The stronger reason wins: a pipeline file read as data is still a pipeline file.
+    if (!files.has(abs) || kind !== 'data') files.set(abs, kind);
+  };
+
+  const tasks = [...options.tasks];
+  for (const task of tasks) for (const out of Object.values(task.outputs)) outputs.add(path.resolve(out));
+
+  for (const file of pipeline.sourceFiles) add(file, 'pipeline');
+  if (pipeline.config) add(pipeline.config.file, 'config');
+
+  for (const task of tasks) {
+    for (const list of Object.values(task.inputs)) for (const input of list) if (!input.producer) add(input.path, 'data');
+    for (const file of task.item?.files ?? []) add(file, 'data');
+  }
+
+  const targetNames = [...options.targets];
+  const stepModules = new Set<string>();
+  for (const name of targetNames) {
+    const target = pipeline.targets.get(name);
+    if (!target) continue;
+    if (target.stepModule) stepModules.add(target.stepModule);
+    // New files matching a glob input or a foreach glob change the graph.
+    const patterns = Object.values(target.inputs)
+      .flat()
+      .flatMap((spec) => (spec.kind === 'file' ? [spec.pattern] : []));
+    if (target.foreach?.kind === 'glob') patterns.push(target.foreach.pattern);
+    for (const pattern of patterns) {
+      const abs = path.resolve(pipeline.root, pattern.replaceAll('{item}', '*'));
+      if (!isDynamicPattern(abs)) continue;
+      const { base } = splitGlob(abs);
+      if (isExcluded(base)) continue;
+      const matcher = picomatch(abs, { dot: false });
+      globs.push({ base, match: (f) => !outputs.has(f) && !isSwapFile(f) && matcher(f) });
+    }
+  }
+  for (const module of stepModules) for (const file of codeHash(module).files) add(file, 'step');
+
+  for (const kernel of options.kernels) {
+    for (const part of ['reference', 'assembly', 'native'] as const) {
+      for (const file of kernel[part]) {
+        add(file, 'kernel');
+        const abs = path.resolve(file);
+        const parts = kernelFiles.get(abs) ?? [];
+        if (!parts.some((p) => p.kernel === kernel.name && p.part === part)) parts.push({ kernel: kernel.name, part });
+        kernelFiles.set(abs, parts);
+      }
+    }
+  }
+
+  const dirs = new Set<string>();
+  const missingDirs = new Set<string>();
+  const watchDir = (dir: string) => {
+    let current = dir;
+    while (!existsSync(current) && path.dirname(current) !== current) {
+      missingDirs.add(current);
+      current = path.dirname(current);
+    }
+    dirs.add(current);
+  };
+  for (const file of files.keys()) watchDir(path.dirname(file));
+  for (const glob of globs) watchDir(glob.base);
+  return { files, kernelFiles, dirs, missingDirs, globs, excluded };
+}
+
+/** Whether a path reported by the file watcher is one of the watch set's inputs (or may become one). */
+export function isWatchedPath(set: WatchSet, file: string): boolean {
+  if (set.files.has(file) || set.dirs.has(file) || set.missingDirs.has(file)) return true;
+  if (isSwapFile(file) || set.excluded.some((root) => within(file, root))) return false;
+  return set.globs.some((g) => within(file, g.base) && g.match(file));
+}
+
+/** The kind of a changed path: its watch kind, 'data' for a new glob match or a re-created folder. */
+export function kindOf(set: WatchSet, file: string): WatchKind {
+  return set.files.get(file) ?? 'data';
+}
