@@ -69,12 +69,12 @@ describe('energy axes', () => {
     const reco = logEnergyAxis('reco', 1, 10, 10);
     const truth = logEnergyAxis('true', 0.5, 20, 20);
     if (isEnergyAxisFailure(reco) || isEnergyAxisFailure(truth)) throw new Error('axis');
-    summary.geom.energy_edges_TeV.forEach((v, i) =>
-      expect(Math.abs((reco.edges[i] as number) - v)).toBeLessThanOrEqual(2 * Number.EPSILON * v),
-    );
-    summary.geom.energy_true_edges_TeV.forEach((v, i) =>
-      expect(Math.abs((truth.edges[i] as number) - v)).toBeLessThanOrEqual(2 * Number.EPSILON * v),
-    );
+    for (const [i, v] of summary.geom.energy_edges_TeV.entries()) {
+      expect(Math.abs((reco.edges[i] as number) - v)).toBeLessThanOrEqual(2 * Number.EPSILON * v);
+    }
+    for (const [i, v] of summary.geom.energy_true_edges_TeV.entries()) {
+      expect(Math.abs((truth.edges[i] as number) - v)).toBeLessThanOrEqual(2 * Number.EPSILON * v);
+    }
     expect(reco.edges[10]).toBe(10.000000000000002);
   });
 
@@ -82,9 +82,9 @@ describe('energy axes', () => {
     const truth = logEnergyAxis('true', 0.5, 20, 20);
     if (isEnergyAxisFailure(truth)) throw new Error('axis');
     const c = logCentres(truth);
-    summary.exposure_at_centre.energy_true_centres_TeV.forEach((v, i) =>
-      expect(Math.abs((c[i] as number) / v - 1)).toBeLessThan(1e-15),
-    );
+    for (const [i, v] of summary.exposure_at_centre.energy_true_centres_TeV.entries()) {
+      expect(Math.abs((c[i] as number) / v - 1)).toBeLessThan(1e-15);
+    }
   });
 
   it('refuses bad bounds and bin counts', () => {

@@ -8,15 +8,15 @@ import { readMapFits } from '../src/fits/index.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, isGeomFailure, type WcsGeom } from '../src/geom/wcs-geom.js';
 import {
-  type MapDataset,
-  type ReductionConfig,
-  type ReductionGeometry,
   defaultRadEdges,
   edispKernelAtMapCentre,
   isReductionFailure,
   loadObservationData,
+  type MapDataset,
   type ObservationData,
   projectMask,
+  type ReductionConfig,
+  type ReductionGeometry,
   readSkyMask,
   reduceObservation,
   stackDatasets,

@@ -5,23 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceKernels } from '@pipe/kernels';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cutoutAround } from '../src/geom/cutout.js';
 import { type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
 import {
-  type MapDataset,
   defaultRadEdges,
   edispBiasEnergy,
   energyBinMask,
   fillBackgroundHoles,
   fovBackgroundNorm,
   isDatasetReadFailure,
+  type MapDataset,
   makeSafeMask,
   maskImage,
   readDataset,
   stackDatasets,
   writeDataset,
 } from '../src/makers/index.js';
-import { cutoutAround } from '../src/geom/cutout.js';
 
 const axis = logEnergyAxis('reco', 1, 10, 4) as EnergyAxis;
 const truth = logEnergyAxis('true', 0.5, 20, 6) as EnergyAxis;

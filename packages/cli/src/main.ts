@@ -49,6 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('-n, --dry-run', 'print the plan, run nothing')
     .option('--out <dir>', 'copy the outputs of the requested targets into <dir>')
     .option('--wait [seconds]', 'wait for another build of this workspace to finish (default: refuse)')
+    .addOption(new Option('--executor <name>', "run tasks here by default (a target's own executor: wins)").choices(['local', 'process', 'slurm']))
+    .option('--detach', 'submit and return: the build goes on in a background driver (see pipe status / pipe cancel)')
+    .option('--array-throttle <n>', 'slurm: at most n elements of one job array run at once (--array=...%n)', (v) => Number.parseInt(v, 10))
+    .option('--tasks-per-job <n>', 'slurm: run n small tasks per array element', (v) => Number.parseInt(v, 10))
     .action(async (targets: string[], opts, cmd: Command) => {
       const { buildCommand } = await import('./commands/build.js');
       set(await buildCommand(targets, { ...cmd.optsWithGlobals() }));
@@ -60,6 +64,15 @@ export async function main(argv: string[]): Promise<number> {
       set(await planCommand(targets, { ...cmd.optsWithGlobals() }));
     },
   );
+
+  buildLike(program.command('watch').argument('<targets...>').description('build, then rebuild on every change of the inputs'))
+    .option('-j, --jobs <n>', 'run at most n tasks at once', (v) => Number.parseInt(v, 10))
+    .option('--poll', 'poll the file system instead of using inotify (network file systems)')
+    .option('--debounce <ms>', 'quiet period before a burst of changes is built (default 50)', (v) => Number.parseInt(v, 10))
+    .action(async (targets: string[], _opts, cmd: Command) => {
+      const { watchCommand } = await import('./commands/watch.js');
+      set(await watchCommand(targets, { ...cmd.optsWithGlobals() }));
+    });
 
   program
     .command('why')
@@ -100,6 +113,16 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (id: string | undefined, _opts, cmd: Command) => {
       const { statusCommand } = await import('./commands/status.js');
       set(await statusCommand(id, { ...cmd.optsWithGlobals() }));
+    });
+
+  program
+    .command('cancel')
+    .argument('[build]', 'build id or unique prefix (default: the last build)')
+    .description("stop a build: its driver process and its Slurm jobs (scancel)")
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, _opts, cmd: Command) => {
+      const { cancelCommand } = await import('./commands/cancel.js');
+      set(await cancelCommand(id, { ...cmd.optsWithGlobals() }));
     });
 
   const cache = program.command('cache').description('inspect and maintain the cache').option('--cache-dir <dir>', 'cache directory');

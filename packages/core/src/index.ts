@@ -65,4 +65,5 @@ export { relPath, workspaceLayout, type WorkspaceLayout } from './workspace/layo
 export { writeFileAtomic } from './workspace/atomic.js';
 
 export * from './compare/index.js';
+export * from './watch/index.js';
 export * from './slurm/index.js';

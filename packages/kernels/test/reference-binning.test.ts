@@ -106,7 +106,7 @@ describe('binEvents', () => {
       [1.5, 1.5, 1.5, 25, 1.5],
     );
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1);
-    const idx = counts.findIndex((v) => v === 1);
+    const idx = counts.indexOf(1);
     expect(Math.floor(idx / (NX * NY))).toBe(1);
   });
 

@@ -278,7 +278,7 @@ describe('evalEdispKernelMap', () => {
             : 0,
         );
         const cum = [0];
-        pdf.forEach((v, m) => cum.push((cum[m] as number) + v * 0.6));
+        for (const [m, v] of pdf.entries()) cum.push((cum[m] as number) + v * 0.6);
         const total = cum[nM] as number;
         const C = (mu: number): number => {
           if (mu <= 0.2) return 0;

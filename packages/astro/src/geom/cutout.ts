@@ -2,10 +2,9 @@
  * Per-run cutouts (science spec §4.0): a square of side `width` degrees centred on the run's pointing, trimmed
  * to the map ("trim" mode of astropy's Cutout2D, which gammapy uses).
  */
-import { icrsToPixel } from '../wcs/wcs.js';
+import { createWcs, icrsToPixel } from '../wcs/wcs.js';
 import { roundHalfEven } from './rounding.js';
 import type { WcsGeom } from './wcs-geom.js';
-import { createWcs } from '../wcs/wcs.js';
 
 /** A cutout: its geometry, and where its pixel (0, 0) sits in the parent map. */
 export interface Cutout {

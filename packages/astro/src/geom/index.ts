@@ -1,4 +1,6 @@
 /** Map geometry: WCS grids, energy axes, per-run cutouts, rounding. */
+
+export { angularSeparation as separation } from '../wcs/frames.js';
 export { type Cutout, type CutoutFailure, cutoutAround, isCutoutFailure } from './cutout.js';
 export {
   type EnergyAxis,
@@ -11,15 +13,14 @@ export {
 } from './energy-axis.js';
 export { roundHalfEven } from './rounding.js';
 export {
-  type GeomFailure,
-  type WcsGeom,
-  type WcsGeomSpec,
   centrePixel,
   createWcsGeom,
+  type GeomFailure,
   geomSolidAngles,
   irfGeom,
   isGeomFailure,
   npix,
   pixelCentresIcrs,
+  type WcsGeom,
+  type WcsGeomSpec,
 } from './wcs-geom.js';
-export { angularSeparation as separation } from '../wcs/frames.js';

@@ -4,7 +4,7 @@
  */
 import { convertFrame, type SkyFrame } from '../wcs/frames.js';
 import { pixelSolidAngles } from '../wcs/solid-angle.js';
-import { type Projection, type Wcs, createWcs, pixelToIcrs } from '../wcs/wcs.js';
+import { createWcs, type Projection, pixelToIcrs, type Wcs } from '../wcs/wcs.js';
 import { roundHalfEven } from './rounding.js';
 
 /** A sky map grid: nx columns (longitude), ny rows (latitude). */

@@ -6,15 +6,15 @@
  */
 import {
   type CardInput,
+  emptyPrimary,
   type FitsFile,
   type HduSpec,
-  emptyPrimary,
   mapHdus,
   readFitsSync,
   writeFits,
 } from '../fits/index.js';
 import { nbins } from '../geom/energy-axis.js';
-import { type WcsGeom, npix } from '../geom/wcs-geom.js';
+import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { isWcsFailure, parseWcsHeader, wcsHeaderCards } from '../wcs/header.js';
 import type { MapDataset, Placement, RunMeta } from './dataset.js';
 

@@ -4,7 +4,7 @@
  */
 import type { Kernels } from '@pipe/kernels';
 import { readFitsSync } from '../fits/index.js';
-import { type WcsGeom, npix } from '../geom/wcs-geom.js';
+import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { isWcsFailure, parseWcsHeader, type WcsHeaderFailure } from '../wcs/header.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { Wcs } from '../wcs/wcs.js';

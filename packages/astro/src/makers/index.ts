@@ -9,71 +9,71 @@ export {
   writeDataset,
 } from './dataset-io.js';
 export { edispBias, edispBiasEnergy } from './edisp-bias.js';
-export { type ExclusionReadFailure, type SkyMask, projectMask, readSkyMask } from './exclusion.js';
+export { edispKernelAtMapCentre } from './edisp-centre.js';
+export { type ExclusionReadFailure, projectMask, readSkyMask, type SkyMask } from './exclusion.js';
 export { type FovNorm, type FovNormInvalidReason, fovBackgroundNorm } from './fov-norm.js';
 export {
+  isReductionConfigIssue,
+  type ReductionConfigIssue,
+  reductionConfigFromConfig,
+  reductionGeometryFromConfig,
+} from './from-config.js';
+export {
   type AeffInputs,
-  type BkgInputs,
-  type EdispInputs,
-  type IrfInputFailure,
-  type PsfInputs,
   aeffInputs,
+  type BkgInputs,
   bkgInputs,
+  type EdispInputs,
   edispInputs,
   fillBackgroundHoles,
+  type IrfInputFailure,
   isIrfInputFailure,
+  type PsfInputs,
   psfInputs,
 } from './irf-inputs.js';
 export {
-  type EdispKernelMap,
-  type PsfMap,
   defaultRadEdges,
+  type EdispKernelMap,
   edispKernelAtPixel,
   makeEdispKernelMap,
   makeIrfExposure,
   makePsfMap,
+  type PsfMap,
 } from './irf-maps.js';
 export {
   type EventCoords,
-  type Pointing,
-  type PointingGeometry,
   makeBackground,
   makeCounts,
   makeExposure,
+  type Pointing,
+  type PointingGeometry,
   pointingGeometry,
 } from './maps.js';
 export {
   type IrfType,
+  loadObservationData,
   type ObservationData,
   type ObservationDataFailure,
-  loadObservationData,
 } from './observation-data.js';
+export { parametricPsfMap } from './psf-parametric.js';
 export {
+  isReductionFailure,
   type MapName,
   type ReductionConfig,
   type ReductionFailure,
   type ReductionGeometry,
   type ReductionResult,
-  isReductionFailure,
   reduceObservation,
 } from './reduce.js';
 export {
+  energyBinMask,
+  isSafeMaskFailure,
+  makeSafeMask,
+  maskImage,
   SAFE_MASK_METHODS,
   type SafeMaskFailure,
   type SafeMaskInputs,
   type SafeMaskMethod,
   type SafeMaskWarning,
-  energyBinMask,
-  isSafeMaskFailure,
-  makeSafeMask,
-  maskImage,
 } from './safe-mask.js';
-export { parametricPsfMap } from './psf-parametric.js';
 export { emptyStack, stackDatasets } from './stack.js';
-export { edispKernelAtMapCentre } from './edisp-centre.js';
-export {
-  type ReductionConfigIssue,
-  isReductionConfigIssue,
-  reductionConfigFromConfig,
-  reductionGeometryFromConfig,
-} from './from-config.js';

@@ -4,7 +4,7 @@
  */
 import type { Kernels } from '@pipe/kernels';
 import { type EnergyAxis, logCentres, logEdges, nbins } from '../geom/energy-axis.js';
-import { type WcsGeom, geomSolidAngles, npix } from '../geom/wcs-geom.js';
+import { geomSolidAngles, npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { offsetFrameMatrix } from '../wcs/frames.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { AeffInputs, BkgInputs } from './irf-inputs.js';

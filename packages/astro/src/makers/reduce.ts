@@ -5,31 +5,31 @@
 import type { Kernels } from '@pipe/kernels';
 import { cutoutAround, isCutoutFailure } from '../geom/cutout.js';
 import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
-import { type WcsGeom, npix } from '../geom/wcs-geom.js';
 import { roundHalfEven } from '../geom/rounding.js';
+import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import type { MapDataset, RunMeta } from './dataset.js';
-import { type SkyMask, projectMask } from './exclusion.js';
+import { projectMask, type SkyMask } from './exclusion.js';
 import { fovBackgroundNorm } from './fov-norm.js';
 import {
-  type IrfInputFailure,
   aeffInputs,
   bkgInputs,
   edispInputs,
+  type IrfInputFailure,
   isIrfInputFailure,
   psfInputs,
 } from './irf-inputs.js';
 import {
   type EdispKernelMap,
-  type PsfMap,
   edispKernelAtPixel,
   makeEdispKernelMap,
   makeIrfExposure,
   makePsfMap,
+  type PsfMap,
 } from './irf-maps.js';
 import { makeBackground, makeCounts, makeExposure, pointingGeometry } from './maps.js';
-import { parametricPsfMap } from './psf-parametric.js';
 import type { ObservationData } from './observation-data.js';
-import { type SafeMaskMethod, type SafeMaskWarning, isSafeMaskFailure, makeSafeMask } from './safe-mask.js';
+import { parametricPsfMap } from './psf-parametric.js';
+import { isSafeMaskFailure, makeSafeMask, type SafeMaskMethod, type SafeMaskWarning } from './safe-mask.js';
 
 /** The analysis grids (the `datasets.geom` part of the config). */
 export interface ReductionGeometry {

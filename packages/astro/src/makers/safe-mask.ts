@@ -70,7 +70,7 @@ export function makeSafeMask(
   const nE = nbins(energy);
   const mask = new Uint8Array(nE * npix).fill(1);
   const warnings: SafeMaskWarning[] = [];
-  if (background && background.some((v) => v !== 0)) {
+  if (background?.some((v) => v !== 0)) {
     for (let i = 0; i < mask.length; i++) {
       const v = background[i] as number;
       if (!(v > 0 && Number.isFinite(v))) mask[i] = 0;

@@ -4,7 +4,7 @@
  */
 import type { CardInput } from '../fits/index.js';
 import type { SkyFrame } from './frames.js';
-import { type Projection, type Wcs, createWcs, defaultLatpole, defaultLonpole } from './wcs.js';
+import { createWcs, defaultLatpole, defaultLonpole, type Projection, type Wcs } from './wcs.js';
 
 /** Why a header does not describe a WCS this library can use. */
 export interface WcsHeaderFailure {

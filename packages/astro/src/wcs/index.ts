@@ -1,39 +1,39 @@
 /** World coordinates: CAR and TAN projections, ICRS and Galactic frames, header cards, pixel solid angles. */
 export {
-  type Mat3,
-  type SkyFrame,
   angularSeparation,
   apply,
   convertFrame,
   icrsToFrameMatrix,
   lonLat,
+  type Mat3,
   matMul,
   offsetFrameMatrix,
+  type SkyFrame,
   transpose,
   unitVector,
 } from './frames.js';
 export {
-  type HeaderLookup,
-  type WcsHeaderFailure,
   ctypes,
+  type HeaderLookup,
   isWcsFailure,
   parseWcsHeader,
   recordHeader,
+  type WcsHeaderFailure,
   wcsHeaderCards,
 } from './header.js';
 export { wcsKernelParams } from './kernel-params.js';
 export { carRowSolidAngle, cornerSolidAngle, pixelSolidAngles } from './solid-angle.js';
 export {
-  type Projection,
-  type Wcs,
-  type WcsSpec,
   createWcs,
   defaultLatpole,
   defaultLonpole,
   icrsToPixel,
   nativeToPixel,
+  type Projection,
   pixelToIcrs,
   pixelToNative,
   pixelToSky,
   skyToPixel,
+  type Wcs,
+  type WcsSpec,
 } from './wcs.js';

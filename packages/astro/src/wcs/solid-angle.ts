@@ -2,8 +2,8 @@
  * Pixel solid angles. CAR cells are exact spherical rectangles in the native frame, so Ω depends on the row
  * only; other projections use gammapy's corner formula (two planar triangles with great-circle sides).
  */
-import { DEG, angularSeparation } from './frames.js';
-import { type Wcs, pixelToIcrs } from './wcs.js';
+import { angularSeparation, DEG } from './frames.js';
+import { pixelToIcrs, type Wcs } from './wcs.js';
 
 /** Exact CAR cell area in sr of row y: |Δφ| · |sin θ_top − sin θ_bottom|. */
 export function carRowSolidAngle(wcs: Wcs, y: number): number {

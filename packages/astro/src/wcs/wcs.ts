@@ -8,14 +8,14 @@
  * off it, TAN reads (ξ, η) = (n_y/n_x, n_z/n_x).
  */
 import {
-  DEG,
-  type Mat3,
-  type SkyFrame,
   apply,
+  DEG,
   icrsToFrameMatrix,
   lonLat,
+  type Mat3,
   matMul,
   offsetFrameMatrix,
+  type SkyFrame,
   transpose,
   unitVector,
 } from './frames.js';

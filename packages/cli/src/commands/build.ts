@@ -1,10 +1,14 @@
 /** `pipe build <targets...>`: plan, run, cache, record. Ctrl-C stops cleanly; a second Ctrl-C exits at once. */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import path from 'node:path';
 import { describeFailure } from '@pipe/cache';
-import { buildSession, exportOutputs, planSession } from '@pipe/core';
-import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK } from '../exit-codes.js';
+import { buildSession, checkSlurmResources, type Executor, exportOutputs, newBuildId, planSession, slurmExecutorFactory, slurmTargets } from '@pipe/core';
+import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { BuildOutput, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
+import { summaryLines } from '../summary.js';
 import { openFromCli, type SessionCliOptions } from './session.js';
 
 export interface BuildCliOptions extends SessionCliOptions {
@@ -13,12 +17,61 @@ export interface BuildCliOptions extends SessionCliOptions {
   dryRun?: boolean;
   out?: string;
   wait?: boolean | string;
+  executor?: 'local' | 'process' | 'slurm';
+  detach?: boolean;
+  arrayThrottle?: number;
+  tasksPerJob?: number;
+}
+
+/** Prints the last lines of each failed task's log under its name. */
+function printFailedLogs(reports: Iterable<{ id: string; state: string; log?: string }>, lines = 15): void {
+  for (const r of reports) {
+    if (r.state !== 'failed' || !r.log || !existsSync(r.log)) continue;
+    const tail = readFileSync(r.log, 'utf8').trimEnd().split('\n').slice(-lines);
+    if (tail.join('') === '') continue;
+    process.stderr.write(`--- ${r.id}: last ${tail.length} lines of ${r.log}\n${tail.map((l) => `    ${l}`).join('\n')}\n`);
+  }
+}
+
+/**
+ * `--detach`: the build runs in a driver process of its own (a new session, so it outlives the
+ * terminal), which submits the jobs and collects their results into the cache; this process returns
+ * once the driver holds the workspace lock and has recorded the build (its id is printed on stdout).
+ */
+async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> {
+  const buildId = newBuildId();
+  const logFile = path.join(pipeDir, 'logs', buildId, 'driver.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const args = process.argv.slice(1).filter((a) => a !== '--detach');
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')], env: { ...process.env, PIPE_BUILD_ID: buildId } });
+  let exited: number | null | undefined;
+  child.once('exit', (code) => {
+    exited = code;
+  });
+  const record = path.join(buildsDir, `${buildId}.json`);
+  for (let delay = 50; !existsSync(record) && exited === undefined; delay = Math.min(delay * 1.5, 1000)) await new Promise((r) => setTimeout(r, delay));
+  if (!existsSync(record)) {
+    process.stderr.write(`pipe: the detached build exited (${exited}) before it started:\n${readFileSync(logFile, 'utf8')}`);
+    return EXIT_BUILD_FAILED;
+  }
+  child.unref();
+  process.stdout.write(`${buildId}\n`);
+  process.stderr.write(`build ${buildId} detached (driver pid ${child.pid}, log ${logFile}); follow it with 'pipe status ${buildId}', stop it with 'pipe cancel ${buildId}'\n`);
+  return EXIT_OK;
 }
 
 export async function buildCommand(targets: string[], opts: BuildCliOptions): Promise<number> {
   const opened = await openFromCli(targets, opts);
   if (!opened.ok) return opened.code;
   const { session } = opened;
+  if (opts.executor) session.pipeline = { ...session.pipeline, defaults: { ...session.pipeline.defaults, executor: opts.executor } };
+  const onSlurm = slurmTargets(session.pipeline, [...[...session.graph.tasks.values()].map((t) => t.target), ...session.graph.pending]);
+  const badResources = checkSlurmResources(session.pipeline, onSlurm);
+  if (badResources.length > 0) {
+    process.stderr.write(`${badResources.map((m) => `pipe: ${m}`).join('\n')}\n`);
+    return EXIT_USAGE;
+  }
+  if (opts.detach && !opts.dryRun) return detachBuild(session.layout.dir, session.layout.buildsDir);
   if (opts.dryRun) {
     const plan = await planSession(session);
     if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
@@ -49,6 +102,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const slurm = onSlurm.length > 0 ? slurmExecutorFactory({ pipeDir: session.layout.dir, cwd: session.pipeline.root, ...(opts.arrayThrottle ? { arrayThrottle: opts.arrayThrottle } : {}), ...(opts.tasksPerJob ? { tasksPerJob: opts.tasksPerJob } : {}) }) : undefined;
   try {
     const waitMs = opts.wait === undefined || opts.wait === false ? 0 : opts.wait === true ? 24 * 3600_000 : Number(opts.wait) * 1000;
     const result = await buildSession(session, {
@@ -59,6 +113,8 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       params: opened.params,
       onPlan: (plan, buildId) => output.buildStart(buildId, targets, plan),
       onEvent: (e) => output.event(e),
+      ...(slurm ? { executors: slurm.executors } : {}),
+      ...(process.env.PIPE_BUILD_ID ? { buildId: process.env.PIPE_BUILD_ID } : {}),
     });
     for (const note of session.notes) process.stderr.write(`note: ${note}\n`);
     if (!result.ok) {
@@ -69,6 +125,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       return EXIT_BUILD_FAILED;
     }
     output.buildEnd(result.buildId, result.status, result.reports);
+    if (!opts.json) printFailedLogs(result.reports.values());
     if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
     if (result.status === 'interrupted') return EXIT_INTERRUPTED;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
@@ -77,8 +134,13 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       const copied = await exportOutputs(session.pipeline.root, tasks, targets, opts.out);
       if (!opts.json) process.stderr.write(`copied ${copied.length} file${copied.length === 1 ? '' : 's'} to ${opts.out}\n`);
     }
+    if (!opts.json) {
+      const tasks = [...result.plan.tasks.values()].map((p) => p.task);
+      for (const line of summaryLines(session.pipeline.root, tasks, targets)) process.stdout.write(`${line}\n`);
+    }
     return EXIT_OK;
   } finally {
+    await Promise.all((slurm?.created ?? ([] as Executor[])).map((e) => e.close()));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

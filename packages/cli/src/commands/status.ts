@@ -1,5 +1,5 @@
 /** `pipe status [build]`: one build's tasks and their states (default: the last build). */
-import { describeReasons, readBuildRecord } from '@pipe/core';
+import { describeReasons, type LiveJobs, liveBuildJobs, readBuildRecord, SlurmClient, slurmWorkDir } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
@@ -16,8 +16,11 @@ export async function statusCommand(id: string | undefined, opts: GlobalOptions 
     return EXIT_USAGE;
   }
   const r = got.record;
+  // A running build's Slurm jobs, as Slurm sees them now (the record only has them once the build ends).
+  const live: LiveJobs | undefined = r.status === 'running' ? await liveBuildJobs(slurmWorkDir(ws.layout.dir, r.id), new SlurmClient()) : undefined;
+  const jobs = live?.ok ? live.tasks : [];
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.stdout.write(`${JSON.stringify(jobs.length > 0 ? { ...r, slurm: jobs } : r)}\n`);
     return 0;
   }
   const lines = [
@@ -28,6 +31,12 @@ export async function statusCommand(id: string | undefined, opts: GlobalOptions 
     `counts    ${Object.entries(r.counts).map(([s, n]) => `${n} ${s}`).join(', ') || '-'}`,
     '',
   ];
+  if (live?.ok && live.error) lines.push(`slurm     ${live.error}`);
+  for (const j of jobs) {
+    const state = j.slurmState ?? j.state;
+    lines.push(`${state.toLowerCase().padEnd(11)} ${j.taskId} (slurm job ${j.job}${j.attempt > 1 ? `, attempt ${j.attempt}` : ''}${j.reason ? `, ${j.reason}` : ''})`);
+    if (j.detail) lines.push(`            ${j.detail}`);
+  }
   for (const [task, t] of Object.entries(r.tasks)) {
     if (t.state === 'up-to-date' && !opts.all) continue;
     const extra = [t.ms !== undefined ? `${t.ms} ms` : '', t.executor ?? '', t.jobId ? `job ${t.jobId}` : ''].filter(Boolean).join(', ');

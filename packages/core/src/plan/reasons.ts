@@ -47,8 +47,11 @@ export function diffRecords(old: FingerprintRecord, now: FingerprintRecord): Rea
   if (canonicalJson(old.argv ?? null) !== canonicalJson(now.argv ?? null)) {
     out.push({ type: 'command-changed', old: old.argv ?? null, new: now.argv ?? null });
   }
-  const oldKernels = new Map(old.kernels.map((k) => [k.name, canonicalJson(k)]));
-  const newKernels = new Map(now.kernels.map((k) => [k.name, canonicalJson(k)]));
+  // A kernel's identity as one readable token: source hash, and compiler/backend when they are part of it.
+  const kernelId = (k: FingerprintRecord['kernels'][number]) =>
+    [k.sourceHash.slice(0, 12), k.compiler, k.backend].filter((x) => x !== undefined && x !== '').join(' ');
+  const oldKernels = new Map(old.kernels.map((k) => [k.name, kernelId(k)]));
+  const newKernels = new Map(now.kernels.map((k) => [k.name, kernelId(k)]));
   for (const name of [...new Set([...oldKernels.keys(), ...newKernels.keys()])].sort()) {
     if (oldKernels.get(name) !== newKernels.get(name)) {
       out.push({ type: 'code-changed', what: 'kernel', name, old: oldKernels.get(name) ?? null, new: newKernels.get(name) ?? null });
@@ -92,6 +95,7 @@ export function renderReason(r: Reason): string {
     case 'param-changed':
       return `param changed: ${r.key} ${short(r.old)} → ${short(r.new)}`;
     case 'code-changed':
+      if (r.what === 'kernel') return `kernel changed: ${r.name} ${r.old ?? '∅'} → ${r.new ?? '∅'}`;
       return `${r.what} code changed: ${r.name} ${r.old ? short(r.old) : '∅'} → ${r.new ? short(r.new) : '∅'}`;
     case 'step-version-changed':
       return `step version changed: ${r.name} ${r.old} → ${r.new}`;

@@ -72,6 +72,8 @@ class Scheduler {
   /** Inside addTasks: more tasks are about to be advanced, the build cannot be over. */
   private adding = 0;
   private running = 0;
+  /** Batches in flight at batch executors (not bounded by `jobs`: the executor has its own limits). */
+  private batching = 0;
   private restoring = 0;
   private stopped = false;
   private failed = false;
@@ -258,8 +260,11 @@ class Scheduler {
         this.pump();
       });
     }
-    while (!this.stopped && this.running < this.o.jobs && this.runQueue.length > 0) {
-      const next = this.runQueue.shift()!;
+    while (!this.stopped && this.running < this.o.jobs) {
+      // Tasks of a batch executor wait in the queue for dispatchBatches.
+      const at = this.runQueue.findIndex((e) => !this.isBatched(e.id));
+      if (at < 0) break;
+      const next = this.runQueue.splice(at, 1)[0]!;
       this.running++;
       void this.execute(next.id, next.decision).finally(() => {
         this.running--;
@@ -270,7 +275,7 @@ class Scheduler {
   }
 
   private maybeFinish() {
-    if (this.adding > 0 || this.inFlight > 0 || this.running > 0 || this.restoring > 0) return;
+    if (this.adding > 0 || this.inFlight > 0 || this.running > 0 || this.restoring > 0 || this.batching > 0) return;
     if (!this.stopped && (this.runQueue.length > 0 || this.restoreQueue.length > 0)) return;
     // Nothing is deciding, queued or running: every unreported task waits on one that will never
     // finish (only after a stop), so the build is over.
@@ -417,6 +422,11 @@ class Scheduler {
     this.succeed(id, known, outcome.items);
   }
 
+  private isBatched(id: string): boolean {
+    const chosen = this.executorFor(this.tasks.get(id)!);
+    return typeof chosen !== 'string' && chosen.executor.batches === true;
+  }
+
   /**
    * Hands every queued task of a batch executor to it at once, together with the waiting tasks behind
    * them that the same executor runs (transitively): the executor chains them (Slurm: job arrays with
@@ -456,9 +466,9 @@ class Scheduler {
           this.speculative.set(d, { decided, resolve });
         }
       }
-      this.running++;
+      this.batching++;
       void this.executeBatch(executor, entries, [...members]).finally(() => {
-        this.running--;
+        this.batching--;
         this.pump();
       });
     }
@@ -555,5 +565,7 @@ class Scheduler {
 
 /** One line for a report's reasons. */
 export function describeReasons(reasons: Reason[] | undefined): string {
-  return (reasons ?? []).map(renderReason).join('; ');
+  // One line per task: the first reasons, then a count (`pipe plan` and `pipe why` list them all).
+  const all = (reasons ?? []).map(renderReason);
+  return all.length <= 3 ? all.join('; ') : `${all.slice(0, 3).join('; ')}; and ${all.length - 3} more`;
 }

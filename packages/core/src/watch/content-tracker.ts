@@ -54,6 +54,11 @@ export class ContentTracker {
     return sameStamp ? 'unchanged' : 'changed';
   }
 
+  /** Whether `file` has a record. */
+  knows(file: string): boolean {
+    return this.seen.has(file);
+  }
+
   /** Forget files no longer watched. */
   retain(files: Set<string>): void {
     for (const file of this.seen.keys()) if (!files.has(file)) this.seen.delete(file);

@@ -1,7 +1,7 @@
 // Reference kernel: background template from a 3-D background-rate table (science spec §4.3): rate at the
 // reco-energy edges by trilinear interpolation of ln(rate), log-log trapezoid integration, × Ω × time.
 
-import { FLOAT32_TINY, cellIndex, cellWeight } from './interp.js';
+import { cellIndex, cellWeight, FLOAT32_TINY } from './interp.js';
 
 const LN_TINY = Math.log(FLOAT32_TINY);
 

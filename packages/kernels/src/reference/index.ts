@@ -10,17 +10,17 @@ import { pixelFovCoords, sampleNearest } from './pixel-geometry.js';
 import { stackAdd, stackMaskOr } from './stack.js';
 import { cashStatistics } from './stats.js';
 
-export * from './correlate.js';
-export * from './stats.js';
 export { evalAeffMap } from './aeff-map.js';
 export { binEvents, energyBinCoordinate } from './bin-events.js';
 export { evalBkgMap, integrateLogLog } from './bkg-map.js';
+export * from './correlate.js';
+export { cellIndex, cellWeight, FLOAT32_TINY } from './interp.js';
 export { evalEdispKernelMap, evalPsfMap } from './irf-maps.js';
-export { FLOAT32_TINY, cellIndex, cellWeight } from './interp.js';
 export { pixelFovCoords, sampleNearest } from './pixel-geometry.js';
 export {
   PROJECTION_CAR,
   PROJECTION_TAN,
+  rint,
   WCS_CDELT1,
   WCS_CDELT2,
   WCS_PARAMS_LENGTH,
@@ -28,9 +28,9 @@ export {
   WCS_ROTATION,
   WCS_X0,
   WCS_Y0,
-  rint,
 } from './sky.js';
 export { stackAdd, stackMaskOr } from './stack.js';
+export * from './stats.js';
 
 /** The kernel contract shared by all backends (see each function's doc comment for layouts). */
 export interface Kernels {

@@ -2,23 +2,23 @@
 // science spec §4.2/§4.3), and nearest-pixel sampling of one map grid on another (§4.5, §4.6).
 
 import {
+  columnAngle,
   DEG_TO_RAD,
+  nativeX,
+  nativeY,
+  nativeZ,
   PROJECTION_CAR,
+  pixelColumn,
+  pixelRow,
   RAD_TO_DEG,
+  rint,
+  rowAngle,
   WCS_CDELT1,
   WCS_CDELT2,
   WCS_PROJECTION,
   WCS_ROTATION,
   WCS_X0,
   WCS_Y0,
-  columnAngle,
-  nativeX,
-  nativeY,
-  nativeZ,
-  pixelColumn,
-  pixelRow,
-  rint,
-  rowAngle,
 } from './sky.js';
 
 /**
@@ -120,7 +120,7 @@ export function pixelFovCoords(
       const v2 = m20 * n0 + m21 * n1 + m22 * n2;
       const p = y * nx + x;
       outLon[p] = Math.atan2(v1, v0) * RAD_TO_DEG;
-      outLat[p] = Math.asin(v2 > 1 ? 1 : v2 < -1 ? -1 : v2) * RAD_TO_DEG;
+      outLat[p] = Math.asin(Math.min(1, Math.max(-1, v2))) * RAD_TO_DEG;
       outOffset[p] = Math.atan2(Math.sqrt(v1 * v1 + v2 * v2), v0) * RAD_TO_DEG;
     }
   }

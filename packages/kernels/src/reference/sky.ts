@@ -70,7 +70,7 @@ export function pixelColumn(wcs: Float64Array, nx: number, ny: number): number {
 /** Fractional 0-based pixel row of the native vector (nx, ny, nz); NaN when off the projection. */
 export function pixelRow(wcs: Float64Array, nx: number, nz: number): number {
   let b: number;
-  if (wcs[WCS_PROJECTION] === PROJECTION_CAR) b = Math.asin(nz > 1 ? 1 : nz < -1 ? -1 : nz) * RAD_TO_DEG;
+  if (wcs[WCS_PROJECTION] === PROJECTION_CAR) b = Math.asin(Math.min(1, Math.max(-1, nz))) * RAD_TO_DEG;
   else b = nx > 0 ? (nz / nx) * RAD_TO_DEG : Number.NaN;
   return (wcs[WCS_Y0] as number) + b / (wcs[WCS_CDELT2] as number);
 }

@@ -1,0 +1,35 @@
+/**
+ * `pipe cancel [build]`: stop a build (default: the last one). Its driver — the attached or detached
+ * `pipe build` process, when it runs on this host — gets SIGTERM and cancels its own jobs, recording the
+ * build as interrupted; every Slurm job named after the build is also scancelled, in case the driver is
+ * gone. Finished tasks keep their products and cache entries.
+ */
+import { cancelBuildJobs, readBuildRecord, SlurmClient } from '@pipe/core';
+import type { GlobalOptions } from '../context.js';
+import { EXIT_USAGE } from '../exit-codes.js';
+import { workspaceFromCli } from './workspace.js';
+
+export async function cancelCommand(id: string | undefined, opts: GlobalOptions): Promise<number> {
+  const ws = workspaceFromCli(opts);
+  if (!ws.ok) {
+    process.stderr.write(`${ws.message}\n`);
+    return EXIT_USAGE;
+  }
+  const got = readBuildRecord(ws.layout.buildsDir, id ?? 'last');
+  if (!got.ok) {
+    process.stderr.write(`pipe: ${got.detail}\n`);
+    return EXIT_USAGE;
+  }
+  const buildId = got.record.id;
+  const result = await cancelBuildJobs({ buildId, lockFile: ws.layout.lockFile, client: new SlurmClient() });
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ buildId, status: got.record.status, ...result })}\n`);
+    return 0;
+  }
+  const parts = [
+    result.signalledPid !== undefined ? `stopped its driver (pid ${result.signalledPid})` : '',
+    result.jobs.length > 0 ? `cancelled ${result.jobs.length} Slurm job${result.jobs.length === 1 ? '' : 's'} (${result.jobs.join(' ')})` : '',
+  ].filter(Boolean);
+  process.stderr.write(`build ${buildId} (${got.record.status}): ${parts.join('; ') || 'nothing was running'}\n`);
+  return 0;
+}

@@ -1,0 +1,153 @@
+/**
+ * `pipe watch <targets...>`: build, then rebuild on every change of the graph's inputs (data,
+ * pipeline and config files, step and kernel sources). Prints a compact status per rebuild (what
+ * changed, what ran, how long, where the products are), or with --json one event per line:
+ * watch-start, change, unchanged, kernel-rebuilt, step-compiled, diagnostics, build-start,
+ * task-start, task-end, expanded, warning, build-end, note, idle. Ctrl-C stops.
+ */
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import type { WatchEvent } from '@pipe/core';
+import { cacheDirOption, findPipelineFile, loadForCommand, PIPELINE_FILE, workingDir } from '../context.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { forceOption, type SessionCliOptions } from './session.js';
+
+export interface WatchCliOptions extends SessionCliOptions {
+  jobs?: number;
+  poll?: boolean;
+  debounce?: number;
+}
+
+function jsonLine(obj: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+/** --json: one object per line; build events keep the shape `pipe build --json` gives them. */
+function printJson(e: WatchEvent): void {
+  switch (e.type) {
+    case 'build': {
+      const b = e.event;
+      if (b.type === 'task-end') {
+        const r = b.report;
+        return jsonLine({ event: 'task-end', id: r.id, state: r.state, key: r.key, reasons: r.reasons, ms: r.ms, error: r.error, log: r.log });
+      }
+      if (b.type === 'task-start') return jsonLine({ event: 'task-start', id: b.id, action: b.action, executor: b.executor, reasons: b.reasons });
+      if (b.type === 'expanded') return jsonLine({ event: 'expanded', target: b.target, tasks: b.tasks });
+      return jsonLine({ event: 'warning', message: b.message });
+    }
+    case 'build-end': {
+      const { reports: _reports, type: _type, ...rest } = e;
+      return jsonLine({ event: 'build-end', ...rest });
+    }
+    default: {
+      const { type, ...rest } = e;
+      return jsonLine({ event: type, ...rest });
+    }
+  }
+}
+
+/** The terminal status: a few lines per rebuild. */
+function printText(e: WatchEvent, root: string): void {
+  const rel = (p: string) => path.relative(root, p) || p;
+  const out = (s: string) => process.stderr.write(`${s}\n`);
+  switch (e.type) {
+    case 'watch-start':
+      return out(`watching ${e.files} files in ${e.dirs} folders${e.polling ? ' (polling)' : ''} — Ctrl-C to stop`);
+    case 'change':
+      return out(`\nchanged: ${e.paths.map(rel).join(', ')}`);
+    case 'kernel-rebuilt':
+      return out(`rebuilt ${e.backend} kernel ${e.kernel} (${e.ms} ms)`);
+    case 'step-compiled':
+      return out(`compiled ${rel(e.project)} (${e.ms} ms)`);
+    case 'diagnostics':
+      return out(`${e.source === 'pipeline' || e.source === 'session' ? '' : `${e.source}: `}${e.message}\nstill watching: fix it and save`);
+    case 'build': {
+      const b = e.event;
+      if (b.type === 'task-end' && b.report.state === 'failed') out(`FAILED ${b.report.id}: ${b.report.error ?? ''}${b.report.log ? `\n  log: ${b.report.log}` : ''}`);
+      if (b.type === 'task-end' && b.report.state === 'skipped') out(`skipped ${b.report.id}: ${b.report.error ?? ''}`);
+      if (b.type === 'warning') out(`warning: ${b.message}`);
+      return;
+    }
+    case 'build-end': {
+      const ran = e.ran.length === 0 ? 'nothing to run' : `ran ${e.ran.length <= 6 ? e.ran.join(', ') : `${e.ran.length} tasks`}`;
+      out(`${e.status === 'succeeded' ? 'built' : `build ${e.status}`}: ${ran} (${(e.ms / 1000).toFixed(2)} s)`);
+      const dirs = [...new Set(e.products.map((p) => rel(path.dirname(p))))];
+      if (e.status === 'succeeded' && dirs.length > 0) out(`products: ${dirs.join(', ')}`);
+      return;
+    }
+    case 'note':
+      return out(`note: ${e.message}`);
+    case 'unchanged':
+    case 'build-start':
+    case 'idle':
+      return;
+  }
+}
+
+/** Run the same command in a fresh process (a rebuilt native addon cannot be loaded into this one). */
+function restartSelf(): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('close', (code) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolve(code ?? EXIT_INTERRUPTED);
+    });
+  });
+}
+
+export async function watchCommand(targets: string[], opts: WatchCliOptions): Promise<number> {
+  const cwd = workingDir(opts);
+  const file = findPipelineFile(cwd, opts.file);
+  if (!file) {
+    process.stderr.write(`pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)\n`);
+    return EXIT_USAGE;
+  }
+  const core = await import('@pipe/core');
+  const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : Math.max(1, cpus().length);
+  const cacheDir = cacheDirOption(opts);
+  const force = forceOption(opts.force);
+  const params: Record<string, string> = {};
+  for (const p of opts.param ?? []) params[p.slice(0, p.indexOf('='))] = p.slice(p.indexOf('=') + 1);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const root = path.dirname(file);
+  try {
+    const end = await core.runWatch({
+      targets,
+      pipelineFile: file,
+      async load() {
+        const loaded = await loadForCommand(opts);
+        if (!loaded.ok) return { ok: false, message: loaded.message };
+        return { ok: true, pipeline: loaded.pipeline, loadStep: (m) => loaded.registry.load(m), ...(loaded.warnings ? { warnings: loaded.warnings } : {}) };
+      },
+      session: {
+        ...(cacheDir ? { cacheDir } : {}),
+        ...(opts.kernels ? { kernels: opts.kernels } : {}),
+        ...(force !== undefined ? { force } : {}),
+      },
+      jobs,
+      params,
+      poll: opts.poll ?? false,
+      ...(opts.debounce !== undefined ? { debounceMs: opts.debounce } : {}),
+      signal: abort.signal,
+      onEvent: (e) => (opts.json ? printJson(e) : printText(e, root)),
+    });
+    if (end.reason === 'restart') {
+      if (!opts.json) process.stderr.write(`restarting: ${end.why}\n`);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      return await restartSelf();
+    }
+    return EXIT_OK;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

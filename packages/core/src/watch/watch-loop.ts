@@ -1,0 +1,243 @@
+/**
+ * The watch loop: build, watch the graph's inputs, and on each debounced batch of content changes
+ * recompile what the change made stale (kernels, step packages), reload the pipeline, and build
+ * again through the session API — one build at a time; changes made during a build wait for it.
+ * Every failure (bad YAML, a type error, a kernel that does not compile, a missing file) becomes a
+ * `diagnostics` event and the loop keeps watching; the next good edit recovers.
+ */
+import path from 'node:path';
+import { type BuildResult, buildSession, openSession, type Session, type SessionOptions } from '../builds/session.js';
+import { renderDiagnostics } from '../config/render.js';
+import type { StepDefinition } from '../model/step.js';
+import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
+import type { BuildEvent } from '../schedule/events.js';
+import { ChangeQueue } from './change-queue.js';
+import { ContentTracker } from './content-tracker.js';
+import type { WatchEvent } from './events.js';
+import { createFsWatcher, type FsWatcher, type FsWatcherOptions } from './fs-watcher.js';
+import { type CompileUnit, compileUnit, type KernelTools, loadKernelTools, unitKey, unitsFor } from './recompile.js';
+import { computeWatchSet, kindOf, type KernelSources, type WatchKind, type WatchSet } from './watch-set.js';
+
+/** The pipeline as (re)loaded by the caller: the CLI's loader, with its registry. */
+export type PipelineLoad =
+  | { ok: true; pipeline: Pipeline; loadStep(modulePath: string): Promise<StepDefinition>; warnings?: string }
+  | { ok: false; message: string };
+
+export interface WatchOptions {
+  targets: string[];
+  /** The root pipe.yaml: watched even when the pipeline cannot be loaded at all. */
+  pipelineFile: string;
+  /** Load (or reload) the pipeline; called before every build. */
+  load(): Promise<PipelineLoad>;
+  /** Passed on to openSession (cache dir, kernel backend, force, env). */
+  session?: Omit<SessionOptions, 'pipeline' | 'targets' | 'loadStep'>;
+  jobs: number;
+  /** Recorded in each build record. */
+  params?: Record<string, string>;
+  /** Poll instead of inotify. */
+  poll?: boolean;
+  /** Quiet period before a batch of changes is built (default 50 ms). */
+  debounceMs?: number;
+  signal: AbortSignal;
+  onEvent(event: WatchEvent): void;
+  /** Seams for tests: the kernels package and the file watcher. */
+  kernelTools?: () => Promise<KernelTools | undefined>;
+  fsWatcher?: (options: FsWatcherOptions) => FsWatcher;
+}
+
+/** Why the loop ended: stopped by the signal, or a rebuilt native addon needs a fresh process. */
+export type WatchEnd = { reason: 'aborted' } | { reason: 'restart'; why: string };
+
+/** Items recorded by the last builds for dynamic targets, expanded to a fixpoint: the graph as far as known. */
+function knownGraph(session: Session): TaskGraph {
+  let graph = session.graph;
+  for (let round = 0; round < 8 && graph.pending.length > 0; round++) {
+    const items = new Map<string, TaskItem[]>();
+    for (const name of graph.pending) {
+      const foreach = session.pipeline.targets.get(name)?.foreach;
+      if (foreach?.kind !== 'items') continue;
+      const sources = [...graph.tasks.values()].filter((t) => t.target === foreach.target);
+      const recorded = sources.map((t) => session.state.tasks[t.id]?.items);
+      if (sources.length > 0 && recorded.every((r) => r !== undefined)) items.set(foreach.target, recorded.flat() as TaskItem[]);
+    }
+    if (items.size === 0) break;
+    const next = session.expand(items);
+    if (next.tasks.size === graph.tasks.size) break;
+    graph = next;
+  }
+  return graph;
+}
+
+function productsOf(tasks: Iterable<Task>, targets: string[]): string[] {
+  const wanted = new Set(targets);
+  return [...tasks].filter((t) => wanted.has(t.target)).flatMap((t) => Object.values(t.outputs)).sort();
+}
+
+/** Run watch mode until the signal aborts (or a native rebuild needs a restart). */
+export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
+  const emit = options.onEvent;
+  const queue = new ChangeQueue(options.debounceMs ?? 50);
+  const tracker = new ContentTracker();
+  const fsw = (options.fsWatcher ?? createFsWatcher)({
+    poll: options.poll ?? false,
+    onPath: (file) => queue.push(file),
+    onProblem: (message) => emit({ type: 'diagnostics', source: 'watcher', message }),
+  });
+  const onAbort = () => queue.close();
+  options.signal.addEventListener('abort', onAbort);
+  const tools = await (options.kernelTools ?? (() => loadKernelTools().catch(() => undefined)))();
+  const kernelsRoot = tools?.root();
+
+  const rootFile = path.resolve(options.pipelineFile);
+  let set: WatchSet = computeWatchSet({ pipeline: bootstrapPipeline(rootFile), tasks: [], targets: [], kernels: [], excluded: [] });
+  /** Compile units that failed: retried with every later change until they compile. */
+  const failing = new Map<string, CompileUnit>();
+  let backend: string | undefined;
+
+  async function refreshWatch(next: WatchSet): Promise<void> {
+    set = next;
+    tracker.retain(new Set(set.files.keys()));
+    const rearmed = await fsw.update(set);
+    if (rearmed) {
+      // Files written while the watcher was re-armed: compare the ones already known with their record.
+      for (const file of set.files.keys()) if (tracker.knows(file) && tracker.check(file) !== 'unchanged') queue.push(file);
+    }
+    tracker.baseline(set.files.keys());
+  }
+
+  /** Recompile, reload, build. Returns 'restart' when the process must be replaced. */
+  async function cycle(changed: string[]): Promise<'ok' | 'restart'> {
+    for (const unit of unitsFor(changed, set, kernelsRoot)) failing.set(unitKey(unit), unit);
+    let nativeRebuilt = false;
+    for (const [key, unit] of [...failing]) {
+      const result = await compileUnit(unit, tools);
+      if (result.ok) {
+        failing.delete(key);
+        if (unit.kind === 'wasm') emit({ type: 'kernel-rebuilt', kernel: unit.kernel, backend: 'wasm', ms: result.ms });
+        else if (unit.kind === 'native') {
+          nativeRebuilt = true;
+          emit({ type: 'kernel-rebuilt', kernel: 'native addon', backend: 'native', ms: result.ms });
+        } else emit({ type: 'step-compiled', project: unit.project, ms: result.ms });
+      } else {
+        emit({ type: 'diagnostics', source: unit.kind === 'tsc' ? 'step-compile' : 'kernel-compile', message: result.diagnostics });
+      }
+    }
+    // A build over stale binaries would store products under keys of sources that did not run.
+    if (failing.size > 0) return 'ok';
+    // A process cannot unload a native addon: the rebuilt one runs in a fresh process only.
+    if (nativeRebuilt && backend === 'native') return 'restart';
+
+    const loaded = await options.load();
+    if (!loaded.ok) {
+      emit({ type: 'diagnostics', source: 'pipeline', message: loaded.message });
+      return 'ok';
+    }
+    if (loaded.warnings) emit({ type: 'note', message: loaded.warnings });
+    const opened = await openSession({ ...options.session, pipeline: loaded.pipeline, targets: options.targets, loadStep: loaded.loadStep });
+    if (!opened.ok) {
+      emit({ type: 'diagnostics', source: 'session', message: renderDiagnostics(opened.diagnostics) });
+      // Still watch the pipeline's own files, so that fixing them is seen.
+      await refreshWatch(computeWatchSet({ pipeline: loaded.pipeline, tasks: [], targets: [], kernels: [], excluded: [] }));
+      return 'ok';
+    }
+    const session = opened.session;
+    backend = session.kernelBackend;
+    for (const note of session.notes.splice(0)) emit({ type: 'note', message: note });
+    const result = await build(session);
+    for (const note of session.notes.splice(0)) emit({ type: 'note', message: note });
+
+    const graph = knownGraph(session);
+    const kernelNames = new Set([...session.steps.values()].flatMap((s) => s.kernels.map((k) => k.name)));
+    const kernels: KernelSources[] = tools ? [...kernelNames].sort().map((name) => ({ name, ...tools.sourceFiles(name) })) : [];
+    const targetNames = new Set([...[...graph.tasks.values()].map((t) => t.target), ...graph.pending]);
+    await refreshWatch(
+      computeWatchSet({
+        pipeline: session.pipeline,
+        tasks: graph.tasks.values(),
+        targets: targetNames,
+        kernels,
+        excluded: [session.layout.dir, session.layout.cacheDir],
+      }),
+    );
+    if (result?.ok) {
+      const counts: Record<string, number> = {};
+      const ran: string[] = [];
+      for (const r of result.reports.values()) {
+        counts[r.state] = (counts[r.state] ?? 0) + 1;
+        if (r.state === 'ran') ran.push(r.id);
+      }
+      emit({
+        type: 'build-end',
+        buildId: result.buildId,
+        status: result.status,
+        counts,
+        ran: ran.sort(),
+        ms: Date.now() - buildStarted,
+        products: productsOf(graph.tasks.values(), options.targets),
+        reports: result.reports,
+      });
+    }
+    return 'ok';
+  }
+
+  let buildStarted = 0;
+  async function build(session: Session): Promise<BuildResult | undefined> {
+    buildStarted = Date.now();
+    const result = await buildSession(session, {
+      jobs: options.jobs,
+      signal: options.signal,
+      // Another `pipe build` in the workspace: wait for it rather than skip the change.
+      lockWaitMs: 60_000,
+      ...(options.params ? { params: options.params } : {}),
+      onPlan: (plan, buildId) => {
+        const counts: Record<string, number> = {};
+        for (const { decision } of plan.tasks.values()) counts[decision.action] = (counts[decision.action] ?? 0) + 1;
+        emit({ type: 'build-start', buildId, tasks: plan.tasks.size, plan: counts });
+      },
+      onEvent: (event: BuildEvent) => emit({ type: 'build', event }),
+    });
+    if (!result.ok) {
+      emit({ type: 'diagnostics', source: 'build', message: `another build (${result.owner.buildId}, pid ${result.owner.pid}) holds the workspace lock` });
+      return undefined;
+    }
+    return result;
+  }
+
+  try {
+    let end: WatchEnd = { reason: 'aborted' };
+    // Arm the root file first: if it does not load, fixing it must still be seen.
+    await refreshWatch(set);
+    if ((await cycle([])) === 'restart') return { reason: 'restart', why: 'native addon rebuilt' };
+    emit({ type: 'watch-start', files: set.files.size, dirs: set.dirs.size, polling: fsw.polling });
+    while (!options.signal.aborted) {
+      emit({ type: 'idle' });
+      const batch = await queue.next();
+      if (!batch || options.signal.aborted) break;
+      const changed: string[] = [];
+      const unchanged: string[] = [];
+      for (const file of batch) {
+        // Folders (a re-created input folder, a new glob match's folder) always count.
+        const verdict = set.files.has(file) ? tracker.check(file) : 'created';
+        (verdict === 'unchanged' ? unchanged : changed).push(file);
+      }
+      if (unchanged.length > 0) emit({ type: 'unchanged', paths: unchanged });
+      if (changed.length === 0) continue;
+      const kinds = [...new Set<WatchKind>(changed.map((f) => kindOf(set, f)))].sort();
+      emit({ type: 'change', paths: changed, kinds });
+      if ((await cycle(changed)) === 'restart') {
+        end = { reason: 'restart', why: 'native addon rebuilt' };
+        break;
+      }
+    }
+    return end;
+  } finally {
+    options.signal.removeEventListener('abort', onAbort);
+    queue.close();
+    await fsw.close();
+  }
+}
+
+/** Before the first successful load only the root file is known. */
+function bootstrapPipeline(rootFile: string): Pipeline {
+  return { file: rootFile, root: path.dirname(rootFile), targets: new Map(), sourceFiles: [rootFile], defaults: { resources: {} } };
+}
