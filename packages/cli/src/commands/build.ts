@@ -130,12 +130,16 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     if (result.status === 'interrupted') return EXIT_INTERRUPTED;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
     if (opts.out) {
-      const tasks = [...result.plan.tasks.values()].map((p) => p.task);
+      // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now).
+      const plan = result.plan.pending.length > 0 ? await planSession(session) : result.plan;
+      const tasks = [...plan.tasks.values()].map((p) => p.task);
       const copied = await exportOutputs(session.pipeline.root, tasks, targets, opts.out);
       if (!opts.json) process.stderr.write(`copied ${copied.length} file${copied.length === 1 ? '' : 's'} to ${opts.out}\n`);
     }
     if (!opts.json) {
-      const tasks = [...result.plan.tasks.values()].map((p) => p.task);
+      // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now).
+      const plan = result.plan.pending.length > 0 ? await planSession(session) : result.plan;
+      const tasks = [...plan.tasks.values()].map((p) => p.task);
       for (const line of summaryLines(session.pipeline.root, tasks, targets)) process.stdout.write(`${line}\n`);
     }
     return EXIT_OK;

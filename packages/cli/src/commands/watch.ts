@@ -50,7 +50,9 @@ function printJson(e: WatchEvent): void {
 /** The terminal status: a few lines per rebuild. */
 function printText(e: WatchEvent, root: string): void {
   const rel = (p: string) => path.relative(root, p) || p;
-  const out = (s: string) => process.stderr.write(`${s}\n`);
+  const out = (s: string): void => {
+    process.stderr.write(`${s}\n`);
+  };
   switch (e.type) {
     case 'watch-start':
       return out(`watching ${e.files} files in ${e.dirs} folders${e.polling ? ' (polling)' : ''} — Ctrl-C to stop`);

@@ -43,9 +43,19 @@ export class ContentTracker {
 
   /** Compare a file with what was last recorded, and record its new state. */
   check(file: string): ContentVerdict {
-    const before = this.seen.get(file);
     const now = look(file);
+    const verdict = this.compare(file, now);
     this.seen.set(file, now ?? null);
+    return verdict;
+  }
+
+  /** Compare a file with what was last recorded, recording nothing. */
+  peek(file: string): ContentVerdict {
+    return this.compare(file, look(file));
+  }
+
+  private compare(file: string, now: Seen | undefined): ContentVerdict {
+    const before = this.seen.get(file);
     if (!now) return before === null ? 'unchanged' : 'removed';
     if (!before) return 'created';
     // Hashes decide when both are known (a same-stamp rewrite within mtime granularity is still seen).

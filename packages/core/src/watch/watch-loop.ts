@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type BuildResult, buildSession, openSession, type Session, type SessionOptions } from '../builds/session.js';
 import { renderDiagnostics } from '../config/render.js';
 import type { StepDefinition } from '../model/step.js';
+import { loadXxhash } from '../fingerprint/file-hash.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import type { BuildEvent } from '../schedule/events.js';
 import { ChangeQueue } from './change-queue.js';
@@ -85,6 +86,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
   });
   const onAbort = () => queue.close();
   options.signal.addEventListener('abort', onAbort);
+  await loadXxhash();
   const tools = await (options.kernelTools ?? (() => loadKernelTools().catch(() => undefined)))();
   const kernelsRoot = tools?.root();
 
@@ -100,7 +102,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     const rearmed = await fsw.update(set);
     if (rearmed) {
       // Files written while the watcher was re-armed: compare the ones already known with their record.
-      for (const file of set.files.keys()) if (tracker.knows(file) && tracker.check(file) !== 'unchanged') queue.push(file);
+      for (const file of set.files.keys()) if (tracker.knows(file) && tracker.peek(file) !== 'unchanged') queue.push(file);
     }
     tracker.baseline(set.files.keys());
   }

@@ -1,0 +1,150 @@
+/**
+ * `pipe compare` end to end: the Crab products against themselves (identical), against a copy with
+ * one map pixel changed (different: exit 1, max difference, a difference PNG, JSON and Markdown
+ * reports), with a tolerance that admits the change (exit 0), a broken tolerance file (exit 2); and
+ * two builds of one workspace by id, their products fetched from the cache.
+ */
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CRAB, crabWorkspace, tmpDir } from './remote-cache-rig.js';
+import { Workspace } from './rig.js';
+
+const SQRT_TS = 'products/excess_map/sqrt_ts.fits.gz';
+
+/** Add `delta` to one finite pixel near the middle of the primary image of a gzipped FITS file. */
+function perturbPixel(file: string, delta: number): void {
+  const bytes = gunzipSync(readFileSync(file));
+  const cards = new Map<string, string>();
+  let end = 0;
+  for (let at = 0; at < bytes.length; at += 80) {
+    const card = bytes.subarray(at, at + 80).toString('latin1');
+    if (card.startsWith('END ')) {
+      end = at + 80;
+      break;
+    }
+    cards.set(card.slice(0, 8).trim(), card.slice(10, 30).trim());
+  }
+  const dataStart = Math.ceil(end / 2880) * 2880;
+  const bitpix = Number(cards.get('BITPIX'));
+  const width = Math.abs(bitpix) / 8;
+  const n = Number(cards.get('NAXIS1')) * Number(cards.get('NAXIS2'));
+  expect([-32, -64]).toContain(bitpix);
+  for (let i = Math.floor(n / 2); i < n; i++) {
+    const at = dataStart + i * width;
+    const v = bitpix === -32 ? bytes.readFloatBE(at) : bytes.readDoubleBE(at);
+    if (!Number.isFinite(v)) continue;
+    if (bitpix === -32) bytes.writeFloatBE(v + delta, at);
+    else bytes.writeDoubleBE(v + delta, at);
+    writeFileSync(file, gzipSync(bytes));
+    return;
+  }
+  throw new Error(`no finite pixel in ${file}`);
+}
+
+describe('pipe compare', () => {
+  let ws: Workspace;
+  let ref: string;
+  let productCount: number;
+
+  beforeAll(async () => {
+    ws = crabWorkspace();
+    const built = await ws.run(['build', ...CRAB, '--out', 'ref'], { PIPE_REMOTE_CACHE: '' });
+    expect(built.code, built.stderr).toBe(0);
+    ref = ws.path('ref');
+    productCount = readdirSync(path.join(ref, 'products/excess_map')).length;
+    expect(productCount).toBeGreaterThan(10);
+  }, 300_000);
+
+  it('identical product sets: every product identical, exit 0', async () => {
+    const same = tmpDir('pipe-compare-same-');
+    cpSync(ref, same, { recursive: true });
+    const run = await ws.run(['compare', ref, same, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.regression).toBe(false);
+    expect(report.summary).toMatchObject({ total: productCount, identical: productCount });
+  });
+
+  it('a changed map pixel: different, exit 1, with the largest difference, a difference PNG and reports', async () => {
+    const changed = tmpDir('pipe-compare-new-');
+    cpSync(ref, changed, { recursive: true });
+    perturbPixel(path.join(changed, SQRT_TS), 2.5);
+    const out = tmpDir('pipe-compare-out-');
+    const run = await ws.run([
+      'compare', ref, changed,
+      '--json', path.join(out, 'report.json'),
+      '--markdown', path.join(out, 'report.md'),
+      '--diff-dir', path.join(out, 'diffs'),
+    ]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/REGRESSION/);
+    expect(run.stdout).toContain(SQRT_TS);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(report.regression).toBe(true);
+    expect(report.summary).toMatchObject({ total: productCount, identical: productCount - 1, different: 1 });
+    const product = report.products.find((p: { path: string }) => p.path === SQRT_TS);
+    expect(product.status).toBe('different');
+    const image = product.details.find((d: { kind: string; status: string }) => d.status === 'different');
+    expect(image.maxAbsDiff).toBeCloseTo(2.5, 4);
+    expect(image.differing).toBe(1);
+    const pngs = readdirSync(path.join(out, 'diffs')).filter((f) => f.endsWith('.png'));
+    expect(pngs).toHaveLength(1);
+    expect(readFileSync(path.join(out, 'diffs', pngs[0]!)).subarray(1, 4).toString()).toBe('PNG');
+    const md = readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`diffs/${pngs[0]}`);
+    expect(md).toContain('Regression');
+
+    // A tolerance that admits the change: within tolerance, exit 0.
+    writeFileSync(path.join(out, 'tol.yaml'), 'products:\n  sqrt_ts.fits.gz: {atol: 3}\n');
+    const tolerant = await ws.run(['compare', ref, changed, '--tolerances', path.join(out, 'tol.yaml'), '--json']);
+    expect(tolerant.code, tolerant.stderr).toBe(0);
+    expect(JSON.parse(tolerant.stdout).summary).toMatchObject({ withinTolerance: 1, different: 0 });
+
+    // A broken tolerance file stops the comparison (exit 2) and points into the file.
+    writeFileSync(path.join(out, 'bad.yaml'), 'products:\n  sqrt_ts.fits.gz: {atoll: 3}\n');
+    const bad = await ws.run(['compare', ref, changed, '--tolerances', path.join(out, 'bad.yaml')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/bad\.yaml:2:/);
+  });
+
+  it('two builds of one workspace by id: products fetched from the cache, only the changed one differs', async () => {
+    const COPY = "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8'))";
+    const small = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  fixed:
+    command: [node, -e, "require('fs').writeFileSync(process.argv[1], '{\\"n\\": 1}')", "{outputs.out}"]
+    outputs: {out: out/fixed.json}
+  value:
+    inputs: {src: data/value.json}
+    command: [node, -e, ${JSON.stringify(COPY)}, "{inputs.src}", "{outputs.out}"]
+    outputs: {out: out/value.json}
+`,
+      'data/value.json': '{"flux": 1.0}',
+    });
+    const first = await small.run(['build', 'fixed', 'value']);
+    expect(first.code, first.stderr).toBe(0);
+    small.write('data/value.json', '{"flux": 1.5}');
+    const second = await small.run(['build', 'fixed', 'value']);
+    expect(second.code, second.stderr).toBe(0);
+    const ids = readdirSync(small.path('.pipe/builds')).map((f) => f.replace(/\.json$/, '')).sort();
+    expect(ids).toHaveLength(2);
+    // The first build's value.json is no longer in the workspace: it must come from the cache.
+    small.remove('out');
+    const run = await small.run(['compare', ids[0]!, ids[1]!, '--json']);
+    expect(run.code, run.stderr).toBe(1);
+    const report = JSON.parse(run.stdout);
+    expect(report.products.map((p: { path: string; status: string }) => [p.path, p.status])).toEqual([
+      ['out/fixed.json', 'identical'],
+      ['out/value.json', 'different'],
+    ]);
+    expect(report.products[1].details[0]).toMatchObject({ maxAbsDiff: 0.5 });
+    const self = await small.run(['compare', 'last', ids[1]!.slice(0, 22)]);
+    expect(self.code, self.stderr).toBe(0);
+    const missing = await small.run(['compare', 'no-such-build', ids[1]!]);
+    expect(missing.code).toBe(2);
+    expect(existsSync(small.path('out'))).toBe(false);
+  });
+});

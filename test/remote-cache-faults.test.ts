@@ -1,0 +1,151 @@
+/**
+ * A remote cache that refuses, dies, errors or hangs never fails a build: one warning, then local
+ * only (unless --remote-cache-required). A read-only client never writes. Real nginx for refusals and
+ * the mid-build kill (a private instance, so no other test loses its server); fake HTTP servers at the
+ * network seam for 5xx answers and a server that never answers.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CacheServersEnv, freePort, serversDown, serversUp } from '../packages/cache/test/servers.js';
+import { buildWith, namespace, REPO, servers, tmpDir } from './remote-cache-rig.js';
+import { Workspace } from './rig.js';
+
+const WRITE = "require('fs').writeFileSync(process.argv[1], process.argv[2])";
+const COPY = "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8')+process.argv[3])";
+
+/** a → b → c; `middle` is the command b runs before writing its output (e.g. stopping the server). */
+function chain(tag: string, middle = 'true'): Workspace {
+  return new Workspace({
+    'pipe.yaml': `version: 1
+targets:
+  a:
+    command: [node, -e, ${JSON.stringify(WRITE)}, "{outputs.out}", "a-${tag}"]
+    outputs: {out: out/a.txt}
+  b:
+    inputs: {a: {target: a}}
+    command: [sh, -c, ${JSON.stringify(`${middle} && cp "$0" "$1"`)}, "{inputs.a}", "{outputs.out}"]
+    outputs: {out: out/b.txt}
+  c:
+    inputs: {b: {target: b}}
+    command: [node, -e, ${JSON.stringify(COPY)}, "{inputs.b}", "{outputs.out}", "-c"]
+    outputs: {out: out/c.txt}
+`,
+  });
+}
+
+let env: CacheServersEnv | undefined;
+let skip: string | undefined;
+const privateDirs: string[] = [];
+const fakes: Server[] = [];
+
+beforeAll(async () => {
+  ({ env, skip } = await servers());
+}, 180_000);
+
+afterAll(async () => {
+  for (const d of privateDirs) await serversDown({ CACHE_CI_DIR: d }).catch(() => undefined);
+  for (const s of fakes) s.close();
+});
+
+describe('remote cache faults', () => {
+  it('an unauthorised write is refused: one warning, the build succeeds, nothing reaches the server', async (t) => {
+    if (!env) return t.skip(skip);
+    const ns = namespace('bazel', env);
+    const ws = chain('unauth');
+    const built = await buildWith(ws, ['c'], { ...ns.env, PIPE_REMOTE_CACHE_TOKEN: 'not-the-token-4711' });
+    expect(built.run.code, built.run.stderr).toBe(0);
+    expect(built.ended.ran).toEqual(['a', 'b', 'c']);
+    expect(built.warnings).toHaveLength(1);
+    expect(built.warnings[0]).toMatch(/unauthorized.*continuing with the local cache only/);
+    expect(built.run.stderr + built.run.stdout).not.toContain('not-the-token-4711');
+    expect(ns.files()).toEqual([]);
+    expect(ws.read('out/c.txt')).toBe('a-unauth-c');
+  });
+
+  it('a read-only client restores but never writes, even holding a write token', async (t) => {
+    if (!env) return t.skip(skip);
+    const ns = namespace('bazel', env);
+    const populated = await buildWith(chain('ro'), ['c'], ns.env);
+    expect(populated.ended.ran).toEqual(['a', 'b', 'c']);
+    const before = ns.files().sort();
+    expect(before.length).toBe(5); // 3 manifests, 2 blobs (b copies a: one blob)
+
+    const reader = await buildWith(chain('ro'), ['c', '--remote-cache=read'], ns.env);
+    expect(reader.run.code, reader.run.stderr).toBe(0);
+    expect(reader.ended).toEqual({ restored: ['a', 'b', 'c'] });
+
+    // A changed task in read mode runs locally and its products stay local.
+    const changed = await buildWith(chain('ro2'), ['c', '--remote-cache', 'read'], ns.env);
+    expect(changed.ended.ran).toEqual(['a', 'b', 'c']);
+    expect(changed.warnings).toEqual([]);
+    expect(ns.files().sort()).toEqual(before);
+    const log = readFileSync(env.PIPE_TEST_BAZEL_CACHE_LOG!, 'utf8');
+    const prefix = new URL(ns.env.PIPE_REMOTE_CACHE!).pathname;
+    expect(log.split('\n').filter((l) => l.includes(`PUT ${prefix}/`))).toHaveLength(before.length); // only the populating build's
+  });
+
+  it('the server killed mid-build: one warning, the build completes locally; --remote-cache-required fails', async (t) => {
+    if (!env) return t.skip(skip);
+    const dir = tmpDir('pipe-cache-private-');
+    privateDirs.push(dir);
+    const port = String(await freePort());
+    const priv = await serversUp({ CACHE_CI_DIR: dir, CACHE_SERVERS: 'nginx', NGINX_CACHE_PORT: port });
+    const remote = { PIPE_REMOTE_CACHE: priv.PIPE_TEST_BAZEL_CACHE_URL!, PIPE_REMOTE_CACHE_TOKEN: priv.PIPE_TEST_BAZEL_CACHE_TOKEN! };
+    // Task b stops the server (with the repository's own script) after a's products were uploaded.
+    const down = `CACHE_CI_DIR=${dir} bash ${path.join(REPO, 'scripts/cache-servers-down.sh')}`;
+    const ws = chain('kill', down);
+    const built = await buildWith(ws, ['c'], remote);
+    expect(built.run.code, built.run.stderr).toBe(0);
+    expect(built.ended.ran).toEqual(['a', 'b', 'c']);
+    expect(built.warnings).toHaveLength(1);
+    expect(built.warnings[0]).toMatch(/unavailable.*continuing with the local cache only/);
+    expect(ws.read('out/c.txt')).toBe('a-kill-c');
+
+    const strict = await buildWith(chain('kill2'), ['c', '--remote-cache-required'], remote);
+    expect(strict.run.code).toBe(1);
+    expect(strict.run.stderr).toMatch(/required.*unavailable/);
+    expect(strict.ended).toEqual({});
+  });
+
+  /** A fake remote at the network seam: `answer` decides each response; counts requests. */
+  async function fake(answer: (res: import('node:http').ServerResponse) => void): Promise<{ url: string; requests: () => number }> {
+    let n = 0;
+    const server = createServer((req, res) => {
+      n++;
+      req.resume();
+      answer(res);
+    });
+    fakes.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => n };
+  }
+
+  it('a remote answering 5xx: one warning after bounded retries, then local only', async () => {
+    const f = await fake((res) => {
+      res.statusCode = 503;
+      res.end('down for maintenance');
+    });
+    const ws = chain('5xx');
+    const built = await buildWith(ws, ['c'], { PIPE_REMOTE_CACHE: f.url, PIPE_REMOTE_CACHE_TOKEN: 'tok' });
+    expect(built.run.code, built.run.stderr).toBe(0);
+    expect(built.ended.ran).toEqual(['a', 'b', 'c']);
+    expect(built.warnings).toHaveLength(1);
+    expect(built.warnings[0]).toMatch(/503/);
+    expect(f.requests()).toBeLessThanOrEqual(3); // one request and its retries; then never again
+  });
+
+  it('a remote that never answers: the request times out, one warning, the build completes', async () => {
+    const f = await fake(() => undefined);
+    const ws = chain('slow');
+    const t0 = Date.now();
+    const built = await buildWith(ws, ['c'], { PIPE_REMOTE_CACHE: f.url, PIPE_REMOTE_CACHE_TIMEOUT: '0.5' });
+    expect(built.run.code, built.run.stderr).toBe(0);
+    expect(built.ended.ran).toEqual(['a', 'b', 'c']);
+    expect(built.warnings).toHaveLength(1);
+    expect(built.warnings[0]).toMatch(/unavailable/);
+    expect(Date.now() - t0).toBeLessThan(30_000); // far below the default 30 s per request and its retries
+  });
+});

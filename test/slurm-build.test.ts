@@ -1,0 +1,202 @@
+// `pipe build --executor slurm` end to end through a real single-node Slurm cluster (scripts/slurm-up.sh):
+// a fan-out becomes one job array and its consumers afterok jobs, products are byte-identical to the local
+// executors', cached tasks are never submitted, a failing task is retried with more memory and reported with
+// its log, a detached build is followed with `pipe status` and stopped with `pipe cancel`, and the Crab
+// excess_map pipeline gives the same FITS bytes as a local build.
+// Skipped with a printed reason when slurm-wlm/munge are not installed — except under CI=true.
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const installed = spawnSync('sh', ['-c', 'command -v slurmctld && command -v slurmd && command -v munged'], { stdio: 'ignore' }).status === 0;
+if (!installed) {
+  if (process.env.CI === 'true') throw new Error('Slurm is required under CI=true: apt-get install slurm-wlm munge');
+  console.log('skipping pipe build --executor slurm tests: slurmctld/slurmd/munged not installed (apt-get install slurm-wlm munge)');
+}
+
+// The same cluster (and lock) as packages/core/test/slurm-cluster.test.ts: the two files take turns.
+const clusterEnv = {
+  ...process.env,
+  SLURM_CI_DIR: '/tmp/pipe-slurm-vitest',
+  SLURM_CI_CTLD_PORT: '18827',
+  SLURM_CI_SLURMD_PORT: '18828',
+  SLURM_CI_SRUN_PORTS: '18950-18999',
+  SLURM_CI_CPUS: '16',
+};
+let slurmEnv: Record<string, string> = {};
+let lockHolder: ChildProcess | undefined;
+
+async function lockCluster(): Promise<ChildProcess> {
+  const holder = spawn('flock', ['-w', '900', `${clusterEnv.SLURM_CI_DIR}.lock`, 'sh', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout?.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`could not lock the test cluster (flock exited ${code})`)));
+  });
+  return holder;
+}
+
+/** Polls `probe` with backoff until it returns a value (no fixed sleeps). */
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 50; ; delay = Math.min(delay * 1.5, 1000)) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+const jobTable = (ws: Workspace, buildId: string) =>
+  JSON.parse(readFileSync(ws.path(`.pipe/slurm/${buildId}/jobs.json`), 'utf8')) as { tasks: Record<string, { job: string; attempt: number; state: string }> };
+const buildRecord = (ws: Workspace, buildId: string) => JSON.parse(readFileSync(ws.path(`.pipe/builds/${buildId}.json`), 'utf8'));
+
+const PARTS = `version: 1
+defaults:
+  resources: {mem: 64M, time: "00:05:00"}
+targets:
+  parts:
+    step: command
+    foreach: [a, b, c, d, e]
+    command: [/bin/sh, -c, 'echo "part $0" > "$1"', '{item}', '{outputs.out}']
+    outputs: {out: 'out/parts/{item}.txt'}
+  joined:
+    step: command
+    inputs: {parts: {target: parts}}
+    command: [/bin/sh, -c, 'cat "$@" > "$0"', '{outputs.out}', '{inputs.parts}']
+    outputs: {out: out/joined.txt}
+  counted:
+    step: command
+    inputs: {joined: {target: joined}}
+    command: [/bin/sh, -c, 'wc -l < "$1" > "$0"', '{outputs.out}', '{inputs.joined}']
+    outputs: {out: out/count.txt}
+  flaky:
+    step: command
+    command: [/bin/sh, -c, 'echo "attempt on $SLURM_JOB_ID with $SLURM_MEM_PER_NODE MB"; echo "no such calibration" >&2; exit 3']
+    outputs: {out: out/flaky.txt}
+    resources: {mem: 100M, retries: 1}
+  slow:
+    step: command
+    command: [/bin/sh, -c, 'echo started > "$0"; while [ ! -e "$1" ]; do sleep 0.2; done; echo done > "$2"', 'out/slow.started', 'out/slow.release', '{outputs.out}']
+    outputs: {out: out/slow.txt}
+`;
+
+describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => {
+  beforeAll(async () => {
+    lockHolder = await lockCluster();
+    const out = execFileSync('bash', [path.join(repo, 'scripts/slurm-up.sh')], { env: clusterEnv, encoding: 'utf8' });
+    slurmEnv = { SLURM_CONF: /export SLURM_CONF=(\S+)/.exec(out)?.[1] ?? '' };
+    expect(slurmEnv.SLURM_CONF).toMatch(/slurm\.conf$/);
+    // Every `pipe` the rig spawns (and a detached build's driver) finds the cluster through SLURM_CONF.
+    process.env.SLURM_CONF = slurmEnv.SLURM_CONF;
+  }, 960_000);
+
+  afterAll(() => {
+    if (installed) execFileSync('bash', [path.join(repo, 'scripts/slurm-down.sh')], { env: clusterEnv, stdio: 'ignore' });
+    lockHolder?.stdin?.end();
+  });
+
+  it('submits a fan-out as one array and its consumers with afterok; products equal the local build; cached tasks are never submitted', async () => {
+    const onSlurm = new Workspace({ 'pipe.yaml': PARTS });
+    const local = new Workspace({ 'pipe.yaml': PARTS });
+    const a = await onSlurm.build(['counted'], ['--executor', 'slurm']);
+    const b = await local.build(['counted']);
+    expect(a.run.code, a.run.stderr).toBe(0);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    expect(a.ended.ran).toHaveLength(7);
+    for (const f of ['a', 'b', 'c', 'd', 'e'].map((i) => `out/parts/${i}.txt`).concat('out/joined.txt', 'out/count.txt')) {
+      expect(onSlurm.read(f), f).toBe(local.read(f));
+    }
+    expect(onSlurm.read('out/count.txt').trim()).toBe('5');
+    const buildId = a.end!.buildId as string;
+    const table = jobTable(onSlurm, buildId);
+    const arrays = new Set(['a', 'b', 'c', 'd', 'e'].map((i) => table.tasks[`parts[${i}]`]!.job.split('_')[0]));
+    expect(arrays.size).toBe(1); // one sbatch for the fan-out
+    expect(table.tasks['parts[a]']!.job).toMatch(/^\d+_\d$/);
+    // joined and counted were submitted before the parts ended: their jobs waited on afterok.
+    const joinedJob = table.tasks.joined!.job;
+    const show = execFileSync('scontrol', ['show', 'job', '-o', joinedJob], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
+    expect(show).toMatch(new RegExp(`Dependency=afterok:${[...arrays][0]}`));
+    // The record and the provenance carry the job ids and placement.
+    const rec = buildRecord(onSlurm, buildId);
+    expect(rec.tasks.counted.executor).toBe('slurm');
+    expect(rec.tasks.counted.jobId).toBe(table.tasks.counted!.job);
+    const manifests = readdirSync(onSlurm.path('.pipe/cache/ac')).map((f) => JSON.parse(readFileSync(onSlurm.path(`.pipe/cache/ac/${f}`), 'utf8')).manifest);
+    const prov = manifests.find((m) => m.taskId === 'counted').provenance;
+    expect(prov).toMatchObject({ executor: 'slurm', jobId: table.tasks.counted!.job, metadata: { slurm: { node: expect.any(String), memMb: '64', requested: { mem: '64M' } } } });
+
+    const again = await onSlurm.build(['counted'], ['--executor', 'slurm']);
+    expect(again.run.code).toBe(0);
+    expect(again.ended['up-to-date']).toHaveLength(7);
+    expect(existsSync(onSlurm.path(`.pipe/slurm/${again.end!.buildId}`))).toBe(false);
+    onSlurm.remove('.');
+    local.remove('.');
+  }, 300_000);
+
+  it('retries a failing task with more memory, then reports it with the tail of its log', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PARTS });
+    const r = await ws.run(['build', 'flaky', '--executor', 'slurm']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/FAILED\s+flaky: exited with status 3/);
+    expect(r.stderr).toMatch(/--- flaky: last \d+ lines of .*flaky\.log/);
+    expect(r.stderr).toContain('no such calibration');
+    expect(r.stderr).toMatch(/with 200 MB/); // the second attempt's log, with twice the memory
+    expect(ws.exists('out/flaky.txt')).toBe(false);
+    const ids = readdirSync(ws.path('.pipe/builds')).map((f) => f.replace(/\.json$/, ''));
+    const table = jobTable(ws, ids[0]!);
+    expect(table.tasks.flaky).toMatchObject({ attempt: 2, state: 'failed' });
+    ws.remove('.');
+  }, 300_000);
+
+  it('detaches, shows the running build with its job in pipe status, and pipe cancel ends it', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PARTS });
+    const started = await ws.run(['build', 'slow', '--executor', 'slurm', '--detach']);
+    expect(started.code, started.stderr).toBe(0);
+    const buildId = started.stdout.trim();
+    await waitFor('the job to start', () => (ws.exists('out/slow.started') ? true : undefined));
+    const status = await ws.run(['status', buildId], slurmEnv);
+    expect(status.stdout).toMatch(/status\s+running/);
+    expect(status.stdout).toMatch(/running\s+slow \(slurm job \d+/);
+    const cancel = await ws.run(['cancel', buildId], slurmEnv);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stderr).toMatch(/stopped its driver/);
+    const rec = await waitFor('the build to end', () => {
+      const r = buildRecord(ws, buildId);
+      return r.status === 'running' ? undefined : r;
+    });
+    expect(rec.status).toBe('interrupted');
+    expect(rec.tasks.slow.state).toBe('cancelled');
+    const left = execFileSync('squeue', ['-h', '-o', '%j'], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
+    expect(left).not.toContain(`pipe-${buildId}`);
+    expect(ws.exists('out/slow.txt')).toBe(false);
+    ws.remove('.');
+  }, 300_000);
+
+  it('builds the Crab excess_map with byte-identical products to the local executor', async () => {
+    const make = () => {
+      const ws = new Workspace({});
+      cpSync(path.join(repo, 'pipe.yaml'), ws.path('pipe.yaml'));
+      cpSync(path.join(repo, 'pipelines/excess_map'), ws.path('pipelines/excess_map'), { recursive: true });
+      return ws;
+    };
+    const onSlurm = make();
+    const local = make();
+    const [a, b] = [await onSlurm.build(['excess_map'], ['--executor', 'slurm']), await local.build(['excess_map'])];
+    expect(a.run.code, a.run.stderr).toBe(0);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    expect(a.ended.ran).toEqual(b.ended.ran);
+    const products = readdirSync(local.path('products/excess_map')).sort();
+    expect(readdirSync(onSlurm.path('products/excess_map')).sort()).toEqual(products);
+    expect(products.length).toBeGreaterThan(10);
+    for (const f of products) {
+      expect(readFileSync(onSlurm.path(`products/excess_map/${f}`)).equals(readFileSync(local.path(`products/excess_map/${f}`))), f).toBe(true);
+    }
+    const datasets = jobTable(onSlurm, a.end!.buildId as string).tasks;
+    expect(new Set(Object.keys(datasets).filter((t) => t.startsWith('datasets[')).map((t) => datasets[t]!.job.split('_')[0])).size).toBe(1);
+    onSlurm.remove('.');
+    local.remove('.');
+  }, 600_000);
+});

@@ -1,0 +1,96 @@
+/**
+ * Driving `pipe watch --json` from a test: the process's event stream, read line by line, and
+ * waits on events (never on time). Each wait starts at a cursor, so a test reads the stream in order.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { type JsonEvent, type Workspace } from './rig.js';
+
+export class WatchProcess {
+  readonly events: JsonEvent[] = [];
+  stderr = '';
+  private cursor = 0;
+  private waiters: Array<() => void> = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    let buffer = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      let nl = buffer.indexOf('\n');
+      while (nl >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line.startsWith('{')) this.events.push(JSON.parse(line) as JsonEvent);
+        nl = buffer.indexOf('\n');
+      }
+      this.wake();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    this.exited = new Promise((resolve) => child.on('close', (code) => {
+      this.wake();
+      resolve(code);
+    }));
+  }
+
+  static start(ws: Workspace, args: string[], env: Record<string, string> = {}): WatchProcess {
+    return new WatchProcess(ws.spawn(['watch', ...args, '--json'], env));
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** The next event (from the cursor on) that matches; moves the cursor past it. */
+  async next(match: (e: JsonEvent) => boolean, what: string, timeoutMs = 120_000): Promise<JsonEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (let i = this.cursor; i < this.events.length; i++) {
+        if (match(this.events[i]!)) {
+          this.cursor = i + 1;
+          return this.events[i]!;
+        }
+      }
+      if (!this.alive) throw new Error(`pipe watch exited while waiting for ${what}\n${this.stderr}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\n${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  event(name: string, timeoutMs?: number): Promise<JsonEvent> {
+    return this.next((e) => e.event === name, name, timeoutMs);
+  }
+
+  /** Position in the stream, to look at what happened between two points. */
+  mark(): number {
+    return this.cursor;
+  }
+
+  between(from: number, to = this.cursor): JsonEvent[] {
+    return this.events.slice(from, to);
+  }
+
+  /** Wait for the next build to end; returns it with the ids of the tasks that ran. */
+  async buildEnd(timeoutMs?: number): Promise<JsonEvent & { ran: string[]; status: string }> {
+    return (await this.event('build-end', timeoutMs)) as JsonEvent & { ran: string[]; status: string };
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.alive) this.child.kill('SIGINT');
+    return this.exited;
+  }
+}

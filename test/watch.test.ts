@@ -1,0 +1,147 @@
+/**
+ * `pipe watch`, narrated through its --json event stream (no sleeps: every step waits for the
+ * watch's own events): initial build → a parameter change runs exactly its dependants → a touch
+ * runs nothing → broken YAML is a diagnostic and watching goes on → the fix rebuilds → a step's
+ * helper edit reruns that step → a deleted input is seen, and so is its re-creation → an editor's
+ * atomic save (temp file + rename, swap file beside it) is one change, the swap file none.
+ */
+import { renameSync, utimesSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+import { WatchProcess } from './watch-rig.js';
+
+const UPPER = "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8').toUpperCase())";
+const CONCAT = "const fs=require('fs');fs.writeFileSync(process.argv[1], 'final:'+fs.readFileSync(process.argv[2],'utf8'))";
+
+const COUNT_STEP = `
+import { readFileSync, writeFileSync } from 'node:fs';
+import { letters } from './letters.mjs';
+export default {
+  name: 'test.count',
+  version: '1',
+  run(ctx) {
+    const text = ctx.inputs.parts.map((f) => readFileSync(f, 'utf8')).join('');
+    writeFileSync(ctx.outputs.out, letters(text) + ctx.params.suffix);
+  },
+};
+`;
+
+const PIPELINE = `version: 1
+config: params.yaml
+targets:
+  upper:
+    foreach: { glob: "data/*.txt" }
+    inputs: { src: "data/{item}.txt" }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.src}", "{outputs.out}"]
+    outputs: { out: "out/{item}.up" }
+  count:
+    step: ./steps/count.mjs
+    inputs: { parts: { target: upper } }
+    params: { suffix: "\${config.suffix}" }
+    outputs: { out: out/count.txt }
+  final:
+    inputs: { c: { target: count } }
+    command: [node, -e, ${JSON.stringify(CONCAT)}, "{outputs.out}", "{inputs.c}"]
+    outputs: { out: out/final.txt }
+`;
+
+let watcher: WatchProcess | undefined;
+afterEach(async () => {
+  await watcher?.stop();
+  watcher = undefined;
+});
+
+describe('pipe watch', () => {
+  it('rebuilds exactly what each edit touches, survives bad edits, and ignores non-changes', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': PIPELINE,
+      'params.yaml': 'suffix: "!"\n',
+      'data/a.txt': 'abc',
+      'data/b.txt': 'de',
+      'steps/count.mjs': COUNT_STEP,
+      'steps/letters.mjs': 'export const letters = (s) => String(s.replace(/[^A-Za-z]/g, "").length);\n',
+    });
+    const w = (watcher = WatchProcess.start(ws, ['final', '-j', '2']));
+
+    // Initially everything runs; then the watcher is armed.
+    let end = await w.buildEnd();
+    expect(end.status).toBe('succeeded');
+    expect(end.ran).toEqual(['count', 'final', 'upper[a]', 'upper[b]']);
+    expect(end.products).toEqual([ws.path('out/final.txt')]);
+    await w.event('watch-start');
+    expect(ws.read('out/final.txt')).toBe('final:5!');
+
+    // A parameter change: exactly the tasks that depend on it.
+    await w.event('idle');
+    ws.write('params.yaml', 'suffix: "?"\n');
+    const change = await w.event('change');
+    expect(change.paths).toEqual([ws.path('params.yaml')]);
+    expect(change.kinds).toEqual(['config']);
+    end = await w.buildEnd();
+    expect(end.ran).toEqual(['count', 'final']);
+    expect(ws.read('out/final.txt')).toBe('final:5?');
+
+    // A touch without a content change: nothing runs, not even a build.
+    await w.event('idle');
+    let from = w.mark();
+    const later = new Date(Date.now() + 5000);
+    utimesSync(ws.path('params.yaml'), later, later);
+    const unchanged = await w.event('unchanged');
+    expect(unchanged.paths).toEqual([ws.path('params.yaml')]);
+    await w.event('idle');
+    expect(w.between(from).map((e) => e.event)).not.toContain('build-start');
+
+    // Broken YAML: a diagnostic with the place, and watch goes on.
+    ws.write('pipe.yaml', `${PIPELINE}  broken: [\n`);
+    const diag = await w.next((e) => e.event === 'diagnostics', 'diagnostics');
+    expect(diag.source).toBe('pipeline');
+    expect(String(diag.message)).toMatch(/pipe\.yaml:\d+:\d+/);
+    await w.event('idle');
+    expect(w.alive).toBe(true);
+
+    // The fix rebuilds (a changed command reruns only its task).
+    ws.write('pipe.yaml', PIPELINE.replace("'final:'", "'FINAL:'"));
+    end = await w.buildEnd();
+    expect(end.status).toBe('succeeded');
+    expect(end.ran).toEqual(['final']);
+    expect(ws.read('out/final.txt')).toBe('FINAL:5?');
+
+    // A step's helper module is part of the step's code: the step reruns.
+    await w.event('idle');
+    ws.write('steps/letters.mjs', 'export const letters = (s) => String(s.length * 10);\n');
+    expect((await w.event('change')).kinds).toEqual(['step']);
+    end = await w.buildEnd();
+    expect(end.ran).toEqual(['count', 'final']);
+    expect(ws.read('out/final.txt')).toBe('FINAL:50?');
+
+    // Deleting an input is seen; so is creating it again.
+    await w.event('idle');
+    ws.remove('data/b.txt');
+    expect((await w.event('change')).paths).toEqual([ws.path('data/b.txt')]);
+    end = await w.buildEnd();
+    expect(end.ran).toEqual(['count', 'final']);
+    expect(ws.read('out/final.txt')).toBe('FINAL:30?');
+    await w.event('idle');
+    ws.write('data/b.txt', 'xyzw');
+    expect((await w.event('change')).paths).toEqual([ws.path('data/b.txt')]);
+    end = await w.buildEnd();
+    expect(end.ran).toEqual(['count', 'final', 'upper[b]']);
+    expect(ws.read('out/final.txt')).toBe('FINAL:70?');
+
+    // An editor's save: swap file, write to a temp name, rename over the original → one change.
+    await w.event('idle');
+    from = w.mark();
+    ws.write('.params.yaml.swp', 'swap');
+    ws.write('params.yaml.tmp', 'suffix: "#"\n');
+    renameSync(ws.path('params.yaml.tmp'), ws.path('params.yaml'));
+    const saved = await w.event('change');
+    expect(saved.paths).toEqual([ws.path('params.yaml')]);
+    end = await w.buildEnd();
+    expect(end.ran).toEqual(['count', 'final']);
+    await w.event('idle');
+    expect(w.between(from).filter((e) => e.event === 'build-start')).toHaveLength(1);
+    expect(ws.read('out/final.txt')).toBe('FINAL:70#');
+
+    expect(await w.stop()).toBe(0);
+  }, 240_000);
+});
