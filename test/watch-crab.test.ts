@@ -54,8 +54,7 @@ describe('pipe watch: kernel edits (Crab, --kernels wasm)', () => {
     const source = path.join(kernels, 'assembly/cashStatistics.ts');
     const original = readFileSync(source, 'utf8');
     writeFileSync(source, `${original}\n// edited by the watch test\n`);
-    const change = await w.event("change");
-    console.log(JSON.stringify(w.events.filter((e) => e.event !== "task-start" && e.event !== "task-end"), null, 0));
+    const change = await w.event('change');
     expect(change.paths).toEqual([source]);
     expect(change.kinds).toEqual(['kernel']);
     const rebuilt = await w.event('kernel-rebuilt', 180_000);

@@ -10,7 +10,7 @@
  * (a crash, a bad spec) → 2.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -140,6 +140,7 @@ async function promoteOutputs(spec: TaskSpec): Promise<Record<string, OutputReco
   for (const o of Object.values(spec.outputs)) {
     await rename(o.temp, o.final);
     await fsyncDir(dirname(o.final));
+    await rmdir(dirname(o.temp)).catch(() => undefined); // empty once its last output has moved
   }
   return records;
 }

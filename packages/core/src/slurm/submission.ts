@@ -33,9 +33,12 @@ export function taskStem(taskId: string): string {
   return `${safeName(taskId, 50)}-${h}`;
 }
 
-/** The temporary name an output is written to (same directory as the final name, so rename is atomic). */
+/**
+ * The temporary name an output is written to: a hidden directory next to the final name (same file system,
+ * so the rename is atomic), keeping the file name itself, since writers choose the format by it (`.fits.gz`).
+ */
 export function tempOutputPath(finalPath: string, buildId: string, attempt: number): string {
-  return join(dirname(finalPath), `.${basename(finalPath)}.pipe-${safeName(buildId, 20)}-a${attempt}.tmp`);
+  return join(dirname(finalPath), `.pipe-tmp-${safeName(buildId, 40)}-a${attempt}`, basename(finalPath));
 }
 
 /** Longest-path level of each task within the batch (deps outside the batch count as done). Throws on a cycle. */
