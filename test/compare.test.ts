@@ -8,7 +8,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'no
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CRAB, crabWorkspace, tmpDir } from './remote-cache-rig.js';
+import { CRAB, crabWorkspace, namespace, servers, tmpDir } from './remote-cache-rig.js';
 import { Workspace } from './rig.js';
 
 const SQRT_TS = 'products/excess_map/sqrt_ts.fits.gz';
@@ -109,7 +109,7 @@ describe('pipe compare', () => {
     expect(bad.stderr).toMatch(/bad\.yaml:2:/);
   });
 
-  it('two builds of one workspace by id: products fetched from the cache, only the changed one differs', async () => {
+  it('two builds by id, and a build record against the remote cache: products fetched from the cache', async (t) => {
     const COPY = "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8'))";
     const small = new Workspace({
       'pipe.yaml': `version: 1
@@ -146,5 +146,29 @@ targets:
     const missing = await small.run(['compare', 'no-such-build', ids[1]!]);
     expect(missing.code).toBe(2);
     expect(existsSync(small.path('out'))).toBe(false);
+
+    // Against reference products that exist only in the remote cache: main's build record (a small JSON
+    // file kept by CI) compared from another workspace whose local cache never held them.
+    const { env, skip } = await servers();
+    if (!env) return t.skip(skip);
+    const ns = namespace('bazel', env);
+    small.write('data/value.json', '{"flux": 1.0}');
+    const main = await small.run(['build', 'fixed', 'value', '--force'], ns.env);
+    expect(main.code, main.stderr).toBe(0);
+    const record = path.join(tmpDir('pipe-compare-record-'), 'main-build.json');
+    const last = readdirSync(small.path('.pipe/builds')).sort().at(-1)!;
+    cpSync(small.path(`.pipe/builds/${last}`), record);
+    const change = new Workspace({ 'pipe.yaml': small.read('pipe.yaml'), 'data/value.json': '{"flux": 1.25}' });
+    expect((await change.run(['build', 'fixed', 'value'], { PIPE_REMOTE_CACHE: '' })).code).toBe(0);
+    const noRemote = await change.run(['compare', record, change.root], { PIPE_REMOTE_CACHE: '' });
+    expect(noRemote.code).toBe(2);
+    expect(noRemote.stderr).toMatch(/not in the cache/);
+    const vsCache = await change.run(['compare', record, change.root, '--json'], ns.env);
+    expect(vsCache.code, vsCache.stderr).toBe(1);
+    const r = JSON.parse(vsCache.stdout);
+    expect(r.products.map((p: { path: string; status: string }) => [p.path, p.status])).toEqual([
+      ['out/fixed.json', 'identical'],
+      ['out/value.json', 'different'],
+    ]);
   });
 });

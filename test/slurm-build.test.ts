@@ -116,10 +116,14 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     const arrays = new Set(['a', 'b', 'c', 'd', 'e'].map((i) => table.tasks[`parts[${i}]`]!.job.split('_')[0]));
     expect(arrays.size).toBe(1); // one sbatch for the fan-out
     expect(table.tasks['parts[a]']!.job).toMatch(/^\d+_\d$/);
-    // joined and counted were submitted before the parts ended: their jobs waited on afterok.
-    const joinedJob = table.tasks.joined!.job;
-    const show = execFileSync('scontrol', ['show', 'job', '-o', joinedJob], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
-    expect(show).toMatch(new RegExp(`Dependency=afterok:${[...arrays][0]}`));
+    // joined was submitted (with afterok) before the parts ended, not after this process saw them end.
+    const field = (job: string, name: string) => {
+      const show = execFileSync('scontrol', ['show', 'job', '-o', job], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
+      return new RegExp(`${name}=(\\S+)`).exec(show)?.[1] ?? '';
+    };
+    const partsEnd = ['a', 'b', 'c', 'd', 'e'].map((i) => field(table.tasks[`parts[${i}]`]!.job, 'EndTime')).sort();
+    expect(field(table.tasks.joined!.job, 'SubmitTime') <= partsEnd[0]!).toBe(true);
+    expect(field(table.tasks.counted!.job, 'SubmitTime') <= partsEnd[0]!).toBe(true);
     // The record and the provenance carry the job ids and placement.
     const rec = buildRecord(onSlurm, buildId);
     expect(rec.tasks.counted.executor).toBe('slurm');

@@ -21,20 +21,35 @@ function median(values) {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median seconds of `fn` over the repeats (after one warm-up call). */
+/**
+ * Median wall and CPU seconds of `fn` over the repeats (after one warm-up call). The CPU time (all
+ * threads of this process) gives a per-core figure that a busy shared machine distorts much less.
+ */
 function time(fn, reps = repeats) {
   fn();
-  const t = [];
+  const wall = [];
+  const cpu = [];
   for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     fn();
-    t.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  return median(t);
+  return { wall: median(wall), cpu: median(cpu) };
 }
 
-function record(kernel, impl, items, seconds, unit, note = '') {
-  rows.push({ kernel, impl, rate: items / seconds, unit, note });
+/** `seconds` is { wall, cpu } or a number (CPU seconds measured by an external baseline). */
+function record(kernel, impl, items, seconds, unit) {
+  const t = typeof seconds === 'number' ? { wall: undefined, cpu: seconds } : seconds;
+  rows.push({
+    kernel,
+    impl,
+    wall: t.wall === undefined ? undefined : items / t.wall,
+    cpu: items / t.cpu,
+    unit,
+  });
 }
 
 function lcg(seed) {
@@ -179,7 +194,7 @@ fx = rng.uniform(-2, 102, n); fy = rng.uniform(-2, 102, n); fe = rng.uniform(-1,
 def med(f):
     f(); t = []
     for _ in range(reps):
-        t0 = time.perf_counter(); f(); t.append(time.perf_counter() - t0)
+        t0 = time.process_time(); f(); t.append(time.process_time() - t0)
     return sorted(t)[len(t) // 2]
 def hdd(): np.histogramdd((fe, fy, fx), bins=(10, 100, 100), range=((-0.5, 9.5), (-0.5, 99.5), (-0.5, 99.5)))
 def bc():
@@ -236,7 +251,9 @@ function benchAccumulate(n, native) {
 
 function benchMaps(allBackends) {
   // Map kernels are single-threaded: one native row.
-  const backends = allBackends.filter((b) => !b.threads || b.threads === 1).map((b) => ({ ...b, name: b.threads ? 'native' : b.name, threads: undefined }));
+  const backends = allBackends
+    .filter((b) => !b.threads || b.threads === 1)
+    .map((b) => ({ ...b, name: b.threads ? 'native' : b.name, threads: undefined }));
   const nx = 500;
   const ny = 500;
   const rnd = lcg(3);

@@ -11,7 +11,8 @@
  * executor. The job's log becomes the task's log; the job id, node and resources go into the outcome's
  * metadata (and so into the product's provenance).
  */
-import { copyFile, link, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { constants } from 'node:os';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
@@ -110,7 +111,7 @@ export class SlurmEngineExecutor implements Executor {
       if (!req) return;
       const from = o.attempts[o.attempts.length - 1]?.logFile;
       // The job's log becomes the task's log.
-      if (from) await copyFile(from, req.logFile).catch(() => undefined);
+      if (from) await mkdir(dirname(req.logFile), { recursive: true }).then(() => copyFile(from, req.logFile)).catch(() => undefined);
       let outcome = toOutcome(o);
       if (outcome.ok && publishes(req)) {
         try {

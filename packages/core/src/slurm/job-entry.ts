@@ -161,6 +161,13 @@ async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile>
     else outputs = promoted;
   }
   const ok = outcome.exitCode === 0 && outcome.signal === null && !abort.signal.aborted;
+  if (!ok) {
+    // A failed attempt leaves nothing behind, not even its hidden temporary directory.
+    for (const o of Object.values(spec.outputs)) {
+      await rm(o.temp, { force: true });
+      await rmdir(dirname(o.temp)).catch(() => undefined);
+    }
+  }
   const env = process.env;
   const slurm: TaskResultFile['slurm'] = {};
   const put = (k: keyof TaskResultFile['slurm'], v: string | undefined) => {

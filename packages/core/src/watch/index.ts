@@ -12,6 +12,7 @@ export {
   type KernelPart,
   type KernelSources,
   kindOf,
+  reanchor,
   type WatchKind,
   type WatchSet,
   type WatchSetOptions,

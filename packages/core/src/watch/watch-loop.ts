@@ -17,7 +17,7 @@ import { ContentTracker } from './content-tracker.js';
 import type { WatchEvent } from './events.js';
 import { createFsWatcher, type FsWatcher, type FsWatcherOptions } from './fs-watcher.js';
 import { type CompileUnit, compileUnit, type KernelTools, loadKernelTools, unitKey, unitsFor } from './recompile.js';
-import { computeWatchSet, kindOf, type KernelSources, type WatchKind, type WatchSet } from './watch-set.js';
+import { computeWatchSet, kindOf, type KernelSources, reanchor, type WatchKind, type WatchSet } from './watch-set.js';
 
 /** The pipeline as (re)loaded by the caller: the CLI's loader, with its registry. */
 export type PipelineLoad =
@@ -132,6 +132,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     const loaded = await options.load();
     if (!loaded.ok) {
       emit({ type: 'diagnostics', source: 'pipeline', message: loaded.message });
+      // Keep watching the last known inputs; a deleted input folder is watched through its parent.
+      await refreshWatch(reanchor(set));
       return 'ok';
     }
     if (loaded.warnings) emit({ type: 'note', message: loaded.warnings });

@@ -129,6 +129,15 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
     }
   }
 
+  return reanchor({ files, kernelFiles, dirs: new Set(), missingDirs: new Set(), globs, excluded });
+}
+
+/**
+ * The folders to watch for a set's files and globs, as the file system is now: each input's folder,
+ * or for a missing one its nearest existing ancestor (and the missing folders between, whose
+ * creation is a change). Called again when inputs disappear while the pipeline cannot be reloaded.
+ */
+export function reanchor(set: WatchSet): WatchSet {
   const dirs = new Set<string>();
   const missingDirs = new Set<string>();
   const watchDir = (dir: string) => {
@@ -139,9 +148,9 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
     }
     dirs.add(current);
   };
-  for (const file of files.keys()) watchDir(path.dirname(file));
-  for (const glob of globs) watchDir(glob.base);
-  return { files, kernelFiles, dirs, missingDirs, globs, excluded };
+  for (const file of set.files.keys()) watchDir(path.dirname(file));
+  for (const glob of set.globs) watchDir(glob.base);
+  return { ...set, dirs, missingDirs };
 }
 
 /** Whether a path reported by the file watcher is one of the watch set's inputs (or may become one). */
