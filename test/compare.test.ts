@@ -152,12 +152,12 @@ targets:
     const { env, skip } = await servers();
     if (!env) return t.skip(skip);
     const ns = namespace('bazel', env);
-    small.write('data/value.json', '{"flux": 1.0}');
-    const main = await small.run(['build', 'fixed', 'value', '--force'], ns.env);
+    const mainWs = new Workspace({ 'pipe.yaml': small.read('pipe.yaml'), 'data/value.json': '{"flux": 1.0}' });
+    const main = await mainWs.run(['build', 'fixed', 'value'], ns.env);
     expect(main.code, main.stderr).toBe(0);
     const record = path.join(tmpDir('pipe-compare-record-'), 'main-build.json');
-    const last = readdirSync(small.path('.pipe/builds')).sort().at(-1)!;
-    cpSync(small.path(`.pipe/builds/${last}`), record);
+    const last = readdirSync(mainWs.path('.pipe/builds')).sort().at(-1)!;
+    cpSync(mainWs.path(`.pipe/builds/${last}`), record);
     const change = new Workspace({ 'pipe.yaml': small.read('pipe.yaml'), 'data/value.json': '{"flux": 1.25}' });
     expect((await change.run(['build', 'fixed', 'value'], { PIPE_REMOTE_CACHE: '' })).code).toBe(0);
     const noRemote = await change.run(['compare', record, change.root], { PIPE_REMOTE_CACHE: '' });

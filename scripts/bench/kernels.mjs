@@ -311,13 +311,17 @@ function format(rate, unit) {
 function printTable() {
   const byKernel = new Map();
   for (const r of rows) byKernel.set(r.kernel, [...(byKernel.get(r.kernel) ?? []), r]);
-  const lines = ['| kernel | implementation | throughput | × reference (js) |', '|---|---|---|---|'];
+  const lines = [
+    '| kernel | implementation | wall-clock throughput | per CPU-second | × reference (js), CPU |',
+    '|---|---|---|---|---|',
+  ];
   for (const [kernel, list] of byKernel) {
-    const base = list.find((r) => r.impl === 'js')?.rate;
-    for (const r of list)
-      lines.push(
-        `| ${kernel} | ${r.impl} | ${format(r.rate, r.unit)} | ${base ? `${(r.rate / base).toFixed(2)}×` : '—'} |`,
-      );
+    const base = list.find((r) => r.impl === 'js')?.cpu;
+    for (const r of list) {
+      const wall = r.wall === undefined ? '—' : format(r.wall, r.unit);
+      const ratio = base ? `${(r.cpu / base).toFixed(2)}×` : '—';
+      lines.push(`| ${kernel} | ${r.impl} | ${wall} | ${format(r.cpu, r.unit)} | ${ratio} |`);
+    }
   }
   console.log(lines.join('\n'));
 }

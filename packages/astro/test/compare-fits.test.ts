@@ -17,8 +17,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fitsComparator } from '../src/compare/index.js';
 import { type CardInput, type MapFitsSpec, readMapFits, writeFits, writeMapFits } from '../src/fits/index.js';
 import { colormapRgb } from '../src/quicklook/index.js';
+import { SHARED } from './shared-dir.js';
 
-const REFERENCE = '/work/shared/spec/reference/crab/sqrt_ts.fits.gz';
+const REFERENCE = `${SHARED}/spec/reference/crab/sqrt_ts.fits.gz`;
 const root = mkdtempSync(join(tmpdir(), 'pipe-compare-fits-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;

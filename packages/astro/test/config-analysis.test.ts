@@ -22,7 +22,13 @@ describe('gammapy analysis config', () => {
 
   it('converts other units', () => {
     const { config, issues } = readAnalysisConfig({
-      datasets: { type: '3d', geom: { wcs: { skydir: { frame: 'galactic', lon: '0 deg', lat: '0 deg' }, binsize: '6 arcmin' }, axes: { energy: { min: '300 GeV', max: '0.1 PeV', nbins: 3 } } } },
+      datasets: {
+        type: '3d',
+        geom: {
+          wcs: { skydir: { frame: 'galactic', lon: '0 deg', lat: '0 deg' }, binsize: '6 arcmin' },
+          axes: { energy: { min: '300 GeV', max: '0.1 PeV', nbins: 3 } },
+        },
+      },
     });
     expect(issues).toEqual([]);
     expect(config.datasets.geom.wcs.binsize).toBeCloseTo(0.1, 12);
@@ -32,7 +38,13 @@ describe('gammapy analysis config', () => {
 
   it('reports a wrong unit, an unknown key and a bad enum at their paths', () => {
     const { issues } = readAnalysisConfig({
-      datasets: { type: '3d', geom: { wcs: { skydir: { frame: 'icrs', lon: '1 deg', lat: '2 deg' } }, axes: { energy: { min: '1 deg' } } } },
+      datasets: {
+        type: '3d',
+        geom: {
+          wcs: { skydir: { frame: 'icrs', lon: '1 deg', lat: '2 deg' } },
+          axes: { energy: { min: '1 deg' } },
+        },
+      },
       observations: { obs_con: {} },
       excess_map: { correlation_radius: '0.1 TeV' },
     });
@@ -41,8 +53,14 @@ describe('gammapy analysis config', () => {
       message: "invalid unit for energy: 'deg'",
       hint: 'use one of eV, keV, MeV, GeV, TeV, PeV, erg, J',
     });
-    expect(issues).toContainEqual({ path: ['observations', 'obs_con'], message: "unknown key 'obs_con'", hint: "did you mean 'obs_cone'?" });
-    expect(issues.find((i) => i.path.join('.') === 'excess_map.correlation_radius')?.message).toBe("invalid unit for angle: 'TeV'");
+    expect(issues).toContainEqual({
+      path: ['observations', 'obs_con'],
+      message: "unknown key 'obs_con'",
+      hint: "did you mean 'obs_cone'?",
+    });
+    expect(issues.find((i) => i.path.join('.') === 'excess_map.correlation_radius')?.message).toBe(
+      "invalid unit for angle: 'TeV'",
+    );
   });
 
   it('reads ISO times as MJD in TT', () => {

@@ -11,8 +11,9 @@ import {
   openDataStore,
 } from '../src/dl3/index.js';
 import { emptyPrimary, FitsError, readFitsSync, writeFits } from '../src/fits/index.js';
+import { SHARED } from './shared-dir.js';
 
-const HESS = '/work/shared/data/hess-dl3-dr1';
+const HESS = `${SHARED}/data/hess-dl3-dr1`;
 const CRAB_RUNS = [23523, 23526, 23559, 23592];
 const ALL_TYPES = ['events', 'gti', 'aeff', 'edisp', 'psf', 'bkg'];
 const dir = mkdtempSync(join(tmpdir(), 'dl3-'));

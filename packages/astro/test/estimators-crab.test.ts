@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ExcessMaps, excessMap, summarizeExcessMap } from '../src/estimators/index.js';
 import { readFitsSync } from '../src/fits/index.js';
+import { SHARED } from './shared-dir.js';
 
-const REF = '/work/shared/spec/reference/crab';
+const REF = `${SHARED}/spec/reference/crab`;
 const summary = JSON.parse(
   readFileSync(join(REF, 'summary.json'), 'utf8').replace(/\bNaN\b|-?Infinity\b/g, 'null'),
 ) as {

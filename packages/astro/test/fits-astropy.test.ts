@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFitsSync, readMapFits, writeFits, writeMapFits } from '../src/fits/index.js';
+import { SHARED } from './shared-dir.js';
 
 const PYTHON = process.env.PIPE_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, 'fixtures/io/astropy_interop.py');
@@ -78,8 +79,8 @@ describe.skipIf(!hasAstropy)('astropy interop', () => {
         ],
       },
     ]);
-    const ref = readMapFits('/work/shared/spec/reference/crab/counts.fits.gz');
-    const cards = readFitsSync('/work/shared/spec/reference/crab/counts.fits.gz').hdu(0).header.cards;
+    const ref = readMapFits(`${SHARED}/spec/reference/crab/counts.fits.gz`);
+    const cards = readFitsSync(`${SHARED}/spec/reference/crab/counts.fits.gz`).hdu(0).header.cards;
     const wcs = cards.slice(
       cards.findIndex((c) => c.key === 'WCSAXES'),
       cards.findIndex((c) => c.key === 'AXCOLS1'),

@@ -13,8 +13,9 @@ import {
   readFits,
   readFitsSync,
 } from '../src/fits/index.js';
+import { SHARED } from './shared-dir.js';
 
-const RUN = '/work/shared/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_023523.fits.gz';
+const RUN = `${SHARED}/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_023523.fits.gz`;
 const dir = mkdtempSync(join(tmpdir(), 'fits-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

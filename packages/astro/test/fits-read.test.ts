@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFits, readFitsSync, toFloat64 } from '../src/fits/index.js';
+import { SHARED } from './shared-dir.js';
 
-const HESS = '/work/shared/data/hess-dl3-dr1';
+const HESS = `${SHARED}/data/hess-dl3-dr1`;
 const RUN_23523 = join(HESS, 'data/hess_dl3_dr1_obs_id_023523.fits.gz');
-const REF = '/work/shared/spec/reference/crab';
+const REF = `${SHARED}/spec/reference/crab`;
 
 interface MapSummary {
   shape_numpy: number[];
@@ -83,7 +84,7 @@ describe('reading HESS DL3 run files (written by astropy)', () => {
   });
 
   it('reads the int64 exclusion mask image', () => {
-    const img = readFitsSync('/work/shared/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz')
+    const img = readFitsSync(`${SHARED}/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz`)
       .hdu(0)
       .image();
     expect(img.shape).toEqual([250, 250]);

@@ -14,8 +14,9 @@ import {
   writeFits,
   writeMapFits,
 } from '../src/fits/index.js';
+import { SHARED } from './shared-dir.js';
 
-const REF = '/work/shared/spec/reference/crab';
+const REF = `${SHARED}/spec/reference/crab`;
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'fits-write-'));

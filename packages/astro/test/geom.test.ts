@@ -6,9 +6,10 @@ import { isEnergyAxisFailure, logCentres, logEnergyAxis } from '../src/geom/ener
 import { roundHalfEven } from '../src/geom/rounding.js';
 import { createWcsGeom, irfGeom, isGeomFailure, type WcsGeom } from '../src/geom/wcs-geom.js';
 import { convertFrame, icrsToPixel, pixelToIcrs } from '../src/wcs/index.js';
+import { SHARED } from './shared-dir.js';
 
 const summary = JSON.parse(
-  readFileSync('/work/shared/spec/reference/crab/summary.json', 'utf8').replace(/\bNaN\b/g, 'null'),
+  readFileSync(`${SHARED}/spec/reference/crab/summary.json`, 'utf8').replace(/\bNaN\b/g, 'null'),
 ) as {
   geom: { energy_edges_TeV: number[]; energy_true_edges_TeV: number[] };
   exposure_at_centre: { energy_true_centres_TeV: number[] };

@@ -21,10 +21,11 @@ import {
   reduceObservation,
   stackDatasets,
 } from '../src/makers/index.js';
+import { SHARED } from './shared-dir.js';
 
-const STORE = '/work/shared/data/hess-dl3-dr1';
-const EXCLUSION = '/work/shared/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz';
-const REF = '/work/shared/spec/reference/crab';
+const STORE = `${SHARED}/data/hess-dl3-dr1`;
+const EXCLUSION = `${SHARED}/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz`;
+const REF = `${SHARED}/spec/reference/crab`;
 const OBS = [23523, 23526, 23559, 23592];
 
 interface PerRun {

@@ -22,6 +22,7 @@ import {
   stackDatasets,
   writeDataset,
 } from '../src/makers/index.js';
+import { SHARED } from './shared-dir.js';
 
 const axis = logEnergyAxis('reco', 1, 10, 4) as EnergyAxis;
 const truth = logEnergyAxis('true', 0.5, 20, 6) as EnergyAxis;
@@ -312,7 +313,7 @@ describe('stacking with cutouts', () => {
   });
 
   it('refuses a file that is not a dataset', () => {
-    const r = readDataset('/work/shared/spec/reference/crab/counts.fits.gz');
+    const r = readDataset(`${SHARED}/spec/reference/crab/counts.fits.gz`);
     expect(isDatasetReadFailure(r) && r.reason).toBe('dataset-invalid');
   });
 });
@@ -325,7 +326,7 @@ describe('reduction settings from a gammapy config', () => {
       '../src/makers/index.js'
     );
     const raw = JSON.parse(
-      readFileSync('/work/shared/spec/reference/crab/summary.json', 'utf8').replace(/\bNaN\b/g, 'null'),
+      readFileSync(`${SHARED}/spec/reference/crab/summary.json`, 'utf8').replace(/\bNaN\b/g, 'null'),
     ).config;
     const { config, issues } = readAnalysisConfig(raw);
     expect(issues).toEqual([]);

@@ -20,6 +20,7 @@ import {
   type Wcs,
   wcsHeaderCards,
 } from '../src/wcs/index.js';
+import { SHARED } from './shared-dir.js';
 
 const crab: Wcs = createWcs({
   frame: 'icrs',
@@ -182,13 +183,11 @@ describe('header cards', () => {
   });
 
   it('parses the reference map and exclusion mask headers', () => {
-    const counts = parseWcsHeader(
-      readFitsSync('/work/shared/spec/reference/crab/counts.fits.gz').hdu(0).header,
-    );
+    const counts = parseWcsHeader(readFitsSync(`${SHARED}/spec/reference/crab/counts.fits.gz`).hdu(0).header);
     if (isWcsFailure(counts)) throw new Error(counts.message);
     expect(pixelToIcrs(counts, 50, 49)[0]).toBeCloseTo(83.62221434850522, 10);
     const mask = parseWcsHeader(
-      readFitsSync('/work/shared/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz').hdu(0).header,
+      readFitsSync(`${SHARED}/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz`).hdu(0).header,
     );
     if (isWcsFailure(mask)) throw new Error(mask.message);
     expect(mask.projection).toBe('TAN');

@@ -65,14 +65,15 @@ export async function resolveSource(arg: string, side: 'ref' | 'new', ctx: Sourc
   if (st?.isFile()) {
     const record = readRecord(abs);
     if (!record) return { ok: false, message: `pipe compare: ${side}: ${arg} is a file but not a pipe build record` };
-    return cachedBuildSource(record, arg, side, ctx);
+    // A record from elsewhere (e.g. a CI artifact): its cache directory is another machine's; use ours.
+    return cachedBuildSource(record, arg, side, ctx, undefined);
   }
   if (!ctx.workspaceRoot) {
     return { ok: false, message: `pipe compare: ${side}: '${arg}' is not a directory, a build record, or a build id (no pipe.yaml here for build ids)` };
   }
   const found = core.readBuildRecord(core.workspaceLayout(ctx.workspaceRoot).buildsDir, arg);
   if (!found.ok) return { ok: false, message: `pipe compare: ${side}: '${arg}' is not a directory, and ${found.detail} in ${ctx.workspaceRoot}` };
-  return cachedBuildSource(found.record, found.record.id, side, ctx);
+  return cachedBuildSource(found.record, found.record.id, side, ctx, found.record.cacheDir);
 }
 
 /** The last build of a workspace, its outputs read in place (hashes from the state file). */
@@ -99,8 +100,14 @@ async function workspaceSource(arg: string, root: string, ctx: SourceContext): P
 }
 
 /** A build's outputs from the cache, by the keys of its record. */
-async function cachedBuildSource(record: BuildRecord, label: string, side: string, ctx: SourceContext): Promise<SourceResult> {
-  const cache = ctx.cacheFor(record.cacheDir);
+async function cachedBuildSource(
+  record: BuildRecord,
+  label: string,
+  side: string,
+  ctx: SourceContext,
+  cacheDir: string | undefined,
+): Promise<SourceResult> {
+  const cache = ctx.cacheFor(cacheDir);
   const entries: ProductEntry[] = [];
   const where = new Map<string, { sha256: string; mode: number }>();
   const dir = path.join(ctx.scratch, side);
