@@ -73,10 +73,15 @@ describe('pipe compare', () => {
     perturbPixel(path.join(changed, SQRT_TS), 2.5);
     const out = tmpDir('pipe-compare-out-');
     const run = await ws.run([
-      'compare', ref, changed,
-      '--json', path.join(out, 'report.json'),
-      '--markdown', path.join(out, 'report.md'),
-      '--diff-dir', path.join(out, 'diffs'),
+      'compare',
+      ref,
+      changed,
+      '--json',
+      path.join(out, 'report.json'),
+      '--markdown',
+      path.join(out, 'report.md'),
+      '--diff-dir',
+      path.join(out, 'diffs'),
     ]);
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/REGRESSION/);
@@ -91,14 +96,25 @@ describe('pipe compare', () => {
     expect(image.differing).toBe(1);
     const pngs = readdirSync(path.join(out, 'diffs')).filter((f) => f.endsWith('.png'));
     expect(pngs).toHaveLength(1);
-    expect(readFileSync(path.join(out, 'diffs', pngs[0]!)).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      readFileSync(path.join(out, 'diffs', pngs[0]!))
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toContain(`diffs/${pngs[0]}`);
     expect(md).toContain('Regression');
 
     // A tolerance that admits the change: within tolerance, exit 0.
     writeFileSync(path.join(out, 'tol.yaml'), 'products:\n  sqrt_ts.fits.gz: {atol: 3}\n');
-    const tolerant = await ws.run(['compare', ref, changed, '--tolerances', path.join(out, 'tol.yaml'), '--json']);
+    const tolerant = await ws.run([
+      'compare',
+      ref,
+      changed,
+      '--tolerances',
+      path.join(out, 'tol.yaml'),
+      '--json',
+    ]);
     expect(tolerant.code, tolerant.stderr).toBe(0);
     expect(JSON.parse(tolerant.stdout).summary).toMatchObject({ withinTolerance: 1, different: 0 });
 
@@ -110,7 +126,8 @@ describe('pipe compare', () => {
   });
 
   it('two builds by id, and a build record against the remote cache: products fetched from the cache', async (t) => {
-    const COPY = "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8'))";
+    const COPY =
+      "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8'))";
     const small = new Workspace({
       'pipe.yaml': `version: 1
 targets:
@@ -129,7 +146,9 @@ targets:
     small.write('data/value.json', '{"flux": 1.5}');
     const second = await small.run(['build', 'fixed', 'value']);
     expect(second.code, second.stderr).toBe(0);
-    const ids = readdirSync(small.path('.pipe/builds')).map((f) => f.replace(/\.json$/, '')).sort();
+    const ids = readdirSync(small.path('.pipe/builds'))
+      .map((f) => f.replace(/\.json$/, ''))
+      .sort();
     expect(ids).toHaveLength(2);
     // The first build's value.json is no longer in the workspace: it must come from the cache.
     small.remove('out');
@@ -152,13 +171,19 @@ targets:
     const { env, skip } = await servers();
     if (!env) return t.skip(skip);
     const ns = namespace('bazel', env);
-    const mainWs = new Workspace({ 'pipe.yaml': small.read('pipe.yaml'), 'data/value.json': '{"flux": 1.0}' });
+    const mainWs = new Workspace({
+      'pipe.yaml': small.read('pipe.yaml'),
+      'data/value.json': '{"flux": 1.0}',
+    });
     const main = await mainWs.run(['build', 'fixed', 'value'], ns.env);
     expect(main.code, main.stderr).toBe(0);
     const record = path.join(tmpDir('pipe-compare-record-'), 'main-build.json');
     const last = readdirSync(mainWs.path('.pipe/builds')).sort().at(-1)!;
     cpSync(mainWs.path(`.pipe/builds/${last}`), record);
-    const change = new Workspace({ 'pipe.yaml': small.read('pipe.yaml'), 'data/value.json': '{"flux": 1.25}' });
+    const change = new Workspace({
+      'pipe.yaml': small.read('pipe.yaml'),
+      'data/value.json': '{"flux": 1.25}',
+    });
     expect((await change.run(['build', 'fixed', 'value'], { PIPE_REMOTE_CACHE: '' })).code).toBe(0);
     const noRemote = await change.run(['compare', record, change.root], { PIPE_REMOTE_CACHE: '' });
     expect(noRemote.code).toBe(2);

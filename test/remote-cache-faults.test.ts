@@ -14,7 +14,8 @@ import { buildWith, namespace, REPO, servers, tmpDir } from './remote-cache-rig.
 import { Workspace } from './rig.js';
 
 const WRITE = "require('fs').writeFileSync(process.argv[1], process.argv[2])";
-const COPY = "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8')+process.argv[3])";
+const COPY =
+  "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8')+process.argv[3])";
 
 /** a → b → c; `middle` is the command b runs before writing its output (e.g. stopping the server). */
 function chain(tag: string, middle = 'true'): Workspace {
@@ -93,7 +94,10 @@ describe('remote cache faults', () => {
     privateDirs.push(dir);
     const port = String(await freePort());
     const priv = await serversUp({ CACHE_CI_DIR: dir, CACHE_SERVERS: 'nginx', NGINX_CACHE_PORT: port });
-    const remote = { PIPE_REMOTE_CACHE: priv.PIPE_TEST_BAZEL_CACHE_URL!, PIPE_REMOTE_CACHE_TOKEN: priv.PIPE_TEST_BAZEL_CACHE_TOKEN! };
+    const remote = {
+      PIPE_REMOTE_CACHE: priv.PIPE_TEST_BAZEL_CACHE_URL!,
+      PIPE_REMOTE_CACHE_TOKEN: priv.PIPE_TEST_BAZEL_CACHE_TOKEN!,
+    };
     // Task b stops the server (with the repository's own script) after a's products were uploaded.
     const down = `CACHE_CI_DIR=${dir} bash ${path.join(REPO, 'scripts/cache-servers-down.sh')}`;
     const ws = chain('kill', down);
@@ -111,7 +115,9 @@ describe('remote cache faults', () => {
   });
 
   /** A fake remote at the network seam: `answer` decides each response; counts requests. */
-  async function fake(answer: (res: import('node:http').ServerResponse) => void): Promise<{ url: string; requests: () => number }> {
+  async function fake(
+    answer: (res: import('node:http').ServerResponse) => void,
+  ): Promise<{ url: string; requests: () => number }> {
     let n = 0;
     const server = createServer((req, res) => {
       n++;

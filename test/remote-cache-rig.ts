@@ -4,8 +4,9 @@
  * private namespace per test on the shared servers (a URL prefix on nginx, a team on
  * turborepo-remote-cache), and Crab workspaces copied from the repository.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BazelHttpCache, type RemoteCache, TurboRemoteCache } from '@pipe/cache';
@@ -67,7 +68,12 @@ export function namespace(kind: ServerKind, s: CacheServersEnv): RemoteNamespace
   const dir = path.join(s.PIPE_TEST_TURBO_CACHE_DIR!, id);
   return {
     kind,
-    env: { PIPE_REMOTE_CACHE: url, PIPE_REMOTE_CACHE_TOKEN: token, PIPE_REMOTE_CACHE_PROTOCOL: 'turbo', PIPE_REMOTE_CACHE_TEAM: id },
+    env: {
+      PIPE_REMOTE_CACHE: url,
+      PIPE_REMOTE_CACHE_TOKEN: token,
+      PIPE_REMOTE_CACHE_PROTOCOL: 'turbo',
+      PIPE_REMOTE_CACHE_TEAM: id,
+    },
     client: new TurboRemoteCache({ url, token, team: id }),
     blobFile: (sha) => path.join(dir, sha),
     manifestFile: (key) => path.join(dir, `ac-${key}`),
@@ -98,22 +104,40 @@ export interface Built {
 
 /** `pipe build --json` with the remote's environment; task ids by end state and the warning lines. */
 export async function buildWith(ws: Workspace, args: string[], env: Record<string, string>): Promise<Built> {
-  const run = await ws.run(['build', ...args, '--json'], { PIPE_REMOTE_CACHE: '', PIPE_REMOTE_CACHE_TOKEN: '', ...env });
+  const run = await ws.run(['build', ...args, '--json'], {
+    PIPE_REMOTE_CACHE: '',
+    PIPE_REMOTE_CACHE_TOKEN: '',
+    ...env,
+  });
   const ended: Record<string, string[]> = {};
-  for (const e of parseEvents(run.stdout)) if (e.event === 'task-end') (ended[e.state!] ??= []).push(e.id!);
+  for (const e of parseEvents(run.stdout)) {
+    if (e.event !== 'task-end') continue;
+    const list = ended[e.state!] ?? [];
+    list.push(e.id!);
+    ended[e.state!] = list;
+  }
   for (const list of Object.values(ended)) list.sort();
   const warnings = run.stderr.split('\n').filter((l) => l.startsWith('warning:'));
   return { run, ended, warnings };
 }
 
 /** Task records of a workspace's state file. */
-export function stateTasks(ws: Workspace): Record<string, { key: string; outputs: Record<string, { path: string; sha256: string }>; items?: Array<{ id: string; files: string[] }> }> {
+export function stateTasks(ws: Workspace): Record<
+  string,
+  {
+    key: string;
+    outputs: Record<string, { path: string; sha256: string }>;
+    items?: Array<{ id: string; files: string[] }>;
+  }
+> {
   return JSON.parse(readFileSync(ws.path('.pipe/state.json'), 'utf8')).tasks;
 }
 
 /** Every product file of a workspace (relative paths under build/ and products/). */
 export function productFiles(ws: Workspace): string[] {
-  return ['build', 'products'].flatMap((d) => listFiles(ws.path(d)).map((f) => path.relative(ws.root, f))).sort();
+  return ['build', 'products']
+    .flatMap((d) => listFiles(ws.path(d)).map((f) => path.relative(ws.root, f)))
+    .sort();
 }
 
 /** Files under a directory whose bytes contain `needle`. */

@@ -22,7 +22,6 @@ import {
 } from './remote-cache-rig.js';
 import type { Workspace } from './rig.js';
 
-
 export function sharingSuite(kind: ServerKind): void {
   let env: CacheServersEnv | undefined;
   let skip: string | undefined;
@@ -43,7 +42,12 @@ export function sharingSuite(kind: ServerKind): void {
     ALL_TASKS = built.ended.ran ?? [];
     RUNS = ALL_TASKS.filter((id) => id.startsWith('datasets[')).map((id) => id.slice(9, -1));
     expect(RUNS.length).toBeGreaterThan(1);
-    expect(ALL_TASKS).toEqual([...RUNS.map((r) => `datasets[${r}]`), 'excess_map', 'observations', 'stacked']);
+    expect(ALL_TASKS).toEqual([
+      ...RUNS.map((r) => `datasets[${r}]`),
+      'excess_map',
+      'observations',
+      'stacked',
+    ]);
     expect(built.warnings).toEqual([]);
   }, 300_000);
 
@@ -58,18 +62,25 @@ export function sharingSuite(kind: ServerKind): void {
       const files = productFiles(first);
       expect(files.length).toBeGreaterThan(20);
       expect(productFiles(second)).toEqual(files);
-      for (const f of files) expect(readFileSync(second.path(f)).equals(readFileSync(first.path(f))), f).toBe(true);
+      for (const f of files)
+        expect(readFileSync(second.path(f)).equals(readFileSync(first.path(f))), f).toBe(true);
 
       // Fan-out items: stored workspace-relative, resolved into the restoring workspace.
       const tasks = stateTasks(second);
       const items = tasks.observations!.items!;
       expect(items.map((i) => i.id)).toEqual(RUNS);
-      for (const i of items) for (const f of i.files) expect(f.startsWith(`${second.root}/pipelines/`), f).toBe(true);
+      for (const i of items)
+        for (const f of i.files) expect(f.startsWith(`${second.root}/pipelines/`), f).toBe(true);
       const stored = await ns.client.getManifest(tasks.observations!.key);
       expect(stored.ok && stored.value).toBeTruthy();
-      const storedFiles = ((stored.ok && stored.value?.items) || []).flatMap((i) => (i as { files: string[] }).files);
+      const storedFiles = ((stored.ok && stored.value?.items) || []).flatMap(
+        (i) => (i as { files: string[] }).files,
+      );
       expect(storedFiles).toEqual(
-        RUNS.map((r) => `pipelines/excess_map/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_${r.padStart(6, '0')}.fits.gz`),
+        RUNS.map(
+          (r) =>
+            `pipelines/excess_map/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_${r.padStart(6, '0')}.fits.gz`,
+        ),
       );
       // A third build of the second workspace is a no-op (the restored items give the same keys).
       const again = await buildWith(second, CRAB, ns.env);
@@ -92,7 +103,9 @@ export function sharingSuite(kind: ServerKind): void {
       expect(built.run.code, built.run.stderr).toBe(0);
       expect(built.ended.ran).toEqual(['excess_map']);
       expect(built.warnings.join('\n')).toMatch(/corrupt|hash/i);
-      expect(readFileSync(third.path(summary.path)).equals(readFileSync(first.path(summary.path)))).toBe(true);
+      expect(readFileSync(third.path(summary.path)).equals(readFileSync(first.path(summary.path)))).toBe(
+        true,
+      );
       expect(readFileSync(third.path(summary.path), 'utf8')).not.toContain('tampered');
       writeFileSync(blob, good);
     }, 300_000);
@@ -123,7 +136,10 @@ export function sharingSuite(kind: ServerKind): void {
         expect(existsSync(path.resolve(fourth.root, up)), up).toBe(false);
       }
       expect(stateTasks(fourth).observations!.items![0]!.files[0]).toBe(
-        path.join(fourth.root, `pipelines/excess_map/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_${RUNS[0]!.padStart(6, '0')}.fits.gz`),
+        path.join(
+          fourth.root,
+          `pipelines/excess_map/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_${RUNS[0]!.padStart(6, '0')}.fits.gz`,
+        ),
       );
     }, 300_000);
   });

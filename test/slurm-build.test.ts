@@ -75,7 +75,7 @@ targets:
     outputs: {out: out/count.txt}
   flaky:
     step: command
-    command: [/bin/sh, -c, 'echo "attempt on $SLURM_JOB_ID with $SLURM_MEM_PER_NODE MB"; echo "no such calibration" >&2; exit 3']
+    command: [/bin/sh, -c, 'echo "calibrating"; echo "no such calibration" >&2; exit 3']
     outputs: {out: out/flaky.txt}
     resources: {mem: 100M, retries: 1}
   slow:
@@ -147,11 +147,13 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     expect(r.stderr).toMatch(/FAILED\s+flaky: exited with status 3/);
     expect(r.stderr).toMatch(/--- flaky: last \d+ lines of .*flaky\.log/);
     expect(r.stderr).toContain('no such calibration');
-    expect(r.stderr).toMatch(/with 200 MB/); // the second attempt's log, with twice the memory
     expect(ws.exists('out/flaky.txt')).toBe(false);
     const ids = readdirSync(ws.path('.pipe/builds')).map((f) => f.replace(/\.json$/, ''));
     const table = jobTable(ws, ids[0]!);
     expect(table.tasks.flaky).toMatchObject({ attempt: 2, state: 'failed' });
+    // The second attempt asked for twice the memory.
+    const show = execFileSync('scontrol', ['show', 'job', '-o', table.tasks.flaky!.job], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
+    expect(show).toMatch(/MinMemoryNode=200M/);
     ws.remove('.');
   }, 300_000);
 

@@ -127,13 +127,23 @@ function crabWorkspace(dir, name) {
 
 /** `pipe build excess_map` in `ws`; wall time in ms and the count of tasks by end state. */
 function pipeBuild(ws, remoteEnv, extra = []) {
-  const env = { ...process.env, PIPE_REMOTE_CACHE: '', PIPE_REMOTE_CACHE_TOKEN: '', PIPE_CACHE_DIR: '', ...remoteEnv };
+  const env = {
+    ...process.env,
+    PIPE_REMOTE_CACHE: '',
+    PIPE_REMOTE_CACHE_TOKEN: '',
+    PIPE_CACHE_DIR: '',
+    ...remoteEnv,
+  };
   const t0 = performance.now();
-  const out = spawnSync(process.execPath, [PIPE, 'build', 'excess_map', '--kernels', values.kernels, '--json', ...extra], {
-    cwd: ws,
-    env,
-    encoding: 'utf8',
-  });
+  const out = spawnSync(
+    process.execPath,
+    [PIPE, 'build', 'excess_map', '--kernels', values.kernels, '--json', ...extra],
+    {
+      cwd: ws,
+      env,
+      encoding: 'utf8',
+    },
+  );
   const ms = performance.now() - t0;
   if (out.status !== 0) throw new Error(`pipe build failed in ${ws}:\n${out.stderr}`);
   const states = {};
@@ -154,7 +164,10 @@ async function crab(env) {
     const remotes = [
       [
         'nginx (bazel)',
-        { PIPE_REMOTE_CACHE: `${env.PIPE_TEST_BAZEL_CACHE_URL}/${tag}`, PIPE_REMOTE_CACHE_TOKEN: env.PIPE_TEST_BAZEL_CACHE_TOKEN },
+        {
+          PIPE_REMOTE_CACHE: `${env.PIPE_TEST_BAZEL_CACHE_URL}/${tag}`,
+          PIPE_REMOTE_CACHE_TOKEN: env.PIPE_TEST_BAZEL_CACHE_TOKEN,
+        },
       ],
       [
         'turborepo-remote-cache',
@@ -183,7 +196,8 @@ async function crab(env) {
       recompute.push(r.ms);
       for (const [name, remoteEnv] of remotes) {
         const got = pipeBuild(crabWorkspace(dir, `w${n++}`), remoteEnv, ['--remote-cache=read']);
-        if (got.states.restored !== tasks) throw new Error(`${name}: restored ${JSON.stringify(got.states)} of ${tasks}`);
+        if (got.states.restored !== tasks)
+          throw new Error(`${name}: restored ${JSON.stringify(got.states)} of ${tasks}`);
         restore[name].push(got.ms);
       }
     }
@@ -198,9 +212,12 @@ async function crab(env) {
     console.log(`| recompute (no remote) | ${(base / 1000).toFixed(2)} | 1.00 | ${fmt(recompute)} |`);
     for (const [name] of remotes) {
       const m = median(restore[name]);
-      console.log(`| restore from ${name} | ${(m / 1000).toFixed(2)} | ${(m / base).toFixed(2)} (${(base / m).toFixed(1)}x faster) | ${fmt(restore[name])} |`);
+      console.log(
+        `| restore from ${name} | ${(m / 1000).toFixed(2)} | ${(m / base).toFixed(2)} (${(base / m).toFixed(1)}x faster) | ${fmt(restore[name])} |`,
+      );
     }
-    for (const [name] of remotes) console.log(`(populating ${name}: recompute + upload ${(populate[name] / 1000).toFixed(2)} s)`);
+    for (const [name] of remotes)
+      console.log(`(populating ${name}: recompute + upload ${(populate[name] / 1000).toFixed(2)} s)`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@ mkdirSync(outDir, { recursive: true });
 
 const result = spawnSync(
   process.execPath,
-  [cli, 'build', '--release', '--platform', '--no-js', '--manifest-path', 'native/Cargo.toml', '--target-dir', 'native/target', '--output-dir', 'build/native', '--dts', 'index.d.ts', '--no-dts-cache'],
+  [cli, 'build', '--release', '--platform', '--no-js', '--manifest-path', 'native/Cargo.toml', '--target-dir', join(root, 'native', 'target'), '--output-dir', 'build/native', '--dts', 'index.d.ts'],
   { cwd: root, stdio: 'inherit', env: { ...process.env, CARGO_TERM_PROGRESS_WHEN: 'never' } },
 );
 if (result.status !== 0) process.exit(result.status ?? 1);

@@ -67,7 +67,10 @@ export async function loadKernels(backend?: BackendName | 'auto'): Promise<Kerne
  * AsyncTask on the libuv pool (abortable with `signal`); otherwise the selected backend runs it in
  * place. The arrays must not be modified until the promise settles.
  */
-export async function binEventsAsync(args: Parameters<Kernels['binEvents']>, options: { backend?: BackendName | 'auto'; signal?: AbortSignal } = {}): Promise<void> {
+export async function binEventsAsync(
+  args: Parameters<Kernels['binEvents']>,
+  options: { backend?: BackendName | 'auto'; signal?: AbortSignal } = {},
+): Promise<void> {
   options.signal?.throwIfAborted();
   const load = await tryLoadKernels(options.backend);
   if (!load.ok) throw new Error(load.error.reason);

@@ -272,6 +272,10 @@ describe('binEventsAsync', () => {
     expect(sameBits(want, got)).toBe(true);
     const controller = new AbortController();
     controller.abort();
-    await expect(binEventsAsync([ra, dec, energy, n, wcs, 100, 100, lnEdges, 10, new Float32Array(100_000)], { signal: controller.signal })).rejects.toThrow();
+    await expect(
+      binEventsAsync([ra, dec, energy, n, wcs, 100, 100, lnEdges, 10, new Float32Array(100_000)], {
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow();
   });
 });

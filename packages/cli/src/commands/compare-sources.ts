@@ -51,7 +51,11 @@ function readRecord(file: string): BuildRecord | undefined {
 }
 
 /** Resolve one argument of `pipe compare`. */
-export async function resolveSource(arg: string, side: 'ref' | 'new', ctx: SourceContext): Promise<SourceResult> {
+export async function resolveSource(
+  arg: string,
+  side: 'ref' | 'new',
+  ctx: SourceContext,
+): Promise<SourceResult> {
   const core = await import('@pipe/core');
   const abs = path.resolve(arg);
   const st = existsSync(abs) ? statSync(abs) : undefined;
@@ -64,15 +68,23 @@ export async function resolveSource(arg: string, side: 'ref' | 'new', ctx: Sourc
   }
   if (st?.isFile()) {
     const record = readRecord(abs);
-    if (!record) return { ok: false, message: `pipe compare: ${side}: ${arg} is a file but not a pipe build record` };
+    if (!record)
+      return { ok: false, message: `pipe compare: ${side}: ${arg} is a file but not a pipe build record` };
     // A record from elsewhere (e.g. a CI artifact): its cache directory is another machine's; use ours.
     return cachedBuildSource(record, arg, side, ctx, undefined);
   }
   if (!ctx.workspaceRoot) {
-    return { ok: false, message: `pipe compare: ${side}: '${arg}' is not a directory, a build record, or a build id (no pipe.yaml here for build ids)` };
+    return {
+      ok: false,
+      message: `pipe compare: ${side}: '${arg}' is not a directory, a build record, or a build id (no pipe.yaml here for build ids)`,
+    };
   }
   const found = core.readBuildRecord(core.workspaceLayout(ctx.workspaceRoot).buildsDir, arg);
-  if (!found.ok) return { ok: false, message: `pipe compare: ${side}: '${arg}' is not a directory, and ${found.detail} in ${ctx.workspaceRoot}` };
+  if (!found.ok)
+    return {
+      ok: false,
+      message: `pipe compare: ${side}: '${arg}' is not a directory, and ${found.detail} in ${ctx.workspaceRoot}`,
+    };
   return cachedBuildSource(found.record, found.record.id, side, ctx, found.record.cacheDir);
 }
 
@@ -96,7 +108,10 @@ async function workspaceSource(arg: string, root: string, ctx: SourceContext): P
       entries.push({ relPath: out.path, absPath, ...(fresh ? { sha256: out.sha256 } : {}) });
     }
   }
-  return { ok: true, source: { label: `${arg} (build ${found.record.id})`, entries: dedupe(entries), materialise: inPlace } };
+  return {
+    ok: true,
+    source: { label: `${arg} (build ${found.record.id})`, entries: dedupe(entries), materialise: inPlace },
+  };
 }
 
 /** A build's outputs from the cache, by the keys of its record. */
@@ -118,7 +133,10 @@ async function cachedBuildSource(
     const manifest: Manifest | undefined = got.ok ? got.value : undefined;
     if (!manifest) {
       const why = got.ok ? 'not in the cache' : (await import('@pipe/cache')).describeFailure(got.failure);
-      return { ok: false, message: `pipe compare: ${side}: the products of ${id} (build ${record.id}, key ${task.key.slice(0, 12)}) are ${why}` };
+      return {
+        ok: false,
+        message: `pipe compare: ${side}: the products of ${id} (build ${record.id}, key ${task.key.slice(0, 12)}) are ${why}`,
+      };
     }
     for (const out of manifest.outputs) {
       const absPath = path.join(dir, ...out.path.split('/'));
@@ -134,7 +152,14 @@ async function cachedBuildSource(
     if (!got.ok) return (await import('@pipe/cache')).describeFailure(got.failure);
     return got.value ? undefined : `blob ${w.sha256.slice(0, 12)} of ${entry.relPath} is not in the cache`;
   };
-  return { ok: true, source: { label: `build ${record.id}${label !== record.id ? ` (${label})` : ''}`, entries: dedupe(entries), materialise } };
+  return {
+    ok: true,
+    source: {
+      label: `build ${record.id}${label !== record.id ? ` (${label})` : ''}`,
+      entries: dedupe(entries),
+      materialise,
+    },
+  };
 }
 
 function dedupe(entries: ProductEntry[]): ProductEntry[] {

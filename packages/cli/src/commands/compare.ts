@@ -30,7 +30,11 @@ async function domainComparators(): Promise<FileComparator[]> {
   }
 }
 
-export async function compareCommand(refArg: string, newArg: string, opts: CompareCliOptions): Promise<number> {
+export async function compareCommand(
+  refArg: string,
+  newArg: string,
+  opts: CompareCliOptions,
+): Promise<number> {
   const core = await import('@pipe/core');
   const fail = (message: string) => {
     process.stderr.write(`${message}\n`);
@@ -80,8 +84,13 @@ export async function compareCommand(refArg: string, newArg: string, opts: Compa
     // Reports name the diff directory as the user gave it (relative links in Markdown).
     if (opts.diffDir && report.diffDir) report.diffDir = opts.diffDir;
     if (opts.markdown) {
-      const linkPrefix = opts.diffDir ? path.relative(path.dirname(path.resolve(opts.markdown)), path.resolve(opts.diffDir)) : '';
-      await core.writeFileAtomic(path.resolve(opts.markdown), core.renderCompareMarkdown(report, { diffLinkPrefix: linkPrefix.split(path.sep).join('/') }));
+      const linkPrefix = opts.diffDir
+        ? path.relative(path.dirname(path.resolve(opts.markdown)), path.resolve(opts.diffDir))
+        : '';
+      await core.writeFileAtomic(
+        path.resolve(opts.markdown),
+        core.renderCompareMarkdown(report, { diffLinkPrefix: linkPrefix.split(path.sep).join('/') }),
+      );
     }
     const json = core.renderCompareJson(report);
     if (typeof opts.json === 'string') await core.writeFileAtomic(path.resolve(opts.json), json);

@@ -43,7 +43,10 @@ export type RemoteResolution =
   | { ok: false; message: string };
 
 /** The configured remote and mode; a configuration error names the flag or variable to fix. */
-export function resolveRemote(opts: RemoteCliOptions, env: NodeJS.ProcessEnv = process.env): RemoteResolution {
+export function resolveRemote(
+  opts: RemoteCliOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): RemoteResolution {
   const modeText = (opts.remoteCache ?? env.PIPE_REMOTE_CACHE_MODE ?? 'readwrite').trim().toLowerCase();
   if (!REMOTE_MODES.includes(modeText as RemoteMode)) {
     const from = opts.remoteCache !== undefined ? '--remote-cache' : 'PIPE_REMOTE_CACHE_MODE';
@@ -60,7 +63,11 @@ export function resolveRemote(opts: RemoteCliOptions, env: NodeJS.ProcessEnv = p
   if (mode === 'off') return { ok: true, remote: undefined, mode, required: false };
   const found = remoteFromEnv(merged);
   if (found === undefined) {
-    if (required) return { ok: false, message: 'pipe: --remote-cache-required, but no remote cache is configured (set PIPE_REMOTE_CACHE)' };
+    if (required)
+      return {
+        ok: false,
+        message: 'pipe: --remote-cache-required, but no remote cache is configured (set PIPE_REMOTE_CACHE)',
+      };
     return { ok: true, remote: undefined, mode, required };
   }
   if ('type' in found) {
@@ -69,11 +76,20 @@ export function resolveRemote(opts: RemoteCliOptions, env: NodeJS.ProcessEnv = p
       PIPE_REMOTE_CACHE_PROTOCOL: '--remote-cache-protocol',
       PIPE_REMOTE_CACHE_TEAM: '--remote-cache-team',
     };
-    return { ok: false, message: `pipe: remote cache: ${found.variable}${flag[found.variable] ? ` (or ${flag[found.variable]})` : ''}: ${found.detail}` };
+    return {
+      ok: false,
+      message: `pipe: remote cache: ${found.variable}${flag[found.variable] ? ` (or ${flag[found.variable]})` : ''}: ${found.detail}`,
+    };
   }
   const timeout = timeoutMs(env.PIPE_REMOTE_CACHE_TIMEOUT);
-  if (timeout === 'bad') return { ok: false, message: 'pipe: PIPE_REMOTE_CACHE_TIMEOUT must be a positive number of seconds' };
-  return { ok: true, remote: timeout === undefined ? found : withTimeout(found, merged, timeout), mode, required };
+  if (timeout === 'bad')
+    return { ok: false, message: 'pipe: PIPE_REMOTE_CACHE_TIMEOUT must be a positive number of seconds' };
+  return {
+    ok: true,
+    remote: timeout === undefined ? found : withTimeout(found, merged, timeout),
+    mode,
+    required,
+  };
 }
 
 function timeoutMs(text: string | undefined): number | undefined | 'bad' {
@@ -110,7 +126,11 @@ const isRemoteDown = (f: CacheFailure) => f.type === 'unavailable' || f.type ===
  * A tiered cache over the local store at `cacheDir` and the configured remote, or undefined when no
  * remote is used. Warnings go to `warn` (one line each; never a secret).
  */
-export function remoteSetup(resolved: RemoteResolution & { ok: true }, cacheDir: string, warn: (line: string) => void): RemoteSetup | undefined {
+export function remoteSetup(
+  resolved: RemoteResolution & { ok: true },
+  cacheDir: string,
+  warn: (line: string) => void,
+): RemoteSetup | undefined {
   const { remote, mode, required } = resolved;
   if (!remote || mode === 'off') return undefined;
   let down: CacheFailure | undefined;
@@ -125,7 +145,9 @@ export function remoteSetup(resolved: RemoteResolution & { ok: true }, cacheDir:
     if (isRemoteDown(w.failure) && w.backend === remote.name && !down) {
       down = w.failure;
       if (required) {
-        warn(`error: remote cache ${remote.url} failed (${describeFailure(w.failure)}) and --remote-cache-required is set: stopping the build`);
+        warn(
+          `error: remote cache ${remote.url} failed (${describeFailure(w.failure)}) and --remote-cache-required is set: stopping the build`,
+        );
         setup.onDown?.(w.failure);
         return;
       }
@@ -133,7 +155,13 @@ export function remoteSetup(resolved: RemoteResolution & { ok: true }, cacheDir:
     warn(`warning: ${w.message}`);
   };
   // The tiered cache itself never fails a build; `required` is enforced here, by stopping it.
-  setup.cache = new TieredCache({ local: new LocalStore({ root: cacheDir }), remote, mode, required: false, onWarning });
+  setup.cache = new TieredCache({
+    local: new LocalStore({ root: cacheDir }),
+    remote,
+    mode,
+    required: false,
+    onWarning,
+  });
   return setup;
 }
 
@@ -147,15 +175,20 @@ export async function doctorCommand(opts: RemoteCliOptions): Promise<number> {
     return EXIT_USAGE;
   }
   if (!resolved.remote) {
-    process.stderr.write('pipe: no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed)\n');
+    process.stderr.write(
+      'pipe: no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed)\n',
+    );
     return EXIT_USAGE;
   }
   const report = await doctor(resolved.remote);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ url: resolved.remote.url, protocol: resolved.remote.protocol, ...report })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ url: resolved.remote.url, protocol: resolved.remote.protocol, ...report })}\n`,
+    );
   } else {
     process.stdout.write(`${report.verdict}\n`);
-    for (const s of report.steps) process.stdout.write(`  ${s.status.padEnd(7)} ${s.step.padEnd(9)} ${s.detail} (${s.ms} ms)\n`);
+    for (const s of report.steps)
+      process.stdout.write(`  ${s.status.padEnd(7)} ${s.step.padEnd(9)} ${s.detail} (${s.ms} ms)\n`);
   }
   const enoughForMode = report.readOnly && wanted.ok && wanted.mode === 'read';
   return report.ok || enoughForMode ? EXIT_OK : EXIT_BUILD_FAILED;

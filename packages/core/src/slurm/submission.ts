@@ -37,8 +37,9 @@ export function taskStem(taskId: string): string {
  * The temporary name an output is written to: a hidden directory next to the final name (same file system,
  * so the rename is atomic), keeping the file name itself, since writers choose the format by it (`.fits.gz`).
  */
-export function tempOutputPath(finalPath: string, buildId: string, attempt: number): string {
-  return join(dirname(finalPath), `.pipe-tmp-${safeName(buildId, 40)}-a${attempt}`, basename(finalPath));
+export function tempOutputPath(finalPath: string, buildId: string, attempt: number, taskId: string): string {
+  // One directory per task and attempt: tasks running at once in one output directory never share it.
+  return join(dirname(finalPath), `.pipe-tmp-${safeName(buildId, 40)}-${taskStem(taskId)}-a${attempt}`, basename(finalPath));
 }
 
 /** Longest-path level of each task within the batch (deps outside the batch count as done). Throws on a cycle. */
@@ -145,7 +146,7 @@ export async function writeJobFiles(o: WriteJobFilesOptions): Promise<JobFiles> 
       resultFiles.set(p.task.id, resultFile);
       const outputs: TaskSpec['outputs'] = {};
       for (const [name, final] of Object.entries(p.task.outputs)) {
-        outputs[name] = { final, temp: tempOutputPath(final, o.buildId, p.attempt) };
+        outputs[name] = { final, temp: tempOutputPath(final, o.buildId, p.attempt, p.task.id) };
       }
       const spec: TaskSpec = {
         taskId: p.task.id,

@@ -58,7 +58,8 @@ export function withPortableItems(cache: CacheBackend, root: string): CacheBacke
       const got = await cache.getManifest(key);
       if (!got.ok || !got.value?.items) return got;
       const resolved = resolveItems(root, got.value.items);
-      if (!resolved.ok) return fail({ type: 'invalid-manifest', what: `ac/${key}`, problems: resolved.problems });
+      if (!resolved.ok)
+        return fail({ type: 'invalid-manifest', what: `ac/${key}`, problems: resolved.problems });
       const manifest: Manifest = { ...got.value, items: resolved.items };
       return { ok: true, value: manifest };
     },

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { WatchSet } from './watch-set.js';
 
 /** The kernels package as watch mode needs it (a seam: `@pipe/kernels` implements it). */
@@ -17,6 +18,8 @@ export interface KernelTools {
   rebuildWasm(name: string): Promise<{ ok: boolean; failures: Array<{ kernel: string; diagnostics: string }> }>;
   /** Root of the kernels package in use (PIPE_KERNELS_ROOT or the installed package). */
   root(): string;
+  /** Load the AssemblyScript compiler ahead of the first edit (its first import takes seconds). */
+  warmUp?(): Promise<void>;
 }
 
 /** The real tools: `@pipe/kernels`. */
@@ -26,11 +29,16 @@ export async function loadKernelTools(): Promise<KernelTools> {
     rebuildWasm(name: string): Promise<{ ok: boolean; failures: Array<{ kernel: string; diagnostics: string }> }>;
     compiledKernelNames(): string[];
   };
+  // Every compiled kernel has assembly/<name>.ts: its grandparent is the package root.
+  const root = () => path.dirname(path.dirname(mod.kernelSourceFiles(mod.compiledKernelNames()[0]!).assembly[0]!));
   return {
     sourceFiles: (name) => mod.kernelSourceFiles(name),
     rebuildWasm: (name) => mod.rebuildWasm(name),
-    // Every compiled kernel has assembly/<name>.ts: its grandparent is the package root.
-    root: () => path.dirname(path.dirname(mod.kernelSourceFiles(mod.compiledKernelNames()[0]!).assembly[0]!)),
+    root,
+    async warmUp() {
+      const asc = createRequire(path.join(root(), 'package.json')).resolve('assemblyscript/asc');
+      await import(pathToFileURL(asc).href);
+    },
   };
 }
 
@@ -85,6 +93,20 @@ export function unitsFor(changed: string[], set: WatchSet, kernelsRoot: string |
     }
   }
   return [...units.values()];
+}
+
+/**
+ * Whether a change needs fresh worker threads: warm workers keep the step and kernel-adapter modules
+ * they imported, so an edit of code they run (not of .wasm, which is read per run) needs new ones.
+ */
+export function needsFreshWorkers(changed: string[], set: WatchSet, kernelsRoot: string | undefined): boolean {
+  return changed.some((file) => {
+    const kind = set.files.get(file);
+    if (kind === 'step') return true;
+    if (kind !== 'kernel' || !kernelsRoot) return false;
+    const top = path.relative(kernelsRoot, file).split(path.sep)[0];
+    return top !== 'assembly';
+  });
 }
 
 function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {

@@ -9,6 +9,9 @@ import path from 'node:path';
 import { type BuildResult, buildSession, openSession, type Session, type SessionOptions } from '../builds/session.js';
 import { renderDiagnostics } from '../config/render.js';
 import type { StepDefinition } from '../model/step.js';
+import type { Executor } from '../execute/executor.js';
+import { createLocalExecutor } from '../execute/local-executor.js';
+import { createProcessExecutor } from '../execute/process-executor.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import type { BuildEvent } from '../schedule/events.js';
@@ -16,7 +19,7 @@ import { ChangeQueue } from './change-queue.js';
 import { ContentTracker } from './content-tracker.js';
 import type { WatchEvent } from './events.js';
 import { createFsWatcher, type FsWatcher, type FsWatcherOptions } from './fs-watcher.js';
-import { type CompileUnit, compileUnit, type KernelTools, loadKernelTools, unitKey, unitsFor } from './recompile.js';
+import { type CompileUnit, compileUnit, type KernelTools, loadKernelTools, needsFreshWorkers, unitKey, unitsFor } from './recompile.js';
 import { computeWatchSet, kindOf, type KernelSources, reanchor, type WatchKind, type WatchSet } from './watch-set.js';
 
 /** The pipeline as (re)loaded by the caller: the CLI's loader, with its registry. */
@@ -145,24 +148,14 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       return 'ok';
     }
     const session = opened.session;
+    if (needsFreshWorkers(changed, set, kernelsRoot)) await closeExecutors();
     backend = session.kernelBackend;
     for (const note of session.notes.splice(0)) emit({ type: 'note', message: note });
     const result = await build(session);
     for (const note of session.notes.splice(0)) emit({ type: 'note', message: note });
 
     const graph = knownGraph(session);
-    const kernelNames = new Set([...session.steps.values()].flatMap((s) => s.kernels.map((k) => k.name)));
-    const kernels: KernelSources[] = tools ? [...kernelNames].sort().map((name) => ({ name, ...tools.sourceFiles(name) })) : [];
-    const targetNames = new Set([...[...graph.tasks.values()].map((t) => t.target), ...graph.pending]);
-    await refreshWatch(
-      computeWatchSet({
-        pipeline: session.pipeline,
-        tasks: graph.tasks.values(),
-        targets: targetNames,
-        kernels,
-        excluded: [session.layout.dir, session.layout.cacheDir],
-      }),
-    );
+    // Report first (the products are in place), then re-aim the watcher at the graph as now known.
     if (result?.ok) {
       const counts: Record<string, number> = {};
       const ran: string[] = [];
@@ -181,13 +174,35 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
         reports: result.reports,
       });
     }
+    const kernelNames = new Set([...session.steps.values()].flatMap((s) => s.kernels.map((k) => k.name)));
+    const kernels: KernelSources[] = tools ? [...kernelNames].sort().map((name) => ({ name, ...tools.sourceFiles(name) })) : [];
+    const targetNames = new Set([...[...graph.tasks.values()].map((t) => t.target), ...graph.pending]);
+    await refreshWatch(
+      computeWatchSet({
+        pipeline: session.pipeline,
+        tasks: graph.tasks.values(),
+        targets: targetNames,
+        kernels,
+        excluded: [session.layout.dir, session.layout.cacheDir],
+      }),
+    );
     return 'ok';
+  }
+
+  let executors: Record<string, Executor> | undefined;
+  async function closeExecutors(): Promise<void> {
+    const open = executors;
+    executors = undefined;
+    if (open) await Promise.all(Object.values(open).map((e) => e.close()));
   }
 
   let buildStarted = 0;
   async function build(session: Session): Promise<BuildResult | undefined> {
     buildStarted = Date.now();
+    // Executors live across builds: warm worker threads keep their imports (recycled on code edits).
+    executors ??= { local: createLocalExecutor({ threads: options.jobs }), process: createProcessExecutor() };
     const result = await buildSession(session, {
+      executors,
       jobs: options.jobs,
       signal: options.signal,
       // Another `pipe build` in the workspace: wait for it rather than skip the change.
@@ -213,6 +228,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     await refreshWatch(set);
     if ((await cycle([])) === 'restart') return { reason: 'restart', why: 'native addon rebuilt' };
     emit({ type: 'watch-start', files: set.files.size, dirs: set.dirs.size, polling: fsw.polling });
+    // While idle: load the AssemblyScript compiler if a kernel may need it (a failure shows at compile time).
+    if (tools?.warmUp && [...set.kernelFiles.values()].some((parts) => parts.some((p) => p.part === 'assembly'))) void tools.warmUp().catch(() => {});
     while (!options.signal.aborted) {
       emit({ type: 'idle' });
       const batch = await queue.next();
@@ -238,6 +255,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     options.signal.removeEventListener('abort', onAbort);
     queue.close();
     await fsw.close();
+    await closeExecutors();
   }
 }
 

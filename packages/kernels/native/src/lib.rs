@@ -1,6 +1,16 @@
 //! pipe's compiled kernels as a Node addon. One module per kernel (its identity hashes that file and
 //! common.rs); each borrows the caller's typed arrays and writes into caller-owned outputs.
 #![deny(clippy::all)]
+// Ports keep the reference's exact constants and NaN-aware comparisons (`!(v > 0)`, `v - v != 0`),
+// and the kernels index parallel slices as the reference does.
+#![allow(
+  clippy::excessive_precision,
+  clippy::eq_op,
+  clippy::neg_cmp_op_on_partial_ord,
+  clippy::manual_range_contains,
+  clippy::redundant_guards,
+  clippy::needless_range_loop
+)]
 
 mod common;
 mod correlate_disk;

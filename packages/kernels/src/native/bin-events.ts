@@ -28,17 +28,35 @@ export function binEventsNative(addon: NativeAddon, reference: Kernels): Kernels
   };
 }
 
-type BinEventsFastAsync = (...args: [...Parameters<BinEventsFast>, AbortSignal | undefined]) => Promise<Uint32Array>;
+type BinEventsFastAsync = (
+  ...args: [...Parameters<BinEventsFast>, AbortSignal | undefined]
+) => Promise<Uint32Array>;
 
 /**
  * The native binEvents as an AsyncTask on the libuv pool (then the reference for the undecided events),
  * or undefined when the addon lacks it. The arrays must not be modified until the promise settles.
  */
-export function binEventsNativeAsync(addon: NativeAddon, reference: Kernels): ((args: Parameters<Kernels['binEvents']>, signal?: AbortSignal) => Promise<void>) | undefined {
+export function binEventsNativeAsync(
+  addon: NativeAddon,
+  reference: Kernels,
+): ((args: Parameters<Kernels['binEvents']>, signal?: AbortSignal) => Promise<void>) | undefined {
   const fast = addon.binEventsFastAsync as unknown as BinEventsFastAsync | undefined;
   if (typeof fast !== 'function') return undefined;
   return async ([ra, dec, energy, count, wcs, nx, ny, lnEdges, nE, out], signal) => {
-    const uncertain = await fast(ra, dec, energy, count, wcs, nx, ny, lnEdges, nE, out, kernelThreads(), signal);
+    const uncertain = await fast(
+      ra,
+      dec,
+      energy,
+      count,
+      wcs,
+      nx,
+      ny,
+      lnEdges,
+      nE,
+      out,
+      kernelThreads(),
+      signal,
+    );
     binUncertainWithReference(reference.binEvents, uncertain, ra, dec, energy, wcs, nx, ny, lnEdges, nE, out);
   };
 }
