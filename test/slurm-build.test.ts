@@ -175,8 +175,11 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     });
     expect(rec.status).toBe('interrupted');
     expect(rec.tasks.slow.state).toBe('cancelled');
-    const left = execFileSync('squeue', ['-h', '-o', '%j'], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
-    expect(left).not.toContain(`pipe-${buildId}`);
+    // The cancelled job leaves the queue once slurmd has killed it (COMPLETING for up to KillWait).
+    await waitFor('the job to leave the queue', () => {
+      const left = execFileSync('squeue', ['-h', '-o', '%j'], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
+      return left.includes(`pipe-${buildId}`) ? undefined : true;
+    }, 60_000);
     expect(ws.exists('out/slow.txt')).toBe(false);
     ws.remove('.');
   }, 300_000);

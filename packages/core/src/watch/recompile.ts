@@ -22,6 +22,11 @@ export interface KernelTools {
   warmUp?(): Promise<void>;
 }
 
+/** The part of the AssemblyScript compiler API the warm-up uses (in memory: reads and writes no file). */
+interface AscApi {
+  main(args: string[], options: Record<string, unknown>): Promise<{ error: Error | null }>;
+}
+
 /** The real tools: `@pipe/kernels`. */
 export async function loadKernelTools(): Promise<KernelTools> {
   const mod = (await import('@pipe/kernels')) as unknown as {
@@ -36,8 +41,19 @@ export async function loadKernelTools(): Promise<KernelTools> {
     rebuildWasm: (name) => mod.rebuildWasm(name),
     root,
     async warmUp() {
-      const asc = createRequire(path.join(root(), 'package.json')).resolve('assemblyscript/asc');
-      await import(pathToFileURL(asc).href);
+      // Resolved from the kernels package, so it is the compiler instance rebuildWasm imports.
+      const file = createRequire(path.join(root(), 'package.json')).resolve('assemblyscript/dist/asc.js');
+      const { default: asc } = (await import(pathToFileURL(file).href)) as { default: AscApi };
+      // One small optimised compile: the compiler's own WebAssembly is slow until it has run once.
+      const source = 'export function f(a: f64): f64 { let s = 0.0; for (let i = 0; i < 8; i++) s += Math.sqrt(a * i); return s; }';
+      const quiet = { write: () => true };
+      await asc.main(['warm.ts', '--outFile', 'warm.wasm', '--optimizeLevel', '3', '--runtime', 'stub'], {
+        stdout: quiet,
+        stderr: quiet,
+        readFile: async (name: string) => (name === 'warm.ts' ? source : null),
+        writeFile: async () => {},
+        listFiles: async () => [],
+      });
     },
   };
 }
