@@ -144,4 +144,22 @@ describe('pipe watch', () => {
 
     expect(await w.stop()).toBe(0);
   }, 240_000);
+
+  it('polls when asked (--poll), with the same results', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': PIPELINE,
+      'params.yaml': 'suffix: "!"\n',
+      'data/a.txt': 'abc',
+      'steps/count.mjs': COUNT_STEP,
+      'steps/letters.mjs': 'export const letters = (s) => String(s.length);\n',
+    });
+    const w = (watcher = WatchProcess.start(ws, ['final', '--poll']));
+    expect((await w.buildEnd()).ran).toEqual(['count', 'final', 'upper[a]']);
+    expect(await w.event('watch-start')).toMatchObject({ polling: true });
+    await w.event('idle');
+    ws.write('params.yaml', 'suffix: "?"\n');
+    expect((await w.event('change')).paths).toEqual([ws.path('params.yaml')]);
+    expect((await w.buildEnd()).ran).toEqual(['count', 'final']);
+    expect(ws.read('out/final.txt')).toBe('final:3?');
+  }, 120_000);
 });

@@ -14,6 +14,8 @@ const KERNELS = path.join(REPO, 'packages/kernels');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const TARGETS = { param: 1000, kernel: 3000 };
+/** Longer than the worker pool's idle timeout. */
+const PAUSE_MS = 3000;
 
 const ws = mkdtempSync(path.join(tmpdir(), 'pipe-bench-watch-'));
 cpSync(path.join(REPO, 'pipe.yaml'), path.join(ws, 'pipe.yaml'));
@@ -79,7 +81,7 @@ const detail = (r) =>
 
 /** Save `file` with `content`, then wait for the rebuild; returns the latency and what ran. */
 async function measure(file, content) {
-  await next('idle');
+  if (cursor === 0 || events[cursor - 1]?.event !== 'idle') await next('idle');
   const before = statSync(path.join(ws, 'products/excess_map/excess.fits.gz')).mtimeMs;
   const t0 = performance.now();
   writeFileSync(file, content);
@@ -121,9 +123,21 @@ try {
     console.log(`  kernel     ${r.ms.toFixed(0).padStart(6)} ms  ${detail(r)}`);
   }
 
+  // Worker threads stop after a short idle time: an edit after a pause starts a cold worker.
+  const cold = [];
+  for (let i = 0; i < Math.min(RUNS, 3); i++) {
+    await next('idle');
+    await new Promise((r) => setTimeout(r, PAUSE_MS));
+    const radius = (0.2 + 0.003 * (i + 1)).toFixed(3);
+    const r = await measure(config, configText.replace(/correlation_radius: [0-9.]+ deg/, `correlation_radius: ${radius} deg`));
+    cold.push(r);
+    console.log(`  parameter after ${PAUSE_MS / 1000} s idle ${r.ms.toFixed(0).padStart(6)} ms  ${detail(r)}`);
+  }
+
   const rows = [
     ['parameter change', median(param.map((r) => r.ms)), TARGETS.param],
     ['kernel edit (cashStatistics)', median(kernel.map((r) => r.ms)), TARGETS.kernel],
+    [`parameter change after ${PAUSE_MS / 1000} s idle (cold worker)`, median(cold.map((r) => r.ms)), TARGETS.param],
   ];
   const load = (await import('node:os')).loadavg()[0].toFixed(1);
   console.log(`\nload average ${load} on ${(await import('node:os')).cpus().length} cores`);

@@ -102,6 +102,9 @@ export class TieredCache implements CacheBackend {
     this.onWarning({ backend: this.remote?.name ?? this.local.name, operation, failure, message });
   }
 
+  /** Blobs whose remote copy failed verification in this session (re-uploaded when produced again). */
+  private readonly corruptOnRemote = new Set<string>();
+
   async getManifest(key: string): Promise<CacheOutcome<Manifest | undefined>> {
     const local = await this.local.getManifest(key);
     if (local.ok && local.value) return local;
@@ -150,6 +153,7 @@ export class TieredCache implements CacheBackend {
     // Download into the local store (atomic, verified), then copy out of it.
     const remote = await this.remote.fetchBlob(sha256, this.local.blobPath(sha256));
     if (!remote.ok) {
+      if (remote.failure.type === 'corrupt') this.corruptOnRemote.add(sha256);
       const error = this.remoteFailed('fetchBlob', remote.failure);
       return error ? fail(error) : ok(false);
     }
@@ -161,8 +165,12 @@ export class TieredCache implements CacheBackend {
     const local = await this.local.putBlob(sha256, srcPath);
     if (!local.ok) return local;
     return this.upload('putBlob', async (remote) => {
-      const has = await remote.hasBlob(sha256); // skip uploading what the remote already has
-      if (!has.ok || has.value) return has.ok ? ok(undefined) : fail(has.failure);
+      // Skip uploading what the remote already has, unless its copy was found corrupt: then overwrite it,
+      // so a tampered blob does not stay on the server for every later client.
+      if (!this.corruptOnRemote.has(sha256)) {
+        const has = await remote.hasBlob(sha256);
+        if (!has.ok || has.value) return has.ok ? ok(undefined) : fail(has.failure);
+      }
       // Upload the local copy: its hash is checked again before it leaves, so a bad disk cannot poison the remote.
       return remote.putBlob(sha256, this.local.blobPath(sha256));
     });
@@ -174,6 +182,7 @@ export class TieredCache implements CacheBackend {
     if (present.ok && !present.value && this.canRead() && this.remote) {
       const fetched = await this.remote.fetchBlob(sha256, this.local.blobPath(sha256));
       if (!fetched.ok) {
+        if (fetched.failure.type === 'corrupt') this.corruptOnRemote.add(sha256);
         const error = this.remoteFailed('fetchBlob', fetched.failure);
         if (error) return fail(error);
       }

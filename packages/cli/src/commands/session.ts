@@ -6,11 +6,13 @@ import { type RemoteCliOptions, type RemoteSetup, remoteSetup, resolveRemote } f
 
 export interface SessionCliOptions extends GlobalOptions, RemoteCliOptions {
   kernels?: string;
-  force?: Array<string | boolean>;
+  force?: Array<string | boolean> | boolean;
 }
 
 /** `--force` alone → everything; `--force T` (repeatable) → those targets. */
-export function forceOption(list: Array<string | boolean> | undefined): boolean | Set<string> | undefined {
+export function forceOption(list: Array<string | boolean> | boolean | undefined): boolean | Set<string> | undefined {
+  // commander gives `true` (not a list) for a bare `--force` that is not followed by a value.
+  if (list === true) return true;
   if (!list || list.length === 0) return undefined;
   if (list.some((v) => v === true)) return true;
   return new Set(list.filter((v): v is string => typeof v === 'string'));
