@@ -6,7 +6,16 @@
  * addon is built, an edit of a Rust source rebuilds the addon.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +29,20 @@ const KERNELS = path.join(REPO, 'packages/kernels');
 /** The parts of the kernels package that identities, compiles and loaders read. */
 function copyKernels(): string {
   const root = mkdtempSync(path.join(tmpdir(), 'pipe-kernels-'));
-  for (const part of ['assembly', 'src', 'build', 'scripts', 'asconfig.json', 'package.json', 'native/src', 'native/Cargo.toml', 'native/Cargo.lock', 'native/build.rs']) {
-    if (existsSync(path.join(KERNELS, part))) cpSync(path.join(KERNELS, part), path.join(root, part), { recursive: true });
+  for (const part of [
+    'assembly',
+    'src',
+    'build',
+    'scripts',
+    'asconfig.json',
+    'package.json',
+    'native/src',
+    'native/Cargo.toml',
+    'native/Cargo.lock',
+    'native/build.rs',
+  ]) {
+    if (existsSync(path.join(KERNELS, part)))
+      cpSync(path.join(KERNELS, part), path.join(root, part), { recursive: true });
   }
   // The build scripts resolve their tools (@napi-rs/cli) from the package's own location.
   symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'));
@@ -50,7 +71,10 @@ describe('pipe watch: kernel edits (Crab, --kernels wasm)', () => {
   it('recompiles the edited kernel and reruns only the tasks that use it', async () => {
     const kernels = copyKernels();
     const ws = crabWorkspace();
-    const w = (watcher = WatchProcess.start(ws, ['excess_map', '--kernels', 'wasm'], { PIPE_KERNELS_ROOT: kernels }));
+    const w = WatchProcess.start(ws, ['excess_map', '--kernels', 'wasm'], {
+      PIPE_KERNELS_ROOT: kernels,
+    });
+    watcher = w;
     let end = await w.buildEnd(300_000);
     expect(end.status, w.stderr).toBe('succeeded');
     await w.event('watch-start');
@@ -88,24 +112,41 @@ describe('pipe watch: kernel edits (Crab, --kernels wasm)', () => {
     expect(end.status).toBe('succeeded');
     // Back to the first build's key: restored from the cache or rerun, but nothing upstream runs.
     expect(end.ran.filter((id: string) => id !== 'excess_map')).toEqual([]);
-    expect(w.between(from).filter((e) => e.event === 'kernel-rebuilt').map((e) => e.kernel)).toEqual(['cashStatistics']);
+    expect(
+      w
+        .between(from)
+        .filter((e) => e.event === 'kernel-rebuilt')
+        .map((e) => e.kernel),
+    ).toEqual(['cashStatistics']);
   }, 600_000);
 
-  const nativeBuilt = existsSync(path.join(KERNELS, 'build/native')) && readdirSync(path.join(KERNELS, 'build/native')).some((f) => f.endsWith('.node'));
+  const nativeBuilt =
+    existsSync(path.join(KERNELS, 'build/native')) &&
+    readdirSync(path.join(KERNELS, 'build/native')).some((f) => f.endsWith('.node'));
   const cargo = spawnSync('cargo', ['--version']).status === 0;
-  if (!nativeBuilt || !cargo) console.log(`skipping the native watch test: ${!nativeBuilt ? 'the native addon is not built here' : 'cargo is not installed'}`);
-  it.runIf(nativeBuilt && cargo)('rebuilds the native addon when its Rust source changes', async () => {
-    const kernels = copyKernels();
-    // Reuse the repository's compiled dependencies: a copy of native/target keeps the rebuild incremental.
-    cpSync(path.join(KERNELS, 'native/target'), path.join(kernels, 'native/target'), { recursive: true });
-    const ws = crabWorkspace();
-    const w = (watcher = WatchProcess.start(ws, ['excess_map', '--kernels', 'wasm'], { PIPE_KERNELS_ROOT: kernels }));
-    expect((await w.buildEnd(300_000)).status).toBe('succeeded');
-    await w.event('idle');
-    const rust = path.join(kernels, 'native/src/cash_statistics.rs');
-    writeFileSync(rust, `${readFileSync(rust, 'utf8')}\n// edited by the watch test\n`);
-    expect(await w.event('kernel-rebuilt', 900_000)).toMatchObject({ backend: 'native' });
-    const end = await w.buildEnd(180_000);
-    expect(end.ran).toEqual(['excess_map']);
-  }, 1_200_000);
+  if (!nativeBuilt || !cargo)
+    console.log(
+      `skipping the native watch test: ${!nativeBuilt ? 'the native addon is not built here' : 'cargo is not installed'}`,
+    );
+  it.runIf(nativeBuilt && cargo)(
+    'rebuilds the native addon when its Rust source changes',
+    async () => {
+      const kernels = copyKernels();
+      // Reuse the repository's compiled dependencies: a copy of native/target keeps the rebuild incremental.
+      cpSync(path.join(KERNELS, 'native/target'), path.join(kernels, 'native/target'), { recursive: true });
+      const ws = crabWorkspace();
+      const w = WatchProcess.start(ws, ['excess_map', '--kernels', 'wasm'], {
+        PIPE_KERNELS_ROOT: kernels,
+      });
+      watcher = w;
+      expect((await w.buildEnd(300_000)).status).toBe('succeeded');
+      await w.event('idle');
+      const rust = path.join(kernels, 'native/src/cash_statistics.rs');
+      writeFileSync(rust, `${readFileSync(rust, 'utf8')}\n// edited by the watch test\n`);
+      expect(await w.event('kernel-rebuilt', 900_000)).toMatchObject({ backend: 'native' });
+      const end = await w.buildEnd(180_000);
+      expect(end.ran).toEqual(['excess_map']);
+    },
+    1_200_000,
+  );
 });

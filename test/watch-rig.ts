@@ -3,7 +3,7 @@
  * waits on events (never on time). Each wait starts at a cursor, so a test reads the stream in order.
  */
 import type { ChildProcess } from 'node:child_process';
-import { type JsonEvent, type Workspace } from './rig.js';
+import type { JsonEvent, Workspace } from './rig.js';
 
 export class WatchProcess {
   readonly events: JsonEvent[] = [];
@@ -28,10 +28,12 @@ export class WatchProcess {
     child.stderr?.on('data', (d: Buffer) => {
       this.stderr += d.toString();
     });
-    this.exited = new Promise((resolve) => child.on('close', (code) => {
-      this.wake();
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      child.on('close', (code) => {
+        this.wake();
+        resolve(code);
+      }),
+    );
   }
 
   static start(ws: Workspace, args: string[], env: Record<string, string> = {}): WatchProcess {
@@ -60,7 +62,10 @@ export class WatchProcess {
       }
       if (!this.alive) throw new Error(`pipe watch exited while waiting for ${what}\n${this.stderr}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\n${this.stderr}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what}; events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\n${this.stderr}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {

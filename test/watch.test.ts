@@ -10,8 +10,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 import { WatchProcess } from './watch-rig.js';
 
-const UPPER = "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8').toUpperCase())";
-const CONCAT = "const fs=require('fs');fs.writeFileSync(process.argv[1], 'final:'+fs.readFileSync(process.argv[2],'utf8'))";
+const UPPER =
+  "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8').toUpperCase())";
+const CONCAT =
+  "const fs=require('fs');fs.writeFileSync(process.argv[1], 'final:'+fs.readFileSync(process.argv[2],'utf8'))";
 
 const COUNT_STEP = `
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -61,7 +63,8 @@ describe('pipe watch', () => {
       'steps/count.mjs': COUNT_STEP,
       'steps/letters.mjs': 'export const letters = (s) => String(s.replace(/[^A-Za-z]/g, "").length);\n',
     });
-    const w = (watcher = WatchProcess.start(ws, ['final', '-j', '2']));
+    const w = WatchProcess.start(ws, ['final', '-j', '2']);
+    watcher = w;
 
     // Initially everything runs; then the watcher is armed.
     let end = await w.buildEnd();
@@ -153,7 +156,8 @@ describe('pipe watch', () => {
       'steps/count.mjs': COUNT_STEP,
       'steps/letters.mjs': 'export const letters = (s) => String(s.length);\n',
     });
-    const w = (watcher = WatchProcess.start(ws, ['final', '--poll']));
+    const w = WatchProcess.start(ws, ['final', '--poll']);
+    watcher = w;
     expect((await w.buildEnd()).ran).toEqual(['count', 'final', 'upper[a]']);
     expect(await w.event('watch-start')).toMatchObject({ polling: true });
     await w.event('idle');

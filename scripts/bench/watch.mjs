@@ -4,7 +4,16 @@
 // of the workspace and of the kernels package (PIPE_KERNELS_ROOT), so the repository is untouched.
 // Usage: npm run bench:watch [-- --runs N]. Prints every sample and the medians.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,16 +30,30 @@ const ws = mkdtempSync(path.join(tmpdir(), 'pipe-bench-watch-'));
 cpSync(path.join(REPO, 'pipe.yaml'), path.join(ws, 'pipe.yaml'));
 cpSync(path.join(REPO, 'pipelines'), path.join(ws, 'pipelines'), { recursive: true });
 const kernels = mkdtempSync(path.join(tmpdir(), 'pipe-bench-kernels-'));
-for (const part of ['assembly', 'src', 'build', 'scripts', 'asconfig.json', 'package.json', 'native/src', 'native/Cargo.toml']) {
-  if (existsSync(path.join(KERNELS, part))) cpSync(path.join(KERNELS, part), path.join(kernels, part), { recursive: true });
+for (const part of [
+  'assembly',
+  'src',
+  'build',
+  'scripts',
+  'asconfig.json',
+  'package.json',
+  'native/src',
+  'native/Cargo.toml',
+]) {
+  if (existsSync(path.join(KERNELS, part)))
+    cpSync(path.join(KERNELS, part), path.join(kernels, part), { recursive: true });
 }
 symlinkSync(path.join(REPO, 'node_modules'), path.join(kernels, 'node_modules'));
 
-const child = spawn(process.execPath, [path.join(REPO, 'packages/cli/bin/pipe.js'), 'watch', 'excess_map', '--kernels', 'wasm', '--json'], {
-  cwd: ws,
-  env: { ...process.env, PIPE_KERNELS_ROOT: kernels },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  [path.join(REPO, 'packages/cli/bin/pipe.js'), 'watch', 'excess_map', '--kernels', 'wasm', '--json'],
+  {
+    cwd: ws,
+    env: { ...process.env, PIPE_KERNELS_ROOT: kernels },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const events = [];
 let waiter;
 let buffer = '';
@@ -93,8 +116,17 @@ async function measure(file, content) {
   const started = during.find((e) => e.event === 'build-start')?.at ?? t0;
   const task = during.find((e) => e.event === 'task-end' && e.id === 'excess_map')?.ms ?? 0;
   if (end.status !== 'succeeded') throw new Error(`build ${end.status}`);
-  if (!end.ran.includes('excess_map') || after === before) throw new Error(`the excess map was not rebuilt (ran: ${end.ran.join(', ')})`);
-  return { ms: end.at - t0, ran: end.ran, build: end.ms, compile, seen: seen - t0, toBuild: started - seen, task };
+  if (!end.ran.includes('excess_map') || after === before)
+    throw new Error(`the excess map was not rebuilt (ran: ${end.ran.join(', ')})`);
+  return {
+    ms: end.at - t0,
+    ran: end.ran,
+    build: end.ms,
+    compile,
+    seen: seen - t0,
+    toBuild: started - seen,
+    task,
+  };
 }
 
 try {
@@ -109,7 +141,10 @@ try {
   for (let i = 0; i < RUNS; i++) {
     // A radius not used before: a real rerun, never a cache restore.
     const radius = (0.1 + 0.003 * (i + 1)).toFixed(3);
-    const r = await measure(config, configText.replace(/correlation_radius: [0-9.]+ deg/, `correlation_radius: ${radius} deg`));
+    const r = await measure(
+      config,
+      configText.replace(/correlation_radius: [0-9.]+ deg/, `correlation_radius: ${radius} deg`),
+    );
     param.push(r);
     console.log(`  parameter  ${r.ms.toFixed(0).padStart(6)} ms  ${detail(r)}`);
   }
@@ -129,20 +164,32 @@ try {
     await next('idle');
     await new Promise((r) => setTimeout(r, PAUSE_MS));
     const radius = (0.2 + 0.003 * (i + 1)).toFixed(3);
-    const r = await measure(config, configText.replace(/correlation_radius: [0-9.]+ deg/, `correlation_radius: ${radius} deg`));
+    const r = await measure(
+      config,
+      configText.replace(/correlation_radius: [0-9.]+ deg/, `correlation_radius: ${radius} deg`),
+    );
     cold.push(r);
-    console.log(`  parameter after ${PAUSE_MS / 1000} s idle ${r.ms.toFixed(0).padStart(6)} ms  ${detail(r)}`);
+    console.log(
+      `  parameter after ${PAUSE_MS / 1000} s idle ${r.ms.toFixed(0).padStart(6)} ms  ${detail(r)}`,
+    );
   }
 
   const rows = [
     ['parameter change', median(param.map((r) => r.ms)), TARGETS.param],
     ['kernel edit (cashStatistics)', median(kernel.map((r) => r.ms)), TARGETS.kernel],
-    [`parameter change after ${PAUSE_MS / 1000} s idle (cold worker)`, median(cold.map((r) => r.ms)), TARGETS.param],
+    [
+      `parameter change after ${PAUSE_MS / 1000} s idle (cold worker)`,
+      median(cold.map((r) => r.ms)),
+      TARGETS.param,
+    ],
   ];
   const load = (await import('node:os')).loadavg()[0].toFixed(1);
   console.log(`\nload average ${load} on ${(await import('node:os')).cpus().length} cores`);
   console.log('\n| change | median save → excess map | target |\n| --- | --- | --- |');
-  for (const [what, ms, target] of rows) console.log(`| ${what} | ${(ms / 1000).toFixed(2)} s | < ${target / 1000} s${ms <= target ? '' : ' (missed)'} |`);
+  for (const [what, ms, target] of rows)
+    console.log(
+      `| ${what} | ${(ms / 1000).toFixed(2)} s | < ${target / 1000} s${ms <= target ? '' : ' (missed)'} |`,
+    );
 } finally {
   child.kill('SIGINT');
   await new Promise((r) => child.on('close', r));

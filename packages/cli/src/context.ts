@@ -1,7 +1,8 @@
 /** What every command needs: the pipeline file, the step registry, the loaded pipeline. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Pipeline, StepRegistry } from '@pipe/core';
+import type { Pipeline, StepDefinition, StepRegistry } from '@pipe/core';
+import type { CachedGraph, StepIdentity, TaskGraph } from '@pipe/core/lean';
 import { EXIT_USAGE } from './exit-codes.js';
 
 export interface GlobalOptions {
@@ -58,7 +59,7 @@ export type Loaded =
  * Load the pipeline. Domain steps (@pipe/astro) are imported only when the pipeline names a step
  * that is not registered, so command-only pipelines start fast.
  */
-export async function loadForCommand(opts: GlobalOptions): Promise<Loaded> {
+export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEnv): Promise<Loaded> {
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
   if (!file) return { ok: false, code: EXIT_USAGE, message: `pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)` };
@@ -73,6 +74,7 @@ export async function loadForCommand(opts: GlobalOptions): Promise<Loaded> {
       cwd,
       ...(opts.config ? { configFile: opts.config } : {}),
       paramOverrides: params.params,
+      ...(env ? { env } : {}),
     });
   let result = await load();
   if (!result.ok && result.diagnostics.some((d) => d.code === 'unknown-step')) {
@@ -82,6 +84,84 @@ export async function loadForCommand(opts: GlobalOptions): Promise<Loaded> {
   if (!result.ok) return { ok: false, code: EXIT_USAGE, message: core.renderDiagnostics(result.diagnostics) };
   const warnings = result.warnings.length > 0 ? core.renderDiagnostics(result.warnings) : '';
   return { ok: true, pipeline: result.pipeline, registry, warnings };
+}
+
+export type LoadedForSession =
+  | {
+      ok: true;
+      pipeline: Pipeline;
+      warnings: string;
+      loadStep: (modulePath: string) => Promise<StepDefinition>;
+      /** The graph and step identities of these targets, when the pipeline cache has them. */
+      cached?: CachedGraph;
+      /** Store the pipeline (and the session's graph) in the pipeline cache (a no-op when nothing is new). */
+      remember(graph: TaskGraph, steps: Map<string, StepIdentity> | undefined): Promise<void>;
+      notes: string[];
+    }
+  | { ok: false; code: number; message: string };
+
+/**
+ * Load the pipeline for a build or plan: from the pipeline cache (`.pipe/pipeline.cache`) when
+ * nothing it depends on changed — then neither the config loader (yaml, zod) nor any step module
+ * is imported — else with loadForCommand, and the result is cached for the next run.
+ */
+export async function loadForSession(opts: GlobalOptions & { kernels?: string }, targets: string[]): Promise<LoadedForSession> {
+  const started = Date.now();
+  const cwd = workingDir(opts);
+  const file = findPipelineFile(cwd, opts.file);
+  if (!file || !existsSync(file)) return loadForCommand(opts) as Promise<LoadedForSession>;
+  const params = parseParams(opts.param);
+  if (!params.ok) return { ok: false, code: EXIT_USAGE, message: `pipe: ${params.error}` };
+  const lean = await import('@pipe/core/lean');
+  const cacheFile = lean.pipelineCacheFile(file);
+  const inputs = lean.pipelineInputsDigest({
+    file,
+    cwd,
+    ...(opts.config ? { configFile: path.resolve(cwd, opts.config) } : {}),
+    params: params.params,
+    ...(opts.kernels ? { kernels: opts.kernels } : {}),
+  });
+  const lookup = lean.readPipelineCache(cacheFile, inputs, process.env);
+  const notes = 'note' in lookup ? [lookup.note] : [];
+  let registry: StepRegistry | undefined;
+  const lazyLoadStep = async (m: string) => {
+    registry ??= lean.createStepRegistry();
+    return registry.load(m);
+  };
+  if ('hit' in lookup) {
+    const entry = lookup.hit;
+    const cached = lean.cachedGraph(entry, targets);
+    return {
+      ok: true,
+      pipeline: entry.pipeline,
+      warnings: entry.warnings,
+      loadStep: lazyLoadStep,
+      ...(cached ? { cached } : {}),
+      notes,
+      async remember(graph, steps) {
+        if (cached) return;
+        await lean.writePipelineCache({ ...entry, file: cacheFile, previous: entry, graph: { targets, graph, ...(steps ? { steps } : {}) } }).catch(() => {});
+      },
+    };
+  }
+  const recording = lean.recordingEnv(process.env);
+  const loaded = await loadForCommand(opts, recording.env);
+  if (!loaded.ok) return loaded;
+  return {
+    ok: true,
+    pipeline: loaded.pipeline,
+    warnings: loaded.warnings,
+    loadStep: (m) => loaded.registry.load(m),
+    notes,
+    async remember(graph, steps) {
+      const deps = lean.pipelineDeps(loaded.pipeline, started);
+      if (!deps) return; // racily clean: the next run caches it
+      const env: Array<[string, string | null]> = [...recording.read].sort().map((n) => [n, process.env[n] ?? null]);
+      await lean
+        .writePipelineCache({ file: cacheFile, inputs, env, deps, pipeline: loaded.pipeline, warnings: loaded.warnings, graph: { targets, graph, ...(steps ? { steps } : {}) } })
+        .catch(() => {});
+    },
+  };
 }
 
 /** --cache-dir, else PIPE_CACHE_DIR, else the workspace default. */

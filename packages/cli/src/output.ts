@@ -4,7 +4,7 @@
  * and scripts: build-start, task-start, task-end, warning, expanded, build-end).
  */
 import type { BuildEvent, BuildStatus, Plan, TaskReport } from '@pipe/core';
-import { describeReasons } from '@pipe/core';
+import { describeReasons } from '@pipe/core/lean';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 

@@ -1,5 +1,5 @@
 /** `pipe plan` / `pipe build --dry-run`: one line per task that would do something, and why. */
-import { type Plan, renderReason } from '@pipe/core';
+import { type Plan, renderReason } from '@pipe/core/lean';
 
 export function planToJson(plan: Plan): Record<string, unknown> {
   return {

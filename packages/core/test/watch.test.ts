@@ -131,7 +131,10 @@ describe('ContentTracker', () => {
 describe('computeWatchSet', () => {
   it('watches inputs, the pipeline, the config, step closures and kernel sources — never outputs or .pipe/', async () => {
     const root = tempDir();
-    write(root, 'pipe.yaml', `version: 1
+    write(
+      root,
+      'pipe.yaml',
+      `version: 1
 config: params.yaml
 targets:
   upper:
@@ -144,19 +147,27 @@ targets:
     inputs: { parts: { target: upper }, extra: "more/*.csv" }
     params: { n: "\${config.n}" }
     outputs: { out: out/count.txt }
-`);
+`,
+    );
     write(root, 'params.yaml', 'n: 1\n');
     write(root, 'data/a.txt', 'a');
     write(root, 'data/a.up', 'A'); // an output beside the inputs
     write(root, 'more/x.csv', '1');
-    write(root, 'steps/count.mjs', "import { f } from './lib/helper.mjs';\nexport default { name: 't.count', version: '1', run() { f(); } };\n");
+    write(
+      root,
+      'steps/count.mjs',
+      "import { f } from './lib/helper.mjs';\nexport default { name: 't.count', version: '1', run() { f(); } };\n",
+    );
     write(root, 'steps/lib/helper.mjs', 'export const f = () => 1;\n');
     const kernelsRoot = tempDir();
     const kernelFile = write(kernelsRoot, 'assembly/k.ts', '// k');
     const shared = write(kernelsRoot, 'assembly/common.ts', '// shared');
     const rust = write(kernelsRoot, 'native/src/k.rs', '// k');
 
-    const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), { registry: createStepRegistry(), cwd: root });
+    const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), {
+      registry: createStepRegistry(),
+      cwd: root,
+    });
     expect(loaded.ok).toBe(true);
     if (!loaded.ok) return;
     const graph = expandGraph(loaded.pipeline, { targets: ['count'] });
@@ -170,7 +181,8 @@ targets:
       ],
       excluded: [path.join(root, '.pipe')],
     });
-    const rel = (f: string) => (f.startsWith(root) ? path.relative(root, f) : `kernels/${path.relative(kernelsRoot, f)}`);
+    const rel = (f: string) =>
+      f.startsWith(root) ? path.relative(root, f) : `kernels/${path.relative(kernelsRoot, f)}`;
     expect(Object.fromEntries([...set.files].map(([f, k]) => [rel(f), k]))).toEqual({
       'pipe.yaml': 'pipeline',
       'params.yaml': 'config',
@@ -182,7 +194,15 @@ targets:
       'kernels/assembly/common.ts': 'kernel',
       'kernels/native/src/k.rs': 'kernel',
     });
-    expect([...set.dirs].map(rel).sort()).toEqual(['', 'data', 'kernels/assembly', 'kernels/native/src', 'more', 'steps', 'steps/lib']);
+    expect([...set.dirs].map(rel).sort()).toEqual([
+      '',
+      'data',
+      'kernels/assembly',
+      'kernels/native/src',
+      'more',
+      'steps',
+      'steps/lib',
+    ]);
     expect(set.kernelFiles.get(shared)).toEqual([
       { kernel: 'k', part: 'assembly' },
       { kernel: 'other', part: 'assembly' },
@@ -211,19 +231,32 @@ targets:
 
   it('watches the nearest existing folder of a deleted input folder, and its creation', async () => {
     const root = tempDir();
-    write(root, 'pipe.yaml', `version: 1
+    write(
+      root,
+      'pipe.yaml',
+      `version: 1
 targets:
   t:
     inputs: { src: "later/deep/in.txt" }
     command: [cp, "{inputs.src}", "{outputs.out}"]
     outputs: { out: out.txt }
-`);
+`,
+    );
     write(root, 'later/deep/in.txt', 'x');
-    const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), { registry: createStepRegistry(), cwd: root });
+    const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), {
+      registry: createStepRegistry(),
+      cwd: root,
+    });
     expect(loaded.ok).toBe(true);
     if (!loaded.ok) return;
     const graph = expandGraph(loaded.pipeline, { targets: ['t'] });
-    const set = computeWatchSet({ pipeline: loaded.pipeline, tasks: graph.tasks.values(), targets: ['t'], kernels: [], excluded: [] });
+    const set = computeWatchSet({
+      pipeline: loaded.pipeline,
+      tasks: graph.tasks.values(),
+      targets: ['t'],
+      kernels: [],
+      excluded: [],
+    });
     expect(set.dirs).toEqual(new Set([root, path.join(root, 'later/deep')]));
     rmSync(path.join(root, 'later'), { recursive: true });
     const after = reanchor(set);

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { describeFailure } from '@pipe/cache';
-import { buildSession, checkSlurmResources, type Executor, exportOutputs, newBuildId, planSession, slurmExecutorFactory, slurmTargets } from '@pipe/core';
+import { buildSession, checkSlurmResources, type Executor, exportOutputs, newBuildId, planSession, slurmExecutorFactory, slurmTargets } from '@pipe/core/lean';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { BuildOutput, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';

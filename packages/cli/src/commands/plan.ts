@@ -1,5 +1,5 @@
 /** `pipe plan <targets...>`: what a build would do and why; runs nothing, writes nothing. */
-import { planSession } from '@pipe/core';
+import { planSession } from '@pipe/core/lean';
 import { planToJson, planToText } from '../plan-text.js';
 import { openFromCli, type SessionCliOptions } from './session.js';
 

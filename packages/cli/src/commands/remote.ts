@@ -1,6 +1,7 @@
 /**
- * The remote cache from the command line and the environment: which server, which protocol, which
- * mode, and what happens when it fails. Flags win over the environment:
+ * The remote cache from the command line, the environment and the pipeline's `remote_cache:`: which server,
+ * which protocol, which mode, and what happens when it fails. Flags win over the environment, which wins
+ * over the pipeline file:
  *
  *   --remote-cache <mode>          read | write | readwrite | off   (env PIPE_REMOTE_CACHE_MODE; default readwrite)
  *   --remote-cache-url <url>       env PIPE_REMOTE_CACHE
@@ -25,6 +26,7 @@ import {
   TieredCache,
   TurboRemoteCache,
 } from '@pipe/cache';
+import type { Pipeline } from '@pipe/core';
 import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
 export const REMOTE_MODES: readonly RemoteMode[] = ['read', 'write', 'readwrite', 'off'];
@@ -46,8 +48,9 @@ export type RemoteResolution =
 export function resolveRemote(
   opts: RemoteCliOptions,
   env: NodeJS.ProcessEnv = process.env,
+  pipeline: Pipeline['remoteCache'] = {},
 ): RemoteResolution {
-  const modeText = (opts.remoteCache ?? env.PIPE_REMOTE_CACHE_MODE ?? 'readwrite').trim().toLowerCase();
+  const modeText = (opts.remoteCache ?? env.PIPE_REMOTE_CACHE_MODE ?? pipeline.mode ?? 'readwrite').trim().toLowerCase();
   if (!REMOTE_MODES.includes(modeText as RemoteMode)) {
     const from = opts.remoteCache !== undefined ? '--remote-cache' : 'PIPE_REMOTE_CACHE_MODE';
     return { ok: false, message: `pipe: ${from}: '${modeText}' is not one of ${REMOTE_MODES.join(', ')}` };
@@ -55,9 +58,9 @@ export function resolveRemote(
   const mode = modeText as RemoteMode;
   const required = opts.remoteCacheRequired ?? false;
   const merged: Record<string, string | undefined> = {
-    PIPE_REMOTE_CACHE: opts.remoteCacheUrl ?? env.PIPE_REMOTE_CACHE,
-    PIPE_REMOTE_CACHE_PROTOCOL: opts.remoteCacheProtocol ?? env.PIPE_REMOTE_CACHE_PROTOCOL,
-    PIPE_REMOTE_CACHE_TEAM: opts.remoteCacheTeam ?? env.PIPE_REMOTE_CACHE_TEAM,
+    PIPE_REMOTE_CACHE: opts.remoteCacheUrl ?? env.PIPE_REMOTE_CACHE ?? pipeline.url,
+    PIPE_REMOTE_CACHE_PROTOCOL: opts.remoteCacheProtocol ?? env.PIPE_REMOTE_CACHE_PROTOCOL ?? pipeline.protocol,
+    PIPE_REMOTE_CACHE_TEAM: opts.remoteCacheTeam ?? env.PIPE_REMOTE_CACHE_TEAM ?? pipeline.team,
     PIPE_REMOTE_CACHE_TOKEN: env.PIPE_REMOTE_CACHE_TOKEN,
   };
   if (mode === 'off') return { ok: true, remote: undefined, mode, required: false };

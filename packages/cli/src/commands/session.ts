@@ -1,6 +1,6 @@
 /** Opening an engine session from command-line options (shared by build and plan). */
-import type { Session } from '@pipe/core';
-import { cacheDirOption, type GlobalOptions, loadForCommand } from '../context.js';
+import type { Session } from '@pipe/core/lean';
+import { cacheDirOption, type GlobalOptions, loadForSession } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { type RemoteCliOptions, type RemoteSetup, remoteSetup, resolveRemote } from './remote.js';
 
@@ -23,16 +23,17 @@ export type OpenedSession =
   | { ok: false; code: number };
 
 export async function openFromCli(targets: string[], opts: SessionCliOptions): Promise<OpenedSession> {
-  const loaded = await loadForCommand(opts);
+  const loaded = await loadForSession(opts, targets);
   if (!loaded.ok) {
     process.stderr.write(`${loaded.message}\n`);
     return { ok: false, code: loaded.code };
   }
   if (loaded.warnings) process.stderr.write(`${loaded.warnings}\n`);
-  const core = await import('@pipe/core');
+  for (const note of loaded.notes) process.stderr.write(`note: ${note}\n`);
+  const core = await import('@pipe/core/lean');
   const force = forceOption(opts.force);
   const cacheDir = cacheDirOption(opts);
-  const resolved = resolveRemote(opts);
+  const resolved = resolveRemote(opts, process.env, loaded.pipeline.remoteCache);
   if (!resolved.ok) {
     process.stderr.write(`${resolved.message}\n`);
     return { ok: false, code: EXIT_USAGE };
@@ -42,16 +43,21 @@ export async function openFromCli(targets: string[], opts: SessionCliOptions): P
   const opened = await core.openSession({
     pipeline: loaded.pipeline,
     targets,
-    loadStep: (m) => loaded.registry.load(m),
+    loadStep: loaded.loadStep,
+    ...(loaded.cached ? { graph: loaded.cached.graph, ...(loaded.cached.steps ? { steps: loaded.cached.steps } : {}) } : {}),
     ...(cacheDir ? { cacheDir } : {}),
     ...(remote ? { cache: remote.cache } : {}),
     ...(opts.kernels ? { kernels: opts.kernels } : {}),
     ...(force !== undefined ? { force } : {}),
   });
   if (!opened.ok) {
-    process.stderr.write(`${core.renderDiagnostics(opened.diagnostics)}\n`);
+    const { renderDiagnostics } = await import('@pipe/core');
+    process.stderr.write(`${renderDiagnostics(opened.diagnostics)}\n`);
     return { ok: false, code: EXIT_USAGE };
   }
+  // Kernel backends are chosen per run: step identities are cached only when no step uses kernels.
+  const steps = opened.session.kernelBackend === (opts.kernels ?? 'js') && [...opened.session.steps.values()].every((s) => s.kernels.length === 0) ? opened.session.steps : undefined;
+  await loaded.remember(opened.session.graph, steps);
   for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
   opened.session.notes.length = 0;
   const params: Record<string, string> = {};

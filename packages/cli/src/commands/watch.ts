@@ -30,19 +30,44 @@ function printJson(e: WatchEvent): void {
       const b = e.event;
       if (b.type === 'task-end') {
         const r = b.report;
-        return jsonLine({ event: 'task-end', id: r.id, state: r.state, key: r.key, reasons: r.reasons, ms: r.ms, error: r.error, log: r.log });
+        jsonLine({
+          event: 'task-end',
+          id: r.id,
+          state: r.state,
+          key: r.key,
+          reasons: r.reasons,
+          ms: r.ms,
+          error: r.error,
+          log: r.log,
+        });
+        return;
       }
-      if (b.type === 'task-start') return jsonLine({ event: 'task-start', id: b.id, action: b.action, executor: b.executor, reasons: b.reasons });
-      if (b.type === 'expanded') return jsonLine({ event: 'expanded', target: b.target, tasks: b.tasks });
-      return jsonLine({ event: 'warning', message: b.message });
+      if (b.type === 'task-start') {
+        jsonLine({
+          event: 'task-start',
+          id: b.id,
+          action: b.action,
+          executor: b.executor,
+          reasons: b.reasons,
+        });
+        return;
+      }
+      if (b.type === 'expanded') {
+        jsonLine({ event: 'expanded', target: b.target, tasks: b.tasks });
+        return;
+      }
+      jsonLine({ event: 'warning', message: b.message });
+      return;
     }
     case 'build-end': {
       const { reports: _reports, type: _type, ...rest } = e;
-      return jsonLine({ event: 'build-end', ...rest });
+      jsonLine({ event: 'build-end', ...rest });
+      return;
     }
     default: {
       const { type, ...rest } = e;
-      return jsonLine({ event: type, ...rest });
+      jsonLine({ event: type, ...rest });
+      return;
     }
   }
 }
@@ -55,31 +80,48 @@ function printText(e: WatchEvent, root: string): void {
   };
   switch (e.type) {
     case 'watch-start':
-      return out(`watching ${e.files} files in ${e.dirs} folders${e.polling ? ' (polling)' : ''} — Ctrl-C to stop`);
+      out(`watching ${e.files} files in ${e.dirs} folders${e.polling ? ' (polling)' : ''} — Ctrl-C to stop`);
+      return;
     case 'change':
-      return out(`\nchanged: ${e.paths.map(rel).join(', ')}`);
+      out(`\nchanged: ${e.paths.map(rel).join(', ')}`);
+      return;
     case 'kernel-rebuilt':
-      return out(`rebuilt ${e.backend} kernel ${e.kernel} (${e.ms} ms)`);
+      out(`rebuilt ${e.backend} kernel ${e.kernel} (${e.ms} ms)`);
+      return;
     case 'step-compiled':
-      return out(`compiled ${rel(e.project)} (${e.ms} ms)`);
+      out(`compiled ${rel(e.project)} (${e.ms} ms)`);
+      return;
     case 'diagnostics':
-      return out(`${e.source === 'pipeline' || e.source === 'session' ? '' : `${e.source}: `}${e.message}\nstill watching: fix it and save`);
+      out(
+        `${e.source === 'pipeline' || e.source === 'session' ? '' : `${e.source}: `}${e.message}\nstill watching: fix it and save`,
+      );
+      return;
     case 'build': {
       const b = e.event;
-      if (b.type === 'task-end' && b.report.state === 'failed') out(`FAILED ${b.report.id}: ${b.report.error ?? ''}${b.report.log ? `\n  log: ${b.report.log}` : ''}`);
-      if (b.type === 'task-end' && b.report.state === 'skipped') out(`skipped ${b.report.id}: ${b.report.error ?? ''}`);
+      if (b.type === 'task-end' && b.report.state === 'failed')
+        out(
+          `FAILED ${b.report.id}: ${b.report.error ?? ''}${b.report.log ? `\n  log: ${b.report.log}` : ''}`,
+        );
+      if (b.type === 'task-end' && b.report.state === 'skipped')
+        out(`skipped ${b.report.id}: ${b.report.error ?? ''}`);
       if (b.type === 'warning') out(`warning: ${b.message}`);
       return;
     }
     case 'build-end': {
-      const ran = e.ran.length === 0 ? 'nothing to run' : `ran ${e.ran.length <= 6 ? e.ran.join(', ') : `${e.ran.length} tasks`}`;
-      out(`${e.status === 'succeeded' ? 'built' : `build ${e.status}`}: ${ran} (${(e.ms / 1000).toFixed(2)} s)`);
+      const ran =
+        e.ran.length === 0
+          ? 'nothing to run'
+          : `ran ${e.ran.length <= 6 ? e.ran.join(', ') : `${e.ran.length} tasks`}`;
+      out(
+        `${e.status === 'succeeded' ? 'built' : `build ${e.status}`}: ${ran} (${(e.ms / 1000).toFixed(2)} s)`,
+      );
       const dirs = [...new Set(e.products.map((p) => rel(path.dirname(p))))];
       if (e.status === 'succeeded' && dirs.length > 0) out(`products: ${dirs.join(', ')}`);
       return;
     }
     case 'note':
-      return out(`note: ${e.message}`);
+      out(`note: ${e.message}`);
+      return;
     case 'unchanged':
     case 'build-start':
     case 'idle':
@@ -90,7 +132,9 @@ function printText(e: WatchEvent, root: string): void {
 /** Run the same command in a fresh process (a rebuilt native addon cannot be loaded into this one). */
 function restartSelf(): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      stdio: 'inherit',
+    });
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
@@ -127,7 +171,12 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
       async load() {
         const loaded = await loadForCommand(opts);
         if (!loaded.ok) return { ok: false, message: loaded.message };
-        return { ok: true, pipeline: loaded.pipeline, loadStep: (m) => loaded.registry.load(m), ...(loaded.warnings ? { warnings: loaded.warnings } : {}) };
+        return {
+          ok: true,
+          pipeline: loaded.pipeline,
+          loadStep: (m) => loaded.registry.load(m),
+          ...(loaded.warnings ? { warnings: loaded.warnings } : {}),
+        };
       },
       session: {
         ...(cacheDir ? { cacheDir } : {}),

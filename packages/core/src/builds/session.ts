@@ -41,6 +41,10 @@ export interface SessionOptions {
   kernelSeam?: () => Promise<KernelSeam>;
   force?: boolean | Set<string>;
   env?: NodeJS.ProcessEnv;
+  /** The graph of `targets` as expanded before (from the pipeline cache): skips expansion. */
+  graph?: TaskGraph;
+  /** Step identities of the graph's targets as resolved before (from the pipeline cache; only without kernels). */
+  steps?: Map<string, StepIdentity>;
 }
 
 export interface Session {
@@ -66,7 +70,7 @@ export type OpenResult = { ok: true; session: Session } | { ok: false; diagnosti
 export async function openSession(options: SessionOptions): Promise<OpenResult> {
   const { pipeline } = options;
   const layout = workspaceLayout(pipeline.root, options.cacheDir);
-  const graph = expandGraph(pipeline, { targets: options.targets });
+  const graph = options.graph ?? expandGraph(pipeline, { targets: options.targets });
   const errors = (graph.diagnostics ?? []).filter((d) => d.severity === 'error');
   if (errors.length > 0) return { ok: false, diagnostics: errors };
   const notes: string[] = [];
@@ -83,7 +87,9 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
     onCacheProblem: (key, detail) => notes.push(`cache entry ${key.slice(0, 12)}: ${detail} (treated as missing)`),
   });
   const targetNames = new Set<string>([...[...graph.tasks.values()].map((t) => t.target), ...graph.pending]);
-  const ids = await resolveStepIdentities(pipeline, targetNames, {
+  const ids = options.steps
+    ? ({ ok: true, value: { byTarget: options.steps, backend: 'none' } } as const)
+    : await resolveStepIdentities(pipeline, targetNames, {
     loadStep: options.loadStep,
     kernels: options.kernelSeam ?? loadKernelSeam,
     ...(options.kernels ? { requestedBackend: options.kernels } : {}),

@@ -109,6 +109,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   };
   if (configPath)
     pipeline.config = declared?.schema ? { file: configPath, schema: declared.schema } : { file: configPath };
+  if (top?.remote_cache) pipeline.remoteCache = { ...top.remote_cache };
   return finish(pipeline);
 }
 

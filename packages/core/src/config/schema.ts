@@ -138,6 +138,20 @@ export const PipeFileSchema = z
     defaults: z
       .strictObject({ executor: executor.optional(), resources: ResourcesSchema.optional() })
       .optional(),
+    remote_cache: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^https?:\/\//, { error: 'the remote cache URL starts with http:// or https://' })
+          .optional(),
+        protocol: z.enum(['bazel', 'turbo']).optional(),
+        team: z.string().optional().describe('Turborepo team (turbo protocol).'),
+        mode: z.enum(['read', 'write', 'readwrite', 'off']).optional(),
+      })
+      .optional()
+      .describe(
+        'A shared remote cache. Flags and PIPE_REMOTE_CACHE* variables win; the token is read from PIPE_REMOTE_CACHE_TOKEN only.',
+      ),
     targets: z
       .record(
         z.string().regex(TARGET_NAME_PATTERN, {

@@ -59,7 +59,8 @@ export class ContentTracker {
     if (!now) return before === null ? 'unchanged' : 'removed';
     if (!before) return 'created';
     // Hashes decide when both are known (a same-stamp rewrite within mtime granularity is still seen).
-    if (before.hash !== undefined && now.hash !== undefined) return before.hash === now.hash ? 'unchanged' : 'changed';
+    if (before.hash !== undefined && now.hash !== undefined)
+      return before.hash === now.hash ? 'unchanged' : 'changed';
     const sameStamp = before.size === now.size && before.mtimeMs === now.mtimeMs && before.ino === now.ino;
     return sameStamp ? 'unchanged' : 'changed';
   }

@@ -7,7 +7,13 @@ import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js'
 import type { WatchKind } from './watch-set.js';
 
 /** Where a diagnostic came from. */
-export type DiagnosticSource = 'pipeline' | 'session' | 'step-compile' | 'kernel-compile' | 'build' | 'watcher';
+export type DiagnosticSource =
+  | 'pipeline'
+  | 'session'
+  | 'step-compile'
+  | 'kernel-compile'
+  | 'build'
+  | 'watcher';
 
 export type WatchEvent =
   /** The watcher is armed: this many files (in this many directories) are watched. */

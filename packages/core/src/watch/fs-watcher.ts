@@ -58,7 +58,9 @@ export function createFsWatcher(options: FsWatcherOptions): FsWatcher {
     w.on('error', (error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' && !polling) {
-        options.onProblem('out of inotify watches (raise fs.inotify.max_user_watches); falling back to polling');
+        options.onProblem(
+          'out of inotify watches (raise fs.inotify.max_user_watches); falling back to polling',
+        );
         polling = true;
         void restart();
       } else {

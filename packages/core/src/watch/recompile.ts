@@ -15,7 +15,9 @@ import type { WatchSet } from './watch-set.js';
 /** The kernels package as watch mode needs it (a seam: `@pipe/kernels` implements it). */
 export interface KernelTools {
   sourceFiles(name: string): { reference: string[]; assembly: string[]; native: string[] };
-  rebuildWasm(name: string): Promise<{ ok: boolean; failures: Array<{ kernel: string; diagnostics: string }> }>;
+  rebuildWasm(
+    name: string,
+  ): Promise<{ ok: boolean; failures: Array<{ kernel: string; diagnostics: string }> }>;
   /** Root of the kernels package in use (PIPE_KERNELS_ROOT or the installed package). */
   root(): string;
   /** Load the AssemblyScript compiler ahead of the first edit (its first import takes seconds). */
@@ -31,11 +33,14 @@ interface AscApi {
 export async function loadKernelTools(): Promise<KernelTools> {
   const mod = (await import('@pipe/kernels')) as unknown as {
     kernelSourceFiles(name: string): { reference: string[]; assembly: string[]; native: string[] };
-    rebuildWasm(name: string): Promise<{ ok: boolean; failures: Array<{ kernel: string; diagnostics: string }> }>;
+    rebuildWasm(
+      name: string,
+    ): Promise<{ ok: boolean; failures: Array<{ kernel: string; diagnostics: string }> }>;
     compiledKernelNames(): string[];
   };
   // Every compiled kernel has assembly/<name>.ts: its grandparent is the package root.
-  const root = () => path.dirname(path.dirname(mod.kernelSourceFiles(mod.compiledKernelNames()[0]!).assembly[0]!));
+  const root = () =>
+    path.dirname(path.dirname(mod.kernelSourceFiles(mod.compiledKernelNames()[0]!).assembly[0]!));
   return {
     sourceFiles: (name) => mod.kernelSourceFiles(name),
     rebuildWasm: (name) => mod.rebuildWasm(name),
@@ -45,7 +50,8 @@ export async function loadKernelTools(): Promise<KernelTools> {
       const file = createRequire(path.join(root(), 'package.json')).resolve('assemblyscript/dist/asc.js');
       const { default: asc } = (await import(pathToFileURL(file).href)) as { default: AscApi };
       // One small optimised compile: the compiler's own WebAssembly is slow until it has run once.
-      const source = 'export function f(a: f64): f64 { let s = 0.0; for (let i = 0; i < 8; i++) s += Math.sqrt(a * i); return s; }';
+      const source =
+        'export function f(a: f64): f64 { let s = 0.0; for (let i = 0; i < 8; i++) s += Math.sqrt(a * i); return s; }';
       const quiet = { write: () => true };
       await asc.main(['warm.ts', '--outFile', 'warm.wasm', '--optimizeLevel', '3', '--runtime', 'stub'], {
         stdout: quiet,
@@ -70,7 +76,11 @@ export type CompileResult =
   | { ok: false; unit: CompileUnit; diagnostics: string };
 
 export function unitKey(unit: CompileUnit): string {
-  return unit.kind === 'wasm' ? `wasm:${unit.kernel}` : unit.kind === 'native' ? `native:${unit.root}` : `tsc:${unit.project}`;
+  return unit.kind === 'wasm'
+    ? `wasm:${unit.kernel}`
+    : unit.kind === 'native'
+      ? `native:${unit.root}`
+      : `tsc:${unit.project}`;
 }
 
 const TS_SOURCE = /\.(ts|tsx|mts)$/;
@@ -96,13 +106,19 @@ export function unitsFor(changed: string[], set: WatchSet, kernelsRoot: string |
     const kind = set.files.get(file);
     if (kind === 'kernel' && kernelsRoot) {
       const rel = path.relative(kernelsRoot, file).split(path.sep);
-      if (rel[0] === 'assembly') for (const p of set.kernelFiles.get(file) ?? []) if (p.part === 'assembly') put({ kind: 'wasm', kernel: p.kernel });
+      if (rel[0] === 'assembly')
+        for (const p of set.kernelFiles.get(file) ?? [])
+          if (p.part === 'assembly') put({ kind: 'wasm', kernel: p.kernel });
       if (rel[0] === 'native') {
         if (nativeAddonBuilt(kernelsRoot)) put({ kind: 'native', root: kernelsRoot });
         continue;
       }
     }
-    if ((kind === 'step' || kind === 'kernel') && TS_SOURCE.test(file) && !file.includes(`${path.sep}assembly${path.sep}`)) {
+    if (
+      (kind === 'step' || kind === 'kernel') &&
+      TS_SOURCE.test(file) &&
+      !file.includes(`${path.sep}assembly${path.sep}`)
+    ) {
       const project = nearestProject(file);
       // A TS file with a project beside a dist/ folder is compiled code; anything else runs as is.
       if (project && existsSync(path.join(project, 'dist'))) put({ kind: 'tsc', project });
@@ -115,7 +131,11 @@ export function unitsFor(changed: string[], set: WatchSet, kernelsRoot: string |
  * Whether a change needs fresh worker threads: warm workers keep the step and kernel-adapter modules
  * they imported, so an edit of code they run (not of .wasm, which is read per run) needs new ones.
  */
-export function needsFreshWorkers(changed: string[], set: WatchSet, kernelsRoot: string | undefined): boolean {
+export function needsFreshWorkers(
+  changed: string[],
+  set: WatchSet,
+  kernelsRoot: string | undefined,
+): boolean {
   return changed.some((file) => {
     const kind = set.files.get(file);
     if (kind === 'step') return true;
@@ -127,7 +147,11 @@ export function needsFreshWorkers(changed: string[], set: WatchSet, kernelsRoot:
 
 function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CARGO_TERM_PROGRESS_WHEN: 'never' } });
+    const child = spawn(command, args, {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CARGO_TERM_PROGRESS_WHEN: 'never' },
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -144,13 +168,25 @@ export async function compileUnit(unit: CompileUnit, tools: KernelTools | undefi
     case 'wasm': {
       if (!tools) return { ok: false, unit, diagnostics: 'the kernels package is not available' };
       const result = await tools.rebuildWasm(unit.kernel);
-      return result.ok ? done() : { ok: false, unit, diagnostics: result.failures.map((f) => f.diagnostics).join('\n').trim() };
+      return result.ok
+        ? done()
+        : {
+            ok: false,
+            unit,
+            diagnostics: result.failures
+              .map((f) => f.diagnostics)
+              .join('\n')
+              .trim(),
+          };
     }
     case 'native': {
       const script = path.join(unit.root, 'scripts', 'build-native.mjs');
-      if (!existsSync(script)) return { ok: false, unit, diagnostics: `cannot rebuild the native addon: ${script} is missing` };
+      if (!existsSync(script))
+        return { ok: false, unit, diagnostics: `cannot rebuild the native addon: ${script} is missing` };
       const { code, output } = await run(process.execPath, [script], unit.root);
-      return code === 0 ? done() : { ok: false, unit, diagnostics: output.trim().split('\n').slice(-40).join('\n') };
+      return code === 0
+        ? done()
+        : { ok: false, unit, diagnostics: output.trim().split('\n').slice(-40).join('\n') };
     }
     case 'tsc': {
       let tsc: string;
@@ -159,7 +195,11 @@ export async function compileUnit(unit: CompileUnit, tools: KernelTools | undefi
       } catch {
         return { ok: false, unit, diagnostics: `cannot find the TypeScript compiler for ${unit.project}` };
       }
-      const { code, output } = await run(process.execPath, [tsc, '-b', unit.project, '--pretty', 'false'], unit.project);
+      const { code, output } = await run(
+        process.execPath,
+        [tsc, '-b', unit.project, '--pretty', 'false'],
+        unit.project,
+      );
       return code === 0 ? done() : { ok: false, unit, diagnostics: output.trim() };
     }
   }

@@ -6,7 +6,13 @@
  * `diagnostics` event and the loop keeps watching; the next good edit recovers.
  */
 import path from 'node:path';
-import { type BuildResult, buildSession, openSession, type Session, type SessionOptions } from '../builds/session.js';
+import {
+  type BuildResult,
+  buildSession,
+  openSession,
+  type Session,
+  type SessionOptions,
+} from '../builds/session.js';
 import { renderDiagnostics } from '../config/render.js';
 import type { StepDefinition } from '../model/step.js';
 import type { Executor } from '../execute/executor.js';
@@ -19,8 +25,23 @@ import { ChangeQueue } from './change-queue.js';
 import { ContentTracker } from './content-tracker.js';
 import type { WatchEvent } from './events.js';
 import { createFsWatcher, type FsWatcher, type FsWatcherOptions } from './fs-watcher.js';
-import { type CompileUnit, compileUnit, type KernelTools, loadKernelTools, needsFreshWorkers, unitKey, unitsFor } from './recompile.js';
-import { computeWatchSet, kindOf, type KernelSources, reanchor, type WatchKind, type WatchSet } from './watch-set.js';
+import {
+  type CompileUnit,
+  compileUnit,
+  type KernelTools,
+  loadKernelTools,
+  needsFreshWorkers,
+  unitKey,
+  unitsFor,
+} from './recompile.js';
+import {
+  computeWatchSet,
+  kindOf,
+  type KernelSources,
+  reanchor,
+  type WatchKind,
+  type WatchSet,
+} from './watch-set.js';
 
 /** The pipeline as (re)loaded by the caller: the CLI's loader, with its registry. */
 export type PipelineLoad =
@@ -62,7 +83,8 @@ function knownGraph(session: Session): TaskGraph {
       if (foreach?.kind !== 'items') continue;
       const sources = [...graph.tasks.values()].filter((t) => t.target === foreach.target);
       const recorded = sources.map((t) => session.state.tasks[t.id]?.items);
-      if (sources.length > 0 && recorded.every((r) => r !== undefined)) items.set(foreach.target, recorded.flat() as TaskItem[]);
+      if (sources.length > 0 && recorded.every((r) => r !== undefined))
+        items.set(foreach.target, recorded.flat() as TaskItem[]);
     }
     if (items.size === 0) break;
     const next = session.expand(items);
@@ -74,7 +96,10 @@ function knownGraph(session: Session): TaskGraph {
 
 function productsOf(tasks: Iterable<Task>, targets: string[]): string[] {
   const wanted = new Set(targets);
-  return [...tasks].filter((t) => wanted.has(t.target)).flatMap((t) => Object.values(t.outputs)).sort();
+  return [...tasks]
+    .filter((t) => wanted.has(t.target))
+    .flatMap((t) => Object.values(t.outputs))
+    .sort();
 }
 
 /** Run watch mode until the signal aborts (or a native rebuild needs a restart). */
@@ -94,7 +119,13 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
   const kernelsRoot = tools?.root();
 
   const rootFile = path.resolve(options.pipelineFile);
-  let set: WatchSet = computeWatchSet({ pipeline: bootstrapPipeline(rootFile), tasks: [], targets: [], kernels: [], excluded: [] });
+  let set: WatchSet = computeWatchSet({
+    pipeline: bootstrapPipeline(rootFile),
+    tasks: [],
+    targets: [],
+    kernels: [],
+    excluded: [],
+  });
   /** Compile units that failed: retried with every later change until they compile. */
   const failing = new Map<string, CompileUnit>();
   let backend: string | undefined;
@@ -105,7 +136,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     const rearmed = await fsw.update(set);
     if (rearmed) {
       // Files written while the watcher was re-armed: compare the ones already known with their record.
-      for (const file of set.files.keys()) if (tracker.knows(file) && tracker.peek(file) !== 'unchanged') queue.push(file);
+      for (const file of set.files.keys())
+        if (tracker.knows(file) && tracker.peek(file) !== 'unchanged') queue.push(file);
     }
     tracker.baseline(set.files.keys());
   }
@@ -118,13 +150,18 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       const result = await compileUnit(unit, tools);
       if (result.ok) {
         failing.delete(key);
-        if (unit.kind === 'wasm') emit({ type: 'kernel-rebuilt', kernel: unit.kernel, backend: 'wasm', ms: result.ms });
+        if (unit.kind === 'wasm')
+          emit({ type: 'kernel-rebuilt', kernel: unit.kernel, backend: 'wasm', ms: result.ms });
         else if (unit.kind === 'native') {
           nativeRebuilt = true;
           emit({ type: 'kernel-rebuilt', kernel: 'native addon', backend: 'native', ms: result.ms });
         } else emit({ type: 'step-compiled', project: unit.project, ms: result.ms });
       } else {
-        emit({ type: 'diagnostics', source: unit.kind === 'tsc' ? 'step-compile' : 'kernel-compile', message: result.diagnostics });
+        emit({
+          type: 'diagnostics',
+          source: unit.kind === 'tsc' ? 'step-compile' : 'kernel-compile',
+          message: result.diagnostics,
+        });
       }
     }
     // A build over stale binaries would store products under keys of sources that did not run.
@@ -140,11 +177,18 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       return 'ok';
     }
     if (loaded.warnings) emit({ type: 'note', message: loaded.warnings });
-    const opened = await openSession({ ...options.session, pipeline: loaded.pipeline, targets: options.targets, loadStep: loaded.loadStep });
+    const opened = await openSession({
+      ...options.session,
+      pipeline: loaded.pipeline,
+      targets: options.targets,
+      loadStep: loaded.loadStep,
+    });
     if (!opened.ok) {
       emit({ type: 'diagnostics', source: 'session', message: renderDiagnostics(opened.diagnostics) });
       // Still watch the pipeline's own files, so that fixing them is seen.
-      await refreshWatch(computeWatchSet({ pipeline: loaded.pipeline, tasks: [], targets: [], kernels: [], excluded: [] }));
+      await refreshWatch(
+        computeWatchSet({ pipeline: loaded.pipeline, tasks: [], targets: [], kernels: [], excluded: [] }),
+      );
       return 'ok';
     }
     const session = opened.session;
@@ -175,7 +219,9 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       });
     }
     const kernelNames = new Set([...session.steps.values()].flatMap((s) => s.kernels.map((k) => k.name)));
-    const kernels: KernelSources[] = tools ? [...kernelNames].sort().map((name) => ({ name, ...tools.sourceFiles(name) })) : [];
+    const kernels: KernelSources[] = tools
+      ? [...kernelNames].sort().map((name) => ({ name, ...tools.sourceFiles(name) }))
+      : [];
     const targetNames = new Set([...[...graph.tasks.values()].map((t) => t.target), ...graph.pending]);
     await refreshWatch(
       computeWatchSet({
@@ -210,13 +256,18 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       ...(options.params ? { params: options.params } : {}),
       onPlan: (plan, buildId) => {
         const counts: Record<string, number> = {};
-        for (const { decision } of plan.tasks.values()) counts[decision.action] = (counts[decision.action] ?? 0) + 1;
+        for (const { decision } of plan.tasks.values())
+          counts[decision.action] = (counts[decision.action] ?? 0) + 1;
         emit({ type: 'build-start', buildId, tasks: plan.tasks.size, plan: counts });
       },
       onEvent: (event: BuildEvent) => emit({ type: 'build', event }),
     });
     if (!result.ok) {
-      emit({ type: 'diagnostics', source: 'build', message: `another build (${result.owner.buildId}, pid ${result.owner.pid}) holds the workspace lock` });
+      emit({
+        type: 'diagnostics',
+        source: 'build',
+        message: `another build (${result.owner.buildId}, pid ${result.owner.pid}) holds the workspace lock`,
+      });
       return undefined;
     }
     return result;
@@ -229,7 +280,11 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     if ((await cycle([])) === 'restart') return { reason: 'restart', why: 'native addon rebuilt' };
     emit({ type: 'watch-start', files: set.files.size, dirs: set.dirs.size, polling: fsw.polling });
     // While idle: load the AssemblyScript compiler if a kernel may need it (a failure shows at compile time).
-    if (tools?.warmUp && [...set.kernelFiles.values()].some((parts) => parts.some((p) => p.part === 'assembly'))) void tools.warmUp().catch(() => {});
+    if (
+      tools?.warmUp &&
+      [...set.kernelFiles.values()].some((parts) => parts.some((p) => p.part === 'assembly'))
+    )
+      void tools.warmUp().catch(() => {});
     while (!options.signal.aborted) {
       emit({ type: 'idle' });
       const batch = await queue.next();
@@ -261,5 +316,11 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
 
 /** Before the first successful load only the root file is known. */
 function bootstrapPipeline(rootFile: string): Pipeline {
-  return { file: rootFile, root: path.dirname(rootFile), targets: new Map(), sourceFiles: [rootFile], defaults: { resources: {} } };
+  return {
+    file: rootFile,
+    root: path.dirname(rootFile),
+    targets: new Map(),
+    sourceFiles: [rootFile],
+    defaults: { resources: {} },
+  };
 }

@@ -91,7 +91,8 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
   if (pipeline.config) add(pipeline.config.file, 'config');
 
   for (const task of tasks) {
-    for (const list of Object.values(task.inputs)) for (const input of list) if (!input.producer) add(input.path, 'data');
+    for (const list of Object.values(task.inputs))
+      for (const input of list) if (!input.producer) add(input.path, 'data');
     for (const file of task.item?.files ?? []) add(file, 'data');
   }
 
@@ -123,7 +124,8 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
         add(file, 'kernel');
         const abs = path.resolve(file);
         const parts = kernelFiles.get(abs) ?? [];
-        if (!parts.some((p) => p.kernel === kernel.name && p.part === part)) parts.push({ kernel: kernel.name, part });
+        if (!parts.some((p) => p.kernel === kernel.name && p.part === part))
+          parts.push({ kernel: kernel.name, part });
         kernelFiles.set(abs, parts);
       }
     }

@@ -1,0 +1,221 @@
+/**
+ * `.pipe/pipeline.cache`: the validated pipeline, its expanded task graphs and step identities, so
+ * that a build of an unchanged pipeline skips YAML parsing, validation, globbing and step imports.
+ *
+ * An entry is valid only while everything loading read is unchanged:
+ *   - `inputs`: the command-line inputs that change loading (pipeline file, cwd, --config, --param,
+ *     --kernels) and pipe's version;
+ *   - `env`: the environment variables the loader read (input paths, `vars:` defaults), with values;
+ *   - `deps`: stat stamps (size, mtime ns, inode) of every pipeline source file (root, includes,
+ *     config file), of the directories globs and input paths look into (adding or removing a file
+ *     changes its directory's mtime; recursive globs record every directory below their base), of
+ *     each step module and its source closure, and of pipe's own build info.
+ * Racily clean: an entry is written only when no dependency was modified within
+ * RACY_GRANULARITY_MS of the moment loading began (else an edit in the same tick could go unseen).
+ * The file is versioned, written atomically, and discarded (with a note) when unreadable.
+ * This module imports neither the config loader nor yaml/zod: on a hit nothing of them is loaded.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deserialize, serialize } from 'node:v8';
+import type { Pipeline, TaskGraph } from '../model/types.js';
+import { codeHash } from '../fingerprint/code-hash.js';
+import type { StepIdentity } from '../fingerprint/record.js';
+import { canonicalJson, sha256Hex } from '../fingerprint/canonical.js';
+import { splitGlob } from '../graph/items.js';
+import { PIPE_VERSION } from '../provenance/record.js';
+import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
+import { writeFileAtomic } from '../workspace/atomic.js';
+
+export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
+export const PIPELINE_CACHE_VERSION = 1;
+/** Graphs kept per entry (one per requested target list, most recent first). */
+const MAX_GRAPHS = 4;
+
+/** A dependency's stamp: [path, 'f' file | 'd' directory, size, mtime ns, inode]; size -1 when missing. */
+export type DepStamp = [string, 'f' | 'd', number, string, number];
+
+/** What on the command line changes loading. */
+export interface PipelineCacheInputs {
+  file: string;
+  cwd: string;
+  configFile?: string;
+  params: Record<string, string>;
+  kernels?: string;
+}
+
+export interface CachedGraph {
+  /** The requested targets, as given. */
+  targets: string[];
+  graph: TaskGraph;
+  /** Step identities (only when no step uses kernels: a kernel backend is chosen at run time). */
+  steps?: Map<string, StepIdentity>;
+}
+
+export interface PipelineCacheEntry {
+  format: typeof PIPELINE_CACHE_FORMAT;
+  version: typeof PIPELINE_CACHE_VERSION;
+  inputs: string;
+  env: Array<[string, string | null]>;
+  deps: DepStamp[];
+  pipeline: Pipeline;
+  /** Rendered loader warnings, replayed on a hit. */
+  warnings: string;
+  graphs: CachedGraph[];
+}
+
+/** The cache file of the workspace whose root pipeline file is `pipelineFile`. */
+export function pipelineCacheFile(pipelineFile: string): string {
+  return path.join(path.dirname(pipelineFile), '.pipe', 'pipeline.cache');
+}
+
+/** Digest of the command-line inputs and pipe's version. */
+export function pipelineInputsDigest(inputs: PipelineCacheInputs): string {
+  return sha256Hex(canonicalJson({ pipe: PIPE_VERSION, format: PIPELINE_CACHE_VERSION, ...inputs }));
+}
+
+function stampDep(p: string, kind: 'f' | 'd'): DepStamp {
+  const st = statSync(p, { throwIfNoEntry: false });
+  if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [p, kind, -1, '', 0];
+  return [p, kind, kind === 'd' ? 0 : st.size, String(Math.round(st.mtimeMs * 1e6)), st.ino];
+}
+
+function sameStamp(a: DepStamp, b: DepStamp): boolean {
+  return a[2] === b[2] && a[3] === b[3] && a[4] === b[4];
+}
+
+export type CacheLookup = { hit: PipelineCacheEntry } | { miss: 'absent' | 'stale' } | { miss: 'corrupt'; note: string };
+
+/** Read the entry and check it against `inputs`, the environment and every dependency's stamp. */
+export function readPipelineCache(file: string, inputs: string, env: NodeJS.ProcessEnv): CacheLookup {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return { miss: 'absent' };
+  }
+  let entry: PipelineCacheEntry;
+  try {
+    entry = deserialize(bytes) as PipelineCacheEntry;
+  } catch {
+    return { miss: 'corrupt', note: `${file}: unreadable; discarded and rebuilt` };
+  }
+  if (entry?.format !== PIPELINE_CACHE_FORMAT || !Array.isArray(entry.deps) || !Array.isArray(entry.graphs) || !entry.pipeline) {
+    return { miss: 'corrupt', note: `${file}: not a pipeline cache; discarded and rebuilt` };
+  }
+  if (entry.version !== PIPELINE_CACHE_VERSION || entry.inputs !== inputs) return { miss: 'stale' };
+  for (const [name, value] of entry.env) if ((env[name] ?? null) !== value) return { miss: 'stale' };
+  for (const dep of entry.deps) if (!sameStamp(dep, stampDep(dep[0], dep[1]))) return { miss: 'stale' };
+  return { hit: entry };
+}
+
+/** The graph (and step identities) cached for exactly these requested targets. */
+export function cachedGraph(entry: PipelineCacheEntry, targets: string[]): CachedGraph | undefined {
+  const key = JSON.stringify(targets);
+  return entry.graphs.find((g) => JSON.stringify(g.targets) === key);
+}
+
+/** Every directory below `dir` (and itself), for a glob that can match in subdirectories. */
+function dirsBelow(dir: string, out: string[]): void {
+  out.push(dir);
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) dirsBelow(path.join(dir, e.name), out);
+}
+
+const GLOB_CHARS = /[*?[\]{}()!+@]/;
+
+/** Directories whose listing decides what a path or glob matches. */
+function patternDirs(pattern: string, root: string, out: string[]): void {
+  const abs = path.resolve(root, pattern);
+  if (!GLOB_CHARS.test(pattern)) {
+    out.push(path.dirname(abs));
+    return;
+  }
+  const { base, rest } = splitGlob(abs);
+  if (rest.includes('/')) dirsBelow(base, out);
+  else out.push(base);
+}
+
+/** pipe's own build stamp: a rebuilt engine invalidates every cached pipeline. */
+function engineStampFile(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.tsbuildinfo');
+}
+
+/**
+ * The dependency stamps of a freshly loaded pipeline; undefined when one of them was modified
+ * after `loadStartedMs - RACY_GRANULARITY_MS` (racily clean: don't cache, the next run will).
+ */
+export function pipelineDeps(pipeline: Pipeline, loadStartedMs: number): DepStamp[] | undefined {
+  const files = new Set<string>([...pipeline.sourceFiles, engineStampFile()]);
+  const dirs: string[] = [];
+  for (const target of pipeline.targets.values()) {
+    if (target.foreach?.kind === 'glob') patternDirs(target.foreach.pattern, pipeline.root, dirs);
+    for (const specs of Object.values(target.inputs)) {
+      for (const spec of specs) if (spec.kind === 'file') patternDirs(spec.pattern, pipeline.root, dirs);
+    }
+    if (target.stepModule) {
+      files.add(target.stepModule);
+      for (const f of codeHash(target.stepModule).files) files.add(f);
+    }
+  }
+  const deps: DepStamp[] = [...files].map((f) => stampDep(f, 'f'));
+  for (const d of new Set(dirs)) deps.push(stampDep(d, 'd'));
+  const limitNs = (loadStartedMs - RACY_GRANULARITY_MS) * 1e6;
+  for (const dep of deps) if (dep[2] >= 0 && Number(dep[3]) >= limitNs) return undefined;
+  return deps;
+}
+
+export interface SavePipelineCache {
+  file: string;
+  inputs: string;
+  env: Array<[string, string | null]>;
+  deps: DepStamp[];
+  pipeline: Pipeline;
+  warnings: string;
+  /** Graphs of the previous entry (kept when still valid). */
+  previous?: PipelineCacheEntry;
+  graph?: CachedGraph;
+}
+
+/** Write (or extend) the entry atomically. */
+export async function writePipelineCache(save: SavePipelineCache): Promise<void> {
+  const graphs: CachedGraph[] = save.graph ? [save.graph] : [];
+  const key = save.graph ? JSON.stringify(save.graph.targets) : undefined;
+  for (const g of save.previous?.graphs ?? []) {
+    if (graphs.length >= MAX_GRAPHS) break;
+    if (JSON.stringify(g.targets) !== key) graphs.push(g);
+  }
+  const entry: PipelineCacheEntry = {
+    format: PIPELINE_CACHE_FORMAT,
+    version: PIPELINE_CACHE_VERSION,
+    inputs: save.inputs,
+    env: save.env,
+    deps: save.deps,
+    pipeline: save.pipeline,
+    warnings: save.warnings,
+    graphs,
+  };
+  await writeFileAtomic(save.file, serialize(entry));
+}
+
+/** An environment that records which variables are read (to key the cache by their values). */
+export function recordingEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; read: Set<string> } {
+  const read = new Set<string>();
+  const proxy = new Proxy(env, {
+    get(t, key) {
+      if (typeof key === 'string') read.add(key);
+      return Reflect.get(t, key);
+    },
+    has(t, key) {
+      if (typeof key === 'string') read.add(key);
+      return Reflect.has(t, key);
+    },
+  });
+  return { env: proxy, read };
+}

@@ -1,0 +1,41 @@
+/**
+ * @pipe/core/lean — the part of the engine a build or plan of an already-loaded pipeline needs,
+ * without the config loader (yaml, zod), comparison or graph rendering: what `pipe build` imports
+ * on its fast path (a pipeline-cache hit). Everything here is also exported from `@pipe/core`.
+ */
+export type * from './model/types.js';
+export type { StepDefinition } from './model/step.js';
+export { createStepRegistry, type StepRegistry } from './steps/registry.js';
+export {
+  cachedGraph,
+  type CachedGraph,
+  type DepStamp,
+  pipelineCacheFile,
+  type PipelineCacheEntry,
+  type PipelineCacheInputs,
+  pipelineDeps,
+  pipelineInputsDigest,
+  readPipelineCache,
+  recordingEnv,
+  writePipelineCache,
+} from './builds/pipeline-cache.js';
+export {
+  type BuildOptions,
+  type BuildResult,
+  buildSession,
+  type OpenResult,
+  openSession,
+  planSession,
+  type Session,
+  type SessionOptions,
+} from './builds/session.js';
+export { type BuildRecord, newBuildId } from './builds/records.js';
+export type { StepIdentity } from './fingerprint/record.js';
+export { type Plan, planSummary } from './plan/planner.js';
+export { renderReason, type Reason } from './plan/reasons.js';
+export type { Executor } from './execute/executor.js';
+export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
+export { describeReasons } from './schedule/scheduler.js';
+export { exportOutputs } from './store/export.js';
+export { workspaceLayout, type WorkspaceLayout } from './workspace/layout.js';
+export { checkSlurmResources, type SlurmSetup, slurmExecutorFactory, slurmTargets } from './slurm/build-setup.js';
