@@ -75,7 +75,7 @@ describe('pipe watch: kernel edits (Crab, --kernels wasm)', () => {
       PIPE_KERNELS_ROOT: kernels,
     });
     watcher = w;
-    let end = await w.buildEnd(300_000);
+    let end = await w.initialBuild(300_000);
     expect(end.status, w.stderr).toBe('succeeded');
     await w.event('watch-start');
     await w.event('idle');
@@ -84,7 +84,10 @@ describe('pipe watch: kernel edits (Crab, --kernels wasm)', () => {
     const source = path.join(kernels, 'assembly/cashStatistics.ts');
     const original = readFileSync(source, 'utf8');
     writeFileSync(source, `${original}\n// edited by the watch test\n`);
-    const change = await w.event('change');
+    const change = await w.next(
+      (e) => e.event === 'change' && (e.paths as string[]).includes(source),
+      'the change',
+    );
     expect(change.paths).toEqual([source]);
     expect(change.kinds).toEqual(['kernel']);
     const rebuilt = await w.event('kernel-rebuilt', 180_000);
@@ -139,7 +142,7 @@ describe('pipe watch: kernel edits (Crab, --kernels wasm)', () => {
         PIPE_KERNELS_ROOT: kernels,
       });
       watcher = w;
-      expect((await w.buildEnd(300_000)).status).toBe('succeeded');
+      expect((await w.initialBuild(300_000)).status).toBe('succeeded');
       await w.event('idle');
       const rust = path.join(kernels, 'native/src/cash_statistics.rs');
       writeFileSync(rust, `${readFileSync(rust, 'utf8')}\n// edited by the watch test\n`);

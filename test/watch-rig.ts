@@ -94,6 +94,17 @@ export class WatchProcess {
     return (await this.event('build-end', timeoutMs)) as JsonEvent & { ran: string[]; status: string };
   }
 
+  /** The first build's end; a diagnostic before it (a broken setup) fails at once with its message. */
+  async initialBuild(timeoutMs?: number): Promise<JsonEvent & { ran: string[]; status: string }> {
+    const e = await this.next(
+      (x) => x.event === 'build-end' || x.event === 'diagnostics',
+      'the first build',
+      timeoutMs,
+    );
+    if (e.event === 'diagnostics') throw new Error(`pipe watch could not build: ${String(e.message)}`);
+    return e as JsonEvent & { ran: string[]; status: string };
+  }
+
   async stop(): Promise<number | null> {
     if (this.alive) this.child.kill('SIGINT');
     return this.exited;

@@ -5,7 +5,10 @@
  * helper edit reruns that step → a deleted input is seen, and so is its re-creation → an editor's
  * atomic save (temp file + rename, swap file beside it) is one change, the swap file none.
  */
-import { renameSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { renameSync, symlinkSync, utimesSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 import { WatchProcess } from './watch-rig.js';
@@ -47,6 +50,8 @@ targets:
     outputs: { out: out/final.txt }
 `;
 
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
 let watcher: WatchProcess | undefined;
 afterEach(async () => {
   await watcher?.stop();
@@ -67,7 +72,7 @@ describe('pipe watch', () => {
     watcher = w;
 
     // Initially everything runs; then the watcher is armed.
-    let end = await w.buildEnd();
+    let end = await w.initialBuild();
     expect(end.status).toBe('succeeded');
     expect(end.ran).toEqual(['count', 'final', 'upper[a]', 'upper[b]']);
     expect(end.products).toEqual([ws.path('out/final.txt')]);
@@ -148,6 +153,67 @@ describe('pipe watch', () => {
     expect(await w.stop()).toBe(0);
   }, 240_000);
 
+  it('compiles an edited TypeScript step: a type error is a diagnostic, the fix rebuilds', async () => {
+    const STEP = (expr: string) => `import { writeFileSync } from 'node:fs';
+export default {
+  name: 'test.ts-step',
+  version: '1',
+  run(ctx: { outputs: Record<string, string> }): void {
+    const value: number = ${expr};
+    writeFileSync(ctx.outputs.out, String(value));
+  },
+};
+`;
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  t:
+    step: ./stepkg/dist/step.js
+    outputs: { out: out/t.txt }
+`,
+      'stepkg/package.json': '{ "type": "module" }\n',
+      'stepkg/tsconfig.json': JSON.stringify({
+        compilerOptions: {
+          rootDir: 'src',
+          outDir: 'dist',
+          module: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          types: ['node'],
+        },
+        include: ['src'],
+      }),
+      'stepkg/src/step.ts': STEP('1 + 1'),
+    });
+    // The step package compiles with the repository's TypeScript and Node types.
+    symlinkSync(path.join(REPO, 'node_modules'), ws.path('stepkg/node_modules'));
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-b', ws.path('stepkg')],
+      { encoding: 'utf8' },
+    );
+    expect(tsc.status, tsc.stdout).toBe(0);
+
+    const w = WatchProcess.start(ws, ['t']);
+    watcher = w;
+    expect((await w.initialBuild()).ran).toEqual(['t']);
+    expect(ws.read('out/t.txt')).toBe('2');
+    await w.event('idle');
+
+    ws.write('stepkg/src/step.ts', STEP('"not a number"'));
+    expect((await w.event('change')).kinds).toEqual(['step']);
+    const diag = await w.next((e) => e.event === 'diagnostics', 'step diagnostics');
+    expect(diag.source).toBe('step-compile');
+    expect(String(diag.message)).toMatch(/step\.ts.*TS2322/s);
+    await w.event('idle');
+    expect(w.alive).toBe(true);
+
+    ws.write('stepkg/src/step.ts', STEP('6 * 7'));
+    await w.event('step-compiled');
+    expect((await w.buildEnd()).ran).toEqual(['t']);
+    expect(ws.read('out/t.txt')).toBe('42');
+  }, 180_000);
+
   it('polls when asked (--poll), with the same results', async () => {
     const ws = new Workspace({
       'pipe.yaml': PIPELINE,
@@ -158,7 +224,7 @@ describe('pipe watch', () => {
     });
     const w = WatchProcess.start(ws, ['final', '--poll']);
     watcher = w;
-    expect((await w.buildEnd()).ran).toEqual(['count', 'final', 'upper[a]']);
+    expect((await w.initialBuild()).ran).toEqual(['count', 'final', 'upper[a]']);
     expect(await w.event('watch-start')).toMatchObject({ polling: true });
     await w.event('idle');
     ws.write('params.yaml', 'suffix: "?"\n');

@@ -4,7 +4,8 @@
 //   group of 100 → one final concat task.
 // Measures: cold build, no-op rebuild, one-content-change rebuild, and `pipe plan` (dry run for the
 // others: make -n, ninja -n, snakemake -n). Times the `pipe` binary (node packages/cli/bin/pipe.js).
-// Usage: node scripts/bench/planner.mjs [--sizes 1000,10000,100000] [--runs 5] [--jobs 2] [--no-cold-above 10000]
+// Usage: node scripts/bench/planner.mjs [--sizes 1000,10000,100000] [--runs 5] [--jobs 2] [--cold-max 100000]
+//          [--snakemake-max 1000]   Snakemake above this size is skipped (its cold build at 10,000 takes > 5 min)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ const opt = (name, dflt) => {
 const SIZES = opt('sizes', '1000,10000,100000').split(',').map(Number);
 const RUNS = Number(opt('runs', '5'));
 const JOBS = Number(opt('jobs', '2'));
-const SNAKEMAKE_MAX = Number(opt('snakemake-max', '10000'));
+const SNAKEMAKE_MAX = Number(opt('snakemake-max', '1000'));
 const COLD_MAX = Number(opt('cold-max', '100000'));
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 

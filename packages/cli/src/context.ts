@@ -31,7 +31,9 @@ export function workingDir(opts: GlobalOptions): string {
 }
 
 /** `--param k=v` list → record; malformed entries are returned as errors. */
-export function parseParams(list: string[] | undefined): { ok: true; params: Record<string, string> } | { ok: false; error: string } {
+export function parseParams(
+  list: string[] | undefined,
+): { ok: true; params: Record<string, string> } | { ok: false; error: string } {
   const params: Record<string, string> = {};
   for (const entry of list ?? []) {
     const eq = entry.indexOf('=');
@@ -62,7 +64,12 @@ export type Loaded =
 export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEnv): Promise<Loaded> {
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
-  if (!file) return { ok: false, code: EXIT_USAGE, message: `pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)` };
+  if (!file)
+    return {
+      ok: false,
+      code: EXIT_USAGE,
+      message: `pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)`,
+    };
   if (!existsSync(file)) return { ok: false, code: EXIT_USAGE, message: `pipe: ${file} does not exist` };
   const params = parseParams(opts.param);
   if (!params.ok) return { ok: false, code: EXIT_USAGE, message: `pipe: ${params.error}` };
@@ -105,7 +112,10 @@ export type LoadedForSession =
  * nothing it depends on changed — then neither the config loader (yaml, zod) nor any step module
  * is imported — else with loadForCommand, and the result is cached for the next run.
  */
-export async function loadForSession(opts: GlobalOptions & { kernels?: string }, targets: string[]): Promise<LoadedForSession> {
+export async function loadForSession(
+  opts: GlobalOptions & { kernels?: string },
+  targets: string[],
+): Promise<LoadedForSession> {
   const started = Date.now();
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
@@ -140,7 +150,14 @@ export async function loadForSession(opts: GlobalOptions & { kernels?: string },
       notes,
       async remember(graph, steps) {
         if (cached) return;
-        await lean.writePipelineCache({ ...entry, file: cacheFile, previous: entry, graph: { targets, graph, ...(steps ? { steps } : {}) } }).catch(() => {});
+        await lean
+          .writePipelineCache({
+            ...entry,
+            file: cacheFile,
+            previous: entry,
+            graph: { targets, graph, ...(steps ? { steps } : {}) },
+          })
+          .catch(() => {});
       },
     };
   }
@@ -156,9 +173,19 @@ export async function loadForSession(opts: GlobalOptions & { kernels?: string },
     async remember(graph, steps) {
       const deps = lean.pipelineDeps(loaded.pipeline, started);
       if (!deps) return; // racily clean: the next run caches it
-      const env: Array<[string, string | null]> = [...recording.read].sort().map((n) => [n, process.env[n] ?? null]);
+      const env: Array<[string, string | null]> = [...recording.read]
+        .sort()
+        .map((n) => [n, process.env[n] ?? null]);
       await lean
-        .writePipelineCache({ file: cacheFile, inputs, env, deps, pipeline: loaded.pipeline, warnings: loaded.warnings, graph: { targets, graph, ...(steps ? { steps } : {}) } })
+        .writePipelineCache({
+          file: cacheFile,
+          inputs,
+          env,
+          deps,
+          pipeline: loaded.pipeline,
+          warnings: loaded.warnings,
+          graph: { targets, graph, ...(steps ? { steps } : {}) },
+        })
         .catch(() => {});
     },
   };

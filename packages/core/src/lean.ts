@@ -3,22 +3,21 @@
  * without the config loader (yaml, zod), comparison or graph rendering: what `pipe build` imports
  * on its fast path (a pipeline-cache hit). Everything here is also exported from `@pipe/core`.
  */
-export type * from './model/types.js';
-export type { StepDefinition } from './model/step.js';
-export { createStepRegistry, type StepRegistry } from './steps/registry.js';
+
 export {
-  cachedGraph,
   type CachedGraph,
+  cachedGraph,
   type DepStamp,
-  pipelineCacheFile,
   type PipelineCacheEntry,
   type PipelineCacheInputs,
+  pipelineCacheFile,
   pipelineDeps,
   pipelineInputsDigest,
   readPipelineCache,
   recordingEnv,
   writePipelineCache,
 } from './builds/pipeline-cache.js';
+export { type BuildRecord, newBuildId } from './builds/records.js';
 export {
   type BuildOptions,
   type BuildResult,
@@ -29,13 +28,20 @@ export {
   type Session,
   type SessionOptions,
 } from './builds/session.js';
-export { type BuildRecord, newBuildId } from './builds/records.js';
-export type { StepIdentity } from './fingerprint/record.js';
-export { type Plan, planSummary } from './plan/planner.js';
-export { renderReason, type Reason } from './plan/reasons.js';
 export type { Executor } from './execute/executor.js';
+export type { StepIdentity } from './fingerprint/record.js';
+export type { StepDefinition } from './model/step.js';
+export type * from './model/types.js';
+export { type Plan, planSummary } from './plan/planner.js';
+export { type Reason, renderReason } from './plan/reasons.js';
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
 export { describeReasons } from './schedule/scheduler.js';
+export {
+  checkSlurmResources,
+  type SlurmSetup,
+  slurmExecutorFactory,
+  slurmTargets,
+} from './slurm/build-setup.js';
+export { createStepRegistry, type StepRegistry } from './steps/registry.js';
 export { exportOutputs } from './store/export.js';
-export { workspaceLayout, type WorkspaceLayout } from './workspace/layout.js';
-export { checkSlurmResources, type SlurmSetup, slurmExecutorFactory, slurmTargets } from './slurm/build-setup.js';
+export { type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';

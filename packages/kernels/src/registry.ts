@@ -9,6 +9,9 @@ export const COMPILED_KERNELS = [
   'binEvents',
   'evalAeffMap',
   'stackAdd',
+  'evalPsfMap',
+  'evalEdispKernelMap',
+  'evalBkgMap',
 ] as const;
 
 export type KernelName = (typeof COMPILED_KERNELS)[number];
@@ -78,15 +81,30 @@ const KERNELS: Record<KernelName, KernelSources> = {
     nativeExtra: ['native/src/fdlibm.rs', 'native/src/interp.rs'],
   }),
   stackAdd: compiled('stackAdd', { reference: ['stack.ts'], bitIdentical: true }),
+  evalPsfMap: compiled('evalPsfMap', {
+    reference: ['irf-maps.ts', 'interp.ts'],
+    bitIdentical: true,
+    assemblyExtra: ['assembly/fdlibm.ts', 'assembly/interp.ts'],
+    nativeExtra: ['native/src/fdlibm.rs', 'native/src/interp.rs'],
+  }),
+  evalBkgMap: compiled('evalBkgMap', {
+    reference: ['bkg-map.ts', 'interp.ts'],
+    bitIdentical: true,
+    assemblyExtra: ['assembly/fdlibm.ts', 'assembly/fdlibmExp.ts', 'assembly/interp.ts'],
+    nativeExtra: ['native/src/fdlibm.rs', 'native/src/fdlibm_exp.rs', 'native/src/interp.rs'],
+  }),
+  evalEdispKernelMap: compiled('evalEdispKernelMap', {
+    reference: ['irf-maps.ts', 'interp.ts'],
+    bitIdentical: true,
+    assemblyExtra: ['assembly/fdlibm.ts', 'assembly/interp.ts'],
+    nativeExtra: ['native/src/fdlibm.rs', 'native/src/interp.rs'],
+  }),
 };
 
 /** Reference-only kernels (no compiled backends yet): their reference files. */
 const REFERENCE_ONLY: Record<string, string[]> = {
   pixelFovCoords: ['pixel-geometry.ts', 'sky.ts'],
   sampleNearest: ['pixel-geometry.ts', 'sky.ts'],
-  evalBkgMap: ['bkg-map.ts', 'interp.ts'],
-  evalPsfMap: ['irf-maps.ts', 'interp.ts'],
-  evalEdispKernelMap: ['irf-maps.ts', 'interp.ts'],
   stackMaskOr: ['stack.ts'],
 };
 

@@ -1,6 +1,7 @@
 /**
  * Conversion between FITS big-endian bytes and native typed arrays (both directions).
  */
+import { Buffer } from 'node:buffer';
 import { endianness } from 'node:os';
 
 export type NumericKind = 'u8' | 'i8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64';
@@ -35,31 +36,13 @@ const LITTLE = endianness() === 'LE';
 /** Reverses the byte order of each `width`-byte word of `bytes`, in place. */
 export function swapInPlace(bytes: Uint8Array, width: number): void {
   if (!LITTLE || width === 1) return;
-  const n = bytes.length;
-  if (width === 2) {
-    for (let i = 0; i < n; i += 2) {
-      const a = bytes[i] as number;
-      bytes[i] = bytes[i + 1] as number;
-      bytes[i + 1] = a;
-    }
-  } else if (width === 4) {
-    for (let i = 0; i < n; i += 4) {
-      const a = bytes[i] as number;
-      const b = bytes[i + 1] as number;
-      bytes[i] = bytes[i + 3] as number;
-      bytes[i + 1] = bytes[i + 2] as number;
-      bytes[i + 2] = b;
-      bytes[i + 3] = a;
-    }
-  } else {
-    for (let i = 0; i < n; i += 8) {
-      for (let k = 0; k < 4; k++) {
-        const a = bytes[i + k] as number;
-        bytes[i + k] = bytes[i + 7 - k] as number;
-        bytes[i + 7 - k] = a;
-      }
-    }
-  }
+  const n = bytes.length - (bytes.length % width);
+  // Buffer's swap16/32/64 run in C++ (SIMD), 10–20× faster than a byte loop; they need a whole number of words.
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, n);
+  if (width === 2) buf.swap16();
+  else if (width === 4) buf.swap32();
+  else if (width === 8) buf.swap64();
+  else throw new RangeError(`swapInPlace: word width ${width}`);
 }
 
 /** A fresh native typed array of `count` elements decoded from big-endian `bytes` at `offset`. */

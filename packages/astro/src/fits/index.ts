@@ -41,7 +41,9 @@ export {
   type HduSpec,
   type ImageHduSpec,
   type TableHduSpec,
+  type WriteFileOptions,
   type WriteFitsOptions,
+  gzipFits,
   writeFileAtomic,
   writeFits,
 } from './write.js';

@@ -7,7 +7,7 @@ import type { CardInput } from './cards.js';
 import { FitsError } from './errors.js';
 import { type FitsFile, readFitsSync } from './file.js';
 import type { FitsHeader } from './header.js';
-import { type HduSpec, writeFits } from './write.js';
+import { type HduSpec, type WriteFitsOptions, writeFits } from './write.js';
 
 /** A non-spatial map axis (energy). */
 export interface MapAxisSpec {
@@ -115,8 +115,8 @@ export function mapHdus(spec: MapFitsSpec): HduSpec[] {
 }
 
 /** Writes a map in gammapy's format (gzip when the path ends in .gz), atomically. */
-export function writeMapFits(path: string, spec: MapFitsSpec): void {
-  writeFits(path, mapHdus(spec));
+export function writeMapFits(path: string, spec: MapFitsSpec, options: WriteFitsOptions = {}): void {
+  writeFits(path, mapHdus(spec), options);
 }
 
 /** A map read back from a gammapy map file. */

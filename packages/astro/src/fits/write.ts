@@ -4,7 +4,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gzipSync } from 'node:zlib';
 import { type NumericArray, toBigEndian } from './bigendian.js';
 import { type CardInput, encodeHeader } from './cards.js';
 import { FitsError } from './errors.js';
@@ -101,7 +101,7 @@ function encodeImage(
     const width = spec.data.BYTES_PER_ELEMENT;
     for (let i = 0; i < data.length; i += width) data[i] = (data[i] as number) ^ 0x80; // unsigned → signed + BZERO
   }
-  return [encodeHeader(cards), pad(data)];
+  return [encodeHeader(cards), ...pad(data)];
 }
 
 function encodeBinTable(spec: TableHduSpec, file: string): Uint8Array[] {
@@ -121,15 +121,13 @@ function encodeBinTable(spec: TableHduSpec, file: string): Uint8Array[] {
     { key: 'EXTNAME', value: spec.name, comment: 'extension name' },
     ...table.columnCards,
   ];
-  return [encodeHeader(cards), pad(table.bytes)];
+  return [encodeHeader(cards), ...pad(table.bytes)];
 }
 
-function pad(data: Uint8Array): Uint8Array {
+/** The data and, as a separate part, the zeros that fill its last block (no copy of the data itself). */
+function pad(data: Uint8Array): Uint8Array[] {
   const size = Math.ceil(data.length / BLOCK) * BLOCK;
-  if (size === data.length) return data;
-  const out = new Uint8Array(size);
-  out.set(data);
-  return out;
+  return size === data.length ? [data] : [data, new Uint8Array(size - data.length)];
 }
 
 /**
@@ -159,20 +157,38 @@ export function emptyPrimary(cards?: CardInput[]): ImageHduSpec {
     : { kind: 'image', data: new Uint8Array(0), shape: [] };
 }
 
-export interface WriteFitsOptions {
+export interface WriteFitsOptions extends WriteFileOptions {
   /** gzip the file; default: when the path ends in `.gz`. */
   gzip?: boolean;
 }
 
-/** Writes HDUs to `path` atomically (temporary file in the same directory, fsync, rename). */
-export function writeFits(path: string, hdus: readonly HduSpec[], options: WriteFitsOptions = {}): void {
-  const raw = encodeFits(hdus, path);
-  const bytes = (options.gzip ?? path.endsWith('.gz')) ? gzipSync(raw, { level: 6 }) : raw;
-  writeFileAtomic(path, bytes);
+/** How a file is put on disk. */
+export interface WriteFileOptions {
+  /**
+   * fsync before the rename (default true). A pipeline step passes false: the engine stores its outputs in the
+   * cache and publishes them durably itself, so a second fsync of the step's temporary output only costs time.
+   */
+  durable?: boolean;
 }
 
-/** Writes bytes to `path` via a temporary sibling, fsync and rename. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+/**
+ * gzip of FITS data. Run-length deflate: float pixels barely compress whatever the level, so the default
+ * strategy's match search costs 2–5× the time for the same size, while RLE still shrinks masks and counts
+ * (often better than level 6). The output is ordinary gzip (astropy and gammapy read it).
+ */
+export function gzipFits(raw: Uint8Array): Uint8Array {
+  return gzipSync(raw, { level: 6, strategy: zlibConstants.Z_RLE });
+}
+
+/** Writes HDUs to `path` atomically (temporary file in the same directory, fsync unless not durable, rename). */
+export function writeFits(path: string, hdus: readonly HduSpec[], options: WriteFitsOptions = {}): void {
+  const raw = encodeFits(hdus, path);
+  const bytes = (options.gzip ?? path.endsWith('.gz')) ? gzipFits(raw) : raw;
+  writeFileAtomic(path, bytes, options);
+}
+
+/** Writes bytes to `path` via a temporary sibling, fsync (unless `durable: false`) and rename. */
+export function writeFileAtomic(path: string, bytes: Uint8Array, options: WriteFileOptions = {}): void {
   const tmp = join(
     dirname(path),
     `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
@@ -182,7 +198,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     try {
       let off = 0;
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
+      if (options.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -54,6 +54,17 @@ export function cellToAxisOrder(
     return out;
   }
   // out is C order over shape; flat is "first index fastest" over the same shape.
+  if (shape.length === 3) {
+    // the IRF tables' case, as plain nested loops (the general odometer below is ~10× slower)
+    const [n0, n1, n2] = shape as [number, number, number];
+    let o = 0;
+    for (let i0 = 0; i0 < n0; i0++) {
+      for (let i1 = 0; i1 < n1; i1++) {
+        for (let i2 = 0, f = i0 + n0 * i1; i2 < n2; i2++, f += n0 * n1) out[o++] = (flat[f] as number) * factor;
+      }
+    }
+    return out;
+  }
   const n = shape.length;
   const strides = new Array<number>(n);
   let s = 1;

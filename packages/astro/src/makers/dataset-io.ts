@@ -11,6 +11,7 @@ import {
   type HduSpec,
   mapHdus,
   readFitsSync,
+  type WriteFitsOptions,
   writeFits,
 } from '../fits/index.js';
 import { nbins } from '../geom/energy-axis.js';
@@ -113,8 +114,8 @@ export function datasetHdus(ds: MapDataset): HduSpec[] {
 }
 
 /** Writes a dataset (gzip when the path ends in .gz), atomically. */
-export function writeDataset(path: string, ds: MapDataset): void {
-  writeFits(path, datasetHdus(ds));
+export function writeDataset(path: string, ds: MapDataset, options: WriteFitsOptions = {}): void {
+  writeFits(path, datasetHdus(ds), options);
 }
 
 function geomOf(file: FitsFile, name: string): WcsGeom | string {

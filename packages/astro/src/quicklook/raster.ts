@@ -1,8 +1,20 @@
-/** An RGBA raster with the few drawing operations the quick-look images need; encodes to PNG with pngjs. */
-import { PNG } from 'pngjs';
+/** An RGBA raster with the few drawing operations the quick-look images need, and its PNG encoding. */
+import { Buffer } from 'node:buffer';
+import { endianness } from 'node:os';
+import { crc32, deflateSync } from 'node:zlib';
+
+const LITTLE = endianness() === 'LE';
+
+/** An opaque colour as the 32-bit word whose bytes in memory are R, G, B, 255. */
+function packRgba(rgb: readonly [number, number, number]): number {
+  const [r, g, b] = rgb;
+  return LITTLE ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+}
 
 export class Raster {
   readonly data: Uint8Array;
+  /** The same pixels, one word each, for filling spans at once. */
+  private readonly words: Uint32Array;
 
   constructor(
     readonly width: number,
@@ -10,6 +22,7 @@ export class Raster {
     background: readonly [number, number, number] = [255, 255, 255],
   ) {
     this.data = new Uint8Array(width * height * 4);
+    this.words = new Uint32Array(this.data.buffer, 0, width * height);
     this.fillRect(0, 0, width, height, background);
   }
 
@@ -19,15 +32,9 @@ export class Raster {
     const y0 = Math.max(0, Math.floor(y));
     const x1 = Math.min(this.width, Math.floor(x + w));
     const y1 = Math.min(this.height, Math.floor(y + h));
-    for (let yy = y0; yy < y1; yy++) {
-      for (let xx = x0; xx < x1; xx++) {
-        const o = (yy * this.width + xx) * 4;
-        this.data[o] = rgb[0];
-        this.data[o + 1] = rgb[1];
-        this.data[o + 2] = rgb[2];
-        this.data[o + 3] = 255;
-      }
-    }
+    if (x1 <= x0) return;
+    const word = packRgba(rgb);
+    for (let yy = y0; yy < y1; yy++) this.words.fill(word, yy * this.width + x0, yy * this.width + x1);
   }
 
   /** The colour at (x, y). */
@@ -36,10 +43,48 @@ export class Raster {
     return [this.data[o] as number, this.data[o + 1] as number, this.data[o + 2] as number];
   }
 
-  /** PNG bytes (8-bit RGBA). */
+  /**
+   * PNG bytes: 8-bit RGBA. A row that repeats the row above (a scaled-up map's rows mostly do) is filtered
+   * with "Up" (all zero), the others are stored unfiltered: both are native buffer operations (compare,
+   * copy), where a per-byte filter in JavaScript cost more than the deflate of a cold worker.
+   */
   toPng(): Uint8Array {
-    const png = new PNG({ width: this.width, height: this.height });
-    png.data = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.byteLength);
-    return new Uint8Array(PNG.sync.write(png));
+    const { width, height } = this;
+    const stride = width * 4;
+    const pixels = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+    const filtered = Buffer.alloc((stride + 1) * height);
+    for (let y = 0; y < height; y++) {
+      const o = y * (stride + 1);
+      const start = y * stride;
+      if (y > 0 && pixels.compare(pixels, start - stride, start, start, start + stride) === 0) filtered[o] = 2;
+      else pixels.copy(filtered, o + 1, start, start + stride); // filter byte 0: none
+    }
+    const ihdr = new Uint8Array(13);
+    const view = new DataView(ihdr.buffer);
+    view.setUint32(0, width);
+    view.setUint32(4, height);
+    ihdr.set([8, 6, 0, 0, 0], 8); // bit depth 8, colour type RGBA, deflate, adaptive filtering, no interlace
+    const idat = deflateSync(filtered, { level: 3 });
+    const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
+    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
+}
+
+const PNG_SIGNATURE = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** A PNG chunk: length, type, data, CRC-32 of type and data. */
+function chunk(type: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, body.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(body, 8);
+  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
+  return out;
 }

@@ -4,7 +4,7 @@
  */
 
 import type { PixelToSky } from '../estimators/summary.js';
-import { writeFileAtomic } from '../fits/index.js';
+import { type WriteFileOptions, writeFileAtomic } from '../fits/index.js';
 import { type EdgeTick, formatTick, niceTicks, skyEdgeTicks } from './axes.js';
 import { type ColormapName, colormapRgb, isDiverging } from './colormaps.js';
 import { drawText, drawTextVertical, GLYPH_HEIGHT, textWidth } from './font.js';
@@ -143,10 +143,10 @@ export function renderMapImage(options: MapImageOptions): { raster: Raster; layo
   };
 }
 
-/** Renders the map and writes it as PNG to `path` atomically (temporary file, fsync, rename). */
-export function renderMapPng(path: string, options: MapImageOptions): MapImageLayout {
+/** Renders the map and writes it as PNG to `path` atomically (temporary file, fsync unless not durable, rename). */
+export function renderMapPng(path: string, options: MapImageOptions, write: WriteFileOptions = {}): MapImageLayout {
   const { raster, layout } = renderMapImage(options);
-  writeFileAtomic(path, raster.toPng());
+  writeFileAtomic(path, raster.toPng(), write);
   return layout;
 }
 

@@ -8,6 +8,7 @@ import { writeMapFits } from '../fits/index.js';
 import type { MapDataset } from '../makers/index.js';
 import { renderMapPng } from '../quicklook/index.js';
 import { wcsHeaderCards } from '../wcs/index.js';
+import { STEP_OUTPUT } from './step-output.js';
 
 /** Product file names (§11) → the estimator's map names. */
 const ESTIMATOR_PRODUCTS: Record<string, ExcessMapName> = {
@@ -92,9 +93,9 @@ export function writeProductMaps(outputs: Record<string, string>, ds: MapDataset
         title: `${name} ${maps.bins[0]!.eMin.toPrecision(3)}-${maps.bins.at(-1)!.eMax.toPrecision(3)} TeV`,
         unit: UNITS[name] ?? '',
         colormap: isDiverging ? 'coolwarm' : 'viridis',
-      });
+      }, STEP_OUTPUT);
     } else {
-      writeMapFits(file, { data: img.data, shape: img.shape, wcsHeader, axis: { ...img.axis, unit: 'TeV' }, bunit: UNITS[name] ?? '' });
+      writeMapFits(file, { data: img.data, shape: img.shape, wcsHeader, axis: { ...img.axis, unit: 'TeV' }, bunit: UNITS[name] ?? '' }, STEP_OUTPUT);
     }
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));

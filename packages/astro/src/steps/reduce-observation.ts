@@ -17,6 +17,7 @@ import {
   writeDataset,
 } from '../makers/index.js';
 import { sectionParams } from './analysis-params.js';
+import { STEP_OUTPUT } from './step-output.js';
 import { dropDatasetPaths, reductionGeometry } from './geometry.js';
 import { observationOfItem } from './run-item.js';
 
@@ -25,7 +26,7 @@ type Params = { datasets: AnalysisConfig['datasets'] };
 const step: StepDefinition<Params> = {
   name: 'astro.reduce_observation',
   version: '1',
-  kernels: ['binEvents', 'evalAeffMap', 'evalBkgMap', 'sampleNearest'],
+  kernels: ['binEvents', 'evalAeffMap', 'evalBkgMap', 'evalPsfMap', 'evalEdispKernelMap', 'pixelFovCoords', 'sampleNearest'],
   validateParams(p) {
     const checked = sectionParams(p, 'datasets', dropDatasetPaths);
     if (!checked.ok) return checked;
@@ -81,7 +82,7 @@ const step: StepDefinition<Params> = {
     );
     if (isReductionFailure(result)) throw new Error(result.message);
     for (const w of result.warnings) ctx.log.warn(w.message);
-    writeDataset(ctx.outputs['dataset']!, result.dataset);
+    writeDataset(ctx.outputs['dataset']!, result.dataset, STEP_OUTPUT);
     const run = result.dataset.runs[0]!;
     ctx.log.info(`OBS_ID ${run.obsId}: ${run.countsInMap} counts, livetime ${run.livetime.toFixed(1)} s, FoV norm ${run.fovNorm.toFixed(4)}`);
     return { metadata: { obsId: run.obsId, counts: run.countsInMap, livetime: run.livetime, fovNorm: run.fovNorm } };

@@ -7,6 +7,7 @@ import type { StepDefinition } from '@pipe/core';
 import type { AnalysisConfig } from '../config/index.js';
 import { isDatasetReadFailure, type MapDataset, readDataset, stackDatasets, writeDataset } from '../makers/index.js';
 import { sectionParams } from './analysis-params.js';
+import { STEP_OUTPUT } from './step-output.js';
 import { dropDatasetPaths, reductionGeometry } from './geometry.js';
 
 type Params = { datasets: AnalysisConfig['datasets'] };
@@ -31,7 +32,7 @@ const step: StepDefinition<Params> = {
       runs.push(ds);
     }
     const stacked = stackDatasets(runs, reductionGeometry(ctx.params.datasets), kernels);
-    writeDataset(ctx.outputs['stacked']!, stacked);
+    writeDataset(ctx.outputs['stacked']!, stacked, STEP_OUTPUT);
     ctx.log.info(`stacked ${runs.length} runs, livetime ${stacked.livetime.toFixed(1)} s`);
     return { metadata: { runs: runs.length, livetime: stacked.livetime } };
   },

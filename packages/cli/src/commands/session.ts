@@ -10,7 +10,9 @@ export interface SessionCliOptions extends GlobalOptions, RemoteCliOptions {
 }
 
 /** `--force` alone → everything; `--force T` (repeatable) → those targets. */
-export function forceOption(list: Array<string | boolean> | boolean | undefined): boolean | Set<string> | undefined {
+export function forceOption(
+  list: Array<string | boolean> | boolean | undefined,
+): boolean | Set<string> | undefined {
   // commander gives `true` (not a list) for a bare `--force` that is not followed by a value.
   if (list === true) return true;
   if (!list || list.length === 0) return undefined;
@@ -44,7 +46,9 @@ export async function openFromCli(targets: string[], opts: SessionCliOptions): P
     pipeline: loaded.pipeline,
     targets,
     loadStep: loaded.loadStep,
-    ...(loaded.cached ? { graph: loaded.cached.graph, ...(loaded.cached.steps ? { steps: loaded.cached.steps } : {}) } : {}),
+    ...(loaded.cached
+      ? { graph: loaded.cached.graph, ...(loaded.cached.steps ? { steps: loaded.cached.steps } : {}) }
+      : {}),
     ...(cacheDir ? { cacheDir } : {}),
     ...(remote ? { cache: remote.cache } : {}),
     ...(opts.kernels ? { kernels: opts.kernels } : {}),
@@ -56,7 +60,11 @@ export async function openFromCli(targets: string[], opts: SessionCliOptions): P
     return { ok: false, code: EXIT_USAGE };
   }
   // Kernel backends are chosen per run: step identities are cached only when no step uses kernels.
-  const steps = opened.session.kernelBackend === (opts.kernels ?? 'js') && [...opened.session.steps.values()].every((s) => s.kernels.length === 0) ? opened.session.steps : undefined;
+  const steps =
+    opened.session.kernelBackend === (opts.kernels ?? 'js') &&
+    [...opened.session.steps.values()].every((s) => s.kernels.length === 0)
+      ? opened.session.steps
+      : undefined;
   await loaded.remember(opened.session.graph, steps);
   for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
   opened.session.notes.length = 0;

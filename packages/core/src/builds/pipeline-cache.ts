@@ -19,11 +19,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
-import type { Pipeline, TaskGraph } from '../model/types.js';
+import { canonicalJson, sha256Hex } from '../fingerprint/canonical.js';
 import { codeHash } from '../fingerprint/code-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
-import { canonicalJson, sha256Hex } from '../fingerprint/canonical.js';
 import { splitGlob } from '../graph/items.js';
+import type { Pipeline, TaskGraph } from '../model/types.js';
 import { PIPE_VERSION } from '../provenance/record.js';
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
@@ -85,7 +85,10 @@ function sameStamp(a: DepStamp, b: DepStamp): boolean {
   return a[2] === b[2] && a[3] === b[3] && a[4] === b[4];
 }
 
-export type CacheLookup = { hit: PipelineCacheEntry } | { miss: 'absent' | 'stale' } | { miss: 'corrupt'; note: string };
+export type CacheLookup =
+  | { hit: PipelineCacheEntry }
+  | { miss: 'absent' | 'stale' }
+  | { miss: 'corrupt'; note: string };
 
 /** Read the entry and check it against `inputs`, the environment and every dependency's stamp. */
 export function readPipelineCache(file: string, inputs: string, env: NodeJS.ProcessEnv): CacheLookup {
@@ -101,7 +104,12 @@ export function readPipelineCache(file: string, inputs: string, env: NodeJS.Proc
   } catch {
     return { miss: 'corrupt', note: `${file}: unreadable; discarded and rebuilt` };
   }
-  if (entry?.format !== PIPELINE_CACHE_FORMAT || !Array.isArray(entry.deps) || !Array.isArray(entry.graphs) || !entry.pipeline) {
+  if (
+    entry?.format !== PIPELINE_CACHE_FORMAT ||
+    !Array.isArray(entry.deps) ||
+    !Array.isArray(entry.graphs) ||
+    !entry.pipeline
+  ) {
     return { miss: 'corrupt', note: `${file}: not a pipeline cache; discarded and rebuilt` };
   }
   if (entry.version !== PIPELINE_CACHE_VERSION || entry.inputs !== inputs) return { miss: 'stale' };

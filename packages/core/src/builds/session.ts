@@ -90,10 +90,10 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
   const ids = options.steps
     ? ({ ok: true, value: { byTarget: options.steps, backend: 'none' } } as const)
     : await resolveStepIdentities(pipeline, targetNames, {
-    loadStep: options.loadStep,
-    kernels: options.kernelSeam ?? loadKernelSeam,
-    ...(options.kernels ? { requestedBackend: options.kernels } : {}),
-  });
+        loadStep: options.loadStep,
+        kernels: options.kernelSeam ?? loadKernelSeam,
+        ...(options.kernels ? { requestedBackend: options.kernels } : {}),
+      });
   if (!ids.ok) return { ok: false, diagnostics: [{ severity: 'error', code: 'step-identity', message: ids.error }] };
   const kernelBackend = ids.value.backend === 'none' ? (options.kernels ?? 'js') : ids.value.backend;
   const expand = (items: Map<string, TaskItem[]>) => expandGraph(pipeline, { targets: options.targets, items });

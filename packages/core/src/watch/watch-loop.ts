@@ -14,17 +14,18 @@ import {
   type SessionOptions,
 } from '../builds/session.js';
 import { renderDiagnostics } from '../config/render.js';
-import type { StepDefinition } from '../model/step.js';
 import type { Executor } from '../execute/executor.js';
 import { createLocalExecutor } from '../execute/local-executor.js';
 import { createProcessExecutor } from '../execute/process-executor.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
-import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
+import type { StepDefinition } from '../model/step.js';
+import type { Pipeline } from '../model/types.js';
 import type { BuildEvent } from '../schedule/events.js';
 import { ChangeQueue } from './change-queue.js';
 import { ContentTracker } from './content-tracker.js';
 import type { WatchEvent } from './events.js';
 import { createFsWatcher, type FsWatcher, type FsWatcherOptions } from './fs-watcher.js';
+import { knownGraph, productsOf } from './known-graph.js';
 import {
   type CompileUnit,
   compileUnit,
@@ -36,8 +37,8 @@ import {
 } from './recompile.js';
 import {
   computeWatchSet,
-  kindOf,
   type KernelSources,
+  kindOf,
   reanchor,
   type WatchKind,
   type WatchSet,
@@ -72,35 +73,6 @@ export interface WatchOptions {
 
 /** Why the loop ended: stopped by the signal, or a rebuilt native addon needs a fresh process. */
 export type WatchEnd = { reason: 'aborted' } | { reason: 'restart'; why: string };
-
-/** Items recorded by the last builds for dynamic targets, expanded to a fixpoint: the graph as far as known. */
-function knownGraph(session: Session): TaskGraph {
-  let graph = session.graph;
-  for (let round = 0; round < 8 && graph.pending.length > 0; round++) {
-    const items = new Map<string, TaskItem[]>();
-    for (const name of graph.pending) {
-      const foreach = session.pipeline.targets.get(name)?.foreach;
-      if (foreach?.kind !== 'items') continue;
-      const sources = [...graph.tasks.values()].filter((t) => t.target === foreach.target);
-      const recorded = sources.map((t) => session.state.tasks[t.id]?.items);
-      if (sources.length > 0 && recorded.every((r) => r !== undefined))
-        items.set(foreach.target, recorded.flat() as TaskItem[]);
-    }
-    if (items.size === 0) break;
-    const next = session.expand(items);
-    if (next.tasks.size === graph.tasks.size) break;
-    graph = next;
-  }
-  return graph;
-}
-
-function productsOf(tasks: Iterable<Task>, targets: string[]): string[] {
-  const wanted = new Set(targets);
-  return [...tasks]
-    .filter((t) => wanted.has(t.target))
-    .flatMap((t) => Object.values(t.outputs))
-    .sort();
-}
 
 /** Run watch mode until the signal aborts (or a native rebuild needs a restart). */
 export async function runWatch(options: WatchOptions): Promise<WatchEnd> {

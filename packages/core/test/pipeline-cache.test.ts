@@ -1,0 +1,220 @@
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  cachedGraph,
+  pipelineCacheFile,
+  pipelineDeps,
+  pipelineInputsDigest,
+  readPipelineCache,
+  recordingEnv,
+  writePipelineCache,
+} from '../src/builds/pipeline-cache.js';
+import { loadPipeline } from '../src/config/index.js';
+import { expandGraph } from '../src/graph/index.js';
+import type { Pipeline } from '../src/model/types.js';
+import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+const PIPE = `
+  version: 1
+  vars: {DATA: data}
+  targets:
+    each:
+      foreach: {glob: "in/*.txt"}
+      command: [cp, "in/{item}.txt", "{outputs.out}"]
+      outputs: {out: "out/{item}.txt"}
+    all:
+      inputs: {parts: {target: each}, deep: "deep/**/*.txt", ref: $DATA/ref.txt}
+      command: [cat, "{inputs.parts}"]
+      outputs: {out: out/all.txt}
+`;
+
+/** Set every file and directory below `dir` (and itself) to an mtime well outside the racy window. */
+function age(dir: string, secondsAgo = 60): void {
+  const t = new Date(Date.now() - secondsAgo * 1000);
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    utimesSync(path.join(e.parentPath, e.name), t, t);
+  utimesSync(dir, t, t);
+}
+
+function workspace(): string {
+  const dir = makeWorkspace({
+    'pipe.yaml': PIPE,
+    'in/a.txt': 'a',
+    'in/b.txt': 'b',
+    'deep/x/1.txt': '1',
+    'data/ref.txt': 'r',
+  });
+  dirs.push(dir);
+  age(dir);
+  return dir;
+}
+
+const inputs = (dir: string, params: Record<string, string> = {}) =>
+  pipelineInputsDigest({ file: path.join(dir, 'pipe.yaml'), cwd: dir, params });
+
+/** Load the pipeline the way the CLI does on a miss, and write the cache entry. */
+async function loadAndCache(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Pipeline> {
+  const started = Date.now();
+  const recording = recordingEnv(env);
+  const file = path.join(dir, 'pipe.yaml');
+  const loaded = await loadPipeline(file, { registry: fixtureRegistry(), cwd: dir, env: recording.env });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+  const deps = pipelineDeps(loaded.pipeline, started);
+  if (!deps) throw new Error('deps unexpectedly racy');
+  const graph = expandGraph(loaded.pipeline, { targets: ['all'] });
+  await writePipelineCache({
+    file: pipelineCacheFile(file),
+    inputs: inputs(dir),
+    env: [...recording.read].sort().map((n) => [n, env[n] ?? null]),
+    deps,
+    pipeline: loaded.pipeline,
+    warnings: '',
+    graph: { targets: ['all'], graph },
+  });
+  return loaded.pipeline;
+}
+
+const lookup = (dir: string, env: NodeJS.ProcessEnv = {}, params: Record<string, string> = {}) =>
+  readPipelineCache(pipelineCacheFile(path.join(dir, 'pipe.yaml')), inputs(dir, params), env);
+
+describe('pipeline cache', () => {
+  it('returns the validated pipeline and its graph while nothing changed', async () => {
+    const dir = workspace();
+    const pipeline = await loadAndCache(dir);
+    const got = lookup(dir);
+    if (!('hit' in got)) throw new Error(`expected a hit, got ${JSON.stringify(got)}`);
+    expect([...got.hit.pipeline.targets.keys()].sort()).toEqual([...pipeline.targets.keys()].sort());
+    const graph = cachedGraph(got.hit, ['all'])!.graph;
+    expect([...graph.tasks.keys()].sort()).toEqual(['all', 'each[a]', 'each[b]']);
+    expect(cachedGraph(got.hit, ['each'])).toBeUndefined();
+  });
+
+  it('is invalidated by an edit of the pipeline file', async () => {
+    const dir = workspace();
+    await loadAndCache(dir);
+    writeFileSync(path.join(dir, 'pipe.yaml'), `${PIPE.replace('out/all.txt', 'out/all2.txt')}\n`);
+    expect(lookup(dir)).toEqual({ miss: 'stale' });
+  });
+
+  it('is invalidated by a file added to a glob directory, and by one added deep below a recursive glob', async () => {
+    const dir = workspace();
+    await loadAndCache(dir);
+    writeFileSync(path.join(dir, 'in', 'c.txt'), 'c');
+    expect(lookup(dir)).toEqual({ miss: 'stale' });
+
+    const dir2 = workspace();
+    await loadAndCache(dir2);
+    // deep/x is below the glob's base (deep/): only its own stamp, recorded for `**`, can tell.
+    writeFileSync(path.join(dir2, 'deep', 'x', '2.txt'), '2');
+    expect(lookup(dir2)).toEqual({ miss: 'stale' });
+  });
+
+  it('is invalidated by a removed input of a plain path (its directory changes)', async () => {
+    const dir = workspace();
+    await loadAndCache(dir);
+    writeFileSync(path.join(dir, 'data', 'other.txt'), 'o');
+    expect(lookup(dir)).toEqual({ miss: 'stale' });
+  });
+
+  it('is keyed by the values of the environment variables the loader read', async () => {
+    const dir = workspace();
+    mkdirSync(path.join(dir, 'alt'));
+    writeFileSync(path.join(dir, 'alt', 'ref.txt'), 'r2');
+    age(dir);
+    await loadAndCache(dir, { DATA: 'alt' });
+    expect('hit' in lookup(dir, { DATA: 'alt', UNRELATED: 'x' })).toBe(true);
+    expect(lookup(dir, { DATA: 'data' })).toEqual({ miss: 'stale' });
+    expect(lookup(dir, {})).toEqual({ miss: 'stale' });
+  });
+
+  it('is keyed by the command-line inputs', async () => {
+    const dir = workspace();
+    await loadAndCache(dir);
+    expect(lookup(dir, {}, { 'all.x': '1' })).toEqual({ miss: 'stale' });
+    expect(
+      readPipelineCache(
+        pipelineCacheFile(path.join(dir, 'pipe.yaml')),
+        pipelineInputsDigest({
+          file: path.join(dir, 'pipe.yaml'),
+          cwd: dir,
+          params: {},
+          configFile: path.join(dir, 'other.yaml'),
+        }),
+        {},
+      ),
+    ).toEqual({ miss: 'stale' });
+  });
+
+  it("is invalidated by an edit anywhere in a step module's source closure", () => {
+    const dir = makeWorkspace({
+      'steps/step.mjs': "import './helper.mjs';\nexport default {};\n",
+      'steps/helper.mjs': 'export const x = 1;\n',
+    });
+    dirs.push(dir);
+    age(dir);
+    const pipeline: Pipeline = {
+      file: path.join(dir, 'pipe.yaml'),
+      root: dir,
+      sourceFiles: [],
+      defaults: { resources: {} },
+      targets: new Map([
+        [
+          't',
+          {
+            name: 't',
+            step: './steps/step.mjs',
+            stepModule: path.join(dir, 'steps/step.mjs'),
+            inputs: {},
+            params: {},
+            outputs: {},
+            needs: [],
+            env: [],
+            resources: {},
+          },
+        ],
+      ]),
+    };
+    const before = pipelineDeps(pipeline, Date.now())!;
+    expect(before.map((d) => d[0])).toContain(path.join(dir, 'steps/helper.mjs'));
+    writeFileSync(path.join(dir, 'steps/helper.mjs'), 'export const x = 2;\n');
+    // Just written: racily clean, so not cacheable now…
+    expect(pipelineDeps(pipeline, Date.now())).toBeUndefined();
+    // …and its stamp no longer matches the one recorded.
+    const t = new Date(Date.now() - 30_000);
+    utimesSync(path.join(dir, 'steps/helper.mjs'), t, t);
+    const after = pipelineDeps(pipeline, Date.now())!;
+    const stampOf = (deps: typeof before) => deps.find((d) => d[0] === path.join(dir, 'steps/helper.mjs'));
+    expect(stampOf(after)).not.toEqual(stampOf(before));
+  });
+
+  it('does not cache a pipeline whose files were modified within the racy window', async () => {
+    const dir = workspace();
+    writeFileSync(path.join(dir, 'pipe.yaml'), `${PIPE}\n`);
+    const loaded = await loadPipeline(path.join(dir, 'pipe.yaml'), {
+      registry: fixtureRegistry(),
+      cwd: dir,
+      env: {},
+    });
+    expect(loaded.ok && pipelineDeps(loaded.pipeline, Date.now())).toBeUndefined();
+  });
+
+  it('discards a corrupt or foreign file with a note', async () => {
+    const dir = workspace();
+    await loadAndCache(dir);
+    const file = pipelineCacheFile(path.join(dir, 'pipe.yaml'));
+    writeFileSync(file, 'garbage that v8 cannot deserialize');
+    const got = lookup(dir);
+    expect('miss' in got && got.miss).toBe('corrupt');
+    expect('note' in got && got.note).toMatch(/discarded and rebuilt/);
+    const { serialize } = await import('node:v8');
+    writeFileSync(file, serialize({ format: 'something-else', version: 1 }));
+    expect(lookup(dir)).toMatchObject({ miss: 'corrupt' });
+    expect(lookup(path.join(dir, 'nowhere'))).toEqual({ miss: 'absent' });
+  });
+});
