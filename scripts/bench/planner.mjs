@@ -2,10 +2,13 @@
 // Planner benchmark: pipe vs GNU make, ninja and Snakemake on one synthetic workload.
 //   N input files in/g<j>/f<i>.txt (100 per group) → one copy task per file → one concat task per
 //   group of 100 → one final concat task.
+// pipe runs its steps in-process (a small step module in the workspace, steps/concat.mjs: pipe's native
+// way to run a step); make, ninja and Snakemake spawn cp/cat per task.
 // Measures: cold build, no-op rebuild, one-content-change rebuild, and `pipe plan` (dry run for the
 // others: make -n, ninja -n, snakemake -n). Times the `pipe` binary (node packages/cli/bin/pipe.js).
 // Usage: node scripts/bench/planner.mjs [--sizes 1000,10000,100000] [--runs 5] [--jobs 2] [--cold-max 100000]
-//          [--snakemake-max 1000]   Snakemake above this size is skipped (its cold build at 10,000 takes > 5 min)
+//          [--tools pipe,make,ninja,snakemake] [--snakemake-max 1000]
+//        node scripts/bench/planner.mjs --setup pipe --sizes 10000   only writes the workspace (for profiling), prints its path   Snakemake above this size is skipped (its cold build at 10,000 takes > 5 min)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,9 +27,19 @@ const RUNS = Number(opt('runs', '5'));
 const JOBS = Number(opt('jobs', '2'));
 const SNAKEMAKE_MAX = Number(opt('snakemake-max', '1000'));
 const COLD_MAX = Number(opt('cold-max', '100000'));
+const TOOLS = opt('tools', 'pipe,make,ninja,snakemake').split(',');
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 
-const CONCAT = 'cat "$@" > "$0"';
+// The pipe workload's step: concatenates its inputs (one file for the per-file tasks: a copy).
+const CONCAT_STEP = `import { readFileSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'bench.concat',
+  version: '1',
+  run(ctx) {
+    writeFileSync(ctx.outputs.out, Buffer.concat(ctx.inputs.src.map((f) => readFileSync(f))));
+  },
+};
+`;
 
 function makeWorkspace(n) {
   const root = mkdtempSync(path.join(tmpdir(), `pipe-bench-${n}-`));
@@ -39,14 +52,16 @@ function makeWorkspace(n) {
 }
 
 function writePipe(dir, groups) {
+  mkdirSync(path.join(dir, 'steps'), { recursive: true });
+  writeFileSync(path.join(dir, 'steps', 'concat.mjs'), CONCAT_STEP);
   const lines = ['version: 1', 'targets:'];
   for (let j = 0; j < groups; j++) {
-    lines.push(`  e${j}:`, `    foreach: { glob: "in/g${j}/*.txt" }`, `    command: [cp, "in/g${j}/{item}.txt", "{outputs.out}"]`, `    outputs: { out: "out/e/g${j}/{item}.txt" }`);
-    lines.push(`  g${j}:`, `    inputs: { parts: { target: e${j} } }`, `    command: [sh, -c, ${JSON.stringify(CONCAT)}, "{outputs.out}", "{inputs.parts}"]`, `    outputs: { out: "out/g/${j}.txt" }`);
+    lines.push(`  e${j}:`, `    foreach: { glob: "in/g${j}/*.txt" }`, `    inputs: { src: "in/g${j}/{item}.txt" }`, '    step: ./steps/concat.mjs', `    outputs: { out: "out/e/g${j}/{item}.txt" }`);
+    lines.push(`  g${j}:`, `    inputs: { src: { target: e${j} } }`, '    step: ./steps/concat.mjs', `    outputs: { out: "out/g/${j}.txt" }`);
   }
-  lines.push('  final:', '    inputs:', '      parts:');
+  lines.push('  final:', '    inputs:', '      src:');
   for (let j = 0; j < groups; j++) lines.push(`        - { target: g${j} }`);
-  lines.push(`    command: [sh, -c, ${JSON.stringify(CONCAT)}, "{outputs.out}", "{inputs.parts}"]`, '    outputs: { out: out/final.txt }');
+  lines.push('    step: ./steps/concat.mjs', '    outputs: { out: out/final.txt }');
   writeFileSync(path.join(dir, 'pipe.yaml'), `${lines.join('\n')}\n`);
 }
 
@@ -148,9 +163,18 @@ function bench(tool, n) {
 }
 
 const fmt = (s) => (Number.isNaN(s) || s === undefined ? '—' : s < 10 ? `${s.toFixed(3)} s` : `${s.toFixed(1)} s`);
+if (opt('setup')) {
+  const tool = opt('setup');
+  for (const n of SIZES) {
+    const { root, groups } = makeWorkspace(n);
+    ({ pipe: writePipe, make: writeMake, ninja: writeNinja, snakemake: writeSnakefile })[tool](root, ...(tool === 'pipe' ? [groups] : [n, groups]));
+    console.log(root);
+  }
+  process.exit(0);
+}
 if (!existsSync(PIPE)) throw new Error(`build first: ${PIPE} missing`);
-const available = Object.keys(tools).filter((t) => t === 'pipe' || has(tools[t].build[0]));
-const missing = Object.keys(tools).filter((t) => !available.includes(t));
+const available = TOOLS.filter((t) => tools[t] && (t === 'pipe' || has(tools[t].build[0])));
+const missing = TOOLS.filter((t) => !available.includes(t));
 if (missing.length) console.log(`not installed (skipped): ${missing.join(', ')}`);
 console.log(`planner benchmark: ${RUNS} runs (medians), -j ${JOBS}, node ${process.version}`);
 for (const n of SIZES) {
