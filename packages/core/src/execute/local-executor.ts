@@ -17,7 +17,9 @@ export function createLocalExecutor(options: { threads: number }): Executor {
       ({ Piscina }) =>
         new Piscina({
           filename: new URL('./step-worker.js', import.meta.url).href,
-          minThreads: 0,
+          // The pool is made when the first step runs: start every thread then, so they load the step and
+          // kernel modules in parallel instead of one after another as tasks queue up.
+          minThreads: Math.max(1, options.threads),
           maxThreads: Math.max(1, options.threads),
           idleTimeout: 2000,
         }) as unknown as Pool,
