@@ -1,7 +1,16 @@
-import { constants, createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants, createReadStream, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { copyFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { hashFile, isMissing, tempPathFor, writeFileAtomic, writeStreamAtomic } from './atomic-file.js';
+import {
+  GroupSync,
+  hashFile,
+  isMissing,
+  tempPathFor,
+  writeFileAtomic,
+  writeStreamAtomic,
+  writeTempSync,
+} from './atomic-file.js';
 import {
   collectGarbage,
   type GcOptions,
@@ -21,6 +30,8 @@ import { type CacheBackend, type CacheFailure, type CacheOutcome, fail, type Man
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
 const STORE_FORMAT = 'pipe-cache-store';
 const STORE_VERSION = 1;
+/** Blobs up to this size are read, verified and written in one go on the calling thread (see putBlob). */
+const SMALL_BLOB_BYTES = 1 << 20;
 
 export interface LocalStoreOptions {
   /** The store directory (e.g. `<workspace>/.pipe/cache`, or `$PIPE_CACHE_DIR`). */
@@ -44,6 +55,10 @@ export class LocalStore implements CacheBackend {
   private initialised: Promise<CacheFailure | undefined> | undefined;
   /** Manifest lookups in this process (not persisted). */
   readonly counters = { hits: 0, misses: 0 };
+  /** fsyncs of small writes, committed in groups (a build stores many small entries at once). */
+  private readonly durability = new GroupSync();
+  /** Directories known to exist (cas/ and ac/ fan-out), so a write does not mkdir each time. */
+  private readonly knownDirs = new Set<string>();
 
   constructor(options: LocalStoreOptions) {
     this.layout = new StoreLayout(options.root);
@@ -90,7 +105,11 @@ export class LocalStore implements CacheBackend {
         problems: checked.problems,
       });
     return this.io(`write ac/${manifest.key}`, async () => {
-      await writeFileAtomic(this.layout.manifestPath(manifest.key), encodeManifest(manifest));
+      // Blobs first: the group commit below also makes every blob stored before this call durable, so the
+      // manifest (fsynced in the same round) is renamed into place only once everything it names is on disk.
+      const dest = this.layout.manifestPath(manifest.key);
+      this.ensureDir(dirname(dest));
+      await this.commitSmall(dest, encodeManifest(manifest), 0o644);
       return ok(undefined);
     });
   }
@@ -165,13 +184,20 @@ export class LocalStore implements CacheBackend {
     if (!isSha256(sha256)) return fail({ type: 'rejected', status: 0, detail: `not a sha256: '${sha256}'` });
     return this.io(`write cas/${sha256}`, async () => {
       const dest = this.layout.blobPath(sha256);
-      try {
+      const existing = statSync(dest, { throwIfNoEntry: false });
+      if (existing) {
         // Already stored: refresh its mtime so a concurrent gc treats it as young (referenced soon).
         const t = new Date(this.now());
-        await utimes(dest, t, t);
+        utimesSync(dest, t, t);
         return ok(undefined);
-      } catch (e) {
-        if (!isMissing(e)) throw e;
+      }
+      if (statSync(srcPath).size <= SMALL_BLOB_BYTES) {
+        const data = readFileSync(srcPath);
+        const actual = createHash('sha256').update(data).digest('hex');
+        if (actual !== sha256) return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual}, not ${sha256}` });
+        this.ensureDir(dirname(dest));
+        await this.commitSmall(dest, data, 0o444);
+        return ok(undefined);
       }
       const written = await writeStreamAtomic(dest, createReadStream(srcPath, { highWaterMark: 1 << 20 }), {
         expectedSha256: sha256,
@@ -186,6 +212,37 @@ export class LocalStore implements CacheBackend {
       }
       return ok(undefined);
     });
+  }
+
+  /**
+   * Atomic write of a small entry with a group-committed fsync: temp file, fsync (in one round with the
+   * other writes queued meanwhile), rename; the directory entry is fsynced with the next round.
+   */
+  private async commitSmall(dest: string, data: Uint8Array, mode: number): Promise<void> {
+    const tmp = writeTempSync(dest, data, mode);
+    try {
+      this.durability.add(tmp);
+      await this.durability.flush();
+      renameSync(tmp, dest);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    this.durability.add(undefined, dirname(dest));
+  }
+
+  /** Make every write of this store durable, including the last renames (call when a build ends). */
+  async sync(): Promise<CacheOutcome<void>> {
+    return this.io('sync', async () => {
+      await this.durability.flush();
+      return ok(undefined);
+    });
+  }
+
+  private ensureDir(dir: string): void {
+    if (this.knownDirs.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    this.knownDirs.add(dir);
   }
 
   /** Pin a manifest under a label (e.g. 'reference', 'release-1.0'): it and its blobs are never evicted. */

@@ -20,16 +20,31 @@ import { sectionParams } from './analysis-params.js';
 import { STEP_OUTPUT } from './step-output.js';
 import { dropDatasetPaths, reductionGeometry } from './geometry.js';
 import { observationOfItem } from './run-item.js';
+import { convertFrame } from '../wcs/index.js';
 
-type Params = { datasets: AnalysisConfig['datasets'] };
+/**
+ * `datasets`: the gammapy config section. `center: pointing` (a pipe extension, for surveys and per-run
+ * products) centres each run's map on its own pointing instead of `datasets.geom.wcs.skydir`.
+ */
+type Params = { datasets: AnalysisConfig['datasets']; center?: 'pointing' };
 
 const step: StepDefinition<Params> = {
   name: 'astro.reduce_observation',
   version: '1',
   kernels: ['binEvents', 'evalAeffMap', 'evalBkgMap', 'evalPsfMap', 'evalEdispKernelMap', 'pixelFovCoords', 'sampleNearest'],
   validateParams(p) {
-    const checked = sectionParams(p, 'datasets', dropDatasetPaths);
+    const { center, ...section } = (p ?? {}) as Record<string, unknown>;
+    if (center !== undefined && center !== 'pointing') {
+      return { ok: false, issues: [{ path: ['center'], message: `center must be 'pointing' (or left out to use datasets.geom.wcs.skydir), got ${JSON.stringify(center)}` }] };
+    }
+    if (center === 'pointing') {
+      // The map centre comes from each run; give the config reader one so its 3D checks pass.
+      const ds = (section['datasets'] ?? {}) as Record<string, any>;
+      section['datasets'] = { ...ds, geom: { ...ds.geom, wcs: { ...ds.geom?.wcs, skydir: ds.geom?.wcs?.skydir ?? { frame: 'icrs', lon: '0 deg', lat: '0 deg' } } } };
+    }
+    const checked = sectionParams(section, 'datasets', dropDatasetPaths);
     if (!checked.ok) return checked;
+    if (center === 'pointing') (checked.value as Params).center = 'pointing';
     const methods = checked.value.datasets.safe_mask.methods;
     const unsupported = methods.findIndex((m) => !(SAFE_MASK_METHODS as readonly string[]).includes(m));
     if (unsupported >= 0) {
@@ -54,10 +69,10 @@ const step: StepDefinition<Params> = {
     if (!ctx.item) throw new Error('astro.reduce_observation fans out over runs: use foreach: {items: <selection target>}');
     const ds = ctx.params.datasets;
     const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
-    const rg = reductionGeometry(ds);
     const irfs = ['aeff', 'edisp', 'psf', 'bkg'].filter((t) => (ctx.item!.data as { hdus: Record<string, unknown> }).hdus[t]) as IrfType[];
     const obs = await loadObservationData(observationOfItem(ctx.item), irfs);
     if ('reason' in obs) throw new Error(obs.message);
+    const rg = reductionGeometry(ctx.params.center === 'pointing' ? centredOn(ds, obs.pointing) : ds);
     const exclusionFile = ctx.inputs['exclusion']?.[0];
     let background: Parameters<typeof reduceObservation>[2]['background'] = { method: 'none' };
     if (ds.background.method === 'fov_background') {
@@ -88,5 +103,12 @@ const step: StepDefinition<Params> = {
     return { metadata: { obsId: run.obsId, counts: run.countsInMap, livetime: run.livetime, fovNorm: run.fovNorm } };
   },
 };
+
+/** The datasets section with the map centred on a run's pointing, in the frame the config asks for. */
+function centredOn(ds: AnalysisConfig['datasets'], pointing: { ra: number; dec: number }): AnalysisConfig['datasets'] {
+  const frame = ds.geom.wcs.skydir.frame ?? 'icrs';
+  const [lon, lat] = convertFrame('icrs', frame, pointing.ra, pointing.dec);
+  return { ...ds, geom: { ...ds.geom, wcs: { ...ds.geom.wcs, skydir: { frame, lon, lat } } } };
+}
 
 export default step;

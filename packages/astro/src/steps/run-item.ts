@@ -21,7 +21,11 @@ export function runItemData(obs: Observation, hduTypes: readonly string[]): { fi
     hdus[type] = { file: files.indexOf(loc.path), hduName: loc.hduName, hduClass: loc.hduClass };
   }
   const obsIndexRow: RunItemData['obsIndexRow'] = {};
-  for (const [k, v] of Object.entries(obs.obsIndexRow)) obsIndexRow[k] = typeof v === 'bigint' ? Number(v) : (v as Exclude<ObsValue, bigint>);
+  // Item data travels as JSON (cache manifests, task keys): bigints become numbers, NaN and ±Inf become null.
+  for (const [k, v] of Object.entries(obs.obsIndexRow)) {
+    const value = typeof v === 'bigint' ? Number(v) : (v as Exclude<ObsValue, bigint>);
+    obsIndexRow[k] = typeof value === 'number' && !Number.isFinite(value) ? null : value;
+  }
   return { files, data: { obsId: obs.obsId, hdus, obsIndexRow } };
 }
 

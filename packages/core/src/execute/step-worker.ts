@@ -4,6 +4,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { canonicalJson } from '../fingerprint/canonical.js';
 import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
 
@@ -36,5 +37,14 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
     log: { info: (m) => write('info', m), warn: (m) => write('warn', m) },
     signal: new AbortController().signal,
   });
+  // Items enter the keys of the tasks they fan out to and travel in cache manifests as JSON: refuse what JSON
+  // cannot carry (NaN, Infinity, functions) here, as this task's failure, rather than later in the planner.
+  if (result?.items) {
+    try {
+      canonicalJson(result.items);
+    } catch (error) {
+      throw new Error(`the step emitted items that are not plain JSON (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
   return result ? { ...(result.items ? { items: result.items } : {}), ...(result.metadata ? { metadata: result.metadata } : {}) } : undefined;
 }

@@ -4,7 +4,7 @@
  * Products (what goes to the cache) are addressed by SHA-256; `hashProduct` computes both in one read.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import xxhash, { type XXHashAPI } from 'xxhash-wasm';
 
@@ -53,15 +53,30 @@ export function xxh64String(s: string): string {
   return hex64(loadedApi().h64(s));
 }
 
+/** The bytes of a file of at most one chunk (read on the calling thread), else undefined. */
+function smallFile(file: string): Buffer | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    if (fstatSync(fd).size > CHUNK) return undefined;
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export interface ProductHash {
   sha256: string;
   xxh64: string;
   size: number;
 }
 
-/** SHA-256 and XXH64 of a file in one streamed read. */
+/** SHA-256 and XXH64 of a file in one streamed read (a small file in one synchronous read). */
 export async function hashProduct(file: string): Promise<ProductHash> {
   const x = (await loadXxhash()).create64();
+  const small = smallFile(file);
+  if (small) {
+    return { sha256: createHash('sha256').update(small).digest('hex'), xxh64: hex64(x.update(small).digest()), size: small.byteLength };
+  }
   const s = createHash('sha256');
   const fh = await open(file, 'r');
   let size = 0;

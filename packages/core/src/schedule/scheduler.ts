@@ -6,7 +6,8 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
@@ -79,11 +80,19 @@ class Scheduler {
   private failed = false;
   private stateChanged = false;
   private seq = 0;
+  /** Tasks whose work has ended and whose outputs are being stored and published (they hold no job slot). */
+  private completing = 0;
+  /** Directories created for this build (temp and output folders): one mkdir each. */
+  private readonly madeDirs = new Set<string>();
+  /** Whether a target's tasks go to a batch executor, by target name. */
+  private readonly batchedTargets = new Map<string, boolean>();
+  private readonly anyBatchExecutor: boolean;
   private finish!: () => void;
 
   constructor(private readonly o: RunBuildOptions) {
     this.expandedItems = new Map(o.plan.items);
     this.pending = o.plan.pending;
+    this.anyBatchExecutor = Object.values(o.executors).some((e) => e.batches === true);
   }
 
   async run(): Promise<BuildOutcome> {
@@ -251,7 +260,7 @@ class Scheduler {
 
   private pump() {
     // Wait until nothing is being decided, so that one batch holds every task that is ready now.
-    if (!this.stopped && this.adding === 0 && this.inFlight === 0) this.dispatchBatches();
+    if (this.anyBatchExecutor && !this.stopped && this.adding === 0 && this.inFlight === 0) this.dispatchBatches();
     while (!this.stopped && this.restoring < Math.max(4, this.o.jobs) && this.restoreQueue.length > 0) {
       const next = this.restoreQueue.shift()!;
       this.restoring++;
@@ -262,7 +271,7 @@ class Scheduler {
     }
     while (!this.stopped && this.running < this.o.jobs) {
       // Tasks of a batch executor wait in the queue for dispatchBatches.
-      const at = this.runQueue.findIndex((e) => !this.isBatched(e.id));
+      const at = this.anyBatchExecutor ? this.runQueue.findIndex((e) => !this.isBatched(e.id)) : this.runQueue.length > 0 ? 0 : -1;
       if (at < 0) break;
       const next = this.runQueue.splice(at, 1)[0]!;
       this.running++;
@@ -275,7 +284,7 @@ class Scheduler {
   }
 
   private maybeFinish() {
-    if (this.adding > 0 || this.inFlight > 0 || this.running > 0 || this.restoring > 0 || this.batching > 0) return;
+    if (this.adding > 0 || this.inFlight > 0 || this.running > 0 || this.restoring > 0 || this.batching > 0 || this.completing > 0) return;
     if (!this.stopped && (this.runQueue.length > 0 || this.restoreQueue.length > 0)) return;
     // Nothing is deciding, queued or running: every unreported task waits on one that will never
     // finish (only after a stop), so the build is over.
@@ -335,7 +344,18 @@ class Scheduler {
     } catch (error) {
       outcome = { ok: false, failure: { type: 'executor-error', message: (error as Error).message } };
     }
-    await this.complete(id, decision, executor, req, outcome, start, jobId);
+    // Storing and publishing is I/O: it gives the job slot back, so the next task's work starts meanwhile.
+    this.completing++;
+    void this.complete(id, decision, executor, req, outcome, start, jobId).finally(() => {
+      this.completing--;
+      this.maybeFinish();
+    });
+  }
+
+  private ensureDir(dir: string) {
+    if (this.madeDirs.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    this.madeDirs.add(dir);
   }
 
   /** The request for a task: temporary output paths, declared env, inputs, resources, log file. */
@@ -344,12 +364,15 @@ class Scheduler {
     const target = this.o.pipeline.targets.get(task.target)!;
     const seq = ++this.seq;
     const temps: Record<string, string> = {};
+    const buildTmp = path.join(this.o.layout.tmpDir, this.o.buildId);
+    this.ensureDir(buildTmp);
     for (const [name, final] of Object.entries(task.outputs)) {
-      const dir = path.join(this.o.layout.tmpDir, this.o.buildId, `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
-      await mkdir(dir, { recursive: true });
+      // One folder per output keeps the final basename (a step may look at its extension).
+      const dir = path.join(buildTmp, `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+      mkdirSync(dir);
       temps[name] = path.join(dir, path.basename(final));
     }
-    for (const final of Object.values(task.outputs)) await mkdir(path.dirname(final), { recursive: true });
+    for (const final of Object.values(task.outputs)) this.ensureDir(path.dirname(final));
     const env: Record<string, string> = {};
     for (const name of target.env) {
       const v = this.o.io.env(name);
@@ -423,8 +446,14 @@ class Scheduler {
   }
 
   private isBatched(id: string): boolean {
-    const chosen = this.executorFor(this.tasks.get(id)!);
-    return typeof chosen !== 'string' && chosen.executor.batches === true;
+    const task = this.tasks.get(id)!;
+    let batched = this.batchedTargets.get(task.target);
+    if (batched === undefined) {
+      const chosen = this.executorFor(task);
+      batched = typeof chosen !== 'string' && chosen.executor.batches === true;
+      this.batchedTargets.set(task.target, batched);
+    }
+    return batched;
   }
 
   /**

@@ -5,7 +5,8 @@
  * and a failed task leaves the earlier products in place. Restoring fetches a manifest's blobs
  * (verified by the cache) straight to the final paths (atomically, by the cache's temp + rename).
  */
-import { chmod, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { existsSync, renameSync, statSync } from 'node:fs';
+import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, CacheFailure, Manifest, ManifestOutput } from '@pipe/cache';
 import { describeCacheFailure } from './lazy-cache.js';
@@ -34,7 +35,7 @@ export async function storeOutputs(options: {
   const warnings: string[] = [];
   for (const [name, finalPath] of Object.entries(task.outputs)) {
     const temp = temps[name]!;
-    const st = await stat(temp).catch(() => undefined);
+    const st = statSync(temp, { throwIfNoEntry: false });
     if (!st?.isFile()) return { ok: false, missing: { output: name, path: relPath(root, finalPath) } };
     const h = await hashProduct(temp);
     outputs.push({ name, path: relPath(root, finalPath), sha256: h.sha256, size: h.size, mode: st.mode & 0o777 });
@@ -60,11 +61,16 @@ export async function storeOutputs(options: {
 }
 
 async function moveInto(temp: string, dest: string): Promise<void> {
-  await mkdir(path.dirname(dest), { recursive: true });
   try {
-    await rename(temp, dest);
+    // A rename is one syscall: done on this thread (the destination's directory usually exists already).
+    renameSync(temp, dest);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && existsSync(temp)) {
+      await mkdir(path.dirname(dest), { recursive: true });
+      return moveInto(temp, dest);
+    }
+    if (code !== 'EXDEV') throw error;
     // Temp and destination on different file systems: copy next to the destination, then rename.
     const near = `${dest}.pipe-tmp-${process.pid}`;
     await copyFile(temp, near);
