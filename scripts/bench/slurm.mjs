@@ -119,6 +119,49 @@ async function latency() {
   return samples;
 }
 
+/**
+ * The H.E.S.S. DR1 reduction (pipelines/hess-dr1: one task per run, 105 runs with the full release) through the
+ * `pipe` binary: local executor with 1 and 2 workers, and the Slurm executor, each cold in a fresh workspace.
+ */
+async function dr1Reduction() {
+  const shared = process.env.PIPE_SHARED_DIR ?? join(repo, '../shared');
+  if (process.env.BENCH_DR1 === '0' || !existsSync(join(shared, 'data/hess-dl3-dr1'))) {
+    console.log('\n(H.E.S.S. DR1 reduction skipped: no ../shared/data/hess-dl3-dr1, or BENCH_DR1=0)');
+    return;
+  }
+  const { cpSync } = await import('node:fs');
+  const pipeBin = join(repo, 'packages/cli/bin/pipe.js');
+  const modes = [
+    ['local, 1 worker', ['-j', '1']],
+    ['local, 2 workers', ['-j', '2']],
+    ['slurm (one array)', ['--executor', 'slurm']],
+  ];
+  const rows = [];
+  for (const [label, args] of modes) {
+    const walls = [];
+    for (let rep = 0; rep < Math.min(REPEATS, 2); rep++) {
+      const ws = mkdtempSync(join(tmpdir(), 'pipe-dr1-bench-'));
+      cpSync(join(repo, 'pipe.yaml'), join(ws, 'pipe.yaml'));
+      cpSync(join(repo, 'pipelines'), join(ws, 'pipelines'), { recursive: true });
+      const t = performance.now();
+      execFileSync(process.execPath, [pipeBin, 'build', 'dr1_datasets', ...args], {
+        cwd: ws,
+        env: { ...env, CI: 'true', GAMMAPY_DATA: join(shared, 'data'), SLURM_CONF: slurmConf },
+        stdio: 'ignore',
+      });
+      walls.push((performance.now() - t) / 1000);
+      rmSync(ws, { recursive: true, force: true });
+    }
+    rows.push([label, median(walls)]);
+    process.stderr.write(`  dr1 ${label}: ${walls.map((w) => w.toFixed(2)).join(', ')} s\n`);
+  }
+  const base = rows[0][1];
+  console.log('\nH.E.S.S. DL3 DR1: every run reduced on its own 4°×4° map (pipe build dr1_datasets, cold)');
+  console.log('| executor | wall (s) | speed-up vs 1 worker |');
+  console.log('|---|---:|---:|');
+  for (const [label, wall] of rows) console.log(`| ${label} | ${wall.toFixed(2)} | ${(base / wall).toFixed(2)}× |`);
+}
+
 const modes = ['array', 'batched', 'per-task'];
 const results = Object.fromEntries(modes.map((m) => [m, []]));
 try {
@@ -150,6 +193,7 @@ try {
       `| ${label[m].padEnd(27)} | ${String(median(r.map((x) => x.sbatchCalls))).padStart(12)} | ${fmt(median(r.map((x) => x.submit)))}   | ${fmt(wall)} | ${fmt(N / wall)}|`,
     );
   }
+  await dr1Reduction();
 } finally {
   execFileSync('bash', [join(repo, 'scripts/slurm-down.sh')], { env, stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });

@@ -3,8 +3,6 @@
  * The pool is created on first use, so builds that run no step never start a thread.
  * Cancelling aborts the task, which terminates its worker thread.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { ExecRequest, Executor } from './executor.js';
 import type { StepPayload } from './step-worker.js';
 
@@ -31,8 +29,7 @@ export function createLocalExecutor(options: { threads: number }): Executor {
       onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure: { type: 'executor-error', message: 'the local executor runs step modules only' } } });
       return;
     }
-    mkdirSync(path.dirname(req.logFile), { recursive: true });
-    writeFileSync(req.logFile, '');
+    // The log file is created by the worker on the step's first log line: most steps log nothing.
     const payload: StepPayload = {
       module: req.work.module,
       params: req.params,

@@ -2,7 +2,8 @@
  * Worker-thread entry of the local executor: imports a step module and runs its StepDefinition.
  * Kernels therefore never run on the main thread. The engine terminates the worker to cancel.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { canonicalJson } from '../fingerprint/canonical.js';
 import type { StepDefinition, StepResult } from '../model/step.js';
@@ -19,11 +20,21 @@ export interface StepPayload {
   logFile: string;
 }
 
+/** Step modules this worker has imported, by path. */
+const modules = new Map<string, Promise<{ default?: StepDefinition }>>();
+
 export default async function runStep(payload: StepPayload): Promise<StepResult | undefined> {
-  const mod = (await import(pathToFileURL(payload.module).href)) as { default?: StepDefinition };
-  const def = mod.default;
+  let loading = modules.get(payload.module);
+  if (!loading) modules.set(payload.module, (loading = import(pathToFileURL(payload.module).href) as Promise<{ default?: StepDefinition }>));
+  const def = (await loading).default;
   if (!def || typeof def.run !== 'function') throw new Error(`${payload.module} does not default-export a step`);
-  const write = (level: string, msg: string) => appendFileSync(payload.logFile, `${level} ${msg}\n`);
+  let logOpen = false;
+  const write = (level: string, msg: string) => {
+    // Created on the first line: a step that logs nothing leaves no file behind.
+    if (!logOpen) mkdirSync(path.dirname(payload.logFile), { recursive: true });
+    logOpen = true;
+    appendFileSync(payload.logFile, `${level} ${msg}\n`);
+  };
   // Params were validated and normalised when the pipeline was loaded (that value is what the key hashes);
   // validating again here would re-parse normalised values, which a step need not accept.
   const params = payload.params;
