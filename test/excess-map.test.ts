@@ -4,7 +4,8 @@
 import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readMapFits } from '@pipe/astro';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { readFitsSync, readMapFits } from '@pipe/astro';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -130,6 +131,19 @@ describe('pipe build excess_map (Crab, shipped data)', () => {
   });
 });
 
+/** Rewrite a gzipped FITS file without the HDU named `drop` (HDUs are 2880-byte-aligned spans of the file). */
+function dropHdu(file: string, drop: string): void {
+  const bytes = gunzipSync(readFileSync(file));
+  const kept: Buffer[] = [];
+  let start = 0;
+  for (const hdu of readFitsSync(file).hdus) {
+    const end = hdu.dataOffset + Math.ceil(hdu.dataLength / 2880) * 2880;
+    if (hdu.name.toLowerCase() !== drop) kept.push(bytes.subarray(start, end));
+    start = end;
+  }
+  writeFileSync(file, gzipSync(Buffer.concat(kept)));
+}
+
 describe('pipe build excess_map with broken data', () => {
   it('names a truncated run file, fails, and keeps the products of the last good build', async () => {
     const ws = crabWorkspace();
@@ -150,6 +164,37 @@ describe('pipe build excess_map with broken data', () => {
       ws.remove('.');
     }
   }, 240_000);
+
+  it('names the run file and the HDU when an HDU the index lists is missing', async () => {
+    const ws = crabWorkspace();
+    try {
+      dropHdu(ws.path('pipelines/excess_map/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_023592.fits.gz'), 'bkg');
+      const broken = await ws.build(['excess_map']);
+      expect(broken.run.code).toBe(1);
+      expect(broken.ended['failed']).toEqual(['datasets[23592]']);
+      const output = broken.run.stdout + broken.run.stderr;
+      expect(output).toMatch(/hess_dl3_dr1_obs_id_023592\.fits\.gz.*bkg|bkg.*hess_dl3_dr1_obs_id_023592\.fits\.gz/is);
+      expect(ws.exists(PRODUCTS)).toBe(false);
+    } finally {
+      ws.remove('.');
+    }
+  }, 240_000);
+
+  it('names the index and the paths tried when the data store lacks a run file', async () => {
+    const ws = crabWorkspace();
+    try {
+      ws.remove('pipelines/excess_map/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_023526.fits.gz');
+      const broken = await ws.build(['excess_map']);
+      expect(broken.run.code).toBe(1);
+      expect(broken.ended['failed']).toEqual(['observations']);
+      const output = broken.run.stdout + broken.run.stderr;
+      expect(output).toContain('hdu-index.fits.gz names files that do not exist');
+      expect(output).toContain('OBS_ID 23526');
+      expect(output).toContain('hess_dl3_dr1_obs_id_023526.fits.gz');
+    } finally {
+      ws.remove('.');
+    }
+  }, 120_000);
 
   it('fails before running anything when the data store lacks a file the config names', async () => {
     const ws = crabWorkspace();

@@ -41,6 +41,23 @@ const step: StepDefinition<Params> = {
     if (obsIds.length === 0) throw new Error('no observation matches the selection (check obs_ids, obs_cone, obs_time and required_irf)');
     const items: TaskItem[] = [];
     const runs: Array<RunItemData & { files: string[] }> = [];
+    // A run whose file is missing is an error naming the index and the paths tried (gammapy fails there too),
+    // not a silently smaller selection.
+    const byFile = new Map<string, string[]>();
+    for (const id of obsIds) {
+      for (const type of required) {
+        const loc = store.observation(id).location(type);
+        if (!loc.exists) {
+          const where = `OBS_ID ${id}: ${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
+          byFile.set(where, [...(byFile.get(where) ?? []), type]);
+        }
+      }
+    }
+    const missing = [...byFile].map(([where, types]) => `${where} — needed for ${types.join(', ')}`);
+    if (missing.length > 0) {
+      const shown = missing.slice(0, 10);
+      throw new Error(`the data store ${hduIndex} names files that do not exist:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}`);
+    }
     for (const id of obsIds) {
       const obs = store.observation(id);
       const { files, data } = runItemData(obs, required);

@@ -102,7 +102,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const slurm = onSlurm.length > 0 ? slurmExecutorFactory({ pipeDir: session.layout.dir, cwd: session.pipeline.root, ...(opts.arrayThrottle ? { arrayThrottle: opts.arrayThrottle } : {}), ...(opts.tasksPerJob ? { tasksPerJob: opts.tasksPerJob } : {}) }) : undefined;
+  const slurm = onSlurm.length > 0 ? await slurmExecutorFactory({ pipeDir: session.layout.dir, cwd: session.pipeline.root, ...(opts.arrayThrottle ? { arrayThrottle: opts.arrayThrottle } : {}), ...(opts.tasksPerJob ? { tasksPerJob: opts.tasksPerJob } : {}) }) : undefined;
   try {
     const waitMs = opts.wait === undefined || opts.wait === false ? 0 : opts.wait === true ? 24 * 3600_000 : Number(opts.wait) * 1000;
     const result = await buildSession(session, {

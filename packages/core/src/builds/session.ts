@@ -22,7 +22,7 @@ import { lazyLocalStore } from '../store/lazy-cache.js';
 import { withPortableItems } from '../store/portable-items.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
 import { HashMemo } from '../state/hash-memo.js';
-import { loadState, saveState, type StateData } from '../state/state-file.js';
+import { loadState, saveState, type StateData, stateFileStamp } from '../state/state-file.js';
 import { acquireLock, type LockOwner } from '../workspace/lock.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
 import { type BuildRecord, newBuildId, summariseReports, writeBuildRecord } from './records.js';
@@ -61,6 +61,8 @@ export interface Session {
   kernelBackend: string;
   /** Things worth telling the user (a discarded state file, unreadable cache entries). */
   notes: string[];
+  /** The state file's stamp when `state` was read (a build re-reads it if another build saved since). */
+  stateStamp?: string;
 }
 
 export type OpenResult = { ok: true; session: Session } | { ok: false; diagnostics: Diagnostic[] };
@@ -75,6 +77,7 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
   if (errors.length > 0) return { ok: false, diagnostics: errors };
   const notes: string[] = [];
   await loadXxhash();
+  const stateStamp = stateFileStamp(layout.stateFile);
   const loaded = loadState(layout.stateFile);
   if (loaded.note) notes.push(loaded.note);
   const memo = new HashMemo(loaded.data.files);
@@ -99,7 +102,7 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
   const expand = (items: Map<string, TaskItem[]>) => expandGraph(pipeline, { targets: options.targets, items });
   return {
     ok: true,
-    session: { options, pipeline, layout, graph, expand, state: loaded.data, memo, io, cache, steps: ids.value.byTarget, kernelBackend, notes },
+    session: { options, pipeline, layout, graph, expand, state: loaded.data, memo, io, cache, steps: ids.value.byTarget, kernelBackend, notes, stateStamp },
   };
 }
 
@@ -151,18 +154,45 @@ function clearStaleTemps(tmpDir: string, currentBuild: string): void {
   for (const name of names) if (name !== currentBuild) rmSync(path.join(tmpDir, name), { recursive: true, force: true });
 }
 
-/** Run a build of the session under the workspace lock. */
+/** Whether a plan has nothing to do and nothing to record (every task up to date as recorded). */
+function isNoOp(plan: Plan, session: Session): boolean {
+  if (plan.pending.length > 0 || session.memo.dirty) return false;
+  for (const { decision } of plan.tasks.values()) if (decision.action !== 'up-to-date' || decision.adopted) return false;
+  return true;
+}
+
+/**
+ * Run a build of the session under the workspace lock. A build with nothing to do writes nothing at all
+ * (no lock, state or build record): it is planned first, and only a build with work takes the lock.
+ */
 export async function buildSession(session: Session, options: BuildOptions): Promise<BuildResult> {
   const buildId = options.buildId ?? newBuildId();
+  let plan: Plan | undefined;
+  if (!options.lockWaitMs) {
+    plan = await planSession(session);
+    if (isNoOp(plan, session)) {
+      options.onPlan?.(plan, buildId);
+      const reports = new Map<string, TaskReport>();
+      for (const [id, { decision }] of plan.tasks) {
+        const report: TaskReport = { id, ...(decision.action === 'up-to-date' ? { key: decision.key } : {}), state: 'up-to-date' };
+        reports.set(id, report);
+        options.onEvent?.({ type: 'task-end', report });
+      }
+      return { ok: true, buildId, status: 'succeeded', reports, plan };
+    }
+  }
   const lock = await acquireLock(session.layout.lockFile, { buildId, waitMs: options.lockWaitMs ?? 0 });
   if (!lock.ok) return { ok: false, reason: 'locked', owner: lock.owner };
   if (lock.tookOverStale) session.notes.push(`took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`);
   const ownExecutors: Executor[] = [];
   try {
-    // The state may have changed while we waited for the lock: read it again.
-    if (options.lockWaitMs) await reloadState(session);
+    // The state may have changed since it was read (another build saved, or we waited for the lock): read it again.
+    if (options.lockWaitMs || stateFileStamp(session.layout.stateFile) !== session.stateStamp) {
+      await reloadState(session);
+      plan = undefined;
+    }
     clearStaleTemps(session.layout.tmpDir, buildId);
-    const plan = await planSession(session);
+    plan ??= await planSession(session);
     options.onPlan?.(plan, buildId);
     const force = session.options.force;
     const record: BuildRecord = {
@@ -208,7 +238,11 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       signal: options.signal,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
-    if (outcome.stateChanged || session.memo.dirty) await saveState(session.layout.stateFile, session.state);
+    if (outcome.stateChanged || session.memo.dirty) {
+      await saveState(session.layout.stateFile, session.state);
+      session.stateStamp = stateFileStamp(session.layout.stateFile);
+      session.memo.dirty = false;
+    }
     await writeBuildRecord(session.layout.buildsDir, {
       ...record,
       status: outcome.status,
@@ -223,6 +257,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
 }
 
 async function reloadState(session: Session): Promise<void> {
+  session.stateStamp = stateFileStamp(session.layout.stateFile);
   const loaded = loadState(session.layout.stateFile);
   session.state = loaded.data;
   session.memo = new HashMemo(loaded.data.files);

@@ -10,6 +10,7 @@ import { envDigest, type FingerprintRecord, keyOf, makeRecord, type StepIdentity
 import type { FileStamp } from '../state/hash-memo.js';
 import type { OutputStamp, TaskRecord } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
+import { taskCheck } from './quick-check.js';
 import { diffRecords, type Reason } from './reasons.js';
 
 /** The I/O the planner needs, behind one seam (tests pass an in-memory file system). */
@@ -33,10 +34,13 @@ export interface KnownOutput {
 }
 
 export type Decision =
-  /** adopted: the outputs in the workspace are right but the task record must be (re)written (new stamps, or taken from the cache). */
-  | { action: 'up-to-date'; key: string; record: FingerprintRecord; outputs: Record<string, KnownOutput>; adopted?: boolean }
-  | { action: 'restore'; key: string; record: FingerprintRecord; manifest: Manifest; reasons: Reason[] }
-  | { action: 'run'; key: string; record: FingerprintRecord; reasons: Reason[] }
+  /**
+   * adopted: the outputs in the workspace are right but the task record must be (re)written (new stamps, a
+   * new check digest, or taken from the cache). `record` is left out when the quick check decided.
+   */
+  | { action: 'up-to-date'; key: string; record?: FingerprintRecord; check?: string; outputs: Record<string, KnownOutput>; adopted?: boolean }
+  | { action: 'restore'; key: string; record: FingerprintRecord; check?: string; manifest: Manifest; reasons: Reason[] }
+  | { action: 'run'; key: string; record: FingerprintRecord; check?: string; reasons: Reason[] }
   | { action: 'blocked'; upstream: string[] }
   | { action: 'missing-input'; input: string; path: string };
 
@@ -45,6 +49,8 @@ export interface DecideContext {
   io: PlanIO;
   /** Last build's record of this task. */
   previous: TaskRecord | undefined;
+  /** The fingerprint record of the last build (read on demand: only a changed task needs it, for its reasons). */
+  previousRecord?: () => FingerprintRecord | undefined;
   /** Outputs of upstream tasks (all settled), by task id. */
   upstream: Map<string, Record<string, KnownOutput>>;
   step: StepIdentity;
@@ -142,29 +148,47 @@ function recordOutputs(recorded: Record<string, OutputStamp>): Record<string, Kn
 
 /** Decide what to do with one task whose upstream is settled. */
 export async function decideTask(task: Task, ctx: DecideContext): Promise<Decision> {
+  const prev = ctx.previous;
+  const check = taskCheck(task, ctx);
+  if (!ctx.forced && prev && check !== undefined && prev.check === check) {
+    // Nothing the key depends on changed: the key is the recorded one, no fingerprint is built.
+    const broken = await outputsIntact(task, prev.outputs, ctx.io);
+    // The recorded stamps carry every field of a KnownOutput: passed on as they are (no copy per task).
+    if (!broken) return { action: 'up-to-date', key: prev.key, check, outputs: prev.outputs };
+  }
   const record = fingerprintTask(task, ctx);
   if ('missing' in record) return { action: 'missing-input', ...record.missing };
   const key = keyOf(record);
-  if (ctx.forced) return { action: 'run', key, record, reasons: [{ type: 'forced' }] };
-  const prev = ctx.previous;
+  const withCheck = check === undefined ? {} : { check };
+  if (ctx.forced) return { action: 'run', key, record, ...withCheck, reasons: [{ type: 'forced' }] };
   if (prev && prev.key === key) {
     const broken = await outputsIntact(task, prev.outputs, ctx.io);
-    if (!broken) return { action: 'up-to-date', key, record, outputs: recordOutputs(prev.outputs) };
+    // Up to date; the record is rewritten when its check digest is out of date (so the next no-op is quick).
+    if (!broken) return { action: 'up-to-date', key, record, ...withCheck, outputs: recordOutputs(prev.outputs), ...(prev.check !== check ? { adopted: true } : {}) };
     // Same bytes under a new stamp: up to date, and the record takes the new stamp (no re-hash next time).
-    if (broken === 'restamp') return { action: 'up-to-date', key, record, outputs: recordOutputs(prev.outputs), adopted: true };
+    if (broken === 'restamp') return { action: 'up-to-date', key, record, ...withCheck, outputs: recordOutputs(prev.outputs), adopted: true };
     const manifest = await ctx.io.manifest(key);
-    if (manifest && manifestCovers(task, manifest)) return { action: 'restore', key, record, manifest, reasons: [broken] };
-    return { action: 'run', key, record, reasons: [broken] };
+    if (manifest && manifestCovers(task, manifest)) return { action: 'restore', key, record, ...withCheck, manifest, reasons: [broken] };
+    return { action: 'run', key, record, ...withCheck, reasons: [broken] };
   }
-  const reasons: Reason[] = prev ? diffRecords(prev.fp, record) : [{ type: 'no-previous-build' }];
+  const reasons = previousReasons(prev, ctx, record, key);
   const manifest = await ctx.io.manifest(key);
   if (manifest && manifestCovers(task, manifest)) {
     if (await workspaceMatches(task, manifest, ctx.io)) {
-      return { action: 'up-to-date', key, record, outputs: manifestOutputs(task, ctx.root, manifest), adopted: true };
+      return { action: 'up-to-date', key, record, ...withCheck, outputs: manifestOutputs(task, ctx.root, manifest), adopted: true };
     }
-    return { action: 'restore', key, record, manifest, reasons };
+    return { action: 'restore', key, record, ...withCheck, manifest, reasons };
   }
-  return { action: 'run', key, record, reasons };
+  return { action: 'run', key, record, ...withCheck, reasons };
+}
+
+/** Why the key differs from the last build's: the differences of the records, when the old one is still known. */
+function previousReasons(prev: TaskRecord | undefined, ctx: DecideContext, record: FingerprintRecord, key: string): Reason[] {
+  if (!prev) return [{ type: 'no-previous-build' }];
+  const old = prev.fp ?? ctx.previousRecord?.();
+  if (!old) return [{ type: 'key-changed', old: prev.key, new: key }];
+  const reasons = diffRecords(old, record);
+  return reasons.length > 0 ? reasons : [{ type: 'key-changed', old: prev.key, new: key }];
 }
 
 /** A manifest can stand for a task only if it has every output the task declares. */

@@ -8,7 +8,7 @@
  */
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import type { StepIdentity } from '../fingerprint/record.js';
-import type { StateData } from '../state/state-file.js';
+import { previousRecord, type StateData } from '../state/state-file.js';
 import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from './decide.js';
 
 export interface PlannedTask {
@@ -149,6 +149,7 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
         root: pipeline.root,
         io,
         previous: state.tasks[id],
+        previousRecord: () => previousRecord(state, id),
         upstream: known,
         step,
         target,

@@ -18,7 +18,9 @@ export type Reason =
   | { type: 'format-changed'; old: number; new: number }
   | { type: 'output-missing'; output: string; path: string }
   | { type: 'output-modified'; output: string; path: string }
-  | { type: 'cache-corrupt'; detail: string };
+  | { type: 'cache-corrupt'; detail: string }
+  /** The key differs but the last build's fingerprint record is no longer known (so no finer reason). */
+  | { type: 'key-changed'; old: string; new: string };
 
 /** Leaf paths (dotted) where two JSON values differ; arrays compare as wholes. */
 function diffParams(prefix: string, a: unknown, b: unknown, out: Reason[]): void {
@@ -113,5 +115,7 @@ export function renderReason(r: Reason): string {
       return `output modified in the workspace: ${r.path}`;
     case 'cache-corrupt':
       return `cache entry corrupt: ${r.detail}`;
+    case 'key-changed':
+      return `key changed: ${r.old.slice(0, 12)} → ${r.new.slice(0, 12)} (the last build's record is not known)`;
   }
 }

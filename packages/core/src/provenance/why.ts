@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { readBuildRecord } from '../builds/records.js';
 import type { Reason } from '../plan/reasons.js';
-import type { StateData } from '../state/state-file.js';
+import { previousRecord, type StateData } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
 
 export interface WhyInput {
@@ -55,7 +55,8 @@ export function explainProduct(options: { root: string; cwd: string; state: Stat
     if (!build) records.set(rec.buildId, (build = readBuildRecord(options.buildsDir, rec.buildId)));
     const entry = build.ok ? build.record.tasks[id] : undefined;
     const inputs: WhyInput[] = [];
-    for (const [input, list] of Object.entries(rec.fp.inputs)) {
+    const fp = previousRecord(state, id);
+    for (const [input, list] of Object.entries(fp?.inputs ?? {})) {
       for (const [p, hash] of list) {
         const producer = producerOf.get(p);
         const w: WhyInput = { input, path: p, hash };
@@ -66,8 +67,8 @@ export function explainProduct(options: { root: string; cwd: string; state: Stat
     const node: WhyNode = {
       task: id,
       key: rec.key,
-      step: rec.fp.step,
-      params: rec.fp.params,
+      step: fp?.step ?? { name: '?', version: '?', code: '' },
+      params: fp?.params ?? {},
       outputs: Object.entries(rec.outputs).map(([name, o]) => ({ name, path: o.path, sha256: o.sha256 })),
       lastBuild: { id: rec.buildId, ...(entry?.state ? { state: entry.state } : {}), ...(entry?.reasons ? { reasons: entry.reasons } : {}) },
       inputs,

@@ -17,7 +17,7 @@ import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutpu
 import { isForced, type Plan } from '../plan/planner.js';
 import { renderReason, type Reason } from '../plan/reasons.js';
 import { provenanceRecord } from '../provenance/record.js';
-import type { StateData, TaskRecord } from '../state/state-file.js';
+import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import { currentStamps, publishOutputs, restoreOutputs, storeOutputs } from '../store/products.js';
 import { taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
@@ -154,8 +154,13 @@ class Scheduler {
         ds.push(task.id);
       }
       if (upstreamFailed) this.skip(task.id, upstreamFailed);
-      else if (waiting === 0) ready.push(task.id);
-      else this.waitingOn.set(task.id, waiting);
+      else if (waiting > 0) this.waitingOn.set(task.id, waiting);
+      else {
+        // Up to date as planned, its upstream settled: settle it here, in O(1) (the list is in dependency order).
+        const decision = planned(task.id);
+        if (decision?.action === 'up-to-date' && !this.stopped && !this.speculative.has(task.id)) this.settleUpToDate(task.id, decision);
+        else ready.push(task.id);
+      }
     }
     for (const id of ready) void this.advance(id, planned(id));
   }
@@ -224,6 +229,7 @@ class Scheduler {
               root: this.o.pipeline.root,
               io: this.o.io,
               previous: this.o.state.tasks[id],
+              previousRecord: () => previousRecord(this.o.state, id),
               upstream: this.known,
               step: this.o.steps.get(task.target)!,
               target: this.o.pipeline.targets.get(task.target)!,
@@ -234,9 +240,7 @@ class Scheduler {
     }
     switch (decision.action) {
       case 'up-to-date':
-        if (decision.adopted) this.record(id, { key: decision.key, fp: decision.record, outputs: currentStamps(this.o.pipeline.root, task, decision.outputs) });
-        this.report({ id, key: decision.key, state: 'up-to-date' });
-        this.succeed(id, decision.outputs, this.o.state.tasks[id]?.items);
+        this.settleUpToDate(id, decision);
         break;
       case 'restore':
         this.restoreQueue.push({ id, decision });
@@ -251,6 +255,13 @@ class Scheduler {
         throw new Error(`task ${id} still blocked after its upstream settled`);
     }
     this.pump();
+  }
+
+  private settleUpToDate(id: string, decision: Extract<Decision, { action: 'up-to-date' }>) {
+    if (this.reports.has(id)) return;
+    if (decision.adopted) this.record(id, { key: decision.key, ...recordParts(decision), outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, decision.outputs) });
+    this.report({ id, key: decision.key, state: 'up-to-date' });
+    this.succeed(id, decision.outputs, this.o.state.tasks[id]?.items);
   }
 
   private record(id: string, rec: Omit<TaskRecord, 'buildId'>) {
@@ -300,11 +311,11 @@ class Scheduler {
       // A corrupt or incomplete entry counts as missing: compute the task instead.
       this.emit({ type: 'warning', message: `cache entry ${decision.key.slice(0, 12)} of ${id} unusable (${got.detail}); recomputing` });
       const reasons: Reason[] = [{ type: 'cache-corrupt', detail: got.detail }, ...decision.reasons];
-      this.runQueue.push({ id, decision: { action: 'run', key: decision.key, record: decision.record, reasons } });
+      this.runQueue.push({ id, decision: { action: 'run', key: decision.key, record: decision.record, ...(decision.check ? { check: decision.check } : {}), reasons } });
       return;
     }
     const items = decision.manifest.items as TaskItem[] | undefined;
-    this.record(id, { key: decision.key, fp: decision.record, outputs: got.stamps, ...(items ? { items } : {}) });
+    this.record(id, { key: decision.key, ...recordParts(decision), outputs: got.stamps, ...(items ? { items } : {}) });
     this.report({ id, key: decision.key, state: 'restored', reasons: decision.reasons, ms: Date.now() - started });
     this.succeed(id, restoredOutputs(task, this.o.pipeline.root, decision.manifest), items);
   }
@@ -367,10 +378,8 @@ class Scheduler {
     const buildTmp = path.join(this.o.layout.tmpDir, this.o.buildId);
     this.ensureDir(buildTmp);
     for (const [name, final] of Object.entries(task.outputs)) {
-      // One folder per output keeps the final basename (a step may look at its extension).
-      const dir = path.join(buildTmp, `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
-      mkdirSync(dir);
-      temps[name] = path.join(dir, path.basename(final));
+      // All in one folder (no mkdir per task); the name ends with the final basename (a step may look at its extension).
+      temps[name] = path.join(buildTmp, `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}~${path.basename(final)}`);
     }
     for (const final of Object.values(task.outputs)) this.ensureDir(path.dirname(final));
     const env: Record<string, string> = {};
@@ -438,7 +447,7 @@ class Scheduler {
     for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
     if (this.o.signal.aborted) return this.fail(id, 'cancelled', { ...base, error: 'interrupted before publishing' });
     const stamps = await publishOutputs(this.o.pipeline.root, task, temps, stored.outputs);
-    this.record(id, { key: decision.key, fp: decision.record, outputs: stamps, ...(outcome.items ? { items: outcome.items } : {}) });
+    this.record(id, { key: decision.key, ...recordParts(decision), outputs: stamps, ...(outcome.items ? { items: outcome.items } : {}) });
     this.report({ id, state: 'ran', ...base });
     const known: Record<string, KnownOutput> = {};
     for (const [name, s] of Object.entries(stamps)) known[name] = { path: s.path, sha256: s.sha256, size: s.size };
@@ -513,6 +522,7 @@ class Scheduler {
         root: this.o.pipeline.root,
         io: this.o.io,
         previous: this.o.state.tasks[id],
+        previousRecord: () => previousRecord(this.o.state, id),
         upstream: this.known,
         step: this.o.steps.get(task.target)!,
         target: this.o.pipeline.targets.get(task.target)!,
@@ -576,7 +586,7 @@ class Scheduler {
       switch (d.action) {
         case 'up-to-date':
           // Its upstream wrote the same bytes: the job's outputs are not needed.
-          if (d.adopted) this.record(id, { key: d.key, fp: d.record, outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, d.outputs) });
+          if (d.adopted) this.record(id, { key: d.key, ...recordParts(d), outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, d.outputs) });
           this.report({ id, key: d.key, state: 'up-to-date' });
           return this.succeed(id, d.outputs, this.o.state.tasks[id]?.items);
         case 'missing-input':
@@ -585,11 +595,16 @@ class Scheduler {
           throw new Error(`task ${id} still blocked after its upstream settled`);
         default:
           // run, or restore: the job has computed it already, so store what it made.
-          decision = { action: 'run', key: d.key, record: d.record, reasons: d.reasons };
+          decision = { action: 'run', key: d.key, record: d.record, ...(d.check ? { check: d.check } : {}), reasons: d.reasons };
       }
     }
     await this.complete(id, decision, executor, req, outcome, start, jobId);
   }
+}
+
+/** The fingerprint record and check digest of a decision, as a task record keeps them. */
+function recordParts(d: { record?: TaskRecord['fp']; check?: string }): Pick<TaskRecord, 'fp' | 'check'> {
+  return { ...(d.record ? { fp: d.record } : {}), ...(d.check ? { check: d.check } : {}) };
 }
 
 /** One line for a report's reasons. */

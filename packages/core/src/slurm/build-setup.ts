@@ -5,8 +5,6 @@
  */
 import type { Executor } from '../execute/executor.js';
 import type { Pipeline } from '../model/types.js';
-import { slurmWorkDir } from './build-jobs.js';
-import { SlurmEngineExecutor } from './engine-adapter.js';
 import { resourcesForAttempt } from './resources.js';
 
 /** The targets among `targets` that run on Slurm. */
@@ -43,8 +41,12 @@ export interface SlurmSetup {
   slurmConf?: string;
 }
 
-/** A factory for buildSession's `executors`: a Slurm executor named after the build, and the list to close. */
-export function slurmExecutorFactory(setup: SlurmSetup): { executors: (buildId: string) => Record<string, Executor>; created: Executor[] } {
+/**
+ * A factory for buildSession's `executors`: a Slurm executor named after the build, and the list to close.
+ * The Slurm executor (and its result schema, zod) is imported here, only by builds that use Slurm.
+ */
+export async function slurmExecutorFactory(setup: SlurmSetup): Promise<{ executors: (buildId: string) => Record<string, Executor>; created: Executor[] }> {
+  const [{ slurmWorkDir }, { SlurmEngineExecutor }] = await Promise.all([import('./build-jobs.js'), import('./engine-adapter.js')]);
   const created: Executor[] = [];
   return {
     created,

@@ -1,21 +1,27 @@
 /**
  * `.pipe/state.json`: what the planner remembers between builds, in one file read once per build.
  *
- *   { "format": "pipe-state", "version": 1, "writtenAt": <ms since epoch>,
+ *   { "format": "pipe-state", "version": 2, "writtenAt": <ms since epoch>,
  *     "files": { "<abs path>": [size, "<mtime ns>", ino, "<xxh64>"] },     hash memo of raw inputs
  *     "tasks": { "<task id>": TaskRecord } }                              last build of each task
+ *
+ * Compact: a task record holds its key, output stamps and `check` (what lets a no-op decide without
+ * building the fingerprint, see plan/quick-check.ts); the full fingerprint records, needed only to
+ * explain a change, live in `fingerprints.log` next to it (state/fingerprint-log.ts), read on demand.
  *
  * An unknown format or version, or a file that does not parse, is discarded with a note and
  * rebuilt (every task then plans as "no previous build", and the cache restores what it can).
  * Written atomically (temp + fsync + rename), and only when something changed.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { TaskItem } from '../model/types.js';
 import type { FingerprintRecord } from '../fingerprint/record.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
+import { FingerprintLog } from './fingerprint-log.js';
 
 export const STATE_FORMAT = 'pipe-state';
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
 /** size, mtime in ns (decimal string), inode, hash. */
 export type MemoEntry = [number, string, number, string];
@@ -33,7 +39,13 @@ export interface OutputStamp {
 /** The last successful build of a task. */
 export interface TaskRecord {
   key: string;
-  fp: FingerprintRecord;
+  /**
+   * The fingerprint record, in memory only after the task was recorded in this process: `saveState` moves
+   * it to the fingerprint log. Otherwise read it with `previousRecord`.
+   */
+  fp?: FingerprintRecord;
+  /** Digest of the task's identity and input hashes when it was recorded (plan/quick-check.ts). */
+  check?: string;
   outputs: Record<string, OutputStamp>;
   items?: TaskItem[];
   buildId: string;
@@ -45,6 +57,15 @@ export interface StateData {
   writtenAt: number;
   files: Record<string, MemoEntry>;
   tasks: Record<string, TaskRecord>;
+  /** Not persisted in the state file: the fingerprint records of the last builds (none for a state made in memory). */
+  fingerprints?: FingerprintLog;
+}
+
+/** The fingerprint record of task `id`'s last build (undefined when it is not known any more). */
+export function previousRecord(data: StateData, id: string): FingerprintRecord | undefined {
+  const rec = data.tasks[id];
+  if (!rec) return undefined;
+  return rec.fp ?? data.fingerprints?.get(id, rec.key);
 }
 
 export interface LoadedState {
@@ -59,6 +80,21 @@ export function emptyState(): StateData {
 
 /** Read the state file; a missing, corrupt or foreign-version file yields an empty state (with a note). */
 export function loadState(file: string): LoadedState {
+  const loaded = readState(file);
+  loaded.data.fingerprints = new FingerprintLog(path.join(path.dirname(file), FINGERPRINTS_FILE));
+  return loaded;
+}
+
+/** The state file's stat stamp (size, mtime, inode), '' when missing: tells whether another build has saved since. */
+export function stateFileStamp(file: string): string {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st ? `${st.size}:${st.mtimeMs}:${st.ino}` : '';
+}
+
+/** Name of the fingerprint log, next to the state file. */
+export const FINGERPRINTS_FILE = 'fingerprints.log';
+
+function readState(file: string): LoadedState {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -81,7 +117,17 @@ export function loadState(file: string): LoadedState {
   return { data: d as StateData };
 }
 
+/** Write the state file (and append new fingerprint records to the log first: a key never lacks its record for long). */
 export async function saveState(file: string, data: StateData): Promise<void> {
   data.writtenAt = Date.now();
-  await writeFileAtomic(file, JSON.stringify(data));
+  const log = data.fingerprints ?? new FingerprintLog(path.join(path.dirname(file), FINGERPRINTS_FILE));
+  data.fingerprints = log;
+  for (const [id, rec] of Object.entries(data.tasks)) {
+    if (!rec.fp) continue;
+    log.set(id, rec.key, rec.fp);
+    delete rec.fp;
+  }
+  await log.save();
+  const { format, version, writtenAt, files, tasks } = data;
+  await writeFileAtomic(file, JSON.stringify({ format, version, writtenAt, files, tasks }));
 }
