@@ -26,7 +26,11 @@ function map(file: string): Float64Array {
 }
 
 /** Largest |a − b| over pixels where the reference is finite, and the largest relative difference where |ref| > floor. */
-function diff(ours: Float64Array, ref: Float64Array, floor: number): { abs: number; rel: number; nanMismatch: number } {
+function diff(
+  ours: Float64Array,
+  ref: Float64Array,
+  floor: number,
+): { abs: number; rel: number; nanMismatch: number } {
   let abs = 0;
   let rel = 0;
   let nanMismatch = 0;
@@ -105,7 +109,9 @@ describe('pipe build excess_map (Crab, shipped data)', () => {
     expect(s.peak.ra).toBeCloseTo(83.62221434850522, 9);
     expect(s.peak.dec).toBeCloseTo(22.003999647197436, 9);
     const norms = s.per_observation.map((r: { fov_bkg_norm: number }) => r.fov_bkg_norm);
-    [0.9589927682, 1.0272310357, 0.912078023, 1.0464022552].forEach((n, i) => expect(Math.abs(norms[i] / n - 1)).toBeLessThan(1e-7));
+    for (const [i, n] of [0.9589927682, 1.0272310357, 0.912078023, 1.0464022552].entries()) {
+      expect(Math.abs(norms[i] / n - 1)).toBeLessThan(1e-7);
+    }
     expect(ws.exists(`${PRODUCTS}/sqrt_ts.png`)).toBe(true);
   });
 
@@ -113,7 +119,10 @@ describe('pipe build excess_map (Crab, shipped data)', () => {
     const again = await ws.build(['excess_map']);
     expect(again.run.code).toBe(0);
     expect(again.ended['ran']).toBeUndefined();
-    const changed = await ws.build(['excess_map'], ['--param', 'config.excess_map.correlation_radius=0.2 deg']);
+    const changed = await ws.build(
+      ['excess_map'],
+      ['--param', 'config.excess_map.correlation_radius=0.2 deg'],
+    );
     expect(changed.run.code, changed.run.stderr).toBe(0);
     expect(changed.ended['ran']).toEqual(['excess_map']);
   });
@@ -168,12 +177,17 @@ describe('pipe build excess_map with broken data', () => {
   it('names the run file and the HDU when an HDU the index lists is missing', async () => {
     const ws = crabWorkspace();
     try {
-      dropHdu(ws.path('pipelines/excess_map/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_023592.fits.gz'), 'bkg');
+      dropHdu(
+        ws.path('pipelines/excess_map/data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_023592.fits.gz'),
+        'bkg',
+      );
       const broken = await ws.build(['excess_map']);
       expect(broken.run.code).toBe(1);
       expect(broken.ended['failed']).toEqual(['datasets[23592]']);
       const output = broken.run.stdout + broken.run.stderr;
-      expect(output).toMatch(/hess_dl3_dr1_obs_id_023592\.fits\.gz.*bkg|bkg.*hess_dl3_dr1_obs_id_023592\.fits\.gz/is);
+      expect(output).toMatch(
+        /hess_dl3_dr1_obs_id_023592\.fits\.gz.*bkg|bkg.*hess_dl3_dr1_obs_id_023592\.fits\.gz/is,
+      );
       expect(ws.exists(PRODUCTS)).toBe(false);
     } finally {
       ws.remove('.');

@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { blockingCommand, finished, parseEvents, waitForFile, Workspace } from './rig.js';
+import { blockingCommand, finished, parseEvents, Workspace, waitForFile } from './rig.js';
 
 function pipeline(ws: Workspace): string {
   const block = blockingCommand(ws.path('started.pid'), ws.path('release'), 'slow');
@@ -53,7 +53,9 @@ describe('pipe build: interruptions', () => {
     expect(next.run.code, next.run.stderr).toBe(0);
     expect(next.ended).toEqual({ ran: ['all', 'slow'], 'up-to-date': ['fast'] });
     expect(ws.read('out/all.txt')).toBe('d|slow');
-    expect(next.run.stderr).toMatch(/^note: took over the lock of build \S+ \(pid \d+, no longer running\)\n$/);
+    expect(next.run.stderr).toMatch(
+      /^note: took over the lock of build \S+ \(pid \d+, no longer running\)\n$/,
+    );
     const verify = await ws.run(['cache', 'verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toContain('no corrupt entry');
@@ -77,7 +79,10 @@ describe('pipe build: interruptions', () => {
     expect(readdirSync(ws.path('.pipe/tmp'))).toEqual([]);
     expect(ws.exists('.pipe/lock')).toBe(false);
     const status = JSON.parse((await ws.run(['status', '--json'])).stdout);
-    expect(status).toMatchObject({ status: 'interrupted', tasks: { fast: { state: 'ran' }, slow: { state: 'cancelled' } } });
+    expect(status).toMatchObject({
+      status: 'interrupted',
+      tasks: { fast: { state: 'ran' }, slow: { state: 'cancelled' } },
+    });
     ws.write('release', '');
     const next = await ws.build(['all']);
     expect(next.ended).toEqual({ ran: ['all', 'slow'], 'up-to-date': ['fast'] });
@@ -96,6 +101,10 @@ describe('pipe build: interruptions', () => {
     expect((await first).code).toBe(0);
     const second = await waiting;
     expect(second.code, second.stderr).toBe(0);
-    expect(parseEvents(second.stdout).filter((e) => e.event === 'task-end').map((e) => e.state)).toEqual(['up-to-date', 'up-to-date', 'up-to-date']);
+    expect(
+      parseEvents(second.stdout)
+        .filter((e) => e.event === 'task-end')
+        .map((e) => e.state),
+    ).toEqual(['up-to-date', 'up-to-date', 'up-to-date']);
   });
 });

@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../packages/cli/bin/pipe.js');
+export const PIPE_BIN = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../packages/cli/bin/pipe.js',
+);
 
 export interface PipeRun {
   code: number | null;
@@ -70,11 +73,18 @@ export class Workspace {
   }
 
   /** `pipe build --json` → the ids of tasks by end state, and the build-end event. */
-  async build(targets: string[], extra: string[] = []): Promise<{ run: PipeRun; ended: Record<string, string[]>; end: JsonEvent | undefined }> {
+  async build(
+    targets: string[],
+    extra: string[] = [],
+  ): Promise<{ run: PipeRun; ended: Record<string, string[]>; end: JsonEvent | undefined }> {
     const run = await this.run(['build', ...targets, '--json', ...extra]);
     const events = parseEvents(run.stdout);
     const ended: Record<string, string[]> = {};
-    for (const e of events) if (e.event === 'task-end') (ended[e.state!] ??= []).push(e.id!);
+    for (const e of events) {
+      if (e.event !== 'task-end') continue;
+      ended[e.state!] ??= [];
+      ended[e.state!]!.push(e.id!);
+    }
     for (const list of Object.values(ended)) list.sort();
     return { run, ended, end: events.find((e) => e.event === 'build-end') };
   }

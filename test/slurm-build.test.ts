@@ -12,10 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const installed = spawnSync('sh', ['-c', 'command -v slurmctld && command -v slurmd && command -v munged'], { stdio: 'ignore' }).status === 0;
+const installed =
+  spawnSync('sh', ['-c', 'command -v slurmctld && command -v slurmd && command -v munged'], {
+    stdio: 'ignore',
+  }).status === 0;
 if (!installed) {
-  if (process.env.CI === 'true') throw new Error('Slurm is required under CI=true: apt-get install slurm-wlm munge');
-  console.log('skipping pipe build --executor slurm tests: slurmctld/slurmd/munged not installed (apt-get install slurm-wlm munge)');
+  if (process.env.CI === 'true')
+    throw new Error('Slurm is required under CI=true: apt-get install slurm-wlm munge');
+  console.log(
+    'skipping pipe build --executor slurm tests: slurmctld/slurmd/munged not installed (apt-get install slurm-wlm munge)',
+  );
 }
 
 // The same cluster (and lock) as packages/core/test/slurm-cluster.test.ts: the two files take turns.
@@ -31,10 +37,16 @@ let slurmEnv: Record<string, string> = {};
 let lockHolder: ChildProcess | undefined;
 
 async function lockCluster(): Promise<ChildProcess> {
-  const holder = spawn('flock', ['-w', '900', `${clusterEnv.SLURM_CI_DIR}.lock`, 'sh', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder = spawn(
+    'flock',
+    ['-w', '900', `${clusterEnv.SLURM_CI_DIR}.lock`, 'sh', '-c', 'echo locked; exec cat'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     holder.stdout?.once('data', () => resolve());
-    holder.once('exit', (code) => reject(new Error(`could not lock the test cluster (flock exited ${code})`)));
+    holder.once('exit', (code) =>
+      reject(new Error(`could not lock the test cluster (flock exited ${code})`)),
+    );
   });
   return holder;
 }
@@ -51,8 +63,11 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 }
 
 const jobTable = (ws: Workspace, buildId: string) =>
-  JSON.parse(readFileSync(ws.path(`.pipe/slurm/${buildId}/jobs.json`), 'utf8')) as { tasks: Record<string, { job: string; attempt: number; state: string }> };
-const buildRecord = (ws: Workspace, buildId: string) => JSON.parse(readFileSync(ws.path(`.pipe/builds/${buildId}.json`), 'utf8'));
+  JSON.parse(readFileSync(ws.path(`.pipe/slurm/${buildId}/jobs.json`), 'utf8')) as {
+    tasks: Record<string, { job: string; attempt: number; state: string }>;
+  };
+const buildRecord = (ws: Workspace, buildId: string) =>
+  JSON.parse(readFileSync(ws.path(`.pipe/builds/${buildId}.json`), 'utf8'));
 
 const PARTS = `version: 1
 defaults:
@@ -87,7 +102,10 @@ targets:
 describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => {
   beforeAll(async () => {
     lockHolder = await lockCluster();
-    const out = execFileSync('bash', [path.join(repo, 'scripts/slurm-up.sh')], { env: clusterEnv, encoding: 'utf8' });
+    const out = execFileSync('bash', [path.join(repo, 'scripts/slurm-up.sh')], {
+      env: clusterEnv,
+      encoding: 'utf8',
+    });
     slurmEnv = { SLURM_CONF: /export SLURM_CONF=(\S+)/.exec(out)?.[1] ?? '' };
     expect(slurmEnv.SLURM_CONF).toMatch(/slurm\.conf$/);
     // Every `pipe` the rig spawns (and a detached build's driver) finds the cluster through SLURM_CONF.
@@ -95,7 +113,8 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
   }, 960_000);
 
   afterAll(() => {
-    if (installed) execFileSync('bash', [path.join(repo, 'scripts/slurm-down.sh')], { env: clusterEnv, stdio: 'ignore' });
+    if (installed)
+      execFileSync('bash', [path.join(repo, 'scripts/slurm-down.sh')], { env: clusterEnv, stdio: 'ignore' });
     lockHolder?.stdin?.end();
   });
 
@@ -107,30 +126,45 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     expect(a.run.code, a.run.stderr).toBe(0);
     expect(b.run.code, b.run.stderr).toBe(0);
     expect(a.ended.ran).toHaveLength(7);
-    for (const f of ['a', 'b', 'c', 'd', 'e'].map((i) => `out/parts/${i}.txt`).concat('out/joined.txt', 'out/count.txt')) {
+    for (const f of ['a', 'b', 'c', 'd', 'e']
+      .map((i) => `out/parts/${i}.txt`)
+      .concat('out/joined.txt', 'out/count.txt')) {
       expect(onSlurm.read(f), f).toBe(local.read(f));
     }
     expect(onSlurm.read('out/count.txt').trim()).toBe('5');
     const buildId = a.end!.buildId as string;
     const table = jobTable(onSlurm, buildId);
-    const arrays = new Set(['a', 'b', 'c', 'd', 'e'].map((i) => table.tasks[`parts[${i}]`]!.job.split('_')[0]));
+    const arrays = new Set(
+      ['a', 'b', 'c', 'd', 'e'].map((i) => table.tasks[`parts[${i}]`]!.job.split('_')[0]),
+    );
     expect(arrays.size).toBe(1); // one sbatch for the fan-out
     expect(table.tasks['parts[a]']!.job).toMatch(/^\d+_\d$/);
     // joined was submitted (with afterok) before the parts ended, not after this process saw them end.
     const field = (job: string, name: string) => {
-      const show = execFileSync('scontrol', ['show', 'job', '-o', job], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
+      const show = execFileSync('scontrol', ['show', 'job', '-o', job], {
+        env: { ...process.env, ...slurmEnv },
+        encoding: 'utf8',
+      });
       return new RegExp(`${name}=(\\S+)`).exec(show)?.[1] ?? '';
     };
-    const partsEnd = ['a', 'b', 'c', 'd', 'e'].map((i) => field(table.tasks[`parts[${i}]`]!.job, 'EndTime')).sort();
+    const partsEnd = ['a', 'b', 'c', 'd', 'e']
+      .map((i) => field(table.tasks[`parts[${i}]`]!.job, 'EndTime'))
+      .sort();
     expect(field(table.tasks.joined!.job, 'SubmitTime') <= partsEnd[0]!).toBe(true);
     expect(field(table.tasks.counted!.job, 'SubmitTime') <= partsEnd[0]!).toBe(true);
     // The record and the provenance carry the job ids and placement.
     const rec = buildRecord(onSlurm, buildId);
     expect(rec.tasks.counted.executor).toBe('slurm');
     expect(rec.tasks.counted.jobId).toBe(table.tasks.counted!.job);
-    const manifests = readdirSync(onSlurm.path('.pipe/cache/ac')).map((f) => JSON.parse(readFileSync(onSlurm.path(`.pipe/cache/ac/${f}`), 'utf8')).manifest);
+    const manifests = readdirSync(onSlurm.path('.pipe/cache/ac')).map(
+      (f) => JSON.parse(readFileSync(onSlurm.path(`.pipe/cache/ac/${f}`), 'utf8')).manifest,
+    );
     const prov = manifests.find((m) => m.taskId === 'counted').provenance;
-    expect(prov).toMatchObject({ executor: 'slurm', jobId: table.tasks.counted!.job, metadata: { slurm: { node: expect.any(String), memMb: '64', requested: { mem: '64M' } } } });
+    expect(prov).toMatchObject({
+      executor: 'slurm',
+      jobId: table.tasks.counted!.job,
+      metadata: { slurm: { node: expect.any(String), memMb: '64', requested: { mem: '64M' } } },
+    });
 
     const again = await onSlurm.build(['counted'], ['--executor', 'slurm']);
     expect(again.run.code).toBe(0);
@@ -152,7 +186,10 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     const table = jobTable(ws, ids[0]!);
     expect(table.tasks.flaky).toMatchObject({ attempt: 2, state: 'failed' });
     // The second attempt asked for twice the memory.
-    const show = execFileSync('scontrol', ['show', 'job', '-o', table.tasks.flaky!.job], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
+    const show = execFileSync('scontrol', ['show', 'job', '-o', table.tasks.flaky!.job], {
+      env: { ...process.env, ...slurmEnv },
+      encoding: 'utf8',
+    });
     expect(show).toMatch(/MinMemoryNode=200M/);
     ws.remove('.');
   }, 300_000);
@@ -176,10 +213,17 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     expect(rec.status).toBe('interrupted');
     expect(rec.tasks.slow.state).toBe('cancelled');
     // The cancelled job leaves the queue once slurmd has killed it (COMPLETING for up to KillWait).
-    await waitFor('the job to leave the queue', () => {
-      const left = execFileSync('squeue', ['-h', '-o', '%j'], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
-      return left.includes(`pipe-${buildId}`) ? undefined : true;
-    }, 60_000);
+    await waitFor(
+      'the job to leave the queue',
+      () => {
+        const left = execFileSync('squeue', ['-h', '-o', '%j'], {
+          env: { ...process.env, ...slurmEnv },
+          encoding: 'utf8',
+        });
+        return left.includes(`pipe-${buildId}`) ? undefined : true;
+      },
+      60_000,
+    );
     expect(ws.exists('out/slow.txt')).toBe(false);
     ws.remove('.');
   }, 300_000);
@@ -193,7 +237,10 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     };
     const onSlurm = make();
     const local = make();
-    const [a, b] = [await onSlurm.build(['excess_map'], ['--executor', 'slurm']), await local.build(['excess_map'])];
+    const [a, b] = [
+      await onSlurm.build(['excess_map'], ['--executor', 'slurm']),
+      await local.build(['excess_map']),
+    ];
     expect(a.run.code, a.run.stderr).toBe(0);
     expect(b.run.code, b.run.stderr).toBe(0);
     expect(a.ended.ran).toEqual(b.ended.ran);
@@ -201,10 +248,21 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     expect(readdirSync(onSlurm.path('products/excess_map')).sort()).toEqual(products);
     expect(products.length).toBeGreaterThan(10);
     for (const f of products) {
-      expect(readFileSync(onSlurm.path(`products/excess_map/${f}`)).equals(readFileSync(local.path(`products/excess_map/${f}`))), f).toBe(true);
+      expect(
+        readFileSync(onSlurm.path(`products/excess_map/${f}`)).equals(
+          readFileSync(local.path(`products/excess_map/${f}`)),
+        ),
+        f,
+      ).toBe(true);
     }
     const datasets = jobTable(onSlurm, a.end!.buildId as string).tasks;
-    expect(new Set(Object.keys(datasets).filter((t) => t.startsWith('datasets[')).map((t) => datasets[t]!.job.split('_')[0])).size).toBe(1);
+    expect(
+      new Set(
+        Object.keys(datasets)
+          .filter((t) => t.startsWith('datasets['))
+          .map((t) => datasets[t]!.job.split('_')[0]),
+      ).size,
+    ).toBe(1);
     onSlurm.remove('.');
     local.remove('.');
   }, 600_000);

@@ -46,7 +46,8 @@ function makeWorkspace(n) {
   const groups = Math.ceil(n / 100);
   for (let j = 0; j < groups; j++) {
     mkdirSync(path.join(root, 'in', `g${j}`), { recursive: true });
-    for (let i = j * 100; i < Math.min(n, (j + 1) * 100); i++) writeFileSync(path.join(root, 'in', `g${j}`, `f${i}.txt`), `file ${i}\n`);
+    for (let i = j * 100; i < Math.min(n, (j + 1) * 100); i++)
+      writeFileSync(path.join(root, 'in', `g${j}`, `f${i}.txt`), `file ${i}\n`);
   }
   return { root, groups };
 }
@@ -56,8 +57,19 @@ function writePipe(dir, groups) {
   writeFileSync(path.join(dir, 'steps', 'concat.mjs'), CONCAT_STEP);
   const lines = ['version: 1', 'targets:'];
   for (let j = 0; j < groups; j++) {
-    lines.push(`  e${j}:`, `    foreach: { glob: "in/g${j}/*.txt" }`, `    inputs: { src: "in/g${j}/{item}.txt" }`, '    step: ./steps/concat.mjs', `    outputs: { out: "out/e/g${j}/{item}.txt" }`);
-    lines.push(`  g${j}:`, `    inputs: { src: { target: e${j} } }`, '    step: ./steps/concat.mjs', `    outputs: { out: "out/g/${j}.txt" }`);
+    lines.push(
+      `  e${j}:`,
+      `    foreach: { glob: "in/g${j}/*.txt" }`,
+      `    inputs: { src: "in/g${j}/{item}.txt" }`,
+      '    step: ./steps/concat.mjs',
+      `    outputs: { out: "out/e/g${j}/{item}.txt" }`,
+    );
+    lines.push(
+      `  g${j}:`,
+      `    inputs: { src: { target: e${j} } }`,
+      '    step: ./steps/concat.mjs',
+      `    outputs: { out: "out/g/${j}.txt" }`,
+    );
   }
   lines.push('  final:', '    inputs:', '      src:');
   for (let j = 0; j < groups; j++) lines.push(`        - { target: g${j} }`);
@@ -122,9 +134,15 @@ rule each:
 
 function time(cmd, argv, cwd) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' }, maxBuffer: 1 << 26 });
+  const r = spawnSync(cmd, argv, {
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, CI: 'true' },
+    maxBuffer: 1 << 26,
+  });
   const s = Number(process.hrtime.bigint() - t) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed in ${cwd}: ${r.stderr?.toString().slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${argv.join(' ')} failed in ${cwd}: ${r.stderr?.toString().slice(-2000)}`);
   return s;
 }
 
@@ -134,7 +152,10 @@ const median = (xs) => {
 };
 
 const tools = {
-  pipe: { build: ['node', [PIPE, 'build', 'final', '-j', String(JOBS)]], plan: ['node', [PIPE, 'plan', 'final']] },
+  pipe: {
+    build: ['node', [PIPE, 'build', 'final', '-j', String(JOBS)]],
+    plan: ['node', [PIPE, 'plan', 'final']],
+  },
   make: { build: ['make', ['-j', String(JOBS), '-s']], plan: ['make', ['-n', '-s']] },
   ninja: { build: ['/usr/bin/ninja', ['-j', String(JOBS)]], plan: ['/usr/bin/ninja', ['-n']] },
   snakemake: { build: ['snakemake', ['-c', String(JOBS), '-q']], plan: ['snakemake', ['-n', '-q']] },
@@ -142,7 +163,10 @@ const tools = {
 
 function bench(tool, n) {
   const { root, groups } = makeWorkspace(n);
-  ({ pipe: writePipe, make: writeMake, ninja: writeNinja, snakemake: writeSnakefile })[tool](root, ...(tool === 'pipe' ? [groups] : [n, groups]));
+  ({ pipe: writePipe, make: writeMake, ninja: writeNinja, snakemake: writeSnakefile })[tool](
+    root,
+    ...(tool === 'pipe' ? [groups] : [n, groups]),
+  );
   const [bcmd, bargs] = tools[tool].build;
   const [pcmd, pargs] = tools[tool].plan;
   const result = {};
@@ -162,12 +186,16 @@ function bench(tool, n) {
   return result;
 }
 
-const fmt = (s) => (Number.isNaN(s) || s === undefined ? '—' : s < 10 ? `${s.toFixed(3)} s` : `${s.toFixed(1)} s`);
+const fmt = (s) =>
+  Number.isNaN(s) || s === undefined ? '—' : s < 10 ? `${s.toFixed(3)} s` : `${s.toFixed(1)} s`;
 if (opt('setup')) {
   const tool = opt('setup');
   for (const n of SIZES) {
     const { root, groups } = makeWorkspace(n);
-    ({ pipe: writePipe, make: writeMake, ninja: writeNinja, snakemake: writeSnakefile })[tool](root, ...(tool === 'pipe' ? [groups] : [n, groups]));
+    ({ pipe: writePipe, make: writeMake, ninja: writeNinja, snakemake: writeSnakefile })[tool](
+      root,
+      ...(tool === 'pipe' ? [groups] : [n, groups]),
+    );
     console.log(root);
   }
   process.exit(0);
@@ -186,19 +214,27 @@ for (const n of SIZES) {
   }
   const tasks = n + Math.ceil(n / 100) + 1;
   console.log(`\n${n} files (${tasks} tasks)`);
-  console.log(`${'tool'.padEnd(10)} ${'cold'.padStart(10)} ${'no-op'.padStart(10)} ${'1 change'.padStart(10)} ${'plan'.padStart(10)}`);
+  console.log(
+    `${'tool'.padEnd(10)} ${'cold'.padStart(10)} ${'no-op'.padStart(10)} ${'1 change'.padStart(10)} ${'plan'.padStart(10)}`,
+  );
   for (const [tool, r] of Object.entries(rows)) {
-    console.log(`${tool.padEnd(10)} ${fmt(r.cold).padStart(10)} ${fmt(r.noop).padStart(10)} ${fmt(r.change).padStart(10)} ${fmt(r.plan).padStart(10)}`);
+    console.log(
+      `${tool.padEnd(10)} ${fmt(r.cold).padStart(10)} ${fmt(r.noop).padStart(10)} ${fmt(r.change).padStart(10)} ${fmt(r.plan).padStart(10)}`,
+    );
   }
   const p = rows.pipe;
   for (const [tool, r] of Object.entries(rows)) {
     if (tool === 'pipe') continue;
     const ratio = (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? '—' : `${(a / b).toFixed(1)}×`);
-    console.log(`  ${tool}/pipe: cold ${ratio(r.cold, p.cold)}, no-op ${ratio(r.noop, p.noop)}, 1 change ${ratio(r.change, p.change)}, plan ${ratio(r.plan, p.plan)}`);
+    console.log(
+      `  ${tool}/pipe: cold ${ratio(r.cold, p.cold)}, no-op ${ratio(r.noop, p.noop)}, 1 change ${ratio(r.change, p.change)}, plan ${ratio(r.plan, p.plan)}`,
+    );
   }
   const targets = { 10000: { noop: 0.25, change: 0.5 }, 100000: { noop: 2.5 } }[n];
   if (targets) {
-    const checks = Object.entries(targets).map(([k, lim]) => `${k} ${fmt(p[k])} ${p[k] <= lim ? '≤' : '>'} ${lim} s ${p[k] <= lim ? 'ok' : 'MISSED'}`);
+    const checks = Object.entries(targets).map(
+      ([k, lim]) => `${k} ${fmt(p[k])} ${p[k] <= lim ? '≤' : '>'} ${lim} s ${p[k] <= lim ? 'ok' : 'MISSED'}`,
+    );
     console.log(`  targets: ${checks.join('; ')}`);
   }
 }

@@ -17,15 +17,33 @@ const shared = process.env.PIPE_SHARED_DIR ?? path.resolve(repo, '../shared');
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? s[(s.length - 1) / 2]
+      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const fmt = (s) => (Number.isFinite(s) ? (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`) : '—');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : '—');
 
-const configs = [{ name: 'Crab (4 runs, shipped data)', file: 'pipelines/excess_map/crab.yaml', gammapyData: path.join(repo, 'pipelines/excess_map/data') }];
+const configs = [
+  {
+    name: 'Crab (4 runs, shipped data)',
+    file: 'pipelines/excess_map/crab.yaml',
+    gammapyData: path.join(repo, 'pipelines/excess_map/data'),
+  },
+];
 if (existsSync(path.join(shared, 'data/hess-dl3-dr1'))) {
-  configs.push({ name: 'PKS 2155-304 (21 runs)', file: 'pipelines/excess_map/configs/pks2155.yaml', gammapyData: path.join(shared, 'data') });
-  configs.push({ name: 'MSH 15-52 (20 runs, galactic)', file: 'pipelines/excess_map/configs/msh1552.yaml', gammapyData: path.join(shared, 'data') });
+  configs.push({
+    name: 'PKS 2155-304 (21 runs)',
+    file: 'pipelines/excess_map/configs/pks2155.yaml',
+    gammapyData: path.join(shared, 'data'),
+  });
+  configs.push({
+    name: 'MSH 15-52 (20 runs, galactic)',
+    file: 'pipelines/excess_map/configs/msh1552.yaml',
+    gammapyData: path.join(shared, 'data'),
+  });
 } else {
   console.log(`(${shared}/data not found: only the shipped Crab config is benchmarked)`);
 }
@@ -47,7 +65,11 @@ function workspace() {
 
 function pipe(dir, args, env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [pipeBin, ...args], { cwd: dir, env: { ...process.env, ...env, CI: 'true' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [pipeBin, ...args], {
+    cwd: dir,
+    env: { ...process.env, ...env, CI: 'true' },
+    encoding: 'utf8',
+  });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`pipe ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   return s;
@@ -68,8 +90,12 @@ function stageTimes(dir) {
 }
 
 const gp = gammapyPython();
-console.log(`pipe: ${pipeBin} (node ${process.version}); gammapy: ${gp ? `${gp.version} (${gp.py})` : 'not found — set PIPE_GAMMAPY_PYTHON or apt-get install python3-gammapy'}`);
-console.log(`kernels: ${process.env.PIPE_KERNELS ?? 'default (native if built, else wasm)'}; repeats: ${repeats}\n`);
+console.log(
+  `pipe: ${pipeBin} (node ${process.version}); gammapy: ${gp ? `${gp.version} (${gp.py})` : 'not found — set PIPE_GAMMAPY_PYTHON or apt-get install python3-gammapy'}`,
+);
+console.log(
+  `kernels: ${process.env.PIPE_KERNELS ?? 'default (native if built, else wasm)'}; repeats: ${repeats}\n`,
+);
 
 for (const cfg of configs) {
   const env = { GAMMAPY_DATA: cfg.gammapyData };
@@ -84,7 +110,20 @@ for (const cfg of configs) {
       cold.push(pipe(dir, ['build', 'excess_map', '--config', config], env));
       stages.push(stageTimes(dir));
       noop.push(pipe(dir, ['build', 'excess_map', '--config', config], env));
-      change.push(pipe(dir, ['build', 'excess_map', '--config', config, '--param', `config.excess_map.correlation_radius=${0.11 + i * 0.01} deg`], env));
+      change.push(
+        pipe(
+          dir,
+          [
+            'build',
+            'excess_map',
+            '--config',
+            config,
+            '--param',
+            `config.excess_map.correlation_radius=${0.11 + i * 0.01} deg`,
+          ],
+          env,
+        ),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -100,7 +139,11 @@ for (const cfg of configs) {
     for (let i = 0; i < repeats; i++) {
       const out = mkdtempSync(path.join(tmpdir(), 'gammapy-bench-'));
       const t0 = process.hrtime.bigint();
-      const stdout = execFileSync(gp.py, [path.join(repo, 'scripts/bench/gammapy_excess_map.py'), config, out], { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const stdout = execFileSync(
+        gp.py,
+        [path.join(repo, 'scripts/bench/gammapy_excess_map.py'), config, out],
+        { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      );
       whole.push(Number(process.hrtime.bigint() - t0) / 1e9);
       const line = JSON.parse(stdout.trim().split('\n').at(-1));
       for (const k of Object.keys(gpStages)) gpStages[k].push(line.times[k]);
@@ -108,16 +151,29 @@ for (const cfg of configs) {
     }
     gpWhole = median(whole);
   }
-  const gpInProcess = median(gpStages.get_observations) + median(gpStages.get_datasets) + median(gpStages.get_excess_map);
+  const gpInProcess =
+    median(gpStages.get_observations) + median(gpStages.get_datasets) + median(gpStages.get_excess_map);
 
   console.log(`## ${cfg.name}`);
   console.log('| measure | pipe | gammapy 1.0 | gammapy / pipe |');
   console.log('| --- | ---: | ---: | ---: |');
-  console.log(`| whole process, cold | ${fmt(median(cold))} | ${fmt(gpWhole)} | ${ratio(gpWhole, median(cold))} |`);
-  console.log(`| in-process stages (Σ task times / get_* calls) | ${fmt(inProcess)} | ${fmt(gpInProcess)} | ${ratio(gpInProcess, inProcess)} |`);
+  console.log(
+    `| whole process, cold | ${fmt(median(cold))} | ${fmt(gpWhole)} | ${ratio(gpWhole, median(cold))} |`,
+  );
+  console.log(
+    `| in-process stages (Σ task times / get_* calls) | ${fmt(inProcess)} | ${fmt(gpInProcess)} | ${ratio(gpInProcess, inProcess)} |`,
+  );
   for (const [k, v] of Object.entries(stageMedian)) console.log(`|   pipe ${k} | ${fmt(v)} | | |`);
-  if (gp) for (const k of ['import', 'get_observations', 'get_datasets', 'get_excess_map']) console.log(`|   gammapy ${k} | | ${fmt(median(gpStages[k]))} | |`);
-  console.log(`| no-op rebuild | ${fmt(median(noop))} | (recomputes: ${fmt(gpWhole)}) | ${ratio(gpWhole, median(noop))} |`);
-  console.log(`| one-parameter change (correlation radius) | ${fmt(median(change))} | (recomputes: ${fmt(gpWhole)}) | ${ratio(gpWhole, median(change))} |`);
-  console.log(`(pipe runs: cold ${cold.map(fmt).join(', ')}; no-op ${noop.map(fmt).join(', ')}; change ${change.map(fmt).join(', ')})\n`);
+  if (gp)
+    for (const k of ['import', 'get_observations', 'get_datasets', 'get_excess_map'])
+      console.log(`|   gammapy ${k} | | ${fmt(median(gpStages[k]))} | |`);
+  console.log(
+    `| no-op rebuild | ${fmt(median(noop))} | (recomputes: ${fmt(gpWhole)}) | ${ratio(gpWhole, median(noop))} |`,
+  );
+  console.log(
+    `| one-parameter change (correlation radius) | ${fmt(median(change))} | (recomputes: ${fmt(gpWhole)}) | ${ratio(gpWhole, median(change))} |`,
+  );
+  console.log(
+    `(pipe runs: cold ${cold.map(fmt).join(', ')}; no-op ${noop.map(fmt).join(', ')}; change ${change.map(fmt).join(', ')})\n`,
+  );
 }

@@ -159,7 +159,8 @@ async function dr1Reduction() {
   console.log('\nH.E.S.S. DL3 DR1: every run reduced on its own 4°×4° map (pipe build dr1_datasets, cold)');
   console.log('| executor | wall (s) | speed-up vs 1 worker |');
   console.log('|---|---:|---:|');
-  for (const [label, wall] of rows) console.log(`| ${label} | ${wall.toFixed(2)} | ${(base / wall).toFixed(2)}× |`);
+  for (const [label, wall] of rows)
+    console.log(`| ${label} | ${wall.toFixed(2)} | ${(base / wall).toFixed(2)}× |`);
 }
 
 const modes = ['array', 'batched', 'per-task'];

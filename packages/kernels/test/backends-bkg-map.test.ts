@@ -16,11 +16,15 @@ beforeAll(async () => {
 
 const odd = fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
 const values = (n: number, min: number, max: number) =>
-  fc.array(fc.oneof({ weight: 20, arbitrary: fc.double({ min, max, noNaN: true }) }, { weight: 1, arbitrary: odd }), {
-    minLength: n,
-    maxLength: n,
-  });
-const ascending = (n: number, start: number, step: number) => Float64Array.from({ length: n }, (_, i) => start + i * step);
+  fc.array(
+    fc.oneof({ weight: 20, arbitrary: fc.double({ min, max, noNaN: true }) }, { weight: 1, arbitrary: odd }),
+    {
+      minLength: n,
+      maxLength: n,
+    },
+  );
+const ascending = (n: number, start: number, step: number) =>
+  Float64Array.from({ length: n }, (_, i) => start + i * step);
 
 describe('evalBkgMap', () => {
   const input = fc
@@ -92,11 +96,28 @@ describe('the kernels exponential', () => {
     const x = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const r = i % 3;
-      if (r === 0) x[i] = (Math.random() - 0.5) * 1500; // overflow and underflow thresholds included
-      else if (r === 1) x[i] = (Math.random() - 0.5) * 2 ** -Math.floor(Math.random() * 60); // near 0
+      if (r === 0)
+        x[i] = (Math.random() - 0.5) * 1500; // overflow and underflow thresholds included
+      else if (r === 1)
+        x[i] = (Math.random() - 0.5) * 2 ** -Math.floor(Math.random() * 60); // near 0
       else x[i] = (Math.random() - 0.5) * 2 * Math.LN2; // the |x| < ln 2 reductions
     }
-    x.set([0, -0, 1, -1, 709.782712893384, 709.79, -745.1332191019411, -745.2, -708.4, Number.NaN, Infinity, -Infinity, 0.5 * Math.LN2, 1.5 * Math.LN2]);
+    x.set([
+      0,
+      -0,
+      1,
+      -1,
+      709.782712893384,
+      709.79,
+      -745.1332191019411,
+      -745.2,
+      -708.4,
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      0.5 * Math.LN2,
+      1.5 * Math.LN2,
+    ]);
     const want = x.map(Math.exp);
     const probe = await instantiateKernelModule(wasmModulePath('mathProbe'));
     const got = new Float64Array(n);

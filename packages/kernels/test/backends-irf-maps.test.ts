@@ -14,10 +14,14 @@ beforeAll(async () => {
 const odd = fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, 0);
 const values = (n: number, min: number, max: number, oddWeight = 1) =>
   fc.array(
-    fc.oneof({ weight: 20, arbitrary: fc.double({ min, max, noNaN: true }) }, { weight: oddWeight, arbitrary: odd }),
+    fc.oneof(
+      { weight: 20, arbitrary: fc.double({ min, max, noNaN: true }) },
+      { weight: oddWeight, arbitrary: odd },
+    ),
     { minLength: n, maxLength: n },
   );
-const ascending = (n: number, start: number, step: number) => Float64Array.from({ length: n }, (_, i) => start + i * step);
+const ascending = (n: number, start: number, step: number) =>
+  Float64Array.from({ length: n }, (_, i) => start + i * step);
 
 describe('evalPsfMap', () => {
   const input = fc

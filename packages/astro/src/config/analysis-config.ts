@@ -4,7 +4,7 @@
  * `readAnalysisConfig` validates a parsed YAML object and returns issues with their key paths (the engine maps
  * them to file:line:col) and a normalised config in fixed units (deg, TeV, MJD TT).
  */
-import { parseAngle, parseEnergy, parseTime, type Parsed, typeName } from './quantity.js';
+import { type Parsed, parseAngle, parseEnergy, parseTime, typeName } from './quantity.js';
 
 export interface ParamIssue {
   path: (string | number)[];
@@ -97,7 +97,11 @@ const SCHEMA: Node = obj({
   }),
   fit: obj({ fit_range: obj({ min: energy(), max: energy() }) }),
   flux_points: obj({ energy: energyAxis(), source: { t: 'str', dflt: 'source' }, parameters: { t: 'dict' } }),
-  excess_map: obj({ correlation_radius: angle('0.1 deg'), parameters: { t: 'dict' }, energy_edges: energyAxis() }),
+  excess_map: obj({
+    correlation_radius: angle('0.1 deg'),
+    parameters: { t: 'dict' },
+    energy_edges: energyAxis(),
+  }),
   light_curve: obj({
     time_intervals: timeRange,
     energy_edges: energyAxis(),
@@ -126,7 +130,8 @@ function check(node: Node, raw: unknown, path: (string | number)[], issues: Para
           issues.push({ path: [...path, key], message: `unknown key '${key}'`, ...(hint ? { hint } : {}) });
         }
       }
-      for (const [key, child] of Object.entries(node.fields)) out[key] = check(child, src[key], [...path, key], issues);
+      for (const [key, child] of Object.entries(node.fields))
+        out[key] = check(child, src[key], [...path, key], issues);
       return out;
     }
     case 'enum': {
@@ -143,10 +148,12 @@ function check(node: Node, raw: unknown, path: (string | number)[], issues: Para
       return raw.map((v, i) => check(node.of, v, [...path, i], issues));
     }
     case 'angle':
-      if (raw === undefined || raw === null) return node.dflt === undefined ? null : quantity(parseAngle(node.dflt));
+      if (raw === undefined || raw === null)
+        return node.dflt === undefined ? null : quantity(parseAngle(node.dflt));
       return quantity(parseAngle(raw));
     case 'energy':
-      if (raw === undefined || raw === null) return node.dflt === undefined ? null : quantity(parseEnergy(node.dflt));
+      if (raw === undefined || raw === null)
+        return node.dflt === undefined ? null : quantity(parseEnergy(node.dflt));
       return quantity(parseEnergy(raw));
     case 'time':
       if (raw === undefined || raw === null) return null;
@@ -163,7 +170,9 @@ function check(node: Node, raw: unknown, path: (string | number)[], issues: Para
       return typeof raw === 'string' ? raw : fail(`expected a string, got ${typeName(raw)}`);
     case 'dict':
       if (raw === undefined || raw === null) return {};
-      return typeof raw === 'object' && !Array.isArray(raw) ? raw : fail(`expected a mapping, got ${typeName(raw)}`);
+      return typeof raw === 'object' && !Array.isArray(raw)
+        ? raw
+        : fail(`expected a mapping, got ${typeName(raw)}`);
   }
 }
 
@@ -204,7 +213,12 @@ function normalisedShape() {
       datastore: string;
       obs_ids: number[];
       obs_file: string | null;
-      obs_cone: { frame: 'icrs' | 'galactic' | null; lon: number | null; lat: number | null; radius: number | null };
+      obs_cone: {
+        frame: 'icrs' | 'galactic' | null;
+        lon: number | null;
+        lat: number | null;
+        radius: number | null;
+      };
       obs_time: { start: number | null; stop: number | null };
       required_irf: string[];
     };
@@ -245,25 +259,44 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
   const ds = config.datasets;
   const sky = ds.geom.wcs.skydir;
   if (ds.type !== '3d') {
-    issues.push({ path: ['datasets', 'type'], message: `pipe's excess_map pipeline reduces 3D datasets; got '${ds.type}'`, hint: "set 'type: 3d'" });
+    issues.push({
+      path: ['datasets', 'type'],
+      message: `pipe's excess_map pipeline reduces 3D datasets; got '${ds.type}'`,
+      hint: "set 'type: 3d'",
+    });
   }
   if (sky.lon === null || sky.lat === null || sky.frame === null) {
-    issues.push({ path: ['datasets', 'geom', 'wcs', 'skydir'], message: 'the map centre needs frame, lon and lat' });
+    issues.push({
+      path: ['datasets', 'geom', 'wcs', 'skydir'],
+      message: 'the map centre needs frame, lon and lat',
+    });
   }
   for (const axis of ['energy', 'energy_true'] as const) {
     const a = ds.geom.axes[axis];
-    if (!(a.min > 0 && a.max > a.min)) issues.push({ path: ['datasets', 'geom', 'axes', axis], message: `need 0 < min < max, got min=${a.min} TeV, max=${a.max} TeV` });
-    if (!(a.nbins >= 1)) issues.push({ path: ['datasets', 'geom', 'axes', axis, 'nbins'], message: 'nbins must be ≥ 1' });
+    if (!(a.min > 0 && a.max > a.min))
+      issues.push({
+        path: ['datasets', 'geom', 'axes', axis],
+        message: `need 0 < min < max, got min=${a.min} TeV, max=${a.max} TeV`,
+      });
+    if (!(a.nbins >= 1))
+      issues.push({ path: ['datasets', 'geom', 'axes', axis, 'nbins'], message: 'nbins must be ≥ 1' });
   }
   for (const key of ['binsize', 'binsize_irf'] as const) {
-    if (!(ds.geom.wcs[key] > 0)) issues.push({ path: ['datasets', 'geom', 'wcs', key], message: `${key} must be > 0` });
+    if (!(ds.geom.wcs[key] > 0))
+      issues.push({ path: ['datasets', 'geom', 'wcs', key], message: `${key} must be > 0` });
   }
   if (ds.background.method !== null && ds.background.method !== 'fov_background') {
-    issues.push({ path: ['datasets', 'background', 'method'], message: `background method '${ds.background.method}' is not supported for 3D maps`, hint: "use 'fov_background'" });
+    issues.push({
+      path: ['datasets', 'background', 'method'],
+      message: `background method '${ds.background.method}' is not supported for 3D maps`,
+      hint: "use 'fov_background'",
+    });
   }
   const cone = config.observations.obs_cone;
   const coneKeys = [cone.frame, cone.lon, cone.lat, cone.radius].filter((v) => v !== null).length;
-  if (coneKeys > 0 && coneKeys < 4) issues.push({ path: ['observations', 'obs_cone'], message: 'obs_cone needs frame, lon, lat and radius' });
-  if (!(config.excess_map.correlation_radius > 0)) issues.push({ path: ['excess_map', 'correlation_radius'], message: 'correlation_radius must be > 0' });
+  if (coneKeys > 0 && coneKeys < 4)
+    issues.push({ path: ['observations', 'obs_cone'], message: 'obs_cone needs frame, lon, lat and radius' });
+  if (!(config.excess_map.correlation_radius > 0))
+    issues.push({ path: ['excess_map', 'correlation_radius'], message: 'correlation_radius must be > 0' });
   return { config, issues };
 }

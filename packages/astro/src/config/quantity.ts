@@ -37,17 +37,37 @@ function parseQuantity(
 ): Parsed<number> {
   if (typeof raw === 'number') {
     if (defaultUnit === undefined) {
-      return { ok: false, message: `${kind} needs a unit`, hint: `write e.g. "${raw} ${Object.keys(units)[0]}"` };
+      return {
+        ok: false,
+        message: `${kind} needs a unit`,
+        hint: `write e.g. "${raw} ${Object.keys(units)[0]}"`,
+      };
     }
-    return Number.isFinite(raw) ? { ok: true, value: raw * units[defaultUnit]! } : { ok: false, message: `${kind} is not finite` };
+    return Number.isFinite(raw)
+      ? { ok: true, value: raw * units[defaultUnit]! }
+      : { ok: false, message: `${kind} is not finite` };
   }
-  if (typeof raw !== 'string') return { ok: false, message: `expected a ${kind} like "1.0 ${Object.keys(units)[0]}", got ${typeName(raw)}` };
+  if (typeof raw !== 'string')
+    return {
+      ok: false,
+      message: `expected a ${kind} like "1.0 ${Object.keys(units)[0]}", got ${typeName(raw)}`,
+    };
   const m = QUANTITY.exec(raw);
-  if (!m) return { ok: false, message: `cannot read ${JSON.stringify(raw)} as a ${kind}`, hint: `write a number and a unit, e.g. "1.0 ${Object.keys(units)[0]}"` };
+  if (!m)
+    return {
+      ok: false,
+      message: `cannot read ${JSON.stringify(raw)} as a ${kind}`,
+      hint: `write a number and a unit, e.g. "1.0 ${Object.keys(units)[0]}"`,
+    };
   const value = Number(m[1]);
   const unit = m[2] ?? '';
   if (unit === '') {
-    if (defaultUnit === undefined) return { ok: false, message: `${kind} ${JSON.stringify(raw)} has no unit`, hint: `add a unit: ${Object.keys(units).join(', ')}` };
+    if (defaultUnit === undefined)
+      return {
+        ok: false,
+        message: `${kind} ${JSON.stringify(raw)} has no unit`,
+        hint: `add a unit: ${Object.keys(units).join(', ')}`,
+      };
     return { ok: true, value: value * units[defaultUnit]! };
   }
   const factor = units[unit];
@@ -73,19 +93,34 @@ export function parseEnergy(raw: unknown): Parsed<number> {
 
 // TAI − UTC in seconds from each date (MJD) on; enough for any IACT data (1996 onwards).
 const LEAP_SECONDS: Array<[number, number]> = [
-  [50083, 30], [50630, 31], [51179, 32], [53736, 33], [54832, 34], [56109, 35], [57204, 36], [57754, 37],
+  [50083, 30],
+  [50630, 31],
+  [51179, 32],
+  [53736, 33],
+  [54832, 34],
+  [56109, 35],
+  [57204, 36],
+  [57754, 37],
 ];
 
 /** An ISO 8601 UTC date/time ("2004-12-04T22:00:00", "2004-12-04 22:00", "2004-12-04") or "MJD 53343.9" → MJD (TT). */
 export function parseTime(raw: unknown): Parsed<number> {
-  if (typeof raw !== 'string') return { ok: false, message: `expected a time like "2004-12-04T22:00:00", got ${typeName(raw)}` };
+  if (typeof raw !== 'string')
+    return { ok: false, message: `expected a time like "2004-12-04T22:00:00", got ${typeName(raw)}` };
   const mjdMatch = /^\s*MJD\s*([0-9.]+)\s*$/i.exec(raw);
   if (mjdMatch) return { ok: true, value: Number(mjdMatch[1]) };
-  const iso = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?)?\s*(?:Z|UTC)?\s*$/.exec(raw);
-  if (!iso) return { ok: false, message: `cannot read ${JSON.stringify(raw)} as a time`, hint: 'use ISO 8601, e.g. "2004-12-04T22:00:00" (UTC)' };
+  const iso =
+    /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?)?\s*(?:Z|UTC)?\s*$/.exec(raw);
+  if (!iso)
+    return {
+      ok: false,
+      message: `cannot read ${JSON.stringify(raw)} as a time`,
+      hint: 'use ISO 8601, e.g. "2004-12-04T22:00:00" (UTC)',
+    };
   const [, y, mo, d, h = '0', mi = '0', s = '0'] = iso;
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), 0) + Number(s) * 1000;
-  if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31) return { ok: false, message: `invalid date ${JSON.stringify(raw)}` };
+  if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31)
+    return { ok: false, message: `invalid date ${JSON.stringify(raw)}` };
   const mjdUtc = ms / 86_400_000 + 40587;
   let taiMinusUtc = 0;
   for (const [from, secs] of LEAP_SECONDS) if (mjdUtc >= from) taiMinusUtc = secs;

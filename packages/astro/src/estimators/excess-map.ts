@@ -14,12 +14,7 @@ import {
   type ReferenceBinValues,
   referenceBinValues,
 } from './reference-spectrum.js';
-import {
-  type EnergyGroup,
-  groupEnergyBins,
-  type SquashedImage,
-  squashGroup,
-} from './squash.js';
+import { type EnergyGroup, groupEnergyBins, type SquashedImage, squashGroup } from './squash.js';
 
 /** Optional quantities (gammapy's `selection_optional`). */
 export type OptionalQuantity = 'errn-errp' | 'ul';

@@ -101,5 +101,3 @@ export function squashGroup(
   }
   return { counts: c, background: b, mask: m };
 }
-
-

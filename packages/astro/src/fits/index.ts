@@ -38,12 +38,12 @@ export { isGzip } from './source.js';
 export {
   emptyPrimary,
   encodeFits,
+  gzipFits,
   type HduSpec,
   type ImageHduSpec,
   type TableHduSpec,
   type WriteFileOptions,
   type WriteFitsOptions,
-  gzipFits,
   writeFileAtomic,
   writeFits,
 } from './write.js';

@@ -4,7 +4,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { constants as zlibConstants, gzipSync } from 'node:zlib';
+import { gzipSync, constants as zlibConstants } from 'node:zlib';
 import { type NumericArray, toBigEndian } from './bigendian.js';
 import { type CardInput, encodeHeader } from './cards.js';
 import { FitsError } from './errors.js';

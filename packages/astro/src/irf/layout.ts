@@ -60,7 +60,8 @@ export function cellToAxisOrder(
     let o = 0;
     for (let i0 = 0; i0 < n0; i0++) {
       for (let i1 = 0; i1 < n1; i1++) {
-        for (let i2 = 0, f = i0 + n0 * i1; i2 < n2; i2++, f += n0 * n1) out[o++] = (flat[f] as number) * factor;
+        for (let i2 = 0, f = i0 + n0 * i1; i2 < n2; i2++, f += n0 * n1)
+          out[o++] = (flat[f] as number) * factor;
       }
     }
     return out;

@@ -28,7 +28,7 @@ function bilinear(values: Float64Array, lnE: Float64Array, off: Float64Array, x:
     (values[ie * nO + jo] as number) * (1 - te) * to +
     (values[je * nO + io] as number) * te * (1 - to) +
     (values[je * nO + jo] as number) * te * to;
-  // biome-ignore lint/complexity/useMathMinMax: a NaN parameter must give 0, which Math.max would not
+  // Not Math.max: a NaN parameter must give 0, which Math.max would not.
   return v > 0 ? v : 0;
 }
 

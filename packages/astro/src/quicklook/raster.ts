@@ -8,7 +8,9 @@ const LITTLE = endianness() === 'LE';
 /** An opaque colour as the 32-bit word whose bytes in memory are R, G, B, 255. */
 function packRgba(rgb: readonly [number, number, number]): number {
   const [r, g, b] = rgb;
-  return LITTLE ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+  return LITTLE
+    ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
+    : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
 }
 
 export class Raster {
@@ -56,7 +58,8 @@ export class Raster {
     for (let y = 0; y < height; y++) {
       const o = y * (stride + 1);
       const start = y * stride;
-      if (y > 0 && pixels.compare(pixels, start - stride, start, start, start + stride) === 0) filtered[o] = 2;
+      if (y > 0 && pixels.compare(pixels, start - stride, start, start, start + stride) === 0)
+        filtered[o] = 2;
       else pixels.copy(filtered, o + 1, start, start + stride); // filter byte 0: none
     }
     const ihdr = new Uint8Array(13);

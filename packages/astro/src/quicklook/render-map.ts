@@ -144,7 +144,11 @@ export function renderMapImage(options: MapImageOptions): { raster: Raster; layo
 }
 
 /** Renders the map and writes it as PNG to `path` atomically (temporary file, fsync unless not durable, rename). */
-export function renderMapPng(path: string, options: MapImageOptions, write: WriteFileOptions = {}): MapImageLayout {
+export function renderMapPng(
+  path: string,
+  options: MapImageOptions,
+  write: WriteFileOptions = {},
+): MapImageLayout {
   const { raster, layout } = renderMapImage(options);
   writeFileAtomic(path, raster.toPng(), write);
   return layout;

@@ -17,8 +17,15 @@ export function sectionParams<S extends Section>(
 ): Checked<{ [K in S]: AnalysisConfig[S] }> {
   const raw = (params ?? {}) as Record<string, unknown>;
   const unknown = Object.keys(raw).filter((k) => k !== section);
-  const issues: ParamIssue[] = unknown.map((k) => ({ path: [k], message: `unknown param '${k}'`, hint: `this step reads only '${section}'` }));
-  const { config, issues: configIssues } = readAnalysisConfig({ [section]: raw[section] ?? {}, ...crossSectionDefaults(section) });
+  const issues: ParamIssue[] = unknown.map((k) => ({
+    path: [k],
+    message: `unknown param '${k}'`,
+    hint: `this step reads only '${section}'`,
+  }));
+  const { config, issues: configIssues } = readAnalysisConfig({
+    [section]: raw[section] ?? {},
+    ...crossSectionDefaults(section),
+  });
   for (const issue of configIssues) if (issue.path[0] === section) issues.push(issue);
   if (issues.length > 0) return { ok: false, issues };
   const value = config[section];
@@ -29,5 +36,7 @@ export function sectionParams<S extends Section>(
 // The config reader checks that a 3D analysis has a map centre; when validating another section alone, give the
 // datasets section a placeholder that passes those checks (it is never used).
 function crossSectionDefaults(section: Section): Record<string, unknown> {
-  return section === 'datasets' ? {} : { datasets: { type: '3d', geom: { wcs: { skydir: { frame: 'icrs', lon: '0 deg', lat: '0 deg' } } } } };
+  return section === 'datasets'
+    ? {}
+    : { datasets: { type: '3d', geom: { wcs: { skydir: { frame: 'icrs', lon: '0 deg', lat: '0 deg' } } } } };
 }

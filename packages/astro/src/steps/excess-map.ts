@@ -4,8 +4,8 @@
  * asymmetric errors and upper limits when `selection_optional` asks for them), quick-look PNGs and a summary.
  */
 import { writeFileSync } from 'node:fs';
-import { loadKernels } from '@pipe/kernels';
 import type { StepDefinition } from '@pipe/core';
+import { loadKernels } from '@pipe/kernels';
 import type { AnalysisConfig } from '../config/index.js';
 import { excessMap, type OptionalQuantity, summarizeExcessMap } from '../estimators/index.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/index.js';
@@ -16,7 +16,12 @@ import { writeProductMaps } from './products.js';
 
 type Params = { excess_map: AnalysisConfig['excess_map'] };
 
-const OPTIONAL: Record<string, OptionalQuantity[]> = { all: ['errn-errp', 'ul'], errn_errp: ['errn-errp'], 'errn-errp': ['errn-errp'], ul: ['ul'] };
+const OPTIONAL: Record<string, OptionalQuantity[]> = {
+  all: ['errn-errp', 'ul'],
+  errn_errp: ['errn-errp'],
+  'errn-errp': ['errn-errp'],
+  ul: ['ul'],
+};
 
 function selectionOptional(raw: unknown): OptionalQuantity[] | { error: string } {
   if (raw === undefined || raw === null) return [];
@@ -24,7 +29,10 @@ function selectionOptional(raw: unknown): OptionalQuantity[] | { error: string }
   const out = new Set<OptionalQuantity>();
   for (const v of list) {
     const q = typeof v === 'string' ? OPTIONAL[v] : undefined;
-    if (!q) return { error: `selection_optional: unknown value ${JSON.stringify(v)} (use 'all', 'errn-errp' or 'ul')` };
+    if (!q)
+      return {
+        error: `selection_optional: unknown value ${JSON.stringify(v)} (use 'all', 'errn-errp' or 'ul')`,
+      };
     for (const x of q) out.add(x);
   }
   return [...out];
@@ -40,13 +48,31 @@ const step: StepDefinition<Params> = {
     const params = checked.value.excess_map.parameters;
     const known = new Set(['selection_optional', 'n_sigma', 'n_sigma_ul', 'correlate_off', 'spectral_model']);
     for (const k of Object.keys(params)) {
-      if (!known.has(k)) return { ok: false, issues: [{ path: ['excess_map', 'parameters', k], message: `unknown ExcessMapEstimator parameter '${k}'`, hint: 'pipe supports selection_optional, n_sigma, n_sigma_ul' }] };
+      if (!known.has(k))
+        return {
+          ok: false,
+          issues: [
+            {
+              path: ['excess_map', 'parameters', k],
+              message: `unknown ExcessMapEstimator parameter '${k}'`,
+              hint: 'pipe supports selection_optional, n_sigma, n_sigma_ul',
+            },
+          ],
+        };
     }
     const sel = selectionOptional(params['selection_optional']);
-    if ('error' in sel) return { ok: false, issues: [{ path: ['excess_map', 'parameters', 'selection_optional'], message: sel.error }] };
+    if ('error' in sel)
+      return {
+        ok: false,
+        issues: [{ path: ['excess_map', 'parameters', 'selection_optional'], message: sel.error }],
+      };
     for (const k of ['n_sigma', 'n_sigma_ul'] as const) {
       const v = params[k];
-      if (v !== undefined && !(typeof v === 'number' && v > 0)) return { ok: false, issues: [{ path: ['excess_map', 'parameters', k], message: `${k} must be a positive number` }] };
+      if (v !== undefined && !(typeof v === 'number' && v > 0))
+        return {
+          ok: false,
+          issues: [{ path: ['excess_map', 'parameters', k], message: `${k} must be a positive number` }],
+        };
     }
     return checked;
   },
@@ -78,7 +104,9 @@ const step: StepDefinition<Params> = {
         energyEdgesReco: ds.energy.edges,
         binsizeDeg: (Math.abs(ds.geom.wcs.cdelt[0]) + Math.abs(ds.geom.wcs.cdelt[1])) / 2,
         correlationRadiusDeg: cfg.correlation_radius,
-        ...(edisp ? { exposure: ds.exposure, energyEdgesTrue: ds.energyTrue.edges, edispKernel: edisp.matrix } : {}),
+        ...(edisp
+          ? { exposure: ds.exposure, energyEdgesTrue: ds.energyTrue.edges, edispKernel: edisp.matrix }
+          : {}),
         ...(params.n_sigma !== undefined ? { nSigma: params.n_sigma } : {}),
         ...(params.n_sigma_ul !== undefined ? { nSigmaUl: params.n_sigma_ul } : {}),
         ...(optional.length > 0 ? { selectionOptional: optional } : {}),
@@ -98,14 +126,35 @@ const step: StepDefinition<Params> = {
       observations: ds.runs.map((r) => r.obsId),
       livetime_s: ds.livetime,
       ontime_s: ds.ontime,
-      per_observation: ds.runs.map((r) => ({ obs_id: r.obsId, livetime_s: r.livetime, counts_in_map: r.countsInMap, fov_bkg_norm: r.fovNorm, ...(r.fovInvalid ? { fov_invalid: r.fovInvalid } : {}) })),
+      per_observation: ds.runs.map((r) => ({
+        obs_id: r.obsId,
+        livetime_s: r.livetime,
+        counts_in_map: r.countsInMap,
+        fov_bkg_norm: r.fovNorm,
+        ...(r.fovInvalid ? { fov_invalid: r.fovInvalid } : {}),
+      })),
       energy_range_tev: [summary.eMin, summary.eMax],
       correlation_radius_deg: cfg.correlation_radius,
       total_counts: summary.totalCounts,
       total_background: summary.totalBackground,
       total_excess: summary.totalExcess,
       total_sqrt_ts: summary.totalSqrtTs,
-      peak: summary.peak ? { x: summary.peak.x, y: summary.peak.y, ra: summary.peak.sky?.lon, dec: summary.peak.sky?.lat, frame: ds.geom.wcs.frame, sqrt_ts: summary.peak.sqrtTs, ts: summary.peak.ts, n_on: summary.peak.nOn, mu_b: summary.peak.muB, excess: summary.peak.excess, norm: summary.peak.norm, flux: summary.peak.flux } : null,
+      peak: summary.peak
+        ? {
+            x: summary.peak.x,
+            y: summary.peak.y,
+            ra: summary.peak.sky?.lon,
+            dec: summary.peak.sky?.lat,
+            frame: ds.geom.wcs.frame,
+            sqrt_ts: summary.peak.sqrtTs,
+            ts: summary.peak.ts,
+            n_on: summary.peak.nOn,
+            mu_b: summary.peak.muB,
+            excess: summary.peak.excess,
+            norm: summary.peak.norm,
+            flux: summary.peak.flux,
+          }
+        : null,
       kernel_backend: ctx.kernelBackend,
       edisp_irf_pixel: edisp?.pixel ?? null,
     };
@@ -113,9 +162,17 @@ const step: StepDefinition<Params> = {
     const peak = summary.peak;
     ctx.log.info(
       `${ds.runs.length} runs, livetime ${(ds.livetime / 3600).toFixed(2)} h, counts ${summary.totalCounts}, excess ${summary.totalExcess.toFixed(1)}` +
-        (peak ? `; peak sqrt(TS) ${peak.sqrtTs.toFixed(2)} at (${peak.sky?.lon.toFixed(4)}, ${peak.sky?.lat.toFixed(4)})` : ''),
+        (peak
+          ? `; peak sqrt(TS) ${peak.sqrtTs.toFixed(2)} at (${peak.sky?.lon.toFixed(4)}, ${peak.sky?.lat.toFixed(4)})`
+          : ''),
     );
-    return { metadata: { peakSqrtTs: peak?.sqrtTs ?? null, totalCounts: summary.totalCounts, totalExcess: summary.totalExcess } };
+    return {
+      metadata: {
+        peakSqrtTs: peak?.sqrtTs ?? null,
+        totalCounts: summary.totalCounts,
+        totalExcess: summary.totalExcess,
+      },
+    };
   },
 };
 

@@ -14,9 +14,15 @@ export function reductionGeometry(ds: AnalysisConfig['datasets']): ReductionGeom
   const irfGeom = createWcsGeom({ ...spec, binsize: wcs.binsize_irf });
   const axes = ds.geom.axes;
   const energy = logEnergyAxis('reco', axes.energy.min, axes.energy.max, axes.energy.nbins);
-  const energyTrue = logEnergyAxis('true', axes.energy_true.min, axes.energy_true.max, axes.energy_true.nbins);
+  const energyTrue = logEnergyAxis(
+    'true',
+    axes.energy_true.min,
+    axes.energy_true.max,
+    axes.energy_true.nbins,
+  );
   for (const g of [geom, irfGeom]) if (isGeomFailure(g)) throw new Error(`datasets.geom.wcs: ${g.message}`);
-  for (const a of [energy, energyTrue]) if (isEnergyAxisFailure(a)) throw new Error(`datasets.geom.axes: ${a.message}`);
+  for (const a of [energy, energyTrue])
+    if (isEnergyAxisFailure(a)) throw new Error(`datasets.geom.axes: ${a.message}`);
   return {
     geom: geom as Exclude<typeof geom, { reason: string }>,
     irfGeom: irfGeom as Exclude<typeof irfGeom, { reason: string }>,

@@ -1,3 +1,3 @@
+export { reductionGeometry } from './geometry.js';
 export { registerSteps } from './register.js';
 export { observationOfItem, type RunItemData, runItemData } from './run-item.js';
-export { reductionGeometry } from './geometry.js';

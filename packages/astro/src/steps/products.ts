@@ -42,7 +42,11 @@ function productImage(name: string, ds: MapDataset, maps: ExcessMaps): Image | {
   const ny = ds.geom.ny;
   const nx = ds.geom.nx;
   const reco = ds.energy.edges;
-  const cube = (data: Float32Array | Uint8Array, kind: 'reco' | 'true', edges: ArrayLike<number>): Image => ({ data, shape: [data.length / (nx * ny), ny, nx], axis: { kind, edges } });
+  const cube = (data: Float32Array | Uint8Array, kind: 'reco' | 'true', edges: ArrayLike<number>): Image => ({
+    data,
+    shape: [data.length / (nx * ny), ny, nx],
+    axis: { kind, edges },
+  });
   switch (name) {
     case 'counts':
       return cube(ds.counts, 'reco', reco);
@@ -56,7 +60,11 @@ function productImage(name: string, ds: MapDataset, maps: ExcessMaps): Image | {
   const mapName = (ESTIMATOR_PRODUCTS[name] ?? name) as ExcessMapName;
   const data = maps.maps[mapName];
   if (!data) {
-    const hint = /_(errn|errp|ul)$/.test(mapName) ? ' (set excess_map.parameters.selection_optional)' : mapName.startsWith('norm') || mapName.startsWith('flux') ? ' (needs exposure and an EDISP map)' : '';
+    const hint = /_(errn|errp|ul)$/.test(mapName)
+      ? ' (set excess_map.parameters.selection_optional)'
+      : mapName.startsWith('norm') || mapName.startsWith('flux')
+        ? ' (needs exposure and an EDISP map)'
+        : '';
     return { missing: `map '${mapName}' was not computed${hint}` };
   }
   const edges = [maps.bins[0]!.eMin, ...maps.bins.map((b) => b.eMax)];
@@ -68,7 +76,12 @@ function firstPlane(img: Image, nx: number, ny: number): Float64Array {
   return Float64Array.from(img.data.subarray(0, nx * ny));
 }
 
-export function writeProductMaps(outputs: Record<string, string>, ds: MapDataset, maps: ExcessMaps, toSky: PixelToSky): void {
+export function writeProductMaps(
+  outputs: Record<string, string>,
+  ds: MapDataset,
+  maps: ExcessMaps,
+  toSky: PixelToSky,
+): void {
   const { nx, ny } = ds.geom;
   const wcsHeader = wcsHeaderCards(ds.geom.wcs);
   const problems: string[] = [];
@@ -83,19 +96,34 @@ export function writeProductMaps(outputs: Record<string, string>, ds: MapDataset
     }
     if (png) {
       const isDiverging = name === 'excess' || name === 'norm' || name === 'flux';
-      const data = name === 'counts' || name === 'background' ? sumPlanes(img, nx, ny) : firstPlane(img, nx, ny);
-      renderMapPng(file, {
-        data,
-        nx,
-        ny,
-        pixelToSky: toSky,
-        frame: ds.geom.wcs.frame,
-        title: `${name} ${maps.bins[0]!.eMin.toPrecision(3)}-${maps.bins.at(-1)!.eMax.toPrecision(3)} TeV`,
-        unit: UNITS[name] ?? '',
-        colormap: isDiverging ? 'coolwarm' : 'viridis',
-      }, STEP_OUTPUT);
+      const data =
+        name === 'counts' || name === 'background' ? sumPlanes(img, nx, ny) : firstPlane(img, nx, ny);
+      renderMapPng(
+        file,
+        {
+          data,
+          nx,
+          ny,
+          pixelToSky: toSky,
+          frame: ds.geom.wcs.frame,
+          title: `${name} ${maps.bins[0]!.eMin.toPrecision(3)}-${maps.bins.at(-1)!.eMax.toPrecision(3)} TeV`,
+          unit: UNITS[name] ?? '',
+          colormap: isDiverging ? 'coolwarm' : 'viridis',
+        },
+        STEP_OUTPUT,
+      );
     } else {
-      writeMapFits(file, { data: img.data, shape: img.shape, wcsHeader, axis: { ...img.axis, unit: 'TeV' }, bunit: UNITS[name] ?? '' }, STEP_OUTPUT);
+      writeMapFits(
+        file,
+        {
+          data: img.data,
+          shape: img.shape,
+          wcsHeader,
+          axis: { ...img.axis, unit: 'TeV' },
+          bunit: UNITS[name] ?? '',
+        },
+        STEP_OUTPUT,
+      );
     }
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));

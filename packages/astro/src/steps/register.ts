@@ -13,6 +13,10 @@ const STEPS: Record<string, string> = {
 };
 
 export function registerSteps(registry: StepRegistry): void {
-  for (const [name, rel] of Object.entries(STEPS)) registry.register(name, fileURLToPath(new URL(rel, import.meta.url)));
-  registry.registerConfigSchema('gammapy.analysis', fileURLToPath(new URL('../config/gammapy-schema.js', import.meta.url)));
+  for (const [name, rel] of Object.entries(STEPS))
+    registry.register(name, fileURLToPath(new URL(rel, import.meta.url)));
+  registry.registerConfigSchema(
+    'gammapy.analysis',
+    fileURLToPath(new URL('../config/gammapy-schema.js', import.meta.url)),
+  );
 }

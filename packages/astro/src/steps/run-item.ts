@@ -13,7 +13,10 @@ export interface RunItemData {
   obsIndexRow: Record<string, number | string | boolean | null>;
 }
 
-export function runItemData(obs: Observation, hduTypes: readonly string[]): { files: string[]; data: RunItemData } {
+export function runItemData(
+  obs: Observation,
+  hduTypes: readonly string[],
+): { files: string[]; data: RunItemData } {
   const files = obs.filePaths(hduTypes);
   const hdus: RunItemData['hdus'] = {};
   for (const type of hduTypes) {
@@ -35,8 +38,19 @@ export function observationOfItem(item: TaskItem): Observation {
   const locations = new Map<string, HduLocation>();
   for (const [type, h] of Object.entries(data.hdus)) {
     const file = item.files[h.file];
-    if (file === undefined) throw new Error(`item ${item.id}: HDU '${type}' names file #${h.file}, but the item has ${item.files.length} files`);
-    locations.set(type, { path: file, exists: true, tried: [file], obsId: data.obsId, hduType: type, hduClass: h.hduClass, hduName: h.hduName });
+    if (file === undefined)
+      throw new Error(
+        `item ${item.id}: HDU '${type}' names file #${h.file}, but the item has ${item.files.length} files`,
+      );
+    locations.set(type, {
+      path: file,
+      exists: true,
+      tried: [file],
+      obsId: data.obsId,
+      hduType: type,
+      hduClass: h.hduClass,
+      hduName: h.hduName,
+    });
   }
   return new Observation(data.obsId, locations, data.obsIndexRow);
 }

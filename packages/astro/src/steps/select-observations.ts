@@ -26,19 +26,37 @@ const step: StepDefinition<Params> = {
     const index = ctx.inputs['index'] ?? [];
     const hduIndex = index.find((f) => path.basename(f).startsWith('hdu-index'));
     const obsIndex = index.find((f) => path.basename(f).startsWith('obs-index'));
-    if (!hduIndex || !obsIndex) throw new Error(`input 'index' must name the store's hdu-index and obs-index files; got ${index.join(', ') || 'none'}`);
+    if (!hduIndex || !obsIndex)
+      throw new Error(
+        `input 'index' must name the store's hdu-index and obs-index files; got ${index.join(', ') || 'none'}`,
+      );
     const store = await openDataStore(path.dirname(hduIndex), { hduIndex, obsIndex, env: ctx.env });
     const o = ctx.params.observations;
     const criteria: ObsSelection[] = [];
     if (o.obs_ids.length > 0) criteria.push({ type: 'ids', obsIds: o.obs_ids });
     if (o.obs_cone.radius !== null) {
-      criteria.push({ type: 'cone', frame: o.obs_cone.frame ?? 'icrs', lon: o.obs_cone.lon!, lat: o.obs_cone.lat!, radius: o.obs_cone.radius });
+      criteria.push({
+        type: 'cone',
+        frame: o.obs_cone.frame ?? 'icrs',
+        lon: o.obs_cone.lon!,
+        lat: o.obs_cone.lat!,
+        radius: o.obs_cone.radius,
+      });
     }
-    if (o.obs_time.start !== null && o.obs_time.stop !== null) criteria.push({ type: 'time', mjdStart: o.obs_time.start, mjdStop: o.obs_time.stop });
+    if (o.obs_time.start !== null && o.obs_time.stop !== null)
+      criteria.push({ type: 'time', mjdStart: o.obs_time.start, mjdStop: o.obs_time.stop });
     const required = ['events', 'gti', ...o.required_irf];
     const { obsIds, warnings } = store.select(criteria, required);
-    for (const w of warnings) ctx.log.warn(w.reason === 'missing-hdu' ? `OBS_ID ${w.obsId} skipped: no ${w.missing.join(', ')} HDU` : `OBS_ID ${w.obsId} is not in the observation index`);
-    if (obsIds.length === 0) throw new Error('no observation matches the selection (check obs_ids, obs_cone, obs_time and required_irf)');
+    for (const w of warnings)
+      ctx.log.warn(
+        w.reason === 'missing-hdu'
+          ? `OBS_ID ${w.obsId} skipped: no ${w.missing.join(', ')} HDU`
+          : `OBS_ID ${w.obsId} is not in the observation index`,
+      );
+    if (obsIds.length === 0)
+      throw new Error(
+        'no observation matches the selection (check obs_ids, obs_cone, obs_time and required_irf)',
+      );
     const items: TaskItem[] = [];
     const runs: Array<RunItemData & { files: string[] }> = [];
     // A run whose file is missing is an error naming the index and the paths tried (gammapy fails there too),
@@ -56,7 +74,9 @@ const step: StepDefinition<Params> = {
     const missing = [...byFile].map(([where, types]) => `${where} — needed for ${types.join(', ')}`);
     if (missing.length > 0) {
       const shown = missing.slice(0, 10);
-      throw new Error(`the data store ${hduIndex} names files that do not exist:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}`);
+      throw new Error(
+        `the data store ${hduIndex} names files that do not exist:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}`,
+      );
     }
     for (const id of obsIds) {
       const obs = store.observation(id);

@@ -2,13 +2,20 @@
  * Step `astro.stack_datasets`: the per-run datasets → one stacked dataset (science spec §5), in the order the
  * engine gathers them, which is the selection order (gammapy stacks in obs-index order).
  */
-import { loadKernels } from '@pipe/kernels';
+
 import type { StepDefinition } from '@pipe/core';
+import { loadKernels } from '@pipe/kernels';
 import type { AnalysisConfig } from '../config/index.js';
-import { isDatasetReadFailure, type MapDataset, readDataset, stackDatasets, writeDataset } from '../makers/index.js';
+import {
+  isDatasetReadFailure,
+  type MapDataset,
+  readDataset,
+  stackDatasets,
+  writeDataset,
+} from '../makers/index.js';
 import { sectionParams } from './analysis-params.js';
-import { STEP_OUTPUT } from './step-output.js';
 import { dropDatasetPaths, reductionGeometry } from './geometry.js';
+import { STEP_OUTPUT } from './step-output.js';
 
 type Params = { datasets: AnalysisConfig['datasets'] };
 
@@ -22,7 +29,9 @@ const step: StepDefinition<Params> = {
     if (files.length === 0) throw new Error('no per-run dataset to stack');
     if (!ctx.params.datasets.stack && files.length > 1) {
       // gammapy's Analysis refuses the same: an excess map needs one dataset.
-      throw new Error(`datasets.stack is false but ${files.length} runs were reduced: the excess map needs them stacked (set stack: true)`);
+      throw new Error(
+        `datasets.stack is false but ${files.length} runs were reduced: the excess map needs them stacked (set stack: true)`,
+      );
     }
     const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
     const runs: MapDataset[] = [];

@@ -158,7 +158,7 @@ export function evalEdispKernelMap(
       for (let k = 0; k < nK; k++) {
         const next = cumulativeAt(work, migraEdges, nM, (recoEdges[k + 1] as number) / energy) * inv;
         const d = next - prev;
-        // biome-ignore lint/complexity/useMathMinMax: NaN must become 0, which Math.max would not do
+        // Not Math.max: NaN must become 0, which Math.max would not do.
         out[(t * nK + k) * npix + p] = d > 0 ? d : 0;
         prev = next;
       }

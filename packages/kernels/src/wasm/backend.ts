@@ -223,7 +223,25 @@ const ADAPTERS: Record<string, (m: WasmKernelModule, reference: Kernels) => AnyK
     ): void => {
       m.call(
         'evalBkgMap',
-        ['in', 'in', null, 'in', 'in', null, 'in', null, 'in', null, 'in', 'in', null, 'in', null, 'out', 'out'],
+        [
+          'in',
+          'in',
+          null,
+          'in',
+          'in',
+          null,
+          'in',
+          null,
+          'in',
+          null,
+          'in',
+          'in',
+          null,
+          'in',
+          null,
+          'out',
+          'out',
+        ],
         [
           fovLon.subarray(0, npix),
           fovLat.subarray(0, npix),
