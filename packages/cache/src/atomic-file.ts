@@ -174,10 +174,10 @@ export class GroupSync {
         this.next = undefined;
         const round = syncRound(files, dirs);
         this.running = round;
-        void round.then(
-          () => this.running === round && (this.running = undefined),
-          () => this.running === round && (this.running = undefined),
-        );
+        const settle = () => {
+          if (this.running === round) this.running = undefined;
+        };
+        round.then(settle, settle);
         return round;
       });
     return this.next;

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import {
+  constants,
+  createReadStream,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
@@ -189,12 +198,16 @@ export class LocalStore implements CacheBackend {
         // Already stored: refresh its mtime so a concurrent gc treats it as young (referenced soon).
         const t = new Date(this.now());
         utimesSync(dest, t, t);
+        // Its name may not be on disk yet (stored by a writer that ended before its directory was synced):
+        // the round of the manifest that names it syncs the directory first.
+        this.durability.add(undefined, dirname(dest));
         return ok(undefined);
       }
       if (statSync(srcPath).size <= SMALL_BLOB_BYTES) {
         const data = readFileSync(srcPath);
         const actual = createHash('sha256').update(data).digest('hex');
-        if (actual !== sha256) return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual}, not ${sha256}` });
+        if (actual !== sha256)
+          return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual}, not ${sha256}` });
         this.ensureDir(dirname(dest));
         await this.commitSmall(dest, data, 0o444);
         return ok(undefined);

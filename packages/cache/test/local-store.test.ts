@@ -116,6 +116,29 @@ describe('atomic writes', () => {
   });
 });
 
+describe('group-committed small writes', () => {
+  it('many entries stored at once are all whole, readable and verified, with no temp file left; a wrong hash is refused', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const contents = Array.from({ length: 40 }, (_, i) => Buffer.from(`entry ${i} ${'x'.repeat(i * 97)}`));
+    const stored = await Promise.all(contents.map((c) => storeEntry(store, c)));
+    for (const [i, { key, sha }] of stored.entries()) {
+      const got = await store.getManifest(key);
+      expect(got.ok && got.value?.outputs[0]?.sha256).toBe(sha);
+      const dest = join(dir, `restored-${i}`);
+      expect(await store.fetchBlob(sha, dest)).toEqual({ ok: true, value: true });
+      expect(await readFile(dest)).toEqual(contents[i]);
+    }
+    const names = await readdir(join(dir, 'store'), { recursive: true });
+    expect(names.filter((n) => basename(n).startsWith('.tmp-'))).toEqual([]);
+    const verified = await store.verify();
+    expect(verified.ok && verified.value.ok).toBe(true);
+    const src = join(dir, 'wrong');
+    await writeFile(src, 'not what the hash says');
+    const put = await store.putBlob(sha256Of(Buffer.from('something else')), src);
+    expect(put.ok ? 'stored' : put.failure.type).toBe('corrupt');
+  });
+});
+
 describe('verify', () => {
   it('re-hashes every blob and checks every manifest, quarantining what is bad', async () => {
     const store = new LocalStore({ root: join(dir, 'store') });

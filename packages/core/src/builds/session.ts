@@ -15,7 +15,7 @@ import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../finge
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { Executor } from '../execute/executor.js';
 import type { PlanIO } from '../plan/decide.js';
-import { type Plan, planGraph } from '../plan/planner.js';
+import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import { runBuild } from '../schedule/scheduler.js';
 import { lazyLocalStore } from '../store/lazy-cache.js';
@@ -107,8 +107,9 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
 }
 
 /** Plan the session's targets (runs nothing, writes nothing). */
-export function planSession(session: Session): Promise<Plan> {
+export function planSession(session: Session, onDecided?: (planned: PlannedTask) => void): Promise<Plan> {
   return planGraph({
+    ...(onDecided ? { onDecided } : {}),
     pipeline: session.pipeline,
     graph: session.graph,
     state: session.state,
@@ -167,9 +168,23 @@ function isNoOp(plan: Plan, session: Session): boolean {
  */
 export async function buildSession(session: Session, options: BuildOptions): Promise<BuildResult> {
   const buildId = options.buildId ?? newBuildId();
+  const executors = { ...(typeof options.executors === 'function' ? options.executors(buildId) : (options.executors ?? {})) };
+  const ownExecutors: Executor[] = [];
+  if (!executors.local) {
+    const { createLocalExecutor } = await import('../execute/local-executor.js');
+    ownExecutors.push((executors.local = createLocalExecutor({ threads: options.jobs })));
+  }
+  // The first step task that must run warms the pool while the rest is planned (its worker boots meanwhile).
+  const warm = (planned: PlannedTask) => {
+    if (planned.decision.action !== 'run') return;
+    const target = session.pipeline.targets.get(planned.task.target);
+    if (target?.stepModule && !target.command && (target.executor ?? session.pipeline.defaults.executor) !== 'slurm') {
+      executors.local!.warm?.({ kind: 'step', module: target.stepModule });
+    }
+  };
   let plan: Plan | undefined;
   if (!options.lockWaitMs) {
-    plan = await planSession(session);
+    plan = await planSession(session, warm);
     if (isNoOp(plan, session)) {
       options.onPlan?.(plan, buildId);
       const reports = new Map<string, TaskReport>();
@@ -178,13 +193,19 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
         reports.set(id, report);
         options.onEvent?.({ type: 'task-end', report });
       }
+      await Promise.all(ownExecutors.map((e) => e.close()));
       return { ok: true, buildId, status: 'succeeded', reports, plan };
     }
   }
-  const lock = await acquireLock(session.layout.lockFile, { buildId, waitMs: options.lockWaitMs ?? 0 });
-  if (!lock.ok) return { ok: false, reason: 'locked', owner: lock.owner };
+  const lock = await acquireLock(session.layout.lockFile, { buildId, waitMs: options.lockWaitMs ?? 0 }).catch(async (error: unknown) => {
+    await Promise.all(ownExecutors.map((e) => e.close()));
+    throw error;
+  });
+  if (!lock.ok) {
+    await Promise.all(ownExecutors.map((e) => e.close()));
+    return { ok: false, reason: 'locked', owner: lock.owner };
+  }
   if (lock.tookOverStale) session.notes.push(`took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`);
-  const ownExecutors: Executor[] = [];
   try {
     // The state may have changed since it was read (another build saved, or we waited for the lock): read it again.
     if (options.lockWaitMs || stateFileStamp(session.layout.stateFile) !== session.stateStamp) {
@@ -192,7 +213,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       plan = undefined;
     }
     clearStaleTemps(session.layout.tmpDir, buildId);
-    plan ??= await planSession(session);
+    plan ??= await planSession(session, warm);
     options.onPlan?.(plan, buildId);
     const force = session.options.force;
     const record: BuildRecord = {
@@ -211,14 +232,9 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       tasks: {},
     };
     await writeBuildRecord(session.layout.buildsDir, record);
-    const executors = { ...(typeof options.executors === 'function' ? options.executors(buildId) : (options.executors ?? {})) };
     if (!executors.process) {
       const { createProcessExecutor } = await import('../execute/process-executor.js');
       ownExecutors.push((executors.process = createProcessExecutor()));
-    }
-    if (!executors.local) {
-      const { createLocalExecutor } = await import('../execute/local-executor.js');
-      ownExecutors.push((executors.local = createLocalExecutor({ threads: options.jobs })));
     }
     const outcome = await runBuild({
       buildId,

@@ -70,6 +70,11 @@ export interface Executor {
   submit(batch: ExecRequest[], onEvent: (event: ExecEvent) => void, signal: AbortSignal): Promise<void>;
   /** Release resources (worker threads). */
   close(): Promise<void>;
+  /**
+   * A hint that `work` will be submitted soon (called while the rest of the build is still being planned):
+   * an executor may start what it needs meanwhile (the local pool boots a worker and imports the step).
+   */
+  warm?(work: TaskWork): void;
 }
 
 /** One line for a failure. */

@@ -4,7 +4,7 @@
  * Cancelling aborts the task, which terminates its worker thread.
  */
 import type { ExecRequest, Executor } from './executor.js';
-import type { StepPayload } from './step-worker.js';
+import type { StepPayload, WarmPayload } from './step-worker.js';
 
 type Pool = { run(task: unknown, options?: { signal?: AbortSignal }): Promise<unknown>; destroy(): Promise<void> };
 
@@ -54,8 +54,15 @@ export function createLocalExecutor(options: { threads: number }): Executor {
       onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure } });
     }
   }
+  const warmed = new Set<string>();
   return {
     name: 'local',
+    warm(work) {
+      if (work.kind !== 'step' || warmed.has(work.module) || warmed.size >= options.threads) return;
+      warmed.add(work.module);
+      // Boots a worker and imports the step there; a failure shows again when the step really runs.
+      void getPool().then((p) => p.run({ warm: work.module } satisfies WarmPayload)).catch(() => undefined);
+    },
     async submit(batch, onEvent, signal) {
       await Promise.all(batch.map((req) => runOne(req, onEvent, signal)));
     },

@@ -20,13 +20,26 @@ export interface StepPayload {
   logFile: string;
 }
 
+/** Only import a step module (the executor warms a worker while the build is still planned). */
+export interface WarmPayload {
+  warm: string;
+}
+
 /** Step modules this worker has imported, by path. */
 const modules = new Map<string, Promise<{ default?: StepDefinition }>>();
 
-export default async function runStep(payload: StepPayload): Promise<StepResult | undefined> {
-  let loading = modules.get(payload.module);
-  if (!loading) modules.set(payload.module, (loading = import(pathToFileURL(payload.module).href) as Promise<{ default?: StepDefinition }>));
-  const def = (await loading).default;
+function importStep(module: string): Promise<{ default?: StepDefinition }> {
+  let loading = modules.get(module);
+  if (!loading) modules.set(module, (loading = import(pathToFileURL(module).href) as Promise<{ default?: StepDefinition }>));
+  return loading;
+}
+
+export default async function runStep(payload: StepPayload | WarmPayload): Promise<StepResult | undefined> {
+  if ('warm' in payload) {
+    await importStep(payload.warm);
+    return undefined;
+  }
+  const def = (await importStep(payload.module)).default;
   if (!def || typeof def.run !== 'function') throw new Error(`${payload.module} does not default-export a step`);
   let logOpen = false;
   const write = (level: string, msg: string) => {

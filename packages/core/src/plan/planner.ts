@@ -37,6 +37,8 @@ export interface PlanOptions {
   force?: boolean | Set<string>;
   /** Re-expand the graph once dynamic items are known (graph/expandGraph with `items`). */
   expand?: (items: Map<string, TaskItem[]>) => TaskGraph;
+  /** Called as each task is decided (a build warms its executors on the first task that must run). */
+  onDecided?: (planned: PlannedTask) => void;
 }
 
 /** Dependency order (Kahn's algorithm; ties in id order so plans are stable). Throws on a cycle (a bug upstream). */
@@ -158,6 +160,7 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
     }
     const planned = { task, decision };
     tasks.set(id, planned);
+    options.onDecided?.(planned);
     const outs = settledOutputs(planned, pipeline.root);
     if (outs) known.set(id, outs);
   }

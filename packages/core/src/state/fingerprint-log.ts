@@ -23,6 +23,8 @@ interface Entry {
 
 export class FingerprintLog {
   private entries: Map<string, Entry> | undefined;
+  /** The file's text, read by the first lookup. */
+  private text: string | undefined;
   private lines = 0;
   /** The file exists but is not ours (another version): the next save rewrites it. */
   private foreign = false;
@@ -32,8 +34,23 @@ export class FingerprintLog {
 
   /** The record of task `id`'s last build, if it was made under `key` (read from disk on first use). */
   get(id: string, key: string): FingerprintRecord | undefined {
-    const e = this.added.get(id) ?? this.load().get(id);
+    const e = this.added.get(id) ?? (this.entries ? this.entries.get(id) : this.find(id));
     return e && e.key === key ? e.fp : undefined;
+  }
+
+  /**
+   * One task's last line, without parsing the others: a build that changed a few tasks explains just
+   * those. Lines are written by JSON.stringify({ id, ... }), so each starts with the same bytes.
+   */
+  private find(id: string): Entry | undefined {
+    const text = this.readText();
+    const needle = `\n{"id":${JSON.stringify(id)},`;
+    for (let at = text.lastIndexOf(needle); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(needle, at - 1)) {
+      const end = text.indexOf('\n', at + 1);
+      const entry = parseLine(text.slice(at + 1, end < 0 ? undefined : end));
+      if (entry) return entry[1]; // else a torn line: an earlier one may be whole
+    }
+    return undefined;
   }
 
   /** Remember a task's record (written by `save`). */
@@ -46,53 +63,81 @@ export class FingerprintLog {
     return this.added.size > 0;
   }
 
-  /** Append what was set since the last save (or rewrite the file when it has grown stale). */
-  async save(): Promise<void> {
+  /**
+   * Append what was set since the last save; when the file holds more than twice as many lines as `live`
+   * (the state's task records), rewrite it with just the records of those keys instead.
+   */
+  async save(live: Record<string, { key: string }>): Promise<void> {
     if (this.added.size === 0) return;
     const fresh = [...this.added].map(([id, e]) => JSON.stringify({ id, key: e.key, fp: e.fp }));
-    const all = this.load();
-    for (const [id, e] of this.added) all.set(id, e);
-    this.added.clear();
-    this.lines += fresh.length;
-    if (this.foreign || !existsSync(this.file) || this.lines > 2 * all.size + 100) {
-      const body = [...all].map(([id, e]) => JSON.stringify({ id, key: e.key, fp: e.fp }));
-      await writeFileAtomic(this.file, `${HEADER}\n${body.join('\n')}\n`);
+    const liveCount = Object.keys(live).length;
+    if (this.foreign || !existsSync(this.file) || this.lineCount() + fresh.length > 2 * liveCount + 100) {
+      const all = this.load();
+      for (const [id, e] of this.added) all.set(id, e);
+      for (const [id, e] of all) if (live[id]?.key !== e.key) all.delete(id);
+      const body = [...all].map(([id, e]) => `${JSON.stringify({ id, key: e.key, fp: e.fp })}\n`);
+      await writeFileAtomic(this.file, `${HEADER}\n${body.join('')}`);
       this.lines = all.size;
       this.foreign = false;
-      return;
+    } else {
+      // Appending is safe without a temp file: a torn line is skipped on reading (and the leading newline
+      // ends one left by a crash, so it cannot swallow the first new line).
+      appendFileSync(this.file, `\n${fresh.join('\n')}\n`);
+      this.lines = this.lineCount() + fresh.length;
+      if (this.entries) for (const [id, e] of this.added) this.entries.set(id, e);
     }
-    // Appending is safe without a temp file: a torn line is skipped on reading.
-    appendFileSync(this.file, `${fresh.join('\n')}\n`);
+    this.text = undefined;
+    this.added.clear();
+  }
+
+  /** Record lines in the file (counted once from its text when it was not parsed). */
+  private lineCount(): number {
+    if (this.entries || this.lines > 0) return this.lines;
+    const text = this.readText();
+    let n = 0;
+    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) n++;
+    this.lines = Math.max(0, n - 1);
+    return this.lines;
+  }
+
+  private readText(): string {
+    if (this.text === undefined) {
+      try {
+        this.text = readFileSync(this.file, 'utf8');
+      } catch {
+        this.text = '';
+      }
+      if (this.text && !this.text.startsWith(`${HEADER}\n`)) {
+        this.foreign = true;
+        this.text = '';
+      }
+    }
+    return this.text;
   }
 
   private load(): Map<string, Entry> {
     if (this.entries) return this.entries;
     const entries = new Map<string, Entry>();
     this.entries = entries;
-    let text: string;
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch {
-      return entries;
-    }
-    const lines = text.split('\n');
-    if (lines[0] !== HEADER) {
-      this.foreign = true;
-      return entries;
-    }
+    const lines = this.readText().split('\n');
+    this.text = undefined;
+    this.lines = 0;
     for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (!line) continue;
-      try {
-        const e = JSON.parse(line) as { id?: unknown; key?: unknown; fp?: unknown };
-        if (typeof e.id === 'string' && typeof e.key === 'string' && e.fp && typeof e.fp === 'object') {
-          entries.set(e.id, { key: e.key, fp: e.fp as FingerprintRecord });
-          this.lines++;
-        }
-      } catch {
-        // a torn line: skipped
-      }
+      const entry = lines[i] ? parseLine(lines[i]!) : undefined;
+      if (!entry) continue; // empty, or a torn line
+      entries.set(entry[0], entry[1]);
+      this.lines++;
     }
     return entries;
   }
+}
+
+function parseLine(line: string): [string, Entry] | undefined {
+  try {
+    const e = JSON.parse(line) as { id?: unknown; key?: unknown; fp?: unknown };
+    if (typeof e.id === 'string' && typeof e.key === 'string' && e.fp && typeof e.fp === 'object') return [e.id, { key: e.key, fp: e.fp as FingerprintRecord }];
+  } catch {
+    // torn
+  }
+  return undefined;
 }

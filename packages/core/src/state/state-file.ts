@@ -127,7 +127,7 @@ export async function saveState(file: string, data: StateData): Promise<void> {
     log.set(id, rec.key, rec.fp);
     delete rec.fp;
   }
-  await log.save();
+  await log.save(data.tasks);
   const { format, version, writtenAt, files, tasks } = data;
   await writeFileAtomic(file, JSON.stringify({ format, version, writtenAt, files, tasks }));
 }
