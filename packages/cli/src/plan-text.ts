@@ -47,7 +47,7 @@ export function planToText(plan: Plan, all: boolean): string {
         break;
     }
   }
-  for (const p of plan.pending) lines.push(`pending     ${p.target}: expands once '${p.after}' has produced its items`);
+  for (const p of plan.pending) lines.push(`pending     ${p.target}: expands once '${p.after}' has run`);
   const summary = [
     `${counts.run ?? 0} to run`,
     `${counts.restore ?? 0} to restore`,

@@ -164,11 +164,22 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
     const outs = settledOutputs(planned, pipeline.root);
     if (outs) known.set(id, outs);
   }
-  const pending = graph.pending.map((target) => {
-    const spec = pipeline.targets.get(target)?.foreach;
-    return { target, after: spec?.kind === 'items' ? spec.target : '?' };
-  });
+  const pending = graph.pending.map((target) => ({ target, after: pendingAfter(pipeline, graph.pending, target) }));
   return { order, tasks, pending, items: new Map() };
+}
+
+/**
+ * What a pending target waits for: the target whose items it fans out over, or (for a target behind one that
+ * is itself pending) that upstream target.
+ */
+export function pendingAfter(pipeline: Pipeline, pending: readonly string[], target: string): string {
+  const t = pipeline.targets.get(target);
+  if (t?.foreach?.kind === 'items') return t.foreach.target;
+  const upstream = [
+    ...Object.values(t?.inputs ?? {}).flatMap((specs) => specs.flatMap((s) => (s.kind === 'target' ? [s.target] : []))),
+    ...(t?.needs ?? []),
+  ];
+  return upstream.find((u) => pending.includes(u)) ?? upstream[0] ?? '?';
 }
 
 /** Counts by action (for summaries). */

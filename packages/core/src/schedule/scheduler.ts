@@ -14,7 +14,7 @@ import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import { type ExecOutcome, type ExecRequest, type Executor, renderFailure } from '../execute/executor.js';
 import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
-import { isForced, type Plan } from '../plan/planner.js';
+import { isForced, pendingAfter, type Plan } from '../plan/planner.js';
 import { renderReason, type Reason } from '../plan/reasons.js';
 import { provenanceRecord } from '../provenance/record.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
@@ -203,10 +203,7 @@ class Scheduler {
     }
     this.expandedItems.set(target, items);
     const graph = this.o.expand(new Map(this.expandedItems));
-    this.pending = graph.pending.map((t) => {
-      const spec = this.o.pipeline.targets.get(t)?.foreach;
-      return { target: t, after: spec?.kind === 'items' ? spec.target : '?' };
-    });
+    this.pending = graph.pending.map((t) => ({ target: t, after: pendingAfter(this.o.pipeline, graph.pending, t) }));
     const fresh = [...graph.tasks.values()].filter((t) => !this.tasks.has(t.id));
     const counts = new Map<string, number>();
     for (const t of fresh) counts.set(t.target, (counts.get(t.target) ?? 0) + 1);
