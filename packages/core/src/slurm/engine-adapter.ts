@@ -106,6 +106,7 @@ export class SlurmEngineExecutor implements Executor {
       ...(r.item ? { item: r.item } : {}),
     }));
     const pending: Promise<void>[] = [];
+    const started = new Set<string>();
     const finished = async (o: TaskOutcome): Promise<void> => {
       const req = byId.get(o.taskId);
       if (!req) return;
@@ -134,13 +135,21 @@ export class SlurmEngineExecutor implements Executor {
             break;
           case 'running':
             this.#table.set(e.taskId, { job: e.job, state: 'running' });
-            onEvent({ type: 'started', id: e.taskId, jobId: e.job });
+            if (!started.has(e.taskId)) onEvent({ type: 'started', id: e.taskId, jobId: e.job });
+            started.add(e.taskId);
             break;
           case 'retrying':
             this.#table.set(e.taskId, { attempt: e.attempt, state: 'retrying', detail: describeFailure(e.reason) });
             break;
           case 'finished': {
             const o = e.outcome;
+            // A short job can start and end between two polls: it still started (if it ran at all).
+            const job = o.attempts[o.attempts.length - 1]?.job;
+            const neverRan = o.status === 'failed' && o.reason.type === 'upstream-failed';
+            if (!started.has(o.taskId) && job !== undefined && !neverRan) {
+              started.add(o.taskId);
+              onEvent({ type: 'started', id: o.taskId, jobId: job });
+            }
             this.#table.set(o.taskId, o.status === 'done' ? { state: 'done' } : { state: 'failed', detail: describeFailure(o.reason) });
             pending.push(finished(o));
             break;
