@@ -8,8 +8,10 @@ import { utimesSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
-const UPPER = "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8').toUpperCase())";
-const CONCAT = "const fs=require('fs');fs.writeFileSync(process.argv[1], 'final:'+fs.readFileSync(process.argv[2],'utf8'))";
+const UPPER =
+  "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8').toUpperCase())";
+const CONCAT =
+  "const fs=require('fs');fs.writeFileSync(process.argv[1], 'final:'+fs.readFileSync(process.argv[2],'utf8'))";
 
 const COUNT_STEP = `
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -85,7 +87,10 @@ describe('pipe build: freshness', () => {
 
     // Step code change in a transitive import: the step runs; its output is identical, so the
     // cascade stops there (final stays up to date).
-    ws.write('steps/letters.mjs', 'export const letters = (s) => String(s.replace(/[^a-zA-Z]/g, "").length); // tidier\n');
+    ws.write(
+      'steps/letters.mjs',
+      'export const letters = (s) => String(s.replace(/[^a-zA-Z]/g, "").length); // tidier\n',
+    );
     const plan = await ws.run(['plan', 'final']);
     expect(plan.stdout).toMatch(/run\s+count\n\s+step code changed: test.count/);
     expect(plan.stdout).toMatch(/maybe\s+final\n\s+runs if its upstream outputs change \(count\)/);
@@ -108,11 +113,20 @@ describe('pipe build: freshness', () => {
     const log = await ws.run(['log', '--json']);
     expect(log.stdout.trim().split('\n')).toHaveLength(6);
     const status = JSON.parse((await ws.run(['status', '--json'])).stdout);
-    expect(status).toMatchObject({ status: 'succeeded', counts: { restored: 1, 'up-to-date': 3 }, tasks: { count: { state: 'restored' } } });
+    expect(status).toMatchObject({
+      status: 'succeeded',
+      counts: { restored: 1, 'up-to-date': 3 },
+      tasks: { count: { state: 'restored' } },
+    });
   });
 
   it('--out copies the requested outputs; an unknown target lists close names and exits 2', async () => {
-    const ws = new Workspace({ 'pipe.yaml': pipeline('!'), 'data/a.txt': 'abc', 'steps/count.mjs': COUNT_STEP, 'steps/letters.mjs': 'export const letters = (s) => String(s.length);\n' });
+    const ws = new Workspace({
+      'pipe.yaml': pipeline('!'),
+      'data/a.txt': 'abc',
+      'steps/count.mjs': COUNT_STEP,
+      'steps/letters.mjs': 'export const letters = (s) => String(s.length);\n',
+    });
     const out = ws.path('export');
     const b = await ws.build(['count'], ['--out', out]);
     expect(b.run.code, b.run.stderr).toBe(0);

@@ -24,23 +24,37 @@ export async function main(argv: string[]): Promise<number> {
 
   const buildLike = (cmd: Command) =>
     cmd
-      .option('--config <file>', 'parameter file to use instead of the pipeline\'s config file')
+      .option('--config <file>', "parameter file to use instead of the pipeline's config file")
       .option('--param <key=value>', 'override a parameter (repeatable)', collect, [])
       .option('--kernels <backend>', 'kernel backend: native, wasm or js')
       .option('--cache-dir <dir>', 'cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)')
-      .option('--force [target]', 'run the tasks even if up to date (all, or one target; repeatable)', collect, [])
-      .addOption(
-        new Option('--remote-cache <mode>', 'use of the remote cache (default: $PIPE_REMOTE_CACHE_MODE or readwrite)').choices([
-          'read',
-          'write',
-          'readwrite',
-          'off',
-        ]),
+      .option(
+        '--force [target]',
+        'run the tasks even if up to date (all, or one target; repeatable)',
+        collect,
+        [],
       )
-      .option('--remote-cache-url <url>', 'remote cache URL (default: $PIPE_REMOTE_CACHE; token from $PIPE_REMOTE_CACHE_TOKEN)')
-      .addOption(new Option('--remote-cache-protocol <protocol>', 'remote cache protocol (default: $PIPE_REMOTE_CACHE_PROTOCOL or bazel)').choices(['bazel', 'turbo']))
+      .addOption(
+        new Option(
+          '--remote-cache <mode>',
+          'use of the remote cache (default: $PIPE_REMOTE_CACHE_MODE or readwrite)',
+        ).choices(['read', 'write', 'readwrite', 'off']),
+      )
+      .option(
+        '--remote-cache-url <url>',
+        'remote cache URL (default: $PIPE_REMOTE_CACHE; token from $PIPE_REMOTE_CACHE_TOKEN)',
+      )
+      .addOption(
+        new Option(
+          '--remote-cache-protocol <protocol>',
+          'remote cache protocol (default: $PIPE_REMOTE_CACHE_PROTOCOL or bazel)',
+        ).choices(['bazel', 'turbo']),
+      )
       .option('--remote-cache-team <team>', 'team of a turbo remote cache (default: $PIPE_REMOTE_CACHE_TEAM)')
-      .option('--remote-cache-required', 'fail the build when the remote cache fails (default: warn once, continue locally)')
+      .option(
+        '--remote-cache-required',
+        'fail the build when the remote cache fails (default: warn once, continue locally)',
+      )
       .option('--json', 'print one JSON object per line');
 
   buildLike(program.command('build').argument('<targets...>').description('build targets and what they need'))
@@ -49,26 +63,48 @@ export async function main(argv: string[]): Promise<number> {
     .option('-n, --dry-run', 'print the plan, run nothing')
     .option('--out <dir>', 'copy the outputs of the requested targets into <dir>')
     .option('--wait [seconds]', 'wait for another build of this workspace to finish (default: refuse)')
-    .addOption(new Option('--executor <name>', "run tasks here by default (a target's own executor: wins)").choices(['local', 'process', 'slurm']))
-    .option('--detach', 'submit and return: the build goes on in a background driver (see pipe status / pipe cancel)')
-    .option('--array-throttle <n>', 'slurm: at most n elements of one job array run at once (--array=...%n)', (v) => Number.parseInt(v, 10))
-    .option('--tasks-per-job <n>', 'slurm: run n small tasks per array element', (v) => Number.parseInt(v, 10))
-    .action(async (targets: string[], opts, cmd: Command) => {
+    .addOption(
+      new Option('--executor <name>', "run tasks here by default (a target's own executor: wins)").choices([
+        'local',
+        'process',
+        'slurm',
+      ]),
+    )
+    .option(
+      '--detach',
+      'submit and return: the build goes on in a background driver (see pipe status / pipe cancel)',
+    )
+    .option(
+      '--array-throttle <n>',
+      'slurm: at most n elements of one job array run at once (--array=...%n)',
+      (v) => Number.parseInt(v, 10),
+    )
+    .option('--tasks-per-job <n>', 'slurm: run n small tasks per array element', (v) =>
+      Number.parseInt(v, 10),
+    )
+    .action(async (targets: string[], _opts, cmd: Command) => {
       const { buildCommand } = await import('./commands/build.js');
       set(await buildCommand(targets, { ...cmd.optsWithGlobals() }));
     });
 
-  buildLike(program.command('plan').argument('<targets...>').description('say what a build would do, and why')).action(
-    async (targets: string[], _opts, cmd: Command) => {
-      const { planCommand } = await import('./commands/plan.js');
-      set(await planCommand(targets, { ...cmd.optsWithGlobals() }));
-    },
-  );
+  buildLike(
+    program.command('plan').argument('<targets...>').description('say what a build would do, and why'),
+  ).action(async (targets: string[], _opts, cmd: Command) => {
+    const { planCommand } = await import('./commands/plan.js');
+    set(await planCommand(targets, { ...cmd.optsWithGlobals() }));
+  });
 
-  buildLike(program.command('watch').argument('<targets...>').description('build, then rebuild on every change of the inputs'))
+  buildLike(
+    program
+      .command('watch')
+      .argument('<targets...>')
+      .description('build, then rebuild on every change of the inputs'),
+  )
     .option('-j, --jobs <n>', 'run at most n tasks at once', (v) => Number.parseInt(v, 10))
     .option('--poll', 'poll the file system instead of using inotify (network file systems)')
-    .option('--debounce <ms>', 'quiet period before a burst of changes is built (default 50)', (v) => Number.parseInt(v, 10))
+    .option('--debounce <ms>', 'quiet period before a burst of changes is built (default 50)', (v) =>
+      Number.parseInt(v, 10),
+    )
     .action(async (targets: string[], _opts, cmd: Command) => {
       const { watchCommand } = await import('./commands/watch.js');
       set(await watchCommand(targets, { ...cmd.optsWithGlobals() }));
@@ -88,7 +124,9 @@ export async function main(argv: string[]): Promise<number> {
     .command('graph')
     .argument('[targets...]')
     .description('print the task graph')
-    .addOption(new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'))
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'),
+    )
     .action(async (targets: string[], _opts, cmd: Command) => {
       const { graphCommand } = await import('./commands/graph.js');
       set(await graphCommand(targets, { ...cmd.optsWithGlobals() }));
@@ -118,14 +156,17 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('cancel')
     .argument('[build]', 'build id or unique prefix (default: the last build)')
-    .description("stop a build: its driver process and its Slurm jobs (scancel)")
+    .description('stop a build: its driver process and its Slurm jobs (scancel)')
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, _opts, cmd: Command) => {
       const { cancelCommand } = await import('./commands/cancel.js');
       set(await cancelCommand(id, { ...cmd.optsWithGlobals() }));
     });
 
-  const cache = program.command('cache').description('inspect and maintain the cache').option('--cache-dir <dir>', 'cache directory');
+  const cache = program
+    .command('cache')
+    .description('inspect and maintain the cache')
+    .option('--cache-dir <dir>', 'cache directory');
   for (const [name, desc, arg] of [
     ['stats', 'size and entry counts', undefined],
     ['gc', 'evict least recently used entries beyond the size budget (pins are kept)', undefined],
@@ -148,7 +189,12 @@ export async function main(argv: string[]): Promise<number> {
     .description('test the configured remote cache: reach, read, write, read back, overwrite, delete')
     .option('--json', 'print JSON')
     .option('--remote-cache-url <url>', 'remote cache URL (default: $PIPE_REMOTE_CACHE)')
-    .addOption(new Option('--remote-cache-protocol <protocol>', 'bazel or turbo (default: $PIPE_REMOTE_CACHE_PROTOCOL)').choices(['bazel', 'turbo']))
+    .addOption(
+      new Option(
+        '--remote-cache-protocol <protocol>',
+        'bazel or turbo (default: $PIPE_REMOTE_CACHE_PROTOCOL)',
+      ).choices(['bazel', 'turbo']),
+    )
     .option('--remote-cache-team <team>', 'team of a turbo remote cache (default: $PIPE_REMOTE_CACHE_TEAM)')
     .action(async (_opts, cmd: Command) => {
       const { doctorCommand } = await import('./commands/remote.js');
@@ -164,8 +210,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json [file]', 'print the JSON report (to stdout, or to <file>)')
     .option('--markdown <file>', 'write a Markdown report')
     .option('--diff-dir <dir>', 'write difference images of differing maps into <dir>')
-    .option('--target <name>', 'only the products of these targets (build ids and workspaces; repeatable)', collect, [])
-    .option('--cache-dir <dir>', 'cache directory to read build products from (default: $PIPE_CACHE_DIR or .pipe/cache)')
+    .option(
+      '--target <name>',
+      'only the products of these targets (build ids and workspaces; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--cache-dir <dir>',
+      'cache directory to read build products from (default: $PIPE_CACHE_DIR or .pipe/cache)',
+    )
     .action(async (ref: string, neu: string, _opts, cmd: Command) => {
       const { compareCommand } = await import('./commands/compare.js');
       set(await compareCommand(ref, neu, { ...cmd.optsWithGlobals() }));

@@ -35,8 +35,10 @@ export class BuildOutput {
   buildStart(buildId: string, targets: string[], plan: Plan): void {
     this.total = plan.tasks.size;
     const counts: Record<string, number> = {};
-    for (const { decision } of plan.tasks.values()) counts[decision.action] = (counts[decision.action] ?? 0) + 1;
-    if (this.mode === 'json') jsonLine({ event: 'build-start', buildId, targets, tasks: this.total, plan: counts });
+    for (const { decision } of plan.tasks.values())
+      counts[decision.action] = (counts[decision.action] ?? 0) + 1;
+    if (this.mode === 'json')
+      jsonLine({ event: 'build-start', buildId, targets, tasks: this.total, plan: counts });
   }
 
   event(e: BuildEvent): void {
@@ -62,10 +64,25 @@ export class BuildOutput {
   private json(e: BuildEvent): void {
     switch (e.type) {
       case 'task-start':
-        return jsonLine({ event: 'task-start', id: e.id, action: e.action, executor: e.executor, reasons: e.reasons });
+        return jsonLine({
+          event: 'task-start',
+          id: e.id,
+          action: e.action,
+          executor: e.executor,
+          reasons: e.reasons,
+        });
       case 'task-end': {
         const r = e.report;
-        return jsonLine({ event: 'task-end', id: r.id, state: r.state, key: r.key, reasons: r.reasons, ms: r.ms, error: r.error, log: r.log });
+        return jsonLine({
+          event: 'task-end',
+          id: r.id,
+          state: r.state,
+          key: r.key,
+          reasons: r.reasons,
+          ms: r.ms,
+          error: r.error,
+          log: r.log,
+        });
       }
       case 'expanded':
         return jsonLine({ event: 'expanded', target: e.target, tasks: e.tasks });
@@ -76,11 +93,14 @@ export class BuildOutput {
 
   private taskEnd(r: TaskReport): void {
     this.done++;
-    if (r.state === 'ran' || r.state === 'failed' || r.state === 'cancelled') this.running = Math.max(0, this.running - 1);
+    if (r.state === 'ran' || r.state === 'failed' || r.state === 'cancelled')
+      this.running = Math.max(0, this.running - 1);
     if (r.state === 'ran') {
       this.ranCount++;
       this.ranMs += r.ms ?? 0;
-      this.print(`ran       ${r.id} (${r.ms ?? 0} ms)${r.reasons?.length ? ` — ${describeReasons(r.reasons)}` : ''}`);
+      this.print(
+        `ran       ${r.id} (${r.ms ?? 0} ms)${r.reasons?.length ? ` — ${describeReasons(r.reasons)}` : ''}`,
+      );
     } else if (r.state === 'restored') {
       this.cached++;
       this.print(`restored  ${r.id} from cache`);
@@ -103,8 +123,13 @@ export class BuildOutput {
     if (this.mode !== 'tty') return;
     const remaining = this.total - this.done;
     const avg = this.ranCount > 0 ? this.ranMs / this.ranCount : 0;
-    const eta = avg > 0 && remaining > 0 ? ` ETA ${Math.ceil((avg * remaining) / Math.max(1, this.jobs) / 1000)} s` : '';
-    process.stderr.write(`\r\x1b[K[${this.done}/${this.total}] ${this.running} running, ${this.cached} cached${eta}`);
+    const eta =
+      avg > 0 && remaining > 0
+        ? ` ETA ${Math.ceil((avg * remaining) / Math.max(1, this.jobs) / 1000)} s`
+        : '';
+    process.stderr.write(
+      `\r\x1b[K[${this.done}/${this.total}] ${this.running} running, ${this.cached} cached${eta}`,
+    );
     this.lineShown = true;
   }
 
@@ -115,6 +140,8 @@ export class BuildOutput {
     if (this.mode === 'json') return jsonLine({ event: 'build-end', buildId, status, counts, ms });
     if (this.mode === 'tty' && this.lineShown) process.stderr.write('\r\x1b[K');
     const parts = Object.entries(counts).map(([state, n]) => `${n} ${state}`);
-    process.stderr.write(`build ${buildId} ${status}: ${parts.join(', ') || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`);
+    process.stderr.write(
+      `build ${buildId} ${status}: ${parts.join(', ') || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`,
+    );
   }
 }

@@ -35,7 +35,8 @@ export function planToText(plan: Plan, all: boolean): string {
         lines.push(`${d.action.padEnd(10)}  ${id}`);
         for (const r of d.reasons) lines.push(`              ${renderReason(r)}`);
         if (d.action === 'restore') lines.push('              key in cache: restore without running');
-        else if (d.reasons.some((r) => r.type === 'output-missing' || r.type === 'output-modified')) lines.push('              not in cache: recompute');
+        else if (d.reasons.some((r) => r.type === 'output-missing' || r.type === 'output-modified'))
+          lines.push('              not in cache: recompute');
         break;
       case 'blocked':
         lines.push(`maybe       ${id}`);

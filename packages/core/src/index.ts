@@ -5,45 +5,6 @@
  * Pipeline flow: loadPipeline → openSession (expand, state, step identities) → planSession (Plan)
  * → buildSession (lock, schedule, executors, cache, records).
  */
-export * from './model/types.js';
-export * from './model/step.js';
-export * from './config/index.js';
-export * from './graph/index.js';
-export * from './steps/index.js';
-
-export { canonicalJson, sameJson, sha256Hex } from './fingerprint/canonical.js';
-export { codeHash, sourceOf, type CodeHash } from './fingerprint/code-hash.js';
-export { hashProduct, loadXxhash, xxh64FileSync, type ProductHash } from './fingerprint/file-hash.js';
-export {
-  envDigest,
-  FINGERPRINT_VERSION,
-  type FingerprintParts,
-  type FingerprintRecord,
-  type KernelId,
-  keyOf,
-  makeRecord,
-  type StepIdentity,
-} from './fingerprint/record.js';
-export { COMMAND_IDENTITY, type KernelSeam, loadKernelSeam, resolveStepIdentities } from './fingerprint/steps.js';
-
-export { HashMemo, RACY_GRANULARITY_MS, stampOf, type FileStamp } from './state/hash-memo.js';
-export { emptyState, loadState, saveState, STATE_VERSION, type OutputStamp, type StateData, type TaskRecord } from './state/state-file.js';
-
-export { type Decision, decideTask, fingerprintTask, type KnownOutput, type PlanIO } from './plan/decide.js';
-export { collectItems, type Plan, type PlannedTask, planGraph, planSummary, topoOrder } from './plan/planner.js';
-export { diffRecords, type Reason, renderReason } from './plan/reasons.js';
-export { createWorkspaceIO } from './plan/workspace-io.js';
-
-export { type ExecEvent, type ExecFailure, type ExecOutcome, type ExecRequest, type Executor, expandArgv, renderFailure, type TaskWork } from './execute/executor.js';
-export { createProcessExecutor } from './execute/process-executor.js';
-export { createLocalExecutor } from './execute/local-executor.js';
-
-export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
-export { type BuildOutcome, describeReasons, runBuild, type RunBuildOptions } from './schedule/scheduler.js';
-
-export { exportOutputs } from './store/export.js';
-export { publishOutputs, restoreOutputs, storeOutputs } from './store/products.js';
-export { portableItems, resolveItems, withPortableItems } from './store/portable-items.js';
 
 export { type BuildRecord, listBuildIds, newBuildId, readBuildRecord } from './builds/records.js';
 export {
@@ -56,14 +17,73 @@ export {
   type Session,
   type SessionOptions,
 } from './builds/session.js';
-
+export * from './compare/index.js';
+export * from './config/index.js';
+export {
+  type ExecEvent,
+  type ExecFailure,
+  type ExecOutcome,
+  type ExecRequest,
+  type Executor,
+  expandArgv,
+  renderFailure,
+  type TaskWork,
+} from './execute/executor.js';
+export { createLocalExecutor } from './execute/local-executor.js';
+export { createProcessExecutor } from './execute/process-executor.js';
+export { canonicalJson, sameJson, sha256Hex } from './fingerprint/canonical.js';
+export { type CodeHash, codeHash, sourceOf } from './fingerprint/code-hash.js';
+export { hashProduct, loadXxhash, type ProductHash, xxh64FileSync } from './fingerprint/file-hash.js';
+export {
+  envDigest,
+  FINGERPRINT_VERSION,
+  type FingerprintParts,
+  type FingerprintRecord,
+  type KernelId,
+  keyOf,
+  makeRecord,
+  type StepIdentity,
+} from './fingerprint/record.js';
+export {
+  COMMAND_IDENTITY,
+  type KernelSeam,
+  loadKernelSeam,
+  resolveStepIdentities,
+} from './fingerprint/steps.js';
+export * from './graph/index.js';
+export * from './model/step.js';
+export * from './model/types.js';
+export { type Decision, decideTask, fingerprintTask, type KnownOutput, type PlanIO } from './plan/decide.js';
+export {
+  collectItems,
+  type Plan,
+  type PlannedTask,
+  planGraph,
+  planSummary,
+  topoOrder,
+} from './plan/planner.js';
+export { diffRecords, type Reason, renderReason } from './plan/reasons.js';
+export { createWorkspaceIO } from './plan/workspace-io.js';
 export { PIPE_VERSION, type ProvenanceRecord, provenanceRecord } from './provenance/record.js';
 export { explainProduct, type WhyNode, type WhyResult } from './provenance/why.js';
-
-export { acquireLock, type BuildLock, type LockOwner } from './workspace/lock.js';
-export { relPath, workspaceLayout, type WorkspaceLayout } from './workspace/layout.js';
-export { writeFileAtomic } from './workspace/atomic.js';
-
-export * from './compare/index.js';
-export * from './watch/index.js';
+export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
+export { type BuildOutcome, describeReasons, type RunBuildOptions, runBuild } from './schedule/scheduler.js';
 export * from './slurm/index.js';
+export { type FileStamp, HashMemo, RACY_GRANULARITY_MS, stampOf } from './state/hash-memo.js';
+export {
+  emptyState,
+  loadState,
+  type OutputStamp,
+  STATE_VERSION,
+  type StateData,
+  saveState,
+  type TaskRecord,
+} from './state/state-file.js';
+export * from './steps/index.js';
+export { exportOutputs } from './store/export.js';
+export { portableItems, resolveItems, withPortableItems } from './store/portable-items.js';
+export { publishOutputs, restoreOutputs, storeOutputs } from './store/products.js';
+export * from './watch/index.js';
+export { writeFileAtomic } from './workspace/atomic.js';
+export { relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
+export { acquireLock, type BuildLock, type LockOwner } from './workspace/lock.js';

@@ -43,12 +43,16 @@ describe('input paths from the config file and the environment', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     const inputs = result.pipeline.targets.get('select')!.inputs;
-    expect(inputs['index']).toEqual([expect.objectContaining({ kind: 'file', pattern: 'shipped/store/index.fits' })]);
+    expect(inputs['index']).toEqual([
+      expect.objectContaining({ kind: 'file', pattern: 'shipped/store/index.fits' }),
+    ]);
     expect(inputs['mask']).toEqual([]);
   });
 
   it('lets the environment win over vars:, and resolves config-relative paths against the config file', async () => {
-    const dir = workspace(filesFor('observations: {datastore: $DATA/store}\nbackground: {exclusion: mask.fits}\n'));
+    const dir = workspace(
+      filesFor('observations: {datastore: $DATA/store}\nbackground: {exclusion: mask.fits}\n'),
+    );
     const result = await loadPipeline('pipe.yaml', {
       registry: fixtureRegistry(),
       cwd: dir,

@@ -12,7 +12,9 @@ const json = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('-0'));
 
 describe('canonical encoding', () => {
   it('ignores key order and drops undefined members', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe(
+      '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}',
+    );
     expect(canonicalJson(-0)).toBe('0');
     expect(() => canonicalJson(Number.NaN)).toThrow();
   });
@@ -27,7 +29,12 @@ describe('canonical encoding', () => {
         fc.option(fc.record({ id: fc.string(), data: json }), { nil: undefined }),
         (params, inputs, env, argv, item) => {
           const record = makeRecord({
-            step: { name: 's', version: '1', code: 'c', kernels: [{ name: 'k', sourceHash: 'h', compiler: 'x', backend: 'wasm' }] },
+            step: {
+              name: 's',
+              version: '1',
+              code: 'c',
+              kernels: [{ name: 'k', sourceHash: 'h', compiler: 'x', backend: 'wasm' }],
+            },
             params: params as Record<string, unknown>,
             inputs,
             env,
@@ -42,10 +49,40 @@ describe('canonical encoding', () => {
   });
 
   it('the key does not depend on input order, and changes with any hash', () => {
-    const parts = (inputs: Array<[string, string]>) => ({ step: { name: 's', version: '1', code: '', kernels: [] }, params: { a: 1 }, inputs: { x: inputs }, env: {} });
-    const a = keyOf(makeRecord(parts([['p/1', 'aa'], ['p/2', 'bb']])));
-    expect(keyOf(makeRecord(parts([['p/2', 'bb'], ['p/1', 'aa']])))).toBe(a);
-    expect(keyOf(makeRecord(parts([['p/2', 'bc'], ['p/1', 'aa']])))).not.toBe(a);
+    const parts = (inputs: Array<[string, string]>) => ({
+      step: { name: 's', version: '1', code: '', kernels: [] },
+      params: { a: 1 },
+      inputs: { x: inputs },
+      env: {},
+    });
+    const a = keyOf(
+      makeRecord(
+        parts([
+          ['p/1', 'aa'],
+          ['p/2', 'bb'],
+        ]),
+      ),
+    );
+    expect(
+      keyOf(
+        makeRecord(
+          parts([
+            ['p/2', 'bb'],
+            ['p/1', 'aa'],
+          ]),
+        ),
+      ),
+    ).toBe(a);
+    expect(
+      keyOf(
+        makeRecord(
+          parts([
+            ['p/2', 'bc'],
+            ['p/1', 'aa'],
+          ]),
+        ),
+      ),
+    ).not.toBe(a);
     expect(a).toMatch(/^[0-9a-f]{64}$/);
   });
 });
@@ -55,7 +92,10 @@ describe('code hash', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'pipe-code-'));
     mkdirSync(path.join(root, 'src/steps'), { recursive: true });
     mkdirSync(path.join(root, 'dist/steps'), { recursive: true });
-    writeFileSync(path.join(root, 'src/steps/s.ts'), "import { helper } from '../lib/helper.js';\nimport { z } from 'zod';\nexport default helper;\n");
+    writeFileSync(
+      path.join(root, 'src/steps/s.ts'),
+      "import { helper } from '../lib/helper.js';\nimport { z } from 'zod';\nexport default helper;\n",
+    );
     mkdirSync(path.join(root, 'src/lib'), { recursive: true });
     writeFileSync(path.join(root, 'src/lib/helper.ts'), 'export const helper = 1;\n');
     writeFileSync(path.join(root, 'src/lib/unused.ts'), 'export const unused = 1;\n');
@@ -79,6 +119,9 @@ describe('code hash', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'pipe-code-'));
     writeFileSync(path.join(root, 'step.mjs'), "import './a.mjs';\n");
     writeFileSync(path.join(root, 'a.mjs'), 'export {};\n');
-    expect(codeHash(path.join(root, 'step.mjs')).files).toEqual([path.join(root, 'a.mjs'), path.join(root, 'step.mjs')]);
+    expect(codeHash(path.join(root, 'step.mjs')).files).toEqual([
+      path.join(root, 'a.mjs'),
+      path.join(root, 'step.mjs'),
+    ]);
   });
 });

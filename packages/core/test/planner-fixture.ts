@@ -3,12 +3,12 @@
  * cache of manifests, and a small pipeline builder. Only the I/O seam (PlanIO) is faked.
  */
 import type { Manifest } from '@pipe/cache';
-import type { PlanIO } from '../src/plan/decide.js';
-import type { Pipeline, Target, Task, TaskGraph } from '../src/model/types.js';
 import { sha256Hex } from '../src/fingerprint/canonical.js';
-import { emptyState, type StateData } from '../src/state/state-file.js';
-import { COMMAND_IDENTITY } from '../src/fingerprint/steps.js';
 import type { StepIdentity } from '../src/fingerprint/record.js';
+import { COMMAND_IDENTITY } from '../src/fingerprint/steps.js';
+import type { Pipeline, Target, Task, TaskGraph } from '../src/model/types.js';
+import type { PlanIO } from '../src/plan/decide.js';
+import { emptyState, type StateData } from '../src/state/state-file.js';
 
 export const ROOT = '/ws';
 
@@ -55,28 +55,64 @@ export class VirtualWorkspace implements PlanIO {
 }
 
 export function commandTarget(name: string, extra: Partial<Target> = {}): Target {
-  return { name, step: 'command', command: ['node', name], inputs: {}, params: {}, outputs: {}, needs: [], env: [], resources: {}, ...extra };
+  return {
+    name,
+    step: 'command',
+    command: ['node', name],
+    inputs: {},
+    params: {},
+    outputs: {},
+    needs: [],
+    env: [],
+    resources: {},
+    ...extra,
+  };
 }
 
 export function pipelineOf(targets: Target[]): Pipeline {
-  return { file: `${ROOT}/pipe.yaml`, root: ROOT, targets: new Map(targets.map((t) => [t.name, t])), sourceFiles: [], defaults: { resources: {} } };
+  return {
+    file: `${ROOT}/pipe.yaml`,
+    root: ROOT,
+    targets: new Map(targets.map((t) => [t.name, t])),
+    sourceFiles: [],
+    defaults: { resources: {} },
+  };
 }
 
 /** A task reading raw files and/or upstream outputs. */
-export function task(id: string, target: string, o: { files?: string[]; from?: Array<[string, string]>; outputs?: Record<string, string>; params?: Record<string, unknown> } = {}): Task {
+export function task(
+  id: string,
+  target: string,
+  o: {
+    files?: string[];
+    from?: Array<[string, string]>;
+    outputs?: Record<string, string>;
+    params?: Record<string, unknown>;
+  } = {},
+): Task {
   const inputs: Task['inputs'] = {};
   if (o.files?.length) inputs.src = o.files.map((f) => ({ path: `${ROOT}/${f}` }));
   if (o.from?.length) inputs.up = o.from.map(([producer, f]) => ({ path: `${ROOT}/${f}`, producer }));
   const outputs: Record<string, string> = {};
   for (const [n, p] of Object.entries(o.outputs ?? {})) outputs[n] = `${ROOT}/${p}`;
-  return { id, target, deps: [...new Set((o.from ?? []).map(([p]) => p))], inputs, outputs, params: o.params ?? {} };
+  return {
+    id,
+    target,
+    deps: [...new Set((o.from ?? []).map(([p]) => p))],
+    inputs,
+    outputs,
+    params: o.params ?? {},
+  };
 }
 
 export function graphOf(tasks: Task[], pending: string[] = []): TaskGraph {
   return { tasks: new Map(tasks.map((t) => [t.id, t])), pending };
 }
 
-export function stepsFor(pipeline: Pipeline, overrides: Record<string, StepIdentity> = {}): Map<string, StepIdentity> {
+export function stepsFor(
+  pipeline: Pipeline,
+  overrides: Record<string, StepIdentity> = {},
+): Map<string, StepIdentity> {
   return new Map([...pipeline.targets.keys()].map((n) => [n, overrides[n] ?? COMMAND_IDENTITY]));
 }
 
@@ -102,7 +138,15 @@ export async function fakeBuild(
   const known = new Map<string, Record<string, KnownOutput>>();
   for (const id of topoOrder(graph.tasks)) {
     const t = graph.tasks.get(id)!;
-    const d = await decideTask(t, { root: ROOT, io: ws, previous: state.tasks[id], upstream: known, step: steps.get(t.target)!, target: pipeline.targets.get(t.target)!, forced: false });
+    const d = await decideTask(t, {
+      root: ROOT,
+      io: ws,
+      previous: state.tasks[id],
+      upstream: known,
+      step: steps.get(t.target)!,
+      target: pipeline.targets.get(t.target)!,
+      forced: false,
+    });
     if (d.action === 'blocked' || d.action === 'missing-input') throw new Error(`${id}: ${d.action}`);
     if (d.action === 'up-to-date') {
       known.set(id, d.outputs);
@@ -110,15 +154,29 @@ export async function fakeBuild(
     }
     const outputs: Record<string, KnownOutput> = {};
     const stamps: StateData['tasks'][string]['outputs'] = {};
-    const inputs = Object.values(t.inputs).flat().map((f) => ws.files.get(f.path)!.content);
+    const inputs = Object.values(t.inputs)
+      .flat()
+      .map((f) => ws.files.get(f.path)!.content);
     for (const [name, abs] of Object.entries(t.outputs)) {
       const rel = abs.slice(ROOT.length + 1);
       if (d.action === 'run') ws.write(rel, produce(t, inputs));
-      else ws.write(rel, d.manifest.outputs.find((o) => o.name === name)!.path === rel ? restoredContent.get(d.manifest.outputs.find((o) => o.name === name)!.sha256)! : '');
+      else
+        ws.write(
+          rel,
+          d.manifest.outputs.find((o) => o.name === name)!.path === rel
+            ? restoredContent.get(d.manifest.outputs.find((o) => o.name === name)!.sha256)!
+            : '',
+        );
       const content = ws.files.get(abs)!.content;
       const st = ws.stamp(abs)!;
       outputs[name] = { path: rel, sha256: sha256Hex(content), size: content.length };
-      stamps[name] = { path: rel, sha256: sha256Hex(content), size: content.length, mtimeNs: st.mtimeNs, ino: st.ino };
+      stamps[name] = {
+        path: rel,
+        sha256: sha256Hex(content),
+        size: content.length,
+        mtimeNs: st.mtimeNs,
+        ino: st.ino,
+      };
       restoredContent.set(sha256Hex(content), content);
     }
     if (d.action === 'run') {
@@ -127,7 +185,13 @@ export async function fakeBuild(
         version: 1,
         key: d.key,
         taskId: id,
-        outputs: Object.entries(outputs).map(([name, o]) => ({ name, path: o.path, sha256: o.sha256, size: o.size, mode: 0o644 })),
+        outputs: Object.entries(outputs).map(([name, o]) => ({
+          name,
+          path: o.path,
+          sha256: o.sha256,
+          size: o.size,
+          mode: 0o644,
+        })),
         provenance: {},
         createdAt: '',
       });

@@ -4,10 +4,20 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Task, TaskGraph } from '../src/model/types.js';
 import { planGraph, topoOrder } from '../src/plan/planner.js';
 import { renderReason } from '../src/plan/reasons.js';
-import type { Task, TaskGraph } from '../src/model/types.js';
-import { commandTarget, emptyState, fakeBuild, graphOf, pipelineOf, ROOT, stepsFor, task, VirtualWorkspace } from './planner-fixture.js';
+import {
+  commandTarget,
+  emptyState,
+  fakeBuild,
+  graphOf,
+  pipelineOf,
+  ROOT,
+  stepsFor,
+  task,
+  VirtualWorkspace,
+} from './planner-fixture.js';
 
 /** raw a.txt, b.txt → per-file tasks → gather → final. */
 function diamond() {
@@ -15,7 +25,13 @@ function diamond() {
   const tasks: Task[] = [
     task('each[a]', 'each', { files: ['a.txt'], outputs: { out: 'out/a' } }),
     task('each[b]', 'each', { files: ['b.txt'], outputs: { out: 'out/b' } }),
-    task('gather', 'gather', { from: [['each[a]', 'out/a'], ['each[b]', 'out/b']], outputs: { out: 'out/g' } }),
+    task('gather', 'gather', {
+      from: [
+        ['each[a]', 'out/a'],
+        ['each[b]', 'out/b'],
+      ],
+      outputs: { out: 'out/g' },
+    }),
     task('final', 'final', { from: [['gather', 'out/g']], outputs: { out: 'out/f' } }),
   ];
   return { pipeline, graph: graphOf(tasks) };
@@ -23,11 +39,28 @@ function diamond() {
 
 const upper = (_t: Task, inputs: string[]) => inputs.join('+').toUpperCase();
 
-async function summary(ws: VirtualWorkspace, p: ReturnType<typeof diamond>, state = emptyState(), force?: Set<string>) {
-  const plan = await planGraph({ pipeline: p.pipeline, graph: p.graph, state, io: ws, steps: stepsFor(p.pipeline), ...(force ? { force } : {}) });
+async function summary(
+  ws: VirtualWorkspace,
+  p: ReturnType<typeof diamond>,
+  state = emptyState(),
+  force?: Set<string>,
+) {
+  const plan = await planGraph({
+    pipeline: p.pipeline,
+    graph: p.graph,
+    state,
+    io: ws,
+    steps: stepsFor(p.pipeline),
+    ...(force ? { force } : {}),
+  });
   return plan.order.map((id) => {
     const d = plan.tasks.get(id)!.decision;
-    const why = d.action === 'run' || d.action === 'restore' ? d.reasons.map(renderReason) : d.action === 'blocked' ? [`after ${d.upstream.join(',')}`] : [];
+    const why =
+      d.action === 'run' || d.action === 'restore'
+        ? d.reasons.map(renderReason)
+        : d.action === 'blocked'
+          ? [`after ${d.upstream.join(',')}`]
+          : [];
     return `${d.action} ${id}${why.length ? `: ${why.join('; ')}` : ''}`;
   });
 }
@@ -51,8 +84,18 @@ describe('planner', () => {
     ws.write('b.txt', 'b');
     const p = diamond();
     const state = emptyState();
-    expect(await fakeBuild(ws, p.pipeline, p.graph, state, upper)).toEqual(['each[a]', 'each[b]', 'gather', 'final']);
-    expect(await summary(ws, p, state)).toEqual(['up-to-date each[a]', 'up-to-date each[b]', 'up-to-date gather', 'up-to-date final']);
+    expect(await fakeBuild(ws, p.pipeline, p.graph, state, upper)).toEqual([
+      'each[a]',
+      'each[b]',
+      'gather',
+      'final',
+    ]);
+    expect(await summary(ws, p, state)).toEqual([
+      'up-to-date each[a]',
+      'up-to-date each[b]',
+      'up-to-date gather',
+      'up-to-date final',
+    ]);
     expect(ws.hashedProducts).toEqual([]);
   });
 
@@ -113,17 +156,25 @@ describe('planner', () => {
       'up-to-date final',
     ]);
     ws.manifests.clear();
-    expect((await summary(ws, p, state)).slice(2)).toEqual(['run gather: output missing: out/g', 'blocked final: after gather']);
+    expect((await summary(ws, p, state)).slice(2)).toEqual([
+      'run gather: output missing: out/g',
+      'blocked final: after gather',
+    ]);
     ws.write('out/g', ws.files.get(`${ROOT}/out/f`)!.content.toLowerCase());
     ws.write('out/f', 'edited by hand');
-    expect((await summary(ws, p, state)).slice(2)).toEqual(['run gather: output modified in the workspace: out/g', 'blocked final: after gather']);
+    expect((await summary(ws, p, state)).slice(2)).toEqual([
+      'run gather: output modified in the workspace: out/g',
+      'blocked final: after gather',
+    ]);
   });
 
   it('param, command and env changes name the key with old and new values', async () => {
     const ws = new VirtualWorkspace();
     ws.write('a.txt', 'a');
     const pipeline = pipelineOf([commandTarget('t', { env: ['TOKEN'] })]);
-    const graph = graphOf([task('t', 't', { files: ['a.txt'], outputs: { o: 'o' }, params: { geom: { width: 2 } } })]);
+    const graph = graphOf([
+      task('t', 't', { files: ['a.txt'], outputs: { o: 'o' }, params: { geom: { width: 2 } } }),
+    ]);
     const state = emptyState();
     await fakeBuild(ws, pipeline, graph, state, upper);
     graph.tasks.get('t')!.params = { geom: { width: 3 } };
@@ -145,15 +196,26 @@ describe('planner', () => {
     const pipeline = pipelineOf([commandTarget('t')]);
     const graph = graphOf([task('t', 't', { files: ['a.txt'], outputs: { o: 'o' } })]);
     const state = emptyState();
-    const v1 = { name: 's', version: '1', code: 'c1'.repeat(32), kernels: [{ name: 'k', sourceHash: 'h1', compiler: 'asc', backend: 'wasm' }] };
+    const v1 = {
+      name: 's',
+      version: '1',
+      code: 'c1'.repeat(32),
+      kernels: [{ name: 'k', sourceHash: 'h1', compiler: 'asc', backend: 'wasm' }],
+    };
     await fakeBuild(ws, pipeline, graph, state, upper, new Map([['t', v1]]));
     const v2 = { ...v1, code: 'c2'.repeat(32), kernels: [{ ...v1.kernels[0]!, backend: 'native' }] };
     const plan = await planGraph({ pipeline, graph, state, io: ws, steps: new Map([['t', v2]]) });
     const d = plan.tasks.get('t')!.decision;
-    expect(d.action === 'run' && d.reasons.map((r) => r.type + (r.type === 'code-changed' ? `:${r.what}` : ''))).toEqual(['code-changed:step', 'code-changed:kernel']);
+    expect(
+      d.action === 'run' && d.reasons.map((r) => r.type + (r.type === 'code-changed' ? `:${r.what}` : '')),
+    ).toEqual(['code-changed:step', 'code-changed:kernel']);
     ws.remove('a.txt');
     const missing = await planGraph({ pipeline, graph, state, io: ws, steps: new Map([['t', v2]]) });
-    expect(missing.tasks.get('t')!.decision).toEqual({ action: 'missing-input', input: 'src', path: 'a.txt' });
+    expect(missing.tasks.get('t')!.decision).toEqual({
+      action: 'missing-input',
+      input: 'src',
+      path: 'a.txt',
+    });
   });
 
   it('--force runs the forced target even when up to date', async () => {
@@ -193,19 +255,37 @@ describe('planner', () => {
     const state = emptyState();
     await fakeBuild(ws, base.pipeline, base.graph, state, upper);
     ws.write('b.txt', 'B2');
-    const reference = await planGraph({ pipeline: base.pipeline, graph: base.graph, state, io: ws, steps: stepsFor(base.pipeline) });
+    const reference = await planGraph({
+      pipeline: base.pipeline,
+      graph: base.graph,
+      state,
+      io: ws,
+      steps: stepsFor(base.pipeline),
+    });
     const describe = (plan: typeof reference) =>
-      [...plan.tasks.entries()].map(([id, p]) => `${id}:${p.decision.action}:${'key' in p.decision ? p.decision.key : ''}`).sort();
+      [...plan.tasks.entries()]
+        .map(([id, p]) => `${id}:${p.decision.action}:${'key' in p.decision ? p.decision.key : ''}`)
+        .sort();
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(), { minLength: 8, maxLength: 8 }), async (seed) => {
-        const shuffle = <T>(xs: T[]) => xs.map((x, i) => [seed[i % seed.length]! + i * 0.001, x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+        const shuffle = <T>(xs: T[]) =>
+          xs
+            .map((x, i) => [seed[i % seed.length]! + i * 0.001, x] as const)
+            .sort((a, b) => a[0] - b[0])
+            .map(([, x]) => x);
         const tasks = shuffle([...base.graph.tasks.values()]).map((t) => ({
           ...t,
           deps: shuffle([...t.deps]),
           inputs: Object.fromEntries(Object.entries(t.inputs).map(([k, v]) => [k, shuffle([...v])])),
         }));
         const graph: TaskGraph = { tasks: new Map(tasks.map((t) => [t.id, t])), pending: [] };
-        const plan = await planGraph({ pipeline: base.pipeline, graph, state, io: ws, steps: stepsFor(base.pipeline) });
+        const plan = await planGraph({
+          pipeline: base.pipeline,
+          graph,
+          state,
+          io: ws,
+          steps: stepsFor(base.pipeline),
+        });
         expect(describe(plan)).toEqual(describe(reference));
       }),
       { numRuns: 25 },
@@ -215,6 +295,13 @@ describe('planner', () => {
   it('topoOrder rejects a cycle', () => {
     const a = task('a', 'x', { from: [['b', 'b']] });
     const b = task('b', 'x', { from: [['a', 'a']] });
-    expect(() => topoOrder(new Map([['a', a], ['b', b]]))).toThrow(/cycle/);
+    expect(() =>
+      topoOrder(
+        new Map([
+          ['a', a],
+          ['b', b],
+        ]),
+      ),
+    ).toThrow(/cycle/);
   });
 });

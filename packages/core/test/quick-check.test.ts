@@ -7,14 +7,22 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../src/fingerprint/canonical.js';
+import type { Task } from '../src/model/types.js';
 import { type Decision, decideTask, type KnownOutput } from '../src/plan/decide.js';
 import { topoOrder } from '../src/plan/planner.js';
 import { renderReason } from '../src/plan/reasons.js';
 import { FingerprintLog } from '../src/state/fingerprint-log.js';
-import { loadState, saveState, type StateData } from '../src/state/state-file.js';
-import { sha256Hex } from '../src/fingerprint/canonical.js';
-import type { Task } from '../src/model/types.js';
-import { commandTarget, graphOf, pipelineOf, ROOT, stepsFor, task, VirtualWorkspace } from './planner-fixture.js';
+import { loadState, type StateData, saveState } from '../src/state/state-file.js';
+import {
+  commandTarget,
+  graphOf,
+  pipelineOf,
+  ROOT,
+  stepsFor,
+  task,
+  VirtualWorkspace,
+} from './planner-fixture.js';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -31,13 +39,23 @@ function chain(params: Record<string, unknown> = {}) {
   const tasks: Task[] = [
     task('each[a]', 'each', { files: ['a.txt'], outputs: { out: 'out/a' }, params }),
     task('each[b]', 'each', { files: ['b.txt'], outputs: { out: 'out/b' } }),
-    task('final', 'final', { from: [['each[a]', 'out/a'], ['each[b]', 'out/b']], outputs: { out: 'out/f' } }),
+    task('final', 'final', {
+      from: [
+        ['each[a]', 'out/a'],
+        ['each[b]', 'out/b'],
+      ],
+      outputs: { out: 'out/f' },
+    }),
   ];
   return { pipeline, graph: graphOf(tasks) };
 }
 
 /** Decide every task in order and, like the scheduler, run and record what must run. */
-async function build(ws: VirtualWorkspace, p: ReturnType<typeof chain>, state: StateData): Promise<Map<string, Decision>> {
+async function build(
+  ws: VirtualWorkspace,
+  p: ReturnType<typeof chain>,
+  state: StateData,
+): Promise<Map<string, Decision>> {
   const steps = stepsFor(p.pipeline);
   const known = new Map<string, Record<string, KnownOutput>>();
   const decisions = new Map<string, Decision>();
@@ -59,20 +77,31 @@ async function build(ws: VirtualWorkspace, p: ReturnType<typeof chain>, state: S
       continue;
     }
     if (d.action !== 'run') throw new Error(`${id}: ${d.action}`);
-    const inputs = Object.values(t.inputs).flat().map((f) => ws.files.get(f.path)!.content);
+    const inputs = Object.values(t.inputs)
+      .flat()
+      .map((f) => ws.files.get(f.path)!.content);
     const rel = t.outputs.out!.slice(ROOT.length + 1);
     ws.write(rel, `${t.id}(${inputs.join(',')})`);
     const content = ws.files.get(t.outputs.out!)!.content;
     const st = ws.stamp(t.outputs.out!)!;
     const out = { path: rel, sha256: sha256Hex(content), size: content.length };
-    state.tasks[id] = { key: d.key, fp: d.record, ...(d.check ? { check: d.check } : {}), outputs: { out: { ...out, mtimeNs: st.mtimeNs, ino: st.ino } }, buildId: 'b' };
+    state.tasks[id] = {
+      key: d.key,
+      fp: d.record,
+      ...(d.check ? { check: d.check } : {}),
+      outputs: { out: { ...out, mtimeNs: st.mtimeNs, ino: st.ino } },
+      buildId: 'b',
+    };
     known.set(id, { out });
   }
   return decisions;
 }
 
 const summary = (ds: Map<string, Decision>) =>
-  [...ds].map(([id, d]) => `${d.action} ${id}${d.action === 'run' ? `: ${d.reasons.map(renderReason).join('; ')}` : ''}`);
+  [...ds].map(
+    ([id, d]) =>
+      `${d.action} ${id}${d.action === 'run' ? `: ${d.reasons.map(renderReason).join('; ')}` : ''}`,
+  );
 
 describe('quick up-to-date check', () => {
   it('decides an unchanged task without a fingerprint record; a change takes the full path, explained from the log', async () => {
@@ -86,7 +115,9 @@ describe('quick up-to-date check', () => {
     await saveState(file, first);
     // The state file keeps no fingerprint records: they went to the log.
     expect(readFileSync(file, 'utf8')).not.toContain('"fp"');
-    expect(readFileSync(path.join(dir, 'fingerprints.log'), 'utf8').split('\n')[0]).toBe('pipe-fingerprints 1');
+    expect(readFileSync(path.join(dir, 'fingerprints.log'), 'utf8').split('\n')[0]).toBe(
+      'pipe-fingerprints 1',
+    );
 
     let state = loadState(file).data;
     let ds = await build(ws, chain(), state);
@@ -129,7 +160,14 @@ describe('quick up-to-date check', () => {
 });
 
 describe('fingerprint log', () => {
-  const fp = (n: number) => ({ v: 1, step: { name: 's', version: '1', code: '' }, params: { n }, inputs: {}, env: {}, kernels: [] });
+  const fp = (n: number) => ({
+    v: 1,
+    step: { name: 's', version: '1', code: '' },
+    params: { n },
+    inputs: {},
+    env: {},
+    kernels: [],
+  });
 
   it('the last line of an id wins, a torn line is skipped, and a record under another key is not used', async () => {
     const file = path.join(tmp(), 'fingerprints.log');
@@ -158,7 +196,9 @@ describe('fingerprint log', () => {
       log.set('t', `k${i}`, fp(i));
       await log.save({ t: { key: `k${i}` } });
     }
-    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{'));
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(lines.length).toBeLessThan(110);
     expect(new FingerprintLog(file).get('t', 'k119')).toEqual(fp(119));
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadXxhash, xxh64FileSync } from '../src/fingerprint/file-hash.js';
 import { HashMemo, RACY_GRANULARITY_MS } from '../src/state/hash-memo.js';
-import { emptyState, loadState, saveState, STATE_VERSION } from '../src/state/state-file.js';
+import { emptyState, loadState, STATE_VERSION, saveState } from '../src/state/state-file.js';
 import { acquireLock } from '../src/workspace/lock.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'pipe-state-'));
@@ -27,7 +27,11 @@ describe('state file', () => {
 
   it.each([
     ['corrupt JSON', '{"format":"pipe-st', /not valid JSON/],
-    ['another version', JSON.stringify({ ...emptyState(), version: STATE_VERSION + 1 }), new RegExp(`state version ${STATE_VERSION + 1} is not ${STATE_VERSION}`)],
+    [
+      'another version',
+      JSON.stringify({ ...emptyState(), version: STATE_VERSION + 1 }),
+      new RegExp(`state version ${STATE_VERSION + 1} is not ${STATE_VERSION}`),
+    ],
     ['a foreign file', '{"hello":1}', /not a pipe state file/],
   ])('discards %s with a note and starts empty', (_name, text, note) => {
     const file = path.join(tmp(), 'state.json');
@@ -100,7 +104,15 @@ describe('build lock', () => {
     expect(second).toMatchObject({ ok: false, reason: 'held', owner: { buildId: 'b1', pid: process.pid } });
     if (first.ok) first.lock.release();
     // A lock left by a process that no longer exists.
-    writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), buildId: 'dead', startedAt: '' }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        pid: 2 ** 22 + 12345,
+        host: (await import('node:os')).hostname(),
+        buildId: 'dead',
+        startedAt: '',
+      }),
+    );
     const third = await acquireLock(file, { buildId: 'b3' });
     expect(third).toMatchObject({ ok: true, tookOverStale: { buildId: 'dead' } });
   });

@@ -4,7 +4,16 @@ import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { describeFailure } from '@pipe/cache';
-import { buildSession, checkSlurmResources, type Executor, exportOutputs, newBuildId, planSession, slurmExecutorFactory, slurmTargets } from '@pipe/core/lean';
+import {
+  buildSession,
+  checkSlurmResources,
+  type Executor,
+  exportOutputs,
+  newBuildId,
+  planSession,
+  slurmExecutorFactory,
+  slurmTargets,
+} from '@pipe/core/lean';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { BuildOutput, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
@@ -29,7 +38,9 @@ function printFailedLogs(reports: Iterable<{ id: string; state: string; log?: st
     if (r.state !== 'failed' || !r.log || !existsSync(r.log)) continue;
     const tail = readFileSync(r.log, 'utf8').trimEnd().split('\n').slice(-lines);
     if (tail.join('') === '') continue;
-    process.stderr.write(`--- ${r.id}: last ${tail.length} lines of ${r.log}\n${tail.map((l) => `    ${l}`).join('\n')}\n`);
+    process.stderr.write(
+      `--- ${r.id}: last ${tail.length} lines of ${r.log}\n${tail.map((l) => `    ${l}`).join('\n')}\n`,
+    );
   }
 }
 
@@ -43,20 +54,29 @@ async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> 
   const logFile = path.join(pipeDir, 'logs', buildId, 'driver.log');
   mkdirSync(path.dirname(logFile), { recursive: true });
   const args = process.argv.slice(1).filter((a) => a !== '--detach');
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')], env: { ...process.env, PIPE_BUILD_ID: buildId } });
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
+    env: { ...process.env, PIPE_BUILD_ID: buildId },
+  });
   let exited: number | null | undefined;
   child.once('exit', (code) => {
     exited = code;
   });
   const record = path.join(buildsDir, `${buildId}.json`);
-  for (let delay = 50; !existsSync(record) && exited === undefined; delay = Math.min(delay * 1.5, 1000)) await new Promise((r) => setTimeout(r, delay));
+  for (let delay = 50; !existsSync(record) && exited === undefined; delay = Math.min(delay * 1.5, 1000))
+    await new Promise((r) => setTimeout(r, delay));
   if (!existsSync(record)) {
-    process.stderr.write(`pipe: the detached build exited (${exited}) before it started:\n${readFileSync(logFile, 'utf8')}`);
+    process.stderr.write(
+      `pipe: the detached build exited (${exited}) before it started:\n${readFileSync(logFile, 'utf8')}`,
+    );
     return EXIT_BUILD_FAILED;
   }
   child.unref();
   process.stdout.write(`${buildId}\n`);
-  process.stderr.write(`build ${buildId} detached (driver pid ${child.pid}, log ${logFile}); follow it with 'pipe status ${buildId}', stop it with 'pipe cancel ${buildId}'\n`);
+  process.stderr.write(
+    `build ${buildId} detached (driver pid ${child.pid}, log ${logFile}); follow it with 'pipe status ${buildId}', stop it with 'pipe cancel ${buildId}'\n`,
+  );
   return EXIT_OK;
 }
 
@@ -64,8 +84,15 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
   const opened = await openFromCli(targets, opts);
   if (!opened.ok) return opened.code;
   const { session } = opened;
-  if (opts.executor) session.pipeline = { ...session.pipeline, defaults: { ...session.pipeline.defaults, executor: opts.executor } };
-  const onSlurm = slurmTargets(session.pipeline, [...[...session.graph.tasks.values()].map((t) => t.target), ...session.graph.pending]);
+  if (opts.executor)
+    session.pipeline = {
+      ...session.pipeline,
+      defaults: { ...session.pipeline.defaults, executor: opts.executor },
+    };
+  const onSlurm = slurmTargets(session.pipeline, [
+    ...[...session.graph.tasks.values()].map((t) => t.target),
+    ...session.graph.pending,
+  ]);
   const badResources = checkSlurmResources(session.pipeline, onSlurm);
   if (badResources.length > 0) {
     process.stderr.write(`${badResources.map((m) => `pipe: ${m}`).join('\n')}\n`);
@@ -85,7 +112,9 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
   if (remote?.required) {
     const reached = await remote.remote.ping();
     if (!reached.ok) {
-      process.stderr.write(`pipe: remote cache ${remote.remote.url} is required (--remote-cache-required) but fails: ${describeFailure(reached.failure)}\n`);
+      process.stderr.write(
+        `pipe: remote cache ${remote.remote.url} is required (--remote-cache-required) but fails: ${describeFailure(reached.failure)}\n`,
+      );
       return EXIT_BUILD_FAILED;
     }
     remote.onDown = () => abort.abort();
@@ -94,7 +123,9 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
-      process.stderr.write(`\npipe: ${sig}: stopping (running tasks are cancelled; press Ctrl-C again to exit at once)\n`);
+      process.stderr.write(
+        `\npipe: ${sig}: stopping (running tasks are cancelled; press Ctrl-C again to exit at once)\n`,
+      );
       abort.abort();
     } else {
       process.exit(EXIT_INTERRUPTED);
@@ -102,9 +133,22 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const slurm = onSlurm.length > 0 ? await slurmExecutorFactory({ pipeDir: session.layout.dir, cwd: session.pipeline.root, ...(opts.arrayThrottle ? { arrayThrottle: opts.arrayThrottle } : {}), ...(opts.tasksPerJob ? { tasksPerJob: opts.tasksPerJob } : {}) }) : undefined;
+  const slurm =
+    onSlurm.length > 0
+      ? await slurmExecutorFactory({
+          pipeDir: session.layout.dir,
+          cwd: session.pipeline.root,
+          ...(opts.arrayThrottle ? { arrayThrottle: opts.arrayThrottle } : {}),
+          ...(opts.tasksPerJob ? { tasksPerJob: opts.tasksPerJob } : {}),
+        })
+      : undefined;
   try {
-    const waitMs = opts.wait === undefined || opts.wait === false ? 0 : opts.wait === true ? 24 * 3600_000 : Number(opts.wait) * 1000;
+    const waitMs =
+      opts.wait === undefined || opts.wait === false
+        ? 0
+        : opts.wait === true
+          ? 24 * 3600_000
+          : Number(opts.wait) * 1000;
     const result = await buildSession(session, {
       jobs,
       keepGoing: opts.keepGoing ?? false,
@@ -134,13 +178,17 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       const plan = result.plan.pending.length > 0 ? await planSession(session) : result.plan;
       const tasks = [...plan.tasks.values()].map((p) => p.task);
       const copied = await exportOutputs(session.pipeline.root, tasks, targets, opts.out);
-      if (!opts.json) process.stderr.write(`copied ${copied.length} file${copied.length === 1 ? '' : 's'} to ${opts.out}\n`);
+      if (!opts.json)
+        process.stderr.write(
+          `copied ${copied.length} file${copied.length === 1 ? '' : 's'} to ${opts.out}\n`,
+        );
     }
     if (!opts.json) {
       // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now).
       const plan = result.plan.pending.length > 0 ? await planSession(session) : result.plan;
       const tasks = [...plan.tasks.values()].map((p) => p.task);
-      for (const line of summaryLines(session.pipeline.root, tasks, targets)) process.stdout.write(`${line}\n`);
+      for (const line of summaryLines(session.pipeline.root, tasks, targets))
+        process.stdout.write(`${line}\n`);
     }
     return EXIT_OK;
   } finally {

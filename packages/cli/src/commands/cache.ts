@@ -1,5 +1,5 @@
 /** `pipe cache stats|gc|verify|pin|unpin`: the local store of this workspace (or --cache-dir / PIPE_CACHE_DIR). */
-import { LocalStore, describeFailure } from '@pipe/cache';
+import { describeFailure, LocalStore } from '@pipe/cache';
 import { loadState } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_USAGE } from '../exit-codes.js';
@@ -9,7 +9,11 @@ function print(json: boolean | undefined, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
 }
 
-export async function cacheCommand(action: string, arg: string | undefined, opts: GlobalOptions & { maxSize?: number }): Promise<number> {
+export async function cacheCommand(
+  action: string,
+  arg: string | undefined,
+  opts: GlobalOptions & { maxSize?: number },
+): Promise<number> {
   const ws = workspaceFromCli(opts);
   if (!ws.ok) {
     process.stderr.write(`${ws.message}\n`);
@@ -19,7 +23,11 @@ export async function cacheCommand(action: string, arg: string | undefined, opts
   switch (action) {
     case 'stats': {
       const s = await store.stats();
-      print(opts.json, s, `cache ${ws.layout.cacheDir}\n  ${s.manifests} entries, ${s.blobs} blobs, ${s.bytes} bytes, ${s.pinnedKeys} pinned, ${s.quarantined} quarantined`);
+      print(
+        opts.json,
+        s,
+        `cache ${ws.layout.cacheDir}\n  ${s.manifests} entries, ${s.blobs} blobs, ${s.bytes} bytes, ${s.pinnedKeys} pinned, ${s.quarantined} quarantined`,
+      );
       return 0;
     }
     case 'gc': {
@@ -29,7 +37,11 @@ export async function cacheCommand(action: string, arg: string | undefined, opts
         return EXIT_BUILD_FAILED;
       }
       const g = r.value;
-      print(opts.json, g, `evicted ${g.evicted.length} entries, removed ${g.removedBlobs} blobs; ${g.bytesBefore} → ${g.bytesAfter} bytes${g.overBudget ? ' (still over budget: pinned)' : ''}`);
+      print(
+        opts.json,
+        g,
+        `evicted ${g.evicted.length} entries, removed ${g.removedBlobs} blobs; ${g.bytesBefore} → ${g.bytesAfter} bytes${g.overBudget ? ' (still over budget: pinned)' : ''}`,
+      );
       return 0;
     }
     case 'verify': {
@@ -44,7 +56,11 @@ export async function cacheCommand(action: string, arg: string | undefined, opts
         ...v.badManifests.map((m) => `bad manifest ${m.key}: ${describeFailure(m.failure)}`),
         ...v.missingBlobs.map((m) => `manifest ${m.key} names missing blob ${m.sha256} (${m.path})`),
       ];
-      print(opts.json, v, `checked ${v.manifestsChecked} manifests, ${v.blobsChecked} blobs: ${v.ok ? 'no corrupt entry' : `${problems.length} problem(s)`}${problems.length ? `\n  ${problems.join('\n  ')}` : ''}`);
+      print(
+        opts.json,
+        v,
+        `checked ${v.manifestsChecked} manifests, ${v.blobsChecked} blobs: ${v.ok ? 'no corrupt entry' : `${problems.length} problem(s)`}${problems.length ? `\n  ${problems.join('\n  ')}` : ''}`,
+      );
       return v.ok ? 0 : EXIT_BUILD_FAILED;
     }
     case 'pin':
@@ -64,7 +80,11 @@ export async function cacheCommand(action: string, arg: string | undefined, opts
           return EXIT_BUILD_FAILED;
         }
       }
-      print(opts.json, keys, `${action === 'pin' ? 'pinned' : 'unpinned'} ${keys.length} entr${keys.length === 1 ? 'y' : 'ies'} of ${arg}`);
+      print(
+        opts.json,
+        keys,
+        `${action === 'pin' ? 'pinned' : 'unpinned'} ${keys.length} entr${keys.length === 1 ? 'y' : 'ies'} of ${arg}`,
+      );
       return 0;
     }
     default:

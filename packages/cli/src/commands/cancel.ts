@@ -28,8 +28,12 @@ export async function cancelCommand(id: string | undefined, opts: GlobalOptions)
   }
   const parts = [
     result.signalledPid !== undefined ? `stopped its driver (pid ${result.signalledPid})` : '',
-    result.jobs.length > 0 ? `cancelled ${result.jobs.length} Slurm job${result.jobs.length === 1 ? '' : 's'} (${result.jobs.join(' ')})` : '',
+    result.jobs.length > 0
+      ? `cancelled ${result.jobs.length} Slurm job${result.jobs.length === 1 ? '' : 's'} (${result.jobs.join(' ')})`
+      : '',
   ].filter(Boolean);
-  process.stderr.write(`build ${buildId} (${got.record.status}): ${parts.join('; ') || 'nothing was running'}\n`);
+  process.stderr.write(
+    `build ${buildId} (${got.record.status}): ${parts.join('; ') || 'nothing was running'}\n`,
+  );
   return 0;
 }

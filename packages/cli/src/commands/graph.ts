@@ -3,7 +3,10 @@ import { expandGraph, renderDiagnostics, toDot, toJSON, toMermaid } from '@pipe/
 import { type GlobalOptions, loadForCommand } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 
-export async function graphCommand(targets: string[], opts: GlobalOptions & { format?: string }): Promise<number> {
+export async function graphCommand(
+  targets: string[],
+  opts: GlobalOptions & { format?: string },
+): Promise<number> {
   const loaded = await loadForCommand(opts);
   if (!loaded.ok) {
     process.stderr.write(`${loaded.message}\n`);
@@ -17,7 +20,12 @@ export async function graphCommand(targets: string[], opts: GlobalOptions & { fo
     return EXIT_USAGE;
   }
   const format = opts.format ?? 'dot';
-  const text = format === 'json' ? JSON.stringify(toJSON(graph)) : format === 'mermaid' ? toMermaid(graph) : toDot(graph);
+  const text =
+    format === 'json'
+      ? JSON.stringify(toJSON(graph))
+      : format === 'mermaid'
+        ? toMermaid(graph)
+        : toDot(graph);
   process.stdout.write(`${text}\n`);
   return 0;
 }

@@ -19,7 +19,14 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
       continue;
     }
     const r = got.record;
-    rows.push({ id, status: r.status, startedAt: r.startedAt, endedAt: r.endedAt, targets: r.targets, counts: r.counts });
+    rows.push({
+      id,
+      status: r.status,
+      startedAt: r.startedAt,
+      endedAt: r.endedAt,
+      targets: r.targets,
+      counts: r.counts,
+    });
   }
   if (opts.json) {
     for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -27,9 +34,16 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
   }
   if (rows.length === 0) process.stdout.write('no builds yet\n');
   for (const row of rows) {
-    const counts = 'counts' in row && row.counts ? Object.entries(row.counts).map(([s, n]) => `${n} ${s}`).join(', ') : '';
+    const counts =
+      'counts' in row && row.counts
+        ? Object.entries(row.counts)
+            .map(([s, n]) => `${n} ${s}`)
+            .join(', ')
+        : '';
     const targets = 'targets' in row && row.targets ? row.targets.join(' ') : '';
-    process.stdout.write(`${row.id}  ${String(row.status).padEnd(11)} ${targets}${counts ? `  (${counts})` : ''}\n`);
+    process.stdout.write(
+      `${row.id}  ${String(row.status).padEnd(11)} ${targets}${counts ? `  (${counts})` : ''}\n`,
+    );
   }
   return 0;
 }

@@ -3,7 +3,10 @@ import { planSession } from '@pipe/core/lean';
 import { planToJson, planToText } from '../plan-text.js';
 import { openFromCli, type SessionCliOptions } from './session.js';
 
-export async function planCommand(targets: string[], opts: SessionCliOptions & { all?: boolean }): Promise<number> {
+export async function planCommand(
+  targets: string[],
+  opts: SessionCliOptions & { all?: boolean },
+): Promise<number> {
   const opened = await openFromCli(targets, opts);
   if (!opened.ok) return opened.code;
   const plan = await planSession(opened.session);

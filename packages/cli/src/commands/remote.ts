@@ -50,7 +50,9 @@ export function resolveRemote(
   env: NodeJS.ProcessEnv = process.env,
   pipeline: Pipeline['remoteCache'] = {},
 ): RemoteResolution {
-  const modeText = (opts.remoteCache ?? env.PIPE_REMOTE_CACHE_MODE ?? pipeline.mode ?? 'readwrite').trim().toLowerCase();
+  const modeText = (opts.remoteCache ?? env.PIPE_REMOTE_CACHE_MODE ?? pipeline.mode ?? 'readwrite')
+    .trim()
+    .toLowerCase();
   if (!REMOTE_MODES.includes(modeText as RemoteMode)) {
     const from = opts.remoteCache !== undefined ? '--remote-cache' : 'PIPE_REMOTE_CACHE_MODE';
     return { ok: false, message: `pipe: ${from}: '${modeText}' is not one of ${REMOTE_MODES.join(', ')}` };
@@ -59,7 +61,8 @@ export function resolveRemote(
   const required = opts.remoteCacheRequired ?? false;
   const merged: Record<string, string | undefined> = {
     PIPE_REMOTE_CACHE: opts.remoteCacheUrl ?? env.PIPE_REMOTE_CACHE ?? pipeline.url,
-    PIPE_REMOTE_CACHE_PROTOCOL: opts.remoteCacheProtocol ?? env.PIPE_REMOTE_CACHE_PROTOCOL ?? pipeline.protocol,
+    PIPE_REMOTE_CACHE_PROTOCOL:
+      opts.remoteCacheProtocol ?? env.PIPE_REMOTE_CACHE_PROTOCOL ?? pipeline.protocol,
     PIPE_REMOTE_CACHE_TEAM: opts.remoteCacheTeam ?? env.PIPE_REMOTE_CACHE_TEAM ?? pipeline.team,
     PIPE_REMOTE_CACHE_TOKEN: env.PIPE_REMOTE_CACHE_TOKEN,
   };

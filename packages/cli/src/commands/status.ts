@@ -1,10 +1,20 @@
 /** `pipe status [build]`: one build's tasks and their states (default: the last build). */
-import { describeReasons, type LiveJobs, liveBuildJobs, readBuildRecord, SlurmClient, slurmWorkDir } from '@pipe/core';
+import {
+  describeReasons,
+  type LiveJobs,
+  liveBuildJobs,
+  readBuildRecord,
+  SlurmClient,
+  slurmWorkDir,
+} from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
 
-export async function statusCommand(id: string | undefined, opts: GlobalOptions & { all?: boolean }): Promise<number> {
+export async function statusCommand(
+  id: string | undefined,
+  opts: GlobalOptions & { all?: boolean },
+): Promise<number> {
   const ws = workspaceFromCli(opts);
   if (!ws.ok) {
     process.stderr.write(`${ws.message}\n`);
@@ -17,7 +27,10 @@ export async function statusCommand(id: string | undefined, opts: GlobalOptions 
   }
   const r = got.record;
   // A running build's Slurm jobs, as Slurm sees them now (the record only has them once the build ends).
-  const live: LiveJobs | undefined = r.status === 'running' ? await liveBuildJobs(slurmWorkDir(ws.layout.dir, r.id), new SlurmClient()) : undefined;
+  const live: LiveJobs | undefined =
+    r.status === 'running'
+      ? await liveBuildJobs(slurmWorkDir(ws.layout.dir, r.id), new SlurmClient())
+      : undefined;
   const jobs = live?.ok ? live.tasks : [];
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(jobs.length > 0 ? { ...r, slurm: jobs } : r)}\n`);
@@ -28,18 +41,26 @@ export async function statusCommand(id: string | undefined, opts: GlobalOptions 
     `status    ${r.status}`,
     `targets   ${r.targets.join(' ')}`,
     `started   ${r.startedAt}${r.endedAt ? `\nended     ${r.endedAt}` : ''}`,
-    `counts    ${Object.entries(r.counts).map(([s, n]) => `${n} ${s}`).join(', ') || '-'}`,
+    `counts    ${
+      Object.entries(r.counts)
+        .map(([s, n]) => `${n} ${s}`)
+        .join(', ') || '-'
+    }`,
     '',
   ];
   if (live?.ok && live.error) lines.push(`slurm     ${live.error}`);
   for (const j of jobs) {
     const state = j.slurmState ?? j.state;
-    lines.push(`${state.toLowerCase().padEnd(11)} ${j.taskId} (slurm job ${j.job}${j.attempt > 1 ? `, attempt ${j.attempt}` : ''}${j.reason ? `, ${j.reason}` : ''})`);
+    lines.push(
+      `${state.toLowerCase().padEnd(11)} ${j.taskId} (slurm job ${j.job}${j.attempt > 1 ? `, attempt ${j.attempt}` : ''}${j.reason ? `, ${j.reason}` : ''})`,
+    );
     if (j.detail) lines.push(`            ${j.detail}`);
   }
   for (const [task, t] of Object.entries(r.tasks)) {
     if (t.state === 'up-to-date' && !opts.all) continue;
-    const extra = [t.ms !== undefined ? `${t.ms} ms` : '', t.executor ?? '', t.jobId ? `job ${t.jobId}` : ''].filter(Boolean).join(', ');
+    const extra = [t.ms !== undefined ? `${t.ms} ms` : '', t.executor ?? '', t.jobId ? `job ${t.jobId}` : '']
+      .filter(Boolean)
+      .join(', ');
     lines.push(`${t.state.padEnd(11)} ${task}${extra ? ` (${extra})` : ''}`);
     const why = describeReasons(t.reasons);
     if (why) lines.push(`            ${why}`);

@@ -6,7 +6,9 @@ import { workspaceFromCli } from './workspace.js';
 
 function render(node: WhyNode, depth: number, out: string[], seen: Set<string>): void {
   const pad = '  '.repeat(depth);
-  out.push(`${pad}${node.task}  [${node.step.name}${node.step.version !== '1' || node.step.name !== 'command' ? `@${node.step.version}` : ''}] key ${node.key.slice(0, 12)}`);
+  out.push(
+    `${pad}${node.task}  [${node.step.name}${node.step.version !== '1' || node.step.name !== 'command' ? `@${node.step.version}` : ''}] key ${node.key.slice(0, 12)}`,
+  );
   if (seen.has(node.task)) {
     out.push(`${pad}  (see above)`);
     return;
@@ -34,7 +36,13 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     return EXIT_USAGE;
   }
   const state = loadState(ws.layout.stateFile).data;
-  const result = explainProduct({ root: ws.layout.root, cwd: workingDir(opts), state, buildsDir: ws.layout.buildsDir, query });
+  const result = explainProduct({
+    root: ws.layout.root,
+    cwd: workingDir(opts),
+    state,
+    buildsDir: ws.layout.buildsDir,
+    query,
+  });
   if (!result.ok) {
     process.stderr.write(`pipe: ${result.message}\n`);
     return EXIT_USAGE;

@@ -1,11 +1,20 @@
 /** Commands that read the workspace's records without loading the pipeline (log, status, why, cache). */
 import path from 'node:path';
 import { type WorkspaceLayout, workspaceLayout } from '@pipe/core';
-import { cacheDirOption, findPipelineFile, type GlobalOptions, PIPELINE_FILE, workingDir } from '../context.js';
+import {
+  cacheDirOption,
+  findPipelineFile,
+  type GlobalOptions,
+  PIPELINE_FILE,
+  workingDir,
+} from '../context.js';
 
-export function workspaceFromCli(opts: GlobalOptions): { ok: true; layout: WorkspaceLayout } | { ok: false; message: string } {
+export function workspaceFromCli(
+  opts: GlobalOptions,
+): { ok: true; layout: WorkspaceLayout } | { ok: false; message: string } {
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
-  if (!file) return { ok: false, message: `pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)` };
+  if (!file)
+    return { ok: false, message: `pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)` };
   return { ok: true, layout: workspaceLayout(path.dirname(file), cacheDirOption(opts)) };
 }

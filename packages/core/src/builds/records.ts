@@ -7,8 +7,9 @@
  *
  * Up-to-date tasks are kept as `{state: 'up-to-date', key}` only, to keep no-op records small.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildStatus, TaskReport, TaskState } from '../schedule/events.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
@@ -68,17 +69,29 @@ export function listBuildIds(buildsDir: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
+  return names
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => n.slice(0, -5))
+    .sort();
 }
 
-export type ReadRecordResult = { ok: true; record: BuildRecord } | { ok: false; reason: 'not-found' | 'unreadable'; detail: string };
+export type ReadRecordResult =
+  | { ok: true; record: BuildRecord }
+  | { ok: false; reason: 'not-found' | 'unreadable'; detail: string };
 
 /** Read one build record; `idOrPrefix` may be a unique prefix of an id, or 'last'. */
 export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadRecordResult {
   const ids = listBuildIds(buildsDir);
   const matches = idOrPrefix === 'last' ? ids.slice(-1) : ids.filter((id) => id.startsWith(idOrPrefix));
   if (matches.length !== 1) {
-    return { ok: false, reason: 'not-found', detail: matches.length === 0 ? `no build '${idOrPrefix}'` : `'${idOrPrefix}' matches ${matches.length} builds` };
+    return {
+      ok: false,
+      reason: 'not-found',
+      detail:
+        matches.length === 0
+          ? `no build '${idOrPrefix}'`
+          : `'${idOrPrefix}' matches ${matches.length} builds`,
+    };
   }
   try {
     const record = JSON.parse(readFileSync(buildRecordPath(buildsDir, matches[0]!), 'utf8')) as BuildRecord;

@@ -7,24 +7,24 @@
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
+import type { Executor } from '../execute/executor.js';
+import { loadXxhash } from '../fingerprint/file-hash.js';
+import type { StepIdentity } from '../fingerprint/record.js';
+import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../fingerprint/steps.js';
+import { expandGraph } from '../graph/expand.js';
 import type { StepDefinition } from '../model/step.js';
 import type { Diagnostic, Pipeline, TaskGraph, TaskItem } from '../model/types.js';
-import { expandGraph } from '../graph/expand.js';
-import { loadXxhash } from '../fingerprint/file-hash.js';
-import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../fingerprint/steps.js';
-import type { StepIdentity } from '../fingerprint/record.js';
-import type { Executor } from '../execute/executor.js';
 import type { PlanIO } from '../plan/decide.js';
 import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
+import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
 import { runBuild } from '../schedule/scheduler.js';
+import { HashMemo } from '../state/hash-memo.js';
+import { loadState, type StateData, saveState, stateFileStamp } from '../state/state-file.js';
 import { lazyLocalStore } from '../store/lazy-cache.js';
 import { withPortableItems } from '../store/portable-items.js';
-import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
-import { HashMemo } from '../state/hash-memo.js';
-import { loadState, saveState, type StateData, stateFileStamp } from '../state/state-file.js';
-import { acquireLock, type LockOwner } from '../workspace/lock.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
+import { acquireLock, type LockOwner } from '../workspace/lock.js';
 import { type BuildRecord, newBuildId, summariseReports, writeBuildRecord } from './records.js';
 
 export interface SessionOptions {
@@ -67,7 +67,6 @@ export interface Session {
 
 export type OpenResult = { ok: true; session: Session } | { ok: false; diagnostics: Diagnostic[] };
 
-
 /** Expand, read state, resolve step identities. Unknown targets and expansion errors come back as diagnostics. */
 export async function openSession(options: SessionOptions): Promise<OpenResult> {
   const { pipeline } = options;
@@ -87,7 +86,8 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
     memo,
     cache,
     ...(options.env ? { env: options.env } : {}),
-    onCacheProblem: (key, detail) => notes.push(`cache entry ${key.slice(0, 12)}: ${detail} (treated as missing)`),
+    onCacheProblem: (key, detail) =>
+      notes.push(`cache entry ${key.slice(0, 12)}: ${detail} (treated as missing)`),
   });
   const targetNames = new Set<string>([...[...graph.tasks.values()].map((t) => t.target), ...graph.pending]);
   const ids = options.steps
@@ -97,12 +97,28 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
         kernels: options.kernelSeam ?? loadKernelSeam,
         ...(options.kernels ? { requestedBackend: options.kernels } : {}),
       });
-  if (!ids.ok) return { ok: false, diagnostics: [{ severity: 'error', code: 'step-identity', message: ids.error }] };
+  if (!ids.ok)
+    return { ok: false, diagnostics: [{ severity: 'error', code: 'step-identity', message: ids.error }] };
   const kernelBackend = ids.value.backend === 'none' ? (options.kernels ?? 'js') : ids.value.backend;
-  const expand = (items: Map<string, TaskItem[]>) => expandGraph(pipeline, { targets: options.targets, items });
+  const expand = (items: Map<string, TaskItem[]>) =>
+    expandGraph(pipeline, { targets: options.targets, items });
   return {
     ok: true,
-    session: { options, pipeline, layout, graph, expand, state: loaded.data, memo, io, cache, steps: ids.value.byTarget, kernelBackend, notes, stateStamp },
+    session: {
+      options,
+      pipeline,
+      layout,
+      graph,
+      expand,
+      state: loaded.data,
+      memo,
+      io,
+      cache,
+      steps: ids.value.byTarget,
+      kernelBackend,
+      notes,
+      stateStamp,
+    },
   };
 }
 
@@ -152,13 +168,15 @@ function clearStaleTemps(tmpDir: string, currentBuild: string): void {
   } catch {
     return;
   }
-  for (const name of names) if (name !== currentBuild) rmSync(path.join(tmpDir, name), { recursive: true, force: true });
+  for (const name of names)
+    if (name !== currentBuild) rmSync(path.join(tmpDir, name), { recursive: true, force: true });
 }
 
 /** Whether a plan has nothing to do and nothing to record (every task up to date as recorded). */
 function isNoOp(plan: Plan, session: Session): boolean {
   if (plan.pending.length > 0 || session.memo.dirty) return false;
-  for (const { decision } of plan.tasks.values()) if (decision.action !== 'up-to-date' || decision.adopted) return false;
+  for (const { decision } of plan.tasks.values())
+    if (decision.action !== 'up-to-date' || decision.adopted) return false;
   return true;
 }
 
@@ -168,7 +186,9 @@ function isNoOp(plan: Plan, session: Session): boolean {
  */
 export async function buildSession(session: Session, options: BuildOptions): Promise<BuildResult> {
   const buildId = options.buildId ?? newBuildId();
-  const executors = { ...(typeof options.executors === 'function' ? options.executors(buildId) : (options.executors ?? {})) };
+  const executors = {
+    ...(typeof options.executors === 'function' ? options.executors(buildId) : (options.executors ?? {})),
+  };
   const ownExecutors: Executor[] = [];
   if (!executors.local) {
     const { createLocalExecutor } = await import('../execute/local-executor.js');
@@ -178,7 +198,11 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
   const warm = (planned: PlannedTask) => {
     if (planned.decision.action !== 'run') return;
     const target = session.pipeline.targets.get(planned.task.target);
-    if (target?.stepModule && !target.command && (target.executor ?? session.pipeline.defaults.executor) !== 'slurm') {
+    if (
+      target?.stepModule &&
+      !target.command &&
+      (target.executor ?? session.pipeline.defaults.executor) !== 'slurm'
+    ) {
       executors.local!.warm?.({ kind: 'step', module: target.stepModule });
     }
   };
@@ -189,7 +213,11 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       options.onPlan?.(plan, buildId);
       const reports = new Map<string, TaskReport>();
       for (const [id, { decision }] of plan.tasks) {
-        const report: TaskReport = { id, ...(decision.action === 'up-to-date' ? { key: decision.key } : {}), state: 'up-to-date' };
+        const report: TaskReport = {
+          id,
+          ...(decision.action === 'up-to-date' ? { key: decision.key } : {}),
+          state: 'up-to-date',
+        };
         reports.set(id, report);
         options.onEvent?.({ type: 'task-end', report });
       }
@@ -197,15 +225,20 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       return { ok: true, buildId, status: 'succeeded', reports, plan };
     }
   }
-  const lock = await acquireLock(session.layout.lockFile, { buildId, waitMs: options.lockWaitMs ?? 0 }).catch(async (error: unknown) => {
-    await Promise.all(ownExecutors.map((e) => e.close()));
-    throw error;
-  });
+  const lock = await acquireLock(session.layout.lockFile, { buildId, waitMs: options.lockWaitMs ?? 0 }).catch(
+    async (error: unknown) => {
+      await Promise.all(ownExecutors.map((e) => e.close()));
+      throw error;
+    },
+  );
   if (!lock.ok) {
     await Promise.all(ownExecutors.map((e) => e.close()));
     return { ok: false, reason: 'locked', owner: lock.owner };
   }
-  if (lock.tookOverStale) session.notes.push(`took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`);
+  if (lock.tookOverStale)
+    session.notes.push(
+      `took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`,
+    );
   try {
     // The state may have changed since it was read (another build saved, or we waited for the lock): read it again.
     if (options.lockWaitMs || stateFileStamp(session.layout.stateFile) !== session.stateStamp) {
@@ -277,5 +310,9 @@ async function reloadState(session: Session): Promise<void> {
   const loaded = loadState(session.layout.stateFile);
   session.state = loaded.data;
   session.memo = new HashMemo(loaded.data.files);
-  session.io = createWorkspaceIO({ memo: session.memo, cache: session.cache, ...(session.options.env ? { env: session.options.env } : {}) });
+  session.io = createWorkspaceIO({
+    memo: session.memo,
+    cache: session.cache,
+    ...(session.options.env ? { env: session.options.env } : {}),
+  });
 }

@@ -29,7 +29,11 @@ const CONFIG_REF = /\$\{config\.([^}?]+)(\?)?\}/g;
 const ENV_REF = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 
 /** Expand one input path as written; `span` is where it was written (errors point there or into the config). */
-export function expandInputPath(text: string, span: SourceSpan | undefined, ctx: InputPathContext): ExpandedInput {
+export function expandInputPath(
+  text: string,
+  span: SourceSpan | undefined,
+  ctx: InputPathContext,
+): ExpandedInput {
   if (!text.includes('$')) return { kind: 'path', text };
   let baseDir: string | undefined;
   let originSpan = span;
@@ -55,11 +59,25 @@ export function expandInputPath(text: string, span: SourceSpan | undefined, ctx:
         return '';
       }
       if (!lookup.found) ctx.diagnostics.push(unknownConfigKey(`'${match}'`, lookup, segments, span));
-      else ctx.diagnostics.push(makeDiagnostic({ code: 'config-null', message: `'${match}' is empty in the config file`, at: spanOf(ctx.config.source, node), hint: `write '\${config.${dotted}?}' to make the input optional` }));
+      else
+        ctx.diagnostics.push(
+          makeDiagnostic({
+            code: 'config-null',
+            message: `'${match}' is empty in the config file`,
+            at: spanOf(ctx.config.source, node),
+            hint: `write '\${config.${dotted}?}' to make the input optional`,
+          }),
+        );
       return match;
     }
     if (!isScalar(node) || typeof (node as Scalar).value === 'object') {
-      ctx.diagnostics.push(makeDiagnostic({ code: 'config-not-scalar', message: `'${match}' is not a single value and cannot name a file`, at: spanOf(ctx.config.source, node) }));
+      ctx.diagnostics.push(
+        makeDiagnostic({
+          code: 'config-not-scalar',
+          message: `'${match}' is not a single value and cannot name a file`,
+          at: spanOf(ctx.config.source, node),
+        }),
+      );
       return match;
     }
     // A relative path written in the config file is relative to the config file.
@@ -69,21 +87,29 @@ export function expandInputPath(text: string, span: SourceSpan | undefined, ctx:
     return String((node as Scalar).value);
   });
   if (omit) return { kind: 'omit' };
-  const expanded = afterConfig.replace(ENV_REF, (match, braced: string | undefined, bare: string | undefined) => {
-    const name = (braced ?? bare)!;
-    const value = ctx.env[name] ?? ctx.vars[name];
-    if (value === undefined) {
-      ctx.diagnostics.push(
-        makeDiagnostic({
-          code: 'unset-variable',
-          message: `input path '${afterConfig}' uses $${name}, which is not set`,
-          at: originSpan,
-          hint: `set ${name} in the environment, or give it a default under 'vars:' in the root pipe.yaml`,
-        }),
-      );
-      return match;
-    }
-    return value;
-  });
-  return { kind: 'path', text: expanded, ...(baseDir ? { baseDir } : {}), ...(originSpan ? { span: originSpan } : {}) };
+  const expanded = afterConfig.replace(
+    ENV_REF,
+    (match, braced: string | undefined, bare: string | undefined) => {
+      const name = (braced ?? bare)!;
+      const value = ctx.env[name] ?? ctx.vars[name];
+      if (value === undefined) {
+        ctx.diagnostics.push(
+          makeDiagnostic({
+            code: 'unset-variable',
+            message: `input path '${afterConfig}' uses $${name}, which is not set`,
+            at: originSpan,
+            hint: `set ${name} in the environment, or give it a default under 'vars:' in the root pipe.yaml`,
+          }),
+        );
+        return match;
+      }
+      return value;
+    },
+  );
+  return {
+    kind: 'path',
+    text: expanded,
+    ...(baseDir ? { baseDir } : {}),
+    ...(originSpan ? { span: originSpan } : {}),
+  };
 }

@@ -130,11 +130,15 @@ export const PipeFileSchema = z
       .array(z.string())
       .optional()
       .describe('More pipeline files (paths or globs) whose targets are merged.'),
-    config: ConfigRefSchema.optional().describe('A parameter file, referenced in params and input paths as ${config.a.b}.'),
+    config: ConfigRefSchema.optional().describe(
+      'A parameter file, referenced in params and input paths as ${config.a.b}.',
+    ),
     vars: z
       .record(z.string().regex(ENV_NAME_PATTERN, { error: 'not a variable name' }), z.string())
       .optional()
-      .describe('Defaults for $NAME in input paths when the environment does not set NAME (relative paths: to this file).'),
+      .describe(
+        'Defaults for $NAME in input paths when the environment does not set NAME (relative paths: to this file).',
+      ),
     defaults: z
       .strictObject({ executor: executor.optional(), resources: ResourcesSchema.optional() })
       .optional(),

@@ -6,7 +6,10 @@
 import type { ExecRequest, Executor } from './executor.js';
 import type { StepPayload, WarmPayload } from './step-worker.js';
 
-type Pool = { run(task: unknown, options?: { signal?: AbortSignal }): Promise<unknown>; destroy(): Promise<void> };
+type Pool = {
+  run(task: unknown, options?: { signal?: AbortSignal }): Promise<unknown>;
+  destroy(): Promise<void>;
+};
 
 export function createLocalExecutor(options: { threads: number }): Executor {
   let pool: Promise<Pool> | undefined;
@@ -26,7 +29,14 @@ export function createLocalExecutor(options: { threads: number }): Executor {
   };
   async function runOne(req: ExecRequest, onEvent: Parameters<Executor['submit']>[1], signal: AbortSignal) {
     if (req.work.kind !== 'step') {
-      onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure: { type: 'executor-error', message: 'the local executor runs step modules only' } } });
+      onEvent({
+        type: 'ended',
+        id: req.id,
+        outcome: {
+          ok: false,
+          failure: { type: 'executor-error', message: 'the local executor runs step modules only' },
+        },
+      });
       return;
     }
     // The log file is created by the worker on the step's first log line: most steps log nothing.
@@ -42,15 +52,23 @@ export function createLocalExecutor(options: { threads: number }): Executor {
     };
     onEvent({ type: 'started', id: req.id });
     try {
-      const result = (await (await getPool()).run(payload, { signal })) as { items?: ExecRequest['item'][]; metadata?: Record<string, unknown> } | undefined;
+      const result = (await (await getPool()).run(payload, { signal })) as
+        | { items?: ExecRequest['item'][]; metadata?: Record<string, unknown> }
+        | undefined;
       onEvent({
         type: 'ended',
         id: req.id,
-        outcome: { ok: true, ...(result?.items ? { items: result.items as never } : {}), ...(result?.metadata ? { metadata: result.metadata } : {}) },
+        outcome: {
+          ok: true,
+          ...(result?.items ? { items: result.items as never } : {}),
+          ...(result?.metadata ? { metadata: result.metadata } : {}),
+        },
       });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const failure = signal.aborted ? ({ type: 'cancelled' } as const) : ({ type: 'step-error', message } as const);
+      const failure = signal.aborted
+        ? ({ type: 'cancelled' } as const)
+        : ({ type: 'step-error', message } as const);
       onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure } });
     }
   }
@@ -61,7 +79,9 @@ export function createLocalExecutor(options: { threads: number }): Executor {
       if (work.kind !== 'step' || warmed.has(work.module) || warmed.size >= options.threads) return;
       warmed.add(work.module);
       // Boots a worker and imports the step there; a failure shows again when the step really runs.
-      void getPool().then((p) => p.run({ warm: work.module } satisfies WarmPayload)).catch(() => undefined);
+      void getPool()
+        .then((p) => p.run({ warm: work.module } satisfies WarmPayload))
+        .catch(() => undefined);
     },
     async submit(batch, onEvent, signal) {
       await Promise.all(batch.map((req) => runOne(req, onEvent, signal)));

@@ -23,7 +23,14 @@ export function taskEnv(declared: Record<string, string>): Record<string, string
 
 function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: AbortSignal): Promise<void> {
   if (req.work.kind !== 'command') {
-    onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure: { type: 'executor-error', message: 'the process executor runs command steps only' } } });
+    onEvent({
+      type: 'ended',
+      id: req.id,
+      outcome: {
+        ok: false,
+        failure: { type: 'executor-error', message: 'the process executor runs command steps only' },
+      },
+    });
     return Promise.resolve();
   }
   const [program, ...args] = expandArgv(req.work.argv, req);
@@ -65,7 +72,9 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
     }
     signal.addEventListener('abort', onAbort, { once: true });
     child.once('spawn', () => onEvent({ type: 'started', id: req.id }));
-    child.once('error', (error) => finish({ ok: false, failure: { type: 'spawn-error', message: error.message } }));
+    child.once('error', (error) =>
+      finish({ ok: false, failure: { type: 'spawn-error', message: error.message } }),
+    );
     child.once('close', (code, sig) => {
       if (killTimer) clearTimeout(killTimer);
       if (signal.aborted) return finish({ ok: false, failure: { type: 'cancelled' } });

@@ -30,7 +30,11 @@ const modules = new Map<string, Promise<{ default?: StepDefinition }>>();
 
 function importStep(module: string): Promise<{ default?: StepDefinition }> {
   let loading = modules.get(module);
-  if (!loading) modules.set(module, (loading = import(pathToFileURL(module).href) as Promise<{ default?: StepDefinition }>));
+  if (!loading)
+    modules.set(
+      module,
+      (loading = import(pathToFileURL(module).href) as Promise<{ default?: StepDefinition }>),
+    );
   return loading;
 }
 
@@ -40,7 +44,8 @@ export default async function runStep(payload: StepPayload | WarmPayload): Promi
     return undefined;
   }
   const def = (await importStep(payload.module)).default;
-  if (!def || typeof def.run !== 'function') throw new Error(`${payload.module} does not default-export a step`);
+  if (!def || typeof def.run !== 'function')
+    throw new Error(`${payload.module} does not default-export a step`);
   let logOpen = false;
   const write = (level: string, msg: string) => {
     // Created on the first line: a step that logs nothing leaves no file behind.
@@ -67,8 +72,15 @@ export default async function runStep(payload: StepPayload | WarmPayload): Promi
     try {
       canonicalJson(result.items);
     } catch (error) {
-      throw new Error(`the step emitted items that are not plain JSON (${error instanceof Error ? error.message : String(error)})`);
+      throw new Error(
+        `the step emitted items that are not plain JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
   }
-  return result ? { ...(result.items ? { items: result.items } : {}), ...(result.metadata ? { metadata: result.metadata } : {}) } : undefined;
+  return result
+    ? {
+        ...(result.items ? { items: result.items } : {}),
+        ...(result.metadata ? { metadata: result.metadata } : {}),
+      }
+    : undefined;
 }

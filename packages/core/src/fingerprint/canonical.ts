@@ -18,7 +18,8 @@ export function canonicalJson(value: unknown): string {
       return JSON.stringify(value.toString());
     case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+      if (Array.isArray(value))
+        return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj).sort();
       const parts: string[] = [];

@@ -24,7 +24,10 @@ export function sourceOf(modulePath: string): string {
   const distAt = parts.lastIndexOf('dist');
   if (distAt > 0) {
     const pkgRoot = parts.slice(0, distAt).join(path.sep);
-    const rest = parts.slice(distAt + 1).join(path.sep).replace(/\.(m?js|cjs)$/, '');
+    const rest = parts
+      .slice(distAt + 1)
+      .join(path.sep)
+      .replace(/\.(m?js|cjs)$/, '');
     if (existsSync(path.join(pkgRoot, 'src'))) {
       for (const ext of TS_EXTS) {
         const candidate = path.join(pkgRoot, 'src', rest + ext);
@@ -74,7 +77,9 @@ export function codeHash(modulePath: string): CodeHash {
   const base = path.dirname(entry);
   const files = [...seen.keys()].sort();
   const hash = sha256Hex(
-    files.map((f) => `${path.relative(base, f).split(path.sep).join('/')}\0${sha256Hex(seen.get(f)!)}\n`).join(''),
+    files
+      .map((f) => `${path.relative(base, f).split(path.sep).join('/')}\0${sha256Hex(seen.get(f)!)}\n`)
+      .join(''),
   );
   return { hash, files };
 }

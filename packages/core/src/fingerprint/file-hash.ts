@@ -75,7 +75,11 @@ export async function hashProduct(file: string): Promise<ProductHash> {
   const x = (await loadXxhash()).create64();
   const small = smallFile(file);
   if (small) {
-    return { sha256: createHash('sha256').update(small).digest('hex'), xxh64: hex64(x.update(small).digest()), size: small.byteLength };
+    return {
+      sha256: createHash('sha256').update(small).digest('hex'),
+      xxh64: hex64(x.update(small).digest()),
+      size: small.byteLength,
+    };
   }
   const s = createHash('sha256');
   const fh = await open(file, 'r');

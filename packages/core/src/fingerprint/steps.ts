@@ -24,7 +24,9 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
   return {
     async selectBackend(requested) {
       const chosen = await mod.selectBackend(requested);
-      return typeof chosen === 'string' ? chosen : { error: chosen.hint ? `${chosen.reason}\n${chosen.hint}` : chosen.reason };
+      return typeof chosen === 'string'
+        ? chosen
+        : { error: chosen.hint ? `${chosen.reason}\n${chosen.hint}` : chosen.reason };
     },
     kernelIdentity: (name, backend) => mod.kernelIdentity(name, backend),
   };

@@ -95,7 +95,12 @@ export interface Pipeline {
   /** The parameter file in use (after `--config`), if the pipeline declares one. */
   config?: { file: string; schema?: string };
   /** The pipeline's remote cache setting (flags and PIPE_REMOTE_CACHE* win over it; the token is never here). */
-  remoteCache?: { url?: string; protocol?: 'bazel' | 'turbo'; team?: string; mode?: 'read' | 'write' | 'readwrite' | 'off' };
+  remoteCache?: {
+    url?: string;
+    protocol?: 'bazel' | 'turbo';
+    team?: string;
+    mode?: 'read' | 'write' | 'readwrite' | 'off';
+  };
 }
 
 /** One item of a fan-out: an id and the files that belong to it (hashed as the task's inputs). */

@@ -5,8 +5,14 @@
  * cache manifests through `PlanIO`, and runs nothing.
  */
 import type { Manifest } from '@pipe/cache';
+import {
+  envDigest,
+  type FingerprintRecord,
+  keyOf,
+  makeRecord,
+  type StepIdentity,
+} from '../fingerprint/record.js';
 import type { Target, Task } from '../model/types.js';
-import { envDigest, type FingerprintRecord, keyOf, makeRecord, type StepIdentity } from '../fingerprint/record.js';
 import type { FileStamp } from '../state/hash-memo.js';
 import type { OutputStamp, TaskRecord } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
@@ -38,8 +44,22 @@ export type Decision =
    * adopted: the outputs in the workspace are right but the task record must be (re)written (new stamps, a
    * new check digest, or taken from the cache). `record` is left out when the quick check decided.
    */
-  | { action: 'up-to-date'; key: string; record?: FingerprintRecord; check?: string; outputs: Record<string, KnownOutput>; adopted?: boolean }
-  | { action: 'restore'; key: string; record: FingerprintRecord; check?: string; manifest: Manifest; reasons: Reason[] }
+  | {
+      action: 'up-to-date';
+      key: string;
+      record?: FingerprintRecord;
+      check?: string;
+      outputs: Record<string, KnownOutput>;
+      adopted?: boolean;
+    }
+  | {
+      action: 'restore';
+      key: string;
+      record: FingerprintRecord;
+      check?: string;
+      manifest: Manifest;
+      reasons: Reason[];
+    }
   | { action: 'run'; key: string; record: FingerprintRecord; check?: string; reasons: Reason[] }
   | { action: 'blocked'; upstream: string[] }
   | { action: 'missing-input'; input: string; path: string };
@@ -59,7 +79,10 @@ export interface DecideContext {
 }
 
 /** Build the task's fingerprint record; a missing raw input is returned as such. */
-export function fingerprintTask(task: Task, ctx: DecideContext): FingerprintRecord | { missing: { input: string; path: string } } {
+export function fingerprintTask(
+  task: Task,
+  ctx: DecideContext,
+): FingerprintRecord | { missing: { input: string; path: string } } {
   const byPath = new Map<string, string>();
   for (const dep of task.deps) {
     for (const out of Object.values(ctx.upstream.get(dep) ?? {})) byPath.set(out.path, out.sha256);
@@ -89,7 +112,11 @@ export function fingerprintTask(task: Task, ctx: DecideContext): FingerprintReco
   }
   const env: Record<string, string | null> = {};
   for (const name of [...ctx.target.env].sort()) env[name] = envDigest(ctx.io.env(name));
-  const item = task.item ? (task.item.data === undefined ? { id: task.item.id } : { id: task.item.id, data: task.item.data }) : undefined;
+  const item = task.item
+    ? task.item.data === undefined
+      ? { id: task.item.id }
+      : { id: task.item.id, data: task.item.data }
+    : undefined;
   return makeRecord({
     step: ctx.step,
     ...(ctx.target.command ? { argv: ctx.target.command } : {}),
@@ -142,7 +169,8 @@ function manifestOutputs(task: Task, root: string, manifest: Manifest): Record<s
 
 function recordOutputs(recorded: Record<string, OutputStamp>): Record<string, KnownOutput> {
   const outputs: Record<string, KnownOutput> = {};
-  for (const [name, o] of Object.entries(recorded)) outputs[name] = { path: o.path, sha256: o.sha256, size: o.size };
+  for (const [name, o] of Object.entries(recorded))
+    outputs[name] = { path: o.path, sha256: o.sha256, size: o.size };
   return outputs;
 }
 
@@ -164,18 +192,42 @@ export async function decideTask(task: Task, ctx: DecideContext): Promise<Decisi
   if (prev && prev.key === key) {
     const broken = await outputsIntact(task, prev.outputs, ctx.io);
     // Up to date; the record is rewritten when its check digest is out of date (so the next no-op is quick).
-    if (!broken) return { action: 'up-to-date', key, record, ...withCheck, outputs: recordOutputs(prev.outputs), ...(prev.check !== check ? { adopted: true } : {}) };
+    if (!broken)
+      return {
+        action: 'up-to-date',
+        key,
+        record,
+        ...withCheck,
+        outputs: recordOutputs(prev.outputs),
+        ...(prev.check !== check ? { adopted: true } : {}),
+      };
     // Same bytes under a new stamp: up to date, and the record takes the new stamp (no re-hash next time).
-    if (broken === 'restamp') return { action: 'up-to-date', key, record, ...withCheck, outputs: recordOutputs(prev.outputs), adopted: true };
+    if (broken === 'restamp')
+      return {
+        action: 'up-to-date',
+        key,
+        record,
+        ...withCheck,
+        outputs: recordOutputs(prev.outputs),
+        adopted: true,
+      };
     const manifest = await ctx.io.manifest(key);
-    if (manifest && manifestCovers(task, manifest)) return { action: 'restore', key, record, ...withCheck, manifest, reasons: [broken] };
+    if (manifest && manifestCovers(task, manifest))
+      return { action: 'restore', key, record, ...withCheck, manifest, reasons: [broken] };
     return { action: 'run', key, record, ...withCheck, reasons: [broken] };
   }
   const reasons = previousReasons(prev, ctx, record, key);
   const manifest = await ctx.io.manifest(key);
   if (manifest && manifestCovers(task, manifest)) {
     if (await workspaceMatches(task, manifest, ctx.io)) {
-      return { action: 'up-to-date', key, record, ...withCheck, outputs: manifestOutputs(task, ctx.root, manifest), adopted: true };
+      return {
+        action: 'up-to-date',
+        key,
+        record,
+        ...withCheck,
+        outputs: manifestOutputs(task, ctx.root, manifest),
+        adopted: true,
+      };
     }
     return { action: 'restore', key, record, ...withCheck, manifest, reasons };
   }
@@ -183,7 +235,12 @@ export async function decideTask(task: Task, ctx: DecideContext): Promise<Decisi
 }
 
 /** Why the key differs from the last build's: the differences of the records, when the old one is still known. */
-function previousReasons(prev: TaskRecord | undefined, ctx: DecideContext, record: FingerprintRecord, key: string): Reason[] {
+function previousReasons(
+  prev: TaskRecord | undefined,
+  ctx: DecideContext,
+  record: FingerprintRecord,
+  key: string,
+): Reason[] {
   if (!prev) return [{ type: 'no-previous-build' }];
   const old = prev.fp ?? ctx.previousRecord?.();
   if (!old) return [{ type: 'key-changed', old: prev.key, new: key }];

@@ -6,8 +6,9 @@
  * restorable) is decided now; a task behind one that must run is `blocked` ("runs if its upstream
  * outputs change"): its key depends on bytes not yet produced.
  */
-import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
+
 import type { StepIdentity } from '../fingerprint/record.js';
+import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { previousRecord, type StateData } from '../state/state-file.js';
 import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from './decide.js';
 
@@ -95,7 +96,11 @@ export function settledItems(planned: PlannedTask, state: StateData): TaskItem[]
  * Items of every target in `targets` whose tasks have all settled, in task order; a target with an
  * unsettled task is left out (its dependants stay pending).
  */
-export function collectItems(plan: Plan, state: StateData, targets: Iterable<string>): Map<string, TaskItem[]> {
+export function collectItems(
+  plan: Plan,
+  state: StateData,
+  targets: Iterable<string>,
+): Map<string, TaskItem[]> {
   const items = new Map<string, TaskItem[]>();
   for (const target of new Set(targets)) {
     const list: TaskItem[] = [];
@@ -122,7 +127,11 @@ export async function planGraph(options: PlanOptions): Promise<Plan> {
   let plan = await planOnce(options, options.graph);
   const items = new Map<string, TaskItem[]>();
   while (options.expand && plan.pending.length > 0) {
-    const ready = collectItems(plan, options.state, plan.pending.map((p) => p.after));
+    const ready = collectItems(
+      plan,
+      options.state,
+      plan.pending.map((p) => p.after),
+    );
     const fresh = [...ready.keys()].filter((t) => !items.has(t));
     if (fresh.length === 0) break;
     for (const t of fresh) items.set(t, ready.get(t)!);
@@ -164,7 +173,10 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
     const outs = settledOutputs(planned, pipeline.root);
     if (outs) known.set(id, outs);
   }
-  const pending = graph.pending.map((target) => ({ target, after: pendingAfter(pipeline, graph.pending, target) }));
+  const pending = graph.pending.map((target) => ({
+    target,
+    after: pendingAfter(pipeline, graph.pending, target),
+  }));
   return { order, tasks, pending, items: new Map() };
 }
 
@@ -176,7 +188,9 @@ export function pendingAfter(pipeline: Pipeline, pending: readonly string[], tar
   const t = pipeline.targets.get(target);
   if (t?.foreach?.kind === 'items') return t.foreach.target;
   const upstream = [
-    ...Object.values(t?.inputs ?? {}).flatMap((specs) => specs.flatMap((s) => (s.kind === 'target' ? [s.target] : []))),
+    ...Object.values(t?.inputs ?? {}).flatMap((specs) =>
+      specs.flatMap((s) => (s.kind === 'target' ? [s.target] : [])),
+    ),
     ...(t?.needs ?? []),
   ];
   return upstream.find((u) => pending.includes(u)) ?? upstream[0] ?? '?';

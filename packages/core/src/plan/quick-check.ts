@@ -10,9 +10,9 @@
  * the full path", which computes the key and compares it as before.
  */
 import { createHash } from 'node:crypto';
-import type { Target, Task } from '../model/types.js';
 import { canonicalJson } from '../fingerprint/canonical.js';
 import { envDigest, FINGERPRINT_VERSION, type StepIdentity } from '../fingerprint/record.js';
+import type { Target, Task } from '../model/types.js';
 import type { KnownOutput, PlanIO } from './decide.js';
 
 export interface CheckContext {
@@ -30,7 +30,12 @@ function targetIdentity(step: StepIdentity, target: Target): string {
   if (!byTarget) identities.set(step, (byTarget = new WeakMap()));
   let id = byTarget.get(target);
   if (id === undefined) {
-    id = canonicalJson({ v: FINGERPRINT_VERSION, step: { name: step.name, version: step.version, code: step.code }, kernels: step.kernels, argv: target.command ?? null });
+    id = canonicalJson({
+      v: FINGERPRINT_VERSION,
+      step: { name: step.name, version: step.version, code: step.code },
+      kernels: step.kernels,
+      argv: target.command ?? null,
+    });
     byTarget.set(target, id);
   }
   return id;
@@ -42,7 +47,8 @@ export function taskCheck(task: Task, ctx: CheckContext): string | undefined {
   let s = targetIdentity(ctx.step, ctx.target);
   for (const name of ctx.target.env) s += `\0env ${name}=${envDigest(ctx.io.env(name))}`;
   s += `\0params ${isEmpty(task.params) ? '{}' : canonicalJson(task.params)}`;
-  if (task.item) s += `\0item ${task.item.data === undefined ? JSON.stringify(task.item.id) : canonicalJson({ id: task.item.id, data: task.item.data })}`;
+  if (task.item)
+    s += `\0item ${task.item.data === undefined ? JSON.stringify(task.item.id) : canonicalJson({ id: task.item.id, data: task.item.data })}`;
   const itemFiles = task.item?.files;
   const seen = itemFiles && itemFiles.length > 0 ? new Set<string>() : undefined;
   for (const name in task.inputs) {

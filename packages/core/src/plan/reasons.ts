@@ -24,7 +24,8 @@ export type Reason =
 
 /** Leaf paths (dotted) where two JSON values differ; arrays compare as wholes. */
 function diffParams(prefix: string, a: unknown, b: unknown, out: Reason[]): void {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
   if (isObj(a) && isObj(b)) {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       diffParams(prefix ? `${prefix}.${k}` : k, a[k], b[k], out);
@@ -41,10 +42,21 @@ export function diffRecords(old: FingerprintRecord, now: FingerprintRecord): Rea
   const out: Reason[] = [];
   if (old.v !== now.v) return [{ type: 'format-changed', old: old.v, new: now.v }];
   if (old.step.name !== now.step.name || old.step.code !== now.step.code) {
-    out.push({ type: 'code-changed', what: 'step', name: now.step.name, old: old.step.code || null, new: now.step.code || null });
+    out.push({
+      type: 'code-changed',
+      what: 'step',
+      name: now.step.name,
+      old: old.step.code || null,
+      new: now.step.code || null,
+    });
   }
   if (old.step.version !== now.step.version) {
-    out.push({ type: 'step-version-changed', name: now.step.name, old: old.step.version, new: now.step.version });
+    out.push({
+      type: 'step-version-changed',
+      name: now.step.name,
+      old: old.step.version,
+      new: now.step.version,
+    });
   }
   if (canonicalJson(old.argv ?? null) !== canonicalJson(now.argv ?? null)) {
     out.push({ type: 'command-changed', old: old.argv ?? null, new: now.argv ?? null });
@@ -56,7 +68,13 @@ export function diffRecords(old: FingerprintRecord, now: FingerprintRecord): Rea
   const newKernels = new Map(now.kernels.map((k) => [k.name, kernelId(k)]));
   for (const name of [...new Set([...oldKernels.keys(), ...newKernels.keys()])].sort()) {
     if (oldKernels.get(name) !== newKernels.get(name)) {
-      out.push({ type: 'code-changed', what: 'kernel', name, old: oldKernels.get(name) ?? null, new: newKernels.get(name) ?? null });
+      out.push({
+        type: 'code-changed',
+        what: 'kernel',
+        name,
+        old: oldKernels.get(name) ?? null,
+        new: newKernels.get(name) ?? null,
+      });
     }
   }
   diffParams('', old.params, now.params, out);
@@ -79,7 +97,8 @@ export function diffRecords(old: FingerprintRecord, now: FingerprintRecord): Rea
 }
 
 function short(v: unknown): string {
-  if (typeof v === 'string') return v.length >= 16 && /^[0-9a-f]+$/.test(v) ? v.slice(0, 12) : JSON.stringify(v);
+  if (typeof v === 'string')
+    return v.length >= 16 && /^[0-9a-f]+$/.test(v) ? v.slice(0, 12) : JSON.stringify(v);
   return canonicalJson(v ?? null);
 }
 

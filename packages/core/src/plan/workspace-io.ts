@@ -1,8 +1,8 @@
 /** The real PlanIO: the hash memo over the file system, product hashing, and cache manifests. */
 import type { CacheBackend } from '@pipe/cache';
-import { describeCacheFailure } from '../store/lazy-cache.js';
 import { hashProduct } from '../fingerprint/file-hash.js';
 import { type HashMemo, stampOf } from '../state/hash-memo.js';
+import { describeCacheFailure } from '../store/lazy-cache.js';
 import type { PlanIO } from './decide.js';
 
 export interface WorkspaceIOOptions {
@@ -18,7 +18,11 @@ export function createWorkspaceIO(options: WorkspaceIOOptions): PlanIO {
   return {
     inputHash: (abs) => options.memo.hash(abs),
     stamp: stampOf,
-    productSha256: (abs) => hashProduct(abs).then((h) => h.sha256, () => undefined),
+    productSha256: (abs) =>
+      hashProduct(abs).then(
+        (h) => h.sha256,
+        () => undefined,
+      ),
     async manifest(key) {
       const got = await options.cache.getManifest(key);
       if (!got.ok) {

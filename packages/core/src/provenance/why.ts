@@ -33,17 +33,30 @@ export type WhyResult = { ok: true; nodes: WhyNode[] } | { ok: false; message: s
  * Explain a product (a path, absolute or relative to `cwd`) or a target (all its tasks).
  * `buildsDir` is read for the reasons of the last (re)build.
  */
-export function explainProduct(options: { root: string; cwd: string; state: StateData; buildsDir: string; query: string }): WhyResult {
+export function explainProduct(options: {
+  root: string;
+  cwd: string;
+  state: StateData;
+  buildsDir: string;
+  query: string;
+}): WhyResult {
   const { state, root } = options;
   const producerOf = new Map<string, string>();
-  for (const [id, rec] of Object.entries(state.tasks)) for (const o of Object.values(rec.outputs)) producerOf.set(o.path, id);
+  for (const [id, rec] of Object.entries(state.tasks))
+    for (const o of Object.values(rec.outputs)) producerOf.set(o.path, id);
   let roots: string[];
   const asPath = relPath(root, path.resolve(options.cwd, options.query));
   if (producerOf.has(asPath)) roots = [producerOf.get(asPath)!];
   else if (state.tasks[options.query]) roots = [options.query];
   else {
-    roots = Object.keys(state.tasks).filter((id) => id === options.query || id.startsWith(`${options.query}[`)).sort();
-    if (roots.length === 0) return { ok: false, message: `'${options.query}' is neither a product nor a target built in this workspace` };
+    roots = Object.keys(state.tasks)
+      .filter((id) => id === options.query || id.startsWith(`${options.query}[`))
+      .sort();
+    if (roots.length === 0)
+      return {
+        ok: false,
+        message: `'${options.query}' is neither a product nor a target built in this workspace`,
+      };
   }
   const memo = new Map<string, WhyNode>();
   const records = new Map<string, ReturnType<typeof readBuildRecord>>();
@@ -60,7 +73,8 @@ export function explainProduct(options: { root: string; cwd: string; state: Stat
       for (const [p, hash] of list) {
         const producer = producerOf.get(p);
         const w: WhyInput = { input, path: p, hash };
-        if (producer && producer !== id && !stack.has(producer)) w.producer = explain(producer, new Set([...stack, id]));
+        if (producer && producer !== id && !stack.has(producer))
+          w.producer = explain(producer, new Set([...stack, id]));
         inputs.push(w);
       }
     }
@@ -70,7 +84,11 @@ export function explainProduct(options: { root: string; cwd: string; state: Stat
       step: fp?.step ?? { name: '?', version: '?', code: '' },
       params: fp?.params ?? {},
       outputs: Object.entries(rec.outputs).map(([name, o]) => ({ name, path: o.path, sha256: o.sha256 })),
-      lastBuild: { id: rec.buildId, ...(entry?.state ? { state: entry.state } : {}), ...(entry?.reasons ? { reasons: entry.reasons } : {}) },
+      lastBuild: {
+        id: rec.buildId,
+        ...(entry?.state ? { state: entry.state } : {}),
+        ...(entry?.reasons ? { reasons: entry.reasons } : {}),
+      },
       inputs,
     };
     memo.set(id, node);

@@ -10,12 +10,12 @@ import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
-import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
-import type { StepIdentity } from '../fingerprint/record.js';
 import { type ExecOutcome, type ExecRequest, type Executor, renderFailure } from '../execute/executor.js';
+import type { StepIdentity } from '../fingerprint/record.js';
+import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
-import { isForced, pendingAfter, type Plan } from '../plan/planner.js';
-import { renderReason, type Reason } from '../plan/reasons.js';
+import { isForced, type Plan, pendingAfter } from '../plan/planner.js';
+import { type Reason, renderReason } from '../plan/reasons.js';
 import { provenanceRecord } from '../provenance/record.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import { currentStamps, publishOutputs, restoreOutputs, storeOutputs } from '../store/products.js';
@@ -64,10 +64,14 @@ class Scheduler {
   private readonly dependants = new Map<string, string[]>();
   private readonly waitingOn = new Map<string, number>();
   private readonly runQueue: Array<{ id: string; decision: Extract<Decision, { action: 'run' }> }> = [];
-  private readonly restoreQueue: Array<{ id: string; decision: Extract<Decision, { action: 'restore' }> }> = [];
+  private readonly restoreQueue: Array<{ id: string; decision: Extract<Decision, { action: 'restore' }> }> =
+    [];
   private readonly expandedItems: Map<string, TaskItem[]>;
   /** Tasks submitted to a batch executor before their upstream finished: their decision, once made. */
-  private readonly speculative = new Map<string, { decided: Promise<Decision | undefined>; resolve: (d: Decision | undefined) => void }>();
+  private readonly speculative = new Map<
+    string,
+    { decided: Promise<Decision | undefined>; resolve: (d: Decision | undefined) => void }
+  >();
   private pending: Plan['pending'];
   private inFlight = 0;
   /** Inside addTasks: more tasks are about to be advanced, the build cannot be over. */
@@ -111,7 +115,8 @@ class Scheduler {
     this.o.signal.removeEventListener('abort', onAbort);
     await rm(path.join(this.o.layout.tmpDir, this.o.buildId), { recursive: true, force: true });
     for (const [id] of this.tasks) {
-      if (!this.reports.has(id)) this.report({ id, state: this.o.signal.aborted ? 'cancelled' : 'not-started' });
+      if (!this.reports.has(id))
+        this.report({ id, state: this.o.signal.aborted ? 'cancelled' : 'not-started' });
     }
     const status: BuildStatus = this.o.signal.aborted ? 'interrupted' : this.failed ? 'failed' : 'succeeded';
     return { status, reports: this.reports, stateChanged: this.stateChanged };
@@ -158,7 +163,8 @@ class Scheduler {
       else {
         // Up to date as planned, its upstream settled: settle it here, in O(1) (the list is in dependency order).
         const decision = planned(task.id);
-        if (decision?.action === 'up-to-date' && !this.stopped && !this.speculative.has(task.id)) this.settleUpToDate(task.id, decision);
+        if (decision?.action === 'up-to-date' && !this.stopped && !this.speculative.has(task.id))
+          this.settleUpToDate(task.id, decision);
         else ready.push(task.id);
       }
     }
@@ -203,7 +209,10 @@ class Scheduler {
     }
     this.expandedItems.set(target, items);
     const graph = this.o.expand(new Map(this.expandedItems));
-    this.pending = graph.pending.map((t) => ({ target: t, after: pendingAfter(this.o.pipeline, graph.pending, t) }));
+    this.pending = graph.pending.map((t) => ({
+      target: t,
+      after: pendingAfter(this.o.pipeline, graph.pending, t),
+    }));
     const fresh = [...graph.tasks.values()].filter((t) => !this.tasks.has(t.id));
     const counts = new Map<string, number>();
     for (const t of fresh) counts.set(t.target, (counts.get(t.target) ?? 0) + 1);
@@ -256,7 +265,12 @@ class Scheduler {
 
   private settleUpToDate(id: string, decision: Extract<Decision, { action: 'up-to-date' }>) {
     if (this.reports.has(id)) return;
-    if (decision.adopted) this.record(id, { key: decision.key, ...recordParts(decision), outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, decision.outputs) });
+    if (decision.adopted)
+      this.record(id, {
+        key: decision.key,
+        ...recordParts(decision),
+        outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, decision.outputs),
+      });
     this.report({ id, key: decision.key, state: 'up-to-date' });
     this.succeed(id, decision.outputs, this.o.state.tasks[id]?.items);
   }
@@ -268,7 +282,8 @@ class Scheduler {
 
   private pump() {
     // Wait until nothing is being decided, so that one batch holds every task that is ready now.
-    if (this.anyBatchExecutor && !this.stopped && this.adding === 0 && this.inFlight === 0) this.dispatchBatches();
+    if (this.anyBatchExecutor && !this.stopped && this.adding === 0 && this.inFlight === 0)
+      this.dispatchBatches();
     while (!this.stopped && this.restoring < Math.max(4, this.o.jobs) && this.restoreQueue.length > 0) {
       const next = this.restoreQueue.shift()!;
       this.restoring++;
@@ -279,7 +294,11 @@ class Scheduler {
     }
     while (!this.stopped && this.running < this.o.jobs) {
       // Tasks of a batch executor wait in the queue for dispatchBatches.
-      const at = this.anyBatchExecutor ? this.runQueue.findIndex((e) => !this.isBatched(e.id)) : this.runQueue.length > 0 ? 0 : -1;
+      const at = this.anyBatchExecutor
+        ? this.runQueue.findIndex((e) => !this.isBatched(e.id))
+        : this.runQueue.length > 0
+          ? 0
+          : -1;
       if (at < 0) break;
       const next = this.runQueue.splice(at, 1)[0]!;
       this.running++;
@@ -292,7 +311,15 @@ class Scheduler {
   }
 
   private maybeFinish() {
-    if (this.adding > 0 || this.inFlight > 0 || this.running > 0 || this.restoring > 0 || this.batching > 0 || this.completing > 0) return;
+    if (
+      this.adding > 0 ||
+      this.inFlight > 0 ||
+      this.running > 0 ||
+      this.restoring > 0 ||
+      this.batching > 0 ||
+      this.completing > 0
+    )
+      return;
     if (!this.stopped && (this.runQueue.length > 0 || this.restoreQueue.length > 0)) return;
     // Nothing is deciding, queued or running: every unreported task waits on one that will never
     // finish (only after a stop), so the build is over.
@@ -306,14 +333,37 @@ class Scheduler {
     const got = await restoreOutputs(this.o.cache, this.o.pipeline.root, task, decision.manifest);
     if (!got.ok) {
       // A corrupt or incomplete entry counts as missing: compute the task instead.
-      this.emit({ type: 'warning', message: `cache entry ${decision.key.slice(0, 12)} of ${id} unusable (${got.detail}); recomputing` });
+      this.emit({
+        type: 'warning',
+        message: `cache entry ${decision.key.slice(0, 12)} of ${id} unusable (${got.detail}); recomputing`,
+      });
       const reasons: Reason[] = [{ type: 'cache-corrupt', detail: got.detail }, ...decision.reasons];
-      this.runQueue.push({ id, decision: { action: 'run', key: decision.key, record: decision.record, ...(decision.check ? { check: decision.check } : {}), reasons } });
+      this.runQueue.push({
+        id,
+        decision: {
+          action: 'run',
+          key: decision.key,
+          record: decision.record,
+          ...(decision.check ? { check: decision.check } : {}),
+          reasons,
+        },
+      });
       return;
     }
     const items = decision.manifest.items as TaskItem[] | undefined;
-    this.record(id, { key: decision.key, ...recordParts(decision), outputs: got.stamps, ...(items ? { items } : {}) });
-    this.report({ id, key: decision.key, state: 'restored', reasons: decision.reasons, ms: Date.now() - started });
+    this.record(id, {
+      key: decision.key,
+      ...recordParts(decision),
+      outputs: got.stamps,
+      ...(items ? { items } : {}),
+    });
+    this.report({
+      id,
+      key: decision.key,
+      state: 'restored',
+      reasons: decision.reasons,
+      ms: Date.now() - started,
+    });
     this.succeed(id, restoredOutputs(task, this.o.pipeline.root, decision.manifest), items);
   }
 
@@ -333,11 +383,15 @@ class Scheduler {
     const task = this.tasks.get(id)!;
     const chosen = this.executorFor(task);
     const reasons = decision.reasons;
-    if (typeof chosen === 'string') return this.fail(id, 'failed', { key: decision.key, reasons, error: chosen });
+    if (typeof chosen === 'string')
+      return this.fail(id, 'failed', { key: decision.key, reasons, error: chosen });
     const { executor, request } = chosen;
     const req = await this.prepare(id, request);
     const start = new Date();
-    let outcome = { ok: false, failure: { type: 'executor-error', message: 'no outcome reported' } } as ExecOutcome;
+    let outcome = {
+      ok: false,
+      failure: { type: 'executor-error', message: 'no outcome reported' },
+    } as ExecOutcome;
     let jobId: string | undefined;
     this.emit({ type: 'task-start', id, action: 'run', executor: executor.name, reasons });
     try {
@@ -376,7 +430,10 @@ class Scheduler {
     this.ensureDir(buildTmp);
     for (const [name, final] of Object.entries(task.outputs)) {
       // All in one folder (no mkdir per task); the name ends with the final basename (a step may look at its extension).
-      temps[name] = path.join(buildTmp, `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}~${path.basename(final)}`);
+      temps[name] = path.join(
+        buildTmp,
+        `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}~${path.basename(final)}`,
+      );
     }
     for (const final of Object.values(task.outputs)) this.ensureDir(path.dirname(final));
     const env: Record<string, string> = {};
@@ -420,7 +477,16 @@ class Scheduler {
     const reasons = decision.reasons;
     const end = new Date();
     const jobId = outcome.jobId ?? startedJob;
-    const base = { key: decision.key, reasons, executor: executor.name, startedAt: start.toISOString(), endedAt: end.toISOString(), ms: end.getTime() - start.getTime(), log: req.logFile, ...(jobId ? { jobId } : {}) };
+    const base = {
+      key: decision.key,
+      reasons,
+      executor: executor.name,
+      startedAt: start.toISOString(),
+      endedAt: end.toISOString(),
+      ms: end.getTime() - start.getTime(),
+      log: req.logFile,
+      ...(jobId ? { jobId } : {}),
+    };
     if (!outcome.ok) {
       const state = outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed';
       return this.fail(id, state, { ...base, error: renderFailure(outcome.failure) });
@@ -439,15 +505,34 @@ class Scheduler {
       end,
       ...(outcome.metadata ? { metadata: outcome.metadata } : {}),
     });
-    const stored = await storeOutputs({ cache: this.o.cache, root: this.o.pipeline.root, task, key: decision.key, temps, ...(outcome.items ? { items: outcome.items } : {}), provenance: provenance as unknown as Record<string, unknown> });
-    if (!stored.ok) return this.fail(id, 'failed', { ...base, error: `output '${stored.missing.output}' was not written (${stored.missing.path})` });
+    const stored = await storeOutputs({
+      cache: this.o.cache,
+      root: this.o.pipeline.root,
+      task,
+      key: decision.key,
+      temps,
+      ...(outcome.items ? { items: outcome.items } : {}),
+      provenance: provenance as unknown as Record<string, unknown>,
+    });
+    if (!stored.ok)
+      return this.fail(id, 'failed', {
+        ...base,
+        error: `output '${stored.missing.output}' was not written (${stored.missing.path})`,
+      });
     for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
-    if (this.o.signal.aborted) return this.fail(id, 'cancelled', { ...base, error: 'interrupted before publishing' });
+    if (this.o.signal.aborted)
+      return this.fail(id, 'cancelled', { ...base, error: 'interrupted before publishing' });
     const stamps = await publishOutputs(this.o.pipeline.root, task, temps, stored.outputs);
-    this.record(id, { key: decision.key, ...recordParts(decision), outputs: stamps, ...(outcome.items ? { items: outcome.items } : {}) });
+    this.record(id, {
+      key: decision.key,
+      ...recordParts(decision),
+      outputs: stamps,
+      ...(outcome.items ? { items: outcome.items } : {}),
+    });
     this.report({ id, state: 'ran', ...base });
     const known: Record<string, KnownOutput> = {};
-    for (const [name, s] of Object.entries(stamps)) known[name] = { path: s.path, sha256: s.sha256, size: s.size };
+    for (const [name, s] of Object.entries(stamps))
+      known[name] = { path: s.path, sha256: s.sha256, size: s.size };
     this.succeed(id, known, outcome.items);
   }
 
@@ -469,7 +554,10 @@ class Scheduler {
    * their upstream has finished, as usual; only they run even if the upstream wrote identical bytes.
    */
   private dispatchBatches() {
-    const batches = new Map<Executor, Array<{ id: string; decision: Extract<Decision, { action: 'run' }> }>>();
+    const batches = new Map<
+      Executor,
+      Array<{ id: string; decision: Extract<Decision, { action: 'run' }> }>
+    >();
     for (let i = 0; i < this.runQueue.length; ) {
       const entry = this.runQueue[i]!;
       const chosen = this.executorFor(this.tasks.get(entry.id)!);
@@ -490,7 +578,12 @@ class Scheduler {
           if (members.has(d) || this.reports.has(d) || this.speculative.has(d)) continue;
           const chosen = this.executorFor(this.tasks.get(d)!);
           if (typeof chosen === 'string' || chosen.executor !== executor) continue;
-          const ready = this.tasks.get(d)!.deps.every((u) => !this.tasks.has(u) || members.has(u) || FINAL.has(this.reports.get(u)?.state as TaskState));
+          const ready = this.tasks
+            .get(d)!
+            .deps.every(
+              (u) =>
+                !this.tasks.has(u) || members.has(u) || FINAL.has(this.reports.get(u)?.state as TaskState),
+            );
           if (!ready) continue;
           members.add(d);
           queue.push(d);
@@ -532,7 +625,11 @@ class Scheduler {
     this.pump();
   }
 
-  private async executeBatch(executor: Executor, entries: Array<{ id: string; decision: Extract<Decision, { action: 'run' }> }>, members: string[]) {
+  private async executeBatch(
+    executor: Executor,
+    entries: Array<{ id: string; decision: Extract<Decision, { action: 'run' }> }>,
+    members: string[],
+  ) {
     const ready = new Map(entries.map((e) => [e.id, e.decision]));
     const reqs = new Map<string, ExecRequest>();
     for (const id of members) {
@@ -544,11 +641,20 @@ class Scheduler {
     const jobs = new Map<string, string>();
     const ended = new Set<string>();
     const completions: Promise<void>[] = [];
-    for (const [id, decision] of ready) this.emit({ type: 'task-start', id, action: 'run', executor: executor.name, reasons: decision.reasons });
+    for (const [id, decision] of ready)
+      this.emit({
+        type: 'task-start',
+        id,
+        action: 'run',
+        executor: executor.name,
+        reasons: decision.reasons,
+      });
     const onEnd = (id: string, outcome: ExecOutcome) => {
       if (ended.has(id)) return;
       ended.add(id);
-      completions.push(this.completeInBatch(id, ready.get(id), executor, reqs.get(id)!, outcome, start, jobs.get(id)));
+      completions.push(
+        this.completeInBatch(id, ready.get(id), executor, reqs.get(id)!, outcome, start, jobs.get(id)),
+      );
     };
     try {
       await executor.submit(
@@ -556,34 +662,61 @@ class Scheduler {
         (e) => {
           if (e.type === 'started') {
             if (e.jobId) jobs.set(e.id, e.jobId);
-            if (!ready.has(e.id)) this.emit({ type: 'task-start', id: e.id, action: 'run', executor: executor.name, reasons: [] });
+            if (!ready.has(e.id))
+              this.emit({
+                type: 'task-start',
+                id: e.id,
+                action: 'run',
+                executor: executor.name,
+                reasons: [],
+              });
           }
           if (e.type === 'ended') onEnd(e.id, e.outcome);
         },
         this.o.signal,
       );
     } catch (error) {
-      for (const id of reqs.keys()) onEnd(id, { ok: false, failure: { type: 'executor-error', message: (error as Error).message } });
+      for (const id of reqs.keys())
+        onEnd(id, { ok: false, failure: { type: 'executor-error', message: (error as Error).message } });
     }
-    for (const id of reqs.keys()) onEnd(id, { ok: false, failure: { type: 'executor-error', message: 'no outcome reported' } });
+    for (const id of reqs.keys())
+      onEnd(id, { ok: false, failure: { type: 'executor-error', message: 'no outcome reported' } });
     // A completion may start another (a dependant waits for its upstream's completion to be decided).
     for (let n = 0; n < completions.length; n = completions.length) await Promise.all(completions.slice(n));
   }
 
-  private async completeInBatch(id: string, planned: Extract<Decision, { action: 'run' }> | undefined, executor: Executor, req: ExecRequest, outcome: ExecOutcome, start: Date, jobId: string | undefined) {
+  private async completeInBatch(
+    id: string,
+    planned: Extract<Decision, { action: 'run' }> | undefined,
+    executor: Executor,
+    req: ExecRequest,
+    outcome: ExecOutcome,
+    start: Date,
+    jobId: string | undefined,
+  ) {
     if (this.reports.has(id)) return;
     let decision = planned;
     if (!decision) {
       if (!outcome.ok) {
         // Not decided yet (its upstream failed or the build stopped): no key to report.
-        return this.fail(id, outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed', { executor: executor.name, log: req.logFile, ...(outcome.jobId ? { jobId: outcome.jobId } : {}), error: renderFailure(outcome.failure) });
+        return this.fail(id, outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed', {
+          executor: executor.name,
+          log: req.logFile,
+          ...(outcome.jobId ? { jobId: outcome.jobId } : {}),
+          error: renderFailure(outcome.failure),
+        });
       }
       const d = await this.speculative.get(id)!.decided;
       if (!d || this.reports.has(id)) return;
       switch (d.action) {
         case 'up-to-date':
           // Its upstream wrote the same bytes: the job's outputs are not needed.
-          if (d.adopted) this.record(id, { key: d.key, ...recordParts(d), outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, d.outputs) });
+          if (d.adopted)
+            this.record(id, {
+              key: d.key,
+              ...recordParts(d),
+              outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, d.outputs),
+            });
           this.report({ id, key: d.key, state: 'up-to-date' });
           return this.succeed(id, d.outputs, this.o.state.tasks[id]?.items);
         case 'missing-input':
@@ -592,7 +725,13 @@ class Scheduler {
           throw new Error(`task ${id} still blocked after its upstream settled`);
         default:
           // run, or restore: the job has computed it already, so store what it made.
-          decision = { action: 'run', key: d.key, record: d.record, ...(d.check ? { check: d.check } : {}), reasons: d.reasons };
+          decision = {
+            action: 'run',
+            key: d.key,
+            record: d.record,
+            ...(d.check ? { check: d.check } : {}),
+            reasons: d.reasons,
+          };
       }
     }
     await this.complete(id, decision, executor, req, outcome, start, jobId);

@@ -24,7 +24,9 @@ export interface LiveTask extends JobTableEntry {
   reason?: string;
 }
 
-export type LiveJobs = { ok: true; tasks: LiveTask[]; error?: string } | { ok: false; reason: 'no-job-table' };
+export type LiveJobs =
+  | { ok: true; tasks: LiveTask[]; error?: string }
+  | { ok: false; reason: 'no-job-table' };
 
 /** The tasks of a build's job table with their live Slurm states (tasks sorted by id). */
 export async function liveBuildJobs(workDir: string, client: SlurmClient): Promise<LiveJobs> {
@@ -40,7 +42,12 @@ export async function liveBuildJobs(workDir: string, client: SlurmClient): Promi
     if (!rec) return { taskId, ...e };
     const phase = classifyJob(rec);
     const state = phase.phase === 'pending' ? 'PENDING' : rec.state.toUpperCase();
-    return { taskId, ...e, slurmState: state, ...(rec.reason && rec.reason !== 'None' ? { reason: rec.reason } : {}) };
+    return {
+      taskId,
+      ...e,
+      slurmState: state,
+      ...(rec.reason && rec.reason !== 'None' ? { reason: rec.reason } : {}),
+    };
   });
   return 'error' in q && q.error ? { ok: true, tasks, error: q.error } : { ok: true, tasks };
 }
@@ -53,10 +60,18 @@ export interface CancelResult {
 }
 
 /** Stops a build: SIGTERM to its driver if it runs on this host, then scancel of every job of the build. */
-export async function cancelBuildJobs(options: { buildId: string; lockFile: string; client: SlurmClient }): Promise<CancelResult> {
+export async function cancelBuildJobs(options: {
+  buildId: string;
+  lockFile: string;
+  client: SlurmClient;
+}): Promise<CancelResult> {
   const result: CancelResult = { jobs: [] };
   try {
-    const owner = JSON.parse(readFileSync(options.lockFile, 'utf8')) as { pid?: number; host?: string; buildId?: string };
+    const owner = JSON.parse(readFileSync(options.lockFile, 'utf8')) as {
+      pid?: number;
+      host?: string;
+      buildId?: string;
+    };
     if (owner.buildId === options.buildId && owner.host === hostname() && typeof owner.pid === 'number') {
       process.kill(owner.pid, 'SIGTERM');
       result.signalledPid = owner.pid;

@@ -45,8 +45,13 @@ export interface SlurmSetup {
  * A factory for buildSession's `executors`: a Slurm executor named after the build, and the list to close.
  * The Slurm executor (and its result schema, zod) is imported here, only by builds that use Slurm.
  */
-export async function slurmExecutorFactory(setup: SlurmSetup): Promise<{ executors: (buildId: string) => Record<string, Executor>; created: Executor[] }> {
-  const [{ slurmWorkDir }, { SlurmEngineExecutor }] = await Promise.all([import('./build-jobs.js'), import('./engine-adapter.js')]);
+export async function slurmExecutorFactory(
+  setup: SlurmSetup,
+): Promise<{ executors: (buildId: string) => Record<string, Executor>; created: Executor[] }> {
+  const [{ slurmWorkDir }, { SlurmEngineExecutor }] = await Promise.all([
+    import('./build-jobs.js'),
+    import('./engine-adapter.js'),
+  ]);
   const created: Executor[] = [];
   return {
     created,

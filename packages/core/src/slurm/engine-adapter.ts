@@ -12,8 +12,8 @@
  * metadata (and so into the product's provenance).
  */
 import { copyFile, link, mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { constants } from 'node:os';
+import { dirname } from 'node:path';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
 import { JobTableWriter } from './job-table.js';
@@ -55,7 +55,11 @@ function toOutcome(o: TaskOutcome): ExecOutcome {
     jobId: jobId ?? r.slurm.jobId,
     ...r.slurm,
     requested: last?.resources ?? {},
-    attempts: o.attempts.map((a) => ({ attempt: a.attempt, job: a.job, ...(a.reason ? { failure: describeFailure(a.reason) } : {}) })),
+    attempts: o.attempts.map((a) => ({
+      attempt: a.attempt,
+      job: a.job,
+      ...(a.reason ? { failure: describeFailure(a.reason) } : {}),
+    })),
   };
   return {
     ok: true,
@@ -87,7 +91,11 @@ export class SlurmEngineExecutor implements Executor {
     this.#table = new JobTableWriter(options.workDir, options.buildId);
   }
 
-  async submit(batch: ExecRequest[], onEvent: (event: ExecEvent) => void, signal: AbortSignal): Promise<void> {
+  async submit(
+    batch: ExecRequest[],
+    onEvent: (event: ExecEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     const byId = new Map(batch.map((r) => [r.id, r]));
     const read = new Set(batch.flatMap((r) => r.deps));
     const publishes = (r: ExecRequest) => read.has(r.id) && r.finalOutputs !== undefined;
@@ -95,7 +103,10 @@ export class SlurmEngineExecutor implements Executor {
       id: r.id,
       target: r.target,
       deps: r.deps,
-      run: r.work.kind === 'command' ? { kind: 'command', argv: r.work.argv } : { kind: 'step', module: r.work.module },
+      run:
+        r.work.kind === 'command'
+          ? { kind: 'command', argv: r.work.argv }
+          : { kind: 'step', module: r.work.module },
       inputs: r.inputs,
       outputs: publishes(r) ? (r.finalOutputs ?? r.outputs) : r.outputs,
       params: r.params,
@@ -112,7 +123,10 @@ export class SlurmEngineExecutor implements Executor {
       if (!req) return;
       const from = o.attempts[o.attempts.length - 1]?.logFile;
       // The job's log becomes the task's log.
-      if (from) await mkdir(dirname(req.logFile), { recursive: true }).then(() => copyFile(from, req.logFile)).catch(() => undefined);
+      if (from)
+        await mkdir(dirname(req.logFile), { recursive: true })
+          .then(() => copyFile(from, req.logFile))
+          .catch(() => undefined);
       let outcome = toOutcome(o);
       if (outcome.ok && publishes(req)) {
         try {
@@ -121,7 +135,10 @@ export class SlurmEngineExecutor implements Executor {
             if (temp) await linkBack(final, temp);
           }
         } catch (error) {
-          outcome = { ok: false, failure: { type: 'executor-error', message: `slurm: ${(error as Error).message}` } };
+          outcome = {
+            ok: false,
+            failure: { type: 'executor-error', message: `slurm: ${(error as Error).message}` },
+          };
         }
       }
       onEvent({ type: 'ended', id: o.taskId, outcome });
@@ -139,7 +156,11 @@ export class SlurmEngineExecutor implements Executor {
             started.add(e.taskId);
             break;
           case 'retrying':
-            this.#table.set(e.taskId, { attempt: e.attempt, state: 'retrying', detail: describeFailure(e.reason) });
+            this.#table.set(e.taskId, {
+              attempt: e.attempt,
+              state: 'retrying',
+              detail: describeFailure(e.reason),
+            });
             break;
           case 'finished': {
             const o = e.outcome;
@@ -150,7 +171,12 @@ export class SlurmEngineExecutor implements Executor {
               started.add(o.taskId);
               onEvent({ type: 'started', id: o.taskId, jobId: job });
             }
-            this.#table.set(o.taskId, o.status === 'done' ? { state: 'done' } : { state: 'failed', detail: describeFailure(o.reason) });
+            this.#table.set(
+              o.taskId,
+              o.status === 'done'
+                ? { state: 'done' }
+                : { state: 'failed', detail: describeFailure(o.reason) },
+            );
             pending.push(finished(o));
             break;
           }

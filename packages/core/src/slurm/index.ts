@@ -1,5 +1,14 @@
 /** Slurm support: a client over Slurm's commands and a batch executor for the engine. */
 
+export {
+  type CancelResult,
+  cancelBuildJobs,
+  type LiveJobs,
+  type LiveTask,
+  liveBuildJobs,
+  slurmWorkDir,
+} from './build-jobs.js';
+export { checkSlurmResources, type SlurmSetup, slurmExecutorFactory, slurmTargets } from './build-setup.js';
 export type {
   CommandResult,
   CommandRunner,
@@ -10,11 +19,15 @@ export type {
 } from './client.js';
 export { execFileRunner, SlurmClient } from './client.js';
 export { SlurmEngineExecutor } from './engine-adapter.js';
-export { checkSlurmResources, type SlurmSetup, slurmExecutorFactory, slurmTargets } from './build-setup.js';
-export { type CancelResult, cancelBuildJobs, type LiveJobs, type LiveTask, liveBuildJobs, slurmWorkDir } from './build-jobs.js';
-export { type JobTable, type JobTableEntry, type JobTableState, jobTablePath, readJobTable } from './job-table.js';
 export type { SlurmExecutorOptions } from './executor.js';
 export { SlurmExecutor } from './executor.js';
+export {
+  type JobTable,
+  type JobTableEntry,
+  type JobTableState,
+  jobTablePath,
+  readJobTable,
+} from './job-table.js';
 export type { JobRecord } from './parse.js';
 export {
   decodeWaitStatus,

@@ -39,7 +39,11 @@ export function taskStem(taskId: string): string {
  */
 export function tempOutputPath(finalPath: string, buildId: string, attempt: number, taskId: string): string {
   // One directory per task and attempt: tasks running at once in one output directory never share it.
-  return join(dirname(finalPath), `.pipe-tmp-${safeName(buildId, 40)}-${taskStem(taskId)}-a${attempt}`, basename(finalPath));
+  return join(
+    dirname(finalPath),
+    `.pipe-tmp-${safeName(buildId, 40)}-${taskStem(taskId)}-a${attempt}`,
+    basename(finalPath),
+  );
 }
 
 /** Longest-path level of each task within the batch (deps outside the batch count as done). Throws on a cycle. */

@@ -135,7 +135,8 @@ export class FingerprintLog {
 function parseLine(line: string): [string, Entry] | undefined {
   try {
     const e = JSON.parse(line) as { id?: unknown; key?: unknown; fp?: unknown };
-    if (typeof e.id === 'string' && typeof e.key === 'string' && e.fp && typeof e.fp === 'object') return [e.id, { key: e.key, fp: e.fp as FingerprintRecord }];
+    if (typeof e.id === 'string' && typeof e.key === 'string' && e.fp && typeof e.fp === 'object')
+      return [e.id, { key: e.key, fp: e.fp as FingerprintRecord }];
   } catch {
     // torn
   }

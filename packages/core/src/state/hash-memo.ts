@@ -23,7 +23,7 @@ export interface FileStamp {
 /** Stat a file (undefined when missing or not a regular file). */
 export function stampOf(file: string): FileStamp | undefined {
   const st = statSync(file, { throwIfNoEntry: false });
-  if (!st || !st.isFile()) return undefined;
+  if (!st?.isFile()) return undefined;
   return { size: st.size, mtimeNs: mtimeNsOf(st.mtimeMs), ino: st.ino };
 }
 
@@ -46,7 +46,7 @@ export class HashMemo {
   /** XXH64 of a file's content, or undefined when it does not exist. */
   hash(file: string): string | undefined {
     const st = statSync(file, { throwIfNoEntry: false });
-    if (!st || !st.isFile()) return undefined;
+    if (!st?.isFile()) return undefined;
     const size = st.size;
     const mtimeNs = mtimeNsOf(st.mtimeMs);
     const ino = st.ino;

@@ -15,8 +15,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { TaskItem } from '../model/types.js';
 import type { FingerprintRecord } from '../fingerprint/record.js';
+import type { TaskItem } from '../model/types.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
 import { FingerprintLog } from './fingerprint-log.js';
 
@@ -108,11 +108,20 @@ function readState(file: string): LoadedState {
     return { data: emptyState(), note: `${file}: not valid JSON; discarded and rebuilt` };
   }
   const d = parsed as Partial<StateData>;
-  if (d?.format !== STATE_FORMAT || typeof d.files !== 'object' || typeof d.tasks !== 'object' || !d.files || !d.tasks) {
+  if (
+    d?.format !== STATE_FORMAT ||
+    typeof d.files !== 'object' ||
+    typeof d.tasks !== 'object' ||
+    !d.files ||
+    !d.tasks
+  ) {
     return { data: emptyState(), note: `${file}: not a pipe state file; discarded and rebuilt` };
   }
   if (d.version !== STATE_VERSION) {
-    return { data: emptyState(), note: `${file}: state version ${String(d.version)} is not ${STATE_VERSION}; discarded and rebuilt` };
+    return {
+      data: emptyState(),
+      note: `${file}: state version ${String(d.version)} is not ${STATE_VERSION}; discarded and rebuilt`,
+    };
   }
   return { data: d as StateData };
 }

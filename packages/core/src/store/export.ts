@@ -8,7 +8,12 @@ import { relPath } from '../workspace/layout.js';
  * Copy every output of the tasks of `targets` to `outDir`, keeping workspace-relative paths. Each
  * file is copied to a temporary name in its destination directory and renamed. Returns the copies.
  */
-export async function exportOutputs(root: string, tasks: Iterable<Task>, targets: string[], outDir: string): Promise<string[]> {
+export async function exportOutputs(
+  root: string,
+  tasks: Iterable<Task>,
+  targets: string[],
+  outDir: string,
+): Promise<string[]> {
   const wanted = new Set(targets);
   const copied: string[] = [];
   for (const task of tasks) {

@@ -21,6 +21,8 @@ export function lazyLocalStore(root: string): CacheBackend {
 }
 
 /** One line for a cache failure (the cache package's own wording), loaded lazily. */
-export async function describeCacheFailure(failure: Parameters<typeof import('@pipe/cache').describeFailure>[0]): Promise<string> {
+export async function describeCacheFailure(
+  failure: Parameters<typeof import('@pipe/cache').describeFailure>[0],
+): Promise<string> {
   return (await import('@pipe/cache')).describeFailure(failure);
 }

@@ -9,12 +9,12 @@ import { existsSync, renameSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, CacheFailure, Manifest, ManifestOutput } from '@pipe/cache';
-import { describeCacheFailure } from './lazy-cache.js';
-import type { Task, TaskItem } from '../model/types.js';
 import { hashProduct } from '../fingerprint/file-hash.js';
+import type { Task, TaskItem } from '../model/types.js';
 import { stampOf } from '../state/hash-memo.js';
 import type { OutputStamp } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
+import { describeCacheFailure } from './lazy-cache.js';
 
 export type StoreResult =
   | { ok: true; outputs: ManifestOutput[]; warnings: string[] }
@@ -38,7 +38,13 @@ export async function storeOutputs(options: {
     const st = statSync(temp, { throwIfNoEntry: false });
     if (!st?.isFile()) return { ok: false, missing: { output: name, path: relPath(root, finalPath) } };
     const h = await hashProduct(temp);
-    outputs.push({ name, path: relPath(root, finalPath), sha256: h.sha256, size: h.size, mode: st.mode & 0o777 });
+    outputs.push({
+      name,
+      path: relPath(root, finalPath),
+      sha256: h.sha256,
+      size: h.size,
+      mode: st.mode & 0o777,
+    });
   }
   for (const out of outputs) {
     const put = await cache.putBlob(out.sha256, temps[out.name]!);
@@ -55,7 +61,8 @@ export async function storeOutputs(options: {
       createdAt: new Date().toISOString(),
     };
     const put = await cache.putManifest(manifest);
-    if (!put.ok) warnings.push(`cache: storing the manifest of ${task.id}: ${await describeCacheFailure(put.failure)}`);
+    if (!put.ok)
+      warnings.push(`cache: storing the manifest of ${task.id}: ${await describeCacheFailure(put.failure)}`);
   }
   return { ok: true, outputs, warnings };
 }
@@ -97,7 +104,13 @@ export async function publishOutputs(
 
 function stampFor(dest: string, out: ManifestOutput, root: string): OutputStamp {
   const st = stampOf(dest);
-  return { path: relPath(root, dest), sha256: out.sha256, size: out.size, mtimeNs: st?.mtimeNs ?? '0', ino: st?.ino ?? 0 };
+  return {
+    path: relPath(root, dest),
+    sha256: out.sha256,
+    size: out.size,
+    mtimeNs: st?.mtimeNs ?? '0',
+    ino: st?.ino ?? 0,
+  };
 }
 
 export type RestoreResult =
@@ -105,7 +118,12 @@ export type RestoreResult =
   | { ok: false; detail: string; failure?: CacheFailure };
 
 /** Materialise a manifest's outputs at the task's output paths. */
-export async function restoreOutputs(cache: CacheBackend, root: string, task: Task, manifest: Manifest): Promise<RestoreResult> {
+export async function restoreOutputs(
+  cache: CacheBackend,
+  root: string,
+  task: Task,
+  manifest: Manifest,
+): Promise<RestoreResult> {
   const stamps: Record<string, OutputStamp> = {};
   for (const [name, dest] of Object.entries(task.outputs)) {
     const out = manifest.outputs.find((o) => o.name === name);
@@ -121,11 +139,20 @@ export async function restoreOutputs(cache: CacheBackend, root: string, task: Ta
 }
 
 /** Stamps for outputs already in place (an up-to-date task adopted from the cache). */
-export function currentStamps(root: string, task: Task, outputs: Record<string, { sha256: string; size: number }>): Record<string, OutputStamp> {
+export function currentStamps(
+  root: string,
+  task: Task,
+  outputs: Record<string, { sha256: string; size: number }>,
+): Record<string, OutputStamp> {
   const stamps: Record<string, OutputStamp> = {};
   for (const [name, dest] of Object.entries(task.outputs)) {
     const o = outputs[name];
-    if (o) stamps[name] = stampFor(dest, { name, path: relPath(root, dest), sha256: o.sha256, size: o.size, mode: 0 }, root);
+    if (o)
+      stamps[name] = stampFor(
+        dest,
+        { name, path: relPath(root, dest), sha256: o.sha256, size: o.size, mode: 0 },
+        root,
+      );
   }
   return stamps;
 }

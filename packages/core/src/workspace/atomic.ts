@@ -3,7 +3,7 @@
  * crash leaves either the old or the new content under the final name, never half of one.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { open, mkdir, rename } from 'node:fs/promises';
+import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 
 function tempName(file: string): string {

@@ -39,7 +39,13 @@ export function workspaceLayout(root: string, cacheDir?: string): WorkspaceLayou
 /** A workspace-relative POSIX path (what enters keys and records), or the absolute path when outside. */
 export function relPath(root: string, abs: string): string {
   // Fast path (called for every input of every task): a path below the root, already normalised.
-  if (abs.length > root.length + 1 && abs.charCodeAt(root.length) === 47 && abs.startsWith(root) && path.sep === '/' && !abs.includes('/.')) {
+  if (
+    abs.length > root.length + 1 &&
+    abs.charCodeAt(root.length) === 47 &&
+    abs.startsWith(root) &&
+    path.sep === '/' &&
+    !abs.includes('/.')
+  ) {
     return abs.slice(root.length + 1);
   }
   const rel = path.relative(root, abs);
@@ -49,5 +55,6 @@ export function relPath(root: string, abs: string): string {
 
 /** A task id made safe as one file name (`reduce[23523]` → `reduce[23523]`, slashes replaced). */
 export function taskFileName(taskId: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must not reach a file name
   return taskId.replace(/[/\\:*?"<>|\u0000-\u001f]/g, '_').slice(0, 200);
 }

@@ -67,7 +67,12 @@ function tryCreate(file: string, owner: LockOwner): boolean {
 /** Acquire the lock at `file`, waiting up to `waitMs` for a live owner; stale locks are taken over. */
 export async function acquireLock(file: string, options: AcquireOptions): Promise<LockResult> {
   mkdirSync(path.dirname(file), { recursive: true });
-  const me: LockOwner = { pid: process.pid, host: hostname(), buildId: options.buildId, startedAt: new Date().toISOString() };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    buildId: options.buildId,
+    startedAt: new Date().toISOString(),
+  };
   const deadline = Date.now() + (options.waitMs ?? 0);
   let tookOverStale: LockOwner | undefined;
   for (;;) {
