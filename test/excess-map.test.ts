@@ -127,6 +127,17 @@ describe('pipe build excess_map (Crab, shipped data)', () => {
     expect(changed.ended['ran']).toEqual(['excess_map']);
   });
 
+  it('recovers the fan-out from the cache when the workspace state is lost (a build killed before saving it)', async () => {
+    ws.remove('.pipe/state.json');
+    const again = await ws.build(['excess_map']);
+    expect(again.run.code, again.run.stderr).toBe(0);
+    expect(again.ended['failed']).toBeUndefined();
+    // every task of the fan-out is planned again (none silently dropped), and nothing needs to run
+    const all = Object.values(again.ended).flat().sort();
+    expect(all.filter((id) => id.startsWith('datasets['))).toHaveLength(4);
+    expect(again.ended['ran']).toBeUndefined();
+  });
+
   it('reports a config with a wrong unit at its line and column, and leaves the products alone', async () => {
     const before = statSync(ws.path(`${PRODUCTS}/sqrt_ts.fits.gz`)).mtimeMs;
     const config = ws.read('pipelines/excess_map/crab.yaml').replace('min: 1.0 TeV', 'min: 1.0 deg');

@@ -32,13 +32,29 @@ export class BuildOutput {
     private readonly jobs: number,
   ) {}
 
-  buildStart(buildId: string, targets: string[], plan: Plan): void {
+  buildStart(buildId: string, targets: string[], plan: Plan, kernels?: string): void {
     this.total = plan.tasks.size;
     const counts: Record<string, number> = {};
     for (const { decision } of plan.tasks.values())
       counts[decision.action] = (counts[decision.action] ?? 0) + 1;
-    if (this.mode === 'json')
-      jsonLine({ event: 'build-start', buildId, targets, tasks: this.total, plan: counts });
+    if (this.mode === 'json') {
+      jsonLine({
+        event: 'build-start',
+        buildId,
+        targets,
+        tasks: this.total,
+        plan: counts,
+        ...(kernels ? { kernels } : {}),
+      });
+      return;
+    }
+    // One header line: what is being built and with which kernel backend (also in every product's provenance).
+    const toRun = (counts['run'] ?? 0) + (counts['blocked'] ?? 0);
+    if (toRun > 0 || (counts['restore'] ?? 0) > 0) {
+      this.print(
+        `build ${buildId}: ${targets.join(' ')} — ${this.total} tasks planned${kernels ? `, kernels: ${kernels}` : ''}`,
+      );
+    }
   }
 
   event(e: BuildEvent): void {

@@ -155,7 +155,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       signal: abort.signal,
       lockWaitMs: waitMs,
       params: opened.params,
-      onPlan: (plan, buildId) => output.buildStart(buildId, targets, plan),
+      onPlan: (plan, buildId) => output.buildStart(buildId, targets, plan, session.kernelBackend),
       onEvent: (e) => output.event(e),
       ...(slurm ? { executors: slurm.executors } : {}),
       ...(process.env.PIPE_BUILD_ID ? { buildId: process.env.PIPE_BUILD_ID } : {}),

@@ -85,10 +85,15 @@ export function settledOutputs(planned: PlannedTask, root: string): Record<strin
 }
 
 /** Items a settled task produced (from its record or cache manifest). */
-export function settledItems(planned: PlannedTask, state: StateData): TaskItem[] | undefined {
+export function settledItems(
+  planned: PlannedTask,
+  state: StateData,
+  recovered?: ReadonlyMap<string, TaskItem[]>,
+): TaskItem[] | undefined {
   const d = planned.decision;
   if (d.action === 'restore') return d.manifest.items as TaskItem[] | undefined;
-  if (d.action === 'up-to-date') return state.tasks[planned.task.id]?.items;
+  if (d.action === 'up-to-date')
+    return state.tasks[planned.task.id]?.items ?? recovered?.get(planned.task.id);
   return undefined;
 }
 
@@ -100,6 +105,7 @@ export function collectItems(
   plan: Plan,
   state: StateData,
   targets: Iterable<string>,
+  recovered?: ReadonlyMap<string, TaskItem[]>,
 ): Map<string, TaskItem[]> {
   const items = new Map<string, TaskItem[]>();
   for (const target of new Set(targets)) {
@@ -110,7 +116,7 @@ export function collectItems(
       const planned = plan.tasks.get(id)!;
       if (planned.task.target !== target) continue;
       any = true;
-      const got = settledItems(planned, state);
+      const got = settledItems(planned, state, recovered);
       if (planned.decision.action !== 'up-to-date' && planned.decision.action !== 'restore') settled = false;
       else list.push(...(got ?? []));
     }
@@ -126,11 +132,19 @@ export function collectItems(
 export async function planGraph(options: PlanOptions): Promise<Plan> {
   let plan = await planOnce(options, options.graph);
   const items = new Map<string, TaskItem[]>();
+  const recovered = new Map<string, TaskItem[]>();
   while (options.expand && plan.pending.length > 0) {
+    await recoverItems(
+      plan,
+      options,
+      plan.pending.map((p) => p.after),
+      recovered,
+    );
     const ready = collectItems(
       plan,
       options.state,
       plan.pending.map((p) => p.after),
+      recovered,
     );
     const fresh = [...ready.keys()].filter((t) => !items.has(t));
     if (fresh.length === 0) break;
@@ -139,6 +153,28 @@ export async function planGraph(options: PlanOptions): Promise<Plan> {
   }
   plan.items = items;
   return plan;
+}
+
+/**
+ * An up-to-date task that fans out must know its items. If the state lost them (a build that died between
+ * recording the task and recording its items), take them from the task's cache manifest, which stores them with
+ * its outputs; without them the fan-out would silently expand to nothing.
+ */
+async function recoverItems(
+  plan: Plan,
+  options: PlanOptions,
+  targets: Iterable<string>,
+  recovered: Map<string, TaskItem[]>,
+): Promise<void> {
+  const sources = new Set(targets);
+  for (const planned of plan.tasks.values()) {
+    const d = planned.decision;
+    const id = planned.task.id;
+    if (d.action !== 'up-to-date' || !sources.has(planned.task.target) || recovered.has(id)) continue;
+    if (options.state.tasks[id]?.items !== undefined) continue;
+    const manifest = await options.io.manifest(d.key);
+    if (manifest?.items) recovered.set(id, manifest.items as TaskItem[]);
+  }
 }
 
 async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
