@@ -4,7 +4,8 @@
  */
 import type { Kernels } from '@pipe/kernels';
 import { type EnergyAxis, logCentres, nbins } from '../geom/energy-axis.js';
-import type { AeffInputs, EdispInputs, PsfInputs } from './irf-inputs.js';
+import type { EdispInputs, PsfInputs } from './irf-inputs.js';
+import { makeExposure } from './maps.js';
 
 /** gammapy's default PSF map rad axis: 66 linear bins 0–0.66°. */
 export function defaultRadEdges(): Float64Array {
@@ -96,34 +97,11 @@ export function makeEdispKernelMap(
   return { data, exposure };
 }
 
-/** AEFF × livetime at the IRF pixel centres and true-energy centres: the stacking weight of the IRF maps. */
-export function makeIrfExposure(
-  aeff: AeffInputs,
-  offsets: Float64Array,
-  npix: number,
-  energyTrue: EnergyAxis,
-  livetime: number,
-  kernels: Kernels,
-): Float32Array {
-  const nT = nbins(energyTrue);
-  const out = new Float32Array(nT * npix);
-  kernels.evalAeffMap(
-    offsets,
-    npix,
-    aeff.table,
-    aeff.lnENodes,
-    aeff.lnENodes.length,
-    aeff.offNodes,
-    aeff.offNodes.length,
-    aeff.bounds,
-    logCentres(energyTrue),
-    nT,
-    livetime,
-    new Float64Array(2 * nT),
-    out,
-  );
-  return out;
-}
+/**
+ * AEFF × livetime at the IRF pixel centres and true-energy centres: the stacking weight of the IRF maps. The same
+ * evaluation as the exposure map, on the coarse IRF grid's offsets.
+ */
+export const makeIrfExposure = makeExposure;
 
 /** K[t][k] at IRF pixel p of a kernel map with npix pixels (nT × nK values). */
 export function edispKernelAtPixel(
