@@ -1,3 +1,2 @@
-export { reductionGeometry } from './geometry.js';
 export { registerSteps } from './register.js';
 export { observationOfItem, type RunItemData, runItemData } from './run-item.js';

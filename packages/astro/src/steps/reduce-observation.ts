@@ -5,21 +5,23 @@
 
 import type { StepDefinition } from '@pipe/core';
 import { loadKernels } from '@pipe/kernels';
-import { type AnalysisConfig, parseAngle } from '../config/index.js';
+import type { AnalysisConfig } from '../config/index.js';
 import {
   type IrfType,
+  isReductionConfigIssue,
   isReductionFailure,
   loadObservationData,
-  type MapName,
+  type ReductionConfig,
+  type ReductionConfigIssue,
   readSkyMask,
   reduceObservation,
-  SAFE_MASK_METHODS,
-  type SafeMaskMethod,
+  reductionConfigFromConfig,
+  reductionGeometryFromConfig,
   writeDataset,
 } from '../makers/index.js';
 import { convertFrame } from '../wcs/index.js';
 import { sectionParams } from './analysis-params.js';
-import { dropDatasetPaths, reductionGeometry } from './geometry.js';
+import { dropDatasetPaths } from './geometry.js';
 import { observationOfItem } from './run-item.js';
 import { STEP_OUTPUT } from './step-output.js';
 
@@ -73,50 +75,18 @@ const step: StepDefinition<Params> = {
     }
     const checked = sectionParams(section, 'datasets', dropDatasetPaths);
     if (!checked.ok) return checked;
-    if (center === 'pointing') (checked.value as Params).center = 'pointing';
-    const methods = checked.value.datasets.safe_mask.methods;
-    const unsupported = methods.findIndex((m) => !(SAFE_MASK_METHODS as readonly string[]).includes(m));
-    if (unsupported >= 0) {
-      return {
-        ok: false,
-        issues: [
-          {
-            path: ['datasets', 'safe_mask', 'methods', unsupported],
-            message: `safe mask method '${methods[unsupported]}' is not implemented by pipe`,
-            hint: `use ${SAFE_MASK_METHODS.join(', ')}`,
-          },
-        ],
-      };
+    const ds = checked.value.datasets;
+    // What the reduction cannot use is a config error at load time, with its place (the makers' own readers).
+    const config = reductionConfigFromConfig(ds);
+    const geometry = reductionGeometryFromConfig(ds);
+    for (const issue of [config, geometry]) {
+      if (isReductionConfigIssue(issue))
+        return { ok: false, issues: [{ path: issue.path, message: issue.message }] };
     }
-    // SafeMaskMaker parameters are free-form in gammapy's config; read the ones pipe's methods use, with units.
-    const params = checked.value.datasets.safe_mask.parameters;
-    if (params['offset_max'] !== undefined) {
-      const angle = parseAngle(params['offset_max']);
-      if (!angle.ok)
-        return {
-          ok: false,
-          issues: [
-            {
-              path: ['datasets', 'safe_mask', 'parameters', 'offset_max'],
-              message: angle.message,
-              ...(angle.hint ? { hint: angle.hint } : {}),
-            },
-          ],
-        };
-      params['offset_max'] = angle.value;
-    }
-    if (params['bias_percent'] !== undefined && typeof params['bias_percent'] !== 'number') {
-      return {
-        ok: false,
-        issues: [
-          {
-            path: ['datasets', 'safe_mask', 'parameters', 'bias_percent'],
-            message: 'bias_percent must be a number',
-          },
-        ],
-      };
-    }
-    return checked;
+    // Normalise the safe-mask angle (it has units), so "2 deg" and "120 arcmin" give one task key.
+    const offsetMax = (config as ReductionConfig).safeMask.offsetMax;
+    if (offsetMax !== undefined) ds.safe_mask.parameters['offset_max'] = offsetMax;
+    return center === 'pointing' ? { ok: true, value: { ...checked.value, center: 'pointing' } } : checked;
   },
   async run(ctx) {
     if (!ctx.item)
@@ -130,29 +100,14 @@ const step: StepDefinition<Params> = {
     ) as IrfType[];
     const obs = await loadObservationData(observationOfItem(ctx.item), irfs);
     if ('reason' in obs) throw new Error(obs.message);
-    const rg = reductionGeometry(ctx.params.center === 'pointing' ? centredOn(ds, obs.pointing) : ds);
-    const exclusionFile = ctx.inputs['exclusion']?.[0];
-    let background: Parameters<typeof reduceObservation>[2]['background'] = { method: 'none' };
-    if (ds.background.method === 'fov_background') {
-      const exclusion = exclusionFile === undefined ? undefined : readSkyMask(exclusionFile);
-      if (exclusion && 'reason' in exclusion) throw new Error(exclusion.message);
-      background = { method: 'fov_background', ...(exclusion ? { exclusion } : {}) };
-    }
-    const params = ds.safe_mask.parameters as { offset_max?: unknown; bias_percent?: unknown };
-    const result = reduceObservation(
-      obs,
-      rg,
-      {
-        maps: ds.map_selection as MapName[],
-        safeMask: {
-          methods: ds.safe_mask.methods as SafeMaskMethod[],
-          ...(typeof params.offset_max === 'number' ? { offsetMax: params.offset_max } : {}),
-          ...(typeof params.bias_percent === 'number' ? { biasPercent: params.bias_percent } : {}),
-        },
-        background,
-      },
-      kernels,
+    const rg = orThrow(
+      reductionGeometryFromConfig(ctx.params.center === 'pointing' ? centredOn(ds, obs.pointing) : ds),
     );
+    const exclusionFile = ctx.inputs['exclusion']?.[0];
+    const exclusion = exclusionFile === undefined ? undefined : readSkyMask(exclusionFile);
+    if (exclusion && 'reason' in exclusion) throw new Error(exclusion.message);
+    const config = orThrow(reductionConfigFromConfig(ds, exclusion));
+    const result = reduceObservation(obs, rg, config, kernels);
     if (isReductionFailure(result)) throw new Error(result.message);
     for (const w of result.warnings) ctx.log.warn(w.message);
     writeDataset(ctx.outputs['dataset']!, result.dataset, STEP_OUTPUT);
@@ -167,6 +122,12 @@ const step: StepDefinition<Params> = {
 };
 
 /** The datasets section with the map centred on a run's pointing, in the frame the config asks for. */
+/** Params were checked at load time, so an issue here is a bug, not bad input. */
+function orThrow<T extends object>(v: T | ReductionConfigIssue): T {
+  if (isReductionConfigIssue(v)) throw new Error(`${v.path.join('.')}: ${v.message}`);
+  return v as T;
+}
+
 function centredOn(
   ds: AnalysisConfig['datasets'],
   pointing: { ra: number; dec: number },

@@ -8,13 +8,15 @@ import { loadKernels } from '@pipe/kernels';
 import type { AnalysisConfig } from '../config/index.js';
 import {
   isDatasetReadFailure,
+  isReductionConfigIssue,
   type MapDataset,
   readDataset,
+  reductionGeometryFromConfig,
   stackDatasets,
   writeDataset,
 } from '../makers/index.js';
 import { sectionParams } from './analysis-params.js';
-import { dropDatasetPaths, reductionGeometry } from './geometry.js';
+import { dropDatasetPaths } from './geometry.js';
 import { STEP_OUTPUT } from './step-output.js';
 
 type Params = { datasets: AnalysisConfig['datasets'] };
@@ -40,7 +42,9 @@ const step: StepDefinition<Params> = {
       if (isDatasetReadFailure(ds)) throw new Error(ds.message);
       runs.push(ds);
     }
-    const stacked = stackDatasets(runs, reductionGeometry(ctx.params.datasets), kernels);
+    const rg = reductionGeometryFromConfig(ctx.params.datasets);
+    if (isReductionConfigIssue(rg)) throw new Error(`${rg.path.join('.')}: ${rg.message}`);
+    const stacked = stackDatasets(runs, rg, kernels);
     writeDataset(ctx.outputs['stacked']!, stacked, STEP_OUTPUT);
     ctx.log.info(`stacked ${runs.length} runs, livetime ${stacked.livetime.toFixed(1)} s`);
     return { metadata: { runs: runs.length, livetime: stacked.livetime } };
