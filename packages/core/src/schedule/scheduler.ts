@@ -227,6 +227,7 @@ class Scheduler {
     const task = this.tasks.get(id)!;
     this.inFlight++;
     let decision: Decision;
+    let items: TaskItem[] | undefined;
     try {
       decision =
         planned && planned.action !== 'blocked'
@@ -241,12 +242,13 @@ class Scheduler {
               target: this.o.pipeline.targets.get(task.target)!,
               forced: isForced(this.o.force, task.target),
             });
+      if (decision.action === 'up-to-date') items = await this.upToDateItems(task, decision.key);
     } finally {
       this.inFlight--;
     }
     switch (decision.action) {
       case 'up-to-date':
-        this.settleUpToDate(id, decision);
+        this.settleUpToDate(id, decision, items);
         break;
       case 'restore':
         this.restoreQueue.push({ id, decision });
@@ -263,7 +265,22 @@ class Scheduler {
     this.pump();
   }
 
-  private settleUpToDate(id: string, decision: Extract<Decision, { action: 'up-to-date' }>) {
+  /**
+   * The items of an up-to-date task whose items a pending fan-out needs: from the state, or, when the state
+   * lost them (a build that died between recording the task and its items), from the task's cache manifest.
+   */
+  private async upToDateItems(task: Task, key: string): Promise<TaskItem[] | undefined> {
+    const recorded = this.o.state.tasks[task.id]?.items;
+    if (recorded !== undefined || !this.pending.some((p) => p.after === task.target)) return recorded;
+    const manifest = await this.o.io.manifest(key);
+    return manifest?.items as TaskItem[] | undefined;
+  }
+
+  private settleUpToDate(
+    id: string,
+    decision: Extract<Decision, { action: 'up-to-date' }>,
+    items = this.o.state.tasks[id]?.items,
+  ) {
     if (this.reports.has(id)) return;
     if (decision.adopted)
       this.record(id, {
@@ -272,7 +289,7 @@ class Scheduler {
         outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, decision.outputs),
       });
     this.report({ id, key: decision.key, state: 'up-to-date' });
-    this.succeed(id, decision.outputs, this.o.state.tasks[id]?.items);
+    this.succeed(id, decision.outputs, items);
   }
 
   private record(id: string, rec: Omit<TaskRecord, 'buildId'>) {

@@ -1,0 +1,80 @@
+/**
+ * A fan-out whose item source is decided up to date *during* a build (its upstream reran but wrote the same
+ * bytes: restat) must still know its items when the workspace state lost them (a build killed between
+ * recording the task and its items): they come from the source's cache manifest, so the fan-out is not
+ * silently expanded to nothing.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+const NORMALISE =
+  "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8').trim().toLowerCase())";
+
+const LIST_STEP = `
+import { readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+export default {
+  name: 'test.list',
+  version: '1',
+  run(ctx) {
+    const names = readFileSync(ctx.inputs.names[0], 'utf8').split(',');
+    writeFileSync(ctx.outputs.out, names.join('\\n'));
+    return { items: names.map((id) => ({ id, files: [], data: id })) };
+  },
+};
+`;
+
+const EACH_STEP = `
+import { writeFileSync } from 'node:fs';
+export default {
+  name: 'test.each',
+  version: '1',
+  run(ctx) { writeFileSync(ctx.outputs.out, 'item ' + ctx.item.id); },
+};
+`;
+
+const PIPELINE = `version: 1
+targets:
+  names:
+    inputs: { src: names.txt }
+    command: [node, -e, ${JSON.stringify(NORMALISE)}, "{inputs.src}", "{outputs.out}"]
+    outputs: { out: out/names.txt }
+  list:
+    step: ./steps/list.mjs
+    inputs: { names: { target: names } }
+    outputs: { out: out/list.txt }
+  each:
+    step: ./steps/each.mjs
+    foreach: { items: list }
+    outputs: { out: "out/each/{item}.txt" }
+`;
+
+describe('pipe build: fan-out items lost from the state', () => {
+  it('takes them from the cache manifest when the source is re-decided up to date in the build', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': PIPELINE,
+      'names.txt': 'a,b,c',
+      'steps/list.mjs': LIST_STEP,
+      'steps/each.mjs': EACH_STEP,
+    });
+    const first = await ws.build(['each']);
+    expect(first.end?.status).toBe('succeeded');
+    expect(first.ended.ran).toEqual(['each[a]', 'each[b]', 'each[c]', 'list', 'names']);
+
+    // The state forgets the list's items, as after a build killed before it saved them.
+    const stateFile = ws.path('.pipe/state.json');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { tasks: Record<string, { items?: unknown }> };
+    expect(state.tasks.list?.items).toBeDefined();
+    delete state.tasks.list!.items;
+    writeFileSync(stateFile, JSON.stringify(state));
+
+    // `names` reruns but writes the same bytes: `list` is decided up to date only during the build.
+    ws.write('names.txt', 'A,B,C\n');
+    const second = await ws.build(['each']);
+    expect(second.end?.status).toBe('succeeded');
+    expect(second.ended.ran).toEqual(['names']);
+    expect(second.ended['up-to-date']).toEqual(['each[a]', 'each[b]', 'each[c]', 'list']);
+    expect(ws.read('out/each/b.txt')).toBe('item b');
+  });
+});
