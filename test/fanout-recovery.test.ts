@@ -64,7 +64,9 @@ describe('pipe build: fan-out items lost from the state', () => {
 
     // The state forgets the list's items, as after a build killed before it saved them.
     const stateFile = ws.path('.pipe/state.json');
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { tasks: Record<string, { items?: unknown }> };
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      tasks: Record<string, { items?: unknown }>;
+    };
     expect(state.tasks.list?.items).toBeDefined();
     delete state.tasks.list!.items;
     writeFileSync(stateFile, JSON.stringify(state));
