@@ -251,6 +251,13 @@ function normalisedShape() {
   };
 }
 
+/** Keys, types and units only (no cross-field rules): for sections that other parts of a config complete. */
+export function checkAnalysisKeys(raw: unknown): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  check(SCHEMA, raw, [], issues);
+  return issues;
+}
+
 /** Validate a parsed gammapy analysis config. Cross-field rules for a 3D excess map are checked too. */
 export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issues: ParamIssue[] } {
   const issues: ParamIssue[] = [];

@@ -1,7 +1,23 @@
-/** Config-schema module for the engine's registry: validates a whole gammapy analysis config file. */
+/**
+ * Config-schema module for the engine's registry: validates a whole gammapy config file — the analysis config
+ * of gammapy 1.0 (AnalysisConfig) or the multi-step workflow config (WorkflowConfig with `steps:`) — and
+ * expands a workflow config into its targets (the engine's `targets` hook; see workflow-targets.ts).
+ */
+import { fileURLToPath } from 'node:url';
 import { readAnalysisConfig } from './analysis-config.js';
+import { isWorkflowConfig, readWorkflowConfig } from './workflow-config.js';
+import { workflowTargets } from './workflow-targets.js';
 
 export default {
   name: 'gammapy.analysis',
-  validate: (config: unknown) => readAnalysisConfig(config).issues,
+  validate: (config: unknown) =>
+    isWorkflowConfig(config) ? readWorkflowConfig(config).issues : readAnalysisConfig(config).issues,
+  targets: workflowTargets,
+  // The modules that decide a workflow config's targets (the pipeline cache and pipe watch track them).
+  sourceFiles: [
+    './gammapy-schema.js',
+    './workflow-config.js',
+    './workflow-targets.js',
+    './analysis-config.js',
+  ].map((f) => fileURLToPath(new URL(f, import.meta.url))),
 };

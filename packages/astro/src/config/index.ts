@@ -1,2 +1,16 @@
-export { type AnalysisConfig, type ParamIssue, readAnalysisConfig, suggest } from './analysis-config.js';
+export {
+  type AnalysisConfig,
+  checkAnalysisKeys,
+  type ParamIssue,
+  readAnalysisConfig,
+  suggest,
+} from './analysis-config.js';
 export { parseAngle, parseEnergy, parseTime } from './quantity.js';
+export {
+  deepMerge,
+  isWorkflowConfig,
+  readWorkflowConfig,
+  WORKFLOW_STEP_TYPES,
+  type WorkflowStep,
+} from './workflow-config.js';
+export { workflowTargets } from './workflow-targets.js';

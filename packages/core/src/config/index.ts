@@ -1,5 +1,12 @@
 /** Public entry of config loading: pipe.yaml → Pipeline, diagnostics and their rendering. */
 export { formatLocation, hasErrors, makeDiagnostic, sortDiagnostics } from './diagnostics.js';
+export type {
+  ConfigPath,
+  ConfigSubtrees,
+  GeneratedTarget,
+  GeneratedTargets,
+  TargetGenerator,
+} from './generate.js';
 export { type LoadOptions, type LoadResult, loadPipeline } from './load.js';
 export { type RenderOptions, renderDiagnostic, renderDiagnostics } from './render.js';
 export { MEM_PATTERN, pipeJsonSchema, TARGET_NAME_PATTERN, TIME_PATTERN } from './schema.js';

@@ -1,7 +1,8 @@
 /**
  * loadPipeline: pipe.yaml (and its includes and config file) → a validated Pipeline, or every
  * problem found, each with file:line:col. Stages: read files → merge targets → config file →
- * --param overrides → build targets → step params → cross-target checks and cycles.
+ * --param overrides → targets the config's schema generates (see generate.ts) → build targets → step params →
+ * cross-target checks and cycles.
  */
 import path from 'node:path';
 import type { Node } from 'yaml';
@@ -12,6 +13,7 @@ import { type ConfigSource, loadConfigFile, validateConfigSchema } from './confi
 import { findCycles } from './cycles.js';
 import { formatLocation, hasErrors, makeDiagnostic, sortDiagnostics } from './diagnostics.js';
 import { readPipelineFiles } from './files.js';
+import { generateTargets, readsConfig } from './generate.js';
 import { applyOverrides } from './overrides.js';
 import { nodeAt } from './schema-issues.js';
 import { spanOf } from './source.js';
@@ -62,6 +64,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   const declared = typeof top?.config === 'string' ? { file: top.config } : top?.config;
   const configNode = nodeAt(rootEntry.source, ['config']);
   let config: ConfigSource | undefined;
+  const generatorFiles: string[] = [];
   const configPath = options.configFile
     ? path.resolve(cwd, options.configFile)
     : declared && path.resolve(root, declared.file);
@@ -78,7 +81,17 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   diagnostics.push(...overrides.diagnostics);
   if (config) {
     const schemaSpan = spanOf(rootEntry.source, nodeAt(rootEntry.source, ['config', 'schema']));
-    diagnostics.push(...(await validateConfigSchema(config, options.registry, schemaSpan, overrides.marks)));
+    const issues = await validateConfigSchema(config, options.registry, schemaSpan, overrides.marks);
+    diagnostics.push(...issues);
+    // A config that describes its own workflow: its targets replace those written over the config's plain form.
+    const generated = await generateTargets(config, options.registry, !hasErrors(issues));
+    diagnostics.push(...generated.diagnostics);
+    if (generated.claimed) {
+      generatorFiles.push(...generated.sourceFiles);
+      for (const [name, t] of targets) if (readsConfig(t)) targets.delete(name);
+      for (const t of mergeTargets([...targets.values(), ...generated.targets], diagnostics).values())
+        targets.set(t.name, t);
+    }
   }
 
   const drafts = new Map<string, TargetDraft>();
@@ -104,7 +117,11 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     file: rootFile,
     root,
     targets: new Map([...drafts].map(([name, d]) => [name, d.target])),
-    sourceFiles: [...read.files.map((f) => f.source.file), ...(config ? [config.source.file] : [])],
+    sourceFiles: [
+      ...read.files.map((f) => f.source.file),
+      ...(config ? [config.source.file] : []),
+      ...generatorFiles,
+    ],
     defaults,
   };
   if (configPath)

@@ -24,12 +24,14 @@ export interface ParamsContext {
   /** Nodes that --param overrides put in place, with the override text. */
   overrides: WeakMap<Node, string>;
   diagnostics: Diagnostic[];
+  /** Substitute `${config...}` in string values (default true; false for values taken from the config itself). */
+  substitute?: boolean;
 }
 
 /** Convert a target's `params:` map node, substituting `${config...}`. */
 export function resolveParams(node: unknown, ctx: ParamsContext): ParamsWithOrigins {
   const origins = new Map<string, Origin>();
-  const value = isMap(node) ? convert(node, [], ctx, ctx.source, true, origins) : {};
+  const value = isMap(node) ? convert(node, [], ctx, ctx.source, ctx.substitute ?? true, origins) : {};
   return { value: value as Record<string, unknown>, origins };
 }
 

@@ -32,6 +32,8 @@ export interface TargetSource {
   keyNode: Node;
   node: Node;
   doc: TargetDoc;
+  /** Params are taken as they are, without `${config...}` substitution (targets generated from the config). */
+  literalParams?: boolean;
 }
 
 /** A built target plus what later checks need to point at (kept out of the model). */
@@ -74,6 +76,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     config: ctx.config,
     overrides: ctx.overrides,
     diagnostics: ctx.diagnostics,
+    substitute: !ts.literalParams,
   });
 
   const inputs: Record<string, InputSpec[]> = {};

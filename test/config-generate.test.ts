@@ -1,0 +1,131 @@
+// The engine's generic hook for config-dependent graphs: a config schema that exports `targets(config)` expands a
+// config into targets, which replace the targets written over the config (those using ${config...}) and are
+// validated like written ones, with errors at file:line:col of the config. No domain code: a toy schema and step.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createStepRegistry, expandGraph, type LoadResult, loadPipeline } from '@pipe/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const SCHEMA = `
+export default {
+  name: 'test.jobs',
+  validate: () => [],
+  targets(config) {
+    if (!config || !Array.isArray(config.jobs)) return undefined;
+    return {
+      targets: config.jobs.map((job, i) => ({
+        name: job.name,
+        at: ['jobs', i],
+        target: {
+          step: 'test.check',
+          params: { opts: { $config: [['defaults'], ['jobs', i, 'opts']] } },
+          outputs: job.bad ? 42 : { out: 'out/' + job.name + '.txt' },
+        },
+      })),
+    };
+  },
+};
+`;
+
+const STEP = `
+export default {
+  name: 'test.check',
+  version: '1',
+  validateParams(p) {
+    const n = p?.opts?.n;
+    return typeof n === 'number' && n >= 0
+      ? { ok: true, value: p }
+      : { ok: false, issues: [{ path: ['opts', 'n'], message: 'n must be a number >= 0' }] };
+  },
+  run() {},
+};
+`;
+
+const PIPE = `version: 1
+config: {file: params.yaml, schema: test.jobs}
+targets:
+  templated:
+    command: [node, -e, '0', '{params.n}']
+    params: {n: '\${config.defaults.n}'}
+    outputs: {out: out/templated.txt}
+  independent:
+    command: [node, -e, '0']
+    outputs: {out: out/independent.txt}
+`;
+
+describe('targets generated from the config (core hook)', () => {
+  let ws: string;
+  const registry = createStepRegistry();
+
+  beforeAll(() => {
+    ws = mkdtempSync(path.join(tmpdir(), 'pipe-generate-'));
+    writeFileSync(path.join(ws, 'schema.mjs'), SCHEMA);
+    writeFileSync(path.join(ws, 'check.mjs'), STEP);
+    writeFileSync(path.join(ws, 'pipe.yaml'), PIPE);
+    registry.registerConfigSchema('test.jobs', path.join(ws, 'schema.mjs'));
+    registry.register('test.check', path.join(ws, 'check.mjs'));
+  });
+  afterAll(() => rmSync(ws, { recursive: true, force: true }));
+
+  async function load(config: string): Promise<LoadResult> {
+    writeFileSync(path.join(ws, 'params.yaml'), config);
+    return loadPipeline(path.join(ws, 'pipe.yaml'), { registry, cwd: ws, env: {} });
+  }
+
+  it('keeps the written targets when the schema does not expand the config', async () => {
+    const result = await load('defaults: {n: 1}\n');
+    expect(result.ok && [...result.pipeline.targets.keys()].sort()).toEqual(['independent', 'templated']);
+  });
+
+  it('replaces the targets that read the config, keeps the others, merges config subtrees (later wins)', async () => {
+    const result = await load(
+      ['defaults: {n: 1, mode: fast}', 'jobs:', '  - {name: a}', '  - {name: b, opts: {n: 2}}', ''].join(
+        '\n',
+      ),
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    const { targets } = result.pipeline;
+    expect([...targets.keys()].sort()).toEqual(['a', 'b', 'independent']);
+    expect(targets.get('a')!.params).toEqual({ opts: { n: 1, mode: 'fast' } });
+    expect(targets.get('b')!.params).toEqual({ opts: { n: 2, mode: 'fast' } });
+    // The generated target points at its config entry.
+    expect(targets.get('b')!.span).toMatchObject({ file: path.join(ws, 'params.yaml'), line: 4 });
+    const graph = expandGraph(result.pipeline, { targets: ['a', 'b'] });
+    expect([...graph.tasks.keys()].sort()).toEqual(['a', 'b']);
+    expect(graph.tasks.get('b')!.outputs['out']).toBe(path.join(ws, 'out/b.txt'));
+  });
+
+  it("reports a step's param issue at the config value it came from (the override or the default)", async () => {
+    const text = ['defaults: {n: -1}', 'jobs:', '  - {name: a}', '  - {name: b, opts: {n: -5}}', ''].join(
+      '\n',
+    );
+    const result = await load(text);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.diagnostics.map((d) => [d.code, d.span?.line, d.span?.col])).toEqual([
+      ['invalid-param', 1, 15],
+      ['invalid-param', 4, 25],
+    ]);
+  });
+
+  it('reports a generated target of the wrong shape at its config entry', async () => {
+    const result = await load(
+      ['defaults: {n: 1}', 'jobs:', '  - {name: a}', '  - {name: c, bad: true}', ''].join('\n'),
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.diagnostics).toHaveLength(1);
+    expect(result.diagnostics[0]).toMatchObject({
+      code: 'invalid-generated-target',
+      span: { line: 4, col: 5 },
+    });
+  });
+
+  it('a generated target may not take the name of a target that stays', async () => {
+    const result = await load(['defaults: {n: 1}', 'jobs:', '  - {name: independent}', ''].join('\n'));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.diagnostics.map((d) => d.code)).toEqual(['duplicate-target']);
+  });
+});
