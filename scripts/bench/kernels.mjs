@@ -324,6 +324,16 @@ function printTable() {
     }
   }
   console.log(lines.join('\n'));
+  // Issue #5: a 0.5° correlation should cost at most 2× a 0.1° one (time ratio = inverse rate ratio).
+  const corr = (deg, impl) =>
+    rows.find((r) => r.kernel.startsWith(`correlateDisk ${deg}`) && r.impl === impl);
+  const ratios = [...new Set(rows.filter((r) => r.kernel.startsWith('correlateDisk')).map((r) => r.impl))]
+    .map((impl) => {
+      const [small, large] = [corr('0.1°', impl), corr('0.5°', impl)];
+      return small && large ? `${impl} ${(small.cpu / large.cpu).toFixed(2)}×` : undefined;
+    })
+    .filter(Boolean);
+  if (ratios.length > 0) console.log(`correlateDisk CPU time 0.5° / 0.1°: ${ratios.join(', ')}`);
 }
 
 const cores = availableParallelism();

@@ -1,8 +1,17 @@
-// Event binning (science spec §4.1), the same algorithm as native/src/bin_events.rs: a branch-free
-// projection with polynomial sin/cos/atan decides every event that lies farther than a safety band
-// from a pixel or energy edge; the indices of the others are written to `uncertain` and the caller
-// bins them with the reference kernel, so counts equal the reference's exact projection.
+// Event binning (science spec §4.1) in three tiers, each deciding only what its error bound allows:
+// 1. float32, four events per f32x4 vector: polynomial sin/cos/atan and a bit-level logarithm with a
+//    per-event bound on the pixel and energy-bin error (float32 rounding included; binEventsFloat32.ts);
+//    it decides every event farther than that band from a pixel or energy edge (≈ 95 % of them).
+// 2. float64, one event at a time (`binOne`, the algorithm of native/src/bin_events.rs, error ≲ 1e-13
+//    rad against a band of 1e-9 rad): the events tier 1 left, and the last count % 4.
+// 3. the reference kernel, run by the caller on the indices written to `uncertain`: the few events
+//    within 1e-9 rad of an edge, every event exactly on one, and the projection's special cases.
+// So the counts equal the reference's exact projection.
 export { heapBase } from './common';
+import {
+  BAND_E, BAND_E1, C, D, HALF, INF, INV_STEP, LN0, MIN_NORMAL, MINUS1, MINUS2, NE, NE1, NX, NY, ONE, SCRATCH, ZERO,
+  demote4, gBX, gBY, gFlag, gX, gY, ln4, sel, setupTier1, tier1Project,
+} from './binEventsFloat32';
 
 const DEG: f64 = Math.PI / 180.0;
 const RAD: f64 = 180.0 / Math.PI;
@@ -73,10 +82,33 @@ let gNy: i32 = 0;
 let gNE: i32 = 0;
 let gBx: f64 = 0;
 let gBy: f64 = 0;
+let gRa: usize = 0;
+let gDec: usize = 0;
+let gEnergy: usize = 0;
+let gEdges: usize = 0;
+let gTan = false;
+let gUniform = false;
+let gX0: f64 = 0;
+let gY0: f64 = 0;
+let gSx: f64 = 0;
+let gSy: f64 = 0;
+let gLn0: f64 = 0;
+let gInvStep: f64 = 0;
+let gBandE: f64 = 0;
+let gR0: f64 = 0;
+let gR1: f64 = 0;
+let gR2: f64 = 0;
+let gR3: f64 = 0;
+let gR4: f64 = 0;
+let gR5: f64 = 0;
+let gR6: f64 = 0;
+let gR7: f64 = 0;
+let gR8: f64 = 0;
 
 /** Rounds one projected event, applies the safety bands, and counts it or lists it as undecided. */
 @inline function settle(i: i32, x: f64, y: f64, flag: bool, ie: i32, nearE: bool): void {
-  if (x != x || y != y) return;
+  // A flagged event goes to the reference even when the polynomials gave NaN for it.
+  if (!flag && (x != x || y != y)) return;
   const nx = gNx;
   const ny = gNy;
   const nE = gNE;
@@ -103,205 +135,215 @@ let gBy: f64 = 0;
   }
 }
 
-// f64x2 versions of the helpers above, for two events at a time (WebAssembly SIMD).
-@inline function sel2(mask: v128, a: v128, b: v128): v128 {
-  return v128.bitselect(a, b, mask);
+/** Tier 2: event i in float64 (see the top of this file), counted or listed for the reference. */
+function binOne(i: i32): void {
+  const nE = gNE;
+  const e = f64At(gEnergy, i);
+  let ie: i32 = -1;
+  let nearE = false;
+  if (gUniform) {
+    if (e >= 2.2250738585072014e-308 && e < Infinity) {
+      const f = (fastLn(e) - gLn0) * gInvStep;
+      const fk = Math.floor(f);
+      const rf = f - fk;
+      ie = <i32>max(-2.0, min(<f64>nE + 1, fk));
+      nearE = rf < gBandE || rf > 1.0 - gBandE;
+    } else ie = -2;
+  } else {
+    for (let k = 0; k <= nE; k++) {
+      const edge = f64At(gEdges, k);
+      ie += i32(e >= edge);
+      nearE = nearE || Math.abs(e - edge) <= ENERGY_BAND * Math.abs(edge);
+    }
+  }
+  // An energy surely outside the axis drops the event whatever its position (the reference tests it first).
+  if (!nearE && (ie < 0 || ie >= nE)) return;
+  const rav = f64At(gRa, i);
+  const decv = f64At(gDec, i);
+  const a0 = (rav - 360.0 * Math.round(rav / 360.0)) * DEG;
+  const fold = Math.abs(a0) > FRAC_PI_2;
+  const a = fold ? copysign<f64>(Math.PI, a0) - a0 : a0;
+  const b = decv * DEG;
+  const sa = sinHalf(a);
+  const ca = fold ? -cosHalf(a) : cosHalf(a);
+  const sb = sinHalf(b);
+  const cb = cosHalf(b);
+  const cx = cb * ca;
+  const cy = cb * sa;
+  const cz = sb;
+  const px = gR0 * cx + gR1 * cy + gR2 * cz;
+  const py = gR3 * cx + gR4 * cy + gR5 * cz;
+  const pz = gR6 * cx + gR7 * cy + gR8 * cz;
+  let x: f64;
+  let y: f64;
+  // Outside [−90°, 90°] the latitude polynomials do not hold; beyond 1e6° the reference's own
+  // ra·π/180 rounds by more than 1e-11 rad: the reference decides.
+  let flag = Math.abs(decv) > 90.0 || Math.abs(rav) > 1e6;
+  if (gTan) {
+    const inv = px > 0 ? 1.0 / px : NaN;
+    x = gX0 + py * inv * gSx;
+    y = gY0 + pz * inv * gSy;
+  } else {
+    x = gX0 + atan2Fast(py, px) * gSx;
+    y = gY0 + atan2Fast(pz, Math.sqrt(px * px + py * py)) * gSy;
+    flag = flag || (px < 0 && Math.abs(py) < 1e-9) || Math.abs(pz) > 1.0 - 1e-10;
+  }
+  settle(i, x, y, flag, ie, nearE);
 }
 
-@inline function horner2(z: v128, c0: f64, c1: f64, c2: f64, c3: f64, c4: f64, c5: f64, c6: f64, c7: f64, c8: f64): v128 {
-  let p = f64x2.splat(c8);
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(c7));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(c6));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(c5));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(c4));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(c3));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(c2));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(c1));
-  return f64x2.add(f64x2.mul(p, z), f64x2.splat(c0));
-}
 
-@inline function sinHalf2(a: v128): v128 {
-  const z = f64x2.mul(a, a);
-  return f64x2.mul(a, horner2(z, 1.0, -0.16666666666666666, 0.008333333333333333, -0.0001984126984126984, 2.7557319223985893e-6, -2.505210838544172e-8, 1.6059043836821613e-10, -7.647163731819816e-13, 0.0));
-}
-
-@inline function cosHalf2(a: v128): v128 {
-  const z = f64x2.mul(a, a);
-  return horner2(z, 1.0, -0.5, 0.041666666666666664, -0.001388888888888889, 2.48015873015873e-5, -2.755731922398589e-7, 2.08767569878681e-9, -1.1470745597729725e-11, 4.779477332387385e-14);
-}
-
-@inline function atan2Fast2(y: v128, x: v128): v128 {
-  const ax = f64x2.abs(x);
-  const ay = f64x2.abs(y);
-  const mn = f64x2.pmin(ax, ay);
-  const mx = f64x2.pmax(ax, ay);
-  const hi = f64x2.ge(mn, f64x2.mul(f64x2.splat(11.0 / 16.0), mx));
-  const mid = f64x2.ge(mn, f64x2.mul(f64x2.splat(7.0 / 16.0), mx));
-  const c = sel2(hi, f64x2.splat(1.0), sel2(mid, f64x2.splat(0.5), f64x2.splat(0.0)));
-  const base = sel2(hi, f64x2.splat(FRAC_PI_4), sel2(mid, f64x2.splat(4.63647609000806093515e-1), f64x2.splat(0.0)));
-  const den = f64x2.add(mx, f64x2.mul(c, mn));
-  const u = sel2(f64x2.gt(den, f64x2.splat(0)), f64x2.div(f64x2.sub(mn, f64x2.mul(c, mx)), den), f64x2.splat(0));
-  const z = f64x2.mul(u, u);
-  const w = f64x2.mul(z, z);
-  const s1 = f64x2.mul(z, horner2(w, 3.33333333333329318027e-1, 1.42857142725034663711e-1, 9.09088713343650656196e-2, 6.66107313738753120669e-2, 4.97687799461593236017e-2, 1.62858201153657823623e-2, 0, 0, 0));
-  const s2 = f64x2.mul(w, horner2(w, -1.99999999998764832476e-1, -1.11111104054623557880e-1, -7.69187620504482999495e-2, -5.83357013379057348645e-2, -3.65315727442169155270e-2, 0, 0, 0, 0));
-  let r = f64x2.add(base, f64x2.sub(u, f64x2.mul(u, f64x2.add(s1, s2))));
-  r = sel2(f64x2.gt(ay, ax), f64x2.sub(f64x2.splat(FRAC_PI_2), r), r);
-  r = sel2(f64x2.lt(x, f64x2.splat(0)), f64x2.sub(f64x2.splat(Math.PI), r), r);
-  return sel2(f64x2.lt(y, f64x2.splat(0)), f64x2.neg(r), r);
-}
-
-@inline function fastLn2(x: v128): v128 {
-  let k = f64x2.sub(v128.or(i64x2.shr_u(x, 52), i64x2.splat(0x4330000000000000)), f64x2.splat(4503599627370496.0 + 1023.0));
-  let m = v128.or(v128.and(x, i64x2.splat(0x000fffffffffffff)), i64x2.splat(0x3ff0000000000000));
-  const big = f64x2.gt(m, f64x2.splat(Math.SQRT2));
-  m = sel2(big, f64x2.mul(m, f64x2.splat(0.5)), m);
-  k = sel2(big, f64x2.add(k, f64x2.splat(1.0)), k);
-  const s = f64x2.div(f64x2.sub(m, f64x2.splat(1.0)), f64x2.add(m, f64x2.splat(1.0)));
-  const z = f64x2.mul(s, s);
-  const p = horner2(z, 2.0, 2.0 / 3.0, 2.0 / 5.0, 2.0 / 7.0, 2.0 / 9.0, 2.0 / 11.0, 2.0 / 13.0, 0, 0);
-  return f64x2.add(f64x2.mul(k, f64x2.splat(Math.LN2)), f64x2.mul(s, p));
-}
-
-/**
- * Bins events [0, count) of ra/dec/energy (f64) into `out` (f32 cube [ie][iy][ix], added to) through the
- * 14-value WCS block `wcs` (src/reference/sky.ts); `edges` and `lnEdges` hold the nE + 1 energy edges and
- * their logarithms. Indices of events left to the reference go to `uncertain` (u32, capacity count); returns
- * how many, or −1 for an unknown projection code.
- */
-export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs: usize, nx: i32, ny: i32, edges: usize, lnEdges: usize, nE: i32, out: usize, uncertain: usize): i32 {
+/** Per-call setup shared by binEvents and project4: geometry into globals and the tier-1 tables. */
+function setup(ra: usize, dec: usize, energy: usize, wcs: usize, nx: i32, ny: i32, edges: usize, lnEdges: usize, nE: i32): bool {
   const code = f64At(wcs, 0);
-  if (code != 0 && code != 1) return -1;
-  const tan = code == 1;
-  const x0 = f64At(wcs, 1);
-  const y0 = f64At(wcs, 2);
+  if (code != 0 && code != 1) return false;
+  gTan = code == 1;
+  gRa = ra;
+  gDec = dec;
+  gEnergy = energy;
+  gEdges = edges;
+  gX0 = f64At(wcs, 1);
+  gY0 = f64At(wcs, 2);
   const cdelt1 = f64At(wcs, 3);
   const cdelt2 = f64At(wcs, 4);
-  const r0 = f64At(wcs, 5), r1 = f64At(wcs, 6), r2 = f64At(wcs, 7);
-  const r3 = f64At(wcs, 8), r4 = f64At(wcs, 9), r5 = f64At(wcs, 10);
-  const r6 = f64At(wcs, 11), r7 = f64At(wcs, 12), r8 = f64At(wcs, 13);
-  const bx = 1e-6 + (ANGLE_ERROR * RAD) / Math.abs(cdelt1);
-  const by = 1e-6 + (ANGLE_ERROR * RAD) / Math.abs(cdelt2);
-  const sx = RAD / cdelt1;
-  const sy = RAD / cdelt2;
+  gR0 = f64At(wcs, 5);
+  gR1 = f64At(wcs, 6);
+  gR2 = f64At(wcs, 7);
+  gR3 = f64At(wcs, 8);
+  gR4 = f64At(wcs, 9);
+  gR5 = f64At(wcs, 10);
+  gR6 = f64At(wcs, 11);
+  gR7 = f64At(wcs, 12);
+  gR8 = f64At(wcs, 13);
+  gBx = 1e-6 + (ANGLE_ERROR * RAD) / Math.abs(cdelt1);
+  gBy = 1e-6 + (ANGLE_ERROR * RAD) / Math.abs(cdelt2);
+  gSx = RAD / cdelt1;
+  gSy = RAD / cdelt2;
+  gNx = nx;
+  gNy = ny;
+  gNE = nE;
   // Evenly spaced ln edges (log bins): the bin comes from a fast logarithm instead of every edge.
   const ln0 = f64At(lnEdges, 0);
   const step = (f64At(lnEdges, nE) - ln0) / <f64>nE;
   let uniform = nE >= 1 && step > 0 && isFinite(step);
   for (let k = 0; k <= nE && uniform; k++) uniform = Math.abs((f64At(lnEdges, k) - ln0) / step - <f64>k) < 1e-12;
-  const invStep = 1.0 / step;
-  const bandE = ENERGY_BAND * invStep + 1e-9;
+  gUniform = uniform;
+  gLn0 = ln0;
+  gInvStep = 1.0 / step;
+  gBandE = ENERGY_BAND * gInvStep + 1e-9;
+  setupTier1(gR0, gR1, gR2, gR3, gR4, gR5, gR6, gR7, gR8, gX0, gY0, gSx, gSy, nx, ny, nE, lnEdges, ln0, step, gInvStep);
+  return true;
+}
+
+/**
+ * Bins events [0, count) of ra/dec/energy (f64) into `out` (f32 cube [ie][iy][ix], added to) through the
+ * 14-value WCS block `wcs` (src/reference/sky.ts); `edges` and `lnEdges` hold the nE + 1 energy edges and
+ * their logarithms. Indices of events left to the reference go to `uncertain` (u32, capacity count,
+ * ascending); returns how many, or −1 for an unknown projection code.
+ */
+export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs: usize, nx: i32, ny: i32, edges: usize, lnEdges: usize, nE: i32, out: usize, uncertain: usize): i32 {
+  if (!setup(ra, dec, energy, wcs, nx, ny, edges, lnEdges, nE)) return -1;
   gOut = out;
   gUncertain = uncertain;
   gCount = 0;
-  gNx = nx;
-  gNy = ny;
-  gNE = nE;
-  gBx = bx;
-  gBy = by;
-  // Two events at a time with f64x2 (log-uniform energy edges); the scalar loop does the rest.
-  let start = 0;
-  if (uniform) {
-    start = count & ~1;
-    const vMinPos = f64x2.splat(2.2250738585072014e-308);
-    const vInf = f64x2.splat(Infinity);
-    for (let i = 0; i < start; i += 2) {
-      const at = <usize>i << 3;
-      const e2 = v128.load(energy + at);
-      const okE = v128.and(f64x2.ge(e2, vMinPos), f64x2.lt(e2, vInf));
-      const f = f64x2.mul(f64x2.sub(fastLn2(e2), f64x2.splat(ln0)), f64x2.splat(invStep));
-      const fk = f64x2.floor(f);
-      const rf = f64x2.sub(f, fk);
-      const near2 = v128.and(okE, v128.or(f64x2.lt(rf, f64x2.splat(bandE)), f64x2.gt(rf, f64x2.splat(1.0 - bandE))));
-      const ieV = sel2(okE, f64x2.pmax(f64x2.splat(-2.0), f64x2.pmin(f64x2.splat(<f64>nE + 1), fk)), f64x2.splat(-2.0));
-      const inRange = v128.and(f64x2.ge(ieV, f64x2.splat(0)), f64x2.lt(ieV, f64x2.splat(<f64>nE)));
-      // Both energies surely outside the axis: both events are dropped whatever their position.
-      if (!v128.any_true(v128.or(inRange, near2))) continue;
-      const ra2 = v128.load(ra + at);
-      const dec2 = v128.load(dec + at);
-      const a0 = f64x2.mul(f64x2.sub(ra2, f64x2.mul(f64x2.splat(360.0), f64x2.nearest(f64x2.mul(ra2, f64x2.splat(1.0 / 360.0))))), f64x2.splat(DEG));
-      const fold = f64x2.gt(f64x2.abs(a0), f64x2.splat(FRAC_PI_2));
-      const piSigned = v128.or(f64x2.splat(Math.PI), v128.and(a0, i64x2.splat(0x8000000000000000)));
-      const a = sel2(fold, f64x2.sub(piSigned, a0), a0);
-      const b = f64x2.mul(dec2, f64x2.splat(DEG));
-      const sa = sinHalf2(a);
-      const caH = cosHalf2(a);
-      const ca = sel2(fold, f64x2.neg(caH), caH);
-      const sb = sinHalf2(b);
-      const cb = cosHalf2(b);
-      const cx = f64x2.mul(cb, ca);
-      const cy = f64x2.mul(cb, sa);
-      const px = f64x2.add(f64x2.add(f64x2.mul(f64x2.splat(r0), cx), f64x2.mul(f64x2.splat(r1), cy)), f64x2.mul(f64x2.splat(r2), sb));
-      const py = f64x2.add(f64x2.add(f64x2.mul(f64x2.splat(r3), cx), f64x2.mul(f64x2.splat(r4), cy)), f64x2.mul(f64x2.splat(r5), sb));
-      const pz = f64x2.add(f64x2.add(f64x2.mul(f64x2.splat(r6), cx), f64x2.mul(f64x2.splat(r7), cy)), f64x2.mul(f64x2.splat(r8), sb));
-      let xV: v128;
-      let yV: v128;
-      let flagV = f64x2.gt(f64x2.abs(dec2), f64x2.splat(90.0));
-      if (tan) {
-        const inv = sel2(f64x2.gt(px, f64x2.splat(0)), f64x2.div(f64x2.splat(RAD), px), f64x2.splat(NaN));
-        xV = f64x2.add(f64x2.splat(x0), f64x2.div(f64x2.mul(py, inv), f64x2.splat(cdelt1)));
-        yV = f64x2.add(f64x2.splat(y0), f64x2.div(f64x2.mul(pz, inv), f64x2.splat(cdelt2)));
-      } else {
-        xV = f64x2.add(f64x2.splat(x0), f64x2.mul(atan2Fast2(py, px), f64x2.splat(sx)));
-        yV = f64x2.add(f64x2.splat(y0), f64x2.mul(atan2Fast2(pz, f64x2.sqrt(f64x2.add(f64x2.mul(px, px), f64x2.mul(py, py)))), f64x2.splat(sy)));
-        const seam = v128.and(f64x2.lt(px, f64x2.splat(0)), f64x2.lt(f64x2.abs(py), f64x2.splat(1e-9)));
-        const pole = f64x2.gt(f64x2.abs(pz), f64x2.splat(1.0 - 1e-10));
-        flagV = v128.or(flagV, v128.or(seam, pole));
-      }
-      settle(i, f64x2.extract_lane(xV, 0), f64x2.extract_lane(yV, 0), i64x2.extract_lane(flagV, 0) != 0, <i32>f64x2.extract_lane(ieV, 0), i64x2.extract_lane(near2, 0) != 0);
-      settle(i + 1, f64x2.extract_lane(xV, 1), f64x2.extract_lane(yV, 1), i64x2.extract_lane(flagV, 1) != 0, <i32>f64x2.extract_lane(ieV, 1), i64x2.extract_lane(near2, 1) != 0);
-    }
-  }
-  for (let i = start; i < count; i++) {
-    const e = f64At(energy, i);
-    let ie: i32 = -1;
-    let nearE = false;
+  const uniform = gUniform;
+  const start = count & ~3;
+  for (let i = 0; i < start; i += 4) {
+    const at = <usize>i << 3;
+    const e = demote4(v128.load(energy + at), v128.load(energy + at, 16));
+    // Energy bin as f32 (−2 when unusable) and whether E may be near an edge. A positive float64 that
+    // float32 cannot hold as a normal number goes to tier 2; negative and NaN energies are dropped.
+    const positive = f32x4.ge(e, C(ZERO));
+    const normal = v128.and(f32x4.ge(e, C(MIN_NORMAL)), f32x4.lt(e, C(INF)));
+    let unsure = v128.andnot(positive, normal);
+    let ie: v128;
+    let nearE: v128;
     if (uniform) {
-      if (e >= 2.2250738585072014e-308 && e < Infinity) {
-        const f = (fastLn(e) - ln0) * invStep;
-        const fk = Math.floor(f);
-        const rf = f - fk;
-        ie = <i32>max(-2.0, min(<f64>nE + 1, fk));
-        nearE = rf < bandE || rf > 1.0 - bandE;
-      } else ie = -2;
+      const f = f32x4.mul(f32x4.sub(ln4(e), D(LN0)), D(INV_STEP));
+      const fk = f32x4.floor(f);
+      const rf = f32x4.sub(f, fk);
+      nearE = v128.and(normal, v128.or(f32x4.lt(rf, D(BAND_E)), f32x4.gt(rf, D(BAND_E1))));
+      ie = sel(normal, f32x4.pmax(C(MINUS2), f32x4.pmin(D(NE1), fk)), C(MINUS2));
     } else {
+      ie = C(MINUS1);
+      nearE = C(ZERO);
       for (let k = 0; k <= nE; k++) {
-        const edge = f64At(edges, k);
-        ie += i32(e >= edge);
-        nearE = nearE || Math.abs(e - edge) <= ENERGY_BAND * Math.abs(edge);
+        const edge = <f32>f64At(edges, k);
+        const vEdge = f32x4.splat(edge);
+        ie = f32x4.add(ie, v128.and(f32x4.ge(e, vEdge), C(ONE)));
+        nearE = v128.or(nearE, f32x4.le(f32x4.abs(f32x4.sub(e, vEdge)), f32x4.splat(<f32>(1e-6 * Math.abs(<f64>edge)))));
       }
+      nearE = v128.and(nearE, normal);
+      ie = sel(normal, ie, C(MINUS2));
     }
-    // An energy surely outside the axis drops the event whatever its position (the reference tests it first).
-    if (!nearE && (ie < 0 || ie >= nE)) continue;
-    const rav = f64At(ra, i);
-    const decv = f64At(dec, i);
-    const a0 = (rav - 360.0 * Math.round(rav / 360.0)) * DEG;
-    const fold = Math.abs(a0) > FRAC_PI_2;
-    const a = fold ? copysign<f64>(Math.PI, a0) - a0 : a0;
-    const b = decv * DEG;
-    const sa = sinHalf(a);
-    const ca = fold ? -cosHalf(a) : cosHalf(a);
-    const sb = sinHalf(b);
-    const cb = cosHalf(b);
-    const cx = cb * ca;
-    const cy = cb * sa;
-    const cz = sb;
-    const px = r0 * cx + r1 * cy + r2 * cz;
-    const py = r3 * cx + r4 * cy + r5 * cz;
-    const pz = r6 * cx + r7 * cy + r8 * cz;
-    let x: f64;
-    let y: f64;
-    let flag = Math.abs(decv) > 90.0;
-    if (tan) {
-      const inv = px > 0 ? RAD / px : NaN;
-      x = x0 + (py * inv) / cdelt1;
-      y = y0 + (pz * inv) / cdelt2;
-    } else {
-      x = x0 + atan2Fast(py, px) * sx;
-      y = y0 + atan2Fast(pz, Math.sqrt(px * px + py * py)) * sy;
-      flag = flag || (px < 0 && Math.abs(py) < 1e-9) || Math.abs(pz) > 1.0 - 1e-10;
+    const inRangeE = v128.and(f32x4.ge(ie, C(ZERO)), f32x4.lt(ie, D(NE)));
+    // All four energies surely outside the axis: the events are dropped whatever their position.
+    if (!v128.any_true(v128.or(v128.or(inRangeE, nearE), unsure))) continue;
+    tier1Project(ra, dec, at, gTan);
+    const x = gX;
+    const y = gY;
+    const xh = f32x4.add(x, C(HALF));
+    const yh = f32x4.add(y, C(HALF));
+    const fx = f32x4.floor(xh);
+    const fy = f32x4.floor(yh);
+    const rx = f32x4.sub(xh, fx);
+    const ry = f32x4.sub(yh, fy);
+    const nearX = v128.or(f32x4.lt(rx, gBX), f32x4.gt(rx, f32x4.sub(C(ONE), gBX)));
+    const nearY = v128.or(f32x4.lt(ry, gBY), f32x4.gt(ry, f32x4.sub(C(ONE), gBY)));
+    const valid = v128.and(f32x4.eq(x, x), f32x4.eq(y, y));
+    const inside = v128.and(
+      v128.and(valid, inRangeE),
+      v128.and(v128.and(f32x4.ge(fx, C(ZERO)), f32x4.lt(fx, C(NX))), v128.and(f32x4.ge(fy, C(ZERO)), f32x4.lt(fy, D(NY)))),
+    );
+    const close = v128.and(
+      v128.and(f32x4.ge(ie, C(MINUS1)), f32x4.le(ie, D(NE))),
+      v128.and(v128.and(f32x4.ge(fx, C(MINUS1)), f32x4.le(fx, C(NX))), v128.and(f32x4.ge(fy, C(MINUS1)), f32x4.le(fy, D(NY)))),
+    );
+    unsure = v128.or(unsure, v128.or(gFlag, v128.and(v128.and(valid, close), v128.or(v128.or(nearX, nearY), nearE))));
+    // Cube index of the events decided here (−1 for the others), counted without a branch.
+    const counted = v128.andnot(inside, unsure);
+    const ix = i32x4.trunc_sat_f32x4_s(fx);
+    const iy = i32x4.trunc_sat_f32x4_s(fy);
+    const iz = i32x4.trunc_sat_f32x4_s(ie);
+    const index = v128.or(v128.and(counted, i32x4.add(i32x4.mul(i32x4.add(i32x4.mul(iz, i32x4.splat(ny)), iy), i32x4.splat(nx)), ix)), v128.not(counted));
+    const k0 = i32x4.extract_lane(index, 0);
+    const k1 = i32x4.extract_lane(index, 1);
+    const k2 = i32x4.extract_lane(index, 2);
+    const k3 = i32x4.extract_lane(index, 3);
+    const p0 = k0 >= 0 ? out + (<usize>k0 << 2) : SCRATCH;
+    const p1 = k1 >= 0 ? out + (<usize>k1 << 2) : SCRATCH + 4;
+    const p2 = k2 >= 0 ? out + (<usize>k2 << 2) : SCRATCH + 8;
+    const p3 = k3 >= 0 ? out + (<usize>k3 << 2) : SCRATCH + 12;
+    store<f32>(p0, load<f32>(p0) + 1.0);
+    store<f32>(p1, load<f32>(p1) + 1.0);
+    store<f32>(p2, load<f32>(p2) + 1.0);
+    store<f32>(p3, load<f32>(p3) + 1.0);
+    // The events tier 1 cannot decide: tier 2, in order.
+    if (v128.any_true(unsure)) {
+      if (i32x4.extract_lane(unsure, 0) != 0) binOne(i);
+      if (i32x4.extract_lane(unsure, 1) != 0) binOne(i + 1);
+      if (i32x4.extract_lane(unsure, 2) != 0) binOne(i + 2);
+      if (i32x4.extract_lane(unsure, 3) != 0) binOne(i + 3);
     }
-    settle(i, x, y, flag, ie, nearE);
   }
+  for (let i = start; i < count; i++) binOne(i);
   return gCount;
+}
+
+/**
+ * Test seam: the tier-1 pixel coordinates of events [0, count) (count a multiple of 4) and their error
+ * bands, as f32 into x, y, bandX, bandY, and the tier-1 flag (1 = left to tier 2) as f32 into flag.
+ * Returns −1 for an unknown projection code, else 0.
+ */
+export function project4(ra: usize, dec: usize, count: i32, wcs: usize, nx: i32, ny: i32, x: usize, y: usize, bandX: usize, bandY: usize, flag: usize): i32 {
+  if (!setup(ra, dec, ra, wcs, nx, ny, 0, SCRATCH, 0)) return -1;
+  for (let i = 0; i < (count & ~3); i += 4) {
+    tier1Project(ra, dec, <usize>i << 3, gTan);
+    const at = <usize>i << 2;
+    v128.store(x + at, gX);
+    v128.store(y + at, gY);
+    v128.store(bandX + at, gBX);
+    v128.store(bandY + at, gBY);
+    v128.store(flag + at, v128.and(gFlag, C(ONE)));
+  }
+  return 0;
 }

@@ -71,7 +71,7 @@ const KERNELS: Record<KernelName, KernelSources> = {
   binEvents: compiled('binEvents', {
     reference: ['bin-events.ts', 'sky.ts'],
     bitIdentical: true,
-    assemblyExtra: ['src/wasm/bin-events.ts', 'src/bin-events-fallback.ts'],
+    assemblyExtra: ['assembly/binEventsFloat32.ts', 'src/wasm/bin-events.ts', 'src/bin-events-fallback.ts'],
     nativeExtra: ['src/native/bin-events.ts', 'src/bin-events-fallback.ts'],
   }),
   evalAeffMap: compiled('evalAeffMap', {

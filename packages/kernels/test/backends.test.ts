@@ -39,9 +39,16 @@ describe('correlateDisk', () => {
       ny: fc.constant(ny),
       kn: fc.constant(kn),
       img: fc.array(value, { minLength: nx * ny, maxLength: nx * ny }),
-      // Disks (one run per row), general kernels (direct sum), and disks with a zero row.
+      // Disks (one run per row: the row cascade), centred runs of other values and widths, zero rows
+      // included (the cascade with v ≠ 1), and general kernels (sliding window / direct sum).
       kernel: fc.oneof(
         fc.double({ min: 0, max: kh + 0.5, noNaN: true }).map((r) => diskOf(kn, r)),
+        fc
+          .array(fc.tuple(fc.integer({ min: -1, max: kh }), fc.double({ min: -2, max: 2, noNaN: true })), {
+            minLength: kn,
+            maxLength: kn,
+          })
+          .map((rows) => centredRunsOf(kn, rows)),
         fc.array(fc.oneof(fc.constant(0), fc.double({ min: -2, max: 2, noNaN: true })), {
           minLength: kn * kn,
           maxLength: kn * kn,
@@ -123,6 +130,17 @@ describe('cashStatistics', () => {
     );
   });
 });
+
+/** Kernel whose row j is the run of rows[j][1] over columns c − w … c + w (w = rows[j][0]; −1: zeros). */
+function centredRunsOf(kn: number, rows: [number, number][]): number[] {
+  const c = (kn - 1) / 2;
+  const out: number[] = [];
+  for (let j = 0; j < kn; j++) {
+    const [w, v] = rows[j] as [number, number];
+    for (let i = 0; i < kn; i++) out.push(Math.abs(i - c) <= w ? v : 0);
+  }
+  return out;
+}
 
 function diskOf(kn: number, r: number): number[] {
   const c = (kn - 1) / 2;

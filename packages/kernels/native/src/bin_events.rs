@@ -162,10 +162,10 @@ fn atan2<const FMA: bool>(y: f64, x: f64) -> f64 {
 /// Reduces degrees to [−180, 180].
 #[inline(always)]
 fn wrap180(d: f64) -> f64 {
-  d - 360.0 * (d / 360.0).round()
+  d - 360.0 * (d * (1.0 / 360.0)).round()
 }
 
-const UNCERTAIN: i32 = i32::MIN;
+const UNCERTAIN: i32 = -2;
 
 #[inline(always)]
 fn sel(c: bool, a: f64, b: f64) -> f64 {
@@ -188,6 +188,8 @@ fn classify_block<const TAN: bool, const FMA: bool>(g: &Geometry, bands: (f64, f
   let mut flag = [0.0f64; BLOCK];
   let (x, y, flag) = (&mut x[..len], &mut y[..len], &mut flag[..len]);
   let r = g.r;
+  // Multiplications by the reciprocals (≤ 2 ulp from the reference's divisions, inside the bands).
+  let (sx, sy) = (RAD / g.cdelt1, RAD / g.cdelt2);
   // Stage 1: sky → native unit vector → fractional pixel.
   for i in 0..len {
     let (sa, ca) = sincos::<FMA>(wrap180(ra[i]) * DEG);
@@ -196,19 +198,21 @@ fn classify_block<const TAN: bool, const FMA: bool>(g: &Geometry, bands: (f64, f
     let nx = r[0] * cx + r[1] * cy + r[2] * cz;
     let ny = r[3] * cx + r[4] * cy + r[5] * cz;
     let nz = r[6] * cx + r[7] * cy + r[8] * cz;
-    let bad_dec = dec[i].abs() > 90.0;
+    // Outside [−90°, 90°] the latitude polynomials do not hold; beyond 1e6° the reference's own
+    // ra·π/180 rounds by more than 1e-11 rad: the reference decides.
+    let bad_dec = (dec[i].abs() > 90.0) | (ra[i].abs() > 1e6);
     if TAN {
-      let inv = sel(nx > 0.0, RAD / nx, f64::NAN);
-      x[i] = g.x0 + ny * inv / g.cdelt1;
-      y[i] = g.y0 + nz * inv / g.cdelt2;
+      let inv = sel(nx > 0.0, 1.0 / nx, f64::NAN);
+      x[i] = g.x0 + ny * inv * sx;
+      y[i] = g.y0 + nz * inv * sy;
       flag[i] = sel(bad_dec, 1.0, 0.0);
     } else {
       let phi = atan2::<FMA>(ny, nx);
       let theta = atan2::<FMA>(nz, (nx * nx + ny * ny).sqrt());
       let seam = (nx < 0.0) & (ny.abs() < 1e-9);
       let pole = nz.abs() > 1.0 - 1e-10;
-      x[i] = g.x0 + phi * RAD / g.cdelt1;
-      y[i] = g.y0 + theta * RAD / g.cdelt2;
+      x[i] = g.x0 + phi * sx;
+      y[i] = g.y0 + theta * sy;
       flag[i] = sel(seam | pole | bad_dec, 1.0, 0.0);
     }
   }
@@ -250,10 +254,19 @@ fn classify_block<const TAN: bool, const FMA: bool>(g: &Geometry, bands: (f64, f
     let inside = valid & (fx >= 0.0) & (fx < nx) & (fy >= 0.0) & (fy < ny) & (iev >= 0.0) & (iev < ne);
     // Only events that could land in the cube need the reference's verdict.
     let close = (fx >= -1.0) & (fx <= nx) & (fy >= -1.0) & (fy <= ny) & (iev >= -1.0) & (iev <= ne);
-    let uncertain = valid & ((flag[i] != 0.0) | ((near_xy | (near[i] != 0.0)) & close));
+    // A flagged event goes to the reference even when the polynomials gave NaN for it.
+    let uncertain = (flag[i] != 0.0) | (valid & (near_xy | (near[i] != 0.0)) & close);
     let index = sel(inside, (iev * ny + fy) * nx + fx, -1.0);
-    out[i] = if uncertain { UNCERTAIN } else { index as i32 };
+    // SAFETY: the value is −2, −1 or a cube index (< 2³¹, checked by the caller), so it converts
+    // exactly; the unchecked conversion vectorises, `as` (saturating) does not.
+    out[i] = unsafe { sel(uncertain, UNCERTAIN as f64, index).to_int_unchecked::<i32>() };
   }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,sse4.1")]
+unsafe fn classify_block_avx512<const TAN: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], energy: &[f64], out: &mut [i32]) {
+  classify_block::<TAN, true>(g, bands, ra, dec, energy, out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -266,6 +279,17 @@ unsafe fn classify_block_avx2<const TAN: bool>(g: &Geometry, bands: (f64, f64), 
 fn classify_dispatch(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], energy: &[f64], out: &mut [i32]) {
   #[cfg(target_arch = "x86_64")]
   {
+    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") && std::is_x86_feature_detected!("avx512vl") {
+      // SAFETY: the features were just detected on this CPU.
+      unsafe {
+        if g.tan {
+          classify_block_avx512::<true>(g, bands, ra, dec, energy, out)
+        } else {
+          classify_block_avx512::<false>(g, bands, ra, dec, energy, out)
+        }
+      }
+      return;
+    }
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("sse4.1") {
       // SAFETY: the features were just detected on this CPU.
       unsafe {
@@ -286,7 +310,7 @@ fn classify_dispatch(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], e
 }
 
 /// Something counts can be accumulated into.
-pub trait Counter: Copy {
+pub trait Counter: Copy + Default {
   fn add_one(&mut self);
 }
 impl Counter for f32 {
@@ -315,15 +339,24 @@ pub fn bin_block<C: Counter>(g: &Geometry, lon: &[f64], lat: &[f64], energy: &[f
   let mut index = [0i32; BLOCK];
   let n = lon.len().min(lat.len()).min(energy.len());
   let mut b0 = 0;
+  let cube = counts.len();
+  assert!(cube <= i32::MAX as usize, "counts cube larger than 2^31 - 1 values");
+  let mut sink = [C::default(); 16];
+  let (base, scratch) = (counts.as_mut_ptr(), sink.as_mut_ptr());
   while b0 < n {
     let len = BLOCK.min(n - b0);
     classify_dispatch(g, bands, &lon[b0..b0 + len], &lat[b0..b0 + len], &energy[b0..b0 + len], &mut index[..len]);
     for (i, &k) in index[..len].iter().enumerate() {
-      if k >= 0 {
-        counts[k as usize].add_one();
-      } else if k == UNCERTAIN {
+      if k == UNCERTAIN {
         uncertain.push((start + b0 + i) as u32);
       }
+      // Branch-free (a third of real events miss the cube, at random): an event outside the cube
+      // counts into one of 16 scratch slots, 16 so that they do not form one chain of dependent adds.
+      let at = k as u32 as usize; // −1 and −2 become huge
+      // SAFETY: `at < cube` is checked, and i & 15 < 16 = sink.len().
+      let p = if at < cube { unsafe { base.add(at) } } else { unsafe { scratch.add(i & 15) } };
+      // SAFETY: p points into `counts` or `sink`, and no reference to either is alive in the loop.
+      unsafe { (*p).add_one() };
     }
     b0 += len;
   }
@@ -382,6 +415,14 @@ impl AddU32 for f64 {
   }
 }
 
+/// The fast path writes cube indices as i32.
+fn cube_fits(len: usize) -> Result<()> {
+  if len > i32::MAX as usize {
+    return Err(Error::new(Status::InvalidArg, format!("out: a cube of {len} values exceeds 2^31 - 1")));
+  }
+  Ok(())
+}
+
 /// binEvents with the reference's arguments (src/reference/bin-events.ts) plus `threads`; adds into
 /// `out` every event the fast path decides and returns the indices of the others (ascending), which the
 /// JavaScript wrapper bins with the reference.
@@ -395,6 +436,7 @@ pub fn bin_events_fast(ra: &[f64], dec: &[f64], energy: &[f64], count: f64, wcs:
   need_len("wcs", wcs.len(), 14)?;
   need_len("lnEdges", ln_edges.len(), n_e + 1)?;
   need_len("out", out.len(), n_e * nx * ny)?;
+  cube_fits(n_e * nx * ny)?;
   let edges: Vec<f64> = ln_edges[..n_e + 1].iter().map(|v| v.exp()).collect();
   let Some(g) = Geometry::from_wcs(wcs, nx, ny, &edges).map(|g| g.with_ln_edges(&ln_edges[..n_e + 1])) else {
     return Err(Error::new(Status::InvalidArg, format!("wcs[0]: unknown projection code {}", wcs[0])));
@@ -406,21 +448,78 @@ pub fn bin_events_fast(ra: &[f64], dec: &[f64], energy: &[f64], count: f64, wcs:
   Ok(Uint32Array::new(uncertain))
 }
 
+/// Cube index of each (fx, fy, fe) after half-even rounding, −1 when outside (NaN included); selects
+/// only, so that the loop vectorises.
+#[inline(always)]
+fn accumulate_indices(fx: &[f64], fy: &[f64], fe: &[f64], dims: (f64, f64, f64), out: &mut [i32]) {
+  let (nx, ny, ne) = dims;
+  let len = out.len();
+  let (fx, fy, fe) = (&fx[..len], &fy[..len], &fe[..len]);
+  for i in 0..len {
+    let (ix, iy, ie) = (fx[i].round_ties_even(), fy[i].round_ties_even(), fe[i].round_ties_even());
+    let inside = (ix >= 0.0) & (ix < nx) & (iy >= 0.0) & (iy < ny) & (ie >= 0.0) & (ie < ne);
+    // SAFETY: −1 or an index < 2³¹ (checked by the caller): exact conversions.
+    out[i] = unsafe { sel(inside, (ie * ny + iy) * nx + ix, -1.0).to_int_unchecked::<i32>() };
+  }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,sse4.1")]
+unsafe fn accumulate_indices_avx512(fx: &[f64], fy: &[f64], fe: &[f64], dims: (f64, f64, f64), out: &mut [i32]) {
+  accumulate_indices(fx, fy, fe, dims, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,sse4.1")]
+unsafe fn accumulate_indices_avx2(fx: &[f64], fy: &[f64], fe: &[f64], dims: (f64, f64, f64), out: &mut [i32]) {
+  accumulate_indices(fx, fy, fe, dims, out)
+}
+
 /// Bench baseline (not a kernel of the reference set): fractional bin coordinates → half-even rounding
-/// → accumulate, the "accumulation" part of binning alone. Returns nothing; NaN and out-of-range drop.
+/// → accumulate, the "accumulation" part of binning alone, the way binEvents accumulates: indices of a
+/// block computed with vector instructions, then added branch-free. NaN and out-of-range drop.
 #[napi(js_name = "accumulateBinsBench", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
 pub fn accumulate_bins_bench(fx: &[f64], fy: &[f64], fe: &[f64], nx: f64, ny: f64, n_e: f64, mut out: Float32Array) -> Result<()> {
   let (nx, ny, n_e) = (as_count("nx", nx)?, as_count("ny", ny)?, as_count("nE", n_e)?);
   need_len("out", out.len(), nx * ny * n_e)?;
+  cube_fits(nx * ny * n_e)?;
   // SAFETY: the JS caller is blocked for the duration of this synchronous call.
-  let out = unsafe { out.as_mut() };
-  let (nxf, nyf, nef) = (nx as f64, ny as f64, n_e as f64);
-  for ((&x, &y), &e) in fx.iter().zip(fy).zip(fe) {
-    let (ix, iy, ie) = (x.round_ties_even(), y.round_ties_even(), e.round_ties_even());
-    if ix >= 0.0 && ix < nxf && iy >= 0.0 && iy < nyf && ie >= 0.0 && ie < nef {
-      out[(ie as usize * ny + iy as usize) * nx + ix as usize] += 1.0;
+  let out = unsafe { &mut out.as_mut()[..nx * ny * n_e] };
+  let dims = (nx as f64, ny as f64, n_e as f64);
+  let n = fx.len().min(fy.len()).min(fe.len());
+  #[cfg(target_arch = "x86_64")]
+  let level = if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") && std::is_x86_feature_detected!("avx512vl") {
+    2
+  } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("sse4.1") {
+    1
+  } else {
+    0
+  };
+  let mut index = [0i32; BLOCK];
+  let mut scratch = [0.0f32; 16];
+  let cube = out.len();
+  let mut b0 = 0;
+  while b0 < n {
+    let len = BLOCK.min(n - b0);
+    let (x, y, e, idx) = (&fx[b0..b0 + len], &fy[b0..b0 + len], &fe[b0..b0 + len], &mut index[..len]);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the features were detected on this CPU.
+    unsafe {
+      match level {
+        2 => accumulate_indices_avx512(x, y, e, dims, idx),
+        1 => accumulate_indices_avx2(x, y, e, dims, idx),
+        _ => accumulate_indices(x, y, e, dims, idx),
+      }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    accumulate_indices(x, y, e, dims, idx);
+    for (i, &k) in idx.iter().enumerate() {
+      let at = k as u32 as usize;
+      let slot = if at < cube { &mut out[at] } else { &mut scratch[i & 15] };
+      *slot += 1.0;
+    }
+    b0 += len;
   }
   Ok(())
 }
@@ -473,6 +572,7 @@ pub fn bin_events_fast_async(ra: Float64Array, dec: Float64Array, energy: Float6
   need_len("wcs", wcs.len(), 14)?;
   need_len("lnEdges", ln_edges.len(), n_e + 1)?;
   need_len("out", out.len(), n_e * nx * ny)?;
+  cube_fits(n_e * nx * ny)?;
   let threads = threads.map(|t| t as usize).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
   let task = BinEventsTask { ra, dec, energy, count, wcs: wcs[..14].to_vec(), nx, ny, ln_edges: ln_edges[..n_e + 1].to_vec(), n_e, out, threads };
   Ok(AsyncTask::with_optional_signal(task, signal))

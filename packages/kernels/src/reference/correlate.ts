@@ -1,17 +1,29 @@
 // Reference kernel: 2D correlation of a map with a small odd-sized kernel (zero padding, same-size output),
 // and the top-hat disk kernel of gammapy's excess map (science spec §7.2, §7.3).
 //
-// Algorithm choice (measured, see test/correlate-speed.test.ts and the package notes):
-// - Kernel rows whose non-zero entries form one run of equal values (every row of a disk) are summed as a
-//   sliding window along the image row: two loads and two adds per output pixel and kernel row, whatever
-//   the run length. Cost O(npix × kn) instead of O(npix × kn²).
+// Algorithm choice (measured with `npm run bench:kernels` and per radius, see the package README):
+// - Kernels whose non-zero rows are each a run of one value centred on the kernel column (every disk),
+//   of half-side ≥ CASCADE_MIN_HALF_SIDE, use the row cascade: per image row s, the centred run sums
+//   H_w = H_{w−1} + img[x − w] + img[x + w] for w = 0, 1, … (two adds per pixel and w), and each kernel
+//   row j adds v_j·H_{w_j} into output row y = s − (j − c). No loop carries a dependency along x, so the
+//   compiled backends run it with vector instructions (3× faster than the sliding window below for a
+//   0.1° disk natively, 2–3× for a 0.5° one); in plain JavaScript it is 10–25% slower, which the
+//   reference accepts: one order of additions serves every backend. It only adds (no subtraction), so a
+//   NaN or ±Inf reaches exactly the output pixels whose footprint covers it, and integers sum exactly.
+// - Other kernel rows whose non-zero entries form one run of equal values are summed as a sliding window
+//   along the image row: two loads and two adds per output pixel and kernel row, whatever the run
+//   length. Cost O(npix × kn) instead of O(npix × kn²).
 // - Other rows (Gaussian kernels, rings, …) use the direct sum over their non-zero entries, innermost loop
 //   along x over contiguous memory.
-// - An image holding a non-finite value is summed directly everywhere, so a NaN or ±Inf only reaches the
-//   output pixels whose kernel footprint covers it (a sliding window would carry it along the row).
+// - An image holding a non-finite value is summed directly by those two forms, so a NaN or ±Inf only
+//   reaches the output pixels whose kernel footprint covers it (a sliding window would carry it along).
 // A float64 FFT was measured as well: at the map sizes of this project (≤ 10⁶ pixels, kernels ≤ 101²) the
-// sliding-window form is faster than a power-of-two FFT, so there is no FFT path (it would also lose
-// bit-identity between backends and exact integer sums for counts).
+// direct forms are faster than a power-of-two FFT, so there is no FFT path (it would also lose exact
+// integer sums for counts, and bit-identity unless every backend repeated its twiddles and order).
+// The order of the additions is part of the specification: the compiled backends repeat it.
+
+/** Half-side (kn − 1)/2 from which a kernel of centred runs is summed by the row cascade. */
+export const CASCADE_MIN_HALF_SIDE = 1;
 
 /** A square kernel of odd side `kn`, row-major (`kernel[j*kn + i]`, j = row, i = column). */
 export interface SquareKernel {
@@ -48,7 +60,7 @@ export function diskKernel(radiusPix: number): SquareKernel {
  * out[y][x] = Σ_{j,i : k[j][i] ≠ 0} k[j][i] · img[y + j − c][x + i − c], c = (kn − 1)/2, with pixels
  * outside the nx×ny map counting as 0 (zero padding, no renormalisation at the edges).
  * `img` and `out` are row-major (x fastest), length nx·ny; `out` must not alias `img`.
- * Allocates nothing. Integer-valued images give exact sums (up to 2⁵³).
+ * Allocates nothing (the row cascade: two rows of scratch). Integer-valued images give exact sums (up to 2⁵³).
  */
 export function correlateDisk(
   img: Float64Array,
@@ -59,6 +71,13 @@ export function correlateDisk(
   out: Float64Array,
 ): void {
   const c = (kn - 1) >> 1;
+  if (c >= CASCADE_MIN_HALF_SIDE) {
+    const runs = centredRuns(kernel, kn);
+    if (runs) {
+      correlateRowCascade(img, nx, ny, runs, kn, out);
+      return;
+    }
+  }
   out.fill(0, 0, nx * ny);
   const finite = allFinite(img, nx * ny);
   for (let j = 0; j < kn; j++) {
@@ -163,4 +182,74 @@ function allFinite(a: Float64Array, n: number): boolean {
     if (v - v !== 0) return false; // NaN and ±Inf
   }
   return true;
+}
+
+/** Kernel rows as centred runs: halfWidth[j] = w (entries c − w … c + w equal value[j], the rest 0) or −1
+ * for an all-zero row; undefined when some row is not such a run. */
+export function centredRuns(
+  kernel: Float64Array,
+  kn: number,
+): { halfWidth: Int32Array; value: Float64Array } | undefined {
+  const c = (kn - 1) >> 1;
+  const halfWidth = new Int32Array(kn).fill(-1);
+  const value = new Float64Array(kn);
+  for (let j = 0; j < kn; j++) {
+    let w = -1;
+    for (let i = 0; i < kn; i++) if (kernel[j * kn + i] !== 0) w = Math.max(w, Math.abs(i - c));
+    if (w < 0) continue;
+    const v = kernel[j * kn + c] as number;
+    for (let i = 0; i < kn; i++) {
+      const inside = Math.abs(i - c) <= w;
+      const k = kernel[j * kn + i] as number;
+      if (inside ? k !== v : k !== 0) return undefined;
+    }
+    halfWidth[j] = w;
+    value[j] = v;
+  }
+  return { halfWidth, value };
+}
+
+/**
+ * The row cascade (see the top of this file): for each image row s, H = the row itself, then for
+ * w = 1 … wmax H[x] = (H[x] + row[x − w]) + row[x + w] (pixels off the row count +0); after the step to
+ * w, every kernel row j with halfWidth w (ascending j) adds value[j]·H[x] into out[s − (j − c)][x]. So
+ * each output pixel receives its kernel rows in ascending j. Allocates two rows of scratch.
+ */
+function correlateRowCascade(
+  img: Float64Array,
+  nx: number,
+  ny: number,
+  runs: { halfWidth: Int32Array; value: Float64Array },
+  kn: number,
+  out: Float64Array,
+): void {
+  const c = (kn - 1) >> 1;
+  out.fill(0, 0, nx * ny);
+  let wmax = -1;
+  for (let j = 0; j < kn; j++) wmax = Math.max(wmax, runs.halfWidth[j] as number);
+  if (wmax < 0 || nx === 0) return;
+  const pad = new Float64Array(nx + 2 * wmax);
+  const h = new Float64Array(nx);
+  for (let s = 0; s < ny; s++) {
+    for (let x = 0; x < nx; x++) {
+      pad[wmax + x] = img[s * nx + x] as number;
+      h[x] = img[s * nx + x] as number;
+    }
+    for (let w = 0; w <= wmax; w++) {
+      if (w > 0) {
+        const left = wmax - w;
+        const right = wmax + w;
+        for (let x = 0; x < nx; x++)
+          h[x] = (h[x] as number) + (pad[left + x] as number) + (pad[right + x] as number);
+      }
+      for (let j = 0; j < kn; j++) {
+        if (runs.halfWidth[j] !== w) continue;
+        const y = s - (j - c);
+        if (y < 0 || y >= ny) continue;
+        const v = runs.value[j] as number;
+        const dst = y * nx;
+        for (let x = 0; x < nx; x++) out[dst + x] = (out[dst + x] as number) + v * (h[x] as number);
+      }
+    }
+  }
 }
