@@ -5,6 +5,7 @@
 // one-parameter change (correlation radius); pipe's in-process stage times from the build record; and, where a
 // Python with gammapy is found (PIPE_GAMMAPY_PYTHON, else Debian's /usr/bin/python3), gammapy's whole process and its
 // get_observations + get_datasets + get_excess_map. Medians of BENCH_REPEATS (default 3) runs; ratios gammapy/pipe.
+// BENCH_GAMMAPY=0 skips gammapy (e.g. to compare two pipe trees); BENCH_CONFIGS=crab,pks selects configs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,7 @@ if (existsSync(path.join(shared, 'data/hess-dl3-dr1'))) {
 }
 
 function gammapyPython() {
+  if (process.env.BENCH_GAMMAPY === '0') return undefined;
   for (const py of [process.env.PIPE_GAMMAPY_PYTHON, '/usr/bin/python3'].filter(Boolean)) {
     const r = spawnSync(py, ['-c', 'import gammapy; print(gammapy.__version__)'], { encoding: 'utf8' });
     if (r.status === 0) return { py, version: r.stdout.trim() };
@@ -97,7 +99,12 @@ console.log(
   `kernels: ${process.env.PIPE_KERNELS ?? 'default (native if built, else wasm)'}; repeats: ${repeats}\n`,
 );
 
-for (const cfg of configs) {
+// BENCH_CONFIGS=crab,pks: only the configs whose name contains one of these words (case-insensitive).
+const only = (process.env.BENCH_CONFIGS ?? '').toLowerCase().split(',').filter(Boolean);
+const selected = configs.filter(
+  (c) => only.length === 0 || only.some((w) => c.name.toLowerCase().includes(w)),
+);
+for (const cfg of selected) {
   const env = { GAMMAPY_DATA: cfg.gammapyData };
   const config = path.join(repo, cfg.file);
   const cold = [];

@@ -85,6 +85,23 @@ describe('writing and reading back', () => {
     expect(f.hdu('img0').image().naxes).toEqual([2, 3]);
   });
 
+  it('writes large images in chunks: the same bytes as the in-memory encoding, values round-trip', () => {
+    // Larger than the writer's 1 MiB swap buffer and not a multiple of it; unsigned data needs the sign flip.
+    const u16 = Uint16Array.from({ length: 700_001 }, (_, i) => (i * 7919) % 65536);
+    const f64 = Float64Array.from({ length: 7 * 42_859 }, (_, i) => Math.sin(i) * 1e3);
+    const hdus = [
+      { kind: 'image' as const, data: u16, shape: [700_001] },
+      { kind: 'image' as const, data: f64, shape: [7, 42_859], name: 'F64' },
+    ];
+    const path = join(dir, 'large.fits');
+    writeFits(path, hdus);
+    expect(Buffer.compare(readFileSync(path), Buffer.from(encodeFits(hdus)))).toBe(0);
+    const f = readFitsSync(path);
+    expect(f.hdu(0).image().data).toEqual(u16);
+    expect(f.hdu('F64').image().data).toEqual(f64);
+    expect(readdirSync(dir)).toEqual(['large.fits']); // no temp file left behind
+  });
+
   it('round-trips a binary table with scalar, vector, string, logical and unsigned columns (gzip)', () => {
     const path = join(dir, 'table.fits.gz');
     writeFits(path, [

@@ -9,6 +9,7 @@ import { cutoutAround } from '../src/geom/cutout.js';
 import { type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
 import {
+  DatasetStacker,
   defaultRadEdges,
   edispBiasEnergy,
   energyBinMask,
@@ -19,6 +20,7 @@ import {
   makeSafeMask,
   maskImage,
   readDataset,
+  readDatasetAsync,
   stackDatasets,
   writeDataset,
 } from '../src/makers/index.js';
@@ -310,6 +312,23 @@ describe('stacking with cutouts', () => {
     const again = stackDatasets([ra, rb], rg, referenceKernels);
     expect(Array.from(again.background)).toEqual(Array.from(st.background));
     expect(Array.from(again.edisp?.data ?? [])).toEqual(Array.from(st.edisp?.data ?? []));
+  });
+
+  it('stacks a PSF map only when every run has one (one run at a time, as the stack step does)', async () => {
+    const { psf: _dropped, ...noPsf } = runOn(parent, irfParent, 83.633 + 0.4, 22.014 + 0.3, 3);
+    const stacker = new DatasetStacker(rg, referenceKernels);
+    stacker.add(a);
+    stacker.add(noPsf);
+    const mixed = stacker.result();
+    expect(mixed.psf).toBeUndefined();
+    expect(Array.from(mixed.edisp?.data ?? [])).toEqual(Array.from(st.edisp?.data ?? []));
+    expect(Array.from(mixed.counts)).toEqual(Array.from(st.counts));
+    const path = join(dir, 'run1-async.fits');
+    writeDataset(path, a);
+    const back = await readDatasetAsync(path);
+    if (isDatasetReadFailure(back)) throw new Error(back.message);
+    expect(Array.from(back.psf?.data ?? [])).toEqual(Array.from(a.psf?.data ?? []));
+    expect(stackDatasets([], rg, referenceKernels).psf).toBeUndefined();
   });
 
   it('refuses a file that is not a dataset', () => {

@@ -139,6 +139,32 @@ describe('group-committed small writes', () => {
   });
 });
 
+describe('blobs of a few MB (read, verified and written whole)', () => {
+  it('are stored read-only and byte for byte, restored verified, and refused when the hash is wrong', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const contents = [randomBytes(3 * 1024 * 1024 + 17), randomBytes(9 * 1024 * 1024)];
+    const stored = await Promise.all(contents.map((c) => storeEntry(store, c)));
+    for (const [i, { sha }] of stored.entries()) {
+      const blob = join(dir, 'store', 'cas', sha.slice(0, 2), sha);
+      expect((await stat(blob)).mode & 0o777).toBe(0o444);
+      const dest = join(dir, `restored-${i}`);
+      expect(await store.fetchBlob(sha, dest)).toEqual({ ok: true, value: true });
+      expect((await readFile(dest)).equals(contents[i] as Buffer)).toBe(true);
+    }
+    const src = join(dir, 'wrong');
+    await writeFile(src, randomBytes(2 * 1024 * 1024));
+    const wrong = sha256Of(Buffer.from('something else'));
+    const put = await store.putBlob(wrong, src);
+    expect(put.ok ? 'stored' : put.failure.type).toBe('corrupt');
+    expect((await store.hasBlob(wrong)).ok && (await store.hasBlob(wrong))).toEqual({
+      ok: true,
+      value: false,
+    });
+    const names = await readdir(join(dir, 'store'), { recursive: true });
+    expect(names.filter((n) => basename(n).startsWith('.tmp-'))).toEqual([]);
+  });
+});
+
 describe('verify', () => {
   it('re-hashes every blob and checks every manifest, quarantining what is bad', async () => {
     const store = new LocalStore({ root: join(dir, 'store') });

@@ -121,7 +121,8 @@ function stats(data: Float64Array): MapStats {
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   let finite = 0;
-  for (const v of data) {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
     if (Number.isNaN(v)) continue;
     finite++;
     sum += v;

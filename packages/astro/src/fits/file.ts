@@ -17,6 +17,7 @@ export class Hdu {
   readonly name: string;
   private tableCache: BinTable | undefined;
   private imageCache: FitsImage | undefined;
+  private decodedInPlace = false;
 
   constructor(
     readonly file: string,
@@ -27,6 +28,8 @@ export class Hdu {
     readonly dataOffset: number,
     /** Bytes of data the header declares (without padding). */
     readonly dataLength: number,
+    /** Decode images in the file's own bytes (see ParseOptions.decodeInPlace). */
+    private readonly decodeInPlace = false,
   ) {
     const xt = header.string('XTENSION')?.toUpperCase();
     this.kind =
@@ -59,6 +62,8 @@ export class Hdu {
 
   /** The raw (big-endian) data bytes, as much as the file holds. */
   rawData(): Uint8Array {
+    if (this.decodedInPlace)
+      throw new Error(`${this.file} HDU ${this.index}: its data bytes were decoded in place (decodeInPlace)`);
     return this.bytes.subarray(
       this.dataOffset,
       Math.min(this.bytes.length, this.dataOffset + this.dataLength),
@@ -70,7 +75,10 @@ export class Hdu {
     if (this.kind !== 'primary' && this.kind !== 'image') {
       throw new FitsError('not-an-image', this.location, `HDU is a ${this.kind}, not an image`);
     }
-    this.imageCache ??= decodeImage(this.header, this.rawData(), this.location);
+    if (!this.imageCache) {
+      this.imageCache = decodeImage(this.header, this.rawData(), this.location, this.decodeInPlace);
+      this.decodedInPlace = this.decodeInPlace;
+    }
     return this.imageCache;
   }
 
@@ -122,17 +130,26 @@ export class FitsFile {
 }
 
 /** Reads a FITS file (plain or gzip). Headers are parsed now, data on access. */
-export async function readFits(path: string): Promise<FitsFile> {
-  return parseFits(await loadFitsBytes(path), path);
+export async function readFits(path: string, options: ParseOptions = {}): Promise<FitsFile> {
+  return parseFits(await loadFitsBytes(path), path, options);
+}
+
+export interface ParseOptions {
+  /**
+   * Decode image data in the file's bytes (byte swap in place) instead of a copy: for large images read once,
+   * e.g. a dataset file, it saves a copy of every image. The bytes must not be used otherwise: `rawData()` of a
+   * decoded HDU then throws, and a caller's own buffer given to parseFits is overwritten.
+   */
+  decodeInPlace?: boolean;
 }
 
 /** Synchronous form of {@link readFits}. */
-export function readFitsSync(path: string): FitsFile {
-  return parseFits(loadFitsBytesSync(path), path);
+export function readFitsSync(path: string, options: ParseOptions = {}): FitsFile {
+  return parseFits(loadFitsBytesSync(path), path, options);
 }
 
 /** Parses FITS bytes (gzip allowed) held in memory; `name` is used in error messages. */
-export function parseFits(input: Uint8Array, name: string): FitsFile {
+export function parseFits(input: Uint8Array, name: string, options: ParseOptions = {}): FitsFile {
   const decoded = decompressIfGzip(input, name);
   // A plain Uint8Array view: Buffer#slice shares memory, and we never want to alias the file bytes.
   const bytes = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
@@ -184,7 +201,7 @@ export function parseFits(input: Uint8Array, name: string): FitsFile {
     }
     const provisional = { ...where, hdu: parsed.header.string('EXTNAME') ?? hdus.length };
     const length = dataBytes(parsed.header, provisional);
-    const hdu = new Hdu(name, hdus.length, parsed.header, bytes, parsed.end, length);
+    const hdu = new Hdu(name, hdus.length, parsed.header, bytes, parsed.end, length, options.decodeInPlace);
     hdus.push(hdu);
     pos = parsed.end + Math.ceil(length / BLOCK) * BLOCK;
   }

@@ -64,8 +64,16 @@ export function axisLengths(header: FitsHeader, where: FitsLocation): number[] {
   return out;
 }
 
-/** Decodes the image in `bytes` (the HDU's data, possibly shorter than needed — checked here). */
-export function decodeImage(header: FitsHeader, data: Uint8Array, where: FitsLocation): FitsImage {
+/**
+ * Decodes the image in `bytes` (the HDU's data, possibly shorter than needed — checked here). With `inPlace`,
+ * the result may be a view of `data`, byte-swapped where it lies (the caller gives up `data`).
+ */
+export function decodeImage(
+  header: FitsHeader,
+  data: Uint8Array,
+  where: FitsLocation,
+  inPlace = false,
+): FitsImage {
   const bitpix = header.number('BITPIX') ?? 0;
   const kind = BITPIX_KIND[bitpix];
   if (kind === undefined)
@@ -80,8 +88,8 @@ export function decodeImage(header: FitsHeader, data: Uint8Array, where: FitsLoc
       `image data is ${data.length} bytes but NAXIS (${naxes.join('×')}, BITPIX ${bitpix}) needs ${count * width}`,
     );
   }
-  const raw = new Uint8Array(count * width);
-  raw.set(data.subarray(0, count * width));
+  // viewAs copies by itself when the bytes are not aligned for the type.
+  const raw = inPlace ? data.subarray(0, count * width) : data.slice(0, count * width);
   const bscaleValue = header.get('BSCALE');
   const bzeroValue = header.get('BZERO');
   const bscale = typeof bscaleValue === 'number' ? bscaleValue : 1;

@@ -23,7 +23,16 @@ export {
   type FitsResult,
   formatLocation,
 } from './errors.js';
-export { FitsFile, Hdu, type HduKind, parseFits, readFits, readFitsHeaders, readFitsSync } from './file.js';
+export {
+  FitsFile,
+  Hdu,
+  type HduKind,
+  type ParseOptions,
+  parseFits,
+  readFits,
+  readFitsHeaders,
+  readFitsSync,
+} from './file.js';
 export { type FitsCard, FitsHeader, type FitsValue } from './header.js';
 export type { FitsImage } from './image.js';
 export {
@@ -33,12 +42,14 @@ export {
   mapHdus,
   readMapFits,
   writeMapFits,
+  writeMapFitsAsync,
 } from './map.js';
 export { isGzip } from './source.js';
 export {
   emptyPrimary,
   encodeFits,
   gzipFits,
+  gzipFitsAsync,
   type HduSpec,
   type ImageHduSpec,
   type TableHduSpec,
@@ -46,5 +57,6 @@ export {
   type WriteFitsOptions,
   writeFileAtomic,
   writeFits,
+  writeFitsAsync,
 } from './write.js';
 export type { TableColumnSpec, WritableFormat } from './write-table.js';

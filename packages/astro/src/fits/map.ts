@@ -7,7 +7,7 @@ import type { CardInput } from './cards.js';
 import { FitsError } from './errors.js';
 import { type FitsFile, readFitsSync } from './file.js';
 import type { FitsHeader } from './header.js';
-import { type HduSpec, type WriteFitsOptions, writeFits } from './write.js';
+import { type HduSpec, type WriteFitsOptions, writeFits, writeFitsAsync } from './write.js';
 
 /** A non-spatial map axis (energy). */
 export interface MapAxisSpec {
@@ -117,6 +117,15 @@ export function mapHdus(spec: MapFitsSpec): HduSpec[] {
 /** Writes a map in gammapy's format (gzip when the path ends in .gz), atomically. */
 export function writeMapFits(path: string, spec: MapFitsSpec, options: WriteFitsOptions = {}): void {
   writeFits(path, mapHdus(spec), options);
+}
+
+/** As {@link writeMapFits}, compressing on the thread pool (several maps at once). */
+export function writeMapFitsAsync(
+  path: string,
+  spec: MapFitsSpec,
+  options: WriteFitsOptions = {},
+): Promise<void> {
+  return writeFitsAsync(path, mapHdus(spec), options);
 }
 
 /** A map read back from a gammapy map file. */

@@ -4,8 +4,9 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { gzipSync, constants as zlibConstants } from 'node:zlib';
-import { type NumericArray, toBigEndian } from './bigendian.js';
+import { promisify } from 'node:util';
+import { gzip, gzipSync, constants as zlibConstants } from 'node:zlib';
+import { type NumericArray, swapInPlace, toBigEndian } from './bigendian.js';
 import { type CardInput, encodeHeader } from './cards.js';
 import { FitsError } from './errors.js';
 import { BLOCK } from './header.js';
@@ -61,7 +62,7 @@ function encodeImage(
   extend: boolean,
   file: string,
   index: number,
-): Uint8Array[] {
+): Part[] {
   const entry = BITPIX.find(([ctor]) => spec.data instanceof ctor);
   if (!entry) throw new FitsError('write-failed', { file, hdu: index }, 'unsupported image array type');
   const [, bitpix, zero] = entry;
@@ -96,13 +97,32 @@ function encodeImage(
     );
   if (spec.name !== undefined) cards.push({ key: 'EXTNAME', value: spec.name, comment: 'extension name' });
   cards.push(...userCards(spec.cards));
-  const data = toBigEndian(spec.data);
-  if (zero !== undefined) {
-    const width = spec.data.BYTES_PER_ELEMENT;
-    for (let i = 0; i < data.length; i += width) data[i] = (data[i] as number) ^ 0x80; // unsigned → signed + BZERO
-  }
-  return [encodeHeader(cards), ...pad(data)];
+  const data: NativeData = { native: spec.data, signFlip: zero !== undefined };
+  return [encodeHeader(cards), ...pad(data, spec.data.byteLength)];
 }
+
+/** Image data still in native byte order: made big-endian when written (or joined into one buffer). */
+interface NativeData {
+  native: NumericArray;
+  /** Unsigned integers stored as signed + BZERO: flip the sign bit of each word. */
+  signFlip: boolean;
+}
+
+/** A piece of a FITS file: bytes as they are, or native image data. */
+type Part = Uint8Array | NativeData;
+
+/** Big-endian bytes of native data (a copy). */
+function bigEndianBytes({ native, signFlip }: NativeData): Uint8Array {
+  const data = toBigEndian(native);
+  if (signFlip) flipSignBits(data, native.BYTES_PER_ELEMENT);
+  return data;
+}
+
+function flipSignBits(bigEndian: Uint8Array, width: number): void {
+  for (let i = 0; i < bigEndian.length; i += width) bigEndian[i] = (bigEndian[i] as number) ^ 0x80; // unsigned → signed + BZERO
+}
+
+const partBytes = (p: Part): Uint8Array => (p instanceof Uint8Array ? p : bigEndianBytes(p));
 
 function encodeBinTable(spec: TableHduSpec, file: string): Uint8Array[] {
   const where = { file, hdu: spec.name };
@@ -121,13 +141,13 @@ function encodeBinTable(spec: TableHduSpec, file: string): Uint8Array[] {
     { key: 'EXTNAME', value: spec.name, comment: 'extension name' },
     ...table.columnCards,
   ];
-  return [encodeHeader(cards), ...pad(table.bytes)];
+  return [encodeHeader(cards), ...pad(table.bytes, table.bytes.length)];
 }
 
 /** The data and, as a separate part, the zeros that fill its last block (no copy of the data itself). */
-function pad(data: Uint8Array): Uint8Array[] {
-  const size = Math.ceil(data.length / BLOCK) * BLOCK;
-  return size === data.length ? [data] : [data, new Uint8Array(size - data.length)];
+function pad<T extends Part>(data: T, length: number): (T | Uint8Array)[] {
+  const size = Math.ceil(length / BLOCK) * BLOCK;
+  return size === length ? [data] : [data, new Uint8Array(size - length)];
 }
 
 /**
@@ -135,12 +155,21 @@ function pad(data: Uint8Array): Uint8Array[] {
  * Float32Array, for a table-only file); it becomes the primary HDU.
  */
 export function encodeFits(hdus: readonly HduSpec[], file = '<memory>'): Uint8Array {
+  return concatBytes(encodeParts(hdus, file).map(partBytes));
+}
+
+/** The pieces of {@link encodeFits} in order (headers, data, padding), image data left in native byte order. */
+function encodeParts(hdus: readonly HduSpec[], file: string): Part[] {
   const first = hdus[0];
   if (first?.kind !== 'image')
     throw new FitsError('write-failed', { file, hdu: 0 }, 'the first HDU must be an image (the primary HDU)');
-  const parts = hdus.flatMap((h, i) =>
+  return hdus.flatMap((h, i) =>
     h.kind === 'image' ? encodeImage(h, i === 0, hdus.length > 1, file, i) : encodeBinTable(h, file),
   );
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -177,18 +206,45 @@ export interface WriteFileOptions {
  * (often better than level 6). The output is ordinary gzip (astropy and gammapy read it).
  */
 export function gzipFits(raw: Uint8Array): Uint8Array {
-  return gzipSync(raw, { level: 6, strategy: zlibConstants.Z_RLE });
+  return gzipSync(raw, GZIP_OPTIONS);
+}
+
+const GZIP_OPTIONS = { level: 6, strategy: zlibConstants.Z_RLE };
+const gzipAsync = promisify(gzip);
+
+/** {@link gzipFits} on the thread pool: several files compress in parallel while this thread goes on. */
+export async function gzipFitsAsync(raw: Uint8Array): Promise<Uint8Array> {
+  return gzipAsync(raw, GZIP_OPTIONS);
+}
+
+/** As {@link writeFits}, with the gzip (when asked) done on the thread pool. */
+export async function writeFitsAsync(
+  path: string,
+  hdus: readonly HduSpec[],
+  options: WriteFitsOptions = {},
+): Promise<void> {
+  const parts = encodeParts(hdus, path);
+  if (!(options.gzip ?? path.endsWith('.gz'))) return writePartsAtomic(path, parts, options);
+  writeFileAtomic(path, await gzipFitsAsync(concatBytes(parts.map(partBytes))), options);
 }
 
 /** Writes HDUs to `path` atomically (temporary file in the same directory, fsync unless not durable, rename). */
 export function writeFits(path: string, hdus: readonly HduSpec[], options: WriteFitsOptions = {}): void {
-  const raw = encodeFits(hdus, path);
-  const bytes = (options.gzip ?? path.endsWith('.gz')) ? gzipFits(raw) : raw;
-  writeFileAtomic(path, bytes, options);
+  const parts = encodeParts(hdus, path);
+  // Uncompressed: the pieces go to disk one by one, image data byte-swapped through a small reused buffer, never
+  // joined or copied whole (a dataset is tens of MB).
+  if (options.gzip ?? path.endsWith('.gz'))
+    writeFileAtomic(path, gzipFits(concatBytes(parts.map(partBytes))), options);
+  else writePartsAtomic(path, parts, options);
 }
 
 /** Writes bytes to `path` via a temporary sibling, fsync (unless `durable: false`) and rename. */
 export function writeFileAtomic(path: string, bytes: Uint8Array, options: WriteFileOptions = {}): void {
+  writePartsAtomic(path, [bytes], options);
+}
+
+/** Writes the pieces in order to `path` via a temporary sibling, fsync (unless `durable: false`) and rename. */
+function writePartsAtomic(path: string, parts: readonly Part[], options: WriteFileOptions): void {
   const tmp = join(
     dirname(path),
     `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
@@ -196,8 +252,10 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: WriteF
   try {
     const fd = openSync(tmp, 'w');
     try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      for (const part of parts) {
+        if (part instanceof Uint8Array) writeAllSync(fd, part);
+        else writeBigEndian(fd, part);
+      }
       if (options.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -209,4 +267,28 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: WriteF
       cause: e,
     });
   }
+}
+
+/** Bytes per write of byte-swapped image data: a multiple of every word width, small enough to stay in cache. */
+const SWAP_CHUNK = 1 << 20;
+let swapBuffer: Uint8Array | undefined;
+
+/** Native image data written big-endian, a chunk at a time through one reused buffer. */
+function writeBigEndian(fd: number, data: NativeData): void {
+  const width = data.native.BYTES_PER_ELEMENT;
+  const src = new Uint8Array(data.native.buffer, data.native.byteOffset, data.native.byteLength);
+  if (width === 1 && !data.signFlip) return writeAllSync(fd, src);
+  swapBuffer ??= new Uint8Array(SWAP_CHUNK);
+  for (let at = 0; at < src.length; at += SWAP_CHUNK) {
+    const chunk = swapBuffer.subarray(0, Math.min(SWAP_CHUNK, src.length - at));
+    chunk.set(src.subarray(at, at + chunk.length));
+    swapInPlace(chunk, width);
+    if (data.signFlip) flipSignBits(chunk, width);
+    writeAllSync(fd, chunk);
+  }
+}
+
+function writeAllSync(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
 }

@@ -10,6 +10,7 @@ import {
   type FitsFile,
   type HduSpec,
   mapHdus,
+  readFits,
   readFitsSync,
   type WriteFitsOptions,
   writeFits,
@@ -132,7 +133,16 @@ function as<T>(data: unknown, ctor: new (...a: never[]) => T, hdu: string): T | 
 
 /** Reads a dataset written by {@link writeDataset}. FITS-level problems throw FitsError. */
 export function readDataset(path: string): MapDataset | DatasetReadFailure {
-  const file = readFitsSync(path);
+  // The file's bytes are ours and read once: images are decoded where they lie, not copied.
+  return datasetOfFile(readFitsSync(path, { decodeInPlace: true }), path);
+}
+
+/** {@link readDataset} with the file read (and gunzipped) on the thread pool. */
+export async function readDatasetAsync(path: string): Promise<MapDataset | DatasetReadFailure> {
+  return datasetOfFile(await readFits(path, { decodeInPlace: true }), path);
+}
+
+function datasetOfFile(file: FitsFile, path: string): MapDataset | DatasetReadFailure {
   const bad = (message: string): DatasetReadFailure => ({ reason: 'dataset-invalid', file: path, message });
   const raw = file.hdu(0).header.string('PIPEDSET');
   if (raw === undefined) return bad('no PIPEDSET card: not a pipe dataset file');

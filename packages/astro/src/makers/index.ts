@@ -6,6 +6,7 @@ export {
   datasetHdus,
   isDatasetReadFailure,
   readDataset,
+  readDatasetAsync,
   writeDataset,
 } from './dataset-io.js';
 export { edispBias, edispBiasEnergy } from './edisp-bias.js';
@@ -76,4 +77,4 @@ export {
   type SafeMaskMethod,
   type SafeMaskWarning,
 } from './safe-mask.js';
-export { emptyStack, stackDatasets } from './stack.js';
+export { DatasetStacker, emptyStack, stackDatasets } from './stack.js';

@@ -150,16 +150,14 @@ export function reduceObservation(
   if (isSafeMaskFailure(safe)) return fail(obs.obsId, safe);
   const maskSafe = safe.mask;
 
-  let templateSum = 0;
-  for (let i = 0; i < background.length; i++) templateSum += background[i] as number;
   const run: RunMeta = {
     obsId: obs.obsId,
     pointing: obs.pointing,
     ontime: obs.ontime,
     deadc: obs.deadc,
     livetime,
-    countsInMap: counts.reduce((a, b) => a + b, 0),
-    backgroundTemplateSum: templateSum,
+    countsInMap: sumOf(counts),
+    backgroundTemplateSum: sumOf(background),
     fovNorm: 1,
     fovNormErr: Number.NaN,
   };
@@ -176,7 +174,7 @@ export function reduceObservation(
     } else {
       run.fovNorm = norm.norm;
       run.fovNormErr = norm.normErr;
-      for (let i = 0; i < background.length; i++) background[i] = norm.norm * (background[i] as number);
+      scaleInPlace(background, norm.norm);
     }
   }
 
@@ -204,4 +202,19 @@ export function reduceObservation(
 function edispNearGridCentre(edisp: EdispKernelMap, rg: ReductionGeometry, ig: WcsGeom): Float64Array {
   const p = roundHalfEven((ig.ny - 1) / 2) * ig.nx + roundHalfEven((ig.nx - 1) / 2);
   return edispKernelAtPixel(edisp, npix(ig), nbins(rg.energyTrue), nbins(rg.energy), p);
+}
+
+// Small loops in their own functions: a fresh worker optimises them after a few calls, where the same loops inline
+// would wait for the whole reduction function to be compiled.
+
+/** Σ values, in order, in float64. */
+function sumOf(values: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i] as number;
+  return sum;
+}
+
+/** values[i] = factor · values[i] (float32 rounding, as before). */
+function scaleInPlace(values: Float32Array, factor: number): void {
+  for (let i = 0; i < values.length; i++) values[i] = factor * (values[i] as number);
 }

@@ -4,7 +4,7 @@
  */
 import type { Kernels } from '@pipe/kernels';
 import { nbins } from '../geom/energy-axis.js';
-import { npix } from '../geom/wcs-geom.js';
+import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { MapDataset } from './dataset.js';
 import type { ReductionGeometry } from './reduce.js';
@@ -59,23 +59,56 @@ export function stackDatasets(
   kernels: Kernels,
   name = 'stacked',
 ): MapDataset {
-  const wantPsf = runs.length > 0 && runs.every((r) => r.psf);
-  const wantEdisp = runs.length > 0 && runs.every((r) => r.edisp);
-  const st = emptyStack(rg, { psf: wantPsf, edisp: wantEdisp }, name);
-  const G = rg.geom;
-  const nE = nbins(rg.energy);
-  const nT = nbins(rg.energyTrue);
-  const nR = rg.radEdges.length - 1;
-  const nI = npix(rg.irfGeom);
-  // float64 numerators and denominators of the IRF-map means
-  const psfNum = wantPsf ? new Float64Array(nT * nR * nI) : undefined;
-  const psfDen = wantPsf ? new Float64Array(nT * nI) : undefined;
-  const edNum = wantEdisp ? new Float64Array(nT * nE * nI) : undefined;
-  const edDen = wantEdisp ? new Float64Array(nT * nI) : undefined;
-  for (const run of runs) {
+  const stacker = new DatasetStacker(rg, kernels, name);
+  for (const run of runs) stacker.add(run);
+  return stacker.result();
+}
+
+/**
+ * {@link stackDatasets} one run at a time, so a caller holds one run in memory (and can read the next meanwhile).
+ * The PSF (EDISP) map is stacked when every run added has one, as with all runs at once.
+ */
+export class DatasetStacker {
+  private readonly st: MapDataset;
+  private readonly nE: number;
+  private readonly nT: number;
+  private readonly nR: number;
+  private readonly nI: number;
+  /** float64 numerators and denominators of the IRF-map means (undefined once a run lacks the map). */
+  private psf: { num: Float64Array; den: Float64Array } | undefined;
+  private edisp: { num: Float64Array; den: Float64Array } | undefined;
+  private count = 0;
+
+  constructor(
+    private readonly rg: ReductionGeometry,
+    private readonly kernels: Kernels,
+    name = 'stacked',
+  ) {
+    this.st = emptyStack(rg, { psf: false, edisp: false }, name);
+    this.nE = nbins(rg.energy);
+    this.nT = nbins(rg.energyTrue);
+    this.nR = rg.radEdges.length - 1;
+    this.nI = npix(rg.irfGeom);
+    this.psf = {
+      num: new Float64Array(this.nT * this.nR * this.nI),
+      den: new Float64Array(this.nT * this.nI),
+    };
+    this.edisp = {
+      num: new Float64Array(this.nT * this.nE * this.nI),
+      den: new Float64Array(this.nT * this.nI),
+    };
+  }
+
+  /** Adds the next run (in stacking order). */
+  add(run: MapDataset): void {
+    const { st, kernels, nE, nT, nR, nI } = this;
+    const G = this.rg.geom;
     const g = run.geom;
     const n = npix(g);
     const { x0, y0 } = run.placement;
+    this.count++;
+    if (!run.psf) this.psf = undefined;
+    if (!run.edisp) this.edisp = undefined;
     kernels.stackAdd(st.counts, G.nx, G.ny, run.counts, g.nx, g.ny, nE, x0, y0, run.maskSafe, nE, 1);
     kernels.stackAdd(st.background, G.nx, G.ny, run.background, g.nx, g.ny, nE, x0, y0, run.maskSafe, nE, 1);
     kernels.stackAdd(
@@ -96,7 +129,7 @@ export function stackDatasets(
     st.livetime += run.livetime;
     st.ontime += run.ontime;
     st.runs.push(...run.runs);
-    if (!wantPsf && !wantEdisp) continue;
+    if (!this.psf && !this.edisp) return;
     // w[k]: the run's mask_safe sampled on its IRF grid; W = OR_k w[k]
     const ig = run.irfGeom;
     const ni = npix(ig);
@@ -114,59 +147,144 @@ export function stackDatasets(
       new Float64Array(2 * ig.nx + 3),
       w,
     );
-    const W = maskImage(w, ni, nE);
-    const { irfX0, irfY0 } = run.placement;
-    for (let y = 0; y < ig.ny; y++) {
-      const dy = y + irfY0;
-      if (dy < 0 || dy >= rg.irfGeom.ny) continue;
-      for (let x = 0; x < ig.nx; x++) {
-        const dx = x + irfX0;
-        if (dx < 0 || dx >= rg.irfGeom.nx) continue;
-        const p = y * ig.nx + x;
-        const q = dy * rg.irfGeom.nx + dx;
-        if (W[p] === 0) continue;
-        for (let t = 0; t < nT; t++) {
-          if (run.psf && psfNum && psfDen) {
-            const e = run.psf.exposure[t * ni + p] as number;
-            psfDen[t * nI + q] = (psfDen[t * nI + q] as number) + e;
-            for (let r = 0; r < nR; r++)
-              psfNum[(t * nR + r) * nI + q] =
-                (psfNum[(t * nR + r) * nI + q] as number) +
-                (run.psf.data[(t * nR + r) * ni + p] as number) * e;
-          }
-          if (run.edisp && edNum && edDen) {
-            const e = run.edisp.exposure[t * ni + p] as number;
-            edDen[t * nI + q] = (edDen[t * nI + q] as number) + e;
-            for (let k = 0; k < nE; k++) {
-              if (w[k * ni + p] === 0) continue;
-              edNum[(t * nE + k) * nI + q] =
-                (edNum[(t * nE + k) * nI + q] as number) +
-                (run.edisp.data[(t * nE + k) * ni + p] as number) * e;
-            }
-          }
+    // The run's IRF pixels that add to the stack (inside its IRF grid, safe at some energy), and where they go.
+    const dest = irfDestinations(run, ig, this.rg.irfGeom, maskImage(w, ni, nE));
+    // Per (energy, rad) plane, a contiguous pass over the run's pixels: the same additions in the same order as
+    // pixel by pixel, without striding through the cubes.
+    if (this.psf && run.psf) accumulatePsf(this.psf, run.psf.data, run.psf.exposure, dest, nT, nR, nI);
+    if (this.edisp && run.edisp)
+      accumulateEdisp(this.edisp, run.edisp.data, run.edisp.exposure, dest, w, nT, nE, nI);
+  }
+
+  /** The stack of the runs added so far (call once, after the last run). */
+  result(): MapDataset {
+    const { st, nE, nT, nR, nI } = this;
+    if (this.count === 0) return st;
+    if (this.psf) {
+      const { num, den } = this.psf;
+      const psf = {
+        radEdges: this.rg.radEdges,
+        data: new Float32Array(nT * nR * nI),
+        exposure: new Float32Array(nT * nI),
+      };
+      for (let t = 0; t < nT; t++) {
+        for (let q = 0; q < nI; q++) {
+          const d = den[t * nI + q] as number;
+          psf.exposure[t * nI + q] = d;
+          for (let r = 0; r < nR; r++)
+            psf.data[(t * nR + r) * nI + q] = d > 0 ? (num[(t * nR + r) * nI + q] as number) / d : 0;
         }
       }
+      st.psf = psf;
     }
+    if (this.edisp) {
+      const { num, den } = this.edisp;
+      const edisp = { data: new Float64Array(nT * nE * nI), exposure: new Float32Array(nT * nI) };
+      for (let t = 0; t < nT; t++) {
+        for (let q = 0; q < nI; q++) {
+          const d = den[t * nI + q] as number;
+          edisp.exposure[t * nI + q] = d;
+          for (let k = 0; k < nE; k++)
+            edisp.data[(t * nE + k) * nI + q] = d > 0 ? (num[(t * nE + k) * nI + q] as number) / d : 0;
+        }
+      }
+      st.edisp = edisp;
+    }
+    return st;
   }
-  if (st.psf && psfNum && psfDen) {
-    for (let t = 0; t < nT; t++) {
-      for (let q = 0; q < nI; q++) {
-        const d = psfDen[t * nI + q] as number;
-        st.psf.exposure[t * nI + q] = d;
-        for (let r = 0; r < nR; r++)
-          st.psf.data[(t * nR + r) * nI + q] = d > 0 ? (psfNum[(t * nR + r) * nI + q] as number) / d : 0;
+}
+
+/** The run's IRF pixels that add to the stack (in the IRF footprint and safe at some energy) and where they go. */
+interface IrfPixels {
+  /** Run IRF pixel indices. */
+  from: Int32Array;
+  /** The stack IRF pixel each adds to. */
+  to: Int32Array;
+  /** Pixels of the run's IRF grid. */
+  ni: number;
+}
+
+function irfDestinations(run: MapDataset, ig: WcsGeom, stackIg: WcsGeom, W: Uint8Array): IrfPixels {
+  const from: number[] = [];
+  const to: number[] = [];
+  const { irfX0, irfY0 } = run.placement;
+  for (let y = 0; y < ig.ny; y++) {
+    const dy = y + irfY0;
+    if (dy < 0 || dy >= stackIg.ny) continue;
+    for (let x = 0; x < ig.nx; x++) {
+      const dx = x + irfX0;
+      const p = y * ig.nx + x;
+      if (dx >= 0 && dx < stackIg.nx && W[p] !== 0) {
+        from.push(p);
+        to.push(dy * stackIg.nx + dx);
       }
     }
   }
-  if (st.edisp && edNum && edDen) {
-    for (let t = 0; t < nT; t++) {
-      for (let q = 0; q < nI; q++) {
-        const d = edDen[t * nI + q] as number;
-        st.edisp.exposure[t * nI + q] = d;
-        for (let k = 0; k < nE; k++)
-          st.edisp.data[(t * nE + k) * nI + q] = d > 0 ? (edNum[(t * nE + k) * nI + q] as number) / d : 0;
+  return { from: Int32Array.from(from), to: Int32Array.from(to), ni: ig.nx * ig.ny };
+}
+
+// The two accumulations below are the same sum, kept apart so that each loop sees one array type.
+
+/** PSF: num[t][r][q] += data[t][r][p] · e[t][p], den[t][q] += e[t][p]. */
+function accumulatePsf(
+  acc: { num: Float64Array; den: Float64Array },
+  data: Float32Array,
+  exposure: Float32Array,
+  px: IrfPixels,
+  nT: number,
+  nR: number,
+  nI: number,
+): void {
+  const { num, den } = acc;
+  const { from, to, ni } = px;
+  const m = from.length;
+  for (let t = 0; t < nT; t++) {
+    const eBase = t * ni;
+    for (let i = 0; i < m; i++) {
+      const q = t * nI + (to[i] as number);
+      den[q] = (den[q] as number) + (exposure[eBase + (from[i] as number)] as number);
+    }
+    for (let r = 0; r < nR; r++) {
+      const src = (t * nR + r) * ni;
+      const dst = (t * nR + r) * nI;
+      for (let i = 0; i < m; i++) {
+        const p = from[i] as number;
+        const q = dst + (to[i] as number);
+        num[q] = (num[q] as number) + (data[src + p] as number) * (exposure[eBase + p] as number);
       }
     }
   }
-  return st;
+}
+
+/** EDISP: as the PSF, skipping the reco bins k where the run's mask w[k][p] (on its IRF grid) is 0. */
+function accumulateEdisp(
+  acc: { num: Float64Array; den: Float64Array },
+  data: Float64Array,
+  exposure: Float32Array,
+  px: IrfPixels,
+  w: Uint8Array,
+  nT: number,
+  nE: number,
+  nI: number,
+): void {
+  const { num, den } = acc;
+  const { from, to, ni } = px;
+  const m = from.length;
+  for (let t = 0; t < nT; t++) {
+    const eBase = t * ni;
+    for (let i = 0; i < m; i++) {
+      const q = t * nI + (to[i] as number);
+      den[q] = (den[q] as number) + (exposure[eBase + (from[i] as number)] as number);
+    }
+    for (let k = 0; k < nE; k++) {
+      const src = (t * nE + k) * ni;
+      const dst = (t * nE + k) * nI;
+      for (let i = 0; i < m; i++) {
+        const p = from[i] as number;
+        if (w[k * ni + p] === 0) continue;
+        const q = dst + (to[i] as number);
+        num[q] = (num[q] as number) + (data[src + p] as number) * (exposure[eBase + p] as number);
+      }
+    }
+  }
 }

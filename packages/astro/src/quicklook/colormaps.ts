@@ -52,9 +52,11 @@ export function colormapRgb(name: ColormapName, t: number): [number, number, num
   const a = anchors[k] as Rgb;
   const b = anchors[k + 1] as Rgb;
   const f = (u - (at[k] as number)) / ((at[k + 1] as number) - (at[k] as number));
-  return [0, 1, 2].map((c) =>
-    Math.round(255 * ((a[c] as number) + f * ((b[c] as number) - (a[c] as number)))),
-  ) as [number, number, number];
+  return [
+    Math.round(255 * (a[0] + f * (b[0] - a[0]))),
+    Math.round(255 * (a[1] + f * (b[1] - a[1]))),
+    Math.round(255 * (a[2] + f * (b[2] - a[2]))),
+  ];
 }
 
 /** True for maps meant to be centred on 0 (the default range is then symmetric). */

@@ -9,4 +9,5 @@ export {
   NAN_GREY,
   renderMapImage,
   renderMapPng,
+  renderMapPngAsync,
 } from './render-map.js';

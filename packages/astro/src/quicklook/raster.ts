@@ -1,7 +1,10 @@
 /** An RGBA raster with the few drawing operations the quick-look images need, and its PNG encoding. */
 import { Buffer } from 'node:buffer';
 import { endianness } from 'node:os';
-import { crc32, deflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, deflate, deflateSync } from 'node:zlib';
+
+const deflateAsync = promisify(deflate);
 
 const LITTLE = endianness() === 'LE';
 
@@ -39,6 +42,16 @@ export class Raster {
     for (let yy = y0; yy < y1; yy++) this.words.fill(word, yy * this.width + x0, yy * this.width + x1);
   }
 
+  /** Copies the span [x0, x1) of row `from` into rows [y0, y1) (clipped to the raster). */
+  repeatRow(from: number, x0: number, x1: number, y0: number, y1: number): void {
+    const a = Math.max(0, x0);
+    const b = Math.min(this.width, x1);
+    if (b <= a || from < 0 || from >= this.height) return;
+    const src = from * this.width;
+    for (let y = Math.max(0, y0); y < Math.min(this.height, y1); y++)
+      this.words.copyWithin(y * this.width + a, src + a, src + b);
+  }
+
   /** The colour at (x, y). */
   rgbAt(x: number, y: number): [number, number, number] {
     const o = (y * this.width + x) * 4;
@@ -51,6 +64,15 @@ export class Raster {
    * copy), where a per-byte filter in JavaScript cost more than the deflate of a cold worker.
    */
   toPng(): Uint8Array {
+    return pngFile(this.width, this.height, deflateSync(this.filteredRows(), PNG_DEFLATE));
+  }
+
+  /** {@link toPng} with the deflate on the thread pool (several images compress in parallel). */
+  async toPngAsync(): Promise<Uint8Array> {
+    return pngFile(this.width, this.height, await deflateAsync(this.filteredRows(), PNG_DEFLATE));
+  }
+
+  private filteredRows(): Buffer {
     const { width, height } = this;
     const stride = width * 4;
     const pixels = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.byteLength);
@@ -62,21 +84,27 @@ export class Raster {
         filtered[o] = 2;
       else pixels.copy(filtered, o + 1, start, start + stride); // filter byte 0: none
     }
-    const ihdr = new Uint8Array(13);
-    const view = new DataView(ihdr.buffer);
-    view.setUint32(0, width);
-    view.setUint32(4, height);
-    ihdr.set([8, 6, 0, 0, 0], 8); // bit depth 8, colour type RGBA, deflate, adaptive filtering, no interlace
-    const idat = deflateSync(filtered, { level: 3 });
-    const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
-    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return filtered;
   }
+}
+
+const PNG_DEFLATE = { level: 3 };
+
+/** The PNG file around compressed 8-bit RGBA rows. */
+function pngFile(width: number, height: number, idat: Uint8Array): Uint8Array {
+  const ihdr = new Uint8Array(13);
+  const view = new DataView(ihdr.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  ihdr.set([8, 6, 0, 0, 0], 8); // bit depth 8, colour type RGBA, deflate, adaptive filtering, no interlace
+  const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 const PNG_SIGNATURE = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -87,11 +87,14 @@ export function renderMapImage(options: MapImageOptions): { raster: Raster; layo
 
   // map pixels (row y of the map is drawn upside down: north up)
   for (let y = 0; y < ny; y++) {
+    // one screen row per map row, then repeated `scale` times
+    const top = mapY + (ny - 1 - y) * scale;
     for (let x = 0; x < nx; x++) {
       const v = data[y * nx + x] as number;
       const rgb = Number.isNaN(v) ? NAN_GREY : colormapRgb(colormap, (v - vmin) / (vmax - vmin));
-      raster.fillRect(mapX + x * scale, mapY + (ny - 1 - y) * scale, scale, scale, rgb);
+      raster.fillRect(mapX + x * scale, top, scale, 1, rgb);
     }
+    raster.repeatRow(top, mapX, mapX + mapW, top + 1, top + scale);
   }
   frame(raster, mapX, mapY, mapW, mapH);
 
@@ -151,6 +154,17 @@ export function renderMapPng(
 ): MapImageLayout {
   const { raster, layout } = renderMapImage(options);
   writeFileAtomic(path, raster.toPng(), write);
+  return layout;
+}
+
+/** As {@link renderMapPng}, with the PNG compression on the thread pool. */
+export async function renderMapPngAsync(
+  path: string,
+  options: MapImageOptions,
+  write: WriteFileOptions = {},
+): Promise<MapImageLayout> {
+  const { raster, layout } = renderMapImage(options);
+  writeFileAtomic(path, await raster.toPngAsync(), write);
   return layout;
 }
 

@@ -121,7 +121,7 @@ const step: StepDefinition<Params> = {
       return { lon, lat };
     };
     const summary = summarizeExcessMap(maps, { pixelToSky: toSky });
-    writeProductMaps(ctx.outputs, ds, maps, toSky);
+    await writeProductMaps(ctx.outputs, ds, maps, toSky);
     const report = {
       observations: ds.runs.map((r) => r.obsId),
       livetime_s: ds.livetime,

@@ -4,9 +4,9 @@
  * a declared output that was not computed is an error naming the setting that computes it.
  */
 import type { ExcessMapName, ExcessMaps, PixelToSky } from '../estimators/index.js';
-import { writeMapFits } from '../fits/index.js';
+import { writeMapFitsAsync } from '../fits/index.js';
 import type { MapDataset } from '../makers/index.js';
-import { renderMapPng } from '../quicklook/index.js';
+import { renderMapPngAsync } from '../quicklook/index.js';
 import { wcsHeaderCards } from '../wcs/index.js';
 import { STEP_OUTPUT } from './step-output.js';
 
@@ -76,15 +76,20 @@ function firstPlane(img: Image, nx: number, ny: number): Float64Array {
   return Float64Array.from(img.data.subarray(0, nx * ny));
 }
 
-export function writeProductMaps(
+/**
+ * Writes the declared products. Each file is encoded on this thread and compressed on the thread pool, so the
+ * gzip and deflate of one file run while the next is encoded.
+ */
+export async function writeProductMaps(
   outputs: Record<string, string>,
   ds: MapDataset,
   maps: ExcessMaps,
   toSky: PixelToSky,
-): void {
+): Promise<void> {
   const { nx, ny } = ds.geom;
   const wcsHeader = wcsHeaderCards(ds.geom.wcs);
   const problems: string[] = [];
+  const writes: Promise<unknown>[] = [];
   for (const [output, file] of Object.entries(outputs)) {
     if (output === 'summary') continue;
     const png = output.endsWith('_png');
@@ -98,7 +103,7 @@ export function writeProductMaps(
       const isDiverging = name === 'excess' || name === 'norm' || name === 'flux';
       const data =
         name === 'counts' || name === 'background' ? sumPlanes(img, nx, ny) : firstPlane(img, nx, ny);
-      renderMapPng(
+      const written = renderMapPngAsync(
         file,
         {
           data,
@@ -112,8 +117,9 @@ export function writeProductMaps(
         },
         STEP_OUTPUT,
       );
+      writes.push(written);
     } else {
-      writeMapFits(
+      const written = writeMapFitsAsync(
         file,
         {
           data: img.data,
@@ -124,8 +130,12 @@ export function writeProductMaps(
         },
         STEP_OUTPUT,
       );
+      writes.push(written);
     }
   }
+  // Every write ends (or fails) before the step returns: no compression still running into an output path.
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
   if (problems.length > 0) throw new Error(problems.join('\n'));
 }
 

@@ -3,6 +3,7 @@
  * safe mask, FoV background norm), per the `datasets` section of a gammapy config. One task per run.
  */
 
+import { statSync } from 'node:fs';
 import type { StepDefinition } from '@pipe/core';
 import { loadKernels } from '@pipe/kernels';
 import type { AnalysisConfig } from '../config/index.js';
@@ -104,7 +105,7 @@ const step: StepDefinition<Params> = {
       reductionGeometryFromConfig(ctx.params.center === 'pointing' ? centredOn(ds, obs.pointing) : ds),
     );
     const exclusionFile = ctx.inputs['exclusion']?.[0];
-    const exclusion = exclusionFile === undefined ? undefined : readSkyMask(exclusionFile);
+    const exclusion = exclusionFile === undefined ? undefined : readSkyMaskOnce(exclusionFile);
     if (exclusion && 'reason' in exclusion) throw new Error(exclusion.message);
     const config = orThrow(reductionConfigFromConfig(ds, exclusion));
     const result = reduceObservation(obs, rg, config, kernels);
@@ -121,13 +122,13 @@ const step: StepDefinition<Params> = {
   },
 };
 
-/** The datasets section with the map centred on a run's pointing, in the frame the config asks for. */
 /** Params were checked at load time, so an issue here is a bug, not bad input. */
 function orThrow<T extends object>(v: T | ReductionConfigIssue): T {
   if (isReductionConfigIssue(v)) throw new Error(`${v.path.join('.')}: ${v.message}`);
   return v as T;
 }
 
+/** The datasets section with the map centred on a run's pointing, in the frame the config asks for. */
 function centredOn(
   ds: AnalysisConfig['datasets'],
   pointing: { ra: number; dec: number },
@@ -135,6 +136,21 @@ function centredOn(
   const frame = ds.geom.wcs.skydir.frame ?? 'icrs';
   const [lon, lat] = convertFrame('icrs', frame, pointing.ra, pointing.dec);
   return { ...ds, geom: { ...ds.geom, wcs: { ...ds.geom.wcs, skydir: { frame, lon, lat } } } };
+}
+
+/**
+ * The exclusion mask, read once per worker thread: every run of a fan-out reads the same file. Keyed by the file's
+ * identity and modification stamp, so a file replaced between builds of a long-lived (watch) process is read again.
+ */
+const masks = new Map<string, { stamp: string; mask: ReturnType<typeof readSkyMask> }>();
+function readSkyMaskOnce(file: string): ReturnType<typeof readSkyMask> {
+  const st = statSync(file, { bigint: true });
+  const stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  const known = masks.get(file);
+  if (known?.stamp === stamp) return known.mask;
+  const mask = readSkyMask(file);
+  masks.set(file, { stamp, mask });
+  return mask;
 }
 
 export default step;

@@ -7,12 +7,11 @@ import type { StepDefinition } from '@pipe/core';
 import { loadKernels } from '@pipe/kernels';
 import type { AnalysisConfig } from '../config/index.js';
 import {
+  DatasetStacker,
   isDatasetReadFailure,
   isReductionConfigIssue,
-  type MapDataset,
-  readDataset,
+  readDatasetAsync,
   reductionGeometryFromConfig,
-  stackDatasets,
   writeDataset,
 } from '../makers/index.js';
 import { sectionParams } from './analysis-params.js';
@@ -36,18 +35,27 @@ const step: StepDefinition<Params> = {
       );
     }
     const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
-    const runs: MapDataset[] = [];
-    for (const file of files) {
-      const ds = readDataset(file);
-      if (isDatasetReadFailure(ds)) throw new Error(ds.message);
-      runs.push(ds);
-    }
     const rg = reductionGeometryFromConfig(ctx.params.datasets);
     if (isReductionConfigIssue(rg)) throw new Error(`${rg.path.join('.')}: ${rg.message}`);
-    const stacked = stackDatasets(runs, rg, kernels);
+    const stacker = new DatasetStacker(rg, kernels);
+    // One run in memory at a time, the next one read (by the thread pool) while this one is added. A read that
+    // is abandoned (an earlier run failed) must not surface as an unhandled rejection.
+    const read = (file: string) => {
+      const reading = readDatasetAsync(file);
+      reading.catch(() => undefined);
+      return reading;
+    };
+    let next = read(files[0]!);
+    for (let i = 0; i < files.length; i++) {
+      const ds = await next;
+      if (i + 1 < files.length) next = read(files[i + 1]!);
+      if (isDatasetReadFailure(ds)) throw new Error(ds.message);
+      stacker.add(ds);
+    }
+    const stacked = stacker.result();
     writeDataset(ctx.outputs['stacked']!, stacked, STEP_OUTPUT);
-    ctx.log.info(`stacked ${runs.length} runs, livetime ${stacked.livetime.toFixed(1)} s`);
-    return { metadata: { runs: runs.length, livetime: stacked.livetime } };
+    ctx.log.info(`stacked ${files.length} runs, livetime ${stacked.livetime.toFixed(1)} s`);
+    return { metadata: { runs: files.length, livetime: stacked.livetime } };
   },
 };
 

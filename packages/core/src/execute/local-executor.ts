@@ -1,30 +1,17 @@
 /**
- * The local executor: in-process steps on a pool of worker threads (piscina), bounded by -j.
- * The pool is created on first use, so builds that run no step never start a thread.
+ * The local executor: in-process steps on a pool of worker threads (see StepWorkerPool), bounded by -j.
+ * The pool is created on first use, so builds that run no step never start a thread; every thread imports the
+ * step modules the build announced (warm) or ran, so fanned-out tasks find their module loaded.
  * Cancelling aborts the task, which terminates its worker thread.
  */
 import type { ExecRequest, Executor } from './executor.js';
-import type { StepPayload, WarmPayload } from './step-worker.js';
-
-type Pool = {
-  run(task: unknown, options?: { signal?: AbortSignal }): Promise<unknown>;
-  destroy(): Promise<void>;
-};
+import type { StepPayload } from './step-worker.js';
+import { StepWorkerPool } from './worker-pool.js';
 
 export function createLocalExecutor(options: { threads: number }): Executor {
-  let pool: Promise<Pool> | undefined;
+  let pool: StepWorkerPool | undefined;
   const getPool = () => {
-    pool ??= import('piscina').then(
-      ({ Piscina }) =>
-        new Piscina({
-          filename: new URL('./step-worker.js', import.meta.url).href,
-          // The pool is made when the first step runs: start every thread then, so they load the step and
-          // kernel modules in parallel instead of one after another as tasks queue up.
-          minThreads: Math.max(1, options.threads),
-          maxThreads: Math.max(1, options.threads),
-          idleTimeout: 2000,
-        }) as unknown as Pool,
-    );
+    pool ??= new StepWorkerPool(Math.max(1, options.threads));
     return pool;
   };
   async function runOne(req: ExecRequest, onEvent: Parameters<Executor['submit']>[1], signal: AbortSignal) {
@@ -51,43 +38,33 @@ export function createLocalExecutor(options: { threads: number }): Executor {
       logFile: req.logFile,
     };
     onEvent({ type: 'started', id: req.id });
-    try {
-      const result = (await (await getPool()).run(payload, { signal })) as
-        | { items?: ExecRequest['item'][]; metadata?: Record<string, unknown> }
-        | undefined;
-      onEvent({
-        type: 'ended',
-        id: req.id,
-        outcome: {
-          ok: true,
-          ...(result?.items ? { items: result.items as never } : {}),
-          ...(result?.metadata ? { metadata: result.metadata } : {}),
-        },
-      });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const failure = signal.aborted
-        ? ({ type: 'cancelled' } as const)
-        : ({ type: 'step-error', message } as const);
-      onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure } });
+    const outcome = await getPool().run(payload, signal);
+    if (!outcome.ok) {
+      onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure: outcome.failure } });
+      return;
     }
+    const result = outcome.result;
+    onEvent({
+      type: 'ended',
+      id: req.id,
+      outcome: {
+        ok: true,
+        ...(result?.items ? { items: result.items } : {}),
+        ...(result?.metadata ? { metadata: result.metadata } : {}),
+      },
+    });
   }
-  const warmed = new Set<string>();
   return {
     name: 'local',
     warm(work) {
-      if (work.kind !== 'step' || warmed.has(work.module) || warmed.size >= options.threads) return;
-      warmed.add(work.module);
-      // Boots a worker and imports the step there; a failure shows again when the step really runs.
-      void getPool()
-        .then((p) => p.run({ warm: work.module } satisfies WarmPayload))
-        .catch(() => undefined);
+      // Boots the threads and imports the step in each; a failure shows again when the step really runs.
+      if (work.kind === 'step') getPool().warm(work.module);
     },
     async submit(batch, onEvent, signal) {
       await Promise.all(batch.map((req) => runOne(req, onEvent, signal)));
     },
     async close() {
-      if (pool) await (await pool).destroy();
+      await pool?.destroy();
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Worker-thread entry of the local executor: imports a step module and runs its StepDefinition.
- * Kernels therefore never run on the main thread. The engine terminates the worker to cancel.
+ * Running a step task inside a worker thread of the local executor (see pool-worker.ts): imports the step module
+ * and runs its StepDefinition, so kernels never run on the main thread. The engine terminates the thread to cancel.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -20,15 +20,11 @@ export interface StepPayload {
   logFile: string;
 }
 
-/** Only import a step module (the executor warms a worker while the build is still planned). */
-export interface WarmPayload {
-  warm: string;
-}
-
 /** Step modules this worker has imported, by path. */
 const modules = new Map<string, Promise<{ default?: StepDefinition }>>();
 
-function importStep(module: string): Promise<{ default?: StepDefinition }> {
+/** Import a step module once per thread (warming a thread ahead of its tasks, or at its first task). */
+export function importStep(module: string): Promise<{ default?: StepDefinition }> {
   let loading = modules.get(module);
   if (!loading)
     modules.set(
@@ -38,11 +34,7 @@ function importStep(module: string): Promise<{ default?: StepDefinition }> {
   return loading;
 }
 
-export default async function runStep(payload: StepPayload | WarmPayload): Promise<StepResult | undefined> {
-  if ('warm' in payload) {
-    await importStep(payload.warm);
-    return undefined;
-  }
+export default async function runStep(payload: StepPayload): Promise<StepResult | undefined> {
   const def = (await importStep(payload.module)).default;
   if (!def || typeof def.run !== 'function')
     throw new Error(`${payload.module} does not default-export a step`);

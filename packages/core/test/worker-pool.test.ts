@@ -1,0 +1,178 @@
+/**
+ * The local executor's worker pool (StepWorkerPool), on real worker threads running step modules written to a
+ * temp dir: tasks run side by side on `size` threads, results and step errors come back as values, a cancelled
+ * task's thread is terminated and replaced, a crashed thread fails only its task, and warm() imports a module
+ * once on every thread. The pool's thread entry is compiled JS, so this test uses the built package (dist/).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StepPayload } from '../dist/execute/step-worker.js';
+import { StepWorkerPool } from '../dist/execute/worker-pool.js';
+
+let dir: string;
+let pool: StepWorkerPool;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'pipe-pool-'));
+});
+afterEach(async () => {
+  await pool?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A step module whose run body is `body` (ctx in scope); its top level appends the thread id to imports.log. */
+function stepModule(name: string, body: string): string {
+  const file = path.join(dir, `${name}.mjs`);
+  writeFileSync(
+    file,
+    `import { appendFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+appendFileSync(${JSON.stringify(path.join(dir, `${name}.imports.log`))}, threadId + '\\n');
+export default { name: '${name}', version: '1', async run(ctx) { ${body} } };
+`,
+  );
+  return file;
+}
+
+function payload(module: string, params: Record<string, unknown> = {}): StepPayload {
+  return {
+    module,
+    params,
+    inputs: {},
+    outputs: {},
+    env: {},
+    kernelBackend: 'js',
+    logFile: path.join(dir, 'logs', 'task.log'),
+  };
+}
+
+const importsOf = (name: string) =>
+  readFileSync(path.join(dir, `${name}.imports.log`), 'utf8')
+    .trim()
+    .split('\n')
+    .map(Number);
+
+describe('StepWorkerPool', () => {
+  it('runs tasks side by side on its threads and returns their results', async () => {
+    // A barrier: each task waits until both have arrived, which only happens if they run at the same time.
+    const barrier = stepModule(
+      'barrier',
+      `const { threadId } = await import('node:worker_threads');
+       const flag = new Int32Array(ctx.params.sab);
+       Atomics.add(flag, 0, 1); Atomics.notify(flag, 0);
+       while (Atomics.load(flag, 0) < 2) if (Atomics.wait(flag, 0, 1, 20000) === 'timed-out') return { metadata: { met: false } };
+       return { metadata: { met: true, threadId } };`,
+    );
+    pool = new StepWorkerPool(2);
+    const sab = new SharedArrayBuffer(4);
+    const signal = new AbortController().signal;
+    const [a, b] = await Promise.all([
+      pool.run(payload(barrier, { sab }), signal),
+      pool.run(payload(barrier, { sab }), signal),
+    ]);
+    expect(a.ok && b.ok).toBe(true);
+    const meta = [a, b].map((o) => (o.ok ? o.result?.metadata : undefined));
+    expect(meta.map((m) => m?.['met'])).toEqual([true, true]);
+    expect(new Set(meta.map((m) => m?.['threadId'])).size).toBe(2);
+    // each thread imported the module once
+    expect(importsOf('barrier').sort()).toEqual([...new Set(importsOf('barrier'))].sort());
+  });
+
+  it("returns a step's error as a failure value, and the thread goes on with the next task", async () => {
+    const failing = stepModule('failing', "throw new Error('no such run 123');");
+    const fine = stepModule('fine', "return { items: [{ id: 'a', files: [], data: { n: 1 } }] };");
+    pool = new StepWorkerPool(1);
+    const signal = new AbortController().signal;
+    expect(await pool.run(payload(failing), signal)).toEqual({
+      ok: false,
+      failure: { type: 'step-error', message: 'no such run 123' },
+    });
+    expect(await pool.run(payload(fine), signal)).toEqual({
+      ok: true,
+      result: { items: [{ id: 'a', files: [], data: { n: 1 } }] },
+    });
+  });
+
+  it('cancelling a running task terminates its thread; queued tasks still run on a new one', async () => {
+    const spin = stepModule('spin', 'for (;;) {}');
+    const fine = stepModule('fine', 'return { metadata: { done: true } };');
+    pool = new StepWorkerPool(1);
+    const stop = new AbortController();
+    const running = pool.run(payload(spin), stop.signal);
+    const queued = pool.run(payload(fine), new AbortController().signal);
+    const cancelledQueued = new AbortController();
+    const dropped = pool.run(payload(fine), cancelledQueued.signal);
+    cancelledQueued.abort();
+    expect(await dropped).toEqual({ ok: false, failure: { type: 'cancelled' } });
+    // Cancel once the spinning module was imported (its thread is busy in it).
+    while (!readFileSafe(path.join(dir, 'spin.imports.log'))) await new Promise((r) => setImmediate(r));
+    stop.abort();
+    expect(await running).toEqual({ ok: false, failure: { type: 'cancelled' } });
+    expect(await queued).toEqual({ ok: true, result: { metadata: { done: true } } });
+  });
+
+  it('a thread that dies fails only its own task', async () => {
+    const exit = stepModule('exit', 'process.exit(3);');
+    const fine = stepModule('fine', 'return { metadata: { done: true } };');
+    pool = new StepWorkerPool(1);
+    const signal = new AbortController().signal;
+    const died = await pool.run(payload(exit), signal);
+    expect(died).toEqual({
+      ok: false,
+      failure: { type: 'step-error', message: 'worker thread exited (code 3)' },
+    });
+    expect(await pool.run(payload(fine), signal)).toEqual({ ok: true, result: { metadata: { done: true } } });
+  });
+
+  it('warm() starts a thread that imports the module; threads started later for queued work import it too', async () => {
+    const warmed = stepModule('warmed', 'return { metadata: { ran: true } };');
+    const barrier = stepModule(
+      'barrier',
+      `const flag = new Int32Array(ctx.params.sab);
+       Atomics.add(flag, 0, 1); Atomics.notify(flag, 0);
+       while (Atomics.load(flag, 0) < 2) Atomics.wait(flag, 0, 1, 20000);`,
+    );
+    pool = new StepWorkerPool(2);
+    pool.warm(warmed);
+    pool.warm(warmed);
+    const lines = () => readFileSafe(path.join(dir, 'warmed.imports.log')).trim().split('\n').filter(Boolean);
+    // No task was submitted: only warm() makes a thread import the module.
+    while (lines().length < 1) await new Promise((r) => setImmediate(r));
+    // Two tasks at once need a second thread; it learns the warmed module when it starts.
+    const sab = new SharedArrayBuffer(4);
+    const signal = new AbortController().signal;
+    const both = await Promise.all([
+      pool.run(payload(barrier, { sab }), signal),
+      pool.run(payload(barrier, { sab }), signal),
+    ]);
+    expect(both.every((r) => r.ok)).toBe(true);
+    while (lines().length < 2) await new Promise((r) => setImmediate(r));
+    expect(new Set(importsOf('warmed')).size).toBe(2);
+    expect(await pool.run(payload(warmed), signal)).toEqual({
+      ok: true,
+      result: { metadata: { ran: true } },
+    });
+    expect(importsOf('warmed')).toHaveLength(2);
+    expect(importsOf('barrier')).toHaveLength(2);
+  });
+
+  it('destroy() ends queued tasks as cancelled', async () => {
+    const spin = stepModule('spin', 'for (;;) {}');
+    pool = new StepWorkerPool(1);
+    const signal = new AbortController().signal;
+    const running = pool.run(payload(spin), signal);
+    const queued = pool.run(payload(spin), signal);
+    await pool.destroy();
+    expect(await running).toEqual({ ok: false, failure: { type: 'cancelled' } });
+    expect(await queued).toEqual({ ok: false, failure: { type: 'cancelled' } });
+  });
+});
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
