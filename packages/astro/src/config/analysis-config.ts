@@ -4,6 +4,7 @@
  * `readAnalysisConfig` validates a parsed YAML object and returns issues with their key paths (the engine maps
  * them to file:line:col) and a normalised config in fixed units (deg, TeV, MJD TT).
  */
+import { checkObservations } from './observations-rules.js';
 import { type Parsed, parseAngle, parseEnergy, parseTime, typeName } from './quantity.js';
 
 export interface ParamIssue {
@@ -35,6 +36,8 @@ const energyAxis = (min?: string, max?: string, nbins?: number): Node =>
   obj({ min: energy(min), max: energy(max), nbins: { t: 'int', dflt: nbins } });
 const timeRange = obj({ start: { t: 'time' }, stop: { t: 'time' } });
 const irfs = ['aeff', 'edisp', 'psf', 'bkg'];
+/** gammapy's RequiredHDUEnum: what `required_irf` may list. */
+const requiredHdus = ['events', 'gti', 'aeff', 'bkg', 'edisp', 'psf', 'rad_max'];
 
 const SCHEMA: Node = obj({
   general: obj({
@@ -56,7 +59,7 @@ const SCHEMA: Node = obj({
     obs_file: { t: 'path' },
     obs_cone: circle,
     obs_time: timeRange,
-    required_irf: { t: 'list', of: { t: 'enum', values: irfs }, dflt: irfs },
+    required_irf: { t: 'list', of: { t: 'enum', values: requiredHdus }, dflt: irfs },
   }),
   datasets: obj({
     type: { t: 'enum', values: ['1d', '3d'], dflt: '1d' },
@@ -157,9 +160,19 @@ function check(node: Node, raw: unknown, path: (string | number)[], issues: Para
       return quantity(parseEnergy(raw));
     case 'time':
       if (raw === undefined || raw === null) return null;
+      // astropy's Time(v) takes a list too: gammapy's obs_time then holds several intervals.
+      if (Array.isArray(raw))
+        return raw.map((v, i) => {
+          const p = parseTime(v);
+          if (p.ok) return p.value;
+          issues.push({ path: [...path, i], message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
+          return undefined;
+        });
       return quantity(parseTime(raw));
     case 'int':
       if (raw === undefined || raw === null) return node.dflt ?? null;
+      // pydantic (gammapy's config model) takes integer strings too: obs_ids: ["23523"].
+      if (typeof raw === 'string' && /^\s*[+-]?\d+\s*$/.test(raw)) return Number(raw);
       return Number.isInteger(raw) ? raw : fail(`expected an integer, got ${typeName(raw)}`);
     case 'bool':
       if (raw === undefined || raw === null) return node.dflt;
@@ -219,7 +232,8 @@ function normalisedShape() {
         lat: number | null;
         radius: number | null;
       };
-      obs_time: { start: number | null; stop: number | null };
+      /** One interval, or several (lists of equal length), as MJD (TT). */
+      obs_time: { start: number | number[] | null; stop: number | number[] | null };
       required_irf: string[];
     };
     datasets: {
@@ -299,10 +313,17 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
       hint: "use 'fov_background'",
     });
   }
+  checkObservations(config, issues);
   const cone = config.observations.obs_cone;
-  const coneKeys = [cone.frame, cone.lon, cone.lat, cone.radius].filter((v) => v !== null).length;
-  if (coneKeys > 0 && coneKeys < 4)
-    issues.push({ path: ['observations', 'obs_cone'], message: 'obs_cone needs frame, lon, lat and radius' });
+  // gammapy reads a cone without a frame as ICRS (SkyCoord's default); lon, lat and radius it needs.
+  const coneKeys = [cone.lon, cone.lat, cone.radius].filter((v) => v !== null).length;
+  if ((coneKeys > 0 || cone.frame !== null) && coneKeys < 3)
+    issues.push({
+      path: ['observations', 'obs_cone'],
+      message: 'obs_cone needs lon, lat and radius (and a frame, icrs by default)',
+    });
+  else if (cone.radius !== null && !(cone.radius > 0))
+    issues.push({ path: ['observations', 'obs_cone', 'radius'], message: 'the cone radius must be > 0' });
   if (!(config.excess_map.correlation_radius > 0))
     issues.push({ path: ['excess_map', 'correlation_radius'], message: 'correlation_radius must be > 0' });
   return { config, issues };

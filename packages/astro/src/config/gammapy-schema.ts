@@ -19,5 +19,7 @@ export default {
     './workflow-config.js',
     './workflow-targets.js',
     './analysis-config.js',
+    './observations-rules.js',
+    './quantity.js',
   ].map((f) => fileURLToPath(new URL(f, import.meta.url))),
 };

@@ -5,7 +5,8 @@ export {
   readAnalysisConfig,
   suggest,
 } from './analysis-config.js';
-export { parseAngle, parseEnergy, parseTime } from './quantity.js';
+export { timeIntervals } from './observations-rules.js';
+export { mjdTtToIsoUtc, parseAngle, parseEnergy, parseTime } from './quantity.js';
 export {
   deepMerge,
   isWorkflowConfig,

@@ -127,6 +127,14 @@ export function parseTime(raw: unknown): Parsed<number> {
   return { ok: true, value: mjdUtc + (taiMinusUtc + 32.184) / 86400 };
 }
 
+/** MJD (TT) → ISO 8601 UTC, to the second, as a config would write it ("2004-12-04T22:00:00"). */
+export function mjdTtToIsoUtc(mjdTt: number): string {
+  let mjdUtc = mjdTt - 32.184 / 86400;
+  for (const [from, secs] of LEAP_SECONDS)
+    if (mjdUtc - secs / 86400 >= from) mjdUtc = mjdTt - (secs + 32.184) / 86400;
+  return new Date(Math.round((mjdUtc - 40587) * 86400) * 1000).toISOString().slice(0, 19);
+}
+
 export function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';

@@ -227,6 +227,18 @@ function checkStackable(
       const { config } = readAnalysisConfig({ datasets: ds });
       return JSON.stringify([config.datasets.type, config.datasets.geom]);
     };
+    for (const d of feeding) {
+      const ds = deepMerge(shared['datasets'], entries[d.index]!['datasets']);
+      if (readAnalysisConfig({ datasets: ds ?? {} }).config.datasets.stack !== false) continue;
+      const own = hasPath(entries[d.index], ['datasets', 'stack']);
+      issues.push(
+        issue(
+          own ? [...d.path, 'datasets', 'stack'] : ['datasets', 'stack'],
+          `step '${s.name}' makes one excess map of the datasets of ${feeding.length} steps, but those of '${d.name}' are not stacked (stack: false); gammapy refuses several datasets ("Datasets must be stacked to compute the excess map")`,
+          'set stack: true',
+        ),
+      );
+    }
     const reference = geometry(feeding[0]!);
     for (const d of feeding.slice(1)) {
       if (geometry(d) === reference) continue;

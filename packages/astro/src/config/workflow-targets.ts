@@ -10,6 +10,11 @@
  * from the config's own nodes (errors point there); data stores and exclusion masks are inputs, so their
  * contents enter the keys. Changing one step's override changes only the keys of that step's tasks (and of
  * what reads their outputs).
+ *
+ * A plain analysis config (no `steps:`) is described by pipelines/excess_map/pipe.yaml, except when it leaves out
+ * `observations.datastore` (gammapy then reads `$GAMMAPY_DATA/hess-dl3-dr1`, a default that pipe.yaml's
+ * `${config...}` input paths cannot express) or names a single index file (gammapy's DataStore.from_file): the same
+ * four targets (observations, datasets, stacked, excess_map) are then generated here with that store.
  */
 import type { ConfigPath, GeneratedTarget, GeneratedTargets } from '@pipe/core';
 import { hasPath, isWorkflowConfig, readWorkflowConfig, type WorkflowStep } from './workflow-config.js';
@@ -34,14 +39,104 @@ const EXCESS_MAP_FITS = [
 const EXCESS_MAP_PNG = ['sqrt_ts', 'excess', 'flux', 'counts'];
 const DEFAULT_DATASTORE = '$GAMMAPY_DATA/hess-dl3-dr1';
 
-/** The targets of a workflow config; undefined for gammapy's single analysis config (no `steps:`). */
+/**
+ * The targets of a workflow config; for gammapy's single analysis config, undefined (the pipeline's targets describe
+ * it) unless its store is gammapy's default or a single index file (then the pipeline's four targets on it).
+ */
 export function workflowTargets(raw: unknown): GeneratedTargets | undefined {
-  if (!isWorkflowConfig(raw)) return undefined;
+  if (!isWorkflowConfig(raw)) return plainTargets(raw);
   const { steps, issues } = readWorkflowConfig(raw);
   if (issues.length > 0) return { targets: [] };
   const config = raw as Record<string, unknown>;
   const byName = new Map(steps.map((s) => [s.name, s]));
   return { targets: steps.flatMap((s) => stepTargets(s, config, byName)) };
+}
+
+/** pipelines/excess_map/pipe.yaml's targets for a plain config that leaves the data store to gammapy's default. */
+function plainTargets(raw: unknown): GeneratedTargets | undefined {
+  const config = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const store = storeAt(config, ['observations', 'datastore']) ?? { ref: DEFAULT_DATASTORE, file: false };
+  // A store directory named in the config is what pipe.yaml's templates read.
+  if (hasPath(config, ['observations', 'datastore']) && !store.file) return undefined;
+  const section = (name: string) => ({ $config: [[name]] });
+  const at: ConfigPath = hasPath(config, ['observations']) ? ['observations'] : [];
+  const t = (name: string, target: Record<string, unknown>): GeneratedTarget => ({ name, at, target });
+  const dir = 'build/excess_map';
+  return {
+    targets: [
+      t('observations', {
+        description: "Runs of the data store selected by the config's `observations` section.",
+        ...selectTarget(store, configRef('observations.obs_file', true), section, dir),
+      }),
+      t('datasets', {
+        description:
+          'One map dataset per run (counts, exposure, background, PSF/EDISP maps, safe mask, FoV norm).',
+        ...reduceTarget('observations', configRef('datasets.background.exclusion', true), section, dir),
+      }),
+      t('stacked', {
+        description: 'The runs stacked into one dataset.',
+        ...stackTarget('datasets', section('datasets'), dir),
+      }),
+      t('excess_map', {
+        description:
+          "Correlated counts and background, excess, significance and flux maps (gammapy's ExcessMapEstimator).",
+        ...excessMapTarget('stacked', section, 'products/excess_map'),
+      }),
+    ],
+  };
+}
+
+type SectionRef = (name: string) => { $config: ConfigPath[] };
+
+/** A data store as an input: its directory (`ref` names it), or one FITS file holding both index tables. */
+interface StoreRef {
+  ref: string;
+  file: boolean;
+}
+
+function selectTarget(store: StoreRef, obsFile: string, section: SectionRef, dir: string) {
+  return {
+    step: 'astro.select_observations',
+    inputs: {
+      index: store.file
+        ? [store.ref]
+        : ['hdu-index.fits*', 'obs-index.fits*'].map((f) => `${store.ref}/${f}`),
+      obs_file: obsFile,
+    },
+    params: { observations: section('observations') },
+    outputs: { observations: `${dir}/observations.json` },
+  };
+}
+
+function reduceTarget(runsFrom: string, exclusionMask: string, section: SectionRef, dir: string) {
+  return {
+    step: 'astro.reduce_observation',
+    foreach: { items: runsFrom },
+    inputs: { exclusion: exclusionMask },
+    params: { datasets: section('datasets') },
+    outputs: { dataset: `${dir}/datasets/{item}.fits` },
+    resources: { mem: '2G', time: '00:30:00', retries: 1 },
+  };
+}
+
+/** `feeding`: one target (as pipe.yaml writes it) or the list of the steps whose runs are stacked, in order. */
+function stackTarget(feeding: string | string[], datasets: { $config: ConfigPath[] }, dir: string) {
+  const ref = (f: string) => ({ target: f, output: 'dataset' });
+  return {
+    step: 'astro.stack_datasets',
+    inputs: { datasets: typeof feeding === 'string' ? ref(feeding) : feeding.map(ref) },
+    params: { datasets },
+    outputs: { stacked: `${dir}/stacked.fits` },
+  };
+}
+
+function excessMapTarget(stacked: string, section: SectionRef, products: string) {
+  return {
+    step: 'astro.excess_map',
+    inputs: { stacked: { target: stacked } },
+    params: { excess_map: section('excess_map') },
+    outputs: excessMapOutputs(products),
+  };
 }
 
 function stepTargets(
@@ -57,10 +152,7 @@ function stepTargets(
     at,
     target: {
       description: `Step '${s.name}' (${s.type}): runs of its data store selected by its observations section.`,
-      step: 'astro.select_observations',
-      inputs: { index: ['hdu-index.fits*', 'obs-index.fits*'].map((f) => `${datastore(config, s)}/${f}`) },
-      params: { observations: section('observations') },
-      outputs: { observations: `${dir}/observations.json` },
+      ...selectTarget(datastore(config, s), obsFile(config, s), section, dir),
     },
   });
   const reduce = (name: string, runsFrom: string): GeneratedTarget => ({
@@ -68,12 +160,7 @@ function stepTargets(
     at,
     target: {
       description: `Step '${s.name}' (${s.type}): one map dataset per run, by its datasets section.`,
-      step: 'astro.reduce_observation',
-      foreach: { items: runsFrom },
-      inputs: { exclusion: exclusion(config, s) },
-      params: { datasets: section('datasets') },
-      outputs: { dataset: `${dir}/datasets/{item}.fits` },
-      resources: { mem: '2G', time: '00:30:00', retries: 1 },
+      ...reduceTarget(runsFrom, exclusion(config, s), section, dir),
     },
   });
   switch (s.type) {
@@ -92,11 +179,8 @@ function stepTargets(
           at,
           target: {
             description: `Step '${s.name}' (excess-map): the runs of ${feeding.map((f) => `'${f}'`).join(', ')} stacked into one dataset.`,
-            step: 'astro.stack_datasets',
-            inputs: { datasets: feeding.map((f) => ({ target: f, output: 'dataset' })) },
             // The stack needs the map geometry, which every feeding step shares (checked by readWorkflowConfig).
-            params: { datasets: { $config: [['datasets'], [...first.path, 'datasets']] } },
-            outputs: { stacked: `${dir}/stacked.fits` },
+            ...stackTarget(feeding, { $config: [['datasets'], [...first.path, 'datasets']] }, dir),
           },
         },
         {
@@ -104,10 +188,7 @@ function stepTargets(
           at,
           target: {
             description: `Step '${s.name}' (excess-map): gammapy's ExcessMapEstimator on the stacked dataset.`,
-            step: 'astro.excess_map',
-            inputs: { stacked: { target: `${s.name}.stacked` } },
-            params: { excess_map: section('excess_map') },
-            outputs: excessMapOutputs(`products/${s.name}`),
+            ...excessMapTarget(`${s.name}.stacked`, section, `products/${s.name}`),
           },
         },
       ];
@@ -118,11 +199,32 @@ function stepTargets(
 }
 
 /** Where the step's data store is: its own override, the shared section, or gammapy's default. */
-function datastore(config: Record<string, unknown>, s: WorkflowStep): string {
-  if (hasPath(config, [...s.path, 'observations', 'datastore']))
-    return configRef([...s.path, 'observations', 'datastore'].join('.'));
-  if (hasPath(config, ['observations', 'datastore'])) return configRef('observations.datastore');
-  return DEFAULT_DATASTORE;
+function datastore(config: Record<string, unknown>, s: WorkflowStep): StoreRef {
+  return (
+    storeAt(config, [...s.path, 'observations', 'datastore']) ??
+    storeAt(config, ['observations', 'datastore']) ?? { ref: DEFAULT_DATASTORE, file: false }
+  );
+}
+
+/**
+ * The data store written at `path` of the config, if any. gammapy's Analysis opens a directory with
+ * DataStore.from_dir, and a file with DataStore.from_file (both index tables in one FITS file); a path ending in
+ * .fits or .fits.gz is taken for a file.
+ */
+function storeAt(config: Record<string, unknown>, path: (string | number)[]): StoreRef | undefined {
+  if (!hasPath(config, path)) return undefined;
+  let node: unknown = config;
+  for (const key of path) node = (node as Record<string, unknown>)[String(key)];
+  return {
+    ref: configRef(path.join('.')),
+    file: typeof node === 'string' && /\.fits(\.gz)?$/i.test(node.trim()),
+  };
+}
+
+/** The obs_file (gammapy's list of runs) as an optional input: the step's own when it sets (or clears) it, else the shared one. */
+function obsFile(config: Record<string, unknown>, s: WorkflowStep): string {
+  const own = [...s.path, 'observations', 'obs_file'];
+  return configRef(hasPath(config, own) ? own.join('.') : 'observations.obs_file', true);
 }
 
 /** The exclusion mask as an optional input: from the step when it sets (or clears) it, else the shared one. */

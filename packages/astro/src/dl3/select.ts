@@ -56,7 +56,8 @@ export function selectObservations(index: ObsIndex, criteria: readonly ObsSelect
       rows = rows.filter((r) => {
         const start = obsNumber(index, r, 'TSTART');
         const stop = obsNumber(index, r, 'TSTOP');
-        return c.partialOverlap ? lo <= stop && hi >= start : lo <= start && hi >= stop;
+        // gammapy's Observations.select_time keeps a run when tstart < stop and tstop > start (then cuts it).
+        return c.partialOverlap ? start < hi && stop > lo : lo <= start && hi >= stop;
       });
     }
   }
@@ -87,4 +88,14 @@ export function requireHdus(
     else warnings.push({ reason: 'missing-hdu', obsId: id, missing });
   }
   return { obsIds: out, warnings };
+}
+
+/** A run's time span from the obs index (TSTART/TSTOP), in MJD of the index's time system. */
+export function runTimeSpan(index: ObsIndex, obsId: number): { start: number; stop: number } {
+  const row = index.obsIds.indexOf(obsId);
+  const mjdRef = Number(index.header.MJDREFI ?? 0) + Number(index.header.MJDREFF ?? 0);
+  return {
+    start: mjdRef + obsNumber(index, row, 'TSTART') / 86400,
+    stop: mjdRef + obsNumber(index, row, 'TSTOP') / 86400,
+  };
 }

@@ -18,6 +18,11 @@ export interface OpenDataStoreOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Directory the fallback paths are relative to (default process.cwd()). */
   cwd?: string;
+  /**
+   * Both tables are in one file (`hduIndex` = `obsIndex`), gammapy's DataStore.from_file: found by their EXTNAME
+   * (HDU_INDEX, OBS_INDEX) only, never by position.
+   */
+  singleFile?: boolean;
 }
 
 /** The index files of a store, for content hashing. */
@@ -102,6 +107,15 @@ export async function openDataStore(dir: string, options: OpenDataStoreOptions =
   const hduPath = findIndex(baseDir, options.hduIndex, ['hdu-index.fits.gz', 'hdu-index.fits'], ctx);
   const obsPath = findIndex(baseDir, options.obsIndex, ['obs-index.fits.gz', 'obs-index.fits'], ctx);
   const [hduFile, obsFile] = await Promise.all([readFits(hduPath), readFits(obsPath)]);
+  if (options.singleFile) {
+    for (const name of ['HDU_INDEX', 'OBS_INDEX'])
+      if (!hduFile.find(name))
+        throw new FitsError(
+          'missing-hdu',
+          { file: hduPath, hdu: name },
+          `a data store given as one file needs both index tables, HDU_INDEX and OBS_INDEX (gammapy's DataStore.from_file); the file has ${hduFile.hdus.map((h) => h.name).join(', ')}`,
+        );
+  }
   return new DataStore(
     baseDir,
     readHduIndex(hduFile),

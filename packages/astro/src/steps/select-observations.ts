@@ -1,70 +1,128 @@
 /**
  * Step `astro.select_observations`: the `observations` section of a gammapy config applied to a DL3 data store
- * (ids, cone, time range, required IRFs). Writes the selection as JSON and emits one item per run, whose files
- * are the run's FITS files, so the per-run reduction fans out over them and reruns only for runs that change.
+ * (ids or an obs_file, cone, time range, required IRFs). Writes the selection as JSON and emits one item per run,
+ * whose files are the run's FITS files, so the per-run reduction fans out over them and reruns only for runs that
+ * change. Inputs: `index` (the store's hdu-index and obs-index files) and, when the config names one, `obs_file`
+ * (its content, not its path, enters the key).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StepDefinition, TaskItem } from '@pipe/core';
-import type { AnalysisConfig } from '../config/index.js';
-import { type ObsSelection, openDataStore } from '../dl3/index.js';
+import { type AnalysisConfig, mjdTtToIsoUtc, timeIntervals } from '../config/index.js';
+import { type DataStore, type ObsSelection, openDataStore, parseObsList, runTimeSpan } from '../dl3/index.js';
 import { sectionParams } from './analysis-params.js';
 import { type RunItemData, runItemData } from './run-item.js';
 
-type Params = { observations: AnalysisConfig['observations'] };
+/** HDU types a run's item carries when the index has them, required or not. */
+const OPTIONAL_HDUS = ['aeff', 'edisp', 'psf', 'bkg', 'rad_max'];
+
+/** The observations section; `obs_file` is reduced to whether the config names one (its content is an input). */
+type Params = { observations: Omit<AnalysisConfig['observations'], 'obs_file'> & { obs_file: boolean } };
+
+/** The run ids the config asks for, with where each was written (for errors): obs_ids or the obs_file. */
+type IdSource = { obsIds: number[]; label: string; where: (i: number) => string };
+
+function idSource(o: Params['observations'], obsFile: string | undefined): IdSource | undefined {
+  if (o.obs_ids.length > 0)
+    return { obsIds: o.obs_ids, label: 'observations.obs_ids', where: (i) => `observations.obs_ids[${i}]` };
+  if (!o.obs_file) return undefined;
+  if (obsFile === undefined)
+    throw new Error(
+      "observations.obs_file is set, but the step got no 'obs_file' input (check the pipeline)",
+    );
+  const parsed = parseObsList(readFileSync(obsFile, 'utf8'), obsFile);
+  if (!parsed.ok) throw new Error(`observations.obs_file: ${parsed.message}`);
+  const { obsIds, lines } = parsed.value;
+  const first = obsIds.findIndex((id, i) => obsIds.indexOf(id) !== i);
+  if (first >= 0) {
+    const twice = obsIds.indexOf(obsIds[first]!);
+    throw new Error(
+      `observations.obs_file: ${obsFile}:${lines[first]}: run ${obsIds[first]} is listed again (first at line ${lines[twice]}); gammapy would reduce and stack it twice`,
+    );
+  }
+  return { obsIds, label: `observations.obs_file (${obsFile})`, where: (i) => `${obsFile}:${lines[i]}` };
+}
+
+/** gammapy fails on an id the observation index lacks (KeyError "No matches found for key ..."); so do we. */
+function checkKnownIds(store: DataStore, ids: IdSource, obsIndex: string): void {
+  const known = new Set(store.obsIds);
+  const unknown = ids.obsIds.flatMap((id, i) => (known.has(id) ? [] : [`${id} (${ids.where(i)})`]));
+  if (unknown.length > 0)
+    throw new Error(
+      `observation${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} not in the data store's observation index ${obsIndex} (${store.obsIds.length} runs)`,
+    );
+}
 
 const step: StepDefinition<Params> = {
   name: 'astro.select_observations',
   version: '1',
-  validateParams: (p) =>
-    sectionParams(p, 'observations', (o) => {
+  validateParams(p) {
+    const checked = sectionParams(p, 'observations', (o) => {
       // The store is an input (its index files); its path must not enter the key.
       (o as { datastore?: string }).datastore = undefined;
       delete (o as { datastore?: string }).datastore;
-    }),
+      // Likewise the obs_file: its content is the `obs_file` input; only whether there is one is a param.
+      (o as unknown as { obs_file: boolean }).obs_file = o.obs_file !== null;
+    });
+    return checked as unknown as ReturnType<NonNullable<StepDefinition<Params>['validateParams']>>;
+  },
   async run(ctx) {
     const index = ctx.inputs['index'] ?? [];
-    const hduIndex = index.find((f) => path.basename(f).startsWith('hdu-index'));
-    const obsIndex = index.find((f) => path.basename(f).startsWith('obs-index'));
+    // A store directory's two index files, or one file holding both tables (gammapy's DataStore.from_file).
+    const single = index.length === 1 ? index[0] : undefined;
+    const hduIndex = single ?? index.find((f) => path.basename(f).startsWith('hdu-index'));
+    const obsIndex = single ?? index.find((f) => path.basename(f).startsWith('obs-index'));
     if (!hduIndex || !obsIndex)
       throw new Error(
         `input 'index' must name the store's hdu-index and obs-index files; got ${index.join(', ') || 'none'}`,
       );
-    const store = await openDataStore(path.dirname(hduIndex), { hduIndex, obsIndex, env: ctx.env });
+    const store = await openDataStore(path.dirname(hduIndex), {
+      hduIndex,
+      obsIndex,
+      env: ctx.env,
+      ...(single ? { singleFile: true } : {}),
+    });
     const o = ctx.params.observations;
-    const criteria: ObsSelection[] = [];
-    if (o.obs_ids.length > 0) criteria.push({ type: 'ids', obsIds: o.obs_ids });
+    const ids = idSource(o, ctx.inputs['obs_file']?.[0]);
+    if (ids) checkKnownIds(store, ids, obsIndex);
+    const criteria: Array<[string, ObsSelection]> = [];
+    if (ids) criteria.push([ids.label, { type: 'ids', obsIds: ids.obsIds }]);
     if (o.obs_cone.radius !== null) {
-      criteria.push({
-        type: 'cone',
-        frame: o.obs_cone.frame ?? 'icrs',
-        lon: o.obs_cone.lon!,
-        lat: o.obs_cone.lat!,
-        radius: o.obs_cone.radius,
-      });
+      const c = o.obs_cone;
+      criteria.push([
+        `observations.obs_cone (${c.frame ?? 'icrs'} ${c.lon}, ${c.lat}, radius ${c.radius} deg)`,
+        { type: 'cone', frame: c.frame ?? 'icrs', lon: c.lon!, lat: c.lat!, radius: c.radius! },
+      ]);
     }
-    if (o.obs_time.start !== null && o.obs_time.stop !== null)
-      criteria.push({ type: 'time', mjdStart: o.obs_time.start, mjdStop: o.obs_time.stop });
-    const required = ['events', 'gti', ...o.required_irf];
-    const { obsIds, warnings } = store.select(criteria, required);
-    for (const w of warnings)
+    const required = [...new Set(['events', 'gti', ...o.required_irf])];
+    const picked = store.select(
+      criteria.map(([, c]) => c),
+      required,
+    );
+    for (const w of picked.warnings)
       ctx.log.warn(
         w.reason === 'missing-hdu'
           ? `OBS_ID ${w.obsId} skipped: no ${w.missing.join(', ')} HDU`
           : `OBS_ID ${w.obsId} is not in the observation index`,
       );
-    if (obsIds.length === 0)
-      throw new Error(
-        'no observation matches the selection (check obs_ids, obs_cone, obs_time and required_irf)',
-      );
+    if (picked.obsIds.length === 0) throw new Error(emptySelection(store, criteria, required, obsIndex));
+    const intervals = timeIntervals(o.obs_time);
+    const obsIds = intervals.length > 0 ? selectByTime(store, picked.obsIds, intervals) : picked.obsIds;
     const items: TaskItem[] = [];
     const runs: Array<RunItemData & { files: string[] }> = [];
     // A run whose file is missing is an error naming the index and the paths tried (gammapy fails there too),
     // not a silently smaller selection.
     const byFile = new Map<string, string[]>();
+    // A run's item holds every IRF it has, not only the required ones: gammapy reads the others when the reduction
+    // asks for them (required_irf only decides which runs are skipped).
+    const runsById = new Map(obsIds.map((id) => [id, store.observation(id)]));
+    const hduTypes = (id: number) => [
+      ...required,
+      ...OPTIONAL_HDUS.filter((t) => !required.includes(t) && runsById.get(id)!.hduTypes.includes(t)),
+    ];
     for (const id of obsIds) {
-      for (const type of required) {
-        const loc = store.observation(id).location(type);
+      for (const type of hduTypes(id)) {
+        const loc = runsById.get(id)!.location(type);
         if (!loc.exists) {
           const where = `OBS_ID ${id}: ${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
           byFile.set(where, [...(byFile.get(where) ?? []), type]);
@@ -79,8 +137,7 @@ const step: StepDefinition<Params> = {
       );
     }
     for (const id of obsIds) {
-      const obs = store.observation(id);
-      const { files, data } = runItemData(obs, required);
+      const { files, data } = runItemData(runsById.get(id)!, hduTypes(id));
       items.push({ id: String(id), files, data });
       runs.push({ ...data, files: files.map((f) => path.basename(f)) });
     }
@@ -91,3 +148,60 @@ const step: StepDefinition<Params> = {
 };
 
 export default step;
+
+/** Which criterion left no run: each one applied in turn, the first that empties the selection is named. */
+function emptySelection(
+  store: DataStore,
+  criteria: Array<[string, ObsSelection]>,
+  required: string[],
+  obsIndex: string,
+): string {
+  const total = store.obsIds.length;
+  for (let i = 1; i <= criteria.length; i++) {
+    const left = store.select(
+      criteria.slice(0, i).map(([, c]) => c),
+      [],
+    ).obsIds.length;
+    if (left === 0) {
+      const before = i === 1 ? `the ${total} runs of ${obsIndex}` : `the runs left by ${criteria[i - 2]![0]}`;
+      return `no observation selected: ${criteria[i - 1]![0]} matches none of ${before}`;
+    }
+  }
+  return `no observation selected: every run of ${obsIndex} that matches lacks one of the required HDUs (${required.join(', ')}; see the warnings above, or change observations.required_irf)`;
+}
+
+/**
+ * gammapy's Observations.select_time: for each interval in turn, the runs that overlap it (tstart < stop and
+ * tstop > start), in selection order — a run may come twice. gammapy cuts a run that only partly overlaps to the
+ * interval (events and GTI); pipe's per-run reduction does not cut runs yet, so rather than a silently different
+ * result such a run is an error naming it, and so is a run two intervals both hold.
+ */
+function selectByTime(store: DataStore, obsIds: number[], intervals: Array<[number, number]>): number[] {
+  const iso = mjdTtToIsoUtc;
+  const label = (i: number) =>
+    `observations.obs_time${intervals.length > 1 ? ` interval ${i}` : ''} (${iso(intervals[i]![0])} to ${iso(intervals[i]![1])} UTC)`;
+  const out: number[] = [];
+  const partial: string[] = [];
+  intervals.forEach(([start, stop], i) => {
+    for (const id of obsIds) {
+      const span = runTimeSpan(store.obsIndex, id);
+      if (!(span.start < stop && span.stop > start)) continue;
+      if (span.start < start || span.stop > stop)
+        partial.push(`run ${id} (${iso(span.start)} to ${iso(span.stop)} UTC) by ${label(i)}`);
+      else if (out.includes(id))
+        throw new Error(
+          `${label(i)} holds run ${id} again: gammapy would reduce and stack it twice; make the intervals disjoint`,
+        );
+      else out.push(id);
+    }
+  });
+  if (partial.length > 0)
+    throw new Error(
+      `observations.obs_time cuts through ${partial.join(', ')}: gammapy would keep only the part inside the range, which pipe does not do yet; move start/stop outside these runs`,
+    );
+  if (out.length === 0)
+    throw new Error(
+      `no observation selected: ${intervals.map((_, i) => label(i)).join(', ')} holds none of the ${obsIds.length} runs selected before it (${obsIds.slice(0, 10).join(', ')}${obsIds.length > 10 ? ', ...' : ''})`,
+    );
+  return out;
+}

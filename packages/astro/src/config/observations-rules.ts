@@ -1,0 +1,67 @@
+/**
+ * Cross-field rules of the `observations` section that gammapy 1.0 applies when it selects runs, checked before
+ * anything runs (each issue at the key path of the value to fix).
+ */
+import type { AnalysisConfig, ParamIssue } from './analysis-config.js';
+
+/**
+ * Rules gammapy 1.0 applies when it selects runs (Analysis._make_obs_table_selection, get_excess_map), checked
+ * before anything runs: obs_ids and obs_file exclude each other; a time range needs start < stop; and with
+ * `stack: false` the excess map refuses several datasets ("Datasets must be stacked to compute the excess map") —
+ * known here when the config lists its runs.
+ */
+export function checkObservations(config: AnalysisConfig, issues: ParamIssue[]): void {
+  const obs = config.observations;
+  if (obs.obs_ids.length > 0 && obs.obs_file !== null)
+    issues.push({
+      path: ['observations', 'obs_file'],
+      message: 'obs_ids and obs_file are both given; gammapy accepts one of them',
+      hint: 'remove obs_ids or obs_file',
+    });
+  const { start, stop } = obs.obs_time;
+  if ((start === null) !== (stop === null))
+    issues.push({
+      path: ['observations', 'obs_time', start === null ? 'start' : 'stop'],
+      message: 'obs_time needs both start and stop',
+    });
+  else if (
+    Array.isArray(start) !== Array.isArray(stop) ||
+    (Array.isArray(start) && start.length !== (stop as number[]).length)
+  )
+    issues.push({
+      path: ['observations', 'obs_time'],
+      message: 'obs_time start and stop are both one time, or lists of the same length (one interval each)',
+    });
+  else
+    timeIntervals(obs.obs_time).forEach(([a, b], i) => {
+      if (!(a < b))
+        issues.push({
+          path: ['observations', 'obs_time', ...(Array.isArray(start) ? ['start', i] : [])],
+          message: `obs_time needs start < stop${Array.isArray(start) ? ` (interval ${i})` : ''}`,
+        });
+    });
+  const seen = new Map<number, number>();
+  obs.obs_ids.forEach((id, i) => {
+    const first = seen.get(id);
+    if (first !== undefined)
+      issues.push({
+        path: ['observations', 'obs_ids', i],
+        message: `obs_id ${id} is listed twice (also at index ${first}); it would be reduced and stacked twice`,
+      });
+    else seen.set(id, i);
+  });
+  if (!config.datasets.stack && seen.size > 1)
+    issues.push({
+      path: ['datasets', 'stack'],
+      message: `stack: false with ${seen.size} runs (observations.obs_ids): gammapy's excess map needs one dataset and refuses unstacked runs ("Datasets must be stacked to compute the excess map")`,
+      hint: 'set stack: true, or select one run',
+    });
+}
+
+/** obs_time as a list of [start, stop] intervals (MJD TT): none, one, or gammapy's several. */
+export function timeIntervals(time: AnalysisConfig['observations']['obs_time']): Array<[number, number]> {
+  const { start, stop } = time;
+  if (start === null || stop === null) return [];
+  if (!Array.isArray(start) || !Array.isArray(stop)) return [[start as number, stop as number]];
+  return start.map((a, i) => [a, stop[i] as number]);
+}
