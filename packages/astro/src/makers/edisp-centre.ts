@@ -1,11 +1,10 @@
 /**
  * The edisp kernel the excess/flux estimator uses (science spec §7.1, §7.5): K[t][k] at the IRF pixel nearest the
- * IRF grid's centre (rint of ((n − 1)/2), so IRF pixel (4, 4) for a 10×10 grid whose centre is a corner),
+ * IRF grid's centre (floor of ((n − 1)/2), so IRF pixel (4, 4) for a 10×10 grid whose centre is a corner),
  * weighted per reco bin by the dataset's mask_safe sampled on the IRF grid.
  */
 import type { Kernels } from '@pipe/kernels';
 import { nbins } from '../geom/energy-axis.js';
-import { roundHalfEven } from '../geom/rounding.js';
 import { npix } from '../geom/wcs-geom.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { MapDataset } from './dataset.js';
@@ -17,9 +16,7 @@ export function edispKernelAtMapCentre(
 ): { matrix: Float64Array; pixel: [number, number] } | undefined {
   if (!ds.edisp) return undefined;
   const ig = ds.irfGeom;
-  // gammapy's centre_skydir is the grid's central fractional pixel; nearest-pixel lookup rounds it half to even.
-  const x = roundHalfEven((ig.nx - 1) / 2);
-  const y = roundHalfEven((ig.ny - 1) / 2);
+  const [x, y] = gridCentrePixel(ig);
   const nT = nbins(ds.energyTrue);
   const nK = nbins(ds.energy);
   const ni = npix(ig);
@@ -43,4 +40,13 @@ export function edispKernelAtMapCentre(
     for (let k = 0; k < nK; k++)
       matrix[t * nK + k] = w[k * ni + p] ? (ds.edisp.data[(t * nK + k) * ni + p] as number) : 0;
   return { matrix, pixel: [x, y] };
+}
+
+/**
+ * The IRF pixel gammapy reads the kernel at: centre_skydir is the grid's central fractional pixel ((n − 1)/2), and
+ * its nearest-pixel lookup (scipy's RegularGridInterpolator, method "nearest") sends an exact tie to the lower pixel:
+ * 9 for a 20-pixel axis, where half-even rounding would give 10.
+ */
+export function gridCentrePixel(ig: { nx: number; ny: number }): [number, number] {
+  return [Math.floor((ig.nx - 1) / 2), Math.floor((ig.ny - 1) / 2)];
 }

@@ -5,9 +5,9 @@
 import type { Kernels } from '@pipe/kernels';
 import { cutoutAround, isCutoutFailure } from '../geom/cutout.js';
 import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
-import { roundHalfEven } from '../geom/rounding.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import type { MapDataset, RunMeta } from './dataset.js';
+import { gridCentrePixel } from './edisp-centre.js';
 import { projectMask, type SkyMask } from './exclusion.js';
 import { fovBackgroundNorm } from './fov-norm.js';
 import {
@@ -200,7 +200,8 @@ export function reduceObservation(
 
 /** K[t][k] at the IRF pixel nearest the centre of the run's IRF grid (gammapy's default edisp-bias position). */
 function edispNearGridCentre(edisp: EdispKernelMap, rg: ReductionGeometry, ig: WcsGeom): Float64Array {
-  const p = roundHalfEven((ig.ny - 1) / 2) * ig.nx + roundHalfEven((ig.nx - 1) / 2);
+  const [x, y] = gridCentrePixel(ig);
+  const p = y * ig.nx + x;
   return edispKernelAtPixel(edisp, npix(ig), nbins(rg.energyTrue), nbins(rg.energy), p);
 }
 
