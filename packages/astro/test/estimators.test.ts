@@ -87,7 +87,7 @@ describe('excessMap', () => {
   it('returns failures as values', () => {
     const bad = [
       excessMap({ ...base, counts: new Float64Array(5) }),
-      excessMap({ ...base, energyEdges: [1, 3] }),
+      excessMap({ ...base, energyEdges: [20, 30] }),
       excessMap({ ...base, energyEdges: [4, 2] }),
       excessMap({ ...base, edispKernel: new Float64Array(5), energyEdges: [1, 2, 8] }),
       excessMap({ ...base, binsizeDeg: 0 }),
@@ -95,7 +95,7 @@ describe('excessMap', () => {
     ];
     expect(bad.map((r) => (r.ok ? 'ok' : r.reason))).toEqual([
       'shape-mismatch',
-      'energy-edges-not-aligned',
+      'energy-edges-invalid',
       'energy-edges-invalid',
       'edisp-kernel-shape',
       'bad-parameter',
@@ -142,5 +142,29 @@ describe('helpers', () => {
   it('groupEnergyBins', () => {
     expect(groupEnergyBins(edges)).toEqual([{ first: 0, last: 3, eMin: 1, eMax: 8 }]);
     expect(groupEnergyBins(edges, [2.0000001, 8])).toEqual([{ first: 1, last: 3, eMin: 2, eMax: 8 }]);
+  });
+
+  it('groupEnergyBins snaps edges off the reco axis as gammapy 1.0 MapAxis.group_table does', () => {
+    // Expected groups from gammapy: MapAxis.from_energy_edges([1, 2, 4, 8] * u.TeV).group_table(e * u.TeV),
+    // idx_min/idx_max of the 'normal' rows (our `last` is idx_max + 1).
+    const runs = (e: number[]) => {
+      const g = groupEnergyBins(edges, e);
+      return 'reason' in g ? g.reason : g.map((x) => [x.first, x.last]);
+    };
+    expect(runs([1, 3])).toEqual([[0, 2]]);
+    expect(runs([0.5, 2.9, 100])).toEqual([
+      [0, 2],
+      [2, 3],
+    ]);
+    expect(runs([1.41, 5.7])).toEqual([[0, 3]]);
+    expect(runs([20, 30])).toBe('energy-edges-invalid');
+    // 0.8–12 TeV in 7 log bins grouped by 1–10 TeV in 2 log bins: gammapy idx_min [1, 4], idx_max [3, 6].
+    const reco = Array.from({ length: 8 }, (_, k) => 0.8 * (12 / 0.8) ** (k / 7));
+    const out = Array.from({ length: 3 }, (_, k) => 10 ** (k / 2));
+    const g = groupEnergyBins(reco, out);
+    expect('reason' in g ? g : g.map((x) => [x.first, x.last])).toEqual([
+      [1, 4],
+      [4, 7],
+    ]);
   });
 });

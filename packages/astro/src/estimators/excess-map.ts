@@ -119,7 +119,6 @@ export type ExcessMapFailureReason =
   | 'shape-mismatch'
   | 'bad-parameter'
   | 'energy-edges-invalid'
-  | 'energy-edges-not-aligned'
   | 'edisp-kernel-shape';
 export type ExcessMapResult =
   | { ok: true; value: ExcessMaps }

@@ -2,6 +2,7 @@
  * Grouping reco-energy bins into the excess map's output bins, and squashing a cube to one image per group
  * (science spec §7.1): counts summed where mask_safe holds, background summed without the mask, mask OR-ed.
  */
+import { roundHalfEven } from '../geom/rounding.js';
 
 /** A run of reco bins [first, last) forming one output bin. */
 export interface EnergyGroup {
@@ -13,15 +14,16 @@ export interface EnergyGroup {
 
 /** Why output energy edges cannot be used. */
 export type EnergyGroupingFailure = {
-  reason: 'energy-edges-invalid' | 'energy-edges-not-aligned';
+  reason: 'energy-edges-invalid';
   message: string;
 };
 
-const EDGE_RTOL = 1e-6;
-
 /**
- * The output bins for `energyEdges` (TeV, ascending, each equal to a reco edge within 1e-6 relative), or a
- * single bin spanning the whole reco axis when `energyEdges` is undefined (gammapy's default).
+ * The output bins for `energyEdges` (TeV, strictly increasing), or a single bin spanning the whole reco axis when
+ * `energyEdges` is undefined (gammapy's default). As gammapy's MapAxis.group_table: each edge goes to its
+ * fractional position on the reco axis (log-interpolated between reco edges, clipped to the axis), is rounded
+ * half-to-even to the nearest reco edge, and repeated edges collapse; so 1–10 TeV on a 0.8–12 TeV axis of 7 bins
+ * groups whole reco bins whose edges are nearest to 1 and 10 TeV.
  */
 export function groupEnergyBins(
   recoEdges: ArrayLike<number>,
@@ -38,25 +40,25 @@ export function groupEnergyBins(
   const indices: number[] = [];
   for (let i = 0; i < energyEdges.length; i++) {
     const e = energyEdges[i] as number;
-    let found = -1;
-    for (let k = 0; k <= nReco; k++) {
-      const r = recoEdges[k] as number;
-      if (Math.abs(e - r) <= EDGE_RTOL * Math.abs(r)) found = k;
-    }
-    if (found < 0) {
-      const list = Array.from(recoEdges, (v) => Number(v.toPrecision(6))).join(', ');
+    if (!(e > 0) || !Number.isFinite(e))
       return {
-        reason: 'energy-edges-not-aligned',
-        message: `energy edge ${e} TeV is not an edge of the reco energy axis (${list})`,
+        reason: 'energy-edges-invalid',
+        message: `energy edge ${e} TeV is not a positive finite energy`,
       };
-    }
-    if (indices.length > 0 && found <= (indices[indices.length - 1] as number)) {
+    if (i > 0 && !(e > (energyEdges[i - 1] as number)))
       return {
         reason: 'energy-edges-invalid',
         message: `energy_edges must increase strictly; ${e} TeV follows ${energyEdges[i - 1]} TeV`,
       };
-    }
-    indices.push(found);
+    const k = roundHalfEven(recoEdgePosition(recoEdges, e));
+    if (indices[indices.length - 1] !== k) indices.push(k);
+  }
+  if (indices.length < 2) {
+    const list = Array.from(recoEdges, (v) => Number(v.toPrecision(6))).join(', ');
+    return {
+      reason: 'energy-edges-invalid',
+      message: `energy_edges ${Array.from(energyEdges).join(', ')} TeV do not overlap the reco energy axis (${list})`,
+    };
   }
   const groups: EnergyGroup[] = [];
   for (let g = 0; g + 1 < indices.length; g++) {
@@ -65,6 +67,17 @@ export function groupEnergyBins(
     groups.push({ first, last, eMin: recoEdges[first] as number, eMax: recoEdges[last] as number });
   }
   return groups;
+}
+
+/** Fractional reco-edge index of energy `e` (edge k at k), log-interpolated, clipped to [0, nReco]. */
+function recoEdgePosition(recoEdges: ArrayLike<number>, e: number): number {
+  const n = recoEdges.length - 1;
+  if (e <= (recoEdges[0] as number)) return 0;
+  if (e >= (recoEdges[n] as number)) return n;
+  let k = 0;
+  while (e >= (recoEdges[k + 1] as number)) k++;
+  const lo = recoEdges[k] as number;
+  return k + Math.log(e / lo) / Math.log((recoEdges[k + 1] as number) / lo);
 }
 
 /** One output bin's images (length npix each). */
