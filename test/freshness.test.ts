@@ -130,7 +130,7 @@ describe('pipe build: freshness', () => {
     const out = ws.path('export');
     const b = await ws.build(['count'], ['--out', out]);
     expect(b.run.code, b.run.stderr).toBe(0);
-    expect(ws.read('export/out/count.txt')).toBe('3!');
+    expect(ws.read('export/count.txt')).toBe('3!');
     const bad = await ws.run(['build', 'cuont']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("did you mean 'count'?");

@@ -5,8 +5,10 @@ import type { Task } from '../model/types.js';
 import { relPath } from '../workspace/layout.js';
 
 /**
- * Copy every output of the tasks of `targets` to `outDir`, keeping workspace-relative paths. Each
- * file is copied to a temporary name in its destination directory and renamed. Returns the copies.
+ * Copy every output of the tasks of `targets` to `outDir`, named by their paths below the folder they all share
+ * (so `products/excess_map/counts.fits.gz` lands as `DIR/counts.fits.gz`; outputs in several folders keep the
+ * folders below the common one). Each file is copied to a temporary name in its destination directory and
+ * renamed. Returns the copies.
  */
 export async function exportOutputs(
   root: string,
@@ -15,17 +17,32 @@ export async function exportOutputs(
   outDir: string,
 ): Promise<string[]> {
   const wanted = new Set(targets);
+  const sources: string[] = [];
+  for (const task of tasks) if (wanted.has(task.target)) sources.push(...Object.values(task.outputs));
+  const rel = sources.map((src) => relPath(root, src));
+  const base = commonFolder(rel);
   const copied: string[] = [];
-  for (const task of tasks) {
-    if (!wanted.has(task.target)) continue;
-    for (const src of Object.values(task.outputs)) {
-      const dest = path.join(outDir, relPath(root, src));
-      await mkdir(path.dirname(dest), { recursive: true });
-      const tmp = `${dest}.pipe-tmp-${process.pid}`;
-      await copyFile(src, tmp);
-      await rename(tmp, dest);
-      copied.push(dest);
-    }
+  for (const [i, src] of sources.entries()) {
+    const dest = path.join(outDir, path.posix.relative(base, rel[i]!));
+    await mkdir(path.dirname(dest), { recursive: true });
+    const tmp = `${dest}.pipe-tmp-${process.pid}`;
+    await copyFile(src, tmp);
+    await rename(tmp, dest);
+    copied.push(dest);
   }
   return copied;
+}
+
+/** The deepest folder (workspace-relative, '/'-separated) holding every path; '' when they share none. */
+export function commonFolder(paths: readonly string[]): string {
+  if (paths.length === 0) return '';
+  let parts = path.posix.dirname(paths[0]!).split('/');
+  for (const p of paths.slice(1)) {
+    const other = path.posix.dirname(p).split('/');
+    let n = 0;
+    while (n < parts.length && n < other.length && parts[n] === other[n]) n++;
+    parts = parts.slice(0, n);
+  }
+  const folder = parts.join('/');
+  return folder === '.' ? '' : folder;
 }
