@@ -15,6 +15,7 @@ const repeats = Math.max(3, Number(process.env.BENCH_REPEATS ?? 3));
 const sizes = (process.env.BENCH_EVENTS ?? '1e6,1e7').split(',').map(Number);
 const dataDir = '/work/shared/data/hess-dl3-dr1/data';
 const rows = [];
+const correlationNotes = [];
 
 function median(values) {
   const s = [...values].sort((a, b) => a - b);
@@ -274,6 +275,7 @@ function benchMaps(allBackends) {
           'pixels/s',
         );
   }
+  correlationNotes.push(...benchCorrelateC());
   const n = 1_000_000;
   const nOn = Float64Array.from({ length: n }, () => Math.floor(rnd() * 300));
   const muB = Float64Array.from({ length: n }, () => rnd() * 300);
@@ -287,6 +289,60 @@ function benchMaps(allBackends) {
         time(() => kernels.cashStatistics(nOn, muB, o[0], o[1], o[2])),
         'pixels/s',
       );
+}
+
+/**
+ * Direct versus FFT correlation in plain C (packages/kernels/bench-c/correlate.c) on the same 500² map:
+ * the evidence for the algorithm choice of correlateDisk (package README, "Correlation"). Adds the C rows
+ * to the 0.1° / 0.5° tables (so the ratio line covers them) and returns one summary line per radius.
+ */
+function benchCorrelateC() {
+  const gcc = spawnSync('gcc', ['--version']);
+  if (gcc.status !== 0) return ['correlation C baseline skipped: gcc not found'];
+  const dir = mkdtempSync(join(tmpdir(), 'pipe-bench-corr-'));
+  try {
+    const exe = join(dir, 'correlate');
+    execFileSync('gcc', [
+      '-O3',
+      '-march=native',
+      '-ffp-contract=off',
+      '-o',
+      exe,
+      join(here, '../../packages/kernels/bench-c/correlate.c'),
+      '-lm',
+    ]);
+    const out = execFileSync(exe, [String(repeats)], { encoding: 'utf8' });
+    const direct = new Map();
+    const fft = new Map(); // radius → fastest tile side
+    for (const line of out.trim().split('\n')) {
+      const [kind, r, ...rest] = line.split(' ');
+      if (kind === 'direct') direct.set(Number(r), Number(rest[0]));
+      if (kind === 'fft') {
+        const [side, seconds, err, peak] = rest.map(Number);
+        const best = fft.get(Number(r));
+        if (!best || seconds < best.seconds) fft.set(Number(r), { side, seconds, err, peak });
+      }
+    }
+    const label = { 5: '0.1°', 25: '0.5°' };
+    const summary = [];
+    for (const [r, seconds] of direct) {
+      const f = fft.get(r);
+      if (label[r]) {
+        const kernel = `correlateDisk ${label[r]} (r=${r} px, 500²)`;
+        record(kernel, 'C gcc -O3 direct (row cascade)', 250_000, seconds, 'pixels/s');
+        if (f) record(kernel, 'C gcc -O3 FFT (radix-2, best tile)', 250_000, f.seconds, 'pixels/s');
+      }
+      if (f)
+        summary.push(
+          `r=${r} px: direct ${(seconds * 1e3).toFixed(2)} ms, FFT ${(f.seconds * 1e3).toFixed(2)} ms ` +
+            `(tiles ${f.side}²; FFT/direct ${(f.seconds / seconds).toFixed(2)}×; max |FFT − direct| ` +
+            `${f.err.toExponential(1)} on sums ≤ ${f.peak})`,
+        );
+    }
+    return summary;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function benchCopy(n) {
@@ -334,6 +390,8 @@ function printTable() {
     })
     .filter(Boolean);
   if (ratios.length > 0) console.log(`correlateDisk CPU time 0.5° / 0.1°: ${ratios.join(', ')}`);
+  if (correlationNotes.length > 0)
+    console.log(`correlateDisk, C direct vs FFT (500², 1 core):\n  ${correlationNotes.join('\n  ')}`);
 }
 
 const cores = availableParallelism();
