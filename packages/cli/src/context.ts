@@ -104,6 +104,8 @@ export type LoadedForSession =
       /** Store the pipeline (and the session's graph) in the pipeline cache (a no-op when nothing is new). */
       remember(graph: TaskGraph, steps: Map<string, StepIdentity> | undefined): Promise<void>;
       notes: string[];
+      /** The environment variables loading read, with their values (they key the no-op snapshot too). */
+      loaderEnv(): Array<[string, string | null]>;
     }
   | { ok: false; code: number; message: string };
 
@@ -148,6 +150,7 @@ export async function loadForSession(
       loadStep: lazyLoadStep,
       ...(cached ? { cached } : {}),
       notes,
+      loaderEnv: () => entry.env,
       async remember(graph, steps) {
         if (cached) return;
         await lean
@@ -155,7 +158,7 @@ export async function loadForSession(
             ...entry,
             file: cacheFile,
             previous: entry,
-            graph: { targets, graph, ...(steps ? { steps } : {}) },
+            graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
           })
           .catch(() => {});
       },
@@ -164,18 +167,19 @@ export async function loadForSession(
   const recording = lean.recordingEnv(process.env);
   const loaded = await loadForCommand(opts, recording.env);
   if (!loaded.ok) return loaded;
+  const loaderEnv = (): Array<[string, string | null]> =>
+    [...recording.read].sort().map((n) => [n, process.env[n] ?? null]);
   return {
     ok: true,
     pipeline: loaded.pipeline,
     warnings: loaded.warnings,
     loadStep: (m) => loaded.registry.load(m),
     notes,
+    loaderEnv,
     async remember(graph, steps) {
       const deps = lean.pipelineDeps(loaded.pipeline, started);
       if (!deps) return; // racily clean: the next run caches it
-      const env: Array<[string, string | null]> = [...recording.read]
-        .sort()
-        .map((n) => [n, process.env[n] ?? null]);
+      const env = loaderEnv();
       await lean
         .writePipelineCache({
           file: cacheFile,
@@ -184,7 +188,7 @@ export async function loadForSession(
           deps,
           pipeline: loaded.pipeline,
           warnings: loaded.warnings,
-          graph: { targets, graph, ...(steps ? { steps } : {}) },
+          graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
         })
         .catch(() => {});
     },
@@ -192,6 +196,9 @@ export async function loadForSession(
 }
 
 /** --cache-dir, else PIPE_CACHE_DIR, else the workspace default. */
-export function cacheDirOption(opts: GlobalOptions): string | undefined {
-  return opts.cacheDir ?? (process.env.PIPE_CACHE_DIR || undefined);
+export function cacheDirOption(
+  opts: GlobalOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return opts.cacheDir ?? (env.PIPE_CACHE_DIR || undefined);
 }

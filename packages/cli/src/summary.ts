@@ -25,7 +25,11 @@ function show(v: unknown): string | undefined {
 }
 
 /** Lines describing the `summary` output of each requested target's tasks (nothing when there is none). */
-export function summaryLines(root: string, tasks: Iterable<Task>, targets: readonly string[]): string[] {
+export function summaryLines(
+  root: string,
+  tasks: Iterable<Pick<Task, 'id' | 'target' | 'outputs'>>,
+  targets: readonly string[],
+): string[] {
   const lines: string[] = [];
   for (const task of tasks) {
     if (!targets.includes(task.target)) continue;

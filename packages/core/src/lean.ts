@@ -32,7 +32,7 @@ export type { Executor } from './execute/executor.js';
 export type { StepIdentity } from './fingerprint/record.js';
 export type { StepDefinition } from './model/step.js';
 export type * from './model/types.js';
-export { type Plan, planSummary } from './plan/planner.js';
+export { type Plan, planSummary, topoOrder } from './plan/planner.js';
 export { type Reason, renderReason } from './plan/reasons.js';
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
 export { describeReasons } from './schedule/scheduler.js';

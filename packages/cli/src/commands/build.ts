@@ -15,9 +15,11 @@ import {
   slurmTargets,
 } from '@pipe/core/lean';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { dropSnapshots } from '../fast-path/record.js';
 import { BuildOutput, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
 import { summaryLines } from '../summary.js';
+import { snapshot } from './plan.js';
 import { openFromCli, type SessionCliOptions } from './session.js';
 
 export interface BuildCliOptions extends SessionCliOptions {
@@ -103,6 +105,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     const plan = await planSession(session);
     if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
     else process.stdout.write(planToText(plan, false));
+    await snapshot(opened, plan, opened.info.eventful || session.notes.length > 0);
     return EXIT_OK;
   }
   const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : Math.max(1, cpus().length);
@@ -155,11 +158,21 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       signal: abort.signal,
       lockWaitMs: waitMs,
       params: opened.params,
-      onPlan: (plan, buildId) => output.buildStart(buildId, targets, plan, session.kernelBackend),
+      onPlan: (plan, buildId) => {
+        // This build will change the workspace: no snapshot may answer for it meanwhile (their stamps would
+        // tell too; dropping them is cheaper than checking).
+        if (
+          plan.pending.length > 0 ||
+          [...plan.tasks.values()].some((p) => p.decision.action !== 'up-to-date')
+        )
+          dropSnapshots(session.pipeline.root);
+        output.buildStart(buildId, targets, plan, session.kernelBackend);
+      },
       onEvent: (e) => output.event(e),
       ...(slurm ? { executors: slurm.executors } : {}),
       ...(process.env.PIPE_BUILD_ID ? { buildId: process.env.PIPE_BUILD_ID } : {}),
     });
+    const eventful = opened.info.eventful || session.notes.length > 0;
     for (const note of session.notes) process.stderr.write(`note: ${note}\n`);
     if (!result.ok) {
       process.stderr.write(
@@ -190,6 +203,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       for (const line of summaryLines(session.pipeline.root, tasks, targets))
         process.stdout.write(`${line}\n`);
     }
+    await snapshot(opened, result.plan, eventful, result.reports);
     return EXIT_OK;
   } finally {
     await Promise.all((slurm?.created ?? ([] as Executor[])).map((e) => e.close()));

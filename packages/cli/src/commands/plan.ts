@@ -1,7 +1,8 @@
 /** `pipe plan <targets...>`: what a build would do and why; runs nothing, writes nothing. */
-import { planSession } from '@pipe/core/lean';
+import { type Plan, planSession, type TaskReport } from '@pipe/core/lean';
+import { recordNoopSnapshot } from '../fast-path/record.js';
 import { planToJson, planToText } from '../plan-text.js';
-import { openFromCli, type SessionCliOptions } from './session.js';
+import { type OpenedSession, openFromCli, type SessionCliOptions } from './session.js';
 
 export async function planCommand(
   targets: string[],
@@ -10,8 +11,33 @@ export async function planCommand(
   const opened = await openFromCli(targets, opts);
   if (!opened.ok) return opened.code;
   const plan = await planSession(opened.session);
+  const eventful = opened.info.eventful || opened.session.notes.length > 0;
   for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
   if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
   else process.stdout.write(planToText(plan, opts.all ?? false));
+  // Every task up to date (adopted ones too: a build would only re-record them): remember that.
+  await snapshot(opened, plan, eventful);
   return 0;
+}
+
+/** Remember that this plan found everything up to date (fast-path/record.ts); a failure only costs speed. */
+export async function snapshot(
+  opened: Extract<OpenedSession, { ok: true }>,
+  plan: Plan,
+  eventful: boolean,
+  reports?: Map<string, TaskReport>,
+): Promise<void> {
+  await recordNoopSnapshot({
+    argv: process.argv,
+    cwd: process.cwd(),
+    env: process.env,
+    startedAt: performance.timeOrigin,
+    session: opened.session,
+    plan,
+    ...(reports ? { reports } : {}),
+    ...(opened.info.hint ? { hint: opened.info.hint } : {}),
+    warnings: opened.info.warnings,
+    loaderEnv: opened.info.loaderEnv,
+    eventful,
+  }).catch(() => undefined);
 }

@@ -1,7 +1,10 @@
 /** Opening an engine session from command-line options (shared by build and plan). */
-import type { Session } from '@pipe/core/lean';
+import type { Session, Task } from '@pipe/core/lean';
 import { cacheDirOption, type GlobalOptions, loadForSession } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
+import { parseFastArgv } from '../fast-path/argv.js';
+import { locate, takeHint } from '../fast-path/entry.js';
+import type { SnapshotHint } from '../fast-path/snapshot.js';
 import { type RemoteCliOptions, type RemoteSetup, remoteSetup, resolveRemote } from './remote.js';
 
 export interface SessionCliOptions extends GlobalOptions, RemoteCliOptions {
@@ -20,8 +23,31 @@ export function forceOption(
   return new Set(list.filter((v): v is string => typeof v === 'string'));
 }
 
+/** What the no-op snapshot needs to know of how the session was opened (fast-path/record.ts). */
+export interface OpenedInfo {
+  warnings: string;
+  loaderEnv: Array<[string, string | null]>;
+  /** A note was printed or a remote cache is in use: a later run could print something else. */
+  eventful: boolean;
+  /** What the declined no-op check learnt (the next snapshot patches the previous one with it). */
+  hint?: SnapshotHint;
+}
+
+/** The declined no-op check's hint for this very command line, if there was one (fast-path/entry.ts). */
+function hintForThisCommand(): SnapshotHint | undefined {
+  const req = parseFastArgv(process.argv);
+  const where = req && locate(req, process.cwd(), process.env);
+  return where ? takeHint(where.key, where.root) : undefined;
+}
+
 export type OpenedSession =
-  | { ok: true; session: Session; params: Record<string, string>; remote: RemoteSetup | undefined }
+  | {
+      ok: true;
+      session: Session;
+      params: Record<string, string>;
+      remote: RemoteSetup | undefined;
+      info: OpenedInfo;
+    }
   | { ok: false; code: number };
 
 export async function openFromCli(targets: string[], opts: SessionCliOptions): Promise<OpenedSession> {
@@ -41,18 +67,26 @@ export async function openFromCli(targets: string[], opts: SessionCliOptions): P
     return { ok: false, code: EXIT_USAGE };
   }
   const localDir = core.workspaceLayout(loaded.pipeline.root, cacheDir).cacheDir;
+  const hint = hintForThisCommand();
   const remote = remoteSetup(resolved, localDir, (line) => process.stderr.write(`${line}\n`));
   const opened = await core.openSession({
     pipeline: loaded.pipeline,
     targets,
     loadStep: loaded.loadStep,
     ...(loaded.cached
-      ? { graph: loaded.cached.graph, ...(loaded.cached.steps ? { steps: loaded.cached.steps } : {}) }
+      ? {
+          graph: loaded.cached.graph,
+          ...(loaded.cached.steps ? { steps: loaded.cached.steps } : {}),
+          ...(loaded.cached.order ? { order: loaded.cached.order } : {}),
+        }
       : {}),
     ...(cacheDir ? { cacheDir } : {}),
     ...(remote ? { cache: remote.cache } : {}),
     ...(opts.kernels ? { kernels: opts.kernels } : {}),
     ...(force !== undefined ? { force } : {}),
+    ...(hint && hint.root === loaded.pipeline.root
+      ? { clean: { stateStamp: hint.stateStamp, test: (task: Task) => hint.clean.has(task.id) } }
+      : {}),
   });
   if (!opened.ok) {
     const { renderDiagnostics } = await import('@pipe/core');
@@ -66,6 +100,7 @@ export async function openFromCli(targets: string[], opts: SessionCliOptions): P
       ? opened.session.steps
       : undefined;
   await loaded.remember(opened.session.graph, steps);
+  const eventful = loaded.notes.length > 0 || opened.session.notes.length > 0 || remote !== undefined;
   for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
   opened.session.notes.length = 0;
   const params: Record<string, string> = {};
@@ -73,5 +108,16 @@ export async function openFromCli(targets: string[], opts: SessionCliOptions): P
     const eq = p.indexOf('=');
     params[p.slice(0, eq)] = p.slice(eq + 1);
   }
-  return { ok: true, session: opened.session, params, remote };
+  return {
+    ok: true,
+    session: opened.session,
+    params,
+    remote,
+    info: {
+      warnings: loaded.warnings,
+      loaderEnv: loaded.loaderEnv(),
+      eventful,
+      ...(hint ? { hint } : {}),
+    },
+  };
 }

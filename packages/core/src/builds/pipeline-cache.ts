@@ -51,6 +51,8 @@ export interface CachedGraph {
   graph: TaskGraph;
   /** Step identities (only when no step uses kernels: a kernel backend is chosen at run time). */
   steps?: Map<string, StepIdentity>;
+  /** The graph's tasks in dependency order (plan/planner.ts topoOrder), so a plan need not sort them again. */
+  order?: string[];
 }
 
 export interface PipelineCacheEntry {

@@ -13,7 +13,7 @@ import type { StepIdentity } from '../fingerprint/record.js';
 import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../fingerprint/steps.js';
 import { expandGraph } from '../graph/expand.js';
 import type { StepDefinition } from '../model/step.js';
-import type { Diagnostic, Pipeline, TaskGraph, TaskItem } from '../model/types.js';
+import type { Diagnostic, Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
 import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
@@ -45,6 +45,13 @@ export interface SessionOptions {
   graph?: TaskGraph;
   /** Step identities of the graph's targets as resolved before (from the pipeline cache; only without kernels). */
   steps?: Map<string, StepIdentity>;
+  /** `graph`'s tasks in dependency order, as computed before (from the pipeline cache). */
+  order?: string[];
+  /**
+   * Tasks known unchanged since their record was confirmed (planner.ts `clean`), valid only while the state
+   * file has the stamp `stateStamp` (stateFileStamp): a session that read another state plans in full.
+   */
+  clean?: { stateStamp: string; test(task: Task): boolean };
 }
 
 export interface Session {
@@ -124,8 +131,13 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
 
 /** Plan the session's targets (runs nothing, writes nothing). */
 export function planSession(session: Session, onDecided?: (planned: PlannedTask) => void): Promise<Plan> {
+  const clean = session.options.clean;
   return planGraph({
     ...(onDecided ? { onDecided } : {}),
+    ...(clean && clean.stateStamp === session.stateStamp ? { clean: clean.test } : {}),
+    ...(session.options.order && session.options.graph === session.graph
+      ? { order: session.options.order }
+      : {}),
     pipeline: session.pipeline,
     graph: session.graph,
     state: session.state,

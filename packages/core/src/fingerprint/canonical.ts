@@ -3,7 +3,7 @@
  * dropped, -0 written as 0, non-finite numbers rejected. Two values that mean the same encode to
  * the same bytes, whatever order their keys were written in — the basis of every key.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export function canonicalJson(value: unknown): string {
   switch (typeof value) {
@@ -37,7 +37,8 @@ export function canonicalJson(value: unknown): string {
 
 /** SHA-256 (hex) of a string or bytes. */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  // One-shot: no Hash object per call (keys are computed for every task that is planned in full).
+  return hash('sha256', data, 'hex');
 }
 
 /** Deep equality of JSON-like values (key order ignored). */

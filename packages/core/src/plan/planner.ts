@@ -40,6 +40,35 @@ export interface PlanOptions {
   expand?: (items: Map<string, TaskItem[]>) => TaskGraph;
   /** Called as each task is decided (a build warms its executors on the first task that must run). */
   onDecided?: (planned: PlannedTask) => void;
+  /**
+   * Tasks known unchanged since their record was last confirmed (the CLI's no-op snapshot: every raw input,
+   * item file and output has the stamp it had then, and the state is the one written then). Such a task
+   * whose upstream tasks are all up to date as recorded is up to date as recorded, without the quick check.
+   */
+  clean?: (task: Task) => boolean;
+  /** `graph`'s tasks in dependency order, when known (topoOrder of the same graph, e.g. cached with it). */
+  order?: string[];
+}
+
+/** Up to date as recorded, when `clean` vouches for the task and its upstream is up to date as recorded. */
+function cleanDecision(
+  task: Task,
+  options: PlanOptions,
+  decided: Map<string, PlannedTask>,
+): Decision | undefined {
+  const prev = options.state.tasks[task.id];
+  if (!prev || !options.clean || isForced(options.force, task.target)) return undefined;
+  for (const dep of task.deps) {
+    const d = decided.get(dep)?.decision;
+    if (d?.action !== 'up-to-date' || d.adopted) return undefined;
+  }
+  if (!options.clean(task)) return undefined;
+  return {
+    action: 'up-to-date',
+    key: prev.key,
+    ...(prev.check !== undefined ? { check: prev.check } : {}),
+    outputs: prev.outputs,
+  };
 }
 
 /** Dependency order (Kahn's algorithm; ties in id order so plans are stable). Throws on a cycle (a bug upstream). */
@@ -179,16 +208,19 @@ async function recoverItems(
 
 async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
   const { pipeline, state, io } = options;
-  const order = topoOrder(graph.tasks);
+  const order =
+    graph === options.graph && options.order?.length === graph.tasks.size
+      ? options.order
+      : topoOrder(graph.tasks);
   const tasks = new Map<string, PlannedTask>();
   const known = new Map<string, Record<string, KnownOutput>>();
   for (const id of order) {
     const task = graph.tasks.get(id)!;
     const unsettled = task.deps.filter((d) => tasks.has(d) && !known.has(d));
-    let decision: Decision;
-    if (unsettled.length > 0) {
-      decision = { action: 'blocked', upstream: unsettled };
-    } else {
+    // Blocked behind a task that must run; else up to date as recorded if vouched for; else decided in full.
+    let decision: Decision | undefined =
+      unsettled.length > 0 ? { action: 'blocked', upstream: unsettled } : cleanDecision(task, options, tasks);
+    if (!decision) {
       const target = pipeline.targets.get(task.target);
       const step = options.steps.get(task.target);
       if (!target || !step) throw new Error(`task ${id}: target '${task.target}' has no step identity`);

@@ -9,7 +9,7 @@
  * (the digest also covers absolute paths and declaration order), so a different digest only means "take
  * the full path", which computes the key and compares it as before.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '../fingerprint/canonical.js';
 import { envDigest, FINGERPRINT_VERSION, type StepIdentity } from '../fingerprint/record.js';
 import type { Target, Task } from '../model/types.js';
@@ -75,7 +75,7 @@ export function taskCheck(task: Task, ctx: CheckContext): string | undefined {
     if (!outs) return undefined;
     for (const name in outs) s += `\0dep ${outs[name]!.path}=${outs[name]!.sha256}`;
   }
-  return createHash('sha256').update(s).digest('base64url');
+  return hash('sha256', s, 'base64url');
 }
 
 function isEmpty(o: object): boolean {

@@ -1,0 +1,112 @@
+/**
+ * The no-op fast path: before commander and the engine are loaded, `pipe build`/`pipe plan` checks the
+ * snapshot of its command (fast-path/snapshot.ts) and, when nothing it depends on changed, prints what the
+ * full path would print for a build or plan with every task up to date. Otherwise it declines (undefined)
+ * and the full path runs as if it did not exist. It writes nothing, as a no-op build writes nothing.
+ * Imports: node:fs and node:path only (and the summary printer, which needs no more).
+ */
+import path from 'node:path';
+import { cacheDirOption, findPipelineFile } from '../context.js';
+import { summaryLines } from '../summary.js';
+import { type FastRequest, parseFastArgv } from './argv.js';
+import { checkSnapshot, type SnapshotCheck, type SnapshotHint, snapshotKey } from './snapshot.js';
+
+/** What a declined check learnt, for the full path of the same process (commands/session.ts). */
+let handover: SnapshotHint | undefined;
+
+/** The hint of the declined check of this process, if it was for `key` in `root` (taken once). */
+export function takeHint(key: string, root: string): SnapshotHint | undefined {
+  const h = handover;
+  handover = undefined;
+  return h && h.key === key && h.root === root ? h : undefined;
+}
+
+/** The snapshot key and workspace root of a command line, as the fast path computes them. */
+export function locate(
+  req: FastRequest,
+  cwdNow: string,
+  env: NodeJS.ProcessEnv,
+): { key: string; root: string } | undefined {
+  const cwd = path.resolve(cwdNow, req.cwd ?? '.');
+  const file = findPipelineFile(cwd, req.file);
+  if (!file) return undefined;
+  const key = snapshotKey({
+    pipelineFile: file,
+    cwd,
+    config: req.config === undefined ? undefined : path.resolve(cwd, req.config),
+    params: req.params,
+    kernels: req.kernels,
+    cacheDir: cacheDirOption({ ...(req.cacheDir !== undefined ? { cacheDir: req.cacheDir } : {}) }, env),
+    targets: req.targets,
+  });
+  return { key, root: path.dirname(file) };
+}
+
+export interface FastPathIO {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** ms since the epoch when the command started (the elapsed time printed by build). */
+  startedAt: number;
+}
+
+/**
+ * A build id in the form records.ts gives them (UTC time to the millisecond, 6 hex digits). Printed only,
+ * never recorded (a no-op build writes nothing), so Math.random will do: loading a CSPRNG costs more.
+ */
+function buildId(now: Date): string {
+  const iso = now.toISOString().replace(/[-:]/g, '').replace('T', '-').replace('.', '-').replace('Z', '');
+  const rnd = Math.floor(Math.random() * 0x1000000);
+  return `${iso}-${rnd.toString(16).padStart(6, '0')}`;
+}
+
+export interface FastPathResult {
+  /** The exit code when answered; undefined when declined. */
+  code: number | undefined;
+  /** Why it declined (for tests and benchmarks). */
+  check?: SnapshotCheck | 'argv' | 'no-pipeline' | 'not-buildable';
+}
+
+/** Answer `argv` from its no-op snapshot, or decline. Never throws: any surprise declines. */
+export function tryFastPath(argv: readonly string[], io: FastPathIO): FastPathResult {
+  try {
+    return answer(argv, io);
+  } catch {
+    return { code: undefined };
+  }
+}
+
+function answer(argv: readonly string[], io: FastPathIO): FastPathResult {
+  const req = parseFastArgv(argv);
+  if (!req) return { code: undefined, check: 'argv' };
+  const where = locate(req, io.cwd, io.env);
+  if (!where) return { code: undefined, check: 'no-pipeline' };
+  const { key, root } = where;
+  const check = checkSnapshot(root, key, io.env, true);
+  if (!check.ok) {
+    handover = check.hint;
+    return { code: undefined, check };
+  }
+  const h = check.header;
+  const building = req.command === 'build' && !req.dryRun;
+  if (req.command === 'build' && !h.buildable) return { code: undefined, check: 'not-buildable' };
+  if (h.warnings) io.stderr(`${h.warnings}\n`);
+  if (!building) {
+    io.stdout(`plan: 0 to run, 0 to restore, 0 maybe, ${h.tasks} up to date\n`);
+    return { code: 0, check };
+  }
+  const now = new Date();
+  const seconds = ((now.getTime() - io.startedAt) / 1000).toFixed(2);
+  io.stderr(
+    `build ${buildId(now)} succeeded: ${h.tasks > 0 ? `${h.tasks} up-to-date` : 'nothing to do'} (${seconds} s)\n`,
+  );
+  const tasks = h.summaries.map((s) => ({
+    id: s.id,
+    target: s.target,
+    outputs: { summary: path.isAbsolute(s.path) ? s.path : path.join(root, s.path) },
+  }));
+  const lines = summaryLines(root, tasks, req.targets);
+  if (lines.length > 0) io.stdout(`${lines.join('\n')}\n`);
+  return { code: 0, check };
+}

@@ -1,0 +1,283 @@
+/**
+ * Writing the snapshot (fast-path/snapshot.ts) after a successful build or a plan: the stamps of everything
+ * the plan depended on — the pipeline's own files (root, includes, config, the directories its globs list,
+ * step modules and their code closure: builds/pipeline-cache.ts's dependencies), pipe's build info, the
+ * kernels' sources and builds when a step uses kernels, the state file, and every task's raw inputs, item
+ * files and outputs — keyed by the command line and environment, with which tasks' records match their
+ * files (up to date, or just built). It answers a no-op only when every task's does and no stamp is racily
+ * clean (but outputs kept with their record's hash); otherwise it still serves the next run's planner as a hint.
+ *
+ * Written only when the fast path could answer the same command (fast-path/argv.ts), nothing was reported
+ * (notes), no remote cache is in use, and no workspace-wide file is racily clean. After a run whose check
+ * produced a hint (same graph), the previous snapshot is patched: only stamps that differed, and the files
+ * of tasks the build wrote, are taken again.
+ */
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Plan, Session, TaskReport } from '@pipe/core/lean';
+import { findPipelineFile } from '../context.js';
+import { parseFastArgv } from './argv.js';
+import { engineFiles, kernelFiles } from './pipe-files.js';
+import {
+  MAX_SNAPSHOTS,
+  pipeEnvOf,
+  RACY_GRANULARITY_MS,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_VERSION,
+  type SnapshotHeader,
+  type SnapshotHint,
+  type SnapshotStamp,
+  snapshotDir,
+  snapshotFile,
+  snapshotKey,
+  stampPath,
+  storedPath,
+  type TaskRow,
+} from './snapshot.js';
+
+export interface SnapshotSource {
+  argv: readonly string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** ms since the epoch when this command started, before it read anything. */
+  startedAt: number;
+  session: Session;
+  /** The plan of this command (for `pipe build`, the plan the build ran). */
+  plan: Plan;
+  /** `pipe build`: how each task ended (the build succeeded); absent for a plan. */
+  reports?: Map<string, TaskReport>;
+  /** The hint of this process's declined check (the graph is the one that snapshot describes). */
+  hint?: SnapshotHint;
+  /** Rendered loader warnings (printed on every run). */
+  warnings: string;
+  /** Environment variables the loader read, with their values. */
+  loaderEnv: Array<[string, string | null]>;
+  /** Whether the run printed a note or used a remote cache: then no snapshot. */
+  eventful: boolean;
+}
+
+export type SnapshotWrite = { written: string } | { skipped: string };
+
+/** Record the snapshot of this command, or say why not. Never throws for an expected reason. */
+export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotWrite> {
+  const req = parseFastArgv(src.argv);
+  if (!req) return { skipped: 'command line not answerable from a snapshot' };
+  if (src.eventful) return { skipped: 'notes or a remote cache' };
+  if (src.env.PIPE_BUILD_ID) return { skipped: 'detached build' };
+  const { session, plan } = src;
+  if (plan.pending.length > 0) return { skipped: 'pending targets' };
+  const cwd = path.resolve(src.cwd, req.cwd ?? '.');
+  const file = findPipelineFile(cwd, req.file);
+  if (!file) return { skipped: 'no pipeline file' };
+  const root = path.dirname(file);
+  if (root !== session.pipeline.root) return { skipped: 'pipeline root differs' };
+  const key = snapshotKey({
+    pipelineFile: file,
+    cwd,
+    config: req.config === undefined ? undefined : path.resolve(cwd, req.config),
+    params: req.params,
+    kernels: req.kernels,
+    cacheDir: req.cacheDir ?? (src.env.PIPE_CACHE_DIR || undefined),
+    targets: req.targets,
+  });
+
+  const core = await import('@pipe/core/lean');
+  const racyMs = src.startedAt - RACY_GRANULARITY_MS;
+  const isRacy = (st: SnapshotStamp) => st[2] !== -1 && Number(st[3]) / 1e6 >= racyMs;
+  // How each task ended: its record matches its files when it is up to date or was just built. When every
+  // task's does (and no stamp is racily clean), the next plan finds everything up to date: a no-op.
+  // A plan records nothing: a task it found up to date only by adopting new stamps or a cache entry still
+  // has its old record, which must not be vouched for (a build records the adoption).
+  const ended = (id: string): string | undefined => {
+    if (src.reports) return src.reports.get(id)?.state;
+    const d = plan.tasks.get(id)!.decision;
+    return d.action === 'up-to-date' && d.adopted ? 'adopted' : d.action;
+  };
+  let noop = !src.reports || src.reports.size === plan.tasks.size;
+  const matches = (state: string | undefined) =>
+    state === 'up-to-date' || state === 'ran' || state === 'restored';
+  const stateAbs = session.layout.stateFile;
+  let stamps: SnapshotStamp[];
+  let rows: TaskRow[];
+  let globals: number;
+  let stateRel: string;
+  let buildable: boolean;
+  let summaries: SnapshotHeader['summaries'];
+  let envNames: Set<string>;
+  const hint = src.hint && src.hint.key === key && src.hint.root === root ? src.hint : undefined;
+  if (hint && hint.rows.length === plan.tasks.size && hint.rows.every((r) => plan.tasks.has(r[0]))) {
+    // Same graph: patch the previous snapshot (its stamps and rows, in place: the hint is used up).
+    const h = hint.header;
+    ({ globals, stateFile: stateRel, buildable, summaries } = h);
+    envNames = new Set();
+    stamps = hint.stamps;
+    const prefix = `${root}${path.sep}`;
+    const restat = (i: number) => {
+      const st = stamps[i]!;
+      const p = st[0];
+      stamps[i] = stampPath(path.isAbsolute(p) ? p : prefix + p, st[1], p);
+    };
+    for (let i = 0; i < stamps.length; i++) if (hint.bad[i] === 1 || stamps[i]![0] === stateRel) restat(i);
+    for (let i = 0; i < globals; i++)
+      if (stamps[i]![0] !== stateRel && isRacy(stamps[i]!)) return { skipped: 'racy' };
+    rows = hint.rows;
+    for (const row of rows) {
+      const state = ended(row[0]);
+      // The build wrote this task's files: stamp them again.
+      if (state !== 'up-to-date')
+        for (let k = 2; k < row.length; k++) if (hint.bad[row[k] as number] !== 1) restat(row[k] as number);
+      row[1] = matches(state) ? 1 : 0;
+      if (row[1] === 0) noop = false;
+    }
+    for (const [name] of h.env) envNames.add(name);
+  } else {
+    const deps = core.pipelineDeps(session.pipeline, src.startedAt);
+    if (!deps) return { skipped: 'a pipeline file was modified too recently' };
+    const targets = new Set<string>();
+    for (const { task } of plan.tasks.values()) targets.add(task.target);
+    buildable = core.slurmTargets(session.pipeline, targets).length === 0;
+    // Workspace-wide stamps first: any difference there voids the whole snapshot.
+    stamps = [];
+    const index = new Map<string, number>();
+    const add = (abs: string, kind: 'f' | 'd'): number => {
+      let i = index.get(abs);
+      if (i === undefined) {
+        i = stamps.length;
+        index.set(abs, i);
+        stamps.push(stampPath(abs, kind, storedPath(root, abs)));
+      }
+      return i;
+    };
+    for (const d of deps) add(d[0], d[1]);
+    for (const f of engineFiles()) add(f, 'f');
+    const kernelNames = new Set<string>();
+    for (const step of session.steps.values()) for (const k of step.kernels) kernelNames.add(k.name);
+    if (kernelNames.size > 0) {
+      const k = await kernelFiles(kernelNames, src.env);
+      for (const f of k.files) add(f, 'f');
+      for (const d of k.dirs) add(d, 'd');
+    }
+    for (const st of stamps) if (isRacy(st)) return { skipped: `racily clean: ${st[0]}` };
+    stateRel = storedPath(root, stateAbs);
+    add(stateAbs, 'f');
+    globals = stamps.length;
+    envNames = new Set<string>();
+    summaries = [];
+    rows = [];
+    for (const id of plan.order) {
+      const { task } = plan.tasks.get(id)!;
+      const state = ended(id);
+      if (!matches(state)) noop = false;
+      const row: TaskRow = [id, matches(state) ? 1 : 0];
+      for (const name in task.inputs)
+        for (const f of task.inputs[name]!) if (!f.producer) row.push(add(f.path, 'f'));
+      for (const f of task.item?.files ?? []) row.push(add(f, 'f'));
+      for (const name in task.outputs) row.push(add(task.outputs[name]!, 'f'));
+      rows.push(row);
+      const target = session.pipeline.targets.get(task.target);
+      for (const name of target?.env ?? []) envNames.add(name);
+      const summary = task.outputs['summary'];
+      if (req.targets.includes(task.target) && summary?.endsWith('.json'))
+        summaries.push({ id: task.id, target: task.target, path: storedPath(root, summary) });
+    }
+  }
+  keepOutputHashes(stamps, rows, globals, root, plan, session, isRacy);
+  if (noop)
+    for (let i = globals; i < stamps.length; i++) if (isRacy(stamps[i]!) && !stamps[i]![5]) noop = false;
+  const env = new Map<string, string | null>(src.loaderEnv);
+  for (const name of envNames) env.set(name, src.env[name] ?? null);
+  const header: SnapshotHeader = {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    key,
+    checkedAt: src.startedAt,
+    stateFile: stateRel,
+    pipeEnv: pipeEnvOf(src.env),
+    env: [...env].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    warnings: src.warnings,
+    tasks: plan.tasks.size,
+    summaries,
+    buildable,
+    noop,
+    globals,
+  };
+  const out = snapshotFile(root, key);
+  writeSnapshot(out, `${JSON.stringify(header)}\n${JSON.stringify(stamps)}\n${JSON.stringify(rows)}`);
+  pruneSnapshots(root);
+  return { written: out };
+}
+
+/**
+ * A racily clean output whose stamp is the one its task record holds keeps the record's SHA-256: the check
+ * re-hashes it instead of declining (right after a build, every output it wrote is racily clean).
+ */
+function keepOutputHashes(
+  stamps: SnapshotStamp[],
+  rows: TaskRow[],
+  globals: number,
+  root: string,
+  plan: Plan,
+  session: Session,
+  isRacy: (s: SnapshotStamp) => boolean,
+): void {
+  const racy = new Uint8Array(stamps.length);
+  let any = false;
+  for (let i = globals; i < stamps.length; i++) {
+    const st = stamps[i]!;
+    if (st.length > 5) st.length = 5; // a hash kept by an earlier snapshot: decided again below
+    if (isRacy(st)) {
+      racy[i] = 1;
+      any = true;
+    }
+  }
+  if (!any) return;
+  for (const row of rows) {
+    let hit = false;
+    for (let k = 2; k < row.length && !hit; k++) hit = racy[row[k] as number] === 1;
+    const task = hit ? plan.tasks.get(row[0])?.task : undefined;
+    const record = task && session.state.tasks[task.id];
+    if (!task || !record) continue;
+    for (let k = 2; k < row.length; k++) {
+      const i = row[k] as number;
+      if (racy[i] !== 1) continue;
+      const st = stamps[i]!;
+      for (const name in task.outputs) {
+        const rec = record.outputs[name];
+        if (!rec || storedPath(root, task.outputs[name]!) !== st[0]) continue;
+        if (st[2] === rec.size && st[3] === rec.mtimeNs && st[4] === rec.ino) st[5] = rec.sha256;
+      }
+    }
+  }
+}
+
+/**
+ * Temp file + rename, without fsync: a snapshot is derived data, and whatever a crash leaves of one (nothing,
+ * zeros, a prefix) fails to parse and is declined as corrupt; the next full run writes it again.
+ */
+function writeSnapshot(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** Keep the most recent MAX_SNAPSHOTS snapshots. */
+function pruneSnapshots(root: string): void {
+  const dir = snapshotDir(root);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.snap'));
+  } catch {
+    return;
+  }
+  if (names.length <= MAX_SNAPSHOTS) return;
+  const byAge = names
+    .map((n) => ({ n, t: statSync(path.join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.t - a.t);
+  for (const { n } of byAge.slice(MAX_SNAPSHOTS)) rmSync(path.join(dir, n), { force: true });
+}
+
+/** Drop every snapshot of the workspace (a build is about to change it; the stamps would tell, this is cheaper). */
+export function dropSnapshots(root: string): void {
+  rmSync(snapshotDir(root), { recursive: true, force: true });
+}

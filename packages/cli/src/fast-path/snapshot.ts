@@ -1,0 +1,272 @@
+/**
+ * The whole-build no-op snapshot: `.pipe/noop/<key hash>.snap`, a flat record of every file a build of
+ * some targets (under some options) depended on, written after a build or plan that found every task up
+ * to date. While every stamp is unchanged, the same command is up to date again, and `pipe build`/`pipe
+ * plan` answer from the snapshot alone (fast-path/entry.ts) without loading the engine.
+ *
+ *   line 1: header (JSON): format, version, key (the options and environment that decide the plan),
+ *           checkedAt, the values of the environment variables the plan read, what to print
+ *   line 2: stamps (JSON): [[path, 'f' | 'd', size, mtime ns, inode], ...]; paths relative to the
+ *           workspace root when inside it; size -1 for a path that was missing (or of another kind);
+ *           the first `globals` are workspace-wide (pipeline files, pipe, kernels, the state file)
+ *   line 3: tasks (JSON): [[id, 1 if its record matched its files, ...indices of its stamps], ...] — read
+ *           only when the check fails on task files: the full path then plans the other tasks as recorded
+ *
+ * Racily clean (design.md): a stamp vouches for a file only if its mtime is older than `checkedAt -
+ * RACY_GRANULARITY_MS`, where `checkedAt` is the moment the writing command started, before it read
+ * anything: a change made after that moment gets a later mtime, so an unchanged stamp means content the
+ * command saw. A racily clean stamp makes the snapshot a hint only (no no-op answer), except for an output
+ * whose record's SHA-256 is kept with it: the check re-hashes such a file and accepts it only if its bytes
+ * are still the recorded ones. The state file is exempt: pipe alone writes it, always by rename to a new inode.
+ *
+ * This module imports nothing but node:fs and node:path: it runs before anything heavy is loaded.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
+export const SNAPSHOT_VERSION = 1;
+/** As in the hash memo (packages/core/src/state/hash-memo.ts). */
+export const RACY_GRANULARITY_MS = 100;
+/** Snapshots kept per workspace (one per distinct command). */
+export const MAX_SNAPSHOTS = 8;
+
+/**
+ * [path, kind, size (-1: missing), mtime ns, inode, sha256?]. The SHA-256 is kept only for an output whose
+ * stamp was racily clean when written (its task record's hash): the check then re-hashes the file.
+ */
+export type SnapshotStamp = [string, 'f' | 'd', number, string, number, string?];
+
+/** What decides a plan, from the command line (everything else is a file or an environment variable). */
+export interface SnapshotKeyInput {
+  pipelineFile: string;
+  cwd: string;
+  config: string | undefined;
+  params: string[];
+  kernels: string | undefined;
+  cacheDir: string | undefined;
+  targets: string[];
+}
+
+export interface SnapshotHeader {
+  format: typeof SNAPSHOT_FORMAT;
+  version: typeof SNAPSHOT_VERSION;
+  key: string;
+  /** ms since the epoch: when the writing command started. */
+  checkedAt: number;
+  /** The state file (exempt from the racy rule: see the module comment), relative to the root. */
+  stateFile: string;
+  /** Every PIPE_* variable, sorted: any change of pipe's own configuration declines. */
+  pipeEnv: Array<[string, string]>;
+  /** Variables the loader read and the targets declare (`env:`), with their values (null: unset). */
+  env: Array<[string, string | null]>;
+  /** Rendered loader warnings, printed as the full path prints them. */
+  warnings: string;
+  tasks: number;
+  /** Tasks of the requested targets with a JSON `summary` output (printed after a build). */
+  summaries: Array<{ id: string; target: string; path: string }>;
+  /** Whether `pipe build` may answer too (false when the build would use Slurm or check its resources). */
+  buildable: boolean;
+  /**
+   * Whether the next plan finds every task up to date: each task's record matched its files (up to date, or
+   * just built by the writing build) and no stamp is racily clean without its hash. Else only a hint.
+   */
+  noop: boolean;
+  /** The first `globals` stamps are workspace-wide (pipeline files, pipe itself, kernels, the state file). */
+  globals: number;
+}
+
+/** The canonical key of a command (pipe's own build enters as stamps of its build info files). */
+export function snapshotKey(input: SnapshotKeyInput): string {
+  return JSON.stringify([
+    SNAPSHOT_VERSION,
+    process.version,
+    input.pipelineFile,
+    input.cwd,
+    input.config ?? null,
+    input.params,
+    input.kernels ?? null,
+    input.cacheDir ?? null,
+    input.targets,
+  ]);
+}
+
+/** FNV-1a (32 bit) of the key: the snapshot's file name (the key itself is checked inside). */
+function keyHash(key: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+export function snapshotDir(root: string): string {
+  return path.join(root, '.pipe', 'noop');
+}
+
+export function snapshotFile(root: string, key: string): string {
+  return path.join(snapshotDir(root), `${keyHash(key)}.snap`);
+}
+
+/** Turns the fast path off (bin/pipe.js); not part of any key. */
+export const FAST_PATH_SWITCH = 'PIPE_FAST_PATH';
+
+/** The environment variables named PIPE_* (but the switch), sorted. */
+export function pipeEnvOf(env: NodeJS.ProcessEnv): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const name of Object.keys(env).sort())
+    if (name.startsWith('PIPE_') && name !== FAST_PATH_SWITCH && env[name] !== undefined)
+      out.push([name, env[name]!]);
+  return out;
+}
+
+export function mtimeNs(mtimeMs: number): string {
+  return String(Math.round(mtimeMs * 1e6));
+}
+
+/** The stamp of a path now. */
+export function stampPath(abs: string, kind: 'f' | 'd', stored = abs): SnapshotStamp {
+  const st = statSync(abs, { throwIfNoEntry: false });
+  if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [stored, kind, -1, '', 0];
+  return [stored, kind, kind === 'd' ? 0 : st.size, mtimeNs(st.mtimeMs), st.ino];
+}
+
+/** A stamp path as stored: relative to the root inside it. */
+export function storedPath(root: string, abs: string): string {
+  return abs.startsWith(`${root}${path.sep}`) ? abs.slice(root.length + 1) : abs;
+}
+
+/**
+ * What a declined check still knows, for the full path of the same process when only task files changed:
+ * the tasks the planner may take as recorded (plan/planner.ts `clean`: their record matched their files
+ * when the snapshot was written, and none of their files changed since), and the stamps as checked, so
+ * that the next snapshot re-stats only what differs or what the build wrote (fast-path/record.ts).
+ */
+export interface SnapshotHint {
+  key: string;
+  root: string;
+  /** The state file's stamp as core's stateFileStamp writes it: the hint holds only for that state. */
+  stateStamp: string;
+  header: SnapshotHeader;
+  /** The stamps as stored; `bad[i]` is 1 where stamp i differs now or is racily clean. */
+  stamps: SnapshotStamp[];
+  bad: Uint8Array;
+  /** The task rows as stored (fast-path/record.ts updates them in place for the next snapshot). */
+  rows: TaskRow[];
+  /** Tasks the planner may take as recorded. */
+  clean: Set<string>;
+}
+
+/** One row per task: [id, 1 if its record matched its files else 0, ...indices of its stamps]. */
+export type TaskRow = [string, 0 | 1, ...number[]];
+
+/** Whether the file's SHA-256 is `sha256` (a racily clean output: its bytes decide). node:crypto loads only then. */
+function sameBytes(file: string, sha256: string): boolean {
+  try {
+    const { createHash } = process.getBuiltinModule('node:crypto') as typeof import('node:crypto');
+    return createHash('sha256').update(readFileSync(file)).digest('hex') === sha256;
+  } catch {
+    return false;
+  }
+}
+
+export type SnapshotCheck =
+  | { ok: true; header: SnapshotHeader }
+  | {
+      ok: false;
+      why: 'absent' | 'corrupt' | 'key' | 'env' | 'changed' | 'racy' | 'not-noop';
+      path?: string;
+      hint?: SnapshotHint;
+    };
+
+/**
+ * Whether the snapshot of `key` still holds: same key and environment, and every stamp unchanged.
+ * Without `wantHint` it stops at the first difference; with it, a difference in a task file goes on
+ * to collect the hint (a workspace-wide difference — pipeline, engine, kernels, state — gives none).
+ */
+export function checkSnapshot(
+  root: string,
+  key: string,
+  env: NodeJS.ProcessEnv,
+  wantHint = false,
+): SnapshotCheck {
+  let text: string;
+  try {
+    text = readFileSync(snapshotFile(root, key), 'utf8');
+  } catch {
+    return { ok: false, why: 'absent' };
+  }
+  const nl = text.indexOf('\n');
+  const nl2 = text.indexOf('\n', nl + 1);
+  if (nl < 0 || nl2 < 0) return { ok: false, why: 'corrupt' };
+  let header: SnapshotHeader;
+  let stamps: SnapshotStamp[];
+  try {
+    header = JSON.parse(text.slice(0, nl)) as SnapshotHeader;
+    if (header.format !== SNAPSHOT_FORMAT || header.version !== SNAPSHOT_VERSION)
+      return { ok: false, why: 'corrupt' };
+    if (header.key !== key) return { ok: false, why: 'key' };
+    stamps = JSON.parse(text.slice(nl + 1, nl2)) as SnapshotStamp[];
+    if (!Array.isArray(stamps)) return { ok: false, why: 'corrupt' };
+  } catch {
+    return { ok: false, why: 'corrupt' };
+  }
+  const pipeEnv = pipeEnvOf(env);
+  if (JSON.stringify(pipeEnv) !== JSON.stringify(header.pipeEnv)) return { ok: false, why: 'env' };
+  for (const [name, value] of header.env) if ((env[name] ?? null) !== value) return { ok: false, why: 'env' };
+  const racyMs = header.checkedAt - RACY_GRANULARITY_MS;
+  const prefix = `${root}${path.sep}`;
+  const posix = path.sep === '/';
+  let first: { why: 'changed' | 'racy'; path: string } | undefined;
+  let bad: Uint8Array | undefined;
+  let stateStamp = '';
+  for (let i = 0; i < stamps.length; i++) {
+    const stamp = stamps[i]!;
+    const p = stamp[0];
+    const abs = (posix ? p.charCodeAt(0) === 47 /* '/' */ : path.isAbsolute(p)) ? p : prefix + p;
+    const st = statSync(abs, { throwIfNoEntry: false });
+    const kind = stamp[1];
+    let why: 'changed' | 'racy' | undefined;
+    if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) {
+      if (stamp[2] !== -1) why = 'changed';
+    } else if (
+      stamp[2] === -1 ||
+      (kind === 'f' && st.size !== stamp[2]) ||
+      st.ino !== stamp[4] ||
+      mtimeNs(st.mtimeMs) !== stamp[3]
+    ) {
+      why = 'changed';
+    } else if (p === header.stateFile) {
+      stateStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } else if (st.mtimeMs >= racyMs && !(stamp[5] && sameBytes(abs, stamp[5]))) why = 'racy';
+    if (!why) continue;
+    first ??= { why, path: abs };
+    // A workspace-wide file differs: nothing of the snapshot can be trusted.
+    if (!wantHint || i < header.globals) return { ok: false, ...first };
+    bad ??= new Uint8Array(stamps.length);
+    bad[i] = 1;
+  }
+  if (!first && header.noop) return { ok: true, header };
+  const declined = first ?? { why: 'not-noop' as const };
+  if (!wantHint || !stateStamp) return { ok: false, ...declined };
+  let rows: TaskRow[];
+  try {
+    rows = JSON.parse(text.slice(nl2 + 1)) as TaskRow[];
+    if (!Array.isArray(rows)) return { ok: false, ...declined };
+  } catch {
+    return { ok: false, ...declined };
+  }
+  bad ??= new Uint8Array(stamps.length);
+  const clean = new Set<string>();
+  for (const row of rows) {
+    if (row[1] !== 1) continue;
+    let ok = true;
+    for (let k = 2; k < row.length; k++) {
+      const i = row[k] as number;
+      if (bad[i] === 1 || i >= stamps.length) ok = false;
+    }
+    if (ok) clean.add(row[0]);
+  }
+  return { ok: false, ...declined, hint: { key, root, stateStamp, header, stamps, bad, rows, clean } };
+}

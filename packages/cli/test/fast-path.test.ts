@@ -1,0 +1,373 @@
+/**
+ * The no-op fast path: the real `pipe` binary builds a temp workspace and writes the snapshot; the fast
+ * path (called here in-process, as bin/pipe.js calls it) answers only while nothing the build depended on
+ * changed, and the full path then behaves exactly as before (a touched file reruns nothing).
+ * File ages are set with utimes (the racily-clean rule refuses files modified in the last 100 ms).
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseFastArgv } from '../src/fast-path/argv.js';
+import { tryFastPath } from '../src/fast-path/entry.js';
+import { snapshotDir } from '../src/fast-path/snapshot.js';
+
+const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
+
+const STEP = `import { readFileSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'test.join',
+  version: '1',
+  run(ctx) {
+    const text = ctx.inputs.src.map((f) => readFileSync(f, 'utf8')).join('');
+    writeFileSync(ctx.outputs.out, text + ctx.params.suffix);
+  },
+};
+`;
+
+const PIPELINE = `version: 1
+config: conf.yaml
+targets:
+  each:
+    foreach: { glob: "data/*.txt" }
+    inputs: { src: "data/{item}.txt" }
+    step: ./steps/join.mjs
+    params: { suffix: "\${config.suffix}" }
+    outputs: { out: "out/{item}.txt" }
+  all:
+    inputs: { src: { target: each } }
+    step: ./steps/join.mjs
+    params: { suffix: "!" }
+    env: [FAST_PATH_TEST_VAR]
+    outputs: { out: out/all.txt }
+  report:
+    inputs: { src: { target: all } }
+    step: ./steps/report.mjs
+    outputs: { summary: out/report/summary.json }
+`;
+
+const REPORT_STEP = `import { readFileSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'test.report',
+  version: '1',
+  run(ctx) {
+    const text = readFileSync(ctx.inputs.src[0], 'utf8');
+    writeFileSync(ctx.outputs.summary, JSON.stringify({ length: text.length, last_char: text.slice(-1) }));
+  },
+};
+`;
+
+let roots: string[] = [];
+afterEach(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+  roots = [];
+});
+
+function workspace(): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'pipe-fast-'));
+  roots.push(root);
+  const files: Record<string, string> = {
+    'pipe.yaml': PIPELINE,
+    'conf.yaml': 'suffix: "."\n',
+    'steps/join.mjs': STEP,
+    'steps/report.mjs': REPORT_STEP,
+    'data/a.txt': 'alpha',
+    'data/b.txt': 'beta',
+    'data/c.txt': 'gamma',
+  };
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), text);
+  }
+  return root;
+}
+
+/** Every file and directory of the workspace (but .pipe) dated `secondsAgo` back. */
+function age(root: string, secondsAgo = 60, dir = root): void {
+  const t = Date.now() / 1000 - secondsAgo;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === '.pipe') continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) age(root, secondsAgo, p);
+    utimesSync(p, t, t);
+  }
+  if (dir !== root) utimesSync(dir, t, t);
+}
+
+const env = (extra: Record<string, string> = {}) => ({
+  ...process.env,
+  CI: 'true',
+  FAST_PATH_TEST_VAR: 'one',
+  ...extra,
+});
+
+/** The full path (the binary with the fast path off). */
+function full(root: string, args: string[], extra: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [PIPE_BIN, ...args], {
+    cwd: root,
+    env: { ...env(extra), PIPE_FAST_PATH: '0' },
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ran: r.stderr.match(/^ran +\S+/gm) ?? [] };
+}
+
+/** The binary as users run it (fast path on: a declined check hands its hint to the planner). */
+function pipe(root: string, args: string[], extra: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [PIPE_BIN, ...args], {
+    cwd: root,
+    env: env(extra),
+    encoding: 'utf8',
+  });
+  return {
+    code: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    ran: (r.stderr.match(/^ran +\S+/gm) ?? []).sort(),
+  };
+}
+
+/** The fast path in-process: its exit code (undefined: declined) and output. */
+function fast(root: string, args: string[], extra: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const r = tryFastPath(['node', 'pipe', ...args], {
+    env: env(extra),
+    cwd: root,
+    startedAt: Date.now(),
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+  });
+  return { code: r.code, why: r.check, stdout, stderr };
+}
+
+/** Build until settled: cold build, then (files aged) a build that adopts the new stamps and writes the snapshot. */
+function settled(root: string): void {
+  expect(full(root, ['build', 'all']).code).toBe(0);
+  age(root);
+  const adopt = full(root, ['build', 'all']);
+  expect(adopt.code).toBe(0);
+  expect(adopt.ran).toEqual([]);
+  expect(existsSync(snapshotDir(root))).toBe(true);
+}
+
+describe('no-op fast path', () => {
+  it('answers an unchanged build and plan exactly as the full path does', () => {
+    const root = workspace();
+    settled(root);
+    const f = fast(root, ['build', 'all', '-j', '2']);
+    expect(f.code).toBe(0);
+    const slow = full(root, ['build', 'all', '-j', '2']);
+    const line = (s: string) => s.replace(/build \S+ /, 'build ID ').replace(/\(\d+\.\d+ s\)/, '(T)');
+    expect(line(f.stderr)).toBe(line(slow.stderr));
+    expect(f.stderr).toMatch(
+      /^build \d{8}-\d{6}-\d{3}-[0-9a-f]{6} succeeded: 4 up-to-date \(\d+\.\d\d s\)\n$/,
+    );
+    expect(f.stdout).toBe(slow.stdout);
+    const p = fast(root, ['plan', 'all']);
+    expect(p.code).toBe(0);
+    expect(p.stdout).toBe(full(root, ['plan', 'all']).stdout);
+    expect(p.stdout).toBe('plan: 0 to run, 0 to restore, 0 maybe, 4 up to date\n');
+    expect(fast(root, ['build', '-n', 'all']).stdout).toBe(p.stdout);
+    // The binary itself takes the fast path (same answer, nothing rebuilt).
+    const bin = spawnSync(process.execPath, [PIPE_BIN, 'build', 'all'], {
+      cwd: root,
+      env: env(),
+      encoding: 'utf8',
+    });
+    expect(bin.status).toBe(0);
+    expect(line(bin.stderr)).toBe(line(f.stderr));
+  });
+
+  it('prints the summary of the requested targets as the full build does', () => {
+    const root = workspace();
+    expect(full(root, ['build', 'report']).code).toBe(0);
+    age(root);
+    expect(full(root, ['build', 'report']).ran).toEqual([]);
+    const f = fast(root, ['build', 'report']);
+    expect(f.code).toBe(0);
+    expect(f.stdout).toBe('report: out/report/\n  length: 18\n  last char: !\n');
+    expect(f.stdout).toBe(full(root, ['build', 'report']).stdout);
+  });
+
+  it('declines a touched-but-identical input; the full build reruns nothing and re-arms it', () => {
+    const root = workspace();
+    settled(root);
+    const t = Date.now() / 1000 - 30;
+    utimesSync(path.join(root, 'data/b.txt'), t, t);
+    expect(fast(root, ['build', 'all']).why).toMatchObject({ ok: false, why: 'changed' });
+    const rebuilt = full(root, ['build', 'all']);
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.ran).toEqual([]);
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+  });
+
+  it('declines a content change; the full build runs exactly the dependants', () => {
+    const root = workspace();
+    settled(root);
+    writeFileSync(path.join(root, 'data/b.txt'), 'BETA');
+    expect(fast(root, ['build', 'all']).code).toBeUndefined();
+    expect(fast(root, ['plan', 'all']).code).toBeUndefined();
+    const t = Date.now() / 1000 - 30;
+    utimesSync(path.join(root, 'data/b.txt'), t, t); // edited a while ago: not racily clean
+    const rebuilt = full(root, ['build', 'all']);
+    expect(rebuilt.ran.sort()).toEqual(['ran       all', 'ran       each[b]']);
+    // That build's snapshot answers the next no-op at once: the outputs it wrote are re-hashed, not refused.
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+    // Unless an input it read was racily clean then (here: dated in the future).
+    const future = Date.now() / 1000 + 3600;
+    writeFileSync(path.join(root, 'data/c.txt'), 'GAMMA');
+    utimesSync(path.join(root, 'data/c.txt'), future, future);
+    expect(full(root, ['build', 'all']).ran.sort()).toEqual(['ran       all', 'ran       each[c]']);
+    expect(fast(root, ['build', 'all']).why).toMatchObject({ ok: false, why: 'racy' });
+  });
+
+  it('declines a changed config file, step file, deleted output, or a new input file', () => {
+    const root = workspace();
+    settled(root);
+    const edits: Array<[string, () => void]> = [
+      ['config', () => writeFileSync(path.join(root, 'conf.yaml'), 'suffix: "?"\n')],
+      ['step', () => writeFileSync(path.join(root, 'steps/join.mjs'), `${STEP}// edited\n`)],
+      ['output', () => rmSync(path.join(root, 'out/a.txt'))],
+      ['new input', () => writeFileSync(path.join(root, 'data/d.txt'), 'delta')],
+    ];
+    for (const [what, edit] of edits) {
+      edit();
+      expect(fast(root, ['build', 'all']).code, what).toBeUndefined();
+      const rebuilt = full(root, ['build', 'all']);
+      expect(rebuilt.code, what).toBe(0);
+      age(root);
+      expect(full(root, ['build', 'all']).ran, what).toEqual([]);
+      expect(fast(root, ['build', 'all']).code, what).toBe(0);
+    }
+    // What each full build did: the config reran every `each`, the step everything, a deleted output was
+    // restored from the cache, the new input added one task.
+    expect(readFileSync(path.join(root, 'out/all.txt'), 'utf8')).toBe('alpha?beta?gamma?delta?!');
+  });
+
+  it('declines other options, parameters, kernels, --force and a changed environment', () => {
+    const root = workspace();
+    settled(root);
+    expect(fast(root, ['build', 'all', '--param', 'x=1']).why).toMatchObject({ why: 'absent' });
+    expect(fast(root, ['build', 'all', '--kernels', 'js']).why).toMatchObject({ why: 'absent' });
+    expect(fast(root, ['build', 'all', '--config', 'conf.yaml']).why).toMatchObject({ why: 'absent' });
+    expect(fast(root, ['build', 'each']).why).toMatchObject({ why: 'absent' });
+    for (const extra of [
+      ['--force'],
+      ['--force', 'all'],
+      ['--json'],
+      ['--wait'],
+      ['--out', 'x'],
+      ['--executor', 'process'],
+    ])
+      expect(fast(root, ['build', 'all', ...extra]).why, extra.join(' ')).toBe('argv');
+    expect(fast(root, ['build', 'all'], { FAST_PATH_TEST_VAR: 'two' }).why).toMatchObject({ why: 'env' });
+    expect(fast(root, ['build', 'all'], { PIPE_KERNELS: 'js' }).why).toMatchObject({ why: 'env' });
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+    // The declared variable enters the key of `all`: the full build reruns it.
+    expect(full(root, ['build', 'all'], { FAST_PATH_TEST_VAR: 'two' }).ran).toEqual(['ran       all']);
+  });
+
+  it('writes no snapshot over a racily clean file, and declines a corrupt one', () => {
+    const root = workspace();
+    expect(full(root, ['build', 'all']).code).toBe(0);
+    age(root);
+    // An input dated in the future is always racily clean: its hash is never memoised, no snapshot is made.
+    const future = Date.now() / 1000 + 3600;
+    utimesSync(path.join(root, 'data/a.txt'), future, future);
+    expect(full(root, ['build', 'all']).ran).toEqual([]);
+    expect(fast(root, ['build', 'all']).code).toBeUndefined();
+    age(root);
+    expect(full(root, ['build', 'all']).ran).toEqual([]);
+    const [snap] = readdirSync(snapshotDir(root));
+    const file = path.join(snapshotDir(root), snap!);
+    expect(statSync(file).size).toBeGreaterThan(0);
+    writeFileSync(file, '{"format":"pipe-noop-snapshot"');
+    expect(fast(root, ['build', 'all']).why).toMatchObject({ why: 'corrupt' });
+    expect(full(root, ['build', 'all']).ran).toEqual([]);
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+  });
+
+  it('after changes, builds planned from the snapshot hint run exactly what changed', () => {
+    const root = workspace();
+    settled(root);
+    writeFileSync(path.join(root, 'data/b.txt'), 'BETA');
+    const cleanNow = () => {
+      const why = fast(root, ['build', 'all']).why;
+      return typeof why === 'object' && !why.ok && why.hint ? [...why.hint.clean].sort() : undefined;
+    };
+    // Vouched for: every task whose files are unchanged (the planner still waits for changed upstream).
+    expect(cleanNow()).toEqual(['all', 'each[a]', 'each[c]']);
+    expect(pipe(root, ['plan', 'all']).stdout).toMatch(/^run +each\[b\]\n(.*\n)*maybe +all\n/);
+    expect(pipe(root, ['build', 'all']).ran).toEqual(['ran       all', 'ran       each[b]']);
+    // The snapshot written after that build vouches for all but a, which changed (the fresh outputs of b and
+    // all are racily clean: their bytes are checked against their records instead).
+    writeFileSync(path.join(root, 'data/a.txt'), 'ALPHA');
+    expect(cleanNow()).toEqual(['all', 'each[b]', 'each[c]']);
+    expect(pipe(root, ['build', 'all']).ran).toEqual(['ran       all', 'ran       each[a]']);
+    const t = Date.now() / 1000 - 30;
+    utimesSync(path.join(root, 'data/c.txt'), t, t);
+    utimesSync(path.join(root, 'out/b.txt'), t, t);
+    // A plan records nothing: each[b], up to date only by adopting its touched output's new stamp, keeps
+    // its old record and is not vouched for; each[c] (touched input, same hash, same record) is.
+    expect(pipe(root, ['plan', 'all']).stdout).toBe('plan: 0 to run, 0 to restore, 0 maybe, 4 up to date\n');
+    expect(cleanNow()).toEqual(['all', 'each[a]', 'each[c]']);
+    expect(pipe(root, ['build', 'all']).ran).toEqual([]);
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+    writeFileSync(path.join(root, 'data/c.txt'), 'GAMMA');
+    rmSync(path.join(root, 'out/a.txt'));
+    const last = pipe(root, ['build', 'all']);
+    expect(last.ran).toEqual(['ran       all', 'ran       each[c]']);
+    expect(last.stderr).toMatch(/restored +each\[a\]/);
+    expect(readFileSync(path.join(root, 'out/all.txt'), 'utf8')).toBe('ALPHA.BETA.GAMMA.!');
+    // A workspace-wide change (the config) gives no hint: everything its key reads reruns.
+    writeFileSync(path.join(root, 'conf.yaml'), 'suffix: "?"\n');
+    expect(pipe(root, ['build', 'all']).ran).toHaveLength(4);
+  });
+
+  it('re-hashes a racily clean output instead of declining, and declines once its bytes changed', () => {
+    const root = workspace();
+    settled(root);
+    // An output dated in the future stays racily clean; its task record takes the new stamp (same bytes).
+    const future = Date.now() / 1000 + 3600;
+    const out = path.join(root, 'out/a.txt');
+    utimesSync(out, future, future);
+    expect(full(root, ['build', 'all']).ran).toEqual([]);
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+    // Same size, same mtime, same inode, other bytes: only the hash tells.
+    writeFileSync(out, readFileSync(out, 'utf8').toUpperCase());
+    utimesSync(out, future, future);
+    expect(fast(root, ['build', 'all']).why).toMatchObject({ ok: false, why: 'racy' });
+  });
+
+  it('parses only the command lines it can answer, as commander would', () => {
+    expect(parseFastArgv(['n', 'p', '-C', 'dir', 'build', 'a', '-j2', '--param=k=v', 'b'])).toEqual({
+      command: 'build',
+      targets: ['a', 'b'],
+      cwd: 'dir',
+      params: ['k=v'],
+      dryRun: false,
+    });
+    expect(parseFastArgv(['n', 'p', 'plan', 'a', '--cache-dir', 'c'])).toMatchObject({ cacheDir: 'c' });
+    expect(parseFastArgv(['n', 'p', 'plan', 'a', '-j', '2'])).toBeUndefined();
+    expect(parseFastArgv(['n', 'p', 'build'])).toBeUndefined();
+    expect(parseFastArgv(['n', 'p', 'build', 'a', '--param', 'novalue'])).toBeUndefined();
+    expect(parseFastArgv(['n', 'p', 'log'])).toBeUndefined();
+    expect(parseFastArgv(['n', 'p', 'build', 'a', '--help'])).toBeUndefined();
+  });
+});
