@@ -6,15 +6,13 @@
  *   a = Analysis(AnalysisConfig.read("pks2.yaml")); a.get_observations(); a.get_datasets(); a.get_excess_map()
  *   a.excess_map["flux"].data[0, 50, 50], [0, 100, 100]
  */
-import { cpSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readMapFits } from '@pipe/astro';
 import { describe, expect, it } from 'vitest';
-import { Workspace } from './rig.js';
+import { crabWorkspace, REPO_ROOT } from './rig.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DATA = path.join(process.env.PIPE_SHARED_DIR ?? path.resolve(repo, '../shared'), 'data');
+const DATA = path.join(process.env.PIPE_SHARED_DIR ?? path.resolve(REPO_ROOT, '../shared'), 'data');
 const dr1 = existsSync(path.join(DATA, 'hess-dl3-dr1/obs-index.fits.gz'));
 if (!dr1) console.log(`skipping the edisp centre-pixel check: no H.E.S.S. DR1 release under ${DATA}`);
 
@@ -39,9 +37,8 @@ excess_map: {correlation_radius: 0.1 deg}
 
 describe.runIf(dr1)('edisp kernel pixel on an even IRF grid (20×20)', () => {
   it('gives gammapy 1.0 flux', async () => {
-    const ws = new Workspace({ 'pks2.yaml': CONFIG });
-    cpSync(path.join(repo, 'pipe.yaml'), ws.path('pipe.yaml'));
-    cpSync(path.join(repo, 'pipelines'), ws.path('pipelines'), { recursive: true });
+    const ws = crabWorkspace();
+    ws.write('pks2.yaml', CONFIG);
     const run = await ws.run(['build', 'excess_map', '--config', 'pks2.yaml'], { GAMMAPY_DATA: DATA });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/edisp irf pixel: 9, 9/);

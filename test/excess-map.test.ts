@@ -1,25 +1,18 @@
 // `pipe build excess_map` end to end, as a user runs it: the shipped Crab pipeline in a fresh workspace, its products
 // against gammapy 1.0's reference products (science spec §9 tolerances, §10 check numbers), then reruns that
 // recompute only what changed, then broken inputs that must fail clearly without touching earlier products.
-import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { readFitsSync, readMapFits } from '@pipe/astro';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Workspace } from './rig.js';
+import { crabWorkspace, type Workspace } from './rig.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = process.env.PIPE_SHARED_DIR ?? path.resolve(repo, '../shared');
 const REF = path.join(SHARED, 'spec/reference/crab');
 const PRODUCTS = 'products/excess_map';
-
-function crabWorkspace(): Workspace {
-  const ws = new Workspace({});
-  cpSync(path.join(repo, 'pipe.yaml'), ws.path('pipe.yaml'));
-  cpSync(path.join(repo, 'pipelines'), ws.path('pipelines'), { recursive: true });
-  return ws;
-}
 
 function map(file: string): Float64Array {
   return Float64Array.from(readMapFits(file).data as ArrayLike<number>);

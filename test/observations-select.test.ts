@@ -2,26 +2,19 @@
 // input of the selection), gammapy's default data store, and every way a selection can go wrong — each a clear
 // error naming the culprit, with the products of the last good build left alone. Then two non-Crab analyses of the
 // full H.E.S.S. DR1 release (a time range in ICRS, a Galactic cone and map) against numbers from gammapy 1.0.
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { openDataStore, readFitsSync, runTimeSpan } from '@pipe/astro';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEvents, Workspace } from './rig.js';
+import { crabWorkspace, parseEvents, type Workspace } from './rig.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = process.env.PIPE_SHARED_DIR ?? path.resolve(repo, '../shared');
 const DR1 = path.join(SHARED, 'data');
 const PRODUCTS = 'products/excess_map';
 const CRAB_STORE = 'pipelines/excess_map/data/hess-dl3-dr1';
-
-function crabWorkspace(): Workspace {
-  const ws = new Workspace({});
-  cpSync(path.join(repo, 'pipe.yaml'), ws.path('pipe.yaml'));
-  cpSync(path.join(repo, 'pipelines'), ws.path('pipelines'), { recursive: true });
-  return ws;
-}
 
 /** `pipe build excess_map --json --config CONFIG`, tasks by end state, and the text a user reads. */
 async function build(ws: Workspace, config: string, env: Record<string, string> = {}) {

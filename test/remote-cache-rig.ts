@@ -6,13 +6,13 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BazelHttpCache, type RemoteCache, TurboRemoteCache } from '@pipe/cache';
 import { inject } from 'vitest';
 import { type CacheServersEnv, sharedServers } from '../packages/cache/test/servers.js';
-import { PIPE_BIN, type PipeRun, parseEvents, Workspace } from './rig.js';
+import { PIPE_BIN, type PipeRun, parseEvents, type Workspace } from './rig.js';
 
 export const REPO = path.resolve(path.dirname(PIPE_BIN), '../../..');
 
@@ -83,12 +83,7 @@ export function namespace(kind: ServerKind, s: CacheServersEnv): RemoteNamespace
 }
 
 /** A fresh workspace holding the repository's pipe.yaml and pipelines/ (the Crab excess_map pipeline). */
-export function crabWorkspace(): Workspace {
-  const ws = new Workspace({});
-  cpSync(path.join(REPO, 'pipe.yaml'), ws.path('pipe.yaml'));
-  cpSync(path.join(REPO, 'pipelines'), ws.path('pipelines'), { recursive: true });
-  return ws;
-}
+export { crabWorkspace } from './rig.js';
 
 /**
  * The Crab build runs with the TypeScript reference kernels: always available and deterministic, so

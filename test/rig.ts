@@ -4,7 +4,7 @@
  * (a command writes a marker when it starts and waits for a release file), never through sleeps.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +88,17 @@ export class Workspace {
     for (const list of Object.values(ended)) list.sort();
     return { run, ended, end: events.find((e) => e.event === 'build-end') };
   }
+}
+
+/** The repository's root (where the shipped pipe.yaml and pipelines/ are). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A temp workspace holding a copy of the project's pipe.yaml and pipelines/ (the shipped Crab data with them). */
+export function crabWorkspace(): Workspace {
+  const ws = new Workspace({});
+  cpSync(path.join(REPO_ROOT, 'pipe.yaml'), ws.path('pipe.yaml'));
+  cpSync(path.join(REPO_ROOT, 'pipelines'), ws.path('pipelines'), { recursive: true });
+  return ws;
 }
 
 export function parseEvents(stdout: string): JsonEvent[] {

@@ -3,23 +3,16 @@
 // over two of its runs) feeding one excess map. Its products must equal those of the single-store config over the
 // same four runs, bit for bit; changing one step's override must rerun only that step's tasks and what follows.
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Workspace } from './rig.js';
+import { crabWorkspace, type Workspace } from './rig.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CONFIG = 'pipelines/excess_map/configs/two-stores.yaml';
 const PRODUCTS = 'products/excess_map';
-
-function crabWorkspace(): Workspace {
-  const ws = new Workspace({});
-  cpSync(path.join(repo, 'pipe.yaml'), ws.path('pipe.yaml'));
-  cpSync(path.join(repo, 'pipelines'), ws.path('pipelines'), { recursive: true });
-  return ws;
-}
 
 /** A FITS product's bytes, decompressed (gzip headers carry no time here, but compare the content anyway). */
 function fitsBytes(ws: Workspace, file: string): Buffer {
