@@ -6,7 +6,7 @@
 // Python with gammapy is found (PIPE_GAMMAPY_PYTHON, else Debian's /usr/bin/python3), gammapy's whole process and its
 // get_observations + get_datasets + get_excess_map. Medians of BENCH_REPEATS (default 3) runs; ratios gammapy/pipe.
 // BENCH_GAMMAPY=0 skips gammapy (e.g. to compare two pipe trees); BENCH_CONFIGS=crab,pks selects configs.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -65,16 +65,35 @@ function workspace() {
   return dir;
 }
 
-function pipe(dir, args, env) {
+/**
+ * Run a command through /bin/sh, whose `times` reports the CPU time (user + sys) of its children: the whole
+ * process's CPU, worker threads included, next to its wall time (on a shared machine wall time alone misleads).
+ */
+function timed(cmd, args, options) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [pipeBin, ...args], {
-    cwd: dir,
-    env: { ...process.env, ...env, CI: 'true' },
+  const r = spawnSync('/bin/sh', ['-c', '"$@"; s=$?; times >&2; exit $s', 'sh', cmd, ...args], {
+    ...options,
     encoding: 'utf8',
   });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  // `times` prints the shell's user/sys, then its children's: "0m1.234s 0m0.210s".
+  const secs = (t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : Number.NaN;
+  };
+  const children = (r.stderr ?? '').trim().split('\n').at(-1)?.trim().split(/\s+/) ?? [];
+  const cpu = children.length === 2 ? secs(children[0]) + secs(children[1]) : Number.NaN;
+  return { ...r, wall, cpu };
+}
+
+/** One pipe command in `dir`: wall and CPU seconds of the whole process. */
+function pipe(dir, args, env) {
+  const r = timed(process.execPath, [pipeBin, ...args], {
+    cwd: dir,
+    env: { ...process.env, ...env, CI: 'true' },
+  });
   if (r.status !== 0) throw new Error(`pipe ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
-  return s;
+  return { wall: r.wall, cpu: r.cpu };
 }
 
 /** Σ task time per step of the newest build record (in-process stage times). */
@@ -111,13 +130,20 @@ for (const cfg of selected) {
   const noop = [];
   const change = [];
   const stages = [];
+  const cpu = { cold: [], noop: [], change: [] };
+  const record = (kind, list, run) => {
+    list.push(run.wall);
+    cpu[kind].push(run.cpu);
+  };
   for (let i = 0; i < repeats; i++) {
     const dir = workspace();
     try {
-      cold.push(pipe(dir, ['build', 'excess_map', '--config', config], env));
+      record('cold', cold, pipe(dir, ['build', 'excess_map', '--config', config], env));
       stages.push(stageTimes(dir));
-      noop.push(pipe(dir, ['build', 'excess_map', '--config', config], env));
-      change.push(
+      record('noop', noop, pipe(dir, ['build', 'excess_map', '--config', config], env));
+      record(
+        'change',
+        change,
         pipe(
           dir,
           [
@@ -140,22 +166,25 @@ for (const cfg of selected) {
   const inProcess = Object.values(stageMedian).reduce((a, b) => a + b, 0);
 
   let gpWhole = Number.NaN;
+  let gpCpu = Number.NaN;
   const gpStages = { get_observations: [], get_datasets: [], get_excess_map: [], import: [] };
   if (gp) {
     const whole = [];
+    const wholeCpu = [];
     for (let i = 0; i < repeats; i++) {
       const out = mkdtempSync(path.join(tmpdir(), 'gammapy-bench-'));
-      const t0 = process.hrtime.bigint();
-      const stdout = execFileSync(
-        gp.py,
-        [path.join(repo, 'scripts/bench/gammapy_excess_map.py'), config, out],
-        { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-      );
-      whole.push(Number(process.hrtime.bigint() - t0) / 1e9);
-      const line = JSON.parse(stdout.trim().split('\n').at(-1));
+      const r = timed(gp.py, [path.join(repo, 'scripts/bench/gammapy_excess_map.py'), config, out], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      if (r.status !== 0) throw new Error(`gammapy on ${cfg.file} failed:\n${r.stderr}`);
+      whole.push(r.wall);
+      wholeCpu.push(r.cpu);
+      const line = JSON.parse(r.stdout.trim().split('\n').at(-1));
       for (const k of Object.keys(gpStages)) gpStages[k].push(line.times[k]);
       rmSync(out, { recursive: true, force: true });
     }
+    gpCpu = median(wholeCpu);
     gpWhole = median(whole);
   }
   const gpInProcess =
@@ -170,6 +199,9 @@ for (const cfg of selected) {
   console.log(
     `| in-process stages (Σ task times / get_* calls) | ${fmt(inProcess)} | ${fmt(gpInProcess)} | ${ratio(gpInProcess, inProcess)} |`,
   );
+  console.log(
+    `| whole process, cold: CPU (user + sys) | ${fmt(median(cpu.cold))} | ${fmt(gpCpu)} | ${ratio(gpCpu, median(cpu.cold))} |`,
+  );
   for (const [k, v] of Object.entries(stageMedian)) console.log(`|   pipe ${k} | ${fmt(v)} | | |`);
   if (gp)
     for (const k of ['import', 'get_observations', 'get_datasets', 'get_excess_map'])
@@ -181,6 +213,6 @@ for (const cfg of selected) {
     `| one-parameter change (correlation radius) | ${fmt(median(change))} | (recomputes: ${fmt(gpWhole)}) | ${ratio(gpWhole, median(change))} |`,
   );
   console.log(
-    `(pipe runs: cold ${cold.map(fmt).join(', ')}; no-op ${noop.map(fmt).join(', ')}; change ${change.map(fmt).join(', ')})\n`,
+    `(pipe runs: cold ${cold.map(fmt).join(', ')}; no-op ${noop.map(fmt).join(', ')}; change ${change.map(fmt).join(', ')}; CPU cold ${cpu.cold.map(fmt).join(', ')}, no-op ${cpu.noop.map(fmt).join(', ')}, change ${cpu.change.map(fmt).join(', ')})\n`,
   );
 }

@@ -30,8 +30,9 @@ export type {
   CacheFailure,
   CacheOutcome,
   CacheWarning,
+  FileIdentity,
   Manifest,
   ManifestOutput,
   ManifestProblem,
 } from './types.js';
-export { describeFailure, fail, ok } from './types.js';
+export { describeFailure, fail, identityOf, ok, sameIdentity } from './types.js';

@@ -33,7 +33,17 @@ import { decodeManifest, encodeManifest, isSafeKey, isSha256, validateManifest }
 import { readPins, recordAccess, writePins } from './store-index.js';
 import { StoreLayout } from './store-layout.js';
 import { withStoreLock } from './store-lock.js';
-import { type CacheBackend, type CacheFailure, type CacheOutcome, fail, type Manifest, ok } from './types.js';
+import {
+  type CacheBackend,
+  type CacheFailure,
+  type CacheOutcome,
+  type FileIdentity,
+  fail,
+  identityOf,
+  type Manifest,
+  ok,
+  sameIdentity,
+} from './types.js';
 
 /** 10 GiB: the default size budget of a local store. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
@@ -191,7 +201,7 @@ export class LocalStore implements CacheBackend {
     });
   }
 
-  async putBlob(sha256: string, srcPath: string): Promise<CacheOutcome<void>> {
+  async putBlob(sha256: string, srcPath: string, hashed?: FileIdentity): Promise<CacheOutcome<void>> {
     if (!isSha256(sha256)) return fail({ type: 'rejected', status: 0, detail: `not a sha256: '${sha256}'` });
     return this.io(`write cas/${sha256}`, async () => {
       const dest = this.layout.blobPath(sha256);
@@ -205,6 +215,7 @@ export class LocalStore implements CacheBackend {
         this.durability.add(undefined, dirname(dest));
         return ok(undefined);
       }
+      if (hashed && (await this.putHashed(dest, srcPath, hashed))) return ok(undefined);
       const size = statSync(srcPath).size;
       if (size <= SMALL_BLOB_BYTES) {
         const data = readFileSync(srcPath);
@@ -239,6 +250,36 @@ export class LocalStore implements CacheBackend {
       }
       return ok(undefined);
     });
+  }
+
+  /**
+   * Store a file the caller has just hashed (see CacheBackend.putBlob): its bytes are copied by the kernel
+   * (a reflink where the file system can, else copy_file_range), not read and hashed here. The source must have
+   * the identity it was hashed with before and after the copy, and the copy its size; otherwise nothing is
+   * stored and false returned, and the caller verifies the bytes itself. So a blob is stored under `dest` only
+   * with the bytes that were hashed to its name.
+   */
+  private async putHashed(dest: string, srcPath: string, hashed: FileIdentity): Promise<boolean> {
+    const unchanged = () => sameIdentity(hashed, statIdentity(srcPath));
+    if (!unchanged()) return false;
+    this.ensureDir(dirname(dest));
+    const tmp = tempPathFor(dest);
+    try {
+      await copyFile(srcPath, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      if (!unchanged() || statSync(tmp).size !== hashed.size) {
+        rmSync(tmp, { force: true });
+        return false;
+      }
+      await chmod(tmp, 0o444);
+      this.durability.add(tmp);
+      await this.durability.flush();
+      renameSync(tmp, dest);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    this.durability.add(undefined, dirname(dest));
+    return true;
   }
 
   /**
@@ -385,6 +426,12 @@ export class LocalStore implements CacheBackend {
       };
     }
   }
+}
+
+/** The identity of a file now, or undefined if it is gone. */
+function statIdentity(file: string): FileIdentity | undefined {
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return st ? identityOf(st) : undefined;
 }
 
 const badKey = (key: string): CacheFailure => ({

@@ -5,6 +5,7 @@ import {
   type CacheOutcome,
   type CacheWarning,
   describeFailure,
+  type FileIdentity,
   fail,
   type Manifest,
   ok,
@@ -161,8 +162,8 @@ export class TieredCache implements CacheBackend {
     return this.local.fetchBlob(sha256, destPath);
   }
 
-  async putBlob(sha256: string, srcPath: string): Promise<CacheOutcome<void>> {
-    const local = await this.local.putBlob(sha256, srcPath);
+  async putBlob(sha256: string, srcPath: string, hashed?: FileIdentity): Promise<CacheOutcome<void>> {
+    const local = await this.local.putBlob(sha256, srcPath, hashed);
     if (!local.ok) return local;
     return this.upload('putBlob', async (remote) => {
       // Skip uploading what the remote already has, unless its copy was found corrupt: then overwrite it,

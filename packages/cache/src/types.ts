@@ -80,8 +80,57 @@ export interface CacheBackend {
   hasBlob(sha256: string): Promise<CacheOutcome<boolean>>;
   /** Stream a blob to `destPath` (atomically: temp + rename), verifying its hash; false if missing. */
   fetchBlob(sha256: string, destPath: string): Promise<CacheOutcome<boolean>>;
-  /** Store the file at `srcPath` as the blob `sha256` (streamed; the content is verified against `sha256`). */
-  putBlob(sha256: string, srcPath: string): Promise<CacheOutcome<void>>;
+  /**
+   * Store the file at `srcPath` as the blob `sha256`. Without `hashed`, the content is read and verified against
+   * `sha256`. With `hashed`, the caller vouches that `sha256` is the hash of this file's bytes while it had the
+   * identity `hashed` (it hashed them itself): a backend may then store the file without hashing it again, as
+   * long as the file still has that identity before and after its bytes are taken (any write in between changes
+   * mtime/ctime, and the backend falls back to verifying). A backend that reads the file anyway may ignore it.
+   */
+  putBlob(sha256: string, srcPath: string, hashed?: FileIdentity): Promise<CacheOutcome<void>>;
+}
+
+/**
+ * The identity of a file at the moment its bytes were hashed (from a bigint stat): a write, a truncation or a
+ * replacement changes at least one field (mtime and ctime in nanoseconds), so an unchanged identity means the
+ * hash still describes the file.
+ */
+export interface FileIdentity {
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+  ino: string;
+  dev: string;
+}
+
+/** The identity of a file from its bigint stat. */
+export function identityOf(st: {
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+}): FileIdentity {
+  return {
+    size: Number(st.size),
+    mtimeNs: String(st.mtimeNs),
+    ctimeNs: String(st.ctimeNs),
+    ino: String(st.ino),
+    dev: String(st.dev),
+  };
+}
+
+/** True when two identities describe the same, unchanged file. */
+export function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs &&
+    a.ino === b.ino &&
+    a.dev === b.dev
+  );
 }
 
 /** A warning from a cache that carries on (e.g. the remote failed and the session goes local-only). */

@@ -4,6 +4,7 @@
  * task's thread is terminated and replaced, a crashed thread fails only its task, and warm() imports a module
  * once on every thread. The pool's thread entry is compiled JS, so this test uses the built package (dist/).
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -155,6 +156,35 @@ describe('StepWorkerPool', () => {
     });
     expect(importsOf('warmed')).toHaveLength(2);
     expect(importsOf('barrier')).toHaveLength(2);
+  });
+
+  it("a task's outputs come back hashed by the thread that wrote them (absent ones left out)", async () => {
+    const writer = stepModule(
+      'writer',
+      `const { writeFileSync } = await import('node:fs');
+       writeFileSync(ctx.outputs.a, 'alpha'.repeat(100000));`,
+    );
+    pool = new StepWorkerPool(1);
+    const outputs = { a: path.join(dir, 'a.out'), b: path.join(dir, 'b.out') };
+    const got = await pool.run({ ...payload(writer), outputs }, new AbortController().signal);
+    expect(got.ok).toBe(true);
+    if (!got.ok) return;
+    expect(Object.keys(got.hashes ?? {})).toEqual([outputs.a]);
+    const bytes = readFileSync(outputs.a);
+    expect(got.hashes?.[outputs.a]?.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(got.hashes?.[outputs.a]?.identity.size).toBe(bytes.length);
+  });
+
+  it('prestart(n) boots threads up to the pool size, each importing the modules known so far', async () => {
+    const warmed = stepModule('warmed', 'return {};');
+    pool = new StepWorkerPool(3);
+    pool.warm(warmed);
+    pool.prestart(5);
+    pool.prestart(2); // never fewer threads than there are
+    const lines = () => readFileSafe(path.join(dir, 'warmed.imports.log')).trim().split('\n').filter(Boolean);
+    // No task was submitted: only prestart starts the other threads, which import the warmed module.
+    while (lines().length < 3) await new Promise((r) => setImmediate(r));
+    expect(new Set(importsOf('warmed')).size).toBe(3);
   });
 
   it('destroy() ends queued tasks as cancelled', async () => {

@@ -4,6 +4,7 @@
  * step modules the build announced (warm) or ran, so fanned-out tasks find their module loaded.
  * Cancelling aborts the task, which terminates its worker thread.
  */
+import { noteWrittenHashes } from '../store/written-hashes.js';
 import type { ExecRequest, Executor } from './executor.js';
 import type { StepPayload } from './step-worker.js';
 import { StepWorkerPool } from './worker-pool.js';
@@ -43,7 +44,11 @@ export function createLocalExecutor(options: { threads: number }): Executor {
       onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure: outcome.failure } });
       return;
     }
+    // The engine stores the outputs with these hashes instead of reading them again.
+    noteWrittenHashes(outcome.hashes);
     const result = outcome.result;
+    // A fan-out: its tasks follow as soon as this one is stored; boot the threads they will need meanwhile.
+    if (result?.items && result.items.length > 1) getPool().prestart(result.items.length);
     onEvent({
       type: 'ended',
       id: req.id,

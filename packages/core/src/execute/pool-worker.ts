@@ -1,9 +1,11 @@
 /**
  * Entry of a StepWorkerPool thread: imports the step modules it is told about (in the background, between
- * tasks) and runs step tasks one at a time, replying with the result or the step's error message.
+ * tasks) and runs step tasks one at a time, replying with the result (and the SHA-256 of each output the step
+ * wrote, hashed here once: see store/written-hashes.ts) or the step's error message.
  */
 import { parentPort } from 'node:worker_threads';
 import type { StepResult } from '../model/step.js';
+import { hashWrittenOutputs, type WrittenHash } from '../store/written-hashes.js';
 import runStep, { importStep, type StepPayload } from './step-worker.js';
 
 export type PoolRequest =
@@ -11,7 +13,8 @@ export type PoolRequest =
   | { type: 'run'; id: number; payload: StepPayload };
 
 export type PoolReply =
-  | { id: number; ok: true; result: StepResult | undefined }
+  /** `hashes`: SHA-256 and identity of each output the step wrote, by path (see store/written-hashes.ts). */
+  | { id: number; ok: true; result: StepResult | undefined; hashes: Record<string, WrittenHash> }
   | { id: number; ok: false; message: string };
 
 const port = parentPort;
@@ -25,7 +28,14 @@ port.on('message', (request: PoolRequest) => {
   }
   runStep(request.payload).then(
     (result) =>
-      port.postMessage({ id: request.id, ok: true, result: result ?? undefined } satisfies PoolReply),
+      port.postMessage({
+        id: request.id,
+        ok: true,
+        result: result ?? undefined,
+        // Hashed here, by the thread that wrote them, while the bytes are in the page cache: the engine and
+        // the cache then store them without reading them again.
+        hashes: hashWrittenOutputs(request.payload.outputs),
+      } satisfies PoolReply),
     (error: unknown) =>
       port.postMessage({
         id: request.id,

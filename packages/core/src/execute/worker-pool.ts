@@ -1,6 +1,7 @@
 /**
  * A pool of up to `size` worker threads for step modules. Threads start when needed: warm() starts the first
- * (while the build is still planned), a task that finds no idle thread starts another. Compared with a generic
+ * (while the build is still planned), prestart() those a fan-out will need (while the engine stores the task that
+ * fanned out), a task that finds no idle thread starts another. Compared with a generic
  * pool it knows one thing more: which step modules the build runs. A module announced with `warm` (or seen in a
  * task) is imported on every thread, idle ones at once, so a fan-out's tasks do not each wait for their thread to
  * load the step's module graph (tens of milliseconds per thread, more than a small task's work).
@@ -10,6 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { StepResult } from '../model/step.js';
+import type { WrittenHash } from '../store/written-hashes.js';
 import type { PoolReply, PoolRequest } from './pool-worker.js';
 import type { StepPayload } from './step-worker.js';
 
@@ -19,7 +21,14 @@ export type PoolFailure =
   /** The step threw (its message), or its thread died (how). */
   | { type: 'step-error'; message: string };
 
-export type PoolOutcome = { ok: true; result: StepResult | undefined } | { ok: false; failure: PoolFailure };
+export type PoolOutcome =
+  | {
+      ok: true;
+      result: StepResult | undefined;
+      /** Hashes of the outputs, computed by the worker that wrote them (by path). */
+      hashes?: Record<string, WrittenHash>;
+    }
+  | { ok: false; failure: PoolFailure };
 
 interface Pending {
   id: number;
@@ -54,6 +63,16 @@ export class StepWorkerPool {
     this.modules.add(module);
     if (this.threads.length === 0) this.threads.push(this.spawn());
     for (const t of this.threads) this.teach(t);
+  }
+
+  /**
+   * Start threads (up to the pool's size) until `count` could run at once, each importing the modules known so
+   * far: called when a task fanned out into `count` items, whose tasks are about to be queued, so the threads
+   * boot while the engine stores that task's outputs and plans the fan-out, not when the first tasks wait.
+   */
+  prestart(count: number): void {
+    if (this.closed) return;
+    while (this.threads.length < Math.min(this.size, count)) this.threads.push(this.spawn());
   }
 
   /** Run one step task on the next free thread. Never rejects: failures are values. */
@@ -134,7 +153,11 @@ export class StepWorkerPool {
     thread.worker.unref();
     task.settle(
       reply.ok
-        ? { ok: true, result: reply.result }
+        ? {
+            ok: true,
+            result: reply.result,
+            ...(Object.keys(reply.hashes).length > 0 ? { hashes: reply.hashes } : {}),
+          }
         : { ok: false, failure: { type: 'step-error', message: reply.message } },
     );
     this.dispatch();

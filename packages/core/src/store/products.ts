@@ -8,13 +8,13 @@
 import { existsSync, renameSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { CacheBackend, CacheFailure, Manifest, ManifestOutput } from '@pipe/cache';
-import { hashProduct } from '../fingerprint/file-hash.js';
+import type { CacheBackend, CacheFailure, FileIdentity, Manifest, ManifestOutput } from '@pipe/cache';
 import type { Task, TaskItem } from '../model/types.js';
 import { stampOf } from '../state/hash-memo.js';
 import type { OutputStamp } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
 import { describeCacheFailure } from './lazy-cache.js';
+import { hashOutputFile, identityOf, takeWrittenHash } from './written-hashes.js';
 
 export type StoreResult =
   | { ok: true; outputs: ManifestOutput[]; warnings: string[] }
@@ -33,21 +33,25 @@ export async function storeOutputs(options: {
   const { cache, root, task, key, temps } = options;
   const outputs: ManifestOutput[] = [];
   const warnings: string[] = [];
+  const identities: Record<string, FileIdentity | undefined> = {};
   for (const [name, finalPath] of Object.entries(task.outputs)) {
     const temp = temps[name]!;
-    const st = statSync(temp, { throwIfNoEntry: false });
+    const st = statSync(temp, { bigint: true, throwIfNoEntry: false });
     if (!st?.isFile()) return { ok: false, missing: { output: name, path: relPath(root, finalPath) } };
-    const h = await hashProduct(temp);
+    // One hash pass: the worker's (reported with the file's identity), else one here; the cache is told the
+    // identity the hash belongs to, so it does not read and hash the file again.
+    const h = takeWrittenHash(temp, identityOf(st)) ?? (await hashOutputFile(temp));
+    identities[name] = h.identity;
     outputs.push({
       name,
       path: relPath(root, finalPath),
       sha256: h.sha256,
-      size: h.size,
-      mode: st.mode & 0o777,
+      size: h.identity?.size ?? Number(st.size),
+      mode: Number(st.mode) & 0o777,
     });
   }
   for (const out of outputs) {
-    const put = await cache.putBlob(out.sha256, temps[out.name]!);
+    const put = await cache.putBlob(out.sha256, temps[out.name]!, identities[out.name]);
     if (!put.ok) warnings.push(`cache: storing ${out.path}: ${await describeCacheFailure(put.failure)}`);
   }
   if (warnings.length === 0) {

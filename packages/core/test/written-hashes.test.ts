@@ -1,0 +1,97 @@
+/**
+ * One hash pass per stored output (store/written-hashes.ts): a worker's hash of the file it wrote is used by the
+ * engine only while the file keeps the identity it was hashed with, and storeOutputs stores outputs under the
+ * right names whether a worker reported their hashes or not (a stale report is ignored, the file hashed again).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalStore } from '@pipe/cache';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Task } from '../src/model/types.js';
+import { storeOutputs } from '../src/store/products.js';
+import {
+  hashOutputFile,
+  hashWrittenFileSync,
+  hashWrittenOutputs,
+  identityOf,
+  noteWrittenHashes,
+  takeWrittenHash,
+} from '../src/store/written-hashes.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'pipe-written-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const idOf = (f: string) => identityOf(statSync(f, { bigint: true }));
+
+function file(name: string, bytes: Buffer): string {
+  const f = path.join(dir, name);
+  writeFileSync(f, bytes);
+  return f;
+}
+
+describe('hashes of written outputs', () => {
+  it('hash files of any size in one pass (several chunks, empty) with their identity; missing ones are left out', async () => {
+    const big = randomBytes((3 << 20) + 17);
+    const files = { a: file('a', big), b: file('b', Buffer.alloc(0)), c: path.join(dir, 'never-written') };
+    const hashes = hashWrittenOutputs(files);
+    expect(Object.keys(hashes).sort()).toEqual([files.a, files.b].sort());
+    expect(hashes[files.a]).toEqual({ sha256: sha(big), identity: idOf(files.a) });
+    expect(hashes[files.b]?.sha256).toBe(sha(Buffer.alloc(0)));
+    expect(hashWrittenFileSync(dir)).toBeUndefined(); // not a regular file
+    expect(await hashOutputFile(files.a)).toEqual({ sha256: sha(big), identity: idOf(files.a) });
+  });
+
+  it('a reported hash is used once, and only while the file is unchanged', () => {
+    const f = file('out', randomBytes(5000));
+    noteWrittenHashes(hashWrittenOutputs({ out: f }));
+    expect(takeWrittenHash(f, idOf(f))?.sha256).toBe(sha(readFileSync(f)));
+    expect(takeWrittenHash(f, idOf(f))).toBeUndefined(); // consumed
+    noteWrittenHashes(hashWrittenOutputs({ out: f }));
+    appendFileSync(f, 'x');
+    expect(takeWrittenHash(f, idOf(f))).toBeUndefined();
+  });
+});
+
+describe('storeOutputs', () => {
+  const task = (outputs: Record<string, string>): Task =>
+    ({ id: 't', target: 't', outputs, inputs: {}, deps: [], params: {} }) as unknown as Task;
+
+  it('stores each output under the hash of its bytes: reported, stale or not reported', async () => {
+    const cache = new LocalStore({ root: path.join(dir, 'cache') });
+    const bytes = { a: randomBytes(2 << 20), b: randomBytes(100), c: randomBytes(4000) };
+    const temps = { a: file('ta', bytes.a), b: file('tb', bytes.b), c: file('tc', bytes.c) };
+    // a: reported and unchanged; b: reported, then rewritten (the report is stale); c: not reported.
+    noteWrittenHashes(hashWrittenOutputs({ a: temps.a, b: temps.b }));
+    const b2 = randomBytes(150);
+    writeFileSync(temps.b, b2);
+    const finals = { a: path.join(dir, 'out/a'), b: path.join(dir, 'out/b'), c: path.join(dir, 'out/c') };
+    const stored = await storeOutputs({
+      cache,
+      root: dir,
+      task: task(finals),
+      key: 'k1',
+      temps,
+      provenance: {},
+    });
+    expect(stored.ok).toBe(true);
+    if (!stored.ok) return;
+    expect(stored.warnings).toEqual([]);
+    const want = { a: bytes.a, b: b2, c: bytes.c };
+    for (const out of stored.outputs) {
+      const content = want[out.name as keyof typeof want];
+      expect(out.sha256).toBe(sha(content));
+      expect(out.size).toBe(content.length);
+      expect(readFileSync(cache.blobPath(out.sha256)).equals(content)).toBe(true);
+    }
+    const manifest = await cache.getManifest('k1');
+    expect(manifest.ok && manifest.value?.outputs.map((o) => o.sha256)).toEqual(
+      stored.outputs.map((o) => o.sha256),
+    );
+  });
+});
