@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BazelHttpCache, type RemoteCache, TurboRemoteCache } from '@pipe/cache';
+import { loadState } from '@pipe/core';
 import { inject } from 'vitest';
 import { type CacheServersEnv, sharedServers } from '../packages/cache/test/servers.js';
 import { PIPE_BIN, type PipeRun, parseEvents, type Workspace } from './rig.js';
@@ -125,7 +126,8 @@ export function stateTasks(ws: Workspace): Record<
     items?: Array<{ id: string; files: string[] }>;
   }
 > {
-  return JSON.parse(readFileSync(ws.path('.pipe/state.json'), 'utf8')).tasks;
+  // The state is its base file plus its journal (packages/core/src/state/state-journal.ts).
+  return loadState(ws.path('.pipe/state.json')).data.tasks as ReturnType<typeof stateTasks>;
 }
 
 /** Every product file of a workspace (relative paths under build/ and products/). */

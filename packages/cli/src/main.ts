@@ -110,20 +110,25 @@ export async function main(argv: string[]): Promise<number> {
       set(await watchCommand(targets, { ...cmd.optsWithGlobals() }));
     });
 
-  program
-    .command('why')
-    .argument('<product-or-target>')
-    .description('provenance of a product back to raw inputs, and why it was last rebuilt')
+  // graph and why read the pipeline as build and plan do: with the same parameter file and overrides.
+  const pipelineOptions = (cmd: Command) =>
+    cmd
+      .option('--config <file>', "parameter file to use instead of the pipeline's config file")
+      .option('--param <key=value>', 'override a parameter (repeatable)', collect, []);
+
+  pipelineOptions(
+    program
+      .command('why')
+      .argument('<product-or-target>')
+      .description('provenance of a product back to raw inputs, and why it was last rebuilt'),
+  )
     .option('--json', 'print JSON')
     .action(async (query: string, _opts, cmd: Command) => {
       const { whyCommand } = await import('./commands/why.js');
       set(await whyCommand(query, { ...cmd.optsWithGlobals() }));
     });
 
-  program
-    .command('graph')
-    .argument('[targets...]')
-    .description('print the task graph')
+  pipelineOptions(program.command('graph').argument('[targets...]').description('print the task graph'))
     .addOption(
       new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'),
     )

@@ -79,6 +79,7 @@ export {
   saveState,
   type TaskRecord,
 } from './state/state-file.js';
+export { replayJournal, STATE_JOURNAL_FILE, stateJournalFile } from './state/state-journal.js';
 export * from './steps/index.js';
 export { exportOutputs } from './store/export.js';
 export { portableItems, resolveItems, withPortableItems } from './store/portable-items.js';

@@ -42,6 +42,7 @@ export {
   slurmExecutorFactory,
   slurmTargets,
 } from './slurm/build-setup.js';
+export { stateJournalFile } from './state/state-journal.js';
 export { createStepRegistry, type StepRegistry } from './steps/registry.js';
 export { exportOutputs } from './store/export.js';
 export { type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';

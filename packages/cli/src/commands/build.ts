@@ -166,7 +166,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
           [...plan.tasks.values()].some((p) => p.decision.action !== 'up-to-date')
         )
           dropSnapshots(session.pipeline.root);
-        output.buildStart(buildId, targets, plan, session.kernelBackend);
+        output.buildStart(buildId, targets, plan, session.usesKernels ? session.kernelBackend : undefined);
       },
       onEvent: (e) => output.event(e),
       ...(slurm ? { executors: slurm.executors } : {}),

@@ -1,6 +1,6 @@
 /** `pipe why <product|target>`: provenance chain back to raw inputs, and why each step last ran. */
 import { explainProduct, loadState, renderReason, type WhyNode } from '@pipe/core';
-import { type GlobalOptions, workingDir } from '../context.js';
+import { type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
 
@@ -34,6 +34,14 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   if (!ws.ok) {
     process.stderr.write(`${ws.message}\n`);
     return EXIT_USAGE;
+  }
+  // A parameter file or override names the configuration asked about: it must load (else exit 2, as plan does).
+  if (opts.config !== undefined || (opts.param?.length ?? 0) > 0) {
+    const loaded = await loadForCommand(opts);
+    if (!loaded.ok) {
+      process.stderr.write(`${loaded.message}\n`);
+      return loaded.code;
+    }
   }
   const state = loadState(ws.layout.stateFile).data;
   const result = explainProduct({

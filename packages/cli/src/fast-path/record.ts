@@ -97,10 +97,12 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   const matches = (state: string | undefined) =>
     state === 'up-to-date' || state === 'ran' || state === 'restored';
   const stateAbs = session.layout.stateFile;
+  const journalAbs = core.stateJournalFile(stateAbs);
   let stamps: SnapshotStamp[];
   let rows: TaskRow[];
   let globals: number;
   let stateRel: string;
+  let journalRel: string;
   let buildable: boolean;
   let summaries: SnapshotHeader['summaries'];
   let envNames: Set<string>;
@@ -108,7 +110,8 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   if (hint && hint.rows.length === plan.tasks.size && hint.rows.every((r) => plan.tasks.has(r[0]))) {
     // Same graph: patch the previous snapshot (its stamps and rows, in place: the hint is used up).
     const h = hint.header;
-    ({ globals, stateFile: stateRel, buildable, summaries } = h);
+    ({ globals, stateFile: stateRel, journalFile: journalRel, buildable, summaries } = h);
+    const own = (p: string) => p === stateRel || p === journalRel;
     envNames = new Set();
     stamps = hint.stamps;
     const prefix = `${root}${path.sep}`;
@@ -117,9 +120,9 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
       const p = st[0];
       stamps[i] = stampPath(path.isAbsolute(p) ? p : prefix + p, st[1], p);
     };
-    for (let i = 0; i < stamps.length; i++) if (hint.bad[i] === 1 || stamps[i]![0] === stateRel) restat(i);
+    for (let i = 0; i < stamps.length; i++) if (hint.bad[i] === 1 || own(stamps[i]![0])) restat(i);
     for (let i = 0; i < globals; i++)
-      if (stamps[i]![0] !== stateRel && isRacy(stamps[i]!)) return { skipped: 'racy' };
+      if (!own(stamps[i]![0]) && isRacy(stamps[i]!)) return { skipped: 'racy' };
     rows = hint.rows;
     for (const row of rows) {
       const state = ended(row[0]);
@@ -160,6 +163,8 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     for (const st of stamps) if (isRacy(st)) return { skipped: `racily clean: ${st[0]}` };
     stateRel = storedPath(root, stateAbs);
     add(stateAbs, 'f');
+    journalRel = storedPath(root, journalAbs);
+    add(journalAbs, 'f');
     globals = stamps.length;
     envNames = new Set<string>();
     summaries = [];
@@ -192,6 +197,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     key,
     checkedAt: src.startedAt,
     stateFile: stateRel,
+    journalFile: journalRel,
     pipeEnv: pipeEnvOf(src.env),
     env: [...env].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
     warnings: src.warnings,

@@ -17,7 +17,8 @@
  * anything: a change made after that moment gets a later mtime, so an unchanged stamp means content the
  * command saw. A racily clean stamp makes the snapshot a hint only (no no-op answer), except for an output
  * whose record's SHA-256 is kept with it: the check re-hashes such a file and accepts it only if its bytes
- * are still the recorded ones. The state file is exempt: pipe alone writes it, always by rename to a new inode.
+ * are still the recorded ones. The state file is exempt: pipe alone writes it, always by rename to a new inode;
+ * so is its journal, which pipe alone appends to (every append grows it) or replaces by rename.
  *
  * This module imports nothing but node:fs and node:path: it runs before anything heavy is loaded.
  */
@@ -25,7 +26,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 /** As in the hash memo (packages/core/src/state/hash-memo.ts). */
 export const RACY_GRANULARITY_MS = 100;
 /** Snapshots kept per workspace (one per distinct command). */
@@ -56,6 +57,8 @@ export interface SnapshotHeader {
   checkedAt: number;
   /** The state file (exempt from the racy rule: see the module comment), relative to the root. */
   stateFile: string;
+  /** The state's journal (appended in place by pipe alone: exempt too), relative to the root. */
+  journalFile: string;
   /** Every PIPE_* variable, sorted: any change of pipe's own configuration declines. */
   pipeEnv: Array<[string, string]>;
   /** Variables the loader read and the targets declare (`env:`), with their values (null: unset). */
@@ -221,6 +224,7 @@ export function checkSnapshot(
   let first: { why: 'changed' | 'racy'; path: string } | undefined;
   let bad: Uint8Array | undefined;
   let stateStamp = '';
+  let journalStamp = '';
   for (let i = 0; i < stamps.length; i++) {
     const stamp = stamps[i]!;
     const p = stamp[0];
@@ -239,6 +243,8 @@ export function checkSnapshot(
       why = 'changed';
     } else if (p === header.stateFile) {
       stateStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } else if (p === header.journalFile) {
+      journalStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
     } else if (st.mtimeMs >= racyMs && !(stamp[5] && sameBytes(abs, stamp[5]))) why = 'racy';
     if (!why) continue;
     first ??= { why, path: abs };
@@ -250,6 +256,8 @@ export function checkSnapshot(
   if (!first && header.noop) return { ok: true, header };
   const declined = first ?? { why: 'not-noop' as const };
   if (!wantHint || !stateStamp) return { ok: false, ...declined };
+  // As core's stateFileStamp joins them (a missing journal: '').
+  stateStamp = `${stateStamp}|${journalStamp}`;
   let rows: TaskRow[];
   try {
     rows = JSON.parse(text.slice(nl2 + 1)) as TaskRow[];

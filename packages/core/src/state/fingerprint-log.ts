@@ -23,8 +23,8 @@ interface Entry {
 
 export class FingerprintLog {
   private entries: Map<string, Entry> | undefined;
-  /** The file's text, read by the first lookup. */
-  private text: string | undefined;
+  /** The file's bytes, read by the first lookup (searched as bytes: only the lines used are decoded). */
+  private text: Buffer | undefined;
   private lines = 0;
   /** The file exists but is not ours (another version): the next save rewrites it. */
   private foreign = false;
@@ -44,10 +44,10 @@ export class FingerprintLog {
    */
   private find(id: string): Entry | undefined {
     const text = this.readText();
-    const needle = `\n{"id":${JSON.stringify(id)},`;
+    const needle = Buffer.from(`\n{"id":${JSON.stringify(id)},`);
     for (let at = text.lastIndexOf(needle); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(needle, at - 1)) {
-      const end = text.indexOf('\n', at + 1);
-      const entry = parseLine(text.slice(at + 1, end < 0 ? undefined : end));
+      const end = text.indexOf(10, at + 1);
+      const entry = parseLine(text.toString('utf8', at + 1, end < 0 ? text.length : end));
       if (entry) return entry[1]; // else a torn line: an earlier one may be whole
     }
     return undefined;
@@ -95,21 +95,21 @@ export class FingerprintLog {
     if (this.entries || this.lines > 0) return this.lines;
     const text = this.readText();
     let n = 0;
-    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) n++;
+    for (let at = text.indexOf(10); at >= 0; at = text.indexOf(10, at + 1)) n++;
     this.lines = Math.max(0, n - 1);
     return this.lines;
   }
 
-  private readText(): string {
+  private readText(): Buffer {
     if (this.text === undefined) {
       try {
-        this.text = readFileSync(this.file, 'utf8');
+        this.text = readFileSync(this.file);
       } catch {
-        this.text = '';
+        this.text = Buffer.alloc(0);
       }
-      if (this.text && !this.text.startsWith(`${HEADER}\n`)) {
+      if (this.text.length > 0 && this.text.toString('latin1', 0, HEADER.length + 1) !== `${HEADER}\n`) {
         this.foreign = true;
-        this.text = '';
+        this.text = Buffer.alloc(0);
       }
     }
     return this.text;
@@ -119,7 +119,7 @@ export class FingerprintLog {
     if (this.entries) return this.entries;
     const entries = new Map<string, Entry>();
     this.entries = entries;
-    const lines = this.readText().split('\n');
+    const lines = this.readText().toString('utf8').split('\n');
     this.text = undefined;
     this.lines = 0;
     for (let i = 1; i < lines.length; i++) {

@@ -11,14 +11,28 @@
  *
  * An unknown format or version, or a file that does not parse, is discarded with a note and
  * rebuilt (every task then plans as "no previous build", and the cache restores what it can).
- * Written atomically (temp + fsync + rename), and only when something changed.
+ *
+ * Incremental: the file above is a base; a save appends only the records and memo entries that changed
+ * since the load (or the last save) to `state.journal` (state/state-journal.ts), as one fsync'd line.
+ * When the journal outgrows a quarter of the base, the next save compacts: it writes a new base
+ * (atomically: temp + fsync + rename) under a new `journal` id, then starts a new journal for it. The
+ * state is the base plus the whole lines of the journal of its id; a torn tail is ignored. Records are
+ * replaced, never changed in place (the changes are found by identity).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import type { FingerprintRecord } from '../fingerprint/record.js';
 import type { TaskItem } from '../model/types.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
 import { FingerprintLog } from './fingerprint-log.js';
+import {
+  appendBatch,
+  type JournalBatch,
+  replayJournal,
+  startJournal,
+  stateJournalFile,
+} from './state-journal.js';
 
 export const STATE_FORMAT = 'pipe-state';
 export const STATE_VERSION = 2;
@@ -57,6 +71,8 @@ export interface StateData {
   writtenAt: number;
   files: Record<string, MemoEntry>;
   tasks: Record<string, TaskRecord>;
+  /** Id of this base's journal (state/state-journal.ts); absent until the first save. */
+  journal?: string;
   /** Not persisted in the state file: the fingerprint records of the last builds (none for a state made in memory). */
   fingerprints?: FingerprintLog;
 }
@@ -81,20 +97,60 @@ export function emptyState(): StateData {
 /** Read the state file; a missing, corrupt or foreign-version file yields an empty state (with a note). */
 export function loadState(file: string): LoadedState {
   const loaded = readState(file);
-  loaded.data.fingerprints = new FingerprintLog(path.join(path.dirname(file), FINGERPRINTS_FILE));
-  return loaded;
+  const { data } = loaded;
+  let journalBytes = -1;
+  let torn = false;
+  if (data.journal) {
+    const replay = replayJournal(stateJournalFile(file), data.journal, data.tasks, data.files);
+    if (replay) journalBytes = replay.validBytes;
+    torn = replay?.torn ?? false;
+    if (replay?.writtenAt !== undefined) data.writtenAt = replay.writtenAt;
+  }
+  data.fingerprints = new FingerprintLog(path.join(path.dirname(file), FINGERPRINTS_FILE));
+  saved.set(data, {
+    tasks: entriesOf(data.tasks),
+    files: entriesOf(data.files),
+    baseBytes: loaded.bytes ?? 0,
+    journalBytes,
+    torn,
+  });
+  return { data, ...(loaded.note ? { note: loaded.note } : {}) };
 }
 
-/** The state file's stat stamp (size, mtime, inode), '' when missing: tells whether another build has saved since. */
-export function stateFileStamp(file: string): string {
+/** What is on disk for a loaded (or saved) state: to find what a save must add. */
+interface Saved {
+  /** The records and memo entries as on disk (the same objects as in the state, until replaced). */
+  tasks: Entries<TaskRecord>;
+  files: Entries<MemoEntry>;
+  /** The base's length. */
+  baseBytes: number;
+  /** The length of the journal's whole lines (appends go after them); -1 when there is no journal of this base. */
+  journalBytes: number;
+  /** Whether bytes follow the whole lines (a torn tail, cut off before the next append). */
+  torn: boolean;
+}
+const saved = new WeakMap<StateData, Saved>();
+
+/** A journal may grow to this many bytes, or a quarter of its base if more, before the base is rewritten. */
+const JOURNAL_MIN_LIMIT = 256 * 1024;
+
+function statStamp(file: string): string {
   const st = statSync(file, { throwIfNoEntry: false });
   return st ? `${st.size}:${st.mtimeMs}:${st.ino}` : '';
+}
+
+/**
+ * The stat stamps (size, mtime, inode) of the state file and its journal, '' for a missing one, joined by
+ * '|': tells whether another build has saved since (an append changes the journal's size).
+ */
+export function stateFileStamp(file: string): string {
+  return `${statStamp(file)}|${statStamp(stateJournalFile(file))}`;
 }
 
 /** Name of the fingerprint log, next to the state file. */
 export const FINGERPRINTS_FILE = 'fingerprints.log';
 
-function readState(file: string): LoadedState {
+function readState(file: string): LoadedState & { bytes?: number } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -123,7 +179,8 @@ function readState(file: string): LoadedState {
       note: `${file}: state version ${String(d.version)} is not ${STATE_VERSION}; discarded and rebuilt`,
     };
   }
-  return { data: d as StateData };
+  if (d.journal !== undefined && typeof d.journal !== 'string') delete d.journal;
+  return { data: d as StateData, bytes: text.length };
 }
 
 /** Write the state file (and append new fingerprint records to the log first: a key never lacks its record for long). */
@@ -131,12 +188,121 @@ export async function saveState(file: string, data: StateData): Promise<void> {
   data.writtenAt = Date.now();
   const log = data.fingerprints ?? new FingerprintLog(path.join(path.dirname(file), FINGERPRINTS_FILE));
   data.fingerprints = log;
-  for (const [id, rec] of Object.entries(data.tasks)) {
+  for (const id of Object.keys(data.tasks)) {
+    const rec = data.tasks[id]!;
     if (!rec.fp) continue;
     log.set(id, rec.key, rec.fp);
     delete rec.fp;
   }
   await log.save(data.tasks);
-  const { format, version, writtenAt, files, tasks } = data;
-  await writeFileAtomic(file, JSON.stringify({ format, version, writtenAt, files, tasks }));
+  const before = saved.get(data);
+  if (before && data.journal) {
+    const batch = changesSince(data, before);
+    if (!batch) return; // nothing changed
+    const line = `${JSON.stringify(batch)}\n`;
+    const bytes = Buffer.byteLength(line);
+    const limit = Math.max(JOURNAL_MIN_LIMIT, before.baseBytes / 4);
+    if (Math.max(0, before.journalBytes) + bytes <= limit) {
+      const journal = stateJournalFile(file);
+      let written: number | undefined;
+      if (before.journalBytes < 0) {
+        // No journal of this base (none yet, or one left by a crash before the base's rename): start it.
+        written = await startJournal(journal, data.journal, line);
+      } else {
+        // A torn tail is cut off first: the next line must start on a line of its own.
+        if (before.torn && statSync(journal, { throwIfNoEntry: false })?.isFile())
+          truncateSync(journal, before.journalBytes);
+        // Undefined when its length is not the one read (written meanwhile): the full rewrite below is safe.
+        written = appendBatch(journal, before.journalBytes, line);
+      }
+      if (written !== undefined) {
+        before.journalBytes = written;
+        before.torn = false;
+        // On disk now: the baseline follows.
+        before.tasks = entriesOf(data.tasks);
+        before.files = entriesOf(data.files);
+        return;
+      }
+    }
+  }
+  await compact(file, data);
+}
+
+/** The records and memo entries set or removed since `before`, or undefined when there are none. */
+function changesSince(data: StateData, before: Saved): Required<JournalBatch> | undefined {
+  const t: Record<string, TaskRecord | null> = {};
+  const f: Record<string, MemoEntry | null> = {};
+  const changedT = diff(data.tasks, before.tasks, t);
+  const changedF = diff(data.files, before.files, f);
+  return changedT || changedF ? { w: data.writtenAt, t, f } : undefined;
+}
+
+/** An object's keys and values in their order (cheaper to take and to compare with than a copy of it). */
+interface Entries<V> {
+  keys: string[];
+  values: V[];
+}
+
+function entriesOf<V>(o: Record<string, V>): Entries<V> {
+  // for…in walks a large (dictionary-mode) object about twice as fast as Object.keys + Object.values.
+  const keys: string[] = [];
+  const values: V[] = [];
+  for (const k in o) {
+    keys.push(k);
+    values.push(o[k]!);
+  }
+  return { keys, values };
+}
+
+/**
+ * Put into `out` what `now` sets differently from `was` (null: removed); whether there was anything.
+ * One merge walk: a key keeps its place in an object's order when its value is replaced, and a new key
+ * goes to the end. A key `was` has out of that order (a removed and re-added key, or an integer-like
+ * one) is first set to null and then, when met in `now`, to its value: `out` may hold more than changed,
+ * never less, and its last value for a key is the right one.
+ */
+function diff<V>(now: Record<string, V>, was: Entries<V>, out: Record<string, V | null>): boolean {
+  const { keys, values } = was;
+  let changes = 0;
+  let j = 0;
+  for (const id in now) {
+    const value = now[id]!;
+    while (j < keys.length && keys[j] !== id) {
+      out[keys[j]!] = null;
+      changes++;
+      j++;
+    }
+    if (j < keys.length) {
+      if (values[j] !== value) {
+        out[id] = value;
+        changes++;
+      }
+      j++;
+    } else {
+      out[id] = value;
+      changes++;
+    }
+  }
+  for (; j < keys.length; j++) {
+    out[keys[j]!] = null;
+    changes++;
+  }
+  return changes > 0;
+}
+
+/** Write a new base (under a new journal id), then an empty journal for it. */
+async function compact(file: string, data: StateData): Promise<void> {
+  data.journal = randomBytes(8).toString('hex');
+  const { format, version, writtenAt, journal, files, tasks } = data;
+  const text = JSON.stringify({ format, version, writtenAt, journal, files, tasks });
+  await writeFileAtomic(file, text);
+  // A crash here leaves the old journal, of another id: ignored, the new base alone is the state.
+  const journalBytes = await startJournal(stateJournalFile(file), journal);
+  saved.set(data, {
+    tasks: entriesOf(tasks),
+    files: entriesOf(files),
+    baseBytes: text.length,
+    journalBytes,
+    torn: false,
+  });
 }

@@ -2,6 +2,7 @@
  * Where pipe keeps its own state inside a workspace (`<root>/.pipe/`):
  *
  *   .pipe/state.json           hash memo + last build's record per task (state/state-file.ts)
+ *   .pipe/state.journal        the changes since state.json was written, one line per save (state/state-journal.ts)
  *   .pipe/builds/<id>.json     one record per build (builds/records.ts)
  *   .pipe/logs/<id>/<task>.log task logs
  *   .pipe/tmp/<id>/...         outputs being written, renamed into place when a task succeeds

@@ -1,0 +1,168 @@
+/**
+ * `pipe graph` and `pipe why` read the pipeline as build and plan do (--config FILE, --param key=value),
+ * the build header names a kernel backend only when a step uses kernels, and a state journal torn by a
+ * crash is read up to its last whole line. Runs the real binary.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
+
+const STEP = `import { readFileSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'test.suffix',
+  version: '1',
+  run(ctx) {
+    writeFileSync(ctx.outputs.out, readFileSync(ctx.inputs.src[0], 'utf8') + ctx.params.suffix);
+  },
+};
+`;
+
+const PIPELINE = `version: 1
+config: conf.yaml
+targets:
+  each:
+    foreach: { glob: "data/*.txt" }
+    inputs: { src: "data/{item}.txt" }
+    step: ./steps/suffix.mjs
+    params: { suffix: "\${config.suffix}" }
+    outputs: { out: "out/{item}.txt" }
+`;
+
+let roots: string[] = [];
+afterEach(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+  roots = [];
+});
+
+function workspace(): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'pipe-opts-'));
+  roots.push(root);
+  const files: Record<string, string> = {
+    'pipe.yaml': PIPELINE,
+    'conf.yaml': 'suffix: "."\n',
+    'configs/loud.yaml': 'suffix: "!"\n',
+    'configs/broken.yaml': 'suffix: [\n',
+    'steps/suffix.mjs': STEP,
+    'data/a.txt': 'alpha',
+    'data/b.txt': 'beta',
+  };
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), text);
+  }
+  return root;
+}
+
+function pipe(root: string, args: string[]) {
+  const r = spawnSync(process.execPath, [PIPE_BIN, ...args], {
+    cwd: root,
+    env: { ...process.env, CI: 'true' },
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function suffixes(stdout: string): string[] {
+  const graph = JSON.parse(stdout) as { tasks: Array<{ id: string; params: { suffix: string } }> };
+  return graph.tasks.map((t) => `${t.id}=${t.params.suffix}`).sort();
+}
+
+describe('pipe graph and pipe why take --config and --param', () => {
+  it('graphs the pipeline under the given parameter file and overrides', () => {
+    const root = workspace();
+    const plain = pipe(root, ['graph', 'each', '--format', 'json']);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(suffixes(plain.stdout)).toEqual(['each[a]=.', 'each[b]=.']);
+
+    const loud = pipe(root, ['graph', 'each', '--format', 'json', '--config', 'configs/loud.yaml']);
+    expect(loud.code, loud.stderr).toBe(0);
+    expect(suffixes(loud.stdout)).toEqual(['each[a]=!', 'each[b]=!']);
+
+    const param = pipe(root, ['graph', 'each', '--format', 'json', '--param', 'config.suffix=plus']);
+    expect(param.code, param.stderr).toBe(0);
+    expect(suffixes(param.stdout)).toEqual(['each[a]=plus', 'each[b]=plus']);
+
+    // A broken parameter file is reported with its place, as build reports it.
+    const broken = pipe(root, ['graph', 'each', '--config', 'configs/broken.yaml']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('broken.yaml');
+  });
+
+  it('explains a product under a parameter file, and refuses a broken one', () => {
+    const root = workspace();
+    const built = pipe(root, ['build', 'each', '--config', 'configs/loud.yaml']);
+    expect(built.code, built.stderr).toBe(0);
+    const why = pipe(root, [
+      'why',
+      'out/a.txt',
+      '--config',
+      'configs/loud.yaml',
+      '--param',
+      'config.suffix=!',
+    ]);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toContain('each[a]');
+    expect(why.stdout).toContain('"suffix":"!"');
+    const broken = pipe(root, ['why', 'out/a.txt', '--config', 'configs/broken.yaml']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('broken.yaml');
+  });
+});
+
+describe('the build header', () => {
+  it('names no kernel backend when no step uses kernels', () => {
+    const root = workspace();
+    const built = pipe(root, ['build', 'each']);
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stderr).toMatch(/build \S+: each — 2 tasks planned\n/);
+    expect(built.stderr).not.toContain('kernels');
+  });
+});
+
+describe('the state journal through the CLI', () => {
+  it('appends a build to the journal, and after a torn append builds again from the whole lines', () => {
+    const root = workspace();
+    expect(pipe(root, ['build', 'each']).code).toBe(0);
+    const journal = path.join(root, '.pipe', 'state.journal');
+    const header = readFileSync(journal, 'utf8');
+    expect(header).toMatch(/^pipe-state-journal 1 [0-9a-f]+\n$/);
+
+    writeFileSync(path.join(root, 'data/a.txt'), 'ALPHA');
+    const changed = pipe(root, ['build', 'each']);
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stderr).toMatch(/ran +each\[a\]/);
+    const appended = readFileSync(journal, 'utf8');
+    expect(appended.startsWith(header)).toBe(true);
+    expect(appended.slice(header.length)).toContain('"each[a]"');
+    expect(appended.slice(header.length)).not.toContain('"each[b]"');
+
+    // kill -9 mid-append: half of the last line is on disk. That build's record of each[a] is lost, no more.
+    writeFileSync(
+      journal,
+      appended.slice(0, header.length + Math.floor((appended.length - header.length) / 2)),
+    );
+    const plan = pipe(root, ['plan', 'each', '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const tasks = (JSON.parse(plan.stdout) as { tasks: Array<{ id: string; action: string }> }).tasks;
+    expect(tasks.find((t) => t.id === 'each[b]')?.action).toBe('up-to-date');
+    // each[a]'s product (and its cache entry) are in place: it is adopted, not run, and recorded again.
+    expect(tasks.map((t) => t.id).sort()).toEqual(['each[a]', 'each[b]']);
+
+    const again = pipe(root, ['build', 'each']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(path.join(root, 'out/a.txt'), 'utf8')).toBe('ALPHA.');
+    const healed = readFileSync(journal, 'utf8');
+    expect(healed.endsWith('\n')).toBe(true);
+    const lines = healed.split('\n').filter(Boolean).slice(1);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    expect(healed).toContain('"each[a]"');
+    const after = pipe(root, ['plan', 'each']);
+    expect(after.stdout).toContain('plan: 0 to run, 0 to restore, 0 maybe, 2 up to date');
+  });
+});
