@@ -43,10 +43,13 @@ export function parseParams(
   return { ok: true, params };
 }
 
-/** The domain package registers its steps, if it is installed and exports registerSteps. */
+/**
+ * The domain package registers its steps, if it is installed. Its `register` entry names the step modules
+ * by path and imports nothing else: the whole package would cost ~150 ms of module loading per command.
+ */
 async function registerDomainSteps(registry: StepRegistry): Promise<void> {
   try {
-    const astro = (await import('@pipe/astro')) as { registerSteps?: (r: StepRegistry) => void };
+    const astro = (await import('@pipe/astro/register')) as { registerSteps?: (r: StepRegistry) => void };
     astro.registerSteps?.(registry);
   } catch {
     // @pipe/astro not built or not installed: only module-path and command steps are available.
@@ -117,6 +120,8 @@ export type LoadedForSession =
 export async function loadForSession(
   opts: GlobalOptions & { kernels?: string },
   targets: string[],
+  /** A build on the local executor with this many threads: start its workers at once (see warmLocalPool). */
+  warm?: { jobs: number; executor?: string },
 ): Promise<LoadedForSession> {
   const started = Date.now();
   const cwd = workingDir(opts);
@@ -134,6 +139,8 @@ export async function loadForSession(
     ...(opts.kernels ? { kernels: opts.kernels } : {}),
   });
   const lookup = lean.readPipelineCache(cacheFile, inputs, process.env);
+  const known = 'hit' in lookup ? lookup.hit : 'previous' in lookup ? lookup.previous : undefined;
+  if (warm && known) lean.warmLocalPool(localStepModules(known.pipeline, targets, warm.executor), warm.jobs);
   const notes = 'note' in lookup ? [lookup.note] : [];
   let registry: StepRegistry | undefined;
   const lazyLoadStep = async (m: string) => {
@@ -193,6 +200,20 @@ export async function loadForSession(
         .catch(() => {});
     },
   };
+}
+
+/**
+ * The step modules of the requested targets that would run on the local executor: the tasks most likely to run
+ * in a build that is not a no-op (every change upstream reaches them, unless outputs come out identical).
+ */
+function localStepModules(pipeline: Pipeline, targets: string[], executor: string | undefined): string[] {
+  const modules = new Set<string>();
+  for (const name of targets) {
+    const target = pipeline.targets.get(name);
+    const runsOn = target?.executor ?? executor ?? pipeline.defaults.executor ?? 'local';
+    if (target?.stepModule && !target.command && runsOn === 'local') modules.add(target.stepModule);
+  }
+  return [...modules];
 }
 
 /** --cache-dir, else PIPE_CACHE_DIR, else the workspace default. */

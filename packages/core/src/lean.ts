@@ -29,6 +29,7 @@ export {
   type SessionOptions,
 } from './builds/session.js';
 export type { Executor } from './execute/executor.js';
+export { warmLocalPool } from './execute/local-executor.js';
 export type { StepIdentity } from './fingerprint/record.js';
 export type { StepDefinition } from './model/step.js';
 export type * from './model/types.js';

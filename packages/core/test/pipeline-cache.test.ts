@@ -99,27 +99,30 @@ describe('pipeline cache', () => {
     const dir = workspace();
     await loadAndCache(dir);
     writeFileSync(path.join(dir, 'pipe.yaml'), `${PIPE.replace('out/all.txt', 'out/all2.txt')}\n`);
-    expect(lookup(dir)).toEqual({ miss: 'stale' });
+    const stale = lookup(dir);
+    expect(stale).toMatchObject({ miss: 'stale' });
+    // The stale entry comes along, for speculation only (the build warms the step modules it names).
+    expect('previous' in stale && stale.previous?.pipeline.targets.has('all')).toBe(true);
   });
 
   it('is invalidated by a file added to a glob directory, and by one added deep below a recursive glob', async () => {
     const dir = workspace();
     await loadAndCache(dir);
     writeFileSync(path.join(dir, 'in', 'c.txt'), 'c');
-    expect(lookup(dir)).toEqual({ miss: 'stale' });
+    expect(lookup(dir)).toMatchObject({ miss: 'stale' });
 
     const dir2 = workspace();
     await loadAndCache(dir2);
     // deep/x is below the glob's base (deep/): only its own stamp, recorded for `**`, can tell.
     writeFileSync(path.join(dir2, 'deep', 'x', '2.txt'), '2');
-    expect(lookup(dir2)).toEqual({ miss: 'stale' });
+    expect(lookup(dir2)).toMatchObject({ miss: 'stale' });
   });
 
   it('is invalidated by a removed input of a plain path (its directory changes)', async () => {
     const dir = workspace();
     await loadAndCache(dir);
     writeFileSync(path.join(dir, 'data', 'other.txt'), 'o');
-    expect(lookup(dir)).toEqual({ miss: 'stale' });
+    expect(lookup(dir)).toMatchObject({ miss: 'stale' });
   });
 
   it('is keyed by the values of the environment variables the loader read', async () => {
@@ -129,14 +132,14 @@ describe('pipeline cache', () => {
     age(dir);
     await loadAndCache(dir, { DATA: 'alt' });
     expect('hit' in lookup(dir, { DATA: 'alt', UNRELATED: 'x' })).toBe(true);
-    expect(lookup(dir, { DATA: 'data' })).toEqual({ miss: 'stale' });
-    expect(lookup(dir, {})).toEqual({ miss: 'stale' });
+    expect(lookup(dir, { DATA: 'data' })).toMatchObject({ miss: 'stale' });
+    expect(lookup(dir, {})).toMatchObject({ miss: 'stale' });
   });
 
   it('is keyed by the command-line inputs', async () => {
     const dir = workspace();
     await loadAndCache(dir);
-    expect(lookup(dir, {}, { 'all.x': '1' })).toEqual({ miss: 'stale' });
+    expect(lookup(dir, {}, { 'all.x': '1' })).toMatchObject({ miss: 'stale' });
     expect(
       readPipelineCache(
         pipelineCacheFile(path.join(dir, 'pipe.yaml')),
@@ -148,7 +151,7 @@ describe('pipeline cache', () => {
         }),
         {},
       ),
-    ).toEqual({ miss: 'stale' });
+    ).toMatchObject({ miss: 'stale' });
   });
 
   it("is invalidated by an edit anywhere in a step module's source closure", () => {

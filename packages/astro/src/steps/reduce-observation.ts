@@ -3,34 +3,22 @@
  * safe mask, FoV background norm), per the `datasets` section of a gammapy config. One task per run.
  */
 
-import { statSync } from 'node:fs';
 import type { StepDefinition } from '@pipe/core';
-import { loadKernels } from '@pipe/kernels';
 import type { AnalysisConfig } from '../config/index.js';
 import {
-  type IrfType,
   isReductionConfigIssue,
-  isReductionFailure,
-  loadObservationData,
-  type ReductionConfig,
-  type ReductionConfigIssue,
-  readSkyMask,
-  reduceObservation,
   reductionConfigFromConfig,
   reductionGeometryFromConfig,
-  writeDataset,
-} from '../makers/index.js';
-import { convertFrame } from '../wcs/index.js';
+} from '../makers/from-config.js';
+import type { ReductionConfig } from '../makers/reduce.js';
 import { sectionParams } from './analysis-params.js';
 import { dropDatasetPaths } from './geometry.js';
-import { observationOfItem } from './run-item.js';
-import { STEP_OUTPUT } from './step-output.js';
 
 /**
  * `datasets`: the gammapy config section. `center: pointing` (a pipe extension, for surveys and per-run
  * products) centres each run's map on its own pointing instead of `datasets.geom.wcs.skydir`.
  */
-type Params = { datasets: AnalysisConfig['datasets']; center?: 'pointing' };
+export type Params = { datasets: AnalysisConfig['datasets']; center?: 'pointing' };
 
 const step: StepDefinition<Params> = {
   name: 'astro.reduce_observation',
@@ -89,68 +77,8 @@ const step: StepDefinition<Params> = {
     if (offsetMax !== undefined) ds.safe_mask.parameters['offset_max'] = offsetMax;
     return center === 'pointing' ? { ok: true, value: { ...checked.value, center: 'pointing' } } : checked;
   },
-  async run(ctx) {
-    if (!ctx.item)
-      throw new Error(
-        'astro.reduce_observation fans out over runs: use foreach: {items: <selection target>}',
-      );
-    const ds = ctx.params.datasets;
-    const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
-    const irfs = ['aeff', 'edisp', 'psf', 'bkg'].filter(
-      (t) => (ctx.item!.data as { hdus: Record<string, unknown> }).hdus[t],
-    ) as IrfType[];
-    const obs = await loadObservationData(observationOfItem(ctx.item), irfs);
-    if ('reason' in obs) throw new Error(obs.message);
-    const rg = orThrow(
-      reductionGeometryFromConfig(ctx.params.center === 'pointing' ? centredOn(ds, obs.pointing) : ds),
-    );
-    const exclusionFile = ctx.inputs['exclusion']?.[0];
-    const exclusion = exclusionFile === undefined ? undefined : readSkyMaskOnce(exclusionFile);
-    if (exclusion && 'reason' in exclusion) throw new Error(exclusion.message);
-    const config = orThrow(reductionConfigFromConfig(ds, exclusion));
-    const result = reduceObservation(obs, rg, config, kernels);
-    if (isReductionFailure(result)) throw new Error(result.message);
-    for (const w of result.warnings) ctx.log.warn(w.message);
-    writeDataset(ctx.outputs['dataset']!, result.dataset, STEP_OUTPUT);
-    const run = result.dataset.runs[0]!;
-    ctx.log.info(
-      `OBS_ID ${run.obsId}: ${run.countsInMap} counts, livetime ${run.livetime.toFixed(1)} s, FoV norm ${run.fovNorm.toFixed(4)}`,
-    );
-    return {
-      metadata: { obsId: run.obsId, counts: run.countsInMap, livetime: run.livetime, fovNorm: run.fovNorm },
-    };
-  },
+  warm: () => import('./reduce-observation-run.js'),
+  run: async (ctx) => (await import('./reduce-observation-run.js')).run(ctx),
 };
-
-/** Params were checked at load time, so an issue here is a bug, not bad input. */
-function orThrow<T extends object>(v: T | ReductionConfigIssue): T {
-  if (isReductionConfigIssue(v)) throw new Error(`${v.path.join('.')}: ${v.message}`);
-  return v as T;
-}
-
-/** The datasets section with the map centred on a run's pointing, in the frame the config asks for. */
-function centredOn(
-  ds: AnalysisConfig['datasets'],
-  pointing: { ra: number; dec: number },
-): AnalysisConfig['datasets'] {
-  const frame = ds.geom.wcs.skydir.frame ?? 'icrs';
-  const [lon, lat] = convertFrame('icrs', frame, pointing.ra, pointing.dec);
-  return { ...ds, geom: { ...ds.geom, wcs: { ...ds.geom.wcs, skydir: { frame, lon, lat } } } };
-}
-
-/**
- * The exclusion mask, read once per worker thread: every run of a fan-out reads the same file. Keyed by the file's
- * identity and modification stamp, so a file replaced between builds of a long-lived (watch) process is read again.
- */
-const masks = new Map<string, { stamp: string; mask: ReturnType<typeof readSkyMask> }>();
-function readSkyMaskOnce(file: string): ReturnType<typeof readSkyMask> {
-  const st = statSync(file, { bigint: true });
-  const stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  const known = masks.get(file);
-  if (known?.stamp === stamp) return known.mask;
-  const mask = readSkyMask(file);
-  masks.set(file, { stamp, mask });
-  return mask;
-}
 
 export default step;

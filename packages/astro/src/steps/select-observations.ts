@@ -5,53 +5,14 @@
  * change. Inputs: `index` (the store's hdu-index and obs-index files) and, when the config names one, `obs_file`
  * (its content, not its path, enters the key).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import type { StepDefinition, TaskItem } from '@pipe/core';
-import { type AnalysisConfig, mjdTtToIsoUtc, timeIntervals } from '../config/index.js';
-import { type DataStore, type ObsSelection, openDataStore, parseObsList, runTimeSpan } from '../dl3/index.js';
+import type { StepDefinition } from '@pipe/core';
+import type { AnalysisConfig } from '../config/index.js';
 import { sectionParams } from './analysis-params.js';
-import { type RunItemData, runItemData } from './run-item.js';
-
-/** HDU types a run's item carries when the index has them, required or not. */
-const OPTIONAL_HDUS = ['aeff', 'edisp', 'psf', 'bkg', 'rad_max'];
 
 /** The observations section; `obs_file` is reduced to whether the config names one (its content is an input). */
-type Params = { observations: Omit<AnalysisConfig['observations'], 'obs_file'> & { obs_file: boolean } };
-
-/** The run ids the config asks for, with where each was written (for errors): obs_ids or the obs_file. */
-type IdSource = { obsIds: number[]; label: string; where: (i: number) => string };
-
-function idSource(o: Params['observations'], obsFile: string | undefined): IdSource | undefined {
-  if (o.obs_ids.length > 0)
-    return { obsIds: o.obs_ids, label: 'observations.obs_ids', where: (i) => `observations.obs_ids[${i}]` };
-  if (!o.obs_file) return undefined;
-  if (obsFile === undefined)
-    throw new Error(
-      "observations.obs_file is set, but the step got no 'obs_file' input (check the pipeline)",
-    );
-  const parsed = parseObsList(readFileSync(obsFile, 'utf8'), obsFile);
-  if (!parsed.ok) throw new Error(`observations.obs_file: ${parsed.message}`);
-  const { obsIds, lines } = parsed.value;
-  const first = obsIds.findIndex((id, i) => obsIds.indexOf(id) !== i);
-  if (first >= 0) {
-    const twice = obsIds.indexOf(obsIds[first]!);
-    throw new Error(
-      `observations.obs_file: ${obsFile}:${lines[first]}: run ${obsIds[first]} is listed again (first at line ${lines[twice]}); gammapy would reduce and stack it twice`,
-    );
-  }
-  return { obsIds, label: `observations.obs_file (${obsFile})`, where: (i) => `${obsFile}:${lines[i]}` };
-}
-
-/** gammapy fails on an id the observation index lacks (KeyError "No matches found for key ..."); so do we. */
-function checkKnownIds(store: DataStore, ids: IdSource, obsIndex: string): void {
-  const known = new Set(store.obsIds);
-  const unknown = ids.obsIds.flatMap((id, i) => (known.has(id) ? [] : [`${id} (${ids.where(i)})`]));
-  if (unknown.length > 0)
-    throw new Error(
-      `observation${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} not in the data store's observation index ${obsIndex} (${store.obsIds.length} runs)`,
-    );
-}
+export type Params = {
+  observations: Omit<AnalysisConfig['observations'], 'obs_file'> & { obs_file: boolean };
+};
 
 const step: StepDefinition<Params> = {
   name: 'astro.select_observations',
@@ -66,142 +27,8 @@ const step: StepDefinition<Params> = {
     });
     return checked as unknown as ReturnType<NonNullable<StepDefinition<Params>['validateParams']>>;
   },
-  async run(ctx) {
-    const index = ctx.inputs['index'] ?? [];
-    // A store directory's two index files, or one file holding both tables (gammapy's DataStore.from_file).
-    const single = index.length === 1 ? index[0] : undefined;
-    const hduIndex = single ?? index.find((f) => path.basename(f).startsWith('hdu-index'));
-    const obsIndex = single ?? index.find((f) => path.basename(f).startsWith('obs-index'));
-    if (!hduIndex || !obsIndex)
-      throw new Error(
-        `input 'index' must name the store's hdu-index and obs-index files; got ${index.join(', ') || 'none'}`,
-      );
-    const store = await openDataStore(path.dirname(hduIndex), {
-      hduIndex,
-      obsIndex,
-      env: ctx.env,
-      ...(single ? { singleFile: true } : {}),
-    });
-    const o = ctx.params.observations;
-    const ids = idSource(o, ctx.inputs['obs_file']?.[0]);
-    if (ids) checkKnownIds(store, ids, obsIndex);
-    const criteria: Array<[string, ObsSelection]> = [];
-    if (ids) criteria.push([ids.label, { type: 'ids', obsIds: ids.obsIds }]);
-    if (o.obs_cone.radius !== null) {
-      const c = o.obs_cone;
-      criteria.push([
-        `observations.obs_cone (${c.frame ?? 'icrs'} ${c.lon}, ${c.lat}, radius ${c.radius} deg)`,
-        { type: 'cone', frame: c.frame ?? 'icrs', lon: c.lon!, lat: c.lat!, radius: c.radius! },
-      ]);
-    }
-    const required = [...new Set(['events', 'gti', ...o.required_irf])];
-    const picked = store.select(
-      criteria.map(([, c]) => c),
-      required,
-    );
-    for (const w of picked.warnings)
-      ctx.log.warn(
-        w.reason === 'missing-hdu'
-          ? `OBS_ID ${w.obsId} skipped: no ${w.missing.join(', ')} HDU`
-          : `OBS_ID ${w.obsId} is not in the observation index`,
-      );
-    if (picked.obsIds.length === 0) throw new Error(emptySelection(store, criteria, required, obsIndex));
-    const intervals = timeIntervals(o.obs_time);
-    const obsIds = intervals.length > 0 ? selectByTime(store, picked.obsIds, intervals) : picked.obsIds;
-    const items: TaskItem[] = [];
-    const runs: Array<RunItemData & { files: string[] }> = [];
-    // A run whose file is missing is an error naming the index and the paths tried (gammapy fails there too),
-    // not a silently smaller selection.
-    const byFile = new Map<string, string[]>();
-    // A run's item holds every IRF it has, not only the required ones: gammapy reads the others when the reduction
-    // asks for them (required_irf only decides which runs are skipped).
-    const runsById = new Map(obsIds.map((id) => [id, store.observation(id)]));
-    const hduTypes = (id: number) => [
-      ...required,
-      ...OPTIONAL_HDUS.filter((t) => !required.includes(t) && runsById.get(id)!.hduTypes.includes(t)),
-    ];
-    for (const id of obsIds) {
-      for (const type of hduTypes(id)) {
-        const loc = runsById.get(id)!.location(type);
-        if (!loc.exists) {
-          const where = `OBS_ID ${id}: ${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
-          byFile.set(where, [...(byFile.get(where) ?? []), type]);
-        }
-      }
-    }
-    const missing = [...byFile].map(([where, types]) => `${where} — needed for ${types.join(', ')}`);
-    if (missing.length > 0) {
-      const shown = missing.slice(0, 10);
-      throw new Error(
-        `the data store ${hduIndex} names files that do not exist:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}`,
-      );
-    }
-    for (const id of obsIds) {
-      const { files, data } = runItemData(runsById.get(id)!, hduTypes(id));
-      items.push({ id: String(id), files, data });
-      runs.push({ ...data, files: files.map((f) => path.basename(f)) });
-    }
-    writeFileSync(ctx.outputs['observations']!, `${JSON.stringify({ count: runs.length, runs }, null, 2)}\n`);
-    ctx.log.info(`selected ${obsIds.length} observations: ${obsIds.join(', ')}`);
-    return { items, metadata: { observations: obsIds.length } };
-  },
+  warm: () => import('./select-observations-run.js'),
+  run: async (ctx) => (await import('./select-observations-run.js')).run(ctx),
 };
 
 export default step;
-
-/** Which criterion left no run: each one applied in turn, the first that empties the selection is named. */
-function emptySelection(
-  store: DataStore,
-  criteria: Array<[string, ObsSelection]>,
-  required: string[],
-  obsIndex: string,
-): string {
-  const total = store.obsIds.length;
-  for (let i = 1; i <= criteria.length; i++) {
-    const left = store.select(
-      criteria.slice(0, i).map(([, c]) => c),
-      [],
-    ).obsIds.length;
-    if (left === 0) {
-      const before = i === 1 ? `the ${total} runs of ${obsIndex}` : `the runs left by ${criteria[i - 2]![0]}`;
-      return `no observation selected: ${criteria[i - 1]![0]} matches none of ${before}`;
-    }
-  }
-  return `no observation selected: every run of ${obsIndex} that matches lacks one of the required HDUs (${required.join(', ')}; see the warnings above, or change observations.required_irf)`;
-}
-
-/**
- * gammapy's Observations.select_time: for each interval in turn, the runs that overlap it (tstart < stop and
- * tstop > start), in selection order — a run may come twice. gammapy cuts a run that only partly overlaps to the
- * interval (events and GTI); pipe's per-run reduction does not cut runs yet, so rather than a silently different
- * result such a run is an error naming it, and so is a run two intervals both hold.
- */
-function selectByTime(store: DataStore, obsIds: number[], intervals: Array<[number, number]>): number[] {
-  const iso = mjdTtToIsoUtc;
-  const label = (i: number) =>
-    `observations.obs_time${intervals.length > 1 ? ` interval ${i}` : ''} (${iso(intervals[i]![0])} to ${iso(intervals[i]![1])} UTC)`;
-  const out: number[] = [];
-  const partial: string[] = [];
-  intervals.forEach(([start, stop], i) => {
-    for (const id of obsIds) {
-      const span = runTimeSpan(store.obsIndex, id);
-      if (!(span.start < stop && span.stop > start)) continue;
-      if (span.start < start || span.stop > stop)
-        partial.push(`run ${id} (${iso(span.start)} to ${iso(span.stop)} UTC) by ${label(i)}`);
-      else if (out.includes(id))
-        throw new Error(
-          `${label(i)} holds run ${id} again: gammapy would reduce and stack it twice; make the intervals disjoint`,
-        );
-      else out.push(id);
-    }
-  });
-  if (partial.length > 0)
-    throw new Error(
-      `observations.obs_time cuts through ${partial.join(', ')}: gammapy would keep only the part inside the range, which pipe does not do yet; move start/stop outside these runs`,
-    );
-  if (out.length === 0)
-    throw new Error(
-      `no observation selected: ${intervals.map((_, i) => label(i)).join(', ')} holds none of the ${obsIds.length} runs selected before it (${obsIds.slice(0, 10).join(', ')}${obsIds.length > 10 ? ', ...' : ''})`,
-    );
-  return out;
-}

@@ -83,7 +83,13 @@ async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> 
 }
 
 export async function buildCommand(targets: string[], opts: BuildCliOptions): Promise<number> {
-  const opened = await openFromCli(targets, opts);
+  const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : Math.max(1, cpus().length);
+  const runsHere = !opts.dryRun && !opts.detach;
+  const opened = await openFromCli(
+    targets,
+    opts,
+    runsHere ? { jobs, ...(opts.executor ? { executor: opts.executor } : {}) } : undefined,
+  );
   if (!opened.ok) return opened.code;
   const { session } = opened;
   if (opts.executor)
@@ -108,7 +114,6 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     await snapshot(opened, plan, opened.info.eventful || session.notes.length > 0);
     return EXIT_OK;
   }
-  const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : Math.max(1, cpus().length);
   const output = new BuildOutput(outputMode(opts.json), jobs);
   const abort = new AbortController();
   const remote = opened.remote;

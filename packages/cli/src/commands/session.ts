@@ -50,8 +50,12 @@ export type OpenedSession =
     }
   | { ok: false; code: number };
 
-export async function openFromCli(targets: string[], opts: SessionCliOptions): Promise<OpenedSession> {
-  const loaded = await loadForSession(opts, targets);
+export async function openFromCli(
+  targets: string[],
+  opts: SessionCliOptions,
+  warm?: Parameters<typeof loadForSession>[2],
+): Promise<OpenedSession> {
+  const loaded = await loadForSession(opts, targets, warm);
   if (!loaded.ok) {
     process.stderr.write(`${loaded.message}\n`);
     return { ok: false, code: loaded.code };

@@ -93,7 +93,9 @@ function sameStamp(a: DepStamp, b: DepStamp): boolean {
 
 export type CacheLookup =
   | { hit: PipelineCacheEntry }
-  | { miss: 'absent' | 'stale' }
+  | { miss: 'absent' }
+  /** `previous`: the entry found (for speculation only, e.g. which step modules a build is likely to run). */
+  | { miss: 'stale'; previous?: PipelineCacheEntry }
   | { miss: 'corrupt'; note: string };
 
 /** Read the entry and check it against `inputs`, the environment and every dependency's stamp. */
@@ -118,9 +120,11 @@ export function readPipelineCache(file: string, inputs: string, env: NodeJS.Proc
   ) {
     return { miss: 'corrupt', note: `${file}: not a pipeline cache; discarded and rebuilt` };
   }
-  if (entry.version !== PIPELINE_CACHE_VERSION || entry.inputs !== inputs) return { miss: 'stale' };
-  for (const [name, value] of entry.env) if ((env[name] ?? null) !== value) return { miss: 'stale' };
-  for (const dep of entry.deps) if (!sameStamp(dep, stampDep(dep[0], dep[1]))) return { miss: 'stale' };
+  if (entry.version !== PIPELINE_CACHE_VERSION) return { miss: 'stale' };
+  const stale = { miss: 'stale', previous: entry } as const;
+  if (entry.inputs !== inputs) return stale;
+  for (const [name, value] of entry.env) if ((env[name] ?? null) !== value) return stale;
+  for (const dep of entry.deps) if (!sameStamp(dep, stampDep(dep[0], dep[1]))) return stale;
   return { hit: entry };
 }
 

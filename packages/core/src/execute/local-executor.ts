@@ -9,8 +9,28 @@ import type { ExecRequest, Executor } from './executor.js';
 import type { StepPayload } from './step-worker.js';
 import { StepWorkerPool } from './worker-pool.js';
 
+/** A pool started by warmLocalPool before the build's executor exists (taken by the next createLocalExecutor). */
+let early: { pool: StepWorkerPool; threads: number } | undefined;
+
+/**
+ * Start the local pool and import `modules` in it now, before the pipeline is even loaded: the command line
+ * calls this with the step modules a build will likely run (its requested targets', as the last load of the
+ * pipeline had them), so a worker boots and imports them on another core while this thread loads and plans.
+ * A guess costs an idle thread that is closed with the build; the executor adopts the pool when its size matches.
+ */
+export function warmLocalPool(modules: string[], threads: number): void {
+  if (early || modules.length === 0) return;
+  early = { pool: new StepWorkerPool(Math.max(1, threads)), threads };
+  for (const m of modules) early.pool.warm(m);
+}
+
 export function createLocalExecutor(options: { threads: number }): Executor {
   let pool: StepWorkerPool | undefined;
+  if (early) {
+    if (early.threads === options.threads) pool = early.pool;
+    else void early.pool.destroy();
+    early = undefined;
+  }
   const getPool = () => {
     pool ??= new StepWorkerPool(Math.max(1, options.threads));
     return pool;

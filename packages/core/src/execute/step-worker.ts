@@ -23,14 +23,18 @@ export interface StepPayload {
 /** Step modules this worker has imported, by path. */
 const modules = new Map<string, Promise<{ default?: StepDefinition }>>();
 
-/** Import a step module once per thread (warming a thread ahead of its tasks, or at its first task). */
+/** Import a step module, and what its `warm` loads, once per thread (ahead of its tasks, or at its first task). */
 export function importStep(module: string): Promise<{ default?: StepDefinition }> {
   let loading = modules.get(module);
-  if (!loading)
-    modules.set(
-      module,
-      (loading = import(pathToFileURL(module).href) as Promise<{ default?: StepDefinition }>),
+  if (!loading) {
+    loading = (import(pathToFileURL(module).href) as Promise<{ default?: StepDefinition }>).then(
+      async (mod) => {
+        await mod.default?.warm?.();
+        return mod;
+      },
     );
+    modules.set(module, loading);
+  }
   return loading;
 }
 

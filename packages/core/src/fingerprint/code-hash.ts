@@ -11,7 +11,7 @@
  * through their own identity (source hash, compiler, backend), everything else through the step's
  * `version`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from './canonical.js';
 
@@ -54,8 +54,31 @@ export interface CodeHash {
   files: string[];
 }
 
+/** A file's stat identity (size, inode, mtime and ctime in ns); '' when it is gone. */
+function statStamp(file: string): string {
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return st ? `${st.size}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}` : '';
+}
+
+/**
+ * Code hashes computed in this process, with the stamps of the files they read. One command asks for a
+ * step's hash several times (its identity, the pipeline cache's dependencies, the no-op snapshot): each
+ * later ask costs one stat per file instead of reading and hashing them again, and any change to a file
+ * (which moves its ctime) recomputes the hash.
+ */
+const memo = new Map<string, { stamps: Array<[string, string]>; value: CodeHash }>();
+
 /** Hash a step module and its transitive relative imports. Missing imports are skipped (the runtime will complain). */
 export function codeHash(modulePath: string): CodeHash {
+  const known = memo.get(modulePath);
+  if (known?.stamps.every(([file, stamp]) => statStamp(file) === stamp)) return known.value;
+  const stamps: Array<[string, string]> = [];
+  const value = computeCodeHash(modulePath, stamps);
+  memo.set(modulePath, { stamps, value });
+  return value;
+}
+
+function computeCodeHash(modulePath: string, stamps: Array<[string, string]>): CodeHash {
   const entry = sourceOf(modulePath);
   const seen = new Map<string, string>();
   const queue = [entry];
@@ -64,6 +87,7 @@ export function codeHash(modulePath: string): CodeHash {
     if (seen.has(file)) continue;
     let text: string;
     try {
+      stamps.push([file, statStamp(file)]);
       text = readFileSync(file, 'utf8');
     } catch {
       continue;

@@ -49,5 +49,11 @@ export interface StepDefinition<P = Record<string, unknown>> {
   validateParams?(params: unknown): { ok: true; value: P } | { ok: false; issues: ParamIssue[] };
   /** Kernels this step calls; their source hash, compiler and backend enter the task key. */
   kernels?: string[];
+  /**
+   * Load what `run` needs, ahead of the first task (a worker thread calls it when warmed). A step whose
+   * module imports its heavy parts lazily, inside `run`, keeps the planner's import of it cheap (the planner
+   * imports every step module, for its name, version, kernels and `validateParams`).
+   */
+  warm?(): Promise<unknown>;
   run(ctx: StepContext<P>): Promise<StepResult | undefined> | StepResult | undefined;
 }

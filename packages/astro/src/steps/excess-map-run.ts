@@ -1,0 +1,109 @@
+/** What step `astro.excess_map` (excess-map.ts) runs: the estimator, the products and the summary. */
+import { writeFileSync } from 'node:fs';
+import type { StepContext, StepResult } from '@pipe/core';
+import { loadKernels } from '@pipe/kernels';
+import { excessMap, type OptionalQuantity, summarizeExcessMap } from '../estimators/index.js';
+import { isEnergyAxisFailure, logEnergyAxis } from '../geom/index.js';
+import { edispKernelAtMapCentre, isDatasetReadFailure, readDataset } from '../makers/index.js';
+import { pixelToSky } from '../wcs/index.js';
+import { type Params, selectionOptional } from './excess-map.js';
+import { writeProductMaps } from './products.js';
+
+export async function run(ctx: StepContext<Params>): Promise<StepResult> {
+  const stackedFile = ctx.inputs['stacked']?.[0];
+  if (!stackedFile) throw new Error("input 'stacked' (the stacked dataset) is missing");
+  const ds = readDataset(stackedFile);
+  if (isDatasetReadFailure(ds)) throw new Error(ds.message);
+  const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
+  const cfg = ctx.params.excess_map;
+  const params = cfg.parameters as { selection_optional?: unknown; n_sigma?: number; n_sigma_ul?: number };
+  const optional = selectionOptional(params.selection_optional) as OptionalQuantity[];
+  let energyEdges: Float64Array | undefined;
+  const ee = cfg.energy_edges;
+  if (ee.min !== null && ee.max !== null && ee.nbins !== null) {
+    const axis = logEnergyAxis('reco', ee.min, ee.max, ee.nbins);
+    if (isEnergyAxisFailure(axis)) throw new Error(`excess_map.energy_edges: ${axis.message}`);
+    energyEdges = axis.edges;
+  }
+  const edisp = edispKernelAtMapCentre(ds, kernels);
+  const result = excessMap(
+    {
+      counts: ds.counts,
+      background: ds.background,
+      maskSafe: ds.maskSafe,
+      nx: ds.geom.nx,
+      ny: ds.geom.ny,
+      nEnergy: ds.counts.length / (ds.geom.nx * ds.geom.ny),
+      energyEdgesReco: ds.energy.edges,
+      binsizeDeg: (Math.abs(ds.geom.wcs.cdelt[0]) + Math.abs(ds.geom.wcs.cdelt[1])) / 2,
+      correlationRadiusDeg: cfg.correlation_radius,
+      ...(edisp
+        ? { exposure: ds.exposure, energyEdgesTrue: ds.energyTrue.edges, edispKernel: edisp.matrix }
+        : {}),
+      ...(params.n_sigma !== undefined ? { nSigma: params.n_sigma } : {}),
+      ...(params.n_sigma_ul !== undefined ? { nSigmaUl: params.n_sigma_ul } : {}),
+      ...(optional.length > 0 ? { selectionOptional: optional } : {}),
+      ...(energyEdges ? { energyEdges } : {}),
+    },
+    kernels,
+  );
+  if (!result.ok) throw new Error(`excess map: ${result.message}`);
+  const maps = result.value;
+  const toSky = (x: number, y: number) => {
+    const [lon, lat] = pixelToSky(ds.geom.wcs, x, y);
+    return { lon, lat };
+  };
+  const summary = summarizeExcessMap(maps, { pixelToSky: toSky });
+  await writeProductMaps(ctx.outputs, ds, maps, toSky);
+  const report = {
+    observations: ds.runs.map((r) => r.obsId),
+    livetime_s: ds.livetime,
+    ontime_s: ds.ontime,
+    per_observation: ds.runs.map((r) => ({
+      obs_id: r.obsId,
+      livetime_s: r.livetime,
+      counts_in_map: r.countsInMap,
+      fov_bkg_norm: r.fovNorm,
+      ...(r.fovInvalid ? { fov_invalid: r.fovInvalid } : {}),
+    })),
+    energy_range_tev: [summary.eMin, summary.eMax],
+    correlation_radius_deg: cfg.correlation_radius,
+    total_counts: summary.totalCounts,
+    total_background: summary.totalBackground,
+    total_excess: summary.totalExcess,
+    total_sqrt_ts: summary.totalSqrtTs,
+    peak: summary.peak
+      ? {
+          x: summary.peak.x,
+          y: summary.peak.y,
+          ra: summary.peak.sky?.lon,
+          dec: summary.peak.sky?.lat,
+          frame: ds.geom.wcs.frame,
+          sqrt_ts: summary.peak.sqrtTs,
+          ts: summary.peak.ts,
+          n_on: summary.peak.nOn,
+          mu_b: summary.peak.muB,
+          excess: summary.peak.excess,
+          norm: summary.peak.norm,
+          flux: summary.peak.flux,
+        }
+      : null,
+    kernel_backend: ctx.kernelBackend,
+    edisp_irf_pixel: edisp?.pixel ?? null,
+  };
+  if (ctx.outputs['summary']) writeFileSync(ctx.outputs['summary'], `${JSON.stringify(report, null, 2)}\n`);
+  const peak = summary.peak;
+  ctx.log.info(
+    `${ds.runs.length} runs, livetime ${(ds.livetime / 3600).toFixed(2)} h, counts ${summary.totalCounts}, excess ${summary.totalExcess.toFixed(1)}` +
+      (peak
+        ? `; peak sqrt(TS) ${peak.sqrtTs.toFixed(2)} at (${peak.sky?.lon.toFixed(4)}, ${peak.sky?.lat.toFixed(4)})`
+        : ''),
+  );
+  return {
+    metadata: {
+      peakSqrtTs: peak?.sqrtTs ?? null,
+      totalCounts: summary.totalCounts,
+      totalExcess: summary.totalExcess,
+    },
+  };
+}
