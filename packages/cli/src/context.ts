@@ -140,6 +140,7 @@ export async function loadForSession(
   });
   const lookup = lean.readPipelineCache(cacheFile, inputs, process.env);
   const known = 'hit' in lookup ? lookup.hit : 'previous' in lookup ? lookup.previous : undefined;
+  lean.seedCodeHashes(known?.codeHashes);
   if (warm && known) lean.warmLocalPool(localStepModules(known.pipeline, targets, warm.executor), warm.jobs);
   const notes = 'note' in lookup ? [lookup.note] : [];
   let registry: StepRegistry | undefined;

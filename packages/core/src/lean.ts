@@ -30,6 +30,7 @@ export {
 } from './builds/session.js';
 export type { Executor } from './execute/executor.js';
 export { warmLocalPool } from './execute/local-executor.js';
+export { seedCodeHashes } from './fingerprint/code-hash.js';
 export type { StepIdentity } from './fingerprint/record.js';
 export type { StepDefinition } from './model/step.js';
 export type * from './model/types.js';

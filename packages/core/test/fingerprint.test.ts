@@ -1,11 +1,11 @@
 /** The fingerprint: canonical encoding, key stability, the fast record encoder, and step code hashes. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/fingerprint/canonical.js';
-import { codeHash, sourceOf } from '../src/fingerprint/code-hash.js';
+import { codeHash, knownCodeHashes, seedCodeHashes, sourceOf } from '../src/fingerprint/code-hash.js';
 import { encodeRecord, keyOf, makeRecord } from '../src/fingerprint/record.js';
 
 const json = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('-0'));
@@ -113,6 +113,26 @@ describe('code hash', () => {
     expect(codeHash(mod).hash).toBe(h.hash);
     writeFileSync(path.join(root, 'src/lib/helper.ts'), 'export const helper = 2;\n');
     expect(codeHash(mod).hash).not.toBe(h.hash);
+  });
+
+  it('remembers a hash (also from an earlier run) only while its files keep their stamps', () => {
+    const root = pkg();
+    const mod = path.join(root, 'dist/steps/s.js');
+    const old = new Date(Date.now() - 60_000);
+    for (const f of ['src/steps/s.ts', 'src/lib/helper.ts']) utimesSync(path.join(root, f), old, old);
+    const first = codeHash(mod);
+    const [known] = knownCodeHashes([mod]);
+    expect(known?.[2]).toEqual(first);
+    // An earlier run's value is trusted while the stamps hold (here a planted one, to see it is used)...
+    seedCodeHashes([[mod, known![1], { hash: 'from-the-pipeline-cache', files: first.files }]]);
+    expect(codeHash(mod).hash).toBe('from-the-pipeline-cache');
+    // ...and recomputed once a file changes, even to the same size.
+    writeFileSync(path.join(root, 'src/lib/helper.ts'), 'export const helper = 3;\n');
+    const after = codeHash(mod).hash;
+    expect(after).not.toBe('from-the-pipeline-cache');
+    expect(after).not.toBe(first.hash);
+    // A file modified just now (within a clock tick) is not remembered: the next ask hashes again.
+    expect(knownCodeHashes([mod])).toEqual([]);
   });
 
   it('hashes plain JS when the package ships no src', () => {

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { canonicalJson, sha256Hex } from '../fingerprint/canonical.js';
-import { codeHash } from '../fingerprint/code-hash.js';
+import { codeHash, type KnownCodeHash, knownCodeHashes } from '../fingerprint/code-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import { splitGlob } from '../graph/items.js';
 import type { Pipeline, TaskGraph } from '../model/types.js';
@@ -69,6 +69,8 @@ export interface PipelineCacheEntry {
   /** Rendered loader warnings, replayed on a hit. */
   warnings: string;
   graphs: CachedGraph[];
+  /** Code hashes of the step modules, with their files' stamps (seed for the next run; see code-hash.ts). */
+  codeHashes?: KnownCodeHash[];
 }
 
 /** The cache file of the workspace whose root pipeline file is `pipelineFile`. */
@@ -218,6 +220,9 @@ export async function writePipelineCache(save: SavePipelineCache): Promise<void>
     pipeline: save.pipeline,
     warnings: save.warnings,
     graphs,
+    codeHashes: knownCodeHashes(
+      [...save.pipeline.targets.values()].flatMap((t) => (t.stepModule ? [t.stepModule] : [])),
+    ),
   };
   await writeFileAtomic(save.file, toJson(entry) ?? serialize(entry));
 }

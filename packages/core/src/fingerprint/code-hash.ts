@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { sha256Hex } from './canonical.js';
 
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
@@ -68,13 +69,41 @@ function statStamp(file: string): string {
  */
 const memo = new Map<string, { stamps: Array<[string, string]>; value: CodeHash }>();
 
+/** A memoised code hash with the stamps it was computed under (kept in the pipeline cache across runs). */
+export type KnownCodeHash = [modulePath: string, stamps: Array<[string, string]>, value: CodeHash];
+
+/** The memo's entries for `modules` (those computed in this process). */
+export function knownCodeHashes(modules: Iterable<string>): KnownCodeHash[] {
+  const out: KnownCodeHash[] = [];
+  for (const m of new Set(modules)) {
+    const known = memo.get(m);
+    if (known) out.push([m, known.stamps, known.value]);
+  }
+  return out;
+}
+
+/**
+ * Seed the memo with hashes an earlier run computed. They are trusted only as far as the stamps go: each is
+ * checked with a stat per file when asked for, like the ones computed here. (The pipeline cache that keeps
+ * them is written only when none of these files was modified within the racy window of its load.)
+ */
+export function seedCodeHashes(list: readonly KnownCodeHash[] | undefined): void {
+  for (const [m, stamps, value] of list ?? []) memo.set(m, { stamps, value });
+}
+
 /** Hash a step module and its transitive relative imports. Missing imports are skipped (the runtime will complain). */
 export function codeHash(modulePath: string): CodeHash {
   const known = memo.get(modulePath);
   if (known?.stamps.every(([file, stamp]) => statStamp(file) === stamp)) return known.value;
+  const started = Date.now();
   const stamps: Array<[string, string]> = [];
   const value = computeCodeHash(modulePath, stamps);
-  memo.set(modulePath, { stamps, value });
+  // Racily clean (design.md): a file modified within a clock tick of now could change again unseen by its
+  // stamp, so such a hash is not remembered.
+  const limitNs = BigInt(started - RACY_GRANULARITY_MS) * 1_000_000n;
+  if (stamps.every(([, stamp]) => stamp !== '' && BigInt(stamp.split(':')[2]!) < limitNs))
+    memo.set(modulePath, { stamps, value });
+  else memo.delete(modulePath);
   return value;
 }
 
