@@ -11,6 +11,7 @@ import type { Executor } from '../execute/executor.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../fingerprint/steps.js';
+import { dependencyOrder, targetEdges } from '../graph/edges.js';
 import { expandGraph } from '../graph/expand.js';
 import type { StepDefinition } from '../model/step.js';
 import type { Diagnostic, Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
@@ -187,6 +188,20 @@ function clearStaleTemps(tmpDir: string, currentBuild: string): void {
     if (name !== currentBuild) rmSync(path.join(tmpDir, name), { recursive: true, force: true });
 }
 
+/** The requested targets' closure that depends on `target` (transitively), in dependency order. */
+function downstreamOf(pipeline: Pipeline, requested: readonly string[], target: string): string[] {
+  const reached = new Set([target]);
+  const out: string[] = [];
+  for (const name of dependencyOrder(pipeline.targets, requested).order) {
+    if (reached.has(name)) continue;
+    if (targetEdges(pipeline.targets.get(name)!).some((e) => reached.has(e.to))) {
+      reached.add(name);
+      out.push(name);
+    }
+  }
+  return out;
+}
+
 /** Whether a plan has nothing to do and nothing to record (every task up to date as recorded). */
 function isNoOp(plan: Plan, session: Session): boolean {
   if (plan.pending.length > 0 || session.memo.dirty) return false;
@@ -209,19 +224,29 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     const { createLocalExecutor } = await import('../execute/local-executor.js');
     ownExecutors.push((executors.local = createLocalExecutor({ threads: options.jobs })));
   }
-  const warmTarget = (name: string) => {
+  const warmTarget = (name: string, downstream = false) => {
     const target = session.pipeline.targets.get(name);
     if (
       target?.stepModule &&
       !target.command &&
       (target.executor ?? session.pipeline.defaults.executor) !== 'slurm'
     ) {
-      executors.local!.warm?.({ kind: 'step', module: target.stepModule });
+      // A fan-out over an upstream target's items will come as many tasks at once.
+      const fanOut = downstream && target.foreach?.kind === 'items';
+      executors.local!.warm?.({ kind: 'step', module: target.stepModule }, fanOut);
     }
   };
-  // The first step task that must run warms the pool while the rest is planned (its worker boots meanwhile).
+  // The first step task that must run warms the pool while the rest is planned (its worker boots meanwhile),
+  // and so do the targets downstream of it, which will likely run after it: their modules load on the
+  // workers while this one runs, not when their tasks (often a fan-out, known only then) arrive.
+  const warmed = new Set<string>();
   const warm = (planned: PlannedTask) => {
-    if (planned.decision.action === 'run') warmTarget(planned.task.target);
+    const target = planned.task.target;
+    if (planned.decision.action !== 'run' || warmed.has(target)) return;
+    warmed.add(target);
+    warmTarget(target);
+    for (const name of downstreamOf(session.pipeline, session.options.targets, target))
+      warmTarget(name, true);
   };
   // Sooner still: with a valid hint, the first task whose files changed is likely to run (a worker boots
   // in ~50 ms, about as long as planning 10,000 tasks takes).

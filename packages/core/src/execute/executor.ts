@@ -73,8 +73,9 @@ export interface Executor {
   /**
    * A hint that `work` will be submitted soon (called while the rest of the build is still being planned):
    * an executor may start what it needs meanwhile (the local pool boots a worker and imports the step).
+   * `fanOut`: many tasks of this work will come at once (a foreach), so more than one worker is worth booting.
    */
-  warm?(work: TaskWork): void;
+  warm?(work: TaskWork, fanOut?: boolean): void;
 }
 
 /** One line for a failure. */

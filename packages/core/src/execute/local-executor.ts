@@ -81,9 +81,11 @@ export function createLocalExecutor(options: { threads: number }): Executor {
   }
   return {
     name: 'local',
-    warm(work) {
+    warm(work, fanOut) {
       // Boots the threads and imports the step in each; a failure shows again when the step really runs.
-      if (work.kind === 'step') getPool().warm(work.module);
+      if (work.kind !== 'step') return;
+      getPool().warm(work.module);
+      if (fanOut) getPool().prestart(options.threads);
     },
     async submit(batch, onEvent, signal) {
       await Promise.all(batch.map((req) => runOne(req, onEvent, signal)));
