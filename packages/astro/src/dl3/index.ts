@@ -21,3 +21,4 @@ export {
 } from './select.js';
 export { angularSeparation, galacticToIcrs, icrsToGalactic, type SkyFrame, toIcrs } from './sky.js';
 export { DataStore, type DataStoreFiles, type OpenDataStoreOptions, openDataStore } from './store.js';
+export { clipGti, metOf, rowsInTime, type TimeRange, takeRows } from './time.js';

@@ -16,6 +16,7 @@ import { type IrfTable, readIrfHdu } from '../irf/read.js';
 import { requireUnitFactor } from '../irf/units.js';
 import type { HduIndexRow, ObsValue } from './index-tables.js';
 import type { ResolvedPath } from './paths.js';
+import { clipGti, metOf, rowsInTime, type TimeRange, takeRows } from './time.js';
 
 /** Where one HDU of a run is. */
 export interface HduLocation extends ResolvedPath {
@@ -34,8 +35,10 @@ export interface EventList {
   ra: Float64Array;
   dec: Float64Array;
   energy: Float64Array;
-  /** All columns (e.g. DETX, MULTIP where present). */
+  /** All columns (e.g. DETX, MULTIP where present), every row of the file. */
   table: BinTable;
+  /** When the run is cut to a time range: the rows of `table` the list holds (time, ra, … are those rows). */
+  selected?: Uint32Array;
   header: FitsHeader;
 }
 
@@ -58,6 +61,11 @@ export class Observation {
     readonly locations: ReadonlyMap<string, HduLocation>,
     /** The run's row of the obs index (empty when the index lacks the run). */
     readonly obsIndexRow: Readonly<Record<string, ObsValue>>,
+    /**
+     * The interval the run is cut to (gammapy's Observation.select_time): events() keeps start ≤ TIME < stop,
+     * gti() the intervals clipped to it, so the ontime and livetime shrink. Absent: the whole run.
+     */
+    readonly timeRange?: TimeRange,
   ) {}
 
   /** HDU types this run has. */
@@ -126,25 +134,51 @@ export class Observation {
       { ...hdu.location, column: 'ENERGY' },
     );
     const energyTeV = factor === 1 ? energy : energy.map((e) => e * factor);
-    return {
+    const time = t.float64('TIME');
+    const list: EventList = {
       obsId: this.obsId,
       file: hdu.file,
       rows: t.rows,
-      time: t.float64('TIME'),
+      time,
       ra: t.float64('RA'),
       dec: t.float64('DEC'),
       energy: energyTeV,
       table: t,
       header: hdu.header,
     };
+    if (!this.timeRange) return list;
+    const where = { ...hdu.location, column: 'TIME' };
+    const rows = rowsInTime(
+      time,
+      metOf(this.timeRange.start, hdu.header, where),
+      metOf(this.timeRange.stop, hdu.header, where),
+    );
+    return {
+      ...list,
+      rows: rows.length,
+      time: takeRows(time, rows),
+      ra: takeRows(list.ra, rows),
+      dec: takeRows(list.dec, rows),
+      energy: takeRows(energyTeV, rows),
+      selected: rows,
+    };
   }
 
-  /** The good time intervals and the ontime. */
+  /** The good time intervals (clipped to the time range, if any) and the ontime. */
   async gti(): Promise<Gti> {
     const hdu = await this.hdu('gti');
     const t = hdu.table();
-    const start = toFloat64(t.numeric('START'));
-    const stop = toFloat64(t.numeric('STOP'));
+    let start = toFloat64(t.numeric('START'));
+    let stop = toFloat64(t.numeric('STOP'));
+    if (this.timeRange) {
+      const where = hdu.location;
+      ({ start, stop } = clipGti(
+        start,
+        stop,
+        metOf(this.timeRange.start, hdu.header, where),
+        metOf(this.timeRange.stop, hdu.header, where),
+      ));
+    }
     let ontime = 0;
     for (let i = 0; i < start.length; i++) ontime += (stop[i] as number) - (start[i] as number);
     return { start, stop, ontime, header: hdu.header };

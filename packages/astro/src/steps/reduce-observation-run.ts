@@ -17,7 +17,7 @@ import {
 } from '../makers/index.js';
 import { convertFrame } from '../wcs/index.js';
 import type { Params } from './reduce-observation.js';
-import { observationOfItem } from './run-item.js';
+import { observationOfItem, type RunItemData } from './run-item.js';
 import { STEP_OUTPUT } from './step-output.js';
 
 export async function run(ctx: StepContext<Params>): Promise<StepResult> {
@@ -42,8 +42,9 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   for (const w of result.warnings) ctx.log.warn(w.message);
   writeDataset(ctx.outputs['dataset']!, result.dataset, STEP_OUTPUT);
   const run = result.dataset.runs[0]!;
+  const cut = (ctx.item.data as RunItemData).timeRange ? ' (cut to observations.obs_time)' : '';
   ctx.log.info(
-    `OBS_ID ${run.obsId}: ${run.countsInMap} counts, livetime ${run.livetime.toFixed(1)} s, FoV norm ${run.fovNorm.toFixed(4)}`,
+    `OBS_ID ${run.obsId}${cut}: ${run.countsInMap} counts, livetime ${run.livetime.toFixed(1)} s, FoV norm ${run.fovNorm.toFixed(4)}`,
   );
   return {
     metadata: { obsId: run.obsId, counts: run.countsInMap, livetime: run.livetime, fovNorm: run.fovNorm },

@@ -3,7 +3,7 @@
  * by index into the files, never by path, so a task's key does not depend on where the data store lives.
  */
 import type { TaskItem } from '@pipe/core';
-import { type HduLocation, Observation, type ObsValue } from '../dl3/index.js';
+import { type HduLocation, Observation, type ObsValue, type TimeRange } from '../dl3/index.js';
 
 export interface RunItemData {
   obsId: number;
@@ -11,11 +11,18 @@ export interface RunItemData {
   hdus: Record<string, { file: number; hduName: string; hduClass: string }>;
   /** The run's obs-index row (JSON values: bigints as numbers). */
   obsIndexRow: Record<string, number | string | boolean | null>;
+  /**
+   * The observations.obs_time interval (MJD TT) the run is cut to, as gammapy's Observation.select_time cuts it
+   * (events and GTI); absent for a run the interval holds whole, so such a run's item (and task key) is the same
+   * with or without obs_time.
+   */
+  timeRange?: TimeRange;
 }
 
 export function runItemData(
   obs: Observation,
   hduTypes: readonly string[],
+  timeRange?: TimeRange,
 ): { files: string[]; data: RunItemData } {
   const files = obs.filePaths(hduTypes);
   const hdus: RunItemData['hdus'] = {};
@@ -29,7 +36,9 @@ export function runItemData(
     const value = typeof v === 'bigint' ? Number(v) : (v as Exclude<ObsValue, bigint>);
     obsIndexRow[k] = typeof value === 'number' && !Number.isFinite(value) ? null : value;
   }
-  return { files, data: { obsId: obs.obsId, hdus, obsIndexRow } };
+  const data: RunItemData = { obsId: obs.obsId, hdus, obsIndexRow };
+  if (timeRange) data.timeRange = { start: timeRange.start, stop: timeRange.stop };
+  return { files, data };
 }
 
 /** The Observation of an item made by {@link runItemData}, reading the files the engine handed to the task. */
@@ -52,5 +61,5 @@ export function observationOfItem(item: TaskItem): Observation {
       hduName: h.hduName,
     });
   }
-  return new Observation(data.obsId, locations, data.obsIndexRow);
+  return new Observation(data.obsId, locations, data.obsIndexRow, data.timeRange);
 }

@@ -3,7 +3,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StepContext, StepResult, TaskItem } from '@pipe/core';
 import { mjdTtToIsoUtc, timeIntervals } from '../config/index.js';
-import { type DataStore, type ObsSelection, openDataStore, parseObsList, runTimeSpan } from '../dl3/index.js';
+import {
+  type DataStore,
+  type ObsSelection,
+  openDataStore,
+  parseObsList,
+  runTimeSpan,
+  type TimeRange,
+} from '../dl3/index.js';
 import { type RunItemData, runItemData } from './run-item.js';
 import type { Params } from './select-observations.js';
 
@@ -85,7 +92,11 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     );
   if (picked.obsIds.length === 0) throw new Error(emptySelection(store, criteria, required, obsIndex));
   const intervals = timeIntervals(o.obs_time);
-  const obsIds = intervals.length > 0 ? selectByTime(store, picked.obsIds, intervals) : picked.obsIds;
+  const selected: Selected[] =
+    intervals.length > 0
+      ? selectByTime(store, picked.obsIds, intervals)
+      : picked.obsIds.map((obsId) => ({ obsId }));
+  const obsIds = [...new Set(selected.map((r) => r.obsId))];
   const items: TaskItem[] = [];
   const runs: Array<RunItemData & { files: string[] }> = [];
   // A run whose file is missing is an error naming the index and the paths tried (gammapy fails there too),
@@ -114,14 +125,23 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       `the data store ${hduIndex} names files that do not exist:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}`,
     );
   }
-  for (const id of obsIds) {
-    const { files, data } = runItemData(runsById.get(id)!, hduTypes(id));
-    items.push({ id: String(id), files, data });
+  const pieces = new Map<number, number>();
+  for (const { obsId: id, timeRange } of selected) {
+    const { files, data } = runItemData(runsById.get(id)!, hduTypes(id), timeRange);
+    // A run two disjoint intervals cut is two items (gammapy's list holds it twice): the later ones `<id>-<k>`.
+    const k = (pieces.get(id) ?? 0) + 1;
+    pieces.set(id, k);
+    items.push({ id: k === 1 ? String(id) : `${id}-${k}`, files, data });
     runs.push({ ...data, files: files.map((f) => path.basename(f)) });
+    if (timeRange)
+      ctx.log.info(
+        `OBS_ID ${id} cut to ${mjdTtToIsoUtc(timeRange.start)} to ${mjdTtToIsoUtc(timeRange.stop)} UTC (observations.obs_time)`,
+      );
   }
   writeFileSync(ctx.outputs['observations']!, `${JSON.stringify({ count: runs.length, runs }, null, 2)}\n`);
-  ctx.log.info(`selected ${obsIds.length} observations: ${obsIds.join(', ')}`);
-  return { items, metadata: { observations: obsIds.length } };
+  const list = selected.map((r) => String(r.obsId) + (r.timeRange ? ' (cut)' : ''));
+  ctx.log.info(`selected ${selected.length} observations: ${list.join(', ')}`);
+  return { items, metadata: { observations: selected.length } };
 }
 
 /** Which criterion left no run: each one applied in turn, the first that empties the selection is named. */
@@ -145,35 +165,48 @@ function emptySelection(
   return `no observation selected: every run of ${obsIndex} that matches lacks one of the required HDUs (${required.join(', ')}; see the warnings above, or change observations.required_irf)`;
 }
 
+/** A run of the selection, and the obs_time interval it is cut to when the interval does not hold it whole. */
+interface Selected {
+  obsId: number;
+  timeRange?: TimeRange;
+}
+
+/**
+ * A run is cut when an interval bound lies inside its span or within this many seconds of it. pipe decides from
+ * the obs index (TSTART/TSTOP, equal to the single GTI row of every H.E.S.S. DR1 run) without reading events, but
+ * a run's events can lie past its GTI (DR1: up to 0.93 s after STOP, none before START) and gammapy's cut drops
+ * those too; a run whose span is more than this inside the interval is kept whole (its item and key unchanged).
+ */
+const CUT_MARGIN_S = 10;
+
 /**
  * gammapy's Observations.select_time: for each interval in turn, the runs that overlap it (tstart < stop and
- * tstop > start), in selection order — a run may come twice. gammapy cuts a run that only partly overlaps to the
- * interval (events and GTI); pipe's per-run reduction does not cut runs yet, so rather than a silently different
- * result such a run is an error naming it, and so is a run two intervals both hold.
+ * tstop > start), in selection order, each cut to the interval (Observation.select_time: events and GTI) — a run
+ * two intervals overlap comes twice, once per interval. A run the interval holds whole (with CUT_MARGIN_S to
+ * spare) is not cut: the cut would change nothing. Two intervals that overlap each other within one run would
+ * stack that part twice (gammapy does): an error naming the run instead.
  */
-function selectByTime(store: DataStore, obsIds: number[], intervals: Array<[number, number]>): number[] {
+function selectByTime(store: DataStore, obsIds: number[], intervals: Array<[number, number]>): Selected[] {
   const iso = mjdTtToIsoUtc;
   const label = (i: number) =>
     `observations.obs_time${intervals.length > 1 ? ` interval ${i}` : ''} (${iso(intervals[i]![0])} to ${iso(intervals[i]![1])} UTC)`;
-  const out: number[] = [];
-  const partial: string[] = [];
+  const margin = CUT_MARGIN_S / 86400;
+  const out: Selected[] = [];
+  const holding = new Map<number, number[]>();
   intervals.forEach(([start, stop], i) => {
     for (const id of obsIds) {
       const span = runTimeSpan(store.obsIndex, id);
       if (!(span.start < stop && span.stop > start)) continue;
-      if (span.start < start || span.stop > stop)
-        partial.push(`run ${id} (${iso(span.start)} to ${iso(span.stop)} UTC) by ${label(i)}`);
-      else if (out.includes(id))
+      const twice = (holding.get(id) ?? []).find((j) => intervals[j]![0] < stop && intervals[j]![1] > start);
+      if (twice !== undefined)
         throw new Error(
-          `${label(i)} holds run ${id} again: gammapy would reduce and stack it twice; make the intervals disjoint`,
+          `${label(i)} holds run ${id} (${iso(span.start)} to ${iso(span.stop)} UTC) again, overlapping ${label(twice)}: gammapy would reduce and stack that part of the run twice; make the intervals disjoint`,
         );
-      else out.push(id);
+      holding.set(id, [...(holding.get(id) ?? []), i]);
+      const whole = start <= span.start - margin && stop >= span.stop + margin;
+      out.push(whole ? { obsId: id } : { obsId: id, timeRange: { start, stop } });
     }
   });
-  if (partial.length > 0)
-    throw new Error(
-      `observations.obs_time cuts through ${partial.join(', ')}: gammapy would keep only the part inside the range, which pipe does not do yet; move start/stop outside these runs`,
-    );
   if (out.length === 0)
     throw new Error(
       `no observation selected: ${intervals.map((_, i) => label(i)).join(', ')} holds none of the ${obsIds.length} runs selected before it (${obsIds.slice(0, 10).join(', ')}${obsIds.length > 10 ? ', ...' : ''})`,
