@@ -15,7 +15,12 @@ export interface ParamIssue {
 
 type Node =
   | { t: 'obj'; fields: Record<string, Node> }
-  | { t: 'enum'; values: string[]; dflt?: string }
+  | {
+      t: 'enum';
+      values: string[];
+      dflt?: string /** Instead of the closest value as a hint. */;
+      hint?: string;
+    }
   | { t: 'list'; of: Node; dflt: unknown[] }
   | { t: 'angle'; dflt?: string }
   | { t: 'energy'; dflt?: string }
@@ -62,7 +67,8 @@ const SCHEMA: Node = obj({
     required_irf: { t: 'list', of: { t: 'enum', values: requiredHdus }, dflt: irfs },
   }),
   datasets: obj({
-    type: { t: 'enum', values: ['1d', '3d'], dflt: '1d' },
+    // gammapy takes 1d too, but pipe reduces 3D datasets only: never suggest '1d' for a typo.
+    type: { t: 'enum', values: ['1d', '3d'], dflt: '1d', hint: "pipe reduces 3D datasets: 'type: 3d'" },
     stack: { t: 'bool', dflt: true },
     geom: obj({
       wcs: obj({
@@ -83,7 +89,11 @@ const SCHEMA: Node = obj({
       dflt: ['counts', 'exposure', 'background', 'psf', 'edisp'],
     },
     background: obj({
-      method: { t: 'enum', values: ['reflected', 'fov_background', 'ring'] },
+      method: {
+        t: 'enum',
+        values: ['reflected', 'fov_background', 'ring'],
+        hint: "use 'fov_background' (pipe's 3D maps support no other)",
+      },
       exclusion: { t: 'path' },
       parameters: { t: 'dict' },
     }),
@@ -140,7 +150,7 @@ function check(node: Node, raw: unknown, path: (string | number)[], issues: Para
     case 'enum': {
       if (raw === undefined || raw === null) return node.dflt ?? null;
       if (typeof raw !== 'string' || !node.values.includes(raw)) {
-        const hint = typeof raw === 'string' ? suggest(raw, node.values) : undefined;
+        const hint = node.hint ?? (typeof raw === 'string' ? suggest(raw, node.values) : undefined);
         return fail(`value ${JSON.stringify(raw)} is not one of: ${node.values.join(', ')}`, hint);
       }
       return raw;
@@ -272,59 +282,90 @@ export function checkAnalysisKeys(raw: unknown): ParamIssue[] {
   return issues;
 }
 
-/** Validate a parsed gammapy analysis config. Cross-field rules for a 3D excess map are checked too. */
+/**
+ * Validate a parsed gammapy analysis config. Cross-field rules for a 3D excess map are checked too: each rule whose
+ * values passed the key/type/unit checks (a value that failed those is reported once, by them), so one run reports
+ * every problem of a config.
+ */
 export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issues: ParamIssue[] } {
   const issues: ParamIssue[] = [];
   const config = check(SCHEMA, raw, [], issues) as AnalysisConfig;
-  if (issues.length > 0) return { config, issues };
-  const ds = config.datasets;
-  const sky = ds.geom.wcs.skydir;
-  if (ds.type !== '3d') {
-    issues.push({
-      path: ['datasets', 'type'],
-      message: `pipe's excess_map pipeline reduces 3D datasets; got '${ds.type}'`,
-      hint: "set 'type: 3d'",
-    });
-  }
-  if (sky.lon === null || sky.lat === null || sky.frame === null) {
-    issues.push({
-      path: ['datasets', 'geom', 'wcs', 'skydir'],
-      message: 'the map centre needs frame, lon and lat',
-    });
-  }
-  for (const axis of ['energy', 'energy_true'] as const) {
-    const a = ds.geom.axes[axis];
-    if (!(a.min > 0 && a.max > a.min))
+  const typeIssues = issues.length;
+  // A value that failed its own check is undefined in `config` (a missing one is null or gammapy's default).
+  const reported = (...prefix: string[]) =>
+    issues
+      .slice(0, typeIssues)
+      .some((i) => prefix.every((k, j) => i.path[j] === k) && i.path.length >= prefix.length);
+  const isNum = (v: unknown): v is number => typeof v === 'number';
+  const ds = config?.datasets as Partial<AnalysisConfig['datasets']> | undefined;
+  if (ds) {
+    if (ds.type !== undefined && ds.type !== '3d') {
       issues.push({
-        path: ['datasets', 'geom', 'axes', axis],
-        message: `need 0 < min < max, got min=${a.min} TeV, max=${a.max} TeV`,
+        path: ['datasets', 'type'],
+        message: `pipe's excess_map pipeline reduces 3D datasets; got '${ds.type}'`,
+        hint: "set 'type: 3d'",
       });
-    if (!(a.nbins >= 1))
-      issues.push({ path: ['datasets', 'geom', 'axes', axis, 'nbins'], message: 'nbins must be ≥ 1' });
+    }
+    const wcs = ds.geom?.wcs;
+    const sky = wcs?.skydir;
+    if (sky && (sky.lon === null || sky.lat === null || sky.frame === null)) {
+      issues.push({
+        path: ['datasets', 'geom', 'wcs', 'skydir'],
+        message: 'the map centre needs frame, lon and lat',
+      });
+    }
+    for (const axis of ['energy', 'energy_true'] as const) {
+      const a = ds.geom?.axes?.[axis];
+      if (!a) continue;
+      if (isNum(a.min) && isNum(a.max) && !(a.min > 0 && a.max > a.min))
+        issues.push({
+          path: ['datasets', 'geom', 'axes', axis],
+          message: `need 0 < min < max, got min=${a.min} TeV, max=${a.max} TeV`,
+        });
+      if (isNum(a.nbins) && !(a.nbins >= 1))
+        issues.push({ path: ['datasets', 'geom', 'axes', axis, 'nbins'], message: 'nbins must be ≥ 1' });
+    }
+    for (const key of ['binsize', 'binsize_irf'] as const) {
+      if (isNum(wcs?.[key]) && !(wcs[key] > 0))
+        issues.push({ path: ['datasets', 'geom', 'wcs', key], message: `${key} must be > 0` });
+    }
+    // Checked here, at the value, rather than left to the map geometry (which can only name geom.wcs).
+    for (const key of ['width', 'height'] as const) {
+      const v = wcs?.width?.[key];
+      if (isNum(v) && !(v > 0))
+        issues.push({ path: ['datasets', 'geom', 'wcs', 'width', key], message: `${key} must be > 0` });
+    }
+    const offsetMax = ds.geom?.selection?.offset_max;
+    if (isNum(offsetMax) && !(offsetMax > 0))
+      issues.push({
+        path: ['datasets', 'geom', 'selection', 'offset_max'],
+        message: 'offset_max must be > 0',
+      });
+    const method = ds.background?.method;
+    if (typeof method === 'string' && method !== 'fov_background') {
+      issues.push({
+        path: ['datasets', 'background', 'method'],
+        message: `background method '${method}' is not supported for 3D maps`,
+        hint: "use 'fov_background'",
+      });
+    }
   }
-  for (const key of ['binsize', 'binsize_irf'] as const) {
-    if (!(ds.geom.wcs[key] > 0))
-      issues.push({ path: ['datasets', 'geom', 'wcs', key], message: `${key} must be > 0` });
+  // The observation rules read the whole section (and datasets.stack): only when all of it is readable.
+  if (config?.observations && !reported('observations') && !reported('datasets', 'stack') && ds) {
+    checkObservations(config, issues);
+    const cone = config.observations.obs_cone;
+    // gammapy reads a cone without a frame as ICRS (SkyCoord's default); lon, lat and radius it needs.
+    const coneKeys = [cone.lon, cone.lat, cone.radius].filter((v) => v !== null).length;
+    if ((coneKeys > 0 || cone.frame !== null) && coneKeys < 3)
+      issues.push({
+        path: ['observations', 'obs_cone'],
+        message: 'obs_cone needs lon, lat and radius (and a frame, icrs by default)',
+      });
+    else if (cone.radius !== null && !(cone.radius > 0))
+      issues.push({ path: ['observations', 'obs_cone', 'radius'], message: 'the cone radius must be > 0' });
   }
-  if (ds.background.method !== null && ds.background.method !== 'fov_background') {
-    issues.push({
-      path: ['datasets', 'background', 'method'],
-      message: `background method '${ds.background.method}' is not supported for 3D maps`,
-      hint: "use 'fov_background'",
-    });
-  }
-  checkObservations(config, issues);
-  const cone = config.observations.obs_cone;
-  // gammapy reads a cone without a frame as ICRS (SkyCoord's default); lon, lat and radius it needs.
-  const coneKeys = [cone.lon, cone.lat, cone.radius].filter((v) => v !== null).length;
-  if ((coneKeys > 0 || cone.frame !== null) && coneKeys < 3)
-    issues.push({
-      path: ['observations', 'obs_cone'],
-      message: 'obs_cone needs lon, lat and radius (and a frame, icrs by default)',
-    });
-  else if (cone.radius !== null && !(cone.radius > 0))
-    issues.push({ path: ['observations', 'obs_cone', 'radius'], message: 'the cone radius must be > 0' });
-  if (!(config.excess_map.correlation_radius > 0))
+  const radius = config?.excess_map?.correlation_radius;
+  if (isNum(radius) && !(radius > 0))
     issues.push({ path: ['excess_map', 'correlation_radius'], message: 'correlation_radius must be > 0' });
   return { config, issues };
 }

@@ -50,13 +50,13 @@ function parseQuantity(
   if (typeof raw !== 'string')
     return {
       ok: false,
-      message: `expected a ${kind} like "1.0 ${Object.keys(units)[0]}", got ${typeName(raw)}`,
+      message: `expected ${article(kind)} ${kind} like "1.0 ${Object.keys(units)[0]}", got ${typeName(raw)}`,
     };
   const m = QUANTITY.exec(raw);
   if (!m)
     return {
       ok: false,
-      message: `cannot read ${JSON.stringify(raw)} as a ${kind}`,
+      message: `cannot read ${JSON.stringify(raw)} as ${article(kind)} ${kind}`,
       hint: `write a number and a unit, e.g. "1.0 ${Object.keys(units)[0]}"`,
     };
   const value = Number(m[1]);
@@ -140,4 +140,9 @@ export function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** "a" or "an" before a quantity's kind (angle, energy, …). */
+function article(word: string): string {
+  return /^[aeiou]/i.test(word) ? 'an' : 'a';
 }

@@ -14,9 +14,11 @@
  * A plain analysis config (no `steps:`) is described by pipelines/excess_map/pipe.yaml, except when it leaves out
  * `observations.datastore` (gammapy then reads `$GAMMAPY_DATA/hess-dl3-dr1`, a default that pipe.yaml's
  * `${config...}` input paths cannot express) or names a single index file (gammapy's DataStore.from_file): the same
- * four targets (observations, datasets, stacked, excess_map) are then generated here with that store.
+ * four targets (observations, datasets, stacked, excess_map) are then generated here with that store. A config with
+ * errors (either form) generates no targets: the schema's validate reports them, each once.
  */
 import type { ConfigPath, GeneratedTarget, GeneratedTargets } from '@pipe/core';
+import { readAnalysisConfig } from './analysis-config.js';
 import { hasPath, isWorkflowConfig, readWorkflowConfig, type WorkflowStep } from './workflow-config.js';
 
 /** Names of the excess-map products (as in pipelines/excess_map/pipe.yaml and science.md §11). */
@@ -44,7 +46,14 @@ const DEFAULT_DATASTORE = '$GAMMAPY_DATA/hess-dl3-dr1';
  * it) unless its store is gammapy's default or a single index file (then the pipeline's four targets on it).
  */
 export function workflowTargets(raw: unknown): GeneratedTargets | undefined {
-  if (!isWorkflowConfig(raw)) return plainTargets(raw);
+  if (!isWorkflowConfig(raw)) {
+    // A plain config with errors is claimed too, with no targets (as a workflow config with errors below): the
+    // engine then drops pipe.yaml's templates rather than build them against it, so each problem is reported once,
+    // by the schema's validate, instead of again by every step that reads the section (datasets and stacked both
+    // read `datasets`).
+    if (readAnalysisConfig(raw).issues.length > 0) return { targets: [] };
+    return plainTargets(raw);
+  }
   const { steps, issues } = readWorkflowConfig(raw);
   if (issues.length > 0) return { targets: [] };
   const config = raw as Record<string, unknown>;

@@ -8,6 +8,25 @@ import type { ExcessMapName, ExcessMaps } from './excess-map.js';
 /** 0-based pixel (x = column, y = row; pixel centres at integers) → sky longitude/latitude in degrees. */
 export type PixelToSky = (x: number, y: number) => { lon: number; lat: number };
 
+/** A sky position under its frame's names: ICRS (ra, dec) or Galactic (glon, glat), degrees. */
+export type NamedSkyPosition = { ra: number; dec: number } | { glon: number; glat: number };
+
+/** The names of a frame's longitude and latitude, as summaries print them: ra/dec (icrs), glon/glat (galactic). */
+export function skyAxisNames(frame: 'icrs' | 'galactic'): ['ra', 'dec'] | ['glon', 'glat'] {
+  if (frame === 'galactic') return ['glon', 'glat'];
+  if (frame === 'icrs') return ['ra', 'dec'];
+  throw new RangeError(`skyAxisNames: unknown frame ${JSON.stringify(frame)}`);
+}
+
+/** `{lon, lat}` in `frame` → the same position under the frame's names (see skyAxisNames). */
+export function namedSkyPosition(
+  sky: { lon: number; lat: number },
+  frame: 'icrs' | 'galactic',
+): NamedSkyPosition {
+  const [lon, lat] = skyAxisNames(frame);
+  return { [lon]: sky.lon, [lat]: sky.lat } as NamedSkyPosition;
+}
+
 export interface MapStats {
   /** Sum over finite pixels. */
   sum: number;

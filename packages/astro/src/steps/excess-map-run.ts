@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { StepContext, StepResult } from '@pipe/core';
 import { loadKernels } from '@pipe/kernels';
 import { excessMap, type OptionalQuantity, summarizeExcessMap } from '../estimators/index.js';
+import { namedSkyPosition } from '../estimators/summary.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/index.js';
 import { edispKernelAtMapCentre, isDatasetReadFailure, readDataset } from '../makers/index.js';
 import { pixelToSky } from '../wcs/index.js';
@@ -54,6 +55,9 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     return { lon, lat };
   };
   const summary = summarizeExcessMap(maps, { pixelToSky: toSky });
+  // The peak's position under its frame's names (ra/dec or glon/glat), the same in summary.json and the log line.
+  const frame = ds.geom.wcs.frame;
+  const peakSky = summary.peak?.sky ? namedSkyPosition(summary.peak.sky, frame) : undefined;
   await writeProductMaps(ctx.outputs, ds, maps, toSky);
   const report = {
     observations: ds.runs.map((r) => r.obsId),
@@ -76,9 +80,8 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       ? {
           x: summary.peak.x,
           y: summary.peak.y,
-          ra: summary.peak.sky?.lon,
-          dec: summary.peak.sky?.lat,
-          frame: ds.geom.wcs.frame,
+          ...peakSky,
+          frame,
           sqrt_ts: summary.peak.sqrtTs,
           ts: summary.peak.ts,
           n_on: summary.peak.nOn,
@@ -96,7 +99,12 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   ctx.log.info(
     `${ds.runs.length} runs, livetime ${(ds.livetime / 3600).toFixed(2)} h, counts ${summary.totalCounts}, excess ${summary.totalExcess.toFixed(1)}` +
       (peak
-        ? `; peak sqrt(TS) ${peak.sqrtTs.toFixed(2)} at (${peak.sky?.lon.toFixed(4)}, ${peak.sky?.lat.toFixed(4)})`
+        ? `; peak sqrt(TS) ${peak.sqrtTs.toFixed(2)}` +
+          (peakSky
+            ? ` at ${Object.entries(peakSky)
+                .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+                .join(', ')} (${frame})`
+            : '')
         : ''),
   );
   return {

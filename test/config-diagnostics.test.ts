@@ -1,0 +1,179 @@
+// A bad value in a gammapy analysis config, as a user meets it: `pipe build excess_map --config bad.yaml` on a copy
+// of the shipped Crab config with one value broken. Each problem is reported exactly once (not again by every step
+// that reads the section), at the config file's line:column of the value itself, with its hint; nothing runs.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crabWorkspace, REPO_ROOT, type Workspace } from './rig.js';
+
+const CRAB = readFileSync(path.join(REPO_ROOT, 'pipelines/excess_map/crab.yaml'), 'utf8');
+
+interface Case {
+  name: string;
+  /** Replace `from` (must occur once in crab.yaml) by `to`. */
+  from: string;
+  to: string;
+  /** The text the diagnostic must point at (in the edited line; its first occurrence there). */
+  at: string;
+  message: string;
+  hint?: string;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'a dataset type outside the enum',
+    from: 'type: 3d',
+    to: 'type: 4d',
+    at: '4d',
+    message: `'datasets.type': value "4d" is not one of: 1d, 3d`,
+    hint: "'type: 3d'",
+  },
+  {
+    name: 'a background method outside the enum',
+    from: 'method: fov_background',
+    to: 'method: wrong',
+    at: 'wrong',
+    message: `'datasets.background.method': value "wrong" is not one of: reflected, fov_background, ring`,
+    hint: "use 'fov_background'",
+  },
+  {
+    name: 'a safe-mask method outside the enum',
+    from: 'methods: [aeff-default]',
+    to: 'methods: [aeff-default, nope]',
+    at: 'nope',
+    message: `'datasets.safe_mask.methods.1': value "nope" is not one of: aeff-default,`,
+  },
+  {
+    name: 'an energy unit for an angle',
+    from: 'binsize: 0.02 deg',
+    to: 'binsize: 0.02 TeV',
+    at: '0.02 TeV',
+    message: `'datasets.geom.wcs.binsize': invalid unit for angle: 'TeV'`,
+    hint: 'use one of deg, degree',
+  },
+  {
+    name: 'a negative map width (at the value, not at geom.wcs)',
+    from: 'width: {width: 2.0 deg',
+    to: 'width: {width: -2.0 deg',
+    at: '-2.0 deg',
+    message: `'datasets.geom.wcs.width.width': width must be > 0`,
+  },
+  {
+    name: 'an unknown key inside geom.wcs',
+    from: 'binsize_irf: 0.2 deg}',
+    to: 'binsize_irf: 0.2 deg, binsze: 0.05 deg}',
+    at: '0.05 deg',
+    message: `'datasets.geom.wcs.binsze': unknown key 'binsze'`,
+    hint: "did you mean 'binsize'?",
+  },
+  {
+    name: 'a string where an integer is expected',
+    from: 'max: 10.0 TeV, nbins: 10}',
+    to: 'max: 10.0 TeV, nbins: ten}',
+    at: 'ten',
+    message: `'datasets.geom.axes.energy.nbins': expected an integer, got string "ten"`,
+  },
+  {
+    name: 'a string where an angle is expected',
+    from: 'correlation_radius: 0.1 deg',
+    to: 'correlation_radius: big',
+    at: 'big',
+    message: `'excess_map.correlation_radius': cannot read "big" as an angle`,
+    hint: 'write a number and a unit',
+  },
+  {
+    name: "a string where a step's number is expected (the excess-map step's own check)",
+    from: 'correlation_radius: 0.1 deg}',
+    to: 'correlation_radius: 0.1 deg, parameters: {n_sigma: three}}',
+    at: 'three',
+    message:
+      "param 'excess_map.parameters.n_sigma' of target 'excess_map' (step 'astro.excess_map'): n_sigma must be a positive number",
+  },
+];
+
+function edit(text: string, from: string, to: string): string {
+  expect(text.split(from).length, `'${from}' occurs once in crab.yaml`).toBe(2);
+  return text.replace(from, to);
+}
+
+/** 1-based line:column of the first `at` on the line where `to` was written. */
+function locate(text: string, to: string, at: string): string {
+  const lines = text.split('\n');
+  const line = lines.findIndex((l) => l.includes(to));
+  const col = lines[line]!.indexOf(at, lines[line]!.indexOf(to));
+  expect(line >= 0 && col >= 0, `'${at}' in the edited line`).toBe(true);
+  return `${line + 1}:${col + 1}`;
+}
+
+function count(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1;
+}
+
+describe('pipe build excess_map --config bad.yaml: each config problem once, at its value', () => {
+  let ws: Workspace;
+  beforeAll(() => {
+    ws = crabWorkspace();
+  });
+  afterAll(() => ws?.remove('.'));
+
+  it.each(CASES)(
+    '$name',
+    async (c) => {
+      const text = edit(CRAB, c.from, c.to);
+      ws.write('bad.yaml', text);
+      const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
+      const output = r.stdout + r.stderr;
+      expect(r.code, output).not.toBe(0);
+      expect(r.code, output).not.toBeNull();
+      // The message, once, with the file and the value's line:column.
+      expect(count(output, c.message), output).toBe(1);
+      expect(count(output, 'error:'), output).toBe(1);
+      expect(output).toMatch(/\b1 error\b/);
+      const where = `bad.yaml:${locate(text, c.to, c.at)}: error: ${c.message}`;
+      expect(output, output).toContain(where);
+      if (c.hint) {
+        expect(count(output, 'hint:'), output).toBe(1);
+        expect(output).toMatch(new RegExp(`hint: [^\\n]*${c.hint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      }
+      // Nothing ran.
+      expect(ws.exists('build/excess_map/observations.json')).toBe(false);
+    },
+    60_000,
+  );
+
+  it('several problems: every one reported, each once', async () => {
+    let text = edit(CRAB, 'type: 3d', 'type: 4d');
+    text = edit(text, 'binsize: 0.02 deg', 'binsize: 0.02 TeV');
+    text = edit(text, 'correlation_radius: 0.1 deg', 'correlation_radius: -0.1 deg');
+    ws.write('bad.yaml', text);
+    const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
+    const output = r.stdout + r.stderr;
+    expect(r.code, output).not.toBe(0);
+    expect(count(output, 'error:'), output).toBe(3);
+    expect(output).toMatch(/\b3 errors\b/);
+    for (const [to, at, message] of [
+      ['type: 4d', '4d', "'datasets.type'"],
+      ['binsize: 0.02 TeV', '0.02 TeV', "'datasets.geom.wcs.binsize'"],
+      ['correlation_radius: -0.1 deg', '-0.1 deg', "'excess_map.correlation_radius'"],
+    ] as const) {
+      expect(count(output, message), output).toBe(1);
+      expect(output).toContain(`bad.yaml:${locate(text, to, at)}: error: ${message}`);
+    }
+  }, 60_000);
+
+  it('the same problem set by --param is reported once, naming the override', async () => {
+    ws.write('good.yaml', CRAB);
+    const r = await ws.run([
+      'build',
+      'excess_map',
+      '--config',
+      'good.yaml',
+      '--param',
+      'config.datasets.background.method=wrong',
+    ]);
+    const output = r.stdout + r.stderr;
+    expect(r.code, output).not.toBe(0);
+    expect(count(output, 'is not one of: reflected, fov_background, ring'), output).toBe(1);
+    expect(count(output, 'error:'), output).toBe(1);
+  }, 60_000);
+});
