@@ -264,13 +264,43 @@ export class LocalStore implements CacheBackend {
     if (!unchanged()) return false;
     this.ensureDir(dirname(dest));
     const tmp = tempPathFor(dest);
-    try {
+    return this.commitTemp(tmp, dest, async () => {
       await copyFile(srcPath, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-      if (!unchanged() || statSync(tmp).size !== hashed.size) {
+      if (!unchanged() || statSync(tmp).size !== hashed.size) return false;
+      await chmod(tmp, 0o444);
+      return true;
+    });
+  }
+
+  /**
+   * Atomic write of a small entry with a group-committed fsync: temp file, fsync (in one round with the
+   * other writes queued meanwhile), rename; the directory entry is fsynced with the next round.
+   */
+  private async commitSmall(dest: string, data: Uint8Array, mode: number): Promise<void> {
+    await this.commitTemp(writeTempSync(dest, data, mode), dest);
+  }
+
+  /** As commitSmall, for a buffer written by the thread pool (temp file, group-committed fsync, rename). */
+  private async commitLarge(dest: string, data: Uint8Array, mode: number): Promise<void> {
+    const tmp = tempPathFor(dest);
+    await this.commitTemp(tmp, dest, async () => {
+      await writeFile(tmp, data, { flag: 'wx', mode });
+      await chmod(tmp, mode); // the mode given to open() is filtered by the umask
+      return true;
+    });
+  }
+
+  /**
+   * Fill `tmp` (with `fill`, unless it is written already), make it durable in the next group fsync and rename
+   * it to `dest`; the directory entry is fsynced with the round after. When `fill` declines (false) or fails,
+   * the temp file is removed and nothing is stored.
+   */
+  private async commitTemp(tmp: string, dest: string, fill?: () => Promise<boolean>): Promise<boolean> {
+    try {
+      if (fill && !(await fill())) {
         rmSync(tmp, { force: true });
         return false;
       }
-      await chmod(tmp, 0o444);
       this.durability.add(tmp);
       await this.durability.flush();
       renameSync(tmp, dest);
@@ -280,39 +310,6 @@ export class LocalStore implements CacheBackend {
     }
     this.durability.add(undefined, dirname(dest));
     return true;
-  }
-
-  /**
-   * Atomic write of a small entry with a group-committed fsync: temp file, fsync (in one round with the
-   * other writes queued meanwhile), rename; the directory entry is fsynced with the next round.
-   */
-  private async commitSmall(dest: string, data: Uint8Array, mode: number): Promise<void> {
-    const tmp = writeTempSync(dest, data, mode);
-    try {
-      this.durability.add(tmp);
-      await this.durability.flush();
-      renameSync(tmp, dest);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-    this.durability.add(undefined, dirname(dest));
-  }
-
-  /** As commitSmall, for a buffer written by the thread pool (temp file, group-committed fsync, rename). */
-  private async commitLarge(dest: string, data: Uint8Array, mode: number): Promise<void> {
-    const tmp = tempPathFor(dest);
-    try {
-      await writeFile(tmp, data, { flag: 'wx', mode });
-      await chmod(tmp, mode); // the mode given to open() is filtered by the umask
-      this.durability.add(tmp);
-      await this.durability.flush();
-      renameSync(tmp, dest);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-    this.durability.add(undefined, dirname(dest));
   }
 
   /** Make every write of this store durable, including the last renames (call when a build ends). */

@@ -8,6 +8,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalStore } from '@pipe/cache';
+import { identityOf } from '@pipe/cache/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Task } from '../src/model/types.js';
 import { storeOutputs } from '../src/store/products.js';
@@ -15,7 +16,6 @@ import {
   hashOutputFile,
   hashWrittenFileSync,
   hashWrittenOutputs,
-  identityOf,
   noteWrittenHashes,
   takeWrittenHash,
 } from '../src/store/written-hashes.js';

@@ -9,12 +9,13 @@ import { existsSync, renameSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, CacheFailure, FileIdentity, Manifest, ManifestOutput } from '@pipe/cache';
+import { identityOf } from '@pipe/cache/types';
 import type { Task, TaskItem } from '../model/types.js';
 import { stampOf } from '../state/hash-memo.js';
 import type { OutputStamp } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
 import { describeCacheFailure } from './lazy-cache.js';
-import { hashOutputFile, identityOf, takeWrittenHash } from './written-hashes.js';
+import { hashOutputFile, takeWrittenHash } from './written-hashes.js';
 
 export type StoreResult =
   | { ok: true; outputs: ManifestOutput[]; warnings: string[] }

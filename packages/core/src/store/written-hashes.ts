@@ -6,10 +6,10 @@
  * A hash is only used while the file keeps the identity it was hashed with; a file changed since is hashed again.
  */
 import { createHash } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { FileIdentity } from '@pipe/cache';
+// The small module, not the package: worker threads hash outputs and should not load the cache backends.
+import { type FileIdentity, identityOf, sameIdentity } from '@pipe/cache/types';
 
 /** The SHA-256 of a file's bytes and the identity the file had while they were read. */
 export interface WrittenHash {
@@ -18,32 +18,6 @@ export interface WrittenHash {
 }
 
 const CHUNK = 1 << 20;
-
-// As the cache package's identityOf/sameIdentity: repeated here so that worker threads, which hash outputs,
-// do not load the cache package.
-/** The identity of a file from its bigint stat. */
-export function identityOf(st: BigIntStats): FileIdentity {
-  return {
-    size: Number(st.size),
-    mtimeNs: String(st.mtimeNs),
-    ctimeNs: String(st.ctimeNs),
-    ino: String(st.ino),
-    dev: String(st.dev),
-  };
-}
-
-/** True when two identities describe the same, unchanged file. */
-export function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined): boolean {
-  return (
-    a !== undefined &&
-    b !== undefined &&
-    a.size === b.size &&
-    a.mtimeNs === b.mtimeNs &&
-    a.ctimeNs === b.ctimeNs &&
-    a.ino === b.ino &&
-    a.dev === b.dev
-  );
-}
 
 /**
  * Hash a file synchronously in 1 MiB chunks through one reused buffer (no file-sized allocation). Undefined when
