@@ -3,17 +3,25 @@ import { closeSync, createReadStream, fchmodSync, openSync, writeSync } from 'no
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 /** Prefix of every temporary file; `verify()`/`gc()` recognise (and clean up) stale ones by it. */
 export const TEMP_PREFIX = '.tmp-';
 const STAGING_BYTES = 1 << 20;
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
 
+/**
+ * What makes a temp name unique within this process: a random token drawn once per thread (module instance)
+ * and a counter. (A random draw per name cost ~15 µs here, a measurable share of storing 1,000 small outputs.)
+ */
+const UNIQUE = `${randomBytes(6).toString('hex')}.${threadId}`;
+let tempCount = 0;
+
 /** A temporary name next to `dest` (same directory, so the final rename is atomic), naming host and pid. */
 export function tempPathFor(dest: string): string {
   return join(
     dirname(dest),
-    `${TEMP_PREFIX}${HOST}~${process.pid}~${randomBytes(6).toString('hex')}~${basename(dest)}`,
+    `${TEMP_PREFIX}${HOST}~${process.pid}~${UNIQUE}.${tempCount++}~${basename(dest)}`,
   );
 }
 
