@@ -345,6 +345,77 @@ function benchCorrelateC() {
   }
 }
 
+/**
+ * The per-run kernels of the stacking and the background template, at the PKS 2155-304 sizes (200² px,
+ * 10 reco / 20 true energy bins; a 12 × 12 × 20 BKG_3D table). Single-threaded: one native row.
+ */
+function benchStackAndBkg(allBackends) {
+  const backends = allBackends.filter((b) => !b.threads || b.threads === 1);
+  const rnd = lcg(11);
+  const nx = 200;
+  const n = nx * nx;
+  const nP = 20;
+  const src = Float32Array.from({ length: nP * n }, () => rnd() * 10);
+  const mask = Uint8Array.from({ length: nP * n }, (_, i) => (i % n < n * 0.9 ? 1 : 0));
+  const dst = new Float32Array(nP * 240 * 240);
+  const dstMask = new Uint8Array(nP * 240 * 240);
+  for (const { name, kernels } of backends) {
+    const label = name.startsWith('native') ? 'native' : name;
+    record(
+      `stackAdd (20 × 200² into 240²)`,
+      label,
+      nP * n,
+      time(() => kernels.stackAdd(dst, 240, 240, src, nx, nx, nP, 20, 20, mask, nP, 1)),
+      'elements/s',
+    );
+    record(
+      `stackMaskOr (20 × 200² into 240²)`,
+      label,
+      nP * n,
+      time(() => kernels.stackMaskOr(dstMask, 240, 240, mask, nx, nx, nP, 20, 20)),
+      'elements/s',
+    );
+  }
+  const [nE, nL, nK] = [20, 12, 10];
+  const lnTable = Float64Array.from({ length: nE * nL * nL }, () => Math.log(1e-6 + rnd() * 1e-3));
+  const lnENodes = Float64Array.from({ length: nE }, (_, k) => Math.log(0.1) + k * 0.35);
+  const nodes = Float64Array.from({ length: nL }, (_, k) => -5.5 + k);
+  const fovLon = Float64Array.from({ length: n }, (_, p) => ((p % nx) - nx / 2) * 0.02);
+  const fovLat = Float64Array.from({ length: n }, (_, p) => (Math.floor(p / nx) - nx / 2) * 0.02);
+  const bounds = Float64Array.of(0.1, 100, -6, 6, -6, 6);
+  const edges = Float64Array.from({ length: nK + 1 }, (_, k) => 0.5 * 20 ** (k / nK));
+  const omega = new Float64Array(n).fill(1.2e-7);
+  const out = new Float32Array(nK * n);
+  for (const { name, kernels } of backends)
+    record(
+      'evalBkgMap (200², 10 bins, 12² × 20 table)',
+      name.startsWith('native') ? 'native' : name,
+      n,
+      time(() =>
+        kernels.evalBkgMap(
+          fovLon,
+          fovLat,
+          n,
+          lnTable,
+          lnENodes,
+          nE,
+          nodes,
+          nL,
+          nodes,
+          nL,
+          bounds,
+          edges,
+          nK,
+          omega,
+          1e9,
+          new Float64Array(3 * (nK + 1)),
+          out,
+        ),
+      ),
+      'pixels/s',
+    );
+}
+
 function benchCopy(n) {
   // What the WASM backend pays to move binning input into linear memory (24 bytes per event).
   const src = new Float64Array(3 * n);
@@ -427,6 +498,12 @@ console.log(
     .map((v) => v.toFixed(1))
     .join(' ')}`,
 );
+// BENCH_ONLY=stack: only the stacking and background rows (a quick check after editing those kernels).
+if (process.env.BENCH_ONLY === 'stack') {
+  benchStackAndBkg(backends);
+  printTable();
+  process.exit(0);
+}
 for (const n of sizes) benchBinning(`synthetic ${n.toExponential(0)}`, syntheticEvents(n), backends);
 const real = await realEvents();
 if (real.skip) console.log(`real-data binning skipped: ${real.skip}`);
@@ -437,4 +514,5 @@ benchAccumulate(Math.min(cN, 2e7), nativeAddon);
 benchNumpy(Math.min(cN, 2e7));
 benchCopy(Math.min(cN, 1e7));
 benchMaps(backends);
+benchStackAndBkg(backends);
 printTable();

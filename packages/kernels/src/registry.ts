@@ -9,6 +9,7 @@ export const COMPILED_KERNELS = [
   'binEvents',
   'evalAeffMap',
   'stackAdd',
+  'stackMaskOr',
   'evalPsfMap',
   'evalEdispKernelMap',
   'evalBkgMap',
@@ -81,6 +82,8 @@ const KERNELS: Record<KernelName, KernelSources> = {
     nativeExtra: ['native/src/fdlibm.rs', 'native/src/interp.rs'],
   }),
   stackAdd: compiled('stackAdd', { reference: ['stack.ts'], bitIdentical: true }),
+  // Byte logic only: bit-identical by construction.
+  stackMaskOr: compiled('stackMaskOr', { reference: ['stack.ts'], bitIdentical: true }),
   evalPsfMap: compiled('evalPsfMap', {
     reference: ['irf-maps.ts', 'interp.ts'],
     bitIdentical: true,
@@ -105,7 +108,6 @@ const KERNELS: Record<KernelName, KernelSources> = {
 const REFERENCE_ONLY: Record<string, string[]> = {
   pixelFovCoords: ['pixel-geometry.ts', 'sky.ts'],
   sampleNearest: ['pixel-geometry.ts', 'sky.ts'],
-  stackMaskOr: ['stack.ts'],
 };
 
 /** Names of the kernels that have AssemblyScript and Rust sources. */

@@ -1,4 +1,4 @@
-// evalAeffMap and stackAdd: every backend bit-identical to the reference on random tables, grids and
+// evalAeffMap, stackAdd and stackMaskOr: every backend bit-identical to the reference on random tables, grids and
 // cutouts (NaN/±Inf values, offsets out of bounds, cutouts hanging over every edge, broadcast masks);
 // and the kernels' shared logarithm bit-identical to V8's Math.log, which makes that possible.
 import fc from 'fast-check';
@@ -162,6 +162,85 @@ describe('stackAdd', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('stackMaskOr', () => {
+  const input = fc
+    .record({
+      dstNx: fc.integer({ min: 1, max: 20 }),
+      dstNy: fc.integer({ min: 1, max: 20 }),
+      srcNx: fc.integer({ min: 0, max: 20 }),
+      srcNy: fc.integer({ min: 0, max: 20 }),
+      nPlanes: fc.integer({ min: 0, max: 4 }),
+    })
+    .chain((g) =>
+      fc.record({
+        g: fc.constant(g),
+        x0: fc.integer({ min: -25, max: 25 }),
+        y0: fc.integer({ min: -25, max: 25 }),
+        // any byte: non-zero bytes other than 1 must still OR in as 1
+        src: fc.array(fc.constantFrom(0, 0, 1, 1, 2, 255), {
+          minLength: g.nPlanes * g.srcNx * g.srcNy,
+          maxLength: g.nPlanes * g.srcNx * g.srcNy,
+        }),
+        dst: fc.array(fc.constantFrom(0, 0, 1, 7), {
+          minLength: g.nPlanes * g.dstNx * g.dstNy,
+          maxLength: g.nPlanes * g.dstNx * g.dstNy,
+        }),
+      }),
+    );
+
+  it('matches the reference byte for byte (cutouts over every edge, bytes other than 0 and 1)', () => {
+    fc.assert(
+      fc.property(input, ({ g, x0, y0, src, dst }) => {
+        const srcA = Uint8Array.from(src);
+        const want = Uint8Array.from(dst);
+        referenceKernels.stackMaskOr(want, g.dstNx, g.dstNy, srcA, g.srcNx, g.srcNy, g.nPlanes, x0, y0);
+        for (const { name, kernels } of backends) {
+          const got = Uint8Array.from(dst);
+          kernels.stackMaskOr(got, g.dstNx, g.dstNy, srcA, g.srcNx, g.srcNy, g.nPlanes, x0, y0);
+          if (!sameBits(want, got)) throw new Error(`${name}: ${firstDifference(want, got)}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('matches the reference on analysis-sized masks (10 × 200² run cutouts into a 240² stack, then OR over planes)', () => {
+    let s = 99;
+    const rnd = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+    const [nE, n, N] = [10, 200, 240];
+    // safe masks as the reduction makes them: whole energy planes off, an offset cut (a disk) on the others
+    const src = new Uint8Array(nE * n * n);
+    for (let k = 3; k < nE; k++)
+      for (let y = 0; y < n; y++)
+        for (let x = 0; x < n; x++)
+          src[(k * n + y) * n + x] = (x - 100) ** 2 + (y - 100) ** 2 < 90 ** 2 ? 1 : 0;
+    for (const [x0, y0] of [
+      [0, 0],
+      [40, 40],
+      [Math.floor(rnd() * 80) - 20, Math.floor(rnd() * 80) - 20],
+      [-150, 190],
+    ] as const) {
+      const want = new Uint8Array(nE * N * N);
+      referenceKernels.stackMaskOr(want, N, N, src, n, n, nE, x0, y0);
+      const wantImage = new Uint8Array(n * n);
+      for (let k = 0; k < nE; k++)
+        referenceKernels.stackMaskOr(wantImage, n * n, 1, src.subarray(k * n * n), n * n, 1, 1, 0, 0);
+      for (const { name, kernels } of backends) {
+        const got = new Uint8Array(nE * N * N);
+        kernels.stackMaskOr(got, N, N, src, n, n, nE, x0, y0);
+        expect(sameBits(want, got), `${name} at (${x0}, ${y0}): ${firstDifference(want, got)}`).toBe(true);
+        const image = new Uint8Array(n * n);
+        for (let k = 0; k < nE; k++)
+          kernels.stackMaskOr(image, n * n, 1, src.subarray(k * n * n), n * n, 1, 1, 0, 0);
+        expect(sameBits(wantImage, image), `${name} image: ${firstDifference(wantImage, image)}`).toBe(true);
+      }
+    }
   });
 });
 

@@ -8,7 +8,6 @@ import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { MapDataset } from './dataset.js';
 import type { ReductionGeometry } from './reduce.js';
-import { maskImage } from './safe-mask.js';
 
 /**
  * An empty stack on the analysis grids (all zero, mask_safe all false), with PSF/EDISP maps when `irfMaps` asks.
@@ -121,7 +120,7 @@ export class DatasetStacker {
       nT,
       x0,
       y0,
-      maskImage(run.maskSafe, n, nE),
+      orOverPlanes(kernels, run.maskSafe, n, nE),
       1,
       1,
     );
@@ -148,7 +147,7 @@ export class DatasetStacker {
       w,
     );
     // The run's IRF pixels that add to the stack (inside its IRF grid, safe at some energy), and where they go.
-    const dest = irfDestinations(run, ig, this.rg.irfGeom, maskImage(w, ni, nE));
+    const dest = irfDestinations(run, ig, this.rg.irfGeom, orOverPlanes(kernels, w, ni, nE));
     // Per (energy, rad) plane, a contiguous pass over the run's pixels: the same additions in the same order as
     // pixel by pixel, without striding through the cubes.
     if (this.psf && run.psf) accumulatePsf(this.psf, run.psf.data, run.psf.exposure, dest, nT, nR, nI);
@@ -194,12 +193,18 @@ export class DatasetStacker {
   }
 }
 
-/** The run's IRF pixels that add to the stack (in the IRF footprint and safe at some energy) and where they go. */
+/**
+ * The run's IRF pixels that add to the stack (in the IRF footprint and safe at some energy) and where they go, as
+ * segments: pixels from[s] + j (run IRF grid) add to to[s] + j (stack IRF grid) for j < len[s]. Each stack pixel
+ * receives at most one run pixel, so the order of the segments does not change any sum.
+ */
 interface IrfPixels {
-  /** Run IRF pixel indices. */
+  /** First run IRF pixel of each segment. */
   from: Int32Array;
-  /** The stack IRF pixel each adds to. */
+  /** The stack IRF pixel it adds to. */
   to: Int32Array;
+  /** Segment lengths. */
+  len: Int32Array;
   /** Pixels of the run's IRF grid. */
   ni: number;
 }
@@ -207,7 +212,10 @@ interface IrfPixels {
 function irfDestinations(run: MapDataset, ig: WcsGeom, stackIg: WcsGeom, W: Uint8Array): IrfPixels {
   const from: number[] = [];
   const to: number[] = [];
+  const len: number[] = [];
   const { irfX0, irfY0 } = run.placement;
+  let next = -1; // the run pixel that would extend the last segment (−1: none)
+  let nextTo = -1; // and the stack pixel it would have to go to
   for (let y = 0; y < ig.ny; y++) {
     const dy = y + irfY0;
     if (dy < 0 || dy >= stackIg.ny) continue;
@@ -215,15 +223,29 @@ function irfDestinations(run: MapDataset, ig: WcsGeom, stackIg: WcsGeom, W: Uint
       const dx = x + irfX0;
       const p = y * ig.nx + x;
       if (dx >= 0 && dx < stackIg.nx && W[p] !== 0) {
-        from.push(p);
-        to.push(dy * stackIg.nx + dx);
+        const q = dy * stackIg.nx + dx;
+        // a segment continues across rows too when both grids have the same width
+        if (p === next && q === nextTo) len[len.length - 1] = (len[len.length - 1] as number) + 1;
+        else {
+          from.push(p);
+          to.push(q);
+          len.push(1);
+        }
+        next = p + 1;
+        nextTo = q + 1;
       }
     }
   }
-  return { from: Int32Array.from(from), to: Int32Array.from(to), ni: ig.nx * ig.ny };
+  return {
+    from: Int32Array.from(from),
+    to: Int32Array.from(to),
+    len: Int32Array.from(len),
+    ni: ig.nx * ig.ny,
+  };
 }
 
-// The two accumulations below are the same sum, kept apart so that each loop sees one array type.
+// The two accumulations below are the same sum, kept apart so that each loop sees one array type. Each run adds
+// one term to every num and den element it touches, so walking the pixels by segments changes no bit.
 
 /** PSF: num[t][r][q] += data[t][r][p] · e[t][p], den[t][q] += e[t][p]. */
 function accumulatePsf(
@@ -236,21 +258,22 @@ function accumulatePsf(
   nI: number,
 ): void {
   const { num, den } = acc;
-  const { from, to, ni } = px;
-  const m = from.length;
+  const { from, to, len, ni } = px;
+  const nSeg = from.length;
   for (let t = 0; t < nT; t++) {
     const eBase = t * ni;
-    for (let i = 0; i < m; i++) {
-      const q = t * nI + (to[i] as number);
-      den[q] = (den[q] as number) + (exposure[eBase + (from[i] as number)] as number);
+    for (let s = 0; s < nSeg; s++) {
+      const e0 = eBase + (from[s] as number);
+      const q0 = t * nI + (to[s] as number);
+      const n = len[s] as number;
+      for (let j = 0; j < n; j++) den[q0 + j] = (den[q0 + j] as number) + (exposure[e0 + j] as number);
     }
     for (let r = 0; r < nR; r++) {
       const src = (t * nR + r) * ni;
       const dst = (t * nR + r) * nI;
-      for (let i = 0; i < m; i++) {
-        const p = from[i] as number;
-        const q = dst + (to[i] as number);
-        num[q] = (num[q] as number) + (data[src + p] as number) * (exposure[eBase + p] as number);
+      for (let s = 0; s < nSeg; s++) {
+        const p0 = from[s] as number;
+        addProducts32(num, dst + (to[s] as number), data, src + p0, exposure, eBase + p0, len[s] as number);
       }
     }
   }
@@ -268,23 +291,77 @@ function accumulateEdisp(
   nI: number,
 ): void {
   const { num, den } = acc;
-  const { from, to, ni } = px;
-  const m = from.length;
+  const { from, to, len, ni } = px;
+  const nSeg = from.length;
   for (let t = 0; t < nT; t++) {
     const eBase = t * ni;
-    for (let i = 0; i < m; i++) {
-      const q = t * nI + (to[i] as number);
-      den[q] = (den[q] as number) + (exposure[eBase + (from[i] as number)] as number);
+    for (let s = 0; s < nSeg; s++) {
+      const e0 = eBase + (from[s] as number);
+      const q0 = t * nI + (to[s] as number);
+      const n = len[s] as number;
+      for (let j = 0; j < n; j++) den[q0 + j] = (den[q0 + j] as number) + (exposure[e0 + j] as number);
     }
     for (let k = 0; k < nE; k++) {
       const src = (t * nE + k) * ni;
       const dst = (t * nE + k) * nI;
-      for (let i = 0; i < m; i++) {
-        const p = from[i] as number;
-        if (w[k * ni + p] === 0) continue;
-        const q = dst + (to[i] as number);
-        num[q] = (num[q] as number) + (data[src + p] as number) * (exposure[eBase + p] as number);
+      const wBase = k * ni;
+      for (let s = 0; s < nSeg; s++) {
+        const p0 = from[s] as number;
+        addMaskedProducts64(
+          num,
+          dst + (to[s] as number),
+          data,
+          src + p0,
+          exposure,
+          eBase + p0,
+          w,
+          wBase + p0,
+          len[s] as number,
+        );
       }
     }
   }
+}
+
+// The innermost loops, as small functions of their own: V8 optimizes them after a few calls, long before the first
+// run's pass would be replaced on the stack.
+
+/** num[q0 + j] += data[d0 + j] · e[e0 + j] for j < n. */
+function addProducts32(
+  num: Float64Array,
+  q0: number,
+  data: Float32Array,
+  d0: number,
+  e: Float32Array,
+  e0: number,
+  n: number,
+): void {
+  for (let j = 0; j < n; j++)
+    num[q0 + j] = (num[q0 + j] as number) + (data[d0 + j] as number) * (e[e0 + j] as number);
+}
+
+/** num[q0 + j] += data[d0 + j] · e[e0 + j] for j < n where w[w0 + j] is not 0. */
+function addMaskedProducts64(
+  num: Float64Array,
+  q0: number,
+  data: Float64Array,
+  d0: number,
+  e: Float32Array,
+  e0: number,
+  w: Uint8Array,
+  w0: number,
+  n: number,
+): void {
+  for (let j = 0; j < n; j++) {
+    if (w[w0 + j] === 0) continue;
+    num[q0 + j] = (num[q0 + j] as number) + (data[d0 + j] as number) * (e[e0 + j] as number);
+  }
+}
+
+/** OR over the energy planes of a byte mask (maskImage of safe-mask.ts), one stackMaskOr per plane. */
+function orOverPlanes(kernels: Kernels, mask: Uint8Array, npix: number, nE: number): Uint8Array {
+  const out = new Uint8Array(npix);
+  for (let k = 0; k < nE; k++)
+    kernels.stackMaskOr(out, npix, 1, mask.subarray(k * npix, (k + 1) * npix), npix, 1, 1, 0, 0);
+  return out;
 }

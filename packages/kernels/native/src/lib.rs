@@ -24,3 +24,4 @@ mod eval_edisp_kernel_map;
 mod eval_psf_map;
 mod interp;
 mod stack_add;
+mod stack_mask_or;

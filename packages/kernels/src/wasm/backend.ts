@@ -119,6 +119,34 @@ const ADAPTERS: Record<string, (m: WasmKernelModule, reference: Kernels) => AnyK
         ],
       );
     }) as AnyKernel,
+  stackMaskOr: (m) =>
+    ((
+      dst: Uint8Array,
+      dstNx: number,
+      dstNy: number,
+      src: Uint8Array,
+      srcNx: number,
+      srcNy: number,
+      nPlanes: number,
+      x0: number,
+      y0: number,
+    ): void => {
+      m.call(
+        'stackMaskOr',
+        ['inout', null, null, 'in', null, null, null, null, null],
+        [
+          dst.subarray(0, nPlanes * dstNx * dstNy),
+          dstNx,
+          dstNy,
+          src.subarray(0, nPlanes * srcNx * srcNy),
+          srcNx,
+          srcNy,
+          nPlanes,
+          x0,
+          y0,
+        ],
+      );
+    }) as AnyKernel,
   evalPsfMap: (m) =>
     ((
       offsets: Float64Array,
