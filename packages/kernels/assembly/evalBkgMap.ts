@@ -17,6 +17,16 @@ function integrateLogLogLn(y1: f64, v1: f64, v2: f64, e1: f64, l1: f64, l2: f64)
 }
 
 /** Background template out[k·npix + p] (float32); `work` holds ≥ 3·(nK + 1) f64; see the reference for layouts. */
+/** Bilinear value of one energy plane of the table at a pixel (cell corner a, the reference's expression). */
+@inline function planeValue(lnTable: usize, a: i32, dLat: i32, dLon: i32, w00: f64, w01: f64, w10: f64, w11: f64): f64 {
+  return (
+    load<f64>(lnTable + (<usize>a << 3)) * w00 +
+    load<f64>(lnTable + (<usize>(a + dLat) << 3)) * w01 +
+    load<f64>(lnTable + (<usize>(a + dLon) << 3)) * w10 +
+    load<f64>(lnTable + (<usize>(a + dLon + dLat) << 3)) * w11
+  );
+}
+
 export function evalBkgMap(fovLon: usize, fovLat: usize, npix: i32, lnTable: usize, lnENodes: usize, nE: i32, lonNodes: usize, nLon: i32, latNodes: usize, nLat: i32, bounds: usize, edges: usize, nK: i32, solidAngle: usize, scale: f64, work: usize, out: usize): void {
   const eMin = load<f64>(bounds);
   const eMax = load<f64>(bounds, 8);
@@ -54,6 +64,11 @@ export function evalBkgMap(fovLon: usize, fovLat: usize, npix: i32, lnTable: usi
     const w11 = tl * tb;
     const base = il * nLat + ib;
     const factor = scale * load<f64>(solidAngle + (<usize>p << 3));
+    // The bilinear value of energy plane e at this pixel does not depend on the edge: consecutive edges in the
+    // same cell, or in the next one, reuse the planes already interpolated (same expression, same bits).
+    let cell: i32 = -1;
+    let lo: f64 = 0;
+    let hi: f64 = 0;
     let y1: f64 = 0;
     let v1: f64 = 0;
     for (let j = 0; j <= nK; j++) {
@@ -63,18 +78,12 @@ export function evalBkgMap(fovLon: usize, fovLat: usize, npix: i32, lnTable: usi
       let v2: f64 = 0;
       if (ie >= 0) {
         const te = load<f64>(w, 8);
-        const a = <i32>ie * planeE + base;
-        const b = a + dE;
-        const lo =
-          load<f64>(lnTable + (<usize>a << 3)) * w00 +
-          load<f64>(lnTable + (<usize>(a + dLat) << 3)) * w01 +
-          load<f64>(lnTable + (<usize>(a + dLon) << 3)) * w10 +
-          load<f64>(lnTable + (<usize>(a + dLon + dLat) << 3)) * w11;
-        const hi =
-          load<f64>(lnTable + (<usize>b << 3)) * w00 +
-          load<f64>(lnTable + (<usize>(b + dLat) << 3)) * w01 +
-          load<f64>(lnTable + (<usize>(b + dLon) << 3)) * w10 +
-          load<f64>(lnTable + (<usize>(b + dLon + dLat) << 3)) * w11;
+        const c = <i32>ie;
+        if (c != cell) {
+          lo = dE != 0 && cell >= 0 && c == cell + 1 ? hi : planeValue(lnTable, c * planeE + base, dLat, dLon, w00, w01, w10, w11);
+          hi = dE != 0 ? planeValue(lnTable, (c + 1) * planeE + base, dLat, dLon, w00, w01, w10, w11) : lo;
+          cell = c;
+        }
         v2 = lo * (1 - te) + hi * te;
         y2 = fdlibmExp(v2);
         if (!(y2 - FLOAT32_TINY > FLOAT32_TINY)) y2 = 0;

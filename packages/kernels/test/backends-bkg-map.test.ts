@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../src/native/addon.js';
-import { referenceKernels } from '../src/reference/index.js';
+import { cellIndex, cellWeight, FLOAT32_TINY, referenceKernels } from '../src/reference/index.js';
 import { wasmModulePath } from '../src/wasm/compile.js';
 import { instantiateKernelModule } from '../src/wasm/module.js';
 import { type CompiledBackend, compiledBackends, firstDifference, sameBits } from './backends-setup.js';
@@ -25,6 +25,121 @@ const values = (n: number, min: number, max: number) =>
   );
 const ascending = (n: number, start: number, step: number) =>
   Float64Array.from({ length: n }, (_, i) => start + i * step);
+
+// The reference before each energy plane was interpolated once per pixel (every edge interpolating both planes of
+// its cell), kept verbatim as the oracle of that restructuring: the results must not change by a bit.
+const LN_TINY = Math.log(FLOAT32_TINY);
+function integrateLogLogPerEdge(
+  y1: number,
+  v1: number,
+  v2: number,
+  e1: number,
+  l1: number,
+  l2: number,
+): number {
+  let lr = v1 - v2;
+  if (lr < LN_TINY) lr = LN_TINY;
+  const g = 1 + lr / (l1 - l2);
+  if (Math.abs(g) <= 1e-8) return y1 * e1 * (l2 - l1);
+  return ((y1 * e1) / g) * (Math.exp(g * (l2 - l1)) - 1);
+}
+
+function evalBkgMapPerEdge(
+  fovLon: Float64Array,
+  fovLat: Float64Array,
+  npix: number,
+  lnTable: Float64Array,
+  lnENodes: Float64Array,
+  nE: number,
+  lonNodes: Float64Array,
+  nLon: number,
+  latNodes: Float64Array,
+  nLat: number,
+  bounds: Float64Array,
+  edges: Float64Array,
+  nK: number,
+  solidAngle: Float64Array,
+  scale: number,
+  work: Float64Array,
+  out: Float32Array,
+): void {
+  const lonMin = bounds[2] as number;
+  const lonMax = bounds[3] as number;
+  const latMin = bounds[4] as number;
+  const latMax = bounds[5] as number;
+  // Energy cells of the edges, the same for every pixel: work[3j] = cell (−1 outside the axis), weight, ln E.
+  for (let j = 0; j <= nK; j++) {
+    const e = edges[j] as number;
+    const lnE = Math.log(e);
+    const ie = cellIndex(lnENodes, 0, nE, lnE);
+    work[3 * j] = e >= (bounds[0] as number) && e <= (bounds[1] as number) ? ie : -1;
+    work[3 * j + 1] = cellWeight(lnENodes, 0, nE, ie, lnE);
+    work[3 * j + 2] = lnE;
+  }
+  const planeE = nLon * nLat;
+  const dE = nE > 1 ? planeE : 0;
+  const dLon = nLon > 1 ? nLat : 0;
+  const dLat = nLat > 1 ? 1 : 0;
+  for (let p = 0; p < npix; p++) {
+    const lon = fovLon[p] as number;
+    const lat = fovLat[p] as number;
+    if (!(lon >= lonMin && lon <= lonMax && lat >= latMin && lat <= latMax)) {
+      for (let k = 0; k < nK; k++) out[k * npix + p] = 0;
+      continue;
+    }
+    const il = cellIndex(lonNodes, 0, nLon, lon);
+    const tl = cellWeight(lonNodes, 0, nLon, il, lon);
+    const ib = cellIndex(latNodes, 0, nLat, lat);
+    const tb = cellWeight(latNodes, 0, nLat, ib, lat);
+    const w00 = (1 - tl) * (1 - tb);
+    const w01 = (1 - tl) * tb;
+    const w10 = tl * (1 - tb);
+    const w11 = tl * tb;
+    const base = il * nLat + ib;
+    const factor = scale * (solidAngle[p] as number);
+    let y1 = 0;
+    let v1 = 0;
+    for (let j = 0; j <= nK; j++) {
+      const ie = work[3 * j] as number;
+      let y2 = 0;
+      let v2 = 0;
+      if (ie >= 0) {
+        const te = work[3 * j + 1] as number;
+        const a = ie * planeE + base;
+        const b = a + dE;
+        const lo =
+          (lnTable[a] as number) * w00 +
+          (lnTable[a + dLat] as number) * w01 +
+          (lnTable[a + dLon] as number) * w10 +
+          (lnTable[a + dLon + dLat] as number) * w11;
+        const hi =
+          (lnTable[b] as number) * w00 +
+          (lnTable[b + dLat] as number) * w01 +
+          (lnTable[b + dLon] as number) * w10 +
+          (lnTable[b + dLon + dLat] as number) * w11;
+        v2 = lo * (1 - te) + hi * te;
+        y2 = Math.exp(v2);
+        if (!(y2 - FLOAT32_TINY > FLOAT32_TINY)) y2 = 0;
+      }
+      if (j > 0) {
+        const integral =
+          y1 > 0 && y2 > 0
+            ? integrateLogLogPerEdge(
+                y1,
+                v1,
+                v2,
+                edges[j - 1] as number,
+                work[3 * j - 1] as number,
+                work[3 * j + 2] as number,
+              )
+            : 0;
+        out[(j - 1) * npix + p] = integral * factor;
+      }
+      y1 = y2;
+      v1 = v2;
+    }
+  }
+}
 
 describe('evalBkgMap', () => {
   const input = fc
@@ -86,6 +201,43 @@ describe('evalBkgMap', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('reference: interpolating each energy plane once per pixel changes no bit (edges sharing cells)', () => {
+    fc.assert(
+      fc.property(
+        input,
+        fc.boolean(),
+        ({ g, fovLon, fovLat, lnTable, edgeStart, edgeRatio, scale }, dense) => {
+          const { npix, nE, nLon, nLat, nK } = g;
+          // dense: many edges per table cell (repeated and adjacent cells); else the generated spacing
+          const ratio = dense ? 1 + (edgeRatio - 1) / 8 : edgeRatio;
+          const args = [
+            Float64Array.from(fovLon),
+            Float64Array.from(fovLat),
+            npix,
+            Float64Array.from(lnTable),
+            ascending(nE, Math.log(0.1), 0.5),
+            nE,
+            ascending(nLon, -3, 6 / Math.max(1, nLon - 1)),
+            nLon,
+            ascending(nLat, -3, 6 / Math.max(1, nLat - 1)),
+            nLat,
+            Float64Array.from([0.08, 120, -3.2, 3.2, -3.2, 3.2]),
+            Float64Array.from({ length: nK + 1 }, (_, k) => edgeStart * ratio ** k),
+            nK,
+            Float64Array.from({ length: npix }, (_, p) => 1e-4 * (1 + p / 100)),
+            scale,
+          ] as const;
+          const want = new Float32Array(nK * npix).fill(5);
+          evalBkgMapPerEdge(...args, new Float64Array(3 * (nK + 1)), want);
+          const got = new Float32Array(nK * npix).fill(-5);
+          referenceKernels.evalBkgMap(...args, new Float64Array(3 * (nK + 1)), got);
+          if (!sameBits(want, got)) throw new Error(`reference: ${firstDifference(want, got)}`);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -12,7 +12,7 @@ const FLOAT32_TINY: f64 = 1.1754943508222875e-38;
 /// ln(FLOAT32_TINY) as V8 computes it (bits 0xc055d589f2fe5107).
 const LN_TINY: f64 = -87.3365447505531;
 
-#[inline]
+#[inline(always)]
 fn integrate_log_log_ln(y1: f64, v1: f64, v2: f64, e1: f64, l1: f64, l2: f64) -> f64 {
   let mut lr = v1 - v2;
   if lr < LN_TINY {
@@ -75,16 +75,25 @@ pub fn eval_bkg_map(fov_lon: &[f64], fov_lat: &[f64], npix: f64, ln_table: &[f64
     let w11 = tl * tb;
     let base = il * n_lat + ib;
     let factor = scale * solid_angle[p];
+    // The bilinear value of energy plane e at this pixel does not depend on the edge: consecutive edges in the
+    // same cell, or in the next one, reuse the planes already interpolated (same expression, same bits).
+    let plane = |e: usize| -> f64 {
+      let a = e * plane_e + base;
+      ln_table[a] * w00 + ln_table[a + d_lat] * w01 + ln_table[a + d_lon] * w10 + ln_table[a + d_lon + d_lat] * w11
+    };
+    let (mut cell, mut lo, mut hi) = (usize::MAX, 0.0f64, 0.0f64);
     let (mut y1, mut v1) = (0.0f64, 0.0f64);
     for j in 0..=n_k {
       let ie = work[3 * j];
       let (mut y2, mut v2) = (0.0f64, 0.0f64);
       if ie >= 0.0 {
         let te = work[3 * j + 1];
-        let a = ie as usize * plane_e + base;
-        let b = a + d_e;
-        let lo = ln_table[a] * w00 + ln_table[a + d_lat] * w01 + ln_table[a + d_lon] * w10 + ln_table[a + d_lon + d_lat] * w11;
-        let hi = ln_table[b] * w00 + ln_table[b + d_lat] * w01 + ln_table[b + d_lon] * w10 + ln_table[b + d_lon + d_lat] * w11;
+        let c = ie as usize;
+        if c != cell {
+          lo = if d_e != 0 && cell != usize::MAX && c == cell + 1 { hi } else { plane(c) };
+          hi = if d_e != 0 { plane(c + 1) } else { lo };
+          cell = c;
+        }
         v2 = lo * (1.0 - te) + hi * te;
         y2 = fdlibm_exp::exp(v2);
         if !(y2 - FLOAT32_TINY > FLOAT32_TINY) {

@@ -24,6 +24,25 @@ function integrateLogLogLn(y1: number, v1: number, v2: number, e1: number, l1: n
   return ((y1 * e1) / g) * (Math.exp(g * (l2 - l1)) - 1);
 }
 
+/** Bilinear value of one energy plane of the table at a pixel, from its cell corner a. */
+function planeValue(
+  lnTable: Float64Array,
+  a: number,
+  dLat: number,
+  dLon: number,
+  w00: number,
+  w01: number,
+  w10: number,
+  w11: number,
+): number {
+  return (
+    (lnTable[a] as number) * w00 +
+    (lnTable[a + dLat] as number) * w01 +
+    (lnTable[a + dLon] as number) * w10 +
+    (lnTable[a + dLon + dLat] as number) * w11
+  );
+}
+
 /**
  * out[k][p] = scale · Ω[p] · ∫_{E_k}^{E_k+1} rate(E, fovLon[p], fovLat[p]) dE for the nK reco bins:
  * - fovLon, fovLat: per-pixel FoV coordinates (deg), npix values each;
@@ -90,6 +109,11 @@ export function evalBkgMap(
     const w11 = tl * tb;
     const base = il * nLat + ib;
     const factor = scale * (solidAngle[p] as number);
+    // The bilinear value of energy plane e at this pixel does not depend on the edge: an edge in the same cell as
+    // the previous one reuses both planes, one in the next cell reuses its upper plane (same expression, same bits).
+    let cell = -1;
+    let lo = 0;
+    let hi = 0;
     let y1 = 0;
     let v1 = 0;
     for (let j = 0; j <= nK; j++) {
@@ -98,18 +122,14 @@ export function evalBkgMap(
       let v2 = 0;
       if (ie >= 0) {
         const te = work[3 * j + 1] as number;
-        const a = ie * planeE + base;
-        const b = a + dE;
-        const lo =
-          (lnTable[a] as number) * w00 +
-          (lnTable[a + dLat] as number) * w01 +
-          (lnTable[a + dLon] as number) * w10 +
-          (lnTable[a + dLon + dLat] as number) * w11;
-        const hi =
-          (lnTable[b] as number) * w00 +
-          (lnTable[b + dLat] as number) * w01 +
-          (lnTable[b + dLon] as number) * w10 +
-          (lnTable[b + dLon + dLat] as number) * w11;
+        if (ie !== cell) {
+          lo =
+            dE !== 0 && cell >= 0 && ie === cell + 1
+              ? hi
+              : planeValue(lnTable, ie * planeE + base, dLat, dLon, w00, w01, w10, w11);
+          hi = dE !== 0 ? planeValue(lnTable, (ie + 1) * planeE + base, dLat, dLon, w00, w01, w10, w11) : lo;
+          cell = ie;
+        }
         v2 = lo * (1 - te) + hi * te;
         y2 = Math.exp(v2);
         if (!(y2 - FLOAT32_TINY > FLOAT32_TINY)) y2 = 0;
