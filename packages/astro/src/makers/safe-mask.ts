@@ -70,12 +70,7 @@ export function makeSafeMask(
   const nE = nbins(energy);
   const mask = new Uint8Array(nE * npix).fill(1);
   const warnings: SafeMaskWarning[] = [];
-  if (background?.some((v) => v !== 0)) {
-    for (let i = 0; i < mask.length; i++) {
-      const v = background[i] as number;
-      if (!(v > 0 && Number.isFinite(v))) mask[i] = 0;
-    }
-  }
+  if (background && anyNonZero(background)) unsetNonPositive(mask, background);
   const andEnergy = (bins: Uint8Array) => {
     for (let k = 0; k < nE; k++) if (bins[k] === 0) mask.fill(0, k * npix, (k + 1) * npix);
   };
@@ -142,6 +137,22 @@ export function makeSafeMask(
 
 export function isSafeMaskFailure(v: object): v is SafeMaskFailure {
   return 'reason' in v;
+}
+
+// Small loops in their own functions: a fresh worker optimises them after a few calls.
+
+/** Whether some value is not 0 (NaN counts as not 0). */
+function anyNonZero(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if ((values[i] as number) !== 0) return true;
+  return false;
+}
+
+/** mask[i] = 0 where values[i] is not finite and > 0. */
+function unsetNonPositive(mask: Uint8Array, values: Float32Array): void {
+  for (let i = 0; i < mask.length; i++) {
+    const v = values[i] as number;
+    if (!(v > 0 && Number.isFinite(v))) mask[i] = 0;
+  }
 }
 
 /** OR over energy planes: the pixels safe in at least one bin (what the exposure is masked with). */
