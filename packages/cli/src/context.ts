@@ -60,10 +60,7 @@ export type Loaded =
   | { ok: true; pipeline: Pipeline; registry: StepRegistry; warnings: string }
   | { ok: false; code: number; message: string };
 
-/**
- * Load the pipeline. Domain steps (@pipe/astro) are imported only when the pipeline names a step
- * that is not registered, so command-only pipelines start fast.
- */
+/** Load the pipeline, with the domain's steps (@pipe/astro) registered by name. */
 export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEnv): Promise<Loaded> {
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
@@ -86,11 +83,10 @@ export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEn
       paramOverrides: params.params,
       ...(env ? { env } : {}),
     });
-  let result = await load();
-  if (!result.ok && result.diagnostics.some((d) => d.code === 'unknown-step')) {
-    await registerDomainSteps(registry);
-    result = await load();
-  }
+  // Registering the domain's steps imports one small module (@pipe/astro/register); loading the pipeline
+  // first and again after an unknown step (as before) parsed and validated it twice.
+  await registerDomainSteps(registry);
+  const result = await load();
   if (!result.ok) return { ok: false, code: EXIT_USAGE, message: core.renderDiagnostics(result.diagnostics) };
   const warnings = result.warnings.length > 0 ? core.renderDiagnostics(result.warnings) : '';
   return { ok: true, pipeline: result.pipeline, registry, warnings };

@@ -3,7 +3,7 @@
  * crash leaves either the old or the new content under the final name, never half of one.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 function tempName(file: string): string {
@@ -23,6 +23,23 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   }
   await rename(tmp, file);
   await fsyncDir(path.dirname(file));
+}
+
+/**
+ * Replace `file` atomically (temp + rename) without fsync: for derived data (the pipeline cache), which a crash
+ * may lose or leave empty, and whose reader then rebuilds it. An fsync here would wait for the writeback of
+ * everything the build wrote before (hundreds of MB on a large build), on the path of a no-op rebuild.
+ */
+export async function replaceFile(file: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = tempName(file);
+  try {
+    await writeFile(tmp, data, { mode: 0o644 });
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** Synchronous twin of writeFileAtomic, for exit paths where no event loop turn is left. */
