@@ -204,7 +204,13 @@ def bc():
     np.bincount(((ie[ok] * 100 + iy[ok]) * 100 + ix[ok]).astype(np.int64), minlength=100000)
 print(med(hdd), med(bc))
 `;
-  const py = spawnSync('python3', ['-c', script, String(n), String(repeats)], { encoding: 'utf8' });
+  // The first python3 on the PATH may lack numpy (a pyenv shim, say) where Debian's has it (python3-gammapy
+  // pulls in python3-numpy): take the first interpreter that imports it.
+  let py;
+  for (const bin of [process.env.PIPE_NUMPY_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean)) {
+    py = spawnSync(bin, ['-c', script, String(n), String(repeats)], { encoding: 'utf8' });
+    if (py.status === 0) break;
+  }
   if (py.status !== 0)
     return console.log(
       `numpy baseline skipped: ${(py.stderr || 'python3 not found').trim().split('\n').pop()}`,
