@@ -18,3 +18,23 @@ pub fn as_count(what: &str, v: f64) -> Result<usize> {
   }
   Ok(v as usize)
 }
+
+/// The part of a cutout placed at (x0, y0) in a destination grid that lands inside it: source columns
+/// [xa, xb) and rows [ya, yb); None when nothing overlaps.
+pub struct Overlap {
+  pub xa: usize,
+  pub xb: usize,
+  pub ya: usize,
+  pub yb: usize,
+}
+
+pub fn cutout_overlap(src_nx: usize, src_ny: usize, dst_nx: usize, dst_ny: usize, x0: isize, y0: isize) -> Option<Overlap> {
+  let xa = (-x0).max(0) as usize;
+  let xb = (src_nx as isize).min(dst_nx as isize - x0).max(0) as usize;
+  let ya = (-y0).max(0) as usize;
+  let yb = (src_ny as isize).min(dst_ny as isize - y0).max(0) as usize;
+  if xa >= xb || ya >= yb {
+    return None;
+  }
+  Some(Overlap { xa, xb, ya, yb })
+}

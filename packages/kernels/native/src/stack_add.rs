@@ -3,7 +3,7 @@
 //! The overlap of the cutout with the destination is clipped once; each row is then a pass over three
 //! equal-length slices (no per-element bounds checks), the skip of masked and non-finite values a select.
 
-use crate::common::{as_count, need_len};
+use crate::common::{as_count, cutout_overlap, need_len, Overlap};
 use napi::bindgen_prelude::Float32Array;
 use napi::Result;
 use napi_derive::napi;
@@ -33,14 +33,9 @@ pub fn stack_add(mut dst: Float32Array, dst_nx: f64, dst_ny: f64, src: &[f32], s
   need_len("mask", mask.len(), if broadcast { src_plane } else { n_planes * src_plane })?;
   // SAFETY: the JS caller is blocked for the duration of this synchronous call.
   let dst = unsafe { dst.as_mut() };
-  // The source columns [xa, xb) and rows [ya, yb) that land inside the destination.
-  let xa = (-x0).max(0) as usize;
-  let xb = (src_nx as isize).min(dst_nx as isize - x0).max(0) as usize;
-  let ya = (-y0).max(0) as usize;
-  let yb = (src_ny as isize).min(dst_ny as isize - y0).max(0) as usize;
-  if xa >= xb || ya >= yb {
+  let Some(Overlap { xa, xb, ya, yb }) = cutout_overlap(src_nx, src_ny, dst_nx, dst_ny, x0, y0) else {
     return Ok(());
-  }
+  };
   let w = xb - xa;
   for k in 0..n_planes {
     let src_k = &src[k * src_plane..(k + 1) * src_plane];

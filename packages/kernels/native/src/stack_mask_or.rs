@@ -1,7 +1,7 @@
 //! Port of src/reference/stack.ts `stackMaskOr`: byte logic only, bit-identical by construction. The overlap
 //! of the cutout with the destination is clipped once; each row is a pass over two equal-length slices.
 
-use crate::common::{as_count, need_len};
+use crate::common::{as_count, cutout_overlap, need_len, Overlap};
 use napi::bindgen_prelude::Uint8Array;
 use napi::Result;
 use napi_derive::napi;
@@ -18,13 +18,9 @@ pub fn stack_mask_or(mut dst: Uint8Array, dst_nx: f64, dst_ny: f64, src: &[u8], 
   need_len("src", src.len(), n_planes * src_plane)?;
   // SAFETY: the JS caller is blocked for the duration of this synchronous call.
   let dst = unsafe { dst.as_mut() };
-  let xa = (-x0).max(0) as usize;
-  let xb = (src_nx as isize).min(dst_nx as isize - x0).max(0) as usize;
-  let ya = (-y0).max(0) as usize;
-  let yb = (src_ny as isize).min(dst_ny as isize - y0).max(0) as usize;
-  if xa >= xb || ya >= yb {
+  let Some(Overlap { xa, xb, ya, yb }) = cutout_overlap(src_nx, src_ny, dst_nx, dst_ny, x0, y0) else {
     return Ok(());
-  }
+  };
   let w = xb - xa;
   for k in 0..n_planes {
     let src_k = &src[k * src_plane..(k + 1) * src_plane];
