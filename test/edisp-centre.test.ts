@@ -50,3 +50,44 @@ describe.runIf(dr1)('edisp kernel pixel on an even IRF grid (20×20)', () => {
     ws.remove('.');
   }, 120_000);
 });
+
+// A map whose width is not a whole number of pixels: gammapy sizes the IRF grid from the map's real width
+// (68 × 57 pixels of 0.03° = 2.04° × 1.71°: 10 × 9 IRF pixels, centre on pixel (4, 4)); from the config's width
+// (2.05° × 1.7°) it would be 10 × 8, the kernel would come from pixel (4, 3) and the flux be off by up to 4e-4.
+// gammapy 1.0 on this config (scripts/gammapy_excess_map.py): peak (33, 28), flux 1.813901481628418e-11.
+const ODD = `observations:
+  datastore: $GAMMAPY_DATA/hess-dl3-dr1
+  obs_cone: {frame: icrs, lon: 83.633 deg, lat: 22.014 deg, radius: 5.0 deg}
+  required_irf: [aeff, edisp, psf, bkg]
+datasets:
+  type: 3d
+  stack: true
+  geom:
+    wcs: {skydir: {frame: icrs, lon: 83.633 deg, lat: 22.014 deg}, binsize: 0.03 deg,
+          width: {width: 2.05 deg, height: 1.7 deg}, binsize_irf: 0.2 deg}
+    selection: {offset_max: 2.5 deg}
+    axes: {energy: {min: 1.0 TeV, max: 10.0 TeV, nbins: 7},
+           energy_true: {min: 0.5 TeV, max: 20.0 TeV, nbins: 20}}
+  map_selection: [counts, exposure, background, psf, edisp]
+  background: {method: fov_background,
+               exclusion: $GAMMAPY_DATA/joint-crab/exclusion/exclusion_mask_crab.fits.gz,
+               parameters: {method: scale}}
+  safe_mask: {methods: [aeff-default]}
+  containment_correction: true
+excess_map: {correlation_radius: 0.13 deg}
+`;
+
+describe('IRF grid of a map whose width is not a whole number of pixels', () => {
+  it('is sized from the real map width, as gammapy: same edisp pixel and flux', async () => {
+    const ws = crabWorkspace();
+    ws.write('odd.yaml', ODD);
+    const data = path.join(REPO_ROOT, 'pipelines/excess_map/data');
+    const run = await ws.run(['build', 'excess_map', '--config', 'odd.yaml'], { GAMMAPY_DATA: data });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/edisp irf pixel: 4, 4/);
+    const flux = readMapFits(ws.path('products/excess_map/flux.fits.gz'));
+    expect(flux.data.length).toBe(68 * 57);
+    expect(Math.abs((flux.data[28 * 68 + 33] as number) / 1.813901481628418e-11 - 1)).toBeLessThan(1e-4);
+    ws.remove('.');
+  }, 120_000);
+});

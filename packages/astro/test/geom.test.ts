@@ -45,6 +45,14 @@ describe('WcsGeom', () => {
     expect([g.nx, g.ny, ...g.wcs.crpix]).toEqual([10, 10, 5.5, 5.5]);
   });
 
+  it("sizes the IRF grid from the map's real width (npix × binsize), as gammapy's to_binsz", () => {
+    // 1.7° at 0.03° is 57 pixels = 1.71°: 8.55 → 9 IRF pixels of 0.2° (1.7 / 0.2 = 8.5 would round to 8);
+    // 2.05° is 68 pixels = 2.04°: 10.2 → 10. gammapy 1.0 gives the EDISP map of this config 10 × 9 pixels.
+    const g = irfGeom({ ...spec, binsize: 0.03, width: [2.05, 1.7] }, 0.2);
+    if (isGeomFailure(g)) throw new Error(g.message);
+    expect([g.nx, g.ny, ...g.wcs.crpix]).toEqual([10, 9, 5.5, 5]);
+  });
+
   it('rounds npix half to even and keeps CRPIX = (npix + 1)/2 for odd sizes and rectangles', () => {
     const g = geom({ ...spec, width: [0.05, 0.07] });
     expect([g.nx, g.ny, ...g.wcs.crpix]).toEqual([2, 4, 1.5, 2.5]);

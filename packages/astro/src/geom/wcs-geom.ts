@@ -62,9 +62,20 @@ export function isGeomFailure(v: WcsGeom | GeomFailure): v is GeomFailure {
   return 'reason' in v;
 }
 
-/** The coarse IRF grid: same centre, projection and width, pixel size `binsizeIrf` (gammapy's binsz_irf). */
+/**
+ * The coarse IRF grid of the map `spec` describes: same centre and projection, pixel size `binsizeIrf`, and the
+ * width the map really has (npix × binsize, not the width asked for), as gammapy's `geom.to_binsz(binsz_irf)`.
+ * They differ when the width is not a whole number of pixels: 1.7° at 0.03° is 57 pixels, 1.71°, so 9 IRF
+ * pixels of 0.2° (8.55), where 1.7° / 0.2° would round half-even to 8.
+ */
 export function irfGeom(spec: WcsGeomSpec, binsizeIrf: number): WcsGeom | GeomFailure {
-  return createWcsGeom({ ...spec, binsize: binsizeIrf });
+  const map = createWcsGeom(spec);
+  if (isGeomFailure(map)) return map;
+  return createWcsGeom({
+    ...spec,
+    binsize: binsizeIrf,
+    width: [map.nx * spec.binsize, map.ny * spec.binsize],
+  });
 }
 
 export function npix(geom: WcsGeom): number {

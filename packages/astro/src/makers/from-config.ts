@@ -5,7 +5,7 @@
 import type { AnalysisConfig } from '../config/index.js';
 import { parseAngle } from '../config/index.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/energy-axis.js';
-import { createWcsGeom, isGeomFailure } from '../geom/wcs-geom.js';
+import { createWcsGeom, irfGeom as irfGeomOf, isGeomFailure } from '../geom/wcs-geom.js';
 import type { SkyMask } from './exclusion.js';
 import { defaultRadEdges } from './irf-maps.js';
 import type { MapName, ReductionConfig, ReductionGeometry } from './reduce.js';
@@ -39,7 +39,7 @@ export function reductionGeometryFromConfig(ds: Datasets): ReductionGeometry | R
   const geom = createWcsGeom(spec);
   if (isGeomFailure(geom))
     return { reason: 'config-invalid', path: ['datasets', 'geom', 'wcs'], message: geom.message };
-  const irfGeom = createWcsGeom({ ...spec, binsize: wcs.binsize_irf });
+  const irfGeom = irfGeomOf(spec, wcs.binsize_irf);
   if (isGeomFailure(irfGeom))
     return {
       reason: 'config-invalid',
