@@ -3,7 +3,8 @@
  * the run has a non-zero background). Then, AND-ed, the listed methods:
  * - aeff-default: reco bins fully inside [LO_THRES, HI_THRES] of the AEFF header; a missing keyword cuts nothing;
  * - offset-max: pixels closer than offsetMax to the pointing (strictly);
- * - bkg-peak: reco bins above the peak of the background spectrum (lower edge ≥ the peak bin's log centre);
+ * - bkg-peak: the peak bin of the background spectrum and the bins above it (lower edge ≥ the peak bin's lower
+ *   edge, as gammapy's `energy_min = energy_axis.edges[idx]`);
  * - edisp-bias: reco bins above the energy where the relative bias of the edisp kernel at the map centre
  *   falls to biasPercent (searched upwards from the bias peak), × (1 + bias).
  */
@@ -111,8 +112,7 @@ export function makeSafeMask(
             best = k;
           }
         }
-        const centre = Math.sqrt((energy.edges[best] as number) * (energy.edges[best + 1] as number));
-        andEnergy(energyBinMask(energy, centre, undefined));
+        andEnergy(energyBinMask(energy, energy.edges[best] as number, undefined));
         break;
       }
       case 'edisp-bias': {
