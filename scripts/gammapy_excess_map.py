@@ -11,6 +11,7 @@ compared with pipe's FITS product: counts must be identical; the others are repo
 checked against the tolerances of science.md §9.
 """
 import json
+import os
 import sys
 
 import numpy as np
@@ -23,7 +24,8 @@ analysis.get_observations()
 analysis.get_datasets()
 analysis.get_excess_map()
 
-stacked = analysis.datasets[0] if config.datasets.stack else None
+# With stack: false gammapy makes one dataset per run; the excess map needs exactly one, which pipe writes too.
+stacked = analysis.datasets[0] if config.datasets.stack or len(analysis.datasets) == 1 else None
 maps = analysis.excess_map
 sqrt_ts = maps["sqrt_ts"].data
 peak = np.unravel_index(np.nanargmax(sqrt_ts), sqrt_ts.shape)
@@ -46,7 +48,7 @@ out = {
 }
 if stacked is not None:
     out["counts_per_bin"] = [int(v) for v in stacked.counts.data.sum(axis=(1, 2))]
-    out["background_sum"] = float(stacked.background.data.astype(np.float64).sum())
+    out["background_sum"] = float(stacked.npred_background().data.astype(np.float64).sum())
     out["exposure_sum"] = float(stacked.exposure.data.astype(np.float64).sum())
 print(json.dumps(out, indent=1))
 
@@ -57,7 +59,8 @@ if len(sys.argv) > 2 and stacked is not None:
     failures = []
     pairs = {
         "counts": stacked.counts,
-        "background": stacked.background,
+        # An unstacked run keeps its FoV norm in its background model; the stack (and pipe) apply it to the map.
+        "background": stacked.npred_background(),
         "exposure": stacked.exposure,
         "correlated_counts": maps["npred"],
         "correlated_background": maps["npred_background"],
@@ -65,6 +68,16 @@ if len(sys.argv) > 2 and stacked is not None:
         "sqrt_ts": maps["sqrt_ts"],
         "flux": maps["flux"],
     }
+    # Optional products (selection_optional), compared when pipe wrote them (a pipeline declaring these outputs).
+    optional = {}
+    for name in ("norm_errn", "norm_errp", "norm_ul", "flux_errn", "flux_errp", "flux_ul"):
+        if name.split("_")[-1] not in maps.available_quantities and f"norm_{name.split('_')[-1]}" not in (
+            maps.available_quantities
+        ):
+            continue
+        if os.path.exists(f"{product}/{name}.fits.gz"):
+            optional[name] = maps[name]
+    pairs.update(optional)
     # science.md §9: (abs, rel) tolerances; a pixel passes when within either.
     tolerances = {
         "counts": (0, 0),
@@ -75,6 +88,13 @@ if len(sys.argv) > 2 and stacked is not None:
         "excess": (1e-4, 0),
         "sqrt_ts": (3e-3, 3e-5),
         "flux": (0, 1e-4),  # abs tolerance set below
+        # §9: errn/errp 3e-4 relative (float64 target level), ul 1e-5; abs 1e-5 of norm near 0 as for flux.
+        "norm_errn": (1e-5, 3e-4),
+        "norm_errp": (1e-5, 3e-4),
+        "norm_ul": (1e-5, 1e-5),
+        "flux_errn": (0, 3e-4),
+        "flux_errp": (0, 3e-4),
+        "flux_ul": (0, 1e-5),
     }
     for name, ref in pairs.items():
         ours_map = Map.read(f"{product}/{name}.fits.gz")
@@ -99,12 +119,12 @@ if len(sys.argv) > 2 and stacked is not None:
             abs_tol = 1e-3 * level
             scale = theirs * theirs
             rel_tol = 6e-5
-        if name == "flux":
+        if name in ("flux", "flux_errn", "flux_errp", "flux_ul"):
             # §9: 1e-4 relative, 1e-5 absolute on norm near 0 (flux = norm × the reference flux).
             norm = maps["norm"].data.astype(np.float64)
             ref_flux = np.nanmedian(np.abs(theirs[norm != 0] / norm[norm != 0]))
             abs_tol = 1e-5 * ref_flux
-            rel_tol = 1e-4
+            rel_tol = max(rel_tol, 1e-4) if name != "flux_ul" else rel_tol
         bad = ~((diff <= abs_tol) | (diff <= rel_tol * scale) | (np.isnan(ours) & np.isnan(theirs)))
         rel = np.nanmax(np.where(scale > 0, diff / np.where(scale > 0, scale, 1), 0))
         print(f"{name}: max abs {np.nanmax(diff):.3g}, max rel {rel:.3g}, out of tolerance {int(bad.sum())}",
