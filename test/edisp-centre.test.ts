@@ -6,7 +6,7 @@
  *   a = Analysis(AnalysisConfig.read("pks2.yaml")); a.get_observations(); a.get_datasets(); a.get_excess_map()
  *   a.excess_map["flux"].data[0, 50, 50], [0, 100, 100]
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readMapFits } from '@pipe/astro';
 import { describe, expect, it } from 'vitest';
@@ -88,6 +88,39 @@ describe('IRF grid of a map whose width is not a whole number of pixels', () => 
     const flux = readMapFits(ws.path('products/excess_map/flux.fits.gz'));
     expect(flux.data.length).toBe(68 * 57);
     expect(Math.abs((flux.data[28 * 68 + 33] as number) / 1.813901481628418e-11 - 1)).toBeLessThan(1e-4);
+    ws.remove('.');
+  }, 120_000);
+});
+
+// map_selection without edisp: gammapy's stacked dataset (MapDataset.create) holds a diagonal EDispKernelMap
+// (get_overlap_fraction of the reco and true axes), which runs without an EDISP map leave as it is, and the flux map
+// uses it. pipe refused ("map 'reco_exposure' was not computed"). gammapy 1.0 on crab.yaml with map_selection
+// [counts, exposure, background] and excess_map.energy_edges 1–10 TeV in 2 bins (scripts/gammapy_excess_map.py and
+// a.excess_map["flux"].data[:, y, x]): (50, 49) 1.4175619279828767e-11, 2.174432141087802e-12;
+// (10, 80) 3.8117612474535775e-13, -5.711821915307062e-14.
+describe('flux map of a dataset reduced without EDISP', () => {
+  it('uses the diagonal response, as gammapy', async () => {
+    const ws = crabWorkspace();
+    const crab = readFileSync(path.join(REPO_ROOT, 'pipelines/excess_map/crab.yaml'), 'utf8')
+      .replace(
+        'map_selection: [counts, exposure, background, psf, edisp]',
+        'map_selection: [counts, exposure, background]',
+      )
+      .replace(
+        'excess_map: {correlation_radius: 0.1 deg}',
+        'excess_map: {correlation_radius: 0.1 deg, energy_edges: {min: 1 TeV, max: 10 TeV, nbins: 2}}',
+      );
+    expect(crab).toMatch(/map_selection: \[counts, exposure, background\]\n/);
+    ws.write('noedisp.yaml', crab);
+    const data = path.join(REPO_ROOT, 'pipelines/excess_map/data');
+    const run = await ws.run(['build', 'excess_map', '--config', 'noedisp.yaml'], { GAMMAPY_DATA: data });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const flux = readMapFits(ws.path('products/excess_map/flux.fits.gz'));
+    const at = (k: number, x: number, y: number) => flux.data[k * 10000 + y * 100 + x] as number;
+    expect(Math.abs(at(0, 50, 49) / 1.4175619279828767e-11 - 1)).toBeLessThan(1e-4);
+    expect(Math.abs(at(1, 50, 49) / 2.174432141087802e-12 - 1)).toBeLessThan(1e-4);
+    expect(Math.abs(at(0, 10, 80) / 3.8117612474535775e-13 - 1)).toBeLessThan(1e-4);
+    expect(Math.abs(at(1, 10, 80) / -5.711821915307062e-14 - 1)).toBeLessThan(1e-3);
     ws.remove('.');
   }, 120_000);
 });

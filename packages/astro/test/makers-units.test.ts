@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cutoutAround } from '../src/geom/cutout.js';
 import { type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
+import { diagonalResponse } from '../src/makers/edisp-centre.js';
 import {
   DatasetStacker,
   defaultRadEdges,
@@ -110,6 +111,15 @@ describe('safe mask', () => {
     // bias(E) = 0.1 at E ≈ 0.3 + 0.5·ln 5 ≈ 1.10 TeV (within a reco bin), reported × 1.1
     expect(e).toBeGreaterThan(0.9 * 1.1);
     expect(e).toBeLessThan(1.5 * 1.1);
+  });
+});
+
+describe('diagonal energy response (no EDISP map)', () => {
+  it('is the overlap of each true bin with each reco bin over the true bin width, in linear energy', () => {
+    // gammapy 1.0 get_overlap_fraction(MapAxis.from_edges([1, 2, 4], name="energy", unit="TeV"),
+    //   MapAxis.from_edges([0.5, 1.5, 3, 8], name="energy_true", unit="TeV")) = [[0.5, 0], [1/3, 2/3], [0, 0.2]]
+    const k = diagonalResponse([1, 2, 4], [0.5, 1.5, 3, 8]);
+    expect(Array.from(k)).toEqual([0.5, 0, Math.fround(1 / 3), Math.fround(2 / 3), 0, Math.fround(0.2)]);
   });
 });
 

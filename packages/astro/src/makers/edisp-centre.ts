@@ -1,7 +1,10 @@
 /**
  * The edisp kernel the excess/flux estimator uses (science spec §7.1, §7.5): K[t][k] at the IRF pixel nearest the
  * IRF grid's centre (floor of ((n − 1)/2), so IRF pixel (4, 4) for a 10×10 grid whose centre is a corner),
- * weighted per reco bin by the dataset's mask_safe sampled on the IRF grid.
+ * weighted per reco bin by the dataset's mask_safe sampled on the IRF grid. A dataset reduced without an EDISP map
+ * (map_selection without edisp) uses gammapy's stand-in: the stacked dataset gammapy creates holds
+ * EDispKernelMap.from_geom, a diagonal response (the overlap of each true bin with each reco bin, as a fraction of the
+ * true bin's width in linear energy), which runs without edisp leave as it is.
  */
 import type { Kernels } from '@pipe/kernels';
 import { nbins } from '../geom/energy-axis.js';
@@ -9,12 +12,11 @@ import { npix } from '../geom/wcs-geom.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { MapDataset } from './dataset.js';
 
-/** K[t][k] (nTrue × nReco, row t) at the IRF pixel nearest the map centre, or undefined without an EDISP map. */
+/** K[t][k] (nTrue × nReco, row t) at the IRF pixel nearest the map centre (the diagonal response without EDISP). */
 export function edispKernelAtMapCentre(
   ds: MapDataset,
   kernels: Kernels,
-): { matrix: Float64Array; pixel: [number, number] } | undefined {
-  if (!ds.edisp) return undefined;
+): { matrix: Float64Array; pixel: [number, number] } {
   const ig = ds.irfGeom;
   const [x, y] = gridCentrePixel(ig);
   const nT = nbins(ds.energyTrue);
@@ -35,11 +37,33 @@ export function edispKernelAtMapCentre(
     w,
   );
   const p = y * ig.nx + x;
+  const diagonal = ds.edisp ? undefined : diagonalResponse(ds.energy.edges, ds.energyTrue.edges);
   const matrix = new Float64Array(nT * nK);
   for (let t = 0; t < nT; t++)
-    for (let k = 0; k < nK; k++)
-      matrix[t * nK + k] = w[k * ni + p] ? (ds.edisp.data[(t * nK + k) * ni + p] as number) : 0;
+    for (let k = 0; k < nK; k++) {
+      const v = ds.edisp ? ds.edisp.data[(t * nK + k) * ni + p] : diagonal?.[t * nK + k];
+      matrix[t * nK + k] = w[k * ni + p] ? (v as number) : 0;
+    }
   return { matrix, pixel: [x, y] };
+}
+
+/**
+ * gammapy 1.0 get_overlap_fraction(energy_axis, energy_axis_true): K[t][k] = the length of [reco_k] ∩ [true_t] over
+ * the length of [true_t], in linear energy (float32 in gammapy's map).
+ */
+export function diagonalResponse(reco: ArrayLike<number>, truth: ArrayLike<number>): Float64Array {
+  const nK = reco.length - 1;
+  const nT = truth.length - 1;
+  const out = new Float64Array(nT * nK);
+  for (let t = 0; t < nT; t++) {
+    const bLo = truth[t] as number;
+    const bHi = truth[t + 1] as number;
+    for (let k = 0; k < nK; k++) {
+      const overlap = Math.min(reco[k + 1] as number, bHi) - Math.max(reco[k] as number, bLo);
+      out[t * nK + k] = Math.fround(Math.max(overlap, 0) / (bHi - bLo));
+    }
+  }
+  return out;
 }
 
 /**

@@ -38,9 +38,9 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       energyEdgesReco: ds.energy.edges,
       binsizeDeg: (Math.abs(ds.geom.wcs.cdelt[0]) + Math.abs(ds.geom.wcs.cdelt[1])) / 2,
       correlationRadiusDeg: cfg.correlation_radius,
-      ...(edisp
-        ? { exposure: ds.exposure, energyEdgesTrue: ds.energyTrue.edges, edispKernel: edisp.matrix }
-        : {}),
+      exposure: ds.exposure,
+      energyEdgesTrue: ds.energyTrue.edges,
+      edispKernel: edisp.matrix,
       ...(params.n_sigma !== undefined ? { nSigma: params.n_sigma } : {}),
       ...(params.n_sigma_ul !== undefined ? { nSigmaUl: params.n_sigma_ul } : {}),
       ...(optional.length > 0 ? { selectionOptional: optional } : {}),
@@ -92,7 +92,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
         }
       : null,
     kernel_backend: ctx.kernelBackend,
-    edisp_irf_pixel: edisp?.pixel ?? null,
+    edisp_irf_pixel: edisp.pixel,
   };
   if (ctx.outputs['summary']) writeFileSync(ctx.outputs['summary'], `${JSON.stringify(report, null, 2)}\n`);
   const peak = summary.peak;
