@@ -18,6 +18,7 @@ import {
   fovBackgroundNorm,
   isDatasetReadFailure,
   type MapDataset,
+  makeCounts,
   makeSafeMask,
   maskImage,
   readDataset,
@@ -29,6 +30,40 @@ import { SHARED } from './shared-dir.js';
 
 const axis = logEnergyAxis('reco', 1, 10, 4) as EnergyAxis;
 const truth = logEnergyAxis('true', 0.5, 20, 6) as EnergyAxis;
+
+describe('counts in a Galactic map', () => {
+  // MSH 15-52 in Galactic, 0.04° pixels, 3.3° × 2.7° (82 × 68), reco 1–10 TeV in 10 bins; two H.E.S.S. DR1
+  // events (float32 RA/DEC as in the files: run 20343 row 505, run 20366 row 7392) that gammapy 1.0 puts at
+  // x = 42.500046153 (bin 1, row 58) and y = 65.500045968 (bin 5, column 45), so in pixels x 43 and y 66
+  // (geom.coord_to_pix(events.radec.galactic), Debian python3-gammapy 1.0 / astropy 5.2: astropy converts the
+  // float32 degrees to radians in float32). A float64 conversion puts both one pixel lower.
+  const geom = createWcsGeom({
+    skydir: { lon: 320.33, lat: -1.19, frame: 'galactic' },
+    binsize: 0.04,
+    width: [3.3, 2.7],
+  }) as WcsGeom;
+  const reco = logEnergyAxis('reco', 1, 10, 10) as EnergyAxis;
+  const events = {
+    ra: Float64Array.from([227.4254150390625, 226.95960998535156]),
+    dec: Float64Array.from([-58.353912353515625, -58.149658203125]),
+    energy: Float64Array.from([1.4275885820388794, 3.2031288146972656]),
+  };
+  const at = (bin: number, y: number, x: number) => (bin * geom.ny + y) * geom.nx + x;
+
+  it('bins float32 event positions as astropy transforms them', () => {
+    const counts = makeCounts({ ...events, radecFloat32: true }, geom, reco, referenceKernels);
+    expect([geom.nx, geom.ny]).toEqual([82, 68]);
+    expect(counts[at(1, 58, 43)]).toBe(1);
+    expect(counts[at(5, 66, 45)]).toBe(1);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(2);
+  });
+
+  it('converts float64 positions in float64', () => {
+    const counts = makeCounts(events, geom, reco, referenceKernels);
+    expect(counts[at(1, 58, 42)]).toBe(1);
+    expect(counts[at(5, 65, 45)]).toBe(1);
+  });
+});
 
 describe('safe mask', () => {
   const npix = 3;

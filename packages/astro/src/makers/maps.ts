@@ -5,8 +5,9 @@
 import type { Kernels } from '@pipe/kernels';
 import { type EnergyAxis, logCentres, logEdges, nbins } from '../geom/energy-axis.js';
 import { geomSolidAngles, npix, type WcsGeom } from '../geom/wcs-geom.js';
-import { offsetFrameMatrix } from '../wcs/frames.js';
+import { apply, DEG, icrsToFrameMatrix, lonLat, offsetFrameMatrix, type SkyFrame } from '../wcs/frames.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
+import { createWcs } from '../wcs/wcs.js';
 import type { AeffInputs, BkgInputs } from './irf-inputs.js';
 
 /** An ICRS pointing direction, degrees. */
@@ -20,6 +21,44 @@ export interface EventCoords {
   ra: Float64Array;
   dec: Float64Array;
   energy: Float64Array;
+  /**
+   * The file's RA/DEC columns are float32 (TFORM E, as in H.E.S.S. DL3). astropy then turns them into radians in
+   * float32 when it changes frame (see `eventsInFrame`); absent means float64.
+   */
+  radecFloat32?: boolean;
+}
+
+const F32_DEG_TO_RAD = Math.fround(Math.PI / 180);
+
+/**
+ * Event positions in a non-ICRS map frame, as gammapy gets them: `EventList.radec` is a SkyCoord over the float32
+ * RA/DEC columns, and astropy's frame change converts degrees to radians in the columns' dtype (float32 × the
+ * scale, rounded to float32) before the float64 rotation. That rounding moves an event by up to ~1e-5°, so an
+ * event that close to a pixel edge lands in the other pixel than a float64 conversion gives (MSH 15-52 in
+ * Galactic at 0.04°: 4 pixels differed by one count). Returns (lon, lat) in degrees in `frame`.
+ */
+export function eventsInFrame(
+  events: EventCoords,
+  frame: SkyFrame,
+): { lon: Float64Array; lat: Float64Array } {
+  const m = icrsToFrameMatrix(frame);
+  const n = events.ra.length;
+  const lon = new Float64Array(n);
+  const lat = new Float64Array(n);
+  const f32 = events.radecFloat32 === true;
+  for (let i = 0; i < n; i++) {
+    const ra = events.ra[i] as number;
+    const dec = events.dec[i] as number;
+    // float32 × float32 is exact in float64; fround then rounds it as numpy's float32 multiply does.
+    const r = f32 ? Math.fround(Math.fround(ra) * F32_DEG_TO_RAD) : ra * DEG;
+    const d = f32 ? Math.fround(Math.fround(dec) * F32_DEG_TO_RAD) : dec * DEG;
+    const cd = Math.cos(d);
+    const [x, y, z] = apply(m, [cd * Math.cos(r), cd * Math.sin(r), Math.sin(d)]);
+    const [l, b] = lonLat(x, y, z);
+    lon[i] = l;
+    lat[i] = b;
+  }
+  return { lon, lat };
 }
 
 /** Per-pixel geometry relative to a pointing: offset, and FoV lon/lat (RADEC-aligned), degrees. */
@@ -54,12 +93,15 @@ export function makeCounts(
   kernels: Kernels,
 ): Float32Array {
   const out = new Float32Array(nbins(energy) * npix(geom));
+  // A non-ICRS map: the events go in already in the map frame (astropy's rounding, `eventsInFrame`), through a
+  // WCS with the same projection and no frame rotation.
+  const inFrame = geom.wcs.frame === 'icrs' ? undefined : eventsInFrame(events, geom.wcs.frame);
   kernels.binEvents(
-    events.ra,
-    events.dec,
+    inFrame?.lon ?? events.ra,
+    inFrame?.lat ?? events.dec,
     events.energy,
     events.ra.length,
-    wcsKernelParams(geom.wcs),
+    wcsKernelParams(inFrame ? createWcs({ ...geom.wcs, frame: 'icrs' }) : geom.wcs),
     geom.nx,
     geom.ny,
     logEdges(energy),

@@ -3,6 +3,7 @@
  * dl3 Observation by {@link loadObservationData}; tests and notebooks can build it from anything else.
  */
 import type { Observation } from '../dl3/index.js';
+import type { BinTable } from '../fits/index.js';
 import { type IrfTable, readIrfHdu } from '../irf/index.js';
 import type { EventCoords, Pointing } from './maps.js';
 
@@ -48,7 +49,12 @@ export async function loadObservationData(
     pointing: { ra, dec },
     ontime: times.ontime,
     deadc: times.deadc,
-    events: { ra: events.ra, dec: events.dec, energy: events.energy },
+    events: {
+      ra: events.ra,
+      dec: events.dec,
+      energy: events.energy,
+      radecFloat32: isFloat32Column(events.table, 'RA') && isFloat32Column(events.table, 'DEC'),
+    },
   };
   for (const type of irfs) {
     if (!obs.locations.has(type)) continue;
@@ -56,4 +62,9 @@ export async function loadObservationData(
     data[type] = readIrfHdu(hdu, obs.location(type).hduClass);
   }
   return data;
+}
+
+function isFloat32Column(table: BinTable, name: string): boolean {
+  const col = table.column(name);
+  return col.kind === 'numeric' && col.data instanceof Float32Array;
 }
