@@ -124,3 +124,43 @@ describe('flux map of a dataset reduced without EDISP', () => {
     ws.remove('.');
   }, 120_000);
 });
+
+// A map centred where no run reaches (RA 359°, Dec −14.5°: the two 1ES 2343−151 runs point 2.6° and 3.1° away,
+// beyond offset_max 2.5°, so the kernel map is empty at the centre). gammapy's `_get_nearest_valid_position` then
+// reads the kernel at the nearest IRF pixel where it is not empty, (15, 7) of the 30 × 15 grid; pipe read the empty
+// centre pixel (14, 7) and its flux map was ±inf wherever it was not NaN. gammapy 1.0 on this config:
+//   a.datasets[0].resample_energy_axis(...).edisp._get_nearest_valid_position(centre) → IRF pixel (15, 7);
+//   a.excess_map["flux"].data[0, 30, 60], [0, 40, 90]
+const OFF_CENTRE = `observations:
+  datastore: $GAMMAPY_DATA/hess-dl3-dr1
+  obs_ids: [27939, 21824]
+  required_irf: [aeff, edisp, psf, bkg]
+datasets:
+  type: 3d
+  stack: true
+  geom:
+    wcs: {skydir: {frame: icrs, lon: 359.0 deg, lat: -14.5 deg}, binsize: 0.05 deg,
+          width: {width: 6.0 deg, height: 3.0 deg}, binsize_irf: 0.2 deg}
+    selection: {offset_max: 2.5 deg}
+    axes: {energy: {min: 1.0 TeV, max: 10.0 TeV, nbins: 10},
+           energy_true: {min: 0.5 TeV, max: 20.0 TeV, nbins: 20}}
+  map_selection: [counts, exposure, background, psf, edisp]
+  background: {method: fov_background, parameters: {method: scale}}
+  safe_mask: {methods: [aeff-default]}
+excess_map: {correlation_radius: 0.1 deg}
+`;
+
+describe.runIf(dr1)('edisp kernel of a map whose centre no run covers', () => {
+  it('comes from the nearest IRF pixel with a kernel, as gammapy', async () => {
+    const ws = crabWorkspace();
+    ws.write('off-centre.yaml', OFF_CENTRE);
+    const run = await ws.run(['build', 'excess_map', '--config', 'off-centre.yaml'], { GAMMAPY_DATA: DATA });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/edisp irf pixel: 15, 7/);
+    const flux = readMapFits(ws.path('products/excess_map/flux.fits.gz'));
+    const at = (x: number, y: number) => flux.data[y * 120 + x] as number;
+    expect(Math.abs(at(60, 30) / 1.168013620376587e-12 - 1)).toBeLessThan(1e-4);
+    expect(Math.abs(at(90, 40) / -9.029736444354058e-14 - 1)).toBeLessThan(1e-4);
+    ws.remove('.');
+  }, 120_000);
+});

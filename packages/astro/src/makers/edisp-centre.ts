@@ -5,11 +5,20 @@
  * (map_selection without edisp) uses gammapy's stand-in: the stacked dataset gammapy creates holds
  * EDispKernelMap.from_geom, a diagonal response (the overlap of each true bin with each reco bin, as a fraction of the
  * true bin's width in linear energy), which runs without edisp leave as it is.
+ *
+ * When no run covers the centre (a map centred away from every pointing by more than offset_max), the kernel is
+ * empty there and gammapy's `_get_nearest_valid_position` moves: it tests the centre's pixel (rint, half-even, of
+ * (n − 1)/2) in the mask "any K > 0" of the (mask-weighted) kernel map and, if that is empty while some pixel is
+ * not, reads the kernel at the valid pixel whose centre is nearest the grid centre (the first in [y][x] order on
+ * a tie).
  */
 import type { Kernels } from '@pipe/kernels';
 import { nbins } from '../geom/energy-axis.js';
+import { roundHalfEven } from '../geom/rounding.js';
 import { npix } from '../geom/wcs-geom.js';
+import { angularSeparation } from '../wcs/frames.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
+import { pixelToSky } from '../wcs/wcs.js';
 import type { MapDataset } from './dataset.js';
 
 /** K[t][k] (nTrue × nReco, row t) at the IRF pixel nearest the map centre (the diagonal response without EDISP). */
@@ -36,15 +45,40 @@ export function edispKernelAtMapCentre(
     new Float64Array(2 * ig.nx + 3),
     w,
   );
-  const p = y * ig.nx + x;
   const diagonal = ds.edisp ? undefined : diagonalResponse(ds.energy.edges, ds.energyTrue.edges);
+  const value = (t: number, k: number, q: number): number =>
+    (ds.edisp ? ds.edisp.data[(t * nK + k) * ni + q] : diagonal?.[t * nK + k]) as number;
+  const valid = (q: number): boolean => {
+    for (let k = 0; k < nK; k++) {
+      if (!w[k * ni + q]) continue;
+      for (let t = 0; t < nT; t++) if (value(t, k, q) > 0) return true;
+    }
+    return false;
+  };
+  let p = y * ig.nx + x;
+  let pixel: [number, number] = [x, y];
+  if (!valid(roundHalfEven((ig.ny - 1) / 2) * ig.nx + roundHalfEven((ig.nx - 1) / 2))) {
+    const [lon0, lat0] = pixelToSky(ig.wcs, (ig.nx - 1) / 2, (ig.ny - 1) / 2);
+    let best = Number.POSITIVE_INFINITY;
+    for (let iy = 0; iy < ig.ny; iy++)
+      for (let ix = 0; ix < ig.nx; ix++) {
+        const q = iy * ig.nx + ix;
+        if (!valid(q)) continue;
+        const [lon, lat] = pixelToSky(ig.wcs, ix, iy);
+        const d = angularSeparation(lon, lat, lon0, lat0);
+        if (d < best) {
+          best = d;
+          p = q;
+          pixel = [ix, iy];
+        }
+      }
+  }
   const matrix = new Float64Array(nT * nK);
   for (let t = 0; t < nT; t++)
     for (let k = 0; k < nK; k++) {
-      const v = ds.edisp ? ds.edisp.data[(t * nK + k) * ni + p] : diagonal?.[t * nK + k];
-      matrix[t * nK + k] = w[k * ni + p] ? (v as number) : 0;
+      matrix[t * nK + k] = w[k * ni + p] ? value(t, k, p) : 0;
     }
-  return { matrix, pixel: [x, y] };
+  return { matrix, pixel };
 }
 
 /**
