@@ -146,6 +146,38 @@ describe('loadPipeline: valid pipelines', () => {
     expect(stack.params['label']).toBe('map of PKS 2155');
   });
 
+  it('sets config keys the file leaves out with an explicit config. prefix when the config has a schema', async () => {
+    const dir = workspace(GOOD);
+    const pipeline = await load(dir, {
+      paramOverrides: { 'config.geom.frame': 'galactic', 'config.geom.axes.energy.nbins': '4' },
+    });
+    expect(pipeline.targets.get('stack')!.params['geom']).toEqual({
+      binsz: 0.02,
+      width: [5, 5],
+      frame: 'galactic',
+      axes: { energy: { nbins: 4 } },
+    });
+    // The schema checks what was created, and its error names the override.
+    const bad = await loadPipeline('pipe.yaml', {
+      registry: fixtureRegistry(),
+      cwd: dir,
+      paramOverrides: { 'config.geom.binsz': '-1', 'config.geom.other': '1' },
+    });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok)
+      expect(bad.diagnostics.map((d) => d.message)).toContainEqual(
+        expect.stringContaining('(value from --param config.geom.binsz=-1)'),
+      );
+    // Without the prefix a missing key stays an error (it could be a target's param mistyped).
+    const missing = await loadPipeline('pipe.yaml', {
+      registry: fixtureRegistry(),
+      cwd: dir,
+      paramOverrides: { 'geom.frame': 'galactic' },
+    });
+    expect(missing.ok).toBe(false);
+    if (!missing.ok) expect(missing.diagnostics[0]!.message).toMatch(/no config key 'geom.frame'/);
+  });
+
   it('reads another parameter file with configFile (pipe build --config)', async () => {
     const dir = workspace({ ...GOOD, 'other.yaml': 'source: {name: Vela}\ngeom: {binsz: 0.1}\n' });
     const pipeline = await load(dir, { configFile: 'other.yaml' });

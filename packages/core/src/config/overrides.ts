@@ -2,7 +2,8 @@
  * `--param key=value` overrides. A key addresses a target's params (`stack.radius=0.2 deg`, when the
  * first segment names a target) or the config file (`excess_map.correlation_radius=0.2 deg`, or
  * with an explicit `config.` prefix). Values are parsed as YAML. The key must already exist, so a
- * typo is an error with "did you mean" rather than a silently unused value.
+ * typo is an error with "did you mean" rather than a silently unused value — except `config.`-prefixed
+ * keys of a config that has a schema, which the schema then checks (a gammapy config leaves most keys out).
  */
 import { type Document, isMap, isScalar, isSeq, type Node, parse } from 'yaml';
 import { closestNames } from '../graph/closest-names.js';
@@ -69,6 +70,9 @@ export function applyOverrides(
       continue;
     }
     if (scope.config) {
+      // A config validated by a schema may be given keys it leaves out (gammapy's defaults): the schema then
+      // checks them, typos included ("did you mean"). Without a schema, only existing keys can be set.
+      const create = explicitConfig && scope.config.schema !== undefined;
       const done = setExisting(
         scope.config.source.doc,
         scope.config.source.doc.contents as Node,
@@ -76,6 +80,7 @@ export function applyOverrides(
         raw,
         label,
         marks,
+        create,
       );
       if (done === true) continue;
       const message = explicitConfig
@@ -111,6 +116,7 @@ function setExisting(
   raw: string,
   label: string,
   marks: WeakMap<Node, string>,
+  create = false,
 ): true | { missing: string; options: Option[] } {
   let parent: unknown = root;
   for (let i = 0; i < path.length; i++) {
@@ -118,6 +124,14 @@ function setExisting(
     const last = i === path.length - 1;
     if (isMap(parent)) {
       const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      if (!pair && create) {
+        // The missing part of the path as nested maps around the value, every node of it marked as the override's.
+        const value = path.slice(i + 1).reduceRight<unknown>((inner, k) => ({ [k]: inner }), parseValue(raw));
+        const node = doc.createNode(value) as Node;
+        markAll(node, label, marks);
+        parent.items.push(doc.createPair(key, node));
+        return true;
+      }
       if (!pair)
         return prefixed(
           path,
@@ -140,6 +154,15 @@ function setExisting(
     }
   }
   return { missing: '', options: [] };
+}
+
+/** Mark a created node and everything under it as set by `label`. */
+function markAll(node: unknown, label: string, marks: WeakMap<Node, string>): void {
+  if (isMap(node) || isSeq(node)) {
+    marks.set(node, label);
+    for (const item of node.items)
+      markAll(isMap(node) ? (item as { value: unknown }).value : item, label, marks);
+  } else if (node && typeof node === 'object') marks.set(node as Node, label);
 }
 
 /** The missing segment and the full keys next to it, e.g. 'geom.width' when 'geom.widht' was given. */
