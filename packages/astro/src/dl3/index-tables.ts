@@ -69,6 +69,19 @@ export function readObsIndex(file: FitsFile): ObsIndex {
   const hdu = file.find('OBS_INDEX') ?? file.hdu(1);
   const t = hdu.table();
   const obsIds = ids(t);
+  // One row per run: a repeated OBS_ID would reduce the run twice (gammapy 1.0 does, counting its events and
+  // livetime double) and give two tasks the same output.
+  const firstRow = new Map<number, number>();
+  obsIds.forEach((id, r) => {
+    const first = firstRow.get(id);
+    if (first !== undefined)
+      throw new FitsError(
+        'bad-value',
+        { file: file.path, hdu: hdu.name || 1, column: 'OBS_ID' },
+        `OBS_ID ${id} is in rows ${first + 1} and ${r + 1} (1-based); each run must have one row`,
+      );
+    firstRow.set(id, r);
+  });
   const rows: Record<string, ObsValue>[] = obsIds.map(() => ({}));
   for (const name of t.columnNames) {
     const col = t.column(name);

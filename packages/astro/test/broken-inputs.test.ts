@@ -1,0 +1,52 @@
+/**
+ * Broken inputs found by a sweep of damaged data stores: each is refused with an error naming the file, the HDU
+ * and the column (or the config key), never a crash or a silently wrong product.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDataStore } from '../src/dl3/index.js';
+import { emptyPrimary, FitsError, readFitsSync, writeFits } from '../src/fits/index.js';
+import { SHARED } from './shared-dir.js';
+
+const HESS = `${SHARED}/data/hess-dl3-dr1`;
+const dir = mkdtempSync(join(tmpdir(), 'broken-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function asyncErrorOf(f: () => Promise<unknown>): Promise<FitsError> {
+  try {
+    await f();
+  } catch (e) {
+    if (e instanceof FitsError) return e;
+    throw e;
+  }
+  throw new Error('expected a FitsError');
+}
+
+describe('data store index tables', () => {
+  it('refuses an obs-index with a repeated OBS_ID, naming the file, the column and both rows', async () => {
+    const store = join(dir, 'dup-obs');
+    mkdirSync(store);
+    copyFileSync(join(HESS, 'hdu-index.fits.gz'), join(store, 'hdu-index.fits.gz'));
+    const t = readFitsSync(join(HESS, 'obs-index.fits.gz')).hdu('OBS_INDEX').table();
+    const ids = Array.from(t.float64('OBS_ID').slice(0, 3));
+    ids.push(ids[0] as number);
+    writeFits(join(store, 'obs-index.fits.gz'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'OBS_INDEX',
+        columns: [
+          { name: 'OBS_ID', data: BigInt64Array.from(ids.map((id) => BigInt(id))) },
+          { name: 'RA_PNT', data: Float32Array.from(t.float64('RA_PNT').slice(0, 4)) },
+        ],
+      },
+    ]);
+    const err = await asyncErrorOf(() => openDataStore(store));
+    expect(err.reason).toBe('bad-value');
+    expect(err.file).toBe(join(store, 'obs-index.fits.gz'));
+    expect(err.column).toBe('OBS_ID');
+    expect(err.message).toContain(`OBS_ID ${ids[0]} is in rows 1 and 4`);
+  });
+});
