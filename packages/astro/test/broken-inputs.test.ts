@@ -7,12 +7,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDataStore } from '../src/dl3/index.js';
-import { emptyPrimary, FitsError, readFitsSync, writeFits } from '../src/fits/index.js';
+import {
+  emptyPrimary,
+  encodeFits,
+  FitsError,
+  parseFits,
+  readFitsSync,
+  writeFits,
+} from '../src/fits/index.js';
 import { SHARED } from './shared-dir.js';
 
 const HESS = `${SHARED}/data/hess-dl3-dr1`;
 const dir = mkdtempSync(join(tmpdir(), 'broken-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function errorOf(f: () => unknown): FitsError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof FitsError) return e;
+    throw e;
+  }
+  throw new Error('expected a FitsError');
+}
 
 async function asyncErrorOf(f: () => Promise<unknown>): Promise<FitsError> {
   try {
@@ -48,5 +65,38 @@ describe('data store index tables', () => {
     expect(err.file).toBe(join(store, 'obs-index.fits.gz'));
     expect(err.column).toBe('OBS_ID');
     expect(err.message).toContain(`OBS_ID ${ids[0]} is in rows 1 and 4`);
+  });
+});
+
+describe('FITS headers without END', () => {
+  const bytes = () =>
+    encodeFits([
+      emptyPrimary(),
+      { kind: 'bintable', name: 'EVENTS', columns: [{ name: 'ENERGY', data: new Float64Array(4) }] },
+    ]);
+  /** Blanks the END card of the header that starts at `offset`. */
+  function dropEnd(b: Uint8Array, offset: number): Uint8Array {
+    for (let p = offset; ; p += 80) {
+      if (new TextDecoder().decode(b.subarray(p, p + 8)) === 'END     ') {
+        b.fill(0x20, p, p + 80);
+        return b;
+      }
+    }
+  }
+
+  it('a primary header running into the next HDU names HDU 0 and the XTENSION card', () => {
+    const err = errorOf(() => parseFits(dropEnd(bytes(), 0), 'x.fits'));
+    expect(err.reason).toBe('missing-end');
+    expect(err.message).toMatch(
+      /^x\.fits\[HDU 0\]: header has no END card: the XTENSION card of the next HDU follows at byte 2880$/,
+    );
+  });
+
+  it('a table header running into its data names that HDU', () => {
+    const err = errorOf(() => parseFits(dropEnd(bytes(), 2880), 'x.fits'));
+    expect(err.reason).toBe('missing-end');
+    expect(err.message).toMatch(
+      /^x\.fits\[HDU 1\]: header has no END card: non-text bytes \(not a header card\) follow at byte 5760$/,
+    );
   });
 });

@@ -103,9 +103,28 @@ export function parseHeader(bytes: Uint8Array, offset: number, where: FitsLocati
       );
     }
     const text = decoder.decode(bytes.subarray(pos, pos + CARD));
-    pos += CARD;
     const key = text.slice(0, 8).trimEnd();
-    if (key === 'END') break;
+    if (key === 'END') {
+      pos += CARD;
+      break;
+    }
+    // The header ran past where its END should be: into the next HDU (an XTENSION card opening a block) or into
+    // binary data (a keyword of non-text bytes). Say so, instead of reading the next header's cards as ours.
+    if (cards.length > 0 && (pos - offset) % BLOCK === 0 && key === 'XTENSION') {
+      throw new FitsError(
+        'missing-end',
+        where,
+        `header has no END card: the XTENSION card of the next HDU follows at byte ${pos}`,
+      );
+    }
+    if (!/^[\x20-\x7e]{8}$/.test(text.slice(0, 8))) {
+      throw new FitsError(
+        'missing-end',
+        where,
+        `header has no END card: non-text bytes (not a header card) follow at byte ${pos}`,
+      );
+    }
+    pos += CARD;
     if (key === 'CONTINUE' && pendingLong !== undefined) {
       const part = parseValue(text.slice(8), where, key);
       if (typeof part.value === 'string') {
