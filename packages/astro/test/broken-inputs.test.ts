@@ -15,6 +15,7 @@ import {
   readFitsSync,
   writeFits,
 } from '../src/fits/index.js';
+import { readIrf } from '../src/irf/index.js';
 import { SHARED } from './shared-dir.js';
 
 const HESS = `${SHARED}/data/hess-dl3-dr1`;
@@ -97,6 +98,36 @@ describe('FITS headers without END', () => {
     expect(err.reason).toBe('missing-end');
     expect(err.message).toMatch(
       /^x\.fits\[HDU 1\]: header has no END card: non-text bytes \(not a header card\) follow at byte 5760$/,
+    );
+  });
+});
+
+describe('IRF data', () => {
+  it('refuses NaN in an AEFF, naming the file, HDU, column and the first bad bin', async () => {
+    const file = join(dir, 'aeff-nan.fits');
+    writeFits(file, [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'AEFF',
+        cards: [{ key: 'HDUCLAS4', value: 'AEFF_2D' }],
+        columns: [
+          { name: 'ENERG_LO', data: Float32Array.from([1, 2]), repeat: 2, unit: 'TeV' },
+          { name: 'ENERG_HI', data: Float32Array.from([2, 3]), repeat: 2, unit: 'TeV' },
+          { name: 'THETA_LO', data: Float32Array.from([0, 1]), repeat: 2, unit: 'deg' },
+          { name: 'THETA_HI', data: Float32Array.from([1, 2]), repeat: 2, unit: 'deg' },
+          // FITS order (energy fastest): offset 1, energy 0 is NaN
+          { name: 'EFFAREA', data: Float32Array.from([1, 2, Number.NaN, 4]), tdim: [2, 2], unit: 'm2' },
+        ],
+      },
+    ]);
+    const err = await asyncErrorOf(() => readIrf(file, 'AEFF'));
+    expect(err.reason).toBe('bad-value');
+    expect(err.file).toBe(file);
+    expect(err.hdu).toBe('AEFF');
+    expect(err.column).toBe('EFFAREA');
+    expect(err.detail).toBe(
+      '1 of 4 values are not finite, the first (NaN) at bin [energy_true 0, offset 1] (0-based); IRF data must be finite numbers',
     );
   });
 });

@@ -196,6 +196,7 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
     const flat = typeof cell === 'number' ? [cell] : (cell as ArrayLike<number>);
     const layout: CellLayout = PARAMETRIC.has(cls) && col.tdim === undefined ? 'reshape' : spec.layout;
     const data = cellToAxisOrder(flat, col.tdim, shape, layout, factor, at);
+    requireFinite(data, axes, shape, at);
     if (PARAMETRIC.has(cls) && param.startsWith('sigma')) {
       for (let i = 0; i < data.length; i++) if (data[i] === 0) data[i] = 1; // gammapy: sigma written as 0 means 1
     }
@@ -225,6 +226,39 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
   if (cls === 'bkg_2d' || cls === 'bkg_3d')
     out.fovAlignment = hdu.header.string('FOVALIGN')?.trim() ?? 'RADEC';
   return out;
+}
+
+/**
+ * IRF values must be numbers: a NaN or infinite value would flow silently into the exposure, background or
+ * kernels and from there into every product. Names the first bad bin by its axis indices.
+ */
+function requireFinite(
+  data: Float64Array,
+  axes: readonly IrfAxis[],
+  shape: readonly number[],
+  at: FitsLocation,
+) {
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i] as number)) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  }
+  if (bad === 0) return;
+  const index: string[] = [];
+  let rest = first;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    const n = shape[k] as number;
+    index.unshift(`${axes[k]?.name ?? `axis ${k}`} ${rest % n}`);
+    rest = Math.floor(rest / n);
+  }
+  throw new FitsError(
+    'bad-value',
+    at,
+    `${bad} of ${data.length} values are not finite, the first (${String(data[first])}) at bin [${index.join(', ')}] (0-based); IRF data must be finite numbers`,
+  );
 }
 
 /** Reads the IRF in HDU `hduName` (EXTNAME, case-insensitive, spaces allowed) of a file or opened FitsFile. */
