@@ -69,6 +69,48 @@ describe('data store index tables', () => {
   });
 });
 
+describe('runs', () => {
+  it('refuses a GTI table with no rows, naming the file and HDU', async () => {
+    const store = join(dir, 'empty-gti');
+    mkdirSync(store);
+    copyFileSync(join(HESS, 'obs-index.fits.gz'), join(store, 'obs-index.fits.gz'));
+    writeFits(join(store, 'gti.fits'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'GTI',
+        rows: 0,
+        columns: [
+          { name: 'START', data: new Float64Array(0), unit: 's' },
+          { name: 'STOP', data: new Float64Array(0), unit: 's' },
+        ],
+      },
+    ]);
+    const run = 'hess_dl3_dr1_obs_id_023523.fits.gz';
+    writeFits(join(store, 'hdu-index.fits'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'HDU_INDEX',
+        columns: [
+          { name: 'OBS_ID', data: BigInt64Array.of(23523n, 23523n) },
+          { name: 'HDU_TYPE', data: ['events', 'gti'] },
+          { name: 'HDU_CLASS', data: ['events', 'gti'] },
+          { name: 'FILE_DIR', data: [`${HESS}/data`, '.'] },
+          { name: 'FILE_NAME', data: [run, 'gti.fits'] },
+          { name: 'HDU_NAME', data: ['EVENTS', 'GTI'] },
+        ],
+      },
+    ]);
+    const obs = (await openDataStore(store)).observation(23523);
+    const err = await asyncErrorOf(() => obs.livetime());
+    expect(err.reason).toBe('bad-value');
+    expect(err.file).toBe(`${store}/./gti.fits`);
+    expect(err.hdu).toBe('GTI');
+    expect(err.detail).toBe('the GTI table has no rows: the run has no good time interval');
+  });
+});
+
 describe('FITS headers without END', () => {
   const bytes = () =>
     encodeFits([

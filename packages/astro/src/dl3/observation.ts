@@ -168,6 +168,14 @@ export class Observation {
   async gti(): Promise<Gti> {
     const hdu = await this.hdu('gti');
     const t = hdu.table();
+    // A run without a single good time interval has no ontime, livetime or exposure: its events cannot be
+    // used. gammapy 1.0 fails on it with an IndexError (Observation.tstart reads the first row).
+    if (t.rows === 0)
+      throw new FitsError(
+        'bad-value',
+        hdu.location,
+        'the GTI table has no rows: the run has no good time interval',
+      );
     let start = toFloat64(t.numeric('START'));
     let stop = toFloat64(t.numeric('STOP'));
     if (this.timeRange) {
