@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readAnalysisConfig } from '../src/config/index.js';
 import { openDataStore } from '../src/dl3/index.js';
 import {
   emptyPrimary,
@@ -171,5 +172,28 @@ describe('IRF data', () => {
     expect(err.detail).toBe(
       '1 of 4 values are not finite, the first (NaN) at bin [energy_true 0, offset 1] (0-based); IRF data must be finite numbers',
     );
+  });
+});
+
+describe('analysis config', () => {
+  it('refuses a latitude beyond ±90° at its key (map centre and obs_cone)', () => {
+    const { issues } = readAnalysisConfig({
+      observations: {
+        datastore: 'store',
+        obs_cone: { frame: 'icrs', lon: '83.633 deg', lat: '122 deg', radius: '5 deg' },
+      },
+      datasets: {
+        type: '3d',
+        geom: { wcs: { skydir: { frame: 'icrs', lon: '83.633 deg', lat: '-90.5 deg' } } },
+      },
+    });
+    expect(issues).toContainEqual({
+      path: ['observations', 'obs_cone', 'lat'],
+      message: 'lat must be within -90 deg and 90 deg, got 122 deg',
+    });
+    expect(issues).toContainEqual({
+      path: ['datasets', 'geom', 'wcs', 'skydir', 'lat'],
+      message: 'lat must be within -90 deg and 90 deg, got -90.5 deg',
+    });
   });
 });

@@ -314,6 +314,12 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
         message: 'the map centre needs frame, lon and lat',
       });
     }
+    // astropy's Latitude refuses |lat| > 90°, so gammapy fails later, at SkyCoord; say so here, at the key.
+    if (sky && isNum(sky.lat) && !(Math.abs(sky.lat) <= 90))
+      issues.push({
+        path: ['datasets', 'geom', 'wcs', 'skydir', 'lat'],
+        message: `lat must be within -90 deg and 90 deg, got ${sky.lat} deg`,
+      });
     for (const axis of ['energy', 'energy_true'] as const) {
       const a = ds.geom?.axes?.[axis];
       if (!a) continue;
@@ -363,6 +369,11 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
       });
     else if (cone.radius !== null && !(cone.radius > 0))
       issues.push({ path: ['observations', 'obs_cone', 'radius'], message: 'the cone radius must be > 0' });
+    if (isNum(cone.lat) && !(Math.abs(cone.lat) <= 90))
+      issues.push({
+        path: ['observations', 'obs_cone', 'lat'],
+        message: `lat must be within -90 deg and 90 deg, got ${cone.lat} deg`,
+      });
   }
   const radius = config?.excess_map?.correlation_radius;
   if (isNum(radius) && !(radius > 0))
