@@ -146,6 +146,32 @@ describe('FITS headers without END', () => {
 });
 
 describe('IRF data', () => {
+  it('refuses an IRF axis that is not strictly increasing, naming the column and the values', async () => {
+    const file = join(dir, 'aeff-axis.fits');
+    writeFits(file, [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'AEFF',
+        cards: [{ key: 'HDUCLAS4', value: 'AEFF_2D' }],
+        columns: [
+          { name: 'ENERG_LO', data: Float32Array.from([2, 1]), repeat: 2, unit: 'TeV' },
+          { name: 'ENERG_HI', data: Float32Array.from([3, 2]), repeat: 2, unit: 'TeV' },
+          { name: 'THETA_LO', data: Float32Array.from([0]), repeat: 1, unit: 'deg' },
+          { name: 'THETA_HI', data: Float32Array.from([1]), repeat: 1, unit: 'deg' },
+          { name: 'EFFAREA', data: Float32Array.from([1, 2]), tdim: [2, 1], unit: 'm2' },
+        ],
+      },
+    ]);
+    const err = await asyncErrorOf(() => readIrf(file, 'AEFF'));
+    expect(err.reason).toBe('bad-value');
+    expect(err.file).toBe(file);
+    expect(err.column).toBe('ENERG_LO');
+    expect(err.detail).toBe(
+      'ENERG_LO/ENERG_HI edges are not strictly increasing: value 0 (0-based) is 2 TeV, value 1 is 1 TeV',
+    );
+  });
+
   it('refuses NaN in an AEFF, naming the file, HDU, column and the first bad bin', async () => {
     const file = join(dir, 'aeff-nan.fits');
     writeFits(file, [

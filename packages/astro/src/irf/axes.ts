@@ -78,6 +78,29 @@ function allClose(a: Float64Array, b: Float64Array): boolean {
   );
 }
 
+/**
+ * An axis must be finite numbers in strictly increasing order: bins are looked up by bisection, so a reversed
+ * or shuffled axis (which gammapy 1.0 accepts) silently puts values in the wrong bins.
+ */
+function requireIncreasing(values: Float64Array, what: string, unit: string, at: FitsLocation): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    const u = unit ? ` ${unit}` : '';
+    if (!Number.isFinite(v))
+      throw new FitsError(
+        'bad-value',
+        at,
+        `${what}: value ${i} (0-based) is ${String(v)}, not a finite number`,
+      );
+    if (i > 0 && !(v > (values[i - 1] as number)))
+      throw new FitsError(
+        'bad-value',
+        at,
+        `${what} are not strictly increasing: value ${i - 1} (0-based) is ${values[i - 1]}${u}, value ${i} is ${v}${u}`,
+      );
+  }
+}
+
 /** Reads the axis with this column prefix from the first row of an IRF table. */
 export function readAxis(
   table: BinTable,
@@ -118,6 +141,7 @@ export function readAxis(
       `${prefix}_LO has ${lo.length} values but ${prefix}_HI has ${hi.length}`,
     );
   if (allClose(hi, lo)) {
+    requireIncreasing(hi, `${prefix}_LO/${prefix}_HI nodes`, base.unit, { ...where, column: `${prefix}_LO` });
     return {
       ...base,
       nodeType: 'center',
@@ -129,6 +153,10 @@ export function readAxis(
   const edges = new Float64Array(lo.length + 1);
   edges.set(lo);
   edges[lo.length] = hi[hi.length - 1] as number;
+  requireIncreasing(edges, `${prefix}_LO/${prefix}_HI edges`, base.unit, {
+    ...where,
+    column: `${prefix}_LO`,
+  });
   return { ...base, nodeType: 'edges', nbin: lo.length, edges, nodes: centresFromEdges(edges, spec.interp) };
 }
 
