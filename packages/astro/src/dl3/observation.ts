@@ -135,13 +135,25 @@ export class Observation {
     );
     const energyTeV = factor === 1 ? energy : energy.map((e) => e * factor);
     const time = t.float64('TIME');
+    const dec = t.float64('DEC');
+    // A declination beyond ±90° is no sky position (astropy's Latitude, and so gammapy 1.0, refuses it); the
+    // event would silently fall outside every map.
+    for (let r = 0; r < dec.length; r++) {
+      const d = dec[r] as number;
+      if (d > 90 || d < -90)
+        throw new FitsError(
+          'bad-value',
+          { ...hdu.location, column: 'DEC' },
+          `row ${r + 1} (1-based): DEC ${d} deg is outside [-90, 90] deg`,
+        );
+    }
     const list: EventList = {
       obsId: this.obsId,
       file: hdu.file,
       rows: t.rows,
       time,
       ra: t.float64('RA'),
-      dec: t.float64('DEC'),
+      dec,
       energy: energyTeV,
       table: t,
       header: hdu.header,
