@@ -112,7 +112,51 @@ describe('runs', () => {
   });
 });
 
+/** A store with one run (23523) whose EVENTS HDU has these columns. */
+async function eventsStore(name: string, columns: TableColumnSpec[]) {
+  const store = join(dir, name);
+  mkdirSync(store);
+  copyFileSync(join(HESS, 'obs-index.fits.gz'), join(store, 'obs-index.fits.gz'));
+  writeFits(join(store, 'events.fits'), [emptyPrimary(), { kind: 'bintable', name: 'EVENTS', columns }]);
+  writeFits(join(store, 'hdu-index.fits'), [
+    emptyPrimary(),
+    {
+      kind: 'bintable',
+      name: 'HDU_INDEX',
+      columns: [
+        { name: 'OBS_ID', data: BigInt64Array.of(23523n) },
+        { name: 'HDU_TYPE', data: ['events'] },
+        { name: 'HDU_CLASS', data: ['events'] },
+        { name: 'FILE_DIR', data: ['.'] },
+        { name: 'FILE_NAME', data: ['events.fits'] },
+        { name: 'HDU_NAME', data: ['EVENTS'] },
+      ],
+    },
+  ]);
+  return { store, obs: (await openDataStore(store)).observation(23523) };
+}
+
 describe('events', () => {
+  it('reads RA and DEC by their unit, and refuses a unit that is no angle', async () => {
+    const cols = (raUnit: string, ra: number, dec: number): TableColumnSpec[] => [
+      { name: 'TIME', data: Float64Array.of(1), unit: 's' },
+      { name: 'RA', data: Float64Array.of(ra), unit: raUnit },
+      { name: 'DEC', data: Float64Array.of(dec), unit: raUnit },
+      { name: 'ENERGY', data: Float32Array.of(1), unit: 'TeV' },
+    ];
+    const rad = await eventsStore('radec-rad', cols('rad', Math.PI / 2, Math.PI / 4));
+    const ev = await rad.obs.events();
+    expect(ev.ra[0]).toBeCloseTo(90, 12);
+    expect(ev.dec[0]).toBeCloseTo(45, 12);
+    const bad = await eventsStore('radec-tev', cols('TeV', 83, 22));
+    const err = await asyncErrorOf(() => bad.obs.events());
+    expect(err.reason).toBe('unknown-unit');
+    expect(err.file).toBe(`${bad.store}/./events.fits`);
+    expect(err.hdu).toBe('EVENTS');
+    expect(err.column).toBe('RA');
+    expect(err.detail).toBe("unit 'TeV' cannot be converted to deg");
+  });
+
   it('refuses a declination beyond ±90°, naming the file, HDU, column and row', async () => {
     const store = join(dir, 'dec-big');
     mkdirSync(store);

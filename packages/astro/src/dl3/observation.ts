@@ -135,7 +135,17 @@ export class Observation {
     );
     const energyTeV = factor === 1 ? energy : energy.map((e) => e * factor);
     const time = t.float64('TIME');
-    const dec = t.float64('DEC');
+    // RA and DEC in degrees, by their TUNIT (none: degrees, as GADF); a non-angle unit is refused.
+    const angle = (column: 'RA' | 'DEC') => {
+      const values = t.float64(column);
+      const factor = requireUnitFactor(t.column(column).unit?.trim() || 'deg', 'angle', {
+        ...hdu.location,
+        column,
+      });
+      return factor === 1 ? values : values.map((v) => v * factor);
+    };
+    const ra = angle('RA');
+    const dec = angle('DEC');
     // A declination beyond ±90° is no sky position (astropy's Latitude, and so gammapy 1.0, refuses it); the
     // event would silently fall outside every map.
     for (let r = 0; r < dec.length; r++) {
@@ -152,7 +162,7 @@ export class Observation {
       file: hdu.file,
       rows: t.rows,
       time,
-      ra: t.float64('RA'),
+      ra,
       dec,
       energy: energyTeV,
       table: t,
