@@ -310,3 +310,23 @@ describe('analysis config', () => {
     });
   });
 });
+
+describe('FITS layout', () => {
+  it('a table whose NAXIS1 disagrees with its TFORMs is reported at that table, not at the HDU after it', () => {
+    const b = encodeFits([
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'EVENTS',
+        columns: [{ name: 'ENERGY', data: new Float64Array(400).fill(1) }],
+      },
+      { kind: 'bintable', name: 'GTI', columns: [{ name: 'START', data: Float64Array.of(0) }] },
+    ]);
+    const text = new TextDecoder('latin1').decode(b.subarray(2880, 5760));
+    const at = 2880 + text.indexOf('NAXIS1  =');
+    b.set(new TextEncoder().encode('NAXIS1  =                    7'), at); // 8-byte rows declared as 7
+    const err = errorOf(() => parseFits(b, 'x.fits'));
+    expect(err.hdu).toBe('EVENTS');
+    expect(err.message).toBe("x.fits[HDU 'EVENTS']: column widths add up to 8 bytes but NAXIS1 is 7");
+  });
+});

@@ -184,7 +184,16 @@ export function parseFits(input: Uint8Array, name: string, options: ParseOptions
       throw new FitsError('bad-header', where, `not a FITS file: the first card is '${first}', not SIMPLE`);
     }
     if (hdus.length > 0 && first !== 'XTENSION') {
-      throw new FitsError('bad-header', where, `expected an XTENSION card at byte ${pos}, found '${first}'`);
+      // The previous HDU's header put its end here. A table whose NAXIS1 disagrees with its TFORMs is the
+      // likely culprit: report that, at that HDU, rather than the symptom in the next one.
+      const prev = hdus[hdus.length - 1] as Hdu;
+      if (prev.kind === 'bintable') prev.table(); // throws a FitsError naming the HDU when its layout is wrong
+      const shown = first.replace(/[^\x20-\x7e]/g, '?');
+      throw new FitsError(
+        'bad-header',
+        where,
+        `expected an XTENSION card at byte ${pos}, found '${shown}': HDU ${prev.index}${prev.name ? ` ('${prev.name}')` : ''} ends there by its header (${prev.dataLength} data bytes from NAXISn, PCOUNT), so that header or the file is damaged`,
+      );
     }
     let parsed: ReturnType<typeof parseHeader>;
     try {
