@@ -312,6 +312,18 @@ describe('analysis config', () => {
 });
 
 describe('FITS layout', () => {
+  it('an invalid NAXISn value is shown', () => {
+    const b = encodeFits([
+      emptyPrimary(),
+      { kind: 'bintable', name: 'EVENTS', columns: [{ name: 'ENERGY', data: Float64Array.of(1, 2) }] },
+    ]);
+    const text = new TextDecoder('latin1').decode(b.subarray(2880, 5760));
+    const at = 2880 + text.indexOf('NAXIS2  =');
+    b.set(new TextEncoder().encode('NAXIS2  =                   -2'), at);
+    const err = errorOf(() => parseFits(b, 'x.fits'));
+    expect(err.message).toBe("x.fits[HDU 'EVENTS']: NAXIS2 = -2 is not a non-negative integer");
+  });
+
   it('a table whose NAXIS1 disagrees with its TFORMs is reported at that table, not at the HDU after it', () => {
     const b = encodeFits([
       emptyPrimary(),

@@ -57,7 +57,14 @@ export function axisLengths(header: FitsHeader, where: FitsLocation): number[] {
   for (let i = 1; i <= naxis; i++) {
     const n = header.number(`NAXIS${i}`);
     if (n === undefined || !Number.isInteger(n) || n < 0) {
-      throw new FitsError('bad-header', where, `NAXIS${i} is missing or invalid`);
+      const v = header.get(`NAXIS${i}`);
+      throw new FitsError(
+        'bad-header',
+        where,
+        v === undefined
+          ? `NAXIS${i} is missing (NAXIS = ${naxis})`
+          : `NAXIS${i} = ${typeof v === 'string' ? `'${v}'` : String(v)} is not a non-negative integer`,
+      );
     }
     out.push(n);
   }
