@@ -137,6 +137,25 @@ async function eventsStore(name: string, columns: TableColumnSpec[]) {
 }
 
 describe('events', () => {
+  it('refuses an event energy that is not positive and finite, naming the row', async () => {
+    for (const [name, bad] of [
+      ['energy-neg', -1.5],
+      ['energy-nan', Number.NaN],
+    ] as const) {
+      const { store, obs } = await eventsStore(name, [
+        { name: 'TIME', data: Float64Array.of(1, 2), unit: 's' },
+        { name: 'RA', data: Float32Array.of(83, 83), unit: 'deg' },
+        { name: 'DEC', data: Float32Array.of(22, 22), unit: 'deg' },
+        { name: 'ENERGY', data: Float32Array.of(1, bad), unit: 'TeV' },
+      ]);
+      const err = await asyncErrorOf(() => obs.events());
+      expect(err.reason).toBe('bad-value');
+      expect(err.file).toBe(`${store}/./events.fits`);
+      expect(err.column).toBe('ENERGY');
+      expect(err.detail).toBe(`row 2 (1-based): ENERGY ${bad} is not a positive finite energy`);
+    }
+  });
+
   it('reads RA and DEC by their unit, and refuses a unit that is no angle', async () => {
     const cols = (raUnit: string, ra: number, dec: number): TableColumnSpec[] => [
       { name: 'TIME', data: Float64Array.of(1), unit: 's' },

@@ -134,6 +134,17 @@ export class Observation {
       { ...hdu.location, column: 'ENERGY' },
     );
     const energyTeV = factor === 1 ? energy : energy.map((e) => e * factor);
+    // An event energy must be a positive number: a negative, zero or NaN one falls in no energy bin and the
+    // event would be dropped without a word.
+    for (let r = 0; r < energyTeV.length; r++) {
+      const e = energyTeV[r] as number;
+      if (!(e > 0 && e < Number.POSITIVE_INFINITY))
+        throw new FitsError(
+          'bad-value',
+          { ...hdu.location, column: 'ENERGY' },
+          `row ${r + 1} (1-based): ENERGY ${String(energy[r])} is not a positive finite energy`,
+        );
+    }
     const time = t.float64('TIME');
     // RA and DEC in degrees, by their TUNIT (none: degrees, as GADF); a non-angle unit is refused.
     const angle = (column: 'RA' | 'DEC') => {
