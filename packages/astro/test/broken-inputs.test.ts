@@ -137,6 +137,25 @@ async function eventsStore(name: string, columns: TableColumnSpec[]) {
 }
 
 describe('events', () => {
+  it('refuses a NaN RA or DEC, naming the column and row', async () => {
+    for (const column of ['RA', 'DEC'] as const) {
+      const pos = (c: string) => Float32Array.of(10, c === column ? Number.NaN : 20);
+      const { obs } = await eventsStore(`nan-${column}`, [
+        { name: 'TIME', data: Float64Array.of(1, 2), unit: 's' },
+        { name: 'RA', data: pos('RA'), unit: 'deg' },
+        { name: 'DEC', data: pos('DEC'), unit: 'deg' },
+        { name: 'ENERGY', data: Float32Array.of(1, 2), unit: 'TeV' },
+      ]);
+      const err = await asyncErrorOf(() => obs.events());
+      expect(err.column).toBe(column);
+      expect(err.detail).toBe(
+        column === 'RA'
+          ? 'row 2 (1-based): RA NaN deg is not a finite angle'
+          : 'row 2 (1-based): DEC NaN deg is not a number',
+      );
+    }
+  });
+
   it('refuses an event energy that is not positive and finite, naming the row', async () => {
     for (const [name, bad] of [
       ['energy-neg', -1.5],

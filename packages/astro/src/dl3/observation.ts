@@ -159,13 +159,20 @@ export class Observation {
     const dec = angle('DEC');
     // A declination beyond ±90° is no sky position (astropy's Latitude, and so gammapy 1.0, refuses it); the
     // event would silently fall outside every map.
+    // A NaN or infinite RA/DEC is no position either (astropy accepts NaN; the event then falls in no pixel).
     for (let r = 0; r < dec.length; r++) {
       const d = dec[r] as number;
-      if (d > 90 || d < -90)
+      if (!(d >= -90 && d <= 90))
         throw new FitsError(
           'bad-value',
           { ...hdu.location, column: 'DEC' },
-          `row ${r + 1} (1-based): DEC ${d} deg is outside [-90, 90] deg`,
+          `row ${r + 1} (1-based): DEC ${d} deg is ${Number.isNaN(d) ? 'not a number' : 'outside [-90, 90] deg'}`,
+        );
+      if (!Number.isFinite(ra[r] as number))
+        throw new FitsError(
+          'bad-value',
+          { ...hdu.location, column: 'RA' },
+          `row ${r + 1} (1-based): RA ${ra[r]} deg is not a finite angle`,
         );
     }
     const list: EventList = {
