@@ -196,38 +196,12 @@ describe('events', () => {
   });
 
   it('refuses a declination beyond ±90°, naming the file, HDU, column and row', async () => {
-    const store = join(dir, 'dec-big');
-    mkdirSync(store);
-    copyFileSync(join(HESS, 'obs-index.fits.gz'), join(store, 'obs-index.fits.gz'));
-    writeFits(join(store, 'events.fits'), [
-      emptyPrimary(),
-      {
-        kind: 'bintable',
-        name: 'EVENTS',
-        columns: [
-          { name: 'TIME', data: Float64Array.of(1, 2, 3), unit: 's' },
-          { name: 'RA', data: Float32Array.of(83, 83, 83), unit: 'deg' },
-          { name: 'DEC', data: Float32Array.of(22, 22, 200), unit: 'deg' },
-          { name: 'ENERGY', data: Float32Array.of(1, 2, 3), unit: 'TeV' },
-        ],
-      },
+    const { store, obs } = await eventsStore('dec-big', [
+      { name: 'TIME', data: Float64Array.of(1, 2, 3), unit: 's' },
+      { name: 'RA', data: Float32Array.of(83, 83, 83), unit: 'deg' },
+      { name: 'DEC', data: Float32Array.of(22, 22, 200), unit: 'deg' },
+      { name: 'ENERGY', data: Float32Array.of(1, 2, 3), unit: 'TeV' },
     ]);
-    writeFits(join(store, 'hdu-index.fits'), [
-      emptyPrimary(),
-      {
-        kind: 'bintable',
-        name: 'HDU_INDEX',
-        columns: [
-          { name: 'OBS_ID', data: BigInt64Array.of(23523n) },
-          { name: 'HDU_TYPE', data: ['events'] },
-          { name: 'HDU_CLASS', data: ['events'] },
-          { name: 'FILE_DIR', data: ['.'] },
-          { name: 'FILE_NAME', data: ['events.fits'] },
-          { name: 'HDU_NAME', data: ['EVENTS'] },
-        ],
-      },
-    ]);
-    const obs = (await openDataStore(store)).observation(23523);
     const err = await asyncErrorOf(() => obs.events());
     expect(err.reason).toBe('bad-value');
     expect(err.file).toBe(`${store}/./events.fits`);
