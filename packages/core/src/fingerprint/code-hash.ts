@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { type FileIdentity, identityOf, sameIdentity } from '@pipe/cache/types';
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { sha256Hex } from './canonical.js';
 
@@ -55,11 +56,14 @@ export interface CodeHash {
   files: string[];
 }
 
-/** A file's stat identity (size, inode, mtime and ctime in ns); '' when it is gone. */
-function statStamp(file: string): string {
+/** A file's identity now (cache's FileIdentity: size, mtime and ctime in ns, inode, device); null when it is gone. */
+function identityNow(file: string): FileIdentity | null {
   const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-  return st ? `${st.size}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}` : '';
+  return st ? identityOf(st) : null;
 }
+
+/** The files a hash read, each with its identity then. */
+type Stamps = Array<[string, FileIdentity | null]>;
 
 /**
  * Code hashes computed in this process, with the stamps of the files they read. One command asks for a
@@ -67,10 +71,10 @@ function statStamp(file: string): string {
  * later ask costs one stat per file instead of reading and hashing them again, and any change to a file
  * (which moves its ctime) recomputes the hash.
  */
-const memo = new Map<string, { stamps: Array<[string, string]>; value: CodeHash }>();
+const memo = new Map<string, { stamps: Stamps; value: CodeHash }>();
 
 /** A memoised code hash with the stamps it was computed under (kept in the pipeline cache across runs). */
-export type KnownCodeHash = [modulePath: string, stamps: Array<[string, string]>, value: CodeHash];
+export type KnownCodeHash = [modulePath: string, stamps: Stamps, value: CodeHash];
 
 /** The memo's entries for `modules` (those computed in this process). */
 export function knownCodeHashes(modules: Iterable<string>): KnownCodeHash[] {
@@ -94,20 +98,21 @@ export function seedCodeHashes(list: readonly KnownCodeHash[] | undefined): void
 /** Hash a step module and its transitive relative imports. Missing imports are skipped (the runtime will complain). */
 export function codeHash(modulePath: string): CodeHash {
   const known = memo.get(modulePath);
-  if (known?.stamps.every(([file, stamp]) => statStamp(file) === stamp)) return known.value;
+  if (known?.stamps.every(([file, id]) => id !== null && sameIdentity(id, identityNow(file) ?? undefined)))
+    return known.value;
   const started = Date.now();
-  const stamps: Array<[string, string]> = [];
+  const stamps: Stamps = [];
   const value = computeCodeHash(modulePath, stamps);
   // Racily clean (design.md): a file modified within a clock tick of now could change again unseen by its
   // stamp, so such a hash is not remembered.
   const limitNs = BigInt(started - RACY_GRANULARITY_MS) * 1_000_000n;
-  if (stamps.every(([, stamp]) => stamp !== '' && BigInt(stamp.split(':')[2]!) < limitNs))
+  if (stamps.every(([, id]) => id !== null && BigInt(id.mtimeNs) < limitNs))
     memo.set(modulePath, { stamps, value });
   else memo.delete(modulePath);
   return value;
 }
 
-function computeCodeHash(modulePath: string, stamps: Array<[string, string]>): CodeHash {
+function computeCodeHash(modulePath: string, stamps: Stamps): CodeHash {
   const entry = sourceOf(modulePath);
   const seen = new Map<string, string>();
   const queue = [entry];
@@ -116,7 +121,7 @@ function computeCodeHash(modulePath: string, stamps: Array<[string, string]>): C
     if (seen.has(file)) continue;
     let text: string;
     try {
-      stamps.push([file, statStamp(file)]);
+      stamps.push([file, identityNow(file)]);
       text = readFileSync(file, 'utf8');
     } catch {
       continue;
