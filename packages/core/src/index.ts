@@ -85,6 +85,6 @@ export { exportOutputs } from './store/export.js';
 export { portableItems, resolveItems, withPortableItems } from './store/portable-items.js';
 export { publishOutputs, restoreOutputs, storeOutputs } from './store/products.js';
 export * from './watch/index.js';
-export { writeFileAtomic } from './workspace/atomic.js';
+export { replaceFile, writeFileAtomic } from './workspace/atomic.js';
 export { relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
 export { acquireLock, type BuildLock, type LockOwner } from './workspace/lock.js';

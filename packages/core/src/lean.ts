@@ -47,4 +47,5 @@ export {
 export { stateJournalFile } from './state/state-journal.js';
 export { createStepRegistry, type StepRegistry } from './steps/registry.js';
 export { exportOutputs } from './store/export.js';
+export { replaceFile } from './workspace/atomic.js';
 export { type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';

@@ -12,7 +12,7 @@
  * produced a hint (same graph), the previous snapshot is patched: only stamps that differed, and the files
  * of tasks the build wrote, are taken again.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Plan, Session, TaskReport } from '@pipe/core/lean';
 import { findPipelineFile } from '../context.js';
@@ -208,7 +208,12 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     globals,
   };
   const out = snapshotFile(root, key);
-  writeSnapshot(out, `${JSON.stringify(header)}\n${JSON.stringify(stamps)}\n${JSON.stringify(rows)}`);
+  // Without fsync: a snapshot is derived data, and whatever a crash leaves of one (nothing, zeros, a prefix)
+  // fails to parse and is declined as corrupt; the next full run writes it again.
+  await core.replaceFile(
+    out,
+    `${JSON.stringify(header)}\n${JSON.stringify(stamps)}\n${JSON.stringify(rows)}`,
+  );
   pruneSnapshots(root);
   return { written: out };
 }
@@ -254,17 +259,6 @@ function keepOutputHashes(
       }
     }
   }
-}
-
-/**
- * Temp file + rename, without fsync: a snapshot is derived data, and whatever a crash leaves of one (nothing,
- * zeros, a prefix) fails to parse and is declined as corrupt; the next full run writes it again.
- */
-function writeSnapshot(file: string, text: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }
 
 /** Keep the most recent MAX_SNAPSHOTS snapshots. */

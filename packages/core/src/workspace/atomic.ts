@@ -26,7 +26,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
 }
 
 /**
- * Replace `file` atomically (temp + rename) without fsync: for derived data (the pipeline cache), which a crash
+ * Replace `file` atomically (temp + rename) without fsync: for derived data (the pipeline cache, no-op snapshots), which a crash
  * may lose or leave empty, and whose reader then rebuilds it. An fsync here would wait for the writeback of
  * everything the build wrote before (hundreds of MB on a large build), on the path of a no-op rebuild.
  */
