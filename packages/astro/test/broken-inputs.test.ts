@@ -244,24 +244,53 @@ describe('FITS headers without END', () => {
   });
 });
 
+/** An AEFF_2D HDU with these energy and offset bin edges ([lo, hi]) and EFFAREA values (energy fastest). */
+function aeffFile(
+  name: string,
+  axes: { energy: [number[], number[]]; theta: [number[], number[]]; values: number[] },
+): string {
+  const file = join(dir, name);
+  const [eLo, eHi] = axes.energy;
+  const [tLo, tHi] = axes.theta;
+  const col = (n: string, data: number[], unit: string) => ({
+    name: n,
+    data: Float32Array.from(data),
+    repeat: data.length,
+    unit,
+  });
+  writeFits(file, [
+    emptyPrimary(),
+    {
+      kind: 'bintable',
+      name: 'AEFF',
+      cards: [{ key: 'HDUCLAS4', value: 'AEFF_2D' }],
+      columns: [
+        col('ENERG_LO', eLo, 'TeV'),
+        col('ENERG_HI', eHi, 'TeV'),
+        col('THETA_LO', tLo, 'deg'),
+        col('THETA_HI', tHi, 'deg'),
+        {
+          name: 'EFFAREA',
+          data: Float32Array.from(axes.values),
+          tdim: [eLo.length, tLo.length],
+          unit: 'm2',
+        },
+      ],
+    },
+  ]);
+  return file;
+}
+
 describe('IRF data', () => {
   it('refuses an IRF axis that is not strictly increasing, naming the column and the values', async () => {
-    const file = join(dir, 'aeff-axis.fits');
-    writeFits(file, [
-      emptyPrimary(),
-      {
-        kind: 'bintable',
-        name: 'AEFF',
-        cards: [{ key: 'HDUCLAS4', value: 'AEFF_2D' }],
-        columns: [
-          { name: 'ENERG_LO', data: Float32Array.from([2, 1]), repeat: 2, unit: 'TeV' },
-          { name: 'ENERG_HI', data: Float32Array.from([3, 2]), repeat: 2, unit: 'TeV' },
-          { name: 'THETA_LO', data: Float32Array.from([0]), repeat: 1, unit: 'deg' },
-          { name: 'THETA_HI', data: Float32Array.from([1]), repeat: 1, unit: 'deg' },
-          { name: 'EFFAREA', data: Float32Array.from([1, 2]), tdim: [2, 1], unit: 'm2' },
-        ],
-      },
-    ]);
+    const file = aeffFile('aeff-axis.fits', {
+      energy: [
+        [2, 1],
+        [3, 2],
+      ],
+      theta: [[0], [1]],
+      values: [1, 2],
+    });
     const err = await asyncErrorOf(() => readIrf(file, 'AEFF'));
     expect(err.reason).toBe('bad-value');
     expect(err.file).toBe(file);
@@ -272,23 +301,18 @@ describe('IRF data', () => {
   });
 
   it('refuses NaN in an AEFF, naming the file, HDU, column and the first bad bin', async () => {
-    const file = join(dir, 'aeff-nan.fits');
-    writeFits(file, [
-      emptyPrimary(),
-      {
-        kind: 'bintable',
-        name: 'AEFF',
-        cards: [{ key: 'HDUCLAS4', value: 'AEFF_2D' }],
-        columns: [
-          { name: 'ENERG_LO', data: Float32Array.from([1, 2]), repeat: 2, unit: 'TeV' },
-          { name: 'ENERG_HI', data: Float32Array.from([2, 3]), repeat: 2, unit: 'TeV' },
-          { name: 'THETA_LO', data: Float32Array.from([0, 1]), repeat: 2, unit: 'deg' },
-          { name: 'THETA_HI', data: Float32Array.from([1, 2]), repeat: 2, unit: 'deg' },
-          // FITS order (energy fastest): offset 1, energy 0 is NaN
-          { name: 'EFFAREA', data: Float32Array.from([1, 2, Number.NaN, 4]), tdim: [2, 2], unit: 'm2' },
-        ],
-      },
-    ]);
+    // FITS order (energy fastest): offset 1, energy 0 is NaN
+    const file = aeffFile('aeff-nan.fits', {
+      energy: [
+        [1, 2],
+        [2, 3],
+      ],
+      theta: [
+        [0, 1],
+        [1, 2],
+      ],
+      values: [1, 2, Number.NaN, 4],
+    });
     const err = await asyncErrorOf(() => readIrf(file, 'AEFF'));
     expect(err.reason).toBe('bad-value');
     expect(err.file).toBe(file);
