@@ -16,24 +16,48 @@ const DATA = path.join(process.env.PIPE_SHARED_DIR ?? path.resolve(REPO_ROOT, '.
 const dr1 = existsSync(path.join(DATA, 'hess-dl3-dr1/obs-index.fits.gz'));
 if (!dr1) console.log(`skipping the edisp centre-pixel check: no H.E.S.S. DR1 release under ${DATA}`);
 
-const CONFIG = `observations:
+/** A config over DR1 runs: a `width` × `height`° ICRS map at `binsize`° around (ra, dec), 10 reco bins from `eMin`
+ * to 10 TeV and 20 true bins from `eTrueMin` to 20 TeV, safe mask aeff-default, r = 0.1°. */
+function dr1Config(c: {
+  obsIds: number[];
+  ra: number;
+  dec: number;
+  binsize: number;
+  width: number;
+  height: number;
+  eMin: number;
+  eTrueMin: number;
+}): string {
+  return `observations:
   datastore: $GAMMAPY_DATA/hess-dl3-dr1
-  obs_ids: [33787, 33788]
+  obs_ids: [${c.obsIds.join(', ')}]
   required_irf: [aeff, edisp, psf, bkg]
 datasets:
   type: 3d
   stack: true
   geom:
-    wcs: {skydir: {frame: icrs, lon: 329.71694 deg, lat: -30.2255 deg}, binsize: 0.02 deg,
-          width: {width: 4.0 deg, height: 4.0 deg}, binsize_irf: 0.2 deg}
+    wcs: {skydir: {frame: icrs, lon: ${c.ra} deg, lat: ${c.dec} deg}, binsize: ${c.binsize} deg,
+          width: {width: ${c.width} deg, height: ${c.height} deg}, binsize_irf: 0.2 deg}
     selection: {offset_max: 2.5 deg}
-    axes: {energy: {min: 0.5 TeV, max: 10.0 TeV, nbins: 10},
-           energy_true: {min: 0.3 TeV, max: 20.0 TeV, nbins: 20}}
+    axes: {energy: {min: ${c.eMin} TeV, max: 10.0 TeV, nbins: 10},
+           energy_true: {min: ${c.eTrueMin} TeV, max: 20.0 TeV, nbins: 20}}
   map_selection: [counts, exposure, background, psf, edisp]
   background: {method: fov_background, parameters: {method: scale}}
   safe_mask: {methods: [aeff-default]}
 excess_map: {correlation_radius: 0.1 deg}
 `;
+}
+
+const CONFIG = dr1Config({
+  obsIds: [33787, 33788],
+  ra: 329.71694,
+  dec: -30.2255,
+  binsize: 0.02,
+  width: 4,
+  height: 4,
+  eMin: 0.5,
+  eTrueMin: 0.3,
+});
 
 describe.runIf(dr1)('edisp kernel pixel on an even IRF grid (20×20)', () => {
   it('gives gammapy 1.0 flux', async () => {
@@ -55,32 +79,21 @@ describe.runIf(dr1)('edisp kernel pixel on an even IRF grid (20×20)', () => {
 // (68 × 57 pixels of 0.03° = 2.04° × 1.71°: 10 × 9 IRF pixels, centre on pixel (4, 4)); from the config's width
 // (2.05° × 1.7°) it would be 10 × 8, the kernel would come from pixel (4, 3) and the flux be off by up to 4e-4.
 // gammapy 1.0 on this config (scripts/gammapy_excess_map.py): peak (33, 28), flux 1.813901481628418e-11.
-const ODD = `observations:
-  datastore: $GAMMAPY_DATA/hess-dl3-dr1
-  obs_cone: {frame: icrs, lon: 83.633 deg, lat: 22.014 deg, radius: 5.0 deg}
-  required_irf: [aeff, edisp, psf, bkg]
-datasets:
-  type: 3d
-  stack: true
-  geom:
-    wcs: {skydir: {frame: icrs, lon: 83.633 deg, lat: 22.014 deg}, binsize: 0.03 deg,
-          width: {width: 2.05 deg, height: 1.7 deg}, binsize_irf: 0.2 deg}
-    selection: {offset_max: 2.5 deg}
-    axes: {energy: {min: 1.0 TeV, max: 10.0 TeV, nbins: 7},
-           energy_true: {min: 0.5 TeV, max: 20.0 TeV, nbins: 20}}
-  map_selection: [counts, exposure, background, psf, edisp]
-  background: {method: fov_background,
-               exclusion: $GAMMAPY_DATA/joint-crab/exclusion/exclusion_mask_crab.fits.gz,
-               parameters: {method: scale}}
-  safe_mask: {methods: [aeff-default]}
-  containment_correction: true
-excess_map: {correlation_radius: 0.13 deg}
-`;
+const ODD = () =>
+  readFileSync(path.join(REPO_ROOT, 'pipelines/excess_map/crab.yaml'), 'utf8')
+    .replace('binsize: 0.02 deg', 'binsize: 0.03 deg')
+    .replace('width: {width: 2.0 deg, height: 2.0 deg}', 'width: {width: 2.05 deg, height: 1.7 deg}')
+    .replace('max: 10.0 TeV, nbins: 10}', 'max: 10.0 TeV, nbins: 7}')
+    .replace('correlation_radius: 0.1 deg', 'correlation_radius: 0.13 deg');
 
 describe('IRF grid of a map whose width is not a whole number of pixels', () => {
   it('is sized from the real map width, as gammapy: same edisp pixel and flux', async () => {
     const ws = crabWorkspace();
-    ws.write('odd.yaml', ODD);
+    const odd = ODD();
+    expect(odd).toMatch(
+      /binsize: 0\.03 deg,\n.*width: 2\.05 deg, height: 1\.7 deg.*\n[^]*nbins: 7}[^]*radius: 0\.13 deg/,
+    );
+    ws.write('odd.yaml', odd);
     const data = path.join(REPO_ROOT, 'pipelines/excess_map/data');
     const run = await ws.run(['build', 'excess_map', '--config', 'odd.yaml'], { GAMMAPY_DATA: data });
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -131,24 +144,16 @@ describe('flux map of a dataset reduced without EDISP', () => {
 // centre pixel (14, 7) and its flux map was ±inf wherever it was not NaN. gammapy 1.0 on this config:
 //   a.datasets[0].resample_energy_axis(...).edisp._get_nearest_valid_position(centre) → IRF pixel (15, 7);
 //   a.excess_map["flux"].data[0, 30, 60], [0, 40, 90]
-const OFF_CENTRE = `observations:
-  datastore: $GAMMAPY_DATA/hess-dl3-dr1
-  obs_ids: [27939, 21824]
-  required_irf: [aeff, edisp, psf, bkg]
-datasets:
-  type: 3d
-  stack: true
-  geom:
-    wcs: {skydir: {frame: icrs, lon: 359.0 deg, lat: -14.5 deg}, binsize: 0.05 deg,
-          width: {width: 6.0 deg, height: 3.0 deg}, binsize_irf: 0.2 deg}
-    selection: {offset_max: 2.5 deg}
-    axes: {energy: {min: 1.0 TeV, max: 10.0 TeV, nbins: 10},
-           energy_true: {min: 0.5 TeV, max: 20.0 TeV, nbins: 20}}
-  map_selection: [counts, exposure, background, psf, edisp]
-  background: {method: fov_background, parameters: {method: scale}}
-  safe_mask: {methods: [aeff-default]}
-excess_map: {correlation_radius: 0.1 deg}
-`;
+const OFF_CENTRE = dr1Config({
+  obsIds: [27939, 21824],
+  ra: 359,
+  dec: -14.5,
+  binsize: 0.05,
+  width: 6,
+  height: 3,
+  eMin: 1,
+  eTrueMin: 0.5,
+});
 
 describe.runIf(dr1)('edisp kernel of a map whose centre no run covers', () => {
   it('comes from the nearest IRF pixel with a kernel, as gammapy', async () => {
