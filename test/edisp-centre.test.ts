@@ -90,9 +90,13 @@ describe('IRF grid of a map whose width is not a whole number of pixels', () => 
   it('is sized from the real map width, as gammapy: same edisp pixel and flux', async () => {
     const ws = crabWorkspace();
     const odd = ODD();
-    expect(odd).toMatch(
-      /binsize: 0\.03 deg,\n.*width: 2\.05 deg, height: 1\.7 deg.*\n[^]*nbins: 7}[^]*radius: 0\.13 deg/,
-    );
+    for (const part of [
+      'binsize: 0.03 deg',
+      'width: 2.05 deg, height: 1.7 deg',
+      'nbins: 7}',
+      'radius: 0.13 deg',
+    ])
+      expect(odd).toContain(part);
     ws.write('odd.yaml', odd);
     const data = path.join(REPO_ROOT, 'pipelines/excess_map/data');
     const run = await ws.run(['build', 'excess_map', '--config', 'odd.yaml'], { GAMMAPY_DATA: data });
