@@ -8,12 +8,12 @@
 //! event placed exactly on an edge) is not guessed: its index is returned, and the caller bins it with
 //! the reference kernel. Counts are therefore identical to the reference's exact projection.
 
-use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 use crate::common::{as_count, need_len};
 use napi::bindgen_prelude::{AbortSignal, AsyncTask, Float32Array, Float64Array, Uint32Array};
 use napi::{Env, Task};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
+use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 
 /// Geometry of the counts cube, decoded from the reference's WCS parameter block (src/reference/sky.ts).
 #[derive(Clone, Copy)]
@@ -44,7 +44,18 @@ impl<'a> Geometry<'a> {
     };
     let mut r = [0.0; 9];
     r.copy_from_slice(&wcs[5..14]);
-    Some(Geometry { tan, x0: wcs[1], y0: wcs[2], cdelt1: wcs[3], cdelt2: wcs[4], r, nx, ny, edges, log_uniform: None })
+    Some(Geometry {
+      tan,
+      x0: wcs[1],
+      y0: wcs[2],
+      cdelt1: wcs[3],
+      cdelt2: wcs[4],
+      r,
+      nx,
+      ny,
+      edges,
+      log_uniform: None,
+    })
   }
 
   /// Records that `ln_edges` are evenly spaced (to 1e-12 of a bin), enabling the fast energy path.
@@ -52,7 +63,11 @@ impl<'a> Geometry<'a> {
     let n = ln_edges.len();
     if n >= 2 && ln_edges.iter().all(|v| v.is_finite()) {
       let step = (ln_edges[n - 1] - ln_edges[0]) / (n - 1) as f64;
-      let even = step > 0.0 && ln_edges.iter().enumerate().all(|(k, &v)| ((v - ln_edges[0]) / step - k as f64).abs() < 1e-12);
+      let even = step > 0.0
+        && ln_edges
+          .iter()
+          .enumerate()
+          .all(|(k, &v)| ((v - ln_edges[0]) / step - k as f64).abs() < 1e-12);
       if even {
         self.log_uniform = Some((ln_edges[0], 1.0 / step));
       }
@@ -75,7 +90,15 @@ fn fast_ln<const FMA: bool>(x: f64) -> f64 {
   let s = (m - 1.0) / (m + 1.0);
   let z = s * s;
   let m = madd::<FMA>;
-  let p = m(z, m(z, m(z, m(z, m(z, m(z, 2.0 / 13.0, 2.0 / 11.0), 2.0 / 9.0), 2.0 / 7.0), 2.0 / 5.0), 2.0 / 3.0), 2.0);
+  let p = m(
+    z,
+    m(
+      z,
+      m(z, m(z, m(z, m(z, 2.0 / 13.0, 2.0 / 11.0), 2.0 / 9.0), 2.0 / 7.0), 2.0 / 5.0),
+      2.0 / 3.0,
+    ),
+    2.0,
+  );
   k * std::f64::consts::LN_2 + s * p
 }
 
@@ -99,8 +122,27 @@ const BLOCK: usize = 256;
 
 /// Taylor coefficients (−1)^k/(2k+1)! and (−1)^k/(2k)! to degree 15/16: on [−π/2, π/2] the truncation
 /// error is < 7e-12, far inside the fast path's 1e-9 rad error budget.
-const SIN_C: [f64; 8] = [1.0, -0.16666666666666666, 0.008333333333333333, -0.0001984126984126984, 2.7557319223985893e-06, -2.505210838544172e-08, 1.6059043836821613e-10, -7.647163731819816e-13];
-const COS_C: [f64; 9] = [1.0, -0.5, 0.041666666666666664, -0.001388888888888889, 2.48015873015873e-05, -2.755731922398589e-07, 2.08767569878681e-09, -1.1470745597729725e-11, 4.779477332387385e-14];
+const SIN_C: [f64; 8] = [
+  1.0,
+  -0.16666666666666666,
+  0.008333333333333333,
+  -0.0001984126984126984,
+  2.7557319223985893e-06,
+  -2.505210838544172e-08,
+  1.6059043836821613e-10,
+  -7.647163731819816e-13,
+];
+const COS_C: [f64; 9] = [
+  1.0,
+  -0.5,
+  0.041666666666666664,
+  -0.001388888888888889,
+  2.48015873015873e-05,
+  -2.755731922398589e-07,
+  2.08767569878681e-09,
+  -1.1470745597729725e-11,
+  4.779477332387385e-14,
+];
 
 /// sin and cos on [−π/2, π/2].
 #[inline(always)]
@@ -132,15 +174,57 @@ fn sincos<const FMA: bool>(a: f64) -> (f64, f64) {
 fn atan_ratio<const FMA: bool>(mn: f64, mx: f64) -> f64 {
   let hi = mn >= 11.0 / 16.0 * mx;
   let mid = mn >= 7.0 / 16.0 * mx;
-  let c = if hi { 1.0 } else if mid { 0.5 } else { 0.0 };
-  let base = if hi { FRAC_PI_4 } else if mid { 4.63647609000806093515e-01 } else { 0.0 };
+  let c = if hi {
+    1.0
+  } else if mid {
+    0.5
+  } else {
+    0.0
+  };
+  let base = if hi {
+    FRAC_PI_4
+  } else if mid {
+    4.63647609000806093515e-01
+  } else {
+    0.0
+  };
   let den = mx + c * mn;
   let u = if den > 0.0 { (mn - c * mx) / den } else { 0.0 };
   let z = u * u;
   let w = z * z;
   let m = madd::<FMA>;
-  let s1 = z * m(w, m(w, m(w, m(w, m(w, 1.62858201153657823623e-02, 4.97687799461593236017e-02), 6.66107313738753120669e-02), 9.09088713343650656196e-02), 1.42857142725034663711e-01), 3.33333333333329318027e-01);
-  let s2 = w * m(w, m(w, m(w, m(w, -3.65315727442169155270e-02, -5.83357013379057348645e-02), -7.69187620504482999495e-02), -1.11111104054623557880e-01), -1.99999999998764832476e-01);
+  let s1 = z
+    * m(
+      w,
+      m(
+        w,
+        m(
+          w,
+          m(
+            w,
+            m(w, 1.62858201153657823623e-02, 4.97687799461593236017e-02),
+            6.66107313738753120669e-02,
+          ),
+          9.09088713343650656196e-02,
+        ),
+        1.42857142725034663711e-01,
+      ),
+      3.33333333333329318027e-01,
+    );
+  let s2 = w
+    * m(
+      w,
+      m(
+        w,
+        m(
+          w,
+          m(w, -3.65315727442169155270e-02, -5.83357013379057348645e-02),
+          -7.69187620504482999495e-02,
+        ),
+        -1.11111104054623557880e-01,
+      ),
+      -1.99999999998764832476e-01,
+    );
   base + (u - u * (s1 + s2))
 }
 
@@ -180,7 +264,14 @@ fn sel(c: bool, a: f64, b: f64) -> f64 {
 /// decide it). Written as stages of simple loops over the block, each a pure element-wise computation
 /// with selects instead of branches, so that the compiler vectorises every stage.
 #[inline(always)]
-fn classify_block<const TAN: bool, const FMA: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], energy: &[f64], out: &mut [i32]) {
+fn classify_block<const TAN: bool, const FMA: bool>(
+  g: &Geometry,
+  bands: (f64, f64),
+  ra: &[f64],
+  dec: &[f64],
+  energy: &[f64],
+  out: &mut [i32],
+) {
   let len = out.len();
   let (ra, dec, energy) = (&ra[..len], &dec[..len], &energy[..len]);
   let mut x = [0.0f64; BLOCK];
@@ -265,7 +356,14 @@ fn classify_block<const TAN: bool, const FMA: bool>(g: &Geometry, bands: (f64, f
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,sse4.1")]
-unsafe fn classify_block_avx512<const TAN: bool>(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], energy: &[f64], out: &mut [i32]) {
+unsafe fn classify_block_avx512<const TAN: bool>(
+  g: &Geometry,
+  bands: (f64, f64),
+  ra: &[f64],
+  dec: &[f64],
+  energy: &[f64],
+  out: &mut [i32],
+) {
   classify_block::<TAN, true>(g, bands, ra, dec, energy, out)
 }
 
@@ -334,7 +432,15 @@ impl Counter for u32 {
 
 /// Bins events [start, start + lon.len()) of the caller's arrays into `counts`; indices of events
 /// the fast path leaves to the reference are appended to `uncertain`.
-pub fn bin_block<C: Counter>(g: &Geometry, lon: &[f64], lat: &[f64], energy: &[f64], start: usize, counts: &mut [C], uncertain: &mut Vec<u32>) {
+pub fn bin_block<C: Counter>(
+  g: &Geometry,
+  lon: &[f64],
+  lat: &[f64],
+  energy: &[f64],
+  start: usize,
+  counts: &mut [C],
+  uncertain: &mut Vec<u32>,
+) {
   let bands = (1e-6 + ANGLE_ERROR * RAD / g.cdelt1.abs(), 1e-6 + ANGLE_ERROR * RAD / g.cdelt2.abs());
   let mut index = [0i32; BLOCK];
   let n = lon.len().min(lat.len()).min(energy.len());
@@ -345,7 +451,14 @@ pub fn bin_block<C: Counter>(g: &Geometry, lon: &[f64], lat: &[f64], energy: &[f
   let (base, scratch) = (counts.as_mut_ptr(), sink.as_mut_ptr());
   while b0 < n {
     let len = BLOCK.min(n - b0);
-    classify_dispatch(g, bands, &lon[b0..b0 + len], &lat[b0..b0 + len], &energy[b0..b0 + len], &mut index[..len]);
+    classify_dispatch(
+      g,
+      bands,
+      &lon[b0..b0 + len],
+      &lat[b0..b0 + len],
+      &energy[b0..b0 + len],
+      &mut index[..len],
+    );
     for (i, &k) in index[..len].iter().enumerate() {
       if k == UNCERTAIN {
         uncertain.push((start + b0 + i) as u32);
@@ -353,8 +466,12 @@ pub fn bin_block<C: Counter>(g: &Geometry, lon: &[f64], lat: &[f64], energy: &[f
       // Branch-free (a third of real events miss the cube, at random): an event outside the cube
       // counts into one of 16 scratch slots, 16 so that they do not form one chain of dependent adds.
       let at = k as u32 as usize; // −1 and −2 become huge
-      // SAFETY: `at < cube` is checked, and i & 15 < 16 = sink.len().
-      let p = if at < cube { unsafe { base.add(at) } } else { unsafe { scratch.add(i & 15) } };
+                                  // SAFETY: `at < cube` is checked, and i & 15 < 16 = sink.len().
+      let p = if at < cube {
+        unsafe { base.add(at) }
+      } else {
+        unsafe { scratch.add(i & 15) }
+      };
       // SAFETY: p points into `counts` or `sink`, and no reference to either is alive in the loop.
       unsafe { (*p).add_one() };
     }
@@ -364,7 +481,14 @@ pub fn bin_block<C: Counter>(g: &Geometry, lon: &[f64], lat: &[f64], energy: &[f
 
 /// Bins all events, on `threads` threads when it pays (each thread fills its own u32 cube, the cubes
 /// are added at the end); returns the indices left to the reference, ascending.
-pub fn bin_all<C: Counter + Send + AddU32>(g: &Geometry, lon: &[f64], lat: &[f64], energy: &[f64], counts: &mut [C], threads: usize) -> Vec<u32> {
+pub fn bin_all<C: Counter + Send + AddU32>(
+  g: &Geometry,
+  lon: &[f64],
+  lat: &[f64],
+  energy: &[f64],
+  counts: &mut [C],
+  threads: usize,
+) -> Vec<u32> {
   let n = lon.len().min(lat.len()).min(energy.len());
   let cube = counts.len();
   // A private cube per thread costs its size in zeroing and merging: only worth it for many events.
@@ -418,7 +542,10 @@ impl AddU32 for f64 {
 /// The fast path writes cube indices as i32.
 fn cube_fits(len: usize) -> Result<()> {
   if len > i32::MAX as usize {
-    return Err(Error::new(Status::InvalidArg, format!("out: a cube of {len} values exceeds 2^31 - 1")));
+    return Err(Error::new(
+      Status::InvalidArg,
+      format!("out: a cube of {len} values exceeds 2^31 - 1"),
+    ));
   }
   Ok(())
 }
@@ -428,8 +555,25 @@ fn cube_fits(len: usize) -> Result<()> {
 /// JavaScript wrapper bins with the reference.
 #[napi(js_name = "binEventsFast", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
-pub fn bin_events_fast(ra: &[f64], dec: &[f64], energy: &[f64], count: f64, wcs: &[f64], nx: f64, ny: f64, ln_edges: &[f64], n_e: f64, mut out: Float32Array, threads: Option<u32>) -> Result<Uint32Array> {
-  let (count, nx, ny, n_e) = (as_count("count", count)?, as_count("nx", nx)?, as_count("ny", ny)?, as_count("nE", n_e)?);
+pub fn bin_events_fast(
+  ra: &[f64],
+  dec: &[f64],
+  energy: &[f64],
+  count: f64,
+  wcs: &[f64],
+  nx: f64,
+  ny: f64,
+  ln_edges: &[f64],
+  n_e: f64,
+  mut out: Float32Array,
+  threads: Option<u32>,
+) -> Result<Uint32Array> {
+  let (count, nx, ny, n_e) = (
+    as_count("count", count)?,
+    as_count("nx", nx)?,
+    as_count("ny", ny)?,
+    as_count("nE", n_e)?,
+  );
   need_len("ra", ra.len(), count)?;
   need_len("dec", dec.len(), count)?;
   need_len("energy", energy.len(), count)?;
@@ -439,11 +583,16 @@ pub fn bin_events_fast(ra: &[f64], dec: &[f64], energy: &[f64], count: f64, wcs:
   cube_fits(n_e * nx * ny)?;
   let edges: Vec<f64> = ln_edges[..n_e + 1].iter().map(|v| v.exp()).collect();
   let Some(g) = Geometry::from_wcs(wcs, nx, ny, &edges).map(|g| g.with_ln_edges(&ln_edges[..n_e + 1])) else {
-    return Err(Error::new(Status::InvalidArg, format!("wcs[0]: unknown projection code {}", wcs[0])));
+    return Err(Error::new(
+      Status::InvalidArg,
+      format!("wcs[0]: unknown projection code {}", wcs[0]),
+    ));
   };
   // SAFETY: the JS caller is blocked for the duration of this synchronous call.
   let cube = unsafe { &mut out.as_mut()[..n_e * nx * ny] };
-  let threads = threads.map(|t| t as usize).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+  let threads = threads
+    .map(|t| t as usize)
+    .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
   let uncertain = bin_all(&g, &ra[..count], &dec[..count], &energy[..count], cube, threads);
   Ok(Uint32Array::new(uncertain))
 }
@@ -489,13 +638,14 @@ pub fn accumulate_bins_bench(fx: &[f64], fy: &[f64], fe: &[f64], nx: f64, ny: f6
   let dims = (nx as f64, ny as f64, n_e as f64);
   let n = fx.len().min(fy.len()).min(fe.len());
   #[cfg(target_arch = "x86_64")]
-  let level = if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") && std::is_x86_feature_detected!("avx512vl") {
-    2
-  } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("sse4.1") {
-    1
-  } else {
-    0
-  };
+  let level =
+    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") && std::is_x86_feature_detected!("avx512vl") {
+      2
+    } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("sse4.1") {
+      1
+    } else {
+      0
+    };
   let mut index = [0i32; BLOCK];
   let mut scratch = [0.0f32; 16];
   let cube = out.len();
@@ -547,7 +697,10 @@ impl Task for BinEventsTask {
   fn compute(&mut self) -> Result<Self::Output> {
     let edges: Vec<f64> = self.ln_edges.iter().map(|v| v.exp()).collect();
     let Some(g) = Geometry::from_wcs(&self.wcs, self.nx, self.ny, &edges).map(|g| g.with_ln_edges(&self.ln_edges)) else {
-      return Err(Error::new(Status::InvalidArg, format!("wcs[0]: unknown projection code {}", self.wcs[0])));
+      return Err(Error::new(
+        Status::InvalidArg,
+        format!("wcs[0]: unknown projection code {}", self.wcs[0]),
+      ));
     };
     let n = self.count;
     let cube_len = self.n_e * self.nx * self.ny;
@@ -564,8 +717,26 @@ impl Task for BinEventsTask {
 /// Asynchronous binEventsFast (same arguments, plus an optional AbortSignal).
 #[napi(js_name = "binEventsFastAsync")]
 #[allow(clippy::too_many_arguments)]
-pub fn bin_events_fast_async(ra: Float64Array, dec: Float64Array, energy: Float64Array, count: f64, wcs: &[f64], nx: f64, ny: f64, ln_edges: &[f64], n_e: f64, out: Float32Array, threads: Option<u32>, signal: Option<AbortSignal>) -> Result<AsyncTask<BinEventsTask>> {
-  let (count, nx, ny, n_e) = (as_count("count", count)?, as_count("nx", nx)?, as_count("ny", ny)?, as_count("nE", n_e)?);
+pub fn bin_events_fast_async(
+  ra: Float64Array,
+  dec: Float64Array,
+  energy: Float64Array,
+  count: f64,
+  wcs: &[f64],
+  nx: f64,
+  ny: f64,
+  ln_edges: &[f64],
+  n_e: f64,
+  out: Float32Array,
+  threads: Option<u32>,
+  signal: Option<AbortSignal>,
+) -> Result<AsyncTask<BinEventsTask>> {
+  let (count, nx, ny, n_e) = (
+    as_count("count", count)?,
+    as_count("nx", nx)?,
+    as_count("ny", ny)?,
+    as_count("nE", n_e)?,
+  );
   need_len("ra", ra.len(), count)?;
   need_len("dec", dec.len(), count)?;
   need_len("energy", energy.len(), count)?;
@@ -573,7 +744,21 @@ pub fn bin_events_fast_async(ra: Float64Array, dec: Float64Array, energy: Float6
   need_len("lnEdges", ln_edges.len(), n_e + 1)?;
   need_len("out", out.len(), n_e * nx * ny)?;
   cube_fits(n_e * nx * ny)?;
-  let threads = threads.map(|t| t as usize).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-  let task = BinEventsTask { ra, dec, energy, count, wcs: wcs[..14].to_vec(), nx, ny, ln_edges: ln_edges[..n_e + 1].to_vec(), n_e, out, threads };
+  let threads = threads
+    .map(|t| t as usize)
+    .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+  let task = BinEventsTask {
+    ra,
+    dec,
+    energy,
+    count,
+    wcs: wcs[..14].to_vec(),
+    nx,
+    ny,
+    ln_edges: ln_edges[..n_e + 1].to_vec(),
+    n_e,
+    out,
+    threads,
+  };
   Ok(AsyncTask::with_optional_signal(task, signal))
 }

@@ -41,7 +41,13 @@ pub fn statistics(n_on: &[f64], mu_b: &[f64], excess_out: &mut [f64], ts_out: &m
 
 /// cashStatistics(nOn, muB, outExcess, outTs, outSqrtTs), the reference's signature.
 #[napi(js_name = "cashStatistics", catch_unwind)]
-pub fn cash_statistics(n_on: &[f64], mu_b: &[f64], mut out_excess: Float64Array, mut out_ts: Float64Array, mut out_sqrt_ts: Float64Array) -> Result<()> {
+pub fn cash_statistics(
+  n_on: &[f64],
+  mu_b: &[f64],
+  mut out_excess: Float64Array,
+  mut out_ts: Float64Array,
+  mut out_sqrt_ts: Float64Array,
+) -> Result<()> {
   let len = n_on.len();
   need_len("muB", mu_b.len(), len)?;
   need_len("outExcess", out_excess.len(), len)?;

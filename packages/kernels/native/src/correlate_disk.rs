@@ -82,13 +82,22 @@ fn centred_runs(kernel: &[f64], kn: usize) -> Option<Vec<(isize, f64)>> {
   let mut runs = Vec::with_capacity(kn);
   for j in 0..kn {
     let row = &kernel[j * kn..(j + 1) * kn];
-    let w = row.iter().enumerate().filter(|(_, &k)| k != 0.0).map(|(i, _)| i.abs_diff(c) as isize).max().unwrap_or(-1);
+    let w = row
+      .iter()
+      .enumerate()
+      .filter(|(_, &k)| k != 0.0)
+      .map(|(i, _)| i.abs_diff(c) as isize)
+      .max()
+      .unwrap_or(-1);
     if w < 0 {
       runs.push((-1, 0.0));
       continue;
     }
     let v = row[c];
-    let ok = row.iter().enumerate().all(|(i, &k)| if (i.abs_diff(c) as isize) <= w { k == v } else { k == 0.0 });
+    let ok = row
+      .iter()
+      .enumerate()
+      .all(|(i, &k)| if (i.abs_diff(c) as isize) <= w { k == v } else { k == 0.0 });
     if !ok {
       return None;
     }
@@ -203,13 +212,24 @@ pub fn correlate(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize, o
       continue;
     }
     let row = &kernel[(j * kni) as usize..((j + 1) * kni) as usize];
-    let Some(first) = row.iter().position(|&w| w != 0.0) else { continue };
+    let Some(first) = row.iter().position(|&w| w != 0.0) else {
+      continue;
+    };
     let last = row.iter().rposition(|&w| w != 0.0).unwrap_or(first);
     let value = row[first];
     let is_run = finite && row[first + 1..=last].iter().all(|&w| w == value);
     if is_run {
       for y in y0..y1 {
-        add_row_run(img, nxi, (y + dy) * nxi, first as isize - c, last as isize - c, value, out, (y * nxi) as usize);
+        add_row_run(
+          img,
+          nxi,
+          (y + dy) * nxi,
+          first as isize - c,
+          last as isize - c,
+          value,
+          out,
+          (y * nxi) as usize,
+        );
       }
     } else {
       for i in first..=last {

@@ -18,8 +18,27 @@ fn positive_finite_or_zero(v: f64) -> f64 {
 /// out[t][p] = A(E_t, offset_p) × scale (float32); `work` holds ≥ 2·nT f64; see the reference for layouts.
 #[napi(js_name = "evalAeffMap", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
-pub fn eval_aeff_map(offsets: &[f64], npix: f64, table: &[f64], ln_e_nodes: &[f64], n_e: f64, off_nodes: &[f64], n_off: f64, bounds: &[f64], energies: &[f64], n_t: f64, scale: f64, mut work: Float64Array, mut out: Float32Array) -> Result<()> {
-  let (npix, n_e, n_off, n_t) = (as_count("npix", npix)?, as_count("nE", n_e)?, as_count("nOff", n_off)?, as_count("nT", n_t)?);
+pub fn eval_aeff_map(
+  offsets: &[f64],
+  npix: f64,
+  table: &[f64],
+  ln_e_nodes: &[f64],
+  n_e: f64,
+  off_nodes: &[f64],
+  n_off: f64,
+  bounds: &[f64],
+  energies: &[f64],
+  n_t: f64,
+  scale: f64,
+  mut work: Float64Array,
+  mut out: Float32Array,
+) -> Result<()> {
+  let (npix, n_e, n_off, n_t) = (
+    as_count("npix", npix)?,
+    as_count("nE", n_e)?,
+    as_count("nOff", n_off)?,
+    as_count("nT", n_t)?,
+  );
   need_len("offsets", offsets.len(), npix)?;
   need_len("table", table.len(), n_e * n_off)?;
   need_len("lnENodes", ln_e_nodes.len(), n_e)?;

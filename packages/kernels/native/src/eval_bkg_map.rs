@@ -28,8 +28,32 @@ fn integrate_log_log_ln(y1: f64, v1: f64, v2: f64, e1: f64, l1: f64, l2: f64) ->
 /// Background template out[k·npix + p] (float32); `work` holds ≥ 3·(nK + 1) f64; see the reference for layouts.
 #[napi(js_name = "evalBkgMap", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
-pub fn eval_bkg_map(fov_lon: &[f64], fov_lat: &[f64], npix: f64, ln_table: &[f64], ln_e_nodes: &[f64], n_e: f64, lon_nodes: &[f64], n_lon: f64, lat_nodes: &[f64], n_lat: f64, bounds: &[f64], edges: &[f64], n_k: f64, solid_angle: &[f64], scale: f64, mut work: Float64Array, mut out: Float32Array) -> Result<()> {
-  let (npix, n_e, n_lon, n_lat, n_k) = (as_count("npix", npix)?, as_count("nE", n_e)?, as_count("nLon", n_lon)?, as_count("nLat", n_lat)?, as_count("nK", n_k)?);
+pub fn eval_bkg_map(
+  fov_lon: &[f64],
+  fov_lat: &[f64],
+  npix: f64,
+  ln_table: &[f64],
+  ln_e_nodes: &[f64],
+  n_e: f64,
+  lon_nodes: &[f64],
+  n_lon: f64,
+  lat_nodes: &[f64],
+  n_lat: f64,
+  bounds: &[f64],
+  edges: &[f64],
+  n_k: f64,
+  solid_angle: &[f64],
+  scale: f64,
+  mut work: Float64Array,
+  mut out: Float32Array,
+) -> Result<()> {
+  let (npix, n_e, n_lon, n_lat, n_k) = (
+    as_count("npix", npix)?,
+    as_count("nE", n_e)?,
+    as_count("nLon", n_lon)?,
+    as_count("nLat", n_lat)?,
+    as_count("nK", n_k)?,
+  );
   need_len("fovLon", fov_lon.len(), npix)?;
   need_len("fovLat", fov_lat.len(), npix)?;
   need_len("lnTable", ln_table.len(), n_e * n_lon * n_lat)?;
@@ -90,7 +114,11 @@ pub fn eval_bkg_map(fov_lon: &[f64], fov_lat: &[f64], npix: f64, ln_table: &[f64
         let te = work[3 * j + 1];
         let c = ie as usize;
         if c != cell {
-          lo = if d_e != 0 && cell != usize::MAX && c == cell + 1 { hi } else { plane(c) };
+          lo = if d_e != 0 && cell != usize::MAX && c == cell + 1 {
+            hi
+          } else {
+            plane(c)
+          };
           hi = if d_e != 0 { plane(c + 1) } else { lo };
           cell = c;
         }
@@ -101,7 +129,11 @@ pub fn eval_bkg_map(fov_lon: &[f64], fov_lat: &[f64], npix: f64, ln_table: &[f64
         }
       }
       if j > 0 {
-        let integral = if y1 > 0.0 && y2 > 0.0 { integrate_log_log_ln(y1, v1, v2, edges[j - 1], work[3 * j - 1], work[3 * j + 2]) } else { 0.0 };
+        let integral = if y1 > 0.0 && y2 > 0.0 {
+          integrate_log_log_ln(y1, v1, v2, edges[j - 1], work[3 * j - 1], work[3 * j + 2])
+        } else {
+          0.0
+        };
         out[(j - 1) * npix + p] = (integral * factor) as f32;
       }
       y1 = y2;

@@ -49,7 +49,21 @@ struct Grid<'a> {
 /// The kernel of true-energy bin t at pixels p .. p + L (the reference's steps, pixel by pixel, interleaved).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn block<const L: usize>(g: &Grid, t: usize, p: usize, energy: f64, ie: usize, je: usize, te: f64, e_inside: bool, offsets: &[f64], off_nodes: &[f64], bounds: &[f64], cum: &mut [f64], out: &mut [f64]) {
+fn block<const L: usize>(
+  g: &Grid,
+  t: usize,
+  p: usize,
+  energy: f64,
+  ie: usize,
+  je: usize,
+  te: f64,
+  e_inside: bool,
+  offsets: &[f64],
+  off_nodes: &[f64],
+  bounds: &[f64],
+  cum: &mut [f64],
+  out: &mut [f64],
+) {
   let (n_m, n_off, stride) = (g.n_m, g.n_off, g.n_m + 1);
   let mut inside = [false; L];
   let (mut io, mut jo) = ([0usize; L], [0usize; L]);
@@ -74,7 +88,9 @@ fn block<const L: usize>(g: &Grid, t: usize, p: usize, energy: f64, ie: usize, j
     for l in 0..L {
       let mut v = 0.0f64;
       if inside[l] {
-        v = positive_finite_or_zero(g.table[a + io[l]] * w00[l] + g.table[a + jo[l]] * w01[l] + g.table[b + io[l]] * w10[l] + g.table[b + jo[l]] * w11[l]);
+        v = positive_finite_or_zero(
+          g.table[a + io[l]] * w00[l] + g.table[a + jo[l]] * w01[l] + g.table[b + io[l]] * w10[l] + g.table[b + jo[l]] * w11[l],
+        );
       }
       run[l] += v * width;
       cum[l * stride + m + 1] = run[l];
@@ -97,8 +113,32 @@ fn block<const L: usize>(g: &Grid, t: usize, p: usize, energy: f64, ie: usize, j
 /// Energy-dispersion kernel map out[(t·nK + k)·npix + p]; `work` holds ≥ nM + 1 f64; see the reference.
 #[napi(js_name = "evalEdispKernelMap", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
-pub fn eval_edisp_kernel_map(offsets: &[f64], npix: f64, table: &[f64], ln_e_nodes: &[f64], n_e: f64, n_m: f64, off_nodes: &[f64], n_off: f64, migra_edges: &[f64], bounds: &[f64], energies: &[f64], n_t: f64, reco_edges: &[f64], n_k: f64, work: Float64Array, mut out: Float64Array) -> Result<()> {
-  let (npix, n_e, n_m, n_off, n_t, n_k) = (as_count("npix", npix)?, as_count("nE", n_e)?, as_count("nM", n_m)?, as_count("nOff", n_off)?, as_count("nT", n_t)?, as_count("nK", n_k)?);
+pub fn eval_edisp_kernel_map(
+  offsets: &[f64],
+  npix: f64,
+  table: &[f64],
+  ln_e_nodes: &[f64],
+  n_e: f64,
+  n_m: f64,
+  off_nodes: &[f64],
+  n_off: f64,
+  migra_edges: &[f64],
+  bounds: &[f64],
+  energies: &[f64],
+  n_t: f64,
+  reco_edges: &[f64],
+  n_k: f64,
+  work: Float64Array,
+  mut out: Float64Array,
+) -> Result<()> {
+  let (npix, n_e, n_m, n_off, n_t, n_k) = (
+    as_count("npix", npix)?,
+    as_count("nE", n_e)?,
+    as_count("nM", n_m)?,
+    as_count("nOff", n_off)?,
+    as_count("nT", n_t)?,
+    as_count("nK", n_k)?,
+  );
   need_len("offsets", offsets.len(), npix)?;
   need_len("table", table.len(), n_e * n_m * n_off)?;
   need_len("lnENodes", ln_e_nodes.len(), n_e)?;
@@ -118,7 +158,16 @@ pub fn eval_edisp_kernel_map(offsets: &[f64], npix: f64, table: &[f64], ln_e_nod
   let stride = n_m + 1;
   let mut cum = vec![0.0f64; LANES * stride];
   let widths: Vec<f64> = (0..n_m).map(|m| migra_edges[m + 1] - migra_edges[m]).collect();
-  let g = Grid { table, n_m, n_off, migra_edges, widths: &widths, reco_edges, n_k, npix };
+  let g = Grid {
+    table,
+    n_m,
+    n_off,
+    migra_edges,
+    widths: &widths,
+    reco_edges,
+    n_k,
+    npix,
+  };
   for t in 0..n_t {
     let energy = energies[t];
     let e_inside = energy >= bounds[0] && energy <= bounds[1];

@@ -19,8 +19,31 @@ fn positive_finite_or_zero(v: f64) -> f64 {
 /// PSF map out[(t·nR + r)·npix + p], normalised along rad; see the reference for layouts.
 #[napi(js_name = "evalPsfMap", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
-pub fn eval_psf_map(offsets: &[f64], npix: f64, table: &[f64], ln_e_nodes: &[f64], n_e: f64, off_nodes: &[f64], n_off: f64, rad_nodes: &[f64], n_rad: f64, bounds: &[f64], energies: &[f64], n_t: f64, rad_edges: &[f64], n_r: f64, mut out: Float32Array) -> Result<()> {
-  let (npix, n_e, n_off, n_rad, n_t, n_r) = (as_count("npix", npix)?, as_count("nE", n_e)?, as_count("nOff", n_off)?, as_count("nRad", n_rad)?, as_count("nT", n_t)?, as_count("nR", n_r)?);
+pub fn eval_psf_map(
+  offsets: &[f64],
+  npix: f64,
+  table: &[f64],
+  ln_e_nodes: &[f64],
+  n_e: f64,
+  off_nodes: &[f64],
+  n_off: f64,
+  rad_nodes: &[f64],
+  n_rad: f64,
+  bounds: &[f64],
+  energies: &[f64],
+  n_t: f64,
+  rad_edges: &[f64],
+  n_r: f64,
+  mut out: Float32Array,
+) -> Result<()> {
+  let (npix, n_e, n_off, n_rad, n_t, n_r) = (
+    as_count("npix", npix)?,
+    as_count("nE", n_e)?,
+    as_count("nOff", n_off)?,
+    as_count("nRad", n_rad)?,
+    as_count("nT", n_t)?,
+    as_count("nR", n_r)?,
+  );
   need_len("offsets", offsets.len(), npix)?;
   need_len("table", table.len(), n_e * n_off * n_rad)?;
   need_len("lnENodes", ln_e_nodes.len(), n_e)?;

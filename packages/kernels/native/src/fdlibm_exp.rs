@@ -6,13 +6,13 @@ const U_THRESHOLD: f64 = -7.45133219101941108420e+02;
 const LN2_HI: [f64; 2] = [6.93147180369123816490e-01, -6.93147180369123816490e-01];
 const LN2_LO: [f64; 2] = [1.90821492927058770002e-10, -1.90821492927058770002e-10];
 const HALF: [f64; 2] = [0.5, -0.5];
-const INVLN2: f64 = 1.44269504088896338700e+00;
+const INVLN2: f64 = std::f64::consts::LOG2_E; // 1.44269504088896338700e+00
 const P1: f64 = 1.66666666666666019037e-01;
 const P2: f64 = -2.77777777770155933842e-03;
 const P3: f64 = 6.61375632143793436117e-05;
 const P4: f64 = -1.65339022054652515390e-06;
 const P5: f64 = 4.13813679705723846039e-08;
-const E: f64 = 2.718281828459045;
+const E: f64 = std::f64::consts::E;
 const HUGE: f64 = 1.0e+300;
 const TWOM1000: f64 = 9.33263618503218878990e-302;
 const TWO1023: f64 = 8.988465674311579539e307;
@@ -59,13 +59,15 @@ pub fn exp(mut x: f64) -> f64 {
       lo = t * LN2_LO[0];
     }
     x = hi - lo;
-  } else if hx < 0x3e30_0000 {
-    if HUGE + x > 1.0 {
-      return 1.0 + x;
-    }
+  } else if hx < 0x3e30_0000 && HUGE + x > 1.0 {
+    return 1.0 + x;
   }
   let t = x * x;
-  let twopk = if k >= -1021 { from_hi(0x3ff0_0000i32.wrapping_add(k << 20)) } else { from_hi(0x3ff0_0000i32.wrapping_add((k + 1000) << 20)) };
+  let twopk = if k >= -1021 {
+    from_hi(0x3ff0_0000i32.wrapping_add(k << 20))
+  } else {
+    from_hi(0x3ff0_0000i32.wrapping_add((k + 1000) << 20))
+  };
   let c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
   if k == 0 {
     return 1.0 - ((x * c) / (c - 2.0) - x);

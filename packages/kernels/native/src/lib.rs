@@ -12,16 +12,16 @@
   clippy::needless_range_loop
 )]
 
+mod bin_events;
+mod cash_statistics;
 mod common;
 mod correlate_disk;
-mod cash_statistics;
-mod fdlibm;
-mod fdlibm_exp;
-mod bin_events;
 mod eval_aeff_map;
 mod eval_bkg_map;
 mod eval_edisp_kernel_map;
 mod eval_psf_map;
+mod fdlibm;
+mod fdlibm_exp;
 mod interp;
 mod stack_add;
 mod stack_mask_or;

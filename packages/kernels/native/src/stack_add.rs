@@ -22,8 +22,27 @@ fn add_row(d: &mut [f32], s: &[f32], m: &[u8], scale: f64) {
 /// dst[k][y0 + y][x0 + x] += scale · src[k][y][x] where the mask is set and the product finite.
 #[napi(js_name = "stackAdd", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
-pub fn stack_add(mut dst: Float32Array, dst_nx: f64, dst_ny: f64, src: &[f32], src_nx: f64, src_ny: f64, n_planes: f64, x0: f64, y0: f64, mask: &[u8], mask_planes: f64, scale: f64) -> Result<()> {
-  let (dst_nx, dst_ny, src_nx, src_ny, n_planes) = (as_count("dstNx", dst_nx)?, as_count("dstNy", dst_ny)?, as_count("srcNx", src_nx)?, as_count("srcNy", src_ny)?, as_count("nPlanes", n_planes)?);
+pub fn stack_add(
+  mut dst: Float32Array,
+  dst_nx: f64,
+  dst_ny: f64,
+  src: &[f32],
+  src_nx: f64,
+  src_ny: f64,
+  n_planes: f64,
+  x0: f64,
+  y0: f64,
+  mask: &[u8],
+  mask_planes: f64,
+  scale: f64,
+) -> Result<()> {
+  let (dst_nx, dst_ny, src_nx, src_ny, n_planes) = (
+    as_count("dstNx", dst_nx)?,
+    as_count("dstNy", dst_ny)?,
+    as_count("srcNx", src_nx)?,
+    as_count("srcNy", src_ny)?,
+    as_count("nPlanes", n_planes)?,
+  );
   let (x0, y0) = (x0 as isize, y0 as isize);
   let dst_plane = dst_nx * dst_ny;
   let src_plane = src_nx * src_ny;
@@ -39,7 +58,11 @@ pub fn stack_add(mut dst: Float32Array, dst_nx: f64, dst_ny: f64, src: &[f32], s
   let w = xb - xa;
   for k in 0..n_planes {
     let src_k = &src[k * src_plane..(k + 1) * src_plane];
-    let mask_k = if broadcast { &mask[..src_plane] } else { &mask[k * src_plane..(k + 1) * src_plane] };
+    let mask_k = if broadcast {
+      &mask[..src_plane]
+    } else {
+      &mask[k * src_plane..(k + 1) * src_plane]
+    };
     let dst_k = &mut dst[k * dst_plane..(k + 1) * dst_plane];
     for y in ya..yb {
       let s0 = y * src_nx + xa;

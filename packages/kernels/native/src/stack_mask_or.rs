@@ -9,8 +9,24 @@ use napi_derive::napi;
 /// dst[k][y0 + y][x0 + x] |= src[k][y][x] (1 where the source byte is non-zero, else unchanged).
 #[napi(js_name = "stackMaskOr", catch_unwind)]
 #[allow(clippy::too_many_arguments)]
-pub fn stack_mask_or(mut dst: Uint8Array, dst_nx: f64, dst_ny: f64, src: &[u8], src_nx: f64, src_ny: f64, n_planes: f64, x0: f64, y0: f64) -> Result<()> {
-  let (dst_nx, dst_ny, src_nx, src_ny, n_planes) = (as_count("dstNx", dst_nx)?, as_count("dstNy", dst_ny)?, as_count("srcNx", src_nx)?, as_count("srcNy", src_ny)?, as_count("nPlanes", n_planes)?);
+pub fn stack_mask_or(
+  mut dst: Uint8Array,
+  dst_nx: f64,
+  dst_ny: f64,
+  src: &[u8],
+  src_nx: f64,
+  src_ny: f64,
+  n_planes: f64,
+  x0: f64,
+  y0: f64,
+) -> Result<()> {
+  let (dst_nx, dst_ny, src_nx, src_ny, n_planes) = (
+    as_count("dstNx", dst_nx)?,
+    as_count("dstNy", dst_ny)?,
+    as_count("srcNx", src_nx)?,
+    as_count("srcNy", src_ny)?,
+    as_count("nPlanes", n_planes)?,
+  );
   let (x0, y0) = (x0 as isize, y0 as isize);
   let dst_plane = dst_nx * dst_ny;
   let src_plane = src_nx * src_ny;
