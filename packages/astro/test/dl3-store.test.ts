@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   angularSeparation,
+  duplicatedHduTypes,
   expandVars,
   galacticToIcrs,
   icrsToGalactic,
@@ -109,6 +110,8 @@ async function buildStore(): Promise<string> {
     ['aeff', 'aeff_2d', '$HESS_DIR/data', runFile, 'AEFF'],
     ['edisp', 'edisp_2d', 'data', runFile, 'EDISP'], // relative to the working directory
     ['bkg', 'bkg_3d', '../../data', runFile, 'BKG'],
+    // A second row of one type: gammapy takes the first, with a warning ("Found multiple HDU matching").
+    ['bkg', 'bkg_2d', '../../data', runFile, 'BKG_OTHER'],
   ];
   const missing = [
     ['events', 'events', 'data', 'nope.fits.gz', 'EVENTS'],
@@ -177,6 +180,14 @@ describe('path rules, required HDUs and broken stores', async () => {
     expect(obs.location('edisp').path).toBe(`${root}/data/hess_dl3_dr1_obs_id_023523.fits.gz`);
     expect(obs.location('events').hduType).toBe('events'); // string cells stripped
     expect(obs.filePaths()).toHaveLength(3);
+  });
+
+  it('takes the first of several index rows of one type, and tells which types had several', () => {
+    const obs = store.observation(23523);
+    expect(obs.location('bkg').hduName).toBe('BKG');
+    expect(obs.location('bkg').hduClass).toBe('bkg_3d');
+    expect(duplicatedHduTypes(obs)).toEqual(['bkg']);
+    expect(duplicatedHduTypes(store.observation(99999))).toEqual([]);
   });
 
   it('reads through the resolved paths', async () => {

@@ -23,12 +23,23 @@ export interface ExclusionReadFailure {
 }
 
 /**
- * Reads a mask image (first HDU with 2-D data, or the named HDU): non-zero → 1. Only the first plane of a cube
- * is used. FITS problems throw FitsError (with file and HDU); an unusable WCS or shape is a failure value.
+ * Reads a mask image (first HDU with 2-D data, or the named HDU): non-zero → 1, as gammapy's Analysis takes it
+ * (`data.astype(bool)`), so NaN counts as usable too. Only the first plane of a cube is used. FITS problems throw FitsError (with file and HDU); an unusable WCS or shape is a failure value.
  */
-export function readSkyMask(path: string, hdu: string | number = 0): SkyMask | ExclusionReadFailure {
+export function readSkyMask(path: string, hdu?: string | number): SkyMask | ExclusionReadFailure {
   const file = readFitsSync(path);
-  const h = file.hdu(hdu);
+  // Without a name, the first HDU holding image data (gammapy's Map.read: an empty primary is skipped).
+  const h =
+    hdu !== undefined
+      ? file.hdu(hdu)
+      : file.hdus.find((x) => (x.kind === 'primary' || x.kind === 'image') && x.dataLength > 0);
+  if (!h) {
+    const list = file.hdus.map((x, i) => `${i}:${x.name || '(unnamed)'} ${x.dataLength > 0 ? x.kind : 'empty'}`);
+    return {
+      reason: 'exclusion-invalid',
+      message: `${path}: no image HDU with data (HDUs ${list.join(', ')}); an exclusion mask is a 2-D sky image`,
+    };
+  }
   const image = h.image();
   const [nx, ny] = image.naxes as [number, number];
   if (image.naxes.length < 2 || !(nx > 0 && ny > 0))
@@ -46,7 +57,7 @@ export function readSkyMask(path: string, hdu: string | number = 0): SkyMask | E
   const src = image.data;
   for (let i = 0; i < nx * ny; i++) {
     const v = src[i] as number | bigint;
-    data[i] = typeof v === 'bigint' ? (v !== 0n ? 1 : 0) : v !== 0 && !Number.isNaN(v) ? 1 : 0;
+    data[i] = typeof v === 'bigint' ? (v !== 0n ? 1 : 0) : v !== 0 ? 1 : 0; // NaN !== 0: usable, as numpy's bool(NaN)
   }
   return { wcs, nx, ny, data };
 }

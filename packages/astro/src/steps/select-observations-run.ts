@@ -5,6 +5,7 @@ import type { StepContext, StepResult, TaskItem } from '@pipe/core';
 import { mjdTtToIsoUtc, timeIntervals } from '../config/index.js';
 import {
   type DataStore,
+  duplicatedHduTypes,
   type ObsSelection,
   openDataStore,
   parseObsList,
@@ -120,6 +121,11 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   // A run's item holds every IRF it has, not only the required ones: gammapy reads the others when the reduction
   // asks for them (required_irf only decides which runs are skipped).
   const runsById = new Map(obsIds.map((id) => [id, store.observation(id)]));
+  for (const [id, run] of runsById)
+    for (const type of duplicatedHduTypes(run))
+      ctx.log.warn(
+        `OBS_ID ${id}: ${hduIndex} has several '${type}' rows; the first (${run.location(type).hduName} in ${path.basename(run.location(type).path)}) is used, as gammapy does`,
+      );
   const hduTypes = (id: number) => [
     ...required,
     ...OPTIONAL_HDUS.filter((t) => !required.includes(t) && runsById.get(id)!.hduTypes.includes(t)),
