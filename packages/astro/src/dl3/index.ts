@@ -9,7 +9,13 @@ export {
   readObsIndex,
 } from './index-tables.js';
 export { type ObsList, type ObsListResult, parseObsList } from './obs-list.js';
-export { duplicatedHduTypes, type EventList, type Gti, type HduLocation, Observation } from './observation.js';
+export {
+  duplicatedHduTypes,
+  type EventList,
+  type Gti,
+  type HduLocation,
+  Observation,
+} from './observation.js';
 export { expandVars, joinPath, type PathContext, type ResolvedPath, resolveIndexPath } from './paths.js';
 export {
   type ObsSelection,

@@ -34,7 +34,9 @@ export function readSkyMask(path: string, hdu?: string | number): SkyMask | Excl
       ? file.hdu(hdu)
       : file.hdus.find((x) => (x.kind === 'primary' || x.kind === 'image') && x.dataLength > 0);
   if (!h) {
-    const list = file.hdus.map((x, i) => `${i}:${x.name || '(unnamed)'} ${x.dataLength > 0 ? x.kind : 'empty'}`);
+    const list = file.hdus.map(
+      (x, i) => `${i}:${x.name || '(unnamed)'} ${x.dataLength > 0 ? x.kind : 'empty'}`,
+    );
     return {
       reason: 'exclusion-invalid',
       message: `${path}: no image HDU with data (HDUs ${list.join(', ')}); an exclusion mask is a 2-D sky image`,
