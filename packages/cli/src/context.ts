@@ -138,6 +138,7 @@ export async function loadForSession(
   const known = 'hit' in lookup ? lookup.hit : 'previous' in lookup ? lookup.previous : undefined;
   lean.seedCodeHashes(known?.codeHashes);
   if (warm && known) lean.warmLocalPool(localStepModules(known.pipeline, targets, warm.executor), warm.jobs);
+  else if (warm && (warm.executor ?? 'local') === 'local') lean.warmLocalPool([], warm.jobs);
   const notes = 'note' in lookup ? [lookup.note] : [];
   let registry: StepRegistry | undefined;
   const lazyLoadStep = async (m: string) => {
@@ -171,6 +172,12 @@ export async function loadForSession(
   const recording = lean.recordingEnv(process.env);
   const loaded = await loadForCommand(opts, recording.env);
   if (!loaded.ok) return loaded;
+  // The early thread (booted above without a guess) imports the step modules of every target the build may
+  // run, dependencies first, while this thread plans.
+  if (warm && !known) {
+    const upstream = lean.dependencyOrder(loaded.pipeline.targets, targets).order;
+    lean.teachLocalPool(localStepModules(loaded.pipeline, upstream, warm.executor));
+  }
   const loaderEnv = (): Array<[string, string | null]> =>
     [...recording.read].sort().map((n) => [n, process.env[n] ?? null]);
   return {

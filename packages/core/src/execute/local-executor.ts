@@ -17,11 +17,23 @@ let early: { pool: StepWorkerPool; threads: number } | undefined;
  * calls this with the step modules a build will likely run (its requested targets', as the last load of the
  * pipeline had them), so a worker boots and imports them on another core while this thread loads and plans.
  * A guess costs an idle thread that is closed with the build; the executor adopts the pool when its size matches.
+ * Without a guess (`modules` empty) a thread is booted anyway, to be taught the modules later.
  */
 export function warmLocalPool(modules: string[], threads: number): void {
-  if (early || modules.length === 0) return;
+  if (early) return;
   early = { pool: new StepWorkerPool(Math.max(1, threads)), threads };
   for (const m of modules) early.pool.warm(m);
+  // Nothing known yet (a first build, an edited pipeline): boot a thread all the same — its runtime start, not
+  // the modules, is most of a worker's cost — and let the build teach it the modules once it knows them.
+  if (modules.length === 0) early.pool.prestart(1);
+}
+
+/**
+ * Have the early pool (if any) import `modules` too, in this order: the build learnt them only now, by loading
+ * the pipeline (no cached entry to guess from); the threads import them while this thread plans.
+ */
+export function teachLocalPool(modules: string[]): void {
+  for (const m of modules) early?.pool.warm(m);
 }
 
 export function createLocalExecutor(options: { threads: number }): Executor {
