@@ -247,6 +247,23 @@ function irfDestinations(run: MapDataset, ig: WcsGeom, stackIg: WcsGeom, W: Uint
 // The two accumulations below are the same sum, kept apart so that each loop sees one array type. Each run adds
 // one term to every num and den element it touches, so walking the pixels by segments changes no bit.
 
+/** den[q0 + q] += exposure[e0 + p] over the run's IRF pixels p → stacked pixels q (one true-energy plane). */
+function addExposurePlane(
+  den: Float64Array,
+  q0: number,
+  exposure: Float32Array,
+  e0: number,
+  px: IrfPixels,
+): void {
+  const { from, to, len } = px;
+  for (let s = 0; s < from.length; s++) {
+    const a = e0 + (from[s] as number);
+    const b = q0 + (to[s] as number);
+    const n = len[s] as number;
+    for (let j = 0; j < n; j++) den[b + j] = (den[b + j] as number) + (exposure[a + j] as number);
+  }
+}
+
 /** PSF: num[t][r][q] += data[t][r][p] · e[t][p], den[t][q] += e[t][p]. */
 function accumulatePsf(
   acc: { num: Float64Array; den: Float64Array },
@@ -262,12 +279,7 @@ function accumulatePsf(
   const nSeg = from.length;
   for (let t = 0; t < nT; t++) {
     const eBase = t * ni;
-    for (let s = 0; s < nSeg; s++) {
-      const e0 = eBase + (from[s] as number);
-      const q0 = t * nI + (to[s] as number);
-      const n = len[s] as number;
-      for (let j = 0; j < n; j++) den[q0 + j] = (den[q0 + j] as number) + (exposure[e0 + j] as number);
-    }
+    addExposurePlane(den, t * nI, exposure, eBase, px);
     for (let r = 0; r < nR; r++) {
       const src = (t * nR + r) * ni;
       const dst = (t * nR + r) * nI;
@@ -295,12 +307,7 @@ function accumulateEdisp(
   const nSeg = from.length;
   for (let t = 0; t < nT; t++) {
     const eBase = t * ni;
-    for (let s = 0; s < nSeg; s++) {
-      const e0 = eBase + (from[s] as number);
-      const q0 = t * nI + (to[s] as number);
-      const n = len[s] as number;
-      for (let j = 0; j < n; j++) den[q0 + j] = (den[q0 + j] as number) + (exposure[e0 + j] as number);
-    }
+    addExposurePlane(den, t * nI, exposure, eBase, px);
     for (let k = 0; k < nE; k++) {
       const src = (t * nE + k) * ni;
       const dst = (t * nE + k) * nI;
