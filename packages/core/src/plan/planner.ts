@@ -113,6 +113,16 @@ export function settledOutputs(planned: PlannedTask, root: string): Record<strin
   return undefined;
 }
 
+/**
+ * The items a task's record holds, if the record is the one of `key`: a task found up to date under another key
+ * (adopted from a cache entry, e.g. after a build with another config) has another key's items in its record —
+ * another run list, or the same runs in another data store — and takes them from that entry's manifest instead.
+ */
+export function recordedItems(state: StateData, id: string, key: string): TaskItem[] | undefined {
+  const rec = state.tasks[id];
+  return rec && rec.key === key ? rec.items : undefined;
+}
+
 /** Items a settled task produced (from its record or cache manifest). */
 export function settledItems(
   planned: PlannedTask,
@@ -122,7 +132,7 @@ export function settledItems(
   const d = planned.decision;
   if (d.action === 'restore') return d.manifest.items as TaskItem[] | undefined;
   if (d.action === 'up-to-date')
-    return state.tasks[planned.task.id]?.items ?? recovered?.get(planned.task.id);
+    return recordedItems(state, planned.task.id, d.key) ?? recovered?.get(planned.task.id);
   return undefined;
 }
 
@@ -186,8 +196,9 @@ export async function planGraph(options: PlanOptions): Promise<Plan> {
 
 /**
  * An up-to-date task that fans out must know its items. If the state lost them (a build that died between
- * recording the task and recording its items), take them from the task's cache manifest, which stores them with
- * its outputs; without them the fan-out would silently expand to nothing.
+ * recording the task and recording its items) or holds another key's (recordedItems), take them from the task's
+ * cache manifest, which stores them with its outputs; without them the fan-out would expand to nothing, or to
+ * another configuration's runs.
  */
 async function recoverItems(
   plan: Plan,
@@ -200,7 +211,7 @@ async function recoverItems(
     const d = planned.decision;
     const id = planned.task.id;
     if (d.action !== 'up-to-date' || !sources.has(planned.task.target) || recovered.has(id)) continue;
-    if (options.state.tasks[id]?.items !== undefined) continue;
+    if (recordedItems(options.state, id, d.key) !== undefined) continue;
     const manifest = await options.io.manifest(d.key);
     if (manifest?.items) recovered.set(id, manifest.items as TaskItem[]);
   }

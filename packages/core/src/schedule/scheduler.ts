@@ -14,7 +14,7 @@ import { type ExecOutcome, type ExecRequest, type Executor, renderFailure } from
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
-import { isForced, type Plan, pendingAfter } from '../plan/planner.js';
+import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
 import { provenanceRecord } from '../provenance/record.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
@@ -163,7 +163,12 @@ class Scheduler {
       else {
         // Up to date as planned, its upstream settled: settle it here, in O(1) (the list is in dependency order).
         const decision = planned(task.id);
-        if (decision?.action === 'up-to-date' && !this.stopped && !this.speculative.has(task.id))
+        if (
+          decision?.action === 'up-to-date' &&
+          !this.stopped &&
+          !this.speculative.has(task.id) &&
+          this.o.state.tasks[task.id]?.key === decision.key
+        )
           this.settleUpToDate(task.id, decision);
         else ready.push(task.id);
       }
@@ -270,8 +275,12 @@ class Scheduler {
    * lost them (a build that died between recording the task and its items), from the task's cache manifest.
    */
   private async upToDateItems(task: Task, key: string): Promise<TaskItem[] | undefined> {
-    const recorded = this.o.state.tasks[task.id]?.items;
-    if (recorded !== undefined || !this.pending.some((p) => p.after === task.target)) return recorded;
+    const recorded = recordedItems(this.o.state, task.id, key);
+    if (recorded !== undefined) return recorded;
+    // A record of this key without items emits none, unless a pending fan-out waits for them (a build that died
+    // between recording the task and its items); a record of another key says nothing: ask the manifest.
+    const sameKey = this.o.state.tasks[task.id]?.key === key;
+    if (sameKey && !this.pending.some((p) => p.after === task.target)) return undefined;
     const manifest = await this.o.io.manifest(key);
     return manifest?.items as TaskItem[] | undefined;
   }
@@ -279,7 +288,7 @@ class Scheduler {
   private settleUpToDate(
     id: string,
     decision: Extract<Decision, { action: 'up-to-date' }>,
-    items = this.o.state.tasks[id]?.items,
+    items = recordedItems(this.o.state, id, decision.key),
   ) {
     if (this.reports.has(id)) return;
     if (decision.adopted)
@@ -287,6 +296,7 @@ class Scheduler {
         key: decision.key,
         ...recordParts(decision),
         outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, decision.outputs),
+        ...(items ? { items } : {}),
       });
     this.report({ id, key: decision.key, state: 'up-to-date' });
     this.succeed(id, decision.outputs, items);
@@ -728,14 +738,7 @@ class Scheduler {
       switch (d.action) {
         case 'up-to-date':
           // Its upstream wrote the same bytes: the job's outputs are not needed.
-          if (d.adopted)
-            this.record(id, {
-              key: d.key,
-              ...recordParts(d),
-              outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, d.outputs),
-            });
-          this.report({ id, key: d.key, state: 'up-to-date' });
-          return this.succeed(id, d.outputs, this.o.state.tasks[id]?.items);
+          return this.settleUpToDate(id, d, await this.upToDateItems(this.tasks.get(id)!, d.key));
         case 'missing-input':
           return this.fail(id, 'failed', { error: `input missing: ${d.path} (${d.input})` });
         case 'blocked':
