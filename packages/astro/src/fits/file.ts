@@ -2,6 +2,7 @@
  * A FITS file as a list of HDUs: walking the 2880-byte blocks, finding HDUs by EXTNAME or index, and lazy
  * decoding of their data (image or binary table).
  */
+import { isMainThread } from 'node:worker_threads';
 import { BinTable } from './bintable.js';
 import { didYouMean, FitsError, type FitsLocation } from './errors.js';
 import { BLOCK, type FitsHeader, parseHeader } from './header.js';
@@ -129,8 +130,13 @@ export class FitsFile {
   }
 }
 
-/** Reads a FITS file (plain or gzip). Headers are parsed now, data on access. */
+/**
+ * Reads a FITS file (plain or gzip). Headers are parsed now, data on access. Off the main thread (a step's
+ * worker, which has nothing else to do meanwhile) the file is read and gunzipped in one blocking call: the thread
+ * pool's chunked reads and round trips cost more (21 PKS 2155 reductions: 0.95 s instead of 1.08 s).
+ */
 export async function readFits(path: string, options: ParseOptions = {}): Promise<FitsFile> {
+  if (!isMainThread) return readFitsSync(path, options);
   return parseFits(await loadFitsBytes(path), path, options);
 }
 

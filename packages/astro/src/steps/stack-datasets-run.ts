@@ -5,7 +5,7 @@ import {
   DatasetStacker,
   isDatasetReadFailure,
   isReductionConfigIssue,
-  readDatasetAsync,
+  readDataset,
   reductionGeometryFromConfig,
   writeDataset,
 } from '../makers/index.js';
@@ -25,17 +25,11 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const rg = reductionGeometryFromConfig(ctx.params.datasets);
   if (isReductionConfigIssue(rg)) throw new Error(`${rg.path.join('.')}: ${rg.message}`);
   const stacker = new DatasetStacker(rg, kernels);
-  // One run in memory at a time, the next one read (by the thread pool) while this one is added. A read that
-  // is abandoned (an earlier run failed) must not surface as an unhandled rejection.
-  const read = (file: string) => {
-    const reading = readDatasetAsync(file);
-    reading.catch(() => undefined);
-    return reading;
-  };
-  let next = read(files[0]!);
-  for (let i = 0; i < files.length; i++) {
-    const ds = await next;
-    if (i + 1 < files.length) next = read(files[i + 1]!);
+  // One run in memory at a time, read synchronously: this is a worker thread of its own, and one read call into
+  // a fresh buffer costs less than the thread pool's chunked reads and promise hops (PKS 2155, 21 runs of 9.6 MB:
+  // 0.33 s instead of 0.37 s for the whole stack task), even with the next run read ahead while one is added.
+  for (const file of files) {
+    const ds = readDataset(file);
     if (isDatasetReadFailure(ds)) throw new Error(ds.message);
     stacker.add(ds);
   }
