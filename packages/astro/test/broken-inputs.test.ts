@@ -71,8 +71,9 @@ describe('data store index tables', () => {
 });
 
 describe('runs', () => {
-  it('refuses a GTI table with no rows, naming the file and HDU', async () => {
-    const store = join(dir, 'empty-gti');
+  /** A store with run 23523: the DR1 events, and a GTI table of these rows in a file of its own. */
+  async function gtiStore(name: string, start: number[], stop: number[]) {
+    const store = join(dir, name);
     mkdirSync(store);
     copyFileSync(join(HESS, 'obs-index.fits.gz'), join(store, 'obs-index.fits.gz'));
     writeFits(join(store, 'gti.fits'), [
@@ -80,10 +81,10 @@ describe('runs', () => {
       {
         kind: 'bintable',
         name: 'GTI',
-        rows: 0,
+        rows: start.length,
         columns: [
-          { name: 'START', data: new Float64Array(0), unit: 's' },
-          { name: 'STOP', data: new Float64Array(0), unit: 's' },
+          { name: 'START', data: Float64Array.from(start), unit: 's' },
+          { name: 'STOP', data: Float64Array.from(stop), unit: 's' },
         ],
       },
     ]);
@@ -103,12 +104,32 @@ describe('runs', () => {
         ],
       },
     ]);
-    const obs = (await openDataStore(store)).observation(23523);
+    return { store, obs: (await openDataStore(store)).observation(23523) };
+  }
+
+  it('refuses a GTI table with no rows, naming the file and HDU', async () => {
+    const { store, obs } = await gtiStore('empty-gti', [], []);
     const err = await asyncErrorOf(() => obs.livetime());
     expect(err.reason).toBe('bad-value');
     expect(err.file).toBe(`${store}/./gti.fits`);
     expect(err.hdu).toBe('GTI');
     expect(err.detail).toBe('the GTI table has no rows: the run has no good time interval');
+  });
+
+  it('refuses a reversed or non-finite interval, naming the column and row (gammapy counts it silently)', async () => {
+    const reversed = await gtiStore('reversed-gti', [100, 300], [200, 250]);
+    const err = await asyncErrorOf(() => reversed.obs.livetime());
+    expect(err.reason).toBe('bad-value');
+    expect(err.hdu).toBe('GTI');
+    expect(err.column).toBe('STOP');
+    expect(err.detail).toBe('row 2 (1-based): STOP 250 is before START 300');
+    const nan = await gtiStore('nan-gti', [Number.NaN], [200]);
+    const err2 = await asyncErrorOf(() => nan.obs.gti());
+    expect(err2.column).toBe('START');
+    expect(err2.detail).toBe('row 1 (1-based): START NaN, STOP 200: not a finite interval');
+    // An interval of zero length is no error: it adds no ontime.
+    const empty = await gtiStore('zero-gti', [100, 300], [200, 300]);
+    expect((await empty.obs.gti()).ontime).toBe(100);
   });
 });
 

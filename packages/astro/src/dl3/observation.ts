@@ -218,6 +218,18 @@ export class Observation {
       );
     let start = toFloat64(t.numeric('START'));
     let stop = toFloat64(t.numeric('STOP'));
+    // A reversed or non-finite interval would count negative or NaN ontime into the livetime (gammapy sums it
+    // silently): refused, naming the row.
+    for (let i = 0; i < start.length; i++) {
+      const a = start[i] as number;
+      const b = stop[i] as number;
+      if (!Number.isFinite(a) || !Number.isFinite(b) || b < a)
+        throw new FitsError(
+          'bad-value',
+          { ...hdu.location, column: b < a ? 'STOP' : Number.isFinite(a) ? 'STOP' : 'START' },
+          `row ${i + 1} (1-based): ${b < a ? `STOP ${b} is before START ${a}` : `START ${a}, STOP ${b}: not a finite interval`}`,
+        );
+    }
     if (this.timeRange) {
       const where = hdu.location;
       ({ start, stop } = clipGti(
