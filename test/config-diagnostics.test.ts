@@ -89,6 +89,22 @@ const CASES: Case[] = [
     message:
       "param 'excess_map.parameters.n_sigma' of target 'excess_map' (step 'astro.excess_map'): n_sigma must be a positive number",
   },
+  {
+    name: "a misspelt safe-mask parameter (gammapy's SafeMaskMaker raises TypeError; never a silent default)",
+    from: 'safe_mask: {methods: [aeff-default]}',
+    to: 'safe_mask: {methods: [aeff-default], parameters: {offset_maxx: 2 deg}}',
+    at: '2 deg',
+    message:
+      "param 'datasets.safe_mask.parameters.offset_maxx' of target 'datasets' (step 'astro.reduce_observation'): SafeMaskMaker has no parameter 'offset_maxx' (did you mean 'offset_max'?)",
+  },
+  {
+    name: 'a FoV background parameter that is not a number',
+    from: 'parameters: {method: scale}',
+    to: 'parameters: {method: scale, min_counts: many}',
+    at: 'many',
+    message:
+      "param 'datasets.background.parameters.min_counts' of target 'datasets' (step 'astro.reduce_observation'): min_counts must be a number",
+  },
 ];
 
 function edit(text: string, from: string, to: string): string {

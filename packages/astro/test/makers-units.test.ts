@@ -185,6 +185,19 @@ describe('FoV background norm', () => {
     expect(excl.norm).toBe((2 + 5) / 3);
   });
 
+  it("applies gammapy's min_npred_background and min_counts (B and N must exceed them), in its order", () => {
+    const counts = Float32Array.of(10, 20);
+    const bg = Float32Array.of(5, 5);
+    const args = [counts, bg, Uint8Array.of(1, 1), Uint8Array.of(1, 1), 2, 1] as const;
+    expect(fovBackgroundNorm(...args, { minCounts: 29, minNpredBackground: 9 }).norm).toBe(3);
+    const fewCounts = fovBackgroundNorm(...args, { minCounts: 30 });
+    expect(fewCounts.invalid).toBe('counts-below-minimum');
+    expect(fewCounts.norm).toBe(1);
+    expect(fewCounts.countsTotal).toBe(30);
+    const fewBackground = fovBackgroundNorm(...args, { minCounts: 30, minNpredBackground: 10 });
+    expect(fewBackground.invalid).toBe('background-below-minimum'); // checked before the counts, as gammapy
+  });
+
   it('rejects runs without counts or background, leaving norm 1', () => {
     const zero = fovBackgroundNorm(
       new Float32Array(2),

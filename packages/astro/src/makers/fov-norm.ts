@@ -8,7 +8,17 @@ export type FovNormInvalidReason =
   | 'norm-not-finite'
   | 'background-not-positive'
   | 'counts-not-positive'
-  | 'residual-not-positive';
+  | 'residual-not-positive'
+  /** B ≤ min_npred_background (gammapy's FoVBackgroundMaker requirement), the minimum above 0. */
+  | 'background-below-minimum'
+  /** N ≤ min_counts, the minimum above 0. */
+  | 'counts-below-minimum';
+
+/** gammapy's FoVBackgroundMaker requirements: a run is normalised only if B > minNpredBackground and N > minCounts. */
+export interface FovNormRequirements {
+  minCounts?: number;
+  minNpredBackground?: number;
+}
 
 export interface FovNorm {
   /** The scale applied to the background (1 when invalid). */
@@ -23,7 +33,8 @@ export interface FovNorm {
 }
 
 /**
- * N / B over M = mask_safe AND exclusion (broadcast over the nE energy planes) AND background not NaN.
+ * N / B over M = mask_safe AND exclusion (broadcast over the nE energy planes) AND background not NaN. A run that
+ * fails a requirement (gammapy: "FoVBackgroundMaker failed … Setting mask to False") is returned `invalid`.
  * counts, background, maskSafe: [E][p] with npix pixels per plane; exclusion: npix bytes (1 = usable).
  */
 export function fovBackgroundNorm(
@@ -33,6 +44,7 @@ export function fovBackgroundNorm(
   exclusion: Uint8Array,
   npix: number,
   nE: number,
+  requirements: FovNormRequirements = {},
 ): FovNorm {
   let n = 0;
   let b = 0;
@@ -48,13 +60,20 @@ export function fovBackgroundNorm(
   }
   const norm = n / b;
   const result: FovNorm = { norm, normErr: Math.sqrt(n) / b, countsTotal: n, backgroundTotal: b };
-  // With no source model, Npred_total = B, so the residual N − (Npred_total − B) is N itself.
+  // gammapy's checks, in its order. With no source model, Npred_total = B, so the residual N − (Npred_total − B)
+  // is N itself.
+  const minB = requirements.minNpredBackground ?? 0;
+  const minN = requirements.minCounts ?? 0;
   const invalid: FovNormInvalidReason | undefined = !Number.isFinite(norm)
     ? 'norm-not-finite'
-    : b <= 0
-      ? 'background-not-positive'
-      : n <= 0
-        ? 'counts-not-positive'
+    : b <= minB
+      ? minB > 0
+        ? 'background-below-minimum'
+        : 'background-not-positive'
+      : n <= minN
+        ? minN > 0
+          ? 'counts-below-minimum'
+          : 'counts-not-positive'
         : undefined;
   if (invalid) return { ...result, norm: 1, normErr: Number.NaN, invalid };
   return result;

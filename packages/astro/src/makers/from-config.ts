@@ -4,9 +4,11 @@
  */
 import type { AnalysisConfig } from '../config/index.js';
 import { parseAngle } from '../config/index.js';
+import { didYouMean } from '../fits/errors.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/energy-axis.js';
 import { createWcsGeom, irfGeom as irfGeomOf, isGeomFailure } from '../geom/wcs-geom.js';
 import type { SkyMask } from './exclusion.js';
+import type { FovNormRequirements } from './fov-norm.js';
 import { defaultRadEdges } from './irf-maps.js';
 import type { MapName, ReductionConfig, ReductionGeometry } from './reduce.js';
 import { SAFE_MASK_METHODS, type SafeMaskMethod } from './safe-mask.js';
@@ -106,6 +108,27 @@ export function reductionConfigFromConfig(
     methods.push(m as SafeMaskMethod);
   }
   const params = ds.safe_mask.parameters;
+  // gammapy passes these to SafeMaskMaker(**parameters): an unknown key is its TypeError, a typo a silent default.
+  const unknownSafe = unknownKey(
+    params,
+    SAFE_MASK_PARAMETERS,
+    ['datasets', 'safe_mask', 'parameters'],
+    'SafeMaskMaker',
+  );
+  if (unknownSafe) return unknownSafe;
+  for (const k of ['position', 'fixed_offset'] as const)
+    if (params[k] !== undefined && params[k] !== null)
+      return {
+        reason: 'config-unsupported',
+        path: ['datasets', 'safe_mask', 'parameters', k],
+        message: `SafeMaskMaker's '${k}' is not supported: pipe evaluates edisp-bias at the map centre (gammapy's default)`,
+      };
+  if (params.aeff_percent !== undefined && !(typeof params.aeff_percent === 'number'))
+    return {
+      reason: 'config-invalid',
+      path: ['datasets', 'safe_mask', 'parameters', 'aeff_percent'],
+      message: 'aeff_percent must be a number',
+    };
   const safeMask: ReductionConfig['safeMask'] = { methods };
   if (params.offset_max !== undefined) {
     const a = parseAngle(params.offset_max);
@@ -134,17 +157,63 @@ export function reductionConfigFromConfig(
       path: ['datasets', 'background', 'method'],
       message: `background method '${bg.method}' is not supported (fov_background)`,
     };
+  const bgPath = ['datasets', 'background', 'parameters'];
+  const unknownBg = unknownKey(bg.parameters, FOV_PARAMETERS, bgPath, 'FoVBackgroundMaker');
+  if (unknownBg) return unknownBg;
   const fovMethod = bg.parameters.method ?? 'scale';
   if (fovMethod !== 'scale')
     return {
       reason: 'config-unsupported',
-      path: ['datasets', 'background', 'parameters', 'method'],
+      path: [...bgPath, 'method'],
       message: `fov_background method '${String(fovMethod)}' is not supported (scale)`,
     };
+  const model = bg.parameters.spectral_model ?? 'pl-norm';
+  if (model !== 'pl-norm' && model !== 'PowerLawNormSpectralModel')
+    return {
+      reason: 'config-unsupported',
+      path: [...bgPath, 'spectral_model'],
+      message: `FoVBackgroundMaker spectral_model '${String(model)}' is not supported (pl-norm, the default: method scale sets its norm)`,
+    };
+  const requirements: FovNormRequirements = {};
+  for (const [key, field] of [
+    ['min_counts', 'minCounts'],
+    ['min_npred_background', 'minNpredBackground'],
+  ] as const) {
+    const v = bg.parameters[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      return { reason: 'config-invalid', path: [...bgPath, key], message: `${key} must be a number` };
+    requirements[field] = v;
+  }
   return {
     maps,
     safeMask,
-    background: exclusion ? { method: 'fov_background', exclusion } : { method: 'fov_background' },
+    background: {
+      method: 'fov_background',
+      ...(exclusion ? { exclusion } : {}),
+      ...(Object.keys(requirements).length > 0 ? { requirements } : {}),
+    },
+  };
+}
+
+/** Keyword arguments gammapy 1.0's makers take from the config's `parameters`. */
+const SAFE_MASK_PARAMETERS = ['aeff_percent', 'bias_percent', 'position', 'fixed_offset', 'offset_max'];
+const FOV_PARAMETERS = ['method', 'spectral_model', 'min_counts', 'min_npred_background', 'fit'];
+
+/** The first key of `params` the maker does not take, as an issue at its place (with the keys it does take). */
+function unknownKey(
+  params: Record<string, unknown>,
+  known: readonly string[],
+  path: string[],
+  maker: string,
+): ReductionConfigIssue | undefined {
+  const bad = Object.keys(params).find((k) => !known.includes(k));
+  if (bad === undefined) return undefined;
+  const close = didYouMean(bad, known);
+  return {
+    reason: 'config-invalid',
+    path: [...path, bad],
+    message: `${maker} has no parameter '${bad}'${close ? ` (did you mean '${close}'?)` : ''}; it takes ${known.join(', ')}`,
   };
 }
 

@@ -9,7 +9,7 @@ import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import type { MapDataset, RunMeta } from './dataset.js';
 import { gridCentrePixel } from './edisp-centre.js';
 import { projectMask, type SkyMask } from './exclusion.js';
-import { fovBackgroundNorm } from './fov-norm.js';
+import { type FovNormRequirements, fovBackgroundNorm } from './fov-norm.js';
 import {
   aeffInputs,
   bkgInputs,
@@ -50,7 +50,9 @@ export interface ReductionConfig {
   /** map_selection; counts and exposure are always made (stacking needs them). */
   maps: readonly MapName[];
   safeMask: { methods: readonly SafeMaskMethod[]; offsetMax?: number; biasPercent?: number };
-  background: { method: 'fov_background'; exclusion?: SkyMask } | { method: 'none' };
+  background:
+    | { method: 'fov_background'; exclusion?: SkyMask; requirements?: FovNormRequirements }
+    | { method: 'none' };
 }
 
 /** Why a run could not be reduced. */
@@ -165,7 +167,15 @@ export function reduceObservation(
     const exclusion = config.background.exclusion
       ? projectMask(config.background.exclusion, geom, kernels)
       : new Uint8Array(n).fill(1);
-    const norm = fovBackgroundNorm(counts, background, maskSafe, exclusion, n, nE);
+    const norm = fovBackgroundNorm(
+      counts,
+      background,
+      maskSafe,
+      exclusion,
+      n,
+      nE,
+      config.background.requirements,
+    );
     run.fovCounts = norm.countsTotal;
     run.fovBackground = norm.backgroundTotal;
     if (norm.invalid) {

@@ -42,6 +42,10 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   for (const w of result.warnings) ctx.log.warn(w.message);
   writeDataset(ctx.outputs['dataset']!, result.dataset, STEP_OUTPUT);
   const run = result.dataset.runs[0]!;
+  if (run.fovInvalid)
+    ctx.log.warn(
+      `OBS_ID ${run.obsId}: FoV background not normalised (${run.fovInvalid}: ${run.fovCounts} counts, ${run.fovBackground?.toFixed(2)} background outside the exclusion mask); its safe mask is set to false, so it adds nothing to the stack (gammapy's FoVBackgroundMaker does the same)`,
+    );
   const cut = (ctx.item.data as RunItemData).timeRange ? ' (cut to observations.obs_time)' : '';
   ctx.log.info(
     `OBS_ID ${run.obsId}${cut}: ${run.countsInMap} counts, livetime ${run.livetime.toFixed(1)} s, FoV norm ${run.fovNorm.toFixed(4)}`,

@@ -6,7 +6,7 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
@@ -503,6 +503,8 @@ class Scheduler {
     const temps = req.outputs;
     const reasons = decision.reasons;
     const end = new Date();
+    // What the step warned about is shown, not only kept in its log (a run left out of a stack, say).
+    for (const w of stepWarnings(req.logFile)) this.emit({ type: 'warning', message: `${id}: ${w}` });
     const jobId = outcome.jobId ?? startedJob;
     const base = {
       key: decision.key,
@@ -768,4 +770,30 @@ export function describeReasons(reasons: Reason[] | undefined): string {
   // One line per task: the first reasons, then a count (`pipe plan` and `pipe why` list them all).
   const all = (reasons ?? []).map(renderReason);
   return all.length <= 3 ? all.join('; ') : `${all.slice(0, 3).join('; ')}; and ${all.length - 3} more`;
+}
+
+/**
+ * The `warn` lines of a task's log (steps write `<level> <message>`; a message's further lines follow as they are).
+ * A log that is absent (the step logged nothing) or unreadable has none.
+ */
+export function stepWarnings(logFile: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  let current: string[] | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('warn ')) {
+      if (current) out.push(current.join('\n'));
+      current = [line.slice(5)];
+    } else if (line.startsWith('info ')) {
+      if (current) out.push(current.join('\n'));
+      current = undefined;
+    } else if (current && line !== '') current.push(line);
+  }
+  if (current) out.push(current.join('\n'));
+  return out;
 }

@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { stepWarnings } from '../src/schedule/scheduler.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'step-warnings-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+it("a task log's warn lines, each with the lines that continue it, are what the build shows", () => {
+  const log = path.join(dir, 'task.log');
+  writeFileSync(
+    log,
+    [
+      'info selected 3 runs',
+      'warn OBS_ID 2 skipped: no psf HDU',
+      'warn the store names files that do not exist:',
+      '  OBS_ID 3: a.fits not found',
+      'info reduced',
+      'warn last',
+      '',
+    ].join('\n'),
+  );
+  expect(stepWarnings(log)).toEqual([
+    'OBS_ID 2 skipped: no psf HDU',
+    'the store names files that do not exist:\n  OBS_ID 3: a.fits not found',
+    'last',
+  ]);
+  expect(stepWarnings(path.join(dir, 'absent.log'))).toEqual([]);
+});
