@@ -18,7 +18,7 @@ import { roundHalfEven } from '../geom/rounding.js';
 import { npix } from '../geom/wcs-geom.js';
 import { angularSeparation } from '../wcs/frames.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
-import { pixelToSky } from '../wcs/wcs.js';
+import { pixelToSky, skyToPixel, type Wcs } from '../wcs/wcs.js';
 import type { MapDataset } from './dataset.js';
 
 /** K[t][k] (nTrue × nReco, row t) at the IRF pixel nearest the map centre (the diagonal response without EDISP). */
@@ -101,10 +101,28 @@ export function diagonalResponse(reco: ArrayLike<number>, truth: ArrayLike<numbe
 }
 
 /**
- * The IRF pixel gammapy reads the kernel at: centre_skydir is the grid's central fractional pixel ((n − 1)/2), and
- * its nearest-pixel lookup (scipy's RegularGridInterpolator, method "nearest") sends an exact tie to the lower pixel:
- * 9 for a 20-pixel axis, where half-even rounding would give 10.
+ * The IRF pixel gammapy reads the kernel at: the grid's centre_skydir (the sky position of the central fractional
+ * pixel ((n − 1)/2)) looked up again by nearest pixel (scipy's RegularGridInterpolator, method "nearest", which
+ * sends an exact tie to the lower pixel). On an even axis the centre is a tie, and the pixel → sky → pixel round
+ * trip decides it by its rounding noise: 9.5 comes back as 9.5 on a grid centred on its reference pixel (pixel 9
+ * of 20), but as 8.500000000000073 on an 18-pixel grid trimmed by a run's cutout, which gammapy reads at pixel 9
+ * (not 8). At the grid's reference pixel (an untrimmed grid) the round trip is exact, as in wcslib; elsewhere it is
+ * made with pipe's WCS, whose noise had astropy's sign in the case checked (a PKS 2155 run trimmed to 18 × 20
+ * pixels) — the sign of a 1e-13 error is not guaranteed in general: such a tie can still go the other way.
  */
-export function gridCentrePixel(ig: { nx: number; ny: number }): [number, number] {
-  return [Math.floor((ig.nx - 1) / 2), Math.floor((ig.ny - 1) / 2)];
+export function gridCentrePixel(ig: { nx: number; ny: number; wcs: Wcs }): [number, number] {
+  const cx = (ig.nx - 1) / 2;
+  const cy = (ig.ny - 1) / 2;
+  // At the reference pixel the round trip is exact in wcslib (native coordinates 0, 0): the tie stays a tie.
+  if (cx === ig.wcs.crpix[0] - 1 && cy === ig.wcs.crpix[1] - 1) return [Math.floor(cx), Math.floor(cy)];
+  const [lon, lat] = pixelToSky(ig.wcs, cx, cy);
+  const [x, y] = skyToPixel(ig.wcs, lon, lat);
+  return [nearestTieLow(x, ig.nx), nearestTieLow(y, ig.ny)];
+}
+
+/** The nearest integer of x in [0, n − 1], an exact tie to the lower one (RegularGridInterpolator "nearest"). */
+function nearestTieLow(x: number, n: number): number {
+  const i = Math.floor(x);
+  const j = x - i > 0.5 ? i + 1 : i;
+  return Math.min(n - 1, Math.max(0, j));
 }
