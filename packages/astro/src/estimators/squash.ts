@@ -24,6 +24,10 @@ export type EnergyGroupingFailure = {
  * fractional position on the reco axis (log-interpolated between reco edges, clipped to the axis), is rounded
  * half-to-even to the nearest reco edge, and repeated edges collapse; so 1–10 TeV on a 0.8–12 TeV axis of 7 bins
  * groups whole reco bins whose edges are nearest to 1 and 10 TeV.
+ * gammapy 1.0 then resamples with np.digitize of group edges it recomputes (exp of interpolated log edges) against
+ * the axis edges it also recomputes: an edge an ulp off moves a group boundary by one bin (1–10 TeV in 5 groups over
+ * 10 bins: [0], [1–3], … instead of [0–1], [2–3], …), and which edges come out an ulp off depends on numpy's build
+ * and the CPU (its AVX-512 exp and log round differently from libm's). pipe groups exactly; see README.
  */
 export function groupEnergyBins(
   recoEdges: ArrayLike<number>,
