@@ -59,6 +59,16 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const frame = ds.geom.wcs.frame;
   const peakSky = summary.peak?.sky ? namedSkyPosition(summary.peak.sky, frame) : undefined;
   await writeProductMaps(ctx.outputs, ds, maps, toSky);
+  // Asked for (selection_optional) but none declared as an output of the target: say so, rather than drop them
+  // quietly. A target that declares some has chosen which.
+  const optionalMaps = Object.keys(maps.maps).filter((m) => /_(errn|errp|ul)$/.test(m));
+  const undeclared = optionalMaps.filter((m) => !(m in ctx.outputs));
+  if (undeclared.length > 0 && undeclared.length === optionalMaps.length)
+    ctx.log.warn(
+      `excess_map.parameters.selection_optional computed ${undeclared.length} maps (${undeclared.slice(0, 4).join(', ')}` +
+        `${undeclared.length > 4 ? ', …' : ''}) that the target declares no output for, so they are not written: ` +
+        `add the ones you want to its outputs, under these names (e.g. flux_ul: products/excess_map/flux_ul.fits.gz)`,
+    );
   const report = {
     observations: ds.runs.map((r) => r.obsId),
     livetime_s: ds.livetime,

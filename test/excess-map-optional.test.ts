@@ -1,0 +1,59 @@
+// gammapy's optional estimator quantities (excess_map.parameters.selection_optional: errn-errp, ul) end to end: written
+// when the target declares them as outputs, and a visible warning — not a silent drop — when it does not.
+
+import { readMapFits } from '@pipe/astro';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crabWorkspace, type Workspace } from './rig.js';
+
+const CONFIG = 'optional.yaml';
+
+describe('excess_map selection_optional', () => {
+  let ws: Workspace;
+  beforeAll(() => {
+    ws = crabWorkspace();
+    ws.write(
+      CONFIG,
+      ws
+        .read('pipelines/excess_map/crab.yaml')
+        .replace(
+          'excess_map: {correlation_radius: 0.1 deg}',
+          'excess_map: {correlation_radius: 0.1 deg, parameters: {selection_optional: [ul]}}',
+        ),
+    );
+  });
+  afterAll(() => ws?.remove('.'));
+
+  it('warns, naming the maps and how to declare them, when the target does not declare them', async () => {
+    const r = await ws.run(['build', 'excess_map', '--config', CONFIG]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(
+      /warning: excess_map: excess_map\.parameters\.selection_optional computed 6 maps \(npred_excess_ul, norm_ul, flux_ul, dnde_ul, …\) that the target declares no output for/,
+    );
+  });
+
+  it('writes a declared upper-limit map, above the flux where the flux is positive', async () => {
+    const pipeline = 'pipelines/excess_map/pipe.yaml';
+    ws.write(
+      pipeline,
+      ws
+        .read(pipeline)
+        .replace(
+          '      summary: products/excess_map/summary.json',
+          '      summary: products/excess_map/summary.json\n      flux_ul: products/excess_map/flux_ul.fits.gz',
+        ),
+    );
+    const r = await ws.run(['build', 'excess_map', '--config', CONFIG]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/selection_optional computed/);
+    const ul = readMapFits(ws.path('products/excess_map/flux_ul.fits.gz'));
+    const flux = readMapFits(ws.path('products/excess_map/flux.fits.gz'));
+    let checked = 0;
+    for (let i = 0; i < flux.data.length; i++) {
+      const f = flux.data[i] as number;
+      if (!(f > 0)) continue;
+      expect(ul.data[i] as number).toBeGreaterThan(f);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+});
