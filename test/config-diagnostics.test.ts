@@ -157,6 +157,20 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     60_000,
   );
 
+  it('a --config file that is missing or not YAML: that one error, not one per config placeholder', async () => {
+    const missing = await ws.run(['build', 'excess_map', '--config', 'nowhere.yaml']);
+    const out = missing.stdout + missing.stderr;
+    expect(missing.code, out).toBe(2);
+    expect(out).toContain(`error: --config nowhere.yaml: cannot read ${ws.path('nowhere.yaml')}: file not found`);
+    expect(out).toMatch(/\b1 error\b/);
+    ws.write('broken.yaml', 'observations: {datastore: [unclosed\n');
+    const broken = await ws.run(['build', 'excess_map', '--config', 'broken.yaml']);
+    const out2 = broken.stdout + broken.stderr;
+    expect(broken.code, out2).toBe(2);
+    expect(out2).toMatch(/broken\.yaml:\d+:\d+: error: Flow/);
+    expect(out2).not.toContain('pipe.yaml');
+  });
+
   it('several problems: every one reported, each once', async () => {
     let text = edit(CRAB, 'type: 3d', 'type: 4d');
     text = edit(text, 'binsize: 0.02 deg', 'binsize: 0.02 TeV');

@@ -69,8 +69,17 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     ? path.resolve(cwd, options.configFile)
     : declared && path.resolve(root, declared.file);
   if (configPath) {
-    const loaded = await loadConfigFile(configPath, declared?.schema, spanOf(rootEntry.source, configNode));
-    diagnostics.push(...loaded.diagnostics);
+    // A file given by --config is the command line's, not pipe.yaml's `config:` entry: no place in pipe.yaml.
+    const from = options.configFile ? undefined : spanOf(rootEntry.source, configNode);
+    const loaded = await loadConfigFile(configPath, declared?.schema, from);
+    diagnostics.push(
+      ...(options.configFile && !loaded.config
+        ? loaded.diagnostics.map((d) => ({ ...d, message: `--config ${options.configFile}: ${d.message}` }))
+        : loaded.diagnostics),
+    );
+    // Unreadable or not YAML: each config placeholder would be one more error, so this one is the only one.
+    if (!loaded.config || loaded.diagnostics.some((d) => d.code === 'yaml-syntax' && d.severity === 'error'))
+      return finish();
     config = loaded.config;
   }
 
