@@ -161,7 +161,9 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     const missing = await ws.run(['build', 'excess_map', '--config', 'nowhere.yaml']);
     const out = missing.stdout + missing.stderr;
     expect(missing.code, out).toBe(2);
-    expect(out).toContain(`error: --config nowhere.yaml: cannot read ${ws.path('nowhere.yaml')}: file not found`);
+    expect(out).toContain(
+      `error: --config nowhere.yaml: cannot read ${ws.path('nowhere.yaml')}: file not found`,
+    );
     expect(out).toMatch(/\b1 error\b/);
     ws.write('broken.yaml', 'observations: {datastore: [unclosed\n');
     const broken = await ws.run(['build', 'excess_map', '--config', 'broken.yaml']);
