@@ -133,6 +133,72 @@ describe('runs', () => {
   });
 });
 
+describe('dead time', () => {
+  it('refuses a run without DEADC (gammapy: KeyError), naming the EVENTS HDU and what LIVETIME/ONTIME gives', async () => {
+    const store = join(dir, 'no-deadc');
+    mkdirSync(store);
+    writeFits(join(store, 'run.fits'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'EVENTS',
+        cards: [
+          { key: 'ONTIME', value: 100 },
+          { key: 'LIVETIME', value: 90 },
+        ],
+        columns: [
+          { name: 'TIME', data: Float64Array.of(10), unit: 's' },
+          { name: 'RA', data: Float32Array.of(83.6), unit: 'deg' },
+          { name: 'DEC', data: Float32Array.of(22), unit: 'deg' },
+          { name: 'ENERGY', data: Float32Array.of(1), unit: 'TeV' },
+        ],
+      },
+      {
+        kind: 'bintable',
+        name: 'GTI',
+        columns: [
+          { name: 'START', data: Float64Array.of(0), unit: 's' },
+          { name: 'STOP', data: Float64Array.of(100), unit: 's' },
+        ],
+      },
+    ]);
+    writeFits(join(store, 'obs-index.fits'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'OBS_INDEX',
+        columns: [
+          { name: 'OBS_ID', data: BigInt64Array.of(1n) },
+          { name: 'RA_PNT', data: Float32Array.of(83.6), unit: 'deg' },
+          { name: 'DEC_PNT', data: Float32Array.of(22.5), unit: 'deg' },
+        ],
+      },
+    ]);
+    writeFits(join(store, 'hdu-index.fits'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'HDU_INDEX',
+        columns: [
+          { name: 'OBS_ID', data: BigInt64Array.of(1n, 1n) },
+          { name: 'HDU_TYPE', data: ['events', 'gti'] },
+          { name: 'HDU_CLASS', data: ['events', 'gti'] },
+          { name: 'FILE_DIR', data: ['.', '.'] },
+          { name: 'FILE_NAME', data: ['run.fits', 'run.fits'] },
+          { name: 'HDU_NAME', data: ['EVENTS', 'GTI'] },
+        ],
+      },
+    ]);
+    const obs = (await openDataStore(store)).observation(1);
+    const err = await asyncErrorOf(() => obs.livetime());
+    expect(err.hdu).toBe('EVENTS');
+    expect(err.file).toBe(`${store}/./run.fits`);
+    expect(err.detail).toBe(
+      'OBS_ID 1: no DEADC (dead-time correction) in the EVENTS header nor the obs index, needed for the livetime (its LIVETIME/ONTIME is 0.900000: add DEADC = that to the EVENTS header or the obs index)',
+    );
+  });
+});
+
 /** A store with one run (23523) whose EVENTS HDU has these columns. */
 async function eventsStore(name: string, columns: TableColumnSpec[]) {
   const store = join(dir, name);

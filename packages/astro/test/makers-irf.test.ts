@@ -60,6 +60,7 @@ const energy = logEnergyAxis('reco', 1, 10, 5) as EnergyAxis;
 const pointing = { ra: 84.2, dec: 21.7 };
 const eEdges = Array.from({ length: 13 }, (_, i) => 0.1 * 2 ** i);
 const fovEdges = Array.from({ length: 31 }, (_, i) => -3 + 0.2 * i);
+const DEG = Math.PI / 180;
 const A = 1e-3;
 const GAMMA = 2.7;
 const rate = (e: number, s: number) => A * e ** -GAMMA * Math.exp(-s);
@@ -118,29 +119,49 @@ describe('background makers on closed-form tables', () => {
     expect(maxRel(bkg, expectedBackground(slope, 1000))).toBeLessThan(1e-6);
   });
 
-  it('BKG_2D: a radial table evaluated at √(lon² + lat²)', () => {
+  it("BKG_2D: a radial table at each pixel's angular separation from the pointing, padded as gammapy pads it", () => {
     const ax = [
       axis('energy', eEdges, true),
       axis(
         'offset',
-        Array.from({ length: 21 }, (_, i) => 0.2 * i),
+        Array.from({ length: 8 }, (_, i) => 0.2 * i),
         false,
       ),
     ];
-    const data = new Float64Array(12 * 20);
+    const data = new Float64Array(12 * 7);
     for (let e = 0; e < 12; e++)
-      for (let o = 0; o < 20; o++)
-        data[e * 20 + o] = rate(ax[0]?.nodes[e] as number, 0.8 * (ax[1]?.nodes[o] as number));
+      for (let o = 0; o < 7; o++)
+        data[e * 7 + o] = rate(ax[0]?.nodes[e] as number, 0.8 * (ax[1]?.nodes[o] as number));
     const inputs = bkgInputs(table('bkg_2d', ax, data));
     if ('reason' in inputs) throw new Error(inputs.message);
     const fov = pointingGeometry(geom, pointing, referenceKernels);
     const bkg = makeBackground(inputs, fov, geom, energy, 500, referenceKernels);
-    expect(
-      maxRel(
-        bkg,
-        expectedBackground((l, b) => 0.8 * Math.hypot(l, b), 500),
-      ),
-    ).toBeLessThan(1e-6);
+    // The offset is the separation (cos s = cos lon · cos lat in the FoV frame), not √(lon² + lat²). gammapy's
+    // MapDatasetMaker pads the offset axis by one bin with the edge values: flat inside the first node (0.1°) and
+    // beyond the last (1.3°) up to the padded edge 1.6°, zero past it.
+    const sep = (l: number, b: number) => Math.acos(Math.cos(l * DEG) * Math.cos(b * DEG)) / DEG;
+    const slope = (l: number, b: number) => 0.8 * Math.min(1.3, Math.max(0.1, sep(l, b)));
+    const expected = expectedBackground(slope, 500);
+    const n = geom.nx * geom.ny;
+    for (let k = 0; k < 5; k++)
+      for (let p = 0; p < n; p++)
+        if (sep(fov.fovLon[p] as number, fov.fovLat[p] as number) > 1.6) expected[k * n + p] = 0;
+    let flatInside = 0;
+    let padded = 0;
+    let outside = 0;
+    for (let p = 0; p < n; p++) {
+      const s = sep(fov.fovLon[p] as number, fov.fovLat[p] as number);
+      if (s < 0.1) flatInside++;
+      else if (s > 1.4 && s < 1.6) padded++;
+      else if (s > 1.6) outside++;
+    }
+    expect(Math.min(flatInside, padded, outside)).toBeGreaterThan(0); // the geometry reaches every regime
+    let worst = 0;
+    for (let i = 0; i < bkg.length; i++) {
+      const e = expected[i] as number;
+      worst = Math.max(worst, e === 0 ? Math.abs(bkg[i] as number) : Math.abs((bkg[i] as number) - e) / e);
+    }
+    expect(worst).toBeLessThan(1e-6);
   });
 
   it('refuses tables that are not backgrounds', () => {

@@ -106,6 +106,7 @@ interface StoreRef {
 function selectTarget(store: StoreRef, obsFile: string, section: SectionRef, dir: string) {
   return {
     step: 'astro.select_observations',
+    env: ['CALDB'],
     inputs: {
       index: store.file
         ? [store.ref]

@@ -250,10 +250,29 @@ export class Observation {
     return { ...this.obsIndexRow, ...header };
   }
 
-  /** ontime = Σ GTI, deadc from the merged metadata (1 when absent), livetime = ontime × deadc. */
+  /**
+   * ontime = Σ GTI, deadc from the merged metadata, livetime = ontime × deadc. A run without DEADC is refused, as
+   * gammapy 1.0 refuses it (KeyError), naming the EVENTS header: taking 1 would overstate the livetime silently.
+   */
   async livetime(): Promise<{ ontime: number; deadc: number; livetime: number }> {
     const [gti, meta] = await Promise.all([this.gti(), this.meta()]);
-    const deadc = typeof meta.DEADC === 'number' ? meta.DEADC : 1;
+    const deadc = meta.DEADC;
+    if (typeof deadc !== 'number' || !(deadc > 0 && deadc <= 1)) {
+      const events = await this.hdu('events');
+      const live = meta.LIVETIME;
+      const on = meta.ONTIME;
+      const hint =
+        typeof live === 'number' && typeof on === 'number' && on > 0
+          ? ` (its LIVETIME/ONTIME is ${(live / on).toPrecision(6)}: add DEADC = that to the EVENTS header or the obs index)`
+          : '';
+      throw new FitsError(
+        deadc === undefined ? 'bad-header' : 'bad-value',
+        events.location,
+        deadc === undefined
+          ? `OBS_ID ${this.obsId}: no DEADC (dead-time correction) in the EVENTS header nor the obs index, needed for the livetime${hint}`
+          : `OBS_ID ${this.obsId}: DEADC ${String(deadc)} is not a fraction in (0, 1]`,
+      );
+    }
     return { ontime: gti.ontime, deadc, livetime: gti.ontime * deadc };
   }
 }

@@ -62,10 +62,10 @@ export function aeffInputs(irf: IrfTable): AeffInputs | IrfInputFailure {
 
 /**
  * BKG_3D or BKG_2D as the background kernel takes it. A BKG_2D (radially symmetric) table is a 3-D table whose
- * "lon" axis is the offset √(fov_lon² + fov_lat²) and whose "lat" axis has a single node (dropped).
+ * "lon" axis is the offset from the pointing and whose "lat" axis has a single node (dropped).
  */
 export interface BkgInputs {
-  /** True for BKG_2D: evaluate at lon = √(fov_lon² + fov_lat²), lat = 0. */
+  /** True for BKG_2D: evaluate at lon = the offset from the pointing, lat = 0. */
   radial: boolean;
   /** ln(max(rate, float32 tiny)) after hole filling, [energy][fov_lon][fov_lat], rate in MeV⁻¹ s⁻¹ sr⁻¹. */
   lnTable: Float64Array;
@@ -119,10 +119,17 @@ export function bkgInputs(irf: IrfTable): BkgInputs | IrfInputFailure {
     };
   }
   const e = irf.axes[0] as IrfAxis;
-  const lon = irf.axes[1] as IrfAxis;
+  let lon = irf.axes[1] as IrfAxis;
   const lat = radial ? undefined : (irf.axes[2] as IrfAxis);
-  const data = Float64Array.from(irf.data);
+  let data: Float64Array = Float64Array.from(irf.data);
   fillBackgroundHoles(data, e.nbin, lon.nbin * (lat?.nbin ?? 1));
+  // gammapy's MapDatasetMaker pads an offset axis (BKG_2D) by one bin at each end, repeating the edge values
+  // (background_pad_offset, on by default): the rate is flat inside the first bin centre instead of extrapolated,
+  // and reaches half a bin beyond the table's last edge.
+  if (radial) {
+    data = padEdgeValues(data, e.nbin, lon.nbin);
+    lon = padAxis(lon);
+  }
   const lnTable = data.map((v) => Math.log(Math.max(v, FLOAT32_TINY)));
   const b = bounds(...(lat ? [e, lon, lat] : [e, lon]));
   return {
@@ -142,6 +149,45 @@ export function bkgInputs(irf: IrfTable): BkgInputs | IrfInputFailure {
           Number.POSITIVE_INFINITY,
         ),
   };
+}
+
+/** rows × n values → rows × (n + 2), each row's first and last value repeated at its ends (np.pad, mode "edge"). */
+function padEdgeValues(data: Float64Array, rows: number, n: number): Float64Array {
+  const out = new Float64Array(rows * (n + 2));
+  for (let r = 0; r < rows; r++) {
+    out.set(data.subarray(r * n, (r + 1) * n), r * (n + 2) + 1);
+    out[r * (n + 2)] = data[r * n] as number;
+    out[r * (n + 2) + n + 1] = data[r * n + n - 1] as number;
+  }
+  return out;
+}
+
+/**
+ * The axis one bin longer at each end, as gammapy's MapAxis.pad: edges (or nodes) extrapolated from the first and
+ * last bins in the axis scale, nodes and edges derived as the reader derives them.
+ */
+function padAxis(axis: IrfAxis): IrfAxis {
+  const log = axis.interp === 'log';
+  const fwd = (v: number) => (log ? Math.log(v) : v);
+  const inv = (v: number) => (log ? Math.exp(v) : v);
+  const extend = (a: Float64Array): Float64Array => {
+    const n = a.length;
+    const lo = 2 * fwd(a[0] as number) - fwd(a[1] as number);
+    const hi = 2 * fwd(a[n - 1] as number) - fwd(a[n - 2] as number);
+    return Float64Array.of(inv(lo), ...a, inv(hi));
+  };
+  const mid = (a: number, b: number) => inv((fwd(a) + fwd(b)) / 2);
+  if (axis.nodeType === 'edges') {
+    const edges = extend(axis.edges);
+    const nodes = new Float64Array(edges.length - 1).map((_, i) =>
+      mid(edges[i] as number, edges[i + 1] as number),
+    );
+    return { ...axis, nbin: axis.nbin + 2, edges, nodes };
+  }
+  const nodes = extend(axis.nodes);
+  const edges = extend(axis.edges);
+  for (let i = 1; i < nodes.length; i++) edges[i] = mid(nodes[i - 1] as number, nodes[i] as number);
+  return { ...axis, nbin: axis.nbin + 2, edges, nodes };
 }
 
 /** PSF_TABLE as the PSF kernel takes it. */

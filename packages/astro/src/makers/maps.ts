@@ -159,8 +159,9 @@ export function makeBackground(
   const nK = nbins(energy);
   const n = npix(geom);
   const out = new Float32Array(nK * n);
-  // BKG_2D: the radial offset √(lon² + lat²) on the "lon" axis, as gammapy's Background2D evaluates it
-  const lon = bkg.radial ? fov.fovLon.map((l, p) => Math.hypot(l, fov.fovLat[p] as number)) : fov.fovLon;
+  // BKG_2D: the pixel's angular separation from the pointing on the "lon" axis, as gammapy's
+  // make_map_background_irf evaluates it (not √(lon² + lat²) of the FoV coordinates: 1e-5 apart at 1.4°)
+  const lon = bkg.radial ? fov.offset : fov.fovLon;
   const lat = bkg.radial ? new Float64Array(n) : fov.fovLat;
   kernels.evalBkgMap(
     lon,

@@ -142,8 +142,18 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const missing = [...byFile].map(([where, types]) => `${where} — needed for ${types.join(', ')}`);
   if (missing.length > 0) {
     const shown = missing.slice(0, 10);
+    // A $VAR left in a path was not expanded: the step sees only the variables its target declares (`env:`).
+    const unexpanded = [
+      ...new Set(
+        [...byFile.keys()].flatMap((w) => [...w.matchAll(/\$\{?([A-Za-z_]\w*)/g)].map((m) => m[1]!)),
+      ),
+    ];
+    const hint =
+      unexpanded.length > 0
+        ? `\n  ${unexpanded.map((v) => `$${v}`).join(', ')} ${unexpanded.length > 1 ? 'are' : 'is'} not set for this step: set ${unexpanded.length > 1 ? 'them' : 'it'} and declare ${unexpanded.length > 1 ? 'them' : 'it'} in the selection target's env: (e.g. env: [${unexpanded.join(', ')}])`
+        : '';
     throw new Error(
-      `the data store ${hduIndex} names files that do not exist:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}`,
+      `the data store ${hduIndex} names files that do not exist:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}${hint}`,
     );
   }
   const pieces = new Map<number, number>();
