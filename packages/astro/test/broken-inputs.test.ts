@@ -33,6 +33,26 @@ function errorOf(f: () => unknown): FitsError {
   throw new Error('expected a FitsError');
 }
 
+/** `store`/hdu-index.fits with these rows: [OBS_ID, HDU_TYPE (= HDU_CLASS), FILE_DIR, FILE_NAME, HDU_NAME]. */
+function writeHduIndex(store: string, rows: Array<[number, string, string, string, string]>): void {
+  const col = (k: number) => rows.map((r) => r[k] as string);
+  writeFits(join(store, 'hdu-index.fits'), [
+    emptyPrimary(),
+    {
+      kind: 'bintable',
+      name: 'HDU_INDEX',
+      columns: [
+        { name: 'OBS_ID', data: BigInt64Array.from(rows.map((r) => BigInt(r[0]))) },
+        { name: 'HDU_TYPE', data: col(1) },
+        { name: 'HDU_CLASS', data: col(1) },
+        { name: 'FILE_DIR', data: col(2) },
+        { name: 'FILE_NAME', data: col(3) },
+        { name: 'HDU_NAME', data: col(4) },
+      ],
+    },
+  ]);
+}
+
 async function asyncErrorOf(f: () => Promise<unknown>): Promise<FitsError> {
   try {
     await f();
@@ -89,20 +109,9 @@ describe('runs', () => {
       },
     ]);
     const run = 'hess_dl3_dr1_obs_id_023523.fits.gz';
-    writeFits(join(store, 'hdu-index.fits'), [
-      emptyPrimary(),
-      {
-        kind: 'bintable',
-        name: 'HDU_INDEX',
-        columns: [
-          { name: 'OBS_ID', data: BigInt64Array.of(23523n, 23523n) },
-          { name: 'HDU_TYPE', data: ['events', 'gti'] },
-          { name: 'HDU_CLASS', data: ['events', 'gti'] },
-          { name: 'FILE_DIR', data: [`${HESS}/data`, '.'] },
-          { name: 'FILE_NAME', data: [run, 'gti.fits'] },
-          { name: 'HDU_NAME', data: ['EVENTS', 'GTI'] },
-        ],
-      },
+    writeHduIndex(store, [
+      [23523, 'events', `${HESS}/data`, run, 'EVENTS'],
+      [23523, 'gti', '.', 'gti.fits', 'GTI'],
     ]);
     return { store, obs: (await openDataStore(store)).observation(23523) };
   }
@@ -174,20 +183,9 @@ describe('dead time', () => {
         ],
       },
     ]);
-    writeFits(join(store, 'hdu-index.fits'), [
-      emptyPrimary(),
-      {
-        kind: 'bintable',
-        name: 'HDU_INDEX',
-        columns: [
-          { name: 'OBS_ID', data: BigInt64Array.of(1n, 1n) },
-          { name: 'HDU_TYPE', data: ['events', 'gti'] },
-          { name: 'HDU_CLASS', data: ['events', 'gti'] },
-          { name: 'FILE_DIR', data: ['.', '.'] },
-          { name: 'FILE_NAME', data: ['run.fits', 'run.fits'] },
-          { name: 'HDU_NAME', data: ['EVENTS', 'GTI'] },
-        ],
-      },
+    writeHduIndex(store, [
+      [1, 'events', '.', 'run.fits', 'EVENTS'],
+      [1, 'gti', '.', 'run.fits', 'GTI'],
     ]);
     const obs = (await openDataStore(store)).observation(1);
     const err = await asyncErrorOf(() => obs.livetime());
@@ -205,21 +203,7 @@ async function eventsStore(name: string, columns: TableColumnSpec[]) {
   mkdirSync(store);
   copyFileSync(join(HESS, 'obs-index.fits.gz'), join(store, 'obs-index.fits.gz'));
   writeFits(join(store, 'events.fits'), [emptyPrimary(), { kind: 'bintable', name: 'EVENTS', columns }]);
-  writeFits(join(store, 'hdu-index.fits'), [
-    emptyPrimary(),
-    {
-      kind: 'bintable',
-      name: 'HDU_INDEX',
-      columns: [
-        { name: 'OBS_ID', data: BigInt64Array.of(23523n) },
-        { name: 'HDU_TYPE', data: ['events'] },
-        { name: 'HDU_CLASS', data: ['events'] },
-        { name: 'FILE_DIR', data: ['.'] },
-        { name: 'FILE_NAME', data: ['events.fits'] },
-        { name: 'HDU_NAME', data: ['EVENTS'] },
-      ],
-    },
-  ]);
+  writeHduIndex(store, [[23523, 'events', '.', 'events.fits', 'EVENTS']]);
   return { store, obs: (await openDataStore(store)).observation(23523) };
 }
 
