@@ -4,7 +4,7 @@
  * output stops the cascade → a deleted product is restored from the cache without running.
  * Runs the real `pipe` binary in a temp workspace with command steps and an in-process step.
  */
-import { utimesSync } from 'node:fs';
+import { statSync, utimesSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -79,6 +79,20 @@ describe('pipe build: freshness', () => {
     b = await ws.build(['final']);
     expect(b.ended).toEqual({ 'up-to-date': ['count', 'final', 'upper[a]', 'upper[b]'] });
 
+    // Rewritten in place with size and mtime restored (cp -p, rsync -a, touch -r): the ctime tells, its reader runs
+    // (and writes the same upper-cased bytes, so the cascade stops there).
+    const stamp = statSync(ws.path('data/b.txt'));
+    writeFileSync(ws.path('data/b.txt'), 'DE');
+    utimesSync(ws.path('data/b.txt'), stamp.atime, stamp.mtime);
+    expect(statSync(ws.path('data/b.txt')).ino).toBe(stamp.ino);
+    b = await ws.build(['final']);
+    expect(b.ended).toEqual({ ran: ['upper[b]'], 'up-to-date': ['count', 'final', 'upper[a]'] });
+    // Back to the old bytes: that key's cache entry has the very bytes in the workspace, so nothing runs.
+    ws.write('data/b.txt', 'de');
+    utimesSync(ws.path('data/b.txt'), later, later);
+    b = await ws.build(['final']);
+    expect(b.ended).toEqual({ 'up-to-date': ['count', 'final', 'upper[a]', 'upper[b]'] });
+
     // Param change: the step runs, and its dependant (its output changed).
     ws.write('pipe.yaml', pipeline('?'));
     b = await ws.build(['final']);
@@ -111,7 +125,7 @@ describe('pipe build: freshness', () => {
 
     // The builds are recorded, except the one that had nothing to do (a no-op build writes nothing).
     const log = await ws.run(['log', '--json']);
-    expect(log.stdout.trim().split('\n')).toHaveLength(6);
+    expect(log.stdout.trim().split('\n')).toHaveLength(8);
     const status = JSON.parse((await ws.run(['status', '--json'])).stdout);
     expect(status).toMatchObject({
       status: 'succeeded',

@@ -27,6 +27,7 @@ import {
   type SnapshotHeader,
   type SnapshotHint,
   type SnapshotStamp,
+  STAMP_SHA,
   snapshotDir,
   snapshotFile,
   snapshotKey,
@@ -188,7 +189,8 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   }
   keepOutputHashes(stamps, rows, globals, root, plan, session, isRacy);
   if (noop)
-    for (let i = globals; i < stamps.length; i++) if (isRacy(stamps[i]!) && !stamps[i]![5]) noop = false;
+    for (let i = globals; i < stamps.length; i++)
+      if (isRacy(stamps[i]!) && !stamps[i]![STAMP_SHA]) noop = false;
   const env = new Map<string, string | null>(src.loaderEnv);
   for (const name of envNames) env.set(name, src.env[name] ?? null);
   const header: SnapshotHeader = {
@@ -235,7 +237,7 @@ function keepOutputHashes(
   let any = false;
   for (let i = globals; i < stamps.length; i++) {
     const st = stamps[i]!;
-    if (st.length > 5) st.length = 5; // a hash kept by an earlier snapshot: decided again below
+    if (st.length > STAMP_SHA) st.length = STAMP_SHA; // a hash kept by an earlier snapshot: decided again below
     if (isRacy(st)) {
       racy[i] = 1;
       any = true;
@@ -255,7 +257,7 @@ function keepOutputHashes(
       for (const name in task.outputs) {
         const rec = record.outputs[name];
         if (!rec || storedPath(root, task.outputs[name]!) !== st[0]) continue;
-        if (st[2] === rec.size && st[3] === rec.mtimeNs && st[4] === rec.ino) st[5] = rec.sha256;
+        if (st[2] === rec.size && st[3] === rec.mtimeNs && st[4] === rec.ino) st[STAMP_SHA] = rec.sha256;
       }
     }
   }

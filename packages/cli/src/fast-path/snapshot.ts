@@ -6,7 +6,7 @@
  *
  *   line 1: header (JSON): format, version, key (the options and environment that decide the plan),
  *           checkedAt, the values of the environment variables the plan read, what to print
- *   line 2: stamps (JSON): [[path, 'f' | 'd', size, mtime ns, inode], ...]; paths relative to the
+ *   line 2: stamps (JSON): [[path, 'f' | 'd', size, mtime ns, inode, ctime ns], ...]; paths relative to the
  *           workspace root when inside it; size -1 for a path that was missing (or of another kind);
  *           the first `globals` are workspace-wide (pipeline files, pipe, kernels, the state file)
  *   line 3: tasks (JSON): [[id, 1 if its record matched its files, ...indices of its stamps], ...] — read
@@ -26,17 +26,21 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 /** As in the hash memo (packages/core/src/state/hash-memo.ts). */
 export const RACY_GRANULARITY_MS = 100;
 /** Snapshots kept per workspace (one per distinct command). */
 export const MAX_SNAPSHOTS = 8;
 
 /**
- * [path, kind, size (-1: missing), mtime ns, inode, sha256?]. The SHA-256 is kept only for an output whose
- * stamp was racily clean when written (its task record's hash): the check then re-hashes the file.
+ * [path, kind, size (-1: missing), mtime ns, inode, ctime ns, sha256?]. The ctime catches a file rewritten in place
+ * with its size and mtime restored (cp -p). The SHA-256 is kept only for an output whose stamp was racily clean
+ * when written (its task record's hash): the check then re-hashes the file.
  */
-export type SnapshotStamp = [string, 'f' | 'd', number, string, number, string?];
+export type SnapshotStamp = [string, 'f' | 'd', number, string, number, string, string?];
+
+/** Index of the SHA-256 kept with a racily clean output's stamp. */
+export const STAMP_SHA = 6;
 
 /** What decides a plan, from the command line (everything else is a file or an environment variable). */
 export interface SnapshotKeyInput {
@@ -131,8 +135,8 @@ export function mtimeNs(mtimeMs: number): string {
 /** The stamp of a path now. */
 export function stampPath(abs: string, kind: 'f' | 'd', stored = abs): SnapshotStamp {
   const st = statSync(abs, { throwIfNoEntry: false });
-  if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [stored, kind, -1, '', 0];
-  return [stored, kind, kind === 'd' ? 0 : st.size, mtimeNs(st.mtimeMs), st.ino];
+  if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [stored, kind, -1, '', 0, ''];
+  return [stored, kind, kind === 'd' ? 0 : st.size, mtimeNs(st.mtimeMs), st.ino, mtimeNs(st.ctimeMs)];
 }
 
 /** A stamp path as stored: relative to the root inside it. */
@@ -238,14 +242,15 @@ export function checkSnapshot(
       stamp[2] === -1 ||
       (kind === 'f' && st.size !== stamp[2]) ||
       st.ino !== stamp[4] ||
-      mtimeNs(st.mtimeMs) !== stamp[3]
+      mtimeNs(st.mtimeMs) !== stamp[3] ||
+      mtimeNs(st.ctimeMs) !== stamp[5]
     ) {
       why = 'changed';
     } else if (p === header.stateFile) {
       stateStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
     } else if (p === header.journalFile) {
       journalStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
-    } else if (st.mtimeMs >= racyMs && !(stamp[5] && sameBytes(abs, stamp[5]))) why = 'racy';
+    } else if (st.mtimeMs >= racyMs && !(stamp[STAMP_SHA] && sameBytes(abs, stamp[STAMP_SHA]))) why = 'racy';
     if (!why) continue;
     first ??= { why, path: abs };
     // A workspace-wide file differs: nothing of the snapshot can be trusted.

@@ -6,7 +6,7 @@
  *   - `inputs`: the command-line inputs that change loading (pipeline file, cwd, --config, --param,
  *     --kernels) and pipe's version;
  *   - `env`: the environment variables the loader read (input paths, `vars:` defaults), with values;
- *   - `deps`: stat stamps (size, mtime ns, inode) of every pipeline source file (root, includes,
+ *   - `deps`: stat stamps (size, mtime ns, inode, ctime ns) of every pipeline source file (root, includes,
  *     config file), of the directories globs and input paths look into (adding or removing a file
  *     changes its directory's mtime; recursive globs record every directory below their base), of
  *     each step module and its source closure, and of pipe's own build info.
@@ -34,12 +34,12 @@ import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { replaceFile } from '../workspace/atomic.js';
 
 export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
-export const PIPELINE_CACHE_VERSION = 2;
+export const PIPELINE_CACHE_VERSION = 3;
 /** Graphs kept per entry (one per requested target list, most recent first). */
 const MAX_GRAPHS = 4;
 
-/** A dependency's stamp: [path, 'f' file | 'd' directory, size, mtime ns, inode]; size -1 when missing. */
-export type DepStamp = [string, 'f' | 'd', number, string, number];
+/** A dependency's stamp: [path, 'f' file | 'd' directory, size, mtime ns, inode, ctime ns]; size -1 when missing. */
+export type DepStamp = [string, 'f' | 'd', number, string, number, string];
 
 /** What on the command line changes loading. */
 export interface PipelineCacheInputs {
@@ -86,12 +86,13 @@ export function pipelineInputsDigest(inputs: PipelineCacheInputs): string {
 
 function stampDep(p: string, kind: 'f' | 'd'): DepStamp {
   const st = statSync(p, { throwIfNoEntry: false });
-  if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [p, kind, -1, '', 0];
-  return [p, kind, kind === 'd' ? 0 : st.size, String(Math.round(st.mtimeMs * 1e6)), st.ino];
+  if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [p, kind, -1, '', 0, ''];
+  const ns = (ms: number) => String(Math.round(ms * 1e6));
+  return [p, kind, kind === 'd' ? 0 : st.size, ns(st.mtimeMs), st.ino, ns(st.ctimeMs)];
 }
 
 function sameStamp(a: DepStamp, b: DepStamp): boolean {
-  return a[2] === b[2] && a[3] === b[3] && a[4] === b[4];
+  return a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5];
 }
 
 export type CacheLookup =

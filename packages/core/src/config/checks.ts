@@ -3,7 +3,7 @@
  * file inputs that are another target's outputs (turned into dependencies), input files that do not
  * exist, empty or duplicate fan-outs, two targets writing one path.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
@@ -120,6 +120,21 @@ function checkInputFiles(drafts: Map<string, TargetDraft>, root: string, diagnos
     for (const [name, specs] of Object.entries(target.inputs)) {
       for (const spec of specs) {
         if (spec.kind !== 'file' || spec.pattern.includes('{item}')) continue;
+        if (
+          !isDynamicPattern(spec.pattern) &&
+          statSync(path.resolve(root, spec.pattern), { throwIfNoEntry: false })?.isDirectory()
+        ) {
+          // A folder has no bytes to hash: its files are the inputs.
+          diagnostics.push(
+            makeDiagnostic({
+              code: 'input-is-directory',
+              message: `input '${name}' of target '${target.name}': '${spec.pattern}' is a directory`,
+              at: spec.span,
+              hint: `name its files with a glob, e.g. '${spec.pattern.replace(/\/$/, '')}/**'`,
+            }),
+          );
+          continue;
+        }
         if (countMatches(spec.pattern, root) > 0) continue;
         const glob = isDynamicPattern(spec.pattern);
         const looksLikeRef = /(^|\/)target:/.exec(spec.pattern);
@@ -188,15 +203,37 @@ function checkDuplicateOutputs(drafts: Map<string, TargetDraft>, diagnostics: Di
         writers.set(p, { target: target.name, span });
         continue;
       }
+      const by =
+        first.target === target.name
+          ? `is declared twice by target '${target.name}'`
+          : `is written by target '${target.name}' and by target '${first.target}'`;
       diagnostics.push(
         makeDiagnostic({
           code: 'duplicate-output',
-          message: `'${p}' is written by target '${target.name}' and by target '${first.target}' (${formatLocation(first.span)})`,
+          message: `'${p}' ${by} (${formatLocation(first.span)})`,
           at: span,
           related: [{ message: `'${p}' first declared here, by target '${first.target}'`, span: first.span }],
           hint: 'every output path belongs to one target',
         }),
       );
+    }
+  }
+  // An output that is a folder of another: one task would write a file where the other needs a directory.
+  for (const { target, outputSpans } of drafts.values()) {
+    for (const [name, p] of Object.entries(target.outputs)) {
+      for (let dir = path.dirname(p); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+        const parent = writers.get(dir);
+        if (!parent) continue;
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'nested-output',
+            message: `output '${p}' of target '${target.name}' is inside '${dir}', an output file of target '${parent.target}' (${formatLocation(parent.span)})`,
+            at: outputSpans.get(name),
+            hint: 'an output path cannot be both a file and the folder of another output',
+          }),
+        );
+        break;
+      }
     }
   }
 }

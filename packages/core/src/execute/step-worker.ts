@@ -6,6 +6,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { canonicalJson } from '../fingerprint/canonical.js';
+import { itemIdProblem } from '../graph/items.js';
 import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
 
@@ -71,6 +72,15 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
       throw new Error(
         `the step emitted items that are not plain JSON (${error instanceof Error ? error.message : String(error)})`,
       );
+    }
+    // Ids name the fanned-out tasks and their files: each must be safe in a path, and used once (two items with
+    // one id would be one task, the second item's data lost).
+    const seen = new Set<string>();
+    for (const item of result.items) {
+      const problem = itemIdProblem(item.id);
+      if (problem) throw new Error(`the step emitted a bad item: ${problem}`);
+      if (seen.has(item.id)) throw new Error(`the step emitted two items with id ${JSON.stringify(item.id)}`);
+      seen.add(item.id);
     }
   }
   return result

@@ -7,7 +7,7 @@
 import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { closestNames } from './closest-names.js';
 import { dependencyOrder } from './edges.js';
-import { matchFiles, staticItems } from './items.js';
+import { matchFiles, matchItemFiles, staticItems } from './items.js';
 import { substituteItem } from './substitute.js';
 
 export interface ExpandOptions {
@@ -188,8 +188,7 @@ function buildTask(
       const common = shared.inputs.get(spec);
       if (common) files.push(...common);
       else if (spec.kind === 'file') {
-        for (const path of matchFiles(spec.pattern.replaceAll('{item}', item?.id ?? ''), root))
-          files.push({ path });
+        for (const path of matchItemFiles(spec.pattern, item?.id ?? '', root)) files.push({ path });
       } else {
         // per_item: the upstream task with the same item.
         const upstream = tasks.get(`${spec.target}[${item?.id ?? ''}]`);

@@ -4,7 +4,7 @@
  * upstream task emitted (dynamic, passed in by the caller).
  */
 import path from 'node:path';
-import { globSync, isDynamicPattern } from 'tinyglobby';
+import { escapePath, globSync, isDynamicPattern } from 'tinyglobby';
 import type { ForeachSpec, TaskItem } from '../model/types.js';
 
 /** Compression suffixes stripped together with the extension before them (`x.fits.gz` → `x`). */
@@ -57,4 +57,27 @@ export function itemId(relativePath: string): string {
     ext = path.posix.extname(id);
   }
   return ext && ext !== id ? id.slice(0, -ext.length) : id;
+}
+
+/**
+ * Why an item id cannot name files, or undefined. An id is substituted into output (and input) paths as is: empty,
+ * absolute, or with a `..` segment it would put a product outside its folder — over a raw input, or outside the
+ * workspace.
+ */
+export function itemIdProblem(id: unknown): string | undefined {
+  if (typeof id !== 'string' || id === '') return 'an item id must be a non-empty string';
+  if (id.includes('\0')) return `item id ${JSON.stringify(id)} contains a NUL character`;
+  if (id.startsWith('/') || /^[A-Za-z]:/.test(id)) return `item id ${JSON.stringify(id)} is an absolute path`;
+  if (id.split(/[\\/]/).includes('..'))
+    return `item id ${JSON.stringify(id)} has a '..' segment: its files would leave their folder`;
+  return undefined;
+}
+
+/**
+ * The files an input pattern names for an item: a template without glob characters names one path (the id taken
+ * literally, even if it holds brackets or stars); a glob template matches with the id's glob characters escaped.
+ */
+export function matchItemFiles(template: string, id: string, root: string): string[] {
+  if (!isDynamicPattern(template)) return [path.resolve(root, template.replaceAll('{item}', id))];
+  return matchFiles(template.replaceAll('{item}', escapePath(id)), root);
 }

@@ -551,7 +551,16 @@ class Scheduler {
     for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
     if (this.o.signal.aborted)
       return this.fail(id, 'cancelled', { ...base, error: 'interrupted before publishing' });
-    const stamps = await publishOutputs(this.o.pipeline.root, task, temps, stored.outputs);
+    let stamps: Awaited<ReturnType<typeof publishOutputs>>;
+    try {
+      stamps = await publishOutputs(this.o.pipeline.root, task, temps, stored.outputs);
+    } catch (error) {
+      // E.g. a directory where an output file goes: this task fails, the build goes on and records it.
+      return this.fail(id, 'failed', {
+        ...base,
+        error: `its outputs could not be put in place: ${(error as Error).message}`,
+      });
+    }
     this.record(id, {
       key: decision.key,
       ...recordParts(decision),

@@ -1,5 +1,5 @@
 /**
- * Content hashes of raw input files, memoised by (path, size, mtime ns, inode).
+ * Content hashes of raw input files, memoised by (path, size, mtime ns, inode, ctime ns).
  *
  * Racily clean files: a file modified in the same timestamp tick as it was hashed could change
  * again without its stamp changing. So an entry is only remembered when the file's mtime is more
@@ -50,15 +50,16 @@ export class HashMemo {
     const size = st.size;
     const mtimeNs = mtimeNsOf(st.mtimeMs);
     const ino = st.ino;
+    const ctimeNs = mtimeNsOf(st.ctimeMs);
     const entry = this.entries[file];
-    if (entry && entry[0] === size && entry[1] === mtimeNs && entry[2] === ino) {
+    if (entry && entry[0] === size && entry[1] === mtimeNs && entry[2] === ino && entry[4] === ctimeNs) {
       return entry[3];
     }
     const started = Date.now();
     const hash = xxh64FileSync(file);
     this.hashed++;
     if (started - st.mtimeMs > RACY_GRANULARITY_MS) {
-      this.entries[file] = [size, mtimeNs, ino, hash];
+      this.entries[file] = [size, mtimeNs, ino, hash, ctimeNs];
       this.dirty = true;
     } else if (entry) {
       delete this.entries[file];

@@ -37,8 +37,12 @@ import {
 export const STATE_FORMAT = 'pipe-state';
 export const STATE_VERSION = 2;
 
-/** size, mtime in ns (decimal string), inode, hash. */
-export type MemoEntry = [number, string, number, string];
+/**
+ * size, mtime in ns (decimal string), inode, hash, ctime in ns. The ctime (which no user tool can set back) catches
+ * a file rewritten in place with its size and mtime restored (`cp -p`, `rsync -a`, `touch -r`); an entry of an
+ * older state without it is re-hashed once.
+ */
+export type MemoEntry = [number, string, number, string, string?];
 
 /** A product as it was published: content address and the stat stamp that lets a no-op skip hashing it. */
 export interface OutputStamp {

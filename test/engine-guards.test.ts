@@ -1,0 +1,111 @@
+// Inputs that would make the engine lose data or give a wrong result, each refused with its reason: dynamic item
+// ids that leave their folder or repeat, an output that is the folder of another, a folder given as an input, a
+// directory where an output file goes, and item ids with glob characters read literally.
+import { mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+const LIST_STEP = `
+import { readFileSync, writeFileSync } from 'node:fs';
+export default { name: 'test.list', version: '1',
+  run(ctx) {
+    const names = JSON.parse(readFileSync(ctx.inputs.names[0], 'utf8'));
+    writeFileSync(ctx.outputs.out, names.join('\\n'));
+    return { items: names.map((id) => ({ id, files: [], data: id })) };
+  } };
+`;
+const EACH_STEP = `
+import { readFileSync, writeFileSync } from 'node:fs';
+export default { name: 'test.each', version: '1',
+  run(ctx) { writeFileSync(ctx.outputs.out, (ctx.inputs.src ?? []).map((f) => readFileSync(f, 'utf8')).join('+') || 'item ' + ctx.item.id); } };
+`;
+const FANOUT = `version: 1
+targets:
+  list:
+    step: ./steps/list.mjs
+    inputs: { names: names.json }
+    outputs: { out: out/list.txt }
+  each:
+    step: ./steps/each.mjs
+    foreach: { items: list }
+    outputs: { out: "out/each/{item}.txt" }
+`;
+
+function fanout(names: string[], pipeline = FANOUT): Workspace {
+  return new Workspace({
+    'pipe.yaml': pipeline,
+    'names.json': JSON.stringify(names),
+    'steps/list.mjs': LIST_STEP,
+    'steps/each.mjs': EACH_STEP,
+    'data.txt': 'precious raw data',
+  });
+}
+
+describe('pipe build: guards', () => {
+  it("refuses a dynamic item id with a '..' segment, and leaves the file it would overwrite alone", async () => {
+    const ws = fanout(['ok', '../../data']);
+    const r = await ws.run(['build', 'each']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain(
+      `the step emitted a bad item: item id "../../data" has a '..' segment`,
+    );
+    expect(ws.read('data.txt')).toBe('precious raw data');
+  });
+
+  it('refuses two dynamic items with one id (one task, the second item lost)', async () => {
+    const ws = fanout(['a', 'b', 'a']);
+    const r = await ws.run(['build', 'each']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('the step emitted two items with id "a"');
+  });
+
+  it('reads an item id with glob characters literally in an input path', async () => {
+    const ws = fanout(['x1', 'x[1]'], `${FANOUT}    inputs: { src: "in/{item}.txt" }\n`);
+    ws.write('in/x1.txt', 'plain');
+    ws.write('in/x[1].txt', 'bracket');
+    const b = await ws.build(['each']);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    expect(ws.read('out/each/x[1].txt')).toBe('bracket');
+    expect(ws.read('out/each/x1.txt')).toBe('plain');
+  });
+
+  it('refuses at load an output inside another output, and a folder as an input', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  f:
+    command: [node, -e, "0", "{outputs.o}"]
+    outputs: {o: out/x}
+  d:
+    command: [node, -e, "0", "{inputs.i}", "{outputs.o}"]
+    inputs: {i: data/sub}
+    outputs: {o: out/x/y.txt}
+`,
+      'data/sub/a.txt': 'a',
+    });
+    const r = await ws.run(['build', 'd']);
+    const out = r.stdout + r.stderr;
+    expect(r.code).toBe(2);
+    expect(out).toContain(
+      "pipe.yaml:9:18: error: output 'out/x/y.txt' of target 'd' is inside 'out/x', an output file of target 'f'",
+    );
+    expect(out).toContain("pipe.yaml:8:17: error: input 'i' of target 'd': 'data/sub' is a directory");
+    expect(out).toContain("hint: name its files with a glob, e.g. 'data/sub/**'");
+  });
+
+  it('fails a task whose output path is a directory, and records the build as failed', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  a:
+    command: [node, -e, "require('fs').writeFileSync(process.argv[1], 'x')", "{outputs.o}"]
+    outputs: {o: out/a.txt}
+`,
+    });
+    mkdirSync(ws.path('out/a.txt/inner'), { recursive: true });
+    const b = await ws.build(['a']);
+    expect(b.run.code).toBe(1);
+    expect(b.run.stdout + b.run.stderr).toContain('its outputs could not be put in place: EISDIR');
+    expect((await ws.run(['log'])).stdout).toMatch(/failed\s+a/);
+  });
+});
