@@ -56,6 +56,11 @@ describe('pipe build: interruptions', () => {
     expect(next.run.stderr).toMatch(
       /^note: took over the lock of build \S+ \(pid \d+, no longer running\)\n$/,
     );
+    // The killed build's record no longer says "running" forever.
+    const killed = /took over the lock of build (\S+)/.exec(next.run.stderr)![1]!;
+    const status = JSON.parse((await ws.run(['status', killed, '--json'])).stdout);
+    expect(status).toMatchObject({ id: killed, status: 'interrupted' });
+    expect(Date.parse(status.endedAt)).toBeGreaterThanOrEqual(Date.parse(status.startedAt));
     const verify = await ws.run(['cache', 'verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toContain('no corrupt entry');

@@ -4,7 +4,7 @@
  * (runs nothing); `buildSession` takes the workspace lock, runs the plan, and saves state and the
  * build record.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
 import type { Executor } from '../execute/executor.js';
@@ -26,7 +26,14 @@ import { lazyLocalStore } from '../store/lazy-cache.js';
 import { withPortableItems } from '../store/portable-items.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
 import { acquireLock, type LockOwner } from '../workspace/lock.js';
-import { type BuildRecord, newBuildId, summariseReports, writeBuildRecord } from './records.js';
+import {
+  type BuildRecord,
+  buildRecordPath,
+  newBuildId,
+  readBuildRecord,
+  summariseReports,
+  writeBuildRecord,
+} from './records.js';
 
 export interface SessionOptions {
   pipeline: Pipeline;
@@ -287,10 +294,12 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     await Promise.all(ownExecutors.map((e) => e.close()));
     return { ok: false, reason: 'locked', owner: lock.owner };
   }
-  if (lock.tookOverStale)
+  if (lock.tookOverStale) {
     session.notes.push(
       `took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`,
     );
+    await markInterrupted(session.layout.buildsDir, lock.tookOverStale.buildId);
+  }
   try {
     // The state may have changed since it was read (another build saved, or we waited for the lock): read it again.
     if (options.lockWaitMs || stateFileStamp(session.layout.stateFile) !== session.stateStamp) {
@@ -367,4 +376,23 @@ async function reloadState(session: Session): Promise<void> {
     cache: session.cache,
     ...(session.options.env ? { env: session.options.env } : {}),
   });
+}
+
+/**
+ * The record of a build whose process died (killed, crashed) still says "running": it ended, interrupted. Its end
+ * time is unknown; the record's own mtime (its last update) is the best guess.
+ */
+async function markInterrupted(buildsDir: string, buildId: string): Promise<void> {
+  const found = readBuildRecord(buildsDir, buildId);
+  if (!found.ok || found.record.id !== buildId || found.record.status !== 'running') return;
+  const file = buildRecordPath(buildsDir, buildId);
+  const last = Math.max(
+    statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0,
+    Date.parse(found.record.startedAt) || 0,
+  );
+  await writeBuildRecord(buildsDir, {
+    ...found.record,
+    status: 'interrupted',
+    endedAt: new Date(last).toISOString(),
+  }).catch(() => {});
 }
