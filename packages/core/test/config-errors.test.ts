@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline, renderDiagnostic } from '../src/config/index.js';
+import { expandArgv } from '../src/execute/executor.js';
 import type { Diagnostic } from '../src/model/types.js';
 import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
 
@@ -108,6 +109,34 @@ describe('loadPipeline: every problem is reported with its place', () => {
       { code: 'unknown-target', at: 'pipe.yaml:6:22', hint: "did you mean 'a'?" },
       { code: 'unknown-target', at: 'pipe.yaml:7:13' },
     ]);
+  });
+
+  it('reports {item.…} and a dotted param that reaches nothing; a dotted param that exists is fine', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a:
+            command: [echo, '{params.opt.level}', '{params.opt.levle}', '{item.id}']
+            params: {opt: {level: 3}}
+            outputs: [a.txt]
+      `,
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'unknown-placeholder',
+        at: 'pipe.yaml:4:43',
+        hint: 'a dotted name reaches into a structured param: {params.a.b} is params.a.b',
+      },
+      { code: 'unknown-placeholder', at: 'pipe.yaml:4:65', hint: '{item} exists only in foreach targets' },
+    ]);
+    expect(
+      expandArgv(['{params.opt.level}', 'x{params.opt}'], {
+        inputs: {},
+        outputs: {},
+        params: { opt: { level: 3 } },
+      }),
+    ).toEqual(['3', 'x{"level":3}']);
   });
 
   it('reports a cycle with its path, at the edge that closes it', async () => {

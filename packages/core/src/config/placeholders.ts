@@ -35,6 +35,18 @@ export function checkCommand(
           report('item-outside-foreach', `'${text}' is only available in foreach targets`, span);
         continue;
       }
+      if (namespace === 'item') {
+        // Only {item} (the item's id) is substituted: {item.id} or {item.path} would reach the command as written.
+        report(
+          'unknown-placeholder',
+          `'${text}' is not a placeholder`,
+          span,
+          declared.foreach
+            ? "write {item} for the item's id; an item's files are inputs ({inputs.NAME})"
+            : '{item} exists only in foreach targets',
+        );
+        continue;
+      }
       if (name === undefined) continue;
       if (!(NAMESPACES as readonly string[]).includes(namespace)) {
         const hint = didYouMean(namespace, NAMESPACES);
@@ -43,6 +55,15 @@ export function checkCommand(
       }
       const head = name.split('.')[0]!;
       const names = Object.keys(declared[namespace as (typeof NAMESPACES)[number]]);
+      if (namespace === 'params' && names.includes(head) && !paramAt(declared.params, name)) {
+        report(
+          'unknown-placeholder',
+          `'${text}': param '${head}' has no value at '${name}'`,
+          span,
+          'a dotted name reaches into a structured param: {params.a.b} is params.a.b',
+        );
+        continue;
+      }
       if (!names.includes(namespace === 'params' ? head : name)) {
         report(
           'unknown-placeholder',
@@ -54,4 +75,14 @@ export function checkCommand(
       }
     }
   });
+}
+
+/** Whether params has a value at the dotted path (a value given by ${config…} counts: it is resolved later). */
+function paramAt(params: Record<string, unknown>, dotted: string): boolean {
+  let v: unknown = params;
+  for (const key of dotted.split('.')) {
+    if (v === null || typeof v !== 'object') return typeof v === 'string' && v.includes('${');
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v !== undefined;
 }

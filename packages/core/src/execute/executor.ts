@@ -115,7 +115,10 @@ export function expandArgv(
         if (!kind) return req.item?.id ?? m;
         if (kind === 'outputs') return req.outputs[name!] ?? m;
         if (kind === 'inputs') return req.inputs[name!]?.join(' ') ?? m;
-        const v = req.params[name!];
+        // A dotted name reaches into a structured param: {params.opt.level}.
+        let v: unknown = req.params;
+        for (const key of name!.split('.'))
+          v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
         return v === undefined ? m : typeof v === 'string' ? v : JSON.stringify(v);
       }),
     );
