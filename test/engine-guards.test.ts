@@ -93,6 +93,37 @@ targets:
     expect(out).toContain("hint: name its files with a glob, e.g. 'data/sub/**'");
   });
 
+  it("a glob input or foreach glob never reads the target's own outputs (a build would never settle)", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  all:
+    command: [node, -e, "const fs=require('fs');fs.writeFileSync(process.argv.at(-1), process.argv.slice(1,-1).map(f=>fs.readFileSync(f,'utf8')).join(''))", "{inputs.src}", "{outputs.out}"]
+    inputs: {src: "data/*.txt"}
+    outputs: {out: data/all.txt}
+  up:
+    foreach: {glob: "src/*.txt"}
+    command: [node, -e, "const fs=require('fs');fs.writeFileSync(process.argv[2], fs.readFileSync(process.argv[1],'utf8').toUpperCase())", "{inputs.src}", "{outputs.out}"]
+    inputs: {src: "src/{item}.txt"}
+    outputs: {out: "src/{item}.up.txt"}
+`,
+      'data/a.txt': 'a',
+      'data/b.txt': 'b',
+      'src/a.txt': 'a',
+      'src/b.txt': 'b',
+    });
+    const first = await ws.build(['all']);
+    expect(first.ended).toEqual({ ran: ['all'] });
+    expect(ws.read('data/all.txt')).toBe('ab');
+    const again = await ws.build(['all']);
+    expect(again.ended).toEqual({ 'up-to-date': ['all'] });
+    expect(ws.read('data/all.txt')).toBe('ab');
+    const up = await ws.build(['up']);
+    expect(up.ended).toEqual({ ran: ['up[a]', 'up[b]'] });
+    const upAgain = await ws.build(['up']);
+    expect(upAgain.ended).toEqual({ 'up-to-date': ['up[a]', 'up[b]'] });
+  });
+
   it('fails a task whose output path is a directory, and records the build as failed', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

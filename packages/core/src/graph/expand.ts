@@ -4,6 +4,8 @@
  * of all its tasks (or, with per_item, of the task with the same item). Linear in tasks + edges:
  * gathered input lists are built once per (target, input) and shared by the tasks that read them.
  */
+
+import { isDynamicPattern } from 'tinyglobby';
 import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { closestNames } from './closest-names.js';
 import { dependencyOrder } from './edges.js';
@@ -108,6 +110,12 @@ function resolveItems(
     staticItems(target.foreach, root) ??
     (target.foreach.kind === 'items' ? known?.get(target.foreach.target) : undefined);
   if (!items) return 'pending';
+  if (target.foreach.kind === 'glob') {
+    // Not over its own products (outputs written next to the files it fans out over).
+    const isOwnOutput = ownOutputMatcher(target, root);
+    const kept = items.filter((item) => !item.files.some(isOwnOutput));
+    if (kept.length < items.length) return kept;
+  }
   if (items.length === 0 && target.foreach.kind === 'glob') {
     diagnostics.push({
       severity: 'warning',
@@ -118,15 +126,31 @@ function resolveItems(
   return items;
 }
 
+/** Whether an absolute path is one of the target's outputs (an output template with {item} matches any id). */
+function ownOutputMatcher(target: Target, root: string): (p: string) => boolean {
+  const own = Object.values(target.outputs).map((rel) => `${root}/${rel}`.split('{item}'));
+  return (p) =>
+    own.some((parts) =>
+      parts.length === 1
+        ? p === parts[0]
+        : p.startsWith(parts[0]!) && p.endsWith(parts[parts.length - 1]!) && p.length > parts[0]!.length,
+    );
+}
+
 /** Inputs that are the same for every task of a target, computed once: files and gathered outputs. */
 function sharedInputs(target: Target, tasksOf: ReadonlyMap<string, Task[]>, root: string) {
   const inputs = new Map<InputSpec, InputFile[]>();
+  // A glob never reads the target's own outputs: a build would feed its last result back in, and never settle.
+  const isOwnOutput = ownOutputMatcher(target, root);
   for (const specs of Object.values(target.inputs)) {
     for (const spec of specs) {
       if (spec.kind === 'file' && !spec.pattern.includes('{item}')) {
+        const matched = matchFiles(spec.pattern, root);
         inputs.set(
           spec,
-          matchFiles(spec.pattern, root).map((path) => ({ path })),
+          (isDynamicPattern(spec.pattern) ? matched.filter((p) => !isOwnOutput(p)) : matched).map((path) => ({
+            path,
+          })),
         );
       } else if (spec.kind === 'target' && !spec.perItem) {
         inputs.set(spec, gather(tasksOf.get(spec.target) ?? [], spec.output));
