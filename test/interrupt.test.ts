@@ -93,6 +93,22 @@ describe('pipe build: interruptions', () => {
     expect(next.ended).toEqual({ ran: ['all', 'slow'], 'up-to-date': ['fast'] });
   });
 
+  it('SIGTERM (a batch scheduler, kill) stops the same way and exits 143', async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    const child = ws.spawn(['build', 'all', '--json']);
+    const done = finished(child);
+    await waitForFile(ws.path('started.pid'));
+    const blocker = Number(ws.read('started.pid'));
+    child.kill('SIGTERM');
+    const run = await done;
+    expect(run.code).toBe(143);
+    expect(run.stderr).toContain('pipe: SIGTERM: stopping (running tasks are cancelled)');
+    expect(alive(blocker)).toBe(false);
+    expect(ws.exists('out/slow.txt')).toBe(false);
+    expect(ws.exists('.pipe/lock')).toBe(false);
+  });
+
   it('a second build in the same workspace is refused, or waits with --wait', async () => {
     const ws = new Workspace({ 'data.txt': 'd' });
     ws.write('pipe.yaml', pipeline(ws));

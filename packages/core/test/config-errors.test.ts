@@ -139,6 +139,24 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ).toEqual(['3', 'x{"level":3}']);
   });
 
+  it('warns about a workspace file in a command that is not an input (editing it would rerun nothing)', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          plot: {command: [node, plot.js, '{outputs.png}', --flag, ./declared.js], inputs: {s: declared.js}, outputs: {png: p.png}}
+      `,
+      'plot.js': 'x',
+      'declared.js': 'y',
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    expect(result.warnings.map((d) => [d.code, d.severity, d.span?.line, d.span?.col, d.hint])).toEqual([
+      ['undeclared-command-file', 'warning', 3, 26, 'declare it, e.g. inputs: {script: plot.js}'],
+    ]);
+  });
+
   it('reports a cycle with its path, at the edge that closes it', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

@@ -14,7 +14,7 @@ import {
   slurmExecutorFactory,
   slurmTargets,
 } from '@pipe/core/lean';
-import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
 import { dropSnapshots } from '../fast-path/record.js';
 import { BuildOutput, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
@@ -128,15 +128,20 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     remote.onDown = () => abort.abort();
   }
   let signals = 0;
+  // The conventional 128 + signal number: 130 for SIGINT (Ctrl-C), 143 for SIGTERM (a scheduler, kill).
+  let interruptedCode = EXIT_INTERRUPTED;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
+    if (sig === 'SIGTERM') interruptedCode = EXIT_TERMINATED;
     if (signals === 1) {
       process.stderr.write(
-        `\npipe: ${sig}: stopping (running tasks are cancelled; press Ctrl-C again to exit at once)\n`,
+        sig === 'SIGINT'
+          ? `\npipe: ${sig}: stopping (running tasks are cancelled; press Ctrl-C again to exit at once)\n`
+          : `\npipe: ${sig}: stopping (running tasks are cancelled)\n`,
       );
       abort.abort();
     } else {
-      process.exit(EXIT_INTERRUPTED);
+      process.exit(interruptedCode);
     }
   };
   process.on('SIGINT', onSignal);
@@ -189,7 +194,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     output.buildEnd(result.buildId, result.status, result.reports);
     if (!opts.json) printFailedLogs(result.reports.values());
     if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
-    if (result.status === 'interrupted') return EXIT_INTERRUPTED;
+    if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
     if (opts.out) {
       // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now).
