@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
@@ -22,7 +23,39 @@ export function checkTargets(
   checkReferences(drafts, broken, diagnostics);
   checkInputFiles(drafts, root, diagnostics);
   checkDuplicateOutputs(drafts, diagnostics);
+  checkGlobsOverOutputs(drafts, diagnostics);
   return diagnostics;
+}
+
+/**
+ * A glob input that can match another target's output would read that product as raw data: present or not, old or
+ * new, depending on whether that target happened to run first. Refused: the product is read as {target: NAME}.
+ * (A target's globs never match its own outputs: graph/expand.ts leaves them out.)
+ */
+function checkGlobsOverOutputs(drafts: Map<string, TargetDraft>, diagnostics: Diagnostic[]): void {
+  const outputs: Array<{ target: string; path: string }> = [];
+  for (const { target } of drafts.values())
+    for (const p of Object.values(target.outputs))
+      outputs.push({ target: target.name, path: p.replaceAll('{item}', 'ITEM') });
+  for (const { target } of drafts.values()) {
+    for (const [name, specs] of Object.entries(target.inputs)) {
+      for (const spec of specs) {
+        if (spec.kind !== 'file' || !isDynamicPattern(spec.pattern) || spec.pattern.includes('{item}'))
+          continue;
+        const matches = picomatch(spec.pattern, { dot: true });
+        const hit = outputs.find((o) => o.target !== target.name && matches(o.path));
+        if (!hit) continue;
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'glob-matches-output',
+            message: `input '${name}' of target '${target.name}': glob '${spec.pattern}' matches '${hit.path.replaceAll('ITEM', '{item}')}', an output of target '${hit.target}'`,
+            at: spec.span,
+            hint: `read it as {target: ${hit.target}}, and narrow the glob to raw files`,
+          }),
+        );
+      }
+    }
+  }
 }
 
 /**
