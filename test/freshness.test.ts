@@ -122,6 +122,12 @@ describe('pipe build: freshness', () => {
     expect(why.code).toBe(0);
     expect(why.stdout).toContain('← data/a.txt (raw input');
     expect(why.stdout).toMatch(/count .*\n.*\n\s+last restored in build/);
+    expect(why.stdout).not.toContain('now differs');
+    // An edited product is shown as such, not as the recorded bytes.
+    ws.write('out/count.txt', 'edited');
+    const stale = await ws.run(['why', 'out/count.txt']);
+    expect(stale.stdout).toMatch(/→ out\/count\.txt \(sha256 \w+\) — now differs .*the next build restores it/);
+    ws.write('out/count.txt', '6?');
 
     // The builds are recorded, except the one that had nothing to do (a no-op build writes nothing).
     const log = await ws.run(['log', '--json']);

@@ -1,10 +1,13 @@
 /** `pipe why <product|target>`: provenance chain back to raw inputs, and why each step last ran. */
-import { explainProduct, loadState, renderReason, type WhyNode } from '@pipe/core';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { explainProduct, loadState, loadXxhash, renderReason, type WhyNode, xxh64FileSync } from '@pipe/core';
 import { type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
 
-function render(node: WhyNode, depth: number, out: string[], seen: Set<string>): void {
+function render(node: WhyNode, depth: number, out: string[], seen: Set<string>, root: string): void {
   const pad = '  '.repeat(depth);
   out.push(
     `${pad}${node.task}  [${node.step.name}${node.step.version !== '1' || node.step.name !== 'command' ? `@${node.step.version}` : ''}] key ${node.key.slice(0, 12)}`,
@@ -14,7 +17,10 @@ function render(node: WhyNode, depth: number, out: string[], seen: Set<string>):
     return;
   }
   seen.add(node.task);
-  for (const o of node.outputs) out.push(`${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})`);
+  for (const o of node.outputs)
+    out.push(
+      `${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})${outputNow(path.resolve(root, o.path), o.sha256)}`,
+    );
   const b = node.lastBuild;
   const reasons = b.reasons?.map(renderReason).join('; ');
   out.push(`${pad}  last ${b.state ?? 'built'} in build ${b.id}${reasons ? `: ${reasons}` : ''}`);
@@ -22,11 +28,31 @@ function render(node: WhyNode, depth: number, out: string[], seen: Set<string>):
   for (const input of node.inputs) {
     if (input.producer) {
       out.push(`${pad}  ← ${input.path} from:`);
-      render(input.producer, depth + 2, out, seen);
+      render(input.producer, depth + 2, out, seen, root);
     } else {
-      out.push(`${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})`);
+      out.push(
+        `${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})${rawNow(path.resolve(root, input.path), input.hash)}`,
+      );
     }
   }
+}
+
+/**
+ * The record says what was built; the workspace may have moved on since. What differs now, as a suffix (empty when
+ * the file is as recorded): the reader should not take a stale chain for the current one.
+ */
+function outputNow(file: string, sha256: string): string {
+  if (!existsSync(file)) return ' — now missing: the next build restores it';
+  const now = createHash('sha256').update(readFileSync(file)).digest('hex');
+  return now === sha256
+    ? ''
+    : ` — now differs (sha256 ${now.slice(0, 12)}): edited or replaced since; the next build restores it`;
+}
+
+function rawNow(file: string, xxh64: string): string {
+  if (!existsSync(file)) return ' — now missing';
+  const now = xxh64FileSync(file);
+  return now === xxh64 ? '' : ` — changed since (now xxh64 ${now}): the next build reruns from here`;
 }
 
 export async function whyCommand(query: string, opts: GlobalOptions): Promise<number> {
@@ -61,7 +87,8 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   }
   const out: string[] = [];
   const seen = new Set<string>();
-  for (const node of result.nodes) render(node, 0, out, seen);
+  await loadXxhash();
+  for (const node of result.nodes) render(node, 0, out, seen, ws.layout.root);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
