@@ -126,7 +126,9 @@ describe('pipe build: freshness', () => {
     // An edited product is shown as such, not as the recorded bytes.
     ws.write('out/count.txt', 'edited');
     const stale = await ws.run(['why', 'out/count.txt']);
-    expect(stale.stdout).toMatch(/→ out\/count\.txt \(sha256 \w+\) — now differs .*the next build restores it/);
+    expect(stale.stdout).toMatch(
+      /→ out\/count\.txt \(sha256 \w+\) — now differs .*the next build restores it/,
+    );
     ws.write('out/count.txt', '6?');
 
     // The builds are recorded, except the one that had nothing to do (a no-op build writes nothing).
