@@ -35,14 +35,19 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A build of `all` whose slow task has started (and blocks until released): the workspace, the pipe process, its end, the task's pid. */
+async function buildBlockedOnSlow() {
+  const ws = new Workspace({ 'data.txt': 'd' });
+  ws.write('pipe.yaml', pipeline(ws));
+  const child = ws.spawn(['build', 'all', '--json']);
+  const done = finished(child);
+  await waitForFile(ws.path('started.pid'));
+  return { ws, child, done, blocker: Number(ws.read('started.pid')) };
+}
+
 describe('pipe build: interruptions', () => {
   it('kill -9 mid-build: the next build takes over the stale lock, keeps finished work, and the cache verifies', async () => {
-    const ws = new Workspace({ 'data.txt': 'd' });
-    ws.write('pipe.yaml', pipeline(ws));
-    const child = ws.spawn(['build', 'all', '--json']);
-    const done = finished(child);
-    await waitForFile(ws.path('started.pid'));
-    const blocker = Number(ws.read('started.pid'));
+    const { ws, child, done, blocker } = await buildBlockedOnSlow();
     child.kill('SIGKILL');
     await done;
     // The blocked command led its own process group; a killed pipe cannot stop it, so the test does.
@@ -68,12 +73,7 @@ describe('pipe build: interruptions', () => {
   });
 
   it('Ctrl-C cancels running tasks, removes temps, records the build as interrupted; the next build resumes', async () => {
-    const ws = new Workspace({ 'data.txt': 'd' });
-    ws.write('pipe.yaml', pipeline(ws));
-    const child = ws.spawn(['build', 'all', '--json']);
-    const done = finished(child);
-    await waitForFile(ws.path('started.pid'));
-    const blocker = Number(ws.read('started.pid'));
+    const { ws, child, done, blocker } = await buildBlockedOnSlow();
     child.kill('SIGINT');
     const run = await done;
     expect(run.code).toBe(130);
@@ -94,12 +94,7 @@ describe('pipe build: interruptions', () => {
   });
 
   it('SIGTERM (a batch scheduler, kill) stops the same way and exits 143', async () => {
-    const ws = new Workspace({ 'data.txt': 'd' });
-    ws.write('pipe.yaml', pipeline(ws));
-    const child = ws.spawn(['build', 'all', '--json']);
-    const done = finished(child);
-    await waitForFile(ws.path('started.pid'));
-    const blocker = Number(ws.read('started.pid'));
+    const { ws, child, done, blocker } = await buildBlockedOnSlow();
     child.kill('SIGTERM');
     const run = await done;
     expect(run.code).toBe(143);
