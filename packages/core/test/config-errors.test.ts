@@ -157,6 +157,21 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('warns when an input that may be several files is embedded in a longer argument (joined with spaces)', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          t: {command: [cat, '--in={inputs.many}', '--one={inputs.one}', '{inputs.many}'], inputs: {many: 'd/*.txt', one: d/a.txt}, outputs: [o.txt]}
+      `,
+      'd/a.txt': 'a',
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    expect(result.warnings.map((d) => [d.code, d.span?.col])).toEqual([['embedded-input-list', 22]]);
+  });
+
   it('reports a cycle with its path, at the edge that closes it', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

@@ -17,7 +17,13 @@ export interface Declared {
   foreach: boolean;
 }
 
-type Report = (code: string, message: string, span: SourceSpan | undefined, hint?: string) => void;
+type Report = (
+  code: string,
+  message: string,
+  span: SourceSpan | undefined,
+  hint?: string,
+  severity?: 'warning',
+) => void;
 
 /** Report placeholders that name nothing the target declares. */
 export function checkCommand(
@@ -72,6 +78,16 @@ export function checkCommand(
           didYouMean(name, names) ??
             (names.length ? `declared: ${names.join(', ')}` : `the target declares no ${namespace}`),
         );
+      } else if (namespace === 'inputs' && arg !== text && mayBeSeveral(declared.inputs[name] ?? [])) {
+        // Inside a longer argument, several files are joined with spaces: one argument a program cannot split
+        // back when a path holds a space.
+        report(
+          'embedded-input-list',
+          `'${text}' is inside '${arg}', but input '${name}' may be several files: they would be joined with spaces into one argument`,
+          span,
+          `give '${text}' an argument of its own (each file becomes one argument)`,
+          'warning',
+        );
       }
     }
   });
@@ -85,4 +101,11 @@ function paramAt(params: Record<string, unknown>, dotted: string): boolean {
     v = (v as Record<string, unknown>)[key];
   }
   return v !== undefined;
+}
+
+/** Whether an input names (or can name) more than one file: several entries, or a glob. */
+function mayBeSeveral(specs: readonly InputSpec[]): boolean {
+  if (specs.length !== 1) return specs.length > 1;
+  const spec = specs[0]!;
+  return spec.kind === 'file' && /[*?[\]{}]/.test(spec.pattern.replaceAll('{item}', ''));
 }

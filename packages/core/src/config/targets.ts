@@ -66,8 +66,16 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
   const { doc, source } = ts;
   const at = (...p: PropertyKey[]) => spanOf(source, nodeIn(ts.node, p));
   const dir = path.dirname(source.file);
-  const report = (code: string, message: string, span: SourceSpan | undefined, hint?: string) =>
-    ctx.diagnostics.push(makeDiagnostic({ code, message, at: span, hint }));
+  const report = (
+    code: string,
+    message: string,
+    span: SourceSpan | undefined,
+    hint?: string,
+    severity?: 'warning',
+  ) =>
+    ctx.diagnostics.push(
+      makeDiagnostic({ code, message, at: span, hint, ...(severity ? { severity } : {}) }),
+    );
 
   const step = resolveStep(ts, ctx, dir, report);
   // nodeIn stops at the deepest node found (for error spans); params must be exactly the `params:` node.
