@@ -124,6 +124,22 @@ targets:
     expect(upAgain.ended).toEqual({ 'up-to-date': ['up[a]', 'up[b]'] });
   });
 
+  it('an output renamed in pipe.yaml is reported missing at its new path (restored from the cache there)', async () => {
+    const pipeline = (out: string) => `version: 1
+targets:
+  a:
+    command: [node, -e, "require('fs').writeFileSync(process.argv[1], 'x')", "{outputs.o}"]
+    outputs: {o: ${out}}
+`;
+    const ws = new Workspace({ 'pipe.yaml': pipeline('out/a.txt') });
+    expect((await ws.build(['a'])).ended).toEqual({ ran: ['a'] });
+    ws.write('pipe.yaml', pipeline('out/a2.txt'));
+    const plan = await ws.run(['plan', 'a']);
+    expect(plan.stdout).toMatch(/restore\s+a\n\s+output missing: out\/a2\.txt\n/);
+    expect((await ws.build(['a'])).ended).toEqual({ restored: ['a'] });
+    expect(ws.read('out/a2.txt')).toBe('x');
+  });
+
   it('fails a task whose output path is a directory, and records the build as failed', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

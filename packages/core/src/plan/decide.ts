@@ -132,12 +132,14 @@ async function outputsIntact(
   task: Task,
   recorded: Record<string, OutputStamp>,
   io: PlanIO,
+  root: string,
 ): Promise<Reason | 'restamp' | undefined> {
   let restamp = false;
   for (const [name, abs] of Object.entries(task.outputs)) {
     const rec = recorded[name];
     const st = io.stamp(abs);
-    if (!st || !rec) return { type: 'output-missing', output: name, path: rec?.path ?? abs };
+    // The path the task writes now (an output renamed in pipe.yaml is missing at its new path, not its old one).
+    if (!st || !rec) return { type: 'output-missing', output: name, path: relPath(root, abs) };
     if (st.size === rec.size && st.mtimeNs === rec.mtimeNs && st.ino === rec.ino) continue;
     if (st.size !== rec.size || (await io.productSha256(abs)) !== rec.sha256) {
       return { type: 'output-modified', output: name, path: rec.path };
@@ -180,7 +182,7 @@ export async function decideTask(task: Task, ctx: DecideContext): Promise<Decisi
   const check = taskCheck(task, ctx);
   if (!ctx.forced && prev && check !== undefined && prev.check === check) {
     // Nothing the key depends on changed: the key is the recorded one, no fingerprint is built.
-    const broken = await outputsIntact(task, prev.outputs, ctx.io);
+    const broken = await outputsIntact(task, prev.outputs, ctx.io, ctx.root);
     // The recorded stamps carry every field of a KnownOutput: passed on as they are (no copy per task).
     if (!broken) return { action: 'up-to-date', key: prev.key, check, outputs: prev.outputs };
   }
@@ -190,7 +192,7 @@ export async function decideTask(task: Task, ctx: DecideContext): Promise<Decisi
   const withCheck = check === undefined ? {} : { check };
   if (ctx.forced) return { action: 'run', key, record, ...withCheck, reasons: [{ type: 'forced' }] };
   if (prev && prev.key === key) {
-    const broken = await outputsIntact(task, prev.outputs, ctx.io);
+    const broken = await outputsIntact(task, prev.outputs, ctx.io, ctx.root);
     // Up to date; the record is rewritten when its check digest is out of date (so the next no-op is quick).
     if (!broken)
       return {
