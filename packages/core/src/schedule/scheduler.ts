@@ -271,16 +271,14 @@ class Scheduler {
   }
 
   /**
-   * The items of an up-to-date task whose items a pending fan-out needs: from the state, or, when the state
-   * lost them (a build that died between recording the task and its items), from the task's cache manifest.
+   * The items of an up-to-date task: from its record when the record is this key's. Else (adopted under another
+   * key, see planner.ts recordedItems), or when a pending fan-out waits for items the record lost (a build that
+   * died between recording the task and its items), from the task's cache manifest.
    */
   private async upToDateItems(task: Task, key: string): Promise<TaskItem[] | undefined> {
-    const recorded = recordedItems(this.o.state, task.id, key);
-    if (recorded !== undefined) return recorded;
-    // A record of this key without items emits none, unless a pending fan-out waits for them (a build that died
-    // between recording the task and its items); a record of another key says nothing: ask the manifest.
-    const sameKey = this.o.state.tasks[task.id]?.key === key;
-    if (sameKey && !this.pending.some((p) => p.after === task.target)) return undefined;
+    const rec = this.o.state.tasks[task.id];
+    if (rec?.key === key && (rec.items !== undefined || !this.pending.some((p) => p.after === task.target)))
+      return rec.items;
     const manifest = await this.o.io.manifest(key);
     return manifest?.items as TaskItem[] | undefined;
   }
@@ -503,8 +501,10 @@ class Scheduler {
     const temps = req.outputs;
     const reasons = decision.reasons;
     const end = new Date();
-    // What the step warned about is shown, not only kept in its log (a run left out of a stack, say).
-    for (const w of stepWarnings(req.logFile)) this.emit({ type: 'warning', message: `${id}: ${w}` });
+    // What a step warned about is shown, not only kept in its log (a run left out of a stack, say). Only a step
+    // writes `warn` lines; a command's log is its program's output, not read here.
+    if (req.work.kind === 'step')
+      for (const w of stepWarnings(req.logFile)) this.emit({ type: 'warning', message: `${id}: ${w}` });
     const jobId = outcome.jobId ?? startedJob;
     const base = {
       key: decision.key,
