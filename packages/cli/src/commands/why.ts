@@ -1,13 +1,18 @@
 /** `pipe why <product|target>`: provenance chain back to raw inputs, and why each step last ran. */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { explainProduct, loadState, loadXxhash, renderReason, type WhyNode, xxh64FileSync } from '@pipe/core';
+import { explainProduct, hashProduct, loadState, renderReason, type WhyNode } from '@pipe/core';
 import { type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
 
-function render(node: WhyNode, depth: number, out: string[], seen: Set<string>, root: string): void {
+async function render(
+  node: WhyNode,
+  depth: number,
+  out: string[],
+  seen: Set<string>,
+  root: string,
+): Promise<void> {
   const pad = '  '.repeat(depth);
   out.push(
     `${pad}${node.task}  [${node.step.name}${node.step.version !== '1' || node.step.name !== 'command' ? `@${node.step.version}` : ''}] key ${node.key.slice(0, 12)}`,
@@ -19,7 +24,7 @@ function render(node: WhyNode, depth: number, out: string[], seen: Set<string>, 
   seen.add(node.task);
   for (const o of node.outputs)
     out.push(
-      `${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})${outputNow(path.resolve(root, o.path), o.sha256)}`,
+      `${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})${await outputNow(path.resolve(root, o.path), o.sha256)}`,
     );
   const b = node.lastBuild;
   const reasons = b.reasons?.map(renderReason).join('; ');
@@ -28,10 +33,10 @@ function render(node: WhyNode, depth: number, out: string[], seen: Set<string>, 
   for (const input of node.inputs) {
     if (input.producer) {
       out.push(`${pad}  ← ${input.path} from:`);
-      render(input.producer, depth + 2, out, seen, root);
+      await render(input.producer, depth + 2, out, seen, root);
     } else {
       out.push(
-        `${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})${rawNow(path.resolve(root, input.path), input.hash)}`,
+        `${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})${await rawNow(path.resolve(root, input.path), input.hash)}`,
       );
     }
   }
@@ -39,19 +44,20 @@ function render(node: WhyNode, depth: number, out: string[], seen: Set<string>, 
 
 /**
  * The record says what was built; the workspace may have moved on since. What differs now, as a suffix (empty when
- * the file is as recorded): the reader should not take a stale chain for the current one.
+ * the file is as recorded): the reader should not take a stale chain for the current one. Files are hashed as the
+ * engine hashes them (streamed: products can be large).
  */
-function outputNow(file: string, sha256: string): string {
+async function outputNow(file: string, sha256: string): Promise<string> {
   if (!existsSync(file)) return ' — now missing: the next build restores it';
-  const now = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const now = (await hashProduct(file)).sha256;
   return now === sha256
     ? ''
     : ` — now differs (sha256 ${now.slice(0, 12)}): edited or replaced since; the next build restores it`;
 }
 
-function rawNow(file: string, xxh64: string): string {
+async function rawNow(file: string, xxh64: string): Promise<string> {
   if (!existsSync(file)) return ' — now missing';
-  const now = xxh64FileSync(file);
+  const now = (await hashProduct(file)).xxh64;
   return now === xxh64 ? '' : ` — changed since (now xxh64 ${now}): the next build reruns from here`;
 }
 
@@ -87,8 +93,7 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   }
   const out: string[] = [];
   const seen = new Set<string>();
-  await loadXxhash();
-  for (const node of result.nodes) render(node, 0, out, seen, ws.layout.root);
+  for (const node of result.nodes) await render(node, 0, out, seen, ws.layout.root);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
