@@ -1,7 +1,8 @@
 /**
  * Checks across targets, after each was built on its own: references to unknown targets or outputs,
  * file inputs that are another target's outputs (turned into dependencies), input files that do not
- * exist, empty or duplicate fan-outs, two targets writing one path.
+ * exist or are folders, empty or duplicate fan-outs, two targets writing one path or one inside the other, globs
+ * over another target's outputs.
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -22,7 +23,7 @@ export function checkTargets(
   linkOutputsAsInputs(drafts);
   checkReferences(drafts, broken, diagnostics);
   checkInputFiles(drafts, root, diagnostics);
-  checkDuplicateOutputs(drafts, diagnostics);
+  checkOutputPaths(drafts, diagnostics);
   checkGlobsOverOutputs(drafts, diagnostics);
   return diagnostics;
 }
@@ -226,7 +227,8 @@ export function countMatches(pattern: string, root: string): number {
   return globSync(pattern, { cwd: root, onlyFiles: true, expandDirectories: false }).length;
 }
 
-function checkDuplicateOutputs(drafts: Map<string, TargetDraft>, diagnostics: Diagnostic[]): void {
+/** Output paths: each belongs to one target, and none is inside another (a file cannot be a folder too). */
+function checkOutputPaths(drafts: Map<string, TargetDraft>, diagnostics: Diagnostic[]): void {
   const writers = new Map<string, { target: string; span: SourceSpan | undefined }>();
   for (const { target, outputSpans } of drafts.values()) {
     for (const [name, p] of Object.entries(target.outputs)) {

@@ -1,8 +1,12 @@
 /**
- * Placeholders in a command step's argv: `{inputs.NAME}`, `{outputs.NAME}`, `{params.NAME}` and
- * `{item}`. They are substituted by the command step when it runs; here they are checked against
- * what the target declares. Other braces (awk programs, JSON) are left alone.
+ * A command step's argv, checked against what the target declares. Placeholders: `{inputs.NAME}`,
+ * `{outputs.NAME}`, `{params.NAME}` (dotted into a structured param) and `{item}`, substituted by the command
+ * step when it runs; other braces (awk programs, JSON) are left alone. And files: a workspace file named in argv
+ * (`python plot.py`) that is not an input is code the result depends on without the key knowing it.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
 import type { InputSpec, SourceSpan } from '../model/types.js';
 
@@ -15,6 +19,9 @@ export interface Declared {
   outputs: Record<string, string>;
   params: Record<string, unknown>;
   foreach: boolean;
+  /** Workspace root (argv paths are relative to it: commands run there) and the target's name, for messages. */
+  root: string;
+  target: string;
 }
 
 type Report = (
@@ -25,7 +32,7 @@ type Report = (
   severity?: 'warning',
 ) => void;
 
-/** Report placeholders that name nothing the target declares. */
+/** Report placeholders that name nothing the target declares, and workspace files the argv uses undeclared. */
 export function checkCommand(
   argv: readonly string[],
   declared: Declared,
@@ -91,6 +98,34 @@ export function checkCommand(
       }
     }
   });
+  checkArgvFiles(argv, declared, spanOfArg, report);
+}
+
+function checkArgvFiles(
+  argv: readonly string[],
+  declared: Declared,
+  spanOfArg: (index: number) => SourceSpan | undefined,
+  report: Report,
+): void {
+  const inputs = new Set(
+    Object.values(declared.inputs).flatMap((specs) =>
+      specs.flatMap((sp) => (sp.kind === 'file' ? [path.resolve(declared.root, sp.pattern)] : [])),
+    ),
+  );
+  argv.forEach((arg, i) => {
+    // The program itself (argv[0]), options and placeholders aside; only what looks like a path.
+    if (i === 0 || arg.startsWith('-') || arg.includes('{') || !/[./]/.test(arg)) return;
+    const abs = path.resolve(declared.root, arg);
+    if (inputs.has(abs) || !abs.startsWith(`${declared.root}${path.sep}`)) return;
+    if (!statSync(abs, { throwIfNoEntry: false })?.isFile()) return;
+    report(
+      'undeclared-command-file',
+      `target '${declared.target}' runs with '${arg}', a file of the workspace that is not one of its inputs: editing it will not rerun the target`,
+      spanOfArg(i),
+      `declare it, e.g. inputs: {script: ${arg}}`,
+      'warning',
+    );
+  });
 }
 
 /** Whether params has a value at the dotted path (a value given by ${config…} counts: it is resolved later). */
@@ -107,5 +142,5 @@ function paramAt(params: Record<string, unknown>, dotted: string): boolean {
 function mayBeSeveral(specs: readonly InputSpec[]): boolean {
   if (specs.length !== 1) return specs.length > 1;
   const spec = specs[0]!;
-  return spec.kind === 'file' && /[*?[\]{}]/.test(spec.pattern.replaceAll('{item}', ''));
+  return spec.kind === 'file' && isDynamicPattern(spec.pattern.replaceAll('{item}', ''));
 }

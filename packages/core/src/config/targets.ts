@@ -3,7 +3,6 @@
  * inputs (paths made workspace-relative), outputs, foreach, params (with ${config} substituted),
  * resources merged over the defaults. Checks that need other targets live in checks.ts.
  */
-import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Node } from 'yaml';
 import { didYouMean } from '../graph/closest-names.js';
@@ -164,35 +163,13 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     }
   }
 
-  if (doc.command) {
+  if (doc.command)
     checkCommand(
       doc.command,
-      { inputs, outputs, params: params.value, foreach: !!doc.foreach },
+      { inputs, outputs, params: params.value, foreach: !!doc.foreach, root: ctx.root, target: ts.name },
       (i) => at('command', i),
       report,
     );
-    // A script named in argv (python plot.py …) is code the result depends on: undeclared, editing it reruns nothing.
-    const declared = new Set(
-      Object.values(inputs).flatMap((specs) =>
-        specs.flatMap((sp) => (sp.kind === 'file' ? [path.resolve(ctx.root, sp.pattern)] : [])),
-      ),
-    );
-    doc.command.forEach((arg, i) => {
-      if (i === 0 || arg.startsWith('-') || arg.includes('{') || !/[./]/.test(arg)) return;
-      const abs = path.resolve(ctx.root, arg);
-      if (declared.has(abs) || !abs.startsWith(`${ctx.root}${path.sep}`)) return;
-      if (!statSync(abs, { throwIfNoEntry: false })?.isFile()) return;
-      ctx.diagnostics.push(
-        makeDiagnostic({
-          severity: 'warning',
-          code: 'undeclared-command-file',
-          message: `target '${ts.name}' runs with '${arg}', a file of the workspace that is not one of its inputs: editing it will not rerun the target`,
-          at: at('command', i),
-          hint: `declare it, e.g. inputs: {script: ${arg}}`,
-        }),
-      );
-    });
-  }
 
   const needSpans = new Map<string, SourceSpan | undefined>();
   (doc.needs ?? []).forEach((n, i) => {
