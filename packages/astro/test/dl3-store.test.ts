@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   angularSeparation,
-  duplicatedHduTypes,
   expandVars,
   galacticToIcrs,
   icrsToGalactic,
@@ -186,8 +185,8 @@ describe('path rules, required HDUs and broken stores', async () => {
     const obs = store.observation(23523);
     expect(obs.location('bkg').hduName).toBe('BKG');
     expect(obs.location('bkg').hduClass).toBe('bkg_3d');
-    expect(duplicatedHduTypes(obs)).toEqual(['bkg']);
-    expect(duplicatedHduTypes(store.observation(99999))).toEqual([]);
+    expect(store.duplicatedHduTypes(23523)).toEqual(['bkg']);
+    expect(store.duplicatedHduTypes(99999)).toEqual([]);
   });
 
   it('reads through the resolved paths', async () => {

@@ -10,7 +10,6 @@ export {
 } from './index-tables.js';
 export { type ObsList, type ObsListResult, parseObsList } from './obs-list.js';
 export {
-  duplicatedHduTypes,
   type EventList,
   type Gti,
   type HduLocation,

@@ -277,14 +277,6 @@ export class Observation {
   }
 }
 
-/** Locations chosen among several index rows of one type (gammapy warns "Found multiple HDU matching"). */
-const duplicated = new WeakSet<HduLocation>();
-
-/** HDU types of `obs` that have more than one row in the HDU index (the first row is the one used). */
-export function duplicatedHduTypes(obs: Observation): string[] {
-  return [...obs.locations.values()].filter((l) => duplicated.has(l)).map((l) => l.hduType);
-}
-
 /** Builds the per-type locations of a run from its index rows (first row of each type wins, as in gammapy). */
 export function locationsOf(
   rows: readonly HduIndexRow[],
@@ -292,10 +284,7 @@ export function locationsOf(
 ): Map<string, HduLocation> {
   const out = new Map<string, HduLocation>();
   for (const row of rows) {
-    if (out.has(row.hduType)) {
-      duplicated.add(out.get(row.hduType)!);
-      continue;
-    }
+    if (out.has(row.hduType)) continue;
     out.set(row.hduType, {
       ...resolve(row),
       obsId: row.obsId,

@@ -68,6 +68,15 @@ export class DataStore {
     return { obsIds: complete.obsIds, warnings: [...picked.warnings, ...complete.warnings] };
   }
 
+  /**
+   * HDU types that have several rows for a run in the HDU index: the first is the one used (observation), as
+   * gammapy does, which warns "Found multiple HDU matching".
+   */
+  duplicatedHduTypes(obsId: number): string[] {
+    const types = (this.byObs.get(obsId) ?? []).map((r) => r.hduType);
+    return [...new Set(types.filter((t, i) => types.indexOf(t) !== i))];
+  }
+
   /** A run (its HDUs are resolved now, read on use). Throws `missing-hdu` for a run the HDU index lacks. */
   observation(obsId: number): Observation {
     const rows = this.byObs.get(obsId);

@@ -5,7 +5,6 @@ import type { StepContext, StepResult, TaskItem } from '@pipe/core';
 import { mjdTtToIsoUtc, timeIntervals } from '../config/index.js';
 import {
   type DataStore,
-  duplicatedHduTypes,
   type ObsSelection,
   openDataStore,
   parseObsList,
@@ -122,7 +121,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   // asks for them (required_irf only decides which runs are skipped).
   const runsById = new Map(obsIds.map((id) => [id, store.observation(id)]));
   for (const [id, run] of runsById)
-    for (const type of duplicatedHduTypes(run))
+    for (const type of store.duplicatedHduTypes(id))
       ctx.log.warn(
         `OBS_ID ${id}: ${hduIndex} has several '${type}' rows; the first (${run.location(type).hduName} in ${path.basename(run.location(type).path)}) is used, as gammapy does`,
       );
