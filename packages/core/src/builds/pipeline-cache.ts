@@ -30,7 +30,7 @@ import type { StepIdentity } from '../fingerprint/record.js';
 import { splitGlob } from '../graph/items.js';
 import type { Pipeline, TaskGraph } from '../model/types.js';
 import { PIPE_VERSION } from '../provenance/record.js';
-import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
+import { nsOf, RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { replaceFile } from '../workspace/atomic.js';
 
 export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
@@ -87,8 +87,7 @@ export function pipelineInputsDigest(inputs: PipelineCacheInputs): string {
 function stampDep(p: string, kind: 'f' | 'd'): DepStamp {
   const st = statSync(p, { throwIfNoEntry: false });
   if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [p, kind, -1, '', 0, ''];
-  const ns = (ms: number) => String(Math.round(ms * 1e6));
-  return [p, kind, kind === 'd' ? 0 : st.size, ns(st.mtimeMs), st.ino, ns(st.ctimeMs)];
+  return [p, kind, kind === 'd' ? 0 : st.size, nsOf(st.mtimeMs), st.ino, nsOf(st.ctimeMs)];
 }
 
 function sameStamp(a: DepStamp, b: DepStamp): boolean {

@@ -24,15 +24,15 @@ export interface FileStamp {
 export function stampOf(file: string): FileStamp | undefined {
   const st = statSync(file, { throwIfNoEntry: false });
   if (!st?.isFile()) return undefined;
-  return { size: st.size, mtimeNs: mtimeNsOf(st.mtimeMs), ino: st.ino };
+  return { size: st.size, mtimeNs: nsOf(st.mtimeMs), ino: st.ino };
 }
 
 /**
- * mtime in ns from the float ms of a plain stat (sub-µs resolution at today's epoch). BigInt stats
+ * A stat time (mtime, ctime) in ns from the float ms of a plain stat (sub-µs resolution at today's epoch). BigInt stats
  * would be exact but cost several times more per file; the racy-clean rule covers what rounding hides.
  */
-function mtimeNsOf(mtimeMs: number): string {
-  return String(Math.round(mtimeMs * 1e6));
+export function nsOf(ms: number): string {
+  return String(Math.round(ms * 1e6));
 }
 
 export class HashMemo {
@@ -48,9 +48,9 @@ export class HashMemo {
     const st = statSync(file, { throwIfNoEntry: false });
     if (!st?.isFile()) return undefined;
     const size = st.size;
-    const mtimeNs = mtimeNsOf(st.mtimeMs);
+    const mtimeNs = nsOf(st.mtimeMs);
     const ino = st.ino;
-    const ctimeNs = mtimeNsOf(st.ctimeMs);
+    const ctimeNs = nsOf(st.ctimeMs);
     const entry = this.entries[file];
     if (entry && entry[0] === size && entry[1] === mtimeNs && entry[2] === ino && entry[4] === ctimeNs) {
       return entry[3];
