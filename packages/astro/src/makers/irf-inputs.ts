@@ -3,7 +3,7 @@
  * (ln E for energies), axis edges as bounds, and for the background the hole-filled ln(rate) table.
  */
 import { FLOAT32_TINY } from '@pipe/kernels';
-import type { IrfAxis, IrfTable } from '../irf/index.js';
+import { centresFromEdges, edgesFromNodes, type IrfAxis, type IrfTable } from '../irf/index.js';
 
 /** Why an IRF cannot be used by a maker. */
 export interface IrfInputFailure {
@@ -163,8 +163,8 @@ function padEdgeValues(data: Float64Array, rows: number, n: number): Float64Arra
 }
 
 /**
- * The axis one bin longer at each end, as gammapy's MapAxis.pad: edges (or nodes) extrapolated from the first and
- * last bins in the axis scale, nodes and edges derived as the reader derives them.
+ * The axis one bin longer at each end, as gammapy's MapAxis.pad: its edges (or, for a node axis, its nodes)
+ * extrapolated by one step in the axis scale at each end, the rest derived as the IRF reader derives it.
  */
 function padAxis(axis: IrfAxis): IrfAxis {
   const log = axis.interp === 'log';
@@ -176,18 +176,12 @@ function padAxis(axis: IrfAxis): IrfAxis {
     const hi = 2 * fwd(a[n - 1] as number) - fwd(a[n - 2] as number);
     return Float64Array.of(inv(lo), ...a, inv(hi));
   };
-  const mid = (a: number, b: number) => inv((fwd(a) + fwd(b)) / 2);
   if (axis.nodeType === 'edges') {
     const edges = extend(axis.edges);
-    const nodes = new Float64Array(edges.length - 1).map((_, i) =>
-      mid(edges[i] as number, edges[i + 1] as number),
-    );
-    return { ...axis, nbin: axis.nbin + 2, edges, nodes };
+    return { ...axis, nbin: axis.nbin + 2, edges, nodes: centresFromEdges(edges, axis.interp) };
   }
   const nodes = extend(axis.nodes);
-  const edges = extend(axis.edges);
-  for (let i = 1; i < nodes.length; i++) edges[i] = mid(nodes[i - 1] as number, nodes[i] as number);
-  return { ...axis, nbin: axis.nbin + 2, edges, nodes };
+  return { ...axis, nbin: axis.nbin + 2, nodes, edges: edgesFromNodes(nodes, axis.interp) };
 }
 
 /** PSF_TABLE as the PSF kernel takes it. */

@@ -8,7 +8,7 @@ import { isEnergyAxisFailure, logEnergyAxis } from '../geom/index.js';
 import { edispKernelAtMapCentre, isDatasetReadFailure, readDataset } from '../makers/index.js';
 import { pixelToSky } from '../wcs/index.js';
 import { type Params, selectionOptional } from './excess-map.js';
-import { writeProductMaps } from './products.js';
+import { undeclaredOptionalMaps, writeProductMaps } from './products.js';
 
 export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const stackedFile = ctx.inputs['stacked']?.[0];
@@ -59,11 +59,9 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const frame = ds.geom.wcs.frame;
   const peakSky = summary.peak?.sky ? namedSkyPosition(summary.peak.sky, frame) : undefined;
   await writeProductMaps(ctx.outputs, ds, maps, toSky);
-  // Asked for (selection_optional) but none declared as an output of the target: say so, rather than drop them
-  // quietly. A target that declares some has chosen which.
-  const optionalMaps = Object.keys(maps.maps).filter((m) => /_(errn|errp|ul)$/.test(m));
-  const undeclared = optionalMaps.filter((m) => !(m in ctx.outputs));
-  if (undeclared.length > 0 && undeclared.length === optionalMaps.length)
+  // Asked for (selection_optional) but declared as no output of the target: say so, rather than drop them quietly.
+  const undeclared = undeclaredOptionalMaps(ctx.outputs, maps);
+  if (undeclared.length > 0)
     ctx.log.warn(
       `excess_map.parameters.selection_optional computed ${undeclared.length} maps (${undeclared.slice(0, 4).join(', ')}` +
         `${undeclared.length > 4 ? ', …' : ''}) that the target declares no output for, so they are not written: ` +

@@ -60,7 +60,7 @@ function productImage(name: string, ds: MapDataset, maps: ExcessMaps): Image | {
   const mapName = (ESTIMATOR_PRODUCTS[name] ?? name) as ExcessMapName;
   const data = maps.maps[mapName];
   if (!data) {
-    const hint = /_(errn|errp|ul)$/.test(mapName)
+    const hint = OPTIONAL_MAP.test(mapName)
       ? ' (set excess_map.parameters.selection_optional)'
       : mapName.startsWith('norm') || mapName.startsWith('flux')
         ? ' (needs exposure and an EDISP map)'
@@ -69,6 +69,18 @@ function productImage(name: string, ds: MapDataset, maps: ExcessMaps): Image | {
   }
   const edges = [maps.bins[0]!.eMin, ...maps.bins.map((b) => b.eMax)];
   return cube(Float32Array.from(data), 'reco', edges);
+}
+
+/** Maps of the estimator's optional quantities (selection_optional: errn-errp, ul). */
+const OPTIONAL_MAP = /_(errn|errp|ul)$/;
+
+/**
+ * The optional maps the estimator computed when the target declares none of them as outputs (so none is written):
+ * asked for in the config, but a target that declares some has chosen which.
+ */
+export function undeclaredOptionalMaps(outputs: Record<string, string>, maps: ExcessMaps): string[] {
+  const optional = Object.keys(maps.maps).filter((m) => OPTIONAL_MAP.test(m));
+  return optional.some((m) => m in outputs) ? [] : optional;
 }
 
 /** The 2D image shown in a quick-look: the first energy bin (estimator maps have one unless split). */
