@@ -98,6 +98,14 @@ const CASES: Case[] = [
       "param 'datasets.safe_mask.parameters.offset_maxx' of target 'datasets' (step 'astro.reduce_observation'): SafeMaskMaker has no parameter 'offset_maxx' (did you mean 'offset_max'?)",
   },
   {
+    name: "an ExcessMapEstimator parameter pipe would otherwise ignore (gammapy's default spectrum is assumed)",
+    from: 'correlation_radius: 0.1 deg}',
+    to: 'correlation_radius: 0.1 deg, parameters: {spectral_model: pl}}',
+    at: 'pl',
+    message:
+      "param 'excess_map.parameters.spectral_model' of target 'excess_map' (step 'astro.excess_map'): a spectral_model is not supported",
+  },
+  {
     name: 'a FoV background parameter that is not a number',
     from: 'parameters: {method: scale}',
     to: 'parameters: {method: scale, min_counts: many}',

@@ -5,6 +5,7 @@ export {
   readAnalysisConfig,
   suggest,
 } from './analysis-config.js';
+export { MAKER_PARAMETERS, unknownParameter } from './maker-parameters.js';
 export { timeIntervals } from './observations-rules.js';
 export { mjdTtToIsoUtc, parseAngle, parseEnergy, parseTime } from './quantity.js';
 export {

@@ -3,8 +3,7 @@
  * geometry and settings, with gammapy 1.0's meaning of each key (science spec §0). Problems are values.
  */
 import type { AnalysisConfig } from '../config/index.js';
-import { parseAngle } from '../config/index.js';
-import { didYouMean } from '../fits/errors.js';
+import { parseAngle, unknownParameter } from '../config/index.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/energy-axis.js';
 import { createWcsGeom, irfGeom as irfGeomOf, isGeomFailure } from '../geom/wcs-geom.js';
 import type { SkyMask } from './exclusion.js';
@@ -109,13 +108,8 @@ export function reductionConfigFromConfig(
   }
   const params = ds.safe_mask.parameters;
   // gammapy passes these to SafeMaskMaker(**parameters): an unknown key is its TypeError, a typo a silent default.
-  const unknownSafe = unknownKey(
-    params,
-    SAFE_MASK_PARAMETERS,
-    ['datasets', 'safe_mask', 'parameters'],
-    'SafeMaskMaker',
-  );
-  if (unknownSafe) return unknownSafe;
+  const unknownSafe = unknownParameter(params, 'SafeMaskMaker', ['datasets', 'safe_mask', 'parameters']);
+  if (unknownSafe) return { reason: 'config-invalid', ...unknownSafe };
   for (const k of ['position', 'fixed_offset'] as const)
     if (params[k] !== undefined && params[k] !== null)
       return {
@@ -158,8 +152,8 @@ export function reductionConfigFromConfig(
       message: `background method '${bg.method}' is not supported (fov_background)`,
     };
   const bgPath = ['datasets', 'background', 'parameters'];
-  const unknownBg = unknownKey(bg.parameters, FOV_PARAMETERS, bgPath, 'FoVBackgroundMaker');
-  if (unknownBg) return unknownBg;
+  const unknownBg = unknownParameter(bg.parameters, 'FoVBackgroundMaker', bgPath);
+  if (unknownBg) return { reason: 'config-invalid', ...unknownBg };
   const fovMethod = bg.parameters.method ?? 'scale';
   if (fovMethod !== 'scale')
     return {
@@ -193,27 +187,6 @@ export function reductionConfigFromConfig(
       ...(exclusion ? { exclusion } : {}),
       ...(Object.keys(requirements).length > 0 ? { requirements } : {}),
     },
-  };
-}
-
-/** Keyword arguments gammapy 1.0's makers take from the config's `parameters`. */
-const SAFE_MASK_PARAMETERS = ['aeff_percent', 'bias_percent', 'position', 'fixed_offset', 'offset_max'];
-const FOV_PARAMETERS = ['method', 'spectral_model', 'min_counts', 'min_npred_background', 'fit'];
-
-/** The first key of `params` the maker does not take, as an issue at its place (with the keys it does take). */
-function unknownKey(
-  params: Record<string, unknown>,
-  known: readonly string[],
-  path: string[],
-  maker: string,
-): ReductionConfigIssue | undefined {
-  const bad = Object.keys(params).find((k) => !known.includes(k));
-  if (bad === undefined) return undefined;
-  const close = didYouMean(bad, known);
-  return {
-    reason: 'config-invalid',
-    path: [...path, bad],
-    message: `${maker} has no parameter '${bad}'${close ? ` (did you mean '${close}'?)` : ''}; it takes ${known.join(', ')}`,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { StepDefinition } from '@pipe/core';
 import type { AnalysisConfig } from '../config/index.js';
+import { unknownParameter } from '../config/maker-parameters.js';
 import type { OptionalQuantity } from '../estimators/index.js';
 import { sectionParams } from './analysis-params.js';
 
@@ -40,20 +41,31 @@ const step: StepDefinition<Params> = {
     const checked = sectionParams(p, 'excess_map');
     if (!checked.ok) return checked;
     const params = checked.value.excess_map.parameters;
-    const known = new Set(['selection_optional', 'n_sigma', 'n_sigma_ul', 'correlate_off', 'spectral_model']);
-    for (const k of Object.keys(params)) {
-      if (!known.has(k))
-        return {
-          ok: false,
-          issues: [
-            {
-              path: ['excess_map', 'parameters', k],
-              message: `unknown ExcessMapEstimator parameter '${k}'`,
-              hint: 'pipe supports selection_optional, n_sigma, n_sigma_ul',
-            },
-          ],
-        };
-    }
+    const path = ['excess_map', 'parameters'];
+    const unknown = unknownParameter(params, 'ExcessMapEstimator', path);
+    if (unknown) return { ok: false, issues: [unknown] };
+    // gammapy takes these two; pipe computes with their defaults only, so another value is refused, not ignored.
+    if (params['correlate_off'] !== undefined && params['correlate_off'] !== true)
+      return {
+        ok: false,
+        issues: [
+          {
+            path: [...path, 'correlate_off'],
+            message: 'correlate_off other than true (the default) is not supported',
+          },
+        ],
+      };
+    if (params['spectral_model'] !== undefined && params['spectral_model'] !== null)
+      return {
+        ok: false,
+        issues: [
+          {
+            path: [...path, 'spectral_model'],
+            message:
+              "a spectral_model is not supported: the flux maps assume gammapy's default, a power law of index 2",
+          },
+        ],
+      };
     const sel = selectionOptional(params['selection_optional']);
     if ('error' in sel)
       return {
