@@ -3,6 +3,7 @@
  * so `pipe build` on an up-to-date workspace loads no more than it needs.
  * Exit codes: 0 ok, 1 build failed, 2 usage or config error.
  */
+import { PIPE_VERSION } from '@pipe/core/lean';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
 
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('pipe: an incremental, content-addressed task graph for scientific pipelines')
     .option('-f, --file <pipe.yaml>', 'pipeline file (default: pipe.yaml in this or a parent directory)')
     .option('-C, --cwd <dir>', 'run as if started in <dir>')
+    .version(PIPE_VERSION, '-V, --version', "print pipe's version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 

@@ -166,3 +166,15 @@ describe('the state journal through the CLI', () => {
     expect(after.stdout).toContain('plan: 0 to run, 0 to restore, 0 maybe, 2 up to date');
   });
 });
+
+describe('pipe --version', () => {
+  it("prints pipe's version and exits 0, outside any workspace", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-version-'));
+    roots.push(dir);
+    for (const flag of ['--version', '-V']) {
+      const r = spawnSync(process.execPath, [PIPE_BIN, flag], { cwd: dir, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    }
+  });
+});

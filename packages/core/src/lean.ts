@@ -18,6 +18,7 @@ export {
   writePipelineCache,
 } from './builds/pipeline-cache.js';
 export { type BuildRecord, newBuildId } from './builds/records.js';
+export { PIPE_VERSION } from './provenance/record.js';
 export {
   type BuildOptions,
   type BuildResult,
