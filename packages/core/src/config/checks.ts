@@ -7,8 +7,9 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { globSync, isDynamicPattern } from 'tinyglobby';
+import { isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
+import { matchFiles } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { formatLocation, makeDiagnostic } from './diagnostics.js';
 import type { TargetDraft } from './targets.js';
@@ -224,7 +225,9 @@ function checkInputFiles(drafts: Map<string, TargetDraft>, root: string, diagnos
 /** Files matching a workspace-relative or absolute path or glob. */
 export function countMatches(pattern: string, root: string): number {
   if (!isDynamicPattern(pattern)) return existsSync(path.resolve(root, pattern)) ? 1 : 0;
-  return globSync(pattern, { cwd: root, onlyFiles: true, expandDirectories: false }).length;
+  // From the glob's fixed directory: globbing an absolute pattern from the workspace crawls far more
+  // (~10–30 ms for a data store's index, against 0.4 ms).
+  return matchFiles(pattern, root).length;
 }
 
 /** Output paths: each belongs to one target, and none is inside another (a file cannot be a folder too). */
