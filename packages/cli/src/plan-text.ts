@@ -7,7 +7,9 @@ export function planToJson(plan: Plan): Record<string, unknown> {
       const d = plan.tasks.get(id)!.decision;
       switch (d.action) {
         case 'blocked':
-          return { id, action: 'runs-if-upstream-changes', upstream: d.upstream };
+          return d.reasons
+            ? { id, action: 'run', reasons: d.reasons, upstream: d.upstream }
+            : { id, action: 'runs-if-upstream-changes', upstream: d.upstream };
         case 'missing-input':
           return { id, action: 'missing-input', input: d.input, path: d.path };
         case 'up-to-date':
@@ -25,6 +27,16 @@ export function planToText(plan: Plan, all: boolean): string {
   const counts: Record<string, number> = {};
   for (const id of plan.order) {
     const d = plan.tasks.get(id)!.decision;
+    if (d.action === 'blocked' && d.reasons) {
+      // Its own inputs, parameters or code changed: it runs, after its upstream.
+      counts.run = (counts.run ?? 0) + 1;
+      lines.push(`run         ${id}`);
+      for (const r of d.reasons) lines.push(`              ${renderReason(r)}`);
+      lines.push(
+        `              after its upstream (${d.upstream.join(', ')}), unless the cache then holds its result`,
+      );
+      continue;
+    }
     counts[d.action] = (counts[d.action] ?? 0) + 1;
     switch (d.action) {
       case 'up-to-date':

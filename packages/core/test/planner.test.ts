@@ -168,6 +168,29 @@ describe('planner', () => {
     ]);
   });
 
+  it('a plan that explains says which blocked tasks changed on their own (they run whatever upstream makes)', async () => {
+    const ws = new VirtualWorkspace();
+    ws.write('a.txt', 'a');
+    ws.write('b.txt', 'b');
+    const p = diamond();
+    const state = emptyState();
+    await fakeBuild(ws, p.pipeline, p.graph, state, upper);
+    ws.write('a.txt', 'a2');
+    p.graph.tasks.get('final')!.params = { radius: 0.2 };
+    const plan = (explain: boolean) =>
+      planGraph({ pipeline: p.pipeline, graph: p.graph, state, io: ws, steps: stepsFor(p.pipeline), explain });
+    const explained = await plan(true);
+    const gather = explained.tasks.get('gather')!.decision;
+    const final = explained.tasks.get('final')!.decision;
+    // gather's own share is unchanged: it waits on each[a]; final's parameter changed: it runs in any case.
+    expect(gather).toEqual({ action: 'blocked', upstream: ['each[a]'] });
+    expect(final.action === 'blocked' && final.reasons?.map(renderReason)).toEqual([
+      'param changed: radius null → 0.2',
+    ]);
+    // A build does not ask (it decides blocked tasks once their upstream settles).
+    expect((await plan(false)).tasks.get('final')!.decision).toEqual({ action: 'blocked', upstream: ['gather'] });
+  });
+
   it('param, command and env changes name the key with old and new values', async () => {
     const ws = new VirtualWorkspace();
     ws.write('a.txt', 'a');

@@ -108,7 +108,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
   }
   if (opts.detach && !opts.dryRun) return detachBuild(session.layout.dir, session.layout.buildsDir);
   if (opts.dryRun) {
-    const plan = await planSession(session);
+    const plan = await planSession(session, undefined, true);
     if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
     else process.stdout.write(planToText(plan, false));
     await snapshot(opened, plan, opened.info.eventful || session.notes.length > 0);

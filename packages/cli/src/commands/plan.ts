@@ -10,7 +10,7 @@ export async function planCommand(
 ): Promise<number> {
   const opened = await openFromCli(targets, opts);
   if (!opened.ok) return opened.code;
-  const plan = await planSession(opened.session);
+  const plan = await planSession(opened.session, undefined, true);
   const eventful = opened.info.eventful || opened.session.notes.length > 0;
   for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
   if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);

@@ -140,10 +140,18 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
   };
 }
 
-/** Plan the session's targets (runs nothing, writes nothing). */
-export function planSession(session: Session, onDecided?: (planned: PlannedTask) => void): Promise<Plan> {
+/**
+ * Plan the session's targets (runs nothing, writes nothing). `explain`: say of each blocked task what of its own
+ * changed (for `pipe plan`; costs a fingerprint per blocked task).
+ */
+export function planSession(
+  session: Session,
+  onDecided?: (planned: PlannedTask) => void,
+  explain = false,
+): Promise<Plan> {
   const clean = session.options.clean;
   return planGraph({
+    ...(explain ? { explain } : {}),
     ...(onDecided ? { onDecided } : {}),
     ...(clean && clean.stateStamp === session.stateStamp ? { clean: clean.test } : {}),
     ...(session.options.order && session.options.graph === session.graph

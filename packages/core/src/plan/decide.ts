@@ -61,7 +61,11 @@ export type Decision =
       reasons: Reason[];
     }
   | { action: 'run'; key: string; record: FingerprintRecord; check?: string; reasons: Reason[] }
-  | { action: 'blocked'; upstream: string[] }
+  /**
+   * Behind upstream tasks that must run. `reasons` (plans that explain, e.g. `pipe plan`): what of the task's own
+   * changed (a raw input, its item file, a parameter, the code…), so it runs whatever its upstream produces.
+   */
+  | { action: 'blocked'; upstream: string[]; reasons?: Reason[] }
   | { action: 'missing-input'; input: string; path: string };
 
 export interface DecideContext {
@@ -234,6 +238,31 @@ export async function decideTask(task: Task, ctx: DecideContext): Promise<Decisi
     return { action: 'restore', key, record, ...withCheck, manifest, reasons };
   }
   return { action: 'run', key, record, ...withCheck, reasons };
+}
+
+/**
+ * What changed in a blocked task's own share of its key: its record, with each unsettled upstream output taken at
+ * the hash its last build recorded, against the last build's record. Empty when nothing of its own changed (it
+ * runs only if its upstream outputs change); undefined when that cannot be told (no record of an upstream's
+ * outputs, a raw input missing).
+ */
+export function ownChanges(
+  task: Task,
+  ctx: DecideContext,
+  recordedOutputs: (taskId: string) => Record<string, OutputStamp> | undefined,
+): Reason[] | undefined {
+  if (!ctx.previous) return [{ type: 'no-previous-build' }];
+  const upstream = new Map(ctx.upstream);
+  for (const dep of task.deps) {
+    if (upstream.has(dep)) continue;
+    const recorded = recordedOutputs(dep);
+    if (!recorded) return undefined;
+    upstream.set(dep, recordOutputs(recorded));
+  }
+  const record = fingerprintTask(task, { ...ctx, upstream });
+  if ('missing' in record) return undefined;
+  if (keyOf(record) === ctx.previous.key) return [];
+  return previousReasons(ctx.previous, ctx, record, keyOf(record));
 }
 
 /** Why the key differs from the last build's: the differences of the records, when the old one is still known. */

@@ -10,7 +10,14 @@
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { previousRecord, type StateData } from '../state/state-file.js';
-import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from './decide.js';
+import {
+  type Decision,
+  decideTask,
+  type KnownOutput,
+  ownChanges,
+  type PlanIO,
+  restoredOutputs,
+} from './decide.js';
 
 export interface PlannedTask {
   task: Task;
@@ -48,6 +55,11 @@ export interface PlanOptions {
   clean?: (task: Task) => boolean;
   /** `graph`'s tasks in dependency order, when known (topoOrder of the same graph, e.g. cached with it). */
   order?: string[];
+  /**
+   * Say, of each blocked task, what of its own changed (`pipe plan`, `--dry-run`): it then runs whatever its
+   * upstream produces. A build re-decides blocked tasks as their upstream settles and does not need it.
+   */
+  explain?: boolean;
 }
 
 /** Up to date as recorded, when `clean` vouches for the task and its upstream is up to date as recorded. */
@@ -231,11 +243,11 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
     // Blocked behind a task that must run; else up to date as recorded if vouched for; else decided in full.
     let decision: Decision | undefined =
       unsettled.length > 0 ? { action: 'blocked', upstream: unsettled } : cleanDecision(task, options, tasks);
-    if (!decision) {
+    if (!decision || (decision.action === 'blocked' && options.explain)) {
       const target = pipeline.targets.get(task.target);
       const step = options.steps.get(task.target);
       if (!target || !step) throw new Error(`task ${id}: target '${task.target}' has no step identity`);
-      decision = await decideTask(task, {
+      const ctx = {
         root: pipeline.root,
         io,
         previous: state.tasks[id],
@@ -244,7 +256,14 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
         step,
         target,
         forced: isForced(options.force, task.target),
-      });
+      };
+      if (!decision) decision = await decideTask(task, ctx);
+      else if (decision.action === 'blocked') {
+        const reasons = ctx.forced
+          ? [{ type: 'forced' as const }]
+          : ownChanges(task, ctx, (dep) => state.tasks[dep]?.outputs);
+        if (reasons && reasons.length > 0) decision = { ...decision, reasons };
+      }
     }
     const planned = { task, decision };
     tasks.set(id, planned);
