@@ -18,7 +18,6 @@ export {
   writePipelineCache,
 } from './builds/pipeline-cache.js';
 export { type BuildRecord, newBuildId } from './builds/records.js';
-export { PIPE_VERSION } from './provenance/record.js';
 export {
   type BuildOptions,
   type BuildResult,
@@ -38,6 +37,7 @@ export type { StepDefinition } from './model/step.js';
 export type * from './model/types.js';
 export { type Plan, planSummary, topoOrder } from './plan/planner.js';
 export { type Reason, renderReason } from './plan/reasons.js';
+export { PIPE_VERSION } from './provenance/record.js';
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
 export { describeReasons } from './schedule/scheduler.js';
 export {
