@@ -178,7 +178,14 @@ describe('planner', () => {
     ws.write('a.txt', 'a2');
     p.graph.tasks.get('final')!.params = { radius: 0.2 };
     const plan = (explain: boolean) =>
-      planGraph({ pipeline: p.pipeline, graph: p.graph, state, io: ws, steps: stepsFor(p.pipeline), explain });
+      planGraph({
+        pipeline: p.pipeline,
+        graph: p.graph,
+        state,
+        io: ws,
+        steps: stepsFor(p.pipeline),
+        explain,
+      });
     const explained = await plan(true);
     const gather = explained.tasks.get('gather')!.decision;
     const final = explained.tasks.get('final')!.decision;
@@ -188,7 +195,10 @@ describe('planner', () => {
       'param changed: radius null → 0.2',
     ]);
     // A build does not ask (it decides blocked tasks once their upstream settles).
-    expect((await plan(false)).tasks.get('final')!.decision).toEqual({ action: 'blocked', upstream: ['gather'] });
+    expect((await plan(false)).tasks.get('final')!.decision).toEqual({
+      action: 'blocked',
+      upstream: ['gather'],
+    });
   });
 
   it('param, command and env changes name the key with old and new values', async () => {
