@@ -193,6 +193,8 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     }
     output.buildEnd(result.buildId, result.status, result.reports);
     if (!opts.json) printFailedLogs(result.reports.values());
+    if (result.retired)
+      for (const line of retiredLines(result.retired)) process.stderr.write(`note: ${line}\n`);
     if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
     if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
@@ -220,4 +222,23 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** What the build did with the outputs of tasks that left the pipeline (e.g. a removed foreach item). */
+function retiredLines(retired: { removed: string[]; kept: string[] }): string[] {
+  const list = (paths: string[]) =>
+    paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more`;
+  const n = (k: number) => `${k} output${k === 1 ? '' : 's'}`;
+  return [
+    ...(retired.removed.length > 0
+      ? [
+          `removed ${n(retired.removed.length)} of tasks no longer in the pipeline (kept in the cache): ${list(retired.removed)}`,
+        ]
+      : []),
+    ...(retired.kept.length > 0
+      ? [
+          `left ${n(retired.kept.length)} of tasks no longer in the pipeline in place (edited since, or not in the cache): ${list(retired.kept)}`,
+        ]
+      : []),
+  ];
 }

@@ -34,6 +34,7 @@ import {
   summariseReports,
   writeBuildRecord,
 } from './records.js';
+import { departedTasks, type Retired, retireTasks, targetOfTaskId } from './retire.js';
 
 export interface SessionOptions {
   pipeline: Pipeline;
@@ -188,7 +189,15 @@ export interface BuildOptions {
 }
 
 export type BuildResult =
-  | { ok: true; buildId: string; status: BuildStatus; reports: Map<string, TaskReport>; plan: Plan }
+  | {
+      ok: true;
+      buildId: string;
+      status: BuildStatus;
+      reports: Map<string, TaskReport>;
+      plan: Plan;
+      /** Outputs of tasks no longer in the pipeline, removed or left in place (builds/retire.ts). */
+      retired?: Retired;
+    }
   | { ok: false; reason: 'locked'; owner: LockOwner };
 
 /** Clear temp directories left by builds that are no longer running (the lock is held). */
@@ -220,9 +229,13 @@ function downstreamOf(pipeline: Pipeline, requested: readonly string[], target: 
 /** Whether a plan has nothing to do and nothing to record (every task up to date as recorded). */
 function isNoOp(plan: Plan, session: Session): boolean {
   if (plan.pending.length > 0 || session.memo.dirty) return false;
-  for (const { decision } of plan.tasks.values())
+  const targets = new Set<string>();
+  for (const { task, decision } of plan.tasks.values()) {
     if (decision.action !== 'up-to-date' || decision.adopted) return false;
-  return true;
+    targets.add(task.target);
+  }
+  // Records of tasks that left the pipeline are retired by a build.
+  return departedTasks(session.state, targets, plan.tasks).length === 0;
 }
 
 /**
@@ -356,6 +369,21 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       signal: options.signal,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
+    let retired: Retired | undefined;
+    if (outcome.status === 'succeeded') {
+      const targets = new Set([...outcome.reports.keys()].map(targetOfTaskId));
+      const departed = departedTasks(session.state, targets, outcome.reports);
+      if (departed.length > 0) {
+        retired = await retireTasks(
+          departed,
+          outcome.reports.keys(),
+          session.state,
+          session.pipeline.root,
+          session.io,
+        );
+        outcome.stateChanged = true;
+      }
+    }
     if (outcome.stateChanged || session.memo.dirty) {
       await saveState(session.layout.stateFile, session.state);
       session.stateStamp = stateFileStamp(session.layout.stateFile);
@@ -367,7 +395,14 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       endedAt: new Date().toISOString(),
       ...summariseReports(outcome.reports.values()),
     });
-    return { ok: true, buildId, status: outcome.status, reports: outcome.reports, plan };
+    return {
+      ok: true,
+      buildId,
+      status: outcome.status,
+      reports: outcome.reports,
+      plan,
+      ...(retired ? { retired } : {}),
+    };
   } finally {
     await Promise.all(ownExecutors.map((e) => e.close()));
     lock.lock.release();

@@ -1,0 +1,71 @@
+/**
+ * Tasks that left the pipeline: a foreach item whose file was deleted, a run no longer selected, a fan-out that
+ * narrowed. After a build that succeeded, the state records of the built targets' tasks that the build no longer
+ * has are dropped, and their outputs are removed from the workspace when they are unmodified and the cache holds
+ * them (should the item come back, its task is restored from there): the products are then this pipeline's, not
+ * a mix with earlier ones, and `pipe why` no longer presents them. An output edited since, or one the cache does
+ * not hold, is left in place (and named): only what can be had again is removed.
+ */
+import { unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { PlanIO } from '../plan/decide.js';
+import type { StateData } from '../state/state-file.js';
+
+/** `datasets[23523]` → `datasets` (target names have no brackets). */
+export function targetOfTaskId(id: string): string {
+  const bracket = id.indexOf('[');
+  return bracket < 0 ? id : id.slice(0, bracket);
+}
+
+/** Recorded tasks of `targets` that are not among `current` (task ids of the build). */
+export function departedTasks(
+  state: StateData,
+  targets: ReadonlySet<string>,
+  current: { has(id: string): boolean },
+): string[] {
+  return Object.keys(state.tasks).filter((id) => targets.has(targetOfTaskId(id)) && !current.has(id));
+}
+
+export interface Retired {
+  /** Workspace-relative paths removed (restorable from the cache). */
+  removed: string[];
+  /** Workspace-relative paths left in place: modified since recorded, or not in the cache. */
+  kept: string[];
+}
+
+/**
+ * Drop the records of `ids` (departed tasks) from `state` and remove their outputs as the module comment says.
+ * `current`: the task ids of the build, whose recorded outputs are never touched (a path a departed task wrote may
+ * be another task's now).
+ */
+export async function retireTasks(
+  ids: readonly string[],
+  current: Iterable<string>,
+  state: StateData,
+  root: string,
+  io: Pick<PlanIO, 'stamp' | 'manifest'>,
+): Promise<Retired> {
+  const retired: Retired = { removed: [], kept: [] };
+  const owned = new Set<string>();
+  for (const id of current)
+    for (const out of Object.values(state.tasks[id]?.outputs ?? {})) owned.add(out.path);
+  for (const id of ids) {
+    const record = state.tasks[id];
+    if (!record) continue;
+    const held = await io.manifest(record.key);
+    for (const out of Object.values(record.outputs)) {
+      if (owned.has(out.path)) continue;
+      const abs = path.resolve(root, out.path);
+      const st = io.stamp(abs);
+      if (!st) continue;
+      const unmodified = st.size === out.size && st.mtimeNs === out.mtimeNs && st.ino === out.ino;
+      const inCache = held?.outputs.some((o) => o.sha256 === out.sha256) === true;
+      if (unmodified && inCache) {
+        await unlink(abs).catch(() => {});
+        retired.removed.push(out.path);
+      } else retired.kept.push(out.path);
+    }
+    delete state.tasks[id];
+  }
+  return retired;
+}
