@@ -103,7 +103,7 @@ export type LoadedForSession =
       /** Store the pipeline (and the session's graph) in the pipeline cache (a no-op when nothing is new). */
       remember(graph: TaskGraph, steps: Map<string, StepIdentity> | undefined): Promise<void>;
       notes: string[];
-      /** The environment variables loading read, with their values (they key the no-op snapshot too). */
+      /** The environment variables loading read, with digests of their values (they key the no-op snapshot too). */
       loaderEnv(): Array<[string, string | null]>;
     }
   | { ok: false; code: number; message: string };
@@ -179,7 +179,7 @@ export async function loadForSession(
     lean.teachLocalPool(localStepModules(loaded.pipeline, upstream, warm.executor));
   }
   const loaderEnv = (): Array<[string, string | null]> =>
-    [...recording.read].sort().map((n) => [n, process.env[n] ?? null]);
+    [...recording.read].sort().map((n) => [n, lean.valueDigest(process.env[n])]);
   return {
     ok: true,
     pipeline: loaded.pipeline,

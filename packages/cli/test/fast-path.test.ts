@@ -283,6 +283,33 @@ describe('no-op fast path', () => {
     expect(full(root, ['build', 'all'], { FAST_PATH_TEST_VAR: 'two' }).ran).toEqual(['ran       all']);
   });
 
+  it('never writes the values of environment variables (tokens) under .pipe, yet declines when they change', () => {
+    const root = workspace();
+    const secrets = { PIPE_REMOTE_CACHE_TOKEN: 'TOKSECRET987', FAST_PATH_TEST_VAR: 'VARSECRET123' };
+    expect(full(root, ['build', 'all'], secrets).code).toBe(0);
+    age(root);
+    expect(full(root, ['build', 'all'], secrets).code).toBe(0);
+    expect(fast(root, ['build', 'all'], secrets).code).toBe(0);
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)],
+      );
+    const written = files(path.join(root, '.pipe'));
+    expect(written.some((f) => f.endsWith('.snap'))).toBe(true);
+    expect(written.some((f) => f.endsWith('pipeline.cache'))).toBe(true);
+    for (const f of written) {
+      const bytes = readFileSync(f, 'latin1');
+      expect(bytes, f).not.toContain('TOKSECRET987');
+      expect(bytes, f).not.toContain('VARSECRET123');
+    }
+    expect(fast(root, ['build', 'all'], { ...secrets, PIPE_REMOTE_CACHE_TOKEN: 'other' }).why).toMatchObject({
+      why: 'env',
+    });
+    expect(fast(root, ['build', 'all'], { ...secrets, FAST_PATH_TEST_VAR: 'other' }).why).toMatchObject({
+      why: 'env',
+    });
+  });
+
   it('writes no snapshot over a racily clean file, and declines a corrupt one', () => {
     const root = workspace();
     expect(full(root, ['build', 'all']).code).toBe(0);

@@ -51,3 +51,4 @@ export { createStepRegistry, type StepRegistry } from './steps/registry.js';
 export { exportOutputs } from './store/export.js';
 export { replaceFile } from './workspace/atomic.js';
 export { type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
+export { valueDigest } from './workspace/value-digest.js';

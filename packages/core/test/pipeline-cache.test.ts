@@ -13,6 +13,7 @@ import {
 import { loadPipeline } from '../src/config/index.js';
 import { expandGraph } from '../src/graph/index.js';
 import type { Pipeline } from '../src/model/types.js';
+import { valueDigest } from '../src/workspace/value-digest.js';
 import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
 
 const dirs: string[] = [];
@@ -71,7 +72,7 @@ async function loadAndCache(dir: string, env: NodeJS.ProcessEnv = {}): Promise<P
   await writePipelineCache({
     file: pipelineCacheFile(file),
     inputs: inputs(dir),
-    env: [...recording.read].sort().map((n) => [n, env[n] ?? null]),
+    env: [...recording.read].sort().map((n) => [n, valueDigest(env[n])]),
     deps,
     pipeline: loaded.pipeline,
     warnings: '',

@@ -15,6 +15,7 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Plan, Session, TaskReport } from '@pipe/core/lean';
+import { valueDigest } from '@pipe/core/value-digest';
 import { findPipelineFile } from '../context.js';
 import { parseFastArgv } from './argv.js';
 import { engineFiles, kernelFiles } from './pipe-files.js';
@@ -192,7 +193,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     for (let i = globals; i < stamps.length; i++)
       if (isRacy(stamps[i]!) && !stamps[i]![STAMP_SHA]) noop = false;
   const env = new Map<string, string | null>(src.loaderEnv);
-  for (const name of envNames) env.set(name, src.env[name] ?? null);
+  for (const name of envNames) env.set(name, valueDigest(src.env[name]));
   const header: SnapshotHeader = {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,

@@ -24,9 +24,10 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { valueDigest } from '@pipe/core/value-digest';
 
 export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 /** As in the hash memo (packages/core/src/state/hash-memo.ts). */
 export const RACY_GRANULARITY_MS = 100;
 /** Snapshots kept per workspace (one per distinct command). */
@@ -65,7 +66,10 @@ export interface SnapshotHeader {
   journalFile: string;
   /** Every PIPE_* variable, sorted: any change of pipe's own configuration declines. */
   pipeEnv: Array<[string, string]>;
-  /** Variables the loader read and the targets declare (`env:`), with their values (null: unset). */
+  /**
+   * Variables the loader read and the targets declare (`env:`), with digests of their values (null: unset): a
+   * value may be a secret (a token), and a snapshot only compares.
+   */
   env: Array<[string, string | null]>;
   /** Rendered loader warnings, printed as the full path prints them. */
   warnings: string;
@@ -119,12 +123,12 @@ export function snapshotFile(root: string, key: string): string {
 /** Turns the fast path off (bin/pipe.js); not part of any key. */
 export const FAST_PATH_SWITCH = 'PIPE_FAST_PATH';
 
-/** The environment variables named PIPE_* (but the switch), sorted. */
+/** The environment variables named PIPE_* (but the switch), sorted, with digests of their values. */
 export function pipeEnvOf(env: NodeJS.ProcessEnv): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const name of Object.keys(env).sort())
     if (name.startsWith('PIPE_') && name !== FAST_PATH_SWITCH && env[name] !== undefined)
-      out.push([name, env[name]!]);
+      out.push([name, valueDigest(env[name])!]);
   return out;
 }
 
@@ -221,7 +225,8 @@ export function checkSnapshot(
   }
   const pipeEnv = pipeEnvOf(env);
   if (JSON.stringify(pipeEnv) !== JSON.stringify(header.pipeEnv)) return { ok: false, why: 'env' };
-  for (const [name, value] of header.env) if ((env[name] ?? null) !== value) return { ok: false, why: 'env' };
+  for (const [name, digest] of header.env)
+    if (valueDigest(env[name]) !== digest) return { ok: false, why: 'env' };
   const racyMs = header.checkedAt - RACY_GRANULARITY_MS;
   const prefix = `${root}${path.sep}`;
   const posix = path.sep === '/';

@@ -5,7 +5,8 @@
  * An entry is valid only while everything loading read is unchanged:
  *   - `inputs`: the command-line inputs that change loading (pipeline file, cwd, --config, --param,
  *     --kernels) and pipe's version;
- *   - `env`: the environment variables the loader read (input paths, `vars:` defaults), with values;
+ *   - `env`: the environment variables the loader read (input paths, `vars:` defaults), with digests of their
+ *     values (workspace/value-digest.ts: never the values, which may be secrets);
  *   - `deps`: stat stamps (size, mtime ns, inode, ctime ns) of every pipeline source file (root, includes,
  *     config file), of the directories globs and input paths look into (adding or removing a file
  *     changes its directory's mtime; recursive globs record every directory below their base), of
@@ -32,9 +33,10 @@ import type { Pipeline, TaskGraph } from '../model/types.js';
 import { PIPE_VERSION } from '../provenance/record.js';
 import { nsOf, RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { replaceFile } from '../workspace/atomic.js';
+import { valueDigest } from '../workspace/value-digest.js';
 
 export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
-export const PIPELINE_CACHE_VERSION = 3;
+export const PIPELINE_CACHE_VERSION = 4;
 /** Graphs kept per entry (one per requested target list, most recent first). */
 const MAX_GRAPHS = 4;
 
@@ -126,7 +128,7 @@ export function readPipelineCache(file: string, inputs: string, env: NodeJS.Proc
   if (entry.version !== PIPELINE_CACHE_VERSION) return { miss: 'stale' };
   const stale = { miss: 'stale', previous: entry } as const;
   if (entry.inputs !== inputs) return stale;
-  for (const [name, value] of entry.env) if ((env[name] ?? null) !== value) return stale;
+  for (const [name, digest] of entry.env) if (valueDigest(env[name]) !== digest) return stale;
   for (const dep of entry.deps) if (!sameStamp(dep, stampDep(dep[0], dep[1]))) return stale;
   return { hit: entry };
 }
