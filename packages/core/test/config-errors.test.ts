@@ -205,6 +205,25 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[2]!.hint).toBe("to read another target's outputs, write {target: NAME}");
   });
 
+  it('refuses foreach list items that would put a product outside its folder or repeat another path', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          l: {foreach: [ok, ../data/raw, /abs, '', x/./y, x//y], command: [x], outputs: ['out/{item}.txt']}
+      `,
+    });
+    const found = summary(dir, diagnostics);
+    expect(found.map((d) => [d.code, d.at])).toEqual(Array(5).fill(['bad-item', 'pipe.yaml:3:16']));
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      `foreach of target 'l': item id "../data/raw" has a '..' segment: its files would leave their folder`,
+      `foreach of target 'l': item id "/abs" is an absolute path`,
+      "foreach of target 'l': an item id must be a non-empty string",
+      `foreach of target 'l': item id "x/./y" has an empty or '.' segment: write it as "x/y"`,
+      `foreach of target 'l': item id "x//y" has an empty or '.' segment: write it as "x/y"`,
+    ]);
+  });
+
   it('reports two targets writing one path at both places, and foreach outputs without {item}', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

@@ -9,7 +9,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
-import { matchFiles } from '../graph/items.js';
+import { itemIdProblem, matchFiles } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { formatLocation, makeDiagnostic } from './diagnostics.js';
 import type { TargetDraft } from './targets.js';
@@ -200,6 +200,15 @@ function checkInputFiles(drafts: Map<string, TargetDraft>, root: string, diagnos
     if (foreach?.kind === 'list') {
       const seen = new Set<string>();
       for (const item of foreach.items) {
+        const problem = itemIdProblem(item);
+        if (problem)
+          diagnostics.push(
+            makeDiagnostic({
+              code: 'bad-item',
+              message: `foreach of target '${target.name}': ${problem}`,
+              at: foreach.span,
+            }),
+          );
         if (seen.has(item))
           diagnostics.push(
             makeDiagnostic({

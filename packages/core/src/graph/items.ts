@@ -68,8 +68,12 @@ export function itemIdProblem(id: unknown): string | undefined {
   if (typeof id !== 'string' || id === '') return 'an item id must be a non-empty string';
   if (id.includes('\0')) return `item id ${JSON.stringify(id)} contains a NUL character`;
   if (id.startsWith('/') || /^[A-Za-z]:/.test(id)) return `item id ${JSON.stringify(id)} is an absolute path`;
-  if (id.split(/[\\/]/).includes('..'))
+  const segments = id.split(/[\\/]/);
+  if (segments.includes('..'))
     return `item id ${JSON.stringify(id)} has a '..' segment: its files would leave their folder`;
+  // 'x/./y', 'x//y' and 'x/y/' name the file 'x/y' names: two tasks would write one output.
+  if (segments.includes('.') || segments.includes(''))
+    return `item id ${JSON.stringify(id)} has an empty or '.' segment: write it as ${JSON.stringify(segments.filter((s) => s !== '' && s !== '.').join('/'))}`;
   return undefined;
 }
 
