@@ -280,6 +280,38 @@ describe('planner', () => {
     expect(ws.files.get(`${ROOT}/out/f`)!.content).toBe('a+b');
   });
 
+  it("reordering an input's files changes the key: the step receives them in that order", async () => {
+    const ws = new VirtualWorkspace();
+    ws.write('a.txt', 'a');
+    ws.write('b.txt', 'b');
+    const pipeline = pipelineOf([commandTarget('cat')]);
+    const graph = graphOf([task('cat', 'cat', { files: ['a.txt', 'b.txt'], outputs: { o: 'o' } })]);
+    const state = emptyState();
+    await fakeBuild(ws, pipeline, graph, state, upper);
+    const t = graph.tasks.get('cat')!;
+    t.inputs = Object.fromEntries(Object.entries(t.inputs).map(([k, v]) => [k, [...v].reverse()]));
+    const plan = await planGraph({ pipeline, graph, state, io: ws, steps: stepsFor(pipeline) });
+    const d = plan.tasks.get('cat')!.decision;
+    expect(d.action === 'run' && d.reasons.map(renderReason)).toEqual([
+      'input order changed: src (its files reach the step in another order)',
+    ]);
+  });
+
+  it('renaming an output reruns the task (its step sees the path: a .gz suffix, a format), naming both paths', async () => {
+    const ws = new VirtualWorkspace();
+    ws.write('a.txt', 'a');
+    const pipeline = pipelineOf([commandTarget('t')]);
+    const graph = graphOf([task('t', 't', { files: ['a.txt'], outputs: { o: 'out/result.txt' } })]);
+    const state = emptyState();
+    await fakeBuild(ws, pipeline, graph, state, upper);
+    graph.tasks.get('t')!.outputs = { o: `${ROOT}/out/result.json` };
+    const plan = await planGraph({ pipeline, graph, state, io: ws, steps: stepsFor(pipeline) });
+    const d = plan.tasks.get('t')!.decision;
+    expect(d.action === 'run' && d.reasons.map(renderReason)).toEqual([
+      'output path changed: o out/result.txt → out/result.json',
+    ]);
+  });
+
   it('decisions and keys do not depend on the order tasks and dependencies are declared in', async () => {
     const ws = new VirtualWorkspace();
     ws.write('a.txt', 'a');
@@ -306,10 +338,10 @@ describe('planner', () => {
             .map((x, i) => [seed[i % seed.length]! + i * 0.001, x] as const)
             .sort((a, b) => a[0] - b[0])
             .map(([, x]) => x);
+        // (An input's files keep their order: the step receives them in it, so it is part of the key.)
         const tasks = shuffle([...base.graph.tasks.values()]).map((t) => ({
           ...t,
           deps: shuffle([...t.deps]),
-          inputs: Object.fromEntries(Object.entries(t.inputs).map(([k, v]) => [k, shuffle([...v])])),
         }));
         const graph: TaskGraph = { tasks: new Map(tasks.map((t) => [t.id, t])), pending: [] };
         const plan = await planGraph({

@@ -10,6 +10,7 @@
  * (an identical output stops the cascade); a batch executor trades that for fewer submissions.
  * Outputs are written to `outputs` (temporary paths); the engine hashes, caches and publishes them.
  */
+import { canonicalJson } from '../fingerprint/canonical.js';
 import type { Resources, TaskItem } from '../model/types.js';
 
 export type TaskWork =
@@ -119,7 +120,8 @@ export function expandArgv(
         let v: unknown = req.params;
         for (const key of name!.split('.'))
           v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
-        return v === undefined ? m : typeof v === 'string' ? v : JSON.stringify(v);
+        // Keys sorted, as the task key has them: reordering a param's keys in pipe.yaml changes no byte a command sees.
+        return v === undefined ? m : typeof v === 'string' ? v : canonicalJson(v);
       }),
     );
   }

@@ -21,7 +21,8 @@
  */
 import { canonicalJson, sha256Hex } from './canonical.js';
 
-export const FINGERPRINT_VERSION = 1;
+/** 2: an input's files in the order the step receives them (1 sorted them by path), and the output paths. */
+export const FINGERPRINT_VERSION = 2;
 
 export interface KernelId {
   name: string;
@@ -47,6 +48,8 @@ export interface FingerprintRecord {
   env: Record<string, string | null>;
   kernels: KernelId[];
   item?: { id: string; data?: unknown };
+  /** Output name → workspace-relative path: a step or command sees the path (a `.gz` suffix, a format). */
+  outputs: Record<string, string>;
 }
 
 export interface FingerprintParts {
@@ -57,13 +60,14 @@ export interface FingerprintParts {
   inputs: Record<string, Array<[string, string]>>;
   env: Record<string, string | null>;
   item?: { id: string; data?: unknown };
+  outputs: Record<string, string>;
 }
 
 export function makeRecord(parts: FingerprintParts): FingerprintRecord {
   const inputs: Record<string, Array<[string, string]>> = {};
-  for (const name of Object.keys(parts.inputs).sort()) {
-    inputs[name] = [...parts.inputs[name]!].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  }
+  // Files in the order the step gets them (a list's declared order, a glob's sorted matches, the upstream's items
+  // in order): a command that concatenates them, or a float32 stack, depends on it.
+  for (const name of Object.keys(parts.inputs).sort()) inputs[name] = [...parts.inputs[name]!];
   const record: FingerprintRecord = {
     v: FINGERPRINT_VERSION,
     step: { name: parts.step.name, version: parts.step.version, code: parts.step.code },
@@ -71,6 +75,7 @@ export function makeRecord(parts: FingerprintParts): FingerprintRecord {
     inputs,
     env: parts.env,
     kernels: [...parts.step.kernels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    outputs: parts.outputs,
   };
   if (parts.argv) record.argv = parts.argv;
   if (parts.item) record.item = parts.item;
@@ -108,7 +113,7 @@ export function encodeRecord(r: FingerprintRecord): string {
   }
   s += '}';
   if (r.item) s += `,"item":${canonicalJson(r.item)}`;
-  s += `,"kernels":${canonicalJson(r.kernels)},"params":${canonicalJson(r.params)},"step":${canonicalJson(r.step)},"v":${r.v}}`;
+  s += `,"kernels":${canonicalJson(r.kernels)},"outputs":${canonicalJson(r.outputs)},"params":${canonicalJson(r.params)},"step":${canonicalJson(r.step)},"v":${r.v}}`;
   return s;
 }
 

@@ -121,6 +121,8 @@ export function fingerprintTask(
       ? { id: task.item.id }
       : { id: task.item.id, data: task.item.data }
     : undefined;
+  const outputs: Record<string, string> = {};
+  for (const [name, abs] of Object.entries(task.outputs)) outputs[name] = relPath(ctx.root, abs);
   return makeRecord({
     step: ctx.step,
     ...(ctx.target.command ? { argv: ctx.target.command } : {}),
@@ -128,6 +130,7 @@ export function fingerprintTask(
     inputs,
     env,
     ...(item ? { item } : {}),
+    outputs,
   });
 }
 

@@ -49,6 +49,7 @@ export function taskCheck(task: Task, ctx: CheckContext): string | undefined {
   s += `\0params ${isEmpty(task.params) ? '{}' : canonicalJson(task.params)}`;
   if (task.item)
     s += `\0item ${task.item.data === undefined ? JSON.stringify(task.item.id) : canonicalJson({ id: task.item.id, data: task.item.data })}`;
+  for (const name in task.outputs) s += `\0output ${name}=${task.outputs[name]}`;
   const itemFiles = task.item?.files;
   const seen = itemFiles && itemFiles.length > 0 ? new Set<string>() : undefined;
   for (const name in task.inputs) {

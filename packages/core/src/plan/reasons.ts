@@ -9,6 +9,8 @@ export type Reason =
   | { type: 'no-previous-build' }
   | { type: 'forced' }
   | { type: 'input-changed'; input: string; path: string; old: string | null; new: string | null }
+  | { type: 'input-order-changed'; input: string }
+  | { type: 'output-path-changed'; output: string; old: string | null; new: string | null }
   | { type: 'param-changed'; key: string; old: unknown; new: unknown }
   | { type: 'code-changed'; what: 'step' | 'kernel'; name: string; old: string | null; new: string | null }
   | { type: 'step-version-changed'; name: string; old: string; new: string }
@@ -84,14 +86,26 @@ export function diffRecords(old: FingerprintRecord, now: FingerprintRecord): Rea
   if (canonicalJson(old.item ?? null) !== canonicalJson(now.item ?? null)) {
     out.push({ type: 'item-changed', old: old.item ?? null, new: now.item ?? null });
   }
+  for (const output of [...new Set([...Object.keys(old.outputs), ...Object.keys(now.outputs)])].sort()) {
+    const o = old.outputs[output] ?? null;
+    const n = now.outputs[output] ?? null;
+    if (o !== n) out.push({ type: 'output-path-changed', output, old: o, new: n });
+  }
   for (const input of [...new Set([...Object.keys(old.inputs), ...Object.keys(now.inputs)])].sort()) {
     const before = new Map(old.inputs[input] ?? []);
     const after = new Map(now.inputs[input] ?? []);
+    let changed = false;
     for (const p of [...new Set([...before.keys(), ...after.keys()])].sort()) {
       const o = before.get(p) ?? null;
       const n = after.get(p) ?? null;
-      if (o !== n) out.push({ type: 'input-changed', input, path: p, old: o, new: n });
+      if (o !== n) {
+        out.push({ type: 'input-changed', input, path: p, old: o, new: n });
+        changed = true;
+      }
     }
+    const order = (files: Array<[string, string]> | undefined) => (files ?? []).map(([p]) => p).join('\0');
+    if (!changed && order(old.inputs[input]) !== order(now.inputs[input]))
+      out.push({ type: 'input-order-changed', input });
   }
   return out;
 }
@@ -113,6 +127,12 @@ export function renderReason(r: Reason): string {
       if (r.old === null) return `input added: ${r.path} (${r.input})`;
       if (r.new === null) return `input removed: ${r.path} (${r.input})`;
       return `input changed: ${r.path} ${short(r.old)} → ${short(r.new)}`;
+    case 'output-path-changed':
+      if (r.old === null) return `output added: ${r.new} (${r.output})`;
+      if (r.new === null) return `output removed: ${r.old} (${r.output})`;
+      return `output path changed: ${r.output} ${r.old} → ${r.new}`;
+    case 'input-order-changed':
+      return `input order changed: ${r.input} (its files reach the step in another order)`;
     case 'param-changed':
       return `param changed: ${r.key} ${short(r.old)} → ${short(r.new)}`;
     case 'code-changed':
