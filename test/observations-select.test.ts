@@ -85,6 +85,22 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     expect(out).toContain('remove events and gti from required_irf');
   });
 
+  it('a stale hdu-index.fits or a hdu-index.fits.bak beside the index is not read: hdu-index.fits.gz is', async () => {
+    // The input glob hdu-index.fits* matches them all; the first in sorted order used to be taken as the index.
+    ws.write(`${CRAB_STORE}/hdu-index.fits`, ws.read(`${CRAB_STORE}/obs-index.fits.gz`));
+    ws.write(`${CRAB_STORE}/hdu-index.fits.bak`, 'an editor backup');
+    try {
+      const r = await build(ws, 'pipelines/excess_map/crab.yaml');
+      expect(r.code, r.output).toBe(0);
+      expect(r.output).toContain('hdu-index.fits exist: reading hdu-index.fits.gz, as gammapy does');
+      expect(summary(ws).observations).toEqual([23523, 23526, 23559, 23592]);
+      expect(readFileSync(ws.path(`${PRODUCTS}/sqrt_ts.fits.gz`)).equals(products)).toBe(true);
+    } finally {
+      ws.remove(`${CRAB_STORE}/hdu-index.fits`);
+      ws.remove(`${CRAB_STORE}/hdu-index.fits.bak`);
+    }
+  });
+
   it('required_irf [aeff, bkg]: fewer required IRFs, the same runs, nothing reduced again', async () => {
     const text = ws
       .read('pipelines/excess_map/crab.yaml')

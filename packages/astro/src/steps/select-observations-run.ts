@@ -65,12 +65,24 @@ function checkKnownIds(store: DataStore, ids: IdSource, obsIndex: string): void 
     );
 }
 
+/**
+ * The store's `stem` index among the files the input glob matched: `stem.fits.gz` (gammapy's DataStore.from_dir
+ * reads that name), else `stem.fits`. Any other name (`hdu-index.fits.bak`, an editor's copy) is not an index.
+ */
+function indexFile(files: readonly string[], stem: string, ctx: StepContext<Params>): string | undefined {
+  const gz = files.find((f) => path.basename(f) === `${stem}.fits.gz`);
+  const plain = files.find((f) => path.basename(f) === `${stem}.fits`);
+  if (gz && plain)
+    ctx.log.warn(`both ${gz} and ${plain} exist: reading ${path.basename(gz)}, as gammapy does`);
+  return gz ?? plain;
+}
+
 export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const index = ctx.inputs['index'] ?? [];
   // A store directory's two index files, or one file holding both tables (gammapy's DataStore.from_file).
   const single = index.length === 1 ? index[0] : undefined;
-  const hduIndex = single ?? index.find((f) => path.basename(f).startsWith('hdu-index'));
-  const obsIndex = single ?? index.find((f) => path.basename(f).startsWith('obs-index'));
+  const hduIndex = single ?? indexFile(index, 'hdu-index', ctx);
+  const obsIndex = single ?? indexFile(index, 'obs-index', ctx);
   if (!hduIndex || !obsIndex)
     throw new Error(
       `input 'index' must name the store's hdu-index and obs-index files; got ${index.join(', ') || 'none'}`,
