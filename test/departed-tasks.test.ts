@@ -3,6 +3,7 @@
  * and removes their unmodified outputs, which the cache keeps (the item coming back restores them); an output
  * edited since is left in place and named. Runs the real binary.
  */
+import { cpSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -60,5 +61,52 @@ describe('tasks that left the pipeline', () => {
     const fifth = await ws.build(['all']);
     expect(fifth.ended['up-to-date']).toEqual(['all', 'each[r1]', 'each[r3]']);
     expect(fifth.run.stderr).not.toContain('no longer in the pipeline');
+  });
+});
+
+const LIST_STEP = `
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+export default {
+  name: 'test.list-files',
+  version: '1',
+  run(ctx) {
+    const names = readFileSync(ctx.inputs.names[0], 'utf8').trim().split(',');
+    writeFileSync(ctx.outputs.out, names.join('\\n'));
+    const dir = path.dirname(ctx.inputs.names[0]);
+    return { items: names.map((id) => ({ id, files: [path.join(dir, 'data', id + '.txt')] })) };
+  },
+};
+`;
+
+describe('a copied or moved workspace', () => {
+  it("reads its own item files, not the original's (emitted items name files by absolute path)", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  names:
+    inputs: {names: names.txt}
+    step: ./steps/list.mjs
+    outputs: {out: out/names.txt}
+  each:
+    foreach: {items: names}
+    command: [sh, -c, 'cp "data/$1.txt" "$2"', sh, "{item}", "{outputs.out}"]
+    outputs: {out: "out/each/{item}.txt"}
+`,
+      'names.txt': 'a,b',
+      'steps/list.mjs': LIST_STEP,
+      'data/a.txt': 'alpha\n',
+      'data/b.txt': 'beta\n',
+    });
+    const first = await ws.build(['each']);
+    expect(first.run.code, first.run.stdout + first.run.stderr).toBe(0);
+    const copy = new Workspace({});
+    cpSync(ws.root, copy.root, { recursive: true });
+    copy.write('data/a.txt', 'ALPHA in the copy\n');
+    const built = await copy.build(['each']);
+    expect(built.run.code, built.run.stderr).toBe(0);
+    expect(built.ended.ran).toEqual(['each[a]']);
+    expect(copy.read('out/each/a.txt')).toBe('ALPHA in the copy\n');
+    expect(ws.read('out/each/a.txt')).toBe('alpha\n');
   });
 });

@@ -77,6 +77,12 @@ export interface StateData {
   tasks: Record<string, TaskRecord>;
   /** Id of this base's journal (state/state-journal.ts); absent until the first save. */
   journal?: string;
+  /**
+   * The workspace root the records were written in. Emitted items name files by absolute path; a workspace copied
+   * or moved elsewhere has its items below the old root rebased onto its own when loaded (else a copy would read
+   * the original's files, and a moved one miss them).
+   */
+  root?: string;
   /** Not persisted in the state file: the fingerprint records of the last builds (none for a state made in memory). */
   fingerprints?: FingerprintLog;
 }
@@ -111,6 +117,9 @@ export function loadState(file: string): LoadedState {
     if (replay?.writtenAt !== undefined) data.writtenAt = replay.writtenAt;
   }
   data.fingerprints = new FingerprintLog(path.join(path.dirname(file), FINGERPRINTS_FILE));
+  const root = rootOf(file);
+  if (data.root !== undefined && data.root !== root) rebaseItems(data, data.root, root);
+  data.root = root;
   saved.set(data, {
     tasks: entriesOf(data.tasks),
     files: entriesOf(data.files),
@@ -119,6 +128,23 @@ export function loadState(file: string): LoadedState {
     torn,
   });
   return { data, ...(loaded.note ? { note: loaded.note } : {}) };
+}
+
+/** The workspace root of a state file (`<root>/.pipe/state.json`). */
+function rootOf(stateFile: string): string {
+  return path.dirname(path.dirname(path.resolve(stateFile)));
+}
+
+/** Item files below `from` are moved below `to` (files outside the workspace, e.g. a shared store, stay). */
+function rebaseItems(data: StateData, from: string, to: string): void {
+  const prefix = from.endsWith(path.sep) ? from : from + path.sep;
+  for (const rec of Object.values(data.tasks)) {
+    if (!rec.items) continue;
+    rec.items = rec.items.map((item) => ({
+      ...item,
+      files: item.files.map((f) => (f.startsWith(prefix) ? path.join(to, f.slice(prefix.length)) : f)),
+    }));
+  }
 }
 
 /** What is on disk for a loaded (or saved) state: to find what a save must add. */
@@ -184,6 +210,7 @@ function readState(file: string): LoadedState & { bytes?: number } {
     };
   }
   if (d.journal !== undefined && typeof d.journal !== 'string') delete d.journal;
+  if (d.root !== undefined && typeof d.root !== 'string') delete d.root;
   return { data: d as StateData, bytes: text.length };
 }
 
@@ -297,8 +324,9 @@ function diff<V>(now: Record<string, V>, was: Entries<V>, out: Record<string, V 
 /** Write a new base (under a new journal id), then an empty journal for it. */
 async function compact(file: string, data: StateData): Promise<void> {
   data.journal = randomBytes(8).toString('hex');
-  const { format, version, writtenAt, journal, files, tasks } = data;
-  const text = JSON.stringify({ format, version, writtenAt, journal, files, tasks });
+  data.root = rootOf(file);
+  const { format, version, writtenAt, journal, root, files, tasks } = data;
+  const text = JSON.stringify({ format, version, writtenAt, journal, root, files, tasks });
   await writeFileAtomic(file, text);
   // A crash here leaves the old journal, of another id: ignored, the new base alone is the state.
   const journalBytes = await startJournal(stateJournalFile(file), journal);
