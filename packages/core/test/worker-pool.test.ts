@@ -89,6 +89,9 @@ describe('StepWorkerPool', () => {
       ok: false,
       failure: { type: 'step-error', message: 'no such run 123' },
     });
+    // The failure names the task's log: the error and its stack are in it.
+    const log = readFileSync(path.join(dir, 'logs', 'task.log'), 'utf8');
+    expect(log).toMatch(/^error Error: no such run 123\n\s+at /);
     expect(await pool.run(payload(fine), signal)).toEqual({
       ok: true,
       result: { items: [{ id: 'a', files: [], data: { n: 1 } }] },

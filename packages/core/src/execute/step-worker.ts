@@ -50,6 +50,25 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
     logOpen = true;
     appendFileSync(payload.logFile, `${level} ${msg}\n`);
   };
+  try {
+    return await runDefinition(def, payload, write);
+  } catch (error) {
+    // The failure message names the log: the error and its stack are kept there, with what the step logged.
+    const e = error instanceof Error ? error : new Error(String(error));
+    try {
+      write('error', e.stack ?? e.message);
+    } catch {
+      // A log that cannot be written must not hide the step's own error.
+    }
+    throw error;
+  }
+}
+
+async function runDefinition(
+  def: StepDefinition,
+  payload: StepPayload,
+  write: (level: string, msg: string) => void,
+): Promise<StepResult | undefined> {
   // Params were validated and normalised when the pipeline was loaded (that value is what the key hashes);
   // validating again here would re-parse normalised values, which a step need not accept.
   const params = payload.params;
