@@ -4,7 +4,7 @@
  * output stops the cascade → a deleted product is restored from the cache without running.
  * Runs the real `pipe` binary in a temp workspace with command steps and an in-process step.
  */
-import { statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -142,7 +142,7 @@ describe('pipe build: freshness', () => {
     });
   });
 
-  it('--out copies the requested outputs; an unknown target lists close names and exits 2', async () => {
+  it('--out copies the requested outputs (or says in one line why it cannot); an unknown target exits 2', async () => {
     const ws = new Workspace({
       'pipe.yaml': pipeline('!'),
       'data/a.txt': 'abc',
@@ -153,6 +153,19 @@ describe('pipe build: freshness', () => {
     const b = await ws.build(['count'], ['--out', out]);
     expect(b.run.code, b.run.stderr).toBe(0);
     expect(ws.read('export/count.txt')).toBe('3!');
+    // A folder where a product goes: one line, nothing replaced, no temporary left behind.
+    ws.write('data/a.txt', 'abcd');
+    mkdirSync(ws.path('export2/count.txt'), { recursive: true });
+    const blocked = await ws.build(['count'], ['--out', ws.path('export2')]);
+    expect(blocked.run.code).toBe(1);
+    expect(blocked.run.stderr).toContain(`could not copy the products to ${ws.path('export2')} (EISDIR`);
+    expect(blocked.run.stderr).not.toMatch(/\n\s+at /);
+    expect(readdirSync(ws.path('export2'))).toEqual(['count.txt']);
+    // A file where the folder goes: refused before anything runs.
+    ws.write('export3', 'a file');
+    const file = await ws.run(['build', 'count', '--out', ws.path('export3')]);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toBe(`pipe: --out ${ws.path('export3')}: a file is in the way of the folder\n`);
     const bad = await ws.run(['build', 'cuont']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("did you mean 'count'?");

@@ -1,6 +1,6 @@
 /** `pipe build <targets...>`: plan, run, cache, record. Ctrl-C stops cleanly; a second Ctrl-C exits at once. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { describeFailure } from '@pipe/cache';
@@ -14,6 +14,7 @@ import {
   slurmExecutorFactory,
   slurmTargets,
 } from '@pipe/core/lean';
+import { workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
 import { dropSnapshots } from '../fast-path/record.js';
 import { BuildOutput, outputMode } from '../output.js';
@@ -82,7 +83,30 @@ async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> 
   return EXIT_OK;
 }
 
+/** Why `--out DIR` cannot take the products, checked before anything runs (undefined: it can). */
+function outDirProblem(dir: string): string | undefined {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'EEXIST' || e.code === 'ENOTDIR')
+      return `--out ${dir}: a file is in the way of the folder`;
+    return `--out ${dir}: ${e.code === 'EACCES' || e.code === 'EPERM' ? 'not writable' : e.message}`;
+  }
+}
+
 export async function buildCommand(targets: string[], opts: BuildCliOptions): Promise<number> {
+  // Relative to the directory the command runs in (-C included), as every other path on the command line.
+  if (opts.out) opts = { ...opts, out: path.resolve(workingDir(opts), opts.out) };
+  if (opts.out && !opts.dryRun) {
+    const problem = outDirProblem(opts.out);
+    if (problem) {
+      process.stderr.write(`pipe: ${problem}\n`);
+      return EXIT_USAGE;
+    }
+  }
   const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : Math.max(1, cpus().length);
   const runsHere = !opts.dryRun && !opts.detach;
   const opened = await openFromCli(
@@ -202,7 +226,16 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now).
       const plan = result.plan.pending.length > 0 ? await planSession(session) : result.plan;
       const tasks = [...plan.tasks.values()].map((p) => p.task);
-      const copied = await exportOutputs(session.pipeline.root, tasks, targets, opts.out);
+      let copied: string[];
+      try {
+        copied = await exportOutputs(session.pipeline.root, tasks, targets, opts.out);
+      } catch (error) {
+        const e = error as NodeJS.ErrnoException;
+        process.stderr.write(
+          `pipe: could not copy the products to ${opts.out} (${e.code ?? e.message}${e.path ? `: ${e.path}` : ''}); nothing there was replaced, the products are in the workspace\n`,
+        );
+        return EXIT_BUILD_FAILED;
+      }
       if (!opts.json)
         process.stderr.write(
           `copied ${copied.length} file${copied.length === 1 ? '' : 's'} to ${opts.out}\n`,

@@ -1,5 +1,5 @@
 /** `pipe build --out DIR`: copy the requested targets' outputs out of the workspace, atomically. */
-import { copyFile, mkdir, rename } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Task } from '../model/types.js';
 import { relPath } from '../workspace/layout.js';
@@ -21,16 +21,28 @@ export async function exportOutputs(
   for (const task of tasks) if (wanted.has(task.target)) sources.push(...Object.values(task.outputs));
   const rel = sources.map((src) => relPath(root, src));
   const base = commonFolder(rel);
-  const copied: string[] = [];
-  for (const [i, src] of sources.entries()) {
-    const dest = path.join(outDir, path.posix.relative(base, rel[i]!));
-    await mkdir(path.dirname(dest), { recursive: true });
-    const tmp = `${dest}.pipe-tmp-${process.pid}`;
-    await copyFile(src, tmp);
-    await rename(tmp, dest);
-    copied.push(dest);
+  // All files are copied beside their destinations first, then renamed into place: a copy that fails (a full
+  // disk, a folder not writable) replaces nothing, so the folder never holds products of two builds.
+  const staged: Array<[tmp: string, dest: string]> = [];
+  try {
+    for (const [i, src] of sources.entries()) {
+      const dest = path.join(outDir, path.posix.relative(base, rel[i]!));
+      await mkdir(path.dirname(dest), { recursive: true });
+      if ((await stat(dest).catch(() => undefined))?.isDirectory())
+        throw Object.assign(new Error(`${dest} is a folder`), { code: 'EISDIR', path: dest });
+      const tmp = `${dest}.pipe-tmp-${process.pid}`;
+      staged.push([tmp, dest]);
+      await copyFile(src, tmp);
+    }
+    for (let i = 0; i < staged.length; i++) {
+      await rename(staged[i]![0], staged[i]![1]);
+      staged[i]![0] = '';
+    }
+  } catch (error) {
+    await Promise.all(staged.map(([tmp]) => (tmp ? rm(tmp, { force: true }) : undefined)));
+    throw error;
   }
-  return copied;
+  return staged.map(([, dest]) => dest);
 }
 
 /** The deepest folder (workspace-relative, '/'-separated) holding every path; '' when they share none. */
