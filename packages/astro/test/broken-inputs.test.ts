@@ -92,7 +92,7 @@ describe('data store index tables', () => {
 
 describe('runs', () => {
   /** A store with run 23523: the DR1 events, and a GTI table of these rows in a file of its own. */
-  async function gtiStore(name: string, start: number[], stop: number[]) {
+  async function gtiStore(name: string, start: number[], stop: number[], unit = 's') {
     const store = join(dir, name);
     mkdirSync(store);
     copyFileSync(join(HESS, 'obs-index.fits.gz'), join(store, 'obs-index.fits.gz'));
@@ -103,8 +103,8 @@ describe('runs', () => {
         name: 'GTI',
         rows: start.length,
         columns: [
-          { name: 'START', data: Float64Array.from(start), unit: 's' },
-          { name: 'STOP', data: Float64Array.from(stop), unit: 's' },
+          { name: 'START', data: Float64Array.from(start), unit },
+          { name: 'STOP', data: Float64Array.from(stop), unit },
         ],
       },
     ]);
@@ -139,6 +139,16 @@ describe('runs', () => {
     // An interval of zero length is no error: it adds no ontime.
     const empty = await gtiStore('zero-gti', [100, 300], [200, 300]);
     expect((await empty.obs.gti()).ontime).toBe(100);
+  });
+
+  it('reads GTI START/STOP by their TUNIT (ms: the ontime in seconds, as gammapy); a non-time unit is refused', async () => {
+    const ms = await gtiStore('gti-ms', [100_000, 300_000], [200_000, 350_000], 'ms');
+    expect((await ms.obs.gti()).ontime).toBe(150);
+    const metres = await gtiStore('gti-m', [100], [200], 'm');
+    const err = await asyncErrorOf(() => metres.obs.gti());
+    expect(err.reason).toBe('unknown-unit');
+    expect(err.hdu).toBe('GTI');
+    expect(err.column).toBe('START');
   });
 });
 

@@ -7,6 +7,7 @@ import {
   FitsError,
   type FitsFile,
   type FitsHeader,
+  type FitsLocation,
   type FitsValue,
   type Hdu,
   readFits,
@@ -145,7 +146,8 @@ export class Observation {
           `row ${r + 1} (1-based): ENERGY ${String(energy[r])} is not a positive finite energy`,
         );
     }
-    const time = t.float64('TIME');
+    // Seconds since the reference time, by its TUNIT (none: seconds, as GADF); a non-time unit is refused.
+    const time = inSeconds(t.float64('TIME'), t.column('TIME').unit, { ...hdu.location, column: 'TIME' });
     // RA and DEC in degrees, by their TUNIT (none: degrees, as GADF); a non-angle unit is refused.
     const angle = (column: 'RA' | 'DEC') => {
       const values = t.float64(column);
@@ -216,8 +218,14 @@ export class Observation {
         hdu.location,
         'the GTI table has no rows: the run has no good time interval',
       );
-    let start = toFloat64(t.numeric('START'));
-    let stop = toFloat64(t.numeric('STOP'));
+    let start = inSeconds(toFloat64(t.numeric('START')), t.column('START').unit, {
+      ...hdu.location,
+      column: 'START',
+    });
+    let stop = inSeconds(toFloat64(t.numeric('STOP')), t.column('STOP').unit, {
+      ...hdu.location,
+      column: 'STOP',
+    });
     // A reversed or non-finite interval would count negative or NaN ontime into the livetime (gammapy sums it
     // silently): refused, naming the row.
     for (let i = 0; i < start.length; i++) {
@@ -294,4 +302,10 @@ export function locationsOf(
     });
   }
   return out;
+}
+
+/** Times in seconds: `values` converted by their column's unit (none: seconds); a non-time unit is refused. */
+function inSeconds(values: Float64Array, unit: string | undefined, where: FitsLocation): Float64Array {
+  const factor = requireUnitFactor(unit?.trim() || 's', 'time', where);
+  return factor === 1 ? values : values.map((v) => v * factor);
 }

@@ -40,7 +40,18 @@ const AREA: Record<string, number> = {
   'cm^2': 1e-4,
   km2: 1e6,
 };
-const TIME: Record<string, number> = { s: 1, sec: 1, second: 1, ks: 1e3, min: 60, h: 3600, d: 86400 };
+const TIME: Record<string, number> = {
+  s: 1,
+  sec: 1,
+  second: 1,
+  ms: 1e-3,
+  us: 1e-6,
+  ks: 1e3,
+  min: 60,
+  h: 3600,
+  d: 86400,
+  day: 86400,
+};
 /** Solid angle in sr. */
 const SOLID: Record<string, number> = {
   sr: 1,
