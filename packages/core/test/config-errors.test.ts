@@ -205,6 +205,31 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[2]!.hint).toBe("to read another target's outputs, write {target: NAME}");
   });
 
+  it("refuses a per-item input or a foreach glob that reads another target's output as raw data", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          gen: {command: [x], outputs: [data/gen.txt]}
+          each: {foreach: [gen, raw], inputs: {src: 'data/{item}.txt'}, command: [x], outputs: ['out/{item}.o']}
+          globbed: {foreach: {glob: 'out/*.o'}, command: [x], outputs: ['res/{item}.r']}
+      `,
+      'data/raw.txt': 'raw',
+    });
+    expect(summary(dir, diagnostics).map((d) => [d.code, d.at, d.hint])).toEqual([
+      ['input-is-output', 'pipe.yaml:4:45', 'read it as {target: gen}'],
+      ['empty-foreach', 'pipe.yaml:5:22', undefined],
+      [
+        'glob-matches-output',
+        'pipe.yaml:5:22',
+        "fan out over the target's items with {items: each} (its step emits them), or narrow the glob to raw files",
+      ],
+    ]);
+    expect(diagnostics[0]!.message).toBe(
+      "input 'src' of target 'each': for item 'gen', 'data/gen.txt' is an output of target 'gen'",
+    );
+  });
+
   it('refuses foreach list items that would put a product outside its folder or repeat another path', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

@@ -57,6 +57,49 @@ function checkGlobsOverOutputs(drafts: Map<string, TargetDraft>, diagnostics: Di
         );
       }
     }
+    const foreach = target.foreach;
+    if (foreach?.kind === 'glob') {
+      const matches = picomatch(foreach.pattern, { dot: true });
+      const hit = outputs.find((o) => o.target !== target.name && matches(o.path));
+      if (hit)
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'glob-matches-output',
+            message: `foreach glob '${foreach.pattern}' of target '${target.name}' matches '${hit.path.replaceAll('ITEM', '{item}')}', an output of target '${hit.target}'`,
+            at: foreach.span,
+            hint: `fan out over the target's items with {items: ${hit.target}} (its step emits them), or narrow the glob to raw files`,
+          }),
+        );
+    }
+    // A per-item input path that, for a listed item, is another target's output: it would be read as raw data,
+    // with no edge to the target that writes it (present or not, old or new, by the order things ran).
+    if (foreach?.kind === 'list') {
+      for (const [name, specs] of Object.entries(target.inputs)) {
+        for (const spec of specs) {
+          if (spec.kind !== 'file' || !spec.pattern.includes('{item}')) continue;
+          for (const item of foreach.items) {
+            const p = spec.pattern.replaceAll('{item}', item);
+            const hit = outputs.find(
+              (o) =>
+                o.target !== target.name &&
+                (o.path === p || picomatch.isMatch(p, o.path.replaceAll('ITEM', '*'), { dot: true })),
+            );
+            if (!hit) continue;
+            diagnostics.push(
+              makeDiagnostic({
+                code: 'input-is-output',
+                message: `input '${name}' of target '${target.name}': for item '${item}', '${p}' is an output of target '${hit.target}'`,
+                at: spec.span,
+                hint: hit.path.includes('ITEM')
+                  ? `read it as {target: ${hit.target}, per_item: true}`
+                  : `read it as {target: ${hit.target}}`,
+              }),
+            );
+            break;
+          }
+        }
+      }
+    }
   }
 }
 
