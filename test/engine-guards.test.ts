@@ -145,6 +145,28 @@ targets:
     expect(ws.read('out/a.txt')).toBe('text');
   });
 
+  it('an output not written says why when it can: the command wrote the final path itself, or made a folder', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  hard:
+    command: [sh, -c, 'mkdir -p out; echo hard > out/hard.txt']
+    outputs: {o: out/hard.txt}
+  dir:
+    command: [mkdir, -p, "{outputs.o}"]
+    outputs: {o: out/d.txt}
+`,
+    });
+    const b = await ws.build(['hard', 'dir'], ['-k']);
+    const text = b.run.stdout + b.run.stderr;
+    expect(text).toContain(
+      "output 'o' was not written (out/hard.txt): the task wrote out/hard.txt itself; write to {outputs.o}, the temporary path pipe moves into place",
+    );
+    expect(text).toContain(
+      "output 'o' was not written (out/d.txt): a folder was made in its place; an output must be a file",
+    );
+  });
+
   it('fails a task whose output path is a directory, and records the build as failed', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -6,7 +6,7 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
@@ -546,7 +546,12 @@ class Scheduler {
     if (!stored.ok)
       return this.fail(id, 'failed', {
         ...base,
-        error: `output '${stored.missing.output}' was not written (${stored.missing.path})`,
+        error: `output '${stored.missing.output}' was not written (${stored.missing.path})${notWrittenHint(
+          this.o.pipeline.root,
+          stored.missing,
+          req,
+          start,
+        )}`,
       });
     for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
     if (this.o.signal.aborted)
@@ -805,4 +810,22 @@ export function stepWarnings(logFile: string): string[] {
   }
   if (current) out.push(current.join('\n'));
   return out;
+}
+
+/**
+ * Why an output is missing when the usual cause shows: the program wrote the final path itself (pipe gives it a
+ * temporary path to write, `{outputs.NAME}`, and moves that into place), or made a folder there.
+ */
+function notWrittenHint(
+  root: string,
+  missing: { output: string; path: string },
+  req: ExecRequest,
+  start: Date,
+): string {
+  const temp = statSync(req.outputs[missing.output] ?? '', { throwIfNoEntry: false });
+  if (temp?.isDirectory()) return ': a folder was made in its place; an output must be a file';
+  const final = statSync(path.resolve(root, missing.path), { throwIfNoEntry: false });
+  if (final && final.mtimeMs >= start.getTime() - 1000)
+    return `: the task wrote ${missing.path} itself; write to {outputs.${missing.output}}, the temporary path pipe moves into place`;
+  return '';
 }
