@@ -230,6 +230,22 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it('refuses placeholders in output paths (they would name files literally)', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a: {params: {n: 1}, command: [x], outputs: ['out/{params.n}.txt', 'out/\${config.name}.txt', 'out/$NAME.txt', 'out/ok.txt']}
+      `,
+    });
+    expect(summary(dir, diagnostics).map((d) => d.code)).toEqual(Array(3).fill('output-placeholder'));
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      "output 'out/{params.n}.txt' of target 'a' contains '{params.n}': output paths take no placeholder but {item}",
+      "output 'out/${config.name}.txt' of target 'a' contains '${config.name}': output paths take no placeholder but {item}",
+      "output 'out/$NAME.txt' of target 'a' contains '$NAME': output paths take no placeholder but {item}",
+    ]);
+  });
+
   it('refuses foreach list items that would put a product outside its folder or repeat another path', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

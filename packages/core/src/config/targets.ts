@@ -122,6 +122,16 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
         'outputs are paths relative to the workspace root',
       );
     }
+    // Output paths are taken as written: a placeholder other than {item} would name a file literally '${…}'.
+    const placeholder = /\$\{[^}]*\}|\$[A-Za-z_]\w*|\{(?!item\})[^}]*\}/.exec(normal)?.[0];
+    if (placeholder) {
+      report(
+        'output-placeholder',
+        `output '${raw}' of target '${ts.name}' contains '${placeholder}': output paths take no placeholder but {item}`,
+        span,
+        'write the path itself; a parameter that picks a file name belongs in params, the path in outputs',
+      );
+    }
     if (doc.foreach && !normal.includes('{item}')) {
       report(
         'foreach-output-without-item',
