@@ -16,7 +16,8 @@ export type Reason =
   | { type: 'step-version-changed'; name: string; old: string; new: string }
   | { type: 'command-changed'; old: string[] | null; new: string[] | null }
   | { type: 'env-changed'; name: string }
-  | { type: 'item-changed'; old: unknown; new: unknown }
+  /** `key`: the dotted path within the item (e.g. `data.livetime`) when only parts of it changed. */
+  | { type: 'item-changed'; key?: string; old: unknown; new: unknown }
   | { type: 'format-changed'; old: number; new: number }
   | { type: 'output-missing'; output: string; path: string }
   | { type: 'output-modified'; output: string; path: string }
@@ -84,7 +85,14 @@ export function diffRecords(old: FingerprintRecord, now: FingerprintRecord): Rea
     if ((old.env[name] ?? null) !== (now.env[name] ?? null)) out.push({ type: 'env-changed', name });
   }
   if (canonicalJson(old.item ?? null) !== canonicalJson(now.item ?? null)) {
-    out.push({ type: 'item-changed', old: old.item ?? null, new: now.item ?? null });
+    // The item's changed leaves, not the whole item twice (a run's record has dozens of fields).
+    if (old.item && now.item) {
+      const leaves: Reason[] = [];
+      diffParams('', old.item, now.item, leaves);
+      for (const l of leaves)
+        if (l.type === 'param-changed')
+          out.push({ type: 'item-changed', key: l.key, old: l.old, new: l.new });
+    } else out.push({ type: 'item-changed', old: old.item ?? null, new: now.item ?? null });
   }
   for (const output of [...new Set([...Object.keys(old.outputs), ...Object.keys(now.outputs)])].sort()) {
     const o = old.outputs[output] ?? null;
@@ -145,7 +153,9 @@ export function renderReason(r: Reason): string {
     case 'env-changed':
       return `environment variable changed: ${r.name}`;
     case 'item-changed':
-      return `item changed: ${short(r.old)} → ${short(r.new)}`;
+      return r.key === undefined
+        ? `item changed: ${short(r.old)} → ${short(r.new)}`
+        : `item changed: ${r.key} ${short(r.old)} → ${short(r.new)}`;
     case 'format-changed':
       return `fingerprint format changed: v${r.old} → v${r.new}`;
     case 'output-missing':
