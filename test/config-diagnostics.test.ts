@@ -44,6 +44,14 @@ const CASES: Case[] = [
     message: `'datasets.safe_mask.methods.1': value "nope" is not one of: aeff-default,`,
   },
   {
+    name: 'a map too large to hold in memory',
+    from: 'binsize: 0.02 deg',
+    to: 'binsize: 0.00001 deg',
+    at: '0.00001 deg',
+    message: `'datasets.geom.wcs.binsize': a 200000 × 200000 pixel map with 20 energy bins`,
+    hint: 'a larger binsize or a smaller width',
+  },
+  {
     name: 'an energy unit for an angle',
     from: 'binsize: 0.02 deg',
     to: 'binsize: 0.02 TeV',

@@ -31,6 +31,9 @@ type Node =
   | { t: 'path'; dflt?: string }
   | { t: 'dict' };
 
+/** The largest map cube accepted (cells): 2^28 float32 values are 1 GB, and a run holds several cubes. */
+const MAX_CUBE_CELLS = 2 ** 28;
+
 const obj = (fields: Record<string, Node>): Node => ({ t: 'obj', fields });
 const angle = (dflt?: string): Node => ({ t: 'angle', dflt });
 const energy = (dflt?: string): Node => ({ t: 'energy', dflt });
@@ -340,6 +343,27 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
       const v = wcs?.width?.[key];
       if (isNum(v) && !(v > 0))
         issues.push({ path: ['datasets', 'geom', 'wcs', 'width', key], message: `${key} must be > 0` });
+    }
+    // A map cube is held in memory (float32): refuse at the value what would fail later as a bare allocation error.
+    const w = wcs?.width?.width;
+    const h = wcs?.width?.height;
+    const bin = wcs?.binsize;
+    if (isNum(w) && isNum(h) && isNum(bin) && w > 0 && h > 0 && bin > 0) {
+      const nx = Math.max(1, Math.round(w / bin));
+      const ny = Math.max(1, Math.round(h / bin));
+      const nE = Math.max(
+        ...(['energy', 'energy_true'] as const).map((a) => {
+          const n = ds.geom?.axes?.[a]?.nbins;
+          return isNum(n) && n >= 1 ? n : 1;
+        }),
+      );
+      const cells = nx * ny * nE;
+      if (cells > MAX_CUBE_CELLS)
+        issues.push({
+          path: ['datasets', 'geom', 'wcs', 'binsize'],
+          message: `a ${nx} × ${ny} pixel map with ${nE} energy bins has ${cells.toExponential(2)} cells per cube (${((cells * 4) / 1e9).toFixed(1)} GB in float32): more than pipe holds (${MAX_CUBE_CELLS.toExponential(1)})`,
+          hint: 'a larger binsize or a smaller width',
+        });
     }
     const offsetMax = ds.geom?.selection?.offset_max;
     if (isNum(offsetMax) && !(offsetMax > 0))
