@@ -178,3 +178,26 @@ describe('pipe --version', () => {
     }
   });
 });
+
+describe('pipe build --force T', () => {
+  it('warns when T is not part of the build (or no target), rather than forcing nothing silently', () => {
+    const root = workspace();
+    writeFileSync(
+      path.join(root, 'pipe.yaml'),
+      `${PIPELINE}  other:
+    step: ./steps/suffix.mjs
+    inputs: { src: data/a.txt }
+    params: { suffix: "?" }
+    outputs: { out: "out/other.txt" }
+`,
+    );
+    const notBuilt = pipe(root, ['build', 'each', '--force', 'other']);
+    expect(notBuilt.code).toBe(0);
+    expect(notBuilt.stderr).toContain(
+      "warning: --force other: 'other' is not part of this build (each); nothing of it runs",
+    );
+    const unknown = pipe(root, ['build', 'each', '--force', 'nope']);
+    expect(unknown.stderr).toContain("warning: --force nope: no target 'nope'");
+    expect(pipe(root, ['build', 'each', '--force', 'each']).stderr).not.toContain('warning: --force');
+  });
+});

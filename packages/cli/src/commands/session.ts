@@ -107,6 +107,18 @@ export async function openFromCli(
   const eventful = loaded.notes.length > 0 || opened.session.notes.length > 0 || remote !== undefined;
   for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
   opened.session.notes.length = 0;
+  // `--force T` for a T this command does not build would silently force nothing.
+  if (force instanceof Set) {
+    const built = new Set([...opened.session.graph.tasks.values()].map((t) => t.target));
+    for (const name of opened.session.graph.pending) built.add(name);
+    for (const name of force)
+      if (!built.has(name))
+        process.stderr.write(
+          loaded.pipeline.targets.has(name)
+            ? `warning: --force ${name}: '${name}' is not part of this build (${targets.join(', ')}); nothing of it runs\n`
+            : `warning: --force ${name}: no target '${name}'\n`,
+        );
+  }
   const params: Record<string, string> = {};
   for (const p of opts.param ?? []) {
     const eq = p.indexOf('=');
