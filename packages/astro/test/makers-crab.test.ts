@@ -209,6 +209,17 @@ describe('Crab reduction, per run', () => {
   });
 });
 
+describe('Crab reduction, a run far from the map', () => {
+  it("fails naming the run's pointing and the config keys that size the cutout and the map", () => {
+    const far = { ...runs[0]!, pointing: { ra: 228.61, dec: -58.77 } };
+    const r = reduceObservation(far, rg, { maps: ['counts'], safeMask: { methods: [] } }, referenceKernels);
+    expect(isReductionFailure(r) && r.reason).toBe('no-overlap');
+    expect(isReductionFailure(r) && r.message).toContain(
+      "does not overlap the 100×100 map: the run's pointing (RA_PNT, DEC_PNT) is outside the map (datasets.geom.wcs: skydir, width) by more than datasets.geom.selection.offset_max (2.5 deg)",
+    );
+  });
+});
+
 describe('Crab reduction, stacked', () => {
   it('has exactly the reference counts', () => {
     const ref = refMap('counts.fits.gz');

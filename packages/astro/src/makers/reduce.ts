@@ -85,8 +85,14 @@ export function reduceObservation(
   const want = new Set(config.maps);
   const cut = cutoutAround(rg.geom, obs.pointing.ra, obs.pointing.dec, 2 * rg.offsetMax);
   const irfCut = cutoutAround(rg.irfGeom, obs.pointing.ra, obs.pointing.dec, 2 * rg.offsetMax);
-  if (isCutoutFailure(cut)) return fail(obs.obsId, cut);
-  if (isCutoutFailure(irfCut)) return fail(obs.obsId, irfCut);
+  // Say where the numbers come from: the run's pointing and the config keys that size the cutout and the map.
+  const overlap = (f: { reason: 'no-overlap'; message: string }) =>
+    fail(obs.obsId, {
+      reason: f.reason,
+      message: `${f.message}: the run's pointing (RA_PNT, DEC_PNT) is outside the map (datasets.geom.wcs: skydir, width) by more than datasets.geom.selection.offset_max (${rg.offsetMax} deg); select runs near the map (observations.obs_cone) or widen it`,
+    });
+  if (isCutoutFailure(cut)) return overlap(cut);
+  if (isCutoutFailure(irfCut)) return overlap(irfCut);
   if (!obs.aeff)
     return fail(obs.obsId, { reason: 'irf-missing', message: 'no AEFF: the exposure cannot be made' });
   const aeff = aeffInputs(obs.aeff);
