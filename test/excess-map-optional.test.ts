@@ -31,6 +31,25 @@ describe('excess_map selection_optional', () => {
     );
   });
 
+  it('a map left empty (no background selected) is warned about, naming the likely cause', async () => {
+    ws.write(
+      'nobkg.yaml',
+      ws
+        .read('pipelines/excess_map/crab.yaml')
+        .replace(
+          'map_selection: [counts, exposure, background, psf, edisp]',
+          'map_selection: [counts, exposure, psf, edisp]',
+        ),
+    );
+    const r = await ws.run(['build', 'excess_map', '--config', 'nobkg.yaml']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain(
+      'warning: excess_map: the stacked counts are zero inside the safe mask',
+    );
+    const good = await ws.run(['build', 'excess_map']);
+    expect(good.stdout + good.stderr).not.toContain('are zero inside the safe mask');
+  });
+
   it('writes a declared upper-limit map, above the flux where the flux is positive', async () => {
     const pipeline = 'pipelines/excess_map/pipe.yaml';
     ws.write(

@@ -55,6 +55,20 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     return { lon, lat };
   };
   const summary = summarizeExcessMap(maps, { pixelToSky: toSky });
+  // A map of zeros is a result gammapy gives too, but seldom the one meant: say which input left it empty.
+  const safeSum = (cube: Float32Array) => {
+    let sum = 0;
+    for (let i = 0; i < cube.length; i++) if (ds.maskSafe[i]) sum += cube[i] as number;
+    return sum;
+  };
+  if (ds.runs.length > 0 && safeSum(ds.counts) === 0)
+    ctx.log.warn(
+      'the stacked counts are zero inside the safe mask: no event of the selected runs falls in the map and energy range where the safe mask (and for the runs, the FoV background fit) kept data',
+    );
+  else if (ds.runs.length > 0 && safeSum(ds.background) === 0)
+    ctx.log.warn(
+      'the stacked background is zero inside the safe mask: no excess or significance can be made (is background in datasets.map_selection?)',
+    );
   // The peak's position under its frame's names (ra/dec or glon/glat), the same in summary.json and the log line.
   const frame = ds.geom.wcs.frame;
   const peakSky = summary.peak?.sky ? namedSkyPosition(summary.peak.sky, frame) : undefined;
