@@ -167,6 +167,35 @@ targets:
     );
   });
 
+  it("a target's missing input stops only the commands that need it, at its line:col", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  g:
+    command: [sh, -c, 'echo g > "$1"', sh, "{outputs.o}"]
+    outputs: {o: out/g.txt}
+  m:
+    inputs: {src: data/missing.txt}
+    command: [cp, "{inputs.src}", "{outputs.o}"]
+    outputs: {o: out/m.txt}
+  after_m:
+    inputs: {x: {target: m}}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: out/am.txt}
+`,
+    });
+    expect((await ws.build(['g'])).ended).toEqual({ ran: ['g'] });
+    for (const args of [['build', 'after_m'], ['plan', 'm'], ['graph']]) {
+      const r = await ws.run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(
+        "pipe.yaml:7:19: error: input 'src' of target 'm': file 'data/missing.txt' does not exist",
+      );
+    }
+    ws.write('data/missing.txt', 'here now');
+    expect((await ws.build(['after_m'])).ended).toEqual({ ran: ['after_m', 'm'] });
+  });
+
   it('fails a task whose output path is a directory, and records the build as failed', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

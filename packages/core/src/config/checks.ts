@@ -218,6 +218,7 @@ function checkInputFiles(drafts: Map<string, TargetDraft>, root: string, diagnos
         const looksLikeRef = /(^|\/)target:/.exec(spec.pattern);
         diagnostics.push(
           makeDiagnostic({
+            target: target.name,
             code: 'missing-input',
             message: glob
               ? `input '${name}' of target '${target.name}': glob '${spec.pattern}' matches no file`
@@ -234,6 +235,7 @@ function checkInputFiles(drafts: Map<string, TargetDraft>, root: string, diagnos
     if (foreach?.kind === 'glob' && countMatches(foreach.pattern, root) === 0) {
       diagnostics.push(
         makeDiagnostic({
+          target: target.name,
           code: 'empty-foreach',
           message: `foreach glob '${foreach.pattern}' of target '${target.name}' matches no file`,
           at: foreach.span,

@@ -10,6 +10,8 @@ export interface DiagnosticInit {
   hint?: string | undefined;
   severity?: Severity;
   related?: Array<{ message: string; span?: SourceSpan | undefined }>;
+  /** The one target it stops (Diagnostic.target). */
+  target?: string;
 }
 
 /** The one way diagnostics are built in config/ and graph/. */
@@ -17,6 +19,7 @@ export function makeDiagnostic(init: DiagnosticInit): Diagnostic {
   const d: Diagnostic = { severity: init.severity ?? 'error', code: init.code, message: init.message };
   if (init.at) d.span = init.at;
   if (init.hint) d.hint = init.hint;
+  if (init.target !== undefined) d.target = init.target;
   if (init.related?.length) {
     d.related = init.related.map((r) =>
       r.span ? { message: r.message, span: r.span } : { message: r.message },

@@ -45,8 +45,13 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   const diagnostics: Diagnostic[] = [];
   const finish = (pipeline?: Pipeline): LoadResult => {
     const sorted = sortDiagnostics(diagnostics);
-    if (!pipeline || hasErrors(sorted)) return { ok: false, diagnostics: sorted };
-    return { ok: true, pipeline, warnings: sorted };
+    // A target's own error (an input file missing) stops only commands that need that target, as in make or
+    // Snakemake; any other error stops everything.
+    const deferred = sorted.filter((d) => d.severity === 'error' && d.target !== undefined);
+    const rest = sorted.filter((d) => !deferred.includes(d));
+    if (!pipeline || hasErrors(rest)) return { ok: false, diagnostics: sorted };
+    if (deferred.length > 0) pipeline.deferred = deferred;
+    return { ok: true, pipeline, warnings: rest };
   };
 
   const read = await readPipelineFiles(rootFile);

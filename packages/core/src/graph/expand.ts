@@ -31,6 +31,10 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
   const { targets, root } = pipeline;
   const diagnostics: Diagnostic[] = [];
   const { order, unknown } = dependencyOrder(targets, options.targets);
+  // The loader's errors of single targets (a missing input file) stop this graph only if it needs them.
+  const needed = new Set(order);
+  for (const d of pipeline.deferred ?? [])
+    if (d.target !== undefined && needed.has(d.target)) diagnostics.push(d);
   for (const name of unknown) {
     const close = closestNames(name, targets.keys());
     diagnostics.push({

@@ -26,6 +26,11 @@ export interface Diagnostic {
   hint?: string;
   /** Other places that take part in the problem (e.g. the first of two targets writing one output). */
   related?: Array<{ message: string; span?: SourceSpan }>;
+  /**
+   * The target the problem belongs to, when it stops only what needs that target (an input file missing): the
+   * loader defers it, and a command fails on it only if it builds the target (see Pipeline.deferred).
+   */
+  target?: string;
 }
 
 /** Where a task runs and with which resources (Slurm and the local pool read the parts they know). */
@@ -94,6 +99,8 @@ export interface Pipeline {
   defaults: { executor?: 'local' | 'process' | 'slurm'; resources: Resources };
   /** The parameter file in use (after `--config`), if the pipeline declares one. */
   config?: { file: string; schema?: string };
+  /** Errors of single targets (Diagnostic.target): a build, plan or graph of those targets fails on them. */
+  deferred?: Diagnostic[];
   /** The pipeline's remote cache setting (flags and PIPE_REMOTE_CACHE* win over it; the token is never here). */
   remoteCache?: {
     url?: string;
