@@ -150,6 +150,12 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     );
     expect(out).toContain('observation 12345 (observations.obs_ids[1]) not in the data store');
     expect(out).toContain('obs-index.fits.gz');
+    // As a person reads it: the message, not a stack trace (that stays in the task's log, which it names).
+    const text = await ws.run(['build', 'excess_map', '--config', 'unknown.yaml']);
+    expect(text.stderr).toContain('observation 12345 (observations.obs_ids[1]) not in the data store');
+    expect(text.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
+    const log = /log: (\S+observations\.log)/.exec(text.stderr)?.[1];
+    expect(readFileSync(log!, 'utf8')).toMatch(/^error Error: observation 12345 .*\n\s+at /);
   });
 
   it('a cone that selects nothing names the cone and the store', async () => {

@@ -39,7 +39,18 @@ export interface BuildCliOptions extends SessionCliOptions {
 function printFailedLogs(reports: Iterable<{ id: string; state: string; log?: string }>, lines = 15): void {
   for (const r of reports) {
     if (r.state !== 'failed' || !r.log || !existsSync(r.log)) continue;
-    const tail = readFileSync(r.log, 'utf8').trimEnd().split('\n').slice(-lines);
+    // The step's own lines: the error record the worker appends (its message, on the FAILED line already, and its
+    // stack, for whoever opens the log) is left out.
+    const all = readFileSync(r.log, 'utf8').trimEnd().split('\n');
+    const own: string[] = [];
+    for (let i = 0; i < all.length; i++) {
+      if (/^error /.test(all[i]!) && /^\s+at /.test(all[i + 1] ?? '')) {
+        while (/^\s+at /.test(all[i + 1] ?? '')) i++;
+        continue;
+      }
+      own.push(all[i]!);
+    }
+    const tail = own.slice(-lines);
     if (tail.join('') === '') continue;
     process.stderr.write(
       `--- ${r.id}: last ${tail.length} lines of ${r.log}\n${tail.map((l) => `    ${l}`).join('\n')}\n`,
