@@ -42,44 +42,30 @@ const step: StepDefinition<Params> = {
     if (!checked.ok) return checked;
     const params = checked.value.excess_map.parameters;
     const path = ['excess_map', 'parameters'];
+    // Every problem of the section at once (a user fixes them in one go), each at its key.
+    const issues: Array<{ path: Array<string | number>; message: string }> = [];
     const unknown = unknownParameter(params, 'ExcessMapEstimator', path);
-    if (unknown) return { ok: false, issues: [unknown] };
+    if (unknown) issues.push(unknown);
     // gammapy takes these two; pipe computes with their defaults only, so another value is refused, not ignored.
     if (params['correlate_off'] !== undefined && params['correlate_off'] !== true)
-      return {
-        ok: false,
-        issues: [
-          {
-            path: [...path, 'correlate_off'],
-            message: 'correlate_off other than true (the default) is not supported',
-          },
-        ],
-      };
+      issues.push({
+        path: [...path, 'correlate_off'],
+        message: 'correlate_off other than true (the default) is not supported',
+      });
     if (params['spectral_model'] !== undefined && params['spectral_model'] !== null)
-      return {
-        ok: false,
-        issues: [
-          {
-            path: [...path, 'spectral_model'],
-            message:
-              "a spectral_model is not supported: the flux maps assume gammapy's default, a power law of index 2",
-          },
-        ],
-      };
+      issues.push({
+        path: [...path, 'spectral_model'],
+        message:
+          "a spectral_model is not supported: the flux maps assume gammapy's default, a power law of index 2",
+      });
     const sel = selectionOptional(params['selection_optional']);
-    if ('error' in sel)
-      return {
-        ok: false,
-        issues: [{ path: ['excess_map', 'parameters', 'selection_optional'], message: sel.error }],
-      };
+    if ('error' in sel) issues.push({ path: [...path, 'selection_optional'], message: sel.error });
     for (const k of ['n_sigma', 'n_sigma_ul'] as const) {
       const v = params[k];
       if (v !== undefined && !(typeof v === 'number' && v > 0))
-        return {
-          ok: false,
-          issues: [{ path: ['excess_map', 'parameters', k], message: `${k} must be a positive number` }],
-        };
+        issues.push({ path: [...path, k], message: `${k} must be a positive number` });
     }
+    if (issues.length > 0) return { ok: false, issues };
     return checked;
   },
   // The estimator and the product writers load in the worker (warm, or the first run), not where the step is
