@@ -228,6 +228,15 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     expect(output).toMatch(/\b2 errors\b/);
   }, 60_000);
 
+  it('an empty config file: its errors point at the file, saying it sets nothing', async () => {
+    ws.write('empty.yaml', '# nothing yet\n');
+    const r = await ws.run(['build', 'excess_map', '--config', 'empty.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "empty.yaml:1:1: error: 'datasets.type': pipe's excess_map pipeline reduces 3D datasets; got '1d' (empty.yaml sets nothing, so the defaults apply)",
+    );
+  });
+
   it('the same problem set by --param is reported once, naming the override', async () => {
     ws.write('good.yaml', CRAB);
     const r = await ws.run([

@@ -2,13 +2,14 @@
  * The parameter file (`config:`): loaded as YAML with its own line counter, optionally validated
  * whole by a registered config schema, and looked up by dotted paths for `${config.a.b}`.
  */
+import path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
 import { didYouMean } from '../graph/closest-names.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { nodeIn } from './schema-issues.js';
-import { readSource, type SourceFile, spanOf } from './source.js';
+import { readSource, type SourceFile, spanAt, spanOf } from './source.js';
 
 export interface ConfigSource {
   source: SourceFile;
@@ -110,10 +111,15 @@ export async function validateConfigSchema(
     const node = nodeIn(root, issue.path);
     const override = node ? overrides.get(node) : undefined;
     const where = issue.path.length ? `'${issue.path.join('.')}': ` : '';
+    // A file that sets nothing (empty, or only comments) has no node to point at: point at the file.
+    const unset =
+      root === null || root === undefined
+        ? ` (${path.basename(config.source.file)} sets nothing, so the defaults apply)`
+        : '';
     return makeDiagnostic({
       code: 'invalid-config',
-      message: `${where}${issue.message}${override ? ` (value from ${override})` : ''}`,
-      at: override ? undefined : spanOf(config.source, node),
+      message: `${where}${issue.message}${override ? ` (value from ${override})` : unset}`,
+      at: override ? undefined : (spanOf(config.source, node) ?? spanAt(config.source, 0, 1)),
       hint: issue.hint,
     });
   });
