@@ -236,6 +236,14 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
+      // `pipe build --force T` reads T as --force's value, leaving no target: say how to write it.
+      const at = argv.indexOf('--force');
+      const value = at >= 0 ? argv[at + 1] : undefined;
+      if (error.code === 'commander.missingArgument' && value && !value.startsWith('-'))
+        process.stderr.write(
+          `hint: --force takes an optional target, so '${value}' was read as its value; write the targets first: ` +
+            `pipe ${argv[2] ?? 'build'} ${value} --force (or --force=${value} with other targets)\n`,
+        );
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     throw error;

@@ -199,5 +199,11 @@ describe('pipe build --force T', () => {
     const unknown = pipe(root, ['build', 'each', '--force', 'nope']);
     expect(unknown.stderr).toContain("warning: --force nope: no target 'nope'");
     expect(pipe(root, ['build', 'each', '--force', 'each']).stderr).not.toContain('warning: --force');
+    // `--force T` before the targets takes T as its value: the usage error says how to write it.
+    const swallowed = pipe(root, ['build', '--force', 'each']);
+    expect(swallowed.code).toBe(2);
+    expect(swallowed.stderr).toContain(
+      "hint: --force takes an optional target, so 'each' was read as its value; write the targets first: pipe build each --force",
+    );
   });
 });
