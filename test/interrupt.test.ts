@@ -50,16 +50,25 @@ describe('pipe build: interruptions', () => {
     const { ws, child, done, blocker } = await buildBlockedOnSlow();
     child.kill('SIGKILL');
     await done;
-    // The blocked command led its own process group; a killed pipe cannot stop it, so the test does.
-    process.kill(blocker, 'SIGKILL');
-    ws.write('release', '');
+    // The blocked command leads its own process group: the killed pipe could not stop it.
+    expect(alive(blocker)).toBe(true);
     ws.remove('started.pid');
-    const next = await ws.build(['all']);
+    // The next build stops it when it takes over the lock (then its own slow task waits for the release).
+    const nextChild = ws.spawn(['build', 'all', '--json']);
+    const nextDone = finished(nextChild);
+    for (let i = 0; i < 500 && alive(blocker); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(blocker)).toBe(false);
+    ws.write('release', '');
+    const run = await nextDone;
+    const ended: Record<string, string[]> = {};
+    for (const e of parseEvents(run.stdout)) if (e.event === 'task-end') (ended[e.state!] ??= []).push(e.id!);
+    for (const list of Object.values(ended)) list.sort();
+    const next = { run, ended };
     expect(next.run.code, next.run.stderr).toBe(0);
     expect(next.ended).toEqual({ ran: ['all', 'slow'], 'up-to-date': ['fast'] });
     expect(ws.read('out/all.txt')).toBe('d|slow');
     expect(next.run.stderr).toMatch(
-      /^note: took over the lock of build \S+ \(pid \d+, no longer running\)\n$/,
+      /^note: took over the lock of build (\S+) \(pid \d+, no longer running\)\nnote: stopped 1 command that build \1 left running\n$/,
     );
     // The killed build's record no longer says "running" forever.
     const killed = /took over the lock of build (\S+)/.exec(next.run.stderr)![1]!;

@@ -8,6 +8,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
 import type { Executor } from '../execute/executor.js';
+import { stopOrphans } from '../execute/orphans.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../fingerprint/steps.js';
@@ -320,6 +321,11 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       `took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`,
     );
     await markInterrupted(session.layout.buildsDir, lock.tookOverStale.buildId);
+    const stopped = stopOrphans(path.join(session.layout.logsDir, lock.tookOverStale.buildId));
+    if (stopped > 0)
+      session.notes.push(
+        `stopped ${stopped} command${stopped === 1 ? '' : 's'} that build ${lock.tookOverStale.buildId} left running`,
+      );
   }
   try {
     // The state may have changed since it was read (another build saved, or we waited for the lock): read it again.

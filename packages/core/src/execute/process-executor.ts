@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { type ExecEvent, type ExecOutcome, type ExecRequest, type Executor, expandArgv } from './executor.js';
+import { forgetCommand, recordCommand } from './orphans.js';
 
 const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
 /** Time between SIGTERM and SIGKILL when cancelling. */
@@ -71,12 +72,16 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
       killTimer.unref();
     }
     signal.addEventListener('abort', onAbort, { once: true });
-    child.once('spawn', () => onEvent({ type: 'started', id: req.id }));
+    child.once('spawn', () => {
+      if (child.pid !== undefined) recordCommand(req.logFile, child.pid);
+      onEvent({ type: 'started', id: req.id });
+    });
     child.once('error', (error) =>
       finish({ ok: false, failure: { type: 'spawn-error', message: error.message } }),
     );
     child.once('close', (code, sig) => {
       if (killTimer) clearTimeout(killTimer);
+      forgetCommand(req.logFile);
       if (signal.aborted) return finish({ ok: false, failure: { type: 'cancelled' } });
       if (sig) return finish({ ok: false, failure: { type: 'killed', signal: sig } });
       if (code !== 0) return finish({ ok: false, failure: { type: 'exit-non-zero', exitCode: code ?? -1 } });
