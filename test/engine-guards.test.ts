@@ -196,6 +196,26 @@ targets:
     expect((await ws.build(['after_m'])).ended).toEqual({ ran: ['after_m', 'm'] });
   });
 
+  it('a program that writes its own output path makes the same bytes every build (the cut-off holds)', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  self:
+    command: [sh, -c, 'echo "I am $1" > "$1"', sh, "{outputs.o}"]
+    outputs: {o: out/self.txt}
+  after:
+    inputs: {x: {target: self}}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: out/after.txt}
+`,
+    });
+    expect((await ws.build(['after'])).ended).toEqual({ ran: ['after', 'self'] });
+    const first = ws.read('out/self.txt');
+    const again = await ws.build(['after'], ['--force', 'self']);
+    expect(again.ended).toEqual({ ran: ['self'], 'up-to-date': ['after'] });
+    expect(ws.read('out/self.txt')).toBe(first);
+  });
+
   it('fails a task whose output path is a directory, and records the build as failed', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

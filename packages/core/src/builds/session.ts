@@ -201,16 +201,15 @@ export type BuildResult =
     }
   | { ok: false; reason: 'locked'; owner: LockOwner };
 
-/** Clear temp directories left by builds that are no longer running (the lock is held). */
-function clearStaleTemps(tmpDir: string, currentBuild: string): void {
+/** Clear what builds that are no longer running left in the temp folder (the lock is held: none runs now). */
+function clearStaleTemps(tmpDir: string): void {
   let names: string[];
   try {
     names = readdirSync(tmpDir);
   } catch {
     return;
   }
-  for (const name of names)
-    if (name !== currentBuild) rmSync(path.join(tmpDir, name), { recursive: true, force: true });
+  for (const name of names) rmSync(path.join(tmpDir, name), { recursive: true, force: true });
 }
 
 /** The requested targets' closure that depends on `target` (transitively), in dependency order. */
@@ -333,7 +332,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       await reloadState(session);
       plan = undefined;
     }
-    clearStaleTemps(session.layout.tmpDir, buildId);
+    clearStaleTemps(session.layout.tmpDir);
     plan ??= await planSession(session, warm);
     options.onPlan?.(plan, buildId);
     const force = session.options.force;

@@ -6,6 +6,7 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -83,7 +84,6 @@ class Scheduler {
   private stopped = false;
   private failed = false;
   private stateChanged = false;
-  private seq = 0;
   /** Tasks whose work has ended and whose outputs are being stored and published (they hold no job slot). */
   private completing = 0;
   /** Directories created for this build (temp and output folders): one mkdir each. */
@@ -113,7 +113,7 @@ class Scheduler {
     this.maybeFinish();
     await done;
     this.o.signal.removeEventListener('abort', onAbort);
-    await rm(path.join(this.o.layout.tmpDir, this.o.buildId), { recursive: true, force: true });
+    await rm(runTempDir(this.o.layout), { recursive: true, force: true });
     for (const [id] of this.tasks) {
       if (!this.reports.has(id))
         this.report({ id, state: this.o.signal.aborted ? 'cancelled' : 'not-started' });
@@ -449,17 +449,11 @@ class Scheduler {
   private async prepare(id: string, work: ExecRequest['work']): Promise<ExecRequest> {
     const task = this.tasks.get(id)!;
     const target = this.o.pipeline.targets.get(task.target)!;
-    const seq = ++this.seq;
     const temps: Record<string, string> = {};
-    const buildTmp = path.join(this.o.layout.tmpDir, this.o.buildId);
-    this.ensureDir(buildTmp);
-    for (const [name, final] of Object.entries(task.outputs)) {
-      // All in one folder (no mkdir per task); the name ends with the final basename (a step may look at its extension).
-      temps[name] = path.join(
-        buildTmp,
-        `${seq}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}~${path.basename(final)}`,
-      );
-    }
+    const runTmp = runTempDir(this.o.layout);
+    this.ensureDir(runTmp);
+    for (const [name, final] of Object.entries(task.outputs))
+      temps[name] = path.join(runTmp, tempName(id, name, final));
     for (const final of Object.values(task.outputs)) this.ensureDir(path.dirname(final));
     const env: Record<string, string> = {};
     for (const name of target.env) {
@@ -828,4 +822,23 @@ function notWrittenHint(
   if (final && final.mtimeMs >= start.getTime() - 1000)
     return `: the task wrote ${missing.path} itself; write to {outputs.${missing.output}}, the temporary path pipe moves into place`;
   return '';
+}
+
+/**
+ * Where tasks write their outputs before they are moved into place: one folder (no mkdir per task) of a fixed
+ * name, and a name per output fixed by the task and the output (no build id, no sequence number), so that a
+ * program that writes its own output path into the file makes the same bytes in every build. One build at a time
+ * holds the workspace lock, so the names cannot clash; the folder is cleared when a build starts and ends.
+ */
+export function runTempDir(layout: Pick<WorkspaceLayout, 'tmpDir'>): string {
+  return path.join(layout.tmpDir, 'run');
+}
+
+/** `<task>~<output>~<final basename>` (the basename last: a step may look at its extension), within 255 bytes. */
+function tempName(taskId: string, output: string, final: string): string {
+  const base = path.basename(final);
+  const name = `${taskFileName(taskId)}~${output.replace(/[^A-Za-z0-9_.-]/g, '_')}~${base}`;
+  if (Buffer.byteLength(name) <= 240) return name;
+  const digest = createHash('sha256').update(`${taskId}\0${output}`).digest('hex').slice(0, 24);
+  return `${digest}~${base.slice(-200)}`;
 }

@@ -5,7 +5,7 @@
  *   .pipe/state.journal        the changes since state.json was written, one line per save (state/state-journal.ts)
  *   .pipe/builds/<id>.json     one record per build (builds/records.ts)
  *   .pipe/logs/<id>/<task>.log task logs
- *   .pipe/tmp/<id>/...         outputs being written, renamed into place when a task succeeds
+ *   .pipe/tmp/run/...          outputs being written (one fixed name per task output), moved into place on success
  *   .pipe/cache/               the local cache (cas/, ac/) unless --cache-dir / PIPE_CACHE_DIR
  *   .pipe/lock                 the build lock (workspace/lock.ts)
  */
