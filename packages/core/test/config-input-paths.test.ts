@@ -65,6 +65,19 @@ describe('input paths from the config file and the environment', () => {
     expect(inputs['mask']).toEqual([expect.objectContaining({ pattern: 'conf/mask.fits' })]);
   });
 
+  it('reads a relative path in an environment variable from where the command was started, as a shell user means it', async () => {
+    const dir = workspace(filesFor('observations: {datastore: $DATA/store}\n'));
+    // Started in <dir>/shipped with DATA=../elsewhere: <dir>/elsewhere, not <dir>/conf/../elsewhere by the config file.
+    const result = await loadPipeline(`${dir}/pipe.yaml`, {
+      registry: fixtureRegistry(),
+      cwd: `${dir}/shipped`,
+      env: { DATA: '../elsewhere' },
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    const inputs = result.pipeline.targets.get('select')!.inputs;
+    expect(inputs['index']).toEqual([expect.objectContaining({ pattern: 'elsewhere/store/index.fits' })]);
+  });
+
   it('points a missing file named by the config into the config file', async () => {
     const dir = workspace(filesFor('observations:\n  datastore: $DATA/nowhere\n'));
     const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });

@@ -18,6 +18,11 @@ export interface InputPathContext {
   env: Record<string, string | undefined>;
   /** `vars:` defaults of the pipeline, already absolute where they were relative paths. */
   vars: Record<string, string>;
+  /**
+   * The directory the command was started in: a relative path in an environment variable is relative to it, as
+   * a shell user means it (`GAMMAPY_DATA=../shared/data pipe build …`), wherever the file using it lies.
+   */
+  cwd?: string;
   diagnostics: Diagnostic[];
 }
 
@@ -91,7 +96,11 @@ export function expandInputPath(
     ENV_REF,
     (match, braced: string | undefined, bare: string | undefined) => {
       const name = (braced ?? bare)!;
-      const value = ctx.env[name] ?? ctx.vars[name];
+      const fromEnv = ctx.env[name];
+      const value =
+        fromEnv !== undefined && ctx.cwd !== undefined && fromEnv !== '' && !path.isAbsolute(fromEnv)
+          ? path.resolve(ctx.cwd, fromEnv)
+          : (fromEnv ?? ctx.vars[name]);
       if (value === undefined) {
         ctx.diagnostics.push(
           makeDiagnostic({

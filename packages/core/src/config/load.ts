@@ -111,6 +111,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   const drafts = new Map<string, TargetDraft>();
   const context = {
     root,
+    cwd,
     registry: options.registry,
     defaults,
     config,

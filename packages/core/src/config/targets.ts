@@ -58,6 +58,8 @@ export interface BuildContext {
   /** Environment and `vars:` defaults for `$NAME` in input paths. */
   env: Record<string, string | undefined>;
   vars: Record<string, string>;
+  /** Where the command was started (relative paths in environment variables are relative to it). */
+  cwd: string;
   diagnostics: Diagnostic[];
 }
 
