@@ -108,5 +108,10 @@ targets:
     expect(built.ended.ran).toEqual(['each[a]']);
     expect(copy.read('out/each/a.txt')).toBe('ALPHA in the copy\n');
     expect(ws.read('out/each/a.txt')).toBe('alpha\n');
+    // --force with --out: the fan-out's outputs are copied too (a re-plan under --force held it pending: 0 files).
+    const forced = await copy.run(['build', 'each', '--force', '--out', copy.path('export')]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toContain('copied 2 files to');
+    expect(copy.read('export/a.txt')).toBe('ALPHA in the copy\n');
   });
 });

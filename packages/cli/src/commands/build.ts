@@ -10,6 +10,7 @@ import {
   type Executor,
   exportOutputs,
   newBuildId,
+  type Plan,
   planSession,
   slurmExecutorFactory,
   slurmTargets,
@@ -233,9 +234,18 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
     if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
+    // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now;
+    // without --force, which would hold the fan-out pending behind its forced source again).
+    let settled: Plan | undefined;
+    const settledPlan = async () => {
+      settled ??=
+        result.plan.pending.length > 0
+          ? await planSession({ ...session, options: { ...session.options, force: undefined } })
+          : result.plan;
+      return settled;
+    };
     if (opts.out) {
-      // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now).
-      const plan = result.plan.pending.length > 0 ? await planSession(session) : result.plan;
+      const plan = await settledPlan();
       const tasks = [...plan.tasks.values()].map((p) => p.task);
       let copied: string[];
       try {
@@ -253,8 +263,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
         );
     }
     if (!opts.json) {
-      // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now).
-      const plan = result.plan.pending.length > 0 ? await planSession(session) : result.plan;
+      const plan = await settledPlan();
       const tasks = [...plan.tasks.values()].map((p) => p.task);
       for (const line of summaryLines(session.pipeline.root, tasks, targets))
         process.stdout.write(`${line}\n`);
