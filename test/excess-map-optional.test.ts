@@ -1,6 +1,7 @@
 // gammapy's optional estimator quantities (excess_map.parameters.selection_optional: errn-errp, ul) end to end: written
 // when the target declares them as outputs, and a visible warning — not a silent drop — when it does not.
 
+import { readFileSync } from 'node:fs';
 import { readMapFits } from '@pipe/astro';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crabWorkspace, type Workspace } from './rig.js';
@@ -48,6 +49,18 @@ describe('excess_map selection_optional', () => {
     );
     const good = await ws.run(['build', 'excess_map']);
     expect(good.stdout + good.stderr).not.toContain('are zero inside the safe mask');
+  });
+
+  it('every kernel backend writes the same bytes (they share one cache entry)', async () => {
+    expect((await ws.run(['build', 'excess_map'])).code).toBe(0);
+    const files = ['summary.json', 'sqrt_ts.fits.gz', 'flux.fits.gz'];
+    const bytes = () =>
+      files.map((f) => readFileSync(ws.path(`products/excess_map/${f}`)).toString('base64'));
+    const before = bytes();
+    const js = await ws.run(['build', 'excess_map', '--kernels', 'js', '--force', 'excess_map']);
+    expect(js.code, js.stderr).toBe(0);
+    expect(js.stderr).toMatch(/ran +excess_map/);
+    expect(bytes()).toEqual(before);
   });
 
   it('writes a declared upper-limit map, above the flux where the flux is positive', async () => {

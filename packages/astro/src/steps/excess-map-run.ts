@@ -113,7 +113,8 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
           flux: summary.peak.flux,
         }
       : null,
-    kernel_backend: ctx.kernelBackend,
+    // No kernel backend here: the backends are bit-identical, share one cache entry (the backend is not in the
+    // key), and so must write the same bytes. Which one ran is in the task's provenance (pipe why).
     edisp_irf_pixel: edisp.pixel,
   };
   if (ctx.outputs['summary']) writeFileSync(ctx.outputs['summary'], `${JSON.stringify(report, null, 2)}\n`);
