@@ -4,8 +4,15 @@
  * Exit codes: 0 ok, 1 build failed, 2 usage or config error.
  */
 import { PIPE_VERSION } from '@pipe/core/lean';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
+
+/** `-j N`: a whole number ≥ 1, or a usage error (`-j abc` must not pass as the default). */
+function jobsOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of tasks, 1 or more');
+  return n;
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -60,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('--json', 'print one JSON object per line');
 
   buildLike(program.command('build').argument('<targets...>').description('build targets and what they need'))
-    .option('-j, --jobs <n>', 'run at most n tasks at once', (v) => Number.parseInt(v, 10))
+    .option('-j, --jobs <n>', 'run at most n tasks at once', jobsOption)
     .option('-k, --keep-going', 'keep running independent tasks after a failure')
     .option('-n, --dry-run', 'print the plan, run nothing')
     .option('--out <dir>', 'copy the outputs of the requested targets into <dir>')
@@ -102,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
       .argument('<targets...>')
       .description('build, then rebuild on every change of the inputs'),
   )
-    .option('-j, --jobs <n>', 'run at most n tasks at once', (v) => Number.parseInt(v, 10))
+    .option('-j, --jobs <n>', 'run at most n tasks at once', jobsOption)
     .option('--poll', 'poll the file system instead of using inotify (network file systems)')
     .option('--debounce <ms>', 'quiet period before a burst of changes is built (default 50)', (v) =>
       Number.parseInt(v, 10),

@@ -52,7 +52,7 @@ export class BuildOutput {
     const toRun = (counts['run'] ?? 0) + (counts['blocked'] ?? 0);
     if (toRun > 0 || (counts['restore'] ?? 0) > 0) {
       this.print(
-        `build ${buildId}: ${targets.join(' ')} — ${this.total} tasks planned${kernels ? `, kernels: ${kernels}` : ''}`,
+        `build ${buildId}: ${targets.join(' ')} — ${this.total} task${this.total === 1 ? '' : 's'} planned${kernels ? `, kernels: ${kernels}` : ''}`,
       );
     }
   }

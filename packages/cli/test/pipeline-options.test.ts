@@ -199,6 +199,12 @@ describe('pipe build --force T', () => {
     const unknown = pipe(root, ['build', 'each', '--force', 'nope']);
     expect(unknown.stderr).toContain("warning: --force nope: no target 'nope'");
     expect(pipe(root, ['build', 'each', '--force', 'each']).stderr).not.toContain('warning: --force');
+    // -j takes a whole number of tasks, 1 or more.
+    for (const j of ['abc', '0', '-3']) {
+      const bad = pipe(root, ['build', 'each', '-j', j]);
+      expect(bad.code, j).toBe(2);
+      expect(bad.stderr).toContain('a whole number of tasks, 1 or more');
+    }
     // `--force T` before the targets takes T as its value: the usage error says how to write it.
     const swallowed = pipe(root, ['build', '--force', 'each']);
     expect(swallowed.code).toBe(2);
