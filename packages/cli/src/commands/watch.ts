@@ -108,10 +108,15 @@ function printText(e: WatchEvent, root: string): void {
       return;
     }
     case 'build-end': {
+      const restored = [...e.reports.values()].filter((r) => r.state === 'restored').map((r) => r.id);
+      const list = (ids: string[]) => (ids.length <= 6 ? ids.join(', ') : `${ids.length} tasks`);
       const ran =
-        e.ran.length === 0
+        e.ran.length === 0 && restored.length === 0
           ? 'nothing to run'
-          : `ran ${e.ran.length <= 6 ? e.ran.join(', ') : `${e.ran.length} tasks`}`;
+          : [
+              ...(e.ran.length > 0 ? [`ran ${list(e.ran)}`] : []),
+              ...(restored.length > 0 ? [`restored ${list(restored.sort())} from the cache`] : []),
+            ].join('; ');
       out(
         `${e.status === 'succeeded' ? 'built' : `build ${e.status}`}: ${ran} (${(e.ms / 1000).toFixed(2)} s)`,
       );
