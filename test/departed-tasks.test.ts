@@ -98,8 +98,15 @@ targets:
       'data/a.txt': 'alpha\n',
       'data/b.txt': 'beta\n',
     });
+    const before = await ws.run(['graph', 'each', '--format', 'mermaid']);
+    expect(before.stdout).toContain('each (pending)');
     const first = await ws.build(['each']);
     expect(first.run.code, first.run.stdout + first.run.stderr).toBe(0);
+    // Once the items are known, the graph shows the fan-out and its edges.
+    const after = await ws.run(['graph', 'each', '--format', 'mermaid']);
+    expect(after.stdout).toContain('t1["each[a]"]');
+    expect(after.stdout).toContain('t0 --> t1');
+    expect(after.stdout).not.toContain('pending');
     const copy = new Workspace({});
     cpSync(ws.root, copy.root, { recursive: true });
     copy.write('data/a.txt', 'ALPHA in the copy\n');

@@ -1,5 +1,13 @@
 /** `pipe graph [targets] --format dot|mermaid|json`: the expanded task graph. */
-import { expandGraph, renderDiagnostics, toDot, toJSON, toMermaid } from '@pipe/core';
+import {
+  expandGraph,
+  planSession,
+  renderDiagnostics,
+  type TaskGraph,
+  toDot,
+  toJSON,
+  toMermaid,
+} from '@pipe/core';
 import { type GlobalOptions, loadForCommand } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 
@@ -19,13 +27,27 @@ export async function graphCommand(
     process.stderr.write(`${renderDiagnostics(errors)}\n`);
     return EXIT_USAGE;
   }
+  // Fan-outs over items a step emits are known once that step has run: plan as a build would, so that the
+  // graph shows them (and their edges) as far as the workspace knows them for this configuration.
+  let shown: TaskGraph = graph;
+  if (graph.pending.length > 0) {
+    const { openFromCli } = await import('./session.js');
+    const opened = await openFromCli(wanted, opts);
+    if (opened.ok) {
+      const plan = await planSession(opened.session);
+      shown = {
+        tasks: new Map(plan.order.map((id) => [id, plan.tasks.get(id)!.task])),
+        pending: plan.pending.map((p) => p.target),
+      };
+    }
+  }
   const format = opts.format ?? 'dot';
   const text =
     format === 'json'
-      ? JSON.stringify(toJSON(graph))
+      ? JSON.stringify(toJSON(shown))
       : format === 'mermaid'
-        ? toMermaid(graph)
-        : toDot(graph);
+        ? toMermaid(shown)
+        : toDot(shown);
   process.stdout.write(`${text}\n`);
   return 0;
 }
