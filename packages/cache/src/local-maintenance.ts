@@ -128,6 +128,13 @@ export async function collectGarbage(
     .sort((a, b) => a.lastUsed - b.lastUsed || (a.key < b.key ? -1 : 1));
   for (const entry of candidates) {
     if (bytes <= options.maxBytes) break;
+    // An entry whose blobs are all younger than the grace period would be lost for nothing: none of them can go
+    // now. It stays restorable; a later gc takes it once they are old enough.
+    const canFree = entry.blobs.some((sha) => {
+      const blob = blobs.get(sha);
+      return blob !== undefined && now - blob.mtimeMs >= graceMs;
+    });
+    if (!canFree && entry.blobs.length > 0) continue;
     await rm(entry.file.path, { force: true });
     entries.splice(entries.indexOf(entry), 1);
     evicted.push(entry.key);

@@ -278,12 +278,28 @@ describe('gc: least recently used first, pins kept', () => {
     await store.putBlob(old, src);
     await utimes(store.blobPath(old), new Date(0), new Date(0));
     await utimes(join(dir, 'store', 'ac', `${first.key}.json`), new Date(1000), new Date(1000));
+    await utimes(store.blobPath(first.sha), new Date(0), new Date(0));
+    // The second entry is pinned: the first goes, and the blob both name stays for the second.
+    await store.pin(second.key, 'keep');
     const gc = await store.gc({ maxBytes: 1 });
     expect(gc.ok && gc.value.removedBlobs).toBe(1); // the old orphan; the shared blob is still in use
     expect(gc.ok && gc.value.evicted[0]).toBe(first.key);
     expect((await store.hasBlob(old)).ok && (await store.hasBlob(old))).toEqual({ ok: true, value: false });
     expect(await store.hasBlob(young)).toEqual({ ok: true, value: true });
     expect(await store.hasBlob(second.sha)).toEqual({ ok: true, value: true });
+  });
+
+  it('keeps an entry whose blobs are all too young to remove (evicting it would free nothing)', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const young = await storeEntry(store, randomBytes(1000));
+    const old = await storeEntry(store, randomBytes(1000));
+    await utimes(store.blobPath(old.sha), new Date(0), new Date(0));
+    const gc = await store.gc({ maxBytes: 1 });
+    expect(gc.ok && gc.value).toMatchObject({ evicted: [old.key], removedBlobs: 1, overBudget: true });
+    expect((await store.getManifest(young.key)).ok && (await store.getManifest(young.key))).toMatchObject({
+      ok: true,
+      value: { key: young.key },
+    });
   });
 
   it('serialises concurrent maintenance through the store lock', async () => {
