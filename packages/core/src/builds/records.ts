@@ -89,7 +89,7 @@ export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadReco
       reason: 'not-found',
       detail:
         matches.length === 0
-          ? `no build '${idOrPrefix}'`
+          ? `no build '${idOrPrefix}' (a build that found everything up to date is not recorded: it changed nothing)`
           : `'${idOrPrefix}' matches ${matches.length} builds`,
     };
   }
