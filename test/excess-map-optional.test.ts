@@ -63,6 +63,14 @@ describe('excess_map selection_optional', () => {
     expect(bytes()).toEqual(before);
   });
 
+  it('pipe why prints params shared by a fan-out once, then names where they were shown', async () => {
+    expect((await ws.run(['build', 'excess_map'])).code).toBe(0);
+    const why = await ws.run(['why', 'products/excess_map/sqrt_ts.fits.gz']);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout.match(/params \{"datasets"/g)).toHaveLength(1);
+    expect(why.stdout.match(/params as stacked\n/g)).toHaveLength(4);
+  });
+
   it('writes a declared upper-limit map, above the flux where the flux is positive', async () => {
     const pipeline = 'pipelines/excess_map/pipe.yaml';
     ws.write(

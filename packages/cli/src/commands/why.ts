@@ -12,6 +12,7 @@ async function render(
   out: string[],
   seen: Set<string>,
   root: string,
+  paramsShown: Map<string, string> = new Map(),
 ): Promise<void> {
   const pad = '  '.repeat(depth);
   out.push(
@@ -29,11 +30,19 @@ async function render(
   const b = node.lastBuild;
   const reasons = b.reasons?.map(renderReason).join('; ');
   out.push(`${pad}  last ${b.state ?? 'built'} in build ${b.id}${reasons ? `: ${reasons}` : ''}`);
-  if (Object.keys(node.params).length > 0) out.push(`${pad}  params ${JSON.stringify(node.params)}`);
+  if (Object.keys(node.params).length > 0) {
+    // A fan-out's tasks share their params: printed once, then named (one long line per run told nothing new).
+    const text = JSON.stringify(node.params);
+    const first = paramsShown.get(text);
+    if (first === undefined) {
+      paramsShown.set(text, node.task);
+      out.push(`${pad}  params ${text}`);
+    } else out.push(`${pad}  params as ${first}`);
+  }
   for (const input of node.inputs) {
     if (input.producer) {
       out.push(`${pad}  ← ${input.path} from:`);
-      await render(input.producer, depth + 2, out, seen, root);
+      await render(input.producer, depth + 2, out, seen, root, paramsShown);
     } else {
       out.push(
         `${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})${await rawNow(path.resolve(root, input.path), input.hash)}`,
@@ -93,7 +102,8 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   }
   const out: string[] = [];
   const seen = new Set<string>();
-  for (const node of result.nodes) await render(node, 0, out, seen, ws.layout.root);
+  const paramsShown = new Map<string, string>();
+  for (const node of result.nodes) await render(node, 0, out, seen, ws.layout.root, paramsShown);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
