@@ -280,36 +280,32 @@ describe('planner', () => {
     expect(ws.files.get(`${ROOT}/out/f`)!.content).toBe('a+b');
   });
 
-  it("reordering an input's files changes the key: the step receives them in that order", async () => {
+  /** One command task over `files`, built once, then edited: the reasons a plan gives for running it again. */
+  async function reasonsAfter(files: string[], outputs: Record<string, string>, edit: (t: Task) => void) {
     const ws = new VirtualWorkspace();
-    ws.write('a.txt', 'a');
-    ws.write('b.txt', 'b');
-    const pipeline = pipelineOf([commandTarget('cat')]);
-    const graph = graphOf([task('cat', 'cat', { files: ['a.txt', 'b.txt'], outputs: { o: 'o' } })]);
+    for (const f of files) ws.write(f, f);
+    const pipeline = pipelineOf([commandTarget('t')]);
+    const graph = graphOf([task('t', 't', { files, outputs })]);
     const state = emptyState();
     await fakeBuild(ws, pipeline, graph, state, upper);
-    const t = graph.tasks.get('cat')!;
-    t.inputs = Object.fromEntries(Object.entries(t.inputs).map(([k, v]) => [k, [...v].reverse()]));
+    edit(graph.tasks.get('t')!);
     const plan = await planGraph({ pipeline, graph, state, io: ws, steps: stepsFor(pipeline) });
-    const d = plan.tasks.get('cat')!.decision;
-    expect(d.action === 'run' && d.reasons.map(renderReason)).toEqual([
-      'input order changed: src (its files reach the step in another order)',
-    ]);
+    const d = plan.tasks.get('t')!.decision;
+    return d.action === 'run' ? d.reasons.map(renderReason) : d.action;
+  }
+
+  it("reordering an input's files changes the key: the step receives them in that order", async () => {
+    const reasons = await reasonsAfter(['a.txt', 'b.txt'], { o: 'o' }, (t) => {
+      t.inputs = Object.fromEntries(Object.entries(t.inputs).map(([k, v]) => [k, [...v].reverse()]));
+    });
+    expect(reasons).toEqual(['input order changed: src (its files reach the step in another order)']);
   });
 
   it('renaming an output reruns the task (its step sees the path: a .gz suffix, a format), naming both paths', async () => {
-    const ws = new VirtualWorkspace();
-    ws.write('a.txt', 'a');
-    const pipeline = pipelineOf([commandTarget('t')]);
-    const graph = graphOf([task('t', 't', { files: ['a.txt'], outputs: { o: 'out/result.txt' } })]);
-    const state = emptyState();
-    await fakeBuild(ws, pipeline, graph, state, upper);
-    graph.tasks.get('t')!.outputs = { o: `${ROOT}/out/result.json` };
-    const plan = await planGraph({ pipeline, graph, state, io: ws, steps: stepsFor(pipeline) });
-    const d = plan.tasks.get('t')!.decision;
-    expect(d.action === 'run' && d.reasons.map(renderReason)).toEqual([
-      'output path changed: o out/result.txt → out/result.json',
-    ]);
+    const reasons = await reasonsAfter(['a.txt'], { o: 'out/result.txt' }, (t) => {
+      t.outputs = { o: `${ROOT}/out/result.json` };
+    });
+    expect(reasons).toEqual(['output path changed: o out/result.txt → out/result.json']);
   });
 
   it('decisions and keys do not depend on the order tasks and dependencies are declared in', async () => {
