@@ -120,5 +120,17 @@ targets:
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toContain('copied 2 files to');
     expect(copy.read('export/a.txt')).toBe('ALPHA in the copy\n');
+    // A copy of the copy, after the copy's emitter reran (its items recorded under the copy's root since).
+    copy.write('names.txt', 'a,b,c');
+    copy.write('data/c.txt', 'gamma\n');
+    expect((await copy.build(['each'])).run.code).toBe(0);
+    const second = new Workspace({});
+    cpSync(copy.root, second.root, { recursive: true });
+    expect((await second.build(['each'])).run.code).toBe(0);
+    second.write('data/c.txt', 'GAMMA in the second copy\n');
+    const rebuilt = await second.build(['each']);
+    expect(rebuilt.ended.ran).toEqual(['each[c]']);
+    expect(second.read('out/each/c.txt')).toBe('GAMMA in the second copy\n');
+    expect(copy.read('out/each/c.txt')).toBe('gamma\n');
   });
 });

@@ -216,6 +216,22 @@ targets:
     expect(ws.read('out/self.txt')).toBe(first);
   });
 
+  it('items whose ids fold to one file name (a/b, a_b) write apart: each its own temporary output', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  each:
+    foreach: ["a/b", "a_b"]
+    command: [sh, -c, 'printf "%s" "$1" > "$2"; sleep 0.3', sh, "{item}", "{outputs.o}"]
+    outputs: {o: "out/{item}/r.txt"}
+`,
+    });
+    const b = await ws.build(['each'], ['-j', '2']);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    expect(ws.read('out/a/b/r.txt')).toBe('a/b');
+    expect(ws.read('out/a_b/r.txt')).toBe('a_b');
+  });
+
   it('fails a task whose output path is a directory, and records the build as failed', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

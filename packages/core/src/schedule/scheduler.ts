@@ -834,11 +834,13 @@ export function runTempDir(layout: Pick<WorkspaceLayout, 'tmpDir'>): string {
   return path.join(layout.tmpDir, 'run');
 }
 
-/** `<task>~<output>~<final basename>` (the basename last: a step may look at its extension), within 255 bytes. */
+/**
+ * `<task>~<hash>~<final basename>` (the basename last: a step may look at its extension), within 255 bytes. The
+ * hash of the task id and output name keeps apart what the readable part folds together (`each[a/b]` and
+ * `each[a_b]` both read `each[a_b]`; long ids are cut).
+ */
 function tempName(taskId: string, output: string, final: string): string {
-  const base = path.basename(final);
-  const name = `${taskFileName(taskId)}~${output.replace(/[^A-Za-z0-9_.-]/g, '_')}~${base}`;
-  if (Buffer.byteLength(name) <= 240) return name;
-  const digest = createHash('sha256').update(`${taskId}\0${output}`).digest('hex').slice(0, 24);
-  return `${digest}~${base.slice(-200)}`;
+  const base = path.basename(final).slice(-120);
+  const digest = createHash('sha256').update(`${taskId}\0${output}`).digest('hex').slice(0, 16);
+  return `${taskFileName(taskId).slice(0, 100)}~${digest}~${base}`;
 }

@@ -118,7 +118,13 @@ export function loadState(file: string): LoadedState {
   }
   data.fingerprints = new FingerprintLog(path.join(path.dirname(file), FINGERPRINTS_FILE));
   const root = rootOf(file);
-  if (data.root !== undefined && data.root !== root) rebaseItems(data, data.root, root);
+  if (data.root !== root) {
+    if (data.root !== undefined && data.root !== path.parse(data.root).root)
+      rebaseItems(data, data.root, root);
+    // The next save rewrites the base (with this root): journal lines written from here on hold paths under the
+    // new root, which a later copy must rebase too; a base naming the old root would not.
+    delete data.journal;
+  }
   data.root = root;
   saved.set(data, {
     tasks: entriesOf(data.tasks),
