@@ -76,6 +76,20 @@ describe('input paths from the config file and the environment', () => {
     if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
     const inputs = result.pipeline.targets.get('select')!.inputs;
     expect(inputs['index']).toEqual([expect.objectContaining({ pattern: 'elsewhere/store/index.fits' })]);
+    // A variable inside a path is a name, not a folder of its own.
+    const inner = workspace({
+      ...filesFor('observations: {datastore: shipped/$NAME}\n'),
+      'conf/shipped/store/index.fits': 'z',
+    });
+    const named = await loadPipeline(`${inner}/pipe.yaml`, {
+      registry: fixtureRegistry(),
+      cwd: `${inner}/elsewhere`,
+      env: { NAME: 'store' },
+    });
+    if (!named.ok) throw new Error(JSON.stringify(named.diagnostics));
+    expect(named.pipeline.targets.get('select')!.inputs['index']).toEqual([
+      expect.objectContaining({ pattern: 'conf/shipped/store/index.fits' }),
+    ]);
   });
 
   it('points a missing file named by the config into the config file', async () => {

@@ -94,11 +94,16 @@ export function expandInputPath(
   if (omit) return { kind: 'omit' };
   const expanded = afterConfig.replace(
     ENV_REF,
-    (match, braced: string | undefined, bare: string | undefined) => {
+    (match, braced: string | undefined, bare: string | undefined, offset: number) => {
       const name = (braced ?? bare)!;
       const fromEnv = ctx.env[name];
+      // Only a variable that starts the path names a folder (data/$RUN/x.fits takes RUN as a name).
       const value =
-        fromEnv !== undefined && ctx.cwd !== undefined && fromEnv !== '' && !path.isAbsolute(fromEnv)
+        offset === 0 &&
+        fromEnv !== undefined &&
+        ctx.cwd !== undefined &&
+        fromEnv !== '' &&
+        !path.isAbsolute(fromEnv)
           ? path.resolve(ctx.cwd, fromEnv)
           : (fromEnv ?? ctx.vars[name]);
       if (value === undefined) {
