@@ -64,6 +64,31 @@ describe('tasks that left the pipeline', () => {
   });
 });
 
+describe('tasks of the same name from another pipeline file in the folder', () => {
+  it("are not retired: their outputs are not this target's to remove", async () => {
+    const pipeline = (out: string, glob: string) => `version: 1
+targets:
+  each:
+    foreach: {glob: "${glob}"}
+    inputs: {src: "runs/{item}.txt"}
+    command: [cp, "{inputs.src}", "{outputs.out}"]
+    outputs: {out: "${out}/{item}.txt"}
+`;
+    const ws = new Workspace({
+      'pipe.yaml': pipeline('out/main', 'runs/a*.txt'),
+      'other.yaml': pipeline('out/other', 'runs/*.txt'),
+      'runs/a.txt': 'a\n',
+      'runs/b.txt': 'b\n',
+    });
+    expect((await ws.run(['-f', 'other.yaml', 'build', 'each'])).code).toBe(0);
+    expect(ws.read('out/other/b.txt')).toBe('b\n');
+    const main = await ws.build(['each']);
+    expect(main.run.code, main.run.stderr).toBe(0);
+    expect(main.run.stderr).not.toContain('removed');
+    expect(ws.read('out/other/b.txt')).toBe('b\n');
+  });
+});
+
 const LIST_STEP = `
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -8,6 +8,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { Pipeline } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
 import type { StateData } from '../state/state-file.js';
 
@@ -42,8 +43,9 @@ export async function retireTasks(
   ids: readonly string[],
   current: Iterable<string>,
   state: StateData,
-  root: string,
+  pipeline: Pick<Pipeline, 'root' | 'targets'>,
   io: Pick<PlanIO, 'stamp' | 'manifest'>,
+  hasBlob: (sha256: string) => Promise<boolean>,
 ): Promise<Retired> {
   const retired: Retired = { removed: [], kept: [] };
   const owned = new Set<string>();
@@ -52,14 +54,19 @@ export async function retireTasks(
   for (const id of ids) {
     const record = state.tasks[id];
     if (!record) continue;
+    // Only a path the target declares now: a task of that name from another pipeline file or an older version of
+    // this one (the state is the folder's) wrote elsewhere, and what it wrote is not ours to remove.
+    const declared = declaredOutputs(pipeline.targets.get(targetOfTaskId(id))?.outputs ?? {});
     const held = await io.manifest(record.key);
     for (const out of Object.values(record.outputs)) {
-      if (owned.has(out.path)) continue;
-      const abs = path.resolve(root, out.path);
+      if (owned.has(out.path) || !declared(out.path)) continue;
+      const abs = path.resolve(pipeline.root, out.path);
       const st = io.stamp(abs);
       if (!st) continue;
       const unmodified = st.size === out.size && st.mtimeNs === out.mtimeNs && st.ino === out.ino;
-      const inCache = held?.outputs.some((o) => o.sha256 === out.sha256) === true;
+      // The manifest and its bytes: a cache may keep an entry whose blob it evicted.
+      const inCache =
+        held?.outputs.some((o) => o.sha256 === out.sha256) === true && (await hasBlob(out.sha256));
       if (unmodified && inCache) {
         await unlink(abs).catch(() => {});
         retired.removed.push(out.path);
@@ -68,4 +75,18 @@ export async function retireTasks(
     delete state.tasks[id];
   }
   return retired;
+}
+
+/** Whether a workspace-relative path is one of these output templates (`{item}` standing for any id). */
+function declaredOutputs(outputs: Record<string, string>): (p: string) => boolean {
+  const patterns = Object.values(outputs).map(
+    (t) =>
+      new RegExp(
+        `^${t
+          .split('{item}')
+          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.+')}$`,
+      ),
+  );
+  return (p) => patterns.some((re) => re.test(p));
 }

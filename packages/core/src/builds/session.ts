@@ -383,8 +383,12 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
           departed,
           outcome.reports.keys(),
           session.state,
-          session.pipeline.root,
+          session.pipeline,
           session.io,
+          async (sha) => {
+            const has = await session.cache.hasBlob(sha).catch(() => undefined);
+            return has?.ok === true && has.value;
+          },
         );
         outcome.stateChanged = true;
       }
