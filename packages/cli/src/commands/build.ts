@@ -251,9 +251,12 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       try {
         copied = await exportOutputs(session.pipeline.root, tasks, targets, opts.out);
       } catch (error) {
-        const e = error as NodeJS.ErrnoException;
+        const e = error as NodeJS.ErrnoException & { replaced?: number };
+        const replaced = e.replaced
+          ? `${e.replaced} file${e.replaced === 1 ? ' there was' : 's there were'} replaced before it failed`
+          : 'nothing there was replaced';
         process.stderr.write(
-          `pipe: could not copy the products to ${opts.out} (${e.code ?? e.message}${e.path ? `: ${e.path}` : ''}); nothing there was replaced, the products are in the workspace\n`,
+          `pipe: could not copy the products to ${opts.out} (${e.code ?? e.message}${e.path ? `: ${e.path}` : ''}); ${replaced}, the products are in the workspace\n`,
         );
         return EXIT_BUILD_FAILED;
       }

@@ -35,7 +35,10 @@ export function forgetCommand(logFile: string): void {
   rmSync(`${logFile}.pid`, { force: true });
 }
 
-/** Stop the commands of a dead build still running (SIGTERM to their groups); returns how many. */
+/**
+ * Stop the commands of a dead build still running; returns how many. SIGKILL, not SIGTERM: nobody waits for them,
+ * and a TERM handler that flushed a partial output would write it where this build's task writes now.
+ */
 export function stopOrphans(buildLogDir: string): number {
   let names: string[];
   try {
@@ -50,7 +53,7 @@ export function stopOrphans(buildLogDir: string): number {
     const pid = Number(pidText);
     if (Number.isInteger(pid) && pid > 1 && start !== undefined && startTime(pid) === start) {
       try {
-        process.kill(-pid, 'SIGTERM');
+        process.kill(-pid, 'SIGKILL');
         stopped++;
       } catch {
         // gone meanwhile

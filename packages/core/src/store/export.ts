@@ -40,7 +40,8 @@ export async function exportOutputs(
     }
   } catch (error) {
     await Promise.all(staged.map(([tmp]) => (tmp ? rm(tmp, { force: true }) : undefined)));
-    throw error;
+    // How many files were already replaced when it failed (0 unless a rename failed after the copies).
+    throw Object.assign(error as Error, { replaced: staged.filter(([tmp]) => tmp === '').length });
   }
   return staged.map(([, dest]) => dest);
 }
