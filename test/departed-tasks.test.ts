@@ -89,6 +89,31 @@ targets:
   });
 });
 
+describe("a departed task's output that another target now declares", () => {
+  it('is left to that target', async () => {
+    const each = `version: 1
+targets:
+  each:
+    foreach: {glob: "data/*.txt"}
+    command: [sh, -c, 'echo "$2" > "$1"', sh, "{outputs.o}", "{item}"]
+    outputs: {o: "out/{item}.o"}
+`;
+    const ws = new Workspace({ 'pipe.yaml': each, 'data/a.txt': '', 'data/c.txt': '' });
+    expect((await ws.build(['each'])).run.code).toBe(0);
+    ws.remove('data/c.txt');
+    ws.write(
+      'pipe.yaml',
+      `${each}  bb:\n    command: [sh, -c, 'echo bb > "$1"', sh, "{outputs.o}"]\n    outputs: {o: out/c.o}\n`,
+    );
+    expect((await ws.build(['bb'])).run.code).toBe(0);
+    expect(ws.read('out/c.o')).toBe('bb\n');
+    const b = await ws.build(['each']);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    expect(ws.read('out/c.o')).toBe('bb\n');
+    expect(b.run.stderr).not.toContain('out/c.o');
+  });
+});
+
 const LIST_STEP = `
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

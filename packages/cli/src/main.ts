@@ -14,6 +14,14 @@ function jobsOption(value: string): number {
   return n;
 }
 
+/** `--wait [seconds]`: a number of seconds ≥ 0 (`--wait` alone: no limit). */
+function waitOption(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('a number of seconds (or --wait alone, to wait as long as it takes)');
+  return n;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -71,7 +79,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('-k, --keep-going', 'keep running independent tasks after a failure')
     .option('-n, --dry-run', 'print the plan, run nothing')
     .option('--out <dir>', 'copy the outputs of the requested targets into <dir>')
-    .option('--wait [seconds]', 'wait for another build of this workspace to finish (default: refuse)')
+    .option(
+      '--wait [seconds]',
+      'wait for another build of this workspace to finish (default: refuse)',
+      waitOption,
+    )
     .addOption(
       new Option('--executor <name>', "run tasks here by default (a target's own executor: wins)").choices([
         'local',

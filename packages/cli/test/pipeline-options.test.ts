@@ -205,6 +205,10 @@ describe('pipe build --force T', () => {
       expect(bad.code, j).toBe(2);
       expect(bad.stderr).toContain('a whole number of tasks, 1 or more');
     }
+    // --wait takes seconds, or nothing.
+    const wait = pipe(root, ['build', 'each', '--wait=abc']);
+    expect(wait.code).toBe(2);
+    expect(wait.stderr).toContain('a number of seconds');
     // `--force T` before the targets takes T as its value: the usage error says how to write it.
     const swallowed = pipe(root, ['build', '--force', 'each']);
     expect(swallowed.code).toBe(2);

@@ -232,6 +232,23 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it("refuses a listed item's output that is another target's declared path", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          each: {foreach: [c, d], command: [x], outputs: {o: 'out/{item}.o'}}
+          bb: {command: [x], outputs: {o: out/c.o}}
+      `,
+    });
+    expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([
+      ['duplicate-output', 'pipe.yaml:3:54'],
+    ]);
+    expect(diagnostics[0]!.message).toMatch(
+      /^'out\/c\.o' \(item 'c' of target 'each'\) is also written by target 'bb' \(.*pipe\.yaml:4:/,
+    );
+  });
+
   it('refuses placeholders in output paths (they would name files literally)', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

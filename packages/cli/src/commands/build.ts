@@ -223,7 +223,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     if (!result.ok) {
       process.stderr.write(
         `pipe: another build (${result.owner.buildId}, pid ${result.owner.pid} on ${result.owner.host}) is running in this workspace; ` +
-          'wait for it or use --wait\n',
+          (waitMs > 0 ? `it still was after ${waitMs / 1000} s\n` : 'wait for it or use --wait\n'),
       );
       return EXIT_BUILD_FAILED;
     }

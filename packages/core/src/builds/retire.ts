@@ -51,15 +51,22 @@ export async function retireTasks(
   const owned = new Set<string>();
   for (const id of current)
     for (const out of Object.values(state.tasks[id]?.outputs ?? {})) owned.add(out.path);
+  // Paths other targets declare now are theirs, whatever a departed task once wrote there.
+  const declaredByTarget = new Map(
+    [...pipeline.targets].map(([name, t]) => [name, declaredOutputs(t.outputs)] as const),
+  );
+  const declaredElsewhere = (target: string, p: string) =>
+    [...declaredByTarget].some(([name, declares]) => name !== target && declares(p));
   for (const id of ids) {
     const record = state.tasks[id];
     if (!record) continue;
     // Only a path the target declares now: a task of that name from another pipeline file or an older version of
     // this one (the state is the folder's) wrote elsewhere, and what it wrote is not ours to remove.
-    const declared = declaredOutputs(pipeline.targets.get(targetOfTaskId(id))?.outputs ?? {});
+    const target = targetOfTaskId(id);
+    const declared = declaredByTarget.get(target) ?? (() => false);
     const held = await io.manifest(record.key);
     for (const out of Object.values(record.outputs)) {
-      if (owned.has(out.path) || !declared(out.path)) continue;
+      if (owned.has(out.path) || !declared(out.path) || declaredElsewhere(target, out.path)) continue;
       const abs = path.resolve(pipeline.root, out.path);
       const st = io.stamp(abs);
       if (!st) continue;

@@ -310,6 +310,29 @@ function checkOutputPaths(drafts: Map<string, TargetDraft>, diagnostics: Diagnos
       );
     }
   }
+  // A listed item's output that is another target's declared path: known before anything runs, so refused here
+  // (built one at a time, the two would overwrite each other's product, each build "up to date").
+  for (const { target, outputSpans } of drafts.values()) {
+    if (target.foreach?.kind !== 'list') continue;
+    for (const [name, template] of Object.entries(target.outputs)) {
+      if (!template.includes('{item}')) continue;
+      for (const item of target.foreach.items) {
+        const p = template.replaceAll('{item}', item);
+        const other = writers.get(p);
+        if (!other || other.target === target.name) continue;
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'duplicate-output',
+            message: `'${p}' (item '${item}' of target '${target.name}') is also written by target '${other.target}' (${formatLocation(other.span)})`,
+            at: outputSpans.get(name),
+            related: [{ message: `'${p}' declared here, by target '${other.target}'`, span: other.span }],
+            hint: 'every output path belongs to one target',
+          }),
+        );
+        break;
+      }
+    }
+  }
   // An output that is a folder of another: one task would write a file where the other needs a directory.
   for (const { target, outputSpans } of drafts.values()) {
     for (const [name, p] of Object.entries(target.outputs)) {
