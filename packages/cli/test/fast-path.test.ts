@@ -310,37 +310,6 @@ describe('no-op fast path', () => {
     });
   });
 
-  it('after the first build of a dynamic fan-out, the next no-op is answered (the settled plan is recorded)', () => {
-    const root = workspace();
-    writeFileSync(
-      path.join(root, 'steps/list.mjs'),
-      `import { writeFileSync } from 'node:fs';
-export default { name: 'test.list', version: '1', run(ctx) {
-  writeFileSync(ctx.outputs.out, 'a,b');
-  return { items: [{ id: 'a', files: [] }, { id: 'b', files: [] }] };
-} };
-`,
-    );
-    writeFileSync(
-      path.join(root, 'pipe.yaml'),
-      `${PIPELINE}  list:
-    step: ./steps/list.mjs
-    outputs: { out: out/list.txt }
-  fan:
-    foreach: { items: list }
-    step: ./steps/join.mjs
-    inputs: { src: data/a.txt }
-    params: { suffix: "{item}" }
-    outputs: { out: "out/fan/{item}.txt" }
-`,
-    );
-    age(root);
-    const first = full(root, ['build', 'fan']);
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.ran.sort()).toEqual(['ran       fan[a]', 'ran       fan[b]', 'ran       list']);
-    expect(fast(root, ['build', 'fan']).code).toBe(0);
-  });
-
   it('writes no snapshot over a racily clean file, and declines a corrupt one', () => {
     const root = workspace();
     expect(full(root, ['build', 'all']).code).toBe(0);

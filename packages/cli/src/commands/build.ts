@@ -271,14 +271,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       for (const line of summaryLines(session.pipeline.root, tasks, targets))
         process.stdout.write(`${line}\n`);
     }
-    // After a build behind a dynamic fan-out, the settled plan has every task (the build's own plan had the
-    // fan-out pending, and no snapshot could be taken from it: the next no-op would load everything again).
-    await snapshot(
-      opened,
-      result.status === 'succeeded' ? await settledPlan() : result.plan,
-      eventful,
-      result.reports,
-    );
+    await snapshot(opened, result.plan, eventful, result.reports);
     return EXIT_OK;
   } finally {
     await Promise.all((slurm?.created ?? ([] as Executor[])).map((e) => e.close()));
