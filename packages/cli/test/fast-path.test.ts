@@ -382,6 +382,30 @@ describe('no-op fast path', () => {
     expect(fast(root, ['build', 'all']).why).toMatchObject({ ok: false, why: 'changed' });
   });
 
+  it('re-dates a snapshot once its racily clean outputs are verified and old: later no-ops trust their stamps', async () => {
+    const root = workspace();
+    age(root);
+    // A build that wrote outputs records its snapshot: those outputs are racily clean in it (hashed on each check).
+    expect(full(root, ['build', 'all']).code).toBe(0);
+    const header = () =>
+      JSON.parse(
+        readFileSync(path.join(snapshotDir(root), readdirSync(snapshotDir(root))[0]!), 'utf8').split(
+          '\n',
+        )[0]!,
+      );
+    const recorded = header().checkedAt;
+    await new Promise((r) => setTimeout(r, 250));
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+    const redated = header().checkedAt;
+    expect(redated).toBeGreaterThan(recorded + 200);
+    // Nothing racily clean is left to verify: the next answer does not touch the snapshot.
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+    expect(header().checkedAt).toBe(redated);
+    // And a change is still seen.
+    writeFileSync(path.join(root, 'out/a.txt'), 'edited');
+    expect(fast(root, ['build', 'all']).why).toMatchObject({ ok: false, why: 'changed' });
+  });
+
   it('parses only the command lines it can answer, as commander would', () => {
     expect(parseFastArgv(['n', 'p', '-C', 'dir', 'build', 'a', '-j2', '--param=k=v', 'b'])).toEqual({
       command: 'build',
