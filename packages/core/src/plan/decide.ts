@@ -255,12 +255,14 @@ export function ownChanges(
   recordedOutputs: (taskId: string) => Record<string, OutputStamp> | undefined,
 ): Reason[] | undefined {
   if (!ctx.previous) return [{ type: 'no-previous-build' }];
-  const upstream = new Map(ctx.upstream);
+  // Only this task's deps (fingerprintTask reads no other): a copy of all settled outputs per blocked task
+  // would make a 10,000-task plan quadratic.
+  const upstream = new Map<string, Record<string, KnownOutput>>();
   for (const dep of task.deps) {
-    if (upstream.has(dep)) continue;
-    const recorded = recordedOutputs(dep);
-    if (!recorded) return undefined;
-    upstream.set(dep, recordOutputs(recorded));
+    const settled = ctx.upstream.get(dep);
+    const recorded = settled ? undefined : recordedOutputs(dep);
+    if (!settled && !recorded) return undefined;
+    upstream.set(dep, settled ?? recordOutputs(recorded!));
   }
   const record = fingerprintTask(task, { ...ctx, upstream });
   if ('missing' in record) return undefined;
