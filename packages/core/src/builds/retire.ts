@@ -8,6 +8,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { outputTemplateMatcher } from '../graph/items.js';
 import type { Pipeline } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
 import type { StateData } from '../state/state-file.js';
@@ -53,7 +54,9 @@ export async function retireTasks(
     for (const out of Object.values(state.tasks[id]?.outputs ?? {})) owned.add(out.path);
   // Paths other targets declare now are theirs, whatever a departed task once wrote there.
   const declaredByTarget = new Map(
-    [...pipeline.targets].map(([name, t]) => [name, declaredOutputs(t.outputs)] as const),
+    [...pipeline.targets].map(
+      ([name, t]) => [name, outputTemplateMatcher(Object.values(t.outputs))] as const,
+    ),
   );
   const declaredElsewhere = (target: string, p: string) =>
     [...declaredByTarget].some(([name, declares]) => name !== target && declares(p));
@@ -82,18 +85,4 @@ export async function retireTasks(
     delete state.tasks[id];
   }
   return retired;
-}
-
-/** Whether a workspace-relative path is one of these output templates (`{item}` standing for any id). */
-function declaredOutputs(outputs: Record<string, string>): (p: string) => boolean {
-  const patterns = Object.values(outputs).map(
-    (t) =>
-      new RegExp(
-        `^${t
-          .split('{item}')
-          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-          .join('.+')}$`,
-      ),
-  );
-  return (p) => patterns.some((re) => re.test(p));
 }

@@ -9,7 +9,7 @@ import { isDynamicPattern } from 'tinyglobby';
 import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { closestNames } from './closest-names.js';
 import { dependencyOrder } from './edges.js';
-import { matchFiles, matchItemFiles, staticItems } from './items.js';
+import { matchFiles, matchItemFiles, outputTemplateMatcher, staticItems } from './items.js';
 import { substituteItem } from './substitute.js';
 
 export interface ExpandOptions {
@@ -132,13 +132,7 @@ function resolveItems(
 
 /** Whether an absolute path is one of the target's outputs (an output template with {item} matches any id). */
 function ownOutputMatcher(target: Target, root: string): (p: string) => boolean {
-  const own = Object.values(target.outputs).map((rel) => `${root}/${rel}`.split('{item}'));
-  return (p) =>
-    own.some((parts) =>
-      parts.length === 1
-        ? p === parts[0]
-        : p.startsWith(parts[0]!) && p.endsWith(parts[parts.length - 1]!) && p.length > parts[0]!.length,
-    );
+  return outputTemplateMatcher(Object.values(target.outputs).map((rel) => `${root}/${rel}`));
 }
 
 /** Inputs that are the same for every task of a target, computed once: files and gathered outputs. */

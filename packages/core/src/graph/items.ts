@@ -85,3 +85,14 @@ export function matchItemFiles(template: string, id: string, root: string): stri
   if (!isDynamicPattern(template)) return [path.resolve(root, template.replaceAll('{item}', id))];
   return matchFiles(template.replaceAll('{item}', escapePath(id)), root);
 }
+
+/** Whether a path is one of these output templates (`{item}` standing for any non-empty id). */
+export function outputTemplateMatcher(templates: readonly string[]): (p: string) => boolean {
+  const split = templates.map((t) => t.split('{item}'));
+  return (p) =>
+    split.some((parts) =>
+      parts.length === 1
+        ? p === parts[0]
+        : p.startsWith(parts[0]!) && p.endsWith(parts[parts.length - 1]!) && p.length > parts[0]!.length,
+    );
+}
