@@ -102,22 +102,13 @@ export function snapshotKey(input: SnapshotKeyInput): string {
   ]);
 }
 
-/** FNV-1a (32 bit) of the key: the snapshot's file name (the key itself is checked inside). */
-function keyHash(key: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
-
 export function snapshotDir(root: string): string {
   return path.join(root, '.pipe', 'noop');
 }
 
+/** The snapshot of `key` (named by its digest; the key itself is checked inside). */
 export function snapshotFile(root: string, key: string): string {
-  return path.join(snapshotDir(root), `${keyHash(key)}.snap`);
+  return path.join(snapshotDir(root), `${valueDigest(key)}.snap`);
 }
 
 /** Turns the fast path off (bin/pipe.js); not part of any key. */
