@@ -1,6 +1,7 @@
 /** `pipe graph [targets] --format dot|mermaid|json`: the expanded task graph. */
 import {
   expandGraph,
+  openSession,
   planSession,
   renderDiagnostics,
   type TaskGraph,
@@ -8,7 +9,7 @@ import {
   toJSON,
   toMermaid,
 } from '@pipe/core';
-import { type GlobalOptions, loadForCommand } from '../context.js';
+import { cacheDirOption, type GlobalOptions, loadForCommand } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 
 export async function graphCommand(
@@ -31,8 +32,15 @@ export async function graphCommand(
   // graph shows them (and their edges) as far as the workspace knows them for this configuration.
   let shown: TaskGraph = graph;
   if (graph.pending.length > 0) {
-    const { openFromCli } = await import('./session.js');
-    const opened = await openFromCli(wanted, opts);
+    // The pipeline and graph at hand, the local cache only (a graph reads no remote).
+    const cacheDir = cacheDirOption(opts);
+    const opened = await openSession({
+      pipeline: loaded.pipeline,
+      targets: wanted,
+      loadStep: (m) => loaded.registry.load(m),
+      graph,
+      ...(cacheDir ? { cacheDir } : {}),
+    });
     if (opened.ok) {
       const plan = await planSession(opened.session);
       shown = {
