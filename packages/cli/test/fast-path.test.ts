@@ -382,6 +382,23 @@ describe('no-op fast path', () => {
     expect(fast(root, ['build', 'all']).why).toMatchObject({ ok: false, why: 'changed' });
   });
 
+  it('hashes a large racily clean output in chunks: a byte changed past the first chunk declines', () => {
+    const root = workspace();
+    // 9 MiB: three reads of the check's 4 MiB chunk, the last one partial.
+    writeFileSync(path.join(root, 'data/a.txt'), Buffer.alloc(9 << 20, 'x'));
+    settled(root);
+    const future = Date.now() / 1000 + 3600;
+    const out = path.join(root, 'out/a.txt');
+    utimesSync(out, future, future);
+    expect(full(root, ['build', 'all']).ran).toEqual([]);
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+    const bytes = readFileSync(out);
+    bytes[(8 << 20) + 12345] = 0x79;
+    writeFileSync(out, bytes);
+    utimesSync(out, future, future);
+    expect(fast(root, ['build', 'all']).why).toMatchObject({ ok: false, why: 'changed' });
+  });
+
   it('re-dates a snapshot once its racily clean outputs are verified and old: later no-ops trust their stamps', async () => {
     const root = workspace();
     age(root);

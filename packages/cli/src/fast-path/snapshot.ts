@@ -22,7 +22,16 @@
  *
  * This module imports nothing but node:fs and node:path: it runs before anything heavy is loaded.
  */
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { valueDigest } from '@pipe/core/value-digest';
 
@@ -163,13 +172,23 @@ export interface SnapshotHint {
 /** One row per task: [id, 1 if its record matched its files else 0, ...indices of its stamps]. */
 export type TaskRow = [string, 0 | 1, ...number[]];
 
+/** Chunk of the racily clean check's read: a multi-GB output is hashed in bounded memory. */
+const SAME_BYTES_CHUNK = 4 << 20;
+
 /** Whether the file's SHA-256 is `sha256` (a racily clean output: its bytes decide). node:crypto loads only then. */
 function sameBytes(file: string, sha256: string): boolean {
+  let fd: number | undefined;
   try {
     const { createHash } = process.getBuiltinModule('node:crypto') as typeof import('node:crypto');
-    return createHash('sha256').update(readFileSync(file)).digest('hex') === sha256;
+    const hash = createHash('sha256');
+    fd = openSync(file, 'r');
+    const chunk = Buffer.allocUnsafe(SAME_BYTES_CHUNK);
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+    return hash.digest('hex') === sha256;
   } catch {
     return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
