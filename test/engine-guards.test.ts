@@ -196,6 +196,47 @@ targets:
     expect((await ws.build(['after_m'])).ended).toEqual({ ran: ['after_m', 'm'] });
   });
 
+  it('-k builds what does not need a target whose input is missing, then fails; no snapshot answers for it', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  g:
+    command: [sh, -c, 'echo g > "$1"', sh, "{outputs.o}"]
+    outputs: {o: out/g.txt}
+  m:
+    inputs: {src: data/missing.txt}
+    command: [cp, "{inputs.src}", "{outputs.o}"]
+    outputs: {o: out/m.txt}
+  both:
+    inputs: {x: {target: m}, y: {target: g}}
+    command: [sh, -c, 'cat "$1" "$2" > "$3"', sh, "{inputs.x}", "{inputs.y}", "{outputs.o}"]
+    outputs: {o: out/both.txt}
+  after_g:
+    inputs: {x: {target: g}}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: out/ag.txt}
+`,
+    });
+    for (let round = 0; round < 2; round++) {
+      const b = await ws.build(['both', 'after_g'], ['-k']);
+      expect(b.run.code).toBe(1);
+      expect(b.ended).toEqual(round === 0 ? { ran: ['after_g', 'g'] } : { 'up-to-date': ['after_g', 'g'] });
+      expect(b.run.stderr).toContain("pipe.yaml:7:19: error: input 'src' of target 'm'");
+      expect(b.run.stderr).toContain('not built: m, both');
+    }
+    expect(ws.exists('out/ag.txt')).toBe(true);
+    // Without -k the command stops at load, as before.
+    expect((await ws.run(['build', 'both', 'after_g'])).code).toBe(2);
+    // Nothing buildable: the errors, exit 2.
+    expect((await ws.run(['build', 'both', '-k'])).code).toBe(1);
+    expect((await ws.run(['build', 'm', '-k'])).code).toBe(2);
+    ws.write('data/missing.txt', 'm');
+    const fixed = await ws.build(['both', 'after_g'], ['-k']);
+    expect(fixed.run.code).toBe(0);
+    expect(fixed.ended).toEqual({ ran: ['both', 'm'], 'up-to-date': ['after_g', 'g'] });
+    expect(ws.read('out/both.txt')).toBe('mg\n');
+  });
+
   it('a program that writes its own output path makes the same bytes every build (the cut-off holds)', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -76,7 +76,10 @@ export async function main(argv: string[]): Promise<number> {
 
   buildLike(program.command('build').argument('<targets...>').description('build targets and what they need'))
     .option('-j, --jobs <n>', 'run at most n tasks at once', jobsOption)
-    .option('-k, --keep-going', 'keep running independent tasks after a failure')
+    .option(
+      '-k, --keep-going',
+      'keep running independent tasks after a failure, and build what does not need a target whose input file is missing',
+    )
     .option('-n, --dry-run', 'print the plan, run nothing')
     .option('--out <dir>', 'copy the outputs of the requested targets into <dir>')
     .option(

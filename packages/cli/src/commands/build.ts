@@ -147,6 +147,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     const plan = await planSession(session, undefined, true);
     if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
     else process.stdout.write(planToText(plan, false));
+    if (opened.skipped.length > 0) return EXIT_BUILD_FAILED;
     await snapshot(opened, plan, opened.info.eventful || session.notes.length > 0);
     return EXIT_OK;
   }
@@ -270,6 +271,13 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       const tasks = [...plan.tasks.values()].map((p) => p.task);
       for (const line of summaryLines(session.pipeline.root, tasks, targets))
         process.stdout.write(`${line}\n`);
+    }
+    if (opened.skipped.length > 0) {
+      // Not a no-op snapshot either: the fast path would answer the next run with success.
+      process.stderr.write(
+        `pipe: --keep-going: not built, an input file is missing: ${opened.skipped.join(', ')}\n`,
+      );
+      return EXIT_BUILD_FAILED;
     }
     await snapshot(opened, result.plan, eventful, result.reports);
     return EXIT_OK;

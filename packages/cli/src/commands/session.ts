@@ -10,6 +10,8 @@ import { type RemoteCliOptions, type RemoteSetup, remoteSetup, resolveRemote } f
 export interface SessionCliOptions extends GlobalOptions, RemoteCliOptions {
   kernels?: string;
   force?: Array<string | boolean> | boolean;
+  /** `--keep-going`: targets that need a target with a missing input are skipped, the rest is built. */
+  keepGoing?: boolean;
 }
 
 /** `--force` alone → everything; `--force T` (repeatable) → those targets. */
@@ -47,6 +49,8 @@ export type OpenedSession =
       params: Record<string, string>;
       remote: RemoteSetup | undefined;
       info: OpenedInfo;
+      /** Needed targets `--keep-going` left out: they need a target whose input file is missing. */
+      skipped: string[];
     }
   | { ok: false; code: number };
 
@@ -63,6 +67,27 @@ export async function openFromCli(
   if (loaded.warnings) process.stderr.write(`${loaded.warnings}\n`);
   for (const note of loaded.notes) process.stderr.write(`note: ${note}\n`);
   const core = await import('@pipe/core/lean');
+  // `-k` as make's: a target whose input file is missing is reported, and everything that does not need it
+  // is built (the build then fails). Without -k the session refuses the whole command on it.
+  let wanted = targets;
+  let skipped: string[] = [];
+  const broken = new Set((loaded.pipeline.deferred ?? []).map((d) => d.target!));
+  if (opts.keepGoing && broken.size > 0 && targets.every((t) => loaded.pipeline.targets.has(t))) {
+    const split = core.buildableWithout(loaded.pipeline.targets, targets, broken);
+    if (split.skipped.length > 0) {
+      const needed = new Set([...split.buildable, ...split.skipped]);
+      const { renderDiagnostics } = await import('@pipe/core');
+      process.stderr.write(
+        `${renderDiagnostics((loaded.pipeline.deferred ?? []).filter((d) => needed.has(d.target!)))}\n`,
+      );
+      if (split.buildable.length === 0) return { ok: false, code: EXIT_USAGE };
+      process.stderr.write(
+        `pipe: --keep-going: building what does not need ${[...broken].filter((b) => needed.has(b)).join(', ')}; not built: ${split.skipped.join(', ')}\n`,
+      );
+      wanted = split.buildable;
+      skipped = split.skipped;
+    }
+  }
   const force = forceOption(opts.force);
   const cacheDir = cacheDirOption(opts);
   const resolved = resolveRemote(opts, process.env, loaded.pipeline.remoteCache);
@@ -75,9 +100,9 @@ export async function openFromCli(
   const remote = remoteSetup(resolved, localDir, (line) => process.stderr.write(`${line}\n`));
   const opened = await core.openSession({
     pipeline: loaded.pipeline,
-    targets,
+    targets: wanted,
     loadStep: loaded.loadStep,
-    ...(loaded.cached
+    ...(loaded.cached && skipped.length === 0
       ? {
           graph: loaded.cached.graph,
           ...(loaded.cached.steps ? { steps: loaded.cached.steps } : {}),
@@ -103,7 +128,8 @@ export async function openFromCli(
     [...opened.session.steps.values()].every((s) => s.kernels.length === 0)
       ? opened.session.steps
       : undefined;
-  await loaded.remember(opened.session.graph, steps);
+  // The pipeline cache keys a graph by the requested targets: a -k graph of fewer targets is not theirs.
+  if (skipped.length === 0) await loaded.remember(opened.session.graph, steps);
   const eventful = loaded.notes.length > 0 || opened.session.notes.length > 0 || remote !== undefined;
   for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
   opened.session.notes.length = 0;
@@ -129,6 +155,7 @@ export async function openFromCli(
     session: opened.session,
     params,
     remote,
+    skipped,
     info: {
       warnings: loaded.warnings,
       loaderEnv: loaded.loaderEnv(),

@@ -74,3 +74,21 @@ export function dependencyOrder(
   }
   return { order, unknown };
 }
+
+/**
+ * `--keep-going` over targets that cannot be built (`broken`: an input file missing): what make -k builds
+ * instead. `buildable` is every target the requested ones need that needs no broken target, dependencies first
+ * (requesting them builds exactly that); `skipped` are the needed targets that need one, and the requested names
+ * among them.
+ */
+export function buildableWithout(
+  targets: ReadonlyMap<string, Target>,
+  requested: readonly string[],
+  broken: ReadonlySet<string>,
+): { buildable: string[]; skipped: string[] } {
+  const { order } = dependencyOrder(targets, requested);
+  const tainted = new Set<string>();
+  for (const name of order)
+    if (broken.has(name) || targetEdges(targets.get(name)!).some((e) => tainted.has(e.to))) tainted.add(name);
+  return { buildable: order.filter((n) => !tainted.has(n)), skipped: order.filter((n) => tainted.has(n)) };
+}
