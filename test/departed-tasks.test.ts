@@ -184,3 +184,35 @@ targets:
     expect(copy.read('out/each/c.txt')).toBe('gamma\n');
   });
 });
+
+describe('pipe why of a fan-out task', () => {
+  it('names the task that emitted its item, and that task’s raw inputs (e.g. an observation index)', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  names:
+    inputs: {names: names.txt}
+    step: ./steps/list.mjs
+    outputs: {out: out/names.txt}
+  each:
+    foreach: {items: names}
+    command: [sh, -c, 'cp "data/$1.txt" "$2"', sh, "{item}", "{outputs.out}"]
+    outputs: {out: "out/each/{item}.txt"}
+`,
+      'names.txt': 'a,b',
+      'steps/list.mjs': LIST_STEP,
+      'data/a.txt': 'alpha\n',
+      'data/b.txt': 'beta\n',
+    });
+    expect((await ws.build(['each'])).run.code).toBe(0);
+    const why = await ws.run(['why', 'out/each/b.txt']);
+    expect(why.code).toBe(0);
+    const lines = why.stdout.split('\n').map((l) => l.trim());
+    const at = lines.indexOf('← item b emitted by:');
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toMatch(/^names {2}\[test\.list-files@1\]/);
+    expect(lines.slice(at + 1).some((l) => l.startsWith('← names.txt (raw input'))).toBe(true);
+    const json = JSON.parse((await ws.run(['why', 'each[a]', '--json'])).stdout);
+    expect(json[0].item).toMatchObject({ id: 'a', emitter: { task: 'names' } });
+  });
+});

@@ -39,6 +39,10 @@ async function render(
       out.push(`${pad}  params ${text}`);
     } else out.push(`${pad}  params as ${first}`);
   }
+  if (node.item?.emitter) {
+    out.push(`${pad}  ← item ${node.item.id} emitted by:`);
+    await render(node.item.emitter, depth + 2, out, seen, root, paramsShown);
+  }
   for (const input of node.inputs) {
     if (input.producer) {
       out.push(`${pad}  ← ${input.path} from:`);

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { readBuildRecord } from '../builds/records.js';
+import { canonicalJson } from '../fingerprint/canonical.js';
 import type { Reason } from '../plan/reasons.js';
 import { previousRecord, type StateData } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
@@ -25,6 +26,11 @@ export interface WhyNode {
   /** The build that last produced or restored it, and what happened there. */
   lastBuild: { id: string; state?: string; reasons?: Reason[] };
   inputs: WhyInput[];
+  /**
+   * A fan-out task's item, and the task that emitted it (`foreach: {items: T}`), explained in turn: the run list
+   * and the file paths a reduction reads come from there (e.g. an observation index), not from its inputs.
+   */
+  item?: { id: string; emitter?: WhyNode };
 }
 
 export type WhyResult = { ok: true; nodes: WhyNode[] } | { ok: false; message: string };
@@ -58,6 +64,20 @@ export function explainProduct(options: {
         message: `'${options.query}' is neither a product nor a target built in this workspace`,
       };
   }
+  // Which recorded task emitted an item (id and data as the fan-out task recorded them).
+  const emitterOf = (item: { id: string; data?: unknown }, self: string): string | undefined => {
+    const data = item.data === undefined ? undefined : canonicalJson(item.data);
+    for (const [id, rec] of Object.entries(state.tasks)) {
+      if (id === self || !rec.items) continue;
+      for (const emitted of rec.items)
+        if (
+          emitted.id === item.id &&
+          (emitted.data === undefined ? undefined : canonicalJson(emitted.data)) === data
+        )
+          return id;
+    }
+    return undefined;
+  };
   const memo = new Map<string, WhyNode>();
   const records = new Map<string, ReturnType<typeof readBuildRecord>>();
   const explain = (id: string, stack: Set<string>): WhyNode => {
@@ -91,6 +111,13 @@ export function explainProduct(options: {
       },
       inputs,
     };
+    if (fp?.item) {
+      const emitter = emitterOf(fp.item, id);
+      node.item = {
+        id: fp.item.id,
+        ...(emitter && !stack.has(emitter) ? { emitter: explain(emitter, new Set([...stack, id])) } : {}),
+      };
+    }
     memo.set(id, node);
     return node;
   };
