@@ -129,10 +129,10 @@ export default {
 };
 `;
 
-describe('a copied or moved workspace', () => {
-  it("reads its own item files, not the original's (emitted items name files by absolute path)", async () => {
-    const ws = new Workspace({
-      'pipe.yaml': `version: 1
+/** A target that lists names (from names.txt) and a fan-out over them that copies data/<name>.txt. */
+function namesWorkspace(): Workspace {
+  return new Workspace({
+    'pipe.yaml': `version: 1
 targets:
   names:
     inputs: {names: names.txt}
@@ -143,11 +143,16 @@ targets:
     command: [sh, -c, 'cp "data/$1.txt" "$2"', sh, "{item}", "{outputs.out}"]
     outputs: {out: "out/each/{item}.txt"}
 `,
-      'names.txt': 'a,b',
-      'steps/list.mjs': LIST_STEP,
-      'data/a.txt': 'alpha\n',
-      'data/b.txt': 'beta\n',
-    });
+    'names.txt': 'a,b',
+    'steps/list.mjs': LIST_STEP,
+    'data/a.txt': 'alpha\n',
+    'data/b.txt': 'beta\n',
+  });
+}
+
+describe('a copied or moved workspace', () => {
+  it("reads its own item files, not the original's (emitted items name files by absolute path)", async () => {
+    const ws = namesWorkspace();
     const before = await ws.run(['graph', 'each', '--format', 'mermaid']);
     expect(before.stdout).toContain('each (pending)');
     const first = await ws.build(['each']);
@@ -187,23 +192,7 @@ targets:
 
 describe('pipe why of a fan-out task', () => {
   it('names the task that emitted its item, and that task’s raw inputs (e.g. an observation index)', async () => {
-    const ws = new Workspace({
-      'pipe.yaml': `version: 1
-targets:
-  names:
-    inputs: {names: names.txt}
-    step: ./steps/list.mjs
-    outputs: {out: out/names.txt}
-  each:
-    foreach: {items: names}
-    command: [sh, -c, 'cp "data/$1.txt" "$2"', sh, "{item}", "{outputs.out}"]
-    outputs: {out: "out/each/{item}.txt"}
-`,
-      'names.txt': 'a,b',
-      'steps/list.mjs': LIST_STEP,
-      'data/a.txt': 'alpha\n',
-      'data/b.txt': 'beta\n',
-    });
+    const ws = namesWorkspace();
     expect((await ws.build(['each'])).run.code).toBe(0);
     const why = await ws.run(['why', 'out/each/b.txt']);
     expect(why.code).toBe(0);
