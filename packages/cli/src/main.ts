@@ -22,6 +22,17 @@ function waitOption(value: string): number {
   return n;
 }
 
+/**
+ * `--max-size 10G`: bytes, or a number with a binary unit (K, M, G, T; `KB`/`KiB` spellings too, as du and Slurm
+ * read them). Anything else is a usage error: a size read as 10 bytes, or as NaN, would evict the whole cache.
+ */
+export function sizeOption(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?\s*$/.exec(value);
+  if (!m) throw new InvalidArgumentError('a size in bytes, or with a unit: 500M, 10G, 1.5T');
+  const unit = m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0;
+  return Math.floor(Number(m[1]) * 1024 ** unit);
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -205,7 +216,12 @@ export async function main(argv: string[]): Promise<number> {
   ] as const) {
     const sub = cache.command(name).description(desc).option('--json', 'print JSON');
     if (arg) sub.argument(arg);
-    if (name === 'gc') sub.option('--max-size <bytes>', 'size budget', (v) => Number.parseInt(v, 10));
+    if (name === 'gc')
+      sub.option(
+        '--max-size <size>',
+        'size budget: bytes, or 500M, 10G (default: the store budget, 10G)',
+        sizeOption,
+      );
     sub.action(async (...args: unknown[]) => {
       const cmd = args[args.length - 1] as Command;
       const { cacheCommand } = await import('./commands/cache.js');

@@ -1,0 +1,62 @@
+/** `pipe cache gc --max-size`: a size misread would evict the whole cache, so only real sizes pass. */
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { sizeOption } from '../src/main.js';
+
+const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
+
+describe('--max-size', () => {
+  it('reads bytes and binary units, and refuses anything else', () => {
+    expect(sizeOption('1000')).toBe(1000);
+    expect(sizeOption('10G')).toBe(10 * 1024 ** 3);
+    expect(sizeOption('10GB')).toBe(10 * 1024 ** 3);
+    expect(sizeOption('512MiB')).toBe(512 * 1024 ** 2);
+    expect(sizeOption('1.5t')).toBe(1.5 * 1024 ** 4);
+    expect(sizeOption('64k')).toBe(65536);
+    expect(sizeOption('7B')).toBe(7);
+    for (const bad of ['abc', '', '10X', '-1G', '1e9', '10 G B', 'G'])
+      expect(() => sizeOption(bad), bad).toThrow(InvalidArgumentError);
+  });
+
+  it('a bad size is a usage error that evicts nothing', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pipe-size-'));
+    try {
+      mkdirSync(path.join(root, 'data'));
+      writeFileSync(path.join(root, 'data/a.txt'), 'alpha\n');
+      writeFileSync(
+        path.join(root, 'pipe.yaml'),
+        'version: 1\ntargets:\n  copy:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: data/a.txt}\n    outputs: {out: build/a.txt}\n',
+      );
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [PIPE_BIN, ...args], {
+          cwd: root,
+          encoding: 'utf8',
+          env: { ...process.env, CI: 'true' },
+        });
+      expect(run(['build', 'copy']).status).toBe(0);
+      // Past gc's grace period for young blobs.
+      const cas = path.join(root, '.pipe/cache/cas');
+      const old = Date.now() / 1000 - 3600;
+      for (const dir of readdirSync(cas))
+        for (const f of readdirSync(path.join(cas, dir))) utimesSync(path.join(cas, dir, f), old, old);
+      const blobs = () => readdirSync(cas).flatMap((d) => readdirSync(path.join(cas, d))).length;
+      const before = blobs();
+      expect(before).toBeGreaterThan(0);
+      for (const bad of ['abc', '10X']) {
+        const r = run(['cache', 'gc', '--max-size', bad]);
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr).toContain('a size in bytes, or with a unit');
+      }
+      expect(run(['cache', 'gc', '--max-size', '10G']).status).toBe(0);
+      expect(blobs()).toBe(before);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
