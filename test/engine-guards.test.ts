@@ -235,6 +235,11 @@ targets:
     expect(fixed.run.code).toBe(0);
     expect(fixed.ended).toEqual({ ran: ['both', 'm'], 'up-to-date': ['after_g', 'g'] });
     expect(ws.read('out/both.txt')).toBe('mg\n');
+    // `plan --all` lists the up-to-date tasks too (plain `plan` only counts them).
+    const all = await ws.run(['plan', 'both', '--all']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toContain('up-to-date  both');
+    expect((await ws.run(['plan', 'both'])).stdout).not.toContain('up-to-date  both');
   });
 
   it('a program that writes its own output path makes the same bytes every build (the cut-off holds)', async () => {

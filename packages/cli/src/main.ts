@@ -124,10 +124,12 @@ export async function main(argv: string[]): Promise<number> {
 
   buildLike(
     program.command('plan').argument('<targets...>').description('say what a build would do, and why'),
-  ).action(async (targets: string[], _opts, cmd: Command) => {
-    const { planCommand } = await import('./commands/plan.js');
-    set(await planCommand(targets, { ...cmd.optsWithGlobals() }));
-  });
+  )
+    .option('-a, --all', 'list up-to-date tasks too')
+    .action(async (targets: string[], _opts, cmd: Command) => {
+      const { planCommand } = await import('./commands/plan.js');
+      set(await planCommand(targets, { ...cmd.optsWithGlobals() }));
+    });
 
   buildLike(
     program
