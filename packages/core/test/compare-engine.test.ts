@@ -122,6 +122,34 @@ describe('compareProductDirs', () => {
     expect(byItem['key a']?.status).toBe('identical');
   });
 
+  it("reads Python's JSON: bare NaN and ±Infinity are numbers, NaN equals NaN and JavaScript's null for it", async () => {
+    const ref = tree({
+      's.json':
+        '{"stat": NaN, "ul": Infinity, "lo": -Infinity, "label": "NaN Infinity", "n": [1, NaN], "x": 1.0}',
+    });
+    const neu = tree({
+      's.json': JSON.stringify({
+        stat: null,
+        ul: Infinity,
+        lo: -Infinity,
+        label: 'NaN Infinity',
+        n: [1, Number.NaN],
+        x: 2,
+      }),
+    });
+    const report = await compareDirs(ref, neu, { tolerances: tolerances('default: {rtol: 0}') });
+    const byItem = Object.fromEntries(report.products[0]!.details.map((d) => [d.item, d]));
+    expect(byItem['key stat']?.status).toBe('identical');
+    expect(byItem['key label']?.status).toBe('identical');
+    expect(byItem['key n']?.status).toBe('identical');
+    // JSON.stringify writes ±Infinity as null: a real difference of kind, reported, not a read error.
+    expect(byItem['key ul']?.status).toBe('different');
+    expect(byItem['key x']).toMatchObject({
+      status: 'different',
+      changes: [{ item: 'x', ref: '1', new: '2' }],
+    });
+  });
+
   it('diffs text line by line and other files byte by byte', async () => {
     const ref = tree({ 'log.txt': 'one\ntwo\nthree\nfour\n', 'x.bin': new Uint8Array([0, 1, 2, 3]) });
     const neu = tree({ 'log.txt': 'one\nTWO\nthree\nfour\n', 'x.bin': new Uint8Array([0, 1, 9, 3]) });

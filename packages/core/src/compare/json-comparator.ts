@@ -42,10 +42,45 @@ async function readJson(
   side: string,
 ): Promise<{ ok: true; value: Json } | { ok: false; error: string }> {
   try {
-    return { ok: true, value: JSON.parse(await readFile(file, 'utf8')) as Json };
+    return { ok: true, value: parseJsonWithNonFinite(await readFile(file, 'utf8')) };
   } catch (error) {
     return { ok: false, error: `${side} ${file}: ${(error as Error).message}` };
   }
+}
+
+const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Infinity, '-Infinity': -Infinity };
+
+/**
+ * JSON as Python's `json` writes it: bare `NaN`, `Infinity` and `-Infinity` are numbers there (gammapy's
+ * summaries hold NaN). They are read as those numbers; everything else is standard JSON.
+ */
+export function parseJsonWithNonFinite(text: string): Json {
+  const marker = '\uE000pipe-non-finite:'; // a private-use character: no real string starts so
+  let out = '';
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      continue;
+    }
+    const token = /^(-?Infinity|NaN)\b/.exec(text.slice(i, i + 9))?.[1];
+    if (token) {
+      out += `${text.slice(last, i)}"${marker}${token}"`;
+      i += token.length - 1;
+      last = i + 1;
+    }
+  }
+  if (last === 0) return JSON.parse(text) as Json;
+  return JSON.parse(out + text.slice(last), (_key, value) =>
+    typeof value === 'string' && value.startsWith(marker) ? NON_FINITE[value.slice(marker.length)] : value,
+  ) as Json;
 }
 
 /** Accumulates the leaves under one top-level key. */
@@ -74,12 +109,16 @@ export function compareJsonValues(ref: Json, neu: Json, ctx: CompareContext): Di
     ctx.rule.tolerance(key === undefined ? {} : { key }).exactIntegers;
 
   const walk = (a: Json | undefined, b: Json | undefined, at: string, top: string, s: Section): void => {
+    // JavaScript writes NaN as null, Python as NaN: the same missing value.
+    if (a === null && Number.isNaN(b)) a = Number.NaN;
+    if (b === null && Number.isNaN(a)) b = Number.NaN;
     if (typeof a === 'number' && typeof b === 'number') {
       s.refNumbers.push(a);
       s.newNumbers.push(b);
       s.paths.push(at);
       s.exact.push(Number.isInteger(a) && Number.isInteger(b) && exactIntegers(top === '' ? undefined : top));
-      if (a !== b) s.changes.push({ item: at, ref: String(a), new: String(b) });
+      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b)))
+        s.changes.push({ item: at, ref: String(a), new: String(b) });
       return;
     }
     const ka = kindOf(a);
