@@ -167,6 +167,53 @@ targets:
     );
   });
 
+  it('a fan-out over the items of a target that emits none: refused for a command, a warning for a step', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  sorted:
+    command: [sort, -o, "{outputs.out}", "{inputs.src}"]
+    foreach: {glob: "data/*.txt"}
+    inputs: {src: "data/{item}.txt"}
+    outputs: {out: "build/sorted/{item}.txt"}
+  zipped:
+    command: [cp, "{inputs.src}", "{outputs.out}"]
+    foreach: {items: sorted}
+    inputs: {src: {target: sorted, per_item: true}}
+    outputs: {out: "build/zipped/{item}.txt"}
+`,
+      'data/a.txt': '2\n1\n',
+      'steps/silent.mjs': `import { writeFileSync } from 'node:fs';
+export default { name: 'test.silent', version: '1', run(ctx) { writeFileSync(ctx.outputs.out, 'x'); } };
+`,
+    });
+    const refused = await ws.run(['build', 'zipped']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      "pipe.yaml:10:14: error: 'foreach' takes its items from target 'sorted', which runs a command: a command emits no items",
+    );
+    expect(refused.stderr).toContain('write foreach: {glob: "data/*.txt"} here');
+    // A step module that returns no items: the build says so instead of a silent success with no task.
+    ws.write(
+      'pipe.yaml',
+      `version: 1
+targets:
+  silent:
+    step: ./steps/silent.mjs
+    outputs: {out: build/silent.txt}
+  each:
+    command: [sh, -c, 'echo "$0" > "$1"', "{item}", "{outputs.out}"]
+    foreach: {items: silent}
+    outputs: {out: "build/each/{item}.txt"}
+`,
+    );
+    const warned = await ws.run(['build', 'each']);
+    expect(warned.code).toBe(0);
+    expect(warned.stdout + warned.stderr).toContain(
+      "target 'each' fans out over the items of 'silent', whose step emitted none",
+    );
+  });
+
   it("a target's missing input stops only the commands that need it, at its line:col", async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -157,6 +157,26 @@ function checkReferences(
     if (target.foreach?.kind === 'items' && !drafts.has(target.foreach.target)) {
       unknown(target.foreach.target, `'foreach' takes its items from`, target.foreach.span);
     }
+    const source = target.foreach?.kind === 'items' ? drafts.get(target.foreach.target)?.target : undefined;
+    if (source?.step === 'command') {
+      // It would expand to no task at all, and the build would say it succeeded.
+      const same =
+        source.foreach?.kind === 'glob'
+          ? `foreach: {glob: "${source.foreach.pattern}"}`
+          : source.foreach?.kind === 'list'
+            ? 'the same foreach list'
+            : undefined;
+      diagnostics.push(
+        makeDiagnostic({
+          code: 'items-from-command',
+          message: `'foreach' takes its items from target '${source.name}', which runs a command: a command emits no items`,
+          at: target.foreach!.span,
+          hint: same
+            ? `to fan out over the items of '${source.name}', write ${same} here and read its outputs with {target: ${source.name}, per_item: true}`
+            : `items come from a step module whose run returns {items: [...]}`,
+        }),
+      );
+    }
     for (const [name, specs] of Object.entries(target.inputs)) {
       for (const spec of specs) {
         if (spec.kind !== 'target') continue;

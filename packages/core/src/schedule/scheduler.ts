@@ -206,12 +206,23 @@ class Scheduler {
   private expandAfter(target: string) {
     if (!this.o.expand || !this.pending.some((p) => p.after === target)) return;
     const items: TaskItem[] = [];
+    let emitted = false;
     for (const [id, task] of this.tasks) {
       if (task.target !== target) continue;
       const r = this.reports.get(id);
       if (!r || !FINAL.has(r.state)) return;
-      items.push(...(this.itemsOf.get(id) ?? []));
+      const own = this.itemsOf.get(id);
+      if (own) emitted = true;
+      items.push(...(own ?? []));
     }
+    // An empty list is an answer (no run selected); no list at all is a step that does not emit items.
+    if (!emitted && !this.failed)
+      for (const p of this.pending)
+        if (itemsSource(this.o.pipeline, p.target) === target)
+          this.emit({
+            type: 'warning',
+            message: `target '${p.target}' fans out over the items of '${target}', whose step emitted none (its run returns no {items: [...]}): '${p.target}' has no tasks`,
+          });
     this.expandedItems.set(target, items);
     const graph = this.o.expand(new Map(this.expandedItems));
     this.pending = graph.pending.map((t) => ({
@@ -843,4 +854,10 @@ function tempName(taskId: string, output: string, final: string): string {
   const base = path.basename(final).slice(-120);
   const digest = createHash('sha256').update(`${taskId}\0${output}`).digest('hex').slice(0, 16);
   return `${taskFileName(taskId).slice(0, 100)}~${digest}~${base}`;
+}
+
+/** The target whose items `name` fans out over (`foreach: {items: T}`), if it does. */
+function itemsSource(pipeline: Pipeline, name: string): string | undefined {
+  const f = pipeline.targets.get(name)?.foreach;
+  return f?.kind === 'items' ? f.target : undefined;
 }
