@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/index.js';
@@ -84,7 +85,9 @@ describe('loadPipeline: valid pipelines', () => {
     const runs = pipeline.targets.get('runs')!;
     expect(runs.foreach).toMatchObject({ kind: 'glob', pattern: 'data/*.fits.gz' });
     expect(runs.resources).toEqual({ cpus: 1, mem: '4G', time: '01:30:00' });
-    expect(runs.executor).toBe('local');
+    // The file's default stays the pipeline's (`--executor` overrides it); the target has none of its own.
+    expect(runs.executor).toBeUndefined();
+    expect(pipeline.defaults.executor).toBe('local');
     expect(runs.stepModule).toMatch(/steps\/copy\.mjs$/);
     expect(runs.span).toMatchObject({ file: path.join(dir, 'pipe.yaml'), line: 8, col: 3 });
   });
@@ -190,5 +193,27 @@ describe('loadPipeline: valid pipelines', () => {
     const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
     expect(result.ok).toBe(true);
     if (result.ok) expect(result.warnings.map((w) => w.code)).toEqual(['no-outputs']);
+  });
+});
+
+describe('the example of src/config/README.md', () => {
+  it('loads as written (a documented example that does not parse is worse than none)', async () => {
+    const readme = readFileSync(new URL('../src/config/README.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(yaml).toBeDefined();
+    const dir = workspace({
+      'pipe.yaml': yaml!,
+      'analysis.yaml': 'detector: {gain: 1.5}\n',
+      'data/runs/r1.csv': 'x\n1\n',
+      'scripts/calibrate.py': '',
+      'scripts/plot.py': '',
+      'steps/merge.js': "export default { name: 'example.merge', version: '1', run() {} };\n",
+      'package.json': '{"type": "module"}\n',
+    });
+    const pipeline = await load(dir);
+    expect([...pipeline.targets.keys()].sort()).toEqual(['calibrate', 'merge', 'plot']);
+    expect(pipeline.defaults.executor).toBe('local');
+    // The file's default executor is not copied into targets: `--executor` may still override it.
+    expect(pipeline.targets.get('calibrate')!.executor).toBeUndefined();
   });
 });

@@ -203,8 +203,8 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
   if (doc.command) target.command = doc.command;
   const foreach = foreachSpec(doc, dir, ctx.root, at('foreach'));
   if (foreach) target.foreach = foreach;
-  const executor = doc.executor ?? ctx.defaults.executor;
-  if (executor) target.executor = executor;
+  // Only the target's own: the file's `defaults.executor` is read where the build decides, after `--executor`.
+  if (doc.executor) target.executor = doc.executor;
   return {
     target,
     source,
