@@ -50,6 +50,51 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it('an unquoted {placeholder}: one error per broken line, and a hint to quote it', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    command: [cp, x, "{outputs.o}"]\n    outputs: {o: out/{item}.txt}\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'yaml-syntax',
+        at: 'pipe.yaml:5:22',
+        hint: 'quote a value with {…} in it: YAML reads {x} as a map (e.g. "out/{item}.txt")',
+      },
+    ]);
+    const inList = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    command: [cp, {inputs.src}, "{outputs.o}"]\n    inputs: {src: pipe.yaml}\n    outputs: {o: out.txt}\n',
+    });
+    expect(summary(inList.dir, inList.diagnostics)).toEqual([
+      {
+        code: 'wrong-type',
+        at: 'pipe.yaml:4:19',
+        hint: 'YAML reads an unquoted {inputs.src} as a map: quote it, "{inputs.src}"',
+      },
+    ]);
+    const asString = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    command: "cp {inputs.src} {outputs.o}"\n    inputs: {src: pipe.yaml}\n    outputs: {o: out.txt}\n',
+    });
+    expect(asString.diagnostics[0]!.hint).toBe('write it as a list: [cp, "{inputs.src}", "{outputs.o}"]');
+  });
+
+  it('an unknown step names the registered steps it extends, or all of them', async () => {
+    const registered = fixtureRegistry().names();
+    const prefix = registered[0]!.slice(0, -2);
+    const close = await diagnosticsOf({
+      'pipe.yaml': `version: 1\ntargets:\n  a:\n    step: ${prefix.slice(0, 3)}\n    outputs: {o: out.txt}\n`,
+    });
+    expect(close.diagnostics[0]!.hint).toMatch(/^did you mean '/);
+    const far = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  a:\n    step: zzzzzzzzzzzz\n    outputs: {o: out.txt}\n',
+    });
+    expect(far.diagnostics[0]!.hint).toBe(
+      `registered steps: ${registered.join(', ')}, and command; a module path starts with ./ or ../`,
+    );
+  });
+
   it('reports unknown keys with "did you mean", wrong types and formats, all at once', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

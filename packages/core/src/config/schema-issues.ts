@@ -117,15 +117,20 @@ function issueDiagnostics(
           code: 'command-not-array',
           message: `'command' must be a list of arguments, not a string (it is never run by a shell)`,
           at: spanOf(source, node),
-          hint: `write it as a list: [${value.trim().split(/\s+/).join(', ')}]`,
+          hint: `write it as a list: [${value.trim().split(/\s+/).map(flowScalar).join(', ')}]`,
         }),
       ];
     }
+    // `[cp, {inputs.src}]`: YAML reads an unquoted placeholder in a flow list as a map.
+    const placeholder = placeholderRead(value);
     return [
       makeDiagnostic({
         code: 'wrong-type',
         message: `${where || 'the file'}: expected ${issue.expected}, got ${describeValue(value)}`,
         at: spanOf(source, node),
+        ...(placeholder
+          ? { hint: `YAML reads an unquoted {${placeholder}} as a map: quote it, "{${placeholder}}"` }
+          : {}),
       }),
     ];
   }
@@ -216,4 +221,18 @@ function describeValue(value: unknown): string {
   if (typeof value === 'object') return 'a map';
   if (typeof value === 'string') return `string '${value.length > 40 ? `${value.slice(0, 37)}...` : value}'`;
   return `${typeof value} ${String(value)}`;
+}
+
+/** An argument as a YAML flow-list element: quoted when YAML would read it otherwise ({…}, `,`, `#`, quotes). */
+function flowScalar(arg: string): string {
+  return /^[\w./@%+=:-]+$/.test(arg) && !/^[?:]/.test(arg) && arg !== '-' ? arg : JSON.stringify(arg);
+}
+
+/** `{inputs.src: null}`: what YAML makes of an unquoted `{inputs.src}`; the placeholder's name, else undefined. */
+function placeholderRead(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value);
+  if (entries.length !== 1 || entries[0]![1] !== null) return undefined;
+  const name = entries[0]![0];
+  return /^(item|(inputs|outputs|params)\.[\w.-]+)$/.test(name) ? name : undefined;
 }

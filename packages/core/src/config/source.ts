@@ -21,18 +21,30 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
   const source: SourceFile = { file, text, lineCounter, doc };
   const diagnostics: Diagnostic[] = [];
+  const linesWithError = new Set<number>();
   for (const [severity, list] of [
     ['error', doc.errors],
     ['warning', doc.warnings],
   ] as const) {
     for (const e of list) {
       const [start, end] = e.pos;
+      const at = spanAt(source, start, Math.max(1, end - start));
+      // One broken line sets off a cascade of errors on it (an unquoted {item}: a dozen): its first says it.
+      if (severity === 'error') {
+        if (linesWithError.has(at.line)) continue;
+        linesWithError.add(at.line);
+      }
+      const unquoted = (text.split('\n')[at.line - 1] ?? '').replace(/"(?:[^"\\]|\\.)*"|'[^']*'/g, '');
+      const placeholder = /\{(?:item|(?:inputs|outputs|params)\.[\w.-]+)\}/.test(unquoted);
       diagnostics.push(
         makeDiagnostic({
           code: 'yaml-syntax',
           severity,
           message: firstLine(e.message),
-          at: spanAt(source, start, Math.max(1, end - start)),
+          at,
+          ...(placeholder && severity === 'error'
+            ? { hint: `quote a value with {…} in it: YAML reads {x} as a map (e.g. "out/{item}.txt")` }
+            : {}),
         }),
       );
     }

@@ -258,7 +258,7 @@ function resolveStep(
       'unknown-step',
       `unknown step '${step}'`,
       span,
-      didYouMean(step, ctx.registry.names()) ?? 'module paths start with ./ or ../',
+      didYouMean(step, ctx.registry.names()) ?? stepsHint(step, ctx.registry.names()),
     );
     return { step, span };
   }
@@ -311,4 +311,13 @@ export function convertResources(doc: ResourcesDoc | undefined): Resources {
 function withItem(p: string): string {
   const ext = path.posix.extname(p);
   return `${p.slice(0, p.length - ext.length)}_{item}${ext}`;
+}
+
+/** For an unknown step name: the registered names it starts (astro.stack → astro.stack_datasets), or them all. */
+function stepsHint(step: string, names: string[]): string {
+  const extending = names.filter((n) => n.startsWith(step));
+  if (extending.length > 0) return `did you mean ${extending.map((n) => `'${n}'`).join(' or ')}?`;
+  return names.length > 0
+    ? `registered steps: ${names.join(', ')}, and command; a module path starts with ./ or ../`
+    : 'module paths start with ./ or ../';
 }
