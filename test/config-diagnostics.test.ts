@@ -70,9 +70,17 @@ const CASES: Case[] = [
     name: 'an unknown key inside geom.wcs',
     from: 'binsize_irf: 0.2 deg}',
     to: 'binsize_irf: 0.2 deg, binsze: 0.05 deg}',
-    at: '0.05 deg',
+    at: 'binsze',
     message: `'datasets.geom.wcs.binsze': unknown key 'binsze'`,
     hint: "did you mean 'binsize'?",
+  },
+  {
+    name: 'a misspelt section: that key alone, not the checks its missing section fails on defaults',
+    from: 'datasets:',
+    to: 'dataset:',
+    at: 'dataset',
+    message: `'dataset': unknown key 'dataset'`,
+    hint: "did you mean 'datasets'?",
   },
   {
     name: 'a string where an integer is expected',

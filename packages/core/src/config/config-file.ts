@@ -8,7 +8,7 @@ import { didYouMean } from '../graph/closest-names.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { makeDiagnostic } from './diagnostics.js';
-import { nodeIn } from './schema-issues.js';
+import { keyNode, nodeIn } from './schema-issues.js';
 import { readSource, type SourceFile, spanAt, spanOf } from './source.js';
 
 export interface ConfigSource {
@@ -105,10 +105,20 @@ export async function validateConfigSchema(
       }),
     ];
   }
-  const issues = schema.validate(config.source.doc.toJS());
   const root = config.source.doc.contents;
+  const isUnknownKey = (issue: { message: string }) => issue.message.startsWith('unknown key ');
+  let issues = schema.validate(config.source.doc.toJS());
+  // A misspelt section (`dataset:`) leaves the real one to its defaults, which then fail checks of values nobody
+  // wrote: with an unknown key in the file, problems of whole sections it does not have are its consequence.
+  if (issues.some(isUnknownKey)) {
+    const sections = new Set(childKeys(root));
+    issues = issues.filter((i) => isUnknownKey(i) || i.path.length === 0 || sections.has(String(i.path[0])));
+  }
   return issues.map((issue) => {
-    const node = nodeIn(root, issue.path);
+    // An unknown key is pointed at itself, not at the first line of its value.
+    const node = isUnknownKey(issue)
+      ? (keyNode(nodeIn(root, issue.path.slice(0, -1)), String(issue.path.at(-1))) ?? nodeIn(root, issue.path))
+      : nodeIn(root, issue.path);
     const override = node ? overrides.get(node) : undefined;
     const where = issue.path.length ? `'${issue.path.join('.')}': ` : '';
     // A file that sets nothing (empty, or only comments) has no node to point at: point at the file.
