@@ -197,6 +197,19 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     expect(out2).not.toContain('pipe.yaml');
   });
 
+  it("a data store path of the config that does not exist: the config value's rules in the hint, not pipe.yaml's", async () => {
+    const text = edit(CRAB, '$GAMMAPY_DATA/hess-dl3-dr1', '$GAMMAPY_DATA/hess-dl3-drX');
+    ws.write('bad.yaml', text);
+    const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
+    const output = r.stdout + r.stderr;
+    expect(r.code, output).toBe(2);
+    expect(output).toContain(
+      `bad.yaml:${locate(text, '$GAMMAPY_DATA/hess-dl3-drX', '$GAMMAPY_DATA')}: error: input 'index'`,
+    );
+    expect(output).toContain('hint: the path is this value of bad.yaml: relative to that file');
+    expect(output).not.toContain('relative to the file that declares the target');
+  });
+
   it('several problems: every one reported, each once', async () => {
     let text = edit(CRAB, 'type: 3d', 'type: 4d');
     text = edit(text, 'binsize: 0.02 deg', 'binsize: 0.02 TeV');
