@@ -1,5 +1,5 @@
 /** What every command needs: the pipeline file, the step registry, the loaded pipeline. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pipeline, StepDefinition, StepRegistry } from '@pipe/core';
 import type { CachedGraph, StepIdentity, TaskGraph } from '@pipe/core/lean';
@@ -16,13 +16,30 @@ export interface GlobalOptions {
 
 export const PIPELINE_FILE = 'pipe.yaml';
 
-/** `-f FILE`, else pipe.yaml in the working directory or its parents. */
+/**
+ * `-f FILE`, else the nearest pipe.yaml in the working directory or its parents that is a root (has `version:`):
+ * a pipe.yaml without it is a file some root includes (pipelines/x/pipe.yaml), so `pipe build` run in its folder
+ * builds the workspace it belongs to, as npm finds a workspace's root. With no root above, the nearest file (whose
+ * load then says what it lacks).
+ */
 export function findPipelineFile(cwd: string, file?: string): string | undefined {
   if (file) return path.resolve(cwd, file);
+  let nearest: string | undefined;
   for (let dir = cwd; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, PIPELINE_FILE);
-    if (existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) return undefined;
+    if (existsSync(candidate)) {
+      if (isRootFile(candidate)) return candidate;
+      nearest ??= candidate;
+    }
+    if (path.dirname(dir) === dir) return nearest;
+  }
+}
+
+function isRootFile(file: string): boolean {
+  try {
+    return /^version\s*:/m.test(readFileSync(file, 'utf8'));
+  } catch {
+    return true; // unreadable: let the loader report it
   }
 }
 

@@ -217,3 +217,28 @@ describe('pipe build --force T', () => {
     );
   });
 });
+
+describe('the pipeline file a command finds', () => {
+  it('in the folder of an included pipe.yaml (no version:), the root that includes it', () => {
+    const root = workspace();
+    writeFileSync(
+      path.join(root, 'pipe.yaml'),
+      PIPELINE.replace('targets:', 'include: [sub/pipe.yaml]\ntargets:'),
+    );
+    mkdirSync(path.join(root, 'sub'));
+    writeFileSync(
+      path.join(root, 'sub/pipe.yaml'),
+      'targets:\n  extra:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: ../data/a.txt}\n    outputs: {out: out/extra.txt}\n',
+    );
+    const r = pipe(path.join(root, 'sub'), ['build', 'extra', 'each']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(path.join(root, 'out/extra.txt'), 'utf8')).toBe('alpha');
+    // A lone pipe.yaml without version: (no root above it) is still the file, and its load says what it lacks.
+    const lone = mkdtempSync(path.join(tmpdir(), 'pipe-lone-'));
+    roots.push(lone);
+    writeFileSync(path.join(lone, 'pipe.yaml'), 'targets: {}\n');
+    const bad = pipe(lone, ['plan', 'x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('pipe.yaml:1:1: error: the root pipeline');
+  });
+});

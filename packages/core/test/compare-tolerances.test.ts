@@ -1,4 +1,5 @@
 /** The tolerance configuration of `pipe compare`: validation with file:line:col, rule resolution. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compareArrays } from '../src/compare/numeric.js';
 import {
@@ -129,5 +130,17 @@ describe('compareArrays', () => {
     const big = 2n ** 60n;
     const c = compareArrays(BigInt64Array.of(big, 1n), BigInt64Array.of(big + 1n, 1n), { rtol: 0, atol: 0 });
     expect(c).toMatchObject({ status: 'different', differing: 1, worstIndex: 0, maxAbsDiff: 1 });
+  });
+});
+
+describe("the excess_map pipeline's tolerance file (docs/ci-regression.md)", () => {
+  it('parses, and holds the spec §9 agreement: counts exact, sqrt_ts with an absolute floor', () => {
+    const file = new URL('../../../pipelines/excess_map/tolerances.yaml', import.meta.url);
+    const r = parseTolerances(readFileSync(file, 'utf8'), 'tolerances.yaml');
+    expect(r.ok, JSON.stringify(!r.ok && r.diagnostics)).toBe(true);
+    if (!r.ok) return;
+    const rule = (p: string) => productRule(r.config, p).tolerance({});
+    expect(rule('counts.fits.gz')).toMatchObject({ rtol: 0, atol: 0 });
+    expect(rule('sqrt_ts.fits.gz')).toMatchObject({ rtol: 3e-5, atol: 3e-3 });
   });
 });
