@@ -165,7 +165,13 @@ describe('pipe build: freshness', () => {
     ws.write('export3', 'a file');
     const file = await ws.run(['build', 'count', '--out', ws.path('export3')]);
     expect(file.code).toBe(2);
-    expect(file.stderr).toBe(`pipe: --out ${ws.path('export3')}: a file is in the way of the folder\n`);
+    expect(file.stderr).toBe(
+      `pipe: --out ${ws.path('export3')}: a file is in the way of the folder (${ws.path('export3')})\n`,
+    );
+    // A build that does not get to copy leaves no empty folder behind.
+    const unloaded = await ws.run(['build', 'nosuch', '--out', ws.path('export4/sub')]);
+    expect(unloaded.code).toBe(2);
+    expect(ws.exists('export4')).toBe(false);
     const bad = await ws.run(['build', 'cuont']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("did you mean 'count'?");

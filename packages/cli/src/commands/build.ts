@@ -1,6 +1,6 @@
 /** `pipe build <targets...>`: plan, run, cache, record. Ctrl-C stops cleanly; a second Ctrl-C exits at once. */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { describeFailure } from '@pipe/cache';
@@ -97,15 +97,17 @@ async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> 
 
 /** Why `--out DIR` cannot take the products, checked before anything runs (undefined: it can). */
 function outDirProblem(dir: string): string | undefined {
+  // Nothing is created here: a build that fails to load must not leave an empty folder behind (the copy makes it).
+  let existing = dir;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
   try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
+    if (!statSync(existing).isDirectory())
+      return `--out ${dir}: a file is in the way of the folder (${existing})`;
+    accessSync(existing, constants.W_OK);
     return undefined;
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    if (e.code === 'EEXIST' || e.code === 'ENOTDIR')
-      return `--out ${dir}: a file is in the way of the folder`;
-    return `--out ${dir}: ${e.code === 'EACCES' || e.code === 'EPERM' ? 'not writable' : e.message}`;
+    return `--out ${dir}: ${e.code === 'EACCES' || e.code === 'EPERM' ? `not writable (${existing})` : e.message}`;
   }
 }
 

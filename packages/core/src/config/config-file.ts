@@ -117,7 +117,8 @@ export async function validateConfigSchema(
   return issues.map((issue) => {
     // An unknown key is pointed at itself, not at the first line of its value.
     const node = isUnknownKey(issue)
-      ? (keyNode(nodeIn(root, issue.path.slice(0, -1)), String(issue.path.at(-1))) ?? nodeIn(root, issue.path))
+      ? (keyNode(nodeIn(root, issue.path.slice(0, -1)), String(issue.path.at(-1))) ??
+        nodeIn(root, issue.path))
       : nodeIn(root, issue.path);
     const override = node ? overrides.get(node) : undefined;
     const where = issue.path.length ? `'${issue.path.join('.')}': ` : '';
