@@ -52,7 +52,7 @@ export class BuildOutput {
     const toRun = (counts['run'] ?? 0) + (counts['blocked'] ?? 0);
     if (toRun > 0 || (counts['restore'] ?? 0) > 0) {
       this.print(
-        `build ${buildId}: ${targets.join(' ')} — ${this.total} task${this.total === 1 ? '' : 's'} planned${kernels ? `, kernels: ${kernels}` : ''}`,
+        `build ${buildId}: ${targets.join(' ')} — ${this.total} task${this.total === 1 ? '' : 's'} planned${fanOuts(plan)}${kernels ? `, kernels: ${kernels}` : ''}`,
       );
     }
   }
@@ -160,4 +160,12 @@ export class BuildOutput {
       `build ${buildId} ${status}: ${parts.join(', ') || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`,
     );
   }
+}
+
+/** `, more once observations lists its items`: a fan-out whose tasks are not known yet (the total grows). */
+function fanOuts(plan: Plan): string {
+  const waiting = new Set(plan.pending.map((p) => p.target));
+  const after = [...new Set(plan.pending.map((p) => p.after))].filter((t) => !waiting.has(t));
+  if (after.length === 0) return '';
+  return `, more once ${after.join(' and ')} list${after.length === 1 ? 's' : ''} ${after.length === 1 ? 'its' : 'their'} items`;
 }
