@@ -193,10 +193,10 @@ describe('a copied or moved workspace', () => {
 describe('pipe why of a fan-out task', () => {
   it('names the task that emitted its item, and that task’s raw inputs (e.g. an observation index)', async () => {
     const ws = namesWorkspace();
-    const first = await ws.build(['each']);
-    expect(first.run.code).toBe(0);
+    const first = await ws.run(['build', 'each']);
+    expect(first.code).toBe(0);
     // The header's count grows with the fan-out: it says so.
-    expect(first.run.stdout + first.run.stderr).toMatch(/each — 1 task planned, more once names lists its items/);
+    expect(first.stdout + first.stderr).toMatch(/each — 1 task planned, more once names lists its items/);
     const why = await ws.run(['why', 'out/each/b.txt']);
     expect(why.code).toBe(0);
     const lines = why.stdout.split('\n').map((l) => l.trim());
