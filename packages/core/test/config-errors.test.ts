@@ -80,6 +80,16 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(asString.diagnostics[0]!.hint).toBe('write it as a list: [cp, "{inputs.src}", "{outputs.o}"]');
   });
 
+  it('a glob over another target\'s output that matches nothing yet: one error, that it reads an output', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    command: [cp, x, "{outputs.out}"]\n    outputs: {out: build/a.out}\n  t:\n    command: [cat, "{inputs.src}"]\n    inputs: {src: "build/*.out"}\n    outputs: {out: res/t.txt}\n',
+    });
+    expect(summary(dir, diagnostics).map((d) => `${d.code} ${d.at}`)).toEqual([
+      'glob-matches-output pipe.yaml:8:19',
+    ]);
+  });
+
   it('an unknown step names the registered steps it extends, or all of them', async () => {
     const registered = fixtureRegistry().names();
     const prefix = registered[0]!.slice(0, -2);
@@ -265,7 +275,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
     });
     expect(summary(dir, diagnostics).map((d) => [d.code, d.at, d.hint])).toEqual([
       ['input-is-output', 'pipe.yaml:4:45', 'read it as {target: gen}'],
-      ['empty-foreach', 'pipe.yaml:5:22', undefined],
+      // (Not also "matches no file": that it reads an output is the problem.)
       [
         'glob-matches-output',
         'pipe.yaml:5:22',

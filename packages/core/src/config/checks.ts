@@ -26,7 +26,16 @@ export function checkTargets(
   checkInputFiles(drafts, root, diagnostics);
   checkOutputPaths(drafts, diagnostics);
   checkGlobsOverOutputs(drafts, diagnostics);
-  return diagnostics;
+  // A glob over another target's output that matches nothing yet: that it reads an output is the problem, not
+  // that the output is not there (two errors at one place would contradict each other).
+  const overOutputs = diagnostics.filter((d) => d.code === 'glob-matches-output' && d.span);
+  return diagnostics.filter(
+    (d) =>
+      (d.code !== 'missing-input' && d.code !== 'empty-foreach') ||
+      !overOutputs.some(
+        (o) => o.span!.file === d.span?.file && o.span!.line === d.span.line && o.span!.col === d.span.col,
+      ),
+  );
 }
 
 /**
