@@ -80,7 +80,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(asString.diagnostics[0]!.hint).toBe('write it as a list: [cp, "{inputs.src}", "{outputs.o}"]');
   });
 
-  it('a glob over another target\'s output that matches nothing yet: one error, that it reads an output', async () => {
+  it("a glob over another target's output that matches nothing yet: one error, that it reads an output", async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':
         'version: 1\ntargets:\n  a:\n    command: [cp, x, "{outputs.out}"]\n    outputs: {out: build/a.out}\n  t:\n    command: [cat, "{inputs.src}"]\n    inputs: {src: "build/*.out"}\n    outputs: {out: res/t.txt}\n',
@@ -88,6 +88,17 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(summary(dir, diagnostics).map((d) => `${d.code} ${d.at}`)).toEqual([
       'glob-matches-output pipe.yaml:8:19',
     ]);
+  });
+
+  it('a TypeScript step module: compile it, says the hint', async () => {
+    const { diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  a:\n    step: ./steps/x.ts\n    outputs: {o: out.txt}\n',
+      'steps/x.ts': "export default { name: 'x', version: '1', run(): void {} };\n",
+    });
+    expect(diagnostics[0]).toMatchObject({
+      code: 'step-load-failed',
+      hint: 'node runs JavaScript: compile the step to .js (tsc), or write it as an .mjs module',
+    });
   });
 
   it('an unknown step names the registered steps it extends, or all of them', async () => {

@@ -27,6 +27,13 @@ export async function validateStepParams(
             code: 'step-load-failed',
             message: `step '${target.step}' of target '${target.name}': ${(error as Error).message}`,
             at: draft.stepSpan,
+            ...(/\.(m?ts|tsx)$/.test(target.stepModule!)
+              ? { hint: 'node runs JavaScript: compile the step to .js (tsc), or write it as an .mjs module' }
+              : /Cannot use import statement|require is not defined in ES module/.test(
+                    (error as Error).message,
+                  )
+                ? { hint: 'name the module .mjs, or set "type": "module" in the package.json beside it' }
+                : {}),
           }),
         ];
       }
