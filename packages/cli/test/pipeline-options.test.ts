@@ -242,3 +242,23 @@ describe('the pipeline file a command finds', () => {
     expect(bad.stderr).toContain('pipe.yaml:1:1: error: the root pipeline');
   });
 });
+
+describe('a step module node cannot import', () => {
+  it('a .ts step: the error at its line, and a hint to compile it', () => {
+    const root = workspace();
+    writeFileSync(
+      path.join(root, 'pipe.yaml'),
+      'version: 1\ntargets:\n  a:\n    step: ./steps/x.ts\n    outputs: {o: out.txt}\n',
+    );
+    writeFileSync(
+      path.join(root, 'steps/x.ts'),
+      "export default { name: 'x', version: '1', run(): void {} };\n",
+    );
+    const r = pipe(root, ['build', 'a']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pipe.yaml:4:11: error: step');
+    expect(r.stderr).toContain(
+      'hint: node runs JavaScript: compile the step to .js (tsc), or write it as an .mjs module',
+    );
+  });
+});

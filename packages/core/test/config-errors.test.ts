@@ -90,17 +90,6 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
-  it('a TypeScript step module: compile it, says the hint', async () => {
-    const { diagnostics } = await diagnosticsOf({
-      'pipe.yaml': 'version: 1\ntargets:\n  a:\n    step: ./steps/x.ts\n    outputs: {o: out.txt}\n',
-      'steps/x.ts': "export default { name: 'x', version: '1', run(): void {} };\n",
-    });
-    expect(diagnostics[0]).toMatchObject({
-      code: 'step-load-failed',
-      hint: 'node runs JavaScript: compile the step to .js (tsc), or write it as an .mjs module',
-    });
-  });
-
   it('an unknown step names the registered steps it extends, or all of them', async () => {
     const registered = fixtureRegistry().names();
     const prefix = registered[0]!.slice(0, -2);
