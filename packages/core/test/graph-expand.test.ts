@@ -22,7 +22,7 @@ const PIPE = `
   version: 1
   targets:
     select:
-      command: [select, '{outputs.list}']
+      step: test.copy
       inputs: {index: data/obs-index.txt}
       outputs: {list: build/runs.json}
     reduce:
