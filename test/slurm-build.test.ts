@@ -228,6 +228,82 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     ws.remove('.');
   }, 300_000);
 
+  it('a job scancelled from outside fails the build (exit 1), named as such; without -k the jobs not started are cancelled', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+defaults:
+  resources: {mem: 64M, time: "00:05:00"}
+targets:
+  waits:
+    step: command
+    command: [/bin/sh, -c, 'echo started > "$0"; while [ ! -e "$1" ]; do sleep 0.2; done; echo done > "$2"', 'out/waits.started', 'out/waits.release', '{outputs.out}']
+    outputs: {out: out/waits.txt}
+  # The whole node per element (SLURM_CI_CPUS=16): the elements run one after the other.
+  hogs:
+    step: command
+    foreach: [a, b, c, d]
+    command: [/bin/sh, -c, 'if [ "$0" = a ]; then exit 3; fi; sleep 1; echo "$0" > "$1"', '{item}', '{outputs.out}']
+    outputs: {out: 'out/hogs/{item}.txt'}
+    resources: {cpus: 16}
+`,
+    });
+    const build = ws.run(['build', 'waits', '--executor', 'slurm']);
+    await waitFor('the job to start', () => (ws.exists('out/waits.started') ? true : undefined));
+    const job = jobTable(ws, readdirSync(ws.path('.pipe/slurm'))[0]!).tasks.waits!.job;
+    execFileSync('scancel', [job], { env: { ...process.env, ...slurmEnv } });
+    const r = await build;
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/FAILED\s+waits: cancelled outside pipe/);
+    expect(r.stderr).toMatch(/build \S+ failed/);
+    // Without -k: a failure stops the build; the elements Slurm had not started are cancelled, not run.
+    const t0 = Date.now();
+    const hogs = await ws.build(['hogs'], ['--executor', 'slurm']);
+    expect(hogs.run.code, hogs.run.stderr).toBe(1);
+    expect(hogs.ended.failed).toEqual(['hogs[a]']);
+    expect(hogs.ended.ran ?? []).toEqual([]);
+    expect(hogs.ended.cancelled).toEqual(['hogs[b]', 'hogs[c]', 'hogs[d]']);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const left = execFileSync('squeue', ['-h', '-o', '%j'], {
+      env: { ...process.env, ...slurmEnv },
+      encoding: 'utf8',
+    });
+    expect(left).not.toContain(`pipe-${hogs.end!.buildId}`);
+    // With -k the others run.
+    const kept = await ws.build(['hogs'], ['--executor', 'slurm', '-k']);
+    expect(kept.ended.ran).toEqual(['hogs[b]', 'hogs[c]', 'hogs[d]']);
+    ws.remove('.');
+  }, 300_000);
+
+  it('kill -9 of a build: the next one cancels the jobs it left and waits for them, then builds', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PARTS });
+    const driver = ws.spawn(['build', 'slow', '--executor', 'slurm'], slurmEnv);
+    await waitFor('the job to start', () => (ws.exists('out/slow.started') ? true : undefined));
+    const oldBuild = readdirSync(ws.path('.pipe/slurm'))[0]!;
+    driver.kill('SIGKILL');
+    await new Promise((r) => driver.once('exit', r));
+    // The orphan job still waits for its release; the next build must end it before building.
+    ws.write('pipe.yaml', PARTS.replace('\'echo started > "$0"; while', '\'echo again > "$0"; while'));
+    const next = ws.spawn(['build', 'slow', '--executor', 'slurm'], slurmEnv);
+    let stderr = '';
+    next.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    await waitFor('the new job to start', () =>
+      ws.read('out/slow.started').startsWith('again') ? true : undefined,
+    );
+    const listed = execFileSync('squeue', ['-h', '-o', '%j'], {
+      env: { ...process.env, ...slurmEnv },
+      encoding: 'utf8',
+    });
+    expect(listed).not.toContain(`pipe-${oldBuild}`);
+    ws.write('out/slow.release', '');
+    const code = await new Promise((r) => next.once('exit', r));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(new RegExp(`cancelled 1 Slurm job that build ${oldBuild} left`));
+    expect(ws.read('out/slow.txt')).toBe('done\n');
+    ws.remove('.');
+  }, 300_000);
+
   it('builds the Crab excess_map with byte-identical products to the local executor', async () => {
     const make = () => {
       const ws = new Workspace({});

@@ -4,7 +4,7 @@
  * (runs nothing); `buildSession` takes the workspace lock, runs the plan, and saves state and the
  * build record.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
 import type { Executor } from '../execute/executor.js';
@@ -315,6 +315,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     await Promise.all(ownExecutors.map((e) => e.close()));
     return { ok: false, reason: 'locked', owner: lock.owner };
   }
+  let orphansEnded = false;
   if (lock.tookOverStale) {
     session.notes.push(
       `took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`,
@@ -325,10 +326,29 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       session.notes.push(
         `stopped ${stopped} command${stopped === 1 ? '' : 's'} that build ${lock.tookOverStale.buildId} left running`,
       );
+    // Its Slurm jobs too, and wait for them to end: one still running would publish stale outputs under us.
+    const slurmDir = path.join(session.layout.dir, 'slurm', lock.tookOverStale.buildId);
+    if (existsSync(slurmDir)) {
+      const { stopOrphanJobs } = await import('../slurm/orphan-jobs.js');
+      const jobs = await stopOrphanJobs(slurmDir, lock.tookOverStale.buildId).catch(() => undefined);
+      // They may have written into the workspace since this build planned: plan again.
+      if (jobs && jobs.cancelled.length > 0) orphansEnded = true;
+      if (jobs && jobs.cancelled.length > 0)
+        session.notes.push(
+          `cancelled ${jobs.cancelled.length} Slurm job${jobs.cancelled.length === 1 ? '' : 's'} that build ${lock.tookOverStale.buildId} left (${jobs.cancelled.join(', ')})` +
+            (jobs.stillListed.length > 0
+              ? `; still listed by squeue: ${jobs.stillListed.join(', ')} — their outputs may yet change`
+              : ''),
+        );
+    }
   }
   try {
     // The state may have changed since it was read (another build saved, or we waited for the lock): read it again.
-    if (options.lockWaitMs || stateFileStamp(session.layout.stateFile) !== session.stateStamp) {
+    if (
+      options.lockWaitMs ||
+      orphansEnded ||
+      stateFileStamp(session.layout.stateFile) !== session.stateStamp
+    ) {
       await reloadState(session);
       plan = undefined;
     }

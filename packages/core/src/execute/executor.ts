@@ -72,6 +72,11 @@ export interface Executor {
   /** Release resources (worker threads). */
   close(): Promise<void>;
   /**
+   * The build stops after a failure (no --keep-going): a batch executor cancels what it submitted that has not
+   * started (the local executors simply get no more work); running tasks go on to their end.
+   */
+  stopPending?(): Promise<void>;
+  /**
    * A hint that `work` will be submitted soon (called while the rest of the build is still being planned):
    * an executor may start what it needs meanwhile (the local pool boots a worker and imports the step).
    * `fanOut`: many tasks of this work will come at once (a foreach), so more than one worker is worth booting.

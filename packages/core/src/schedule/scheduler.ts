@@ -195,10 +195,19 @@ class Scheduler {
   }
 
   private fail(id: string, state: 'failed' | 'cancelled', extra: Omit<TaskReport, 'id' | 'state'>) {
+    // Cancelled while this build neither was interrupted nor stopped: something outside ended it (scancel, an
+    // administrator). Its product is missing, so the build failed; said as such, not as a quiet 'cancelled'.
+    if (state === 'cancelled' && !this.o.signal.aborted && !this.stopped) {
+      state = 'failed';
+      extra = { ...extra, error: `cancelled outside pipe${extra.error ? ` (${extra.error})` : ''}` };
+    }
     this.report({ id, state, ...extra });
     if (state === 'failed') {
       this.failed = true;
-      if (!this.o.keepGoing) this.stopped = true;
+      if (!this.o.keepGoing && !this.stopped) {
+        this.stopped = true;
+        for (const e of Object.values(this.o.executors)) void e.stopPending?.().catch(() => undefined);
+      }
     }
     for (const d of this.dependants.get(id) ?? []) this.skip(d, id);
   }

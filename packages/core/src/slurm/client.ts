@@ -135,13 +135,16 @@ export class SlurmClient {
 
   /**
    * Reads the state of the given jobs (plain ids or array ids; every element of an array is reported).
-   * `squeue --json` answers for all jobs Slurm still remembers; ids it lacks are looked up one by one.
+   * `squeue --json --me` answers for all of this user's jobs Slurm still remembers; ids it lacks are looked up
+   * one by one.
    */
   async query(jobIds: readonly string[]): Promise<QueryResult> {
     const wanted = new Set(jobIds);
     const records: JobRecord[] = [];
     let error: string | undefined;
-    const sq = await this.#exec('squeue', ['--json']);
+    // Only this user's jobs (pipe submitted them as this user): on a shared cluster the whole queue is large.
+    // (Slurm 22.05 ignores filters with --json and still lists everything; later versions apply them.)
+    const sq = await this.#exec('squeue', ['--json', '--me']);
     if (sq.code === 0) {
       try {
         for (const r of parseSqueueJson(sq.stdout)) {
@@ -229,7 +232,7 @@ export class SlurmClient {
 
   /** Ids (array ids for arrays) of live jobs whose name starts with `prefix`, e.g. `pipe-<build>-`. */
   async jobsNamed(prefix: string): Promise<string[]> {
-    const res = await this.#exec('squeue', ['-h', '-o', '%F|%j']);
+    const res = await this.#exec('squeue', ['-h', '--me', '-o', '%F|%j']);
     if (res.code !== 0) return [];
     const ids = new Set<string>();
     for (const line of res.stdout.split('\n')) {

@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
 import { JobTableWriter } from './job-table.js';
-import type { ExecTask, FailureReason, TaskOutcome } from './types.js';
+import type { ExecTask, ExecutionHandle, FailureReason, TaskOutcome } from './types.js';
 import { describeFailure } from './validate.js';
 
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
@@ -85,6 +85,8 @@ export class SlurmEngineExecutor implements Executor {
   readonly batches = true;
   readonly slurm: SlurmExecutor;
   readonly #table: JobTableWriter;
+  /** Batches in flight (stopPending reaches them). */
+  readonly #handles = new Set<ExecutionHandle>();
 
   constructor(options: SlurmExecutorOptions) {
     this.slurm = new SlurmExecutor(options);
@@ -183,9 +185,19 @@ export class SlurmEngineExecutor implements Executor {
         }
       },
     });
-    await handle.done;
+    this.#handles.add(handle);
+    try {
+      await handle.done;
+    } finally {
+      this.#handles.delete(handle);
+    }
     await Promise.all(pending);
     await this.#table.flush();
+  }
+
+  /** The build stops after a failure (no -k): jobs not started yet are cancelled, running ones finish. */
+  async stopPending(): Promise<void> {
+    await Promise.all([...this.#handles].map((h) => h.stopPending()));
   }
 
   async close(): Promise<void> {

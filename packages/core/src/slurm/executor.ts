@@ -123,7 +123,7 @@ export class SlurmExecutor implements BatchExecutor {
 
   run(batch: ExecTask[], options: RunOptions = {}): ExecutionHandle {
     const run = new BatchRun(this, this.#o, batch, options, () => ++this.#seq);
-    return { done: run.start(), cancel: () => run.cancel() };
+    return { done: run.start(), cancel: () => run.cancel(), stopPending: () => run.stopPending() };
   }
 
   /** Cancels every live job of a build, also ones submitted by another process (found by job name). */
@@ -203,6 +203,27 @@ class BatchRun {
   cancel(): Promise<void> {
     this.#cancelling ??= this.#cancel();
     return this.#cancelling;
+  }
+
+  /** See ExecutionHandle.stopPending: scancel the elements Slurm has not started, and end their tasks. */
+  async stopPending(): Promise<void> {
+    const waiting: Element[] = [];
+    for (const job of this.#jobs)
+      if (!job.superseded) for (const e of job.elements) if (!e.ended && !e.running) waiting.push(e);
+    if (waiting.length === 0) return;
+    await this.executor.client.cancel(
+      waiting.map((e) => (e.index === undefined ? e.job.id : `${e.job.id}_${e.index}`)),
+    );
+    for (const e of waiting) {
+      e.ended = true;
+      for (const s of e.tasks)
+        if (!s.outcome && s.element === e)
+          await this.#fail(s, {
+            type: 'cancelled',
+            detail: 'not started: the build stopped after a failure',
+          });
+    }
+    this.#wake?.();
   }
 
   async #cancel(): Promise<void> {

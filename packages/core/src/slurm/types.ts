@@ -100,6 +100,11 @@ export interface ExecutionHandle {
   readonly done: Promise<Map<string, TaskOutcome>>;
   /** Cancels every job of the batch; unfinished tasks end as `cancelled`. */
   cancel(): Promise<void>;
+  /**
+   * Cancels the jobs of the batch that have not started (a build stopping after a failure, without -k); running
+   * ones go on to their end. The cancelled tasks end as `cancelled`.
+   */
+  stopPending(): Promise<void>;
 }
 
 export interface RunOptions {
