@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { pipeJsonSchema } from '../src/config/index.js';
+import { MEM_PATTERN } from '../src/config/schema.js';
 import { closestNames } from '../src/graph/index.js';
 import { createStepRegistry, StepLoadError } from '../src/steps/index.js';
 
@@ -22,7 +23,10 @@ describe('pipe.schema.json', () => {
     const target = schema.properties['targets'].additionalProperties;
     expect(target.additionalProperties).toBe(false);
     expect(Object.keys(target.properties)).toContain('foreach');
-    expect(target.properties.resources.properties.mem.pattern).toBe('^[1-9][0-9]*[KMGT]?$');
+    expect(target.properties.resources.properties.mem.pattern).toBe(MEM_PATTERN.source);
+    for (const ok of ['4G', '1.5G', '512M', '2048', '0.5T', '1.5'])
+      expect(MEM_PATTERN.test(ok), ok).toBe(true);
+    for (const bad of ['0', '0.0G', 'lots', '-1G', '1.G']) expect(MEM_PATTERN.test(bad), bad).toBe(false);
   });
 });
 

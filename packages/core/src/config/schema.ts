@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 
-/** Slurm-style memory: a whole number with an optional K/M/G/T suffix (megabytes when none). */
-export const MEM_PATTERN = /^[1-9][0-9]*[KMGT]?$/;
+/** Slurm-style memory: a number with an optional K/M/G/T suffix (megabytes when none); 1.5G is sent as 1536M. */
+export const MEM_PATTERN = /^(?:[1-9][0-9]*|[0-9]+\.[0-9]*[1-9][0-9]*)[KMGT]?$/;
 /** Slurm-style time limit: minutes, MM:SS, HH:MM:SS or D-HH[:MM[:SS]]. */
 export const TIME_PATTERN = /^(\d+|\d+:[0-5]\d|\d+:[0-5]\d:[0-5]\d|\d+-\d{1,2}(:[0-5]\d(:[0-5]\d)?)?)$/;
 /** Target names: usable in task ids (`name[item]`), file names and shells. */
@@ -20,7 +20,7 @@ export const ResourcesSchema = z
     cpus: z.int().positive().optional().describe('CPU cores per task.'),
     mem: z
       .string()
-      .regex(MEM_PATTERN, { error: 'memory must look like 4G, 512M or 2048 (megabytes)' })
+      .regex(MEM_PATTERN, { error: 'memory must look like 4G, 1.5G, 512M or 2048 (megabytes)' })
       .optional()
       .describe('Memory per task, e.g. 4G or 512M.'),
     time: z
