@@ -214,6 +214,22 @@ targets:
     );
   });
 
+  it('a command sees PIPE_CPUS, the cpus its target asks for (1 by default), outside the key', async () => {
+    const pipeline = (cpus: string) => `version: 1
+targets:
+  threads:
+    command: [sh, -c, 'echo "$PIPE_CPUS" > "$0"', "{outputs.o}"]
+    outputs: {o: out/threads.txt}
+${cpus}  plain:
+    command: [sh, -c, 'echo "$PIPE_CPUS" > "$0"', "{outputs.o}"]
+    outputs: {o: out/plain.txt}
+`;
+    const ws = new Workspace({ 'pipe.yaml': pipeline('    resources: {cpus: 3}\n') });
+    expect((await ws.build(['threads', 'plain'])).ended).toEqual({ ran: ['plain', 'threads'] });
+    expect(ws.read('out/threads.txt')).toBe('3\n');
+    expect(ws.read('out/plain.txt')).toBe('1\n');
+  });
+
   it("a target's missing input stops only the commands that need it, at its line:col", async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

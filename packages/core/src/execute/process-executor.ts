@@ -13,12 +13,17 @@ const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
 /** Time between SIGTERM and SIGKILL when cancelling. */
 const KILL_GRACE_MS = 2000;
 
-export function taskEnv(declared: Record<string, string>): Record<string, string> {
+/**
+ * A command's environment: PATH/HOME/TMPDIR/LANG, `PIPE_CPUS` (the cpus its target asks for, 1 by default: size a
+ * thread pool with it), and its declared `env:`. Only the declared ones enter the key.
+ */
+export function taskEnv(declared: Record<string, string>, cpus?: number): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of PASSED_ENV) {
     const v = process.env[name];
     if (v !== undefined) env[name] = v;
   }
+  env.PIPE_CPUS = String(cpus ?? 1);
   return { ...env, ...declared };
 }
 
@@ -50,7 +55,7 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
     if (signal.aborted) return finish({ ok: false, failure: { type: 'cancelled' } });
     const child = spawn(program!, args, {
       cwd: req.cwd,
-      env: taskEnv(req.env),
+      env: taskEnv(req.env, req.resources?.cpus),
       stdio: ['ignore', log, log],
       detached: true,
     });

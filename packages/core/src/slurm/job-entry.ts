@@ -54,6 +54,8 @@ function taskEnv(spec: TaskSpec): Record<string, string> {
     const v = process.env[name];
     if (v !== undefined) env[name] = v;
   }
+  // What Slurm allocated (as the local executor: the cpus asked for); not part of the key.
+  env.PIPE_CPUS = process.env.SLURM_CPUS_PER_TASK ?? '1';
   return { ...env, ...spec.env };
 }
 
