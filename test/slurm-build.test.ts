@@ -304,6 +304,22 @@ targets:
     ws.remove('.');
   }, 300_000);
 
+  it('pipe cancel of a build whose driver was killed: its jobs cancelled, its record interrupted', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PARTS });
+    const driver = ws.spawn(['build', 'slow', '--executor', 'slurm'], slurmEnv);
+    await waitFor('the job to start', () => (ws.exists('out/slow.started') ? true : undefined));
+    const buildId = readdirSync(ws.path('.pipe/slurm'))[0]!;
+    driver.kill('SIGKILL');
+    await new Promise((r) => driver.once('exit', r));
+    expect(buildRecord(ws, buildId).status).toBe('running');
+    const cancel = await ws.run(['cancel', buildId], slurmEnv);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stderr).toMatch(/cancelled 1 Slurm job/);
+    expect(cancel.stderr).toContain('its driver was gone: recorded as interrupted');
+    expect(buildRecord(ws, buildId).status).toBe('interrupted');
+    ws.remove('.');
+  }, 300_000);
+
   it('builds the Crab excess_map with byte-identical products to the local executor', async () => {
     const make = () => {
       const ws = new Workspace({});

@@ -104,7 +104,6 @@ async function buildStore(): Promise<string> {
   const runFile = 'hess_dl3_dr1_obs_id_023523.fits.gz';
   const rows = [
     ['events', 'events', '../../data', runFile, 'EVENTS'],
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} of an index file
     ['gti', 'gti', '${HESS_DIR}/data', runFile, 'gti'],
     ['aeff', 'aeff_2d', '$HESS_DIR/data', runFile, 'AEFF'],
     ['edisp', 'edisp_2d', 'data', runFile, 'EDISP'], // relative to the working directory
@@ -230,7 +229,6 @@ describe('path rules, required HDUs and broken stores', async () => {
 
 describe('path and sky helpers', () => {
   it('expands variables like os.path.expandvars and joins like pathlib', () => {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell-style variables, not a template
     expect(expandVars('$A/${B}/$C/x', { A: 'a', B: 'b' })).toBe('a/b/$C/x');
     expect(joinPath('/base', '../d', 'f')).toBe('/base/../d/f');
     expect(joinPath('/base', '/abs/d', 'f')).toBe('/abs/d/f');

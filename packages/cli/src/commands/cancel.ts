@@ -21,7 +21,12 @@ export async function cancelCommand(id: string | undefined, opts: GlobalOptions)
     return EXIT_USAGE;
   }
   const buildId = got.record.id;
-  const result = await cancelBuildJobs({ buildId, lockFile: ws.layout.lockFile, client: new SlurmClient() });
+  const result = await cancelBuildJobs({
+    buildId,
+    lockFile: ws.layout.lockFile,
+    buildsDir: ws.layout.buildsDir,
+    client: new SlurmClient(),
+  });
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ buildId, status: got.record.status, ...result })}\n`);
     return 0;
@@ -31,6 +36,7 @@ export async function cancelCommand(id: string | undefined, opts: GlobalOptions)
     result.jobs.length > 0
       ? `cancelled ${result.jobs.length} Slurm job${result.jobs.length === 1 ? '' : 's'} (${result.jobs.join(' ')})`
       : '',
+    result.recordedInterrupted ? 'its driver was gone: recorded as interrupted' : '',
   ].filter(Boolean);
   process.stderr.write(
     `build ${buildId} (${got.record.status}): ${parts.join('; ') || 'nothing was running'}\n`,

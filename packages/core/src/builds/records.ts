@@ -9,7 +9,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildStatus, TaskReport, TaskState } from '../schedule/events.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
@@ -102,4 +102,23 @@ export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadReco
   } catch (error) {
     return { ok: false, reason: 'unreadable', detail: `build ${matches[0]}: ${(error as Error).message}` };
   }
+}
+
+/**
+ * The record of a build whose process died (killed, crashed) still says "running": it ended, interrupted. Its end
+ * time is unknown; the record's own mtime (its last update) is the best guess.
+ */
+export async function markInterrupted(buildsDir: string, buildId: string): Promise<void> {
+  const found = readBuildRecord(buildsDir, buildId);
+  if (!found.ok || found.record.id !== buildId || found.record.status !== 'running') return;
+  const file = buildRecordPath(buildsDir, buildId);
+  const last = Math.max(
+    statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0,
+    Date.parse(found.record.startedAt) || 0,
+  );
+  await writeBuildRecord(buildsDir, {
+    ...found.record,
+    status: 'interrupted',
+    endedAt: new Date(last).toISOString(),
+  }).catch(() => {});
 }

@@ -4,7 +4,7 @@
  * (runs nothing); `buildSession` takes the workspace lock, runs the plan, and saves state and the
  * build record.
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
 import type { Executor } from '../execute/executor.js';
@@ -29,9 +29,8 @@ import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
 import { acquireLock, type LockOwner } from '../workspace/lock.js';
 import {
   type BuildRecord,
-  buildRecordPath,
+  markInterrupted,
   newBuildId,
-  readBuildRecord,
   summariseReports,
   writeBuildRecord,
 } from './records.js';
@@ -448,23 +447,4 @@ async function reloadState(session: Session): Promise<void> {
     cache: session.cache,
     ...(session.options.env ? { env: session.options.env } : {}),
   });
-}
-
-/**
- * The record of a build whose process died (killed, crashed) still says "running": it ended, interrupted. Its end
- * time is unknown; the record's own mtime (its last update) is the best guess.
- */
-async function markInterrupted(buildsDir: string, buildId: string): Promise<void> {
-  const found = readBuildRecord(buildsDir, buildId);
-  if (!found.ok || found.record.id !== buildId || found.record.status !== 'running') return;
-  const file = buildRecordPath(buildsDir, buildId);
-  const last = Math.max(
-    statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0,
-    Date.parse(found.record.startedAt) || 0,
-  );
-  await writeBuildRecord(buildsDir, {
-    ...found.record,
-    status: 'interrupted',
-    endedAt: new Date(last).toISOString(),
-  }).catch(() => {});
 }

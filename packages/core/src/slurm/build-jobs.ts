@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { markInterrupted, readBuildRecord } from '../builds/records.js';
 import type { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
 import { type JobTableEntry, readJobTable } from './job-table.js';
@@ -57,6 +58,8 @@ export interface CancelResult {
   signalledPid?: number;
   /** Job ids scancel was given. */
   jobs: string[];
+  /** Its record said running with no driver left: it now says interrupted. */
+  recordedInterrupted?: boolean;
 }
 
 /** Stops a build: SIGTERM to its driver if it runs on this host, then scancel of every job of the build. */
@@ -64,8 +67,11 @@ export async function cancelBuildJobs(options: {
   buildId: string;
   lockFile: string;
   client: SlurmClient;
+  /** With it, a build whose driver is gone (its record still says running) is recorded as interrupted. */
+  buildsDir?: string;
 }): Promise<CancelResult> {
   const result: CancelResult = { jobs: [] };
+  let driverElsewhere = false;
   try {
     const owner = JSON.parse(readFileSync(options.lockFile, 'utf8')) as {
       pid?: number;
@@ -75,10 +81,17 @@ export async function cancelBuildJobs(options: {
     if (owner.buildId === options.buildId && owner.host === hostname() && typeof owner.pid === 'number') {
       process.kill(owner.pid, 'SIGTERM');
       result.signalledPid = owner.pid;
-    }
+    } else if (owner.buildId === options.buildId) driverElsewhere = true;
   } catch {
     // No lock (the build is over) or its owner is gone: only the jobs remain to cancel.
   }
   result.jobs = await SlurmExecutor.cancelBuild(options.client, options.buildId);
+  // No driver will record the end (it was killed, or its host lost it): the record says so now.
+  if (options.buildsDir && result.signalledPid === undefined && !driverElsewhere) {
+    const before = readBuildRecord(options.buildsDir, options.buildId);
+    await markInterrupted(options.buildsDir, options.buildId);
+    const after = readBuildRecord(options.buildsDir, options.buildId);
+    result.recordedInterrupted = before.ok && after.ok && before.record.status !== after.record.status;
+  }
   return result;
 }
