@@ -263,6 +263,7 @@ for (const n of SIZES) {
     );
   }
   const p = rows.pipe;
+  if (!p) continue; // --tools without pipe: no ratios to print
   for (const [tool, r] of Object.entries(rows)) {
     if (tool === 'pipe') continue;
     const ratio = (a, b) =>
