@@ -21,6 +21,7 @@ import {
   stateTasks,
 } from './remote-cache-rig.js';
 import type { Workspace } from './rig.js';
+import { WatchProcess } from './watch-rig.js';
 
 export function sharingSuite(kind: ServerKind): void {
   let env: CacheServersEnv | undefined;
@@ -90,6 +91,27 @@ export function sharingSuite(kind: ServerKind): void {
       expect(built.run.stdout + built.run.stderr).not.toContain(ns.token);
       expect(filesContaining(second.path('.pipe'), ns.token)).toEqual([]);
       expect(ns.files().filter((f) => readFileSync(f).includes(ns.token))).toEqual([]);
+    }, 300_000);
+
+    it('pipe watch restores from the remote as pipe build does: its first build runs no task', async (t) => {
+      if (!env) return t.skip(skip);
+      const ws = crabWorkspace();
+      const w = WatchProcess.start(ws, CRAB, {
+        PIPE_REMOTE_CACHE: '',
+        PIPE_REMOTE_CACHE_TOKEN: '',
+        ...ns.env,
+      });
+      try {
+        const end = await w.next((e) => e.event === 'build-end', 'the first build', 240_000);
+        expect(end.status, w.stderr).toBe('succeeded');
+        const ended = w.events.filter((e) => e.event === 'task-end');
+        expect(ended.filter((e) => e.state === 'ran').map((e) => e.id)).toEqual([]);
+        expect(ended.filter((e) => e.state === 'restored')).toHaveLength(ALL_TASKS.length);
+      } finally {
+        w.child.kill('SIGINT');
+        await w.exited;
+      }
+      ws.remove('.');
     }, 300_000);
 
     it('a tampered blob on the server is detected, not used, and the task recomputed', async (t) => {

@@ -27,6 +27,7 @@ import {
   TurboRemoteCache,
 } from '@pipe/cache';
 import type { Pipeline } from '@pipe/core';
+import { findPipelineFile, type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
 export const REMOTE_MODES: readonly RemoteMode[] = ['read', 'write', 'readwrite', 'off'];
@@ -172,17 +173,19 @@ export function remoteSetup(
 }
 
 /** `pipe cache doctor`: test the configured remote (reach, read, write, read back, overwrite, delete). */
-export async function doctorCommand(opts: RemoteCliOptions): Promise<number> {
-  const wanted = resolveRemote(opts);
+export async function doctorCommand(opts: RemoteCliOptions & GlobalOptions): Promise<number> {
+  // The pipeline's own `remote_cache:` counts, as for a build (the environment and flags override it).
+  const pipeline = await pipelineRemoteCache(opts);
+  const wanted = resolveRemote(opts, process.env, pipeline);
   // The doctor tests the server even when the configured mode is 'off'; a read-only mode only needs reads.
-  const resolved = resolveRemote({ ...opts, remoteCache: 'readwrite' });
+  const resolved = resolveRemote({ ...opts, remoteCache: 'readwrite' }, process.env, pipeline);
   if (!resolved.ok) {
     process.stderr.write(`${resolved.message}\n`);
     return EXIT_USAGE;
   }
   if (!resolved.remote) {
     process.stderr.write(
-      'pipe: no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed)\n',
+      'pipe: no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed), or remote_cache: {url} in pipe.yaml\n',
     );
     return EXIT_USAGE;
   }
@@ -198,4 +201,12 @@ export async function doctorCommand(opts: RemoteCliOptions): Promise<number> {
   }
   const enoughForMode = report.readOnly && wanted.ok && wanted.mode === 'read';
   return report.ok || enoughForMode ? EXIT_OK : EXIT_BUILD_FAILED;
+}
+
+/** The workspace pipeline's `remote_cache:` setting, when there is a pipeline that loads (else none). */
+async function pipelineRemoteCache(opts: GlobalOptions): Promise<Pipeline['remoteCache']> {
+  const cwd = workingDir(opts);
+  if (!findPipelineFile(cwd, opts.file)) return {};
+  const loaded = await loadForCommand(opts);
+  return loaded.ok ? (loaded.pipeline.remoteCache ?? {}) : {};
 }

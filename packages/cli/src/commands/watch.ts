@@ -8,9 +8,10 @@
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import type { WatchEvent } from '@pipe/core';
+import type { Pipeline, WatchEvent } from '@pipe/core';
 import { cacheDirOption, findPipelineFile, loadForCommand, PIPELINE_FILE, workingDir } from '../context.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { remoteSetup, resolveRemote } from './remote.js';
 import { forceOption, type SessionCliOptions } from './session.js';
 
 export interface WatchCliOptions extends SessionCliOptions {
@@ -169,6 +170,29 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const root = path.dirname(file);
+  const session: NonNullable<Parameters<typeof core.runWatch>[0]['session']> = {
+    ...(cacheDir ? { cacheDir } : {}),
+    ...(opts.kernels ? { kernels: opts.kernels } : {}),
+    ...(force !== undefined ? { force } : {}),
+  };
+  // The remote cache as `pipe build` has it (flags, environment, the pipeline's remote_cache:), set up again
+  // only when the pipeline's setting changes.
+  let remoteFor: string | undefined;
+  const setRemote = (pipeline: Pipeline): string | undefined => {
+    const resolved = resolveRemote(opts, process.env, pipeline.remoteCache);
+    if (!resolved.ok) return resolved.message;
+    const id = JSON.stringify(pipeline.remoteCache ?? {});
+    if (id === remoteFor) return undefined;
+    remoteFor = id;
+    const localDir = core.workspaceLayout(pipeline.root, cacheDir).cacheDir;
+    // A watcher keeps going when the remote fails (--remote-cache-required is for builds that must share).
+    const remote = remoteSetup({ ...resolved, required: false }, localDir, (line) =>
+      opts.json ? jsonLine({ event: 'warning', message: line }) : process.stderr.write(`${line}\n`),
+    );
+    if (remote) session.cache = remote.cache;
+    else delete session.cache;
+    return undefined;
+  };
   try {
     const end = await core.runWatch({
       targets,
@@ -176,6 +200,8 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
       async load() {
         const loaded = await loadForCommand(opts);
         if (!loaded.ok) return { ok: false, message: loaded.message };
+        const remoteProblem = setRemote(loaded.pipeline);
+        if (remoteProblem) return { ok: false, message: remoteProblem };
         return {
           ok: true,
           pipeline: loaded.pipeline,
@@ -183,11 +209,7 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
           ...(loaded.warnings ? { warnings: loaded.warnings } : {}),
         };
       },
-      session: {
-        ...(cacheDir ? { cacheDir } : {}),
-        ...(opts.kernels ? { kernels: opts.kernels } : {}),
-        ...(force !== undefined ? { force } : {}),
-      },
+      session,
       jobs,
       params,
       poll: opts.poll ?? false,
