@@ -114,6 +114,22 @@ export function sharingSuite(kind: ServerKind): void {
       ws.remove('.');
     }, 300_000);
 
+    it('pipe plan reads manifests from the remote but leaves no local entry without its bytes', async (t) => {
+      if (!env) return t.skip(skip);
+      const ws = crabWorkspace();
+      const remoteEnv = { PIPE_REMOTE_CACHE: '', PIPE_REMOTE_CACHE_TOKEN: '', ...ns.env };
+      const plan = await ws.run(['plan', ...CRAB], remoteEnv);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toMatch(/to restore/);
+      const verify = await ws.run(['cache', 'verify']);
+      expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+      // With the remote gone, the build computes locally: one warning about the remote, none per task.
+      const offline = await buildWith(ws, CRAB, { ...ns.env, PIPE_REMOTE_CACHE: 'http://127.0.0.1:9/none' });
+      expect(offline.run.code, offline.run.stderr).toBe(0);
+      expect(offline.warnings.filter((w) => /unusable|corrupt/.test(w))).toEqual([]);
+      ws.remove('.');
+    }, 300_000);
+
     it('a tampered blob on the server is detected, not used, and the task recomputed', async (t) => {
       if (!env) return t.skip(skip);
       const summary = stateTasks(first).excess_map!.outputs.summary!;

@@ -50,6 +50,12 @@ export class TieredCache implements CacheBackend {
   /** Set when the remote failed: the rest of the session is local-only. */
   private disabled: CacheFailure | undefined;
   private readonly warned = new Set<string>();
+  /**
+   * Manifests read from the remote whose blobs are not all in the local store yet. They enter the local store
+   * only once their blobs are there: a plan (which reads manifests, fetches nothing) must not leave entries the
+   * local store would hold without their bytes (`pipe cache verify` calls those corrupt, and so would a build).
+   */
+  private readonly remoteOnly = new Map<string, Manifest>();
 
   constructor(options: TieredCacheOptions) {
     this.local = options.local;
@@ -67,6 +73,10 @@ export class TieredCache implements CacheBackend {
     return this.disabled;
   }
 
+  /** The mode reads from a remote (whether or not it is still up). */
+  private readsRemote(): boolean {
+    return this.remote !== undefined && (this.mode === 'read' || this.mode === 'readwrite');
+  }
   private canRead(): boolean {
     return this.remote !== undefined && !this.disabled && (this.mode === 'read' || this.mode === 'readwrite');
   }
@@ -122,11 +132,30 @@ export class TieredCache implements CacheBackend {
       return error ? fail(error) : ok(undefined);
     }
     if (remote.value) {
-      const stored = await this.local.putManifest(remote.value);
-      if (!stored.ok)
-        this.warn('putManifest', stored.failure, `local cache: ${describeFailure(stored.failure)}`);
+      this.remoteOnly.set(key, remote.value);
+      await this.storeWhole(key);
     }
     return remote;
+  }
+
+  /** Store a manifest read from the remote locally once every blob it names is in the local store. */
+  private async storeWhole(key: string): Promise<void> {
+    const manifest = this.remoteOnly.get(key);
+    if (!manifest) return;
+    for (const o of manifest.outputs) {
+      const has = await this.local.hasBlob(o.sha256);
+      if (!has.ok || !has.value) return;
+    }
+    this.remoteOnly.delete(key);
+    const stored = await this.local.putManifest(manifest);
+    if (!stored.ok)
+      this.warn('putManifest', stored.failure, `local cache: ${describeFailure(stored.failure)}`);
+  }
+
+  /** After a blob came into the local store: the remote manifests that were waiting for it. */
+  private async blobArrived(sha256: string): Promise<void> {
+    for (const [key, m] of this.remoteOnly)
+      if (m.outputs.some((o) => o.sha256 === sha256)) await this.storeWhole(key);
   }
 
   async putManifest(manifest: Manifest): Promise<CacheOutcome<void>> {
@@ -150,6 +179,8 @@ export class TieredCache implements CacheBackend {
     if (!local.ok && local.failure.type !== 'corrupt') return local;
     if (!local.ok)
       this.warn('fetchBlob', local.failure, `local cache: ${describeFailure(local.failure)}; fetching again`);
+    // The remote went down earlier in this session: the blob is not missing, it is out of reach (said once).
+    if (this.disabled && this.readsRemote()) return fail(this.disabled);
     if (!this.canRead() || !this.remote) return ok(false);
     // Download into the local store (atomic, verified), then copy out of it.
     const remote = await this.remote.fetchBlob(sha256, this.local.blobPath(sha256));
@@ -159,6 +190,7 @@ export class TieredCache implements CacheBackend {
       return error ? fail(error) : ok(false);
     }
     if (!remote.value) return ok(false);
+    await this.blobArrived(sha256);
     return this.local.fetchBlob(sha256, destPath);
   }
 
@@ -180,14 +212,15 @@ export class TieredCache implements CacheBackend {
   /** Copy a blob into the workspace (see LocalStore.materialize), fetching it from the remote if needed. */
   async materialize(sha256: string, dest: string, mode: number): Promise<CacheOutcome<boolean>> {
     const present = await this.local.hasBlob(sha256);
+    if (present.ok && !present.value && this.disabled && this.readsRemote()) return fail(this.disabled);
     if (present.ok && !present.value && this.canRead() && this.remote) {
       const fetched = await this.remote.fetchBlob(sha256, this.local.blobPath(sha256));
       if (!fetched.ok) {
         if (fetched.failure.type === 'corrupt') this.corruptOnRemote.add(sha256);
         const error = this.remoteFailed('fetchBlob', fetched.failure);
         if (error) return fail(error);
-      }
-    }
+      } else if (fetched.value) await this.blobArrived(sha256);
+    } else if (present.ok && present.value && this.remoteOnly.size > 0) await this.blobArrived(sha256);
     return this.local.materialize(sha256, dest, mode);
   }
 

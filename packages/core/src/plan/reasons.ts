@@ -22,6 +22,8 @@ export type Reason =
   | { type: 'output-missing'; output: string; path: string }
   | { type: 'output-modified'; output: string; path: string }
   | { type: 'cache-corrupt'; detail: string }
+  /** The entry's bytes were on a remote cache that became unreachable during the build. */
+  | { type: 'cache-unavailable'; detail: string }
   /** The key differs but the last build's fingerprint record is no longer known (so no finer reason). */
   | { type: 'key-changed'; old: string; new: string };
 
@@ -164,6 +166,8 @@ export function renderReason(r: Reason): string {
       return `output modified in the workspace: ${r.path}`;
     case 'cache-corrupt':
       return `cache entry corrupt: ${r.detail}`;
+    case 'cache-unavailable':
+      return `cache entry out of reach: ${r.detail}`;
     case 'key-changed':
       return `key changed: ${r.old.slice(0, 12)} → ${r.new.slice(0, 12)} (the last build's record is not known)`;
   }

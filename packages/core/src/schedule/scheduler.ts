@@ -377,12 +377,20 @@ class Scheduler {
     this.emit({ type: 'task-start', id, action: 'restore', reasons: decision.reasons });
     const got = await restoreOutputs(this.o.cache, this.o.pipeline.root, task, decision.manifest);
     if (!got.ok) {
-      // A corrupt or incomplete entry counts as missing: compute the task instead.
-      this.emit({
-        type: 'warning',
-        message: `cache entry ${decision.key.slice(0, 12)} of ${id} unusable (${got.detail}); recomputing`,
-      });
-      const reasons: Reason[] = [{ type: 'cache-corrupt', detail: got.detail }, ...decision.reasons];
+      // A corrupt or incomplete entry counts as missing: compute the task instead. A remote that went down is
+      // not a corrupt entry, and the cache already said so once.
+      const unreachable = got.failure?.type === 'unavailable' || got.failure?.type === 'unauthorized';
+      if (!unreachable)
+        this.emit({
+          type: 'warning',
+          message: `cache entry ${decision.key.slice(0, 12)} of ${id} unusable (${got.detail}); recomputing`,
+        });
+      const reasons: Reason[] = [
+        unreachable
+          ? { type: 'cache-unavailable', detail: got.detail }
+          : { type: 'cache-corrupt', detail: got.detail },
+        ...decision.reasons,
+      ];
       this.runQueue.push({
         id,
         decision: {
