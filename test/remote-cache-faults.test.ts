@@ -64,6 +64,14 @@ describe('remote cache faults', () => {
     expect(built.run.stderr + built.run.stdout).not.toContain('not-the-token-4711');
     expect(ns.files()).toEqual([]);
     expect(ws.read('out/c.txt')).toBe('a-unauth-c');
+    // --remote-cache-required finds the refused write before any work, not after it.
+    const strict = await buildWith(chain('unauth2'), ['c', '--remote-cache-required'], {
+      ...ns.env,
+      PIPE_REMOTE_CACHE_TOKEN: 'not-the-token-4711',
+    });
+    expect(strict.run.code).toBe(1);
+    expect(strict.run.stderr).toMatch(/is required \(--remote-cache-required\) but fails: .*unauthorized/);
+    expect(strict.ended).toEqual({});
   });
 
   it('a read-only client restores but never writes, even holding a write token', async (t) => {

@@ -1,9 +1,21 @@
 /** `pipe build <targets...>`: plan, run, cache, record. Ctrl-C stops cleanly; a second Ctrl-C exits at once. */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { createHash } from 'node:crypto';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { describeFailure } from '@pipe/cache';
+import { type CacheOutcome, describeFailure, type RemoteCache } from '@pipe/cache';
 import {
   buildSession,
   checkSlurmResources,
@@ -157,14 +169,20 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
   const abort = new AbortController();
   const remote = opened.remote;
   if (remote?.required) {
+    // Reach it, and when this build uploads, write to it: a write token the server refuses is found now, not
+    // after the work (the probe is one fixed, content-addressed blob: writing it again changes nothing).
     const reached = await remote.remote.ping();
-    if (!reached.ok) {
+    const written =
+      reached.ok && (remote.mode === 'write' || remote.mode === 'readwrite')
+        ? await probeWrite(remote.remote)
+        : reached;
+    if (!written.ok) {
       process.stderr.write(
-        `pipe: remote cache ${remote.remote.url} is required (--remote-cache-required) but fails: ${describeFailure(reached.failure)}\n`,
+        `pipe: remote cache ${remote.remote.url} is required (--remote-cache-required) but fails: ${describeFailure(written.failure)}\n`,
       );
       return EXIT_BUILD_FAILED;
     }
-    remote.onDown = () => abort.abort();
+    // Should it fail later, the build still completes and keeps its products; it then exits 1 (see below).
   }
   let signals = 0;
   // The conventional 128 + signal number: 130 for SIGINT (Ctrl-C), 143 for SIGTERM (a scheduler, kill).
@@ -307,4 +325,18 @@ function retiredLines(retired: { removed: string[]; kept: string[] }): string[] 
         ]
       : []),
   ];
+}
+
+/** Store a fixed probe blob on the remote: whether this build's uploads would be accepted. */
+async function probeWrite(remote: RemoteCache): Promise<CacheOutcome<void>> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pipe-probe-'));
+  try {
+    const file = path.join(dir, 'probe');
+    const probe = 'pipe remote cache write probe\n';
+    writeFileSync(file, probe);
+    const r = await remote.putBlob(createHash('sha256').update(probe).digest('hex'), file);
+    return r.ok ? { ok: true, value: undefined } : r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

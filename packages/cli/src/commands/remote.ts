@@ -153,7 +153,7 @@ export function remoteSetup(
       down = w.failure;
       if (required) {
         warn(
-          `error: remote cache ${remote.url} failed (${describeFailure(w.failure)}) and --remote-cache-required is set: stopping the build`,
+          `error: remote cache ${remote.url} failed (${describeFailure(w.failure)}) and --remote-cache-required is set: the build completes locally, then fails`,
         );
         setup.onDown?.(w.failure);
         return;

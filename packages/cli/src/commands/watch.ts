@@ -110,11 +110,13 @@ function printText(e: WatchEvent, root: string): void {
     }
     case 'build-end': {
       const restored = [...e.reports.values()].filter((r) => r.state === 'restored').map((r) => r.id);
+      const failed = [...e.reports.values()].filter((r) => r.state === 'failed').map((r) => r.id);
       const list = (ids: string[]) => (ids.length <= 6 ? ids.join(', ') : `${ids.length} tasks`);
       const ran =
-        e.ran.length === 0 && restored.length === 0
+        e.ran.length === 0 && restored.length === 0 && failed.length === 0
           ? 'nothing to run'
           : [
+              ...(failed.length > 0 ? [`${list(failed.sort())} failed`] : []),
               ...(e.ran.length > 0 ? [`ran ${list(e.ran)}`] : []),
               ...(restored.length > 0 ? [`restored ${list(restored.sort())} from the cache`] : []),
             ].join('; ');

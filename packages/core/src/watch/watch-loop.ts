@@ -39,6 +39,7 @@ import {
   computeWatchSet,
   type KernelSources,
   kindOf,
+  mergeWatchSets,
   reanchor,
   type WatchKind,
   type WatchSet,
@@ -157,9 +158,13 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     });
     if (!opened.ok) {
       emit({ type: 'diagnostics', source: 'session', message: renderDiagnostics(opened.diagnostics) });
-      // Still watch the pipeline's own files, so that fixing them is seen.
+      // Still watch the pipeline's own files, so that fixing them is seen, and the inputs known so far: a deleted
+      // input file put back is the fix too.
       await refreshWatch(
-        computeWatchSet({ pipeline: loaded.pipeline, tasks: [], targets: [], kernels: [], excluded: [] }),
+        mergeWatchSets(
+          computeWatchSet({ pipeline: loaded.pipeline, tasks: [], targets: [], kernels: [], excluded: [] }),
+          set,
+        ),
       );
       return 'ok';
     }

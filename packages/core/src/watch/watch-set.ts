@@ -166,3 +166,17 @@ export function isWatchedPath(set: WatchSet, file: string): boolean {
 export function kindOf(set: WatchSet, file: string): WatchKind {
   return set.files.get(file) ?? 'data';
 }
+
+/** Both sets' inputs in one (the first's kinds win), its folders anchored anew: see reanchor. */
+export function mergeWatchSets(a: WatchSet, b: WatchSet): WatchSet {
+  const files = new Map([...b.files, ...a.files]);
+  const kernelFiles = new Map([...b.kernelFiles, ...a.kernelFiles]);
+  return reanchor({
+    files,
+    kernelFiles,
+    dirs: new Set(),
+    missingDirs: new Set(),
+    globs: [...a.globs, ...b.globs],
+    excluded: a.excluded,
+  });
+}
