@@ -153,6 +153,36 @@ describe('pipe watch', () => {
     expect(await w.stop()).toBe(0);
   }, 240_000);
 
+  it('a fixed input deleted (the session cannot open) is still watched: putting it back rebuilds', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  copy:
+    inputs: { mask: data/mask.txt }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.mask}", "{outputs.out}"]
+    outputs: { out: out/mask.up }
+`,
+      'data/mask.txt': 'mask',
+    });
+    const w = WatchProcess.start(ws, ['copy']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('watch-start');
+    await w.event('idle');
+    ws.remove('data/mask.txt');
+    const diag = await w.next((e) => e.event === 'diagnostics', 'the missing input');
+    expect(String(diag.message)).toContain("file 'data/mask.txt' does not exist");
+    await w.event('idle');
+    ws.write('data/mask.txt', 'MASK2');
+    const back = await w.event('change');
+    expect(back.paths).toEqual([ws.path('data/mask.txt')]);
+    const end = await w.buildEnd();
+    expect(end.status).toBe('succeeded');
+    expect(end.ran).toEqual(['copy']);
+    expect(ws.read('out/mask.up')).toBe('MASK2');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+
   it('compiles an edited TypeScript step: a type error is a diagnostic, the fix rebuilds', async () => {
     const STEP = (expr: string) => `import { writeFileSync } from 'node:fs';
 export default {
