@@ -151,6 +151,24 @@ describe('remote cache faults', () => {
     expect(f.requests()).toBeLessThanOrEqual(3); // one request and its retries; then never again
   });
 
+  it("a server's HTML error page is told by its title, not pasted into the warning", async () => {
+    const f = await fake((res) => {
+      res.statusCode = 403;
+      res.setHeader('content-type', 'text/html');
+      res.end(
+        '<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n',
+      );
+    });
+    const built = await buildWith(chain('html'), ['c'], {
+      PIPE_REMOTE_CACHE: f.url,
+      PIPE_REMOTE_CACHE_TOKEN: 'tok',
+    });
+    expect(built.run.code, built.run.stderr).toBe(0);
+    expect(built.warnings).toHaveLength(1);
+    expect(built.warnings[0]).toMatch(/HTTP 403 403 Forbidden/);
+    expect(built.warnings[0]).not.toMatch(/<|nginx\//);
+  });
+
   it('a remote that never answers: the request times out, one warning, the build completes', async () => {
     const f = await fake(() => undefined);
     const ws = chain('slow');

@@ -106,7 +106,11 @@ export class HttpTransport {
   /** The first 200 characters of a (small, error) response body, redacted; the body is consumed. */
   async excerpt(response: Response): Promise<string> {
     try {
-      const text = (await response.text()).trim().replace(/\s+/g, ' ');
+      let text = (await response.text()).trim();
+      // A server's HTML error page (nginx: <html><head><title>403 Forbidden</title>…): its title says it.
+      if (/^<(!doctype|html)/i.test(text))
+        text = /<title>([^<]*)<\/title>/i.exec(text)?.[1] ?? text.replace(/<[^>]*>/g, ' ');
+      text = text.replace(/\s+/g, ' ').trim();
       return this.redact(text.length > 200 ? `${text.slice(0, 200)}…` : text);
     } catch {
       return '';
