@@ -41,6 +41,18 @@ function fanout(names: string[], pipeline = FANOUT): Workspace {
   });
 }
 
+/** Target g, and target m whose input file is missing. */
+const G_AND_M = `version: 1
+targets:
+  g:
+    command: [sh, -c, 'echo g > "$1"', sh, "{outputs.o}"]
+    outputs: {o: out/g.txt}
+  m:
+    inputs: {src: data/missing.txt}
+    command: [cp, "{inputs.src}", "{outputs.o}"]
+    outputs: {o: out/m.txt}
+`;
+
 describe('pipe build: guards', () => {
   it("refuses a dynamic item id with a '..' segment, and leaves the file it would overwrite alone", async () => {
     const ws = fanout(['ok', '../../data']);
@@ -232,16 +244,7 @@ ${cpus}  plain:
 
   it("a target's missing input stops only the commands that need it, at its line:col", async () => {
     const ws = new Workspace({
-      'pipe.yaml': `version: 1
-targets:
-  g:
-    command: [sh, -c, 'echo g > "$1"', sh, "{outputs.o}"]
-    outputs: {o: out/g.txt}
-  m:
-    inputs: {src: data/missing.txt}
-    command: [cp, "{inputs.src}", "{outputs.o}"]
-    outputs: {o: out/m.txt}
-  after_m:
+      'pipe.yaml': `${G_AND_M}  after_m:
     inputs: {x: {target: m}}
     command: [cp, "{inputs.x}", "{outputs.o}"]
     outputs: {o: out/am.txt}
@@ -261,16 +264,7 @@ targets:
 
   it('-k builds what does not need a target whose input is missing, then fails; no snapshot answers for it', async () => {
     const ws = new Workspace({
-      'pipe.yaml': `version: 1
-targets:
-  g:
-    command: [sh, -c, 'echo g > "$1"', sh, "{outputs.o}"]
-    outputs: {o: out/g.txt}
-  m:
-    inputs: {src: data/missing.txt}
-    command: [cp, "{inputs.src}", "{outputs.o}"]
-    outputs: {o: out/m.txt}
-  both:
+      'pipe.yaml': `${G_AND_M}  both:
     inputs: {x: {target: m}, y: {target: g}}
     command: [sh, -c, 'cat "$1" "$2" > "$3"', sh, "{inputs.x}", "{inputs.y}", "{outputs.o}"]
     outputs: {o: out/both.txt}

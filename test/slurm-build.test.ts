@@ -69,6 +69,17 @@ const jobTable = (ws: Workspace, buildId: string) =>
 const buildRecord = (ws: Workspace, buildId: string) =>
   JSON.parse(readFileSync(ws.path(`.pipe/builds/${buildId}.json`), 'utf8'));
 
+/** A build of `slow` on Slurm whose driver got kill -9 once its job started: the job is left running. */
+async function killedDriver(): Promise<{ ws: Workspace; buildId: string }> {
+  const ws = new Workspace({ 'pipe.yaml': PARTS });
+  const driver = ws.spawn(['build', 'slow', '--executor', 'slurm'], slurmEnv);
+  await waitFor('the job to start', () => (ws.exists('out/slow.started') ? true : undefined));
+  const buildId = readdirSync(ws.path('.pipe/slurm'))[0]!;
+  driver.kill('SIGKILL');
+  await new Promise((r) => driver.once('exit', r));
+  return { ws, buildId };
+}
+
 const PARTS = `version: 1
 defaults:
   resources: {mem: 64M, time: "00:05:00"}
@@ -287,12 +298,7 @@ targets:
   }, 300_000);
 
   it('kill -9 of a build: the next one cancels the jobs it left and waits for them, then builds', async () => {
-    const ws = new Workspace({ 'pipe.yaml': PARTS });
-    const driver = ws.spawn(['build', 'slow', '--executor', 'slurm'], slurmEnv);
-    await waitFor('the job to start', () => (ws.exists('out/slow.started') ? true : undefined));
-    const oldBuild = readdirSync(ws.path('.pipe/slurm'))[0]!;
-    driver.kill('SIGKILL');
-    await new Promise((r) => driver.once('exit', r));
+    const { ws, buildId: oldBuild } = await killedDriver();
     // The orphan job still waits for its release; the next build must end it before building.
     ws.write('pipe.yaml', PARTS.replace('\'echo started > "$0"; while', '\'echo again > "$0"; while'));
     const next = ws.spawn(['build', 'slow', '--executor', 'slurm'], slurmEnv);
@@ -317,12 +323,7 @@ targets:
   }, 300_000);
 
   it('pipe cancel of a build whose driver was killed: its jobs cancelled, its record interrupted', async () => {
-    const ws = new Workspace({ 'pipe.yaml': PARTS });
-    const driver = ws.spawn(['build', 'slow', '--executor', 'slurm'], slurmEnv);
-    await waitFor('the job to start', () => (ws.exists('out/slow.started') ? true : undefined));
-    const buildId = readdirSync(ws.path('.pipe/slurm'))[0]!;
-    driver.kill('SIGKILL');
-    await new Promise((r) => driver.once('exit', r));
+    const { ws, buildId } = await killedDriver();
     expect(buildRecord(ws, buildId).status).toBe('running');
     const cancel = await ws.run(['cancel', buildId], slurmEnv);
     expect(cancel.code, cancel.stderr).toBe(0);
