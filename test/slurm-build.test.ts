@@ -104,6 +104,11 @@ targets:
     command: [/bin/sh, -c, 'echo "calibrating"; echo "no such calibration" >&2; exit 3']
     outputs: {out: out/flaky.txt}
     resources: {mem: 100M, retries: 1}
+  once:
+    step: command
+    command: [/bin/sh, -c, 'if [ -e out/once.tried ]; then echo second > "$0"; else mkdir -p out; touch out/once.tried; exit 3; fi', '{outputs.out}']
+    outputs: {out: out/once.txt}
+    resources: {mem: 100M, retries: 1}
   slow:
     step: command
     command: [/bin/sh, -c, 'echo started > "$0"; while [ ! -e "$1" ]; do sleep 0.2; done; echo done > "$2"', 'out/slow.started', 'out/slow.release', '{outputs.out}']
@@ -202,6 +207,11 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
       encoding: 'utf8',
     });
     expect(show).toMatch(/MinMemoryNode=200M/);
+    // A task that succeeds on its second attempt says so.
+    const once = await ws.run(['build', 'once', '--executor', 'slurm']);
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stderr).toMatch(/ran\s+once \(\d+ ms, 2 attempts\)/);
+    expect(ws.read('out/once.txt')).toBe('second\n');
     ws.remove('.');
   }, 300_000);
 

@@ -98,6 +98,7 @@ export class BuildOutput {
           ms: r.ms,
           error: r.error,
           log: r.log,
+          ...(r.attempts ? { attempts: r.attempts } : {}),
         });
       }
       case 'expanded':
@@ -115,7 +116,7 @@ export class BuildOutput {
       this.ranCount++;
       this.ranMs += r.ms ?? 0;
       this.print(
-        `ran       ${r.id} (${r.ms ?? 0} ms)${r.reasons?.length ? ` — ${describeReasons(r.reasons)}` : ''}`,
+        `ran       ${r.id} (${r.ms ?? 0} ms${r.attempts ? `, ${r.attempts} attempts` : ''})${r.reasons?.length ? ` — ${describeReasons(r.reasons)}` : ''}`,
       );
     } else if (r.state === 'restored') {
       this.cached++;

@@ -26,6 +26,8 @@ export interface TaskReport {
   endedAt?: string;
   ms?: number;
   log?: string;
+  /** Attempts it took when more than one (a Slurm task retried after a timeout or out-of-memory). */
+  attempts?: number;
 }
 
 export type BuildEvent =

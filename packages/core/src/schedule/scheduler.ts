@@ -594,7 +594,8 @@ class Scheduler {
       outputs: stamps,
       ...(outcome.items ? { items: outcome.items } : {}),
     });
-    this.report({ id, state: 'ran', ...base });
+    const attempts = (outcome.metadata?.slurm as { attempts?: unknown[] } | undefined)?.attempts?.length ?? 1;
+    this.report({ id, state: 'ran', ...base, ...(attempts > 1 ? { attempts } : {}) });
     const known: Record<string, KnownOutput> = {};
     for (const [name, s] of Object.entries(stamps))
       known[name] = { path: s.path, sha256: s.sha256, size: s.size };
