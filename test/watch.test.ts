@@ -183,6 +183,24 @@ targets:
     expect(await w.stop()).toBe(0);
   }, 120_000);
 
+  it('Ctrl-C during a build interrupts it and exits 130 (0 when idle), without announcing a watch', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  slow:
+    command: [sh, -c, 'echo started > out.started; sleep 30; echo done > "$0"', "{outputs.out}"]
+    outputs: { out: out/slow.txt }
+`,
+    });
+    const w = WatchProcess.start(ws, ['slow']);
+    watcher = w;
+    await w.next((e) => e.event === 'task-start', 'the task to start');
+    for (let i = 0; i < 100 && !ws.exists('out.started'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await w.stop()).toBe(130);
+    expect(w.events.map((e) => e.event)).not.toContain('watch-start');
+    expect(ws.exists('out/slow.txt')).toBe(false);
+  }, 60_000);
+
   it('compiles an edited TypeScript step: a type error is a diagnostic, the fix rebuilds', async () => {
     const STEP = (expr: string) => `import { writeFileSync } from 'node:fs';
 export default {

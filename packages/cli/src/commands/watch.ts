@@ -172,6 +172,7 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const root = path.dirname(file);
+  let lastStatus: string | undefined;
   const session: NonNullable<Parameters<typeof core.runWatch>[0]['session']> = {
     ...(cacheDir ? { cacheDir } : {}),
     ...(opts.kernels ? { kernels: opts.kernels } : {}),
@@ -217,7 +218,13 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
       poll: opts.poll ?? false,
       ...(opts.debounce !== undefined ? { debounceMs: opts.debounce } : {}),
       signal: abort.signal,
-      onEvent: (e) => (opts.json ? printJson(e) : printText(e, root)),
+      onEvent: (e) => {
+        if (e.type === 'build-end') lastStatus = e.status;
+        // Stopped during the first build: it will not be watching.
+        if (e.type === 'watch-start' && abort.signal.aborted) return;
+        if (opts.json) printJson(e);
+        else printText(e, root);
+      },
     });
     if (end.reason === 'restart') {
       if (!opts.json) process.stderr.write(`restarting: ${end.why}\n`);
@@ -225,7 +232,8 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
       process.off('SIGTERM', onSignal);
       return await restartSelf();
     }
-    return EXIT_OK;
+    // Ctrl-C while idle is how a watch ends (0); during a build it interrupted that build (130, as pipe build).
+    return lastStatus === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
