@@ -296,6 +296,15 @@ targets:
       encoding: 'utf8',
     });
     expect(left).not.toContain(`pipe-${hogs.end!.buildId}`);
+    // A job sbatch refuses (no such partition): its error, and no log line for a log that was never written.
+    ws.write(
+      'pipe.yaml',
+      `${ws.read('pipe.yaml')}  lost:\n    step: command\n    command: [/bin/true]\n    outputs: {out: out/lost.txt}\n    resources: {partition: nosuch}\n`,
+    );
+    const refused = await ws.run(['build', 'lost', '--executor', 'slurm']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/FAILED\s+lost: .*(sbatch|partition)/i);
+    expect(refused.stderr).not.toMatch(/^\s+log: /m);
     // With -k the others run.
     const kept = await ws.build(['hogs'], ['--executor', 'slurm', '-k']);
     expect(kept.ended.failed).toEqual(['hogs[a]']);

@@ -3,6 +3,7 @@
  * lines when not a TTY or under CI, or one JSON event per line with --json (consumed by watch mode
  * and scripts: build-start, task-start, task-end, warning, expanded, build-end).
  */
+import { existsSync } from 'node:fs';
 import type { BuildEvent, BuildStatus, Plan, TaskReport } from '@pipe/core';
 import { describeReasons } from '@pipe/core/lean';
 
@@ -124,7 +125,10 @@ export class BuildOutput {
     } else if (r.state === 'up-to-date') {
       this.cached++;
     } else if (r.state === 'failed') {
-      this.print(`FAILED    ${r.id}: ${r.error ?? ''}${r.log ? `\n          log: ${r.log}` : ''}`);
+      // No log line for a task that never wrote one (e.g. a job sbatch refused).
+      this.print(
+        `FAILED    ${r.id}: ${r.error ?? ''}${r.log && existsSync(r.log) ? `\n          log: ${r.log}` : ''}`,
+      );
     } else if (r.state === 'skipped') {
       this.print(`skipped   ${r.id}: ${r.error ?? ''}`);
     }
