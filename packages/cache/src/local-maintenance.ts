@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { hashFile, isMissing, isStaleTemp, TEMP_PREFIX } from './atomic-file.js';
 import { decodeManifest, isSafeKey, isSha256 } from './manifest.js';
 import { compactAccessLog, readAccessLog, readPins } from './store-index.js';
@@ -202,6 +202,8 @@ export interface VerifyReport {
   tempsInUse: number;
   /** Files that are neither entries nor temp files (left alone, reported). */
   strays: string[];
+  /** Entries that could not be read (permissions, I/O errors): left alone, reported; the rest is still checked. */
+  unreadable: { path: string; error: string }[];
 }
 
 export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
@@ -218,8 +220,29 @@ export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
     staleTempsRemoved,
     tempsInUse: 0,
     strays: [],
+    unreadable: [],
   };
   const present = new Set<string>();
+  const corrupt = new Set<string>();
+  /** Hash one blob: present, corrupt (quarantined), gone, or unreadable (reported). */
+  const check = async (name: string, path: string, size: number): Promise<void> => {
+    let actual: string;
+    try {
+      actual = (await hashFile(path)).sha256;
+    } catch (e) {
+      if (!isMissing(e))
+        report.unreadable.push({ path, error: (e as NodeJS.ErrnoException).code ?? String(e) });
+      return; // removed concurrently, or unreadable
+    }
+    report.blobsChecked++;
+    report.bytesHashed += size;
+    if (actual === name) present.add(name);
+    else {
+      corrupt.add(name);
+      report.corruptBlobs.push(name);
+      await layout.quarantine(path, 'blob');
+    }
+  };
   for (const blob of await listBlobFiles(layout)) {
     if (blob.name.startsWith(TEMP_PREFIX)) {
       report.tempsInUse++;
@@ -229,20 +252,7 @@ export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
       report.strays.push(blob.path);
       continue;
     }
-    let actual: string;
-    try {
-      actual = (await hashFile(blob.path)).sha256;
-    } catch (e) {
-      if (isMissing(e)) continue; // removed concurrently
-      throw e;
-    }
-    report.blobsChecked++;
-    report.bytesHashed += blob.size;
-    if (actual === blob.name) present.add(blob.name);
-    else {
-      report.corruptBlobs.push(blob.name);
-      await layout.quarantine(blob.path, 'blob');
-    }
+    await check(blob.name, blob.path, blob.size);
   }
   for (const file of await listFiles(layout.acDir())) {
     if (file.name.startsWith(TEMP_PREFIX)) {
@@ -254,18 +264,38 @@ export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
       report.strays.push(file.path);
       continue;
     }
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file.path);
+    } catch (e) {
+      if (!isMissing(e))
+        report.unreadable.push({ path: file.path, error: (e as NodeJS.ErrnoException).code ?? String(e) });
+      continue;
+    }
     report.manifestsChecked++;
-    const decoded = decodeManifest(await readFile(file.path), key, `ac/${key}`);
+    const decoded = decodeManifest(bytes, key, `ac/${key}`);
     if (!decoded.ok) {
       report.badManifests.push({ key, failure: decoded.failure });
       await layout.quarantine(file.path, 'manifest');
       continue;
     }
-    const missing = decoded.manifest.outputs.filter((o) => !present.has(o.sha256));
+    // A build stores blobs, then the manifest (the store is not locked for it): a blob written after the
+    // listing above is checked now, not taken for missing.
+    for (const o of decoded.manifest.outputs) {
+      if (present.has(o.sha256) || corrupt.has(o.sha256)) continue;
+      const st = await stat(layout.blobPath(o.sha256)).catch(() => undefined);
+      if (st) await check(o.sha256, layout.blobPath(o.sha256), st.size);
+    }
+    const missing = decoded.manifest.outputs.filter(
+      (o) => !present.has(o.sha256) && !report.unreadable.some((u) => u.path === layout.blobPath(o.sha256)),
+    );
     for (const o of missing) report.missingBlobs.push({ key, sha256: o.sha256, path: o.path });
     if (missing.length > 0) await layout.quarantine(file.path, 'manifest');
   }
   report.ok =
-    report.corruptBlobs.length === 0 && report.badManifests.length === 0 && report.missingBlobs.length === 0;
+    report.corruptBlobs.length === 0 &&
+    report.badManifests.length === 0 &&
+    report.missingBlobs.length === 0 &&
+    report.unreadable.length === 0;
   return report;
 }

@@ -198,6 +198,22 @@ describe('verify', () => {
     expect((await store.getManifest(good.key)).ok).toBe(true);
   });
 
+  it('an entry a build stores while verify runs is not taken for one naming a missing blob', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    for (let i = 0; i < 40; i++) await storeEntry(store, randomBytes(64 * 1024));
+    // A build stores blob, then manifest, with no store lock: verify lists the blobs before it reads manifests.
+    const stored: Array<{ key: string }> = [];
+    const writing = (async () => {
+      for (let i = 0; i < 150; i++) stored.push(await storeEntry(store, randomBytes(256)));
+    })();
+    const [verified] = await Promise.all([store.verify(), writing]);
+    expect(verified.ok && verified.value.missingBlobs).toEqual([]);
+    expect(verified.ok && verified.value.ok).toBe(true);
+    for (const { key } of stored)
+      expect((await store.getManifest(key)).ok && (await store.getManifest(key))).toBeTruthy();
+    expect((await store.stats()).quarantined).toBe(0);
+  });
+
   it('a corrupt manifest read through getManifest is reported, quarantined and then a miss', async () => {
     const store = new LocalStore({ root: join(dir, 'store') });
     const key = randomKey();

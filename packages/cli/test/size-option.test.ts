@@ -1,7 +1,10 @@
-/** `pipe cache gc --max-size`: a size misread would evict the whole cache, so only real sizes pass. */
+/**
+ * `pipe cache`: a size misread would evict the whole cache, so only real sizes pass; a mistyped --cache-dir is not a
+ * healthy empty cache; pinning an entry the store does not hold is refused.
+ */
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +58,44 @@ describe('--max-size', () => {
       }
       expect(run(['cache', 'gc', '--max-size', '10G']).status).toBe(0);
       expect(blobs()).toBe(before);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pipe cache: what it is pointed at', () => {
+  it('a mistyped --cache-dir is an error, created by nothing; pin refuses an evicted entry', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pipe-cachedir-'));
+    try {
+      mkdirSync(path.join(root, 'data'));
+      writeFileSync(path.join(root, 'data/a.txt'), 'alpha\n');
+      writeFileSync(
+        path.join(root, 'pipe.yaml'),
+        'version: 1\ntargets:\n  copy:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: data/a.txt}\n    outputs: {out: build/a.txt}\n',
+      );
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [PIPE_BIN, ...args], {
+          cwd: root,
+          encoding: 'utf8',
+          env: { ...process.env, CI: 'true' },
+        });
+      expect(run(['build', 'copy']).status).toBe(0);
+      for (const action of ['stats', 'verify', 'gc']) {
+        const r = run(['cache', action, '--cache-dir', 'nowhere']);
+        expect(r.status, action).toBe(2);
+        expect(r.stderr).toContain(`cache folder ${path.join(root, 'nowhere')}: does not exist`);
+      }
+      expect(existsSync(path.join(root, 'nowhere'))).toBe(false);
+      // Evicted (gc to 0 bytes, past the grace period): pin says so instead of pinning nothing.
+      const cas = path.join(root, '.pipe/cache/cas');
+      const old = Date.now() / 1000 - 3600;
+      for (const d of readdirSync(cas))
+        for (const f of readdirSync(path.join(cas, d))) utimesSync(path.join(cas, d, f), old, old);
+      expect(run(['cache', 'gc', '--max-size', '0']).status).toBe(0);
+      const pin = run(['cache', 'pin', 'copy']);
+      expect(pin.status).toBe(1);
+      expect(pin.stderr).toContain('not in the cache (evicted, or built with another cache): copy');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -1,7 +1,9 @@
 /** `pipe cache stats|gc|verify|pin|unpin`: the local store of this workspace (or --cache-dir / PIPE_CACHE_DIR). */
+
+import { statSync } from 'node:fs';
 import { describeFailure, LocalStore } from '@pipe/cache';
 import { loadState } from '@pipe/core';
-import type { GlobalOptions } from '../context.js';
+import { cacheDirOption, type GlobalOptions } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
 
@@ -18,6 +20,17 @@ export async function cacheCommand(
   if (!ws.ok) {
     process.stderr.write(`${ws.message}\n`);
     return EXIT_USAGE;
+  }
+  // A mistyped --cache-dir must not pass for a healthy, empty cache (nor be created by verify or gc).
+  const explicit = cacheDirOption(opts);
+  if (explicit !== undefined) {
+    const st = statSync(ws.layout.cacheDir, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) {
+      process.stderr.write(
+        `pipe: cache folder ${ws.layout.cacheDir}: ${st ? 'not a folder' : 'does not exist'}\n`,
+      );
+      return EXIT_USAGE;
+    }
   }
   const store = new LocalStore({ root: ws.layout.cacheDir });
   switch (action) {
@@ -55,6 +68,7 @@ export async function cacheCommand(
         ...v.corruptBlobs.map((b) => `corrupt blob ${b}`),
         ...v.badManifests.map((m) => `bad manifest ${m.key}: ${describeFailure(m.failure)}`),
         ...v.missingBlobs.map((m) => `manifest ${m.key} names missing blob ${m.sha256} (${m.path})`),
+        ...v.unreadable.map((u) => `cannot read ${u.path} (${u.error}): left as it is`),
       ];
       print(
         opts.json,
@@ -72,6 +86,19 @@ export async function cacheCommand(
       if (keys.length === 0) {
         process.stderr.write(`pipe: no built task of '${arg}' in this workspace\n`);
         return EXIT_USAGE;
+      }
+      // Only what the store holds can be kept: pinning an evicted entry would protect nothing.
+      const absent: string[] = [];
+      if (action === 'pin')
+        for (const { id, key } of keys) {
+          const m = await store.getManifest(key);
+          if (!m.ok || !m.value) absent.push(id);
+        }
+      if (absent.length > 0) {
+        process.stderr.write(
+          `pipe: not in the cache (evicted, or built with another cache): ${absent.join(', ')}; build with --force ${arg} to store ${absent.length === 1 ? 'it' : 'them'} again\n`,
+        );
+        return EXIT_BUILD_FAILED;
       }
       for (const { key } of keys) {
         const r = action === 'pin' ? await store.pin(key, arg!) : await store.unpin(key, arg!);
