@@ -67,6 +67,38 @@ describe('pipe compare', () => {
     expect(report.summary).toMatchObject({ total: productCount, identical: productCount });
   });
 
+  it('a build (by id or record) against an --out folder pairs as --out lays the products out; a failed build is no reference', async () => {
+    // `ref` was written by `build excess_map --out ref` in this workspace: the workspace's last build is that one.
+    for (const side of [
+      'last',
+      ws.path(`.pipe/builds/${readdirSync(ws.path('.pipe/builds')).sort().at(-1)}`),
+    ]) {
+      const run = await ws.run(['compare', side, ref, '--json'], { PIPE_REMOTE_CACHE: '' });
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout);
+      expect(report.summary).toMatchObject({ total: productCount, identical: productCount });
+    }
+    const failing = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  bad:\n    command: [sh, -c, "exit 3"]\n    outputs: {o: out/bad.txt}\n',
+    });
+    expect((await failing.run(['build', 'bad'])).code).toBe(1);
+    const vacuous = await failing.run(['compare', 'last', ref]);
+    expect(vacuous.code).toBe(2);
+    expect(vacuous.stderr).toMatch(/ref: build \S+ failed, so its products are incomplete/);
+    // Report paths that cannot be written: a usage error before any work, not a stack trace or a product blamed.
+    writeFileSync(ws.path('afile'), 'x');
+    for (const args of [
+      ['--diff-dir', ws.path('afile')],
+      ['--markdown', ws.path('afile/report.md')],
+      ['--json', ws.path('ref')],
+    ]) {
+      const bad = await ws.run(['compare', ref, ref, ...args]);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('a changed map pixel: different, exit 1, with the largest difference, a difference PNG and reports', async () => {
     const changed = tmpDir('pipe-compare-new-');
     cpSync(ref, changed, { recursive: true });

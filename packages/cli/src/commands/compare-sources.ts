@@ -32,6 +32,8 @@ export interface ProductSource {
   entries: ProductEntry[];
   /** Make `entry.absPath` exist (cached products are fetched lazily: identical ones never are). */
   materialise(entry: ProductEntry): Promise<string | undefined>;
+  /** A build's products (workspace or record): the build, and the task of each product (by relPath). */
+  build?: { id: string; status: string; targets: string[]; taskOf: Map<string, string> };
 }
 
 export type SourceResult = { ok: true; source: ProductSource } | { ok: false; message: string };
@@ -96,11 +98,13 @@ async function workspaceSource(arg: string, root: string, ctx: SourceContext): P
   if (!found.ok) return { ok: false, message: `pipe compare: ${arg}: ${found.detail}` };
   const state = core.loadState(layout.stateFile).data;
   const entries: ProductEntry[] = [];
+  const taskOf = new Map<string, string>();
   for (const id of Object.keys(found.record.tasks).sort()) {
     if (!wantedTask(ctx.targets, id)) continue;
     const rec = state.tasks[id];
     if (!rec) continue;
     for (const out of Object.values(rec.outputs)) {
+      taskOf.set(out.path, id);
       const absPath = path.isAbsolute(out.path) ? out.path : path.join(root, out.path);
       // The state's hash is only trusted while the file is unchanged since it was recorded.
       const now = existsSync(absPath) ? statSync(absPath, { bigint: true }) : undefined;
@@ -110,7 +114,12 @@ async function workspaceSource(arg: string, root: string, ctx: SourceContext): P
   }
   return {
     ok: true,
-    source: { label: `${arg} (build ${found.record.id})`, entries: dedupe(entries), materialise: inPlace },
+    source: {
+      label: `${arg} (build ${found.record.id})`,
+      entries: dedupe(entries),
+      materialise: inPlace,
+      build: buildOf(found.record, taskOf),
+    },
   };
 }
 
@@ -125,6 +134,7 @@ async function cachedBuildSource(
   const cache = ctx.cacheFor(cacheDir);
   const entries: ProductEntry[] = [];
   const where = new Map<string, { sha256: string; mode: number }>();
+  const taskOf = new Map<string, string>();
   const dir = path.join(ctx.scratch, side);
   for (const [id, task] of Object.entries(record.tasks).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wantedTask(ctx.targets, id) || !task.key) continue;
@@ -142,6 +152,7 @@ async function cachedBuildSource(
       const absPath = path.join(dir, ...out.path.split('/'));
       entries.push({ relPath: out.path, absPath, sha256: out.sha256 });
       where.set(absPath, { sha256: out.sha256, mode: out.mode });
+      taskOf.set(out.path, id);
     }
   }
   const materialise = async (entry: ProductEntry): Promise<string | undefined> => {
@@ -158,7 +169,38 @@ async function cachedBuildSource(
       label: `build ${record.id}${label !== record.id ? ` (${label})` : ''}`,
       entries: dedupe(entries),
       materialise,
+      build: buildOf(record, taskOf),
     },
+  };
+}
+
+function buildOf(record: BuildRecord, taskOf: Map<string, string>): NonNullable<ProductSource['build']> {
+  return { id: record.id, status: record.status, targets: record.targets ?? [], taskOf };
+}
+
+/**
+ * A build's products as `pipe build --out` lays them out: only the requested targets' outputs, named by their
+ * paths below the folder they share (products/excess_map/counts.fits.gz → counts.fits.gz). Used when the other
+ * side is a plain folder, e.g. one written by --out.
+ */
+export function asOutFolder(source: ProductSource): ProductSource {
+  const build = source.build;
+  if (!build) return source;
+  const entries = source.entries.filter((e) => {
+    const task = build.taskOf.get(e.relPath);
+    return task !== undefined && wantedTask(build.targets, task);
+  });
+  const dirs = entries.map((e) => e.relPath.split('/').slice(0, -1));
+  let common = dirs[0] ?? [];
+  for (const d of dirs) {
+    let i = 0;
+    while (i < common.length && i < d.length && common[i] === d[i]) i++;
+    common = common.slice(0, i);
+  }
+  const base = common.join('/');
+  return {
+    ...source,
+    entries: entries.map((e) => ({ ...e, relPath: base ? path.posix.relative(base, e.relPath) : e.relPath })),
   };
 }
 

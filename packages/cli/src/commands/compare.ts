@@ -3,6 +3,7 @@
  * absolute and relative differences, difference images of maps, and reports for CI.
  * Exit codes: 0 no regression, 1 regression, 2 the comparison could not run.
  */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import type { CacheBackend } from '@pipe/cache';
 import type { FileComparator, ProductEntry, ToleranceConfig } from '@pipe/core';
 import { cacheDirOption, findPipelineFile, type GlobalOptions, workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
-import { type ProductSource, resolveSource } from './compare-sources.js';
+import { asOutFolder, type ProductSource, resolveSource } from './compare-sources.js';
 import { type RemoteCliOptions, remoteSetup, resolveRemote } from './remote.js';
 
 export interface CompareCliOptions extends Omit<GlobalOptions, 'json'>, Omit<RemoteCliOptions, 'json'> {
@@ -40,6 +41,17 @@ export async function compareCommand(
     process.stderr.write(`${message}\n`);
     return EXIT_USAGE;
   };
+  // Where the reports go, checked before the work: a bad path is a usage error (2), not a stack trace or a
+  // product blamed for it.
+  for (const [flag, target, folder] of [
+    ['--markdown', opts.markdown, false],
+    ['--json', typeof opts.json === 'string' ? opts.json : undefined, false],
+    ['--diff-dir', opts.diffDir, true],
+  ] as const) {
+    if (target === undefined) continue;
+    const problem = outputPathProblem(path.resolve(target), folder);
+    if (problem) return fail(`pipe compare: ${flag} ${target}: ${problem}`);
+  }
   let tolerances: ToleranceConfig | undefined;
   if (opts.tolerances) {
     const loaded = await core.loadTolerances(path.resolve(opts.tolerances));
@@ -71,6 +83,22 @@ export async function compareCommand(
     if (!ref.ok) return fail(ref.message);
     const neu = await resolveSource(newArg, 'new', ctx);
     if (!neu.ok) return fail(neu.message);
+    // A reference from a build that did not succeed has products missing: everything would "pass".
+    const refBuild = ref.source.build;
+    if (refBuild && refBuild.status !== 'succeeded')
+      return fail(
+        `pipe compare: ref: build ${refBuild.id} ${refBuild.status}, so its products are incomplete; compare with a build that succeeded`,
+      );
+    // A build against a folder written by --out: lay the build's products out as --out does, unless they
+    // already pair by path.
+    const pairs = (a: ProductSource, b: ProductSource) => {
+      const paths = new Set(a.entries.map((e) => e.relPath));
+      return b.entries.some((e) => paths.has(e.relPath));
+    };
+    if (!pairs(ref.source, neu.source) && !ref.source.build !== !neu.source.build) {
+      if (ref.source.build) ref.source = asOutFolder(ref.source);
+      else neu.source = asOutFolder(neu.source);
+    }
     const problem = await materialiseDiffering(ref.source, neu.source);
     if (problem) return fail(problem);
 
@@ -83,17 +111,24 @@ export async function compareCommand(
     });
     // Reports name the diff directory as the user gave it (relative links in Markdown).
     if (opts.diffDir && report.diffDir) report.diffDir = opts.diffDir;
-    if (opts.markdown) {
-      const linkPrefix = opts.diffDir
-        ? path.relative(path.dirname(path.resolve(opts.markdown)), path.resolve(opts.diffDir))
-        : '';
-      await core.writeFileAtomic(
-        path.resolve(opts.markdown),
-        core.renderCompareMarkdown(report, { diffLinkPrefix: linkPrefix.split(path.sep).join('/') }),
+    const json = core.renderCompareJson(report);
+    try {
+      if (opts.markdown) {
+        const linkPrefix = opts.diffDir
+          ? path.relative(path.dirname(path.resolve(opts.markdown)), path.resolve(opts.diffDir))
+          : '';
+        await core.writeFileAtomic(
+          path.resolve(opts.markdown),
+          core.renderCompareMarkdown(report, { diffLinkPrefix: linkPrefix.split(path.sep).join('/') }),
+        );
+      }
+      if (typeof opts.json === 'string') await core.writeFileAtomic(path.resolve(opts.json), json);
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      return fail(
+        `pipe compare: could not write the report: ${e.code ?? e.message}${e.path ? ` (${e.path})` : ''}`,
       );
     }
-    const json = core.renderCompareJson(report);
-    if (typeof opts.json === 'string') await core.writeFileAtomic(path.resolve(opts.json), json);
     if (opts.json === true) process.stdout.write(json);
     else process.stdout.write(core.renderCompareText(report));
     return report.regression ? EXIT_BUILD_FAILED : EXIT_OK;
@@ -147,6 +182,28 @@ async function materialiseDiffering(ref: ProductSource, neu: ProductSource): Pro
       const failed = await source.materialise(entry);
       if (failed) return `pipe compare: cannot fetch ${entry.relPath} of ${source.label}: ${failed}`;
     }
+  }
+  return undefined;
+}
+
+/** Why `target` (a file, or a folder to fill) cannot be written, if it cannot. */
+function outputPathProblem(target: string, folder: boolean): string | undefined {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(target, { throwIfNoEntry: false });
+  } catch {
+    st = undefined; // ENOTDIR: a file where a folder of the path should be (found below)
+  }
+  if (st && folder && !st.isDirectory()) return 'a file is in the way of the folder';
+  if (st && !folder && st.isDirectory()) return 'is a folder';
+  let existing = st ? target : path.dirname(target);
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const at = statSync(existing, { throwIfNoEntry: false });
+  if (at && !at.isDirectory() && existing !== target) return `${existing} is not a folder`;
+  try {
+    accessSync(st && !folder ? target : existing, constants.W_OK);
+  } catch {
+    return `not writable (${st && !folder ? target : existing})`;
   }
   return undefined;
 }
