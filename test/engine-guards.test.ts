@@ -226,6 +226,31 @@ targets:
     );
   });
 
+  it('pipe why of a target that failed or was skipped says what its last build did with it', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  bad:
+    command: [sh, -c, "exit 3"]
+    outputs: {o: out/bad.txt}
+  after:
+    inputs: {x: {target: bad}}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: out/after.txt}
+`,
+    });
+    expect((await ws.run(['build', 'after'])).code).toBe(1);
+    const bad = await ws.run(['why', 'bad']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/'bad' has no product: in build \S+, bad failed: exited with status 3 \(log /);
+    expect((await ws.run(['why', 'after'])).stderr).toMatch(
+      /after skipped: upstream task bad did not succeed/,
+    );
+    expect((await ws.run(['why', 'nothing'])).stderr).toContain(
+      "'nothing' is neither a product nor a target",
+    );
+  });
+
   it('a command sees PIPE_CPUS, the cpus its target asks for (1 by default), outside the key', async () => {
     const pipeline = (cpus: string) => `version: 1
 targets:

@@ -1,7 +1,15 @@
 /** `pipe why <product|target>`: provenance chain back to raw inputs, and why each step last ran. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { explainProduct, hashProduct, loadState, renderReason, type WhyNode } from '@pipe/core';
+import {
+  explainProduct,
+  hashProduct,
+  listBuildIds,
+  loadState,
+  readBuildRecord,
+  renderReason,
+  type WhyNode,
+} from '@pipe/core';
 import { type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
@@ -97,6 +105,16 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     query,
   });
   if (!result.ok) {
+    // Not built successfully: the last build that had the task says what happened to it.
+    const last = lastAttempt(
+      ws.layout.buildsDir,
+      query,
+      path.relative(ws.layout.root, path.resolve(workingDir(opts), query)),
+    );
+    if (last) {
+      process.stderr.write(`pipe: ${last}\n`);
+      return EXIT_USAGE;
+    }
     process.stderr.write(`pipe: ${result.message}\n`);
     return EXIT_USAGE;
   }
@@ -110,4 +128,27 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   for (const node of result.nodes) await render(node, 0, out, seen, ws.layout.root, paramsShown);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
+}
+
+/**
+ * For a target, task or product that has no successful build: what the newest build that had it did with it
+ * ("'bad' has no product: in build X it failed: exited with status 3 (log …)"). Undefined when no build had it.
+ */
+function lastAttempt(buildsDir: string, query: string, asPath: string): string | undefined {
+  for (const id of listBuildIds(buildsDir).reverse()) {
+    const got = readBuildRecord(buildsDir, id);
+    if (!got.ok) continue;
+    const tasks = Object.entries(got.record.tasks).filter(
+      ([t]) => t === query || t.startsWith(`${query}[`) || (asPath !== '' && t === asPath),
+    );
+    const failing = tasks.filter(
+      ([, r]) => r.state !== 'ran' && r.state !== 'restored' && r.state !== 'up-to-date',
+    );
+    if (tasks.length === 0) continue;
+    if (failing.length === 0) return undefined;
+    const [task, r] = failing[0]!;
+    const more = failing.length > 1 ? ` (and ${failing.length - 1} more of its tasks)` : '';
+    return `'${query}' has no product: in build ${id}, ${task} ${r.state}${r.error ? `: ${r.error}` : ''}${r.log ? ` (log ${r.log})` : ''}${more}`;
+  }
+  return undefined;
 }
