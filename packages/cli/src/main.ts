@@ -14,6 +14,13 @@ function jobsOption(value: string): number {
   return n;
 }
 
+/** `-n N` of pipe log: a whole number ≥ 1 (`-n 0` or `-n abc` listed every build, `-n -1` dropped the oldest). */
+function countOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number, 1 or more');
+  return n;
+}
+
 /** `--wait [seconds]`: a number of seconds ≥ 0 (`--wait` alone: no limit). */
 function waitOption(value: string): number {
   const n = Number(value);
@@ -178,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('log')
     .description('list builds of this workspace')
     .option('--json', 'print JSON')
-    .option('-n, --limit <n>', 'show the last n builds', (v) => Number.parseInt(v, 10), 20)
+    .option('-n, --limit <n>', 'show the last n builds', countOption, 20)
     .action(async (_opts, cmd: Command) => {
       const { logCommand } = await import('./commands/log.js');
       set(await logCommand({ ...cmd.optsWithGlobals() }));
