@@ -249,6 +249,9 @@ targets:
     expect((await ws.run(['why', 'nothing'])).stderr).toContain(
       "'nothing' is neither a product nor a target",
     );
+    // pipe log -n takes a count of builds: 0, -1 or a word is a usage error.
+    for (const n of ['0', '-1', 'abc']) expect((await ws.run(['log', '-n', n])).code, n).toBe(2);
+    expect((await ws.run(['log', '-n', '1'])).code).toBe(0);
   });
 
   it('a command sees PIPE_CPUS, the cpus its target asks for (1 by default), outside the key', async () => {
