@@ -52,6 +52,9 @@ describe('pipe build: interruptions', () => {
     await done;
     // The blocked command leads its own process group: the killed pipe could not stop it.
     expect(alive(blocker)).toBe(true);
+    // Until a build takes the lock over, log and status tell that the record's "running" has no driver.
+    expect((await ws.run(['log'])).stdout).toMatch(/\sinterrupted\?\s/);
+    expect((await ws.run(['status'])).stdout).toMatch(/status\s+running \(its driver is gone/);
     ws.remove('started.pid');
     // The next build stops it when it takes over the lock (then its own slow task waits for the release).
     const nextChild = ws.spawn(['build', 'all', '--json']);

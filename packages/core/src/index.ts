@@ -87,4 +87,4 @@ export { publishOutputs, restoreOutputs, storeOutputs } from './store/products.j
 export * from './watch/index.js';
 export { replaceFile, writeFileAtomic } from './workspace/atomic.js';
 export { relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
-export { acquireLock, type BuildLock, type LockOwner } from './workspace/lock.js';
+export { acquireLock, type BuildLock, buildIsLive, type LockOwner } from './workspace/lock.js';

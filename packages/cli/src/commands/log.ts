@@ -1,5 +1,5 @@
 /** `pipe log`: the builds of this workspace, newest last. */
-import { listBuildIds, readBuildRecord } from '@pipe/core';
+import { buildIsLive, listBuildIds, readBuildRecord } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
@@ -21,7 +21,8 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
     const r = got.record;
     rows.push({
       id,
-      status: r.status,
+      // A killed driver leaves "running" behind until the next build: say so.
+      status: r.status === 'running' && !buildIsLive(ws.layout.lockFile, r.id) ? 'interrupted?' : r.status,
       startedAt: r.startedAt,
       endedAt: r.endedAt,
       targets: r.targets,

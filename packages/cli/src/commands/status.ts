@@ -1,5 +1,6 @@
 /** `pipe status [build]`: one build's tasks and their states (default: the last build). */
 import {
+  buildIsLive,
   describeReasons,
   type LiveJobs,
   liveBuildJobs,
@@ -38,7 +39,7 @@ export async function statusCommand(
   }
   const lines = [
     `build     ${r.id}`,
-    `status    ${r.status}`,
+    `status    ${r.status}${r.status === 'running' && !buildIsLive(ws.layout.lockFile, r.id) ? ' (its driver is gone: killed, or its machine lost; the next build records it as interrupted)' : ''}`,
     `targets   ${r.targets.join(' ')}`,
     `started   ${r.startedAt}${r.endedAt ? `\nended     ${r.endedAt}` : ''}`,
     `counts    ${

@@ -103,3 +103,14 @@ export async function acquireLock(file: string, options: AcquireOptions): Promis
     await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
   }
 }
+
+/**
+ * Whether a build whose record says "running" is still driven by a live process: the lock names it, and its
+ * owner runs (on another host it cannot be checked, and is believed). False for a killed driver, whose record
+ * stays "running" until the next build takes the lock over.
+ */
+export function buildIsLive(lockFile: string, buildId: string): boolean {
+  const owner = readOwner(lockFile);
+  if (!owner || owner.buildId !== buildId) return false;
+  return owner.host !== hostname() || isAlive(owner.pid);
+}
