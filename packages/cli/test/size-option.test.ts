@@ -14,6 +14,29 @@ import { sizeOption } from '../src/main.js';
 
 const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
 
+/** A workspace whose one task is built and cached, its blobs dated past gc's grace period for young blobs. */
+function builtWorkspace() {
+  const root = mkdtempSync(path.join(tmpdir(), 'pipe-cache-cli-'));
+  mkdirSync(path.join(root, 'data'));
+  writeFileSync(path.join(root, 'data/a.txt'), 'alpha\n');
+  writeFileSync(
+    path.join(root, 'pipe.yaml'),
+    'version: 1\ntargets:\n  copy:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: data/a.txt}\n    outputs: {out: build/a.txt}\n',
+  );
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [PIPE_BIN, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true' },
+    });
+  expect(run(['build', 'copy']).status).toBe(0);
+  const cas = path.join(root, '.pipe/cache/cas');
+  const old = Date.now() / 1000 - 3600;
+  for (const dir of readdirSync(cas))
+    for (const f of readdirSync(path.join(cas, dir))) utimesSync(path.join(cas, dir, f), old, old);
+  return { root, run, cas };
+}
+
 describe('--max-size', () => {
   it('reads bytes and binary units, and refuses anything else', () => {
     expect(sizeOption('1000')).toBe(1000);
@@ -28,26 +51,8 @@ describe('--max-size', () => {
   });
 
   it('a bad size is a usage error that evicts nothing', () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'pipe-size-'));
+    const { root, run, cas } = builtWorkspace();
     try {
-      mkdirSync(path.join(root, 'data'));
-      writeFileSync(path.join(root, 'data/a.txt'), 'alpha\n');
-      writeFileSync(
-        path.join(root, 'pipe.yaml'),
-        'version: 1\ntargets:\n  copy:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: data/a.txt}\n    outputs: {out: build/a.txt}\n',
-      );
-      const run = (args: string[]) =>
-        spawnSync(process.execPath, [PIPE_BIN, ...args], {
-          cwd: root,
-          encoding: 'utf8',
-          env: { ...process.env, CI: 'true' },
-        });
-      expect(run(['build', 'copy']).status).toBe(0);
-      // Past gc's grace period for young blobs.
-      const cas = path.join(root, '.pipe/cache/cas');
-      const old = Date.now() / 1000 - 3600;
-      for (const dir of readdirSync(cas))
-        for (const f of readdirSync(path.join(cas, dir))) utimesSync(path.join(cas, dir, f), old, old);
       const blobs = () => readdirSync(cas).flatMap((d) => readdirSync(path.join(cas, d))).length;
       const before = blobs();
       expect(before).toBeGreaterThan(0);
@@ -66,32 +71,15 @@ describe('--max-size', () => {
 
 describe('pipe cache: what it is pointed at', () => {
   it('a mistyped --cache-dir is an error, created by nothing; pin refuses an evicted entry', () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'pipe-cachedir-'));
+    const { root, run } = builtWorkspace();
     try {
-      mkdirSync(path.join(root, 'data'));
-      writeFileSync(path.join(root, 'data/a.txt'), 'alpha\n');
-      writeFileSync(
-        path.join(root, 'pipe.yaml'),
-        'version: 1\ntargets:\n  copy:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: data/a.txt}\n    outputs: {out: build/a.txt}\n',
-      );
-      const run = (args: string[]) =>
-        spawnSync(process.execPath, [PIPE_BIN, ...args], {
-          cwd: root,
-          encoding: 'utf8',
-          env: { ...process.env, CI: 'true' },
-        });
-      expect(run(['build', 'copy']).status).toBe(0);
       for (const action of ['stats', 'verify', 'gc']) {
         const r = run(['cache', action, '--cache-dir', 'nowhere']);
         expect(r.status, action).toBe(2);
         expect(r.stderr).toContain(`cache folder ${path.join(root, 'nowhere')}: does not exist`);
       }
       expect(existsSync(path.join(root, 'nowhere'))).toBe(false);
-      // Evicted (gc to 0 bytes, past the grace period): pin says so instead of pinning nothing.
-      const cas = path.join(root, '.pipe/cache/cas');
-      const old = Date.now() / 1000 - 3600;
-      for (const d of readdirSync(cas))
-        for (const f of readdirSync(path.join(cas, d))) utimesSync(path.join(cas, d, f), old, old);
+      // Evicted (gc to 0 bytes; its blobs are dated past the grace period): pin says so instead of pinning nothing.
       expect(run(['cache', 'gc', '--max-size', '0']).status).toBe(0);
       const pin = run(['cache', 'pin', 'copy']);
       expect(pin.status).toBe(1);
