@@ -201,6 +201,48 @@ targets:
     expect(ws.exists('out/slow.txt')).toBe(false);
   }, 60_000);
 
+  it("a deleted product is restored (from the cache); the builds' own writes set nothing off", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  copy:
+    inputs: { src: data/a.txt }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.src}", "{outputs.out}"]
+    outputs: { out: out/a.up }
+`,
+      'data/a.txt': 'abc',
+    });
+    const w = WatchProcess.start(ws, ['copy']);
+    watcher = w;
+    expect((await w.initialBuild()).ran).toEqual(['copy']);
+    await w.event('watch-start');
+    await w.event('idle');
+    const from = w.mark();
+    ws.remove('out/a.up');
+    const gone = await w.event('change');
+    expect(gone.paths).toEqual([ws.path('out/a.up')]);
+    expect(gone.kinds).toEqual(['product']);
+    const end = await w.buildEnd();
+    expect(end.ran).toEqual([]);
+    expect(ws.read('out/a.up')).toBe('ABC');
+    await w.event('idle');
+    // The restore wrote the product: that is no change (one build in all).
+    expect(w.between(from).filter((e) => e.event === 'build-start')).toHaveLength(1);
+    // An input edit reruns the task; its write of the product sets off nothing more either.
+    ws.write('data/a.txt', 'xyz');
+    expect((await w.buildEnd()).ran).toEqual(['copy']);
+    await w.event('idle');
+    expect(ws.read('out/a.up')).toBe('XYZ');
+    expect(w.between(from).filter((e) => e.event === 'build-start')).toHaveLength(2);
+    // The products' whole folder deleted: restored too, in one build.
+    ws.remove('out');
+    expect((await w.buildEnd()).ran).toEqual([]);
+    await w.event('idle');
+    expect(ws.read('out/a.up')).toBe('XYZ');
+    expect(w.between(from).filter((e) => e.event === 'build-start')).toHaveLength(3);
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+
   it('compiles an edited TypeScript step: a type error is a diagnostic, the fix rebuilds', async () => {
     const STEP = (expr: string) => `import { writeFileSync } from 'node:fs';
 export default {

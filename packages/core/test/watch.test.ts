@@ -1,6 +1,6 @@
 /**
  * Watch mode's parts without a file watcher: what is watched for a graph (inputs, step closure,
- * kernel sources; never outputs, .pipe/ or swap files), the debounce queue on a hand-driven clock,
+ * kernel sources; outputs as products only; never .pipe/ or swap files), the debounce queue on a hand-driven clock,
  * telling a content change from a touch, and what an edit makes stale.
  */
 import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -129,7 +129,7 @@ describe('ContentTracker', () => {
 });
 
 describe('computeWatchSet', () => {
-  it('watches inputs, the pipeline, the config, step closures and kernel sources — never outputs or .pipe/', async () => {
+  it('watches inputs, the pipeline, the config, step closures and kernel sources; outputs only as products; never .pipe/', async () => {
     const root = tempDir();
     write(
       root,
@@ -203,18 +203,23 @@ targets:
       'steps',
       'steps/lib',
     ]);
+    // A product's folder not made yet: its creation is watched from the nearest folder there is.
+    expect([...set.missingDirs].map(rel)).toEqual(['out']);
     expect(set.kernelFiles.get(shared)).toEqual([
       { kernel: 'k', part: 'assembly' },
       { kernel: 'other', part: 'assembly' },
     ]);
-    // New glob matches are inputs; outputs, swap files and pipe's own state are not.
+    // New glob matches are inputs; outputs are products (only their deletion counts: watch-loop), never inputs,
+    // not even matching an input glob; swap files and pipe's own state are not watched.
     expect(isWatchedPath(set, path.join(root, 'data/new.txt'))).toBe(true);
     expect(isWatchedPath(set, path.join(root, 'more/y.csv'))).toBe(true);
-    expect(isWatchedPath(set, path.join(root, 'data/a.up'))).toBe(false);
+    expect(set.files.has(path.join(root, 'data/a.up'))).toBe(false);
+    expect(kindOf(set, path.join(root, 'data/a.up'))).toBe('product');
+    expect(kindOf(set, path.join(root, 'out/count.txt'))).toBe('product');
     expect(isWatchedPath(set, path.join(root, 'data/.a.txt.swp'))).toBe(false);
     expect(isWatchedPath(set, path.join(root, 'data/a.txt~'))).toBe(false);
     expect(isWatchedPath(set, path.join(root, '.pipe/state.json'))).toBe(false);
-    expect(isWatchedPath(set, path.join(root, 'out/count.txt'))).toBe(false);
+    expect(isWatchedPath(set, path.join(root, 'out/other.txt'))).toBe(false);
     expect(kindOf(set, path.join(root, 'data/new.txt'))).toBe('data');
 
     // What an edit makes stale: an AssemblyScript edit recompiles its kernels' WASM; a shared helper all of them.

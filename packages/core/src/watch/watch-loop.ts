@@ -5,6 +5,7 @@
  * Every failure (bad YAML, a type error, a kernel that does not compile, a missing file) becomes a
  * `diagnostics` event and the loop keeps watching; the next good edit recovers.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   type BuildResult,
@@ -37,6 +38,7 @@ import {
 } from './recompile.js';
 import {
   computeWatchSet,
+  isWatchedPath,
   type KernelSources,
   kindOf,
   mergeWatchSets,
@@ -269,6 +271,27 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       const changed: string[] = [];
       const unchanged: string[] = [];
       for (const file of batch) {
+        // Queued under the set of before the last build (e.g. the product of a task that has since left).
+        if (!isWatchedPath(set, file)) continue;
+        // A product counts only when it is gone (its writes are the builds' own): the build restores it. So does a
+        // folder that holds products and no input: only when one of its products is gone.
+        if (set.products.has(file) && !set.files.has(file)) {
+          if (!existsSync(file)) changed.push(file);
+          continue;
+        }
+        if (!set.files.has(file)) {
+          const inside = (f: string) => f.startsWith(`${file}${path.sep}`);
+          const products = [...set.products].filter(inside);
+          const holdsInputs =
+            [...set.files.keys()].some(inside) ||
+            set.globs.some(
+              (g) => g.base === file || inside(g.base) || file.startsWith(`${g.base}${path.sep}`),
+            );
+          if (products.length > 0 && !holdsInputs) {
+            if (products.some((p) => !existsSync(p))) changed.push(file);
+            continue;
+          }
+        }
         // Folders (a re-created input folder, a new glob match's folder) always count.
         const verdict = set.files.has(file) ? tracker.check(file) : 'created';
         (verdict === 'unchanged' ? unchanged : changed).push(file);

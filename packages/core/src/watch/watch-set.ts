@@ -14,7 +14,7 @@ import { splitGlob } from '../graph/items.js';
 import type { Pipeline, Task } from '../model/types.js';
 
 /** Why a file is watched; decides what a change to it sets off. */
-export type WatchKind = 'pipeline' | 'config' | 'data' | 'step' | 'kernel';
+export type WatchKind = 'pipeline' | 'config' | 'data' | 'step' | 'kernel' | 'product';
 
 /** The part of a kernel a source file belongs to (decides what is recompiled). */
 export interface KernelPart {
@@ -43,6 +43,11 @@ export interface WatchSet {
   globs: Array<{ base: string; match: (absolute: string) => boolean }>;
   /** Roots whose contents are never inputs (.pipe/, the cache, outputs' folders are filtered by file). */
   excluded: string[];
+  /**
+   * The graph's outputs: not inputs (their writes change nothing), but one deleted is restored, as `pipe build`
+   * restores it (from the cache). Only their disappearance counts.
+   */
+  products: Set<string>;
 }
 
 export interface WatchSetOptions {
@@ -131,7 +136,15 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
     }
   }
 
-  return reanchor({ files, kernelFiles, dirs: new Set(), missingDirs: new Set(), globs, excluded });
+  return reanchor({
+    files,
+    kernelFiles,
+    dirs: new Set(),
+    missingDirs: new Set(),
+    globs,
+    excluded,
+    products: outputs,
+  });
 }
 
 /**
@@ -152,19 +165,21 @@ export function reanchor(set: WatchSet): WatchSet {
   };
   for (const file of set.files.keys()) watchDir(path.dirname(file));
   for (const glob of set.globs) watchDir(glob.base);
+  for (const file of set.products) watchDir(path.dirname(file));
   return { ...set, dirs, missingDirs };
 }
 
 /** Whether a path reported by the file watcher is one of the watch set's inputs (or may become one). */
 export function isWatchedPath(set: WatchSet, file: string): boolean {
-  if (set.files.has(file) || set.dirs.has(file) || set.missingDirs.has(file)) return true;
+  if (set.files.has(file) || set.dirs.has(file) || set.missingDirs.has(file) || set.products.has(file))
+    return true;
   if (isSwapFile(file) || set.excluded.some((root) => within(file, root))) return false;
   return set.globs.some((g) => within(file, g.base) && g.match(file));
 }
 
 /** The kind of a changed path: its watch kind, 'data' for a new glob match or a re-created folder. */
 export function kindOf(set: WatchSet, file: string): WatchKind {
-  return set.files.get(file) ?? 'data';
+  return set.files.get(file) ?? (set.products.has(file) ? 'product' : 'data');
 }
 
 /** Both sets' inputs in one (the first's kinds win), its folders anchored anew: see reanchor. */
@@ -178,5 +193,6 @@ export function mergeWatchSets(a: WatchSet, b: WatchSet): WatchSet {
     missingDirs: new Set(),
     globs: [...a.globs, ...b.globs],
     excluded: a.excluded,
+    products: new Set([...a.products, ...b.products]),
   });
 }
