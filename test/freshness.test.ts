@@ -4,7 +4,7 @@
  * output stops the cascade → a deleted product is restored from the cache without running.
  * Runs the real `pipe` binary in a temp workspace with command steps and an in-process step.
  */
-import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -129,6 +129,18 @@ describe('pipe build: freshness', () => {
     expect(stale.stdout).toMatch(
       /→ out\/count\.txt \(sha256 \w+\) — now differs .*the next build restores it/,
     );
+    ws.write('out/count.txt', '6?');
+    // Gone, with its bytes evicted from the cache: recomputed, not restored, says why.
+    const blob = JSON.parse((await ws.run(['why', 'out/count.txt', '--json'])).stdout)[0].outputs[0]
+      .sha256 as string;
+    const blobFile = ws.path(`.pipe/cache/cas/${blob.slice(0, 2)}/${blob}`);
+    const bytes = readFileSync(blobFile);
+    rmSync(blobFile, { force: true });
+    ws.remove('out/count.txt');
+    expect((await ws.run(['why', 'out/count.txt'])).stdout).toMatch(
+      /now missing: its bytes are no longer in the local cache: the next build recomputes it/,
+    );
+    writeFileSync(blobFile, bytes, { mode: 0o444 });
     ws.write('out/count.txt', '6?');
 
     // The builds are recorded, except the one that had nothing to do (a no-op build writes nothing).

@@ -1,6 +1,7 @@
 /** `pipe why <product|target>`: provenance chain back to raw inputs, and why each step last ran. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { LocalStore } from '@pipe/cache';
 import {
   explainProduct,
   hashProduct,
@@ -20,6 +21,7 @@ async function render(
   out: string[],
   seen: Set<string>,
   root: string,
+  inCache: (sha256: string) => boolean,
   paramsShown: Map<string, string> = new Map(),
 ): Promise<void> {
   const pad = '  '.repeat(depth);
@@ -33,7 +35,7 @@ async function render(
   seen.add(node.task);
   for (const o of node.outputs)
     out.push(
-      `${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})${await outputNow(path.resolve(root, o.path), o.sha256)}`,
+      `${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})${await outputNow(path.resolve(root, o.path), o.sha256, inCache)}`,
     );
   const b = node.lastBuild;
   const reasons = b.reasons?.map(renderReason).join('; ');
@@ -49,12 +51,12 @@ async function render(
   }
   if (node.item?.emitter) {
     out.push(`${pad}  ← item ${node.item.id} emitted by:`);
-    await render(node.item.emitter, depth + 2, out, seen, root, paramsShown);
+    await render(node.item.emitter, depth + 2, out, seen, root, inCache, paramsShown);
   }
   for (const input of node.inputs) {
     if (input.producer) {
       out.push(`${pad}  ← ${input.path} from:`);
-      await render(input.producer, depth + 2, out, seen, root, paramsShown);
+      await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown);
     } else {
       out.push(
         `${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})${await rawNow(path.resolve(root, input.path), input.hash)}`,
@@ -68,12 +70,20 @@ async function render(
  * the file is as recorded): the reader should not take a stale chain for the current one. Files are hashed as the
  * engine hashes them (streamed: products can be large).
  */
-async function outputNow(file: string, sha256: string): Promise<string> {
-  if (!existsSync(file)) return ' — now missing: the next build restores it';
+async function outputNow(
+  file: string,
+  sha256: string,
+  inCache: (sha256: string) => boolean,
+): Promise<string> {
+  // Restored only while the local cache holds its bytes (gc may have evicted them; a remote cache may still).
+  const next = inCache(sha256)
+    ? 'the next build restores it'
+    : 'its bytes are no longer in the local cache: the next build recomputes it (or restores it from a remote cache)';
+  if (!existsSync(file)) return ` — now missing: ${next}`;
   const now = (await hashProduct(file)).sha256;
   return now === sha256
     ? ''
-    : ` — now differs (sha256 ${now.slice(0, 12)}): edited or replaced since; the next build restores it`;
+    : ` — now differs (sha256 ${now.slice(0, 12)}): edited or replaced since; ${next}`;
 }
 
 async function rawNow(file: string, xxh64: string): Promise<string> {
@@ -125,7 +135,9 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   const out: string[] = [];
   const seen = new Set<string>();
   const paramsShown = new Map<string, string>();
-  for (const node of result.nodes) await render(node, 0, out, seen, ws.layout.root, paramsShown);
+  const store = new LocalStore({ root: ws.layout.cacheDir });
+  const inCache = (sha256: string) => existsSync(store.blobPath(sha256));
+  for (const node of result.nodes) await render(node, 0, out, seen, ws.layout.root, inCache, paramsShown);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
