@@ -78,6 +78,15 @@ describe('pipe compare', () => {
       const report = JSON.parse(run.stdout);
       expect(report.summary).toMatchObject({ total: productCount, identical: productCount });
     }
+    // A product deleted from the workspace since its build: missing on that side, not an unreadable product.
+    const png = readdirSync(ref).find((f) => f.endsWith('.png'))!;
+    ws.remove(`products/excess_map/${png}`);
+    const gone = await ws.run(['compare', ref, ws.root, '--json'], { PIPE_REMOTE_CACHE: '' });
+    expect(gone.code, gone.stderr).toBe(1);
+    expect(JSON.parse(gone.stdout).products.find((p: { path: string }) => p.path === png)).toMatchObject({
+      status: 'missing-in-new',
+    });
+    expect((await ws.run(['build', ...CRAB], { PIPE_REMOTE_CACHE: '' })).code).toBe(0);
     const failing = new Workspace({
       'pipe.yaml':
         'version: 1\ntargets:\n  bad:\n    command: [sh, -c, "exit 3"]\n    outputs: {o: out/bad.txt}\n',

@@ -7,19 +7,18 @@ import { PIPE_VERSION } from '@pipe/core/lean';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
 
-/** `-j N`: a whole number ≥ 1, or a usage error (`-j abc` must not pass as the default). */
-function jobsOption(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of tasks, 1 or more');
-  return n;
-}
-
-/** `-n N` of pipe log: a whole number ≥ 1 (`-n 0` or `-n abc` listed every build, `-n -1` dropped the oldest). */
-function countOption(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number, 1 or more');
-  return n;
-}
+/** A whole number ≥ 1, or a usage error naming `what` (`-j abc` must not pass as the default). */
+const countOf =
+  (what: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`a whole number of ${what}, 1 or more`);
+    return n;
+  };
+/** `-j N`: tasks at once. */
+const jobsOption = countOf('tasks');
+/** `pipe log -n N` (`-n 0` or `-n abc` listed every build, `-n -1` dropped the oldest). */
+const countOption = countOf('builds');
 
 /** `--wait [seconds]`: a number of seconds ≥ 0 (`--wait` alone: no limit). */
 function waitOption(value: string): number {
