@@ -1,18 +1,7 @@
 /** `pipe build <targets...>`: plan, run, cache, record. Ctrl-C stops cleanly; a second Ctrl-C exits at once. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  accessSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CacheOutcome, describeFailure, type RemoteCache } from '@pipe/cache';
@@ -33,6 +22,7 @@ import { dropSnapshots } from '../fast-path/record.js';
 import { BuildOutput, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
 import { summaryLines } from '../summary.js';
+import { writablePathProblem } from '../writable-path.js';
 import { snapshot } from './plan.js';
 import { openFromCli, type SessionCliOptions } from './session.js';
 
@@ -107,29 +97,13 @@ async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> 
   return EXIT_OK;
 }
 
-/** Why `--out DIR` cannot take the products, checked before anything runs (undefined: it can). */
-function outDirProblem(dir: string): string | undefined {
-  // Nothing is created here: a build that fails to load must not leave an empty folder behind (the copy makes it).
-  let existing = dir;
-  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
-  try {
-    if (!statSync(existing).isDirectory())
-      return `--out ${dir}: a file is in the way of the folder (${existing})`;
-    accessSync(existing, constants.W_OK);
-    return undefined;
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    return `--out ${dir}: ${e.code === 'EACCES' || e.code === 'EPERM' ? `not writable (${existing})` : e.message}`;
-  }
-}
-
 export async function buildCommand(targets: string[], opts: BuildCliOptions): Promise<number> {
   // Relative to the directory the command runs in (-C included), as every other path on the command line.
   if (opts.out) opts = { ...opts, out: path.resolve(workingDir(opts), opts.out) };
   if (opts.out && !opts.dryRun) {
-    const problem = outDirProblem(opts.out);
+    const problem = writablePathProblem(opts.out, 'folder');
     if (problem) {
-      process.stderr.write(`pipe: ${problem}\n`);
+      process.stderr.write(`pipe: --out ${opts.out}: ${problem}\n`);
       return EXIT_USAGE;
     }
   }

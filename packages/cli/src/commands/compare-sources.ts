@@ -13,7 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, Manifest } from '@pipe/cache';
-import type { BuildRecord, ProductEntry } from '@pipe/core';
+import { type BuildRecord, commonFolder, type ProductEntry } from '@pipe/core';
 
 export interface SourceContext {
   /** The current workspace's root, when there is one (for build ids). */
@@ -192,14 +192,7 @@ export function asOutFolder(source: ProductSource): ProductSource {
     const task = build.taskOf.get(e.relPath);
     return task !== undefined && wantedTask(build.targets, task);
   });
-  const dirs = entries.map((e) => e.relPath.split('/').slice(0, -1));
-  let common = dirs[0] ?? [];
-  for (const d of dirs) {
-    let i = 0;
-    while (i < common.length && i < d.length && common[i] === d[i]) i++;
-    common = common.slice(0, i);
-  }
-  const base = common.join('/');
+  const base = commonFolder(entries.map((e) => e.relPath));
   return {
     ...source,
     entries: entries.map((e) => ({ ...e, relPath: base ? path.posix.relative(base, e.relPath) : e.relPath })),

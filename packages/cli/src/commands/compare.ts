@@ -3,7 +3,6 @@
  * absolute and relative differences, difference images of maps, and reports for CI.
  * Exit codes: 0 no regression, 1 regression, 2 the comparison could not run.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import type { CacheBackend } from '@pipe/cache';
 import type { FileComparator, ProductEntry, ToleranceConfig } from '@pipe/core';
 import { cacheDirOption, findPipelineFile, type GlobalOptions, workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { writablePathProblem } from '../writable-path.js';
 import { asOutFolder, type ProductSource, resolveSource } from './compare-sources.js';
 import { type RemoteCliOptions, remoteSetup, resolveRemote } from './remote.js';
 
@@ -49,7 +49,7 @@ export async function compareCommand(
     ['--diff-dir', opts.diffDir, true],
   ] as const) {
     if (target === undefined) continue;
-    const problem = outputPathProblem(path.resolve(target), folder);
+    const problem = writablePathProblem(path.resolve(target), folder ? 'folder' : 'file');
     if (problem) return fail(`pipe compare: ${flag} ${target}: ${problem}`);
   }
   let tolerances: ToleranceConfig | undefined;
@@ -182,28 +182,6 @@ async function materialiseDiffering(ref: ProductSource, neu: ProductSource): Pro
       const failed = await source.materialise(entry);
       if (failed) return `pipe compare: cannot fetch ${entry.relPath} of ${source.label}: ${failed}`;
     }
-  }
-  return undefined;
-}
-
-/** Why `target` (a file, or a folder to fill) cannot be written, if it cannot. */
-function outputPathProblem(target: string, folder: boolean): string | undefined {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(target, { throwIfNoEntry: false });
-  } catch {
-    st = undefined; // ENOTDIR: a file where a folder of the path should be (found below)
-  }
-  if (st && folder && !st.isDirectory()) return 'a file is in the way of the folder';
-  if (st && !folder && st.isDirectory()) return 'is a folder';
-  let existing = st ? target : path.dirname(target);
-  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
-  const at = statSync(existing, { throwIfNoEntry: false });
-  if (at && !at.isDirectory() && existing !== target) return `${existing} is not a folder`;
-  try {
-    accessSync(st && !folder ? target : existing, constants.W_OK);
-  } catch {
-    return `not writable (${st && !folder ? target : existing})`;
   }
   return undefined;
 }
