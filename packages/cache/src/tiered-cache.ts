@@ -56,6 +56,8 @@ export class TieredCache implements CacheBackend {
    * local store would hold without their bytes (`pipe cache verify` calls those corrupt, and so would a build).
    */
   private readonly remoteOnly = new Map<string, Manifest>();
+  /** Blob → the keys of `remoteOnly` manifests that name it (a fetched blob looks up its waiters, not them all). */
+  private readonly waitingFor = new Map<string, Set<string>>();
 
   constructor(options: TieredCacheOptions) {
     this.local = options.local;
@@ -133,6 +135,11 @@ export class TieredCache implements CacheBackend {
     }
     if (remote.value) {
       this.remoteOnly.set(key, remote.value);
+      for (const o of remote.value.outputs) {
+        const keys = this.waitingFor.get(o.sha256) ?? new Set<string>();
+        keys.add(key);
+        this.waitingFor.set(o.sha256, keys);
+      }
       await this.storeWhole(key);
     }
     return remote;
@@ -154,8 +161,10 @@ export class TieredCache implements CacheBackend {
 
   /** After a blob came into the local store: the remote manifests that were waiting for it. */
   private async blobArrived(sha256: string): Promise<void> {
-    for (const [key, m] of this.remoteOnly)
-      if (m.outputs.some((o) => o.sha256 === sha256)) await this.storeWhole(key);
+    const keys = this.waitingFor.get(sha256);
+    if (!keys) return;
+    this.waitingFor.delete(sha256);
+    for (const key of keys) await this.storeWhole(key);
   }
 
   async putManifest(manifest: Manifest): Promise<CacheOutcome<void>> {
@@ -220,7 +229,7 @@ export class TieredCache implements CacheBackend {
         const error = this.remoteFailed('fetchBlob', fetched.failure);
         if (error) return fail(error);
       } else if (fetched.value) await this.blobArrived(sha256);
-    } else if (present.ok && present.value && this.remoteOnly.size > 0) await this.blobArrived(sha256);
+    } else if (present.ok && present.value) await this.blobArrived(sha256);
     return this.local.materialize(sha256, dest, mode);
   }
 
