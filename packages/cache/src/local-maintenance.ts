@@ -224,14 +224,17 @@ export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
   };
   const present = new Set<string>();
   const corrupt = new Set<string>();
+  const unreadableBlobs = new Set<string>();
   /** Hash one blob: present, corrupt (quarantined), gone, or unreadable (reported). */
   const check = async (name: string, path: string, size: number): Promise<void> => {
     let actual: string;
     try {
       actual = (await hashFile(path)).sha256;
     } catch (e) {
-      if (!isMissing(e))
+      if (!isMissing(e)) {
         report.unreadable.push({ path, error: (e as NodeJS.ErrnoException).code ?? String(e) });
+        unreadableBlobs.add(name);
+      }
       return; // removed concurrently, or unreadable
     }
     report.blobsChecked++;
@@ -282,12 +285,12 @@ export async function verifyStore(layout: StoreLayout): Promise<VerifyReport> {
     // A build stores blobs, then the manifest (the store is not locked for it): a blob written after the
     // listing above is checked now, not taken for missing.
     for (const o of decoded.manifest.outputs) {
-      if (present.has(o.sha256) || corrupt.has(o.sha256)) continue;
+      if (present.has(o.sha256) || corrupt.has(o.sha256) || unreadableBlobs.has(o.sha256)) continue;
       const st = await stat(layout.blobPath(o.sha256)).catch(() => undefined);
       if (st) await check(o.sha256, layout.blobPath(o.sha256), st.size);
     }
     const missing = decoded.manifest.outputs.filter(
-      (o) => !present.has(o.sha256) && !report.unreadable.some((u) => u.path === layout.blobPath(o.sha256)),
+      (o) => !present.has(o.sha256) && !unreadableBlobs.has(o.sha256),
     );
     for (const o of missing) report.missingBlobs.push({ key, sha256: o.sha256, path: o.path });
     if (missing.length > 0) await layout.quarantine(file.path, 'manifest');

@@ -80,7 +80,7 @@ export class TieredCache implements CacheBackend {
     return this.remote !== undefined && (this.mode === 'read' || this.mode === 'readwrite');
   }
   private canRead(): boolean {
-    return this.remote !== undefined && !this.disabled && (this.mode === 'read' || this.mode === 'readwrite');
+    return this.readsRemote() && !this.disabled;
   }
   private canWrite(): boolean {
     return (

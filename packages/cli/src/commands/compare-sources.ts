@@ -107,10 +107,10 @@ async function workspaceSource(arg: string, root: string, ctx: SourceContext): P
       taskOf.set(out.path, id);
       const absPath = path.isAbsolute(out.path) ? out.path : path.join(root, out.path);
       // Deleted from the workspace since its build: missing on this side (not an unreadable product).
-      if (!existsSync(absPath)) continue;
+      const now = statSync(absPath, { bigint: true, throwIfNoEntry: false });
+      if (!now) continue;
       // The state's hash is only trusted while the file is unchanged since it was recorded.
-      const now = statSync(absPath, { bigint: true });
-      const fresh = now && String(now.mtimeNs) === out.mtimeNs && Number(now.size) === out.size;
+      const fresh = String(now.mtimeNs) === out.mtimeNs && Number(now.size) === out.size;
       entries.push({ relPath: out.path, absPath, ...(fresh ? { sha256: out.sha256 } : {}) });
     }
   }

@@ -106,19 +106,22 @@ export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadReco
 
 /**
  * The record of a build whose process died (killed, crashed) still says "running": it ended, interrupted. Its end
- * time is unknown; the record's own mtime (its last update) is the best guess.
+ * time is unknown; the record's own mtime (its last update) is the best guess. True when it was rewritten so.
  */
-export async function markInterrupted(buildsDir: string, buildId: string): Promise<void> {
+export async function markInterrupted(buildsDir: string, buildId: string): Promise<boolean> {
   const found = readBuildRecord(buildsDir, buildId);
-  if (!found.ok || found.record.id !== buildId || found.record.status !== 'running') return;
+  if (!found.ok || found.record.id !== buildId || found.record.status !== 'running') return false;
   const file = buildRecordPath(buildsDir, buildId);
   const last = Math.max(
     statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0,
     Date.parse(found.record.startedAt) || 0,
   );
-  await writeBuildRecord(buildsDir, {
+  return writeBuildRecord(buildsDir, {
     ...found.record,
     status: 'interrupted',
     endedAt: new Date(last).toISOString(),
-  }).catch(() => {});
+  }).then(
+    () => true,
+    () => false,
+  );
 }

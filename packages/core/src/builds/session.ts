@@ -329,16 +329,17 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     const slurmDir = path.join(session.layout.dir, 'slurm', lock.tookOverStale.buildId);
     if (existsSync(slurmDir)) {
       const { stopOrphanJobs } = await import('../slurm/orphan-jobs.js');
-      const jobs = await stopOrphanJobs(slurmDir, lock.tookOverStale.buildId).catch(() => undefined);
-      // They may have written into the workspace since this build planned: plan again.
-      if (jobs && jobs.cancelled.length > 0) orphansEnded = true;
-      if (jobs && jobs.cancelled.length > 0)
+      const jobs = await stopOrphanJobs(lock.tookOverStale.buildId).catch(() => undefined);
+      if (jobs && jobs.cancelled.length > 0) {
+        // They may have written into the workspace since this build planned: plan again.
+        orphansEnded = true;
         session.notes.push(
           `cancelled ${jobs.cancelled.length} Slurm job${jobs.cancelled.length === 1 ? '' : 's'} that build ${lock.tookOverStale.buildId} left (${jobs.cancelled.join(', ')})` +
             (jobs.stillListed.length > 0
               ? `; still listed by squeue: ${jobs.stillListed.join(', ')} — their outputs may yet change`
               : ''),
         );
+      }
     }
   }
   try {

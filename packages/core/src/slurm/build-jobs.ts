@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { markInterrupted, readBuildRecord } from '../builds/records.js';
+import { markInterrupted } from '../builds/records.js';
 import type { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
 import { type JobTableEntry, readJobTable } from './job-table.js';
@@ -88,10 +88,7 @@ export async function cancelBuildJobs(options: {
   result.jobs = await SlurmExecutor.cancelBuild(options.client, options.buildId);
   // No driver will record the end (it was killed, or its host lost it): the record says so now.
   if (options.buildsDir && result.signalledPid === undefined && !driverElsewhere) {
-    const before = readBuildRecord(options.buildsDir, options.buildId);
-    await markInterrupted(options.buildsDir, options.buildId);
-    const after = readBuildRecord(options.buildsDir, options.buildId);
-    result.recordedInterrupted = before.ok && after.ok && before.record.status !== after.record.status;
+    result.recordedInterrupted = await markInterrupted(options.buildsDir, options.buildId);
   }
   return result;
 }

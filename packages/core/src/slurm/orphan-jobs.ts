@@ -3,8 +3,8 @@
  * workspace's lock cancels them and waits until Slurm has ended them. Left running, such a job would publish its
  * old outputs under their final names while the new build reads them (a stale product, cached under a new key).
  */
-import { existsSync } from 'node:fs';
 import { SlurmClient } from './client.js';
+import { SlurmExecutor } from './executor.js';
 import { jobNamePrefix } from './submission.js';
 
 export interface StoppedJobs {
@@ -16,19 +16,16 @@ export interface StoppedJobs {
 
 /**
  * Cancel every live job named after `buildId`, then poll until squeue no longer lists them (a killed job stays
- * COMPLETING until slurmd has ended its processes), at most `waitMs`. Only when the build used Slurm (`workDir`).
+ * COMPLETING until slurmd has ended its processes), at most `waitMs`. The caller knows the build used Slurm.
  */
 export async function stopOrphanJobs(
-  workDir: string,
   buildId: string,
   options: { client?: SlurmClient; waitMs?: number } = {},
 ): Promise<StoppedJobs> {
-  if (!existsSync(workDir)) return { cancelled: [], stillListed: [] };
   const client = options.client ?? new SlurmClient();
-  const prefix = jobNamePrefix(buildId);
-  const cancelled = await client.jobsNamed(prefix);
+  const cancelled = await SlurmExecutor.cancelBuild(client, buildId);
   if (cancelled.length === 0) return { cancelled, stillListed: [] };
-  await client.cancel(cancelled);
+  const prefix = jobNamePrefix(buildId);
   const deadline = Date.now() + (options.waitMs ?? 120_000);
   for (let delay = 100; ; delay = Math.min(delay * 1.5, 2000)) {
     const left = await client.jobsNamed(prefix);
