@@ -64,19 +64,17 @@ export function explainProduct(options: {
         message: `'${options.query}' is neither a product nor a target built in this workspace`,
       };
   }
-  // Which recorded task emitted an item (id and data as the fan-out task recorded them).
+  // Which recorded task emitted an item, by its id and data as the fan-out task recorded them (one index, not a
+  // scan of every task per item).
+  const itemKey = (item: { id: string; data?: unknown }) =>
+    `${item.id}\0${item.data === undefined ? '' : canonicalJson(item.data)}`;
+  const emitters = new Map<string, string>();
+  for (const [id, rec] of Object.entries(state.tasks))
+    for (const emitted of rec.items ?? [])
+      if (!emitters.has(itemKey(emitted))) emitters.set(itemKey(emitted), id);
   const emitterOf = (item: { id: string; data?: unknown }, self: string): string | undefined => {
-    const data = item.data === undefined ? undefined : canonicalJson(item.data);
-    for (const [id, rec] of Object.entries(state.tasks)) {
-      if (id === self || !rec.items) continue;
-      for (const emitted of rec.items)
-        if (
-          emitted.id === item.id &&
-          (emitted.data === undefined ? undefined : canonicalJson(emitted.data)) === data
-        )
-          return id;
-    }
-    return undefined;
+    const id = emitters.get(itemKey(item));
+    return id === self ? undefined : id;
   };
   const memo = new Map<string, WhyNode>();
   const records = new Map<string, ReturnType<typeof readBuildRecord>>();
