@@ -68,11 +68,16 @@ export function explainProduct(options: {
   // scan of every task per item).
   const itemKey = (item: { id: string; data?: unknown }) =>
     `${item.id}\0${item.data === undefined ? '' : canonicalJson(item.data)}`;
-  const emitters = new Map<string, string>();
-  for (const [id, rec] of Object.entries(state.tasks))
-    for (const emitted of rec.items ?? [])
-      if (!emitters.has(itemKey(emitted))) emitters.set(itemKey(emitted), id);
+  let emitters: Map<string, string> | undefined;
   const emitterOf = (item: { id: string; data?: unknown }, self: string): string | undefined => {
+    if (!emitters) {
+      emitters = new Map();
+      for (const [id, rec] of Object.entries(state.tasks))
+        for (const emitted of rec.items ?? []) {
+          const k = itemKey(emitted);
+          if (!emitters.has(k)) emitters.set(k, id);
+        }
+    }
     const id = emitters.get(itemKey(item));
     return id === self ? undefined : id;
   };
