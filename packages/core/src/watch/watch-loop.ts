@@ -42,6 +42,7 @@ import {
   type KernelSources,
   kindOf,
   mergeWatchSets,
+  productsOnlyUnder,
   reanchor,
   type WatchKind,
   type WatchSet,
@@ -279,18 +280,10 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
           if (!existsSync(file)) changed.push(file);
           continue;
         }
-        if (!set.files.has(file)) {
-          const inside = (f: string) => f.startsWith(`${file}${path.sep}`);
-          const products = [...set.products].filter(inside);
-          const holdsInputs =
-            [...set.files.keys()].some(inside) ||
-            set.globs.some(
-              (g) => g.base === file || inside(g.base) || file.startsWith(`${g.base}${path.sep}`),
-            );
-          if (products.length > 0 && !holdsInputs) {
-            if (products.some((p) => !existsSync(p))) changed.push(file);
-            continue;
-          }
+        const products = set.files.has(file) ? undefined : productsOnlyUnder(set, file);
+        if (products) {
+          if (products.some((p) => !existsSync(p))) changed.push(file);
+          continue;
         }
         // Folders (a re-created input folder, a new glob match's folder) always count.
         const verdict = set.files.has(file) ? tracker.check(file) : 'created';

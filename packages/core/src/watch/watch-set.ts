@@ -196,3 +196,37 @@ export function mergeWatchSets(a: WatchSet, b: WatchSet): WatchSet {
     products: new Set([...a.products, ...b.products]),
   });
 }
+
+/** Per set: each folder above a product → the products below it; each folder above an input. */
+const folderIndex = new WeakMap<WatchSet, { products: Map<string, string[]>; inputs: Set<string> }>();
+
+function ancestors(file: string, root: string): string[] {
+  const out: string[] = [];
+  for (let dir = path.dirname(file); dir !== root && within(dir, root); dir = path.dirname(dir))
+    out.push(dir);
+  return out;
+}
+
+/**
+ * The products below `dir` when it holds products and no input (a products folder deleted whole, or re-created by
+ * a build): only their disappearance counts there. Undefined for any other folder or path. Indexed once per set.
+ */
+export function productsOnlyUnder(set: WatchSet, dir: string): string[] | undefined {
+  let index = folderIndex.get(set);
+  if (!index) {
+    const root = path.parse(dir).root;
+    index = { products: new Map(), inputs: new Set() };
+    for (const p of set.products)
+      for (const d of ancestors(p, root)) {
+        const list = index.products.get(d);
+        if (list) list.push(p);
+        else index.products.set(d, [p]);
+      }
+    for (const f of set.files.keys()) for (const d of ancestors(f, root)) index.inputs.add(d);
+    for (const g of set.globs) for (const d of [g.base, ...ancestors(g.base, root)]) index.inputs.add(d);
+    folderIndex.set(set, index);
+  }
+  const products = index.products.get(dir);
+  if (!products || index.inputs.has(dir) || set.globs.some((g) => within(dir, g.base))) return undefined;
+  return products;
+}
