@@ -58,8 +58,10 @@ export async function retireTasks(
       ([name, t]) => [name, outputTemplateMatcher(Object.values(t.outputs))] as const,
     ),
   );
-  const declaredElsewhere = (target: string, p: string) =>
-    [...declaredByTarget].some(([name, declares]) => name !== target && declares(p));
+  const declaredElsewhere = (target: string, p: string) => {
+    for (const [name, declares] of declaredByTarget) if (name !== target && declares(p)) return true;
+    return false;
+  };
   for (const id of ids) {
     const record = state.tasks[id];
     if (!record) continue;
