@@ -172,6 +172,24 @@ export function remoteSetup(
   return setup;
 }
 
+/**
+ * The remote cache a command on `pipeline` uses: flags, environment, then the pipeline's `remote_cache:`, over the
+ * workspace's local store (or --cache-dir). A message for a bad setting.
+ */
+export function pipelineRemote(
+  opts: RemoteCliOptions,
+  pipeline: Pick<Pipeline, 'root' | 'remoteCache'>,
+  cacheDir: string | undefined,
+  warn: (line: string) => void,
+  workspaceLayout: (root: string, cacheDir?: string) => { cacheDir: string },
+  override: { required?: boolean } = {},
+): { ok: true; remote: RemoteSetup | undefined } | { ok: false; message: string } {
+  const resolved = resolveRemote(opts, process.env, pipeline.remoteCache);
+  if (!resolved.ok) return resolved;
+  const localDir = workspaceLayout(pipeline.root, cacheDir).cacheDir;
+  return { ok: true, remote: remoteSetup({ ...resolved, ...override }, localDir, warn) };
+}
+
 /** `pipe cache doctor`: test the configured remote (reach, read, write, read back, overwrite, delete). */
 export async function doctorCommand(opts: RemoteCliOptions & GlobalOptions): Promise<number> {
   // The pipeline's own `remote_cache:` counts, as for a build (the environment and flags override it).

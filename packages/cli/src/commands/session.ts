@@ -5,7 +5,7 @@ import { EXIT_USAGE } from '../exit-codes.js';
 import { parseFastArgv } from '../fast-path/argv.js';
 import { locate, takeHint } from '../fast-path/entry.js';
 import type { SnapshotHint } from '../fast-path/snapshot.js';
-import { type RemoteCliOptions, type RemoteSetup, remoteSetup, resolveRemote } from './remote.js';
+import { pipelineRemote, type RemoteCliOptions, type RemoteSetup } from './remote.js';
 
 export interface SessionCliOptions extends GlobalOptions, RemoteCliOptions {
   kernels?: string;
@@ -90,14 +90,19 @@ export async function openFromCli(
   }
   const force = forceOption(opts.force);
   const cacheDir = cacheDirOption(opts);
-  const resolved = resolveRemote(opts, process.env, loaded.pipeline.remoteCache);
+  const resolved = pipelineRemote(
+    opts,
+    loaded.pipeline,
+    cacheDir,
+    (line) => process.stderr.write(`${line}\n`),
+    core.workspaceLayout,
+  );
   if (!resolved.ok) {
     process.stderr.write(`${resolved.message}\n`);
     return { ok: false, code: EXIT_USAGE };
   }
-  const localDir = core.workspaceLayout(loaded.pipeline.root, cacheDir).cacheDir;
   const hint = hintForThisCommand();
-  const remote = remoteSetup(resolved, localDir, (line) => process.stderr.write(`${line}\n`));
+  const remote = resolved.remote;
   const opened = await core.openSession({
     pipeline: loaded.pipeline,
     targets: wanted,

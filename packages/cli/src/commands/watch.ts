@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Pipeline, WatchEvent } from '@pipe/core';
 import { cacheDirOption, findPipelineFile, loadForCommand, PIPELINE_FILE, workingDir } from '../context.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
-import { remoteSetup, resolveRemote } from './remote.js';
+import { pipelineRemote } from './remote.js';
 import { forceOption, type SessionCliOptions } from './session.js';
 
 export interface WatchCliOptions extends SessionCliOptions {
@@ -182,17 +182,21 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
   // only when the pipeline's setting changes.
   let remoteFor: string | undefined;
   const setRemote = (pipeline: Pipeline): string | undefined => {
-    const resolved = resolveRemote(opts, process.env, pipeline.remoteCache);
-    if (!resolved.ok) return resolved.message;
     const id = JSON.stringify(pipeline.remoteCache ?? {});
     if (id === remoteFor) return undefined;
-    remoteFor = id;
-    const localDir = core.workspaceLayout(pipeline.root, cacheDir).cacheDir;
     // A watcher keeps going when the remote fails (--remote-cache-required is for builds that must share).
-    const remote = remoteSetup({ ...resolved, required: false }, localDir, (line) =>
-      opts.json ? jsonLine({ event: 'warning', message: line }) : process.stderr.write(`${line}\n`),
+    const resolved = pipelineRemote(
+      opts,
+      pipeline,
+      cacheDir,
+      (line) =>
+        opts.json ? jsonLine({ event: 'warning', message: line }) : process.stderr.write(`${line}\n`),
+      core.workspaceLayout,
+      { required: false },
     );
-    if (remote) session.cache = remote.cache;
+    if (!resolved.ok) return resolved.message;
+    remoteFor = id;
+    if (resolved.remote) session.cache = resolved.remote.cache;
     else delete session.cache;
     return undefined;
   };
