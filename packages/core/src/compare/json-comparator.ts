@@ -70,6 +70,7 @@ export function parseJsonWithNonFinite(text: string): Json {
       inString = true;
       continue;
     }
+    if (c !== 'N' && c !== 'I' && c !== '-') continue;
     const token = /^(-?Infinity|NaN)\b/.exec(text.slice(i, i + 9))?.[1];
     if (token) {
       out += `${text.slice(last, i)}"${marker}${token}"`;
