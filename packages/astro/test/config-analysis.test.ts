@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readAnalysisConfig } from '../src/config/index.js';
 import { parseTime } from '../src/config/quantity.js';
+import { reductionConfigFromConfig } from '../src/makers/index.js';
 
 const crabConfig = fileURLToPath(new URL('../../../pipelines/excess_map/crab.yaml', import.meta.url));
 
@@ -61,6 +62,23 @@ describe('gammapy analysis config', () => {
     expect(issues.find((i) => i.path.join('.') === 'excess_map.correlation_radius')?.message).toBe(
       "invalid unit for angle: 'TeV'",
     );
+  });
+
+  it('refuses an angle without a unit, as astropy Angle does (gammapy fails on it)', () => {
+    const { config, issues } = readAnalysisConfig({
+      excess_map: { correlation_radius: 0.1 },
+      datasets: { safe_mask: { methods: ['offset-max'], parameters: { offset_max: '2.5' } } },
+    });
+    expect(issues).toContainEqual({
+      path: ['excess_map', 'correlation_radius'],
+      message: 'angle needs a unit',
+      hint: 'write e.g. "0.1 deg"',
+    });
+    expect(reductionConfigFromConfig(config.datasets)).toEqual({
+      reason: 'config-invalid',
+      path: ['datasets', 'safe_mask', 'parameters', 'offset_max'],
+      message: 'angle "2.5" has no unit',
+    });
   });
 
   it('reads ISO times as MJD in TT', () => {

@@ -81,9 +81,12 @@ function parseQuantity(
   return { ok: true, value: value * factor };
 }
 
-/** An angle in degrees. A bare number is read as degrees (astropy's Angle needs a unit; we are lenient only for numbers). */
+/**
+ * An angle in degrees. A unit is required, as astropy's Angle (and so gammapy) requires one: a bare 0.1 could
+ * mean degrees or radians, and a config pipe accepted must also run in gammapy.
+ */
 export function parseAngle(raw: unknown): Parsed<number> {
-  return parseQuantity(raw, ANGLE_UNITS, 'angle', typeof raw === 'number' ? 'deg' : undefined);
+  return parseQuantity(raw, ANGLE_UNITS, 'angle', undefined);
 }
 
 /** An energy in TeV. A unit is required, as in gammapy ("Invalid unit for energy"). */
