@@ -430,4 +430,26 @@ describe('reduction settings from a gammapy config', () => {
     });
     expect(isReductionConfigIssue(bad) && bad.path).toEqual(['datasets', 'safe_mask', 'methods']);
   });
+
+  it('normalises the safe-mask offset_max for the key, and the run reads the normalised params again', async () => {
+    const step = (await import('../src/steps/reduce-observation.js')).default;
+    const { reductionConfigFromConfig, isReductionConfigIssue } = await import('../src/makers/index.js');
+    const params = (offsetMax: string) => ({
+      datasets: {
+        type: '3d',
+        geom: { wcs: { skydir: { frame: 'icrs', lon: '83.633 deg', lat: '22.014 deg' } } },
+        safe_mask: { methods: ['aeff-default', 'offset-max'], parameters: { offset_max: offsetMax } },
+      },
+    });
+    const inDeg = step.validateParams!(params('2 deg'));
+    const inArcmin = step.validateParams!(params('120 arcmin'));
+    if (!inDeg.ok || !inArcmin.ok) throw new Error('refused');
+    expect(inArcmin.value).toEqual(inDeg.value); // one task key
+    // What the worker gets is the validated params: they must read as the same reduction.
+    const rc = reductionConfigFromConfig(
+      (inDeg.value as { datasets: Parameters<typeof reductionConfigFromConfig>[0] }).datasets,
+    );
+    if (isReductionConfigIssue(rc)) throw new Error(rc.message);
+    expect(rc.safeMask.offsetMax).toBe(2);
+  });
 });

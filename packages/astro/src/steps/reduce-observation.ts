@@ -72,9 +72,10 @@ const step: StepDefinition<Params> = {
       if (isReductionConfigIssue(issue))
         return { ok: false, issues: [{ path: issue.path, message: issue.message }] };
     }
-    // Normalise the safe-mask angle (it has units), so "2 deg" and "120 arcmin" give one task key.
+    // Normalise the safe-mask angle, so "2 deg" and "120 arcmin" give one task key; in degrees with its unit, as
+    // the run reads it again (an angle needs a unit).
     const offsetMax = (config as ReductionConfig).safeMask.offsetMax;
-    if (offsetMax !== undefined) ds.safe_mask.parameters['offset_max'] = offsetMax;
+    if (offsetMax !== undefined) ds.safe_mask.parameters['offset_max'] = `${offsetMax} deg`;
     return center === 'pointing' ? { ok: true, value: { ...checked.value, center: 'pointing' } } : checked;
   },
   warm: () => import('./reduce-observation-run.js'),
