@@ -52,6 +52,10 @@ targets:
   independent:
     command: [node, -e, '0']
     outputs: {out: out/independent.txt}
+  downstream:
+    command: [node, -e, '0']
+    inputs: {from: {target: templated}}
+    outputs: {out: out/downstream.txt}
 `;
 
 describe('targets generated from the config (core hook)', () => {
@@ -75,7 +79,11 @@ describe('targets generated from the config (core hook)', () => {
 
   it('keeps the written targets when the schema does not expand the config', async () => {
     const result = await load('defaults: {n: 1}\n');
-    expect(result.ok && [...result.pipeline.targets.keys()].sort()).toEqual(['independent', 'templated']);
+    expect(result.ok && [...result.pipeline.targets.keys()].sort()).toEqual([
+      'downstream',
+      'independent',
+      'templated',
+    ]);
   });
 
   it('replaces the targets that read the config, keeps the others, merges config subtrees (later wins)', async () => {
@@ -120,6 +128,21 @@ describe('targets generated from the config (core hook)', () => {
       code: 'invalid-generated-target',
       span: { line: 4, col: 5 },
     });
+  });
+
+  it('a target fed by a template goes with it, unless the template is generated again under its name', async () => {
+    // `templated` is not generated again: `downstream` would read a target that is gone, so it goes too (above).
+    // Generated again: `downstream` stays, over the generated `templated`.
+    const kept = await load(['defaults: {n: 1}', 'jobs:', '  - {name: templated}', ''].join('\n'));
+    if (!kept.ok) throw new Error(JSON.stringify(kept.diagnostics));
+    expect([...kept.pipeline.targets.keys()].sort()).toEqual(['downstream', 'independent', 'templated']);
+    expect(kept.pipeline.targets.get('templated')!.step).toBe('test.check');
+    // The generator makes `downstream` too: the written one, fed by a template, is the plain form's and is replaced.
+    const both = await load(
+      ['defaults: {n: 1}', 'jobs:', '  - {name: templated}', '  - {name: downstream}', ''].join('\n'),
+    );
+    if (!both.ok) throw new Error(JSON.stringify(both.diagnostics));
+    expect(both.pipeline.targets.get('downstream')!.step).toBe('test.check');
   });
 
   it('a generated target may not take the name of a target that stays', async () => {

@@ -40,6 +40,21 @@ describe('pipe build excess_map with a Galactic-frame map', () => {
     expect(s.peak.sqrt_ts).toBeGreaterThan(30);
   });
 
+  it('--out delivers the stacked maps (a target excess_map needs) beside the estimator maps', () => {
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const out = readdirSync(ws.path('products/galactic')).sort();
+    for (const f of [
+      'counts.fits.gz',
+      'background.fits.gz',
+      'exposure.fits.gz',
+      'mask_safe.fits.gz',
+      'counts.png',
+    ])
+      expect(out, f).toContain(f);
+    expect(out).toContain('sqrt_ts.fits.gz');
+    expect(run.stderr).toMatch(/copied 19 files to \S*products\/galactic\n/);
+  });
+
   it('the printed summary says the same', () => {
     const s = JSON.parse(ws.read('products/galactic/summary.json'));
     const line = run.stdout.split('\n').find((l) => l.trimStart().startsWith('peak:'));

@@ -59,6 +59,7 @@ describe('pipe build excess_map (Crab, shipped data)', () => {
       'excess_map',
       'observations',
       'stacked',
+      'stacked_maps',
     ]);
   });
 

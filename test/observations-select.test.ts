@@ -214,7 +214,13 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     const r = await build(ws, 'cut.yaml');
     expect(r.code, r.output).toBe(0);
     // Only the cut run is reduced again: the three runs the range holds whole have the items they had.
-    expect(r.ended['ran']).toEqual(['datasets[23523]', 'excess_map', 'observations', 'stacked']);
+    expect(r.ended['ran']).toEqual([
+      'datasets[23523]',
+      'excess_map',
+      'observations',
+      'stacked',
+      'stacked_maps',
+    ]);
     const s = summary(ws);
     expect(s.observations).toEqual([23523, 23526, 23559, 23592]);
     // About the second half of the run (the exact numbers against gammapy: packages/astro/test/obs-time-trim.test.ts).
@@ -235,7 +241,7 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     ws.write('runs.csv', '23523\n');
     const second = await build(ws, 'from-file.yaml');
     expect(second.code, second.output).toBe(0);
-    expect(second.ended['ran']).toEqual(['excess_map', 'observations', 'stacked']);
+    expect(second.ended['ran']).toEqual(['excess_map', 'observations', 'stacked', 'stacked_maps']);
     expect(summary(ws).observations).toEqual([23523]);
   }, 120_000);
 });

@@ -48,6 +48,7 @@ export function sharingSuite(kind: ServerKind): void {
       'excess_map',
       'observations',
       'stacked',
+      'stacked_maps',
     ]);
     expect(built.warnings).toEqual([]);
   }, 300_000);
@@ -169,7 +170,11 @@ export function sharingSuite(kind: ServerKind): void {
       expect(built.run.code, built.run.stderr).toBe(0);
       // Both refused manifests are recomputed; their dependants then restore from the remote again.
       expect(built.ended.ran).toEqual(['observations', 'stacked']);
-      expect(built.ended.restored).toEqual([...RUNS.map((r) => `datasets[${r}]`), 'excess_map']);
+      expect(built.ended.restored).toEqual([
+        ...RUNS.map((r) => `datasets[${r}]`),
+        'excess_map',
+        'stacked_maps',
+      ]);
       expect(`${built.run.stderr}`).toMatch(/\.\./);
       for (const up of ['escaped.fits.gz', '../escaped.fits.gz', '../../escaped.fits.gz']) {
         expect(existsSync(path.resolve(fourth.root, up)), up).toBe(false);

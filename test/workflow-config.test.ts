@@ -55,6 +55,7 @@ describe('pipe build excess_map --config (multi-step workflow, two data stores)'
     expect(first.ended['ran']).toEqual([
       'excess_map',
       'excess_map.stacked',
+      'excess_map.stacked_maps',
       'store_a.observations',
       'store_a[23523]',
       'store_a[23526]',
@@ -86,6 +87,7 @@ describe('pipe build excess_map --config (multi-step workflow, two data stores)'
     expect(second.ended['ran']).toEqual([
       'excess_map',
       'excess_map.stacked',
+      'excess_map.stacked_maps',
       'store_b[23559]',
       'store_b[23592]',
     ]);

@@ -189,6 +189,7 @@ describe('a pipeline loaded from a workflow config', () => {
           'dr1_observations',
           'excess_map',
           'excess_map.stacked',
+          'excess_map.stacked_maps',
           'store_a',
           'store_a.observations',
           'store_b',
@@ -215,6 +216,7 @@ describe('a pipeline loaded from a workflow config', () => {
         [
           'excess_map',
           'excess_map.stacked',
+          'excess_map.stacked_maps',
           'store_a.observations',
           'store_a[23523]',
           'store_a[23526]',
@@ -230,7 +232,12 @@ describe('a pipeline loaded from a workflow config', () => {
           (f) => path.basename(path.dirname(path.dirname(f.path))) + '/' + path.basename(f.path),
         ),
       ).toEqual(['store_a/23523.fits', 'store_a/23526.fits', 'store_b/23559.fits', 'store_b/23592.fits']);
-      expect(graph.tasks.get('excess_map')!.deps).toEqual(['excess_map.stacked']);
+      expect(graph.tasks.get('excess_map')!.deps.sort()).toEqual([
+        'excess_map.stacked',
+        'excess_map.stacked_maps',
+      ]);
+      // The stacked maps read the stack only, beside the estimator: an excess_map setting leaves them up to date.
+      expect(graph.tasks.get('excess_map.stacked_maps')!.deps).toEqual(['excess_map.stacked']);
       // The step's override merged over the shared section: store_a selects its runs, store_b all of its store.
       const obs = (t: string) =>
         (graph.tasks.get(t)!.params['observations'] as { obs_ids: number[] }).obs_ids;
@@ -286,7 +293,7 @@ describe("gammapy's general.steps (a list of step types) and the targets of each
       ],
     })!;
     const byName = Object.fromEntries(generated.targets.map((t) => [t.name, t]));
-    expect(Object.keys(byName)).toEqual(['runs', 'maps', 'sky.stacked', 'sky']);
+    expect(Object.keys(byName)).toEqual(['runs', 'maps', 'sky.stacked', 'sky.stacked_maps', 'sky']);
     expect(byName['runs']!.target).toMatchObject({
       step: 'astro.select_observations',
       inputs: {
@@ -315,5 +322,11 @@ describe("gammapy's general.steps (a list of step types) and the targets of each
     expect((byName['sky']!.target['outputs'] as Record<string, string>)['sqrt_ts']).toBe(
       'products/sky/sqrt_ts.fits.gz',
     );
+    expect(byName['sky']!.target).toMatchObject({ needs: ['sky.stacked_maps'] });
+    expect(byName['sky.stacked_maps']!.target).toMatchObject({
+      step: 'astro.stacked_maps',
+      inputs: { stacked: { target: 'sky.stacked' } },
+      outputs: { counts: 'products/sky/counts.fits.gz', counts_png: 'products/sky/counts.png' },
+    });
   });
 });

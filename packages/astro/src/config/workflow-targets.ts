@@ -5,7 +5,8 @@
  *   observations   S  →  `S` (select runs)
  *   datasets       S  →  `S` (one task per run of the observations step it requires)
  *   excess-map     E  →  `E.stacked` (the runs of the datasets steps it requires, stacked in the order it
- *                         lists them, each step's runs in selection order)  and  `E`
+ *                         lists them, each step's runs in selection order), `E.stacked_maps` (its maps as
+ *                         products) and `E` (the estimator; it needs `E.stacked_maps`)
  * Each target's params are the sections it reads, the step's overrides merged over the shared ones, taken
  * from the config's own nodes (errors point there); data stores and exclusion masks are inputs, so their
  * contents enter the keys. Changing one step's override changes only the keys of that step's tasks (and of
@@ -14,7 +15,7 @@
  * A plain analysis config (no `steps:`) is described by pipelines/excess_map/pipe.yaml, except when it leaves out
  * `observations.datastore` (gammapy then reads `$GAMMAPY_DATA/hess-dl3-dr1`, a default that pipe.yaml's
  * `${config...}` input paths cannot express) or names a single index file (gammapy's DataStore.from_file): the same
- * four targets (observations, datasets, stacked, excess_map) are then generated here with that store. A config with
+ * five targets (observations, datasets, stacked, stacked_maps, excess_map) are then generated here with that store. A config with
  * errors (either form) generates no targets: the schema's validate reports them, each once.
  */
 import type { ConfigPath, GeneratedTarget, GeneratedTargets } from '@pipe/core';
@@ -22,11 +23,9 @@ import { readAnalysisConfig } from './analysis-config.js';
 import { hasPath, isWorkflowConfig, readWorkflowConfig, type WorkflowStep } from './workflow-config.js';
 
 /** Names of the excess-map products (as in pipelines/excess_map/pipe.yaml and science.md §11). */
+const STACKED_MAP_FITS = ['counts', 'background', 'exposure', 'mask_safe'];
+const STACKED_MAP_PNG = ['counts'];
 const EXCESS_MAP_FITS = [
-  'counts',
-  'background',
-  'exposure',
-  'mask_safe',
   'correlated_counts',
   'correlated_background',
   'excess',
@@ -38,12 +37,12 @@ const EXCESS_MAP_FITS = [
   'flux',
   'flux_err',
 ];
-const EXCESS_MAP_PNG = ['sqrt_ts', 'excess', 'flux', 'counts'];
+const EXCESS_MAP_PNG = ['sqrt_ts', 'excess', 'flux'];
 const DEFAULT_DATASTORE = '$GAMMAPY_DATA/hess-dl3-dr1';
 
 /**
  * The targets of a workflow config; for gammapy's single analysis config, undefined (the pipeline's targets describe
- * it) unless its store is gammapy's default or a single index file (then the pipeline's four targets on it).
+ * it) unless its store is gammapy's default or a single index file (then the pipeline's five targets on it).
  */
 export function workflowTargets(raw: unknown): GeneratedTargets | undefined {
   if (!isWorkflowConfig(raw)) {
@@ -86,10 +85,15 @@ function plainTargets(raw: unknown): GeneratedTargets | undefined {
         description: 'The runs stacked into one dataset.',
         ...stackTarget('datasets', section('datasets'), dir),
       }),
+      t('stacked_maps', {
+        description:
+          'The stacked counts, background, exposure and safe mask as products, with a counts quick-look.',
+        ...stackedMapsTarget('stacked', 'products/excess_map'),
+      }),
       t('excess_map', {
         description:
           "Correlated counts and background, excess, significance and flux maps (gammapy's ExcessMapEstimator).",
-        ...excessMapTarget('stacked', section, 'products/excess_map'),
+        ...excessMapTarget('stacked', 'stacked_maps', section, 'products/excess_map'),
       }),
     ],
   };
@@ -140,12 +144,25 @@ function stackTarget(feeding: string | string[], datasets: { $config: ConfigPath
   };
 }
 
-function excessMapTarget(stacked: string, section: SectionRef, products: string) {
+/** The stacked dataset's maps as products: a target of their own, which an estimator setting does not rerun. */
+function stackedMapsTarget(stacked: string, products: string) {
+  return {
+    step: 'astro.stacked_maps',
+    inputs: { stacked: { target: stacked } },
+    outputs: productOutputs(products, STACKED_MAP_FITS, STACKED_MAP_PNG),
+  };
+}
+
+function excessMapTarget(stacked: string, stackedMaps: string, section: SectionRef, products: string) {
   return {
     step: 'astro.excess_map',
     inputs: { stacked: { target: stacked } },
+    needs: [stackedMaps],
     params: { excess_map: section('excess_map') },
-    outputs: excessMapOutputs(products),
+    outputs: {
+      ...productOutputs(products, EXCESS_MAP_FITS, EXCESS_MAP_PNG),
+      summary: `${products}/summary.json`,
+    },
   };
 }
 
@@ -194,11 +211,19 @@ function stepTargets(
           },
         },
         {
+          name: `${s.name}.stacked_maps`,
+          at,
+          target: {
+            description: `Step '${s.name}' (excess-map): the stacked counts, background, exposure and safe mask as products.`,
+            ...stackedMapsTarget(`${s.name}.stacked`, `products/${s.name}`),
+          },
+        },
+        {
           name: s.name,
           at,
           target: {
             description: `Step '${s.name}' (excess-map): gammapy's ExcessMapEstimator on the stacked dataset.`,
-            ...excessMapTarget(`${s.name}.stacked`, section, `products/${s.name}`),
+            ...excessMapTarget(`${s.name}.stacked`, `${s.name}.stacked_maps`, section, `products/${s.name}`),
           },
         },
       ];
@@ -248,10 +273,9 @@ function configRef(dotted: string, optional = false): string {
   return `\${config.${dotted}${optional ? '?' : ''}}`;
 }
 
-function excessMapOutputs(dir: string): Record<string, string> {
+function productOutputs(dir: string, fits: string[], png: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of EXCESS_MAP_FITS) out[name] = `${dir}/${name}.fits.gz`;
-  for (const name of EXCESS_MAP_PNG) out[`${name}_png`] = `${dir}/${name}.png`;
-  out['summary'] = `${dir}/summary.json`;
+  for (const name of fits) out[name] = `${dir}/${name}.fits.gz`;
+  for (const name of png) out[`${name}_png`] = `${dir}/${name}.png`;
   return out;
 }

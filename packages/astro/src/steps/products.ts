@@ -38,7 +38,14 @@ interface Image {
   axis: { kind: 'reco' | 'true'; edges: ArrayLike<number> };
 }
 
-function productImage(name: string, ds: MapDataset, maps: ExcessMaps): Image | { missing: string } {
+/** The stacked dataset's own maps: written by step astro.stacked_maps (and by astro.excess_map when declared). */
+export const DATASET_MAPS = ['counts', 'background', 'exposure', 'mask_safe'] as const;
+
+function productImage(
+  name: string,
+  ds: MapDataset,
+  maps: ExcessMaps | undefined,
+): Image | { missing: string } {
   const ny = ds.geom.ny;
   const nx = ds.geom.nx;
   const reco = ds.energy.edges;
@@ -58,6 +65,10 @@ function productImage(name: string, ds: MapDataset, maps: ExcessMaps): Image | {
       return cube(ds.maskSafe, 'reco', reco);
   }
   const mapName = (ESTIMATOR_PRODUCTS[name] ?? name) as ExcessMapName;
+  if (!maps)
+    return {
+      missing: `'${name}' is not a map of the stacked dataset (${DATASET_MAPS.join(', ')}): astro.excess_map makes it`,
+    };
   const data = maps.maps[mapName];
   if (!data) {
     const hint = OPTIONAL_MAP.test(mapName)
@@ -88,6 +99,13 @@ function firstPlane(img: Image, nx: number, ny: number): Float64Array {
   return Float64Array.from(img.data.subarray(0, nx * ny));
 }
 
+/** "counts 1.00-10.0 TeV": the energy range the quick-look shows (all bins summed, or the first one). */
+function quickLookTitle(name: string, img: Image, summed: boolean): string {
+  const edges = img.axis.edges;
+  const hi = summed ? edges[edges.length - 1]! : edges[1]!;
+  return `${name} ${edges[0]!.toPrecision(3)}-${hi.toPrecision(3)} TeV`;
+}
+
 /**
  * Writes the declared products. Each file is encoded on this thread and compressed on the thread pool, so the
  * gzip and deflate of one file run while the next is encoded.
@@ -95,7 +113,7 @@ function firstPlane(img: Image, nx: number, ny: number): Float64Array {
 export async function writeProductMaps(
   outputs: Record<string, string>,
   ds: MapDataset,
-  maps: ExcessMaps,
+  maps: ExcessMaps | undefined,
   toSky: PixelToSky,
 ): Promise<void> {
   const { nx, ny } = ds.geom;
@@ -113,8 +131,8 @@ export async function writeProductMaps(
     }
     if (png) {
       const isDiverging = name === 'excess' || name === 'norm' || name === 'flux';
-      const data =
-        name === 'counts' || name === 'background' ? sumPlanes(img, nx, ny) : firstPlane(img, nx, ny);
+      const summed = name === 'counts' || name === 'background';
+      const data = summed ? sumPlanes(img, nx, ny) : firstPlane(img, nx, ny);
       const written = renderMapPngAsync(
         file,
         {
@@ -123,7 +141,7 @@ export async function writeProductMaps(
           ny,
           pixelToSky: toSky,
           frame: ds.geom.wcs.frame,
-          title: `${name} ${maps.bins[0]!.eMin.toPrecision(3)}-${maps.bins.at(-1)!.eMax.toPrecision(3)} TeV`,
+          title: quickLookTitle(name, img, summed),
           unit: UNITS[name] ?? '',
           colormap: isDiverging ? 'coolwarm' : 'viridis',
         },

@@ -9,6 +9,7 @@ const STEPS: Record<string, string> = {
   'astro.select_observations': './select-observations.js',
   'astro.reduce_observation': './reduce-observation.js',
   'astro.stack_datasets': './stack-datasets.js',
+  'astro.stacked_maps': './stacked-maps.js',
   'astro.excess_map': './excess-map.js',
 };
 

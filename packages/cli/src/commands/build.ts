@@ -8,6 +8,7 @@ import { type CacheOutcome, describeFailure, type RemoteCache } from '@pipe/cach
 import {
   buildSession,
   checkSlurmResources,
+  deliveredTargets,
   type Executor,
   exportOutputs,
   newBuildId,
@@ -244,7 +245,8 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       const tasks = [...plan.tasks.values()].map((p) => p.task);
       let copied: string[];
       try {
-        copied = await exportOutputs(session.pipeline.root, tasks, targets, opts.out);
+        const delivered = deliveredTargets(session.pipeline.targets, targets);
+        copied = await exportOutputs(session.pipeline.root, tasks, delivered, opts.out);
       } catch (error) {
         const e = error as NodeJS.ErrnoException & { replaced?: number };
         const replaced = e.replaced

@@ -177,7 +177,8 @@ async function cachedBuildSource(
 }
 
 function buildOf(record: BuildRecord, taskOf: Map<string, string>): NonNullable<ProductSource['build']> {
-  return { id: record.id, status: record.status, targets: record.targets ?? [], taskOf };
+  // The targets whose products the build delivered (--out copied those): the requested ones and what they need.
+  return { id: record.id, status: record.status, targets: record.delivers ?? record.targets ?? [], taskOf };
 }
 
 /**

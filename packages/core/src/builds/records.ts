@@ -25,6 +25,8 @@ export interface BuildRecord {
   startedAt: string;
   endedAt?: string;
   targets: string[];
+  /** Every target whose products the build delivers, when more than `targets`: those they `needs:` too. */
+  delivers?: string[];
   params: Record<string, string>;
   force?: boolean | string[];
   dryRun?: boolean;

@@ -12,7 +12,7 @@ import { stopOrphans } from '../execute/orphans.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../fingerprint/steps.js';
-import { dependencyOrder, targetEdges } from '../graph/edges.js';
+import { deliveredTargets, dependencyOrder, targetEdges } from '../graph/edges.js';
 import { expandGraph } from '../graph/expand.js';
 import type { StepDefinition } from '../model/step.js';
 import type { Diagnostic, Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
@@ -201,6 +201,12 @@ export type BuildResult =
   | { ok: false; reason: 'locked'; owner: LockOwner };
 
 /** Clear what builds that are no longer running left in the temp folder (the lock is held: none runs now). */
+/** The record's `delivers`, when the requested targets need others whose products the build delivers too. */
+function deliversField(session: Session): { delivers?: string[] } {
+  const delivers = deliveredTargets(session.pipeline.targets, session.options.targets);
+  return delivers.length > session.options.targets.length ? { delivers } : {};
+}
+
 function clearStaleTemps(tmpDir: string): void {
   let names: string[];
   try {
@@ -363,6 +369,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       status: 'running',
       startedAt: new Date().toISOString(),
       targets: session.options.targets,
+      ...deliversField(session),
       params: options.params ?? {},
       ...(force ? { force: force === true ? true : [...force] } : {}),
       jobs: options.jobs,

@@ -139,6 +139,44 @@ export function readsConfig(target: TargetSource): boolean {
   return JSON.stringify(target.doc).includes('${config.');
 }
 
+/** The targets a written target depends on: those its inputs read, it `needs:`, or whose items it fans out over. */
+function referencedTargets(target: TargetSource): string[] {
+  const doc = target.doc;
+  const refs: string[] = [...(doc.needs ?? [])];
+  const entries = Array.isArray(doc.inputs) ? doc.inputs : Object.values(doc.inputs ?? {}).flat();
+  for (const e of entries) if (typeof e === 'object' && e !== null) refs.push(e.target);
+  if (doc.foreach && !Array.isArray(doc.foreach) && 'items' in doc.foreach) refs.push(doc.foreach.items);
+  return refs;
+}
+
+/**
+ * The written targets a config's generated ones replace — the templates of its plain form: those that read the
+ * config, and those fed (transitively) by a template that either the generator makes under their own name (e.g.
+ * `stacked_maps` over `stacked`) or that no generated target takes the place of (a workflow config names its steps
+ * otherwise; they would name a target that is gone). A target fed by templates that are generated again stays, as
+ * does one independent of them: a generated target may not take its name.
+ */
+export function replacedTemplates(
+  written: ReadonlyMap<string, TargetSource>,
+  generated: readonly string[],
+): Set<string> {
+  const generatedNames = new Set(generated);
+  const replaced = new Set<string>();
+  for (const [name, t] of written) if (readsConfig(t)) replaced.add(name);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, t] of written) {
+      if (replaced.has(name)) continue;
+      const fedBy = referencedTargets(t).filter((r) => replaced.has(r));
+      if (fedBy.length > 0 && (generatedNames.has(name) || fedBy.some((r) => !generatedNames.has(r)))) {
+        replaced.add(name);
+        grew = true;
+      }
+    }
+  }
+  return replaced;
+}
+
 type Range = [number, number, number];
 
 /** A plain value → YAML nodes; config subtrees are the config's own nodes, new nodes get `fallback`'s place. */

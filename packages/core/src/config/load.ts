@@ -13,7 +13,7 @@ import { type ConfigSource, loadConfigFile, validateConfigSchema } from './confi
 import { findCycles } from './cycles.js';
 import { formatLocation, hasErrors, makeDiagnostic, sortDiagnostics } from './diagnostics.js';
 import { readPipelineFiles } from './files.js';
-import { generateTargets, readsConfig } from './generate.js';
+import { generateTargets, replacedTemplates } from './generate.js';
 import { applyOverrides } from './overrides.js';
 import { nodeAt } from './schema-issues.js';
 import { spanOf } from './source.js';
@@ -102,7 +102,11 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     diagnostics.push(...generated.diagnostics);
     if (generated.claimed) {
       generatorFiles.push(...generated.sourceFiles);
-      for (const [name, t] of targets) if (readsConfig(t)) targets.delete(name);
+      const replaced = replacedTemplates(
+        targets,
+        generated.targets.map((t) => t.name),
+      );
+      for (const name of replaced) targets.delete(name);
       for (const t of mergeTargets([...targets.values(), ...generated.targets], diagnostics).values())
         targets.set(t.name, t);
     }

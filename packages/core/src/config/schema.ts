@@ -98,7 +98,12 @@ export const TargetSchema = z
     inputs: InputsSchema.optional(),
     params: z.record(z.string(), z.unknown()).optional().describe('Step parameters; may use ${config.path}.'),
     outputs: OutputsSchema.optional().describe('Workspace-relative paths; foreach targets must use {item}.'),
-    needs: z.array(z.string()).optional().describe('Targets that must be built first (ordering only).'),
+    needs: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Targets built first, with this one: their outputs are not inputs here, but a build of this target delivers their products too (--out, watch, compare).',
+      ),
     foreach: ForeachSchema.optional(),
     env: z
       .array(z.string().regex(ENV_NAME_PATTERN, { error: 'not an environment variable name' }))

@@ -92,3 +92,23 @@ export function buildableWithout(
     if (broken.has(name) || targetEdges(targets.get(name)!).some((e) => tainted.has(e.to))) tainted.add(name);
   return { buildable: order.filter((n) => !tainted.has(n)), skipped: order.filter((n) => tainted.has(n)) };
 }
+
+/**
+ * The targets whose products a build of `requested` delivers: those, then (transitively) the targets they
+ * `needs:`. A target that needs another is built with it as one result (e.g. excess_map needs the stacked maps
+ * it does not read), so `--out`, watch and compare take the needed targets' products as the build's too.
+ */
+export function deliveredTargets(
+  targets: ReadonlyMap<string, Target>,
+  requested: readonly string[],
+): string[] {
+  const out = [...new Set(requested)];
+  const seen = new Set(out);
+  for (let i = 0; i < out.length; i++)
+    for (const need of targets.get(out[i]!)?.needs ?? [])
+      if (!seen.has(need)) {
+        seen.add(need);
+        out.push(need);
+      }
+  return out;
+}

@@ -19,6 +19,7 @@ import type { Executor } from '../execute/executor.js';
 import { createLocalExecutor } from '../execute/local-executor.js';
 import { createProcessExecutor } from '../execute/process-executor.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
+import { deliveredTargets } from '../graph/edges.js';
 import type { StepDefinition } from '../model/step.js';
 import type { Pipeline } from '../model/types.js';
 import type { BuildEvent } from '../schedule/events.js';
@@ -194,7 +195,10 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
         counts,
         ran: ran.sort(),
         ms: Date.now() - buildStarted,
-        products: productsOf(graph.tasks.values(), options.targets),
+        products: productsOf(
+          graph.tasks.values(),
+          deliveredTargets(session.pipeline.targets, options.targets),
+        ),
         reports: result.reports,
       });
     }
