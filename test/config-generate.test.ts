@@ -23,6 +23,8 @@ export default {
           outputs: job.bad ? 42 : { out: 'out/' + job.name + '.txt' },
         },
       })),
+      // pipe.yaml's \`downstream\` reads no config value, but belongs to the plain form (unless the config says not).
+      replaces: config.replaces ?? ['downstream'],
     };
   },
 };
@@ -130,19 +132,26 @@ describe('targets generated from the config (core hook)', () => {
     });
   });
 
-  it('a target fed by a template goes with it, unless the template is generated again under its name', async () => {
-    // `templated` is not generated again: `downstream` would read a target that is gone, so it goes too (above).
-    // Generated again: `downstream` stays, over the generated `templated`.
-    const kept = await load(['defaults: {n: 1}', 'jobs:', '  - {name: templated}', ''].join('\n'));
+  it('replaces the written targets the generator names, besides those reading the config', async () => {
+    // Not named: `downstream` stays, over the generated `templated`.
+    const kept = await load(
+      ['defaults: {n: 1}', 'replaces: []', 'jobs:', '  - {name: templated}', ''].join('\n'),
+    );
     if (!kept.ok) throw new Error(JSON.stringify(kept.diagnostics));
     expect([...kept.pipeline.targets.keys()].sort()).toEqual(['downstream', 'independent', 'templated']);
     expect(kept.pipeline.targets.get('templated')!.step).toBe('test.check');
-    // The generator makes `downstream` too: the written one, fed by a template, is the plain form's and is replaced.
-    const both = await load(
-      ['defaults: {n: 1}', 'jobs:', '  - {name: templated}', '  - {name: downstream}', ''].join('\n'),
-    );
-    if (!both.ok) throw new Error(JSON.stringify(both.diagnostics));
-    expect(both.pipeline.targets.get('downstream')!.step).toBe('test.check');
+    // Not named, and what it reads is not generated again: an error at its input, not a silent drop.
+    const broken = await load(['defaults: {n: 1}', 'replaces: []', 'jobs:', '  - {name: a}', ''].join('\n'));
+    expect(broken.ok).toBe(false);
+    if (broken.ok) return;
+    expect(broken.diagnostics.map((d) => [d.code, d.message, d.span?.file, d.span?.line])).toEqual([
+      [
+        'unknown-target',
+        "input 'from' reads from unknown target 'templated'",
+        path.join(ws, 'pipe.yaml'),
+        13,
+      ],
+    ]);
   });
 
   it('a generated target may not take the name of a target that stays', async () => {

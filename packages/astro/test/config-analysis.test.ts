@@ -78,6 +78,7 @@ describe('gammapy analysis config', () => {
       reason: 'config-invalid',
       path: ['datasets', 'safe_mask', 'parameters', 'offset_max'],
       message: 'angle "2.5" has no unit',
+      hint: 'add a unit: deg, degree, degrees, arcmin, arcsec, rad, radian, mas',
     });
   });
 

@@ -102,7 +102,10 @@ describe('workflow config (steps with products and required_products)', () => {
 
   it('the single analysis config is not expanded (the pipeline targets describe it)', () => {
     expect(workflowTargets({ ...base })).toBeUndefined();
-    expect(workflowTargets({ ...base, steps: [{ type: 'nope' }] })).toEqual({ targets: [] });
+    expect(workflowTargets({ ...base, steps: [{ type: 'nope' }] })).toEqual({
+      targets: [],
+      replaces: ['stacked_maps'],
+    });
   });
 });
 
@@ -232,11 +235,8 @@ describe('a pipeline loaded from a workflow config', () => {
           (f) => path.basename(path.dirname(path.dirname(f.path))) + '/' + path.basename(f.path),
         ),
       ).toEqual(['store_a/23523.fits', 'store_a/23526.fits', 'store_b/23559.fits', 'store_b/23592.fits']);
-      expect(graph.tasks.get('excess_map')!.deps.sort()).toEqual([
-        'excess_map.stacked',
-        'excess_map.stacked_maps',
-      ]);
-      // The stacked maps read the stack only, beside the estimator: an excess_map setting leaves them up to date.
+      // The stacked maps are built with the estimator, not before it: both read the stack only.
+      expect(graph.tasks.get('excess_map')!.deps).toEqual(['excess_map.stacked']);
       expect(graph.tasks.get('excess_map.stacked_maps')!.deps).toEqual(['excess_map.stacked']);
       // The step's override merged over the shared section: store_a selects its runs, store_b all of its store.
       const obs = (t: string) =>
@@ -322,7 +322,8 @@ describe("gammapy's general.steps (a list of step types) and the targets of each
     expect((byName['sky']!.target['outputs'] as Record<string, string>)['sqrt_ts']).toBe(
       'products/sky/sqrt_ts.fits.gz',
     );
-    expect(byName['sky']!.target).toMatchObject({ needs: ['sky.stacked_maps'] });
+    expect(byName['sky']!.target).toMatchObject({ with: ['sky.stacked_maps'] });
+    expect(generated.replaces).toEqual(['stacked_maps']);
     expect(byName['sky.stacked_maps']!.target).toMatchObject({
       step: 'astro.stacked_maps',
       inputs: { stacked: { target: 'sky.stacked' } },

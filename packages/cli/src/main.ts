@@ -98,7 +98,10 @@ export async function main(argv: string[]): Promise<number> {
       'keep running independent tasks after a failure, and build what does not need a target whose input file is missing',
     )
     .option('-n, --dry-run', 'print the plan, run nothing')
-    .option('--out <dir>', 'copy the outputs of the requested targets into <dir>')
+    .option(
+      '--out <dir>',
+      'copy the outputs of the requested targets (and of those built with them) into <dir>',
+    )
     .option(
       '--wait [seconds]',
       'wait for another build of this workspace to finish (default: refuse)',

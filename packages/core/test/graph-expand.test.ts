@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/index.js';
-import { expandGraph, itemId, toDot, toJSON, toMermaid } from '../src/graph/index.js';
+import { deliveredTargets, expandGraph, itemId, toDot, toJSON, toMermaid } from '../src/graph/index.js';
 import type { Pipeline, Target } from '../src/model/types.js';
 import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
 
@@ -53,6 +53,11 @@ const PIPE = `
       foreach: [red, green]
       needs: [stack]
       outputs: ['build/{item}.txt']
+    fit_report:
+      command: [report]
+      inputs: {fits: {target: fit}}
+      with: [stack]
+      outputs: [build/fit-report.txt]
 `;
 
 const FILES = {
@@ -88,6 +93,24 @@ describe('expandGraph', () => {
       { path: `${pipeline.root}/build/run_1.fits`, producer: 'reduce[run_1]' },
       { path: `${pipeline.root}/build/run_2.fits`, producer: 'reduce[run_2]' },
     ]);
+  });
+
+  it('builds the targets `with` a requested one, in no order, and delivers their products; needs delivers none', async () => {
+    const pipeline = await pipelineOf(FILES);
+    const graph = expandGraph(pipeline, { targets: ['fit_report'] });
+    expect([...graph.tasks.keys()].sort()).toEqual([
+      'fit[run_1]',
+      'fit[run_2]',
+      'fit_report',
+      'reduce[run_1]',
+      'reduce[run_2]',
+      'stack',
+    ]);
+    // No edge between them: each waits for its own inputs only.
+    expect(graph.tasks.get('fit_report')!.deps).toEqual(['fit[run_1]', 'fit[run_2]']);
+    expect(graph.tasks.get('stack')!.deps).toEqual(['reduce[run_1]', 'reduce[run_2]']);
+    expect(deliveredTargets(pipeline.targets, ['fit_report', 'fit_report'])).toEqual(['fit_report', 'stack']);
+    expect(deliveredTargets(pipeline.targets, ['colours'])).toEqual(['colours']);
   });
 
   it('pairs tasks item by item with per_item', async () => {
@@ -205,6 +228,7 @@ describe('expandGraph at scale', () => {
       params: {},
       outputs: {},
       needs: [],
+      with: [],
       env: [],
       resources: {},
       ...t,

@@ -178,6 +178,7 @@ describe('pipeline cache', () => {
             params: {},
             outputs: {},
             needs: [],
+            with: [],
             env: [],
             resources: {},
           },

@@ -63,6 +63,7 @@ export function commandTarget(name: string, extra: Partial<Target> = {}): Target
     params: {},
     outputs: {},
     needs: [],
+    with: [],
     env: [],
     resources: {},
     ...extra,

@@ -6,7 +6,7 @@
  *   datasets       S  →  `S` (one task per run of the observations step it requires)
  *   excess-map     E  →  `E.stacked` (the runs of the datasets steps it requires, stacked in the order it
  *                         lists them, each step's runs in selection order), `E.stacked_maps` (its maps as
- *                         products) and `E` (the estimator; it needs `E.stacked_maps`)
+ *                         products) and `E` (the estimator, built with `E.stacked_maps`)
  * Each target's params are the sections it reads, the step's overrides merged over the shared ones, taken
  * from the config's own nodes (errors point there); data stores and exclusion masks are inputs, so their
  * contents enter the keys. Changing one step's override changes only the keys of that step's tasks (and of
@@ -39,6 +39,11 @@ const EXCESS_MAP_FITS = [
 ];
 const EXCESS_MAP_PNG = ['sqrt_ts', 'excess', 'flux'];
 const DEFAULT_DATASTORE = '$GAMMAPY_DATA/hess-dl3-dr1';
+/**
+ * pipe.yaml's templates that read no config value (the others are replaced for reading it): the stacked maps, over
+ * the plain form's `stacked`. A workflow config makes its own (`E.stacked_maps`), a plain one generates it again.
+ */
+const REPLACES = ['stacked_maps'];
 
 /**
  * The targets of a workflow config; for gammapy's single analysis config, undefined (the pipeline's targets describe
@@ -50,14 +55,14 @@ export function workflowTargets(raw: unknown): GeneratedTargets | undefined {
     // engine then drops pipe.yaml's templates rather than build them against it, so each problem is reported once,
     // by the schema's validate, instead of again by every step that reads the section (datasets and stacked both
     // read `datasets`).
-    if (readAnalysisConfig(raw).issues.length > 0) return { targets: [] };
+    if (readAnalysisConfig(raw).issues.length > 0) return { targets: [], replaces: REPLACES };
     return plainTargets(raw);
   }
   const { steps, issues } = readWorkflowConfig(raw);
-  if (issues.length > 0) return { targets: [] };
+  if (issues.length > 0) return { targets: [], replaces: REPLACES };
   const config = raw as Record<string, unknown>;
   const byName = new Map(steps.map((s) => [s.name, s]));
-  return { targets: steps.flatMap((s) => stepTargets(s, config, byName)) };
+  return { targets: steps.flatMap((s) => stepTargets(s, config, byName)), replaces: REPLACES };
 }
 
 /** pipelines/excess_map/pipe.yaml's targets for a plain config that leaves the data store to gammapy's default. */
@@ -96,6 +101,7 @@ function plainTargets(raw: unknown): GeneratedTargets | undefined {
         ...excessMapTarget('stacked', 'stacked_maps', section, 'products/excess_map'),
       }),
     ],
+    replaces: REPLACES,
   };
 }
 
@@ -157,7 +163,7 @@ function excessMapTarget(stacked: string, stackedMaps: string, section: SectionR
   return {
     step: 'astro.excess_map',
     inputs: { stacked: { target: stacked } },
-    needs: [stackedMaps],
+    with: [stackedMaps],
     params: { excess_map: section('excess_map') },
     outputs: {
       ...productOutputs(products, EXCESS_MAP_FITS, EXCESS_MAP_PNG),

@@ -17,6 +17,7 @@ export interface ReductionConfigIssue {
   reason: 'config-unsupported' | 'config-invalid';
   path: string[];
   message: string;
+  hint?: string;
 }
 
 type Datasets = AnalysisConfig['datasets'];
@@ -131,6 +132,7 @@ export function reductionConfigFromConfig(
         reason: 'config-invalid',
         path: ['datasets', 'safe_mask', 'parameters', 'offset_max'],
         message: a.message,
+        ...(a.hint ? { hint: a.hint } : {}),
       };
     safeMask.offsetMax = a.value;
   }

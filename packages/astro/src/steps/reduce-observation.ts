@@ -70,7 +70,10 @@ const step: StepDefinition<Params> = {
     const geometry = reductionGeometryFromConfig(ds);
     for (const issue of [config, geometry]) {
       if (isReductionConfigIssue(issue))
-        return { ok: false, issues: [{ path: issue.path, message: issue.message }] };
+        return {
+          ok: false,
+          issues: [{ path: issue.path, message: issue.message, ...(issue.hint ? { hint: issue.hint } : {}) }],
+        };
     }
     // Normalise the safe-mask angle, so "2 deg" and "120 arcmin" give one task key; in degrees with its unit, as
     // the run reads it again (an angle needs a unit).

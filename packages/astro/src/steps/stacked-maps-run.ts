@@ -6,8 +6,13 @@ import { writeProductMaps } from './products.js';
 import type { Params } from './stacked-maps.js';
 
 export async function run(ctx: StepContext<Params>): Promise<StepResult> {
-  const stackedFile = ctx.inputs['stacked']?.[0];
-  if (!stackedFile) throw new Error("input 'stacked' (the stacked dataset) is missing");
+  const files = ctx.inputs['stacked'] ?? [];
+  // One dataset: the maps of several (a target over per-run datasets) would silently be the first one's.
+  if (files.length !== 1)
+    throw new Error(
+      `input 'stacked' is one stacked dataset, got ${files.length} files${files.length ? ` (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''})` : ''}`,
+    );
+  const stackedFile = files[0]!;
   const ds = readDataset(stackedFile);
   if (isDatasetReadFailure(ds)) throw new Error(ds.message);
   const toSky = (x: number, y: number) => {

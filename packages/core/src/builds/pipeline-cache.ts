@@ -36,7 +36,7 @@ import { replaceFile } from '../workspace/atomic.js';
 import { valueDigest } from '../workspace/value-digest.js';
 
 export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
-export const PIPELINE_CACHE_VERSION = 5;
+export const PIPELINE_CACHE_VERSION = 6;
 /** Graphs kept per entry (one per requested target list, most recent first). */
 const MAX_GRAPHS = 4;
 

@@ -25,8 +25,8 @@ export interface BuildRecord {
   startedAt: string;
   endedAt?: string;
   targets: string[];
-  /** Every target whose products the build delivers, when more than `targets`: those they `needs:` too. */
-  delivers?: string[];
+  /** The targets of this build that are built `with` others: which (pipe compare delivers them with --target). */
+  with?: Record<string, string[]>;
   params: Record<string, string>;
   force?: boolean | string[];
   dryRun?: boolean;

@@ -12,7 +12,7 @@ import { stopOrphans } from '../execute/orphans.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../fingerprint/steps.js';
-import { deliveredTargets, dependencyOrder, targetEdges } from '../graph/edges.js';
+import { dependencyOrder, targetEdges } from '../graph/edges.js';
 import { expandGraph } from '../graph/expand.js';
 import type { StepDefinition } from '../model/step.js';
 import type { Diagnostic, Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
@@ -201,12 +201,6 @@ export type BuildResult =
   | { ok: false; reason: 'locked'; owner: LockOwner };
 
 /** Clear what builds that are no longer running left in the temp folder (the lock is held: none runs now). */
-/** The record's `delivers`, when the requested targets need others whose products the build delivers too. */
-function deliversField(session: Session): { delivers?: string[] } {
-  const delivers = deliveredTargets(session.pipeline.targets, session.options.targets);
-  return delivers.length > session.options.targets.length ? { delivers } : {};
-}
-
 function clearStaleTemps(tmpDir: string): void {
   let names: string[];
   try {
@@ -369,7 +363,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       status: 'running',
       startedAt: new Date().toISOString(),
       targets: session.options.targets,
-      ...deliversField(session),
+      ...withField(session),
       params: options.params ?? {},
       ...(force ? { force: force === true ? true : [...force] } : {}),
       jobs: options.jobs,
@@ -455,4 +449,14 @@ async function reloadState(session: Session): Promise<void> {
     cache: session.cache,
     ...(session.options.env ? { env: session.options.env } : {}),
   });
+}
+
+/** The record's `with`: the targets of this build that are built with others, and which. */
+function withField(session: Session): { with?: Record<string, string[]> } {
+  const map: Record<string, string[]> = {};
+  for (const name of dependencyOrder(session.pipeline.targets, session.options.targets).order) {
+    const w = session.pipeline.targets.get(name)?.with ?? [];
+    if (w.length > 0) map[name] = [...w];
+  }
+  return Object.keys(map).length > 0 ? { with: map } : {};
 }

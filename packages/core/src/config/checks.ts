@@ -160,9 +160,10 @@ function checkReferences(
         hint: didYouMean(name, names),
       }),
     );
-  for (const { target, needSpans } of drafts.values()) {
+  for (const { target, needSpans, withSpans } of drafts.values()) {
     for (const need of target.needs)
       if (!drafts.has(need)) unknown(need, `'needs' names`, needSpans.get(need));
+    for (const name of target.with) if (!drafts.has(name)) unknown(name, `'with' names`, withSpans.get(name));
     if (target.foreach?.kind === 'items' && !drafts.has(target.foreach.target)) {
       unknown(target.foreach.target, `'foreach' takes its items from`, target.foreach.span);
     }

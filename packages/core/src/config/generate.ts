@@ -43,6 +43,11 @@ export interface GeneratedTarget {
 /** What a config schema's `targets(config)` returns for a config it expands. */
 export interface GeneratedTargets {
   targets: GeneratedTarget[];
+  /**
+   * Written targets that belong to the config's plain form although they read no config value (they are
+   * replaced with the targets that do): e.g. a target over a template's output that the generator makes itself.
+   */
+  replaces?: string[];
 }
 
 /** The optional part of a config schema module that expands a config into targets. */
@@ -61,6 +66,8 @@ export interface GenerateResult {
   /** True when the config describes its own targets (they replace the targets that read the config). */
   claimed: boolean;
   targets: TargetSource[];
+  /** Written targets the generator replaces besides those reading the config (GeneratedTargets.replaces). */
+  replaces: string[];
   /** The generator's own source files (see TargetGenerator.sourceFiles), when it claimed the config. */
   sourceFiles: string[];
   diagnostics: Diagnostic[];
@@ -75,7 +82,13 @@ export async function generateTargets(
   registry: StepRegistry,
   buildTargets: boolean,
 ): Promise<GenerateResult> {
-  const none: GenerateResult = { claimed: false, targets: [], sourceFiles: [], diagnostics: [] };
+  const none: GenerateResult = {
+    claimed: false,
+    targets: [],
+    replaces: [],
+    sourceFiles: [],
+    diagnostics: [],
+  };
   if (!config?.schema) return none;
   let schema: Partial<TargetGenerator>;
   try {
@@ -94,6 +107,7 @@ export async function generateTargets(
     return {
       claimed: true,
       targets: [],
+      replaces: [],
       sourceFiles,
       diagnostics: [
         makeDiagnostic({
@@ -105,7 +119,10 @@ export async function generateTargets(
     };
   }
   if (!generated) return none;
-  if (!buildTargets) return { claimed: true, targets: [], sourceFiles, diagnostics: [] };
+  const replaces = Array.isArray(generated.replaces)
+    ? generated.replaces.filter((r) => typeof r === 'string')
+    : [];
+  if (!buildTargets) return { claimed: true, targets: [], replaces, sourceFiles, diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
   const targets: TargetSource[] = [];
   for (const g of generated.targets) {
@@ -131,7 +148,7 @@ export async function generateTargets(
     }
     targets.push({ name: g.name, source, keyNode, node, doc: shape.data, literalParams: true });
   }
-  return { claimed: true, targets, sourceFiles, diagnostics };
+  return { claimed: true, targets, replaces, sourceFiles, diagnostics };
 }
 
 /** True when a written target reads the config file (its params or inputs use `${config...}`). */
@@ -139,42 +156,17 @@ export function readsConfig(target: TargetSource): boolean {
   return JSON.stringify(target.doc).includes('${config.');
 }
 
-/** The targets a written target depends on: those its inputs read, it `needs:`, or whose items it fans out over. */
-function referencedTargets(target: TargetSource): string[] {
-  const doc = target.doc;
-  const refs: string[] = [...(doc.needs ?? [])];
-  const entries = Array.isArray(doc.inputs) ? doc.inputs : Object.values(doc.inputs ?? {}).flat();
-  for (const e of entries) if (typeof e === 'object' && e !== null) refs.push(e.target);
-  if (doc.foreach && !Array.isArray(doc.foreach) && 'items' in doc.foreach) refs.push(doc.foreach.items);
-  return refs;
-}
-
 /**
  * The written targets a config's generated ones replace — the templates of its plain form: those that read the
- * config, and those fed (transitively) by a template that either the generator makes under their own name (e.g.
- * `stacked_maps` over `stacked`) or that no generated target takes the place of (a workflow config names its steps
- * otherwise; they would name a target that is gone). A target fed by templates that are generated again stays, as
- * does one independent of them: a generated target may not take its name.
+ * config, and those the generator names in `replaces` (templates that read no config value themselves, e.g. a
+ * target over another template's output).
  */
 export function replacedTemplates(
   written: ReadonlyMap<string, TargetSource>,
-  generated: readonly string[],
+  replaces: readonly string[] = [],
 ): Set<string> {
-  const generatedNames = new Set(generated);
-  const replaced = new Set<string>();
-  for (const [name, t] of written) if (readsConfig(t)) replaced.add(name);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [name, t] of written) {
-      if (replaced.has(name)) continue;
-      const fedBy = referencedTargets(t).filter((r) => replaced.has(r));
-      if (fedBy.length > 0 && (generatedNames.has(name) || fedBy.some((r) => !generatedNames.has(r)))) {
-        replaced.add(name);
-        grew = true;
-      }
-    }
-  }
-  return replaced;
+  const named = new Set(replaces);
+  return new Set([...written].filter(([name, t]) => readsConfig(t) || named.has(name)).map(([name]) => name));
 }
 
 type Range = [number, number, number];

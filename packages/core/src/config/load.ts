@@ -102,10 +102,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     diagnostics.push(...generated.diagnostics);
     if (generated.claimed) {
       generatorFiles.push(...generated.sourceFiles);
-      const replaced = replacedTemplates(
-        targets,
-        generated.targets.map((t) => t.name),
-      );
+      const replaced = replacedTemplates(targets, generated.replaces);
       for (const name of replaced) targets.delete(name);
       for (const t of mergeTargets([...targets.values(), ...generated.targets], diagnostics).values())
         targets.set(t.name, t);

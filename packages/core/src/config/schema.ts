@@ -98,11 +98,12 @@ export const TargetSchema = z
     inputs: InputsSchema.optional(),
     params: z.record(z.string(), z.unknown()).optional().describe('Step parameters; may use ${config.path}.'),
     outputs: OutputsSchema.optional().describe('Workspace-relative paths; foreach targets must use {item}.'),
-    needs: z
+    needs: z.array(z.string()).optional().describe('Targets that must be built first (ordering only).'),
+    with: z
       .array(z.string())
       .optional()
       .describe(
-        'Targets built first, with this one: their outputs are not inputs here, but a build of this target delivers their products too (--out, watch, compare).',
+        'Targets built with this one, in no order (e.g. products that need no rerun when this one does): a build of this target builds them too, and --out, watch and compare take their products as its own.',
       ),
     foreach: ForeachSchema.optional(),
     env: z

@@ -43,6 +43,8 @@ export interface TargetDraft {
   paramOrigins: Map<string, Origin>;
   /** Spans of `needs:` entries by target name. */
   needSpans: Map<string, SourceSpan | undefined>;
+  /** Spans of `with:` entries by target name. */
+  withSpans: Map<string, SourceSpan | undefined>;
   outputSpans: Map<string, SourceSpan | undefined>;
   stepSpan: SourceSpan | undefined;
   /** File inputs as written (before being made relative to the declaring file), to match outputs by workspace path. */
@@ -187,6 +189,10 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
   (doc.needs ?? []).forEach((n, i) => {
     needSpans.set(n, at('needs', i));
   });
+  const withSpans = new Map<string, SourceSpan | undefined>();
+  (doc.with ?? []).forEach((n, i) => {
+    withSpans.set(n, at('with', i));
+  });
 
   const target: Target = {
     name: ts.name,
@@ -195,6 +201,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     params: params.value,
     outputs,
     needs: doc.needs ?? [],
+    with: doc.with ?? [],
     env: doc.env ?? [],
     resources: { ...ctx.defaults.resources, ...convertResources(doc.resources) },
     span: spanOf(source, ts.keyNode),
@@ -210,6 +217,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     source,
     paramOrigins: params.origins,
     needSpans,
+    withSpans,
     outputSpans,
     stepSpan: step.span,
     writtenPatterns,

@@ -22,7 +22,8 @@ function edge(to: string, span: SourceSpan | undefined): TargetEdge {
 }
 
 /**
- * The requested targets and everything they depend on, dependencies first. Ties are broken by name,
+ * The requested targets, the targets built `with` them, and everything they depend on, dependencies first
+ * (`with` adds targets, not order). Ties are broken by name,
  * so the order does not depend on the order targets were declared or requested. Names that are not
  * targets are returned in `unknown`. The pipeline must be acyclic (loadPipeline guarantees it).
  */
@@ -37,8 +38,9 @@ export function dependencyOrder(
     const name = stack.pop()!;
     if (closure.has(name)) continue;
     closure.add(name);
-    for (const e of targetEdges(targets.get(name)!))
-      if (targets.has(e.to) && !closure.has(e.to)) stack.push(e.to);
+    const target = targets.get(name)!;
+    for (const e of targetEdges(target)) if (targets.has(e.to) && !closure.has(e.to)) stack.push(e.to);
+    for (const w of target.with) if (targets.has(w) && !closure.has(w)) stack.push(w);
   }
   // Kahn's algorithm over the closure; the ready set is kept sorted.
   const remaining = new Map<string, number>();
@@ -94,21 +96,21 @@ export function buildableWithout(
 }
 
 /**
- * The targets whose products a build of `requested` delivers: those, then (transitively) the targets they
- * `needs:`. A target that needs another is built with it as one result (e.g. excess_map needs the stacked maps
- * it does not read), so `--out`, watch and compare take the needed targets' products as the build's too.
+ * The targets whose products a build of `requested` delivers: those, then (transitively) the targets built `with`
+ * them (e.g. excess_map with the stacked maps it does not read): `--out`, watch and compare take their products as
+ * the build's too. `needs:` is ordering only and delivers nothing.
  */
 export function deliveredTargets(
-  targets: ReadonlyMap<string, Target>,
+  targets: ReadonlyMap<string, Pick<Target, 'with'>>,
   requested: readonly string[],
 ): string[] {
   const out = [...new Set(requested)];
   const seen = new Set(out);
   for (let i = 0; i < out.length; i++)
-    for (const need of targets.get(out[i]!)?.needs ?? [])
-      if (!seen.has(need)) {
-        seen.add(need);
-        out.push(need);
+    for (const name of targets.get(out[i]!)?.with ?? [])
+      if (!seen.has(name)) {
+        seen.add(name);
+        out.push(name);
       }
   return out;
 }

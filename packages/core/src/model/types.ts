@@ -80,6 +80,8 @@ export interface Target {
   outputs: Record<string, string>;
   /** Extra ordering-only dependencies. */
   needs: string[];
+  /** Targets built and delivered with this one, without ordering (`with:`). */
+  with: string[];
   foreach?: ForeachSpec;
   /** Environment variables visible to the step (and entering the key). */
   env: string[];
