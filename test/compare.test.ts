@@ -78,6 +78,12 @@ describe('pipe compare', () => {
       const report = JSON.parse(run.stdout);
       expect(report.summary).toMatchObject({ total: productCount, identical: productCount });
     }
+    // --target excess_map covers what a build of it delivers: the stacked maps it is built with too.
+    const only = await ws.run(['compare', ref, ws.root, '--target', 'excess_map', '--json'], {
+      PIPE_REMOTE_CACHE: '',
+    });
+    expect(only.code, only.stdout + only.stderr).toBe(0);
+    expect(JSON.parse(only.stdout).summary).toMatchObject({ total: productCount, identical: productCount });
     // A product deleted from the workspace since its build: missing on that side, not an unreadable product.
     const png = readdirSync(ref).find((f) => f.endsWith('.png'))!;
     ws.remove(`products/excess_map/${png}`);
