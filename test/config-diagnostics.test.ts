@@ -114,6 +114,22 @@ const CASES: Case[] = [
       "param 'datasets.safe_mask.parameters.offset_maxx' of target 'datasets' (step 'astro.reduce_observation'): SafeMaskMaker has no parameter 'offset_maxx' (did you mean 'offset_max'?)",
   },
   {
+    name: 'a bare number for an angle (astropy refuses it; no unit is assumed)',
+    from: 'correlation_radius: 0.1 deg',
+    to: 'correlation_radius: 0.1',
+    at: '0.1',
+    message: `'excess_map.correlation_radius': angle needs a unit`,
+    hint: 'write e.g. "0.1 deg"',
+  },
+  {
+    name: 'reversed energy_edges of the excess map (at load, not when its task runs)',
+    from: 'correlation_radius: 0.1 deg}',
+    to: 'correlation_radius: 0.1 deg, energy_edges: {min: 2 TeV, max: 1 TeV, nbins: 1}}',
+    at: '{min: 2 TeV',
+    message:
+      "param 'excess_map.energy_edges' of target 'excess_map' (step 'astro.excess_map'): energy bounds must satisfy 0 < min < max, got 2…1 TeV",
+  },
+  {
     name: "an ExcessMapEstimator parameter pipe would otherwise ignore (gammapy's default spectrum is assumed)",
     from: 'correlation_radius: 0.1 deg}',
     to: 'correlation_radius: 0.1 deg, parameters: {spectral_model: pl}}',
@@ -272,5 +288,19 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     expect(r.code, output).not.toBe(0);
     expect(count(output, 'is not one of: reflected, fov_background, ring'), output).toBe(1);
     expect(count(output, 'error:'), output).toBe(1);
+    // A misspelt key that --param adds: named as the override's, not blamed on the config file's first line.
+    const typo = await ws.run([
+      'build',
+      'excess_map',
+      '--config',
+      'good.yaml',
+      '--param',
+      'config.excess_map.correlation_radiu=0.2 deg',
+    ]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(
+      "'excess_map.correlation_radiu': unknown key 'correlation_radiu' (value from --param config.excess_map.correlation_radiu=0.2 deg)",
+    );
+    expect(typo.stderr).not.toMatch(/good\.yaml:1:1/);
   }, 60_000);
 });

@@ -88,4 +88,31 @@ describe('pipe cache: what it is pointed at', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('pinning a target pins the targets built with it: gc keeps all it delivers', () => {
+    const { root, run } = builtWorkspace();
+    try {
+      writeFileSync(path.join(root, 'data/b.txt'), 'beta\n');
+      writeFileSync(
+        path.join(root, 'pipe.yaml'),
+        'version: 1\ntargets:\n  copy:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: data/a.txt}\n    outputs: {out: build/a.txt}\n    with: [side]\n  side:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: data/b.txt}\n    outputs: {out: build/b.txt}\n',
+      );
+      expect(run(['build', 'copy']).status).toBe(0);
+      const pin = run(['cache', 'pin', 'copy', '--json']);
+      expect(pin.status, pin.stderr).toBe(0);
+      expect(
+        JSON.parse(pin.stdout)
+          .map((k: { id: string }) => k.id)
+          .sort(),
+      ).toEqual(['copy', 'side']);
+      expect(run(['cache', 'gc', '--max-size', '0']).status).toBe(0);
+      rmSync(path.join(root, 'build'), { recursive: true });
+      const rebuilt = run(['build', 'copy']);
+      expect(rebuilt.status, rebuilt.stderr).toBe(0);
+      expect(rebuilt.stderr).toMatch(/restored\s+copy/);
+      expect(rebuilt.stderr).toMatch(/restored\s+side/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

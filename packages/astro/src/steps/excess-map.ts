@@ -7,6 +7,7 @@ import type { StepDefinition } from '@pipe/core';
 import type { AnalysisConfig } from '../config/index.js';
 import { unknownParameter } from '../config/maker-parameters.js';
 import type { OptionalQuantity } from '../estimators/index.js';
+import { isEnergyAxisFailure, logEnergyAxis } from '../geom/energy-axis.js';
 import { sectionParams } from './analysis-params.js';
 
 export type Params = { excess_map: AnalysisConfig['excess_map'] };
@@ -60,6 +61,13 @@ const step: StepDefinition<Params> = {
       });
     const sel = selectionOptional(params['selection_optional']);
     if ('error' in sel) issues.push({ path: [...path, 'selection_optional'], message: sel.error });
+    // The energy groups are an axis of their own: a reversed range is a config error here, not a failed task.
+    const ee = checked.value.excess_map.energy_edges;
+    if (ee.min !== null && ee.max !== null && ee.nbins !== null) {
+      const axis = logEnergyAxis('reco', ee.min, ee.max, ee.nbins);
+      if (isEnergyAxisFailure(axis))
+        issues.push({ path: ['excess_map', 'energy_edges'], message: axis.message });
+    }
     for (const k of ['n_sigma', 'n_sigma_ul'] as const) {
       const v = params[k];
       if (v !== undefined && !(typeof v === 'number' && v > 0))

@@ -2,7 +2,7 @@
 
 import { statSync } from 'node:fs';
 import { describeFailure, LocalStore } from '@pipe/cache';
-import { loadState } from '@pipe/core';
+import { deliveredTargets, listBuildIds, loadState, readBuildRecord } from '@pipe/core';
 import { cacheDirOption, type GlobalOptions } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
@@ -80,8 +80,10 @@ export async function cacheCommand(
     case 'pin':
     case 'unpin': {
       const state = loadState(ws.layout.stateFile).data;
+      // The target and those built with it: pinning an analysis keeps all it delivers (excess_map's stacked maps).
+      const targets = builtWith(ws.layout.buildsDir, arg!);
       const keys = Object.entries(state.tasks)
-        .filter(([id]) => id === arg || id.startsWith(`${arg}[`))
+        .filter(([id]) => targets.some((t) => id === t || id.startsWith(`${t}[`)))
         .map(([id, rec]) => ({ id, key: rec.key }));
       if (keys.length === 0) {
         process.stderr.write(`pipe: no built task of '${arg}' in this workspace\n`);
@@ -117,4 +119,21 @@ export async function cacheCommand(
     default:
       return EXIT_USAGE;
   }
+}
+
+/**
+ * `target` and the targets built `with` it (transitively), as the newest build record that built it has them: the
+ * state holds no pipeline, and loading it would need the config of that build.
+ */
+function builtWith(buildsDir: string, target: string): string[] {
+  for (const id of listBuildIds(buildsDir).slice(-50).reverse()) {
+    const found = readBuildRecord(buildsDir, id);
+    if (!found.ok) continue;
+    const { record } = found;
+    if (!Object.keys(record.tasks).some((t) => t === target || t.startsWith(`${target}[`))) continue;
+    return deliveredTargets(new Map(Object.entries(record.with ?? {}).map(([n, w]) => [n, { with: w }])), [
+      target,
+    ]);
+  }
+  return [target];
 }

@@ -120,7 +120,10 @@ export async function validateConfigSchema(
       ? (keyNode(nodeIn(root, issue.path.slice(0, -1)), String(issue.path.at(-1))) ??
         nodeIn(root, issue.path))
       : nodeIn(root, issue.path);
-    const override = node ? overrides.get(node) : undefined;
+    // A key that --param added has no place in the file: its value node carries the override's text.
+    const valueNode = nodeIn(root, issue.path);
+    const override =
+      (node ? overrides.get(node) : undefined) ?? (valueNode ? overrides.get(valueNode) : undefined);
     const where = issue.path.length ? `'${issue.path.join('.')}': ` : '';
     // A file that sets nothing (empty, or only comments) has no node to point at: point at the file.
     const unset =
