@@ -55,6 +55,13 @@ describe('pipe build excess_map with a Galactic-frame map', () => {
     expect(run.stderr).toMatch(/copied 19 files to \S*products\/galactic\n/);
   });
 
+  it('pipe log names the config the build ran with', async () => {
+    const log = await ws.run(['log']);
+    expect(log.stdout).toMatch(/succeeded\s+excess_map --config galactic\.yaml\s/);
+    const json = JSON.parse((await ws.run(['log', '--json'])).stdout.trim().split('\n').at(-1)!);
+    expect(json.config).toBe('galactic.yaml');
+  });
+
   it('the printed summary says the same', () => {
     const s = JSON.parse(ws.read('products/galactic/summary.json'));
     const line = run.stdout.split('\n').find((l) => l.trimStart().startsWith('peak:'));

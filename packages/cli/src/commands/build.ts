@@ -200,6 +200,9 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       signal: abort.signal,
       lockWaitMs: waitMs,
       params: opened.params,
+      ...(opts.config
+        ? { config: recordedPath(session.pipeline.root, path.resolve(workingDir(opts), opts.config)) }
+        : {}),
       onPlan: (plan, buildId) => {
         // This build will change the workspace: no snapshot may answer for it meanwhile (their stamps would
         // tell too; dropping them is cheaper than checking).
@@ -315,4 +318,10 @@ async function probeWrite(remote: RemoteCache): Promise<CacheOutcome<void>> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A path as a build record keeps it: relative to the workspace when inside it, else absolute. */
+function recordedPath(root: string, abs: string): string {
+  const rel = path.relative(root, abs);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel.split(path.sep).join('/');
 }

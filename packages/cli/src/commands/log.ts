@@ -26,6 +26,7 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
       startedAt: r.startedAt,
       endedAt: r.endedAt,
       targets: r.targets,
+      ...(r.config ? { config: r.config } : {}),
       counts: r.counts,
     });
   }
@@ -41,7 +42,9 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
             .map(([s, n]) => `${n} ${s}`)
             .join(', ')
         : '';
-    const targets = 'targets' in row && row.targets ? row.targets.join(' ') : '';
+    const targets =
+      ('targets' in row && row.targets ? row.targets.join(' ') : '') +
+      ('config' in row && row.config ? ` --config ${row.config}` : '');
     process.stdout.write(
       `${row.id}  ${String(row.status).padEnd(11)} ${targets}${counts ? `  (${counts})` : ''}\n`,
     );

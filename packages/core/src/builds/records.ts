@@ -28,6 +28,8 @@ export interface BuildRecord {
   /** The targets of this build that are built `with` others: which (pipe compare delivers them with --target). */
   with?: Record<string, string[]>;
   params: Record<string, string>;
+  /** The parameter file given by --config (workspace-relative when inside it). */
+  config?: string;
   force?: boolean | string[];
   dryRun?: boolean;
   jobs: number;

@@ -184,6 +184,8 @@ export interface BuildOptions {
   lockWaitMs?: number;
   /** Recorded in the build record. */
   params?: Record<string, string>;
+  /** The parameter file given by --config, as the record shows it (pipe log, status). */
+  config?: string;
   /** Called once the lock is held and the plan is made (e.g. to print a summary). */
   onPlan?: (plan: Plan, buildId: string) => void;
 }
@@ -365,6 +367,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       targets: session.options.targets,
       ...withField(session),
       params: options.params ?? {},
+      ...(options.config ? { config: options.config } : {}),
       ...(force ? { force: force === true ? true : [...force] } : {}),
       jobs: options.jobs,
       kernelBackend: session.kernelBackend,
