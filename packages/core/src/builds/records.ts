@@ -9,7 +9,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildStatus, TaskReport, TaskState } from '../schedule/events.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
@@ -85,8 +85,14 @@ export type ReadRecordResult =
 
 /** Read one build record; `idOrPrefix` may be a unique prefix of an id, or 'last'. */
 export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadRecordResult {
-  const ids = listBuildIds(buildsDir);
-  const matches = idOrPrefix === 'last' ? ids.slice(-1) : ids.filter((id) => id.startsWith(idOrPrefix));
+  // A whole id is read directly: callers walking the records (pipe log, cache pin) would list the folder per record.
+  const exact =
+    /^[\w-]+$/.test(idOrPrefix) &&
+    idOrPrefix !== 'last' &&
+    existsSync(buildRecordPath(buildsDir, idOrPrefix));
+  const ids = exact ? [idOrPrefix] : listBuildIds(buildsDir);
+  const matches =
+    exact || idOrPrefix === 'last' ? ids.slice(-1) : ids.filter((id) => id.startsWith(idOrPrefix));
   if (matches.length !== 1) {
     return {
       ok: false,
