@@ -6,7 +6,14 @@
  * → buildSession (lock, schedule, executors, cache, records).
  */
 
-export { type BuildRecord, listBuildIds, newBuildId, readBuildRecord } from './builds/records.js';
+export {
+  type BuildRecord,
+  listBuildIds,
+  newBuildId,
+  readBuildRecord,
+  recordedDelivery,
+} from './builds/records.js';
+export { targetOfTaskId } from './builds/retire.js';
 export {
   type BuildOptions,
   type BuildResult,

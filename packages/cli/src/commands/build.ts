@@ -14,6 +14,7 @@ import {
   newBuildId,
   type Plan,
   planSession,
+  relPath,
   slurmExecutorFactory,
   slurmTargets,
 } from '@pipe/core/lean';
@@ -201,7 +202,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       lockWaitMs: waitMs,
       params: opened.params,
       ...(opts.config
-        ? { config: recordedPath(session.pipeline.root, path.resolve(workingDir(opts), opts.config)) }
+        ? { config: relPath(session.pipeline.root, path.resolve(workingDir(opts), opts.config)) }
         : {}),
       onPlan: (plan, buildId) => {
         // This build will change the workspace: no snapshot may answer for it meanwhile (their stamps would
@@ -318,10 +319,4 @@ async function probeWrite(remote: RemoteCache): Promise<CacheOutcome<void>> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A path as a build record keeps it: relative to the workspace when inside it, else absolute. */
-function recordedPath(root: string, abs: string): string {
-  const rel = path.relative(root, abs);
-  return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel.split(path.sep).join('/');
 }

@@ -2,7 +2,7 @@
 
 import { statSync } from 'node:fs';
 import { describeFailure, LocalStore } from '@pipe/cache';
-import { deliveredTargets, listBuildIds, loadState, readBuildRecord } from '@pipe/core';
+import { listBuildIds, loadState, readBuildRecord, recordedDelivery, targetOfTaskId } from '@pipe/core';
 import { cacheDirOption, type GlobalOptions } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
@@ -83,7 +83,7 @@ export async function cacheCommand(
       // The target and those built with it: pinning an analysis keeps all it delivers (excess_map's stacked maps).
       const targets = builtWith(ws.layout.buildsDir, arg!);
       const keys = Object.entries(state.tasks)
-        .filter(([id]) => targets.some((t) => id === t || id.startsWith(`${t}[`)))
+        .filter(([id]) => targets.includes(targetOfTaskId(id)))
         .map(([id, rec]) => ({ id, key: rec.key }));
       if (keys.length === 0) {
         process.stderr.write(`pipe: no built task of '${arg}' in this workspace\n`);
@@ -129,11 +129,8 @@ function builtWith(buildsDir: string, target: string): string[] {
   for (const id of listBuildIds(buildsDir).slice(-50).reverse()) {
     const found = readBuildRecord(buildsDir, id);
     if (!found.ok) continue;
-    const { record } = found;
-    if (!Object.keys(record.tasks).some((t) => t === target || t.startsWith(`${target}[`))) continue;
-    return deliveredTargets(new Map(Object.entries(record.with ?? {}).map(([n, w]) => [n, { with: w }])), [
-      target,
-    ]);
+    if (Object.keys(found.record.tasks).some((t) => targetOfTaskId(t) === target))
+      return recordedDelivery(found.record, [target]);
   }
   return [target];
 }

@@ -13,7 +13,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, Manifest } from '@pipe/cache';
-import { type BuildRecord, commonFolder, deliveredTargets, type ProductEntry } from '@pipe/core';
+import {
+  type BuildRecord,
+  commonFolder,
+  type ProductEntry,
+  recordedDelivery,
+  targetOfTaskId,
+} from '@pipe/core';
 
 export interface SourceContext {
   /** The current workspace's root, when there is one (for build ids). */
@@ -41,13 +47,7 @@ export type SourceResult = { ok: true; source: ProductSource } | { ok: false; me
 const inPlace = async () => undefined;
 
 const wantedTask = (targets: string[], taskId: string) =>
-  targets.length === 0 || targets.some((t) => taskId === t || taskId.startsWith(`${t}[`));
-
-/** `targets` and the targets built `with` them in that build (by its record), as `--out` delivered them. */
-function withTargets(targets: string[], record: BuildRecord): string[] {
-  const built = new Map(Object.entries(record.with ?? {}).map(([name, w]) => [name, { with: w }]));
-  return deliveredTargets(built, targets);
-}
+  targets.length === 0 || targets.includes(targetOfTaskId(taskId));
 
 function readRecord(file: string): BuildRecord | undefined {
   try {
@@ -105,7 +105,7 @@ async function workspaceSource(arg: string, root: string, ctx: SourceContext): P
   const state = core.loadState(layout.stateFile).data;
   const entries: ProductEntry[] = [];
   const taskOf = new Map<string, string>();
-  const wanted = withTargets(ctx.targets, found.record);
+  const wanted = recordedDelivery(found.record, ctx.targets);
   for (const id of Object.keys(found.record.tasks).sort()) {
     if (!wantedTask(wanted, id)) continue;
     const rec = state.tasks[id];
@@ -145,7 +145,7 @@ async function cachedBuildSource(
   const where = new Map<string, { sha256: string; mode: number }>();
   const taskOf = new Map<string, string>();
   const dir = path.join(ctx.scratch, side);
-  const wanted = withTargets(ctx.targets, record);
+  const wanted = recordedDelivery(record, ctx.targets);
   for (const [id, task] of Object.entries(record.tasks).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wantedTask(wanted, id) || !task.key) continue;
     if (task.state === 'failed' || task.state === 'skipped' || task.state === 'not-started') continue;
@@ -186,7 +186,12 @@ async function cachedBuildSource(
 
 function buildOf(record: BuildRecord, taskOf: Map<string, string>): NonNullable<ProductSource['build']> {
   // The targets whose products the build delivered (--out copied those): the requested ones and those built with them.
-  return { id: record.id, status: record.status, targets: withTargets(record.targets ?? [], record), taskOf };
+  return {
+    id: record.id,
+    status: record.status,
+    targets: recordedDelivery(record, record.targets ?? []),
+    taskOf,
+  };
 }
 
 /**

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { deliveredTargets } from '../graph/edges.js';
 import type { BuildStatus, TaskReport, TaskState } from '../schedule/events.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
 
@@ -37,6 +38,17 @@ export interface BuildRecord {
   cacheDir: string;
   counts: Partial<Record<TaskState, number>>;
   tasks: Record<string, Omit<TaskReport, 'id'>>;
+}
+
+/**
+ * `targets` and the targets built `with` them in this build, by its record: what the build delivered for them
+ * (pipe compare's sides, cache pin), without loading the pipeline it was built from.
+ */
+export function recordedDelivery(record: BuildRecord, targets: readonly string[]): string[] {
+  return deliveredTargets(
+    new Map(Object.entries(record.with ?? {}).map(([n, w]) => [n, { with: w }])),
+    targets,
+  );
 }
 
 /** A sortable build id: UTC time to the millisecond, then 6 random hex digits. */

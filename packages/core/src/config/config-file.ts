@@ -115,13 +115,12 @@ export async function validateConfigSchema(
     issues = issues.filter((i) => isUnknownKey(i) || i.path.length === 0 || sections.has(String(i.path[0])));
   }
   return issues.map((issue) => {
+    const valueNode = nodeIn(root, issue.path);
     // An unknown key is pointed at itself, not at the first line of its value.
     const node = isUnknownKey(issue)
-      ? (keyNode(nodeIn(root, issue.path.slice(0, -1)), String(issue.path.at(-1))) ??
-        nodeIn(root, issue.path))
-      : nodeIn(root, issue.path);
+      ? (keyNode(nodeIn(root, issue.path.slice(0, -1)), String(issue.path.at(-1))) ?? valueNode)
+      : valueNode;
     // A key that --param added has no place in the file: its value node carries the override's text.
-    const valueNode = nodeIn(root, issue.path);
     const override =
       (node ? overrides.get(node) : undefined) ?? (valueNode ? overrides.get(valueNode) : undefined);
     const where = issue.path.length ? `'${issue.path.join('.')}': ` : '';
