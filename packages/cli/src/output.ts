@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { BuildEvent, BuildStatus, Plan, TaskReport } from '@pipe/core';
 import { describeReasons } from '@pipe/core/lean';
+import { upToDateLine } from './summary.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
@@ -154,12 +155,17 @@ export class BuildOutput {
     this.lineShown = true;
   }
 
-  buildEnd(buildId: string, status: BuildStatus, reports: Map<string, TaskReport>): void {
+  /** The closing line. A build with nothing to do wrote no record: its id is not shown (`pipe log` would not know it). */
+  buildEnd(buildId: string, status: BuildStatus, reports: Map<string, TaskReport>, recorded = true): void {
     const counts: Record<string, number> = {};
     for (const r of reports.values()) counts[r.state] = (counts[r.state] ?? 0) + 1;
     const ms = Date.now() - this.started;
-    if (this.mode === 'json') return jsonLine({ event: 'build-end', buildId, status, counts, ms });
+    if (this.mode === 'json') return jsonLine({ event: 'build-end', buildId, status, counts, ms, recorded });
     if (this.mode === 'tty' && this.lineShown) process.stderr.write('\r\x1b[K');
+    if (!recorded) {
+      process.stderr.write(`${upToDateLine(reports.size, ms)}\n`);
+      return;
+    }
     const parts = Object.entries(counts).map(([state, n]) => `${n} ${state}`);
     process.stderr.write(
       `build ${buildId} ${status}: ${parts.join(', ') || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`,

@@ -49,3 +49,10 @@ export function summaryLines(
   }
   return lines;
 }
+
+/** "up to date: 8 tasks, nothing to do (0.16 s)": the line of a build that ran nothing and recorded nothing. */
+export function upToDateLine(tasks: number, ms: number): string {
+  const what =
+    tasks > 0 ? `up to date: ${tasks} task${tasks === 1 ? '' : 's'}, nothing to do` : 'nothing to do';
+  return `${what} (${(ms / 1000).toFixed(2)} s)`;
+}

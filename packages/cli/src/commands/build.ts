@@ -227,7 +227,7 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       );
       return EXIT_BUILD_FAILED;
     }
-    output.buildEnd(result.buildId, result.status, result.reports);
+    output.buildEnd(result.buildId, result.status, result.reports, result.recorded);
     if (!opts.json) printFailedLogs(result.reports.values());
     if (result.retired)
       for (const line of retiredLines(result.retired)) process.stderr.write(`note: ${line}\n`);

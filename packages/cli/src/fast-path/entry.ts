@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { cacheDirOption, findPipelineFile } from '../context.js';
-import { summaryLines } from '../summary.js';
+import { summaryLines, upToDateLine } from '../summary.js';
 import { type FastRequest, parseFastArgv } from './argv.js';
 import { checkSnapshot, type SnapshotCheck, type SnapshotHint, snapshotKey } from './snapshot.js';
 
@@ -51,16 +51,6 @@ export interface FastPathIO {
   startedAt: number;
 }
 
-/**
- * A build id in the form records.ts gives them (UTC time to the millisecond, 6 hex digits). Printed only,
- * never recorded (a no-op build writes nothing), so Math.random will do: loading a CSPRNG costs more.
- */
-function buildId(now: Date): string {
-  const iso = now.toISOString().replace(/[-:]/g, '').replace('T', '-').replace('.', '-').replace('Z', '');
-  const rnd = Math.floor(Math.random() * 0x1000000);
-  return `${iso}-${rnd.toString(16).padStart(6, '0')}`;
-}
-
 export interface FastPathResult {
   /** The exit code when answered; undefined when declined. */
   code: number | undefined;
@@ -96,11 +86,7 @@ function answer(argv: readonly string[], io: FastPathIO): FastPathResult {
     io.stdout(`plan: 0 to run, 0 to restore, 0 maybe, ${h.tasks} up to date\n`);
     return { code: 0, check };
   }
-  const now = new Date();
-  const seconds = ((now.getTime() - io.startedAt) / 1000).toFixed(2);
-  io.stderr(
-    `build ${buildId(now)} succeeded: ${h.tasks > 0 ? `${h.tasks} up-to-date` : 'nothing to do'} (${seconds} s)\n`,
-  );
+  io.stderr(`${upToDateLine(h.tasks, Date.now() - io.startedAt)}\n`);
   const tasks = h.summaries.map((s) => ({
     id: s.id,
     target: s.target,

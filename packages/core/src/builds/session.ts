@@ -197,6 +197,8 @@ export type BuildResult =
       status: BuildStatus;
       reports: Map<string, TaskReport>;
       plan: Plan;
+      /** False for a build with nothing to do: it wrote no build record, so its id names nothing `pipe log` knows. */
+      recorded: boolean;
       /** Outputs of tasks no longer in the pipeline, removed or left in place (builds/retire.ts). */
       retired?: Retired;
     }
@@ -303,7 +305,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
         options.onEvent?.({ type: 'task-end', report });
       }
       await Promise.all(ownExecutors.map((e) => e.close()));
-      return { ok: true, buildId, status: 'succeeded', reports, plan };
+      return { ok: true, buildId, status: 'succeeded', reports, plan, recorded: false };
     }
   }
   const lock = await acquireLock(session.layout.lockFile, { buildId, waitMs: options.lockWaitMs ?? 0 }).catch(
@@ -434,6 +436,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       status: outcome.status,
       reports: outcome.reports,
       plan,
+      recorded: true,
       ...(retired ? { retired } : {}),
     };
   } finally {

@@ -30,6 +30,8 @@ export type WatchEvent =
   | {
       type: 'build-end';
       buildId: string;
+      /** False when nothing ran: no build record was written under buildId. */
+      recorded: boolean;
       status: BuildStatus;
       counts: Record<string, number>;
       /** Ids of the tasks that ran (not restored or up to date). */

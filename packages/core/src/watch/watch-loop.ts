@@ -191,6 +191,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       emit({
         type: 'build-end',
         buildId: result.buildId,
+        recorded: result.recorded,
         status: result.status,
         counts,
         ran: ran.sort(),
