@@ -155,6 +155,38 @@ describe('a pipeline loaded from a workflow config', () => {
     ]);
   });
 
+  it('warns at general.outdir, general.n_jobs and general.log.filename, which pipe does not use, and still loads', async () => {
+    const crab = readFileSync(path.join(repo, 'pipelines/excess_map/crab.yaml'), 'utf8');
+    expect(crab).toContain('general: {log: {level: info}, outdir: ., n_jobs: 1}');
+    // gammapy's defaults written out (the shipped config) are not worth a warning.
+    const quiet = await load(path.join(repo, 'pipelines/excess_map/crab.yaml'));
+    expect(quiet.ok && quiet.warnings.filter((w) => w.code === 'config-setting-unused')).toEqual([]);
+    for (const [name, text] of [
+      ['plain', crab],
+      ['workflow', readFileSync(twoStores, 'utf8')],
+    ] as const) {
+      const general = 'general: {log: {level: info, filename: gp.log}, outdir: results, n_jobs: 4}';
+      const edited = text.includes('general:')
+        ? text.replace(/^general:.*$/m, general)
+        : `${general}\n${text}`;
+      const file = path.join(ws, 'pipelines/excess_map/configs', `general-${name}.yaml`);
+      writeFileSync(file, edited);
+      const result = await load(file);
+      expect(result.ok, name).toBe(true);
+      if (!result.ok) continue;
+      const line = edited.split('\n').findIndex((l) => l.startsWith('general:')) + 1;
+      const unused = result.warnings.filter((w) => w.code === 'config-setting-unused');
+      expect(
+        unused.map((w) => [w.severity, w.span?.line, w.span?.col, w.message.split(':')[0]]),
+        name,
+      ).toEqual([
+        ['warning', line, general.indexOf('gp.log') + 1, "'general.log.filename'"],
+        ['warning', line, general.indexOf('results') + 1, "'general.outdir'"],
+        ['warning', line, general.indexOf('4}') + 1, "'general.n_jobs'"],
+      ]);
+    }
+  });
+
   it("maps a step's own param check to the value in the config", async () => {
     const text = readFileSync(twoStores, 'utf8').replace(
       'excess_map: {correlation_radius: 0.1 deg}',

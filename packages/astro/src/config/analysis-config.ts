@@ -11,6 +11,8 @@ export interface ParamIssue {
   path: (string | number)[];
   message: string;
   hint?: string;
+  /** Valid for gammapy, but without effect in pipe: a warning, not an error. */
+  severity?: 'warning';
 }
 
 type Node =
@@ -283,6 +285,47 @@ export function checkAnalysisKeys(raw: unknown): ParamIssue[] {
   const issues: ParamIssue[] = [];
   check(SCHEMA, raw, [], issues);
   return issues;
+}
+
+/**
+ * Warnings for `general` settings gammapy acts on and pipe does not: where products go and how many processes run
+ * are the command line's business (`--out`, `-j`), and pipe writes no Python log. Silently ignoring them would
+ * leave a user looking for products in `outdir`.
+ */
+export function ignoredGeneralSettings(raw: unknown): ParamIssue[] {
+  const general = isPlainMap(raw) && isPlainMap(raw['general']) ? raw['general'] : undefined;
+  if (!general) return [];
+  const issues: ParamIssue[] = [];
+  const outdir = general['outdir'];
+  if (outdir !== undefined && outdir !== null && outdir !== '.' && outdir !== './')
+    issues.push({
+      path: ['general', 'outdir'],
+      severity: 'warning',
+      message: 'not used by pipe: products are written to the workspace (products/…)',
+      hint: 'pipe build excess_map --out DIR copies the products to DIR',
+    });
+  const nJobs = general['n_jobs'];
+  if (nJobs !== undefined && nJobs !== null && nJobs !== 1)
+    issues.push({
+      path: ['general', 'n_jobs'],
+      severity: 'warning',
+      message: 'not used by pipe: the command line sets the parallelism',
+      hint: 'pipe build -j N runs N tasks at once (default: the number of cores)',
+    });
+  const log = isPlainMap(general['log']) ? general['log'] : undefined;
+  if (log && log['filename'] !== undefined && log['filename'] !== null)
+    issues.push({
+      path: ['general', 'log', 'filename'],
+      severity: 'warning',
+      message: 'not used by pipe: each task has its own log under .pipe/',
+      hint: 'pipe why <product> names the task; a failed task prints its log',
+    });
+  return issues;
+}
+
+/** A YAML mapping (not a list, not null). */
+export function isPlainMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -4,14 +4,16 @@
  * expands a workflow config into its targets (the engine's `targets` hook; see workflow-targets.ts).
  */
 import { fileURLToPath } from 'node:url';
-import { readAnalysisConfig } from './analysis-config.js';
+import { ignoredGeneralSettings, readAnalysisConfig } from './analysis-config.js';
 import { isWorkflowConfig, readWorkflowConfig } from './workflow-config.js';
 import { workflowTargets } from './workflow-targets.js';
 
 export default {
   name: 'gammapy.analysis',
-  validate: (config: unknown) =>
-    isWorkflowConfig(config) ? readWorkflowConfig(config).issues : readAnalysisConfig(config).issues,
+  validate: (config: unknown) => [
+    ...(isWorkflowConfig(config) ? readWorkflowConfig(config).issues : readAnalysisConfig(config).issues),
+    ...ignoredGeneralSettings(config),
+  ],
   targets: workflowTargets,
   // The modules that decide a workflow config's targets (the pipeline cache and pipe watch track them).
   sourceFiles: [

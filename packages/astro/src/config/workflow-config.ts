@@ -9,7 +9,13 @@
  * `readWorkflowConfig` validates the whole file; every issue has the key path of the value to fix (in the
  * step that overrides it, else in the shared section), which the engine maps to file:line:col.
  */
-import { checkAnalysisKeys, type ParamIssue, readAnalysisConfig, suggest } from './analysis-config.js';
+import {
+  checkAnalysisKeys,
+  isPlainMap,
+  type ParamIssue,
+  readAnalysisConfig,
+  suggest,
+} from './analysis-config.js';
 import { typeName } from './quantity.js';
 import {
   article,
@@ -270,10 +276,6 @@ export function hasPath(value: unknown, path: readonly (string | number)[]): boo
     node = (node as Record<string, unknown>)[String(key)];
   }
   return true;
-}
-
-function isPlainMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function dedupe(issues: ParamIssue[]): ParamIssue[] {

@@ -130,7 +130,8 @@ export async function validateConfigSchema(
         ? ` (${path.basename(config.source.file)} sets nothing, so the defaults apply)`
         : '';
     return makeDiagnostic({
-      code: 'invalid-config',
+      code: issue.severity === 'warning' ? 'config-setting-unused' : 'invalid-config',
+      ...(issue.severity ? { severity: issue.severity } : {}),
       message: `${where}${issue.message}${override ? ` (value from ${override})` : unset}`,
       at: override ? undefined : (spanOf(config.source, node) ?? spanAt(config.source, 0, 1)),
       hint: issue.hint,

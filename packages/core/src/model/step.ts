@@ -10,6 +10,8 @@ export interface ParamIssue {
   path: (string | number)[];
   message: string;
   hint?: string;
+  /** A setting that is valid but has no effect here: reported, and the pipeline still loads. */
+  severity?: 'warning';
 }
 
 export interface StepLogger {
