@@ -243,6 +243,15 @@ describe('Crab reduction, stacked', () => {
     expect(stacked.livetime).toBeCloseTo(summary.livetime_total_s, 9);
   });
 
+  it("leaves out the livetime of a run whose safe mask drops everything, as gammapy's MapDataset.stack", () => {
+    // A rejected FoV fit clears a run's mask (spec §4.5): its time still counts (ontime), its livetime does not.
+    const cleared = { ...datasets[3]!, maskSafe: new Uint8Array(datasets[3]!.maskSafe.length) };
+    const withCleared = stackDatasets([...datasets.slice(0, 3), cleared], rg, referenceKernels);
+    expect(withCleared.livetime).toBeCloseTo(stacked.livetime - datasets[3]!.livetime, 9);
+    expect(withCleared.livetime).toBeLessThan(stacked.livetime - 1);
+    expect(withCleared.ontime).toBe(stacked.ontime);
+  });
+
   it('gives the edisp K_t of the flux maps at IRF pixel (4, 4)', () => {
     const k = edispKernelAtMapCentre(stacked, referenceKernels);
     expect(k?.pixel).toEqual(summary.excess_map_internals.edisp_irf_pixel_used_xy);

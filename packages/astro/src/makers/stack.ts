@@ -125,7 +125,9 @@ export class DatasetStacker {
       1,
     );
     kernels.stackMaskOr(st.maskSafe, G.nx, G.ny, run.maskSafe, g.nx, g.ny, nE, x0, y0);
-    st.livetime += run.livetime;
+    // As gammapy's MapDataset.stack: a run whose safe mask drops everything (a rejected FoV fit) adds no livetime,
+    // though its time intervals still count (the ontime).
+    if (run.maskSafe.some((v) => v !== 0)) st.livetime += run.livetime;
     st.ontime += run.ontime;
     st.runs.push(...run.runs);
     if (!this.psf && !this.edisp) return;
