@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readAnalysisConfig } from '../src/config/index.js';
-import { parseTime } from '../src/config/quantity.js';
+import { parseAngle, parseTime } from '../src/config/quantity.js';
 import { reductionConfigFromConfig } from '../src/makers/index.js';
 
 const crabConfig = fileURLToPath(new URL('../../../pipelines/excess_map/crab.yaml', import.meta.url));
@@ -78,7 +78,7 @@ describe('gammapy analysis config', () => {
       reason: 'config-invalid',
       path: ['datasets', 'safe_mask', 'parameters', 'offset_max'],
       message: 'angle "2.5" has no unit',
-      hint: 'add a unit: deg, degree, degrees, arcmin, arcsec, rad, radian, mas',
+      hint: 'add a unit: deg, degree, degrees, arcmin, arcsec, rad, radian, hour, hr, mas',
     });
   });
 
@@ -86,5 +86,39 @@ describe('gammapy analysis config', () => {
     const t = parseTime('2004-12-04T22:00:00');
     expect(t.ok && t.value).toBeCloseTo(53343.916666667 + 64.184 / 86400, 8);
     expect(parseTime('yesterday').ok).toBe(false);
+  });
+
+  it("reads astropy's other time strings: day of year and Julian epochs (values from astropy's Time(s).tt.mjd)", () => {
+    const mjd = (s: string) => {
+      const t = parseTime(s);
+      return t.ok ? t.value : t.message;
+    };
+    expect(mjd('2004:339:22:00:00')).toBeCloseTo(53343.91740953704, 9);
+    expect(mjd('2004:339:22:00')).toBeCloseTo(53343.91740953704, 9);
+    expect(mjd('2004:339')).toBeCloseTo(53343.00074287037, 9);
+    expect(mjd('2016:366:12:00:00.5')).toBeCloseTo(57753.5007949537, 9);
+    expect(mjd('J2010.5')).toBeCloseTo(55379.625, 9);
+    expect(mjd('2005:366:00:00:00')).toBe('invalid day-of-year time "2005:366:00:00:00"');
+    expect(mjd('2004-12-04T24:00:00')).toBe('invalid date "2004-12-04T24:00:00"');
+  });
+
+  it("reads astropy's sexagesimal angles and hours (values from astropy's Angle(s).deg)", () => {
+    const deg = (s: string) => {
+      const a = parseAngle(s);
+      return a.ok ? a.value : a.message;
+    };
+    expect(deg('5h34m31.92s')).toBeCloseTo(83.633, 12);
+    expect(deg('5h 34m 31.92s')).toBeCloseTo(83.633, 12);
+    expect(deg('5h34.5m')).toBeCloseTo(83.625, 12);
+    expect(deg('22d00m50.4s')).toBeCloseTo(22.014, 12);
+    expect(deg(`22°00'50.4"`)).toBeCloseTo(22.014, 12);
+    expect(deg('-30°13′32″')).toBeCloseTo(-30.225555555555555, 12);
+    expect(deg('-0d30m')).toBeCloseTo(-0.5, 12);
+    expect(deg('1.5h')).toBeCloseTo(22.5, 12);
+    expect(deg('1.5 hour')).toBeCloseTo(22.5, 12);
+    expect(deg('22d')).toBe(22);
+    expect(deg('22d61m')).toBe('cannot read "22d61m" as an angle: minutes and seconds must be below 60');
+    // astropy refuses a sexagesimal string without a unit.
+    expect(typeof deg('5:34:31.92')).toBe('string');
   });
 });

@@ -13,6 +13,8 @@ const ANGLE_UNITS: Record<string, number> = {
   arcsec: 1 / 3600,
   rad: 180 / Math.PI,
   radian: 180 / Math.PI,
+  hour: 15,
+  hr: 15,
   mas: 1 / 3.6e6,
 };
 
@@ -86,7 +88,32 @@ function parseQuantity(
  * mean degrees or radians, and a config pipe accepted must also run in gammapy.
  */
 export function parseAngle(raw: unknown): Parsed<number> {
+  if (typeof raw === 'string') {
+    const sexagesimal = parseSexagesimal(raw);
+    if (sexagesimal !== undefined) return sexagesimal;
+  }
   return parseQuantity(raw, ANGLE_UNITS, 'angle', undefined);
+}
+
+/**
+ * astropy's sexagesimal angle strings: "5h34m31.92s" (hours), "22d00m50.4s", "-30°13′32″" (degrees), with the
+ * minutes and seconds optional; the sign applies to the whole angle. Undefined when `raw` is not of that form.
+ */
+function parseSexagesimal(raw: string): Parsed<number> | undefined {
+  const m =
+    /^\s*([+-])?\s*(\d+(?:\.\d*)?)\s*([hd°])\s*(?:(\d+(?:\.\d*)?)\s*[m′']\s*)?(?:(\d+(?:\.\d*)?)\s*[s″"]\s*)?$/.exec(
+      raw,
+    );
+  if (!m) return undefined;
+  const [, sign, whole, unit, minutes, seconds] = m;
+  if ((minutes !== undefined && Number(minutes) >= 60) || (seconds !== undefined && Number(seconds) >= 60))
+    return {
+      ok: false,
+      message: `cannot read ${JSON.stringify(raw)} as an angle: minutes and seconds must be below 60`,
+    };
+  const value = Number(whole) + Number(minutes ?? 0) / 60 + Number(seconds ?? 0) / 3600;
+  const degrees = unit === 'h' ? value * 15 : value;
+  return { ok: true, value: sign === '-' ? -degrees : degrees };
 }
 
 /** An energy in TeV. A unit is required, as in gammapy ("Invalid unit for energy"). */
@@ -106,24 +133,42 @@ const LEAP_SECONDS: Array<[number, number]> = [
   [57754, 37],
 ];
 
-/** An ISO 8601 UTC date/time ("2004-12-04T22:00:00", "2004-12-04 22:00", "2004-12-04") or "MJD 53343.9" → MJD (TT). */
+/**
+ * A time as astropy's Time reads a string → MJD (TT): ISO 8601 UTC ("2004-12-04T22:00:00", "2004-12-04 22:00",
+ * "2004-12-04"), day of year UTC ("2004:339:22:00:00"), a Julian epoch ("J2010.5", TT); and "MJD 53343.9" (TT).
+ */
 export function parseTime(raw: unknown): Parsed<number> {
   if (typeof raw !== 'string')
     return { ok: false, message: `expected a time like "2004-12-04T22:00:00", got ${typeName(raw)}` };
   const mjdMatch = /^\s*MJD\s*([0-9.]+)\s*$/i.exec(raw);
   if (mjdMatch) return { ok: true, value: Number(mjdMatch[1]) };
+  // astropy's Julian epoch (jyear_str, scale TT): J2000.0 is MJD 51544.5 TT, a year 365.25 days.
+  const epoch = /^\s*J(\d+(?:\.\d*)?)\s*$/.exec(raw);
+  if (epoch) return { ok: true, value: 51544.5 + (Number(epoch[1]) - 2000) * 365.25 };
   const iso =
     /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?)?\s*(?:Z|UTC)?\s*$/.exec(raw);
-  if (!iso)
+  // astropy's day-of-year form (yday): "2004:339:22:00:00.000", "2004:339:22:00", "2004:339".
+  const yday = iso ? null : /^\s*(\d{4}):(\d{3})(?::(\d{2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?)?\s*$/.exec(raw);
+  if (!iso && !yday)
     return {
       ok: false,
       message: `cannot read ${JSON.stringify(raw)} as a time`,
-      hint: 'use ISO 8601, e.g. "2004-12-04T22:00:00" (UTC)',
+      hint: 'use ISO 8601, e.g. "2004-12-04T22:00:00" (UTC), or "2004:339:22:00:00" (day of year)',
     };
-  const [, y, mo, d, h = '0', mi = '0', s = '0'] = iso;
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), 0) + Number(s) * 1000;
-  if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31)
-    return { ok: false, message: `invalid date ${JSON.stringify(raw)}` };
+  let ms: number;
+  if (iso) {
+    const [, y, mo, d, h = '0', mi = '0', s = '0'] = iso;
+    ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), 0) + Number(s) * 1000;
+    if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59)
+      return { ok: false, message: `invalid date ${JSON.stringify(raw)}` };
+  } else {
+    const [, y, doy, h = '0', mi = '0', s = '0'] = yday!;
+    const year = Number(y);
+    const days = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 366 : 365;
+    if (Number(doy) < 1 || Number(doy) > days || Number(h) > 23 || Number(mi) > 59)
+      return { ok: false, message: `invalid day-of-year time ${JSON.stringify(raw)}` };
+    ms = Date.UTC(year, 0, Number(doy), Number(h), Number(mi), 0) + Number(s) * 1000;
+  }
   const mjdUtc = ms / 86_400_000 + 40587;
   let taiMinusUtc = 0;
   for (const [from, secs] of LEAP_SECONDS) if (mjdUtc >= from) taiMinusUtc = secs;
