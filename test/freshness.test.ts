@@ -188,4 +188,32 @@ describe('pipe build: freshness', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("did you mean 'count'?");
   });
+
+  it('keeps nothing of a task whose input changed while it ran, and reruns it on the new content', async () => {
+    // The command edits its own input after reading it, as an editor saving the file mid-build would: the output
+    // (old bytes) must not be recorded or cached, or restoring the old content later would serve the wrong product.
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  copy:
+    inputs: {i: in.txt}
+    command: [python3, -c, "import sys; d = open(sys.argv[1]).read(); open(sys.argv[1], 'a').write('+'); open(sys.argv[2], 'w').write(d)", "{inputs.i}", "{outputs.o}"]
+    outputs: {o: out.txt}
+`,
+      'in.txt': 'A',
+    });
+    const first = await ws.run(['build', 'copy']);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain(
+      "copy: input 'i' (in.txt) changed while the task ran, so its outputs may not match the input it was keyed on: they were not kept; build again",
+    );
+    expect(ws.exists('out.txt')).toBe(false);
+    expect((await ws.run(['cache', 'stats', '--json'])).stdout).toMatch(/"manifests":0,"blobs":0,/);
+    expect(ws.read('in.txt')).toBe('A+');
+    // The next build reads 'A+' (and appends again): the same refusal, never an up-to-date 'A'.
+    ws.write('in.txt', 'A');
+    const second = await ws.run(['build', 'copy']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).not.toContain('up-to-date');
+  });
 });

@@ -23,6 +23,11 @@ import { diffRecords, type Reason } from './reasons.js';
 export interface PlanIO {
   /** XXH64 of a raw input file (memoised), undefined when missing. */
   inputHash(abs: string): string | undefined;
+  /**
+   * Whether a raw input file was modified (or removed) since inputHash read its stamp in this process: a task
+   * that ran meanwhile may have read other bytes than its key says. False for a file never hashed here.
+   */
+  changedSinceHashed?(abs: string): boolean;
   /** Stat stamp of a product in the workspace, undefined when missing. */
   stamp(abs: string): FileStamp | undefined;
   /** SHA-256 of a product in the workspace (only when its stamp changed), undefined when missing. */

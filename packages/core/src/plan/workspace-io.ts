@@ -17,6 +17,7 @@ export function createWorkspaceIO(options: WorkspaceIOOptions): PlanIO {
   const env = options.env ?? process.env;
   return {
     inputHash: (abs) => options.memo.hash(abs),
+    changedSinceHashed: (abs) => options.memo.changedSinceHashed(abs),
     stamp: stampOf,
     productSha256: (abs) =>
       hashProduct(abs).then(

@@ -20,7 +20,7 @@ import { type Reason, renderReason } from '../plan/reasons.js';
 import { provenanceRecord } from '../provenance/record.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import { currentStamps, publishOutputs, restoreOutputs, storeOutputs } from '../store/products.js';
-import { taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
+import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
 
 export interface RunBuildOptions {
@@ -542,6 +542,14 @@ class Scheduler {
       const state = outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed';
       return this.fail(id, state, { ...base, error: renderFailure(outcome.failure) });
     }
+    // An input edited while the task ran: its outputs may hold the new bytes under the old bytes' key, which the
+    // cache would then serve for the old content. Nothing is kept; the next build sees the new content and reruns.
+    const changed = this.changedInput(task);
+    if (changed)
+      return this.fail(id, 'failed', {
+        ...base,
+        error: `input '${changed.name}' (${relPath(this.o.pipeline.root, changed.path)}) changed while the task ran, so its outputs may not match the input it was keyed on: they were not kept; build again`,
+      });
     const provenance = provenanceRecord({
       task,
       root: this.o.pipeline.root,
@@ -600,6 +608,15 @@ class Scheduler {
     for (const [name, s] of Object.entries(stamps))
       known[name] = { path: s.path, sha256: s.sha256, size: s.size };
     this.succeed(id, known, outcome.items);
+  }
+
+  /** A raw input of the task modified since its key was computed (the first one), if any. */
+  private changedInput(task: Task): { name: string; path: string } | undefined {
+    const changed = this.o.io.changedSinceHashed;
+    if (!changed) return undefined;
+    for (const [name, files] of Object.entries(task.inputs))
+      for (const f of files) if (f.producer === undefined && changed(f.path)) return { name, path: f.path };
+    return undefined;
   }
 
   private isBatched(id: string): boolean {

@@ -40,6 +40,9 @@ export class HashMemo {
   hashed = 0;
   dirty = false;
 
+  /** The stamp each file had when this process hashed it (or found its hash memoised), as stampKey gives it. */
+  private readonly hashedAt = new Map<string, string>();
+
   /** `entries` is the memo of the state file; it is updated in place. */
   constructor(private readonly entries: Record<string, MemoEntry>) {}
 
@@ -51,6 +54,7 @@ export class HashMemo {
     const mtimeNs = nsOf(st.mtimeMs);
     const ino = st.ino;
     const ctimeNs = nsOf(st.ctimeMs);
+    this.hashedAt.set(file, stampKey(st));
     const entry = this.entries[file];
     if (entry && entry[0] === size && entry[1] === mtimeNs && entry[2] === ino && entry[4] === ctimeNs) {
       return entry[3];
@@ -67,4 +71,20 @@ export class HashMemo {
     }
     return hash;
   }
+
+  /**
+   * Whether `file` is no longer what it was when this process hashed it (other stamp, or gone). An editor saving
+   * an input while a task that reads it runs: the task's key names the old bytes, its outputs may come from the
+   * new ones. False for a file not hashed here.
+   */
+  changedSinceHashed(file: string): boolean {
+    const before = this.hashedAt.get(file);
+    if (before === undefined) return false;
+    const st = statSync(file, { throwIfNoEntry: false });
+    return !st?.isFile() || stampKey(st) !== before;
+  }
+}
+
+function stampKey(st: { size: number; mtimeMs: number; ino: number; ctimeMs: number }): string {
+  return `${st.size}/${nsOf(st.mtimeMs)}/${st.ino}/${nsOf(st.ctimeMs)}`;
 }
