@@ -21,6 +21,17 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       `datasets.stack is false but ${files.length} runs were reduced: the excess map needs them stacked (set stack: true)`,
     );
   }
+  if (!ctx.params.datasets.stack) {
+    // gammapy's unstacked dataset is the run's own: its cutout of the map, counts and background before the safe
+    // mask (kept beside them). The estimator then reads it as gammapy's does, which differs from a stack of one.
+    const ds = readDataset(files[0]!);
+    if (isDatasetReadFailure(ds)) throw new Error(ds.message);
+    writeDataset(ctx.outputs['stacked']!, ds, STEP_OUTPUT);
+    ctx.log.info(
+      `datasets.stack is false: the run's dataset is used as it is (its cutout, before the safe mask)`,
+    );
+    return { metadata: { runs: 1, livetime: ds.livetime } };
+  }
   const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
   const rg = reductionGeometryFromConfig(ctx.params.datasets);
   if (isReductionConfigIssue(rg)) throw new Error(`${rg.path.join('.')}: ${rg.message}`);
