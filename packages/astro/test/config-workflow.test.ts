@@ -187,6 +187,20 @@ describe('a pipeline loaded from a workflow config', () => {
     }
   });
 
+  it('warns that pipe makes the exposure when map_selection leaves it out (gammapy leaves it empty)', async () => {
+    const crab = readFileSync(path.join(repo, 'pipelines/excess_map/crab.yaml'), 'utf8');
+    const list = 'map_selection: [counts, exposure, background, psf, edisp]';
+    expect(crab).toContain(list);
+    const file = path.join(ws, 'pipelines/excess_map/configs/no-exposure.yaml');
+    writeFileSync(file, crab.replace(list, 'map_selection: [counts, background]'));
+    const result = await load(file);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const unused = result.warnings.filter((w) => w.code === 'config-setting-unused');
+    expect(unused.map((w) => w.message.split(':')[0])).toEqual(["'datasets.map_selection'"]);
+    expect(unused[0]!.message).toContain('gammapy leaves it empty');
+  });
+
   it("maps a step's own param check to the value in the config", async () => {
     const text = readFileSync(twoStores, 'utf8').replace(
       'excess_map: {correlation_radius: 0.1 deg}',

@@ -288,11 +288,11 @@ export function checkAnalysisKeys(raw: unknown): ParamIssue[] {
 }
 
 /**
- * Warnings for `general` settings gammapy acts on and pipe does not: where products go and how many processes run
- * are the command line's business (`--out`, `-j`), and pipe writes no Python log. Silently ignoring them would
- * leave a user looking for products in `outdir`.
+ * Warnings for settings gammapy acts on and pipe does not: where products go and how many processes run are the
+ * command line's business (`--out`, `-j`), pipe writes no Python log, and it makes the exposure whatever
+ * map_selection says. Silently ignoring them would leave a user looking for products in `outdir`.
  */
-export function ignoredGeneralSettings(raw: unknown): ParamIssue[] {
+export function unusedSettings(raw: unknown): ParamIssue[] {
   const general = isPlainMap(raw) && isPlainMap(raw['general']) ? raw['general'] : undefined;
   if (!general) return [];
   const issues: ParamIssue[] = [];
@@ -319,6 +319,16 @@ export function ignoredGeneralSettings(raw: unknown): ParamIssue[] {
       severity: 'warning',
       message: 'not used by pipe: each task has its own log under .pipe/',
       hint: 'pipe why <product> names the task; a failed task prints its log',
+    });
+  const datasets = isPlainMap(raw) && isPlainMap(raw['datasets']) ? raw['datasets'] : undefined;
+  const selection = datasets?.['map_selection'];
+  if (Array.isArray(selection) && !selection.includes('exposure'))
+    issues.push({
+      path: ['datasets', 'map_selection'],
+      severity: 'warning',
+      message:
+        "pipe makes the exposure all the same (stacking weighs by it): gammapy leaves it empty, and its norm and flux maps are then infinite, pipe's finite",
+      hint: "add 'exposure' to the list to say so",
     });
   return issues;
 }

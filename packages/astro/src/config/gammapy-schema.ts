@@ -4,7 +4,7 @@
  * expands a workflow config into its targets (the engine's `targets` hook; see workflow-targets.ts).
  */
 import { fileURLToPath } from 'node:url';
-import { ignoredGeneralSettings, readAnalysisConfig } from './analysis-config.js';
+import { readAnalysisConfig, unusedSettings } from './analysis-config.js';
 import { isWorkflowConfig, readWorkflowConfig } from './workflow-config.js';
 import { workflowTargets } from './workflow-targets.js';
 
@@ -12,7 +12,7 @@ export default {
   name: 'gammapy.analysis',
   validate: (config: unknown) => [
     ...(isWorkflowConfig(config) ? readWorkflowConfig(config).issues : readAnalysisConfig(config).issues),
-    ...ignoredGeneralSettings(config),
+    ...unusedSettings(config),
   ],
   targets: workflowTargets,
   // The modules that decide a workflow config's targets (the pipeline cache and pipe watch track them).
