@@ -82,9 +82,32 @@ export function npix(geom: WcsGeom): number {
   return geom.nx * geom.ny;
 }
 
-/** Solid angle of every pixel (sr), row-major. */
-export function geomSolidAngles(geom: WcsGeom): Float64Array {
-  return pixelSolidAngles(geom.wcs, geom.nx, geom.ny);
+/** The last grids' solid angles: every run of an analysis is a cutout of one grid, computed once per process. */
+const solidAngleMemo = new Map<string, Float64Array>();
+
+/**
+ * Solid angle of every pixel (sr), row-major. A cutout (`within`: the grid it was cut from and its offset) takes its
+ * pixels from that grid's array: same sky corners, same values, without ~0.5 µs of trigonometry per pixel per run.
+ */
+export function geomSolidAngles(
+  geom: WcsGeom,
+  within?: { geom: WcsGeom; x0: number; y0: number },
+): Float64Array {
+  if (!within) return pixelSolidAngles(geom.wcs, geom.nx, geom.ny);
+  const { wcs, nx, ny } = within.geom;
+  const key = JSON.stringify([wcs.frame, wcs.projection, wcs.crval, wcs.crpix, wcs.cdelt, nx, ny]);
+  let full = solidAngleMemo.get(key);
+  if (!full) {
+    full = pixelSolidAngles(wcs, nx, ny);
+    if (solidAngleMemo.size >= 4) solidAngleMemo.delete(solidAngleMemo.keys().next().value as string);
+    solidAngleMemo.set(key, full);
+  }
+  const out = new Float64Array(geom.nx * geom.ny);
+  for (let y = 0; y < geom.ny; y++) {
+    const from = (y + within.y0) * nx + within.x0;
+    out.set(full.subarray(from, from + geom.nx), y * geom.nx);
+  }
+  return out;
 }
 
 /** ICRS (ra, dec) of every pixel centre, row-major. */

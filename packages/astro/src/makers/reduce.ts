@@ -5,7 +5,7 @@
 import type { Kernels } from '@pipe/kernels';
 import { cutoutAround, isCutoutFailure } from '../geom/cutout.js';
 import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
-import { npix, type WcsGeom } from '../geom/wcs-geom.js';
+import { geomSolidAngles, npix, type WcsGeom } from '../geom/wcs-geom.js';
 import type { MapDataset, RunMeta } from './dataset.js';
 import { gridCentrePixel } from './edisp-centre.js';
 import { projectMask, type SkyMask } from './exclusion.js';
@@ -109,7 +109,8 @@ export function reduceObservation(
   if (want.has('background') && obs.bkg) {
     const bkg = bkgInputs(obs.bkg);
     if (isIrfInputFailure(bkg)) return fail(obs.obsId, bkg);
-    background = makeBackground(bkg, fov, geom, rg.energy, obs.ontime, kernels);
+    const solidAngle = geomSolidAngles(geom, { geom: rg.geom, x0: cut.x0, y0: cut.y0 });
+    background = makeBackground(bkg, fov, geom, rg.energy, obs.ontime, kernels, solidAngle);
   }
 
   const irfN = npix(irfCut.geom);

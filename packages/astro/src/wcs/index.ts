@@ -22,7 +22,7 @@ export {
   wcsHeaderCards,
 } from './header.js';
 export { wcsKernelParams } from './kernel-params.js';
-export { carRowSolidAngle, cornerSolidAngle, pixelSolidAngles } from './solid-angle.js';
+export { carRowSolidAngle, pixelSolidAngles } from './solid-angle.js';
 export {
   createWcs,
   defaultLatpole,
