@@ -196,8 +196,13 @@ describe('pipe build --force T', () => {
     expect(notBuilt.stderr).toContain(
       "warning: --force other: 'other' is not part of this build (each); nothing of it runs",
     );
+    // A target that does not exist is a usage error, as in `pipe build nope`: a typo must not rebuild nothing.
     const unknown = pipe(root, ['build', 'each', '--force', 'nope']);
-    expect(unknown.stderr).toContain("warning: --force nope: no target 'nope'");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("pipe: --force nope: no target 'nope'");
+    expect(pipe(root, ['build', 'each', '--force', 'eahc']).stderr).toContain(
+      "pipe: --force eahc: no target 'eahc'; did you mean 'each'?",
+    );
     expect(pipe(root, ['build', 'each', '--force', 'each']).stderr).not.toContain('warning: --force');
     // -j takes a whole number of tasks, 1 or more.
     for (const j of ['abc', '0', '-3']) {

@@ -32,6 +32,7 @@ export type { Executor } from './execute/executor.js';
 export { teachLocalPool, warmLocalPool } from './execute/local-executor.js';
 export { seedCodeHashes } from './fingerprint/code-hash.js';
 export type { StepIdentity } from './fingerprint/record.js';
+export { didYouMean } from './graph/closest-names.js';
 export { buildableWithout, deliveredTargets, dependencyOrder } from './graph/edges.js';
 export type { StepDefinition } from './model/step.js';
 export type * from './model/types.js';

@@ -184,6 +184,10 @@ describe('expandGraph', () => {
         hint: "did you mean 'stack'?",
       },
     ]);
+    // Nothing close: the hint lists the targets there are.
+    expect(expandGraph(pipeline, { targets: ['zzzzzz'] }).diagnostics[0]?.hint).toBe(
+      `the pipeline's targets: ${[...pipeline.targets.keys()].sort().join(', ')}`,
+    );
     const items = new Map([
       [
         'select',

@@ -89,6 +89,15 @@ export async function openFromCli(
     }
   }
   const force = forceOption(opts.force);
+  // `--force T` with a misspelt T would rebuild nothing it was asked to: a usage error, as an unknown target is.
+  if (force instanceof Set) {
+    const unknown = [...force].filter((name) => !loaded.pipeline.targets.has(name));
+    for (const name of unknown) {
+      const hint = core.didYouMean(name, loaded.pipeline.targets.keys());
+      process.stderr.write(`pipe: --force ${name}: no target '${name}'${hint ? `; ${hint}` : ''}\n`);
+    }
+    if (unknown.length > 0) return { ok: false, code: EXIT_USAGE };
+  }
   const cacheDir = cacheDirOption(opts);
   const resolved = pipelineRemote(
     opts,
@@ -145,9 +154,7 @@ export async function openFromCli(
     for (const name of force)
       if (!built.has(name))
         process.stderr.write(
-          loaded.pipeline.targets.has(name)
-            ? `warning: --force ${name}: '${name}' is not part of this build (${targets.join(', ')}); nothing of it runs\n`
-            : `warning: --force ${name}: no target '${name}'\n`,
+          `warning: --force ${name}: '${name}' is not part of this build (${targets.join(', ')}); nothing of it runs\n`,
         );
   }
   const params: Record<string, string> = {};

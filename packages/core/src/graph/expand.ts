@@ -41,7 +41,9 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
       severity: 'error',
       code: 'unknown-target',
       message: `unknown target '${name}'`,
-      ...(close.length ? { hint: `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` } : {}),
+      hint: close.length
+        ? `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?`
+        : `the pipeline's targets: ${targetList([...targets.keys()])}`,
     });
   }
 
@@ -238,4 +240,13 @@ function buildTask(
   const task: Task = { id, target: target.name, deps, inputs, outputs, params };
   if (item) task.item = item;
   return task;
+}
+
+/** "a, b, c" — or the first ten and how many more (`pipe graph` lists them all). */
+function targetList(names: string[]): string {
+  if (names.length === 0) return '(none)';
+  const sorted = [...names].sort();
+  return sorted.length <= 10
+    ? sorted.join(', ')
+    : `${sorted.slice(0, 10).join(', ')}, and ${sorted.length - 10} more (pipe graph lists them)`;
 }
