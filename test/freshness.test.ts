@@ -216,4 +216,20 @@ targets:
     expect(second.code).toBe(1);
     expect(second.stderr).not.toContain('up-to-date');
   });
+
+  it('pipe log shows the --param values a build ran with, quoted as a shell reads them back', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': pipeline('!'),
+      'data/a.txt': 'abc',
+      'steps/count.mjs': COUNT_STEP,
+      'steps/letters.mjs': 'export const letters = (s) => String(s.length);\n',
+    });
+    expect((await ws.run(['build', 'count', '--param', 'count.suffix=two words'])).code).toBe(0);
+    expect((await ws.run(['build', 'count', '--param', 'count.suffix=?'])).code).toBe(0);
+    const lines = (await ws.run(['log'])).stdout.trim().split('\n');
+    expect(lines.at(-2)).toMatch(/succeeded\s+count --param 'count\.suffix=two words'\s/);
+    expect(lines.at(-1)).toMatch(/succeeded\s+count --param 'count\.suffix=\?'\s/);
+    const json = JSON.parse((await ws.run(['log', '--json'])).stdout.trim().split('\n').at(-1)!);
+    expect(json.params).toEqual({ 'count.suffix': '?' });
+  });
 });

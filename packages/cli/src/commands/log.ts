@@ -27,6 +27,7 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
       endedAt: r.endedAt,
       targets: r.targets,
       ...(r.config ? { config: r.config } : {}),
+      ...(r.params && Object.keys(r.params).length > 0 ? { params: r.params } : {}),
       counts: r.counts,
     });
   }
@@ -42,12 +43,24 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
             .map(([s, n]) => `${n} ${s}`)
             .join(', ')
         : '';
+    // The command line that made the build, as far as it changes what was built: two builds of one target with
+    // other --param values look alike otherwise.
     const targets =
       ('targets' in row && row.targets ? row.targets.join(' ') : '') +
-      ('config' in row && row.config ? ` --config ${row.config}` : '');
+      ('config' in row && row.config ? ` --config ${row.config}` : '') +
+      ('params' in row && row.params
+        ? Object.entries(row.params)
+            .map(([k, v]) => ` --param ${shellWord(`${k}=${v}`)}`)
+            .join('')
+        : '');
     process.stdout.write(
       `${row.id}  ${String(row.status).padEnd(11)} ${targets}${counts ? `  (${counts})` : ''}\n`,
     );
   }
   return 0;
+}
+
+/** A word as a shell would need it to read it back: quoted when it holds anything but plain characters. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
