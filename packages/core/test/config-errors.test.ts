@@ -214,6 +214,29 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it("warns about a command that names its own output's final path (the task could only fail), before it exists", async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          hard: {command: [cp, in.txt, build/hard.txt], inputs: {i: in.txt}, outputs: {o: build/hard.txt}}
+      `,
+      'in.txt': 'x',
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    expect(result.warnings.map((d) => [d.code, d.severity, d.span?.line, d.span?.col, d.hint])).toEqual([
+      [
+        'output-path-in-command',
+        'warning',
+        3,
+        32,
+        "pass '{outputs.o}' instead: the program then writes a temporary file that pipe puts in place when the task succeeds",
+      ],
+    ]);
+  });
+
   it('warns when an input that may be several files is embedded in a longer argument (joined with spaces)', async () => {
     const dir = makeWorkspace({
       'pipe.yaml': `

@@ -112,10 +112,27 @@ function checkArgvFiles(
       specs.flatMap((sp) => (sp.kind === 'file' ? [path.resolve(declared.root, sp.pattern)] : [])),
     ),
   );
+  const outputs = new Map(
+    Object.entries(declared.outputs)
+      .filter(([, p]) => !p.includes('{'))
+      .map(([name, p]) => [path.resolve(declared.root, p), name] as const),
+  );
   argv.forEach((arg, i) => {
     // The program itself (argv[0]), options and placeholders aside; only what looks like a path.
     if (i === 0 || arg.startsWith('-') || arg.includes('{') || !/[./]/.test(arg)) return;
     const abs = path.resolve(declared.root, arg);
+    const output = outputs.get(abs);
+    if (output !== undefined) {
+      // The final path is pipe's to fill: the program writes a temporary file, put in place once the task succeeded.
+      report(
+        'output-path-in-command',
+        `target '${declared.target}' runs with '${arg}', its own output '${output}' by its final path: the task would fail with "output '${output}' was not written"`,
+        spanOfArg(i),
+        `pass '{outputs.${output}}' instead: the program then writes a temporary file that pipe puts in place when the task succeeds`,
+        'warning',
+      );
+      return;
+    }
     if (inputs.has(abs) || !abs.startsWith(`${declared.root}${path.sep}`)) return;
     if (!statSync(abs, { throwIfNoEntry: false })?.isFile()) return;
     report(
