@@ -1,8 +1,8 @@
 /**
  * The local executor's worker pool (StepWorkerPool), on real worker threads running step modules written to a
  * temp dir: tasks run side by side on `size` threads, results and step errors come back as values, a cancelled
- * task's thread is terminated and replaced, a crashed thread fails only its task, and warm() imports a module
- * once on every thread. The pool's thread entry is compiled JS, so this test uses the built package (dist/).
+ * or timed-out task's thread is terminated and replaced, a crashed thread fails only its task, and warm() imports
+ * a module once on every thread. The pool's thread entry is compiled JS, so this test uses the built package (dist/).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -114,6 +114,20 @@ describe('StepWorkerPool', () => {
     stop.abort();
     expect(await running).toEqual({ ok: false, failure: { type: 'cancelled' } });
     expect(await queued).toEqual({ ok: true, result: { metadata: { done: true } } });
+  });
+
+  it('a task over its time limit ends as timed-out and its thread is terminated; the next task runs on a new one', async () => {
+    const spin = stepModule('spin', 'for (;;) {}');
+    const fine = stepModule('fine', 'return { metadata: { done: true } };');
+    pool = new StepWorkerPool(1);
+    const signal = new AbortController().signal;
+    const running = pool.run(payload(spin), signal, 300);
+    // Queued behind the spinning task on the pool's one thread: it runs once that thread is replaced.
+    const queued = pool.run(payload(fine), signal, 30_000);
+    expect(await running).toEqual({ ok: false, failure: { type: 'timed-out' } });
+    expect(await queued).toEqual({ ok: true, result: { metadata: { done: true } } });
+    expect(importsOf('fine')).toHaveLength(1);
+    expect(importsOf('fine')[0]).not.toBe(importsOf('spin')[0]);
   });
 
   it('a thread that dies fails only its own task', async () => {

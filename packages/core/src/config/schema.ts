@@ -17,23 +17,32 @@ const executor = z.enum(['local', 'process', 'slurm']).describe('Where tasks run
 
 export const ResourcesSchema = z
   .strictObject({
-    cpus: z.int().positive().optional().describe('CPU cores per task.'),
+    cpus: z
+      .int()
+      .positive()
+      .optional()
+      .describe("CPU cores per task: a command's PIPE_CPUS; Slurm's --cpus-per-task."),
     mem: z
       .string()
       .regex(MEM_PATTERN, { error: 'memory must look like 4G, 1.5G, 512M or 2048 (megabytes)' })
       .optional()
-      .describe('Memory per task, e.g. 4G or 512M.'),
+      .describe('Memory per task, e.g. 4G or 512M (Slurm only).'),
     time: z
       .union([
         z.int().positive(),
         z.string().regex(TIME_PATTERN, { error: 'time must be minutes, HH:MM:SS or D-HH:MM:SS' }),
       ])
       .optional()
-      .describe('Time limit: minutes, HH:MM:SS or D-HH:MM:SS.'),
+      .describe(
+        'Time limit: minutes, MM:SS, HH:MM:SS or D-HH:MM:SS; a task running longer is stopped and fails.',
+      ),
     partition: z.string().optional().describe('Slurm partition.'),
     account: z.string().optional().describe('Slurm account.'),
-    retries: z.int().nonnegative().optional().describe('How often a failed task is retried.'),
-    extra_sbatch_options: z.array(z.string()).optional().describe('Passed to sbatch as they are.'),
+    retries: z.int().nonnegative().optional().describe('How often a failed task is run again.'),
+    extra_sbatch_options: z
+      .array(z.string())
+      .optional()
+      .describe('Passed to sbatch as they are (Slurm only).'),
   })
   .describe('Resources per task.');
 

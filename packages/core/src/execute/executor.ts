@@ -12,6 +12,7 @@
  */
 import { canonicalJson } from '../fingerprint/canonical.js';
 import type { Resources, TaskItem } from '../model/types.js';
+import { parseTimeSeconds, type ResourceResult } from '../slurm/resources.js';
 
 export type TaskWork =
   /** argv with `{inputs.NAME}` (a whole element: all files), `{outputs.NAME}`, `{params.NAME}`, `{item}` placeholders expanded. */
@@ -50,11 +51,21 @@ export type ExecFailure =
   | { type: 'spawn-error'; message: string }
   | { type: 'output-not-written'; output: string; path: string }
   | { type: 'cancelled' }
+  /** Stopped by a local executor at `resources.time` (`limit` as written, `seconds` as read). */
+  | { type: 'timed-out'; limit: string; seconds: number }
   | { type: 'executor-error'; message: string };
 
 export type ExecOutcome =
-  | { ok: true; items?: TaskItem[]; metadata?: Record<string, unknown>; jobId?: string; host?: string }
-  | { ok: false; failure: ExecFailure; jobId?: string };
+  | {
+      ok: true;
+      items?: TaskItem[];
+      metadata?: Record<string, unknown>;
+      jobId?: string;
+      host?: string;
+      /** Attempts it took when more than one (`resources.retries`). */
+      attempts?: number;
+    }
+  | { ok: false; failure: ExecFailure; jobId?: string; attempts?: number };
 
 export type ExecEvent =
   | { type: 'started'; id: string; jobId?: string }
@@ -99,9 +110,28 @@ export function renderFailure(f: ExecFailure): string {
       return `output '${f.output}' was not written (${f.path})`;
     case 'cancelled':
       return 'cancelled';
+    case 'timed-out':
+      return `exceeded its time limit resources.time = ${f.limit} (${f.seconds} s)`;
     case 'executor-error':
       return `executor error: ${f.message}`;
   }
+}
+
+/** One line for a failed outcome: its failure, and the attempts it took when more than one. */
+export function renderFailedOutcome(o: Extract<ExecOutcome, { ok: false }>): string {
+  return `${renderFailure(o.failure)}${o.attempts && o.attempts > 1 ? ` after ${o.attempts} attempts` : ''}`;
+}
+
+/**
+ * The time limit a local executor enforces: `resources.time`, read as Slurm reads it (minutes, MM:SS, HH:MM:SS,
+ * D-HH:MM:SS); undefined when none is set.
+ */
+export function timeLimit(
+  resources: Resources | undefined,
+): ResourceResult<{ limit: string; seconds: number } | undefined> {
+  if (resources?.time === undefined) return { ok: true, value: undefined };
+  const seconds = parseTimeSeconds(resources.time);
+  return seconds.ok ? { ok: true, value: { limit: resources.time, seconds: seconds.value } } : seconds;
 }
 
 /** Expand a command's argv placeholders for one task. */

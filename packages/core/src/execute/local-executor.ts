@@ -2,10 +2,10 @@
  * The local executor: in-process steps on a pool of worker threads (see StepWorkerPool), bounded by -j.
  * The pool is created on first use, so builds that run no step never start a thread; every thread imports the
  * step modules the build announced (warm) or ran, so fanned-out tasks find their module loaded.
- * Cancelling aborts the task, which terminates its worker thread.
+ * Cancelling aborts the task, which terminates its worker thread; so does a task outliving its `resources.time`.
  */
 import { noteWrittenHashes } from '../store/written-hashes.js';
-import type { ExecRequest, Executor } from './executor.js';
+import { type ExecFailure, type ExecRequest, type Executor, timeLimit } from './executor.js';
 import type { StepPayload } from './step-worker.js';
 import { StepWorkerPool } from './worker-pool.js';
 
@@ -59,6 +59,18 @@ export function createLocalExecutor(options: { threads: number }): Executor {
       });
       return;
     }
+    const limit = timeLimit(req.resources);
+    if (!limit.ok) {
+      onEvent({
+        type: 'ended',
+        id: req.id,
+        outcome: {
+          ok: false,
+          failure: { type: 'executor-error', message: `resources.time: ${limit.message}` },
+        },
+      });
+      return;
+    }
     // The log file is created by the worker on the step's first log line: most steps log nothing.
     const payload: StepPayload = {
       module: req.work.module,
@@ -71,9 +83,12 @@ export function createLocalExecutor(options: { threads: number }): Executor {
       logFile: req.logFile,
     };
     onEvent({ type: 'started', id: req.id });
-    const outcome = await getPool().run(payload, signal);
+    const outcome = await getPool().run(payload, signal, limit.value && limit.value.seconds * 1000);
     if (!outcome.ok) {
-      onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure: outcome.failure } });
+      // Only a task given a limit times out.
+      const failure: ExecFailure =
+        outcome.failure.type === 'timed-out' ? { type: 'timed-out', ...limit.value! } : outcome.failure;
+      onEvent({ type: 'ended', id: req.id, outcome: { ok: false, failure } });
       return;
     }
     // The engine stores the outputs with these hashes instead of reading them again.

@@ -1,16 +1,24 @@
 /**
  * The process executor: runs `command` steps as child processes from an argv array (no shell),
  * with only PATH/HOME/TMPDIR/LANG and the declared env, output to the task's log file. Each child
- * leads its own process group so that cancelling kills whatever it spawned.
+ * leads its own process group so that cancelling, or a task outliving its `resources.time`, kills whatever
+ * it spawned.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { type ExecEvent, type ExecOutcome, type ExecRequest, type Executor, expandArgv } from './executor.js';
+import {
+  type ExecEvent,
+  type ExecOutcome,
+  type ExecRequest,
+  type Executor,
+  expandArgv,
+  timeLimit,
+} from './executor.js';
 import { forgetCommand, recordCommand } from './orphans.js';
 
 const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
-/** Time between SIGTERM and SIGKILL when cancelling. */
+/** Time between SIGTERM and SIGKILL when cancelling or stopping at the time limit. */
 const KILL_GRACE_MS = 2000;
 
 /**
@@ -39,6 +47,18 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
     });
     return Promise.resolve();
   }
+  const limit = timeLimit(req.resources);
+  if (!limit.ok) {
+    onEvent({
+      type: 'ended',
+      id: req.id,
+      outcome: {
+        ok: false,
+        failure: { type: 'executor-error', message: `resources.time: ${limit.message}` },
+      },
+    });
+    return Promise.resolve();
+  }
   const [program, ...args] = expandArgv(req.work.argv, req);
   mkdirSync(path.dirname(req.logFile), { recursive: true });
   const log = openSync(req.logFile, 'a');
@@ -47,7 +67,7 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
     const finish = (outcome: ExecOutcome) => {
       if (settled) return;
       settled = true;
-      signal.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', terminate);
       closeSync(log);
       onEvent({ type: 'ended', id: req.id, outcome });
       resolve();
@@ -60,8 +80,10 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
       detached: true,
     });
     let killTimer: NodeJS.Timeout | undefined;
-    function onAbort() {
-      if (child.pid === undefined) return;
+    let limitTimer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    function terminate() {
+      if (child.pid === undefined || killTimer) return;
       try {
         process.kill(-child.pid, 'SIGTERM');
       } catch {
@@ -76,18 +98,26 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
       }, KILL_GRACE_MS);
       killTimer.unref();
     }
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', terminate, { once: true });
     child.once('spawn', () => {
       if (child.pid !== undefined) recordCommand(req.logFile, child.pid);
+      if (limit.value)
+        limitTimer = setTimeout(() => {
+          timedOut = true;
+          terminate();
+        }, limit.value.seconds * 1000);
       onEvent({ type: 'started', id: req.id });
     });
     child.once('error', (error) =>
       finish({ ok: false, failure: { type: 'spawn-error', message: error.message } }),
     );
     child.once('close', (code, sig) => {
-      if (killTimer) clearTimeout(killTimer);
+      clearTimeout(killTimer);
+      clearTimeout(limitTimer);
       forgetCommand(req.logFile);
       if (signal.aborted) return finish({ ok: false, failure: { type: 'cancelled' } });
+      if (timedOut && limit.value)
+        return finish({ ok: false, failure: { type: 'timed-out', ...limit.value } });
       if (sig) return finish({ ok: false, failure: { type: 'killed', signal: sig } });
       if (code !== 0) return finish({ ok: false, failure: { type: 'exit-non-zero', exitCode: code ?? -1 } });
       finish({ ok: true });

@@ -6,8 +6,9 @@
  * task) is imported on every thread, idle ones at once, so a fan-out's tasks do not each wait for their thread to
  * load the step's module graph (tens of milliseconds per thread, more than a small task's work).
  *
- * Cancelling a running task terminates its thread (a step cannot be interrupted otherwise); a replacement is
- * started when work is queued. Idle threads are unref'd, so an idle pool never keeps the process alive.
+ * Cancelling a running task, or one that outlives its time limit, terminates its thread (a step cannot be
+ * interrupted otherwise); a replacement is started when work is queued. Idle threads are unref'd, so an idle pool
+ * never keeps the process alive.
  */
 import { Worker } from 'node:worker_threads';
 import type { StepResult } from '../model/step.js';
@@ -18,6 +19,8 @@ import type { StepPayload } from './step-worker.js';
 /** Why a pooled task did not produce a result. */
 export type PoolFailure =
   | { type: 'cancelled' }
+  /** It ran longer than the time limit it was given. */
+  | { type: 'timed-out' }
   /** The step threw (its message), or its thread died (how). */
   | { type: 'step-error'; message: string };
 
@@ -36,6 +39,9 @@ interface Pending {
   settle: (outcome: PoolOutcome) => void;
   signal: AbortSignal;
   onAbort: () => void;
+  /** Counted from when a thread takes the task, not from when it is queued. */
+  timeLimitMs: number | undefined;
+  limitTimer?: NodeJS.Timeout;
 }
 
 interface Thread {
@@ -75,8 +81,11 @@ export class StepWorkerPool {
     while (this.threads.length < Math.min(this.size, count)) this.threads.push(this.spawn());
   }
 
-  /** Run one step task on the next free thread. Never rejects: failures are values. */
-  run(payload: StepPayload, signal: AbortSignal): Promise<PoolOutcome> {
+  /**
+   * Run one step task on the next free thread, stopped after `timeLimitMs` on it (if given). Never rejects:
+   * failures are values.
+   */
+  run(payload: StepPayload, signal: AbortSignal, timeLimitMs?: number): Promise<PoolOutcome> {
     if (signal.aborted || this.closed) return Promise.resolve({ ok: false, failure: { type: 'cancelled' } });
     return new Promise((resolve) => {
       const pending: Pending = {
@@ -85,9 +94,11 @@ export class StepWorkerPool {
         signal,
         settle: (outcome) => {
           signal.removeEventListener('abort', pending.onAbort);
+          clearTimeout(pending.limitTimer);
           resolve(outcome);
         },
-        onAbort: () => this.abort(pending),
+        onAbort: () => this.stop(pending, { type: 'cancelled' }),
+        timeLimitMs,
       };
       signal.addEventListener('abort', pending.onAbort, { once: true });
       this.queue.push(pending);
@@ -140,6 +151,8 @@ export class StepWorkerPool {
       if (!next) break;
       t.task = next;
       t.worker.ref();
+      if (next.timeLimitMs !== undefined)
+        next.limitTimer = setTimeout(() => this.stop(next, { type: 'timed-out' }), next.timeLimitMs);
       t.worker.postMessage({ type: 'run', id: next.id, payload: next.payload } satisfies PoolRequest);
     }
     // Idle threads learn the modules of what was just queued, so the next tasks find them loaded.
@@ -173,18 +186,19 @@ export class StepWorkerPool {
     this.dispatch();
   }
 
-  private abort(task: Pending): void {
+  /** Ends a task with `failure`: dropped from the queue, or its thread terminated (and replaced when work waits). */
+  private stop(task: Pending, failure: PoolFailure): void {
     const queued = this.queue.indexOf(task);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
-      task.settle({ ok: false, failure: { type: 'cancelled' } });
+      task.settle({ ok: false, failure });
       return;
     }
     const thread = this.threads.find((t) => t.task === task);
     if (!thread) return;
     this.threads.splice(this.threads.indexOf(thread), 1);
     thread.task = undefined;
-    task.settle({ ok: false, failure: { type: 'cancelled' } });
+    task.settle({ ok: false, failure });
     void thread.worker.terminate();
     this.dispatch();
   }

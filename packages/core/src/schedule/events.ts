@@ -26,7 +26,7 @@ export interface TaskReport {
   endedAt?: string;
   ms?: number;
   log?: string;
-  /** Attempts it took when more than one (a Slurm task retried after a timeout or out-of-memory). */
+  /** Attempts it took when more than one (`resources.retries`: a task that failed and ran again). */
   attempts?: number;
 }
 

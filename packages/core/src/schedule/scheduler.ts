@@ -11,7 +11,14 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
-import { type ExecOutcome, type ExecRequest, type Executor, renderFailure } from '../execute/executor.js';
+import {
+  type ExecOutcome,
+  type ExecRequest,
+  type Executor,
+  renderFailedOutcome,
+  renderFailure,
+} from '../execute/executor.js';
+import { submitWithRetries } from '../execute/retries.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
@@ -441,24 +448,23 @@ class Scheduler {
     const { executor, request } = chosen;
     const req = await this.prepare(id, request);
     const start = new Date();
-    let outcome = {
-      ok: false,
-      failure: { type: 'executor-error', message: 'no outcome reported' },
-    } as ExecOutcome;
     let jobId: string | undefined;
     this.emit({ type: 'task-start', id, action: 'run', executor: executor.name, reasons });
-    try {
-      await executor.submit(
-        [req],
-        (e) => {
-          if (e.type === 'started' && e.jobId) jobId = e.jobId;
-          if (e.type === 'ended') outcome = e.outcome;
-        },
-        this.o.signal,
-      );
-    } catch (error) {
-      outcome = { ok: false, failure: { type: 'executor-error', message: (error as Error).message } };
-    }
+    const outcome = await submitWithRetries(executor, req, {
+      signal: this.o.signal,
+      onEvent: (e) => {
+        if (e.type === 'started' && e.jobId) jobId = e.jobId;
+      },
+      again: (next, of, failed) => {
+        // A build that stops after another task's failure starts no more work, retries included.
+        if (this.stopped) return false;
+        this.emit({
+          type: 'warning',
+          message: `${id}: ${renderFailure(failed)}; retrying (attempt ${next} of ${of})`,
+        });
+        return true;
+      },
+    });
     // Storing and publishing is I/O: it gives the job slot back, so the next task's work starts meanwhile.
     this.completing++;
     void this.complete(id, decision, executor, req, outcome, start, jobId).finally(() => {
@@ -537,10 +543,11 @@ class Scheduler {
       ms: end.getTime() - start.getTime(),
       log: req.logFile,
       ...(jobId ? { jobId } : {}),
+      ...(outcome.attempts ? { attempts: outcome.attempts } : {}),
     };
     if (!outcome.ok) {
       const state = outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed';
-      return this.fail(id, state, { ...base, error: renderFailure(outcome.failure) });
+      return this.fail(id, state, { ...base, error: renderFailedOutcome(outcome) });
     }
     // An input edited while the task ran: its outputs may hold the new bytes under the old bytes' key, which the
     // cache would then serve for the old content. Nothing is kept; the next build sees the new content and reruns.
@@ -576,12 +583,11 @@ class Scheduler {
     if (!stored.ok)
       return this.fail(id, 'failed', {
         ...base,
-        error: `output '${stored.missing.output}' was not written (${stored.missing.path})${notWrittenHint(
-          this.o.pipeline.root,
-          stored.missing,
-          req,
-          start,
-        )}`,
+        error: `${renderFailedOutcome({
+          ok: false,
+          failure: { type: 'output-not-written', ...stored.missing },
+          attempts: outcome.attempts,
+        })}${notWrittenHint(this.o.pipeline.root, stored.missing, req, start)}`,
       });
     for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
     if (this.o.signal.aborted)
@@ -602,8 +608,7 @@ class Scheduler {
       outputs: stamps,
       ...(outcome.items ? { items: outcome.items } : {}),
     });
-    const attempts = (outcome.metadata?.slurm as { attempts?: unknown[] } | undefined)?.attempts?.length ?? 1;
-    this.report({ id, state: 'ran', ...base, ...(attempts > 1 ? { attempts } : {}) });
+    this.report({ id, state: 'ran', ...base });
     const known: Record<string, KnownOutput> = {};
     for (const [name, s] of Object.entries(stamps))
       known[name] = { path: s.path, sha256: s.sha256, size: s.size };
@@ -786,7 +791,7 @@ class Scheduler {
           executor: executor.name,
           log: req.logFile,
           ...(outcome.jobId ? { jobId: outcome.jobId } : {}),
-          error: renderFailure(outcome.failure),
+          error: renderFailedOutcome(outcome),
         });
       }
       const d = await this.speculative.get(id)!.decided;

@@ -38,17 +38,12 @@ function toFailure(r: FailureReason): ExecFailure {
   }
 }
 
-function attemptsNote(o: TaskOutcome): string {
-  return o.attempts.length > 1 ? ` after ${o.attempts.length} attempts` : '';
-}
-
 function toOutcome(o: TaskOutcome): ExecOutcome {
   const jobId = o.attempts[o.attempts.length - 1]?.job;
-  if (o.status === 'failed') {
-    const failure = toFailure(o.reason);
-    if (failure.type === 'executor-error') failure.message += attemptsNote(o);
-    return { ok: false, failure, ...(jobId ? { jobId } : {}) };
-  }
+  // The report says how many attempts it took, as for the local executors' retries.
+  const attempts = o.attempts.length > 1 ? { attempts: o.attempts.length } : {};
+  if (o.status === 'failed')
+    return { ok: false, failure: toFailure(o.reason), ...(jobId ? { jobId } : {}), ...attempts };
   const r = o.result;
   const last = o.attempts[o.attempts.length - 1];
   const slurm = {
@@ -65,6 +60,7 @@ function toOutcome(o: TaskOutcome): ExecOutcome {
     ok: true,
     host: r.host,
     ...(jobId ? { jobId } : {}),
+    ...attempts,
     ...(r.items ? { items: r.items } : {}),
     metadata: { ...(r.metadata ?? {}), slurm },
   };
