@@ -214,6 +214,21 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('loads a command with an inline script longer than a file name may be (no ENAMETOOLONG)', async () => {
+    // A '.' makes it look like a path; one component of 300 characters makes stat throw ENAMETOOLONG.
+    const script = `console.log(${'1.5+'.repeat(75)}0)`;
+    const dir = makeWorkspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          t: {command: [node, -e, '${script}', '{outputs.o}'], outputs: {o: o.txt}}
+      `,
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    expect(result.ok).toBe(true);
+  });
+
   it("warns about a command that names its own output's final path (the task could only fail), before it exists", async () => {
     const dir = makeWorkspace({
       'pipe.yaml': `

@@ -134,7 +134,7 @@ function checkArgvFiles(
       return;
     }
     if (inputs.has(abs) || !abs.startsWith(`${declared.root}${path.sep}`)) return;
-    if (!statSync(abs, { throwIfNoEntry: false })?.isFile()) return;
+    if (!isFile(abs)) return;
     report(
       'undeclared-command-file',
       `target '${declared.target}' runs with '${arg}', a file of the workspace that is not one of its inputs: editing it will not rerun the target`,
@@ -143,6 +143,15 @@ function checkArgvFiles(
       'warning',
     );
   });
+}
+
+/** Whether `abs` is a file; false for what cannot be one (an inline script of 300 characters: ENAMETOOLONG). */
+function isFile(abs: string): boolean {
+  try {
+    return statSync(abs, { throwIfNoEntry: false })?.isFile() === true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether params has a value at the dotted path (a value given by ${config…} counts: it is resolved later). */
