@@ -53,6 +53,19 @@ targets:
     outputs: {o: out/m.txt}
 `;
 
+/**
+ * A build that failed a task ended as a build does: exit 1, the record says failed (not left 'running'), the lock
+ * released and the temporary outputs cleared, no stack trace.
+ */
+async function expectFailedCleanly(ws: Workspace, r: { code: number | null; stderr: string }): Promise<void> {
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(ws.exists('.pipe/lock')).toBe(false);
+  expect(ws.exists('.pipe/tmp/run')).toBe(false);
+  const log = await ws.run(['log', '-n', '1']);
+  expect(log.stdout).toMatch(/ failed /);
+}
+
 describe('pipe build: guards', () => {
   it("refuses a dynamic item id with a '..' segment, and leaves the file it would overwrite alone", async () => {
     const ws = fanout(['ok', '../../data']);
@@ -69,6 +82,53 @@ describe('pipe build: guards', () => {
     const r = await ws.run(['build', 'each']);
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toContain('the step emitted two items with id "a"');
+  });
+
+  it('fails a step that emits items of the wrong shape, naming the task and the item; the build ends as usual', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  emit:
+    step: ./steps/emit.mjs
+    inputs: { items: items.json }
+    outputs: { out: out/emit.txt }
+  each:
+    foreach: { items: emit }
+    command: [sh, -c, 'echo "$0" > "$1"', "{item}", "{outputs.o}"]
+    outputs: { o: "out/each/{item}.txt" }
+`,
+      'steps/emit.mjs': `import { readFileSync, writeFileSync } from 'node:fs';
+export default { name: 'test.emit', version: '1',
+  run(ctx) { writeFileSync(ctx.outputs.out, 'x'); return { items: JSON.parse(readFileSync(ctx.inputs.items[0], 'utf8')) }; } };
+`,
+    });
+    const cases: Array<[unknown, string]> = [
+      [
+        [{ id: 'a', files: 'notalist' }],
+        'item "a": files must be a list of absolute paths, not the string "notalist"',
+      ],
+      [[{ id: 'a' }], 'item "a" has no files: give files: [] when it names none'],
+      [[{ id: 'a', files: [], value: 1 }], 'item "a" has \'value\': an item holds only id, files and data'],
+      [
+        [{ id: 'a', files: ['data/a.txt'] }],
+        'item "a": files[0] is the string "data/a.txt", not an absolute path',
+      ],
+      [[{ id: 'a', files: [] }, 7], 'items[1] is 7, not {id, files, data?}'],
+    ];
+    for (const [items, problem] of cases) {
+      ws.write('items.json', JSON.stringify(items));
+      const r = await ws.run(['build', 'each']);
+      expect(r.stdout + r.stderr).toContain(`emit: step failed: the step emitted a bad item: ${problem}`);
+      await expectFailedCleanly(ws, r);
+    }
+    ws.write('items.json', JSON.stringify({ a: { files: [] } }));
+    const notList = await ws.run(['build', 'each']);
+    expect(notList.stdout + notList.stderr).toContain(
+      'emit: step failed: the step emitted items that are not a list (an object): return {items: [{id, files, data?}, ...]}',
+    );
+    await expectFailedCleanly(ws, notList);
+    ws.write('items.json', JSON.stringify([{ id: 'a', files: [ws.path('items.json')], data: 1 }]));
+    expect((await ws.build(['each'])).ended).toEqual({ ran: ['each[a]', 'emit'] });
   });
 
   it('reads an item id with glob characters literally in an input path', async () => {

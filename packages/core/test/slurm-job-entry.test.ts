@@ -152,6 +152,30 @@ describe('job-entry', () => {
     });
   });
 
+  it("checks a step's items as the local executor does: a bad one fails the task", () => {
+    const mod = join(dir, 'items.mjs');
+    writeFileSync(
+      mod,
+      `import { writeFileSync } from 'node:fs';
+       export default { name: 't.items', version: '1',
+         run(ctx) { writeFileSync(ctx.outputs.y, 'x'); return { items: ctx.params.items }; } };`,
+    );
+    const cases: Array<[unknown, string]> = [
+      [
+        [{ id: 'a', files: 'x' }],
+        'the step emitted a bad item: item "a": files must be a list of absolute paths',
+      ],
+      [[{ id: '../a', files: [] }], `the step emitted a bad item: item id "../a" has a '..' segment`],
+    ];
+    for (const [i, [items, error]] of cases.entries()) {
+      const out = join(dir, `items${i}.txt`);
+      const t = spec(`i${i}`, { kind: 'step', module: mod }, { y: out }, { params: { items } });
+      expect(runJob([t], `5${5 + i}`).status).toBe(1);
+      expect(existsSync(out)).toBe(false);
+      expect(JSON.parse(readFileSync(t.resultFile, 'utf8')).error).toContain(error);
+    }
+  });
+
   it('reports failures in the result and the exit status, and never shows a failed output under its final name', () => {
     const out = join(dir, 'f.txt');
     const t = spec(

@@ -5,8 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { canonicalJson } from '../fingerprint/canonical.js';
-import { itemIdProblem } from '../graph/items.js';
+import { emittedItemsProblem } from '../graph/items.js';
 import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
 
@@ -82,25 +81,11 @@ async function runDefinition(
     log: { info: (m) => write('info', m), warn: (m) => write('warn', m) },
     signal: new AbortController().signal,
   });
-  // Items enter the keys of the tasks they fan out to and travel in cache manifests as JSON: refuse what JSON
-  // cannot carry (NaN, Infinity, functions) here, as this task's failure, rather than later in the planner.
-  if (result?.items) {
-    try {
-      canonicalJson(result.items);
-    } catch (error) {
-      throw new Error(
-        `the step emitted items that are not plain JSON (${error instanceof Error ? error.message : String(error)})`,
-      );
-    }
-    // Ids name the fanned-out tasks and their files: each must be safe in a path, and used once (two items with
-    // one id would be one task, the second item's data lost).
-    const seen = new Set<string>();
-    for (const item of result.items) {
-      const problem = itemIdProblem(item.id);
-      if (problem) throw new Error(`the step emitted a bad item: ${problem}`);
-      if (seen.has(item.id)) throw new Error(`the step emitted two items with id ${JSON.stringify(item.id)}`);
-      seen.add(item.id);
-    }
+  // Items enter the keys of the tasks they fan out to and travel in cache manifests: refuse a malformed list here,
+  // as this task's failure, rather than later in the planner or the cache.
+  if (result?.items !== undefined) {
+    const problem = emittedItemsProblem(result.items);
+    if (problem) throw new Error(problem);
   }
   return result
     ? {

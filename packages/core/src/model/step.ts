@@ -37,6 +37,7 @@ export interface StepContext<P = Record<string, unknown>> {
 
 /** What a step may return: the items it produced (for a downstream `foreach: {items: ...}`) and metadata. */
 export interface StepResult {
+  /** `{id, files (absolute paths), data? (JSON)}` each, nothing else: checked by emittedItemsProblem (graph/items.ts). */
   items?: TaskItem[];
   /** Small JSON-able facts kept in the provenance record (e.g. counts, livetime). */
   metadata?: Record<string, unknown>;

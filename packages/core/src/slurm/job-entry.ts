@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expandArgv } from '../execute/executor.js';
+import { emittedItemsProblem } from '../graph/items.js';
 import type { StepDefinition } from '../model/step.js';
 import {
   checkJobSpec,
@@ -114,6 +115,9 @@ async function runStep(spec: TaskSpec): Promise<RunOutcome> {
   };
   try {
     const res = await def.run(ctx);
+    // As the local executor's worker checks them (step-worker.ts): the result file's JSON would turn NaN into null.
+    const itemsProblem = res?.items !== undefined ? emittedItemsProblem(res.items) : undefined;
+    if (itemsProblem) throw new Error(itemsProblem);
     const out: RunOutcome = { exitCode: 0, signal: null };
     if (res?.items) out.items = res.items;
     if (res?.metadata) out.metadata = res.metadata;
