@@ -423,6 +423,36 @@ targets:
     expect(ws.read('out/a_b/r.txt')).toBe('a_b');
   });
 
+  it("fails a task whose output's folder is a file, when it would run and when it would restore; the build goes on", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  t:
+    command: [sh, -c, 'echo t > "$0"', "{outputs.o}"]
+    outputs: {o: out/sub/t.txt}
+  g:
+    command: [sh, -c, 'echo g > "$0"', "{outputs.o}"]
+    outputs: {o: g.txt}
+`,
+      out: 'a file where a folder goes',
+    });
+    const blocked = "cannot create folder out/sub for output 'o': out is a file";
+    const run = await ws.build(['t', 'g'], ['-k']);
+    expect(run.ended).toEqual({ failed: ['t'], ran: ['g'] });
+    expect(run.run.stdout + run.run.stderr).toContain(blocked);
+    await expectFailedCleanly(ws, run.run);
+    ws.remove('out');
+    expect((await ws.build(['t'])).ended).toEqual({ ran: ['t'] });
+    // The product is in the cache now: the task would be restored, and its folder is blocked again.
+    ws.remove('out');
+    ws.write('out', 'a file again');
+    expect((await ws.run(['plan', 't'])).stdout).toMatch(/restore\s+t\n/);
+    const restore = await ws.run(['build', 't']);
+    expect(restore.stdout + restore.stderr).toContain(`t: ${blocked}`);
+    await expectFailedCleanly(ws, restore);
+    expect(ws.read('out')).toBe('a file again');
+  });
+
   it('fails a task whose output path is a directory, and records the build as failed', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -93,5 +93,5 @@ export { portableItems, resolveItems, withPortableItems } from './store/portable
 export { publishOutputs, restoreOutputs, storeOutputs } from './store/products.js';
 export * from './watch/index.js';
 export { replaceFile, writeFileAtomic } from './workspace/atomic.js';
-export { relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
+export { nearestExisting, relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
 export { acquireLock, type BuildLock, buildIsLive, type LockOwner } from './workspace/lock.js';

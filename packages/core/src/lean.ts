@@ -51,5 +51,5 @@ export { stateJournalFile } from './state/state-journal.js';
 export { createStepRegistry, type StepRegistry } from './steps/registry.js';
 export { exportOutputs } from './store/export.js';
 export { replaceFile } from './workspace/atomic.js';
-export { relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
+export { nearestExisting, relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
 export { valueDigest } from './workspace/value-digest.js';

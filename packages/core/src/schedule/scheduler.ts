@@ -7,7 +7,7 @@
  * when the target emitting their items has finished.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
@@ -25,8 +25,15 @@ import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutpu
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
 import { provenanceRecord } from '../provenance/record.js';
+import { statIfThere } from '../state/hash-memo.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
-import { currentStamps, publishOutputs, restoreOutputs, storeOutputs } from '../store/products.js';
+import {
+  currentStamps,
+  outputFolderProblem,
+  publishOutputs,
+  restoreOutputs,
+  storeOutputs,
+} from '../store/products.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
 
@@ -382,7 +389,17 @@ class Scheduler {
     const task = this.tasks.get(id)!;
     const started = Date.now();
     this.emit({ type: 'task-start', id, action: 'restore', reasons: decision.reasons });
-    const got = await restoreOutputs(this.o.cache, this.o.pipeline.root, task, decision.manifest);
+    const failed = (error: string) =>
+      this.fail(id, 'failed', { key: decision.key, reasons: decision.reasons, error });
+    const blocked = this.makeOutputFolders(task);
+    if (blocked) return failed(blocked);
+    let got: Awaited<ReturnType<typeof restoreOutputs>>;
+    try {
+      got = await restoreOutputs(this.o.cache, this.o.pipeline.root, task, decision.manifest);
+    } catch (error) {
+      // What the cache cannot answer is a failure value (below); a throw is the workspace's (EACCES, ENOSPC, ...).
+      return failed(`its outputs could not be restored: ${thrownMessage(error)}`);
+    }
     if (!got.ok) {
       // A corrupt or incomplete entry counts as missing: compute the task instead. A remote that went down is
       // not a corrupt entry, and the cache already said so once.
@@ -447,6 +464,7 @@ class Scheduler {
       return this.fail(id, 'failed', { key: decision.key, reasons, error: chosen });
     const { executor, request } = chosen;
     const req = await this.prepare(id, request);
+    if (typeof req === 'string') return this.fail(id, 'failed', { key: decision.key, reasons, error: req });
     const start = new Date();
     let jobId: string | undefined;
     this.emit({ type: 'task-start', id, action: 'run', executor: executor.name, reasons });
@@ -479,8 +497,27 @@ class Scheduler {
     this.madeDirs.add(dir);
   }
 
-  /** The request for a task: temporary output paths, declared env, inputs, resources, log file. */
-  private async prepare(id: string, work: ExecRequest['work']): Promise<ExecRequest> {
+  /**
+   * Make the folders a task's outputs go in; why not, if one cannot be (a file in its place): the task fails, not
+   * the build.
+   */
+  private makeOutputFolders(task: Task): string | undefined {
+    for (const [name, final] of Object.entries(task.outputs)) {
+      const dir = path.dirname(final);
+      try {
+        this.ensureDir(dir);
+      } catch (error) {
+        return outputFolderProblem(this.o.pipeline.root, name, dir, error);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The request for a task: temporary output paths, declared env, inputs, resources, log file; or why its outputs
+   * have no folder to go in.
+   */
+  private async prepare(id: string, work: ExecRequest['work']): Promise<ExecRequest | string> {
     const task = this.tasks.get(id)!;
     const target = this.o.pipeline.targets.get(task.target)!;
     const temps: Record<string, string> = {};
@@ -488,7 +525,8 @@ class Scheduler {
     this.ensureDir(runTmp);
     for (const [name, final] of Object.entries(task.outputs))
       temps[name] = path.join(runTmp, tempName(id, name, final));
-    for (const final of Object.values(task.outputs)) this.ensureDir(path.dirname(final));
+    const blocked = this.makeOutputFolders(task);
+    if (blocked) return blocked;
     const env: Record<string, string> = {};
     for (const name of target.env) {
       const v = this.o.io.env(name);
@@ -571,15 +609,24 @@ class Scheduler {
       end,
       ...(outcome.metadata ? { metadata: outcome.metadata } : {}),
     });
-    const stored = await storeOutputs({
-      cache: this.o.cache,
-      root: this.o.pipeline.root,
-      task,
-      key: decision.key,
-      temps,
-      ...(outcome.items ? { items: outcome.items } : {}),
-      provenance: provenance as unknown as Record<string, unknown>,
-    });
+    let stored: Awaited<ReturnType<typeof storeOutputs>>;
+    try {
+      stored = await storeOutputs({
+        cache: this.o.cache,
+        root: this.o.pipeline.root,
+        task,
+        key: decision.key,
+        temps,
+        ...(outcome.items ? { items: outcome.items } : {}),
+        provenance: provenance as unknown as Record<string, unknown>,
+      });
+    } catch (error) {
+      // Cache failures are warnings (storeOutputs); a throw is reading the outputs (EACCES, EIO) or a bug.
+      return this.fail(id, 'failed', {
+        ...base,
+        error: `its outputs could not be stored: ${thrownMessage(error)}`,
+      });
+    }
     if (!stored.ok)
       return this.fail(id, 'failed', {
         ...base,
@@ -599,7 +646,7 @@ class Scheduler {
       // E.g. a directory where an output file goes: this task fails, the build goes on and records it.
       return this.fail(id, 'failed', {
         ...base,
-        error: `its outputs could not be put in place: ${(error as Error).message}`,
+        error: `its outputs could not be put in place: ${thrownMessage(error)}`,
       });
     }
     this.record(id, {
@@ -722,14 +769,27 @@ class Scheduler {
     const reqs = new Map<string, ExecRequest>();
     for (const id of members) {
       const chosen = this.executorFor(this.tasks.get(id)!);
-      if (typeof chosen !== 'string') reqs.set(id, await this.prepare(id, chosen.request));
+      if (typeof chosen === 'string') continue;
+      const req = await this.prepare(id, chosen.request);
+      if (typeof req !== 'string') reqs.set(id, req);
+      else {
+        const decision = ready.get(id);
+        this.fail(id, 'failed', {
+          ...(decision ? { key: decision.key, reasons: decision.reasons } : {}),
+          error: req,
+        });
+      }
     }
+    // A member that failed to prepare skipped its dependants: none of them is submitted.
+    for (const id of reqs.keys()) if (this.reports.has(id)) reqs.delete(id);
+    if (reqs.size === 0) return;
     for (const req of reqs.values()) req.deps = this.tasks.get(req.id)!.deps.filter((d) => reqs.has(d));
     const start = new Date();
     const jobs = new Map<string, string>();
     const ended = new Set<string>();
     const completions: Promise<void>[] = [];
-    for (const [id, decision] of ready)
+    for (const [id, decision] of ready) {
+      if (!reqs.has(id)) continue;
       this.emit({
         type: 'task-start',
         id,
@@ -737,6 +797,7 @@ class Scheduler {
         executor: executor.name,
         reasons: decision.reasons,
       });
+    }
     const onEnd = (id: string, outcome: ExecOutcome) => {
       if (ended.has(id)) return;
       ended.add(id);
@@ -824,6 +885,16 @@ function recordParts(d: { record?: TaskRecord['fp']; check?: string }): Pick<Tas
   return { ...(d.record ? { fp: d.record } : {}), ...(d.check ? { check: d.check } : {}) };
 }
 
+/**
+ * An exception met while putting a task's outputs in place, for the task's report: a system call's error (EACCES,
+ * ENOSPC, ...) by its message; anything else is a bug in pipe, shown with its stack rather than lost.
+ */
+function thrownMessage(error: unknown): string {
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string')
+    return error.message;
+  return `internal error (a bug in pipe): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+}
+
 /** One line for a report's reasons. */
 export function describeReasons(reasons: Reason[] | undefined): string {
   // One line per task: the first reasons, then a count (`pipe plan` and `pipe why` list them all).
@@ -867,9 +938,9 @@ function notWrittenHint(
   req: ExecRequest,
   start: Date,
 ): string {
-  const temp = statSync(req.outputs[missing.output] ?? '', { throwIfNoEntry: false });
+  const temp = statIfThere(req.outputs[missing.output] ?? '');
   if (temp?.isDirectory()) return ': a folder was made in its place; an output must be a file';
-  const final = statSync(path.resolve(root, missing.path), { throwIfNoEntry: false });
+  const final = statIfThere(path.resolve(root, missing.path));
   if (final && final.mtimeMs >= start.getTime() - 1000)
     return `: the task wrote ${missing.path} itself; write to {outputs.${missing.output}}, the temporary path pipe moves into place`;
   return '';

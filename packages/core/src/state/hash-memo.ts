@@ -7,7 +7,7 @@
  * write time by at least that much); a racily clean file is simply re-hashed by every build until it
  * has aged past the window.
  */
-import { statSync } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
 import { xxh64FileSync } from '../fingerprint/file-hash.js';
 import type { MemoEntry } from './state-file.js';
 
@@ -20,9 +20,22 @@ export interface FileStamp {
   ino: number;
 }
 
+/**
+ * Stat a path, undefined when nothing is there: missing, or below a file (ENOTDIR: `build/x.txt` once `build` is a
+ * file), which is as missing to a plan as to a build.
+ */
+export function statIfThere(file: string): Stats | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
 /** Stat a file (undefined when missing or not a regular file). */
 export function stampOf(file: string): FileStamp | undefined {
-  const st = statSync(file, { throwIfNoEntry: false });
+  const st = statIfThere(file);
   if (!st?.isFile()) return undefined;
   return { size: st.size, mtimeNs: nsOf(st.mtimeMs), ino: st.ino };
 }
@@ -48,7 +61,7 @@ export class HashMemo {
 
   /** XXH64 of a file's content, or undefined when it does not exist. */
   hash(file: string): string | undefined {
-    const st = statSync(file, { throwIfNoEntry: false });
+    const st = statIfThere(file);
     if (!st?.isFile()) return undefined;
     const size = st.size;
     const mtimeNs = nsOf(st.mtimeMs);

@@ -13,9 +13,21 @@ import { identityOf } from '@pipe/cache/types';
 import type { Task, TaskItem } from '../model/types.js';
 import { stampOf } from '../state/hash-memo.js';
 import type { OutputStamp } from '../state/state-file.js';
-import { relPath } from '../workspace/layout.js';
+import { nearestExisting, relPath } from '../workspace/layout.js';
 import { describeCacheFailure } from './lazy-cache.js';
 import { hashOutputFile, takeWrittenHash } from './written-hashes.js';
+
+/**
+ * Why the folder `dir` of output `output` could not be made (mkdir's error): mkdir says only EEXIST or ENOTDIR when a
+ * file stands where a folder must, so that file is named.
+ */
+export function outputFolderProblem(root: string, output: string, dir: string, error: unknown): string {
+  const what = `cannot create folder ${relPath(root, dir)} for output '${output}'`;
+  const existing = nearestExisting(dir);
+  if (statSync(existing, { throwIfNoEntry: false })?.isDirectory() === false)
+    return `${what}: ${relPath(root, existing)} is a file`;
+  return `${what}: ${error instanceof Error ? error.message : String(error)}`;
+}
 
 export type StoreResult =
   | { ok: true; outputs: ManifestOutput[]; warnings: string[] }

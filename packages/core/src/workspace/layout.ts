@@ -9,6 +9,7 @@
  *   .pipe/cache/               the local cache (cas/, ac/) unless --cache-dir / PIPE_CACHE_DIR
  *   .pipe/lock                 the build lock (workspace/lock.ts)
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 export interface WorkspaceLayout {
@@ -52,6 +53,13 @@ export function relPath(root: string, abs: string): string {
   const rel = path.relative(root, abs);
   if (rel.startsWith('..') || path.isAbsolute(rel)) return abs.split(path.sep).join('/');
   return rel.split(path.sep).join('/');
+}
+
+/** `p` if it exists, else its nearest ancestor that does: a file there is in the way of a folder at `p`. */
+export function nearestExisting(p: string): string {
+  let existing = p;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  return existing;
 }
 
 /** A task id made safe as one file name (`reduce[23523]` → `reduce[23523]`, slashes replaced). */
