@@ -453,6 +453,40 @@ targets:
     expect(ws.read('out')).toBe('a file again');
   });
 
+  it('refuses an output made as a symbolic link (by a command or a step): the product would alias its target', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  abs:
+    inputs: {i: in.txt}
+    command: [ln, -s, "{inputs.i}", "{outputs.o}"]
+    outputs: {o: build/abs.txt}
+  rel:
+    inputs: {i: in.txt}
+    command: [ln, -s, ../in.txt, "{outputs.o}"]
+    outputs: {o: build/rel.txt}
+  step:
+    step: ./steps/link.mjs
+    inputs: {i: in.txt}
+    outputs: {o: build/step.txt}
+`,
+      'in.txt': 'raw input',
+      'steps/link.mjs': `import { symlinkSync } from 'node:fs';
+export default { name: 'test.link', version: '1', run(ctx) { symlinkSync(ctx.inputs.i[0], ctx.outputs.o); } };
+`,
+    });
+    const b = await ws.build(['abs', 'rel', 'step'], ['-k']);
+    expect(b.ended).toEqual({ failed: ['abs', 'rel', 'step'] });
+    const text = b.run.stdout;
+    const hint = 'write a file (e.g. cp instead of ln -s)';
+    expect(text).toContain(`output 'o' (build/abs.txt) is a symbolic link to ${ws.path('in.txt')}: ${hint}`);
+    expect(text).toContain(`output 'o' (build/rel.txt) is a symbolic link to ../in.txt: ${hint}`);
+    expect(text).toContain(`output 'o' (build/step.txt) is a symbolic link to ${ws.path('in.txt')}: ${hint}`);
+    await expectFailedCleanly(ws, b.run);
+    for (const name of ['abs', 'rel', 'step']) expect(ws.exists(`build/${name}.txt`)).toBe(false);
+    expect(ws.read('in.txt')).toBe('raw input');
+  });
+
   it('fails a task whose output path is a directory, and records the build as failed', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -195,6 +195,21 @@ describe('job-entry', () => {
     expect(JSON.parse(readFileSync(missing.resultFile, 'utf8')).error).toMatch(/not written/);
   });
 
+  it('refuses an output made as a symbolic link, before it is renamed into place', () => {
+    writeFileSync(join(dir, 'raw.txt'), 'raw');
+    const out = join(dir, 'l.txt');
+    const t = spec(
+      'l',
+      { kind: 'command', argv: ['ln', '-s', join(dir, 'raw.txt'), '{outputs.x}'] },
+      { x: out },
+    );
+    expect(runJob([t], '65').status).toBe(1);
+    expect(existsSync(out)).toBe(false);
+    expect(JSON.parse(readFileSync(t.resultFile, 'utf8')).error).toBe(
+      `output 'x' (l.txt) is a symbolic link to ${join(dir, 'raw.txt')}: write a file (e.g. cp instead of ln -s)`,
+    );
+  });
+
   it('runs several tasks per job and exits EXIT_SOME_TASKS_FAILED when some fail', () => {
     const ok = spec(
       'b-ok',

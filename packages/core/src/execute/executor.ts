@@ -50,6 +50,8 @@ export type ExecFailure =
   | { type: 'step-error'; message: string }
   | { type: 'spawn-error'; message: string }
   | { type: 'output-not-written'; output: string; path: string }
+  /** Published, a link would make the product an alias of another file: changing with it, or a way to edit it. */
+  | { type: 'output-is-symlink'; output: string; path: string; target: string }
   | { type: 'cancelled' }
   /** Stopped by a local executor at `resources.time` (`limit` as written, `seconds` as read). */
   | { type: 'timed-out'; limit: string; seconds: number }
@@ -108,6 +110,8 @@ export function renderFailure(f: ExecFailure): string {
       return `could not start: ${f.message}`;
     case 'output-not-written':
       return `output '${f.output}' was not written (${f.path})`;
+    case 'output-is-symlink':
+      return `output '${f.output}' (${f.path}) is a symbolic link to ${f.target}: write a file (e.g. cp instead of ln -s)`;
     case 'cancelled':
       return 'cancelled';
     case 'timed-out':

@@ -627,15 +627,14 @@ class Scheduler {
         error: `its outputs could not be stored: ${thrownMessage(error)}`,
       });
     }
-    if (!stored.ok)
+    if (!stored.ok) {
+      const f = stored.failure;
+      const hint = f.type === 'output-not-written' ? notWrittenHint(this.o.pipeline.root, f, req, start) : '';
       return this.fail(id, 'failed', {
         ...base,
-        error: `${renderFailedOutcome({
-          ok: false,
-          failure: { type: 'output-not-written', ...stored.missing },
-          attempts: outcome.attempts,
-        })}${notWrittenHint(this.o.pipeline.root, stored.missing, req, start)}`,
+        error: `${renderFailedOutcome({ ok: false, failure: f, attempts: outcome.attempts })}${hint}`,
       });
+    }
     for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
     if (this.o.signal.aborted)
       return this.fail(id, 'cancelled', { ...base, error: 'interrupted before publishing' });

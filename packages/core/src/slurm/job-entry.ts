@@ -10,11 +10,11 @@
  * (a crash, a bad spec) → 2.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, open, readFile, readlink, rename, rm, rmdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { expandArgv } from '../execute/executor.js';
+import { expandArgv, renderFailure } from '../execute/executor.js';
 import { emittedItemsProblem } from '../graph/items.js';
 import type { StepDefinition } from '../model/step.js';
 import {
@@ -133,6 +133,15 @@ async function runStep(spec: TaskSpec): Promise<RunOutcome> {
 async function promoteOutputs(spec: TaskSpec): Promise<Record<string, OutputRecord> | string> {
   const records: Record<string, OutputRecord> = {};
   for (const [name, o] of Object.entries(spec.outputs)) {
+    // Refused before it is renamed into place, where a dependant's job would read through it (as the engine does).
+    const link = await readlink(o.temp).catch(() => undefined);
+    if (link !== undefined)
+      return renderFailure({
+        type: 'output-is-symlink',
+        output: name,
+        path: relative(spec.cwd, o.final),
+        target: link,
+      });
     let h: Awaited<ReturnType<typeof hashFile>>;
     try {
       const fh = await open(o.temp, 'r');

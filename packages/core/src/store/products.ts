@@ -5,11 +5,12 @@
  * and a failed task leaves the earlier products in place. Restoring fetches a manifest's blobs
  * (verified by the cache) straight to the final paths (atomically, by the cache's temp + rename).
  */
-import { existsSync, renameSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, CacheFailure, FileIdentity, Manifest, ManifestOutput } from '@pipe/cache';
 import { identityOf } from '@pipe/cache/types';
+import type { ExecFailure } from '../execute/executor.js';
 import type { Task, TaskItem } from '../model/types.js';
 import { stampOf } from '../state/hash-memo.js';
 import type { OutputStamp } from '../state/state-file.js';
@@ -31,7 +32,7 @@ export function outputFolderProblem(root: string, output: string, dir: string, e
 
 export type StoreResult =
   | { ok: true; outputs: ManifestOutput[]; warnings: string[] }
-  | { ok: false; missing: { output: string; path: string } };
+  | { ok: false; failure: Extract<ExecFailure, { type: 'output-not-written' | 'output-is-symlink' }> };
 
 /** Hash the temp outputs and store them (blobs + manifest) in the cache. Cache failures are warnings. */
 export async function storeOutputs(options: {
@@ -49,15 +50,21 @@ export async function storeOutputs(options: {
   const identities: Record<string, FileIdentity | undefined> = {};
   for (const [name, finalPath] of Object.entries(task.outputs)) {
     const temp = temps[name]!;
-    const st = statSync(temp, { bigint: true, throwIfNoEntry: false });
-    if (!st?.isFile()) return { ok: false, missing: { output: name, path: relPath(root, finalPath) } };
+    const rel = relPath(root, finalPath);
+    // lstat: a link is refused as such (published, it would alias its target), not followed.
+    const st = lstatSync(temp, { bigint: true, throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) {
+      const target = readlinkSync(temp);
+      return { ok: false, failure: { type: 'output-is-symlink', output: name, path: rel, target } };
+    }
+    if (!st?.isFile()) return { ok: false, failure: { type: 'output-not-written', output: name, path: rel } };
     // One hash pass: the worker's (reported with the file's identity), else one here; the cache is told the
     // identity the hash belongs to, so it does not read and hash the file again.
     const h = takeWrittenHash(temp, identityOf(st)) ?? (await hashOutputFile(temp));
     identities[name] = h.identity;
     outputs.push({
       name,
-      path: relPath(root, finalPath),
+      path: rel,
       sha256: h.sha256,
       size: h.identity?.size ?? Number(st.size),
       mode: Number(st.mode) & 0o777,
