@@ -165,6 +165,41 @@ targets:
     expect(out).toContain("hint: name its files with a glob, e.g. 'data/sub/**'");
   });
 
+  it('refuses at load outputs over pipe.yaml, its config file or .pipe/, or that name no file; nothing is written', async () => {
+    const copy = `    inputs: [in.txt]\n    command: [cp, "{inputs.default}", "{outputs.o}"]\n`;
+    const pipeline = `version: 1
+config: cfg.yaml
+targets:
+  c:
+${copy}    outputs: {o: "build/dir/"}
+  d:
+${copy}    outputs: {o: ""}
+  e:
+${copy}    outputs: {o: ".pipe/evil.txt"}
+  g:
+    params: {k: "\${config.k}"}
+${copy}    outputs: {o: cfg.yaml}
+  f:
+${copy}    outputs: {o: pipe.yaml}
+`;
+    const ws = new Workspace({ 'pipe.yaml': pipeline, 'cfg.yaml': 'k: 1\n', 'in.txt': 'hi\n' });
+    const r = await ws.run(['build', 'c', 'd', 'e', 'f', 'g', '-k']);
+    const out = r.stdout + r.stderr;
+    expect(r.code).toBe(2);
+    for (const line of [
+      "pipe.yaml:7:18: error: output 'build/dir/' of target 'c' ends with '/': it names a folder, and an output is a file",
+      "pipe.yaml:11:18: error: output '' of target 'd' names the workspace folder, not a file",
+      "pipe.yaml:15:18: error: output '.pipe/evil.txt' of target 'e' is inside .pipe/, pipe's own folder (state, cache, logs)",
+      "pipe.yaml:20:18: error: output 'cfg.yaml' of target 'g' is the config file, cfg.yaml: a build would overwrite it",
+      "pipe.yaml:24:18: error: output 'pipe.yaml' of target 'f' is the pipeline file, pipe.yaml: a build would overwrite it",
+    ])
+      expect(out).toContain(line);
+    expect(out).toContain('5 errors');
+    expect(ws.read('pipe.yaml')).toBe(pipeline);
+    expect(ws.read('cfg.yaml')).toBe('k: 1\n');
+    expect(ws.exists('.pipe/evil.txt')).toBe(false);
+  });
+
   it("a glob input or foreach glob never reads the target's own outputs (a build would never settle)", async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -400,6 +400,99 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[1]!.hint).toBe("e.g. 'build/c_{item}.fits'");
   });
 
+  it('refuses outputs that name no file, go into .pipe/, or would overwrite a pipeline file or an input, all at once', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        config: cfg.yaml
+        include: [sub/pipe.yaml]
+        targets:
+          c: {command: [x], outputs: {o: build/dir/}}
+          d: {command: [x], outputs: {o: ''}}
+          e: {command: [x], outputs: {o: .pipe/evil.txt}}
+          f: {command: [x], outputs: {o: pipe.yaml}}
+          g: {command: [x], params: {k: '\${config.k}'}, outputs: {o: cfg.yaml}}
+          i: {command: [x], inputs: [in.txt], outputs: {o: in.txt}}
+          j: {command: [x], foreach: {glob: 'data/*.txt'}, outputs: {o: 'cal/{item}.txt'}}
+          k: {command: [x], inputs: [cal/gain.txt], outputs: {o: build/k.txt}}
+          l: {command: [x], foreach: [pipe, q], outputs: {o: 'sub/{item}.yaml'}}
+          m: {command: [x], foreach: [p, q], outputs: {o: 'sub/{item}.yml'}}
+          n: {command: [x], foreach: {glob: 'data/*.txt'}, inputs: {c: 'cal2/{item}.txt'}, outputs: {o: 'build/n/{item}'}}
+          o: {command: [x], outputs: {o: cal2/a.txt}}
+      `,
+      'cfg.yaml': 'k: 1\n',
+      'sub/pipe.yaml': 'targets: {}\n',
+      'in.txt': 'in',
+      'data/a.txt': 'a',
+      'cal/gain.txt': 'g',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'output-not-a-file',
+        at: 'pipe.yaml:5:34',
+        hint: "name the file, e.g. 'build/dir/c.txt'; declare each file of a folder as an output (or write one archive)",
+      },
+      {
+        code: 'output-not-a-file',
+        at: 'pipe.yaml:6:34',
+        hint: "an output is a file path relative to the workspace root, e.g. 'build/d.txt'",
+      },
+      {
+        code: 'output-in-state-folder',
+        at: 'pipe.yaml:7:34',
+        hint: "write products elsewhere, e.g. 'build/evil.txt'",
+      },
+      {
+        code: 'output-is-source',
+        at: 'pipe.yaml:8:34',
+        hint: 'a product is written to a path of its own, e.g. under build/',
+      },
+      {
+        code: 'output-is-source',
+        at: 'pipe.yaml:9:62',
+        hint: 'a product is written to a path of its own, e.g. under build/',
+      },
+      // Not a cycle of one: the output is the problem.
+      {
+        code: 'output-is-input',
+        at: 'pipe.yaml:10:52',
+        hint: "write the product to a path of its own, e.g. 'build/in.txt'",
+      },
+      {
+        code: 'output-is-input',
+        at: 'pipe.yaml:11:65',
+        hint: "give the outputs of 'j' a folder of their own, where no input is read from",
+      },
+      {
+        code: 'output-is-source',
+        at: 'pipe.yaml:13:54',
+        hint: 'a product is written to a path of its own, e.g. under build/',
+      },
+      {
+        code: 'output-is-input',
+        at: 'pipe.yaml:16:34',
+        hint: "give the outputs of 'o' a folder of their own, where no input is read from",
+      },
+    ]);
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      "output 'build/dir/' of target 'c' ends with '/': it names a folder, and an output is a file",
+      "output '' of target 'd' names the workspace folder, not a file",
+      "output '.pipe/evil.txt' of target 'e' is inside .pipe/, pipe's own folder (state, cache, logs)",
+      "output 'pipe.yaml' of target 'f' is the pipeline file, pipe.yaml: a build would overwrite it",
+      "output 'cfg.yaml' of target 'g' is the config file, cfg.yaml: a build would overwrite it",
+      "output 'in.txt' of target 'i' is also its input 'default': its task would overwrite the file it reads",
+      "output 'cal/{item}.txt' of target 'j' is, for item 'gain', 'cal/gain.txt': input 'default' of target 'k', which a build would overwrite",
+      "output 'sub/{item}.yaml' of target 'l' is (for item 'pipe') an included pipeline file, sub/pipe.yaml: a build would overwrite it",
+      "output 'cal2/a.txt' of target 'o' is input 'c' of target 'n' ('cal2/{item}.txt') for item 'a', which a build would overwrite",
+    ]);
+    expect(diagnostics[6]!.related).toEqual([
+      {
+        message: "'cal/gain.txt' read here",
+        span: { file: path.join(dir, 'pipe.yaml'), line: 12, col: 30, length: 12 },
+      },
+    ]);
+  });
+
   it('reports duplicate target names across included files, pointing at both', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': 'version: 1\ninclude: [pipelines/*.yaml]\ntargets:\n  a: {command: [x], outputs: [a]}\n',

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/index.js';
 import { deliveredTargets, expandGraph, itemId, toDot, toJSON, toMermaid } from '../src/graph/index.js';
+import { outputTemplateMatcher, templateItem } from '../src/graph/items.js';
 import type { Pipeline, Target } from '../src/model/types.js';
 import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
 
@@ -219,6 +220,20 @@ describe('expandGraph', () => {
     expect(itemId('hess_dl3_dr1_obs_id_023523.fits.gz')).toBe('hess_dl3_dr1_obs_id_023523');
     expect(itemId('sub/run.1.fits')).toBe('sub/run.1');
     expect(itemId('README')).toBe('README');
+  });
+
+  it('finds the item for which an output template names a path: a non-empty id, the same at each {item}', () => {
+    expect(templateItem('build/{item}.out', 'build/x.out')).toBe('x');
+    expect(templateItem('build/{item}.out', 'build/a/b.out')).toBe('a/b');
+    expect(templateItem('build/x.out', 'build/x.out')).toBe('');
+    // No empty id, and the id does not overlap the text around it.
+    expect(templateItem('build/{item}.out', 'build/.out')).toBeUndefined();
+    expect(templateItem('ab{item}ba', 'aba')).toBeUndefined();
+    expect(templateItem('{item}/{item}.fits', 'r1/r1.fits')).toBe('r1');
+    expect(templateItem('{item}/{item}.fits', 'r1/r2.fits')).toBeUndefined();
+    expect(templateItem('a.{item}+(x)', 'a.1+(x)')).toBe('1');
+    const isOutput = outputTemplateMatcher(['out/{item}/{item}.txt', 'out/all.txt']);
+    expect(['out/a/a.txt', 'out/a/b.txt', 'out/all.txt'].map(isOutput)).toEqual([true, false, true]);
   });
 });
 

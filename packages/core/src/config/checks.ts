@@ -1,8 +1,8 @@
 /**
  * Checks across targets, after each was built on its own: references to unknown targets or outputs,
  * file inputs that are another target's outputs (turned into dependencies), input files that do not
- * exist or are folders, empty or duplicate fan-outs, two targets writing one path or one inside the other, globs
- * over another target's outputs.
+ * exist or are folders, empty or duplicate fan-outs, globs over another target's outputs, and the outputs'
+ * paths (output-paths.ts: two targets writing one path, one inside the other, over a source or input file).
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -11,20 +11,33 @@ import { isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
 import { itemIdProblem, matchFiles } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
-import { formatLocation, makeDiagnostic } from './diagnostics.js';
+import { makeDiagnostic } from './diagnostics.js';
+import {
+  checkOutputPaths,
+  checkOutputsOverInputs,
+  checkOutputsOverSources,
+  type PipelineSourceFile,
+  type SelfRead,
+} from './output-paths.js';
 import type { TargetDraft } from './targets.js';
 
-/** Run every cross-target check; drafts are updated in place (file inputs that are outputs become target inputs). */
+/**
+ * Run every cross-target check; drafts are updated in place (file inputs that are outputs become target inputs).
+ * `sources`: the files the pipeline is read from, which no output may overwrite.
+ */
 export function checkTargets(
   drafts: Map<string, TargetDraft>,
   root: string,
   broken: ReadonlySet<string> = new Set(),
+  sources: readonly PipelineSourceFile[] = [],
 ): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
-  linkOutputsAsInputs(drafts);
+  const selfReads = linkOutputsAsInputs(drafts);
   checkReferences(drafts, broken, diagnostics);
   checkInputFiles(drafts, root, diagnostics);
   checkOutputPaths(drafts, diagnostics);
+  checkOutputsOverSources(drafts, root, sources, diagnostics);
+  checkOutputsOverInputs(drafts, selfReads, diagnostics);
   checkGlobsOverOutputs(drafts, diagnostics);
   // A glob over another target's output that matches nothing yet: that it reads an output is the problem, not
   // that the output is not there (two errors at one place would contradict each other).
@@ -114,16 +127,19 @@ function checkGlobsOverOutputs(drafts: Map<string, TargetDraft>, diagnostics: Di
 
 /**
  * A file input equal to another target's declared output depends on that target, as in make. It may
- * be written relative to the declaring file or, like outputs, relative to the workspace.
+ * be written relative to the declaring file or, like outputs, relative to the workspace. A target's own output
+ * is not linked (it would be a cycle of one): returned, for checkOutputsOverInputs to refuse.
  */
-function linkOutputsAsInputs(drafts: Map<string, TargetDraft>): void {
+function linkOutputsAsInputs(drafts: Map<string, TargetDraft>): SelfRead[] {
   const producers = new Map<string, { target: string; output: string }>();
   for (const { target } of drafts.values()) {
     for (const [output, p] of Object.entries(target.outputs))
       producers.set(p, { target: target.name, output });
   }
-  for (const { target, writtenPatterns } of drafts.values()) {
-    for (const specs of Object.values(target.inputs)) {
+  const selfReads: SelfRead[] = [];
+  for (const draft of drafts.values()) {
+    const { target, writtenPatterns } = draft;
+    for (const [input, specs] of Object.entries(target.inputs)) {
       specs.forEach((spec, i) => {
         if (spec.kind !== 'file') return;
         const written = writtenPatterns.get(spec);
@@ -131,6 +147,10 @@ function linkOutputsAsInputs(drafts: Map<string, TargetDraft>): void {
           producers.get(spec.pattern) ??
           (written === undefined ? undefined : producers.get(path.posix.normalize(written)));
         if (!producer) return;
+        if (producer.target === target.name) {
+          selfReads.push({ draft, input, output: producer.output, span: spec.span });
+          return;
+        }
         const perItem = spec.pattern.includes('{item}');
         specs[i] = {
           kind: 'target',
@@ -142,6 +162,7 @@ function linkOutputsAsInputs(drafts: Map<string, TargetDraft>): void {
       });
     }
   }
+  return selfReads;
 }
 
 function checkReferences(
@@ -315,73 +336,4 @@ export function countMatches(pattern: string, root: string): number {
   // From the glob's fixed directory: globbing an absolute pattern from the workspace crawls far more
   // (~10–30 ms for a data store's index, against 0.4 ms).
   return matchFiles(pattern, root).length;
-}
-
-/** Output paths: each belongs to one target, and none is inside another (a file cannot be a folder too). */
-function checkOutputPaths(drafts: Map<string, TargetDraft>, diagnostics: Diagnostic[]): void {
-  const writers = new Map<string, { target: string; span: SourceSpan | undefined }>();
-  for (const { target, outputSpans } of drafts.values()) {
-    for (const [name, p] of Object.entries(target.outputs)) {
-      const span = outputSpans.get(name);
-      const first = writers.get(p);
-      if (!first) {
-        writers.set(p, { target: target.name, span });
-        continue;
-      }
-      const by =
-        first.target === target.name
-          ? `is declared twice by target '${target.name}'`
-          : `is written by target '${target.name}' and by target '${first.target}'`;
-      diagnostics.push(
-        makeDiagnostic({
-          code: 'duplicate-output',
-          message: `'${p}' ${by} (${formatLocation(first.span)})`,
-          at: span,
-          related: [{ message: `'${p}' first declared here, by target '${first.target}'`, span: first.span }],
-          hint: 'every output path belongs to one target',
-        }),
-      );
-    }
-  }
-  // A listed item's output that is another target's declared path: known before anything runs, so refused here
-  // (built one at a time, the two would overwrite each other's product, each build "up to date").
-  for (const { target, outputSpans } of drafts.values()) {
-    if (target.foreach?.kind !== 'list') continue;
-    for (const [name, template] of Object.entries(target.outputs)) {
-      if (!template.includes('{item}')) continue;
-      for (const item of target.foreach.items) {
-        const p = template.replaceAll('{item}', item);
-        const other = writers.get(p);
-        if (!other || other.target === target.name) continue;
-        diagnostics.push(
-          makeDiagnostic({
-            code: 'duplicate-output',
-            message: `'${p}' (item '${item}' of target '${target.name}') is also written by target '${other.target}' (${formatLocation(other.span)})`,
-            at: outputSpans.get(name),
-            related: [{ message: `'${p}' declared here, by target '${other.target}'`, span: other.span }],
-            hint: 'every output path belongs to one target',
-          }),
-        );
-        break;
-      }
-    }
-  }
-  // An output that is a folder of another: one task would write a file where the other needs a directory.
-  for (const { target, outputSpans } of drafts.values()) {
-    for (const [name, p] of Object.entries(target.outputs)) {
-      for (let dir = path.dirname(p); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-        const parent = writers.get(dir);
-        if (!parent) continue;
-        diagnostics.push(
-          makeDiagnostic({
-            code: 'nested-output',
-            message: `output '${p}' of target '${target.name}' is inside '${dir}', an output file of target '${parent.target}' (${formatLocation(parent.span)})`,
-            at: outputSpans.get(name),
-            hint: 'an output path cannot be both a file and the folder of another output',
-          }),
-        );
-        break;
-      }
-    }
-  }
 }

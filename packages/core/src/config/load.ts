@@ -14,6 +14,7 @@ import { findCycles } from './cycles.js';
 import { formatLocation, hasErrors, makeDiagnostic, sortDiagnostics } from './diagnostics.js';
 import { readPipelineFiles } from './files.js';
 import { generateTargets, replacedTemplates } from './generate.js';
+import type { PipelineSourceFile } from './output-paths.js';
 import { applyOverrides } from './overrides.js';
 import { nodeAt } from './schema-issues.js';
 import { spanOf } from './source.js';
@@ -126,7 +127,19 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   };
   for (const [name, source] of targets) drafts.set(name, buildTarget(source, context));
   diagnostics.push(...(await validateStepParams(drafts.values(), options.registry)));
-  diagnostics.push(...checkTargets(drafts, root, read.brokenTargets));
+  // Files no output may overwrite: the next load would read the product.
+  const sources: PipelineSourceFile[] = [
+    ...read.files.map((f) => ({
+      file: f.source.file,
+      what: f.isRoot ? 'the pipeline file' : 'an included pipeline file',
+    })),
+    ...(config ? [{ file: config.source.file, what: 'the config file' }] : []),
+    ...(declared && options.configFile
+      ? [{ file: path.resolve(root, declared.file), what: "pipe.yaml's config file" }]
+      : []),
+    ...generatorFiles.map((file) => ({ file, what: 'a module that generates targets from the config' })),
+  ];
+  diagnostics.push(...checkTargets(drafts, root, read.brokenTargets, sources));
   diagnostics.push(...findCycles(drafts));
 
   const pipeline: Pipeline = {

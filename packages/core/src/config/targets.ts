@@ -19,6 +19,7 @@ import { COMMAND_STEP, isModulePath, type StepRegistry } from '../steps/registry
 import type { ConfigSource } from './config-file.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { expandInputPath } from './input-paths.js';
+import { outputPathProblem } from './output-paths.js';
 import { type Origin, resolveParams } from './params.js';
 import { checkCommand } from './placeholders.js';
 import type { InputEntryDoc, ResourcesDoc, TargetDoc } from './schema.js';
@@ -118,14 +119,8 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     : Object.entries(doc.outputs ?? {}).map(([name, p]) => [name, p, at('outputs', name)] as const);
   for (const [name, raw, span] of outputEntries) {
     const normal = path.posix.normalize(raw.replaceAll('\\', '/'));
-    if (path.isAbsolute(raw) || normal === '..' || normal.startsWith('../')) {
-      report(
-        'output-outside-workspace',
-        `output '${raw}' is outside the workspace`,
-        span,
-        'outputs are paths relative to the workspace root',
-      );
-    }
+    const problem = outputPathProblem(raw, normal, ts.name);
+    if (problem) report(problem.code, problem.message, span, problem.hint);
     // Output paths are taken as written: a placeholder other than {item} would name a file literally '${…}'.
     const placeholder = /\$\{[^}]*\}|\$[A-Za-z_]\w*|\{(?!item\})[^}]*\}/.exec(normal)?.[0];
     if (placeholder) {

@@ -146,13 +146,30 @@ export function matchItemFiles(template: string, id: string, root: string): stri
   return matchFiles(template.replaceAll('{item}', escapePath(id)), root);
 }
 
-/** Whether a path is one of these output templates (`{item}` standing for any non-empty id). */
+/** Whether a path is one of these output templates (`{item}` standing for any non-empty id, the same at each place). */
 export function outputTemplateMatcher(templates: readonly string[]): (p: string) => boolean {
-  const split = templates.map((t) => t.split('{item}'));
-  return (p) =>
-    split.some((parts) =>
-      parts.length === 1
-        ? p === parts[0]
-        : p.startsWith(parts[0]!) && p.endsWith(parts[parts.length - 1]!) && p.length > parts[0]!.length,
-    );
+  const ids = templates.map(templateIds);
+  return (p) => ids.some((id) => id(p) !== undefined);
+}
+
+/** The id for which an output template names `p` ('' for a template without {item}), or undefined if none does. */
+export function templateItem(template: string, p: string): string | undefined {
+  return templateIds(template)(p);
+}
+
+function templateIds(template: string): (p: string) => string | undefined {
+  const parts = template.split('{item}');
+  if (parts.length === 1) return (p) => (p === template ? '' : undefined);
+  const head = parts[0]!;
+  const tail = parts[parts.length - 1]!;
+  const fits = (p: string) => p.length > head.length + tail.length && p.startsWith(head) && p.endsWith(tail);
+  if (parts.length === 2) return (p) => (fits(p) ? p.slice(head.length, p.length - tail.length) : undefined);
+  // {item} more than once ('{item}/{item}.fits'): the same id at every place.
+  const middle = parts.slice(1, -1).map((s) => `${escapeRegExp(s)}\\1`);
+  const re = new RegExp(`^${escapeRegExp(head)}(.+)${middle.join('')}${escapeRegExp(tail)}$`, 's');
+  return (p) => (fits(p) ? re.exec(p)?.[1] : undefined);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,0 +1,250 @@
+/**
+ * Output paths. One output on its own: a file inside the workspace, outside pipe's own `.pipe/` folder. Across
+ * targets: each path belongs to one target, no output is the folder of another, and no output is a file the
+ * pipeline is read from or a raw input file (a build would overwrite what it reads).
+ */
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { isDynamicPattern } from 'tinyglobby';
+import { templateItem } from '../graph/items.js';
+import type { Diagnostic, SourceSpan, Target } from '../model/types.js';
+import { formatLocation, makeDiagnostic } from './diagnostics.js';
+import type { TargetDraft } from './targets.js';
+
+/** pipe's own folder in the workspace (workspace/layout.ts): state, cache, logs, outputs being written. */
+const STATE_DIR = '.pipe';
+
+/** A file the pipeline is read from, and what it is, for messages ('the pipeline file'). */
+export interface PipelineSourceFile {
+  file: string;
+  what: string;
+}
+
+/** A target's input that is one of its own outputs (found where inputs are linked to outputs, checks.ts). */
+export interface SelfRead {
+  draft: TargetDraft;
+  input: string;
+  output: string;
+  span: SourceSpan | undefined;
+}
+
+/** Why one output path cannot be written, or undefined. `normal` is the path normalised (posix). */
+export function outputPathProblem(
+  raw: string,
+  normal: string,
+  target: string,
+): { code: string; message: string; hint: string } | undefined {
+  if (path.isAbsolute(raw) || normal === '..' || normal.startsWith('../'))
+    return {
+      code: 'output-outside-workspace',
+      message: `output '${raw}' is outside the workspace`,
+      hint: 'outputs are paths relative to the workspace root',
+    };
+  // '' and '.' name the workspace itself; a trailing '/' a folder: a task's output is one file it writes.
+  if (normal === '.' || normal === './')
+    return {
+      code: 'output-not-a-file',
+      message: `output '${raw}' of target '${target}' names the workspace folder, not a file`,
+      hint: `an output is a file path relative to the workspace root, e.g. 'build/${target}.txt'`,
+    };
+  if (normal.endsWith('/'))
+    return {
+      code: 'output-not-a-file',
+      message: `output '${raw}' of target '${target}' ends with '/': it names a folder, and an output is a file`,
+      hint: `name the file, e.g. '${normal}${target}.txt'; declare each file of a folder as an output (or write one archive)`,
+    };
+  if (normal === STATE_DIR || normal.startsWith(`${STATE_DIR}/`))
+    return {
+      code: 'output-in-state-folder',
+      message: `output '${raw}' of target '${target}' is inside ${STATE_DIR}/, pipe's own folder (state, cache, logs)`,
+      hint: `write products elsewhere, e.g. '${path.posix.join('build', normal.slice(STATE_DIR.length + 1) || target)}'`,
+    };
+  return undefined;
+}
+
+/**
+ * The item for which an output of `target` is the path `p` ('' for an output without {item}), or undefined: a
+ * foreach list's own items, or any id for a glob or items fan-out (its items may change from build to build).
+ */
+export function outputItem(target: Target, template: string, p: string): string | undefined {
+  if (target.foreach?.kind === 'list' && template.includes('{item}'))
+    return target.foreach.items.find((item) => template.replaceAll('{item}', item) === p);
+  return templateItem(template, p);
+}
+
+/** Output paths: each belongs to one target, and none is inside another (a file cannot be a folder too). */
+export function checkOutputPaths(drafts: ReadonlyMap<string, TargetDraft>, diagnostics: Diagnostic[]): void {
+  const writers = new Map<string, { target: string; span: SourceSpan | undefined }>();
+  for (const { target, outputSpans } of drafts.values()) {
+    for (const [name, p] of Object.entries(target.outputs)) {
+      const span = outputSpans.get(name);
+      const first = writers.get(p);
+      if (!first) {
+        writers.set(p, { target: target.name, span });
+        continue;
+      }
+      const by =
+        first.target === target.name
+          ? `is declared twice by target '${target.name}'`
+          : `is written by target '${target.name}' and by target '${first.target}'`;
+      diagnostics.push(
+        makeDiagnostic({
+          code: 'duplicate-output',
+          message: `'${p}' ${by} (${formatLocation(first.span)})`,
+          at: span,
+          related: [{ message: `'${p}' first declared here, by target '${first.target}'`, span: first.span }],
+          hint: 'every output path belongs to one target',
+        }),
+      );
+    }
+  }
+  // A listed item's output that is another target's declared path: known before anything runs, so refused here
+  // (built one at a time, the two would overwrite each other's product, each build "up to date").
+  for (const { target, outputSpans } of drafts.values()) {
+    if (target.foreach?.kind !== 'list') continue;
+    for (const [name, template] of Object.entries(target.outputs)) {
+      if (!template.includes('{item}')) continue;
+      for (const item of target.foreach.items) {
+        const p = template.replaceAll('{item}', item);
+        const other = writers.get(p);
+        if (!other || other.target === target.name) continue;
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'duplicate-output',
+            message: `'${p}' (item '${item}' of target '${target.name}') is also written by target '${other.target}' (${formatLocation(other.span)})`,
+            at: outputSpans.get(name),
+            related: [{ message: `'${p}' declared here, by target '${other.target}'`, span: other.span }],
+            hint: 'every output path belongs to one target',
+          }),
+        );
+        break;
+      }
+    }
+  }
+  // An output that is a folder of another: one task would write a file where the other needs a directory.
+  for (const { target, outputSpans } of drafts.values()) {
+    for (const [name, p] of Object.entries(target.outputs)) {
+      for (let dir = path.dirname(p); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+        const parent = writers.get(dir);
+        if (!parent) continue;
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'nested-output',
+            message: `output '${p}' of target '${target.name}' is inside '${dir}', an output file of target '${parent.target}' (${formatLocation(parent.span)})`,
+            at: outputSpans.get(name),
+            hint: 'an output path cannot be both a file and the folder of another output',
+          }),
+        );
+        break;
+      }
+    }
+  }
+}
+
+/** Outputs that would overwrite a file the pipeline is read from: the next load would read the product. */
+export function checkOutputsOverSources(
+  drafts: ReadonlyMap<string, TargetDraft>,
+  root: string,
+  sources: readonly PipelineSourceFile[],
+  diagnostics: Diagnostic[],
+): void {
+  const files = [...sources];
+  for (const { target } of drafts.values())
+    if (target.stepModule)
+      files.push({ file: target.stepModule, what: `the step module of target '${target.name}'` });
+  for (const { target, outputSpans } of drafts.values()) {
+    for (const [name, template] of Object.entries(target.outputs)) {
+      for (const { file, what } of files) {
+        const item = outputItem(target, `${root}/${template}`, file);
+        if (item === undefined) continue;
+        const rel = path.relative(root, file).split(path.sep).join('/');
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'output-is-source',
+            message: `output '${template}' of target '${target.name}' is ${item ? `(for item '${item}') ` : ''}${what}, ${rel}: a build would overwrite it`,
+            at: outputSpans.get(name),
+            hint: 'a product is written to a path of its own, e.g. under build/',
+          }),
+        );
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * Outputs over input files. A file input equal to another target's output was made a dependency on it
+ * (checks.ts); what is left is a raw input, which no output may be: the target's own input (its task would
+ * overwrite what it reads), a file an {item} output can name, or a literal output a fan-out's per-item input
+ * can name (`cal/{item}.txt` and `cal/a.txt`).
+ */
+export function checkOutputsOverInputs(
+  drafts: ReadonlyMap<string, TargetDraft>,
+  selfReads: readonly SelfRead[],
+  diagnostics: Diagnostic[],
+): void {
+  for (const { draft, input, output, span } of selfReads) {
+    const p = draft.target.outputs[output]!;
+    diagnostics.push(
+      makeDiagnostic({
+        code: 'output-is-input',
+        message: `output '${p}' of target '${draft.target.name}' is also its input '${input}': its task would overwrite the file it reads`,
+        at: draft.outputSpans.get(output),
+        related: [{ message: `'${p}' read here, as input '${input}'`, span }],
+        hint: `write the product to a path of its own, e.g. '${path.posix.join('build', p)}'`,
+      }),
+    );
+  }
+  const overwrites = (
+    writer: TargetDraft,
+    output: string,
+    reader: TargetDraft,
+    input: string,
+    spec: { pattern: string; span?: SourceSpan | undefined },
+  ) => {
+    const template = writer.target.outputs[output]!;
+    const whose =
+      writer === reader ? `its own input '${input}'` : `input '${input}' of target '${reader.target.name}'`;
+    // An {item} output over a literal input, or a literal output over a per-item input.
+    const [p, item] = template.includes('{item}')
+      ? [spec.pattern, outputItem(writer.target, template, spec.pattern)]
+      : [template, templateItem(spec.pattern, template)];
+    diagnostics.push(
+      makeDiagnostic({
+        code: 'output-is-input',
+        message: template.includes('{item}')
+          ? `output '${template}' of target '${writer.target.name}' is, for item '${item}', '${p}': ${whose}, which a build would overwrite`
+          : `output '${template}' of target '${writer.target.name}' is ${whose} ('${spec.pattern}') for item '${item}', which a build would overwrite`,
+        at: writer.outputSpans.get(output),
+        related: [{ message: `'${spec.pattern}' read here`, span: spec.span }],
+        hint: `give the outputs of '${writer.target.name}' a folder of their own, where no input is read from`,
+      }),
+    );
+  };
+  for (const reader of drafts.values()) {
+    const foreach = reader.target.foreach;
+    const inForeachGlob = foreach?.kind === 'glob' ? picomatch(foreach.pattern, { dot: true }) : () => false;
+    for (const [input, specs] of Object.entries(reader.target.inputs)) {
+      for (const spec of specs) {
+        if (spec.kind !== 'file' || isDynamicPattern(spec.pattern)) continue;
+        const perItem = spec.pattern.includes('{item}');
+        // A listed item's input that is an output: checks.ts ('input-is-output', per item); a glob's own files: its
+        // foreach glob ('glob-matches-output').
+        if (perItem && foreach?.kind === 'list') continue;
+        for (const writer of drafts.values()) {
+          const hit = Object.entries(writer.target.outputs).find(([, template]) =>
+            perItem
+              ? writer !== reader &&
+                !template.includes('{item}') &&
+                !inForeachGlob(template) &&
+                templateItem(spec.pattern, template)
+              : template.includes('{item}') && outputItem(writer.target, template, spec.pattern),
+          );
+          if (!hit) continue;
+          overwrites(writer, hit[0], reader, input, spec);
+          break;
+        }
+      }
+    }
+  }
+}
