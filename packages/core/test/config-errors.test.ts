@@ -575,6 +575,37 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[1]!.message).toBe("--param stack.factr=3: target 'stack' has no param 'factr'");
   });
 
+  it('refuses a --param key that names a param of two targets (a dotted target name and a nested param)', async () => {
+    const { diagnostics } = await diagnosticsOf(
+      {
+        'pipe.yaml': `
+          version: 1
+          config: params.yaml
+          targets:
+            fit.v2: {command: [x], params: {p: 1}, outputs: [build/fit2.txt]}
+            fit: {command: [x], params: {v2: {p: 1}}, outputs: [build/fit.txt]}
+            map: {command: [x], params: {r: 1}, outputs: [build/map.txt]}
+        `,
+        'params.yaml': 'map: {r: 2}\n',
+      },
+      { paramOverrides: { 'fit.v2.p': '9', 'fit.v2.x': '1', 'map.r': '3' } },
+    );
+    expect(diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
+      [
+        'ambiguous-param-override',
+        "--param fit.v2.p=9: 'fit.v2.p' names param 'p' of target 'fit.v2' and param 'v2.p' of target 'fit'",
+        'a --param key cannot tell them apart: rename the param (or the target) in one of them',
+      ],
+      // Neither has it: the longest name is the target meant.
+      ['unknown-param-override', "--param fit.v2.x=1: target 'fit.v2' has no param 'x'", undefined],
+      [
+        'ambiguous-param-override',
+        "--param map.r=3: 'map' is a target and 'map.r' a config key",
+        "write 'config.map.r' for the config file",
+      ],
+    ]);
+  });
+
   it('reports an overridden value that the step rejects, naming the override', async () => {
     const { diagnostics } = await diagnosticsOf(
       { 'pipe.yaml': 'version: 1\ntargets:\n  s: {step: test.scale, params: {factor: 2}, outputs: [s]}\n' },

@@ -149,6 +149,22 @@ describe('loadPipeline: valid pipelines', () => {
     expect(stack.params['label']).toBe('map of PKS 2155');
   });
 
+  it('sends --param T.p to the longest target name that starts the key and has the param (names may hold dots)', async () => {
+    const dir = workspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          fit.v2: {command: [x], params: {p: 1}, outputs: [build/fit2.txt]}
+          fit: {command: [x], params: {v2: {q: 1}, p: 1}, outputs: [build/fit.txt]}
+      `,
+    });
+    const pipeline = await load(dir, {
+      paramOverrides: { 'fit.v2.p': '9', 'fit.v2.q': '5', 'fit.p': '7' },
+    });
+    expect(pipeline.targets.get('fit.v2')!.params).toEqual({ p: 9 });
+    expect(pipeline.targets.get('fit')!.params).toEqual({ v2: { q: 5 }, p: 7 });
+  });
+
   it('sets config keys the file leaves out with an explicit config. prefix when the config has a schema', async () => {
     const dir = workspace(GOOD);
     const pipeline = await load(dir, {

@@ -1,9 +1,10 @@
 /**
- * `--param key=value` overrides. A key addresses a target's params (`stack.radius=0.2 deg`, when the
- * first segment names a target) or the config file (`excess_map.correlation_radius=0.2 deg`, or
- * with an explicit `config.` prefix). Values are parsed as YAML. The key must already exist, so a
- * typo is an error with "did you mean" rather than a silently unused value — except `config.`-prefixed
- * keys of a config that has a schema, which the schema then checks (a gammapy config leaves most keys out).
+ * `--param key=value` overrides. A key addresses a target's params (`stack.radius=0.2 deg`, when a target's
+ * name and a dot start it; `fit.v2.p=9` for target `fit.v2`: the longest such name that has the param) or the
+ * config file (`excess_map.correlation_radius=0.2 deg`, or with an explicit `config.` prefix). Values are parsed
+ * as YAML. The key must already exist, so a typo is an error with "did you mean" rather than a silently unused
+ * value — except `config.`-prefixed keys of a config that has a schema, which the schema then checks (a gammapy
+ * config leaves most keys out).
  */
 import { type Document, isMap, isScalar, isSeq, type Node, parse } from 'yaml';
 import { closestNames } from '../graph/closest-names.js';
@@ -33,35 +34,41 @@ export function applyOverrides(
     const head = segments[0]!;
     const explicitConfig = head === 'config' && segments.length > 1;
     const configSegments = explicitConfig ? segments.slice(1) : segments;
-    const target = explicitConfig ? undefined : scope.targets.get(head);
     const inConfig = scope.config ? lookupConfig(scope.config.source, configSegments).found : false;
+    // Target names may hold dots (fit.v2): each target whose name and a dot start the key may be meant, the longest
+    // first; one that has the param wins, and two that have it are refused (nothing on the line tells them apart).
+    const candidates = explicitConfig ? [] : targetsStarting(key, scope.targets);
+    const having = candidates.filter((c) => paramAt(c.params, c.path));
+    if (having.length > 1) {
+      diagnostics.push(
+        error(
+          'ambiguous-param-override',
+          `${label}: '${key}' names ${having.map((c) => `param '${c.path.join('.')}' of target '${c.name}'`).join(' and ')}`,
+          'a --param key cannot tell them apart: rename the param (or the target) in one of them',
+        ),
+      );
+      continue;
+    }
+    const target = having[0] ?? candidates[0];
 
     if (target && inConfig) {
       diagnostics.push(
         error(
           'ambiguous-param-override',
-          `${label}: '${head}' is both a target and a config key`,
+          `${label}: '${target.name}' is a target and '${configSegments.join('.')}' a config key`,
           `write 'config.${key}' for the config file`,
         ),
       );
       continue;
     }
-    if (target && segments.length > 1) {
-      const params = isMap(target.node) ? target.node.get('params', true) : undefined;
-      const done = setExisting(
-        target.source.doc,
-        params as Node | undefined,
-        segments.slice(1),
-        raw,
-        label,
-        marks,
-      );
+    if (target) {
+      const done = setExisting(target.source.doc, target.params, target.path, raw, label, marks);
       if (done !== true) {
-        const options = done.options.map((o) => ({ name: o.name, full: `${head}.${o.full}` }));
+        const options = done.options.map((o) => ({ name: o.name, full: `${target.name}.${o.full}` }));
         diagnostics.push(
           unknownKey(
             label,
-            `target '${head}' has no param '${segments.slice(1).join('.')}'`,
+            `target '${target.name}' has no param '${target.path.join('.')}'`,
             done.missing,
             options,
           ),
@@ -106,6 +113,34 @@ export function applyOverrides(
     );
   }
   return { diagnostics, marks };
+}
+
+/** The targets whose name and a dot start `key`, longest name first, each with its params node and the param path. */
+function targetsStarting(
+  key: string,
+  targets: OverrideScope['targets'],
+): Array<{ name: string; source: SourceFile; params: Node | undefined; path: string[] }> {
+  return [...targets]
+    .filter(([name]) => key.startsWith(`${name}.`))
+    .sort(([a], [b]) => b.length - a.length)
+    .map(([name, t]) => ({
+      name,
+      source: t.source,
+      params: isMap(t.node) ? (t.node.get('params', true) as Node | undefined) : undefined,
+      path: key.slice(name.length + 1).split('.'),
+    }));
+}
+
+/** Whether `path` names a value under `root` (map keys, list indices). */
+function paramAt(root: Node | undefined, path: string[]): boolean {
+  let node: unknown = root;
+  for (const key of path) {
+    if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key)?.value;
+    else if (isSeq(node) && /^\d+$/.test(key)) node = node.items[Number(key)];
+    else return false;
+    if (node === undefined) return false;
+  }
+  return true;
 }
 
 /** Replace the value at `path` under `root`; returns true, or the segment that is missing and full keys there. */
