@@ -200,6 +200,39 @@ ${copy}    outputs: {o: pipe.yaml}
     expect(ws.exists('.pipe/evil.txt')).toBe(false);
   });
 
+  it("refuses at load a path another target's {item} output names, whichever of the two is built", async () => {
+    // Built one at a time, a[x] and b overwrote each other's build/x.out, each build "up to date" or "restored".
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  a:
+    foreach: {glob: "d/*.txt"}
+    inputs: {i: "d/{item}.txt"}
+    command: [cp, "{inputs.i}", "{outputs.o}"]
+    outputs: {o: "build/{item}.out"}
+  b:
+    inputs: [d/y.txt]
+    command: [cp, "{inputs.default}", "{outputs.o}"]
+    outputs: {o: build/x.out}
+`,
+      'd/x.txt': '1',
+      'd/y.txt': '2',
+    });
+    for (const target of ['a', 'b']) {
+      const r = await ws.run(['build', target]);
+      const out = r.stdout + r.stderr;
+      expect(r.code, out).toBe(2);
+      expect(out).toContain(
+        `pipe.yaml:11:18: error: 'build/x.out' (target 'b') is also written by target 'a', for item 'x' ('build/{item}.out', ${ws.path('pipe.yaml')}:7:18)`,
+      );
+      expect(out).toContain(
+        "hint: every output path belongs to one target: give the outputs of 'a' a folder of their own (e.g. 'build/a/{item}.out')",
+      );
+      expect(out).toContain("pipe.yaml:7:18: note: 'build/{item}.out' declared here, by target 'a'");
+    }
+    expect(ws.exists('build/x.out')).toBe(false);
+  });
+
   it("a glob input or foreach glob never reads the target's own outputs (a build would never settle)", async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

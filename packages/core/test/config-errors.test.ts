@@ -424,6 +424,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
       'sub/pipe.yaml': 'targets: {}\n',
       'in.txt': 'in',
       'data/a.txt': 'a',
+      'data/gain.txt': 'g',
       'cal/gain.txt': 'g',
     });
     expect(summary(dir, diagnostics)).toEqual([
@@ -489,6 +490,69 @@ describe('loadPipeline: every problem is reported with its place', () => {
       {
         message: "'cal/gain.txt' read here",
         span: { file: path.join(dir, 'pipe.yaml'), line: 12, col: 30, length: 12 },
+      },
+    ]);
+  });
+
+  it("refuses a path another target's {item} output names, and two {item} outputs that name one file, at both places", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a: {command: [x], foreach: {glob: 'd/*.txt'}, outputs: {o: 'build/{item}.out'}}
+          b: {command: [x], outputs: {o: build/x.out}}
+          h: {command: [x], outputs: {o: build/y.out}}
+          g: {command: [x], foreach: {glob: 'd/*.txt'}, outputs: {o: 'build/x_{item}.out'}}
+          list: {step: test.copy, outputs: [build/list.json]}
+          c: {command: [x], foreach: {items: list}, outputs: {o: 'out/{item}.txt'}}
+          e: {command: [x], foreach: {items: list}, outputs: {o: 'out/q_{item}.txt', log: 'out/{item}.log'}}
+          f: {command: [x], outputs: {o: out/summary.txt}}
+          l1: {command: [x], foreach: [x1, y], outputs: {o: 'lst/{item}.t'}}
+          l2: {command: [x], foreach: ['1'], outputs: {o: 'lst/x{item}.t'}}
+      `,
+      'd/x.txt': 'x',
+      'd/x_x.txt': 'x',
+    });
+    // h's build/y.out is no item of a: d/y.txt is not there (a load with it would refuse it).
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'duplicate-output',
+        at: 'pipe.yaml:4:34',
+        hint: "every output path belongs to one target: give the outputs of 'a' a folder of their own (e.g. 'build/a/{item}.out')",
+      },
+      {
+        code: 'duplicate-output',
+        at: 'pipe.yaml:6:62',
+        hint: "every output path belongs to one target: give the outputs of 'a' a folder of their own (e.g. 'build/a/{item}.out')",
+      },
+      {
+        code: 'duplicate-output',
+        at: 'pipe.yaml:9:58',
+        hint: "every output path belongs to one target: give the outputs of 'c' a folder of their own (e.g. 'out/c/{item}.txt')",
+      },
+      {
+        code: 'duplicate-output',
+        at: 'pipe.yaml:10:34',
+        hint: "every output path belongs to one target: give the outputs of 'c' a folder of their own (e.g. 'out/c/{item}.txt')",
+      },
+      {
+        code: 'duplicate-output',
+        at: 'pipe.yaml:12:51',
+        hint: "every output path belongs to one target: give the outputs of 'l1' a folder of their own (e.g. 'lst/l1/{item}.t')",
+      },
+    ]);
+    const file = path.join(dir, 'pipe.yaml');
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      `'build/x.out' (target 'b') is also written by target 'a', for item 'x' ('build/{item}.out', ${file}:3:62)`,
+      `'build/x_{item}.out' of target 'g' and 'build/{item}.out' of target 'a' (${file}:3:62) name one file: 'build/x_x.out' is item 'x' of 'g' and item 'x_x' of 'a'`,
+      `'out/q_{item}.txt' of target 'e' and 'out/{item}.txt' of target 'c' (${file}:8:58) name one file: 'out/q_ID.txt' is item 'ID' of 'e' and item 'q_ID' of 'c'`,
+      `'out/summary.txt' (target 'f') can also be written by target 'c', for item 'summary' ('out/{item}.txt', ${file}:8:58)`,
+      `'lst/x1.t' (item '1' of target 'l2') is also item 'x1' of target 'l1' ('lst/{item}.t', ${file}:11:53)`,
+    ]);
+    expect(diagnostics[0]!.related).toEqual([
+      {
+        message: "'build/{item}.out' declared here, by target 'a'",
+        span: { file, line: 3, col: 62, length: 18 },
       },
     ]);
   });

@@ -202,6 +202,42 @@ describe('expandGraph', () => {
     expect(dup.diagnostics!.map((d) => d.code)).toEqual(['duplicate-item']);
   });
 
+  it('reports two tasks writing one file with the workspace path, both output names, the target and a hint', async () => {
+    // What the loader cannot decide: {item} twice over items a step emits, and one target's own items.
+    const pipeline = await pipelineOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          list: {step: test.copy, outputs: [build/list.json]}
+          c: {command: [x], foreach: {items: list}, outputs: {o: 'out/{item}/{item}.txt'}}
+          d: {command: [x], foreach: {items: list}, outputs: {o: 'out/{item}/a.txt'}}
+          g: {command: [x], foreach: [a, x_a], outputs: {o: 'build/g/{item}.out', p: 'build/g/x_{item}.out'}}
+      `,
+    });
+    const items = new Map([['list', [{ id: 'a', files: [] }]]]);
+    const graph = expandGraph(pipeline, { targets: ['c', 'd', 'g'], items });
+    const at = (d: { span?: { file: string; line: number; col: number } }) =>
+      d.span && `${path.relative(pipeline.root, d.span.file)}:${d.span.line}:${d.span.col}`;
+    expect(graph.diagnostics!.map((d) => [d.code, d.message, at(d), d.hint])).toEqual([
+      [
+        'duplicate-output',
+        "tasks 'g[a]' (output 'p') and 'g[x_a]' (output 'o') both write 'build/g/x_a.out'",
+        'pipe.yaml:6:3',
+        "every output path belongs to one task: make the outputs of 'g' differ for every item",
+      ],
+      [
+        'duplicate-output',
+        "tasks 'c[a]' (output 'o') and 'd[a]' (output 'o') both write 'out/a/a.txt'",
+        'pipe.yaml:5:3',
+        "every output path belongs to one target: give the outputs of 'c' or 'd' a folder of their own",
+      ],
+    ]);
+    expect(graph.diagnostics![0]!.related).toBeUndefined();
+    expect(graph.diagnostics![1]!.related!.map((r) => [r.message, at(r)])).toEqual([
+      ["target 'c' declared here", 'pipe.yaml:4:3'],
+    ]);
+  });
+
   it('renders dot, mermaid and JSON', async () => {
     const pipeline = await pipelineOf(FILES);
     const graph = expandGraph(pipeline, { targets: ['summary'] });

@@ -2,7 +2,8 @@
  * Checks across targets, after each was built on its own: references to unknown targets or outputs,
  * file inputs that are another target's outputs (turned into dependencies), input files that do not
  * exist or are folders, empty or duplicate fan-outs, globs over another target's outputs, and the outputs'
- * paths (output-paths.ts: two targets writing one path, one inside the other, over a source or input file).
+ * paths (output-owners.ts: two targets writing one path, one inside the other; output-paths.ts: over a source
+ * or input file).
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -12,10 +13,11 @@ import { didYouMean } from '../graph/closest-names.js';
 import { itemIdProblem, matchFiles } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
+import { checkOutputPaths } from './output-owners.js';
 import {
-  checkOutputPaths,
   checkOutputsOverInputs,
   checkOutputsOverSources,
+  knownItems,
   type PipelineSourceFile,
   type SelfRead,
 } from './output-paths.js';
@@ -35,9 +37,10 @@ export function checkTargets(
   const selfReads = linkOutputsAsInputs(drafts);
   checkReferences(drafts, broken, diagnostics);
   checkInputFiles(drafts, root, diagnostics);
-  checkOutputPaths(drafts, diagnostics);
-  checkOutputsOverSources(drafts, root, sources, diagnostics);
-  checkOutputsOverInputs(drafts, selfReads, diagnostics);
+  const known = knownItems(root);
+  checkOutputPaths(drafts, known, diagnostics);
+  checkOutputsOverSources(drafts, root, sources, known, diagnostics);
+  checkOutputsOverInputs(drafts, selfReads, known, diagnostics);
   checkGlobsOverOutputs(drafts, diagnostics);
   // A glob over another target's output that matches nothing yet: that it reads an output is the problem, not
   // that the output is not there (two errors at one place would contradict each other).

@@ -1,14 +1,14 @@
 /**
  * Output paths. One output on its own: a file inside the workspace, outside pipe's own `.pipe/` folder. Across
- * targets: each path belongs to one target, no output is the folder of another, and no output is a file the
- * pipeline is read from or a raw input file (a build would overwrite what it reads).
+ * targets: no output is a file the pipeline is read from or a raw input file (a build would overwrite what it
+ * reads); that each path belongs to one target is output-owners.ts.
  */
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
-import { templateItem } from '../graph/items.js';
+import { staticItems, templateItem } from '../graph/items.js';
 import type { Diagnostic, SourceSpan, Target } from '../model/types.js';
-import { formatLocation, makeDiagnostic } from './diagnostics.js';
+import { makeDiagnostic } from './diagnostics.js';
 import type { TargetDraft } from './targets.js';
 
 /** pipe's own folder in the workspace (workspace/layout.ts): state, cache, logs, outputs being written. */
@@ -63,82 +63,33 @@ export function outputPathProblem(
 }
 
 /**
- * The item for which an output of `target` is the path `p` ('' for an output without {item}), or undefined: a
- * foreach list's own items, or any id for a glob or items fan-out (its items may change from build to build).
+ * The ids of a fan-out as far as they are known at load: a foreach list's, or a glob's (its files now: every load
+ * matches the glob again, so a file added later is checked then); undefined for items a step emits, any id.
  */
-export function outputItem(target: Target, template: string, p: string): string | undefined {
-  if (target.foreach?.kind === 'list' && template.includes('{item}'))
-    return target.foreach.items.find((item) => template.replaceAll('{item}', item) === p);
-  return templateItem(template, p);
+export type KnownItems = (target: Target) => ReadonlySet<string> | undefined;
+
+export function knownItems(root: string): KnownItems {
+  const memo = new Map<Target, ReadonlySet<string> | undefined>();
+  return (target) => {
+    if (!memo.has(target)) {
+      const items = target.foreach && staticItems(target.foreach, root);
+      memo.set(target, items && new Set(items.map((i) => i.id)));
+    }
+    return memo.get(target);
+  };
 }
 
-/** Output paths: each belongs to one target, and none is inside another (a file cannot be a folder too). */
-export function checkOutputPaths(drafts: ReadonlyMap<string, TargetDraft>, diagnostics: Diagnostic[]): void {
-  const writers = new Map<string, { target: string; span: SourceSpan | undefined }>();
-  for (const { target, outputSpans } of drafts.values()) {
-    for (const [name, p] of Object.entries(target.outputs)) {
-      const span = outputSpans.get(name);
-      const first = writers.get(p);
-      if (!first) {
-        writers.set(p, { target: target.name, span });
-        continue;
-      }
-      const by =
-        first.target === target.name
-          ? `is declared twice by target '${target.name}'`
-          : `is written by target '${target.name}' and by target '${first.target}'`;
-      diagnostics.push(
-        makeDiagnostic({
-          code: 'duplicate-output',
-          message: `'${p}' ${by} (${formatLocation(first.span)})`,
-          at: span,
-          related: [{ message: `'${p}' first declared here, by target '${first.target}'`, span: first.span }],
-          hint: 'every output path belongs to one target',
-        }),
-      );
-    }
-  }
-  // A listed item's output that is another target's declared path: known before anything runs, so refused here
-  // (built one at a time, the two would overwrite each other's product, each build "up to date").
-  for (const { target, outputSpans } of drafts.values()) {
-    if (target.foreach?.kind !== 'list') continue;
-    for (const [name, template] of Object.entries(target.outputs)) {
-      if (!template.includes('{item}')) continue;
-      for (const item of target.foreach.items) {
-        const p = template.replaceAll('{item}', item);
-        const other = writers.get(p);
-        if (!other || other.target === target.name) continue;
-        diagnostics.push(
-          makeDiagnostic({
-            code: 'duplicate-output',
-            message: `'${p}' (item '${item}' of target '${target.name}') is also written by target '${other.target}' (${formatLocation(other.span)})`,
-            at: outputSpans.get(name),
-            related: [{ message: `'${p}' declared here, by target '${other.target}'`, span: other.span }],
-            hint: 'every output path belongs to one target',
-          }),
-        );
-        break;
-      }
-    }
-  }
-  // An output that is a folder of another: one task would write a file where the other needs a directory.
-  for (const { target, outputSpans } of drafts.values()) {
-    for (const [name, p] of Object.entries(target.outputs)) {
-      for (let dir = path.dirname(p); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-        const parent = writers.get(dir);
-        if (!parent) continue;
-        diagnostics.push(
-          makeDiagnostic({
-            code: 'nested-output',
-            message: `output '${p}' of target '${target.name}' is inside '${dir}', an output file of target '${parent.target}' (${formatLocation(parent.span)})`,
-            at: outputSpans.get(name),
-            hint: 'an output path cannot be both a file and the folder of another output',
-          }),
-        );
-        break;
-      }
-    }
-  }
+/** The item for which an output of `target` is the path `p` ('' for an output without {item}), or undefined. */
+export function outputItem(
+  target: Target,
+  template: string,
+  p: string,
+  known: KnownItems,
+): string | undefined {
+  const id = templateItem(template, p);
+  if (!id) return id;
+  const ids = known(target);
+  return !ids || ids.has(id) ? id : undefined;
 }
 
 /** Outputs that would overwrite a file the pipeline is read from: the next load would read the product. */
@@ -146,6 +97,7 @@ export function checkOutputsOverSources(
   drafts: ReadonlyMap<string, TargetDraft>,
   root: string,
   sources: readonly PipelineSourceFile[],
+  known: KnownItems,
   diagnostics: Diagnostic[],
 ): void {
   const files = [...sources];
@@ -155,7 +107,7 @@ export function checkOutputsOverSources(
   for (const { target, outputSpans } of drafts.values()) {
     for (const [name, template] of Object.entries(target.outputs)) {
       for (const { file, what } of files) {
-        const item = outputItem(target, `${root}/${template}`, file);
+        const item = outputItem(target, `${root}/${template}`, file, known);
         if (item === undefined) continue;
         const rel = path.relative(root, file).split(path.sep).join('/');
         diagnostics.push(
@@ -181,6 +133,7 @@ export function checkOutputsOverSources(
 export function checkOutputsOverInputs(
   drafts: ReadonlyMap<string, TargetDraft>,
   selfReads: readonly SelfRead[],
+  known: KnownItems,
   diagnostics: Diagnostic[],
 ): void {
   for (const { draft, input, output, span } of selfReads) {
@@ -206,14 +159,15 @@ export function checkOutputsOverInputs(
     const whose =
       writer === reader ? `its own input '${input}'` : `input '${input}' of target '${reader.target.name}'`;
     // An {item} output over a literal input, or a literal output over a per-item input.
-    const [p, item] = template.includes('{item}')
-      ? [spec.pattern, outputItem(writer.target, template, spec.pattern)]
-      : [template, templateItem(spec.pattern, template)];
+    const fanOut = template.includes('{item}');
+    const item = fanOut
+      ? outputItem(writer.target, template, spec.pattern, known)
+      : outputItem(reader.target, spec.pattern, template, known);
     diagnostics.push(
       makeDiagnostic({
         code: 'output-is-input',
-        message: template.includes('{item}')
-          ? `output '${template}' of target '${writer.target.name}' is, for item '${item}', '${p}': ${whose}, which a build would overwrite`
+        message: fanOut
+          ? `output '${template}' of target '${writer.target.name}' is, for item '${item}', '${spec.pattern}': ${whose}, which a build would overwrite`
           : `output '${template}' of target '${writer.target.name}' is ${whose} ('${spec.pattern}') for item '${item}', which a build would overwrite`,
         at: writer.outputSpans.get(output),
         related: [{ message: `'${spec.pattern}' read here`, span: spec.span }],
@@ -237,8 +191,8 @@ export function checkOutputsOverInputs(
               ? writer !== reader &&
                 !template.includes('{item}') &&
                 !inForeachGlob(template) &&
-                templateItem(spec.pattern, template)
-              : template.includes('{item}') && outputItem(writer.target, template, spec.pattern),
+                outputItem(reader.target, spec.pattern, template, known)
+              : template.includes('{item}') && outputItem(writer.target, template, spec.pattern, known),
           );
           if (!hit) continue;
           overwrites(writer, hit[0], reader, input, spec);

@@ -50,7 +50,7 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
   const tasks = new Map<string, Task>();
   const tasksOf = new Map<string, Task[]>();
   const pending = new Set<string>();
-  const writers = new Map<string, string>();
+  const writers = new Map<string, { id: string; output: string; target: string }>();
 
   for (const name of order) {
     const target = targets.get(name)!;
@@ -78,15 +78,10 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
         continue;
       }
       const task = buildTask(target, id, item, shared, tasks, root, hasItemParams, diagnostics);
-      for (const out of Object.values(task.outputs)) {
+      for (const [output, out] of Object.entries(task.outputs)) {
         const other = writers.get(out);
-        if (other)
-          diagnostics.push({
-            severity: 'error',
-            code: 'duplicate-output',
-            message: `tasks '${other}' and '${id}' both write ${out}`,
-          });
-        else writers.set(out, id);
+        if (other) diagnostics.push(duplicateOutput(other, { id, output, target: name }, out, pipeline));
+        else writers.set(out, { id, output, target: name });
       }
       tasks.set(id, task);
       own.push(task);
@@ -94,6 +89,34 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
     tasksOf.set(name, own);
   }
   return { tasks, pending: order.filter((n) => pending.has(n)), diagnostics };
+}
+
+/**
+ * Two tasks writing one file, found once their items are known (the loader refuses what it can decide from the
+ * declarations alone): the workspace-relative path, each task's output name, and its target's place.
+ */
+function duplicateOutput(
+  first: { id: string; output: string; target: string },
+  second: { id: string; output: string; target: string },
+  out: string,
+  pipeline: Pipeline,
+): Diagnostic {
+  const rel = out.startsWith(`${pipeline.root}/`) ? out.slice(pipeline.root.length + 1) : out;
+  const span = pipeline.targets.get(second.target)?.span;
+  const firstSpan = pipeline.targets.get(first.target)?.span;
+  return {
+    severity: 'error',
+    code: 'duplicate-output',
+    message: `tasks '${first.id}' (output '${first.output}') and '${second.id}' (output '${second.output}') both write '${rel}'`,
+    ...(span ? { span } : {}),
+    ...(first.target !== second.target && firstSpan
+      ? { related: [{ message: `target '${first.target}' declared here`, span: firstSpan }] }
+      : {}),
+    hint:
+      first.target === second.target
+        ? `every output path belongs to one task: make the outputs of '${first.target}' differ for every item`
+        : `every output path belongs to one target: give the outputs of '${first.target}' or '${second.target}' a folder of their own`,
+  };
 }
 
 function dependsOnPending(target: Target, pending: ReadonlySet<string>): boolean {
