@@ -200,6 +200,21 @@ describe('expandGraph', () => {
     ]);
     const dup = expandGraph(pipeline, { targets: ['per_obs'], items });
     expect(dup.diagnostics!.map((d) => d.code)).toEqual(['duplicate-item']);
+    // Over a glob: the two files, and how a glob names its items.
+    const globbed = await pipelineOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          each: {command: [x], foreach: {glob: 'd/*'}, outputs: {o: 'out/{item}.txt'}}
+      `,
+      'd/a.csv': '1',
+      'd/a.txt': '2',
+    });
+    const [d] = expandGraph(globbed, { targets: ['each'] }).diagnostics!;
+    expect(d?.message).toBe("target 'each' has two items with id 'a' (d/a.csv and d/a.txt)");
+    expect(d?.hint).toContain(
+      "a glob's item id is the file's path below the glob's folder without its extension",
+    );
   });
 
   it('reports two tasks writing one file with the workspace path, both output names, the target and a hint', async () => {

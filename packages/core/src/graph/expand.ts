@@ -5,6 +5,7 @@
  * gathered input lists are built once per (target, input) and shared by the tasks that read them.
  */
 
+import path from 'node:path';
 import { isDynamicPattern } from 'tinyglobby';
 import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { closestNames } from './closest-names.js';
@@ -69,12 +70,7 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
     for (const item of items ?? [undefined]) {
       const id = item ? `${name}[${item.id}]` : name;
       if (tasks.has(id)) {
-        diagnostics.push({
-          severity: 'error',
-          code: 'duplicate-item',
-          message: `target '${name}' has two items with id '${item!.id}'`,
-          ...(target.foreach?.span ? { span: target.foreach.span } : {}),
-        });
+        diagnostics.push(duplicateItem(target, item!, tasks.get(id)!.item, root));
         continue;
       }
       const task = buildTask(target, id, item, shared, tasks, root, hasItemParams, diagnostics);
@@ -272,4 +268,26 @@ function targetList(names: string[]): string {
   return sorted.length <= 10
     ? sorted.join(', ')
     : `${sorted.slice(0, 10).join(', ')}, and ${sorted.length - 10} more (pipe graph lists them)`;
+}
+
+/** Two items of one fan-out with one id: which files (or items) they are, and for a glob how ids are made. */
+function duplicateItem(
+  target: Target,
+  item: TaskItem,
+  first: TaskItem | undefined,
+  root: string,
+): Diagnostic {
+  const files = [...(first?.files ?? []), ...item.files].map((f) => path.relative(root, f));
+  const glob = target.foreach?.kind === 'glob';
+  return {
+    severity: 'error',
+    code: 'duplicate-item',
+    message: `target '${target.name}' has two items with id '${item.id}'${files.length > 0 ? ` (${files.join(' and ')})` : ''}`,
+    ...(glob
+      ? {
+          hint: "a glob's item id is the file's path below the glob's folder without its extension: rename one of the files, or narrow the glob to one extension",
+        }
+      : {}),
+    ...(target.foreach?.span ? { span: target.foreach.span } : {}),
+  };
 }
