@@ -232,4 +232,20 @@ targets:
     const json = JSON.parse((await ws.run(['log', '--json'])).stdout.trim().split('\n').at(-1)!);
     expect(json.params).toEqual({ 'count.suffix': '?' });
   });
+
+  it("a command that hard-links its input builds: a new link changes the input's ctime, not its content", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  link:
+    inputs: {i: in.txt}
+    command: [ln, "{inputs.i}", "{outputs.o}"]
+    outputs: {o: out/linked.txt}
+`,
+      'in.txt': 'A',
+    });
+    const r = await ws.run(['build', 'link']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(ws.read('out/linked.txt')).toBe('A');
+  });
 });

@@ -214,4 +214,19 @@ targets:
     });
     expect(ws.read('slow.attempts')).toBe('x');
   });
+
+  it("a time limit beyond setTimeout's range (30 days) is no limit, not an instant one", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  long:
+    resources: {time: "30-00:00:00"}
+    command: [node, -e, "require('fs').writeFileSync(process.argv[1], 'done')", "{outputs.o}"]
+    outputs: {o: out/long.txt}
+`,
+    });
+    const r = await ws.run(['build', 'long']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(ws.read('out/long.txt')).toBe('done');
+  });
 });

@@ -135,8 +135,13 @@ export function timeLimit(
 ): ResourceResult<{ limit: string; seconds: number } | undefined> {
   if (resources?.time === undefined) return { ok: true, value: undefined };
   const seconds = parseTimeSeconds(resources.time);
-  return seconds.ok ? { ok: true, value: { limit: resources.time, seconds: seconds.value } } : seconds;
+  if (!seconds.ok) return seconds;
+  // Beyond setTimeout's range (2³¹ − 1 ms, 24.8 days) a timer fires at once: a limit that long is no limit locally.
+  if (seconds.value * 1000 > MAX_TIMER_MS) return { ok: true, value: undefined };
+  return { ok: true, value: { limit: resources.time, seconds: seconds.value } };
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Expand a command's argv placeholders for one task. */
 export function expandArgv(

@@ -361,10 +361,12 @@ class Scheduler {
       if (at < 0) break;
       const next = this.runQueue.splice(at, 1)[0]!;
       this.running++;
-      void this.execute(next.id, next.decision).finally(() => {
-        this.running--;
-        this.pump();
-      });
+      void this.execute(next.id, next.decision)
+        .catch((error: unknown) => this.failUnexpectedly(next.id, next.decision, error))
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
     }
     this.maybeFinish();
   }
@@ -485,10 +487,21 @@ class Scheduler {
     });
     // Storing and publishing is I/O: it gives the job slot back, so the next task's work starts meanwhile.
     this.completing++;
-    void this.complete(id, decision, executor, req, outcome, start, jobId).finally(() => {
-      this.completing--;
-      this.maybeFinish();
-    });
+    void this.complete(id, decision, executor, req, outcome, start, jobId)
+      .catch((error: unknown) => this.failUnexpectedly(id, decision, error))
+      .finally(() => {
+        this.completing--;
+        this.maybeFinish();
+      });
+  }
+
+  /**
+   * A throw out of running or completing a task (a file-system error no guard foresaw, a bug) fails that task, with
+   * its message, instead of escaping as an unhandled rejection that kills the build and leaves its lock behind.
+   */
+  private failUnexpectedly(id: string, decision: Extract<Decision, { action: 'run' }>, error: unknown): void {
+    if (this.reports.has(id)) return;
+    this.fail(id, 'failed', { key: decision.key, reasons: decision.reasons, error: thrownMessage(error) });
   }
 
   private ensureDir(dir: string) {
@@ -667,6 +680,8 @@ class Scheduler {
     if (!changed) return undefined;
     for (const [name, files] of Object.entries(task.inputs))
       for (const f of files) if (f.producer === undefined && changed(f.path)) return { name, path: f.path };
+    // A fan-out item's own files are in its key too (a glob's file, the files a step listed for it).
+    for (const f of task.item?.files ?? []) if (changed(f)) return { name: '{item}', path: f };
     return undefined;
   }
 

@@ -93,11 +93,20 @@ export class HashMemo {
   changedSinceHashed(file: string): boolean {
     const before = this.hashedAt.get(file);
     if (before === undefined) return false;
-    const st = statSync(file, { throwIfNoEntry: false });
+    let st: Stats | undefined;
+    try {
+      st = statSync(file, { throwIfNoEntry: false });
+    } catch {
+      return true; // its folder became a file, or unreadable: not what was hashed
+    }
     return !st?.isFile() || stampKey(st) !== before;
   }
 }
 
-function stampKey(st: { size: number; mtimeMs: number; ino: number; ctimeMs: number }): string {
-  return `${st.size}/${nsOf(st.mtimeMs)}/${st.ino}/${nsOf(st.ctimeMs)}`;
+/**
+ * Size, mtime and inode: what a write changes. Not ctime, which a hard link to the file (`ln in.txt {outputs.o}`),
+ * a chmod or a backup tool's xattr also changes, without changing a byte.
+ */
+function stampKey(st: { size: number; mtimeMs: number; ino: number }): string {
+  return `${st.size}/${nsOf(st.mtimeMs)}/${st.ino}`;
 }
