@@ -335,10 +335,10 @@ describe('loadPipeline: every problem is reported with its place', () => {
       `,
     });
     expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([
-      ['duplicate-output', 'pipe.yaml:3:54'],
+      ['duplicate-output', 'pipe.yaml:4:35'],
     ]);
     expect(diagnostics[0]!.message).toMatch(
-      /^'out\/c\.o' \(item 'c' of target 'each'\) is also written by target 'bb' \(.*pipe\.yaml:4:/,
+      /^'out\/c\.o' \(target 'bb'\) is also written by target 'each', for item 'c' \('out\/\{item\}\.o', .*pipe\.yaml:3:54\)$/,
     );
   });
 
@@ -513,7 +513,9 @@ describe('loadPipeline: every problem is reported with its place', () => {
       'd/x.txt': 'x',
       'd/x_x.txt': 'x',
     });
-    // h's build/y.out is no item of a: d/y.txt is not there (a load with it would refuse it).
+    // h's build/y.out is no item of a: d/y.txt is not there (a load with it would refuse it). c and e fan out over
+    // items a step emits: their paths are not known at load (expandGraph checks them), so f's out/summary.txt and
+    // e's out/q_{item}.txt are not refused for what an id might be.
     expect(summary(dir, diagnostics)).toEqual([
       {
         code: 'duplicate-output',
@@ -523,31 +525,19 @@ describe('loadPipeline: every problem is reported with its place', () => {
       {
         code: 'duplicate-output',
         at: 'pipe.yaml:6:62',
-        hint: "every output path belongs to one target: give the outputs of 'a' a folder of their own (e.g. 'build/a/{item}.out')",
-      },
-      {
-        code: 'duplicate-output',
-        at: 'pipe.yaml:9:58',
-        hint: "every output path belongs to one target: give the outputs of 'c' a folder of their own (e.g. 'out/c/{item}.txt')",
-      },
-      {
-        code: 'duplicate-output',
-        at: 'pipe.yaml:10:34',
-        hint: "every output path belongs to one target: give the outputs of 'c' a folder of their own (e.g. 'out/c/{item}.txt')",
+        hint: "every output path belongs to one target: give the outputs of 'g' a folder of their own (e.g. 'build/g/x_{item}.out')",
       },
       {
         code: 'duplicate-output',
         at: 'pipe.yaml:12:51',
-        hint: "every output path belongs to one target: give the outputs of 'l1' a folder of their own (e.g. 'lst/l1/{item}.t')",
+        hint: "every output path belongs to one target: give the outputs of 'l2' a folder of their own (e.g. 'lst/l2/x{item}.t')",
       },
     ]);
     const file = path.join(dir, 'pipe.yaml');
     expect(diagnostics.map((d) => d.message)).toEqual([
       `'build/x.out' (target 'b') is also written by target 'a', for item 'x' ('build/{item}.out', ${file}:3:62)`,
-      `'build/x_{item}.out' of target 'g' and 'build/{item}.out' of target 'a' (${file}:3:62) name one file: 'build/x_x.out' is item 'x' of 'g' and item 'x_x' of 'a'`,
-      `'out/q_{item}.txt' of target 'e' and 'out/{item}.txt' of target 'c' (${file}:8:58) name one file: 'out/q_ID.txt' is item 'ID' of 'e' and item 'q_ID' of 'c'`,
-      `'out/summary.txt' (target 'f') can also be written by target 'c', for item 'summary' ('out/{item}.txt', ${file}:8:58)`,
-      `'lst/x1.t' (item '1' of target 'l2') is also item 'x1' of target 'l1' ('lst/{item}.t', ${file}:11:53)`,
+      `'build/x_x.out' (item 'x' of target 'g') is also written by target 'a', for item 'x_x' ('build/{item}.out', ${file}:3:62)`,
+      `'lst/x1.t' (item '1' of target 'l2') is also written by target 'l1', for item 'x1' ('lst/{item}.t', ${file}:11:53)`,
     ]);
     expect(diagnostics[0]!.related).toEqual([
       {

@@ -100,26 +100,33 @@ export function checkOutputsOverSources(
   known: KnownItems,
   diagnostics: Diagnostic[],
 ): void {
-  const files = [...sources];
+  // Each file once (10,000 targets may share one step module), by absolute path.
+  const files = new Map<string, string>();
+  for (const { file, what } of sources) if (!files.has(file)) files.set(file, what);
   for (const { target } of drafts.values())
-    if (target.stepModule)
-      files.push({ file: target.stepModule, what: `the step module of target '${target.name}'` });
+    if (target.stepModule && !files.has(target.stepModule))
+      files.set(target.stepModule, `the step module of target '${target.name}'`);
   for (const { target, outputSpans } of drafts.values()) {
     for (const [name, template] of Object.entries(target.outputs)) {
-      for (const { file, what } of files) {
-        const item = outputItem(target, `${root}/${template}`, file, known);
-        if (item === undefined) continue;
-        const rel = path.relative(root, file).split(path.sep).join('/');
-        diagnostics.push(
-          makeDiagnostic({
-            code: 'output-is-source',
-            message: `output '${template}' of target '${target.name}' is ${item ? `(for item '${item}') ` : ''}${what}, ${rel}: a build would overwrite it`,
-            at: outputSpans.get(name),
-            hint: 'a product is written to a path of its own, e.g. under build/',
-          }),
-        );
-        break;
-      }
+      const abs = `${root}/${template}`;
+      // A declared path is looked up; a fan-out's {item} output is tried against each file.
+      const hit = template.includes('{item}')
+        ? [...files].find(([file]) => outputItem(target, abs, file, known) !== undefined)
+        : files.has(abs)
+          ? ([abs, files.get(abs)!] as const)
+          : undefined;
+      if (!hit) continue;
+      const [file, what] = hit;
+      const item = outputItem(target, abs, file, known);
+      const rel = path.relative(root, file).split(path.sep).join('/');
+      diagnostics.push(
+        makeDiagnostic({
+          code: 'output-is-source',
+          message: `output '${template}' of target '${target.name}' is ${item ? `(for item '${item}') ` : ''}${what}, ${rel}: a build would overwrite it`,
+          at: outputSpans.get(name),
+          hint: 'a product is written to a path of its own, e.g. under build/',
+        }),
+      );
     }
   }
 }
@@ -175,6 +182,27 @@ export function checkOutputsOverInputs(
       }),
     );
   };
+  // Declared outputs by path, sorted (a per-item input finds those its template can name by its fixed head), and
+  // the {item} outputs: no pass over every target for every input.
+  const declared: Array<{ path: string; writer: TargetDraft; output: string }> = [];
+  const templates: Array<{ writer: TargetDraft; output: string; template: string }> = [];
+  for (const writer of drafts.values())
+    for (const [output, template] of Object.entries(writer.target.outputs))
+      if (template.includes('{item}')) templates.push({ writer, output, template });
+      else declared.push({ path: template, writer, output });
+  declared.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const startingWith = (head: string) => {
+    let lo = 0;
+    let hi = declared.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (declared[mid]!.path < head) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: typeof declared = [];
+    for (let i = lo; i < declared.length && declared[i]!.path.startsWith(head); i++) out.push(declared[i]!);
+    return out;
+  };
   for (const reader of drafts.values()) {
     const foreach = reader.target.foreach;
     const inForeachGlob = foreach?.kind === 'glob' ? picomatch(foreach.pattern, { dot: true }) : () => false;
@@ -185,19 +213,22 @@ export function checkOutputsOverInputs(
         // A listed item's input that is an output: checks.ts ('input-is-output', per item); a glob's own files: its
         // foreach glob ('glob-matches-output').
         if (perItem && foreach?.kind === 'list') continue;
-        for (const writer of drafts.values()) {
-          const hit = Object.entries(writer.target.outputs).find(([, template]) =>
-            perItem
-              ? writer !== reader &&
-                !template.includes('{item}') &&
-                !inForeachGlob(template) &&
-                outputItem(reader.target, spec.pattern, template, known)
-              : template.includes('{item}') && outputItem(writer.target, template, spec.pattern, known),
-          );
-          if (!hit) continue;
-          overwrites(writer, hit[0], reader, input, spec);
-          break;
-        }
+        // Only fan-outs whose items are known now (a list's, a glob's files): any id a step might emit would refuse
+        // common layouts (per-run products next to an index file); expandGraph sees those paths.
+        const hit = perItem
+          ? known(reader.target) &&
+            startingWith(spec.pattern.slice(0, spec.pattern.indexOf('{item}'))).find(
+              (d) =>
+                d.writer !== reader &&
+                !inForeachGlob(d.path) &&
+                outputItem(reader.target, spec.pattern, d.path, known) !== undefined,
+            )
+          : templates.find(
+              (t) =>
+                known(t.writer.target) &&
+                outputItem(t.writer.target, t.template, spec.pattern, known) !== undefined,
+            );
+        if (hit) overwrites(hit.writer, hit.output, reader, input, spec);
       }
     }
   }
