@@ -570,4 +570,33 @@ targets:
     expect(b.run.stdout + b.run.stderr).toContain('its outputs could not be put in place: EISDIR');
     expect((await ws.run(['log'])).stdout).toMatch(/failed\s+a/);
   });
+
+  it("fails the build when a step's items make two tasks write one path, and runs neither", async () => {
+    // Items a step emits are not known at load: the check runs when they are, before any of their tasks.
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  list:
+    step: ./steps/list.mjs
+    outputs: {o: build/list.txt}
+  c:
+    foreach: {items: list}
+    command: [sh, -c, 'echo c > "$1"', sh, "{outputs.o}"]
+    outputs: {o: "out/{item}/{item}.txt"}
+  d:
+    foreach: {items: list}
+    command: [sh, -c, 'echo d > "$1"', sh, "{outputs.o}"]
+    outputs: {o: "out/{item}/a.txt"}
+`,
+      'steps/list.mjs': `import { writeFileSync } from 'node:fs';
+export default { name: 'list', version: '1', run(ctx) { writeFileSync(ctx.outputs.o, 'a'); return { items: [{ id: 'a', files: [] }] }; } };
+`,
+    });
+    const r = await ws.run(['build', 'c', 'd']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "the items of 'list' cannot be built: tasks 'c[a]' (output 'o') and 'd[a]' (output 'o') both write 'out/a/a.txt'",
+    );
+    expect(ws.exists('out/a/a.txt')).toBe(false);
+  });
 });

@@ -248,6 +248,20 @@ class Scheduler {
           });
     this.expandedItems.set(target, items);
     const graph = this.o.expand(new Map(this.expandedItems));
+    // What the loader could not check, the items being a step's: two items with one id, two tasks writing one path.
+    // Their tasks would overwrite each other's products: none of them runs, and the build fails saying why.
+    const errors = (graph.diagnostics ?? []).filter((d) => d.severity === 'error');
+    if (errors.length > 0) {
+      for (const d of errors)
+        this.emit({
+          type: 'warning',
+          message: `the items of '${target}' cannot be built: ${d.message}${d.hint ? ` (${d.hint})` : ''}`,
+        });
+      this.failed = true;
+      this.stopped = true;
+      this.pending = [];
+      return;
+    }
     this.pending = graph.pending.map((t) => ({
       target: t,
       after: pendingAfter(this.o.pipeline, graph.pending, t),
