@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { blockingCommand, finished, parseEvents, Workspace, waitForFile } from './rig.js';
+import { alive, blockingCommand, finished, parseEvents, Workspace, waitForFile } from './rig.js';
 
 function pipeline(ws: Workspace): string {
   const block = blockingCommand(ws.path('started.pid'), ws.path('release'), 'slow');
@@ -24,15 +24,6 @@ targets:
     command: [node, -e, "const fs=require('fs');fs.writeFileSync(process.argv[1], process.argv.slice(2).map(f=>fs.readFileSync(f,'utf8')).join('|'))", "{outputs.out}", "{inputs.a}", "{inputs.b}"]
     outputs: { out: out/all.txt }
 `;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A build of `all` whose slow task has started (and blocks until released): the workspace, the pipe process, its end, the task's pid. */

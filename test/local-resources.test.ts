@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { finished, parseEvents, Workspace, waitForFile } from './rig.js';
+import { alive, finished, parseEvents, Workspace, waitForFile } from './rig.js';
 
 /**
  * A command that counts its attempts in `<name>.attempts`, fails its first one (status 7) after writing part of its
@@ -38,15 +38,6 @@ function waiting(name: string, stubborn = false): string {
     'process.exit(7);',
   ].join('');
   return JSON.stringify(['node', '-e', script, '{outputs.o}', name]);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Resolve when the child's stdout has printed a line matching `pattern`. */

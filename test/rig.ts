@@ -145,3 +145,13 @@ export function blockingCommand(marker: string, release: string, content: string
   ].join('');
   return ['node', '-e', script, '{outputs.out}'];
 }
+
+/** Whether a process is still running (signal 0 only checks). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

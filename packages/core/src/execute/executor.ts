@@ -126,6 +126,11 @@ export function renderFailedOutcome(o: Extract<ExecOutcome, { ok: false }>): str
   return `${renderFailure(o.failure)}${o.attempts && o.attempts > 1 ? ` after ${o.attempts} attempts` : ''}`;
 }
 
+/** The end of a request an executor turns down before running anything (another kind of work, a bad resource). */
+export function refused(id: string, message: string): ExecEvent {
+  return { type: 'ended', id, outcome: { ok: false, failure: { type: 'executor-error', message } } };
+}
+
 /**
  * The time limit a local executor enforces: `resources.time`, read as Slurm reads it (minutes, MM:SS, HH:MM:SS,
  * D-HH:MM:SS); undefined when none is set.

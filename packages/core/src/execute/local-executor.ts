@@ -5,7 +5,7 @@
  * Cancelling aborts the task, which terminates its worker thread; so does a task outliving its `resources.time`.
  */
 import { noteWrittenHashes } from '../store/written-hashes.js';
-import { type ExecFailure, type ExecRequest, type Executor, timeLimit } from './executor.js';
+import { type ExecFailure, type ExecRequest, type Executor, refused, timeLimit } from './executor.js';
 import type { StepPayload } from './step-worker.js';
 import { StepWorkerPool } from './worker-pool.js';
 
@@ -49,26 +49,12 @@ export function createLocalExecutor(options: { threads: number }): Executor {
   };
   async function runOne(req: ExecRequest, onEvent: Parameters<Executor['submit']>[1], signal: AbortSignal) {
     if (req.work.kind !== 'step') {
-      onEvent({
-        type: 'ended',
-        id: req.id,
-        outcome: {
-          ok: false,
-          failure: { type: 'executor-error', message: 'the local executor runs step modules only' },
-        },
-      });
+      onEvent(refused(req.id, 'the local executor runs step modules only'));
       return;
     }
     const limit = timeLimit(req.resources);
     if (!limit.ok) {
-      onEvent({
-        type: 'ended',
-        id: req.id,
-        outcome: {
-          ok: false,
-          failure: { type: 'executor-error', message: `resources.time: ${limit.message}` },
-        },
-      });
+      onEvent(refused(req.id, `resources.time: ${limit.message}`));
       return;
     }
     // The log file is created by the worker on the step's first log line: most steps log nothing.

@@ -13,6 +13,7 @@ import {
   type ExecRequest,
   type Executor,
   expandArgv,
+  refused,
   timeLimit,
 } from './executor.js';
 import { forgetCommand, recordCommand } from './orphans.js';
@@ -37,26 +38,12 @@ export function taskEnv(declared: Record<string, string>, cpus?: number): Record
 
 function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: AbortSignal): Promise<void> {
   if (req.work.kind !== 'command') {
-    onEvent({
-      type: 'ended',
-      id: req.id,
-      outcome: {
-        ok: false,
-        failure: { type: 'executor-error', message: 'the process executor runs command steps only' },
-      },
-    });
+    onEvent(refused(req.id, 'the process executor runs command steps only'));
     return Promise.resolve();
   }
   const limit = timeLimit(req.resources);
   if (!limit.ok) {
-    onEvent({
-      type: 'ended',
-      id: req.id,
-      outcome: {
-        ok: false,
-        failure: { type: 'executor-error', message: `resources.time: ${limit.message}` },
-      },
-    });
+    onEvent(refused(req.id, `resources.time: ${limit.message}`));
     return Promise.resolve();
   }
   const [program, ...args] = expandArgv(req.work.argv, req);
