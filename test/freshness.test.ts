@@ -205,7 +205,7 @@ targets:
     const first = await ws.run(['build', 'copy']);
     expect(first.code).toBe(1);
     expect(first.stderr).toContain(
-      "copy: input 'i' (in.txt) changed while the task ran, so its outputs may not match the input it was keyed on: they were not kept; build again",
+      "copy: input 'i' (in.txt) changed during the build, after the task's key was computed, so its outputs may not match the input it was keyed on: they were not kept; build again",
     );
     expect(ws.exists('out.txt')).toBe(false);
     expect((await ws.run(['cache', 'stats', '--json'])).stdout).toMatch(/"manifests":0,"blobs":0,/);

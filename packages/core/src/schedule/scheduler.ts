@@ -273,7 +273,18 @@ class Scheduler {
     this.addTasks(fresh, () => undefined);
   }
 
+  /** advance, with a throw while deciding (an input that cannot be read, a bug) as the task's failure. */
   private async advance(id: string, planned: Decision | undefined) {
+    try {
+      await this.decideAndQueue(id, planned);
+    } catch (error) {
+      if (this.reports.has(id)) return;
+      this.fail(id, 'failed', { error: `it could not be decided: ${thrownMessage(error)}` });
+      this.maybeFinish();
+    }
+  }
+
+  private async decideAndQueue(id: string, planned: Decision | undefined) {
     // A task already submitted with its upstream is decided even after a stop: its job ends either way.
     if (this.speculative.has(id) && !this.reports.has(id)) return this.decideSpeculative(id);
     if (this.stopped || this.reports.has(id)) return this.maybeFinish();
@@ -620,7 +631,7 @@ class Scheduler {
     if (changed)
       return this.fail(id, 'failed', {
         ...base,
-        error: `input '${changed.name}' (${relPath(this.o.pipeline.root, changed.path)}) changed while the task ran, so its outputs may not match the input it was keyed on: they were not kept; build again`,
+        error: `input '${changed.name}' (${relPath(this.o.pipeline.root, changed.path)}) changed during the build, after the task's key was computed, so its outputs may not match the input it was keyed on: they were not kept; build again`,
       });
     const provenance = provenanceRecord({
       task,
