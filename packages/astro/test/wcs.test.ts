@@ -287,6 +287,22 @@ describe('pixel solid angle', () => {
     const g = pixelSolidAngles(gal, 40, 30);
     expect(Math.abs((g[0] as number) / 3.0451976136135117e-6 - 1)).toBeLessThan(1e-9);
     expect(Math.abs((g[15 * 40 + 20] as number) / 3.046171877052879e-6 - 1)).toBeLessThan(1e-9);
+    // gammapy: WcsGeom.create(skydir=(83.633, 22.014), binsz=0.5, width=(10, 8), frame='icrs', proj='TAN')
+    const tan = createWcs({
+      frame: 'icrs',
+      projection: 'TAN',
+      crval: [83.633, 22.014],
+      crpix: [10.5, 8.5],
+      cdelt: [-0.5, 0.5],
+    });
+    const t = pixelSolidAngles(tan, 20, 16);
+    for (const [x, y, gammapy] of [
+      [0, 0, 7.489558897080352e-5],
+      [10, 8, 7.614735260087287e-5],
+      [19, 15, 7.489566326509193e-5],
+    ] as const)
+      expect(Math.abs((t[y * 20 + x] as number) / gammapy - 1), `TAN (${x}, ${y})`).toBeLessThan(1e-9);
+    expect(Math.abs(t.reduce((a, b) => a + b, 0) / 0.024217950453374527 - 1)).toBeLessThan(1e-9);
   });
 
   it("gives a cutout its grid's values", () => {
