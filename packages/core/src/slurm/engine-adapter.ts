@@ -38,12 +38,19 @@ function toFailure(r: FailureReason): ExecFailure {
   }
 }
 
-function toOutcome(o: TaskOutcome): ExecOutcome {
+/** A Slurm task outcome as the engine's (exported for tests). */
+export function toOutcome(o: TaskOutcome): ExecOutcome {
   const jobId = o.attempts[o.attempts.length - 1]?.job;
   // The report says how many attempts it took, as for the local executors' retries.
   const attempts = o.attempts.length > 1 ? { attempts: o.attempts.length } : {};
-  if (o.status === 'failed')
-    return { ok: false, failure: toFailure(o.reason), ...(jobId ? { jobId } : {}), ...attempts };
+  if (o.status === 'failed') {
+    // A timeout says which limit the last attempt had (it grows with the attempts).
+    const limit = o.reason.type === 'timeout' ? o.attempts[o.attempts.length - 1]?.resources.time : undefined;
+    const failure: ExecFailure = limit
+      ? { type: 'executor-error', message: `slurm: hit its time limit (the job asked for ${limit})` }
+      : toFailure(o.reason);
+    return { ok: false, failure, ...(jobId ? { jobId } : {}), ...attempts };
+  }
   const r = o.result;
   const last = o.attempts[o.attempts.length - 1];
   const slurm = {
