@@ -256,6 +256,24 @@ describe('events', () => {
     }
   });
 
+  it('refuses an ENERGY column without a unit (TeV or GeV?), as gammapy does, and reads GeV by its TUNIT', async () => {
+    const cols = (unit: string | undefined): TableColumnSpec[] => [
+      { name: 'TIME', data: Float64Array.of(1), unit: 's' },
+      { name: 'RA', data: Float32Array.of(83), unit: 'deg' },
+      { name: 'DEC', data: Float32Array.of(22), unit: 'deg' },
+      { name: 'ENERGY', data: Float32Array.of(1500), ...(unit ? { unit } : {}) },
+    ];
+    const none = await eventsStore('energy-nounit', cols(undefined));
+    const err = await asyncErrorOf(() => none.obs.events());
+    expect(err.reason).toBe('unknown-unit');
+    expect(err.file).toBe(`${none.store}/./events.fits`);
+    expect(err.hdu).toBe('EVENTS');
+    expect(err.column).toBe('ENERGY');
+    expect(err.detail).toContain('ENERGY has no unit (no TUNIT)');
+    const gev = await eventsStore('energy-gev', cols('GeV'));
+    expect((await gev.obs.events()).energy[0]).toBeCloseTo(1.5, 12);
+  });
+
   it('reads RA and DEC by their unit, and refuses a unit that is no angle', async () => {
     const cols = (raUnit: string, ra: number, dec: number): TableColumnSpec[] => [
       { name: 'TIME', data: Float64Array.of(1), unit: 's' },

@@ -129,11 +129,16 @@ export class Observation {
     const hdu = await this.hdu('events');
     const t = hdu.table();
     const energy = t.float64('ENERGY');
-    const factor = requireUnitFactor(
-      t.column('ENERGY').unit ?? hdu.header.string('EUNIT') ?? 'TeV',
-      'energy',
-      { ...hdu.location, column: 'ENERGY' },
-    );
+    // An energy without a unit could be TeV or GeV (1000× apart): refused, as gammapy refuses it
+    // (UnitConversionError: '' (dimensionless) and 'TeV').
+    const energyUnit = t.column('ENERGY').unit?.trim() || hdu.header.string('EUNIT')?.trim();
+    if (!energyUnit)
+      throw new FitsError(
+        'unknown-unit',
+        { ...hdu.location, column: 'ENERGY' },
+        'ENERGY has no unit (no TUNIT): it could be TeV or GeV, and gammapy refuses it too; set its TUNIT (e.g. TeV)',
+      );
+    const factor = requireUnitFactor(energyUnit, 'energy', { ...hdu.location, column: 'ENERGY' });
     const energyTeV = factor === 1 ? energy : energy.map((e) => e * factor);
     // An event energy must be a positive number: a negative, zero or NaN one falls in no energy bin and the
     // event would be dropped without a word.
