@@ -32,20 +32,29 @@ describe('excess_map selection_optional', () => {
     );
   });
 
-  it('a map left empty (no background selected) is warned about, naming the likely cause', async () => {
+  it('no background selected: refused with the FoV method, and warned about (naming the likely cause) without it', async () => {
+    const crab = ws.read('pipelines/excess_map/crab.yaml');
+    const noBackground = crab.replace(
+      'map_selection: [counts, exposure, background, psf, edisp]',
+      'map_selection: [counts, exposure, psf, edisp]',
+    );
+    ws.write('nobkg.yaml', noBackground);
+    const refused = await ws.run(['build', 'excess_map', '--config', 'nobkg.yaml']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      "'datasets.background.method': fov_background scales the background map, but datasets.map_selection does not make one",
+    );
+    const start = noBackground.indexOf('  background: {method: fov_background');
+    const end = noBackground.indexOf('safe_mask:');
+    expect(start).toBeGreaterThan(0);
     ws.write(
       'nobkg.yaml',
-      ws
-        .read('pipelines/excess_map/crab.yaml')
-        .replace(
-          'map_selection: [counts, exposure, background, psf, edisp]',
-          'map_selection: [counts, exposure, psf, edisp]',
-        ),
+      `${noBackground.slice(0, start)}  background: {method: null}\n  ${noBackground.slice(end)}`,
     );
     const r = await ws.run(['build', 'excess_map', '--config', 'nobkg.yaml']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toContain(
-      'warning: excess_map: the stacked counts are zero inside the safe mask',
+      'warning: excess_map: the stacked background is zero inside the safe mask',
     );
     const good = await ws.run(['build', 'excess_map']);
     expect(good.stdout + good.stderr).not.toContain('are zero inside the safe mask');

@@ -432,6 +432,15 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
         hint: "use 'fov_background'",
       });
     }
+    // The FoV method scales the background template: without one every run's fit fails and is masked out, and the
+    // products are empty (gammapy stops with an AttributeError).
+    const selection = ds.map_selection;
+    if (method === 'fov_background' && Array.isArray(selection) && !selection.includes('background'))
+      issues.push({
+        path: ['datasets', 'background', 'method'],
+        message: 'fov_background scales the background map, but datasets.map_selection does not make one',
+        hint: "add 'background' to datasets.map_selection, or set background.method to null",
+      });
   }
   // The observation rules read the whole section (and datasets.stack): only when all of it is readable.
   if (config?.observations && !reported('observations') && !reported('datasets', 'stack') && ds) {
