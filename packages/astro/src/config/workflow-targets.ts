@@ -135,7 +135,7 @@ function reduceTarget(runsFrom: string, exclusionMask: string, section: SectionR
     inputs: { exclusion: exclusionMask },
     params: { datasets: section('datasets') },
     outputs: { dataset: `${dir}/datasets/{item}.fits` },
-    resources: { mem: '2G', time: '00:30:00', retries: 1 },
+    resources: { mem: '2G', time: '00:30:00' },
   };
 }
 
