@@ -25,9 +25,18 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     throw new Error('astro.reduce_observation fans out over runs: use foreach: {items: <selection target>}');
   const ds = ctx.params.datasets;
   const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
-  const irfs = ['aeff', 'edisp', 'psf', 'bkg'].filter(
-    (t) => (ctx.item!.data as { hdus: Record<string, unknown> }).hdus[t],
-  ) as IrfType[];
+  // Only the IRFs this reduction uses, as gammapy reads them: a store whose BKG HDU is missing still serves an
+  // analysis without a background map.
+  const maps = new Set<string>(ds.map_selection);
+  const used: Record<IrfType, boolean> = {
+    aeff: true,
+    edisp: maps.has('edisp') || ds.safe_mask.methods.includes('edisp-bias'),
+    psf: maps.has('psf'),
+    bkg: maps.has('background'),
+  };
+  const irfs = (['aeff', 'edisp', 'psf', 'bkg'] as const).filter(
+    (t) => used[t] && (ctx.item!.data as { hdus: Record<string, unknown> }).hdus[t],
+  );
   const obs = await loadObservationData(observationOfItem(ctx.item), irfs);
   if ('reason' in obs) throw new Error(obs.message);
   const rg = orThrow(
