@@ -599,4 +599,24 @@ export default { name: 'list', version: '1', run(ctx) { writeFileSync(ctx.output
     );
     expect(ws.exists('out/a/a.txt')).toBe(false);
   });
+
+  it("prints a failed step's own log lines without the stack of its error, also when the message has several lines", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  bad:
+    step: ./steps/bad.mjs
+    outputs: {o: out/bad.txt}
+`,
+      'steps/bad.mjs': `export default { name: 'bad', version: '1', run(ctx) {
+  ctx.log.info('reading the store');
+  throw new Error('the data store names files that do not exist:\\n  OBS_ID 1: a.fits not found');
+} };
+`,
+    });
+    const r = await ws.run(['build', 'bad']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('reading the store');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 });

@@ -49,9 +49,15 @@ function printFailedLogs(reports: Iterable<{ id: string; state: string; log?: st
     const all = readFileSync(r.log, 'utf8').trimEnd().split('\n');
     const own: string[] = [];
     for (let i = 0; i < all.length; i++) {
-      if (/^error /.test(all[i]!) && /^\s+at /.test(all[i + 1] ?? '')) {
-        while (/^\s+at /.test(all[i + 1] ?? '')) i++;
-        continue;
+      if (/^error /.test(all[i]!)) {
+        // The record runs over the message's own lines (a message may have several) to the end of its stack.
+        let j = i + 1;
+        while (j < all.length && !/^\s+at /.test(all[j]!) && !/^(info|warn|error) /.test(all[j]!)) j++;
+        if (/^\s+at /.test(all[j] ?? '')) {
+          while (/^\s+at /.test(all[j + 1] ?? '')) j++;
+          i = j;
+          continue;
+        }
       }
       own.push(all[i]!);
     }
