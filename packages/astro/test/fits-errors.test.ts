@@ -62,6 +62,7 @@ describe('broken inputs give errors that name file, HDU and column', () => {
       "HDU 'EDISP'",
       'NAXIS1×NAXIS2',
     );
+    expect(failure(() => cut.hdu('EDISP').table()).message).toContain('the file is truncated');
   });
 
   it('truncated FITS inside a header, and a size that is not a multiple of 2880', () => {

@@ -36,7 +36,7 @@ export class BinTable {
       throw new FitsError(
         'data-too-short',
         where,
-        `table data is ${data.length} bytes but NAXIS1×NAXIS2 = ${this.rowBytes}×${this.rows} needs ${needed}`,
+        `table data is ${data.length} bytes but NAXIS1×NAXIS2 = ${this.rowBytes}×${this.rows} needs ${needed}: the file is truncated (an interrupted copy or download?)`,
       );
     }
   }
