@@ -5,7 +5,15 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { alive, blockingCommand, finished, parseEvents, Workspace, waitForFile } from './rig.js';
+import {
+  alive,
+  blockingCommand,
+  finished,
+  parseEvents,
+  processEnded,
+  Workspace,
+  waitForFile,
+} from './rig.js';
 
 function pipeline(ws: Workspace): string {
   const block = blockingCommand(ws.path('started.pid'), ws.path('release'), 'slow');
@@ -50,8 +58,7 @@ describe('pipe build: interruptions', () => {
     // The next build stops it when it takes over the lock (then its own slow task waits for the release).
     const nextChild = ws.spawn(['build', 'all', '--json']);
     const nextDone = finished(nextChild);
-    for (let i = 0; i < 500 && alive(blocker); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(alive(blocker)).toBe(false);
+    expect(await processEnded(blocker, 10_000)).toBe(true);
     ws.write('release', '');
     const run = await nextDone;
     const ended: Record<string, string[]> = {};
@@ -80,7 +87,7 @@ describe('pipe build: interruptions', () => {
     child.kill('SIGINT');
     const run = await done;
     expect(run.code).toBe(130);
-    expect(alive(blocker)).toBe(false);
+    expect(await processEnded(blocker)).toBe(true);
     const events = parseEvents(run.stdout);
     expect(events.find((e) => e.event === 'build-end')).toMatchObject({ status: 'interrupted' });
     expect(ws.exists('out/slow.txt')).toBe(false);
@@ -102,7 +109,7 @@ describe('pipe build: interruptions', () => {
     const run = await done;
     expect(run.code).toBe(143);
     expect(run.stderr).toContain('pipe: SIGTERM: stopping (running tasks are cancelled)');
-    expect(alive(blocker)).toBe(false);
+    expect(await processEnded(blocker)).toBe(true);
     expect(ws.exists('out/slow.txt')).toBe(false);
     expect(ws.exists('.pipe/lock')).toBe(false);
   });

@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { alive, finished, parseEvents, Workspace, waitForFile } from './rig.js';
+import { finished, parseEvents, processEnded, Workspace, waitForFile } from './rig.js';
 
 /**
  * A command that counts its attempts in `<name>.attempts`, fails its first one (status 7) after writing part of its
@@ -127,7 +127,7 @@ targets:
       'slow: exceeded its time limit resources.time = 0:01 (1 s); retrying (attempt 2 of 2)',
     );
     expect(ws.read('slow.attempts')).toBe('xx');
-    expect(alive(Number(ws.read('slow.pid')))).toBe(false);
+    expect(await processEnded(Number(ws.read('slow.pid')))).toBe(true);
     expect(ws.exists('out/slow.txt')).toBe(false);
   });
 

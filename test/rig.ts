@@ -155,3 +155,13 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Whether a process has ended within `ms`: a killed child may outlive its parent's exit by a moment on a loaded
+ * machine, while one left running (what the tests look for) never ends.
+ */
+export async function processEnded(pid: number, ms = 5000): Promise<boolean> {
+  for (const t0 = Date.now(); alive(pid) && Date.now() - t0 < ms; )
+    await new Promise((r) => setTimeout(r, 20));
+  return !alive(pid);
+}
