@@ -147,6 +147,9 @@ describe('loadPipeline: valid pipelines', () => {
     expect(stack.params['factor']).toBe(3);
     expect(stack.params['geom']).toEqual({ binsz: 0.05, width: [5, 5] });
     expect(stack.params['label']).toBe('map of PKS 2155');
+    // An empty value is the empty string, not YAML's null (which a label would show as 'null').
+    const empty = await load(dir, { paramOverrides: { 'source.name': '' } });
+    expect(empty.targets.get('stack')!.params['label']).toBe('map of ');
   });
 
   it('sends --param T.p to the longest target name that starts the key and has the param (names may hold dots)', async () => {

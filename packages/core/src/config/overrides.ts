@@ -219,6 +219,9 @@ function mark(node: Node, label: string, marks: WeakMap<Node, string>): Node {
 
 /** YAML scalars: `3` → 3, `true` → true, `0.2 deg` → '0.2 deg'; what does not parse stays a string. */
 function parseValue(raw: string): unknown {
+  // `--param k=` is the empty string: YAML reads an empty value as null, which a command's argv would show as 'null'
+  // (null itself is `k=null` or `k=~`).
+  if (raw.trim() === '') return '';
   try {
     return parse(raw);
   } catch {
