@@ -17,6 +17,7 @@ import { checkOutputPaths } from './output-owners.js';
 import {
   checkOutputsOverInputs,
   checkOutputsOverSources,
+  type KnownItems,
   knownItems,
   type PipelineSourceFile,
   type SelfRead,
@@ -36,8 +37,9 @@ export function checkTargets(
   const diagnostics: Diagnostic[] = [];
   const selfReads = linkOutputsAsInputs(drafts);
   checkReferences(drafts, broken, diagnostics);
-  checkInputFiles(drafts, root, diagnostics);
+  // A glob fan-out's files, matched once for the empty-foreach check and the output checks.
   const known = knownItems(root);
+  checkInputFiles(drafts, root, known, diagnostics);
   checkOutputPaths(drafts, known, diagnostics);
   checkOutputsOverSources(drafts, root, sources, known, diagnostics);
   checkOutputsOverInputs(drafts, selfReads, known, diagnostics);
@@ -247,7 +249,12 @@ function checkReferences(
   }
 }
 
-function checkInputFiles(drafts: Map<string, TargetDraft>, root: string, diagnostics: Diagnostic[]): void {
+function checkInputFiles(
+  drafts: Map<string, TargetDraft>,
+  root: string,
+  known: KnownItems,
+  diagnostics: Diagnostic[],
+): void {
   for (const { target } of drafts.values()) {
     for (const [name, specs] of Object.entries(target.inputs)) {
       for (const spec of specs) {
@@ -289,7 +296,7 @@ function checkInputFiles(drafts: Map<string, TargetDraft>, root: string, diagnos
       }
     }
     const foreach = target.foreach;
-    if (foreach?.kind === 'glob' && countMatches(foreach.pattern, root) === 0) {
+    if (foreach?.kind === 'glob' && known(target)?.size === 0) {
       diagnostics.push(
         makeDiagnostic({
           target: target.name,

@@ -110,14 +110,20 @@ export function checkOutputsOverSources(
     for (const [name, template] of Object.entries(target.outputs)) {
       const abs = `${root}/${template}`;
       // A declared path is looked up; a fan-out's {item} output is tried against each file.
-      const hit = template.includes('{item}')
-        ? [...files].find(([file]) => outputItem(target, abs, file, known) !== undefined)
-        : files.has(abs)
-          ? ([abs, files.get(abs)!] as const)
-          : undefined;
+      let hit: { file: string; what: string; item: string } | undefined;
+      if (!template.includes('{item}')) {
+        const what = files.get(abs);
+        if (what !== undefined) hit = { file: abs, what, item: '' };
+      } else
+        for (const [file, what] of files) {
+          const item = outputItem(target, abs, file, known);
+          if (item !== undefined) {
+            hit = { file, what, item };
+            break;
+          }
+        }
       if (!hit) continue;
-      const [file, what] = hit;
-      const item = outputItem(target, abs, file, known);
+      const { file, what, item } = hit;
       const rel = path.relative(root, file).split(path.sep).join('/');
       diagnostics.push(
         makeDiagnostic({
