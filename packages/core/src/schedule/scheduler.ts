@@ -273,13 +273,12 @@ class Scheduler {
     this.addTasks(fresh, () => undefined);
   }
 
-  /** advance, with a throw while deciding (an input that cannot be read, a bug) as the task's failure. */
+  /** Decide a task and queue it; a throw while deciding (an input that cannot be read, a bug) is its failure. */
   private async advance(id: string, planned: Decision | undefined) {
     try {
       await this.decideAndQueue(id, planned);
     } catch (error) {
-      if (this.reports.has(id)) return;
-      this.fail(id, 'failed', { error: `it could not be decided: ${thrownMessage(error)}` });
+      this.failUnexpectedly(id, undefined, error);
       this.maybeFinish();
     }
   }
@@ -521,12 +520,20 @@ class Scheduler {
   }
 
   /**
-   * A throw out of running or completing a task (a file-system error no guard foresaw, a bug) fails that task, with
-   * its message, instead of escaping as an unhandled rejection that kills the build and leaves its lock behind.
+   * A throw out of deciding, running or completing a task (a file-system error no guard foresaw, a bug) fails that
+   * task, with its message, instead of escaping as an unhandled rejection that kills the build and leaves its lock
+   * behind. Without a decision, it was deciding that threw.
    */
-  private failUnexpectedly(id: string, decision: Extract<Decision, { action: 'run' }>, error: unknown): void {
+  private failUnexpectedly(
+    id: string,
+    decision: Extract<Decision, { action: 'run' }> | undefined,
+    error: unknown,
+  ): void {
     if (this.reports.has(id)) return;
-    this.fail(id, 'failed', { key: decision.key, reasons: decision.reasons, error: thrownMessage(error) });
+    this.fail(id, 'failed', {
+      ...(decision ? { key: decision.key, reasons: decision.reasons } : {}),
+      error: decision ? thrownMessage(error) : `it could not be decided: ${thrownMessage(error)}`,
+    });
   }
 
   private ensureDir(dir: string) {
