@@ -1,5 +1,5 @@
 /** `pipe log`: the builds of this workspace, newest last. */
-import { buildIsLive, listBuildIds, readBuildRecord } from '@pipe/core';
+import { buildIsLive, listBuildIds, readBuildRecord, shellQuote } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
@@ -60,7 +60,7 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
   return 0;
 }
 
-/** A word as a shell would need it to read it back: quoted when it holds anything but plain characters. */
+/** A word as a shell would need it to read it back: quoted (core's shellQuote) when it holds anything but plain characters. */
 function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : shellQuote(word);
 }
