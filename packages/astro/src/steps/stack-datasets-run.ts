@@ -1,4 +1,5 @@
 /** What step `astro.stack_datasets` (stack-datasets.ts) runs. */
+import { copyFileSync } from 'node:fs';
 import type { StepContext, StepResult } from '@pipe/core';
 import { loadKernels } from '@pipe/kernels';
 import {
@@ -26,7 +27,8 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     // mask (kept beside them). The estimator then reads it as gammapy's does, which differs from a stack of one.
     const ds = readDataset(files[0]!);
     if (isDatasetReadFailure(ds)) throw new Error(ds.message);
-    writeDataset(ctx.outputs['stacked']!, ds, STEP_OUTPUT);
+    // Its bytes as they are: read only to check them and to report the livetime.
+    copyFileSync(files[0]!, ctx.outputs['stacked']!);
     ctx.log.info(
       `datasets.stack is false: the run's dataset is used as it is (its cutout, before the safe mask)`,
     );
