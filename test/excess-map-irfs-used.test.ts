@@ -1,6 +1,7 @@
 // A run is reduced with the IRFs the analysis uses, as gammapy reads them: a store whose run file lacks its BKG
 // HDU still serves an analysis that makes no background map (it failed with "[HDU 'bkg']: no such HDU"), and one
-// that makes a background map names the missing HDU.
+// that makes a background map names the missing HDU. Likewise for a BKG row of the HDU index that names a file
+// which does not exist (the selection refused the whole store).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -19,6 +20,36 @@ function withoutHdusFrom(fits: Buffer, extname: string): Buffer {
   throw new Error(`no HDU ${extname}`);
 }
 
+/** The HDU index with run 23526's BKG row naming a file that does not exist (same length: the row stays valid). */
+function withBkgRowToMissingFile(index: Buffer): Buffer {
+  const name = Buffer.from('hess_dl3_dr1_obs_id_023526.fits.gz', 'latin1');
+  // A row: OBS_ID (8 bytes), HDU_TYPE (6), HDU_CLASS (9), FILE_DIR (4), FILE_NAME (34), HDU_NAME (6), SIZE (8).
+  for (let at = index.indexOf(name); at >= 0; at = index.indexOf(name, at + 1))
+    if (index.subarray(at - 19, at - 16).toString('latin1') === 'bkg') {
+      const out = Buffer.from(index);
+      out.write('hess_dl3_dr1_obs_id_023526.fits.gX', at, 'latin1');
+      return out;
+    }
+  throw new Error('no bkg row of run 23526');
+}
+
+/** The Crab config without a background map (and without bkg in required_irf), as nobkg.yaml. */
+function writeNoBackgroundConfig(ws: Workspace): void {
+  const crab = ws.read('pipelines/excess_map/crab.yaml');
+  const start = crab.indexOf('  background: {method: fov_background');
+  const end = crab.indexOf('  safe_mask:');
+  expect(start).toBeGreaterThan(0);
+  ws.write(
+    'nobkg.yaml',
+    `${crab.slice(0, start)}  background: {method: null}\n${crab.slice(end)}`
+      .replace('required_irf: [aeff, edisp, psf, bkg]', 'required_irf: [aeff, edisp, psf]')
+      .replace(
+        'map_selection: [counts, exposure, background, psf, edisp]',
+        'map_selection: [counts, exposure, psf, edisp]',
+      ),
+  );
+}
+
 describe('a run reduced with the IRFs the analysis uses', () => {
   let ws: Workspace;
   beforeAll(() => {
@@ -26,19 +57,7 @@ describe('a run reduced with the IRFs the analysis uses', () => {
     // The last HDU of a DR1 run file is BKG: cut it off; the HDU index still names it.
     const fits = gunzipSync(readFileSync(ws.path(RUN)));
     writeFileSync(ws.path(RUN), gzipSync(withoutHdusFrom(fits, 'BKG')));
-    const crab = ws.read('pipelines/excess_map/crab.yaml');
-    const start = crab.indexOf('  background: {method: fov_background');
-    const end = crab.indexOf('  safe_mask:');
-    expect(start).toBeGreaterThan(0);
-    ws.write(
-      'nobkg.yaml',
-      `${crab.slice(0, start)}  background: {method: null}\n${crab.slice(end)}`
-        .replace('required_irf: [aeff, edisp, psf, bkg]', 'required_irf: [aeff, edisp, psf]')
-        .replace(
-          'map_selection: [counts, exposure, background, psf, edisp]',
-          'map_selection: [counts, exposure, psf, edisp]',
-        ),
-    );
+    writeNoBackgroundConfig(ws);
   });
   afterAll(() => ws?.remove('.'));
 
@@ -52,5 +71,48 @@ describe('a run reduced with the IRFs the analysis uses', () => {
     const r = await ws.run(['build', 'excess_map']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("hess_dl3_dr1_obs_id_023526.fits.gz[HDU 'bkg']: no such HDU");
+  });
+});
+
+describe('an HDU index whose BKG row names a missing file', () => {
+  let ws: Workspace;
+  const INDEX = 'pipelines/excess_map/data/hess-dl3-dr1/hdu-index.fits.gz';
+  beforeAll(() => {
+    ws = crabWorkspace();
+    writeFileSync(
+      ws.path(INDEX),
+      gzipSync(withBkgRowToMissingFile(gunzipSync(readFileSync(ws.path(INDEX))))),
+    );
+    writeNoBackgroundConfig(ws);
+  });
+  afterAll(() => ws?.remove('.'));
+
+  it('serves an analysis without a background map, warning of the missing file', async () => {
+    const r = await ws.run(['build', 'excess_map', '--config', 'nobkg.yaml']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /OBS_ID 23526: \S*hess_dl3_dr1_obs_id_023526\.fits\.gX.* not found: its bkg HDU is left out/,
+    );
+    expect(ws.exists('products/excess_map/counts.fits.gz')).toBe(true);
+  });
+
+  it('fails the run, naming the file, when the analysis makes a background map', async () => {
+    const before = ws.exists('products/excess_map/counts.fits.gz')
+      ? readFileSync(ws.path('products/excess_map/counts.fits.gz'))
+      : undefined;
+    // bkg is used (map_selection) but not required (required_irf): the selection keeps the run, its reduction fails.
+    ws.write(
+      'bkg-not-required.yaml',
+      ws
+        .read('pipelines/excess_map/crab.yaml')
+        .replace('required_irf: [aeff, edisp, psf, bkg]', 'required_irf: [aeff, edisp, psf]'),
+    );
+    const r = await ws.run(['build', 'excess_map', '--config', 'bkg-not-required.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /FAILED\s+datasets\[23526\]: .*hess_dl3_dr1_obs_id_023526\.fits\.gX.* not found — needed for bkg/,
+    );
+    // The failed build leaves the earlier build's products as they were.
+    if (before) expect(readFileSync(ws.path('products/excess_map/counts.fits.gz')).equals(before)).toBe(true);
   });
 });

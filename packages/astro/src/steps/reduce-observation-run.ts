@@ -34,9 +34,13 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     psf: maps.has('psf'),
     bkg: maps.has('background'),
   };
-  const irfs = (['aeff', 'edisp', 'psf', 'bkg'] as const).filter(
-    (t) => used[t] && (ctx.item!.data as { hdus: Record<string, unknown> }).hdus[t],
-  );
+  const data = ctx.item.data as RunItemData;
+  const gone = (['aeff', 'edisp', 'psf', 'bkg'] as const).filter((t) => used[t] && data.missing?.[t]);
+  if (gone.length > 0)
+    throw new Error(
+      `OBS_ID ${data.obsId}: ${gone.map((t) => `${data.missing![t]} — needed for ${t}${t === 'bkg' ? ' (datasets.map_selection has background)' : ''}`).join('; ')}`,
+    );
+  const irfs = (['aeff', 'edisp', 'psf', 'bkg'] as const).filter((t) => used[t] && data.hdus[t]);
   const obs = await loadObservationData(observationOfItem(ctx.item), irfs);
   if ('reason' in obs) throw new Error(obs.message);
   const rg = orThrow(

@@ -17,12 +17,18 @@ export interface RunItemData {
    * with or without obs_time.
    */
   timeRange?: TimeRange;
+  /**
+   * HDU types the index lists for the run whose file is not there (type → the paths tried). Not required by
+   * observations.required_irf, so the selection keeps the run, as gammapy does; a reduction that uses one fails.
+   */
+  missing?: Record<string, string>;
 }
 
 export function runItemData(
   obs: Observation,
   hduTypes: readonly string[],
   timeRange?: TimeRange,
+  missing?: Record<string, string>,
 ): { files: string[]; data: RunItemData } {
   const files = obs.filePaths(hduTypes);
   const hdus: RunItemData['hdus'] = {};
@@ -38,6 +44,7 @@ export function runItemData(
   }
   const data: RunItemData = { obsId: obs.obsId, hdus, obsIndexRow };
   if (timeRange) data.timeRange = { start: timeRange.start, stop: timeRange.stop };
+  if (missing && Object.keys(missing).length > 0) data.missing = missing;
   return { files, data };
 }
 

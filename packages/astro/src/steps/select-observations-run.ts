@@ -137,16 +137,28 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       ctx.log.warn(
         `OBS_ID ${id}: ${hduIndex} has several '${type}' rows; the first (${run.location(type).hduName} in ${path.basename(run.location(type).path)}) is used, as gammapy does`,
       );
+  // An HDU the run lists but does not require whose file is missing is left out of its item, as gammapy
+  // accepts such a store until something reads that HDU; the reduction fails if it uses it (run-item.ts).
+  const absent = new Map<number, Record<string, string>>();
   const hduTypes = (id: number) => [
     ...required,
-    ...OPTIONAL_HDUS.filter((t) => !required.includes(t) && runsById.get(id)!.hduTypes.includes(t)),
+    ...OPTIONAL_HDUS.filter(
+      (t) => !required.includes(t) && runsById.get(id)!.hduTypes.includes(t) && !absent.get(id)?.[t],
+    ),
   ];
   for (const id of obsIds) {
     for (const type of hduTypes(id)) {
       const loc = runsById.get(id)!.location(type);
-      if (!loc.exists) {
-        const where = `OBS_ID ${id}: ${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
+      if (loc.exists) continue;
+      const tried = `${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
+      if (required.includes(type)) {
+        const where = `OBS_ID ${id}: ${tried}`;
         byFile.set(where, [...(byFile.get(where) ?? []), type]);
+      } else {
+        absent.set(id, { ...absent.get(id), [type]: tried });
+        ctx.log.warn(
+          `OBS_ID ${id}: ${tried}: its ${type} HDU is left out (${type} is not in observations.required_irf); a reduction that uses it fails`,
+        );
       }
     }
   }
@@ -169,7 +181,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   }
   const pieces = new Map<number, number>();
   for (const { obsId: id, timeRange } of selected) {
-    const { files, data } = runItemData(runsById.get(id)!, hduTypes(id), timeRange);
+    const { files, data } = runItemData(runsById.get(id)!, hduTypes(id), timeRange, absent.get(id));
     // A run two disjoint intervals cut is two items (gammapy's list holds it twice): the later ones `<id>-<k>`.
     const k = (pieces.get(id) ?? 0) + 1;
     pieces.set(id, k);
