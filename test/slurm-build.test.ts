@@ -109,6 +109,10 @@ targets:
     command: [/bin/sh, -c, 'if [ -e out/once.tried ]; then echo second > "$0"; else mkdir -p out; touch out/once.tried; exit 3; fi', '{outputs.out}']
     outputs: {out: out/once.txt}
     resources: {mem: 100M, retries: 1}
+  forgot:
+    step: command
+    command: [/bin/true]
+    outputs: {out: out/forgot.txt}
   slow:
     step: command
     command: [/bin/sh, -c, 'echo started > "$0"; while [ ! -e "$1" ]; do sleep 0.2; done; echo done > "$2"', 'out/slow.started', 'out/slow.release', '{outputs.out}']
@@ -189,6 +193,17 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     onSlurm.remove('.');
     local.remove('.');
   }, 300_000);
+
+  it("says which output a command that exited 0 did not write, in the local executors' words", async () => {
+    const ws = new Workspace({ 'pipe.yaml': PARTS });
+    const onSlurm = await ws.run(['build', 'forgot', '--executor', 'slurm']);
+    const local = await ws.run(['build', 'forgot']);
+    for (const r of [onSlurm, local]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/FAILED\s+forgot: output 'out' was not written \(out\/forgot\.txt\)/);
+    }
+    ws.remove('.');
+  }, 120_000);
 
   it('retries a failing task with more memory, then reports it with the tail of its log', async () => {
     const ws = new Workspace({ 'pipe.yaml': PARTS });

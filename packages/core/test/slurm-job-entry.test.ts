@@ -192,7 +192,13 @@ describe('job-entry', () => {
     });
     const missing = spec('m', { kind: 'command', argv: ['/bin/true'] }, { x: join(dir, 'never.txt') });
     expect(runJob([missing], '61').status).toBe(1);
-    expect(JSON.parse(readFileSync(missing.resultFile, 'utf8')).error).toMatch(/not written/);
+    // The program's status stays 0; the result says which output failed, in the local executors' words.
+    expect(JSON.parse(readFileSync(missing.resultFile, 'utf8'))).toMatchObject({
+      status: 'failed',
+      exitCode: 0,
+      error: "output 'x' was not written (never.txt)",
+      outputFailure: { type: 'output-not-written', output: 'x', path: 'never.txt' },
+    });
   });
 
   it('refuses an output made as a symbolic link, before it is renamed into place', () => {
@@ -205,9 +211,16 @@ describe('job-entry', () => {
     );
     expect(runJob([t], '65').status).toBe(1);
     expect(existsSync(out)).toBe(false);
-    expect(JSON.parse(readFileSync(t.resultFile, 'utf8')).error).toBe(
+    const result = JSON.parse(readFileSync(t.resultFile, 'utf8'));
+    expect(result.error).toBe(
       `output 'x' (l.txt) is a symbolic link to ${join(dir, 'raw.txt')}: write a file (e.g. cp instead of ln -s)`,
     );
+    expect(result.outputFailure).toEqual({
+      type: 'output-is-symlink',
+      output: 'x',
+      path: 'l.txt',
+      target: join(dir, 'raw.txt'),
+    });
   });
 
   it('runs several tasks per job and exits EXIT_SOME_TASKS_FAILED when some fail', () => {

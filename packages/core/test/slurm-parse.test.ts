@@ -1,6 +1,7 @@
 // Parsing Slurm's output, state mapping, resources and grouping: pure functions, no cluster needed.
 // The sample texts are verbatim shapes from slurm-wlm 22.05.8 (Debian 12).
 import { describe, expect, it } from 'vitest';
+import { toOutcome } from '../src/slurm/engine-adapter.js';
 import {
   decodeWaitStatus,
   expandArrayIndices,
@@ -18,9 +19,9 @@ import {
 } from '../src/slurm/resources.js';
 import { classifyJob, indexRecords } from '../src/slurm/state.js';
 import { groupForSubmission, jobName, shellQuote, taskLevels } from '../src/slurm/submission.js';
-import { checkJobSpec } from '../src/slurm/task-files.js';
+import { checkJobSpec, RESULT_VERSION } from '../src/slurm/task-files.js';
 import type { ExecTask } from '../src/slurm/types.js';
-import { endAllowsSuccess, failureReason } from '../src/slurm/validate.js';
+import { describeFailure, endAllowsSuccess, failureReason } from '../src/slurm/validate.js';
 
 const squeueJson = JSON.stringify({
   meta: { plugin: { type: 'openapi/v0.0.38' } },
@@ -175,6 +176,35 @@ describe('job states', () => {
       type: 'missing-result',
     });
     expect(failureReason({ kind: 'timeout' }, { kind: 'missing' }, 'command')).toEqual({ type: 'timeout' });
+  });
+
+  it('reports a command that exited 0 without its output as the local executors do, not as "status 1"', () => {
+    const failure = { type: 'output-not-written' as const, output: 'x', path: 'out/x.txt' };
+    const result = {
+      version: RESULT_VERSION,
+      buildId: 'b',
+      taskId: 't',
+      attempt: 1,
+      status: 'failed' as const,
+      exitCode: 0,
+      signal: null,
+      error: "output 'x' was not written (out/x.txt)",
+      outputFailure: failure,
+      outputs: {},
+      host: 'h',
+      slurm: {},
+      start: '',
+      end: '',
+    };
+    // The job itself exits 1 (job-entry), so Slurm says FAILED.
+    const end = { kind: 'failed' as const, exitCode: 1, signal: 0 };
+    const reason = failureReason(end, { kind: 'failed', result }, 'command');
+    expect(reason).toEqual({ type: 'output', failure });
+    expect(describeFailure(reason)).toBe("output 'x' was not written (out/x.txt)");
+    expect(toOutcome({ status: 'failed', taskId: 't', reason, attempts: [], logTail: [] })).toEqual({
+      ok: false,
+      failure,
+    });
   });
 });
 

@@ -57,6 +57,9 @@ export type ExecFailure =
   | { type: 'timed-out'; limit: string; seconds: number }
   | { type: 'executor-error'; message: string };
 
+/** An output a task that ended well did not deliver as a file (the engine refuses to store its result). */
+export type OutputFailure = Extract<ExecFailure, { type: 'output-not-written' | 'output-is-symlink' }>;
+
 export type ExecOutcome =
   | {
       ok: true;

@@ -630,7 +630,18 @@ class Scheduler {
     };
     if (!outcome.ok) {
       const state = outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed';
-      return this.fail(id, state, { ...base, error: renderFailedOutcome(outcome) });
+      // An executor that checks outputs in the job (Slurm) names the temporary path it was given: say the
+      // declared one, with the same hint, as for a local run.
+      let f = outcome.failure;
+      if (f.type === 'output-not-written' || f.type === 'output-is-symlink') {
+        const declared = task.outputs[f.output];
+        if (declared) f = { ...f, path: relPath(this.o.pipeline.root, declared) };
+      }
+      const hint = f.type === 'output-not-written' ? notWrittenHint(this.o.pipeline.root, f, req, start) : '';
+      return this.fail(id, state, {
+        ...base,
+        error: `${renderFailedOutcome({ ...outcome, failure: f })}${hint}`,
+      });
     }
     // An input edited while the task ran: its outputs may hold the new bytes under the old bytes' key, which the
     // cache would then serve for the old content. Nothing is kept; the next build sees the new content and reruns.

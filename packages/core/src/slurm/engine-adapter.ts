@@ -30,6 +30,8 @@ function toFailure(r: FailureReason): ExecFailure {
       return { type: 'killed', signal: signalNames.get(r.signal) ?? `signal ${r.signal}` };
     case 'step-error':
       return { type: 'step-error', message: r.message };
+    case 'output':
+      return r.failure;
     case 'cancelled':
       return { type: 'cancelled' };
     default:

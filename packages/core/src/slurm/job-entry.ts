@@ -14,7 +14,7 @@ import { mkdir, open, readFile, readlink, rename, rm, rmdir } from 'node:fs/prom
 import { hostname } from 'node:os';
 import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { expandArgv, renderFailure } from '../execute/executor.js';
+import { expandArgv, type OutputFailure, renderFailure } from '../execute/executor.js';
 import { emittedItemsProblem } from '../graph/items.js';
 import type { StepDefinition } from '../model/step.js';
 import {
@@ -130,25 +130,28 @@ async function runStep(spec: TaskSpec): Promise<RunOutcome> {
 }
 
 /** Hashes each output at its temporary name, then renames it to its final name (atomic, same directory). */
-async function promoteOutputs(spec: TaskSpec): Promise<Record<string, OutputRecord> | string> {
+async function promoteOutputs(
+  spec: TaskSpec,
+): Promise<{ ok: true; records: Record<string, OutputRecord> } | { ok: false; failure: OutputFailure }> {
   const records: Record<string, OutputRecord> = {};
   for (const [name, o] of Object.entries(spec.outputs)) {
     // Refused before it is renamed into place, where a dependant's job would read through it (as the engine does).
     const link = await readlink(o.temp).catch(() => undefined);
     if (link !== undefined)
-      return renderFailure({
-        type: 'output-is-symlink',
-        output: name,
-        path: relative(spec.cwd, o.final),
-        target: link,
-      });
+      return {
+        ok: false,
+        failure: { type: 'output-is-symlink', output: name, path: relative(spec.cwd, o.final), target: link },
+      };
     let h: Awaited<ReturnType<typeof hashFile>>;
     try {
       const fh = await open(o.temp, 'r');
       await fh.sync().finally(() => fh.close());
       h = await hashFile(o.temp);
     } catch {
-      return `output '${name}' was not written (${o.temp})`;
+      return {
+        ok: false,
+        failure: { type: 'output-not-written', output: name, path: relative(spec.cwd, o.final) },
+      };
     }
     records[name] = { path: o.final, ...h };
   }
@@ -157,7 +160,7 @@ async function promoteOutputs(spec: TaskSpec): Promise<Record<string, OutputReco
     await fsyncDir(dirname(o.final));
     await rmdir(dirname(o.temp)).catch(() => undefined); // empty once its last output has moved
   }
-  return records;
+  return { ok: true, records };
 }
 
 async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile> {
@@ -170,12 +173,16 @@ async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile>
   if (abort.signal.aborted) outcome = { exitCode: 143, signal: 'SIGTERM', error: 'job was signalled' };
   else outcome = spec.run.kind === 'command' ? await runCommand(spec) : await runStep(spec);
   let outputs: Record<string, OutputRecord> = {};
+  let outputFailure: OutputFailure | undefined;
   if (outcome.exitCode === 0 && outcome.signal === null && !abort.signal.aborted) {
     const promoted = await promoteOutputs(spec);
-    if (typeof promoted === 'string') outcome = { exitCode: 1, signal: null, error: promoted };
-    else outputs = promoted;
+    // The program's own status stays 0: the result says the output failed, as the local executors do.
+    if (!promoted.ok) {
+      outputFailure = promoted.failure;
+      outcome = { ...outcome, error: renderFailure(outputFailure) };
+    } else outputs = promoted.records;
   }
-  const ok = outcome.exitCode === 0 && outcome.signal === null && !abort.signal.aborted;
+  const ok = !outputFailure && outcome.exitCode === 0 && outcome.signal === null && !abort.signal.aborted;
   if (!ok) {
     // A failed attempt leaves nothing behind, not even its hidden temporary directory.
     for (const o of Object.values(spec.outputs)) {
@@ -210,6 +217,7 @@ async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile>
     end: new Date().toISOString(),
   };
   if (outcome.error) result.error = outcome.error;
+  if (outputFailure) result.outputFailure = outputFailure;
   if (outcome.items) result.items = outcome.items;
   if (outcome.metadata) result.metadata = outcome.metadata;
   await writeFileAtomic(spec.resultFile, `${JSON.stringify(result, null, 1)}\n`);

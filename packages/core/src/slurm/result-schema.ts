@@ -22,6 +22,17 @@ export const taskResultSchema: z.ZodType<TaskResultFile> = z.object({
   exitCode: z.number().int(),
   signal: z.string().nullable(),
   error: z.string().optional(),
+  outputFailure: z
+    .discriminatedUnion('type', [
+      z.object({ type: z.literal('output-not-written'), output: z.string(), path: z.string() }),
+      z.object({
+        type: z.literal('output-is-symlink'),
+        output: z.string(),
+        path: z.string(),
+        target: z.string(),
+      }),
+    ])
+    .optional(),
   outputs: z.record(z.string(), outputRecordSchema),
   items: z.array(itemSchema).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),

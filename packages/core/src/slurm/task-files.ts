@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { OutputFailure } from '../execute/executor.js';
 
 export const SPEC_VERSION = 1;
 export const RESULT_VERSION = 1;
@@ -67,6 +68,11 @@ export interface TaskResultFile {
   exitCode: number;
   signal: string | null;
   error?: string;
+  /**
+   * The command or step ended well but an output was refused (not written, or a symbolic link): the failure
+   * as the local executors report it, so a Slurm build says the same.
+   */
+  outputFailure?: OutputFailure;
   outputs: Record<string, OutputRecord>;
   items?: SpecItem[];
   metadata?: Record<string, unknown>;

@@ -3,6 +3,7 @@
  * dependencies at once, learn about each task's end asynchronously, cancel. Written before the engine's
  * own execute/ module existed; kept small so that an adapter to that interface is a few lines.
  */
+import type { OutputFailure } from '../execute/executor.js';
 import type { Resources, TaskItem } from '../model/types.js';
 import type { TaskResultFile } from './task-files.js';
 
@@ -45,6 +46,8 @@ export type FailureReason =
   | { type: 'exit-non-zero'; exitCode: number }
   | { type: 'killed'; signal: number }
   | { type: 'step-error'; message: string }
+  /** The program or step ended well, but an output was not delivered as a file (as the local executors say). */
+  | { type: 'output'; failure: OutputFailure }
   | { type: 'timeout' }
   | { type: 'out-of-memory' }
   | { type: 'node-fail' }

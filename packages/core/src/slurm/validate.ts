@@ -5,6 +5,7 @@
  * hash it records. Everything else is a failure with a reason.
  */
 import { open, readFile, stat } from 'node:fs/promises';
+import { renderFailure } from '../execute/executor.js';
 import { taskResultSchema } from './result-schema.js';
 import type { SlurmEnd } from './state.js';
 import { EXIT_SOME_TASKS_FAILED, hashFile, type TaskResultFile } from './task-files.js';
@@ -121,6 +122,7 @@ export function failureReason(end: SlurmEnd, check: ResultCheck, runKind: 'comma
   if (check.kind === 'failed') {
     const r = check.result;
     if (r.signal) return { type: 'killed', signal: signalNumber(r.signal) };
+    if (r.outputFailure) return { type: 'output', failure: r.outputFailure };
     if (runKind === 'step' && r.error) return { type: 'step-error', message: r.error };
     if (r.error && r.exitCode === 0) return { type: 'step-error', message: r.error };
     return { type: 'exit-non-zero', exitCode: r.exitCode };
@@ -187,6 +189,8 @@ export function describeFailure(r: FailureReason): string {
       return `killed by signal ${r.signal}`;
     case 'step-error':
       return `step failed: ${r.message}`;
+    case 'output':
+      return renderFailure(r.failure);
     case 'timeout':
       return 'hit its time limit';
     case 'out-of-memory':

@@ -10,7 +10,7 @@ import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, CacheFailure, FileIdentity, Manifest, ManifestOutput } from '@pipe/cache';
 import { identityOf } from '@pipe/cache/types';
-import type { ExecFailure } from '../execute/executor.js';
+import type { OutputFailure } from '../execute/executor.js';
 import type { Task, TaskItem } from '../model/types.js';
 import { stampOf } from '../state/hash-memo.js';
 import type { OutputStamp } from '../state/state-file.js';
@@ -32,7 +32,7 @@ export function outputFolderProblem(root: string, output: string, dir: string, e
 
 export type StoreResult =
   | { ok: true; outputs: ManifestOutput[]; warnings: string[] }
-  | { ok: false; failure: Extract<ExecFailure, { type: 'output-not-written' | 'output-is-symlink' }> };
+  | { ok: false; failure: OutputFailure };
 
 /** Hash the temp outputs and store them (blobs + manifest) in the cache. Cache failures are warnings. */
 export async function storeOutputs(options: {
