@@ -76,7 +76,15 @@ export { explainProduct, type WhyNode, type WhyResult } from './provenance/why.j
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
 export { type BuildOutcome, describeReasons, type RunBuildOptions, runBuild } from './schedule/scheduler.js';
 export * from './slurm/index.js';
-export { type FileStamp, HashMemo, RACY_GRANULARITY_MS, stampOf } from './state/hash-memo.js';
+export {
+  type FileStamp,
+  HashMemo,
+  RACY_GRANULARITY_MS,
+  rememberStats,
+  type SeenStat,
+  seenStat,
+  stampOf,
+} from './state/hash-memo.js';
 export {
   emptyState,
   loadState,

@@ -47,6 +47,7 @@ export {
   slurmExecutorFactory,
   slurmTargets,
 } from './slurm/build-setup.js';
+export { rememberStats, type SeenStat, seenStat } from './state/hash-memo.js';
 export { stateJournalFile } from './state/state-journal.js';
 export { createStepRegistry, type StepRegistry } from './steps/registry.js';
 export { exportOutputs } from './store/export.js';

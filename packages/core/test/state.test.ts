@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadXxhash, xxh64FileSync } from '../src/fingerprint/file-hash.js';
-import { HashMemo, RACY_GRANULARITY_MS } from '../src/state/hash-memo.js';
+import {
+  HashMemo,
+  RACY_GRANULARITY_MS,
+  rememberStats,
+  seenStat,
+  statIfThere,
+} from '../src/state/hash-memo.js';
 import { emptyState, loadState, STATE_VERSION, saveState } from '../src/state/state-file.js';
 import { acquireLock } from '../src/workspace/lock.js';
 
@@ -92,6 +98,31 @@ describe('hash memo', () => {
     expect(memo.hash(f)).toBe(xxh64FileSync(f));
     expect(memo.hashed).toBe(1);
     expect(memo.hash(path.join(dir, 'missing'))).toBeUndefined();
+  });
+});
+
+describe('remembered stats', () => {
+  it('keep the last stat of each path since rememberStats, missing and below-a-file ones as nothing there', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'f.txt');
+    writeFileSync(file, 'one');
+    rememberStats();
+    statIfThere(file);
+    const first = seenStat(file)!;
+    expect(first.slice(0, 2)).toEqual(['f', 3]);
+    writeFileSync(file, 'three');
+    expect(seenStat(file)).toEqual(first); // not stat'ed again: what was seen, not what is
+    const memo = new HashMemo({});
+    memo.hash(file); // the memo's stat is remembered too
+    expect(seenStat(file)!.slice(0, 2)).toEqual(['f', 5]);
+    statIfThere(dir);
+    expect(seenStat(dir)![0]).toBe('d');
+    statIfThere(path.join(dir, 'missing'));
+    expect(seenStat(path.join(dir, 'missing'))).toEqual(['', 0, 0, 0, 0]);
+    statIfThere(path.join(file, 'below'));
+    expect(seenStat(path.join(file, 'below'))).toEqual(['', 0, 0, 0, 0]);
+    rememberStats(); // a fresh memory
+    expect(seenStat(file)).toBeUndefined();
   });
 });
 

@@ -111,6 +111,8 @@ export async function openFromCli(
     return { ok: false, code: EXIT_USAGE };
   }
   const hint = hintForThisCommand();
+  // The no-op snapshot this command may record reuses the plan's stats (fast-path/record.ts).
+  if (parseFastArgv(process.argv)) core.rememberStats();
   const remote = resolved.remote;
   const opened = await core.openSession({
     pipeline: loaded.pipeline,

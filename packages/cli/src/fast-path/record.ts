@@ -33,6 +33,7 @@ import {
   snapshotFile,
   snapshotKey,
   stampPath,
+  stampSeen,
   storedPath,
   type TaskRow,
 } from './snapshot.js';
@@ -144,12 +145,16 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     // Workspace-wide stamps first: any difference there voids the whole snapshot.
     stamps = [];
     const index = new Map<string, number>();
-    const add = (abs: string, kind: 'f' | 'd'): number => {
+    // A task's files as this process last stat'ed them (core.seenStat: the plan, or the build publishing an
+    // output), unless its task did not end up to date (`fresh`: stat now, whatever was written).
+    const add = (abs: string, kind: 'f' | 'd', fresh = true): number => {
       let i = index.get(abs);
       if (i === undefined) {
         i = stamps.length;
         index.set(abs, i);
-        stamps.push(stampPath(abs, kind, storedPath(root, abs)));
+        const seen = fresh ? undefined : core.seenStat(abs);
+        const stored = storedPath(root, abs);
+        stamps.push(seen ? stampSeen(seen, kind, stored) : stampPath(abs, kind, stored));
       }
       return i;
     };
@@ -176,10 +181,11 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
       const state = ended(id);
       if (!matches(state)) noop = false;
       const row: TaskRow = [id, matches(state) ? 1 : 0];
+      const fresh = state !== 'up-to-date';
       for (const name in task.inputs)
-        for (const f of task.inputs[name]!) if (!f.producer) row.push(add(f.path, 'f'));
-      for (const f of task.item?.files ?? []) row.push(add(f, 'f'));
-      for (const name in task.outputs) row.push(add(task.outputs[name]!, 'f'));
+        for (const f of task.inputs[name]!) if (!f.producer) row.push(add(f.path, 'f', fresh));
+      for (const f of task.item?.files ?? []) row.push(add(f, 'f', fresh));
+      for (const name in task.outputs) row.push(add(task.outputs[name]!, 'f', fresh));
       rows.push(row);
       const target = session.pipeline.targets.get(task.target);
       for (const name of target?.env ?? []) envNames.add(name);

@@ -33,6 +33,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import type { SeenStat } from '@pipe/core/lean';
 import { valueDigest } from '@pipe/core/value-digest';
 
 export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
@@ -141,6 +142,12 @@ export function stampPath(abs: string, kind: 'f' | 'd', stored = abs): SnapshotS
   const st = statSync(abs, { throwIfNoEntry: false });
   if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [stored, kind, -1, '', 0, ''];
   return [stored, kind, kind === 'd' ? 0 : st.size, mtimeNs(st.mtimeMs), st.ino, mtimeNs(st.ctimeMs)];
+}
+
+/** The stamp of a path as a stat of this process found it (core's seenStat), as stampPath would write it. */
+export function stampSeen(seen: SeenStat, kind: 'f' | 'd', stored: string): SnapshotStamp {
+  if (seen[0] !== kind) return [stored, kind, -1, '', 0, ''];
+  return [stored, kind, kind === 'd' ? 0 : seen[1], mtimeNs(seen[2]), seen[3], mtimeNs(seen[4])];
 }
 
 /** A stamp path as stored: relative to the root inside it. */

@@ -20,17 +20,45 @@ export interface FileStamp {
   ino: number;
 }
 
+/** A stat as remembered: kind ('f' file, 'd' folder, '' other or nothing there), size, mtime, inode, ctime. */
+export type SeenStat = [kind: 'f' | 'd' | '', size: number, mtimeMs: number, ino: number, ctimeMs: number];
+
+/** The stats statIfThere took in this process, by path, while rememberStats is on. */
+let seen: Map<string, SeenStat> | undefined;
+
+/**
+ * Remember from now on what every statIfThere finds (a fresh memory each call). The CLI's no-op snapshot takes a
+ * file's stamp from the plan's own stat instead of stating every file again (10^5 files: seconds). A stamp
+ * older than the file's present one can only make the next check decline, never vouch for a change.
+ */
+export function rememberStats(): void {
+  seen = new Map();
+}
+
+/** The last stat statIfThere took of `file` since rememberStats, if any. */
+export function seenStat(file: string): SeenStat | undefined {
+  return seen?.get(file);
+}
+
 /**
  * Stat a path, undefined when nothing is there: missing, or below a file (ENOTDIR: `build/x.txt` once `build` is a
  * file), which is as missing to a plan as to a build.
  */
 export function statIfThere(file: string): Stats | undefined {
+  let st: Stats | undefined;
   try {
-    return statSync(file, { throwIfNoEntry: false });
+    st = statSync(file, { throwIfNoEntry: false });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
   }
+  if (seen)
+    seen.set(
+      file,
+      st
+        ? [st.isFile() ? 'f' : st.isDirectory() ? 'd' : '', st.size, st.mtimeMs, st.ino, st.ctimeMs]
+        : ['', 0, 0, 0, 0],
+    );
+  return st;
 }
 
 /** Stat a file (undefined when missing or not a regular file). */
