@@ -5,6 +5,8 @@
  * Ctrl-C, and a build stopping after another task's failure, start no further attempt.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { finished, parseEvents, processEnded, Workspace, waitForFile } from './rig.js';
 
@@ -74,6 +76,10 @@ targets:
     expect(ws.read('out/once.txt')).toBe('second attempt');
     const status = JSON.parse((await ws.run(['status', '--json'])).stdout);
     expect(status.tasks.once).toMatchObject({ state: 'ran', attempts: 2 });
+    // The attempts share one log, marked where the second starts and why the first failed.
+    const logs = ws.path('.pipe/logs');
+    const log = readFileSync(path.join(logs, readdirSync(logs)[0]!, 'once.log'), 'utf8');
+    expect(log).toContain('--- pipe: attempt 1 of 2: exited with status 7; attempt 2 follows ---\n');
 
     const never = await ws.build(['never']);
     expect(never.run.code).toBe(1);

@@ -5,9 +5,16 @@
  * failed attempt wrote can be published. A cancel (Ctrl-C) is never retried.
  */
 import { statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { appendFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from './executor.js';
+import {
+  type ExecEvent,
+  type ExecFailure,
+  type ExecOutcome,
+  type ExecRequest,
+  type Executor,
+  renderFailure,
+} from './executor.js';
 
 /** Whether another attempt may mend a failure: not a cancel, nor an executor that cannot run the task at all. */
 function retryable(f: ExecFailure): boolean {
@@ -66,5 +73,10 @@ export async function submitWithRetries(
       !options.again(attempt + 1, attempts, failure);
     if (done) return attempt > 1 ? { ...outcome, attempts: attempt } : outcome;
     await Promise.all(Object.values(req.outputs).map((p) => rm(p, { recursive: true, force: true })));
+    // The attempts share the task's log: mark where the next one starts, and why the last one failed.
+    await appendFile(
+      req.logFile,
+      `\n--- pipe: attempt ${attempt} of ${attempts}: ${renderFailure(failure)}; attempt ${attempt + 1} follows ---\n`,
+    ).catch(() => undefined);
   }
 }
