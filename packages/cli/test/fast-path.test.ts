@@ -204,6 +204,33 @@ describe('no-op fast path', () => {
     expect(f.stdout).toBe(full(root, ['build', 'report']).stdout);
   });
 
+  it('replays what up-to-date tasks warned about when they ran, as the full path does; a plan does not', () => {
+    const root = workspace();
+    const warning = REPORT_STEP.replace(
+      'const text =',
+      "ctx.log.warn('the text is short');\n    const text =",
+    );
+    writeFileSync(path.join(root, 'steps/report.mjs'), warning);
+    expect(full(root, ['build', 'report']).stderr).toContain('warning: report: the text is short\n');
+    age(root);
+    const replay = 'warning: report (up to date; its last run warned): the text is short\n';
+    const adopt = full(root, ['build', 'report']);
+    expect(adopt.ran).toEqual([]);
+    expect(adopt.stderr).toContain(replay);
+    const f = fast(root, ['build', 'report']);
+    expect(f.code).toBe(0);
+    expect(f.stderr).toContain(replay);
+    const line = (s: string) => s.replace(/\(\d+\.\d+ s\)/, '(T)');
+    expect(line(f.stderr)).toBe(line(full(root, ['build', 'report']).stderr));
+    expect(fast(root, ['plan', 'report']).stderr).toBe('');
+    // Run again without the warning: nothing is replayed any more.
+    writeFileSync(path.join(root, 'steps/report.mjs'), REPORT_STEP);
+    expect(full(root, ['build', 'report']).ran).toEqual(['ran       report']);
+    age(root);
+    expect(full(root, ['build', 'report']).stderr).not.toContain('warning');
+    expect(fast(root, ['build', 'report']).stderr).not.toContain('warning');
+  });
+
   it('declines a touched-but-identical input; the full build reruns nothing and re-arms it', () => {
     const root = workspace();
     settled(root);

@@ -40,7 +40,7 @@ export { type Plan, planSummary, topoOrder } from './plan/planner.js';
 export { type Reason, renderReason } from './plan/reasons.js';
 export { PIPE_VERSION } from './provenance/record.js';
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
-export { describeReasons } from './schedule/scheduler.js';
+export { describeReasons, replayedWarnings } from './schedule/scheduler.js';
 export {
   checkSlurmResources,
   type SlurmSetup,

@@ -82,6 +82,7 @@ function answer(argv: readonly string[], io: FastPathIO): FastPathResult {
   const building = req.command === 'build' && !req.dryRun;
   if (req.command === 'build' && !h.buildable) return { code: undefined, check: 'not-buildable' };
   if (h.warnings) io.stderr(`${h.warnings}\n`);
+  if (building && h.taskWarnings) io.stderr(`${h.taskWarnings}\n`);
   if (!building) {
     io.stdout(`plan: 0 to run, 0 to restore, 0 maybe, ${h.tasks} up to date\n`);
     return { code: 0, check };

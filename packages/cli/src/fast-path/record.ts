@@ -198,6 +198,11 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   if (noop)
     for (let i = globals; i < stamps.length; i++)
       if (isRacy(stamps[i]!) && !stamps[i]![STAMP_SHA]) noop = false;
+  // As the build prints them for up-to-date tasks (plain output: 'warning: ' + the event's message).
+  const taskWarnings = plan.order
+    .flatMap((id) => core.replayedWarnings(id, session.state.tasks[id]?.warnings))
+    .map((m) => `warning: ${m}`)
+    .join('\n');
   const env = new Map<string, string | null>(src.loaderEnv);
   for (const name of envNames) env.set(name, valueDigest(src.env[name]));
   const header: SnapshotHeader = {
@@ -210,6 +215,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     pipeEnv: pipeEnvOf(src.env),
     env: [...env].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
     warnings: src.warnings,
+    ...(taskWarnings ? { taskWarnings } : {}),
     tasks: plan.tasks.size,
     summaries,
     buildable,

@@ -83,6 +83,11 @@ export interface SnapshotHeader {
   env: Array<[string, string | null]>;
   /** Rendered loader warnings, printed as the full path prints them. */
   warnings: string;
+  /**
+   * What up-to-date tasks warned about when they ran, as a build prints it again (core's replayedWarnings);
+   * a plan does not. Absent in snapshots of earlier versions.
+   */
+  taskWarnings?: string;
   tasks: number;
   /** Tasks of the requested targets with a JSON `summary` output (printed after a build). */
   summaries: Array<{ id: string; target: string; path: string }>;

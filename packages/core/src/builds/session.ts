@@ -20,7 +20,7 @@ import type { PlanIO } from '../plan/decide.js';
 import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
-import { runBuild } from '../schedule/scheduler.js';
+import { replayedWarnings, runBuild } from '../schedule/scheduler.js';
 import { HashMemo } from '../state/hash-memo.js';
 import { loadState, type StateData, saveState, stateFileStamp } from '../state/state-file.js';
 import { lazyLocalStore } from '../store/lazy-cache.js';
@@ -296,6 +296,8 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       options.onPlan?.(plan, buildId);
       const reports = new Map<string, TaskReport>();
       for (const [id, { decision }] of plan.tasks) {
+        for (const message of replayedWarnings(id, session.state.tasks[id]?.warnings))
+          options.onEvent?.({ type: 'warning', message });
         const report: TaskReport = {
           id,
           ...(decision.action === 'up-to-date' ? { key: decision.key } : {}),

@@ -347,12 +347,15 @@ class Scheduler {
     items = recordedItems(this.o.state, id, decision.key),
   ) {
     if (this.reports.has(id)) return;
+    const warnings = this.o.state.tasks[id]?.warnings;
+    for (const message of replayedWarnings(id, warnings)) this.emit({ type: 'warning', message });
     if (decision.adopted)
       this.record(id, {
         key: decision.key,
         ...recordParts(decision),
         outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, decision.outputs),
         ...(items ? { items } : {}),
+        ...(warnings ? { warnings } : {}),
       });
     this.report({ id, key: decision.key, state: 'up-to-date' });
     this.succeed(id, decision.outputs, items);
@@ -614,8 +617,8 @@ class Scheduler {
     const end = new Date();
     // What a step warned about is shown, not only kept in its log (a run left out of a stack, say). Only a step
     // writes `warn` lines; a command's log is its program's output, not read here.
-    if (req.work.kind === 'step')
-      for (const w of stepWarnings(req.logFile)) this.emit({ type: 'warning', message: `${id}: ${w}` });
+    const warned = req.work.kind === 'step' ? stepWarnings(req.logFile) : [];
+    for (const w of warned) this.emit({ type: 'warning', message: `${id}: ${w}` });
     const jobId = outcome.jobId ?? startedJob;
     const base = {
       key: decision.key,
@@ -709,6 +712,7 @@ class Scheduler {
       ...recordParts(decision),
       outputs: stamps,
       ...(outcome.items ? { items: outcome.items } : {}),
+      ...(warned.length > 0 ? { warnings: warned } : {}),
     });
     this.report({ id, state: 'ran', ...base });
     const known: Record<string, KnownOutput> = {};
@@ -938,6 +942,14 @@ class Scheduler {
 }
 
 /** The fingerprint record and check digest of a decision, as a task record keeps them. */
+/**
+ * The warnings an up-to-date task's step gave when it ran, as build events: a rerun that runs nothing still says
+ * that a run was left out of the stack, say (the fast path prints the same lines: cli fast-path/record.ts).
+ */
+export function replayedWarnings(id: string, warnings: readonly string[] | undefined): string[] {
+  return (warnings ?? []).map((w) => `${id} (up to date; its last run warned): ${w}`);
+}
+
 function recordParts(d: { record?: TaskRecord['fp']; check?: string }): Pick<TaskRecord, 'fp' | 'check'> {
   return { ...(d.record ? { fp: d.record } : {}), ...(d.check ? { check: d.check } : {}) };
 }

@@ -66,6 +66,8 @@ export interface TaskRecord {
   check?: string;
   outputs: Record<string, OutputStamp>;
   items?: TaskItem[];
+  /** What the step warned about when it ran (without the task id): shown again while the task is up to date. */
+  warnings?: string[];
   buildId: string;
 }
 
