@@ -1,7 +1,7 @@
 // Inputs that would make the engine lose data or give a wrong result, each refused with its reason: dynamic item
 // ids that leave their folder or repeat, an output that is the folder of another, a folder given as an input, a
 // directory where an output file goes, and item ids with glob characters read literally.
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -553,6 +553,29 @@ export default { name: 'test.link', version: '1', run(ctx) { symlinkSync(ctx.inp
     await expectFailedCleanly(ws, b.run);
     for (const name of ['abs', 'rel', 'step']) expect(ws.exists(`build/${name}.txt`)).toBe(false);
     expect(ws.read('in.txt')).toBe('raw input');
+  });
+
+  it('gives an output made as a hard link (ln) bytes of its own: editing the input in place leaves the product', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  linked:
+    inputs: {i: in.txt}
+    command: [ln, "{inputs.i}", "{outputs.o}"]
+    outputs: {o: build/linked.txt}
+`,
+      'in.txt': 'raw input',
+    });
+    const b = await ws.build(['linked']);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    expect(statSync(ws.path('build/linked.txt')).nlink).toBe(1);
+    expect(statSync(ws.path('build/linked.txt')).ino).not.toBe(statSync(ws.path('in.txt')).ino);
+    appendFileSync(ws.path('in.txt'), ', edited in place');
+    expect(ws.read('build/linked.txt')).toBe('raw input');
+    // The next build sees the edit and links again.
+    const again = await ws.build(['linked']);
+    expect(again.ended).toEqual({ ran: ['linked'] });
+    expect(ws.read('build/linked.txt')).toBe('raw input, edited in place');
   });
 
   it('fails a task whose output path is a directory, and records the build as failed', async () => {

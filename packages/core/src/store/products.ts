@@ -52,7 +52,14 @@ export async function storeOutputs(options: {
     const temp = temps[name]!;
     const rel = relPath(root, finalPath);
     // lstat: a link is refused as such (published, it would alias its target), not followed.
-    const st = lstatSync(temp, { bigint: true, throwIfNoEntry: false });
+    let st = lstatSync(temp, { bigint: true, throwIfNoEntry: false });
+    if (st?.isFile() && st.nlink > 1n) {
+      // A hard link to another file (`ln {inputs.x} {outputs.y}`): published as such, the product would change
+      // whenever that file is edited in place. It gets bytes of its own.
+      await copyFile(temp, `${temp}.own`);
+      await rename(`${temp}.own`, temp);
+      st = lstatSync(temp, { bigint: true, throwIfNoEntry: false });
+    }
     if (st?.isSymbolicLink()) {
       const target = readlinkSync(temp);
       return { ok: false, failure: { type: 'output-is-symlink', output: name, path: rel, target } };
