@@ -96,6 +96,45 @@ describe('expandGraph', () => {
     ]);
   });
 
+  it("refuses an item whose id puts an output inside .pipe/, pipe's own folder; the other items expand", async () => {
+    const pipeline = await pipelineOf({
+      'pipe.yaml': `
+  version: 1
+  targets:
+    select:
+      step: test.copy
+      inputs: {index: data/obs-index.txt}
+      outputs: {list: build/runs.json}
+    per_obs:
+      command: [plot, '{item}']
+      foreach: {items: select}
+      outputs: ['{item}/cache/plot.png']
+`,
+      'data/obs-index.txt': 'runs',
+    });
+    const items = new Map([
+      [
+        'select',
+        [
+          { id: '.pipe', files: [] },
+          { id: 'ok', files: [] },
+        ],
+      ],
+    ]);
+    const graph = expandGraph(pipeline, { targets: ['per_obs'], items });
+    expect(graph.diagnostics).toContainEqual(
+      expect.objectContaining({
+        severity: 'error',
+        code: 'output-in-state-folder',
+        message: expect.stringContaining(
+          `task 'per_obs[.pipe]' (item ".pipe"): output '.pipe/cache/plot.png' of target 'per_obs' is inside .pipe/`,
+        ),
+      }),
+    );
+    expect(graph.tasks.has('per_obs[.pipe]')).toBe(false);
+    expect(graph.tasks.has('per_obs[ok]')).toBe(true);
+  });
+
   it('builds the targets `with` a requested one, in no order, and delivers their products; needs delivers none', async () => {
     const pipeline = await pipelineOf(FILES);
     const graph = expandGraph(pipeline, { targets: ['fit_report'] });

@@ -7,6 +7,7 @@
 
 import path from 'node:path';
 import { isDynamicPattern } from 'tinyglobby';
+import { outputPathProblem } from '../config/output-paths.js';
 import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { closestNames } from './closest-names.js';
 import { dependencyOrder } from './edges.js';
@@ -74,6 +75,13 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
         continue;
       }
       const task = buildTask(target, id, item, shared, tasks, root, hasItemParams, diagnostics);
+      if (item) {
+        const bad = itemOutputProblem(task, target, item, root);
+        if (bad) {
+          diagnostics.push(bad);
+          continue;
+        }
+      }
       for (const [output, out] of Object.entries(task.outputs)) {
         const other = writers.get(out);
         if (other) diagnostics.push(duplicateOutput(other, { id, output, target: name }, out, pipeline));
@@ -113,6 +121,26 @@ function duplicateOutput(
         ? `every output path belongs to one task: make the outputs of '${first.target}' differ for every item`
         : `every output path belongs to one target: give the outputs of '${first.target}' or '${second.target}' a folder of their own`,
   };
+}
+
+/**
+ * An output path an item's id made unwritable (the loader checks the declared templates; an id like `.pipe` puts
+ * `{item}/x.fits` inside pipe's own folder, over its cache or state).
+ */
+function itemOutputProblem(task: Task, target: Target, item: TaskItem, root: string): Diagnostic | undefined {
+  for (const out of Object.values(task.outputs)) {
+    const rel = out.startsWith(`${root}/`) ? out.slice(root.length + 1) : out;
+    const problem = outputPathProblem(rel, rel, target.name);
+    if (problem)
+      return {
+        severity: 'error',
+        code: problem.code,
+        message: `task '${task.id}' (item ${JSON.stringify(item.id)}): ${problem.message}`,
+        ...(target.span ? { span: target.span } : {}),
+        hint: `rename the item, or put the outputs of '${target.name}' under a folder of their own (e.g. build/{item}/...)`,
+      };
+  }
+  return undefined;
 }
 
 function dependsOnPending(target: Target, pending: ReadonlySet<string>): boolean {
