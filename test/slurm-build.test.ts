@@ -213,6 +213,12 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     expect(r.stderr).toMatch(/--- flaky: last \d+ lines of .*flaky\.log/);
     expect(r.stderr).toContain('no such calibration');
     expect(ws.exists('out/flaky.txt')).toBe(false);
+    // The task's log holds both attempts' job logs, the first marked with why it failed.
+    const logs = ws.path('.pipe/logs');
+    const log = readFileSync(path.join(logs, readdirSync(logs)[0]!, 'flaky.log'), 'utf8');
+    expect(log).toMatch(
+      /calibrating[\s\S]*--- pipe: attempt 1 \(Slurm job \d+\): exited with status 3; attempt 2 follows ---\n[\s\S]*calibrating/,
+    );
     const ids = readdirSync(ws.path('.pipe/builds')).map((f) => f.replace(/\.json$/, ''));
     const table = jobTable(ws, ids[0]!);
     expect(table.tasks.flaky).toMatchObject({ attempt: 2, state: 'failed' });

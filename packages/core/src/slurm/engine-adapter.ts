@@ -11,7 +11,7 @@
  * executor. The job's log becomes the task's log; the job id, node and resources go into the outcome's
  * metadata (and so into the product's provenance).
  */
-import { copyFile, link, mkdir, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
@@ -38,6 +38,23 @@ function toFailure(r: FailureReason): ExecFailure {
       // timeout, out-of-memory, node-fail, missing/invalid result, upstream-failed, submit-rejected, ...
       return { type: 'executor-error', message: `slurm: ${describeFailure(r)}` };
   }
+}
+
+/** The task's log from its attempts' job logs (one attempt: a copy). */
+async function taskLog(attempts: TaskOutcome['attempts'], logFile: string): Promise<void> {
+  const last = attempts[attempts.length - 1];
+  if (!last?.logFile) return;
+  await mkdir(dirname(logFile), { recursive: true });
+  if (attempts.length === 1) return copyFile(last.logFile, logFile);
+  const parts: string[] = [];
+  for (const [i, a] of attempts.entries()) {
+    parts.push(await readFile(a.logFile, 'utf8').catch(() => ''));
+    if (i < attempts.length - 1)
+      parts.push(
+        `\n--- pipe: attempt ${a.attempt} (Slurm job ${a.job}): ${a.reason ? describeFailure(a.reason) : 'failed'}; attempt ${a.attempt + 1} follows ---\n`,
+      );
+  }
+  await writeFile(logFile, parts.join(''));
 }
 
 /** A Slurm task outcome as the engine's (exported for tests). */
@@ -128,12 +145,8 @@ export class SlurmEngineExecutor implements Executor {
     const finished = async (o: TaskOutcome): Promise<void> => {
       const req = byId.get(o.taskId);
       if (!req) return;
-      const from = o.attempts[o.attempts.length - 1]?.logFile;
-      // The job's log becomes the task's log.
-      if (from)
-        await mkdir(dirname(req.logFile), { recursive: true })
-          .then(() => copyFile(from, req.logFile))
-          .catch(() => undefined);
+      // The job's log becomes the task's log: every attempt's, each marked with why it failed, as local retries do.
+      await taskLog(o.attempts, req.logFile).catch(() => undefined);
       let outcome = toOutcome(o);
       if (outcome.ok && publishes(req)) {
         try {
