@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../src/native/addon.js';
+import { energyBinCoordinate } from '../src/reference/bin-events.js';
 import { referenceKernels } from '../src/reference/index.js';
-import { nativeX, nativeY, nativeZ, pixelColumn, pixelRow } from '../src/reference/sky.js';
+import { nativeX, nativeY, nativeZ, pixelColumn, pixelRow, rint } from '../src/reference/sky.js';
 import { binEventsWasmFast } from '../src/wasm/bin-events.js';
 import { wasmModulePath } from '../src/wasm/compile.js';
 import { instantiateKernelModule } from '../src/wasm/module.js';
@@ -329,6 +330,123 @@ describe('binEvents', () => {
     expect(checked).toBeGreaterThan(50_000);
     // Measured ≈ 0.08: the analytical bound holds with a wide margin.
     expect(worst).toBeLessThan(0.5);
+  });
+
+  it('native tier 1 (float32): every error inside its band, every decided event binned as by the reference', (ctx) => {
+    const native = loadNativeAddon();
+    if (!native.ok) return ctx.skip(native.reason);
+    type Probe = (...a: unknown[]) => Float64Array | null;
+    const probe = native.addon.binEventsTier1Probe as unknown as Probe;
+    let s = 5;
+    const rnd = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+    /** A random rotation (unit quaternion), orthonormal to rounding. */
+    const randomRotation = (): number[] => {
+      const g = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+      let [w, x, y, z] = [g(), g(), g(), g()];
+      const n = Math.hypot(w, x, y, z);
+      [w, x, y, z] = [w / n, x / n, y / n, z / n];
+      return [
+        1 - 2 * (y * y + z * z),
+        2 * (x * y - w * z),
+        2 * (x * z + w * y),
+        2 * (x * y + w * z),
+        1 - 2 * (x * x + z * z),
+        2 * (y * z - w * x),
+        2 * (x * z - w * y),
+        2 * (y * z + w * x),
+        1 - 2 * (x * x + y * y),
+      ];
+    };
+    let worst = 0;
+    let worstE = 0;
+    let checked = 0;
+    let decided = 0;
+    for (let g = 0; g < 80; g++) {
+      const kind = g % 4;
+      const tan = kind !== 2 && rnd() < 0.5;
+      // Small maps anywhere (a quarter of them at |Dec| > 70°, oblique to the meridians for CAR),
+      // all-sky CAR maps (φ up to ±π, θ up to ±π/2), and maps under a random rotation.
+      const allSky = kind === 2;
+      const nx = allSky ? 360 : 1 + Math.floor(rnd() * 300);
+      const ny = allSky ? 180 : 1 + Math.floor(rnd() * 300);
+      const binsz = allSky ? 1 : (([0.001, 0.005, 0.02, 0.1, 0.5] as const)[Math.floor(rnd() * 5)] as number);
+      const lat0 = kind === 1 ? (rnd() < 0.5 ? -1 : 1) * (70 + rnd() * 19.99) : (rnd() - 0.5) * 179.8;
+      const wcs = wcsBlock(rnd() * 360, lat0, nx, ny, binsz, tan);
+      if (kind === 3) wcs.set(randomRotation(), 5);
+      const nE = 1 + Math.floor(rnd() * 12);
+      const lo = Math.exp(-3 + rnd() * 6);
+      const lnEdges = logEdges(lo, lo * Math.exp(0.5 + rnd() * 6), nE);
+      const n = 4000;
+      const ra = new Float64Array(n);
+      const dec = new Float64Array(n);
+      const energy = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const u = rnd();
+        // Near the map (on a pixel edge for a tenth of them), or anywhere on the sky.
+        let [lon, lat] = [rnd() * 720 - 180, Math.asin(2 * rnd() - 1) / DEG];
+        if (u < 0.7) {
+          let x = -3 + rnd() * (nx + 6);
+          const y = -3 + rnd() * (ny + 6);
+          if (u < 0.1) x = Math.round(x) + 0.5;
+          [lon, lat] = pixelToSky(wcs, x, y);
+          if (u > 0.5) lon += 360 * Math.floor(rnd() * 5 - 2);
+        }
+        ra[i] = rnd() < 0.5 ? Math.fround(lon) : lon;
+        dec[i] = rnd() < 0.5 ? Math.fround(lat) : lat;
+        const le =
+          (lnEdges[0] as number) - 1 + rnd() * ((lnEdges[nE] as number) - (lnEdges[0] as number) + 2);
+        energy[i] = rnd() < 0.1 ? Math.exp(lnEdges[Math.floor(rnd() * (nE + 1))] as number) : Math.exp(le);
+        if (rnd() < 0.5) energy[i] = Math.fround(energy[i] as number);
+      }
+      const out = probe(ra, dec, energy, wcs, nx, ny, lnEdges, nE);
+      expect(out).not.toBeNull();
+      const p = out as Float64Array;
+      for (let i = 0; i < n; i++) {
+        const [x, y, bx, by, f, fb, verdict] = p.subarray(7 * i, 7 * i + 7) as unknown as number[];
+        const l = (ra[i] as number) * DEG;
+        const b = (dec[i] as number) * DEG;
+        const cx = Math.cos(b) * Math.cos(l);
+        const cy = Math.cos(b) * Math.sin(l);
+        const cz = Math.sin(b);
+        const n0 = nativeX(wcs, cx, cy, cz);
+        const X = pixelColumn(wcs, n0, nativeY(wcs, cx, cy, cz));
+        const Y = pixelRow(wcs, n0, nativeZ(wcs, cx, cy, cz));
+        const F = energyBinCoordinate(lnEdges, nE + 1, Math.log(energy[i] as number)) + 0.5;
+        if (bx !== Number.POSITIVE_INFINITY && by !== Number.POSITIVE_INFINITY) {
+          // NaN exactly where the reference has NaN (off a TAN projection), else within the bands.
+          expect(Number.isNaN(x)).toBe(Number.isNaN(X));
+          if (!Number.isNaN(X)) {
+            const r = Math.max(Math.abs(x - X) / bx, Math.abs(y - Y) / by);
+            if (!(r < 1)) throw new Error(`geometry ${g}, event ${i}: |x − X|/band = ${r}`);
+            worst = Math.max(worst, r);
+            checked++;
+          }
+        }
+        const rE = Math.abs(f - F) / fb;
+        if (!(rE < 1)) throw new Error(`geometry ${g}, event ${i}: |f − F|/band = ${rE}`);
+        worstE = Math.max(worstE, rE);
+        // A decided event is where the reference puts it.
+        if (verdict === -3) continue;
+        const [ix, iy, ie] = [rint(X), rint(Y), rint(F - 0.5)];
+        const want =
+          ix >= 0 && ix < nx && iy >= 0 && iy < ny && ie >= 0 && ie < nE ? (ie * ny + iy) * nx + ix : -1;
+        if (verdict !== want)
+          throw new Error(`geometry ${g}, event ${i}: tier 1 says ${verdict}, reference ${want}`);
+        decided++;
+      }
+    }
+    expect(checked).toBeGreaterThan(250_000);
+    expect(decided).toBeGreaterThan(0.8 * 80 * 4000);
+    // Measured ≈ 0.19 (positions) and ≈ 0.35 (energy): worst cases, but not vacuous ones.
+    expect(worst).toBeLessThan(1);
+    expect(worst).toBeGreaterThan(0.02);
+    expect(worstE).toBeGreaterThan(0.005);
+    console.log(
+      `native tier 1: worst error / band ${worst.toFixed(3)} (position), ${worstE.toFixed(3)} (energy)`,
+    );
   });
 
   it('handles empty input and leaves the cube untouched', () => {
