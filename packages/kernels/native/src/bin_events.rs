@@ -774,12 +774,12 @@ fn tier1_block<const TAN: bool, const FMA: bool>(t: &Tier1, w: &mut Scratch, ra:
         // p_x ≤ 0: off the projection (NaN, as in the reference); near 0: tier 2 decides.
         let xv = m(sel32(pxi > 0.0, xi, f32::NAN), t.sx, t.x0);
         let yv = m(eta, t.sy, t.y0);
-        x[i] = xv;
-        y[i] = yv;
-        // (An infinite or NaN E, from stage 4, is a special case too: NaN would drop the event.)
+        // (An infinite or NaN E, from stage 4, is a special case too.)
         let special = (pxi.abs() < 1e-3) | !(eci < f32::INFINITY);
+        x[i] = sel32(special, 0.0, xv);
+        y[i] = sel32(special, 0.0, yv);
         bx[i] = sel32(special, f32::INFINITY, m(ex, t.abs_sx, m(xv.abs(), 4.0 * U * BAND_MARGIN, t.bx0)));
-        by[i] = m(ey, t.abs_sy, m(yv.abs(), 4.0 * U * BAND_MARGIN, t.by0));
+        by[i] = sel32(special, f32::INFINITY, m(ey, t.abs_sy, m(yv.abs(), 4.0 * U * BAND_MARGIN, t.by0)));
       }
     } else {
       let (den, den2) = den.split_at_mut(len);
@@ -805,10 +805,10 @@ fn tier1_block<const TAN: bool, const FMA: bool>(t: &Tier1, w: &mut Scratch, ra:
         let special = ((pxi < 0.0) & (pyi.abs() < 1e-5)) | (pzi.abs() > 1.0 - 1e-5) | !(eci < f32::INFINITY);
         let xv = m(phi, t.sx, t.x0);
         let yv = m(theta, t.sy, t.y0);
-        x[i] = xv;
-        y[i] = yv;
+        x[i] = sel32(special, 0.0, xv);
+        y[i] = sel32(special, 0.0, yv);
         bx[i] = sel32(special, f32::INFINITY, m(ex, t.abs_sx, m(xv.abs(), 4.0 * U * BAND_MARGIN, t.bx0)));
-        by[i] = m(ey, t.abs_sy, m(yv.abs(), 4.0 * U * BAND_MARGIN, t.by0));
+        by[i] = sel32(special, f32::INFINITY, m(ey, t.abs_sy, m(yv.abs(), 4.0 * U * BAND_MARGIN, t.by0)));
       }
     }
   }
@@ -822,13 +822,13 @@ fn tier1_block<const TAN: bool, const FMA: bool>(t: &Tier1, w: &mut Scratch, ra:
       let (xh, yh) = (xv + 0.5, yv + 0.5);
       let (fx, fy) = (xh.floor(), yh.floor());
       let (rx, ry) = (xh - fx, yh - fy);
+      // NaN coordinates (dropped, as by the reference) fail every comparison; a special case has
+      // coordinates 0 and infinite bands: close to the map and never sure, so tier 2 decides it
+      // unless its energy is surely off the axis.
       let sure = (rx > bxv) & (rx < 1.0 - bxv) & (ry > byv) & (ry < 1.0 - byv);
-      let valid = (xv == xv) & (yv == yv);
       let close = (xv + bxv >= -0.5) & (xv - bxv <= nx - 0.5) & (yv + byv >= -0.5) & (yv - byv <= ny - 0.5);
-      // An infinite band marks a special case: tier 2 even when the coordinates came out NaN.
-      let special = (bxv == f32::INFINITY) | (byv == f32::INFINITY);
-      let tier2 = special | (valid & close & ((eb == E_NEAR) | ((eb >= 0.0) & !sure)));
-      let inside = valid & sure & (fx >= 0.0) & (fx < nx) & (fy >= 0.0) & (fy < ny) & (eb >= 0.0) & !special;
+      let tier2 = close & ((eb == E_NEAR) | ((eb >= 0.0) & !sure));
+      let inside = sure & (fx >= 0.0) & (fx < nx) & (fy >= 0.0) & (fy < ny) & (eb >= 0.0);
       // Selected in range, so the conversions are exact (and the unchecked ones vectorise).
       // SAFETY: the selected values are integers in [0, 2²²].
       let (ix, iy, iz) = unsafe {
@@ -947,17 +947,19 @@ pub fn bin_block<C: Counter>(
   let mut b0 = 0;
   let cube = counts.len();
   assert!(cube <= i32::MAX as usize, "counts cube larger than 2^31 - 1 values");
-  let mut sink = [C::default(); 16];
+  let mut sink = [C::default(); BLOCK];
   let (base, scratch) = (counts.as_mut_ptr(), sink.as_mut_ptr());
   // Branch-free (a third of real events miss the cube, at random): an event outside the cube counts
-  // into one of 16 scratch slots, 16 so that they do not form one chain of dependent adds.
+  // into a scratch slot of its own in the block. (With a few shared slots, hit again within a few
+  // events, the processor predicted that the count's loads depend on its recent stores and made
+  // every load wait: a third of the kernel's time once tier 1 was fast.)
   let add = |k: i32, i: usize| {
     let at = k as u32 as usize; // −1, −2 and −3 become huge
-                                // SAFETY: `at < cube` is checked, and i & 15 < 16 = sink.len().
+                                // SAFETY: `at < cube` is checked, and i < BLOCK = sink.len().
     let p = if at < cube {
       unsafe { base.add(at) }
     } else {
-      unsafe { scratch.add(i & 15) }
+      unsafe { scratch.add(i) }
     };
     // SAFETY: p points into `counts` or `sink`, and no reference to either is alive in the loop.
     unsafe { (*p).add_one() };
@@ -968,12 +970,14 @@ pub fn bin_block<C: Counter>(
     match (t1, w.as_deref_mut()) {
       (Some(t1), Some(w)) => {
         tier1_dispatch(t1, w, g.tan, level, ra, dec, en, &mut index[..len]);
-        // Count what tier 1 decided, noting (branch-free) the rest for tier 2 (≈ 3 %).
+        // Count what tier 1 decided; list the rest (≈ 3 %, a branch mispredicted for each).
         let mut m = 0;
         for (i, &k) in index[..len].iter().enumerate() {
           add(k, i);
-          pos[m] = i as u32;
-          m += (k == TIER2) as usize;
+          if k == TIER2 {
+            pos[m] = i as u32;
+            m += 1;
+          }
         }
         // Tier 2 on them, gathered so that it runs vectorised too.
         for j in 0..m {
@@ -1187,7 +1191,7 @@ pub fn accumulate_bins_bench(fx: &[f64], fy: &[f64], fe: &[f64], nx: f64, ny: f6
       0
     };
   let mut index = [0i32; BLOCK];
-  let mut scratch = [0.0f32; 16];
+  let mut scratch = [0.0f32; BLOCK];
   let cube = out.len();
   let mut b0 = 0;
   while b0 < n {
@@ -1206,7 +1210,7 @@ pub fn accumulate_bins_bench(fx: &[f64], fy: &[f64], fe: &[f64], nx: f64, ny: f6
     accumulate_indices(x, y, e, dims, idx);
     for (i, &k) in idx.iter().enumerate() {
       let at = k as u32 as usize;
-      let slot = if at < cube { &mut out[at] } else { &mut scratch[i & 15] };
+      let slot = if at < cube { &mut out[at] } else { &mut scratch[i] };
       *slot += 1.0;
     }
     b0 += len;
