@@ -964,33 +964,37 @@ pub fn bin_block<C: Counter>(
     // SAFETY: p points into `counts` or `sink`, and no reference to either is alive in the loop.
     unsafe { (*p).add_one() };
   };
+  // The float64 tier on the m2 gathered events (positions pos, ascending), then counted or listed.
+  let mut m2 = 0;
+  let tier2 = |m2: &mut usize, pos: &[u32], ra2: &[f64], dec2: &[f64], e2: &[f64], index2: &mut [i32], uncertain: &mut Vec<u32>| {
+    let m = *m2;
+    classify_dispatch(g, bands, &ra2[..m], &dec2[..m], &e2[..m], &mut index2[..m]);
+    for j in 0..m {
+      let k = index2[j];
+      if k == UNCERTAIN {
+        uncertain.push((start + pos[j] as usize) as u32);
+      }
+      add(k, j);
+    }
+    *m2 = 0;
+  };
   while b0 < n {
     let len = BLOCK.min(n - b0);
     let (ra, dec, en) = (&lon[b0..b0 + len], &lat[b0..b0 + len], &energy[b0..b0 + len]);
     match (t1, w.as_deref_mut()) {
       (Some(t1), Some(w)) => {
         tier1_dispatch(t1, w, g.tan, level, ra, dec, en, &mut index[..len]);
-        // Count what tier 1 decided; list the rest (≈ 3 %, a branch mispredicted for each).
-        let mut m = 0;
+        // Count what tier 1 decided; gather the rest (≈ 1.5 %, a branch mispredicted for each) until
+        // a block of them is ready for tier 2: on a few events, its vectorised loops cost their setup.
         for (i, &k) in index[..len].iter().enumerate() {
           add(k, i);
           if k == TIER2 {
-            pos[m] = i as u32;
-            m += 1;
+            if m2 == BLOCK {
+              tier2(&mut m2, &pos, &ra2, &dec2, &e2, &mut index2, uncertain);
+            }
+            (pos[m2], ra2[m2], dec2[m2], e2[m2]) = ((b0 + i) as u32, ra[i], dec[i], en[i]);
+            m2 += 1;
           }
-        }
-        // Tier 2 on them, gathered so that it runs vectorised too.
-        for j in 0..m {
-          let i = pos[j] as usize;
-          (ra2[j], dec2[j], e2[j]) = (ra[i], dec[i], en[i]);
-        }
-        classify_dispatch(g, bands, &ra2[..m], &dec2[..m], &e2[..m], &mut index2[..m]);
-        for j in 0..m {
-          let k = index2[j];
-          if k == UNCERTAIN {
-            uncertain.push((start + b0 + pos[j] as usize) as u32);
-          }
-          add(k, j);
         }
       }
       _ => {
@@ -1005,6 +1009,7 @@ pub fn bin_block<C: Counter>(
     }
     b0 += len;
   }
+  tier2(&mut m2, &pos, &ra2, &dec2, &e2, &mut index2, uncertain);
 }
 
 /// Whether R is orthonormal to 1e-14: both tiers take θ = atan2(n_z, ρ) for the reference's asin(n_z),
