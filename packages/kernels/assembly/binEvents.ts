@@ -299,6 +299,9 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
       v128.and(v128.and(f32x4.ge(fx, C(MINUS1)), f32x4.le(fx, C(NX))), v128.and(f32x4.ge(fy, C(MINUS1)), f32x4.le(fy, D(NY)))),
     );
     unsure = v128.or(unsure, v128.or(gFlag, v128.and(v128.and(valid, close), v128.or(v128.or(nearX, nearY), nearE))));
+    // "Not close" proves an event off the map only while its band is under a pixel (the bound grows
+    // as 1/ρ near a CAR map's native poles: ≈ 2 pixels of 0.02° there): wider bands go to tier 2.
+    unsure = v128.or(unsure, v128.or(f32x4.ge(gBX, C(HALF)), f32x4.ge(gBY, C(HALF))));
     // Cube index of the events decided here (−1 for the others), counted without a branch.
     const counted = v128.andnot(inside, unsure);
     const ix = i32x4.trunc_sat_f32x4_s(fx);
