@@ -405,7 +405,15 @@ describe('binEvents', () => {
       expect(out).not.toBeNull();
       const p = out as Float64Array;
       for (let i = 0; i < n; i++) {
-        const [x, y, bx, by, f, fb, verdict] = p.subarray(7 * i, 7 * i + 7) as unknown as number[];
+        const [x, y, bx, by, f, fb, verdict] = p.subarray(7 * i, 7 * i + 7) as unknown as [
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+        ];
         const l = (ra[i] as number) * DEG;
         const b = (dec[i] as number) * DEG;
         const cx = Math.cos(b) * Math.cos(l);
