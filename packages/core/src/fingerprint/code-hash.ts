@@ -43,11 +43,22 @@ export function sourceOf(modulePath: string): string {
 function resolveRelative(fromFile: string, spec: string): string | undefined {
   const base = path.resolve(path.dirname(fromFile), spec);
   const isTs = TS_EXTS.includes(path.extname(fromFile));
-  const stem = base.replace(/\.(m?js|cjs)$/, '');
-  const candidates = isTs
-    ? [...TS_EXTS.map((e) => stem + e), base, ...TS_EXTS.map((e) => path.join(base, `index${e}`))]
-    : [base, `${base}.js`, `${base}.mjs`, path.join(base, 'index.js')];
-  return candidates.find((c) => existsSync(c) && !c.endsWith(path.sep));
+  const found = (c: string) => existsSync(c) && !c.endsWith(path.sep);
+  // The candidates in order, each built only when the ones before it are missing (most imports name a file
+  // whose first candidate exists).
+  if (isTs) {
+    const stem = base.replace(/\.(m?js|cjs)$/, '');
+    for (const e of TS_EXTS) if (found(stem + e)) return stem + e;
+    if (found(base)) return base;
+    for (const e of TS_EXTS) {
+      const c = path.join(base, `index${e}`);
+      if (found(c)) return c;
+    }
+    return undefined;
+  }
+  for (const c of [base, `${base}.js`, `${base}.mjs`]) if (found(c)) return c;
+  const index = path.join(base, 'index.js');
+  return found(index) ? index : undefined;
 }
 
 export interface CodeHash {
@@ -102,42 +113,73 @@ export function codeHash(modulePath: string): CodeHash {
     return known.value;
   const started = Date.now();
   const stamps: Stamps = [];
-  const value = computeCodeHash(modulePath, stamps);
   // Racily clean (design.md): a file modified within a clock tick of now could change again unseen by its
-  // stamp, so such a hash is not remembered.
+  // stamp, so such a hash (or such a file's facts) is not remembered.
   const limitNs = BigInt(started - RACY_GRANULARITY_MS) * 1_000_000n;
+  const value = computeCodeHash(modulePath, stamps, limitNs);
   if (stamps.every(([, id]) => id !== null && BigInt(id.mtimeNs) < limitNs))
     memo.set(modulePath, { stamps, value });
   else memo.delete(modulePath);
   return value;
 }
 
-function computeCodeHash(modulePath: string, stamps: Stamps): CodeHash {
+/** What a code hash needs of one source file: the SHA-256 of its text and the relative imports it names. */
+interface SourceFacts {
+  id: FileIdentity;
+  digest: string;
+  specs: string[];
+}
+
+/**
+ * Facts of the source files read in this process, by path, with the identity they were read under. Step modules
+ * share most of their imports (FITS, WCS, geometry, …): each file is read and hashed once per process, not once
+ * per step module that reaches it, and any change to it (which moves its ctime) reads it again.
+ */
+const sources = new Map<string, SourceFacts>();
+
+/** A source file's facts now (from `sources` while its identity holds), its stamp pushed; undefined if unreadable. */
+function sourceFacts(file: string, stamps: Stamps, limitNs: bigint): SourceFacts | undefined {
+  const id = identityNow(file);
+  stamps.push([file, id]);
+  if (id === null) return undefined;
+  const known = sources.get(file);
+  if (known && sameIdentity(known.id, id)) return known;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const facts: SourceFacts = {
+    id,
+    digest: sha256Hex(text),
+    specs: Array.from(text.matchAll(IMPORT_RE), (m) => m[2]!),
+  };
+  // Racily clean files are read again next time (see codeHash).
+  if (BigInt(id.mtimeNs) < limitNs) sources.set(file, facts);
+  else sources.delete(file);
+  return facts;
+}
+
+function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): CodeHash {
   const entry = sourceOf(modulePath);
   const seen = new Map<string, string>();
   const queue = [entry];
   while (queue.length > 0) {
     const file = queue.pop()!;
     if (seen.has(file)) continue;
-    let text: string;
-    try {
-      stamps.push([file, identityNow(file)]);
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    seen.set(file, text);
-    for (const m of text.matchAll(IMPORT_RE)) {
-      const target = resolveRelative(file, m[2]!);
+    const facts = sourceFacts(file, stamps, limitNs);
+    if (!facts) continue;
+    seen.set(file, facts.digest);
+    for (const spec of facts.specs) {
+      const target = resolveRelative(file, spec);
       if (target && !seen.has(target)) queue.push(target);
     }
   }
   const base = path.dirname(entry);
   const files = [...seen.keys()].sort();
   const hash = sha256Hex(
-    files
-      .map((f) => `${path.relative(base, f).split(path.sep).join('/')}\0${sha256Hex(seen.get(f)!)}\n`)
-      .join(''),
+    files.map((f) => `${path.relative(base, f).split(path.sep).join('/')}\0${seen.get(f)!}\n`).join(''),
   );
   return { hash, files };
 }
