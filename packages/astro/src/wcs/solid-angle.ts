@@ -2,8 +2,8 @@
  * Pixel solid angles: gammapy's corner formula (the one its background maps carry), and the exact CAR cell area to
  * check it against.
  */
-import { DEG } from './frames.js';
-import { pixelToSky, type Wcs } from './wcs.js';
+import { DEG, offsetFrameMatrix, transpose } from './frames.js';
+import { pixelToNative, type Wcs } from './wcs.js';
 
 /** Exact CAR cell area in sr of row y: |Δφ| · |sin θ_top − sin θ_bottom|. */
 export function carRowSolidAngle(wcs: Wcs, y: number): number {
@@ -17,6 +17,11 @@ export function carRowSolidAngle(wcs: Wcs, y: number): number {
  * computes it: from the pixel corners in the map's frame, two planar triangles whose angles are differences of
  * position angles (one of them taken at two different corners). For 0.02° pixels this is the exact cell area to
  * 4e-8; for 0.2° pixels at Dec −72 it is 5e-5 below it, and gammapy's background carries that difference.
+ *
+ * Every side of a pixel is a side of its neighbour too, so each side's separation (and the position angle along
+ * it, from the same sine and cosine of its longitude difference) is evaluated once and used by both pixels: the
+ * same expressions over the same corner values as evaluating each pixel on its own (same bits), with half the
+ * trigonometry. The frame rotation of the corners is built once, not per corner.
  */
 export function pixelSolidAngles(wcs: Wcs, nx: number, ny: number): Float64Array {
   // Corners (pixel edges −0.5 … n − 0.5), indexed [j][i] as gammapy's get_coord(mode="edges"): lon, sin/cos lat.
@@ -24,49 +29,112 @@ export function pixelSolidAngles(wcs: Wcs, nx: number, ny: number): Float64Array
   const lon = new Float64Array(cx * (ny + 1));
   const sinLat = new Float64Array(lon.length);
   const cosLat = new Float64Array(lon.length);
-  for (let j = 0; j <= ny; j++)
+  const m = transpose(offsetFrameMatrix(wcs.crval[0], wcs.crval[1]));
+  // CAR: a corner's native vector is (cos b·cos a, cos b·sin a, sin b) with a from its column and b from its row
+  // (pixelToNative), so the sines and cosines are taken once per column and row.
+  const car = wcs.projection === 'CAR';
+  const cosA = new Float64Array(cx);
+  const sinA = new Float64Array(cx);
+  if (car)
     for (let i = 0; i <= nx; i++) {
-      const [l, b] = pixelToSky(wcs, i - 0.5, j - 0.5);
+      const a = wcs.cdelt[0] * (i - 0.5 + 1 - wcs.crpix[0]);
+      cosA[i] = Math.cos(a * DEG);
+      sinA[i] = Math.sin(a * DEG);
+    }
+  for (let j = 0; j <= ny; j++) {
+    const b = wcs.cdelt[1] * (j - 0.5 + 1 - wcs.crpix[1]);
+    const ct = Math.cos(b * DEG);
+    const st = Math.sin(b * DEG);
+    for (let i = 0; i <= nx; i++) {
+      let n0: number;
+      let n1: number;
+      let n2: number;
+      if (car) {
+        n0 = ct * (cosA[i] as number);
+        n1 = ct * (sinA[i] as number);
+        n2 = st;
+      } else [n0, n1, n2] = pixelToNative(wcs, i - 0.5, j - 0.5);
+      // pixelToSky: the rotation to the map's frame (frames.apply), then frames.lonLat, written out.
+      const x = (m[0] as number) * n0 + (m[1] as number) * n1 + (m[2] as number) * n2;
+      const y = (m[3] as number) * n0 + (m[4] as number) * n1 + (m[5] as number) * n2;
+      const z = (m[6] as number) * n0 + (m[7] as number) * n1 + (m[8] as number) * n2;
+      let l = Math.atan2(y, x) / DEG;
+      if (l < 0) l += 360;
+      if (l >= 360) l -= 360;
+      const lat = Math.atan2(z, Math.hypot(x, y)) / DEG;
       const c = j * cx + i;
       lon[c] = l * DEG;
-      sinLat[c] = Math.sin(b * DEG);
-      cosLat[c] = Math.cos(b * DEG);
+      sinLat[c] = Math.sin(lat * DEG);
+      cosLat[c] = Math.cos(lat * DEG);
     }
-  // astropy's angular_separation (Vincenty) and position_angle (of q seen from p), radians.
-  const separation = (p: number, q: number): number => {
-    const dl = (lon[q] as number) - (lon[p] as number);
-    const cdl = Math.cos(dl);
-    const num1 = (cosLat[q] as number) * Math.sin(dl);
+  }
+  // astropy's angular_separation (Vincenty) and position_angle (of q seen from p), radians, given dl = lon q − lon p
+  // and its cosine and sine.
+  const separation = (p: number, q: number, cdl: number, sdl: number): number => {
+    const num1 = (cosLat[q] as number) * sdl;
     const num2 =
       (cosLat[p] as number) * (sinLat[q] as number) - (sinLat[p] as number) * (cosLat[q] as number) * cdl;
     const den =
       (sinLat[p] as number) * (sinLat[q] as number) + (cosLat[p] as number) * (cosLat[q] as number) * cdl;
     return Math.atan2(Math.hypot(num1, num2), den);
   };
-  const positionAngle = (p: number, q: number): number => {
-    const dl = (lon[q] as number) - (lon[p] as number);
+  const positionAngle = (p: number, q: number, cdl: number, sdl: number): number => {
     const x =
-      (sinLat[q] as number) * (cosLat[p] as number) -
-      (cosLat[q] as number) * (sinLat[p] as number) * Math.cos(dl);
-    return Math.atan2(Math.sin(dl) * (cosLat[q] as number), x);
+      (sinLat[q] as number) * (cosLat[p] as number) - (cosLat[q] as number) * (sinLat[p] as number) * cdl;
+    return Math.atan2(sdl * (cosLat[q] as number), x);
   };
+  // Sides along x, from corner (i, j) to (i + 1, j): separation and position angle, for the rows j and j + 1.
+  let sepX = new Float64Array(nx);
+  let paX = new Float64Array(nx);
+  let sepX1 = new Float64Array(nx);
+  let paX1 = new Float64Array(nx);
+  const sidesX = (j: number, sep: Float64Array, pa: Float64Array) => {
+    for (let i = 0; i < nx; i++) {
+      const p = j * cx + i;
+      const q = p + 1;
+      const dl = (lon[q] as number) - (lon[p] as number);
+      const cdl = Math.cos(dl);
+      const sdl = Math.sin(dl);
+      sep[i] = separation(p, q, cdl, sdl);
+      pa[i] = positionAngle(p, q, cdl, sdl);
+    }
+  };
+  // Sides along y, from corner (i, j) to (i, j + 1): separation and position angle, and the position angle the
+  // other way (from (i, j + 1) to (i, j)).
+  const sepY = new Float64Array(cx);
+  const paY = new Float64Array(cx);
+  const paYBack = new Float64Array(cx);
   const out = new Float64Array(nx * ny);
-  for (let y = 0; y < ny; y++)
+  sidesX(0, sepX, paX);
+  for (let y = 0; y < ny; y++) {
+    sidesX(y + 1, sepX1, paX1);
+    for (let i = 0; i <= nx; i++) {
+      const p = y * cx + i;
+      const q = p + cx;
+      const dl = (lon[q] as number) - (lon[p] as number);
+      const cdl = Math.cos(dl);
+      const sdl = Math.sin(dl);
+      sepY[i] = separation(p, q, cdl, sdl);
+      paY[i] = positionAngle(p, q, cdl, sdl);
+      const back = (lon[p] as number) - (lon[q] as number);
+      paYBack[i] = positionAngle(q, p, Math.cos(back), Math.sin(back));
+    }
     for (let x = 0; x < nx; x++) {
       // gammapy's names, with its coordinate arrays indexed [y][x]: "low_right" is the corner one row up.
-      const lowLeft = y * cx + x;
-      const lowRight = (y + 1) * cx + x;
-      const upLeft = y * cx + x + 1;
-      const upRight = (y + 1) * cx + x + 1;
-      const low = separation(lowLeft, lowRight);
-      const left = separation(lowLeft, upLeft);
-      const up = separation(upLeft, upRight);
-      const right = separation(lowRight, upRight);
-      const angleLowRight = positionAngle(lowRight, upRight) - positionAngle(lowRight, lowLeft);
-      const angleUpLeft = positionAngle(upLeft, upRight) - positionAngle(lowLeft, upLeft);
+      // low = lowLeft→lowRight (y side at x), left = lowLeft→upLeft (x side of row y), up = upLeft→upRight
+      // (y side at x + 1), right = lowRight→upRight (x side of row y + 1).
+      const low = sepY[x] as number;
+      const left = sepX[x] as number;
+      const up = sepY[x + 1] as number;
+      const right = sepX1[x] as number;
+      const angleLowRight = (paX1[x] as number) - (paYBack[x] as number);
+      const angleUpLeft = (paY[x + 1] as number) - (paX[x] as number);
       out[y * nx + x] = Math.abs(
         0.5 * low * right * Math.sin(angleLowRight) + 0.5 * up * left * Math.sin(angleUpLeft),
       );
     }
+    [sepX, sepX1] = [sepX1, sepX];
+    [paX, paX1] = [paX1, paX];
+  }
   return out;
 }
