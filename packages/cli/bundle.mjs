@@ -76,3 +76,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
 });
+
+// The step modules that `pipe build` runs in its worker threads are bundled by their package (packages/astro/
+// bundle.mjs, also run by its own build); done here too, so that rebuilding the CLI bundle after `tsc -b` refreshes
+// both (a stale step bundle is not used, only slower).
+await import('../astro/bundle.mjs');
