@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Bundles the compiled step modules (dist/steps/<step>.js, with the run code each loads lazily) into a few ESM
-// chunks in dist/bundle/, which the engine's worker threads import instead of the ~90 modules of dist/ (core's
-// step-worker.ts: a module under <package>/dist/ is run from its twin under <package>/dist/bundle/ when that twin is
-// newer than the package's compiled output). Resolving, reading and linking one module graph per worker thread was
+// Bundles the compiled step modules (dist/steps/<step>.js, with the run code each loads lazily) and the config
+// schema into a few ESM chunks in dist/bundle/, which the engine imports instead of the ~90 modules of dist/ (core's
+// steps/bundled.ts: a step or schema module under <package>/dist/ is run from its twin under <package>/dist/bundle/
+// when that twin is newer than the package's compiled output). Resolving, reading and linking one module graph per worker thread was
 // ~0.1 s of each thread's start at every cold build; the bundle halves a thread's start-up.
 //
 // Only this package's own modules are bundled: bare imports (@pipe/kernels, which finds its native addon and WASM
@@ -39,7 +39,11 @@ const originalUrls = {
 
 await rm(outdir, { recursive: true, force: true }); // chunk names change with their content
 await build({
-  entryPoints: Object.fromEntries(steps.map((s) => [`steps/${s}`, path.join(dist, 'steps', `${s}.js`)])),
+  entryPoints: {
+    ...Object.fromEntries(steps.map((s) => [`steps/${s}`, path.join(dist, 'steps', `${s}.js`)])),
+    // The config schema the engine imports on the main thread (steps/register.ts).
+    'config/gammapy-schema': path.join(dist, 'config', 'gammapy-schema.js'),
+  },
   outdir,
   bundle: true,
   splitting: true,

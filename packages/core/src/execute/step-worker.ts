@@ -2,11 +2,12 @@
  * Running a step task inside a worker thread of the local executor (see pool-worker.ts): imports the step module
  * and runs its StepDefinition, so kernels never run on the main thread. The engine terminates the thread to cancel.
  */
-import { appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
+import { runnableModule } from '../steps/bundled.js';
 
 export interface StepPayload {
   module: string;
@@ -21,25 +22,6 @@ export interface StepPayload {
 
 /** Step modules this worker has imported, by path. */
 const modules = new Map<string, Promise<{ default?: StepDefinition }>>();
-
-/**
- * The file to import for step module `module`: a module under a package's `dist/` is run from its twin under
- * `dist/bundle/` (same relative path) when the package ships one made after its last compile (newer than
- * `dist/.tsbuildinfo`): one module graph of a few chunks to resolve, read and link instead of the package's ~100
- * modules, which a thread otherwise loads at the start of every build. Anything else, and a twin older than the
- * compiled modules (a package recompiled with `tsc -b` alone), runs `module` itself. The task's key never depends
- * on this choice: code hashes are taken over the step's sources (fingerprint/code-hash.ts).
- */
-export function runnableModule(module: string): string {
-  const parts = module.split(path.sep);
-  const at = parts.lastIndexOf('dist');
-  if (at < 1 || parts[at + 1] === 'bundle') return module;
-  const dist = parts.slice(0, at + 1).join(path.sep);
-  const twin = path.join(dist, 'bundle', ...parts.slice(at + 1));
-  const bundled = statSync(twin, { throwIfNoEntry: false })?.mtimeMs;
-  const compiled = statSync(path.join(dist, '.tsbuildinfo'), { throwIfNoEntry: false })?.mtimeMs;
-  return bundled !== undefined && compiled !== undefined && bundled >= compiled ? twin : module;
-}
 
 /** Import a step module, and what its `warm` loads, once per thread (ahead of its tasks, or at its first task). */
 export function importStep(module: string): Promise<{ default?: StepDefinition }> {

@@ -1,0 +1,23 @@
+/** Running a package's modules from its bundle when it ships a fresh one (see runnableModule). */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The file to import for a step or config-schema module: a module under a package's `dist/` is run from its twin
+ * under `dist/bundle/` (same relative path) when the package ships one made after its last compile (newer than
+ * `dist/.tsbuildinfo`, e.g. packages/astro/bundle.mjs): a few chunks to resolve, read and link instead of the
+ * package's ~100 modules, which every build loads in each worker thread, and on the main thread for the steps'
+ * parameters and the config schema. Anything else, and a twin older than the compiled modules (a package
+ * recompiled with `tsc -b` alone), runs `module` itself. Task keys never depend on this choice: code hashes are
+ * taken over the step's sources (fingerprint/code-hash.ts).
+ */
+export function runnableModule(module: string): string {
+  const parts = module.split(path.sep);
+  const at = parts.lastIndexOf('dist');
+  if (at < 1 || parts[at + 1] === 'bundle') return module;
+  const dist = parts.slice(0, at + 1).join(path.sep);
+  const twin = path.join(dist, 'bundle', ...parts.slice(at + 1));
+  const bundled = statSync(twin, { throwIfNoEntry: false })?.mtimeMs;
+  const compiled = statSync(path.join(dist, '.tsbuildinfo'), { throwIfNoEntry: false })?.mtimeMs;
+  return bundled !== undefined && compiled !== undefined && bundled >= compiled ? twin : module;
+}
