@@ -204,6 +204,86 @@ describe('evalBkgMap', () => {
     );
   });
 
+  it('matches the reference bit for bit on maps inside the FoV (native: four pixels per AVX2 vector), exp arguments at its branch boundaries', () => {
+    // Native evaluates four pixels at once when all four are inside the FoV bounds, with fdlibm's exp on vectors; a
+    // lane needing one of exp's special cases sends the four pixels back to the scalar loop. Table values at and
+    // next to the arguments where exp changes branch (±0.5 ln 2, ±1.5 ln 2, 1, tiny, ±700, overflow, ln tiny).
+    const ln2 = Math.LN2;
+    const edgesOfExp = [
+      0,
+      1,
+      -1,
+      0.5 * ln2,
+      -0.5 * ln2,
+      1.5 * ln2,
+      -1.5 * ln2,
+      700,
+      -700,
+      709.5,
+      -708.5,
+      -745,
+    ];
+    const nextTo = (x: number, ulps: number) => {
+      const b = new Float64Array([x]);
+      const u = new BigInt64Array(b.buffer);
+      u[0] = (u[0] as bigint) + BigInt(ulps);
+      return b[0] as number;
+    };
+    const tableValue = fc.oneof(
+      { weight: 6, arbitrary: fc.double({ min: -30, max: 5, noNaN: true }) },
+      { weight: 3, arbitrary: fc.double({ min: -2, max: 2, noNaN: true }) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom(...edgesOfExp, 2 ** -28, Math.log(FLOAT32_TINY)),
+            fc.integer({ min: -3, max: 3 }),
+          )
+          .map(([x, u]) => nextTo(x, u)),
+      },
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 0, max: 70 }),
+        fc.double({ min: 0.05, max: 20, noNaN: true }),
+        fc.double({ min: 1.001, max: 2.5, noNaN: true }),
+        fc.array(tableValue, { minLength: 6 * 5 * 5, maxLength: 6 * 5 * 5 }),
+        fc.array(fc.double({ min: -3.2, max: 3.2, noNaN: true }), { minLength: 140, maxLength: 140 }),
+        (nE, nLon, nLat, nK, npix, edgeStart, edgeRatio, table, fov) => {
+          const args = [
+            Float64Array.from(fov.slice(0, npix)),
+            Float64Array.from(fov.slice(70, 70 + npix)),
+            npix,
+            Float64Array.from(table.slice(0, nE * nLon * nLat)),
+            ascending(nE, Math.log(0.1), 0.7),
+            nE,
+            ascending(nLon, -3, 6 / Math.max(1, nLon - 1)),
+            nLon,
+            ascending(nLat, -3, 6 / Math.max(1, nLat - 1)),
+            nLat,
+            Float64Array.from([0.08, 120, -3.2, 3.2, -3.2, 3.2]),
+            Float64Array.from({ length: nK + 1 }, (_, k) => edgeStart * edgeRatio ** k),
+            nK,
+            Float64Array.from({ length: npix }, (_, p) => 1e-4 * (1 + p / 100)),
+            3e6,
+          ] as const;
+          const want = new Float32Array(nK * npix).fill(5);
+          referenceKernels.evalBkgMap(...args, new Float64Array(3 * (nK + 1)), want);
+          for (const { name, kernels } of backends) {
+            const got = new Float32Array(nK * npix).fill(-5);
+            kernels.evalBkgMap(...args, new Float64Array(3 * (nK + 1)), got);
+            if (!sameBits(want, got)) throw new Error(`${name}: ${firstDifference(want, got)}`);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   it('reference: interpolating each energy plane once per pixel changes no bit (edges sharing cells)', () => {
     fc.assert(
       fc.property(
@@ -270,6 +350,17 @@ describe('the kernels exponential', () => {
       0.5 * Math.LN2,
       1.5 * Math.LN2,
     ]);
+    // a few ulps around the arguments where exp changes branch
+    const boundaries = [0.5 * Math.LN2, 1.5 * Math.LN2, 1, 2 ** -28, 700, 709.4, 709.78, -708.4, -745.13];
+    const bits = new BigInt64Array(x.buffer);
+    let at = 100;
+    for (const b of boundaries)
+      for (const sign of [1, -1])
+        for (let u = -40; u <= 40; u++) {
+          x[at] = sign * b;
+          bits[at] = (bits[at] as bigint) + BigInt(u);
+          at++;
+        }
     const want = x.map(Math.exp);
     const probe = await instantiateKernelModule(wasmModulePath('mathProbe'));
     const got = new Float64Array(n);
@@ -280,6 +371,10 @@ describe('the kernels exponential', () => {
       const gotNative = new Float64Array(n);
       (native.addon.mathProbeExp as unknown as (x: Float64Array, out: Float64Array) => void)(x, gotNative);
       expect(sameBits(want, gotNative), `native ${firstDifference(want, gotNative)}`).toBe(true);
+      // evalBkgMap's four-lane exp (AVX2), with the scalar exp for the lanes it leaves to it
+      const gotVector = new Float64Array(n);
+      (native.addon.mathProbeExp4 as unknown as (x: Float64Array, out: Float64Array) => void)(x, gotVector);
+      expect(sameBits(want, gotVector), `native exp4 ${firstDifference(want, gotVector)}`).toBe(true);
     }
   });
 });
