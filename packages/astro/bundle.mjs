@@ -61,3 +61,11 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
 });
+
+// The engine's code hashes of these steps (over their TypeScript sources), recorded for the engine to check with a
+// stat per source instead of reading and hashing them in every new workspace (core fingerprint/code-hash.ts).
+const { writeBuiltCodeHashes } = await import('@pipe/core');
+writeBuiltCodeHashes(
+  dist,
+  steps.map((s) => path.join(dist, 'steps', `${s}.js`)),
+);

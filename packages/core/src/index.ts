@@ -39,7 +39,7 @@ export {
 export { createLocalExecutor } from './execute/local-executor.js';
 export { createProcessExecutor } from './execute/process-executor.js';
 export { canonicalJson, sameJson, sha256Hex } from './fingerprint/canonical.js';
-export { type CodeHash, codeHash, sourceOf } from './fingerprint/code-hash.js';
+export { type CodeHash, codeHash, sourceOf, writeBuiltCodeHashes } from './fingerprint/code-hash.js';
 export { hashProduct, loadXxhash, type ProductHash, xxh64FileSync } from './fingerprint/file-hash.js';
 export {
   envDigest,

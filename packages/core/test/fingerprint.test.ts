@@ -1,11 +1,19 @@
 /** The fingerprint: canonical encoding, key stability, the fast record encoder, and step code hashes. */
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { identityOf } from '@pipe/cache/types';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/fingerprint/canonical.js';
-import { codeHash, knownCodeHashes, seedCodeHashes, sourceOf } from '../src/fingerprint/code-hash.js';
+import {
+  BUILT_CODE_HASHES,
+  codeHash,
+  knownCodeHashes,
+  seedCodeHashes,
+  sourceOf,
+  writeBuiltCodeHashes,
+} from '../src/fingerprint/code-hash.js';
 import { encodeRecord, keyOf, makeRecord } from '../src/fingerprint/record.js';
 
 const json = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('-0'));
@@ -136,6 +144,36 @@ describe('code hash', () => {
     expect(after).not.toBe(first.hash);
     // A file modified just now (within a clock tick) is not remembered: the next ask hashes again.
     expect(knownCodeHashes([mod])).toEqual([]);
+  });
+
+  it("uses the hashes a package's build recorded in its dist/ while their files keep their stamps", () => {
+    const root = pkg();
+    const dist = path.join(root, 'dist');
+    const mod = path.join(dist, 'steps/s.js');
+    const other = path.join(dist, 'steps/t.js');
+    writeFileSync(other, "import { helper } from '../lib/helper.js';\n");
+    writeFileSync(path.join(root, 'src/steps/t.ts'), "import { helper } from '../lib/helper.js';\n");
+    const old = new Date(Date.now() - 60_000);
+    for (const f of ['src/steps/s.ts', 'src/steps/t.ts', 'src/lib/helper.ts'])
+      utimesSync(path.join(root, f), old, old);
+    // Recorded by the build (here for s only); t gets a planted entry with its files' real stamps, to see that a
+    // process which has not hashed t yet takes the recorded value...
+    expect(writeBuiltCodeHashes(dist, [mod])).toBe(1);
+    const file = path.join(dist, BUILT_CODE_HASHES);
+    const stampOf = (f: string) => [
+      path.join(root, f),
+      identityOf(statSync(path.join(root, f), { bigint: true })),
+    ];
+    const planted = [
+      other,
+      [stampOf('src/steps/t.ts'), stampOf('src/lib/helper.ts')],
+      { hash: 'recorded-by-the-build', files: [] },
+    ];
+    writeFileSync(file, JSON.stringify([...JSON.parse(readFileSync(file, 'utf8')), planted]));
+    expect(codeHash(other).hash).toBe('recorded-by-the-build');
+    // ...and hashes again once one of them changes.
+    writeFileSync(path.join(root, 'src/lib/helper.ts'), 'export const helper = 4;\n');
+    expect(codeHash(other).hash).not.toBe('recorded-by-the-build');
   });
 
   it('hashes plain JS when the package ships no src', () => {

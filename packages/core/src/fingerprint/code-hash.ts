@@ -11,7 +11,7 @@
  * through their own identity (source hash, compiler, backend), everything else through the step's
  * `version`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type FileIdentity, identityOf, sameIdentity } from '@pipe/cache/types';
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
@@ -106,8 +106,59 @@ export function seedCodeHashes(list: readonly KnownCodeHash[] | undefined): void
   for (const [m, stamps, value] of list ?? []) memo.set(m, { stamps, value });
 }
 
+/** `dist/` folders whose recorded code hashes were read (or found missing) in this process. */
+const seededFrom = new Set<string>();
+
+/** The file in a package's `dist/` where its build records the code hashes of its step modules. */
+export const BUILT_CODE_HASHES = '.pipe-code-hashes.json';
+
+/**
+ * Record the code hashes of `modules` (step modules under `<package>/dist/`) in that folder's
+ * {@link BUILT_CODE_HASHES}, for a package's build to call after compiling: each build of a new workspace then
+ * checks them with one stat per source file instead of reading and hashing every source of every step. Only
+ * hashes that are not racily clean are written (see codeHash); they are trusted as far as their stamps go.
+ */
+export function writeBuiltCodeHashes(dist: string, modules: readonly string[]): number {
+  for (const m of modules) codeHash(m);
+  const known = knownCodeHashes(modules);
+  writeFileSync(path.join(dist, BUILT_CODE_HASHES), `${JSON.stringify(known)}\n`);
+  seededFrom.delete(dist); // read it (again) when a module not hashed here is asked for
+  return known.length;
+}
+
+/** The hashes a build recorded next to a step module (see writeBuiltCodeHashes), added to the memo once. */
+function seedFromBuild(modulePath: string): void {
+  const parts = modulePath.split(path.sep);
+  const at = parts.lastIndexOf('dist');
+  if (at < 1) return;
+  const dist = parts.slice(0, at + 1).join(path.sep);
+  if (seededFrom.has(dist)) return;
+  seededFrom.add(dist);
+  let list: unknown;
+  try {
+    list = JSON.parse(readFileSync(path.join(dist, BUILT_CODE_HASHES), 'utf8'));
+  } catch {
+    return; // none recorded (or unreadable): computed as usual
+  }
+  if (!Array.isArray(list)) return;
+  for (const entry of list as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 3) continue;
+    const [m, stamps, value] = entry as [unknown, unknown, unknown];
+    const v = value as Partial<CodeHash> | null;
+    if (
+      typeof m !== 'string' ||
+      !Array.isArray(stamps) ||
+      typeof v?.hash !== 'string' ||
+      !Array.isArray(v.files)
+    )
+      continue;
+    if (!memo.has(m)) memo.set(m, { stamps: stamps as Stamps, value: v as CodeHash });
+  }
+}
+
 /** Hash a step module and its transitive relative imports. Missing imports are skipped (the runtime will complain). */
 export function codeHash(modulePath: string): CodeHash {
+  if (!memo.has(modulePath)) seedFromBuild(modulePath);
   const known = memo.get(modulePath);
   if (known?.stamps.every(([file, id]) => id !== null && sameIdentity(id, identityNow(file) ?? undefined)))
     return known.value;
