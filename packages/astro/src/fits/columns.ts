@@ -99,10 +99,17 @@ function gather(
   width: number,
 ): Uint8Array {
   const out = new Uint8Array(rows * width);
-  for (let r = 0; r < rows; r++) {
-    const start = r * rowBytes + offset;
-    out.set(table.subarray(start, start + width), r * width);
+  if (width > 32) {
+    for (let r = 0; r < rows; r++) {
+      const start = r * rowBytes + offset;
+      out.set(table.subarray(start, start + width), r * width);
+    }
+    return out;
   }
+  // Narrow cells (an event list's 4- and 8-byte columns): byte by byte. A subarray per row cost more than the copy
+  // (an object to allocate and collect for every event).
+  for (let r = 0, s = offset, d = 0; r < rows; r++, s += rowBytes)
+    for (let b = 0; b < width; b++) out[d++] = table[s + b] as number;
   return out;
 }
 
