@@ -112,7 +112,7 @@ export async function openFromCli(
   }
   const hint = hintForThisCommand();
   // The no-op snapshot this command may record reuses the plan's stats (fast-path/record.ts).
-  if (parseFastArgv(process.argv)) core.rememberStats();
+  if (parseFastArgv(process.argv) && !hint) core.rememberStats();
   const remote = resolved.remote;
   const opened = await core.openSession({
     pipeline: loaded.pipeline,
