@@ -15,6 +15,7 @@ import {
   type ExecOutcome,
   type ExecRequest,
   type Executor,
+  type OutputFailure,
   renderFailedOutcome,
   renderFailure,
 } from '../execute/executor.js';
@@ -523,6 +524,23 @@ class Scheduler {
   }
 
   /**
+   * An output a task did not deliver as a file, as said to the user, whoever found it (the engine, or Slurm's job,
+   * which names the temporary path it was given): the declared path, and why it is likely missing.
+   */
+  private outputFailureText(
+    task: Task,
+    failure: OutputFailure,
+    attempts: number | undefined,
+    req: ExecRequest,
+    start: Date,
+  ): string {
+    const declared = task.outputs[failure.output];
+    const f = declared ? { ...failure, path: relPath(this.o.pipeline.root, declared) } : failure;
+    const hint = f.type === 'output-not-written' ? notWrittenHint(this.o.pipeline.root, f, req, start) : '';
+    return `${renderFailedOutcome({ ok: false, failure: f, ...(attempts ? { attempts } : {}) })}${hint}`;
+  }
+
+  /**
    * A throw out of deciding, running or completing a task (a file-system error no guard foresaw, a bug) fails that
    * task, with its message, instead of escaping as an unhandled rejection that kills the build and leaves its lock
    * behind. Without a decision, it was deciding that threw.
@@ -632,19 +650,13 @@ class Scheduler {
       ...(outcome.attempts ? { attempts: outcome.attempts } : {}),
     };
     if (!outcome.ok) {
-      const state = outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed';
-      // An executor that checks outputs in the job (Slurm) names the temporary path it was given: say the
-      // declared one, with the same hint, as for a local run.
-      let f = outcome.failure;
-      if (f.type === 'output-not-written' || f.type === 'output-is-symlink') {
-        const declared = task.outputs[f.output];
-        if (declared) f = { ...f, path: relPath(this.o.pipeline.root, declared) };
-      }
-      const hint = f.type === 'output-not-written' ? notWrittenHint(this.o.pipeline.root, f, req, start) : '';
-      return this.fail(id, state, {
-        ...base,
-        error: `${renderFailedOutcome({ ...outcome, failure: f })}${hint}`,
-      });
+      const f = outcome.failure;
+      const state = f.type === 'cancelled' ? 'cancelled' : 'failed';
+      const error =
+        f.type === 'output-not-written' || f.type === 'output-is-symlink'
+          ? this.outputFailureText(task, f, outcome.attempts, req, start)
+          : renderFailedOutcome(outcome);
+      return this.fail(id, state, { ...base, error });
     }
     // An input edited while the task ran: its outputs may hold the new bytes under the old bytes' key, which the
     // cache would then serve for the old content. Nothing is kept; the next build sees the new content and reruns.
@@ -686,14 +698,11 @@ class Scheduler {
         error: `its outputs could not be stored: ${thrownMessage(error)}`,
       });
     }
-    if (!stored.ok) {
-      const f = stored.failure;
-      const hint = f.type === 'output-not-written' ? notWrittenHint(this.o.pipeline.root, f, req, start) : '';
+    if (!stored.ok)
       return this.fail(id, 'failed', {
         ...base,
-        error: `${renderFailedOutcome({ ok: false, failure: f, attempts: outcome.attempts })}${hint}`,
+        error: this.outputFailureText(task, stored.failure, outcome.attempts, req, start),
       });
-    }
     for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
     if (this.o.signal.aborted)
       return this.fail(id, 'cancelled', { ...base, error: 'interrupted before publishing' });
