@@ -9,33 +9,19 @@
 // modules by path, @pipe/core, npm packages) and node builtins stay imports. The engine hashes the TypeScript
 // sources (code-hash.ts), never this bundle; the bundle is made from dist/ right after tsc, and a dist/ rebuilt
 // since (a newer dist/.tsbuildinfo) makes the workers load dist/ again until this runs.
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { originalImportMetaUrl } from '../core/scripts/esbuild-original-urls.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.join(here, 'dist');
 const outdir = path.join(dist, 'bundle');
 const steps = ['select-observations', 'reduce-observation', 'stack-datasets', 'stacked-maps', 'excess-map'];
 
-/** `import.meta.url` of a bundled module → the URL of its original file (files located next to a module). */
-const originalUrls = {
-  name: 'original-import-meta-url',
-  setup(b) {
-    b.onLoad({ filter: /\.(m?js)$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      if (!source.includes('import.meta.url')) return undefined;
-      // Relative to the bundled file, whose chunk lies directly in outdir or in outdir/steps, outdir/chunks.
-      const rel = path.relative(outdir, args.path).split(path.sep).join('/');
-      return {
-        contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, __pipeBundleRoot).href`),
-        loader: 'js',
-        resolveDir: path.dirname(args.path),
-      };
-    });
-  },
-};
+// Chunks lie in outdir/steps, outdir/config and outdir/chunks: each finds outdir through the banner's __pipeBundleRoot.
+const originalUrls = originalImportMetaUrl(outdir, '__pipeBundleRoot');
 
 await rm(outdir, { recursive: true, force: true }); // chunk names change with their content
 await build({

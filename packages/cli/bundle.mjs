@@ -8,30 +8,17 @@
 // step modules that worker threads import from their own files). Modules that locate files next to
 // themselves through `import.meta.url` (worker entry points, build info) are given their original URL, so
 // the bundle behaves as the unbundled modules do.
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { originalImportMetaUrl } from '../core/scripts/esbuild-original-urls.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outdir = path.join(here, 'dist', 'bundle');
 
-/** `import.meta.url` of a bundled module → the URL of its original file, relative to the bundle directory. */
-const originalUrls = {
-  name: 'original-import-meta-url',
-  setup(b) {
-    b.onLoad({ filter: /\.(m?js)$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      if (!source.includes('import.meta.url')) return undefined;
-      const rel = path.relative(outdir, args.path).split(path.sep).join('/');
-      return {
-        contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`),
-        loader: 'js',
-        resolveDir: path.dirname(args.path),
-      };
-    });
-  },
-};
+// Every chunk lies directly in outdir: a chunk's own URL resolves paths relative to the bundle directory.
+const originalUrls = originalImportMetaUrl(outdir, 'import.meta.url');
 
 /**
  * zod re-exports its ~60 message locales as a namespace (`z.locales`), which esbuild cannot shake: half of the
