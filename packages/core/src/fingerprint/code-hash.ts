@@ -15,6 +15,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type FileIdentity, identityOf, sameIdentity } from '@pipe/cache/types';
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
+import { distFolderOf } from '../steps/bundled.js';
 import { sha256Hex } from './canonical.js';
 
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
@@ -128,11 +129,8 @@ export function writeBuiltCodeHashes(dist: string, modules: readonly string[]): 
 
 /** The hashes a build recorded next to a step module (see writeBuiltCodeHashes), added to the memo once. */
 function seedFromBuild(modulePath: string): void {
-  const parts = modulePath.split(path.sep);
-  const at = parts.lastIndexOf('dist');
-  if (at < 1) return;
-  const dist = parts.slice(0, at + 1).join(path.sep);
-  if (seededFrom.has(dist)) return;
+  const dist = distFolderOf(modulePath);
+  if (!dist || seededFrom.has(dist)) return;
   seededFrom.add(dist);
   let list: unknown;
   try {

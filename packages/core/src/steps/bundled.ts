@@ -2,6 +2,13 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 
+/** The package's compiled-output folder a module lies in (its last `dist` segment), or undefined. */
+export function distFolderOf(module: string): string | undefined {
+  const parts = module.split(path.sep);
+  const at = parts.lastIndexOf('dist');
+  return at < 1 ? undefined : parts.slice(0, at + 1).join(path.sep);
+}
+
 /**
  * The file to import for a step or config-schema module: a module under a package's `dist/` is run from its twin
  * under `dist/bundle/` (same relative path) when the package ships one made after its last compile (newer than
@@ -12,11 +19,11 @@ import path from 'node:path';
  * taken over the step's sources (fingerprint/code-hash.ts).
  */
 export function runnableModule(module: string): string {
-  const parts = module.split(path.sep);
-  const at = parts.lastIndexOf('dist');
-  if (at < 1 || parts[at + 1] === 'bundle') return module;
-  const dist = parts.slice(0, at + 1).join(path.sep);
-  const twin = path.join(dist, 'bundle', ...parts.slice(at + 1));
+  const dist = distFolderOf(module);
+  if (!dist) return module;
+  const inside = path.relative(dist, module);
+  if (inside.split(path.sep)[0] === 'bundle') return module;
+  const twin = path.join(dist, 'bundle', inside);
   const bundled = statSync(twin, { throwIfNoEntry: false })?.mtimeMs;
   const compiled = statSync(path.join(dist, '.tsbuildinfo'), { throwIfNoEntry: false })?.mtimeMs;
   return bundled !== undefined && compiled !== undefined && bundled >= compiled ? twin : module;
