@@ -58,6 +58,7 @@ export {
 } from './observation-data.js';
 export { parametricPsfMap } from './psf-parametric.js';
 export {
+  irfsUsed,
   isReductionFailure,
   type MapName,
   type ReductionConfig,

@@ -27,7 +27,7 @@ import {
   type PsfMap,
 } from './irf-maps.js';
 import { makeBackground, makeCounts, makeExposure, pointingGeometry } from './maps.js';
-import type { ObservationData } from './observation-data.js';
+import type { IrfType, ObservationData } from './observation-data.js';
 import { parametricPsfMap } from './psf-parametric.js';
 import { isSafeMaskFailure, makeSafeMask, type SafeMaskMethod, type SafeMaskWarning } from './safe-mask.js';
 
@@ -75,6 +75,23 @@ export function isReductionFailure(v: ReductionResult | ReductionFailure): v is 
   return 'reason' in v;
 }
 
+/**
+ * The IRFs a reduction reads, from the maps it makes and its safe-mask methods (gammapy reads an IRF only when it
+ * uses it: a run without a BKG HDU still serves an analysis without a background map). The effective area always.
+ */
+export function irfsUsed(
+  maps: Iterable<string>,
+  safeMaskMethods: readonly string[],
+): Record<IrfType, boolean> {
+  const want = new Set(maps);
+  return {
+    aeff: true,
+    edisp: want.has('edisp') || safeMaskMethods.includes('edisp-bias'),
+    psf: want.has('psf'),
+    bkg: want.has('background'),
+  };
+}
+
 /** Reduces one run onto its cutout of the analysis geometry. */
 export function reduceObservation(
   obs: ObservationData,
@@ -83,6 +100,7 @@ export function reduceObservation(
   kernels: Kernels,
 ): ReductionResult | ReductionFailure {
   const want = new Set(config.maps);
+  const used = irfsUsed(config.maps, config.safeMask.methods);
   const cut = cutoutAround(rg.geom, obs.pointing.ra, obs.pointing.dec, 2 * rg.offsetMax);
   const irfCut = cutoutAround(rg.irfGeom, obs.pointing.ra, obs.pointing.dec, 2 * rg.offsetMax);
   // Say where the numbers come from: the run's pointing and the config keys that size the cutout and the map.
@@ -106,7 +124,7 @@ export function reduceObservation(
   const counts = makeCounts(obs.events, geom, rg.energy, kernels);
   const exposure = makeExposure(aeff, fov.offset, n, rg.energyTrue, livetime, kernels);
   let background: Float32Array = new Float32Array(nE * n);
-  if (want.has('background') && obs.bkg) {
+  if (used.bkg && obs.bkg) {
     const bkg = bkgInputs(obs.bkg);
     if (isIrfInputFailure(bkg)) return fail(obs.obsId, bkg);
     const solidAngle = geomSolidAngles(geom, { geom: rg.geom, x0: cut.x0, y0: cut.y0 });
@@ -114,14 +132,14 @@ export function reduceObservation(
   }
 
   const irfN = npix(irfCut.geom);
-  const needIrf = want.has('psf') || want.has('edisp') || config.safeMask.methods.includes('edisp-bias');
+  const needIrf = used.psf || used.edisp;
   const irfFov = needIrf ? pointingGeometry(irfCut.geom, obs.pointing, kernels) : undefined;
   const irfExposure = irfFov
     ? makeIrfExposure(aeff, irfFov.offset, irfN, rg.energyTrue, livetime, kernels)
     : undefined;
   let psf: PsfMap | undefined;
   let edisp: EdispKernelMap | undefined;
-  if (want.has('psf') && irfFov && irfExposure) {
+  if (used.psf && irfFov && irfExposure) {
     if (!obs.psf)
       return fail(obs.obsId, {
         reason: 'irf-missing',
@@ -137,7 +155,7 @@ export function reduceObservation(
       psf = makePsfMap(inputs, irfFov.offset, irfN, rg.energyTrue, rg.radEdges, irfExposure, kernels);
     }
   }
-  if ((want.has('edisp') || config.safeMask.methods.includes('edisp-bias')) && irfFov && irfExposure) {
+  if (used.edisp && irfFov && irfExposure) {
     if (!obs.edisp) return fail(obs.obsId, { reason: 'irf-missing', message: 'the run has no EDISP' });
     const inputs = edispInputs(obs.edisp);
     if (isIrfInputFailure(inputs)) return fail(obs.obsId, inputs as IrfInputFailure);

@@ -5,6 +5,7 @@ import { loadKernels } from '@pipe/kernels';
 import type { AnalysisConfig } from '../config/index.js';
 import {
   type IrfType,
+  irfsUsed,
   isReductionConfigIssue,
   isReductionFailure,
   loadObservationData,
@@ -25,22 +26,16 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     throw new Error('astro.reduce_observation fans out over runs: use foreach: {items: <selection target>}');
   const ds = ctx.params.datasets;
   const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
-  // Only the IRFs this reduction uses, as gammapy reads them: a store whose BKG HDU is missing still serves an
-  // analysis without a background map.
-  const maps = new Set<string>(ds.map_selection);
-  const used: Record<IrfType, boolean> = {
-    aeff: true,
-    edisp: maps.has('edisp') || ds.safe_mask.methods.includes('edisp-bias'),
-    psf: maps.has('psf'),
-    bkg: maps.has('background'),
-  };
+  // Only the IRFs this reduction uses, as gammapy reads them.
+  const used = irfsUsed(ds.map_selection, ds.safe_mask.methods);
+  const types = Object.keys(used) as IrfType[];
   const data = ctx.item.data as RunItemData;
-  const gone = (['aeff', 'edisp', 'psf', 'bkg'] as const).filter((t) => used[t] && data.missing?.[t]);
+  const gone = types.filter((t) => used[t] && data.missing?.[t]);
   if (gone.length > 0)
     throw new Error(
       `OBS_ID ${data.obsId}: ${gone.map((t) => `${data.missing![t]} — needed for ${t}${t === 'bkg' ? ' (datasets.map_selection has background)' : ''}`).join('; ')}`,
     );
-  const irfs = (['aeff', 'edisp', 'psf', 'bkg'] as const).filter((t) => used[t] && data.hdus[t]);
+  const irfs = types.filter((t) => used[t] && data.hdus[t]);
   const obs = await loadObservationData(observationOfItem(ctx.item), irfs);
   if ('reason' in obs) throw new Error(obs.message);
   const rg = orThrow(
@@ -59,7 +54,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     ctx.log.warn(
       `OBS_ID ${run.obsId}: FoV background not normalised (${run.fovInvalid}: ${run.fovCounts} counts, ${run.fovBackground?.toFixed(2)} background outside the exclusion mask); its safe mask is set to false, so it adds nothing to the stack (gammapy's FoVBackgroundMaker does the same)`,
     );
-  const cut = (ctx.item.data as RunItemData).timeRange ? ' (cut to observations.obs_time)' : '';
+  const cut = data.timeRange ? ' (cut to observations.obs_time)' : '';
   ctx.log.info(
     `OBS_ID ${run.obsId}${cut}: ${run.countsInMap} counts, livetime ${run.livetime.toFixed(1)} s, FoV norm ${run.fovNorm.toFixed(4)}`,
   );
