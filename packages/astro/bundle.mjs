@@ -18,7 +18,9 @@ import { originalImportMetaUrl } from '../core/scripts/esbuild-original-urls.mjs
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.join(here, 'dist');
 const outdir = path.join(dist, 'bundle');
-const steps = ['select-observations', 'reduce-observation', 'stack-datasets', 'stacked-maps', 'excess-map'];
+// The registered step modules (src/steps/register.ts), by file name without extension.
+const { STEPS } = await import('./dist/steps/register.js');
+const steps = Object.values(STEPS).map((rel) => path.basename(rel, '.js'));
 
 // Chunks lie in outdir/steps, outdir/config and outdir/chunks: each finds outdir through the banner's __pipeBundleRoot.
 const originalUrls = originalImportMetaUrl(outdir, '__pipeBundleRoot');

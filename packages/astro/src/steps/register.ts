@@ -5,7 +5,8 @@
 import { fileURLToPath } from 'node:url';
 import type { StepRegistry } from '@pipe/core';
 
-const STEPS: Record<string, string> = {
+/** The package's steps by name, each a module next to this one (bundle.mjs bundles the same list). */
+export const STEPS: Record<string, string> = {
   'astro.select_observations': './select-observations.js',
   'astro.reduce_observation': './reduce-observation.js',
   'astro.stack_datasets': './stack-datasets.js',
