@@ -2,7 +2,7 @@
  * Pixel solid angles: gammapy's corner formula (the one its background maps carry), and the exact CAR cell area to
  * check it against.
  */
-import { DEG, offsetFrameMatrix, transpose } from './frames.js';
+import { DEG } from './frames.js';
 import { pixelToNative, type Wcs } from './wcs.js';
 
 /** Exact CAR cell area in sr of row y: |Δφ| · |sin θ_top − sin θ_bottom|. */
@@ -29,7 +29,7 @@ export function pixelSolidAngles(wcs: Wcs, nx: number, ny: number): Float64Array
   const lon = new Float64Array(cx * (ny + 1));
   const sinLat = new Float64Array(lon.length);
   const cosLat = new Float64Array(lon.length);
-  const m = transpose(offsetFrameMatrix(wcs.crval[0], wcs.crval[1]));
+  const m = wcs.nativeToFrame;
   // CAR: a corner's native vector is (cos b·cos a, cos b·sin a, sin b) with a from its column and b from its row
   // (pixelToNative), so the sines and cosines are taken once per column and row.
   const car = wcs.projection === 'CAR';

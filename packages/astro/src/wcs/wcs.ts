@@ -40,6 +40,10 @@ export interface Wcs extends WcsSpec {
   readonly icrsToNative: Mat3;
   /** Native unit vector → ICRS unit vector. */
   readonly nativeToIcrs: Mat3;
+  /** The WCS frame's unit vector → native unit vector (pixelToSky and skyToPixel convert thousands of pixels). */
+  readonly frameToNative: Mat3;
+  /** Native unit vector → the WCS frame's unit vector. */
+  readonly nativeToFrame: Mat3;
 }
 
 export function createWcs(spec: WcsSpec): Wcs {
@@ -53,6 +57,8 @@ export function createWcs(spec: WcsSpec): Wcs {
     cdelt: [spec.cdelt[0], spec.cdelt[1]],
     icrsToNative,
     nativeToIcrs: transpose(icrsToNative),
+    frameToNative,
+    nativeToFrame: transpose(frameToNative),
   };
 }
 
@@ -88,29 +94,14 @@ export function nativeToPixel(wcs: WcsSpec, n: readonly [number, number, number]
 /** Sky position (lon, lat) in the WCS frame, degrees, lon in [0, 360), of 0-based pixel (x, y). */
 export function pixelToSky(wcs: Wcs, x: number, y: number): [number, number] {
   const n = pixelToNative(wcs, x, y);
-  const c = apply(frameRotations(wcs).nativeToFrame, n);
+  const c = apply(wcs.nativeToFrame, n);
   return lonLat(c[0], c[1], c[2]);
 }
 
 /** 0-based fractional pixel of (lon, lat) given in the WCS frame, degrees. */
 export function skyToPixel(wcs: Wcs, lon: number, lat: number): [number, number] {
-  const n = apply(frameRotations(wcs).frameToNative, unitVector(lon, lat));
+  const n = apply(wcs.frameToNative, unitVector(lon, lat));
   return nativeToPixel(wcs, n);
-}
-
-/**
- * The rotations between a WCS's frame and its native frame, built once per WCS (a WCS is immutable): quick-look
- * axes and summaries convert thousands of pixels one by one, and building the matrix took most of each call.
- */
-const rotations = new WeakMap<Wcs, { frameToNative: Mat3; nativeToFrame: Mat3 }>();
-function frameRotations(wcs: Wcs): { frameToNative: Mat3; nativeToFrame: Mat3 } {
-  let r = rotations.get(wcs);
-  if (!r) {
-    const frameToNative = offsetFrameMatrix(wcs.crval[0], wcs.crval[1]);
-    r = { frameToNative, nativeToFrame: transpose(frameToNative) };
-    rotations.set(wcs, r);
-  }
-  return r;
 }
 
 /** ICRS (ra, dec) in degrees of 0-based pixel (x, y). */
