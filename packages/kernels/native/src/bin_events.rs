@@ -373,33 +373,24 @@ unsafe fn classify_block_avx2<const TAN: bool>(g: &Geometry, bands: (f64, f64), 
   classify_block::<TAN, true>(g, bands, ra, dec, energy, out)
 }
 
-/// Pass 1 with the widest instructions this CPU has (checked at run time, so the addon loads anywhere).
-fn classify_dispatch(g: &Geometry, bands: (f64, f64), ra: &[f64], dec: &[f64], energy: &[f64], out: &mut [i32]) {
+/// Pass 1 with the widest instructions this CPU has (`level`: simd_level(), checked at run time, so the addon
+/// loads anywhere).
+#[allow(clippy::too_many_arguments)]
+fn classify_dispatch(g: &Geometry, bands: (f64, f64), level: u8, ra: &[f64], dec: &[f64], energy: &[f64], out: &mut [i32]) {
   #[cfg(target_arch = "x86_64")]
   {
-    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") && std::is_x86_feature_detected!("avx512vl") {
-      // SAFETY: the features were just detected on this CPU.
-      unsafe {
-        if g.tan {
-          classify_block_avx512::<true>(g, bands, ra, dec, energy, out)
-        } else {
-          classify_block_avx512::<false>(g, bands, ra, dec, energy, out)
-        }
+    // SAFETY: `level` comes from simd_level(), which detected the features on this CPU.
+    unsafe {
+      match (level, g.tan) {
+        (2, true) => return classify_block_avx512::<true>(g, bands, ra, dec, energy, out),
+        (2, false) => return classify_block_avx512::<false>(g, bands, ra, dec, energy, out),
+        (1, true) => return classify_block_avx2::<true>(g, bands, ra, dec, energy, out),
+        (1, false) => return classify_block_avx2::<false>(g, bands, ra, dec, energy, out),
+        _ => {}
       }
-      return;
-    }
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("sse4.1") {
-      // SAFETY: the features were just detected on this CPU.
-      unsafe {
-        if g.tan {
-          classify_block_avx2::<true>(g, bands, ra, dec, energy, out)
-        } else {
-          classify_block_avx2::<false>(g, bands, ra, dec, energy, out)
-        }
-      }
-      return;
     }
   }
+  let _ = level;
   if g.tan {
     classify_block::<true, false>(g, bands, ra, dec, energy, out)
   } else {
@@ -938,7 +929,8 @@ pub fn bin_block<C: Counter>(
 ) {
   let bands = (1e-6 + ANGLE_ERROR * RAD / g.cdelt1.abs(), 1e-6 + ANGLE_ERROR * RAD / g.cdelt2.abs());
   let level = simd_level();
-  let mut w = t1.map(|_| Scratch::new());
+  // Tier 1 and its scratch space go together.
+  let mut tier1 = t1.map(|t| (t, Scratch::new()));
   let mut index = [0i32; BLOCK];
   // The events tier 1 leaves: their positions in the block, their inputs, the float64 verdicts.
   let mut pos = [0u32; BLOCK];
@@ -968,7 +960,7 @@ pub fn bin_block<C: Counter>(
   let mut m2 = 0;
   let tier2 = |m2: &mut usize, pos: &[u32], ra2: &[f64], dec2: &[f64], e2: &[f64], index2: &mut [i32], uncertain: &mut Vec<u32>| {
     let m = *m2;
-    classify_dispatch(g, bands, &ra2[..m], &dec2[..m], &e2[..m], &mut index2[..m]);
+    classify_dispatch(g, bands, level, &ra2[..m], &dec2[..m], &e2[..m], &mut index2[..m]);
     for j in 0..m {
       let k = index2[j];
       if k == UNCERTAIN {
@@ -981,8 +973,8 @@ pub fn bin_block<C: Counter>(
   while b0 < n {
     let len = BLOCK.min(n - b0);
     let (ra, dec, en) = (&lon[b0..b0 + len], &lat[b0..b0 + len], &energy[b0..b0 + len]);
-    match (t1, w.as_deref_mut()) {
-      (Some(t1), Some(w)) => {
+    match tier1.as_mut() {
+      Some((t1, w)) => {
         tier1_dispatch(t1, w, g.tan, level, ra, dec, en, &mut index[..len]);
         // Count what tier 1 decided; gather the rest (≈ 1.5 %, a branch mispredicted for each) until
         // a block of them is ready for tier 2: on a few events, its vectorised loops cost their setup.
@@ -997,8 +989,8 @@ pub fn bin_block<C: Counter>(
           }
         }
       }
-      _ => {
-        classify_dispatch(g, bands, ra, dec, en, &mut index[..len]);
+      None => {
+        classify_dispatch(g, bands, level, ra, dec, en, &mut index[..len]);
         for (i, &k) in index[..len].iter().enumerate() {
           if k == UNCERTAIN {
             uncertain.push((start + b0 + i) as u32);
@@ -1187,14 +1179,7 @@ pub fn accumulate_bins_bench(fx: &[f64], fy: &[f64], fe: &[f64], nx: f64, ny: f6
   let dims = (nx as f64, ny as f64, n_e as f64);
   let n = fx.len().min(fy.len()).min(fe.len());
   #[cfg(target_arch = "x86_64")]
-  let level =
-    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") && std::is_x86_feature_detected!("avx512vl") {
-      2
-    } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("sse4.1") {
-      1
-    } else {
-      0
-    };
+  let level = simd_level();
   let mut index = [0i32; BLOCK];
   let mut scratch = [0.0f32; BLOCK];
   let cube = out.len();
