@@ -141,6 +141,55 @@ function evalBkgMapPerEdge(
   }
 }
 
+/**
+ * evalBkgMap's arguments (but the scratch and the output) for a table on evenly spaced ln E, lon and lat nodes,
+ * FoV bounds ±3.2 rad, energy edges growing by `edgeRatio`, and per-pixel solid angles.
+ */
+function bkgArgs(o: {
+  fovLon: readonly number[];
+  fovLat: readonly number[];
+  npix: number;
+  table: readonly number[];
+  nE: number;
+  eStep: number;
+  nLon: number;
+  nLat: number;
+  edgeStart: number;
+  edgeRatio: number;
+  nK: number;
+  scale: number;
+}) {
+  const { npix, nE, nLon, nLat, nK } = o;
+  return [
+    Float64Array.from(o.fovLon),
+    Float64Array.from(o.fovLat),
+    npix,
+    Float64Array.from(o.table),
+    ascending(nE, Math.log(0.1), o.eStep),
+    nE,
+    ascending(nLon, -3, 6 / Math.max(1, nLon - 1)),
+    nLon,
+    ascending(nLat, -3, 6 / Math.max(1, nLat - 1)),
+    nLat,
+    Float64Array.from([0.08, 120, -3.2, 3.2, -3.2, 3.2]),
+    Float64Array.from({ length: nK + 1 }, (_, k) => o.edgeStart * o.edgeRatio ** k),
+    nK,
+    Float64Array.from({ length: npix }, (_, p) => 1e-4 * (1 + p / 100)),
+    o.scale,
+  ] as const;
+}
+
+/** Every compiled backend writes the reference's map bit for bit (its scratch handed over dirty). */
+function expectBackendsMatchReference(args: ReturnType<typeof bkgArgs>, npix: number, nK: number): void {
+  const want = new Float32Array(nK * npix).fill(5);
+  referenceKernels.evalBkgMap(...args, new Float64Array(3 * (nK + 1)), want);
+  for (const { name, kernels } of backends) {
+    const got = new Float32Array(nK * npix).fill(-5);
+    kernels.evalBkgMap(...args, new Float64Array(3 * (nK + 1)).fill(9), got);
+    if (!sameBits(want, got)) throw new Error(`${name}: ${firstDifference(want, got)}`);
+  }
+}
+
 describe('evalBkgMap', () => {
   const input = fc
     .record({
@@ -175,30 +224,21 @@ describe('evalBkgMap', () => {
     fc.assert(
       fc.property(input, ({ g, fovLon, fovLat, lnTable, edgeStart, edgeRatio, scale }) => {
         const { npix, nE, nLon, nLat, nK } = g;
-        const args = [
-          Float64Array.from(fovLon),
-          Float64Array.from(fovLat),
+        const args = bkgArgs({
+          fovLon,
+          fovLat,
           npix,
-          Float64Array.from(lnTable),
-          ascending(nE, Math.log(0.1), 0.5),
+          table: lnTable,
           nE,
-          ascending(nLon, -3, 6 / Math.max(1, nLon - 1)),
+          eStep: 0.5,
           nLon,
-          ascending(nLat, -3, 6 / Math.max(1, nLat - 1)),
           nLat,
-          Float64Array.from([0.08, 120, -3.2, 3.2, -3.2, 3.2]),
-          Float64Array.from({ length: nK + 1 }, (_, k) => edgeStart * edgeRatio ** k),
+          edgeStart,
+          edgeRatio,
           nK,
-          Float64Array.from({ length: npix }, (_, p) => 1e-4 * (1 + p / 100)),
           scale,
-        ] as const;
-        const want = new Float32Array(nK * npix).fill(5);
-        referenceKernels.evalBkgMap(...args, new Float64Array(3 * (nK + 1)), want);
-        for (const { name, kernels } of backends) {
-          const got = new Float32Array(nK * npix).fill(-5);
-          kernels.evalBkgMap(...args, new Float64Array(3 * (nK + 1)).fill(9), got);
-          if (!sameBits(want, got)) throw new Error(`${name}: ${firstDifference(want, got)}`);
-        }
+        });
+        expectBackendsMatchReference(args, npix, nK);
       }),
       { numRuns: 300 },
     );
@@ -254,30 +294,21 @@ describe('evalBkgMap', () => {
         fc.array(tableValue, { minLength: 6 * 5 * 5, maxLength: 6 * 5 * 5 }),
         fc.array(fc.double({ min: -3.2, max: 3.2, noNaN: true }), { minLength: 140, maxLength: 140 }),
         (nE, nLon, nLat, nK, npix, edgeStart, edgeRatio, table, fov) => {
-          const args = [
-            Float64Array.from(fov.slice(0, npix)),
-            Float64Array.from(fov.slice(70, 70 + npix)),
+          const args = bkgArgs({
+            fovLon: fov.slice(0, npix),
+            fovLat: fov.slice(70, 70 + npix),
             npix,
-            Float64Array.from(table.slice(0, nE * nLon * nLat)),
-            ascending(nE, Math.log(0.1), 0.7),
+            table: table.slice(0, nE * nLon * nLat),
             nE,
-            ascending(nLon, -3, 6 / Math.max(1, nLon - 1)),
+            eStep: 0.7,
             nLon,
-            ascending(nLat, -3, 6 / Math.max(1, nLat - 1)),
             nLat,
-            Float64Array.from([0.08, 120, -3.2, 3.2, -3.2, 3.2]),
-            Float64Array.from({ length: nK + 1 }, (_, k) => edgeStart * edgeRatio ** k),
+            edgeStart,
+            edgeRatio,
             nK,
-            Float64Array.from({ length: npix }, (_, p) => 1e-4 * (1 + p / 100)),
-            3e6,
-          ] as const;
-          const want = new Float32Array(nK * npix).fill(5);
-          referenceKernels.evalBkgMap(...args, new Float64Array(3 * (nK + 1)), want);
-          for (const { name, kernels } of backends) {
-            const got = new Float32Array(nK * npix).fill(-5);
-            kernels.evalBkgMap(...args, new Float64Array(3 * (nK + 1)), got);
-            if (!sameBits(want, got)) throw new Error(`${name}: ${firstDifference(want, got)}`);
-          }
+            scale: 3e6,
+          });
+          expectBackendsMatchReference(args, npix, nK);
         },
       ),
       { numRuns: 400 },
