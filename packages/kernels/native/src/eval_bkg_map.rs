@@ -162,6 +162,22 @@ impl Table<'_> {
 }
 
 /// One pixel: the reference's loop, in its operation order.
+/// The interpolated planes (`lo`, `hi`) of energy cell `c` at a pixel (one value, or four lanes), moving on from
+/// `cell`: the same cell keeps them, the next one reuses `hi` as its `lo` (same expression, same bits).
+#[inline(always)]
+fn next_cell<T: Copy>(c: usize, cell: &mut usize, lo: &mut T, hi: &mut T, spaced: bool, mut plane: impl FnMut(usize) -> T) {
+  if c == *cell {
+    return;
+  }
+  *lo = if spaced && *cell != usize::MAX && c == *cell + 1 {
+    *hi
+  } else {
+    plane(c)
+  };
+  *hi = if spaced { plane(c + 1) } else { *lo };
+  *cell = c;
+}
+
 #[inline(always)]
 fn pixel(t: &Table, lon: f64, lat: f64, omega: f64, p: usize, out: &mut [f32]) {
   let (n_k, npix, work, edges) = (t.n_k, t.npix, t.work, t.edges);
@@ -183,15 +199,7 @@ fn pixel(t: &Table, lon: f64, lat: f64, omega: f64, p: usize, out: &mut [f32]) {
     if ie >= 0.0 {
       let te = work[3 * j + 1];
       let c = ie as usize;
-      if c != cell {
-        lo = if t.d_e != 0 && cell != usize::MAX && c == cell + 1 {
-          hi
-        } else {
-          t.plane(c, base, &w)
-        };
-        hi = if t.d_e != 0 { t.plane(c + 1, base, &w) } else { lo };
-        cell = c;
-      }
+      next_cell(c, &mut cell, &mut lo, &mut hi, t.d_e != 0, |e| t.plane(e, base, &w));
       v2 = lo * (1.0 - te) + hi * te;
       y2 = fdlibm_exp::exp(v2);
       if !(y2 - FLOAT32_TINY > FLOAT32_TINY) {
@@ -248,15 +256,7 @@ unsafe fn pixels4_avx2(t: &Table, fov_lon: &[f64], fov_lat: &[f64], solid_angle:
     if ie >= 0.0 {
       let te = work[3 * j + 1];
       let c = ie as usize;
-      if c != cell {
-        lo = if t.d_e != 0 && cell != usize::MAX && c == cell + 1 {
-          hi
-        } else {
-          plane(c)
-        };
-        hi = if t.d_e != 0 { plane(c + 1) } else { lo };
-        cell = c;
-      }
+      next_cell(c, &mut cell, &mut lo, &mut hi, t.d_e != 0, plane);
       v2 = _mm256_add_pd(_mm256_mul_pd(lo, _mm256_set1_pd(1.0 - te)), _mm256_mul_pd(hi, _mm256_set1_pd(te)));
       let (e, special) = exp4(v2);
       if _mm256_movemask_pd(special) != 0 {
