@@ -324,23 +324,20 @@ describe('evalBkgMap', () => {
           const { npix, nE, nLon, nLat, nK } = g;
           // dense: many edges per table cell (repeated and adjacent cells); else the generated spacing
           const ratio = dense ? 1 + (edgeRatio - 1) / 8 : edgeRatio;
-          const args = [
-            Float64Array.from(fovLon),
-            Float64Array.from(fovLat),
+          const args = bkgArgs({
+            fovLon,
+            fovLat,
             npix,
-            Float64Array.from(lnTable),
-            ascending(nE, Math.log(0.1), 0.5),
+            table: lnTable,
             nE,
-            ascending(nLon, -3, 6 / Math.max(1, nLon - 1)),
+            eStep: 0.5,
             nLon,
-            ascending(nLat, -3, 6 / Math.max(1, nLat - 1)),
             nLat,
-            Float64Array.from([0.08, 120, -3.2, 3.2, -3.2, 3.2]),
-            Float64Array.from({ length: nK + 1 }, (_, k) => edgeStart * ratio ** k),
+            edgeStart,
+            edgeRatio: ratio,
             nK,
-            Float64Array.from({ length: npix }, (_, p) => 1e-4 * (1 + p / 100)),
             scale,
-          ] as const;
+          });
           const want = new Float32Array(nK * npix).fill(5);
           evalBkgMapPerEdge(...args, new Float64Array(3 * (nK + 1)), want);
           const got = new Float32Array(nK * npix).fill(-5);
