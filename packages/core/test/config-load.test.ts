@@ -152,6 +152,44 @@ describe('loadPipeline: valid pipelines', () => {
     expect(empty.targets.get('stack')!.params['label']).toBe('map of ');
   });
 
+  it('keeps the text of a --param value that replaces a string; numbers, null and lists elsewhere as YAML reads them', async () => {
+    const dir = workspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          fit: {command: [x], params: {version: '1.10', tag: v, n: 1, opt: 'on', list: [a]}, outputs: [build/fit.txt]}
+      `,
+    });
+    const pipeline = await load(dir, {
+      paramOverrides: {
+        'fit.version': '2.50',
+        'fit.tag': 'null',
+        'fit.n': '2.50',
+        'fit.opt': 'true',
+        'fit.list': '[b, 3]',
+      },
+    });
+    expect(pipeline.targets.get('fit')!.params).toEqual({
+      version: '2.50',
+      tag: null,
+      n: 2.5,
+      opt: 'true',
+      list: ['b', 3],
+    });
+  });
+
+  it('reaches a target named config with --param config.p when the pipeline has no config file', async () => {
+    const dir = workspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          config: {command: [x], params: {p: 1}, outputs: [build/c.txt]}
+      `,
+    });
+    const pipeline = await load(dir, { paramOverrides: { 'config.p': '4' } });
+    expect(pipeline.targets.get('config')!.params).toEqual({ p: 4 });
+  });
+
   it('sends --param T.p to the longest target name that starts the key and has the param (names may hold dots)', async () => {
     const dir = workspace({
       'pipe.yaml': `

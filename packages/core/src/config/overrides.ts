@@ -4,7 +4,8 @@
  * config file (`excess_map.correlation_radius=0.2 deg`, or with an explicit `config.` prefix). Values are parsed
  * as YAML. The key must already exist, so a typo is an error with "did you mean" rather than a silently unused
  * value — except `config.`-prefixed keys of a config that has a schema, which the schema then checks (a gammapy
- * config leaves most keys out).
+ * config leaves most keys out). A value replacing a string stays the text given (`version=2.50` is '2.50', not 2.5),
+ * as a step declaring a string expects.
  */
 import { type Document, isMap, isScalar, isSeq, type Node, parse } from 'yaml';
 import { closestNames } from '../graph/closest-names.js';
@@ -32,7 +33,11 @@ export function applyOverrides(
     const label = `--param ${key}=${raw}`;
     const segments = key.split('.');
     const head = segments[0]!;
-    const explicitConfig = head === 'config' && segments.length > 1;
+    // `config.` names the config file; a pipeline without one may have a target called `config`, reached as usual.
+    const explicitConfig =
+      head === 'config' &&
+      segments.length > 1 &&
+      (scope.config !== undefined || !scope.targets.has('config'));
     const configSegments = explicitConfig ? segments.slice(1) : segments;
     const inConfig = scope.config ? lookupConfig(scope.config.source, configSegments).found : false;
     // Target names may hold dots (fit.v2): each target whose name and a dot start the key may be meant, the longest
@@ -174,13 +179,14 @@ function setExisting(
           parent.items.flatMap((p) => (isScalar(p.key) ? [String(p.key.value)] : [])),
         );
       if (last) {
-        pair.value = mark(doc.createNode(parseValue(raw)), label, marks);
+        pair.value = mark(doc.createNode(parseValueLike(raw, pair.value)), label, marks);
         return true;
       }
       parent = pair.value;
     } else if (isSeq(parent) && /^\d+$/.test(key) && Number(key) < parent.items.length) {
       if (last) {
-        parent.items[Number(key)] = mark(doc.createNode(parseValue(raw)), label, marks);
+        const index = Number(key);
+        parent.items[index] = mark(doc.createNode(parseValueLike(raw, parent.items[index])), label, marks);
         return true;
       }
       parent = parent.items[Number(key)];
@@ -227,6 +233,16 @@ function parseValue(raw: string): unknown {
   } catch {
     return raw;
   }
+}
+
+/**
+ * The override's value where it replaces `existing`: where a string was, a number or boolean stays its text (YAML
+ * would read '2.50' as 2.5, '1.10' as 1.1); null and lists or maps are still what YAML reads.
+ */
+function parseValueLike(raw: string, existing: unknown): unknown {
+  const value = parseValue(raw);
+  const wasString = isScalar(existing) && typeof existing.value === 'string';
+  return wasString && (typeof value === 'number' || typeof value === 'boolean') ? raw.trim() : value;
 }
 
 /** Suggests the full keys of the options whose name is close to the missing segment. */
