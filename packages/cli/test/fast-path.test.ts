@@ -393,6 +393,55 @@ describe('no-op fast path', () => {
     expect(pipe(root, ['build', 'all']).ran).toHaveLength(4);
   });
 
+  it('answers right after a cold build of a dynamic fan-out (its items known only once their source ran)', () => {
+    const root = workspace();
+    writeFileSync(
+      path.join(root, 'steps/list.mjs'),
+      `import { readFileSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'test.list',
+  version: '1',
+  run(ctx) {
+    const names = readFileSync(ctx.inputs.src[0], 'utf8').trim().split(',');
+    writeFileSync(ctx.outputs.out, names.join('\\n'));
+    return { items: names.map((id) => ({ id, files: [], data: id })) };
+  },
+};
+`,
+    );
+    mkdirSync(path.join(root, 'lists'));
+    writeFileSync(path.join(root, 'lists/names.txt'), 'x,y');
+    writeFileSync(
+      path.join(root, 'pipe.yaml'),
+      `${PIPELINE}  list:
+    inputs: { src: lists/names.txt }
+    step: ./steps/list.mjs
+    outputs: { out: out/list.txt }
+  per_name:
+    foreach: { items: list }
+    inputs: { src: data/a.txt }
+    step: ./steps/join.mjs
+    params: { suffix: "{item}" }
+    outputs: { out: "out/per/{item}.txt" }
+`,
+    );
+    age(root);
+    // The cold build plans per_name as pending (no items yet): it still records the snapshot of the settled graph.
+    const cold = full(root, ['build', 'per_name']);
+    expect(cold.code).toBe(0);
+    expect(cold.ran.sort()).toEqual(['ran       list', 'ran       per_name[x]', 'ran       per_name[y]']);
+    const f = fast(root, ['build', 'per_name']);
+    expect(f.code).toBe(0);
+    expect(f.stderr).toMatch(/^up to date: 3 tasks, nothing to do/);
+    // The item source's input is stamped: a new item declines, and the full build runs exactly the new item.
+    writeFileSync(path.join(root, 'lists/names.txt'), 'x,y,z');
+    const t = Date.now() / 1000 - 30;
+    utimesSync(path.join(root, 'lists/names.txt'), t, t);
+    expect(fast(root, ['build', 'per_name']).code).toBeUndefined();
+    expect(pipe(root, ['build', 'per_name']).ran).toEqual(['ran       list', 'ran       per_name[z]']);
+    expect(fast(root, ['build', 'per_name']).code).toBe(0);
+  });
+
   it('re-hashes a racily clean output instead of declining, and declines once its bytes changed', () => {
     const root = workspace();
     settled(root);

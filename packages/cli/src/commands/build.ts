@@ -20,6 +20,7 @@ import {
 } from '@pipe/core/lean';
 import { workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
+import { parseFastArgv } from '../fast-path/argv.js';
 import { dropSnapshots } from '../fast-path/record.js';
 import { BuildOutput, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
@@ -285,7 +286,13 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       );
       return EXIT_BUILD_FAILED;
     }
-    await snapshot(opened, result.plan, eventful, result.reports);
+    // A build that expanded a fan-out planned it as pending: its plan cannot describe the graph a no-op sees, the
+    // settled plan (all up to date now) does. Recording it lets the very next run answer from the snapshot.
+    const snapshotPlan =
+      result.plan.pending.length > 0 && parseFastArgv(process.argv) && !eventful
+        ? await settledPlan()
+        : result.plan;
+    await snapshot(opened, snapshotPlan, eventful, result.reports);
     return EXIT_OK;
   } finally {
     await Promise.all((slurm?.created ?? ([] as Executor[])).map((e) => e.close()));
