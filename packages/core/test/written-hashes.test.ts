@@ -94,4 +94,55 @@ describe('storeOutputs', () => {
       stored.outputs.map((o) => o.sha256),
     );
   });
+
+  it("stores a task's blobs together (one group commit of fsyncs), warnings in output order", async () => {
+    const local = new LocalStore({ root: path.join(dir, 'cache') });
+    let inFlight = 0;
+    let most = 0;
+    const refused = new Set(['o3', 'o7']);
+    // The local store, with a count of putBlob calls under way, refusing the blobs of two outputs.
+    const cache = new Proxy(local, {
+      get(target, name, receiver) {
+        if (name !== 'putBlob') return Reflect.get(target, name, receiver);
+        return async (...args: Parameters<LocalStore['putBlob']>) => {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          try {
+            const name = path.basename(args[1]).slice(1);
+            if (refused.has(name)) {
+              await new Promise((r) => setImmediate(r));
+              return {
+                ok: false as const,
+                failure: { type: 'rejected' as const, status: 507, detail: name },
+              };
+            }
+            return await target.putBlob(...args);
+          } finally {
+            inFlight--;
+          }
+        };
+      },
+    });
+    const names = Array.from({ length: 10 }, (_, i) => `o${i}`);
+    const temps = Object.fromEntries(names.map((n) => [n, file(`t${n}`, randomBytes(3000))]));
+    const finals = Object.fromEntries(names.map((n) => [n, path.join(dir, 'out', n)]));
+    const stored = await storeOutputs({
+      cache,
+      root: dir,
+      task: task(finals),
+      key: 'k2',
+      temps,
+      provenance: {},
+    });
+    expect(stored.ok).toBe(true);
+    if (!stored.ok) return;
+    expect(most).toBe(names.length);
+    expect(stored.warnings.map((w) => w.slice(0, 'cache: storing out/o3'.length))).toEqual([
+      'cache: storing out/o3',
+      'cache: storing out/o7',
+    ]);
+    for (const out of stored.outputs)
+      if (!refused.has(out.name))
+        expect(readFileSync(cache.blobPath(out.sha256)).equals(readFileSync(temps[out.name]!))).toBe(true);
+  });
 });

@@ -77,10 +77,14 @@ export async function storeOutputs(options: {
       mode: Number(st.mode) & 0o777,
     });
   }
-  for (const out of outputs) {
-    const put = await cache.putBlob(out.sha256, temps[out.name]!, identities[out.name]);
-    if (!put.ok) warnings.push(`cache: storing ${out.path}: ${await describeCacheFailure(put.failure)}`);
-  }
+  // Stored together: the local store makes a blob durable in a group-committed round of fsyncs, which one
+  // put at a time would turn into one round per output (13 outputs of an excess map: ~30 ms instead of ~3).
+  const puts = await inBatches(outputs, STORE_CONCURRENCY, (out) =>
+    cache.putBlob(out.sha256, temps[out.name]!, identities[out.name]),
+  );
+  for (const [i, put] of puts.entries())
+    if (!put.ok)
+      warnings.push(`cache: storing ${outputs[i]!.path}: ${await describeCacheFailure(put.failure)}`);
   if (warnings.length === 0) {
     const manifest: Manifest = {
       version: 1,
@@ -96,6 +100,17 @@ export async function storeOutputs(options: {
       warnings.push(`cache: storing the manifest of ${task.id}: ${await describeCacheFailure(put.failure)}`);
   }
   return { ok: true, outputs, warnings };
+}
+
+/** Blobs of one task stored at once (a remote tier uploads each: a task with thousands of outputs waits its turn). */
+const STORE_CONCURRENCY = 16;
+
+/** `fn` over `items`, at most `n` at a time, results in the order of `items`. */
+async function inBatches<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += n)
+    results.push(...(await Promise.all(items.slice(i, i + n).map(fn))));
+  return results;
 }
 
 async function moveInto(temp: string, dest: string): Promise<void> {
