@@ -56,9 +56,10 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   };
   const summary = summarizeExcessMap(maps, { pixelToSky: toSky });
   // A map of zeros is a result gammapy gives too, but seldom the one meant: say which input left it empty.
+  const maskSafe = ds.maskSafe;
   const safeSum = (cube: Float32Array) => {
     let sum = 0;
-    for (let i = 0; i < cube.length; i++) if (ds.maskSafe[i]) sum += cube[i] as number;
+    for (let i = 0; i < cube.length; i++) if (maskSafe[i]) sum += cube[i] as number;
     return sum;
   };
   if (ds.runs.length > 0 && safeSum(ds.counts) === 0)
