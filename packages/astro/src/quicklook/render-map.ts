@@ -64,7 +64,7 @@ export function renderMapImage(options: MapImageOptions): { raster: Raster; layo
   const mapH = ny * scale;
   const lineH = GLYPH_HEIGHT * FONT;
 
-  const ticks = options.pixelToSky ? skyEdgeTicks(options.pixelToSky, nx, ny) : pixelTicks(nx, ny);
+  const ticks = options.pixelToSky ? skyTicks(options.pixelToSky, nx, ny) : pixelTicks(nx, ny);
   const galactic = options.frame === 'galactic';
   const xName = options.pixelToSky ? (galactic ? 'l (deg)' : 'RA (deg)') : 'x (pixel)';
   const yName = options.pixelToSky ? (galactic ? 'b (deg)' : 'Dec (deg)') : 'y (pixel)';
@@ -193,6 +193,20 @@ function valueRange(
   hi = vmax ?? hi;
   if (!(hi > lo)) [lo, hi] = [lo - 0.5, lo + 0.5];
   return { vmin: lo, vmax: hi };
+}
+
+/**
+ * The sky ticks of a geometry, found once for the quick-looks of one map's products (they share their pixel → sky
+ * function): each search projects ~8 edge points per pixel, the most costly part of drawing an image.
+ */
+const skyTicksOf = new WeakMap<PixelToSky, Map<string, { lon: EdgeTick[]; lat: EdgeTick[] }>>();
+
+function skyTicks(pixelToSky: PixelToSky, nx: number, ny: number): { lon: EdgeTick[]; lat: EdgeTick[] } {
+  let bySize = skyTicksOf.get(pixelToSky);
+  if (!bySize) skyTicksOf.set(pixelToSky, (bySize = new Map()));
+  let ticks = bySize.get(`${nx}x${ny}`);
+  if (!ticks) bySize.set(`${nx}x${ny}`, (ticks = skyEdgeTicks(pixelToSky, nx, ny)));
+  return ticks;
 }
 
 function pixelTicks(nx: number, ny: number): { lon: EdgeTick[]; lat: EdgeTick[] } {
