@@ -107,13 +107,19 @@ export class StepWorkerPool {
     });
   }
 
-  /** Terminate every thread; queued tasks end as cancelled. */
+  /**
+   * Terminate every thread; queued tasks end as cancelled. Resolves once the threads that were running a task have
+   * stopped (none of them writes anything after that); idle threads are left to finish stopping on their own, while
+   * the build records itself (a thread's teardown takes a few ms, and an idle one has nothing left to write).
+   */
   async destroy(): Promise<void> {
     this.closed = true;
     for (const p of this.queue.splice(0)) p.settle({ ok: false, failure: { type: 'cancelled' } });
     const threads = this.threads.splice(0);
-    for (const t of threads) t.task?.settle({ ok: false, failure: { type: 'cancelled' } });
-    await Promise.all(threads.map((t) => t.worker.terminate()));
+    const busy = threads.filter((t) => t.task);
+    for (const t of busy) t.task?.settle({ ok: false, failure: { type: 'cancelled' } });
+    for (const t of threads) if (!t.task) t.worker.terminate().catch(() => undefined);
+    await Promise.all(busy.map((t) => t.worker.terminate()));
   }
 
   /** One more thread per queued task that no idle thread will take, up to `size`. */
