@@ -393,6 +393,29 @@ describe('no-op fast path', () => {
     expect(pipe(root, ['build', 'all']).ran).toHaveLength(4);
   });
 
+  it('a build that runs tasks writes the pipeline cache of its command (while they run), a failed one too', () => {
+    const root = workspace();
+    age(root);
+    const cached = () => {
+      const entry = JSON.parse(readFileSync(path.join(root, '.pipe/pipeline.cache'), 'utf8')) as {
+        pipeline: { targets: Array<[string, { params: Record<string, unknown> }]> };
+      };
+      return new Map(entry.pipeline.targets).get('each')?.params;
+    };
+    const built = full(root, ['build', 'all', '--param', 'config.suffix=X']);
+    expect(built.code).toBe(0);
+    expect(built.ran).toHaveLength(4);
+    expect(cached()).toEqual({ suffix: 'X' });
+    writeFileSync(
+      path.join(root, 'steps/join.mjs'),
+      STEP.replace('run(ctx) {', "run(ctx) {\n    throw new Error('no');"),
+    );
+    age(root);
+    const failed = full(root, ['build', 'all', '--param', 'config.suffix=Y']);
+    expect(failed.code).not.toBe(0);
+    expect(cached()).toEqual({ suffix: 'Y' });
+  });
+
   it('answers right after a cold build of a dynamic fan-out (its items known only once their source ran)', () => {
     const root = workspace();
     writeFileSync(

@@ -27,7 +27,7 @@ import { planToJson, planToText } from '../plan-text.js';
 import { summaryLines } from '../summary.js';
 import { writablePathProblem } from '../writable-path.js';
 import { snapshot } from './plan.js';
-import { openFromCli, type SessionCliOptions } from './session.js';
+import { type OpenedSession, openFromCli, type SessionCliOptions } from './session.js';
 
 export interface BuildCliOptions extends SessionCliOptions {
   jobs?: number;
@@ -122,8 +122,24 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
     targets,
     opts,
     runsHere ? { jobs, ...(opts.executor ? { executor: opts.executor } : {}) } : undefined,
+    runsHere,
   );
   if (!opened.ok) return opened.code;
+  // A build writes the pipeline cache while its first task runs (this thread then only waits for the workers),
+  // and in any case before it exits.
+  try {
+    return await buildOpened(targets, opts, jobs, opened);
+  } finally {
+    await opened.cachePipeline();
+  }
+}
+
+async function buildOpened(
+  targets: string[],
+  opts: BuildCliOptions,
+  jobs: number,
+  opened: Extract<OpenedSession, { ok: true }>,
+): Promise<number> {
   const { session } = opened;
   if (opts.executor)
     session.pipeline = {
@@ -221,7 +237,12 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
           dropSnapshots(session.pipeline.root);
         output.buildStart(buildId, targets, plan, session.usesKernels ? session.kernelBackend : undefined);
       },
-      onEvent: (e) => output.event(e),
+      onEvent: (e) => {
+        output.event(e);
+        // After this turn, which hands the task to its worker.
+        if (e.type === 'task-start' && e.action === 'run')
+          setImmediate(() => opened.cachePipeline().catch(() => undefined));
+      },
       ...(slurm ? { executors: slurm.executors } : {}),
       ...(process.env.PIPE_BUILD_ID ? { buildId: process.env.PIPE_BUILD_ID } : {}),
     });

@@ -51,6 +51,11 @@ export type OpenedSession =
       info: OpenedInfo;
       /** Needed targets `--keep-going` left out: they need a target whose input file is missing. */
       skipped: string[];
+      /**
+       * Write the pipeline cache (once; done already unless deferred). Its dependency stamps are checked against
+       * the moment loading began, so writing it later cannot vouch for a file edited meanwhile.
+       */
+      cachePipeline(): Promise<void>;
     }
   | { ok: false; code: number };
 
@@ -58,6 +63,8 @@ export async function openFromCli(
   targets: string[],
   opts: SessionCliOptions,
   warm?: Parameters<typeof loadForSession>[2],
+  /** Leave the pipeline cache to the caller's `cachePipeline()` (a build writes it while its first task runs). */
+  deferPipelineCache = false,
 ): Promise<OpenedSession> {
   const loaded = await loadForSession(opts, targets, warm);
   if (!loaded.ok) {
@@ -114,6 +121,7 @@ export async function openFromCli(
   // The no-op snapshot this command may record reuses the plan's stats (fast-path/record.ts).
   if (parseFastArgv(process.argv) && !hint) core.rememberStats();
   const remote = resolved.remote;
+  (globalThis as { __pt?: (l: string) => void }).__pt?.('open-start');
   const opened = await core.openSession({
     pipeline: loaded.pipeline,
     targets: wanted,
@@ -138,6 +146,7 @@ export async function openFromCli(
     process.stderr.write(`${renderDiagnostics(opened.diagnostics)}\n`);
     return { ok: false, code: EXIT_USAGE };
   }
+  (globalThis as { __pt?: (l: string) => void }).__pt?.('opened');
   // Kernel backends are chosen per run: step identities are cached only when no step uses kernels.
   const steps =
     opened.session.kernelBackend === (opts.kernels ?? 'js') &&
@@ -145,7 +154,13 @@ export async function openFromCli(
       ? opened.session.steps
       : undefined;
   // The pipeline cache keys a graph by the requested targets: a -k graph of fewer targets is not theirs.
-  if (skipped.length === 0) await loaded.remember(opened.session.graph, steps);
+  let caching: Promise<void> | undefined;
+  const graph = opened.session.graph;
+  const cachePipeline = () => {
+    caching ??= skipped.length === 0 ? loaded.remember(graph, steps) : Promise.resolve();
+    return caching;
+  };
+  if (!deferPipelineCache) await cachePipeline();
   const eventful = loaded.notes.length > 0 || opened.session.notes.length > 0 || remote !== undefined;
   for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
   opened.session.notes.length = 0;
@@ -170,6 +185,7 @@ export async function openFromCli(
     params,
     remote,
     skipped,
+    cachePipeline,
     info: {
       warnings: loaded.warnings,
       loaderEnv: loaded.loaderEnv(),
