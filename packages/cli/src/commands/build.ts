@@ -15,8 +15,10 @@ import {
   type Plan,
   planSession,
   relPath,
+  type Session,
   slurmExecutorFactory,
   slurmTargets,
+  type TaskReport,
 } from '@pipe/core/lean';
 import { workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
@@ -308,9 +310,14 @@ async function buildOpened(
       return EXIT_BUILD_FAILED;
     }
     // A build that expanded a fan-out planned it as pending: its plan cannot describe the graph a no-op sees, the
-    // settled plan (all up to date now) does. Recording it lets the very next run answer from the snapshot.
+    // settled plan (all up to date now) does. Recording it lets the very next run answer from the snapshot, which
+    // re-hashes what this build wrote (racily clean); past a budget, the full path's stat checks cost less, and
+    // that run records a snapshot whose stamps are no longer racy.
     const snapshotPlan =
-      result.plan.pending.length > 0 && parseFastArgv(process.argv) && !eventful
+      result.plan.pending.length > 0 &&
+      parseFastArgv(process.argv) &&
+      !eventful &&
+      bytesWritten(session, result.reports) <= REHASH_BUDGET_BYTES
         ? await settledPlan()
         : result.plan;
     await snapshot(opened, snapshotPlan, eventful, result.reports);
@@ -320,6 +327,19 @@ async function buildOpened(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Outputs a no-op may re-hash right after the build that wrote them (SHA-256: ~40 ms), rather than stat them all. */
+const REHASH_BUDGET_BYTES = 64 << 20;
+
+/** Bytes of the outputs the build wrote (ran or restored tasks), as their records say. */
+function bytesWritten(session: Session, reports: Map<string, TaskReport>): number {
+  let bytes = 0;
+  for (const r of reports.values()) {
+    if (r.state !== 'ran' && r.state !== 'restored') continue;
+    for (const out of Object.values(session.state.tasks[r.id]?.outputs ?? {})) bytes += out.size;
+  }
+  return bytes;
 }
 
 /** What the build did with the outputs of tasks that left the pipeline (e.g. a removed foreach item). */
