@@ -212,9 +212,15 @@ export function gzipFits(raw: Uint8Array): Uint8Array {
 const GZIP_OPTIONS = { level: 6, strategy: zlibConstants.Z_RLE };
 const gzipAsync = promisify(gzip);
 
+/**
+ * Below this, a file is compressed on the calling thread: the thread pool's round trip (a zlib stream per call)
+ * costs more than compressing it (an excess map's one-bin products: ~40 kB each, well under a millisecond).
+ */
+const POOL_GZIP_MIN_BYTES = 1 << 20;
+
 /** {@link gzipFits} on the thread pool: several files compress in parallel while this thread goes on. */
 export async function gzipFitsAsync(raw: Uint8Array): Promise<Uint8Array> {
-  return gzipAsync(raw, GZIP_OPTIONS);
+  return raw.byteLength < POOL_GZIP_MIN_BYTES ? gzipFits(raw) : gzipAsync(raw, GZIP_OPTIONS);
 }
 
 /** As {@link writeFits}, with the gzip (when asked) done on the thread pool. */
