@@ -20,8 +20,12 @@ import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { isWcsFailure, parseWcsHeader, wcsHeaderCards } from '../wcs/header.js';
 import type { MapDataset, Placement, RunMeta } from './dataset.js';
 
-/** Version of the PIPEDSET record; readers refuse other versions. */
-export const DATASET_FORMAT_VERSION = 1;
+/**
+ * Version of the PIPEDSET record; readers refuse other versions. 2: COUNTS may be stored as integers (see
+ * countsOnDisk); a version-1 file (float32 counts) reads the same.
+ */
+export const DATASET_FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 
 interface DatasetRecord {
   version: number;
@@ -69,7 +73,7 @@ export function datasetHdus(ds: MapDataset): HduSpec[] {
     emptyPrimary(primary),
     ...mapHdus({
       hduName: 'COUNTS',
-      data: ds.counts,
+      data: countsOnDisk(ds.counts),
       shape: [nE, geom.ny, geom.nx],
       wcsHeader: wcs,
       axis: reco,
@@ -114,6 +118,40 @@ export function datasetHdus(ds: MapDataset): HduSpec[] {
   return hdus;
 }
 
+/**
+ * The counts cube in the smallest integer type that holds every value exactly (uint8, uint16, int32), or as it is
+ * (float32) when one is not a whole number in int32's range (or is −0). A run's counts are mostly zeros and ones:
+ * as uint8 its file is 1.2 MB smaller (of 9.7 MB on PKS 2155's 200×200×10 maps), bytes that are otherwise
+ * written, hashed, copied into the cache, synced to disk and read back by the stack. Read back as float32.
+ */
+function countsOnDisk(counts: Float32Array): Float32Array | Uint8Array | Uint16Array | Int32Array {
+  let max = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const v = counts[i] as number;
+    if (!(Number.isInteger(v) && v >= 0) || (v === 0 && 1 / v < 0)) return counts;
+    if (v > max) max = v;
+  }
+  const out =
+    max <= 0xff
+      ? new Uint8Array(counts.length)
+      : max <= 0xffff
+        ? new Uint16Array(counts.length)
+        : max <= 0x7fffffff
+          ? new Int32Array(counts.length)
+          : undefined;
+  if (!out) return counts;
+  out.set(counts);
+  return out;
+}
+
+/** COUNTS as float32, from the float32 or whole-number integer pixels {@link countsOnDisk} writes. */
+function countsFromDisk(data: unknown): Float32Array | string {
+  if (data instanceof Float32Array) return data;
+  if (data instanceof Uint8Array || data instanceof Uint16Array || data instanceof Int32Array)
+    return new Float32Array(data);
+  return 'COUNTS has the wrong pixel type';
+}
+
 /** Writes a dataset (gzip when the path ends in .gz), atomically. */
 export function writeDataset(path: string, ds: MapDataset, options: WriteFitsOptions = {}): void {
   writeFits(path, datasetHdus(ds), options);
@@ -147,11 +185,11 @@ function datasetOfFile(file: FitsFile, path: string): MapDataset | DatasetReadFa
   const raw = file.hdu(0).header.string('PIPEDSET');
   if (raw === undefined) return bad('no PIPEDSET card: not a pipe dataset file');
   const rec = JSON.parse(raw) as DatasetRecord;
-  if (rec.version !== DATASET_FORMAT_VERSION)
-    return bad(`dataset format version ${rec.version}; this reader knows ${DATASET_FORMAT_VERSION}`);
+  if (!READABLE_VERSIONS.includes(rec.version))
+    return bad(`dataset format version ${rec.version}; this reader knows ${READABLE_VERSIONS.join(' and ')}`);
   const geom = geomOf(file, 'COUNTS');
   if (typeof geom === 'string') return bad(geom);
-  const counts = as(file.hdu('COUNTS').image().data, Float32Array, 'COUNTS');
+  const counts = countsFromDisk(file.hdu('COUNTS').image().data);
   const exposure = as(file.hdu('EXPOSURE').image().data, Float32Array, 'EXPOSURE');
   const background = as(file.hdu('BACKGROUND').image().data, Float32Array, 'BACKGROUND');
   const maskSafe = as(file.hdu('MASK_SAFE').image().data, Uint8Array, 'MASK_SAFE');
