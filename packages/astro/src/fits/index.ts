@@ -30,6 +30,7 @@ export {
   type ParseOptions,
   parseFits,
   readFits,
+  readFitsAhead,
   readFitsHeaders,
   readFitsSync,
 } from './file.js';

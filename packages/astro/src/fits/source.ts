@@ -2,7 +2,7 @@
  * Bytes of a FITS file from disk: plain or gzip-compressed (detected by the magic bytes, not the name).
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip, gunzipSync } from 'node:zlib';
 import { FitsError } from './errors.js';
@@ -26,6 +26,32 @@ export async function loadFitsBytes(path: string): Promise<Uint8Array> {
     return await gunzipAsync(raw);
   } catch (e) {
     throw gzipError(path, e);
+  }
+}
+
+/**
+ * Reads a file's bytes (as they are: no gunzip) in one read call on the thread pool, into a buffer of the file's
+ * size (readFile reads in 512 KiB chunks, one thread-pool round trip each): for reading a large file on another
+ * core while this thread works on the previous one.
+ */
+export async function loadFileBytesWhole(path: string): Promise<Uint8Array> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      const buf = Buffer.allocUnsafe(size);
+      let at = 0;
+      while (at < size) {
+        const { bytesRead } = await fh.read(buf, at, size - at, at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+      }
+      return at === size ? buf : buf.subarray(0, at);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw ioError(path, e);
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type HduSpec,
   mapHdus,
   readFits,
+  readFitsAhead,
   readFitsSync,
   type WriteFitsOptions,
   writeFits,
@@ -178,6 +179,28 @@ export function readDataset(path: string): MapDataset | DatasetReadFailure {
 /** {@link readDataset} with the file read (and gunzipped) on the thread pool. */
 export async function readDatasetAsync(path: string): Promise<MapDataset | DatasetReadFailure> {
   return datasetOfFile(await readFits(path, { decodeInPlace: true }), path);
+}
+
+/**
+ * The datasets of `paths`, in order, each file read on the thread pool while the caller works on the one before
+ * (on two cores, the read of run i + 1 overlaps the stacking of run i); one read ahead, so at most two datasets
+ * are in memory.
+ */
+export async function* readDatasetsInOrder(
+  paths: readonly string[],
+): AsyncGenerator<MapDataset | DatasetReadFailure> {
+  const read = (path: string) => {
+    const file = readFitsAhead(path, { decodeInPlace: true });
+    // A read the caller no longer waits for (it stopped at a failure) must not be an unhandled rejection.
+    file.catch(() => undefined);
+    return file;
+  };
+  let next = paths.length > 0 ? read(paths[0]!) : undefined;
+  for (let i = 0; i < paths.length; i++) {
+    const file = await next!;
+    next = i + 1 < paths.length ? read(paths[i + 1]!) : undefined;
+    yield datasetOfFile(file, paths[i]!);
+  }
 }
 
 function datasetOfFile(file: FitsFile, path: string): MapDataset | DatasetReadFailure {

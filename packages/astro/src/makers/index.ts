@@ -7,6 +7,7 @@ export {
   isDatasetReadFailure,
   readDataset,
   readDatasetAsync,
+  readDatasetsInOrder,
   writeDataset,
 } from './dataset-io.js';
 export { edispBias, edispBiasEnergy } from './edisp-bias.js';
