@@ -81,7 +81,7 @@ const step: StepDefinition<Params> = {
     if (offsetMax !== undefined) ds.safe_mask.parameters['offset_max'] = `${offsetMax} deg`;
     return center === 'pointing' ? { ok: true, value: { ...checked.value, center: 'pointing' } } : checked;
   },
-  warm: () => import('./reduce-observation-run.js'),
+  warm: async () => (await import('./reduce-observation-run.js')).warm(),
   run: async (ctx) => (await import('./reduce-observation-run.js')).run(ctx),
 };
 
