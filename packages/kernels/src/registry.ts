@@ -10,6 +10,7 @@ export const COMPILED_KERNELS = [
   'evalAeffMap',
   'stackAdd',
   'stackMaskOr',
+  'stackIrfWeighted',
   'evalPsfMap',
   'evalEdispKernelMap',
   'evalBkgMap',
@@ -84,6 +85,8 @@ const KERNELS: Record<KernelName, KernelSources> = {
   stackAdd: compiled('stackAdd', { reference: ['stack.ts'], bitIdentical: true }),
   // Byte logic only: bit-identical by construction.
   stackMaskOr: compiled('stackMaskOr', { reference: ['stack.ts'], bitIdentical: true }),
+  // float64 products and sums in the reference's order, no FMA: bit-identical.
+  stackIrfWeighted: compiled('stackIrfWeighted', { reference: ['stack.ts'], bitIdentical: true }),
   evalPsfMap: compiled('evalPsfMap', {
     reference: ['irf-maps.ts', 'interp.ts'],
     bitIdentical: true,

@@ -152,7 +152,21 @@ export class DatasetStacker {
     const dest = irfDestinations(run, ig, this.rg.irfGeom, orOverPlanes(kernels, w, ni, nE));
     // Per (energy, rad) plane, a contiguous pass over the run's pixels: the same additions in the same order as
     // pixel by pixel, without striding through the cubes.
-    if (this.psf && run.psf) accumulatePsf(this.psf, run.psf.data, run.psf.exposure, dest, nT, nR, nI);
+    if (this.psf && run.psf)
+      kernels.stackIrfWeighted(
+        this.psf.num,
+        this.psf.den,
+        run.psf.data,
+        run.psf.exposure,
+        dest.from,
+        dest.to,
+        dest.len,
+        dest.from.length,
+        dest.ni,
+        nI,
+        nT,
+        nR,
+      );
     if (this.edisp && run.edisp)
       accumulateEdisp(this.edisp, run.edisp.data, run.edisp.exposure, dest, w, nT, nE, nI);
   }
@@ -246,8 +260,8 @@ function irfDestinations(run: MapDataset, ig: WcsGeom, stackIg: WcsGeom, W: Uint
   };
 }
 
-// The two accumulations below are the same sum, kept apart so that each loop sees one array type. Each run adds
-// one term to every num and den element it touches, so walking the pixels by segments changes no bit.
+// The PSF's sums are the stackIrfWeighted kernel's; the EDISP's (float64 data, masked per reco bin) are below. Each
+// run adds one term to every num and den element it touches, so walking the pixels by segments changes no bit.
 
 /** den[q0 + q] += exposure[e0 + p] over the run's IRF pixels p → stacked pixels q (one true-energy plane). */
 function addExposurePlane(
@@ -266,34 +280,7 @@ function addExposurePlane(
   }
 }
 
-/** PSF: num[t][r][q] += data[t][r][p] · e[t][p], den[t][q] += e[t][p]. */
-function accumulatePsf(
-  acc: { num: Float64Array; den: Float64Array },
-  data: Float32Array,
-  exposure: Float32Array,
-  px: IrfPixels,
-  nT: number,
-  nR: number,
-  nI: number,
-): void {
-  const { num, den } = acc;
-  const { from, to, len, ni } = px;
-  const nSeg = from.length;
-  for (let t = 0; t < nT; t++) {
-    const eBase = t * ni;
-    addExposurePlane(den, t * nI, exposure, eBase, px);
-    for (let r = 0; r < nR; r++) {
-      const src = (t * nR + r) * ni;
-      const dst = (t * nR + r) * nI;
-      for (let s = 0; s < nSeg; s++) {
-        const p0 = from[s] as number;
-        addProducts32(num, dst + (to[s] as number), data, src + p0, exposure, eBase + p0, len[s] as number);
-      }
-    }
-  }
-}
-
-/** EDISP: as the PSF, skipping the reco bins k where the run's mask w[k][p] (on its IRF grid) is 0. */
+/** EDISP: num[t][k][q] += data[t][k][p] · e[t][p], den[t][q] += e[t][p] (as stackIrfWeighted for the PSF), skipping the reco bins k where the run's mask w[k][p] (on its IRF grid) is 0. */
 function accumulateEdisp(
   acc: { num: Float64Array; den: Float64Array },
   data: Float64Array,
@@ -334,20 +321,6 @@ function accumulateEdisp(
 
 // The innermost loops, as small functions of their own: V8 optimizes them after a few calls, long before the first
 // run's pass would be replaced on the stack.
-
-/** num[q0 + j] += data[d0 + j] · e[e0 + j] for j < n. */
-function addProducts32(
-  num: Float64Array,
-  q0: number,
-  data: Float32Array,
-  d0: number,
-  e: Float32Array,
-  e0: number,
-  n: number,
-): void {
-  for (let j = 0; j < n; j++)
-    num[q0 + j] = (num[q0 + j] as number) + (data[d0 + j] as number) * (e[e0 + j] as number);
-}
 
 /** num[q0 + j] += data[d0 + j] · e[e0 + j] for j < n where w[w0 + j] is not 0. */
 function addMaskedProducts64(

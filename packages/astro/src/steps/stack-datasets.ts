@@ -13,7 +13,7 @@ export type Params = { datasets: AnalysisConfig['datasets'] };
 const step: StepDefinition<Params> = {
   name: 'astro.stack_datasets',
   version: '1',
-  kernels: ['stackAdd', 'stackMaskOr', 'sampleNearest'],
+  kernels: ['stackAdd', 'stackMaskOr', 'stackIrfWeighted', 'sampleNearest'],
   validateParams: (p) => sectionParams(p, 'datasets', dropDatasetPaths),
   warm: () => import('./stack-datasets-run.js'),
   run: async (ctx) => (await import('./stack-datasets-run.js')).run(ctx),

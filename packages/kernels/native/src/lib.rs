@@ -24,4 +24,5 @@ mod fdlibm;
 mod fdlibm_exp;
 mod interp;
 mod stack_add;
+mod stack_irf_weighted;
 mod stack_mask_or;

@@ -7,7 +7,7 @@ import { evalBkgMap } from './bkg-map.js';
 import { correlateDisk } from './correlate.js';
 import { evalEdispKernelMap, evalPsfMap } from './irf-maps.js';
 import { pixelFovCoords, sampleNearest } from './pixel-geometry.js';
-import { stackAdd, stackMaskOr } from './stack.js';
+import { stackAdd, stackIrfWeighted, stackMaskOr } from './stack.js';
 import { cashStatistics } from './stats.js';
 
 export { evalAeffMap } from './aeff-map.js';
@@ -29,7 +29,7 @@ export {
   WCS_X0,
   WCS_Y0,
 } from './sky.js';
-export { stackAdd, stackMaskOr } from './stack.js';
+export { stackAdd, stackIrfWeighted, stackMaskOr } from './stack.js';
 export * from './stats.js';
 
 /** The kernel contract shared by all backends (see each function's doc comment for layouts). */
@@ -56,6 +56,8 @@ export interface Kernels {
   stackAdd: typeof stackAdd;
   /** OR of a run's byte mask into the stacked mask (§5). */
   stackMaskOr: typeof stackMaskOr;
+  /** Exposure-weighted sums of a run's PSF map into the stack's (§5). */
+  stackIrfWeighted: typeof stackIrfWeighted;
 }
 
 /** The TypeScript reference implementation of every kernel. */
@@ -71,4 +73,5 @@ export const referenceKernels: Kernels = {
   evalEdispKernelMap,
   stackAdd,
   stackMaskOr,
+  stackIrfWeighted,
 };

@@ -68,3 +68,47 @@ export function stackMaskOr(
     }
   }
 }
+
+/**
+ * One run's IRF map (the PSF) into the stack's exposure-weighted sums (science spec §5): for every true-energy
+ * plane t, den[t][q] += w[t][p] and then, for every plane a of the map's second axis (the PSF's rad bins),
+ * num[t][a][q] += data[t][a][p] · w[t][p] (float64 product and sum), where run pixel p = from[s] + j goes to stack
+ * pixel q = to[s] + j for j < len[s], segment by segment. The run's grid has `ni` pixels, the stack's `nI`. Each
+ * stack pixel receives at most one run pixel, so the order of the segments changes no sum. Allocates nothing.
+ */
+export function stackIrfWeighted(
+  num: Float64Array,
+  den: Float64Array,
+  data: Float32Array,
+  weight: Float32Array,
+  from: Int32Array,
+  to: Int32Array,
+  len: Int32Array,
+  nSeg: number,
+  ni: number,
+  nI: number,
+  nT: number,
+  nA: number,
+): void {
+  for (let t = 0; t < nT; t++) {
+    const wBase = t * ni;
+    for (let s = 0; s < nSeg; s++) {
+      const p0 = wBase + (from[s] as number);
+      const q0 = t * nI + (to[s] as number);
+      const n = len[s] as number;
+      for (let j = 0; j < n; j++) den[q0 + j] = (den[q0 + j] as number) + (weight[p0 + j] as number);
+    }
+    for (let a = 0; a < nA; a++) {
+      const src = (t * nA + a) * ni;
+      const dst = (t * nA + a) * nI;
+      for (let s = 0; s < nSeg; s++) {
+        const p0 = from[s] as number;
+        const q0 = dst + (to[s] as number);
+        const n = len[s] as number;
+        for (let j = 0; j < n; j++)
+          num[q0 + j] =
+            (num[q0 + j] as number) + (data[src + p0 + j] as number) * (weight[wBase + p0 + j] as number);
+      }
+    }
+  }
+}

@@ -119,6 +119,40 @@ const ADAPTERS: Record<string, (m: WasmKernelModule, reference: Kernels) => AnyK
         ],
       );
     }) as AnyKernel,
+  stackIrfWeighted: (m) =>
+    ((
+      num: Float64Array,
+      den: Float64Array,
+      data: Float32Array,
+      weight: Float32Array,
+      from: Int32Array,
+      to: Int32Array,
+      len: Int32Array,
+      nSeg: number,
+      ni: number,
+      nI: number,
+      nT: number,
+      nA: number,
+    ): void => {
+      m.call(
+        'stackIrfWeighted',
+        ['inout', 'inout', 'in', 'in', 'in', 'in', 'in', null, null, null, null, null],
+        [
+          num.subarray(0, nT * nA * nI),
+          den.subarray(0, nT * nI),
+          data.subarray(0, nT * nA * ni),
+          weight.subarray(0, nT * ni),
+          from.subarray(0, nSeg),
+          to.subarray(0, nSeg),
+          len.subarray(0, nSeg),
+          nSeg,
+          ni,
+          nI,
+          nT,
+          nA,
+        ],
+      );
+    }) as AnyKernel,
   stackMaskOr: (m) =>
     ((
       dst: Uint8Array,
