@@ -143,6 +143,9 @@ export async function loadForSession(
   const params = parseParams(opts.param);
   if (!params.ok) return { ok: false, code: EXIT_USAGE, message: `pipe: ${params.error}` };
   const lean = await import('@pipe/core/lean');
+  // The hash module compiles its WASM asynchronously: started now, it is ready when the session opens instead of
+  // being waited for there (openSession awaits the same promise, and reports a failure).
+  lean.loadXxhash().catch(() => {});
   const cacheFile = lean.pipelineCacheFile(file);
   const inputs = lean.pipelineInputsDigest({
     file,

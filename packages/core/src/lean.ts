@@ -31,6 +31,7 @@ export {
 export type { Executor } from './execute/executor.js';
 export { teachLocalPool, warmLocalPool } from './execute/local-executor.js';
 export { seedCodeHashes } from './fingerprint/code-hash.js';
+export { loadXxhash } from './fingerprint/file-hash.js';
 export type { StepIdentity } from './fingerprint/record.js';
 export { didYouMean } from './graph/closest-names.js';
 export { buildableWithout, deliveredTargets, dependencyOrder } from './graph/edges.js';

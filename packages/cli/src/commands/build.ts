@@ -232,11 +232,9 @@ async function buildOpened(
       onPlan: (plan, buildId) => {
         // This build will change the workspace: no snapshot may answer for it meanwhile (their stamps would
         // tell too; dropping them is cheaper than checking).
-        if (
-          plan.pending.length > 0 ||
-          [...plan.tasks.values()].some((p) => p.decision.action !== 'up-to-date')
-        )
-          dropSnapshots(session.pipeline.root);
+        let changes = plan.pending.length > 0;
+        for (const p of plan.tasks.values()) if (p.decision.action !== 'up-to-date') changes = true;
+        if (changes) dropSnapshots(session.pipeline.root);
         output.buildStart(buildId, targets, plan, session.usesKernels ? session.kernelBackend : undefined);
       },
       onEvent: (e) => {

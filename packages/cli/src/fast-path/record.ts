@@ -194,15 +194,16 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
         summaries.push({ id: task.id, target: task.target, path: storedPath(root, summary) });
     }
   }
-  keepOutputHashes(stamps, rows, globals, root, plan, session, isRacy);
+  const racy = keepOutputHashes(stamps, rows, globals, root, plan, session, isRacy);
   if (noop)
-    for (let i = globals; i < stamps.length; i++)
-      if (isRacy(stamps[i]!) && !stamps[i]![STAMP_SHA]) noop = false;
+    for (let i = globals; i < stamps.length; i++) if (racy[i] === 1 && !stamps[i]![STAMP_SHA]) noop = false;
   // As the build prints them for up-to-date tasks (plain output: 'warning: ' + the event's message).
-  const taskWarnings = plan.order
-    .flatMap((id) => core.replayedWarnings(id, session.state.tasks[id]?.warnings))
-    .map((m) => `warning: ${m}`)
-    .join('\n');
+  const warned: string[] = [];
+  for (const id of plan.order) {
+    const warnings = session.state.tasks[id]?.warnings;
+    if (warnings) for (const m of core.replayedWarnings(id, warnings)) warned.push(`warning: ${m}`);
+  }
+  const taskWarnings = warned.join('\n');
   const env = new Map<string, string | null>(src.loaderEnv);
   for (const name of envNames) env.set(name, valueDigest(src.env[name]));
   const header: SnapshotHeader = {
@@ -235,7 +236,8 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
 
 /**
  * A racily clean output whose stamp is the one its task record holds keeps the record's SHA-256: the check
- * re-hashes it instead of declining (right after a build, every output it wrote is racily clean).
+ * re-hashes it instead of declining (right after a build, every output it wrote is racily clean). Returns which
+ * task stamps are racily clean (1).
  */
 function keepOutputHashes(
   stamps: SnapshotStamp[],
@@ -245,7 +247,7 @@ function keepOutputHashes(
   plan: Plan,
   session: Session,
   isRacy: (s: SnapshotStamp) => boolean,
-): void {
+): Uint8Array {
   const racy = new Uint8Array(stamps.length);
   let any = false;
   for (let i = globals; i < stamps.length; i++) {
@@ -256,7 +258,7 @@ function keepOutputHashes(
       any = true;
     }
   }
-  if (!any) return;
+  if (!any) return racy;
   for (const row of rows) {
     let hit = false;
     for (let k = 2; k < row.length && !hit; k++) hit = racy[row[k] as number] === 1;
@@ -274,6 +276,7 @@ function keepOutputHashes(
       }
     }
   }
+  return racy;
 }
 
 /** Keep the most recent MAX_SNAPSHOTS snapshots. */

@@ -404,7 +404,8 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     });
     let retired: Retired | undefined;
     if (outcome.status === 'succeeded') {
-      const targets = new Set([...outcome.reports.keys()].map(targetOfTaskId));
+      const targets = new Set<string>();
+      for (const id of outcome.reports.keys()) targets.add(targetOfTaskId(id));
       const departed = departedTasks(session.state, targets, outcome.reports);
       if (departed.length > 0) {
         retired = await retireTasks(

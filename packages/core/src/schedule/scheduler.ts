@@ -167,7 +167,8 @@ class Scheduler {
     for (const task of list) {
       let waiting = 0;
       let upstreamFailed: string | undefined;
-      for (const dep of new Set(task.deps)) {
+      // Deps are unique as expanded; a Set guards a graph from elsewhere (one per task with several deps only).
+      for (const dep of task.deps.length > 1 ? new Set(task.deps) : task.deps) {
         if (!this.tasks.has(dep)) continue;
         const r = this.reports.get(dep);
         if (r && FINAL.has(r.state)) continue;
@@ -210,7 +211,7 @@ class Scheduler {
       this.waitingOn.set(d, n);
       if (n === 0) void this.advance(d, undefined);
     }
-    this.expandAfter(this.tasks.get(id)!.target);
+    if (this.pending.length > 0) this.expandAfter(this.tasks.get(id)!.target);
   }
 
   private fail(id: string, state: 'failed' | 'cancelled', extra: Omit<TaskReport, 'id' | 'state'>) {
@@ -353,7 +354,8 @@ class Scheduler {
   ) {
     if (this.reports.has(id)) return;
     const warnings = this.o.state.tasks[id]?.warnings;
-    for (const message of replayedWarnings(id, warnings)) this.emit({ type: 'warning', message });
+    if (warnings)
+      for (const message of replayedWarnings(id, warnings)) this.emit({ type: 'warning', message });
     if (decision.adopted)
       this.record(id, {
         key: decision.key,
