@@ -98,7 +98,7 @@ export { replayJournal, STATE_JOURNAL_FILE, stateJournalFile } from './state/sta
 export * from './steps/index.js';
 export { commonFolder, exportOutputs } from './store/export.js';
 export { portableItems, resolveItems, withPortableItems } from './store/portable-items.js';
-export { cacheOutputs, hashOutputs, publishOutputs, restoreOutputs } from './store/products.js';
+export { publishOutputs, restoreOutputs, storeOutputs } from './store/products.js';
 export * from './watch/index.js';
 export { replaceFile, writeFileAtomic } from './workspace/atomic.js';
 export { nearestExisting, relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';

@@ -1,26 +1,17 @@
 /**
  * One hash pass per stored output (store/written-hashes.ts): a worker's hash of the file it wrote is used by the
- * engine only while the file keeps the identity it was hashed with, and hashOutputs + cacheOutputs store outputs under the
+ * engine only while the file keeps the identity it was hashed with, and storeOutputs stores outputs under the
  * right names whether a worker reported their hashes or not (a stale report is ignored, the file hashed again).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  appendFileSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type CacheBackend, LocalStore } from '@pipe/cache';
+import { LocalStore } from '@pipe/cache';
 import { identityOf } from '@pipe/cache/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Task } from '../src/model/types.js';
-import { cacheOutputs, hashOutputs } from '../src/store/products.js';
+import { storeOutputs } from '../src/store/products.js';
 import {
   hashOutputFile,
   hashWrittenFileSync,
@@ -67,72 +58,9 @@ describe('hashes of written outputs', () => {
   });
 });
 
-describe('hashOutputs + cacheOutputs', () => {
+describe('storeOutputs', () => {
   const task = (outputs: Record<string, string>): Task =>
     ({ id: 't', target: 't', outputs, inputs: {}, deps: [], params: {} }) as unknown as Task;
-  /** Hash the temps, then store them from the temps (as a task's outputs before they are published). */
-  async function storeOutputs(o: {
-    cache: CacheBackend;
-    root: string;
-    task: Task;
-    key: string;
-    temps: Record<string, string>;
-    provenance: Record<string, unknown>;
-  }) {
-    const hashed = await hashOutputs(o.root, o.task, o.temps);
-    if (!hashed.ok) return hashed;
-    const warnings = await cacheOutputs({ ...o, hashed, files: o.temps });
-    return { ok: true as const, outputs: hashed.outputs, warnings };
-  }
-
-  it('stores published outputs by the identity they were hashed with, and refuses one edited since', async () => {
-    const cache = new LocalStore({ root: path.join(dir, 'cache') });
-    const bytes = { a: randomBytes(3 << 20), b: randomBytes(5000) };
-    const temps = { a: file('ta', bytes.a), b: file('tb', bytes.b) };
-    noteWrittenHashes(hashWrittenOutputs(temps));
-    const finals = { a: path.join(dir, 'pa'), b: path.join(dir, 'pb') };
-    const hashed = await hashOutputs(dir, task(finals), temps);
-    expect(hashed.ok).toBe(true);
-    if (!hashed.ok) return;
-    // Published (renamed: same identity), then stored from the final paths while the build goes on.
-    renameSync(temps.a, finals.a);
-    renameSync(temps.b, finals.b);
-    const warnings = await cacheOutputs({
-      cache,
-      task: task(finals),
-      key: 'k3',
-      hashed,
-      files: finals,
-      provenance: {},
-    });
-    expect(warnings).toEqual([]);
-    for (const out of hashed.outputs)
-      expect(readFileSync(cache.blobPath(out.sha256)).equals(bytes[out.name as 'a' | 'b'])).toBe(true);
-    expect((await cache.getManifest('k3')).ok).toBe(true);
-
-    // A product edited between its hashing and its storing: its bytes are not stored under the old hash, and no
-    // manifest names them.
-    const c = file('tc', randomBytes(3 << 20));
-    noteWrittenHashes(hashWrittenOutputs({ c }));
-    const finalC = { c: path.join(dir, 'pc') };
-    const hashedC = await hashOutputs(dir, task(finalC), { c });
-    if (!hashedC.ok) throw new Error('not hashed');
-    renameSync(c, finalC.c);
-    appendFileSync(finalC.c, 'edited');
-    const refused = await cacheOutputs({
-      cache,
-      task: task(finalC),
-      key: 'k4',
-      hashed: hashedC,
-      files: finalC,
-      provenance: {},
-    });
-    expect(refused).toHaveLength(1);
-    expect(refused[0]).toMatch(/^cache: storing pc: /);
-    expect(existsSync(cache.blobPath(hashedC.outputs[0]!.sha256))).toBe(false);
-    const m = await cache.getManifest('k4');
-    expect(m.ok && m.value).toBeUndefined();
-  });
 
   it('stores each output under the hash of its bytes: reported, stale or not reported', async () => {
     const cache = new LocalStore({ root: path.join(dir, 'cache') });

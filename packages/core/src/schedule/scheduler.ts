@@ -29,13 +29,11 @@ import { provenanceRecord } from '../provenance/record.js';
 import { statIfThere } from '../state/hash-memo.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import {
-  cacheOutputs,
   currentStamps,
-  type HashedOutputs,
-  hashOutputs,
   outputFolderProblem,
   publishOutputs,
   restoreOutputs,
+  storeOutputs,
 } from '../store/products.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
@@ -95,8 +93,6 @@ class Scheduler {
   /** Inside addTasks: more tasks are about to be advanced, the build cannot be over. */
   private adding = 0;
   private running = 0;
-  /** Tasks whose published outputs are still being stored in the cache. */
-  private storing = 0;
   /** Batches in flight at batch executors (not bounded by `jobs`: the executor has its own limits). */
   private batching = 0;
   private restoring = 0;
@@ -412,8 +408,7 @@ class Scheduler {
       this.running > 0 ||
       this.restoring > 0 ||
       this.batching > 0 ||
-      this.completing > 0 ||
-      this.storing > 0
+      this.completing > 0
     )
       return;
     if (!this.stopped && (this.runQueue.length > 0 || this.restoreQueue.length > 0)) return;
@@ -687,26 +682,35 @@ class Scheduler {
       end,
       ...(outcome.metadata ? { metadata: outcome.metadata } : {}),
     });
-    let hashed: HashedOutputs;
+    let stored: Awaited<ReturnType<typeof storeOutputs>>;
     try {
-      hashed = await hashOutputs(this.o.pipeline.root, task, temps);
+      stored = await storeOutputs({
+        cache: this.o.cache,
+        root: this.o.pipeline.root,
+        task,
+        key: decision.key,
+        temps,
+        ...(outcome.items ? { items: outcome.items } : {}),
+        provenance: provenance as unknown as Record<string, unknown>,
+      });
     } catch (error) {
-      // A throw is reading the outputs (EACCES, EIO) or a bug.
+      // Cache failures are warnings (storeOutputs); a throw is reading the outputs (EACCES, EIO) or a bug.
       return this.fail(id, 'failed', {
         ...base,
         error: `its outputs could not be stored: ${thrownMessage(error)}`,
       });
     }
-    if (!hashed.ok)
+    if (!stored.ok)
       return this.fail(id, 'failed', {
         ...base,
-        error: this.outputFailureText(task, hashed.failure, outcome.attempts, req, start),
+        error: this.outputFailureText(task, stored.failure, outcome.attempts, req, start),
       });
+    for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
     if (this.o.signal.aborted)
       return this.fail(id, 'cancelled', { ...base, error: 'interrupted before publishing' });
     let stamps: Awaited<ReturnType<typeof publishOutputs>>;
     try {
-      stamps = await publishOutputs(this.o.pipeline.root, task, temps, hashed.outputs);
+      stamps = await publishOutputs(this.o.pipeline.root, task, temps, stored.outputs);
     } catch (error) {
       // E.g. a directory where an output file goes: this task fails, the build goes on and records it.
       return this.fail(id, 'failed', {
@@ -725,45 +729,7 @@ class Scheduler {
     const known: Record<string, KnownOutput> = {};
     for (const [name, s] of Object.entries(stamps))
       known[name] = { path: s.path, sha256: s.sha256, size: s.size };
-    // Into the cache while the build goes on: its copies and their fsyncs (tens of ms for a run's 9 MB dataset)
-    // hold neither this task's slot nor its dependants, which read the published files. The build ends when
-    // they are stored; a crash before leaves no manifest, so no cache entry, only products to rebuild or keep.
-    this.storeInBackground(task, decision.key, hashed, outcome.items, provenance);
     this.succeed(id, known, outcome.items);
-  }
-
-  /** Store a task's published outputs in the cache; the build does not finish before this has. */
-  private storeInBackground(
-    task: Task,
-    key: string,
-    hashed: Extract<HashedOutputs, { ok: true }>,
-    items: TaskItem[] | undefined,
-    provenance: ReturnType<typeof provenanceRecord>,
-  ): void {
-    this.storing++;
-    void cacheOutputs({
-      cache: this.o.cache,
-      task,
-      key,
-      hashed,
-      files: task.outputs,
-      ...(items ? { items } : {}),
-      provenance: provenance as unknown as Record<string, unknown>,
-    })
-      .then(
-        (warnings) => {
-          for (const w of warnings) this.emit({ type: 'warning', message: w });
-        },
-        (error: unknown) =>
-          this.emit({
-            type: 'warning',
-            message: `cache: storing the outputs of ${task.id}: ${thrownMessage(error)}`,
-          }),
-      )
-      .finally(() => {
-        this.storing--;
-        this.maybeFinish();
-      });
   }
 
   /** A raw input of the task modified since its key was computed (the first one), if any. */

@@ -1,8 +1,8 @@
 /**
  * Products between executor, cache and workspace: a task's outputs, written to temporary paths,
- * are hashed and published under their final names by rename — so no half-written output is ever
- * visible, and a failed task leaves the earlier products in place — and then stored in the cache
- * (blobs, then the manifest with the provenance record) while the build goes on. Restoring fetches a manifest's blobs
+ * are hashed, stored in the cache (blobs, then the manifest with the provenance record), and only
+ * then published under their final names by rename — so no half-written output is ever visible,
+ * and a failed task leaves the earlier products in place. Restoring fetches a manifest's blobs
  * (verified by the cache) straight to the final paths (atomically, by the cache's temp + rename).
  */
 import { existsSync, lstatSync, readlinkSync, renameSync, statSync } from 'node:fs';
@@ -30,17 +30,23 @@ export function outputFolderProblem(root: string, output: string, dir: string, e
   return `${what}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
-export type HashedOutputs =
-  | { ok: true; outputs: ManifestOutput[]; identities: Record<string, FileIdentity | undefined> }
+export type StoreResult =
+  | { ok: true; outputs: ManifestOutput[]; warnings: string[] }
   | { ok: false; failure: OutputFailure };
 
-/** Check and hash a task's temp outputs (the worker's hash when it reported one): what the manifest will list. */
-export async function hashOutputs(
-  root: string,
-  task: Task,
-  temps: Record<string, string>,
-): Promise<HashedOutputs> {
+/** Hash the temp outputs and store them (blobs + manifest) in the cache. Cache failures are warnings. */
+export async function storeOutputs(options: {
+  cache: CacheBackend;
+  root: string;
+  task: Task;
+  key: string;
+  temps: Record<string, string>;
+  items?: TaskItem[];
+  provenance: Record<string, unknown>;
+}): Promise<StoreResult> {
+  const { cache, root, task, key, temps } = options;
   const outputs: ManifestOutput[] = [];
+  const warnings: string[] = [];
   const identities: Record<string, FileIdentity | undefined> = {};
   for (const [name, finalPath] of Object.entries(task.outputs)) {
     const temp = temps[name]!;
@@ -71,30 +77,10 @@ export async function hashOutputs(
       mode: Number(st.mode) & 0o777,
     });
   }
-  return { ok: true, outputs, identities };
-}
-
-/**
- * Store hashed outputs in the cache: blobs from `files` (the temp paths, or the published ones: a rename keeps the
- * identity they were hashed with, which the cache checks before and after its copy), then the manifest. Cache
- * failures are warnings, returned.
- */
-export async function cacheOutputs(options: {
-  cache: CacheBackend;
-  task: Task;
-  key: string;
-  hashed: Extract<HashedOutputs, { ok: true }>;
-  files: Record<string, string>;
-  items?: TaskItem[];
-  provenance: Record<string, unknown>;
-}): Promise<string[]> {
-  const { cache, task, key, files } = options;
-  const { outputs, identities } = options.hashed;
-  const warnings: string[] = [];
   // Stored together: the local store makes a blob durable in a group-committed round of fsyncs, which one
   // put at a time would turn into one round per output (13 outputs of an excess map: ~30 ms instead of ~3).
   const puts = await inBatches(outputs, STORE_CONCURRENCY, (out) =>
-    cache.putBlob(out.sha256, files[out.name]!, identities[out.name]),
+    cache.putBlob(out.sha256, temps[out.name]!, identities[out.name]),
   );
   for (const [i, put] of puts.entries())
     if (!put.ok)
@@ -113,7 +99,7 @@ export async function cacheOutputs(options: {
     if (!put.ok)
       warnings.push(`cache: storing the manifest of ${task.id}: ${await describeCacheFailure(put.failure)}`);
   }
-  return warnings;
+  return { ok: true, outputs, warnings };
 }
 
 /** Blobs of one task stored at once (a remote tier uploads each: a task with thousands of outputs waits its turn). */
