@@ -121,7 +121,6 @@ export async function openFromCli(
   // The no-op snapshot this command may record reuses the plan's stats (fast-path/record.ts).
   if (parseFastArgv(process.argv) && !hint) core.rememberStats();
   const remote = resolved.remote;
-  (globalThis as { __pt?: (l: string) => void }).__pt?.('open-start');
   const opened = await core.openSession({
     pipeline: loaded.pipeline,
     targets: wanted,
@@ -146,7 +145,6 @@ export async function openFromCli(
     process.stderr.write(`${renderDiagnostics(opened.diagnostics)}\n`);
     return { ok: false, code: EXIT_USAGE };
   }
-  (globalThis as { __pt?: (l: string) => void }).__pt?.('opened');
   // Kernel backends are chosen per run: step identities are cached only when no step uses kernels.
   const steps =
     opened.session.kernelBackend === (opts.kernels ?? 'js') &&
