@@ -64,7 +64,5 @@ await build({
   minifySyntax: true,
 });
 
-// The step modules that `pipe build` runs in its worker threads are bundled by their package (packages/astro/
-// bundle.mjs, also run by its own build); done here too, so that rebuilding the CLI bundle after `tsc -b` refreshes
-// both (a stale step bundle is not used, only slower).
-await import('../astro/bundle.mjs');
+// The step modules that `pipe build` runs in its worker threads are bundled by their own package's build
+// (packages/astro/bundle.mjs, run by turbo before this one); a stale step bundle is not used, only slower.
