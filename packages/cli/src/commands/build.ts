@@ -168,6 +168,8 @@ async function buildOpened(
   }
   const output = new BuildOutput(outputMode(opts.json), jobs);
   const abort = new AbortController();
+  // The pipeline cache is written while the first task runs (the main thread only waits then).
+  let pipelineCacheScheduled = false;
   const remote = opened.remote;
   if (remote?.required) {
     // Reach it, and when this build uploads, write to it: a write token the server refuses is found now, not
@@ -233,15 +235,20 @@ async function buildOpened(
         // This build will change the workspace: no snapshot may answer for it meanwhile (their stamps would
         // tell too; dropping them is cheaper than checking).
         let changes = plan.pending.length > 0;
-        for (const p of plan.tasks.values()) if (p.decision.action !== 'up-to-date') changes = true;
+        for (const p of plan.tasks.values()) {
+          if (changes) break;
+          changes = p.decision.action !== 'up-to-date';
+        }
         if (changes) dropSnapshots(session.pipeline.root);
         output.buildStart(buildId, targets, plan, session.usesKernels ? session.kernelBackend : undefined);
       },
       onEvent: (e) => {
         output.event(e);
-        // After this turn, which hands the task to its worker.
-        if (e.type === 'task-start' && e.action === 'run')
+        // After this turn, which hands the first task to run to its worker.
+        if (e.type === 'task-start' && e.action === 'run' && !pipelineCacheScheduled) {
+          pipelineCacheScheduled = true;
           setImmediate(() => opened.cachePipeline().catch(() => undefined));
+        }
       },
       ...(slurm ? { executors: slurm.executors } : {}),
       ...(process.env.PIPE_BUILD_ID ? { buildId: process.env.PIPE_BUILD_ID } : {}),
