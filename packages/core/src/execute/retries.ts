@@ -76,7 +76,15 @@ export async function submitWithRetries(
     // The attempts share the task's log: mark where the next one starts, and why the last one failed.
     await appendFile(
       req.logFile,
-      `\n--- pipe: attempt ${attempt} of ${attempts}: ${renderFailure(failure)}; attempt ${attempt + 1} follows ---\n`,
+      attemptMarker(attempt, `${attempt} of ${attempts}`, renderFailure(failure)),
     ).catch(() => undefined);
   }
+}
+
+/**
+ * The line between two attempts' output in a task's log: which attempt ended (`label`: '2 of 3', '2 (Slurm job
+ * 41)'), why, and that the next one follows.
+ */
+export function attemptMarker(attempt: number, label: string, why: string): string {
+  return `\n--- pipe: attempt ${label}: ${why}; attempt ${attempt + 1} follows ---\n`;
 }

@@ -15,6 +15,7 @@ import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
+import { attemptMarker } from '../execute/retries.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
 import { JobTableWriter } from './job-table.js';
 import type { ExecTask, ExecutionHandle, FailureReason, TaskOutcome } from './types.js';
@@ -51,7 +52,11 @@ async function taskLog(attempts: TaskOutcome['attempts'], logFile: string): Prom
     parts.push(await readFile(a.logFile, 'utf8').catch(() => ''));
     if (i < attempts.length - 1)
       parts.push(
-        `\n--- pipe: attempt ${a.attempt} (Slurm job ${a.job}): ${a.reason ? describeFailure(a.reason) : 'failed'}; attempt ${a.attempt + 1} follows ---\n`,
+        attemptMarker(
+          a.attempt,
+          `${a.attempt} (Slurm job ${a.job})`,
+          a.reason ? describeFailure(a.reason) : 'failed',
+        ),
       );
   }
   await writeFile(logFile, parts.join(''));
