@@ -103,8 +103,8 @@ export function knownCodeHashes(modules: Iterable<string>): KnownCodeHash[] {
  * checked with a stat per file when asked for, like the ones computed here. (The pipeline cache that keeps
  * them is written only when none of these files was modified within the racy window of its load.)
  */
-export function seedCodeHashes(list: readonly KnownCodeHash[] | undefined): void {
-  for (const [m, stamps, value] of list ?? []) memo.set(m, { stamps, value });
+export function seedCodeHashes(list: readonly KnownCodeHash[] | undefined, overwrite = true): void {
+  for (const [m, stamps, value] of list ?? []) if (overwrite || !memo.has(m)) memo.set(m, { stamps, value });
 }
 
 /** `dist/` folders whose recorded code hashes were read (or found missing) in this process. */
@@ -139,19 +139,17 @@ function seedFromBuild(modulePath: string): void {
     return; // none recorded (or unreadable): computed as usual
   }
   if (!Array.isArray(list)) return;
-  for (const entry of list as unknown[]) {
-    if (!Array.isArray(entry) || entry.length !== 3) continue;
-    const [m, stamps, value] = entry as [unknown, unknown, unknown];
-    const v = value as Partial<CodeHash> | null;
-    if (
-      typeof m !== 'string' ||
-      !Array.isArray(stamps) ||
-      typeof v?.hash !== 'string' ||
-      !Array.isArray(v.files)
-    )
-      continue;
-    if (!memo.has(m)) memo.set(m, { stamps: stamps as Stamps, value: v as CodeHash });
-  }
+  const valid = (list as unknown[]).filter((entry): entry is KnownCodeHash => {
+    if (!Array.isArray(entry) || entry.length !== 3) return false;
+    const [m, stamps, value] = entry as [unknown, unknown, Partial<CodeHash> | null];
+    return (
+      typeof m === 'string' &&
+      Array.isArray(stamps) &&
+      typeof value?.hash === 'string' &&
+      Array.isArray(value.files)
+    );
+  });
+  seedCodeHashes(valid, false); // what this process hashed itself stays
 }
 
 /** Hash a step module and its transitive relative imports. Missing imports are skipped (the runtime will complain). */
