@@ -199,10 +199,9 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     for (let i = globals; i < stamps.length; i++) if (racy[i] === 1 && !stamps[i]![STAMP_SHA]) noop = false;
   // As the build prints them for up-to-date tasks (plain output: 'warning: ' + the event's message).
   const warned: string[] = [];
-  for (const id of plan.order) {
-    const warnings = session.state.tasks[id]?.warnings;
-    if (warnings) for (const m of core.replayedWarnings(id, warnings)) warned.push(`warning: ${m}`);
-  }
+  for (const id of plan.order)
+    for (const m of core.replayedWarnings(id, session.state.tasks[id]?.warnings))
+      warned.push(`warning: ${m}`);
   const taskWarnings = warned.join('\n');
   const env = new Map<string, string | null>(src.loaderEnv);
   for (const name of envNames) env.set(name, valueDigest(src.env[name]));

@@ -207,7 +207,7 @@ class Scheduler {
       this.waitingOn.set(d, n);
       if (n === 0) void this.advance(d, undefined);
     }
-    if (this.pending.length > 0) this.expandAfter(this.tasks.get(id)!.target);
+    this.expandAfter(this.tasks.get(id)!.target);
   }
 
   private fail(id: string, state: 'failed' | 'cancelled', extra: Omit<TaskReport, 'id' | 'state'>) {
@@ -350,8 +350,7 @@ class Scheduler {
   ) {
     if (this.reports.has(id)) return;
     const warnings = this.o.state.tasks[id]?.warnings;
-    if (warnings)
-      for (const message of replayedWarnings(id, warnings)) this.emit({ type: 'warning', message });
+    for (const message of replayedWarnings(id, warnings)) this.emit({ type: 'warning', message });
     if (decision.adopted)
       this.record(id, {
         key: decision.key,
@@ -957,9 +956,13 @@ class Scheduler {
  * The warnings an up-to-date task's step gave when it ran, as build events: a rerun that runs nothing still says
  * that a run was left out of the stack, say (the fast path prints the same lines: cli fast-path/record.ts).
  */
-export function replayedWarnings(id: string, warnings: readonly string[] | undefined): string[] {
-  return (warnings ?? []).map((w) => `${id} (up to date; its last run warned): ${w}`);
+export function replayedWarnings(id: string, warnings: readonly string[] | undefined): readonly string[] {
+  // Most tasks warned of nothing: no array made for each of them (10,000 up-to-date tasks per no-op plan).
+  if (!warnings?.length) return NO_WARNINGS;
+  return warnings.map((w) => `${id} (up to date; its last run warned): ${w}`);
 }
+
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
 function recordParts(d: { record?: TaskRecord['fp']; check?: string }): Pick<TaskRecord, 'fp' | 'check'> {
   return { ...(d.record ? { fp: d.record } : {}), ...(d.check ? { check: d.check } : {}) };
