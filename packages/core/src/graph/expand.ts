@@ -9,6 +9,7 @@ import path from 'node:path';
 import { isDynamicPattern } from 'tinyglobby';
 import { outputPathProblem } from '../config/output-paths.js';
 import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
+import { relPath } from '../workspace/layout.js';
 import { closestNames } from './closest-names.js';
 import { dependencyOrder } from './edges.js';
 import { matchFiles, matchItemFiles, outputTemplateMatcher, staticItems } from './items.js';
@@ -105,7 +106,7 @@ function duplicateOutput(
   out: string,
   pipeline: Pipeline,
 ): Diagnostic {
-  const rel = out.startsWith(`${pipeline.root}/`) ? out.slice(pipeline.root.length + 1) : out;
+  const rel = relPath(pipeline.root, out);
   const span = pipeline.targets.get(second.target)?.span;
   const firstSpan = pipeline.targets.get(first.target)?.span;
   return {
@@ -129,7 +130,7 @@ function duplicateOutput(
  */
 function itemOutputProblem(task: Task, target: Target, item: TaskItem, root: string): Diagnostic | undefined {
   for (const out of Object.values(task.outputs)) {
-    const rel = out.startsWith(`${root}/`) ? out.slice(root.length + 1) : out;
+    const rel = relPath(root, out);
     const problem = outputPathProblem(rel, rel, target.name);
     if (problem)
       return {
