@@ -164,6 +164,7 @@ export function excessMap(
   const bins: ReferenceBinValues[] = [];
   const scratch = new Float64Array(npix);
   const maskCorr = new Float64Array(npix);
+  const masked = new Int32Array(npix); // indices of an energy group's masked pixels
   const fluxTrue = withFlux
     ? binFluxes(spectrum, input.energyEdgesTrue as ArrayLike<number>)
     : new Float64Array(0);
@@ -202,7 +203,6 @@ export function excessMap(
     }
     maps.counts.set(nOn, g * npix);
     // NaN outside the squashed mask, in every map: the masked pixels are found once, not once per map.
-    const masked = new Int32Array(npix);
     let nMasked = 0;
     for (let p = 0; p < npix; p++) if (m[p] === 0) masked[nMasked++] = g * npix + p;
     for (const map of Object.values(maps))
