@@ -294,14 +294,20 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
       v128.and(valid, inRangeE),
       v128.and(v128.and(f32x4.ge(fx, C(ZERO)), f32x4.lt(fx, C(NX))), v128.and(f32x4.ge(fy, C(ZERO)), f32x4.lt(fy, D(NY)))),
     );
+    // Within a pixel of the map, widened by the event's band (which grows as 1/ρ near a CAR map's native poles:
+    // ≈ 2 pixels of 0.02° there), so that "not close" proves an event off the map whatever its band.
+    const lowX = f32x4.add(xh, gBX);
+    const highX = f32x4.sub(xh, f32x4.add(gBX, C(ONE)));
+    const lowY = f32x4.add(yh, gBY);
+    const highY = f32x4.sub(yh, f32x4.add(gBY, C(ONE)));
     const close = v128.and(
       v128.and(f32x4.ge(ie, C(MINUS1)), f32x4.le(ie, D(NE))),
-      v128.and(v128.and(f32x4.ge(fx, C(MINUS1)), f32x4.le(fx, C(NX))), v128.and(f32x4.ge(fy, C(MINUS1)), f32x4.le(fy, D(NY)))),
+      v128.and(
+        v128.and(f32x4.ge(lowX, C(MINUS1)), f32x4.lt(highX, C(NX))),
+        v128.and(f32x4.ge(lowY, C(MINUS1)), f32x4.lt(highY, D(NY))),
+      ),
     );
     unsure = v128.or(unsure, v128.or(gFlag, v128.and(v128.and(valid, close), v128.or(v128.or(nearX, nearY), nearE))));
-    // "Not close" proves an event off the map only while its band is under a pixel (the bound grows
-    // as 1/ρ near a CAR map's native poles: ≈ 2 pixels of 0.02° there): wider bands go to tier 2.
-    unsure = v128.or(unsure, v128.or(f32x4.ge(gBX, C(HALF)), f32x4.ge(gBY, C(HALF))));
     // Cube index of the events decided here (−1 for the others), counted without a branch.
     const counted = v128.andnot(inside, unsure);
     const ix = i32x4.trunc_sat_f32x4_s(fx);
