@@ -461,6 +461,42 @@ describe('binEvents', () => {
     }
   });
 
+  it('adds many events per value as the float32 += 1 of the reference does (from any start value)', () => {
+    // A one-value cube and 7e4 events: on two threads native counts them in private integer cubes and
+    // adds the totals at the end. The start values cross 2²⁴ (float32 += 1 stops at 2²⁴, or rounds
+    // 2²⁴ + 2 up once), are not integers, or are NaN.
+    const wcs = wcsBlock(83.633, 22.014, 1, 1, 0.1, false);
+    const lnEdges = logEdges(1, 10, 1);
+    const n = 70_000;
+    const ra = new Float64Array(n).fill(83.633);
+    const dec = new Float64Array(n).fill(22.014);
+    const energy = new Float64Array(n).fill(3);
+    // Every 7th event off the map, every 11th below the energy axis.
+    for (let i = 0; i < n; i += 7) dec[i] = 23;
+    for (let i = 0; i < n; i += 11) energy[i] = 0.5;
+    const threadsBefore = process.env.PIPE_KERNEL_THREADS;
+    try {
+      for (const start of [0, 2 ** 24 - 40_000, 2 ** 24 + 2, 0.25, -3.5, Number.NaN]) {
+        const want = Float32Array.of(start);
+        referenceKernels.binEvents(ra, dec, energy, n, wcs, 1, 1, lnEdges, 1, want);
+        for (const threads of ['1', '2']) {
+          process.env.PIPE_KERNEL_THREADS = threads;
+          for (const { name, kernels } of backends) {
+            const got = Float32Array.of(start);
+            kernels.binEvents(ra, dec, energy, n, wcs, 1, 1, lnEdges, 1, got);
+            expect(
+              sameBits(want, got),
+              `${name}, ${threads} thread(s), from ${start}: ${got[0]} vs ${want[0]}`,
+            ).toBe(true);
+          }
+        }
+      }
+    } finally {
+      if (threadsBefore === undefined) delete process.env.PIPE_KERNEL_THREADS;
+      else process.env.PIPE_KERNEL_THREADS = threadsBefore;
+    }
+  });
+
   it('decides all but a few events in the fast path (1e5 random events)', async () => {
     const n = 100_000;
     const wcs = wcsBlock(83.633, 22.014, 100, 100, 0.02, false);

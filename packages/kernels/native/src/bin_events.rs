@@ -894,11 +894,30 @@ fn simd_level() -> u8 {
 /// Something counts can be accumulated into.
 pub trait Counter: Copy + Default {
   fn add_one(&mut self);
+  /// Adds `c` as `c` successive `add_one` calls would (the reference's float `+= 1`, rounding included).
+  fn add_count(&mut self, c: u64);
 }
 impl Counter for f32 {
   #[inline(always)]
   fn add_one(&mut self) {
     *self += 1.0;
+  }
+  fn add_count(&mut self, c: u64) {
+    let v = *self;
+    let sum = v as f64 + c as f64;
+    // From an integer, every partial sum up to 2²⁴ is an integer float32 holds: the sum is exact.
+    if v == v.trunc() && v.abs() <= 16777216.0 && sum <= 16777216.0 {
+      *self = sum as f32;
+      return;
+    }
+    // Otherwise one add at a time, until an add no longer changes the value (it never will again).
+    for _ in 0..c {
+      let next = *self + 1.0;
+      if next == *self || next.is_nan() {
+        break;
+      }
+      *self = next;
+    }
   }
 }
 impl Counter for f64 {
@@ -906,11 +925,30 @@ impl Counter for f64 {
   fn add_one(&mut self) {
     *self += 1.0;
   }
+  fn add_count(&mut self, c: u64) {
+    let v = *self;
+    let sum = v + c as f64;
+    let exact = 9007199254740992.0; // 2⁵³
+    if v == v.trunc() && v.abs() <= exact && (c as f64) <= exact && sum <= exact {
+      *self = sum;
+      return;
+    }
+    for _ in 0..c {
+      let next = *self + 1.0;
+      if next == *self || next.is_nan() {
+        break;
+      }
+      *self = next;
+    }
+  }
 }
 impl Counter for u32 {
   #[inline(always)]
   fn add_one(&mut self) {
     *self += 1;
+  }
+  fn add_count(&mut self, c: u64) {
+    *self = self.wrapping_add(c as u32);
   }
 }
 
@@ -1017,14 +1055,7 @@ fn orthonormal(r: &[f64; 9]) -> bool {
 
 /// Bins all events, on `threads` threads when it pays (each thread fills its own u32 cube, the cubes
 /// are added at the end); returns the indices left to the reference, ascending.
-pub fn bin_all<C: Counter + Send + AddU32>(
-  g: &Geometry,
-  lon: &[f64],
-  lat: &[f64],
-  energy: &[f64],
-  counts: &mut [C],
-  threads: usize,
-) -> Vec<u32> {
+pub fn bin_all<C: Counter + Send>(g: &Geometry, lon: &[f64], lat: &[f64], energy: &[f64], counts: &mut [C], threads: usize) -> Vec<u32> {
   let n = lon.len().min(lat.len()).min(energy.len());
   if !orthonormal(&g.r) {
     return (0..n as u32).collect();
@@ -1054,30 +1085,16 @@ pub fn bin_all<C: Counter + Send + AddU32>(
       .collect();
     handles.into_iter().map(|h| h.join().expect("binning thread panicked")).collect()
   });
+  // Each thread's counts are added as its additions of 1 would have been (so past 2²⁴ in a value too).
   for (local, unc) in results {
     for (c, &v) in counts.iter_mut().zip(&local) {
-      c.add_u32(v);
+      if v != 0 {
+        c.add_count(v as u64);
+      }
     }
     uncertain.extend(unc);
   }
   uncertain
-}
-
-/// Adding a thread's integer counts into the caller's cube.
-pub trait AddU32 {
-  fn add_u32(&mut self, v: u32);
-}
-impl AddU32 for f32 {
-  #[inline(always)]
-  fn add_u32(&mut self, v: u32) {
-    *self += v as f32;
-  }
-}
-impl AddU32 for f64 {
-  #[inline(always)]
-  fn add_u32(&mut self, v: u32) {
-    *self += v as f64;
-  }
 }
 
 /// The fast path writes cube indices as i32.
