@@ -10,7 +10,7 @@
 export { heapBase } from './common';
 import {
   BAND_E, BAND_E1, C, D, HALF, INF, INV_STEP, LN0, MIN_NORMAL, MINUS1, MINUS2, NE, NE1, NX, NY, ONE, SCRATCH, ZERO,
-  demote4, gBX, gBY, gFlag, gX, gY, ln4, sel, setupTier1, tier1Project,
+  demote4, gBX, gBY, gFlag, gSmallCar, gX, gY, ln4, sel, setupTier1, tier1Project,
 } from './binEventsFloat32';
 
 const DEG: f64 = Math.PI / 180.0;
@@ -230,7 +230,7 @@ function setup(ra: usize, dec: usize, energy: usize, wcs: usize, nx: i32, ny: i3
   gLn0 = ln0;
   gInvStep = 1.0 / step;
   gBandE = ENERGY_BAND * gInvStep + 1e-9;
-  setupTier1(gR0, gR1, gR2, gR3, gR4, gR5, gR6, gR7, gR8, gX0, gY0, gSx, gSy, nx, ny, nE, lnEdges, ln0, step, gInvStep);
+  setupTier1(gR0, gR1, gR2, gR3, gR4, gR5, gR6, gR7, gR8, gX0, gY0, gSx, gSy, nx, ny, nE, lnEdges, ln0, step, gInvStep, !gTan);
   return true;
 }
 
@@ -246,6 +246,8 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
   gUncertain = uncertain;
   gCount = 0;
   const uniform = gUniform;
+  const tan = gTan;
+  const small = gSmallCar;
   const start = count & ~3;
   for (let i = 0; i < start; i += 4) {
     const at = <usize>i << 3;
@@ -278,7 +280,7 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
     const inRangeE = v128.and(f32x4.ge(ie, C(ZERO)), f32x4.lt(ie, D(NE)));
     // All four energies surely outside the axis: the events are dropped whatever their position.
     if (!v128.any_true(v128.or(v128.or(inRangeE, nearE), unsure))) continue;
-    tier1Project(ra, dec, at, gTan);
+    tier1Project(ra, dec, at, tan, small);
     const x = gX;
     const y = gY;
     const xh = f32x4.add(x, C(HALF));
@@ -346,7 +348,7 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
 export function project4(ra: usize, dec: usize, count: i32, wcs: usize, nx: i32, ny: i32, x: usize, y: usize, bandX: usize, bandY: usize, flag: usize): i32 {
   if (!setup(ra, dec, ra, wcs, nx, ny, 0, SCRATCH, 0)) return -1;
   for (let i = 0; i < (count & ~3); i += 4) {
-    tier1Project(ra, dec, <usize>i << 3, gTan);
+    tier1Project(ra, dec, <usize>i << 3, gTan, gSmallCar);
     const at = <usize>i << 2;
     v128.store(x + at, gX);
     v128.store(y + at, gY);

@@ -17,6 +17,15 @@ const RAD: f64 = 180.0 / Math.PI;
 // error; the atan itself (reduction to |u| ≤ tan(π/16), Taylor degree 7: truncation < 6e-8, inside
 // K1's constant term) and its float32 steps add ≲ 8u·|angle|: K2 = 1e-6 per radian of |angle|.
 // TAN: ξ = y/x moves by ≲ (component error)·(1 + |ξ|)/x, plus ≲ 4u·|ξ| (K2 again).
+// CAR on a small map (every pixel within SMALL_ANGLE rad of the native origin, 2 pixels of margin
+// included): φ = atan(t), t = y/x, and θ = asin z (the reference's own formula) by odd Taylor
+// polynomials to t¹¹ and z¹¹ without reduction, valid for |t| ≤ tan 0.25, |z| ≤ sin 0.25 (truncation
+// < 1.6e-9 and 2.3e-10 rad); events beyond TMAX/SMAX (or x ≤ 0) lie beyond that margin, surely off the
+// map. φ moves by ≲ (component error)·(1 + |t|)/x (as ξ), plus 2u·|t| for t's reciprocal and product and
+// 1.2u·|t| for the polynomial; θ by ≲ (component error)/√(1 − z²) ≤ 1.033·(component error) plus 1.1u·|θ|.
+// The code takes 1.01 and 1.05 times the component error (whose constant part K1 ≥ 1e-6 covers the
+// truncations) and K2 per radian. No square root, no second division, and about 0.6 of the
+// general CAR bands (whose ρ ≥ 0.94 here would give √2 and 2 times the component error).
 // Forming the pixel coordinate (a product, two sums, +0.5) adds ≲ 4u·(|x| + |x0| + 1) pixels:
 // K3 = 5e-7, taken for the largest |x| that matters (nx + 6). backends-binning.test.ts checks the
 // bands against the exact projection on random geometries (largest error seen: < 0.1 of the band).
@@ -26,7 +35,7 @@ export const K3: f32 = 5e-7;
 
 // f32x4 constants and per-call values in linear memory (a load is one instruction; V8 rebuilds a
 // v128.const inside a loop from immediates each time).
-const T: usize = memory.data(16 * 65, 16);
+const T: usize = memory.data(16 * 80, 16);
 @inline export function C(i: i32): v128 {
   return v128.load(T + (<usize>i << 4));
 }
@@ -43,6 +52,10 @@ export const ATAN_1 = 18, ATAN_3 = 19, A3 = 20, A5 = 21, A7 = 22, PI_2 = 24, PI 
 export const MIN_NORMAL = 27, INF = 28, MANT = 29, ONE_BITS = 30, SQRT2 = 31, I127 = 32, LN2_HI = 33, LN2_LO = 34;
 export const L1 = 35, L2 = 36, L3 = 37, L4 = 38, TWO = 39, MINUS1 = 40, MINUS2 = 41, K1V = 42, K2V = 43, K3V = 44;
 export const LAT_MAX = 45, SEAM = 46, POLE = 47, LON_MAX = 64;
+export const A9 = 65, A11 = 66, AS3 = 67, AS5 = 68, AS7 = 69, AS9 = 70, AS11 = 71, EC_T = 72, EC_S = 73, NAN = 74;
+export const TMAX = 75, SMAX = 76;
+/** Largest native angle (rad) of a CAR map, margin included, for the small-map path. */
+const SMALL_ANGLE: f64 = 0.25;
 // Per call (f32 unless noted): the rotation, pixel scales, bands, energy axis; f64 pairs for the input.
 export const R0 = 48, X0 = 57, Y0 = 58, SX = 59, SY = 60, ABS_SX = 61, ABS_SY = 62, NX = 63;
 const T2: usize = memory.data(16 * 16, 16);
@@ -109,6 +122,16 @@ export function fillTier1Constants(): void {
   setF32(LON_MAX, 3.5);
   setF32(SEAM, 1e-5);
   setF32(POLE, <f32>(1.0 - 1e-5));
+  setF32(A9, <f32>(1.0 / 9.0));
+  setF32(A11, <f32>(-1.0 / 11.0));
+  setF32(AS3, <f32>(1.0 / 6.0));
+  setF32(AS5, <f32>(3.0 / 40.0));
+  setF32(AS7, <f32>(5.0 / 112.0));
+  setF32(AS9, <f32>(35.0 / 1152.0));
+  setF32(AS11, <f32>(63.0 / 2816.0));
+  setF32(EC_T, 1.01);
+  setF32(EC_S, 1.05);
+  setF32(NAN, NaN);
   setD(INV360, 1.0 / 360.0);
   setD(D360, 360.0);
   setD(DEG64, DEG);
@@ -125,7 +148,17 @@ function setRotatedRow(r: i32, m0: f64, m1: f64, m2: f64, cc: f64, sc: f64): voi
  * Fills the tier-1 tables for one call: the rotation R' = R·Rz(α_c) in float32, pixel scales, the
  * energy axis and the bands (see the error model above).
  */
-export function setupTier1(r0: f64, r1: f64, r2: f64, r3: f64, r4: f64, r5: f64, r6: f64, r7: f64, r8: f64, x0: f64, y0: f64, sx: f64, sy: f64, nx: i32, ny: i32, nE: i32, lnEdges: usize, ln0: f64, step: f64, invStep: f64): void {
+/** Whether the CAR map of this call takes the small-map path (see the error model above). */
+export let gSmallCar = false;
+
+/** Largest |native angle| (rad) of pixel coordinates −0.5 … n − 0.5 around x0, plus 2 pixels and 1e-4 rad. */
+function angleReach(x0: f64, s: f64, n: i32): f64 {
+  const lo = Math.abs((-0.5 - x0) / s);
+  const hi = Math.abs((<f64>n - 0.5 - x0) / s);
+  return max(lo, hi) + 2.0 / Math.abs(s) + 1e-4;
+}
+
+export function setupTier1(r0: f64, r1: f64, r2: f64, r3: f64, r4: f64, r5: f64, r6: f64, r7: f64, r8: f64, x0: f64, y0: f64, sx: f64, sy: f64, nx: i32, ny: i32, nE: i32, lnEdges: usize, ln0: f64, step: f64, invStep: f64, car: bool): void {
   // Tier 1: longitudes measured from the map centre's, α_c = atan2(R[0][1], R[0][0]) (R's first row is the
   // centre direction), and R' = R·Rz(α_c) so that R'·c(a, δ) = R·c(α_c + a, δ).
   fillTier1Constants();
@@ -148,6 +181,11 @@ export function setupTier1(r0: f64, r1: f64, r2: f64, r3: f64, r4: f64, r5: f64,
   setD32(RX0, <f32>(<f64>K3 * (Math.abs(x0) + <f64>nx + 7.0)));
   setD32(RY0, <f32>(<f64>K3 * (Math.abs(y0) + <f64>ny + 7.0)));
   setF32(NX, <f32>nx);
+  const reachX = angleReach(x0, sx, nx);
+  const reachY = angleReach(y0, sy, ny);
+  gSmallCar = car && reachX <= SMALL_ANGLE && reachY <= SMALL_ANGLE;
+  setF32(TMAX, <f32>Math.tan(min(reachX, SMALL_ANGLE)));
+  setF32(SMAX, <f32>Math.sin(min(reachY, SMALL_ANGLE)));
   setD32(NY, <f32>ny);
   setD32(NE, <f32>nE);
   setD32(NE1, <f32>(nE + 1));
@@ -263,7 +301,7 @@ export let gY: v128 = i32x4.splat(0);
 export let gBX: v128 = i32x4.splat(0);
 export let gBY: v128 = i32x4.splat(0);
 export let gFlag: v128 = i32x4.splat(0);
-@inline export function tier1Project(ra: usize, dec: usize, at: usize, tan: bool): void {
+@inline export function tier1Project(ra: usize, dec: usize, at: usize, tan: bool, small: bool): void {
   const ra0 = v128.load(ra + at);
   const ra1 = v128.load(ra + at, 16);
   let d0 = f64x2.sub(ra0, D(AC_DEG));
@@ -303,6 +341,30 @@ export let gFlag: v128 = i32x4.splat(0);
     gX = v128.or(gX, v128.and(off, f32x4.splat(NaN)));
     ex = f32x4.add(f32x4.mul(f32x4.mul(ec, inv), f32x4.add(C(ONE), f32x4.abs(xi))), f32x4.mul(C(K2V), f32x4.abs(xi)));
     ey = f32x4.add(f32x4.mul(f32x4.mul(ec, inv), f32x4.add(C(ONE), f32x4.abs(eta))), f32x4.mul(C(K2V), f32x4.abs(eta)));
+  } else if (small) {
+    // Beyond the small-angle range (or x ≤ 0): surely off the map, NaN (dropped unless flagged).
+    const reach = v128.and(
+      v128.and(f32x4.gt(px, C(ZERO)), f32x4.le(f32x4.abs(py), f32x4.mul(C(TMAX), px))),
+      f32x4.le(f32x4.abs(pz), C(SMAX)),
+    );
+    const inv = f32x4.div(C(ONE), px);
+    const t = f32x4.mul(py, inv);
+    const z = f32x4.mul(t, t);
+    let q = f32x4.add(f32x4.mul(C(A11), z), C(A9));
+    q = f32x4.add(f32x4.mul(q, z), C(A7));
+    q = f32x4.add(f32x4.mul(q, z), C(A5));
+    q = f32x4.add(f32x4.mul(q, z), C(A3));
+    const phi = f32x4.add(t, f32x4.mul(f32x4.mul(t, z), q));
+    const w = f32x4.mul(pz, pz);
+    let r = f32x4.add(f32x4.mul(C(AS11), w), C(AS9));
+    r = f32x4.add(f32x4.mul(r, w), C(AS7));
+    r = f32x4.add(f32x4.mul(r, w), C(AS5));
+    r = f32x4.add(f32x4.mul(r, w), C(AS3));
+    const theta = f32x4.add(pz, f32x4.mul(f32x4.mul(pz, w), r));
+    gX = v128.or(f32x4.add(C(X0), f32x4.mul(phi, C(SX))), v128.andnot(C(NAN), reach));
+    gY = f32x4.add(C(Y0), f32x4.mul(theta, C(SY)));
+    ex = f32x4.add(f32x4.mul(f32x4.mul(f32x4.mul(ec, inv), C(EC_T)), f32x4.add(C(ONE), f32x4.abs(t))), f32x4.mul(C(K2V), f32x4.abs(t)));
+    ey = f32x4.add(f32x4.mul(ec, C(EC_S)), f32x4.mul(C(K2V), f32x4.abs(theta)));
   } else {
     const rho = f32x4.sqrt(f32x4.add(f32x4.mul(px, px), f32x4.mul(py, py)));
     atan2Pair4(py, px, pz, rho);
