@@ -421,6 +421,14 @@ fn classify_dispatch(g: &Geometry, bands: (f64, f64), level: u8, ra: &[f64], dec
 // π/2 (π/2 − r), 9.2u up to π (π − r): ≤ 4.5u + 3.5u·|angle|.
 // TAN. ξ = p_y/p_x moves by ≤ E·(1 + |ξ|)/p_x·(1 + 1.2e-3) for p_x ≥ 1e-3 (smaller p_x is flagged),
 // plus 2u·|ξ| for the reciprocal and the product.
+// CAR on a small map (every pixel, plus 2 pixels and 1e-4 rad, within SMALL_ANGLE = 0.25 rad of the
+// native origin): φ = atan(t), t = p_y/p_x, θ = asin(p_z) (the reference's formula) by odd Taylor
+// polynomials to degree 11 without reduction, for |t| ≤ tan 0.25, |p_z| ≤ sin 0.25 (truncation
+// < 1.6e-9 = 0.03u and 2.3e-10 rad); events beyond TMAX/SMAX, or with p_x ≤ 0, lie beyond that margin:
+// surely off the map, dropped. φ moves by ≤ E·(1 + |t|)/p_x·(1 + 1e-5) (p_x ≥ 0.93 here), plus 2u·|t|
+// for t's reciprocal and product and 1.2u·|t| for the polynomial; θ by ≤ E/√(1 − p_z²) ≤ 1.033·E, plus
+// 1.1u·|θ|. The code takes 1.01·E·(1 + |t|)/p_x + 4u·|t| and 1.05·E + 2u·|θ| (the extra 1 % and 1.7 % of
+// E ≥ 14u cover the truncations and the bounds' own rounding).
 // Pixel. x = x0 + angle·sx in float32, then x + 0.5: ≤ |sx|·Δangle + u·(4|x| + 3|x0| + 1), plus u for
 // comparing with 1 − band. Bands are scaled by 1 + 1e-5 for their own evaluation in float32.
 // Energy (log-uniform edges). ln in float32 (exponent + atanh series to s⁹, |s| ≤ 0.172): ≤ u·(|ln E|
@@ -442,6 +450,16 @@ const ECA: f32 = 1.25 * U;
 const BAND_MARGIN: f32 = 1.0 + 1e-5;
 /// Index of an event tier 1 leaves to the float64 tier.
 const TIER2: i32 = -3;
+/// Largest native angle (rad) of a CAR map, margin included, for the small-map path.
+const SMALL_ANGLE: f64 = 0.25;
+
+/// Largest |native angle| (rad) of pixel coordinates −0.5 … n − 0.5 around x0 at s pixels per radian,
+/// plus 2 pixels and 1e-4 rad.
+fn angle_reach(x0: f64, s: f64, n: usize) -> f64 {
+  let lo = ((-0.5 - x0) / s).abs();
+  let hi = ((n as f64 - 0.5 - x0) / s).abs();
+  lo.max(hi) + 2.0 / s.abs() + 1e-4
+}
 
 #[inline(always)]
 fn m32<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
@@ -551,6 +569,11 @@ pub struct Tier1 {
   log_uniform: Option<(f32, f32, f32, f32)>,
   /// Uneven axis: the edges in float32.
   edges: Vec<f32>,
+  /// CAR map within SMALL_ANGLE of the native origin: the small-map path, with its reach in t = p_y/p_x
+  /// and in p_z.
+  small: bool,
+  tmax: f32,
+  smax: f32,
 }
 
 impl Tier1 {
@@ -593,6 +616,8 @@ impl Tier1 {
       None => None,
     };
     let edges: Vec<f32> = g.edges.iter().map(|&e| e as f32).collect();
+    let (reach_x, reach_y) = (angle_reach(g.x0, sx, g.nx), angle_reach(g.y0, sy, g.ny));
+    let small = !g.tan && reach_x <= SMALL_ANGLE && reach_y <= SMALL_ANGLE;
     if log_uniform.is_none() && !edges.iter().all(|e| e.is_normal() && *e > 0.0) {
       return None;
     }
@@ -612,6 +637,9 @@ impl Tier1 {
       ne: ne as f32,
       log_uniform,
       edges,
+      small,
+      tmax: reach_x.min(SMALL_ANGLE).tan() as f32,
+      smax: reach_y.min(SMALL_ANGLE).sin() as f32,
     })
   }
 }
@@ -767,6 +795,34 @@ fn tier1_block<const TAN: bool, const FMA: bool>(t: &Tier1, w: &mut Scratch, ra:
         let yv = m(eta, t.sy, t.y0);
         // (An infinite or NaN E, from stage 4, is a special case too.)
         let special = (pxi.abs() < 1e-3) | !(eci < f32::INFINITY);
+        x[i] = sel32(special, 0.0, xv);
+        y[i] = sel32(special, 0.0, yv);
+        bx[i] = sel32(special, f32::INFINITY, m(ex, t.abs_sx, m(xv.abs(), 4.0 * U * BAND_MARGIN, t.bx0)));
+        by[i] = sel32(special, f32::INFINITY, m(ey, t.abs_sy, m(yv.abs(), 4.0 * U * BAND_MARGIN, t.by0)));
+      }
+    } else if t.small {
+      for i in 0..len {
+        let (pxi, pyi, pzi, eci) = (den[i], num[i], num[len + i], ec[i]);
+        // Beyond the small-angle reach (or p_x ≤ 0): surely off the map, NaN (dropped).
+        let reach = (pxi > 0.0) & (pyi.abs() <= t.tmax * pxi) & (pzi.abs() <= t.smax);
+        let inv = 1.0 / pxi;
+        let tt = pyi * inv;
+        let z = tt * tt;
+        let q = m(m(m(m(-1.0 / 11.0, z, 1.0 / 9.0), z, -1.0 / 7.0), z, 0.2), z, -1.0 / 3.0);
+        let phi = m(tt * z, q, tt);
+        let w = pzi * pzi;
+        let r = m(
+          m(m(m(63.0 / 2816.0, w, 35.0 / 1152.0), w, 5.0 / 112.0), w, 3.0 / 40.0),
+          w,
+          1.0 / 6.0,
+        );
+        let theta = m(pzi * w, r, pzi);
+        let ex = m(eci * inv * 1.01, 1.0 + tt.abs(), 4.0 * U * tt.abs());
+        let ey = m(eci, 1.05, 2.0 * U * theta.abs());
+        // (An infinite or NaN E, from stage 4, is a special case: tier 2 decides.)
+        let special = !(eci < f32::INFINITY);
+        let xv = sel32(reach, m(phi, t.sx, t.x0), f32::NAN);
+        let yv = m(theta, t.sy, t.y0);
         x[i] = sel32(special, 0.0, xv);
         y[i] = sel32(special, 0.0, yv);
         bx[i] = sel32(special, f32::INFINITY, m(ex, t.abs_sx, m(xv.abs(), 4.0 * U * BAND_MARGIN, t.bx0)));
