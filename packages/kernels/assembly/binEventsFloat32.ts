@@ -23,9 +23,11 @@ const RAD: f64 = 180.0 / Math.PI;
 // < 1.6e-9 and 2.3e-10 rad); events beyond TMAX/SMAX (or x ≤ 0) lie beyond that margin, surely off the
 // map. φ moves by ≲ (component error)·(1 + |t|)/x (as ξ), plus 2u·|t| for t's reciprocal and product and
 // 1.2u·|t| for the polynomial; θ by ≲ (component error)/√(1 − z²) ≤ 1.033·(component error) plus 1.1u·|θ|.
-// The code takes 1.01 and 1.05 times the component error (whose constant part K1 ≥ 1e-6 covers the
-// truncations) and K2 per radian. No square root, no second division, and about 0.6 of the
-// general CAR bands (whose ρ ≥ 0.94 here would give √2 and 2 times the component error).
+// This path takes the component error of native/src/bin_events.rs, derived there for this same
+// sin/cos, rotation and rounding to float32, each operation unfused: E = 14u + 1.25u·(|a| + |b|)
+// (K1's model above is looser). The code takes 1.01·E·(1 + |t|)/x and 1.05·E (the extra 1 % and 5 %
+// of E ≥ 14u cover the truncations) and K2 per radian. No square root, no second division, and about
+// 0.4 of the general CAR bands.
 // Forming the pixel coordinate (a product, two sums, +0.5) adds ≲ 4u·(|x| + |x0| + 1) pixels:
 // K3 = 5e-7, taken for the largest |x| that matters (nx + 6). backends-binning.test.ts checks the
 // bands against the exact projection on random geometries (largest error seen: < 0.1 of the band).
@@ -53,7 +55,7 @@ export const MIN_NORMAL = 27, INF = 28, MANT = 29, ONE_BITS = 30, SQRT2 = 31, I1
 export const L1 = 35, L2 = 36, L3 = 37, L4 = 38, TWO = 39, MINUS1 = 40, MINUS2 = 41, K1V = 42, K2V = 43, K3V = 44;
 export const LAT_MAX = 45, SEAM = 46, POLE = 47, LON_MAX = 64;
 export const A9 = 65, A11 = 66, AS3 = 67, AS5 = 68, AS7 = 69, AS9 = 70, AS11 = 71, EC_T = 72, EC_S = 73, NAN = 74;
-export const TMAX = 75, SMAX = 76;
+export const TMAX = 75, SMAX = 76, EC0 = 77, ECA = 78;
 /** Largest native angle (rad) of a CAR map, margin included, for the small-map path. */
 const SMALL_ANGLE: f64 = 0.25;
 // Per call (f32 unless noted): the rotation, pixel scales, bands, energy axis; f64 pairs for the input.
@@ -132,6 +134,8 @@ export function fillTier1Constants(): void {
   setF32(EC_T, 1.01);
   setF32(EC_S, 1.05);
   setF32(NAN, NaN);
+  setF32(EC0, <f32>(14.0 * 5.9604644775390625e-8));
+  setF32(ECA, <f32>(1.25 * 5.9604644775390625e-8));
   setD(INV360, 1.0 / 360.0);
   setD(D360, 360.0);
   setD(DEG64, DEG);
@@ -325,7 +329,8 @@ export let gFlag: v128 = i32x4.splat(0);
   const py = f32x4.add(f32x4.add(f32x4.mul(C(R0 + 3), cx), f32x4.mul(C(R0 + 4), cy)), f32x4.mul(C(R0 + 5), sb));
   const pz = f32x4.add(f32x4.add(f32x4.mul(C(R0 + 6), cx), f32x4.mul(C(R0 + 7), cy)), f32x4.mul(C(R0 + 8), sb));
   // Component error bound (see K1) and the flags: latitude beyond the polynomials, huge longitudes.
-  const ec = f32x4.mul(C(K1V), f32x4.add(C(ONE), f32x4.add(f32x4.abs(a), f32x4.abs(b))));
+  const ab = f32x4.add(f32x4.abs(a), f32x4.abs(b));
+  const ec = small ? f32x4.add(C(EC0), f32x4.mul(C(ECA), ab)) : f32x4.mul(C(K1V), f32x4.add(C(ONE), ab));
   // (Longitudes so large that the float64 reduction failed come out beyond π.)
   let flag = v128.or(v128.or(f32x4.gt(f32x4.abs(b), C(LAT_MAX)), f32x4.gt(f32x4.abs(a), C(LON_MAX))), hugeRa);
   let ex: v128;
