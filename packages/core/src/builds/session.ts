@@ -379,7 +379,10 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       counts: {},
       tasks: {},
     };
-    await writeBuildRecord(session.layout.buildsDir, record);
+    // Written while the first tasks run: its fsyncs (tens of ms on a busy disk) need not delay them. The end
+    // record waits for it, so that it is never overwritten by this 'running' one.
+    const started = writeBuildRecord(session.layout.buildsDir, record);
+    started.catch(() => {}); // awaited (and its failure thrown) below
     if (!executors.process) {
       const { createProcessExecutor } = await import('../execute/process-executor.js');
       ownExecutors.push((executors.process = createProcessExecutor()));
@@ -427,6 +430,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       session.stateStamp = stateFileStamp(session.layout.stateFile);
       session.memo.dirty = false;
     }
+    await started;
     await writeBuildRecord(session.layout.buildsDir, {
       ...record,
       status: outcome.status,
