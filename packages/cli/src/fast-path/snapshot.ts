@@ -20,7 +20,7 @@
  * are still the recorded ones. The state file is exempt: pipe alone writes it, always by rename to a new inode;
  * so is its journal, which pipe alone appends to (every append grows it) or replaces by rename.
  *
- * This module imports nothing but node:fs and node:path: it runs before anything heavy is loaded.
+ * This module imports nothing but node:fs and node:path (and raw-stat.ts): it runs before anything heavy is loaded.
  */
 import {
   closeSync,
@@ -35,6 +35,7 @@ import {
 import path from 'node:path';
 import type { SeenStat } from '@pipe/core/lean';
 import { valueDigest } from '@pipe/core/value-digest';
+import { type RawStat, statInto } from './raw-stat.js';
 
 export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
 export const SNAPSHOT_VERSION = 4;
@@ -269,14 +270,15 @@ export function checkSnapshot(
   let verifiedUpTo = Number.NEGATIVE_INFINITY;
   let stateStamp = '';
   let journalStamp = '';
+  const st: RawStat = { kind: '', size: 0, ino: 0, mtimeMs: 0, ctimeMs: 0 };
   for (let i = 0; i < stamps.length; i++) {
     const stamp = stamps[i]!;
     const p = stamp[0];
     const abs = (posix ? p.charCodeAt(0) === 47 /* '/' */ : path.isAbsolute(p)) ? p : prefix + p;
-    const st = statSync(abs, { throwIfNoEntry: false });
+    const there = statInto(abs, st);
     const kind = stamp[1];
     let why: 'changed' | 'racy' | undefined;
-    if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) {
+    if (!there || st.kind !== kind) {
       if (stamp[2] !== -1) why = 'changed';
     } else if (
       stamp[2] === -1 ||
