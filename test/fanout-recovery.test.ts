@@ -4,7 +4,7 @@
  * recording the task and its items): they come from the source's cache manifest, so the fan-out is not
  * silently expanded to nothing.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { loadState, saveState } from '@pipe/core';
 import { describe, expect, it } from 'vitest';
 import { parseEvents, Workspace } from './rig.js';
 
@@ -64,12 +64,11 @@ describe('pipe build: fan-out items lost from the state', () => {
 
     // The state forgets the list's items, as after a build killed before it saved them.
     const stateFile = ws.path('.pipe/state.json');
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
-      tasks: Record<string, { items?: unknown }>;
-    };
-    expect(state.tasks.list?.items).toBeDefined();
-    delete state.tasks.list!.items;
-    writeFileSync(stateFile, JSON.stringify(state));
+    const { data: state } = loadState(stateFile);
+    const { items, ...withoutItems } = state.tasks.get('list')!;
+    expect(items).toBeDefined();
+    state.tasks.set('list', withoutItems);
+    await saveState(stateFile, state);
 
     // `names` reruns but writes the same bytes: `list` is decided up to date only during the build.
     ws.write('names.txt', 'A,B,C\n');

@@ -127,7 +127,7 @@ export function stateTasks(ws: Workspace): Record<
   }
 > {
   // The state is its base file plus its journal (packages/core/src/state/state-journal.ts).
-  return loadState(ws.path('.pipe/state.json')).data.tasks as ReturnType<typeof stateTasks>;
+  return loadState(ws.path('.pipe/state.json')).data.tasks.toObject() as ReturnType<typeof stateTasks>;
 }
 
 /** Every product file of a workspace (relative paths under build/ and products/). */

@@ -85,6 +85,7 @@ export {
   seenStat,
   stampOf,
 } from './state/hash-memo.js';
+export { RecordTable } from './state/record-table.js';
 export {
   emptyState,
   loadState,

@@ -41,7 +41,7 @@ export { type Plan, planSummary, topoOrder } from './plan/planner.js';
 export { type Reason, renderReason } from './plan/reasons.js';
 export { PIPE_VERSION } from './provenance/record.js';
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
-export { describeReasons, replayedWarnings } from './schedule/scheduler.js';
+export { describeReasons, recordedWarnings, replayedWarnings } from './schedule/scheduler.js';
 export {
   checkSlurmResources,
   type SlurmSetup,

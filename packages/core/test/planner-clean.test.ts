@@ -3,10 +3,14 @@
  * vouched task with up-to-date upstream is up to date as recorded, without reading a stamp or a hash;
  * everything else is planned as without the hint.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../src/model/types.js';
 import type { PlanIO } from '../src/plan/decide.js';
 import { planGraph } from '../src/plan/planner.js';
+import { loadState, saveState } from '../src/state/state-file.js';
 import {
   commandTarget,
   emptyState,
@@ -84,8 +88,41 @@ describe('planner: clean hint', () => {
     const actions = plan.order.map((id) => `${plan.tasks.get(id)!.decision.action} ${id}`);
     expect(actions).toEqual(['run each[a]', 'up-to-date each[b]', 'blocked gather']);
     const b = plan.tasks.get('each[b]')!.decision;
-    expect(b).toMatchObject({ key: state.tasks['each[b]']!.key, outputs: state.tasks['each[b]']!.outputs });
+    expect(b).toMatchObject({
+      key: state.tasks.get('each[b]')!.key,
+      outputs: state.tasks.get('each[b]')!.outputs,
+    });
     expect(read.some((r) => r.endsWith('b.txt') || r.endsWith('out/b'))).toBe(false);
+  });
+
+  it('leaves the records of vouched tasks unparsed unless a task downstream asks for their outputs', async () => {
+    const { ws, p, state } = await built();
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'pipe-clean-')), '.pipe', 'state.json');
+    await saveState(file, state);
+    ws.write('a.txt', 'A');
+    const plan = async (explain: boolean) => {
+      const { data } = loadState(file);
+      const planned = await planGraph({
+        pipeline: p.pipeline,
+        graph: p.graph,
+        state: data,
+        io: ws,
+        steps: stepsFor(p.pipeline),
+        clean: (t) => t.id !== 'each[a]',
+        explain,
+      });
+      return { planned, data };
+    };
+    const quiet = await plan(false);
+    expect(quiet.planned.tasks.get('gather')!.decision.action).toBe('blocked');
+    expect(quiet.data.tasks.isParsed('each[b]')).toBe(false);
+    // Read when asked for: the record's.
+    const b = quiet.planned.tasks.get('each[b]')!.decision;
+    expect(b).toMatchObject({ action: 'up-to-date', key: state.tasks.get('each[b]')!.key });
+    expect(b.action === 'up-to-date' && b.outputs).toEqual(state.tasks.get('each[b]')!.outputs);
+    // A plan that explains the blocked gather reads its upstream's recorded outputs.
+    const explained = await plan(true);
+    expect(explained.data.tasks.isParsed('each[b]')).toBe(true);
   });
 
   it('does not vouch past an upstream that is not up to date as recorded, a forced target, or a task without record', async () => {

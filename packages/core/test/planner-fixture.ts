@@ -142,7 +142,7 @@ export async function fakeBuild(
     const d = await decideTask(t, {
       root: ROOT,
       io: ws,
-      previous: state.tasks[id],
+      previous: state.tasks.get(id),
       upstream: known,
       step: steps.get(t.target)!,
       target: pipeline.targets.get(t.target)!,
@@ -197,7 +197,7 @@ export async function fakeBuild(
         createdAt: '',
       });
     }
-    state.tasks[id] = { key: d.key, fp: d.record, outputs: stamps, buildId: 'b' };
+    state.tasks.set(id, { key: d.key, fp: d.record, outputs: stamps, buildId: 'b' });
     known.set(id, outputs);
   }
   return ran;

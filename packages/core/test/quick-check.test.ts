@@ -13,6 +13,7 @@ import { type Decision, decideTask, type KnownOutput } from '../src/plan/decide.
 import { topoOrder } from '../src/plan/planner.js';
 import { renderReason } from '../src/plan/reasons.js';
 import { FingerprintLog } from '../src/state/fingerprint-log.js';
+import { RecordTable } from '../src/state/record-table.js';
 import { loadState, type StateData, saveState } from '../src/state/state-file.js';
 import {
   commandTarget,
@@ -64,8 +65,11 @@ async function build(
     const d = await decideTask(t, {
       root: ROOT,
       io: ws,
-      previous: state.tasks[id],
-      previousRecord: () => (state.tasks[id] ? state.fingerprints?.get(id, state.tasks[id]!.key) : undefined),
+      previous: state.tasks.get(id),
+      previousRecord: () => {
+        const rec = state.tasks.get(id);
+        return rec ? state.fingerprints?.get(id, rec.key) : undefined;
+      },
       upstream: known,
       step: steps.get(t.target)!,
       target: p.pipeline.targets.get(t.target)!,
@@ -85,13 +89,13 @@ async function build(
     const content = ws.files.get(t.outputs.out!)!.content;
     const st = ws.stamp(t.outputs.out!)!;
     const out = { path: rel, sha256: sha256Hex(content), size: content.length };
-    state.tasks[id] = {
+    state.tasks.set(id, {
       key: d.key,
       fp: d.record,
       ...(d.check ? { check: d.check } : {}),
       outputs: { out: { ...out, mtimeNs: st.mtimeNs, ino: st.ino } },
       buildId: 'b',
-    };
+    });
     known.set(id, { out });
   }
   return decisions;
@@ -174,10 +178,10 @@ describe('fingerprint log', () => {
     const log = new FingerprintLog(file);
     log.set('t1', 'k1', fp(1));
     log.set('t2', 'k2', fp(2));
-    await log.save({ t1: { key: 'k1' }, t2: { key: 'k2' } });
+    await log.save(RecordTable.of({ t1: { key: 'k1' }, t2: { key: 'k2' } }));
     const again = new FingerprintLog(file);
     again.set('t1', 'k1b', fp(3));
-    await again.save({ t1: { key: 'k1b' }, t2: { key: 'k2' } });
+    await again.save(RecordTable.of({ t1: { key: 'k1b' }, t2: { key: 'k2' } }));
     writeFileSync(file, `${readFileSync(file, 'utf8')}{"id":"t2","key":"k2","fp":{"v":`, { flag: 'w' }); // a crash while appending
     const read = new FingerprintLog(file);
     expect(read.get('t1', 'k1b')).toEqual(fp(3));
@@ -185,7 +189,7 @@ describe('fingerprint log', () => {
     expect(read.get('t2', 'k2')).toEqual(fp(2));
     // A line appended after the torn one is whole.
     read.set('t3', 'k3', fp(4));
-    await read.save({ t1: { key: 'k1b' }, t2: { key: 'k2' }, t3: { key: 'k3' } });
+    await read.save(RecordTable.of({ t1: { key: 'k1b' }, t2: { key: 'k2' }, t3: { key: 'k3' } }));
     expect(new FingerprintLog(file).get('t3', 'k3')).toEqual(fp(4));
   });
 
@@ -194,7 +198,7 @@ describe('fingerprint log', () => {
     for (let i = 0; i < 120; i++) {
       const log = new FingerprintLog(file);
       log.set('t', `k${i}`, fp(i));
-      await log.save({ t: { key: `k${i}` } });
+      await log.save(RecordTable.of({ t: { key: `k${i}` } }));
     }
     const lines = readFileSync(file, 'utf8')
       .split('\n')

@@ -31,8 +31,8 @@ async function savedState(n: number) {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'pipe-journal-')), 'state.json');
   const data = emptyState();
   for (let i = 0; i < n; i++) {
-    data.tasks[`t${i}`] = record(i);
-    data.files[`/in/${i}`] = [i, `${i}000`, i, `hash${i}`];
+    data.tasks.set(`t${i}`, record(i));
+    data.files.set(`/in/${i}`, [i, `${i}000`, i, `hash${i}`]);
   }
   await saveState(file, data);
   return { file, journal: stateJournalFile(file) };
@@ -40,7 +40,7 @@ async function savedState(n: number) {
 
 const plain = (file: string) => {
   const { data } = loadState(file);
-  return { tasks: data.tasks, files: data.files };
+  return { tasks: data.tasks.toObject(), files: data.files.toObject() };
 };
 
 describe('state journal', () => {
@@ -51,11 +51,11 @@ describe('state journal', () => {
     const stampBefore = stateFileStamp(file);
 
     const { data } = loadState(file);
-    data.tasks.t3 = record(3, 'b2');
-    data.tasks.new = record(99, 'b2');
-    delete data.tasks.t7;
-    data.files['/in/5'] = [5, '5555', 5, 'changed'];
-    delete data.files['/in/6'];
+    data.tasks.set('t3', record(3, 'b2'));
+    data.tasks.set('new', record(99, 'b2'));
+    data.tasks.delete('t7');
+    data.files.set('/in/5', [5, '5555', 5, 'changed']);
+    data.files.delete('/in/6');
     await saveState(file, data);
 
     const after = statSync(file);
@@ -83,15 +83,15 @@ describe('state journal', () => {
   it('records a removed and re-added key, and keys out of insertion order (integer-like ids)', async () => {
     const { file } = await savedState(5);
     const first = loadState(file).data;
-    first.tasks['7'] = record(7, 'int');
+    first.tasks.set('7', record(7, 'int'));
     await saveState(file, first);
     const { data } = loadState(file);
-    const t1 = data.tasks.t1!;
-    delete data.tasks.t1;
-    data.tasks.t1 = t1; // same record, now last in order
-    delete data.tasks.t2;
-    data.tasks['3'] = record(3, 'int'); // sorts before every other key
-    data.tasks.t4 = record(4, 'b2');
+    const t1 = data.tasks.get('t1')!;
+    data.tasks.delete('t1');
+    data.tasks.set('t1', t1); // same record, now last in order
+    data.tasks.delete('t2');
+    data.tasks.set('3', record(3, 'int')); // sorts before every other key
+    data.tasks.set('t4', record(4, 'b2'));
     await saveState(file, data);
     const loaded = plain(file);
     expect(Object.keys(loaded.tasks).sort()).toEqual(['3', '7', 't0', 't1', 't3', 't4']);
@@ -104,13 +104,13 @@ describe('state journal', () => {
   it('ignores a torn tail (a crash while appending), and the next save heals the journal', async () => {
     const { file, journal } = await savedState(20);
     const { data } = loadState(file);
-    data.tasks.t1 = record(1, 'whole');
+    data.tasks.set('t1', record(1, 'whole'));
     await saveState(file, data);
     const whole = readFileSync(journal, 'utf8');
 
     // A second batch cut off mid-line, as kill -9 during the append leaves it.
     const next = loadState(file).data;
-    next.tasks.t2 = record(2, 'torn');
+    next.tasks.set('t2', record(2, 'torn'));
     await saveState(file, next);
     const full = readFileSync(journal, 'utf8');
     writeFileSync(journal, full.slice(0, whole.length + Math.floor((full.length - whole.length) / 2)));
@@ -125,7 +125,7 @@ describe('state journal', () => {
 
     // The next save does not append after the torn bytes: it writes the journal afresh.
     const healed = loadState(file).data;
-    healed.tasks.t4 = record(4, 'healed');
+    healed.tasks.set('t4', record(4, 'healed'));
     await saveState(file, healed);
     const text = readFileSync(journal, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
@@ -138,7 +138,7 @@ describe('state journal', () => {
   it("ignores a journal of another base (a crash between the base's rename and the journal's)", async () => {
     const { file, journal } = await savedState(10);
     const { data } = loadState(file);
-    data.tasks.t1 = record(1, 'journal');
+    data.tasks.set('t1', record(1, 'journal'));
     await saveState(file, data);
     const text = readFileSync(journal, 'utf8');
     writeFileSync(
@@ -160,7 +160,7 @@ describe('state journal', () => {
     const base = statSync(file);
     const { data } = loadState(file);
     // A batch larger than the journal's limit (256 KiB at least): written as a new base.
-    for (let i = 0; i < 2000; i++) data.tasks[`big${i}`] = record(i, 'big');
+    for (let i = 0; i < 2000; i++) data.tasks.set(`big${i}`, record(i, 'big'));
     await saveState(file, data);
     const after = statSync(file);
     expect(after.ino === base.ino && after.mtimeMs === base.mtimeMs).toBe(false);
@@ -174,7 +174,7 @@ describe('state journal', () => {
   it('a record appended by hand after a torn line is not replayed (replay stops at the first bad line)', async () => {
     const { file, journal } = await savedState(3);
     const { data } = loadState(file);
-    data.tasks.t0 = record(0, 'first');
+    data.tasks.set('t0', record(0, 'first'));
     await saveState(file, data);
     appendFileSync(journal, '{"w":1,"t":{"t1":{"key":"x"\n');
     appendFileSync(journal, `${JSON.stringify({ w: 2, t: { t2: record(2, 'after') } })}\n`);

@@ -1,5 +1,5 @@
 /** The state file (versioned, self-healing, atomic), the hash memo (racily clean files) and the build lock. */
-import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +11,27 @@ import {
   seenStat,
   statIfThere,
 } from '../src/state/hash-memo.js';
-import { emptyState, loadState, STATE_VERSION, saveState } from '../src/state/state-file.js';
+import { RecordTable } from '../src/state/record-table.js';
+import {
+  emptyState,
+  loadState,
+  type MemoEntry,
+  STATE_VERSION,
+  saveState,
+  type TaskRecord,
+} from '../src/state/state-file.js';
 import { acquireLock } from '../src/workspace/lock.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'pipe-state-'));
+
+function record(id: string, extra: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    key: `key of ${id}`.padEnd(64, '0'),
+    outputs: { out: { path: `out/${id}.txt`, sha256: 'a'.repeat(64), size: 1, mtimeNs: '1000', ino: 7 } },
+    buildId: 'b1',
+    ...extra,
+  };
+}
 
 beforeAll(async () => {
   await loadXxhash();
@@ -25,9 +42,14 @@ describe('state file', () => {
     const dir = tmp();
     const file = path.join(dir, 'state.json');
     const data = emptyState();
-    data.files['/x'] = [1, '2', 3, 'abcd'];
+    data.files.set('/x', [1, '2', 3, 'abcd']);
+    data.tasks.set('t[a b]', record('t'));
     await saveState(file, data);
-    expect(loadState(file)).toEqual({ data: { ...data, writtenAt: data.writtenAt } });
+    const loaded = loadState(file);
+    expect(loaded.note).toBeUndefined();
+    expect(loaded.data.files.toObject()).toEqual({ '/x': [1, '2', 3, 'abcd'] });
+    expect(loaded.data.tasks.toObject()).toEqual({ 't[a b]': record('t') });
+    expect(loaded.data).toMatchObject({ writtenAt: data.writtenAt, journal: data.journal });
     expect(readFileSync(file, 'utf8')).toContain('"format":"pipe-state"');
   });
 
@@ -43,8 +65,104 @@ describe('state file', () => {
     const file = path.join(tmp(), 'state.json');
     writeFileSync(file, text);
     const loaded = loadState(file);
-    expect(loaded.data.tasks).toEqual({});
+    expect(loaded.data.tasks.size).toBe(0);
     expect(loaded.note).toMatch(note);
+  });
+});
+
+describe('state file: one value a line, parsed on first use', () => {
+  it('reads the keys of records without parsing them, and parses a record when it is used', async () => {
+    const file = path.join(tmp(), 'state.json');
+    const data = emptyState();
+    data.tasks.set('plain', record('plain'));
+    data.tasks.set('warned', record('warned', { warnings: ['careful'] }));
+    data.tasks.set('fan"out\\x', record('fan', { items: [{ id: 'i', files: [] }] }));
+    await saveState(file, data);
+    const { tasks } = loadState(file).data;
+    expect([...tasks.keys()]).toEqual(['plain', 'warned', 'fan"out\\x']);
+    expect(tasks.keyOf('warned')).toBe(record('warned').key);
+    expect(tasks.mayHave('plain', 'warnings')).toBe(false);
+    expect(tasks.mayHave('warned', 'warnings')).toBe(true);
+    expect(tasks.mayHave('fan"out\\x', 'items')).toBe(true);
+    // Keys and marks are read from the lines: nothing was parsed for them.
+    expect([...tasks.keys()].some((id) => tasks.isParsed(id))).toBe(false);
+    expect(tasks.get('fan"out\\x')?.items).toEqual([{ id: 'i', files: [] }]);
+    expect(tasks.get('warned')?.warnings).toEqual(['careful']);
+    // Once parsed, it answers from the value (and the same object each time).
+    expect(tasks.get('warned')).toBe(tasks.get('warned'));
+    expect(tasks.mayHave('warned', 'items')).toBe(false);
+    expect(tasks.dirty).toBe(false);
+  });
+
+  it('a damaged record line is as if the task was never recorded; the others are read', async () => {
+    const file = path.join(tmp(), 'state.json');
+    const data = emptyState();
+    data.tasks.set('a', record('a'));
+    data.tasks.set('b', record('b'));
+    await saveState(file, data);
+    const text = readFileSync(file, 'utf8');
+    const damaged = text.replace(/(t\t"a"\t[^\t]+\t[^\t]*\t)\{/, '$1{oops');
+    expect(damaged).not.toBe(text);
+    writeFileSync(file, damaged);
+    const { tasks } = loadState(file).data;
+    expect(tasks.get('a')).toBeUndefined();
+    expect(tasks.has('a')).toBe(false);
+    expect(tasks.get('b')).toEqual(record('b'));
+  });
+
+  it('discards a base whose lines are not value lines', () => {
+    const file = path.join(tmp(), 'state.json');
+    writeFileSync(file, `${JSON.stringify({ format: 'pipe-state', version: STATE_VERSION })}\nnot a line\n`);
+    const loaded = loadState(file);
+    expect(loaded.data.tasks.size).toBe(0);
+    expect(loaded.note).toMatch(/not valid state lines/);
+  });
+
+  it('reads a version-2 state (one JSON object), and the next save writes version 3', async () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, '.pipe'));
+    const file = path.join(dir, '.pipe', 'state.json');
+    const files: Record<string, MemoEntry> = { '/in/x': [1, '2', 3, 'abcd', '2'] };
+    const old = {
+      format: 'pipe-state',
+      version: 2,
+      writtenAt: 5,
+      journal: 'j1',
+      root: dir,
+      files,
+      tasks: { t: record('t') },
+    };
+    writeFileSync(file, JSON.stringify(old));
+    const { data, note } = loadState(file);
+    expect(note).toBeUndefined();
+    expect(data.tasks.toObject()).toEqual({ t: record('t') });
+    expect(data.files.toObject()).toEqual(files);
+    data.tasks.set('u', record('u'));
+    await saveState(file, data);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ format: 'pipe-state', version: 3 });
+    expect(lines.slice(1).map((l) => l.split('\t').slice(0, 2).join(' '))).toEqual([
+      'f "/in/x"',
+      't "t"',
+      't "u"',
+    ]);
+    expect(loadState(file).data.tasks.toObject()).toEqual({ t: record('t'), u: record('u') });
+  });
+});
+
+describe('record table', () => {
+  it('knows what was set or deleted since it was saved; values restored from disk are no change', () => {
+    const table = RecordTable.of<TaskRecord>({ a: record('a') });
+    table.addText('b', JSON.stringify(record('b')), record('b').key);
+    table.restore('c', record('c'));
+    expect(table.dirty).toBe(false);
+    expect(table.changes()).toBeUndefined();
+    table.set('a', record('a', { buildId: 'b2' }));
+    table.delete('b');
+    expect(table.changes()).toEqual({ a: record('a', { buildId: 'b2' }), b: null });
+    table.markSaved();
+    expect(table.dirty).toBe(false);
+    expect(table.toObject()).toEqual({ a: record('a', { buildId: 'b2' }), c: record('c') });
   });
 });
 
@@ -55,7 +173,7 @@ describe('hash memo', () => {
     writeFileSync(f, 'x'.repeat(3 * (1 << 20) + 7));
     const old = new Date(Date.now() - 10_000);
     utimesSync(f, old, old);
-    const entries = {};
+    const entries = new RecordTable<MemoEntry>();
     const memo = new HashMemo(entries);
     const h = memo.hash(f);
     expect(h).toBe(xxh64FileSync(f));
@@ -71,7 +189,7 @@ describe('hash memo', () => {
     const dir = tmp();
     const f = path.join(dir, 'a');
     writeFileSync(f, 'one');
-    const entries = {};
+    const entries = new RecordTable<MemoEntry>();
     const memo = new HashMemo(entries);
     const first = memo.hash(f)!;
     // Rewritten within the same timestamp tick: same size, mtime forced back to the old value.
@@ -80,7 +198,7 @@ describe('hash memo', () => {
     utimesSync(f, mtime, mtime);
     const later = new HashMemo(entries);
     expect(later.hash(f)).not.toBe(first);
-    expect(Object.keys(entries)).toEqual([]);
+    expect([...entries.keys()]).toEqual([]);
     expect(RACY_GRANULARITY_MS).toBeGreaterThan(10);
   });
 
@@ -90,7 +208,7 @@ describe('hash memo', () => {
     writeFileSync(f, 'one');
     const old = new Date(Date.now() - 10_000);
     utimesSync(f, old, old);
-    const entries = {};
+    const entries = new RecordTable<MemoEntry>();
     new HashMemo(entries).hash(f);
     writeFileSync(f, 'two');
     utimesSync(f, old, new Date(Date.now() - 5_000));
@@ -112,7 +230,7 @@ describe('remembered stats', () => {
     expect(first.slice(0, 2)).toEqual(['f', 3]);
     writeFileSync(file, 'three');
     expect(seenStat(file)).toEqual(first); // not stat'ed again: what was seen, not what is
-    const memo = new HashMemo({});
+    const memo = new HashMemo(new RecordTable());
     memo.hash(file); // the memo's stat is remembered too
     expect(seenStat(file)!.slice(0, 2)).toEqual(['f', 5]);
     statIfThere(dir);

@@ -342,7 +342,7 @@ function bytesWritten(session: Session, reports: Map<string, TaskReport>): numbe
   let bytes = 0;
   for (const r of reports.values()) {
     if (r.state !== 'ran' && r.state !== 'restored') continue;
-    for (const out of Object.values(session.state.tasks[r.id]?.outputs ?? {})) bytes += out.size;
+    for (const out of Object.values(session.state.tasks.get(r.id)?.outputs ?? {})) bytes += out.size;
   }
   return bytes;
 }

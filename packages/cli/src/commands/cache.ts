@@ -82,9 +82,9 @@ export async function cacheCommand(
       const state = loadState(ws.layout.stateFile).data;
       // The target and those built with it: pinning an analysis keeps all it delivers (excess_map's stacked maps).
       const targets = builtWith(ws.layout.buildsDir, arg!);
-      const keys = Object.entries(state.tasks)
-        .filter(([id]) => targets.includes(targetOfTaskId(id)))
-        .map(([id, rec]) => ({ id, key: rec.key }));
+      const keys = [...state.tasks.keys()]
+        .filter((id) => targets.includes(targetOfTaskId(id)))
+        .map((id) => ({ id, key: state.tasks.keyOf(id)! }));
       if (keys.length === 0) {
         process.stderr.write(`pipe: no built task of '${arg}' in this workspace\n`);
         return EXIT_USAGE;

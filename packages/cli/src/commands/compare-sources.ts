@@ -108,7 +108,7 @@ async function workspaceSource(arg: string, root: string, ctx: SourceContext): P
   const wanted = recordedDelivery(found.record, ctx.targets);
   for (const id of Object.keys(found.record.tasks).sort()) {
     if (!wantedTask(wanted, id)) continue;
-    const rec = state.tasks[id];
+    const rec = state.tasks.get(id);
     if (!rec) continue;
     for (const out of Object.values(rec.outputs)) {
       taskOf.set(out.path, id);

@@ -200,8 +200,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   // As the build prints them for up-to-date tasks (plain output: 'warning: ' + the event's message).
   const warned: string[] = [];
   for (const id of plan.order)
-    for (const m of core.replayedWarnings(id, session.state.tasks[id]?.warnings))
-      warned.push(`warning: ${m}`);
+    for (const m of core.recordedWarnings(session.state, id)) warned.push(`warning: ${m}`);
   const taskWarnings = warned.join('\n');
   const env = new Map<string, string | null>(src.loaderEnv);
   for (const name of envNames) env.set(name, valueDigest(src.env[name]));
@@ -262,7 +261,7 @@ function keepOutputHashes(
     let hit = false;
     for (let k = 2; k < row.length && !hit; k++) hit = racy[row[k] as number] === 1;
     const task = hit ? plan.tasks.get(row[0])?.task : undefined;
-    const record = task && session.state.tasks[task.id];
+    const record = task && session.state.tasks.get(task.id);
     if (!task || !record) continue;
     for (let k = 2; k < row.length; k++) {
       const i = row[k] as number;

@@ -25,7 +25,9 @@ export function departedTasks(
   targets: ReadonlySet<string>,
   current: { has(id: string): boolean },
 ): string[] {
-  return Object.keys(state.tasks).filter((id) => targets.has(targetOfTaskId(id)) && !current.has(id));
+  const out: string[] = [];
+  for (const id of state.tasks.keys()) if (targets.has(targetOfTaskId(id)) && !current.has(id)) out.push(id);
+  return out;
 }
 
 export interface Retired {
@@ -51,7 +53,7 @@ export async function retireTasks(
   const retired: Retired = { removed: [], kept: [] };
   const owned = new Set<string>();
   for (const id of current)
-    for (const out of Object.values(state.tasks[id]?.outputs ?? {})) owned.add(out.path);
+    for (const out of Object.values(state.tasks.get(id)?.outputs ?? {})) owned.add(out.path);
   // Paths other targets declare now are theirs, whatever a departed task once wrote there.
   const declaredByTarget = new Map(
     [...pipeline.targets].map(
@@ -63,7 +65,7 @@ export async function retireTasks(
     return false;
   };
   for (const id of ids) {
-    const record = state.tasks[id];
+    const record = state.tasks.get(id);
     if (!record) continue;
     // Only a path the target declares now: a task of that name from another pipeline file or an older version of
     // this one (the state is the folder's) wrote elsewhere, and what it wrote is not ours to remove.
@@ -84,7 +86,7 @@ export async function retireTasks(
         retired.removed.push(out.path);
       } else retired.kept.push(out.path);
     }
-    delete state.tasks[id];
+    state.tasks.delete(id);
   }
   return retired;
 }

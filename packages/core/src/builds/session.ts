@@ -20,7 +20,7 @@ import type { PlanIO } from '../plan/decide.js';
 import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
-import { replayedWarnings, runBuild } from '../schedule/scheduler.js';
+import { recordedWarnings, runBuild } from '../schedule/scheduler.js';
 import { HashMemo } from '../state/hash-memo.js';
 import { loadState, type StateData, saveState, stateFileStamp } from '../state/state-file.js';
 import { lazyLocalStore } from '../store/lazy-cache.js';
@@ -296,7 +296,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       options.onPlan?.(plan, buildId);
       const reports = new Map<string, TaskReport>();
       for (const [id, { decision }] of plan.tasks) {
-        for (const message of replayedWarnings(id, session.state.tasks[id]?.warnings))
+        for (const message of recordedWarnings(session.state, id))
           options.onEvent?.({ type: 'warning', message });
         const report: TaskReport = {
           id,

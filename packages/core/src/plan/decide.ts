@@ -16,6 +16,7 @@ import type { Target, Task } from '../model/types.js';
 import type { FileStamp } from '../state/hash-memo.js';
 import type { OutputStamp, TaskRecord } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
+import type { UpstreamOutputs } from './known-outputs.js';
 import { taskCheck } from './quick-check.js';
 import { diffRecords, type Reason } from './reasons.js';
 
@@ -81,7 +82,7 @@ export interface DecideContext {
   /** The fingerprint record of the last build (read on demand: only a changed task needs it, for its reasons). */
   previousRecord?: () => FingerprintRecord | undefined;
   /** Outputs of upstream tasks (all settled), by task id. */
-  upstream: Map<string, Record<string, KnownOutput>>;
+  upstream: UpstreamOutputs;
   step: StepIdentity;
   target: Target;
   forced: boolean;

@@ -9,7 +9,8 @@
 
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
-import { previousRecord, type StateData } from '../state/state-file.js';
+import type { RecordTable } from '../state/record-table.js';
+import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import {
   type Decision,
   decideTask,
@@ -18,6 +19,7 @@ import {
   type PlanIO,
   restoredOutputs,
 } from './decide.js';
+import { KnownOutputs } from './known-outputs.js';
 
 export interface PlannedTask {
   task: Task;
@@ -68,17 +70,48 @@ function cleanDecision(
   options: PlanOptions,
   decided: Map<string, PlannedTask>,
 ): Decision | undefined {
-  const prev = options.state.tasks[task.id];
-  if (!prev || !options.clean || isForced(options.force, task.target)) return undefined;
+  const records = options.state.tasks;
+  const key = records.keyOf(task.id);
+  if (key === undefined || !options.clean || isForced(options.force, task.target)) return undefined;
   for (const dep of task.deps) {
     const d = decided.get(dep)?.decision;
     if (d?.action !== 'up-to-date' || d.adopted) return undefined;
   }
   if (!options.clean(task)) return undefined;
-  // Two literals rather than a spread: this runs for every task of a large graph.
-  return prev.check !== undefined
-    ? { action: 'up-to-date', key: prev.key, check: prev.check, outputs: prev.outputs }
-    : { action: 'up-to-date', key: prev.key, outputs: prev.outputs };
+  return recordedDecision(records, task.id, key);
+}
+
+/**
+ * Up to date as recorded, with the record read only when its outputs or check digest are asked for: of 10,000
+ * tasks vouched for, only those upstream of a task that changed are asked (known-outputs.ts), and the others'
+ * records stay unparsed (state/record-table.ts).
+ */
+function recordedDecision(records: RecordTable<TaskRecord>, id: string, key: string): Decision {
+  return new RecordedUpToDate(records, id, key);
+}
+
+/** A class, not an object literal with getters: one object per task, no closures (10,000 tasks per plan). */
+class RecordedUpToDate {
+  readonly action = 'up-to-date' as const;
+  constructor(
+    private readonly records: RecordTable<TaskRecord>,
+    private readonly id: string,
+    readonly key: string,
+  ) {}
+
+  private stored(): TaskRecord {
+    const rec = this.records.get(this.id);
+    if (!rec) throw new Error(`task ${this.id}: its record vanished while it was planned`);
+    return rec;
+  }
+
+  get outputs(): Record<string, KnownOutput> {
+    return this.stored().outputs;
+  }
+
+  get check(): string | undefined {
+    return this.stored().check;
+  }
 }
 
 /** Dependency order (Kahn's algorithm; ties in id order so plans are stable). Throws on a cycle (a bug upstream). */
@@ -129,7 +162,8 @@ export function settledOutputs(planned: PlannedTask, root: string): Record<strin
  * another run list, or the same runs in another data store — and takes them from that entry's manifest instead.
  */
 export function recordedItems(state: StateData, id: string, key: string): TaskItem[] | undefined {
-  const rec = state.tasks[id];
+  if (!state.tasks.mayHave(id, 'items')) return undefined; // most records: without parsing them
+  const rec = state.tasks.get(id);
   return rec && rec.key === key ? rec.items : undefined;
 }
 
@@ -231,7 +265,7 @@ async function recoverItems(
 function unsettledDeps(
   task: Task,
   planned: ReadonlyMap<string, PlannedTask>,
-  known: ReadonlyMap<string, unknown>,
+  known: { has(id: string): boolean },
 ): string[] | undefined {
   let out: string[] | undefined;
   for (const d of task.deps) if (planned.has(d) && !known.has(d)) (out ??= []).push(d);
@@ -245,7 +279,7 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
       ? options.order
       : topoOrder(graph.tasks);
   const tasks = new Map<string, PlannedTask>();
-  const known = new Map<string, Record<string, KnownOutput>>();
+  const known = new KnownOutputs();
   for (const id of order) {
     const task = graph.tasks.get(id)!;
     const unsettled = unsettledDeps(task, tasks, known);
@@ -260,7 +294,7 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
       const ctx = {
         root: pipeline.root,
         io,
-        previous: state.tasks[id],
+        previous: state.tasks.get(id),
         previousRecord: () => previousRecord(state, id),
         upstream: known,
         step,
@@ -271,15 +305,15 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
       else if (decision.action === 'blocked') {
         const reasons = ctx.forced
           ? [{ type: 'forced' as const }]
-          : ownChanges(task, ctx, (dep) => state.tasks[dep]?.outputs);
+          : ownChanges(task, ctx, (dep) => state.tasks.get(dep)?.outputs);
         if (reasons && reasons.length > 0) decision = { ...decision, reasons };
       }
     }
     const planned = { task, decision };
     tasks.set(id, planned);
     options.onDecided?.(planned);
-    const outs = settledOutputs(planned, pipeline.root);
-    if (outs) known.set(id, outs);
+    if (decision.action === 'up-to-date') known.setFrom(id, decision);
+    else if (decision.action === 'restore') known.set(id, settledOutputs(planned, pipeline.root)!);
   }
   const pending = graph.pending.map((target) => ({
     target,

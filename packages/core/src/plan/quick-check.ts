@@ -13,11 +13,12 @@ import { hash } from 'node:crypto';
 import { canonicalJson } from '../fingerprint/canonical.js';
 import { envDigest, FINGERPRINT_VERSION, type StepIdentity } from '../fingerprint/record.js';
 import type { Target, Task } from '../model/types.js';
-import type { KnownOutput, PlanIO } from './decide.js';
+import type { PlanIO } from './decide.js';
+import type { UpstreamOutputs } from './known-outputs.js';
 
 export interface CheckContext {
   io: PlanIO;
-  upstream: Map<string, Record<string, KnownOutput>>;
+  upstream: UpstreamOutputs;
   step: StepIdentity;
   target: Target;
 }

@@ -48,14 +48,14 @@ export function explainProduct(options: {
 }): WhyResult {
   const { state, root } = options;
   const producerOf = new Map<string, string>();
-  for (const [id, rec] of Object.entries(state.tasks))
+  for (const [id, rec] of state.tasks.entries())
     for (const o of Object.values(rec.outputs)) producerOf.set(o.path, id);
   let roots: string[];
   const asPath = relPath(root, path.resolve(options.cwd, options.query));
   if (producerOf.has(asPath)) roots = [producerOf.get(asPath)!];
-  else if (state.tasks[options.query]) roots = [options.query];
+  else if (state.tasks.has(options.query)) roots = [options.query];
   else {
-    roots = Object.keys(state.tasks)
+    roots = [...state.tasks.keys()]
       .filter((id) => id === options.query || id.startsWith(`${options.query}[`))
       .sort();
     if (roots.length === 0)
@@ -72,7 +72,7 @@ export function explainProduct(options: {
   const emitterOf = (item: { id: string; data?: unknown }, self: string): string | undefined => {
     if (!emitters) {
       emitters = new Map();
-      for (const [id, rec] of Object.entries(state.tasks))
+      for (const [id, rec] of state.tasks.entries())
         for (const emitted of rec.items ?? []) {
           const k = itemKey(emitted);
           if (!emitters.has(k)) emitters.set(k, id);
@@ -86,7 +86,7 @@ export function explainProduct(options: {
   const explain = (id: string, stack: Set<string>): WhyNode => {
     const cached = memo.get(id);
     if (cached) return cached;
-    const rec = state.tasks[id]!;
+    const rec = state.tasks.get(id)!;
     let build = records.get(rec.buildId);
     if (!build) records.set(rec.buildId, (build = readBuildRecord(options.buildsDir, rec.buildId)));
     const entry = build.ok ? build.record.tasks[id] : undefined;

@@ -23,6 +23,7 @@ import { submitWithRetries } from '../execute/retries.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
+import { KnownOutputs } from '../plan/known-outputs.js';
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
 import { provenanceRecord } from '../provenance/record.js';
@@ -75,7 +76,7 @@ export function runBuild(options: RunBuildOptions): Promise<BuildOutcome> {
 class Scheduler {
   private readonly tasks = new Map<string, Task>();
   private readonly reports = new Map<string, TaskReport>();
-  private readonly known = new Map<string, Record<string, KnownOutput>>();
+  private readonly known = new KnownOutputs();
   private readonly itemsOf = new Map<string, TaskItem[]>();
   private readonly dependants = new Map<string, string[]>();
   private readonly waitingOn = new Map<string, number>();
@@ -183,7 +184,7 @@ class Scheduler {
           decision?.action === 'up-to-date' &&
           !this.stopped &&
           !this.speculative.has(task.id) &&
-          this.o.state.tasks[task.id]?.key === decision.key
+          this.o.state.tasks.keyOf(task.id) === decision.key
         )
           this.settleUpToDate(task.id, decision);
         else ready.push(task.id);
@@ -199,8 +200,8 @@ class Scheduler {
     for (const d of this.dependants.get(id) ?? []) this.skip(d, upstream);
   }
 
-  private succeed(id: string, outputs: Record<string, KnownOutput>, items: TaskItem[] | undefined) {
-    this.known.set(id, outputs);
+  /** A task settled, its outputs known (this.known): its dependants may go on. */
+  private succeed(id: string, items: TaskItem[] | undefined) {
     if (items) this.itemsOf.set(id, items);
     for (const d of this.dependants.get(id) ?? []) {
       const n = (this.waitingOn.get(d) ?? 1) - 1;
@@ -300,7 +301,7 @@ class Scheduler {
           : await decideTask(task, {
               root: this.o.pipeline.root,
               io: this.o.io,
-              previous: this.o.state.tasks[id],
+              previous: this.o.state.tasks.get(id),
               previousRecord: () => previousRecord(this.o.state, id),
               upstream: this.known,
               step: this.o.steps.get(task.target)!,
@@ -336,7 +337,7 @@ class Scheduler {
    * died between recording the task and its items), from the task's cache manifest.
    */
   private async upToDateItems(task: Task, key: string): Promise<TaskItem[] | undefined> {
-    const rec = this.o.state.tasks[task.id];
+    const rec = this.o.state.tasks.get(task.id);
     if (rec?.key === key && (rec.items !== undefined || !this.pending.some((p) => p.after === task.target)))
       return rec.items;
     const manifest = await this.o.io.manifest(key);
@@ -349,7 +350,7 @@ class Scheduler {
     items = recordedItems(this.o.state, id, decision.key),
   ) {
     if (this.reports.has(id)) return;
-    const warnings = this.o.state.tasks[id]?.warnings;
+    const warnings = recordedWarningList(this.o.state, id);
     for (const message of replayedWarnings(id, warnings)) this.emit({ type: 'warning', message });
     if (decision.adopted)
       this.record(id, {
@@ -360,11 +361,13 @@ class Scheduler {
         ...(warnings ? { warnings } : {}),
       });
     this.report({ id, key: decision.key, state: 'up-to-date' });
-    this.succeed(id, decision.outputs, items);
+    // Its outputs are taken from the decision only when a task downstream asks (known-outputs.ts).
+    this.known.setFrom(id, decision);
+    this.succeed(id, items);
   }
 
   private record(id: string, rec: Omit<TaskRecord, 'buildId'>) {
-    this.o.state.tasks[id] = { ...rec, buildId: this.o.buildId };
+    this.o.state.tasks.set(id, { ...rec, buildId: this.o.buildId });
     this.stateChanged = true;
   }
 
@@ -472,7 +475,8 @@ class Scheduler {
       reasons: decision.reasons,
       ms: Date.now() - started,
     });
-    this.succeed(id, restoredOutputs(task, this.o.pipeline.root, decision.manifest), items);
+    this.known.set(id, restoredOutputs(task, this.o.pipeline.root, decision.manifest));
+    this.succeed(id, items);
   }
 
   private executorFor(task: Task): { executor: Executor; request: ExecRequest['work'] } | string {
@@ -728,7 +732,8 @@ class Scheduler {
     const known: Record<string, KnownOutput> = {};
     for (const [name, s] of Object.entries(stamps))
       known[name] = { path: s.path, sha256: s.sha256, size: s.size };
-    this.succeed(id, known, outcome.items);
+    this.known.set(id, known);
+    this.succeed(id, outcome.items);
   }
 
   /** A raw input of the task modified since its key was computed (the first one), if any. */
@@ -817,7 +822,7 @@ class Scheduler {
       decision = await decideTask(task, {
         root: this.o.pipeline.root,
         io: this.o.io,
-        previous: this.o.state.tasks[id],
+        previous: this.o.state.tasks.get(id),
         previousRecord: () => previousRecord(this.o.state, id),
         upstream: this.known,
         step: this.o.steps.get(task.target)!,
@@ -963,6 +968,16 @@ export function replayedWarnings(id: string, warnings: readonly string[] | undef
 }
 
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
+
+/** What task `id`'s last run warned about, by its record (most records, without warnings, are not parsed for it). */
+function recordedWarningList(state: StateData, id: string): string[] | undefined {
+  return state.tasks.mayHave(id, 'warnings') ? state.tasks.get(id)?.warnings : undefined;
+}
+
+/** The warnings an up-to-date task `id` replays, from its record (replayedWarnings of recordedWarningList). */
+export function recordedWarnings(state: StateData, id: string): readonly string[] {
+  return replayedWarnings(id, recordedWarningList(state, id));
+}
 
 function recordParts(d: { record?: TaskRecord['fp']; check?: string }): Pick<TaskRecord, 'fp' | 'check'> {
   return { ...(d.record ? { fp: d.record } : {}), ...(d.check ? { check: d.check } : {}) };

@@ -67,14 +67,14 @@ export class FingerprintLog {
    * Append what was set since the last save; when the file holds more than twice as many lines as `live`
    * (the state's task records), rewrite it with just the records of those keys instead.
    */
-  async save(live: Record<string, { key: string }>): Promise<void> {
+  async save(live: { readonly size: number; keyOf(id: string): string | undefined }): Promise<void> {
     if (this.added.size === 0) return;
     const fresh = [...this.added].map(([id, e]) => JSON.stringify({ id, key: e.key, fp: e.fp }));
-    const liveCount = Object.keys(live).length;
+    const liveCount = live.size;
     if (this.foreign || !existsSync(this.file) || this.lineCount() + fresh.length > 2 * liveCount + 100) {
       const all = this.load();
       for (const [id, e] of this.added) all.set(id, e);
-      for (const [id, e] of all) if (live[id]?.key !== e.key) all.delete(id);
+      for (const [id, e] of all) if (live.keyOf(id) !== e.key) all.delete(id);
       const body = [...all].map(([id, e]) => `${JSON.stringify({ id, key: e.key, fp: e.fp })}\n`);
       await writeFileAtomic(this.file, `${HEADER}\n${body.join('')}`);
       this.lines = all.size;

@@ -9,6 +9,7 @@
  */
 import { type Stats, statSync } from 'node:fs';
 import { xxh64FileSync } from '../fingerprint/file-hash.js';
+import type { RecordTable } from './record-table.js';
 import type { MemoEntry } from './state-file.js';
 
 /** Larger than the coarse kernel clock tick of common file systems (ext4, xfs, btrfs: ≤ 10 ms). */
@@ -85,7 +86,7 @@ export class HashMemo {
   private readonly hashedAt = new Map<string, string>();
 
   /** `entries` is the memo of the state file; it is updated in place. */
-  constructor(private readonly entries: Record<string, MemoEntry>) {}
+  constructor(private readonly entries: RecordTable<MemoEntry>) {}
 
   /** XXH64 of a file's content, or undefined when it does not exist. */
   hash(file: string): string | undefined {
@@ -96,7 +97,7 @@ export class HashMemo {
     const ino = st.ino;
     const ctimeNs = nsOf(st.ctimeMs);
     this.hashedAt.set(file, stampKey(st));
-    const entry = this.entries[file];
+    const entry = this.entries.get(file);
     if (entry && entry[0] === size && entry[1] === mtimeNs && entry[2] === ino && entry[4] === ctimeNs) {
       return entry[3];
     }
@@ -104,10 +105,10 @@ export class HashMemo {
     const hash = xxh64FileSync(file);
     this.hashed++;
     if (started - st.mtimeMs > RACY_GRANULARITY_MS) {
-      this.entries[file] = [size, mtimeNs, ino, hash, ctimeNs];
+      this.entries.set(file, [size, mtimeNs, ino, hash, ctimeNs]);
       this.dirty = true;
     } else if (entry) {
-      delete this.entries[file];
+      this.entries.delete(file);
       this.dirty = true;
     }
     return hash;

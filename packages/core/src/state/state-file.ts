@@ -1,9 +1,17 @@
 /**
- * `.pipe/state.json`: what the planner remembers between builds, in one file read once per build.
+ * `.pipe/state.json`: what the planner remembers between builds, read once per build.
  *
- *   { "format": "pipe-state", "version": 2, "writtenAt": <ms since epoch>,
- *     "files": { "<abs path>": [size, "<mtime ns>", ino, "<xxh64>"] },     hash memo of raw inputs
- *     "tasks": { "<task id>": TaskRecord } }                              last build of each task
+ *   {"format":"pipe-state","version":3,"writtenAt":<ms since epoch>,"journal":"<id>","root":"<abs path>"}
+ *   f<TAB>"<abs path>"<TAB>[size,"<mtime ns>",ino,"<xxh64>","<ctime ns>"]       hash memo of raw inputs, one a line
+ *   t<TAB>"<task id>"<TAB><key><TAB><marks><TAB>TaskRecord                       last build of each task, one a line
+ *
+ * `marks` names the optional properties the record has of `warnings` and `items` (comma-separated; mostly empty):
+ * a build asks that of every up-to-date task, and the line answers without the record being parsed.
+ *
+ * One value a line, so that a build reads the file without parsing every record: values are parsed on first use
+ * (state/record-table.ts), and a build that changed a few tasks of 10,000 parses little more than those (the
+ * no-op snapshot vouches for the rest, whose keys it reads from their lines). Version 2 (one JSON object with
+ * `files` and `tasks`) is still read; the next save writes version 3.
  *
  * Compact: a task record holds its key, output stamps and `check` (what lets a no-op decide without
  * building the fingerprint, see plan/quick-check.ts); the full fingerprint records, needed only to
@@ -17,7 +25,7 @@
  * When the journal outgrows a quarter of the base, the next save compacts: it writes a new base
  * (atomically: temp + fsync + rename) under a new `journal` id, then starts a new journal for it. The
  * state is the base plus the whole lines of the journal of its id; a torn tail is ignored. Records are
- * replaced, never changed in place (the changes are found by identity).
+ * replaced (RecordTable.set), never changed in place: the tables know what changed.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, truncateSync } from 'node:fs';
@@ -26,6 +34,7 @@ import type { FingerprintRecord } from '../fingerprint/record.js';
 import type { TaskItem } from '../model/types.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
 import { FingerprintLog } from './fingerprint-log.js';
+import { RecordTable } from './record-table.js';
 import {
   appendBatch,
   type JournalBatch,
@@ -35,7 +44,11 @@ import {
 } from './state-journal.js';
 
 export const STATE_FORMAT = 'pipe-state';
-export const STATE_VERSION = 2;
+/** The optional properties of a task record its line names (see the module comment). */
+const TASK_MARKS = ['warnings', 'items'] as const;
+export const STATE_VERSION = 3;
+/** The single-object layout of earlier builds, still read (and rewritten as version 3 by the next save). */
+const STATE_VERSION_OBJECT = 2;
 
 /**
  * size, mtime in ns (decimal string), inode, hash, ctime in ns. The ctime (which no user tool can set back) catches
@@ -75,8 +88,8 @@ export interface StateData {
   format: typeof STATE_FORMAT;
   version: typeof STATE_VERSION;
   writtenAt: number;
-  files: Record<string, MemoEntry>;
-  tasks: Record<string, TaskRecord>;
+  files: RecordTable<MemoEntry>;
+  tasks: RecordTable<TaskRecord>;
   /** Id of this base's journal (state/state-journal.ts); absent until the first save. */
   journal?: string;
   /**
@@ -91,7 +104,7 @@ export interface StateData {
 
 /** The fingerprint record of task `id`'s last build (undefined when it is not known any more). */
 export function previousRecord(data: StateData, id: string): FingerprintRecord | undefined {
-  const rec = data.tasks[id];
+  const rec = data.tasks.get(id);
   if (!rec) return undefined;
   return rec.fp ?? data.fingerprints?.get(id, rec.key);
 }
@@ -103,7 +116,13 @@ export interface LoadedState {
 }
 
 export function emptyState(): StateData {
-  return { format: STATE_FORMAT, version: STATE_VERSION, writtenAt: 0, files: {}, tasks: {} };
+  return {
+    format: STATE_FORMAT,
+    version: STATE_VERSION,
+    writtenAt: 0,
+    files: new RecordTable(),
+    tasks: new RecordTable(TASK_MARKS),
+  };
 }
 
 /** Read the state file; a missing, corrupt or foreign-version file yields an empty state (with a note). */
@@ -128,13 +147,7 @@ export function loadState(file: string): LoadedState {
     delete data.journal;
   }
   data.root = root;
-  saved.set(data, {
-    tasks: entriesOf(data.tasks),
-    files: entriesOf(data.files),
-    baseBytes: loaded.bytes ?? 0,
-    journalBytes,
-    torn,
-  });
+  saved.set(data, { baseBytes: loaded.bytes ?? 0, journalBytes, torn });
   return { data, ...(loaded.note ? { note: loaded.note } : {}) };
 }
 
@@ -146,20 +159,22 @@ function rootOf(stateFile: string): string {
 /** Item files below `from` are moved below `to` (files outside the workspace, e.g. a shared store, stay). */
 function rebaseItems(data: StateData, from: string, to: string): void {
   const prefix = from.endsWith(path.sep) ? from : from + path.sep;
-  for (const rec of Object.values(data.tasks)) {
-    if (!rec.items) continue;
-    rec.items = rec.items.map((item) => ({
-      ...item,
-      files: item.files.map((f) => (f.startsWith(prefix) ? path.join(to, f.slice(prefix.length)) : f)),
-    }));
+  for (const id of [...data.tasks.keys()]) {
+    if (!data.tasks.mayHave(id, 'items')) continue;
+    const rec = data.tasks.get(id);
+    if (!rec?.items) continue;
+    data.tasks.set(id, {
+      ...rec,
+      items: rec.items.map((item) => ({
+        ...item,
+        files: item.files.map((f) => (f.startsWith(prefix) ? path.join(to, f.slice(prefix.length)) : f)),
+      })),
+    });
   }
 }
 
 /** What is on disk for a loaded (or saved) state: to find what a save must add. */
 interface Saved {
-  /** The records and memo entries as on disk (the same objects as in the state, until replaced). */
-  tasks: Entries<TaskRecord>;
-  files: Entries<MemoEntry>;
   /** The base's length. */
   baseBytes: number;
   /** The length of the journal's whole lines (appends go after them); -1 when there is no journal of this base. */
@@ -195,31 +210,65 @@ function readState(file: string): LoadedState & { bytes?: number } {
   } catch {
     return { data: emptyState() };
   }
-  let parsed: unknown;
+  const nl = text.indexOf('\n');
+  let header: Partial<
+    Record<'format' | 'version' | 'writtenAt' | 'journal' | 'root' | 'files' | 'tasks', unknown>
+  >;
   try {
-    parsed = JSON.parse(text);
+    header = JSON.parse(nl < 0 ? text : text.slice(0, nl));
   } catch {
     return { data: emptyState(), note: `${file}: not valid JSON; discarded and rebuilt` };
   }
-  const d = parsed as Partial<StateData>;
-  if (
-    d?.format !== STATE_FORMAT ||
-    typeof d.files !== 'object' ||
-    typeof d.tasks !== 'object' ||
-    !d.files ||
-    !d.tasks
-  ) {
+  if (header?.format !== STATE_FORMAT)
     return { data: emptyState(), note: `${file}: not a pipe state file; discarded and rebuilt` };
-  }
-  if (d.version !== STATE_VERSION) {
+  const data = emptyState();
+  if (header.version === STATE_VERSION_OBJECT && nl < 0) {
+    const { files, tasks } = header;
+    if (typeof files !== 'object' || typeof tasks !== 'object' || !files || !tasks)
+      return { data: emptyState(), note: `${file}: not a pipe state file; discarded and rebuilt` };
+    data.files = RecordTable.of(files as Record<string, MemoEntry>);
+    data.tasks = RecordTable.of(tasks as Record<string, TaskRecord>, TASK_MARKS);
+  } else if (header.version === STATE_VERSION) {
+    if (!readLines(text, nl + 1, data))
+      return { data: emptyState(), note: `${file}: not valid state lines; discarded and rebuilt` };
+  } else {
     return {
       data: emptyState(),
-      note: `${file}: state version ${String(d.version)} is not ${STATE_VERSION}; discarded and rebuilt`,
+      note: `${file}: state version ${String(header.version)} is not ${STATE_VERSION}; discarded and rebuilt`,
     };
   }
-  if (d.journal !== undefined && typeof d.journal !== 'string') delete d.journal;
-  if (d.root !== undefined && typeof d.root !== 'string') delete d.root;
-  return { data: d as StateData, bytes: text.length };
+  if (typeof header.writtenAt === 'number') data.writtenAt = header.writtenAt;
+  if (typeof header.journal === 'string' && header.version === STATE_VERSION) data.journal = header.journal;
+  if (typeof header.root === 'string') data.root = header.root;
+  return { data, bytes: text.length };
+}
+
+/** A JSON string as it appears in a line (most ids and paths need no unescaping). */
+function jsonString(quoted: string): string {
+  return quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+}
+
+/** Read the value lines of a version-3 base from `at` into `data`'s tables (unparsed); false when one is malformed. */
+function readLines(text: string, at: number, data: StateData): boolean {
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const kind = text.charCodeAt(at);
+    const t1 = text.indexOf('\t', at + 2);
+    if (text.charCodeAt(at + 1) !== 9 /* tab */ || t1 < 0 || t1 > end) return false;
+    const name = jsonString(text.slice(at + 2, t1));
+    if (kind === 116 /* t */) {
+      const t2 = text.indexOf('\t', t1 + 1);
+      const t3 = t2 < 0 ? -1 : text.indexOf('\t', t2 + 1);
+      if (t3 < 0 || t3 > end) return false;
+      const marks = t3 === t2 + 1 ? '' : text.slice(t2 + 1, t3);
+      data.tasks.addText(name, text.slice(t3 + 1, end), text.slice(t1 + 1, t2), marks);
+    } else if (kind === 102 /* f */) {
+      data.files.addText(name, text.slice(t1 + 1, end));
+    } else return false;
+    at = end + 1;
+  }
+  return true;
 }
 
 /** Write the state file (and append new fingerprint records to the log first: a key never lacks its record for long). */
@@ -227,16 +276,17 @@ export async function saveState(file: string, data: StateData): Promise<void> {
   data.writtenAt = Date.now();
   const log = data.fingerprints ?? new FingerprintLog(path.join(path.dirname(file), FINGERPRINTS_FILE));
   data.fingerprints = log;
-  for (const id of Object.keys(data.tasks)) {
-    const rec = data.tasks[id]!;
-    if (!rec.fp) continue;
+  // Only a record set in this process holds its fingerprint record (and every such record is a change).
+  for (const id of data.tasks.changedKeys()) {
+    const rec = data.tasks.get(id);
+    if (!rec?.fp) continue;
     log.set(id, rec.key, rec.fp);
     delete rec.fp;
   }
   await log.save(data.tasks);
   const before = saved.get(data);
   if (before && data.journal) {
-    const batch = changesSince(data, before);
+    const batch = changesSince(data);
     if (!batch) return; // nothing changed
     const line = `${JSON.stringify(batch)}\n`;
     const bytes = Buffer.byteLength(line);
@@ -257,9 +307,9 @@ export async function saveState(file: string, data: StateData): Promise<void> {
       if (written !== undefined) {
         before.journalBytes = written;
         before.torn = false;
-        // On disk now: the baseline follows.
-        before.tasks = entriesOf(data.tasks);
-        before.files = entriesOf(data.files);
+        // On disk now.
+        data.tasks.markSaved();
+        data.files.markSaved();
         return;
       }
     }
@@ -267,82 +317,27 @@ export async function saveState(file: string, data: StateData): Promise<void> {
   await compact(file, data);
 }
 
-/** The records and memo entries set or removed since `before`, or undefined when there are none. */
-function changesSince(data: StateData, before: Saved): Required<JournalBatch> | undefined {
-  const t: Record<string, TaskRecord | null> = {};
-  const f: Record<string, MemoEntry | null> = {};
-  const changedT = diff(data.tasks, before.tasks, t);
-  const changedF = diff(data.files, before.files, f);
-  return changedT || changedF ? { w: data.writtenAt, t, f } : undefined;
-}
-
-/** An object's keys and values in their order (cheaper to take and to compare with than a copy of it). */
-interface Entries<V> {
-  keys: string[];
-  values: V[];
-}
-
-function entriesOf<V>(o: Record<string, V>): Entries<V> {
-  // for…in walks a large (dictionary-mode) object about twice as fast as Object.keys + Object.values.
-  const keys: string[] = [];
-  const values: V[] = [];
-  for (const k in o) {
-    keys.push(k);
-    values.push(o[k]!);
-  }
-  return { keys, values };
-}
-
-/**
- * Put into `out` what `now` sets differently from `was` (null: removed); whether there was anything.
- * One merge walk: a key keeps its place in an object's order when its value is replaced, and a new key
- * goes to the end. A key `was` has out of that order (a removed and re-added key, or an integer-like
- * one) is first set to null and then, when met in `now`, to its value: `out` may hold more than changed,
- * never less, and its last value for a key is the right one.
- */
-function diff<V>(now: Record<string, V>, was: Entries<V>, out: Record<string, V | null>): boolean {
-  const { keys, values } = was;
-  let changes = 0;
-  let j = 0;
-  for (const id in now) {
-    const value = now[id]!;
-    while (j < keys.length && keys[j] !== id) {
-      out[keys[j]!] = null;
-      changes++;
-      j++;
-    }
-    if (j < keys.length) {
-      if (values[j] !== value) {
-        out[id] = value;
-        changes++;
-      }
-      j++;
-    } else {
-      out[id] = value;
-      changes++;
-    }
-  }
-  for (; j < keys.length; j++) {
-    out[keys[j]!] = null;
-    changes++;
-  }
-  return changes > 0;
+/** The records and memo entries set or removed since the last save, or undefined when there are none. */
+function changesSince(data: StateData): Required<JournalBatch> | undefined {
+  const t = data.tasks.changes();
+  const f = data.files.changes();
+  return t || f ? { w: data.writtenAt, t: t ?? {}, f: f ?? {} } : undefined;
 }
 
 /** Write a new base (under a new journal id), then an empty journal for it. */
 async function compact(file: string, data: StateData): Promise<void> {
   data.journal = randomBytes(8).toString('hex');
   data.root = rootOf(file);
-  const { format, version, writtenAt, journal, root, files, tasks } = data;
-  const text = JSON.stringify({ format, version, writtenAt, journal, root, files, tasks });
+  const { format, writtenAt, journal, root, files, tasks } = data;
+  const lines = [JSON.stringify({ format, version: STATE_VERSION, writtenAt, journal, root })];
+  for (const k of files.keys()) lines.push(`f\t${JSON.stringify(k)}\t${files.textOf(k)}`);
+  for (const id of tasks.keys())
+    lines.push(`t\t${JSON.stringify(id)}\t${tasks.keyOf(id)}\t${tasks.marksOf(id)}\t${tasks.textOf(id)}`);
+  const text = `${lines.join('\n')}\n`;
   await writeFileAtomic(file, text);
+  files.markSaved();
+  tasks.markSaved();
   // A crash here leaves the old journal, of another id: ignored, the new base alone is the state.
   const journalBytes = await startJournal(stateJournalFile(file), journal);
-  saved.set(data, {
-    tasks: entriesOf(tasks),
-    files: entriesOf(files),
-    baseBytes: text.length,
-    journalBytes,
-    torn: false,
-  });
+  saved.set(data, { baseBytes: text.length, journalBytes, torn: false });
 }

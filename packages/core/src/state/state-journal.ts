@@ -15,6 +15,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../workspace/atomic.js';
+import type { RecordTable } from './record-table.js';
 import type { MemoEntry, TaskRecord } from './state-file.js';
 
 export const JOURNAL_SIGNATURE = 'pipe-state-journal';
@@ -54,8 +55,8 @@ export interface JournalReplay {
 export function replayJournal(
   file: string,
   id: string,
-  tasks: Record<string, TaskRecord>,
-  files: Record<string, MemoEntry>,
+  tasks: RecordTable<TaskRecord>,
+  files: RecordTable<MemoEntry>,
 ): (JournalReplay & { writtenAt?: number }) | undefined {
   let bytes: Buffer;
   try {
@@ -78,8 +79,8 @@ export function replayJournal(
       break;
     }
     if (!batch || typeof batch !== 'object' || typeof batch.w !== 'number') break;
-    if (batch.t) for (const k in batch.t) batch.t[k] === null ? delete tasks[k] : (tasks[k] = batch.t[k]!);
-    if (batch.f) for (const k in batch.f) batch.f[k] === null ? delete files[k] : (files[k] = batch.f[k]!);
+    if (batch.t) for (const k in batch.t) tasks.restore(k, batch.t[k]!);
+    if (batch.f) for (const k in batch.f) files.restore(k, batch.f[k]!);
     writtenAt = batch.w;
     batches++;
     at = nl + 1;

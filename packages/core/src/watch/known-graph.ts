@@ -14,7 +14,7 @@ export function knownGraph(session: Session): TaskGraph {
       const foreach = session.pipeline.targets.get(name)?.foreach;
       if (foreach?.kind !== 'items') continue;
       const sources = [...graph.tasks.values()].filter((t) => t.target === foreach.target);
-      const recorded = sources.map((t) => session.state.tasks[t.id]?.items);
+      const recorded = sources.map((t) => session.state.tasks.get(t.id)?.items);
       if (sources.length > 0 && recorded.every((r) => r !== undefined))
         items.set(foreach.target, recorded.flat() as TaskItem[]);
     }
