@@ -143,6 +143,14 @@ export function mtimeNs(mtimeMs: number): string {
   return String(Math.round(mtimeMs * 1e6));
 }
 
+/**
+ * Whether `ms` is the time `ns` (mtimeNs of it) names, without making a string per stamp: `ns` is the decimal of a
+ * double, which reads back as that double exactly.
+ */
+function sameNs(ms: number, ns: string): boolean {
+  return Math.round(ms * 1e6) === Number(ns);
+}
+
 /** The stamp of a path now. */
 export function stampPath(abs: string, kind: 'f' | 'd', stored = abs): SnapshotStamp {
   const st = statSync(abs, { throwIfNoEntry: false });
@@ -271,11 +279,13 @@ export function checkSnapshot(
   let stateStamp = '';
   let journalStamp = '';
   const st: RawStat = { kind: '', size: 0, ino: 0, mtimeMs: 0, ctimeMs: 0 };
+  const inRoot = process.cwd() === root;
   for (let i = 0; i < stamps.length; i++) {
     const stamp = stamps[i]!;
     const p = stamp[0];
-    const abs = (posix ? p.charCodeAt(0) === 47 /* '/' */ : path.isAbsolute(p)) ? p : prefix + p;
-    const there = statInto(abs, st);
+    const relative = !(posix ? p.charCodeAt(0) === 47 /* '/' */ : path.isAbsolute(p));
+    // From the root itself, a relative stamp is stat'ed as it is (no joined path per stamp, a shorter lookup).
+    const there = statInto(relative && !inRoot ? prefix + p : p, st);
     const kind = stamp[1];
     let why: 'changed' | 'racy' | undefined;
     if (!there || st.kind !== kind) {
@@ -284,8 +294,8 @@ export function checkSnapshot(
       stamp[2] === -1 ||
       (kind === 'f' && st.size !== stamp[2]) ||
       st.ino !== stamp[4] ||
-      mtimeNs(st.mtimeMs) !== stamp[3] ||
-      mtimeNs(st.ctimeMs) !== stamp[5]
+      !sameNs(st.mtimeMs, stamp[3]) ||
+      !sameNs(st.ctimeMs, stamp[5])
     ) {
       why = 'changed';
     } else if (p === header.stateFile) {
@@ -293,12 +303,12 @@ export function checkSnapshot(
     } else if (p === header.journalFile) {
       journalStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
     } else if (st.mtimeMs >= racyMs) {
-      if (stamp[STAMP_SHA] && sameBytes(abs, stamp[STAMP_SHA]))
+      if (stamp[STAMP_SHA] && sameBytes(relative ? prefix + p : p, stamp[STAMP_SHA]))
         verifiedUpTo = Math.max(verifiedUpTo, st.mtimeMs);
       else why = 'racy';
     }
     if (!why) continue;
-    first ??= { why, path: abs };
+    first ??= { why, path: relative ? prefix + p : p };
     // A workspace-wide file differs: nothing of the snapshot can be trusted.
     if (!wantHint || i < header.globals) return { ok: false, ...first };
     bad ??= new Uint8Array(stamps.length);
