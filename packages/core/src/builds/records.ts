@@ -61,8 +61,45 @@ export function buildRecordPath(buildsDir: string, id: string): string {
   return path.join(buildsDir, `${id}.json`);
 }
 
-export async function writeBuildRecord(buildsDir: string, record: BuildRecord): Promise<void> {
-  await writeFileAtomic(buildRecordPath(buildsDir, record.id), JSON.stringify(record));
+/**
+ * Write a build's record; with `reports` (a finished build), its `tasks` and `counts` are those of the reports
+ * (summariseReports), written as text straight from them: no object per task for 10,000 up-to-date tasks.
+ */
+export async function writeBuildRecord(
+  buildsDir: string,
+  record: BuildRecord,
+  reports?: Iterable<TaskReport>,
+): Promise<void> {
+  await writeFileAtomic(
+    buildRecordPath(buildsDir, record.id),
+    reports ? finishedRecordJson(record, reports) : JSON.stringify(record),
+  );
+}
+
+/** JSON.stringify of `record` with summariseReports(reports) as its tasks and counts (tasks last). */
+function finishedRecordJson(record: BuildRecord, reports: Iterable<TaskReport>): string {
+  const counts: BuildRecord['counts'] = {};
+  const tasks: string[] = [];
+  for (const r of reports) {
+    counts[r.state] = (counts[r.state] ?? 0) + 1;
+    const value =
+      r.state !== 'up-to-date'
+        ? JSON.stringify(recordedReport(r))
+        : r.key
+          ? `{"state":"up-to-date","key":${JSON.stringify(r.key)}}`
+          : '{"state":"up-to-date"}';
+    tasks.push(`${JSON.stringify(r.id)}:${value}`);
+  }
+  const { tasks: _tasks, ...rest } = record;
+  const head = JSON.stringify({ ...rest, counts });
+  return `${head.slice(0, -1)},"tasks":{${tasks.join(',')}}}`;
+}
+
+/** A report as a record keeps it: an up-to-date task as its state and key only. */
+function recordedReport(r: TaskReport): Omit<TaskReport, 'id'> {
+  if (r.state === 'up-to-date') return r.key ? { state: r.state, key: r.key } : { state: r.state };
+  const { id: _id, ...rest } = r;
+  return rest;
 }
 
 /** Compact the reports of a finished build into the record's tasks and counts. */
@@ -71,8 +108,7 @@ export function summariseReports(reports: Iterable<TaskReport>): Pick<BuildRecor
   const counts: BuildRecord['counts'] = {};
   for (const r of reports) {
     counts[r.state] = (counts[r.state] ?? 0) + 1;
-    const { id, ...rest } = r;
-    tasks[id] = r.state === 'up-to-date' ? { state: r.state, ...(r.key ? { key: r.key } : {}) } : rest;
+    tasks[r.id] = recordedReport(r);
   }
   return { tasks, counts };
 }

@@ -27,13 +27,7 @@ import { lazyLocalStore } from '../store/lazy-cache.js';
 import { withPortableItems } from '../store/portable-items.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
 import { acquireLock, type LockOwner } from '../workspace/lock.js';
-import {
-  type BuildRecord,
-  markInterrupted,
-  newBuildId,
-  summariseReports,
-  writeBuildRecord,
-} from './records.js';
+import { type BuildRecord, markInterrupted, newBuildId, writeBuildRecord } from './records.js';
 import { departedTasks, type Retired, retireTasks, targetOfTaskId } from './retire.js';
 
 export interface SessionOptions {
@@ -431,12 +425,11 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       session.memo.dirty = false;
     }
     await started;
-    await writeBuildRecord(session.layout.buildsDir, {
-      ...record,
-      status: outcome.status,
-      endedAt: new Date().toISOString(),
-      ...summariseReports(outcome.reports.values()),
-    });
+    await writeBuildRecord(
+      session.layout.buildsDir,
+      { ...record, status: outcome.status, endedAt: new Date().toISOString() },
+      outcome.reports.values(),
+    );
     return {
       ok: true,
       buildId,

@@ -1,0 +1,48 @@
+/** Build records: a finished build's record, written from its reports as text, reads back as summariseReports says. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  type BuildRecord,
+  readBuildRecord,
+  summariseReports,
+  writeBuildRecord,
+} from '../src/builds/records.js';
+import type { TaskReport } from '../src/schedule/events.js';
+
+describe('build records', () => {
+  it("a finished build's record holds its reports' summary: up-to-date tasks by state and key only", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
+    const record: BuildRecord = {
+      format: 'pipe-build',
+      version: 1,
+      id: '20260101-000000-000-abcdef',
+      status: 'succeeded',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      targets: ['final'],
+      params: { 'a"b': 'c\nd' },
+      jobs: 2,
+      kernelBackend: 'js',
+      cacheDir: '/c',
+      counts: {},
+      tasks: {},
+    };
+    const reports: TaskReport[] = [
+      { id: 'e[a]', key: 'k1', state: 'up-to-date' },
+      { id: 'e["odd\\id]', state: 'up-to-date' },
+      { id: 'g', key: 'k2', state: 'ran', ms: 3, reasons: [{ type: 'forced' }] },
+      { id: 'h', state: 'failed', error: 'boom' },
+    ];
+    await writeBuildRecord(dir, record, reports);
+    const read = readBuildRecord(dir, record.id);
+    expect(read.ok && read.record).toEqual({ ...record, ...summariseReports(reports) });
+    expect(read.ok && read.record.tasks).toEqual({
+      'e[a]': { state: 'up-to-date', key: 'k1' },
+      'e["odd\\id]': { state: 'up-to-date' },
+      g: { key: 'k2', state: 'ran', ms: 3, reasons: [{ type: 'forced' }] },
+      h: { state: 'failed', error: 'boom' },
+    });
+    expect(read.ok && read.record.counts).toEqual({ 'up-to-date': 2, ran: 1, failed: 1 });
+  });
+});
