@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFastArgv } from '../src/fast-path/argv.js';
 import { tryFastPath } from '../src/fast-path/entry.js';
-import { snapshotDir } from '../src/fast-path/snapshot.js';
+import { listJson, listLines, snapshotDir } from '../src/fast-path/snapshot.js';
 
 const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
 
@@ -535,5 +535,31 @@ export default {
     expect(parseFastArgv(['n', 'p', 'build', 'a', '--param', 'novalue'])).toBeUndefined();
     expect(parseFastArgv(['n', 'p', 'log'])).toBeUndefined();
     expect(parseFastArgv(['n', 'p', 'build', 'a', '--help'])).toBeUndefined();
+  });
+});
+
+describe('snapshot lists (listJson)', () => {
+  it('writes one element a line, read back whole by JSON.parse; unchanged lines are reused as they were', () => {
+    const items: unknown[] = [
+      ['in/a.txt', 'f', 3, '1000', 7, '1000'],
+      ['out/"q"\n.txt', 'f', -1, '', 0, ''],
+      ['x', 1, 2],
+    ];
+    const text = listJson(items);
+    expect(JSON.parse(text)).toEqual(items);
+    expect(text.split('\n')).toHaveLength(items.length + 2);
+    const lines = listLines(text);
+    expect(lines.map((l) => JSON.parse(l))).toEqual(items);
+    // Item 1 changed (marked): written anew; item 0 changed unmarked: its old line is kept (the caller marks what changed).
+    const next: unknown[] = [
+      ['in/a.txt', 'f', 4, '2000', 7, '2000'],
+      ['out/b.txt', 'f', 1, '5', 8, '5'],
+      ['x', 1, 2],
+    ];
+    expect(JSON.parse(listJson(next, lines, Uint8Array.of(0, 1, 0)))).toEqual([items[0], next[1], items[2]]);
+    // Lines of another length are not reused.
+    expect(JSON.parse(listJson(next, lines.slice(1), Uint8Array.of(0, 0, 0)))).toEqual(next);
+    expect(JSON.parse(listJson([]))).toEqual([]);
+    expect(listLines(listJson([]))).toEqual([]);
   });
 });

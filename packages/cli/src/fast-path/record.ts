@@ -20,6 +20,8 @@ import { findPipelineFile } from '../context.js';
 import { parseFastArgv } from './argv.js';
 import { engineFiles, kernelFiles } from './pipe-files.js';
 import {
+  listJson,
+  listLines,
   MAX_SNAPSHOTS,
   pipeEnvOf,
   RACY_GRANULARITY_MS,
@@ -109,6 +111,11 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   let buildable: boolean;
   let summaries: SnapshotHeader['summaries'];
   let envNames: Set<string>;
+  // With a hint: the previous snapshot's lines, and which stamps and rows differ from them (only those are written anew).
+  let stampLines: string[] | undefined;
+  let rowLines: string[] | undefined;
+  let stampChanged: Uint8Array | undefined;
+  let rowChanged: Uint8Array | undefined;
   const hint = src.hint && src.hint.key === key && src.hint.root === root ? src.hint : undefined;
   if (hint && hint.rows.length === plan.tasks.size && hint.rows.every((r) => plan.tasks.has(r[0]))) {
     // Same graph: patch the previous snapshot (its stamps and rows, in place: the hint is used up).
@@ -117,22 +124,31 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     const own = (p: string) => p === stateRel || p === journalRel;
     envNames = new Set();
     stamps = hint.stamps;
+    stampLines = listLines(hint.stampsText);
+    rowLines = listLines(hint.rowsText);
+    const changed = new Uint8Array(stamps.length);
+    stampChanged = changed;
     const prefix = `${root}${path.sep}`;
     const restat = (i: number) => {
       const st = stamps[i]!;
       const p = st[0];
       stamps[i] = stampPath(path.isAbsolute(p) ? p : prefix + p, st[1], p);
+      changed[i] = 1;
     };
     for (let i = 0; i < stamps.length; i++) if (hint.bad[i] === 1 || own(stamps[i]![0])) restat(i);
     for (let i = 0; i < globals; i++)
       if (!own(stamps[i]![0]) && isRacy(stamps[i]!)) return { skipped: 'racy' };
     rows = hint.rows;
-    for (const row of rows) {
+    rowChanged = new Uint8Array(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
       const state = ended(row[0]);
       // The build wrote this task's files: stamp them again.
       if (state !== 'up-to-date')
         for (let k = 2; k < row.length; k++) if (hint.bad[row[k] as number] !== 1) restat(row[k] as number);
-      row[1] = matches(state) ? 1 : 0;
+      const matched = matches(state) ? 1 : 0;
+      if (row[1] !== matched) rowChanged[r] = 1;
+      row[1] = matched;
       if (row[1] === 0) noop = false;
     }
     for (const [name] of h.env) envNames.add(name);
@@ -194,7 +210,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
         summaries.push({ id: task.id, target: task.target, path: storedPath(root, summary) });
     }
   }
-  const racy = keepOutputHashes(stamps, rows, globals, root, plan, session, isRacy);
+  const racy = keepOutputHashes(stamps, rows, globals, root, plan, session, isRacy, stampChanged);
   if (noop)
     for (let i = globals; i < stamps.length; i++) if (racy[i] === 1 && !stamps[i]![STAMP_SHA]) noop = false;
   // As the build prints them for up-to-date tasks (plain output: 'warning: ' + the event's message).
@@ -226,7 +242,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   // fails to parse and is declined as corrupt; the next full run writes it again.
   await core.replaceFile(
     out,
-    `${JSON.stringify(header)}\n${JSON.stringify(stamps)}\n${JSON.stringify(rows)}`,
+    `${JSON.stringify(header)}\n${listJson(stamps, stampLines, stampChanged)}\n${listJson(rows, rowLines, rowChanged)}`,
   );
   pruneSnapshots(root);
   return { written: out };
@@ -245,12 +261,17 @@ function keepOutputHashes(
   plan: Plan,
   session: Session,
   isRacy: (s: SnapshotStamp) => boolean,
+  /** Marked 1 where a stamp's kept hash is dropped or set (its line is written anew). */
+  changed?: Uint8Array,
 ): Uint8Array {
   const racy = new Uint8Array(stamps.length);
   let any = false;
   for (let i = globals; i < stamps.length; i++) {
     const st = stamps[i]!;
-    if (st.length > STAMP_SHA) st.length = STAMP_SHA; // a hash kept by an earlier snapshot: decided again below
+    if (st.length > STAMP_SHA) {
+      st.length = STAMP_SHA; // a hash kept by an earlier snapshot: decided again below
+      if (changed) changed[i] = 1;
+    }
     if (isRacy(st)) {
       racy[i] = 1;
       any = true;
@@ -270,7 +291,10 @@ function keepOutputHashes(
       for (const name in task.outputs) {
         const rec = record.outputs[name];
         if (!rec || storedPath(root, task.outputs[name]!) !== st[0]) continue;
-        if (st[2] === rec.size && st[3] === rec.mtimeNs && st[4] === rec.ino) st[STAMP_SHA] = rec.sha256;
+        if (st[2] === rec.size && st[3] === rec.mtimeNs && st[4] === rec.ino) {
+          st[STAMP_SHA] = rec.sha256;
+          if (changed) changed[i] = 1;
+        }
       }
     }
   }

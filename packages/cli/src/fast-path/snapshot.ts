@@ -6,11 +6,14 @@
  *
  *   line 1: header (JSON): format, version, key (the options and environment that decide the plan),
  *           checkedAt, the values of the environment variables the plan read, what to print
- *   line 2: stamps (JSON): [[path, 'f' | 'd', size, mtime ns, inode, ctime ns], ...]; paths relative to the
+ *   then:   stamps (JSON): [[path, 'f' | 'd', size, mtime ns, inode, ctime ns], ...]; paths relative to the
  *           workspace root when inside it; size -1 for a path that was missing (or of another kind);
  *           the first `globals` are workspace-wide (pipeline files, pipe, kernels, the state file)
- *   line 3: tasks (JSON): [[id, 1 if its record matched its files, ...indices of its stamps], ...] — read
+ *   then:   tasks (JSON): [[id, 1 if its record matched its files, ...indices of its stamps], ...] — read
  *           only when the check fails on task files: the full path then plans the other tasks as recorded
+ *
+ * Both lists are written one element a line (`[`, the elements joined by `,` and a newline, `]`: see listJson),
+ * so that a rebuild that changed a few tasks rewrites the lines of their stamps and rows, not all of them.
  *
  * Racily clean (design.md): a stamp vouches for a file only if its mtime is older than `checkedAt -
  * RACY_GRANULARITY_MS`, where `checkedAt` is the moment the writing command started, before it read
@@ -38,7 +41,7 @@ import { valueDigest } from '@pipe/core/value-digest';
 import { type RawStat, statInto } from './raw-stat.js';
 
 export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
-export const SNAPSHOT_VERSION = 4;
+export const SNAPSHOT_VERSION = 5;
 /** As in the hash memo (packages/core/src/state/hash-memo.ts). */
 export const RACY_GRANULARITY_MS = 100;
 /** Snapshots kept per workspace (one per distinct command). */
@@ -186,12 +189,33 @@ export interface SnapshotHint {
   bad: Uint8Array;
   /** The task rows as stored (fast-path/record.ts updates them in place for the next snapshot). */
   rows: TaskRow[];
+  /** The stamps' and rows' lists as stored (listJson): the next snapshot rewrites only what changed. */
+  stampsText: string;
+  rowsText: string;
   /** Tasks the planner may take as recorded. */
   clean: Set<string>;
 }
 
 /** One row per task: [id, 1 if its record matched its files else 0, ...indices of its stamps]. */
 export type TaskRow = [string, 0 | 1, ...number[]];
+
+/**
+ * A list as a snapshot stores it: one element a line. `lines` (the elements' JSON, as listLines read them) is
+ * reused where `changed` is not 1; JSON.parse reads the whole as one array.
+ */
+export function listJson(items: readonly unknown[], lines?: readonly string[], changed?: Uint8Array): string {
+  const out = new Array<string>(items.length);
+  const reuse = lines !== undefined && lines.length === items.length;
+  for (let i = 0; i < items.length; i++)
+    out[i] = reuse && changed?.[i] !== 1 ? lines[i]! : JSON.stringify(items[i]);
+  return `[\n${out.join(',\n')}\n]`;
+}
+
+/** The elements' JSON of a list listJson wrote (one a line). */
+export function listLines(text: string): string[] {
+  const body = text.slice(2, -2); // '[\n' … '\n]'
+  return body === '' ? [] : body.split(',\n');
+}
 
 /** Chunk of the racily clean check's read: a multi-GB output is hashed in bounded memory. */
 const SAME_BYTES_CHUNK = 4 << 20;
@@ -251,7 +275,9 @@ export function checkSnapshot(
     return { ok: false, why: 'absent' };
   }
   const nl = text.indexOf('\n');
-  const nl2 = text.indexOf('\n', nl + 1);
+  // The end of the stamps' list (listJson): its closing bracket on a line of its own.
+  const end = nl < 0 ? -1 : text.indexOf('\n]\n', nl);
+  const nl2 = end < 0 ? -1 : end + 2;
   if (nl < 0 || nl2 < 0) return { ok: false, why: 'corrupt' };
   let header: SnapshotHeader;
   let stamps: SnapshotStamp[];
@@ -345,5 +371,11 @@ export function checkSnapshot(
     }
     if (ok) clean.add(row[0]);
   }
-  return { ok: false, ...declined, hint: { key, root, stateStamp, header, stamps, bad, rows, clean } };
+  const stampsText = text.slice(nl + 1, nl2);
+  const rowsText = text.slice(nl2 + 1);
+  return {
+    ok: false,
+    ...declined,
+    hint: { key, root, stateStamp, header, stamps, bad, rows, clean, stampsText, rowsText },
+  };
 }
