@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pipeline, StepDefinition, StepRegistry } from '@pipe/core';
-import type { CachedGraph, StepIdentity, TaskGraph } from '@pipe/core/lean';
+import type { CachedGraph, OverrideBase, StepIdentity, TaskGraph } from '@pipe/core/lean';
 import { EXIT_USAGE } from './exit-codes.js';
 
 export interface GlobalOptions {
@@ -74,7 +74,7 @@ async function registerDomainSteps(registry: StepRegistry): Promise<void> {
 }
 
 export type Loaded =
-  | { ok: true; pipeline: Pipeline; registry: StepRegistry; warnings: string }
+  | { ok: true; pipeline: Pipeline; registry: StepRegistry; warnings: string; overrideBase?: OverrideBase }
   | { ok: false; code: number; message: string };
 
 /** Load the pipeline, with the domain's steps (@pipe/astro) registered by name. */
@@ -106,7 +106,13 @@ export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEn
   const result = await load();
   if (!result.ok) return { ok: false, code: EXIT_USAGE, message: core.renderDiagnostics(result.diagnostics) };
   const warnings = result.warnings.length > 0 ? core.renderDiagnostics(result.warnings) : '';
-  return { ok: true, pipeline: result.pipeline, registry, warnings };
+  return {
+    ok: true,
+    pipeline: result.pipeline,
+    registry,
+    warnings,
+    ...(result.overrideBase ? { overrideBase: result.overrideBase } : {}),
+  };
 }
 
 export type LoadedForSession =
@@ -147,14 +153,16 @@ export async function loadForSession(
   // being waited for there (openSession awaits the same promise, and reports a failure).
   lean.loadXxhash().catch(() => {});
   const cacheFile = lean.pipelineCacheFile(file);
-  const inputs = lean.pipelineInputsDigest({
+  const cacheInputs = {
     file,
     cwd,
     ...(opts.config ? { configFile: path.resolve(cwd, opts.config) } : {}),
     params: params.params,
     ...(opts.kernels ? { kernels: opts.kernels } : {}),
-  });
-  const lookup = lean.readPipelineCache(cacheFile, inputs, process.env);
+  };
+  const inputs = lean.pipelineInputsDigest(cacheInputs);
+  const baseInputs = lean.pipelineBaseInputsDigest(cacheInputs);
+  const lookup = lean.readPipelineCache(cacheFile, inputs, process.env, baseInputs);
   const known = 'hit' in lookup ? lookup.hit : 'previous' in lookup ? lookup.previous : undefined;
   lean.seedCodeHashes(known?.codeHashes);
   if (warm && known) lean.warmLocalPool(localStepModules(known.pipeline, targets, warm.executor), warm.jobs);
@@ -189,6 +197,39 @@ export async function loadForSession(
       },
     };
   }
+  if ('miss' in lookup && lookup.miss === 'params') {
+    // Only --param differs from the cached load: apply the new values to its pipeline when they reach nothing but
+    // step params (builds/param-overrides.ts), else load as usual below.
+    const entry = lookup.previous;
+    registry ??= lean.createStepRegistry();
+    await registerDomainSteps(registry);
+    const applied = await lean.applyConfigOverrides(entry.pipeline, entry.base, params.params, registry);
+    if (applied) {
+      return {
+        ok: true,
+        pipeline: applied.pipeline,
+        warnings: entry.warnings,
+        loadStep: lazyLoadStep,
+        notes,
+        loaderEnv: () => entry.env,
+        async remember(graph, steps) {
+          await lean
+            .writePipelineCache({
+              file: cacheFile,
+              inputs,
+              baseInputs,
+              env: entry.env,
+              deps: entry.deps,
+              pipeline: applied.pipeline,
+              base: applied.base,
+              warnings: entry.warnings,
+              graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
+            })
+            .catch(() => {});
+        },
+      };
+    }
+  }
   const recording = lean.recordingEnv(process.env);
   const loaded = await loadForCommand(opts, recording.env);
   if (!loaded.ok) return loaded;
@@ -215,9 +256,11 @@ export async function loadForSession(
         .writePipelineCache({
           file: cacheFile,
           inputs,
+          baseInputs,
           env,
           deps,
           pipeline: loaded.pipeline,
+          ...(loaded.overrideBase ? { base: loaded.overrideBase } : {}),
           warnings: loaded.warnings,
           graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
         })

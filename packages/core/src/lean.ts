@@ -4,12 +4,14 @@
  * on its fast path (a pipeline-cache hit). Everything here is also exported from `@pipe/core`.
  */
 
+export { type AppliedOverrides, applyConfigOverrides, type OverrideBase } from './builds/param-overrides.js';
 export {
   type CachedGraph,
   cachedGraph,
   type DepStamp,
   type PipelineCacheEntry,
   type PipelineCacheInputs,
+  pipelineBaseInputsDigest,
   pipelineCacheFile,
   pipelineDeps,
   pipelineInputsDigest,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   cachedGraph,
+  pipelineBaseInputsDigest,
   pipelineCacheFile,
   pipelineDeps,
   pipelineInputsDigest,
@@ -153,6 +154,47 @@ describe('pipeline cache', () => {
         {},
       ),
     ).toMatchObject({ miss: 'stale' });
+  });
+
+  it('offers an entry that differs only in --param and keeps an override base, while its files are unchanged', async () => {
+    const dir = workspace();
+    const pipeline = await loadAndCache(dir);
+    const file = path.join(dir, 'pipe.yaml');
+    const cacheFile = pipelineCacheFile(file);
+    const base = { config: {}, schemaIssues: [], references: [], otherReads: [], rawParams: {}, applied: {} };
+    const save = async (withBase: boolean) => {
+      const deps = pipelineDeps(pipeline, Date.now());
+      if (!deps) throw new Error('deps unexpectedly racy');
+      await writePipelineCache({
+        file: cacheFile,
+        inputs: inputs(dir),
+        baseInputs: pipelineBaseInputsDigest({ file, cwd: dir, params: {} }),
+        env: [],
+        deps,
+        pipeline,
+        ...(withBase ? { base } : {}),
+        warnings: '',
+      });
+    };
+    const other = (params: Record<string, string>, configFile?: string) =>
+      readPipelineCache(
+        cacheFile,
+        inputs(dir, params),
+        {},
+        pipelineBaseInputsDigest({ file, cwd: dir, params, ...(configFile ? { configFile } : {}) }),
+      );
+    await save(true);
+    expect(other({ 'config.a': '1' })).toMatchObject({ miss: 'params', previous: { base } });
+    expect(other({})).toHaveProperty('hit');
+    // Another --config is another load.
+    expect(other({ 'config.a': '1' }, path.join(dir, 'other.yaml'))).toMatchObject({ miss: 'stale' });
+    // Without a base, other params miss as before.
+    await save(false);
+    expect(other({ 'config.a': '1' })).toMatchObject({ miss: 'stale' });
+    // A changed pipeline file invalidates it for every --param.
+    await save(true);
+    writeFileSync(file, `${PIPE}\n`);
+    expect(other({ 'config.a': '1' })).toMatchObject({ miss: 'stale' });
   });
 
   it("is invalidated by an edit anywhere in a step module's source closure", () => {

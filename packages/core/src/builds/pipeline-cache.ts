@@ -13,6 +13,8 @@
  *     each step module and its source closure, and of pipe's own build info.
  * Racily clean: an entry is written only when no dependency was modified within
  * RACY_GRANULARITY_MS of the moment loading began (else an edit in the same tick could go unseen).
+ * An entry also answers another `--param` of a config scalar (builds/param-overrides.ts): its `baseInputs` leave
+ * --param out, and its `base` says how to apply other values; then only the command-line inputs differ.
  * The file is versioned, replaced atomically (without fsync: it is derived data), and discarded (with a note) when
  * unreadable.
  * Encoding: JSON (its parser is about twice as fast as node:v8's deserializer, which matters at 10,000
@@ -34,9 +36,10 @@ import { PIPE_VERSION } from '../provenance/record.js';
 import { nsOf, RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { replaceFile } from '../workspace/atomic.js';
 import { valueDigest } from '../workspace/value-digest.js';
+import type { OverrideBase } from './param-overrides.js';
 
 export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
-export const PIPELINE_CACHE_VERSION = 6;
+export const PIPELINE_CACHE_VERSION = 7;
 /** Graphs kept per entry (one per requested target list, most recent first). */
 const MAX_GRAPHS = 4;
 
@@ -66,9 +69,13 @@ export interface PipelineCacheEntry {
   format: typeof PIPELINE_CACHE_FORMAT;
   version: typeof PIPELINE_CACHE_VERSION;
   inputs: string;
+  /** The digest of the inputs without --param (see pipelineInputsDigest). */
+  baseInputs?: string;
   env: Array<[string, string | null]>;
   deps: DepStamp[];
   pipeline: Pipeline;
+  /** How to apply other --param values of config scalars to `pipeline` (when the load could say). */
+  base?: OverrideBase;
   /** Rendered loader warnings, replayed on a hit. */
   warnings: string;
   graphs: CachedGraph[];
@@ -86,6 +93,11 @@ export function pipelineInputsDigest(inputs: PipelineCacheInputs): string {
   return sha256Hex(canonicalJson({ pipe: PIPE_VERSION, format: PIPELINE_CACHE_VERSION, ...inputs }));
 }
 
+/** Digest of the command-line inputs but --param (what an entry's `base` can answer for other params). */
+export function pipelineBaseInputsDigest(inputs: PipelineCacheInputs): string {
+  return pipelineInputsDigest({ ...inputs, params: {} });
+}
+
 function stampDep(p: string, kind: 'f' | 'd'): DepStamp {
   const st = statSync(p, { throwIfNoEntry: false });
   if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [p, kind, -1, '', 0, ''];
@@ -101,10 +113,20 @@ export type CacheLookup =
   | { miss: 'absent' }
   /** `previous`: the entry found (for speculation only, e.g. which step modules a build is likely to run). */
   | { miss: 'stale'; previous?: PipelineCacheEntry }
+  /** Everything unchanged but --param, and the entry keeps an override base: builds/param-overrides.ts may apply. */
+  | { miss: 'params'; previous: PipelineCacheEntry & { base: OverrideBase } }
   | { miss: 'corrupt'; note: string };
 
-/** Read the entry and check it against `inputs`, the environment and every dependency's stamp. */
-export function readPipelineCache(file: string, inputs: string, env: NodeJS.ProcessEnv): CacheLookup {
+/**
+ * Read the entry and check it against `inputs`, the environment and every dependency's stamp; `baseInputs`
+ * (the inputs without --param) tells an entry for other params that may still serve (miss 'params').
+ */
+export function readPipelineCache(
+  file: string,
+  inputs: string,
+  env: NodeJS.ProcessEnv,
+  baseInputs?: string,
+): CacheLookup {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -127,9 +149,12 @@ export function readPipelineCache(file: string, inputs: string, env: NodeJS.Proc
   }
   if (entry.version !== PIPELINE_CACHE_VERSION) return { miss: 'stale' };
   const stale = { miss: 'stale', previous: entry } as const;
-  if (entry.inputs !== inputs) return stale;
+  const otherParams =
+    entry.inputs !== inputs && baseInputs !== undefined && entry.baseInputs === baseInputs && entry.base;
+  if (entry.inputs !== inputs && !otherParams) return stale;
   for (const [name, digest] of entry.env) if (valueDigest(env[name]) !== digest) return stale;
   for (const dep of entry.deps) if (!sameStamp(dep, stampDep(dep[0], dep[1]))) return stale;
+  if (otherParams) return { miss: 'params', previous: entry as PipelineCacheEntry & { base: OverrideBase } };
   return { hit: entry };
 }
 
@@ -197,9 +222,11 @@ export function pipelineDeps(pipeline: Pipeline, loadStartedMs: number): DepStam
 export interface SavePipelineCache {
   file: string;
   inputs: string;
+  baseInputs?: string;
   env: Array<[string, string | null]>;
   deps: DepStamp[];
   pipeline: Pipeline;
+  base?: OverrideBase;
   warnings: string;
   /** Graphs of the previous entry (kept when still valid). */
   previous?: PipelineCacheEntry;
@@ -218,9 +245,11 @@ export async function writePipelineCache(save: SavePipelineCache): Promise<void>
     format: PIPELINE_CACHE_FORMAT,
     version: PIPELINE_CACHE_VERSION,
     inputs: save.inputs,
+    ...(save.baseInputs !== undefined ? { baseInputs: save.baseInputs } : {}),
     env: save.env,
     deps: save.deps,
     pipeline: save.pipeline,
+    ...(save.base ? { base: save.base } : {}),
     warnings: save.warnings,
     graphs,
     codeHashes: knownCodeHashes(

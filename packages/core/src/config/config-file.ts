@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
 import { didYouMean } from '../graph/closest-names.js';
+import type { ParamIssue } from '../model/step.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { makeDiagnostic } from './diagnostics.js';
@@ -14,6 +15,15 @@ import { readSource, type SourceFile, spanAt, spanOf } from './source.js';
 export interface ConfigSource {
   source: SourceFile;
   schema?: string;
+  /** Told where the config is read while targets are built (config/load.ts keeps an override base with it). */
+  reads?: ConfigReads;
+}
+
+export interface ConfigReads {
+  /** A whole-value `${config.PATH}` at `param` of a target's params. */
+  param(param: Array<string | number>, config: string[]): void;
+  /** Any other read: an input path, a `${config…}` inside a longer string. */
+  other(config: string[]): void;
 }
 
 /** Read and parse the parameter file; `from` is the `config:` entry that names it. */
@@ -89,6 +99,8 @@ export async function validateConfigSchema(
   registry: StepRegistry,
   schemaSpan: SourceSpan | undefined,
   overrides: WeakMap<Node, string>,
+  /** Given the schema's issues as it returned them (before they are filtered and placed). */
+  seen?: (issues: ParamIssue[]) => void,
 ): Promise<Diagnostic[]> {
   if (!config.schema) return [];
   let schema: Awaited<ReturnType<StepRegistry['loadConfigSchema']>>;
@@ -108,6 +120,7 @@ export async function validateConfigSchema(
   const root = config.source.doc.contents;
   const isUnknownKey = (issue: { message: string }) => issue.message.startsWith('unknown key ');
   let issues = schema.validate(config.source.doc.toJS());
+  seen?.(issues);
   // A misspelt section (`dataset:`) leaves the real one to its defaults, which then fail checks of values nobody
   // wrote: with an unknown key in the file, problems of whole sections it does not have are its consequence.
   if (issues.some(isUnknownKey)) {

@@ -56,6 +56,7 @@ export function expandInputPath(
       return match;
     }
     const segments = dotted.split('.');
+    ctx.config.reads?.other(segments);
     const lookup = lookupConfig(ctx.config.source, segments);
     const node = lookup.found ? lookup.node : undefined;
     if (!lookup.found || node === null || (isScalar(node) && node.value === null)) {

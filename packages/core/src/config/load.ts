@@ -5,7 +5,9 @@
  * cross-target checks and cycles.
  */
 import path from 'node:path';
-import type { Node } from 'yaml';
+import { type Node, visit } from 'yaml';
+import { type OverrideBase, overridableKey, type ParamReference } from '../builds/param-overrides.js';
+import type { ParamIssue } from '../model/step.js';
 import type { Diagnostic, Pipeline } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { checkTargets } from './checks.js';
@@ -35,7 +37,13 @@ export interface LoadOptions {
 }
 
 export type LoadResult =
-  | { ok: true; pipeline: Pipeline; warnings: Diagnostic[] }
+  | {
+      ok: true;
+      pipeline: Pipeline;
+      warnings: Diagnostic[];
+      /** What applying other --param values of config scalars needs (builds/param-overrides.ts), when it applies. */
+      overrideBase?: OverrideBase;
+    }
   | { ok: false; diagnostics: Diagnostic[] };
 
 /** Load and validate a pipeline; all problems are collected, sorted by place, and returned together. */
@@ -44,7 +52,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   const rootFile = path.resolve(cwd, file);
   const root = path.dirname(rootFile);
   const diagnostics: Diagnostic[] = [];
-  const finish = (pipeline?: Pipeline): LoadResult => {
+  const finish = (pipeline?: Pipeline, overrideBase?: OverrideBase): LoadResult => {
     const sorted = sortDiagnostics(diagnostics);
     // A target's own error (an input file missing) stops only commands that need that target, as in make or
     // Snakemake; any other error stops everything.
@@ -52,7 +60,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     const rest = sorted.filter((d) => !deferred.includes(d));
     if (!pipeline || hasErrors(rest)) return { ok: false, diagnostics: sorted };
     if (deferred.length > 0) pipeline.deferred = deferred;
-    return { ok: true, pipeline, warnings: rest };
+    return { ok: true, pipeline, warnings: rest, ...(overrideBase ? { overrideBase } : {}) };
   };
 
   const read = await readPipelineFiles(rootFile);
@@ -89,18 +97,35 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     config = loaded.config;
   }
 
+  // The config's values before any override, for applying other values later without this load
+  // (builds/param-overrides.ts); only for a plain YAML 1.2 config without aliases, whose values are its nodes'.
+  const configBefore =
+    config && config.source.doc.schema.name === 'core' && !hasAliases(config.source.doc)
+      ? config.source.doc.toJS()
+      : undefined;
   const overrides = applyOverrides(options.paramOverrides ?? {}, {
     targets: new Map([...targets].map(([name, t]) => [name, { source: t.source, node: t.node }])),
     config,
   });
   diagnostics.push(...overrides.diagnostics);
+  let schemaIssues: ParamIssue[] = [];
+  let claimed = false;
   if (config) {
     const schemaSpan = spanOf(rootEntry.source, nodeAt(rootEntry.source, ['config', 'schema']));
-    const issues = await validateConfigSchema(config, options.registry, schemaSpan, overrides.marks);
+    const issues = await validateConfigSchema(
+      config,
+      options.registry,
+      schemaSpan,
+      overrides.marks,
+      (raw) => {
+        schemaIssues = raw;
+      },
+    );
     diagnostics.push(...issues);
     // A config that describes its own workflow: its targets replace those written over the config's plain form.
     const generated = await generateTargets(config, options.registry, !hasErrors(issues));
     diagnostics.push(...generated.diagnostics);
+    claimed = generated.claimed;
     if (generated.claimed) {
       generatorFiles.push(...generated.sourceFiles);
       const replaced = replacedTemplates(targets, generated.replaces);
@@ -125,7 +150,23 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     ),
     diagnostics,
   };
-  for (const [name, source] of targets) drafts.set(name, buildTarget(source, context));
+  const references: ParamReference[] = [];
+  const otherReads: string[][] = [];
+  for (const [name, source] of targets) {
+    // Where this target reads the config (only recorded when an override base may be kept).
+    if (config && configBefore !== undefined)
+      config.reads = {
+        param: (param, at) => references.push({ target: name, param, config: at }),
+        other: (at) => otherReads.push(at),
+      };
+    drafts.set(name, buildTarget(source, context));
+  }
+  if (config) delete config.reads;
+  // Params as substituted, before the steps normalise them (validateParams replaces them).
+  const rawParams: Record<string, Record<string, unknown>> = {};
+  if (configBefore !== undefined)
+    for (const [name, d] of drafts)
+      if (Object.keys(d.target.params).length > 0) rawParams[name] = structuredClone(d.target.params);
   diagnostics.push(...(await validateStepParams(drafts.values(), options.registry)));
   // Files no output may overwrite: the next load would read the product.
   const sources: PipelineSourceFile[] = [
@@ -156,7 +197,33 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   if (configPath)
     pipeline.config = declared?.schema ? { file: configPath, schema: declared.schema } : { file: configPath };
   if (top?.remote_cache) pipeline.remoteCache = { ...top.remote_cache };
-  return finish(pipeline);
+  const applied = options.paramOverrides ?? {};
+  const overrideBase: OverrideBase | undefined =
+    configBefore !== undefined &&
+    !claimed &&
+    Object.keys(applied).every((key) => overridableKey(key, configBefore) !== undefined)
+      ? {
+          config: configBefore,
+          ...(config?.schema !== undefined ? { schema: config.schema } : {}),
+          schemaIssues,
+          references,
+          otherReads,
+          rawParams,
+          applied: { ...applied },
+        }
+      : undefined;
+  return finish(pipeline, overrideBase);
+}
+
+function hasAliases(doc: import('yaml').Document): boolean {
+  let found = false;
+  visit(doc, {
+    Alias() {
+      found = true;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** Targets of all files by name; a name declared twice is an error pointing at both. */

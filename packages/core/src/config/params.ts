@@ -92,6 +92,10 @@ function substituteScalar(
   const text = node.value as string;
   const whole = /^\$\{config\.([^}]+)\}$/.exec(text);
   if (whole) {
+    ctx.config?.reads?.param(
+      path.map((k) => (typeof k === 'number' ? k : String(k))),
+      whole[1]!.split('.'),
+    );
     const resolved = resolveReference(node, whole[0], whole[1]!, ctx);
     if (!resolved || !ctx.config) return null;
     return convert(resolved, path, ctx, ctx.config.source, false, origins);
@@ -114,6 +118,7 @@ function substituteScalar(
       );
       return match;
     }
+    ctx.config?.reads?.other(inner.slice('config.'.length).split('.'));
     const resolved = resolveReference(node, match, inner.slice('config.'.length), ctx);
     if (!resolved) return match;
     if (!isScalar(resolved)) {

@@ -1,0 +1,182 @@
+/**
+ * A `--param` change of a config value answered from the pipeline cache (builds/param-overrides.ts): the real
+ * `pipe` binary applies the new value without reloading the pipeline (only the step whose params it reaches
+ * validates them again), builds what the loader's pipeline builds, and leaves every refusal to the loader, whose
+ * diagnostics (with file:line:col where the value has a place) read as they do without the cache.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
+
+// Each validation is logged (target label and values), so a test sees which targets a build re-validated.
+const STEP = `import { appendFileSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'test.range',
+  version: '1',
+  validateParams(p) {
+    appendFileSync(new URL('../validated.log', import.meta.url), p.label + ' ' + p.lo + '..' + p.hi + '\\n');
+    if (typeof p.hi !== 'number') return { ok: false, issues: [{ path: ['hi'], message: 'hi must be a number' }] };
+    if (!(p.lo < p.hi)) return { ok: false, issues: [{ path: ['lo'], message: 'lo must be below hi' }] };
+    return { ok: true, value: { ...p, width: p.hi - p.lo } };
+  },
+  run(ctx) {
+    writeFileSync(ctx.outputs.out, ctx.params.label + ' ' + ctx.params.lo + '..' + ctx.params.hi + ' ' + ctx.params.width);
+  },
+};
+`;
+
+const PIPELINE = `version: 1
+config: conf.yaml
+targets:
+  first:
+    step: ./steps/range.mjs
+    params: { label: first, lo: "\${config.range.lo}", hi: "\${config.range.hi}" }
+    outputs: { out: out/first.txt }
+  second:
+    step: ./steps/range.mjs
+    params: { label: second, lo: 0, hi: "\${config.top}" }
+    outputs: { out: out/second.txt }
+`;
+
+const CONF = `range: {lo: 1, hi: 5}
+top: 9
+`;
+
+let roots: string[] = [];
+afterEach(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+  roots = [];
+});
+
+function workspace(): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'pipe-param-'));
+  roots.push(root);
+  for (const [rel, text] of Object.entries({
+    'pipe.yaml': PIPELINE,
+    'conf.yaml': CONF,
+    'steps/range.mjs': STEP,
+  })) {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), text);
+  }
+  age(root);
+  return root;
+}
+
+/** Every file and directory of the workspace (but .pipe) dated a minute back: outside the racy window. */
+function age(root: string, dir = root): void {
+  const t = Date.now() / 1000 - 60;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === '.pipe') continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) age(root, p);
+    utimesSync(p, t, t);
+  }
+  if (dir !== root) utimesSync(dir, t, t);
+}
+
+function pipe(root: string, args: string[], extra: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [PIPE_BIN, ...args], {
+    cwd: root,
+    env: { ...process.env, CI: 'true', ...extra },
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The validations logged since the last call. */
+function validated(root: string): string[] {
+  const file = path.join(root, 'validated.log');
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {}
+  rmSync(file, { force: true });
+  return text.split('\n').filter(Boolean).sort();
+}
+
+const BUILD = ['build', 'first', 'second'];
+const out = (root: string, name: string) => readFileSync(path.join(root, 'out', `${name}.txt`), 'utf8');
+
+describe('--param change from the pipeline cache', () => {
+  it('re-validates only the params a new value reaches, and builds what a full load builds', () => {
+    const root = workspace();
+    expect(pipe(root, [...BUILD]).code).toBe(0);
+    expect(validated(root)).toEqual(['first 1..5', 'second 0..9']);
+
+    const changed = pipe(root, [...BUILD, '--param', 'config.range.hi=7']);
+    expect(changed.code).toBe(0);
+    expect(validated(root)).toEqual(['first 1..7']);
+    expect(out(root, 'first')).toBe('first 1..7 6');
+    expect(out(root, 'second')).toBe('second 0..9 9');
+
+    // From an entry with an override: another key, the first one dropped.
+    expect(pipe(root, [...BUILD, '--param', 'config.top=4']).code).toBe(0);
+    expect(validated(root)).toEqual(['first 1..5', 'second 0..4']);
+    expect(out(root, 'first')).toBe('first 1..5 4');
+    expect(out(root, 'second')).toBe('second 0..4 4');
+
+    // The same build with the pipeline cache gone (the loader's pipeline; not the no-op snapshot) runs nothing:
+    // same params, same keys.
+    rmSync(path.join(root, '.pipe', 'pipeline.cache'));
+    const reloaded = pipe(root, [...BUILD, '--param', 'config.top=4'], { PIPE_FAST_PATH: '0' });
+    expect(reloaded.code).toBe(0);
+    expect(validated(root)).toEqual(['first 1..5', 'second 0..4']);
+    expect(reloaded.stderr).not.toMatch(/^ran /m);
+  });
+
+  it('leaves a bad value to the loader: the same diagnostics, at file:line:col where the value has a place', () => {
+    const root = workspace();
+    expect(pipe(root, [...BUILD]).code).toBe(0);
+    validated(root);
+    const expectations: Array<[string, RegExp]> = [
+      // The issue is about lo, whose value is in conf.yaml: it is reported there.
+      ['config.range.hi=0', /conf\.yaml:1:\d+.*lo must be below hi/s],
+      // The issue is about the overridden value itself: reported as the --param's.
+      ['config.range.hi=abc', /hi must be a number \(value from --param config\.range\.hi=abc\)/],
+    ];
+    for (const [param, expected] of expectations) {
+      const cached = pipe(root, [...BUILD, '--param', param]);
+      expect(cached.code).toBe(2);
+      expect(cached.stderr).toMatch(expected);
+      rmSync(path.join(root, '.pipe', 'pipeline.cache'));
+      const loaded = pipe(root, [...BUILD, '--param', param]);
+      expect(loaded.code).toBe(2);
+      expect(loaded.stderr).toBe(cached.stderr);
+      // Rebuild the cache entry the next value starts from (the no-op fast path would not write it).
+      expect(pipe(root, [...BUILD], { PIPE_FAST_PATH: '0' }).code).toBe(0);
+    }
+  });
+
+  it('reloads after an edit of the pipeline or config file, whatever --param says', () => {
+    const root = workspace();
+    expect(pipe(root, [...BUILD]).code).toBe(0);
+    expect(pipe(root, [...BUILD, '--param', 'config.range.hi=7']).code).toBe(0);
+    validated(root);
+
+    writeFileSync(path.join(root, 'pipe.yaml'), PIPELINE.replace('lo: 0,', 'lo: 2,'));
+    age(root);
+    expect(pipe(root, [...BUILD, '--param', 'config.range.hi=8']).code).toBe(0);
+    expect(validated(root)).toEqual(['first 1..8', 'second 2..9']);
+    expect(out(root, 'second')).toBe('second 2..9 7');
+
+    writeFileSync(path.join(root, 'conf.yaml'), CONF.replace('lo: 1', 'lo: 3'));
+    age(root);
+    expect(pipe(root, [...BUILD, '--param', 'config.range.hi=6']).code).toBe(0);
+    expect(validated(root)).toEqual(['first 3..6', 'second 2..9']);
+    expect(out(root, 'first')).toBe('first 3..6 3');
+  });
+});
