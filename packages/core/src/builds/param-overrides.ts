@@ -161,7 +161,8 @@ export async function applyConfigOverrides(
     }
     let issues: ParamIssue[];
     try {
-      issues = schema.validate(config);
+      // Each on a copy of its own, as the loader gives each a fresh doc.toJS().
+      issues = schema.validate(structuredClone(config));
       // A schema that expands this config into targets would replace the pipeline's own: the loader's case.
       const generator = (schema as { targets?: (c: unknown) => unknown }).targets;
       if (typeof generator === 'function' && generator(structuredClone(config)) !== undefined)
