@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pipeline, StepDefinition, StepRegistry } from '@pipe/core';
-import type { CachedGraph, OverrideBase, StepIdentity, TaskGraph } from '@pipe/core/lean';
+import type { CachedGraph, OverrideBase, StepFacts, StepIdentity, TaskGraph } from '@pipe/core/lean';
 import { EXIT_USAGE } from './exit-codes.js';
 
 export interface GlobalOptions {
@@ -123,8 +123,17 @@ export type LoadedForSession =
       loadStep: (modulePath: string) => Promise<StepDefinition>;
       /** The graph and step identities of these targets, when the pipeline cache has them. */
       cached?: CachedGraph;
-      /** Store the pipeline (and the session's graph) in the pipeline cache (a no-op when nothing is new). */
-      remember(graph: TaskGraph, steps: Map<string, StepIdentity> | undefined): Promise<void>;
+      /** Name, version and kernels of the step modules, when the pipeline cache has them (no import needed). */
+      stepFacts?: ReadonlyMap<string, StepFacts>;
+      /**
+       * Store the pipeline (and the session's graph) in the pipeline cache (a no-op when nothing is new): `steps`
+       * to cache with the graph (undefined when kernels are used), `identities` the session's, for the step facts.
+       */
+      remember(
+        graph: TaskGraph,
+        steps: Map<string, StepIdentity> | undefined,
+        identities: ReadonlyMap<string, StepIdentity>,
+      ): Promise<void>;
       notes: string[];
       /** The environment variables loading read, with digests of their values (they key the no-op snapshot too). */
       loaderEnv(): Array<[string, string | null]>;
@@ -182,15 +191,17 @@ export async function loadForSession(
       warnings: entry.warnings,
       loadStep: lazyLoadStep,
       ...(cached ? { cached } : {}),
+      ...(entry.stepFacts ? { stepFacts: new Map(entry.stepFacts) } : {}),
       notes,
       loaderEnv: () => entry.env,
-      async remember(graph, steps) {
-        if (cached) return;
+      async remember(graph, steps, identities) {
+        if (cached && entry.stepFacts) return;
         await lean
           .writePipelineCache({
             ...entry,
             file: cacheFile,
             previous: entry,
+            stepFacts: entry.stepFacts ?? lean.stepFactsOf(entry.pipeline, identities),
             graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
           })
           .catch(() => {});
@@ -210,9 +221,10 @@ export async function loadForSession(
         pipeline: applied.pipeline,
         warnings: entry.warnings,
         loadStep: lazyLoadStep,
+        ...(entry.stepFacts ? { stepFacts: new Map(entry.stepFacts) } : {}),
         notes,
         loaderEnv: () => entry.env,
-        async remember(graph, steps) {
+        async remember(graph, steps, identities) {
           await lean
             .writePipelineCache({
               file: cacheFile,
@@ -222,6 +234,7 @@ export async function loadForSession(
               deps: entry.deps,
               pipeline: applied.pipeline,
               base: applied.base,
+              stepFacts: lean.stepFactsOf(applied.pipeline, identities),
               warnings: entry.warnings,
               graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
             })
@@ -248,7 +261,7 @@ export async function loadForSession(
     loadStep: (m) => loaded.registry.load(m),
     notes,
     loaderEnv,
-    async remember(graph, steps) {
+    async remember(graph, steps, identities) {
       const deps = lean.pipelineDeps(loaded.pipeline, started);
       if (!deps) return; // racily clean: the next run caches it
       const env = loaderEnv();
@@ -261,6 +274,7 @@ export async function loadForSession(
           deps,
           pipeline: loaded.pipeline,
           ...(loaded.overrideBase ? { base: loaded.overrideBase } : {}),
+          stepFacts: lean.stepFactsOf(loaded.pipeline, identities),
           warnings: loaded.warnings,
           graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
         })

@@ -23,9 +23,12 @@ const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 // Each validation is logged (target label and values), so a test sees which targets a build re-validated.
 const STEP = `import { appendFileSync, writeFileSync } from 'node:fs';
+appendFileSync(new URL('../imported.log', import.meta.url), 'imported\\n');
 export default {
   name: 'test.range',
   version: '1',
+  // A kernel (never called): step identities are then resolved per build (the backend is chosen at run time).
+  kernels: ['sampleNearest'],
   validateParams(p) {
     appendFileSync(new URL('../validated.log', import.meta.url), p.label + ' ' + p.lo + '..' + p.hi + '\\n');
     if (typeof p.hi !== 'number') return { ok: false, issues: [{ path: ['hi'], message: 'hi must be a number' }] };
@@ -159,6 +162,37 @@ describe('--param change from the pipeline cache', () => {
       // Rebuild the cache entry the next value starts from (the no-op fast path would not write it).
       expect(pipe(root, [...BUILD], { PIPE_FAST_PATH: '0' }).code).toBe(0);
     }
+  });
+
+  it('keys tasks from the step facts the pipeline cache keeps, without importing the steps; an edited step is imported', () => {
+    const root = workspace();
+    const imported = () => {
+      const file = path.join(root, 'imported.log');
+      let n = 0;
+      try {
+        n = readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+      } catch {}
+      rmSync(file, { force: true });
+      return n;
+    };
+    expect(pipe(root, [...BUILD]).code).toBe(0);
+    imported();
+    // A plan (no worker thread) of the cached pipeline, the snapshot off: everything up to date, no step imported.
+    const plan = pipe(root, ['plan', 'first', 'second'], { PIPE_FAST_PATH: '0' });
+    expect(plan.stdout).toMatch(/0 to run, 0 to restore, 0 maybe, 2 up to date/);
+    expect(imported()).toBe(0);
+    // The same from a --param change (its step is imported to validate the new value, once).
+    const changed = pipe(root, ['plan', 'first', 'second', '--param', 'config.top=3'], {
+      PIPE_FAST_PATH: '0',
+    });
+    expect(changed.stdout).toMatch(/1 to run/);
+    expect(imported()).toBe(1);
+    // An edited step module is another cache entry: loaded (and imported) again, and its tasks rerun.
+    writeFileSync(path.join(root, 'steps', 'range.mjs'), STEP.replace("version: '1'", "version: '2'"));
+    age(root);
+    const edited = pipe(root, ['plan', 'first', 'second'], { PIPE_FAST_PATH: '0' });
+    expect(edited.stdout).toMatch(/2 to run/);
+    expect(imported()).toBe(1);
   });
 
   it('reloads after an edit of the pipeline or config file, whatever --param says', () => {

@@ -35,6 +35,7 @@ export { teachLocalPool, warmLocalPool } from './execute/local-executor.js';
 export { seedCodeHashes } from './fingerprint/code-hash.js';
 export { loadXxhash } from './fingerprint/file-hash.js';
 export type { StepIdentity } from './fingerprint/record.js';
+export { type StepFacts, stepFactsOf } from './fingerprint/steps.js';
 export { didYouMean } from './graph/closest-names.js';
 export { buildableWithout, deliveredTargets, dependencyOrder } from './graph/edges.js';
 export type { StepDefinition } from './model/step.js';

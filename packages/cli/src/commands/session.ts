@@ -132,6 +132,7 @@ export async function openFromCli(
           ...(loaded.cached.order ? { order: loaded.cached.order } : {}),
         }
       : {}),
+    ...(loaded.stepFacts ? { stepFacts: loaded.stepFacts } : {}),
     ...(cacheDir ? { cacheDir } : {}),
     ...(remote ? { cache: remote.cache } : {}),
     ...(opts.kernels ? { kernels: opts.kernels } : {}),
@@ -155,7 +156,8 @@ export async function openFromCli(
   let caching: Promise<void> | undefined;
   const graph = opened.session.graph;
   const cachePipeline = () => {
-    caching ??= skipped.length === 0 ? loaded.remember(graph, steps) : Promise.resolve();
+    caching ??=
+      skipped.length === 0 ? loaded.remember(graph, steps, opened.session.steps) : Promise.resolve();
     return caching;
   };
   if (!deferPipelineCache) await cachePipeline();

@@ -30,6 +30,7 @@ import { deserialize, serialize } from 'node:v8';
 import { canonicalJson, sha256Hex } from '../fingerprint/canonical.js';
 import { codeHash, type KnownCodeHash, knownCodeHashes } from '../fingerprint/code-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
+import type { StepFacts } from '../fingerprint/steps.js';
 import { splitGlob } from '../graph/items.js';
 import type { Pipeline, TaskGraph } from '../model/types.js';
 import { PIPE_VERSION } from '../provenance/record.js';
@@ -39,7 +40,7 @@ import { valueDigest } from '../workspace/value-digest.js';
 import type { OverrideBase } from './param-overrides.js';
 
 export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
-export const PIPELINE_CACHE_VERSION = 7;
+export const PIPELINE_CACHE_VERSION = 8;
 /** Graphs kept per entry (one per requested target list, most recent first). */
 const MAX_GRAPHS = 4;
 
@@ -81,6 +82,8 @@ export interface PipelineCacheEntry {
   graphs: CachedGraph[];
   /** Code hashes of the step modules, with their files' stamps (seed for the next run; see code-hash.ts). */
   codeHashes?: KnownCodeHash[];
+  /** Name, version and kernels of each step module (fingerprint/steps.ts StepFacts): a hit imports no step. */
+  stepFacts?: Array<[string, StepFacts]>;
 }
 
 /** The cache file of the workspace whose root pipeline file is `pipelineFile`. */
@@ -227,6 +230,7 @@ export interface SavePipelineCache {
   deps: DepStamp[];
   pipeline: Pipeline;
   base?: OverrideBase;
+  stepFacts?: Array<[string, StepFacts]>;
   warnings: string;
   /** Graphs of the previous entry (kept when still valid). */
   previous?: PipelineCacheEntry;
@@ -250,6 +254,7 @@ export async function writePipelineCache(save: SavePipelineCache): Promise<void>
     deps: save.deps,
     pipeline: save.pipeline,
     ...(save.base ? { base: save.base } : {}),
+    ...(save.stepFacts ? { stepFacts: save.stepFacts } : {}),
     warnings: save.warnings,
     graphs,
     codeHashes: knownCodeHashes(

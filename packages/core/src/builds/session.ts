@@ -11,7 +11,12 @@ import type { Executor } from '../execute/executor.js';
 import { stopOrphans } from '../execute/orphans.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
-import { type KernelSeam, loadKernelSeam, resolveStepIdentities } from '../fingerprint/steps.js';
+import {
+  type KernelSeam,
+  loadKernelSeam,
+  resolveStepIdentities,
+  type StepFacts,
+} from '../fingerprint/steps.js';
 import { dependencyOrder, targetEdges } from '../graph/edges.js';
 import { expandGraph } from '../graph/expand.js';
 import type { StepDefinition } from '../model/step.js';
@@ -50,6 +55,8 @@ export interface SessionOptions {
   steps?: Map<string, StepIdentity>;
   /** `graph`'s tasks in dependency order, as computed before (from the pipeline cache). */
   order?: string[];
+  /** Step facts by module (from the pipeline cache): those steps are not imported to resolve identities. */
+  stepFacts?: ReadonlyMap<string, StepFacts>;
   /**
    * Tasks known unchanged since their record was confirmed (planner.ts `clean`), valid only while the state
    * file has the stamp `stateStamp` (stateFileStamp): a session that read another state plans in full.
@@ -106,6 +113,7 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
     ? ({ ok: true, value: { byTarget: options.steps, backend: 'none' } } as const)
     : await resolveStepIdentities(pipeline, targetNames, {
         loadStep: options.loadStep,
+        ...(options.stepFacts ? { known: options.stepFacts } : {}),
         kernels: options.kernelSeam ?? loadKernelSeam,
         ...(options.kernels ? { requestedBackend: options.kernels } : {}),
       });

@@ -34,9 +34,41 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
 
 export const COMMAND_IDENTITY: StepIdentity = { name: 'command', version: '1', code: '', kernels: [] };
 
+/**
+ * What of a step definition its identity needs besides the code hash and the kernels' own identities: the
+ * pipeline cache keeps it by module (builds/pipeline-cache.ts; the module and its source closure are stamped
+ * there), so that a build of a cached pipeline need not import its steps on the main thread to key their tasks.
+ */
+export interface StepFacts {
+  name: string;
+  version: string;
+  /** The kernels the step uses, by name (their identity depends on the backend chosen at run time). */
+  kernels: string[];
+}
+
+/** The facts of each step module of `byTarget` (identities resolved by resolveStepIdentities). */
+export function stepFactsOf(
+  pipeline: Pipeline,
+  byTarget: ReadonlyMap<string, StepIdentity>,
+): Array<[string, StepFacts]> {
+  const facts = new Map<string, StepFacts>();
+  for (const [name, identity] of byTarget) {
+    const module = pipeline.targets.get(name)?.stepModule;
+    if (module === undefined || facts.has(module)) continue;
+    facts.set(module, {
+      name: identity.name,
+      version: identity.version,
+      kernels: identity.kernels.map((k) => k.name),
+    });
+  }
+  return [...facts];
+}
+
 export interface StepIdentityOptions {
   /** Import a step module (the registry's `load`, which caches). */
   loadStep(modulePath: string): Promise<StepDefinition>;
+  /** Facts known of step modules (from the pipeline cache): those are not imported. */
+  known?: ReadonlyMap<string, StepFacts>;
   /** Created on first use. */
   kernels: () => Promise<KernelSeam>;
   /** Requested kernel backend (--kernels); resolved once, only if some step uses kernels. */
@@ -70,11 +102,15 @@ export async function resolveStepIdentities(
     }
     let identity = byModule.get(target.stepModule);
     if (!identity) {
-      let def: StepDefinition;
-      try {
-        def = await options.loadStep(target.stepModule);
-      } catch (error) {
-        return { ok: false, error: `target '${name}': ${(error as Error).message}` };
+      let def: Pick<StepDefinition, 'name' | 'version' | 'kernels'>;
+      const known = options.known?.get(target.stepModule);
+      if (known) def = known;
+      else {
+        try {
+          def = await options.loadStep(target.stepModule);
+        } catch (error) {
+          return { ok: false, error: `target '${name}': ${(error as Error).message}` };
+        }
       }
       const kernels: KernelId[] = [];
       if (def.kernels && def.kernels.length > 0) {
