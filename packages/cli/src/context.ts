@@ -216,11 +216,16 @@ export async function loadForSession(
     await registerDomainSteps(registry);
     const applied = await lean.applyConfigOverrides(entry.pipeline, entry.base, params.params, registry);
     if (applied) {
+      // The cached graph of these targets with the new params (its shape and order do not depend on them).
+      const before = lean.cachedGraph(entry, targets);
+      const graph = before && lean.graphWithParams(before.graph, applied.pipeline, applied.changed);
+      const cached = before && graph ? { ...before, graph } : undefined;
       return {
         ok: true,
         pipeline: applied.pipeline,
         warnings: entry.warnings,
         loadStep: lazyLoadStep,
+        ...(cached ? { cached } : {}),
         ...(entry.stepFacts ? { stepFacts: new Map(entry.stepFacts) } : {}),
         notes,
         loaderEnv: () => entry.env,

@@ -4,7 +4,12 @@
  * on its fast path (a pipeline-cache hit). Everything here is also exported from `@pipe/core`.
  */
 
-export { type AppliedOverrides, applyConfigOverrides, type OverrideBase } from './builds/param-overrides.js';
+export {
+  type AppliedOverrides,
+  applyConfigOverrides,
+  graphWithParams,
+  type OverrideBase,
+} from './builds/param-overrides.js';
 export {
   type CachedGraph,
   cachedGraph,

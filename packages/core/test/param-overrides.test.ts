@@ -6,8 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { applyConfigOverrides, readScalar } from '../src/builds/param-overrides.js';
+import { applyConfigOverrides, graphWithParams, readScalar } from '../src/builds/param-overrides.js';
 import { loadPipeline } from '../src/config/index.js';
+import { expandGraph } from '../src/graph/index.js';
 import type { Pipeline } from '../src/model/types.js';
 import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
 
@@ -29,6 +30,11 @@ const PIPE = `
       step: test.copy
       params: {mode: "\${config.mode}"}
       outputs: {out: build/plain.txt}
+    each:
+      step: test.copy
+      foreach: [x, y]
+      params: {mode: "\${config.mode}", tag: "t-{item}"}
+      outputs: {out: "build/each/{item}.txt"}
 `;
 const PARAMS = `
   data_dir: data
@@ -78,7 +84,7 @@ describe('--param applied to a cached load', () => {
       expect(plain(applied!.pipeline)).toEqual(plain(full.pipeline));
     }
     const { applied } = await both(dir, {}, { 'config.mode': 'slow' });
-    expect(applied!.changed).toEqual(['plain']);
+    expect(applied!.changed).toEqual(['plain', 'each']);
     // test.scale normalises (adds unit): the re-validated params are the step's, as the loader keeps them.
     expect(
       (await both(dir, {}, { 'config.factor': '3' })).applied!.pipeline.targets.get('stack')!.params,
@@ -145,6 +151,30 @@ describe('--param applied to a cached load', () => {
     expect(b.ok && b.overrideBase).toBeFalsy();
     const c = await load(dir);
     expect(c.ok && c.overrideBase).toBeTruthy();
+  });
+});
+
+describe('the task graph of a cached load with other params', () => {
+  it('is the graph expansion gives, but for a target whose params hold {item} (expanded again)', async () => {
+    const dir = workspace();
+    const targets = ['stack', 'plain', 'each'];
+    const { applied, full } = await both(dir, {}, { 'config.mode': 'slow', 'config.factor': '3' });
+    if (!full.ok || !applied) throw new Error('expected both loads');
+    const base = await load(dir);
+    if (!base.ok) throw new Error('expected a load');
+    const before = expandGraph(base.pipeline, { targets });
+    const expanded = expandGraph(full.pipeline, { targets });
+    // 'each' substitutes {item} in its params: not patched.
+    expect(graphWithParams(before, applied.pipeline, applied.changed)).toBeUndefined();
+    const without = applied.changed.filter((t) => t !== 'each');
+    const patched = graphWithParams(
+      expandGraph(base.pipeline, { targets: ['stack', 'plain'] }),
+      applied.pipeline,
+      without,
+    );
+    expect(patched).toEqual(expandGraph(full.pipeline, { targets: ['stack', 'plain'] }));
+    expect(patched!.tasks.get('stack')!.params).toEqual(expanded.tasks.get('stack')!.params);
+    expect(patched!.tasks.get('stack')!.params['factor']).toBe(3);
   });
 });
 

@@ -18,7 +18,7 @@
  * No yaml or zod here: on this path neither is loaded.
  */
 import type { ParamIssue } from '../model/step.js';
-import type { Pipeline, Target } from '../model/types.js';
+import type { Pipeline, Target, TaskGraph } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
 
 /** A config path (map keys; list indices as digit strings). */
@@ -217,4 +217,30 @@ export async function applyConfigOverrides(
     base: { ...base, rawParams, applied: { ...overrides } },
     changed: [...params.keys()],
   };
+}
+
+/**
+ * The task graph `graph` (expanded from the pipeline before the overrides) with the params of the `changed` targets'
+ * tasks from `pipeline`: what expansion gives, as params only set each task's params (graph/expand.ts), but for a
+ * target whose params hold `{item}` (substituted per item): undefined then, and the graph is expanded again.
+ */
+export function graphWithParams(
+  graph: TaskGraph,
+  pipeline: Pipeline,
+  changed: readonly string[],
+): TaskGraph | undefined {
+  const targets = new Set(changed);
+  const tasks = new Map(graph.tasks);
+  for (const [id, task] of graph.tasks) {
+    if (!targets.has(task.target)) continue;
+    const params = pipeline.targets.get(task.target)?.params;
+    if (
+      !params ||
+      JSON.stringify(params).includes('{item}') ||
+      JSON.stringify(task.params).includes('{item}')
+    )
+      return undefined;
+    tasks.set(id, { ...task, params });
+  }
+  return { ...graph, tasks };
 }
