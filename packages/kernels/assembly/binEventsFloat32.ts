@@ -252,6 +252,16 @@ let gC: v128 = i32x4.splat(0);
   return f32x4.add(base, f32x4.add(u, f32x4.mul(f32x4.mul(u, z), p)));
 }
 
+/** x + x³·(c3 + x²·(c5 + x²·(c7 + x²·(c9 + x²·c11)))), coefficients by index into T (Horner, no fused ops). */
+@inline function oddSeries4(x: v128, c3: i32, c5: i32, c7: i32, c9: i32, c11: i32): v128 {
+  const x2 = f32x4.mul(x, x);
+  let q = f32x4.add(f32x4.mul(C(c11), x2), C(c9));
+  q = f32x4.add(f32x4.mul(q, x2), C(c7));
+  q = f32x4.add(f32x4.mul(q, x2), C(c5));
+  q = f32x4.add(f32x4.mul(q, x2), C(c3));
+  return f32x4.add(x, f32x4.mul(f32x4.mul(x, x2), q));
+}
+
 // atan2(y1, x1) and atan2(y2, x2) in float32 lanes with one division (results in gA1/gA2).
 let gA1: v128 = i32x4.splat(0);
 let gA2: v128 = i32x4.splat(0);
@@ -354,18 +364,8 @@ export let gFlag: v128 = i32x4.splat(0);
     );
     const inv = f32x4.div(C(ONE), px);
     const t = f32x4.mul(py, inv);
-    const z = f32x4.mul(t, t);
-    let q = f32x4.add(f32x4.mul(C(A11), z), C(A9));
-    q = f32x4.add(f32x4.mul(q, z), C(A7));
-    q = f32x4.add(f32x4.mul(q, z), C(A5));
-    q = f32x4.add(f32x4.mul(q, z), C(A3));
-    const phi = f32x4.add(t, f32x4.mul(f32x4.mul(t, z), q));
-    const w = f32x4.mul(pz, pz);
-    let r = f32x4.add(f32x4.mul(C(AS11), w), C(AS9));
-    r = f32x4.add(f32x4.mul(r, w), C(AS7));
-    r = f32x4.add(f32x4.mul(r, w), C(AS5));
-    r = f32x4.add(f32x4.mul(r, w), C(AS3));
-    const theta = f32x4.add(pz, f32x4.mul(f32x4.mul(pz, w), r));
+    const phi = oddSeries4(t, A3, A5, A7, A9, A11); // atan t
+    const theta = oddSeries4(pz, AS3, AS5, AS7, AS9, AS11); // asin pz
     gX = v128.or(f32x4.add(C(X0), f32x4.mul(phi, C(SX))), v128.andnot(C(NAN), reach));
     gY = f32x4.add(C(Y0), f32x4.mul(theta, C(SY)));
     ex = f32x4.add(f32x4.mul(f32x4.mul(f32x4.mul(ec, inv), C(EC_T)), f32x4.add(C(ONE), f32x4.abs(t))), f32x4.mul(C(K2V), f32x4.abs(t)));
