@@ -2,7 +2,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pipeline, StepDefinition, StepRegistry } from '@pipe/core';
-import type { CachedGraph, OverrideBase, StepFacts, StepIdentity, TaskGraph } from '@pipe/core/lean';
+import type {
+  CachedGraph,
+  OverrideBase,
+  PipelineCacheEntry,
+  StepFacts,
+  StepIdentity,
+  TaskGraph,
+} from '@pipe/core/lean';
 import { EXIT_USAGE } from './exit-codes.js';
 
 export interface GlobalOptions {
@@ -182,31 +189,49 @@ export async function loadForSession(
     registry ??= lean.createStepRegistry();
     return registry.load(m);
   };
+  // Store the pipeline with this session's graph of `targets` (the fields but file and graph given).
+  type Saved = Omit<Parameters<typeof lean.writePipelineCache>[0], 'file' | 'graph'>;
+  const saveWithGraph = (fields: Saved, graph: TaskGraph, steps: Map<string, StepIdentity> | undefined) =>
+    lean
+      .writePipelineCache({
+        ...fields,
+        file: cacheFile,
+        graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
+      })
+      .catch(() => {});
+  // A load served by the cache entry: its pipeline or, with other --param values, `pipeline`; `fields` what to
+  // store after the build (undefined: nothing new).
+  const fromCache = (
+    entry: PipelineCacheEntry,
+    pipeline: Pipeline,
+    cached: CachedGraph | undefined,
+    fields: (identities: ReadonlyMap<string, StepIdentity>) => Saved | undefined,
+  ): LoadedForSession => ({
+    ok: true,
+    pipeline,
+    warnings: entry.warnings,
+    loadStep: lazyLoadStep,
+    ...(cached ? { cached } : {}),
+    ...(entry.stepFacts ? { stepFacts: new Map(entry.stepFacts) } : {}),
+    notes,
+    loaderEnv: () => entry.env,
+    async remember(graph, steps, identities) {
+      const save = fields(identities);
+      if (save) await saveWithGraph(save, graph, steps);
+    },
+  });
   if ('hit' in lookup) {
     const entry = lookup.hit;
     const cached = lean.cachedGraph(entry, targets);
-    return {
-      ok: true,
-      pipeline: entry.pipeline,
-      warnings: entry.warnings,
-      loadStep: lazyLoadStep,
-      ...(cached ? { cached } : {}),
-      ...(entry.stepFacts ? { stepFacts: new Map(entry.stepFacts) } : {}),
-      notes,
-      loaderEnv: () => entry.env,
-      async remember(graph, steps, identities) {
-        if (cached && entry.stepFacts) return;
-        await lean
-          .writePipelineCache({
+    return fromCache(entry, entry.pipeline, cached, (identities) =>
+      cached && entry.stepFacts
+        ? undefined
+        : {
             ...entry,
-            file: cacheFile,
             previous: entry,
             stepFacts: entry.stepFacts ?? lean.stepFactsOf(entry.pipeline, identities),
-            graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
-          })
-          .catch(() => {});
-      },
-    };
+          },
+    );
   }
   if ('miss' in lookup && lookup.miss === 'params') {
     // Only --param differs from the cached load: apply the new values to its pipeline when they reach nothing but
@@ -219,33 +244,21 @@ export async function loadForSession(
       // The cached graph of these targets with the new params (its shape and order do not depend on them).
       const before = lean.cachedGraph(entry, targets);
       const graph = before && lean.graphWithParams(before.graph, applied.pipeline, applied.changed);
-      const cached = before && graph ? { ...before, graph } : undefined;
-      return {
-        ok: true,
-        pipeline: applied.pipeline,
-        warnings: entry.warnings,
-        loadStep: lazyLoadStep,
-        ...(cached ? { cached } : {}),
-        ...(entry.stepFacts ? { stepFacts: new Map(entry.stepFacts) } : {}),
-        notes,
-        loaderEnv: () => entry.env,
-        async remember(graph, steps, identities) {
-          await lean
-            .writePipelineCache({
-              file: cacheFile,
-              inputs,
-              baseInputs,
-              env: entry.env,
-              deps: entry.deps,
-              pipeline: applied.pipeline,
-              base: applied.base,
-              stepFacts: lean.stepFactsOf(applied.pipeline, identities),
-              warnings: entry.warnings,
-              graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
-            })
-            .catch(() => {});
-        },
-      };
+      return fromCache(
+        entry,
+        applied.pipeline,
+        before && graph ? { ...before, graph } : undefined,
+        (identities) => ({
+          inputs,
+          baseInputs,
+          env: entry.env,
+          deps: entry.deps,
+          pipeline: applied.pipeline,
+          base: applied.base,
+          stepFacts: lean.stepFactsOf(applied.pipeline, identities),
+          warnings: entry.warnings,
+        }),
+      );
     }
   }
   const recording = lean.recordingEnv(process.env);
@@ -269,21 +282,20 @@ export async function loadForSession(
     async remember(graph, steps, identities) {
       const deps = lean.pipelineDeps(loaded.pipeline, started);
       if (!deps) return; // racily clean: the next run caches it
-      const env = loaderEnv();
-      await lean
-        .writePipelineCache({
-          file: cacheFile,
+      await saveWithGraph(
+        {
           inputs,
           baseInputs,
-          env,
+          env: loaderEnv(),
           deps,
           pipeline: loaded.pipeline,
           ...(loaded.overrideBase ? { base: loaded.overrideBase } : {}),
           stepFacts: lean.stepFactsOf(loaded.pipeline, identities),
           warnings: loaded.warnings,
-          graph: { targets, graph, ...(steps ? { steps } : {}), order: lean.topoOrder(graph.tasks) },
-        })
-        .catch(() => {});
+        },
+        graph,
+        steps,
+      );
     },
   };
 }
