@@ -17,6 +17,8 @@
  * the full loader runs — so every diagnostic is the loader's own, file:line:col and all.
  * No yaml or zod here: on this path neither is loaded.
  */
+
+import { paramsHoldItem } from '../graph/substitute.js';
 import type { ParamIssue } from '../model/step.js';
 import type { Pipeline, Target, TaskGraph } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
@@ -229,18 +231,16 @@ export function graphWithParams(
   pipeline: Pipeline,
   changed: readonly string[],
 ): TaskGraph | undefined {
-  const targets = new Set(changed);
+  const params = new Map<string, Record<string, unknown>>();
+  for (const name of changed) {
+    const p = pipeline.targets.get(name)?.params;
+    if (!p || paramsHoldItem(p)) return undefined;
+    params.set(name, p);
+  }
   const tasks = new Map(graph.tasks);
   for (const [id, task] of graph.tasks) {
-    if (!targets.has(task.target)) continue;
-    const params = pipeline.targets.get(task.target)?.params;
-    if (
-      !params ||
-      JSON.stringify(params).includes('{item}') ||
-      JSON.stringify(task.params).includes('{item}')
-    )
-      return undefined;
-    tasks.set(id, { ...task, params });
+    const p = params.get(task.target);
+    if (p) tasks.set(id, { ...task, params: p });
   }
   return { ...graph, tasks };
 }

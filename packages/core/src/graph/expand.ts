@@ -13,7 +13,7 @@ import { relPath } from '../workspace/layout.js';
 import { closestNames } from './closest-names.js';
 import { dependencyOrder } from './edges.js';
 import { matchFiles, matchItemFiles, outputTemplateMatcher, staticItems } from './items.js';
-import { substituteItem } from './substitute.js';
+import { paramsHoldItem, substituteItem } from './substitute.js';
 
 export interface ExpandOptions {
   /** Targets to build (their dependencies are added). */
@@ -68,7 +68,7 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
     }
     const own: Task[] = [];
     const shared = sharedInputs(target, tasksOf, root);
-    const hasItemParams = items !== undefined && JSON.stringify(target.params).includes('{item}');
+    const hasItemParams = items !== undefined && paramsHoldItem(target.params);
     for (const item of items ?? [undefined]) {
       const id = item ? `${name}[${item.id}]` : name;
       if (tasks.has(id)) {

@@ -11,3 +11,8 @@ export function substituteItem(value: unknown, id: string): unknown {
   }
   return value;
 }
+
+/** Whether params hold `{item}` somewhere: then each item's task gets its own substituted copy. */
+export function paramsHoldItem(params: Record<string, unknown>): boolean {
+  return JSON.stringify(params).includes('{item}');
+}
