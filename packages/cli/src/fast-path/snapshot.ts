@@ -25,16 +25,7 @@
  *
  * This module imports nothing but node:fs and node:path (and raw-stat.ts): it runs before anything heavy is loaded.
  */
-import {
-  closeSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SeenStat } from '@pipe/core/lean';
 import { valueDigest } from '@pipe/core/value-digest';
@@ -156,8 +147,8 @@ function sameNs(ms: number, ns: string): boolean {
 
 /** The stamp of a path now. */
 export function stampPath(abs: string, kind: 'f' | 'd', stored = abs): SnapshotStamp {
-  const st = statSync(abs, { throwIfNoEntry: false });
-  if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [stored, kind, -1, '', 0, ''];
+  const st: RawStat = { kind: '', size: 0, ino: 0, mtimeMs: 0, ctimeMs: 0 };
+  if (!statInto(abs, st) || st.kind !== kind) return [stored, kind, -1, '', 0, ''];
   return [stored, kind, kind === 'd' ? 0 : st.size, mtimeNs(st.mtimeMs), st.ino, mtimeNs(st.ctimeMs)];
 }
 
