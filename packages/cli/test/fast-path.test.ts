@@ -521,6 +521,43 @@ export default {
     expect(fast(root, ['build', 'all']).why).toMatchObject({ ok: false, why: 'changed' });
   });
 
+  it('settles the outputs a build wrote before the racy window: only its last outputs are hashed by the next check', () => {
+    const root = workspace();
+    // `all` takes 400 ms before it writes: the outputs of `each` are older than the racy window when the build's
+    // snapshot stamps them, the output of `all` is not.
+    writeFileSync(
+      path.join(root, 'steps/slow.mjs'),
+      STEP.replace("name: 'test.join'", "name: 'test.slow'").replace(
+        'run(ctx) {',
+        'run(ctx) {\n    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);',
+      ),
+    );
+    writeFileSync(
+      path.join(root, 'pipe.yaml'),
+      PIPELINE.replace(
+        'step: ./steps/join.mjs\n    params: { suffix: "!" }',
+        'step: ./steps/slow.mjs\n    params: { suffix: "!" }',
+      ),
+    );
+    age(root);
+    const cold = full(root, ['build', 'all']);
+    expect(cold.code).toBe(0);
+    expect(cold.ran).toHaveLength(4);
+    const text = readFileSync(path.join(snapshotDir(root), readdirSync(snapshotDir(root))[0]!), 'utf8');
+    const body = text.slice(text.indexOf('\n') + 1); // the header's line off: the stamps' list comes first
+    const stamps = JSON.parse(body.slice(0, body.indexOf('\n]\n') + 2)) as string[][];
+    const kept = (p: string) => stamps.find((s) => s[0] === p)?.[6];
+    for (const item of ['a', 'b', 'c']) expect(kept(`out/${item}.txt`)).toBe('settled');
+    expect(kept('out/all.txt')).toMatch(/^[0-9a-f]{64}$/);
+    expect(fast(root, ['build', 'all']).code).toBe(0);
+    // A settled stamp still sees an edit that keeps size and mtime (its ctime moves, which no tool can set back).
+    const out = path.join(root, 'out/b.txt');
+    const before = statSync(out);
+    writeFileSync(out, readFileSync(out, 'utf8').toUpperCase());
+    utimesSync(out, before.atime, before.mtime);
+    expect(fast(root, ['build', 'all']).why).toMatchObject({ ok: false, why: 'changed', path: out });
+  });
+
   it('parses only the command lines it can answer, as commander would', () => {
     expect(parseFastArgv(['n', 'p', '-C', 'dir', 'build', 'a', '-j2', '--param=k=v', 'b'])).toEqual({
       command: 'build',

@@ -24,6 +24,7 @@ import { workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
 import { parseFastArgv } from '../fast-path/argv.js';
 import { dropSnapshots } from '../fast-path/record.js';
+import { RACY_GRANULARITY_MS } from '../fast-path/snapshot.js';
 import { BuildOutput, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
 import { summaryLines } from '../summary.js';
@@ -316,8 +317,8 @@ async function buildOpened(
     }
     // A build that expanded a fan-out planned it as pending: its plan cannot describe the graph a no-op sees, the
     // settled plan (all up to date now) does. Recording it lets the very next run answer from the snapshot, which
-    // re-hashes what this build wrote (racily clean); past a budget, the full path's stat checks cost less, and
-    // that run records a snapshot whose stamps are no longer racy.
+    // re-hashes what this build wrote in its last moments (racily clean); past a budget, the full path's stat checks
+    // cost less, and that run records a snapshot whose stamps are no longer racy.
     const snapshotPlan =
       result.plan.pending.length > 0 &&
       parseFastArgv(process.argv) &&
@@ -337,12 +338,17 @@ async function buildOpened(
 /** Outputs a no-op may re-hash right after the build that wrote them (SHA-256: ~40 ms), rather than stat them all. */
 const REHASH_BUDGET_BYTES = 64 << 20;
 
-/** Bytes of the outputs the build wrote (ran or restored tasks), as their records say. */
+/**
+ * Bytes of the outputs the build wrote (ran or restored tasks) that the next no-op must hash again: those published
+ * within the racy window of now (fast-path/record.ts settles the older ones by their stamps).
+ */
 function bytesWritten(session: Session, reports: Map<string, TaskReport>): number {
+  const racyNs = (Date.now() - RACY_GRANULARITY_MS) * 1e6;
   let bytes = 0;
   for (const r of reports.values()) {
     if (r.state !== 'ran' && r.state !== 'restored') continue;
-    for (const out of Object.values(session.state.tasks.get(r.id)?.outputs ?? {})) bytes += out.size;
+    for (const out of Object.values(session.state.tasks.get(r.id)?.outputs ?? {}))
+      if (Number(out.mtimeNs) >= racyNs) bytes += out.size;
   }
   return bytes;
 }

@@ -30,6 +30,7 @@ import {
   type SnapshotHeader,
   type SnapshotHint,
   type SnapshotStamp,
+  STAMP_SETTLED,
   STAMP_SHA,
   snapshotDir,
   snapshotFile,
@@ -86,6 +87,8 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     targets: req.targets,
   });
 
+  // Every stamp this command takes from here on (not those of the plan's own stats) is taken after this moment.
+  const stampedFrom = Date.now();
   const core = await import('@pipe/core/lean');
   const racyMs = src.startedAt - RACY_GRANULARITY_MS;
   const isRacy = (st: SnapshotStamp) => st[2] !== -1 && Number(st[3]) / 1e6 >= racyMs;
@@ -210,7 +213,15 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
         summaries.push({ id: task.id, target: task.target, path: storedPath(root, summary) });
     }
   }
-  const racy = keepOutputHashes(stamps, rows, globals, root, plan, session, isRacy, stampChanged);
+  const wrote = (id: string) => {
+    const state = ended(id);
+    return state === 'ran' || state === 'restored';
+  };
+  const racy = keepOutputHashes(stamps, rows, globals, root, plan, session, isRacy, {
+    wrote,
+    stampedFrom,
+    ...(stampChanged ? { changed: stampChanged } : {}),
+  });
   if (noop)
     for (let i = globals; i < stamps.length; i++) if (racy[i] === 1 && !stamps[i]![STAMP_SHA]) noop = false;
   // As the build prints them for up-to-date tasks (plain output: 'warning: ' + the event's message).
@@ -249,9 +260,13 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
 }
 
 /**
- * A racily clean output whose stamp is the one its task record holds keeps the record's SHA-256: the check
- * re-hashes it instead of declining (right after a build, every output it wrote is racily clean). Returns which
- * task stamps are racily clean (1).
+ * A racily clean output whose stamp is the one its task record holds (right after a build, every output it wrote is
+ * racily clean) is either settled or keeps the record's SHA-256, which the check re-hashes instead of declining.
+ * Settled: this build wrote it (ran or restored), the stamp taken now is still the one taken when it was published,
+ * and its mtime is older than now by the racy window — so a later write gets a later mtime, and the stamp vouches
+ * for the published bytes as the planner's own output check does (stamp equal to the record). Only the outputs
+ * written in the last moments of a build (its final products, not its 200 MB of per-run datasets) keep a hash the
+ * next no-op reads again. Returns which task stamps are racily clean (1).
  */
 function keepOutputHashes(
   stamps: SnapshotStamp[],
@@ -261,9 +276,16 @@ function keepOutputHashes(
   plan: Plan,
   session: Session,
   isRacy: (s: SnapshotStamp) => boolean,
-  /** Marked 1 where a stamp's kept hash is dropped or set (its line is written anew). */
-  changed?: Uint8Array,
+  how: {
+    /** Whether the build wrote this task's outputs (its stamps were taken by this command, after stampedFrom). */
+    wrote: (id: string) => boolean;
+    /** ms since the epoch before this command took any stamp of its own. */
+    stampedFrom: number;
+    /** Marked 1 where a stamp's kept hash is dropped or set (its line is written anew). */
+    changed?: Uint8Array;
+  },
 ): Uint8Array {
+  const { changed } = how;
   const racy = new Uint8Array(stamps.length);
   let any = false;
   for (let i = globals; i < stamps.length; i++) {
@@ -278,12 +300,14 @@ function keepOutputHashes(
     }
   }
   if (!any) return racy;
+  const settledBefore = how.stampedFrom - RACY_GRANULARITY_MS;
   for (const row of rows) {
     let hit = false;
     for (let k = 2; k < row.length && !hit; k++) hit = racy[row[k] as number] === 1;
     const task = hit ? plan.tasks.get(row[0])?.task : undefined;
     const record = task && session.state.tasks.get(task.id);
     if (!task || !record) continue;
+    const wrote = how.wrote(task.id);
     for (let k = 2; k < row.length; k++) {
       const i = row[k] as number;
       if (racy[i] !== 1) continue;
@@ -292,7 +316,7 @@ function keepOutputHashes(
         const rec = record.outputs[name];
         if (!rec || storedPath(root, task.outputs[name]!) !== st[0]) continue;
         if (st[2] === rec.size && st[3] === rec.mtimeNs && st[4] === rec.ino) {
-          st[STAMP_SHA] = rec.sha256;
+          st[STAMP_SHA] = wrote && Number(st[3]) / 1e6 < settledBefore ? STAMP_SETTLED : rec.sha256;
           if (changed) changed[i] = 1;
         }
       }

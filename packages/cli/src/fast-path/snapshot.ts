@@ -20,7 +20,9 @@
  * anything: a change made after that moment gets a later mtime, so an unchanged stamp means content the
  * command saw. A racily clean stamp makes the snapshot a hint only (no no-op answer), except for an output
  * whose record's SHA-256 is kept with it: the check re-hashes such a file and accepts it only if its bytes
- * are still the recorded ones. The state file is exempt: pipe alone writes it, always by rename to a new inode;
+ * are still the recorded ones, and for an output the writing build published and found unchanged when the racy
+ * window had passed (settled: its stamp vouches for it, as the planner's output check trusts a stamp equal to the
+ * record's). The state file is exempt: pipe alone writes it, always by rename to a new inode;
  * so is its journal, which pipe alone appends to (every append grows it) or replaces by rename.
  *
  * This module imports nothing but node:fs and node:path (and raw-stat.ts): it runs before anything heavy is loaded.
@@ -32,7 +34,7 @@ import { valueDigest } from '@pipe/core/value-digest';
 import { type RawStat, statInto } from './raw-stat.js';
 
 export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
-export const SNAPSHOT_VERSION = 5;
+export const SNAPSHOT_VERSION = 6;
 /** As in the hash memo (packages/core/src/state/hash-memo.ts). */
 export const RACY_GRANULARITY_MS = 100;
 /** Snapshots kept per workspace (one per distinct command). */
@@ -45,8 +47,14 @@ export const MAX_SNAPSHOTS = 8;
  */
 export type SnapshotStamp = [string, 'f' | 'd', number, string, number, string, string?];
 
-/** Index of the SHA-256 kept with a racily clean output's stamp. */
+/** Index of the SHA-256 kept with a racily clean output's stamp (or STAMP_SETTLED). */
 export const STAMP_SHA = 6;
+
+/**
+ * In place of the SHA-256: a racily clean output the writing build published and found unchanged, past the racy
+ * window, when it took the stamp (fast-path/record.ts keepOutputHashes): its stamp alone vouches for it.
+ */
+export const STAMP_SETTLED = 'settled';
 
 /** What decides a plan, from the command line (everything else is a file or an environment variable). */
 export interface SnapshotKeyInput {
@@ -319,7 +327,7 @@ export function checkSnapshot(
       stateStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
     } else if (p === header.journalFile) {
       journalStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
-    } else if (st.mtimeMs >= racyMs) {
+    } else if (st.mtimeMs >= racyMs && stamp[STAMP_SHA] !== STAMP_SETTLED) {
       if (stamp[STAMP_SHA] && sameBytes(relative ? prefix + p : p, stamp[STAMP_SHA]))
         verifiedUpTo = Math.max(verifiedUpTo, st.mtimeMs);
       else why = 'racy';
