@@ -9,6 +9,7 @@ import {
   summarizeExcessMap,
 } from '../src/estimators/index.js';
 import { roundHalfEven } from '../src/geom/index.js';
+import { declaredFluxQuantities } from '../src/steps/products.js';
 
 const nx = 12;
 const ny = 9;
@@ -103,6 +104,18 @@ describe('excessMap', () => {
     ]);
   });
 
+  it('makes only the flux-like maps asked for (fluxQuantities), the same values as when all are made', () => {
+    const all = excessMap(base);
+    const some = excessMap({ ...base, fluxQuantities: ['flux'] });
+    if (!all.ok || !some.ok) throw new Error('excess map failed');
+    for (const name of ['dnde', 'e2dnde', 'eflux', 'dnde_err', 'e2dnde_err', 'eflux_err'] as const) {
+      expect(all.value.maps[name]).toBeDefined();
+      expect(some.value.maps[name]).toBeUndefined();
+    }
+    for (const name of ['norm', 'norm_err', 'flux', 'flux_err', 'sqrt_ts'] as const)
+      expect(Array.from(some.value.maps[name] ?? [])).toEqual(Array.from(all.value.maps[name] ?? []));
+  });
+
   it('summary: peak position from pixelToSky, totals', () => {
     const r = excessMap(base);
     if (!r.ok) throw new Error(r.message);
@@ -113,6 +126,13 @@ describe('excessMap', () => {
     expect(s.peak?.sky).toEqual({ lon: 100 + (best % nx), lat: Math.floor(best / nx) });
     expect(s.totalCounts).toBe(base.counts.reduce((a, b) => a + b, 0));
     expect(s.totalBackground).toBeCloseTo(npix * (0.5 + 0.75 + 1), 9);
+    // Per-map sum/min/max only when asked (a pass over every map).
+    expect(s.maps).toEqual({});
+    const stats = summarizeExcessMap(r.value, { mapStats: true }).maps;
+    expect(stats.sqrt_ts?.max).toBe(Math.max(...sq.filter((v) => !Number.isNaN(v))));
+    expect(stats.npred?.sum).toBe(
+      Array.from(r.value.maps.npred).reduce((a, b) => a + (Number.isNaN(b) ? 0 : b), 0),
+    );
   });
 });
 
@@ -166,5 +186,18 @@ describe('helpers', () => {
       [1, 4],
       [4, 7],
     ]);
+  });
+});
+
+describe('declaredFluxQuantities', () => {
+  it('names the flux-like quantities of the declared outputs (maps and quick-looks, any error suffix)', () => {
+    const outputs = (names: string[]) => Object.fromEntries(names.map((n) => [n, `products/${n}`]));
+    expect(declaredFluxQuantities(outputs(['sqrt_ts', 'norm', 'norm_err', 'summary']))).toEqual([]);
+    expect(declaredFluxQuantities(outputs(['flux', 'flux_err', 'flux_png'])).sort()).toEqual(['flux']);
+    expect(
+      declaredFluxQuantities(outputs(['eflux_ul', 'e2dnde_png', 'dnde_errn', 'flux_errp'])).sort(),
+    ).toEqual(['dnde', 'e2dnde', 'eflux', 'flux']);
+    // Names that only look alike are no flux products.
+    expect(declaredFluxQuantities(outputs(['fluxes', 'flux_map', 'my_flux']))).toEqual([]);
   });
 });

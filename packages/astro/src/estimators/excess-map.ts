@@ -19,6 +19,10 @@ import { type EnergyGroup, groupEnergyBins, type SquashedImage, squashGroup } fr
 /** Optional quantities (gammapy's `selection_optional`). */
 export type OptionalQuantity = 'errn-errp' | 'ul';
 
+/** The flux-like maps derived from each norm map (norm × the reference spectrum's value in the bin). */
+export type FluxQuantity = 'flux' | 'dnde' | 'e2dnde' | 'eflux';
+const FLUX_QUANTITIES: readonly FluxQuantity[] = ['flux', 'dnde', 'e2dnde', 'eflux'];
+
 /** The kernels the estimator runs; any backend of @pipe/kernels fits (default: the TypeScript reference). */
 export interface ExcessMapKernels {
   correlateDisk(
@@ -75,6 +79,11 @@ export interface ExcessMapInput {
   selectionOptional?: 'all' | readonly OptionalQuantity[];
   /** Output energy edges (TeV), a subset of the reco edges; default one bin over the whole axis. */
   energyEdges?: ArrayLike<number>;
+  /**
+   * The flux-like maps to make from the norm maps (default all four, as gammapy): a caller that writes only some
+   * (a pipeline step writes its declared outputs) skips a pass per map and quantity.
+   */
+  fluxQuantities?: readonly FluxQuantity[];
   /** Reference spectrum of the norm maps (default power law, index 2, 1e-12 cm⁻² s⁻¹ TeV⁻¹ at 1 TeV). */
   referenceSpectrum?: PowerLawSpectrum;
   /**
@@ -140,6 +149,7 @@ export function excessMap(
   const wanted = input.selectionOptional === 'all' ? ['errn-errp', 'ul'] : (input.selectionOptional ?? []);
   const spectrum = input.referenceSpectrum ?? DEFAULT_REFERENCE_SPECTRUM;
   const float32Levels = input.float32Levels ?? true;
+  const fluxQuantities = input.fluxQuantities ?? FLUX_QUANTITIES;
 
   const radiusPix = input.correlationRadiusDeg / input.binsizeDeg;
   const { kernel, kn } = diskKernel(radiusPix);
@@ -199,7 +209,7 @@ export function excessMap(
       kernels.correlateDisk(r, nx, ny, kernel, kn, scratch);
       kernels.correlateDisk(m, nx, ny, kernel, kn, maskCorr);
       for (let p = 0; p < npix; p++) scratch[p] = (scratch[p] as number) / (maskCorr[p] as number);
-      addNormMaps(maps, g, npix, nBins, scratch, bins[g] as ReferenceBinValues);
+      addNormMaps(maps, g, npix, nBins, scratch, bins[g] as ReferenceBinValues, fluxQuantities);
     }
     maps.counts.set(nOn, g * npix);
     // NaN outside the squashed mask, in every map: the masked pixels are found once, not once per map.
@@ -229,6 +239,7 @@ function addNormMaps(
   nBins: number,
   rc: Float64Array,
   ref: ReferenceBinValues,
+  quantities: readonly FluxQuantity[],
 ): void {
   for (const [source, normName] of NORM_SOURCES) {
     const src = maps[source];
@@ -246,7 +257,7 @@ function addNormMaps(
     const at = g * npix;
     const norm = mapFor(normName);
     for (let p = 0; p < npix; p++) norm[at + p] = (src[at + p] as number) / (rc[p] as number);
-    for (const q of ['flux', 'dnde', 'e2dnde', 'eflux'] as const) {
+    for (const q of quantities) {
       const map = mapFor(`${q}${suffix}` as ExcessMapName);
       const scale = ref[q];
       for (let p = at; p < at + npix; p++) map[p] = (norm[p] as number) * scale;

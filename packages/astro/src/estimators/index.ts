@@ -7,6 +7,7 @@ export {
   type ExcessMapResult,
   type ExcessMaps,
   excessMap,
+  type FluxQuantity,
   type OptionalQuantity,
 } from './excess-map.js';
 export { edispPerGroup, recoExposure } from './reco-exposure.js';

@@ -60,14 +60,17 @@ export interface ExcessMapSummary {
   totalExcess: number;
   /** Cash significance of the whole map taken as one region. */
   totalSqrtTs: number;
-  /** sum/min/max of each output map of this bin. */
+  /** sum/min/max of each output map of this bin (only when asked: `mapStats`). */
   maps: Partial<Record<ExcessMapName, MapStats>>;
 }
 
-/** Summarises energy bin `bin` (default 0) of an excess map; `pixelToSky` adds the peak's sky position. */
+/**
+ * Summarises energy bin `bin` (default 0) of an excess map; `pixelToSky` adds the peak's sky position, `mapStats` the
+ * sum/min/max of every map (a pass over each: a regression check wants them, a build's summary does not).
+ */
 export function summarizeExcessMap(
   result: ExcessMaps,
-  options: { bin?: number; pixelToSky?: PixelToSky } = {},
+  options: { bin?: number; pixelToSky?: PixelToSky; mapStats?: boolean } = {},
 ): ExcessMapSummary {
   const bin = options.bin ?? 0;
   const range = result.bins[bin];
@@ -101,9 +104,10 @@ export function summarizeExcessMap(
   cashStatistics(one(totalCounts), one(totalBackground), e, t, s);
 
   const maps: Partial<Record<ExcessMapName, MapStats>> = {};
-  for (const [name, data] of Object.entries(result.maps) as [ExcessMapName, Float64Array | undefined][]) {
-    if (data) maps[name] = stats(data.subarray(off, off + npix));
-  }
+  if (options.mapStats)
+    for (const [name, data] of Object.entries(result.maps) as [ExcessMapName, Float64Array | undefined][]) {
+      if (data) maps[name] = stats(data.subarray(off, off + npix));
+    }
   const summary: ExcessMapSummary = {
     bin,
     eMin: range.eMin,

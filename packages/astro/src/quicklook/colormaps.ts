@@ -45,6 +45,15 @@ const MAPS: Record<ColormapName, { anchors: readonly Rgb[]; at: readonly number[
 
 /** The colour (0–255 per channel) of t ∈ [0, 1] (clamped) on the map. */
 export function colormapRgb(name: ColormapName, t: number): [number, number, number] {
+  const c = colormapPacked(name, t);
+  return [c & 255, (c >> 8) & 255, c >> 16];
+}
+
+/**
+ * {@link colormapRgb} as one integer, r + 256·g + 65536·b: the per-pixel form (a quick-look colours ~10⁵ pixels,
+ * mostly before the JIT has compiled this, where a fresh array per pixel cost more garbage collection than the fill).
+ */
+export function colormapPacked(name: ColormapName, t: number): number {
   const { anchors, at } = MAPS[name];
   const u = Math.min(1, Math.max(0, t));
   let k = 0;
@@ -52,11 +61,11 @@ export function colormapRgb(name: ColormapName, t: number): [number, number, num
   const a = anchors[k] as Rgb;
   const b = anchors[k + 1] as Rgb;
   const f = (u - (at[k] as number)) / ((at[k + 1] as number) - (at[k] as number));
-  return [
-    Math.round(255 * (a[0] + f * (b[0] - a[0]))),
-    Math.round(255 * (a[1] + f * (b[1] - a[1]))),
-    Math.round(255 * (a[2] + f * (b[2] - a[2]))),
-  ];
+  return (
+    Math.round(255 * (a[0] + f * (b[0] - a[0]))) |
+    (Math.round(255 * (a[1] + f * (b[1] - a[1]))) << 8) |
+    (Math.round(255 * (a[2] + f * (b[2] - a[2]))) << 16)
+  );
 }
 
 /** True for maps meant to be centred on 0 (the default range is then symmetric). */

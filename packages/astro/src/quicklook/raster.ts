@@ -10,14 +10,15 @@ const LITTLE = endianness() === 'LE';
 
 /** An opaque colour as the 32-bit word whose bytes in memory are R, G, B, 255. */
 function packRgba(rgb: readonly [number, number, number]): number {
-  // Indexed, not destructured: called per map pixel in code that runs once per process, where the interpreter's
-  // iterator-based destructuring cost more than the fill itself.
-  const r = rgb[0];
-  const g = rgb[1];
-  const b = rgb[2];
+  // Indexed, not destructured: the interpreter's iterator-based destructuring costs more than the fill itself.
+  return packedWord(rgb[0] | (rgb[1] << 8) | (rgb[2] << 16));
+}
+
+/** The word of a colour packed as r + 256·g + 65536·b (colormapPacked). */
+function packedWord(rgb24: number): number {
   return LITTLE
-    ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
-    : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+    ? ((255 << 24) | rgb24) >>> 0
+    : (((rgb24 & 255) << 24) | (((rgb24 >> 8) & 255) << 16) | ((rgb24 >> 16) << 8) | 255) >>> 0;
 }
 
 export class Raster {
@@ -44,6 +45,15 @@ export class Raster {
     if (x1 <= x0) return;
     const word = packRgba(rgb);
     for (let yy = y0; yy < y1; yy++) this.words.fill(word, yy * this.width + x0, yy * this.width + x1);
+  }
+
+  /**
+   * Fills [x, x+w) of row y (not clipped: the caller's span lies inside) with a colour packed as r + 256·g + 65536·b:
+   * the per-pixel fill of a map, without fillRect's clipping and colour array.
+   */
+  fillSpan(x: number, y: number, w: number, rgb24: number): void {
+    const at = y * this.width + x;
+    this.words.fill(packedWord(rgb24), at, at + w);
   }
 
   /** Copies the span [x0, x1) of row `from` into rows [y0, y1) (clipped to the raster). */

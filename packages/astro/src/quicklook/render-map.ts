@@ -6,7 +6,7 @@
 import type { PixelToSky } from '../estimators/summary.js';
 import { type WriteFileOptions, writeFileAtomic } from '../fits/index.js';
 import { type EdgeTick, formatTick, niceTicks, skyEdgeTicks } from './axes.js';
-import { type ColormapName, colormapRgb, isDiverging } from './colormaps.js';
+import { type ColormapName, colormapPacked, isDiverging } from './colormaps.js';
 import { drawText, drawTextVertical, GLYPH_HEIGHT, textWidth } from './font.js';
 import { Raster } from './raster.js';
 
@@ -47,6 +47,7 @@ export interface MapImageLayout {
 }
 
 export const NAN_GREY: readonly [number, number, number] = [128, 128, 128];
+const NAN_GREY_PACKED = NAN_GREY[0] | (NAN_GREY[1] << 8) | (NAN_GREY[2] << 16);
 const INK: readonly [number, number, number] = [0, 0, 0];
 const FONT = 2;
 const TICK = 5;
@@ -91,8 +92,12 @@ export function renderMapImage(options: MapImageOptions): { raster: Raster; layo
     const top = mapY + (ny - 1 - y) * scale;
     for (let x = 0; x < nx; x++) {
       const v = data[y * nx + x] as number;
-      const rgb = Number.isNaN(v) ? NAN_GREY : colormapRgb(colormap, (v - vmin) / (vmax - vmin));
-      raster.fillRect(mapX + x * scale, top, scale, 1, rgb);
+      raster.fillSpan(
+        mapX + x * scale,
+        top,
+        scale,
+        Number.isNaN(v) ? NAN_GREY_PACKED : colormapPacked(colormap, (v - vmin) / (vmax - vmin)),
+      );
     }
     raster.repeatRow(top, mapX, mapX + mapW, top + 1, top + scale);
   }
@@ -100,7 +105,7 @@ export function renderMapImage(options: MapImageOptions): { raster: Raster; layo
 
   // colour bar, vmax at the top
   for (let r = 0; r < mapH; r++)
-    raster.fillRect(barX, mapY + r, barWidth, 1, colormapRgb(colormap, 1 - (r + 0.5) / mapH));
+    raster.fillSpan(barX, mapY + r, barWidth, colormapPacked(colormap, 1 - (r + 0.5) / mapH));
   frame(raster, barX, mapY, barWidth, mapH);
   bar.values.forEach((v, i) => {
     const yy = Math.round(mapY + (1 - (v - vmin) / (vmax - vmin)) * (mapH - 1));

@@ -8,7 +8,7 @@ import { isEnergyAxisFailure, logEnergyAxis } from '../geom/index.js';
 import { edispKernelAtMapCentre, isDatasetReadFailure, readDataset } from '../makers/index.js';
 import { pixelToSky } from '../wcs/index.js';
 import { type Params, selectionOptional } from './excess-map.js';
-import { undeclaredOptionalMaps, writeProductMaps } from './products.js';
+import { declaredFluxQuantities, undeclaredOptionalMaps, writeProductMaps } from './products.js';
 
 export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const stackedFile = ctx.inputs['stacked']?.[0];
@@ -45,6 +45,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       ...(params.n_sigma_ul !== undefined ? { nSigmaUl: params.n_sigma_ul } : {}),
       ...(optional.length > 0 ? { selectionOptional: optional } : {}),
       ...(energyEdges ? { energyEdges } : {}),
+      fluxQuantities: declaredFluxQuantities(ctx.outputs),
     },
     kernels,
   );
@@ -57,16 +58,16 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const summary = summarizeExcessMap(maps, { pixelToSky: toSky });
   // A map of zeros is a result gammapy gives too, but seldom the one meant: say which input left it empty.
   const maskSafe = ds.maskSafe;
-  const safeSum = (cube: Float32Array) => {
-    let sum = 0;
-    for (let i = 0; i < cube.length; i++) if (maskSafe[i]) sum += cube[i] as number;
-    return sum;
+  // Stops at the first safe non-zero value (real data: within the first rows), rather than summing the cube.
+  const zeroWhereSafe = (cube: Float32Array) => {
+    for (let i = 0; i < cube.length; i++) if (maskSafe[i] && cube[i] !== 0) return false;
+    return true;
   };
-  if (ds.runs.length > 0 && safeSum(ds.counts) === 0)
+  if (ds.runs.length > 0 && zeroWhereSafe(ds.counts))
     ctx.log.warn(
       'the stacked counts are zero inside the safe mask: no event of the selected runs falls in the map and energy range where the safe mask (and for the runs, the FoV background fit) kept data',
     );
-  else if (ds.runs.length > 0 && safeSum(ds.background) === 0)
+  else if (ds.runs.length > 0 && zeroWhereSafe(ds.background))
     ctx.log.warn(
       'the stacked background is zero inside the safe mask: no excess or significance can be made (is background in datasets.map_selection?)',
     );

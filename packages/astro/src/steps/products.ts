@@ -3,7 +3,7 @@
  * the CAR WCS and an energy bands table) and quick-look PNGs. Only the outputs a target declares are written;
  * a declared output that was not computed is an error naming the setting that computes it.
  */
-import type { ExcessMapName, ExcessMaps, PixelToSky } from '../estimators/index.js';
+import type { ExcessMapName, ExcessMaps, FluxQuantity, PixelToSky } from '../estimators/index.js';
 import { writeMapFitsAsync } from '../fits/index.js';
 import type { MapDataset } from '../makers/index.js';
 import { renderMapPngAsync } from '../quicklook/index.js';
@@ -80,6 +80,19 @@ function productImage(
   }
   const edges = [maps.bins[0]!.eMin, ...maps.bins.map((b) => b.eMax)];
   return cube(Float32Array.from(data), 'reco', edges);
+}
+
+/** A flux-like product (a FITS map or its quick-look): its quantity is group 1. */
+const FLUX_PRODUCT = /^(flux|dnde|e2dnde|eflux)(?:_(?:err|errn|errp|ul))?(?:_png)?$/;
+
+/** The flux-like quantities some declared output needs: the estimator makes only those. */
+export function declaredFluxQuantities(outputs: Record<string, string>): FluxQuantity[] {
+  const wanted = new Set<FluxQuantity>();
+  for (const name of Object.keys(outputs)) {
+    const m = FLUX_PRODUCT.exec(name);
+    if (m) wanted.add(m[1] as FluxQuantity);
+  }
+  return [...wanted];
 }
 
 /** Maps of the estimator's optional quantities (selection_optional: errn-errp, ul). */
