@@ -156,6 +156,31 @@ function fast(root: string, args: string[], extra: Record<string, string> = {}) 
   return { code: r.code, why: r.check, stdout, stderr };
 }
 
+/**
+ * Target `all` runs a variant of the join step: `before` runs first, and with `futureMs` its output is dated that far
+ * ahead (racily clean, and never settled, when the build's snapshot stamps it however slow the machine).
+ */
+function variantForAll(root: string, options: { before?: string; futureMs?: number }): void {
+  let text = STEP.replace("name: 'test.join'", "name: 'test.variant'").replace(
+    "import { readFileSync, writeFileSync } from 'node:fs';",
+    "import { readFileSync, utimesSync, writeFileSync } from 'node:fs';",
+  );
+  if (options.before) text = text.replace('run(ctx) {', `run(ctx) {\n    ${options.before}`);
+  if (options.futureMs)
+    text = text.replace(
+      'writeFileSync(ctx.outputs.out, text + ctx.params.suffix);',
+      `writeFileSync(ctx.outputs.out, text + ctx.params.suffix);\n    const t = (Date.now() + ${options.futureMs}) / 1000;\n    utimesSync(ctx.outputs.out, t, t);`,
+    );
+  writeFileSync(path.join(root, 'steps/variant.mjs'), text);
+  writeFileSync(
+    path.join(root, 'pipe.yaml'),
+    PIPELINE.replace(
+      'step: ./steps/join.mjs\n    params: { suffix: "!" }',
+      'step: ./steps/variant.mjs\n    params: { suffix: "!" }',
+    ),
+  );
+}
+
 /** Build until settled: cold build, then (files aged) a build that adopts the new stamps and writes the snapshot. */
 function settled(root: string): void {
   expect(full(root, ['build', 'all']).code).toBe(0);
@@ -499,6 +524,8 @@ export default {
 
   it('re-dates a snapshot once its racily clean outputs are verified and old: later no-ops trust their stamps', async () => {
     const root = workspace();
+    // The output of `all` is dated 1 s ahead: racily clean and kept with its hash in the build's snapshot.
+    variantForAll(root, { futureMs: 1000 });
     age(root);
     // A build that wrote outputs records its snapshot: those outputs are racily clean in it (hashed on each check).
     expect(full(root, ['build', 'all']).code).toBe(0);
@@ -509,10 +536,10 @@ export default {
         )[0]!,
       );
     const recorded = header().checkedAt;
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 1250));
     expect(fast(root, ['build', 'all']).code).toBe(0);
     const redated = header().checkedAt;
-    expect(redated).toBeGreaterThan(recorded + 200);
+    expect(redated).toBeGreaterThan(recorded + 1200);
     // Nothing racily clean is left to verify: the next answer does not touch the snapshot.
     expect(fast(root, ['build', 'all']).code).toBe(0);
     expect(header().checkedAt).toBe(redated);
@@ -524,21 +551,11 @@ export default {
   it('settles the outputs a build wrote before the racy window: only its last outputs are hashed by the next check', () => {
     const root = workspace();
     // `all` takes 400 ms before it writes: the outputs of `each` are older than the racy window when the build's
-    // snapshot stamps them, the output of `all` is not.
-    writeFileSync(
-      path.join(root, 'steps/slow.mjs'),
-      STEP.replace("name: 'test.join'", "name: 'test.slow'").replace(
-        'run(ctx) {',
-        'run(ctx) {\n    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);',
-      ),
-    );
-    writeFileSync(
-      path.join(root, 'pipe.yaml'),
-      PIPELINE.replace(
-        'step: ./steps/join.mjs\n    params: { suffix: "!" }',
-        'step: ./steps/slow.mjs\n    params: { suffix: "!" }',
-      ),
-    );
+    // snapshot stamps them; the output of `all` is dated 1 s ahead, racily clean then however slow the machine.
+    variantForAll(root, {
+      before: 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);',
+      futureMs: 1000,
+    });
     age(root);
     const cold = full(root, ['build', 'all']);
     expect(cold.code).toBe(0);
