@@ -350,6 +350,9 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       }
     }
   }
+  // The start record's write, once begun: settled before the lock is released, even when the build throws, so that
+  // no write of this build's record lands after the next build has started.
+  let started: Promise<void> | undefined;
   try {
     // The state may have changed since it was read (another build saved, or we waited for the lock): read it again.
     if (
@@ -383,7 +386,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     };
     // Written while the first tasks run: its fsyncs (tens of ms on a busy disk) need not delay them. The end
     // record waits for it, so that it is never overwritten by this 'running' one.
-    const started = writeBuildRecord(session.layout.buildsDir, record);
+    started = writeBuildRecord(session.layout.buildsDir, record);
     started.catch(() => {}); // awaited (and its failure thrown) below
     if (!executors.process) {
       const { createProcessExecutor } = await import('../execute/process-executor.js');
@@ -449,6 +452,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     };
   } finally {
     await Promise.all(ownExecutors.map((e) => e.close()));
+    await started?.catch(() => {});
     lock.lock.release();
   }
 }
