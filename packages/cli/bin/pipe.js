@@ -30,6 +30,12 @@ function bundleIsFresh() {
   return true;
 }
 
+/** Whether the command line is a build that may run steps on this machine's thread pool (a guess: a miss costs an idle thread). */
+function buildsSteps(argv) {
+  const args = argv.slice(2);
+  return args.includes('build') && !args.some((a) => a === '--dry-run' || a === '-n' || a === '--help' || a === '-h');
+}
+
 const dist = bundleIsFresh()
   ? { fast: '../dist/bundle/fast-path.js', main: '../dist/bundle/main.js' }
   : { fast: '../dist/fast-path/entry.js', main: '../dist/main.js' };
@@ -50,6 +56,8 @@ const fast =
 if (fast.code !== undefined) {
   process.exitCode = fast.code;
 } else {
+  // A build's first step thread boots now, on another core, while the engine loads (core's execute/early-thread.ts).
+  if (buildsSteps(process.argv)) (await import('@pipe/core/early-thread')).bootEarlyPoolThread();
   const { main } = await import(dist.main);
   main(process.argv).then(
     (code) => {

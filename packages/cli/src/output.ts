@@ -19,6 +19,9 @@ function jsonLine(obj: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
 
+/** The fastest the TTY progress line is redrawn. */
+const PROGRESS_INTERVAL_MS = 100;
+
 export class BuildOutput {
   private total = 0;
   private done = 0;
@@ -28,6 +31,9 @@ export class BuildOutput {
   private ranCount = 0;
   private readonly started = Date.now();
   private lineShown = false;
+  private lastDrawn = 0;
+  /** A redraw deferred by the rate limit (progress()). */
+  private redraw: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly mode: OutputMode,
@@ -141,8 +147,25 @@ export class BuildOutput {
     process.stderr.write(`${line}\n`);
   }
 
+  /**
+   * The progress line, redrawn at most every PROGRESS_INTERVAL_MS: tasks settle in bursts (10,000 up-to-date tasks,
+   * one event each), where one terminal write per event costs more than the build's own work. A deferred redraw
+   * shows the last counts.
+   */
   private progress(): void {
     if (this.mode !== 'tty') return;
+    const since = Date.now() - this.lastDrawn;
+    if (this.lineShown && since < PROGRESS_INTERVAL_MS) {
+      this.redraw ??= setTimeout(() => {
+        this.redraw = undefined;
+        this.draw();
+      }, PROGRESS_INTERVAL_MS - since).unref();
+      return;
+    }
+    this.draw();
+  }
+
+  private draw(): void {
     const remaining = this.total - this.done;
     const avg = this.ranCount > 0 ? this.ranMs / this.ranCount : 0;
     const eta =
@@ -153,6 +176,7 @@ export class BuildOutput {
       `\r\x1b[K[${this.done}/${this.total}] ${this.running} running, ${this.cached} cached${eta}`,
     );
     this.lineShown = true;
+    this.lastDrawn = Date.now();
   }
 
   /** The closing line. A build with nothing to do wrote no record: its id is not shown (`pipe log` would not know it). */
@@ -160,6 +184,8 @@ export class BuildOutput {
     const counts: Record<string, number> = {};
     for (const r of reports.values()) counts[r.state] = (counts[r.state] ?? 0) + 1;
     const ms = Date.now() - this.started;
+    clearTimeout(this.redraw);
+    this.redraw = undefined;
     if (this.mode === 'json') return jsonLine({ event: 'build-end', buildId, status, counts, ms, recorded });
     if (this.mode === 'tty' && this.lineShown) process.stderr.write('\r\x1b[K');
     if (!recorded) {

@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bootEarlyPoolThread, POOL_WORKER_ENTRY, takeEarlyPoolThread } from '../dist/execute/early-thread.js';
 import type { StepPayload } from '../dist/execute/step-worker.js';
 import { StepWorkerPool } from '../dist/execute/worker-pool.js';
 
@@ -223,3 +225,41 @@ function readFileSafe(file: string): string {
     return '';
   }
 }
+
+describe('the early pool thread (bin/pipe.js boots it before the engine loads)', () => {
+  it('is adopted as the pool’s first thread, and not twice', async () => {
+    bootEarlyPoolThread();
+    const early = (globalThis as unknown as Record<symbol, { worker: { threadId: number } } | undefined>)[
+      Symbol.for('pipe.earlyPoolThread')
+    ];
+    expect(early).toBeDefined();
+    const earlyId = early!.worker.threadId;
+    pool = new StepWorkerPool(1);
+    const tid = stepModule(
+      'tid',
+      `const { threadId } = await import('node:worker_threads'); return { metadata: { threadId } };`,
+    );
+    const r = await pool.run(payload(tid), new AbortController().signal);
+    expect(r).toMatchObject({ ok: true, result: { metadata: { threadId: earlyId } } });
+    expect(takeEarlyPoolThread(POOL_WORKER_ENTRY)).toBeUndefined();
+  });
+
+  it('is not used when it died before the pool started, nor for another entry', async () => {
+    bootEarlyPoolThread();
+    const early = (globalThis as unknown as Record<symbol, { worker: Worker } | undefined>)[
+      Symbol.for('pipe.earlyPoolThread')
+    ]!;
+    expect(takeEarlyPoolThread(new URL('file:///elsewhere/pool-worker.js'))).toBeUndefined();
+    await early.worker.terminate();
+    await new Promise((r) => setTimeout(r, 20)); // its 'exit' event
+    expect(takeEarlyPoolThread(POOL_WORKER_ENTRY)).toBeUndefined();
+    pool = new StepWorkerPool(1);
+    const ok = stepModule('ok', 'return { metadata: { fine: true } };');
+    expect(await pool.run(payload(ok), new AbortController().signal)).toMatchObject({
+      ok: true,
+      result: { metadata: { fine: true } },
+    });
+    // A dead early thread stays in its slot until a new one is booted (bin/pipe.js boots at most one per process).
+    (globalThis as unknown as Record<symbol, unknown>)[Symbol.for('pipe.earlyPoolThread')] = undefined;
+  });
+});

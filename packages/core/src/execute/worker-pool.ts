@@ -13,6 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import type { StepResult } from '../model/step.js';
 import type { WrittenHash } from '../store/written-hashes.js';
+import { POOL_WORKER_ENTRY, takeEarlyPoolThread } from './early-thread.js';
 import type { PoolReply, PoolRequest } from './pool-worker.js';
 import type { StepPayload } from './step-worker.js';
 
@@ -60,7 +61,7 @@ export class StepWorkerPool {
 
   constructor(
     private readonly size: number,
-    private readonly entry: URL = new URL('./pool-worker.js', import.meta.url),
+    private readonly entry: URL = POOL_WORKER_ENTRY,
   ) {}
 
   /** Start a thread (if none yet) and have every thread import `module`. */
@@ -130,7 +131,8 @@ export class StepWorkerPool {
   }
 
   private spawn(): Thread {
-    const worker = new Worker(this.entry);
+    // The thread bin/pipe.js booted before the engine loaded, if any (see early-thread.ts).
+    const worker = takeEarlyPoolThread(this.entry) ?? new Worker(this.entry);
     const thread: Thread = { worker, task: undefined, modules: new Set() };
     worker.on('message', (reply: PoolReply) => this.onReply(thread, reply));
     worker.on('error', (error) => this.onDeath(thread, `worker thread failed: ${error.message}`));
