@@ -9,6 +9,7 @@ import { unknownParameter } from '../config/maker-parameters.js';
 import type { OptionalQuantity } from '../estimators/index.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/energy-axis.js';
 import { sectionParams } from './analysis-params.js';
+import { warmRunModule } from './warm.js';
 
 export type Params = { excess_map: AnalysisConfig['excess_map'] };
 
@@ -78,7 +79,7 @@ const step: StepDefinition<Params> = {
   },
   // The estimator and the product writers load in the worker (warm, or the first run), not where the step is
   // declared: the planner imports this module to validate params, and should not pay for them.
-  warm: () => import('./excess-map-run.js'),
+  warm: () => warmRunModule(import('./excess-map-run.js')),
   run: async (ctx) => (await import('./excess-map-run.js')).run(ctx),
 };
 

@@ -21,14 +21,6 @@ import type { Params } from './reduce-observation.js';
 import { observationOfItem, type RunItemData } from './run-item.js';
 import { STEP_OUTPUT } from './step-output.js';
 
-/**
- * Ahead of the first task (the step's `warm`): load the default kernel backend, so a worker's first run does not
- * wait for the addon (or WASM modules) to load; a task asking for another backend loads that one as before.
- */
-export async function warm(): Promise<void> {
-  await loadKernels().catch(() => undefined);
-}
-
 export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   if (!ctx.item)
     throw new Error('astro.reduce_observation fans out over runs: use foreach: {items: <selection target>}');

@@ -13,6 +13,7 @@ import {
 import type { ReductionConfig } from '../makers/reduce.js';
 import { sectionParams } from './analysis-params.js';
 import { dropDatasetPaths } from './geometry.js';
+import { warmRunModule } from './warm.js';
 
 /**
  * `datasets`: the gammapy config section. `center: pointing` (a pipe extension, for surveys and per-run
@@ -81,7 +82,7 @@ const step: StepDefinition<Params> = {
     if (offsetMax !== undefined) ds.safe_mask.parameters['offset_max'] = `${offsetMax} deg`;
     return center === 'pointing' ? { ok: true, value: { ...checked.value, center: 'pointing' } } : checked;
   },
-  warm: async () => (await import('./reduce-observation-run.js')).warm(),
+  warm: () => warmRunModule(import('./reduce-observation-run.js')),
   run: async (ctx) => (await import('./reduce-observation-run.js')).run(ctx),
 };
 

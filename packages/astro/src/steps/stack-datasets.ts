@@ -7,6 +7,7 @@ import type { StepDefinition } from '@pipe/core';
 import type { AnalysisConfig } from '../config/index.js';
 import { sectionParams } from './analysis-params.js';
 import { dropDatasetPaths } from './geometry.js';
+import { warmRunModule } from './warm.js';
 
 export type Params = { datasets: AnalysisConfig['datasets'] };
 
@@ -15,7 +16,7 @@ const step: StepDefinition<Params> = {
   version: '1',
   kernels: ['stackAdd', 'stackMaskOr', 'stackIrfWeighted', 'sampleNearest'],
   validateParams: (p) => sectionParams(p, 'datasets', dropDatasetPaths),
-  warm: () => import('./stack-datasets-run.js'),
+  warm: () => warmRunModule(import('./stack-datasets-run.js')),
   run: async (ctx) => (await import('./stack-datasets-run.js')).run(ctx),
 };
 
