@@ -515,6 +515,44 @@ describe('binEvents', () => {
     }
   });
 
+  it('native threads take chunks of events in any order: same counts, same ascending list for the reference', (ctx) => {
+    const native = loadNativeAddon();
+    if (!native.ok) return ctx.skip(native.reason);
+    const fast = native.addon.binEventsFast as unknown as (...a: unknown[]) => Uint32Array;
+    // A small cube, so that threads are used, and 3e5 events: several chunks of 2¹⁶ per thread. Every
+    // 97th event lies on a pixel edge (so the list left to the reference spans the chunks).
+    const wcs = wcsBlock(83.633, 22.014, 10, 10, 0.1, false);
+    const lnEdges = logEdges(1, 10, 2);
+    const n = 300_000;
+    const ra = new Float64Array(n);
+    const dec = new Float64Array(n);
+    const energy = new Float64Array(n);
+    let seed = 5;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (let i = 0; i < n; i++) {
+      const onEdge = i % 97 === 0;
+      const [r, d] = pixelToSky(wcs, (onEdge ? 0.5 : 0) + Math.floor(rnd() * 12) - 1, rnd() * 12 - 1.5);
+      ra[i] = r;
+      dec[i] = d;
+      energy[i] = Math.exp(rnd() * Math.log(12));
+    }
+    const runs = [1, 2, 3, 4].map((threads) => {
+      const out = new Float32Array(10 * 10 * 2);
+      const uncertain = fast(ra, dec, energy, n, wcs, 10, 10, lnEdges, 2, out, threads);
+      return { out, uncertain: [...uncertain] };
+    });
+    const [one, ...more] = runs as [(typeof runs)[0], ...typeof runs];
+    expect(one.uncertain.length).toBeGreaterThan(100);
+    expect(one.uncertain.every((v, j) => j === 0 || v > (one.uncertain[j - 1] as number))).toBe(true);
+    for (const run of more) {
+      expect(sameBits(run.out, one.out)).toBe(true);
+      expect(run.uncertain).toEqual(one.uncertain);
+    }
+  });
+
   it('decides all but a few events in the fast path (1e5 random events)', async () => {
     const n = 100_000;
     const wcs = wcsBlock(83.633, 22.014, 100, 100, 0.02, false);

@@ -14,6 +14,7 @@ use napi::{Env, Task};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Geometry of the counts cube, decoded from the reference's WCS parameter block (src/reference/sky.ts).
 #[derive(Clone, Copy)]
@@ -1135,8 +1136,35 @@ fn orthonormal(r: &[f64; 9]) -> bool {
   })
 }
 
-/// Bins all events, on `threads` threads when it pays (each thread fills its own u32 cube, the cubes
-/// are added at the end); returns the indices left to the reference, ascending.
+/// Events per unit of work handed to a binning thread (≈ 0.5 ms of work).
+const CHUNK: usize = 1 << 16;
+
+/// Bins chunks of CHUNK events, taken from `next`, until none is left.
+fn bin_chunks<C: Counter>(
+  g: &Geometry,
+  t1: Option<&Tier1>,
+  (lon, lat, energy): (&[f64], &[f64], &[f64]),
+  next: &AtomicUsize,
+  counts: &mut [C],
+  uncertain: &mut Vec<u32>,
+) {
+  let n = lon.len().min(lat.len()).min(energy.len());
+  loop {
+    let a = next.fetch_add(CHUNK, Ordering::Relaxed);
+    if a >= n {
+      return;
+    }
+    let b = (a + CHUNK).min(n);
+    bin_block(g, t1, &lon[a..b], &lat[a..b], &energy[a..b], a, counts, uncertain);
+  }
+}
+
+/// Bins all events, on `threads` threads when it pays; returns the indices left to the reference,
+/// ascending. The calling thread bins into `counts` itself; each helper thread fills a private u32 cube,
+/// added at the end. The threads take chunks of CHUNK events from a shared counter rather than fixed
+/// halves: on a machine shared with other jobs, a thread that gets a core to itself takes more chunks
+/// (with fixed halves, one descheduled thread held the whole call back, and 2 threads were no faster
+/// than 1 whenever the second core was busy).
 pub fn bin_all<C: Counter + Send>(g: &Geometry, lon: &[f64], lat: &[f64], energy: &[f64], counts: &mut [C], threads: usize) -> Vec<u32> {
   let n = lon.len().min(lat.len()).min(energy.len());
   if !orthonormal(&g.r) {
@@ -1152,23 +1180,23 @@ pub fn bin_all<C: Counter + Send>(g: &Geometry, lon: &[f64], lat: &[f64], energy
     bin_block(g, t1, &lon[..n], &lat[..n], &energy[..n], 0, counts, &mut uncertain);
     return uncertain;
   }
-  let per = n.div_ceil(threads);
-  let results: Vec<(Vec<u32>, Vec<u32>)> = std::thread::scope(|scope| {
-    let handles: Vec<_> = (0..threads)
-      .map(|t| {
-        let (a, b) = ((t * per).min(n), ((t + 1) * per).min(n));
-        scope.spawn(move || {
-          let mut local = vec![0u32; cube];
-          let mut unc = Vec::new();
-          bin_block(g, t1, &lon[a..b], &lat[a..b], &energy[a..b], a, &mut local, &mut unc);
+  let next = AtomicUsize::new(0);
+  let helpers: Vec<(Vec<u32>, Vec<u32>)> = std::thread::scope(|scope| {
+    let handles: Vec<_> = (1..threads)
+      .map(|_| {
+        scope.spawn(|| {
+          let (mut local, mut unc) = (vec![0u32; cube], Vec::new());
+          bin_chunks(g, t1, (lon, lat, energy), &next, &mut local, &mut unc);
           (local, unc)
         })
       })
       .collect();
+    bin_chunks(g, t1, (lon, lat, energy), &next, counts, &mut uncertain);
     handles.into_iter().map(|h| h.join().expect("binning thread panicked")).collect()
   });
-  // Each thread's counts are added as its additions of 1 would have been (so past 2²⁴ in a value too).
-  for (local, unc) in results {
+  // Each helper's counts are added as its additions of 1 would have been (so past 2²⁴ in a value too;
+  // every addition is +1, so their order does not change the result).
+  for (local, unc) in helpers {
     for (c, &v) in counts.iter_mut().zip(&local) {
       if v != 0 {
         c.add_count(v as u64);
@@ -1176,6 +1204,7 @@ pub fn bin_all<C: Counter + Send>(g: &Geometry, lon: &[f64], lat: &[f64], energy
     }
     uncertain.extend(unc);
   }
+  uncertain.sort_unstable();
   uncertain
 }
 
