@@ -9,7 +9,7 @@
 // So the counts equal the reference's exact projection.
 export { heapBase } from './common';
 import {
-  BAND_E, BAND_E1, C, D, HALF, INF, INV_STEP, LN0, MIN_NORMAL, MINUS1, MINUS2, NE, NE1, NX, NY, ONE, SCRATCH, ZERO,
+  BAND_E, BAND_E1, C, D, HALF, INF, INV_STEP, LN0, MIN_NORMAL, MINUS1, MINUS2, NE, NE1, NX, NY, ONE, ZERO,
   demote4, gBX, gBY, gFlag, gSmallCar, gX, gY, ln4, sel, setupTier1, tier1Project,
 } from './binEventsFloat32';
 
@@ -135,6 +135,27 @@ let gR8: f64 = 0;
   }
 }
 
+/** Events per counting batch. */
+const BATCH: i32 = 256;
+/** Cube indices of a batch of tier-1 events (−1: not counted here) and a sink slot per event for those. */
+const INDEX: usize = memory.data(BATCH * 4, 16);
+const SINK: usize = memory.data(BATCH * 4, 16);
+
+/**
+ * Counts the first m events of the batch: one short loop after the projections of 64 groups rather than
+ * four adds after each group, so that the loads of the counts (random values of the cube, mostly
+ * outside the L1 cache) overlap one another (synthetic 1e7 events: the adds took 29 % of the kernel's
+ * samples, 12 % batched). Each event off the cube counts into a sink slot of its own, so no load waits
+ * on a store it does not depend on.
+ */
+@inline function countBatch(out: usize, m: i32): void {
+  for (let j = 0; j < m; j++) {
+    const k = load<i32>(INDEX + (<usize>j << 2));
+    const p = k >= 0 ? out + (<usize>k << 2) : SINK + (<usize>j << 2);
+    store<f32>(p, load<f32>(p) + 1.0);
+  }
+}
+
 /** Tier 2: event i in float64 (see the top of this file), counted or listed for the reference. */
 function binOne(i: i32): void {
   const nE = gNE;
@@ -249,6 +270,7 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
   const tan = gTan;
   const small = gSmallCar;
   const start = count & ~3;
+  let batched = 0;
   for (let i = 0; i < start; i += 4) {
     const at = <usize>i << 3;
     const e = demote4(v128.load(energy + at), v128.load(energy + at, 16));
@@ -316,18 +338,12 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
     const iy = i32x4.trunc_sat_f32x4_s(fy);
     const iz = i32x4.trunc_sat_f32x4_s(ie);
     const index = v128.or(v128.and(counted, i32x4.add(i32x4.mul(i32x4.add(i32x4.mul(iz, i32x4.splat(ny)), iy), i32x4.splat(nx)), ix)), v128.not(counted));
-    const k0 = i32x4.extract_lane(index, 0);
-    const k1 = i32x4.extract_lane(index, 1);
-    const k2 = i32x4.extract_lane(index, 2);
-    const k3 = i32x4.extract_lane(index, 3);
-    const p0 = k0 >= 0 ? out + (<usize>k0 << 2) : SCRATCH;
-    const p1 = k1 >= 0 ? out + (<usize>k1 << 2) : SCRATCH + 4;
-    const p2 = k2 >= 0 ? out + (<usize>k2 << 2) : SCRATCH + 8;
-    const p3 = k3 >= 0 ? out + (<usize>k3 << 2) : SCRATCH + 12;
-    store<f32>(p0, load<f32>(p0) + 1.0);
-    store<f32>(p1, load<f32>(p1) + 1.0);
-    store<f32>(p2, load<f32>(p2) + 1.0);
-    store<f32>(p3, load<f32>(p3) + 1.0);
+    v128.store(INDEX + (<usize>batched << 2), index);
+    batched += 4;
+    if (batched == BATCH) {
+      countBatch(out, batched);
+      batched = 0;
+    }
     // The events tier 1 cannot decide: tier 2, in order.
     if (v128.any_true(unsure)) {
       if (i32x4.extract_lane(unsure, 0) != 0) binOne(i);
@@ -336,6 +352,7 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
       if (i32x4.extract_lane(unsure, 3) != 0) binOne(i + 3);
     }
   }
+  countBatch(out, batched);
   for (let i = start; i < count; i++) binOne(i);
   return gCount;
 }
@@ -346,7 +363,7 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
  * Returns −1 for an unknown projection code, else 0.
  */
 export function project4(ra: usize, dec: usize, count: i32, wcs: usize, nx: i32, ny: i32, x: usize, y: usize, bandX: usize, bandY: usize, flag: usize): i32 {
-  if (!setup(ra, dec, ra, wcs, nx, ny, 0, SCRATCH, 0)) return -1;
+  if (!setup(ra, dec, ra, wcs, nx, ny, 0, SINK, 0)) return -1;
   for (let i = 0; i < (count & ~3); i += 4) {
     tier1Project(ra, dec, <usize>i << 3, gTan, gSmallCar);
     const at = <usize>i << 2;

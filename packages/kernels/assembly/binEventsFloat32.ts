@@ -305,9 +305,6 @@ let gA2: v128 = i32x4.splat(0);
   return f32x4.add(f32x4.mul(kf, C(LN2_HI)), f32x4.add(f32x4.mul(kf, C(LN2_LO)), f32x4.mul(s, p)));
 }
 
-/** Sixteen scratch counters: events off the cube are added there, so the counting has no branch. */
-export const SCRATCH: usize = memory.data(64, 16);
-
 // Tier-1 projection of four events (results in gX/gY and their bands gBX/gBY, pixel units), shared by
 // the binning loop and the `project4` test export.
 export let gX: v128 = i32x4.splat(0);
