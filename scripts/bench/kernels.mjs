@@ -5,7 +5,7 @@
 // Needs `npm run build -w @pipe/kernels` first. BENCH_EVENTS=1e6,1e7 sets the synthetic sizes.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diskKernel, loadKernels, referenceKernels, tryLoadKernels } from '@pipe/kernels';
@@ -128,11 +128,19 @@ async function realEvents() {
   return out;
 }
 
+/**
+ * Native binning on 1 and on all threads: how many cores the threaded run kept busy (its CPU time over
+ * its wall time, medians) and its wall-clock speed-up. On a machine shared with other jobs the threads
+ * get fewer cores than asked for, and the speed-up follows the cores, not the kernel.
+ */
+const scalingNotes = [];
+
 function benchBinning(label, ev, backends) {
   const n = ev.ra.length;
   const cube = new Float32Array(10 * 100 * 100);
   const reps = n > 2e6 ? repeats : Math.max(repeats, 5);
   let want;
+  const native = {};
   for (const { name, kernels, threads } of backends) {
     if (threads) process.env.PIPE_KERNEL_THREADS = String(threads);
     else delete process.env.PIPE_KERNEL_THREADS;
@@ -148,8 +156,16 @@ function benchBinning(label, ev, backends) {
       if (total !== want) throw new Error(`binEvents ${name}: ${total} events counted, expected ${want}`);
     }
     record(`binEvents ${label}`, name, m, s, 'events/s');
+    if (threads) native[threads] = s;
   }
   delete process.env.PIPE_KERNEL_THREADS;
+  const all = Math.max(...Object.keys(native).map(Number));
+  if (native[1] && all > 1)
+    scalingNotes.push(
+      `binEvents ${label}: native ${all} threads kept ${(native[all].cpu / native[all].wall).toFixed(2)} ` +
+        `cores busy (CPU / wall time), wall-clock speed-up ${(native[1].wall / native[all].wall).toFixed(2)}× ` +
+        `over 1 thread (${(native[1].cpu / native[1].wall).toFixed(2)} cores busy)`,
+    );
 }
 
 function benchC(n) {
@@ -467,6 +483,12 @@ function printTable() {
     })
     .filter(Boolean);
   if (ratios.length > 0) console.log(`correlateDisk CPU time 0.5° / 0.1°: ${ratios.join(', ')}`);
+  if (scalingNotes.length > 0)
+    console.log(
+      `binning threads (load average now ${loadavg()
+        .map((v) => v.toFixed(1))
+        .join(' ')}):\n  ${scalingNotes.join('\n  ')}`,
+    );
   if (correlationNotes.length > 0)
     console.log(`correlateDisk, C direct vs FFT (500², 1 core):\n  ${correlationNotes.join('\n  ')}`);
 }
@@ -497,10 +519,7 @@ const nativeAddon = nativeLoad.ok
   : undefined;
 
 console.log(
-  `kernels bench: ${cores} cores, node ${process.version}, medians of ${repeats}; load average ${(
-    await import('node:os')
-  )
-    .loadavg()
+  `kernels bench: ${cores} cores, node ${process.version}, medians of ${repeats}; load average ${loadavg()
     .map((v) => v.toFixed(1))
     .join(' ')}`,
 );
