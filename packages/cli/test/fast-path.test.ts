@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -16,15 +15,12 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseFastArgv } from '../src/fast-path/argv.js';
 import { tryFastPath } from '../src/fast-path/entry.js';
 import { listJson, listLines, snapshotDir } from '../src/fast-path/snapshot.js';
-
-const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
+import { age, PIPE_BIN, tempWorkspaces } from './temp-workspace.js';
 
 const STEP = `import { readFileSync, writeFileSync } from 'node:fs';
 export default {
@@ -69,16 +65,10 @@ export default {
 };
 `;
 
-let roots: string[] = [];
-afterEach(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-  roots = [];
-});
+const temp = tempWorkspaces('pipe-fast-');
 
 function workspace(): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'pipe-fast-'));
-  roots.push(root);
-  const files: Record<string, string> = {
+  return temp.workspace({
     'pipe.yaml': PIPELINE,
     'conf.yaml': 'suffix: "."\n',
     'steps/join.mjs': STEP,
@@ -86,24 +76,7 @@ function workspace(): string {
     'data/a.txt': 'alpha',
     'data/b.txt': 'beta',
     'data/c.txt': 'gamma',
-  };
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    writeFileSync(path.join(root, rel), text);
-  }
-  return root;
-}
-
-/** Every file and directory of the workspace (but .pipe) dated `secondsAgo` back. */
-function age(root: string, secondsAgo = 60, dir = root): void {
-  const t = Date.now() / 1000 - secondsAgo;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === '.pipe') continue;
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) age(root, secondsAgo, p);
-    utimesSync(p, t, t);
-  }
-  if (dir !== root) utimesSync(dir, t, t);
+  });
 }
 
 const env = (extra: Record<string, string> = {}) => ({

@@ -5,21 +5,10 @@
  * diagnostics (with file:line:col where the value has a place) read as they do without the cache.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-
-const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
+import { describe, expect, it } from 'vitest';
+import { age, PIPE_BIN, tempWorkspaces } from './temp-workspace.js';
 
 // Each validation is logged (target label and values), so a test sees which targets a build re-validated.
 const STEP = `import { appendFileSync, writeFileSync } from 'node:fs';
@@ -58,37 +47,12 @@ const CONF = `range: {lo: 1, hi: 5}
 top: 9
 `;
 
-let roots: string[] = [];
-afterEach(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-  roots = [];
-});
+const temp = tempWorkspaces('pipe-param-');
 
 function workspace(): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'pipe-param-'));
-  roots.push(root);
-  for (const [rel, text] of Object.entries({
-    'pipe.yaml': PIPELINE,
-    'conf.yaml': CONF,
-    'steps/range.mjs': STEP,
-  })) {
-    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    writeFileSync(path.join(root, rel), text);
-  }
+  const root = temp.workspace({ 'pipe.yaml': PIPELINE, 'conf.yaml': CONF, 'steps/range.mjs': STEP });
   age(root);
   return root;
-}
-
-/** Every file and directory of the workspace (but .pipe) dated a minute back: outside the racy window. */
-function age(root: string, dir = root): void {
-  const t = Date.now() / 1000 - 60;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === '.pipe') continue;
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) age(root, p);
-    utimesSync(p, t, t);
-  }
-  if (dir !== root) utimesSync(dir, t, t);
 }
 
 function pipe(root: string, args: string[], extra: Record<string, string> = {}) {

@@ -4,13 +4,10 @@
  * crash is read up to its last whole line. Runs the real binary.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-
-const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
+import { describe, expect, it } from 'vitest';
+import { PIPE_BIN, tempWorkspaces } from './temp-workspace.js';
 
 const STEP = `import { readFileSync, writeFileSync } from 'node:fs';
 export default {
@@ -33,16 +30,10 @@ targets:
     outputs: { out: "out/{item}.txt" }
 `;
 
-let roots: string[] = [];
-afterEach(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-  roots = [];
-});
+const temp = tempWorkspaces('pipe-opts-');
 
 function workspace(): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'pipe-opts-'));
-  roots.push(root);
-  const files: Record<string, string> = {
+  return temp.workspace({
     'pipe.yaml': PIPELINE,
     'conf.yaml': 'suffix: "."\n',
     'configs/loud.yaml': 'suffix: "!"\n',
@@ -50,12 +41,7 @@ function workspace(): string {
     'steps/suffix.mjs': STEP,
     'data/a.txt': 'alpha',
     'data/b.txt': 'beta',
-  };
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    writeFileSync(path.join(root, rel), text);
-  }
-  return root;
+  });
 }
 
 function pipe(root: string, args: string[]) {
@@ -169,8 +155,7 @@ describe('the state journal through the CLI', () => {
 
 describe('pipe --version', () => {
   it("prints pipe's version and exits 0, outside any workspace", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-version-'));
-    roots.push(dir);
+    const dir = temp.dir();
     for (const flag of ['--version', '-V']) {
       const r = spawnSync(process.execPath, [PIPE_BIN, flag], { cwd: dir, encoding: 'utf8' });
       expect(r.status).toBe(0);
@@ -239,8 +224,7 @@ describe('the pipeline file a command finds', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(path.join(root, 'out/extra.txt'), 'utf8')).toBe('alpha');
     // A lone pipe.yaml without version: (no root above it) is still the file, and its load says what it lacks.
-    const lone = mkdtempSync(path.join(tmpdir(), 'pipe-lone-'));
-    roots.push(lone);
+    const lone = temp.dir();
     writeFileSync(path.join(lone, 'pipe.yaml'), 'targets: {}\n');
     const bad = pipe(lone, ['plan', 'x']);
     expect(bad.code).toBe(2);
