@@ -135,6 +135,12 @@ async function realEvents() {
  */
 const scalingNotes = [];
 
+/** The load averages (1, 5, 15 min) as printed: the machine is shared, so figures come with them. */
+const loadNow = () =>
+  loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ');
+
 function benchBinning(label, ev, backends) {
   const n = ev.ra.length;
   const cube = new Float32Array(10 * 100 * 100);
@@ -484,11 +490,7 @@ function printTable() {
     .filter(Boolean);
   if (ratios.length > 0) console.log(`correlateDisk CPU time 0.5° / 0.1°: ${ratios.join(', ')}`);
   if (scalingNotes.length > 0)
-    console.log(
-      `binning threads (load average now ${loadavg()
-        .map((v) => v.toFixed(1))
-        .join(' ')}):\n  ${scalingNotes.join('\n  ')}`,
-    );
+    console.log(`binning threads (load average now ${loadNow()}):\n  ${scalingNotes.join('\n  ')}`);
   if (correlationNotes.length > 0)
     console.log(`correlateDisk, C direct vs FFT (500², 1 core):\n  ${correlationNotes.join('\n  ')}`);
 }
@@ -519,9 +521,7 @@ const nativeAddon = nativeLoad.ok
   : undefined;
 
 console.log(
-  `kernels bench: ${cores} cores, node ${process.version}, medians of ${repeats}; load average ${loadavg()
-    .map((v) => v.toFixed(1))
-    .join(' ')}`,
+  `kernels bench: ${cores} cores, node ${process.version}, medians of ${repeats}; load average ${loadNow()}`,
 );
 // BENCH_ONLY=stack: only the stacking and background rows (a quick check after editing those kernels).
 if (process.env.BENCH_ONLY === 'stack') {

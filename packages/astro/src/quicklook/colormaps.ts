@@ -43,6 +43,12 @@ const MAPS: Record<ColormapName, { anchors: readonly Rgb[]; at: readonly number[
   coolwarm: { anchors: COOLWARM, at: COOLWARM_AT },
 };
 
+/** A colour (0–255 per channel) as one integer, r + 256·g + 65536·b: the form colormapPacked returns. */
+export function packRgb(rgb: readonly [number, number, number]): number {
+  // Indexed, not destructured: the interpreter's iterator-based destructuring costs more than a pixel's fill.
+  return rgb[0] | (rgb[1] << 8) | (rgb[2] << 16);
+}
+
 /** The colour (0–255 per channel) of t ∈ [0, 1] (clamped) on the map. */
 export function colormapRgb(name: ColormapName, t: number): [number, number, number] {
   const c = colormapPacked(name, t);

@@ -3,18 +3,13 @@ import { Buffer } from 'node:buffer';
 import { endianness } from 'node:os';
 import { promisify } from 'node:util';
 import { crc32, deflate, deflateSync } from 'node:zlib';
+import { packRgb } from './colormaps.js';
 
 const deflateAsync = promisify(deflate);
 
 const LITTLE = endianness() === 'LE';
 
-/** An opaque colour as the 32-bit word whose bytes in memory are R, G, B, 255. */
-function packRgba(rgb: readonly [number, number, number]): number {
-  // Indexed, not destructured: the interpreter's iterator-based destructuring costs more than the fill itself.
-  return packedWord(rgb[0] | (rgb[1] << 8) | (rgb[2] << 16));
-}
-
-/** The word of a colour packed as r + 256·g + 65536·b (colormapPacked). */
+/** The 32-bit word, bytes R, G, B, 255 in memory, of a colour packed as r + 256·g + 65536·b (packRgb). */
 function packedWord(rgb24: number): number {
   return LITTLE
     ? ((255 << 24) | rgb24) >>> 0
@@ -43,7 +38,7 @@ export class Raster {
     const x1 = Math.min(this.width, Math.floor(x + w));
     const y1 = Math.min(this.height, Math.floor(y + h));
     if (x1 <= x0) return;
-    const word = packRgba(rgb);
+    const word = packedWord(packRgb(rgb));
     for (let yy = y0; yy < y1; yy++) this.words.fill(word, yy * this.width + x0, yy * this.width + x1);
   }
 

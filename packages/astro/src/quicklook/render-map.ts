@@ -6,7 +6,7 @@
 import type { PixelToSky } from '../estimators/summary.js';
 import { type WriteFileOptions, writeFileAtomic } from '../fits/index.js';
 import { type EdgeTick, formatTick, niceTicks, skyEdgeTicks } from './axes.js';
-import { type ColormapName, colormapPacked, isDiverging } from './colormaps.js';
+import { type ColormapName, colormapPacked, isDiverging, packRgb } from './colormaps.js';
 import { drawText, drawTextVertical, GLYPH_HEIGHT, textWidth } from './font.js';
 import { Raster } from './raster.js';
 
@@ -47,7 +47,7 @@ export interface MapImageLayout {
 }
 
 export const NAN_GREY: readonly [number, number, number] = [128, 128, 128];
-const NAN_GREY_PACKED = NAN_GREY[0] | (NAN_GREY[1] << 8) | (NAN_GREY[2] << 16);
+const NAN_GREY_PACKED = packRgb(NAN_GREY);
 const INK: readonly [number, number, number] = [0, 0, 0];
 const FONT = 2;
 const TICK = 5;

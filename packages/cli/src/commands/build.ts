@@ -323,7 +323,7 @@ async function buildOpened(
       result.plan.pending.length > 0 &&
       parseFastArgv(process.argv) &&
       !eventful &&
-      bytesWritten(session, result.reports) <= REHASH_BUDGET_BYTES
+      bytesToRehash(session, result.reports) <= REHASH_BUDGET_BYTES
         ? await settledPlan()
         : result.plan;
     await snapshot(opened, snapshotPlan, eventful, result.reports);
@@ -342,7 +342,7 @@ const REHASH_BUDGET_BYTES = 64 << 20;
  * Bytes of the outputs the build wrote (ran or restored tasks) that the next no-op must hash again: those published
  * within the racy window of now (fast-path/record.ts settles the older ones by their stamps).
  */
-function bytesWritten(session: Session, reports: Map<string, TaskReport>): number {
+function bytesToRehash(session: Session, reports: Map<string, TaskReport>): number {
   const racyNs = (Date.now() - RACY_GRANULARITY_MS) * 1e6;
   let bytes = 0;
   for (const r of reports.values()) {
