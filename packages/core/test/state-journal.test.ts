@@ -183,4 +183,18 @@ describe('state journal', () => {
     expect(loaded.tasks.t1?.buildId).toBe('b1');
     expect(loaded.tasks.t2?.buildId).toBe('b1');
   });
+
+  it("a journal value not of a record's shape is dropped, with a note: its task is planned afresh", async () => {
+    const { file, journal } = await savedState(3);
+    appendFileSync(
+      journal,
+      `${JSON.stringify({ w: 3, t: { t1: { ...record(1), outputs: null }, t2: record(2, 'ok') }, f: { '/in/0': 'x' } })}\n`,
+    );
+    const loaded = loadState(file);
+    expect(loaded.damaged).toBe(true);
+    expect(loaded.note).toMatch(/the record of task t1; the hash memo of \/in\/0;/);
+    expect(loaded.data.tasks.has('t1')).toBe(false);
+    expect(loaded.data.tasks.get('t2')?.buildId).toBe('ok');
+    expect(loaded.data.files.has('/in/0')).toBe(false);
+  });
 });

@@ -104,21 +104,113 @@ describe('state file: one value a line, parsed on first use', () => {
     const damaged = text.replace(/(t\t"a"\t[^\t]+\t[^\t]*\t)\{/, '$1{oops');
     expect(damaged).not.toBe(text);
     writeFileSync(file, damaged);
-    const { tasks } = loadState(file).data;
+    const loaded = loadState(file);
+    const { tasks } = loaded.data;
     expect(tasks.get('a')).toBeUndefined();
     expect(tasks.has('a')).toBe(false);
     expect(tasks.get('b')).toEqual(record('b'));
+    expect(loaded.damaged).toBe(true);
+    expect(loaded.note).toMatch(/damaged: the record of task a; dropped/);
   });
 
-  it('discards a base whose lines are not value lines', () => {
+  /** A state of three records and two memo entries, saved, with the line of `name` rewritten by `damage`. */
+  async function damagedState(name: string, damage: (line: string) => string) {
     const file = path.join(tmp(), 'state.json');
-    writeFileSync(file, `${JSON.stringify({ format: 'pipe-state', version: STATE_VERSION })}\nnot a line\n`);
+    const data = emptyState();
+    data.files.set('/in/x', [1, '2', 3, 'abcd', '4']);
+    data.files.set('/in/y', [5, '6', 7, 'ef01', '8']);
+    for (const id of ['a', 'b', 'c']) data.tasks.set(id, record(id));
+    await saveState(file, data);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.split('\t')[1] === JSON.stringify(name));
+    lines[at] = damage(lines[at]!);
+    writeFileSync(file, lines.join('\n'));
+    return file;
+  }
+
+  it.each([
+    ['truncated', (l: string) => l.slice(0, l.length - 40)],
+    ['cut before its record', (l: string) => l.slice(0, 20)],
+    ['garbled JSON', (l: string) => l.replace('"outputs"', '"outp{uts"')],
+    ['a wrong type', (l: string) => l.replace('"size":1', '"size":"1"')],
+    ['another key on the line', (l: string) => l.replace(/^(t\t"b"\t)k/, '$1K')],
+    ['one byte changed (still valid)', (l: string) => l.replace('"ino":7', '"ino":8')],
+  ])('a record line %s: that record alone is dropped, with a note naming its task', async (_, damage) => {
+    const file = await damagedState('b', damage);
+    const loaded = loadState(file);
+    expect(loaded.damaged).toBe(true);
+    expect(loaded.note).toMatch(/the record of task b;/);
+    const { tasks, files } = loaded.data;
+    expect([...tasks.keys()]).toEqual(['a', 'c']);
+    expect(tasks.keyOf('b')).toBeUndefined();
+    expect(tasks.get('a')).toEqual(record('a'));
+    expect(tasks.get('c')).toEqual(record('c'));
+    expect(files.toObject()).toEqual({
+      '/in/x': [1, '2', 3, 'abcd', '4'],
+      '/in/y': [5, '6', 7, 'ef01', '8'],
+    });
+  });
+
+  it('a damaged memo line drops that entry (its file is re-hashed); the next save rewrites the base without it', async () => {
+    const file = await damagedState('/in/x', (l) => l.replace('abcd', 'abce'));
+    const loaded = loadState(file);
+    expect(loaded.note).toMatch(/the hash memo of \/in\/x;/);
+    expect(loaded.data.files.has('/in/x')).toBe(false);
+    expect(loaded.data.tasks.size).toBe(3);
+    loaded.data.tasks.set('d', record('d'));
+    await saveState(file, loaded.data);
+    // Rewritten (not appended to the journal): intact again, the damaged line gone.
+    const again = loadState(file);
+    expect(again.note).toBeUndefined();
+    expect(again.damaged).toBeUndefined();
+    expect([...again.data.files.keys()]).toEqual(['/in/y']);
+    expect([...again.data.tasks.keys()]).toEqual(['a', 'b', 'c', 'd']);
+    expect(again.data.tasks.isParsed('a')).toBe(false);
+  });
+
+  it('a line whose name cannot be read any more is counted, and what it held is not known', async () => {
+    const file = await damagedState('c', (l) => `t\t"c${l.slice(5)}`);
+    const loaded = loadState(file);
+    expect(loaded.note).toMatch(/1 unreadable line/);
+    expect([...loaded.data.tasks.keys()]).toEqual(['a', 'b']);
+  });
+
+  it('an intact state leaves its records unparsed (the digest vouches for their lines)', async () => {
+    const file = await damagedState('a', (l) => l);
+    const loaded = loadState(file);
+    expect(loaded.note).toBeUndefined();
+    expect(loaded.data.tasks.keyOf('b')).toBe(record('b').key);
+    expect(loaded.data.tasks.isParsed('b')).toBe(false);
+  });
+
+  it('discards a version-3 base whose lines are not value lines', () => {
+    const file = path.join(tmp(), 'state.json');
+    writeFileSync(file, `${JSON.stringify({ format: 'pipe-state', version: 3 })}\nnot a line\n`);
     const loaded = loadState(file);
     expect(loaded.data.tasks.size).toBe(0);
     expect(loaded.note).toMatch(/not valid state lines/);
   });
 
-  it('reads a version-2 state (one JSON object), and the next save writes version 3', async () => {
+  it('reads a version-3 base (lines without checks), checking every record, and drops a damaged one', () => {
+    const file = path.join(tmp(), 'state.json');
+    const line = (id: string, rec: unknown) => `t\t"${id}"\t${record(id).key}\t\t${JSON.stringify(rec)}`;
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ format: 'pipe-state', version: 3, writtenAt: 1 }),
+        line('a', record('a')),
+        line('b', { ...record('b'), outputs: 5 }),
+        `f\t"/in/x"\t${JSON.stringify([1, '2', 3, 'abcd', '4'])}`,
+        '',
+      ].join('\n'),
+    );
+    const loaded = loadState(file);
+    expect(loaded.note).toMatch(/the record of task b;/);
+    expect(loaded.data.tasks.toObject()).toEqual({ a: record('a') });
+    expect(loaded.data.files.toObject()).toEqual({ '/in/x': [1, '2', 3, 'abcd', '4'] });
+  });
+
+  it('reads a version-2 state (one JSON object), and the next save writes the current version', async () => {
     const dir = tmp();
     mkdirSync(path.join(dir, '.pipe'));
     const file = path.join(dir, '.pipe', 'state.json');
@@ -140,7 +232,7 @@ describe('state file: one value a line, parsed on first use', () => {
     data.tasks.set('u', record('u'));
     await saveState(file, data);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-    expect(JSON.parse(lines[0]!)).toMatchObject({ format: 'pipe-state', version: 3 });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ format: 'pipe-state', version: STATE_VERSION });
     expect(lines.slice(1).map((l) => l.split('\t').slice(0, 2).join(' '))).toEqual([
       'f "/in/x"',
       't "t"',

@@ -82,6 +82,11 @@ export interface Session {
   notes: string[];
   /** The state file's stamp when `state` was read (a build re-reads it if another build saved since). */
   stateStamp?: string;
+  /**
+   * Whether records of `state` were found damaged (and dropped) when it was read: the no-op snapshot's `clean`
+   * then vouches for nothing, its stamps having missed the damage.
+   */
+  stateDamaged?: boolean;
 }
 
 export type OpenResult = { ok: true; session: Session } | { ok: false; diagnostics: Diagnostic[] };
@@ -139,8 +144,15 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
       usesKernels: ids.value.backend !== 'none',
       notes,
       stateStamp,
+      ...(loaded.damaged ? { stateDamaged: true } : {}),
     },
   };
+}
+
+/** The no-op snapshot's `clean` test, if it holds for the state the session read (see SessionOptions.clean). */
+function vouched(session: Session): ((task: Task) => boolean) | undefined {
+  const clean = session.options.clean;
+  return clean && clean.stateStamp === session.stateStamp && !session.stateDamaged ? clean.test : undefined;
 }
 
 /**
@@ -152,11 +164,11 @@ export function planSession(
   onDecided?: (planned: PlannedTask) => void,
   explain = false,
 ): Promise<Plan> {
-  const clean = session.options.clean;
+  const clean = vouched(session);
   return planGraph({
     ...(explain ? { explain } : {}),
     ...(onDecided ? { onDecided } : {}),
-    ...(clean && clean.stateStamp === session.stateStamp ? { clean: clean.test } : {}),
+    ...(clean ? { clean } : {}),
     ...(session.options.order && session.options.graph === session.graph
       ? { order: session.options.order }
       : {}),
@@ -283,10 +295,10 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
   };
   // Sooner still: with a valid hint, the first task whose files changed is likely to run (a worker boots
   // in ~50 ms, about as long as planning 10,000 tasks takes).
-  const clean = session.options.clean;
-  if (clean && clean.stateStamp === session.stateStamp && !session.options.force) {
+  const clean = vouched(session);
+  if (clean && !session.options.force) {
     for (const task of session.graph.tasks.values()) {
-      if (clean.test(task)) continue;
+      if (clean(task)) continue;
       warmTarget(task.target);
       break;
     }
@@ -461,6 +473,8 @@ async function reloadState(session: Session): Promise<void> {
   session.stateStamp = stateFileStamp(session.layout.stateFile);
   const loaded = loadState(session.layout.stateFile);
   session.state = loaded.data;
+  session.stateDamaged = loaded.damaged === true;
+  if (loaded.note) session.notes.push(loaded.note);
   session.memo = new HashMemo(loaded.data.files);
   session.io = createWorkspaceIO({
     memo: session.memo,

@@ -6,6 +6,9 @@
  *
  * It remembers what was set or deleted since the last `markSaved`: what a save appends to the journal (values
  * are replaced, never changed in place). An unparsed value is written back as the text it was read as.
+ *
+ * Self-healing: a value that does not parse, or is not of its table's shape (`valid`), is dropped as if never
+ * recorded, and its name kept in `damaged` (the state file says so in a note); its task is then planned afresh.
  */
 
 /**
@@ -20,19 +23,40 @@ class Unparsed {
   ) {}
 }
 
+/** Whether a value read from disk has the table's shape; `key`: the key its line names (task records). */
+export type ValueCheck = (value: unknown, key: string | undefined) => boolean;
+
 export class RecordTable<V> {
   private readonly values = new Map<string, V | Unparsed>();
   /** Keys set or deleted since the last markSaved. */
   private changed = new Set<string>();
+  /** Names of values read from disk that were damaged, and dropped (in the order found). */
+  readonly damaged: string[] = [];
 
-  /** `marked`: optional properties whose presence mayHave tells without parsing (see marksOf). */
-  constructor(private readonly marked: readonly string[] = []) {}
+  /**
+   * `marked`: optional properties whose presence mayHave tells without parsing (see marksOf). `valid`: the shape
+   * a value read from disk must have (anything parsed is accepted without it).
+   */
+  constructor(
+    private readonly marked: readonly string[] = [],
+    private readonly valid: ValueCheck = () => true,
+  ) {}
 
   /** A table holding `entries` (as in an object's own enumerable properties), none of them changed. */
-  static of<V>(entries: Record<string, V> = {}, marked: readonly string[] = []): RecordTable<V> {
-    const t = new RecordTable<V>(marked);
-    for (const k in entries) t.values.set(k, entries[k]!);
+  static of<V>(
+    entries: Record<string, V> = {},
+    marked: readonly string[] = [],
+    valid?: ValueCheck,
+  ): RecordTable<V> {
+    const t = new RecordTable<V>(marked, valid);
+    for (const k in entries) t.restore(k, entries[k]!);
     return t;
+  }
+
+  /** Drop a damaged value read from disk (not a change: the state file is rewritten without it, see state-file.ts). */
+  drop(k: string): void {
+    this.values.delete(k);
+    this.damaged.push(k);
   }
 
   /** Add a value as read from disk (parsed when first used); not a change. */
@@ -40,10 +64,11 @@ export class RecordTable<V> {
     this.values.set(k, new Unparsed(text, key, marks));
   }
 
-  /** Set or delete (null) a value as read from disk (a journal's batch); not a change. */
+  /** Set or delete (null) a value as read from disk (a journal's batch); not a change. A damaged value is dropped. */
   restore(k: string, value: V | null): void {
     if (value === null) this.values.delete(k);
-    else this.values.set(k, value);
+    else if (this.valid(value, undefined)) this.values.set(k, value);
+    else this.drop(k);
   }
 
   get(k: string): V | undefined {
@@ -53,12 +78,21 @@ export class RecordTable<V> {
     try {
       parsed = JSON.parse(v.text) as V;
     } catch {
-      // Damaged on disk (the base is written atomically: only the medium can do this): as if never recorded.
-      this.values.delete(k);
+      // Damaged on disk: as if never recorded.
+      this.drop(k);
+      return undefined;
+    }
+    if (!this.valid(parsed, v.key)) {
+      this.drop(k);
       return undefined;
     }
     this.values.set(k, parsed); // same key: its place in the order is kept
     return parsed;
+  }
+
+  /** Parse and check every value not parsed yet, dropping the damaged ones (a state file that fails its digest). */
+  verifyAll(): void {
+    for (const [k, v] of [...this.values]) if (v instanceof Unparsed) this.get(k);
   }
 
   /** Whether the value of `k` was parsed (or set) already (tests: what a build reads stays unparsed). */
