@@ -395,7 +395,10 @@ describe('no-op fast path', () => {
     const root = workspace();
     age(root);
     const cached = () => {
-      const entry = JSON.parse(readFileSync(path.join(root, '.pipe/pipeline.cache'), 'utf8')) as {
+      // The entry is the first line (its graphs' tasks follow, one a line).
+      const entry = JSON.parse(
+        readFileSync(path.join(root, '.pipe/pipeline.cache'), 'utf8').split('\n')[0]!,
+      ) as {
         pipeline: { targets: Array<[string, { params: Record<string, unknown> }]> };
       };
       return new Map(entry.pipeline.targets).get('each')?.params;

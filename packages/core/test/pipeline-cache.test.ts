@@ -1,12 +1,14 @@
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CachedTask,
   cachedGraph,
   pipelineBaseInputsDigest,
   pipelineCacheFile,
   pipelineDeps,
   pipelineInputsDigest,
+  plainTask,
   readPipelineCache,
   recordingEnv,
   writePipelineCache,
@@ -95,6 +97,30 @@ describe('pipeline cache', () => {
     const graph = cachedGraph(got.hit, ['all'])!.graph;
     expect([...graph.tasks.keys()].sort()).toEqual(['all', 'each[a]', 'each[b]']);
     expect(cachedGraph(got.hit, ['each'])).toBeUndefined();
+  });
+
+  it("gives the graph back exactly: a task's rest parsed when first read, a task never read written back as read", async () => {
+    const dir = workspace();
+    const pipeline = await loadAndCache(dir);
+    const expanded = expandGraph(pipeline, { targets: ['all'] });
+    const file = pipelineCacheFile(path.join(dir, 'pipe.yaml'));
+    const text = readFileSync(file, 'utf8');
+    const got = lookup(dir);
+    if (!('hit' in got)) throw new Error('expected a hit');
+    const cached = cachedGraph(got.hit, ['all'])!;
+    const each = cached.graph.tasks.get('each[a]')!;
+    expect(each).toBeInstanceOf(CachedTask);
+    // Id, target and deps are read without the rest.
+    expect([each.id, each.target, each.deps]).toEqual(['each[a]', 'each', []]);
+    expect(cached.graph.tasks.get('all')!.deps).toEqual(expanded.tasks.get('all')!.deps);
+    expect((each as CachedTask).unparsedRest()).toBeDefined();
+    expect(each.outputs).toEqual(expanded.tasks.get('each[a]')!.outputs);
+    expect((each as CachedTask).unparsedRest()).toBeUndefined();
+    // Saved again (one task parsed, the others not): the same file.
+    await writePipelineCache({ ...got.hit, file, previous: got.hit, graph: cached });
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    for (const [id, task] of cached.graph.tasks) expect(plainTask(task)).toEqual(expanded.tasks.get(id));
+    expect(JSON.parse(JSON.stringify(each))).toEqual(expanded.tasks.get('each[a]'));
   });
 
   it('is invalidated by an edit of the pipeline file', async () => {

@@ -22,6 +22,7 @@ import { paramsHoldItem } from '../graph/substitute.js';
 import type { ParamIssue } from '../model/step.js';
 import type { Pipeline, Target, TaskGraph } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
+import { plainTask } from './pipeline-cache.js';
 
 /** A config path (map keys; list indices as digit strings). */
 export type ConfigPath = string[];
@@ -240,7 +241,7 @@ export function graphWithParams(
   const tasks = new Map(graph.tasks);
   for (const [id, task] of graph.tasks) {
     const p = params.get(task.target);
-    if (p) tasks.set(id, { ...task, params: p });
+    if (p) tasks.set(id, { ...plainTask(task), params: p });
   }
   return { ...graph, tasks };
 }

@@ -21,6 +21,11 @@
  * tasks), with the model's Maps as entry arrays; an entry JSON cannot round-trip exactly (an undefined
  * property, a non-finite number, another Map, a class instance…) is written with node:v8 instead. The
  * first byte tells which: '{' for JSON, node:v8's version tag otherwise.
+ * In JSON, the entry is the first line, its graphs' tasks left out (`taskLines` says how many lines each has), and
+ * each task follows on a line of its own: `"<id>"<TAB>"<target>"<TAB><deps><TAB><the rest of the task>`. A task's
+ * rest (inputs, outputs, params, item) is parsed when first read (CachedTask): a rebuild that changed a few tasks of
+ * 10,000 plans the others from their ids, targets and deps, and their rest is never parsed (a third of the
+ * one-change rebuild's parsing and garbage); a task never read is written back as the line it was read from.
  * This module imports neither the config loader nor yaml/zod: on a hit nothing of them is loaded.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -32,7 +37,7 @@ import { codeHash, type KnownCodeHash, knownCodeHashes } from '../fingerprint/co
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { StepFacts } from '../fingerprint/steps.js';
 import { splitGlob } from '../graph/items.js';
-import type { Pipeline, TaskGraph } from '../model/types.js';
+import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { PIPE_VERSION } from '../provenance/record.js';
 import { nsOf, RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { replaceFile } from '../workspace/atomic.js';
@@ -40,7 +45,7 @@ import { valueDigest } from '../workspace/value-digest.js';
 import type { OverrideBase } from './param-overrides.js';
 
 export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
-export const PIPELINE_CACHE_VERSION = 8;
+export const PIPELINE_CACHE_VERSION = 9;
 /** Graphs kept per entry (one per requested target list, most recent first). */
 const MAX_GRAPHS = 4;
 
@@ -261,42 +266,179 @@ export async function writePipelineCache(save: SavePipelineCache): Promise<void>
       [...save.pipeline.targets.values()].flatMap((t) => (t.stepModule ? [t.stepModule] : [])),
     ),
   };
-  await replaceFile(save.file, toJson(entry) ?? serialize(entry));
+  await replaceFile(save.file, toJson(entry) ?? serialize(withPlainTasks(entry)));
 }
 
-/** The entry as JSON with its Maps as entry arrays, or undefined when JSON would not give it back exactly. */
-function toJson(entry: PipelineCacheEntry): string | undefined {
-  const plain = {
-    ...entry,
-    pipeline: { ...entry.pipeline, targets: [...entry.pipeline.targets] },
-    graphs: entry.graphs.map(({ steps, ...g }) => ({
-      ...g,
-      graph: { ...g.graph, tasks: [...g.graph.tasks] },
-      ...(steps ? { steps: [...steps] } : {}),
-    })),
-  };
-  let exact = true;
-  const text = JSON.stringify(plain, function (this: unknown, _key, value: unknown) {
-    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') exact = false;
-    else if (typeof value === 'number' && !Number.isFinite(value)) exact = false;
-    else if (typeof value === 'object' && value !== null) {
-      if (Array.isArray(value)) {
-        if (Object.keys(value).length !== value.length) exact = false; // holes
-      } else if (Object.getPrototypeOf(value) !== Object.prototype)
-        exact = false; // Map, Set, Date, class…
-      else if (Object.hasOwn(value, '__proto__')) exact = false;
+/** What of a task a cache line holds after its id, target and deps. */
+type TaskRest = Pick<Task, 'inputs' | 'outputs' | 'params'> & { item?: TaskItem };
+
+/**
+ * A task read from the pipeline cache: id, target and deps at once, the rest parsed from its line's text when first
+ * read (or replaced: setting a field parses the rest first). `toJSON` gives the task as a plain object.
+ */
+export class CachedTask implements Task {
+  private rest: TaskRest | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly target: string,
+    readonly deps: string[],
+    /** The rest's JSON as read (undefined once it was parsed and may have been changed). */
+    private restText: string | undefined,
+  ) {}
+
+  private parsed(): TaskRest {
+    if (this.rest === undefined) {
+      this.rest = JSON.parse(this.restText!) as TaskRest;
+      this.restText = undefined;
     }
-    return value;
+    return this.rest;
+  }
+
+  get inputs(): Task['inputs'] {
+    return this.parsed().inputs;
+  }
+  set inputs(v: Task['inputs']) {
+    this.parsed().inputs = v;
+  }
+  get outputs(): Task['outputs'] {
+    return this.parsed().outputs;
+  }
+  set outputs(v: Task['outputs']) {
+    this.parsed().outputs = v;
+  }
+  get params(): Task['params'] {
+    return this.parsed().params;
+  }
+  set params(v: Task['params']) {
+    this.parsed().params = v;
+  }
+  get item(): TaskItem | undefined {
+    return this.parsed().item;
+  }
+  set item(v: TaskItem | undefined) {
+    if (v === undefined) delete this.parsed().item;
+    else this.parsed().item = v;
+  }
+
+  /** The rest's text as read, while the rest was not parsed (then it is written back as it was). */
+  unparsedRest(): string | undefined {
+    return this.restText;
+  }
+
+  toJSON(): Task {
+    return { id: this.id, target: this.target, deps: this.deps, ...this.parsed() };
+  }
+}
+
+/** A task as a plain object (a CachedTask's fields parsed and copied): what a spread of a task would not give. */
+export function plainTask(task: Task): Task {
+  return task instanceof CachedTask ? task.toJSON() : { ...task };
+}
+
+/**
+ * Whether JSON gives `value` back exactly: no undefined property, non-finite number, hole, Map, Set, class
+ * instance… (a CachedTask is written through its toJSON, a plain object).
+ */
+function exactJson(value: unknown): string | undefined {
+  let exact = true;
+  const text = JSON.stringify(value, function (this: unknown, _key, v: unknown) {
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') exact = false;
+    else if (typeof v === 'number' && !Number.isFinite(v)) exact = false;
+    else if (typeof v === 'object' && v !== null) {
+      if (Array.isArray(v)) {
+        if (Object.keys(v).length !== v.length) exact = false; // holes
+      } else if (Object.getPrototypeOf(v) !== Object.prototype)
+        exact = false; // Map, Set, Date, class…
+      else if (Object.hasOwn(v, '__proto__')) exact = false;
+    }
+    return v;
   });
   return exact ? text : undefined;
 }
 
+/** A task's cache line (see the module comment), or undefined when JSON would not give it back exactly. */
+function taskLine(task: Task): string | undefined {
+  const deps = exactJson(task.deps);
+  let rest = task instanceof CachedTask ? task.unparsedRest() : undefined;
+  if (rest === undefined) {
+    const { id: _id, target: _target, deps: _deps, ...own } = plainTask(task);
+    rest = exactJson(own);
+  }
+  if (
+    deps === undefined ||
+    rest === undefined ||
+    typeof task.id !== 'string' ||
+    typeof task.target !== 'string'
+  )
+    return undefined;
+  return `${JSON.stringify(task.id)}\t${JSON.stringify(task.target)}\t${deps}\t${rest}`;
+}
+
+/** The entry as JSON (the first line) and its graphs' task lines, or undefined when JSON would not give it back exactly. */
+function toJson(entry: PipelineCacheEntry): string | undefined {
+  const lines: string[] = [];
+  const plain = {
+    ...entry,
+    pipeline: { ...entry.pipeline, targets: [...entry.pipeline.targets] },
+    graphs: entry.graphs.map(({ steps, ...g }) => {
+      for (const task of g.graph.tasks.values()) {
+        const line = taskLine(task);
+        if (line === undefined) return undefined;
+        lines.push(line);
+      }
+      return {
+        ...g,
+        graph: { ...g.graph, tasks: [] },
+        taskLines: g.graph.tasks.size,
+        ...(steps ? { steps: [...steps] } : {}),
+      };
+    }),
+  };
+  if (plain.graphs.some((g) => g === undefined)) return undefined;
+  const head = exactJson(plain);
+  return head === undefined ? undefined : `${head}\n${lines.map((l) => `${l}\n`).join('')}`;
+}
+
+/** The entry with its graphs' tasks as plain objects (node:v8 keeps no class: a CachedTask would lose its rest). */
+function withPlainTasks(entry: PipelineCacheEntry): PipelineCacheEntry {
+  return {
+    ...entry,
+    graphs: entry.graphs.map((g) => ({
+      ...g,
+      graph: { ...g.graph, tasks: new Map([...g.graph.tasks].map(([id, t]) => [id, plainTask(t)])) },
+    })),
+  };
+}
+
+/** A JSON string as a line holds it (most ids and targets need no unescaping). */
+function jsonString(quoted: string): string {
+  return quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+}
+
 function fromJson(text: string): PipelineCacheEntry {
-  const entry = JSON.parse(text) as PipelineCacheEntry;
+  let at = text.indexOf('\n');
+  if (at < 0) at = text.length;
+  const entry = JSON.parse(text.slice(0, at)) as PipelineCacheEntry;
+  at++;
   const asMap = <K, V>(v: unknown) => new Map(v as Array<[K, V]>);
   entry.pipeline.targets = asMap(entry.pipeline.targets);
-  for (const g of entry.graphs) {
-    g.graph.tasks = asMap(g.graph.tasks);
+  for (const g of entry.graphs as Array<CachedGraph & { taskLines?: number }>) {
+    const tasks = new Map<string, Task>();
+    const count = g.taskLines ?? 0;
+    delete g.taskLines;
+    for (let n = 0; n < count; n++) {
+      const end = text.indexOf('\n', at);
+      const t1 = text.indexOf('\t', at);
+      const t2 = t1 < 0 ? -1 : text.indexOf('\t', t1 + 1);
+      const t3 = t2 < 0 ? -1 : text.indexOf('\t', t2 + 1);
+      if (end < 0 || t3 < 0 || t3 > end) throw new Error('a task line is malformed');
+      const id = jsonString(text.slice(at, t1));
+      const deps = t3 === t2 + 3 ? [] : (JSON.parse(text.slice(t2 + 1, t3)) as string[]);
+      tasks.set(id, new CachedTask(id, jsonString(text.slice(t1 + 1, t2)), deps, text.slice(t3 + 1, end)));
+      at = end + 1;
+    }
+    g.graph.tasks = tasks;
     if (g.steps) g.steps = asMap(g.steps);
   }
   return entry;
