@@ -35,7 +35,7 @@
  * state is the base plus the whole lines of the journal of its id; a torn tail is ignored. Records are
  * replaced (RecordTable.set), never changed in place: the tables know what changed.
  */
-import { createHash, hash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { readFileSync, statSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import type { FingerprintRecord } from '../fingerprint/record.js';
@@ -349,7 +349,7 @@ function readState(file: string): LoadedState & { bytes?: number; unchecked?: bo
 
 /** The header's digest of the lines after it. */
 function bodyDigest(body: Uint8Array): string {
-  return createHash('sha1').update(body).digest('base64url');
+  return hash('sha1', body, 'base64url');
 }
 
 /** A line's check: of its text up to (not including) the tab before the check. */
@@ -373,10 +373,9 @@ function readLines(text: string, data: StateData, mode: 'intact' | 'verify' | 'u
     let end = text.indexOf('\n', at);
     if (end < 0) end = text.length;
     let valueEnd = end;
-    if (mode !== 'unchecked') {
-      valueEnd = text.lastIndexOf('\t', end - 1);
-      if (valueEnd < at) valueEnd = at;
-    }
+    // An intact line ends in a tab and its check, of fixed length; a line to verify may have lost them.
+    if (mode === 'intact') valueEnd = end - LINE_CHECK_LENGTH - 1;
+    else if (mode === 'verify') valueEnd = Math.max(at, text.lastIndexOf('\t', end - 1));
     if (mode === 'verify' && text.slice(valueEnd + 1, end) !== lineCheck(text.slice(at, valueEnd))) {
       damagedLine(text, at, end, data);
       at = end + 1;
