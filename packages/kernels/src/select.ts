@@ -2,7 +2,7 @@
 // reference. An explicit request wins, then PIPE_KERNELS, then that order. A backend that was asked
 // for and cannot run is an error value naming the reason (and, for native, how to build it).
 import { loadNativeAddon, NATIVE_BUILD_HINT } from './native/addon.js';
-import { wasmMissing } from './wasm/backend.js';
+import { wasmMissing } from './wasm/compile.js';
 
 export type BackendName = 'native' | 'wasm' | 'js';
 

@@ -129,3 +129,45 @@ describe('rebuildWasm', () => {
     expect(unknown.failures[0]?.diagnostics).toMatch(/no AssemblyScript source/);
   });
 });
+
+describe('the @pipe/kernels/seam entry (what the engine loads on its main thread)', () => {
+  it('loads neither the kernels nor their WASM and native wrappers', async () => {
+    // A resolve hook prints every module the import loads; the seam must stay small, since every build that
+    // runs a kernel step pays for it before its first task starts.
+    const { spawnSync } = await import('node:child_process');
+    const hooks = join(copy, 'hooks.mjs');
+    writeFileSync(
+      hooks,
+      `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write(r.url + '\\n'); return r; }`,
+    );
+    const register = join(copy, 'register.mjs');
+    writeFileSync(
+      register,
+      `import { register } from 'node:module'; import { pathToFileURL } from 'node:url'; register(pathToFileURL(${JSON.stringify(hooks)}));`,
+    );
+    const seam = join(packageRoot(), 'dist', 'seam.js');
+    const r = spawnSync(
+      process.execPath,
+      ['--import', register, '--input-type=module', '-e', `await import(${JSON.stringify(seam)})`],
+      { encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const loaded = r.stderr
+      .split('\n')
+      .filter((l) => l.includes('/kernels/dist/'))
+      .map((l) => l.slice(l.indexOf('/kernels/dist/') + '/kernels/dist/'.length));
+    expect(loaded).toContain('seam.js');
+    expect(loaded).toContain('select.js');
+    expect(
+      loaded.filter((m) => m.startsWith('reference/') || m === 'index.js' || m === 'wasm/backend.js'),
+    ).toEqual([]);
+  });
+
+  it('answers as the package does', async () => {
+    const seam = await import('../src/seam.js');
+    const backend = await selectBackend();
+    expect(await seam.selectBackend()).toBe(backend);
+    for (const k of ALL_KERNELS)
+      expect(seam.kernelIdentity(k, backend as string)).toEqual(kernelIdentity(k, backend as string));
+  });
+});

@@ -39,7 +39,7 @@ export async function kernelFiles(
   names: Set<string>,
   env: NodeJS.ProcessEnv,
 ): Promise<{ files: string[]; dirs: string[] }> {
-  const kernels = (await import('@pipe/kernels')) as unknown as {
+  const kernels = (await import('@pipe/kernels/seam')) as unknown as {
     kernelSourceFiles(name: string): { reference: string[]; assembly: string[]; native: string[] };
   };
   const files: string[] = [];

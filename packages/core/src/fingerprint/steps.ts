@@ -15,9 +15,9 @@ export interface KernelSeam {
   kernelIdentity(name: string, backend: string): KernelId;
 }
 
-/** The real seam: `@pipe/kernels`, imported only when a step uses kernels. */
+/** The real seam: `@pipe/kernels/seam` (not the kernels themselves), imported only when a step uses kernels. */
 export async function loadKernelSeam(): Promise<KernelSeam> {
-  const mod = (await import('@pipe/kernels')) as unknown as {
+  const mod = (await import('@pipe/kernels/seam')) as unknown as {
     selectBackend(requested?: string): Promise<string | { kind: string; reason: string; hint?: string }>;
     kernelIdentity(name: string, backend: string): KernelId;
   };

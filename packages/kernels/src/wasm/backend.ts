@@ -1,10 +1,12 @@
 // The WASM backend: the reference kernel set with every kernel that has an AssemblyScript module
 // replaced by a wrapper that runs it. Each wrapper keeps the reference's signature.
-import { existsSync } from 'node:fs';
 import type { Kernels } from '../reference/index.js';
 import { compiledKernelNames } from '../registry.js';
 import { binEventsWasm } from './bin-events.js';
 import { wasmModulePath } from './compile.js';
+
+export { wasmMissing } from './compile.js';
+
 import { instantiateKernelModule, type WasmKernelModule } from './module.js';
 
 type AnyKernel = (...args: never[]) => unknown;
@@ -327,11 +329,6 @@ const ADAPTERS: Record<string, (m: WasmKernelModule, reference: Kernels) => AnyK
     }) as AnyKernel,
   binEvents: (m, reference) => binEventsWasm(m, reference) as AnyKernel,
 };
-
-/** Whether every compiled kernel has its module in build/ (what "WASM is available" means). */
-export function wasmMissing(): string[] {
-  return compiledKernelNames().filter((k) => ADAPTERS[k] && !existsSync(wasmModulePath(k)));
-}
 
 /**
  * The kernel set with WASM where a module exists. Modules are read fresh on every call, so a

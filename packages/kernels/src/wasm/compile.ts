@@ -1,5 +1,6 @@
 // Compiles the AssemblyScript kernels to WebAssembly with the asc API (no child process), one
 // module per kernel, so that watch mode recompiles only the kernel that was edited.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../paths.js';
@@ -24,6 +25,14 @@ export interface WasmBuildResult {
 /** Where the release module of a kernel lives. */
 export function wasmModulePath(kernel: string): string {
   return join(packageRoot(), 'build', `${kernel}.wasm`);
+}
+
+/**
+ * Compiled kernels whose WASM module is not built (the WASM backend needs them all). Here, not in backend.ts,
+ * so that the backend choice (select.ts) loads neither the WASM wrappers nor the reference kernels.
+ */
+export function wasmMissing(): string[] {
+  return compiledKernelNames().filter((k) => !existsSync(wasmModulePath(k)));
 }
 
 /** Compiles one kernel; writes its .wasm (and for debug its .wat) atomically. */
