@@ -1,5 +1,5 @@
 /** Running a package's modules from its bundle when it ships a fresh one (see runnableModule). */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** The package's compiled-output folder a module lies in (its last `dist` segment), or undefined. */
@@ -14,9 +14,11 @@ export function distFolderOf(module: string): string | undefined {
  * under `dist/bundle/` (same relative path) when the package ships one made after its last compile (newer than
  * `dist/.tsbuildinfo`, e.g. packages/astro/bundle.mjs): a few chunks to resolve, read and link instead of the
  * package's ~100 modules, which every build loads in each worker thread, and on the main thread for the steps'
- * parameters and the config schema. Anything else, and a twin older than the compiled modules (a package
- * recompiled with `tsc -b` alone), runs `module` itself. Task keys never depend on this choice: code hashes are
- * taken over the step's sources (fingerprint/code-hash.ts).
+ * parameters and the config schema. A bundle that contains other packages' modules lists their compiled folders in
+ * `dist/bundle/bundled-packages.json` (`{ "dist": [path relative to the bundle, …] }`): it must be newer than their
+ * `.tsbuildinfo` too. Anything else, and a twin older than the compiled modules (a package recompiled with `tsc -b`
+ * alone), runs `module` itself. Task keys never depend on this choice: code hashes are taken over the step's
+ * sources (fingerprint/code-hash.ts), kernel identities over the kernels' sources.
  */
 export function runnableModule(module: string): string {
   const dist = distFolderOf(module);
@@ -25,6 +27,32 @@ export function runnableModule(module: string): string {
   if (inside.split(path.sep)[0] === 'bundle') return module;
   const twin = path.join(dist, 'bundle', inside);
   const bundled = statSync(twin, { throwIfNoEntry: false })?.mtimeMs;
-  const compiled = statSync(path.join(dist, '.tsbuildinfo'), { throwIfNoEntry: false })?.mtimeMs;
-  return bundled !== undefined && compiled !== undefined && bundled >= compiled ? twin : module;
+  if (bundled === undefined) return module;
+  const compiledAt = (folder: string) =>
+    statSync(path.join(folder, '.tsbuildinfo'), { throwIfNoEntry: false })?.mtimeMs;
+  const compiled = compiledAt(dist);
+  if (compiled === undefined || bundled < compiled) return module;
+  for (const other of bundledPackages(path.join(dist, 'bundle'))) {
+    const t = compiledAt(other);
+    if (t === undefined || bundled < t) return module;
+  }
+  return twin;
+}
+
+/** The compiled folders of other packages a bundle contains (absolute); an unreadable list names a missing folder. */
+function bundledPackages(bundleDir: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path.join(bundleDir, 'bundled-packages.json'), 'utf8');
+  } catch {
+    return []; // a bundle of the package's own modules alone
+  }
+  try {
+    const list = (JSON.parse(text) as { dist?: unknown }).dist;
+    if (Array.isArray(list) && list.every((d) => typeof d === 'string'))
+      return list.map((d) => path.resolve(bundleDir, d));
+  } catch {
+    // damaged: not trusted, below
+  }
+  return [path.join(bundleDir, 'bundled-packages.json (unreadable)')];
 }
