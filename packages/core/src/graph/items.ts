@@ -3,7 +3,9 @@
  * item's id is the path below the glob's fixed directory, without its extension), or the items an
  * upstream task emitted (dynamic, passed in by the caller).
  */
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import picomatch from 'picomatch';
 import { escapePath, globSync, isDynamicPattern } from 'tinyglobby';
 import { canonicalJson } from '../fingerprint/canonical.js';
 import type { ForeachSpec, TaskItem } from '../model/types.js';
@@ -21,9 +23,7 @@ export function staticItems(foreach: ForeachSpec, root: string): TaskItem[] | un
 /** One item per file matching `pattern` (workspace-relative or absolute), sorted by path. */
 export function globItems(pattern: string, root: string): TaskItem[] {
   const { base, rest } = splitGlob(path.resolve(root, pattern));
-  const matches = globSync(rest, { cwd: base, onlyFiles: true, expandDirectories: false });
-  matches.sort();
-  return matches.map((rel) => ({ id: itemId(rel), files: [`${base}/${rel}`] }));
+  return globFiles(base, rest).map((rel) => ({ id: itemId(rel), files: [`${base}/${rel}`] }));
 }
 
 /** Files matching a path or glob, absolute and sorted. */
@@ -31,9 +31,37 @@ export function matchFiles(pattern: string, root: string): string[] {
   const absolute = path.resolve(root, pattern);
   if (!isDynamicPattern(pattern)) return [absolute];
   const { base, rest } = splitGlob(absolute);
-  const matches = globSync(rest, { cwd: base, onlyFiles: true, expandDirectories: false });
-  matches.sort();
-  return matches.map((rel) => `${base}/${rel}`);
+  return globFiles(base, rest).map((rel) => `${base}/${rel}`);
+}
+
+/**
+ * Files below `base` matching the glob `rest`, relative and sorted. A pattern of one path segment (`*.fits`,
+ * `hdu-index.fits*`) lists the one folder and matches names as tinyglobby does (picomatch, no dot files unless the
+ * pattern names them, symbolic links to files included): a tenth of a millisecond where tinyglobby's walker costs
+ * ~3 ms in a fresh process, at every plan of a pipeline with such inputs. Deeper patterns are walked by tinyglobby.
+ */
+export function globFiles(base: string, rest: string): string[] {
+  if (rest.includes('/') || rest.includes('**')) {
+    const matches = globSync(rest, { cwd: base, onlyFiles: true, expandDirectories: false });
+    return matches.sort();
+  }
+  const isMatch = picomatch(rest, { dot: false });
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(base, { withFileTypes: true });
+  } catch {
+    return []; // no such folder (or not one): nothing matches, as tinyglobby answers
+  }
+  const names: string[] = [];
+  for (const e of entries) {
+    if (!isMatch(e.name)) continue;
+    if (
+      e.isFile() ||
+      (e.isSymbolicLink() && statSync(`${base}/${e.name}`, { throwIfNoEntry: false })?.isFile())
+    )
+      names.push(e.name);
+  }
+  return names.sort();
 }
 
 /** `/data/runs/**\/*.fits` → base `/data/runs`, rest `**\/*.fits`: the fixed directory and the glob below it. */

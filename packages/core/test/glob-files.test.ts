@@ -1,0 +1,71 @@
+// globFiles answers one-segment patterns by listing the folder: it must match exactly what tinyglobby (the walker
+// it replaces there) matches, on names that trip glob matchers.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { globSync } from 'tinyglobby';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { globFiles, globItems, matchFiles } from '../src/graph/items.js';
+
+let dir: string;
+const NAMES = [
+  'run_023523.fits.gz',
+  'run_023526.fits',
+  'hdu-index.fits.gz',
+  'obs-index.fits',
+  '.hidden.fits',
+  'a b.fits',
+  'x[1].fits',
+  'café.fits',
+  'UPPER.FITS',
+  'notes.txt',
+];
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'pipe-glob-'));
+  for (const n of NAMES) writeFileSync(path.join(dir, n), n);
+  mkdirSync(path.join(dir, 'sub.fits')); // a folder whose name matches
+  writeFileSync(path.join(dir, 'sub.fits', 'deep.fits'), '');
+  symlinkSync(path.join(dir, 'run_023526.fits'), path.join(dir, 'link.fits')); // to a file: matched
+  symlinkSync(path.join(dir, 'sub.fits'), path.join(dir, 'linkdir.fits')); // to a folder: not a file
+  symlinkSync(path.join(dir, 'gone'), path.join(dir, 'broken.fits')); // dangling
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('globFiles', () => {
+  const patterns = [
+    '*',
+    '*.fits',
+    '*.fits*',
+    'run_*.fits*',
+    'hdu-index.fits*',
+    '.*',
+    '*.{fits,txt}',
+    'run_0235[2-3]?.fits*',
+    '!(*.txt)',
+    '*.FITS',
+    'x\\[1\\].fits',
+    'nothing-*.fits',
+  ];
+  for (const p of patterns)
+    it(`matches what tinyglobby matches for ${p}`, () => {
+      const oracle = globSync(p, { cwd: dir, onlyFiles: true, expandDirectories: false }).sort();
+      expect(globFiles(dir, p)).toEqual(oracle);
+    });
+
+  it('is empty for a folder that does not exist', () => {
+    expect(globFiles(path.join(dir, 'missing'), '*.fits')).toEqual([]);
+  });
+
+  it('still walks deeper patterns', () => {
+    expect(globFiles(dir, '**/*.fits')).toContain('sub.fits/deep.fits');
+    expect(matchFiles(`${dir}/*/deep.fits`, '/')).toEqual([
+      `${dir}/linkdir.fits/deep.fits`, // tinyglobby follows the link to the folder
+      `${dir}/sub.fits/deep.fits`,
+    ]);
+  });
+
+  it('gives foreach items their ids from the names it lists', () => {
+    expect(globItems(`${dir}/run_*.fits*`, '/').map((i) => i.id)).toEqual(['run_023523', 'run_023526']);
+  });
+});
