@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { COLORMAP_LEVELS } from '../src/quicklook/colormaps.js';
 import {
   colormapRgb,
   formatTick,
   NAN_GREY,
   niceTicks,
+  Raster,
   renderMapPng,
   skyEdgeTicks,
 } from '../src/quicklook/index.js';
@@ -88,6 +90,33 @@ describe('renderMapPng', () => {
     for (let y = 0; y < layout.mapY - 4; y++)
       for (let x = 0; x < png.width; x++) if (rgbAt(png, x, y)[0] === 0) dark++;
     expect(dark).toBeGreaterThan(50); // the title
+  });
+});
+
+describe('indexed colour', () => {
+  it('writes a palette PNG holding every colour drawn, one byte per pixel', () => {
+    const bytes = readFileSync(join(dir, 'map.png'));
+    expect(bytes[25]).toBe(3); // IHDR colour type: palette
+    expect(bytes.subarray(37, 41).toString('latin1')).toBe('PLTE');
+    const colours = bytes.readUInt32BE(33) / 3;
+    // background, ink, NaN grey and the 40 distinct map values' levels (the colour bar adds the rest)
+    expect(colours).toBeGreaterThanOrEqual(3 + 40);
+    expect(colours).toBeLessThanOrEqual(3 + COLORMAP_LEVELS);
+  });
+
+  it('refuses a 257th colour instead of writing a wrong one', () => {
+    const raster = new Raster(300, 1);
+    for (let x = 0; x < 255; x++) raster.fillSpan(x, 0, 1, x + 1); // + the white background: 256
+    expect(raster.rgbAt(254, 0)).toEqual([255, 0, 0]);
+    expect(() => raster.fillSpan(255, 0, 1, 0x123456)).toThrow(/at most 256 colours/);
+  });
+
+  it('rounds a colour map to its levels, the same for the image and colormapRgb', () => {
+    const step = 1 / (COLORMAP_LEVELS - 1);
+    expect(colormapRgb('viridis', 0.5 * step - 1e-9)).toEqual(colormapRgb('viridis', 0));
+    expect(colormapRgb('viridis', 0.5 * step + 1e-9)).toEqual(colormapRgb('viridis', step));
+    expect(colormapRgb('viridis', Number.NaN)).toEqual(colormapRgb('viridis', 0));
+    expect(colormapRgb('viridis', 2)).toEqual(colormapRgb('viridis', 1));
   });
 });
 

@@ -49,29 +49,46 @@ export function packRgb(rgb: readonly [number, number, number]): number {
   return rgb[0] | (rgb[1] << 8) | (rgb[2] << 16);
 }
 
-/** The colour (0–255 per channel) of t ∈ [0, 1] (clamped) on the map. */
+/**
+ * Colours a map takes: t ∈ [0, 1] is rounded to one of these levels (matplotlib's maps have 256). With the image's
+ * background, ink and NaN grey, an image holds at most 255 colours: one byte per pixel (quicklook/raster.ts).
+ */
+export const COLORMAP_LEVELS = 252;
+
+/** The colour (0–255 per channel) of t ∈ [0, 1] (clamped, rounded to a level) on the map. */
 export function colormapRgb(name: ColormapName, t: number): [number, number, number] {
   const c = colormapPacked(name, t);
   return [c & 255, (c >> 8) & 255, c >> 16];
 }
 
+const levelsOf: Partial<Record<ColormapName, Int32Array>> = {};
+
 /**
  * {@link colormapRgb} as one integer, r + 256·g + 65536·b: the per-pixel form (a quick-look colours ~10⁵ pixels,
- * mostly before the JIT has compiled this, where a fresh array per pixel cost more garbage collection than the fill).
+ * mostly before the JIT has compiled this: a table lookup, its levels interpolated once per map and thread).
  */
 export function colormapPacked(name: ColormapName, t: number): number {
+  const levels = levelsOf[name] ?? (levelsOf[name] = interpolatedLevels(name));
+  const u = t > 0 ? (t < 1 ? t : 1) : 0; // NaN → 0
+  return levels[Math.round(u * (COLORMAP_LEVELS - 1))] as number;
+}
+
+function interpolatedLevels(name: ColormapName): Int32Array {
   const { anchors, at } = MAPS[name];
-  const u = Math.min(1, Math.max(0, t));
-  let k = 0;
-  while (k < at.length - 2 && u > (at[k + 1] as number)) k++;
-  const a = anchors[k] as Rgb;
-  const b = anchors[k + 1] as Rgb;
-  const f = (u - (at[k] as number)) / ((at[k + 1] as number) - (at[k] as number));
-  return (
-    Math.round(255 * (a[0] + f * (b[0] - a[0]))) |
-    (Math.round(255 * (a[1] + f * (b[1] - a[1]))) << 8) |
-    (Math.round(255 * (a[2] + f * (b[2] - a[2]))) << 16)
-  );
+  const levels = new Int32Array(COLORMAP_LEVELS);
+  for (let i = 0; i < COLORMAP_LEVELS; i++) {
+    const u = i / (COLORMAP_LEVELS - 1);
+    let k = 0;
+    while (k < at.length - 2 && u > (at[k + 1] as number)) k++;
+    const a = anchors[k] as Rgb;
+    const b = anchors[k + 1] as Rgb;
+    const f = (u - (at[k] as number)) / ((at[k + 1] as number) - (at[k] as number));
+    levels[i] =
+      Math.round(255 * (a[0] + f * (b[0] - a[0]))) |
+      (Math.round(255 * (a[1] + f * (b[1] - a[1]))) << 8) |
+      (Math.round(255 * (a[2] + f * (b[2] - a[2]))) << 16);
+  }
+  return levels;
 }
 
 /** True for maps meant to be centred on 0 (the default range is then symmetric). */

@@ -1,34 +1,41 @@
-/** An RGBA raster with the few drawing operations the quick-look images need, and its PNG encoding. */
+/**
+ * An indexed-colour raster (one byte per pixel, a palette of up to 256 colours) with the few drawing operations the
+ * quick-look images need, and its PNG encoding (colour type 3). A quick-look has at most 255 colours (colormaps.ts),
+ * so a palette loses nothing, and the rows to filter and compress are a quarter of RGBA's.
+ */
 import { Buffer } from 'node:buffer';
-import { endianness } from 'node:os';
 import { promisify } from 'node:util';
 import { crc32, deflate, deflateSync } from 'node:zlib';
 import { packRgb } from './colormaps.js';
 
 const deflateAsync = promisify(deflate);
 
-const LITTLE = endianness() === 'LE';
-
-/** The 32-bit word, bytes R, G, B, 255 in memory, of a colour packed as r + 256·g + 65536·b (packRgb). */
-function packedWord(rgb24: number): number {
-  return LITTLE
-    ? ((255 << 24) | rgb24) >>> 0
-    : (((rgb24 & 255) << 24) | (((rgb24 >> 8) & 255) << 16) | ((rgb24 >> 16) << 8) | 255) >>> 0;
-}
-
 export class Raster {
-  readonly data: Uint8Array;
-  /** The same pixels, one word each, for filling spans at once. */
-  private readonly words: Uint32Array;
+  /** Palette index of each pixel, row by row from the top. */
+  readonly pixels: Uint8Array;
+  /** Colours in palette order, packed as r + 256·g + 65536·b (packRgb). */
+  private readonly palette: number[] = [];
+  private readonly indexOf = new Map<number, number>();
 
   constructor(
     readonly width: number,
     readonly height: number,
     background: readonly [number, number, number] = [255, 255, 255],
   ) {
-    this.data = new Uint8Array(width * height * 4);
-    this.words = new Uint32Array(this.data.buffer, 0, width * height);
-    this.fillRect(0, 0, width, height, background);
+    this.pixels = new Uint8Array(width * height); // all index 0: the background
+    this.colourIndex(packRgb(background));
+  }
+
+  /** The palette index of a packed colour, added on first use; more than 256 colours is an error. */
+  colourIndex(rgb24: number): number {
+    let i = this.indexOf.get(rgb24);
+    if (i === undefined) {
+      if (this.palette.length === 256) throw new RangeError('a quick-look image holds at most 256 colours');
+      i = this.palette.length;
+      this.palette.push(rgb24);
+      this.indexOf.set(rgb24, i);
+    }
+    return i;
   }
 
   /** Fills the rectangle [x, x+w) × [y, y+h), clipped to the raster. */
@@ -38,8 +45,8 @@ export class Raster {
     const x1 = Math.min(this.width, Math.floor(x + w));
     const y1 = Math.min(this.height, Math.floor(y + h));
     if (x1 <= x0) return;
-    const word = packedWord(packRgb(rgb));
-    for (let yy = y0; yy < y1; yy++) this.words.fill(word, yy * this.width + x0, yy * this.width + x1);
+    const index = this.colourIndex(packRgb(rgb));
+    for (let yy = y0; yy < y1; yy++) this.pixels.fill(index, yy * this.width + x0, yy * this.width + x1);
   }
 
   /**
@@ -48,7 +55,7 @@ export class Raster {
    */
   fillSpan(x: number, y: number, w: number, rgb24: number): void {
     const at = y * this.width + x;
-    this.words.fill(packedWord(rgb24), at, at + w);
+    this.pixels.fill(this.colourIndex(rgb24), at, at + w);
   }
 
   /** Copies the span [x0, x1) of row `from` into rows [y0, y1) (clipped to the raster). */
@@ -58,40 +65,50 @@ export class Raster {
     if (b <= a || from < 0 || from >= this.height) return;
     const src = from * this.width;
     for (let y = Math.max(0, y0); y < Math.min(this.height, y1); y++)
-      this.words.copyWithin(y * this.width + a, src + a, src + b);
+      this.pixels.copyWithin(y * this.width + a, src + a, src + b);
   }
 
   /** The colour at (x, y). */
   rgbAt(x: number, y: number): [number, number, number] {
-    const o = (y * this.width + x) * 4;
-    return [this.data[o] as number, this.data[o + 1] as number, this.data[o + 2] as number];
+    const c = this.palette[this.pixels[y * this.width + x] as number] as number;
+    return [c & 255, (c >> 8) & 255, c >> 16];
   }
 
   /**
-   * PNG bytes: 8-bit RGBA. A row that repeats the row above (a scaled-up map's rows mostly do) is filtered
-   * with "Up" (all zero), the others are stored unfiltered: both are native buffer operations (compare,
+   * PNG bytes: 8-bit palette indices. A row that repeats the row above (a scaled-up map's rows mostly do) is
+   * filtered with "Up" (all zero), the others are stored unfiltered: both are native buffer operations (compare,
    * copy), where a per-byte filter in JavaScript cost more than the deflate of a cold worker.
    */
   toPng(): Uint8Array {
-    return pngFile(this.width, this.height, deflateSync(this.filteredRows(), PNG_DEFLATE));
+    return pngFile(this.width, this.height, this.plte(), deflateSync(this.filteredRows(), PNG_DEFLATE));
   }
 
   /** {@link toPng} with the deflate on the thread pool (several images compress in parallel). */
   async toPngAsync(): Promise<Uint8Array> {
-    return pngFile(this.width, this.height, await deflateAsync(this.filteredRows(), PNG_DEFLATE));
+    const rows = this.filteredRows();
+    return pngFile(this.width, this.height, this.plte(), await deflateAsync(rows, PNG_DEFLATE));
+  }
+
+  private plte(): Uint8Array {
+    const out = new Uint8Array(3 * this.palette.length);
+    for (let i = 0; i < this.palette.length; i++) {
+      const c = this.palette[i] as number;
+      out[3 * i] = c & 255;
+      out[3 * i + 1] = (c >> 8) & 255;
+      out[3 * i + 2] = c >> 16;
+    }
+    return out;
   }
 
   private filteredRows(): Buffer {
     const { width, height } = this;
-    const stride = width * 4;
-    const pixels = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.byteLength);
-    const filtered = Buffer.alloc((stride + 1) * height);
+    const pixels = Buffer.from(this.pixels.buffer, this.pixels.byteOffset, this.pixels.byteLength);
+    const filtered = Buffer.alloc((width + 1) * height);
     for (let y = 0; y < height; y++) {
-      const o = y * (stride + 1);
-      const start = y * stride;
-      if (y > 0 && pixels.compare(pixels, start - stride, start, start, start + stride) === 0)
-        filtered[o] = 2;
-      else pixels.copy(filtered, o + 1, start, start + stride); // filter byte 0: none
+      const o = y * (width + 1);
+      const start = y * width;
+      if (y > 0 && pixels.compare(pixels, start - width, start, start, start + width) === 0) filtered[o] = 2;
+      else pixels.copy(filtered, o + 1, start, start + width); // filter byte 0: none
     }
     return filtered;
   }
@@ -99,14 +116,20 @@ export class Raster {
 
 const PNG_DEFLATE = { level: 3 };
 
-/** The PNG file around compressed 8-bit RGBA rows. */
-function pngFile(width: number, height: number, idat: Uint8Array): Uint8Array {
+/** The PNG file around compressed rows of 8-bit palette indices. */
+function pngFile(width: number, height: number, plte: Uint8Array, idat: Uint8Array): Uint8Array {
   const ihdr = new Uint8Array(13);
   const view = new DataView(ihdr.buffer);
   view.setUint32(0, width);
   view.setUint32(4, height);
-  ihdr.set([8, 6, 0, 0, 0], 8); // bit depth 8, colour type RGBA, deflate, adaptive filtering, no interlace
-  const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
+  ihdr.set([8, 3, 0, 0, 0], 8); // bit depth 8, colour type palette, deflate, adaptive filtering, no interlace
+  const parts = [
+    PNG_SIGNATURE,
+    chunk('IHDR', ihdr),
+    chunk('PLTE', plte),
+    chunk('IDAT', idat),
+    chunk('IEND', new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of parts) {
