@@ -68,9 +68,18 @@ const levelsOf: Partial<Record<ColormapName, Int32Array>> = {};
  * mostly before the JIT has compiled this: a table lookup, its levels interpolated once per map and thread).
  */
 export function colormapPacked(name: ColormapName, t: number): number {
-  const levels = levelsOf[name] ?? (levelsOf[name] = interpolatedLevels(name));
-  const u = t > 0 ? (t < 1 ? t : 1) : 0; // NaN → 0
-  return levels[Math.round(u * (COLORMAP_LEVELS - 1))] as number;
+  return colormapLevels(name)[colormapLevel(t)] as number;
+}
+
+/** The level of t ∈ [0, 1] (clamped; NaN → 0): the index into {@link colormapLevels}. */
+export function colormapLevel(t: number): number {
+  const u = t > 0 ? (t < 1 ? t : 1) : 0;
+  return Math.round(u * (COLORMAP_LEVELS - 1));
+}
+
+/** The map's colours by level, packed as r + 256·g + 65536·b (computed once per map and thread). */
+export function colormapLevels(name: ColormapName): Int32Array {
+  return levelsOf[name] ?? (levelsOf[name] = interpolatedLevels(name));
 }
 
 function interpolatedLevels(name: ColormapName): Int32Array {

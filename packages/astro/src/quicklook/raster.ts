@@ -38,6 +38,13 @@ export class Raster {
     return i;
   }
 
+  /** The palette indices of packed colours (each added on first use), for writing `pixels` directly. */
+  colourIndices(colours: ArrayLike<number>): Uint8Array {
+    const out = new Uint8Array(colours.length);
+    for (let i = 0; i < colours.length; i++) out[i] = this.colourIndex(colours[i] as number);
+    return out;
+  }
+
   /** Fills the rectangle [x, x+w) × [y, y+h), clipped to the raster. */
   fillRect(x: number, y: number, w: number, h: number, rgb: readonly [number, number, number]): void {
     const x0 = Math.max(0, Math.floor(x));

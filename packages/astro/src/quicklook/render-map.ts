@@ -6,7 +6,14 @@
 import type { PixelToSky } from '../estimators/summary.js';
 import { type WriteFileOptions, writeFileAtomic } from '../fits/index.js';
 import { type EdgeTick, formatTick, niceTicks, skyEdgeTicks } from './axes.js';
-import { type ColormapName, colormapPacked, isDiverging, packRgb } from './colormaps.js';
+import {
+  type ColormapName,
+  colormapLevel,
+  colormapLevels,
+  colormapPacked,
+  isDiverging,
+  packRgb,
+} from './colormaps.js';
 import { drawText, drawTextVertical, GLYPH_HEIGHT, textWidth } from './font.js';
 import { Raster } from './raster.js';
 
@@ -86,18 +93,22 @@ export function renderMapImage(options: MapImageOptions): { raster: Raster; layo
   const height = mapY + mapH + TICK + 4 + lineH + 8 + lineH + 10;
   const raster = new Raster(width, height);
 
-  // map pixels (row y of the map is drawn upside down: north up)
+  // Map pixels (row y of the map is drawn upside down: north up), written as palette indices: one screen row per map
+  // row, then repeated `scale` times. Inline, not through fillSpan: a map is drawn once per image in a cold worker,
+  // where a call and a colour lookup per pixel cost more than the drawing.
+  const levelIndex = raster.colourIndices(colormapLevels(colormap));
+  const nanIndex = raster.colourIndex(NAN_GREY_PACKED);
+  const pixels = raster.pixels;
+  const span = vmax - vmin;
   for (let y = 0; y < ny; y++) {
-    // one screen row per map row, then repeated `scale` times
     const top = mapY + (ny - 1 - y) * scale;
+    let at = top * width + mapX;
+    const row = y * nx;
     for (let x = 0; x < nx; x++) {
-      const v = data[y * nx + x] as number;
-      raster.fillSpan(
-        mapX + x * scale,
-        top,
-        scale,
-        Number.isNaN(v) ? NAN_GREY_PACKED : colormapPacked(colormap, (v - vmin) / (vmax - vmin)),
-      );
+      const v = data[row + x] as number;
+      const index = v === v ? (levelIndex[colormapLevel((v - vmin) / span)] as number) : nanIndex;
+      for (let s = 0; s < scale; s++) pixels[at + s] = index;
+      at += scale;
     }
     raster.repeatRow(top, mapX, mapX + mapW, top + 1, top + scale);
   }
@@ -185,7 +196,7 @@ function valueRange(
   let hi = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const v = data[i] as number;
-    if (!Number.isFinite(v)) continue;
+    if (v - v !== 0) continue; // NaN or ±Infinity (a call per pixel costs more in a cold worker)
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
