@@ -13,24 +13,39 @@ import { warmRunModule } from './warm.js';
 
 export type Params = { excess_map: AnalysisConfig['excess_map'] };
 
-const OPTIONAL: Record<string, OptionalQuantity[]> = {
-  all: ['errn-errp', 'ul'],
-  errn_errp: ['errn-errp'],
-  'errn-errp': ['errn-errp'],
-  ul: ['ul'],
-};
+/** ExcessMapEstimator's `_available_selection_optional` in gammapy 1.0. */
+const AVAILABLE: readonly OptionalQuantity[] = ['errn-errp', 'ul'];
 
+/**
+ * gammapy 1.0's `Estimator.selection_optional` setter: None → nothing; `"all" in selection` → everything (for a
+ * string, a substring test: 'all' itself); otherwise every element must be one of errn-errp, ul. A bare string
+ * other than 'all' is iterated by its characters there ('ul' → {'u', 'l'}: "is not a valid method"), so it is
+ * refused here too, with the list it should be.
+ */
 export function selectionOptional(raw: unknown): OptionalQuantity[] | { error: string } {
   if (raw === undefined || raw === null) return [];
-  const list = Array.isArray(raw) ? raw : [raw];
+  if (typeof raw === 'string') {
+    if (raw.includes('all')) return [...AVAILABLE];
+    if (raw === '') return [];
+    return {
+      error:
+        `selection_optional: gammapy reads the string ${JSON.stringify(raw)} as its characters and refuses it` +
+        ` (use a list: [${raw}], or 'all')`,
+    };
+  }
+  if (!Array.isArray(raw))
+    return {
+      error: `selection_optional: expected 'all' or a list of errn-errp, ul; got ${JSON.stringify(raw)}`,
+    };
+  if (raw.includes('all')) return [...AVAILABLE];
   const out = new Set<OptionalQuantity>();
-  for (const v of list) {
-    const q = typeof v === 'string' ? OPTIONAL[v] : undefined;
+  for (const v of raw) {
+    const q = AVAILABLE.find((a) => a === v);
     if (!q)
       return {
-        error: `selection_optional: unknown value ${JSON.stringify(v)} (use 'all', 'errn-errp' or 'ul')`,
+        error: `selection_optional: unknown value ${JSON.stringify(v)} (gammapy's ExcessMapEstimator takes 'all', or a list of 'errn-errp' and 'ul')`,
       };
-    for (const x of q) out.add(x);
+    out.add(q);
   }
   return [...out];
 }
