@@ -5,9 +5,10 @@
 import type { Kernels } from '@pipe/kernels';
 import { readFitsSync } from '../fits/index.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
+import { apply } from '../wcs/frames.js';
 import { isWcsFailure, parseWcsHeader, type WcsHeaderFailure } from '../wcs/header.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
-import type { Wcs } from '../wcs/wcs.js';
+import { nativeToPixel, pixelToNative, type Wcs } from '../wcs/wcs.js';
 
 /** A boolean sky image: data[y·nx + x] is 1 (true) or 0. */
 export interface SkyMask {
@@ -81,4 +82,40 @@ export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uin
     out,
   );
   return out;
+}
+
+/** How close (in mask pixels) to a mask pixel edge a map pixel centre counts as on it. */
+const TIE_TOLERANCE = 1e-9;
+
+/**
+ * The map pixels whose centre lies on an edge between a usable and an excluded pixel of the mask (within
+ * TIE_TOLERANCE, in mask pixels), where nearest-pixel sampling is a tie. pipe rounds them half to even; gammapy
+ * rounds the result of its pixel → sky → pixel round trip through wcslib, whose floating-point noise (~1e-12
+ * pixel) decides each such pixel either way. A mask grid commensurate with the map's but offset by half a pixel
+ * (e.g. an even-sized mask and an odd-sized map on one centre) puts whole rows and columns on edges.
+ */
+export function maskBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
+  const toMask = (x: number, y: number) =>
+    nativeToPixel(
+      mask.wcs,
+      apply(mask.wcs.icrsToNative, apply(geom.wcs.nativeToIcrs, pixelToNative(geom.wcs, x, y))),
+    );
+  const value = (ix: number, iy: number) =>
+    ix >= 0 && ix < mask.nx && iy >= 0 && iy < mask.ny ? (mask.data[iy * mask.nx + ix] as number) : 0;
+  let ties = 0;
+  for (let y = 0; y < geom.ny; y++)
+    for (let x = 0; x < geom.nx; x++) {
+      const [mx, my] = toMask(x, y);
+      if (!Number.isFinite(mx) || !Number.isFinite(my)) continue;
+      const tx = Math.abs(mx - Math.floor(mx) - 0.5) < TIE_TOLERANCE;
+      const ty = Math.abs(my - Math.floor(my) - 0.5) < TIE_TOLERANCE;
+      if (!tx && !ty) continue;
+      // The mask pixels the centre could round to: both sides of each tied edge.
+      const xs = tx ? [Math.floor(mx), Math.floor(mx) + 1] : [Math.round(mx)];
+      const ys = ty ? [Math.floor(my), Math.floor(my) + 1] : [Math.round(my)];
+      const seen = new Set<number>();
+      for (const ix of xs) for (const iy of ys) seen.add(value(ix, iy));
+      if (seen.size > 1) ties++;
+    }
+  return ties;
 }

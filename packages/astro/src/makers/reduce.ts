@@ -8,7 +8,7 @@ import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
 import { geomSolidAngles, npix, type WcsGeom } from '../geom/wcs-geom.js';
 import type { MapDataset, RunMeta } from './dataset.js';
 import { gridCentrePixel } from './edisp-centre.js';
-import { projectMask, type SkyMask } from './exclusion.js';
+import { maskBoundaryTies, projectMask, type SkyMask } from './exclusion.js';
 import { type FovNormRequirements, fovBackgroundNorm } from './fov-norm.js';
 import {
   aeffInputs,
@@ -29,7 +29,7 @@ import {
 import { makeBackground, makeCounts, makeExposure, pointingGeometry } from './maps.js';
 import type { IrfType, ObservationData } from './observation-data.js';
 import { parametricPsfMap } from './psf-parametric.js';
-import { isSafeMaskFailure, makeSafeMask, type SafeMaskMethod, type SafeMaskWarning } from './safe-mask.js';
+import { isSafeMaskFailure, makeSafeMask, type SafeMaskMethod } from './safe-mask.js';
 
 /** The analysis grids (the `datasets.geom` part of the config). */
 export interface ReductionGeometry {
@@ -62,9 +62,15 @@ export interface ReductionFailure {
   message: string;
 }
 
+/** Something the user should know about a reduced run (a safe-mask method's, or the exclusion mask's). */
+export interface ReductionWarning {
+  method?: SafeMaskMethod;
+  message: string;
+}
+
 export interface ReductionResult {
   dataset: MapDataset;
-  warnings: SafeMaskWarning[];
+  warnings: ReductionWarning[];
 }
 
 function fail(obsId: number, f: { reason: ReductionFailure['reason']; message: string }): ReductionFailure {
@@ -230,7 +236,26 @@ export function reduceObservation(
   };
   if (psf) dataset.psf = psf;
   if (edisp && want.has('edisp')) dataset.edisp = edisp;
-  return { dataset, warnings: safe.warnings };
+  return { dataset, warnings: [...safe.warnings, ...exclusionTies(config, geom)] };
+}
+
+/**
+ * A warning when map pixel centres lie on edges between usable and excluded mask pixels: there gammapy's choice is
+ * decided by its WCS round trip's floating-point noise, so its FoV norm can differ from pipe's (by ~1e-3 for a
+ * bright source whose exclusion circle has such edges: found by a gammapy cross-check sweep).
+ */
+function exclusionTies(config: ReductionConfig, geom: WcsGeom): ReductionWarning[] {
+  const mask = config.background.method === 'fov_background' ? config.background.exclusion : undefined;
+  const ties = mask ? maskBoundaryTies(mask, geom) : 0;
+  if (ties === 0) return [];
+  return [
+    {
+      message:
+        `${ties} map pixel centre${ties === 1 ? ' lies' : 's lie'} exactly on an edge between usable and excluded pixels of the exclusion mask: ` +
+        "pipe rounds them half to even, gammapy by the floating-point noise of its WCS round trip, so the FoV norm may differ from gammapy's " +
+        "(a mask whose pixel edges do not pass through the map's pixel centres, e.g. on the map's own grid, avoids this)",
+    },
+  ];
 }
 
 /** K[t][k] at the IRF pixel nearest the centre of the run's IRF grid (gammapy's default edisp-bias position). */
