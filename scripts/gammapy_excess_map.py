@@ -33,6 +33,9 @@ peak = np.unravel_index(np.nanargmax(sqrt_ts) if np.isfinite(sqrt_ts).any() else
 
 
 def pixel(name, x, y):
+    # flux in cm-2 s-1 as pipe writes it: gammapy keeps the config's energy unit (GeV axes: GeV / (cm2 s TeV)).
+    if name == "flux":
+        return float(maps[name].quantity[0, y, x].to_value("cm-2 s-1"))
     return float(maps[name].data[0, y, x])
 
 
@@ -68,6 +71,10 @@ if len(sys.argv) > 2 and stacked is not None:
         "excess": maps["npred_excess"],
         "sqrt_ts": maps["sqrt_ts"],
         "flux": maps["flux"],
+        "ts": maps["ts"],
+        "norm": maps["norm"],
+        "norm_err": maps["norm_err"],
+        "flux_err": maps["flux_err"],
     }
     # Optional products (selection_optional), compared when pipe wrote them (a pipeline declaring these outputs).
     optional = {}
@@ -89,6 +96,10 @@ if len(sys.argv) > 2 and stacked is not None:
         "excess": (1e-4, 0),
         "sqrt_ts": (3e-3, 3e-5),
         "flux": (0, 1e-4),  # abs tolerance set below
+        "ts": (1e-3, 3e-5),  # abs scaled with the count level below
+        "norm": (1e-5, 1e-4),  # §9 (abs set below, as for flux)
+        "norm_err": (1e-5, 1e-4),  # n_sigma·sqrt(n_on)/R_c: R_c's tolerance
+        "flux_err": (0, 1e-4),
         # §9: errn/errp 3e-4 relative (float64 target level), ul 1e-5; abs 1e-5 of norm near 0 as for flux.
         "norm_errn": (1e-5, 3e-4),
         "norm_errp": (1e-5, 3e-4),
@@ -98,6 +109,8 @@ if len(sys.argv) > 2 and stacked is not None:
         "flux_ul": (0, 1e-5),
     }
     for name, ref in pairs.items():
+        if name in ("ts", "norm", "norm_err", "flux_err") and not os.path.exists(f"{product}/{name}.fits.gz"):
+            continue  # a pipeline that declares no such output
         ours_map = Map.read(f"{product}/{name}.fits.gz")
         ours = ours_map.data.astype(np.float64)
         # gammapy keeps the config's units (an energy axis in GeV gives a flux in GeV / (cm2 s TeV)); pipe writes
@@ -112,7 +125,7 @@ if len(sys.argv) > 2 and stacked is not None:
         # gammapy computes the correlation and the Cash statistic in float32: its rounding noise grows with the
         # count level. §9's absolute tolerances are for the Crab (μ_b ≤ 18); scale them with the counts here.
         level = max(1.0, float(np.nanmax(maps["npred_background"].data)) / 18)
-        if name in ("correlated_background", "excess"):
+        if name in ("correlated_background", "excess", "ts"):
             abs_tol *= level
         if name == "sqrt_ts":
             # Compare TS (= sqrt_ts²): 1e-3 absolute per §9, scaled with the counts.
