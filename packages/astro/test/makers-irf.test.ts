@@ -119,6 +119,43 @@ describe('background makers on closed-form tables', () => {
     expect(maxRel(bkg, expectedBackground(slope, 1000))).toBeLessThan(1e-6);
   });
 
+  it('an axis edge that is the table bound up to rounding (max: 100 TeV) counts as inside: its bin is not 0', () => {
+    // A DR1 cross-check (MSH 15-52, energy 1–100 TeV in 6 bins): exp(ln 1 + 6·step) is 100.00000000000004 here,
+    // past the BKG table's 100 TeV, so the top bin's background was 0 and the safe mask dropped it; gammapy's
+    // numpy gave 99.99999999999994 and kept it.
+    const top = Array.from({ length: 13 }, (_, i) => (i === 12 ? 100 : 0.1 * 10 ** (i / 4)));
+    const ax = [
+      axis('energy', top, true),
+      axis('fov_lon', fovEdges, false),
+      axis('fov_lat', fovEdges, false),
+    ];
+    const [ne, nl, nb] = ax.map((a) => a.nbin) as [number, number, number];
+    const data = new Float64Array(ne * nl * nb);
+    for (let e = 0; e < ne; e++)
+      data.fill(rate(ax[0]?.nodes[e] as number, 0), e * nl * nb, (e + 1) * nl * nb);
+    const inputs = bkgInputs(table('bkg_3d', ax, data));
+    if ('reason' in inputs) throw new Error(inputs.message);
+    const fov = pointingGeometry(geom, pointing, referenceKernels);
+    const upTo100 = logEnergyAxis('reco', 1, 100, 6) as EnergyAxis;
+    expect(upTo100.edges[6]).toBeGreaterThan(100);
+    const bkg = makeBackground(inputs, fov, geom, upTo100, 1000, referenceKernels);
+    const exact = { ...upTo100, edges: Float64Array.from(upTo100.edges, (e, i) => (i === 6 ? 100 : e)) };
+    const reference = makeBackground(inputs, fov, geom, exact, 1000, referenceKernels);
+    const n = geom.nx * geom.ny;
+    const lastBin = bkg.subarray(5 * n);
+    expect(Math.min(...lastBin)).toBeGreaterThan(0);
+    expect(maxRel(lastBin, reference.subarray(5 * n))).toBeLessThan(1e-9);
+    // A power law through the nodes: the top bin's integral as the closed form gives it.
+    const omega = geomSolidAngles(geom);
+    const e1 = upTo100.edges[5] as number;
+    const closed = Float64Array.from(
+      { length: n },
+      (_, p) =>
+        ((A * (e1 ** (1 - GAMMA) - 100 ** (1 - GAMMA))) / (GAMMA - 1)) * 1e6 * (omega[p] as number) * 1000,
+    );
+    expect(maxRel(lastBin, closed)).toBeLessThan(1e-6);
+  });
+
   it("BKG_2D: a radial table at each pixel's angular separation from the pointing, padded as gammapy pads it", () => {
     const ax = [
       axis('energy', eEdges, true),

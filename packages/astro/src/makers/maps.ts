@@ -143,6 +143,9 @@ export function makeExposure(
   return out;
 }
 
+/** Relative slack of the BKG energy bounds for reco edges that are the bound up to rounding (makeBackground). */
+const EDGE_SLACK = 1e-12;
+
 /**
  * Background template [E][y][x] in counts (§4.3): the rate integrated log-log over each reco bin, × pixel solid
  * angle × ontime. Rates are per MeV and energies in TeV, hence the 1e6. BKG_3D (RADEC-aligned) or BKG_2D.
@@ -163,6 +166,14 @@ export function makeBackground(
   // make_map_background_irf evaluates it (not √(lon² + lat²) of the FoV coordinates: 1e-5 apart at 1.4°)
   const lon = bkg.radial ? fov.offset : fov.fovLon;
   const lat = bkg.radial ? new Float64Array(n) : fov.fovLat;
+  // An axis edge meant to be the table's bound (max: 100 TeV on a BKG table ending at 100 TeV) comes out of
+  // exp(ln lo + k·step) a few ulps off: beyond the bound, the edge's rate was 0 and so was the whole bin's
+  // background, and the safe mask dropped the bin (a DR1 cross-check: 100.00000000000004 here, while gammapy's numpy
+  // gave 99.99999999999994 and kept it). An edge within 1e-12 of a bound counts as inside (its rate extrapolated
+  // by that much).
+  const bounds = Float64Array.from(bkg.bounds);
+  bounds[0] = (bounds[0] as number) * (1 - EDGE_SLACK);
+  bounds[1] = (bounds[1] as number) * (1 + EDGE_SLACK);
   kernels.evalBkgMap(
     lon,
     lat,
@@ -174,7 +185,7 @@ export function makeBackground(
     bkg.lonNodes.length,
     bkg.latNodes,
     bkg.latNodes.length,
-    bkg.bounds,
+    bounds,
     energy.edges,
     nK,
     solidAngle,
