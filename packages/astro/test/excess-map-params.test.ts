@@ -1,6 +1,8 @@
-// excess_map.parameters as gammapy 1.0's ExcessMapEstimator reads them (found by a gammapy cross-check sweep).
+// The excess_map section as gammapy 1.0 reads it: ExcessMapEstimator's parameters, Analysis's energy_edges (found
+// by a gammapy cross-check sweep).
 import { describe, expect, it } from 'vitest';
-import step, { selectionOptional } from '../src/steps/excess-map.js';
+import { unusedSettings } from '../src/config/analysis-config.js';
+import step, { energyEdgesSet, selectionOptional } from '../src/steps/excess-map.js';
 
 const issues = (parameters: Record<string, unknown>) => {
   const r = step.validateParams!({ excess_map: { correlation_radius: '0.1 deg', parameters } });
@@ -33,4 +35,41 @@ describe('excess_map.parameters.selection_optional (gammapy 1.0 Estimator.select
     // gammapy 1.0: {'errn_errp'} is not a valid method.
     expect(issues({ selection_optional: ['errn_errp'] })[0]).toContain('unknown value "errn_errp"');
   });
+});
+
+describe('excess_map.energy_edges as gammapy 1.0 Analysis._make_energy_axis reads it', () => {
+  const edges = (energy_edges: Record<string, unknown>) => ({ correlation_radius: '0.1 deg', energy_edges });
+
+  it('nbins < 1 or a missing bound: no groups (one over the whole axis), with a warning at the key, not an error', () => {
+    // gammapy 1.0 runs energy_edges: {min: 1 TeV, max: 10 TeV, nbins: 0} as if unset; pipe refused it at load.
+    for (const ee of [
+      { min: '1 TeV', max: '10 TeV', nbins: 0 },
+      { min: '1 TeV', max: '10 TeV', nbins: -2 },
+      { min: '2 TeV' },
+    ]) {
+      const r = step.validateParams!({ excess_map: edges(ee) });
+      expect(r.ok, JSON.stringify(ee)).toBe(true);
+      if (r.ok) expect(energyEdgesSet(r.value.excess_map.energy_edges)).toBe(false);
+      const warnings = unusedSettings({ excess_map: edges(ee) });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ path: ['excess_map', 'energy_edges'], severity: 'warning' });
+      expect(warnings[0]!.message).toContain('ignores energy_edges, and so does pipe');
+    }
+  });
+
+  it('min, max and nbins ≥ 1: groups, no warning; reversed bounds stay an error', () => {
+    const r = step.validateParams!({ excess_map: edges({ min: '1 TeV', max: '10 TeV', nbins: 2 }) });
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(energyEdgesSet(r.value.excess_map.energy_edges)).toBe(true);
+    expect(unusedSettings({ excess_map: edges({ min: '1 TeV', max: '10 TeV', nbins: 2 }) })).toEqual([]);
+    expect(unusedSettings({ excess_map: { correlation_radius: '0.1 deg' } })).toEqual([]);
+    expect(step.validateParams!({ excess_map: edges({ min: '10 TeV', max: '1 TeV', nbins: 2 }) }).ok).toBe(
+      false,
+    );
+  });
+});
+
+it('a config without a general section still gets the map_selection warning (pipe makes the exposure anyway)', () => {
+  const warnings = unusedSettings({ datasets: { map_selection: ['counts', 'background'] } });
+  expect(warnings.map((w) => w.path.join('.'))).toEqual(['datasets.map_selection']);
 });

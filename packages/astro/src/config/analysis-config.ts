@@ -293,8 +293,8 @@ export function checkAnalysisKeys(raw: unknown): ParamIssue[] {
  * map_selection says. Silently ignoring them would leave a user looking for products in `outdir`.
  */
 export function unusedSettings(raw: unknown): ParamIssue[] {
-  const general = isPlainMap(raw) && isPlainMap(raw['general']) ? raw['general'] : undefined;
-  if (!general) return [];
+  // A config without `general` still gets the other sections' warnings (the map_selection one used to need it).
+  const general = isPlainMap(raw) && isPlainMap(raw['general']) ? raw['general'] : {};
   const issues: ParamIssue[] = [];
   const outdir = general['outdir'];
   if (outdir !== undefined && outdir !== null && outdir !== '.' && outdir !== './')
@@ -320,6 +320,25 @@ export function unusedSettings(raw: unknown): ParamIssue[] {
       message: 'not used by pipe: each task has its own log under .pipe/',
       hint: 'pipe why <product> names the task; a failed task prints its log',
     });
+  // gammapy's Analysis._make_energy_axis gives the estimator no energy_edges unless min, max and nbins ≥ 1 are all
+  // set: one group over the whole axis, whatever the rest says.
+  const excess = isPlainMap(raw) && isPlainMap(raw['excess_map']) ? raw['excess_map'] : undefined;
+  const edges = isPlainMap(excess?.['energy_edges']) ? excess['energy_edges'] : undefined;
+  if (edges) {
+    const given = (k: string) => edges[k] !== undefined && edges[k] !== null;
+    const nbins = edges['nbins'];
+    const some = ['min', 'max', 'nbins'].some(given);
+    const complete = ['min', 'max', 'nbins'].every(given);
+    if (some && (!complete || (typeof nbins === 'number' && nbins < 1)))
+      issues.push({
+        path: ['excess_map', 'energy_edges'],
+        severity: 'warning',
+        message: complete
+          ? `nbins ${String(nbins)}: gammapy then ignores energy_edges, and so does pipe: the excess map has one energy group over the whole axis`
+          : `without ${['min', 'max', 'nbins'].filter((k) => !given(k)).join(' and ')}, gammapy ignores energy_edges, and so does pipe: the excess map has one energy group over the whole axis`,
+        hint: 'set min, max and nbins (≥ 1) for energy groups, or remove energy_edges',
+      });
+  }
   const datasets = isPlainMap(raw) && isPlainMap(raw['datasets']) ? raw['datasets'] : undefined;
   const selection = datasets?.['map_selection'];
   if (Array.isArray(selection) && !selection.includes('exposure'))

@@ -7,7 +7,7 @@ import { namedSkyPosition } from '../estimators/summary.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/index.js';
 import { edispKernelAtMapCentre, isDatasetReadFailure, readDataset } from '../makers/index.js';
 import { pixelToSky } from '../wcs/index.js';
-import { type Params, selectionOptional } from './excess-map.js';
+import { energyEdgesSet, type Params, selectionOptional } from './excess-map.js';
 import { declaredFluxQuantities, undeclaredOptionalMaps, writeProductMaps } from './products.js';
 
 export async function run(ctx: StepContext<Params>): Promise<StepResult> {
@@ -21,7 +21,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const optional = selectionOptional(params.selection_optional) as OptionalQuantity[];
   let energyEdges: Float64Array | undefined;
   const ee = cfg.energy_edges;
-  if (ee.min !== null && ee.max !== null && ee.nbins !== null) {
+  if (energyEdgesSet(ee)) {
     const axis = logEnergyAxis('reco', ee.min, ee.max, ee.nbins);
     if (isEnergyAxisFailure(axis)) throw new Error(`excess_map.energy_edges: ${axis.message}`);
     energyEdges = axis.edges;

@@ -50,6 +50,18 @@ export function selectionOptional(raw: unknown): OptionalQuantity[] | { error: s
   return [...out];
 }
 
+/**
+ * gammapy's Analysis._make_energy_axis: the groups are an axis only with min, max and nbins ≥ 1; otherwise the
+ * estimator gets energy_edges=None, one group over the dataset's whole energy axis (config/analysis-config.ts warns).
+ */
+export function energyEdgesSet(ee: Params['excess_map']['energy_edges']): ee is {
+  min: number;
+  max: number;
+  nbins: number;
+} {
+  return ee.min !== null && ee.max !== null && ee.nbins !== null && ee.nbins >= 1;
+}
+
 const step: StepDefinition<Params> = {
   name: 'astro.excess_map',
   version: '1',
@@ -79,7 +91,7 @@ const step: StepDefinition<Params> = {
     if ('error' in sel) issues.push({ path: [...path, 'selection_optional'], message: sel.error });
     // The energy groups are an axis of their own: a reversed range is a config error here, not a failed task.
     const ee = checked.value.excess_map.energy_edges;
-    if (ee.min !== null && ee.max !== null && ee.nbins !== null) {
+    if (energyEdgesSet(ee)) {
       const axis = logEnergyAxis('reco', ee.min, ee.max, ee.nbins);
       if (isEnergyAxisFailure(axis))
         issues.push({ path: ['excess_map', 'energy_edges'], message: axis.message });
