@@ -134,21 +134,21 @@ const LEAP_SECONDS: Array<[number, number]> = [
 ];
 
 /**
- * A time as astropy's Time reads a string → MJD (TT): ISO 8601 UTC ("2004-12-04T22:00:00", "2004-12-04 22:00",
- * "2004-12-04"), day of year UTC ("2004:339:22:00:00"), a Julian epoch ("J2010.5", TT); and "MJD 53343.9" (TT).
+ * A time as astropy's Time reads a string (Time(s), no format) → MJD (TT): ISO 8601 UTC as its isot and iso formats
+ * take it ("2004-12-04T22:00:00", "2004-12-04 22:00", "2004-12-04", one- or two-digit fields, an optional trailing
+ * Z), day of year UTC ("2004:339:22:00:00"), a Julian epoch ("J2010.5", TT). What astropy refuses is refused too:
+ * a date that does not exist (2005-02-29), surrounding blanks, "UTC" or an offset after the time, "MJD 53343.9".
  */
 export function parseTime(raw: unknown): Parsed<number> {
   if (typeof raw !== 'string')
     return { ok: false, message: `expected a time like "2004-12-04T22:00:00", got ${typeName(raw)}` };
-  const mjdMatch = /^\s*MJD\s*([0-9.]+)\s*$/i.exec(raw);
-  if (mjdMatch) return { ok: true, value: Number(mjdMatch[1]) };
   // astropy's Julian epoch (jyear_str, scale TT): J2000.0 is MJD 51544.5 TT, a year 365.25 days.
-  const epoch = /^\s*J(\d+(?:\.\d*)?)\s*$/.exec(raw);
+  const epoch = /^J(\d+(?:\.\d*)?)$/.exec(raw);
   if (epoch) return { ok: true, value: 51544.5 + (Number(epoch[1]) - 2000) * 365.25 };
-  const iso =
-    /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?)?\s*(?:Z|UTC)?\s*$/.exec(raw);
+  const hms = '(?:(\\d{1,2}):(\\d{1,2})(?::(\\d{1,2}(?:\\.\\d*)?))?)';
+  const iso = new RegExp(`^(\\d{4})-(\\d{1,2})-(\\d{1,2})(?:[T ]${hms})?Z?$`).exec(raw);
   // astropy's day-of-year form (yday): "2004:339:22:00:00.000", "2004:339:22:00", "2004:339".
-  const yday = iso ? null : /^\s*(\d{4}):(\d{3})(?::(\d{2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?)?\s*$/.exec(raw);
+  const yday = iso ? null : new RegExp(`^(\\d{4}):(\\d{1,3})(?::${hms})?Z?$`).exec(raw);
   if (!iso && !yday)
     return {
       ok: false,
@@ -158,9 +158,20 @@ export function parseTime(raw: unknown): Parsed<number> {
   let ms: number;
   if (iso) {
     const [, y, mo, d, h = '0', mi = '0', s = '0'] = iso;
-    ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), 0) + Number(s) * 1000;
-    if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59)
+    const year = Number(y);
+    const month = Number(mo);
+    // Days in the month (Date.UTC would carry 2005-02-29 into March; astropy refuses it).
+    const monthDays = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    if (
+      month < 1 ||
+      month > 12 ||
+      Number(d) < 1 ||
+      Number(d) > monthDays ||
+      Number(h) > 23 ||
+      Number(mi) > 59
+    )
       return { ok: false, message: `invalid date ${JSON.stringify(raw)}` };
+    ms = Date.UTC(year, month - 1, Number(d), Number(h), Number(mi), 0) + Number(s) * 1000;
   } else {
     const [, y, doy, h = '0', mi = '0', s = '0'] = yday!;
     const year = Number(y);
