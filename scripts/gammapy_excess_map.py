@@ -146,7 +146,7 @@ if len(sys.argv) > 2 and stacked is not None:
                     for k in range(norm.shape[0]):
                         ok = norm[k] != 0
                         ref[k] = np.nanmedian(np.abs(flux[k][ok] / norm[k][ok]))
-                abs_tol = ref * np.maximum(1e-5, 1e-4 * level / r_c)
+                abs_tol = ref * np.fmax(1e-5, 1e-4 * level / r_c)  # fmax: r_c is NaN where excess = norm = 0
         bad = ~((diff <= abs_tol) | (diff <= rel_tol * scale) | (np.isnan(ours) & np.isnan(theirs)))
         if name.startswith(("flux", "norm")):
             # Where the kernel covers no exposure (pixels beyond the AEFF offset bound whose background, a square
