@@ -394,6 +394,43 @@ ${GEOMETRY.replace('SKYDIR', '{frame: icrs, lon: 228.53 deg, lat: -59.16 deg}')}
     expect(summary(ws).observations).toEqual([20323, 20324, 20283]);
   }, 120_000);
 
+  it('MSH 15-52 up to 100 TeV, the end of the BKG table: the top bin keeps its background (FoV norms as gammapy)', async () => {
+    // Found by a cross-check sweep: the computed top edge, 100.00000000000004, fell beyond the table's 100 TeV, so
+    // the bin's background was 0, the safe mask dropped it and every FoV norm was ~2e-3 off (1.1080634, 0.9008255).
+    // Reference: gammapy 1.0 on this config (scripts/gammapy_excess_map.py; per-run norms with stack: false).
+    ws.write(
+      'msh-100tev.yaml',
+      `observations:
+  datastore: $GAMMAPY_DATA/hess-dl3-dr1
+  obs_ids: [20136, 20137]
+datasets:
+  type: 3d
+  geom:
+    wcs: {skydir: {frame: icrs, lon: 228.53 deg, lat: -59.16 deg}, binsize: 0.02 deg,
+          width: {width: 3 deg, height: 3 deg}, binsize_irf: 0.2 deg}
+    axes: {energy: {min: 1 TeV, max: 100 TeV, nbins: 6},
+           energy_true: {min: 0.5 TeV, max: 150 TeV, nbins: 20}}
+  background: {method: fov_background}
+  safe_mask: {methods: [edisp-bias, offset-max], parameters: {bias_percent: 20, offset_max: 1.8 deg}}
+excess_map: {correlation_radius: 0.1 deg}
+`,
+    );
+    const r = await build(ws, 'msh-100tev.yaml', env);
+    expect(r.code, r.output).toBe(0);
+    const norms = summary(ws).per_observation.map((o: { fov_bkg_norm: number }) => o.fov_bkg_norm);
+    const gammapy = [1.1061297280472562, 0.8989804332090485];
+    for (const [i, n] of norms.entries()) expect(Math.abs(n / gammapy[i]! - 1)).toBeLessThan(1e-7);
+    const { readMapFits } = await import('@pipe/astro');
+    const bkg = readMapFits(ws.path(`${PRODUCTS}/background.fits.gz`));
+    const total = Array.from(bkg.data as ArrayLike<number>).reduce((a, b) => a + b, 0);
+    expect(Math.abs(total / 552.0000000172142 - 1)).toBeLessThan(1e-5);
+    const mask = readMapFits(ws.path(`${PRODUCTS}/mask_safe.fits.gz`));
+    const plane = 150 * 150;
+    let top = 0;
+    for (let p = 5 * plane; p < 6 * plane; p++) top += mask.data[p] as number;
+    expect(top).toBeGreaterThan(0);
+  }, 120_000);
+
   it('RX J1713.7-3946: a Galactic cone and a Galactic map', async () => {
     await check(
       'rxj.yaml',
