@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readAnalysisConfig } from '../src/config/index.js';
-import { parseAngle, parseTime } from '../src/config/quantity.js';
+import { angleText, parseAngle, parseTime } from '../src/config/quantity.js';
 import { reductionConfigFromConfig } from '../src/makers/index.js';
 
 const crabConfig = fileURLToPath(new URL('../../../pipelines/excess_map/crab.yaml', import.meta.url));
@@ -78,7 +78,7 @@ describe('gammapy analysis config', () => {
       reason: 'config-invalid',
       path: ['datasets', 'safe_mask', 'parameters', 'offset_max'],
       message: 'angle "2.5" has no unit',
-      hint: 'add a unit: deg, degree, degrees, arcmin, arcsec, rad, radian, hour, hr, mas',
+      hint: 'add a unit: deg, degree, degrees, arcmin, arcsec, rad, hour, hr, mas',
     });
   });
 
@@ -148,5 +148,16 @@ describe('gammapy analysis config', () => {
     expect(deg('22d61m')).toBe('cannot read "22d61m" as an angle: minutes and seconds must be below 60');
     // astropy refuses a sexagesimal string without a unit.
     expect(typeof deg('5:34:31.92')).toBe('string');
+    // astropy's Angle: an exponent needs a decimal point before it, and 'radian' is no unit it reads ("Invalid
+    // character"), so gammapy fails on both; pipe accepted them.
+    expect(deg('2.0e-2 deg')).toBeCloseTo(0.02, 15);
+    expect(deg('2e-2 deg')).toBe(
+      `cannot read "2e-2 deg" as an angle: astropy's Angle takes an exponent only after a decimal point`,
+    );
+    expect(parseAngle('2e-2 deg')).toMatchObject({ hint: 'write e.g. "2.0e-2 deg"' });
+    expect(deg('2 radian')).toBe("invalid unit for angle: 'radian'");
+    expect(deg('0.5 rad')).toBeCloseTo(28.64788975654116, 12);
+    // What pipe writes back for a key (the safe-mask offset_max) reads back exactly, exponent or not.
+    for (const v of [2.5, 1e-7, -3e-9, 1.5e-7, 1e21]) expect(deg(angleText(v))).toBe(v);
   });
 });

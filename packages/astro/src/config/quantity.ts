@@ -11,8 +11,8 @@ const ANGLE_UNITS: Record<string, number> = {
   degrees: 1,
   arcmin: 1 / 60,
   arcsec: 1 / 3600,
+  // astropy's Angle reads 'rad' but not 'radian' ("Invalid character"): gammapy fails on it, so pipe does too.
   rad: 180 / Math.PI,
-  radian: 180 / Math.PI,
   hour: 15,
   hr: 15,
   mas: 1 / 3.6e6,
@@ -88,11 +88,23 @@ function parseQuantity(
  * mean degrees or radians, and a config pipe accepted must also run in gammapy.
  */
 export function parseAngle(raw: unknown): Parsed<number> {
+  // astropy's angle lexer reads an exponent only after a decimal point (2.0e-2 deg): "2e-2 deg" fails in gammapy.
+  if (typeof raw === 'string' && /^\s*[+-]?\d+[eE]/.test(raw))
+    return {
+      ok: false,
+      message: `cannot read ${JSON.stringify(raw)} as an angle: astropy's Angle takes an exponent only after a decimal point`,
+      hint: `write e.g. "${raw.trim().replace(/^([+-]?\d+)([eE])/, '$1.0$2')}"`,
+    };
   if (typeof raw === 'string') {
     const sexagesimal = parseSexagesimal(raw);
     if (sexagesimal !== undefined) return sexagesimal;
   }
   return parseQuantity(raw, ANGLE_UNITS, 'angle', undefined);
+}
+
+/** An angle in degrees as text parseAngle (and astropy) reads back exactly: "2.5 deg", "1.0e-7 deg". */
+export function angleText(degrees: number): string {
+  return `${String(degrees).replace(/^(-?\d+)e/, '$1.0e')} deg`;
 }
 
 /**

@@ -5,6 +5,7 @@
 
 import type { StepDefinition } from '@pipe/core';
 import type { AnalysisConfig } from '../config/index.js';
+import { angleText } from '../config/quantity.js';
 import {
   isReductionConfigIssue,
   reductionConfigFromConfig,
@@ -79,7 +80,7 @@ const step: StepDefinition<Params> = {
     // Normalise the safe-mask angle, so "2 deg" and "120 arcmin" give one task key; in degrees with its unit, as
     // the run reads it again (an angle needs a unit).
     const offsetMax = (config as ReductionConfig).safeMask.offsetMax;
-    if (offsetMax !== undefined) ds.safe_mask.parameters['offset_max'] = `${offsetMax} deg`;
+    if (offsetMax !== undefined) ds.safe_mask.parameters['offset_max'] = angleText(offsetMax);
     return center === 'pointing' ? { ok: true, value: { ...checked.value, center: 'pointing' } } : checked;
   },
   warm: () => warmRunModule(import('./reduce-observation-run.js')),
