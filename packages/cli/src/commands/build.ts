@@ -266,7 +266,11 @@ async function buildOpened(
     output.buildEnd(result.buildId, result.status, result.reports, result.recorded);
     if (!opts.json) printFailedLogs(result.reports.values());
     if (result.retired)
-      for (const line of retiredLines(result.retired)) process.stderr.write(`note: ${line}\n`);
+      for (const line of retiredLines(result.retired, 'of tasks no longer in the pipeline'))
+        process.stderr.write(`note: ${line}\n`);
+    if (result.dropped)
+      for (const line of retiredLines(result.dropped, 'their tasks no longer declare'))
+        process.stderr.write(`note: ${line}\n`);
     if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
     if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
@@ -353,20 +357,21 @@ function bytesToRehash(session: Session, reports: Map<string, TaskReport>): numb
   return bytes;
 }
 
-/** What the build did with the outputs of tasks that left the pipeline (e.g. a removed foreach item). */
-function retiredLines(retired: { removed: string[]; kept: string[] }): string[] {
+/**
+ * What the build did with the outputs of tasks that left the pipeline (e.g. a removed foreach item), or with outputs
+ * tasks no longer declare (`whose`: which of the two).
+ */
+function retiredLines(retired: { removed: string[]; kept: string[] }, whose: string): string[] {
   const list = (paths: string[]) =>
     paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more`;
   const n = (k: number) => `${k} output${k === 1 ? '' : 's'}`;
   return [
     ...(retired.removed.length > 0
-      ? [
-          `removed ${n(retired.removed.length)} of tasks no longer in the pipeline (kept in the cache): ${list(retired.removed)}`,
-        ]
+      ? [`removed ${n(retired.removed.length)} ${whose} (kept in the cache): ${list(retired.removed)}`]
       : []),
     ...(retired.kept.length > 0
       ? [
-          `left ${n(retired.kept.length)} of tasks no longer in the pipeline in place (edited since, or not in the cache): ${list(retired.kept)}`,
+          `left ${n(retired.kept.length)} ${whose} in place (edited since, or not in the cache): ${list(retired.kept)}`,
         ]
       : []),
   ];

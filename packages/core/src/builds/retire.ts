@@ -5,13 +5,20 @@
  * them (should the item come back, its task is restored from there): the products are then this pipeline's, not
  * a mix with earlier ones, and `pipe why` no longer presents them. An output edited since, or one the cache does
  * not hold, is left in place (and named): only what can be had again is removed.
+ *
+ * The same holds for an output a task that stays no longer declares (a config that stops asking for a map): after
+ * the task ran or was restored without it, the file its last record names is removed on the same terms, so that a
+ * product folder never shows a map of an earlier configuration next to the new ones. Only an output whose name is
+ * gone: a task of the same id in another pipeline file of the folder (they share the state) records its own paths
+ * under the same names, and those are not this target's to remove (so an output moved to a new path leaves its old
+ * file, as make would).
  */
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { outputTemplateMatcher } from '../graph/items.js';
 import type { Pipeline } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
-import type { StateData } from '../state/state-file.js';
+import type { OutputStamp, StateData, TaskRecord } from '../state/state-file.js';
 
 /** `datasets[23523]` → `datasets` (target names have no brackets). */
 export function targetOfTaskId(id: string): string {
@@ -74,19 +81,76 @@ export async function retireTasks(
     const held = await io.manifest(record.key);
     for (const out of Object.values(record.outputs)) {
       if (owned.has(out.path) || !declared(out.path) || declaredElsewhere(target, out.path)) continue;
-      const abs = path.resolve(pipeline.root, out.path);
-      const st = io.stamp(abs);
-      if (!st) continue;
-      const unmodified = st.size === out.size && st.mtimeNs === out.mtimeNs && st.ino === out.ino;
-      // The manifest and its bytes: a cache may keep an entry whose blob it evicted.
-      const inCache =
-        held?.outputs.some((o) => o.sha256 === out.sha256) === true && (await hasBlob(out.sha256));
-      if (unmodified && inCache) {
-        await unlink(abs).catch(() => {});
-        retired.removed.push(out.path);
-      } else retired.kept.push(out.path);
+      await retireOutput(out, held?.outputs, pipeline.root, io, hasBlob, retired);
     }
     state.tasks.delete(id);
+  }
+  return retired;
+}
+
+/** Remove one recorded output when unmodified and held by the cache (`held`: its task's manifest outputs), else keep it. */
+async function retireOutput(
+  out: OutputStamp,
+  held: ReadonlyArray<{ sha256: string }> | undefined,
+  root: string,
+  io: Pick<PlanIO, 'stamp'>,
+  hasBlob: (sha256: string) => Promise<boolean>,
+  retired: Retired,
+): Promise<void> {
+  const abs = path.resolve(root, out.path);
+  const st = io.stamp(abs);
+  if (!st) return;
+  const unmodified = st.size === out.size && st.mtimeNs === out.mtimeNs && st.ino === out.ino;
+  // The manifest and its bytes: a cache may keep an entry whose blob it evicted.
+  const inCache = held?.some((o) => o.sha256 === out.sha256) === true && (await hasBlob(out.sha256));
+  if (unmodified && inCache) {
+    await unlink(abs).catch(() => {});
+    retired.removed.push(out.path);
+  } else retired.kept.push(out.path);
+}
+
+/** The last record of each task a build is about to run or restore (taken before the build replaces them). */
+export function recordsBefore(
+  state: StateData,
+  ids: Iterable<string>,
+): Map<string, Pick<TaskRecord, 'key' | 'outputs'>> {
+  const before = new Map<string, Pick<TaskRecord, 'key' | 'outputs'>>();
+  for (const id of ids) {
+    const record = state.tasks.get(id);
+    if (record) before.set(id, { key: record.key, outputs: record.outputs });
+  }
+  return before;
+}
+
+/**
+ * After a build that succeeded: the outputs the last records of `before` name that their tasks no longer declare
+ * (`outputsNow`: each task's output names, for each task that ran, was restored or adopted), removed as retireTasks
+ * removes a departed task's — unless a task's record names that path now, or a target declares it.
+ */
+export async function retireDroppedOutputs(
+  before: ReadonlyMap<string, Pick<TaskRecord, 'key' | 'outputs'>>,
+  outputsNow: ReadonlyMap<string, ReadonlySet<string>>,
+  state: StateData,
+  pipeline: Pick<Pipeline, 'root' | 'targets'>,
+  io: Pick<PlanIO, 'stamp' | 'manifest'>,
+  hasBlob: (sha256: string) => Promise<boolean>,
+): Promise<Retired> {
+  const retired: Retired = { removed: [], kept: [] };
+  const dropped: Array<[string, OutputStamp]> = [];
+  for (const [id, now] of outputsNow) {
+    const record = before.get(id);
+    for (const [name, out] of Object.entries(record?.outputs ?? {}))
+      if (!now.has(name)) dropped.push([id, out]);
+  }
+  if (dropped.length === 0) return retired;
+  const owned = new Set<string>();
+  for (const [, record] of state.tasks.entries())
+    for (const out of Object.values(record.outputs)) owned.add(out.path);
+  const declares = [...pipeline.targets.values()].map((t) => outputTemplateMatcher(Object.values(t.outputs)));
+  for (const [id, out] of dropped) {
+    if (owned.has(out.path) || declares.some((d) => d(out.path))) continue;
+    const held = await io.manifest(before.get(id)!.key);
+    await retireOutput(out, held?.outputs, pipeline.root, io, hasBlob, retired);
   }
   return retired;
 }

@@ -33,7 +33,14 @@ import { withPortableItems } from '../store/portable-items.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
 import { acquireLock, type LockOwner } from '../workspace/lock.js';
 import { type BuildRecord, markInterrupted, newBuildId, writeBuildRecord } from './records.js';
-import { departedTasks, type Retired, retireTasks, targetOfTaskId } from './retire.js';
+import {
+  departedTasks,
+  type Retired,
+  recordsBefore,
+  retireDroppedOutputs,
+  retireTasks,
+  targetOfTaskId,
+} from './retire.js';
 
 export interface SessionOptions {
   pipeline: Pipeline;
@@ -215,6 +222,8 @@ export type BuildResult =
       recorded: boolean;
       /** Outputs of tasks no longer in the pipeline, removed or left in place (builds/retire.ts). */
       retired?: Retired;
+      /** Outputs tasks that ran no longer declare, removed or left in place (ditto). */
+      dropped?: Retired;
     }
   | { ok: false; reason: 'locked'; owner: LockOwner };
 
@@ -404,6 +413,14 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       const { createProcessExecutor } = await import('../execute/process-executor.js');
       ownExecutors.push((executors.process = createProcessExecutor()));
     }
+    // The records the build replaces (tasks to run, restore or adopt): an output they name that the task no longer
+    // writes is retired afterwards.
+    const before = recordsBefore(
+      session.state,
+      [...plan.tasks.values()]
+        .filter((p) => p.decision.action !== 'up-to-date' || p.decision.adopted)
+        .map((p) => p.task.id),
+    );
     const outcome = await runBuild({
       buildId,
       pipeline: session.pipeline,
@@ -423,7 +440,30 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
     let retired: Retired | undefined;
+    let dropped: Retired | undefined;
     if (outcome.status === 'succeeded') {
+      const hasBlob = async (sha: string) => {
+        const has = await session.cache.hasBlob(sha).catch(() => undefined);
+        return has?.ok === true && has.value;
+      };
+      const outputsNow = new Map<string, Set<string>>();
+      for (const [id, report] of outcome.reports) {
+        const task = plan.tasks.get(id)?.task;
+        // Ran, restored, or found up to date from the cache (adopted): its record is the task's outputs now.
+        if (task && before.has(id) && report.state !== 'failed')
+          outputsNow.set(id, new Set(Object.keys(task.outputs)));
+      }
+      if (outputsNow.size > 0) {
+        dropped = await retireDroppedOutputs(
+          before,
+          outputsNow,
+          session.state,
+          session.pipeline,
+          session.io,
+          hasBlob,
+        );
+        if (dropped.removed.length + dropped.kept.length === 0) dropped = undefined;
+      }
       const targets = new Set<string>();
       for (const id of outcome.reports.keys()) targets.add(targetOfTaskId(id));
       const departed = departedTasks(session.state, targets, outcome.reports);
@@ -434,10 +474,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
           session.state,
           session.pipeline,
           session.io,
-          async (sha) => {
-            const has = await session.cache.hasBlob(sha).catch(() => undefined);
-            return has?.ok === true && has.value;
-          },
+          hasBlob,
         );
         outcome.stateChanged = true;
       }
@@ -461,6 +498,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       plan,
       recorded: true,
       ...(retired ? { retired } : {}),
+      ...(dropped ? { dropped } : {}),
     };
   } finally {
     await Promise.all(ownExecutors.map((e) => e.close()));
