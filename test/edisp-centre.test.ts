@@ -138,6 +138,30 @@ describe('flux map of a dataset reduced without EDISP', () => {
     expect(Math.abs(at(1, 50, 49) / 2.174432141087802e-12 - 1)).toBeLessThan(1e-4);
     expect(Math.abs(at(0, 10, 80) / 3.8117612474535775e-13 - 1)).toBeLessThan(1e-4);
     expect(Math.abs(at(1, 10, 80) / -5.711821915307062e-14 - 1)).toBeLessThan(1e-3);
+    // Two energy groups: summary.json describes each (the top-level fields are the first's), its peak the maximum
+    // of that group's sqrt_ts plane.
+    const summary = JSON.parse(readFileSync(ws.path('products/excess_map/summary.json'), 'utf8'));
+    const groups = summary.energy_groups as Array<Record<string, unknown> & { peak: Record<string, number> }>;
+    expect(groups).toHaveLength(2);
+    expect(groups[0]!.energy_range_tev).toEqual(summary.energy_range_tev);
+    expect(groups[0]!.total_counts).toBe(summary.total_counts);
+    expect(groups[0]!.peak).toEqual(summary.peak);
+    const [lo, mid] = groups[0]!.energy_range_tev as number[];
+    const [mid2, hi] = groups[1]!.energy_range_tev as number[];
+    expect([lo, mid2, hi].map((e) => Number(e!.toPrecision(6)))).toEqual([
+      1,
+      Number(Math.sqrt(10).toPrecision(6)),
+      10,
+    ]);
+    expect(mid).toBe(mid2);
+    const sqrtTs = readMapFits(ws.path('products/excess_map/sqrt_ts.fits.gz'));
+    for (const [k, g] of groups.entries()) {
+      const plane = Array.from(sqrtTs.data.subarray(k * 10000, (k + 1) * 10000) as ArrayLike<number>);
+      const max = Math.max(...plane.filter((v) => !Number.isNaN(v)));
+      expect(Math.abs(g.peak.sqrt_ts! - max)).toBeLessThan(1e-5 * Math.max(1, max));
+      expect(plane[g.peak.y! * 100 + g.peak.x!]).toBe(max);
+    }
+    expect(groups[1]!.total_counts).toBeLessThan(groups[0]!.total_counts as number);
     ws.remove('.');
   }, 120_000);
 });

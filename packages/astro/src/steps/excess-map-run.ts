@@ -74,6 +74,37 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   // The peak's position under its frame's names (ra/dec or glon/glat), the same in summary.json and the log line.
   const frame = ds.geom.wcs.frame;
   const peakSky = summary.peak?.sky ? namedSkyPosition(summary.peak.sky, frame) : undefined;
+  const peakReport = (of: typeof summary) =>
+    of.peak
+      ? {
+          x: of.peak.x,
+          y: of.peak.y,
+          ...(of.peak.sky ? namedSkyPosition(of.peak.sky, frame) : {}),
+          frame,
+          sqrt_ts: of.peak.sqrtTs,
+          ts: of.peak.ts,
+          n_on: of.peak.nOn,
+          mu_b: of.peak.muB,
+          excess: of.peak.excess,
+          norm: of.peak.norm,
+          flux: of.peak.flux,
+        }
+      : null;
+  // With several energy groups (excess_map.energy_edges), the fields above describe the first; each has its own here.
+  const groups =
+    maps.bins.length > 1
+      ? maps.bins.map((_, bin) => {
+          const g = bin === 0 ? summary : summarizeExcessMap(maps, { bin, pixelToSky: toSky });
+          return {
+            energy_range_tev: [g.eMin, g.eMax],
+            total_counts: g.totalCounts,
+            total_background: g.totalBackground,
+            total_excess: g.totalExcess,
+            total_sqrt_ts: g.totalSqrtTs,
+            peak: peakReport(g),
+          };
+        })
+      : undefined;
   await writeProductMaps(ctx.outputs, ds, maps, toSky);
   // Asked for (selection_optional) but declared as no output of the target: say so, rather than drop them quietly.
   const undeclared = undeclaredOptionalMaps(ctx.outputs, maps);
@@ -100,24 +131,11 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     total_background: summary.totalBackground,
     total_excess: summary.totalExcess,
     total_sqrt_ts: summary.totalSqrtTs,
-    peak: summary.peak
-      ? {
-          x: summary.peak.x,
-          y: summary.peak.y,
-          ...peakSky,
-          frame,
-          sqrt_ts: summary.peak.sqrtTs,
-          ts: summary.peak.ts,
-          n_on: summary.peak.nOn,
-          mu_b: summary.peak.muB,
-          excess: summary.peak.excess,
-          norm: summary.peak.norm,
-          flux: summary.peak.flux,
-        }
-      : null,
+    peak: peakReport(summary),
     // No kernel backend here: the backends are bit-identical, share one cache entry (the backend is not in the
     // key), and so must write the same bytes. Which one ran is in the task's provenance (pipe why).
     edisp_irf_pixel: edisp.pixel,
+    ...(groups ? { energy_groups: groups } : {}),
   };
   if (ctx.outputs['summary']) writeFileSync(ctx.outputs['summary'], `${JSON.stringify(report, null, 2)}\n`);
   const peak = summary.peak;
