@@ -29,6 +29,7 @@ beforeAll(() => {
   symlinkSync(path.join(dir, 'run_023526.fits'), path.join(dir, 'link.fits')); // to a file: matched
   symlinkSync(path.join(dir, 'sub.fits'), path.join(dir, 'linkdir.fits')); // to a folder: not a file
   symlinkSync(path.join(dir, 'gone'), path.join(dir, 'broken.fits')); // dangling
+  symlinkSync('loop.fits', path.join(dir, 'loop.fits')); // a loop: stat fails with ELOOP, tinyglobby skips it
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -46,6 +47,12 @@ describe('globFiles', () => {
     '*.FITS',
     'x\\[1\\].fits',
     'nothing-*.fits',
+    '[!a-r]*', // a negated class, as in a shell (picomatch reads it so only with posix: true)
+    'run_0235[!3]?.fits*',
+    '[^a-r]*',
+    '!*.txt', // a leading '!' is an exclusion for tinyglobby: alone, it matches nothing
+    '!run_*',
+    '!!run_*',
   ];
   for (const p of patterns)
     it(`matches what tinyglobby matches for ${p}`, () => {

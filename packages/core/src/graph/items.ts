@@ -41,11 +41,13 @@ export function matchFiles(pattern: string, root: string): string[] {
  * ~3 ms in a fresh process, at every plan of a pipeline with such inputs. Deeper patterns are walked by tinyglobby.
  */
 export function globFiles(base: string, rest: string): string[] {
-  if (rest.includes('/') || rest.includes('**')) {
+  // A leading '!' (not the extglob '!(…)') makes tinyglobby's pattern an exclusion, which matches nothing alone.
+  if (rest.includes('/') || rest.includes('**') || (rest[0] === '!' && rest[1] !== '(')) {
     const matches = globSync(rest, { cwd: base, onlyFiles: true, expandDirectories: false });
     return matches.sort();
   }
-  const isMatch = picomatch(rest, { dot: false });
+  // The options tinyglobby gives picomatch: `posix` makes '[!a]' the negated class (else it means '!' or 'a').
+  const isMatch = picomatch(rest, { dot: false, posix: true });
   let entries: import('node:fs').Dirent[];
   try {
     entries = readdirSync(base, { withFileTypes: true });
@@ -55,13 +57,18 @@ export function globFiles(base: string, rest: string): string[] {
   const names: string[] = [];
   for (const e of entries) {
     if (!isMatch(e.name)) continue;
-    if (
-      e.isFile() ||
-      (e.isSymbolicLink() && statSync(`${base}/${e.name}`, { throwIfNoEntry: false })?.isFile())
-    )
-      names.push(e.name);
+    if (e.isFile() || (e.isSymbolicLink() && linksToFile(`${base}/${e.name}`))) names.push(e.name);
   }
   return names.sort();
+}
+
+/** Whether a symbolic link leads to a file; a dangling link, a loop or one that cannot be followed does not (tinyglobby skips them). */
+function linksToFile(link: string): boolean {
+  try {
+    return statSync(link, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false; // ELOOP, EACCES
+  }
 }
 
 /** `/data/runs/**\/*.fits` → base `/data/runs`, rest `**\/*.fits`: the fixed directory and the glob below it. */
