@@ -118,6 +118,14 @@ describe('indexed colour', () => {
     expect(colormapRgb('viridis', Number.NaN)).toEqual(colormapRgb('viridis', 0));
     expect(colormapRgb('viridis', 2)).toEqual(colormapRgb('viridis', 1));
   });
+
+  it("keeps a diverging map's middle on a level: zero is coolwarm's neutral grey, not a tint", () => {
+    // Moreland's middle anchor, 0.8654 per channel: no hint of red or blue where a difference image shows 0, and a
+    // difference a hair either side of 0 rounds to it too (with an even number of levels 0 fell between two tints).
+    expect(colormapRgb('coolwarm', 0.5)).toEqual([221, 221, 221]);
+    expect(colormapRgb('coolwarm', 0.5 - 1e-4)).toEqual([221, 221, 221]);
+    expect(colormapRgb('coolwarm', 0.5 + 1e-4)).toEqual([221, 221, 221]);
+  });
 });
 
 describe('diverging colour map', () => {

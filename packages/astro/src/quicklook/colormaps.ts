@@ -51,9 +51,11 @@ export function packRgb(rgb: readonly [number, number, number]): number {
 
 /**
  * Colours a map takes: t ∈ [0, 1] is rounded to one of these levels (matplotlib's maps have 256). With the image's
- * background, ink and NaN grey, an image holds at most 255 colours: one byte per pixel (quicklook/raster.ts).
+ * background, ink and NaN grey, an image holds at most 254 colours: one byte per pixel (quicklook/raster.ts). An odd
+ * number, so that t = 0.5 is a level: a diverging map's zero (a difference image's "no change") is its middle colour
+ * (coolwarm's neutral grey), and t and 1 − t take mirrored levels.
  */
-export const COLORMAP_LEVELS = 252;
+export const COLORMAP_LEVELS = 251;
 
 /** The colour (0–255 per channel) of t ∈ [0, 1] (clamped, rounded to a level) on the map. */
 export function colormapRgb(name: ColormapName, t: number): [number, number, number] {

@@ -1,6 +1,6 @@
 /**
  * An indexed-colour raster (one byte per pixel, a palette of up to 256 colours) with the few drawing operations the
- * quick-look images need, and its PNG encoding (colour type 3). A quick-look has at most 255 colours (colormaps.ts),
+ * quick-look images need, and its PNG encoding (colour type 3). A quick-look has at most 254 colours (colormaps.ts),
  * so a palette loses nothing, and the rows to filter and compress are a quarter of RGBA's.
  */
 import { Buffer } from 'node:buffer';
