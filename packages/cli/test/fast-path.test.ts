@@ -586,10 +586,30 @@ describe('snapshot lists (listJson)', () => {
       ['out/b.txt', 'f', 1, '5', 8, '5'],
       ['x', 1, 2],
     ];
-    expect(JSON.parse(listJson(next, lines, Uint8Array.of(0, 1, 0)))).toEqual([items[0], next[1], items[2]]);
-    // Lines of another length are not reused.
-    expect(JSON.parse(listJson(next, lines.slice(1), Uint8Array.of(0, 0, 0)))).toEqual(next);
+    const patched = listJson(next, text, Uint8Array.of(0, 1, 0));
+    expect(JSON.parse(patched)).toEqual([items[0], next[1], items[2]]);
+    // As listJson writes it whole: the next patch reads it as any other.
+    expect(patched).toBe(listJson([items[0], next[1], items[2]]));
+    // A list of another length is not reused.
+    expect(JSON.parse(listJson(next, listJson(items.slice(1)), Uint8Array.of(0, 0, 0)))).toEqual(next);
+    expect(JSON.parse(listJson(next.slice(0, 2), text, Uint8Array.of(0, 0)))).toEqual(next.slice(0, 2));
+    expect(JSON.parse(listJson(next, 'not a list', Uint8Array.of(0, 0, 0)))).toEqual(next);
     expect(JSON.parse(listJson([]))).toEqual([]);
     expect(listLines(listJson([]))).toEqual([]);
+  });
+
+  it('patches the first, the last and runs of elements, and keeps a list without changes as it was', () => {
+    const items = Array.from({ length: 50 }, (_, i) => [`in/f${i}.txt`, 'f', i, `${i}000`, i, `${i}000`]);
+    const text = listJson(items);
+    const next = items.map((it, i) => (i % 7 === 0 || i === 49 ? [it[0], 'f', -1, '', 0, ''] : it));
+    const changed = new Uint8Array(items.length);
+    for (let i = 0; i < items.length; i++) if (i % 7 === 0 || i === 49) changed[i] = 1;
+    expect(listJson(next, text, changed)).toBe(listJson(next));
+    expect(listJson(items, text, new Uint8Array(items.length))).toBe(text);
+    expect(listJson(items, text)).toBe(text);
+    const one = [['only', 'f', 1, '1', 1, '1']];
+    expect(listJson([['new', 'd', 0, '2', 2, '2']], listJson(one), Uint8Array.of(1))).toBe(
+      listJson([['new', 'd', 0, '2', 2, '2']]),
+    );
   });
 });

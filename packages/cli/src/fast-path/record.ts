@@ -21,7 +21,6 @@ import { parseFastArgv } from './argv.js';
 import { engineFiles, kernelFiles } from './pipe-files.js';
 import {
   listJson,
-  listLines,
   MAX_SNAPSHOTS,
   pipeEnvOf,
   RACY_GRANULARITY_MS,
@@ -114,9 +113,9 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   let buildable: boolean;
   let summaries: SnapshotHeader['summaries'];
   let envNames: Set<string>;
-  // With a hint: the previous snapshot's lines, and which stamps and rows differ from them (only those are written anew).
-  let stampLines: string[] | undefined;
-  let rowLines: string[] | undefined;
+  // With a hint: the previous snapshot's lists, and which stamps and rows differ from them (only those are written anew).
+  let stampsText: string | undefined;
+  let rowsText: string | undefined;
   let stampChanged: Uint8Array | undefined;
   let rowChanged: Uint8Array | undefined;
   const hint = src.hint && src.hint.key === key && src.hint.root === root ? src.hint : undefined;
@@ -127,8 +126,8 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     const own = (p: string) => p === stateRel || p === journalRel;
     envNames = new Set();
     stamps = hint.stamps;
-    stampLines = listLines(hint.stampsText);
-    rowLines = listLines(hint.rowsText);
+    stampsText = hint.stampsText;
+    rowsText = hint.rowsText;
     const changed = new Uint8Array(stamps.length);
     stampChanged = changed;
     const prefix = `${root}${path.sep}`;
@@ -253,7 +252,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   // fails to parse and is declined as corrupt; the next full run writes it again.
   await core.replaceFile(
     out,
-    `${JSON.stringify(header)}\n${listJson(stamps, stampLines, stampChanged)}\n${listJson(rows, rowLines, rowChanged)}`,
+    `${JSON.stringify(header)}\n${listJson(stamps, stampsText, stampChanged)}\n${listJson(rows, rowsText, rowChanged)}`,
   );
   pruneSnapshots(root);
   return { written: out };

@@ -199,15 +199,47 @@ export interface SnapshotHint {
 export type TaskRow = [string, 0 | 1, ...number[]];
 
 /**
- * A list as a snapshot stores it: one element a line. `lines` (the elements' JSON, as listLines read them) is
- * reused where `changed` is not 1; JSON.parse reads the whole as one array.
+ * A list as a snapshot stores it: one element a line. `previous` (the list as listJson wrote it before, of as many
+ * elements) is reused where `changed` is not 1: only the marked elements are serialised, and the runs of lines
+ * between them are copied as they were (no line split out, none joined). JSON.parse reads the whole as one array.
  */
-export function listJson(items: readonly unknown[], lines?: readonly string[], changed?: Uint8Array): string {
+export function listJson(items: readonly unknown[], previous?: string, changed?: Uint8Array): string {
+  if (previous !== undefined && items.length > 0) {
+    const patched = patchList(items, previous, changed);
+    if (patched !== undefined) return patched;
+  }
   const out = new Array<string>(items.length);
-  const reuse = lines !== undefined && lines.length === items.length;
-  for (let i = 0; i < items.length; i++)
-    out[i] = reuse && changed?.[i] !== 1 ? lines[i]! : JSON.stringify(items[i]);
+  for (let i = 0; i < items.length; i++) out[i] = JSON.stringify(items[i]);
   return `[\n${out.join(',\n')}\n]`;
+}
+
+/**
+ * `previous` with the elements marked in `changed` replaced by `items`' (undefined when `previous` is not a list
+ * listJson wrote of `items.length` elements). An element's JSON holds no newline, so each `,\n` ends one.
+ */
+function patchList(
+  items: readonly unknown[],
+  previous: string,
+  changed: Uint8Array | undefined,
+): string | undefined {
+  if (!previous.startsWith('[\n') || !previous.endsWith('\n]')) return undefined;
+  const close = previous.length - 2; // the newline before ']'
+  const parts: string[] = [];
+  let copied = 0; // previous[0, copied) is in `parts`
+  let at = 2; // where element i begins
+  const lastIndex = items.length - 1;
+  for (let i = 0; i <= lastIndex; i++) {
+    const sep = previous.indexOf(',\n', at);
+    if (i < lastIndex ? sep < 0 || sep > close : sep >= 0 && sep < close) return undefined; // fewer / more elements
+    const end = i < lastIndex ? sep : close;
+    if (changed?.[i] === 1) {
+      parts.push(previous.slice(copied, at), JSON.stringify(items[i]));
+      copied = end;
+    }
+    at = end + 2;
+  }
+  parts.push(previous.slice(copied));
+  return parts.join('');
 }
 
 /** The elements' JSON of a list listJson wrote (one a line). */
