@@ -42,10 +42,11 @@ const dist = bundleIsFresh()
 
 // An up-to-date `pipe build`/`pipe plan` is answered from its no-op snapshot before anything heavy loads
 // (PIPE_FAST_PATH=0 turns that off); any other command, or any change, takes the full path.
+const fastPath = process.env.PIPE_FAST_PATH === '0' ? undefined : await import(dist.fast);
 const fast =
-  process.env.PIPE_FAST_PATH === '0'
+  fastPath === undefined
     ? { code: undefined }
-    : (await import(dist.fast)).tryFastPath(process.argv, {
+    : fastPath.tryFastPath(process.argv, {
         env: process.env,
         cwd: process.cwd(),
         startedAt: performance.timeOrigin,
@@ -57,7 +58,12 @@ if (fast.code !== undefined) {
   process.exitCode = fast.code;
 } else {
   // A build's first step thread boots now, on another core, while the engine loads (core's execute/early-thread.ts).
-  if (buildsSteps(process.argv)) (await import('@pipe/core/early-thread')).bootEarlyPoolThread();
+  // It first checks, meanwhile, what the declined no-op check left for the full path's hint (fast-path/stamp-job.ts).
+  if (buildsSteps(process.argv)) {
+    const early = await import('@pipe/core/early-thread');
+    early.bootEarlyPoolThread();
+    fastPath?.lendThread((message) => early.postToEarlyPoolThread(message));
+  }
   const { main } = await import(dist.main);
   main(process.argv).then(
     (code) => {

@@ -4,7 +4,7 @@ import { cacheDirOption, type GlobalOptions, loadForSession } from '../context.j
 import { EXIT_USAGE } from '../exit-codes.js';
 import { parseFastArgv } from '../fast-path/argv.js';
 import { locate, takeHint } from '../fast-path/entry.js';
-import type { SnapshotHint } from '../fast-path/snapshot.js';
+import type { PendingHint, SnapshotHint } from '../fast-path/snapshot.js';
 import { pipelineRemote, type RemoteCliOptions, type RemoteSetup } from './remote.js';
 
 export interface SessionCliOptions extends GlobalOptions, RemoteCliOptions {
@@ -36,7 +36,7 @@ export interface OpenedInfo {
 }
 
 /** The declined no-op check's hint for this very command line, if there was one (fast-path/entry.ts). */
-function hintForThisCommand(): SnapshotHint | undefined {
+function hintForThisCommand(): PendingHint | undefined {
   const req = parseFastArgv(process.argv);
   const where = req && locate(req, process.cwd(), process.env);
   return where ? takeHint(where.key, where.root) : undefined;
@@ -117,9 +117,12 @@ export async function openFromCli(
     process.stderr.write(`${resolved.message}\n`);
     return { ok: false, code: EXIT_USAGE };
   }
-  const hint = hintForThisCommand();
+  const pending = hintForThisCommand();
   // The no-op snapshot this command may record reuses the plan's stats (fast-path/record.ts).
-  if (parseFastArgv(process.argv) && !hint) core.rememberStats();
+  if (parseFastArgv(process.argv) && !pending) core.rememberStats();
+  // Settled once the session is open (its last stamps may still be being checked on another thread, see
+  // fast-path/stamp-job.ts); nothing asks `clean` before the plan.
+  let hint: SnapshotHint | undefined;
   const remote = resolved.remote;
   const opened = await core.openSession({
     pipeline: loaded.pipeline,
@@ -137,8 +140,8 @@ export async function openFromCli(
     ...(remote ? { cache: remote.cache } : {}),
     ...(opts.kernels ? { kernels: opts.kernels } : {}),
     ...(force !== undefined ? { force } : {}),
-    ...(hint && hint.root === loaded.pipeline.root
-      ? { clean: { stateStamp: hint.stateStamp, test: (task: Task) => hint.clean.has(task.id) } }
+    ...(pending && pending.root === loaded.pipeline.root
+      ? { clean: { stateStamp: pending.stateStamp, test: (task: Task) => hint?.clean.has(task.id) === true } }
       : {}),
   });
   if (!opened.ok) {
@@ -146,6 +149,7 @@ export async function openFromCli(
     process.stderr.write(`${renderDiagnostics(opened.diagnostics)}\n`);
     return { ok: false, code: EXIT_USAGE };
   }
+  hint = pending?.settle();
   // Kernel backends are chosen per run: step identities are cached only when no step uses kernels.
   const steps =
     opened.session.kernelBackend === (opts.kernels ?? 'js') &&

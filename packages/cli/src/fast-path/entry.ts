@@ -9,16 +9,24 @@ import path from 'node:path';
 import { cacheDirOption, findPipelineFile } from '../context.js';
 import { summaryLines, upToDateLine } from '../summary.js';
 import { type FastRequest, parseFastArgv } from './argv.js';
-import { checkSnapshot, type SnapshotCheck, type SnapshotHint, snapshotKey } from './snapshot.js';
+import { checkSnapshot, type PendingHint, type SnapshotCheck, snapshotKey } from './snapshot.js';
 
 /** What a declined check learnt, for the full path of the same process (commands/session.ts). */
-let handover: SnapshotHint | undefined;
+let handover: PendingHint | undefined;
 
-/** The hint of the declined check of this process, if it was for `key` in `root` (taken once). */
-export function takeHint(key: string, root: string): SnapshotHint | undefined {
+/** The hint of the declined check of this process, if it was for `key` in `root` (taken once; settled by the taker). */
+export function takeHint(key: string, root: string): PendingHint | undefined {
   const h = handover;
   handover = undefined;
   return h && h.key === key && h.root === root ? h : undefined;
+}
+
+/**
+ * Let a thread check what the declined check left for its hint, while the engine loads (bin/pipe.js lends the
+ * build's first step thread: `post` sends it a job, see core's pool-worker.ts). Nothing when there is no hint.
+ */
+export function lendThread(post: Parameters<PendingHint['lend']>[0]): void {
+  handover?.lend(post);
 }
 
 /** The snapshot key and workspace root of a command line, as the fast path computes them. */

@@ -25,13 +25,23 @@
  * record's). The state file is exempt: pipe alone writes it, always by rename to a new inode;
  * so is its journal, which pipe alone appends to (every append grows it) or replaces by rename.
  *
- * This module imports nothing but node:fs and node:path (and raw-stat.ts): it runs before anything heavy is loaded.
+ * A check that declines at a changed task file leaves the stamps after it to the hint (PendingHint): the full path
+ * needs the hint only once it has loaded the engine, the pipeline and the state, and meanwhile the build's first step
+ * thread, booted by then and idle until the first task, checks them on another core (stamp-job.ts); the main thread
+ * checks what is left when it settles the hint.
+ *
+ * This module imports nothing but node:fs and node:path (and raw-stat.ts, stamp-check.ts, stamp-job.ts): it runs
+ * before anything heavy is loaded.
  */
-import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SeenStat } from '@pipe/core/lean';
 import { valueDigest } from '@pipe/core/value-digest';
 import { type RawStat, statInto } from './raw-stat.js';
+import { checkStamp, type SnapshotStamp } from './stamp-check.js';
+import { finishStampJob, type StampJobData, stampJobMemory, stampJobViews } from './stamp-job.js';
+
+export { type SnapshotStamp, STAMP_SETTLED, STAMP_SHA } from './stamp-check.js';
 
 export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
 export const SNAPSHOT_VERSION = 6;
@@ -39,22 +49,6 @@ export const SNAPSHOT_VERSION = 6;
 export const RACY_GRANULARITY_MS = 100;
 /** Snapshots kept per workspace (one per distinct command). */
 export const MAX_SNAPSHOTS = 8;
-
-/**
- * [path, kind, size (-1: missing), mtime ns, inode, ctime ns, sha256?]. The ctime catches a file rewritten in place
- * with its size and mtime restored (cp -p). The SHA-256 is kept only for an output whose stamp was racily clean
- * when written (its task record's hash): the check then re-hashes the file.
- */
-export type SnapshotStamp = [string, 'f' | 'd', number, string, number, string, string?];
-
-/** Index of the SHA-256 kept with a racily clean output's stamp (or STAMP_SETTLED). */
-export const STAMP_SHA = 6;
-
-/**
- * In place of the SHA-256: a racily clean output the writing build published and found unchanged, past the racy
- * window, when it took the stamp (fast-path/record.ts keepOutputHashes): its stamp alone vouches for it.
- */
-export const STAMP_SETTLED = 'settled';
 
 /** What decides a plan, from the command line (everything else is a file or an environment variable). */
 export interface SnapshotKeyInput {
@@ -143,14 +137,6 @@ export function pipeEnvOf(env: NodeJS.ProcessEnv): Array<[string, string]> {
 
 export function mtimeNs(mtimeMs: number): string {
   return String(Math.round(mtimeMs * 1e6));
-}
-
-/**
- * Whether `ms` is the time `ns` (mtimeNs of it) names, without making a string per stamp: `ns` is the decimal of a
- * double, which reads back as that double exactly.
- */
-function sameNs(ms: number, ns: string): boolean {
-  return Math.round(ms * 1e6) === Number(ns);
 }
 
 /** The stamp of a path now. */
@@ -248,26 +234,6 @@ export function listLines(text: string): string[] {
   return body === '' ? [] : body.split(',\n');
 }
 
-/** Chunk of the racily clean check's read: a multi-GB output is hashed in bounded memory. */
-const SAME_BYTES_CHUNK = 4 << 20;
-
-/** Whether the file's SHA-256 is `sha256` (a racily clean output: its bytes decide). node:crypto loads only then. */
-function sameBytes(file: string, sha256: string): boolean {
-  let fd: number | undefined;
-  try {
-    const { createHash } = process.getBuiltinModule('node:crypto') as typeof import('node:crypto');
-    const hash = createHash('sha256');
-    fd = openSync(file, 'r');
-    const chunk = Buffer.allocUnsafe(SAME_BYTES_CHUNK);
-    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
-    return hash.digest('hex') === sha256;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** Rewrite the snapshot with a new header line (atomically; a failure only costs the next no-op a hash). */
 function redate(file: string, text: string, nl: number, header: SnapshotHeader): void {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -285,8 +251,44 @@ export type SnapshotCheck =
       ok: false;
       why: 'absent' | 'corrupt' | 'key' | 'env' | 'changed' | 'racy' | 'not-noop';
       path?: string;
-      hint?: SnapshotHint;
+      hint?: PendingHint;
     };
+
+/**
+ * A declined check's hint. The check declines at the first changed task file; the stamps after it serve only the
+ * hint, and are checked when it is settled, on the main thread and on a lent thread (fast-path/stamp-job.ts).
+ */
+export interface PendingHint {
+  key: string;
+  root: string;
+  /** As SnapshotHint's (known at once: the state file and its journal are workspace-wide stamps, checked first). */
+  stateStamp: string;
+  /**
+   * Let a thread check the stamps left meanwhile: `post` sends it a job message (core's pool-worker.ts), false when
+   * it cannot. Only until the hint is settled.
+   */
+  lend(post: (message: { type: 'job'; module: string; data: StampJobData }) => boolean): void;
+  /**
+   * The hint, once every stamp is checked; undefined when none can be made (a stamp that cannot be looked at, a list
+   * that does not parse). Settled once: later calls give the same answer.
+   */
+  settle(): SnapshotHint | undefined;
+}
+
+/** Stamps left after the first changed task file from which they are left to the hint (fewer: checked at once). */
+export const DEFERRED_MIN_STAMPS = 4096;
+
+/** The module a lent thread runs (compiled JS: the bundle gives this module its original URL, see bundle.mjs). */
+export const STAMP_JOB_MODULE = new URL('./stamp-job.js', import.meta.url);
+
+export interface CheckOptions {
+  /** Collect the hint after a difference in a task file (else: stop at the first difference). */
+  wantHint?: boolean;
+  /** Stamps left from which their check is deferred to the hint (DEFERRED_MIN_STAMPS; Infinity: never). */
+  deferFrom?: number;
+  /** The module a lent thread runs (tests of the source: the compiled one). */
+  jobModule?: URL;
+}
 
 /**
  * Whether the snapshot of `key` still holds: same key and environment, and every stamp unchanged.
@@ -297,8 +299,10 @@ export function checkSnapshot(
   root: string,
   key: string,
   env: NodeJS.ProcessEnv,
-  wantHint = false,
+  options: boolean | CheckOptions = false,
 ): SnapshotCheck {
+  const opts = typeof options === 'boolean' ? { wantHint: options } : options;
+  const wantHint = opts.wantHint === true;
   let text: string;
   try {
     // Bytes, then decoded: node 20 reads 'utf8' about half as fast (2 MB at 10,000 tasks).
@@ -338,37 +342,37 @@ export function checkSnapshot(
   let journalStamp = '';
   const st: RawStat = { kind: '', size: 0, ino: 0, mtimeMs: 0, ctimeMs: 0 };
   const inRoot = process.cwd() === root;
+  /** Stamps from `deferred` on are checked when the hint is settled, in `shared` (stamp-job.ts). */
+  let deferred = stamps.length;
+  let shared: SharedArrayBuffer | undefined;
   for (let i = 0; i < stamps.length; i++) {
     const stamp = stamps[i]!;
     const p = stamp[0];
     const relative = !(posix ? p.charCodeAt(0) === 47 /* '/' */ : path.isAbsolute(p));
+    const isState = p === header.stateFile;
+    const isJournal = p === header.journalFile;
     // From the root itself, a relative stamp is stat'ed as it is (no joined path per stamp, a shorter lookup).
-    const there = statInto(relative && !inRoot ? prefix + p : p, st);
-    const kind = stamp[1];
-    let why: 'changed' | 'racy' | undefined;
-    if (!there || st.kind !== kind) {
-      if (stamp[2] !== -1) why = 'changed';
-    } else if (
-      stamp[2] === -1 ||
-      (kind === 'f' && st.size !== stamp[2]) ||
-      st.ino !== stamp[4] ||
-      !sameNs(st.mtimeMs, stamp[3]) ||
-      !sameNs(st.ctimeMs, stamp[5])
-    ) {
-      why = 'changed';
-    } else if (p === header.stateFile) {
-      stateStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
-    } else if (p === header.journalFile) {
-      journalStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
-    } else if (st.mtimeMs >= racyMs && stamp[STAMP_SHA] !== STAMP_SETTLED) {
-      if (stamp[STAMP_SHA] && sameBytes(relative ? prefix + p : p, stamp[STAMP_SHA]))
-        verifiedUpTo = Math.max(verifiedUpTo, st.mtimeMs);
-      else why = 'racy';
+    const why = checkStamp(stamp, relative && !inRoot ? prefix + p : p, st, racyMs, isState || isJournal);
+    if (why === undefined) {
+      if (isState) stateStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+      else if (isJournal) journalStamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+      continue;
     }
-    if (!why) continue;
+    if (why === 'verified') {
+      verifiedUpTo = Math.max(verifiedUpTo, st.mtimeMs);
+      continue;
+    }
     first ??= { why, path: relative ? prefix + p : p };
     // A workspace-wide file differs: nothing of the snapshot can be trusted.
     if (!wantHint || i < header.globals) return { ok: false, ...first };
+    if (!bad && posix && stateStamp && stamps.length - (i + 1) >= (opts.deferFrom ?? DEFERRED_MIN_STAMPS)) {
+      // Declined: the rest serves only the hint, checked when it is settled (and meanwhile on a lent thread).
+      deferred = i + 1;
+      shared = stampJobMemory(stamps.length, deferred);
+      bad = stampJobViews(shared, stamps.length, deferred).bad;
+      bad[i] = 1;
+      break;
+    }
     bad ??= new Uint8Array(stamps.length);
     bad[i] = 1;
   }
@@ -385,29 +389,68 @@ export function checkSnapshot(
   if (!wantHint || !stateStamp) return { ok: false, ...declined };
   // As core's stateFileStamp joins them (a missing journal: '').
   stateStamp = `${stateStamp}|${journalStamp}`;
-  let rows: TaskRow[];
-  try {
-    rows = JSON.parse(text.slice(nl2 + 1)) as TaskRow[];
-    if (!Array.isArray(rows)) return { ok: false, ...declined };
-  } catch {
-    return { ok: false, ...declined };
-  }
-  bad ??= new Uint8Array(stamps.length);
-  const clean = new Set<string>();
-  for (const row of rows) {
-    if (row[1] !== 1) continue;
-    let ok = true;
-    for (let k = 2; k < row.length; k++) {
-      const i = row[k] as number;
-      if (bad[i] === 1 || i >= stamps.length) ok = false;
+  const where = { prefix, inRoot, racyMs, own: new Set([header.stateFile, header.journalFile]) };
+  let lent = false;
+  let settled: { hint: SnapshotHint | undefined } | undefined;
+  const settle = (): SnapshotHint | undefined => {
+    if (shared) finishStampJob(stamps, shared, deferred, where);
+    let rows: TaskRow[];
+    try {
+      rows = JSON.parse(text.slice(nl2 + 1)) as TaskRow[];
+      if (!Array.isArray(rows)) return undefined;
+    } catch {
+      return undefined;
     }
-    if (ok) clean.add(row[0]);
-  }
-  const stampsText = text.slice(nl + 1, nl2);
-  const rowsText = text.slice(nl2 + 1);
+    const flags = bad ?? new Uint8Array(stamps.length);
+    const clean = new Set<string>();
+    for (const row of rows) {
+      if (row[1] !== 1) continue;
+      let ok = true;
+      for (let k = 2; k < row.length; k++) {
+        const i = row[k] as number;
+        if (flags[i] === 1 || i >= stamps.length) ok = false;
+      }
+      if (ok) clean.add(row[0]);
+    }
+    const stampsText = text.slice(nl + 1, nl2);
+    const rowsText = text.slice(nl2 + 1);
+    return { key, root, stateStamp, header, stamps, bad: flags, rows, clean, stampsText, rowsText };
+  };
   return {
     ok: false,
     ...declined,
-    hint: { key, root, stateStamp, header, stamps, bad, rows, clean, stampsText, rowsText },
+    hint: {
+      key,
+      root,
+      stateStamp,
+      lend(post) {
+        if (!shared || lent || settled) return;
+        lent = post({
+          type: 'job',
+          module: (opts.jobModule ?? STAMP_JOB_MODULE).href,
+          data: {
+            text: text.slice(nl + 1, nl2),
+            from: deferred,
+            prefix,
+            inRoot,
+            racyMs,
+            own: [...where.own],
+            shared,
+          },
+        });
+      },
+      settle() {
+        if (!settled) {
+          let hint: SnapshotHint | undefined;
+          try {
+            hint = settle();
+          } catch {
+            hint = undefined; // a stamp that cannot be looked at: no hint, as the check itself would have given
+          }
+          settled = { hint };
+        }
+        return settled.hint;
+      },
+    },
   };
 }

@@ -35,6 +35,21 @@ export function bootEarlyPoolThread(): void {
   slot[KEY] = early;
 }
 
+/**
+ * Send the early thread a message before it is adopted (a `job`, see pool-worker.ts): false when there is none, or it
+ * died. Messages wait in its port until its entry listens.
+ */
+export function postToEarlyPoolThread(message: unknown): boolean {
+  const early = slot[KEY];
+  if (!early || early.exited) return false;
+  try {
+    early.worker.postMessage(message);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The early thread, if one was booted for `entry` and is alive (taken once). */
 export function takeEarlyPoolThread(entry: URL): Worker | undefined {
   const early = slot[KEY];
