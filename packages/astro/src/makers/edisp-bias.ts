@@ -3,7 +3,7 @@
  * b(E_t) = (⟨E_reco⟩ − E_t)/E_t of the kernel, interpolated log-log between true-energy centres (values clipped to
  * float32 tiny), and the first E_t above the bias peak where b falls to `bias`; the threshold is E_t·(1 + bias).
  */
-import { FLOAT32_TINY } from '@pipe/kernels';
+import { FLOAT32_TINY } from '@pipe/kernels/scalars';
 import { type EnergyAxis, logCentres, nbins } from '../geom/energy-axis.js';
 
 /** Relative bias per true-energy centre from the kernel matrix K[t][k] (nT × nK); NaN for an empty row. */

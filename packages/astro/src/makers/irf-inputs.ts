@@ -2,7 +2,7 @@
  * IRF tables turned into the flat inputs of the kernels, once per run: interpolation nodes on the axis scale
  * (ln E for energies), axis edges as bounds, and for the background the hole-filled ln(rate) table.
  */
-import { FLOAT32_TINY } from '@pipe/kernels';
+import { FLOAT32_TINY } from '@pipe/kernels/scalars';
 import { centresFromEdges, edgesFromNodes, type IrfAxis, type IrfTable } from '../irf/index.js';
 
 /** Why an IRF cannot be used by a maker. */

@@ -7,7 +7,7 @@
  * - king: PSF(r) ∝ (1 − 1/γ)/(2πσ²) · (1 + r²/(2γσ²))^(−γ).
  * The loop is small (IRF grid × true energies × rad bins), so it stays in TypeScript rather than a kernel.
  */
-import { cellIndex, cellWeight } from '@pipe/kernels';
+import { cellIndex, cellWeight } from '@pipe/kernels/scalars';
 import { type EnergyAxis, logCentres, nbins } from '../geom/energy-axis.js';
 import type { IrfAxis, IrfTable } from '../irf/index.js';
 import type { IrfInputFailure } from './irf-inputs.js';

@@ -9,7 +9,7 @@ import {
   WCS_ROTATION,
   WCS_X0,
   WCS_Y0,
-} from '@pipe/kernels';
+} from '@pipe/kernels/scalars';
 import type { Wcs } from './wcs.js';
 
 /** Packs a WCS into the Float64Array every kernel that projects sky positions takes. */
