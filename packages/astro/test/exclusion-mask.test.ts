@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { referenceKernels } from '@pipe/kernels';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { readFitsSync, writeFits } from '../src/fits/index.js';
-import { readSkyMask } from '../src/makers/exclusion.js';
+import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
+import { projectMask, readSkyMask, type SkyMask, sampleMaskNearest } from '../src/makers/exclusion.js';
 import { SHARED } from './shared-dir.js';
 
 const EXCLUSION = `${SHARED}/data/joint-crab/exclusion/exclusion_mask_crab.fits.gz`;
@@ -53,5 +55,78 @@ it('skips an empty primary HDU, and names the HDUs when the file holds no image 
   const failed = readSkyMask(index);
   expect('reason' in failed && failed.message).toMatch(
     /hdu-index\.fits\.gz: no image HDU with data \(HDUs 0:PRIMARY empty, 1:HDU_INDEX bintable\)/,
+  );
+});
+
+/** The shipped (TAN) mask's data and cards, with CTYPE set to `projection` (same frame, grid and reference point). */
+function reprojected(projection: string, file: string): void {
+  const src = readFitsSync(EXCLUSION).hdu(0);
+  const [nx, ny] = src.image().naxes as [number, number];
+  const data = Uint8Array.from(src.image().data as ArrayLike<number | bigint>, (v) =>
+    Number(v) !== 0 ? 1 : 0,
+  );
+  const cards = src.header.cards
+    .filter((c) => /^(C|WCSAXES|RADESYS)/.test(c.key))
+    .map((c) => (c.key === 'CTYPE1' ? { key: c.key, value: `RA---${projection}` } : c))
+    .map((c) => (c.key === 'CTYPE2' ? { key: c.key, value: `DEC--${projection}` } : { ...c }));
+  writeFits(file, [{ kind: 'image', data, shape: [nx, ny], cards, name: 'MASK' }]);
+}
+
+function read(file: string): SkyMask {
+  const mask = readSkyMask(file);
+  if ('reason' in mask) throw new Error(mask.message);
+  return mask;
+}
+
+function geom(spec: Parameters<typeof createWcsGeom>[0]): WcsGeom {
+  const g = createWcsGeom(spec);
+  if ('reason' in g) throw new Error(g.message);
+  return g;
+}
+
+// The Crab map of science spec §4.5 (716 of its 10000 pixels excluded by the shipped TAN mask).
+const CRAB_MAP = { skydir: { lon: 83.633, lat: 22.014 }, binsize: 0.02, width: 2 } as const;
+
+it('samples a mask in any supported projection at the map pixel centres: the same region gives the same pixels', () => {
+  const tan = read(EXCLUSION);
+  const onMap = projectMask(tan, geom(CRAB_MAP), referenceKernels);
+  expect(onMap.length - onMap.reduce((a, b) => a + b, 0)).toBe(716);
+  // The same image with another projection's CTYPE covers the same region up to the projections' difference, which
+  // within the 2.5° mask is < 0.1 mask pixel: every map pixel centre (on a mask pixel centre, as the grids share
+  // centre and pixel size) still picks the same mask pixel. (MOL is left out: its scale at the reference point is
+  // 2√2/π across and π/(2√2) up, so the same pixels cover another region.)
+  for (const p of ['SIN', 'ARC', 'ZEA', 'STG', 'AIT', 'SFL', 'MER', 'CEA']) {
+    const file = join(dir, `mask-${p}.fits`);
+    reprojected(p, file);
+    const mask = read(file);
+    expect(mask.wcs.projection).toBe(p);
+    expect(
+      Buffer.from(projectMask(mask, geom(CRAB_MAP), referenceKernels)).equals(Buffer.from(onMap)),
+      p,
+    ).toBe(true);
+  }
+});
+
+it('samples a non-CAR/TAN mask as the kernels sample a CAR or TAN one (TypeScript path = sampleNearest)', () => {
+  // A Galactic map of other pixel size and centre: nothing commensurate, so every centre goes through the frames.
+  const map = geom({
+    skydir: { lon: 83.9, lat: 21.7, frame: 'icrs' },
+    frame: 'galactic',
+    binsize: 0.013,
+    width: 3,
+  });
+  const tan = read(EXCLUSION);
+  const kernel = projectMask(tan, map, referenceKernels);
+  const ts = sampleMaskNearest(tan, map);
+  expect(kernel.reduce((a, b) => a + b, 0)).toBeLessThan(kernel.length); // some excluded, some outside the mask
+  expect(Buffer.from(ts).equals(Buffer.from(kernel))).toBe(true);
+});
+
+it('fails for a projection it does not read, naming the file, the HDU and the CTYPE', () => {
+  const file = join(dir, 'bonne.fits');
+  reprojected('BON', file);
+  const failed = readSkyMask(file);
+  expect('reason' in failed && failed.message).toMatch(
+    /bonne\.fits \[MASK\]: projection RA---BON\/DEC--BON is not supported \(CTYPE1 'RA---BON', CTYPE2 'DEC--BON'; supported: CAR, TAN, SIN, ARC, ZEA, STG, AIT, MOL, SFL \(GLS\), MER or CEA\)/,
   );
 });

@@ -226,7 +226,12 @@ describe('header cards', () => {
       CDELT2: 1,
     };
     const cases: [Record<string, unknown>, string][] = [
-      [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--AIT' }, 'wcs-unsupported'],
+      [{ ...base, CTYPE1: 'RA---BON', CTYPE2: 'DEC--BON' }, 'wcs-unsupported'],
+      [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--TAN' }, 'wcs-unsupported'],
+      [{ ...base, CTYPE1: 'RA---SIN', CTYPE2: 'DEC--SIN', PV2_1: 0.1 }, 'wcs-unsupported'],
+      [{ ...base, CTYPE1: 'RA---CEA', CTYPE2: 'DEC--CEA', PV2_1: 1.5 }, 'wcs-unsupported'],
+      [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--AIT', PV1_2: 10 }, 'wcs-unsupported'],
+      [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--AIT', LONPOLE: 180 }, 'wcs-unsupported'],
       [{ ...base, LONPOLE: 90 }, 'wcs-unsupported'],
       [{ ...base, PC1_2: 0.1 }, 'wcs-unsupported'],
       [{ ...base, CDELT1: undefined }, 'wcs-missing-key'],

@@ -2,10 +2,10 @@
  * Exclusion masks (science spec §1.5, §4.5): a 2-D image (1 = usable for background normalisation) with its
  * own WCS, sampled on a map geometry by nearest pixel; pixels outside the mask image count as excluded.
  */
-import type { Kernels } from '@pipe/kernels';
+import { type Kernels, rint } from '@pipe/kernels';
 import { readFitsSync } from '../fits/index.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
-import { apply } from '../wcs/frames.js';
+import { apply, matMul } from '../wcs/frames.js';
 import { isWcsFailure, parseWcsHeader, type WcsHeaderFailure } from '../wcs/header.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import { nativeToPixel, pixelToNative, type Wcs } from '../wcs/wcs.js';
@@ -65,8 +65,13 @@ export function readSkyMask(path: string, hdu?: string | number): SkyMask | Excl
   return { wcs, nx, ny, data };
 }
 
-/** The mask sampled on `geom` by nearest pixel (§4.5 step 1), 1 = usable. */
+/**
+ * The mask sampled on `geom` by nearest pixel (§4.5 step 1), 1 = usable. A CAR or TAN mask goes through the
+ * kernels' sampleNearest; a mask in another projection (the kernels project CAR and TAN only) through
+ * {@link sampleMaskNearest}, the same steps in TypeScript.
+ */
 export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uint8Array {
+  if (mask.wcs.projection !== 'CAR' && mask.wcs.projection !== 'TAN') return sampleMaskNearest(mask, geom);
   const out = new Uint8Array(npix(geom));
   kernels.sampleNearest(
     wcsKernelParams(geom.wcs),
@@ -81,6 +86,26 @@ export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uin
     new Float64Array(2 * geom.nx + 3),
     out,
   );
+  return out;
+}
+
+/**
+ * Nearest-pixel sampling as the kernels' sampleNearest does it for grids of different projections: each map pixel
+ * centre's native vector, to ICRS, to the mask's native frame, to its fractional mask pixel, rounded half to even;
+ * 0 (excluded) outside the mask image or off its projection.
+ */
+export function sampleMaskNearest(mask: SkyMask, geom: WcsGeom): Uint8Array {
+  const out = new Uint8Array(npix(geom));
+  const toMask = matMul(mask.wcs.icrsToNative, geom.wcs.nativeToIcrs);
+  for (let y = 0; y < geom.ny; y++)
+    for (let x = 0; x < geom.nx; x++) {
+      const [mx, my] = nativeToPixel(mask.wcs, apply(toMask, pixelToNative(geom.wcs, x, y)));
+      const ix = rint(mx);
+      const iy = rint(my);
+      // NaN (off the projection) fails both comparisons: excluded.
+      if (ix >= 0 && ix < mask.nx && iy >= 0 && iy < mask.ny)
+        out[y * geom.nx + x] = mask.data[iy * mask.nx + ix] as number;
+    }
   return out;
 }
 

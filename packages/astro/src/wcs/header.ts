@@ -4,7 +4,14 @@
  */
 import type { CardInput } from '../fits/index.js';
 import type { SkyFrame } from './frames.js';
-import { createWcs, defaultLatpole, defaultLonpole, type Projection, type Wcs } from './wcs.js';
+import {
+  createWcs,
+  defaultLatpole,
+  defaultLonpole,
+  isZenithal,
+  type SkyProjection,
+  type Wcs,
+} from './wcs.js';
 
 /** Why a header does not describe a WCS this library can use. */
 export interface WcsHeaderFailure {
@@ -27,7 +34,7 @@ const LON_TYPES: Record<string, SkyFrame> = { 'RA--': 'icrs', GLON: 'galactic' }
 const LAT_TYPES: Record<string, SkyFrame> = { 'DEC-': 'icrs', GLAT: 'galactic' };
 
 /** CTYPE1/CTYPE2 values of a frame and projection, e.g. RA---CAR / DEC--CAR. */
-export function ctypes(frame: SkyFrame, projection: Projection): [string, string] {
+export function ctypes(frame: SkyFrame, projection: SkyProjection): [string, string] {
   return frame === 'icrs'
     ? [`RA---${projection}`, `DEC--${projection}`]
     : [`GLON-${projection}`, `GLAT-${projection}`];
@@ -59,6 +66,8 @@ export function wcsHeaderCards(wcs: Wcs): CardInput[] {
       comment: '[deg] Native latitude of celestial pole',
     },
   ];
+  if (wcs.ceaLambda !== undefined)
+    cards.push({ key: 'PV2_1', value: wcs.ceaLambda, comment: "CEA's lambda" });
   if (wcs.frame === 'icrs')
     cards.push({ key: 'RADESYS', value: 'ICRS', comment: 'Equatorial coordinate system' });
   return cards;
@@ -76,9 +85,29 @@ function str(h: HeaderLookup, key: string): string | undefined {
   return typeof v === 'string' ? v.trim() : undefined;
 }
 
+/** The projection codes parseWcsHeader reads (GLS is SFL's old name, as in wcslib). */
+const PROJECTIONS: Readonly<Record<string, SkyProjection>> = {
+  CAR: 'CAR',
+  TAN: 'TAN',
+  SIN: 'SIN',
+  ARC: 'ARC',
+  ZEA: 'ZEA',
+  STG: 'STG',
+  AIT: 'AIT',
+  MOL: 'MOL',
+  SFL: 'SFL',
+  GLS: 'GLS',
+  MER: 'MER',
+  CEA: 'CEA',
+};
+
+/** The projection list as error messages name it. */
+export const SUPPORTED_PROJECTIONS = 'CAR, TAN, SIN, ARC, ZEA, STG, AIT, MOL, SFL (GLS), MER or CEA';
+
 /**
  * Parses the celestial WCS of a 2-D (or the first two axes of an N-D) image header. Supports CTYPE RA/DEC or
- * GLON/GLAT with CAR or TAN, CDELT (or a diagonal CD / identity PC matrix), CUNIT deg, RADESYS ICRS or FK5
+ * GLON/GLAT with one of {@link SUPPORTED_PROJECTIONS} (projection parameters PVi_m at wcslib's defaults, except
+ * CEA's λ = PV2_1), CDELT (or a diagonal CD / identity PC matrix), CUNIT deg, RADESYS ICRS or FK5
  * (treated as ICRS: the 20 mas frame bias is below any pixel size in use), and the default LONPOLE.
  */
 export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
@@ -92,9 +121,14 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
   const p2 = c2.slice(5).toUpperCase();
   if (f1 === undefined || f2 === undefined || f1 !== f2)
     return { reason: 'wcs-unsupported', message: `celestial axes ${c1}/${c2} are not RA/DEC or GLON/GLAT` };
-  if (p1 !== p2 || (p1 !== 'CAR' && p1 !== 'TAN'))
-    return { reason: 'wcs-unsupported', message: `projection ${c1}/${c2} is not CAR or TAN` };
-  const projection = p1 as Projection;
+  const projection = PROJECTIONS[p1];
+  if (p1 !== p2 || projection === undefined)
+    return {
+      reason: 'wcs-unsupported',
+      message: `projection ${c1}/${c2} is not supported (CTYPE1 '${c1}', CTYPE2 '${c2}'; supported: ${SUPPORTED_PROJECTIONS})`,
+    };
+  const pv = parseProjectionParameters(h, projection);
+  if ('reason' in pv) return pv;
   for (const k of ['CUNIT1', 'CUNIT2']) {
     const u = str(h, k);
     if (u !== undefined && u !== '' && u.toLowerCase() !== 'deg')
@@ -113,7 +147,7 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
   }
   const cdelt = parseScale(h);
   if ('reason' in cdelt) return cdelt;
-  const lonpole = num(h, 'LONPOLE');
+  const lonpole = num(h, 'LONPOLE') ?? num(h, 'PV1_3');
   const expected = defaultLonpole(projection, crval2);
   if (lonpole !== undefined && Math.abs(lonpole - expected) > 1e-10) {
     return {
@@ -127,7 +161,41 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
     crval: [crval1, crval2],
     crpix: [crpix1, crpix2],
     cdelt: cdelt.cdelt,
+    ...(pv.ceaLambda !== undefined ? { ceaLambda: pv.ceaLambda } : {}),
   });
+}
+
+/**
+ * The PVi_m cards (i = 1, 2; m = 0 … 29, wcslib's range) at their defaults, as the projection code above assumes:
+ * PV1_1 = φ0 = 0, PV1_2 = θ0 (90 zenithal, CRVAL2 for GLS, 0 otherwise), PV1_3/PV1_4 = LONPOLE/LATPOLE (LONPOLE is checked
+ * below), PV2_m = 0 (SIN's ξ, η; TAN, CAR and the others take none); CEA's λ = PV2_1 in (0, 1].
+ */
+function parseProjectionParameters(
+  h: HeaderLookup,
+  projection: SkyProjection,
+): { ceaLambda?: number } | WcsHeaderFailure {
+  let ceaLambda: number | undefined;
+  for (const i of [1, 2])
+    for (let m = 0; m < 30; m++) {
+      const key = `PV${i}_${m}`;
+      const v = num(h, key);
+      if (v === undefined) continue;
+      if (projection === 'CEA' && i === 2 && m === 1) {
+        if (!(v > 0 && v <= 1))
+          return { reason: 'wcs-unsupported', message: `${key} = ${v}: CEA's lambda must be in (0, 1]` };
+        if (v !== 1) ceaLambda = v;
+        continue;
+      }
+      const theta0 = isZenithal(projection) ? 90 : projection === 'GLS' ? (num(h, 'CRVAL2') ?? 0) : 0;
+      const fallback = i === 1 && m === 2 ? theta0 : 0;
+      if (i === 1 && m >= 3) continue; // LONPOLE/LATPOLE repeated: LONPOLE's value is checked as LONPOLE
+      if (v !== fallback)
+        return {
+          reason: 'wcs-unsupported',
+          message: `${key} = ${v} differs from ${projection}'s default ${fallback} (projection parameters other than the defaults are not supported)`,
+        };
+    }
+  return ceaLambda !== undefined ? { ceaLambda } : {};
 }
 
 function parseScale(h: HeaderLookup): { cdelt: [number, number] } | WcsHeaderFailure {

@@ -1,4 +1,7 @@
-/** World coordinates: CAR and TAN projections, ICRS and Galactic frames, header cards, pixel solid angles. */
+/**
+ * World coordinates: CAR and TAN projections (maps), the zenithal and θ0 = 0 projections of Calabretta & Greisen
+ * 2002 (images read from files), ICRS and Galactic frames, header cards, pixel solid angles.
+ */
 export {
   angularSeparation,
   apply,
@@ -18,6 +21,7 @@ export {
   isWcsFailure,
   parseWcsHeader,
   recordHeader,
+  SUPPORTED_PROJECTIONS,
   type WcsHeaderFailure,
   wcsHeaderCards,
 } from './header.js';
@@ -28,11 +32,13 @@ export {
   defaultLatpole,
   defaultLonpole,
   icrsToPixel,
+  isZenithal,
   nativeToPixel,
   type Projection,
   pixelToIcrs,
   pixelToNative,
   pixelToSky,
+  type SkyProjection,
   skyToPixel,
   type Wcs,
   type WcsSpec,

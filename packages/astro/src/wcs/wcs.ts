@@ -1,12 +1,21 @@
 /**
  * A celestial WCS of the kind gammapy writes: CAR (plate carrée, oblique when CRVAL2 ≠ 0) or TAN (gnomonic),
- * in ICRS or Galactic coordinates, with the default LONPOLE. Pixel coordinates are 0-based with pixel centres
+ * in ICRS or Galactic coordinates, with the default LONPOLE. Maps are CAR or TAN (the kernels project those); an
+ * image read from a file (an exclusion mask) may also be in one of the other projections of {@link SkyProjection},
+ * computed here through zenithal.ts and cylindrical.ts. Pixel coordinates are 0-based with pixel centres
  * at integers (FITS pixel p + 1); CRPIX is stored 1-based, as in the header.
  *
  * Both projections go through the same native unit vector n (science spec §3.1): x towards the reference point,
  * y towards increasing longitude, z towards the frame's north. CAR reads (φ, θ) = (atan2(n_y, n_x), asin n_z)
  * off it, TAN reads (ξ, η) = (n_y/n_x, n_z/n_x).
  */
+
+import {
+  type CylindricalProjection,
+  cylindricalFromPlane,
+  cylindricalToPlane,
+  type GlsProjection,
+} from './cylindrical.js';
 import {
   apply,
   DEG,
@@ -19,13 +28,27 @@ import {
   transpose,
   unitVector,
 } from './frames.js';
+import { type ZenithalProjection, zenithalFromPlane, zenithalToPlane } from './zenithal.js';
 
+/** The projections of a map: the kernels project these. */
 export type Projection = 'CAR' | 'TAN';
+
+/** Every projection pipe reads: a map's, or the zenithal and θ0 = 0 ones of Calabretta & Greisen 2002. */
+export type SkyProjection = Projection | ZenithalProjection | CylindricalProjection | GlsProjection;
+
+const ZENITHAL: ReadonlySet<string> = new Set(['TAN', 'SIN', 'ARC', 'ZEA', 'STG']);
+
+/** True for the projections with θ0 = 90° (native pole at the reference point). */
+export function isZenithal(projection: SkyProjection): boolean {
+  return ZENITHAL.has(projection);
+}
 
 /** What defines a WCS. */
 export interface WcsSpec {
   frame: SkyFrame;
-  projection: Projection;
+  projection: SkyProjection;
+  /** CEA's λ (PV2_1) when not the default 1; no other projection takes a parameter. */
+  ceaLambda?: number;
   /** Reference point (lon, lat) in degrees, in `frame`. */
   crval: readonly [number, number];
   /** Reference pixel, FITS 1-based. */
@@ -47,11 +70,14 @@ export interface Wcs extends WcsSpec {
 }
 
 export function createWcs(spec: WcsSpec): Wcs {
-  const frameToNative = offsetFrameMatrix(spec.crval[0], spec.crval[1]);
+  // GLS (AIPS's sinusoidal, as wcslib's celfix reads it): the native frame is the celestial one turned about the
+  // pole only, with the reference point at native (0, CRVAL2) (θ0 = CRVAL2, LONPOLE 0, LATPOLE 90).
+  const frameToNative = offsetFrameMatrix(spec.crval[0], spec.projection === 'GLS' ? 0 : spec.crval[1]);
   const icrsToNative = matMul(frameToNative, icrsToFrameMatrix(spec.frame));
   return {
     frame: spec.frame,
     projection: spec.projection,
+    ...(spec.ceaLambda !== undefined ? { ceaLambda: spec.ceaLambda } : {}),
     crval: [spec.crval[0], spec.crval[1]],
     crpix: [spec.crpix[0], spec.crpix[1]],
     cdelt: [spec.cdelt[0], spec.cdelt[1]],
@@ -70,19 +96,43 @@ export function pixelToNative(wcs: WcsSpec, x: number, y: number): [number, numb
     const ct = Math.cos(b * DEG);
     return [ct * Math.cos(a * DEG), ct * Math.sin(a * DEG), Math.sin(b * DEG)];
   }
+  if (wcs.projection !== 'TAN') return planeToNative(wcs, a, b);
   const xi = a * DEG;
   const eta = b * DEG;
   const r = 1 / Math.sqrt(1 + xi * xi + eta * eta);
   return [r, xi * r, eta * r];
 }
 
-/** 0-based fractional pixel of a native vector; NaN for a TAN point on the far hemisphere. */
+/** The native unit vector of plane coordinates (a, b) in degrees, for the projections other than CAR and TAN. */
+function planeToNative(wcs: WcsSpec, a: number, b: number): [number, number, number] {
+  const p = wcs.projection as Exclude<SkyProjection, Projection>;
+  if (p === 'GLS') return cylindricalFromPlane('SFL', a, b + wcs.crval[1]);
+  return isZenithal(p)
+    ? zenithalFromPlane(p as ZenithalProjection, a, b)
+    : cylindricalFromPlane(p as CylindricalProjection, a, b, wcs.ceaLambda);
+}
+
+/** Plane coordinates (a, b) in degrees of a native vector, for the projections other than CAR and TAN. */
+function nativeToPlane(wcs: WcsSpec, n: readonly [number, number, number]): [number, number] {
+  const p = wcs.projection as Exclude<SkyProjection, Projection>;
+  if (p === 'GLS') {
+    const [a, b] = cylindricalToPlane('SFL', n);
+    return [a, b - wcs.crval[1]];
+  }
+  return isZenithal(p)
+    ? zenithalToPlane(p as ZenithalProjection, n)
+    : cylindricalToPlane(p as CylindricalProjection, n, wcs.ceaLambda);
+}
+
+/** 0-based fractional pixel of a native vector; NaN for a point off the projection (TAN: the far hemisphere). */
 export function nativeToPixel(wcs: WcsSpec, n: readonly [number, number, number]): [number, number] {
   let a: number;
   let b: number;
   if (wcs.projection === 'CAR') {
     a = Math.atan2(n[1], n[0]) / DEG;
     b = Math.asin(Math.max(-1, Math.min(1, n[2]))) / DEG;
+  } else if (wcs.projection !== 'TAN') {
+    [a, b] = nativeToPlane(wcs, n);
   } else {
     if (!(n[0] > 0)) return [Number.NaN, Number.NaN];
     a = n[1] / n[0] / DEG;
@@ -115,12 +165,17 @@ export function icrsToPixel(wcs: Wcs, ra: number, dec: number): [number, number]
   return nativeToPixel(wcs, apply(wcs.icrsToNative, unitVector(ra, dec)));
 }
 
-/** wcslib's default LONPOLE: 0 for CAR with CRVAL2 ≥ 0, else 180 (θ0 = 0); 180 for TAN (θ0 = 90). */
-export function defaultLonpole(projection: Projection, lat0: number): number {
-  return projection === 'CAR' && lat0 >= 0 ? 0 : 180;
+/**
+ * wcslib's default LONPOLE: for θ0 = 0 (CAR and the cylindricals, pseudocylindricals and AIT) 0 with CRVAL2 ≥ 0,
+ * else 180; 180 for the zenithal projections (θ0 = 90).
+ */
+export function defaultLonpole(projection: SkyProjection, lat0: number): number {
+  if (projection === 'GLS') return 0;
+  return !isZenithal(projection) && lat0 >= 0 ? 0 : 180;
 }
 
-/** LATPOLE as wcslib writes it: the latitude of the native pole (90 − |CRVAL2| for CAR, CRVAL2 for TAN). */
-export function defaultLatpole(projection: Projection, lat0: number): number {
-  return projection === 'CAR' ? 90 - Math.abs(lat0) : lat0;
+/** LATPOLE as wcslib writes it: the latitude of the native pole (90 − |CRVAL2| for θ0 = 0, CRVAL2 for zenithal). */
+export function defaultLatpole(projection: SkyProjection, lat0: number): number {
+  if (projection === 'GLS') return 90;
+  return isZenithal(projection) ? lat0 : 90 - Math.abs(lat0);
 }

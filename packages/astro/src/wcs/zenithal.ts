@@ -1,0 +1,70 @@
+/**
+ * Zenithal projections of Calabretta & Greisen 2002 §5.1 besides TAN (which wcs.ts computes itself): SIN
+ * (orthographic, default ξ = η = 0), ARC (zenithal equidistant), ZEA (zenithal equal area), STG (stereographic).
+ * θ0 = 90°: the native pole is the reference point.
+ *
+ * They work on the native unit vector n of wcs.ts (x towards the reference point, y towards increasing longitude,
+ * z towards north). With the default LONPOLE (180°) wcslib's native (φ, θ) are sin θ = n_x, cos θ sin φ = n_y,
+ * −cos θ cos φ = n_z, so the plane coordinates x = R_θ sin φ, y = −R_θ cos φ are R_θ · (n_y, n_z) / cos θ: every
+ * projection is a radius R(ζ) of the native colatitude ζ = 90° − θ = atan2(√(n_y² + n_z²), n_x).
+ */
+
+const RAD_TO_DEG = 180 / Math.PI;
+
+export type ZenithalProjection = 'SIN' | 'ARC' | 'ZEA' | 'STG';
+
+/** R(ζ) in radians (r0 = 1 rad), or NaN where the projection does not reach (SIN's far hemisphere). */
+function radius(projection: ZenithalProjection, zeta: number, cosZeta: number): number {
+  switch (projection) {
+    case 'SIN':
+      return cosZeta < 0 ? Number.NaN : Math.sin(zeta);
+    case 'ARC':
+      return zeta;
+    case 'ZEA':
+      return 2 * Math.sin(zeta / 2);
+    case 'STG':
+      return zeta >= Math.PI ? Number.NaN : 2 * Math.tan(zeta / 2);
+  }
+}
+
+/** ζ (radians) of a plane radius R in radians, or NaN outside the projection's boundary. */
+function colatitude(projection: ZenithalProjection, r: number): number {
+  switch (projection) {
+    case 'SIN':
+      return r > 1 ? Number.NaN : Math.asin(r);
+    case 'ARC':
+      return r > Math.PI ? Number.NaN : r;
+    case 'ZEA':
+      return r > 2 ? Number.NaN : 2 * Math.asin(r / 2);
+    case 'STG':
+      return 2 * Math.atan(r / 2);
+  }
+}
+
+/** Plane coordinates (x, y) in degrees of a native vector (need not be unit length); NaN off the projection. */
+export function zenithalToPlane(
+  projection: ZenithalProjection,
+  n: readonly [number, number, number],
+): [number, number] {
+  const rho = Math.hypot(n[1], n[2]);
+  if (rho === 0) return n[0] > 0 ? [0, 0] : [Number.NaN, Number.NaN];
+  const zeta = Math.atan2(rho, n[0]);
+  const r = radius(projection, zeta, n[0]);
+  if (!Number.isFinite(r)) return [Number.NaN, Number.NaN];
+  const f = (r / rho) * RAD_TO_DEG;
+  return [f * n[1], f * n[2]];
+}
+
+/** The native unit vector of plane coordinates (x, y) in degrees; NaN outside the projection's boundary. */
+export function zenithalFromPlane(
+  projection: ZenithalProjection,
+  x: number,
+  y: number,
+): [number, number, number] {
+  const rDeg = Math.hypot(x, y);
+  if (rDeg === 0) return [1, 0, 0];
+  const zeta = colatitude(projection, rDeg / RAD_TO_DEG);
+  if (Number.isNaN(zeta)) return [Number.NaN, Number.NaN, Number.NaN];
+  const s = Math.sin(zeta) / rDeg;
+  return [Math.cos(zeta), s * x, s * y];
+}
