@@ -232,6 +232,16 @@ describe('header cards', () => {
       [{ ...base, CTYPE1: 'RA---CEA', CTYPE2: 'DEC--CEA', PV2_1: 1.5 }, 'wcs-unsupported'],
       [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--AIT', PV1_2: 10 }, 'wcs-unsupported'],
       [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--AIT', LONPOLE: 180 }, 'wcs-unsupported'],
+      // LATPOLE picking the other native pole (astropy 5.2: CAR at Dec 22.014 with LATPOLE −67.986, −10 or 0 maps
+      // pixel (0, 0) of a 1° grid to (73.280, 30.710) instead of (92.748, 12.746); GLS with −50 likewise).
+      [{ ...base, CRVAL2: 22.014, LATPOLE: -67.986 }, 'wcs-unsupported'],
+      [{ ...base, CRVAL2: 22.014, LATPOLE: 0 }, 'wcs-unsupported'],
+      [{ ...base, CRVAL2: 22.014, PV1_4: -10 }, 'wcs-unsupported'],
+      [
+        { ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--AIT', CRVAL2: 22.014, LATPOLE: -67.986 },
+        'wcs-unsupported',
+      ],
+      [{ ...base, CTYPE1: 'RA---GLS', CTYPE2: 'DEC--GLS', CRVAL2: 22.014, LATPOLE: -50 }, 'wcs-unsupported'],
       [{ ...base, LONPOLE: 90 }, 'wcs-unsupported'],
       [{ ...base, PC1_2: 0.1 }, 'wcs-unsupported'],
       [{ ...base, CDELT1: undefined }, 'wcs-missing-key'],
@@ -239,8 +249,16 @@ describe('header cards', () => {
     ];
     for (const [h, reason] of cases) {
       const r = parseWcsHeader(recordHeader(h));
-      expect(isWcsFailure(r) && r.reason).toBe(reason);
+      expect(isWcsFailure(r) && r.reason, JSON.stringify(h)).toBe(reason);
     }
+    // LATPOLE nearer the default pole, or any LATPOLE for a zenithal projection (θ0 = 90: one solution), is read.
+    for (const h of [
+      { ...base, CRVAL2: 22.014, LATPOLE: 10 },
+      { ...base, CRVAL2: -22.014, LATPOLE: 67.986 },
+      { ...base, CTYPE1: 'RA---TAN', CTYPE2: 'DEC--TAN', CRVAL2: 22.014, LATPOLE: -67.986 },
+      { ...base, CTYPE1: 'RA---GLS', CTYPE2: 'DEC--GLS', CRVAL2: 22.014, LATPOLE: 90 },
+    ])
+      expect(isWcsFailure(parseWcsHeader(recordHeader(h))), JSON.stringify(h)).toBe(false);
   });
 });
 

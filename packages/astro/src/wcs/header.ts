@@ -3,7 +3,7 @@
  * from any header (a FitsHeader, or a plain keyword record).
  */
 import type { CardInput } from '../fits/index.js';
-import type { SkyFrame } from './frames.js';
+import { DEG, type SkyFrame } from './frames.js';
 import {
   createWcs,
   defaultLatpole,
@@ -108,7 +108,8 @@ export const SUPPORTED_PROJECTIONS = 'CAR, TAN, SIN, ARC, ZEA, STG, AIT, MOL, SF
  * Parses the celestial WCS of a 2-D (or the first two axes of an N-D) image header. Supports CTYPE RA/DEC or
  * GLON/GLAT with one of {@link SUPPORTED_PROJECTIONS} (projection parameters PVi_m at wcslib's defaults, except
  * CEA's λ = PV2_1), CDELT (or a diagonal CD / identity PC matrix), CUNIT deg, RADESYS ICRS or FK5
- * (treated as ICRS: the 20 mas frame bias is below any pixel size in use), and the default LONPOLE.
+ * (treated as ICRS: the 20 mas frame bias is below any pixel size in use), the default LONPOLE, and a LATPOLE that
+ * selects the default native pole.
  */
 export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
   const c1 = str(h, 'CTYPE1');
@@ -155,6 +156,8 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
       message: `LONPOLE ${lonpole} differs from the default ${expected} (rotated native frames are not supported)`,
     };
   }
+  const latpole = latpoleFailure(projection, crval2, num(h, 'LATPOLE') ?? num(h, 'PV1_4'));
+  if (latpole) return latpole;
   return createWcs({
     frame: f1,
     projection,
@@ -163,6 +166,38 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
     cdelt: cdelt.cdelt,
     ...(pv.ceaLambda !== undefined ? { ceaLambda: pv.ceaLambda } : {}),
   });
+}
+
+/**
+ * For θ0 ≠ 90 (CAR, the cylindricals, pseudocylindricals, AIT, GLS) the native pole has two latitudes that put the
+ * reference point where it belongs, and wcslib's celset takes the one nearer LATPOLE (the second on a tie): with
+ * the default LATPOLE (90) that is the one pipe's rotation uses (defaultLatpole), with LATPOLE nearer the other
+ * (e.g. −67.986 for a CAR map at Dec 22.014, or 0) wcslib's frame is flipped about the reference point. Such a
+ * header is refused; for the zenithal projections LATPOLE plays no part.
+ */
+function latpoleFailure(
+  projection: SkyProjection,
+  lat0: number,
+  latpole: number | undefined,
+): WcsHeaderFailure | undefined {
+  if (latpole === undefined || isZenithal(projection) || Math.abs(lat0) === 90) return undefined;
+  const theta0 = (projection === 'GLS' ? lat0 : 0) * DEG;
+  const phip = defaultLonpole(projection, lat0) * DEG;
+  const u = Math.atan2(Math.sin(theta0), Math.cos(theta0) * Math.cos(phip)) / DEG;
+  // sin(φp − φ0) = 0 for the default LONPOLE (0 or 180): wcslib's denominator √(1 − cos²θ0 sin²(φp − φ0)) is 1.
+  const v = Math.acos(Math.max(-1, Math.min(1, Math.sin(lat0 * DEG)))) / DEG;
+  const wrap = (l: number) => (l > 180 ? l - 360 : l < -180 ? l + 360 : l);
+  const l1 = wrap(u + v);
+  const l2 = wrap(u - v);
+  const valid = (l: number) => Math.abs(l) <= 90 + 1e-10;
+  const picked =
+    Math.abs(l1 - latpole) < Math.abs(l2 - latpole) ? (valid(l1) ? l1 : l2) : valid(l2) ? l2 : l1;
+  const ours = defaultLatpole(projection, lat0);
+  if (Math.abs(picked - ours) <= 1e-9) return undefined;
+  return {
+    reason: 'wcs-unsupported',
+    message: `LATPOLE ${latpole} selects the native pole at latitude ${picked}, not ${ours} (the frame flipped about the reference point is not supported; omit LATPOLE or set ${ours})`,
+  };
 }
 
 /**
