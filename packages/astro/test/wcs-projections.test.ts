@@ -19,6 +19,7 @@ interface Case {
   pixelToSky: [number, number, number, number][];
   offProjection: [number, number][];
   skyToPixel: [number, number, number, number][];
+  offSky: [number, number][];
 }
 const fixture = JSON.parse(
   readFileSync(join(import.meta.dirname, 'fixtures/wcs/projections.json'), 'utf8'),
@@ -30,9 +31,15 @@ const label = (c: Case) =>
   `${c.header['CTYPE1']}/${c.header['CTYPE2']} at (${c.header['CRVAL1']}, ${c.header['CRVAL2']})`;
 
 describe('projections against astropy (wcslib)', () => {
-  it('covers every projection of the list, in both frames', () => {
+  it('covers every projection of the list, in both frames, and slant SIN (NCP) both ways', () => {
+    const slant = fixture.cases.filter(
+      (c) => c.header['PV2_2'] !== undefined && c.header['CTYPE1'] === 'RA---SIN',
+    );
+    expect(slant.length).toBe(1);
+    expect(slant[0]?.offSky.length).toBeGreaterThan(0);
+    expect(slant[0]?.offProjection.length).toBeGreaterThan(0);
     const types = new Set(fixture.cases.map((c) => String(c.header['CTYPE1'])));
-    for (const p of ['SIN', 'ARC', 'ZEA', 'STG', 'AIT', 'MOL', 'SFL', 'GLS', 'MER', 'CEA']) {
+    for (const p of ['SIN', 'NCP', 'ARC', 'ZEA', 'STG', 'AZP', 'AIT', 'MOL', 'SFL', 'GLS', 'MER', 'CEA']) {
       expect(types.has(`RA---${p}`), p).toBe(true);
       expect(types.has(`GLON-${p}`), p).toBe(true);
     }
@@ -66,6 +73,10 @@ describe('projections against astropy (wcslib)', () => {
           worst = Math.max(worst, Math.abs(px - x), Math.abs(py - y));
         }
         expect(worst).toBeLessThan(1e-9);
+      });
+      it('finds off the projection the sky positions wcslib does (the far side of a slant SIN)', () => {
+        for (const [lon, lat] of c.offSky)
+          expect(skyToPixel(w, lon, lat).every(Number.isNaN), `${lon} ${lat}`).toBe(true);
       });
     });
   }

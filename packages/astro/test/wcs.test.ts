@@ -228,7 +228,9 @@ describe('header cards', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ ...base, CTYPE1: 'RA---BON', CTYPE2: 'DEC--BON' }, 'wcs-unsupported'],
       [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--TAN' }, 'wcs-unsupported'],
-      [{ ...base, CTYPE1: 'RA---SIN', CTYPE2: 'DEC--SIN', PV2_1: 0.1 }, 'wcs-unsupported'],
+      [{ ...base, CTYPE1: 'RA---AZP', CTYPE2: 'DEC--AZP', PV2_1: 0.1 }, 'wcs-unsupported'],
+      [{ ...base, CTYPE1: 'RA---SIN', CTYPE2: 'DEC--SIN', PV2_3: 0.1 }, 'wcs-unsupported'],
+      [{ ...base, CTYPE1: 'RA---NCP', CTYPE2: 'DEC--NCP', CRVAL2: 0 }, 'wcs-unsupported'],
       [{ ...base, CTYPE1: 'RA---CEA', CTYPE2: 'DEC--CEA', PV2_1: 1.5 }, 'wcs-unsupported'],
       [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--AIT', PV1_2: 10 }, 'wcs-unsupported'],
       [{ ...base, CTYPE1: 'RA---AIT', CTYPE2: 'DEC--AIT', LONPOLE: 180 }, 'wcs-unsupported'],

@@ -68,6 +68,11 @@ export function wcsHeaderCards(wcs: Wcs): CardInput[] {
   ];
   if (wcs.ceaLambda !== undefined)
     cards.push({ key: 'PV2_1', value: wcs.ceaLambda, comment: "CEA's lambda" });
+  if (wcs.sinSlant !== undefined)
+    cards.push(
+      { key: 'PV2_1', value: wcs.sinSlant[0], comment: "SIN's xi" },
+      { key: 'PV2_2', value: wcs.sinSlant[1], comment: "SIN's eta" },
+    );
   if (wcs.frame === 'icrs')
     cards.push({ key: 'RADESYS', value: 'ICRS', comment: 'Equatorial coordinate system' });
   return cards;
@@ -85,14 +90,19 @@ function str(h: HeaderLookup, key: string): string | undefined {
   return typeof v === 'string' ? v.trim() : undefined;
 }
 
-/** The projection codes parseWcsHeader reads (GLS is SFL's old name, as in wcslib). */
+/**
+ * The projection codes parseWcsHeader reads. NCP and GLS are AIPS's, read as wcslib's celfix reads them: NCP is
+ * SIN with (ξ, η) = (0, cot CRVAL2); GLS is SFL about a native frame with θ0 = CRVAL2 (wcs.ts).
+ */
 const PROJECTIONS: Readonly<Record<string, SkyProjection>> = {
   CAR: 'CAR',
   TAN: 'TAN',
   SIN: 'SIN',
+  NCP: 'SIN',
   ARC: 'ARC',
   ZEA: 'ZEA',
   STG: 'STG',
+  AZP: 'AZP',
   AIT: 'AIT',
   MOL: 'MOL',
   SFL: 'SFL',
@@ -102,12 +112,13 @@ const PROJECTIONS: Readonly<Record<string, SkyProjection>> = {
 };
 
 /** The projection list as error messages name it. */
-export const SUPPORTED_PROJECTIONS = 'CAR, TAN, SIN, ARC, ZEA, STG, AIT, MOL, SFL (GLS), MER or CEA';
+export const SUPPORTED_PROJECTIONS =
+  'CAR, TAN, SIN (NCP), ARC, ZEA, STG, AZP (mu = gamma = 0), AIT, MOL, SFL (GLS), MER or CEA';
 
 /**
  * Parses the celestial WCS of a 2-D (or the first two axes of an N-D) image header. Supports CTYPE RA/DEC or
  * GLON/GLAT with one of {@link SUPPORTED_PROJECTIONS} (projection parameters PVi_m at wcslib's defaults, except
- * CEA's λ = PV2_1), CDELT (or a diagonal CD / identity PC matrix), CUNIT deg, RADESYS ICRS or FK5
+ * CEA's λ = PV2_1 and SIN's ξ, η = PV2_1, PV2_2), CDELT (or a diagonal CD / identity PC matrix), CUNIT deg, RADESYS ICRS or FK5
  * (treated as ICRS: the 20 mas frame bias is below any pixel size in use), the default LONPOLE, and a LATPOLE that
  * selects the default native pole.
  */
@@ -148,6 +159,10 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
   }
   const cdelt = parseScale(h);
   if ('reason' in cdelt) return cdelt;
+  if (p1 === 'NCP') {
+    if (crval2 === 0) return { reason: 'wcs-unsupported', message: 'NCP with CRVAL2 = 0 has no projection' };
+    pv.sinSlant = [0, Math.cos(crval2 * DEG) / Math.sin(crval2 * DEG)];
+  }
   const lonpole = num(h, 'LONPOLE') ?? num(h, 'PV1_3');
   const expected = defaultLonpole(projection, crval2);
   if (lonpole !== undefined && Math.abs(lonpole - expected) > 1e-10) {
@@ -165,6 +180,7 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
     crpix: [crpix1, crpix2],
     cdelt: cdelt.cdelt,
     ...(pv.ceaLambda !== undefined ? { ceaLambda: pv.ceaLambda } : {}),
+    ...(pv.sinSlant !== undefined ? { sinSlant: pv.sinSlant } : {}),
   });
 }
 
@@ -203,13 +219,15 @@ function latpoleFailure(
 /**
  * The PVi_m cards (i = 1, 2; m = 0 … 29, wcslib's range) at their defaults, as the projection code above assumes:
  * PV1_1 = φ0 = 0, PV1_2 = θ0 (90 zenithal, CRVAL2 for GLS, 0 otherwise), PV1_3/PV1_4 = LONPOLE/LATPOLE (LONPOLE is checked
- * below), PV2_m = 0 (SIN's ξ, η; TAN, CAR and the others take none); CEA's λ = PV2_1 in (0, 1].
+ * below), PV2_m = 0 (AZP's μ and γ; TAN, CAR and the others take none); CEA's λ = PV2_1 in (0, 1], SIN's ξ, η =
+ * PV2_1, PV2_2 (slant orthographic; NCP is SIN with ξ = 0, η = cot CRVAL2, and is refused as an unknown code).
  */
 function parseProjectionParameters(
   h: HeaderLookup,
   projection: SkyProjection,
-): { ceaLambda?: number } | WcsHeaderFailure {
+): { ceaLambda?: number; sinSlant?: [number, number] } | WcsHeaderFailure {
   let ceaLambda: number | undefined;
+  const slant: [number, number] = [0, 0];
   for (const i of [1, 2])
     for (let m = 0; m < 30; m++) {
       const key = `PV${i}_${m}`;
@@ -221,6 +239,12 @@ function parseProjectionParameters(
         if (v !== 1) ceaLambda = v;
         continue;
       }
+      if (projection === 'SIN' && i === 2 && (m === 1 || m === 2)) {
+        if (!Number.isFinite(v))
+          return { reason: 'wcs-unsupported', message: `${key} = ${v} is not a number` };
+        slant[m - 1] = v;
+        continue;
+      }
       const theta0 = isZenithal(projection) ? 90 : projection === 'GLS' ? (num(h, 'CRVAL2') ?? 0) : 0;
       const fallback = i === 1 && m === 2 ? theta0 : 0;
       if (i === 1 && m >= 3) continue; // LONPOLE/LATPOLE repeated: LONPOLE's value is checked as LONPOLE
@@ -230,7 +254,10 @@ function parseProjectionParameters(
           message: `${key} = ${v} differs from ${projection}'s default ${fallback} (projection parameters other than the defaults are not supported)`,
         };
     }
-  return ceaLambda !== undefined ? { ceaLambda } : {};
+  return {
+    ...(ceaLambda !== undefined ? { ceaLambda } : {}),
+    ...(slant[0] !== 0 || slant[1] !== 0 ? { sinSlant: slant } : {}),
+  };
 }
 
 function parseScale(h: HeaderLookup): { cdelt: [number, number] } | WcsHeaderFailure {

@@ -36,7 +36,7 @@ export type Projection = 'CAR' | 'TAN';
 /** Every projection pipe reads: a map's, or the zenithal and θ0 = 0 ones of Calabretta & Greisen 2002. */
 export type SkyProjection = Projection | ZenithalProjection | CylindricalProjection | GlsProjection;
 
-const ZENITHAL: ReadonlySet<string> = new Set(['TAN', 'SIN', 'ARC', 'ZEA', 'STG']);
+const ZENITHAL: ReadonlySet<string> = new Set(['TAN', 'SIN', 'ARC', 'ZEA', 'STG', 'AZP']);
 
 /** True for the projections with θ0 = 90° (native pole at the reference point). */
 export function isZenithal(projection: SkyProjection): boolean {
@@ -47,8 +47,10 @@ export function isZenithal(projection: SkyProjection): boolean {
 export interface WcsSpec {
   frame: SkyFrame;
   projection: SkyProjection;
-  /** CEA's λ (PV2_1) when not the default 1; no other projection takes a parameter. */
+  /** CEA's λ (PV2_1) when not the default 1. */
   ceaLambda?: number;
+  /** SIN's (ξ, η) = (PV2_1, PV2_2) when not (0, 0); no other projection takes a parameter. */
+  sinSlant?: readonly [number, number];
   /** Reference point (lon, lat) in degrees, in `frame`. */
   crval: readonly [number, number];
   /** Reference pixel, FITS 1-based. */
@@ -78,6 +80,7 @@ export function createWcs(spec: WcsSpec): Wcs {
     frame: spec.frame,
     projection: spec.projection,
     ...(spec.ceaLambda !== undefined ? { ceaLambda: spec.ceaLambda } : {}),
+    ...(spec.sinSlant !== undefined ? { sinSlant: [spec.sinSlant[0], spec.sinSlant[1]] as const } : {}),
     crval: [spec.crval[0], spec.crval[1]],
     crpix: [spec.crpix[0], spec.crpix[1]],
     cdelt: [spec.cdelt[0], spec.cdelt[1]],
@@ -108,7 +111,7 @@ function planeToNative(wcs: WcsSpec, a: number, b: number): [number, number, num
   const p = wcs.projection as Exclude<SkyProjection, Projection>;
   if (p === 'GLS') return cylindricalFromPlane('SFL', a, b + wcs.crval[1]);
   return isZenithal(p)
-    ? zenithalFromPlane(p as ZenithalProjection, a, b)
+    ? zenithalFromPlane(p as ZenithalProjection, a, b, wcs.sinSlant)
     : cylindricalFromPlane(p as CylindricalProjection, a, b, wcs.ceaLambda);
 }
 
@@ -120,7 +123,7 @@ function nativeToPlane(wcs: WcsSpec, n: readonly [number, number, number]): [num
     return [a, b - wcs.crval[1]];
   }
   return isZenithal(p)
-    ? zenithalToPlane(p as ZenithalProjection, n)
+    ? zenithalToPlane(p as ZenithalProjection, n, wcs.sinSlant)
     : cylindricalToPlane(p as CylindricalProjection, n, wcs.ceaLambda);
 }
 
