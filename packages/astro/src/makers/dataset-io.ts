@@ -162,6 +162,9 @@ function geomOf(file: FitsFile, name: string): WcsGeom | string {
   const h = file.hdu(name);
   const wcs = parseWcsHeader(h.header);
   if (isWcsFailure(wcs)) return `${name}: ${wcs.message}`;
+  // A map grid: the kernels project CAR and TAN only (other projections are read for exclusion masks).
+  if (wcs.projection !== 'CAR' && wcs.projection !== 'TAN')
+    return `${name}: projection ${wcs.projection} is not CAR or TAN (a dataset's map)`;
   const naxes = h.image().naxes;
   return { wcs, nx: naxes[0] as number, ny: naxes[1] as number };
 }
