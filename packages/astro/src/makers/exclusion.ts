@@ -2,7 +2,8 @@
  * Exclusion masks (science spec §1.5, §4.5): a 2-D image (1 = usable for background normalisation) with its
  * own WCS, sampled on a map geometry by nearest pixel; pixels outside the mask image count as excluded.
  */
-import { type Kernels, rint } from '@pipe/kernels';
+import type { Kernels } from '@pipe/kernels';
+import { rint } from '@pipe/kernels/scalars';
 import { readFitsSync } from '../fits/index.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { apply, matMul } from '../wcs/frames.js';
