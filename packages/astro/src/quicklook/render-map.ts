@@ -106,7 +106,7 @@ export function renderMapImage(options: MapImageOptions): { raster: Raster; layo
     const row = y * nx;
     for (let x = 0; x < nx; x++) {
       const v = data[row + x] as number;
-      const index = v === v ? (levelIndex[colormapLevel((v - vmin) / span)] as number) : nanIndex;
+      const index = Number.isNaN(v) ? nanIndex : (levelIndex[colormapLevel((v - vmin) / span)] as number);
       for (let s = 0; s < scale; s++) pixels[at + s] = index;
       at += scale;
     }
