@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeStartNote } from './node-start.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PIPE = path.resolve(here, '../../packages/cli/bin/pipe.js');
@@ -245,6 +246,8 @@ const available = TOOLS.filter((t) => tools[t] && (t === 'pipe' || has(tools[t].
 const missing = TOOLS.filter((t) => !available.includes(t));
 if (missing.length) console.log(`not installed (skipped): ${missing.join(', ')}`);
 console.log(`planner benchmark: ${RUNS} runs (medians), -j ${JOBS}, node ${process.version}`);
+const startNote = nodeStartNote();
+if (startNote) console.log(startNote);
 for (const n of SIZES) {
   const rows = {};
   for (const tool of available) {

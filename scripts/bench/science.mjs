@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeStartNote } from './node-start.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pipeBin = path.join(repo, 'packages/cli/bin/pipe.js');
@@ -121,6 +122,8 @@ console.log(
 console.log(
   `kernels: ${process.env.PIPE_KERNELS ?? 'default (native if built, else wasm)'}; repeats: ${repeats}\n`,
 );
+const startNote = nodeStartNote();
+if (startNote) console.log(`${startNote}\n`);
 
 // BENCH_CONFIGS=crab,pks: only the configs whose name contains one of these words (case-insensitive).
 const only = (process.env.BENCH_CONFIGS ?? '').toLowerCase().split(',').filter(Boolean);
