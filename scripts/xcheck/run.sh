@@ -1,0 +1,35 @@
+#!/bin/bash
+# Cross-check pipe against gammapy 1.0 on the configs in scripts/xcheck/configs (or the ones named): each is built by
+# `pipe build excess_map --config C --out DIR` and run through gammapy by scripts/gammapy_excess_map.py, which compares
+# every map with pipe's (counts identical, the others within science.md §9) and exits 1 on a mismatch.
+#
+#   GAMMAPY_DATA=../shared/data bash scripts/xcheck/run.sh [NAME...]
+#
+# Needs the full H.E.S.S. DR1 release under $GAMMAPY_DATA and Debian's python3-gammapy (or PIPE_GAMMAPY_PYTHON).
+# Masks the configs name are in scripts/xcheck/masks ($PIPE_XCHECK_DIR/masks). Writes into a temporary workspace and
+# prints one line per config; the logs stay there. Expected results are in scripts/xcheck/README.md.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+export PIPE_XCHECK_DIR="$here"
+: "${GAMMAPY_DATA:?set GAMMAPY_DATA to the folder holding hess-dl3-dr1}"
+py=${PIPE_GAMMAPY_PYTHON:-/usr/bin/python3}
+work=$(mktemp -d /tmp/pipe-xcheck-XXXXXX)
+cp "$repo/pipe.yaml" "$work/" && cp -r "$repo/pipelines" "$work/"
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+  for f in "$here"/configs/*.yaml; do names+=("$(basename "$f" .yaml)"); done
+fi
+echo "workspace: $work"
+for n in "${names[@]}"; do
+  c="$here/configs/$n.yaml"
+  out="$work/out/$n"
+  (cd "$work" && node "$repo/packages/cli/bin/pipe.js" build excess_map --config "$c" --out "$out" >"$work/$n.pipe.log" 2>&1)
+  p=$?
+  (cd "$work" && "$py" "$repo/scripts/gammapy_excess_map.py" "$c" "$out" >"$work/$n.gammapy.json" 2>"$work/$n.gammapy.err")
+  g=$?
+  if [ $p -ne 0 ]; then verdict="pipe failed (exit $p): $(grep -m1 -i 'error' "$work/$n.pipe.log")"
+  elif [ $g -ne 0 ]; then verdict="MISMATCH or gammapy failed: $(tail -c 300 "$work/$n.gammapy.err" | tr '\n' ' ')"
+  else verdict="agree"; fi
+  echo "$n: $verdict"
+done
