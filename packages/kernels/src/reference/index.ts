@@ -10,25 +10,14 @@ import { pixelFovCoords, sampleNearest } from './pixel-geometry.js';
 import { stackAdd, stackIrfWeighted, stackMaskOr } from './stack.js';
 import { cashStatistics } from './stats.js';
 
+// The scalar helpers and the WCS block's layout: one list, the one the main thread's entry exports (../scalars.ts).
+export * from '../scalars.js';
 export { evalAeffMap } from './aeff-map.js';
 export { binEvents, energyBinCoordinate } from './bin-events.js';
 export { evalBkgMap, integrateLogLog } from './bkg-map.js';
 export * from './correlate.js';
-export { cellIndex, cellWeight, FLOAT32_TINY } from './interp.js';
 export { evalEdispKernelMap, evalPsfMap } from './irf-maps.js';
 export { pixelFovCoords, sampleNearest } from './pixel-geometry.js';
-export {
-  PROJECTION_CAR,
-  PROJECTION_TAN,
-  rint,
-  WCS_CDELT1,
-  WCS_CDELT2,
-  WCS_PARAMS_LENGTH,
-  WCS_PROJECTION,
-  WCS_ROTATION,
-  WCS_X0,
-  WCS_Y0,
-} from './sky.js';
 export { stackAdd, stackIrfWeighted, stackMaskOr } from './stack.js';
 export * from './stats.js';
 
