@@ -18,7 +18,7 @@ import path from 'node:path';
 import { outputTemplateMatcher } from '../graph/items.js';
 import type { Pipeline } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
-import type { OutputStamp, StateData, TaskRecord } from '../state/state-file.js';
+import type { OutputStamp, StateData } from '../state/state-file.js';
 
 /** `datasets[23523]` → `datasets` (target names have no brackets). */
 export function targetOfTaskId(id: string): string {
@@ -44,6 +44,15 @@ export interface Retired {
   kept: string[];
 }
 
+/** What retiring reads and changes: the state, the pipeline's declarations, the workspace and the cache. */
+export interface RetireContext {
+  state: StateData;
+  pipeline: Pick<Pipeline, 'root' | 'targets'>;
+  io: Pick<PlanIO, 'stamp' | 'manifest'>;
+  /** Whether the cache holds a blob (its bytes, not only a manifest naming it). */
+  hasBlob: (sha256: string) => Promise<boolean>;
+}
+
 /**
  * Drop the records of `ids` (departed tasks) from `state` and remove their outputs as the module comment says.
  * `current`: the task ids of the build, whose recorded outputs are never touched (a path a departed task wrote may
@@ -52,11 +61,9 @@ export interface Retired {
 export async function retireTasks(
   ids: readonly string[],
   current: Iterable<string>,
-  state: StateData,
-  pipeline: Pick<Pipeline, 'root' | 'targets'>,
-  io: Pick<PlanIO, 'stamp' | 'manifest'>,
-  hasBlob: (sha256: string) => Promise<boolean>,
+  ctx: RetireContext,
 ): Promise<Retired> {
+  const { state, pipeline, io } = ctx;
   const retired: Retired = { removed: [], kept: [] };
   const owned = new Set<string>();
   for (const id of current)
@@ -81,7 +88,7 @@ export async function retireTasks(
     const held = await io.manifest(record.key);
     for (const out of Object.values(record.outputs)) {
       if (owned.has(out.path) || !declared(out.path) || declaredElsewhere(target, out.path)) continue;
-      await retireOutput(out, held?.outputs, pipeline.root, io, hasBlob, retired);
+      await retireOutput(out, held?.outputs, ctx, retired);
     }
     state.tasks.delete(id);
   }
@@ -92,12 +99,10 @@ export async function retireTasks(
 async function retireOutput(
   out: OutputStamp,
   held: ReadonlyArray<{ sha256: string }> | undefined,
-  root: string,
-  io: Pick<PlanIO, 'stamp'>,
-  hasBlob: (sha256: string) => Promise<boolean>,
+  { pipeline, io, hasBlob }: RetireContext,
   retired: Retired,
 ): Promise<void> {
-  const abs = path.resolve(root, out.path);
+  const abs = path.resolve(pipeline.root, out.path);
   const st = io.stamp(abs);
   if (!st) return;
   const unmodified = st.size === out.size && st.mtimeNs === out.mtimeNs && st.ino === out.ino;
@@ -109,48 +114,50 @@ async function retireOutput(
   } else retired.kept.push(out.path);
 }
 
-/** The last record of each task a build is about to run or restore (taken before the build replaces them). */
-export function recordsBefore(
-  state: StateData,
-  ids: Iterable<string>,
-): Map<string, Pick<TaskRecord, 'key' | 'outputs'>> {
-  const before = new Map<string, Pick<TaskRecord, 'key' | 'outputs'>>();
-  for (const id of ids) {
-    const record = state.tasks.get(id);
-    if (record) before.set(id, { key: record.key, outputs: record.outputs });
-  }
-  return before;
+/** An output a task's last record names under a name the task no longer declares. */
+export interface DroppedOutput {
+  taskId: string;
+  /** The key of that record: its manifest tells whether the cache holds the output. */
+  key: string;
+  out: OutputStamp;
 }
 
 /**
- * After a build that succeeded: the outputs the last records of `before` name that their tasks no longer declare
- * (`outputsNow`: each task's output names, for each task that ran, was restored or adopted), removed as retireTasks
- * removes a departed task's — unless a task's record names that path now, or a target declares it.
+ * The outputs the last records of `tasks` name that the tasks no longer declare: taken before a build replaces those
+ * records (give it the tasks the build runs, restores or adopts), retired after it succeeded (retireDroppedOutputs).
+ */
+export function droppedOutputs(
+  state: StateData,
+  tasks: Iterable<{ id: string; outputs: Record<string, string> }>,
+): DroppedOutput[] {
+  const dropped: DroppedOutput[] = [];
+  for (const task of tasks) {
+    const record = state.tasks.get(task.id);
+    for (const [name, out] of Object.entries(record?.outputs ?? {}))
+      if (!(name in task.outputs)) dropped.push({ taskId: task.id, key: record!.key, out });
+  }
+  return dropped;
+}
+
+/**
+ * Remove `dropped` outputs (of tasks that ran, were restored or adopted) as retireTasks removes a departed task's —
+ * unless a task's record names that path now, or a target declares it.
  */
 export async function retireDroppedOutputs(
-  before: ReadonlyMap<string, Pick<TaskRecord, 'key' | 'outputs'>>,
-  outputsNow: ReadonlyMap<string, ReadonlySet<string>>,
-  state: StateData,
-  pipeline: Pick<Pipeline, 'root' | 'targets'>,
-  io: Pick<PlanIO, 'stamp' | 'manifest'>,
-  hasBlob: (sha256: string) => Promise<boolean>,
+  dropped: readonly DroppedOutput[],
+  ctx: RetireContext,
 ): Promise<Retired> {
   const retired: Retired = { removed: [], kept: [] };
-  const dropped: Array<[string, OutputStamp]> = [];
-  for (const [id, now] of outputsNow) {
-    const record = before.get(id);
-    for (const [name, out] of Object.entries(record?.outputs ?? {}))
-      if (!now.has(name)) dropped.push([id, out]);
-  }
   if (dropped.length === 0) return retired;
   const owned = new Set<string>();
-  for (const [, record] of state.tasks.entries())
+  for (const [, record] of ctx.state.tasks.entries())
     for (const out of Object.values(record.outputs)) owned.add(out.path);
-  const declares = [...pipeline.targets.values()].map((t) => outputTemplateMatcher(Object.values(t.outputs)));
-  for (const [id, out] of dropped) {
+  const declares = [...ctx.pipeline.targets.values()].map((t) =>
+    outputTemplateMatcher(Object.values(t.outputs)),
+  );
+  for (const { key, out } of dropped) {
     if (owned.has(out.path) || declares.some((d) => d(out.path))) continue;
-    const held = await io.manifest(before.get(id)!.key);
-    await retireOutput(out, held?.outputs, pipeline.root, io, hasBlob, retired);
+    await retireOutput(out, (await ctx.io.manifest(key))?.outputs, ctx, retired);
   }
   return retired;
 }

@@ -35,8 +35,9 @@ import { acquireLock, type LockOwner } from '../workspace/lock.js';
 import { type BuildRecord, markInterrupted, newBuildId, writeBuildRecord } from './records.js';
 import {
   departedTasks,
+  droppedOutputs,
+  type RetireContext,
   type Retired,
-  recordsBefore,
   retireDroppedOutputs,
   retireTasks,
   targetOfTaskId,
@@ -413,13 +414,13 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       const { createProcessExecutor } = await import('../execute/process-executor.js');
       ownExecutors.push((executors.process = createProcessExecutor()));
     }
-    // The records the build replaces (tasks to run, restore or adopt): an output they name that the task no longer
-    // writes is retired afterwards.
-    const before = recordsBefore(
+    // Outputs the records the build replaces (tasks to run, restore or adopt) name, that the tasks no longer declare:
+    // retired once the build succeeded.
+    const dropped = droppedOutputs(
       session.state,
       [...plan.tasks.values()]
         .filter((p) => p.decision.action !== 'up-to-date' || p.decision.adopted)
-        .map((p) => p.task.id),
+        .map((p) => p.task),
     );
     const outcome = await runBuild({
       buildId,
@@ -440,42 +441,23 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
     let retired: Retired | undefined;
-    let dropped: Retired | undefined;
+    let retiredDropped: Retired | undefined;
     if (outcome.status === 'succeeded') {
-      const hasBlob = async (sha: string) => {
-        const has = await session.cache.hasBlob(sha).catch(() => undefined);
-        return has?.ok === true && has.value;
+      const ctx: RetireContext = {
+        state: session.state,
+        pipeline: session.pipeline,
+        io: session.io,
+        hasBlob: async (sha) => {
+          const has = await session.cache.hasBlob(sha).catch(() => undefined);
+          return has?.ok === true && has.value;
+        },
       };
-      const outputsNow = new Map<string, Set<string>>();
-      for (const [id, report] of outcome.reports) {
-        const task = plan.tasks.get(id)?.task;
-        // Ran, restored, or found up to date from the cache (adopted): its record is the task's outputs now.
-        if (task && before.has(id) && report.state !== 'failed')
-          outputsNow.set(id, new Set(Object.keys(task.outputs)));
-      }
-      if (outputsNow.size > 0) {
-        dropped = await retireDroppedOutputs(
-          before,
-          outputsNow,
-          session.state,
-          session.pipeline,
-          session.io,
-          hasBlob,
-        );
-        if (dropped.removed.length + dropped.kept.length === 0) dropped = undefined;
-      }
+      if (dropped.length > 0) retiredDropped = await retireDroppedOutputs(dropped, ctx);
       const targets = new Set<string>();
       for (const id of outcome.reports.keys()) targets.add(targetOfTaskId(id));
       const departed = departedTasks(session.state, targets, outcome.reports);
       if (departed.length > 0) {
-        retired = await retireTasks(
-          departed,
-          outcome.reports.keys(),
-          session.state,
-          session.pipeline,
-          session.io,
-          hasBlob,
-        );
+        retired = await retireTasks(departed, outcome.reports.keys(), ctx);
         outcome.stateChanged = true;
       }
     }
@@ -498,7 +480,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       plan,
       recorded: true,
       ...(retired ? { retired } : {}),
-      ...(dropped ? { dropped } : {}),
+      ...(retiredDropped ? { dropped: retiredDropped } : {}),
     };
   } finally {
     await Promise.all(ownExecutors.map((e) => e.close()));
