@@ -37,8 +37,8 @@ export function matchFiles(pattern: string, root: string): string[] {
 /**
  * Files below `base` matching the glob `rest`, relative and sorted. A pattern of one path segment (`*.fits`,
  * `hdu-index.fits*`) lists the one folder and matches names as tinyglobby does (picomatch, no dot files unless the
- * pattern names them, symbolic links to files included): a tenth of a millisecond where tinyglobby's walker costs
- * ~3 ms in a fresh process, at every plan of a pipeline with such inputs. Deeper patterns are walked by tinyglobby.
+ * pattern names them, symbolic links to files included): 10,000 files in 15–27 ms where tinyglobby's walker takes
+ * 31–41 ms, at every plan of a pipeline with such inputs. Deeper patterns are walked by tinyglobby.
  */
 export function globFiles(base: string, rest: string): string[] {
   // A leading '!' (not the extglob '!(…)') makes tinyglobby's pattern an exclusion, which matches nothing alone.
@@ -65,9 +65,9 @@ export function globFiles(base: string, rest: string): string[] {
 /** Whether a symbolic link leads to a file; a dangling link, a loop or one that cannot be followed does not (tinyglobby skips them). */
 function linksToFile(link: string): boolean {
   try {
-    return statSync(link, { throwIfNoEntry: false })?.isFile() ?? false;
+    return statSync(link).isFile();
   } catch {
-    return false; // ELOOP, EACCES
+    return false; // ENOENT, ELOOP, EACCES
   }
 }
 

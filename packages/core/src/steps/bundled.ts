@@ -32,15 +32,17 @@ export function runnableModule(module: string): string {
     statSync(path.join(folder, '.tsbuildinfo'), { throwIfNoEntry: false })?.mtimeMs;
   const compiled = compiledAt(dist);
   if (compiled === undefined || bundled < compiled) return module;
-  for (const other of bundledPackages(path.join(dist, 'bundle'))) {
+  const others = bundledPackages(path.join(dist, 'bundle'));
+  if (!others) return module;
+  for (const other of others) {
     const t = compiledAt(other);
     if (t === undefined || bundled < t) return module;
   }
   return twin;
 }
 
-/** The compiled folders of other packages a bundle contains (absolute); an unreadable list names a missing folder. */
-function bundledPackages(bundleDir: string): string[] {
+/** The compiled folders of other packages a bundle contains (absolute); undefined when the list is damaged. */
+function bundledPackages(bundleDir: string): string[] | undefined {
   let text: string;
   try {
     text = readFileSync(path.join(bundleDir, 'bundled-packages.json'), 'utf8');
@@ -52,7 +54,7 @@ function bundledPackages(bundleDir: string): string[] {
     if (Array.isArray(list) && list.every((d) => typeof d === 'string'))
       return list.map((d) => path.resolve(bundleDir, d));
   } catch {
-    // damaged: not trusted, below
+    // not JSON
   }
-  return [path.join(bundleDir, 'bundled-packages.json (unreadable)')];
+  return undefined;
 }
