@@ -74,6 +74,14 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   // The peak's position under its frame's names (ra/dec or glon/glat), the same in summary.json and the log line.
   const frame = ds.geom.wcs.frame;
   const peakSky = summary.peak?.sky ? namedSkyPosition(summary.peak.sky, frame) : undefined;
+  // The sums over the safe mask and the peak of one energy group, as summary.json names them.
+  const totalsAndPeak = (of: typeof summary) => ({
+    total_counts: of.totalCounts,
+    total_background: of.totalBackground,
+    total_excess: of.totalExcess,
+    total_sqrt_ts: of.totalSqrtTs,
+    peak: peakReport(of),
+  });
   const peakReport = (of: typeof summary) =>
     of.peak
       ? {
@@ -95,14 +103,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     maps.bins.length > 1
       ? maps.bins.map((_, bin) => {
           const g = bin === 0 ? summary : summarizeExcessMap(maps, { bin, pixelToSky: toSky });
-          return {
-            energy_range_tev: [g.eMin, g.eMax],
-            total_counts: g.totalCounts,
-            total_background: g.totalBackground,
-            total_excess: g.totalExcess,
-            total_sqrt_ts: g.totalSqrtTs,
-            peak: peakReport(g),
-          };
+          return { energy_range_tev: [g.eMin, g.eMax], ...totalsAndPeak(g) };
         })
       : undefined;
   await writeProductMaps(ctx.outputs, ds, maps, toSky);
@@ -127,11 +128,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     })),
     energy_range_tev: [summary.eMin, summary.eMax],
     correlation_radius_deg: cfg.correlation_radius,
-    total_counts: summary.totalCounts,
-    total_background: summary.totalBackground,
-    total_excess: summary.totalExcess,
-    total_sqrt_ts: summary.totalSqrtTs,
-    peak: peakReport(summary),
+    ...totalsAndPeak(summary),
     // No kernel backend here: the backends are bit-identical, share one cache entry (the backend is not in the
     // key), and so must write the same bytes. Which one ran is in the task's provenance (pipe why).
     edisp_irf_pixel: edisp.pixel,
