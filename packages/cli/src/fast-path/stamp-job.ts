@@ -7,10 +7,10 @@
  * other has not begun, and a thread that never started (or died, or waits for a core) only costs the main thread the
  * work it would have done anyway.
  *
- * Shared memory (SharedArrayBuffer): Int32 cursor (the next chunk to take), an Int32 state per chunk (FREE, TAKEN,
- * DONE, FAILED: a stamp that could not be looked at), then a byte per stamp, set to 1 where the stamp differs now
- * or is racily clean. Flags are only ever set (never cleared), by whichever side checked the stamp: a stamp checked
- * twice stays marked if either saw it differ.
+ * Shared memory (SharedArrayBuffer): Int32 cursor (the next chunk to take), an Int32 per chunk (DONE once it is
+ * checked to its end; what the cursor has passed and is not DONE, the thread has not finished or could not look at),
+ * then a byte per stamp, set to 1 where the stamp differs now or is racily clean. Flags are only ever set (never
+ * cleared), by whichever side checked the stamp: a stamp checked twice stays marked if either saw it differ.
  *
  * This module imports nothing but node:fs (and stamp-check.ts): the thread loads it by itself (`runStampJob`).
  */
@@ -20,9 +20,8 @@ import { checkStamp, type SnapshotStamp } from './stamp-check.js';
 /** Stamps per chunk taken from the cursor (about a millisecond of stat calls). */
 export const STAMP_CHUNK = 512;
 
-const TAKEN = 1;
+/** A chunk's state once checked to its end (0 until then). */
 const DONE = 2;
-const FAILED = 3;
 
 /** What the thread is given (structured-cloned with the shared memory). */
 export interface StampJobData {
@@ -36,6 +35,14 @@ export interface StampJobData {
   /** Stored paths exempt from the racy rule (the state file and its journal). */
   own: string[];
   shared: SharedArrayBuffer;
+}
+
+/** Where the stamps are stat'ed and how they are judged (as the no-op check does, see snapshot.ts). */
+export interface StampWhere {
+  prefix: string;
+  inRoot: boolean;
+  racyMs: number;
+  own: ReadonlySet<string>;
 }
 
 interface Views {
@@ -71,7 +78,7 @@ function checkChunk(
   from: number,
   c: number,
   bad: Uint8Array,
-  where: { prefix: string; inRoot: boolean; racyMs: number; own: ReadonlySet<string> },
+  where: StampWhere,
 ): void {
   const st: RawStat = { kind: '', size: 0, ino: 0, mtimeMs: 0, ctimeMs: 0 };
   const end = Math.min(stamps.length, from + (c + 1) * STAMP_CHUNK);
@@ -91,21 +98,19 @@ function checkChunk(
   }
 }
 
-/** Take and check chunks until none is left (the thread's side); a chunk whose stamp cannot be looked at is FAILED. */
+/** Take and check chunks until none is left (the thread's side): a chunk it cannot look at is not marked DONE. */
 function takeChunks(stamps: readonly SnapshotStamp[], data: Omit<StampJobData, 'text'>): void {
   const v = stampJobViews(data.shared, stamps.length, data.from);
   const where = { ...data, own: new Set(data.own) };
   for (;;) {
     const c = Atomics.add(v.cursor, 0, 1);
     if (c >= v.chunks) return;
-    Atomics.store(v.states, c, TAKEN);
-    let state = DONE;
     try {
       checkChunk(stamps, data.from, c, v.bad, where);
+      Atomics.store(v.states, c, DONE);
     } catch {
-      state = FAILED;
+      // left to the main thread, which checks it again and throws as statSync does
     }
-    Atomics.store(v.states, c, state);
   }
 }
 
@@ -123,13 +128,13 @@ export default function runStampJob(data: StampJobData): void {
 /**
  * The main thread's side: take and check the chunks left, then check again itself any chunk the thread took and has
  * not finished (it may be waiting for a core: a chunk checked twice costs a millisecond, a wait for it could cost
- * more), or failed. Throws as statSync does for a stamp it cannot look at.
+ * more), or could not look at. Throws as statSync does for a stamp it cannot look at.
  */
 export function finishStampJob(
   stamps: readonly SnapshotStamp[],
   shared: SharedArrayBuffer,
   from: number,
-  where: { prefix: string; inRoot: boolean; racyMs: number; own: ReadonlySet<string> },
+  where: StampWhere,
 ): void {
   const v = stampJobViews(shared, stamps.length, from);
   for (;;) {
