@@ -81,7 +81,7 @@ function answer(argv: readonly string[], io: FastPathIO): FastPathResult {
   const where = locate(req, io.cwd, io.env);
   if (!where) return { code: undefined, check: 'no-pipeline' };
   const { key, root } = where;
-  const check = checkSnapshot(root, key, io.env, true);
+  const check = checkSnapshot(root, key, io.env, { wantHint: true });
   if (!check.ok) {
     handover = check.hint;
     return { code: undefined, check };

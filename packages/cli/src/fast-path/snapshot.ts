@@ -279,15 +279,13 @@ export interface PendingHint {
 export const DEFERRED_MIN_STAMPS = 4096;
 
 /** The module a lent thread runs (compiled JS: the bundle gives this module its original URL, see bundle.mjs). */
-export const STAMP_JOB_MODULE = new URL('./stamp-job.js', import.meta.url);
+const STAMP_JOB_MODULE = new URL('./stamp-job.js', import.meta.url).href;
 
 export interface CheckOptions {
   /** Collect the hint after a difference in a task file (else: stop at the first difference). */
   wantHint?: boolean;
   /** Stamps left from which their check is deferred to the hint (DEFERRED_MIN_STAMPS; Infinity: never). */
   deferFrom?: number;
-  /** The module a lent thread runs (tests of the source: the compiled one). */
-  jobModule?: URL;
 }
 
 /**
@@ -299,9 +297,8 @@ export function checkSnapshot(
   root: string,
   key: string,
   env: NodeJS.ProcessEnv,
-  options: boolean | CheckOptions = false,
+  opts: CheckOptions = {},
 ): SnapshotCheck {
-  const opts = typeof options === 'boolean' ? { wantHint: options } : options;
   const wantHint = opts.wantHint === true;
   let text: string;
   try {
@@ -390,9 +387,11 @@ export function checkSnapshot(
   // As core's stateFileStamp joins them (a missing journal: '').
   stateStamp = `${stateStamp}|${journalStamp}`;
   const where = { prefix, inRoot, racyMs, own: new Set([header.stateFile, header.journalFile]) };
+  const stampsText = text.slice(nl + 1, nl2);
   let lent = false;
   let settled: { hint: SnapshotHint | undefined } | undefined;
-  const settle = (): SnapshotHint | undefined => {
+  // Throws as statSync does for a stamp it cannot look at.
+  const hintNow = (): SnapshotHint | undefined => {
     if (shared) finishStampJob(stamps, shared, deferred, where);
     let rows: TaskRow[];
     try {
@@ -412,7 +411,6 @@ export function checkSnapshot(
       }
       if (ok) clean.add(row[0]);
     }
-    const stampsText = text.slice(nl + 1, nl2);
     const rowsText = text.slice(nl2 + 1);
     return { key, root, stateStamp, header, stamps, bad: flags, rows, clean, stampsText, rowsText };
   };
@@ -427,9 +425,9 @@ export function checkSnapshot(
         if (!shared || lent || settled) return;
         lent = post({
           type: 'job',
-          module: (opts.jobModule ?? STAMP_JOB_MODULE).href,
+          module: STAMP_JOB_MODULE,
           data: {
-            text: text.slice(nl + 1, nl2),
+            text: stampsText,
             from: deferred,
             prefix,
             inRoot,
@@ -443,7 +441,7 @@ export function checkSnapshot(
         if (!settled) {
           let hint: SnapshotHint | undefined;
           try {
-            hint = settle();
+            hint = hintNow();
           } catch {
             hint = undefined; // a stamp that cannot be looked at: no hint, as the check itself would have given
           }
