@@ -31,22 +31,10 @@ if (!port) throw new Error('pool-worker.js runs inside a worker thread');
 
 /** The step runtime, loaded once (requests are handled in the order they came: each waits for the same load). */
 let runtime:
-  | Promise<{
-      runStep: typeof import('./step-worker.js').default;
-      importStep: typeof import('./step-worker.js').importStep;
-      hashWrittenOutputs: typeof import('../store/written-hashes.js').hashWrittenOutputs;
-    }>
+  | Promise<[typeof import('./step-worker.js'), typeof import('../store/written-hashes.js')]>
   | undefined;
-const loadRuntime = () => {
-  runtime ??= Promise.all([import('./step-worker.js'), import('../store/written-hashes.js')]).then(
-    ([steps, hashes]) => ({
-      runStep: steps.default,
-      importStep: steps.importStep,
-      hashWrittenOutputs: hashes.hashWrittenOutputs,
-    }),
-  );
-  return runtime;
-};
+const loadRuntime = () =>
+  (runtime ??= Promise.all([import('./step-worker.js'), import('../store/written-hashes.js')]));
 
 port.on('message', (request: PoolRequest) => {
   if (request.type === 'job') {
@@ -57,7 +45,7 @@ port.on('message', (request: PoolRequest) => {
     return;
   }
   loadRuntime().then(
-    ({ runStep, importStep, hashWrittenOutputs }) => {
+    ([{ default: runStep, importStep }, { hashWrittenOutputs }]) => {
       if (request.type === 'warm') {
         // A module that fails to import fails again, with its message, when a task runs it.
         for (const m of request.modules) importStep(m).catch(() => undefined);
