@@ -19,7 +19,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFastArgv } from '../src/fast-path/argv.js';
 import { tryFastPath } from '../src/fast-path/entry.js';
-import { listJson, listLines, snapshotDir } from '../src/fast-path/snapshot.js';
+import { listJson, snapshotDir } from '../src/fast-path/snapshot.js';
 import { age, PIPE_BIN, tempWorkspaces } from './temp-workspace.js';
 
 const STEP = `import { readFileSync, writeFileSync } from 'node:fs';
@@ -568,6 +568,12 @@ export default {
     expect(parseFastArgv(['n', 'p', 'build', 'a', '--help'])).toBeUndefined();
   });
 });
+
+/** The elements' JSON of a list listJson wrote (one a line). */
+function listLines(text: string): string[] {
+  const body = text.slice(2, -2); // '[\n' … '\n]'
+  return body === '' ? [] : body.split(',\n');
+}
 
 describe('snapshot lists (listJson)', () => {
   it('writes one element a line, read back whole by JSON.parse; unchanged lines are reused as they were', () => {

@@ -228,12 +228,6 @@ function patchList(
   return parts.join('');
 }
 
-/** The elements' JSON of a list listJson wrote (one a line). */
-export function listLines(text: string): string[] {
-  const body = text.slice(2, -2); // '[\n' … '\n]'
-  return body === '' ? [] : body.split(',\n');
-}
-
 /** Rewrite the snapshot with a new header line (atomically; a failure only costs the next no-op a hash). */
 function redate(file: string, text: string, nl: number, header: SnapshotHeader): void {
   const tmp = `${file}.${process.pid}.tmp`;
