@@ -97,17 +97,25 @@ export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uin
  */
 export function sampleMaskNearest(mask: SkyMask, geom: WcsGeom): Uint8Array {
   const out = new Uint8Array(npix(geom));
-  const toMask = matMul(mask.wcs.icrsToNative, geom.wcs.nativeToIcrs);
+  const toMask = mapToMaskPixel(mask, geom);
   for (let y = 0; y < geom.ny; y++)
     for (let x = 0; x < geom.nx; x++) {
-      const [mx, my] = nativeToPixel(mask.wcs, apply(toMask, pixelToNative(geom.wcs, x, y)));
-      const ix = rint(mx);
-      const iy = rint(my);
-      // NaN (off the projection) fails both comparisons: excluded.
-      if (ix >= 0 && ix < mask.nx && iy >= 0 && iy < mask.ny)
-        out[y * geom.nx + x] = mask.data[iy * mask.nx + ix] as number;
+      const [mx, my] = toMask(x, y);
+      // NaN (off the projection) rounds to NaN, outside the image: excluded.
+      out[y * geom.nx + x] = maskValue(mask, rint(mx), rint(my));
     }
   return out;
+}
+
+/** The fractional mask pixel of a map pixel centre: map native → ICRS → mask native (one matrix) → mask pixel. */
+function mapToMaskPixel(mask: SkyMask, geom: WcsGeom): (x: number, y: number) => [number, number] {
+  const toMask = matMul(mask.wcs.icrsToNative, geom.wcs.nativeToIcrs);
+  return (x, y) => nativeToPixel(mask.wcs, apply(toMask, pixelToNative(geom.wcs, x, y)));
+}
+
+/** The mask's value at integer pixel (ix, iy); 0 (excluded) outside the image (NaN fails both comparisons). */
+function maskValue(mask: SkyMask, ix: number, iy: number): number {
+  return ix >= 0 && ix < mask.nx && iy >= 0 && iy < mask.ny ? (mask.data[iy * mask.nx + ix] as number) : 0;
 }
 
 /** How close (in mask pixels) to a mask pixel edge a map pixel centre counts as on it. */
@@ -121,13 +129,7 @@ const TIE_TOLERANCE = 1e-9;
  * (e.g. an even-sized mask and an odd-sized map on one centre) puts whole rows and columns on edges.
  */
 export function maskBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
-  const toMask = (x: number, y: number) =>
-    nativeToPixel(
-      mask.wcs,
-      apply(mask.wcs.icrsToNative, apply(geom.wcs.nativeToIcrs, pixelToNative(geom.wcs, x, y))),
-    );
-  const value = (ix: number, iy: number) =>
-    ix >= 0 && ix < mask.nx && iy >= 0 && iy < mask.ny ? (mask.data[iy * mask.nx + ix] as number) : 0;
+  const toMask = mapToMaskPixel(mask, geom);
   let ties = 0;
   for (let y = 0; y < geom.ny; y++)
     for (let x = 0; x < geom.nx; x++) {
@@ -136,12 +138,16 @@ export function maskBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
       const tx = Math.abs(mx - Math.floor(mx) - 0.5) < TIE_TOLERANCE;
       const ty = Math.abs(my - Math.floor(my) - 0.5) < TIE_TOLERANCE;
       if (!tx && !ty) continue;
-      // The mask pixels the centre could round to: both sides of each tied edge.
-      const xs = tx ? [Math.floor(mx), Math.floor(mx) + 1] : [Math.round(mx)];
-      const ys = ty ? [Math.floor(my), Math.floor(my) + 1] : [Math.round(my)];
-      const seen = new Set<number>();
-      for (const ix of xs) for (const iy of ys) seen.add(value(ix, iy));
-      if (seen.size > 1) ties++;
+      // The mask pixels the centre could round to: both sides of each tied edge; a tie when they differ.
+      const x0 = tx ? Math.floor(mx) : Math.round(mx);
+      const y0 = ty ? Math.floor(my) : Math.round(my);
+      const v = maskValue(mask, x0, y0);
+      if (
+        (tx && maskValue(mask, x0 + 1, y0) !== v) ||
+        (ty && maskValue(mask, x0, y0 + 1) !== v) ||
+        (tx && ty && maskValue(mask, x0 + 1, y0 + 1) !== v)
+      )
+        ties++;
     }
   return ties;
 }
