@@ -139,7 +139,7 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
       reason: 'wcs-unsupported',
       message: `projection ${c1}/${c2} is not supported (CTYPE1 '${c1}', CTYPE2 '${c2}'; supported: ${SUPPORTED_PROJECTIONS})`,
     };
-  const pv = parseProjectionParameters(h, projection);
+  const pv = parseProjectionParameters(h, projection, num(h, 'CRVAL2') ?? 0);
   if ('reason' in pv) return pv;
   for (const k of ['CUNIT1', 'CUNIT2']) {
     const u = str(h, k);
@@ -197,7 +197,7 @@ function latpoleFailure(
   latpole: number | undefined,
 ): WcsHeaderFailure | undefined {
   if (latpole === undefined || isZenithal(projection) || Math.abs(lat0) === 90) return undefined;
-  const theta0 = (projection === 'GLS' ? lat0 : 0) * DEG;
+  const theta0 = nativeTheta0(projection, lat0) * DEG;
   const phip = defaultLonpole(projection, lat0) * DEG;
   const u = Math.atan2(Math.sin(theta0), Math.cos(theta0) * Math.cos(phip)) / DEG;
   // sin(φp − φ0) = 0 for the default LONPOLE (0 or 180): wcslib's denominator √(1 − cos²θ0 sin²(φp − φ0)) is 1.
@@ -216,20 +216,28 @@ function latpoleFailure(
   };
 }
 
+/** The native latitude θ0 (deg) of the reference point: 90 zenithal, CRVAL2 for GLS, 0 otherwise. */
+function nativeTheta0(projection: SkyProjection, lat0: number): number {
+  return isZenithal(projection) ? 90 : projection === 'GLS' ? lat0 : 0;
+}
+
 /**
  * The PVi_m cards (i = 1, 2; m = 0 … 29, wcslib's range) at their defaults, as the projection code above assumes:
  * PV1_1 = φ0 = 0, PV1_2 = θ0 (90 zenithal, CRVAL2 for GLS, 0 otherwise), PV1_3/PV1_4 = LONPOLE/LATPOLE (LONPOLE is checked
  * below), PV2_m = 0 (AZP's μ and γ; TAN, CAR and the others take none); CEA's λ = PV2_1 in (0, 1], SIN's ξ, η =
- * PV2_1, PV2_2 (slant orthographic; NCP is SIN with ξ = 0, η = cot CRVAL2, and is refused as an unknown code).
+ * PV2_1, PV2_2 (slant orthographic; NCP's, η = cot CRVAL2, is set by parseWcsHeader).
  */
 function parseProjectionParameters(
   h: HeaderLookup,
   projection: SkyProjection,
+  lat0: number,
 ): { ceaLambda?: number; sinSlant?: [number, number] } | WcsHeaderFailure {
   let ceaLambda: number | undefined;
   const slant: [number, number] = [0, 0];
+  const theta0 = nativeTheta0(projection, lat0);
   for (const i of [1, 2])
     for (let m = 0; m < 30; m++) {
+      if (i === 1 && m >= 3) continue; // LONPOLE/LATPOLE repeated: parseWcsHeader checks them as those
       const key = `PV${i}_${m}`;
       const v = num(h, key);
       if (v === undefined) continue;
@@ -245,9 +253,7 @@ function parseProjectionParameters(
         slant[m - 1] = v;
         continue;
       }
-      const theta0 = isZenithal(projection) ? 90 : projection === 'GLS' ? (num(h, 'CRVAL2') ?? 0) : 0;
       const fallback = i === 1 && m === 2 ? theta0 : 0;
-      if (i === 1 && m >= 3) continue; // LONPOLE/LATPOLE repeated: LONPOLE's value is checked as LONPOLE
       if (v !== fallback)
         return {
           reason: 'wcs-unsupported',
