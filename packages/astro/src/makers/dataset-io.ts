@@ -19,6 +19,7 @@ import {
 import { nbins } from '../geom/energy-axis.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { isWcsFailure, parseWcsHeader, wcsHeaderCards } from '../wcs/header.js';
+import { isMapProjection } from '../wcs/wcs.js';
 import type { MapDataset, Placement, RunMeta } from './dataset.js';
 
 /**
@@ -163,7 +164,7 @@ function geomOf(file: FitsFile, name: string): WcsGeom | string {
   const wcs = parseWcsHeader(h.header);
   if (isWcsFailure(wcs)) return `${name}: ${wcs.message}`;
   // A map grid: the kernels project CAR and TAN only (other projections are read for exclusion masks).
-  if (wcs.projection !== 'CAR' && wcs.projection !== 'TAN')
+  if (!isMapProjection(wcs.projection))
     return `${name}: projection ${wcs.projection} is not CAR or TAN (a dataset's map)`;
   const naxes = h.image().naxes;
   return { wcs, nx: naxes[0] as number, ny: naxes[1] as number };

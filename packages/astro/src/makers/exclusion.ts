@@ -9,7 +9,7 @@ import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { apply, matMul } from '../wcs/frames.js';
 import { isWcsFailure, parseWcsHeader, type WcsHeaderFailure } from '../wcs/header.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
-import { nativeToPixel, pixelToNative, type Wcs } from '../wcs/wcs.js';
+import { isMapProjection, nativeToPixel, pixelToNative, type Wcs } from '../wcs/wcs.js';
 
 /** A boolean sky image: data[y·nx + x] is 1 (true) or 0. */
 export interface SkyMask {
@@ -72,7 +72,7 @@ export function readSkyMask(path: string, hdu?: string | number): SkyMask | Excl
  * {@link sampleMaskNearest}, the same steps in TypeScript.
  */
 export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uint8Array {
-  if (mask.wcs.projection !== 'CAR' && mask.wcs.projection !== 'TAN') return sampleMaskNearest(mask, geom);
+  if (!isMapProjection(mask.wcs.projection)) return sampleMaskNearest(mask, geom);
   const out = new Uint8Array(npix(geom));
   kernels.sampleNearest(
     wcsKernelParams(geom.wcs),

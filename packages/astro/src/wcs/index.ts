@@ -32,6 +32,7 @@ export {
   defaultLatpole,
   defaultLonpole,
   icrsToPixel,
+  isMapProjection,
   isZenithal,
   nativeToPixel,
   type Projection,

@@ -10,11 +10,11 @@ import {
   WCS_X0,
   WCS_Y0,
 } from '@pipe/kernels/scalars';
-import type { Wcs } from './wcs.js';
+import { isMapProjection, type Wcs } from './wcs.js';
 
 /** Packs a WCS into the Float64Array every kernel that projects sky positions takes. */
 export function wcsKernelParams(wcs: Wcs): Float64Array {
-  if (wcs.projection !== 'CAR' && wcs.projection !== 'TAN')
+  if (!isMapProjection(wcs.projection))
     throw new Error(`the kernels project CAR and TAN grids only, not ${wcs.projection}`);
   const p = new Float64Array(WCS_PARAMS_LENGTH);
   p[WCS_PROJECTION] = wcs.projection === 'CAR' ? PROJECTION_CAR : PROJECTION_TAN;

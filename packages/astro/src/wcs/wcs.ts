@@ -28,7 +28,12 @@ import {
   transpose,
   unitVector,
 } from './frames.js';
-import { type ZenithalProjection, zenithalFromPlane, zenithalToPlane } from './zenithal.js';
+import {
+  isZenithalProjection,
+  type ZenithalProjection,
+  zenithalFromPlane,
+  zenithalToPlane,
+} from './zenithal.js';
 
 /** The projections of a map: the kernels project these. */
 export type Projection = 'CAR' | 'TAN';
@@ -36,11 +41,14 @@ export type Projection = 'CAR' | 'TAN';
 /** Every projection pipe reads: a map's, or the zenithal and θ0 = 0 ones of Calabretta & Greisen 2002. */
 export type SkyProjection = Projection | ZenithalProjection | CylindricalProjection | GlsProjection;
 
-const ZENITHAL: ReadonlySet<string> = new Set(['TAN', 'SIN', 'ARC', 'ZEA', 'STG', 'AZP']);
+/** True for the projections the kernels project, those a map (not only an exclusion mask) may have. */
+export function isMapProjection(projection: SkyProjection): projection is Projection {
+  return projection === 'CAR' || projection === 'TAN';
+}
 
 /** True for the projections with θ0 = 90° (native pole at the reference point). */
 export function isZenithal(projection: SkyProjection): boolean {
-  return ZENITHAL.has(projection);
+  return projection === 'TAN' || isZenithalProjection(projection);
 }
 
 /** What defines a WCS. */
@@ -110,9 +118,9 @@ export function pixelToNative(wcs: WcsSpec, x: number, y: number): [number, numb
 function planeToNative(wcs: WcsSpec, a: number, b: number): [number, number, number] {
   const p = wcs.projection as Exclude<SkyProjection, Projection>;
   if (p === 'GLS') return cylindricalFromPlane('SFL', a, b + wcs.crval[1]);
-  return isZenithal(p)
-    ? zenithalFromPlane(p as ZenithalProjection, a, b, wcs.sinSlant)
-    : cylindricalFromPlane(p as CylindricalProjection, a, b, wcs.ceaLambda);
+  return isZenithalProjection(p)
+    ? zenithalFromPlane(p, a, b, wcs.sinSlant)
+    : cylindricalFromPlane(p, a, b, wcs.ceaLambda);
 }
 
 /** Plane coordinates (a, b) in degrees of a native vector, for the projections other than CAR and TAN. */
@@ -122,9 +130,9 @@ function nativeToPlane(wcs: WcsSpec, n: readonly [number, number, number]): [num
     const [a, b] = cylindricalToPlane('SFL', n);
     return [a, b - wcs.crval[1]];
   }
-  return isZenithal(p)
-    ? zenithalToPlane(p as ZenithalProjection, n, wcs.sinSlant)
-    : cylindricalToPlane(p as CylindricalProjection, n, wcs.ceaLambda);
+  return isZenithalProjection(p)
+    ? zenithalToPlane(p, n, wcs.sinSlant)
+    : cylindricalToPlane(p, n, wcs.ceaLambda);
 }
 
 /** 0-based fractional pixel of a native vector; NaN for a point off the projection (TAN: the far hemisphere). */

@@ -12,7 +12,14 @@
 
 const RAD_TO_DEG = 180 / Math.PI;
 
-export type ZenithalProjection = 'SIN' | 'ARC' | 'ZEA' | 'STG' | 'AZP';
+const ZENITHAL_PROJECTIONS = ['SIN', 'ARC', 'ZEA', 'STG', 'AZP'] as const;
+
+export type ZenithalProjection = (typeof ZENITHAL_PROJECTIONS)[number];
+
+/** True for the projections of this module (the zenithal ones other than TAN). */
+export function isZenithalProjection(projection: string): projection is ZenithalProjection {
+  return (ZENITHAL_PROJECTIONS as readonly string[]).includes(projection);
+}
 
 /** R(ζ) in radians (r0 = 1 rad), or NaN where the projection does not reach (SIN's far hemisphere). */
 function radius(projection: ZenithalProjection, zeta: number, cosZeta: number): number {
