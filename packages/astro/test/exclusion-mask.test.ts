@@ -38,6 +38,30 @@ it('takes non-zero and NaN pixels as usable, 0 and -0 as excluded (gammapy: data
   expect(mask.ny).toBe(ny);
 });
 
+it('reads a cube whose planes agree as its sky image, and refuses one whose planes differ (naming plane and pixel)', () => {
+  const src = readFitsSync(EXCLUSION).hdu(0);
+  const [nx, ny] = src.image().naxes as [number, number];
+  const cards = src.header.cards.filter((c) => /^(C|RADESYS)/.test(c.key)).map((c) => ({ ...c }));
+  const plane = new Uint8Array(nx * ny).fill(1);
+  plane.fill(0, 0, nx); // the bottom row excluded
+  const cube = new Uint8Array(3 * nx * ny);
+  for (let k = 0; k < 3; k++) cube.set(plane, k * nx * ny);
+  const same = join(dir, 'same.fits');
+  writeFits(same, [{ kind: 'image', data: cube, shape: [3, ny, nx], cards }]);
+  const mask = readSkyMask(same);
+  if ('reason' in mask) throw new Error(mask.message);
+  expect([...mask.data]).toEqual([...plane]);
+
+  cube[2 * nx * ny + nx + 7] = 0; // plane 3, pixel (7, 1)
+  const differ = join(dir, 'differ.fits');
+  writeFits(differ, [{ kind: 'image', data: cube, shape: [3, ny, nx], cards, name: 'MASK' }]);
+  const failed = readSkyMask(differ);
+  expect('reason' in failed && failed.message).toBe(
+    `${differ} [MASK]: a ${nx}×${ny}×3 cube whose planes differ (plane 3 at pixel (7, 1) differs from plane 1); ` +
+      'an exclusion mask is one 2-D sky image, the same for every energy',
+  );
+});
+
 it('skips an empty primary HDU, and names the HDUs when the file holds no image (e.g. a table)', () => {
   const src = readFitsSync(EXCLUSION).hdu(0);
   const [nx, ny] = src.image().naxes as [number, number];

@@ -26,7 +26,8 @@ export interface ExclusionReadFailure {
 
 /**
  * Reads a mask image (first HDU with 2-D data, or the named HDU): non-zero → 1, as gammapy's Analysis takes it
- * (`data.astype(bool)`), so NaN counts as usable too. Only the first plane of a cube is used. FITS problems throw FitsError (with file and HDU); an unusable WCS or shape is a failure value.
+ * (`data.astype(bool)`), so NaN counts as usable too. A cube is read as one image when all its planes agree, and
+ * refused otherwise. FITS problems throw FitsError (with file and HDU); an unusable WCS or shape is a failure value.
  */
 export function readSkyMask(path: string, hdu?: string | number): SkyMask | ExclusionReadFailure {
   const file = readFitsSync(path);
@@ -57,12 +58,26 @@ export function readSkyMask(path: string, hdu?: string | number): SkyMask | Excl
       reason: 'exclusion-invalid',
       message: `${path} [${h.name}]: ${(wcs as WcsHeaderFailure).message}`,
     };
-  const data = new Uint8Array(nx * ny);
   const src = image.data;
-  for (let i = 0; i < nx * ny; i++) {
+  // NaN !== 0: usable, as numpy's bool(NaN).
+  const usable = (i: number) => {
     const v = src[i] as number | bigint;
-    data[i] = typeof v === 'bigint' ? (v !== 0n ? 1 : 0) : v !== 0 ? 1 : 0; // NaN !== 0: usable, as numpy's bool(NaN)
-  }
+    return typeof v === 'bigint' ? (v !== 0n ? 1 : 0) : v !== 0 ? 1 : 0;
+  };
+  const data = new Uint8Array(nx * ny);
+  for (let i = 0; i < nx * ny; i++) data[i] = usable(i);
+  // A cube (e.g. with an energy axis) is taken as one sky mask only when its planes agree: gammapy would
+  // interpolate differing planes along the dataset's energy axis, which a 2-D mask cannot say.
+  const planes = image.naxes.slice(2).reduce((a, b) => a * b, 1);
+  for (let k = 1; k < planes; k++)
+    for (let i = 0; i < nx * ny; i++)
+      if (usable(k * nx * ny + i) !== data[i])
+        return {
+          reason: 'exclusion-invalid',
+          message:
+            `${path} [${h.name}]: a ${image.naxes.join('×')} cube whose planes differ (plane ${k + 1} at pixel ` +
+            `(${i % nx}, ${Math.floor(i / nx)}) differs from plane 1); an exclusion mask is one 2-D sky image, the same for every energy`,
+        };
   return { wcs, nx, ny, data };
 }
 
