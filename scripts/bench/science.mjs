@@ -5,6 +5,7 @@
 // one-parameter change (correlation radius); pipe's in-process stage times from the build record; and, where a
 // Python with gammapy is found (PIPE_GAMMAPY_PYTHON, else Debian's /usr/bin/python3), gammapy's whole process and its
 // get_observations + get_datasets + get_excess_map. Medians of BENCH_REPEATS (default 3) runs; ratios gammapy/pipe.
+// When NODE_EXTRA_CA_CERTS is set, the no-op and the change are also timed without it (node-start.mjs).
 // BENCH_GAMMAPY=0 skips gammapy (e.g. to compare two pipe trees); BENCH_CONFIGS=crab,pks selects configs.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -91,12 +92,14 @@ function timed(cmd, args, options) {
   return { ...r, wall, cpu };
 }
 
-/** One pipe command in `dir`: wall and CPU seconds of the whole process. */
-function pipe(dir, args, env) {
-  const r = timed(process.execPath, [pipeBin, ...args], {
-    cwd: dir,
-    env: { ...process.env, ...env, CI: 'true' },
-  });
+/**
+ * One pipe command in `dir`: wall and CPU seconds of the whole process. `bareNode` runs it without
+ * NODE_EXTRA_CA_CERTS (see node-start.mjs: a certificate file node reads at every start, before pipe runs).
+ */
+function pipe(dir, args, env, { bareNode = false } = {}) {
+  const full = { ...process.env, ...env, CI: 'true' };
+  if (bareNode) delete full.NODE_EXTRA_CA_CERTS;
+  const r = timed(process.execPath, [pipeBin, ...args], { cwd: dir, env: full });
   if (r.status !== 0) throw new Error(`pipe ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   return { wall: r.wall, cpu: r.cpu };
 }
@@ -136,6 +139,8 @@ for (const cfg of selected) {
   const cold = [];
   const noop = [];
   const change = [];
+  // Without NODE_EXTRA_CA_CERTS (when it is set): the same no-op and change, as on a machine without it.
+  const bare = { noop: [], change: [] };
   const stages = [];
   const cpu = { cold: [], noop: [], change: [] };
   const record = (kind, list, run) => {
@@ -148,22 +153,19 @@ for (const cfg of selected) {
       record('cold', cold, pipe(dir, ['build', 'excess_map', '--config', config], env));
       stages.push(stageTimes(dir));
       record('noop', noop, pipe(dir, ['build', 'excess_map', '--config', config], env));
-      record(
-        'change',
-        change,
-        pipe(
-          dir,
-          [
-            'build',
-            'excess_map',
-            '--config',
-            config,
-            '--param',
-            `config.excess_map.correlation_radius=${0.11 + i * 0.01} deg`,
-          ],
-          env,
-        ),
-      );
+      const withRadius = (r) => [
+        'build',
+        'excess_map',
+        '--config',
+        config,
+        '--param',
+        `config.excess_map.correlation_radius=${r.toFixed(2)} deg`,
+      ];
+      record('change', change, pipe(dir, withRadius(0.11 + i * 0.01), env));
+      if (startNote) {
+        bare.noop.push(pipe(dir, withRadius(0.11 + i * 0.01), env, { bareNode: true }).wall);
+        bare.change.push(pipe(dir, withRadius(0.31 + i * 0.01), env, { bareNode: true }).wall);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -219,6 +221,12 @@ for (const cfg of selected) {
   console.log(
     `| one-parameter change (correlation radius) | ${fmt(median(change))} | (recomputes: ${fmt(gpWhole)}) | ${ratio(gpWhole, median(change))} |`,
   );
+  if (bare.change.length > 0) {
+    console.log(`| no-op rebuild, node without NODE_EXTRA_CA_CERTS | ${fmt(median(bare.noop))} | | |`);
+    console.log(
+      `| one-parameter change, node without NODE_EXTRA_CA_CERTS | ${fmt(median(bare.change))} | | |`,
+    );
+  }
   console.log(
     `(pipe runs: cold ${cold.map(fmt).join(', ')}; no-op ${noop.map(fmt).join(', ')}; change ${change.map(fmt).join(', ')}; CPU cold ${cpu.cold.map(fmt).join(', ')}, no-op ${cpu.noop.map(fmt).join(', ')}, change ${cpu.change.map(fmt).join(', ')})\n`,
   );
