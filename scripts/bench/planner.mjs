@@ -5,13 +5,15 @@
 // pipe runs its steps in-process (a small step module in the workspace, steps/concat.mjs: pipe's native
 // way to run a step); make, ninja and Snakemake spawn cp/cat per task.
 // Measures: cold build, no-op rebuild, one-content-change rebuild, and `pipe plan` (dry run for the
-// others: make -n, ninja -n, snakemake -n). Times the `pipe` binary (node packages/cli/bin/pipe.js).
+// others: make -n, ninja -n, snakemake -n). Times the `pipe` binary (node packages/cli/bin/pipe.js). When
+// NODE_EXTRA_CA_CERTS is set, row pipe* repeats pipe's no-op, change and plan with node started without it.
 // Usage: node scripts/bench/planner.mjs [--sizes 1000,10000,100000] [--runs 5] [--jobs 2] [--cold-max 100000]
 //          [--tools pipe,make,ninja,snakemake] [--snakemake-max 10000] [--snakemake-cap 300]
 //        Snakemake's cold build is capped at --snakemake-cap seconds (at 10,000 tasks it takes longer): past the
 //        cap it is stopped, reported as "> cap", and the outputs are written directly (as its rules would) so
 //        that its no-op, one-change and plan times are still measured.
-//        node scripts/bench/planner.mjs --setup pipe --sizes 10000   only writes the workspace (for profiling), prints its path   Snakemake above this size is skipped (its cold build at 10,000 takes > 5 min)
+//        node scripts/bench/planner.mjs --setup pipe --sizes 10000   only writes the workspace (for profiling), prints its path;
+//        --snakemake-max: Snakemake above this size is skipped (its cold build at 10,000 takes > 5 min)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,12 +158,12 @@ function writeOutputsDirectly(dir, n, groups) {
 }
 
 /** Seconds the command took; Infinity when it ran past `capSeconds` (then it is killed). */
-function time(cmd, argv, cwd, capSeconds) {
+function time(cmd, argv, cwd, capSeconds, env = process.env) {
   const t = process.hrtime.bigint();
   const r = spawnSync(cmd, argv, {
     cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, CI: 'true' },
+    env: { ...env, CI: 'true' },
     maxBuffer: 1 << 26,
     ...(capSeconds ? { timeout: capSeconds * 1000, killSignal: 'SIGKILL' } : {}),
   });
@@ -217,6 +219,20 @@ function bench(tool, n) {
   }
   result.change = median(changes);
   result.plan = median(Array.from({ length: runs }, () => time(pcmd, pargs, root)));
+  if (tool === 'pipe' && process.env.NODE_EXTRA_CA_CERTS) {
+    // The same no-op, change and plan with node started without NODE_EXTRA_CA_CERTS (node-start.mjs).
+    const { NODE_EXTRA_CA_CERTS: _, ...bare } = process.env;
+    const at = (cmd, argv) => time(cmd, argv, root, undefined, bare);
+    at(bcmd, bargs);
+    const noop = median(Array.from({ length: runs }, () => at(bcmd, bargs)));
+    const bareChanges = [];
+    for (let k = 0; k < runs; k++) {
+      writeFileSync(path.join(root, 'in', 'g0', 'f0.txt'), `changed bare ${k} ${Date.now()}\n`);
+      bareChanges.push(at(bcmd, bargs));
+    }
+    const plan = median(Array.from({ length: runs }, () => at(pcmd, pargs)));
+    result.bare = { cold: Number.NaN, noop, change: median(bareChanges), plan };
+  }
   rmSync(root, { recursive: true, force: true });
   return result;
 }
@@ -254,6 +270,8 @@ for (const n of SIZES) {
     if (tool === 'snakemake' && n > SNAKEMAKE_MAX) continue;
     process.stderr.write(`  ${tool} ${n}...\n`);
     rows[tool] = bench(tool, n);
+    // pipe*: pipe's no-op, change and plan with node started without NODE_EXTRA_CA_CERTS (when it is set).
+    if (rows[tool].bare) rows['pipe*'] = rows[tool].bare;
   }
   const tasks = n + Math.ceil(n / 100) + 1;
   console.log(`\n${n} files (${tasks} tasks)`);
@@ -268,7 +286,7 @@ for (const n of SIZES) {
   const p = rows.pipe;
   if (!p) continue; // --tools without pipe: no ratios to print
   for (const [tool, r] of Object.entries(rows)) {
-    if (tool === 'pipe') continue;
+    if (tool === 'pipe' || tool === 'pipe*') continue;
     const ratio = (a, b) =>
       Number.isNaN(a) || Number.isNaN(b)
         ? '—'
@@ -278,7 +296,13 @@ for (const n of SIZES) {
     console.log(
       `  ${tool}/pipe: cold ${ratio(r.cold, p.cold)}, no-op ${ratio(r.noop, p.noop)}, 1 change ${ratio(r.change, p.change)}, plan ${ratio(r.plan, p.plan)}`,
     );
+    const b = rows['pipe*'];
+    if (b)
+      console.log(
+        `  ${tool}/pipe*: no-op ${ratio(r.noop, b.noop)}, 1 change ${ratio(r.change, b.change)}, plan ${ratio(r.plan, b.plan)}`,
+      );
   }
+  if (rows['pipe*']) console.log('  pipe*: node started without NODE_EXTRA_CA_CERTS, the rest as pipe');
   const targets = { 10000: { noop: 0.25, change: 0.5 }, 100000: { noop: 2.5 } }[n];
   if (targets) {
     const checks = Object.entries(targets).map(
