@@ -32,7 +32,8 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', ...sharedDataTests()],
     // Starts the real cache servers with scripts/cache-servers-up.sh unless CI already did (PIPE_TEST_* set).
-    globalSetup: ['packages/cache/test/servers.setup.ts'],
+    // Then gives the run its own TMPDIR, removed at the end (test/tmpdir.setup.ts); the servers keep the system's.
+    globalSetup: ['packages/cache/test/servers.setup.ts', 'test/tmpdir.setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Worker threads and child processes of the engine share 2 cores; keep test files few at once.
