@@ -107,8 +107,9 @@ const ENVELOPE_VERSION = 1;
 export function encodeManifest(manifest: Manifest): Buffer {
   const body = canonicalJson(manifest);
   const sha256 = createHash('sha256').update(body).digest('hex');
+  // canonicalJson of the envelope, its keys in sorted order, around the body encoded once (not twice).
   return Buffer.from(
-    `${canonicalJson({ format: ENVELOPE_FORMAT, version: ENVELOPE_VERSION, sha256, manifest })}\n`,
+    `{"format":${JSON.stringify(ENVELOPE_FORMAT)},"manifest":${body},"sha256":"${sha256}","version":${ENVELOPE_VERSION}}\n`,
   );
 }
 

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   BazelHttpCache,
+  decodeManifest,
+  encodeManifest,
   LocalStore,
   remoteFromEnv,
   restoreOutputs,
@@ -12,7 +14,7 @@ import {
   TurboRemoteCache,
   validateManifest,
 } from '../src/index.js';
-import { manifestFor, randomKey, sha256Of } from './cache-common.js';
+import { envelopeOf, manifestFor, randomKey, sha256Of } from './cache-common.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -67,6 +69,21 @@ describe('validateManifest', () => {
       ok: false,
       problems: [{ reason: 'key-mismatch' }],
     });
+  });
+});
+
+describe('encodeManifest', () => {
+  it('writes the canonical JSON of the checksummed envelope, byte for byte, and reads it back', () => {
+    const manifest = {
+      ...manifestFor('k1', [
+        { name: 'o', path: 'a/o.txt', sha256: sha256Of(Buffer.from('x')), size: 1, mode: 0o644 },
+      ]),
+      items: [{ id: 'b', z: 1, a: [2, { y: 1, x: 2 }] }],
+    };
+    const encoded = encodeManifest(manifest);
+    expect(encoded.toString()).toBe(`${envelopeOf(manifest).toString()}\n`);
+    const decoded = decodeManifest(encoded, 'k1', 'ac/k1');
+    expect(decoded.ok && decoded.manifest).toEqual(manifest);
   });
 });
 
