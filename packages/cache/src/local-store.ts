@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   constants,
   createReadStream,
-  mkdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -18,7 +18,7 @@ import {
   tempPathFor,
   writeFileAtomic,
   writeStreamAtomic,
-  writeTempSync,
+  writeTemp,
 } from './atomic-file.js';
 import {
   collectGarbage,
@@ -99,7 +99,9 @@ export class LocalStore implements CacheBackend {
       const path = this.layout.manifestPath(key);
       let bytes: Buffer;
       try {
-        bytes = await readFile(path);
+        // On this thread: a manifest is small, and a miss (every task of a cold build) is one failed open, cheaper
+        // than a hand-off to the thread pool and back.
+        bytes = readFileSync(path);
       } catch (e) {
         if (!isMissing(e)) throw e;
         this.counters.misses++;
@@ -129,7 +131,7 @@ export class LocalStore implements CacheBackend {
       // Blobs first: the group commit below also makes every blob stored before this call durable, so the
       // manifest (fsynced in the same round) is renamed into place only once everything it names is on disk.
       const dest = this.layout.manifestPath(manifest.key);
-      this.ensureDir(dirname(dest));
+      await this.ensureDir(dirname(dest));
       await this.commitSmall(dest, encodeManifest(manifest), 0o644);
       return ok(undefined);
     });
@@ -222,7 +224,7 @@ export class LocalStore implements CacheBackend {
         const actual = createHash('sha256').update(data).digest('hex');
         if (actual !== sha256)
           return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual}, not ${sha256}` });
-        this.ensureDir(dirname(dest));
+        await this.ensureDir(dirname(dest));
         await this.commitSmall(dest, data, 0o444);
         return ok(undefined);
       }
@@ -233,7 +235,7 @@ export class LocalStore implements CacheBackend {
         const actual = createHash('sha256').update(data).digest('hex');
         if (actual !== sha256)
           return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual}, not ${sha256}` });
-        this.ensureDir(dirname(dest));
+        await this.ensureDir(dirname(dest));
         await this.commitLarge(dest, data, 0o444);
         return ok(undefined);
       }
@@ -262,12 +264,12 @@ export class LocalStore implements CacheBackend {
   private async putHashed(dest: string, srcPath: string, hashed: FileIdentity): Promise<boolean> {
     const unchanged = () => sameIdentity(hashed, statIdentity(srcPath));
     if (!unchanged()) return false;
-    this.ensureDir(dirname(dest));
+    await this.ensureDir(dirname(dest));
     const tmp = tempPathFor(dest);
     return this.commitTemp(tmp, dest, async () => {
       await copyFile(srcPath, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       if (!unchanged() || statSync(tmp).size !== hashed.size) return false;
-      await chmod(tmp, 0o444);
+      chmodSync(tmp, 0o444); // a few µs here, against a hand-off to the thread pool and back
       return true;
     });
   }
@@ -277,7 +279,9 @@ export class LocalStore implements CacheBackend {
    * other writes queued meanwhile), rename; the directory entry is fsynced with the next round.
    */
   private async commitSmall(dest: string, data: Uint8Array, mode: number): Promise<void> {
-    await this.commitTemp(writeTempSync(dest, data, mode), dest);
+    const temp = await writeTemp(dest, data, mode);
+    this.durability.addOpen(temp);
+    await this.commitTemp(temp.path, dest);
   }
 
   /** As commitSmall, for a buffer written by the thread pool (temp file, group-committed fsync, rename). */
@@ -301,7 +305,7 @@ export class LocalStore implements CacheBackend {
         rmSync(tmp, { force: true });
         return false;
       }
-      this.durability.add(tmp);
+      this.durability.add(tmp); // (a no-op for a temp handed over open)
       await this.durability.flush();
       renameSync(tmp, dest);
     } catch (e) {
@@ -320,9 +324,10 @@ export class LocalStore implements CacheBackend {
     });
   }
 
-  private ensureDir(dir: string): void {
+  /** Made by the thread pool: creating a directory can cost a file system as much as creating a file (see writeTemp). */
+  private async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
+    await mkdir(dir, { recursive: true });
     this.knownDirs.add(dir);
   }
 
