@@ -206,6 +206,71 @@ describe('StepWorkerPool', () => {
     expect(new Set(importsOf('warmed')).size).toBe(3);
   });
 
+  it("sends a tiny module's next task ahead to the thread running one, rather than to another thread", async () => {
+    const tid = stepModule(
+      'tid',
+      `const { threadId } = await import('node:worker_threads'); return { metadata: { threadId } };`,
+    );
+    pool = new StepWorkerPool(2);
+    const signal = new AbortController().signal;
+    expect((await pool.run(payload(tid), signal)).ok).toBe(true); // its runs are now known to be tiny
+    const [a, b] = await Promise.all([pool.run(payload(tid), signal), pool.run(payload(tid), signal)]);
+    const ids = [a, b].map((o) => (o.ok ? o.result?.metadata?.['threadId'] : undefined));
+    expect(ids[0]).toBeDefined();
+    expect(ids[1]).toBe(ids[0]);
+  });
+
+  it('a task sent ahead runs after the one before it on its thread, never beside it', async () => {
+    // `hold`: tiny once learnt; then one run waits for the test (a shared flag) while others are sent ahead to it.
+    const hold = stepModule(
+      'hold',
+      `const { appendFileSync } = await import('node:fs');
+       const log = ${JSON.stringify(path.join(dir, 'hold.log'))};
+       appendFileSync(log, 'start ' + ctx.params.n + '\\n');
+       // Waits without blocking its thread: a run sent ahead could start beside it, were runs not taken in turn.
+       if (ctx.params.sab) { const f = new Int32Array(ctx.params.sab); while (Atomics.load(f, 0) === 0) await new Promise((r) => setTimeout(r, 5)); }
+       appendFileSync(log, 'end ' + ctx.params.n + '\\n');`,
+    );
+    pool = new StepWorkerPool(2);
+    const signal = new AbortController().signal;
+    expect((await pool.run(payload(hold, { n: 0 }), signal)).ok).toBe(true);
+    const sab = new SharedArrayBuffer(4);
+    const held = pool.run(payload(hold, { n: 1, sab }), signal);
+    const ahead = pool.run(payload(hold, { n: 2 }), signal);
+    while (!readFileSafe(path.join(dir, 'hold.log')).includes('start 1'))
+      await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 50)); // time enough for 2 to start beside 1, were it allowed to
+    Atomics.store(new Int32Array(sab), 0, 1);
+    expect((await held).ok && (await ahead).ok).toBe(true);
+    const log = readFileSafe(path.join(dir, 'hold.log')).trim().split('\n');
+    // 2 was sent ahead to 1's thread: it started after 1 ended.
+    expect(log.indexOf('start 2')).toBeGreaterThan(log.indexOf('end 1'));
+  });
+
+  it('a task sent ahead and cancelled before its turn is skipped by its thread', async () => {
+    const hold = stepModule(
+      'hold',
+      `const { appendFileSync } = await import('node:fs');
+       appendFileSync(${JSON.stringify(path.join(dir, 'hold.log'))}, 'ran ' + ctx.params.n + '\\n');
+       if (ctx.params.sab) { const f = new Int32Array(ctx.params.sab); while (Atomics.load(f, 0) === 0) Atomics.wait(f, 0, 0, 50); }`,
+    );
+    pool = new StepWorkerPool(1);
+    const signal = new AbortController().signal;
+    expect((await pool.run(payload(hold, { n: 0 }), signal)).ok).toBe(true);
+    const sab = new SharedArrayBuffer(4);
+    const held = pool.run(payload(hold, { n: 1, sab }), signal);
+    const cancel = new AbortController();
+    const ahead = pool.run(payload(hold, { n: 2 }), cancel.signal);
+    while (!readFileSafe(path.join(dir, 'hold.log')).includes('ran 1'))
+      await new Promise((r) => setImmediate(r));
+    cancel.abort();
+    expect(await ahead).toEqual({ ok: false, failure: { type: 'cancelled' } });
+    Atomics.store(new Int32Array(sab), 0, 1);
+    expect((await held).ok).toBe(true);
+    expect((await pool.run(payload(hold, { n: 3 }), signal)).ok).toBe(true);
+    expect(readFileSafe(path.join(dir, 'hold.log')).trim().split('\n')).toEqual(['ran 0', 'ran 1', 'ran 3']);
+  });
+
   it('destroy() ends queued tasks as cancelled', async () => {
     const spin = stepModule('spin', 'for (;;) {}');
     pool = new StepWorkerPool(1);

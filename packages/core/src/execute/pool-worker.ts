@@ -13,7 +13,10 @@ import type { StepPayload } from './step-worker.js';
 
 export type PoolRequest =
   | { type: 'warm'; modules: string[] }
+  /** Runs are taken one at a time, in the order sent: the pool may send the next while one runs (see worker-pool.ts). */
   | { type: 'run'; id: number; payload: StepPayload }
+  /** A run sent ahead and cancelled before it started: it is skipped (no reply) if it has not started yet. */
+  | { type: 'drop'; id: number }
   /**
    * Work for a thread that would otherwise idle until the first task (the early thread, see early-thread.ts): the
    * module's default export is called with `data`; it reports through what `data` holds (shared memory), never
@@ -22,8 +25,11 @@ export type PoolRequest =
   | { type: 'job'; module: string; data: unknown };
 
 export type PoolReply =
-  /** `hashes`: SHA-256 and identity of each output the step wrote, by path (see store/written-hashes.ts). */
-  | { id: number; ok: true; result: StepResult | undefined; hashes: Record<string, WrittenHash> }
+  /**
+   * `hashes`: SHA-256 and identity of each output the step wrote, by path (see store/written-hashes.ts); `ms`: how
+   * long the run took on the thread.
+   */
+  | { id: number; ok: true; result: StepResult | undefined; hashes: Record<string, WrittenHash>; ms: number }
   | { id: number; ok: false; message: string };
 
 const port = parentPort;
@@ -36,6 +42,11 @@ let runtime:
 const loadRuntime = () =>
   (runtime ??= Promise.all([import('./step-worker.js'), import('../store/written-hashes.js')]));
 
+/** Runs waiting for the one in progress, and the ids of those dropped before they started. */
+const runs: Array<Extract<PoolRequest, { type: 'run' }>> = [];
+const dropped = new Set<number>();
+let running = false;
+
 port.on('message', (request: PoolRequest) => {
   if (request.type === 'job') {
     // A job that fails to load or throws leaves its work undone: its owner does it (and learns nothing from here).
@@ -44,39 +55,66 @@ port.on('message', (request: PoolRequest) => {
       .catch(() => undefined);
     return;
   }
+  if (request.type === 'drop') {
+    dropped.add(request.id);
+    return;
+  }
+  if (request.type === 'run') {
+    runs.push(request);
+    if (!running) runNext();
+    return;
+  }
   loadRuntime().then(
-    ([{ default: runStep, importStep }, { hashWrittenOutputs }]) => {
-      if (request.type === 'warm') {
-        // A module that fails to import fails again, with its message, when a task runs it.
-        for (const m of request.modules) importStep(m).catch(() => undefined);
-        return;
-      }
-      runStep(request.payload).then(
-        (result) =>
-          port.postMessage({
-            id: request.id,
-            ok: true,
-            result: result ?? undefined,
-            // Hashed here, by the thread that wrote them, while the bytes are in the page cache: the engine and
-            // the cache then store them without reading them again.
-            hashes: hashWrittenOutputs(request.payload.outputs),
-          } satisfies PoolReply),
-        (error: unknown) =>
-          port.postMessage({
-            id: request.id,
-            ok: false,
-            message: error instanceof Error ? error.message : String(error),
-          } satisfies PoolReply),
-      );
+    ([{ importStep }]) => {
+      // A module that fails to import fails again, with its message, when a task runs it.
+      for (const m of request.modules) importStep(m).catch(() => undefined);
     },
-    (error: unknown) => {
-      // The runtime itself failed to load (a broken install): every task says so.
-      if (request.type === 'run')
-        port.postMessage({
-          id: request.id,
-          ok: false,
-          message: `the step runtime failed to load: ${error instanceof Error ? error.message : String(error)}`,
-        } satisfies PoolReply);
-    },
+    () => undefined, // said by every run (below)
   );
 });
+
+/** Start the next run, once the one before has replied (a run sent ahead waits here, not beside it). */
+const runNext = (): void => {
+  let request = runs.shift();
+  while (request && dropped.delete(request.id)) request = runs.shift();
+  running = request !== undefined;
+  if (!request) return;
+  const { id, payload } = request;
+  loadRuntime()
+    .then(
+      ([{ default: runStep, importStep }, { hashWrittenOutputs }]) =>
+        // Timed without the module's first import (a failed one fails again, with its message, in runStep).
+        importStep(payload.module)
+          .catch(() => undefined)
+          .then(() => {
+            const started = performance.now();
+            return runStep(payload).then(
+              (result) =>
+                port.postMessage({
+                  id,
+                  ok: true,
+                  result: result ?? undefined,
+                  // Hashed here, by the thread that wrote them, while the bytes are in the page cache: the engine
+                  // and the cache then store them without reading them again.
+                  hashes: hashWrittenOutputs(payload.outputs),
+                  ms: performance.now() - started,
+                } satisfies PoolReply),
+              (error: unknown) =>
+                port.postMessage({
+                  id,
+                  ok: false,
+                  message: error instanceof Error ? error.message : String(error),
+                } satisfies PoolReply),
+            );
+          }),
+      (error: unknown) =>
+        // The runtime itself failed to load (a broken install): every task says so.
+        port.postMessage({
+          id,
+          ok: false,
+          message: `the step runtime failed to load: ${error instanceof Error ? error.message : String(error)}`,
+        } satisfies PoolReply),
+    )
+    // The next run starts after the messages already here are read, so a drop sent with it is seen in time.
+    .finally(() => setImmediate(runNext));
+};

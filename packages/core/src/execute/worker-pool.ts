@@ -9,6 +9,11 @@
  * Cancelling a running task, or one that outlives its time limit, terminates its thread (a step cannot be
  * interrupted otherwise); a replacement is started when work is queued. Idle threads are unref'd, so an idle pool
  * never keeps the process alive.
+ *
+ * Tiny tasks (a step module whose runs take well under a millisecond, e.g. one per file of a large fan-out) are sent
+ * ahead: the next one goes to a thread still running such a task, which starts it as soon as it replies, rather
+ * than to an idle thread. Waking a sleeping thread costs the engine's thread more than the task itself (on 2
+ * cores the woken thread preempts it), and the engine, not the threads, is the bottleneck of such a build.
  */
 import { Worker } from 'node:worker_threads';
 import type { StepResult } from '../model/step.js';
@@ -37,6 +42,8 @@ export type PoolOutcome =
 interface Pending {
   id: number;
   payload: StepPayload;
+  /** When it started on its thread (performance.now()), as far as this thread can tell. */
+  startedAt?: number;
   settle: (outcome: PoolOutcome) => void;
   signal: AbortSignal;
   onAbort: () => void;
@@ -48,14 +55,23 @@ interface Pending {
 interface Thread {
   worker: Worker;
   task: Pending | undefined;
+  /** A task sent ahead, to start when `task` ends (only behind a tiny one). */
+  next: Pending | undefined;
   /** Modules this thread was asked to import. */
   modules: Set<string>;
 }
+
+/** Below this run time (ms, on its thread), a step module's tasks count as tiny (see the module's comment). */
+const TINY_MS = 1;
+/** A tiny task still running after this long (ms) is not sent a task ahead. */
+const STALE_MS = 20;
 
 export class StepWorkerPool {
   private readonly threads: Thread[] = [];
   private readonly queue: Pending[] = [];
   private readonly modules = new Set<string>();
+  /** Recent run time of each step module (ms on its thread, moving average). */
+  private readonly runMs = new Map<string, number>();
   private nextId = 1;
   private closed = false;
 
@@ -118,7 +134,10 @@ export class StepWorkerPool {
     for (const p of this.queue.splice(0)) p.settle({ ok: false, failure: { type: 'cancelled' } });
     const threads = this.threads.splice(0);
     const busy = threads.filter((t) => t.task);
-    for (const t of busy) t.task?.settle({ ok: false, failure: { type: 'cancelled' } });
+    for (const t of busy) {
+      t.task?.settle({ ok: false, failure: { type: 'cancelled' } });
+      t.next?.settle({ ok: false, failure: { type: 'cancelled' } });
+    }
     for (const t of threads) if (!t.task) t.worker.terminate().catch(() => undefined);
     await Promise.all(busy.map((t) => t.worker.terminate()));
   }
@@ -133,7 +152,7 @@ export class StepWorkerPool {
   private spawn(): Thread {
     // The thread bin/pipe.js booted before the engine loaded, if any (see early-thread.ts).
     const worker = takeEarlyPoolThread(this.entry) ?? new Worker(this.entry);
-    const thread: Thread = { worker, task: undefined, modules: new Set() };
+    const thread: Thread = { worker, task: undefined, next: undefined, modules: new Set() };
     worker.on('message', (reply: PoolReply) => this.onReply(thread, reply));
     worker.on('error', (error) => this.onDeath(thread, `worker thread failed: ${error.message}`));
     worker.on('exit', (code) => this.onDeath(thread, `worker thread exited (code ${code})`));
@@ -152,26 +171,61 @@ export class StepWorkerPool {
 
   private dispatch(): void {
     if (this.closed || this.queue.length === 0) return;
-    this.grow();
-    for (const t of this.threads) {
-      if (t.task) continue;
-      const next = this.queue.shift();
-      if (!next) break;
-      t.task = next;
-      t.worker.ref();
-      if (next.timeLimitMs !== undefined)
-        next.limitTimer = setTimeout(() => this.stop(next, { type: 'timed-out' }), next.timeLimitMs);
-      t.worker.postMessage({ type: 'run', id: next.id, payload: next.payload } satisfies PoolRequest);
+    this.assign();
+    if (this.queue.length > 0) {
+      this.grow();
+      this.assign();
     }
     // Idle threads learn the modules of what was just queued, so the next tasks find them loaded.
     for (const t of this.threads) if (!t.task) this.teach(t);
   }
 
+  /** Queued tasks to threads: sent ahead to a thread running a tiny task, else to an idle thread, in queue order. */
+  private assign(): void {
+    const now = performance.now();
+    while (this.queue.length > 0) {
+      const ahead = this.threads.find((t) => t.task && !t.next && this.isTiny(t.task, now));
+      const thread = ahead ?? this.threads.find((t) => !t.task);
+      if (!thread) return;
+      const next = this.queue.shift()!;
+      if (ahead) ahead.next = next;
+      else this.start(thread, next, now);
+      thread.worker.postMessage({ type: 'run', id: next.id, payload: next.payload } satisfies PoolRequest);
+    }
+  }
+
+  /**
+   * Whether `task` (running) will very likely end within a millisecond: its module's runs do (as the threads timed
+   * them), and it has not run unusually long already (by this thread's clock, which lags while it is busy).
+   */
+  private isTiny(task: Pending, now: number): boolean {
+    const ms = this.runMs.get(task.payload.module);
+    return ms !== undefined && ms < TINY_MS && now - (task.startedAt ?? now) < STALE_MS;
+  }
+
+  /** `task` is now the one `thread` runs (its time limit counts from here). */
+  private start(thread: Thread, task: Pending, now: number): void {
+    thread.task = task;
+    task.startedAt = now;
+    thread.worker.ref();
+    if (task.timeLimitMs !== undefined)
+      task.limitTimer = setTimeout(() => this.stop(task, { type: 'timed-out' }), task.timeLimitMs);
+  }
+
   private onReply(thread: Thread, reply: PoolReply): void {
     const task = thread.task;
     if (!task || task.id !== reply.id) return;
+    const now = performance.now();
+    if (reply.ok) {
+      const avg = this.runMs.get(task.payload.module);
+      this.runMs.set(task.payload.module, avg === undefined ? reply.ms : 0.8 * avg + 0.2 * reply.ms);
+    }
     thread.task = undefined;
-    thread.worker.unref();
+    // The task sent ahead starts now, on that thread (the thread takes its runs in order).
+    const next = thread.next;
+    thread.next = undefined;
+    if (next) this.start(thread, next, now);
+    else thread.worker.unref();
     task.settle(
       reply.ok
         ? {
@@ -190,8 +244,16 @@ export class StepWorkerPool {
     this.threads.splice(at, 1);
     const task = thread.task;
     thread.task = undefined;
+    this.requeueNext(thread);
     task?.settle({ ok: false, failure: { type: 'step-error', message: how } });
     this.dispatch();
+  }
+
+  /** A task sent ahead to a thread that is going away never started: it goes back to the front of the queue. */
+  private requeueNext(thread: Thread): void {
+    const next = thread.next;
+    thread.next = undefined;
+    if (next) this.queue.unshift(next);
   }
 
   /** Ends a task with `failure`: dropped from the queue, or its thread terminated (and replaced when work waits). */
@@ -202,10 +264,19 @@ export class StepWorkerPool {
       task.settle({ ok: false, failure });
       return;
     }
+    const behind = this.threads.find((t) => t.next === task);
+    if (behind) {
+      // Sent ahead, not started: the thread skips it (if it is not already running it) and goes on.
+      behind.next = undefined;
+      behind.worker.postMessage({ type: 'drop', id: task.id } satisfies PoolRequest);
+      task.settle({ ok: false, failure });
+      return;
+    }
     const thread = this.threads.find((t) => t.task === task);
     if (!thread) return;
     this.threads.splice(this.threads.indexOf(thread), 1);
     thread.task = undefined;
+    this.requeueNext(thread);
     task.settle({ ok: false, failure });
     void thread.worker.terminate();
     this.dispatch();
