@@ -32,11 +32,19 @@ function hex64(v: bigint): string {
 }
 
 /** XXH64 (hex) of a file, read synchronously in chunks (small files are the common case: no promise per file). */
+/**
+ * One read buffer for the synchronous hashes of this thread (they cannot overlap): a fresh 1 MiB per file hashed
+ * is an allocation and 1 MiB of external memory each, which drives garbage collections (every input of every
+ * task planned in full).
+ */
+let readBuffer: Buffer | undefined;
+const chunkBuffer = (): Buffer => (readBuffer ??= Buffer.allocUnsafe(CHUNK));
+
 export function xxh64FileSync(file: string): string {
   const h = loadedApi().create64();
   const fd = openSync(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const buf = chunkBuffer();
     for (;;) {
       const n = readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;

@@ -18,6 +18,8 @@ export interface WrittenHash {
 }
 
 const CHUNK = 1 << 20;
+/** The read buffer of this thread's synchronous hashes (they cannot overlap): not 1 MiB allocated per file. */
+let readBuffer: Buffer | undefined;
 
 /**
  * Hash a file synchronously in 1 MiB chunks through one reused buffer (no file-sized allocation). Undefined when
@@ -34,7 +36,7 @@ export function hashWrittenFileSync(file: string): WrittenHash | undefined {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) return undefined;
     const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const buf = (readBuffer ??= Buffer.allocUnsafe(CHUNK));
     for (;;) {
       const n = readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;
