@@ -31,7 +31,6 @@ function hex64(v: bigint): string {
   return v.toString(16).padStart(16, '0');
 }
 
-/** XXH64 (hex) of a file, read synchronously in chunks (small files are the common case: no promise per file). */
 /**
  * One read buffer for the synchronous hashes of this thread (they cannot overlap): a fresh 1 MiB per file hashed
  * is an allocation and 1 MiB of external memory each, which drives garbage collections (every input of every
@@ -40,6 +39,7 @@ function hex64(v: bigint): string {
 let readBuffer: Buffer | undefined;
 const chunkBuffer = (): Buffer => (readBuffer ??= Buffer.allocUnsafe(CHUNK));
 
+/** XXH64 (hex) of a file, read synchronously in chunks (small files are the common case: no promise per file). */
 export function xxh64FileSync(file: string): string {
   const h = loadedApi().create64();
   const fd = openSync(file, 'r');
