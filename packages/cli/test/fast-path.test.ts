@@ -354,6 +354,32 @@ describe('no-op fast path', () => {
     expect(fast(root, ['build', 'all']).code).toBe(0);
   });
 
+  it('never vouches for a workspace-wide file edited while the build ran, even with its old mtime and size', () => {
+    const root = workspace();
+    const marker = path.join(root, 'edit-conf');
+    // `all` runs after every `each`, and rewrites the config as `cp -p` would (same size, mtime put back): only the
+    // ctime tells. The build took the workspace-wide stamps while its first task ran, before this edit.
+    variantForAll(root, {
+      before: `const fs = process.getBuiltinModule('node:fs');
+    if (fs.existsSync(${JSON.stringify(marker)})) {
+      fs.rmSync(${JSON.stringify(marker)});
+      const conf = ${JSON.stringify(path.join(root, 'conf.yaml'))};
+      const st = fs.statSync(conf);
+      fs.writeFileSync(conf, 'suffix: "?"\\n');
+      fs.utimesSync(conf, st.atime, st.mtime);
+    }`,
+    });
+    settled(root);
+    writeFileSync(path.join(root, 'data/b.txt'), 'BETA');
+    age(root);
+    writeFileSync(marker, '');
+    expect(full(root, ['build', 'all']).ran.sort()).toEqual(['ran       all', 'ran       each[b]']);
+    expect(existsSync(marker)).toBe(false);
+    expect(fast(root, ['build', 'all']).code).toBeUndefined();
+    expect(full(root, ['build', 'all']).ran).toHaveLength(4);
+    expect(readFileSync(path.join(root, 'out/all.txt'), 'utf8')).toBe('alpha?BETA?gamma?!');
+  });
+
   it('after changes, builds planned from the snapshot hint run exactly what changed', () => {
     const root = workspace();
     settled(root);

@@ -23,7 +23,7 @@ import {
 import { workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
 import { parseFastArgv } from '../fast-path/argv.js';
-import { dropSnapshots } from '../fast-path/record.js';
+import { dropSnapshots, type SnapshotSource, workspaceStamps } from '../fast-path/record.js';
 import { RACY_GRANULARITY_MS } from '../fast-path/snapshot.js';
 import { BuildOutput, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
@@ -169,8 +169,10 @@ async function buildOpened(
   }
   const output = new BuildOutput(outputMode(opts.json), jobs);
   const abort = new AbortController();
-  // The pipeline cache is written while the first task runs (the main thread only waits then).
+  // The pipeline cache is written while the first task runs (the main thread only waits then), and the no-op
+  // snapshot's workspace-wide stamps are taken (unless a hint patches the previous snapshot's).
   let pipelineCacheScheduled = false;
+  let workspace: SnapshotSource['workspace'];
   const remote = opened.remote;
   if (remote?.required) {
     // Reach it, and when this build uploads, write to it: a write token the server refuses is found now, not
@@ -248,7 +250,12 @@ async function buildOpened(
         // After this turn, which hands the first task to run to its worker.
         if (e.type === 'task-start' && e.action === 'run' && !pipelineCacheScheduled) {
           pipelineCacheScheduled = true;
-          setImmediate(() => opened.cachePipeline().catch(() => undefined));
+          setImmediate(() => {
+            opened.cachePipeline().catch(() => undefined);
+            if (opened.info.hint || !parseFastArgv(process.argv)) return;
+            workspace = workspaceStamps(session, performance.timeOrigin, process.env);
+            workspace.catch(() => undefined); // awaited (and its failure dropped) by the snapshot
+          });
         }
       },
       ...(slurm ? { executors: slurm.executors } : {}),
@@ -330,7 +337,7 @@ async function buildOpened(
       bytesToRehash(session, result.reports) <= REHASH_BUDGET_BYTES
         ? await settledPlan()
         : result.plan;
-    await snapshot(opened, snapshotPlan, eventful, result.reports);
+    await snapshot(opened, snapshotPlan, eventful, result.reports, workspace);
     return EXIT_OK;
   } finally {
     await Promise.all((slurm?.created ?? ([] as Executor[])).map((e) => e.close()));

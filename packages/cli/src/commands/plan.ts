@@ -1,6 +1,6 @@
 /** `pipe plan <targets...>`: what a build would do and why; runs nothing, writes nothing. */
 import { type Plan, planSession, type TaskReport } from '@pipe/core/lean';
-import { recordNoopSnapshot } from '../fast-path/record.js';
+import { recordNoopSnapshot, type SnapshotSource } from '../fast-path/record.js';
 import { planToJson, planToText } from '../plan-text.js';
 import { type OpenedSession, openFromCli, type SessionCliOptions } from './session.js';
 
@@ -26,6 +26,7 @@ export async function snapshot(
   plan: Plan,
   eventful: boolean,
   reports?: Map<string, TaskReport>,
+  workspace?: SnapshotSource['workspace'],
 ): Promise<void> {
   await recordNoopSnapshot({
     argv: process.argv,
@@ -39,5 +40,6 @@ export async function snapshot(
     warnings: opened.info.warnings,
     loaderEnv: opened.info.loaderEnv,
     eventful,
+    ...(workspace ? { workspace } : {}),
   }).catch(() => undefined);
 }

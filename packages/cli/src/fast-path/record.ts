@@ -14,7 +14,17 @@
  */
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Plan, Session, TaskReport } from '@pipe/core/lean';
+import {
+  type Plan,
+  pipelineDeps,
+  recordedWarnings,
+  replaceFile,
+  type Session,
+  seenStat,
+  slurmTargets,
+  stateJournalFile,
+  type TaskReport,
+} from '@pipe/core/lean';
 import { valueDigest } from '@pipe/core/value-digest';
 import { findPipelineFile } from '../context.js';
 import { parseFastArgv } from './argv.js';
@@ -59,6 +69,50 @@ export interface SnapshotSource {
   loaderEnv: Array<[string, string | null]>;
   /** Whether the run printed a note or used a remote cache: then no snapshot. */
   eventful: boolean;
+  /** The workspace-wide stamps, taken earlier (while the build ran: see workspaceStamps); else taken now. */
+  workspace?: Promise<WorkspaceStamps | { skipped: string }>;
+}
+
+/** A snapshot's workspace-wide stamps (but the state file's): absolute paths and their stamps, in order. */
+export interface WorkspaceStamps {
+  paths: string[];
+  stamps: SnapshotStamp[];
+}
+
+/**
+ * The stamps of what the plan read besides its tasks' files: the pipeline's files and the directories its globs
+ * list, step modules and their code closure (core's pipelineDeps), pipe's own build, and the kernels' sources and
+ * builds when a step uses kernels. No build writes them, so a build takes them while its first task runs
+ * (commands/build.ts), on a main thread that only waits then: a file edited after that differs from its stamp
+ * however it is dated, one edited before is racily clean (both as when they were taken after the build).
+ */
+export async function workspaceStamps(
+  session: Session,
+  startedAt: number,
+  env: NodeJS.ProcessEnv,
+): Promise<WorkspaceStamps | { skipped: string }> {
+  const deps = pipelineDeps(session.pipeline, startedAt);
+  if (!deps) return { skipped: 'a pipeline file was modified too recently' };
+  const root = session.pipeline.root;
+  const paths: string[] = [];
+  const stamps: SnapshotStamp[] = [];
+  const seen = new Set<string>();
+  const add = (abs: string, kind: 'f' | 'd') => {
+    if (seen.has(abs)) return;
+    seen.add(abs);
+    paths.push(abs);
+    stamps.push(stampPath(abs, kind, storedPath(root, abs)));
+  };
+  for (const d of deps) add(d[0], d[1]);
+  for (const f of engineFiles()) add(f, 'f');
+  const kernelNames = new Set<string>();
+  for (const step of session.steps.values()) for (const k of step.kernels) kernelNames.add(k.name);
+  if (kernelNames.size > 0) {
+    const k = await kernelFiles(kernelNames, env);
+    for (const f of k.files) add(f, 'f');
+    for (const d of k.dirs) add(d, 'd');
+  }
+  return { paths, stamps };
 }
 
 export type SnapshotWrite = { written: string } | { skipped: string };
@@ -86,9 +140,9 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     targets: req.targets,
   });
 
-  // Every stamp this command takes from here on (not those of the plan's own stats) is taken after this moment.
+  // Every stamp of a task's file this command takes from here on (not those of the plan's own stats) is taken
+  // after this moment.
   const stampedFrom = Date.now();
-  const core = await import('@pipe/core/lean');
   const racyMs = src.startedAt - RACY_GRANULARITY_MS;
   const isRacy = (st: SnapshotStamp) => st[2] !== -1 && Number(st[3]) / 1e6 >= racyMs;
   // How each task ended: its record matches its files when it is up to date or was just built. When every
@@ -104,7 +158,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   const matches = (state: string | undefined) =>
     state === 'up-to-date' || state === 'ran' || state === 'restored';
   const stateAbs = session.layout.stateFile;
-  const journalAbs = core.stateJournalFile(stateAbs);
+  const journalAbs = stateJournalFile(stateAbs);
   let stamps: SnapshotStamp[];
   let rows: TaskRow[];
   let globals: number;
@@ -155,14 +209,15 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     }
     for (const [name] of h.env) envNames.add(name);
   } else {
-    const deps = core.pipelineDeps(session.pipeline, src.startedAt);
-    if (!deps) return { skipped: 'a pipeline file was modified too recently' };
+    const workspace = await (src.workspace ?? workspaceStamps(session, src.startedAt, src.env));
+    if ('skipped' in workspace) return workspace;
     const targets = new Set<string>();
     for (const { task } of plan.tasks.values()) targets.add(task.target);
-    buildable = core.slurmTargets(session.pipeline, targets).length === 0;
+    buildable = slurmTargets(session.pipeline, targets).length === 0;
     // Workspace-wide stamps first: any difference there voids the whole snapshot.
-    stamps = [];
+    stamps = workspace.stamps;
     const index = new Map<string, number>();
+    for (const [i, abs] of workspace.paths.entries()) index.set(abs, i);
     // A task's files as this process last stat'ed them (core.seenStat: the plan, or the build publishing an
     // output), unless its task did not end up to date (`fresh`: stat now, whatever was written).
     const add = (abs: string, kind: 'f' | 'd', fresh = true): number => {
@@ -170,21 +225,12 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
       if (i === undefined) {
         i = stamps.length;
         index.set(abs, i);
-        const seen = fresh ? undefined : core.seenStat(abs);
+        const seen = fresh ? undefined : seenStat(abs);
         const stored = storedPath(root, abs);
         stamps.push(seen ? stampSeen(seen, kind, stored) : stampPath(abs, kind, stored));
       }
       return i;
     };
-    for (const d of deps) add(d[0], d[1]);
-    for (const f of engineFiles()) add(f, 'f');
-    const kernelNames = new Set<string>();
-    for (const step of session.steps.values()) for (const k of step.kernels) kernelNames.add(k.name);
-    if (kernelNames.size > 0) {
-      const k = await kernelFiles(kernelNames, src.env);
-      for (const f of k.files) add(f, 'f');
-      for (const d of k.dirs) add(d, 'd');
-    }
     for (const st of stamps) if (isRacy(st)) return { skipped: `racily clean: ${st[0]}` };
     stateRel = storedPath(root, stateAbs);
     add(stateAbs, 'f');
@@ -226,7 +272,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   // As the build prints them for up-to-date tasks (plain output: 'warning: ' + the event's message).
   const warned: string[] = [];
   for (const id of plan.order)
-    for (const m of core.recordedWarnings(session.state, id)) warned.push(`warning: ${m}`);
+    for (const m of recordedWarnings(session.state, id)) warned.push(`warning: ${m}`);
   const taskWarnings = warned.join('\n');
   const env = new Map<string, string | null>(src.loaderEnv);
   for (const name of envNames) env.set(name, valueDigest(src.env[name]));
@@ -250,7 +296,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   const out = snapshotFile(root, key);
   // Without fsync: a snapshot is derived data, and whatever a crash leaves of one (nothing, zeros, a prefix)
   // fails to parse and is declined as corrupt; the next full run writes it again.
-  await core.replaceFile(
+  await replaceFile(
     out,
     `${JSON.stringify(header)}\n${listJson(stamps, stampsText, stampChanged)}\n${listJson(rows, rowsText, rowChanged)}`,
   );
