@@ -225,6 +225,38 @@ async function buildOpened(
         : opts.wait === true
           ? 24 * 3600_000
           : Number(opts.wait) * 1000;
+    // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now;
+    // without --force, which would hold the fan-out pending behind its forced source again).
+    let settled: Plan | undefined;
+    const settledPlan = async (plan: Plan) => {
+      settled ??=
+        plan.pending.length > 0
+          ? await planSession({ ...session, options: { ...session.options, force: undefined } })
+          : plan;
+      return settled;
+    };
+    // The no-op snapshot of a build that succeeded: recorded while its end record is written (onSaved), or after a
+    // build that had nothing to record. Should that write then fail, the snapshot still holds: the state it
+    // stamps was saved, and every task is up to date.
+    let snapshotted = false;
+    const recordSnapshot = async (status: string, plan: Plan, reports: Map<string, TaskReport>) => {
+      snapshotted = true;
+      if (status !== 'succeeded' || opened.skipped.length > 0 || (remote?.required && remote.failure()))
+        return;
+      const eventful = opened.info.eventful || session.notes.length > 0;
+      // A build that expanded a fan-out planned it as pending: its plan cannot describe the graph a no-op sees, the
+      // settled plan (all up to date now) does. Recording it lets the very next run answer from the snapshot, which
+      // re-hashes what this build wrote in its last moments (racily clean); past a budget, the full path's stat
+      // checks cost less, and that run records a snapshot whose stamps are no longer racy.
+      const snapshotPlan =
+        plan.pending.length > 0 &&
+        parseFastArgv(process.argv) &&
+        !eventful &&
+        bytesToRehash(session, reports) <= REHASH_BUDGET_BYTES
+          ? await settledPlan(plan)
+          : plan;
+      await snapshot(opened, snapshotPlan, eventful, reports, workspace);
+    };
     const result = await buildSession(session, {
       jobs,
       keepGoing: opts.keepGoing ?? false,
@@ -259,9 +291,9 @@ async function buildOpened(
         }
       },
       ...(slurm ? { executors: slurm.executors } : {}),
+      onSaved: ({ status, plan, reports }) => recordSnapshot(status, plan, reports),
       ...(process.env.PIPE_BUILD_ID ? { buildId: process.env.PIPE_BUILD_ID } : {}),
     });
-    const eventful = opened.info.eventful || session.notes.length > 0;
     for (const note of session.notes) process.stderr.write(`note: ${note}\n`);
     if (!result.ok) {
       process.stderr.write(
@@ -281,18 +313,8 @@ async function buildOpened(
     if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
     if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
-    // Targets behind a dynamic fan-out had no tasks when the build was planned: plan again (all up to date now;
-    // without --force, which would hold the fan-out pending behind its forced source again).
-    let settled: Plan | undefined;
-    const settledPlan = async () => {
-      settled ??=
-        result.plan.pending.length > 0
-          ? await planSession({ ...session, options: { ...session.options, force: undefined } })
-          : result.plan;
-      return settled;
-    };
     if (opts.out) {
-      const plan = await settledPlan();
+      const plan = await settledPlan(result.plan);
       const tasks = [...plan.tasks.values()].map((p) => p.task);
       let copied: string[];
       try {
@@ -314,7 +336,7 @@ async function buildOpened(
         );
     }
     if (!opts.json) {
-      const plan = await settledPlan();
+      const plan = await settledPlan(result.plan);
       const tasks = [...plan.tasks.values()].map((p) => p.task);
       for (const line of summaryLines(session.pipeline.root, tasks, targets))
         process.stdout.write(`${line}\n`);
@@ -326,18 +348,7 @@ async function buildOpened(
       );
       return EXIT_BUILD_FAILED;
     }
-    // A build that expanded a fan-out planned it as pending: its plan cannot describe the graph a no-op sees, the
-    // settled plan (all up to date now) does. Recording it lets the very next run answer from the snapshot, which
-    // re-hashes what this build wrote in its last moments (racily clean); past a budget, the full path's stat checks
-    // cost less, and that run records a snapshot whose stamps are no longer racy.
-    const snapshotPlan =
-      result.plan.pending.length > 0 &&
-      parseFastArgv(process.argv) &&
-      !eventful &&
-      bytesToRehash(session, result.reports) <= REHASH_BUDGET_BYTES
-        ? await settledPlan()
-        : result.plan;
-    await snapshot(opened, snapshotPlan, eventful, result.reports, workspace);
+    if (!snapshotted) await recordSnapshot(result.status, result.plan, result.reports);
     return EXIT_OK;
   } finally {
     await Promise.all((slurm?.created ?? ([] as Executor[])).map((e) => e.close()));

@@ -210,6 +210,12 @@ export interface BuildOptions {
   config?: string;
   /** Called once the lock is held and the plan is made (e.g. to print a summary). */
   onPlan?: (plan: Plan, buildId: string) => void;
+  /**
+   * Called, under the lock, once a build that took it has saved its state, while its end record is written: work
+   * that needs the saved state but not the record (the CLI's no-op snapshot) overlaps that write's fsyncs. What it
+   * throws is ignored.
+   */
+  onSaved?: (saved: { status: BuildStatus; reports: Map<string, TaskReport>; plan: Plan }) => Promise<void>;
 }
 
 export type BuildResult =
@@ -466,12 +472,18 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       session.stateStamp = stateFileStamp(session.layout.stateFile);
       session.memo.dirty = false;
     }
-    await started;
-    await writeBuildRecord(
-      session.layout.buildsDir,
-      { ...record, status: outcome.status, endedAt: new Date().toISOString() },
-      outcome.reports.values(),
+    const endedAt = new Date().toISOString();
+    const ended = started.then(() =>
+      writeBuildRecord(
+        session.layout.buildsDir,
+        { ...record, status: outcome.status, endedAt },
+        outcome.reports.values(),
+      ),
     );
+    ended.catch(() => {}); // awaited (and its failure thrown) below
+    const saved = { status: outcome.status, reports: outcome.reports, plan };
+    if (options.onSaved) await options.onSaved(saved).catch(() => undefined);
+    await ended;
     return {
       ok: true,
       buildId,
