@@ -131,15 +131,21 @@ export async function writeProductMaps(
 ): Promise<void> {
   const { nx, ny } = ds.geom;
   const wcsHeader = wcsHeaderCards(ds.geom.wcs);
-  const problems: string[] = [];
+  const problems: Array<[number, string]> = [];
   const writes: Promise<unknown>[] = [];
-  for (const [output, file] of Object.entries(outputs)) {
-    if (output === 'summary') continue;
+  // Quick-looks first: their deflate (thread pool) runs while the FITS maps are encoded here, not after them.
+  const declared = Object.keys(outputs).filter((output) => output !== 'summary');
+  const quickLooksFirst = [
+    ...declared.filter((output) => output.endsWith('_png')),
+    ...declared.filter((output) => !output.endsWith('_png')),
+  ];
+  for (const output of quickLooksFirst) {
+    const file = outputs[output] as string;
     const png = output.endsWith('_png');
     const name = png ? output.slice(0, -'_png'.length) : output;
     const img = productImage(name, ds, maps);
     if ('missing' in img) {
-      problems.push(`output '${output}': ${img.missing}`);
+      problems.push([declared.indexOf(output), `output '${output}': ${img.missing}`]);
       continue;
     }
     if (png) {
@@ -179,7 +185,13 @@ export async function writeProductMaps(
   // Every write ends (or fails) before the step returns: no compression still running into an output path.
   const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
-  if (problems.length > 0) throw new Error(problems.join('\n'));
+  if (problems.length > 0)
+    throw new Error(
+      problems
+        .sort((a, b) => a[0] - b[0])
+        .map(([, problem]) => problem)
+        .join('\n'),
+    );
 }
 
 function sumPlanes(img: Image, nx: number, ny: number): Float64Array {
