@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Pipeline, StepDefinition, StepRegistry } from '@pipe/core';
 import type {
   CachedGraph,
+  DepStamp,
   OverrideBase,
   PipelineCacheEntry,
   StepFacts,
@@ -144,6 +145,8 @@ export type LoadedForSession =
       notes: string[];
       /** The environment variables loading read, with digests of their values (they key the no-op snapshot too). */
       loaderEnv(): Array<[string, string | null]>;
+      /** The stamps of the files the pipeline depends on, as the pipeline cache's hit checked them when loading began. */
+      deps?: DepStamp[];
     }
   | { ok: false; code: number; message: string };
 
@@ -215,6 +218,7 @@ export async function loadForSession(
     ...(entry.stepFacts ? { stepFacts: new Map(entry.stepFacts) } : {}),
     notes,
     loaderEnv: () => entry.env,
+    deps: entry.deps,
     async remember(graph, steps, identities) {
       const save = fields(identities);
       if (save) await saveWithGraph(save, graph, steps);

@@ -5,7 +5,7 @@
  * diagnostics (with file:line:col where the value has a place) read as they do without the cache.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { age, PIPE_BIN, tempWorkspaces } from './temp-workspace.js';
@@ -157,6 +157,39 @@ describe('--param change from the pipeline cache', () => {
     const edited = pipe(root, ['plan', 'first', 'second'], { PIPE_FAST_PATH: '0' });
     expect(edited.stdout).toMatch(/2 to run/);
     expect(imported()).toBe(1);
+  });
+
+  it('never vouches for a config edited while the change loaded, even with its old mtime and size', () => {
+    const root = workspace();
+    const marker = path.join(root, 'edit-conf');
+    // The step's validation (run while the --param change loads, after the pipeline cache checked its files)
+    // rewrites the config as `cp -p` would: same size, mtime put back; only the ctime tells.
+    const editing = STEP.replace(
+      'validateParams(p) {',
+      `validateParams(p) {
+    const fs = process.getBuiltinModule('node:fs');
+    if (fs.existsSync(${JSON.stringify(marker)})) {
+      fs.rmSync(${JSON.stringify(marker)});
+      const conf = ${JSON.stringify(path.join(root, 'conf.yaml'))};
+      const st = fs.statSync(conf);
+      fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace('lo: 1', 'lo: 2'));
+      fs.utimesSync(conf, st.atime, st.mtime);
+    }`,
+    );
+    writeFileSync(path.join(root, 'steps', 'range.mjs'), editing);
+    age(root);
+    expect(pipe(root, [...BUILD]).code).toBe(0);
+    // Files dated out of the racy window, and a pipeline cache entry of them: the change below loads from it.
+    age(root);
+    expect(pipe(root, [...BUILD]).code).toBe(0);
+    writeFileSync(marker, '');
+    const changed = pipe(root, [...BUILD, '--param', 'config.top=10']);
+    expect(changed.code).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    // The same command again: the config it loads now says lo: 2, so `first` runs.
+    const next = pipe(root, [...BUILD, '--param', 'config.top=10']);
+    expect(next.stderr).toMatch(/^ran +first/m);
+    expect(out(root, 'first')).toBe('first 2..5 3');
   });
 
   it('reloads after an edit of the pipeline or config file, whatever --param says', () => {

@@ -1,5 +1,5 @@
 /** Opening an engine session from command-line options (shared by build and plan). */
-import type { Session, Task } from '@pipe/core/lean';
+import type { DepStamp, Session, Task } from '@pipe/core/lean';
 import { cacheDirOption, type GlobalOptions, loadForSession } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { parseFastArgv } from '../fast-path/argv.js';
@@ -33,6 +33,8 @@ export interface OpenedInfo {
   eventful: boolean;
   /** What the declined no-op check learnt (the next snapshot patches the previous one with it). */
   hint?: SnapshotHint;
+  /** The pipeline's dependency stamps as checked when loading began (a pipeline cache hit). */
+  deps?: DepStamp[];
 }
 
 /** The declined no-op check's hint for this very command line, if there was one (fast-path/entry.ts). */
@@ -195,6 +197,7 @@ export async function openFromCli(
       loaderEnv: loaded.loaderEnv(),
       eventful,
       ...(hint ? { hint } : {}),
+      ...(loaded.deps ? { deps: loaded.deps } : {}),
     },
   };
 }

@@ -15,6 +15,7 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
+  type DepStamp,
   type Plan,
   pipelineDeps,
   recordedWarnings,
@@ -90,20 +91,29 @@ export async function workspaceStamps(
   session: Session,
   startedAt: number,
   env: NodeJS.ProcessEnv,
+  /**
+   * The pipeline's dependency stamps as the pipeline cache's hit checked them when loading began (the files this
+   * command's pipeline was read from, unchanged since the entry was written, so not racily clean): taken as they are.
+   */
+  loaded?: DepStamp[],
 ): Promise<WorkspaceStamps | { skipped: string }> {
-  const deps = pipelineDeps(session.pipeline, startedAt);
+  const deps = loaded ?? pipelineDeps(session.pipeline, startedAt);
   if (!deps) return { skipped: 'a pipeline file was modified too recently' };
   const root = session.pipeline.root;
   const paths: string[] = [];
   const stamps: SnapshotStamp[] = [];
   const seen = new Set<string>();
-  const add = (abs: string, kind: 'f' | 'd') => {
+  const add = (abs: string, kind: 'f' | 'd', stamp?: DepStamp) => {
     if (seen.has(abs)) return;
     seen.add(abs);
     paths.push(abs);
-    stamps.push(stampPath(abs, kind, storedPath(root, abs)));
+    const stored = storedPath(root, abs);
+    // A dependency stamp is a snapshot stamp (stampPath's form) but for the stored path.
+    stamps.push(
+      stamp ? [stored, stamp[1], stamp[2], stamp[3], stamp[4], stamp[5]] : stampPath(abs, kind, stored),
+    );
   };
-  for (const d of deps) add(d[0], d[1]);
+  for (const d of deps) add(d[0], d[1], loaded ? d : undefined);
   for (const f of engineFiles()) add(f, 'f');
   const kernelNames = new Set<string>();
   for (const step of session.steps.values()) for (const k of step.kernels) kernelNames.add(k.name);
