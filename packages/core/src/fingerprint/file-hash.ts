@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import xxhash, { type XXHashAPI } from 'xxhash-wasm';
+import { HASH_CHUNK as CHUNK, syncReadBuffer } from './sync-read-buffer.js';
 
-const CHUNK = 1 << 20;
 let api: XXHashAPI | undefined;
 let loading: Promise<XXHashAPI> | undefined;
 
@@ -31,20 +31,12 @@ function hex64(v: bigint): string {
   return v.toString(16).padStart(16, '0');
 }
 
-/**
- * One read buffer for the synchronous hashes of this thread (they cannot overlap): a fresh 1 MiB per file hashed
- * is an allocation and 1 MiB of external memory each, which drives garbage collections (every input of every
- * task planned in full).
- */
-let readBuffer: Buffer | undefined;
-const chunkBuffer = (): Buffer => (readBuffer ??= Buffer.allocUnsafe(CHUNK));
-
 /** XXH64 (hex) of a file, read synchronously in chunks (small files are the common case: no promise per file). */
 export function xxh64FileSync(file: string): string {
   const h = loadedApi().create64();
   const fd = openSync(file, 'r');
   try {
-    const buf = chunkBuffer();
+    const buf = syncReadBuffer();
     for (;;) {
       const n = readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;

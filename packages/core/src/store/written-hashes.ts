@@ -10,16 +10,13 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 // The small module, not the package: worker threads hash outputs and should not load the cache backends.
 import { type FileIdentity, identityOf, sameIdentity } from '@pipe/cache/types';
+import { HASH_CHUNK as CHUNK, syncReadBuffer } from '../fingerprint/sync-read-buffer.js';
 
 /** The SHA-256 of a file's bytes and the identity the file had while they were read. */
 export interface WrittenHash {
   sha256: string;
   identity: FileIdentity;
 }
-
-const CHUNK = 1 << 20;
-/** The read buffer of this thread's synchronous hashes (they cannot overlap): not 1 MiB allocated per file. */
-let readBuffer: Buffer | undefined;
 
 /**
  * Hash a file synchronously in 1 MiB chunks through one reused buffer (no file-sized allocation). Undefined when
@@ -36,7 +33,7 @@ export function hashWrittenFileSync(file: string): WrittenHash | undefined {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) return undefined;
     const hash = createHash('sha256');
-    const buf = (readBuffer ??= Buffer.allocUnsafe(CHUNK));
+    const buf = syncReadBuffer();
     for (;;) {
       const n = readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;
