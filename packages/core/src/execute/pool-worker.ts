@@ -78,43 +78,39 @@ const runNext = (): void => {
   let request = runs.shift();
   while (request && dropped.delete(request.id)) request = runs.shift();
   running = request !== undefined;
-  if (!request) return;
-  const { id, payload } = request;
-  loadRuntime()
-    .then(
-      ([{ default: runStep, importStep }, { hashWrittenOutputs }]) =>
-        // Timed without the module's first import (a failed one fails again, with its message, in runStep).
-        importStep(payload.module)
-          .catch(() => undefined)
-          .then(() => {
-            const started = performance.now();
-            return runStep(payload).then(
-              (result) =>
-                port.postMessage({
-                  id,
-                  ok: true,
-                  result: result ?? undefined,
-                  // Hashed here, by the thread that wrote them, while the bytes are in the page cache: the engine
-                  // and the cache then store them without reading them again.
-                  hashes: hashWrittenOutputs(payload.outputs),
-                  ms: performance.now() - started,
-                } satisfies PoolReply),
-              (error: unknown) =>
-                port.postMessage({
-                  id,
-                  ok: false,
-                  message: error instanceof Error ? error.message : String(error),
-                } satisfies PoolReply),
-            );
-          }),
-      (error: unknown) =>
-        // The runtime itself failed to load (a broken install): every task says so.
-        port.postMessage({
-          id,
-          ok: false,
-          message: `the step runtime failed to load: ${error instanceof Error ? error.message : String(error)}`,
-        } satisfies PoolReply),
-    )
-    // The next run starts after the messages already here are read, so a drop sent with it is seen in time.
-    .finally(() => setImmediate(runNext));
+  // The next run starts after the messages already here are read, so a drop sent with it is seen in time.
+  if (request) void run(request).finally(() => setImmediate(runNext));
+};
+
+const run = async ({ id, payload }: Extract<PoolRequest, { type: 'run' }>): Promise<void> => {
+  let loaded: Awaited<ReturnType<typeof loadRuntime>>;
+  try {
+    loaded = await loadRuntime();
+  } catch (error) {
+    // The runtime itself failed to load (a broken install): every task says so.
+    const message = `the step runtime failed to load: ${error instanceof Error ? error.message : String(error)}`;
+    port.postMessage({ id, ok: false, message } satisfies PoolReply);
+    return;
+  }
+  const [{ default: runStep, importStep }, { hashWrittenOutputs }] = loaded;
+  // Timed without the module's first import (a failed one fails again, with its message, in runStep).
+  await importStep(payload.module).catch(() => undefined);
+  const started = performance.now();
+  let result: Awaited<ReturnType<typeof runStep>>;
+  try {
+    result = await runStep(payload);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    port.postMessage({ id, ok: false, message } satisfies PoolReply);
+    return;
+  }
+  port.postMessage({
+    id,
+    ok: true,
+    result: result ?? undefined,
+    // Hashed here, by the thread that wrote them, while the bytes are in the page cache: the engine and the cache
+    // then store them without reading them again.
+    hashes: hashWrittenOutputs(payload.outputs),
+    ms: performance.now() - started,
+  } satisfies PoolReply);
 };
