@@ -131,23 +131,23 @@ export async function writeProductMaps(
 ): Promise<void> {
   const { nx, ny } = ds.geom;
   const wcsHeader = wcsHeaderCards(ds.geom.wcs);
-  const problems: Array<[number, string]> = [];
   const writes: Promise<unknown>[] = [];
-  // Quick-looks first: their deflate (thread pool) runs while the FITS maps are encoded here, not after them.
   const declared = Object.keys(outputs).filter((output) => output !== 'summary');
-  const quickLooksFirst = [
-    ...declared.filter((output) => output.endsWith('_png')),
-    ...declared.filter((output) => !output.endsWith('_png')),
-  ];
-  for (const output of quickLooksFirst) {
+  const isPng = (output: string) => output.endsWith('_png');
+  const baseName = (output: string) => (isPng(output) ? output.slice(0, -'_png'.length) : output);
+  const images = new Map(declared.map((output) => [output, productImage(baseName(output), ds, maps)]));
+  // Named in the order declared, whatever the order of the writes.
+  const problems = declared.flatMap((output) => {
+    const img = images.get(output)!;
+    return 'missing' in img ? [`output '${output}': ${img.missing}`] : [];
+  });
+  // Quick-looks first: their deflate (thread pool) runs while the FITS maps are encoded here, not after them.
+  for (const output of [...declared.filter(isPng), ...declared.filter((o) => !isPng(o))]) {
+    const img = images.get(output)!;
+    if ('missing' in img) continue;
     const file = outputs[output] as string;
-    const png = output.endsWith('_png');
-    const name = png ? output.slice(0, -'_png'.length) : output;
-    const img = productImage(name, ds, maps);
-    if ('missing' in img) {
-      problems.push([declared.indexOf(output), `output '${output}': ${img.missing}`]);
-      continue;
-    }
+    const png = isPng(output);
+    const name = baseName(output);
     if (png) {
       const isDiverging = name === 'excess' || name === 'norm' || name === 'flux';
       const summed = name === 'counts' || name === 'background';
@@ -185,13 +185,7 @@ export async function writeProductMaps(
   // Every write ends (or fails) before the step returns: no compression still running into an output path.
   const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
-  if (problems.length > 0)
-    throw new Error(
-      problems
-        .sort((a, b) => a[0] - b[0])
-        .map(([, problem]) => problem)
-        .join('\n'),
-    );
+  if (problems.length > 0) throw new Error(problems.join('\n'));
 }
 
 function sumPlanes(img: Image, nx: number, ny: number): Float64Array {
