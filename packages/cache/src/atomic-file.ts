@@ -56,17 +56,9 @@ function processAlive(pid: number): boolean {
 }
 
 /** fsync a directory so a rename in it survives a crash (best effort: some file systems refuse). */
-export async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Not supported everywhere (e.g. some network file systems); the rename itself is still atomic.
-  }
+export function syncDir(dir: string): Promise<void> {
+  // Not supported everywhere (e.g. some network file systems); the rename itself is still atomic.
+  return syncPath(dir).catch(() => undefined);
 }
 
 export interface StreamedFile {
@@ -261,7 +253,7 @@ async function syncRound(files: Array<[string, number | undefined]>, dirs: strin
   } finally {
     for (const [, fd] of files) if (fd !== undefined) closeQuietly(fd);
   }
-  for (let i = 0; i < dirs.length; i += 8) await Promise.all(dirs.slice(i, i + 8).map(syncDirBestEffort));
+  for (let i = 0; i < dirs.length; i += 8) await Promise.all(dirs.slice(i, i + 8).map(syncDir));
 }
 
 /**
@@ -283,9 +275,6 @@ function syncPath(file: string, open?: number): Promise<void> {
     });
   });
 }
-
-/** As syncDir: a directory that cannot be synced (some file systems refuse) is left as it is. */
-const syncDirBestEffort = (dir: string): Promise<void> => syncPath(dir).catch(() => undefined);
 
 /** SHA-256 and size of a file, streamed. */
 export async function hashFile(path: string): Promise<StreamedFile> {
