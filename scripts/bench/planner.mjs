@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeStartNote } from './node-start.mjs';
+import { nodeStartNote, withoutExtraCa } from './node-start.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PIPE = path.resolve(here, '../../packages/cli/bin/pipe.js');
@@ -221,7 +221,7 @@ function bench(tool, n) {
   result.plan = median(Array.from({ length: runs }, () => time(pcmd, pargs, root)));
   if (tool === 'pipe' && process.env.NODE_EXTRA_CA_CERTS) {
     // The same no-op, change and plan with node started without NODE_EXTRA_CA_CERTS (node-start.mjs).
-    const { NODE_EXTRA_CA_CERTS: _, ...bare } = process.env;
+    const bare = withoutExtraCa(process.env);
     const at = (cmd, argv) => time(cmd, argv, root, undefined, bare);
     at(bcmd, bargs);
     const noop = median(Array.from({ length: runs }, () => at(bcmd, bargs)));

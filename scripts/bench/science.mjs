@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeStartNote } from './node-start.mjs';
+import { nodeStartNote, withoutExtraCa } from './node-start.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pipeBin = path.join(repo, 'packages/cli/bin/pipe.js');
@@ -97,8 +97,8 @@ function timed(cmd, args, options) {
  * NODE_EXTRA_CA_CERTS (see node-start.mjs: a certificate file node reads at every start, before pipe runs).
  */
 function pipe(dir, args, env, { bareNode = false } = {}) {
-  const full = { ...process.env, ...env, CI: 'true' };
-  if (bareNode) delete full.NODE_EXTRA_CA_CERTS;
+  const all = { ...process.env, ...env, CI: 'true' };
+  const full = bareNode ? withoutExtraCa(all) : all;
   const r = timed(process.execPath, [pipeBin, ...args], { cwd: dir, env: full });
   if (r.status !== 0) throw new Error(`pipe ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   return { wall: r.wall, cpu: r.cpu };
