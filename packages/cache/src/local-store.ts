@@ -203,7 +203,12 @@ export class LocalStore implements CacheBackend {
     });
   }
 
-  async putBlob(sha256: string, srcPath: string, hashed?: FileIdentity): Promise<CacheOutcome<void>> {
+  async putBlob(
+    sha256: string,
+    srcPath: string,
+    hashed?: FileIdentity,
+    taken?: () => void,
+  ): Promise<CacheOutcome<void>> {
     if (!isSha256(sha256)) return fail({ type: 'rejected', status: 0, detail: `not a sha256: '${sha256}'` });
     return this.io(`write cas/${sha256}`, async () => {
       const dest = this.layout.blobPath(sha256);
@@ -217,13 +222,14 @@ export class LocalStore implements CacheBackend {
         this.durability.add(undefined, dirname(dest));
         return ok(undefined);
       }
-      if (hashed && (await this.putHashed(dest, srcPath, hashed))) return ok(undefined);
+      if (hashed && (await this.putHashed(dest, srcPath, hashed, taken))) return ok(undefined);
       const size = statSync(srcPath).size;
       if (size <= SMALL_BLOB_BYTES) {
         const data = readFileSync(srcPath);
         const actual = createHash('sha256').update(data).digest('hex');
         if (actual !== sha256)
           return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual}, not ${sha256}` });
+        taken?.();
         await this.ensureDir(dirname(dest));
         await this.commitSmall(dest, data, 0o444);
         return ok(undefined);
@@ -235,6 +241,7 @@ export class LocalStore implements CacheBackend {
         const actual = createHash('sha256').update(data).digest('hex');
         if (actual !== sha256)
           return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual}, not ${sha256}` });
+        taken?.();
         await this.ensureDir(dirname(dest));
         await this.commitLarge(dest, data, 0o444);
         return ok(undefined);
@@ -261,7 +268,12 @@ export class LocalStore implements CacheBackend {
    * stored and false returned, and the caller verifies the bytes itself. So a blob is stored under `dest` only
    * with the bytes that were hashed to its name.
    */
-  private async putHashed(dest: string, srcPath: string, hashed: FileIdentity): Promise<boolean> {
+  private async putHashed(
+    dest: string,
+    srcPath: string,
+    hashed: FileIdentity,
+    taken?: () => void,
+  ): Promise<boolean> {
     const unchanged = () => sameIdentity(hashed, statIdentity(srcPath));
     if (!unchanged()) return false;
     await this.ensureDir(dirname(dest));
@@ -270,6 +282,7 @@ export class LocalStore implements CacheBackend {
       await copyFile(srcPath, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       if (!unchanged() || statSync(tmp).size !== hashed.size) return false;
       chmodSync(tmp, 0o444); // a few µs here, against a hand-off to the thread pool and back
+      taken?.();
       return true;
     });
   }

@@ -203,8 +203,14 @@ export class TieredCache implements CacheBackend {
     return this.local.fetchBlob(sha256, destPath);
   }
 
-  async putBlob(sha256: string, srcPath: string, hashed?: FileIdentity): Promise<CacheOutcome<void>> {
-    const local = await this.local.putBlob(sha256, srcPath, hashed);
+  async putBlob(
+    sha256: string,
+    srcPath: string,
+    hashed?: FileIdentity,
+    taken?: () => void,
+  ): Promise<CacheOutcome<void>> {
+    // The upload reads the local copy: the source is free once the local store has taken it.
+    const local = await this.local.putBlob(sha256, srcPath, hashed, taken);
     if (!local.ok) return local;
     return this.upload('putBlob', async (remote) => {
       // Skip uploading what the remote already has, unless its copy was found corrupt: then overwrite it,

@@ -86,8 +86,16 @@ export interface CacheBackend {
    * identity `hashed` (it hashed them itself): a backend may then store the file without hashing it again, as
    * long as the file still has that identity before and after its bytes are taken (any write in between changes
    * mtime/ctime, and the backend falls back to verifying). A backend that reads the file anyway may ignore it.
+   * `taken`, when given, is called once the backend has the file's bytes (a copy of its own or in memory) and no
+   * longer reads `srcPath`: the caller may move the file on while the put goes on (fsync, rename, upload). A
+   * backend may never call it; the caller then waits for the put to settle.
    */
-  putBlob(sha256: string, srcPath: string, hashed?: FileIdentity): Promise<CacheOutcome<void>>;
+  putBlob(
+    sha256: string,
+    srcPath: string,
+    hashed?: FileIdentity,
+    taken?: () => void,
+  ): Promise<CacheOutcome<void>>;
 }
 
 /**

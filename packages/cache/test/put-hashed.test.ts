@@ -4,7 +4,7 @@
  * the file changed since it was hashed — so a changed file is never stored under the hash of its old bytes.
  */
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,4 +87,30 @@ describe('putBlob with the hash the caller computed', () => {
     expect(put.ok).toBe(false);
     expect(await store.hasBlob(a.sha)).toEqual({ ok: true, value: false });
   });
+});
+
+describe("putBlob's taken callback", () => {
+  // With and without the caller's hash; a small blob (written from memory) and one the thread pool writes.
+  for (const [size, vouched] of [
+    [3000, true],
+    [3 << 20, true],
+    [3000, false],
+    [3 << 20, false],
+  ] as const) {
+    it(`frees the source once called (${size} bytes, ${vouched ? 'hashed by the caller' : 'verified'}): overwritten then, the blob keeps the bytes put`, async () => {
+      const store = new LocalStore({ root: join(dir, 'store') });
+      const src = await source(size);
+      let takenAt: 'before' | 'after' | undefined;
+      let settled = false;
+      const put = store.putBlob(src.sha, src.file, vouched ? src.id : undefined, () => {
+        takenAt = settled ? 'after' : 'before';
+        writeFileSync(src.file, randomBytes(size)); // the caller moving on: its file now holds other bytes
+      });
+      expect(await put).toEqual({ ok: true, value: undefined });
+      settled = true;
+      expect(takenAt).toBe('before');
+      expect((await readFile(store.blobPath(src.sha))).equals(src.bytes)).toBe(true);
+      expect(await store.hasBlob(src.sha)).toEqual({ ok: true, value: true });
+    });
+  }
 });

@@ -81,7 +81,7 @@ describe('storeOutputs', () => {
     });
     expect(stored.ok).toBe(true);
     if (!stored.ok) return;
-    expect(stored.warnings).toEqual([]);
+    expect(await stored.committed).toEqual([]);
     const want = { a: bytes.a, b: b2, c: bytes.c };
     for (const out of stored.outputs) {
       const content = want[out.name as keyof typeof want];
@@ -93,6 +93,76 @@ describe('storeOutputs', () => {
     expect(manifest.ok && manifest.value?.outputs.map((o) => o.sha256)).toEqual(
       stored.outputs.map((o) => o.sha256),
     );
+  });
+
+  it('returns once the cache has taken the bytes; the entry is committed after, and a backend that never says so is waited for', async () => {
+    const local = new LocalStore({ root: path.join(dir, 'cache') });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let blobsDone = 0;
+    // The local store, with each blob put held (after the store took the bytes) until the gate opens.
+    const held = new Proxy(local, {
+      get(target, name, receiver) {
+        if (name !== 'putBlob') return Reflect.get(target, name, receiver);
+        return async (...args: Parameters<LocalStore['putBlob']>) => {
+          const r = await target.putBlob(...args);
+          await gate;
+          blobsDone++;
+          return r;
+        };
+      },
+    });
+    const temps = { a: file('ta', randomBytes(3000)), b: file('tb', randomBytes(3 << 20)) };
+    const finals = { a: path.join(dir, 'out/a'), b: path.join(dir, 'out/b') };
+    const stored = await storeOutputs({
+      cache: held,
+      root: dir,
+      task: task(finals),
+      key: 'k3',
+      temps,
+      provenance: {},
+    });
+    expect(stored.ok).toBe(true);
+    if (!stored.ok) return;
+    expect(blobsDone).toBe(0);
+    let committed = false;
+    void stored.committed.then(() => {
+      committed = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(committed).toBe(false);
+    expect(await local.getManifest('k3')).toEqual({ ok: true, value: undefined });
+    release();
+    expect(await stored.committed).toEqual([]);
+    expect(blobsDone).toBe(2);
+    const manifest = await local.getManifest('k3');
+    expect(manifest.ok && manifest.value?.outputs.map((o) => o.name)).toEqual(['a', 'b']);
+
+    // A backend without the callback: storeOutputs returns only after its puts settled.
+    let settledPuts = 0;
+    const plain = new Proxy(local, {
+      get(target, name, receiver) {
+        if (name !== 'putBlob') return Reflect.get(target, name, receiver);
+        return async (sha: string, src: string) => {
+          const r = await target.putBlob(sha, src);
+          settledPuts++;
+          return r;
+        };
+      },
+    });
+    const again = { a: file('ta2', randomBytes(3000)) };
+    const stored2 = await storeOutputs({
+      cache: plain,
+      root: dir,
+      task: task({ a: path.join(dir, 'out/a2') }),
+      key: 'k4',
+      temps: again,
+      provenance: {},
+    });
+    expect(stored2.ok).toBe(true);
+    expect(settledPuts).toBe(1);
   });
 
   it("stores a task's blobs together (one group commit of fsyncs), warnings in output order", async () => {
@@ -137,7 +207,7 @@ describe('storeOutputs', () => {
     expect(stored.ok).toBe(true);
     if (!stored.ok) return;
     expect(most).toBe(names.length);
-    expect(stored.warnings.map((w) => w.slice(0, 'cache: storing out/o3'.length))).toEqual([
+    expect((await stored.committed).map((w) => w.slice(0, 'cache: storing out/o3'.length))).toEqual([
       'cache: storing out/o3',
       'cache: storing out/o7',
     ]);

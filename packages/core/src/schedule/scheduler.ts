@@ -102,6 +102,8 @@ class Scheduler {
   private stateChanged = false;
   /** Tasks whose work has ended and whose outputs are being stored and published (they hold no job slot). */
   private completing = 0;
+  /** Cache entries of tasks that ran, still being made durable (see storeOutputs): the build ends after them. */
+  private readonly commits = new Set<Promise<void>>();
   /** Directories created for this build (temp and output folders): one mkdir each. */
   private readonly madeDirs = new Set<string>();
   /** Whether a target's tasks go to a batch executor, by target name. */
@@ -128,6 +130,7 @@ class Scheduler {
     this.addTasks(initial, (id) => this.o.plan.tasks.get(id)?.decision);
     this.maybeFinish();
     await done;
+    while (this.commits.size > 0) await Promise.all(this.commits);
     this.o.signal.removeEventListener('abort', onAbort);
     await rm(runTempDir(this.o.layout), { recursive: true, force: true });
     for (const [id] of this.tasks) {
@@ -708,7 +711,11 @@ class Scheduler {
         ...base,
         error: this.outputFailureText(task, stored.failure, outcome.attempts, req, start),
       });
-    for (const w of stored.warnings) this.emit({ type: 'warning', message: w });
+    const commit = stored.committed.then((warnings) => {
+      for (const w of warnings) this.emit({ type: 'warning', message: w });
+      this.commits.delete(commit);
+    });
+    this.commits.add(commit);
     if (this.o.signal.aborted)
       return this.fail(id, 'cancelled', { ...base, error: 'interrupted before publishing' });
     let stamps: Awaited<ReturnType<typeof publishOutputs>>;

@@ -16,7 +16,7 @@ export function lazyLocalStore(root: string): CacheBackend {
     putManifest: async (m) => (await get()).putManifest(m),
     hasBlob: async (sha) => (await get()).hasBlob(sha),
     fetchBlob: async (sha, dest) => (await get()).fetchBlob(sha, dest),
-    putBlob: async (sha, src, hashed) => (await get()).putBlob(sha, src, hashed),
+    putBlob: async (sha, src, hashed, taken) => (await get()).putBlob(sha, src, hashed, taken),
   };
 }
 

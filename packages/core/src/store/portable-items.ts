@@ -69,6 +69,6 @@ export function withPortableItems(cache: CacheBackend, root: string): CacheBacke
     },
     hasBlob: (sha) => cache.hasBlob(sha),
     fetchBlob: (sha, dest) => cache.fetchBlob(sha, dest),
-    putBlob: (sha, src, hashed) => cache.putBlob(sha, src, hashed),
+    putBlob: (sha, src, hashed, taken) => cache.putBlob(sha, src, hashed, taken),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Products between executor, cache and workspace: a task's outputs, written to temporary paths,
- * are hashed, stored in the cache (blobs, then the manifest with the provenance record), and only
- * then published under their final names by rename — so no half-written output is ever visible,
- * and a failed task leaves the earlier products in place. Restoring fetches a manifest's blobs
+ * are hashed, taken by the cache (which then makes them durable: blobs, then the manifest with the
+ * provenance record), and published under their final names by rename — so no half-written output
+ * is ever visible, and a failed task leaves the earlier products in place. Restoring fetches a manifest's blobs
  * (verified by the cache) straight to the final paths (atomically, by the cache's temp + rename).
  */
 import { existsSync, lstatSync, readlinkSync, renameSync, statSync } from 'node:fs';
@@ -31,10 +31,23 @@ export function outputFolderProblem(root: string, output: string, dir: string, e
 }
 
 export type StoreResult =
-  | { ok: true; outputs: ManifestOutput[]; warnings: string[] }
+  | {
+      ok: true;
+      outputs: ManifestOutput[];
+      /**
+       * Settles (never rejects) once the entry is stored, blobs then manifest, with the cache's warnings. The temp
+       * outputs are free before that: storeOutputs returns when the cache has taken their bytes, so they can be
+       * published and the dependants started while the store makes its copies durable (an fsync round, here
+       * 5-10 ms, twice per task: the critical path of a chain of small tasks) and a remote tier uploads them.
+       */
+      committed: Promise<string[]>;
+    }
   | { ok: false; failure: OutputFailure };
 
-/** Hash the temp outputs and store them (blobs + manifest) in the cache. Cache failures are warnings. */
+/**
+ * Hash the temp outputs and start storing them (blobs + manifest) in the cache; returns once the cache no longer
+ * reads the temp files. Cache failures are warnings, reported by `committed`.
+ */
 export async function storeOutputs(options: {
   cache: CacheBackend;
   root: string;
@@ -79,37 +92,67 @@ export async function storeOutputs(options: {
   }
   // Stored together: the local store makes a blob durable in a group-committed round of fsyncs, which one
   // put at a time would turn into one round per output (13 outputs of an excess map: ~30 ms instead of ~3).
-  const puts = await inBatches(outputs, STORE_CONCURRENCY, (out) =>
-    cache.putBlob(out.sha256, temps[out.name]!, identities[out.name]),
+  const taken = outputs.map(() => signal());
+  const puts = inBatches(outputs, STORE_CONCURRENCY, (out, i) => {
+    const put = cache.putBlob(out.sha256, temps[out.name]!, identities[out.name], taken[i]!.fire);
+    // A backend that never says it has taken the bytes is waited for; one that throws before, fails the task.
+    return put.finally(taken[i]!.fire);
+  });
+  // The temps are read (a throw here is reading them: EACCES, EIO) before storeOutputs returns.
+  await Promise.race([Promise.all(taken.map((t) => t.fired)), puts]);
+  const committed = puts.then(
+    async (results) => {
+      for (const [i, put] of results.entries())
+        if (!put.ok)
+          warnings.push(`cache: storing ${outputs[i]!.path}: ${await describeCacheFailure(put.failure)}`);
+      if (warnings.length > 0) return warnings;
+      const manifest: Manifest = {
+        version: 1,
+        key,
+        taskId: task.id,
+        outputs,
+        ...(options.items ? { items: options.items } : {}),
+        provenance: options.provenance,
+        createdAt: new Date().toISOString(),
+      };
+      const put = await cache.putManifest(manifest);
+      if (!put.ok)
+        warnings.push(
+          `cache: storing the manifest of ${task.id}: ${await describeCacheFailure(put.failure)}`,
+        );
+      return warnings;
+    },
+    // Thrown once the bytes were taken (a bug, or an error the backend did not turn into a failure): not stored.
+    (error: unknown) => [`cache: storing the outputs of ${task.id}: ${thrownText(error)}`],
   );
-  for (const [i, put] of puts.entries())
-    if (!put.ok)
-      warnings.push(`cache: storing ${outputs[i]!.path}: ${await describeCacheFailure(put.failure)}`);
-  if (warnings.length === 0) {
-    const manifest: Manifest = {
-      version: 1,
-      key,
-      taskId: task.id,
-      outputs,
-      ...(options.items ? { items: options.items } : {}),
-      provenance: options.provenance,
-      createdAt: new Date().toISOString(),
-    };
-    const put = await cache.putManifest(manifest);
-    if (!put.ok)
-      warnings.push(`cache: storing the manifest of ${task.id}: ${await describeCacheFailure(put.failure)}`);
-  }
-  return { ok: true, outputs, warnings };
+  return { ok: true, outputs, committed };
+}
+
+/** A promise and the function that resolves it (Promise.withResolvers is Node 22). */
+function signal(): { fired: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  return { fired, fire };
+}
+
+function thrownText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Blobs of one task stored at once (a remote tier uploads each: a task with thousands of outputs waits its turn). */
 const STORE_CONCURRENCY = 16;
 
 /** `fn` over `items`, at most `n` at a time, results in the order of `items`. */
-async function inBatches<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function inBatches<T, R>(
+  items: readonly T[],
+  n: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = [];
   for (let i = 0; i < items.length; i += n)
-    results.push(...(await Promise.all(items.slice(i, i + n).map(fn))));
+    results.push(...(await Promise.all(items.slice(i, i + n).map((item, k) => fn(item, i + k)))));
   return results;
 }
 
