@@ -106,7 +106,8 @@ describe('remote cache faults', () => {
       PIPE_REMOTE_CACHE: priv.PIPE_TEST_BAZEL_CACHE_URL!,
       PIPE_REMOTE_CACHE_TOKEN: priv.PIPE_TEST_BAZEL_CACHE_TOKEN!,
     };
-    // Task b stops the server (with the repository's own script) after a's products were uploaded.
+    // Task b stops the server (with the repository's own script) while or after a's products are uploaded (uploads
+    // go on while later tasks run): either way one warning.
     const down = `CACHE_CI_DIR=${dir} bash ${path.join(REPO, 'scripts/cache-servers-down.sh')}`;
     const ws = chain('kill', down);
     const built = await buildWith(ws, ['c'], remote);

@@ -96,12 +96,16 @@ export class TieredCache implements CacheBackend {
     const remoteName = this.remote?.name ?? 'remote';
     if (isRemoteDown(failure)) {
       if (this.required) return failure;
+      // Requests run concurrently (uploads go on while later tasks run): those under way when the remote went
+      // down fail too, and are not news.
+      const first = this.disabled === undefined;
       this.disabled = failure;
-      this.warn(
-        operation,
-        failure,
-        `remote cache ${remoteName} failed (${describeFailure(failure)}); continuing with the local cache only`,
-      );
+      if (first)
+        this.warn(
+          operation,
+          failure,
+          `remote cache ${remoteName} failed (${describeFailure(failure)}); continuing with the local cache only`,
+        );
       return undefined;
     }
     this.warn(operation, failure, `remote cache ${remoteName}: ${describeFailure(failure)}; ignored`);
@@ -212,16 +216,29 @@ export class TieredCache implements CacheBackend {
     // The upload reads the local copy: the source is free once the local store has taken it.
     const local = await this.local.putBlob(sha256, srcPath, hashed, taken);
     if (!local.ok) return local;
-    return this.upload('putBlob', async (remote) => {
-      // Skip uploading what the remote already has, unless its copy was found corrupt: then overwrite it,
-      // so a tampered blob does not stay on the server for every later client.
-      if (!this.corruptOnRemote.has(sha256)) {
-        const has = await remote.hasBlob(sha256);
-        if (!has.ok || has.value) return has.ok ? ok(undefined) : fail(has.failure);
+    return this.upload('putBlob', (remote) => {
+      // Two tasks storing the same bytes at once (a copy step, say) share one upload.
+      let sending = this.uploading.get(sha256);
+      if (!sending) {
+        sending = this.uploadBlob(remote, sha256).finally(() => this.uploading.delete(sha256));
+        this.uploading.set(sha256, sending);
       }
-      // Upload the local copy: its hash is checked again before it leaves, so a bad disk cannot poison the remote.
-      return remote.putBlob(sha256, this.local.blobPath(sha256));
+      return sending;
     });
+  }
+
+  /** Blob uploads under way, by hash. */
+  private readonly uploading = new Map<string, Promise<CacheOutcome<void>>>();
+
+  private async uploadBlob(remote: CacheBackend, sha256: string): Promise<CacheOutcome<void>> {
+    // Skip uploading what the remote already has, unless its copy was found corrupt: then overwrite it,
+    // so a tampered blob does not stay on the server for every later client.
+    if (!this.corruptOnRemote.has(sha256)) {
+      const has = await remote.hasBlob(sha256);
+      if (!has.ok || has.value) return has.ok ? ok(undefined) : fail(has.failure);
+    }
+    // Upload the local copy: its hash is checked again before it leaves, so a bad disk cannot poison the remote.
+    return remote.putBlob(sha256, this.local.blobPath(sha256));
   }
 
   /** Copy a blob into the workspace (see LocalStore.materialize), fetching it from the remote if needed. */
