@@ -163,6 +163,7 @@ describe('storeOutputs', () => {
     });
     expect(stored2.ok).toBe(true);
     expect(settledPuts).toBe(1);
+    if (stored2.ok) expect(await stored2.committed).toEqual([]);
   });
 
   it("stores a task's blobs together (one group commit of fsyncs), warnings in output order", async () => {

@@ -381,6 +381,8 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
   // The start record's write, once begun: settled before the lock is released, even when the build throws, so that
   // no write of this build's record lands after the next build has started.
   let started: Promise<void> | undefined;
+  /** The cache entries of the tasks that ran, being stored (runBuild's committed): awaited before the lock goes. */
+  let committed: Promise<void> | undefined;
   try {
     // The state may have changed since it was read (another build saved, or we waited for the lock): read it again.
     if (
@@ -446,6 +448,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       signal: options.signal,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
+    committed = outcome.committed;
     let retired: Retired | undefined;
     let retiredDropped: Retired | undefined;
     if (outcome.status === 'succeeded') {
@@ -484,6 +487,8 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     const saved = { status: outcome.status, reports: outcome.reports, plan };
     if (options.onSaved) await options.onSaved(saved).catch(() => undefined);
     await ended;
+    // The cache's last fsync rounds went on while the state and the record were written; its warnings come now.
+    await committed;
     return {
       ok: true,
       buildId,
@@ -497,6 +502,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
   } finally {
     await Promise.all(ownExecutors.map((e) => e.close()));
     await started?.catch(() => {});
+    await committed;
     lock.lock.release();
   }
 }

@@ -64,6 +64,11 @@ export interface BuildOutcome {
   reports: Map<string, TaskReport>;
   /** Whether state.tasks was changed (the caller saves the state file). */
   stateChanged: boolean;
+  /**
+   * Settles once the cache entries of the tasks that ran are stored and their warnings emitted (never rejects).
+   * The caller awaits it before the build ends; saving the state and the build record need not wait for it.
+   */
+  committed: Promise<void>;
 }
 
 const FINAL: ReadonlySet<TaskState> = new Set(['up-to-date', 'restored', 'ran']);
@@ -130,7 +135,7 @@ class Scheduler {
     this.addTasks(initial, (id) => this.o.plan.tasks.get(id)?.decision);
     this.maybeFinish();
     await done;
-    while (this.commits.size > 0) await Promise.all(this.commits);
+    const committed = this.allCommitted();
     this.o.signal.removeEventListener('abort', onAbort);
     await rm(runTempDir(this.o.layout), { recursive: true, force: true });
     for (const [id] of this.tasks) {
@@ -138,7 +143,12 @@ class Scheduler {
         this.report({ id, state: this.o.signal.aborted ? 'cancelled' : 'not-started' });
     }
     const status: BuildStatus = this.o.signal.aborted ? 'interrupted' : this.failed ? 'failed' : 'succeeded';
-    return { status, reports: this.reports, stateChanged: this.stateChanged };
+    return { status, reports: this.reports, stateChanged: this.stateChanged, committed };
+  }
+
+  /** Every pending cache commit settled (they are added only while tasks complete, so none comes after). */
+  private async allCommitted(): Promise<void> {
+    while (this.commits.size > 0) await Promise.all(this.commits);
   }
 
   private emit(event: BuildEvent) {
