@@ -44,9 +44,28 @@ async function buildBlockedOnSlow() {
   return { ws, child, done, blocker: Number(ws.read('started.pid')) };
 }
 
+/** Resolves once `ready()` holds (polled; a missing folder counts as not ready). */
+async function waitFor(ready: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (ready()) return;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('pipe build: interruptions', () => {
   it('kill -9 mid-build: the next build takes over the stale lock, keeps finished work, and the cache verifies', async () => {
     const { ws, child, done, blocker } = await buildBlockedOnSlow();
+    // Finished work is kept once its cache entry is stored: the engine stores it while later tasks run (a kill
+    // -9 in those few milliseconds costs that task a rerun, nothing else), so the kill waits for fast's entry.
+    await waitFor(() =>
+      readdirSync(ws.path('.pipe/cache/ac')).some((f) => !f.startsWith('.') && f.endsWith('.json')),
+    );
     child.kill('SIGKILL');
     await done;
     // The blocked command leads its own process group: the killed pipe could not stop it.
