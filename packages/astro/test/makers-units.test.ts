@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cutoutAround } from '../src/geom/cutout.js';
 import { type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
+import { aeffMaxEnergy } from '../src/makers/aeff-max.js';
 import { diagonalResponse } from '../src/makers/edisp-centre.js';
 import {
   DatasetStacker,
@@ -146,6 +147,55 @@ describe('safe mask', () => {
     // bias(E) = 0.1 at E ≈ 0.3 + 0.5·ln 5 ≈ 1.10 TeV (within a reco bin), reported × 1.1
     expect(e).toBeGreaterThan(0.9 * 1.1);
     expect(e).toBeLessThan(1.5 * 1.1);
+  });
+});
+
+describe('aeff-max safe mask', () => {
+  // gammapy 1.0: TemplateSpectralModel(energy=axis.center, values=float32 m²).inverse(aeff_percent/100 · max,
+  // energy_min=first centre with A > 0, energy_max=last centre) on MapAxis.from_energy_bounds(0.5, 20 TeV, 6);
+  // SafeMaskMaker keeps energy_min when the inverse is NaN (no crossing).
+  const centres = [0.67994691, 1.25743343, 2.32538572, 4.30036184, 7.95270729, 14.70703061];
+  it.each([
+    ['rising', [0, 2e3, 3e4, 9e4, 1e5, 8e4], 10, 1.81206331],
+    ['above the threshold from its first non-zero centre', [0, 2e3, 3e4, 9e4, 1e5, 8e4], 1, centres[1]],
+    ['falling, then rising: the lowest crossing', [5e4, 2e3, 3e4, 9e4, 1e5, 8e4], 10, 0.92465562],
+    ['never below the threshold', [1e5, 2e5, 3e5, 3e5, 3e5, 3e5], 10, centres[0]],
+    ['crossing three times: the first', [0, 2e3, 2e4, 1e3, 1e5, 8e4], 10, 1.93248889],
+  ])('%s', (_, values, percent, expected) => {
+    const e = aeffMaxEnergy(Float32Array.from(values), truth, percent);
+    expect(e).toBeCloseTo(expected as number, 7);
+  });
+
+  it('keeps the reco bins at and above the threshold; masks everything when the effective area is zero', () => {
+    // threshold 1.812 TeV: reco edges 1, 1.78, 3.16, 5.62, 10 → bins 2 and 3 kept
+    const values = Float32Array.from([0, 2e3, 3e4, 9e4, 1e5, 8e4]);
+    const r = makeSafeMask(['aeff-max'], {
+      energy: axis,
+      npix: 1,
+      aeffAtCentre: { values, energyTrue: truth },
+    });
+    if ('reason' in r) throw new Error(r.message);
+    expect(Array.from(r.mask)).toEqual([0, 0, 1, 1]);
+    // aeff_percent 1: the first true centre with A > 0 (1.257 TeV) → bins from 1.78 TeV
+    const low = makeSafeMask(['aeff-max'], {
+      energy: axis,
+      npix: 1,
+      aeffAtCentre: { values, energyTrue: truth },
+      aeffPercent: 1,
+    });
+    if ('reason' in low) throw new Error(low.message);
+    expect(Array.from(low.mask)).toEqual([0, 1, 1, 1]);
+    const zero = makeSafeMask(['aeff-max'], {
+      energy: axis,
+      npix: 1,
+      aeffAtCentre: { values: new Float32Array(6), energyTrue: truth },
+    });
+    if ('reason' in zero) throw new Error(zero.message);
+    expect(Array.from(zero.mask)).toEqual([0, 0, 0, 0]);
+    expect(zero.warnings.map((w) => w.method)).toEqual(['aeff-max']);
+    expect(makeSafeMask(['aeff-max'], { energy: axis, npix: 1 })).toMatchObject({
+      reason: 'safe-mask-input-missing',
+    });
   });
 });
 
@@ -424,11 +474,22 @@ describe('reduction settings from a gammapy config', () => {
     if (isReductionConfigIssue(rc)) throw new Error(rc.message);
     expect(rc.safeMask.methods).toEqual(['aeff-default']);
     expect(rc.background.method).toBe('fov_background');
+    const aeffMax = reductionConfigFromConfig({
+      ...config.datasets,
+      safe_mask: { methods: ['aeff-max', 'offset-max'], parameters: { aeff_percent: 15 } },
+    });
+    if (isReductionConfigIssue(aeffMax)) throw new Error(aeffMax.message);
+    expect(aeffMax.safeMask).toEqual({ methods: ['aeff-max', 'offset-max'], aeffPercent: 15 });
     const bad = reductionConfigFromConfig({
       ...config.datasets,
-      safe_mask: { methods: ['aeff-max'], parameters: {} },
+      safe_mask: { methods: ['aeff-max'], parameters: { position: '83.6 deg' } },
     });
-    expect(isReductionConfigIssue(bad) && bad.path).toEqual(['datasets', 'safe_mask', 'methods']);
+    expect(isReductionConfigIssue(bad) && bad.path).toEqual([
+      'datasets',
+      'safe_mask',
+      'parameters',
+      'position',
+    ]);
   });
 
   it('normalises the safe-mask offset_max for the key, and the run reads the normalised params again', async () => {

@@ -116,7 +116,7 @@ export function reductionConfigFromConfig(
       return {
         reason: 'config-unsupported',
         path: ['datasets', 'safe_mask', 'parameters', k],
-        message: `SafeMaskMaker's '${k}' is not supported: pipe evaluates edisp-bias at the map centre (gammapy's default)`,
+        message: `SafeMaskMaker's '${k}' is not supported: pipe evaluates edisp-bias and aeff-max at the map centre (gammapy's default)`,
       };
   if (params.aeff_percent !== undefined && !(typeof params.aeff_percent === 'number'))
     return {
@@ -125,6 +125,7 @@ export function reductionConfigFromConfig(
       message: 'aeff_percent must be a number',
     };
   const safeMask: ReductionConfig['safeMask'] = { methods };
+  if (typeof params.aeff_percent === 'number') safeMask.aeffPercent = params.aeff_percent;
   if (params.offset_max !== undefined) {
     const a = parseAngle(params.offset_max);
     if (!a.ok)

@@ -49,7 +49,12 @@ export type MapName = 'counts' | 'exposure' | 'background' | 'psf' | 'edisp';
 export interface ReductionConfig {
   /** map_selection; counts and exposure are always made (stacking needs them). */
   maps: readonly MapName[];
-  safeMask: { methods: readonly SafeMaskMethod[]; offsetMax?: number; biasPercent?: number };
+  safeMask: {
+    methods: readonly SafeMaskMethod[];
+    offsetMax?: number;
+    biasPercent?: number;
+    aeffPercent?: number;
+  };
   background:
     | { method: 'fov_background'; exclusion?: SkyMask; requirements?: FovNormRequirements }
     | { method: 'none' };
@@ -179,6 +184,15 @@ export function reduceObservation(
       ? { edispKernel: { matrix: edispNearGridCentre(edisp, rg, irfCut.geom), energyTrue: rg.energyTrue } }
       : {}),
     ...(config.safeMask.biasPercent !== undefined ? { biasPercent: config.safeMask.biasPercent } : {}),
+    ...(config.safeMask.methods.includes('aeff-max')
+      ? {
+          aeffAtCentre: {
+            values: aeffAtGridCentre(exposure, geom, nbins(rg.energyTrue), livetime),
+            energyTrue: rg.energyTrue,
+          },
+        }
+      : {}),
+    ...(config.safeMask.aeffPercent !== undefined ? { aeffPercent: config.safeMask.aeffPercent } : {}),
   });
   if (isSafeMaskFailure(safe)) return fail(obs.obsId, safe);
   const maskSafe = safe.mask;
@@ -263,6 +277,19 @@ function edispNearGridCentre(edisp: EdispKernelMap, rg: ReductionGeometry, ig: W
   const [x, y] = gridCentrePixel(ig);
   const p = y * ig.nx + x;
   return edispKernelAtPixel(edisp, npix(ig), nbins(rg.energyTrue), nbins(rg.energy), p);
+}
+
+/**
+ * The effective area per true-energy bin at the run's map centre (gammapy's aeff-max position: the cutout's
+ * center_skydir, read from the exposure map by nearest pixel, ÷ livetime, in float32).
+ */
+function aeffAtGridCentre(exposure: Float32Array, geom: WcsGeom, nT: number, livetime: number): Float32Array {
+  const [x, y] = gridCentrePixel(geom);
+  const n = npix(geom);
+  const p = y * geom.nx + x;
+  const out = new Float32Array(nT);
+  for (let t = 0; t < nT; t++) out[t] = (exposure[t * n + p] as number) / livetime;
+  return out;
 }
 
 // Small loops in their own functions: a fresh worker optimises them after a few calls, where the same loops inline

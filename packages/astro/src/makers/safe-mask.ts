@@ -6,15 +6,19 @@
  * - bkg-peak: the peak bin of the background spectrum and the bins above it (lower edge ≥ the peak bin's lower
  *   edge, as gammapy's `energy_min = energy_axis.edges[idx]`);
  * - edisp-bias: reco bins above the energy where the relative bias of the edisp kernel at the map centre
- *   falls to biasPercent (searched upwards from the bias peak), × (1 + bias).
+ *   falls to biasPercent (searched upwards from the bias peak), × (1 + bias);
+ * - aeff-max: reco bins above the lowest true energy where the effective area at the map centre reaches
+ *   aeffPercent % of its maximum (aeff-max.ts); every bin masked when that effective area is all zero.
  */
 import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
+import { aeffMaxEnergy } from './aeff-max.js';
 import { edispBiasEnergy } from './edisp-bias.js';
 
-export type SafeMaskMethod = 'aeff-default' | 'offset-max' | 'bkg-peak' | 'edisp-bias';
+export type SafeMaskMethod = 'aeff-default' | 'aeff-max' | 'offset-max' | 'bkg-peak' | 'edisp-bias';
 
 export const SAFE_MASK_METHODS: readonly SafeMaskMethod[] = [
   'aeff-default',
+  'aeff-max',
   'offset-max',
   'bkg-peak',
   'edisp-bias',
@@ -34,6 +38,10 @@ export interface SafeMaskInputs {
   edispKernel?: { matrix: Float64Array; energyTrue: EnergyAxis };
   /** Bias threshold in percent (edisp-bias, default 10). */
   biasPercent?: number;
+  /** Effective area per true-energy bin at the map centre, and its true axis (aeff-max). */
+  aeffAtCentre?: { values: ArrayLike<number>; energyTrue: EnergyAxis };
+  /** Effective-area threshold in percent of its maximum (aeff-max, default 10). */
+  aeffPercent?: number;
 }
 
 /** Something the caller should log. */
@@ -128,6 +136,27 @@ export function makeSafeMask(
           (inputs.biasPercent ?? 10) / 100,
         );
         andEnergy(energyBinMask(energy, eMin, undefined));
+        break;
+      }
+      case 'aeff-max': {
+        if (!inputs.aeffAtCentre)
+          return {
+            reason: 'safe-mask-input-missing',
+            message: 'aeff-max needs the effective area at the map centre',
+          };
+        const eMin = aeffMaxEnergy(
+          inputs.aeffAtCentre.values,
+          inputs.aeffAtCentre.energyTrue,
+          inputs.aeffPercent ?? 10,
+        );
+        if (eMin === undefined) {
+          warnings.push({
+            method,
+            message:
+              'the effective area is zero at every true energy at the map centre: no safe energy band, every bin is masked',
+          });
+          mask.fill(0);
+        } else andEnergy(energyBinMask(energy, eMin, undefined));
         break;
       }
     }
