@@ -250,14 +250,14 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     const text = edit(
       CRAB,
       'excess_map: {correlation_radius: 0.1 deg}',
-      'excess_map: {correlation_radius: 0.1 deg, parameters: {correlate_off: false, spectral_model: pl}}',
+      'excess_map: {correlation_radius: 0.1 deg, parameters: {correlate_off: maybe, spectral_model: pl}}',
     );
     ws.write('two.yaml', text);
     const r = await ws.run(['build', 'excess_map', '--config', 'two.yaml']);
     const output = r.stdout + r.stderr;
     expect(r.code, output).toBe(2);
     expect(output).toContain(
-      "param 'excess_map.parameters.correlate_off' of target 'excess_map' (step 'astro.excess_map'): correlate_off other than true",
+      "param 'excess_map.parameters.correlate_off' of target 'excess_map' (step 'astro.excess_map'): correlate_off must be true or false, got \"maybe\"",
     );
     expect(output).toContain(
       "param 'excess_map.parameters.spectral_model' of target 'excess_map' (step 'astro.excess_map'): a spectral_model is not supported",

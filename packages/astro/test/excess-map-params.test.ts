@@ -37,6 +37,27 @@ describe('excess_map.parameters.selection_optional (gammapy 1.0 Estimator.select
   });
 });
 
+describe('excess_map.parameters.correlate_off', () => {
+  it('true or false is accepted and left out of the key: gammapy 1.0 uses it only for on-off datasets', () => {
+    // gammapy 1.0 convolved_map_dataset_counts_statistics reads correlate_off only for a MapDatasetOnOff; the
+    // FoV-background MapDataset gives identical maps with either value. pipe refused `correlate_off: false`.
+    const key = (parameters: Record<string, unknown>) => {
+      const r = step.validateParams!({ excess_map: { correlation_radius: '0.1 deg', parameters } });
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      return JSON.stringify(r.value);
+    };
+    expect(issues({ correlate_off: false })).toEqual([]);
+    expect(key({ correlate_off: false, n_sigma: 2 })).toBe(key({ n_sigma: 2 }));
+    expect(key({ correlate_off: true, n_sigma: 2 })).toBe(key({ n_sigma: 2 }));
+  });
+
+  it('another type is refused at its key', () => {
+    expect(issues({ correlate_off: 'no' })).toEqual([
+      'excess_map.parameters.correlate_off: correlate_off must be true or false, got "no"',
+    ]);
+  });
+});
+
 describe('excess_map.energy_edges as gammapy 1.0 Analysis._make_energy_axis reads it', () => {
   const edges = (energy_edges: Record<string, unknown>) => ({ correlation_radius: '0.1 deg', energy_edges });
 

@@ -75,12 +75,15 @@ const step: StepDefinition<Params> = {
     const issues: Array<{ path: Array<string | number>; message: string }> = [];
     const unknown = unknownParameter(params, 'ExcessMapEstimator', path);
     if (unknown) issues.push(unknown);
-    // gammapy takes these two; pipe computes with their defaults only, so another value is refused, not ignored.
-    if (params['correlate_off'] !== undefined && params['correlate_off'] !== true)
+    // correlate_off acts only on an on-off dataset (ring background, WStat); for the FoV-background MapDataset that
+    // pipe makes gammapy 1.0 ignores it (convolved_map_dataset_counts_statistics), so either value gives the same maps.
+    const correlateOff = params['correlate_off'];
+    if (correlateOff !== undefined && correlateOff !== null && typeof correlateOff !== 'boolean')
       issues.push({
         path: [...path, 'correlate_off'],
-        message: 'correlate_off other than true (the default) is not supported',
+        message: `correlate_off must be true or false, got ${JSON.stringify(correlateOff)}`,
       });
+    // gammapy takes a spectral model; pipe computes with the default only, so another value is refused, not ignored.
     if (params['spectral_model'] !== undefined && params['spectral_model'] !== null)
       issues.push({
         path: [...path, 'spectral_model'],
@@ -102,7 +105,10 @@ const step: StepDefinition<Params> = {
         issues.push({ path: [...path, k], message: `${k} must be a positive number` });
     }
     if (issues.length > 0) return { ok: false, issues };
-    return checked;
+    if (correlateOff === undefined) return checked;
+    // Without effect on the maps, it stays out of the task's key: changing it reruns nothing.
+    const { correlate_off: _ignored, ...rest } = params;
+    return { ok: true, value: { excess_map: { ...checked.value.excess_map, parameters: rest } } };
   },
   // The estimator and the product writers load in the worker (warm, or the first run), not where the step is
   // declared: the planner imports this module to validate params, and should not pay for them.
