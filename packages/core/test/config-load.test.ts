@@ -106,6 +106,25 @@ describe('loadPipeline: valid pipelines', () => {
     });
   });
 
+  it("'${config.a.b?}' as a whole params value is null when the config leaves the key out", async () => {
+    // A gammapy config without an excess_map section is gammapy's defaults; `${config.excess_map}` made it an
+    // error pointing into pipe.yaml ("the config file has no key 'excess_map' at the top level").
+    const files = {
+      ...GOOD,
+      'pipe.yaml': (GOOD['pipe.yaml'] as string)
+        .replace('geom: ${config.geom}', "geom: '${config.geom?}'\n          extra: '${config.extra?}'")
+        .replace("label: 'map of ${config.source.name}'", "label: '${config.source.name?}'"),
+    };
+    const params = (await load(workspace(files))).targets.get('stack')!.params;
+    expect(params).toEqual({
+      factor: 2,
+      geom: { binsz: 0.02, width: [5, 5] },
+      extra: null,
+      label: 'Crab',
+      unit: 'deg',
+    });
+  });
+
   it('makes command steps from `command:` and resolves inputs relative to the declaring file', async () => {
     const pipeline = await load(workspace(GOOD));
     const plot = pipeline.targets.get('plot')!;

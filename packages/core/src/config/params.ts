@@ -90,12 +90,14 @@ function substituteScalar(
   origins: Map<string, Origin>,
 ): unknown {
   const text = node.value as string;
-  const whole = /^\$\{config\.([^}]+)\}$/.exec(text);
+  const whole = /^\$\{config\.([^}?]+)(\?)?\}$/.exec(text);
   if (whole) {
     ctx.config?.reads?.param(
       path.map((k) => (typeof k === 'number' ? k : String(k))),
       whole[1]!.split('.'),
     );
+    // `${config.a.b?}`: null when the config leaves the key out (a section whose defaults the step applies).
+    if (whole[2] && ctx.config && !lookupConfig(ctx.config.source, whole[1]!.split('.')).found) return null;
     const resolved = resolveReference(node, whole[0], whole[1]!, ctx);
     if (!resolved || !ctx.config) return null;
     return convert(resolved, path, ctx, ctx.config.source, false, origins);
