@@ -492,6 +492,42 @@ describe('reduction settings from a gammapy config', () => {
     ]);
   });
 
+  it('leaves 1D-only keys out of the key and reads map_selection and safe-mask methods as sets', async () => {
+    // gammapy 1.0 uses containment_correction and on_region for spectra only, tests map_selection by membership and
+    // does set(methods): toggling or reordering them changes no map. They entered the key, so editing
+    // `containment_correction` (science.md §0: "ignored for 3D") reran every run's reduction and the stack.
+    const reduce = (await import('../src/steps/reduce-observation.js')).default;
+    const stack = (await import('../src/steps/stack-datasets.js')).default;
+    const params = (extra: Record<string, unknown>) => ({
+      datasets: {
+        type: '3d',
+        geom: { wcs: { skydir: { frame: 'icrs', lon: '83.633 deg', lat: '22.014 deg' } } },
+        ...extra,
+      },
+    });
+    for (const step of [reduce, stack]) {
+      const key = (extra: Record<string, unknown>) => {
+        const r = step.validateParams!(params(extra));
+        if (!r.ok) throw new Error(JSON.stringify(r.issues));
+        return JSON.stringify(r.value);
+      };
+      const base = key({
+        map_selection: ['counts', 'exposure', 'background', 'edisp'],
+        safe_mask: { methods: ['aeff-default', 'offset-max'] },
+      });
+      expect(
+        key({
+          containment_correction: false,
+          on_region: { frame: 'icrs', lon: '83.6 deg', lat: '22 deg', radius: '0.1 deg' },
+          map_selection: ['edisp', 'counts', 'background', 'exposure', 'counts'],
+          safe_mask: { methods: ['offset-max', 'aeff-default', 'offset-max'] },
+        }),
+      ).toBe(base);
+      // What does change the maps still changes the key.
+      expect(key({ map_selection: ['counts', 'exposure', 'background'] })).not.toBe(base);
+    }
+  });
+
   it('normalises the safe-mask offset_max for the key, and the run reads the normalised params again', async () => {
     const step = (await import('../src/steps/reduce-observation.js')).default;
     const { reductionConfigFromConfig, isReductionConfigIssue } = await import('../src/makers/index.js');

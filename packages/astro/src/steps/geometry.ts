@@ -1,6 +1,30 @@
-/** Step params and the task key: the datasets section keeps no file paths (those files are task inputs). */
+/**
+ * Step params and the task key of the datasets section: what a 3D reduction does not read is left out, so editing
+ * it reruns nothing — file paths (those files are task inputs), `containment_correction` and `on_region` (gammapy
+ * 1.0 uses them for 1D spectra only) — and the lists gammapy reads as sets (MapDatasetMaker's `selection` is
+ * tested by membership, SafeMaskMaker does `set(methods)`) are kept in one order, without repeats.
+ */
 import type { AnalysisConfig } from '../config/index.js';
+
+/** MapDatasetMaker.available_selection (gammapy 1.0). */
+const MAP_ORDER = ['counts', 'exposure', 'background', 'psf', 'edisp'];
+/** The order SafeMaskMaker.run applies its methods in (gammapy 1.0). */
+const SAFE_MASK_ORDER = ['offset-max', 'aeff-default', 'aeff-max', 'edisp-bias', 'bkg-peak'];
 
 export function dropDatasetPaths(ds: AnalysisConfig['datasets']): void {
   delete (ds.background as { exclusion?: string | null }).exclusion;
+  const unused = ds as { containment_correction?: boolean; on_region?: unknown };
+  delete unused.containment_correction;
+  delete unused.on_region;
+  ds.map_selection = asSet(ds.map_selection, MAP_ORDER);
+  ds.safe_mask.methods = asSet(ds.safe_mask.methods, SAFE_MASK_ORDER);
+}
+
+/** The distinct values in `order`'s order (a value it does not know after those, as first given). */
+function asSet<T extends string>(values: readonly T[], order: readonly string[]): T[] {
+  const rank = (v: string) => {
+    const i = order.indexOf(v);
+    return i < 0 ? order.length : i;
+  };
+  return [...new Set(values)].sort((a, b) => rank(a) - rank(b));
 }
