@@ -123,6 +123,18 @@ describe('pipe build: freshness', () => {
     expect(why.stdout).toContain('← data/a.txt (raw input');
     expect(why.stdout).toMatch(/count .*\n.*\n\s+last restored in build/);
     expect(why.stdout).not.toContain('now differs');
+    // A copy of a product (what `pipe build --out DIR` leaves) is found by its content; it was "neither a product
+    // nor a target built in this workspace".
+    ws.write('copies/final.txt', ws.read('out/final.txt'));
+    const copy = await ws.run(['why', 'copies/final.txt']);
+    expect(copy.code, copy.stderr).toBe(0);
+    expect(copy.stdout).toMatch(
+      /^copies\/final\.txt: a copy of out\/final\.txt \(same content\), made by:\nfinal /,
+    );
+    ws.write('copies/other.txt', 'not made here');
+    const other = await ws.run(['why', 'copies/other.txt']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('no product built here has its content');
     // An edited product is shown as such, not as the recorded bytes.
     ws.write('out/count.txt', 'edited');
     const stale = await ws.run(['why', 'out/count.txt']);

@@ -1,5 +1,5 @@
 /** `pipe why <product|target>`: provenance chain back to raw inputs, and why each step last ran. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LocalStore } from '@pipe/cache';
 import {
@@ -107,13 +107,20 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     }
   }
   const state = loadState(ws.layout.stateFile).data;
-  const result = explainProduct({
-    root: ws.layout.root,
-    cwd: workingDir(opts),
-    state,
-    buildsDir: ws.layout.buildsDir,
-    query,
-  });
+  const explain = (querySha256?: string) =>
+    explainProduct({
+      root: ws.layout.root,
+      cwd: workingDir(opts),
+      state,
+      buildsDir: ws.layout.buildsDir,
+      query,
+      ...(querySha256 !== undefined ? { querySha256 } : {}),
+    });
+  let result = explain();
+  // A file that is no product path (a `pipe build --out DIR` copy, most often) is found by its content.
+  const file = path.resolve(workingDir(opts), query);
+  if (!result.ok && existsSync(file) && statSync(file).isFile())
+    result = explain((await hashProduct(file)).sha256);
   if (!result.ok) {
     // Not built successfully: the last build that had the task says what happened to it.
     const last = lastAttempt(
@@ -133,6 +140,8 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     return 0;
   }
   const out: string[] = [];
+  if (result.sameContentAs)
+    out.push(`${query}: a copy of ${result.sameContentAs.join(', ')} (same content), made by:`);
   const seen = new Set<string>();
   const paramsShown = new Map<string, string>();
   const store = new LocalStore({ root: ws.layout.cacheDir });

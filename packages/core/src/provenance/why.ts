@@ -33,7 +33,14 @@ export interface WhyNode {
   item?: { id: string; emitter?: WhyNode };
 }
 
-export type WhyResult = { ok: true; nodes: WhyNode[] } | { ok: false; message: string };
+export type WhyResult =
+  | {
+      ok: true;
+      nodes: WhyNode[];
+      /** Set when the query is a file outside the products (e.g. a `--out` copy) found by its content. */
+      sameContentAs?: string[];
+    }
+  | { ok: false; message: string };
 
 /**
  * Explain a product (a path, absolute or relative to `cwd`) or a target (all its tasks).
@@ -45,12 +52,18 @@ export function explainProduct(options: {
   state: StateData;
   buildsDir: string;
   query: string;
+  /**
+   * The sha256 of the queried file when it is not a product path (a copy, e.g. in `pipe build --out DIR`): the
+   * tasks whose recorded outputs have that content are explained.
+   */
+  querySha256?: string;
 }): WhyResult {
   const { state, root } = options;
   const producerOf = new Map<string, string>();
   for (const [id, rec] of state.tasks.entries())
     for (const o of Object.values(rec.outputs)) producerOf.set(o.path, id);
   let roots: string[];
+  let sameContentAs: string[] | undefined;
   const asPath = relPath(root, path.resolve(options.cwd, options.query));
   if (producerOf.has(asPath)) roots = [producerOf.get(asPath)!];
   else if (state.tasks.has(options.query)) roots = [options.query];
@@ -58,10 +71,22 @@ export function explainProduct(options: {
     roots = [...state.tasks.keys()]
       .filter((id) => id === options.query || id.startsWith(`${options.query}[`))
       .sort();
+    if (roots.length === 0 && options.querySha256 !== undefined) {
+      const matches = [...state.tasks.entries()].flatMap(([id, rec]) =>
+        Object.values(rec.outputs)
+          .filter((o) => o.sha256 === options.querySha256)
+          .map((o) => ({ id, path: o.path })),
+      );
+      roots = [...new Set(matches.map((m) => m.id))].sort();
+      sameContentAs = matches.map((m) => m.path).sort();
+    }
     if (roots.length === 0)
       return {
         ok: false,
-        message: `'${options.query}' is neither a product nor a target built in this workspace`,
+        message:
+          options.querySha256 !== undefined
+            ? `'${options.query}' is not a product of this workspace, and no product built here has its content (a copy from an earlier build, or edited since?)`
+            : `'${options.query}' is neither a product nor a target built in this workspace`,
       };
   }
   // Which recorded task emitted an item, by its id and data as the fan-out task recorded them (one index, not a
@@ -124,5 +149,6 @@ export function explainProduct(options: {
     memo.set(id, node);
     return node;
   };
-  return { ok: true, nodes: roots.map((id) => explain(id, new Set())) };
+  const nodes = roots.map((id) => explain(id, new Set()));
+  return sameContentAs ? { ok: true, nodes, sameContentAs } : { ok: true, nodes };
 }
