@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { unusedSettings } from '../src/config/analysis-config.js';
 import { readAnalysisConfig } from '../src/config/index.js';
 import { angleText, parseAngle, parseTime } from '../src/config/quantity.js';
 import { reductionConfigFromConfig } from '../src/makers/index.js';
@@ -19,6 +20,33 @@ describe('gammapy analysis config', () => {
     // gammapy defaults for what the config leaves out
     expect(config.datasets.safe_mask.methods).toEqual(['aeff-default']);
     expect(config.observations.obs_ids).toEqual([]);
+  });
+
+  it("ignores obs_cone without lon and obs_time without start, with a warning, as gammapy's Analysis does", () => {
+    // gammapy 1.0 _make_obs_table_selection applies the cone only `if obs_cone.lon is not None`, get_observations
+    // the time only `if obs_time.start is not None`: both configs select every run there. pipe refused them.
+    const crab = parse(readFileSync(crabConfig, 'utf8'));
+    const withObs = (extra: Record<string, unknown>) => {
+      const { obs_cone: _, ...observations } = crab.observations;
+      return { ...crab, observations: { ...observations, ...extra } };
+    };
+    for (const [extra, path, text] of [
+      [{ obs_cone: { lat: '22 deg', radius: '3 deg' } }, 'obs_cone', 'without lon, gammapy ignores obs_cone'],
+      [{ obs_time: { stop: '2005-01-01' } }, 'obs_time', 'without start, gammapy ignores obs_time'],
+    ] as const) {
+      expect(readAnalysisConfig(withObs(extra)).issues).toEqual([]);
+      const warnings = unusedSettings(withObs(extra));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ path: ['observations', path], severity: 'warning' });
+      expect(warnings[0]!.message).toContain(text);
+    }
+    // With lon, gammapy needs lat and radius (a TypeError there); with start, a stop (its select_time fails).
+    expect(
+      readAnalysisConfig(withObs({ obs_cone: { lon: '83 deg', radius: '3 deg' } })).issues,
+    ).toMatchObject([{ path: ['observations', 'obs_cone'] }]);
+    expect(readAnalysisConfig(withObs({ obs_time: { start: '2004-01-01' } })).issues).toMatchObject([
+      { path: ['observations', 'obs_time', 'stop'], message: 'obs_time needs both start and stop' },
+    ]);
   });
 
   it('converts other units', () => {

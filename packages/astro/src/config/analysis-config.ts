@@ -339,6 +339,26 @@ export function unusedSettings(raw: unknown): ParamIssue[] {
         hint: 'set min, max and nbins (≥ 1) for energy groups, or remove energy_edges',
       });
   }
+  // gammapy's Analysis applies obs_cone only when lon is set, and obs_time only when start is: else it selects as
+  // if they were not there (no error).
+  const observations = isPlainMap(raw) && isPlainMap(raw['observations']) ? raw['observations'] : undefined;
+  const set = (m: unknown, k: string) => isPlainMap(m) && m[k] !== undefined && m[k] !== null;
+  const cone = observations?.['obs_cone'];
+  if (isPlainMap(cone) && !set(cone, 'lon') && ['lat', 'radius', 'frame'].some((k) => set(cone, k)))
+    issues.push({
+      path: ['observations', 'obs_cone'],
+      severity: 'warning',
+      message: 'without lon, gammapy ignores obs_cone, and so does pipe: no run is left out by it',
+      hint: 'set frame, lon, lat and radius for a cone selection, or remove obs_cone',
+    });
+  const time = observations?.['obs_time'];
+  if (isPlainMap(time) && !set(time, 'start') && set(time, 'stop'))
+    issues.push({
+      path: ['observations', 'obs_time'],
+      severity: 'warning',
+      message: 'without start, gammapy ignores obs_time, and so does pipe: no run is left out or cut by it',
+      hint: 'set start and stop for a time selection, or remove obs_time',
+    });
   const datasets = isPlainMap(raw) && isPlainMap(raw['datasets']) ? raw['datasets'] : undefined;
   const selection = datasets?.['map_selection'];
   if (Array.isArray(selection) && !selection.includes('exposure'))
@@ -465,9 +485,10 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
   if (config?.observations && !reported('observations') && !reported('datasets', 'stack') && ds) {
     checkObservations(config, issues);
     const cone = config.observations.obs_cone;
-    // gammapy reads a cone without a frame as ICRS (SkyCoord's default); lon, lat and radius it needs.
+    // gammapy reads a cone without a frame as ICRS (SkyCoord's default); with lon, it needs lat and radius too.
+    // Without lon it ignores the cone (unusedSettings warns).
     const coneKeys = [cone.lon, cone.lat, cone.radius].filter((v) => v !== null).length;
-    if ((coneKeys > 0 || cone.frame !== null) && coneKeys < 3)
+    if (cone.lon !== null && coneKeys < 3)
       issues.push({
         path: ['observations', 'obs_cone'],
         message: 'obs_cone needs lon, lat and radius (and a frame, icrs by default)',

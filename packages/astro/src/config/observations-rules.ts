@@ -19,19 +19,23 @@ export function checkObservations(config: AnalysisConfig, issues: ParamIssue[]):
       hint: 'remove obs_ids or obs_file',
     });
   const { start, stop } = obs.obs_time;
-  if ((start === null) !== (stop === null))
+  // gammapy applies obs_time only when start is set (a stop alone is ignored: analysis-config's unusedSettings
+  // warns); a start without a stop fails in its select_time.
+  if (start !== null && stop === null)
     issues.push({
-      path: ['observations', 'obs_time', start === null ? 'start' : 'stop'],
+      path: ['observations', 'obs_time', 'stop'],
       message: 'obs_time needs both start and stop',
     });
   else if (
-    Array.isArray(start) !== Array.isArray(stop) ||
-    (Array.isArray(start) && start.length !== (stop as number[]).length)
+    start !== null &&
+    (Array.isArray(start) !== Array.isArray(stop) ||
+      (Array.isArray(start) && start.length !== (stop as number[]).length))
   )
     issues.push({
       path: ['observations', 'obs_time'],
       message: 'obs_time start and stop are both one time, or lists of the same length (one interval each)',
     });
+  // No interval without a start (timeIntervals).
   else
     timeIntervals(obs.obs_time).forEach(([a, b], i) => {
       if (!(a < b))

@@ -99,7 +99,8 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   if (ids) checkKnownIds(store, ids, obsIndex);
   const criteria: Array<[string, ObsSelection]> = [];
   if (ids) criteria.push([ids.label, { type: 'ids', obsIds: ids.obsIds }]);
-  if (o.obs_cone.radius !== null) {
+  // As gammapy: the cone applies when lon is set (the config check then has lat and radius too).
+  if (o.obs_cone.lon !== null && o.obs_cone.lat !== null && o.obs_cone.radius !== null) {
     const c = o.obs_cone;
     criteria.push([
       `observations.obs_cone (${c.frame ?? 'icrs'} ${c.lon}, ${c.lat}, radius ${c.radius} deg)`,
