@@ -7,6 +7,7 @@ import { readAnalysisConfig } from '../src/config/index.js';
 import { angleText, parseAngle, parseTime } from '../src/config/quantity.js';
 import { reductionConfigFromConfig } from '../src/makers/index.js';
 
+const CRAB_GEOM = { wcs: { skydir: { frame: 'icrs', lon: '83.633 deg', lat: '22.014 deg' } } };
 const crabConfig = fileURLToPath(new URL('../../../pipelines/excess_map/crab.yaml', import.meta.url));
 
 describe('gammapy analysis config', () => {
@@ -46,6 +47,30 @@ describe('gammapy analysis config', () => {
     ).toMatchObject([{ path: ['observations', 'obs_cone'] }]);
     expect(readAnalysisConfig(withObs({ obs_time: { start: '2004-01-01' } })).issues).toMatchObject([
       { path: ['observations', 'obs_time', 'stop'], message: 'obs_time needs both start and stop' },
+    ]);
+  });
+
+  it("reads booleans as gammapy does (pydantic; PyYAML's yes/no/on/off) and refuses a fractional integer", () => {
+    // gammapy 1.0 (PyYAML + pydantic 1.10): `stack: yes`, `stack: On`, `stack: "t"`, `stack: 1` are True,
+    // `stack: no`/`off`/`0` False; pipe's YAML 1.2 parser leaves yes/on as strings, and pipe refused them.
+    const stack = (v: unknown) => {
+      const r = readAnalysisConfig({ datasets: { type: '3d', stack: v, geom: CRAB_GEOM } });
+      return r.issues.length > 0 ? r.issues.map((i) => i.message).join('; ') : r.config.datasets.stack;
+    };
+    for (const v of ['yes', 'On', 'TRUE', 't', 'y', '1', 1, true]) expect(stack(v)).toBe(true);
+    for (const v of ['no', 'off', 'False', 'f', 'N', '0', 0, false]) expect(stack(v)).toBe(false);
+    for (const v of ['maybe', 2, 'yes please']) expect(stack(v)).toMatch(/^expected true or false, got /);
+    const nbins = (v: unknown) =>
+      readAnalysisConfig({
+        datasets: {
+          type: '3d',
+          geom: { ...CRAB_GEOM, axes: { energy: { min: '1 TeV', max: '10 TeV', nbins: v } } },
+        },
+      });
+    expect(nbins(5.0).config.datasets.geom.axes.energy.nbins).toBe(5);
+    expect(nbins('5').config.datasets.geom.axes.energy.nbins).toBe(5);
+    expect(nbins(5.7).issues.map((i) => i.message)).toEqual([
+      'expected an integer, got number 5.7 (gammapy would truncate it to 5)',
     ]);
   });
 

@@ -188,10 +188,21 @@ function check(node: Node, raw: unknown, path: (string | number)[], issues: Para
       if (raw === undefined || raw === null) return node.dflt ?? null;
       // pydantic (gammapy's config model) takes integer strings too: obs_ids: ["23523"].
       if (typeof raw === 'string' && /^\s*[+-]?\d+\s*$/.test(raw)) return Number(raw);
+      if (typeof raw === 'number' && Number.isFinite(raw) && !Number.isInteger(raw))
+        return fail(
+          `expected an integer, got number ${raw} (gammapy would truncate it to ${Math.trunc(raw)})`,
+        );
       return Number.isInteger(raw) ? raw : fail(`expected an integer, got ${typeName(raw)}`);
-    case 'bool':
+    case 'bool': {
       if (raw === undefined || raw === null) return node.dflt;
-      return typeof raw === 'boolean' ? raw : fail(`expected true or false, got ${typeName(raw)}`);
+      if (typeof raw === 'boolean') return raw;
+      // pydantic v1 (gammapy's config model) reads these as booleans; PyYAML reads yes/no/on/off unquoted as
+      // booleans too (YAML 1.1), which the YAML 1.2 parser here leaves as strings.
+      const text = typeof raw === 'string' ? raw.toLowerCase() : raw;
+      if (PYDANTIC_TRUE.includes(text as string | number)) return true;
+      if (PYDANTIC_FALSE.includes(text as string | number)) return false;
+      return fail(`expected true or false, got ${typeName(raw)}`);
+    }
     case 'str':
     case 'path':
       if (raw === undefined || raw === null) return node.dflt ?? null;
@@ -286,6 +297,10 @@ export function checkAnalysisKeys(raw: unknown): ParamIssue[] {
   check(SCHEMA, raw, [], issues);
   return issues;
 }
+
+/** pydantic v1's bool parsing (gammapy 1.0's config model): these values are true or false, any case. */
+const PYDANTIC_TRUE: ReadonlyArray<string | number> = [1, '1', 'on', 't', 'true', 'y', 'yes'];
+const PYDANTIC_FALSE: ReadonlyArray<string | number> = [0, '0', 'off', 'f', 'false', 'n', 'no'];
 
 /**
  * Warnings for settings gammapy acts on and pipe does not: where products go and how many processes run are the
