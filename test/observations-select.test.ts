@@ -2,11 +2,11 @@
 // input of the selection), gammapy's default data store, and every way a selection can go wrong — each a clear
 // error naming the culprit, with the products of the last good build left alone. Then two non-Crab analyses of the
 // full H.E.S.S. DR1 release (a time range in ICRS, a Galactic cone and map) against numbers from gammapy 1.0.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { openDataStore, readFitsSync, runTimeSpan } from '@pipe/astro';
+import { emptyPrimary, openDataStore, readFitsSync, runTimeSpan, writeFits } from '@pipe/astro';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crabWorkspace, parseEvents, type Workspace } from './rig.js';
 
@@ -112,6 +112,37 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     // The runs' items still carry their EDISP and PSF (the reduction reads them): the per-run keys are unchanged.
     expect(r.ended['ran']).toEqual(['observations']);
     expect(readFileSync(ws.path(`${PRODUCTS}/sqrt_ts.fits.gz`)).equals(products)).toBe(true);
+  });
+
+  it('an index whose FILE_DIR names $GAMMAPY_DATA: expanded as gammapy expands it', async () => {
+    // An index written for gammapy may point at its files with gammapy's own variable; the selection saw only
+    // $CALDB ("…/$GAMMAPY_DATA/hess-dl3-dr1/data/… not found") while gammapy 1.0 reads the store.
+    const index = readFitsSync(ws.path(`${CRAB_STORE}/hdu-index.fits.gz`)).hdu(1);
+    const table = index.table();
+    const columns = table.columnNames.map((name) => {
+      const info = table.info(name);
+      const data = info.tform.endsWith('A')
+        ? table.strings(name).map((v) => (name === 'FILE_DIR' ? '$GAMMAPY_DATA/hess-dl3-dr1/data' : v.trim()))
+        : table.numeric(name);
+      return { name, data, ...(info.unit ? { unit: info.unit } : {}) };
+    });
+    mkdirSync(ws.path('env-store'), { recursive: true });
+    writeFits(ws.path('env-store/hdu-index.fits.gz'), [
+      emptyPrimary(),
+      { kind: 'bintable', name: index.name, columns, rows: table.rows },
+    ]);
+    copyFileSync(ws.path(`${CRAB_STORE}/obs-index.fits.gz`), ws.path('env-store/obs-index.fits.gz'));
+    ws.write(
+      'env-store.yaml',
+      ws.read('pipelines/excess_map/crab.yaml').replace('$GAMMAPY_DATA/hess-dl3-dr1', 'env-store'),
+    );
+    const run = await ws.run(['build', 'excess_map', '--config', 'env-store.yaml'], {
+      GAMMAPY_DATA: ws.path('pipelines/excess_map/data'),
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(readFileSync(ws.path(`${PRODUCTS}/sqrt_ts.fits.gz`)).equals(products)).toBe(true);
+    // Back to the shipped config for the tests below.
+    expect((await build(ws, 'pipelines/excess_map/crab.yaml')).code).toBe(0);
   });
 
   it('a data store given as one FITS file with both index tables (gammapy DataStore.from_file)', async () => {

@@ -116,7 +116,7 @@ interface StoreRef {
 function selectTarget(store: StoreRef, obsFile: string, section: SectionRef, dir: string) {
   return {
     step: 'astro.select_observations',
-    env: ['CALDB'],
+    env: ['CALDB', 'GAMMAPY_DATA'],
     inputs: {
       index: store.file
         ? [store.ref]
