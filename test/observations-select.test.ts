@@ -184,9 +184,24 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     // As a person reads it: the message, not a stack trace (that stays in the task's log, which it names).
     const text = await ws.run(['build', 'excess_map', '--config', 'unknown.yaml']);
     expect(text.stderr).toContain('observation 12345 (observations.obs_ids[1]) not in the data store');
+    // The step blames that value (its param path); the build says where the config wrote it.
+    const lines = ws.read('unknown.yaml').split('\n');
+    const row = lines.findIndex((l) => l.includes('12345'));
+    expect(text.stderr).toContain(`; set at unknown.yaml:${row + 1}:${lines[row]!.indexOf('12345') + 1}\n`);
     expect(text.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
     const log = /log: (\S+observations\.log)/.exec(text.stderr)?.[1];
     expect(readFileSync(log!, 'utf8')).toMatch(/^error Error: observation 12345 .*\n\s+at /);
+    // A value from the command line is blamed on the --param that set it.
+    const byParam = await ws.run([
+      'build',
+      'excess_map',
+      '--config',
+      'unknown.yaml',
+      '--param',
+      'config.observations.obs_ids=[23523, 54321]',
+    ]);
+    expect(byParam.stderr).toContain('observation 54321 (observations.obs_ids[1]) not in the data store');
+    expect(byParam.stderr).toContain('; set by --param config.observations.obs_ids=[23523, 54321]\n');
   });
 
   it('a cone that selects nothing names the cone and the store', async () => {

@@ -85,8 +85,14 @@ export type Loaded =
   | { ok: true; pipeline: Pipeline; registry: StepRegistry; warnings: string; overrideBase?: OverrideBase }
   | { ok: false; code: number; message: string };
 
-/** Load the pipeline, with the domain's steps (@pipe/astro) registered by name. */
-export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEnv): Promise<Loaded> {
+/** The pipeline file of a command and how to load it (the domain's steps registered), or why there is none. */
+async function commandLoad(
+  opts: GlobalOptions,
+  env?: NodeJS.ProcessEnv,
+): Promise<
+  | { ok: true; core: typeof import('@pipe/core'); file: string; options: import('@pipe/core').LoadOptions }
+  | { ok: false; code: number; message: string }
+> {
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
   if (!file)
@@ -100,18 +106,39 @@ export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEn
   if (!params.ok) return { ok: false, code: EXIT_USAGE, message: `pipe: ${params.error}` };
   const core = await import('@pipe/core');
   const registry = core.createStepRegistry();
-  const load = () =>
-    core.loadPipeline(file, {
-      registry,
-      cwd,
-      ...(opts.config ? { configFile: opts.config } : {}),
-      paramOverrides: params.params,
-      ...(env ? { env } : {}),
-    });
   // Registering the domain's steps imports one small module (@pipe/astro/register); loading the pipeline
   // first and again after an unknown step (as before) parsed and validated it twice.
   await registerDomainSteps(registry);
-  const result = await load();
+  const options = {
+    registry,
+    cwd,
+    ...(opts.config ? { configFile: opts.config } : {}),
+    paramOverrides: params.params,
+    ...(env ? { env } : {}),
+  };
+  return { ok: true, core, file, options };
+}
+
+/**
+ * Where target `target`'s param value at `param` was set (`file:line:col`, or its `--param`), the pipeline loaded
+ * as the command loads it: for a step that blamed that value (a failure path only).
+ */
+export async function locateParamFor(
+  opts: GlobalOptions,
+  target: string,
+  param: ReadonlyArray<string | number>,
+): Promise<string | undefined> {
+  const load = await commandLoad(opts);
+  return load.ok ? load.core.locateParam(load.file, load.options, target, param) : undefined;
+}
+
+/** Load the pipeline, with the domain's steps (@pipe/astro) registered by name. */
+export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEnv): Promise<Loaded> {
+  const load = await commandLoad(opts, env);
+  if (!load.ok) return load;
+  const { core, file, options } = load;
+  const registry = options.registry;
+  const result = await core.loadPipeline(file, options);
   if (!result.ok) return { ok: false, code: EXIT_USAGE, message: core.renderDiagnostics(result.diagnostics) };
   const warnings = result.warnings.length > 0 ? core.renderDiagnostics(result.warnings) : '';
   return {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadPipeline } from '../src/config/index.js';
+import { loadPipeline, locateParam } from '../src/config/index.js';
 import type { Pipeline } from '../src/model/types.js';
 import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
 
@@ -123,6 +123,36 @@ describe('loadPipeline: valid pipelines', () => {
       label: 'Crab',
       unit: 'deg',
     });
+  });
+
+  it('locateParam: where a param value was set (config file, pipeline file, --param), for a step that blames it', async () => {
+    const dir = workspace(GOOD);
+    const at = (file: string, line: string, text: string) => {
+      const lines = readFileSync(path.join(dir, file), 'utf8').split('\n');
+      const row = lines.findIndex((l) => l.includes(line));
+      return `${file}:${row + 1}:${lines[row]!.indexOf(text, lines[row]!.indexOf(line)) + 1}`;
+    };
+    const options = { registry: fixtureRegistry(), cwd: dir };
+    // From the config file through ${config.geom}: the list element itself.
+    expect(await locateParam('pipe.yaml', options, 'stack', ['geom', 'width', 1])).toBe(
+      at('analysis.yaml', 'width: [5, 5]', '5]'),
+    );
+    // Written in pipe.yaml.
+    expect(await locateParam('pipe.yaml', options, 'stack', ['factor'])).toBe(
+      at('pipe.yaml', 'factor: 2', '2'),
+    );
+    // A path below a value that has no origin of its own: its nearest ancestor's.
+    expect(await locateParam('pipe.yaml', options, 'stack', ['factor', 'x'])).toBe(
+      at('pipe.yaml', 'factor: 2', '2'),
+    );
+    // Set on the command line.
+    expect(
+      await locateParam('pipe.yaml', { ...options, paramOverrides: { 'stack.factor': '3' } }, 'stack', [
+        'factor',
+      ]),
+    ).toBe('--param stack.factor=3');
+    // Unknown target: nothing to say.
+    expect(await locateParam('pipe.yaml', options, 'nope', ['factor'])).toBeUndefined();
   });
 
   it('makes command steps from `command:` and resolves inputs relative to the declaring file', async () => {

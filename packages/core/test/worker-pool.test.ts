@@ -98,6 +98,20 @@ describe('StepWorkerPool', () => {
       ok: true,
       result: { items: [{ id: 'a', files: [], data: { n: 1 } }] },
     });
+    // An error that blames a param value carries its path (StepDefinition.run); a malformed `param` is ignored.
+    const blaming = stepModule(
+      'blaming',
+      "throw Object.assign(new Error('no run 9'), { param: ctx.params.blame });",
+    );
+    expect(await pool.run(payload(blaming, { blame: ['observations', 'obs_ids', 1] }), signal)).toEqual({
+      ok: false,
+      failure: { type: 'step-error', message: 'no run 9', param: ['observations', 'obs_ids', 1] },
+    });
+    for (const blame of [[], 'observations', ['a', 1.5], ['a', { b: 1 }]])
+      expect(await pool.run(payload(blaming, { blame }), signal)).toEqual({
+        ok: false,
+        failure: { type: 'step-error', message: 'no run 9' },
+      });
   });
 
   it('cancelling a running task terminates its thread; queued tasks still run on a new one', async () => {

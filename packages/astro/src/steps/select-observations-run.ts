@@ -17,12 +17,25 @@ import type { Params } from './select-observations.js';
 /** HDU types a run's item carries when the index has them, required or not. */
 const OPTIONAL_HDUS = ['aeff', 'edisp', 'psf', 'bkg', 'rad_max'];
 
-/** The run ids the config asks for, with where each was written (for errors): obs_ids or the obs_file. */
-type IdSource = { obsIds: number[]; label: string; where: (i: number) => string };
+/**
+ * The run ids the config asks for, with where each was written (for errors): obs_ids or the obs_file. `param`: the
+ * id's path in the step's params, which an error blames (the engine then names the config file's line and column).
+ */
+type IdSource = {
+  obsIds: number[];
+  label: string;
+  where: (i: number) => string;
+  param?: (i: number) => Array<string | number>;
+};
 
 function idSource(o: Params['observations'], obsFile: string | undefined): IdSource | undefined {
   if (o.obs_ids.length > 0)
-    return { obsIds: o.obs_ids, label: 'observations.obs_ids', where: (i) => `observations.obs_ids[${i}]` };
+    return {
+      obsIds: o.obs_ids,
+      label: 'observations.obs_ids',
+      where: (i) => `observations.obs_ids[${i}]`,
+      param: (i) => ['observations', 'obs_ids', i],
+    };
   if (!o.obs_file) return undefined;
   if (obsFile === undefined)
     throw new Error(
@@ -58,11 +71,14 @@ function checkRequiredIrf(required: readonly string[]): void {
 /** gammapy fails on an id the observation index lacks (KeyError "No matches found for key ..."); so do we. */
 function checkKnownIds(store: DataStore, ids: IdSource, obsIndex: string): void {
   const known = new Set(store.obsIds);
-  const unknown = ids.obsIds.flatMap((id, i) => (known.has(id) ? [] : [`${id} (${ids.where(i)})`]));
-  if (unknown.length > 0)
-    throw new Error(
-      `observation${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} not in the data store's observation index ${obsIndex} (${store.obsIds.length} runs)`,
-    );
+  const at = ids.obsIds.flatMap((id, i) => (known.has(id) ? [] : [i]));
+  if (at.length === 0) return;
+  const unknown = at.map((i) => `${ids.obsIds[i]} (${ids.where(i)})`);
+  const error = new Error(
+    `observation${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} not in the data store's observation index ${obsIndex} (${store.obsIds.length} runs)`,
+  );
+  // The first unknown id is blamed (StepDefinition.run): the build says where it was written.
+  throw ids.param ? Object.assign(error, { param: ids.param(at[0]!) }) : error;
 }
 
 /**

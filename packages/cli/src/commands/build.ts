@@ -20,7 +20,7 @@ import {
   slurmTargets,
   type TaskReport,
 } from '@pipe/core/lean';
-import { workingDir } from '../context.js';
+import { locateParamFor, workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
 import { parseFastArgv } from '../fast-path/argv.js';
 import { dropSnapshots, type SnapshotSource, workspaceStamps } from '../fast-path/record.js';
@@ -261,6 +261,7 @@ async function buildOpened(
       jobs,
       keepGoing: opts.keepGoing ?? false,
       signal: abort.signal,
+      locateParam: (target, param) => locateParamFor(opts, target, param),
       lockWaitMs: waitMs,
       params: opened.params,
       ...(opts.config

@@ -25,7 +25,7 @@ import type { PlanIO } from '../plan/decide.js';
 import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
-import { recordedWarnings, runBuild } from '../schedule/scheduler.js';
+import { type RunBuildOptions, recordedWarnings, runBuild } from '../schedule/scheduler.js';
 import { HashMemo } from '../state/hash-memo.js';
 import { loadState, type StateData, saveState, stateFileStamp } from '../state/state-file.js';
 import { lazyLocalStore } from '../store/lazy-cache.js';
@@ -195,6 +195,8 @@ export interface BuildOptions {
   keepGoing?: boolean;
   signal: AbortSignal;
   onEvent?: (event: BuildEvent) => void;
+  /** Where a param value a failing step blamed was set (see RunBuildOptions.locateParam). */
+  locateParam?: RunBuildOptions['locateParam'];
   /**
    * Executors by name; 'process' and 'local' are created when absent. A function is called with the
    * build's id once it is known (a Slurm executor names its jobs after the build).
@@ -447,6 +449,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       layout: session.layout,
       signal: options.signal,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.locateParam ? { locateParam: options.locateParam } : {}),
     });
     committed = outcome.committed;
     let retired: Retired | undefined;

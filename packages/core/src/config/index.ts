@@ -7,7 +7,7 @@ export type {
   GeneratedTargets,
   TargetGenerator,
 } from './generate.js';
-export { type LoadOptions, type LoadResult, loadPipeline } from './load.js';
+export { type LoadOptions, type LoadResult, loadPipeline, locateParam } from './load.js';
 export { type RenderOptions, renderDiagnostic, renderDiagnostics } from './render.js';
 export { MEM_PATTERN, pipeJsonSchema, TARGET_NAME_PATTERN, TIME_PATTERN } from './schema.js';
 export { parseSource, type SourceFile, spanOf } from './source.js';

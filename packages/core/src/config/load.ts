@@ -18,6 +18,7 @@ import { readPipelineFiles } from './files.js';
 import { generateTargets, replacedTemplates } from './generate.js';
 import type { PipelineSourceFile } from './output-paths.js';
 import { applyOverrides } from './overrides.js';
+import { type Origin, originOf } from './params.js';
 import { nodeAt } from './schema-issues.js';
 import { spanOf } from './source.js';
 import { validateStepParams } from './step-params.js';
@@ -34,6 +35,8 @@ export interface LoadOptions {
   cwd?: string;
   /** Environment for `$NAME` in input paths (default: process.env). */
   env?: Record<string, string | undefined>;
+  /** Filled with each target's param origins (where each value was set), by target name: see locateParam. */
+  paramOrigins?: Map<string, Map<string, Origin>>;
 }
 
 export type LoadResult =
@@ -161,6 +164,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
       };
     drafts.set(name, buildTarget(source, context));
   }
+  if (options.paramOrigins) for (const [name, d] of drafts) options.paramOrigins.set(name, d.paramOrigins);
   if (config) delete config.reads;
   // Params as substituted, before the steps normalise them (validateParams replaces them).
   const rawParams: Record<string, Record<string, unknown>> = {};
@@ -247,4 +251,26 @@ function mergeTargets(sources: TargetSource[], diagnostics: Diagnostic[]): Map<s
     );
   }
   return merged;
+}
+
+/**
+ * Where the value at `param` (a path into target `target`'s params) was set: `file:line:col` in the pipeline or
+ * config file, or the `--param` that set it; undefined when unknown. Loads the pipeline again (with `options` as
+ * the build loaded it): called only when a step blames a param (a failure), never on the way to a build.
+ */
+export async function locateParam(
+  file: string,
+  options: LoadOptions,
+  target: string,
+  param: ReadonlyArray<string | number>,
+): Promise<string | undefined> {
+  const origins = new Map<string, Map<string, Origin>>();
+  await loadPipeline(file, { ...options, paramOrigins: origins });
+  const of = origins.get(target);
+  const origin = of && originOf(of, param);
+  if (!origin) return undefined;
+  if (!('span' in origin)) return origin.override;
+  const rel = path.relative(options.cwd ?? process.cwd(), origin.span.file);
+  const shown = rel.startsWith('..') || path.isAbsolute(rel) ? origin.span.file : rel;
+  return formatLocation({ ...origin.span, file: shown });
 }

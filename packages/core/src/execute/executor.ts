@@ -11,6 +11,7 @@
  * Outputs are written to `outputs` (temporary paths); the engine hashes, caches and publishes them.
  */
 import { canonicalJson } from '../fingerprint/canonical.js';
+import type { ParamPath } from '../model/step.js';
 import type { Resources, TaskItem } from '../model/types.js';
 import { parseTimeSeconds, type ResourceResult } from '../slurm/resources.js';
 
@@ -47,7 +48,8 @@ export interface ExecRequest {
 export type ExecFailure =
   | { type: 'exit-non-zero'; exitCode: number }
   | { type: 'killed'; signal: string }
-  | { type: 'step-error'; message: string }
+  /** `param`: the value the step blamed (StepDefinition.run), which the engine locates. */
+  | { type: 'step-error'; message: string; param?: ParamPath }
   | { type: 'spawn-error'; message: string }
   | { type: 'output-not-written'; output: string; path: string }
   /** Published, a link would make the product an alias of another file: changing with it, or a way to edit it. */

@@ -7,7 +7,7 @@
  * that has just booted starts before the runtime's modules are read.
  */
 import { parentPort } from 'node:worker_threads';
-import type { StepResult } from '../model/step.js';
+import { blamedParam, type ParamPath, type StepResult } from '../model/step.js';
 import type { WrittenHash } from '../store/written-hashes.js';
 import type { StepPayload } from './step-worker.js';
 
@@ -30,7 +30,7 @@ export type PoolReply =
    * long the run took on the thread.
    */
   | { id: number; ok: true; result: StepResult | undefined; hashes: Record<string, WrittenHash>; ms: number }
-  | { id: number; ok: false; message: string };
+  | { id: number; ok: false; message: string; param?: ParamPath };
 
 const port = parentPort;
 if (!port) throw new Error('pool-worker.js runs inside a worker thread');
@@ -101,7 +101,8 @@ const run = async ({ id, payload }: Extract<PoolRequest, { type: 'run' }>): Prom
     result = await runStep(payload);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    port.postMessage({ id, ok: false, message } satisfies PoolReply);
+    const param = blamedParam(error);
+    port.postMessage({ id, ok: false, message, ...(param ? { param } : {}) } satisfies PoolReply);
     return;
   }
   port.postMessage({

@@ -16,7 +16,7 @@
  * cores the woken thread preempts it), and the engine, not the threads, is the bottleneck of such a build.
  */
 import { Worker } from 'node:worker_threads';
-import type { StepResult } from '../model/step.js';
+import type { ParamPath, StepResult } from '../model/step.js';
 import type { WrittenHash } from '../store/written-hashes.js';
 import { POOL_WORKER_ENTRY, takeEarlyPoolThread } from './early-thread.js';
 import type { PoolReply, PoolRequest } from './pool-worker.js';
@@ -28,7 +28,7 @@ export type PoolFailure =
   /** It ran longer than the time limit it was given. */
   | { type: 'timed-out' }
   /** The step threw (its message), or its thread died (how). */
-  | { type: 'step-error'; message: string };
+  | { type: 'step-error'; message: string; param?: ParamPath };
 
 export type PoolOutcome =
   | {
@@ -233,7 +233,14 @@ export class StepWorkerPool {
             result: reply.result,
             ...(Object.keys(reply.hashes).length > 0 ? { hashes: reply.hashes } : {}),
           }
-        : { ok: false, failure: { type: 'step-error', message: reply.message } },
+        : {
+            ok: false,
+            failure: {
+              type: 'step-error',
+              message: reply.message,
+              ...(reply.param ? { param: reply.param } : {}),
+            },
+          },
     );
     this.dispatch();
   }

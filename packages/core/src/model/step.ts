@@ -58,5 +58,23 @@ export interface StepDefinition<P = Record<string, unknown>> {
    * imports every step module, for its name, version, kernels and `validateParams`).
    */
   warm?(): Promise<unknown>;
+  /**
+   * Do the work. To blame one param value (an id the data does not have, say), throw an Error with a `param`
+   * property: the value's path in the params (`['observations', 'obs_ids', 1]`, see {@link ParamPath}). The build
+   * then also says where that value was set: `file:line:col` in the config or pipeline file, or its `--param`.
+   */
   run(ctx: StepContext<P>): Promise<StepResult | undefined> | StepResult | undefined;
+}
+
+/** A path into a task's params: keys and list indices. */
+export type ParamPath = Array<string | number>;
+
+/** The param path a step's error blames (its `param` property, see StepDefinition.run), if any. */
+export function blamedParam(error: unknown): ParamPath | undefined {
+  const param = (error as { param?: unknown } | null)?.param;
+  return Array.isArray(param) &&
+    param.length > 0 &&
+    param.every((k) => typeof k === 'string' || (typeof k === 'number' && Number.isInteger(k)))
+    ? (param as ParamPath)
+    : undefined;
 }

@@ -12,6 +12,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
 import {
+  type ExecFailure,
   type ExecOutcome,
   type ExecRequest,
   type Executor,
@@ -21,6 +22,7 @@ import {
 } from '../execute/executor.js';
 import { submitWithRetries } from '../execute/retries.js';
 import type { StepIdentity } from '../fingerprint/record.js';
+import type { ParamPath } from '../model/step.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
 import { KnownOutputs } from '../plan/known-outputs.js';
@@ -57,6 +59,11 @@ export interface RunBuildOptions {
   layout: WorkspaceLayout;
   signal: AbortSignal;
   onEvent?: (event: BuildEvent) => void;
+  /**
+   * Where a param value was set (`file:line:col`, or its `--param`), for a step that blamed one (see
+   * StepDefinition.run); called on that failure only.
+   */
+  locateParam?: (target: string, param: ParamPath) => Promise<string | undefined>;
 }
 
 export interface BuildOutcome {
@@ -673,7 +680,7 @@ class Scheduler {
       const error =
         f.type === 'output-not-written' || f.type === 'output-is-symlink'
           ? this.outputFailureText(task, f, outcome.attempts, req, start)
-          : renderFailedOutcome(outcome);
+          : `${renderFailedOutcome(outcome)}${await this.blamedParamText(task.target, f)}`;
       return this.fail(id, state, { ...base, error });
     }
     // An input edited while the task ran: its outputs may hold the new bytes under the old bytes' key, which the
@@ -751,6 +758,14 @@ class Scheduler {
       known[name] = { path: s.path, sha256: s.sha256, size: s.size };
     this.known.set(id, known);
     this.succeed(id, outcome.items);
+  }
+
+  /** '; set at FILE:LINE:COL' for a step error that blames a param whose origin is known, else ''. */
+  private async blamedParamText(target: string, f: ExecFailure): Promise<string> {
+    if (f.type !== 'step-error' || !f.param || !this.o.locateParam) return '';
+    const where = await this.o.locateParam(target, f.param).catch(() => undefined);
+    if (!where) return '';
+    return where.startsWith('--param ') ? `; set by ${where}` : `; set at ${where}`;
   }
 
   /** A raw input of the task modified since its key was computed (the first one), if any. */
