@@ -205,6 +205,31 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     ws.remove('.');
   }, 120_000);
 
+  it('a step that blames a param value: the build says where it was set, on Slurm as locally', async () => {
+    const ws = new Workspace({
+      'steps/blame.mjs': `export default { name: 'test.blame', version: '1', run(ctx) {
+  const i = ctx.params.runs.indexOf(13);
+  if (i >= 0) throw Object.assign(new Error('run 13 is unknown'), { param: ['runs', i] });
+} };
+`,
+      'pipe.yaml': `version: 1
+targets:
+  pick:
+    step: ./steps/blame.mjs
+    params:
+      runs: [11, 12, 13]
+    outputs: {out: out/pick.txt}
+`,
+    });
+    const onSlurm = await ws.run(['build', 'pick', '--executor', 'slurm']);
+    const local = await ws.run(['build', 'pick']);
+    for (const r of [onSlurm, local]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/FAILED\s+pick: step failed: run 13 is unknown; set at pipe\.yaml:6:22\n/);
+    }
+    ws.remove('.');
+  }, 120_000);
+
   it('retries a failing task with more memory, then reports it with the tail of its log', async () => {
     const ws = new Workspace({ 'pipe.yaml': PARTS });
     const r = await ws.run(['build', 'flaky', '--executor', 'slurm']);

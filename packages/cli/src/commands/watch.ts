@@ -9,7 +9,14 @@ import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import type { Pipeline, WatchEvent } from '@pipe/core';
-import { cacheDirOption, findPipelineFile, loadForCommand, PIPELINE_FILE, workingDir } from '../context.js';
+import {
+  cacheDirOption,
+  findPipelineFile,
+  loadForCommand,
+  locateParamFor,
+  PIPELINE_FILE,
+  workingDir,
+} from '../context.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { pipelineRemote } from './remote.js';
 import { forceOption, type SessionCliOptions } from './session.js';
@@ -219,6 +226,7 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
       session,
       jobs,
       params,
+      locateParam: (target, param) => locateParamFor(opts, target, param),
       poll: opts.poll ?? false,
       ...(opts.debounce !== undefined ? { debounceMs: opts.debounce } : {}),
       signal: abort.signal,

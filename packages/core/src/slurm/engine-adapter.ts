@@ -30,7 +30,7 @@ function toFailure(r: FailureReason): ExecFailure {
     case 'killed':
       return { type: 'killed', signal: signalNames.get(r.signal) ?? `signal ${r.signal}` };
     case 'step-error':
-      return { type: 'step-error', message: r.message };
+      return { type: 'step-error', message: r.message, ...(r.param ? { param: r.param } : {}) };
     case 'output':
       return r.failure;
     case 'cancelled':

@@ -16,7 +16,7 @@ import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expandArgv, type OutputFailure, renderFailure } from '../execute/executor.js';
 import { emittedItemsProblem } from '../graph/items.js';
-import type { StepDefinition } from '../model/step.js';
+import { blamedParam, type ParamPath, type StepDefinition } from '../model/step.js';
 import {
   checkJobSpec,
   EXIT_SOME_TASKS_FAILED,
@@ -36,6 +36,8 @@ interface RunOutcome {
   exitCode: number;
   signal: string | null;
   error?: string;
+  /** The param value the step's error blamed (StepDefinition.run). */
+  param?: ParamPath;
   items?: TaskResultFile['items'];
   metadata?: Record<string, unknown>;
 }
@@ -125,7 +127,8 @@ async function runStep(spec: TaskSpec): Promise<RunOutcome> {
   } catch (err) {
     const e = err as Error;
     process.stderr.write(`[${spec.taskId}] step failed: ${e.stack ?? e.message}\n`);
-    return { exitCode: 1, signal: null, error: e.message };
+    const param = blamedParam(err);
+    return { exitCode: 1, signal: null, error: e.message, ...(param ? { param } : {}) };
   }
 }
 
@@ -217,6 +220,7 @@ async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile>
     end: new Date().toISOString(),
   };
   if (outcome.error) result.error = outcome.error;
+  if (outcome.param) result.param = outcome.param;
   if (outputFailure) result.outputFailure = outputFailure;
   if (outcome.items) result.items = outcome.items;
   if (outcome.metadata) result.metadata = outcome.metadata;

@@ -22,6 +22,7 @@ export const taskResultSchema: z.ZodType<TaskResultFile> = z.object({
   exitCode: z.number().int(),
   signal: z.string().nullable(),
   error: z.string().optional(),
+  param: z.array(z.union([z.string(), z.number().int()])).optional(),
   outputFailure: z
     .discriminatedUnion('type', [
       z.object({ type: z.literal('output-not-written'), output: z.string(), path: z.string() }),

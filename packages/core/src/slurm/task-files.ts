@@ -68,6 +68,8 @@ export interface TaskResultFile {
   exitCode: number;
   signal: string | null;
   error?: string;
+  /** The param value a failed step's error blamed: its path in the task's params (StepDefinition.run). */
+  param?: Array<string | number>;
   /**
    * The command or step ended well but an output was refused (not written, or a symbolic link): the failure
    * as the local executors report it, so a Slurm build says the same.

@@ -45,7 +45,7 @@ export interface ExecTask {
 export type FailureReason =
   | { type: 'exit-non-zero'; exitCode: number }
   | { type: 'killed'; signal: number }
-  | { type: 'step-error'; message: string }
+  | { type: 'step-error'; message: string; param?: Array<string | number> }
   /** The program or step ended well, but an output was not delivered as a file (as the local executors say). */
   | { type: 'output'; failure: OutputFailure }
   | { type: 'timeout' }

@@ -123,7 +123,8 @@ export function failureReason(end: SlurmEnd, check: ResultCheck, runKind: 'comma
     const r = check.result;
     if (r.signal) return { type: 'killed', signal: signalNumber(r.signal) };
     if (r.outputFailure) return { type: 'output', failure: r.outputFailure };
-    if (runKind === 'step' && r.error) return { type: 'step-error', message: r.error };
+    if (runKind === 'step' && r.error)
+      return { type: 'step-error', message: r.error, ...(r.param ? { param: r.param } : {}) };
     if (r.error && r.exitCode === 0) return { type: 'step-error', message: r.error };
     return { type: 'exit-non-zero', exitCode: r.exitCode };
   }

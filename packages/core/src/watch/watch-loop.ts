@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
+  type BuildOptions,
   type BuildResult,
   buildSession,
   openSession,
@@ -65,6 +66,8 @@ export interface WatchOptions {
   jobs: number;
   /** Recorded in each build record. */
   params?: Record<string, string>;
+  /** Where a param value a failing step blamed was set (see BuildOptions.locateParam). */
+  locateParam?: BuildOptions['locateParam'];
   /** Poll instead of inotify. */
   poll?: boolean;
   /** Quiet period before a batch of changes is built (default 50 ms). */
@@ -239,6 +242,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       // Another `pipe build` in the workspace: wait for it rather than skip the change.
       lockWaitMs: 60_000,
       ...(options.params ? { params: options.params } : {}),
+      ...(options.locateParam ? { locateParam: options.locateParam } : {}),
       onPlan: (plan, buildId) => {
         const counts: Record<string, number> = {};
         for (const { decision } of plan.tasks.values())
