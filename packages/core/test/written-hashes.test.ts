@@ -166,6 +166,30 @@ describe('storeOutputs', () => {
     if (stored2.ok) expect(await stored2.committed).toEqual([]);
   });
 
+  it('a backend that throws while committing (after it took the bytes) gives a warning, never a rejection', async () => {
+    const local = new LocalStore({ root: path.join(dir, 'cache') });
+    const throwing = new Proxy(local, {
+      get(target, name, receiver) {
+        if (name === 'putManifest')
+          return async () => {
+            throw new Error('disk on fire');
+          };
+        return Reflect.get(target, name, receiver);
+      },
+    });
+    const stored = await storeOutputs({
+      cache: throwing,
+      root: dir,
+      task: task({ a: path.join(dir, 'out/a') }),
+      key: 'k5',
+      temps: { a: file('ta5', randomBytes(100)) },
+      provenance: {},
+    });
+    expect(stored.ok).toBe(true);
+    if (!stored.ok) return;
+    expect(await stored.committed).toEqual(['cache: storing the outputs of t: disk on fire']);
+  });
+
   it("stores a task's blobs together (one group commit of fsyncs), warnings in output order", async () => {
     const local = new LocalStore({ root: path.join(dir, 'cache') });
     let inFlight = 0;

@@ -100,8 +100,8 @@ export async function storeOutputs(options: {
   });
   // The temps are read (a throw here is reading them: EACCES, EIO) before storeOutputs returns.
   await Promise.race([Promise.all(taken.map((t) => t.fired)), puts]);
-  const committed = puts.then(
-    async (results) => {
+  const committed = puts
+    .then(async (results) => {
       for (const [i, put] of results.entries())
         if (!put.ok)
           warnings.push(`cache: storing ${outputs[i]!.path}: ${await describeCacheFailure(put.failure)}`);
@@ -121,10 +121,9 @@ export async function storeOutputs(options: {
           `cache: storing the manifest of ${task.id}: ${await describeCacheFailure(put.failure)}`,
         );
       return warnings;
-    },
+    })
     // Thrown once the bytes were taken (a bug, or an error the backend did not turn into a failure): not stored.
-    (error: unknown) => [`cache: storing the outputs of ${task.id}: ${thrownText(error)}`],
-  );
+    .catch((error: unknown) => [`cache: storing the outputs of ${task.id}: ${thrownText(error)}`]);
   return { ok: true, outputs, committed };
 }
 
