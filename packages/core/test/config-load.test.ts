@@ -130,7 +130,7 @@ describe('loadPipeline: valid pipelines', () => {
     const at = (file: string, line: string, text: string) => {
       const lines = readFileSync(path.join(dir, file), 'utf8').split('\n');
       const row = lines.findIndex((l) => l.includes(line));
-      return `${file}:${row + 1}:${lines[row]!.indexOf(text, lines[row]!.indexOf(line)) + 1}`;
+      return `set at ${file}:${row + 1}:${lines[row]!.indexOf(text, lines[row]!.indexOf(line)) + 1}`;
     };
     const options = { registry: fixtureRegistry(), cwd: dir };
     // From the config file through ${config.geom}: the list element itself.
@@ -150,7 +150,7 @@ describe('loadPipeline: valid pipelines', () => {
       await locateParam('pipe.yaml', { ...options, paramOverrides: { 'stack.factor': '3' } }, 'stack', [
         'factor',
       ]),
-    ).toBe('--param stack.factor=3');
+    ).toBe('set by --param stack.factor=3');
     // Unknown target: nothing to say.
     expect(await locateParam('pipe.yaml', options, 'nope', ['factor'])).toBeUndefined();
   });

@@ -19,6 +19,7 @@ import { generateTargets, replacedTemplates } from './generate.js';
 import type { PipelineSourceFile } from './output-paths.js';
 import { applyOverrides } from './overrides.js';
 import { type Origin, originOf } from './params.js';
+import { displayPath } from './render.js';
 import { nodeAt } from './schema-issues.js';
 import { spanOf } from './source.js';
 import { validateStepParams } from './step-params.js';
@@ -254,8 +255,8 @@ function mergeTargets(sources: TargetSource[], diagnostics: Diagnostic[]): Map<s
 }
 
 /**
- * Where the value at `param` (a path into target `target`'s params) was set: `file:line:col` in the pipeline or
- * config file, or the `--param` that set it; undefined when unknown. Loads the pipeline again (with `options` as
+ * Where the value at `param` (a path into target `target`'s params) was set, as a phrase: `set at file:line:col` (the
+ * pipeline or config file) or `set by --param key=value`; undefined when unknown. Loads the pipeline again (with `options` as
  * the build loaded it): called only when a step blames a param (a failure), never on the way to a build.
  */
 export async function locateParam(
@@ -269,8 +270,7 @@ export async function locateParam(
   const of = origins.get(target);
   const origin = of && originOf(of, param);
   if (!origin) return undefined;
-  if (!('span' in origin)) return origin.override;
-  const rel = path.relative(options.cwd ?? process.cwd(), origin.span.file);
-  const shown = rel.startsWith('..') || path.isAbsolute(rel) ? origin.span.file : rel;
-  return formatLocation({ ...origin.span, file: shown });
+  if (!('span' in origin)) return `set by ${origin.override}`;
+  const shown = displayPath(origin.span.file, options.cwd ?? process.cwd());
+  return `set at ${formatLocation({ ...origin.span, file: shown })}`;
 }

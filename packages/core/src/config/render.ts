@@ -59,7 +59,8 @@ function renderAt(
   return out;
 }
 
-function displayPath(file: string, cwd: string): string {
+/** `file` relative to `cwd` when inside it, else as given. */
+export function displayPath(file: string, cwd: string): string {
   const rel = path.relative(cwd, file);
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }

@@ -60,7 +60,7 @@ export interface RunBuildOptions {
   signal: AbortSignal;
   onEvent?: (event: BuildEvent) => void;
   /**
-   * Where a param value was set (`file:line:col`, or its `--param`), for a step that blamed one (see
+   * Where a param value was set (`set at file:line:col`, or `set by --param …`), for a step that blamed one (see
    * StepDefinition.run); called on that failure only.
    */
   locateParam?: (target: string, param: ParamPath) => Promise<string | undefined>;
@@ -760,12 +760,11 @@ class Scheduler {
     this.succeed(id, outcome.items);
   }
 
-  /** '; set at FILE:LINE:COL' for a step error that blames a param whose origin is known, else ''. */
+  /** '; set at FILE:LINE:COL' (or '; set by --param …') for a step error that blames a located param, else ''. */
   private async blamedParamText(target: string, f: ExecFailure): Promise<string> {
     if (f.type !== 'step-error' || !f.param || !this.o.locateParam) return '';
     const where = await this.o.locateParam(target, f.param).catch(() => undefined);
-    if (!where) return '';
-    return where.startsWith('--param ') ? `; set by ${where}` : `; set at ${where}`;
+    return where ? `; ${where}` : '';
   }
 
   /** A raw input of the task modified since its key was computed (the first one), if any. */

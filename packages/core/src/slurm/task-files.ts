@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { OutputFailure } from '../execute/executor.js';
+import type { ParamPath } from '../model/step.js';
 
 export const SPEC_VERSION = 1;
 export const RESULT_VERSION = 1;
@@ -69,7 +70,7 @@ export interface TaskResultFile {
   signal: string | null;
   error?: string;
   /** The param value a failed step's error blamed: its path in the task's params (StepDefinition.run). */
-  param?: Array<string | number>;
+  param?: ParamPath;
   /**
    * The command or step ended well but an output was refused (not written, or a symbolic link): the failure
    * as the local executors report it, so a Slurm build says the same.

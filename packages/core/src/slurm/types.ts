@@ -4,6 +4,7 @@
  * own execute/ module existed; kept small so that an adapter to that interface is a few lines.
  */
 import type { OutputFailure } from '../execute/executor.js';
+import type { ParamPath } from '../model/step.js';
 import type { Resources, TaskItem } from '../model/types.js';
 import type { TaskResultFile } from './task-files.js';
 
@@ -45,7 +46,7 @@ export interface ExecTask {
 export type FailureReason =
   | { type: 'exit-non-zero'; exitCode: number }
   | { type: 'killed'; signal: number }
-  | { type: 'step-error'; message: string; param?: Array<string | number> }
+  | { type: 'step-error'; message: string; param?: ParamPath }
   /** The program or step ended well, but an output was not delivered as a file (as the local executors say). */
   | { type: 'output'; failure: OutputFailure }
   | { type: 'timeout' }

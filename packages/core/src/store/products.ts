@@ -59,7 +59,6 @@ export async function storeOutputs(options: {
 }): Promise<StoreResult> {
   const { cache, root, task, key, temps } = options;
   const outputs: ManifestOutput[] = [];
-  const warnings: string[] = [];
   const identities: Record<string, FileIdentity | undefined> = {};
   for (const [name, finalPath] of Object.entries(task.outputs)) {
     const temp = temps[name]!;
@@ -102,6 +101,7 @@ export async function storeOutputs(options: {
   await Promise.race([Promise.all(taken.map((t) => t.fired)), puts]);
   const committed = puts
     .then(async (results) => {
+      const warnings: string[] = [];
       for (const [i, put] of results.entries())
         if (!put.ok)
           warnings.push(`cache: storing ${outputs[i]!.path}: ${await describeCacheFailure(put.failure)}`);
