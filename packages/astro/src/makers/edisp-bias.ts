@@ -5,6 +5,7 @@
  */
 import { FLOAT32_TINY } from '@pipe/kernels/scalars';
 import { type EnergyAxis, logCentres, nbins } from '../geom/energy-axis.js';
+import { firstRootOnLogGrid, logLogAt } from './log-roots.js';
 
 /** Relative bias per true-energy centre from the kernel matrix K[t][k] (nT × nK); NaN for an empty row. */
 export function edispBias(matrix: Float64Array, energyTrue: EnergyAxis, energy: EnergyAxis): Float64Array {
@@ -26,15 +27,6 @@ export function edispBias(matrix: Float64Array, energyTrue: EnergyAxis, energy: 
   return out;
 }
 
-/** Log-log interpolation of (x, y) at v, y clipped to tiny, extrapolated linearly in log space. */
-function logLogAt(lx: Float64Array, ly: Float64Array, v: number): number {
-  const lv = Math.log(v);
-  let i = 0;
-  while (i < lx.length - 2 && (lx[i + 1] as number) < lv) i++;
-  const t = (lv - (lx[i] as number)) / ((lx[i + 1] as number) - (lx[i] as number));
-  return Math.exp((ly[i] as number) + t * ((ly[i + 1] as number) - (ly[i] as number)));
-}
-
 /**
  * Reco-energy threshold (TeV) for a relative bias `bias` (e.g. 0.1): the first root of b(E) = bias on a
  * 1000-point log grid from the bias peak to the last true centre, refined by bisection; the peak energy when
@@ -54,33 +46,10 @@ export function edispBiasEnergy(
   if (peak < 0 || et.length < 2) return Number.NaN;
   const lx = et.map(Math.log);
   const ly = b.map((v) => Math.log(Math.max(Number.isNaN(v) ? 0 : v, FLOAT32_TINY)));
-  const target = bias;
-  const f = (e: number) => logLogAt(lx, ly, e) - target;
+  const f = (e: number) => logLogAt(lx, ly, Math.log(e)) - bias;
   const lo = et[peak] as number;
   const hi = et[et.length - 1] as number;
-  const n = 1000;
-  let prevE = lo;
-  let prevF = f(lo);
-  for (let i = 1; i < n && lo < hi; i++) {
-    const e = Math.exp(Math.log(lo) + (i / (n - 1)) * (Math.log(hi) - Math.log(lo)));
-    const fe = f(e);
-    if (prevF === 0) return prevE * (1 + bias);
-    if (Math.sign(fe) !== Math.sign(prevF)) {
-      let a = prevE;
-      let c = e;
-      let fa = prevF;
-      for (let it = 0; it < 100 && c - a > 1e-12 * c; it++) {
-        const m = Math.sqrt(a * c);
-        const fm = f(m);
-        if (Math.sign(fm) === Math.sign(fa)) {
-          a = m;
-          fa = fm;
-        } else c = m;
-      }
-      return Math.sqrt(a * c) * (1 + bias);
-    }
-    prevE = e;
-    prevF = fe;
-  }
-  return lo * (1 + bias);
+  // find_roots on 1000 log-spaced energies from the bias peak to the last true centre.
+  const root = lo < hi ? firstRootOnLogGrid(f, lo, hi, 1000, 1e-12) : undefined;
+  return (root ?? lo) * (1 + bias);
 }
