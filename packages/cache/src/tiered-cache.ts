@@ -241,6 +241,11 @@ export class TieredCache implements CacheBackend {
     return remote.putBlob(sha256, this.local.blobPath(sha256));
   }
 
+  /** The local store's writes made durable (the remote's are, once it has answered). */
+  sync(): Promise<CacheOutcome<void>> {
+    return this.local.sync();
+  }
+
   /** Copy a blob into the workspace (see LocalStore.materialize), fetching it from the remote if needed. */
   async materialize(sha256: string, dest: string, mode: number): Promise<CacheOutcome<boolean>> {
     const present = await this.local.hasBlob(sha256);

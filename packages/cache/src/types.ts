@@ -96,6 +96,12 @@ export interface CacheBackend {
     hashed?: FileIdentity,
     taken?: () => void,
   ): Promise<CacheOutcome<void>>;
+  /**
+   * Make every write made so far durable, including the last directory entries (a store that batches its
+   * fsyncs leaves the last renames to a later round). Called when a build ends; optional for stores that
+   * write durably at once.
+   */
+  sync?(): Promise<CacheOutcome<void>>;
 }
 
 /**

@@ -31,6 +31,7 @@ import { type Reason, renderReason } from '../plan/reasons.js';
 import { provenanceRecord } from '../provenance/record.js';
 import { statIfThere } from '../state/hash-memo.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
+import { describeCacheFailure } from '../store/lazy-cache.js';
 import {
   currentStamps,
   outputFolderProblem,
@@ -153,9 +154,17 @@ class Scheduler {
     return { status, reports: this.reports, stateChanged: this.stateChanged, committed };
   }
 
-  /** Every pending cache commit settled (they are added only while tasks complete, so none comes after). */
+  /**
+   * Every pending cache commit settled (they are added only while tasks complete, so none comes after), then
+   * the store's last writes made durable: a store that batches its fsyncs would otherwise leave the directory
+   * entry of the last manifest unsynced, and a power loss could drop that entry (a cache miss, not a corrupt one).
+   */
   private async allCommitted(): Promise<void> {
+    if (this.commits.size === 0) return;
     while (this.commits.size > 0) await Promise.all(this.commits);
+    const synced = await this.o.cache.sync?.();
+    if (synced && !synced.ok)
+      this.emit({ type: 'warning', message: `cache: ${await describeCacheFailure(synced.failure)}` });
   }
 
   private emit(event: BuildEvent) {

@@ -17,6 +17,9 @@ export function lazyLocalStore(root: string): CacheBackend {
     hasBlob: async (sha) => (await get()).hasBlob(sha),
     fetchBlob: async (sha, dest) => (await get()).fetchBlob(sha, dest),
     putBlob: async (sha, src, hashed, taken) => (await get()).putBlob(sha, src, hashed, taken),
+    // A build that never used the store has nothing to make durable (and does not load it for that).
+    sync: async () =>
+      store ? ((await store).sync?.() ?? { ok: true, value: undefined }) : { ok: true, value: undefined },
   };
 }
 

@@ -52,6 +52,7 @@ export function resolveItems(root: string, raw: readonly unknown[]): ResolvedIte
 
 /** `cache` with the items of manifests translated between absolute (engine) and portable (stored) form. */
 export function withPortableItems(cache: CacheBackend, root: string): CacheBackend {
+  const sync = cache.sync?.bind(cache);
   return {
     name: cache.name,
     async getManifest(key) {
@@ -70,5 +71,6 @@ export function withPortableItems(cache: CacheBackend, root: string): CacheBacke
     hasBlob: (sha) => cache.hasBlob(sha),
     fetchBlob: (sha, dest) => cache.fetchBlob(sha, dest),
     putBlob: (sha, src, hashed, taken) => cache.putBlob(sha, src, hashed, taken),
+    ...(sync ? { sync } : {}),
   };
 }
