@@ -67,6 +67,14 @@ const CASES: Case[] = [
     message: `'datasets.geom.wcs.width.width': width must be > 0`,
   },
   {
+    name: 'events in required_irf (gammapy accepts the key, then skips every run)',
+    from: 'required_irf: [aeff, edisp, psf, bkg]',
+    to: 'required_irf: [aeff, events, edisp, psf, bkg]',
+    at: 'events',
+    message: `'observations.required_irf.1': 'events' is not an IRF`,
+    hint: "remove 'events'",
+  },
+  {
     name: 'an unknown key inside geom.wcs',
     from: 'binsize_irf: 0.2 deg}',
     to: 'binsize_irf: 0.2 deg, binsze: 0.05 deg}',

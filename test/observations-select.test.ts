@@ -72,7 +72,7 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     return r.output;
   }
 
-  it('required_irf listing events or gti: gammapy 1.0 selects no run, so the build fails saying why', async () => {
+  it('required_irf listing events or gti: gammapy 1.0 selects no run, so pipe refuses the config, at each entry', async () => {
     // gammapy 1.0 (DataStore.obs): events and gti are not in ALL_IRFS, the ValueError reads as a missing run, each
     // of the 4 Crab runs is skipped ("Skipping missing obs_id") and get_datasets raises "No observations have been
     // selected." — checked with the full DR1 store; pipe used to select the 4 runs and reduce them.
@@ -80,9 +80,12 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
       .read('pipelines/excess_map/crab.yaml')
       .replace(/required_irf: \[[^\]]*\]/, 'required_irf: [events, gti, aeff, bkg]');
     expect(text).toContain('required_irf: [events, gti, aeff, bkg]');
-    const out = await fails('required.yaml', text, 1);
-    expect(out).toContain('observations.required_irf lists events and gti');
-    expect(out).toContain('remove events and gti from required_irf');
+    const out = await fails('required.yaml', text, 2); // a config error: found before anything runs
+    expect(out).toContain(`required.yaml:6:31: error: 'observations.required_irf.0': 'events' is not an IRF`);
+    expect(out).toContain(`required.yaml:6:39: error: 'observations.required_irf.1': 'gti' is not an IRF`);
+    expect(out).toContain("hint: remove 'gti': events and gti are always required");
+    expect(out).toMatch(/\b2 errors\b/);
+    expect(out).not.toContain('FAILED');
   });
 
   it('a stale hdu-index.fits or a hdu-index.fits.bak beside the index is not read: hdu-index.fits.gz is', async () => {

@@ -6,7 +6,8 @@ import type { AnalysisConfig, ParamIssue } from './analysis-config.js';
 
 /**
  * Rules gammapy 1.0 applies when it selects runs (Analysis._make_obs_table_selection, get_excess_map), checked
- * before anything runs: obs_ids and obs_file exclude each other; a time range needs start < stop; and with
+ * before anything runs: obs_ids and obs_file exclude each other; required_irf lists IRFs only; a time range needs
+ * start < stop; and with
  * `stack: false` the excess map refuses several datasets ("Datasets must be stacked to compute the excess map") —
  * known here when the config lists its runs.
  */
@@ -18,6 +19,18 @@ export function checkObservations(config: AnalysisConfig, issues: ParamIssue[]):
       message: 'obs_ids and obs_file are both given; gammapy accepts one of them',
       hint: 'remove obs_ids or obs_file',
     });
+  // gammapy's config takes `events` and `gti` in required_irf (RequiredHDUEnum), but DataStore.obs checks the list
+  // against its IRFs only (aeff, edisp, psf, bkg, rad_max) and raises ValueError ("{'events'} is not a valid hdu
+  // key"), which get_observations(skip_missing=True) reads as a missing run: every run is skipped and get_datasets
+  // fails ("No observations have been selected.").
+  obs.required_irf.forEach((t, i) => {
+    if (t === 'events' || t === 'gti')
+      issues.push({
+        path: ['observations', 'required_irf', i],
+        message: `'${t}' is not an IRF: gammapy 1.0's DataStore.obs rejects the list ("{'${t}'} is not a valid hdu key"), so every run is skipped and no observation is selected`,
+        hint: `remove '${t}': events and gti are always required`,
+      });
+  });
   const { start, stop } = obs.obs_time;
   // gammapy applies obs_time only when start is set (a stop alone is ignored: analysis-config's unusedSettings
   // warns); a start without a stop fails in its select_time.

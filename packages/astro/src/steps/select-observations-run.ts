@@ -54,20 +54,6 @@ function idSource(o: Params['observations'], obsFile: string | undefined): IdSou
   return { obsIds, label: `observations.obs_file (${obsFile})`, where: (i) => `${obsFile}:${lines[i]}` };
 }
 
-/**
- * gammapy 1.0's config takes `events` and `gti` in required_irf (RequiredHDUEnum), but DataStore.obs checks the
- * list against its IRFs only (aeff, edisp, psf, bkg, rad_max) and raises ValueError ("{'events'} is not a valid
- * hdu key"), which get_observations(skip_missing=True) reads as a missing run: every run is skipped ("Skipping
- * missing obs_id") and get_datasets fails ("No observations have been selected."). pipe fails too, saying why.
- */
-function checkRequiredIrf(required: readonly string[]): void {
-  const notIrf = required.filter((t) => t === 'events' || t === 'gti');
-  if (notIrf.length > 0)
-    throw new Error(
-      `observations.required_irf lists ${notIrf.join(' and ')}, which gammapy 1.0 does not take as an IRF: its DataStore.obs rejects the list ("… is not a valid hdu key"), so every run is skipped and no observation is selected; events and gti are always required — remove ${notIrf.join(' and ')} from required_irf`,
-    );
-}
-
 /** gammapy fails on an id the observation index lacks (KeyError "No matches found for key ..."); so do we. */
 function checkKnownIds(store: DataStore, ids: IdSource, obsIndex: string): void {
   const known = new Set(store.obsIds);
@@ -110,7 +96,6 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     ...(single ? { singleFile: true } : {}),
   });
   const o = ctx.params.observations;
-  checkRequiredIrf(o.required_irf);
   const ids = idSource(o, ctx.inputs['obs_file']?.[0]);
   if (ids) checkKnownIds(store, ids, obsIndex);
   const criteria: Array<[string, ObsSelection]> = [];
