@@ -112,6 +112,10 @@ describe('an HDU index whose BKG row names a missing file', () => {
     expect(r.stderr).toMatch(
       /FAILED\s+datasets\[23526\]: .*hess_dl3_dr1_obs_id_023526\.fits\.gX.* not found — needed for bkg/,
     );
+    // The setting that asks for the background map is named where it was written (crab.yaml line 16).
+    expect(r.stderr).toMatch(
+      /needed for bkg \(datasets\.map_selection has background\); set at bkg-not-required\.yaml:16:18/,
+    );
     // The failed build leaves the earlier build's products as they were.
     if (before) expect(readFileSync(ws.path('products/excess_map/counts.fits.gz')).equals(before)).toBe(true);
   });

@@ -31,10 +31,14 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const types = Object.keys(used) as IrfType[];
   const data = ctx.item.data as RunItemData;
   const gone = types.filter((t) => used[t] && data.missing?.[t]);
-  if (gone.length > 0)
-    throw new Error(
+  if (gone.length > 0) {
+    const error = new Error(
       `OBS_ID ${data.obsId}: ${gone.map((t) => `${data.missing![t]} — needed for ${t}${t === 'bkg' ? ' (datasets.map_selection has background)' : ''}`).join('; ')}`,
     );
+    // The setting that asks for the first missing IRF is blamed (the build says where it was written).
+    const asking = settingUsing(gone[0]!, ds);
+    throw asking ? Object.assign(error, { param: asking }) : error;
+  }
   const irfs = types.filter((t) => used[t] && data.hdus[t]);
   const obs = await loadObservationData(observationOfItem(ctx.item), irfs);
   if ('reason' in obs) throw new Error(obs.message);
@@ -61,6 +65,20 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   return {
     metadata: { obsId: run.obsId, counts: run.countsInMap, livetime: run.livetime, fovNorm: run.fovNorm },
   };
+}
+
+/**
+ * The config setting that makes the reduction read IRF `type` (irfsUsed): the map_selection list, or the safe-mask
+ * methods for an EDISP read only by edisp-bias. None for the effective area, which every reduction reads. (The
+ * lists themselves: their entries are sorted in the params, so an index would not be the config's.)
+ */
+function settingUsing(type: IrfType, ds: Params['datasets']): Array<string | number> | undefined {
+  if (type === 'bkg' || type === 'psf') return ['datasets', 'map_selection'];
+  if (type === 'edisp')
+    return ds.map_selection.includes('edisp')
+      ? ['datasets', 'map_selection']
+      : ['datasets', 'safe_mask', 'methods'];
+  return undefined;
 }
 
 /** Params were checked at load time, so an issue here is a bug, not bad input. */
