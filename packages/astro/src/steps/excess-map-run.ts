@@ -49,7 +49,13 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     },
     kernels,
   );
-  if (!result.ok) throw new Error(`excess map: ${result.message}`);
+  if (!result.ok) {
+    const error = new Error(`excess map: ${result.message}`);
+    // Edges that do not fit the dataset's energy axis: blame the setting (the build says where it was written).
+    throw result.reason === 'energy-edges-invalid'
+      ? Object.assign(error, { param: ['excess_map', 'energy_edges'] })
+      : error;
+  }
   const maps = result.value;
   const toSky = (x: number, y: number) => {
     const [lon, lat] = pixelToSky(ds.geom.wcs, x, y);
