@@ -6,10 +6,10 @@ import type { Kernels } from '@pipe/kernels';
 import { rint } from '@pipe/kernels/scalars';
 import { readFitsSync } from '../fits/index.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
-import { apply, matMul } from '../wcs/frames.js';
+import { matMul } from '../wcs/frames.js';
 import { isWcsFailure, parseWcsHeader, type WcsHeaderFailure } from '../wcs/header.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
-import { isMapProjection, nativeToPixel, pixelToNative, type Wcs } from '../wcs/wcs.js';
+import { gridToPixels, isMapProjection, type Wcs } from '../wcs/wcs.js';
 
 /** A boolean sky image: data[y·nx + x] is 1 (true) or 0. */
 export interface SkyMask {
@@ -112,20 +112,22 @@ export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uin
  */
 export function sampleMaskNearest(mask: SkyMask, geom: WcsGeom): Uint8Array {
   const out = new Uint8Array(npix(geom));
-  const toMask = mapToMaskPixel(mask, geom);
-  for (let y = 0; y < geom.ny; y++)
-    for (let x = 0; x < geom.nx; x++) {
-      const [mx, my] = toMask(x, y);
-      // NaN (off the projection) rounds to NaN, outside the image: excluded.
-      out[y * geom.nx + x] = maskValue(mask, rint(mx), rint(my));
-    }
+  const at = maskPixels(mask, geom);
+  for (let p = 0; p < out.length; p++)
+    // NaN (off the projection) rounds to NaN, outside the image: excluded.
+    out[p] = maskValue(mask, rint(at[2 * p] as number), rint(at[2 * p + 1] as number));
   return out;
 }
 
-/** The fractional mask pixel of a map pixel centre: map native → ICRS → mask native (one matrix) → mask pixel. */
-function mapToMaskPixel(mask: SkyMask, geom: WcsGeom): (x: number, y: number) => [number, number] {
-  const toMask = matMul(mask.wcs.icrsToNative, geom.wcs.nativeToIcrs);
-  return (x, y) => nativeToPixel(mask.wcs, apply(toMask, pixelToNative(geom.wcs, x, y)));
+/** The fractional mask pixel of every map pixel centre (map native → ICRS → mask native, one matrix): see gridToPixels. */
+function maskPixels(mask: SkyMask, geom: WcsGeom): Float64Array {
+  return gridToPixels(
+    geom.wcs,
+    geom.nx,
+    geom.ny,
+    matMul(mask.wcs.icrsToNative, geom.wcs.nativeToIcrs),
+    mask.wcs,
+  );
 }
 
 /** The mask's value at integer pixel (ix, iy); 0 (excluded) outside the image (NaN fails both comparisons). */
@@ -144,25 +146,25 @@ const TIE_TOLERANCE = 1e-9;
  * (e.g. an even-sized mask and an odd-sized map on one centre) puts whole rows and columns on edges.
  */
 export function maskBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
-  const toMask = mapToMaskPixel(mask, geom);
+  const at = maskPixels(mask, geom);
   let ties = 0;
-  for (let y = 0; y < geom.ny; y++)
-    for (let x = 0; x < geom.nx; x++) {
-      const [mx, my] = toMask(x, y);
-      if (!Number.isFinite(mx) || !Number.isFinite(my)) continue;
-      const tx = Math.abs(mx - Math.floor(mx) - 0.5) < TIE_TOLERANCE;
-      const ty = Math.abs(my - Math.floor(my) - 0.5) < TIE_TOLERANCE;
-      if (!tx && !ty) continue;
-      // The mask pixels the centre could round to: both sides of each tied edge; a tie when they differ.
-      const x0 = tx ? Math.floor(mx) : Math.round(mx);
-      const y0 = ty ? Math.floor(my) : Math.round(my);
-      const v = maskValue(mask, x0, y0);
-      if (
-        (tx && maskValue(mask, x0 + 1, y0) !== v) ||
-        (ty && maskValue(mask, x0, y0 + 1) !== v) ||
-        (tx && ty && maskValue(mask, x0 + 1, y0 + 1) !== v)
-      )
-        ties++;
-    }
+  for (let p = 0; p < at.length; p += 2) {
+    const mx = at[p] as number;
+    const my = at[p + 1] as number;
+    if (!Number.isFinite(mx) || !Number.isFinite(my)) continue;
+    const tx = Math.abs(mx - Math.floor(mx) - 0.5) < TIE_TOLERANCE;
+    const ty = Math.abs(my - Math.floor(my) - 0.5) < TIE_TOLERANCE;
+    if (!tx && !ty) continue;
+    // The mask pixels the centre could round to: both sides of each tied edge; a tie when they differ.
+    const x0 = tx ? Math.floor(mx) : Math.round(mx);
+    const y0 = ty ? Math.floor(my) : Math.round(my);
+    const v = maskValue(mask, x0, y0);
+    if (
+      (tx && maskValue(mask, x0 + 1, y0) !== v) ||
+      (ty && maskValue(mask, x0, y0 + 1) !== v) ||
+      (tx && ty && maskValue(mask, x0 + 1, y0 + 1) !== v)
+    )
+      ties++;
+  }
   return ties;
 }

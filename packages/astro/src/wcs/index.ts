@@ -31,6 +31,7 @@ export {
   createWcs,
   defaultLatpole,
   defaultLonpole,
+  gridToPixels,
   icrsToPixel,
   isMapProjection,
   isZenithal,
