@@ -3,11 +3,12 @@
 // unless the backends are proven bit-identical for that kernel (see registry.ts and README.md).
 // Never the built binary: its bytes differ from machine to machine.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { packageRoot } from './paths.js';
-import { kernelSources, referenceOnlySources } from './registry.js';
+import { compiledKernelNames, kernelSources, referenceOnlySources } from './registry.js';
 
 /** What enters a task's key for one kernel. */
 export interface KernelIdentity {
@@ -38,6 +39,27 @@ export function kernelSourceFiles(name: string): {
   const sources = kernelSources(name);
   if (!sources) return { reference: abs(referenceOnlySources(name)), assembly: [], native: [] };
   return { reference: abs(sources.reference), assembly: abs(sources.assembly), native: abs(sources.native) };
+}
+
+/**
+ * The files (and folders) whose change can change selectBackend's choice or the identities of `names` — what the
+ * engine stamps a memo of them with: the kernels' sources, the native addon's folder (a build adds or replaces its
+ * file) and files, the WASM modules, the compilers' version files, and this package's build.
+ */
+export function identityFiles(names: readonly string[]): { files: string[]; dirs: string[] } {
+  const root = packageRoot();
+  const files = new Set<string>();
+  for (const name of names) {
+    const sources = kernelSourceFiles(name);
+    for (const f of [...sources.reference, ...sources.assembly, ...sources.native]) files.add(f);
+  }
+  const nativeDir = join(root, 'build', 'native');
+  for (const f of existsSync(nativeDir) ? readdirSync(nativeDir) : []) files.add(join(nativeDir, f));
+  for (const k of compiledKernelNames()) files.add(join(root, 'build', `${k}.wasm`));
+  files.add(createRequire(import.meta.url).resolve('assemblyscript/package.json'));
+  // This package's compiled code (the seam, the registry of kernel sources): a rebuild rewrites its build info.
+  files.add(join(dirname(fileURLToPath(import.meta.url)), '.tsbuildinfo'));
+  return { files: [...files], dirs: [nativeDir] };
 }
 
 function hashSources(root: string, files: string[]): string {

@@ -118,7 +118,8 @@ export async function workspaceStamps(
   const kernelNames = new Set<string>();
   for (const step of session.steps.values()) for (const k of step.kernels) kernelNames.add(k.name);
   if (kernelNames.size > 0) {
-    const k = await kernelFiles(kernelNames, env);
+    // Known when the session chose the kernels (from its memo or the seam); else read off the kernels' seam.
+    const k = session.kernelFiles ?? (await kernelFiles(kernelNames, env));
     for (const f of k.files) add(f, 'f');
     for (const d of k.dirs) add(d, 'd');
   }

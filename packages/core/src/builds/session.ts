@@ -10,12 +10,14 @@ import type { CacheBackend } from '@pipe/cache';
 import type { Executor } from '../execute/executor.js';
 import { stopOrphans } from '../execute/orphans.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
+import type { KernelFiles } from '../fingerprint/kernel-memo.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import {
   type KernelSeam,
   loadKernelSeam,
   resolveStepIdentities,
   type StepFacts,
+  type StepIdentities,
 } from '../fingerprint/steps.js';
 import { dependencyOrder, targetEdges } from '../graph/edges.js';
 import { expandGraph } from '../graph/expand.js';
@@ -86,6 +88,8 @@ export interface Session {
   kernelBackend: string;
   /** Whether a step of the graph uses kernels (else `kernelBackend` is only the default passed to steps, and not worth showing). */
   usesKernels: boolean;
+  /** What the kernel backend choice and identities were read from, when known (for the no-op snapshot's stamps). */
+  kernelFiles?: KernelFiles;
   /** Things worth telling the user (a discarded state file, unreadable cache entries). */
   notes: string[];
   /** The state file's stamp when `state` was read (a build re-reads it if another build saved since). */
@@ -123,12 +127,14 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
   });
   const targetNames = new Set<string>([...[...graph.tasks.values()].map((t) => t.target), ...graph.pending]);
   const ids = options.steps
-    ? ({ ok: true, value: { byTarget: options.steps, backend: 'none' } } as const)
+    ? ({ ok: true, value: { byTarget: options.steps, backend: 'none' } as StepIdentities } as const)
     : await resolveStepIdentities(pipeline, targetNames, {
         loadStep: options.loadStep,
         ...(options.stepFacts ? { known: options.stepFacts } : {}),
         kernels: options.kernelSeam ?? loadKernelSeam,
         ...(options.kernels ? { requestedBackend: options.kernels } : {}),
+        // The real seam's answers are memoised by file stamps (a seam given by the caller is asked every time).
+        ...(options.kernelSeam ? {} : { kernelMemo: path.join(layout.dir, 'kernels.memo') }),
       });
   if (!ids.ok)
     return { ok: false, diagnostics: [{ severity: 'error', code: 'step-identity', message: ids.error }] };
@@ -150,6 +156,7 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
       steps: ids.value.byTarget,
       kernelBackend,
       usesKernels: ids.value.backend !== 'none',
+      ...(ids.value.kernelFiles ? { kernelFiles: ids.value.kernelFiles } : {}),
       notes,
       stateStamp,
       ...(loaded.damaged ? { stateDamaged: true } : {}),

@@ -6,6 +6,7 @@
 import type { StepDefinition } from '../model/step.js';
 import type { Pipeline } from '../model/types.js';
 import { codeHash } from './code-hash.js';
+import { chooseKernels, type KernelFiles } from './kernel-memo.js';
 import type { KernelId, StepIdentity } from './record.js';
 
 /** The kernels package as the engine sees it (a seam: `@pipe/kernels` implements it). */
@@ -13,6 +14,11 @@ export interface KernelSeam {
   /** The backend to use ('native' | 'wasm' | 'js'), or an error message when the requested one cannot run. */
   selectBackend(requested?: string): Promise<string | { error: string }>;
   kernelIdentity(name: string, backend: string): KernelId;
+  /**
+   * The files (and folders) whose change can change selectBackend's choice or the identities of `names`: what a
+   * memo of them (kernel-memo.ts) is stamped with. A seam without it is not memoised.
+   */
+  identityFiles?(names: readonly string[]): { files: string[]; dirs: string[] };
 }
 
 /** The real seam: `@pipe/kernels/seam` (not the kernels themselves), imported only when a step uses kernels. */
@@ -20,6 +26,7 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
   const mod = (await import('@pipe/kernels/seam')) as unknown as {
     selectBackend(requested?: string): Promise<string | { kind: string; reason: string; hint?: string }>;
     kernelIdentity(name: string, backend: string): KernelId;
+    identityFiles(names: readonly string[]): { files: string[]; dirs: string[] };
   };
   return {
     async selectBackend(requested) {
@@ -29,6 +36,7 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
         : { error: chosen.hint ? `${chosen.reason}\n${chosen.hint}` : chosen.reason };
     },
     kernelIdentity: (name, backend) => mod.kernelIdentity(name, backend),
+    identityFiles: (names) => mod.identityFiles(names),
   };
 }
 
@@ -73,12 +81,16 @@ export interface StepIdentityOptions {
   kernels: () => Promise<KernelSeam>;
   /** Requested kernel backend (--kernels); resolved once, only if some step uses kernels. */
   requestedBackend?: string;
+  /** Where the backend and kernel identities are memoised by file stamps (kernel-memo.ts); none: not memoised. */
+  kernelMemo?: string;
 }
 
 export interface StepIdentities {
   byTarget: Map<string, StepIdentity>;
   /** The kernel backend in use ('none' when no step uses kernels). */
   backend: string;
+  /** What the backend choice and the kernels' identities were read from, when the seam says (kernel-memo.ts). */
+  kernelFiles?: KernelFiles;
 }
 
 export type StepIdentityResult = { ok: true; value: StepIdentities } | { ok: false; error: string };
@@ -89,43 +101,58 @@ export async function resolveStepIdentities(
   targets: Iterable<string>,
   options: StepIdentityOptions,
 ): Promise<StepIdentityResult> {
-  const byTarget = new Map<string, StepIdentity>();
-  const byModule = new Map<string, StepIdentity>();
-  let backend: string | undefined;
-  let seam: KernelSeam | undefined;
+  // The step of each target (its facts, else the module imported), then the kernels they use, chosen at once.
+  const defs = new Map<string, Pick<StepDefinition, 'name' | 'version' | 'kernels'>>();
+  const byTargetModule: Array<[string, string | undefined]> = [];
   for (const name of targets) {
     const target = pipeline.targets.get(name);
     if (!target) continue;
-    if (!target.stepModule) {
+    byTargetModule.push([name, target.stepModule]);
+    if (!target.stepModule || defs.has(target.stepModule)) continue;
+    const known = options.known?.get(target.stepModule);
+    if (known) defs.set(target.stepModule, known);
+    else {
+      try {
+        defs.set(target.stepModule, await options.loadStep(target.stepModule));
+      } catch (error) {
+        return { ok: false, error: `target '${name}': ${(error as Error).message}` };
+      }
+    }
+  }
+  const kernelNames = [...new Set([...defs.values()].flatMap((d) => d.kernels ?? []))];
+  let backend: string | undefined;
+  let kernelIds = new Map<string, KernelId>();
+  let kernelFiles: KernelFiles | undefined;
+  if (kernelNames.length > 0) {
+    const chosen = await chooseKernels(
+      kernelNames,
+      options.requestedBackend,
+      options.kernels,
+      options.kernelMemo,
+    );
+    if (!chosen.ok) return { ok: false, error: chosen.error };
+    backend = chosen.backend;
+    kernelIds = chosen.ids;
+    kernelFiles = chosen.files;
+  }
+  const byTarget = new Map<string, StepIdentity>();
+  const byModule = new Map<string, StepIdentity>();
+  for (const [name, module] of byTargetModule) {
+    if (!module) {
       byTarget.set(name, COMMAND_IDENTITY);
       continue;
     }
-    let identity = byModule.get(target.stepModule);
+    let identity = byModule.get(module);
     if (!identity) {
-      let def: Pick<StepDefinition, 'name' | 'version' | 'kernels'>;
-      const known = options.known?.get(target.stepModule);
-      if (known) def = known;
-      else {
-        try {
-          def = await options.loadStep(target.stepModule);
-        } catch (error) {
-          return { ok: false, error: `target '${name}': ${(error as Error).message}` };
-        }
-      }
-      const kernels: KernelId[] = [];
-      if (def.kernels && def.kernels.length > 0) {
-        seam ??= await options.kernels();
-        if (backend === undefined) {
-          const chosen = await seam.selectBackend(options.requestedBackend);
-          if (typeof chosen !== 'string') return { ok: false, error: chosen.error };
-          backend = chosen;
-        }
-        for (const k of [...def.kernels].sort()) kernels.push(seam.kernelIdentity(k, backend));
-      }
-      identity = { name: def.name, version: def.version, code: codeHash(target.stepModule).hash, kernels };
-      byModule.set(target.stepModule, identity);
+      const def = defs.get(module)!;
+      const kernels = [...(def.kernels ?? [])].sort().map((k) => kernelIds.get(k)!);
+      identity = { name: def.name, version: def.version, code: codeHash(module).hash, kernels };
+      byModule.set(module, identity);
     }
     byTarget.set(name, identity);
   }
-  return { ok: true, value: { byTarget, backend: backend ?? 'none' } };
+  return {
+    ok: true,
+    value: { byTarget, backend: backend ?? 'none', ...(kernelFiles ? { kernelFiles } : {}) },
+  };
 }
