@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { readBuildRecord } from '../builds/records.js';
 import { canonicalJson } from '../fingerprint/canonical.js';
+import { closestNames } from '../graph/closest-names.js';
 import type { Reason } from '../plan/reasons.js';
 import { previousRecord, type StateData } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
@@ -41,6 +42,20 @@ export type WhyResult =
       sameContentAs?: string[];
     }
   | { ok: false; message: string };
+
+/** `; did you mean …?` for a misspelt target, task or product path (shown as the query was given), else ''. */
+function misspeltHint(
+  options: { root: string; cwd: string; state: StateData; query: string },
+  asPath: string,
+  producerOf: Map<string, string>,
+): string {
+  const tasks = [...options.state.tasks.keys()];
+  const targets = new Set(tasks.map((id) => id.replace(/\[.*$/, '')));
+  const names = closestNames(options.query, new Set([...targets, ...tasks]));
+  const shown = (p: string) => path.relative(options.cwd, path.join(options.root, p));
+  const close = names.length > 0 ? names : closestNames(asPath, producerOf.keys()).map(shown);
+  return close.length > 0 ? `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : '';
+}
 
 /**
  * Explain a product (a path, absolute or relative to `cwd`) or a target (all its tasks).
@@ -86,7 +101,7 @@ export function explainProduct(options: {
         message:
           options.querySha256 !== undefined
             ? `'${options.query}' is not a product of this workspace, and no product built here has its content (a copy from an earlier build, or edited since?)`
-            : `'${options.query}' is neither a product nor a target built in this workspace`,
+            : `'${options.query}' is neither a product nor a target built in this workspace${misspeltHint(options, asPath, producerOf)}`,
       };
   }
   // Which recorded task emitted an item, by its id and data as the fan-out task recorded them (one index, not a

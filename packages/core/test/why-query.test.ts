@@ -1,0 +1,52 @@
+/** `pipe why` on a query that names nothing built: the message suggests the close target, task or product. */
+import { describe, expect, it } from 'vitest';
+import { emptyState, explainProduct } from '../src/index.js';
+
+function stateWith(tasks: Record<string, string>) {
+  const state = emptyState();
+  for (const [id, out] of Object.entries(tasks))
+    state.tasks.set(id, {
+      key: `k-${id}`,
+      outputs: { o: { path: out, sha256: 'ab', size: 1, mtimeNs: '0', ino: 0 } },
+      buildId: 'b1',
+    });
+  return state;
+}
+
+const state = stateWith({
+  'calibrate[img1]': 'build/cal/img1.txt',
+  'calibrate[img2]': 'build/cal/img2.txt',
+  catalogue: 'products/cat.txt',
+});
+
+const why = (query: string, cwd = '/ws') =>
+  explainProduct({ root: '/ws', cwd, state, buildsDir: '/nonexistent', query });
+
+describe('explainProduct: a query that names nothing built', () => {
+  it('suggests a misspelt target or task', () => {
+    expect(why('catalog')).toEqual({
+      ok: false,
+      message:
+        "'catalog' is neither a product nor a target built in this workspace; did you mean 'catalogue'?",
+    });
+    expect(why('calibrate[img3]')).toMatchObject({
+      message: expect.stringContaining("did you mean 'calibrate[img1]' or 'calibrate[img2]'?"),
+    });
+  });
+
+  it('suggests a misspelt product path, relative to where the query was made', () => {
+    expect(why('build/cal/img1.tx')).toMatchObject({
+      message: expect.stringContaining("did you mean 'build/cal/img1.txt'?"),
+    });
+    expect(why('cal/img2.tx', '/ws/build')).toMatchObject({
+      message: expect.stringContaining("did you mean 'cal/img2.txt'?"),
+    });
+  });
+
+  it('says nothing more when nothing is close', () => {
+    expect(why('zzz')).toEqual({
+      ok: false,
+      message: "'zzz' is neither a product nor a target built in this workspace",
+    });
+  });
+});
