@@ -126,6 +126,21 @@ export function renderFailure(f: ExecFailure): string {
   }
 }
 
+/**
+ * Why a program did not start, in the user's terms: node's `spawn X ENOENT` does not say that a bare name is looked
+ * up on PATH (not in the workspace), nor that a script's missing `#!` interpreter gives the same error.
+ */
+export function spawnErrorMessage(program: string, error: NodeJS.ErrnoException): string {
+  const byPath = program.includes('/');
+  if (error.code === 'ENOENT')
+    return byPath
+      ? `'${program}' not found (or its #! interpreter is missing)`
+      : `'${program}' not found on PATH (a program in the workspace is run by its path, e.g. ./${program})`;
+  if (error.code === 'EACCES')
+    return `'${program}' is not executable: chmod +x it, or run it through its interpreter (e.g. [sh, ${program}])`;
+  return error.message;
+}
+
 /** One line for a failed outcome: its failure, and the attempts it took when more than one. */
 export function renderFailedOutcome(o: Extract<ExecOutcome, { ok: false }>): string {
   return `${renderFailure(o.failure)}${o.attempts && o.attempts > 1 ? ` after ${o.attempts} attempts` : ''}`;

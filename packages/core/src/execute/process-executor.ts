@@ -14,6 +14,7 @@ import {
   type Executor,
   expandArgv,
   refused,
+  spawnErrorMessage,
   timeLimit,
 } from './executor.js';
 import { forgetCommand, recordCommand } from './orphans.js';
@@ -96,7 +97,7 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
       onEvent({ type: 'started', id: req.id });
     });
     child.once('error', (error) =>
-      finish({ ok: false, failure: { type: 'spawn-error', message: error.message } }),
+      finish({ ok: false, failure: { type: 'spawn-error', message: spawnErrorMessage(program!, error) } }),
     );
     child.once('close', (code, sig) => {
       clearTimeout(killTimer);

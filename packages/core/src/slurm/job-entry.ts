@@ -14,7 +14,7 @@ import { mkdir, open, readFile, readlink, rename, rm, rmdir } from 'node:fs/prom
 import { hostname } from 'node:os';
 import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { expandArgv, type OutputFailure, renderFailure } from '../execute/executor.js';
+import { expandArgv, type OutputFailure, renderFailure, spawnErrorMessage } from '../execute/executor.js';
 import { emittedItemsProblem } from '../graph/items.js';
 import { blamedParam, type ParamPath, type StepDefinition } from '../model/step.js';
 import {
@@ -81,7 +81,11 @@ function runCommand(spec: TaskSpec): Promise<RunOutcome> {
     });
     child = p;
     p.on('error', (err) =>
-      resolve({ exitCode: 127, signal: null, error: `cannot run ${program}: ${err.message}` }),
+      resolve({
+        exitCode: 127,
+        signal: null,
+        error: `cannot run ${program}: ${spawnErrorMessage(program, err)}`,
+      }),
     );
     p.on('exit', (code, signal) => {
       child = undefined;
