@@ -214,6 +214,30 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('warns about a workspace program run by its path that is not an input; a bare name is looked up on PATH', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a: {command: [./run.sh, '{outputs.o}'], outputs: {o: a.txt}}
+          b: {command: [run.sh, '{outputs.o}'], outputs: {o: b.txt}}
+          c: {command: ['{inputs.s}', '{outputs.o}'], inputs: {s: run.sh}, outputs: {o: c.txt}}
+      `,
+      'run.sh': '#!/bin/sh\n',
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    expect(result.warnings.map((d) => [d.code, d.span?.line, d.span?.col, d.hint])).toEqual([
+      [
+        'undeclared-command-file',
+        3,
+        17,
+        'declare it and run it from there: inputs: {script: ./run.sh}, command: ["{inputs.script}", …]',
+      ],
+    ]);
+  });
+
   it('loads a command with an inline script longer than a file name may be (no ENAMETOOLONG)', async () => {
     // A '.' makes it look like a path; one component of 300 characters makes stat throw ENAMETOOLONG.
     const script = `console.log(${'1.5+'.repeat(75)}0)`;

@@ -118,8 +118,10 @@ function checkArgvFiles(
       .map(([name, p]) => [path.resolve(declared.root, p), name] as const),
   );
   argv.forEach((arg, i) => {
-    // The program itself (argv[0]), options and placeholders aside; only what looks like a path.
-    if (i === 0 || arg.startsWith('-') || arg.includes('{') || !/[./]/.test(arg)) return;
+    // Options and placeholders aside; only what looks like a path. The program (argv[0]) is a workspace file only
+    // when named by a path: a bare name is looked up on PATH.
+    if (arg.startsWith('-') || arg.includes('{') || !/[./]/.test(arg)) return;
+    if (i === 0 && !arg.includes('/')) return;
     const abs = path.resolve(declared.root, arg);
     const output = outputs.get(abs);
     if (output !== undefined) {
@@ -139,7 +141,9 @@ function checkArgvFiles(
       'undeclared-command-file',
       `target '${declared.target}' runs with '${arg}', a file of the workspace that is not one of its inputs: editing it will not rerun the target`,
       spanOfArg(i),
-      `declare it, e.g. inputs: {script: ${arg}}`,
+      i === 0
+        ? `declare it and run it from there: inputs: {script: ${arg}}, command: ["{inputs.script}", …]`
+        : `declare it, e.g. inputs: {script: ${arg}}`,
       'warning',
     );
   });
