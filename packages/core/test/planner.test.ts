@@ -201,6 +201,45 @@ describe('planner', () => {
     });
   });
 
+  it('a gather that gains an upstream task new since the last build is run, not maybe: the key holds its paths', async () => {
+    const ws = new VirtualWorkspace();
+    ws.write('a.txt', 'a');
+    ws.write('b.txt', 'b');
+    const p = diamond();
+    const state = emptyState();
+    await fakeBuild(ws, p.pipeline, p.graph, state, upper);
+    // b.txt renamed c.txt: each[b] leaves, each[c] (never built) comes; gather's input list changes.
+    ws.remove('b.txt');
+    ws.write('c.txt', 'b');
+    p.graph.tasks.delete('each[b]');
+    p.graph.tasks.set('each[c]', task('each[c]', 'each', { files: ['c.txt'], outputs: { out: 'out/c' } }));
+    p.graph.tasks.set(
+      'gather',
+      task('gather', 'gather', {
+        from: [
+          ['each[a]', 'out/a'],
+          ['each[c]', 'out/c'],
+        ],
+        outputs: { out: 'out/g' },
+      }),
+    );
+    const plan = await planGraph({
+      pipeline: p.pipeline,
+      graph: p.graph,
+      state,
+      io: ws,
+      steps: stepsFor(p.pipeline),
+      explain: true,
+    });
+    const gather = plan.tasks.get('gather')!.decision;
+    expect(gather.action === 'blocked' && gather.reasons?.map(renderReason)).toEqual([
+      'input removed: out/b (up)',
+      'input added: out/c (up)',
+    ]);
+    // final reads gather's output by the same path: it runs only if gather's bytes change.
+    expect(plan.tasks.get('final')!.decision).toEqual({ action: 'blocked', upstream: ['gather'] });
+  });
+
   it('param, command and env changes name the key with old and new values', async () => {
     const ws = new VirtualWorkspace();
     ws.write('a.txt', 'a');

@@ -264,16 +264,43 @@ export function ownChanges(
   // Only this task's deps (fingerprintTask reads no other): a copy of all settled outputs per blocked task
   // would make a 10,000-task plan quadratic.
   const upstream = new Map<string, Record<string, KnownOutput>>();
+  let unknown = false;
   for (const dep of task.deps) {
     const settled = ctx.upstream.get(dep);
     const recorded = settled ? undefined : recordedOutputs(dep);
-    if (!settled && !recorded) return undefined;
-    upstream.set(dep, settled ?? recordOutputs(recorded!));
+    if (settled || recorded) upstream.set(dep, settled ?? recordOutputs(recorded!));
+    else {
+      // An upstream task new since the last build (a file added to a foreach glob): its outputs' bytes are not
+      // known, but their paths are, and the key holds them; a gather that gains or loses a file runs in any case.
+      unknown = true;
+      upstream.set(dep, unknownOutputs(task, dep, ctx.root));
+    }
   }
   const record = fingerprintTask(task, { ...ctx, upstream });
   if ('missing' in record) return undefined;
   if (keyOf(record) === ctx.previous.key) return [];
-  return previousReasons(ctx.previous, ctx, record, keyOf(record));
+  if (!unknown) return previousReasons(ctx.previous, ctx, record, keyOf(record));
+  const old = ctx.previous.fp ?? ctx.previousRecord?.();
+  if (!old) return undefined;
+  // A changed hash of an unknown output says nothing (the bytes may come out the same); an added one does.
+  return diffRecords(old, record).filter(
+    (r) => !(r.type === 'input-changed' && r.new === UNKNOWN_HASH && r.old !== null),
+  );
+}
+
+/** Stands for the bytes of an output not made yet (no hash has this form). */
+const UNKNOWN_HASH = '?';
+
+/** The outputs of `dep` that `task` reads, by path, with unknown bytes. */
+function unknownOutputs(task: Task, dep: string, root: string): Record<string, KnownOutput> {
+  const outputs: Record<string, KnownOutput> = {};
+  for (const files of Object.values(task.inputs))
+    for (const f of files)
+      if (f.producer === dep) {
+        const rel = relPath(root, f.path);
+        outputs[rel] = { path: rel, sha256: UNKNOWN_HASH, size: 0 };
+      }
+  return outputs;
 }
 
 /** Why the key differs from the last build's: the differences of the records, when the old one is still known. */
