@@ -50,6 +50,16 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it('an unclosed quote is reported at the quote that opens it, once (not at the end of the file)', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  a:\n    command: [echo, "x]\n    outputs: [o]\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([{ code: 'yaml-syntax', at: 'pipe.yaml:4:21' }]);
+    expect(diagnostics[0]!.message).toBe('Missing closing "quote');
+    const single = await diagnosticsOf({ 'pipe.yaml': "version: 1\nconfig: 'a.yaml\ntargets: {}\n" });
+    expect(summary(single.dir, single.diagnostics)).toEqual([{ code: 'yaml-syntax', at: 'pipe.yaml:2:9' }]);
+  });
+
   it('an unquoted {placeholder}: one error per broken line, and a hint to quote it', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

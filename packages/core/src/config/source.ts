@@ -3,7 +3,7 @@
  * `yaml`'s parseDocument + LineCounter so that every node maps back to file:line:col.
  */
 import { readFile } from 'node:fs/promises';
-import { type Document, isNode, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isNode, LineCounter, type Node, Parser, parseDocument } from 'yaml';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
 
@@ -28,12 +28,15 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
   ] as const) {
     for (const e of list) {
       const [start, end] = e.pos;
-      const at = spanAt(source, start, Math.max(1, end - start));
+      let at = spanAt(source, start, Math.max(1, end - start));
       // One broken line sets off a cascade of errors on it (an unquoted {item}: a dozen): its first says it.
       if (severity === 'error') {
         if (linesWithError.has(at.line)) continue;
         linesWithError.add(at.line);
       }
+      // yaml reports an unclosed quote where the file ends; the quote that opened it is what to fix.
+      const opened = e.code === 'MISSING_CHAR' ? openingQuote(text, start) : undefined;
+      if (opened !== undefined) at = spanAt(source, opened, 1);
       const unquoted = (text.split('\n')[at.line - 1] ?? '').replace(/"(?:[^"\\]|\\.)*"|'[^']*'/g, '');
       const placeholder = /\{(?:item|(?:inputs|outputs|params)\.[\w.-]+)\}/.test(unquoted);
       diagnostics.push(
@@ -83,6 +86,26 @@ export function spanOf(source: SourceFile, node: unknown): SourceSpan | undefine
 export function spanAt(source: SourceFile, offset: number, length: number): SourceSpan {
   const { line, col } = source.lineCounter.linePos(offset);
   return { file: source.file, line: Math.max(1, line), col, length };
+}
+
+/** The offset of the quote that opens a quoted scalar running up to `offset`, if one does. */
+function openingQuote(text: string, offset: number): number | undefined {
+  let found: number | undefined;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const token = node as { type?: string; offset?: number; source?: string };
+    if (
+      (token.type === 'double-quoted-scalar' || token.type === 'single-quoted-scalar') &&
+      token.offset !== undefined &&
+      token.offset < offset &&
+      token.offset + (token.source?.length ?? 0) >= offset
+    )
+      found = token.offset;
+    for (const value of Object.values(node)) visit(value);
+  };
+  for (const token of new Parser().parse(text)) visit(token);
+  return found;
 }
 
 function firstLine(message: string): string {
