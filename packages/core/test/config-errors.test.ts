@@ -581,6 +581,25 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it("an included file's output written relative to its folder: the hint gives the workspace path meant", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ninclude: [sub/more.yaml]\ntargets: {}\n',
+      'sub/more.yaml': 'targets:\n  a: {command: [x], outputs: [../out/a.txt, ../../b.txt]}\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'output-outside-workspace',
+        at: 'sub/more.yaml:2:31',
+        hint: "outputs are relative to the workspace root, not to the folder of the file declaring them (inputs are): write 'out/a.txt'",
+      },
+      {
+        code: 'output-outside-workspace',
+        at: 'sub/more.yaml:2:45',
+        hint: 'outputs are paths relative to the workspace root',
+      },
+    ]);
+  });
+
   it('reports duplicate target names across included files, pointing at both', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': 'version: 1\ninclude: [pipelines/*.yaml]\ntargets:\n  a: {command: [x], outputs: [a]}\n',

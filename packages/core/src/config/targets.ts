@@ -120,7 +120,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
   for (const [name, raw, span] of outputEntries) {
     const normal = path.posix.normalize(raw.replaceAll('\\', '/'));
     const problem = outputPathProblem(raw, normal, ts.name);
-    if (problem) report(problem.code, problem.message, span, problem.hint);
+    if (problem) report(problem.code, problem.message, span, outputHint(problem, raw, dir, ctx.root));
     // Output paths are taken as written: a placeholder other than {item} would name a file literally '${…}'.
     const placeholder = /\$\{[^}]*\}|\$[A-Za-z_]\w*|\{(?!item\})[^}]*\}/.exec(normal)?.[0];
     if (placeholder) {
@@ -287,6 +287,18 @@ function foreachSpec(
   if (Array.isArray(f)) return { kind: 'list', items: f, span };
   if ('glob' in f) return { kind: 'glob', pattern: workspacePath(dir, f.glob, root), span };
   return { kind: 'items', target: f.items, span };
+}
+
+/**
+ * An included file's inputs are relative to its folder, its outputs to the workspace root: an output written as
+ * relative to the folder (`../x.txt` in `sub/`) gets the path meant.
+ */
+function outputHint(problem: { code: string; hint: string }, raw: string, dir: string, root: string): string {
+  if (problem.code !== 'output-outside-workspace' || dir === root || path.isAbsolute(raw))
+    return problem.hint;
+  const meant = workspacePath(dir, raw, root);
+  if (path.isAbsolute(meant)) return problem.hint;
+  return `outputs are relative to the workspace root, not to the folder of the file declaring them (inputs are): write '${meant}'`;
 }
 
 /** A path relative to `dir` → relative to the workspace root (posix), or absolute when outside it. */
