@@ -154,6 +154,31 @@ describe('--param applied to a cached load', () => {
   });
 });
 
+describe('--param on a target param written as ${config.…}', () => {
+  it('takes the type the config value has, as the same value given to the config key does', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': `
+        version: 1
+        config: params.yaml
+        targets:
+          t:
+            step: test.copy
+            params: {n: "\${config.n}", s: "\${config.s}"}
+            outputs: {out: build/t.txt}
+      `,
+      'params.yaml': 'n: 5\ns: text\n',
+    });
+    dirs.push(dir);
+    const params = async (overrides: Record<string, string>) => {
+      const got = await load(dir, overrides);
+      if (!got.ok) throw new Error(JSON.stringify(got.diagnostics));
+      return got.pipeline.targets.get('t')!.params;
+    };
+    expect(await params({ 't.n': '7', 't.s': '2.50' })).toEqual({ n: 7, s: '2.50' });
+    expect(await params({ 'config.n': '7', 'config.s': '2.50' })).toEqual({ n: 7, s: '2.50' });
+  });
+});
+
 describe('the task graph of a cached load with other params', () => {
   it('is the graph expansion gives, but for a target whose params hold {item} (expanded again)', async () => {
     const dir = workspace();

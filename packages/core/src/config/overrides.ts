@@ -67,7 +67,16 @@ export function applyOverrides(
       continue;
     }
     if (target) {
-      const done = setExisting(target.source.doc, target.params, target.path, raw, label, marks);
+      const done = setExisting(
+        target.source.doc,
+        target.params,
+        target.path,
+        raw,
+        label,
+        marks,
+        false,
+        (node) => templateTarget(node, scope.config),
+      );
       if (done !== true) {
         const options = done.options.map((o) => ({ name: o.name, full: `${target.name}.${o.full}` }));
         diagnostics.push(
@@ -157,6 +166,8 @@ function setExisting(
   label: string,
   marks: WeakMap<Node, string>,
   create = false,
+  /** The node whose type the value takes, for the node it replaces (default: that node). */
+  like: (node: unknown) => unknown = (node) => node,
 ): true | { missing: string; options: Option[] } {
   let parent: unknown = root;
   for (let i = 0; i < path.length; i++) {
@@ -179,14 +190,18 @@ function setExisting(
           parent.items.flatMap((p) => (isScalar(p.key) ? [String(p.key.value)] : [])),
         );
       if (last) {
-        pair.value = mark(doc.createNode(parseValueLike(raw, pair.value)), label, marks);
+        pair.value = mark(doc.createNode(parseValueLike(raw, like(pair.value))), label, marks);
         return true;
       }
       parent = pair.value;
     } else if (isSeq(parent) && /^\d+$/.test(key) && Number(key) < parent.items.length) {
       if (last) {
         const index = Number(key);
-        parent.items[index] = mark(doc.createNode(parseValueLike(raw, parent.items[index])), label, marks);
+        parent.items[index] = mark(
+          doc.createNode(parseValueLike(raw, like(parent.items[index]))),
+          label,
+          marks,
+        );
         return true;
       }
       parent = parent.items[Number(key)];
@@ -195,6 +210,17 @@ function setExisting(
     }
   }
   return { missing: '', options: [] };
+}
+
+/**
+ * For a param written as a whole `${config.a.b}`, the config node it stands for: `--param t.p=7` then gives the
+ * type `--param config.a.b=7` gives (a number where the config has one), not the string the template is.
+ */
+function templateTarget(node: unknown, config: ConfigSource | undefined): unknown {
+  if (!config || !isScalar(node) || typeof node.value !== 'string') return node;
+  const path = /^\$\{config\.([^}?]+)\??\}$/.exec(node.value)?.[1];
+  const found = path === undefined ? undefined : lookupConfig(config.source, path.split('.'));
+  return found?.found ? found.node : node;
 }
 
 /** Mark a created node and everything under it as set by `label`. */
