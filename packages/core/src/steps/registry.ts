@@ -3,6 +3,7 @@
  * default-export their StepDefinition, and config schema names to modules that validate whole
  * parameter files. Modules are imported lazily, once.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -122,8 +123,22 @@ async function importDefault(name: string, modulePath: string): Promise<unknown>
     const mod = (await import(pathToFileURL(runnableModule(modulePath)).href)) as { default?: unknown };
     return mod.default;
   } catch (error) {
-    throw new StepLoadError(name, `cannot import ${modulePath}: ${(error as Error).message}`);
+    const place = syntaxErrorPlace(modulePath);
+    throw new StepLoadError(
+      name,
+      `cannot import ${modulePath}: ${(error as Error).message}${place ? ` (at ${place})` : ''}`,
+    );
   }
+}
+
+/**
+ * Where a module's syntax error is (`file:line`): node's import() error says what, not where. `node --check`
+ * prints the place first; only the error path pays for it. Undefined when the module parses (the error is at run
+ * time, or in a module it imports).
+ */
+function syntaxErrorPlace(modulePath: string): string | undefined {
+  const checked = spawnSync(process.execPath, ['--check', modulePath], { encoding: 'utf8', timeout: 10_000 });
+  return /^(.+:\d+)$/m.exec(checked.stderr ?? '')?.[1];
 }
 
 function asStepDefinition(name: string, value: unknown): StepDefinition {
