@@ -1,7 +1,7 @@
 /** What every command needs: the pipeline file, the step registry, the loaded pipeline. */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Pipeline, StepDefinition, StepRegistry } from '@pipe/core';
+import type { Diagnostic, Pipeline, StepDefinition, StepRegistry } from '@pipe/core';
 import type {
   CachedGraph,
   DepStamp,
@@ -83,7 +83,7 @@ async function registerDomainSteps(registry: StepRegistry): Promise<void> {
 
 export type Loaded =
   | { ok: true; pipeline: Pipeline; registry: StepRegistry; warnings: string; overrideBase?: OverrideBase }
-  | { ok: false; code: number; message: string };
+  | { ok: false; code: number; message: string; diagnostics?: Diagnostic[] };
 
 /** The pipeline file of a command and how to load it (the domain's steps registered), or why there is none. */
 async function commandLoad(
@@ -139,7 +139,13 @@ export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEn
   const { core, file, options } = load;
   const registry = options.registry;
   const result = await core.loadPipeline(file, options);
-  if (!result.ok) return { ok: false, code: EXIT_USAGE, message: core.renderDiagnostics(result.diagnostics) };
+  if (!result.ok)
+    return {
+      ok: false,
+      code: EXIT_USAGE,
+      message: core.renderDiagnostics(result.diagnostics),
+      diagnostics: result.diagnostics,
+    };
   const warnings = result.warnings.length > 0 ? core.renderDiagnostics(result.warnings) : '';
   return {
     ok: true,
@@ -175,7 +181,7 @@ export type LoadedForSession =
       /** The stamps of the files the pipeline depends on, as the pipeline cache's hit checked them when loading began. */
       deps?: DepStamp[];
     }
-  | { ok: false; code: number; message: string };
+  | { ok: false; code: number; message: string; diagnostics?: Diagnostic[] };
 
 /**
  * Load the pipeline for a build or plan: from the pipeline cache (`.pipe/pipeline.cache`) when

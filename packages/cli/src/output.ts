@@ -1,7 +1,8 @@
 /**
  * Terminal output of a build: a compact progress line on a TTY (done/running/cached, ETA), plain
  * lines when not a TTY or under CI, or one JSON event per line with --json (consumed by watch mode
- * and scripts: build-start, task-start, task-end, warning, expanded, build-end).
+ * and scripts: build-start, task-start, task-end, warning, expanded, build-end; a command refused before it runs
+ * writes one `error` event instead, see errorEvent in commands/session.ts).
  */
 import { existsSync } from 'node:fs';
 import type { BuildEvent, BuildStatus, Plan, TaskReport } from '@pipe/core';

@@ -1,4 +1,5 @@
 /** Opening an engine session from command-line options (shared by build and plan). */
+import type { Diagnostic } from '@pipe/core';
 import type { DepStamp, Session, Task } from '@pipe/core/lean';
 import { cacheDirOption, type GlobalOptions, loadForSession } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
@@ -37,6 +38,30 @@ export interface OpenedInfo {
   deps?: DepStamp[];
 }
 
+/**
+ * The `--json` event of a command refused before anything ran: the exit code, the text printed on stderr, and each
+ * diagnostic with its place (a tool need not parse the text).
+ */
+export function errorEvent(
+  exitCode: number,
+  message: string,
+  diagnostics: readonly Diagnostic[] = [],
+): Record<string, unknown> {
+  return {
+    event: 'error',
+    exitCode,
+    message,
+    diagnostics: diagnostics.map((d) => ({
+      severity: d.severity,
+      code: d.code,
+      message: d.message,
+      ...(d.span ? { file: d.span.file, line: d.span.line, col: d.span.col } : {}),
+      ...(d.hint ? { hint: d.hint } : {}),
+      ...(d.target ? { target: d.target } : {}),
+    })),
+  };
+}
+
 /** The declined no-op check's hint for this very command line, if there was one (fast-path/entry.ts). */
 function hintForThisCommand(): PendingHint | undefined {
   const req = parseFastArgv(process.argv);
@@ -68,11 +93,14 @@ export async function openFromCli(
   /** Leave the pipeline cache to the caller's `cachePipeline()` (a build writes it while its first task runs). */
   deferPipelineCache = false,
 ): Promise<OpenedSession> {
+  // Why the session did not open: on stderr as text and, with --json, as one event on stdout for the tool reading it.
+  const refuse = (code: number, message: string, diagnostics?: readonly Diagnostic[]): OpenedSession => {
+    process.stderr.write(`${message}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(code, message, diagnostics))}\n`);
+    return { ok: false, code };
+  };
   const loaded = await loadForSession(opts, targets, warm);
-  if (!loaded.ok) {
-    process.stderr.write(`${loaded.message}\n`);
-    return { ok: false, code: loaded.code };
-  }
+  if (!loaded.ok) return refuse(loaded.code, loaded.message, loaded.diagnostics);
   if (loaded.warnings) process.stderr.write(`${loaded.warnings}\n`);
   for (const note of loaded.notes) process.stderr.write(`note: ${note}\n`);
   const core = await import('@pipe/core/lean');
@@ -86,10 +114,9 @@ export async function openFromCli(
     if (split.skipped.length > 0) {
       const needed = new Set([...split.buildable, ...split.skipped]);
       const { renderDiagnostics } = await import('@pipe/core');
-      process.stderr.write(
-        `${renderDiagnostics((loaded.pipeline.deferred ?? []).filter((d) => needed.has(d.target!)))}\n`,
-      );
-      if (split.buildable.length === 0) return { ok: false, code: EXIT_USAGE };
+      const missing = (loaded.pipeline.deferred ?? []).filter((d) => needed.has(d.target!));
+      if (split.buildable.length === 0) return refuse(EXIT_USAGE, renderDiagnostics(missing), missing);
+      process.stderr.write(`${renderDiagnostics(missing)}\n`);
       process.stderr.write(
         `pipe: --keep-going: building what does not need ${[...broken].filter((b) => needed.has(b)).join(', ')}; not built: ${split.skipped.join(', ')}\n`,
       );
@@ -101,11 +128,11 @@ export async function openFromCli(
   // `--force T` with a misspelt T would rebuild nothing it was asked to: a usage error, as an unknown target is.
   if (force instanceof Set) {
     const unknown = [...force].filter((name) => !loaded.pipeline.targets.has(name));
-    for (const name of unknown) {
+    const lines = unknown.map((name) => {
       const hint = core.didYouMean(name, loaded.pipeline.targets.keys());
-      process.stderr.write(`pipe: --force ${name}: no target '${name}'${hint ? `; ${hint}` : ''}\n`);
-    }
-    if (unknown.length > 0) return { ok: false, code: EXIT_USAGE };
+      return `pipe: --force ${name}: no target '${name}'${hint ? `; ${hint}` : ''}`;
+    });
+    if (unknown.length > 0) return refuse(EXIT_USAGE, lines.join('\n'));
   }
   const cacheDir = cacheDirOption(opts);
   const resolved = pipelineRemote(
@@ -115,10 +142,7 @@ export async function openFromCli(
     (line) => process.stderr.write(`${line}\n`),
     core.workspaceLayout,
   );
-  if (!resolved.ok) {
-    process.stderr.write(`${resolved.message}\n`);
-    return { ok: false, code: EXIT_USAGE };
-  }
+  if (!resolved.ok) return refuse(EXIT_USAGE, resolved.message);
   const pending = hintForThisCommand();
   // The no-op snapshot this command may record reuses the plan's stats (fast-path/record.ts).
   if (parseFastArgv(process.argv) && !pending) core.rememberStats();
@@ -148,8 +172,7 @@ export async function openFromCli(
   });
   if (!opened.ok) {
     const { renderDiagnostics } = await import('@pipe/core');
-    process.stderr.write(`${renderDiagnostics(opened.diagnostics)}\n`);
-    return { ok: false, code: EXIT_USAGE };
+    return refuse(EXIT_USAGE, renderDiagnostics(opened.diagnostics), opened.diagnostics);
   }
   hint = pending?.settle();
   // Kernel backends are chosen per run: step identities are cached only when no step uses kernels.
