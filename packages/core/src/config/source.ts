@@ -34,8 +34,9 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
         if (linesWithError.has(at.line)) continue;
         linesWithError.add(at.line);
       }
-      // yaml reports an unclosed quote where the file ends; the quote that opened it is what to fix.
-      const opened = e.code === 'MISSING_CHAR' ? openingQuote(text, start) : undefined;
+      // yaml reports an unclosed quote, [ or { where the text runs out (the end of the file, the next key); the
+      // character that opened it is what to fix.
+      const opened = unclosedOpening(text, e.code, e.message, start);
       if (opened !== undefined) at = spanAt(source, opened, 1);
       const unquoted = (text.split('\n')[at.line - 1] ?? '').replace(/"(?:[^"\\]|\\.)*"|'[^']*'/g, '');
       const placeholder = /\{(?:item|(?:inputs|outputs|params)\.[\w.-]+)\}/.test(unquoted);
@@ -88,20 +89,47 @@ export function spanAt(source: SourceFile, offset: number, length: number): Sour
   return { file: source.file, line: Math.max(1, line), col, length };
 }
 
-/** The offset of the quote that opens a quoted scalar running up to `offset`, if one does. */
-function openingQuote(text: string, offset: number): number | undefined {
+/**
+ * The offset of what opened the construct a syntax error at `offset` says is not closed: a quote (MISSING_CHAR), a
+ * flow map's { or a flow sequence's [ without its closing character (BAD_INDENT "Flow map/sequence … end with"); the
+ * innermost one before the error. Undefined for other errors.
+ */
+function unclosedOpening(text: string, code: string, message: string, offset: number): number | undefined {
+  const quote = code === 'MISSING_CHAR' && /quote/.test(message);
+  const open =
+    code !== 'BAD_INDENT'
+      ? undefined
+      : /^Flow map/.test(message)
+        ? '{'
+        : /^Flow sequence/.test(message)
+          ? '['
+          : undefined;
+  if (!quote && !open) return undefined;
+  const close = open === '{' ? '}' : ']';
   let found: number | undefined;
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(visit);
     if (node === null || typeof node !== 'object') return;
-    const token = node as { type?: string; offset?: number; source?: string };
-    if (
-      (token.type === 'double-quoted-scalar' || token.type === 'single-quoted-scalar') &&
-      token.offset !== undefined &&
-      token.offset < offset &&
-      token.offset + (token.source?.length ?? 0) >= offset
-    )
-      found = token.offset;
+    const token = node as {
+      type?: string;
+      offset?: number;
+      source?: string;
+      start?: { source?: string };
+      end?: Array<{ source?: string }>;
+    };
+    const at = token.offset;
+    if (at !== undefined && at < offset && (found === undefined || at > found)) {
+      const unclosedQuote =
+        quote &&
+        (token.type === 'double-quoted-scalar' || token.type === 'single-quoted-scalar') &&
+        at + (token.source?.length ?? 0) >= offset;
+      const unclosedFlow =
+        open !== undefined &&
+        token.type === 'flow-collection' &&
+        token.start?.source === open &&
+        !(token.end ?? []).some((t) => t.source === close);
+      if (unclosedQuote || unclosedFlow) found = at;
+    }
     for (const value of Object.values(node)) visit(value);
   };
   for (const token of new Parser().parse(text)) visit(token);
