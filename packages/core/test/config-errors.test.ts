@@ -101,6 +101,27 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('a glob that matches only folders (one per night) says so, with a pattern into them', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  n:\n    foreach: {glob: "raw/*/"}\n    command: [echo, "{item}"]\n    outputs: {o: "out/{item}.txt"}\n  a:\n    inputs: {x: "raw/n*"}\n    command: [cat, "{inputs.x}"]\n    outputs: {o: out/a.txt}\n',
+      'raw/n1/a.fits': '1',
+      'raw/n2/b.fits': '2',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'empty-foreach',
+        at: 'pipe.yaml:4:14',
+        hint: "it matches only folders (raw/n1, raw/n2): a glob names files, e.g. 'raw/*/*'",
+      },
+      {
+        code: 'missing-input',
+        at: 'pipe.yaml:8:17',
+        hint: "it matches only folders (raw/n1, raw/n2): a glob names files, e.g. 'raw/n*/*'",
+      },
+    ]);
+  });
+
   it('an unknown step names the registered steps it extends, or all of them', async () => {
     const registered = fixtureRegistry().names();
     const prefix = registered[0]!.slice(0, -2);

@@ -8,9 +8,9 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { isDynamicPattern } from 'tinyglobby';
+import { globSync, isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
-import { itemIdProblem, matchFiles } from '../graph/items.js';
+import { itemIdProblem, matchFiles, splitGlob } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { checkOutputPaths } from './output-owners.js';
@@ -287,10 +287,12 @@ function checkInputFiles(
             at: spec.span,
             hint: looksLikeRef
               ? "to read another target's outputs, write {target: NAME}"
-              : spec.span && target.span && spec.span.file !== target.span.file
-                ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
-                  `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
-                : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path',
+              : glob && foldersHint(spec.pattern, root)
+                ? foldersHint(spec.pattern, root)
+                : spec.span && target.span && spec.span.file !== target.span.file
+                  ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
+                    `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
+                  : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path',
           }),
         );
       }
@@ -303,6 +305,7 @@ function checkInputFiles(
           code: 'empty-foreach',
           message: `foreach glob '${foreach.pattern}' of target '${target.name}' matches no file`,
           at: foreach.span,
+          hint: foldersHint(foreach.pattern, root),
         }),
       );
     }
@@ -341,6 +344,27 @@ function checkInputFiles(
 }
 
 /** Files matching a workspace-relative or absolute path or glob. */
+/**
+ * For a glob that matches no file: when it matches folders (one per night, per run), that a glob names files, with
+ * the folders it found and a pattern into them; else undefined.
+ */
+function foldersHint(pattern: string, root: string): string | undefined {
+  const { base, rest } = splitGlob(path.resolve(root, pattern));
+  let folders: string[];
+  try {
+    folders = globSync(rest, { cwd: base, onlyDirectories: true, expandDirectories: false });
+  } catch {
+    return undefined;
+  }
+  if (folders.length === 0) return undefined;
+  const shown = folders
+    .sort()
+    .slice(0, 3)
+    .map((f) => path.relative(root, path.join(base, f)).split(path.sep).join('/'));
+  const more = folders.length > 3 ? `, … (${folders.length})` : '';
+  return `it matches only folders (${shown.join(', ')}${more}): a glob names files, e.g. '${pattern.replace(/\/$/, '')}/*'`;
+}
+
 export function countMatches(pattern: string, root: string): number {
   if (!isDynamicPattern(pattern)) return existsSync(path.resolve(root, pattern)) ? 1 : 0;
   // From the glob's fixed directory: globbing an absolute pattern from the workspace crawls far more
