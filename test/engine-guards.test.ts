@@ -588,9 +588,13 @@ targets:
 `,
     });
     mkdirSync(ws.path('out/a.txt/inner'), { recursive: true });
+    ws.write('out/a.txt/inner/notes.txt', 'the user keeps notes here');
     const b = await ws.build(['a']);
     expect(b.run.code).toBe(1);
-    expect(b.run.stdout + b.run.stderr).toContain('its outputs could not be put in place: EISDIR');
+    expect(b.run.stdout + b.run.stderr).toContain(
+      "its outputs could not be put in place: a folder stands where output 'o' goes (out/a.txt): move or remove it, pipe does not",
+    );
+    expect(ws.read('out/a.txt/inner/notes.txt')).toBe('the user keeps notes here');
     expect((await ws.run(['log'])).stdout).toMatch(/failed\s+a/);
   });
 

@@ -184,7 +184,20 @@ export async function publishOutputs(
   const stamps: Record<string, OutputStamp> = {};
   for (const out of stored) {
     const dest = task.outputs[out.name]!;
-    await moveInto(temps[out.name]!, dest);
+    try {
+      await moveInto(temps[out.name]!, dest);
+    } catch (error) {
+      // rename's EISDIR names two paths and no remedy; the folder may hold the user's files, so it is left alone.
+      // It keeps the errno code: a file-system failure, not a bug (the scheduler tells them apart by it).
+      if (statSync(dest, { throwIfNoEntry: false })?.isDirectory())
+        throw Object.assign(
+          new Error(
+            `a folder stands where output '${out.name}' goes (${relPath(root, dest)}): move or remove it, pipe does not`,
+          ),
+          { code: (error as NodeJS.ErrnoException).code },
+        );
+      throw error;
+    }
     stamps[out.name] = stampFor(dest, out, root);
   }
   return stamps;
