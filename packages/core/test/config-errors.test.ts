@@ -622,6 +622,21 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('refuses in an included file the keys only the root file is read for (they would be ignored)', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ninclude: [inc.yaml]\ntargets: {}\n',
+      'inc.yaml':
+        'config: c.yaml\ndefaults: {executor: local}\nvars: {X: ./d}\nremote_cache: {mode: read}\ntargets: {}\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual(
+      ['1:1', '2:1', '3:1', '4:1'].map((at) => ({
+        code: 'root-only-key',
+        at: `inc.yaml:${at}`,
+        hint: 'move it to the pipe.yaml that includes this file',
+      })),
+    );
+  });
+
   it('reports duplicate target names across included files, pointing at both', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': 'version: 1\ninclude: [pipelines/*.yaml]\ntargets:\n  a: {command: [x], outputs: [a]}\n',

@@ -98,7 +98,8 @@ function expandInclude(dir: string, pattern: string): string[] {
 
 function rootOnlyKeys(source: SourceFile): Diagnostic[] {
   const top = source.doc.contents;
-  return ['config', 'defaults'].flatMap((key) => {
+  // The loader reads these from the root file only: in an include they would be ignored without a word.
+  return ['config', 'defaults', 'vars', 'remote_cache'].flatMap((key) => {
     const node = keyNode(top, key);
     if (!node) return [];
     return [
