@@ -109,5 +109,9 @@ describe('input paths from the config file and the environment', () => {
     const unset = result.diagnostics.find((d) => d.code === 'unset-variable');
     expect(unset?.message).toContain('$NOPE');
     expect(unset?.hint).toContain("'vars:'");
+    // Said once: the path with '$NOPE' left in it is not checked as a file as well.
+    expect(result.diagnostics.filter((d) => d.message.includes('$NOPE')).map((d) => d.code)).toEqual([
+      'unset-variable',
+    ]);
   });
 });

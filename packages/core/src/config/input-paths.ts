@@ -28,6 +28,7 @@ export interface InputPathContext {
 
 export type ExpandedInput =
   | { kind: 'path'; text: string; baseDir?: string; span?: SourceSpan }
+  /** Dropped: an optional `${config.x?}` that is unset, or a reference reported already (the path means nothing). */
   | { kind: 'omit' };
 
 const CONFIG_REF = /\$\{config\.([^}?]+)(\?)?\}/g;
@@ -40,6 +41,7 @@ export function expandInputPath(
   ctx: InputPathContext,
 ): ExpandedInput {
   if (!text.includes('$')) return { kind: 'path', text };
+  const reported = ctx.diagnostics.length;
   let baseDir: string | undefined;
   let originSpan = span;
   let omit = false;
@@ -121,6 +123,8 @@ export function expandInputPath(
       return value;
     },
   );
+  // A reference reported above leaves '$X' in the path: checking that file too would only repeat the error.
+  if (ctx.diagnostics.length > reported) return { kind: 'omit' };
   return {
     kind: 'path',
     text: expanded,
