@@ -708,15 +708,22 @@ describe('loadPipeline: every problem is reported with its place', () => {
         'params.yaml': 'excess_map: {correlation_radius: 0.1 deg}\n',
       },
       {
-        paramOverrides: { 'excess_map.corelation_radius': '0.2 deg', 'stack.factr': '3', 'stak.factor': '1' },
+        paramOverrides: {
+          'excess_map.corelation_radius': '0.2 deg',
+          'stack.factr': '3',
+          'stak.factor': '1',
+          factor: '4', // the param without its target
+        },
       },
     );
     expect(diagnostics.map((d) => [d.code, d.hint])).toEqual([
       ['unknown-param-override', "did you mean 'excess_map.correlation_radius'?"],
       ['unknown-param-override', "did you mean 'stack.factor'?"],
       ['unknown-param-override', "did you mean 'stack.factor'?"],
+      ['unknown-param-override', "did you mean 'stack.factor'?"],
     ]);
-    expect(diagnostics[1]!.message).toBe("--param stack.factr=3: target 'stack' has no param 'factr'");
+    expect(diagnostics[1]!.message).toBe("--param factor=4: no config key 'factor' and no target 'factor'");
+    expect(diagnostics[2]!.message).toBe("--param stack.factr=3: target 'stack' has no param 'factr'");
   });
 
   it('refuses a --param key that names a param of two targets (a dotted target name and a nested param)', async () => {

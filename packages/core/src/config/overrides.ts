@@ -114,7 +114,15 @@ export function applyOverrides(
         const rest = segments.slice(1).join('.');
         for (const t of scope.targets.keys()) options.push({ name: t, full: rest ? `${t}.${rest}` : t });
       }
-      diagnostics.push(unknownKey(label, message, done.missing, options));
+      diagnostics.push(
+        unknownKey(
+          label,
+          message,
+          done.missing,
+          options,
+          explicitConfig ? [] : paramOwners(segments, scope.targets),
+        ),
+      );
       continue;
     }
     diagnostics.push(
@@ -123,6 +131,7 @@ export function applyOverrides(
         `'${head}' is not a target (and the pipeline has no config file)`,
         head,
         [...scope.targets.keys()].map((t) => ({ name: t, full: [t, ...segments.slice(1)].join('.') })),
+        paramOwners(segments, scope.targets),
       ),
     );
   }
@@ -271,18 +280,28 @@ function parseValueLike(raw: string, existing: unknown): unknown {
   return wasString && (typeof value === 'number' || typeof value === 'boolean') ? raw.trim() : value;
 }
 
-/** Suggests the full keys of the options whose name is close to the missing segment. */
-function unknownKey(label: string, message: string, missing: string, options: Option[]): Diagnostic {
+/** `T.key` for each target T that has the param `key` (a key given without its target: `gain=3`). */
+function paramOwners(segments: string[], targets: OverrideScope['targets']): string[] {
+  return [...targets]
+    .filter(([, t]) => isMap(t.node) && paramAt(t.node.get('params', true) as Node | undefined, segments))
+    .map(([name]) => `${name}.${segments.join('.')}`);
+}
+
+/** Suggests `exact` keys, then the full keys of the options whose name is close to the missing segment. */
+function unknownKey(
+  label: string,
+  message: string,
+  missing: string,
+  options: Option[],
+  exact: string[] = [],
+): Diagnostic {
   const close = new Set(
     closestNames(
       missing,
       options.map((o) => o.name),
     ),
   );
-  const full = options
-    .filter((o) => close.has(o.name))
-    .map((o) => o.full)
-    .slice(0, 3);
+  const full = [...exact, ...options.filter((o) => close.has(o.name)).map((o) => o.full)].slice(0, 3);
   return error(
     'unknown-param-override',
     `${label}: ${message}`,
