@@ -122,6 +122,21 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it("a foreach over a config list (Snakemake's expand) says that ${config…} is not substituted there", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\nconfig: c.yaml\ntargets:\n  t:\n    foreach: "${config.samples}"\n    command: [echo, "{item}"]\n    outputs: ["o/{item}"]\n',
+      'c.yaml': 'samples: [a, b]\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'wrong-type',
+        at: 'pipe.yaml:5:14',
+        hint: '${config…} is not substituted in foreach: list the items here, or glob their files',
+      },
+    ]);
+  });
+
   it('an unknown step names the registered steps it extends, or all of them', async () => {
     const registered = fixtureRegistry().names();
     const prefix = registered[0]!.slice(0, -2);

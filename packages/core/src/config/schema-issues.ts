@@ -135,8 +135,18 @@ function issueDiagnostics(
     ];
   }
   const code = issue.code === 'invalid_union' ? 'wrong-type' : 'invalid-value';
+  // `foreach: "${config.samples}"`, as Snakemake's expand over a config list: not substituted there.
+  const fromConfig =
+    path[path.length - 1] === 'foreach' && typeof value === 'string' && value.includes('${config.')
+      ? '${config…} is not substituted in foreach: list the items here, or glob their files'
+      : undefined;
   return [
-    makeDiagnostic({ code, message: `${where || 'the file'}: ${issue.message}`, at: spanOf(source, node) }),
+    makeDiagnostic({
+      code,
+      message: `${where || 'the file'}: ${issue.message}`,
+      at: spanOf(source, node),
+      ...(fromConfig ? { hint: fromConfig } : {}),
+    }),
   ];
 }
 
