@@ -146,6 +146,20 @@ describe('pipeline cache', () => {
     expect(lookup(dir2)).toMatchObject({ miss: 'stale' });
   });
 
+  it('is invalidated by a file added that an include glob matches (it may add or redeclare targets)', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml':
+        'version: 1\ninclude: ["inc/*.yaml"]\ntargets:\n  all: {command: [echo], outputs: [all.txt]}\n',
+      'inc/a.yaml': 'targets:\n  a: {command: [echo], outputs: [a.txt]}\n',
+    });
+    dirs.push(dir);
+    age(dir);
+    await loadAndCache(dir);
+    expect(lookup(dir)).toHaveProperty('hit');
+    writeFileSync(path.join(dir, 'inc', 'b.yaml'), 'targets:\n  b: {command: [echo], outputs: [b.txt]}\n');
+    expect(lookup(dir)).toMatchObject({ miss: 'stale' });
+  });
+
   it('is invalidated by a removed input of a plain path (its directory changes)', async () => {
     const dir = workspace();
     await loadAndCache(dir);

@@ -234,6 +234,31 @@ targets:
     expect(unitsFor([path.join(root, 'steps/count.mjs')], set, kernelsRoot)).toEqual([]);
   });
 
+  it('watches the folder of an include glob: a new pipeline file there is a change', async () => {
+    const root = tempDir();
+    write(
+      root,
+      'pipe.yaml',
+      'version: 1\ninclude: ["inc/*.yaml"]\ntargets:\n  t: {command: [echo], outputs: [t.txt]}\n',
+    );
+    write(root, 'inc/a.yaml', 'targets:\n  a: {command: [echo], outputs: [a.txt]}\n');
+    const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), {
+      registry: createStepRegistry(),
+      cwd: root,
+    });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+    const set = computeWatchSet({
+      pipeline: loaded.pipeline,
+      tasks: expandGraph(loaded.pipeline, { targets: ['t'] }).tasks.values(),
+      targets: ['t'],
+      kernels: [],
+      excluded: [],
+    });
+    expect(set.dirs.has(path.join(root, 'inc'))).toBe(true);
+    expect(isWatchedPath(set, path.join(root, 'inc/b.yaml'))).toBe(true);
+    expect(isWatchedPath(set, path.join(root, 'inc/b.txt'))).toBe(false);
+  });
+
   it('watches the nearest existing folder of a deleted input folder, and its creation', async () => {
     const root = tempDir();
     write(

@@ -45,7 +45,7 @@ import { valueDigest } from '../workspace/value-digest.js';
 import type { OverrideBase } from './param-overrides.js';
 
 export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
-export const PIPELINE_CACHE_VERSION = 9;
+export const PIPELINE_CACHE_VERSION = 10;
 /** Graphs kept per entry (one per requested target list, most recent first). */
 const MAX_GRAPHS = 4;
 
@@ -210,6 +210,7 @@ function engineStampFile(): string {
 export function pipelineDeps(pipeline: Pipeline, loadStartedMs: number): DepStamp[] | undefined {
   const files = new Set<string>([...pipeline.sourceFiles, engineStampFile()]);
   const dirs: string[] = [];
+  for (const glob of pipeline.includeGlobs ?? []) patternDirs(glob, pipeline.root, dirs);
   for (const target of pipeline.targets.values()) {
     if (target.foreach?.kind === 'glob') patternDirs(target.foreach.pattern, pipeline.root, dirs);
     for (const specs of Object.values(target.inputs)) {

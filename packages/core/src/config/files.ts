@@ -29,12 +29,20 @@ export interface ReadFilesResult {
   targets: TargetSource[];
   /** Targets that exist but whose shape is invalid (references to them are not "unknown"). */
   brokenTargets: Set<string>;
+  /** The `include:` globs, absolute: a file they come to match changes the pipeline. */
+  includeGlobs: string[];
   diagnostics: Diagnostic[];
 }
 
 /** Read the root file and everything it includes (transitively, each file once). */
 export async function readPipelineFiles(rootFile: string): Promise<ReadFilesResult> {
-  const result: ReadFilesResult = { files: [], targets: [], brokenTargets: new Set(), diagnostics: [] };
+  const result: ReadFilesResult = {
+    files: [],
+    targets: [],
+    brokenTargets: new Set(),
+    diagnostics: [],
+    includeGlobs: [],
+  };
   const seen = new Set<string>([rootFile]);
   const queue: Array<{ file: string; from?: Diagnostic['span'] }> = [{ file: rootFile }];
   while (queue.length > 0) {
@@ -68,6 +76,7 @@ export async function readPipelineFiles(rootFile: string): Promise<ReadFilesResu
     if (!top.ok) continue;
     (top.value.include ?? []).forEach((pattern, i) => {
       const span = spanOf(source, nodeAt(source, ['include', i]));
+      if (isDynamicPattern(pattern)) result.includeGlobs.push(path.resolve(path.dirname(file), pattern));
       for (const included of expandInclude(path.dirname(file), pattern)) {
         if (!seen.has(included)) {
           seen.add(included);

@@ -199,6 +199,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     ],
     defaults,
   };
+  if (read.includeGlobs.length > 0) pipeline.includeGlobs = read.includeGlobs;
   if (configPath)
     pipeline.config = declared?.schema ? { file: configPath, schema: declared.schema } : { file: configPath };
   if (top?.remote_cache) pipeline.remoteCache = { ...top.remote_cache };

@@ -98,6 +98,8 @@ export interface Pipeline {
   targets: Map<string, Target>;
   /** Every file the pipeline definition was read from (root, includes, config files): watched by `pipe watch`. */
   sourceFiles: string[];
+  /** The `include:` globs (absolute): a new file matching one changes the pipeline (caches and watch see it). */
+  includeGlobs?: string[];
   defaults: { executor?: 'local' | 'process' | 'slurm'; resources: Resources };
   /** The parameter file in use (after `--config`), if the pipeline declares one. */
   config?: { file: string; schema?: string };

@@ -93,6 +93,12 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
   for (const task of tasks) for (const out of Object.values(task.outputs)) outputs.add(path.resolve(out));
 
   for (const file of pipeline.sourceFiles) add(file, 'pipeline');
+  // A new file matching an include glob adds targets (or clashes with one).
+  for (const glob of pipeline.includeGlobs ?? []) {
+    const { base } = splitGlob(glob);
+    const matcher = picomatch(glob, { dot: false });
+    globs.push({ base, match: (f) => !isSwapFile(f) && matcher(f) });
+  }
   if (pipeline.config) add(pipeline.config.file, 'config');
 
   for (const task of tasks) {
