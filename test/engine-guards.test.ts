@@ -491,6 +491,25 @@ targets:
     expect(ws.read('out/a_b/r.txt')).toBe('a_b');
   });
 
+  it('a program that names a file after its output (x.bam → x.bam.bai) finds it declared; an undeclared one is said', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  index:
+    command: [sh, -c, 'echo bam > "$0"; echo bai > "$0.bai"; echo log > "$0.log"', "{outputs.bam}"]
+    outputs: {bam: out/x.bam, bai: out/x.bam.bai}
+`,
+    });
+    const b = await ws.build(['index']);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    expect(ws.read('out/x.bam.bai')).toBe('bai\n');
+    expect(ws.exists('out/x.bam.log')).toBe(false);
+    expect(b.run.stdout).toContain(
+      "index: wrote 'out/x.bam.log' beside its outputs; not a declared output, so not kept (declare it under outputs: to keep it)",
+    );
+    expect(ws.exists('.pipe/tmp/run')).toBe(false);
+  });
+
   it("fails a task whose output's folder is a file, when it would run and when it would restore; the build goes on", async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -7,7 +7,7 @@
  * when the target emitting their items has finished.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
@@ -621,10 +621,11 @@ class Scheduler {
     const task = this.tasks.get(id)!;
     const target = this.o.pipeline.targets.get(task.target)!;
     const temps: Record<string, string> = {};
-    const runTmp = runTempDir(this.o.layout);
-    this.ensureDir(runTmp);
-    for (const [name, final] of Object.entries(task.outputs))
-      temps[name] = path.join(runTmp, tempName(id, name, final));
+    const taskTmp = taskTempDir(runTempDir(this.o.layout), id);
+    for (const [name, final] of Object.entries(task.outputs)) {
+      temps[name] = path.join(taskTmp, relPath(this.o.pipeline.root, final));
+      mkdirSync(path.dirname(temps[name]), { recursive: true });
+    }
     const blocked = this.makeOutputFolders(task);
     if (blocked) return blocked;
     const env: Record<string, string> = {};
@@ -653,8 +654,34 @@ class Scheduler {
     };
   }
 
-  /** After a task's work ended: store, publish, record and report (or fail). */
+  /**
+   * After a task's work ended: store, publish, record and report (or fail); then its temporary folder goes, with
+   * what the task wrote there undeclared (said once it succeeded: a file it may have meant to keep).
+   */
   private async complete(
+    id: string,
+    decision: Extract<Decision, { action: 'run' }>,
+    executor: Executor,
+    req: ExecRequest,
+    outcome: ExecOutcome,
+    start: Date,
+    startedJob: string | undefined,
+  ) {
+    const taskTmp = taskTempDir(runTempDir(this.o.layout), id);
+    try {
+      await this.storeAndPublish(id, decision, executor, req, outcome, start, startedJob);
+      const undeclared = this.reports.get(id)?.state === 'ran' ? filesBelow(taskTmp) : [];
+      if (undeclared.length > 0)
+        this.emit({
+          type: 'warning',
+          message: `${id}: wrote ${undeclared.map((f) => `'${f}'`).join(', ')} beside its outputs; not a declared output, so not kept (declare it under outputs: to keep it)`,
+        });
+    } finally {
+      await rm(taskTmp, { recursive: true, force: true });
+    }
+  }
+
+  private async storeAndPublish(
     id: string,
     decision: Extract<Decision, { action: 'run' }>,
     executor: Executor,
@@ -1087,24 +1114,35 @@ function notWrittenHint(
 }
 
 /**
- * Where tasks write their outputs before they are moved into place: one folder (no mkdir per task) of a fixed
- * name, and a name per output fixed by the task and the output (no build id, no sequence number), so that a
- * program that writes its own output path into the file makes the same bytes in every build. One build at a time
- * holds the workspace lock, so the names cannot clash; the folder is cleared when a build starts and ends.
+ * Where tasks write their outputs before they are moved into place: a folder of a fixed name, cleared when a build
+ * starts and ends (one build at a time holds the workspace lock, so names cannot clash).
  */
 export function runTempDir(layout: Pick<WorkspaceLayout, 'tmpDir'>): string {
   return path.join(layout.tmpDir, 'run');
 }
 
 /**
- * `<task>~<hash>~<final basename>` (the basename last: a step may look at its extension), within 255 bytes. The
- * hash of the task id and output name keeps apart what the readable part folds together (`each[a/b]` and
- * `each[a_b]` both read `each[a_b]`; long ids are cut).
+ * A task's own folder in the run folder, `<task>~<hash>`, in which each output has its workspace path: a program
+ * that names a file after an output (x.bam → x.bam.bai, a shapefile's .shx beside its .shp) finds the declared one
+ * there, and the names are fixed by the task (no build id), so a program that writes its own output path into the
+ * file makes the same bytes in every build. The hash of the task id keeps apart what the readable part folds
+ * together (`each[a/b]` and `each[a_b]` both read `each[a_b]`; long ids are cut).
  */
-function tempName(taskId: string, output: string, final: string): string {
-  const base = path.basename(final).slice(-120);
-  const digest = createHash('sha256').update(`${taskId}\0${output}`).digest('hex').slice(0, 16);
-  return `${taskFileName(taskId).slice(0, 100)}~${digest}~${base}`;
+function taskTempDir(runTmp: string, taskId: string): string {
+  const digest = createHash('sha256').update(taskId).digest('hex').slice(0, 16);
+  return path.join(runTmp, `${taskFileName(taskId).slice(0, 100)}~${digest}`);
+}
+
+/** Files below `dir`, relative to it (posix); none when it is absent. */
+function filesBelow(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((e) => !e.isDirectory())
+      .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+      .sort();
+  } catch {
+    return [];
+  }
 }
 
 /** The target whose items `name` fans out over (`foreach: {items: T}`), if it does. */
