@@ -137,6 +137,18 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('a glob with a brace left open says so', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  n:\n    foreach: {glob: "raw/{a,b.txt"}\n    command: [echo, "{item}"]\n    outputs: {o: "out/{item}.txt"}\n  m:\n    inputs: {x: "raw/{a,b*.txt"}\n    command: [cat, "{inputs.x}"]\n    outputs: {o: out/m.txt}\n',
+      'raw/a.txt': '1',
+    });
+    expect(summary(dir, diagnostics).map((d) => d.hint)).toEqual([
+      "the '{' at character 5 is never closed with '}': it is read as a literal '{'",
+      "the '{' at character 5 is never closed with '}': it is read as a literal '{'",
+    ]);
+  });
+
   it('an unknown step names the registered steps it extends, or all of them', async () => {
     const registered = fixtureRegistry().names();
     const prefix = registered[0]!.slice(0, -2);

@@ -287,8 +287,8 @@ function checkInputFiles(
             at: spec.span,
             hint: looksLikeRef
               ? "to read another target's outputs, write {target: NAME}"
-              : glob && foldersHint(spec.pattern, root)
-                ? foldersHint(spec.pattern, root)
+              : glob && emptyGlobHint(spec.pattern, root)
+                ? emptyGlobHint(spec.pattern, root)
                 : spec.span && target.span && spec.span.file !== target.span.file
                   ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
                     `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
@@ -305,7 +305,7 @@ function checkInputFiles(
           code: 'empty-foreach',
           message: `foreach glob '${foreach.pattern}' of target '${target.name}' matches no file`,
           at: foreach.span,
-          hint: foldersHint(foreach.pattern, root),
+          hint: emptyGlobHint(foreach.pattern, root),
         }),
       );
     }
@@ -344,6 +344,25 @@ function checkInputFiles(
 }
 
 /** Files matching a workspace-relative or absolute path or glob. */
+/** Why a glob may match no file: a bracket or brace left open (read literally), or only folders matching. */
+function emptyGlobHint(pattern: string, root: string): string | undefined {
+  return unclosedHint(pattern) ?? foldersHint(pattern, root);
+}
+
+/** The first '{' or '[' of a glob that is never closed (the glob library then reads it as a literal character). */
+function unclosedHint(pattern: string): string | undefined {
+  const open: Array<{ char: string; at: number }> = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') i++;
+    else if (c === '{' || c === '[') open.push({ char: c, at: i });
+    else if ((c === '}' || c === ']') && open.at(-1)?.char === (c === '}' ? '{' : '[')) open.pop();
+  }
+  const first = open[0];
+  if (!first) return undefined;
+  return `the '${first.char}' at character ${first.at + 1} is never closed with '${first.char === '{' ? '}' : ']'}': it is read as a literal '${first.char}'`;
+}
+
 /**
  * For a glob that matches no file: when it matches folders (one per night, per run), that a glob names files, with
  * the folders it found and a pattern into them; else undefined.
