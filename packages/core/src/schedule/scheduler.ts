@@ -671,11 +671,7 @@ class Scheduler {
     try {
       await this.storeAndPublish(id, decision, executor, req, outcome, start, startedJob);
       const undeclared = this.reports.get(id)?.state === 'ran' ? filesBelow(taskTmp) : [];
-      if (undeclared.length > 0)
-        this.emit({
-          type: 'warning',
-          message: `${id}: wrote ${undeclared.map((f) => `'${f}'`).join(', ')} beside its outputs; not a declared output, so not kept (declare it under outputs: to keep it)`,
-        });
+      if (undeclared.length > 0) this.emit({ type: 'warning', message: undeclaredText(id, undeclared) });
     } finally {
       await rm(taskTmp, { recursive: true, force: true });
     }
@@ -1131,6 +1127,13 @@ export function runTempDir(layout: Pick<WorkspaceLayout, 'tmpDir'>): string {
 function taskTempDir(runTmp: string, taskId: string): string {
   const digest = createHash('sha256').update(taskId).digest('hex').slice(0, 16);
   return path.join(runTmp, `${taskFileName(taskId).slice(0, 100)}~${digest}`);
+}
+
+/** The warning for files a task wrote beside its outputs (the first five named). */
+function undeclaredText(id: string, files: string[]): string {
+  const named = files.slice(0, 5).map((f) => `'${f}'`);
+  const more = files.length > 5 ? ` and ${files.length - 5} more files` : '';
+  return `${id}: wrote ${named.join(', ')}${more} beside its outputs; not a declared output, so not kept (declare it under outputs: to keep it)`;
 }
 
 /** Files below `dir`, relative to it (posix); none when it is absent. */
