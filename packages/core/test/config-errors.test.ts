@@ -1,3 +1,4 @@
+import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline, renderDiagnostic } from '../src/config/index.js';
@@ -134,6 +135,25 @@ describe('loadPipeline: every problem is reported with its place', () => {
         at: 'pipe.yaml:5:14',
         hint: '${config…} is not substituted in foreach: list the items here, or glob their files',
       },
+    ]);
+  });
+
+  it('warns about a broken symbolic link a glob leaves out (a data disk not mounted drops an item)', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  n:\n    foreach: {glob: "raw/*.txt"}\n    inputs: {x: "raw/{item}.txt"}\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    outputs: {o: "out/{item}.txt"}\n',
+      'raw/a.txt': '1',
+    });
+    dirs.push(dir);
+    symlinkSync('/nonexistent/pipe-test/b.txt', path.join(dir, 'raw/b.txt'));
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    expect(result.warnings.map((d) => [d.code, d.span?.line, d.message])).toEqual([
+      [
+        'broken-link',
+        4,
+        "foreach of target 'n': 'raw/b.txt' matches glob 'raw/*.txt' but is a broken symbolic link (to /nonexistent/pipe-test/b.txt), so it is left out",
+      ],
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -157,6 +157,19 @@ describe('pipeline cache', () => {
     await loadAndCache(dir);
     expect(lookup(dir)).toHaveProperty('hit');
     writeFileSync(path.join(dir, 'inc', 'b.yaml'), 'targets:\n  b: {command: [echo], outputs: [b.txt]}\n');
+    expect(lookup(dir)).toMatchObject({ miss: 'stale' });
+  });
+
+  it('is invalidated when a broken link a glob leaves out comes to lead to a file (a disk mounted)', async () => {
+    const dir = workspace();
+    const target = path.join(dir, 'elsewhere', 'c.txt');
+    symlinkSync(target, path.join(dir, 'in', 'c.txt'));
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(path.join(dir, 'in'), old, old); // age() would follow the link
+    await loadAndCache(dir);
+    expect(lookup(dir)).toHaveProperty('hit');
+    mkdirSync(path.dirname(target));
+    writeFileSync(target, 'c');
     expect(lookup(dir)).toMatchObject({ miss: 'stale' });
   });
 

@@ -36,7 +36,7 @@ import { canonicalJson, sha256Hex } from '../fingerprint/canonical.js';
 import { codeHash, type KnownCodeHash, knownCodeHashes } from '../fingerprint/code-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { StepFacts } from '../fingerprint/steps.js';
-import { splitGlob } from '../graph/items.js';
+import { brokenLinks, splitGlob } from '../graph/items.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { PIPE_VERSION } from '../provenance/record.js';
 import { nsOf, RACY_GRANULARITY_MS } from '../state/hash-memo.js';
@@ -212,9 +212,14 @@ export function pipelineDeps(pipeline: Pipeline, loadStartedMs: number): DepStam
   const dirs: string[] = [];
   for (const glob of pipeline.includeGlobs ?? []) patternDirs(glob, pipeline.root, dirs);
   for (const target of pipeline.targets.values()) {
-    if (target.foreach?.kind === 'glob') patternDirs(target.foreach.pattern, pipeline.root, dirs);
-    for (const specs of Object.values(target.inputs)) {
-      for (const spec of specs) if (spec.kind === 'file') patternDirs(spec.pattern, pipeline.root, dirs);
+    const globs: string[] = [];
+    if (target.foreach?.kind === 'glob') globs.push(target.foreach.pattern);
+    for (const specs of Object.values(target.inputs))
+      for (const spec of specs) if (spec.kind === 'file') globs.push(spec.pattern);
+    for (const pattern of globs) {
+      patternDirs(pattern, pipeline.root, dirs);
+      // A broken link the glob leaves out: its target appearing (a disk mounted) changes no folder's stamp.
+      for (const link of brokenLinks(pattern, pipeline.root)) files.add(link);
     }
     if (target.stepModule) {
       files.add(target.stepModule);

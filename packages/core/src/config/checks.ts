@@ -5,12 +5,12 @@
  * paths (output-owners.ts: two targets writing one path, one inside the other; output-paths.ts: over a source
  * or input file).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
-import { itemIdProblem, matchFiles, splitGlob } from '../graph/items.js';
+import { brokenLinks, itemIdProblem, matchFiles, splitGlob } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { checkOutputPaths } from './output-owners.js';
@@ -297,6 +297,26 @@ function checkInputFiles(
         );
       }
     }
+    const globs = Object.entries(target.inputs).flatMap(([name, specs]) =>
+      specs.flatMap((spec) =>
+        spec.kind === 'file' && !spec.pattern.includes('{item}')
+          ? [{ what: `input '${name}'`, pattern: spec.pattern, span: spec.span }]
+          : [],
+      ),
+    );
+    if (target.foreach?.kind === 'glob')
+      globs.push({ what: 'foreach', pattern: target.foreach.pattern, span: target.foreach.span });
+    for (const glob of globs)
+      for (const link of brokenLinks(glob.pattern, root))
+        diagnostics.push(
+          makeDiagnostic({
+            code: 'broken-link',
+            severity: 'warning',
+            message: `${glob.what} of target '${target.name}': '${path.relative(root, link)}' matches glob '${glob.pattern}' but is a broken symbolic link (to ${readlinkSync(link)}), so it is left out`,
+            at: glob.span,
+            hint: 'mount or restore what it points to (the next build sees it), or remove the link',
+          }),
+        );
     const foreach = target.foreach;
     if (foreach?.kind === 'glob' && known(target)?.size === 0) {
       diagnostics.push(

@@ -71,6 +71,43 @@ function linksToFile(link: string): boolean {
   }
 }
 
+/**
+ * The symbolic links a glob would match but that lead nowhere (absolute paths, sorted): the glob leaves them out
+ * (as tinyglobby does), so a data link whose disk is not mounted drops an item without a word — the loader warns,
+ * and the pipeline cache stamps them, so their target coming back is seen.
+ */
+export function brokenLinks(pattern: string, root: string): string[] {
+  const absolute = path.resolve(root, pattern);
+  if (!isDynamicPattern(pattern)) return [];
+  const { base, rest } = splitGlob(absolute);
+  const isMatch = picomatch(rest, { dot: false, posix: true });
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(base, {
+      withFileTypes: true,
+      recursive: rest.includes('/') || rest.includes('**'),
+    });
+  } catch {
+    return [];
+  }
+  const broken: string[] = [];
+  for (const e of entries) {
+    if (!e.isSymbolicLink()) continue;
+    const file = path.join(e.parentPath, e.name);
+    if (!isMatch(path.relative(base, file).split(path.sep).join('/'))) continue;
+    if (!linksSomewhere(file)) broken.push(file);
+  }
+  return broken.sort();
+}
+
+function linksSomewhere(link: string): boolean {
+  try {
+    return statSync(link, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false; // ELOOP, EACCES
+  }
+}
+
 /** `/data/runs/**\/*.fits` → base `/data/runs`, rest `**\/*.fits`: the fixed directory and the glob below it. */
 export function splitGlob(absolutePattern: string): { base: string; rest: string } {
   const segments = absolutePattern.split('/');
