@@ -157,6 +157,15 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('a misspelt value of a fixed set (executor: slrum) gets the closest one', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ndefaults: {executor: slrum}\ntargets: {}\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'invalid-value', at: 'pipe.yaml:2:22', hint: "did you mean 'slurm'?" },
+    ]);
+  });
+
   it('a glob with a brace left open says so', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

@@ -140,12 +140,21 @@ function issueDiagnostics(
     path[path.length - 1] === 'foreach' && typeof value === 'string' && value.includes('${config.')
       ? '${config…} is not substituted in foreach: list the items here, or glob their files'
       : undefined;
+  // `executor: slrum`: the closest allowed value.
+  const closest =
+    issue.code === 'invalid_value' && typeof value === 'string'
+      ? didYouMean(
+          value,
+          issue.values.map((v) => String(v)),
+        )
+      : undefined;
+  const hint = fromConfig ?? closest;
   return [
     makeDiagnostic({
       code,
       message: `${where || 'the file'}: ${issue.message}`,
       at: spanOf(source, node),
-      ...(fromConfig ? { hint: fromConfig } : {}),
+      ...(hint ? { hint } : {}),
     }),
   ];
 }
