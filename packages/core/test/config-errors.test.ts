@@ -326,6 +326,25 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it("warns about a command path in an included file written relative to that file's folder (commands run in the root)", async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': 'version: 1\ninclude: [sub/more.yaml]\ntargets: {}\n',
+      'sub/more.yaml': 'targets:\n  u: {command: [cp, local.txt, "{outputs.o}"], outputs: {o: out/u.txt}}\n',
+      'sub/local.txt': 'L',
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    expect(result.warnings.map((d) => [d.code, d.span?.line, d.message, d.hint])).toEqual([
+      [
+        'command-path-not-in-root',
+        2,
+        "target 'u' runs with 'local.txt', but commands run in the workspace root, where there is no such file (sub/local.txt is one)",
+        "declare it as an input, relative to this file (inputs: {x: local.txt}, then '{inputs.x}'), or write 'sub/local.txt'",
+      ],
+    ]);
+  });
+
   it('loads a command with an inline script longer than a file name may be (no ENAMETOOLONG)', async () => {
     // A '.' makes it look like a path; one component of 300 characters makes stat throw ENAMETOOLONG.
     const script = `console.log(${'1.5+'.repeat(75)}0)`;

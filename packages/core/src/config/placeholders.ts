@@ -22,6 +22,8 @@ export interface Declared {
   /** Workspace root (argv paths are relative to it: commands run there) and the target's name, for messages. */
   root: string;
   target: string;
+  /** The folder of the file that declares the target (its inputs are relative to it); the root's for pipe.yaml. */
+  dir?: string;
 }
 
 type Report = (
@@ -136,7 +138,22 @@ function checkArgvFiles(
       return;
     }
     if (inputs.has(abs) || !abs.startsWith(`${declared.root}${path.sep}`)) return;
-    if (!isFile(abs)) return;
+    if (!isFile(abs)) {
+      // In an included file, a path written relative to that file's folder (as its inputs are) misses at run time.
+      const beside =
+        declared.dir && declared.dir !== declared.root ? path.resolve(declared.dir, arg) : undefined;
+      if (beside && isFile(beside)) {
+        const meant = path.relative(declared.root, beside).split(path.sep).join('/');
+        report(
+          'command-path-not-in-root',
+          `target '${declared.target}' runs with '${arg}', but commands run in the workspace root, where there is no such file (${meant} is one)`,
+          spanOfArg(i),
+          `declare it as an input, relative to this file (inputs: {x: ${arg}}, then '{inputs.x}'), or write '${meant}'`,
+          'warning',
+        );
+      }
+      return;
+    }
     report(
       'undeclared-command-file',
       `target '${declared.target}' runs with '${arg}', a file of the workspace that is not one of its inputs: editing it will not rerun the target`,

@@ -175,7 +175,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
   if (doc.command)
     checkCommand(
       doc.command,
-      { inputs, outputs, params: params.value, foreach: !!doc.foreach, root: ctx.root, target: ts.name },
+      { inputs, outputs, params: params.value, foreach: !!doc.foreach, root: ctx.root, target: ts.name, dir },
       (i) => at('command', i),
       report,
     );
