@@ -6,8 +6,7 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
@@ -41,6 +40,7 @@ import {
 } from '../store/products.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
+import { filesBelow, runTempDir, taskTempDir, undeclaredText } from './task-temp.js';
 
 export interface RunBuildOptions {
   buildId: string;
@@ -1107,45 +1107,6 @@ function notWrittenHint(
   if (final && final.mtimeMs >= start.getTime() - 1000)
     return `: the task wrote ${missing.path} itself; write to {outputs.${missing.output}}, the temporary path pipe moves into place`;
   return '';
-}
-
-/**
- * Where tasks write their outputs before they are moved into place: a folder of a fixed name, cleared when a build
- * starts and ends (one build at a time holds the workspace lock, so names cannot clash).
- */
-export function runTempDir(layout: Pick<WorkspaceLayout, 'tmpDir'>): string {
-  return path.join(layout.tmpDir, 'run');
-}
-
-/**
- * A task's own folder in the run folder, `<task>~<hash>`, in which each output has its workspace path: a program
- * that names a file after an output (x.bam → x.bam.bai, a shapefile's .shx beside its .shp) finds the declared one
- * there, and the names are fixed by the task (no build id), so a program that writes its own output path into the
- * file makes the same bytes in every build. The hash of the task id keeps apart what the readable part folds
- * together (`each[a/b]` and `each[a_b]` both read `each[a_b]`; long ids are cut).
- */
-function taskTempDir(runTmp: string, taskId: string): string {
-  const digest = createHash('sha256').update(taskId).digest('hex').slice(0, 16);
-  return path.join(runTmp, `${taskFileName(taskId).slice(0, 100)}~${digest}`);
-}
-
-/** The warning for files a task wrote beside its outputs (the first five named). */
-function undeclaredText(id: string, files: string[]): string {
-  const named = files.slice(0, 5).map((f) => `'${f}'`);
-  const more = files.length > 5 ? ` and ${files.length - 5} more files` : '';
-  return `${id}: wrote ${named.join(', ')}${more} beside its outputs; not a declared output, so not kept (declare it under outputs: to keep it)`;
-}
-
-/** Files below `dir`, relative to it (posix); none when it is absent. */
-function filesBelow(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true, recursive: true })
-      .filter((e) => !e.isDirectory())
-      .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-      .sort();
-  } catch {
-    return [];
-  }
 }
 
 /** The target whose items `name` fans out over (`foreach: {items: T}`), if it does. */
