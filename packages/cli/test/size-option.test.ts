@@ -79,6 +79,12 @@ describe('pipe cache: what it is pointed at', () => {
         expect(r.stderr).toContain(`cache folder ${path.join(root, 'nowhere')}: does not exist`);
       }
       expect(existsSync(path.join(root, 'nowhere'))).toBe(false);
+      // A misspelt target: the built one it is close to.
+      const misspelt = run(['cache', 'pin', 'cpy']);
+      expect(misspelt.status).toBe(2);
+      expect(misspelt.stderr).toContain(
+        "pipe: no built task of 'cpy' in this workspace; did you mean 'copy'?",
+      );
       // Evicted (gc to 0 bytes; its blobs are dated past the grace period): pin says so instead of pinning nothing.
       expect(run(['cache', 'gc', '--max-size', '0']).status).toBe(0);
       const pin = run(['cache', 'pin', 'copy']);

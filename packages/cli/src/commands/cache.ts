@@ -2,7 +2,14 @@
 
 import { statSync } from 'node:fs';
 import { describeFailure, LocalStore } from '@pipe/cache';
-import { listBuildIds, loadState, readBuildRecord, recordedDelivery, targetOfTaskId } from '@pipe/core';
+import {
+  didYouMean,
+  listBuildIds,
+  loadState,
+  readBuildRecord,
+  recordedDelivery,
+  targetOfTaskId,
+} from '@pipe/core';
 import { cacheDirOption, type GlobalOptions } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
@@ -86,7 +93,9 @@ export async function cacheCommand(
         .filter((id) => targets.includes(targetOfTaskId(id)))
         .map((id) => ({ id, key: state.tasks.keyOf(id)! }));
       if (keys.length === 0) {
-        process.stderr.write(`pipe: no built task of '${arg}' in this workspace\n`);
+        const built = new Set([...state.tasks.keys()].map(targetOfTaskId));
+        const hint = didYouMean(arg!, built);
+        process.stderr.write(`pipe: no built task of '${arg}' in this workspace${hint ? `; ${hint}` : ''}\n`);
         return EXIT_USAGE;
       }
       // Only what the store holds can be kept: pinning an evicted entry would protect nothing.
