@@ -166,6 +166,20 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('a YAML merge key (<<: *anchor) is refused saying that YAML 1.2 has none', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a: &base {command: [echo], outputs: [a.txt]}\n  b: {<<: *base, outputs: [b.txt]}\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'unknown-key',
+        at: 'pipe.yaml:4:7',
+        hint: 'a YAML merge key (<<: *anchor) is not read here (YAML 1.2 has none): write the keys out in each target',
+      },
+    ]);
+  });
+
   it('a glob with a brace left open says so', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

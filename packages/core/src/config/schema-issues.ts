@@ -95,7 +95,10 @@ function issueDiagnostics(
         message: `unknown key '${key}'${where ? ` in ${where}` : ''}`,
         at: spanOf(source, keyNode(node, key) ?? node),
         hint:
-          didYouMean(key, allowed) ?? (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined),
+          key === '<<'
+            ? 'a YAML merge key (<<: *anchor) is not read here (YAML 1.2 has none): write the keys out in each target'
+            : (didYouMean(key, allowed) ??
+              (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined)),
       }),
     );
   }
