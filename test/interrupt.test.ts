@@ -1,6 +1,7 @@
 /**
  * Interruptions: kill -9 mid-build (the next build completes, the cache has no corrupt entry),
- * Ctrl-C (running tasks end, temps removed, build recorded as interrupted, the next build resumes),
+ * Ctrl-C (running tasks end, temps removed, build recorded as interrupted, the next build resumes), SIGTERM and
+ * SIGHUP alike,
  * and a second build in the same workspace (refused, or waits with --wait).
  */
 import { readdirSync } from 'node:fs';
@@ -130,6 +131,19 @@ describe('pipe build: interruptions', () => {
     expect(run.stderr).toContain('pipe: SIGTERM: stopping (running tasks are cancelled)');
     expect(await processEnded(blocker)).toBe(true);
     expect(ws.exists('out/slow.txt')).toBe(false);
+    expect(ws.exists('.pipe/lock')).toBe(false);
+  });
+
+  it('SIGHUP (the terminal or ssh session closed) stops the same way and exits 129: no command runs on', async () => {
+    const { ws, child, done, blocker } = await buildBlockedOnSlow();
+    child.kill('SIGHUP');
+    const run = await done;
+    expect(run.code).toBe(129);
+    expect(run.stderr).toContain('pipe: SIGHUP: stopping (running tasks are cancelled)');
+    expect(await processEnded(blocker)).toBe(true);
+    expect(parseEvents(run.stdout).find((e) => e.event === 'build-end')).toMatchObject({
+      status: 'interrupted',
+    });
     expect(ws.exists('.pipe/lock')).toBe(false);
   });
 

@@ -16,6 +16,14 @@ export function outputMode(json: boolean | undefined): OutputMode {
   return process.stderr.isTTY && !process.env.CI ? 'tty' : 'plain';
 }
 
+/**
+ * After a hangup the terminal is gone: writing to it fails (EIO), which must not end the process before it has
+ * cancelled its tasks and recorded the build.
+ */
+export function ignoreClosedTerminal(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+}
+
 function jsonLine(obj: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }

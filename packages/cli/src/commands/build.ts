@@ -21,11 +21,18 @@ import {
   type TaskReport,
 } from '@pipe/core/lean';
 import { locateParamFor, workingDir } from '../context.js';
-import { EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
+import {
+  EXIT_BUILD_FAILED,
+  EXIT_HANGUP,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_TERMINATED,
+  EXIT_USAGE,
+} from '../exit-codes.js';
 import { parseFastArgv } from '../fast-path/argv.js';
 import { dropSnapshots, type SnapshotSource, workspaceStamps } from '../fast-path/record.js';
 import { RACY_GRANULARITY_MS } from '../fast-path/snapshot.js';
-import { BuildOutput, outputMode } from '../output.js';
+import { BuildOutput, ignoreClosedTerminal, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
 import { summaryLines } from '../summary.js';
 import { writablePathProblem } from '../writable-path.js';
@@ -191,11 +198,16 @@ async function buildOpened(
     // Should it fail later, the build still completes and keeps its products; it then exits 1 (see below).
   }
   let signals = 0;
-  // The conventional 128 + signal number: 130 for SIGINT (Ctrl-C), 143 for SIGTERM (a scheduler, kill).
+  // The conventional 128 + signal number: 130 for SIGINT (Ctrl-C), 143 for SIGTERM (a scheduler, kill), 129 for
+  // SIGHUP (the terminal or ssh session closed: the commands, each in a process group of its own, would run on).
   let interruptedCode = EXIT_INTERRUPTED;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (sig === 'SIGTERM') interruptedCode = EXIT_TERMINATED;
+    if (sig === 'SIGHUP') {
+      interruptedCode = EXIT_HANGUP;
+      ignoreClosedTerminal();
+    }
     if (signals === 1) {
       process.stderr.write(
         sig === 'SIGINT'
@@ -209,6 +221,7 @@ async function buildOpened(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   const slurm =
     onSlurm.length > 0
       ? await slurmExecutorFactory({
@@ -355,6 +368,7 @@ async function buildOpened(
     await Promise.all((slurm?.created ?? ([] as Executor[])).map((e) => e.close()));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }
 

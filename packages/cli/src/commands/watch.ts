@@ -18,6 +18,7 @@ import {
   workingDir,
 } from '../context.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { ignoreClosedTerminal } from '../output.js';
 import { pipelineRemote } from './remote.js';
 import { forceOption, type SessionCliOptions } from './session.js';
 
@@ -153,9 +154,11 @@ function restartSelf(): Promise<number> {
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
+    process.on('SIGHUP', forward);
     child.on('close', (code) => {
       process.off('SIGINT', forward);
       process.off('SIGTERM', forward);
+      process.off('SIGHUP', forward);
       resolve(code ?? EXIT_INTERRUPTED);
     });
   });
@@ -175,9 +178,14 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
   const params: Record<string, string> = {};
   for (const p of opts.param ?? []) params[p.slice(0, p.indexOf('='))] = p.slice(p.indexOf('=') + 1);
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
+  const onSignal = (sig: NodeJS.Signals) => {
+    // A closed terminal: stop as for Ctrl-C (the commands of a build, in process groups of their own, would run on).
+    if (sig === 'SIGHUP') ignoreClosedTerminal();
+    abort.abort();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   const root = path.dirname(file);
   let lastStatus: string | undefined;
   const session: NonNullable<Parameters<typeof core.runWatch>[0]['session']> = {
@@ -242,6 +250,7 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
       if (!opts.json) process.stderr.write(`restarting: ${end.why}\n`);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
       return await restartSelf();
     }
     // Ctrl-C while idle is how a watch ends (0); during a build it interrupted that build (130, as pipe build).
@@ -249,5 +258,6 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }
