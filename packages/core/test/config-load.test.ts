@@ -54,7 +54,7 @@ const GOOD = {
   'pipelines/plot.yaml': `
     targets:
       plot:
-        command: [python, plot.py, '{inputs.map}', -o, '{outputs.png}']
+        command: [python, '{inputs.script}', '{inputs.map}', -o, '{outputs.png}']
         inputs: {map: build/stacked.fits, script: plot.py}
         outputs: {png: build/plot.png}
         env: [MPLBACKEND]
@@ -160,7 +160,7 @@ describe('loadPipeline: valid pipelines', () => {
     const plot = pipeline.targets.get('plot')!;
     expect(plot.step).toBe('command');
     expect(plot.stepModule).toBeUndefined();
-    expect(plot.command).toEqual(['python', 'plot.py', '{inputs.map}', '-o', '{outputs.png}']);
+    expect(plot.command).toEqual(['python', '{inputs.script}', '{inputs.map}', '-o', '{outputs.png}']);
     // `map` names the output of `stack` by its workspace path; `script` is relative to pipelines/plot.yaml.
     expect(plot.inputs['map']).toMatchObject([{ kind: 'target', target: 'stack', output: 'stacked' }]);
     expect(plot.inputs['script']).toMatchObject([{ kind: 'file', pattern: 'pipelines/plot.py' }]);
