@@ -166,6 +166,29 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it("reports a target's other problems along with its shape errors (read as the hints suggest)", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a:
+            comand: [cat, "{inputs.x}"]
+            inputs: {x: {target: nope}}
+            outputs: [out/a.txt]
+          b:
+            command: [echo]
+            outputs: [out/a.txt]
+            resources: {cpus: two}
+      `,
+    });
+    expect(summary(dir, diagnostics).map((d) => `${d.code} ${d.at}`)).toEqual([
+      'unknown-key pipe.yaml:4:5',
+      'unknown-target pipe.yaml:5:17',
+      'duplicate-output pipe.yaml:9:15',
+      'wrong-type pipe.yaml:10:23',
+    ]);
+  });
+
   it('a YAML merge key (<<: *anchor) is refused saying that YAML 1.2 has none', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

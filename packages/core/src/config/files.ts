@@ -9,6 +9,7 @@ import { isMap, isScalar, type Node } from 'yaml';
 import { z } from 'zod';
 import type { Diagnostic } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
+import { salvageTarget } from './salvage.js';
 import { type PipeFileDoc, PipeFileSchema, TARGET_NAME_PATTERN, TargetSchema } from './schema.js';
 import { keyNode, nodeAt, validateShape } from './schema-issues.js';
 import { readSource, type SourceFile, spanOf } from './source.js';
@@ -142,14 +143,11 @@ function collectTargets(source: SourceFile, js: Record<string, unknown>, result:
     if (!shape.ok) {
       result.diagnostics.push(...shape.diagnostics);
       result.brokenTargets.add(name);
-      continue;
     }
-    result.targets.push({
-      name,
-      source,
-      keyNode: pair.key as Node,
-      node: pair.value as Node,
-      doc: shape.value,
-    });
+    // A broken target read as its hints suggest is checked with the others (the load fails on its errors anyway),
+    // so that its other problems are reported in the same run.
+    const doc = shape.ok ? shape.value : salvageTarget((js['targets'] as Record<string, unknown>)[name]);
+    if (!doc) continue;
+    result.targets.push({ name, source, keyNode: pair.key as Node, node: pair.value as Node, doc });
   }
 }
