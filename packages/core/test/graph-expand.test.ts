@@ -224,6 +224,16 @@ describe('expandGraph', () => {
         hint: "did you mean 'stack'?",
       },
     ]);
+    // A task id or an output path (as make builds files): the target it belongs to.
+    expect(expandGraph(pipeline, { targets: ['colours[red]'] }).diagnostics[0]?.hint).toBe(
+      "'colours[red]' is a task of target 'colours': pipe builds targets (pipe build colours)",
+    );
+    expect(expandGraph(pipeline, { targets: ['build/stacked.fits'] }).diagnostics[0]?.hint).toBe(
+      "'build/stacked.fits' is an output of target 'stack': pipe builds targets, not files (pipe build stack)",
+    );
+    expect(expandGraph(pipeline, { targets: ['build/plots/run_1.png'] }).diagnostics[0]?.hint).toContain(
+      'is an output of target',
+    );
     // Nothing close: the hint lists the targets there are.
     expect(expandGraph(pipeline, { targets: ['zzzzzz'] }).diagnostics[0]?.hint).toBe(
       `the pipeline's targets: ${[...pipeline.targets.keys()].sort().join(', ')}`,

@@ -12,7 +12,7 @@ import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem
 import { relPath } from '../workspace/layout.js';
 import { closestNames } from './closest-names.js';
 import { dependencyOrder } from './edges.js';
-import { matchFiles, matchItemFiles, outputTemplateMatcher, staticItems } from './items.js';
+import { matchFiles, matchItemFiles, outputTemplateMatcher, staticItems, templateItem } from './items.js';
 import { paramsHoldItem, substituteItem } from './substitute.js';
 
 export interface ExpandOptions {
@@ -30,6 +30,25 @@ type InputFile = { path: string; producer?: string };
  * inputs, deps and outputs are absolute and deterministic (shuffling declarations changes nothing).
  * Arrays in task inputs and deps may be shared between tasks: treat them as read-only.
  */
+/**
+ * For a name that is no target but a task id (`calibrate[img1]`) or an output path (`build/cal/img1.txt`, as make
+ * and Snakemake build files): the target it belongs to, since pipe builds targets.
+ */
+function ownerOf(name: string, targets: Pipeline['targets']): string | undefined {
+  const task = /^(.+)\[.*\]$/.exec(name)?.[1];
+  if (task !== undefined && targets.has(task))
+    return `'${name}' is a task of target '${task}': pipe builds targets (pipe build ${task})`;
+  const file = path.posix.normalize(name.replaceAll('\\', '/'));
+  const all = [...targets.values()];
+  // A path written out wins over a fan-out's {item} template that would also match it.
+  const owner =
+    all.find((t) => Object.values(t.outputs).includes(file)) ??
+    all.find((t) => Object.values(t.outputs).some((template) => templateItem(template, file) !== undefined));
+  return owner
+    ? `'${name}' is an output of target '${owner.name}': pipe builds targets, not files (pipe build ${owner.name})`
+    : undefined;
+}
+
 export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGraph {
   const { targets, root } = pipeline;
   const diagnostics: Diagnostic[] = [];
@@ -44,9 +63,11 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
       severity: 'error',
       code: 'unknown-target',
       message: `unknown target '${name}'`,
-      hint: close.length
-        ? `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?`
-        : `the pipeline's targets: ${targetList([...targets.keys()])}`,
+      hint:
+        ownerOf(name, targets) ??
+        (close.length
+          ? `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?`
+          : `the pipeline's targets: ${targetList([...targets.keys()])}`),
     });
   }
 
