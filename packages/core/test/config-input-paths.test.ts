@@ -101,6 +101,22 @@ describe('input paths from the config file and the environment', () => {
     expect(missing?.span).toMatchObject({ file: `${dir}/conf/analysis.yaml`, line: 2, col: 14 });
   });
 
+  it('refuses a {params.x} placeholder in an input path (not substituted there), once', async () => {
+    const dir = workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  t:\n    params: {name: a}\n    inputs: {x: "raw/{params.name}.txt"}\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    outputs: {o: out/t.txt}\n',
+    });
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    if (result.ok) throw new Error('expected the placeholder to be refused');
+    expect(result.diagnostics.map((d) => [d.code, d.span?.line, d.message])).toEqual([
+      [
+        'input-placeholder',
+        5,
+        "input path 'raw/{params.name}.txt' contains '{params.name}': an input path takes {item}, ${config.a.b} and $NAME, no other placeholder",
+      ],
+    ]);
+  });
+
   it('reports an unset variable with a hint, and an unknown config key with did-you-mean', async () => {
     const dir = workspace({ ...filesFor('observations: {datastor: x, datastore: $NOPE/store}\n') });
     const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });

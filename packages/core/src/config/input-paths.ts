@@ -40,6 +40,19 @@ export function expandInputPath(
   span: SourceSpan | undefined,
   ctx: InputPathContext,
 ): ExpandedInput {
+  // `{params.x}` is substituted in a command's argv, not in paths: the file would be looked for under that name.
+  const placeholder = /\{(?:params|inputs|outputs)\.[^}]*\}/.exec(text)?.[0];
+  if (placeholder) {
+    ctx.diagnostics.push(
+      makeDiagnostic({
+        code: 'input-placeholder',
+        message: `input path '${text}' contains '${placeholder}': an input path takes {item}, \${config.a.b} and $NAME, no other placeholder`,
+        at: span,
+        hint: 'a value both the path and the command need belongs in the config file: ${config.a.b} in the path, {params.x} set from it',
+      }),
+    );
+    return { kind: 'omit' };
+  }
   if (!text.includes('$')) return { kind: 'path', text };
   const reported = ctx.diagnostics.length;
   let baseDir: string | undefined;
