@@ -32,6 +32,8 @@ import { statIfThere } from '../state/hash-memo.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
 import {
+  type CacheWarning,
+  cacheWarningText,
   currentStamps,
   outputFolderProblem,
   publishOutputs,
@@ -119,6 +121,8 @@ class Scheduler {
   private readonly commits = new Set<Promise<void>>();
   /** Directories created for this build (temp and output folders): one mkdir each. */
   private readonly madeDirs = new Set<string>();
+  /** Reasons of cache failures already reported (cacheWarning). */
+  private readonly cacheReasons = new Set<string>();
   /** Whether a target's tasks go to a batch executor, by target name. */
   private readonly batchedTargets = new Map<string, boolean>();
   private readonly anyBatchExecutor: boolean;
@@ -169,6 +173,19 @@ class Scheduler {
 
   private emit(event: BuildEvent) {
     this.o.onEvent?.(event);
+  }
+
+  /**
+   * A cache failure, said once per reason: a store that cannot be made (a --cache-dir under a file) fails every
+   * task's outputs alike, and 3,000 lines would bury the build's own report.
+   */
+  private cacheWarning(w: CacheWarning) {
+    if (this.cacheReasons.has(w.reason)) return;
+    this.cacheReasons.add(w.reason);
+    this.emit({
+      type: 'warning',
+      message: `${cacheWarningText(w)} (not repeated for other outputs that fail for this reason)`,
+    });
   }
 
   private report(r: TaskReport) {
@@ -761,7 +778,7 @@ class Scheduler {
         error: this.outputFailureText(task, stored.failure, outcome.attempts, req, start),
       });
     const commit = stored.committed.then((warnings) => {
-      for (const w of warnings) this.emit({ type: 'warning', message: w });
+      for (const w of warnings) this.cacheWarning(w);
       this.commits.delete(commit);
     });
     this.commits.add(commit);

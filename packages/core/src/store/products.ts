@@ -30,6 +30,17 @@ export function outputFolderProblem(root: string, output: string, dir: string, e
   return `${what}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
+/** What the cache failed to store, and why (the same reason, a store that cannot be made, recurs for every task). */
+export interface CacheWarning {
+  what: string;
+  reason: string;
+}
+
+/** One line for a cache warning. */
+export function cacheWarningText(w: CacheWarning): string {
+  return `cache: ${w.what}: ${w.reason}`;
+}
+
 export type StoreResult =
   | {
       ok: true;
@@ -40,7 +51,7 @@ export type StoreResult =
        * published and the dependants started while the store makes its copies durable (an fsync round, here
        * 5-10 ms, twice per task: the critical path of a chain of small tasks) and a remote tier uploads them.
        */
-      committed: Promise<string[]>;
+      committed: Promise<CacheWarning[]>;
     }
   | { ok: false; failure: OutputFailure };
 
@@ -101,10 +112,13 @@ export async function storeOutputs(options: {
   await Promise.race([Promise.all(taken.map((t) => t.fired)), puts]);
   const committed = puts
     .then(async (results) => {
-      const warnings: string[] = [];
+      const warnings: CacheWarning[] = [];
       for (const [i, put] of results.entries())
         if (!put.ok)
-          warnings.push(`cache: storing ${outputs[i]!.path}: ${await describeCacheFailure(put.failure)}`);
+          warnings.push({
+            what: `storing ${outputs[i]!.path}`,
+            reason: await describeCacheFailure(put.failure),
+          });
       if (warnings.length > 0) return warnings;
       const manifest: Manifest = {
         version: 1,
@@ -117,13 +131,14 @@ export async function storeOutputs(options: {
       };
       const put = await cache.putManifest(manifest);
       if (!put.ok)
-        warnings.push(
-          `cache: storing the manifest of ${task.id}: ${await describeCacheFailure(put.failure)}`,
-        );
+        warnings.push({
+          what: `storing the manifest of ${task.id}`,
+          reason: await describeCacheFailure(put.failure),
+        });
       return warnings;
     })
     // Thrown once the bytes were taken (a bug, or an error the backend did not turn into a failure): not stored.
-    .catch((error: unknown) => [`cache: storing the outputs of ${task.id}: ${thrownText(error)}`]);
+    .catch((error: unknown) => [{ what: `storing the outputs of ${task.id}`, reason: thrownText(error) }]);
   return { ok: true, outputs, committed };
 }
 
