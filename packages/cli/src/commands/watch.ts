@@ -19,6 +19,7 @@ import {
 } from '../context.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { ignoreClosedTerminal } from '../output.js';
+import { rebuildSummary } from '../watch-summary.js';
 import { pipelineRemote } from './remote.js';
 import { forceOption, type SessionCliOptions } from './session.js';
 
@@ -117,20 +118,7 @@ function printText(e: WatchEvent, root: string): void {
       return;
     }
     case 'build-end': {
-      const restored = [...e.reports.values()].filter((r) => r.state === 'restored').map((r) => r.id);
-      const failed = [...e.reports.values()].filter((r) => r.state === 'failed').map((r) => r.id);
-      const list = (ids: string[]) => (ids.length <= 6 ? ids.join(', ') : `${ids.length} tasks`);
-      const ran =
-        e.ran.length === 0 && restored.length === 0 && failed.length === 0
-          ? 'nothing to run'
-          : [
-              ...(failed.length > 0 ? [`${list(failed.sort())} failed`] : []),
-              ...(e.ran.length > 0 ? [`ran ${list(e.ran)}`] : []),
-              ...(restored.length > 0 ? [`restored ${list(restored.sort())} from the cache`] : []),
-            ].join('; ');
-      out(
-        `${e.status === 'succeeded' ? 'built' : `build ${e.status}`}: ${ran} (${(e.ms / 1000).toFixed(2)} s)`,
-      );
+      out(rebuildSummary(e));
       const dirs = [...new Set(e.products.map((p) => rel(path.dirname(p))))];
       if (e.status === 'succeeded' && dirs.length > 0) out(`products: ${dirs.join(', ')}`);
       return;
