@@ -36,7 +36,13 @@ export const execFileRunner: CommandRunner = (program, args, { env, timeoutMs })
       { env, timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
-        const extra = err && typeof err.code !== 'number' ? `${err.message}\n` : '';
+        // A machine without Slurm's client commands: say so, rather than pass on `spawn sbatch ENOENT`.
+        const extra =
+          err?.code === 'ENOENT'
+            ? `${program}: command not found on PATH: Slurm's client commands (sbatch, squeue, scancel) must be installed where pipe runs (a login node of the cluster); or build with --executor local\n`
+            : err && typeof err.code !== 'number'
+              ? `${err.message}\n`
+              : '';
         resolve({ code, stdout: String(stdout), stderr: extra + String(stderr) });
       },
     );

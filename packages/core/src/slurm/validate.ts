@@ -213,7 +213,7 @@ export function describeFailure(r: FailureReason): string {
     case 'upstream-failed':
       return `upstream task ${r.upstream} failed`;
     case 'submit-rejected':
-      return `sbatch rejected the job: ${r.message}`;
+      return `could not submit the job: ${r.message}`;
     case 'invalid-resources':
       return `invalid resources: ${r.message}`;
   }

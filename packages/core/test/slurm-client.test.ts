@@ -1,0 +1,30 @@
+// The Slurm client on a machine without Slurm's commands (a laptop, a CI runner): a submission fails with a
+// message that says what is missing and what to do, not Node's `spawn sbatch ENOENT`. No cluster needed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SlurmClient } from '../src/slurm/client.js';
+import { describeFailure } from '../src/slurm/validate.js';
+
+const emptyBin = mkdtempSync(path.join(tmpdir(), 'pipe-no-slurm-'));
+afterAll(() => rmSync(emptyBin, { recursive: true, force: true }));
+
+describe('SlurmClient without sbatch on PATH', () => {
+  it('says the command is not on PATH and how to go on', async () => {
+    const client = new SlurmClient({ env: { PATH: emptyBin } });
+    const res = await client.submit({
+      script: path.join(emptyBin, 'job.sh'),
+      jobName: 'pipe-x-t',
+      output: path.join(emptyBin, 'log-%a.txt'),
+      chdir: emptyBin,
+      resourceArgs: [],
+    });
+    expect(res.ok).toBe(false);
+    if (res.ok) return;
+    const text = describeFailure({ type: 'submit-rejected', message: res.message });
+    expect(text).toMatch(/^could not submit the job: sbatch: command not found on PATH/);
+    expect(text).toContain('--executor local');
+    expect(text).not.toContain('ENOENT');
+  });
+});
