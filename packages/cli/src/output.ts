@@ -28,6 +28,15 @@ function jsonLine(obj: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
 
+/**
+ * A task as a failure line names it: with its job id when it ran as a Slurm job (or array element), so that
+ * `scontrol show job`, `sacct` and the cluster's own logs can be searched for it.
+ */
+export function failedTaskLabel(r: Pick<TaskReport, 'id' | 'jobId' | 'executor'>): string {
+  if (!r.jobId) return r.id;
+  return `${r.id} (${r.executor === 'slurm' ? 'Slurm job' : 'job'} ${r.jobId})`;
+}
+
 /** The fastest the TTY progress line is redrawn. */
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -115,6 +124,7 @@ export class BuildOutput {
           ms: r.ms,
           error: r.error,
           log: r.log,
+          ...(r.jobId ? { jobId: r.jobId } : {}),
           ...(r.attempts ? { attempts: r.attempts } : {}),
         });
       }
@@ -143,7 +153,7 @@ export class BuildOutput {
     } else if (r.state === 'failed') {
       // No log line for a task that never wrote one (e.g. a job sbatch refused).
       this.print(
-        `FAILED    ${r.id}: ${r.error ?? ''}${r.log && existsSync(r.log) ? `\n          log: ${r.log}` : ''}`,
+        `FAILED    ${failedTaskLabel(r)}: ${r.error ?? ''}${r.log && existsSync(r.log) ? `\n          log: ${r.log}` : ''}`,
       );
     } else if (r.state === 'skipped') {
       this.print(`skipped   ${r.id}: ${r.error ?? ''}`);

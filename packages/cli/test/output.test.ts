@@ -49,3 +49,32 @@ describe('BuildOutput on a TTY', () => {
     expect(writes.at(-1)).toMatch(/nothing to do/);
   });
 });
+
+describe('a failed task', () => {
+  const failed = {
+    type: 'task-end',
+    report: {
+      id: 'broken',
+      state: 'failed',
+      executor: 'slurm',
+      jobId: '7',
+      error: 'exited with status 7',
+    },
+  } as Parameters<BuildOutput['event']>[0];
+
+  it('is named with its Slurm job id, which scontrol and the cluster logs know it by', () => {
+    const writes = captureStderr();
+    new BuildOutput('plain', 1).event(failed);
+    expect(writes.join('')).toContain('FAILED    broken (Slurm job 7): exited with status 7');
+  });
+
+  it('carries the job id in --json', () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    new BuildOutput('json', 1).event(failed);
+    expect(JSON.parse(lines.join(''))).toMatchObject({ event: 'task-end', id: 'broken', jobId: '7' });
+  });
+});

@@ -18,7 +18,7 @@ import {
   workingDir,
 } from '../context.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
-import { ignoreClosedTerminal } from '../output.js';
+import { failedTaskLabel, ignoreClosedTerminal } from '../output.js';
 import { rebuildSummary } from '../watch-summary.js';
 import { pipelineRemote } from './remote.js';
 import { forceOption, type SessionCliOptions } from './session.js';
@@ -49,6 +49,7 @@ function printJson(e: WatchEvent): void {
           ms: r.ms,
           error: r.error,
           log: r.log,
+          ...(r.jobId ? { jobId: r.jobId } : {}),
         });
         return;
       }
@@ -110,7 +111,7 @@ function printText(e: WatchEvent, root: string): void {
       const b = e.event;
       if (b.type === 'task-end' && b.report.state === 'failed')
         out(
-          `FAILED ${b.report.id}: ${b.report.error ?? ''}${b.report.log ? `\n  log: ${b.report.log}` : ''}`,
+          `FAILED ${failedTaskLabel(b.report)}: ${b.report.error ?? ''}${b.report.log ? `\n  log: ${b.report.log}` : ''}`,
         );
       if (b.type === 'task-end' && b.report.state === 'skipped')
         out(`skipped ${b.report.id}: ${b.report.error ?? ''}`);
