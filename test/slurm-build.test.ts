@@ -200,7 +200,9 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     const local = await ws.run(['build', 'forgot']);
     for (const r of [onSlurm, local]) {
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/FAILED\s+forgot: output 'out' was not written \(out\/forgot\.txt\)/);
+      expect(r.stderr).toMatch(
+        /FAILED\s+forgot(?: \(Slurm job \d+\))?: output 'out' was not written \(out\/forgot\.txt\)/,
+      );
     }
     ws.remove('.');
   }, 120_000);
@@ -225,7 +227,9 @@ targets:
     const local = await ws.run(['build', 'pick']);
     for (const r of [onSlurm, local]) {
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/FAILED\s+pick: step failed: run 13 is unknown; set at pipe\.yaml:6:22\n/);
+      expect(r.stderr).toMatch(
+        /FAILED\s+pick(?: \(Slurm job \d+\))?: step failed: run 13 is unknown; set at pipe\.yaml:6:22\n/,
+      );
     }
     ws.remove('.');
   }, 120_000);
@@ -234,7 +238,7 @@ targets:
     const ws = new Workspace({ 'pipe.yaml': PARTS });
     const r = await ws.run(['build', 'flaky', '--executor', 'slurm']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/FAILED\s+flaky: exited with status 3/);
+    expect(r.stderr).toMatch(/FAILED\s+flaky \(Slurm job \d+\): exited with status 3/);
     expect(r.stderr).toMatch(/--- flaky: last \d+ lines of .*flaky\.log/);
     expect(r.stderr).toContain('no such calibration');
     expect(ws.exists('out/flaky.txt')).toBe(false);
@@ -320,7 +324,7 @@ targets:
     execFileSync('scancel', [job], { env: { ...process.env, ...slurmEnv } });
     const r = await build;
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/FAILED\s+waits: cancelled outside pipe/);
+    expect(r.stderr).toMatch(/FAILED\s+waits \(Slurm job \d+\): cancelled outside pipe\n/);
     expect(r.stderr).toMatch(/build \S+ failed/);
     // Without -k: a failure stops the build; the elements Slurm had not started are cancelled, not run.
     const t0 = Date.now();

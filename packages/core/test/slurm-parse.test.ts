@@ -99,6 +99,20 @@ describe('parsing Slurm output', () => {
     expect(recs[4]).toMatchObject({ jobId: '7', exitCode: 0, signal: 11 });
   });
 
+  it("reads squeue --json's state_reason 'None' as no reason, as scontrol's Reason=None", () => {
+    const recs = parseSqueueJson(squeueJson);
+    expect(recs[1]?.reason).toBeUndefined();
+    expect(recs[0]?.reason).toBe('NonZeroExitCode');
+    // A job cancelled with scancel: 'was cancelled', not 'was cancelled (None)'.
+    const end = classifyJob({
+      jobId: '9',
+      state: 'CANCELLED',
+      ...(recs[1]?.reason ? { reason: recs[1].reason } : {}),
+    });
+    expect(end).toEqual({ phase: 'ended', end: { kind: 'cancelled' } });
+    expect(describeFailure({ type: 'cancelled' })).toBe('was cancelled');
+  });
+
   it('indexes array elements and the pending remainder of an array', () => {
     const idx = indexRecords(parseSqueueJson(squeueJson));
     expect(idx.get('2_0')?.state).toBe('COMPLETED');

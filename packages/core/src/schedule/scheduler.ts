@@ -262,7 +262,9 @@ class Scheduler {
     // administrator). Its product is missing, so the build failed; said as such, not as a quiet 'cancelled'.
     if (state === 'cancelled' && !this.o.signal.aborted && !this.stopped) {
       state = 'failed';
-      extra = { ...extra, error: `cancelled outside pipe${extra.error ? ` (${extra.error})` : ''}` };
+      // The executor's own word for it ('cancelled') would only repeat itself in parentheses.
+      const detail = extra.error && extra.error !== 'cancelled' ? ` (${extra.error})` : '';
+      extra = { ...extra, error: `cancelled outside pipe${detail}` };
     }
     this.report({ id, state, ...extra });
     if (state === 'failed') {

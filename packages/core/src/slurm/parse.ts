@@ -88,7 +88,8 @@ export function parseSqueueJson(stdout: string): JobRecord[] {
     if (taskString) rec.pendingIndices = expandArrayIndices(taskString);
     else if (arrayTaskId !== undefined && rec.arrayJobId) rec.arrayTaskId = arrayTaskId;
     if (typeof raw.name === 'string') rec.name = raw.name;
-    if (typeof raw.state_reason === 'string') rec.reason = raw.state_reason;
+    // 'None' is Slurm's word for no reason (a job cancelled with scancel has it), as scontrol's Reason=None below.
+    if (typeof raw.state_reason === 'string' && raw.state_reason !== 'None') rec.reason = raw.state_reason;
     const exit = raw.exit_code;
     const status = jsonNumber(exit);
     if (status !== undefined) Object.assign(rec, decodeWaitStatus(status));
