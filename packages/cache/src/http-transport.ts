@@ -11,7 +11,10 @@ export interface HttpTransportOptions {
   secrets: string[];
   /** Timeout of small requests (HEAD, manifests) in ms. Default 30 s. */
   timeoutMs?: number;
-  /** Timeout of a whole blob transfer in ms. Default 10 min. */
+  /**
+   * Timeout of a whole blob transfer in ms. Default 10 min. Within it, a blob transfer that moves no byte for
+   * `timeoutMs` (a server that stalls half-way through a body) fails as stalled.
+   */
   blobTimeoutMs?: number;
   /** Retries after a network error or 5xx (never after a 4xx). Default 2. */
   retries?: number;
@@ -72,23 +75,31 @@ export class HttpTransport {
       if (attempt > 0) await delay(this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
       const headers: Record<string, string> = { ...req.headers };
       if (this.options.authorization) headers.authorization = this.options.authorization;
+      // A blob may take minutes, but not minutes without a byte: the idle watchdog fails a stalled one.
+      const idle = req.large ? new IdleWatchdog(this.timeoutMs) : undefined;
       const init: RequestInit & { duplex?: 'half' } = {
         method: req.method,
         headers,
-        signal: AbortSignal.timeout(req.large ? this.blobTimeoutMs : this.timeoutMs),
+        signal: idle
+          ? AbortSignal.any([AbortSignal.timeout(this.blobTimeoutMs), idle.signal])
+          : AbortSignal.timeout(this.timeoutMs),
         redirect: 'error',
       };
       if (req.body) {
         const body = req.body();
-        init.body = body.stream as NonNullable<RequestInit['body']>;
+        init.body = (
+          idle && body.stream instanceof ReadableStream ? idle.watch(body.stream, false) : body.stream
+        ) as NonNullable<RequestInit['body']>;
         headers['content-length'] = String(body.length);
         init.duplex = 'half';
       }
       try {
         const response = await fetch(new URL(req.path, this.options.baseUrl), init);
-        if (response.status < 500) return { ok: true, response };
+        if (response.status < 500) return { ok: true, response: idle ? idle.watchResponse(response) : response };
+        idle?.stop();
         lastDetail = `HTTP ${response.status} ${await this.excerpt(response)}`;
       } catch (e) {
+        idle?.stop();
         lastDetail = networkDetail(e);
       }
     }
@@ -127,10 +138,67 @@ export async function discard(response: Response): Promise<void> {
   }
 }
 
+/**
+ * Aborts a transfer when no byte has moved for `ms`: re-armed by every chunk of the request body and of the
+ * response body, stopped when the response body ends (or when the response has none).
+ */
+class IdleWatchdog {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  readonly signal = this.controller.signal;
+
+  constructor(private readonly ms: number) {
+    this.touch();
+  }
+
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.controller.abort(new DOMException(`stalled: no data for ${this.ms / 1000} s`, 'TimeoutError'));
+    }, this.ms);
+    this.timer.unref(); // a response nobody reads to its end must not keep the process alive
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** `stream`, re-arming the watchdog per chunk; `stopAtEnd`: its end is the end of the transfer. */
+  watch(stream: ReadableStream<Uint8Array>, stopAtEnd: boolean): ReadableStream<Uint8Array> {
+    return stream.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, controller) => {
+          this.touch();
+          controller.enqueue(chunk);
+        },
+        flush: () => {
+          if (stopAtEnd) this.stop();
+          else this.touch(); // the request body is sent: the server has `ms` to answer
+        },
+      }),
+    );
+  }
+
+  /** The response, its body watched (statuses without a body cannot carry one). */
+  watchResponse(response: Response): Response {
+    if (!response.body || [101, 204, 205, 304].includes(response.status)) {
+      this.stop();
+      return response;
+    }
+    this.touch();
+    return new Response(this.watch(response.body, true), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  }
+}
+
 /** A short description of a fetch error: its cause's code (ECONNREFUSED, ...) or the abort reason. */
 export function networkDetail(e: unknown): string {
   const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timed out';
+  if (err.name === 'TimeoutError' || err.name === 'AbortError')
+    return err.message?.startsWith('stalled') ? err.message : 'timed out';
   const cause = err.cause?.code ?? err.cause?.message;
   return cause ? `${err.message ?? 'error'} (${cause})` : (err.message ?? String(e));
 }

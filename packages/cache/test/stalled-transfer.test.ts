@@ -1,0 +1,73 @@
+/**
+ * A remote that stalls half-way through a blob (a hung proxy, a server out of worker threads): the transfer fails
+ * as stalled once no byte has moved for the request timeout (PIPE_REMOTE_CACHE_TIMEOUT), not after undici's
+ * 5-minute body timeout per attempt, and nothing is left under the destination's name. The server is a fake at the
+ * network seam: real sockets, a body cut off and left open.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BazelHttpCache } from '../src/index.js';
+
+const blob = randomBytes(256 * 1024);
+const sha256 = createHash('sha256').update(blob).digest('hex');
+let server: Server;
+let base: string;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pipe-stall-'));
+  server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url?.endsWith(`/cas/${sha256}`)) {
+      // Headers and half the body, then silence with the connection open.
+      res.writeHead(200, { 'content-length': blob.length, 'content-type': 'application/octet-stream' });
+      res.write(blob.subarray(0, blob.length / 2));
+      return;
+    }
+    if (req.method === 'PUT') {
+      req.resume(); // reads the upload, never answers
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await rm(dir, { recursive: true, force: true });
+});
+
+const remote = () => new BazelHttpCache({ url: base, timeoutMs: 300, retries: 1, backoffMs: 10 });
+
+describe('a remote that stalls mid-transfer', () => {
+  it('a download fails as stalled within the request timeout per attempt; nothing is placed', async () => {
+    const dest = join(dir, 'out', 'blob');
+    const t0 = Date.now();
+    const got = await remote().fetchBlob(sha256, dest);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(got.ok).toBe(false);
+    if (!got.ok) {
+      expect(got.failure.type).toBe('unavailable');
+      expect(JSON.stringify(got.failure)).toContain('stalled: no data for 0.3 s');
+    }
+    expect(existsSync(dest)).toBe(false);
+    expect(await readdir(join(dir, 'out'))).toEqual([]); // no temp file left either
+  }, 20_000);
+
+  it('an upload the server never answers fails within the request timeout per attempt', async () => {
+    const src = join(dir, 'src');
+    await writeFile(src, blob);
+    const t0 = Date.now();
+    const put = await remote().putBlob(sha256, src);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(put.ok).toBe(false);
+  }, 20_000);
+});
