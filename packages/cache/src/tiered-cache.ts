@@ -200,7 +200,9 @@ export class TieredCache implements CacheBackend {
     if (!remote.ok) {
       if (remote.failure.type === 'corrupt') this.corruptOnRemote.add(sha256);
       const error = this.remoteFailed('fetchBlob', remote.failure);
-      return error ? fail(error) : ok(false);
+      if (error) return fail(error);
+      // The remote went down on this very request: out of reach, not missing (as for later requests above).
+      return isRemoteDown(remote.failure) ? fail(remote.failure) : ok(false);
     }
     if (!remote.value) return ok(false);
     await this.blobArrived(sha256);
@@ -256,6 +258,8 @@ export class TieredCache implements CacheBackend {
         if (fetched.failure.type === 'corrupt') this.corruptOnRemote.add(sha256);
         const error = this.remoteFailed('fetchBlob', fetched.failure);
         if (error) return fail(error);
+        // The remote went down on this very request: the entry is not incomplete, its blob is out of reach.
+        if (isRemoteDown(fetched.failure)) return fail(fetched.failure);
       } else if (fetched.value) await this.blobArrived(sha256);
     } else if (present.ok && present.value) await this.blobArrived(sha256);
     return this.local.materialize(sha256, dest, mode);

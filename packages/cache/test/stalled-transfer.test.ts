@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BazelHttpCache } from '../src/index.js';
+import { BazelHttpCache, type CacheWarning, LocalStore, TieredCache } from '../src/index.js';
 
 const blob = randomBytes(256 * 1024);
 const sha256 = createHash('sha256').update(blob).digest('hex');
@@ -69,5 +69,24 @@ describe('a remote that stalls mid-transfer', () => {
     const put = await remote().putBlob(sha256, src);
     expect(Date.now() - t0).toBeLessThan(5_000);
     expect(put.ok).toBe(false);
+  }, 20_000);
+
+  it('a tiered cache calls the blob out of reach (the remote failed), not missing (a corrupt entry)', async () => {
+    const warnings: CacheWarning[] = [];
+    const cache = new TieredCache({
+      local: new LocalStore({ root: join(dir, 'local') }),
+      remote: remote(),
+      mode: 'read',
+      onWarning: (w) => warnings.push(w),
+    });
+    const dest = join(dir, 'restored');
+    const got = await cache.materialize(sha256, dest, 0o644);
+    // ok(false) would make the build call the entry corrupt ("blob … is missing") and warn about it again.
+    expect(got.ok).toBe(false);
+    if (!got.ok) expect(got.failure.type).toBe('unavailable');
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(/failed \(unavailable: .*stalled.*\); continuing with the local cache only$/),
+    ]);
+    expect(existsSync(dest)).toBe(false);
   }, 20_000);
 });
