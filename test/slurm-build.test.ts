@@ -176,6 +176,9 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
     const rec = buildRecord(onSlurm, buildId);
     expect(rec.tasks.counted.executor).toBe('slurm');
     expect(rec.tasks.counted.jobId).toBe(table.tasks.counted!.job);
+    // A task's times are its job's run on the node, not its wait in the queue: counted was submitted with joined,
+    // but ran (afterok) only after joined had ended.
+    expect(rec.tasks.counted.startedAt >= rec.tasks.joined.endedAt).toBe(true);
     const manifests = readdirSync(onSlurm.path('.pipe/cache/ac')).map(
       (f) => JSON.parse(readFileSync(onSlurm.path(`.pipe/cache/ac/${f}`), 'utf8')).manifest,
     );

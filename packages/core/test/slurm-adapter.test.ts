@@ -2,6 +2,7 @@
 // (it grows with the attempts), and the attempt count travels as for the local executors.
 import { describe, expect, it } from 'vitest';
 import { toOutcome } from '../src/slurm/engine-adapter.js';
+import { RESULT_VERSION } from '../src/slurm/task-files.js';
 
 describe('Slurm outcomes for the engine', () => {
   it('a timeout says which limit the last attempt had', () => {
@@ -47,5 +48,34 @@ describe('Slurm outcomes for the engine', () => {
       attempts: [{ attempt: 1, job: '7', resources: {}, logFile: 'a.log' }],
     });
     expect(outcome).toEqual({ ok: false, failure: { type: 'exit-non-zero', exitCode: 3 }, jobId: '7' });
+  });
+});
+
+describe('a Slurm task that succeeded', () => {
+  it("takes its times from the job's result file (its run on the node, not its wait in the queue)", () => {
+    const outcome = toOutcome({
+      status: 'done',
+      taskId: 't',
+      attempts: [{ attempt: 1, job: '9_2', resources: {}, logFile: 'a.log' }],
+      result: {
+        version: RESULT_VERSION,
+        buildId: 'b',
+        taskId: 't',
+        attempt: 1,
+        status: 'ok',
+        exitCode: 0,
+        signal: null,
+        outputs: {},
+        host: 'node7',
+        slurm: { jobId: '11', arrayJobId: '9', arrayTaskId: '2', node: 'node7' },
+        start: '2026-12-04T18:27:16.100Z',
+        end: '2026-12-04T18:27:18.400Z',
+      },
+    });
+    expect(outcome).toMatchObject({
+      ok: true,
+      jobId: '9_2',
+      ran: { start: '2026-12-04T18:27:16.100Z', end: '2026-12-04T18:27:18.400Z' },
+    });
   });
 });

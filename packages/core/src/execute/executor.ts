@@ -71,6 +71,11 @@ export type ExecOutcome =
       host?: string;
       /** Attempts it took when more than one (`resources.retries`). */
       attempts?: number;
+      /**
+       * When the work itself ran (ISO times), where that differs from when it was handed over: a batch job's time
+       * in the queue is not its run time. Without it, the executor's hand-over and end are the task's times.
+       */
+      ran?: { start: string; end: string };
     }
   | { ok: false; failure: ExecFailure; jobId?: string; attempts?: number };
 

@@ -683,7 +683,7 @@ class Scheduler {
     executor: Executor,
     req: ExecRequest,
     outcome: ExecOutcome,
-    start: Date,
+    handedOver: Date,
     startedJob: string | undefined,
   ) {
     const taskTmp = taskTempDir(runTempDir(this.o.layout), id);
@@ -708,7 +708,10 @@ class Scheduler {
     const task = this.tasks.get(id)!;
     const temps = req.outputs;
     const reasons = decision.reasons;
-    const end = new Date();
+    // A batch job may wait in a queue for minutes: where the executor says when the work ran, that is the task's time.
+    const ran = outcome.ok ? outcome.ran : undefined;
+    const start = ran ? new Date(ran.start) : handedOver;
+    const end = ran ? new Date(ran.end) : new Date();
     // What a step warned about is shown, not only kept in its log (a run left out of a stack, say). Only a step
     // writes `warn` lines; a command's log is its program's output, not read here.
     const warned = req.work.kind === 'step' ? stepWarnings(req.logFile) : [];

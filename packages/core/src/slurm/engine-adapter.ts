@@ -93,6 +93,8 @@ export function toOutcome(o: TaskOutcome): ExecOutcome {
     ...(jobId ? { jobId } : {}),
     ...attempts,
     ...(r.items ? { items: r.items } : {}),
+    // The job's own clock on the node (its result file): the task's times, without its wait in the queue.
+    ran: { start: r.start, end: r.end },
     metadata: { ...(r.metadata ?? {}), slurm },
   };
 }
