@@ -322,4 +322,42 @@ targets:
     expect((await w.buildEnd()).ran).toEqual(['count', 'final']);
     expect(ws.read('out/final.txt')).toBe('final:3?');
   }, 120_000);
+
+  it('runs the tasks of a pipeline meant for Slurm on this machine, and says so once', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+defaults:
+  executor: slurm
+  resources: {mem: 4G, partition: long}
+targets:
+  upper:
+    foreach: [a, b]
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.src}", "{outputs.out}"]
+    inputs: { src: "data/{item}.txt" }
+    outputs: { out: "out/{item}.up" }
+  final:
+    executor: slurm
+    inputs: { c: { target: upper, output: out } }
+    command: [node, -e, ${JSON.stringify(CONCAT)}, "{outputs.out}", "{inputs.c}"]
+    outputs: { out: out/final.txt }
+`,
+      'data/a.txt': 'abc',
+      'data/b.txt': 'de',
+    });
+    const w = WatchProcess.start(ws, ['final'], { SLURM_CONF: '/nonexistent/slurm.conf' });
+    watcher = w;
+    const end = await w.initialBuild();
+    expect(end.status).toBe('succeeded');
+    expect(end.ran).toEqual(['final', 'upper[a]', 'upper[b]']);
+    expect(ws.read('out/final.txt')).toBe('final:ABC');
+    const notes = w.events.filter((e) => e.event === 'note').map((e) => String(e.message));
+    expect(notes).toEqual([
+      'pipe watch runs every task on this machine: final, upper run here, not on Slurm (pipe build submits them)',
+    ]);
+    await w.event('watch-start');
+    ws.write('data/b.txt', 'xyz');
+    expect((await w.buildEnd()).ran).toEqual(['final', 'upper[b]']);
+    // Said once per watch, not per rebuild.
+    expect(w.events.filter((e) => e.event === 'note')).toHaveLength(1);
+  });
 });

@@ -29,6 +29,7 @@ import { ContentTracker } from './content-tracker.js';
 import type { WatchEvent } from './events.js';
 import { createFsWatcher, type FsWatcher, type FsWatcherOptions } from './fs-watcher.js';
 import { knownGraph, productsOf } from './known-graph.js';
+import { onThisMachine, onThisMachineNote } from './on-this-machine.js';
 import {
   type CompileUnit,
   compileUnit,
@@ -231,8 +232,20 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
   }
 
   let buildStarted = 0;
+  let movedNote: string | undefined;
   async function build(session: Session): Promise<BuildResult | undefined> {
     buildStarted = Date.now();
+    const built = new Set([
+      ...[...session.graph.tasks.values()].map((t) => t.target),
+      ...session.graph.pending,
+    ]);
+    const here = onThisMachine(session.pipeline, built);
+    session.pipeline = here.pipeline;
+    if (here.moved.length > 0) {
+      const note = onThisMachineNote(here.moved);
+      if (note !== movedNote) emit({ type: 'note', message: note });
+      movedNote = note;
+    }
     // Executors live across builds: warm worker threads keep their imports (recycled on code edits).
     executors ??= { local: createLocalExecutor({ threads: options.jobs }), process: createProcessExecutor() };
     const result = await buildSession(session, {
