@@ -181,4 +181,27 @@ describe('remote cache faults', () => {
     expect(built.warnings[0]).toMatch(/unavailable/);
     expect(Date.now() - t0).toBeLessThan(30_000); // far below the default 30 s per request and its retries
   });
+
+  it('SIGTERM while a request hangs: the build stops at once (exit 143), not after timeout × attempts', async () => {
+    let asked: () => void = () => undefined;
+    const reached = new Promise<void>((r) => {
+      asked = r;
+    });
+    const f = await fake(() => asked());
+    const ws = chain('term');
+    // The default request timeout (30 s, 3 attempts): only the interrupt can end the wait early.
+    const child = ws.spawn(['build', 'c'], { PIPE_REMOTE_CACHE: f.url });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    await reached;
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(stderr).toMatch(/SIGTERM: stopping/);
+    expect(stderr).not.toMatch(/warning: remote cache/); // cut short on purpose: not news about the remote
+  }, 60_000);
 });

@@ -20,6 +20,11 @@ export interface HttpTransportOptions {
   retries?: number;
   /** First backoff in ms, doubled per retry (with jitter). Default 100. */
   backoffMs?: number;
+  /**
+   * The session's interrupt (Ctrl-C, SIGTERM): aborts the requests in flight and fails later ones at once, so that
+   * a hung server does not hold a stopping build for timeout × attempts.
+   */
+  signal?: AbortSignal;
 }
 
 export interface HttpRequest {
@@ -71,8 +76,16 @@ export class HttpTransport {
    */
   async send(req: HttpRequest): Promise<HttpResult> {
     let lastDetail = '';
+    const interrupt = this.options.signal;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
-      if (attempt > 0) await delay(this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
+      if (attempt > 0)
+        await delay(this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, {
+          ...(interrupt ? { signal: interrupt } : {}),
+        }).catch(() => undefined);
+      if (interrupt?.aborted) {
+        lastDetail = 'interrupted';
+        break;
+      }
       const headers: Record<string, string> = { ...req.headers };
       if (this.options.authorization) headers.authorization = this.options.authorization;
       // A blob may take minutes, but not minutes without a byte: the idle watchdog fails a stalled one.
@@ -80,9 +93,11 @@ export class HttpTransport {
       const init: RequestInit & { duplex?: 'half' } = {
         method: req.method,
         headers,
-        signal: idle
-          ? AbortSignal.any([AbortSignal.timeout(this.blobTimeoutMs), idle.signal])
-          : AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.any([
+          deadline(req.large ? this.blobTimeoutMs : this.timeoutMs),
+          ...(idle ? [idle.signal] : []),
+          ...(interrupt ? [interrupt] : []),
+        ]),
         redirect: 'error',
       };
       if (req.body) {
@@ -95,21 +110,21 @@ export class HttpTransport {
       }
       try {
         const response = await fetch(new URL(req.path, this.options.baseUrl), init);
-        if (response.status < 500) return { ok: true, response: idle ? idle.watchResponse(response) : response };
+        if (response.status < 500)
+          return { ok: true, response: idle ? idle.watchResponse(response) : response };
         idle?.stop();
         lastDetail = `HTTP ${response.status} ${await this.excerpt(response)}`;
       } catch (e) {
         idle?.stop();
-        lastDetail = networkDetail(e);
+        lastDetail = interrupt?.aborted ? 'interrupted' : networkDetail(e);
       }
     }
+    const attempts = lastDetail === 'interrupted' ? '' : ` (after ${this.retries + 1} attempts)`;
     return {
       ok: false,
       failure: {
         type: 'unavailable',
-        detail: this.redact(
-          `${req.method} ${this.describe(req.path)}: ${lastDetail} (after ${this.retries + 1} attempts)`,
-        ),
+        detail: this.redact(`${req.method} ${this.describe(req.path)}: ${lastDetail}${attempts}`),
       },
     };
   }
@@ -136,6 +151,17 @@ export async function discard(response: Response): Promise<void> {
   } catch {
     // already closed
   }
+}
+
+/**
+ * A signal aborted `ms` from now. Not AbortSignal.timeout: combined by AbortSignal.any, nothing holds that one
+ * strongly, and once collected it never fires (a request to a hung server then waited for undici's own 5 minutes).
+ * The timer holds this controller; unref'd, it keeps no process alive.
+ */
+function deadline(ms: number): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new DOMException('timed out', 'TimeoutError')), ms).unref();
+  return controller.signal;
 }
 
 /**

@@ -10,6 +10,8 @@ export interface RemoteAuthOptions {
   blobTimeoutMs?: number;
   retries?: number;
   backoffMs?: number;
+  /** The session's interrupt: aborts requests in flight (see HttpTransportOptions.signal). */
+  signal?: AbortSignal;
 }
 
 /** Split credentials out of the URL into an Authorization header and a list of secrets to redact. */
@@ -37,5 +39,6 @@ export function transportOptions(options: RemoteAuthOptions): HttpTransportOptio
   if (options.blobTimeoutMs !== undefined) out.blobTimeoutMs = options.blobTimeoutMs;
   if (options.retries !== undefined) out.retries = options.retries;
   if (options.backoffMs !== undefined) out.backoffMs = options.backoffMs;
+  if (options.signal) out.signal = options.signal;
   return out;
 }

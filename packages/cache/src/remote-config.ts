@@ -19,6 +19,7 @@ export interface RemoteConfigError {
  */
 export function remoteFromEnv(
   env: Record<string, string | undefined> = process.env,
+  options: { signal?: AbortSignal } = {},
 ): RemoteCache | RemoteConfigError | undefined {
   const raw = env.PIPE_REMOTE_CACHE?.trim();
   if (!raw) return undefined;
@@ -37,7 +38,7 @@ export function remoteFromEnv(
   }
   const protocol = (env.PIPE_REMOTE_CACHE_PROTOCOL?.trim() || 'bazel').toLowerCase();
   const token = env.PIPE_REMOTE_CACHE_TOKEN?.trim() || undefined;
-  const auth = token ? { url, token } : { url };
+  const auth = { url, ...(token ? { token } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   switch (protocol) {
     case 'bazel':
       return new BazelHttpCache(auth);

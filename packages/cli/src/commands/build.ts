@@ -32,6 +32,7 @@ import {
 import { parseFastArgv } from '../fast-path/argv.js';
 import { dropSnapshots, type SnapshotSource, workspaceStamps } from '../fast-path/record.js';
 import { RACY_GRANULARITY_MS } from '../fast-path/snapshot.js';
+import { interrupt } from '../interrupt.js';
 import { BuildOutput, ignoreClosedTerminal, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
 import { summaryLines } from '../summary.js';
@@ -215,6 +216,7 @@ async function buildOpened(
           : `\npipe: ${sig}: stopping (running tasks are cancelled)\n`,
       );
       abort.abort();
+      interrupt();
     } else {
       process.exit(interruptedCode);
     }

@@ -29,6 +29,7 @@ import {
 import type { Pipeline } from '@pipe/core';
 import { findPipelineFile, type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { interruptSignal } from '../interrupt.js';
 
 export const REMOTE_MODES: readonly RemoteMode[] = ['read', 'write', 'readwrite', 'off'];
 
@@ -68,7 +69,7 @@ export function resolveRemote(
     PIPE_REMOTE_CACHE_TOKEN: env.PIPE_REMOTE_CACHE_TOKEN,
   };
   if (mode === 'off') return { ok: true, remote: undefined, mode, required: false };
-  const found = remoteFromEnv(merged);
+  const found = remoteFromEnv(merged, { signal: interruptSignal });
   if (found === undefined) {
     if (required)
       return {
@@ -109,7 +110,7 @@ function timeoutMs(text: string | undefined): number | undefined | 'bad' {
 function withTimeout(remote: RemoteCache, env: Record<string, string | undefined>, ms: number): RemoteCache {
   const url = env.PIPE_REMOTE_CACHE!.trim();
   const token = env.PIPE_REMOTE_CACHE_TOKEN?.trim() || undefined;
-  const auth = { url, ...(token ? { token } : {}), timeoutMs: ms, retries: 1 };
+  const auth = { url, ...(token ? { token } : {}), timeoutMs: ms, retries: 1, signal: interruptSignal };
   return remote.protocol === 'turbo'
     ? new TurboRemoteCache({ ...auth, token: token!, team: env.PIPE_REMOTE_CACHE_TEAM!.trim() })
     : new BazelHttpCache(auth);
@@ -149,6 +150,8 @@ export function remoteSetup(
     failure: () => down,
   };
   const onWarning = (w: CacheWarning) => {
+    // Stopping (Ctrl-C, SIGTERM) cut the remote's requests short on purpose: not news about the remote.
+    if (interruptSignal.aborted) return;
     if (isRemoteDown(w.failure) && w.backend === remote.name && !down) {
       down = w.failure;
       if (required) {

@@ -18,6 +18,7 @@ import {
   workingDir,
 } from '../context.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { interrupt } from '../interrupt.js';
 import { failedTaskLabel, ignoreClosedTerminal } from '../output.js';
 import { rebuildSummary } from '../watch-summary.js';
 import { pipelineRemote } from './remote.js';
@@ -171,6 +172,7 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
     // A closed terminal: stop as for Ctrl-C (the commands of a build, in process groups of their own, would run on).
     if (sig === 'SIGHUP') ignoreClosedTerminal();
     abort.abort();
+    interrupt();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

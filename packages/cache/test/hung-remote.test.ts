@@ -1,0 +1,78 @@
+/**
+ * A remote that accepts connections and never answers (a hung proxy, a server stopped with SIGSTOP): a request
+ * times out after the request timeout even when garbage collection runs meanwhile, and the session's interrupt
+ * (Ctrl-C, SIGTERM) cuts a request short at once instead of after timeout × attempts. The server is a fake at the
+ * network seam: a real socket that reads and never writes.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BazelHttpCache } from '../src/index.js';
+
+let server: Server;
+let url: string;
+const sockets = new Set<Socket>();
+
+beforeAll(async () => {
+  server = createServer((s) => {
+    sockets.add(s);
+    s.on('data', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => server.close(r));
+});
+
+function forceGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+const key = 'a'.repeat(64);
+
+describe('a remote that never answers', () => {
+  it('times out after the request timeout, even when the garbage collector runs while it waits', async () => {
+    const interrupt = new AbortController();
+    const remote = new BazelHttpCache({ url, timeoutMs: 400, retries: 0, signal: interrupt.signal });
+    const gc = forceGc();
+    const collecting = setInterval(gc, 50);
+    const t0 = Date.now();
+    try {
+      const got = await Promise.race([
+        remote.getManifest(key),
+        new Promise<'hung'>((r) => setTimeout(() => r('hung'), 8_000)),
+      ]);
+      expect(got).not.toBe('hung');
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(got !== 'hung' && !got.ok && got.failure.type).toBe('unavailable');
+      expect(JSON.stringify(got)).toContain('timed out');
+    } finally {
+      clearInterval(collecting);
+    }
+  }, 20_000);
+
+  it("the session's interrupt ends a request in flight at once, and later ones without trying", async () => {
+    const interrupt = new AbortController();
+    const remote = new BazelHttpCache({ url, timeoutMs: 30_000, retries: 2, signal: interrupt.signal });
+    const pending = remote.getManifest(key);
+    setTimeout(() => interrupt.abort(), 200);
+    const t0 = Date.now();
+    const got = await pending;
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(got.ok).toBe(false);
+    if (!got.ok)
+      expect(got.failure).toMatchObject({
+        type: 'unavailable',
+        detail: expect.stringMatching(/: interrupted$/),
+      });
+    const later = await remote.hasBlob('b'.repeat(64));
+    expect(later.ok).toBe(false);
+    if (!later.ok) expect(later.failure.detail).toMatch(/: interrupted$/);
+  }, 20_000);
+});
