@@ -405,6 +405,33 @@ targets:
     ws.remove('.');
   }, 300_000);
 
+  it('--tasks-per-job: several tasks per array element; a failing one is reported with its own log only', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+defaults:
+  resources: {mem: 64M, time: "00:05:00"}
+targets:
+  runs:
+    step: command
+    foreach: [r1, r2, r3, r4]
+    command: [/bin/sh, -c, 'echo "reducing $0"; if [ "$0" = r3 ]; then echo "r3: bad pixel table" >&2; exit 4; fi; echo "$0" > "$1"', '{item}', '{outputs.out}']
+    outputs: {out: 'out/runs/{item}.txt'}
+`,
+    });
+    const r = await ws.build(['runs'], ['--executor', 'slurm', '--tasks-per-job', '2', '-k']);
+    expect(r.run.code).toBe(1);
+    expect(r.ended.failed).toEqual(['runs[r3]']);
+    expect(r.ended.ran.sort()).toEqual(['runs[r1]', 'runs[r2]', 'runs[r4]']);
+    const table = jobTable(ws, r.end!.buildId as string);
+    expect(table.tasks['runs[r3]']!.job).toBe(table.tasks['runs[r4]']!.job); // one element, two tasks
+    // r3's log is r3's part of the element's log: not r4's lines, which ran after it in the same job.
+    const log = readFileSync(ws.path(`.pipe/logs/${r.end!.buildId}/runs[r3].log`), 'utf8');
+    expect(log).toContain('r3: bad pixel table');
+    expect(log).not.toContain('reducing r4');
+    expect(readFileSync(ws.path(`.pipe/logs/${r.end!.buildId}/runs[r4].log`), 'utf8')).not.toContain('r3');
+    ws.remove('.');
+  }, 120_000);
+
   it('builds the Crab excess_map with byte-identical products to the local executor', async () => {
     const make = () => {
       const ws = new Workspace({});

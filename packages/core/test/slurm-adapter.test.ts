@@ -1,7 +1,7 @@
 // The Slurm executor's outcomes as the engine reports them: a timeout names the limit the last attempt asked for
 // (it grows with the attempts), and the attempt count travels as for the local executors.
 import { describe, expect, it } from 'vitest';
-import { toOutcome } from '../src/slurm/engine-adapter.js';
+import { taskSection, toOutcome } from '../src/slurm/engine-adapter.js';
 import { RESULT_VERSION } from '../src/slurm/task-files.js';
 
 describe('Slurm outcomes for the engine', () => {
@@ -77,5 +77,31 @@ describe('a Slurm task that succeeded', () => {
       jobId: '9_2',
       ran: { start: '2026-12-04T18:27:16.100Z', end: '2026-12-04T18:27:18.400Z' },
     });
+  });
+});
+
+describe("a task's part of a job log that several tasks share (--tasks-per-job)", () => {
+  const log = [
+    '=== pipe task runs[a1] (attempt 1) ===',
+    'reducing a1',
+    '=== pipe task runs[a] (attempt 1) ===',
+    'reducing a',
+    'bad pixel table',
+    '=== pipe task runs[b] (attempt 2) ===',
+    'reducing b',
+    'slurmstepd: error: *** JOB 12 ON vm CANCELLED DUE TO TIME LIMIT ***',
+    '',
+  ].join('\n');
+
+  it('runs from its own marker to the next (an id that another id starts with is not confused)', () => {
+    expect(taskSection(log, 'runs[a]')).toBe(
+      '=== pipe task runs[a] (attempt 1) ===\nreducing a\nbad pixel table\n',
+    );
+    expect(taskSection(log, 'runs[a1]')).toBe('=== pipe task runs[a1] (attempt 1) ===\nreducing a1\n');
+  });
+
+  it("keeps Slurm's last words with the task that ran last; a log without markers is all the task's", () => {
+    expect(taskSection(log, 'runs[b]')).toMatch(/reducing b\nslurmstepd: .*TIME LIMIT \*\*\*\n$/);
+    expect(taskSection('just output\n', 'runs[a]')).toBe('just output\n');
   });
 });

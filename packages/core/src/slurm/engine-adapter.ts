@@ -11,7 +11,7 @@
  * executor. The job's log becomes the task's log; the job id, node and resources go into the outcome's
  * metadata (and so into the product's provenance).
  */
-import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
@@ -41,15 +41,50 @@ function toFailure(r: FailureReason): ExecFailure {
   }
 }
 
-/** The task's log from its attempts' job logs (one attempt: a copy). */
-async function taskLog(attempts: TaskOutcome['attempts'], logFile: string): Promise<void> {
+const TASK_MARKER = '=== pipe task ';
+
+/**
+ * A task's own part of a job log: with --tasks-per-job several tasks share one array element and its log, each
+ * after a `=== pipe task <id> (attempt n) ===` line; the task's part runs from its line to the next one (Slurm's own
+ * last words, such as a time-limit kill, stay with the task that was running). A log without the line is all its.
+ */
+export function taskSection(log: string, taskId: string): string {
+  const marker = `${TASK_MARKER}${taskId} (attempt `;
+  let start = 0;
+  if (!log.startsWith(marker)) {
+    const at = log.indexOf(`\n${marker}`);
+    if (at < 0) return log;
+    start = at + 1;
+  }
+  const next = log.indexOf(`\n${TASK_MARKER}`, start);
+  return log.slice(start, next < 0 ? undefined : next + 1);
+}
+
+/** Whether a job log is shared by several tasks: job-entry writes the first marker as the job starts. */
+async function sharedLog(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    const text = head.subarray(0, bytesRead).toString('utf8');
+    return text.startsWith(TASK_MARKER) || text.includes(`\n${TASK_MARKER}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The task's log from its attempts' job logs (one attempt of a task alone in its job: a copy). */
+async function taskLog(attempts: TaskOutcome['attempts'], logFile: string, taskId: string): Promise<void> {
   const last = attempts[attempts.length - 1];
   if (!last?.logFile) return;
   await mkdir(dirname(logFile), { recursive: true });
-  if (attempts.length === 1) return copyFile(last.logFile, logFile);
+  const own = async (file: string) => taskSection(await readFile(file, 'utf8').catch(() => ''), taskId);
+  // A task alone in its job owns the whole log, which may be large: copied, not read.
+  if (attempts.length === 1 && !(await sharedLog(last.logFile))) return copyFile(last.logFile, logFile);
+  if (attempts.length === 1) return writeFile(logFile, await own(last.logFile));
   const parts: string[] = [];
   for (const [i, a] of attempts.entries()) {
-    parts.push(await readFile(a.logFile, 'utf8').catch(() => ''));
+    parts.push(await own(a.logFile));
     if (i < attempts.length - 1)
       parts.push(
         attemptMarker(
@@ -153,7 +188,7 @@ export class SlurmEngineExecutor implements Executor {
       const req = byId.get(o.taskId);
       if (!req) return;
       // The job's log becomes the task's log: every attempt's, each marked with why it failed, as local retries do.
-      await taskLog(o.attempts, req.logFile).catch(() => undefined);
+      await taskLog(o.attempts, req.logFile, o.taskId).catch(() => undefined);
       let outcome = toOutcome(o);
       if (outcome.ok && publishes(req)) {
         try {
