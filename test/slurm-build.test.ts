@@ -358,6 +358,9 @@ targets:
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/FAILED\s+lost: .*(sbatch|partition)/i);
     expect(refused.stderr).not.toMatch(/^\s+log: /m);
+    const status = await ws.run(['status']); // the record of that build: no log either
+    expect(status.stdout).toMatch(/failed\s+lost/);
+    expect(status.stdout).not.toMatch(/^\s+log: /m);
     // With -k the others run.
     const kept = await ws.build(['hogs'], ['--executor', 'slurm', '-k']);
     expect(kept.ended.failed).toEqual(['hogs[a]']);

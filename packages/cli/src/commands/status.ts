@@ -1,4 +1,5 @@
 /** `pipe status [build]`: one build's tasks and their states (default: the last build). */
+import { existsSync } from 'node:fs';
 import {
   buildIsLive,
   describeReasons,
@@ -66,7 +67,8 @@ export async function statusCommand(
     const why = describeReasons(t.reasons);
     if (why) lines.push(`            ${why}`);
     if (t.error) lines.push(`            ${t.error}`);
-    if (t.state === 'failed' && t.log) lines.push(`            log: ${t.log}`);
+    // No log line for a task that never wrote one (a job sbatch refused), as the build's own report.
+    if (t.state === 'failed' && t.log && existsSync(t.log)) lines.push(`            log: ${t.log}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
