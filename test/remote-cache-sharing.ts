@@ -87,6 +87,11 @@ export function sharingSuite(kind: ServerKind): void {
       // A third build of the second workspace is a no-op (the restored items give the same keys).
       const again = await buildWith(second, CRAB, ns.env);
       expect(again.ended).toEqual({ 'up-to-date': ALL_TASKS });
+      // pipe why of a restored product says where it was made: the first workspace's build, from the entry's provenance.
+      const why = await second.run(['why', 'products/excess_map/sqrt_ts.fits.gz']);
+      const made = /^ {2}made in build (\S+) \(local on \S+, ended \S+\)$/m.exec(why.stdout);
+      expect(made, why.stdout).toBeTruthy();
+      expect(existsSync(first.path(`.pipe/builds/${made![1]}.json`))).toBe(true);
 
       // The token is never printed nor stored (workspace state, records, local cache, the server's entries).
       expect(built.run.stdout + built.run.stderr).not.toContain(ns.token);

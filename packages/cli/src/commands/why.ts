@@ -15,6 +15,24 @@ import { type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
 
+/** Where a cached product was made, from its cache entry's provenance: the build, executor, job, host and end. */
+export function madeInLine(provenance: Record<string, unknown>): string | undefined {
+  const text = (k: string) => (typeof provenance[k] === 'string' ? (provenance[k] as string) : undefined);
+  const buildId = text('buildId');
+  if (!buildId) return undefined;
+  const job = text('jobId');
+  const where = [
+    [text('executor'), job ? `${text('executor') === 'slurm' ? 'Slurm ' : ''}job ${job}` : undefined]
+      .filter(Boolean)
+      .join(' '),
+    text('host') ? `on ${text('host')}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const at = text('end');
+  return `made in build ${buildId}${where || at ? ` (${[where, at ? `ended ${at}` : ''].filter(Boolean).join(', ')})` : ''}`;
+}
+
 async function render(
   node: WhyNode,
   depth: number,
@@ -22,7 +40,8 @@ async function render(
   seen: Set<string>,
   root: string,
   inCache: (sha256: string) => boolean,
-  paramsShown: Map<string, string> = new Map(),
+  paramsShown: Map<string, string>,
+  madeIn: (key: string) => Promise<string | undefined>,
 ): Promise<void> {
   const pad = '  '.repeat(depth);
   out.push(
@@ -40,6 +59,11 @@ async function render(
   const b = node.lastBuild;
   const reasons = b.reasons?.map(renderReason).join('; ');
   out.push(`${pad}  last ${b.state ?? 'built'} in build ${b.id}${reasons ? `: ${reasons}` : ''}`);
+  // A restored product was made elsewhere (another workspace, a CI runner, a Slurm job): its cache entry says where.
+  if (b.state === 'restored') {
+    const made = await madeIn(node.key);
+    if (made) out.push(`${pad}  ${made}`);
+  }
   if (Object.keys(node.params).length > 0) {
     // A fan-out's tasks share their params: printed once, then named (one long line per run told nothing new).
     const text = JSON.stringify(node.params);
@@ -51,12 +75,12 @@ async function render(
   }
   if (node.item?.emitter) {
     out.push(`${pad}  ← item ${node.item.id} emitted by:`);
-    await render(node.item.emitter, depth + 2, out, seen, root, inCache, paramsShown);
+    await render(node.item.emitter, depth + 2, out, seen, root, inCache, paramsShown, madeIn);
   }
   for (const input of node.inputs) {
     if (input.producer) {
       out.push(`${pad}  ← ${input.path} from:`);
-      await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown);
+      await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, madeIn);
     } else {
       out.push(
         `${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})${await rawNow(path.resolve(root, input.path), input.hash)}`,
@@ -146,7 +170,12 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   const paramsShown = new Map<string, string>();
   const store = new LocalStore({ root: ws.layout.cacheDir });
   const inCache = (sha256: string) => existsSync(store.blobPath(sha256));
-  for (const node of result.nodes) await render(node, 0, out, seen, ws.layout.root, inCache, paramsShown);
+  const madeIn = async (key: string) => {
+    const got = await store.getManifest(key);
+    return got.ok && got.value ? madeInLine(got.value.provenance) : undefined;
+  };
+  for (const node of result.nodes)
+    await render(node, 0, out, seen, ws.layout.root, inCache, paramsShown, madeIn);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
