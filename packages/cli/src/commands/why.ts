@@ -18,19 +18,16 @@ import { workspaceFromCli } from './workspace.js';
 /** Where a cached product was made, from its cache entry's provenance: the build, executor, job, host and end. */
 export function madeInLine(provenance: Record<string, unknown>): string | undefined {
   const text = (k: string) => (typeof provenance[k] === 'string' ? (provenance[k] as string) : undefined);
-  const buildId = text('buildId');
+  const [buildId, executor, job, host, end] = ['buildId', 'executor', 'jobId', 'host', 'end'].map(text);
   if (!buildId) return undefined;
-  const job = text('jobId');
-  const where = [
-    [text('executor'), job ? `${text('executor') === 'slurm' ? 'Slurm ' : ''}job ${job}` : undefined]
-      .filter(Boolean)
-      .join(' '),
-    text('host') ? `on ${text('host')}` : undefined,
-  ]
-    .filter(Boolean)
-    .join(' ');
-  const at = text('end');
-  return `made in build ${buildId}${where || at ? ` (${[where, at ? `ended ${at}` : ''].filter(Boolean).join(', ')})` : ''}`;
+  const ran = job
+    ? executor === 'slurm'
+      ? `Slurm job ${job}`
+      : `${executor ?? ''} job ${job}`.trim()
+    : executor;
+  const where = [ran, host ? `on ${host}` : undefined].filter(Boolean).join(' ');
+  const details = [where, end ? `ended ${end}` : undefined].filter(Boolean).join(', ');
+  return `made in build ${buildId}${details ? ` (${details})` : ''}`;
 }
 
 async function render(
