@@ -170,6 +170,23 @@ describe('remote cache faults', () => {
     expect(built.warnings[0]).not.toMatch(/<|nginx\//);
   });
 
+  it('a remote that answers everything with a sign-in page (200, text/html): one warning naming it, then local only', async () => {
+    const f = await fake((res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(
+        '<!DOCTYPE html><html><head><title>Sign in - Corporate SSO</title></head><body>…</body></html>',
+      );
+    });
+    const ws = chain('sso');
+    const built = await buildWith(ws, ['c'], { PIPE_REMOTE_CACHE: f.url, PIPE_REMOTE_CACHE_TOKEN: 'tok' });
+    expect(built.run.code, built.run.stderr).toBe(0);
+    expect(built.ended.ran).toEqual(['a', 'b', 'c']);
+    // Not one 'corrupt entry' warning per task: the remote as a whole is no cache.
+    expect(built.warnings).toHaveLength(1);
+    expect(built.warnings[0]).toMatch(/an HTML page \("Sign in - Corporate SSO"\) instead of a cache entry/);
+    expect(built.warnings[0]).toMatch(/continuing with the local cache only/);
+  });
+
   it('a remote that never answers: the request times out, one warning, the build completes', async () => {
     const f = await fake(() => undefined);
     const ws = chain('slow');

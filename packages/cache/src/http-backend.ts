@@ -2,7 +2,13 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { hashFile, isMissing, writeStreamAtomic } from './atomic-file.js';
-import { discard, HttpTransport, type HttpTransportOptions, networkDetail } from './http-transport.js';
+import {
+  discard,
+  HttpTransport,
+  type HttpTransportOptions,
+  isHtml,
+  networkDetail,
+} from './http-transport.js';
 import { decodeManifest, encodeManifest, isSafeKey, isSha256, validateManifest } from './manifest.js';
 import { type CacheBackend, type CacheFailure, type CacheOutcome, fail, type Manifest, ok } from './types.js';
 
@@ -55,6 +61,17 @@ export abstract class HttpCacheBackend implements RemoteCache {
     return { type: 'rejected', status: response.status, detail };
   }
 
+  /**
+   * A server that answers cache requests with a web page (an SSO sign-in page, a proxy's notice) is no cache at all:
+   * the remote as a whole fails (one warning, then local only), not each entry as corrupt.
+   */
+  private webPage(what: string, title: string): CacheFailure {
+    return {
+      type: 'unavailable',
+      detail: `${what}: an HTML page${title ? ` ("${title}")` : ''} instead of a cache entry: a sign-in page or a proxy in the way?`,
+    };
+  }
+
   async getManifest(key: string): Promise<CacheOutcome<Manifest | undefined>> {
     if (!isSafeKey(key)) return fail({ type: 'rejected', status: 0, detail: `unsafe key '${key}'` });
     const path = this.entryPath('ac', key);
@@ -85,6 +102,10 @@ export abstract class HttpCacheBackend implements RemoteCache {
       });
     }
     const decoded = decodeManifest(bytes, key, `${this.url} ac/${key}`);
+    if (!decoded.ok && isHtml(res))
+      return fail(
+        this.webPage(`GET ${this.http.describe(path)}`, this.http.summarize(bytes.toString('utf8'))),
+      );
     return decoded.ok ? ok(decoded.manifest) : fail(decoded.failure);
   }
 
@@ -136,6 +157,7 @@ export abstract class HttpCacheBackend implements RemoteCache {
           mode: 0o444,
         });
         if (written.ok) return ok(true);
+        if (isHtml(res)) return fail(this.webPage(`GET ${this.http.describe(path)}`, ''));
         return fail({
           type: 'corrupt',
           what: `${this.url} cas/${sha256}`,

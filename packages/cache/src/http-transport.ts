@@ -132,16 +132,26 @@ export class HttpTransport {
   /** The first 200 characters of a (small, error) response body, redacted; the body is consumed. */
   async excerpt(response: Response): Promise<string> {
     try {
-      let text = (await response.text()).trim();
-      // A server's HTML error page (nginx: <html><head><title>403 Forbidden</title>…): its title says it.
-      if (/^<(!doctype|html)/i.test(text))
-        text = /<title>([^<]*)<\/title>/i.exec(text)?.[1] ?? text.replace(/<[^>]*>/g, ' ');
-      text = text.replace(/\s+/g, ' ').trim();
-      return this.redact(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+      return this.summarize(await response.text());
     } catch {
       return '';
     }
   }
+
+  /** A body in at most 200 characters, redacted: an HTML page by its title. */
+  summarize(body: string): string {
+    let text = body.trim();
+    // A server's HTML error page (nginx: <html><head><title>403 Forbidden</title>…): its title says it.
+    if (/^<(!doctype|html)/i.test(text))
+      text = /<title>([^<]*)<\/title>/i.exec(text)?.[1] ?? text.replace(/<[^>]*>/g, ' ');
+    text = text.replace(/\s+/g, ' ').trim();
+    return this.redact(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+  }
+}
+
+/** A response that is a web page (a sign-in page, a proxy's notice), not a cache entry. */
+export function isHtml(response: Response): boolean {
+  return /^\s*text\/html\b/i.test(response.headers.get('content-type') ?? '');
 }
 
 /** Discard a response body so its connection can be reused. */
