@@ -28,3 +28,28 @@ describe('SlurmClient without sbatch on PATH', () => {
     expect(text).not.toContain('ENOENT');
   });
 });
+
+describe('a submission sbatch refuses', () => {
+  it("is one line, sbatch's lines joined (a build report and pipe status show it on the task's line)", async () => {
+    const client = new SlurmClient({
+      runner: async () => ({
+        code: 1,
+        stdout: '',
+        stderr:
+          'sbatch: error: invalid partition specified: nosuch\nsbatch: error: Batch job submission failed: Invalid partition name specified\n',
+      }),
+    });
+    const res = await client.submit({
+      script: '/w/job.sh',
+      jobName: 'pipe-x-t',
+      output: '/w/log.txt',
+      chdir: '/w',
+      resourceArgs: ['--partition=nosuch'],
+    });
+    expect(res).toEqual({
+      ok: false,
+      message:
+        'sbatch: error: invalid partition specified: nosuch; Batch job submission failed: Invalid partition name specified',
+    });
+  });
+});

@@ -48,6 +48,19 @@ export const execFileRunner: CommandRunner = (program, args, { env, timeoutMs })
     );
   });
 
+/**
+ * sbatch's complaint on one line: it reports a refusal in several (`sbatch: error: invalid partition specified:
+ * nosuch` then `sbatch: error: Batch job submission failed: …`), which in a build's report and `pipe status` read as
+ * lines of their own. Joined with '; ', the repeated `sbatch: error:` said once.
+ */
+function oneLine(text: string): string {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.map((l, i) => (i > 0 ? l.replace(/^sbatch: error: /, '') : l)).join('; ');
+}
+
 export interface SlurmClientOptions {
   /** Path of slurm.conf for every command (default: the SLURM_CONF of the environment, if any). */
   slurmConf?: string;
@@ -133,8 +146,7 @@ export class SlurmClient {
     const res = await this.#exec('sbatch', args);
     const parsed = res.code === 0 ? parseParsable(res.stdout) : undefined;
     if (!parsed) {
-      const message = (res.stderr || res.stdout).trim() || `sbatch exited with ${res.code}`;
-      return { ok: false, message };
+      return { ok: false, message: oneLine(res.stderr || res.stdout) || `sbatch exited with ${res.code}` };
     }
     return { ok: true, ...parsed, args };
   }
