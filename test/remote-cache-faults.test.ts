@@ -72,6 +72,13 @@ describe('remote cache faults', () => {
     expect(strict.run.code).toBe(1);
     expect(strict.run.stderr).toMatch(/is required \(--remote-cache-required\) but fails: .*unauthorized/);
     expect(strict.ended).toEqual({});
+    // pipe cache doctor: a failure for a read-write build, fine for a --remote-cache=read one (as CI's docs run it).
+    const doctorEnv = { ...ns.env, PIPE_REMOTE_CACHE_TOKEN: 'not-the-token-4711' };
+    const rw = await ws.run(['cache', 'doctor'], doctorEnv);
+    expect(rw.code).toBe(1);
+    const ro = await ws.run(['cache', 'doctor', '--remote-cache', 'read'], doctorEnv);
+    expect(ro.code, ro.stderr).toBe(0);
+    expect(ro.stdout).toMatch(/^FAILED at write: .*fine for mode 'read'/);
   });
 
   it('a read-only client restores but never writes, even holding a write token', async (t) => {

@@ -244,6 +244,13 @@ export async function main(argv: string[]): Promise<number> {
     .command('doctor')
     .description('test the configured remote cache: reach, read, write, read back, overwrite, delete')
     .option('--json', 'print JSON')
+    // The mode the builds use: with 'read' (an untrusted branch's read-only token), refused writes are fine (exit 0).
+    .addOption(
+      new Option(
+        '--remote-cache <mode>',
+        "the builds' use of the remote (default: $PIPE_REMOTE_CACHE_MODE or readwrite); with read, refused writes pass",
+      ).choices(['read', 'write', 'readwrite', 'off']),
+    )
     .option('--remote-cache-url <url>', 'remote cache URL (default: $PIPE_REMOTE_CACHE)')
     .addOption(
       new Option(
