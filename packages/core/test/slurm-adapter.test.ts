@@ -105,3 +105,39 @@ describe("a task's part of a job log that several tasks share (--tasks-per-job)"
     expect(taskSection('just output\n', 'runs[a]')).toBe('just output\n');
   });
 });
+
+describe('a Slurm task killed for its memory', () => {
+  it('says how much the last attempt asked for and which setting raises it', () => {
+    const outcome = toOutcome({
+      status: 'failed',
+      taskId: 't',
+      reason: { type: 'out-of-memory' },
+      logTail: [],
+      attempts: [
+        {
+          attempt: 1,
+          job: '21',
+          resources: { mem: '512M' },
+          logFile: 'a.log',
+          reason: { type: 'out-of-memory' },
+        },
+        {
+          attempt: 2,
+          job: '22',
+          resources: { mem: '1024M' },
+          logFile: 'b.log',
+          reason: { type: 'out-of-memory' },
+        },
+      ],
+    });
+    expect(outcome).toEqual({
+      ok: false,
+      failure: {
+        type: 'executor-error',
+        message: 'slurm: ran out of memory (the job asked for --mem=1024M; raise resources.mem)',
+      },
+      jobId: '22',
+      attempts: 2,
+    });
+  });
+});

@@ -103,10 +103,16 @@ export function toOutcome(o: TaskOutcome): ExecOutcome {
   // The report says how many attempts it took, as for the local executors' retries.
   const attempts = o.attempts.length > 1 ? { attempts: o.attempts.length } : {};
   if (o.status === 'failed') {
-    // A timeout says which limit the last attempt had (it grows with the attempts).
-    const limit = o.reason.type === 'timeout' ? o.attempts[o.attempts.length - 1]?.resources.time : undefined;
+    // A timeout or an out-of-memory kill says which limit the last attempt had (both grow with the attempts).
+    const asked = o.attempts[o.attempts.length - 1]?.resources;
+    const limit =
+      o.reason.type === 'timeout' && asked?.time
+        ? `hit its time limit (the job asked for ${asked.time})`
+        : o.reason.type === 'out-of-memory' && asked?.mem
+          ? `ran out of memory (the job asked for --mem=${asked.mem}; raise resources.mem)`
+          : undefined;
     const failure: ExecFailure = limit
-      ? { type: 'executor-error', message: `slurm: hit its time limit (the job asked for ${limit})` }
+      ? { type: 'executor-error', message: `slurm: ${limit}` }
       : toFailure(o.reason);
     return { ok: false, failure, ...(jobId ? { jobId } : {}), ...attempts };
   }
