@@ -435,6 +435,16 @@ targets:
     ws.remove('.');
   }, 120_000);
 
+  it("a workspace whose path holds a '%' (a pattern character of sbatch --output) runs and logs its jobs", async () => {
+    const ws = new Workspace({ 'runs 50%x/pipe.yaml': PARTS });
+    const r = await ws.run(['-C', 'runs 50%x', 'build', 'joined', '--executor', 'slurm']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(ws.read('runs 50%x/out/joined.txt')).toBe(
+      ['a', 'b', 'c', 'd', 'e'].map((i) => `part ${i}\n`).join(''),
+    );
+    ws.remove('.');
+  }, 120_000);
+
   it('builds the Crab excess_map with byte-identical products to the local executor', async () => {
     const make = () => {
       const ws = new Workspace({});

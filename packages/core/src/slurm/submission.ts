@@ -181,5 +181,8 @@ export async function writeJobFiles(o: WriteJobFilesOptions): Promise<JobFiles> 
     '',
   ].join('\n');
   await writeFile(script, body, { mode: 0o755 });
-  return { dir, script, output: join(dir, isArray ? 'log-%a.txt' : 'log-0.txt'), logs, resultFiles };
+  // --output is a pattern: a '%' of the workspace's path (a folder named '50%x') would be expanded by Slurm (%x: the
+  // job name), the log opened at a path that does not exist, and the job fail to launch. '%%' is a literal '%'.
+  const pattern = join(dir.replaceAll('%', '%%'), isArray ? 'log-%a.txt' : 'log-0.txt');
+  return { dir, script, output: pattern, logs, resultFiles };
 }
