@@ -11,7 +11,13 @@ export function planToJson(plan: Plan): Record<string, unknown> {
             ? { id, action: 'run', reasons: d.reasons, upstream: d.upstream }
             : { id, action: 'runs-if-upstream-changes', upstream: d.upstream };
         case 'missing-input':
-          return { id, action: 'missing-input', input: d.input, path: d.path };
+          return {
+            id,
+            action: 'missing-input',
+            input: d.input,
+            path: d.path,
+            ...(d.why ? { why: d.why } : {}),
+          };
         case 'up-to-date':
           return { id, action: d.action, key: d.key };
         default:
@@ -56,7 +62,7 @@ export function planToText(plan: Plan, all: boolean): string {
         break;
       case 'missing-input':
         lines.push(`cannot run  ${id}`);
-        lines.push(`              input missing: ${d.path} (${d.input})`);
+        lines.push(`              input missing: ${d.path} (${d.input})${d.why ? `: ${d.why}` : ''}`);
         break;
     }
   }

@@ -22,8 +22,10 @@ import { diffRecords, type Reason } from './reasons.js';
 
 /** The I/O the planner needs, behind one seam (tests pass an in-memory file system). */
 export interface PlanIO {
-  /** XXH64 of a raw input file (memoised), undefined when missing. */
+  /** XXH64 of a raw input file (memoised), undefined when missing or unreadable. */
   inputHash(abs: string): string | undefined;
+  /** Why inputHash found no file at `abs` when something is there (a symlink loop, a folder, unreadable). */
+  whyMissing?(abs: string): string | undefined;
   /**
    * Whether a raw input file was modified (or removed) since inputHash read its stamp in this process: a task
    * that ran meanwhile may have read other bytes than its key says. False for a file never hashed here.
@@ -72,7 +74,8 @@ export type Decision =
    * changed (a raw input, its item file, a parameter, the code…), so it runs whatever its upstream produces.
    */
   | { action: 'blocked'; upstream: string[]; reasons?: Reason[] }
-  | { action: 'missing-input'; input: string; path: string };
+  /** `why`: what is at the path when it is not simply absent (a symlink loop, a folder, unreadable). */
+  | { action: 'missing-input'; input: string; path: string; why?: string };
 
 export interface DecideContext {
   root: string;
@@ -92,7 +95,11 @@ export interface DecideContext {
 export function fingerprintTask(
   task: Task,
   ctx: DecideContext,
-): FingerprintRecord | { missing: { input: string; path: string } } {
+): FingerprintRecord | { missing: { input: string; path: string; why?: string } } {
+  const missing = (input: string, abs: string, raw = true) => {
+    const why = raw ? ctx.io.whyMissing?.(abs) : undefined;
+    return { missing: { input, path: relPath(ctx.root, abs), ...(why ? { why } : {}) } };
+  };
   const byPath = new Map<string, string>();
   for (const dep of task.deps) {
     for (const out of Object.values(ctx.upstream.get(dep) ?? {})) byPath.set(out.path, out.sha256);
@@ -105,7 +112,7 @@ export function fingerprintTask(
       const rel = relPath(ctx.root, f.path);
       seen.add(f.path);
       const hash = f.producer ? byPath.get(rel) : ctx.io.inputHash(f.path);
-      if (hash === undefined) return { missing: { input: name, path: rel } };
+      if (hash === undefined) return missing(name, f.path, !f.producer);
       list.push([rel, hash]);
     }
     inputs[name] = list;
@@ -115,7 +122,7 @@ export function fingerprintTask(
     const list: Array<[string, string]> = [];
     for (const f of itemFiles) {
       const hash = ctx.io.inputHash(f);
-      if (hash === undefined) return { missing: { input: '{item}', path: relPath(ctx.root, f) } };
+      if (hash === undefined) return missing('{item}', f);
       list.push([relPath(ctx.root, f), hash]);
     }
     inputs['{item}'] = list;

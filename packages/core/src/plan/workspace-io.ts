@@ -4,6 +4,7 @@ import { hashProduct } from '../fingerprint/file-hash.js';
 import { type HashMemo, stampOf } from '../state/hash-memo.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
 import type { PlanIO } from './decide.js';
+import { whyMissing } from './missing-input.js';
 
 export interface WorkspaceIOOptions {
   memo: HashMemo;
@@ -17,6 +18,7 @@ export function createWorkspaceIO(options: WorkspaceIOOptions): PlanIO {
   const env = options.env ?? process.env;
   return {
     inputHash: (abs) => options.memo.hash(abs),
+    whyMissing,
     changedSinceHashed: (abs) => options.memo.changedSinceHashed(abs),
     stamp: stampOf,
     productSha256: (abs) =>

@@ -371,7 +371,7 @@ class Scheduler {
         this.runQueue.push({ id, decision });
         break;
       case 'missing-input':
-        this.fail(id, 'failed', { error: `input missing: ${decision.path} (${decision.input})` });
+        this.fail(id, 'failed', { error: missingInputError(decision) });
         break;
       case 'blocked':
         throw new Error(`task ${id} still blocked after its upstream settled`);
@@ -1023,7 +1023,7 @@ class Scheduler {
           // Its upstream wrote the same bytes: the job's outputs are not needed.
           return this.settleUpToDate(id, d, await this.upToDateItems(this.tasks.get(id)!, d.key));
         case 'missing-input':
-          return this.fail(id, 'failed', { error: `input missing: ${d.path} (${d.input})` });
+          return this.fail(id, 'failed', { error: missingInputError(d) });
         case 'blocked':
           throw new Error(`task ${id} still blocked after its upstream settled`);
         default:
@@ -1135,4 +1135,9 @@ function notWrittenHint(
 function itemsSource(pipeline: Pipeline, name: string): string | undefined {
   const f = pipeline.targets.get(name)?.foreach;
   return f?.kind === 'items' ? f.target : undefined;
+}
+
+/** `input missing: PATH (INPUT)`, and what is there instead when something is (a symlink loop, a folder). */
+function missingInputError(d: { path: string; input: string; why?: string }): string {
+  return `input missing: ${d.path} (${d.input})${d.why ? `: ${d.why}` : ''}`;
 }

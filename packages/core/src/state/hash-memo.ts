@@ -42,15 +42,21 @@ export function seenStat(file: string): SeenStat | undefined {
 }
 
 /**
- * Stat a path, undefined when nothing is there: missing, or below a file (ENOTDIR: `build/x.txt` once `build` is a
- * file), which is as missing to a plan as to a build.
+ * Errors of stat that mean no usable file is there: below a file (ENOTDIR: `build/x.txt` once `build` is a file),
+ * a loop of symbolic links, a folder on the way that may not be searched.
+ */
+const UNUSABLE = new Set(['ENOTDIR', 'ELOOP', 'EACCES', 'EPERM', 'ENAMETOOLONG']);
+
+/**
+ * Stat a path, undefined when nothing usable is there: missing, below a file, a symlink loop, not searchable —
+ * as missing to a plan as to a build (the planner says which, through whyMissing).
  */
 export function statIfThere(file: string): Stats | undefined {
   let st: Stats | undefined;
   try {
     st = statSync(file, { throwIfNoEntry: false });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+    if (!UNUSABLE.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
   }
   if (seen)
     seen.set(
@@ -88,7 +94,7 @@ export class HashMemo {
   /** `entries` is the memo of the state file; it is updated in place. */
   constructor(private readonly entries: RecordTable<MemoEntry>) {}
 
-  /** XXH64 of a file's content, or undefined when it does not exist. */
+  /** XXH64 of a file's content, or undefined when it does not exist or cannot be read. */
   hash(file: string): string | undefined {
     const st = statIfThere(file);
     if (!st?.isFile()) return undefined;
@@ -102,7 +108,12 @@ export class HashMemo {
       return entry[3];
     }
     const started = Date.now();
-    const hash = xxh64FileSync(file);
+    let hash: string;
+    try {
+      hash = xxh64FileSync(file);
+    } catch {
+      return undefined; // unreadable (permissions, I/O error) or gone since the stat: the task cannot use it
+    }
     this.hashed++;
     if (started - st.mtimeMs > RACY_GRANULARITY_MS) {
       this.entries.set(file, [size, mtimeNs, ino, hash, ctimeNs]);
