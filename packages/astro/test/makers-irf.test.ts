@@ -8,11 +8,14 @@ import { type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, geomSolidAngles, type WcsGeom } from '../src/geom/wcs-geom.js';
 import type { IrfAxis, IrfAxisName, IrfClass, IrfTable } from '../src/irf/index.js';
 import {
+  aeffInputs,
   bkgInputs,
   defaultRadEdges,
+  edispInputs,
   makeBackground,
   parametricPsfMap,
   pointingGeometry,
+  psfInputs,
 } from '../src/makers/index.js';
 
 function axis(name: IrfAxisName, edges: number[], log: boolean): IrfAxis {
@@ -248,5 +251,42 @@ describe('parametric PSF maps', () => {
     const map = parametricPsfMap(psf, Float64Array.of(0.5, 1.2), 2, energyTrue, radEdges);
     if (!(map instanceof Float32Array)) throw new Error(map.message);
     check(map, (r) => (1 + (r * r) / (2 * 2.5 * 0.06 * 0.06)) ** -2.5);
+  });
+});
+
+describe('IRFs with one offset bin (MAGIC, LST-1 point-like)', () => {
+  const e = axis('energy_true', eEdges, true);
+  const one = axis('offset', [0.3, 0.5], false);
+  const migra = axis('migra', [0.2, 1, 5], false);
+  const rad = axis('rad', [0, 0.1, 0.2], false);
+
+  it('are refused for the exposure, EDISP and PSF maps, naming file, HDU and columns (gammapy 1.0 fails on them)', () => {
+    const n = eEdges.length - 1;
+    const refused = [
+      aeffInputs(table('aeff_2d', [e, one], new Float64Array(n))),
+      edispInputs(table('edisp_2d', [e, migra, one], new Float64Array(2 * n))),
+      psfInputs(table('psf_table', [e, one, rad], new Float64Array(2 * n))),
+      parametricPsfMap(
+        table('psf_king', [e, one], new Float64Array(n), {
+          gamma: new Float64Array(n).fill(2),
+          sigma: new Float64Array(n).fill(0.1),
+        }),
+        Float64Array.of(0.4),
+        1,
+        logEnergyAxis('true', 0.5, 20, 4) as EnergyAxis,
+        defaultRadEdges(),
+      ),
+    ];
+    for (const r of refused) {
+      expect(r).toMatchObject({ reason: 'irf-unsupported' });
+      expect((r as { message: string }).message).toMatch(
+        /^synthetic\[HDU '\w+'\] columns offset_LO\/offset_HI: the \w+ offset axis has one bin, 0.3–0.5 deg/,
+      );
+    }
+  });
+
+  it('are used for a BKG_2D, which gammapy pads to three bins', () => {
+    const bkg = bkgInputs(table('bkg_2d', [axis('energy', eEdges, true), one], new Float64Array(12).fill(1)));
+    expect(bkg).toMatchObject({ radial: true });
   });
 });

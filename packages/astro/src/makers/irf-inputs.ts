@@ -36,6 +36,25 @@ function expectAxes(irf: IrfTable, names: string[]): IrfInputFailure | undefined
   return undefined;
 }
 
+/**
+ * An offset axis of one bin (MAGIC and LST-1 point-like IRFs, made for a 1D analysis at the source's offset) has no
+ * 3D reference: gammapy 1.0 fails to evaluate such an AEFF, EDISP or PSF on a map (its interpolator drops the
+ * length-1 axis, then IRF.evaluate raises an IndexError, a parametric PSF a ValueError). pipe would return values
+ * only inside that bin and zero beyond, a map gammapy never makes: refused. A BKG_2D is exempt (gammapy pads it).
+ */
+export function singleOffsetBin(irf: IrfTable): IrfInputFailure | undefined {
+  const axis = irf.axes.find((a) => a.name === 'offset');
+  if (axis?.nbin !== 1) return undefined;
+  const range =
+    axis.nodeType === 'center'
+      ? `a single node at ${axis.nodes[0]} deg`
+      : `one bin, ${axis.edges[0]}–${axis.edges[1]} deg`;
+  return {
+    reason: 'irf-unsupported',
+    message: `${irf.file}[HDU '${irf.hdu}'] columns ${axis.column}_LO/${axis.column}_HI: the ${irf.hduClass.toUpperCase()} offset axis has ${range}; a 3D map needs it over a range of offsets (gammapy 1.0 fails on it too). IRFs with one offset bin serve a 1D (spectral) analysis`,
+  };
+}
+
 /** AEFF_2D as the exposure kernel takes it. */
 export interface AeffInputs {
   table: Float64Array;
@@ -48,7 +67,7 @@ export interface AeffInputs {
 }
 
 export function aeffInputs(irf: IrfTable): AeffInputs | IrfInputFailure {
-  const bad = expectAxes(irf, ['energy_true', 'offset']);
+  const bad = expectAxes(irf, ['energy_true', 'offset']) ?? singleOffsetBin(irf);
   if (bad) return bad;
   const [e, o] = irf.axes as [IrfAxis, IrfAxis];
   return {
@@ -199,7 +218,7 @@ export function psfInputs(irf: IrfTable): PsfInputs | IrfInputFailure {
       reason: 'irf-unsupported',
       message: `${irf.hduClass} (${irf.file} [${irf.hdu}]) is not a PSF table; parametric PSFs go through parametricPsfMap`,
     };
-  const bad = expectAxes(irf, ['energy_true', 'offset', 'rad']);
+  const bad = expectAxes(irf, ['energy_true', 'offset', 'rad']) ?? singleOffsetBin(irf);
   if (bad) return bad;
   const [e, o, r] = irf.axes as [IrfAxis, IrfAxis, IrfAxis];
   return {
@@ -222,7 +241,7 @@ export interface EdispInputs {
 }
 
 export function edispInputs(irf: IrfTable): EdispInputs | IrfInputFailure {
-  const bad = expectAxes(irf, ['energy_true', 'migra', 'offset']);
+  const bad = expectAxes(irf, ['energy_true', 'migra', 'offset']) ?? singleOffsetBin(irf);
   if (bad) return bad;
   const [e, m, o] = irf.axes as [IrfAxis, IrfAxis, IrfAxis];
   return {

@@ -10,7 +10,7 @@
 import { cellIndex, cellWeight } from '@pipe/kernels/scalars';
 import { type EnergyAxis, logCentres, nbins } from '../geom/energy-axis.js';
 import type { IrfAxis, IrfTable } from '../irf/index.js';
-import type { IrfInputFailure } from './irf-inputs.js';
+import { type IrfInputFailure, singleOffsetBin } from './irf-inputs.js';
 
 const D = Math.PI / 180;
 
@@ -48,6 +48,8 @@ export function parametricPsfMap(
       reason: 'irf-unsupported',
       message: `${irf.hduClass} in ${irf.file} needs axes (energy_true, offset)`,
     };
+  const single = singleOffsetBin(irf);
+  if (single) return single;
   const lnE = eAxis.nodes.map(Math.log);
   const off = Float64Array.from(oAxis.nodes);
   const param = (name: string): Float64Array | undefined => irf.arrays[name]?.data;
