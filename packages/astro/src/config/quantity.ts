@@ -2,6 +2,7 @@
  * Quantities as gammapy configs write them: "83.633 deg", "1.0 TeV", "2004-12-04T22:00:00".
  * Parsed into fixed units (degrees, TeV, MJD in TT) so that keys and steps never see unit spellings.
  */
+import { utcToTt } from '../dl3/time-scales.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string; hint?: string };
 
@@ -133,18 +134,6 @@ export function parseEnergy(raw: unknown): Parsed<number> {
   return parseQuantity(raw, ENERGY_UNITS, 'energy', undefined);
 }
 
-// TAI − UTC in seconds from each date (MJD) on; enough for any IACT data (1996 onwards).
-const LEAP_SECONDS: Array<[number, number]> = [
-  [50083, 30],
-  [50630, 31],
-  [51179, 32],
-  [53736, 33],
-  [54832, 34],
-  [56109, 35],
-  [57204, 36],
-  [57754, 37],
-];
-
 /**
  * A time as astropy's Time reads a string (Time(s), no format) → MJD (TT): ISO 8601 UTC as its isot and iso formats
  * take it ("2004-12-04T22:00:00", "2004-12-04 22:00", "2004-12-04", one- or two-digit fields, an optional trailing
@@ -192,17 +181,14 @@ export function parseTime(raw: unknown): Parsed<number> {
       return { ok: false, message: `invalid day-of-year time ${JSON.stringify(raw)}` };
     ms = Date.UTC(year, 0, Number(doy), Number(h), Number(mi), 0) + Number(s) * 1000;
   }
-  const mjdUtc = ms / 86_400_000 + 40587;
-  let taiMinusUtc = 0;
-  for (const [from, secs] of LEAP_SECONDS) if (mjdUtc >= from) taiMinusUtc = secs;
-  return { ok: true, value: mjdUtc + (taiMinusUtc + 32.184) / 86400 };
+  return { ok: true, value: utcToTt(ms / 86_400_000 + 40587) };
 }
 
 /** MJD (TT) → ISO 8601 UTC, to the second, as a config would write it ("2004-12-04T22:00:00"). */
 export function mjdTtToIsoUtc(mjdTt: number): string {
-  let mjdUtc = mjdTt - 32.184 / 86400;
-  for (const [from, secs] of LEAP_SECONDS)
-    if (mjdUtc - secs / 86400 >= from) mjdUtc = mjdTt - (secs + 32.184) / 86400;
+  // TT − UTC changes slowly with the date: a few fixed-point steps find the UTC date (to the second shown).
+  let mjdUtc = mjdTt;
+  for (let i = 0; i < 3; i++) mjdUtc = mjdTt - (utcToTt(mjdUtc) - mjdUtc);
   return new Date(Math.round((mjdUtc - 40587) * 86400) * 1000).toISOString().slice(0, 19);
 }
 

@@ -5,6 +5,7 @@
 import type { HduIndexRow, ObsIndex } from './index-tables.js';
 import { obsNumber } from './index-tables.js';
 import { angularSeparation, type SkyFrame, toIcrs } from './sky.js';
+import { mjdRefTt } from './time-scales.js';
 
 /** One selection criterion; several are combined with AND, in order. */
 export type ObsSelection =
@@ -12,7 +13,7 @@ export type ObsSelection =
   /** Pointings (RA_PNT, DEC_PNT of the obs index, ICRS) strictly closer than `radius` (deg) to the centre. */
   | { type: 'cone'; frame: SkyFrame; lon: number; lat: number; radius: number }
   /**
-   * Runs inside [mjdStart, mjdStop] (MJD in the index's TIMESYS): TSTART/TSTOP relative to MJDREFI+MJDREFF.
+   * Runs inside [mjdStart, mjdStop] (MJD, TT): TSTART/TSTOP after MJDREFI+MJDREFF in the index's TIMESYS.
    * With `partialOverlap`, runs that overlap the range at all.
    */
   | { type: 'time'; mjdStart: number; mjdStop: number; partialOverlap?: boolean };
@@ -50,7 +51,7 @@ export function selectObservations(index: ObsIndex, criteria: readonly ObsSelect
           c.radius,
       );
     } else {
-      const mjdRef = Number(index.header.MJDREFI ?? 0) + Number(index.header.MJDREFF ?? 0);
+      const mjdRef = indexMjdRefTt(index);
       const lo = (c.mjdStart - mjdRef) * 86400;
       const hi = (c.mjdStop - mjdRef) * 86400;
       rows = rows.filter((r) => {
@@ -90,10 +91,15 @@ export function requireHdus(
   return { obsIds: out, warnings };
 }
 
-/** A run's time span from the obs index (TSTART/TSTOP), in MJD of the index's time system. */
+/** The obs index's time reference as MJD (TT). */
+function indexMjdRefTt(index: ObsIndex): number {
+  return mjdRefTt(index.header, { file: index.file, hdu: 'OBS_INDEX' });
+}
+
+/** A run's time span from the obs index (TSTART/TSTOP), in MJD (TT). */
 export function runTimeSpan(index: ObsIndex, obsId: number): { start: number; stop: number } {
   const row = index.obsIds.indexOf(obsId);
-  const mjdRef = Number(index.header.MJDREFI ?? 0) + Number(index.header.MJDREFF ?? 0);
+  const mjdRef = indexMjdRefTt(index);
   return {
     start: mjdRef + obsNumber(index, row, 'TSTART') / 86400,
     stop: mjdRef + obsNumber(index, row, 'TSTOP') / 86400,

@@ -3,7 +3,8 @@
  * start ≤ TIME < stop (EventList.select_time) and the GTI rows that overlap the interval, clipped to it
  * (GTI.select_time). The ontime, livetime, exposure and background of the run follow from the clipped GTI.
  */
-import { FitsError, type FitsHeader, type FitsLocation } from '../fits/index.js';
+import type { FitsHeader, FitsLocation } from '../fits/index.js';
+import { mjdRefTt } from './time-scales.js';
 
 /** A time interval, MJD (TT): `observations.obs_time` as the config reads it. */
 export interface TimeRange {
@@ -13,19 +14,18 @@ export interface TimeRange {
 
 /**
  * An MJD (TT) as seconds after the reference of a table's header (MJDREFI + MJDREFF, in its TIMESYS), as gammapy's
- * time_relative_to_ref: the reference summed into one float64 MJD first (time_ref_from_dict). pipe's times are TT,
- * so a TIMESYS other than TT is refused rather than compared in the wrong scale.
+ * time_relative_to_ref: the reference summed into one float64 MJD first (time_ref_from_dict), then taken to TT.
  */
 export function metOf(mjdTt: number, header: FitsHeader, where: FitsLocation): number {
-  const timesys = (header.string('TIMESYS') ?? 'TT').trim().toUpperCase();
-  if (timesys !== 'TT')
-    throw new FitsError(
-      'bad-value',
-      where,
-      `TIMESYS is '${timesys}': pipe cuts runs to observations.obs_time in TT only`,
-    );
-  const mjdRef = (header.number('MJDREFI') ?? 0) + (header.number('MJDREFF') ?? 0);
-  return (mjdTt - mjdRef) * 86400;
+  const ref = mjdRefTt(
+    {
+      MJDREFI: header.number('MJDREFI'),
+      MJDREFF: header.number('MJDREFF'),
+      TIMESYS: header.string('TIMESYS'),
+    },
+    where,
+  );
+  return (mjdTt - ref) * 86400;
 }
 
 /** Indices of the times t with start ≤ t < stop (MET, s). */

@@ -1,0 +1,107 @@
+/**
+ * Time scales of DL3 time references, as astropy converts them for gammapy (time_ref_from_dict: MJDREFI + MJDREFF
+ * in the header's TIMESYS, default TT). H.E.S.S. writes TT; LST-1 and MAGIC write UTC with MJDREF 40587 (1970),
+ * 69 s or more away from TT: taken as TT, a run's start and stop, its events and GTI move by that much.
+ */
+import { FitsError, type FitsLocation } from '../fits/index.js';
+
+const TT_MINUS_TAI = 32.184;
+
+/**
+ * TAI − UTC from each date on (erfa's eraDat, which astropy uses): [MJD, seconds, drift MJD, drift s/day]. Before
+ * 1972 UTC ran at its own rate: TAI − UTC = seconds + (MJD − drift MJD) × drift.
+ */
+const TAI_MINUS_UTC: ReadonlyArray<readonly [number, number, number, number]> = [
+  [36934, 1.417818, 37300, 0.001296],
+  [37300, 1.422818, 37300, 0.001296],
+  [37512, 1.372818, 37300, 0.001296],
+  [37665, 1.845858, 37665, 0.0011232],
+  [38334, 1.945858, 37665, 0.0011232],
+  [38395, 3.24013, 38761, 0.001296],
+  [38486, 3.34013, 38761, 0.001296],
+  [38639, 3.44013, 38761, 0.001296],
+  [38761, 3.54013, 38761, 0.001296],
+  [38820, 3.64013, 38761, 0.001296],
+  [38942, 3.74013, 38761, 0.001296],
+  [39004, 3.84013, 38761, 0.001296],
+  [39126, 4.31317, 39126, 0.002592],
+  [39887, 4.21317, 39126, 0.002592],
+  ...(
+    [
+      [41317, 10],
+      [41499, 11],
+      [41683, 12],
+      [42048, 13],
+      [42413, 14],
+      [42778, 15],
+      [43144, 16],
+      [43509, 17],
+      [43874, 18],
+      [44239, 19],
+      [44786, 20],
+      [45151, 21],
+      [45516, 22],
+      [46247, 23],
+      [47161, 24],
+      [47892, 25],
+      [48257, 26],
+      [48804, 27],
+      [49169, 28],
+      [49534, 29],
+      [50083, 30],
+      [50630, 31],
+      [51179, 32],
+      [53736, 33],
+      [54832, 34],
+      [56109, 35],
+      [57204, 36],
+      [57754, 37],
+    ] as const
+  ).map(([mjd, s]) => [mjd, s, 0, 0] as const),
+];
+
+/** TAI − UTC in seconds at a UTC date (MJD); 0 before 1960, as erfa (which warns of a dubious year). */
+export function taiMinusUtc(mjdUtc: number): number {
+  let out = 0;
+  for (const [from, seconds, driftFrom, drift] of TAI_MINUS_UTC)
+    if (mjdUtc >= from) out = seconds + (mjdUtc - driftFrom) * drift;
+  return out;
+}
+
+/** UTC (MJD) → TT (MJD), as astropy's Time(mjd, scale='utc').tt. */
+export function utcToTt(mjdUtc: number): number {
+  return mjdUtc + (taiMinusUtc(mjdUtc) + TT_MINUS_TAI) / 86400;
+}
+
+/** A header's time reference keywords, as values. */
+export interface TimeRefKeywords {
+  MJDREFI?: unknown;
+  MJDREFF?: unknown;
+  TIMESYS?: unknown;
+}
+
+/**
+ * The reference time of a DL3 table (MJDREFI + MJDREFF in its TIMESYS) as MJD (TT). Seconds after it are SI
+ * seconds whatever the scale (astropy adds a TimeDelta to a UTC time in TAI), so a MET t is MJD (TT) ref + t/86400.
+ * TIMESYS TT (the default), TAI and UTC are read; another scale is refused, naming the header.
+ */
+export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number {
+  const mjd = Number(keywords.MJDREFI ?? 0) + Number(keywords.MJDREFF ?? 0);
+  const timesys = String(keywords.TIMESYS ?? 'TT')
+    .trim()
+    .toUpperCase();
+  switch (timesys) {
+    case 'TT':
+      return mjd;
+    case 'TAI':
+      return mjd + TT_MINUS_TAI / 86400;
+    case 'UTC':
+      return utcToTt(mjd);
+    default:
+      throw new FitsError(
+        'bad-value',
+        where,
+        `TIMESYS is '${timesys}': pipe reads time references in TT, TAI or UTC only`,
+      );
+  }
+}

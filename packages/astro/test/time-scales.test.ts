@@ -1,0 +1,78 @@
+/**
+ * DL3 time references in TT, TAI or UTC (LST-1 and MAGIC: UTC from MJD 40587), taken to TT as astropy takes them for
+ * gammapy. Expected values from astropy 5 (Debian), e.g. (Time(40587, format='mjd', scale='utc').tt - …).sec.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseTime } from '../src/config/quantity.js';
+import { metOf, runTimeSpan, selectObservations } from '../src/dl3/index.js';
+import type { ObsIndex } from '../src/dl3/index-tables.js';
+import { utcToTt } from '../src/dl3/time-scales.js';
+import { FitsHeader } from '../src/fits/index.js';
+
+const header = (timesys: string, mjdrefi: number, mjdreff = 0) =>
+  new FitsHeader([
+    { key: 'MJDREFI', value: mjdrefi },
+    { key: 'MJDREFF', value: mjdreff },
+    { key: 'TIMESYS', value: timesys },
+  ]);
+
+describe('TT − UTC', () => {
+  it('follows erfa: the pre-1972 drift (1970: 40.184082 s) and every leap second', () => {
+    const astropy: Array<[number, number]> = [
+      [37000.25, 33.213342],
+      [39000.75, 36.234846],
+      [40587, 40.184082],
+      [40587.3, 40.1848596],
+      [44239.5, 51.184],
+      [53343.9, 64.184],
+      [57754.5, 69.184],
+    ];
+    for (const [mjd, seconds] of astropy) expect((utcToTt(mjd) - mjd) * 86400).toBeCloseTo(seconds, 5);
+  });
+
+  it('config times before 1996 get their leap seconds too (1995: 29 s, was 0)', () => {
+    const t = parseTime('1995-06-01T00:00:00');
+    expect(t.ok && t.value).toBeCloseTo(49869.000708148145, 9);
+  });
+});
+
+describe('a UTC time reference (LST-1, MAGIC)', () => {
+  const at = { file: 'events.fits', hdu: 'EVENTS' };
+  // run 23523 of H.E.S.S. DR1 written as LST-1 writes times: seconds after 1970-01-01 UTC
+  const shift = 978307223.9999179; // TT seconds from MJD 40587 UTC to DR1's MJDREF 51910.000742870370370241 TT
+  const tstart = 1102198049.999918; // DR1's 123890826 + shift, as the obs index stores it
+  const tstop = 1102199736.999918;
+
+  it('gives the same seconds as the TT reference of the same instant', () => {
+    const mjd = 53343.925;
+    expect(metOf(mjd, header('UTC', 40587), at) - shift).toBeCloseTo(
+      metOf(mjd, header('TT', 51910, 0.000742870370370241), at),
+      4,
+    );
+    expect(metOf(mjd, header('TAI', 51910), at) - metOf(mjd, header('TT', 51910), at)).toBeCloseTo(-32.184, 6);
+  });
+
+  it('selects and cuts runs in time as gammapy does (taken as TT, a run moved 40 s early)', () => {
+    const index: ObsIndex = {
+      file: 'obs-index.fits.gz',
+      header: { MJDREFI: 40587, MJDREFF: 0, TIMESYS: 'UTC' },
+      obsIds: [23523],
+      rows: [{ OBS_ID: 23523, TSTART: tstart, TSTOP: tstop }],
+      columns: ['OBS_ID', 'TSTART', 'TSTOP'],
+    };
+    const span = runTimeSpan(index, 23523);
+    // gammapy's ObservationTable.time_start/stop: 2004-12-04T22:08:10.184 TT to 22:36:17.184 TT
+    expect(span.start).toBeCloseTo(53343.92234009259, 9);
+    expect(span.stop).toBeCloseTo(53343.94186555556, 9);
+    // an interval ending 20 s before the run does not hold it whole (it held it with the reference taken as TT)
+    const stop = span.stop - 20 / 86400;
+    const whole = selectObservations(index, [{ type: 'time', mjdStart: span.start - 1, mjdStop: stop }]);
+    expect(whole.obsIds).toEqual([]);
+  });
+
+  it('refuses a time scale it does not read, naming the header', () => {
+    expect(() => metOf(53343.9, header('TDB', 51910), at)).toThrow(
+      "events.fits[HDU 'EVENTS']: TIMESYS is 'TDB': pipe reads time references in TT, TAI or UTC only",
+    );
+  });
+});
