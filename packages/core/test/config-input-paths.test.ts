@@ -1,3 +1,4 @@
+import { symlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/index.js';
 import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
@@ -115,6 +116,20 @@ describe('input paths from the config file and the environment', () => {
         "input path 'raw/{params.name}.txt' contains '{params.name}': an input path takes {item}, ${config.a.b} and $NAME, no other placeholder",
       ],
     ]);
+  });
+
+  it('says what is at an input path that is a symlink loop (statSync threw ELOOP: a stack trace, exit 70)', async () => {
+    const dir = workspace(
+      filesFor('observations: {datastore: $DATA/store}\nbackground: {exclusion: loop.fits}\n'),
+    );
+    symlinkSync('loop.fits', `${dir}/conf/loop.fits`);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    const missing = result.pipeline.deferred?.find((d) => d.code === 'missing-input');
+    expect(missing?.message).toBe(
+      "input 'mask' of target 'select': file 'conf/loop.fits' is unusable: a loop of symbolic links",
+    );
+    expect(missing?.span).toMatchObject({ file: `${dir}/conf/analysis.yaml`, line: 2 });
   });
 
   it('reports an unset variable with a hint, and an unknown config key with did-you-mean', async () => {

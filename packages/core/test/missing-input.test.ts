@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadXxhash } from '../src/fingerprint/file-hash.js';
-import { whyMissing } from '../src/plan/missing-input.js';
 import { HashMemo, statIfThere } from '../src/state/hash-memo.js';
 import { RecordTable } from '../src/state/record-table.js';
+import { whyMissing } from '../src/workspace/why-missing.js';
 
 beforeAll(loadXxhash);
 

@@ -12,6 +12,7 @@ import { globSync, isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
 import { brokenLinks, itemIdProblem, matchFiles, splitGlob } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
+import { whyMissing } from '../workspace/why-missing.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { checkOutputPaths } from './output-owners.js';
 import {
@@ -259,10 +260,9 @@ function checkInputFiles(
     for (const [name, specs] of Object.entries(target.inputs)) {
       for (const spec of specs) {
         if (spec.kind !== 'file' || spec.pattern.includes('{item}')) continue;
-        if (
-          !isDynamicPattern(spec.pattern) &&
-          statSync(path.resolve(root, spec.pattern), { throwIfNoEntry: false })?.isDirectory()
-        ) {
+        const abs = path.resolve(root, spec.pattern);
+        const fixed = !isDynamicPattern(spec.pattern);
+        if (fixed && isDirectory(abs)) {
           // A folder has no bytes to hash: its files are the inputs.
           diagnostics.push(
             makeDiagnostic({
@@ -275,7 +275,9 @@ function checkInputFiles(
           continue;
         }
         if (countMatches(spec.pattern, root) > 0) continue;
-        const glob = isDynamicPattern(spec.pattern);
+        const glob = !fixed;
+        // Something is there that is no file (a symlink loop, a dangling link): say what, not "does not exist".
+        const why = fixed ? whyMissing(abs) : undefined;
         const looksLikeRef = /(^|\/)target:/.exec(spec.pattern);
         diagnostics.push(
           makeDiagnostic({
@@ -283,7 +285,7 @@ function checkInputFiles(
             code: 'missing-input',
             message: glob
               ? `input '${name}' of target '${target.name}': glob '${spec.pattern}' matches no file`
-              : `input '${name}' of target '${target.name}': file '${spec.pattern}' does not exist`,
+              : `input '${name}' of target '${target.name}': file '${spec.pattern}' ${why ? `is unusable: ${why}` : 'does not exist'}`,
             at: spec.span,
             hint: looksLikeRef
               ? "to read another target's outputs, write {target: NAME}"
@@ -363,7 +365,6 @@ function checkInputFiles(
   }
 }
 
-/** Files matching a workspace-relative or absolute path or glob. */
 /** Why a glob may match no file: a bracket or brace left open (read literally), or only folders matching. */
 function emptyGlobHint(pattern: string, root: string): string | undefined {
   return unclosedHint(pattern) ?? foldersHint(pattern, root);
@@ -404,6 +405,16 @@ function foldersHint(pattern: string, root: string): string | undefined {
   return `it matches only folders (${shown.join(', ')}${more}): a glob names files, e.g. '${pattern.replace(/\/$/, '')}/*'`;
 }
 
+/** Whether `abs` is a folder; false when nothing usable is there (missing, a symlink loop, not searchable). */
+function isDirectory(abs: string): boolean {
+  try {
+    return statSync(abs, { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Files matching a workspace-relative or absolute path or glob. */
 export function countMatches(pattern: string, root: string): number {
   if (!isDynamicPattern(pattern)) return existsSync(path.resolve(root, pattern)) ? 1 : 0;
   // From the glob's fixed directory: globbing an absolute pattern from the workspace crawls far more

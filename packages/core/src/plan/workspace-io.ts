@@ -3,8 +3,8 @@ import type { CacheBackend } from '@pipe/cache';
 import { hashProduct } from '../fingerprint/file-hash.js';
 import { type HashMemo, stampOf } from '../state/hash-memo.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
+import { whyMissing } from '../workspace/why-missing.js';
 import type { PlanIO } from './decide.js';
-import { whyMissing } from './missing-input.js';
 
 export interface WorkspaceIOOptions {
   memo: HashMemo;
