@@ -220,6 +220,32 @@ describe('Crab reduction, a run far from the map', () => {
   });
 });
 
+describe('Crab reduction, a point-like effective area (HDUCLAS3 = POINT-LIKE)', () => {
+  it('makes the same maps as from the full-enclosure one, as gammapy 1.0 does, and warns naming the file', () => {
+    const run = runs[0]!;
+    const config: ReductionConfig = {
+      maps: ['counts', 'exposure'],
+      safeMask: { methods: [] },
+      background: { method: 'none' },
+    };
+    const full = reduceObservation(run, rg, config, referenceKernels);
+    const point = reduceObservation(
+      { ...run, aeff: { ...run.aeff!, pointLike: true } },
+      rg,
+      config,
+      referenceKernels,
+    );
+    if (isReductionFailure(full) || isReductionFailure(point)) throw new Error('reduction failed');
+    expect(point.dataset.exposure).toEqual(full.dataset.exposure);
+    expect(full.warnings.some((w) => w.message.includes('point-like'))).toBe(false);
+    expect(point.warnings.map((w) => w.message)).toContainEqual(
+      expect.stringMatching(
+        /^OBS_ID 23523: the effective area \(.*hess_dl3_dr1_obs_id_023523.fits.gz \[AEFF\]\) is point-like/,
+      ),
+    );
+  });
+});
+
 describe('Crab reduction, stacked', () => {
   it('has exactly the reference counts', () => {
     const ref = refMap('counts.fits.gz');

@@ -6,6 +6,7 @@ import type { Kernels } from '@pipe/kernels';
 import { cutoutAround, isCutoutFailure } from '../geom/cutout.js';
 import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
 import { geomSolidAngles, npix, type WcsGeom } from '../geom/wcs-geom.js';
+import type { IrfTable } from '../irf/index.js';
 import type { MapDataset, RunMeta } from './dataset.js';
 import { gridCentrePixel } from './edisp-centre.js';
 import { maskBoundaryTies, projectMask, type SkyMask } from './exclusion.js';
@@ -250,7 +251,24 @@ export function reduceObservation(
   };
   if (psf) dataset.psf = psf;
   if (edisp && want.has('edisp')) dataset.edisp = edisp;
-  return { dataset, warnings: [...safe.warnings, ...exclusionTies(config, geom)] };
+  return {
+    dataset,
+    warnings: [...pointLike(obs.obsId, obs.aeff), ...safe.warnings, ...exclusionTies(config, geom)],
+  };
+}
+
+/**
+ * A point-like AEFF (MAGIC, LST-1, VERITAS 1D IRFs) counts only the events inside its RAD_MAX cut: a map's exposure
+ * and fluxes made from it are not those of the full PSF. gammapy 1.0's map maker uses it without a word; pipe makes
+ * the same maps and says so.
+ */
+function pointLike(obsId: number, aeff: IrfTable): ReductionWarning[] {
+  if (!aeff.pointLike) return [];
+  return [
+    {
+      message: `OBS_ID ${obsId}: the effective area (${aeff.file} [${aeff.hdu}]) is point-like (HDUCLAS3 = POINT-LIKE): it counts only the events inside the RAD_MAX cut, so the exposure and flux maps are those of a 1D analysis (gammapy 1.0 makes them from it the same way)`,
+    },
+  ];
 }
 
 /**
