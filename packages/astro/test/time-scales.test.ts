@@ -49,7 +49,10 @@ describe('a UTC time reference (LST-1, MAGIC)', () => {
       metOf(mjd, header('TT', 51910, 0.000742870370370241), at),
       4,
     );
-    expect(metOf(mjd, header('TAI', 51910), at) - metOf(mjd, header('TT', 51910), at)).toBeCloseTo(-32.184, 6);
+    expect(metOf(mjd, header('TAI', 51910), at) - metOf(mjd, header('TT', 51910), at)).toBeCloseTo(
+      -32.184,
+      6,
+    );
   });
 
   it('selects and cuts runs in time as gammapy does (taken as TT, a run moved 40 s early)', () => {
@@ -74,5 +77,25 @@ describe('a UTC time reference (LST-1, MAGIC)', () => {
     expect(() => metOf(53343.9, header('TDB', 51910), at)).toThrow(
       "events.fits[HDU 'EVENTS']: TIMESYS is 'TDB': pipe reads time references in TT, TAI or UTC only",
     );
+  });
+
+  it('refuses a table without a time reference (taken as MJD 0, a cut dropped every event without a word)', () => {
+    const none = new FitsHeader([{ key: 'TIMESYS', value: 'TT' }]);
+    expect(() => metOf(53343.9, none, at)).toThrow(
+      "events.fits[HDU 'EVENTS']: no time reference (MJDREFI and MJDREFF, or MJDREF)",
+    );
+    const index: ObsIndex = {
+      file: 'obs-index.fits.gz',
+      header: {},
+      obsIds: [1],
+      rows: [{ OBS_ID: 1, TSTART: 0, TSTOP: 10 }],
+      columns: ['OBS_ID', 'TSTART', 'TSTOP'],
+    };
+    expect(() => selectObservations(index, [{ type: 'time', mjdStart: 53000, mjdStop: 54000 }])).toThrow(
+      "obs-index.fits.gz[HDU 'OBS_INDEX']: no time reference",
+    );
+    // MJDREF alone (the FITS time standard's single keyword) is a reference
+    const single = new FitsHeader([{ key: 'MJDREF', value: 51910.5 }]);
+    expect(metOf(51911.5, single, at)).toBeCloseTo(86400, 6);
   });
 });

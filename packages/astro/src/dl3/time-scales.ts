@@ -77,6 +77,8 @@ export function utcToTt(mjdUtc: number): number {
 export interface TimeRefKeywords {
   MJDREFI?: unknown;
   MJDREFF?: unknown;
+  /** The reference as one number (FITS time standard), when MJDREFI/MJDREFF are absent. */
+  MJDREF?: unknown;
   TIMESYS?: unknown;
 }
 
@@ -86,7 +88,7 @@ export interface TimeRefKeywords {
  * TIMESYS TT (the default), TAI and UTC are read; another scale is refused, naming the header.
  */
 export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number {
-  const mjd = Number(keywords.MJDREFI ?? 0) + Number(keywords.MJDREFF ?? 0);
+  const mjd = referenceMjd(keywords, where);
   const timesys = String(keywords.TIMESYS ?? 'TT')
     .trim()
     .toUpperCase();
@@ -104,4 +106,23 @@ export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number
         `TIMESYS is '${timesys}': pipe reads time references in TT, TAI or UTC only`,
       );
   }
+}
+
+/**
+ * MJDREFI + MJDREFF (MJDREFF 0 when absent), else MJDREF. Without any, the times have no reference: taken as MJD 0
+ * they matched no obs_time (a run's 1.2e8 s are 1862), so the selection kept nothing or a cut dropped every event
+ * without a word. gammapy 1.0 fails there too (KeyError 'MJDREFI').
+ */
+function referenceMjd(keywords: TimeRefKeywords, where: FitsLocation): number {
+  const value = (v: unknown) => (typeof v === 'number' || typeof v === 'bigint' ? Number(v) : undefined);
+  const i = value(keywords.MJDREFI);
+  const single = value(keywords.MJDREF);
+  const mjd = i !== undefined ? i + (value(keywords.MJDREFF) ?? 0) : single;
+  if (mjd === undefined || !Number.isFinite(mjd))
+    throw new FitsError(
+      'bad-header',
+      where,
+      `no time reference (MJDREFI and MJDREFF, or MJDREF): the TSTART, TSTOP, TIME, START and STOP seconds cannot be placed in time for observations.obs_time`,
+    );
+  return mjd;
 }

@@ -21,6 +21,7 @@ export function metOf(mjdTt: number, header: FitsHeader, where: FitsLocation): n
     {
       MJDREFI: header.number('MJDREFI'),
       MJDREFF: header.number('MJDREFF'),
+      MJDREF: header.number('MJDREF'),
       TIMESYS: header.string('TIMESYS'),
     },
     where,
