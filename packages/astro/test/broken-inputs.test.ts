@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAnalysisConfig } from '../src/config/index.js';
-import { openDataStore } from '../src/dl3/index.js';
+import { openDataStore, requireHdus } from '../src/dl3/index.js';
 import {
   emptyPrimary,
   encodeFits,
@@ -87,6 +87,27 @@ describe('data store index tables', () => {
     expect(err.file).toBe(join(store, 'obs-index.fits.gz'));
     expect(err.column).toBe('OBS_ID');
     expect(err.message).toContain(`OBS_ID ${ids[0]} is in rows 1 and 4`);
+  });
+
+  it('names HDU_TYPEs in other letters when a run lacks the lower-case types gammapy matches', () => {
+    const row = (hduType: string, r: number) => ({
+      obsId: 7,
+      hduType,
+      hduClass: hduType.toLowerCase(),
+      fileDir: '',
+      fileName: 'f.fits',
+      hduName: hduType,
+      row: r,
+    });
+    const got = requireHdus(
+      [row('events', 0), row('GTI', 1), row('Aeff', 2)],
+      [7],
+      ['events', 'gti', 'aeff'],
+    );
+    expect(got.obsIds).toEqual([]);
+    expect(got.warnings).toEqual([
+      { reason: 'missing-hdu', obsId: 7, missing: ['gti', 'aeff'], otherCase: ['GTI', 'Aeff'] },
+    ]);
   });
 });
 

@@ -21,7 +21,8 @@ export type ObsSelection =
 /** Something the selection could not honour, as a value for the caller to log. */
 export type SelectionWarning =
   | { reason: 'unknown-obs-id'; obsId: number }
-  | { reason: 'missing-hdu'; obsId: number; missing: string[] };
+  /** `otherCase`: the run's HDU_TYPEs that name a missing type in other letters ('AEFF'), which gammapy does not match. */
+  | { reason: 'missing-hdu'; obsId: number; missing: string[]; otherCase?: string[] };
 
 export interface SelectionResult {
   /** Selected OBS_IDs, in obs-index order (or in the order of an `ids` criterion). */
@@ -85,8 +86,17 @@ export function requireHdus(
   for (const id of obsIds) {
     const have = types.get(id) ?? new Set<string>();
     const missing = required.filter((t) => !have.has(t));
-    if (missing.length === 0) out.push(id);
-    else warnings.push({ reason: 'missing-hdu', obsId: id, missing });
+    if (missing.length === 0) {
+      out.push(id);
+      continue;
+    }
+    const otherCase = [...have].filter((t) => missing.includes(t.toLowerCase()));
+    warnings.push({
+      reason: 'missing-hdu',
+      obsId: id,
+      missing,
+      ...(otherCase.length > 0 ? { otherCase } : {}),
+    });
   }
   return { obsIds: out, warnings };
 }

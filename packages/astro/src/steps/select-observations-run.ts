@@ -116,7 +116,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   for (const w of picked.warnings)
     ctx.log.warn(
       w.reason === 'missing-hdu'
-        ? `OBS_ID ${w.obsId} skipped: no ${w.missing.join(', ')} HDU`
+        ? `OBS_ID ${w.obsId} skipped: no ${w.missing.join(', ')} HDU${w.otherCase ? ` (the HDU index has HDU_TYPE ${w.otherCase.map((t) => `'${t}'`).join(', ')} for it: types are matched exactly, in lower case, as gammapy does)` : ''}`
         : `OBS_ID ${w.obsId} is not in the observation index`,
     );
   if (picked.obsIds.length === 0) throw new Error(emptySelection(store, criteria, required, obsIndex));
