@@ -292,7 +292,28 @@ describe('events', () => {
     expect(err.column).toBe('ENERGY');
     expect(err.detail).toContain('ENERGY has no unit (no TUNIT)');
     const gev = await eventsStore('energy-gev', cols('GeV'));
-    expect((await gev.obs.events()).energy[0]).toBeCloseTo(1.5, 12);
+    // astropy converts the float32 column in float32: 1500 GeV is 1.5000001 TeV there, and so here
+    expect((await gev.obs.events()).energy[0]).toBe(Math.fround(1.5000001));
+  });
+
+  it('converts a float32 ENERGY column in float32, as astropy does for gammapy (its bin at an edge)', async () => {
+    // astropy: (np.float32([999.99994, 3162.2776]) * u.GeV).to_value('TeV') == float32 [1.0, 3.1622777]
+    const gev = await eventsStore('energy-gev-f32', [
+      { name: 'TIME', data: Float64Array.of(1, 2), unit: 's' },
+      { name: 'RA', data: Float32Array.of(83, 83), unit: 'deg' },
+      { name: 'DEC', data: Float32Array.of(22, 22), unit: 'deg' },
+      { name: 'ENERGY', data: Float32Array.of(999.99994, 3162.2776), unit: 'GeV' },
+    ]);
+    const energy = (await gev.obs.events()).energy;
+    expect(energy[0]).toBe(1); // float64 would give 0.99999994, below a 1 TeV edge
+    expect(energy[1]).toBe(Math.fround(3.1622777));
+    const f64 = await eventsStore('energy-gev-f64', [
+      { name: 'TIME', data: Float64Array.of(1), unit: 's' },
+      { name: 'RA', data: Float32Array.of(83), unit: 'deg' },
+      { name: 'DEC', data: Float32Array.of(22), unit: 'deg' },
+      { name: 'ENERGY', data: Float64Array.of(999.99994), unit: 'GeV' },
+    ]);
+    expect((await f64.obs.events()).energy[0]).toBe(999.99994 * 0.001);
   });
 
   it('reads RA and DEC by their unit, and refuses a unit that is no angle', async () => {

@@ -4,6 +4,7 @@
  */
 import {
   type BinTable,
+  type FitsColumn,
   FitsError,
   type FitsFile,
   type FitsHeader,
@@ -139,7 +140,7 @@ export class Observation {
         'ENERGY has no unit (no TUNIT): it could be TeV or GeV, and gammapy refuses it too; set its TUNIT (e.g. TeV)',
       );
     const factor = requireUnitFactor(energyUnit, 'energy', { ...hdu.location, column: 'ENERGY' });
-    const energyTeV = factor === 1 ? energy : energy.map((e) => e * factor);
+    const energyTeV = inLibraryUnit(energy, factor, t.column('ENERGY'));
     // An event energy must be a positive number: a negative, zero or NaN one falls in no energy bin and the
     // event would be dropped without a word.
     for (let r = 0; r < energyTeV.length; r++) {
@@ -313,4 +314,18 @@ export function locationsOf(
 function inSeconds(values: Float64Array, unit: string | undefined, where: FitsLocation): Float64Array {
   const factor = requireUnitFactor(unit?.trim() || 's', 'time', where);
   return factor === 1 ? values : values.map((v) => v * factor);
+}
+
+/**
+ * Column values times a unit factor, as astropy converts them for gammapy (Quantity.to): a float32 column stays
+ * float32, the product rounded to float32, so an event within an ulp of a bin edge lands in gammapy's bin (GeV
+ * energies binned in TeV: 999.99994 GeV is 1.0 TeV there, 0.99999994 TeV in float64, below the first edge).
+ */
+function inLibraryUnit(values: Float64Array, factor: number, column: FitsColumn): Float64Array {
+  if (factor === 1) return values;
+  if (column.kind === 'numeric' && column.data instanceof Float32Array) {
+    const k = Math.fround(factor);
+    return values.map((v) => Math.fround(k * v));
+  }
+  return values.map((v) => v * factor);
 }
