@@ -89,6 +89,40 @@ describe('data store index tables', () => {
     expect(err.message).toContain(`OBS_ID ${ids[0]} is in rows 1 and 4`);
   });
 
+  it('reads obs-index columns by their unit (RA_PNT in rad, TSTART/TSTOP in ms), as gammapy does', async () => {
+    const store = join(dir, 'obs-units');
+    mkdirSync(store);
+    copyFileSync(join(HESS, 'hdu-index.fits.gz'), join(store, 'hdu-index.fits.gz'));
+    const t = readFitsSync(join(HESS, 'obs-index.fits.gz')).hdu('OBS_INDEX');
+    const table = t.table();
+    const rad = (c: string) => table.float64(c).map((v) => (v * Math.PI) / 180);
+    const ms = (c: string) => table.float64(c).map((v) => v * 1000);
+    writeFits(join(store, 'obs-index.fits.gz'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'OBS_INDEX',
+        cards: [
+          { key: 'MJDREFI', value: t.header.number('MJDREFI') },
+          { key: 'MJDREFF', value: t.header.number('MJDREFF') },
+          { key: 'TIMESYS', value: 'TT' },
+        ],
+        columns: [
+          { name: 'OBS_ID', data: BigInt64Array.from(table.float64('OBS_ID'), (v) => BigInt(v)) },
+          { name: 'RA_PNT', data: rad('RA_PNT'), unit: 'rad' },
+          { name: 'DEC_PNT', data: rad('DEC_PNT'), unit: 'rad' },
+          { name: 'TSTART', data: ms('TSTART'), unit: 'ms' },
+          { name: 'TSTOP', data: ms('TSTOP'), unit: 'ms' },
+        ],
+      },
+    ]);
+    const ds = await openDataStore(store);
+    const cone = { type: 'cone', frame: 'icrs', lon: 83.633, lat: 22.014, radius: 5 } as const;
+    // runs 23523 and 23526 of 2004-12-04 (gammapy 1.0 selects these from this index)
+    const time = { type: 'time', mjdStart: 53343.9, mjdStop: 53343.99 } as const;
+    expect(ds.select([cone, time]).obsIds).toEqual([23523, 23526]);
+  });
+
   it('names HDU_TYPEs in other letters when a run lacks the lower-case types gammapy matches', () => {
     const row = (hduType: string, r: number) => ({
       obsId: 7,

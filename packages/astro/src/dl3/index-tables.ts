@@ -3,6 +3,7 @@
  * observation index (one row of metadata per run).
  */
 import { type BinTable, FitsError, type FitsFile, type FitsValue, toFloat64 } from '../fits/index.js';
+import { unitFactor } from '../irf/units.js';
 
 /** HDU types of the HDU index (gammapy's VALID_HDU_TYPE). */
 export type HduType = 'events' | 'gti' | 'aeff' | 'edisp' | 'psf' | 'bkg' | 'rad_max' | (string & {});
@@ -86,12 +87,24 @@ export function readObsIndex(file: FitsFile): ObsIndex {
   for (const name of t.columnNames) {
     const col = t.column(name);
     if (col.repeat !== 1 && col.kind !== 'string') continue; // vector cells are not run metadata
+    const factor = toLibraryUnit(col.unit);
     for (let r = 0; r < t.rows; r++) {
       const v = t.cell(name, r);
-      (rows[r] as Record<string, ObsValue>)[name] = typeof v === 'bigint' ? Number(v) : (v as ObsValue);
+      (rows[r] as Record<string, ObsValue>)[name] =
+        typeof v === 'bigint' ? Number(v) * factor : typeof v === 'number' ? v * factor : (v as ObsValue);
     }
   }
   return { file: file.path, header: hdu.header.toRecord(), obsIds, rows, columns: t.columnNames };
+}
+
+/**
+ * The factor taking a column of angles to degrees or of times to seconds, by its TUNIT (1 for anything else): gammapy
+ * reads RA_PNT/DEC_PNT and TSTART/TSTOP as quantities (SkyCoord(..., unit='deg') and Quantity(..., 's') convert a
+ * column in rad or ms), so an index in rad selected no run by cone, or the wrong ones, taken as degrees.
+ */
+function toLibraryUnit(unit: string | undefined): number {
+  if (!unit?.trim()) return 1;
+  return unitFactor(unit, 'angle') ?? unitFactor(unit, 'time') ?? 1;
 }
 
 /** A numeric obs-index value, or a FitsError naming the file, column and run. */
