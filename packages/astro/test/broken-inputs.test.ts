@@ -17,6 +17,7 @@ import {
   writeFits,
 } from '../src/fits/index.js';
 import { readIrf } from '../src/irf/index.js';
+import { loadObservationData } from '../src/makers/index.js';
 import { SHARED } from './shared-dir.js';
 
 const HESS = `${SHARED}/data/hess-dl3-dr1`;
@@ -258,6 +259,60 @@ describe('dead time', () => {
     expect(err.file).toBe(`${store}/./run.fits`);
     expect(err.detail).toBe(
       'OBS_ID 1: no DEADC (dead-time correction) in the EVENTS header nor the obs index, needed for the livetime (its LIVETIME/ONTIME is 0.900000: add DEADC = that to the EVENTS header or the obs index)',
+    );
+  });
+});
+
+describe('pointing', () => {
+  async function run(name: string, ra: string) {
+    const store = join(dir, name);
+    mkdirSync(store);
+    writeFits(join(store, 'run.fits'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'EVENTS',
+        cards: [
+          { key: 'DEADC', value: 0.9 },
+          { key: 'RA_PNT', value: ra },
+          { key: 'DEC_PNT', value: '22.01' },
+        ],
+        columns: [
+          { name: 'TIME', data: Float64Array.of(10), unit: 's' },
+          { name: 'RA', data: Float32Array.of(83.6), unit: 'deg' },
+          { name: 'DEC', data: Float32Array.of(22), unit: 'deg' },
+          { name: 'ENERGY', data: Float32Array.of(1), unit: 'TeV' },
+        ],
+      },
+      {
+        kind: 'bintable',
+        name: 'GTI',
+        columns: [
+          { name: 'START', data: Float64Array.of(0), unit: 's' },
+          { name: 'STOP', data: Float64Array.of(100), unit: 's' },
+        ],
+      },
+    ]);
+    writeFits(join(store, 'obs-index.fits'), [
+      emptyPrimary(),
+      { kind: 'bintable', name: 'OBS_INDEX', columns: [{ name: 'OBS_ID', data: BigInt64Array.of(1n) }] },
+    ]);
+    writeHduIndex(store, [
+      [1, 'events', '.', 'run.fits', 'EVENTS'],
+      [1, 'gti', '.', 'run.fits', 'GTI'],
+    ]);
+    return loadObservationData((await openDataStore(store)).observation(1), []);
+  }
+
+  it("reads RA_PNT/DEC_PNT written as strings ('83.63'), as gammapy's Angle(value, unit='deg') does", async () => {
+    expect(await run('pnt-string', '83.63')).toMatchObject({ pointing: { ra: 83.63, dec: 22.01 } });
+  });
+
+  it('names a pointing keyword that holds no angle, instead of calling it missing', async () => {
+    const got = await run('pnt-bad', 'unknown');
+    expect(got).toMatchObject({ reason: 'pointing-missing' });
+    expect((got as { message: string }).message).toBe(
+      `OBS_ID 1: RA_PNT is "unknown" in the EVENTS header (${join(dir, 'pnt-bad')}/./run.fits), not an angle in degrees`,
     );
   });
 });

@@ -36,12 +36,16 @@ export async function loadObservationData(
   irfs: readonly IrfType[] = ['aeff', 'edisp', 'psf', 'bkg'],
 ): Promise<ObservationData | ObservationDataFailure> {
   const [events, times, meta] = await Promise.all([obs.events(), obs.livetime(), obs.meta()]);
-  const ra = meta.RA_PNT;
-  const dec = meta.DEC_PNT;
-  if (typeof ra !== 'number' || typeof dec !== 'number') {
+  const ra = degrees(meta.RA_PNT);
+  const dec = degrees(meta.DEC_PNT);
+  if (ra === undefined || dec === undefined) {
+    const [key, value] = ra === undefined ? ['RA_PNT', meta.RA_PNT] : ['DEC_PNT', meta.DEC_PNT];
     return {
       reason: 'pointing-missing',
-      message: `OBS_ID ${obs.obsId}: RA_PNT/DEC_PNT missing from the EVENTS header and the obs index`,
+      message:
+        value === undefined || value === null
+          ? `OBS_ID ${obs.obsId}: ${key} missing from the EVENTS header (${obs.location('events').path}) and the obs index`
+          : `OBS_ID ${obs.obsId}: ${key} is ${JSON.stringify(value)} in the EVENTS header (${obs.location('events').path}), not an angle in degrees`,
     };
   }
   const data: ObservationData = {
@@ -62,6 +66,17 @@ export async function loadObservationData(
     data[type] = readIrfHdu(hdu, obs.location(type).hduClass);
   }
   return data;
+}
+
+/**
+ * A pointing keyword in degrees: a number, or a string holding one ('83.63'), which gammapy's Angle(value,
+ * unit='deg') reads too (a header writer that quotes numbers made the run fail as if it had no pointing).
+ */
+function degrees(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const n = Number(value.trim());
+  return Number.isFinite(n) ? n : undefined;
 }
 
 function isFloat32Column(table: BinTable, name: string): boolean {
