@@ -159,6 +159,43 @@ describe('other IRF classes, several per file, units converted', () => {
   });
 });
 
+describe('AEFF energy thresholds', () => {
+  const aeffWith = (name: string, lo: string, hi: string) => {
+    const file = join(dir, name);
+    writeFits(file, [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'EFFECTIVE AREA',
+        cards: [
+          { key: 'HDUCLAS4', value: 'AEFF_2D' },
+          { key: 'LO_THRES', value: lo },
+          { key: 'HI_THRES', value: hi },
+        ],
+        columns: [
+          { name: 'ENERG_LO', data: Float32Array.from([1, 2]), repeat: 2, unit: 'TeV' },
+          { name: 'ENERG_HI', data: Float32Array.from([2, 3]), repeat: 2, unit: 'TeV' },
+          { name: 'THETA_LO', data: Float32Array.from([0, 1]), repeat: 2, unit: 'deg' },
+          { name: 'THETA_HI', data: Float32Array.from([1, 2]), repeat: 2, unit: 'deg' },
+          { name: 'EFFAREA', data: Float32Array.from([1, 2, 3, 4]), tdim: [2, 2], unit: 'm2' },
+        ],
+      },
+    ]);
+    return readIrf(file, 'EFFECTIVE AREA');
+  };
+
+  it('reads thresholds written as strings (they were taken as absent: that side silently not cut)', async () => {
+    expect((await aeffWith('thres-str.fits', '0.87', '5.0')).thresholds).toEqual({ lo: 0.87, hi: 5 });
+  });
+
+  it('refuses a threshold that holds no number, naming the file, HDU and keyword', async () => {
+    const attempt = aeffWith('thres-bad.fits', '0.87', 'none');
+    await expect(attempt).rejects.toThrow(
+      `${join(dir, 'thres-bad.fits')}[HDU 'EFFECTIVE AREA']: HI_THRES is "none", not an energy in TeV`,
+    );
+  });
+});
+
 describe('axis and unit helpers', () => {
   it('edges from nodes follow the axis scale', () => {
     expect(Array.from(edgesFromNodes([0, 0.5, 1], 'lin'))).toEqual([-0.25, 0.25, 0.75, 1.25]);

@@ -218,14 +218,38 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
     pointLike: hdu.header.string('HDUCLAS3')?.trim().toUpperCase() === 'POINT-LIKE',
   };
   if (cls === 'aeff_2d') {
-    const lo = hdu.header.number('LO_THRES');
-    const hi = hdu.header.number('HI_THRES');
+    const lo = threshold(hdu, 'LO_THRES');
+    const hi = threshold(hdu, 'HI_THRES');
     if (lo !== undefined || hi !== undefined)
       out.thresholds = { ...(lo !== undefined ? { lo } : {}), ...(hi !== undefined ? { hi } : {}) };
   }
   if (cls === 'bkg_2d' || cls === 'bkg_3d')
     out.fovAlignment = hdu.header.string('FOVALIGN')?.trim() ?? 'RADEC';
   return out;
+}
+
+/**
+ * An AEFF energy threshold keyword (TeV), a number or a string holding one ('5.0'). Another value is refused: taken
+ * as absent it silently dropped that side's cut ("no default thresholds") while the header has one; gammapy 1.0
+ * fails on a quoted threshold (a TypeError in its energy mask).
+ */
+function threshold(hdu: Hdu, key: 'LO_THRES' | 'HI_THRES'): number | undefined {
+  const v = hdu.header.get(key);
+  if (v === undefined || v === null) return undefined;
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'bigint'
+        ? Number(v)
+        : typeof v === 'string' && v.trim() !== ''
+          ? Number(v)
+          : Number.NaN;
+  if (Number.isFinite(n)) return n;
+  throw new FitsError(
+    'bad-value',
+    hdu.location,
+    `${key} is ${JSON.stringify(String(v))}, not an energy in TeV`,
+  );
 }
 
 /**
