@@ -97,5 +97,11 @@ describe('a UTC time reference (LST-1, MAGIC)', () => {
     // MJDREF alone (the FITS time standard's single keyword) is a reference
     const single = new FitsHeader([{ key: 'MJDREF', value: 51910.5 }]);
     expect(metOf(51911.5, single, at)).toBeCloseTo(86400, 6);
+    // a quoted number is one, as gammapy's float(meta['MJDREFI']) reads it
+    const quoted = new FitsHeader([
+      { key: 'MJDREFI', value: '51910' },
+      { key: 'MJDREFF', value: '0.5' },
+    ]);
+    expect(metOf(51911.5, quoted, at)).toBeCloseTo(86400, 6);
   });
 });

@@ -114,7 +114,13 @@ export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number
  * without a word. gammapy 1.0 fails there too (KeyError 'MJDREFI').
  */
 function referenceMjd(keywords: TimeRefKeywords, where: FitsLocation): number {
-  const value = (v: unknown) => (typeof v === 'number' || typeof v === 'bigint' ? Number(v) : undefined);
+  // gammapy takes float(meta[key]): a quoted number ('51910') is one too
+  const value = (v: unknown) =>
+    typeof v === 'number' || typeof v === 'bigint'
+      ? Number(v)
+      : typeof v === 'string' && v.trim() !== ''
+        ? Number(v)
+        : undefined;
   const i = value(keywords.MJDREFI);
   const single = value(keywords.MJDREF);
   const mjd = i !== undefined ? i + (value(keywords.MJDREFF) ?? 0) : single;

@@ -19,9 +19,9 @@ export interface TimeRange {
 export function metOf(mjdTt: number, header: FitsHeader, where: FitsLocation): number {
   const ref = mjdRefTt(
     {
-      MJDREFI: header.number('MJDREFI'),
-      MJDREFF: header.number('MJDREFF'),
-      MJDREF: header.number('MJDREF'),
+      MJDREFI: header.get('MJDREFI'),
+      MJDREFF: header.get('MJDREFF'),
+      MJDREF: header.get('MJDREF'),
       TIMESYS: header.string('TIMESYS'),
     },
     where,
