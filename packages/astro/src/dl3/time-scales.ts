@@ -3,7 +3,7 @@
  * in the header's TIMESYS, default TT). H.E.S.S. writes TT; LST-1 and MAGIC write UTC with MJDREF 40587 (1970),
  * 69 s or more away from TT: taken as TT, a run's start and stop, its events and GTI move by that much.
  */
-import { FitsError, type FitsLocation } from '../fits/index.js';
+import { FitsError, type FitsLocation, numericValue } from '../fits/index.js';
 
 const TT_MINUS_TAI = 32.184;
 
@@ -115,15 +115,8 @@ export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number
  */
 function referenceMjd(keywords: TimeRefKeywords, where: FitsLocation): number {
   // gammapy takes float(meta[key]): a quoted number ('51910') is one too
-  const value = (v: unknown) =>
-    typeof v === 'number' || typeof v === 'bigint'
-      ? Number(v)
-      : typeof v === 'string' && v.trim() !== ''
-        ? Number(v)
-        : undefined;
-  const i = value(keywords.MJDREFI);
-  const single = value(keywords.MJDREF);
-  const mjd = i !== undefined ? i + (value(keywords.MJDREFF) ?? 0) : single;
+  const i = numericValue(keywords.MJDREFI);
+  const mjd = i !== undefined ? i + (numericValue(keywords.MJDREFF) ?? 0) : numericValue(keywords.MJDREF);
   if (mjd === undefined || !Number.isFinite(mjd))
     throw new FitsError(
       'bad-header',

@@ -10,6 +10,18 @@ export const CARD = 80;
 /** A header value. Integers beyond 2^53 are bigints; complex values are kept as their raw text. */
 export type FitsValue = string | number | bigint | boolean | null;
 
+/**
+ * A header value as a number, as Python's float() reads it for gammapy: a number, or a string holding one ('5.0');
+ * undefined when absent (undefined or null), NaN when present but not a number.
+ */
+export function numericValue(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string' && value.trim() !== '') return Number(value);
+  return Number.NaN;
+}
+
 /** One header card. Commentary cards (COMMENT, HISTORY, blank) have `value === undefined`. */
 export interface FitsCard {
   key: string;

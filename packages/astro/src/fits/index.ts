@@ -34,7 +34,7 @@ export {
   readFitsHeaders,
   readFitsSync,
 } from './file.js';
-export { type FitsCard, FitsHeader, type FitsValue } from './header.js';
+export { type FitsCard, FitsHeader, type FitsValue, numericValue } from './header.js';
 export type { FitsImage } from './image.js';
 export {
   type MapAxisSpec,

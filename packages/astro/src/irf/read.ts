@@ -9,6 +9,7 @@ import {
   type FitsHeader,
   type FitsLocation,
   type Hdu,
+  numericValue,
   readFits,
 } from '../fits/index.js';
 import { energyPrefix, type IrfAxis, readAxis } from './axes.js';
@@ -235,15 +236,8 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
  */
 function threshold(hdu: Hdu, key: 'LO_THRES' | 'HI_THRES'): number | undefined {
   const v = hdu.header.get(key);
-  if (v === undefined || v === null) return undefined;
-  const n =
-    typeof v === 'number'
-      ? v
-      : typeof v === 'bigint'
-        ? Number(v)
-        : typeof v === 'string' && v.trim() !== ''
-          ? Number(v)
-          : Number.NaN;
+  const n = numericValue(v);
+  if (n === undefined) return undefined;
   if (Number.isFinite(n)) return n;
   throw new FitsError(
     'bad-value',

@@ -3,7 +3,7 @@
  * dl3 Observation by {@link loadObservationData}; tests and notebooks can build it from anything else.
  */
 import type { Observation } from '../dl3/index.js';
-import type { BinTable } from '../fits/index.js';
+import { type BinTable, numericValue } from '../fits/index.js';
 import { type IrfTable, readIrfHdu } from '../irf/index.js';
 import type { EventCoords, Pointing } from './maps.js';
 
@@ -73,10 +73,8 @@ export async function loadObservationData(
  * unit='deg') reads too (a header writer that quotes numbers made the run fail as if it had no pointing).
  */
 function degrees(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  const n = Number(value.trim());
-  return Number.isFinite(n) ? n : undefined;
+  const n = numericValue(value);
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
 }
 
 function isFloat32Column(table: BinTable, name: string): boolean {
