@@ -1,6 +1,7 @@
 import { symlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/index.js';
+import { matchFiles } from '../src/graph/items.js';
 import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
 
 const dirs: string[] = [];
@@ -130,6 +131,35 @@ describe('input paths from the config file and the environment', () => {
       "input 'mask' of target 'select': file 'conf/loop.fits' is unusable: a loop of symbolic links",
     );
     expect(missing?.span).toMatchObject({ file: `${dir}/conf/analysis.yaml`, line: 2 });
+  });
+
+  it('takes config values and variables as literal paths in a glob: a store in "LST-1 (2021) {a}" is found', async () => {
+    const store = 'LST-1 (2021) {a}/dl3 [x]';
+    const dir = workspace({
+      'pipe.yaml': `
+        version: 1
+        config: conf/analysis.yaml
+        targets:
+          select:
+            step: test.copy
+            inputs:
+              index: \${config.observations.datastore}/index.fits*
+              mask: \${config.background.exclusion}
+            outputs: [out/obs.json]
+      `,
+      'conf/analysis.yaml': `observations: {datastore: '../${store}'}\nbackground: {exclusion: 'mask (1).fits'}\n`,
+      [`${store}/index.fits.gz`]: 'x',
+      'conf/mask (1).fits': 'm',
+    });
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    // before: 'glob … matches no file' ('(2021)' an extglob group, '{a}' a brace list, '[x]' a class)
+    expect((result.pipeline.deferred ?? []).map((d) => d.message)).toEqual([]);
+    const inputs = result.pipeline.targets.get('select')!.inputs;
+    expect(matchFiles(inputs['index']![0]!.pattern as string, dir)).toEqual([
+      `${dir}/${store}/index.fits.gz`,
+    ]);
+    expect(matchFiles(inputs['mask']![0]!.pattern as string, dir)).toEqual([`${dir}/conf/mask (1).fits`]);
   });
 
   it('reports an unset variable with a hint, and an unknown config key with did-you-mean', async () => {

@@ -6,6 +6,7 @@
  * Only where a file is found is resolved here; what enters a task's key is the file's content, never this text.
  */
 import path from 'node:path';
+import { escapePath } from 'tinyglobby';
 import { isScalar, type Scalar } from 'yaml';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { type ConfigSource, lookupConfig, unknownConfigKey } from './config-file.js';
@@ -33,6 +34,28 @@ export type ExpandedInput =
 
 const CONFIG_REF = /\$\{config\.([^}?]+)(\?)?\}/g;
 const ENV_REF = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+
+/**
+ * A config value as a pattern: the path it names taken literally (a folder `LST-1 (2021)` is not an extglob, a
+ * `data[1]` not a class), its `$NAME`/`${NAME}` references kept for the expansion that follows.
+ */
+function escapeLiteral(value: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of value.matchAll(ENV_REF)) {
+    out += escapeGlob(value.slice(last, m.index)) + m[0];
+    last = (m.index as number) + m[0].length;
+  }
+  return out + escapeGlob(value.slice(last));
+}
+
+/**
+ * tinyglobby's escapePath, with braces as classes ('[{]'): an escaped brace makes its isDynamicPattern call the whole
+ * pattern static ('store\{a\}/index*' is no glob there), so the index glob of such a store matched nothing.
+ */
+export function escapeGlob(text: string): string {
+  return escapePath(text).replace(/\\([{}])/g, '[$1]');
+}
 
 /** Expand one input path as written; `span` is where it was written (errors point there or into the config). */
 export function expandInputPath(
@@ -105,7 +128,7 @@ export function expandInputPath(
     baseDir = path.dirname(ctx.config.source.file);
     // Point errors about the file at the config value a user edits, not at the pipeline's template.
     if (originSpan === span) originSpan = spanOf(ctx.config.source, node);
-    return String((node as Scalar).value);
+    return escapeLiteral(String((node as Scalar).value));
   });
   if (omit) return { kind: 'omit' };
   const expanded = afterConfig.replace(
@@ -133,7 +156,7 @@ export function expandInputPath(
         );
         return match;
       }
-      return value;
+      return escapeGlob(value);
     },
   );
   // A reference reported above leaves '$X' in the path: checking that file too would only repeat the error.

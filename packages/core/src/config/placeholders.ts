@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
+import { literalPath } from '../graph/items.js';
 import type { InputSpec, SourceSpan } from '../model/types.js';
 
 const NAMESPACES = ['inputs', 'outputs', 'params'] as const;
@@ -111,7 +112,9 @@ function checkArgvFiles(
 ): void {
   const inputs = new Set(
     Object.values(declared.inputs).flatMap((specs) =>
-      specs.flatMap((sp) => (sp.kind === 'file' ? [path.resolve(declared.root, sp.pattern)] : [])),
+      specs.flatMap((sp) =>
+        sp.kind === 'file' ? [path.resolve(declared.root, literalPath(sp.pattern))] : [],
+      ),
     ),
   );
   const outputs = new Map(

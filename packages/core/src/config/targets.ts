@@ -18,7 +18,7 @@ import type {
 import { COMMAND_STEP, isModulePath, type StepRegistry } from '../steps/registry.js';
 import type { ConfigSource } from './config-file.js';
 import { makeDiagnostic } from './diagnostics.js';
-import { expandInputPath } from './input-paths.js';
+import { escapeGlob, expandInputPath } from './input-paths.js';
 import { outputPathProblem } from './output-paths.js';
 import { type Origin, resolveParams } from './params.js';
 import { checkCommand } from './placeholders.js';
@@ -303,8 +303,9 @@ function outputHint(problem: { code: string; hint: string }, raw: string, dir: s
 
 /** A path relative to `dir` → relative to the workspace root (posix), or absolute when outside it. */
 export function workspacePath(dir: string, pattern: string, root: string): string {
-  const absolute = path.resolve(dir, pattern);
-  const relative = path.relative(root, absolute);
+  // The folders are paths, not patterns: their glob characters (a workspace in `pipe (copy)`) are escaped.
+  const absolute = path.resolve(escapeGlob(dir), pattern);
+  const relative = path.relative(escapeGlob(root), absolute);
   if (relative.startsWith('..') || path.isAbsolute(relative)) return absolute.split(path.sep).join('/');
   return relative.split(path.sep).join('/');
 }

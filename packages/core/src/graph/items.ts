@@ -26,10 +26,19 @@ export function globItems(pattern: string, root: string): TaskItem[] {
   return globFiles(base, rest).map((rel) => ({ id: itemId(rel), files: [`${base}/${rel}`] }));
 }
 
+/**
+ * The path a pattern without glob characters names: its escapes removed (`data\\(2021\\)/x.fits` names `data(2021)/x.fits`).
+ * A config value or variable put into an input pattern is escaped (input-paths.ts), so that a folder named
+ * `LST-1 (2021)` is a folder, not an extglob.
+ */
+export function literalPath(pattern: string): string {
+  return pattern.replace(/\\(.)/g, '$1');
+}
+
 /** Files matching a path or glob, absolute and sorted. */
 export function matchFiles(pattern: string, root: string): string[] {
   const absolute = path.resolve(root, pattern);
-  if (!isDynamicPattern(pattern)) return [absolute];
+  if (!isDynamicPattern(pattern)) return [path.resolve(root, literalPath(pattern))];
   const { base, rest } = splitGlob(absolute);
   return globFiles(base, rest).map((rel) => `${base}/${rel}`);
 }
@@ -112,11 +121,15 @@ function linksSomewhere(link: string): boolean {
 export function splitGlob(absolutePattern: string): { base: string; rest: string } {
   const segments = absolutePattern.split('/');
   const firstDynamic = segments.findIndex((s) => isDynamicPattern(s));
+  // The fixed folder is a path: escaped glob characters in it are its literal characters.
   if (firstDynamic < 0) {
-    return { base: segments.slice(0, -1).join('/') || '/', rest: segments[segments.length - 1]! };
+    return {
+      base: literalPath(segments.slice(0, -1).join('/')) || '/',
+      rest: segments[segments.length - 1]!,
+    };
   }
   return {
-    base: segments.slice(0, firstDynamic).join('/') || '/',
+    base: literalPath(segments.slice(0, firstDynamic).join('/')) || '/',
     rest: segments.slice(firstDynamic).join('/'),
   };
 }
@@ -214,7 +227,8 @@ function describeValue(value: unknown): string {
  * literally, even if it holds brackets or stars); a glob template matches with the id's glob characters escaped.
  */
 export function matchItemFiles(template: string, id: string, root: string): string[] {
-  if (!isDynamicPattern(template)) return [path.resolve(root, template.replaceAll('{item}', id))];
+  if (!isDynamicPattern(template))
+    return [path.resolve(root, literalPath(template).replaceAll('{item}', id))];
   return matchFiles(template.replaceAll('{item}', escapePath(id)), root);
 }
 
