@@ -688,7 +688,7 @@ class Scheduler {
   ) {
     const taskTmp = taskTempDir(runTempDir(this.o.layout), id);
     try {
-      await this.storeAndPublish(id, decision, executor, req, outcome, start, startedJob);
+      await this.storeAndPublish(id, decision, executor, req, outcome, handedOver, startedJob);
       const undeclared = this.reports.get(id)?.state === 'ran' ? filesBelow(taskTmp) : [];
       if (undeclared.length > 0) this.emit({ type: 'warning', message: undeclaredText(id, undeclared) });
     } finally {
@@ -702,7 +702,7 @@ class Scheduler {
     executor: Executor,
     req: ExecRequest,
     outcome: ExecOutcome,
-    start: Date,
+    handedOver: Date,
     startedJob: string | undefined,
   ) {
     const task = this.tasks.get(id)!;
