@@ -42,7 +42,7 @@ import {
 } from '../store/products.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
-import { filesBelow, runTempDir, taskTempDir, undeclaredText } from './task-temp.js';
+import { runTempDir, taskLeftovers, taskTempPaths, undeclaredText } from './task-temp.js';
 
 export interface RunBuildOptions {
   buildId: string;
@@ -640,11 +640,9 @@ class Scheduler {
     const task = this.tasks.get(id)!;
     const target = this.o.pipeline.targets.get(task.target)!;
     const temps: Record<string, string> = {};
-    const taskTmp = taskTempDir(runTempDir(this.o.layout), id);
-    for (const [name, final] of Object.entries(task.outputs)) {
-      temps[name] = path.join(taskTmp, relPath(this.o.pipeline.root, final));
-      mkdirSync(path.dirname(temps[name]), { recursive: true });
-    }
+    const runTmp = runTempDir(this.o.layout);
+    this.ensureDir(runTmp);
+    Object.assign(temps, taskTempPaths(runTmp, id, task.outputs));
     const blocked = this.makeOutputFolders(task);
     if (blocked) return blocked;
     const env: Record<string, string> = {};
@@ -686,13 +684,20 @@ class Scheduler {
     handedOver: Date,
     startedJob: string | undefined,
   ) {
-    const taskTmp = taskTempDir(runTempDir(this.o.layout), id);
+    const runTmp = runTempDir(this.o.layout);
+    let ran = false;
     try {
       await this.storeAndPublish(id, decision, executor, req, outcome, handedOver, startedJob);
-      const undeclared = this.reports.get(id)?.state === 'ran' ? filesBelow(taskTmp) : [];
-      if (undeclared.length > 0) this.emit({ type: 'warning', message: undeclaredText(id, undeclared) });
+      ran = this.reports.get(id)?.state === 'ran';
     } finally {
-      await rm(taskTmp, { recursive: true, force: true });
+      // What is left of the task: after a success, files it wrote beside its outputs (said); else its outputs.
+      const left = taskLeftovers(runTmp, id);
+      if (ran && left.length > 0)
+        this.emit({
+          type: 'warning',
+          message: undeclaredText(id, left, this.tasks.get(id)!.outputs, this.o.pipeline.root),
+        });
+      await Promise.all(left.map((f) => rm(path.join(runTmp, f), { recursive: true, force: true })));
     }
   }
 

@@ -1,47 +1,82 @@
 /**
- * Where a task writes its outputs before they are moved into place: a folder of its own in the run folder, in which
- * each output has its workspace path. Cleared when a build starts and ends.
+ * Where a task writes its outputs before they are moved into place: flat names in one run folder (no folder to
+ * make per task: on a journaling file system a mkdir costs about what a small task does), each
+ * `<task>~<hash of the task>~<final name>`. So the temporary outputs of one task are siblings under their own names
+ * with one prefix: a program that names a file after an output (x.bam → x.bam.bai, a shapefile's .shx beside its
+ * .shp) writes the declared one, and what else it writes beside them carries the task's prefix, to be said and
+ * removed when the task ends. The names are fixed by the task (no build id), so a program that writes its own output
+ * path into the file makes the same bytes in every build. The run folder is cleared when a build starts and ends
+ * (one build at a time holds the workspace lock, so names cannot clash).
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
+import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 
-/**
- * Where tasks write their outputs before they are moved into place: a folder of a fixed name, cleared when a build
- * starts and ends (one build at a time holds the workspace lock, so names cannot clash).
- */
 export function runTempDir(layout: Pick<WorkspaceLayout, 'tmpDir'>): string {
   return path.join(layout.tmpDir, 'run');
 }
 
+const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
 /**
- * A task's own folder in the run folder, `<task>~<hash>`, in which each output has its workspace path: a program
- * that names a file after an output (x.bam → x.bam.bai, a shapefile's .shx beside its .shp) finds the declared one
- * there, and the names are fixed by the task (no build id), so a program that writes its own output path into the
- * file makes the same bytes in every build. The hash of the task id keeps apart what the readable part folds
- * together (`each[a/b]` and `each[a_b]` both read `each[a_b]`; long ids are cut).
+ * `<task>~<hash>~`: the hash of the task id keeps apart what the readable part folds together (`each[a/b]` and
+ * `each[a_b]` both read `each[a_b]`; long ids are cut).
  */
-export function taskTempDir(runTmp: string, taskId: string): string {
-  const digest = createHash('sha256').update(taskId).digest('hex').slice(0, 16);
-  return path.join(runTmp, `${taskFileName(taskId).slice(0, 100)}~${digest}`);
+export function taskTempPrefix(taskId: string): string {
+  return `${taskFileName(taskId).slice(0, 100)}~${digest(taskId)}~`;
 }
 
-/** The warning for files a task wrote beside its outputs (the first five named). */
-export function undeclaredText(id: string, files: string[]): string {
-  const named = files.slice(0, 5).map((f) => `'${f}'`);
-  const more = files.length > 5 ? ` and ${files.length - 5} more files` : '';
-  return `${id}: wrote ${named.join(', ')}${more} beside its outputs; not a declared output, so not kept (declare it under outputs: to keep it)`;
+/**
+ * The temporary path of each output: the prefix and its final name (the name last: a step may look at its
+ * extension). Two outputs of one name (in two folders) also get their output's hash, to stay apart.
+ */
+export function taskTempPaths(
+  runTmp: string,
+  taskId: string,
+  outputs: Record<string, string>,
+): Record<string, string> {
+  const prefix = taskTempPrefix(taskId);
+  const names = Object.values(outputs).map((f) => path.basename(f));
+  const temps: Record<string, string> = {};
+  for (const [name, final] of Object.entries(outputs)) {
+    const base = path.basename(final).slice(-120);
+    const shared = names.filter((n) => n === path.basename(final)).length > 1;
+    temps[name] = path.join(runTmp, `${prefix}${shared ? `${digest(`${taskId}\0${name}`)}~` : ''}${base}`);
+  }
+  return temps;
 }
 
-/** Files below `dir`, relative to it (posix); none when it is absent. */
-export function filesBelow(dir: string): string[] {
+/** What of a task is left in the run folder (names), once its outputs were moved into place or it failed. */
+export function taskLeftovers(runTmp: string, taskId: string): string[] {
+  const prefix = taskTempPrefix(taskId);
   try {
-    return readdirSync(dir, { withFileTypes: true, recursive: true })
-      .filter((e) => !e.isDirectory())
-      .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    return readdirSync(runTmp)
+      .filter((f) => f.startsWith(prefix))
       .sort();
   } catch {
     return [];
   }
+}
+
+/**
+ * The warning for files a task wrote beside its outputs (the first five named): as workspace paths when its outputs
+ * share one folder (the one the program meant them for).
+ */
+export function undeclaredText(
+  id: string,
+  leftovers: string[],
+  outputs: Record<string, string>,
+  root: string,
+): string {
+  const prefix = taskTempPrefix(id);
+  const folders = new Set(Object.values(outputs).map((f) => path.dirname(f)));
+  const folder = folders.size === 1 ? relPath(root, [...folders][0]!) : undefined;
+  const shown = leftovers.map((f) => {
+    const name = f.slice(prefix.length);
+    return folder && folder !== '.' ? `${folder}/${name}` : name;
+  });
+  const named = shown.slice(0, 5).map((f) => `'${f}'`);
+  const more = shown.length > 5 ? ` and ${shown.length - 5} more files` : '';
+  return `${id}: wrote ${named.join(', ')}${more} beside its outputs; not a declared output, so not kept (declare it under outputs: to keep it)`;
 }
