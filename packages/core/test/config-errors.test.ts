@@ -203,6 +203,13 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('a quoted version ("1") is refused with the number to write', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({ 'pipe.yaml': 'version: "1"\ntargets: {}\n' });
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'invalid-value', at: 'pipe.yaml:1:10', hint: 'write it without quotes, as a number: 1' },
+    ]);
+  });
+
   it('a glob with a brace left open says so', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

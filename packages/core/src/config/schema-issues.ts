@@ -143,13 +143,15 @@ function issueDiagnostics(
     path[path.length - 1] === 'foreach' && typeof value === 'string' && value.includes('${config.')
       ? '${config…} is not substituted in foreach: list the items here, or glob their files'
       : undefined;
-  // `executor: slrum`: the closest allowed value.
+  // `executor: slrum`: the closest allowed value; `version: "1"`: the number it quotes.
   const closest =
     issue.code === 'invalid_value' && typeof value === 'string'
-      ? didYouMean(
-          value,
-          issue.values.map((v) => String(v)),
-        )
+      ? issue.values.some((v) => typeof v === 'number' && String(v) === value.trim())
+        ? `write it without quotes, as a number: ${value.trim()}`
+        : didYouMean(
+            value,
+            issue.values.map((v) => String(v)),
+          )
       : undefined;
   const hint = fromConfig ?? closest;
   return [
