@@ -203,10 +203,16 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
-  it('a quoted version ("1") is refused with the number to write', async () => {
+  it('a quoted number (version: "1", cpus: "2") is refused with the number to write', async () => {
     const { dir, diagnostics } = await diagnosticsOf({ 'pipe.yaml': 'version: "1"\ntargets: {}\n' });
     expect(summary(dir, diagnostics)).toEqual([
       { code: 'invalid-value', at: 'pipe.yaml:1:10', hint: 'write it without quotes, as a number: 1' },
+    ]);
+    const cpus = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  a: {command: [echo], outputs: [x], resources: {cpus: "2"}}\n',
+    });
+    expect(summary(cpus.dir, cpus.diagnostics)).toEqual([
+      { code: 'wrong-type', at: 'pipe.yaml:3:56', hint: 'write it without quotes, as a number: 2' },
     ]);
   });
 

@@ -126,14 +126,23 @@ function issueDiagnostics(
     }
     // `[cp, {inputs.src}]`: YAML reads an unquoted placeholder in a flow list as a map.
     const placeholder = placeholderRead(value);
+    // `cpus: "2"`: a number in quotes is a string.
+    const quotedNumber =
+      issue.expected === 'number' &&
+      typeof value === 'string' &&
+      value.trim() !== '' &&
+      Number.isFinite(Number(value));
+    const hint = placeholder
+      ? `YAML reads an unquoted {${placeholder}} as a map: quote it, "{${placeholder}}"`
+      : quotedNumber
+        ? `write it without quotes, as a number: ${value.trim()}`
+        : undefined;
     return [
       makeDiagnostic({
         code: 'wrong-type',
         message: `${where || 'the file'}: expected ${issue.expected}, got ${describeValue(value)}`,
         at: spanOf(source, node),
-        ...(placeholder
-          ? { hint: `YAML reads an unquoted {${placeholder}} as a map: quote it, "{${placeholder}}"` }
-          : {}),
+        ...(hint ? { hint } : {}),
       }),
     ];
   }
