@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { globSync } from 'tinyglobby';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { globFiles, globItems, matchFiles } from '../src/graph/items.js';
+import { escapeGlob, globFiles, globItems, literalPath, matchFiles } from '../src/graph/items.js';
 
 let dir: string;
 const NAMES = [
@@ -74,5 +74,17 @@ describe('globFiles', () => {
 
   it('gives foreach items their ids from the names it lists', () => {
     expect(globItems(`${dir}/run_*.fits*`, '/').map((i) => i.id)).toEqual(['run_023523', 'run_023526']);
+  });
+
+  it('takes a root and escaped folders literally: a workspace in "pipe (copy) {b} [1]" finds its inputs', () => {
+    const root = path.join(dir, 'pipe (copy) {b} [1]');
+    mkdirSync(path.join(root, 'data (2021)'), { recursive: true });
+    writeFileSync(path.join(root, 'data (2021)', 'run_1.fits'), 'x');
+    // before: '(copy)' an extglob, '{b}' a brace list: nothing matched
+    expect(matchFiles('data \\(2021\\)/run_*.fits', root)).toEqual([`${root}/data (2021)/run_1.fits`]);
+    expect(matchFiles('data \\(2021\\)/run_1.fits', root)).toEqual([`${root}/data (2021)/run_1.fits`]);
+    expect(globItems('data \\(2021\\)/*.fits', root).map((i) => i.id)).toEqual(['run_1']);
+    expect(literalPath('a\\(b\\)[{]c[}]')).toBe('a(b){c}');
+    expect(escapeGlob('/x (1)/{a}/[b]*')).toBe('/x \\(1\\)/[{]a[}]/\\[b\\]\\*');
   });
 });

@@ -36,7 +36,7 @@ import { canonicalJson, sha256Hex } from '../fingerprint/canonical.js';
 import { codeHash, type KnownCodeHash, knownCodeHashes } from '../fingerprint/code-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { StepFacts } from '../fingerprint/steps.js';
-import { brokenLinks, splitGlob } from '../graph/items.js';
+import { absolutePattern, brokenLinks, literalPath, splitGlob } from '../graph/items.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { PIPE_VERSION } from '../provenance/record.js';
 import { nsOf, RACY_GRANULARITY_MS } from '../state/hash-memo.js';
@@ -188,9 +188,9 @@ const GLOB_CHARS = /[*?[\]{}()!+@]/;
 
 /** Directories whose listing decides what a path or glob matches. */
 function patternDirs(pattern: string, root: string, out: string[]): void {
-  const abs = path.resolve(root, pattern);
+  const abs = absolutePattern(root, pattern);
   if (!GLOB_CHARS.test(pattern)) {
-    out.push(path.dirname(abs));
+    out.push(path.dirname(literalPath(abs)));
     return;
   }
   const { base, rest } = splitGlob(abs);

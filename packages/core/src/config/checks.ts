@@ -10,7 +10,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
-import { brokenLinks, itemIdProblem, literalPath, matchFiles, splitGlob } from '../graph/items.js';
+import { brokenLinks, isGlob, itemIdProblem, literalPath, matchFiles, splitGlob } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { whyMissing } from '../workspace/why-missing.js';
 import { makeDiagnostic } from './diagnostics.js';
@@ -260,7 +260,7 @@ function checkInputFiles(
     for (const [name, specs] of Object.entries(target.inputs)) {
       for (const spec of specs) {
         if (spec.kind !== 'file' || spec.pattern.includes('{item}')) continue;
-        const fixed = !isDynamicPattern(spec.pattern);
+        const fixed = !isGlob(spec.pattern);
         const abs = path.resolve(root, fixed ? literalPath(spec.pattern) : spec.pattern);
         if (fixed && isDirectory(abs)) {
           // A folder has no bytes to hash: its files are the inputs.
@@ -416,7 +416,7 @@ function isDirectory(abs: string): boolean {
 
 /** Files matching a workspace-relative or absolute path or glob. */
 export function countMatches(pattern: string, root: string): number {
-  if (!isDynamicPattern(pattern)) return existsSync(path.resolve(root, literalPath(pattern))) ? 1 : 0;
+  if (!isGlob(pattern)) return existsSync(path.resolve(root, literalPath(pattern))) ? 1 : 0;
   // From the glob's fixed directory: globbing an absolute pattern from the workspace crawls far more
   // (~10–30 ms for a data store's index, against 0.4 ms).
   return matchFiles(pattern, root).length;

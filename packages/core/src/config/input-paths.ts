@@ -6,8 +6,8 @@
  * Only where a file is found is resolved here; what enters a task's key is the file's content, never this text.
  */
 import path from 'node:path';
-import { escapePath } from 'tinyglobby';
 import { isScalar, type Scalar } from 'yaml';
+import { escapeGlob } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { type ConfigSource, lookupConfig, unknownConfigKey } from './config-file.js';
 import { makeDiagnostic } from './diagnostics.js';
@@ -47,14 +47,6 @@ function escapeLiteral(value: string): string {
     last = (m.index as number) + m[0].length;
   }
   return out + escapeGlob(value.slice(last));
-}
-
-/**
- * tinyglobby's escapePath, with braces as classes ('[{]'): an escaped brace makes its isDynamicPattern call the whole
- * pattern static ('store\{a\}/index*' is no glob there), so the index glob of such a store matched nothing.
- */
-export function escapeGlob(text: string): string {
-  return escapePath(text).replace(/\\([{}])/g, '[$1]');
 }
 
 /** Expand one input path as written; `span` is where it was written (errors point there or into the config). */

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Node } from 'yaml';
 import { didYouMean } from '../graph/closest-names.js';
+import { escapeGlob } from '../graph/items.js';
 import type {
   Diagnostic,
   ForeachSpec,
@@ -18,7 +19,7 @@ import type {
 import { COMMAND_STEP, isModulePath, type StepRegistry } from '../steps/registry.js';
 import type { ConfigSource } from './config-file.js';
 import { makeDiagnostic } from './diagnostics.js';
-import { escapeGlob, expandInputPath } from './input-paths.js';
+import { expandInputPath } from './input-paths.js';
 import { outputPathProblem } from './output-paths.js';
 import { type Origin, resolveParams } from './params.js';
 import { checkCommand } from './placeholders.js';

@@ -22,7 +22,7 @@ export function staticItems(foreach: ForeachSpec, root: string): TaskItem[] | un
 
 /** One item per file matching `pattern` (workspace-relative or absolute), sorted by path. */
 export function globItems(pattern: string, root: string): TaskItem[] {
-  const { base, rest } = splitGlob(path.resolve(root, pattern));
+  const { base, rest } = splitGlob(absolutePattern(root, pattern));
   return globFiles(base, rest).map((rel) => ({ id: itemId(rel), files: [`${base}/${rel}`] }));
 }
 
@@ -32,13 +32,34 @@ export function globItems(pattern: string, root: string): TaskItem[] {
  * `LST-1 (2021)` is a folder, not an extglob.
  */
 export function literalPath(pattern: string): string {
-  return pattern.replace(/\\(.)/g, '$1');
+  return pattern.replace(/\[([{}])\]/g, '$1').replace(/\\(.)/g, '$1');
+}
+
+/**
+ * Whether a pattern has glob characters of its own: escaped ones (`\\(`, and braces as `[{]`, how escapeGlob writes
+ * them) are literal. A pattern from a config value in a folder `{a}` stays one path.
+ */
+export function isGlob(pattern: string): boolean {
+  return isDynamicPattern(pattern.replace(/\[[{}]\]/g, '_').replace(/\\./g, '_'));
+}
+
+/**
+ * tinyglobby's escapePath, with braces as classes ('[{]'): an escaped brace makes its isDynamicPattern call the whole
+ * pattern static ('store\\{a\\}/index*' is no glob there), so the index glob of such a store matched nothing.
+ */
+export function escapeGlob(text: string): string {
+  return escapePath(text).replace(/\\([{}])/g, '[$1]');
+}
+
+/** A pattern relative to `root`, absolute: the root is a folder, its glob characters (`pipe (copy)`) escaped. */
+export function absolutePattern(root: string, pattern: string): string {
+  return path.resolve(escapeGlob(root), pattern);
 }
 
 /** Files matching a path or glob, absolute and sorted. */
 export function matchFiles(pattern: string, root: string): string[] {
-  const absolute = path.resolve(root, pattern);
-  if (!isDynamicPattern(pattern)) return [path.resolve(root, literalPath(pattern))];
+  const absolute = absolutePattern(root, pattern);
+  if (!isGlob(pattern)) return [path.resolve(root, literalPath(pattern))];
   const { base, rest } = splitGlob(absolute);
   return globFiles(base, rest).map((rel) => `${base}/${rel}`);
 }
@@ -120,7 +141,7 @@ function linksSomewhere(link: string): boolean {
 /** `/data/runs/**\/*.fits` → base `/data/runs`, rest `**\/*.fits`: the fixed directory and the glob below it. */
 export function splitGlob(absolutePattern: string): { base: string; rest: string } {
   const segments = absolutePattern.split('/');
-  const firstDynamic = segments.findIndex((s) => isDynamicPattern(s));
+  const firstDynamic = segments.findIndex((s) => isGlob(s));
   // The fixed folder is a path: escaped glob characters in it are its literal characters.
   if (firstDynamic < 0) {
     return {
@@ -227,8 +248,7 @@ function describeValue(value: unknown): string {
  * literally, even if it holds brackets or stars); a glob template matches with the id's glob characters escaped.
  */
 export function matchItemFiles(template: string, id: string, root: string): string[] {
-  if (!isDynamicPattern(template))
-    return [path.resolve(root, literalPath(template).replaceAll('{item}', id))];
+  if (!isGlob(template)) return [path.resolve(root, literalPath(template).replaceAll('{item}', id))];
   return matchFiles(template.replaceAll('{item}', escapePath(id)), root);
 }
 

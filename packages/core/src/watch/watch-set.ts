@@ -10,7 +10,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
 import { codeHash } from '../fingerprint/code-hash.js';
-import { splitGlob } from '../graph/items.js';
+import { absolutePattern, splitGlob } from '../graph/items.js';
 import type { Pipeline, Task } from '../model/types.js';
 
 /** Why a file is watched; decides what a change to it sets off. */
@@ -119,7 +119,7 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
       .flatMap((spec) => (spec.kind === 'file' ? [spec.pattern] : []));
     if (target.foreach?.kind === 'glob') patterns.push(target.foreach.pattern);
     for (const pattern of patterns) {
-      const abs = path.resolve(pipeline.root, pattern.replaceAll('{item}', '*'));
+      const abs = absolutePattern(pipeline.root, pattern.replaceAll('{item}', '*'));
       if (!isDynamicPattern(abs)) continue;
       const { base } = splitGlob(abs);
       if (isExcluded(base)) continue;
