@@ -56,6 +56,25 @@ function processAlive(pid: number): boolean {
 }
 
 /** fsync a directory so a rename in it survives a crash (best effort: some file systems refuse). */
+/**
+ * `mkdir -p` that always ends. Node 20's `mkdir(dir, {recursive: true})` loops for ever (sync or not) when mkdir
+ * answers ENOENT although the parent exists — procfs, or an automounter such as autofs under which the path is not
+ * a map key (`/home/nosuchuser/cache`): a cache folder there hung a build at full CPU. Here a second ENOENT is an error.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
+    await makeDirs(dirname(dir));
+    await mkdir(dir).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST') throw again;
+    });
+  }
+}
+
 export function syncDir(dir: string): Promise<void> {
   // Not supported everywhere (e.g. some network file systems); the rename itself is still atomic.
   return syncPath(dir).catch(() => undefined);

@@ -15,6 +15,7 @@ import {
   GroupSync,
   hashFile,
   isMissing,
+  makeDirs,
   tempPathFor,
   writeFileAtomic,
   writeStreamAtomic,
@@ -428,7 +429,7 @@ export class LocalStore implements CacheBackend {
       }
     }
     try {
-      await mkdir(this.layout.root, { recursive: true });
+      await makeDirs(this.layout.root);
       await writeFileAtomic(
         file,
         Buffer.from(`${JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION })}\n`),
