@@ -174,8 +174,14 @@ export class TieredCache implements CacheBackend {
   async putManifest(manifest: Manifest): Promise<CacheOutcome<void>> {
     const local = await this.local.putManifest(manifest);
     if (!local.ok) return local;
+    // A manifest never names a blob the remote refused (a body limit, say): every client would find the entry
+    // incomplete, recompute, and try the same upload again. The entry stays local; the refusal was warned about.
+    if (manifest.outputs.some((o) => this.refusedBlobs.has(o.sha256))) return ok(undefined);
     return this.upload('putManifest', (remote) => remote.putManifest(manifest));
   }
+
+  /** Blobs whose upload failed in this session (their manifests are not uploaded). */
+  private readonly refusedBlobs = new Set<string>();
 
   async hasBlob(sha256: string): Promise<CacheOutcome<boolean>> {
     const local = await this.local.hasBlob(sha256);
@@ -222,7 +228,13 @@ export class TieredCache implements CacheBackend {
       // Two tasks storing the same bytes at once (a copy step, say) share one upload.
       let sending = this.uploading.get(sha256);
       if (!sending) {
-        sending = this.uploadBlob(remote, sha256).finally(() => this.uploading.delete(sha256));
+        sending = this.uploadBlob(remote, sha256)
+          .then((sent) => {
+            if (sent.ok) this.refusedBlobs.delete(sha256);
+            else this.refusedBlobs.add(sha256);
+            return sent;
+          })
+          .finally(() => this.uploading.delete(sha256));
         this.uploading.set(sha256, sending);
       }
       return sending;
