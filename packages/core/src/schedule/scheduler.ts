@@ -672,8 +672,9 @@ class Scheduler {
   }
 
   /**
-   * After a task's work ended: store, publish, record and report (or fail); then its temporary folder goes, with
-   * what the task wrote there undeclared (said once it succeeded: a file it may have meant to keep).
+   * After a task's work ended: store, publish, record and report (or fail); then what is left of it in the run
+   * folder goes (task-temp.ts), what it wrote there undeclared said once it succeeded (a file it may have meant to
+   * keep).
    */
   private async complete(
     id: string,
