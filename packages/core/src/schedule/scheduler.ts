@@ -167,7 +167,8 @@ class Scheduler {
     if (this.commits.size === 0) return;
     while (this.commits.size > 0) await Promise.all(this.commits);
     const synced = await this.o.cache.sync?.();
-    if (synced && !synced.ok)
+    // A store that already failed to take the outputs was said to (cacheWarning); its sync failing too adds nothing.
+    if (synced && !synced.ok && this.cacheReasons.size === 0)
       this.emit({ type: 'warning', message: `cache: ${await describeCacheFailure(synced.failure)}` });
   }
 
