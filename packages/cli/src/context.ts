@@ -1,5 +1,5 @@
 /** What every command needs: the pipeline file, the step registry, the loaded pipeline. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic, Pipeline, StepDefinition, StepRegistry } from '@pipe/core';
 import type {
@@ -31,6 +31,8 @@ export const PIPELINE_FILE = 'pipe.yaml';
  * load then says what it lacks).
  */
 export function findPipelineFile(cwd: string, file?: string): string | undefined {
+  // A -C folder that is not there finds nothing (not its parent's pipeline): noPipelineMessage says why.
+  if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) return undefined;
   if (file) return path.resolve(cwd, file);
   let nearest: string | undefined;
   for (let dir = cwd; ; dir = path.dirname(dir)) {
@@ -53,6 +55,13 @@ function isRootFile(file: string): boolean {
 
 export function workingDir(opts: GlobalOptions): string {
   return path.resolve(opts.cwd ?? process.cwd());
+}
+
+/** Why no pipeline file was found from `cwd`: a -C folder that is not there says so, rather than "no pipe.yaml". */
+export function noPipelineMessage(cwd: string): string {
+  if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory())
+    return `pipe: ${cwd}: no such folder (-C, or the current folder)`;
+  return `pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)`;
 }
 
 /** `--param k=v` list → record; malformed entries are returned as errors. */
@@ -99,7 +108,7 @@ async function commandLoad(
     return {
       ok: false,
       code: EXIT_USAGE,
-      message: `pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)`,
+      message: noPipelineMessage(cwd),
     };
   if (!existsSync(file)) return { ok: false, code: EXIT_USAGE, message: `pipe: ${file} does not exist` };
   const params = parseParams(opts.param);

@@ -251,3 +251,15 @@ describe('a step module node cannot import', () => {
     );
   });
 });
+
+describe('no pipeline file', () => {
+  it("-C to a folder that does not exist says so (exit 2), and does not build its parent's pipeline", () => {
+    const dir = workspace();
+    const gone = path.join(dir, 'no-such-folder');
+    for (const cmd of [['build', 'each'], ['log'], ['watch', 'each']]) {
+      const r = spawnSync(process.execPath, [PIPE_BIN, '-C', gone, ...cmd], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`pipe: ${gone}: no such folder (-C, or the current folder)`);
+    }
+  });
+});

@@ -14,7 +14,7 @@ import {
   findPipelineFile,
   loadForCommand,
   locateParamFor,
-  PIPELINE_FILE,
+  noPipelineMessage,
   workingDir,
 } from '../context.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -158,7 +158,7 @@ export async function watchCommand(targets: string[], opts: WatchCliOptions): Pr
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
   if (!file) {
-    process.stderr.write(`pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)\n`);
+    process.stderr.write(`${noPipelineMessage(cwd)}\n`);
     return EXIT_USAGE;
   }
   const core = await import('@pipe/core');

@@ -5,7 +5,7 @@ import {
   cacheDirOption,
   findPipelineFile,
   type GlobalOptions,
-  PIPELINE_FILE,
+  noPipelineMessage,
   workingDir,
 } from '../context.js';
 
@@ -14,7 +14,6 @@ export function workspaceFromCli(
 ): { ok: true; layout: WorkspaceLayout } | { ok: false; message: string } {
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
-  if (!file)
-    return { ok: false, message: `pipe: no ${PIPELINE_FILE} in ${cwd} or its parents (use -f FILE)` };
+  if (!file) return { ok: false, message: noPipelineMessage(cwd) };
   return { ok: true, layout: workspaceLayout(path.dirname(file), cacheDirOption(opts)) };
 }
