@@ -28,7 +28,7 @@
  * one-change rebuild's parsing and garbage); a task never read is written back as the line it was read from.
  * This module imports neither the config loader nor yaml/zod: on a hit nothing of them is loaded.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
@@ -39,8 +39,8 @@ import type { StepFacts } from '../fingerprint/steps.js';
 import { absolutePattern, brokenLinks, literalPath, splitGlob } from '../graph/items.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { PIPE_VERSION } from '../provenance/record.js';
-import { nsOf, RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { replaceFile } from '../workspace/atomic.js';
+import { type DepStamp, racilyClean, stampDep, unchangedDep } from '../workspace/dep-stamp.js';
 import { valueDigest } from '../workspace/value-digest.js';
 import type { OverrideBase } from './param-overrides.js';
 
@@ -49,8 +49,7 @@ export const PIPELINE_CACHE_VERSION = 10;
 /** Graphs kept per entry (one per requested target list, most recent first). */
 const MAX_GRAPHS = 4;
 
-/** A dependency's stamp: [path, 'f' file | 'd' directory, size, mtime ns, inode, ctime ns]; size -1 when missing. */
-export type DepStamp = [string, 'f' | 'd', number, string, number, string];
+export type { DepStamp };
 
 /** What on the command line changes loading. */
 export interface PipelineCacheInputs {
@@ -106,16 +105,6 @@ export function pipelineBaseInputsDigest(inputs: PipelineCacheInputs): string {
   return pipelineInputsDigest({ ...inputs, params: {} });
 }
 
-function stampDep(p: string, kind: 'f' | 'd'): DepStamp {
-  const st = statSync(p, { throwIfNoEntry: false });
-  if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [p, kind, -1, '', 0, ''];
-  return [p, kind, kind === 'd' ? 0 : st.size, nsOf(st.mtimeMs), st.ino, nsOf(st.ctimeMs)];
-}
-
-function sameStamp(a: DepStamp, b: DepStamp): boolean {
-  return a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5];
-}
-
 export type CacheLookup =
   | { hit: PipelineCacheEntry }
   | { miss: 'absent' }
@@ -161,7 +150,7 @@ export function readPipelineCache(
     entry.inputs !== inputs && baseInputs !== undefined && entry.baseInputs === baseInputs && entry.base;
   if (entry.inputs !== inputs && !otherParams) return stale;
   for (const [name, digest] of entry.env) if (valueDigest(env[name]) !== digest) return stale;
-  for (const dep of entry.deps) if (!sameStamp(dep, stampDep(dep[0], dep[1]))) return stale;
+  for (const dep of entry.deps) if (!unchangedDep(dep)) return stale;
   if (otherParams) return { miss: 'params', previous: entry as PipelineCacheEntry & { base: OverrideBase } };
   return { hit: entry };
 }
@@ -228,9 +217,7 @@ export function pipelineDeps(pipeline: Pipeline, loadStartedMs: number): DepStam
   }
   const deps: DepStamp[] = [...files].map((f) => stampDep(f, 'f'));
   for (const d of new Set(dirs)) deps.push(stampDep(d, 'd'));
-  const limitNs = (loadStartedMs - RACY_GRANULARITY_MS) * 1e6;
-  for (const dep of deps) if (dep[2] >= 0 && Number(dep[3]) >= limitNs) return undefined;
-  return deps;
+  return racilyClean(deps, loadStartedMs) ? deps : undefined;
 }
 
 export interface SavePipelineCache {

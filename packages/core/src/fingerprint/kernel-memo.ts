@@ -8,10 +8,10 @@
  * ignored when unreadable, and written only when no stamped file was modified within RACY_GRANULARITY_MS of the
  * moment the identities were computed (racily clean, as the pipeline cache).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { PIPE_VERSION } from '../provenance/record.js';
-import { nsOf, RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { replaceFile } from '../workspace/atomic.js';
+import { type DepStamp, racilyClean, stampDep, unchangedDep } from '../workspace/dep-stamp.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import type { KernelId } from './record.js';
 import type { KernelSeam } from './steps.js';
@@ -21,14 +21,11 @@ const VERSION = 1;
 /** Entries kept (one per backend request and kernel set, most recent first). */
 const MAX_ENTRIES = 4;
 
-/** [path, 'f' | 'd', size (-1: missing), mtime ns, inode, ctime ns]. */
-type Stamp = [string, 'f' | 'd', number, string, number, string];
-
 interface MemoEntry {
   key: string;
   backend: string;
   ids: KernelId[];
-  stamps: Stamp[];
+  stamps: DepStamp[];
 }
 
 interface MemoFile {
@@ -43,17 +40,6 @@ export type KernelFiles = { files: string[]; dirs: string[] };
 export type KernelChoice =
   | { ok: true; backend: string; ids: Map<string, KernelId>; files?: KernelFiles }
   | { ok: false; error: string };
-
-function stamp(p: string, kind: 'f' | 'd'): Stamp {
-  const st = statSync(p, { throwIfNoEntry: false });
-  if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [p, kind, -1, '', 0, ''];
-  return [p, kind, kind === 'd' ? 0 : st.size, nsOf(st.mtimeMs), st.ino, nsOf(st.ctimeMs)];
-}
-
-function unchanged(s: Stamp): boolean {
-  const now = stamp(s[0], s[1]);
-  return now[2] === s[2] && now[3] === s[3] && now[4] === s[4] && now[5] === s[5];
-}
 
 function readMemo(file: string): MemoEntry[] {
   try {
@@ -96,7 +82,7 @@ export async function chooseKernels(
   const key = memoKey(names, requested);
   const entries = memoFile ? readMemo(memoFile) : [];
   const hit = entries.find((e) => e.key === key);
-  if (hit?.stamps.every(unchanged))
+  if (hit?.stamps.every(unchangedDep))
     return {
       ok: true,
       backend: hit.backend,
@@ -113,10 +99,9 @@ export async function chooseKernels(
   const ids = new Map([...names].sort().map((n) => [n, seam.kernelIdentity(n, chosen)]));
   const deps = seam.identityFiles?.(names);
   if (memoFile && deps) {
-    const stamps = [...deps.files.map((f) => stamp(f, 'f')), ...deps.dirs.map((d) => stamp(d, 'd'))];
-    const limitNs = (startedMs - RACY_GRANULARITY_MS) * 1e6;
+    const stamps = [...deps.files.map((f) => stampDep(f, 'f')), ...deps.dirs.map((d) => stampDep(d, 'd'))];
     // A file modified as the identities were read could change again within its mtime's granularity: no entry.
-    if (stamps.every((s) => s[2] < 0 || Number(s[3]) < limitNs)) {
+    if (racilyClean(stamps, startedMs)) {
       const entry: MemoEntry = { key, backend: chosen, ids: [...ids.values()], stamps };
       const kept = [entry, ...entries.filter((e) => e.key !== key)].slice(0, MAX_ENTRIES);
       const memo: MemoFile = { format: FORMAT, version: VERSION, entries: kept };
