@@ -301,7 +301,7 @@ async function buildOpened(
           setImmediate(() => {
             opened.cachePipeline().catch(() => undefined);
             if (opened.info.hint || !parseFastArgv(process.argv)) return;
-            workspace = workspaceStamps(session, performance.timeOrigin, process.env, opened.info.deps);
+            workspace = workspaceStamps(session, performance.timeOrigin, opened.info.deps);
             workspace.catch(() => undefined); // awaited (and its failure dropped) by the snapshot
           });
         }

@@ -90,7 +90,6 @@ export interface WorkspaceStamps {
 export async function workspaceStamps(
   session: Session,
   startedAt: number,
-  env: NodeJS.ProcessEnv,
   /**
    * The pipeline's dependency stamps as the pipeline cache's hit checked them when loading began (the files this
    * command's pipeline was read from, unchanged since the entry was written, so not racily clean): taken as they are.
@@ -119,7 +118,7 @@ export async function workspaceStamps(
   for (const step of session.steps.values()) for (const k of step.kernels) kernelNames.add(k.name);
   if (kernelNames.size > 0) {
     // Known when the session chose the kernels (from its memo or the seam); else read off the kernels' seam.
-    const k = session.kernelFiles ?? (await kernelFiles(kernelNames, env));
+    const k = session.kernelFiles ?? (await kernelFiles(kernelNames));
     for (const f of k.files) add(f, 'f');
     for (const d of k.dirs) add(d, 'd');
   }
@@ -220,7 +219,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     }
     for (const [name] of h.env) envNames.add(name);
   } else {
-    const workspace = await (src.workspace ?? workspaceStamps(session, src.startedAt, src.env));
+    const workspace = await (src.workspace ?? workspaceStamps(session, src.startedAt));
     if ('skipped' in workspace) return workspace;
     const targets = new Set<string>();
     for (const { task } of plan.tasks.values()) targets.add(task.target);
