@@ -677,19 +677,12 @@ class Scheduler {
    * folder goes (task-temp.ts), what it wrote there undeclared said once it succeeded (a file it may have meant to
    * keep).
    */
-  private async complete(
-    id: string,
-    decision: Extract<Decision, { action: 'run' }>,
-    executor: Executor,
-    req: ExecRequest,
-    outcome: ExecOutcome,
-    handedOver: Date,
-    startedJob: string | undefined,
-  ) {
+  private async complete(...args: Parameters<Scheduler['storeAndPublish']>) {
+    const id = args[0];
     const runTmp = runTempDir(this.o.layout);
     let ran = false;
     try {
-      await this.storeAndPublish(id, decision, executor, req, outcome, handedOver, startedJob);
+      await this.storeAndPublish(...args);
       ran = this.reports.get(id)?.state === 'ran';
     } finally {
       // What is left of the task: after a success, files it wrote beside its outputs (said); else its outputs.
