@@ -3,7 +3,7 @@
  * check it against.
  */
 import { DEG } from './frames.js';
-import { pixelToNative, type Wcs } from './wcs.js';
+import { gridNatives, type Wcs } from './wcs.js';
 
 /** Exact CAR cell area in sr of row y: |Δφ| · |sin θ_top − sin θ_bottom|. */
 export function carRowSolidAngle(wcs: Wcs, y: number): number {
@@ -30,30 +30,14 @@ export function pixelSolidAngles(wcs: Wcs, nx: number, ny: number): Float64Array
   const sinLat = new Float64Array(lon.length);
   const cosLat = new Float64Array(lon.length);
   const m = wcs.nativeToFrame;
-  // CAR: a corner's native vector is (cos b·cos a, cos b·sin a, sin b) with a from its column and b from its row
-  // (pixelToNative), so the sines and cosines are taken once per column and row.
-  const car = wcs.projection === 'CAR';
-  const cosA = new Float64Array(cx);
-  const sinA = new Float64Array(cx);
-  if (car)
-    for (let i = 0; i <= nx; i++) {
-      const a = wcs.cdelt[0] * (i - 0.5 + 1 - wcs.crpix[0]);
-      cosA[i] = Math.cos(a * DEG);
-      sinA[i] = Math.sin(a * DEG);
-    }
+  // The corners' native vectors (pixelToNative's numbers, CAR's trigonometry once per column and row).
+  const natives = gridNatives(wcs, cx, ny + 1, -0.5);
   for (let j = 0; j <= ny; j++) {
-    const b = wcs.cdelt[1] * (j - 0.5 + 1 - wcs.crpix[1]);
-    const ct = Math.cos(b * DEG);
-    const st = Math.sin(b * DEG);
     for (let i = 0; i <= nx; i++) {
-      let n0: number;
-      let n1: number;
-      let n2: number;
-      if (car) {
-        n0 = ct * (cosA[i] as number);
-        n1 = ct * (sinA[i] as number);
-        n2 = st;
-      } else [n0, n1, n2] = pixelToNative(wcs, i - 0.5, j - 0.5);
+      const c = j * cx + i;
+      const n0 = natives[3 * c] as number;
+      const n1 = natives[3 * c + 1] as number;
+      const n2 = natives[3 * c + 2] as number;
       // pixelToSky: the rotation to the map's frame (frames.apply), then frames.lonLat, written out.
       const x = (m[0] as number) * n0 + (m[1] as number) * n1 + (m[2] as number) * n2;
       const y = (m[3] as number) * n0 + (m[4] as number) * n1 + (m[5] as number) * n2;
@@ -62,7 +46,6 @@ export function pixelSolidAngles(wcs: Wcs, nx: number, ny: number): Float64Array
       if (l < 0) l += 360;
       if (l >= 360) l -= 360;
       const lat = Math.atan2(z, Math.hypot(x, y)) / DEG;
-      const c = j * cx + i;
       lon[c] = l * DEG;
       sinLat[c] = Math.sin(lat * DEG);
       cosLat[c] = Math.cos(lat * DEG);

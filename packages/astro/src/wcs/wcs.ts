@@ -153,11 +153,57 @@ export function nativeToPixel(wcs: WcsSpec, n: readonly [number, number, number]
 }
 
 /**
+ * The native unit vector of every point (x + offset, y + offset) of an nx × ny grid, row-major, interleaved
+ * (n0, n1, n2): pixelToNative's numbers bit for bit (the same operations in the same order), without an array per
+ * point, and with CAR's trigonometry once per column and row. Map-sized loops (a mask's sampling, the pixel
+ * corners of solid angles) spend most of a worker's first task here otherwise.
+ */
+export function gridNatives(wcs: WcsSpec, nx: number, ny: number, offset = 0): Float64Array {
+  const out = new Float64Array(3 * nx * ny);
+  if (wcs.projection !== 'CAR' && wcs.projection !== 'TAN') {
+    for (let y = 0; y < ny; y++)
+      for (let x = 0; x < nx; x++) out.set(pixelToNative(wcs, x + offset, y + offset), 3 * (y * nx + x));
+    return out;
+  }
+  const car = wcs.projection === 'CAR';
+  // CAR: n = (cos b · cos a, cos b · sin a, sin b), a from the column, b from the row; TAN: (r, ξr, ηr).
+  const cosA = new Float64Array(nx);
+  const sinA = new Float64Array(nx);
+  const xi = new Float64Array(nx);
+  for (let x = 0; x < nx; x++) {
+    const a = wcs.cdelt[0] * (x + offset + 1 - wcs.crpix[0]);
+    cosA[x] = Math.cos(a * DEG);
+    sinA[x] = Math.sin(a * DEG);
+    xi[x] = a * DEG;
+  }
+  for (let y = 0; y < ny; y++) {
+    const b = wcs.cdelt[1] * (y + offset + 1 - wcs.crpix[1]);
+    const cosB = Math.cos(b * DEG);
+    const sinB = Math.sin(b * DEG);
+    const eta = b * DEG;
+    for (let x = 0; x < nx; x++) {
+      const p = 3 * (y * nx + x);
+      if (car) {
+        out[p] = cosB * (cosA[x] as number);
+        out[p + 1] = cosB * (sinA[x] as number);
+        out[p + 2] = sinB;
+      } else {
+        const k = xi[x] as number;
+        const r = 1 / Math.sqrt(1 + k * k + eta * eta);
+        out[p] = r;
+        out[p + 1] = k * r;
+        out[p + 2] = eta * r;
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * For every pixel centre of an nx × ny grid with WCS `from`, its 0-based fractional pixel in WCS `to` (through
  * `fromNativeToTo`, the rotation from `from`'s native frame to `to`'s): out[2p], out[2p + 1] for pixel p = y·nx + x.
- * The same numbers as nativeToPixel(to, apply(m, pixelToNative(from, x, y))) bit for bit (the same operations in the
- * same order), without their per-pixel arrays, and with CAR's trigonometry once per row and column: what a map-sized
- * loop in a worker's first task (unoptimised code) spends most on.
+ * The same numbers as nativeToPixel(to, apply(m, pixelToNative(from, x, y))) bit for bit, through gridNatives and,
+ * for a CAR or TAN `to`, nativeToPixel written out.
  */
 export function gridToPixels(
   from: WcsSpec,
@@ -166,83 +212,35 @@ export function gridToPixels(
   fromNativeToTo: Mat3,
   to: WcsSpec,
 ): Float64Array {
+  const n = gridNatives(from, nx, ny);
   const out = new Float64Array(2 * nx * ny);
-  const [m0, m1, m2, m3, m4, m5, m6, m7, m8] = fromNativeToTo as unknown as number[] as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const generic =
-    (from.projection !== 'CAR' && from.projection !== 'TAN') ||
-    (to.projection !== 'CAR' && to.projection !== 'TAN');
-  if (generic) {
-    for (let y = 0; y < ny; y++)
-      for (let x = 0; x < nx; x++) {
-        const [px, py] = nativeToPixel(to, apply(fromNativeToTo, pixelToNative(from, x, y)));
-        out[2 * (y * nx + x)] = px;
-        out[2 * (y * nx + x) + 1] = py;
-      }
-    return out;
-  }
-  const car = from.projection === 'CAR';
-  // CAR: n = (cos b · cos a, cos b · sin a, sin b), a from the column, b from the row.
-  const cosA = new Float64Array(nx);
-  const sinA = new Float64Array(nx);
-  const xi = new Float64Array(nx);
-  for (let x = 0; x < nx; x++) {
-    const a = from.cdelt[0] * (x + 1 - from.crpix[0]);
-    cosA[x] = Math.cos(a * DEG);
-    sinA[x] = Math.sin(a * DEG);
-    xi[x] = a * DEG;
-  }
-  const toCar = to.projection === 'CAR';
+  const m = fromNativeToTo as unknown as number[];
   const [crpixX, crpixY] = to.crpix;
   const [cdeltX, cdeltY] = to.cdelt;
-  for (let y = 0; y < ny; y++) {
-    const b = from.cdelt[1] * (y + 1 - from.crpix[1]);
-    const cosB = Math.cos(b * DEG);
-    const sinB = Math.sin(b * DEG);
-    const eta = b * DEG;
-    for (let x = 0; x < nx; x++) {
-      let n0: number;
-      let n1: number;
-      let n2: number;
-      if (car) {
-        n0 = cosB * (cosA[x] as number);
-        n1 = cosB * (sinA[x] as number);
-        n2 = sinB;
-      } else {
-        const k = xi[x] as number;
-        const r = 1 / Math.sqrt(1 + k * k + eta * eta);
-        n0 = r;
-        n1 = k * r;
-        n2 = eta * r;
-      }
-      const v0 = m0 * n0 + m1 * n1 + m2 * n2;
-      const v1 = m3 * n0 + m4 * n1 + m5 * n2;
-      const v2 = m6 * n0 + m7 * n1 + m8 * n2;
-      let a: number;
-      let c: number;
-      if (toCar) {
-        a = Math.atan2(v1, v0) / DEG;
-        c = Math.asin(Math.max(-1, Math.min(1, v2))) / DEG;
-      } else if (!(v0 > 0)) {
-        a = Number.NaN;
-        c = Number.NaN;
-      } else {
-        a = v1 / v0 / DEG;
-        c = v2 / v0 / DEG;
-      }
-      const p = 2 * (y * nx + x);
-      out[p] = crpixX - 1 + a / cdeltX;
-      out[p + 1] = crpixY - 1 + c / cdeltY;
+  for (let p = 0; p < nx * ny; p++) {
+    const n0 = n[3 * p] as number;
+    const n1 = n[3 * p + 1] as number;
+    const n2 = n[3 * p + 2] as number;
+    const v0 = (m[0] as number) * n0 + (m[1] as number) * n1 + (m[2] as number) * n2;
+    const v1 = (m[3] as number) * n0 + (m[4] as number) * n1 + (m[5] as number) * n2;
+    const v2 = (m[6] as number) * n0 + (m[7] as number) * n1 + (m[8] as number) * n2;
+    let a: number;
+    let c: number;
+    if (to.projection === 'CAR') {
+      a = Math.atan2(v1, v0) / DEG;
+      c = Math.asin(Math.max(-1, Math.min(1, v2))) / DEG;
+    } else if (to.projection !== 'TAN') {
+      [out[2 * p], out[2 * p + 1]] = nativeToPixel(to, [v0, v1, v2]);
+      continue;
+    } else if (!(v0 > 0)) {
+      a = Number.NaN;
+      c = Number.NaN;
+    } else {
+      a = v1 / v0 / DEG;
+      c = v2 / v0 / DEG;
     }
+    out[2 * p] = crpixX - 1 + a / cdeltX;
+    out[2 * p + 1] = crpixY - 1 + c / cdeltY;
   }
   return out;
 }
