@@ -167,9 +167,10 @@ class Scheduler {
     if (this.commits.size === 0) return;
     while (this.commits.size > 0) await Promise.all(this.commits);
     const synced = await this.o.cache.sync?.();
-    // A store that already failed to take the outputs was said to (cacheWarning); its sync failing too adds nothing.
-    if (synced && !synced.ok && this.cacheReasons.size === 0)
-      this.emit({ type: 'warning', message: `cache: ${await describeCacheFailure(synced.failure)}` });
+    if (!synced || synced.ok) return;
+    // Once per reason, as the outputs' failures: a store that could not take them fails its sync alike.
+    const reason = await describeCacheFailure(synced.failure);
+    if (this.newCacheReason(reason)) this.emit({ type: 'warning', message: `cache: ${reason}` });
   }
 
   private emit(event: BuildEvent) {
@@ -181,12 +182,18 @@ class Scheduler {
    * task's outputs alike, and 3,000 lines would bury the build's own report.
    */
   private cacheWarning(w: CacheWarning) {
-    if (this.cacheReasons.has(w.reason)) return;
-    this.cacheReasons.add(w.reason);
+    if (!this.newCacheReason(w.reason)) return;
     this.emit({
       type: 'warning',
       message: `${cacheWarningText(w)} (not repeated for other outputs that fail for this reason)`,
     });
+  }
+
+  /** Whether this build has not said `reason` of a cache failure yet (it is now taken as said). */
+  private newCacheReason(reason: string): boolean {
+    if (this.cacheReasons.has(reason)) return false;
+    this.cacheReasons.add(reason);
+    return true;
   }
 
   private report(r: TaskReport) {
