@@ -24,6 +24,7 @@ import {
   maskImage,
   readDataset,
   readDatasetAsync,
+  readDatasetsInOrder,
   stackDatasets,
   writeDataset,
 } from '../src/makers/index.js';
@@ -440,6 +441,32 @@ describe('stacking with cutouts', () => {
     if (isDatasetReadFailure(back)) throw new Error(back.message);
     expect(Array.from(back.psf?.data ?? [])).toEqual(Array.from(a.psf?.data ?? []));
     expect(stackDatasets([], rg, referenceKernels).psf).toBeUndefined();
+  });
+
+  it('reads datasets in order through two reused buffers: each one whole while the caller holds it', async () => {
+    // Plain FITS files of different sizes (the stack is the largest), so a buffer is reused both when it is
+    // large enough and when it is not; each yielded dataset is compared before the next is asked for.
+    const order = [a, st, b, a, b];
+    const paths = order.map((ds, i) => {
+      const path = join(dir, `inorder-${i}.fits`);
+      writeDataset(path, ds);
+      return path;
+    });
+    let i = 0;
+    for await (const got of readDatasetsInOrder(paths)) {
+      if (isDatasetReadFailure(got)) throw new Error(got.message);
+      const want = order[i++]!;
+      // A caller that awaits (the read of the next file lands meanwhile) still holds this one intact.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(got.name).toBe(want.name);
+      expect(Array.from(got.counts)).toEqual(Array.from(want.counts));
+      expect(Array.from(got.exposure)).toEqual(Array.from(want.exposure));
+      expect(Array.from(got.background)).toEqual(Array.from(want.background));
+      expect(Array.from(got.maskSafe)).toEqual(Array.from(want.maskSafe));
+      expect(Array.from(got.psf?.data ?? [])).toEqual(Array.from(want.psf?.data ?? []));
+      expect(Array.from(got.edisp?.data ?? [])).toEqual(Array.from(want.edisp?.data ?? []));
+    }
+    expect(i).toBe(order.length);
   });
 
   it('refuses a file that is not a dataset', () => {

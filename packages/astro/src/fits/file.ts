@@ -7,7 +7,7 @@ import { BinTable } from './bintable.js';
 import { didYouMean, FitsError, type FitsLocation } from './errors.js';
 import { BLOCK, type FitsHeader, parseHeader } from './header.js';
 import { axisLengths, decodeImage, type FitsImage } from './image.js';
-import { decompressIfGzip, loadFileBytesWhole, loadFitsBytes, loadFitsBytesSync } from './source.js';
+import { decompressIfGzip, loadFitsBytes, loadFitsBytesSync } from './source.js';
 
 export type HduKind = 'primary' | 'image' | 'bintable' | 'table' | 'other';
 
@@ -152,14 +152,6 @@ export interface ParseOptions {
 /** Synchronous form of {@link readFits}. */
 export function readFitsSync(path: string, options: ParseOptions = {}): FitsFile {
   return parseFits(loadFitsBytesSync(path), path, options);
-}
-
-/**
- * {@link readFits} with the file read in one call on the thread pool, also in a worker thread (where readFits reads
- * synchronously): to read the next of several large files on another core while this thread works on one.
- */
-export async function readFitsAhead(path: string, options: ParseOptions = {}): Promise<FitsFile> {
-  return parseFits(await loadFileBytesWhole(path), path, options);
 }
 
 /** Parses FITS bytes (gzip allowed) held in memory; `name` is used in error messages. */

@@ -30,7 +30,6 @@ export {
   type ParseOptions,
   parseFits,
   readFits,
-  readFitsAhead,
   readFitsHeaders,
   readFitsSync,
 } from './file.js';
@@ -45,7 +44,7 @@ export {
   writeMapFits,
   writeMapFitsAsync,
 } from './map.js';
-export { isGzip } from './source.js';
+export { isGzip, loadFileBytesWhole } from './source.js';
 export {
   emptyPrimary,
   encodeFits,

@@ -9,9 +9,10 @@ import {
   emptyPrimary,
   type FitsFile,
   type HduSpec,
+  loadFileBytesWhole,
   mapHdus,
+  parseFits,
   readFits,
-  readFitsAhead,
   readFitsSync,
   type WriteFitsOptions,
   writeFits,
@@ -193,17 +194,21 @@ export async function readDatasetAsync(path: string): Promise<MapDataset | Datas
 export async function* readDatasetsInOrder(
   paths: readonly string[],
 ): AsyncGenerator<MapDataset | DatasetReadFailure> {
-  const read = (path: string) => {
-    const file = readFitsAhead(path, { decodeInPlace: true });
+  const read = (path: string, reuse: Uint8Array | undefined) => {
+    const bytes = loadFileBytesWhole(path, reuse);
     // A read the caller no longer waits for (it stopped at a failure) must not be an unhandled rejection.
-    file.catch(() => undefined);
-    return file;
+    bytes.catch(() => undefined);
+    return bytes;
   };
-  let next = paths.length > 0 ? read(paths[0]!) : undefined;
+  // Two buffers take turns: the dataset the caller holds lives in one (decoded in place), the next file is read
+  // into the other, which held the dataset before (the caller is done with it once it asks for the next).
+  let spare: Uint8Array | undefined;
+  let next = paths.length > 0 ? read(paths[0]!, undefined) : undefined;
   for (let i = 0; i < paths.length; i++) {
-    const file = await next!;
-    next = i + 1 < paths.length ? read(paths[i + 1]!) : undefined;
-    yield datasetOfFile(file, paths[i]!);
+    const bytes = await next!;
+    next = i + 1 < paths.length ? read(paths[i + 1]!, spare) : undefined;
+    yield datasetOfFile(parseFits(bytes, paths[i]!, { decodeInPlace: true }), paths[i]!);
+    spare = bytes;
   }
 }
 

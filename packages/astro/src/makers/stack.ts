@@ -127,7 +127,7 @@ export class DatasetStacker {
     kernels.stackMaskOr(st.maskSafe, G.nx, G.ny, run.maskSafe, g.nx, g.ny, nE, x0, y0);
     // As gammapy's MapDataset.stack: a run whose safe mask drops everything (a rejected FoV fit) adds no livetime,
     // though its time intervals still count (the ontime).
-    if (run.maskSafe.some((v) => v !== 0)) st.livetime += run.livetime;
+    if (anyNonZero(run.maskSafe)) st.livetime += run.livetime;
     st.ontime += run.ontime;
     st.runs.push(...run.runs);
     if (!this.psf && !this.edisp) return;
@@ -207,6 +207,16 @@ export class DatasetStacker {
     }
     return st;
   }
+}
+
+/**
+ * Whether any byte of `mask` is set. indexOf(1) is a native scan (~0.1 ms for a 400k-pixel mask, where a
+ * `some` callback took ~2.5 ms per run); masks of other writers may hold other non-zero bytes, hence the loop.
+ */
+function anyNonZero(mask: Uint8Array): boolean {
+  if (mask.indexOf(1) !== -1) return true;
+  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) return true;
+  return false;
 }
 
 /**
