@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { RequestTimers } from './request-timers.js';
 import type { CacheFailure } from './types.js';
 
 /** How a remote is reached: everything the HTTP layer needs, with credentials kept out of the URL. */
@@ -89,35 +90,33 @@ export class HttpTransport {
       const headers: Record<string, string> = { ...req.headers };
       if (this.options.authorization) headers.authorization = this.options.authorization;
       // A blob may take minutes, but not minutes without a byte: the idle watchdog fails a stalled one.
-      const idle = req.large ? new IdleWatchdog(this.timeoutMs) : undefined;
+      const timers = new RequestTimers(
+        req.large ? this.blobTimeoutMs : this.timeoutMs,
+        req.large ? this.timeoutMs : undefined,
+      );
       const init: RequestInit & { duplex?: 'half' } = {
         method: req.method,
         headers,
-        signal: AbortSignal.any([
-          deadline(req.large ? this.blobTimeoutMs : this.timeoutMs),
-          ...(idle ? [idle.signal] : []),
-          ...(interrupt ? [interrupt] : []),
-        ]),
+        signal: interrupt ? AbortSignal.any([timers.signal, interrupt]) : timers.signal,
         redirect: 'error',
       };
       if (req.body) {
         const body = req.body();
         init.body = (
-          idle && body.stream instanceof ReadableStream ? idle.watch(body.stream, false) : body.stream
+          req.large && body.stream instanceof ReadableStream ? timers.watchUpload(body.stream) : body.stream
         ) as NonNullable<RequestInit['body']>;
         headers['content-length'] = String(body.length);
         init.duplex = 'half';
       }
       try {
         const response = await fetch(new URL(req.path, this.options.baseUrl), init);
-        if (response.status < 500)
-          return { ok: true, response: idle ? idle.watchResponse(response) : response };
-        idle?.stop();
+        // The caller reads the body: its end ends the timers.
+        if (response.status < 500) return { ok: true, response: timers.watchResponse(response) };
         lastDetail = `HTTP ${response.status} ${await this.excerpt(response)}`;
       } catch (e) {
-        idle?.stop();
         lastDetail = interrupt?.aborted ? 'interrupted' : networkDetail(e);
       }
+      timers.end();
     }
     const attempts = lastDetail === 'interrupted' ? '' : ` (after ${this.retries + 1} attempts)`;
     return {
@@ -160,73 +159,6 @@ export async function discard(response: Response): Promise<void> {
     await response.body?.cancel();
   } catch {
     // already closed
-  }
-}
-
-/**
- * A signal aborted `ms` from now. Not AbortSignal.timeout: combined by AbortSignal.any, nothing holds that one
- * strongly, and once collected it never fires (a request to a hung server then waited for undici's own 5 minutes).
- * The timer holds this controller; unref'd, it keeps no process alive.
- */
-function deadline(ms: number): AbortSignal {
-  const controller = new AbortController();
-  setTimeout(() => controller.abort(new DOMException('timed out', 'TimeoutError')), ms).unref();
-  return controller.signal;
-}
-
-/**
- * Aborts a transfer when no byte has moved for `ms`: re-armed by every chunk of the request body and of the
- * response body, stopped when the response body ends (or when the response has none).
- */
-class IdleWatchdog {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  readonly signal = this.controller.signal;
-
-  constructor(private readonly ms: number) {
-    this.touch();
-  }
-
-  touch(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.controller.abort(new DOMException(`stalled: no data for ${this.ms / 1000} s`, 'TimeoutError'));
-    }, this.ms);
-    this.timer.unref(); // a response nobody reads to its end must not keep the process alive
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  /** `stream`, re-arming the watchdog per chunk; `stopAtEnd`: its end is the end of the transfer. */
-  watch(stream: ReadableStream<Uint8Array>, stopAtEnd: boolean): ReadableStream<Uint8Array> {
-    return stream.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, controller) => {
-          this.touch();
-          controller.enqueue(chunk);
-        },
-        flush: () => {
-          if (stopAtEnd) this.stop();
-          else this.touch(); // the request body is sent: the server has `ms` to answer
-        },
-      }),
-    );
-  }
-
-  /** The response, its body watched (statuses without a body cannot carry one). */
-  watchResponse(response: Response): Response {
-    if (!response.body || [101, 204, 205, 304].includes(response.status)) {
-      this.stop();
-      return response;
-    }
-    this.touch();
-    return new Response(this.watch(response.body, true), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
   }
 }
 

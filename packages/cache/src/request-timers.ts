@@ -1,0 +1,108 @@
+/**
+ * The timers of one HTTP request: a deadline for the whole exchange and, for a blob, an idle watchdog that fails a
+ * transfer when no byte has moved for a while. Both abort one signal, and both are cleared when the exchange ends
+ * (the response body read to its end, cancelled or failed; or no body at all), so that a long session (`pipe watch`)
+ * holds no timer per past request.
+ */
+
+/** Statuses whose response has no body. */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+export class RequestTimers {
+  private readonly controller = new AbortController();
+  private deadline: NodeJS.Timeout | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  private ended = false;
+  /** Aborted when the deadline passes or the transfer stalls. */
+  readonly signal: AbortSignal = this.controller.signal;
+
+  /**
+   * `deadlineMs`: the whole exchange; `idleMs`: the longest silence of a transfer (none: no watchdog).
+   * Not AbortSignal.timeout: combined by AbortSignal.any, nothing holds that one strongly, and once collected it
+   * never fires (a request to a hung server then waited for undici's own 5 minutes). The timers hold the controller;
+   * unref'd, they keep no process alive.
+   */
+  constructor(
+    deadlineMs: number,
+    private readonly idleMs?: number,
+  ) {
+    this.deadline = setTimeout(() => this.abort('timed out'), deadlineMs);
+    this.deadline.unref();
+    this.touch();
+  }
+
+  /** Bytes moved: re-arm the idle watchdog (not after the end: an upload's last chunk may be seen after the answer). */
+  touch(): void {
+    if (this.idleMs === undefined || this.ended) return;
+    clearTimeout(this.idle);
+    const ms = this.idleMs;
+    this.idle = setTimeout(() => this.abort(`stalled: no data for ${ms / 1000} s`), ms);
+    this.idle.unref();
+  }
+
+  /** The exchange is over: clear both timers. */
+  end(): void {
+    this.ended = true;
+    clearTimeout(this.deadline);
+    clearTimeout(this.idle);
+    this.deadline = undefined;
+    this.idle = undefined;
+  }
+
+  private abort(message: string): void {
+    this.end();
+    this.controller.abort(new DOMException(message, 'TimeoutError'));
+  }
+
+  /** A request body, re-arming the watchdog per chunk; once sent, the server has the idle time to answer. */
+  watchUpload(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    return stream.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, controller) => {
+          this.touch();
+          controller.enqueue(chunk);
+        },
+        flush: () => this.touch(),
+      }),
+    );
+  }
+
+  /**
+   * The response, with a body that re-arms the watchdog per chunk and ends the timers when it is read to its end,
+   * cancelled (discard) or fails. A response without a body ends them at once.
+   */
+  watchResponse(response: Response): Response {
+    if (!response.body || NULL_BODY_STATUSES.has(response.status)) {
+      this.end();
+      return response;
+    }
+    this.touch();
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            this.end();
+            controller.close();
+          } else {
+            this.touch();
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          this.end();
+          controller.error(error);
+        }
+      },
+      cancel: (reason) => {
+        this.end();
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  }
+}
