@@ -50,12 +50,14 @@ export class HttpTransport {
   readonly blobTimeoutMs: number;
   readonly retries: number;
   private readonly backoffMs: number;
+  private readonly secretsPattern: RegExp | undefined;
 
   constructor(readonly options: HttpTransportOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.blobTimeoutMs = options.blobTimeoutMs ?? 600_000;
     this.retries = options.retries ?? 2;
     this.backoffMs = options.backoffMs ?? 100;
+    this.secretsPattern = secretsPattern(options.secrets);
   }
 
   /** The URL of `path` for messages (no userinfo, no query). */
@@ -64,11 +66,9 @@ export class HttpTransport {
     return `${u.origin}${u.pathname}`;
   }
 
-  /** Replace every secret in `text` by `***`. */
+  /** Replace every secret in `text` by `***` (see secretsPattern). */
   redact(text: string): string {
-    let out = text;
-    for (const s of this.options.secrets) if (s.length > 0) out = out.split(s).join('***');
-    return out;
+    return this.secretsPattern ? text.replace(this.secretsPattern, '***') : text;
   }
 
   /**
@@ -146,6 +146,25 @@ export class HttpTransport {
     text = text.replace(/\s+/g, ' ').trim();
     return this.redact(text.length > 200 ? `${text.slice(0, 200)}…` : text);
   }
+}
+
+/** Secrets this long are redacted wherever they occur: by chance, no ordinary text holds one. */
+const MIN_SUBSTRING_SECRET = 8;
+
+/**
+ * One pattern for all secrets, longest first (a secret that holds another goes whole). A secret of 8 characters
+ * or more matches anywhere, even inside a word (`token=abc…`, a URL); a shorter one (a password like `ci`) only
+ * where no letter, digit or `_` touches it: as a substring it would cut every word that holds it, and a
+ * one-character one every such character of the message. Empty and blank secrets match nothing.
+ */
+export function secretsPattern(secrets: readonly string[]): RegExp | undefined {
+  const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const alternatives = [...new Set(secrets.filter((s) => s.trim() !== ''))]
+    .sort((a, b) => b.length - a.length)
+    .map((s) =>
+      s.length >= MIN_SUBSTRING_SECRET ? literal(s) : `(?<![A-Za-z0-9_])${literal(s)}(?![A-Za-z0-9_])`,
+    );
+  return alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'g') : undefined;
 }
 
 /** A response that is a web page (a sign-in page, a proxy's notice), not a cache entry. */

@@ -18,13 +18,14 @@ export interface RemoteAuthOptions {
 export function transportOptions(options: RemoteAuthOptions): HttpTransportOptions {
   const url = new URL(options.url);
   const user = decodeURIComponent(url.username);
-  const pass = decodeURIComponent(url.password);
+  const encodedPass = url.password; // as written in the URL (p%40ss), a secret too
+  const pass = decodeURIComponent(encodedPass);
   url.username = '';
   url.password = '';
   url.search = '';
   url.hash = '';
   if (!url.pathname.endsWith('/')) url.pathname += '/'; // so relative entry paths keep the prefix
-  const secrets = [options.token ?? '', pass, url.password].filter((s) => s.length > 0);
+  const secrets = [options.token ?? '', pass, encodedPass].filter((s) => s.length > 0);
   let authorization: string | undefined;
   if (options.token) {
     authorization = `Bearer ${options.token}`;
