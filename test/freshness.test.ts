@@ -201,6 +201,37 @@ describe('pipe build: freshness', () => {
     expect(bad.stderr).toContain("did you mean 'count'?");
   });
 
+  it('a task whose last run failed is planned with that reason (and the build), not "no previous build"', async () => {
+    const FAIL_UNLESS_FIXED =
+      "const fs=require('fs');if(!fs.existsSync(process.argv[1]))process.exit(3);fs.writeFileSync(process.argv[2],'ok')";
+    const ws = new Workspace({ 'pipe.yaml': '' });
+    ws.write(
+      'pipe.yaml',
+      `version: 1
+targets:
+  flaky:
+    command: [node, -e, ${JSON.stringify(FAIL_UNLESS_FIXED)}, ${JSON.stringify(ws.path('fixed'))}, "{outputs.out}"]
+    outputs: { out: out/flaky.txt }
+`,
+    );
+    const failed = await ws.build(['flaky']);
+    expect(failed.run.code).toBe(1);
+    const buildId = failed.end?.buildId;
+    expect(typeof buildId).toBe('string');
+    const plan = await ws.run(['plan', 'flaky', '--json']);
+    const reasons = JSON.parse(plan.stdout.trim().split('\n')[0]!).tasks[0].reasons;
+    expect(reasons).toEqual([
+      { type: 'last-run-failed', build: buildId, at: expect.any(String), error: 'exited with status 3' },
+    ]);
+    const text = await ws.run(['plan', 'flaky']);
+    expect(text.stdout).toContain(`its last run failed (build ${buildId} at `);
+    expect(text.stdout).not.toContain('no previous build');
+    ws.write('fixed', '');
+    const fixed = await ws.build(['flaky']);
+    expect(fixed.ended).toEqual({ ran: ['flaky'] });
+    expect((await ws.run(['plan', 'flaky'])).stdout).not.toContain('its last run failed');
+  });
+
   it('keeps nothing of a task whose input changed while it ran, and reruns it on the new content', async () => {
     // The command edits its own input after reading it, as an editor saving the file mid-build would: the output
     // (old bytes) must not be recorded or cached, or restoring the old content later would serve the wrong product.

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type BuildRecord,
+  failedRunLookup,
   readBuildRecord,
   summariseReports,
   writeBuildRecord,
@@ -44,5 +45,58 @@ describe('build records', () => {
       h: { state: 'failed', error: 'boom' },
     });
     expect(read.ok && read.record.counts).toEqual({ 'up-to-date': 2, ran: 1, failed: 1 });
+  });
+
+  it("a task's last failure is its newest report that ran it, passing over builds that skipped it", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
+    const build = (id: string, reports: TaskReport[], endedAt?: string) =>
+      writeBuildRecord(
+        dir,
+        {
+          format: 'pipe-build',
+          version: 1,
+          id,
+          status: 'failed',
+          startedAt: '2026-01-01T00:00:00.000Z',
+          ...(endedAt ? { endedAt } : {}),
+          targets: ['t'],
+          params: {},
+          jobs: 1,
+          kernelBackend: 'js',
+          cacheDir: '/c',
+          counts: {},
+          tasks: {},
+        },
+        reports,
+      );
+    await build(
+      '20260101-000001-000-aaaaaa',
+      [
+        { id: 'a', state: 'failed', error: 'first', endedAt: '2026-01-01T00:00:01.000Z' },
+        { id: 'b', state: 'failed', error: 'b failed' },
+        { id: 'c', state: 'failed', error: 'c failed' },
+      ],
+      '2026-01-01T00:00:01.500Z',
+    );
+    await build('20260101-000002-000-bbbbbb', [
+      { id: 'a', state: 'failed', error: 'second', endedAt: '2026-01-01T00:00:02.000Z' },
+      { id: 'b', state: 'skipped', error: 'upstream failed' },
+      { id: 'c', state: 'ran' },
+    ]);
+    const lastFailure = failedRunLookup(dir);
+    expect(lastFailure('a')).toEqual({
+      build: '20260101-000002-000-bbbbbb',
+      at: '2026-01-01T00:00:02.000Z',
+      error: 'second',
+    });
+    // Skipped in the newest build: its last run is still the failed one (the build's end time when the task has none).
+    expect(lastFailure('b')).toEqual({
+      build: '20260101-000001-000-aaaaaa',
+      at: '2026-01-01T00:00:01.500Z',
+      error: 'b failed',
+    });
+    expect(lastFailure('c')).toBeUndefined(); // ran since
+    expect(lastFailure('d')).toBeUndefined();
+    expect(failedRunLookup(path.join(dir, 'none'))('a')).toBeUndefined();
   });
 });

@@ -78,6 +78,34 @@ describe('planner', () => {
     ]);
   });
 
+  it('a task with no record whose last run failed says so, not "no previous build"; one that never ran here does not', async () => {
+    const ws = new VirtualWorkspace();
+    ws.write('a.txt', 'a');
+    ws.write('b.txt', 'b');
+    const state = emptyState();
+    state.lastFailure = (id) =>
+      id === 'each[a]'
+        ? { build: '20260101-000000-000-abcdef', at: '2026-01-01T00:00:09.000Z', error: 'boom' }
+        : undefined;
+    const p = diamond();
+    expect(await summary(ws, p, state)).toEqual([
+      'run each[a]: its last run failed (build 20260101-000000-000-abcdef at 2026-01-01 00:00:09 UTC: boom)',
+      'run each[b]: no previous build',
+      'blocked gather: after each[a],each[b]',
+      'blocked final: after gather',
+    ]);
+    const plan = await planGraph({ ...p, state, io: ws, steps: stepsFor(p.pipeline) });
+    const decision = plan.tasks.get('each[a]')!.decision;
+    expect(decision.action === 'run' && decision.reasons).toEqual([
+      {
+        type: 'last-run-failed',
+        build: '20260101-000000-000-abcdef',
+        at: '2026-01-01T00:00:09.000Z',
+        error: 'boom',
+      },
+    ]);
+  });
+
   it('after a build nothing runs, and no product is hashed (stamps match)', async () => {
     const ws = new VirtualWorkspace();
     ws.write('a.txt', 'a');

@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { deliveredTargets } from '../graph/edges.js';
 import type { BuildStatus, TaskReport, TaskState } from '../schedule/events.js';
+import type { FailedRun } from '../state/state-file.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
 
 export const BUILD_FORMAT = 'pipe-build';
@@ -160,6 +161,45 @@ export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadReco
   } catch (error) {
     return { ok: false, reason: 'unreadable', detail: `build ${matches[0]}: ${(error as Error).message}` };
   }
+}
+
+/** How many of the newest build records a task's last failure is looked for in. */
+const FAILURE_LOOKBACK = 20;
+
+/**
+ * Where each task without a record last failed, read from the newest build records when first asked (a plan asks
+ * only for tasks that have no record, and most plans have none). A task's newest report decides, passing over the
+ * builds that did not run it (skipped behind a failure, not started, cancelled): a failed one is its last failure;
+ * one that ran, restored or was up to date means it since succeeded, and no failure is told.
+ */
+export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRun | undefined {
+  let failures: Map<string, FailedRun> | undefined;
+  const read = () => {
+    const found = new Map<string, FailedRun>();
+    const settled = new Set<string>();
+    for (const id of listBuildIds(buildsDir).slice(-FAILURE_LOOKBACK).reverse()) {
+      const got = readBuildRecord(buildsDir, id);
+      if (!got.ok) continue;
+      for (const [taskId, report] of Object.entries(got.record.tasks ?? {})) {
+        if (settled.has(taskId)) continue;
+        if (report.state === 'failed') {
+          settled.add(taskId);
+          const at = report.endedAt ?? got.record.endedAt;
+          found.set(taskId, {
+            build: id,
+            ...(at ? { at } : {}),
+            ...(report.error ? { error: report.error } : {}),
+          });
+        } else if (report.state === 'ran' || report.state === 'restored' || report.state === 'up-to-date')
+          settled.add(taskId);
+      }
+    }
+    return found;
+  };
+  return (taskId) => {
+    failures ??= read();
+    return failures.get(taskId);
+  };
 }
 
 /**

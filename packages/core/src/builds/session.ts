@@ -34,7 +34,13 @@ import { lazyLocalStore } from '../store/lazy-cache.js';
 import { withPortableItems } from '../store/portable-items.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
 import { acquireLock, type LockOwner } from '../workspace/lock.js';
-import { type BuildRecord, markInterrupted, newBuildId, writeBuildRecord } from './records.js';
+import {
+  type BuildRecord,
+  failedRunLookup,
+  markInterrupted,
+  newBuildId,
+  writeBuildRecord,
+} from './records.js';
 import {
   departedTasks,
   droppedOutputs,
@@ -180,6 +186,8 @@ export function planSession(
   explain = false,
 ): Promise<Plan> {
   const clean = vouched(session);
+  // Read afresh per plan: a build since the last plan may have failed tasks.
+  session.state.lastFailure = failedRunLookup(session.layout.buildsDir);
   return planGraph({
     ...(explain ? { explain } : {}),
     ...(onDecided ? { onDecided } : {}),

@@ -14,7 +14,7 @@ import {
 } from '../fingerprint/record.js';
 import type { Target, Task } from '../model/types.js';
 import type { FileStamp } from '../state/hash-memo.js';
-import type { OutputStamp, TaskRecord } from '../state/state-file.js';
+import type { FailedRun, OutputStamp, TaskRecord } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
 import type { UpstreamOutputs } from './known-outputs.js';
 import { taskCheck } from './quick-check.js';
@@ -84,6 +84,8 @@ export interface DecideContext {
   previous: TaskRecord | undefined;
   /** The fingerprint record of the last build (read on demand: only a changed task needs it, for its reasons). */
   previousRecord?: () => FingerprintRecord | undefined;
+  /** Where the task last failed, when it has no record (read on demand, as previousRecord). */
+  lastFailure?: () => FailedRun | undefined;
   /** Outputs of upstream tasks (all settled), by task id. */
   upstream: UpstreamOutputs;
   step: StepIdentity;
@@ -267,7 +269,7 @@ export function ownChanges(
   ctx: DecideContext,
   recordedOutputs: (taskId: string) => Record<string, OutputStamp> | undefined,
 ): Reason[] | undefined {
-  if (!ctx.previous) return [{ type: 'no-previous-build' }];
+  if (!ctx.previous) return [withoutRecord(ctx)];
   // Only this task's deps (fingerprintTask reads no other): a copy of all settled outputs per blocked task
   // would make a 10,000-task plan quadratic.
   const upstream = new Map<string, Record<string, KnownOutput>>();
@@ -317,11 +319,17 @@ function previousReasons(
   record: FingerprintRecord,
   key: string,
 ): Reason[] {
-  if (!prev) return [{ type: 'no-previous-build' }];
+  if (!prev) return [withoutRecord(ctx)];
   const old = prev.fp ?? ctx.previousRecord?.();
   if (!old) return [{ type: 'key-changed', old: prev.key, new: key }];
   const reasons = diffRecords(old, record);
   return reasons.length > 0 ? reasons : [{ type: 'key-changed', old: prev.key, new: key }];
+}
+
+/** Why a task with no record runs: its last run failed, or it never ran here. */
+function withoutRecord(ctx: DecideContext): Reason {
+  const failed = ctx.lastFailure?.();
+  return failed ? { type: 'last-run-failed', ...failed } : { type: 'no-previous-build' };
 }
 
 /** A manifest can stand for a task only if it has every output the task declares. */

@@ -296,6 +296,7 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
         io,
         previous: state.tasks.get(id),
         previousRecord: () => previousRecord(state, id),
+        lastFailure: () => state.lastFailure?.(id),
         upstream: known,
         step,
         target,

@@ -7,6 +7,8 @@ import type { FingerprintRecord } from '../fingerprint/record.js';
 
 export type Reason =
   | { type: 'no-previous-build' }
+  /** No successful build of the task is recorded, and its last run failed (in `build`, which ended `at`). */
+  | { type: 'last-run-failed'; build: string; at?: string; error?: string }
   | { type: 'forced' }
   | { type: 'input-changed'; input: string; path: string; old: string | null; new: string | null }
   | { type: 'input-order-changed'; input: string }
@@ -131,6 +133,10 @@ export function renderReason(r: Reason): string {
   switch (r.type) {
     case 'no-previous-build':
       return 'no previous build';
+    case 'last-run-failed': {
+      const when = r.at ? ` at ${r.at.slice(0, 19).replace('T', ' ')} UTC` : '';
+      return `its last run failed (build ${r.build}${when}${r.error ? `: ${r.error}` : ''})`;
+    }
     case 'forced':
       return 'forced (--force)';
     case 'input-changed':

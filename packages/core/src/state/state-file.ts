@@ -79,6 +79,16 @@ export interface OutputStamp {
   ino: number;
 }
 
+/** The last run of a task that has no record (it never succeeded, or its record was lost): it failed. */
+export interface FailedRun {
+  /** The id of the build in which it failed. */
+  build: string;
+  /** When that build ended (ISO 8601). */
+  at?: string;
+  /** The failure, in one line. */
+  error?: string;
+}
+
 /** The last successful build of a task. */
 export interface TaskRecord {
   key: string;
@@ -112,6 +122,8 @@ export interface StateData {
   root?: string;
   /** Not persisted in the state file: the fingerprint records of the last builds (none for a state made in memory). */
   fingerprints?: FingerprintLog;
+  /** Not persisted: where a task without a record last failed (the build records'; see builds/records.ts). */
+  lastFailure?: (taskId: string) => FailedRun | undefined;
   /** Lines of the base that were damaged beyond naming what they held (loading only). */
   damagedLines?: number;
 }
