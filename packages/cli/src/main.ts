@@ -91,7 +91,12 @@ export async function main(argv: string[]): Promise<number> {
       )
       .option('--json', 'print one JSON object per line');
 
-  buildLike(program.command('build').argument('<targets...>').description('build targets and what they need'))
+  buildLike(
+    program
+      .command('build')
+      .argument('[targets...]', "default: the pipeline's default:")
+      .description('build targets and what they need'),
+  )
     .option('-j, --jobs <n>', 'run at most n tasks at once', jobsOption)
     .option(
       '-k, --keep-going',
@@ -132,7 +137,10 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   buildLike(
-    program.command('plan').argument('<targets...>').description('say what a build would do, and why'),
+    program
+      .command('plan')
+      .argument('[targets...]', "default: the pipeline's default:")
+      .description('say what a build would do, and why'),
   )
     .option('-a, --all', 'list up-to-date tasks too')
     .action(async (targets: string[], _opts, cmd: Command) => {
@@ -143,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
   buildLike(
     program
       .command('watch')
-      .argument('<targets...>')
+      .argument('[targets...]', "default: the pipeline's default:")
       .description('build, then rebuild on every change of the inputs'),
   )
     .option('-j, --jobs <n>', 'run at most n tasks at once', jobsOption)
@@ -291,17 +299,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // `pipe build --force T` reads T as --force's value, leaving no target: say how to write it.
-      const at = argv.indexOf('--force');
-      const value = at >= 0 ? argv[at + 1] : undefined;
-      if (error.code === 'commander.missingArgument' && value && !value.startsWith('-'))
-        process.stderr.write(
-          `hint: --force takes an optional target, so '${value}' was read as its value; write the targets first: ` +
-            `pipe ${argv[2] ?? 'build'} ${value} --force (or --force=${value} with other targets)\n`,
-        );
-      return error.exitCode === 0 ? 0 : EXIT_USAGE;
-    }
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
     throw error;
   }
   return code;

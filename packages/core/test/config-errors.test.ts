@@ -751,15 +751,30 @@ describe('loadPipeline: every problem is reported with its place', () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': 'version: 1\ninclude: [inc.yaml]\ntargets: {}\n',
       'inc.yaml':
-        'config: c.yaml\ndefaults: {executor: local}\nvars: {X: ./d}\nremote_cache: {mode: read}\ntargets: {}\n',
+        'config: c.yaml\ndefaults: {executor: local}\nvars: {X: ./d}\nremote_cache: {mode: read}\ndefault: [a]\ntargets: {}\n',
     });
     expect(summary(dir, diagnostics)).toEqual(
-      ['1:1', '2:1', '3:1', '4:1'].map((at) => ({
+      ['1:1', '2:1', '3:1', '4:1', '5:1'].map((at) => ({
         code: 'root-only-key',
         at: `inc.yaml:${at}`,
         hint: 'move it to the pipe.yaml that includes this file',
       })),
     );
+  });
+
+  it("points at each name of 'default:' that is no target, with a hint; an empty list is refused", async () => {
+    const targets = 'targets:\n  count: {command: [x], outputs: [c]}\n  plot: {command: [y], outputs: [p]}\n';
+    const listed = await diagnosticsOf({ 'pipe.yaml': `version: 1\ndefault: [plot, cuont]\n${targets}` });
+    expect(summary(listed.dir, listed.diagnostics)).toEqual([
+      { code: 'unknown-target', at: 'pipe.yaml:2:17', hint: "did you mean 'count'?" },
+    ]);
+    expect(listed.diagnostics[0]!.message).toBe("'default' names unknown target 'cuont'");
+    const single = await diagnosticsOf({ 'pipe.yaml': `version: 1\ndefault: plto\n${targets}` });
+    expect(summary(single.dir, single.diagnostics)).toEqual([
+      { code: 'unknown-target', at: 'pipe.yaml:2:10', hint: "did you mean 'plot'?" },
+    ]);
+    const empty = await diagnosticsOf({ 'pipe.yaml': `version: 1\ndefault: []\n${targets}` });
+    expect(summary(empty.dir, empty.diagnostics).map((d) => d.at)).toEqual(['pipe.yaml:2:10']);
   });
 
   it('reports duplicate target names across included files, pointing at both', async () => {

@@ -92,6 +92,16 @@ describe('loadPipeline: valid pipelines', () => {
     expect(runs.span).toMatchObject({ file: path.join(dir, 'pipe.yaml'), line: 8, col: 3 });
   });
 
+  it("'default:' (one name or a list) is the targets of a command that names none; absent, there are none", async () => {
+    const targets = 'targets:\n  a: {command: [x], outputs: [a]}\n  b: {command: [y], outputs: [b]}\n';
+    expect(
+      (await load(workspace({ 'pipe.yaml': `version: 1\ndefault: b\n${targets}` }))).defaultTargets,
+    ).toEqual(['b']);
+    const listed = await load(workspace({ 'pipe.yaml': `version: 1\ndefault: [b, a]\n${targets}` }));
+    expect(listed.defaultTargets).toEqual(['b', 'a']);
+    expect((await load(workspace({ 'pipe.yaml': `version: 1\n${targets}` }))).defaultTargets).toBeUndefined();
+  });
+
   it('substitutes ${config...} subtrees and string parts, and keeps the step-normalised params', async () => {
     const pipeline = await load(workspace(GOOD));
     expect(pipeline.targets.get('stack')!.params).toEqual({
@@ -319,6 +329,7 @@ describe('the example of src/config/README.md', () => {
     const pipeline = await load(dir);
     expect([...pipeline.targets.keys()].sort()).toEqual(['calibrate', 'merge', 'plot']);
     expect(pipeline.defaults.executor).toBe('local');
+    expect(pipeline.defaultTargets).toEqual(['merge']);
     // The file's default executor is not copied into targets: `--executor` may still override it.
     expect(pipeline.targets.get('calibrate')!.executor).toBeUndefined();
   });

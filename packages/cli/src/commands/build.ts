@@ -1,4 +1,4 @@
-/** `pipe build <targets...>`: plan, run, cache, record. Ctrl-C stops cleanly; a second Ctrl-C exits at once. */
+/** `pipe build [targets...]`: plan, run, cache, record. Ctrl-C stops cleanly; a second Ctrl-C exits at once. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +37,7 @@ import { BuildOutput, ignoreClosedTerminal, outputMode } from '../output.js';
 import { planToJson, planToText } from '../plan-text.js';
 import { summaryLines } from '../summary.js';
 import { writablePathProblem } from '../writable-path.js';
+import { targetsOrDefault } from './default-targets.js';
 import { snapshot } from './plan.js';
 import { type OpenedSession, openFromCli, type SessionCliOptions } from './session.js';
 
@@ -117,7 +118,7 @@ async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> 
   return EXIT_OK;
 }
 
-export async function buildCommand(targets: string[], opts: BuildCliOptions): Promise<number> {
+export async function buildCommand(named: string[], opts: BuildCliOptions): Promise<number> {
   // Relative to the directory the command runs in (-C included), as every other path on the command line.
   if (opts.out) opts = { ...opts, out: path.resolve(workingDir(opts), opts.out) };
   if (opts.out && !opts.dryRun) {
@@ -127,6 +128,9 @@ export async function buildCommand(targets: string[], opts: BuildCliOptions): Pr
       return EXIT_USAGE;
     }
   }
+  const resolved = await targetsOrDefault('build', named, opts);
+  if (!resolved.ok) return resolved.code;
+  const targets = resolved.targets;
   const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : Math.max(1, cpus().length);
   const runsHere = !opts.dryRun && !opts.detach;
   const opened = await openFromCli(

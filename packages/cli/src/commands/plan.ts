@@ -1,14 +1,17 @@
-/** `pipe plan <targets...>`: what a build would do and why; runs nothing, writes nothing. */
+/** `pipe plan [targets...]`: what a build would do and why; runs nothing, writes nothing. */
 import { type Plan, planSession, type TaskReport } from '@pipe/core/lean';
 import { recordNoopSnapshot, type SnapshotSource } from '../fast-path/record.js';
 import { planToJson, planToText } from '../plan-text.js';
+import { targetsOrDefault } from './default-targets.js';
 import { type OpenedSession, openFromCli, type SessionCliOptions } from './session.js';
 
 export async function planCommand(
   targets: string[],
   opts: SessionCliOptions & { all?: boolean },
 ): Promise<number> {
-  const opened = await openFromCli(targets, opts);
+  const named = await targetsOrDefault('plan', targets, opts);
+  if (!named.ok) return named.code;
+  const opened = await openFromCli(named.targets, opts);
   if (!opened.ok) return opened.code;
   const plan = await planSession(opened.session, undefined, true);
   const eventful = opened.info.eventful || opened.session.notes.length > 0;

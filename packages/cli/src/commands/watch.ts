@@ -1,5 +1,5 @@
 /**
- * `pipe watch <targets...>`: build, then rebuild on every change of the graph's inputs (data,
+ * `pipe watch [targets...]`: build, then rebuild on every change of the graph's inputs (data,
  * pipeline and config files, step and kernel sources). Prints a compact status per rebuild (what
  * changed, what ran, how long, where the products are), or with --json one event per line:
  * watch-start, change, unchanged, kernel-rebuilt, step-compiled, diagnostics, build-start,
@@ -21,6 +21,7 @@ import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { interrupt } from '../interrupt.js';
 import { failedTaskLabel, ignoreClosedTerminal } from '../output.js';
 import { rebuildSummary } from '../watch-summary.js';
+import { targetsOrDefault } from './default-targets.js';
 import { pipelineRemote } from './remote.js';
 import { forceOption, type SessionCliOptions } from './session.js';
 
@@ -154,13 +155,17 @@ function restartSelf(): Promise<number> {
   });
 }
 
-export async function watchCommand(targets: string[], opts: WatchCliOptions): Promise<number> {
+export async function watchCommand(named: string[], opts: WatchCliOptions): Promise<number> {
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
   if (!file) {
     process.stderr.write(`${noPipelineMessage(cwd)}\n`);
     return EXIT_USAGE;
   }
+  // Taken once: an edit of `default:` while watching changes what a next `pipe watch` watches.
+  const resolved = await targetsOrDefault('watch', named, opts);
+  if (!resolved.ok) return resolved.code;
+  const targets = resolved.targets;
   const core = await import('@pipe/core');
   const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : Math.max(1, cpus().length);
   const cacheDir = cacheDirOption(opts);

@@ -109,7 +109,7 @@ function expandInclude(dir: string, pattern: string): string[] {
 function rootOnlyKeys(source: SourceFile): Diagnostic[] {
   const top = source.doc.contents;
   // The loader reads these from the root file only: in an include they would be ignored without a word.
-  return ['config', 'defaults', 'vars', 'remote_cache'].flatMap((key) => {
+  return ['config', 'default', 'defaults', 'vars', 'remote_cache'].flatMap((key) => {
     const node = keyNode(top, key);
     if (!node) return [];
     return [

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { type Node, visit } from 'yaml';
 import { type OverrideBase, overridableKey, type ParamReference } from '../builds/param-overrides.js';
+import { didYouMean } from '../graph/closest-names.js';
 import type { ParamIssue } from '../model/step.js';
 import type { Diagnostic, Pipeline } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
@@ -21,7 +22,7 @@ import { applyOverrides } from './overrides.js';
 import { type Origin, originOf } from './params.js';
 import { displayPath } from './render.js';
 import { nodeAt } from './schema-issues.js';
-import { spanOf } from './source.js';
+import { type SourceFile, spanOf } from './source.js';
 import { validateStepParams } from './step-params.js';
 import { buildTarget, convertResources, type TargetDraft, type TargetSource } from './targets.js';
 
@@ -203,6 +204,10 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   if (configPath)
     pipeline.config = declared?.schema ? { file: configPath, schema: declared.schema } : { file: configPath };
   if (top?.remote_cache) pipeline.remoteCache = { ...top.remote_cache };
+  if (top?.default !== undefined) {
+    pipeline.defaultTargets = typeof top.default === 'string' ? [top.default] : [...top.default];
+    diagnostics.push(...checkDefaultTargets(rootEntry.source, pipeline.defaultTargets, drafts));
+  }
   const applied = options.paramOverrides ?? {};
   const overrideBase: OverrideBase | undefined =
     configBefore !== undefined &&
@@ -219,6 +224,27 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
         }
       : undefined;
   return finish(pipeline, overrideBase);
+}
+
+/** Each name of `default:` is a target (generated ones count), pointed at where it is written. */
+function checkDefaultTargets(
+  source: SourceFile,
+  names: readonly string[],
+  targets: ReadonlyMap<string, unknown>,
+): Diagnostic[] {
+  return names.flatMap((name, i) =>
+    targets.has(name)
+      ? []
+      : [
+          makeDiagnostic({
+            code: 'unknown-target',
+            message: `'default' names unknown target '${name}'`,
+            // `default: name` (a scalar) or one item of `default: [a, b]`.
+            at: spanOf(source, nodeAt(source, ['default', i]) ?? nodeAt(source, ['default'])),
+            hint: didYouMean(name, targets.keys()),
+          }),
+        ],
+  );
 }
 
 function hasAliases(doc: import('yaml').Document): boolean {

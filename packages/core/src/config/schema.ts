@@ -154,6 +154,20 @@ export const PipeFileSchema = z
       .describe(
         'Defaults for $NAME in input paths when the environment does not set NAME (relative paths: to this file).',
       ),
+    default: z
+      .union(
+        [
+          z.string(),
+          z
+            .array(z.string())
+            .min(1, { error: 'an empty list: name at least one target, or leave default out' }),
+        ],
+        {
+          error: 'default is a target name or a list of them',
+        },
+      )
+      .optional()
+      .describe('The targets `pipe build`, `pipe plan` and `pipe watch` take when none is named.'),
     defaults: z
       .strictObject({ executor: executor.optional(), resources: ResourcesSchema.optional() })
       .optional(),

@@ -101,6 +101,8 @@ export interface Pipeline {
   /** The `include:` globs (absolute): a new file matching one changes the pipeline (caches and watch see it). */
   includeGlobs?: string[];
   defaults: { executor?: 'local' | 'process' | 'slurm'; resources: Resources };
+  /** The root file's `default:`: the targets a command that names none builds. */
+  defaultTargets?: string[];
   /** The parameter file in use (after `--config`), if the pipeline declares one. */
   config?: { file: string; schema?: string };
   /** Errors of single targets (Diagnostic.target): a build, plan or graph of those targets fails on them. */

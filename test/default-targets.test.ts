@@ -1,0 +1,62 @@
+/**
+ * `pipe build`, `plan` and `watch` without a target: the pipeline's `default:` is built, as make builds its first
+ * goal; without one, the targets are listed and the command exits 2 (usage), building nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseEvents, Workspace } from './rig.js';
+
+const WRITE = "require('fs').writeFileSync(process.argv[1], 'made')";
+
+function pipeline(head: string): string {
+  return `version: 1
+${head}targets:
+  raw:
+    command: [node, -e, ${JSON.stringify(WRITE)}, "{outputs.out}"]
+    outputs: { out: out/raw.txt }
+  plot:
+    command: [node, -e, ${JSON.stringify(WRITE)}, "{outputs.out}"]
+    outputs: { out: out/plot.txt }
+`;
+}
+
+describe('commands without a target', () => {
+  it('without default: list the targets and exit 2, building nothing (text, --json, and --force T)', async () => {
+    const ws = new Workspace({ 'pipe.yaml': pipeline('') });
+    const build = await ws.run(['build']);
+    expect(build.code).toBe(2);
+    expect(build.stderr).toBe(
+      "pipe build: no target given, and pipe.yaml declares no default (add 'default: [TARGET, ...]' to it)\n" +
+        'targets: raw, plot\n',
+    );
+    expect(ws.exists('.pipe/builds')).toBe(false);
+    const plan = await ws.run(['plan', '--json']);
+    expect(plan.code).toBe(2);
+    expect(parseEvents(plan.stdout)).toEqual([
+      {
+        event: 'error',
+        exitCode: 2,
+        message:
+          "pipe plan: no target given, and pipe.yaml declares no default (add 'default: [TARGET, ...]' to it)\ntargets: raw, plot",
+        diagnostics: [],
+      },
+    ]);
+    const forced = await ws.run(['build', '--force', 'plot']);
+    expect(forced.code).toBe(2);
+    expect(forced.stderr).toContain(
+      "hint: --force takes an optional target, so 'plot' was read as its value; write the targets first: pipe build plot --force",
+    );
+    expect((await ws.run(['watch'])).code).toBe(2);
+    expect(ws.exists('out')).toBe(false);
+  });
+
+  it('with default: build and plan take its targets, and only those', async () => {
+    const ws = new Workspace({ 'pipe.yaml': pipeline('default: [plot]\n') });
+    const built = await ws.build([]);
+    expect(built.run.code, built.run.stderr).toBe(0);
+    expect(built.ended).toEqual({ ran: ['plot'] });
+    expect(ws.exists('out/raw.txt')).toBe(false);
+    const plan = await ws.run(['plan']);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('1 up to date');
+  });
+});
