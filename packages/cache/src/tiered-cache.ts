@@ -30,8 +30,18 @@ export interface TieredCacheOptions {
    * otherwise the cache warns once and carries on local-only for the rest of the session.
    */
   required?: boolean;
+  /**
+   * For long sessions (`pipe watch`): a remote that failed is used again by `retryRemote()` once this long has
+   * passed, doubled after each retry that fails too (up to 16×); one warning per outage. Default: never.
+   */
+  retryAfterMs?: number;
+  /** The clock of retries, in ms (default Date.now; tests pass a fake). */
+  clock?: () => number;
   onWarning?: (warning: CacheWarning) => void;
 }
+
+/** A failed retry doubles the wait, up to this many times the first. */
+const MAX_RETRY_FACTOR = 16;
 
 /** A failure that means the remote as a whole is unusable (not one bad entry). */
 const isRemoteDown = (f: CacheFailure) => f.type === 'unavailable' || f.type === 'unauthorized';
@@ -47,8 +57,12 @@ export class TieredCache implements CacheBackend {
   private readonly mode: RemoteMode;
   private readonly required: boolean;
   private readonly onWarning: (warning: CacheWarning) => void;
-  /** Set when the remote failed: the rest of the session is local-only. */
+  /** Set when the remote failed: local-only until retryRemote() (if ever). */
   private disabled: CacheFailure | undefined;
+  private readonly retryAfterMs: number | undefined;
+  private readonly clock: () => number;
+  /** The remote failed and has not answered since: how often it was retried, and when it may be next. */
+  private outage: { retries: number; retryAt: number } | undefined;
   private readonly warned = new Set<string>();
   /**
    * Manifests read from the remote whose blobs are not all in the local store yet. They enter the local store
@@ -64,6 +78,8 @@ export class TieredCache implements CacheBackend {
     this.remote = options.mode === 'off' ? undefined : options.remote;
     this.mode = options.mode;
     this.required = options.required ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+    this.clock = options.clock ?? Date.now;
     this.onWarning = options.onWarning ?? (() => undefined);
     this.name = this.remote
       ? `tiered(${this.local.name}, ${this.remote.name}, ${this.mode})`
@@ -73,6 +89,25 @@ export class TieredCache implements CacheBackend {
   /** Why the remote is no longer used this session, if it failed. */
   get remoteDisabled(): CacheFailure | undefined {
     return this.disabled;
+  }
+
+  /**
+   * Use a remote that failed again, if retryAfterMs allows it by now (a watch session calls this before each
+   * rebuild). True when it was re-enabled.
+   */
+  retryRemote(): boolean {
+    if (!this.disabled || !this.outage || this.retryAfterMs === undefined) return false;
+    if (this.clock() < this.outage.retryAt) return false;
+    this.disabled = undefined;
+    return true;
+  }
+
+  /**
+   * The remote answered: an outage, if any, is over (the next failure is news again). Not while it is disabled: a
+   * request sent before it failed may still come back.
+   */
+  private answered(): void {
+    if (!this.disabled) this.outage = undefined;
   }
 
   /** The mode reads from a remote (whether or not it is still up). */
@@ -97,15 +132,26 @@ export class TieredCache implements CacheBackend {
     if (isRemoteDown(failure)) {
       if (this.required) return failure;
       // Requests run concurrently (uploads go on while later tasks run): those under way when the remote went
-      // down fail too, and are not news.
+      // down fail too, and are not news; nor is a retry that fails in the same outage.
       const first = this.disabled === undefined;
       this.disabled = failure;
-      if (first)
-        this.warn(
-          operation,
-          failure,
-          `remote cache ${remoteName} failed (${describeFailure(failure)}); continuing with the local cache only`,
-        );
+      if (!first) return undefined;
+      const now = this.clock();
+      const base = this.retryAfterMs ?? 0;
+      if (this.outage) {
+        this.outage.retries++;
+        this.outage.retryAt = now + base * Math.min(2 ** this.outage.retries, MAX_RETRY_FACTOR);
+        return undefined;
+      }
+      this.outage = { retries: 0, retryAt: now + base };
+      const retry =
+        this.retryAfterMs === undefined ? '' : `, and trying it again at a rebuild from ${base / 1000} s on`;
+      this.onWarning({
+        backend: remoteName,
+        operation,
+        failure,
+        message: `remote cache ${remoteName} failed (${describeFailure(failure)}); continuing with the local cache only${retry}`,
+      });
       return undefined;
     }
     this.warn(operation, failure, `remote cache ${remoteName}: ${describeFailure(failure)}; ignored`);
@@ -137,6 +183,7 @@ export class TieredCache implements CacheBackend {
       const error = this.remoteFailed('getManifest', remote.failure);
       return error ? fail(error) : ok(undefined);
     }
+    this.answered();
     if (remote.value) {
       this.remoteOnly.set(key, remote.value);
       for (const o of remote.value.outputs) {
@@ -187,7 +234,10 @@ export class TieredCache implements CacheBackend {
     const local = await this.local.hasBlob(sha256);
     if (!local.ok || local.value || !this.canRead() || !this.remote) return local;
     const remote = await this.remote.hasBlob(sha256);
-    if (remote.ok) return remote;
+    if (remote.ok) {
+      this.answered();
+      return remote;
+    }
     const error = this.remoteFailed('hasBlob', remote.failure);
     return error ? fail(error) : ok(false);
   }
@@ -210,6 +260,7 @@ export class TieredCache implements CacheBackend {
       // The remote went down on this very request: out of reach, not missing (as for later requests above).
       return isRemoteDown(remote.failure) ? fail(remote.failure) : ok(false);
     }
+    this.answered();
     if (!remote.value) return ok(false);
     await this.blobArrived(sha256);
     return this.local.fetchBlob(sha256, destPath);
@@ -272,7 +323,10 @@ export class TieredCache implements CacheBackend {
         if (error) return fail(error);
         // The remote went down on this very request: the entry is not incomplete, its blob is out of reach.
         if (isRemoteDown(fetched.failure)) return fail(fetched.failure);
-      } else if (fetched.value) await this.blobArrived(sha256);
+      } else {
+        this.answered();
+        if (fetched.value) await this.blobArrived(sha256);
+      }
     } else if (present.ok && present.value) await this.blobArrived(sha256);
     return this.local.materialize(sha256, dest, mode);
   }
@@ -283,7 +337,10 @@ export class TieredCache implements CacheBackend {
   ): Promise<CacheOutcome<void>> {
     if (!this.canWrite() || !this.remote) return ok(undefined);
     const sent = await send(this.remote);
-    if (sent.ok) return sent;
+    if (sent.ok) {
+      this.answered();
+      return sent;
+    }
     const error = this.remoteFailed(operation, sent.failure);
     return error ? fail(error) : ok(undefined);
   }

@@ -138,6 +138,8 @@ export function remoteSetup(
   resolved: RemoteResolution & { ok: true },
   cacheDir: string,
   warn: (line: string) => void,
+  /** A long session's: try a remote that failed again after this long (see TieredCacheOptions.retryAfterMs). */
+  retryAfterMs?: number,
 ): RemoteSetup | undefined {
   const { remote, mode, required } = resolved;
   if (!remote || mode === 'off') return undefined;
@@ -170,6 +172,7 @@ export function remoteSetup(
     remote,
     mode,
     required: false,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     onWarning,
   });
   return setup;
@@ -185,12 +188,13 @@ export function pipelineRemote(
   cacheDir: string | undefined,
   warn: (line: string) => void,
   workspaceLayout: (root: string, cacheDir?: string) => { cacheDir: string },
-  override: { required?: boolean } = {},
+  override: { required?: boolean; retryAfterMs?: number } = {},
 ): { ok: true; remote: RemoteSetup | undefined } | { ok: false; message: string } {
   const resolved = resolveRemote(opts, process.env, pipeline.remoteCache);
   if (!resolved.ok) return resolved;
   const localDir = workspaceLayout(pipeline.root, cacheDir).cacheDir;
-  return { ok: true, remote: remoteSetup({ ...resolved, ...override }, localDir, warn) };
+  const { retryAfterMs, ...rest } = override;
+  return { ok: true, remote: remoteSetup({ ...resolved, ...rest }, localDir, warn, retryAfterMs) };
 }
 
 /** `pipe cache doctor`: test the configured remote (reach, read, write, read back, overwrite, delete). */

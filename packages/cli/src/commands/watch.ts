@@ -22,7 +22,7 @@ import { interrupt } from '../interrupt.js';
 import { failedTaskLabel, ignoreClosedTerminal } from '../output.js';
 import { rebuildSummary } from '../watch-summary.js';
 import { targetsOrDefault } from './default-targets.js';
-import { pipelineRemote } from './remote.js';
+import { pipelineRemote, type RemoteSetup } from './remote.js';
 import { forceOption, type SessionCliOptions } from './session.js';
 
 export interface WatchCliOptions extends SessionCliOptions {
@@ -155,6 +155,9 @@ function restartSelf(): Promise<number> {
   });
 }
 
+/** How long a watch session uses only the local cache after the remote failed (doubled per failed retry). */
+const REMOTE_RETRY_MS = 60_000;
+
 export async function watchCommand(named: string[], opts: WatchCliOptions): Promise<number> {
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
@@ -192,6 +195,7 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
   // The remote cache as `pipe build` has it (flags, environment, the pipeline's remote_cache:), set up again
   // only when the pipeline's setting changes.
   let remoteFor: string | undefined;
+  let remote: RemoteSetup | undefined;
   const setRemote = (pipeline: Pipeline): string | undefined => {
     const id = JSON.stringify(pipeline.remoteCache ?? {});
     if (id === remoteFor) return undefined;
@@ -203,11 +207,13 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
       (line) =>
         opts.json ? jsonLine({ event: 'warning', message: line }) : process.stderr.write(`${line}\n`),
       core.workspaceLayout,
-      { required: false },
+      // A remote that failed is tried again at a later rebuild, not given up for the whole session.
+      { required: false, retryAfterMs: REMOTE_RETRY_MS },
     );
     if (!resolved.ok) return resolved.message;
     remoteFor = id;
-    if (resolved.remote) session.cache = resolved.remote.cache;
+    remote = resolved.remote;
+    if (remote) session.cache = remote.cache;
     else delete session.cache;
     return undefined;
   };
@@ -220,6 +226,7 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
         if (!loaded.ok) return { ok: false, message: loaded.message };
         const remoteProblem = setRemote(loaded.pipeline);
         if (remoteProblem) return { ok: false, message: remoteProblem };
+        remote?.cache.retryRemote();
         return {
           ok: true,
           pipeline: loaded.pipeline,
