@@ -34,6 +34,7 @@ import { lazyLocalStore } from '../store/lazy-cache.js';
 import { withPortableItems } from '../store/portable-items.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
 import { acquireLock, type LockOwner } from '../workspace/lock.js';
+import { pruneBuilds } from './prune.js';
 import {
   type BuildRecord,
   failedRunLookup,
@@ -505,6 +506,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     const saved = { status: outcome.status, reports: outcome.reports, plan };
     if (options.onSaved) await options.onSaved(saved).catch(() => undefined);
     await ended;
+    await pruneBuilds(session.layout, session.state, buildId);
     // The cache's last fsync rounds went on while the state and the record were written; its warnings come now.
     await committed;
     return {
