@@ -202,6 +202,24 @@ describe('no-op fast path', () => {
     expect(f.stdout).toBe(full(root, ['build', 'report']).stdout);
   });
 
+  it("answers a command naming no target for the pipeline's default, with its summary; a new default misses", () => {
+    const root = workspace();
+    const file = path.join(root, 'pipe.yaml');
+    writeFileSync(file, PIPELINE.replace('targets:\n', 'default: [report]\ntargets:\n'));
+    expect(full(root, ['build']).code).toBe(0);
+    age(root);
+    expect(full(root, ['build']).ran).toEqual([]);
+    const f = fast(root, ['build']);
+    expect(f.code).toBe(0);
+    expect(f.stderr).toMatch(/^up to date: 5 tasks, nothing to do/);
+    expect(f.stdout).toBe('report: out/report/\n  length: 18\n  last char: !\n');
+    expect(f.stdout).toBe(full(root, ['build']).stdout);
+    expect(fast(root, ['plan']).stdout).toBe('plan: 0 to run, 0 to restore, 0 maybe, 5 up to date\n');
+    // The default is read from pipe.yaml, whose stamp the snapshot holds: another default is not answered from it.
+    writeFileSync(file, PIPELINE.replace('targets:\n', 'default: [all]\ntargets:\n'));
+    expect(fast(root, ['build']).code).toBeUndefined();
+  });
+
   it('replays what up-to-date tasks warned about when they ran, as the full path does; a plan does not', () => {
     const root = workspace();
     const warning = REPORT_STEP.replace(
@@ -588,7 +606,8 @@ export default {
     });
     expect(parseFastArgv(['n', 'p', 'plan', 'a', '--cache-dir', 'c'])).toMatchObject({ cacheDir: 'c' });
     expect(parseFastArgv(['n', 'p', 'plan', 'a', '-j', '2'])).toBeUndefined();
-    expect(parseFastArgv(['n', 'p', 'build'])).toBeUndefined();
+    // No target: the pipeline's default, which the snapshot of such a command recorded.
+    expect(parseFastArgv(['n', 'p', 'build'])).toMatchObject({ command: 'build', targets: [] });
     expect(parseFastArgv(['n', 'p', 'build', 'a', '--param', 'novalue'])).toBeUndefined();
     expect(parseFastArgv(['n', 'p', 'log'])).toBeUndefined();
     expect(parseFastArgv(['n', 'p', 'build', 'a', '--help'])).toBeUndefined();

@@ -1,5 +1,5 @@
 /**
- * The command lines the no-op fast path answers: `pipe [-f F] [-C D] build|plan <targets...>` with only
+ * The command lines the no-op fast path answers: `pipe [-f F] [-C D] build|plan [targets...]` with only
  * options that do not change what a no-op does or prints (--config, --param, --kernels, --cache-dir, and
  * for build -j, -k, -n). Anything else — another command, --force, --json, --wait, --out, --executor,
  * --detach, the remote cache, help, an option this parser does not know or a malformed one — is declined
@@ -113,7 +113,6 @@ export function parseFastArgv(argv: readonly string[]): FastRequest | undefined 
     }
     if (set) set(req, value);
   }
-  if (req.targets.length === 0) return undefined;
   // Malformed --param: the full path reports it.
   if (req.params.some((p) => p.indexOf('=') <= 0)) return undefined;
   return req;

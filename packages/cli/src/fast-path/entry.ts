@@ -101,7 +101,12 @@ function answer(argv: readonly string[], io: FastPathIO): FastPathResult {
     target: s.target,
     outputs: { summary: path.isAbsolute(s.path) ? s.path : path.join(root, s.path) },
   }));
-  const lines = summaryLines(root, tasks, req.targets);
+  // The snapshot kept the summaries of the targets built (the pipeline's `default:` when none was named).
+  const lines = summaryLines(
+    root,
+    tasks,
+    h.summaries.map((s) => s.target),
+  );
   if (lines.length > 0) io.stdout(`${lines.join('\n')}\n`);
   return { code: 0, check };
 }

@@ -150,6 +150,9 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     targets: req.targets,
   });
 
+  // A command naming no target built the pipeline's `default:` (its file is stamped: a new default misses).
+  const wanted = req.targets.length > 0 ? req.targets : (session.pipeline.defaultTargets ?? []);
+
   // Every stamp of a task's file this command takes from here on (not those of the plan's own stats) is taken
   // after this moment.
   const stampedFrom = Date.now();
@@ -264,7 +267,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
       const target = session.pipeline.targets.get(task.target);
       for (const name of target?.env ?? []) envNames.add(name);
       const summary = task.outputs['summary'];
-      if (req.targets.includes(task.target) && summary?.endsWith('.json'))
+      if (wanted.includes(task.target) && summary?.endsWith('.json'))
         summaries.push({ id: task.id, target: task.target, path: storedPath(root, summary) });
     }
   }
