@@ -49,6 +49,18 @@ describe('commands without a target', () => {
     expect(ws.exists('out')).toBe(false);
   });
 
+  it('a default naming no target fails only the commands that build it, at its line:col', async () => {
+    const ws = new Workspace({ 'pipe.yaml': pipeline('default: [plto]\n') });
+    const named = await ws.build(['raw']);
+    expect(named.run.code, named.run.stderr).toBe(0);
+    expect(named.ended).toEqual({ ran: ['raw'] });
+    const build = await ws.run(['build']);
+    expect(build.code).toBe(2);
+    expect(build.stderr).toContain("pipe.yaml:2:11: error: 'default' names unknown target 'plto'");
+    expect(build.stderr).toContain("did you mean 'plot'?");
+    expect(ws.exists('out/plot.txt')).toBe(false);
+  });
+
   it('with default: build and plan take its targets, and only those', async () => {
     const ws = new Workspace({ 'pipe.yaml': pipeline('default: [plot]\n') });
     const built = await ws.build([]);

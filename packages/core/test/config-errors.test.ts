@@ -762,17 +762,26 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
-  it("points at each name of 'default:' that is no target, with a hint; an empty list is refused", async () => {
+  it("points at each name of 'default:' that is no target, with a hint, for the commands that build it; an empty list is refused", async () => {
     const targets = 'targets:\n  count: {command: [x], outputs: [c]}\n  plot: {command: [y], outputs: [p]}\n';
-    const listed = await diagnosticsOf({ 'pipe.yaml': `version: 1\ndefault: [plot, cuont]\n${targets}` });
+    // Not a load error: `pipe build plot` works; `pipe build` (the default) reports these.
+    const issuesOf = async (text: string) => {
+      const dir = makeWorkspace({ 'pipe.yaml': text });
+      dirs.push(dir);
+      const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+      if (!result.ok) throw new Error('expected the pipeline to load');
+      return { dir, diagnostics: result.pipeline.defaultIssues ?? [] };
+    };
+    const listed = await issuesOf(`version: 1\ndefault: [plot, cuont]\n${targets}`);
     expect(summary(listed.dir, listed.diagnostics)).toEqual([
       { code: 'unknown-target', at: 'pipe.yaml:2:17', hint: "did you mean 'count'?" },
     ]);
     expect(listed.diagnostics[0]!.message).toBe("'default' names unknown target 'cuont'");
-    const single = await diagnosticsOf({ 'pipe.yaml': `version: 1\ndefault: plto\n${targets}` });
+    const single = await issuesOf(`version: 1\ndefault: plto\n${targets}`);
     expect(summary(single.dir, single.diagnostics)).toEqual([
       { code: 'unknown-target', at: 'pipe.yaml:2:10', hint: "did you mean 'plot'?" },
     ]);
+    expect((await issuesOf(`version: 1\ndefault: plot\n${targets}`)).diagnostics).toEqual([]);
     const empty = await diagnosticsOf({ 'pipe.yaml': `version: 1\ndefault: []\n${targets}` });
     expect(summary(empty.dir, empty.diagnostics).map((d) => d.at)).toEqual(['pipe.yaml:2:10']);
   });

@@ -3,6 +3,7 @@
  * make builds its first goal; without one, the pipeline's targets are listed and the command is a usage error.
  */
 import path from 'node:path';
+import type { Diagnostic } from '@pipe/core';
 import { type GlobalOptions, loadForSession, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { errorEvent } from './session.js';
@@ -15,9 +16,9 @@ export async function targetsOrDefault(
   opts: GlobalOptions & { json?: boolean; force?: Array<string | boolean> | boolean },
 ): Promise<TargetsResult> {
   if (targets.length > 0) return { ok: true, targets };
-  const refuse = (code: number, message: string): TargetsResult => {
+  const refuse = (code: number, message: string, diagnostics: readonly Diagnostic[] = []): TargetsResult => {
     process.stderr.write(`${message}\n`);
-    if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(code, message))}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(code, message, diagnostics))}\n`);
     return { ok: false, code };
   };
   // The pipeline cache serves this load when nothing changed; the command's own load is then served too.
@@ -31,6 +32,11 @@ export async function targetsOrDefault(
       `pipe ${command} ${value} --force (or --force=${value} with other targets)`,
   );
   const declared = loaded.pipeline.defaultTargets ?? [];
+  const issues = loaded.pipeline.defaultIssues ?? [];
+  if (declared.length > 0 && issues.length > 0) {
+    const { renderDiagnostics } = await import('@pipe/core');
+    return refuse(EXIT_USAGE, renderDiagnostics(issues, { cwd: workingDir(opts) }), issues);
+  }
   if (declared.length > 0) {
     for (const line of forceHint) process.stderr.write(`${line}\n`);
     return { ok: true, targets: [...declared] };

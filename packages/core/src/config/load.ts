@@ -206,7 +206,10 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   if (top?.remote_cache) pipeline.remoteCache = { ...top.remote_cache };
   if (top?.default !== undefined) {
     pipeline.defaultTargets = typeof top.default === 'string' ? [top.default] : [...top.default];
-    diagnostics.push(...checkDefaultTargets(rootEntry.source, pipeline.defaultTargets, drafts));
+    // Reported by a command that builds the default, not by every load: a config whose own errors (or whose
+    // workflow steps) leave out a generated target would otherwise fail `pipe build other` on it too.
+    const issues = checkDefaultTargets(rootEntry.source, pipeline.defaultTargets, drafts);
+    if (issues.length > 0) pipeline.defaultIssues = issues;
   }
   const applied = options.paramOverrides ?? {};
   const overrideBase: OverrideBase | undefined =

@@ -103,6 +103,8 @@ export interface Pipeline {
   defaults: { executor?: 'local' | 'process' | 'slurm'; resources: Resources };
   /** The root file's `default:`: the targets a command that names none builds. */
   defaultTargets?: string[];
+  /** Names of `default:` that are no target, with their place: an error of the commands that build the default. */
+  defaultIssues?: Diagnostic[];
   /** The parameter file in use (after `--config`), if the pipeline declares one. */
   config?: { file: string; schema?: string };
   /** Errors of single targets (Diagnostic.target): a build, plan or graph of those targets fails on them. */
