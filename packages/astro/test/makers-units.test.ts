@@ -28,6 +28,7 @@ import {
   stackDatasets,
   writeDataset,
 } from '../src/makers/index.js';
+import { THRESHOLD_SLACK } from '../src/makers/safe-mask.js';
 import { SHARED } from './shared-dir.js';
 
 const axis = logEnergyAxis('reco', 1, 10, 4) as EnergyAxis;
@@ -102,6 +103,25 @@ describe('safe mask', () => {
     expect(Array.from(energyBinMask(axis, (edges[1] as number) * 1.000001, undefined))).toEqual([0, 0, 1, 1]);
   });
 
+  it('aeff-default keeps a top bin whose edge is HI_THRES up to rounding (max: 100 TeV), as gammapy did', () => {
+    // Found by a gammapy 1.0 cross-check (Kepler SNR, DR1 runs 26850, 26964, 27044, 27121), with
+    //   axes: {energy: {min: 0.1 TeV, max: 100 TeV, nbins: 20}, ...}, safe_mask: {methods: [aeff-default, ...]}
+    // pipe's last edge exp(ln 0.1 + 20·step) is 100.00000000000004, past the AEFF's HI_THRES = 100, so the top bin
+    // was masked in every run; gammapy's numpy gave 99.99999999999994 and kept it. gammapy's geom.energy_mask for
+    // LO_THRES = 0.251188643150958 (run 26850), HI_THRES = 100 on this axis:
+    const gammapy = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+    const wide = logEnergyAxis('reco', 0.1, 100, 20) as EnergyAxis;
+    expect(wide.edges[20]).toBeGreaterThan(100);
+    const r = makeSafeMask(['aeff-default'], {
+      energy: wide,
+      npix: 1,
+      aeffThresholds: { lo: 0.251188643150958, hi: 100 },
+    });
+    if ('reason' in r) throw new Error(r.message);
+    expect(Array.from(r.mask)).toEqual(gammapy);
+    // A threshold really inside the top bin still cuts it.
+    expect(Array.from(energyBinMask(wide, undefined, 99.9, THRESHOLD_SLACK)).at(-1)).toBe(0);
+  });
   it('offset-max removes pixels at or beyond the offset in every bin', () => {
     const r = makeSafeMask(['offset-max'], {
       energy: axis,

@@ -55,16 +55,28 @@ export interface SafeMaskFailure {
   message: string;
 }
 
-/** Bins k with edges[k] ≥ lo and edges[k+1] ≤ hi (gammapy's geom.energy_mask). */
+/**
+ * Relative slack of the AEFF thresholds for reco edges that are the threshold up to rounding (aeff-default): an
+ * axis with `max: 100 TeV` on DR1's HI_THRES = 100 has its last edge exp(ln lo + n·step) = 100.00000000000004 in
+ * pipe, while gammapy's numpy (its SIMD exp/log, not correctly rounded) gave 99.99999999999994 and kept the top
+ * bin. As for the BKG table's bounds (maps.ts), such an edge counts as inside.
+ */
+export const THRESHOLD_SLACK = 1e-12;
+
+/**
+ * Bins k with edges[k] ≥ lo and edges[k+1] ≤ hi (gammapy's geom.energy_mask); with `slack`, the bounds are widened
+ * by that relative amount (an edge equal to a threshold up to rounding counts as inside).
+ */
 export function energyBinMask(
   energy: EnergyAxis,
   lo: number | undefined,
   hi: number | undefined,
+  slack = 0,
 ): Uint8Array {
   const n = nbins(energy);
   const out = new Uint8Array(n);
-  const a = lo ?? (energy.edges[0] as number);
-  const b = hi ?? (energy.edges[n] as number);
+  const a = lo === undefined ? (energy.edges[0] as number) : lo * (1 - slack);
+  const b = hi === undefined ? (energy.edges[n] as number) : hi * (1 + slack);
   for (let k = 0; k < n; k++)
     out[k] = (energy.edges[k] as number) >= a && (energy.edges[k + 1] as number) <= b ? 1 : 0;
   return out;
@@ -104,7 +116,7 @@ export function makeSafeMask(
             method,
             message: 'no default thresholds (LO_THRES/HI_THRES) in the AEFF header; that side is not cut',
           });
-        andEnergy(energyBinMask(energy, t.lo, t.hi));
+        andEnergy(energyBinMask(energy, t.lo, t.hi, THRESHOLD_SLACK));
         break;
       }
       case 'bkg-peak': {
