@@ -75,6 +75,8 @@ if len(sys.argv) > 2 and stacked is not None:
         "norm": maps["norm"],
         "norm_err": maps["norm_err"],
         "flux_err": maps["flux_err"],
+        # The stacked (or the one run's) safe mask, 1 = safe: compared exactly.
+        "mask_safe": stacked.mask_safe,
     }
     # Optional products (selection_optional), compared when pipe wrote them (a pipeline declaring these outputs).
     optional = {}
@@ -107,6 +109,7 @@ if len(sys.argv) > 2 and stacked is not None:
         "flux_errn": (0, 3e-4),
         "flux_errp": (0, 3e-4),
         "flux_ul": (0, 1e-5),
+        "mask_safe": (0, 0),
     }
     for name, ref in pairs.items():
         if name in ("ts", "norm", "norm_err", "flux_err") and not os.path.exists(f"{product}/{name}.fits.gz"):
