@@ -37,6 +37,16 @@ const CASES: Case[] = [
     hint: "use 'fov_background'",
   },
   {
+    // gammapy 1.0 runs it when the reco energy axis has one bin (checked: Crab, energy nbins 1, r_in 0.5 deg, width
+    // 0.3 deg: sqrt_ts max 35.44), and refuses it otherwise; pipe does not make ring backgrounds.
+    name: 'a ring background, which gammapy runs only on one reco energy bin',
+    from: 'method: fov_background',
+    to: 'method: ring',
+    at: 'ring',
+    message: `'datasets.background.method': background method 'ring' is not supported by pipe (gammapy 1.0 runs it only on a reco energy axis of one bin)`,
+    hint: "use 'fov_background'",
+  },
+  {
     name: 'a safe-mask method outside the enum',
     from: 'methods: [aeff-default]',
     to: 'methods: [aeff-default, nope]',

@@ -482,7 +482,12 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
     if (typeof method === 'string' && method !== 'fov_background') {
       issues.push({
         path: ['datasets', 'background', 'method'],
-        message: `background method '${method}' is not supported for 3D maps`,
+        // gammapy 1.0 runs 'ring' on a 3D dataset whose reco energy axis has one bin (a ValueError otherwise);
+        // 'reflected' is 1D only. pipe makes FoV backgrounds only.
+        message:
+          method === 'ring'
+            ? "background method 'ring' is not supported by pipe (gammapy 1.0 runs it only on a reco energy axis of one bin)"
+            : `background method '${method}' is not supported for 3D maps`,
         hint: "use 'fov_background'",
       });
     }
