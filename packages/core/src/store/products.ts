@@ -170,15 +170,23 @@ async function inBatches<T, R>(
   return results;
 }
 
-async function moveInto(temp: string, dest: string): Promise<void> {
+/**
+ * Outputs from this size on are renamed on the thread pool: renaming over an earlier product makes ext4 (auto_da_alloc)
+ * start writing the new file's data out first, ~12 ms for an 8 MB dataset, which blocked this thread (and the
+ * dispatch of the next tasks) 21 times over when a parameter change reran every run of a 21-run analysis.
+ */
+const POOL_RENAME_MIN_BYTES = 1 << 20;
+
+async function moveInto(temp: string, dest: string, size: number): Promise<void> {
   try {
-    // A rename is one syscall: done on this thread (the destination's directory usually exists already).
-    renameSync(temp, dest);
+    // A rename is one syscall: done on this thread when small (the destination's directory usually exists already).
+    if (size >= POOL_RENAME_MIN_BYTES) await rename(temp, dest);
+    else renameSync(temp, dest);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && existsSync(temp)) {
       await mkdir(path.dirname(dest), { recursive: true });
-      return moveInto(temp, dest);
+      return moveInto(temp, dest, size);
     }
     if (code !== 'EXDEV') throw error;
     // Temp and destination on different file systems: copy next to the destination, then rename.
@@ -200,7 +208,7 @@ export async function publishOutputs(
   for (const out of stored) {
     const dest = task.outputs[out.name]!;
     try {
-      await moveInto(temps[out.name]!, dest);
+      await moveInto(temps[out.name]!, dest, out.size);
     } catch (error) {
       // rename's EISDIR names two paths and no remedy; the folder may hold the user's files, so it is left alone.
       // It keeps the errno code: a file-system failure, not a bug (the scheduler tells them apart by it).
