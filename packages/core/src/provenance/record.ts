@@ -32,6 +32,8 @@ export interface ProvenanceRecord {
   executor: string;
   jobId?: string;
   metadata?: Record<string, unknown>;
+  /** What the step warned about when it made the products (told again when they are restored from a cache). */
+  warnings?: string[];
 }
 
 export const PIPE_VERSION = '0.1.0';
@@ -49,6 +51,7 @@ export function provenanceRecord(options: {
   start: Date;
   end: Date;
   metadata?: Record<string, unknown>;
+  warnings?: readonly string[];
 }): ProvenanceRecord {
   const { task, record } = options;
   const producers = new Map<string, string>();
@@ -82,5 +85,12 @@ export function provenanceRecord(options: {
     executor: options.executor,
     ...(options.jobId ? { jobId: options.jobId } : {}),
     ...(options.metadata ? { metadata: options.metadata } : {}),
+    ...(options.warnings?.length ? { warnings: [...options.warnings] } : {}),
   };
+}
+
+/** The warnings a manifest's provenance record holds (none when it has none, or is not pipe's). */
+export function provenanceWarnings(provenance: unknown): string[] | undefined {
+  const w = (provenance as { warnings?: unknown } | undefined)?.warnings;
+  return Array.isArray(w) && w.length > 0 && w.every((x) => typeof x === 'string') ? w : undefined;
 }

@@ -27,7 +27,7 @@ import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutpu
 import { KnownOutputs } from '../plan/known-outputs.js';
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
-import { provenanceRecord } from '../provenance/record.js';
+import { provenanceRecord, provenanceWarnings } from '../provenance/record.js';
 import { statIfThere } from '../state/hash-memo.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
@@ -519,11 +519,16 @@ class Scheduler {
       return;
     }
     const items = decision.manifest.items as TaskItem[] | undefined;
+    // Products restored from a cache come with what their step warned about when it made them (a run left out
+    // of a stack, say): told as for an up-to-date task, and kept in the record for the builds after.
+    const warnings = provenanceWarnings(decision.manifest.provenance);
+    for (const message of replayedWarnings(id, warnings, 'restored')) this.emit({ type: 'warning', message });
     this.record(id, {
       key: decision.key,
       ...recordParts(decision),
       outputs: got.stamps,
       ...(items ? { items } : {}),
+      ...(warnings ? { warnings } : {}),
     });
     this.report({
       id,
@@ -766,6 +771,7 @@ class Scheduler {
       start,
       end,
       ...(outcome.metadata ? { metadata: outcome.metadata } : {}),
+      warnings: warned,
     });
     let stored: Awaited<ReturnType<typeof storeOutputs>>;
     try {
@@ -1055,10 +1061,18 @@ class Scheduler {
  * The warnings an up-to-date task's step gave when it ran, as build events: a rerun that runs nothing still says
  * that a run was left out of the stack, say (the fast path prints the same lines: cli fast-path/record.ts).
  */
-export function replayedWarnings(id: string, warnings: readonly string[] | undefined): readonly string[] {
+export function replayedWarnings(
+  id: string,
+  warnings: readonly string[] | undefined,
+  state: 'up to date' | 'restored' = 'up to date',
+): readonly string[] {
   // Most tasks warned of nothing: no array made for each of them (10,000 up-to-date tasks per no-op plan).
   if (!warnings?.length) return NO_WARNINGS;
-  return warnings.map((w) => `${id} (up to date; its last run warned): ${w}`);
+  const how =
+    state === 'restored'
+      ? 'restored from the cache; the run that made it warned'
+      : 'up to date; its last run warned';
+  return warnings.map((w) => `${id} (${how}): ${w}`);
 }
 
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
