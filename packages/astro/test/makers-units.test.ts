@@ -537,6 +537,9 @@ describe('reduction settings from a gammapy config', () => {
       'parameters',
       'position',
     ]);
+    expect(isReductionConfigIssue(bad) && bad.message).toContain(
+      'gammapy 1.0 cannot take it from a config either',
+    );
   });
 
   it('leaves 1D-only keys out of the key and reads map_selection and safe-mask methods as sets', async () => {

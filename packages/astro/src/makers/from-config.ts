@@ -116,7 +116,8 @@ export function reductionConfigFromConfig(
       return {
         reason: 'config-unsupported',
         path: ['datasets', 'safe_mask', 'parameters', k],
-        message: `SafeMaskMaker's '${k}' is not supported: pipe evaluates edisp-bias and aeff-max at the map centre (gammapy's default)`,
+        // Checked with gammapy 1.0: `fixed_offset: 0.5 deg` ends in a TypeError, `position: 83.6 deg` in an AttributeError.
+        message: `SafeMaskMaker's '${k}' is not supported: pipe evaluates edisp-bias and aeff-max at the map centre (gammapy's default); gammapy 1.0 cannot take it from a config either (the value reaches SafeMaskMaker as text, and get_datasets fails on it)`,
       };
   if (params.aeff_percent !== undefined && !(typeof params.aeff_percent === 'number'))
     return {
