@@ -9,7 +9,7 @@ import { cutoutAround } from '../src/geom/cutout.js';
 import { type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
 import { aeffMaxEnergy } from '../src/makers/aeff-max.js';
-import { diagonalResponse } from '../src/makers/edisp-centre.js';
+import { diagonalResponse, gridCentrePixel, gridCentreTie } from '../src/makers/edisp-centre.js';
 import {
   DatasetStacker,
   defaultRadEdges,
@@ -355,6 +355,44 @@ function runOn(parent: WcsGeom, irfParent: WcsGeom, ra: number, dec: number, val
     ],
   };
 }
+
+describe('the IRF pixel of the energy dispersion at the map centre', () => {
+  // PKS 2155's IRF grid (20 × 20 at 0.2°) and a run's cutout of it trimmed to 18 columns (x0 = 2), as in a
+  // `stack: false` analysis (helper's sweep, config x5): its centre 8.5 is a tie the round trip decides.
+  const parent = createWcsGeom({
+    skydir: { lon: 329.71694, lat: -30.2255 },
+    binsize: 0.2,
+    width: 4,
+  }) as WcsGeom;
+  const trimmed: WcsGeom = {
+    ...parent,
+    nx: 18,
+    wcs: { ...parent.wcs, crpix: [parent.wcs.crpix[0] - 2, parent.wcs.crpix[1]] },
+  };
+
+  it('names the pixel on the other side of a tie decided by rounding, and nothing when the choice is clear', () => {
+    expect(parent.nx).toBe(20);
+    // Centred on its reference pixel: the tie is exact, as in wcslib (no warning).
+    expect(gridCentreTie(parent)).toBeUndefined();
+    // Both axes are ties off the reference pixel (8.5 and 9.5 come back within 1e-13): the other corner is named.
+    const [x, y] = gridCentrePixel(trimmed);
+    expect([8, 9]).toContain(x);
+    expect([9, 10]).toContain(y);
+    const ox = x === 8 ? 9 : 8;
+    const oy = y === 9 ? 10 : 9;
+    expect(gridCentreTie(trimmed)).toEqual([
+      [ox, y],
+      [x, oy],
+      [ox, oy],
+    ]);
+    // 17 × 19 pixels: the centre is pixel (8, 9) itself; 17 × 20: the rows are still a tie.
+    expect(gridCentreTie({ ...trimmed, nx: 17, ny: 19 })).toBeUndefined();
+    const narrow = { ...trimmed, nx: 17 };
+    const [nxc, nyc] = gridCentrePixel(narrow);
+    expect(nxc).toBe(8);
+    expect(gridCentreTie(narrow)).toEqual([[8, nyc === 9 ? 10 : 9]]);
+  });
+});
 
 describe('stacking with cutouts', () => {
   const parent = geom(4); // 40×40

@@ -25,7 +25,7 @@ import type { MapDataset } from './dataset.js';
 export function edispKernelAtMapCentre(
   ds: MapDataset,
   kernels: Kernels,
-): { matrix: Float64Array; pixel: [number, number] } {
+): { matrix: Float64Array; pixel: [number, number]; tie?: Array<[number, number]> } {
   const ig = ds.irfGeom;
   const [x, y] = gridCentrePixel(ig);
   const nT = nbins(ds.energyTrue);
@@ -78,7 +78,9 @@ export function edispKernelAtMapCentre(
     for (let k = 0; k < nK; k++) {
       matrix[t * nK + k] = w[k * ni + p] ? value(t, k, p) : 0;
     }
-  return { matrix, pixel };
+  // A centre pixel chosen by rounding noise (not the fallback's nearest valid pixel): the caller says so.
+  const tie = pixel[0] === x && pixel[1] === y ? gridCentreTie(ig) : undefined;
+  return tie ? { matrix, pixel, tie } : { matrix, pixel };
 }
 
 /**
@@ -111,13 +113,43 @@ export function diagonalResponse(reco: ArrayLike<number>, truth: ArrayLike<numbe
  * pixels) — the sign of a 1e-13 error is not guaranteed in general: such a tie can still go the other way.
  */
 export function gridCentrePixel(ig: { nx: number; ny: number; wcs: Wcs }): [number, number] {
+  const trip = centreRoundTrip(ig);
+  if (!trip) return [Math.floor((ig.nx - 1) / 2), Math.floor((ig.ny - 1) / 2)];
+  return [nearestTieLow(trip[0], ig.nx), nearestTieLow(trip[1], ig.ny)];
+}
+
+/** A round trip this close to a half-integer (its noise is ~1e-13 pixel) is a tie that rounding decided. */
+const TIE_SLACK = 1e-9;
+
+/**
+ * When gridCentrePixel's choice is such a tie decided by rounding noise, the pixels on the other side of it (one
+ * across an edge, three around a corner), any of which gammapy, through wcslib's arithmetic, may take instead;
+ * undefined when the choice is clear.
+ */
+export function gridCentreTie(ig: { nx: number; ny: number; wcs: Wcs }): Array<[number, number]> | undefined {
+  const trip = centreRoundTrip(ig);
+  if (!trip) return undefined;
+  // Per axis: the chosen index, and the one across the tie when the round trip landed on one.
+  const candidates = (v: number, n: number): number[] => {
+    const chosen = nearestTieLow(v, n);
+    if (Math.abs(v - Math.floor(v) - 0.5) >= TIE_SLACK) return [chosen];
+    const other = Math.min(n - 1, Math.max(0, chosen === Math.floor(v) ? chosen + 1 : chosen - 1));
+    return other === chosen ? [chosen] : [chosen, other];
+  };
+  const xs = candidates(trip[0], ig.nx);
+  const ys = candidates(trip[1], ig.ny);
+  const others = ys.flatMap((y) => xs.map((x): [number, number] => [x, y])).slice(1);
+  return others.length > 0 ? others : undefined;
+}
+
+/** The grid centre's pixel after pixel → sky → pixel; undefined at the reference pixel, where it is exact. */
+function centreRoundTrip(ig: { nx: number; ny: number; wcs: Wcs }): [number, number] | undefined {
   const cx = (ig.nx - 1) / 2;
   const cy = (ig.ny - 1) / 2;
   // At the reference pixel the round trip is exact in wcslib (native coordinates 0, 0): the tie stays a tie.
-  if (cx === ig.wcs.crpix[0] - 1 && cy === ig.wcs.crpix[1] - 1) return [Math.floor(cx), Math.floor(cy)];
+  if (cx === ig.wcs.crpix[0] - 1 && cy === ig.wcs.crpix[1] - 1) return undefined;
   const [lon, lat] = pixelToSky(ig.wcs, cx, cy);
-  const [x, y] = skyToPixel(ig.wcs, lon, lat);
-  return [nearestTieLow(x, ig.nx), nearestTieLow(y, ig.ny)];
+  return skyToPixel(ig.wcs, lon, lat);
 }
 
 /** The nearest integer of x in [0, n − 1], an exact tie to the lower one (RegularGridInterpolator "nearest"). */

@@ -27,6 +27,10 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     energyEdges = axis.edges;
   }
   const edisp = edispKernelAtMapCentre(ds, kernels);
+  if (edisp.tie)
+    ctx.log.warn(
+      `the energy dispersion is read at IRF pixel (${edisp.pixel.join(', ')}), the one nearest the map centre, but the centre lies on its ${edisp.tie.length > 1 ? 'corner' : 'edge'} with IRF pixel${edisp.tie.length > 1 ? 's' : ''} ${edisp.tie.map((p) => `(${p.join(', ')})`).join(', ')} up to rounding (1e-13 pixel): gammapy 1.0 (wcslib's arithmetic) may read ${edisp.tie.length > 1 ? 'one of those' : 'that one'}, and its norm and flux maps then differ slightly`,
+    );
   const result = excessMap(
     {
       counts: ds.counts,
