@@ -35,6 +35,8 @@ export interface TieredCacheOptions {
    * passed, doubled after each retry that fails too (up to 16×); one warning per outage. Default: never.
    */
   retryAfterMs?: number;
+  /** Told once when a remote that failed answers again (a retry worked): its entries are used again. */
+  onRecovered?: (message: string) => void;
   /** The clock of retries, in ms (default Date.now; tests pass a fake). */
   clock?: () => number;
   onWarning?: (warning: CacheWarning) => void;
@@ -60,6 +62,7 @@ export class TieredCache implements CacheBackend {
   /** Set when the remote failed: local-only until retryRemote() (if ever). */
   private disabled: CacheFailure | undefined;
   private readonly retryAfterMs: number | undefined;
+  private readonly onRecovered: ((message: string) => void) | undefined;
   private readonly clock: () => number;
   /** The remote failed and has not answered since: how often it was retried, and when it may be next. */
   private outage: { retries: number; retryAt: number } | undefined;
@@ -79,6 +82,7 @@ export class TieredCache implements CacheBackend {
     this.mode = options.mode;
     this.required = options.required ?? false;
     this.retryAfterMs = options.retryAfterMs;
+    this.onRecovered = options.onRecovered;
     this.clock = options.clock ?? Date.now;
     this.onWarning = options.onWarning ?? (() => undefined);
     this.name = this.remote
@@ -107,7 +111,9 @@ export class TieredCache implements CacheBackend {
    * request sent before it failed may still come back.
    */
   private answered(): void {
-    if (!this.disabled) this.outage = undefined;
+    if (this.disabled || !this.outage) return;
+    this.outage = undefined;
+    this.onRecovered?.(`remote cache ${this.remote?.name ?? 'remote'} answers again: it is used again`);
   }
 
   /** The mode reads from a remote (whether or not it is still up). */

@@ -41,6 +41,7 @@ function switchableRemote() {
 function tiered(remote: CacheBackend, retryAfterMs?: number) {
   const clock = { now: 0 };
   const warnings: CacheWarning[] = [];
+  const recovered: string[] = [];
   const cache = new TieredCache({
     local: new LocalStore({ root: join(dir, 'local') }),
     remote,
@@ -48,8 +49,9 @@ function tiered(remote: CacheBackend, retryAfterMs?: number) {
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     clock: () => clock.now,
     onWarning: (w) => warnings.push(w),
+    onRecovered: (m) => recovered.push(m),
   });
-  return { cache, clock, warnings };
+  return { cache, clock, warnings, recovered };
 }
 
 const KEY = 'a'.repeat(64);
@@ -57,7 +59,9 @@ const KEY = 'a'.repeat(64);
 describe('a remote that failed, in a long session', () => {
   it('is tried again after the back-off, doubled per failed retry, with one warning per outage', async () => {
     const { remote, state } = switchableRemote();
-    const { cache, clock, warnings } = tiered(remote, 30_000);
+    const { cache, clock, warnings, recovered } = tiered(remote, 30_000);
+    await cache.getManifest(KEY); // up: nothing to tell
+    expect(recovered).toEqual([]);
     state.up = false;
     await cache.getManifest(KEY); // rebuild 1: the remote fails
     expect(warnings.map((w) => w.message)).toEqual([
@@ -66,19 +70,22 @@ describe('a remote that failed, in a long session', () => {
     clock.now = 29_999;
     expect(cache.retryRemote()).toBe(false); // rebuild 2: too early, local only
     await cache.getManifest(KEY);
-    expect(state.requests).toBe(1);
+    expect(state.requests).toBe(2);
     clock.now = 30_000;
     expect(cache.retryRemote()).toBe(true); // rebuild 3: tried again, still down: no second warning
     await cache.getManifest(KEY);
-    expect(state.requests).toBe(2);
+    expect(state.requests).toBe(3);
+    expect(recovered).toEqual([]);
     expect(warnings).toHaveLength(1);
     clock.now = 30_000 + 59_999; // the wait doubled
     expect(cache.retryRemote()).toBe(false);
     clock.now = 30_000 + 60_000;
     expect(cache.retryRemote()).toBe(true);
-    state.up = true; // back: used again, and a later failure is a new outage, warned about
+    state.up = true; // back: used again, told once, and a later failure is a new outage, warned about
     expect(await cache.getManifest(KEY)).toEqual({ ok: true, value: undefined });
-    expect(state.requests).toBe(3);
+    expect(state.requests).toBe(4);
+    await cache.getManifest(KEY);
+    expect(recovered).toEqual(['remote cache remote:http://cache/ answers again: it is used again']);
     state.up = false;
     await cache.getManifest(KEY);
     expect(warnings).toHaveLength(2);

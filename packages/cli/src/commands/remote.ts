@@ -140,6 +140,8 @@ export function remoteSetup(
   warn: (line: string) => void,
   /** A long session's: try a remote that failed again after this long (see TieredCacheOptions.retryAfterMs). */
   retryAfterMs?: number,
+  /** A long session's: told when a remote that failed answers again. */
+  onRecovered?: (message: string) => void,
 ): RemoteSetup | undefined {
   const { remote, mode, required } = resolved;
   if (!remote || mode === 'off') return undefined;
@@ -173,6 +175,7 @@ export function remoteSetup(
     mode,
     required: false,
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...(onRecovered ? { onRecovered } : {}),
     onWarning,
   });
   return setup;
@@ -188,13 +191,16 @@ export function pipelineRemote(
   cacheDir: string | undefined,
   warn: (line: string) => void,
   workspaceLayout: (root: string, cacheDir?: string) => { cacheDir: string },
-  override: { required?: boolean; retryAfterMs?: number } = {},
+  override: { required?: boolean; retryAfterMs?: number; onRecovered?: (message: string) => void } = {},
 ): { ok: true; remote: RemoteSetup | undefined } | { ok: false; message: string } {
   const resolved = resolveRemote(opts, process.env, pipeline.remoteCache);
   if (!resolved.ok) return resolved;
   const localDir = workspaceLayout(pipeline.root, cacheDir).cacheDir;
-  const { retryAfterMs, ...rest } = override;
-  return { ok: true, remote: remoteSetup({ ...resolved, ...rest }, localDir, warn, retryAfterMs) };
+  const { retryAfterMs, onRecovered, ...rest } = override;
+  return {
+    ok: true,
+    remote: remoteSetup({ ...resolved, ...rest }, localDir, warn, retryAfterMs, onRecovered),
+  };
 }
 
 /** `pipe cache doctor`: test the configured remote (reach, read, write, read back, overwrite, delete). */

@@ -207,8 +207,13 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
       (line) =>
         opts.json ? jsonLine({ event: 'warning', message: line }) : process.stderr.write(`${line}\n`),
       core.workspaceLayout,
-      // A remote that failed is tried again at a later rebuild, not given up for the whole session.
-      { required: false, retryAfterMs: REMOTE_RETRY_MS },
+      // A remote that failed is tried again at a later rebuild, not given up for the whole session; its return is told.
+      {
+        required: false,
+        retryAfterMs: REMOTE_RETRY_MS,
+        onRecovered: (message) =>
+          opts.json ? jsonLine({ event: 'note', message }) : process.stderr.write(`note: ${message}\n`),
+      },
     );
     if (!resolved.ok) return resolved.message;
     remoteFor = id;
