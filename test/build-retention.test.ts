@@ -44,5 +44,13 @@ targets:
     expect(readdirSync(ws.path('.pipe/slurm'))).toHaveLength(130 - 31); // the 31 oldest seeded builds went
     expect(records).not.toContain('20210101-000030-000-abcdef.json');
     expect(records).toContain('20210101-000031-000-abcdef.json');
+    // Asking for a pruned build says why it is gone (not that it found everything up to date).
+    const gone = await ws.run(['status', '20210101-000030-000-abcdef']);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toContain(
+      "no build '20210101-000030-000-abcdef': a workspace keeps the newest 100 builds and those that made its current products",
+    );
+    const never = await ws.run(['status', '20990101-000000-000-abcdef']);
+    expect(never.stderr).toContain('a build that found everything up to date is not recorded');
   });
 });

@@ -94,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   buildLike(
     program
       .command('build')
-      .argument('[targets...]', "default: the pipeline's default:")
+      .argument('[targets...]', "targets (none named: the pipeline's `default:`)")
       .description('build targets and what they need'),
   )
     .option('-j, --jobs <n>', 'run at most n tasks at once', jobsOption)
@@ -139,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
   buildLike(
     program
       .command('plan')
-      .argument('[targets...]', "default: the pipeline's default:")
+      .argument('[targets...]', "targets (none named: the pipeline's `default:`)")
       .description('say what a build would do, and why'),
   )
     .option('-a, --all', 'list up-to-date tasks too')
@@ -151,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
   buildLike(
     program
       .command('watch')
-      .argument('[targets...]', "default: the pipeline's default:")
+      .argument('[targets...]', "targets (none named: the pipeline's `default:`)")
       .description('build, then rebuild on every change of the inputs'),
   )
     .option('-j, --jobs <n>', 'run at most n tasks at once', jobsOption)

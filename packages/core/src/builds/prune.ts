@@ -11,14 +11,10 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { StateData } from '../state/state-file.js';
 import type { WorkspaceLayout } from '../workspace/layout.js';
-import { buildRecordPath, listBuildIds } from './records.js';
+import { BUILD_ID, buildRecordPath, KEEP_BUILDS, listBuildIds } from './records.js';
 
-/** Build records kept by count (`pipe log` lists the last 20 by default). */
-export const KEEP_BUILDS = 100;
 /** Builds let pass beyond KEEP_BUILDS before pruning: reading every task record's build is then paid once per so many builds. */
 const PRUNE_SLACK = 20;
-/** newBuildId's form: nothing else in those folders is taken for a build. */
-const BUILD_ID = /^\d{8}-\d{6}-\d{3}-[0-9a-f]{6}$/;
 
 /** Remove the builds the module comment says go; returns their ids (oldest first). Never throws. */
 export async function pruneBuilds(

@@ -128,6 +128,11 @@ export function listBuildIds(buildsDir: string): string[] {
     .sort();
 }
 
+/** Build records kept by count (`pipe log` lists the last 20 by default); see prune.ts. */
+export const KEEP_BUILDS = 100;
+/** newBuildId's form: nothing else in the builds, logs and Slurm folders is taken for a build. */
+export const BUILD_ID = /^\d{8}-\d{6}-\d{3}-[0-9a-f]{6}$/;
+
 export type ReadRecordResult =
   | { ok: true; record: BuildRecord }
   | { ok: false; reason: 'not-found' | 'unreadable'; detail: string };
@@ -148,7 +153,11 @@ export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadReco
       reason: 'not-found',
       detail:
         matches.length === 0
-          ? `no build '${idOrPrefix}' (a build that found everything up to date is not recorded: it changed nothing)`
+          ? BUILD_ID.test(idOrPrefix) &&
+            ids.length >= KEEP_BUILDS &&
+            idOrPrefix < ids[ids.length - KEEP_BUILDS]!
+            ? `no build '${idOrPrefix}': a workspace keeps the newest ${KEEP_BUILDS} builds and those that made its current products; the records, logs and Slurm files of older ones are removed`
+            : `no build '${idOrPrefix}' (a build that found everything up to date is not recorded: it changed nothing)`
           : `'${idOrPrefix}' matches ${matches.length} builds`,
     };
   }
