@@ -29,19 +29,15 @@ export function pixelSolidAngles(wcs: Wcs, nx: number, ny: number): Float64Array
   const lon = new Float64Array(cx * (ny + 1));
   const sinLat = new Float64Array(lon.length);
   const cosLat = new Float64Array(lon.length);
-  const m = wcs.nativeToFrame;
-  // The corners' native vectors (pixelToNative's numbers, CAR's trigonometry once per column and row).
-  const natives = gridNatives(wcs, cx, ny + 1, -0.5);
+  // The corners in the map's frame: pixelToSky's rotation of their native vectors (CAR's trigonometry once per
+  // column and row), then frames.lonLat, written out.
+  const v = gridNatives(wcs, cx, ny + 1, -0.5, wcs.nativeToFrame);
   for (let j = 0; j <= ny; j++) {
     for (let i = 0; i <= nx; i++) {
       const c = j * cx + i;
-      const n0 = natives[3 * c] as number;
-      const n1 = natives[3 * c + 1] as number;
-      const n2 = natives[3 * c + 2] as number;
-      // pixelToSky: the rotation to the map's frame (frames.apply), then frames.lonLat, written out.
-      const x = (m[0] as number) * n0 + (m[1] as number) * n1 + (m[2] as number) * n2;
-      const y = (m[3] as number) * n0 + (m[4] as number) * n1 + (m[5] as number) * n2;
-      const z = (m[6] as number) * n0 + (m[7] as number) * n1 + (m[8] as number) * n2;
+      const x = v[3 * c] as number;
+      const y = v[3 * c + 1] as number;
+      const z = v[3 * c + 2] as number;
       let l = Math.atan2(y, x) / DEG;
       if (l < 0) l += 360;
       if (l >= 360) l -= 360;

@@ -155,10 +155,30 @@ export function nativeToPixel(wcs: WcsSpec, n: readonly [number, number, number]
 /**
  * The native unit vector of every point (x + offset, y + offset) of an nx × ny grid, row-major, interleaved
  * (n0, n1, n2): pixelToNative's numbers bit for bit (the same operations in the same order), without an array per
- * point, and with CAR's trigonometry once per column and row. Map-sized loops (a mask's sampling, the pixel
+ * point, and with CAR's trigonometry once per column and row; with `rotation`, those vectors turned by it
+ * (frames.apply's numbers). Map-sized loops (a mask's sampling, the pixel
  * corners of solid angles) spend most of a worker's first task here otherwise.
  */
-export function gridNatives(wcs: WcsSpec, nx: number, ny: number, offset = 0): Float64Array {
+export function gridNatives(wcs: WcsSpec, nx: number, ny: number, offset = 0, rotation?: Mat3): Float64Array {
+  const out = nativeVectors(wcs, nx, ny, offset);
+  if (rotation) rotateInPlace(out, rotation);
+  return out;
+}
+
+/** out[p..p+2] = m · out[p..p+2] for every vector: frames.apply's arithmetic, bit for bit, without an array each. */
+function rotateInPlace(out: Float64Array, m: Mat3): void {
+  const [m0, m1, m2, m3, m4, m5, m6, m7, m8] = m as unknown as number[];
+  for (let p = 0; p < out.length; p += 3) {
+    const n0 = out[p] as number;
+    const n1 = out[p + 1] as number;
+    const n2 = out[p + 2] as number;
+    out[p] = (m0 as number) * n0 + (m1 as number) * n1 + (m2 as number) * n2;
+    out[p + 1] = (m3 as number) * n0 + (m4 as number) * n1 + (m5 as number) * n2;
+    out[p + 2] = (m6 as number) * n0 + (m7 as number) * n1 + (m8 as number) * n2;
+  }
+}
+
+function nativeVectors(wcs: WcsSpec, nx: number, ny: number, offset: number): Float64Array {
   const out = new Float64Array(3 * nx * ny);
   if (wcs.projection !== 'CAR' && wcs.projection !== 'TAN') {
     for (let y = 0; y < ny; y++)
@@ -212,18 +232,14 @@ export function gridToPixels(
   fromNativeToTo: Mat3,
   to: WcsSpec,
 ): Float64Array {
-  const n = gridNatives(from, nx, ny);
+  const v = gridNatives(from, nx, ny, 0, fromNativeToTo);
   const out = new Float64Array(2 * nx * ny);
-  const m = fromNativeToTo as unknown as number[];
   const [crpixX, crpixY] = to.crpix;
   const [cdeltX, cdeltY] = to.cdelt;
   for (let p = 0; p < nx * ny; p++) {
-    const n0 = n[3 * p] as number;
-    const n1 = n[3 * p + 1] as number;
-    const n2 = n[3 * p + 2] as number;
-    const v0 = (m[0] as number) * n0 + (m[1] as number) * n1 + (m[2] as number) * n2;
-    const v1 = (m[3] as number) * n0 + (m[4] as number) * n1 + (m[5] as number) * n2;
-    const v2 = (m[6] as number) * n0 + (m[7] as number) * n1 + (m[8] as number) * n2;
+    const v0 = v[3 * p] as number;
+    const v1 = v[3 * p + 1] as number;
+    const v2 = v[3 * p + 2] as number;
     let a: number;
     let c: number;
     if (to.projection === 'CAR') {
