@@ -197,6 +197,11 @@ export type LoadedForSession =
  * nothing it depends on changed — then neither the config loader (yaml, zod) nor any step module
  * is imported — else with loadForCommand, and the result is cached for the next run.
  */
+/** The last pipeline loaded from its files in this process (see loadForSession), by the digest of its inputs. */
+let fullLoad:
+  | { inputs: string; started: number; recording: { read: Set<string> }; loaded: Promise<Loaded> }
+  | undefined;
+
 export async function loadForSession(
   opts: GlobalOptions & { kernels?: string },
   targets: string[],
@@ -307,8 +312,17 @@ export async function loadForSession(
       );
     }
   }
-  const recording = lean.recordingEnv(process.env);
-  const loaded = await loadForCommand(opts, recording.env);
+  // A command naming no target loaded the pipeline already to find its `default:` (default-targets.ts): that load
+  // (same inputs, this process) serves once more, with the variables it read and its start time; then it is gone.
+  let load = fullLoad?.inputs === inputs ? fullLoad : undefined;
+  if (load) fullLoad = undefined;
+  else {
+    const recording = lean.recordingEnv(process.env);
+    load = { inputs, started, recording, loaded: loadForCommand(opts, recording.env) };
+    fullLoad = load;
+  }
+  const { recording } = load;
+  const loaded = await load.loaded;
   if (!loaded.ok) return loaded;
   // The early thread (booted above without a guess) imports the step modules of every target the build may
   // run, dependencies first, while this thread plans.
@@ -316,6 +330,7 @@ export async function loadForSession(
     const upstream = lean.dependencyOrder(loaded.pipeline.targets, targets).order;
     lean.teachLocalPool(localStepModules(loaded.pipeline, upstream, warm.executor));
   }
+  const loadStarted = load.started;
   const loaderEnv = (): Array<[string, string | null]> =>
     [...recording.read].sort().map((n) => [n, lean.valueDigest(process.env[n])]);
   return {
@@ -326,7 +341,7 @@ export async function loadForSession(
     notes,
     loaderEnv,
     async remember(graph, steps, identities) {
-      const deps = lean.pipelineDeps(loaded.pipeline, started);
+      const deps = lean.pipelineDeps(loaded.pipeline, loadStarted);
       if (!deps) return; // racily clean: the next run caches it
       await saveWithGraph(
         {
