@@ -55,7 +55,6 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** fsync a directory so a rename in it survives a crash (best effort: some file systems refuse). */
 /**
  * `mkdir -p` that always ends. Node 20's `mkdir(dir, {recursive: true})` loops for ever (sync or not) when mkdir
  * answers ENOENT although the parent exists — procfs, or an automounter such as autofs under which the path is not
@@ -75,6 +74,7 @@ export async function makeDirs(dir: string): Promise<void> {
   }
 }
 
+/** fsync a directory so a rename in it survives a crash (best effort: some file systems refuse). */
 export function syncDir(dir: string): Promise<void> {
   // Not supported everywhere (e.g. some network file systems); the rename itself is still atomic.
   return syncPath(dir).catch(() => undefined);
