@@ -289,12 +289,11 @@ function checkInputFiles(
             at: spec.span,
             hint: looksLikeRef
               ? "to read another target's outputs, write {target: NAME}"
-              : glob && emptyGlobHint(spec.pattern, root)
-                ? emptyGlobHint(spec.pattern, root)
-                : spec.span && target.span && spec.span.file !== target.span.file
+              : (glob && emptyGlobHint(spec.pattern, root)) ||
+                (spec.span && target.span && spec.span.file !== target.span.file
                   ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
                     `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
-                  : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path',
+                  : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path'),
           }),
         );
       }
