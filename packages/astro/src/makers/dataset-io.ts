@@ -189,7 +189,8 @@ export async function readDatasetAsync(path: string): Promise<MapDataset | Datas
 /**
  * The datasets of `paths`, in order, each file read on the thread pool while the caller works on the one before
  * (on two cores, the read of run i + 1 overlaps the stacking of run i); one read ahead, so at most two datasets
- * are in memory.
+ * are in memory. A dataset's arrays are valid until the caller asks for the next one: their memory is
+ * then reused (the caller copies what it keeps, as DatasetStacker.add does).
  */
 export async function* readDatasetsInOrder(
   paths: readonly string[],

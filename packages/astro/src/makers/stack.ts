@@ -110,24 +110,13 @@ export class DatasetStacker {
     if (!run.edisp) this.edisp = undefined;
     kernels.stackAdd(st.counts, G.nx, G.ny, run.counts, g.nx, g.ny, nE, x0, y0, run.maskSafe, nE, 1);
     kernels.stackAdd(st.background, G.nx, G.ny, run.background, g.nx, g.ny, nE, x0, y0, run.maskSafe, nE, 1);
-    kernels.stackAdd(
-      st.exposure,
-      G.nx,
-      G.ny,
-      run.exposure,
-      g.nx,
-      g.ny,
-      nT,
-      x0,
-      y0,
-      orOverPlanes(kernels, run.maskSafe, n, nE),
-      1,
-      1,
-    );
+    // The pixels safe at some energy (stackMaskOr writes 1 for any set byte).
+    const safeAnywhere = orOverPlanes(kernels, run.maskSafe, n, nE);
+    kernels.stackAdd(st.exposure, G.nx, G.ny, run.exposure, g.nx, g.ny, nT, x0, y0, safeAnywhere, 1, 1);
     kernels.stackMaskOr(st.maskSafe, G.nx, G.ny, run.maskSafe, g.nx, g.ny, nE, x0, y0);
     // As gammapy's MapDataset.stack: a run whose safe mask drops everything (a rejected FoV fit) adds no livetime,
     // though its time intervals still count (the ontime).
-    if (anyNonZero(run.maskSafe)) st.livetime += run.livetime;
+    if (safeAnywhere.indexOf(1) !== -1) st.livetime += run.livetime;
     st.ontime += run.ontime;
     st.runs.push(...run.runs);
     if (!this.psf && !this.edisp) return;
@@ -207,16 +196,6 @@ export class DatasetStacker {
     }
     return st;
   }
-}
-
-/**
- * Whether any byte of `mask` is set. indexOf(1) is a native scan (~0.1 ms for a 400k-pixel mask, where a
- * `some` callback took ~2.5 ms per run); masks of other writers may hold other non-zero bytes, hence the loop.
- */
-function anyNonZero(mask: Uint8Array): boolean {
-  if (mask.indexOf(1) !== -1) return true;
-  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) return true;
-  return false;
 }
 
 /**
