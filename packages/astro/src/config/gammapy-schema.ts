@@ -23,5 +23,7 @@ export default {
     './analysis-config.js',
     './observations-rules.js',
     './quantity.js',
+    // quantity.ts parses obs_time with its UTC → TT table.
+    '../dl3/time-scales.js',
   ].map((f) => fileURLToPath(new URL(f, import.meta.url))),
 };

@@ -3,7 +3,9 @@
  * in the header's TIMESYS, default TT). H.E.S.S. writes TT; LST-1 and MAGIC write UTC with MJDREF 40587 (1970),
  * 69 s or more away from TT: taken as TT, a run's start and stop, its events and GTI move by that much.
  */
-import { FitsError, type FitsLocation, numericValue } from '../fits/index.js';
+// The two modules it needs, not the FITS package's index: the config loader (quantity.ts) imports this file.
+import { FitsError, type FitsLocation } from '../fits/errors.js';
+import { numericValue } from '../fits/header.js';
 
 const TT_MINUS_TAI = 32.184;
 
