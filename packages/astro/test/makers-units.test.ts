@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { referenceKernels } from '@pipe/kernels';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cutoutAround } from '../src/geom/cutout.js';
-import { type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
+import { EDGE_SLACK, type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
 import { aeffMaxEnergy } from '../src/makers/aeff-max.js';
 import { diagonalResponse, gridCentrePixel, gridCentreTie } from '../src/makers/edisp-centre.js';
@@ -28,7 +28,6 @@ import {
   stackDatasets,
   writeDataset,
 } from '../src/makers/index.js';
-import { THRESHOLD_SLACK } from '../src/makers/safe-mask.js';
 import { SHARED } from './shared-dir.js';
 
 const axis = logEnergyAxis('reco', 1, 10, 4) as EnergyAxis;
@@ -120,7 +119,7 @@ describe('safe mask', () => {
     if ('reason' in r) throw new Error(r.message);
     expect(Array.from(r.mask)).toEqual(gammapy);
     // A threshold really inside the top bin still cuts it.
-    expect(Array.from(energyBinMask(wide, undefined, 99.9, THRESHOLD_SLACK)).at(-1)).toBe(0);
+    expect(Array.from(energyBinMask(wide, undefined, 99.9, EDGE_SLACK)).at(-1)).toBe(0);
   });
   it('offset-max removes pixels at or beyond the offset in every bin', () => {
     const r = makeSafeMask(['offset-max'], {

@@ -3,6 +3,14 @@
  * log space (last edge = exp(ln hi), e.g. 10.000000000000002), centres at the log midpoints.
  */
 
+/**
+ * Relative slack for an energy bound that a reco edge equals up to rounding: an axis with `max: 100 TeV` has its
+ * last edge exp(ln lo + n·step) = 100.00000000000004 here, where gammapy's numpy (its SIMD exp/log) gave
+ * 99.99999999999994. Bounds compared with edges (a BKG table's energy range, AEFF's LO_THRES/HI_THRES) are widened
+ * by this much, so that such an edge counts as inside, as in gammapy.
+ */
+export const EDGE_SLACK = 1e-12;
+
 /** An energy axis: reco (counts, background, masks) or true (exposure, IRF maps). Energies in TeV. */
 export interface EnergyAxis {
   kind: 'reco' | 'true';

@@ -3,7 +3,7 @@
  * BKG_3D. Each is a plain function over typed arrays; the loops run in the kernels passed in.
  */
 import type { Kernels } from '@pipe/kernels';
-import { type EnergyAxis, logCentres, logEdges, nbins } from '../geom/energy-axis.js';
+import { EDGE_SLACK, type EnergyAxis, logCentres, logEdges, nbins } from '../geom/energy-axis.js';
 import { geomSolidAngles, npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { apply, DEG, icrsToFrameMatrix, lonLat, offsetFrameMatrix, type SkyFrame } from '../wcs/frames.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
@@ -142,9 +142,6 @@ export function makeExposure(
   );
   return out;
 }
-
-/** Relative slack of the BKG energy bounds for reco edges that are the bound up to rounding (makeBackground). */
-const EDGE_SLACK = 1e-12;
 
 /**
  * Background template [E][y][x] in counts (§4.3): the rate integrated log-log over each reco bin, × pixel solid

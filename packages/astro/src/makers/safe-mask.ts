@@ -10,7 +10,7 @@
  * - aeff-max: reco bins above the lowest true energy where the effective area at the map centre reaches
  *   aeffPercent % of its maximum (aeff-max.ts); every bin masked when that effective area is all zero.
  */
-import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
+import { EDGE_SLACK, type EnergyAxis, nbins } from '../geom/energy-axis.js';
 import { aeffMaxEnergy } from './aeff-max.js';
 import { edispBiasEnergy } from './edisp-bias.js';
 
@@ -54,14 +54,6 @@ export interface SafeMaskFailure {
   reason: 'safe-mask-input-missing';
   message: string;
 }
-
-/**
- * Relative slack of the AEFF thresholds for reco edges that are the threshold up to rounding (aeff-default): an
- * axis with `max: 100 TeV` on DR1's HI_THRES = 100 has its last edge exp(ln lo + n·step) = 100.00000000000004 in
- * pipe, while gammapy's numpy (its SIMD exp/log, not correctly rounded) gave 99.99999999999994 and kept the top
- * bin. As for the BKG table's bounds (maps.ts), such an edge counts as inside.
- */
-export const THRESHOLD_SLACK = 1e-12;
 
 /**
  * Bins k with edges[k] ≥ lo and edges[k+1] ≤ hi (gammapy's geom.energy_mask); with `slack`, the bounds are widened
@@ -116,7 +108,7 @@ export function makeSafeMask(
             method,
             message: 'no default thresholds (LO_THRES/HI_THRES) in the AEFF header; that side is not cut',
           });
-        andEnergy(energyBinMask(energy, t.lo, t.hi, THRESHOLD_SLACK));
+        andEnergy(energyBinMask(energy, t.lo, t.hi, EDGE_SLACK));
         break;
       }
       case 'bkg-peak': {
