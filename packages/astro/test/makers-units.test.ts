@@ -9,7 +9,10 @@ import { cutoutAround } from '../src/geom/cutout.js';
 import { EDGE_SLACK, type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
 import { aeffMaxEnergy } from '../src/makers/aeff-max.js';
-import { diagonalResponse, gridCentrePixel, gridCentreTie } from '../src/makers/edisp-centre.js';
+import { diagonalResponse, gridCentre, gridCentrePixel } from '../src/makers/edisp-centre.js';
+
+const gridCentreTie = (ig: Parameters<typeof gridCentre>[0]) => gridCentre(ig).tie;
+
 import {
   DatasetStacker,
   defaultRadEdges,

@@ -27,7 +27,8 @@ export function edispKernelAtMapCentre(
   kernels: Kernels,
 ): { matrix: Float64Array; pixel: [number, number]; tie?: Array<[number, number]> } {
   const ig = ds.irfGeom;
-  const [x, y] = gridCentrePixel(ig);
+  const centre = gridCentre(ig);
+  const [x, y] = centre.pixel;
   const nT = nbins(ds.energyTrue);
   const nK = nbins(ds.energy);
   const ni = npix(ig);
@@ -79,7 +80,7 @@ export function edispKernelAtMapCentre(
       matrix[t * nK + k] = w[k * ni + p] ? value(t, k, p) : 0;
     }
   // A centre pixel chosen by rounding noise (not the fallback's nearest valid pixel): the caller says so.
-  const tie = pixel[0] === x && pixel[1] === y ? gridCentreTie(ig) : undefined;
+  const tie = pixel[0] === x && pixel[1] === y ? centre.tie : undefined;
   return tie ? { matrix, pixel, tie } : { matrix, pixel };
 }
 
@@ -113,23 +114,24 @@ export function diagonalResponse(reco: ArrayLike<number>, truth: ArrayLike<numbe
  * pixels) — the sign of a 1e-13 error is not guaranteed in general: such a tie can still go the other way.
  */
 export function gridCentrePixel(ig: { nx: number; ny: number; wcs: Wcs }): [number, number] {
-  const trip = centreRoundTrip(ig);
-  if (!trip) return [Math.floor((ig.nx - 1) / 2), Math.floor((ig.ny - 1) / 2)];
-  return [nearestTieLow(trip[0], ig.nx), nearestTieLow(trip[1], ig.ny)];
+  return gridCentre(ig).pixel;
 }
 
 /** A round trip this close to a half-integer (its noise is ~1e-13 pixel) is a tie that rounding decided. */
 const TIE_SLACK = 1e-9;
 
 /**
- * When gridCentrePixel's choice is such a tie decided by rounding noise, the pixels on the other side of it (one
- * across an edge, three around a corner), any of which gammapy, through wcslib's arithmetic, may take instead;
- * undefined when the choice is clear.
+ * gridCentrePixel's pixel and, when its choice is such a tie decided by rounding noise, the pixels on the other side
+ * of it (one across an edge, three around a corner), any of which gammapy, through wcslib's arithmetic, may take
+ * instead.
  */
-export function gridCentreTie(ig: { nx: number; ny: number; wcs: Wcs }): Array<[number, number]> | undefined {
+export function gridCentre(ig: { nx: number; ny: number; wcs: Wcs }): {
+  pixel: [number, number];
+  tie?: Array<[number, number]>;
+} {
   const trip = centreRoundTrip(ig);
-  if (!trip) return undefined;
-  // Per axis: the chosen index, and the one across the tie when the round trip landed on one.
+  if (!trip) return { pixel: [Math.floor((ig.nx - 1) / 2), Math.floor((ig.ny - 1) / 2)] };
+  // Per axis: the chosen index first, and the one across the tie when the round trip landed on one.
   const candidates = (v: number, n: number): number[] => {
     const chosen = nearestTieLow(v, n);
     if (Math.abs(v - Math.floor(v) - 0.5) >= TIE_SLACK) return [chosen];
@@ -138,8 +140,8 @@ export function gridCentreTie(ig: { nx: number; ny: number; wcs: Wcs }): Array<[
   };
   const xs = candidates(trip[0], ig.nx);
   const ys = candidates(trip[1], ig.ny);
-  const others = ys.flatMap((y) => xs.map((x): [number, number] => [x, y])).slice(1);
-  return others.length > 0 ? others : undefined;
+  const [pixel, ...others] = ys.flatMap((y) => xs.map((x): [number, number] => [x, y]));
+  return others.length > 0 ? { pixel: pixel!, tie: others } : { pixel: pixel! };
 }
 
 /** The grid centre's pixel after pixel → sky → pixel; undefined at the reference pixel, where it is exact. */
