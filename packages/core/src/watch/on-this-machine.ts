@@ -4,6 +4,7 @@
  * `executor:` says `slurm` would otherwise fail every such task with "no 'slurm' executor is configured".
  */
 import type { Pipeline } from '../model/types.js';
+import { slurmTargets } from '../slurm/build-setup.js';
 
 /**
  * The pipeline with Slurm targets run here, and the names of those among `built` (the targets this watch builds)
@@ -13,23 +14,16 @@ export function onThisMachine(
   pipeline: Pipeline,
   built: ReadonlySet<string>,
 ): { pipeline: Pipeline; moved: string[] } {
-  const moved: string[] = [];
+  const moved = slurmTargets(pipeline, built);
+  const own = [...pipeline.targets].filter(([, t]) => t.executor === 'slurm');
+  if (own.length === 0 && pipeline.defaults.executor !== 'slurm') return { pipeline, moved };
   const targets = new Map(pipeline.targets);
-  let own = false;
-  for (const [name, t] of pipeline.targets) {
-    if ((t.executor ?? pipeline.defaults.executor) !== 'slurm') continue;
-    if (built.has(name)) moved.push(name);
-    if (t.executor === 'slurm') {
-      targets.set(name, { ...t, executor: 'local' });
-      own = true;
-    }
-  }
-  if (!own && pipeline.defaults.executor !== 'slurm') return { pipeline, moved };
+  for (const [name, t] of own) targets.set(name, { ...t, executor: 'local' });
   const defaults =
     pipeline.defaults.executor === 'slurm'
       ? { ...pipeline.defaults, executor: 'local' as const }
       : pipeline.defaults;
-  return { pipeline: { ...pipeline, targets, defaults }, moved: moved.sort() };
+  return { pipeline: { ...pipeline, targets, defaults }, moved };
 }
 
 /** The note that says so, once per watch (and again if the list changes). */
