@@ -64,6 +64,18 @@ describe('pruneBuilds', () => {
     expect(folders(layout.logsDir)).toHaveLength(25);
   });
 
+  it('counts its slack past the old builds it kept for their products, instead of pruning at every build', async () => {
+    const layout = workspace(60);
+    const state = emptyState();
+    // 30 old builds made current products: they stay, and do not make every later build a prune.
+    for (let n = 0; n < 30; n++) state.tasks.set(`t${n}`, { key: 'k', outputs: {}, buildId: idAt(n) });
+    expect(await pruneBuilds(layout, state, idAt(59), 5)).toHaveLength(25);
+    expect(listBuildIds(layout.buildsDir)).toHaveLength(35);
+    // 35 records > 5 + 20: without the count of the 30 kept, this would read the state and remove nothing.
+    const noState = { ...state, tasks: undefined } as unknown as typeof state;
+    expect(await pruneBuilds(layout, noState, idAt(59), 5)).toEqual([]);
+  });
+
   it('a workspace without builds, logs or Slurm folders is no error', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'pipe-prune-'));
     roots.push(root);

@@ -6,7 +6,7 @@
  * per rebuild) does not grow forever. Run by a build under the workspace lock once its own record is written; the
  * running build and anything newer than the builds kept by count are never touched.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { StateData } from '../state/state-file.js';
@@ -24,7 +24,10 @@ export async function pruneBuilds(
   keep = KEEP_BUILDS,
 ): Promise<string[]> {
   const records = listBuildIds(layout.buildsDir);
-  if (records.length <= keep + PRUNE_SLACK) return [];
+  // The slack counts builds that may go: the old ones the last prune kept for their products do not (were there
+  // more than PRUNE_SLACK of them, every build would read every task record, and remove nothing).
+  const marker = path.join(layout.dir, RETAINED_FILE);
+  if (records.length <= keep + PRUNE_SLACK + retainedBefore(marker)) return [];
   // Only builds older than the oldest kept by count: a build started since (a detached one) is newer.
   const oldestKept = records[records.length - keep]!;
   const slurmDir = path.join(layout.dir, 'slurm');
@@ -46,7 +49,26 @@ export async function pruneBuilds(
         .catch(() => undefined),
     ),
   );
+  const gone = new Set(removed);
+  const retained = records.filter((id) => id < oldestKept && !gone.has(id)).length;
+  try {
+    writeFileSync(marker, `${retained}\n`);
+  } catch {
+    // Best effort: without it, the next build prunes again a little early.
+  }
   return removed;
+}
+
+/** `.pipe/` file: how many builds older than those kept by count the last prune kept for their products. */
+const RETAINED_FILE = 'builds-retained';
+
+function retainedBefore(marker: string): number {
+  try {
+    const n = Number.parseInt(readFileSync(marker, 'utf8'), 10);
+    return Number.isFinite(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Names of the folders in `dir` (none when it is missing). */
