@@ -7,8 +7,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { packageRoot } from './paths.js';
+import { nativeAddonDir, packageRoot } from './paths.js';
 import { compiledKernelNames, kernelSources, referenceOnlySources } from './registry.js';
+import { wasmModulePath } from './wasm/compile.js';
 
 /** What enters a task's key for one kernel. */
 export interface KernelIdentity {
@@ -47,16 +48,15 @@ export function kernelSourceFiles(name: string): {
  * file) and files, the WASM modules, the compilers' version files, and this package's build.
  */
 export function identityFiles(names: readonly string[]): { files: string[]; dirs: string[] } {
-  const root = packageRoot();
   const files = new Set<string>();
   for (const name of names) {
     const sources = kernelSourceFiles(name);
     for (const f of [...sources.reference, ...sources.assembly, ...sources.native]) files.add(f);
   }
-  const nativeDir = join(root, 'build', 'native');
+  const nativeDir = nativeAddonDir();
   for (const f of existsSync(nativeDir) ? readdirSync(nativeDir) : []) files.add(join(nativeDir, f));
-  for (const k of compiledKernelNames()) files.add(join(root, 'build', `${k}.wasm`));
-  files.add(createRequire(import.meta.url).resolve('assemblyscript/package.json'));
+  for (const k of compiledKernelNames()) files.add(wasmModulePath(k));
+  files.add(assemblyscriptPackageJson());
   // This package's compiled code (the seam, the registry of kernel sources): a rebuild rewrites its build info.
   files.add(join(dirname(fileURLToPath(import.meta.url)), '.tsbuildinfo'));
   return { files: [...files], dirs: [nativeDir] };
@@ -78,14 +78,20 @@ function hashSources(root: string, files: string[]): string {
   return hash.digest('hex');
 }
 
+/** The AssemblyScript compiler's package.json (its version is part of every WASM kernel's identity). */
+function assemblyscriptPackageJson(): string {
+  return createRequire(import.meta.url).resolve('assemblyscript/package.json');
+}
+
 let ascVersion: string | undefined;
 let rustcVersion: string | undefined;
 
 /** Version of the AssemblyScript compiler that builds the WASM modules. */
 export function assemblyscriptVersion(): string {
   if (ascVersion === undefined) {
-    const require = createRequire(import.meta.url);
-    ascVersion = `assemblyscript@${(require('assemblyscript/package.json') as { version: string }).version}`;
+    const version = (JSON.parse(readFileSync(assemblyscriptPackageJson(), 'utf8')) as { version: string })
+      .version;
+    ascVersion = `assemblyscript@${version}`;
   }
   return ascVersion;
 }
@@ -94,7 +100,7 @@ export function assemblyscriptVersion(): string {
 export function nativeCompilerVersion(): string {
   if (rustcVersion === undefined) {
     try {
-      const meta = JSON.parse(readFileSync(join(packageRoot(), 'build', 'native', 'meta.json'), 'utf8')) as {
+      const meta = JSON.parse(readFileSync(join(nativeAddonDir(), 'meta.json'), 'utf8')) as {
         rustc?: string;
       };
       rustcVersion = meta.rustc ?? 'rustc unknown';

@@ -16,3 +16,8 @@ export function packageRoot(): string {
   root ??= realpathSync(join(dirname(fileURLToPath(import.meta.url)), '..'));
   return root;
 }
+
+/** The folder the native addon is built into (scripts/build-native.mjs). */
+export function nativeAddonDir(): string {
+  return join(packageRoot(), 'build', 'native');
+}

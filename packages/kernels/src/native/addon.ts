@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { packageRoot } from '../paths.js';
+import { nativeAddonDir } from '../paths.js';
 
 /** The functions the Rust addon exports (same signatures as the reference kernels, plus helpers). */
 export type NativeAddon = Record<string, (...args: never[]) => unknown>;
@@ -19,7 +19,7 @@ let cached: NativeLoad | undefined;
 /** Loads the addon once per process (a .node file cannot be unloaded anyway). */
 export function loadNativeAddon(): NativeLoad {
   if (cached) return cached;
-  const dir = join(packageRoot(), 'build', 'native');
+  const dir = nativeAddonDir();
   const prefix = `pipe-kernels.${process.platform}-${process.arch}`;
   const file = existsSync(dir)
     ? readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.node'))
