@@ -43,6 +43,14 @@ describe('a UTC time reference (LST-1, MAGIC)', () => {
   const tstart = 1102198049.999918; // DR1's 123890826 + shift, as the obs index stores it
   const tstop = 1102199736.999918;
 
+  it('refuses a TIMESYS that is not a string, as the obs index does (it was taken as TT)', () => {
+    const numeric = new FitsHeader([
+      { key: 'MJDREFI', value: 51910 },
+      { key: 'TIMESYS', value: 1 },
+    ]);
+    expect(() => metOf(53343.925, numeric, at)).toThrow("TIMESYS is '1'");
+  });
+
   it('gives the same seconds as the TT reference of the same instant', () => {
     const mjd = 53343.925;
     expect(metOf(mjd, header('UTC', 40587), at) - shift).toBeCloseTo(

@@ -4,7 +4,7 @@
  * (GTI.select_time). The ontime, livetime, exposure and background of the run follow from the clipped GTI.
  */
 import type { FitsHeader, FitsLocation } from '../fits/index.js';
-import { mjdRefTt } from './time-scales.js';
+import { mjdRefTt, type TimeRefKeywords } from './time-scales.js';
 
 /** A time interval, MJD (TT): `observations.obs_time` as the config reads it. */
 export interface TimeRange {
@@ -17,13 +17,10 @@ export interface TimeRange {
  * time_relative_to_ref: the reference summed into one float64 MJD first (time_ref_from_dict), then taken to TT.
  */
 export function metOf(mjdTt: number, header: FitsHeader, where: FitsLocation): number {
+  // The keywords as values, as the obs-index path passes them (a TIMESYS that is no string is refused, not TT).
+  const get = (key: keyof TimeRefKeywords) => header.get(key);
   const ref = mjdRefTt(
-    {
-      MJDREFI: header.get('MJDREFI'),
-      MJDREFF: header.get('MJDREFF'),
-      MJDREF: header.get('MJDREF'),
-      TIMESYS: header.string('TIMESYS'),
-    },
+    { MJDREFI: get('MJDREFI'), MJDREFF: get('MJDREFF'), MJDREF: get('MJDREF'), TIMESYS: get('TIMESYS') },
     where,
   );
   return (mjdTt - ref) * 86400;
