@@ -66,6 +66,8 @@ export interface ReductionFailure {
   reason: 'irf-unsupported' | 'irf-missing' | 'no-overlap' | 'safe-mask-input-missing';
   obsId: number;
   message: string;
+  /** The config setting to blame (the build says where it was written), when one decides the failure. */
+  param?: string[];
 }
 
 /** Something the user should know about a reduced run (a safe-mask method's, or the exclusion mask's). */
@@ -79,8 +81,16 @@ export interface ReductionResult {
   warnings: ReductionWarning[];
 }
 
-function fail(obsId: number, f: { reason: ReductionFailure['reason']; message: string }): ReductionFailure {
-  return { reason: f.reason, obsId, message: `OBS_ID ${obsId}: ${f.message}` };
+function fail(
+  obsId: number,
+  f: { reason: ReductionFailure['reason']; message: string; param?: string[] },
+): ReductionFailure {
+  return {
+    reason: f.reason,
+    obsId,
+    message: `OBS_ID ${obsId}: ${f.message}`,
+    ...(f.param ? { param: f.param } : {}),
+  };
 }
 
 export function isReductionFailure(v: ReductionResult | ReductionFailure): v is ReductionFailure {
@@ -120,6 +130,9 @@ export function reduceObservation(
     fail(obs.obsId, {
       reason: f.reason,
       message: `${f.message}: the run's pointing (RA_PNT, DEC_PNT) is outside the map (datasets.geom.wcs: skydir, width) by more than datasets.geom.selection.offset_max (${rg.offsetMax} deg); select runs near the map (observations.obs_cone) or widen it`,
+      // gammapy: astropy's NoOverlapError. The cutout's half-size is blamed, so the build says where it was set
+      // (or the nearest setting written above it, e.g. datasets.geom).
+      param: ['datasets', 'geom', 'selection', 'offset_max'],
     });
   if (isCutoutFailure(cut)) return overlap(cut);
   if (isCutoutFailure(irfCut)) return overlap(irfCut);

@@ -50,14 +50,8 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   if (exclusion && 'reason' in exclusion) throw new Error(exclusion.message);
   const config = orThrow(reductionConfigFromConfig(ds, exclusion));
   const result = reduceObservation(obs, rg, config, kernels);
-  if (isReductionFailure(result)) {
-    const error = new Error(result.message);
-    // A run whose cutout misses the map (gammapy: astropy's NoOverlapError): blame the cutout's half-size, so the
-    // build says where it was set (or the nearest setting written above it, e.g. datasets.geom).
-    throw result.reason === 'no-overlap'
-      ? Object.assign(error, { param: ['datasets', 'geom', 'selection', 'offset_max'] })
-      : error;
-  }
+  if (isReductionFailure(result))
+    throw Object.assign(new Error(result.message), result.param ? { param: result.param } : {});
   for (const w of result.warnings) ctx.log.warn(w.message);
   writeDataset(ctx.outputs['dataset']!, result.dataset, STEP_OUTPUT);
   const run = result.dataset.runs[0]!;
