@@ -236,16 +236,18 @@ export function gridToPixels(
   const out = new Float64Array(2 * nx * ny);
   const [crpixX, crpixY] = to.crpix;
   const [cdeltX, cdeltY] = to.cdelt;
+  const car = to.projection === 'CAR';
+  const tan = to.projection === 'TAN';
   for (let p = 0; p < nx * ny; p++) {
     const v0 = v[3 * p] as number;
     const v1 = v[3 * p + 1] as number;
     const v2 = v[3 * p + 2] as number;
     let a: number;
     let c: number;
-    if (to.projection === 'CAR') {
+    if (car) {
       a = Math.atan2(v1, v0) / DEG;
       c = Math.asin(Math.max(-1, Math.min(1, v2))) / DEG;
-    } else if (to.projection !== 'TAN') {
+    } else if (!tan) {
       [out[2 * p], out[2 * p + 1]] = nativeToPixel(to, [v0, v1, v2]);
       continue;
     } else if (!(v0 > 0)) {
