@@ -13,6 +13,12 @@ export class RequestTimers {
   private deadline: NodeJS.Timeout | undefined;
   private idle: NodeJS.Timeout | undefined;
   private ended = false;
+  /**
+   * Fails the watched body with the abort reason. undici holds a fetch's Response only weakly: once the wrapper
+   * below has replaced it and it is collected, aborting the signal no longer errors its body, and a stalled read
+   * waited forever (one run in a few dozen). The timers therefore fail the body themselves.
+   */
+  private failBody: ((reason: unknown) => void) | undefined;
   /** Aborted when the deadline passes or the transfer stalls. */
   readonly signal: AbortSignal = this.controller.signal;
 
@@ -47,11 +53,15 @@ export class RequestTimers {
     clearTimeout(this.idle);
     this.deadline = undefined;
     this.idle = undefined;
+    this.failBody = undefined;
   }
 
   private abort(message: string): void {
+    const reason = new DOMException(message, 'TimeoutError');
+    const failBody = this.failBody;
     this.end();
-    this.controller.abort(new DOMException(message, 'TimeoutError'));
+    this.controller.abort(reason);
+    failBody?.(reason);
   }
 
   /** A request body, re-arming the watchdog per chunk; once sent, the server has the idle time to answer. */
@@ -79,6 +89,12 @@ export class RequestTimers {
     this.touch();
     const reader = response.body.getReader();
     const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.failBody = (reason) => {
+          controller.error(reason); // a read pending on it fails now; what the pull below does after is ignored
+          reader.cancel(reason).catch(() => undefined); // and the connection is let go
+        };
+      },
       pull: async (controller) => {
         try {
           const { done, value } = await reader.read();

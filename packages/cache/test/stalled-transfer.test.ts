@@ -11,6 +11,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BazelHttpCache, type CacheWarning, LocalStore, TieredCache } from '../src/index.js';
 
@@ -89,4 +91,23 @@ describe('a remote that stalls mid-transfer', () => {
     ]);
     expect(existsSync(dest)).toBe(false);
   }, 20_000);
+
+  it('a stalled body fails even when the garbage collector runs while it waits', async () => {
+    // undici holds a fetch's Response weakly; once collected, aborting its signal left a stalled read pending forever.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const collecting = setInterval(gc, 20);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const got = await Promise.race([
+          remote().fetchBlob(sha256, join(dir, 'gc', `blob${round}`)),
+          new Promise<'hung'>((r) => setTimeout(() => r('hung'), 6_000)),
+        ]);
+        expect(got).not.toBe('hung');
+        expect(JSON.stringify(got)).toContain('stalled: no data for 0.3 s');
+      }
+    } finally {
+      clearInterval(collecting);
+    }
+  }, 30_000);
 });
