@@ -582,6 +582,32 @@ describe('reduction settings from a gammapy config', () => {
     );
   });
 
+  it("takes FoVBackgroundMaker's method fit as scale (the norm's Cash maximum is N / B) and refuses other methods", async () => {
+    const { reductionConfigFromConfig, isReductionConfigIssue } = await import('../src/makers/index.js');
+    const { readFileSync } = await import('node:fs');
+    const { readAnalysisConfig } = await import('../src/config/index.js');
+    const raw = JSON.parse(
+      readFileSync(`${SHARED}/spec/reference/crab/summary.json`, 'utf8').replace(/\bNaN\b/g, 'null'),
+    ).config;
+    const ds = readAnalysisConfig(raw).config.datasets;
+    const withMethod = (parameters: Record<string, unknown>) =>
+      reductionConfigFromConfig({ ...ds, background: { ...ds.background, parameters } });
+    const scale = withMethod({ method: 'scale' });
+    const fit = withMethod({ method: 'fit', min_counts: 3 });
+    if (isReductionConfigIssue(scale) || isReductionConfigIssue(fit)) throw new Error('refused');
+    expect(fit.background).toEqual({ ...scale.background, requirements: { minCounts: 3 } });
+    expect(withMethod({ method: 'fitt' })).toMatchObject({
+      reason: 'config-invalid',
+      path: ['datasets', 'background', 'parameters', 'method'],
+      message: "FoVBackgroundMaker method 'fitt' is not one of fit, scale",
+      hint: "did you mean 'fit'?",
+    });
+    expect(withMethod({ method: 'fit', fit: 'Fit()' })).toMatchObject({
+      reason: 'config-unsupported',
+      path: ['datasets', 'background', 'parameters', 'fit'],
+    });
+  });
+
   it('leaves 1D-only keys out of the key and reads map_selection and safe-mask methods as sets', async () => {
     // gammapy 1.0 uses containment_correction and on_region for spectra only, tests map_selection by membership and
     // does set(methods): toggling or reordering them changes no map. They entered the key, so editing

@@ -4,6 +4,7 @@
  */
 import type { AnalysisConfig } from '../config/index.js';
 import { parseAngle, unknownParameter } from '../config/index.js';
+import { didYouMean } from '../fits/errors.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/energy-axis.js';
 import { createWcsGeom, irfGeom as irfGeomOf, isGeomFailure } from '../geom/wcs-geom.js';
 import type { SkyMask } from './exclusion.js';
@@ -21,6 +22,9 @@ export interface ReductionConfigIssue {
 }
 
 type Datasets = AnalysisConfig['datasets'];
+
+/** The methods of gammapy 1.0's FoVBackgroundMaker. */
+const FOV_METHODS = ['fit', 'scale'];
 
 /** The analysis grids of `datasets.geom`: the map, its IRF grid, the energy axes, the cutout half-size. */
 export function reductionGeometryFromConfig(ds: Datasets): ReductionGeometry | ReductionConfigIssue {
@@ -158,19 +162,32 @@ export function reductionConfigFromConfig(
   const bgPath = ['datasets', 'background', 'parameters'];
   const unknownBg = unknownParameter(bg.parameters, 'FoVBackgroundMaker', bgPath);
   if (unknownBg) return { reason: 'config-invalid', ...unknownBg };
+  // gammapy's FoVBackgroundMaker takes 'scale' or 'fit'. With the pl-norm model (its tilt frozen) 'fit' is a Cash fit
+  // of the norm alone, whose maximum is the scale method's N / B exactly: pipe computes that for both (gammapy's
+  // Minuit stops within ~1e-4 of it: ≤ 9e-5 on the Crab runs), so the two give the same products and task key.
   const fovMethod = bg.parameters.method ?? 'scale';
-  if (fovMethod !== 'scale')
+  if (fovMethod !== 'scale' && fovMethod !== 'fit') {
+    const close = typeof fovMethod === 'string' ? didYouMean(fovMethod, FOV_METHODS) : undefined;
+    return {
+      reason: 'config-invalid',
+      path: [...bgPath, 'method'],
+      message: `FoVBackgroundMaker method '${String(fovMethod)}' is not one of ${FOV_METHODS.join(', ')}`,
+      ...(close ? { hint: `did you mean '${close}'?` } : {}),
+    };
+  }
+  if (bg.parameters.fit !== undefined && bg.parameters.fit !== null)
     return {
       reason: 'config-unsupported',
-      path: [...bgPath, 'method'],
-      message: `fov_background method '${String(fovMethod)}' is not supported (scale)`,
+      path: [...bgPath, 'fit'],
+      message:
+        "FoVBackgroundMaker's 'fit' takes a gammapy Fit object, which a config cannot give (gammapy fails on it)",
     };
   const model = bg.parameters.spectral_model ?? 'pl-norm';
   if (model !== 'pl-norm' && model !== 'PowerLawNormSpectralModel')
     return {
       reason: 'config-unsupported',
       path: [...bgPath, 'spectral_model'],
-      message: `FoVBackgroundMaker spectral_model '${String(model)}' is not supported (pl-norm, the default: method scale sets its norm)`,
+      message: `FoVBackgroundMaker spectral_model '${String(model)}' is not supported (pl-norm, the default, whose norm alone is fitted)`,
     };
   const requirements: FovNormRequirements = {};
   for (const [key, field] of [
