@@ -225,7 +225,8 @@ describe('StepWorkerPool', () => {
       'tid',
       `const { threadId } = await import('node:worker_threads'); return { metadata: { threadId } };`,
     );
-    pool = new StepWorkerPool(2);
+    // Tiny below 100 ms: a run slowed past a millisecond by a busy machine must not make this test fail.
+    pool = new StepWorkerPool(2, undefined, 100);
     const signal = new AbortController().signal;
     expect((await pool.run(payload(tid), signal)).ok).toBe(true); // its runs are now known to be tiny
     const [a, b] = await Promise.all([pool.run(payload(tid), signal), pool.run(payload(tid), signal)]);
@@ -245,11 +246,11 @@ describe('StepWorkerPool', () => {
        if (ctx.params.sab) { const f = new Int32Array(ctx.params.sab); while (Atomics.load(f, 0) === 0) await new Promise((r) => setTimeout(r, 5)); }
        appendFileSync(log, 'end ' + ctx.params.n + '\\n');`,
     );
-    pool = new StepWorkerPool(2);
+    // Tiny below 100 ms, learnt from its runs' times: a run slowed by a busy machine does not keep it from counting
+    // as tiny (then 2 would go to the idle thread, beside 1, and this test would fail).
+    pool = new StepWorkerPool(2, undefined, 100);
     const signal = new AbortController().signal;
-    // Learnt as tiny from its runs' times (a moving average): a few runs, so one slowed by a busy machine does not
-    // keep it from counting as tiny (then 2 would go to the idle thread, beside 1, and this test would fail).
-    for (let i = 0; i < 8; i++) expect((await pool.run(payload(hold, { n: 0 }), signal)).ok).toBe(true);
+    for (let i = 0; i < 2; i++) expect((await pool.run(payload(hold, { n: 0 }), signal)).ok).toBe(true);
     const sab = new SharedArrayBuffer(4);
     const held = pool.run(payload(hold, { n: 1, sab }), signal);
     const ahead = pool.run(payload(hold, { n: 2 }), signal);
