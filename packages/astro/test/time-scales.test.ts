@@ -1,12 +1,12 @@
 /**
- * DL3 time references in TT, TAI or UTC (LST-1 and MAGIC: UTC from MJD 40587), taken to TT as astropy takes them for
+ * DL3 time references in TT, TAI, UTC or TDB (LST-1 and MAGIC: UTC from MJD 40587), taken to TT as astropy takes them for
  * gammapy. Expected values from astropy 5 (Debian), e.g. (Time(40587, format='mjd', scale='utc').tt - …).sec.
  */
 import { describe, expect, it } from 'vitest';
 import { parseTime } from '../src/config/quantity.js';
 import { metOf, runTimeSpan, selectObservations } from '../src/dl3/index.js';
 import type { ObsIndex } from '../src/dl3/index-tables.js';
-import { utcToTt } from '../src/dl3/time-scales.js';
+import { tdbMinusTt, utcToTt } from '../src/dl3/time-scales.js';
 import { FitsHeader } from '../src/fits/index.js';
 
 const header = (timesys: string, mjdrefi: number, mjdreff = 0) =>
@@ -81,9 +81,24 @@ describe('a UTC time reference (LST-1, MAGIC)', () => {
     expect(whole.obsIds).toEqual([]);
   });
 
+  it('reads TDB (barycentred files) within 25 µs of astropy, which gammapy uses', () => {
+    // (Time(m, format='mjd', scale='tdb') - Time(m, format='mjd', scale='tdb').tt).sec, astropy 5 (erfa's dtdb)
+    const astropy: Array<[number, number]> = [
+      [51910.0, -7.8580342233181e-5],
+      [53343.9, -7.927184924483299e-4],
+      [55000.3, 4.689674824476242e-4],
+      [58000.7, -1.4553079381585121e-3],
+      [60500.1, -9.743962436914444e-5],
+    ];
+    for (const [mjd, seconds] of astropy) expect(Math.abs(tdbMinusTt(mjd) - seconds)).toBeLessThan(25e-6);
+    // A MET in a TDB reference is that much off the TT one: the reference's TDB − TT.
+    const d = metOf(53343.9, header('TDB', 51910), at) - metOf(53343.9, header('TT', 51910), at);
+    expect(Math.abs(d - -7.8580342233181e-5)).toBeLessThan(25e-6);
+  });
+
   it('refuses a time scale it does not read, naming the header', () => {
-    expect(() => metOf(53343.9, header('TDB', 51910), at)).toThrow(
-      "events.fits[HDU 'EVENTS']: TIMESYS is 'TDB': pipe reads time references in TT, TAI or UTC only",
+    expect(() => metOf(53343.9, header('TCB', 51910), at)).toThrow(
+      "events.fits[HDU 'EVENTS']: TIMESYS is 'TCB': pipe reads time references in TT, TAI, UTC or TDB only",
     );
   });
 

@@ -75,6 +75,15 @@ export function utcToTt(mjdUtc: number): number {
   return mjdUtc + (taiMinusUtc(mjdUtc) + TT_MINUS_TAI) / 86400;
 }
 
+/**
+ * TDB − TT in seconds at a date (MJD): the two-term series of the Explanatory Supplement, within 25 µs of erfa's
+ * full one (astropy's Time(…, scale='tdb').tt), far below a DL3 time's use (run selection, GTI cuts).
+ */
+export function tdbMinusTt(mjd: number): number {
+  const g = ((357.53 + 0.98560028 * (mjd - 51544.5)) * Math.PI) / 180;
+  return 0.001657 * Math.sin(g) + 0.000014 * Math.sin(2 * g);
+}
+
 /** A header's time reference keywords, as values. */
 export interface TimeRefKeywords {
   MJDREFI?: unknown;
@@ -87,7 +96,8 @@ export interface TimeRefKeywords {
 /**
  * The reference time of a DL3 table (MJDREFI + MJDREFF in its TIMESYS) as MJD (TT). Seconds after it are SI
  * seconds whatever the scale (astropy adds a TimeDelta to a UTC time in TAI), so a MET t is MJD (TT) ref + t/86400.
- * TIMESYS TT (the default), TAI and UTC are read; another scale is refused, naming the header.
+ * TIMESYS TT (the default), TAI, UTC and TDB (barycentred files) are read; another scale is refused, naming the
+ * header.
  */
 export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number {
   const mjd = referenceMjd(keywords, where);
@@ -101,11 +111,13 @@ export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number
       return mjd + TT_MINUS_TAI / 86400;
     case 'UTC':
       return utcToTt(mjd);
+    case 'TDB':
+      return mjd - tdbMinusTt(mjd) / 86400;
     default:
       throw new FitsError(
         'bad-value',
         where,
-        `TIMESYS is '${timesys}': pipe reads time references in TT, TAI or UTC only`,
+        `TIMESYS is '${timesys}': pipe reads time references in TT, TAI, UTC or TDB only`,
       );
   }
 }
