@@ -93,11 +93,12 @@ export class HttpTransport {
       const timers = new RequestTimers(
         req.large ? this.blobTimeoutMs : this.timeoutMs,
         req.large ? this.timeoutMs : undefined,
+        interrupt,
       );
       const init: RequestInit & { duplex?: 'half' } = {
         method: req.method,
         headers,
-        signal: interrupt ? AbortSignal.any([timers.signal, interrupt]) : timers.signal,
+        signal: timers.signal,
         redirect: 'error',
       };
       if (req.body) {

@@ -19,7 +19,7 @@ export class RequestTimers {
    * waited forever (one run in a few dozen). The timers therefore fail the body themselves.
    */
   private failBody: ((reason: unknown) => void) | undefined;
-  /** Aborted when the deadline passes or the transfer stalls. */
+  /** Aborted when the deadline passes, the transfer stalls or the session is interrupted. */
   readonly signal: AbortSignal = this.controller.signal;
 
   /**
@@ -31,11 +31,17 @@ export class RequestTimers {
   constructor(
     deadlineMs: number,
     private readonly idleMs?: number,
+    /** The session's interrupt (Ctrl-C): it aborts the request and fails its body as the timers do. */
+    private readonly interrupt?: AbortSignal,
   ) {
     this.deadline = setTimeout(() => this.abort('timed out'), deadlineMs);
     this.deadline.unref();
     this.touch();
+    if (interrupt?.aborted) this.abortWith(interrupt.reason);
+    else interrupt?.addEventListener('abort', this.onInterrupt);
   }
+
+  private readonly onInterrupt = () => this.abortWith(this.interrupt?.reason);
 
   /** Bytes moved: re-arm the idle watchdog (not after the end: an upload's last chunk may be seen after the answer). */
   touch(): void {
@@ -54,10 +60,14 @@ export class RequestTimers {
     this.deadline = undefined;
     this.idle = undefined;
     this.failBody = undefined;
+    this.interrupt?.removeEventListener('abort', this.onInterrupt);
   }
 
   private abort(message: string): void {
-    const reason = new DOMException(message, 'TimeoutError');
+    this.abortWith(new DOMException(message, 'TimeoutError'));
+  }
+
+  private abortWith(reason: unknown): void {
     const failBody = this.failBody;
     this.end();
     this.controller.abort(reason);

@@ -110,4 +110,31 @@ describe('a remote that stalls mid-transfer', () => {
       clearInterval(collecting);
     }
   }, 30_000);
+
+  it("the session's interrupt ends a download whose body stalls, even when the garbage collector runs", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const collecting = setInterval(gc, 20);
+    try {
+      const interrupt = new AbortController();
+      // A long request timeout: only the interrupt can end this download.
+      const remote = new BazelHttpCache({
+        url: base,
+        timeoutMs: 60_000,
+        retries: 0,
+        signal: interrupt.signal,
+      });
+      const pending = remote.fetchBlob(sha256, join(dir, 'interrupted', 'blob'));
+      setTimeout(() => interrupt.abort(), 300);
+      const got = await Promise.race([
+        pending,
+        new Promise<'hung'>((r) => setTimeout(() => r('hung'), 6_000)),
+      ]);
+      expect(got).not.toBe('hung');
+      expect(got !== 'hung' && got.ok).toBe(false);
+      expect(existsSync(join(dir, 'interrupted', 'blob'))).toBe(false);
+    } finally {
+      clearInterval(collecting);
+    }
+  }, 30_000);
 });
