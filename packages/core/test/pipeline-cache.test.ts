@@ -282,9 +282,10 @@ describe('pipeline cache', () => {
     };
     const before = pipelineDeps(pipeline, Date.now())!;
     expect(before.map((d) => d[0])).toContain(path.join(dir, 'steps/helper.mjs'));
+    const editedAt = Date.now();
     writeFileSync(path.join(dir, 'steps/helper.mjs'), 'export const x = 2;\n');
     // Just written: racily clean, so not cacheable now…
-    expect(pipelineDeps(pipeline, Date.now())).toBeUndefined();
+    expect(pipelineDeps(pipeline, editedAt)).toBeUndefined();
     // …and its stamp no longer matches the one recorded.
     const t = new Date(Date.now() - 30_000);
     utimesSync(path.join(dir, 'steps/helper.mjs'), t, t);
@@ -296,12 +297,15 @@ describe('pipeline cache', () => {
   it('does not cache a pipeline whose files were modified within the racy window', async () => {
     const dir = workspace();
     writeFileSync(path.join(dir, 'pipe.yaml'), `${PIPE}\n`);
+    // The moment loading began, as the engine passes it (after a load slowed past the window by a busy machine,
+    // Date.now() would make the file look old enough).
+    const loadStarted = Date.now();
     const loaded = await loadPipeline(path.join(dir, 'pipe.yaml'), {
       registry: fixtureRegistry(),
       cwd: dir,
       env: {},
     });
-    expect(loaded.ok && pipelineDeps(loaded.pipeline, Date.now())).toBeUndefined();
+    expect(loaded.ok && pipelineDeps(loaded.pipeline, loadStarted)).toBeUndefined();
   });
 
   it('discards a corrupt or foreign file with a note', async () => {
