@@ -303,6 +303,24 @@ describe('background hole filling', () => {
     expect([d[1], d[3], d[5], d[7], d[9], d[11]]).toEqual([0, 1, 4, 2, 0, 0]);
     expect([d[0], d[8], d[10]]).toEqual([0, 1, 2]);
   });
+
+  it('fills non-finite interior cells as zeros, and leaves non-finite ends NaN as gammapy does', () => {
+    // one column, 6 energies: NaN, −Inf, 8, NaN, 2, +Inf
+    const d = Float64Array.from([
+      Number.NaN,
+      Number.NEGATIVE_INFINITY,
+      8,
+      Number.NaN,
+      2,
+      Number.POSITIVE_INFINITY,
+    ]);
+    fillBackgroundHoles(d, 6, 1);
+    expect(d[3]).toBeCloseTo(4, 12);
+    expect([d[0], d[1], d[5]]).toEqual([Number.NaN, Number.NaN, Number.NaN]);
+    const negativeEnd = Float64Array.from([-1, 3]);
+    fillBackgroundHoles(negativeEnd, 2, 1);
+    expect([...negativeEnd]).toEqual([0, 3]);
+  });
 });
 
 function geom(width: number): WcsGeom {

@@ -197,7 +197,9 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
     const flat = typeof cell === 'number' ? [cell] : (cell as ArrayLike<number>);
     const layout: CellLayout = PARAMETRIC.has(cls) && col.tdim === undefined ? 'reshape' : spec.layout;
     const data = cellToAxisOrder(flat, col.tdim, shape, layout, factor, at);
-    requireFinite(data, axes, shape, at);
+    // A background's non-finite cells are holes that gammapy's MapDatasetMaker fills along energy, as zeros are
+    // (interp_missing_data; makers/irf-inputs.ts fillBackgroundHoles): they are data, not damage.
+    if (cls !== 'bkg_2d' && cls !== 'bkg_3d') requireFinite(data, axes, shape, at);
     if (PARAMETRIC.has(cls) && param.startsWith('sigma')) {
       for (let i = 0; i < data.length; i++) if (data[i] === 0) data[i] = 1; // gammapy: sigma written as 0 means 1
     }

@@ -98,7 +98,8 @@ export interface BkgInputs {
 /**
  * Hole filling along energy (science spec §4.3 step 1): a cell ≤ 0 or non-finite with valid cells on both sides
  * in its (fov_lon, fov_lat) column becomes exp of the linear interpolation of ln(value) against the bin index
- * between the nearest valid neighbours. Leading and trailing holes stay 0. Works in place on [e][plane] data.
+ * between the nearest valid neighbours. Leading and trailing zeros stay 0 and non-finite cells NaN, as gammapy leaves
+ * them (its interpolation then gives NaN rates there, which the safe mask drops). Works in place on [e][plane] data.
  */
 export function fillBackgroundHoles(data: Float64Array, nE: number, plane: number): void {
   for (let c = 0; c < plane; c++) {
@@ -114,10 +115,12 @@ export function fillBackgroundHoles(data: Float64Array, nE: number, plane: numbe
       }
       prev = e;
     }
-    // cells that are non-finite at the ends count as zero
+    // What is left at the ends stays as gammapy leaves it: a non-finite cell NaN (every rate interpolated from it is
+    // NaN, and the safe mask drops those bins), a negative one 0.
     for (let e = 0; e < nE; e++) {
       const v = data[e * plane + c] as number;
-      if (!Number.isFinite(v) || v < 0) data[e * plane + c] = 0;
+      if (!Number.isFinite(v)) data[e * plane + c] = Number.NaN;
+      else if (v < 0) data[e * plane + c] = 0;
     }
   }
 }
