@@ -146,6 +146,11 @@ describe('safe mask', () => {
     const r = makeSafeMask(['bkg-peak'], { energy: axis, npix, background: bg });
     if ('reason' in r) throw new Error(r.message);
     expect(Array.from(r.mask)).toEqual([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    // NaN pixels (a background table's holes) add nothing to their bin, as gammapy's nansum: bin 2 still peaks.
+    const holes = Float32Array.from([1, 1, 1, 5, 5, 5, 9, Number.NaN, 9, 1, 1, 1]);
+    const h = makeSafeMask(['bkg-peak'], { energy: axis, npix, background: holes });
+    if ('reason' in h) throw new Error(h.message);
+    expect(Array.from(h.mask)).toEqual([0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1]);
   });
 
   it('edisp-bias finds where the relative bias falls to the threshold above its peak', () => {

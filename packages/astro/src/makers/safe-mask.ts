@@ -117,8 +117,12 @@ export function makeSafeMask(
         let best = 0;
         let bestSum = Number.NEGATIVE_INFINITY;
         for (let k = 0; k < nE; k++) {
+          // gammapy sums the spectrum with np.nansum: NaN bins (a background table's holes at its ends) add nothing
           let s = 0;
-          for (let p = 0; p < npix; p++) s += background[k * npix + p] as number;
+          for (let p = 0; p < npix; p++) {
+            const v = background[k * npix + p] as number;
+            if (!Number.isNaN(v)) s += v;
+          }
           if (s > bestSum) {
             bestSum = s;
             best = k;
