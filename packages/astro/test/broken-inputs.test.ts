@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAnalysisConfig } from '../src/config/index.js';
-import { openDataStore, requireHdus } from '../src/dl3/index.js';
+import { Observation, openDataStore, requireHdus } from '../src/dl3/index.js';
 import {
   emptyPrimary,
   encodeFits,
@@ -345,6 +345,20 @@ describe('events', () => {
           : 'row 2 (1-based): DEC NaN deg is not a number',
       );
     }
+  });
+
+  it('reads EVENTS without TIME (a 3D map needs no event time, as gammapy); a run cut in time names the column', async () => {
+    const { obs } = await eventsStore('no-time', [
+      { name: 'RA', data: Float32Array.of(83, 84), unit: 'deg' },
+      { name: 'DEC', data: Float32Array.of(22, 23), unit: 'deg' },
+      { name: 'ENERGY', data: Float32Array.of(1, 2), unit: 'TeV' },
+    ]);
+    const events = await obs.events();
+    expect([events.rows, events.time, Array.from(events.dec)]).toEqual([2, undefined, [22, 23]]);
+    const cut = new Observation(obs.obsId, obs.locations, obs.obsIndexRow, { start: 53343.9, stop: 53344 });
+    const err = await asyncErrorOf(() => cut.events());
+    expect([err.hdu, err.column]).toEqual(['EVENTS', 'TIME']);
+    expect(err.detail).toMatch(/^no such column; columns: RA, DEC, ENERGY/);
   });
 
   it('refuses an event energy that is not positive and finite, naming the row', async () => {

@@ -33,7 +33,11 @@ export interface EventList {
   obsId: number;
   file: string;
   rows: number;
-  time: Float64Array;
+  /**
+   * TIME, when the file has it. A 3D map needs no event time unless the run is cut to a time range (then TIME is
+   * required); gammapy reads an EVENTS table without it too.
+   */
+  time?: Float64Array;
   ra: Float64Array;
   dec: Float64Array;
   energy: Float64Array;
@@ -152,8 +156,11 @@ export class Observation {
           `row ${r + 1} (1-based): ENERGY ${String(energy[r])} is not a positive finite energy`,
         );
     }
-    // Seconds since the reference time, by its TUNIT (none: seconds, as GADF); a non-time unit is refused.
-    const time = inSeconds(t.float64('TIME'), t.column('TIME').unit, { ...hdu.location, column: 'TIME' });
+    // Seconds since the reference time, by its TUNIT (none: seconds, as GADF); a non-time unit is refused. Without a
+    // TIME column only a run cut to a time range fails (naming the column).
+    const readTime = () =>
+      inSeconds(t.float64('TIME'), t.column('TIME').unit, { ...hdu.location, column: 'TIME' });
+    const time = t.hasColumn('TIME') ? readTime() : undefined;
     // RA and DEC in degrees, by their TUNIT (none: degrees, as GADF); a non-angle unit is refused.
     const angle = (column: 'RA' | 'DEC') => {
       const values = t.float64(column);
@@ -187,7 +194,7 @@ export class Observation {
       obsId: this.obsId,
       file: hdu.file,
       rows: t.rows,
-      time,
+      ...(time ? { time } : {}),
       ra,
       dec,
       energy: energyTeV,
@@ -196,15 +203,16 @@ export class Observation {
     };
     if (!this.timeRange) return list;
     const where = { ...hdu.location, column: 'TIME' };
+    const times = time ?? readTime(); // no TIME column: the table's missing-column error
     const rows = rowsInTime(
-      time,
+      times,
       metOf(this.timeRange.start, hdu.header, where),
       metOf(this.timeRange.stop, hdu.header, where),
     );
     return {
       ...list,
       rows: rows.length,
-      time: takeRows(time, rows),
+      time: takeRows(times, rows),
       ra: takeRows(list.ra, rows),
       dec: takeRows(list.dec, rows),
       energy: takeRows(energyTeV, rows),
