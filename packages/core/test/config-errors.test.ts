@@ -334,6 +334,61 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ).toEqual(['3', 'x{"level":3}']);
   });
 
+  it("refuses Snakemake's placeholders and ${config.…} in a command, which would reach the program as written", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        config: c.yaml
+        targets:
+          a:
+            command: [cp, '{input}', '{output}', '{threads}', '\${config.x.y}', '{config.x.y}', '{params}']
+            inputs: {src: c.yaml}
+            params: {p: 1}
+            outputs: {o: a.txt}
+          b:
+            foreach: [u, v]
+            command: [echo, '{wildcards.sample}', '{log}', '{x}', '{resources.mem}']
+            outputs: ['b/{item}.txt']
+      `,
+      'c.yaml': 'x: {y: 1}\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'unknown-placeholder', at: 'pipe.yaml:5:19', hint: 'name one: {inputs.src}' },
+      { code: 'unknown-placeholder', at: 'pipe.yaml:5:30', hint: 'name one: {outputs.o}' },
+      {
+        code: 'unknown-placeholder',
+        at: 'pipe.yaml:5:42',
+        hint: 'a command reads its CPUs from the environment variable PIPE_CPUS (resources.cpus)',
+      },
+      {
+        code: 'unknown-placeholder',
+        at: 'pipe.yaml:5:55',
+        hint: 'take it as a param, params: {y: "${config.x.y}"}, and write {params.y}',
+      },
+      {
+        code: 'unknown-placeholder',
+        at: 'pipe.yaml:5:72',
+        hint: 'take it as a param, params: {y: "${config.x.y}"}, and write {params.y}',
+      },
+      { code: 'unknown-placeholder', at: 'pipe.yaml:5:88', hint: 'name one: {params.p}' },
+      { code: 'unknown-placeholder', at: 'pipe.yaml:11:21', hint: "write {item} for the foreach item's id" },
+      {
+        code: 'unknown-placeholder',
+        at: 'pipe.yaml:11:43',
+        hint: "a command's stdout and stderr go to its task's log, .pipe/logs/<build>/<task>.log",
+      },
+      {
+        code: 'unknown-placeholder',
+        at: 'pipe.yaml:11:59',
+        hint: 'a command reads its CPUs from the environment variable PIPE_CPUS (resources.cpus)',
+      },
+    ]);
+    expect(diagnostics.find((d) => d.span?.col === 55)?.message).toBe(
+      "'${config.x.y}' is not substituted in a command",
+    );
+    expect(diagnostics.find((d) => d.span?.col === 30)?.message).toBe("'{output}' is not a placeholder");
+  });
+
   it('warns about a workspace file in a command that is not an input (editing it would rerun nothing)', async () => {
     const dir = makeWorkspace({
       'pipe.yaml': `

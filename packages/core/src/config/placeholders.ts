@@ -63,6 +63,16 @@ export function checkCommand(
         );
         continue;
       }
+      const foreign = foreignPlaceholder(namespace, name, declared, arg[(match.index ?? 0) - 1] === '$');
+      if (foreign) {
+        report(
+          'unknown-placeholder',
+          foreign.message ?? `'${text}' is not a placeholder`,
+          span,
+          foreign.hint,
+        );
+        continue;
+      }
       if (name === undefined) continue;
       if (!(NAMESPACES as readonly string[]).includes(namespace)) {
         const hint = didYouMean(namespace, NAMESPACES);
@@ -102,6 +112,52 @@ export function checkCommand(
     }
   });
   checkArgvFiles(argv, declared, spanOfArg, report);
+}
+
+/**
+ * What another tool's placeholder means here, for the forms a Snakemake (or make) user writes by habit: pipe
+ * substitutes none of them, so the program would get `{output}` or `${config.x}` as written (cp made a file
+ * named `{output}`). Undefined for a brace pipe leaves alone (`{x}` in a Python format string).
+ */
+function foreignPlaceholder(
+  namespace: string,
+  name: string | undefined,
+  declared: Declared,
+  dollar: boolean,
+): { message?: string; hint: string } | undefined {
+  const namesOf = (kind: (typeof NAMESPACES)[number]) => Object.keys(declared[kind]);
+  const one = (kind: (typeof NAMESPACES)[number]) => {
+    const names = namesOf(kind);
+    return names.length
+      ? `name one: ${names.map((n) => `{${kind}.${n}}`).join(', ')}`
+      : `the target declares no ${kind}`;
+  };
+  if (namespace === 'config' && name !== undefined) {
+    const key = name.split('.').pop()!.replace(/\W/g, '_');
+    return {
+      message: `'${dollar ? '$' : ''}{config.${name}}' is not substituted in a command`,
+      hint: `take it as a param, params: {${key}: "\${config.${name}}"}, and write {params.${key}}`,
+    };
+  }
+  if (dollar) return undefined;
+  if (name === undefined) {
+    if (namespace === 'input' || namespace === 'inputs') return { hint: one('inputs') };
+    if (namespace === 'output' || namespace === 'outputs') return { hint: one('outputs') };
+    if (namespace === 'params') return { hint: one('params') };
+    if (namespace === 'threads')
+      return { hint: 'a command reads its CPUs from the environment variable PIPE_CPUS (resources.cpus)' };
+    if (namespace === 'log')
+      return { hint: "a command's stdout and stderr go to its task's log, .pipe/logs/<build>/<task>.log" };
+  }
+  if (namespace === 'wildcards')
+    return {
+      hint: declared.foreach
+        ? "write {item} for the foreach item's id"
+        : '{item} (the item of a foreach target) is the only wildcard',
+    };
+  if (namespace === 'resources' && name !== undefined)
+    return { hint: 'a command reads its CPUs from the environment variable PIPE_CPUS (resources.cpus)' };
+  return undefined;
 }
 
 function checkArgvFiles(
