@@ -270,6 +270,23 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[2]!.message).toContain('memory must look like 4G');
   });
 
+  it("an unknown key in foreach is answered with every form foreach takes, the list too (not only {glob}'s and {items}' keys)", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          b: {command: [echo, '{item}'], foreach: {list: [x, y]}, outputs: ['b/{item}.txt']}
+      `,
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'unknown-key',
+        at: 'pipe.yaml:3:44',
+        hint: 'foreach is a list of items ([a, b]), {glob: PATTERN} or {items: TARGET}',
+      },
+    ]);
+  });
+
   it('rejects a command written as a string, with the list to write instead', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

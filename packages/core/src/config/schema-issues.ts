@@ -59,7 +59,10 @@ function flattenUnions(issues: readonly Issue[], prefix: Path, root: unknown): I
         code: 'unrecognized_keys',
         keys: unknownToAll,
         path,
+        // With branches of other types (foreach's list), the object branches' keys are not all it takes: the
+        // union's own message says what is.
         message: '',
+        union: fitting.length < issue.errors.length ? issue.message : undefined,
         input: undefined,
       } as Issue);
     else out.push({ ...issue, path } as Issue);
@@ -98,6 +101,7 @@ function issueDiagnostics(
           key === '<<'
             ? 'a YAML merge key (<<: *anchor) is not read here (YAML 1.2 has none): write the keys out in each target'
             : (didYouMean(key, allowed) ??
+              (issue as { union?: string }).union ??
               (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined)),
       }),
     );

@@ -87,7 +87,7 @@ const ForeachSchema = z.union(
     z.strictObject({ glob: z.string().describe('One task per matching file.') }),
     z.strictObject({ items: z.string().describe('One task per item emitted by this target (dynamic).') }),
   ],
-  { error: 'foreach is a list of items, {glob: PATTERN} or {items: TARGET}' },
+  { error: 'foreach is a list of items ([a, b]), {glob: PATTERN} or {items: TARGET}' },
 );
 
 export const TargetSchema = z
