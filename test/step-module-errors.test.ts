@@ -13,3 +13,29 @@ describe('pipe plan: a step module with a syntax error', () => {
     expect(plan.stderr).toContain(`Unexpected token ';' (at ${ws.path('steps/bad.mjs')}:3)`);
   });
 });
+
+describe('pipe build: a step written in TypeScript and compiled to CommonJS', () => {
+  it('runs: its exports.default (with __esModule) is the step, as TypeScript and Babel mean it', async () => {
+    // What `tsc` makes of `export default {…}` without "type": "module": node's import gives module.exports as the
+    // default, the step one level down (before, 'does not default-export a step').
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a: {step: ./steps/upper.cjs, inputs: {x: x.txt}, outputs: {o: a.txt}}\n',
+      'x.txt': 'hi\n',
+      'steps/upper.cjs': [
+        '"use strict";',
+        'Object.defineProperty(exports, "__esModule", { value: true });',
+        'const fs = require("node:fs");',
+        'exports.default = {',
+        '  name: "upper", version: "1",',
+        '  run(ctx) { fs.writeFileSync(ctx.outputs.o, fs.readFileSync(ctx.inputs.x[0], "utf8").toUpperCase()); },',
+        '};',
+        '',
+      ].join('\n'),
+    });
+    const build = await ws.run(['build', 'a']);
+    expect(build.stderr).toContain('ran       a');
+    expect(build.code).toBe(0);
+    expect(ws.read('a.txt')).toBe('HI\n');
+  });
+});

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
-import { runnableModule } from '../steps/bundled.js';
+import { moduleDefault, runnableModule } from '../steps/bundled.js';
 
 export interface StepPayload {
   module: string;
@@ -27,12 +27,13 @@ const modules = new Map<string, Promise<{ default?: StepDefinition }>>();
 export function importStep(module: string): Promise<{ default?: StepDefinition }> {
   let loading = modules.get(module);
   if (!loading) {
-    loading = (
-      import(pathToFileURL(runnableModule(module)).href) as Promise<{ default?: StepDefinition }>
-    ).then(async (mod) => {
-      await mod.default?.warm?.();
-      return mod;
-    });
+    loading = (import(pathToFileURL(runnableModule(module)).href) as Promise<{ default?: unknown }>).then(
+      async (mod) => {
+        const def = moduleDefault(mod) as StepDefinition | undefined;
+        await def?.warm?.();
+        return { default: def };
+      },
+    );
     modules.set(module, loading);
   }
   return loading;

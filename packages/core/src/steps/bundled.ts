@@ -58,3 +58,15 @@ function bundledPackages(bundleDir: string): string[] | undefined {
   }
   return undefined;
 }
+
+/**
+ * A module's default export, as the step or config schema it should be. TypeScript (and Babel) compile
+ * `export default {…}` to CommonJS as `exports.default = {…}` with `__esModule` set, and node's import of such a
+ * file gives all of `module.exports` as the default: the step is one level down.
+ */
+export function moduleDefault(mod: { default?: unknown }): unknown {
+  const value = mod.default as { __esModule?: unknown; default?: unknown } | undefined;
+  if (value !== null && typeof value === 'object' && value.__esModule === true && 'default' in value)
+    return value.default;
+  return value;
+}

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ParamIssue, StepDefinition } from '../model/step.js';
-import { runnableModule } from './bundled.js';
+import { moduleDefault, runnableModule } from './bundled.js';
 
 /** The name of the built-in step that runs `command:` argv; the engine runs it, no module exists. */
 export const COMMAND_STEP = 'command';
@@ -121,7 +121,7 @@ async function importDefault(name: string, modulePath: string): Promise<unknown>
   if (!existsSync(modulePath)) throw new StepLoadError(name, `module not found: ${modulePath}`);
   try {
     const mod = (await import(pathToFileURL(runnableModule(modulePath)).href)) as { default?: unknown };
-    return mod.default;
+    return moduleDefault(mod);
   } catch (error) {
     const place = syntaxErrorPlace(modulePath);
     throw new StepLoadError(
