@@ -307,6 +307,30 @@ targets:
     );
   });
 
+  it("an output the command's argv never names: the hint says the program was not told the path (no shell: stdout goes to the log)", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  printed:
+    command: [cat, "{inputs.x}"]
+    inputs: {x: x.txt}
+    outputs: {o: out/printed.txt}
+  sibling:
+    command: [cp, "{inputs.x}", "{outputs.bam}"]
+    inputs: {x: x.txt}
+    outputs: {bam: out/x.bam, bai: out/x.bam.bai}
+`,
+      'x.txt': 'x\n',
+    });
+    const b = await ws.build(['printed', 'sibling'], ['-k']);
+    const text = b.run.stdout + b.run.stderr;
+    expect(text).toContain(
+      "output 'o' was not written (out/printed.txt): the command never names {outputs.o}, so the program was not told where to write it (no shell runs it: what it prints goes to the task's log); pass it as an argument",
+    );
+    // x.bam.bai is named after x.bam, which the argv names: a program may derive it, so no such hint.
+    expect(text).toMatch(/output 'bai' was not written \(out\/x\.bam\.bai\)"/);
+  });
+
   it('a fan-out over the items of a target that emits none: refused for a command, a warning for a step', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -1151,7 +1151,19 @@ function notWrittenHint(
   const final = statIfThere(path.resolve(root, missing.path));
   if (final && final.mtimeMs >= start.getTime() - 1000)
     return `: the task wrote ${missing.path} itself; write to {outputs.${missing.output}}, the temporary path pipe moves into place`;
+  if (req.work.kind === 'command' && !namesOutput(req.work.argv, req.outputs, missing.output))
+    return `: the command never names {outputs.${missing.output}}, so the program was not told where to write it (no shell runs it: what it prints goes to the task's log); pass it as an argument`;
   return '';
+}
+
+/**
+ * Whether a command's argv names an output, itself or through an output it is named after (`x.bam` → `x.bam.bai`:
+ * the temporary paths are siblings, so a program that derives one from the other writes the declared file).
+ */
+function namesOutput(argv: readonly string[], temps: Record<string, string>, output: string): boolean {
+  const named = (name: string) => argv.some((arg) => arg.includes(`{outputs.${name}}`));
+  const temp = temps[output] ?? '';
+  return Object.keys(temps).some((name) => named(name) && (name === output || temp.startsWith(temps[name]!)));
 }
 
 /** The target whose items `name` fans out over (`foreach: {items: T}`), if it does. */
