@@ -49,4 +49,27 @@ describe('explainProduct: a query that names nothing built', () => {
       message: "'zzz' is neither a product nor a target built in this workspace",
     });
   });
+
+  it('names a raw input as such, with the tasks that read it (not as a copy of a product)', () => {
+    const withInputs = stateWith({
+      'calibrate[img1]': 'build/cal/img1.txt',
+      'calibrate[img2]': 'build/cal/img2.txt',
+    });
+    for (const id of ['calibrate[img1]', 'calibrate[img2]'])
+      withInputs.tasks.get(id)!.fp = { inputs: { script: [['scripts/cal.py', 'h1']] } } as never;
+    expect(
+      explainProduct({
+        root: '/ws',
+        cwd: '/ws',
+        state: withInputs,
+        buildsDir: '/nonexistent',
+        query: 'scripts/cal.py',
+        querySha256: 'ab', // the content of the products: still no copy of one
+      }),
+    ).toEqual({
+      ok: false,
+      message:
+        "'scripts/cal.py' is a raw input, not a product: it is made by no task (read by calibrate[img1], calibrate[img2]); pipe why explains products and targets",
+    });
+  });
 });

@@ -57,6 +57,22 @@ function misspeltHint(
   return close.length > 0 ? `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : '';
 }
 
+/** The tasks whose last recorded run read `file` (workspace-relative), sorted. */
+function rawInputReaders(state: StateData, file: string): string[] {
+  return [...state.tasks.keys()]
+    .filter((id) =>
+      Object.values(previousRecord(state, id)?.inputs ?? {}).some((list) => list.some(([p]) => p === file)),
+    )
+    .sort();
+}
+
+/** `a, b, c` or `a, b, c and 4 more`. */
+function listed(ids: string[], shown = 3): string {
+  return ids.length <= shown
+    ? ids.join(', ')
+    : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`;
+}
+
 /**
  * Explain a product (a path, absolute or relative to `cwd`) or a target (all its tasks).
  * `buildsDir` is read for the reasons of the last (re)build.
@@ -86,6 +102,13 @@ export function explainProduct(options: {
     roots = [...state.tasks.keys()]
       .filter((id) => id === options.query || id.startsWith(`${options.query}[`))
       .sort();
+    // A raw input whose bytes a product copies is still no product: say what it is rather than explain the copy.
+    const readers = roots.length === 0 ? rawInputReaders(state, asPath) : [];
+    if (readers.length > 0)
+      return {
+        ok: false,
+        message: `'${options.query}' is a raw input, not a product: it is made by no task (read by ${listed(readers)}); pipe why explains products and targets`,
+      };
     if (roots.length === 0 && options.querySha256 !== undefined) {
       const matches = [...state.tasks.entries()].flatMap(([id, rec]) =>
         Object.values(rec.outputs)
