@@ -152,6 +152,20 @@ describe('job-entry', () => {
     });
   });
 
+  it('runs a step module tsc compiled to CommonJS (exports.default with __esModule), as the local worker does', () => {
+    const mod = join(dir, 'cjs-step.cjs');
+    writeFileSync(
+      mod,
+      `"use strict";
+       Object.defineProperty(exports, "__esModule", { value: true });
+       exports.default = { name: 't.cjs', version: '1', run(ctx) { require('node:fs').writeFileSync(ctx.outputs.y, 'cjs'); } };`,
+    );
+    const out = join(dir, 'cjs.txt');
+    const t = spec('c', { kind: 'step', module: mod }, { y: out });
+    expect(runJob([t], '52').status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('cjs');
+  });
+
   it("checks a step's items as the local executor does: a bad one fails the task", () => {
     const mod = join(dir, 'items.mjs');
     writeFileSync(

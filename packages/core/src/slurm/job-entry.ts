@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { expandArgv, type OutputFailure, renderFailure, spawnErrorMessage } from '../execute/executor.js';
 import { emittedItemsProblem } from '../graph/items.js';
 import { blamedParam, type ParamPath, type StepDefinition } from '../model/step.js';
+import { moduleDefault } from '../steps/bundled.js';
 import {
   checkJobSpec,
   EXIT_SOME_TASKS_FAILED,
@@ -97,7 +98,12 @@ function runCommand(spec: TaskSpec): Promise<RunOutcome> {
 async function runStep(spec: TaskSpec): Promise<RunOutcome> {
   if (spec.run.kind !== 'step') throw new Error('not a step');
   const mod = (await import(pathToFileURL(spec.run.module).href)) as Record<string, unknown>;
-  const def = mod[spec.run.exportName ?? 'default'] as StepDefinition | undefined;
+  // The default export as the local worker takes it (a module tsc compiled to CommonJS has the step one level down).
+  const def = (
+    spec.run.exportName === undefined || spec.run.exportName === 'default'
+      ? moduleDefault(mod)
+      : mod[spec.run.exportName]
+  ) as StepDefinition | undefined;
   if (!def || typeof def.run !== 'function') {
     return { exitCode: 1, signal: null, error: `${spec.run.module} does not export a step definition` };
   }
