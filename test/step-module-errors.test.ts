@@ -39,3 +39,20 @@ describe('pipe build: a step written in TypeScript and compiled to CommonJS', ()
     expect(ws.read('a.txt')).toBe('HI\n');
   });
 });
+
+describe('pipe build: a step module that throws', () => {
+  it("names the place in the module where it threw, besides the error's message", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ntargets:\n  a: {step: ./steps/boom.mjs, outputs: [a.txt]}\n',
+      'steps/boom.mjs':
+        'export default {\n  name: "boom", version: "1",\n  run() {\n    JSON.parse("{oops");\n  },\n};\n',
+    });
+    const build = await ws.run(['build', 'a']);
+    expect(build.code).toBe(1);
+    expect(build.stderr).toMatch(
+      new RegExp(
+        `FAILED +a: step failed: .* in JSON at position 1 \\(at ${ws.path('steps/boom.mjs')}:4:10\\)\n`,
+      ),
+    );
+  });
+});

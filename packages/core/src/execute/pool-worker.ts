@@ -9,6 +9,7 @@
 import { parentPort } from 'node:worker_threads';
 import { blamedParam, type ParamPath, type StepResult } from '../model/step.js';
 import type { WrittenHash } from '../store/written-hashes.js';
+import { stepErrorMessage } from './step-error.js';
 import type { StepPayload } from './step-worker.js';
 
 export type PoolRequest =
@@ -100,7 +101,7 @@ const run = async ({ id, payload }: Extract<PoolRequest, { type: 'run' }>): Prom
   try {
     result = await runStep(payload);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = stepErrorMessage(error, payload.module);
     const param = blamedParam(error);
     port.postMessage({ id, ok: false, message, ...(param ? { param } : {}) } satisfies PoolReply);
     return;

@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expandArgv, type OutputFailure, renderFailure, spawnErrorMessage } from '../execute/executor.js';
+import { stepErrorMessage } from '../execute/step-error.js';
 import { emittedItemsProblem } from '../graph/items.js';
 import { blamedParam, type ParamPath, type StepDefinition } from '../model/step.js';
 import { moduleDefault } from '../steps/bundled.js';
@@ -138,7 +139,12 @@ async function runStep(spec: TaskSpec): Promise<RunOutcome> {
     const e = err as Error;
     process.stderr.write(`[${spec.taskId}] step failed: ${e.stack ?? e.message}\n`);
     const param = blamedParam(err);
-    return { exitCode: 1, signal: null, error: e.message, ...(param ? { param } : {}) };
+    return {
+      exitCode: 1,
+      signal: null,
+      error: stepErrorMessage(err, spec.run.module),
+      ...(param ? { param } : {}),
+    };
   }
 }
 

@@ -1,0 +1,49 @@
+/**
+ * Where a user's step module threw, for its failure message: node's error says what went wrong, and the stack (kept
+ * in the task's log) says where, but the build printed only the message. pipe's own steps (packages/…) and
+ * installed ones (node_modules) make messages that name the file and place of the data; they get nothing added.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { blamedParam } from '../model/step.js';
+
+/** The folder pipe's packages are in (this file is packages/core/dist/… or a bundle under packages/cli/dist/…). */
+const PIPE_PACKAGES = (() => {
+  const here = fileURLToPath(import.meta.url);
+  const at = here.lastIndexOf(`${path.sep}packages${path.sep}`);
+  return at < 0 ? undefined : here.slice(0, at + '/packages/'.length);
+})();
+
+/** A stack frame's file, line and column: `at f (file:///x/y.mjs:4:10)`, `at /x/y.cjs:4:10`. */
+const FRAME = /^\s*at (?:.*?\()?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?$/;
+
+/**
+ * `/ws/steps/boom.mjs:4:10`: the topmost frame of `error`'s stack in the step module's folder (or below it, outside
+ * node_modules), or undefined.
+ */
+export function stepErrorPlace(error: unknown, module: string): string | undefined {
+  if (PIPE_PACKAGES && module.startsWith(PIPE_PACKAGES)) return undefined;
+  if (module.split(path.sep).includes('node_modules')) return undefined;
+  const stack = error instanceof Error ? error.stack : undefined;
+  if (!stack) return undefined;
+  const folder = path.dirname(module) + path.sep;
+  for (const line of stack.split('\n')) {
+    const m = FRAME.exec(line);
+    if (!m) continue;
+    const file = m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!;
+    if (file.startsWith(folder) && !file.split(path.sep).includes('node_modules'))
+      return `${file}:${m[2]}:${m[3]}`;
+  }
+  return undefined;
+}
+
+/**
+ * A step's failure message, with the place its own code threw when it is known (`oops (at /ws/steps/a.mjs:4:10)`)
+ * and the error blames no param.
+ */
+export function stepErrorMessage(error: unknown, module: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // An error that blames a param value is located where that value was set (`; set at pipe.yaml:6:22`).
+  const place = blamedParam(error) ? undefined : stepErrorPlace(error, module);
+  return place && !message.includes(place) ? `${message} (at ${place})` : message;
+}
