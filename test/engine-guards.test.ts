@@ -534,6 +534,33 @@ targets:
     expect(ws.exists('.pipe/tmp/run')).toBe(false);
   });
 
+  it('a file written beside the outputs under a name of its own is said too: by its task when it ran alone, else at the end', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  notes:
+    command: [sh, -c, 'echo o > "$0"; echo n > "$(dirname "$0")/notes.txt"', "{outputs.o}"]
+    outputs: {o: out/n/o.txt}
+  pair:
+    foreach: [a, b]
+    command: [sh, -c, 'echo o > "$0"; echo s > "$(dirname "$0")/scratch-$1.txt"; sleep 0.4', "{outputs.o}", "{item}"]
+    outputs: {o: "out/p/{item}.txt"}
+`,
+    });
+    const alone = await ws.build(['notes']);
+    expect(alone.run.code, alone.run.stderr).toBe(0);
+    expect(alone.run.stdout).toContain(
+      "notes: wrote 'out/n/notes.txt' beside its outputs; not a declared output, so not kept (declare it under outputs: to keep it)",
+    );
+    const together = await ws.build(['pair'], ['-j', '2']);
+    expect(together.run.code, together.run.stderr).toBe(0);
+    // Both ran at once: which wrote which is not known, so the build says it once, at its end.
+    expect(together.run.stdout).toContain(
+      "a task wrote 'scratch-a.txt', 'scratch-b.txt' beside its outputs while others ran (pipe -j 1 names it); not a declared output, so not kept (declare it under outputs: to keep it)",
+    );
+    expect(ws.exists('.pipe/tmp/run')).toBe(false);
+  });
+
   it("fails a task whose output's folder is a file, when it would run and when it would restore; the build goes on", async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -42,7 +42,14 @@ import {
 } from '../store/products.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
-import { runTempDir, taskLeftovers, taskTempPaths, undeclaredText } from './task-temp.js';
+import {
+  runTempDir,
+  taskLeftovers,
+  taskTempPaths,
+  undeclaredText,
+  unownedFiles,
+  unownedText,
+} from './task-temp.js';
 
 export interface RunBuildOptions {
   buildId: string;
@@ -109,6 +116,14 @@ class Scheduler {
   /** Inside addTasks: more tasks are about to be advanced, the build cannot be over. */
   private adding = 0;
   private running = 0;
+  /**
+   * Tasks whose work runs now on a local executor, and the run folder's unowned files already put down to a task:
+   * a file a program wrote beside its output under a name of its own is that task's when no other was running.
+   */
+  private readonly working = new Set<string>();
+  private readonly unownedSeen = new Set<string>();
+  private readonly unownedOf = new Map<string, string[]>();
+  private readonly unattributed: string[] = [];
   /** Batches in flight at batch executors (not bounded by `jobs`: the executor has its own limits). */
   private batching = 0;
   private restoring = 0;
@@ -149,6 +164,11 @@ class Scheduler {
     await done;
     const committed = this.allCommitted();
     this.o.signal.removeEventListener('abort', onAbort);
+    // Unowned files no task could be named for, if still there (a scratch file its program removed is no loss); after
+    // a stop, what cancelled tasks left is no news.
+    const unowned = unownedFiles(runTempDir(this.o.layout)).filter((f) => this.unattributed.includes(f));
+    if (unowned.length > 0 && !this.o.signal.aborted)
+      this.emit({ type: 'warning', message: unownedText(unowned) });
     await rm(runTempDir(this.o.layout), { recursive: true, force: true });
     for (const [id] of this.tasks) {
       if (!this.reports.has(id))
@@ -565,6 +585,7 @@ class Scheduler {
     const start = new Date();
     let jobId: string | undefined;
     this.emit({ type: 'task-start', id, action: 'run', executor: executor.name, reasons });
+    this.working.add(id);
     const outcome = await submitWithRetries(executor, req, {
       signal: this.o.signal,
       onEvent: (e) => {
@@ -580,6 +601,12 @@ class Scheduler {
         return true;
       },
     });
+    // A file first seen now was written by this task or one still working: this task's when none is.
+    this.working.delete(id);
+    const unowned = unownedFiles(runTempDir(this.o.layout)).filter((f) => !this.unownedSeen.has(f));
+    for (const f of unowned) this.unownedSeen.add(f);
+    if (unowned.length > 0 && this.working.size === 0) this.unownedOf.set(id, unowned);
+    else this.unattributed.push(...unowned);
     // Storing and publishing is I/O: it gives the job slot back, so the next task's work starts meanwhile.
     this.completing++;
     void this.complete(id, decision, executor, req, outcome, start, jobId)
@@ -700,10 +727,12 @@ class Scheduler {
     } finally {
       // What is left of the task: after a success, files it wrote beside its outputs (said); else its outputs.
       const left = taskLeftovers(runTmp, id);
-      if (ran && left.length > 0)
+      const unowned = this.unownedOf.get(id) ?? [];
+      this.unownedOf.delete(id);
+      if (ran && left.length + unowned.length > 0)
         this.emit({
           type: 'warning',
-          message: undeclaredText(id, left, this.tasks.get(id)!.outputs, this.o.pipeline.root),
+          message: undeclaredText(id, left, this.tasks.get(id)!.outputs, this.o.pipeline.root, unowned),
         });
       await Promise.all(left.map((f) => rm(path.join(runTmp, f), { recursive: true, force: true })));
     }

@@ -60,23 +60,47 @@ export function taskLeftovers(runTmp: string, taskId: string): string[] {
 }
 
 /**
+ * Files in the run folder under no task's prefix: a program wrote them beside its output under a name of its own
+ * (`dirname(out)/extra.txt`), so which task did is known only when no other task was running.
+ */
+export function unownedFiles(runTmp: string): string[] {
+  try {
+    return readdirSync(runTmp)
+      .filter((f) => !OWNED.test(f))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The `~<hash>~` every task's temporary outputs carry (taskTempPrefix). */
+const OWNED = /~[0-9a-f]{16}~/;
+
+/**
  * The warning for files a task wrote beside its outputs (the first five named): as workspace paths when its outputs
- * share one folder (the one the program meant them for).
+ * share one folder (the one the program meant them for). `leftovers` carry the task's prefix; `unowned` do not.
  */
 export function undeclaredText(
   id: string,
   leftovers: string[],
   outputs: Record<string, string>,
   root: string,
+  unowned: string[] = [],
 ): string {
   const prefix = taskTempPrefix(id);
   const folders = new Set(Object.values(outputs).map((f) => path.dirname(f)));
   const folder = folders.size === 1 ? relPath(root, [...folders][0]!) : undefined;
-  const shown = leftovers.map((f) => {
-    const name = f.slice(prefix.length);
-    return folder && folder !== '.' ? `${folder}/${name}` : name;
-  });
+  const shown = [...leftovers.map((f) => f.slice(prefix.length)), ...unowned].map((name) =>
+    folder && folder !== '.' ? `${folder}/${name}` : name,
+  );
   const named = shown.slice(0, 5).map((f) => `'${f}'`);
   const more = shown.length > 5 ? ` and ${shown.length - 5} more files` : '';
   return `${id}: wrote ${named.join(', ')}${more} beside its outputs; not a declared output, so not kept (declare it under outputs: to keep it)`;
+}
+
+/** The warning for unowned files no task could be named for (several ran at once when they appeared). */
+export function unownedText(unowned: string[]): string {
+  const named = unowned.slice(0, 5).map((f) => `'${f}'`);
+  const more = unowned.length > 5 ? ` and ${unowned.length - 5} more files` : '';
+  return `a task wrote ${named.join(', ')}${more} beside its outputs while others ran (pipe -j 1 names it); not a declared output, so not kept (declare it under outputs: to keep it)`;
 }
