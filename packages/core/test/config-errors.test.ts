@@ -123,6 +123,28 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it("a glob that matches no file says what is there: no such folder, or the folder's files (an extension's typo)", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  n:\n    foreach: {glob: "raw/*.fits"}\n    command: [echo, "{item}"]\n    outputs: {o: "out/{item}.txt"}\n  m:\n    foreach: {glob: "nights/*.fits"}\n    command: [echo, "{item}"]\n    outputs: {o: "out/m/{item}.txt"}\n  a:\n    inputs: {x: "raw/*.fts"}\n    command: [cat, "{inputs.x}"]\n    outputs: {o: out/a.txt}\n',
+      'raw/r1.fit': '1',
+      'raw/r2.fit': '2',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'empty-foreach',
+        at: 'pipe.yaml:4:14',
+        hint: "'raw' holds 2 files, none matching: 'r1.fit', 'r2.fit'",
+      },
+      { code: 'empty-foreach', at: 'pipe.yaml:8:14', hint: "the folder 'nights' does not exist" },
+      {
+        code: 'missing-input',
+        at: 'pipe.yaml:12:17',
+        hint: "paths are relative to the file that declares the target; outputs of other targets are found by their exact path; 'raw' holds 2 files, none matching: 'r1.fit', 'r2.fit'",
+      },
+    ]);
+  });
+
   it("a foreach over a config list (Snakemake's expand) says that ${config…} is not substituted there", async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

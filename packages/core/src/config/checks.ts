@@ -5,7 +5,7 @@
  * paths (output-owners.ts: two targets writing one path, one inside the other; output-paths.ts: over a source
  * or input file).
  */
-import { existsSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
@@ -290,10 +290,15 @@ function checkInputFiles(
             hint: looksLikeRef
               ? "to read another target's outputs, write {target: NAME}"
               : (glob && emptyGlobHint(spec.pattern, root)) ||
-                (spec.span && target.span && spec.span.file !== target.span.file
-                  ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
-                    `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
-                  : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path'),
+                [
+                  spec.span && target.span && spec.span.file !== target.span.file
+                    ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
+                      `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
+                    : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path',
+                  glob && baseHint(spec.pattern, root),
+                ]
+                  .filter(Boolean)
+                  .join('; '),
           }),
         );
       }
@@ -326,7 +331,7 @@ function checkInputFiles(
           code: 'empty-foreach',
           message: `foreach glob '${foreach.pattern}' of target '${target.name}' matches no file`,
           at: foreach.span,
-          hint: emptyGlobHint(foreach.pattern, root),
+          hint: emptyGlobHint(foreach.pattern, root) ?? baseHint(foreach.pattern, root),
         }),
       );
     }
@@ -367,6 +372,29 @@ function checkInputFiles(
 /** Why a glob may match no file: a bracket or brace left open (read literally), or only folders matching. */
 function emptyGlobHint(pattern: string, root: string): string | undefined {
   return unclosedHint(pattern) ?? foldersHint(pattern, root);
+}
+
+/**
+ * For a glob that matches no file: that its fixed folder does not exist, or the files that folder holds (a typo in
+ * the extension, `*.fits` over `.fit` files); else undefined.
+ */
+function baseHint(pattern: string, root: string): string | undefined {
+  const { base } = splitGlob(path.resolve(root, pattern));
+  const shownBase = path.relative(root, base).split(path.sep).join('/') || '.';
+  if (!isDirectory(base)) return `the folder '${shownBase}' does not exist`;
+  // Its own files only: a listing of the whole tree could be long (one folder per night of data).
+  let files: string[];
+  try {
+    files = readdirSync(base, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return undefined;
+  }
+  if (files.length === 0) return undefined;
+  const shown = files.slice(0, 3).map((f) => `'${f}'`);
+  return `'${shownBase}' holds ${files.length === 1 ? 'one file' : `${files.length} files`}, none matching: ${shown.join(', ')}${files.length > 3 ? ', …' : ''}`;
 }
 
 /** The first '{' or '[' of a glob that is never closed (the glob library then reads it as a literal character). */
