@@ -87,9 +87,10 @@ describe('StepWorkerPool', () => {
     const fine = stepModule('fine', "return { items: [{ id: 'a', files: [], data: { n: 1 } }] };");
     pool = new StepWorkerPool(1);
     const signal = new AbortController().signal;
+    // With the place in the module where it threw (the frame in the step's own file).
     expect(await pool.run(payload(failing), signal)).toEqual({
       ok: false,
-      failure: { type: 'step-error', message: 'no such run 123' },
+      failure: { type: 'step-error', message: `no such run 123 (at ${failing}:4:72)` },
     });
     // The failure names the task's log: the error and its stack are in it.
     const log = readFileSync(path.join(dir, 'logs', 'task.log'), 'utf8');

@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blamedParam } from '../model/step.js';
 
 /** The folder pipe's packages are in (this file is packages/core/dist/… or a bundle under packages/cli/dist/…). */
 const PIPE_PACKAGES = (() => {
@@ -43,7 +42,9 @@ export function stepErrorPlace(error: unknown, module: string): string | undefin
  */
 export function stepErrorMessage(error: unknown, module: string): string {
   const message = error instanceof Error ? error.message : String(error);
-  // An error that blames a param value is located where that value was set (`; set at pipe.yaml:6:22`).
-  const place = blamedParam(error) ? undefined : stepErrorPlace(error, module);
+  // An error that blames a param value is located where that value was set (`; set at pipe.yaml:6:22`); one
+  // whose `param` is malformed meant to blame one too.
+  const blames = typeof error === 'object' && error !== null && 'param' in error;
+  const place = blames ? undefined : stepErrorPlace(error, module);
   return place && !message.includes(place) ? `${message} (at ${place})` : message;
 }
