@@ -316,6 +316,22 @@ describe('expandGraph', () => {
     expect(JSON.parse(JSON.stringify(toJSON(graph))).tasks).toHaveLength(4);
   });
 
+  it('draws the edges into targets still pending (their tasks known once an upstream step has run)', async () => {
+    const pipeline = await pipelineOf(FILES);
+    const graph = expandGraph(pipeline, { targets: ['summary'] });
+    expect(graph.pending).toEqual(['per_obs', 'summary']);
+    const dot = toDot(graph);
+    expect(dot).toContain('  "select" -> "per_obs";\n');
+    expect(dot).toContain('  "per_obs" -> "summary";\n');
+    expect(dot).toContain('  "stack" -> "summary";\n');
+    const mermaid = toMermaid(graph);
+    const id = (name: string) => new RegExp(`  (\\w+)\\["${name}\\b`).exec(mermaid)![1];
+    expect(mermaid).toContain(`  ${id('select')} --> ${id('per_obs')}\n`);
+    expect(mermaid).toContain(`  ${id('per_obs')} --> ${id('summary')}\n`);
+    expect(mermaid).toContain(`  ${id('stack')} --> ${id('summary')}\n`);
+    expect(toJSON(graph).pendingFrom).toEqual({ per_obs: ['select'], summary: ['per_obs', 'stack'] });
+  });
+
   it('derives item ids from paths', () => {
     expect(itemId('hess_dl3_dr1_obs_id_023523.fits.gz')).toBe('hess_dl3_dr1_obs_id_023523');
     expect(itemId('sub/run.1.fits')).toBe('sub/run.1');

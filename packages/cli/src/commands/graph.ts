@@ -46,6 +46,7 @@ export async function graphCommand(
       shown = {
         tasks: new Map(plan.order.map((id) => [id, plan.tasks.get(id)!.task])),
         pending: plan.pending.map((p) => p.target),
+        ...(graph.pendingFrom ? { pendingFrom: graph.pendingFrom } : {}),
       };
     }
   }

@@ -114,7 +114,23 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
     }
     tasksOf.set(name, own);
   }
-  return { tasks, pending: order.filter((n) => pending.has(n)), diagnostics };
+  const pendingOrder = order.filter((n) => pending.has(n));
+  const pendingFrom = Object.fromEntries(pendingOrder.map((n) => [n, upstreamTargets(targets.get(n)!)]));
+  return {
+    tasks,
+    pending: pendingOrder,
+    ...(pendingOrder.length > 0 ? { pendingFrom } : {}),
+    diagnostics,
+  };
+}
+
+/** The targets a target reads or waits for: its `needs`, the target whose items it fans out over, its inputs'. */
+function upstreamTargets(target: Target): string[] {
+  const names = new Set(target.needs);
+  if (target.foreach?.kind === 'items') names.add(target.foreach.target);
+  for (const specs of Object.values(target.inputs))
+    for (const s of specs) if (s.kind === 'target') names.add(s.target);
+  return [...names];
 }
 
 /**

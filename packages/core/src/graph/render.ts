@@ -10,6 +10,7 @@ export function toDot(graph: TaskGraph): string {
   for (const task of graph.tasks.values()) {
     for (const dep of task.deps) lines.push(`  ${quote(dep)} -> ${quote(task.id)};`);
   }
+  for (const [from, to] of pendingEdges(graph)) lines.push(`  ${quote(from)} -> ${quote(to)};`);
   lines.push('}');
   return `${lines.join('\n')}\n`;
 }
@@ -24,17 +25,24 @@ export function toMermaid(graph: TaskGraph): string {
     lines.push(`  ${id}["${mermaidText(task.id)}"]`);
   }
   graph.pending.forEach((name, i) => {
+    ids.set(name, `p${i}`);
     lines.push(`  p${i}["${mermaidText(name)} (pending)"]:::pending`);
   });
   for (const task of graph.tasks.values()) {
     for (const dep of task.deps) lines.push(`  ${ids.get(dep)} --> ${ids.get(task.id)}`);
   }
+  for (const [from, to] of pendingEdges(graph)) lines.push(`  ${ids.get(from)} --> ${ids.get(to)}`);
   if (graph.pending.length > 0) lines.push('  classDef pending stroke-dasharray: 5 5');
   return `${lines.join('\n')}\n`;
 }
 
-/** A JSON-able copy: tasks as a list in graph order, pending targets and diagnostics. */
-export function toJSON(graph: TaskGraph): { tasks: unknown[]; pending: string[]; diagnostics: unknown[] } {
+/** A JSON-able copy: tasks as a list in graph order, pending targets (and what they read) and diagnostics. */
+export function toJSON(graph: TaskGraph): {
+  tasks: unknown[];
+  pending: string[];
+  pendingFrom?: Record<string, string[]>;
+  diagnostics: unknown[];
+} {
   return {
     tasks: [...graph.tasks.values()].map((t) => ({
       id: t.id,
@@ -46,8 +54,24 @@ export function toJSON(graph: TaskGraph): { tasks: unknown[]; pending: string[];
       params: t.params,
     })),
     pending: graph.pending,
+    ...(graph.pendingFrom ? { pendingFrom: graph.pendingFrom } : {}),
     diagnostics: graph.diagnostics ?? [],
   };
+}
+
+/**
+ * Edges into pending targets, whose tasks are not known yet: from each task of an upstream target, or from the
+ * upstream's own node when it is pending too (split → square (pending) → total (pending)).
+ */
+function pendingEdges(graph: TaskGraph): Array<[string, string]> {
+  const pending = new Set(graph.pending);
+  const edges: Array<[string, string]> = [];
+  for (const name of graph.pending)
+    for (const up of graph.pendingFrom?.[name] ?? []) {
+      if (pending.has(up)) edges.push([up, name]);
+      else for (const task of graph.tasks.values()) if (task.target === up) edges.push([task.id, name]);
+    }
+  return edges;
 }
 
 function quote(text: string): string {

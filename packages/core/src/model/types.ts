@@ -144,6 +144,8 @@ export interface TaskGraph {
   tasks: Map<string, Task>;
   /** Targets whose fan-out is not known until an upstream task has produced its items. */
   pending: string[];
+  /** The targets each pending target reads or waits for (its inputs', `foreach` items' and `needs` targets). */
+  pendingFrom?: Record<string, string[]>;
   /** Problems found while expanding (duplicate item ids, two tasks writing one path); empty when fine. */
   diagnostics?: Diagnostic[];
 }
