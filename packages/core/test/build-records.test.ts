@@ -47,6 +47,15 @@ describe('build records', () => {
     expect(read.ok && read.record.counts).toEqual({ 'up-to-date': 2, ran: 1, failed: 1 });
   });
 
+  it('pipe status in a workspace that recorded no build says so (not that an up-to-date build is not recorded)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
+    expect(readBuildRecord(dir, 'last')).toEqual({
+      ok: false,
+      reason: 'not-found',
+      detail: 'no build has been recorded in this workspace yet (pipe build makes one)',
+    });
+  });
+
   it("a task's last failure is its newest report that ran it, passing over builds that skipped it", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
     const build = (id: string, reports: TaskReport[], endedAt?: string) =>

@@ -153,11 +153,13 @@ export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadReco
       reason: 'not-found',
       detail:
         matches.length === 0
-          ? BUILD_ID.test(idOrPrefix) &&
-            ids.length >= KEEP_BUILDS &&
-            idOrPrefix < ids[ids.length - KEEP_BUILDS]!
-            ? `no build '${idOrPrefix}': a workspace keeps the newest ${KEEP_BUILDS} builds and those that made its current products; the records, logs and Slurm files of older ones are removed`
-            : `no build '${idOrPrefix}' (a build that found everything up to date is not recorded: it changed nothing)`
+          ? ids.length === 0
+            ? 'no build has been recorded in this workspace yet (pipe build makes one)'
+            : BUILD_ID.test(idOrPrefix) &&
+                ids.length >= KEEP_BUILDS &&
+                idOrPrefix < ids[ids.length - KEEP_BUILDS]!
+              ? `no build '${idOrPrefix}': a workspace keeps the newest ${KEEP_BUILDS} builds and those that made its current products; the records, logs and Slurm files of older ones are removed`
+              : `no build '${idOrPrefix}' (a build that found everything up to date is not recorded: it changed nothing)`
           : `'${idOrPrefix}' matches ${matches.length} builds`,
     };
   }
