@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       .argument('[targets...]', "targets (none named: the pipeline's `default:`)")
       .description('build targets and what they need'),
   )
-    .option('-j, --jobs <n>', 'run at most n tasks at once', jobsOption)
+    .option('-j, --jobs <n>', 'run at most n tasks at once (default: one per CPU)', jobsOption)
     .option(
       '-k, --keep-going',
       'keep running independent tasks after a failure, and build what does not need a target whose input file is missing',
@@ -154,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
       .argument('[targets...]', "targets (none named: the pipeline's `default:`)")
       .description('build, then rebuild on every change of the inputs'),
   )
-    .option('-j, --jobs <n>', 'run at most n tasks at once', jobsOption)
+    .option('-j, --jobs <n>', 'run at most n tasks at once (default: one per CPU)', jobsOption)
     .option('--poll', 'poll the file system instead of using inotify (network file systems)')
     .option('--debounce <ms>', 'quiet period before a burst of changes is built (default 50)', (v) =>
       Number.parseInt(v, 10),

@@ -263,3 +263,12 @@ describe('no pipeline file', () => {
     }
   });
 });
+
+describe('pipe build --help', () => {
+  it("says -j's default, one task per CPU (make runs one, Snakemake asks for --cores)", () => {
+    const help = spawnSync(process.execPath, [PIPE_BIN, 'build', '--help'], { encoding: 'utf8' });
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(
+      '-j, --jobs <n> run at most n tasks at once (default: one per CPU)',
+    );
+  });
+});
