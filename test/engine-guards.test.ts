@@ -307,6 +307,27 @@ targets:
     );
   });
 
+  it('a step that did not write an output is told where to, in its own terms: ctx.outputs.NAME, not {outputs.NAME}', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  self: {step: ./steps/self.mjs, outputs: {o: out/self.txt}}
+  none: {step: ./steps/none.mjs, outputs: {'my-out': out/none.txt}}
+`,
+      'steps/self.mjs':
+        "import { mkdirSync, writeFileSync } from 'node:fs';\nexport default { name: 'self', version: '1', run() { mkdirSync('out', { recursive: true }); writeFileSync('out/self.txt', 'x'); } };\n",
+      'steps/none.mjs': "export default { name: 'none', version: '1', run() {} };\n",
+    });
+    const b = await ws.build(['self', 'none'], ['-k']);
+    const text = b.run.stdout + b.run.stderr;
+    expect(text).toContain(
+      "output 'o' was not written (out/self.txt): the task wrote out/self.txt itself; write to ctx.outputs.o, the temporary path pipe moves into place",
+    );
+    expect(text).toContain(
+      `output 'my-out' was not written (out/none.txt): the step is to write it to ctx.outputs[\\"my-out\\"]`,
+    );
+  });
+
   it("an output the command's argv never names: the hint says the program was not told the path (no shell: stdout goes to the log)", async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

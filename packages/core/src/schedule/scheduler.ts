@@ -1179,10 +1179,19 @@ function notWrittenHint(
   if (temp?.isDirectory()) return ': a folder was made in its place; an output must be a file';
   const final = statIfThere(path.resolve(root, missing.path));
   if (final && final.mtimeMs >= start.getTime() - 1000)
-    return `: the task wrote ${missing.path} itself; write to {outputs.${missing.output}}, the temporary path pipe moves into place`;
+    return `: the task wrote ${missing.path} itself; write to ${outputRef(req, missing.output)}, the temporary path pipe moves into place`;
   if (req.work.kind === 'command' && !namesOutput(req.work.argv, req.outputs, missing.output))
     return `: the command never names {outputs.${missing.output}}, so the program was not told where to write it (no shell runs it: what it prints goes to the task's log); pass it as an argument`;
+  if (req.work.kind === 'step') return `: the step is to write it to ${outputRef(req, missing.output)}`;
   return '';
+}
+
+/** How a task's code names an output's temporary path: `{outputs.o}` in a command's argv, `ctx.outputs.o` in a step. */
+function outputRef(req: ExecRequest, output: string): string {
+  if (req.work.kind === 'command') return `{outputs.${output}}`;
+  return /^[A-Za-z_$][\w$]*$/.test(output)
+    ? `ctx.outputs.${output}`
+    : `ctx.outputs[${JSON.stringify(output)}]`;
 }
 
 /**
