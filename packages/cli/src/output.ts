@@ -147,7 +147,11 @@ export class BuildOutput {
       );
     } else if (r.state === 'restored') {
       this.cached++;
-      this.print(`restored  ${r.id} from cache`);
+      // Why, when the workspace is the reason: an output deleted, or edited (the edit is replaced, as make would
+      // rebuild over it; a user should not learn that from the file).
+      const here =
+        r.reasons?.filter((x) => x.type === 'output-missing' || x.type === 'output-modified') ?? [];
+      this.print(`restored  ${r.id} from cache${here.length ? ` — ${describeReasons(here)}` : ''}`);
     } else if (r.state === 'up-to-date') {
       this.cached++;
     } else if (r.state === 'failed') {

@@ -78,3 +78,23 @@ describe('a failed task', () => {
     expect(JSON.parse(lines.join(''))).toMatchObject({ event: 'task-end', id: 'broken', jobId: '7' });
   });
 });
+
+describe('a restored task', () => {
+  const restored = (reasons: unknown[]) =>
+    ({ type: 'task-end', report: { id: 'merged', state: 'restored', reasons } }) as Parameters<
+      BuildOutput['event']
+    >[0];
+
+  it('says so when the workspace was the reason (an output deleted or edited), and only then', () => {
+    const writes = captureStderr();
+    const out = new BuildOutput('plain', 1);
+    out.event(restored([{ type: 'output-modified', output: 'm', path: 'build/merged.tsv' }]));
+    out.event(restored([{ type: 'output-missing', output: 'm', path: 'build/merged.tsv' }]));
+    out.event(restored([{ type: 'param-changed', key: 'tag', old: 'a', new: 'b' }]));
+    expect(writes.join('').split('\n').filter(Boolean)).toEqual([
+      'restored  merged from cache — output modified in the workspace: build/merged.tsv',
+      'restored  merged from cache — output missing: build/merged.tsv',
+      'restored  merged from cache',
+    ]);
+  });
+});
