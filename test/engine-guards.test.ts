@@ -328,6 +328,28 @@ targets:
     );
   });
 
+  it('a command that failed is told which library variables of the shell it did not see (PYTHONPATH not under env:)', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  a:
+    command: [node, -e, "process.exit(process.env.PYTHONPATH ? 0 : 3)", "{outputs.o}"]
+    outputs: {o: out/a.txt}
+  b:
+    command: [node, -e, "require('fs').writeFileSync(process.argv[1], process.env.PYTHONPATH)", "{outputs.o}"]
+    outputs: {o: out/b.txt}
+    env: [PYTHONPATH]
+`,
+    });
+    const r = await ws.run(['build', 'a', 'b', '-k'], { PYTHONPATH: '/opt/lib' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'warning: a: the command did not see PYTHONPATH, set where pipe was started: a command sees PATH, HOME, TMPDIR and LANG, and the variables its target lists under env: (which enter its key)',
+    );
+    expect(r.stderr).toMatch(/FAILED\s+a: exited with status 3\n/);
+    expect(ws.read('out/b.txt')).toBe('/opt/lib');
+  });
+
   it("an output the command's argv never names: the hint says the program was not told the path (no shell: stdout goes to the log)", async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -621,6 +621,16 @@ class Scheduler {
    * An output a task did not deliver as a file, as said to the user, whoever found it (the engine, or Slurm's job,
    * which names the temporary path it was given): the declared path, and why it is likely missing.
    */
+  /**
+   * For a command that failed: the variables set where pipe was started that programs commonly need to find their
+   * code and libraries (a Python path, a conda or virtual env) and that it did not see, its target not listing them
+   * under `env:` (a ModuleNotFoundError from a PYTHONPATH set by hand).
+   */
+  private unseenEnv(targetName: string): string[] {
+    const declared = new Set(this.o.pipeline.targets.get(targetName)?.env ?? []);
+    return LIBRARY_ENV.filter((name) => !declared.has(name) && this.o.io.env(name) !== undefined);
+  }
+
   private outputFailureText(
     task: Task,
     failure: OutputFailure,
@@ -777,7 +787,16 @@ class Scheduler {
         f.type === 'output-not-written' || f.type === 'output-is-symlink'
           ? this.outputFailureText(task, f, outcome.attempts, req, start)
           : `${renderFailedOutcome(outcome)}${await this.blamedParamText(task.target, f)}`;
-      return this.fail(id, state, { ...base, error });
+      const failed = this.fail(id, state, { ...base, error });
+      // A warning beside the failure, not in it: the failure's text stays what the program did.
+      const unseen =
+        f.type === 'exit-non-zero' && req.work.kind === 'command' ? this.unseenEnv(task.target) : [];
+      if (unseen.length > 0)
+        this.emit({
+          type: 'warning',
+          message: `${id}: the command did not see ${unseen.join(', ')}, set where pipe was started: a command sees PATH, HOME, TMPDIR and LANG, and the variables its target lists under env: (which enter its key)`,
+        });
+      return failed;
     }
     // An input edited while the task ran: its outputs may hold the new bytes under the old bytes' key, which the
     // cache would then serve for the old content. Nothing is kept; the next build sees the new content and reruns.
@@ -1203,6 +1222,21 @@ function namesOutput(argv: readonly string[], temps: Record<string, string>, out
   const temp = temps[output] ?? '';
   return Object.keys(temps).some((name) => named(name) && (name === output || temp.startsWith(temps[name]!)));
 }
+
+/** Variables a program may need to find its code and libraries, which a command sees only if its target lists them. */
+const LIBRARY_ENV = [
+  'PYTHONPATH',
+  'PYTHONHOME',
+  'VIRTUAL_ENV',
+  'CONDA_PREFIX',
+  'LD_LIBRARY_PATH',
+  'R_LIBS',
+  'R_LIBS_USER',
+  'PERL5LIB',
+  'NODE_PATH',
+  'JULIA_LOAD_PATH',
+  'CLASSPATH',
+];
 
 /** The target whose items `name` fans out over (`foreach: {items: T}`), if it does. */
 function itemsSource(pipeline: Pipeline, name: string): string | undefined {
