@@ -444,6 +444,15 @@ targets:
     expect((await ws.run(['why', 'nothing'])).stderr).toContain(
       "'nothing' is neither a product nor a target",
     );
+    // Asked by the path it declares, whether the file is there or not (a stale one from elsewhere).
+    const byPath = await ws.run(['why', 'out/bad.txt']);
+    expect(byPath.stderr).toMatch(
+      /'out\/bad\.txt' has no product: in build \S+, bad failed: exited with status 3 \(log /,
+    );
+    ws.write('out/after.txt', 'stale');
+    expect((await ws.run(['why', 'out/after.txt'])).stderr).toMatch(
+      /'out\/after\.txt' has no product: in build \S+, after skipped: upstream task bad did not succeed/,
+    );
     // pipe log -n takes a count of builds: 0, -1 or a word is a usage error.
     for (const n of ['0', '-1', 'abc']) expect((await ws.run(['log', '-n', n])).code, n).toBe(2);
     expect((await ws.run(['log', '-n', '1'])).code).toBe(0);

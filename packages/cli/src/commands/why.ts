@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LocalStore } from '@pipe/cache';
 import {
+  expandGraph,
   explainProduct,
   hashProduct,
   listBuildIds,
@@ -143,11 +144,14 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   if (!result.ok && existsSync(file) && statSync(file).isFile())
     result = explain((await hashProduct(file)).sha256);
   if (!result.ok) {
-    // Not built successfully: the last build that had the task says what happened to it.
+    // Not built successfully: the last build that had the task says what happened to it. A path is found through
+    // the pipeline, whose task declares it (a build record names tasks, not their outputs).
+    const owner = await declaredOwner(opts, file);
     const last = lastAttempt(
       ws.layout.buildsDir,
       query,
       path.relative(ws.layout.root, path.resolve(workingDir(opts), query)),
+      owner,
     );
     if (last) {
       process.stderr.write(`pipe: ${last}\n`);
@@ -181,12 +185,12 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
  * For a target, task or product that has no successful build: what the newest build that had it did with it
  * ("'bad' has no product: in build X it failed: exited with status 3 (log …)"). Undefined when no build had it.
  */
-function lastAttempt(buildsDir: string, query: string, asPath: string): string | undefined {
+function lastAttempt(buildsDir: string, query: string, asPath: string, owner?: string): string | undefined {
   for (const id of listBuildIds(buildsDir).reverse()) {
     const got = readBuildRecord(buildsDir, id);
     if (!got.ok) continue;
     const tasks = Object.entries(got.record.tasks).filter(
-      ([t]) => t === query || t.startsWith(`${query}[`) || (asPath !== '' && t === asPath),
+      ([t]) => t === query || t.startsWith(`${query}[`) || (asPath !== '' && t === asPath) || t === owner,
     );
     const failing = tasks.filter(
       ([, r]) => r.state !== 'ran' && r.state !== 'restored' && r.state !== 'up-to-date',
@@ -197,5 +201,14 @@ function lastAttempt(buildsDir: string, query: string, asPath: string): string |
     const more = failing.length > 1 ? ` (and ${failing.length - 1} more of its tasks)` : '';
     return `'${query}' has no product: in build ${id}, ${task} ${r.state}${r.error ? `: ${r.error}` : ''}${r.log ? ` (log ${r.log})` : ''}${more}`;
   }
+  return undefined;
+}
+
+/** The task whose declared outputs include `file` (absolute), as the pipeline expands now; undefined if none or it does not load. */
+async function declaredOwner(opts: GlobalOptions, file: string): Promise<string | undefined> {
+  const loaded = await loadForCommand(opts);
+  if (!loaded.ok) return undefined;
+  const graph = expandGraph(loaded.pipeline, { targets: [...loaded.pipeline.targets.keys()] });
+  for (const task of graph.tasks.values()) if (Object.values(task.outputs).includes(file)) return task.id;
   return undefined;
 }
