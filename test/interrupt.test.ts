@@ -166,4 +166,27 @@ describe('pipe build: interruptions', () => {
         .map((e) => e.state),
     ).toEqual(['up-to-date', 'up-to-date', 'up-to-date']);
   });
+
+  it('a build that waits with --wait says for which build, at once (not a silent pause)', async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    const first = finished(ws.spawn(['build', 'all', '--json']));
+    await waitForFile(ws.path('started.pid'));
+    const child = ws.spawn(['build', 'all', '--wait']);
+    let stderr = '';
+    const said = new Promise<void>((resolve) =>
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += String(chunk);
+        if (stderr.includes('\n')) resolve();
+      }),
+    );
+    const waiting = finished(child);
+    await said; // while the first build still holds the lock: it is released only below
+    expect(stderr).toMatch(
+      /^pipe: waiting for build \d{8}-\d{6}-\d{3}-[0-9a-f]{6} \(pid \d+ on .+\) to finish\n/,
+    );
+    ws.write('release', '');
+    expect((await first).code).toBe(0);
+    expect((await waiting).code).toBe(0);
+  });
 });

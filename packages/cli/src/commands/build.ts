@@ -282,6 +282,11 @@ async function buildOpened(
       signal: abort.signal,
       locateParam: (target, param) => locateParamFor(opts, target, param),
       lockWaitMs: waitMs,
+      // --wait can be long: say for whom (else a silent pause, as if pipe hung).
+      onLockWait: (owner) =>
+        process.stderr.write(
+          `pipe: waiting for build ${owner.buildId} (pid ${owner.pid} on ${owner.host}) to finish\n`,
+        ),
       params: opened.params,
       ...(opts.config
         ? { config: relPath(session.pipeline.root, path.resolve(workingDir(opts), opts.config)) }

@@ -222,6 +222,8 @@ export interface BuildOptions {
   buildId?: string;
   /** How long to wait for another build's lock (0: refuse at once). */
   lockWaitMs?: number;
+  /** Called when the wait for another build's lock begins, with the build that holds it. */
+  onLockWait?: (owner: LockOwner) => void;
   /** Recorded in the build record. */
   params?: Record<string, string>;
   /** The parameter file given by --config, as the record shows it (pipe log, status). */
@@ -358,12 +360,14 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       return { ok: true, buildId, status: 'succeeded', reports, plan, recorded: false };
     }
   }
-  const lock = await acquireLock(session.layout.lockFile, { buildId, waitMs: options.lockWaitMs ?? 0 }).catch(
-    async (error: unknown) => {
-      await Promise.all(ownExecutors.map((e) => e.close()));
-      throw error;
-    },
-  );
+  const lock = await acquireLock(session.layout.lockFile, {
+    buildId,
+    waitMs: options.lockWaitMs ?? 0,
+    ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
+  }).catch(async (error: unknown) => {
+    await Promise.all(ownExecutors.map((e) => e.close()));
+    throw error;
+  });
   if (!lock.ok) {
     await Promise.all(ownExecutors.map((e) => e.close()));
     return { ok: false, reason: 'locked', owner: lock.owner };

@@ -30,6 +30,8 @@ export interface AcquireOptions {
   waitMs?: number;
   /** Poll interval while waiting. */
   pollMs?: number;
+  /** Called once, when the lock is found held by a live owner and the wait begins (to say so: it may be long). */
+  onWait?: (owner: LockOwner) => void;
 }
 
 function isAlive(pid: number): boolean {
@@ -75,6 +77,7 @@ export async function acquireLock(file: string, options: AcquireOptions): Promis
   };
   const deadline = Date.now() + (options.waitMs ?? 0);
   let tookOverStale: LockOwner | undefined;
+  let waited = false;
   for (;;) {
     if (tryCreate(file, me)) {
       let released = false;
@@ -100,6 +103,8 @@ export async function acquireLock(file: string, options: AcquireOptions): Promis
       continue;
     }
     if (Date.now() >= deadline) return { ok: false, reason: 'held', owner };
+    if (!waited) options.onWait?.(owner);
+    waited = true;
     await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
   }
 }
