@@ -386,7 +386,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
             outputs: {o: a.txt}
           b:
             foreach: [u, v]
-            command: [echo, '{wildcards.sample}', '{log}', '{x}', '{resources.mem}']
+            command: [echo, '{wildcards.sample}', '{log}', '{x}', '{resources.mem}', "print(f'{output}', 1)"]
             outputs: ['b/{item}.txt']
       `,
       'c.yaml': 'x: {y: 1}\n',

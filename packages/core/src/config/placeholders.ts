@@ -63,7 +63,11 @@ export function checkCommand(
         );
         continue;
       }
-      const foreign = foreignPlaceholder(namespace, name, declared, arg[(match.index ?? 0) - 1] === '$');
+      // An argument with spaces is program text (`python3 -c "print(f'{output}')"`), where only `${config.x}` is
+      // surely meant for pipe.
+      const dollar = arg[(match.index ?? 0) - 1] === '$';
+      const foreign =
+        dollar || !/\s/.test(arg) ? foreignPlaceholder(namespace, name, declared, dollar) : undefined;
       if (foreign) {
         report(
           'unknown-placeholder',
