@@ -1,4 +1,4 @@
-import { symlinkSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline, renderDiagnostic } from '../src/config/index.js';
@@ -223,6 +223,62 @@ describe('loadPipeline: every problem is reported with its place', () => {
         hint: 'a YAML merge key (<<: *anchor) is not read here (YAML 1.2 has none): write the keys out in each target',
       },
     ]);
+  });
+
+  // Found by fuzzing: nested aliases threw yaml's ReferenceError out of doc.toJS() as a stack trace.
+  it('aliases that expand to millions of nodes (the billion laughs) are refused at the first alias', async () => {
+    const laughs = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(', ')}]`),
+    ].join('\n');
+    const { dir, diagnostics } = await diagnosticsOf({ 'pipe.yaml': `version: 1\n${laughs}\ntargets: {}\n` });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'yaml-aliases',
+        at: 'pipe.yaml:3:8',
+        hint: 'write the repeated values out, or use fewer nested aliases',
+      },
+    ]);
+    expect(diagnostics[0]!.message).toMatch(/^aliases expand to too many nodes \(Excessive alias count/);
+    // The same in the parameter file.
+    const config = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\nconfig: {file: params.yaml}\ntargets:\n  a: {command: [echo], outputs: [a.txt]}\n',
+      'params.yaml': `${laughs}\n`,
+    });
+    expect(summary(config.dir, config.diagnostics)).toEqual([
+      {
+        code: 'yaml-aliases',
+        at: 'params.yaml:2:8',
+        hint: 'write the repeated values out, or use fewer nested aliases',
+      },
+    ]);
+  });
+
+  // Found by fuzzing: a byte that is not UTF-8 became U+FFFD, and an output named 'flux_err\uFFFD' was refused
+  // as a map the step does not compute.
+  it('a file that is not UTF-8 is refused at the first bad byte, by line and column', async () => {
+    const dir = makeWorkspace({});
+    dirs.push(dir);
+    const bytes = Buffer.concat([
+      Buffer.from('version: 1\n# é ok\ntargets:\n  a: {command: [echo, é'),
+      Buffer.from([0xe9]), // Latin-1 é
+      Buffer.from('], outputs: [a.txt]}\n'),
+    ]);
+    writeFileSync(path.join(dir, 'pipe.yaml'), bytes);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    expect(result.ok).toBe(false);
+    const errors = result.ok ? [] : result.diagnostics;
+    expect(summary(dir, errors)).toEqual([
+      {
+        code: 'not-utf8',
+        at: 'pipe.yaml:4:24',
+        hint: 'YAML files are read as UTF-8: save the file in that encoding',
+      },
+    ]);
+    expect(errors[0]!.message).toBe(
+      'the file is not UTF-8 text: byte 0xE9 at line 4, column 24 (byte offset 52) is not valid UTF-8',
+    );
   });
 
   it('a quoted number (version: "1", cpus: "2") is refused with the number to write', async () => {

@@ -3,7 +3,7 @@
  * `yaml`'s parseDocument + LineCounter so that every node maps back to file:line:col.
  */
 import { readFile } from 'node:fs/promises';
-import { type Document, isNode, LineCounter, type Node, Parser, parseDocument } from 'yaml';
+import { type Document, isNode, LineCounter, type Node, Parser, parseDocument, visit } from 'yaml';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
 
@@ -21,6 +21,10 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
   const source: SourceFile = { file, text, lineCounter, doc };
   const diagnostics: Diagnostic[] = [];
+  if (doc.errors.length === 0) {
+    const aliases = aliasBomb(source);
+    if (aliases) diagnostics.push(aliases);
+  }
   const linesWithError = new Set<number>();
   for (const [severity, list] of [
     ['error', doc.errors],
@@ -61,9 +65,9 @@ export async function readSource(
   file: string,
   from?: SourceSpan,
 ): Promise<{ source?: SourceFile; diagnostics: Diagnostic[] }> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
@@ -73,7 +77,78 @@ export async function readSource(
       ],
     };
   }
-  return parseSource(file, text);
+  const decoded = decodeUtf8(file, bytes);
+  if ('diagnostic' in decoded) return { diagnostics: [decoded.diagnostic] };
+  return parseSource(file, decoded.text);
+}
+
+/**
+ * The file's text, or an error at the first byte that is not UTF-8 (a Latin-1 'é', a binary file): decoding it
+ * anyway would put U+FFFD into a key or a path, refused later as something else or not at all.
+ */
+function decodeUtf8(file: string, bytes: Buffer): { text: string } | { diagnostic: Diagnostic } {
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    // Feed the bytes one by one: the decoder throws at the byte that breaks a sequence; the sequence's first byte
+    // (a Latin-1 'é' read as the start of a 3-byte one) is the one to point at.
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    let line = 1;
+    let lineStart = 0;
+    let at = 0;
+    let sequenceStart = 0;
+    try {
+      for (; at < bytes.length; at++) {
+        if (decoder.decode(bytes.subarray(at, at + 1), { stream: true }) !== '') sequenceStart = at + 1;
+        if (bytes[at] === 0x0a) {
+          line++;
+          lineStart = at + 1;
+        }
+      }
+      decoder.decode();
+    } catch {}
+    at = Math.min(sequenceStart, bytes.length - 1);
+    // The column counts characters, as the other diagnostics do: those before the bad byte on its line.
+    const col = bytes.subarray(lineStart, at).toString('utf8').length + 1;
+    const hex = bytes[at]!.toString(16).toUpperCase().padStart(2, '0');
+    return {
+      diagnostic: makeDiagnostic({
+        code: 'not-utf8',
+        message: `the file is not UTF-8 text: byte 0x${hex} at line ${line}, column ${col} (byte offset ${at}) is not valid UTF-8`,
+        at: { file, line, col, length: 1 },
+        hint: 'YAML files are read as UTF-8: save the file in that encoding',
+      }),
+    };
+  }
+}
+
+/**
+ * An error when expanding the document's aliases would exceed yaml's limit (the "billion laughs": a few lines of
+ * nested aliases expanding to millions of nodes): toJS() throws a ReferenceError there, which each reader of the
+ * document would let through as a stack trace. Reported at the first alias.
+ */
+function aliasBomb(source: SourceFile): Diagnostic | undefined {
+  try {
+    source.doc.toJS();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    let first: Node | undefined;
+    visit(source.doc, {
+      Alias(_key, node) {
+        first = node;
+        return visit.BREAK;
+      },
+    });
+    const at = spanOf(source, first) ??
+      spanOf(source, source.doc.contents) ?? { file: source.file, line: 1, col: 1, length: 1 };
+    return makeDiagnostic({
+      code: 'yaml-aliases',
+      message: `aliases expand to too many nodes (${firstLine(error.message)})`,
+      at,
+      hint: 'write the repeated values out, or use fewer nested aliases',
+    });
+  }
 }
 
 /** The span of a YAML node (start to end of its value); undefined for nodes created in memory. */
