@@ -23,6 +23,54 @@ describe('gammapy analysis config', () => {
     expect(config.observations.obs_ids).toEqual([]);
   });
 
+  // Found by fuzzing: binsize_irf 0.0001 deg passed the check (it looked at binsize only) and each run failed after
+  // 90 s with "Invalid typed array length: 8000000000", naming no setting; 10⁸ energy bins were blamed on binsize.
+  it('refuses a map cube too large to hold at the setting that makes it so: binsize, binsize_irf or an nbins', () => {
+    const crab = parse(readFileSync(crabConfig, 'utf8'));
+    const issuesWith = (wcs: Record<string, unknown>, axes: Record<string, unknown> = {}) =>
+      readAnalysisConfig({
+        ...crab,
+        datasets: {
+          ...crab.datasets,
+          geom: {
+            ...crab.datasets.geom,
+            wcs: { ...crab.datasets.geom.wcs, ...wcs },
+            axes: { ...crab.datasets.geom.axes, ...axes },
+          },
+        },
+      }).issues;
+    expect(issuesWith({ binsize_irf: '0.0001 deg' })).toEqual([
+      {
+        path: ['datasets', 'geom', 'wcs', 'binsize_irf'],
+        message:
+          'a 20000 × 20000 pixel PSF map (binsize_irf) with 20 energy_true bins × 66 rad bins has 5.28e+11 cells per cube (2112.0 GB in float32): more than pipe holds (2.7e+8)',
+        hint: 'a larger binsize_irf or a smaller width',
+      },
+    ]);
+    expect(issuesWith({ binsize: '0.0001 deg' })).toMatchObject([
+      { path: ['datasets', 'geom', 'wcs', 'binsize'], hint: 'a larger binsize or a smaller width' },
+    ]);
+    expect(issuesWith({}, { energy: { min: '1 TeV', max: '10 TeV', nbins: 100_000_000 } })).toEqual([
+      {
+        path: ['datasets', 'geom', 'axes', 'energy', 'nbins'],
+        message:
+          'a 100 × 100 pixel map with 100000000 energy bins has 1.00e+12 cells per cube (4000.0 GB in float32): more than pipe holds (2.7e+8)',
+        hint: 'fewer energy bins',
+      },
+    ]);
+    // The EDISP kernel crosses both energy axes on the IRF grid.
+    expect(
+      issuesWith(
+        {},
+        {
+          energy: { min: '1 TeV', max: '10 TeV', nbins: 5000 },
+          energy_true: { min: '0.5 TeV', max: '20 TeV', nbins: 2000 },
+        },
+      ),
+    ).toMatchObject([{ path: ['datasets', 'geom', 'axes', 'energy', 'nbins'], hint: 'fewer energy bins' }]);
+    expect(issuesWith({})).toEqual([]);
+  });
+
   it("ignores obs_cone without lon and obs_time without start, with a warning, as gammapy's Analysis does", () => {
     // gammapy 1.0 _make_obs_table_selection applies the cone only `if obs_cone.lon is not None`, get_observations
     // the time only `if obs_time.start is not None`: both configs select every run there. pipe refused them.

@@ -35,6 +35,8 @@ type Node =
 
 /** The largest map cube accepted (cells): 2^28 float32 values are 1 GB, and a run holds several cubes. */
 const MAX_CUBE_CELLS = 2 ** 28;
+/** More energy bins than this are what makes a cube too large (rather than the pixel size) when one is. */
+const MANY_ENERGY_BINS = 1000;
 
 const obj = (fields: Record<string, Node>): Node => ({ t: 'obj', fields });
 const angle = (dflt?: string): Node => ({ t: 'angle', dflt });
@@ -451,26 +453,69 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
       if (isNum(v) && !(v > 0))
         issues.push({ path: ['datasets', 'geom', 'wcs', 'width', key], message: `${key} must be > 0` });
     }
-    // A map cube is held in memory (float32): refuse at the value what would fail later as a bare allocation error.
+    // A map cube is held in memory (float32): refuse at the value what would fail later as a bare allocation error
+    // ("Invalid typed array length", after minutes). The cubes: the map's [energy][pixel] (reco and true), and on
+    // the coarser binsize_irf grid over the same field the PSF map's [energy_true][rad][pixel] and the EDISP
+    // kernel's [energy_true][energy][pixel].
     const w = wcs?.width?.width;
     const h = wcs?.width?.height;
-    const bin = wcs?.binsize;
-    if (isNum(w) && isNum(h) && isNum(bin) && w > 0 && h > 0 && bin > 0) {
-      const nx = Math.max(1, Math.round(w / bin));
-      const ny = Math.max(1, Math.round(h / bin));
-      const nE = Math.max(
-        ...(['energy', 'energy_true'] as const).map((a) => {
-          const n = ds.geom?.axes?.[a]?.nbins;
-          return isNum(n) && n >= 1 ? n : 1;
-        }),
+    const nbins = (a: 'energy' | 'energy_true'): number => {
+      const n = ds.geom?.axes?.[a]?.nbins;
+      return isNum(n) && n >= 1 ? n : 1;
+    };
+    const grid = (bin: unknown) =>
+      isNum(w) && isNum(h) && isNum(bin) && w > 0 && h > 0 && bin > 0
+        ? { nx: Math.max(1, Math.round(w / bin)), ny: Math.max(1, Math.round(h / bin)) }
+        : undefined;
+    const map = grid(wcs?.binsize);
+    const irf = grid(wcs?.binsize_irf);
+    const cubes: Array<{
+      what: string;
+      key: 'binsize' | 'binsize_irf';
+      px: { nx: number; ny: number };
+      axes: Array<[string, number]>;
+    }> = [];
+    // The map's cubes: one on each energy axis, the larger one counted (as the message says: energy bins).
+    const mapAxis = nbins('energy_true') > nbins('energy') ? 'energy_true' : 'energy';
+    if (map) cubes.push({ what: 'map', key: 'binsize', px: map, axes: [[mapAxis, nbins(mapAxis)]] });
+    if (irf)
+      cubes.push(
+        {
+          what: 'PSF map',
+          key: 'binsize_irf',
+          px: irf,
+          axes: [
+            ['energy_true', nbins('energy_true')],
+            ['rad', 66],
+          ],
+        },
+        {
+          what: 'EDISP map',
+          key: 'binsize_irf',
+          px: irf,
+          axes: [
+            ['energy_true', nbins('energy_true')],
+            ['energy', nbins('energy')],
+          ],
+        },
       );
-      const cells = nx * ny * nE;
-      if (cells > MAX_CUBE_CELLS)
-        issues.push({
-          path: ['datasets', 'geom', 'wcs', 'binsize'],
-          message: `a ${nx} × ${ny} pixel map with ${nE} energy bins has ${cells.toExponential(2)} cells per cube (${((cells * 4) / 1e9).toFixed(1)} GB in float32): more than pipe holds (${MAX_CUBE_CELLS.toExponential(1)})`,
-          hint: 'a larger binsize or a smaller width',
-        });
+    const blamed = new Set<string>();
+    for (const { what, key, px, axes } of cubes) {
+      const cells = px.nx * px.ny * axes.reduce((p, [, n]) => p * n, 1);
+      if (!(cells > MAX_CUBE_CELLS)) continue;
+      // Blame the energy axis when its bins are what is unusual (gammapy's analyses use tens), else the pixel size.
+      const [axis, n] = axes.filter(([a]) => a !== 'rad').sort((a, b) => b[1] - a[1])[0]!;
+      const path =
+        n > MANY_ENERGY_BINS ? ['datasets', 'geom', 'axes', axis, 'nbins'] : ['datasets', 'geom', 'wcs', key];
+      if (blamed.has(path.join('.'))) continue;
+      blamed.add(path.join('.'));
+      const shape = what === 'map' ? `${n} energy bins` : axes.map(([a, k]) => `${k} ${a} bins`).join(' × ');
+      const named = what === 'map' ? 'map' : `${what} (${key})`;
+      issues.push({
+        path,
+        message: `a ${px.nx} × ${px.ny} pixel ${named} with ${shape} has ${cells.toExponential(2)} cells per cube (${((cells * 4) / 1e9).toFixed(1)} GB in float32): more than pipe holds (${MAX_CUBE_CELLS.toExponential(1)})`,
+        hint: n > MANY_ENERGY_BINS ? `fewer ${axis} bins` : `a larger ${key} or a smaller width`,
+      });
     }
     const offsetMax = ds.geom?.selection?.offset_max;
     if (isNum(offsetMax) && !(offsetMax > 0))
