@@ -9,6 +9,7 @@ import { unknownParameter } from '../config/maker-parameters.js';
 import type { OptionalQuantity } from '../estimators/index.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/energy-axis.js';
 import { sectionParams } from './analysis-params.js';
+import { EXCESS_MAP_OUTPUTS } from './product-names.js';
 import { warmRunModule } from './warm.js';
 
 export type Params = { excess_map: AnalysisConfig['excess_map'] };
@@ -65,6 +66,7 @@ export function energyEdgesSet(ee: Params['excess_map']['energy_edges']): ee is 
 const step: StepDefinition<Params> = {
   name: 'astro.excess_map',
   version: '1',
+  outputs: { required: [], optional: EXCESS_MAP_OUTPUTS },
   kernels: ['correlateDisk', 'cashStatistics', 'sampleNearest'],
   validateParams(p) {
     const checked = sectionParams(p, 'excess_map');

@@ -8,17 +8,8 @@ import { writeMapFitsAsync } from '../fits/index.js';
 import type { MapDataset } from '../makers/index.js';
 import { renderMapPngAsync } from '../quicklook/index.js';
 import { wcsHeaderCards } from '../wcs/index.js';
+import { DATASET_MAPS, ESTIMATOR_PRODUCTS } from './product-names.js';
 import { STEP_OUTPUT } from './step-output.js';
-
-/** Product file names (§11) → the estimator's map names. */
-const ESTIMATOR_PRODUCTS: Record<string, ExcessMapName> = {
-  correlated_counts: 'npred',
-  correlated_background: 'npred_background',
-  excess: 'npred_excess',
-  ts: 'ts',
-  sqrt_ts: 'sqrt_ts',
-  reco_exposure: 'reco_exposure',
-};
 
 const UNITS: Record<string, string> = {
   exposure: 'm2 s',
@@ -37,9 +28,6 @@ interface Image {
   shape: number[];
   axis: { kind: 'reco' | 'true'; edges: ArrayLike<number> };
 }
-
-/** The stacked dataset's own maps: written by step astro.stacked_maps (and by astro.excess_map when declared). */
-export const DATASET_MAPS = ['counts', 'background', 'exposure', 'mask_safe'] as const;
 
 function productImage(
   name: string,

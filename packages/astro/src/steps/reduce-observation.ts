@@ -25,6 +25,7 @@ export type Params = { datasets: AnalysisConfig['datasets']; center?: 'pointing'
 const step: StepDefinition<Params> = {
   name: 'astro.reduce_observation',
   version: '1',
+  outputs: { required: ['dataset'] },
   kernels: [
     'binEvents',
     'evalAeffMap',

@@ -17,6 +17,7 @@ export type Params = {
 const step: StepDefinition<Params> = {
   name: 'astro.select_observations',
   version: '1',
+  outputs: { required: ['observations'] },
   validateParams(p) {
     const checked = sectionParams(p, 'observations', (o) => {
       // The store is an input (its index files); its path must not enter the key.

@@ -14,6 +14,7 @@ export type Params = { datasets: AnalysisConfig['datasets'] };
 const step: StepDefinition<Params> = {
   name: 'astro.stack_datasets',
   version: '1',
+  outputs: { required: ['stacked'] },
   kernels: ['stackAdd', 'stackMaskOr', 'stackIrfWeighted', 'sampleNearest'],
   validateParams: (p) => sectionParams(p, 'datasets', dropDatasetPaths),
   warm: () => warmRunModule(import('./stack-datasets-run.js')),

@@ -5,12 +5,14 @@
  * changes, and writes them on one core while the estimator runs on another.
  */
 import type { StepDefinition } from '@pipe/core';
+import { STACKED_MAPS_OUTPUTS } from './product-names.js';
 
 export type Params = Record<string, never>;
 
 const step: StepDefinition<Params> = {
   name: 'astro.stacked_maps',
   version: '1',
+  outputs: { required: [], optional: STACKED_MAPS_OUTPUTS },
   validateParams(p) {
     const keys = Object.keys(p ?? {});
     if (keys.length > 0)

@@ -3,6 +3,8 @@
  * `validateParams` run; issues are mapped back to where each value was written (the pipeline file,
  * the config file for ${config...} values, or the --param override that set it).
  */
+import { closestNames, didYouMean } from '../graph/closest-names.js';
+import type { StepDefinition } from '../model/step.js';
 import type { Diagnostic } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { makeDiagnostic } from './diagnostics.js';
@@ -37,7 +39,8 @@ export async function validateStepParams(
           }),
         ];
       }
-      if (!step.validateParams) return [];
+      const outputIssues = checkOutputNames(draft, step.outputs);
+      if (!step.validateParams) return outputIssues;
       let result: ReturnType<NonNullable<typeof step.validateParams>>;
       try {
         result = step.validateParams(target.params);
@@ -52,19 +55,57 @@ export async function validateStepParams(
       }
       if (result.ok) {
         target.params = result.value as Record<string, unknown>;
-        return [];
+        return outputIssues;
       }
-      return result.issues.map((issue) => {
-        const origin = originOf(draft.paramOrigins, issue.path);
-        const name = issue.path.join('.');
-        const override = origin && 'override' in origin ? ` (value from ${origin.override})` : '';
-        return makeDiagnostic({
-          code: 'invalid-param',
-          message: `${name ? `param '${name}'` : 'params'} of target '${target.name}' (step '${target.step}'): ${issue.message}${override}`,
-          at: origin && 'span' in origin ? origin.span : target.span,
-          hint: issue.hint,
-        });
-      });
+      return result.issues
+        .map((issue) => {
+          const origin = originOf(draft.paramOrigins, issue.path);
+          const name = issue.path.join('.');
+          const override = origin && 'override' in origin ? ` (value from ${origin.override})` : '';
+          return makeDiagnostic({
+            code: 'invalid-param',
+            message: `${name ? `param '${name}'` : 'params'} of target '${target.name}' (step '${target.step}'): ${issue.message}${override}`,
+            at: origin && 'span' in origin ? origin.span : target.span,
+            hint: issue.hint,
+          });
+        })
+        .concat(outputIssues);
     });
   return (await Promise.all(jobs)).flat();
+}
+
+/** The target's outputs against the names its step writes (StepDefinition.outputs): unknown ones, missing required ones. */
+function checkOutputNames(draft: TargetDraft, outputs: StepDefinition['outputs']): Diagnostic[] {
+  if (!outputs) return [];
+  const { target } = draft;
+  const known = [...outputs.required, ...(outputs.optional ?? [])];
+  const out: Diagnostic[] = [];
+  // A required output misspelt is reported once, at the misspelling (which suggests it).
+  const suggested = new Set<string>();
+  for (const name of Object.keys(target.outputs)) {
+    if (known.includes(name)) continue;
+    for (const close of closestNames(name, known)) suggested.add(close);
+    const listed = known.length <= 12 ? `: it writes ${known.map((k) => `'${k}'`).join(', ')}` : '';
+    out.push(
+      makeDiagnostic({
+        code: 'unknown-output',
+        message: `output '${name}' of target '${target.name}': step '${target.step}' writes no output of that name${listed}`,
+        at: draft.outputSpans.get(name) ?? target.span,
+        hint:
+          didYouMean(name, known) ??
+          (/^\d+$/.test(name) ? 'name the outputs: outputs: {name: path}' : undefined),
+      }),
+    );
+  }
+  const missing = outputs.required.filter((name) => !(name in target.outputs) && !suggested.has(name));
+  if (missing.length > 0)
+    out.push(
+      makeDiagnostic({
+        code: 'missing-output',
+        message: `target '${target.name}' does not declare the output${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} that step '${target.step}' writes`,
+        at: draft.outputSpans.values().next().value ?? target.span,
+        hint: `declare it under outputs: (${missing[0]}: <path>)`,
+      }),
+    );
+  return out;
 }

@@ -50,6 +50,13 @@ export interface StepDefinition<P = Record<string, unknown>> {
   version: string;
   /** Validate and normalise params (units etc.); issues are reported at config load time. */
   validateParams?(params: unknown): { ok: true; value: P } | { ok: false; issues: ParamIssue[] };
+  /**
+   * The output names the step writes (`ctx.outputs[name]`), checked when the pipeline loads: a target must declare
+   * each `required` one, and may declare only those and the `optional` ones. A misspelt name is then an error at
+   * that output in the pipeline file, not a failure when the task runs (or, for a required one, a TypeError).
+   * Absent: any names (a step that writes whatever its target declares).
+   */
+  outputs?: { required: readonly string[]; optional?: readonly string[] };
   /** Kernels this step calls; their source hash, compiler and backend enter the task key. */
   kernels?: string[];
   /**
