@@ -269,6 +269,58 @@ describe('header cards', () => {
   });
 });
 
+describe('WCS header: the equatorial frame and the scale (found by fuzzing exclusion masks)', () => {
+  const base = {
+    CTYPE1: 'RA---CAR',
+    CTYPE2: 'DEC--CAR',
+    CRVAL1: 83.633,
+    CRVAL2: 22.014,
+    CRPIX1: 25,
+    CRPIX2: 25,
+    CDELT1: -0.04,
+    CDELT2: 0.04,
+  };
+  const failure = (h: Record<string, unknown>) => {
+    const r = parseWcsHeader(recordHeader(h));
+    return isWcsFailure(r) ? r.message : undefined;
+  };
+
+  // A mask with EQUINOX = 1950 and no RADESYS is B1950 (FK4) by the FITS standard, as astropy reads it for gammapy:
+  // pipe read its grid as ICRS, ~0.7° off at the Crab, and excluded the wrong pixels without a word.
+  it('refuses an implicit FK4 grid and FK5 at another equinox; reads ICRS, and FK5 or EQUINOX alone at J2000', () => {
+    expect(failure({ ...base, EQUINOX: 1950 })).toBe(
+      'EQUINOX = 1950 without RADESYS is FK4 (B1950) by the FITS WCS standard; pipe reads ICRS or FK5 at J2000 (set RADESYS if the grid is one of those)',
+    );
+    expect(failure({ ...base, EPOCH: 1950 })).toMatch(/^EPOCH = 1950 without RADESYS is FK4/);
+    expect(failure({ ...base, RADESYS: 'FK5', EQUINOX: 1975 })).toBe(
+      'FK5 at EQUINOX = 1975, not J2000: pipe reads ICRS or FK5 at J2000 (the grid would be off by the precession since)',
+    );
+    expect(failure({ ...base, EQUINOX: 2010 })).toMatch(/^FK5 at EQUINOX = 2010, not J2000/);
+    expect(failure({ ...base, RADESYS: 'FK4', EQUINOX: 1950 })).toBe("RADESYS 'FK4' is not ICRS or FK5");
+    for (const h of [
+      base,
+      { ...base, EQUINOX: 2000 },
+      { ...base, RADESYS: 'FK5', EQUINOX: 2000 },
+      { ...base, RADESYS: 'FK5' },
+      { ...base, RADESYS: 'ICRS', EQUINOX: 1950 }, // ICRS has no equinox: astropy ignores it
+      { ...base, CTYPE1: 'GLON-CAR', CTYPE2: 'GLAT-CAR', EQUINOX: 1950 },
+    ])
+      expect(failure(h), JSON.stringify(h)).toBeUndefined();
+  });
+
+  // A zero CD matrix passed, and every map pixel fell outside the mask: all runs excluded, with only warnings.
+  it('refuses a singular CD matrix and non-finite reference values', () => {
+    expect(failure({ ...base, CD1_1: 0, CD2_2: 0.04 })).toBe(
+      'CD1_1 = 0, CD2_2 = 0.04: the CD matrix is singular (pixels with no size on the sky)',
+    );
+    expect(failure({ ...base, CRPIX1: Number.POSITIVE_INFINITY })).toBe(
+      'CRPIX1 = Infinity is not a finite number',
+    );
+    expect(failure({ ...base, CDELT2: Number.NaN })).toBe('CDELT1 = -0.04, CDELT2 = NaN: not finite numbers');
+    expect(failure({ ...base, CD1_1: -0.04, CD2_2: 0.04 })).toBeUndefined();
+  });
+});
+
 describe('pixel solid angle', () => {
   it("is gammapy's corner formula: within 2e-8 of the check values of §3.1, and of the exact CAR cell area", () => {
     // The spec's check numbers come from gammapy's formula (they sit 1.5e-8 below the exact area Δφ·(sin θ_top −

@@ -146,10 +146,8 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
     if (u !== undefined && u !== '' && u.toLowerCase() !== 'deg')
       return { reason: 'wcs-unsupported', message: `${k} '${u}' is not deg` };
   }
-  const radesys = str(h, 'RADESYS') ?? str(h, 'RADECSYS');
-  if (f1 === 'icrs' && radesys !== undefined && !['ICRS', 'FK5'].includes(radesys.toUpperCase())) {
-    return { reason: 'wcs-unsupported', message: `RADESYS '${radesys}' is not ICRS or FK5` };
-  }
+  const frameFailure = f1 === 'icrs' ? equatorialFrameFailure(h) : undefined;
+  if (frameFailure) return frameFailure;
   const crval1 = num(h, 'CRVAL1');
   const crval2 = num(h, 'CRVAL2');
   const crpix1 = num(h, 'CRPIX1');
@@ -157,6 +155,14 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
   if (crval1 === undefined || crval2 === undefined || crpix1 === undefined || crpix2 === undefined) {
     return { reason: 'wcs-missing-key', message: 'CRVAL1/2 and CRPIX1/2 are required' };
   }
+  for (const [k, v] of [
+    ['CRVAL1', crval1],
+    ['CRVAL2', crval2],
+    ['CRPIX1', crpix1],
+    ['CRPIX2', crpix2],
+  ] as const)
+    if (!Number.isFinite(v))
+      return { reason: 'wcs-unsupported', message: `${k} = ${v} is not a finite number` };
   const cdelt = parseScale(h);
   if ('reason' in cdelt) return cdelt;
   if (p1 === 'NCP') {
@@ -275,16 +281,52 @@ function parseScale(h: HeaderLookup): { cdelt: [number, number] } | WcsHeaderFai
       return { reason: 'wcs-unsupported', message: 'rotated CD matrices are not supported' };
     if (cd11 === undefined || cd22 === undefined)
       return { reason: 'wcs-missing-key', message: 'CD1_1 and CD2_2 must both be present' };
+    // wcslib refuses a singular matrix (astropy: SingularMatrixError); read as is, every pixel centre would map to
+    // one point (or NaN) and the mask exclude all or nothing.
+    if (!(Number.isFinite(cd11) && Number.isFinite(cd22) && cd11 !== 0 && cd22 !== 0))
+      return {
+        reason: 'wcs-unsupported',
+        message: `CD1_1 = ${cd11}, CD2_2 = ${cd22}: the CD matrix is singular (pixels with no size on the sky)`,
+      };
     return { cdelt: [cd11, cd22] };
   }
   const d1 = num(h, 'CDELT1');
   const d2 = num(h, 'CDELT2');
   if (d1 === undefined || d2 === undefined || d1 === 0 || d2 === 0)
     return { reason: 'wcs-missing-key', message: 'CDELT1/CDELT2 missing or zero' };
+  if (!Number.isFinite(d1) || !Number.isFinite(d2))
+    return { reason: 'wcs-unsupported', message: `CDELT1 = ${d1}, CDELT2 = ${d2}: not finite numbers` };
   if (off('PC1_2', 'PC2_1') || (num(h, 'PC1_1') ?? 1) !== 1 || (num(h, 'PC2_2') ?? 1) !== 1) {
     return { reason: 'wcs-unsupported', message: 'PC matrices other than the identity are not supported' };
   }
   return { cdelt: [d1, d2] };
+}
+
+/**
+ * RA/DEC axes are read as ICRS: right for RADESYS ICRS, and FK5 at J2000 (20 mas apart). The FITS WCS standard
+ * (Calabretta & Greisen 2002, §3.1) makes a header without RADESYS FK4 when its EQUINOX is before 1984 and FK5
+ * otherwise, at that equinox: an 'EQUINOX = 1950' mask is B1950, its grid ~0.7° from ICRS at the Crab, and an FK5 one
+ * of another equinox is precessed likewise. Those are refused rather than read shifted.
+ */
+function equatorialFrameFailure(h: HeaderLookup): WcsHeaderFailure | undefined {
+  const radesys = str(h, 'RADESYS') ?? str(h, 'RADECSYS');
+  const equinoxKey =
+    num(h, 'EQUINOX') !== undefined ? 'EQUINOX' : num(h, 'EPOCH') !== undefined ? 'EPOCH' : undefined;
+  const equinox = equinoxKey ? num(h, equinoxKey)! : undefined;
+  if (radesys !== undefined && !['ICRS', 'FK5'].includes(radesys.toUpperCase()))
+    return { reason: 'wcs-unsupported', message: `RADESYS '${radesys}' is not ICRS or FK5` };
+  const system = radesys?.toUpperCase() ?? (equinox === undefined ? 'ICRS' : equinox < 1984 ? 'FK4' : 'FK5');
+  if (system === 'FK4')
+    return {
+      reason: 'wcs-unsupported',
+      message: `${equinoxKey} = ${equinox} without RADESYS is FK4 (B${equinox}) by the FITS WCS standard; pipe reads ICRS or FK5 at J2000 (set RADESYS if the grid is one of those)`,
+    };
+  if (system === 'FK5' && equinox !== undefined && Math.abs(equinox - 2000) > 1e-9)
+    return {
+      reason: 'wcs-unsupported',
+      message: `FK5 at ${equinoxKey} = ${equinox}, not J2000: pipe reads ICRS or FK5 at J2000 (the grid would be off by the precession since)`,
+    };
+  return undefined;
 }
 
 /** True when a parse result is a failure. */
