@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAnalysisConfig } from '../src/config/index.js';
-import { Observation, openDataStore, requireHdus } from '../src/dl3/index.js';
+import { Observation, openDataStore, requireHdus, selectObservations } from '../src/dl3/index.js';
 import {
   emptyPrimary,
   encodeFits,
@@ -264,7 +264,7 @@ describe('dead time', () => {
 });
 
 describe('pointing', () => {
-  async function run(name: string, ra: string) {
+  async function run(name: string, ra: string, dec = '22.01') {
     const store = join(dir, name);
     mkdirSync(store);
     writeFits(join(store, 'run.fits'), [
@@ -275,7 +275,7 @@ describe('pointing', () => {
         cards: [
           { key: 'DEADC', value: 0.9 },
           { key: 'RA_PNT', value: ra },
-          { key: 'DEC_PNT', value: '22.01' },
+          { key: 'DEC_PNT', value: dec },
         ],
         columns: [
           { name: 'TIME', data: Float64Array.of(10), unit: 's' },
@@ -306,6 +306,49 @@ describe('pointing', () => {
 
   it("reads RA_PNT/DEC_PNT written as strings ('83.63'), as gammapy's Angle(value, unit='deg') does", async () => {
     expect(await run('pnt-string', '83.63')).toMatchObject({ pointing: { ra: 83.63, dec: 22.01 } });
+  });
+
+  // Found by fuzzing: the run failed as if its cutout missed the map, blaming datasets.geom.selection.offset_max.
+  it('refuses a DEC_PNT beyond ±90°, naming the run and the file', async () => {
+    const got = await run('pnt-dec', '83.63', '95');
+    expect(got).toEqual({
+      reason: 'pointing-invalid',
+      message: `OBS_ID 1: DEC_PNT 95 deg in the EVENTS header (${join(dir, 'pnt-dec')}/./run.fits) is outside [-90, 90] deg`,
+    });
+  });
+
+  it('refuses an obs-index pointing the cone cannot place (NaN, or DEC_PNT beyond ±90°), naming the run', async () => {
+    for (const [name, dec] of [
+      ['cone-nan', Number.NaN],
+      ['cone-dec', 95],
+    ] as const) {
+      const store = join(dir, name);
+      mkdirSync(store);
+      writeFits(join(store, 'obs-index.fits'), [
+        emptyPrimary(),
+        {
+          kind: 'bintable',
+          name: 'OBS_INDEX',
+          columns: [
+            { name: 'OBS_ID', data: BigInt64Array.of(1n, 2n) },
+            { name: 'RA_PNT', data: Float32Array.of(83.6, 83.6), unit: 'deg' },
+            { name: 'DEC_PNT', data: Float32Array.of(22, dec), unit: 'deg' },
+          ],
+        },
+      ]);
+      writeHduIndex(store, [[1, 'events', '.', 'run.fits', 'EVENTS']]);
+      const index = (await openDataStore(store)).obsIndex;
+      const err = errorOf(() =>
+        selectObservations(index, [{ type: 'cone', frame: 'icrs', lon: 83.6, lat: 22, radius: 5 }]),
+      );
+      expect(err.file).toBe(join(store, 'obs-index.fits'));
+      expect(err.column).toBe('DEC_PNT');
+      expect(err.detail).toBe(
+        Number.isNaN(dec)
+          ? 'OBS_ID 2: DEC_PNT NaN deg is not a finite angle'
+          : 'OBS_ID 2: DEC_PNT 95 deg is outside [-90, 90] deg',
+      );
+    }
   });
 
   it('names a pointing keyword that holds no angle, instead of calling it missing', async () => {

@@ -2,6 +2,8 @@
  * Observation selection over the observation index (gammapy ObservationTable.select_*): by id, by cone
  * around a sky position, by time range; and the required-HDU check that skips incomplete runs.
  */
+
+import { FitsError } from '../fits/errors.js';
 import type { HduIndexRow, ObsIndex } from './index-tables.js';
 import { obsNumber } from './index-tables.js';
 import { angularSeparation, type SkyFrame, toIcrs } from './sky.js';
@@ -48,7 +50,7 @@ export function selectObservations(index: ObsIndex, criteria: readonly ObsSelect
       const [ra0, dec0] = toIcrs(c.frame, c.lon, c.lat);
       rows = rows.filter(
         (r) =>
-          angularSeparation(ra0, dec0, obsNumber(index, r, 'RA_PNT'), obsNumber(index, r, 'DEC_PNT')) <
+          angularSeparation(ra0, dec0, pointingOf(index, r, 'RA_PNT'), pointingOf(index, r, 'DEC_PNT')) <
           c.radius,
       );
     } else {
@@ -64,6 +66,20 @@ export function selectObservations(index: ObsIndex, criteria: readonly ObsSelect
     }
   }
   return { obsIds: rows.map((r) => index.obsIds[r] as number), warnings };
+}
+
+/**
+ * A pointing angle of the obs index for the cone: NaN or a latitude beyond ±90° is refused, naming the run (gammapy's
+ * SkyCoord refuses the latitude; a NaN left the run out of every cone without a word).
+ */
+function pointingOf(index: ObsIndex, row: number, column: 'RA_PNT' | 'DEC_PNT'): number {
+  const v = obsNumber(index, row, column);
+  if (Number.isFinite(v) && (column === 'RA_PNT' || Math.abs(v) <= 90)) return v;
+  throw new FitsError(
+    'bad-value',
+    { file: index.file, hdu: 'OBS_INDEX', column },
+    `OBS_ID ${index.obsIds[row]}: ${column} ${v} deg is ${Number.isFinite(v) ? 'outside [-90, 90] deg' : 'not a finite angle'}`,
+  );
 }
 
 /**

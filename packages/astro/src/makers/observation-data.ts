@@ -23,7 +23,7 @@ export interface ObservationData {
 }
 
 export interface ObservationDataFailure {
-  reason: 'pointing-missing';
+  reason: 'pointing-missing' | 'pointing-invalid';
   message: string;
 }
 
@@ -48,6 +48,13 @@ export async function loadObservationData(
           : `OBS_ID ${obs.obsId}: ${key} is ${JSON.stringify(value)} in the EVENTS header (${obs.location('events').path}), not an angle in degrees`,
     };
   }
+  // astropy's Latitude refuses it (gammapy fails there); read as is, the run's cutout is placed nowhere sensible and
+  // the failure blamed datasets.geom.selection.offset_max.
+  if (Math.abs(dec) > 90)
+    return {
+      reason: 'pointing-invalid',
+      message: `OBS_ID ${obs.obsId}: DEC_PNT ${dec} deg in the EVENTS header (${obs.location('events').path}) is outside [-90, 90] deg`,
+    };
   const data: ObservationData = {
     obsId: obs.obsId,
     pointing: { ra, dec },
