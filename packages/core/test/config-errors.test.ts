@@ -243,7 +243,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
     // The same in the parameter file.
     const config = await diagnosticsOf({
       'pipe.yaml':
-        'version: 1\nconfig: {file: params.yaml}\ntargets:\n  a: {command: [echo], outputs: [a.txt]}\n',
+        'version: 1\nconfig: {file: params.yaml, schema: test.analysis}\ntargets:\n  a: {command: [echo], outputs: [a.txt]}\n',
       'params.yaml': `${laughs}\n`,
     });
     expect(summary(config.dir, config.diagnostics)).toEqual([

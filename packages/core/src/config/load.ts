@@ -70,7 +70,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
 
   const read = await readPipelineFiles(rootFile);
   diagnostics.push(...read.diagnostics);
-  if (read.diagnostics.some((d) => d.code === 'yaml-syntax' && d.severity === 'error')) return finish();
+  if (read.diagnostics.some(unparsed)) return finish();
   const rootEntry = read.files.find((f) => f.isRoot);
   if (!rootEntry) return finish();
   const top = rootEntry.top;
@@ -97,7 +97,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
         : loaded.diagnostics),
     );
     // Unreadable or not YAML: each config placeholder would be one more error, so this one is the only one.
-    if (!loaded.config || loaded.diagnostics.some((d) => d.code === 'yaml-syntax' && d.severity === 'error'))
+    if (!loaded.config || loaded.diagnostics.some(unparsed))
       return finish();
     config = loaded.config;
   }
@@ -303,4 +303,9 @@ export async function locateParam(
   if (!('span' in origin)) return `set by ${origin.override}`;
   const shown = displayPath(origin.span.file, options.cwd ?? process.cwd());
   return `set at ${formatLocation({ ...origin.span, file: shown })}`;
+}
+
+/** A file whose YAML has no values to read: a syntax error, or aliases past yaml's limit (toJS() would throw). */
+function unparsed(d: Diagnostic): boolean {
+  return d.severity === 'error' && (d.code === 'yaml-syntax' || d.code === 'yaml-aliases');
 }
