@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { unusedSettings } from '../src/config/analysis-config.js';
 import { readAnalysisConfig } from '../src/config/index.js';
 import { angleText, parseAngle, parseTime } from '../src/config/quantity.js';
+import { logEnergyAxis } from '../src/geom/energy-axis.js';
 import { reductionConfigFromConfig } from '../src/makers/index.js';
 
 const CRAB_GEOM = { wcs: { skydir: { frame: 'icrs', lon: '83.633 deg', lat: '22.014 deg' } } };
@@ -69,6 +70,47 @@ describe('gammapy analysis config', () => {
       ),
     ).toMatchObject([{ path: ['datasets', 'geom', 'axes', 'energy', 'nbins'], hint: 'fewer energy bins' }]);
     expect(issuesWith({})).toEqual([]);
+  });
+
+  // Found by fuzzing: excess_map.energy_edges with nbins 2e9 grew to 16 GB over minutes (its edges an array, built
+  // when the params were checked and again by the estimator); a dataset axis on a tiny map likewise.
+  it('refuses an energy axis of more bins than pipe handles, at its nbins', () => {
+    const crab = parse(readFileSync(crabConfig, 'utf8'));
+    const { issues } = readAnalysisConfig({
+      ...crab,
+      datasets: {
+        ...crab.datasets,
+        geom: {
+          ...crab.datasets.geom,
+          wcs: { ...crab.datasets.geom.wcs, width: { width: '0.02 deg', height: '0.02 deg' } },
+          axes: {
+            ...crab.datasets.geom.axes,
+            energy_true: { min: '0.5 TeV', max: '20 TeV', nbins: 200_000 },
+          },
+        },
+      },
+      excess_map: {
+        correlation_radius: '0.1 deg',
+        energy_edges: { min: '1 TeV', max: '10 TeV', nbins: 2e9 },
+      },
+    });
+    expect(issues).toEqual([
+      {
+        path: ['datasets', 'geom', 'axes', 'energy_true', 'nbins'],
+        message: 'nbins 200000 is more energy bins than pipe handles (100000)',
+        hint: 'gammapy analyses use tens of energy bins',
+      },
+      {
+        path: ['excess_map', 'energy_edges', 'nbins'],
+        message: 'nbins 2000000000 is more energy bins than pipe handles (100000)',
+        hint: 'gammapy analyses use tens of energy bins',
+      },
+    ]);
+    // Whoever builds an axis gets the refusal, not the allocation.
+    expect(logEnergyAxis('reco', 1, 10, 2e9)).toEqual({
+      reason: 'energy-axis-invalid',
+      message: 'nbins 2000000000 is more energy bins than pipe handles (100000)',
+    });
   });
 
   it("ignores obs_cone without lon and obs_time without start, with a warning, as gammapy's Analysis does", () => {

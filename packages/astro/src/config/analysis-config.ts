@@ -4,6 +4,7 @@
  * `readAnalysisConfig` validates a parsed YAML object and returns issues with their key paths (the engine maps
  * them to file:line:col) and a normalised config in fixed units (deg, TeV, MJD TT).
  */
+import { MAX_ENERGY_BINS } from '../geom/energy-axis.js';
 import { checkObservations } from './observations-rules.js';
 import { type Parsed, parseAngle, parseEnergy, parseTime, typeName } from './quantity.js';
 
@@ -569,5 +570,18 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
   const radius = config?.excess_map?.correlation_radius;
   if (isNum(radius) && !(radius > 0))
     issues.push({ path: ['excess_map', 'correlation_radius'], message: 'correlation_radius must be > 0' });
+  // Every energy axis is an array of its edges: 2e9 energy_edges bins took 16 GB and minutes before failing (the
+  // map-size check above bounds the dataset axes only together with the pixels: a 1-pixel map could have 1e8 bins).
+  for (const [path, n] of [
+    [['datasets', 'geom', 'axes', 'energy', 'nbins'], ds?.geom?.axes?.energy?.nbins],
+    [['datasets', 'geom', 'axes', 'energy_true', 'nbins'], ds?.geom?.axes?.energy_true?.nbins],
+    [['excess_map', 'energy_edges', 'nbins'], config?.excess_map?.energy_edges?.nbins],
+  ] as const)
+    if (isNum(n) && n > MAX_ENERGY_BINS && !issues.some((i) => i.path.join('.') === path.join('.')))
+      issues.push({
+        path: [...path],
+        message: `nbins ${n} is more energy bins than pipe handles (${MAX_ENERGY_BINS})`,
+        hint: 'gammapy analyses use tens of energy bins',
+      });
   return { config, issues };
 }

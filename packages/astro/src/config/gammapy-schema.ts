@@ -25,5 +25,7 @@ export default {
     './quantity.js',
     // quantity.ts parses obs_time with its UTC → TT table.
     '../dl3/time-scales.js',
+    // analysis-config.ts bounds the energy axes by its MAX_ENERGY_BINS.
+    '../geom/energy-axis.js',
   ].map((f) => fileURLToPath(new URL(f, import.meta.url))),
 };

@@ -24,6 +24,9 @@ export interface EnergyAxisFailure {
   message: string;
 }
 
+/** The most bins of an energy axis pipe makes (gammapy analyses use tens). */
+export const MAX_ENERGY_BINS = 100_000;
+
 /**
  * Log-spaced axis: ln edge_k = k·((ln hi − ln lo)/n) + ln lo for k < n and ln hi for k = n (numpy.linspace),
  * edge_k = exp(ln edge_k).
@@ -42,6 +45,12 @@ export function logEnergyAxis(
   }
   if (!Number.isInteger(nbins) || nbins < 1)
     return { reason: 'energy-axis-invalid', message: `nbins must be a positive integer, got ${nbins}` };
+  // Its edges are an array: 2e9 bins would take 16 GB before anything failed.
+  if (nbins > MAX_ENERGY_BINS)
+    return {
+      reason: 'energy-axis-invalid',
+      message: `nbins ${nbins} is more energy bins than pipe handles (${MAX_ENERGY_BINS})`,
+    };
   const start = Math.log(loTeV);
   const stop = Math.log(hiTeV);
   const step = (stop - start) / nbins;
