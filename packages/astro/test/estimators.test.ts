@@ -37,6 +37,19 @@ const base = {
 };
 
 describe('excessMap', () => {
+  // Found by fuzzing: correlation_radius 1.0e300 deg failed the task with "Invalid typed array length: Infinity".
+  it('a correlation radius past the map diagonal makes the maps of one just past it, however large', () => {
+    const diagonal = Math.hypot(nx, ny) * base.binsizeDeg;
+    const near = excessMap({ ...base, correlationRadiusDeg: 2 * diagonal });
+    const huge = excessMap({ ...base, correlationRadiusDeg: 1e300 });
+    if (!near.ok || !huge.ok) throw new Error('failed');
+    for (const name of ['npred', 'npred_background', 'ts', 'sqrt_ts', 'flux'] as const)
+      expect(Array.from(huge.value.maps[name] ?? []), name).toEqual(Array.from(near.value.maps[name] ?? []));
+    // every pixel correlates the whole map: npred is the sum of all counts (one energy group over the 3 bins)
+    const all = Array.from(base.counts).reduce((a, b) => a + b, 0);
+    expect(Array.from(huge.value.maps.npred ?? [])).toEqual(Array(npix).fill(all));
+  });
+
   it('splits into energy bins: each bin equals a run restricted to its reco bins', () => {
     const split = excessMap({ ...base, energyEdges: [1, 2, 8] });
     if (!split.ok) throw new Error(split.message);

@@ -152,7 +152,10 @@ export function excessMap(
   const fluxQuantities = input.fluxQuantities ?? FLUX_QUANTITIES;
 
   const radiusPix = input.correlationRadiusDeg / input.binsizeDeg;
-  const { kernel, kn } = diskKernel(radiusPix);
+  // A disk reaching past the map's diagonal covers every offset between two of its pixels, as any larger one does
+  // (beyond, only the zero padding): built at most that wide, the same maps, where a radius of 1e300° asked for a
+  // kernel array of Infinity cells ("Invalid typed array length").
+  const { kernel, kn } = diskKernel(Math.min(radiusPix, Math.hypot(nx, ny)));
   const alloc = () => new Float64Array(nBins * npix);
   const maps: ExcessMaps['maps'] = {
     npred: alloc(),
