@@ -148,6 +148,46 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     expect((await build(ws, 'pipelines/excess_map/crab.yaml')).code).toBe(0);
   });
 
+  // Found by fuzzing: FILE_NAME '.' (a folder) passed the selection, whose check asks only whether the path exists,
+  // and the run's task failed on "input missing: …/data ({item}): a folder, not a file", without the index.
+  it('an index row whose FILE_NAME names a folder fails the selection, naming the index and the run', async () => {
+    const index = readFitsSync(ws.path(`${CRAB_STORE}/hdu-index.fits.gz`)).hdu(1);
+    const table = index.table();
+    const types = table.strings('HDU_TYPE').map((t) => t.trim());
+    const ids = table.numeric('OBS_ID');
+    const row = types.findIndex((t, i) => t === 'aeff' && Number(ids[i]) === 23526);
+    const columns = table.columnNames.map((name) => {
+      const info = table.info(name);
+      const data = info.tform.endsWith('A')
+        ? table.strings(name).map((v, i) => (name === 'FILE_NAME' && i === row ? '.' : v.trim()))
+        : table.numeric(name);
+      return { name, data, ...(info.unit ? { unit: info.unit } : {}) };
+    });
+    mkdirSync(ws.path('folder-store/data'), { recursive: true });
+    writeFits(ws.path('folder-store/hdu-index.fits.gz'), [
+      emptyPrimary(),
+      { kind: 'bintable', name: index.name, columns, rows: table.rows },
+    ]);
+    copyFileSync(ws.path(`${CRAB_STORE}/obs-index.fits.gz`), ws.path('folder-store/obs-index.fits.gz'));
+    for (const id of [23523, 23526, 23559, 23592])
+      copyFileSync(
+        ws.path(`${CRAB_STORE}/data/hess_dl3_dr1_obs_id_0${id}.fits.gz`),
+        ws.path(`folder-store/data/hess_dl3_dr1_obs_id_0${id}.fits.gz`),
+      );
+    ws.write(
+      'folder-store.yaml',
+      ws.read('pipelines/excess_map/crab.yaml').replace('$GAMMAPY_DATA/hess-dl3-dr1', 'folder-store'),
+    );
+    const r = await build(ws, 'folder-store.yaml');
+    expect(r.code, r.output).toBe(1);
+    expect(r.ended['failed']).toEqual(['observations']);
+    expect(r.output).toContain('hdu-index.fits.gz names files that do not exist or are folders:');
+    expect(r.output).toContain(
+      `OBS_ID 23526: ${ws.path('folder-store/data')}/. is a folder, not a file — needed for aeff`,
+    );
+    expect((await build(ws, 'pipelines/excess_map/crab.yaml')).code).toBe(0);
+  });
+
   it('a data store given as one FITS file with both index tables (gammapy DataStore.from_file)', async () => {
     const [primary, hduIndex] = hduSpans(ws.path(`${CRAB_STORE}/hdu-index.fits.gz`));
     const [, obsIndex] = hduSpans(ws.path(`${CRAB_STORE}/obs-index.fits.gz`));

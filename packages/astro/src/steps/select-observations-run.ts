@@ -1,5 +1,5 @@
 /** What step `astro.select_observations` (select-observations.ts) runs. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StepContext, StepResult, TaskItem } from '@pipe/core';
 import { mjdTtToIsoUtc, timeIntervals } from '../config/index.js';
@@ -151,8 +151,12 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   for (const id of obsIds) {
     for (const type of hduTypes(id)) {
       const loc = runsById.get(id)!.location(type);
-      if (loc.exists) continue;
-      const tried = `${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
+      // A FILE_NAME that is empty or '.' names the folder: caught here with the index, not as a task's input later.
+      const folder = loc.exists && statSync(loc.path, { throwIfNoEntry: false })?.isDirectory() === true;
+      if (loc.exists && !folder) continue;
+      const tried = folder
+        ? `${loc.path} is a folder, not a file`
+        : `${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
       if (required.includes(type)) {
         const where = `OBS_ID ${id}: ${tried}`;
         byFile.set(where, [...(byFile.get(where) ?? []), type]);
@@ -178,7 +182,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
         ? `\n  ${unexpanded.map((v) => `$${v}`).join(', ')} ${unexpanded.length > 1 ? 'are' : 'is'} not set for this step: set ${unexpanded.length > 1 ? 'them' : 'it'} and declare ${unexpanded.length > 1 ? 'them' : 'it'} in the selection target's env: (e.g. env: [${unexpanded.join(', ')}])`
         : '';
     throw new Error(
-      `the data store ${hduIndex} names files that do not exist:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}${hint}`,
+      `the data store ${hduIndex} names files that do not exist${missing.some((m) => m.includes(' is a folder, not a file')) ? ' or are folders' : ''}:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}${hint}`,
     );
   }
   const pieces = new Map<number, number>();
