@@ -1175,7 +1175,8 @@ export function stepWarnings(logFile: string): string[] {
     if (line.startsWith('warn ')) {
       if (current) out.push(current.join('\n'));
       current = [line.slice(5)];
-    } else if (line.startsWith('info ')) {
+    } else if (line.startsWith('info ') || line.startsWith('error ')) {
+      // The step's error (and its stack, written on failure by step-worker.ts) is no part of the warning before it.
       if (current) out.push(current.join('\n'));
       current = undefined;
     } else if (current && line !== '') current.push(line);
