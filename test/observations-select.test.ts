@@ -188,6 +188,38 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     expect((await build(ws, 'pipelines/excess_map/crab.yaml')).code).toBe(0);
   });
 
+  // Found by fuzzing: an HDU index with no rows for the runs (empty, or another store's) warned once per run and
+  // failed naming only the obs index: "every run of obs-index.fits.gz that matches lacks one of the required HDUs".
+  it('an HDU index without rows for the selected runs is named, with the runs', async () => {
+    const index = readFitsSync(ws.path(`${CRAB_STORE}/hdu-index.fits.gz`)).hdu(1);
+    const table = index.table();
+    const columns = table.columnNames.map((name) => {
+      const info = table.info(name);
+      const data = info.tform.endsWith('A')
+        ? table.strings(name).map((v) => v.trim())
+        : name === 'OBS_ID'
+          ? BigInt64Array.from(table.numeric(name), () => 1n)
+          : table.numeric(name);
+      return { name, data, ...(info.unit ? { unit: info.unit } : {}) };
+    });
+    mkdirSync(ws.path('other-store'), { recursive: true });
+    writeFits(ws.path('other-store/hdu-index.fits.gz'), [
+      emptyPrimary(),
+      { kind: 'bintable', name: index.name, columns, rows: table.rows },
+    ]);
+    copyFileSync(ws.path(`${CRAB_STORE}/obs-index.fits.gz`), ws.path('other-store/obs-index.fits.gz'));
+    ws.write(
+      'other-store.yaml',
+      ws.read('pipelines/excess_map/crab.yaml').replace('$GAMMAPY_DATA/hess-dl3-dr1', 'other-store'),
+    );
+    const r = await build(ws, 'other-store.yaml');
+    expect(r.code, r.output).toBe(1);
+    expect(r.output).toContain(
+      `no observation selected: the HDU index ${ws.path('other-store/hdu-index.fits.gz')} has no rows for the 4 runs of ${ws.path('other-store/obs-index.fits.gz')} that match (23523, 23526, 23559, 23592)`,
+    );
+    expect((await build(ws, 'pipelines/excess_map/crab.yaml')).code).toBe(0);
+  });
+
   it('a data store given as one FITS file with both index tables (gammapy DataStore.from_file)', async () => {
     const [primary, hduIndex] = hduSpans(ws.path(`${CRAB_STORE}/hdu-index.fits.gz`));
     const [, obsIndex] = hduSpans(ws.path(`${CRAB_STORE}/obs-index.fits.gz`));

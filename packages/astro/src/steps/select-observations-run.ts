@@ -11,6 +11,7 @@ import {
   runTimeSpan,
   type TimeRange,
 } from '../dl3/index.js';
+import { FitsError } from '../fits/index.js';
 import { type RunItemData, runItemData } from './run-item.js';
 import type { Params } from './select-observations.js';
 
@@ -119,7 +120,8 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
         ? `OBS_ID ${w.obsId} skipped: no ${w.missing.join(', ')} HDU${w.otherCase ? ` (the HDU index has HDU_TYPE ${w.otherCase.map((t) => `'${t}'`).join(', ')} for it: types are matched exactly, in lower case, as gammapy does)` : ''}`
         : `OBS_ID ${w.obsId} is not in the observation index`,
     );
-  if (picked.obsIds.length === 0) throw new Error(emptySelection(store, criteria, required, obsIndex));
+  if (picked.obsIds.length === 0)
+    throw new Error(emptySelection(store, criteria, required, obsIndex, hduIndex));
   const intervals = timeIntervals(o.obs_time);
   const selected: Selected[] =
     intervals.length > 0
@@ -210,6 +212,7 @@ function emptySelection(
   criteria: Array<[string, ObsSelection]>,
   required: string[],
   obsIndex: string,
+  hduIndex: string,
 ): string {
   const total = store.obsIds.length;
   for (let i = 1; i <= criteria.length; i++) {
@@ -222,7 +225,22 @@ function emptySelection(
       return `no observation selected: ${criteria[i - 1]![0]} matches none of ${before}`;
     }
   }
-  return `no observation selected: every run of ${obsIndex} that matches lacks one of the required HDUs (${required.join(', ')}; see the warnings above, or change observations.required_irf)`;
+  // An HDU index without the runs at all (empty, or another store's) is what to name, not the HDU types.
+  const matched = store.select(
+    criteria.map(([, c]) => c),
+    [],
+  ).obsIds;
+  const unlisted = (id: number) => {
+    try {
+      return store.observation(id).hduTypes.length === 0;
+    } catch (error) {
+      if (error instanceof FitsError) return true; // not in the HDU index
+      throw error;
+    }
+  };
+  if (matched.every(unlisted))
+    return `no observation selected: the HDU index ${hduIndex} has no rows for the ${matched.length} run${matched.length === 1 ? '' : 's'} of ${obsIndex} that match${matched.length === 1 ? 'es' : ''} (${matched.slice(0, 5).join(', ')}${matched.length > 5 ? ', …' : ''})`;
+  return `no observation selected: every run of ${obsIndex} that matches lacks one of the required HDUs in ${hduIndex} (${required.join(', ')}; see the warnings above, or change observations.required_irf)`;
 }
 
 /** A run of the selection, and the obs_time interval it is cut to when the interval does not hold it whole. */
