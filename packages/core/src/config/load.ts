@@ -97,8 +97,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
         : loaded.diagnostics),
     );
     // Unreadable or not YAML: each config placeholder would be one more error, so this one is the only one.
-    if (!loaded.config || loaded.diagnostics.some(unparsed))
-      return finish();
+    if (!loaded.config || loaded.diagnostics.some(unparsed)) return finish();
     config = loaded.config;
   }
 
