@@ -5,10 +5,9 @@
  * network seam: a real socket that reads and never writes.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BazelHttpCache } from '../src/index.js';
+import { forceGc } from './fake-server.js';
 
 let server: Server;
 let url: string;
@@ -28,11 +27,6 @@ afterAll(async () => {
   for (const s of sockets) s.destroy();
   await new Promise((r) => server.close(r));
 });
-
-function forceGc(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
 
 const key = 'a'.repeat(64);
 

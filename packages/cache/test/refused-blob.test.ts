@@ -6,21 +6,20 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BazelHttpCache, type CacheWarning, LocalStore, type Manifest, TieredCache } from '../src/index.js';
+import { type FakeServer, startFakeServer } from './fake-server.js';
 
 const LIMIT = 64;
 const stored = new Map<string, Buffer>();
-let server: Server;
+let server: FakeServer;
 let url: string;
 const dir = mkdtempSync(join(tmpdir(), 'pipe-refused-'));
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = await startFakeServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -37,12 +36,11 @@ beforeAll(async () => {
       res.end(req.method === 'HEAD' ? undefined : hit);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  url = server.url;
 });
 
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
+  await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

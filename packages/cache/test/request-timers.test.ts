@@ -5,26 +5,25 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HttpTransport } from '../src/http-transport.js';
 import { BazelHttpCache } from '../src/index.js';
 import { RequestTimers } from '../src/request-timers.js';
+import { type FakeServer, startFakeServer } from './fake-server.js';
 
 const TIMEOUT_MS = 43_210;
 const BLOB_TIMEOUT_MS = 987_650;
 const blob = randomBytes(64 * 1024);
 const sha256 = createHash('sha256').update(blob).digest('hex');
-let server: Server;
+let server: FakeServer;
 let base: string;
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pipe-timers-'));
-  server = createServer((req, res) => {
+  server = await startFakeServer((req, res) => {
     if (req.url?.endsWith(`/cas/${sha256}`) && req.method === 'GET') {
       res.writeHead(200, { 'content-length': blob.length }).end(blob);
       return;
@@ -44,13 +43,11 @@ beforeAll(async () => {
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not here');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  base = server.url;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await server.close();
   await rm(dir, { recursive: true, force: true });
 });
 

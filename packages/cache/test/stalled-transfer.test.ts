@@ -7,24 +7,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BazelHttpCache, type CacheWarning, LocalStore, TieredCache } from '../src/index.js';
+import { type FakeServer, forceGc, startFakeServer } from './fake-server.js';
 
 const blob = randomBytes(256 * 1024);
 const sha256 = createHash('sha256').update(blob).digest('hex');
-let server: Server;
+let server: FakeServer;
 let base: string;
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pipe-stall-'));
-  server = createServer((req, res) => {
+  server = await startFakeServer((req, res) => {
     if (req.method === 'GET' && req.url?.endsWith(`/cas/${sha256}`)) {
       // Headers and half the body, then silence with the connection open.
       res.writeHead(200, { 'content-length': blob.length, 'content-type': 'application/octet-stream' });
@@ -37,13 +34,11 @@ beforeAll(async () => {
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  base = server.url;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await server.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -94,8 +89,7 @@ describe('a remote that stalls mid-transfer', () => {
 
   it('a stalled body fails even when the garbage collector runs while it waits', async () => {
     // undici holds a fetch's Response weakly; once collected, aborting its signal left a stalled read pending forever.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = forceGc();
     const collecting = setInterval(gc, 20);
     try {
       for (let round = 0; round < 3; round++) {
@@ -112,8 +106,7 @@ describe('a remote that stalls mid-transfer', () => {
   }, 30_000);
 
   it("the session's interrupt ends a download whose body stalls, even when the garbage collector runs", async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = forceGc();
     const collecting = setInterval(gc, 20);
     try {
       const interrupt = new AbortController();
