@@ -144,6 +144,7 @@ const SPECS: Record<IrfClass, ClassSpec> = {
 };
 
 const PARAMETRIC = new Set<IrfClass>(['psf_3gauss', 'psf_king']);
+const BACKGROUNDS = new Set<IrfClass>(['bkg_2d', 'bkg_3d']);
 
 /** The IRF class of an HDU from HDUCLAS4 (or HDUCLAS2 and the columns present), or undefined. */
 export function irfClassOf(hdu: Hdu): IrfClass | undefined {
@@ -199,7 +200,7 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
     const data = cellToAxisOrder(flat, col.tdim, shape, layout, factor, at);
     // A background's non-finite cells are holes that gammapy's MapDatasetMaker fills along energy, as zeros are
     // (interp_missing_data; makers/irf-inputs.ts fillBackgroundHoles): they are data, not damage.
-    if (cls !== 'bkg_2d' && cls !== 'bkg_3d') requireFinite(data, axes, shape, at);
+    if (!BACKGROUNDS.has(cls)) requireFinite(data, axes, shape, at);
     if (PARAMETRIC.has(cls) && param.startsWith('sigma')) {
       for (let i = 0; i < data.length; i++) if (data[i] === 0) data[i] = 1; // gammapy: sigma written as 0 means 1
     }
@@ -226,8 +227,7 @@ export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
     if (lo !== undefined || hi !== undefined)
       out.thresholds = { ...(lo !== undefined ? { lo } : {}), ...(hi !== undefined ? { hi } : {}) };
   }
-  if (cls === 'bkg_2d' || cls === 'bkg_3d')
-    out.fovAlignment = hdu.header.string('FOVALIGN')?.trim() ?? 'RADEC';
+  if (BACKGROUNDS.has(cls)) out.fovAlignment = hdu.header.string('FOVALIGN')?.trim() ?? 'RADEC';
   return out;
 }
 
