@@ -3,7 +3,7 @@
  * BASE_DIR/FILE_DIR/FILE_NAME if that file exists, else $-expanded FILE_DIR/FILE_NAME relative to the working
  * directory. Paths are not normalised: `..` segments are left to the file system.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 
 /** Variables visible to path expansion, and the directory relative paths are taken from. */
@@ -35,6 +35,8 @@ export function joinPath(...parts: string[]): string {
 export interface ResolvedPath {
   path: string;
   exists: boolean;
+  /** It exists, and is a folder (an empty or '.' FILE_NAME): no HDU can be read from it. */
+  folder: boolean;
   /** The candidates in the order tried. */
   tried: string[];
 }
@@ -46,11 +48,12 @@ export function resolveIndexPath(
   fileName: string,
   ctx: PathContext,
 ): ResolvedPath {
-  const first = joinPath(baseDir, fileDir, fileName);
-  if (existsSync(absolute(first, ctx))) return { path: absolute(first, ctx), exists: true, tried: [first] };
-  const second = joinPath(expandVars(fileDir, ctx.env), fileName);
-  const secondAbs = absolute(second, ctx);
-  return { path: secondAbs, exists: existsSync(secondAbs), tried: [absolute(first, ctx), secondAbs] };
+  const first = absolute(joinPath(baseDir, fileDir, fileName), ctx);
+  const firstStat = statSync(first, { throwIfNoEntry: false });
+  if (firstStat) return { path: first, exists: true, folder: firstStat.isDirectory(), tried: [first] };
+  const second = absolute(joinPath(expandVars(fileDir, ctx.env), fileName), ctx);
+  const secondStat = statSync(second, { throwIfNoEntry: false });
+  return { path: second, exists: !!secondStat, folder: !!secondStat?.isDirectory(), tried: [first, second] };
 }
 
 function absolute(path: string, ctx: PathContext): string {

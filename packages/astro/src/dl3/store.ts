@@ -77,6 +77,11 @@ export class DataStore {
     return [...new Set(types.filter((t, i) => types.indexOf(t) !== i))];
   }
 
+  /** Whether the HDU index has rows for a run. */
+  listsRun(obsId: number): boolean {
+    return this.byObs.has(obsId);
+  }
+
   /** A run (its HDUs are resolved now, read on use). Throws `missing-hdu` for a run the HDU index lacks. */
   observation(obsId: number): Observation {
     const rows = this.byObs.get(obsId);

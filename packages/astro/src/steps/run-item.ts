@@ -61,6 +61,7 @@ export function observationOfItem(item: TaskItem): Observation {
     locations.set(type, {
       path: file,
       exists: true,
+      folder: false,
       tried: [file],
       obsId: data.obsId,
       hduType: type,

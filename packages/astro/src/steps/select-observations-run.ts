@@ -1,5 +1,5 @@
 /** What step `astro.select_observations` (select-observations.ts) runs. */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StepContext, StepResult, TaskItem } from '@pipe/core';
 import { mjdTtToIsoUtc, timeIntervals } from '../config/index.js';
@@ -11,7 +11,6 @@ import {
   runTimeSpan,
   type TimeRange,
 } from '../dl3/index.js';
-import { FitsError } from '../fits/index.js';
 import { type RunItemData, runItemData } from './run-item.js';
 import type { Params } from './select-observations.js';
 
@@ -150,13 +149,14 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       (t) => !required.includes(t) && runsById.get(id)!.hduTypes.includes(t) && !absent.get(id)?.[t],
     ),
   ];
+  let folders = false;
   for (const id of obsIds) {
     for (const type of hduTypes(id)) {
       const loc = runsById.get(id)!.location(type);
       // A FILE_NAME that is empty or '.' names the folder: caught here with the index, not as a task's input later.
-      const folder = loc.exists && statSync(loc.path, { throwIfNoEntry: false })?.isDirectory() === true;
-      if (loc.exists && !folder) continue;
-      const tried = folder
+      if (loc.exists && !loc.folder) continue;
+      if (loc.folder) folders = true;
+      const tried = loc.folder
         ? `${loc.path} is a folder, not a file`
         : `${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
       if (required.includes(type)) {
@@ -184,7 +184,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
         ? `\n  ${unexpanded.map((v) => `$${v}`).join(', ')} ${unexpanded.length > 1 ? 'are' : 'is'} not set for this step: set ${unexpanded.length > 1 ? 'them' : 'it'} and declare ${unexpanded.length > 1 ? 'them' : 'it'} in the selection target's env: (e.g. env: [${unexpanded.join(', ')}])`
         : '';
     throw new Error(
-      `the data store ${hduIndex} names files that do not exist${missing.some((m) => m.includes(' is a folder, not a file')) ? ' or are folders' : ''}:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}${hint}`,
+      `the data store ${hduIndex} names files that do not exist${folders ? ' or are folders' : ''}:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}${hint}`,
     );
   }
   const pieces = new Map<number, number>();
@@ -215,30 +215,20 @@ function emptySelection(
   hduIndex: string,
 ): string {
   const total = store.obsIds.length;
+  let matched: number[] = [];
   for (let i = 1; i <= criteria.length; i++) {
-    const left = store.select(
+    matched = store.select(
       criteria.slice(0, i).map(([, c]) => c),
       [],
-    ).obsIds.length;
-    if (left === 0) {
+    ).obsIds;
+    if (matched.length === 0) {
       const before = i === 1 ? `the ${total} runs of ${obsIndex}` : `the runs left by ${criteria[i - 2]![0]}`;
       return `no observation selected: ${criteria[i - 1]![0]} matches none of ${before}`;
     }
   }
   // An HDU index without the runs at all (empty, or another store's) is what to name, not the HDU types.
-  const matched = store.select(
-    criteria.map(([, c]) => c),
-    [],
-  ).obsIds;
-  const unlisted = (id: number) => {
-    try {
-      return store.observation(id).hduTypes.length === 0;
-    } catch (error) {
-      if (error instanceof FitsError) return true; // not in the HDU index
-      throw error;
-    }
-  };
-  if (matched.every(unlisted))
+  if (criteria.length === 0) matched = store.select([], []).obsIds;
+  if (matched.every((id) => !store.listsRun(id)))
     return `no observation selected: the HDU index ${hduIndex} has no rows for the ${matched.length} run${matched.length === 1 ? '' : 's'} of ${obsIndex} that match${matched.length === 1 ? 'es' : ''} (${matched.slice(0, 5).join(', ')}${matched.length > 5 ? ', …' : ''})`;
   return `no observation selected: every run of ${obsIndex} that matches lacks one of the required HDUs in ${hduIndex} (${required.join(', ')}; see the warnings above, or change observations.required_irf)`;
 }
