@@ -117,13 +117,12 @@ class Scheduler {
   private adding = 0;
   private running = 0;
   /**
-   * Tasks whose work runs now on a local executor, and the run folder's unowned files already put down to a task:
-   * a file a program wrote beside its output under a name of its own is that task's when no other was running.
+   * The run folder's unowned files seen so far, and those put down to a task: a file a program wrote beside its
+   * output under a name of its own is that task's when no other task or batch was running.
    */
-  private readonly working = new Set<string>();
   private readonly unownedSeen = new Set<string>();
   private readonly unownedOf = new Map<string, string[]>();
-  private readonly unattributed: string[] = [];
+  private readonly unownedNamed = new Set<string>();
   /** Batches in flight at batch executors (not bounded by `jobs`: the executor has its own limits). */
   private batching = 0;
   private restoring = 0;
@@ -164,9 +163,9 @@ class Scheduler {
     await done;
     const committed = this.allCommitted();
     this.o.signal.removeEventListener('abort', onAbort);
-    // Unowned files no task could be named for, if still there (a scratch file its program removed is no loss); after
-    // a stop, what cancelled tasks left is no news.
-    const unowned = unownedFiles(runTempDir(this.o.layout)).filter((f) => this.unattributed.includes(f));
+    // Unowned files no task could be named for (written while others ran, or by a batch's jobs), if still there (a
+    // scratch file its program removed is no loss); after a stop, what cancelled tasks left is no news.
+    const unowned = unownedFiles(runTempDir(this.o.layout)).filter((f) => !this.unownedNamed.has(f));
     if (unowned.length > 0 && !this.o.signal.aborted)
       this.emit({ type: 'warning', message: unownedText(unowned) });
     await rm(runTempDir(this.o.layout), { recursive: true, force: true });
@@ -585,7 +584,6 @@ class Scheduler {
     const start = new Date();
     let jobId: string | undefined;
     this.emit({ type: 'task-start', id, action: 'run', executor: executor.name, reasons });
-    this.working.add(id);
     const outcome = await submitWithRetries(executor, req, {
       signal: this.o.signal,
       onEvent: (e) => {
@@ -601,12 +599,13 @@ class Scheduler {
         return true;
       },
     });
-    // A file first seen now was written by this task or one still working: this task's when none is.
-    this.working.delete(id);
+    // A file first seen now was written by this task or another running one: this task's when it is the only one.
     const unowned = unownedFiles(runTempDir(this.o.layout)).filter((f) => !this.unownedSeen.has(f));
     for (const f of unowned) this.unownedSeen.add(f);
-    if (unowned.length > 0 && this.working.size === 0) this.unownedOf.set(id, unowned);
-    else this.unattributed.push(...unowned);
+    if (unowned.length > 0 && this.running === 1 && this.batching === 0) {
+      this.unownedOf.set(id, unowned);
+      for (const f of unowned) this.unownedNamed.add(f);
+    }
     // Storing and publishing is I/O: it gives the job slot back, so the next task's work starts meanwhile.
     this.completing++;
     void this.complete(id, decision, executor, req, outcome, start, jobId)
@@ -618,10 +617,6 @@ class Scheduler {
   }
 
   /**
-   * An output a task did not deliver as a file, as said to the user, whoever found it (the engine, or Slurm's job,
-   * which names the temporary path it was given): the declared path, and why it is likely missing.
-   */
-  /**
    * For a command that failed: the variables set where pipe was started that programs commonly need to find their
    * code and libraries (a Python path, a conda or virtual env) and that it did not see, its target not listing them
    * under `env:` (a ModuleNotFoundError from a PYTHONPATH set by hand).
@@ -631,6 +626,10 @@ class Scheduler {
     return LIBRARY_ENV.filter((name) => !declared.has(name) && this.o.io.env(name) !== undefined);
   }
 
+  /**
+   * An output a task did not deliver as a file, as said to the user, whoever found it (the engine, or Slurm's job,
+   * which names the temporary path it was given): the declared path, and why it is likely missing.
+   */
   private outputFailureText(
     task: Task,
     failure: OutputFailure,
