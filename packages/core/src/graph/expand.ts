@@ -11,7 +11,7 @@ import { outputPathProblem } from '../config/output-paths.js';
 import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { relPath } from '../workspace/layout.js';
 import { closestNames } from './closest-names.js';
-import { dependencyOrder } from './edges.js';
+import { dependencyOrder, targetEdges } from './edges.js';
 import { matchFiles, matchItemFiles, outputTemplateMatcher, staticItems, templateItem } from './items.js';
 import { paramsHoldItem, substituteItem } from './substitute.js';
 
@@ -115,22 +115,15 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
     tasksOf.set(name, own);
   }
   const pendingOrder = order.filter((n) => pending.has(n));
-  const pendingFrom = Object.fromEntries(pendingOrder.map((n) => [n, upstreamTargets(targets.get(n)!)]));
+  const pendingFrom = Object.fromEntries(
+    pendingOrder.map((n) => [n, [...new Set(targetEdges(targets.get(n)!).map((e) => e.to))].sort()]),
+  );
   return {
     tasks,
     pending: pendingOrder,
     ...(pendingOrder.length > 0 ? { pendingFrom } : {}),
     diagnostics,
   };
-}
-
-/** The targets a target reads or waits for: its `needs`, the target whose items it fans out over, its inputs'. */
-function upstreamTargets(target: Target): string[] {
-  const names = new Set(target.needs);
-  if (target.foreach?.kind === 'items') names.add(target.foreach.target);
-  for (const specs of Object.values(target.inputs))
-    for (const s of specs) if (s.kind === 'target') names.add(s.target);
-  return [...names];
 }
 
 /**
