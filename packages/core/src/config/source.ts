@@ -128,18 +128,20 @@ function decodeUtf8(file: string, bytes: Buffer): { text: string } | { diagnosti
  * document would let through as a stack trace. Reported at the first alias.
  */
 function aliasBomb(source: SourceFile): Diagnostic | undefined {
+  let first: Node | undefined;
+  visit(source.doc, {
+    Alias(_key, node) {
+      first = node;
+      return visit.BREAK;
+    },
+  });
+  // Without an alias (nearly every file) there is nothing to expand: no conversion just to find that out.
+  if (!first) return undefined;
   try {
     source.doc.toJS();
     return undefined;
   } catch (error) {
     if (!(error instanceof ReferenceError)) throw error;
-    let first: Node | undefined;
-    visit(source.doc, {
-      Alias(_key, node) {
-        first = node;
-        return visit.BREAK;
-      },
-    });
     const at = spanOf(source, first) ??
       spanOf(source, source.doc.contents) ?? { file: source.file, line: 1, col: 1, length: 1 };
     return makeDiagnostic({
