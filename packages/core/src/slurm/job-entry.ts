@@ -100,11 +100,7 @@ async function runStep(spec: TaskSpec): Promise<RunOutcome> {
   if (spec.run.kind !== 'step') throw new Error('not a step');
   const mod = (await import(pathToFileURL(spec.run.module).href)) as Record<string, unknown>;
   // The default export as the local worker takes it (a module tsc compiled to CommonJS has the step one level down).
-  const def = (
-    spec.run.exportName === undefined || spec.run.exportName === 'default'
-      ? moduleDefault(mod)
-      : mod[spec.run.exportName]
-  ) as StepDefinition | undefined;
+  const def = moduleDefault(mod) as StepDefinition | undefined;
   if (!def || typeof def.run !== 'function') {
     return { exitCode: 1, signal: null, error: `${spec.run.module} does not export a step definition` };
   }

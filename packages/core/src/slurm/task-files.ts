@@ -18,9 +18,7 @@ export const RESULT_VERSION = 1;
 export const EXIT_SOME_TASKS_FAILED = 86;
 
 /** What a task runs (see TaskRun in types.ts). */
-export type SpecRun =
-  | { kind: 'command'; argv: string[] }
-  | { kind: 'step'; module: string; exportName?: string };
+export type SpecRun = { kind: 'command'; argv: string[] } | { kind: 'step'; module: string };
 
 export interface SpecItem {
   id: string;

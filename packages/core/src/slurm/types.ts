@@ -17,7 +17,7 @@ export type TaskRun =
    */
   | { kind: 'command'; argv: string[] }
   /** An ES module whose export (default: `default`) is a StepDefinition; run in the job's node process. */
-  | { kind: 'step'; module: string; exportName?: string };
+  | { kind: 'step'; module: string };
 
 /** One task handed to an executor. */
 export interface ExecTask {
