@@ -8,6 +8,7 @@ import {
   hashProduct,
   listBuildIds,
   loadState,
+  type Pipeline,
   readBuildRecord,
   renderReason,
   type WhyNode,
@@ -121,12 +122,14 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     return EXIT_USAGE;
   }
   // A parameter file or override names the configuration asked about: it must load (else exit 2, as plan does).
+  let pipeline: Pipeline | undefined;
   if (opts.config !== undefined || (opts.param?.length ?? 0) > 0) {
     const loaded = await loadForCommand(opts);
     if (!loaded.ok) {
       process.stderr.write(`${loaded.message}\n`);
       return loaded.code;
     }
+    pipeline = loaded.pipeline;
   }
   const state = loadState(ws.layout.stateFile).data;
   const explain = (querySha256?: string) =>
@@ -145,14 +148,14 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     result = explain((await hashProduct(file)).sha256);
   if (!result.ok) {
     // Not built successfully: the last build that had the task says what happened to it. A path is found through
-    // the pipeline, whose task declares it (a build record names tasks, not their outputs).
-    const owner = await declaredOwner(opts, file);
-    const last = lastAttempt(
-      ws.layout.buildsDir,
-      query,
-      path.relative(ws.layout.root, path.resolve(workingDir(opts), query)),
-      owner,
-    );
+    // the pipeline, whose task declares it (a build record names tasks, not their outputs): expanded only when the
+    // records do not name the query itself.
+    const asPath = path.relative(ws.layout.root, file);
+    let last = lastAttempt(ws.layout.buildsDir, query, asPath);
+    if (!last) {
+      const owner = await declaredOwner(pipeline, opts, file);
+      if (owner) last = lastAttempt(ws.layout.buildsDir, query, asPath, owner);
+    }
     if (last) {
       process.stderr.write(`pipe: ${last}\n`);
       return EXIT_USAGE;
@@ -204,11 +207,22 @@ function lastAttempt(buildsDir: string, query: string, asPath: string, owner?: s
   return undefined;
 }
 
-/** The task whose declared outputs include `file` (absolute), as the pipeline expands now; undefined if none or it does not load. */
-async function declaredOwner(opts: GlobalOptions, file: string): Promise<string | undefined> {
-  const loaded = await loadForCommand(opts);
-  if (!loaded.ok) return undefined;
-  const graph = expandGraph(loaded.pipeline, { targets: [...loaded.pipeline.targets.keys()] });
+/**
+ * The task whose declared outputs include `file` (absolute), as the pipeline (`loaded`, else loaded now) expands;
+ * undefined if none or it does not load.
+ */
+async function declaredOwner(
+  loaded: Pipeline | undefined,
+  opts: GlobalOptions,
+  file: string,
+): Promise<string | undefined> {
+  let pipeline = loaded;
+  if (!pipeline) {
+    const got = await loadForCommand(opts);
+    if (!got.ok) return undefined;
+    pipeline = got.pipeline;
+  }
+  const graph = expandGraph(pipeline, { targets: [...pipeline.targets.keys()] });
   for (const task of graph.tasks.values()) if (Object.values(task.outputs).includes(file)) return task.id;
   return undefined;
 }
