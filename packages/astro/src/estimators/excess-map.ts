@@ -6,6 +6,7 @@
  */
 import { cashErrors, cashStatistics, cashUpperLimits, correlateDisk, diskKernel } from '@pipe/kernels';
 import { roundHalfEven } from '../geom/rounding.js';
+import { type ExcessMapName, FLUX_QUANTITIES, type FluxQuantity } from './map-names.js';
 import { edispPerGroup, recoExposure } from './reco-exposure.js';
 import {
   binFluxes,
@@ -18,10 +19,6 @@ import { type EnergyGroup, groupEnergyBins, type SquashedImage, squashGroup } fr
 
 /** Optional quantities (gammapy's `selection_optional`). */
 export type OptionalQuantity = 'errn-errp' | 'ul';
-
-/** The flux-like maps derived from each norm map (norm × the reference spectrum's value in the bin). */
-export type FluxQuantity = 'flux' | 'dnde' | 'e2dnde' | 'eflux';
-const FLUX_QUANTITIES: readonly FluxQuantity[] = ['flux', 'dnde', 'e2dnde', 'eflux'];
 
 /** The kernels the estimator runs; any backend of @pipe/kernels fits (default: the TypeScript reference). */
 export interface ExcessMapKernels {
@@ -93,20 +90,7 @@ export interface ExcessMapInput {
   float32Levels?: boolean;
 }
 
-/** Names of the output maps (gammapy's names). */
-export type ExcessMapName =
-  | 'npred'
-  | 'counts'
-  | 'npred_excess'
-  | 'npred_background'
-  | 'npred_excess_err'
-  | 'ts'
-  | 'sqrt_ts'
-  | 'npred_excess_errn'
-  | 'npred_excess_errp'
-  | 'npred_excess_ul'
-  | 'reco_exposure'
-  | `${'norm' | 'flux' | 'dnde' | 'e2dnde' | 'eflux'}${'' | '_err' | '_errn' | '_errp' | '_ul'}`;
+export type { ExcessMapName, FluxQuantity } from './map-names.js';
 
 export interface ExcessMaps {
   nx: number;

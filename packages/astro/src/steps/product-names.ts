@@ -1,8 +1,9 @@
 /**
- * The output names of the product-writing steps (products.ts writes them): in a module of their own, light, since
+ * The output names of the product-writing steps (products.ts writes them; the estimator's maps are named by
+ * estimators/map-names.ts): in a module of their own, light, since
  * the step modules that declare them are imported by the planner.
  */
-import type { ExcessMapName } from '../estimators/index.js';
+import { ESTIMATOR_MAP_NAMES, type ExcessMapName } from '../estimators/map-names.js';
 
 /** The stacked dataset's own maps: written by step astro.stacked_maps (and by astro.excess_map when declared). */
 export const DATASET_MAPS = ['counts', 'background', 'exposure', 'mask_safe'] as const;
@@ -17,23 +18,6 @@ export const ESTIMATOR_PRODUCTS: Record<string, ExcessMapName> = {
   reco_exposure: 'reco_exposure',
 };
 
-/** Every map the estimator can make, by gammapy's name (an output may use these too). */
-const ESTIMATOR_MAPS: readonly ExcessMapName[] = [
-  'npred',
-  'npred_excess',
-  'npred_background',
-  'npred_excess_err',
-  'npred_excess_errn',
-  'npred_excess_errp',
-  'npred_excess_ul',
-  'ts',
-  'sqrt_ts',
-  'reco_exposure',
-  ...(['norm', 'flux', 'dnde', 'e2dnde', 'eflux'] as const).flatMap((q) =>
-    (['', '_err', '_errn', '_errp', '_ul'] as const).map((s) => `${q}${s}` as ExcessMapName),
-  ),
-];
-
 /** Each map as a FITS product and as its quick-look (`<name>_png`). */
 const withQuickLooks = (names: readonly string[]): string[] => names.flatMap((n) => [n, `${n}_png`]);
 
@@ -42,6 +26,8 @@ export const STACKED_MAPS_OUTPUTS: readonly string[] = withQuickLooks(DATASET_MA
 
 /** What astro.excess_map writes: the stacked maps, the estimator's, and summary.json. */
 export const EXCESS_MAP_OUTPUTS: readonly string[] = [
-  ...withQuickLooks([...new Set([...DATASET_MAPS, ...Object.keys(ESTIMATOR_PRODUCTS), ...ESTIMATOR_MAPS])]),
+  ...withQuickLooks([
+    ...new Set([...DATASET_MAPS, ...Object.keys(ESTIMATOR_PRODUCTS), ...ESTIMATOR_MAP_NAMES]),
+  ]),
   'summary',
 ];
