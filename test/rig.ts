@@ -138,7 +138,10 @@ export async function waitForFile(file: string, timeoutMs = 30_000): Promise<voi
 export function blockingCommand(marker: string, release: string, content: string): string[] {
   const script = [
     "const fs=require('fs');",
-    `fs.writeFileSync(${JSON.stringify(marker)}, String(process.pid));`,
+    // Written whole, then renamed: a waiter that sees the file reads the pid (an empty file read as pid 0 made
+    // processEnded test the whole process group, which never ends).
+    `fs.writeFileSync(${JSON.stringify(`${marker}.tmp`)}, String(process.pid));`,
+    `fs.renameSync(${JSON.stringify(`${marker}.tmp`)}, ${JSON.stringify(marker)});`,
     'const sab=new Int32Array(new SharedArrayBuffer(4));',
     `while(!fs.existsSync(${JSON.stringify(release)})) Atomics.wait(sab,0,0,20);`,
     `fs.writeFileSync(process.argv[1], ${JSON.stringify(content)});`,
@@ -161,6 +164,7 @@ export function alive(pid: number): boolean {
  * machine, while one left running (what the tests look for) never ends.
  */
 export async function processEnded(pid: number, ms = 5000): Promise<boolean> {
+  if (!(Number.isInteger(pid) && pid > 0)) throw new Error(`processEnded: ${pid} is not a process id`);
   for (const t0 = Date.now(); alive(pid) && Date.now() - t0 < ms; )
     await new Promise((r) => setTimeout(r, 20));
   return !alive(pid);
