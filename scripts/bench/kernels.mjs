@@ -286,23 +286,29 @@ function benchMaps(allBackends) {
   const nx = 500;
   const ny = 500;
   const rnd = lcg(3);
-  const img = Float64Array.from({ length: nx * ny }, () => Math.floor(rnd() * 5));
+  // Counts (integers: native may take its exact FFT for large radii) and a float map (a background: the
+  // direct sum on every backend).
+  const images = {
+    counts: Float64Array.from({ length: nx * ny }, () => Math.floor(rnd() * 5)),
+    float: Float64Array.from({ length: nx * ny }, () => rnd() * 5),
+  };
   const out = new Float64Array(nx * ny);
-  for (const [r, deg] of [
-    [5, '0.1°'],
-    [25, '0.5°'],
-  ]) {
-    const { kernel, kn } = diskKernel(r);
-    for (const { name, kernels, threads } of backends)
-      if (!threads)
-        record(
-          `correlateDisk ${deg} (r=${r} px, 500²)`,
-          name,
-          nx * ny,
-          time(() => kernels.correlateDisk(img, nx, ny, kernel, kn, out)),
-          'pixels/s',
-        );
-  }
+  for (const [kind, img] of Object.entries(images))
+    for (const [r, deg] of [
+      [5, '0.1°'],
+      [25, '0.5°'],
+    ]) {
+      const { kernel, kn } = diskKernel(r);
+      for (const { name, kernels, threads } of backends)
+        if (!threads)
+          record(
+            `correlateDisk ${deg} ${kind} (r=${r} px, 500²)`,
+            name,
+            nx * ny,
+            time(() => kernels.correlateDisk(img, nx, ny, kernel, kn, out)),
+            'pixels/s',
+          );
+    }
   correlationNotes.push(...benchCorrelateC());
   const n = 1_000_000;
   const nOn = Float64Array.from({ length: n }, () => Math.floor(rnd() * 300));
@@ -356,7 +362,7 @@ function benchCorrelateC() {
     for (const [r, seconds] of direct) {
       const f = fft.get(r);
       if (label[r]) {
-        const kernel = `correlateDisk ${label[r]} (r=${r} px, 500²)`;
+        const kernel = `correlateDisk ${label[r]} counts (r=${r} px, 500²)`;
         record(kernel, 'C gcc -O3 direct (row cascade)', 250_000, seconds, 'pixels/s');
         if (f) record(kernel, 'C gcc -O3 FFT (radix-2, best tile)', 250_000, f.seconds, 'pixels/s');
       }
@@ -480,13 +486,16 @@ function printTable() {
   }
   console.log(lines.join('\n'));
   // Issue #5: a 0.5° correlation should cost at most 2× a 0.1° one (time ratio = inverse rate ratio).
-  const corr = (deg, impl) =>
-    rows.find((r) => r.kernel.startsWith(`correlateDisk ${deg}`) && r.impl === impl);
-  const ratios = [...new Set(rows.filter((r) => r.kernel.startsWith('correlateDisk')).map((r) => r.impl))]
-    .map((impl) => {
-      const [small, large] = [corr('0.1°', impl), corr('0.5°', impl)];
-      return small && large ? `${impl} ${(small.cpu / large.cpu).toFixed(2)}×` : undefined;
-    })
+  const corr = (deg, kind, impl) =>
+    rows.find((r) => r.kernel.startsWith(`correlateDisk ${deg} ${kind}`) && r.impl === impl);
+  const impls = [...new Set(rows.filter((r) => r.kernel.startsWith('correlateDisk')).map((r) => r.impl))];
+  const ratios = ['counts', 'float']
+    .flatMap((kind) =>
+      impls.map((impl) => {
+        const [small, large] = [corr('0.1°', kind, impl), corr('0.5°', kind, impl)];
+        return small && large ? `${impl} ${kind} ${(small.cpu / large.cpu).toFixed(2)}×` : undefined;
+      }),
+    )
     .filter(Boolean);
   if (ratios.length > 0) console.log(`correlateDisk CPU time 0.5° / 0.1°: ${ratios.join(', ')}`);
   if (scalingNotes.length > 0)
@@ -523,9 +532,11 @@ const nativeAddon = nativeLoad.ok
 console.log(
   `kernels bench: ${cores} cores, node ${process.version}, medians of ${repeats}; load average ${loadNow()}`,
 );
-// BENCH_ONLY=stack: only the stacking and background rows (a quick check after editing those kernels).
-if (process.env.BENCH_ONLY === 'stack') {
-  benchStackAndBkg(backends);
+// BENCH_ONLY=stack: only the stacking and background rows; BENCH_ONLY=maps: only the correlation and statistics
+// rows (quick checks after editing those kernels).
+if (process.env.BENCH_ONLY === 'stack' || process.env.BENCH_ONLY === 'maps') {
+  if (process.env.BENCH_ONLY === 'stack') benchStackAndBkg(backends);
+  else benchMaps(backends);
   printTable();
   process.exit(0);
 }

@@ -62,7 +62,11 @@ function compiled(name: string, spec: CompiledSpec): KernelSources {
 }
 
 const KERNELS: Record<KernelName, KernelSources> = {
-  correlateDisk: compiled('correlateDisk', { reference: ['correlate.ts'], bitIdentical: true }),
+  correlateDisk: compiled('correlateDisk', {
+    reference: ['correlate.ts'],
+    bitIdentical: true,
+    nativeExtra: ['native/src/correlate_fft.rs'],
+  }),
   cashStatistics: compiled('cashStatistics', {
     reference: ['stats.ts'],
     bitIdentical: true,

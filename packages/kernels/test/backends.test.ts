@@ -3,6 +3,7 @@
 // correlateDisk and cashStatistics are declared bit-identical (registry.ts), so they must match bit for bit.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadNativeAddon } from '../src/native/addon.js';
 import { diskKernel, referenceKernels } from '../src/reference/index.js';
 import { type CompiledBackend, compiledBackends, firstDifference, sameBits } from './backends-setup.js';
 
@@ -73,6 +74,56 @@ describe('correlateDisk', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('native takes the FFT for large disks over integer maps and still gives the exact sums (0.5°, 1°; square and oblong maps)', () => {
+    const addon = loadNativeAddon();
+    if (!addon.ok) return; // backends-setup printed why (and fails under CI=true with cargo)
+    const usesFft = addon.addon.correlateDiskUsesFft as (
+      nx: number,
+      ny: number,
+      k: Float64Array,
+      kn: number,
+    ) => boolean;
+    const native = backends.find((b) => b.name === 'native')!;
+    let s = 3;
+    const next = () => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s >>> 8;
+    };
+    for (const [nx, ny, r] of [
+      [200, 200, 25],
+      [301, 157, 50],
+      [97, 240, 30],
+    ] as const) {
+      const { kernel, kn } = diskKernel(r);
+      expect(usesFft(nx, ny, kernel, kn), `${nx}×${ny} r=${r}`).toBe(true);
+      // Counts (Poisson-like, a hot spot) and a signed integer image.
+      const counts = Float64Array.from(
+        { length: nx * ny },
+        (_, i) => (next() % 7) + (i % nx === 40 ? 500 : 0),
+      );
+      const signed = Float64Array.from({ length: nx * ny }, () => (next() % 2001) - 1000);
+      for (const img of [counts, signed]) {
+        const expected = new Float64Array(nx * ny);
+        referenceKernels.correlateDisk(img, nx, ny, kernel, kn, expected);
+        const got = new Float64Array(nx * ny).fill(Number.NaN);
+        native.kernels.correlateDisk(img, nx, ny, kernel, kn, got);
+        expect(sameBits(expected, got), `${nx}×${ny} r=${r}: ${firstDifference(expected, got)}`).toBe(true);
+      }
+      // A float image (a background) takes the direct sum: the same bits too.
+      const background = Float64Array.from({ length: nx * ny }, () => next() / 65536);
+      const expected = new Float64Array(nx * ny);
+      referenceKernels.correlateDisk(background, nx, ny, kernel, kn, expected);
+      const got = new Float64Array(nx * ny);
+      native.kernels.correlateDisk(background, nx, ny, kernel, kn, got);
+      expect(sameBits(expected, got), `float ${nx}×${ny} r=${r}: ${firstDifference(expected, got)}`).toBe(
+        true,
+      );
+    }
+    // A 0.1° disk stays direct (cheaper).
+    const small = diskKernel(5);
+    expect(usesFft(200, 200, small.kernel, small.kn)).toBe(false);
   });
 
   it('matches on the excess-map case: 0.1° and 0.5° disks over a 200×200 Poisson-like map', () => {

@@ -4,6 +4,7 @@
 //! AVX-512 / AVX2 as well, chosen at run time (vector lanes do not change any pixel's order of adds).
 
 use crate::common::{as_count, need_len};
+use crate::correlate_fft;
 use napi::bindgen_prelude::Float64Array;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
@@ -189,15 +190,63 @@ fn row_cascade_dispatch(img: &[f64], nx: usize, ny: usize, runs: &[(isize, f64)]
   row_cascade(img, nx, ny, runs, out)
 }
 
+/// Work per output pixel of the direct forms for a kernel that is not all centred runs: two operations per
+/// row that is one run of a value (the sliding window), one per non-zero entry otherwise.
+fn row_work(kernel: &[f64], kn: usize) -> f64 {
+  let mut work = 0.0;
+  for j in 0..kn {
+    let row = &kernel[j * kn..(j + 1) * kn];
+    let Some(first) = row.iter().position(|&w| w != 0.0) else {
+      continue;
+    };
+    let last = row.iter().rposition(|&w| w != 0.0).unwrap_or(first);
+    let nonzero = row.iter().filter(|&&w| w != 0.0).count() as f64;
+    work += if row[first..=last].iter().all(|&w| w == row[first]) {
+      2.0
+    } else {
+      nonzero
+    };
+  }
+  work
+}
+
 /// The kernel proper over slices (also used by the Rust unit tests and the bench).
 pub fn correlate(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize, out: &mut [f64]) {
+  let c = (kn - 1) / 2;
+  let runs = if c >= CASCADE_MIN_HALF_SIDE {
+    centred_runs(kernel, kn)
+  } else {
+    None
+  };
+  // Large kernels over integer images (counts, masks): an FFT rounded to the exact sums, when the cost
+  // model says it is clearly cheaper (correlate_fft.rs).
+  if prefers_fft(nx, ny, kernel, kn, runs.is_some()) && correlate_fft::correlate_integer(img, nx, ny, kernel, kn, out) {
+    return;
+  }
+  correlate_direct(img, nx, ny, kernel, kn, runs, out);
+}
+
+/// Whether `correlate` tries the FFT for this geometry: the cost model (ns, constants measured with
+/// npm run bench:kernels on 200² and 500² maps) says it is clearly cheaper than the direct form the
+/// kernel would take. The FFT itself still declines a non-integer image.
+pub fn prefers_fft(nx: usize, ny: usize, kernel: &[f64], kn: usize, centred: bool) -> bool {
+  let c = (kn - 1) / 2;
+  let npix = (nx * ny) as f64;
+  let direct_ns = if centred {
+    npix * (0.25 + 0.45 * c as f64)
+  } else {
+    npix * 0.4 * row_work(kernel, kn)
+  };
+  kn > 1 && direct_ns * 0.8 > correlate_fft::fft_cost_ns(nx, ny, kn)
+}
+
+/// The direct forms (the reference's algorithm and order of additions).
+pub fn correlate_direct(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize, runs: Option<Vec<(isize, f64)>>, out: &mut [f64]) {
   let (nxi, nyi, kni) = (nx as isize, ny as isize, kn as isize);
   let c = (kni - 1) >> 1;
-  if c as usize >= CASCADE_MIN_HALF_SIDE {
-    if let Some(runs) = centred_runs(kernel, kn) {
-      row_cascade_dispatch(img, nx, ny, &runs, out);
-      return;
-    }
+  if let Some(runs) = runs {
+    row_cascade_dispatch(img, nx, ny, &runs, out);
+    return;
   }
   out[..nx * ny].fill(0.0);
   if nx == 0 || ny == 0 {
@@ -266,4 +315,17 @@ pub fn correlate_disk(img: &[f64], nx: f64, ny: f64, kernel: &[f64], kn: f64, mu
   need_len("out", out.len(), nx * ny)?;
   correlate(img, nx, ny, kernel, kn, out);
   Ok(())
+}
+
+/// correlateDiskUsesFft(nx, ny, kernel, kn): whether correlateDisk takes the FFT for an integer image of this
+/// geometry (tests assert the path they cover; the bench prints it).
+#[napi(js_name = "correlateDiskUsesFft", catch_unwind)]
+pub fn correlate_disk_uses_fft(nx: f64, ny: f64, kernel: &[f64], kn: f64) -> Result<bool> {
+  let (nx, ny, kn) = (as_count("nx", nx)?, as_count("ny", ny)?, as_count("kn", kn)?);
+  if kn % 2 == 0 {
+    return Err(Error::new(Status::InvalidArg, format!("kn: {kn} must be odd")));
+  }
+  need_len("kernel", kernel.len(), kn * kn)?;
+  let centred = (kn - 1) / 2 >= CASCADE_MIN_HALF_SIDE && centred_runs(kernel, kn).is_some();
+  Ok(prefers_fft(nx, ny, kernel, kn, centred))
 }

@@ -16,6 +16,7 @@ mod bin_events;
 mod cash_statistics;
 mod common;
 mod correlate_disk;
+mod correlate_fft;
 mod eval_aeff_map;
 mod eval_bkg_map;
 mod eval_edisp_kernel_map;

@@ -17,9 +17,8 @@
 //   along x over contiguous memory.
 // - An image holding a non-finite value is summed directly by those two forms, so a NaN or ±Inf only
 //   reaches the output pixels whose kernel footprint covers it (a sliding window would carry it along).
-// A float64 FFT was measured as well: at the map sizes of this project (≤ 10⁶ pixels, kernels ≤ 101²) the
-// direct forms are faster than a power-of-two FFT, so there is no FFT path (it would also lose exact
-// integer sums for counts, and bit-identity unless every backend repeated its twiddles and order).
+// The native backend adds an FFT for integer images at large radii, rounded to these exact sums (so the
+// same bits; native/src/correlate_fft.rs and the package README, "Correlation").
 // The order of the additions is part of the specification: the compiled backends repeat it.
 
 /** Half-side (kn − 1)/2 from which a kernel of centred runs is summed by the row cascade. */
