@@ -214,9 +214,10 @@ const gzipAsync = promisify(gzip);
 
 /**
  * Below this, a file is compressed on the calling thread: the thread pool's round trip (a zlib stream per call)
- * costs more than compressing it (an excess map's one-bin products: ~40 kB each, well under a millisecond).
+ * costs more than compressing it (the Crab excess map's one-bin products: ~40 kB each, well under a millisecond).
+ * A 200² one-bin map (160 kB, ~1.7 ms) goes to the pool: an excess map's ten compress beside this thread's work.
  */
-const POOL_GZIP_MIN_BYTES = 1 << 20;
+const POOL_GZIP_MIN_BYTES = 1 << 17;
 
 /** {@link gzipFits} on the thread pool: several files compress in parallel while this thread goes on. */
 export async function gzipFitsAsync(raw: Uint8Array): Promise<Uint8Array> {
