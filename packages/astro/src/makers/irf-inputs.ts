@@ -86,6 +86,8 @@ export function aeffInputs(irf: IrfTable): AeffInputs | IrfInputFailure {
 export interface BkgInputs {
   /** True for BKG_2D: evaluate at lon = the offset from the pointing, lat = 0. */
   radial: boolean;
+  /** A BKG_3D whose FoV axes are aligned with alt/az (FOVALIGN = ALTAZ), not with RA/Dec. */
+  altAz: boolean;
   /** ln(max(rate, float32 tiny)) after hole filling, [energy][fov_lon][fov_lat], rate in MeV⁻¹ s⁻¹ sr⁻¹. */
   lnTable: Float64Array;
   lnENodes: Float64Array;
@@ -134,10 +136,11 @@ export function bkgInputs(irf: IrfTable): BkgInputs | IrfInputFailure {
     };
   const bad = expectAxes(irf, radial ? ['energy', 'offset'] : ['energy', 'fov_lon', 'fov_lat']);
   if (bad) return bad;
-  if (!radial && (irf.fovAlignment ?? 'RADEC').toUpperCase() !== 'RADEC') {
+  const alignment = (irf.fovAlignment ?? 'RADEC').toUpperCase();
+  if (!radial && alignment !== 'RADEC' && alignment !== 'ALTAZ') {
     return {
       reason: 'irf-unsupported',
-      message: `FOVALIGN=${irf.fovAlignment} (${irf.file} [${irf.hdu}]) is not supported; only RADEC`,
+      message: `FOVALIGN=${irf.fovAlignment} (${irf.file} [${irf.hdu}]) is neither RADEC nor ALTAZ (gammapy's FoVAlignment)`,
     };
   }
   const e = irf.axes[0] as IrfAxis;
@@ -156,6 +159,7 @@ export function bkgInputs(irf: IrfTable): BkgInputs | IrfInputFailure {
   const b = bounds(...(lat ? [e, lon, lat] : [e, lon]));
   return {
     radial,
+    altAz: !radial && alignment === 'ALTAZ',
     lnTable,
     lnENodes: scaledNodes(e),
     lonNodes: scaledNodes(lon),

@@ -3,8 +3,11 @@
  * dl3 Observation by {@link loadObservationData}; tests and notebooks can build it from anything else.
  */
 import type { Observation } from '../dl3/index.js';
+import { mjdRefTt, taiMinusUtc } from '../dl3/time-scales.js';
+import { utcToUt1 } from '../dl3/ut1.js';
 import { type BinTable, numericValue } from '../fits/index.js';
 import { type IrfTable, readIrfHdu } from '../irf/index.js';
+import type { Epoch, Site } from '../wcs/index.js';
 import type { EventCoords, Pointing } from './maps.js';
 
 export interface ObservationData {
@@ -20,6 +23,11 @@ export interface ObservationData {
   edisp?: IrfTable;
   psf?: IrfTable;
   bkg?: IrfTable;
+  /**
+   * The run's mid time and the observatory, for a background aligned with alt/az (read only then), or why they cannot
+   * be had (a missing or bad EVENTS keyword).
+   */
+  horizon?: { epoch: Epoch; site: Site } | { missing: string };
 }
 
 export interface ObservationDataFailure {
@@ -72,7 +80,46 @@ export async function loadObservationData(
     const hdu = await obs.hdu(type);
     data[type] = readIrfHdu(hdu, obs.location(type).hduClass);
   }
+  if (data.bkg?.fovAlignment?.toUpperCase() === 'ALTAZ')
+    data.horizon = horizonOf(meta, { file: obs.location('events').path, hdu: 'EVENTS' });
   return data;
+}
+
+/**
+ * gammapy's FixedPointingInfo.altaz_frame: the observatory (GEOLON, GEOLAT in degrees) and the run's mid time,
+ * time_ref + (TSTART + TSTOP)/2, with UT1 from the IERS table astropy bundles (dl3/ut1.ts).
+ */
+function horizonOf(
+  meta: Record<string, unknown>,
+  where: { file: string; hdu: string },
+): { epoch: Epoch; site: Site } | { missing: string } {
+  const bad: string[] = [];
+  const number = (key: string): number => {
+    const v = typeof meta[key] === 'string' ? Number(meta[key]) : meta[key];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+    bad.push(
+      meta[key] === undefined ? `${key} is missing` : `${key} is ${JSON.stringify(meta[key])}, not a number`,
+    );
+    return Number.NaN;
+  };
+  const [lon, lat, start, stop] = ['GEOLON', 'GEOLAT', 'TSTART', 'TSTOP'].map(number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (Math.abs(lat) > 90) bad.push(`GEOLAT ${lat} deg is outside [-90, 90]`);
+  let ref = Number.NaN;
+  try {
+    ref = mjdRefTt(meta, where);
+  } catch (e) {
+    bad.push((e as Error).message);
+  }
+  if (bad.length > 0) return { missing: bad.join('; ') };
+  const tt = ref + (start + stop) / 2 / 86400;
+  // UTC from TT: TT − UTC = 32.184 s + TAI − UTC (looked up a minute early: the table is by UTC date).
+  const utc = tt - (32.184 + taiMinusUtc(tt - 70 / 86400)) / 86400;
+  return { epoch: { tt, ut1: utcToUt1(utc) }, site: { lon, lat } };
 }
 
 /**

@@ -5,8 +5,9 @@
 import type { Kernels } from '@pipe/kernels';
 import { cutoutAround, isCutoutFailure } from '../geom/cutout.js';
 import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
-import { geomSolidAngles, npix, type WcsGeom } from '../geom/wcs-geom.js';
+import { geomSolidAngles, npix, pixelCentresIcrs, type WcsGeom } from '../geom/wcs-geom.js';
 import type { IrfTable } from '../irf/index.js';
+import { altAzFovCoords } from '../wcs/index.js';
 import type { MapDataset, RunMeta } from './dataset.js';
 import { gridCentrePixel } from './edisp-centre.js';
 import { maskBoundaryTies, projectMask, type SkyMask } from './exclusion.js';
@@ -153,7 +154,19 @@ export function reduceObservation(
     const bkg = bkgInputs(obs.bkg);
     if (isIrfInputFailure(bkg)) return fail(obs.obsId, bkg);
     const solidAngle = geomSolidAngles(geom, { geom: rg.geom, x0: cut.x0, y0: cut.y0 });
-    background = makeBackground(bkg, fov, geom, rg.energy, obs.ontime, kernels, solidAngle);
+    let bkgFov = fov;
+    if (bkg.altAz) {
+      const horizon = obs.horizon;
+      if (!horizon || 'missing' in horizon)
+        return fail(obs.obsId, {
+          reason: 'irf-unsupported',
+          message: `the background (${obs.bkg.file} [${obs.bkg.hdu}]) is aligned with alt/az (FOVALIGN=ALTAZ), which needs the observatory (GEOLON, GEOLAT) and the run's times (TSTART, TSTOP, MJDREFI/MJDREFF) in the EVENTS header, as gammapy does: ${horizon?.missing ?? 'not read'}`,
+        });
+      const { ra, dec } = pixelCentresIcrs(geom);
+      const fovAltAz = altAzFovCoords(ra, dec, obs.pointing, horizon.epoch, horizon.site);
+      bkgFov = { offset: fov.offset, fovLon: fovAltAz.lon, fovLat: fovAltAz.lat };
+    }
+    background = makeBackground(bkg, bkgFov, geom, rg.energy, obs.ontime, kernels, solidAngle);
   }
 
   const irfN = npix(irfCut.geom);

@@ -25,6 +25,7 @@ export {
   type WcsHeaderFailure,
   wcsHeaderCards,
 } from './header.js';
+export { altAz, altAzFovCoords, type Epoch, type Site } from './horizontal.js';
 export { wcsKernelParams } from './kernel-params.js';
 export { carRowSolidAngle, pixelSolidAngles } from './solid-angle.js';
 export {
