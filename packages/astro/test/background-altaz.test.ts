@@ -16,16 +16,9 @@ import { referenceKernels } from '@pipe/kernels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDataStore } from '../src/dl3/index.js';
 import { utcToUt1 } from '../src/dl3/ut1.js';
-import { isEnergyAxisFailure, logEnergyAxis } from '../src/geom/energy-axis.js';
-import { createWcsGeom, isGeomFailure } from '../src/geom/wcs-geom.js';
-import {
-  defaultRadEdges,
-  isReductionFailure,
-  loadObservationData,
-  type ReductionGeometry,
-  reduceObservation,
-} from '../src/makers/index.js';
+import { isReductionFailure, loadObservationData, reduceObservation } from '../src/makers/index.js';
 import { altAz, altAzFovCoords } from '../src/wcs/index.js';
+import { crabGeometry } from './crab-geometry.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const STORE = path.join(repo, 'pipelines/excess_map/data/hess-dl3-dr1');
@@ -110,28 +103,12 @@ function replaceCard(fits: Buffer, from: string, to: string): Buffer {
 
 const altAzCard = (fits: Buffer) => replaceCard(fits, "FOVALIGN= 'RADEC   '", "FOVALIGN= 'ALTAZ   '");
 
-function geometry(): ReductionGeometry {
-  const spec = { skydir: { lon: 83.633, lat: 22.014, frame: 'icrs' as const }, binsize: 0.02, width: 4.0 };
-  const geom = createWcsGeom(spec);
-  const irfGeom = createWcsGeom({ ...spec, binsize: 0.2 });
-  const energy = logEnergyAxis('reco', 1, 10, 10);
-  const energyTrue = logEnergyAxis('true', 0.5, 20, 20);
-  if (
-    isGeomFailure(geom) ||
-    isGeomFailure(irfGeom) ||
-    isEnergyAxisFailure(energy) ||
-    isEnergyAxisFailure(energyTrue)
-  )
-    throw new Error('bad geometry');
-  return { geom, irfGeom, energy, energyTrue, radEdges: defaultRadEdges(), offsetMax: 2.5 };
-}
-
 async function reduceRun(store: string) {
   const obs = await loadObservationData((await openDataStore(store)).observation(23523));
   if ('reason' in obs) throw new Error(obs.message);
   return reduceObservation(
     obs,
-    geometry(),
+    crabGeometry(4.0),
     {
       maps: ['counts', 'exposure', 'background'],
       safeMask: { methods: ['aeff-default'] },

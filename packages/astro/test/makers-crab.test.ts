@@ -5,10 +5,8 @@ import { referenceKernels } from '@pipe/kernels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDataStore } from '../src/dl3/index.js';
 import { readMapFits } from '../src/fits/index.js';
-import { isEnergyAxisFailure, logEnergyAxis } from '../src/geom/energy-axis.js';
-import { createWcsGeom, isGeomFailure, type WcsGeom } from '../src/geom/wcs-geom.js';
+import type { WcsGeom } from '../src/geom/wcs-geom.js';
 import {
-  defaultRadEdges,
   edispKernelAtMapCentre,
   isReductionFailure,
   loadObservationData,
@@ -16,11 +14,11 @@ import {
   type ObservationData,
   projectMask,
   type ReductionConfig,
-  type ReductionGeometry,
   readSkyMask,
   reduceObservation,
   stackDatasets,
 } from '../src/makers/index.js';
+import { crabGeometry } from './crab-geometry.js';
 import { SHARED } from './shared-dir.js';
 
 const STORE = `${SHARED}/data/hess-dl3-dr1`;
@@ -45,28 +43,12 @@ const summary = JSON.parse(readFileSync(`${REF}/summary.json`, 'utf8').replace(/
   livetime_total_s: number;
 };
 
-function geometry(): ReductionGeometry {
-  const spec = { skydir: { lon: 83.633, lat: 22.014, frame: 'icrs' as const }, binsize: 0.02, width: 2.0 };
-  const geom = createWcsGeom(spec);
-  const irfGeom = createWcsGeom({ ...spec, binsize: 0.2 });
-  const energy = logEnergyAxis('reco', 1, 10, 10);
-  const energyTrue = logEnergyAxis('true', 0.5, 20, 20);
-  if (
-    isGeomFailure(geom) ||
-    isGeomFailure(irfGeom) ||
-    isEnergyAxisFailure(energy) ||
-    isEnergyAxisFailure(energyTrue)
-  )
-    throw new Error('bad geometry');
-  return { geom, irfGeom, energy, energyTrue, radEdges: defaultRadEdges(), offsetMax: 2.5 };
-}
-
 function refMap(name: string): Float64Array {
   const m = readMapFits(`${REF}/${name}`);
   return Float64Array.from(m.data as ArrayLike<number>);
 }
 
-const rg = geometry();
+const rg = crabGeometry();
 let runs: ObservationData[] = [];
 let datasets: MapDataset[] = [];
 let stacked: MapDataset;
