@@ -36,12 +36,6 @@ function buildsSteps(argv) {
   return args.includes('build') && !args.some((a) => a === '--dry-run' || a === '-n' || a === '--help' || a === '-h');
 }
 
-// libuv's thread pool (4 threads by default, shared by every worker thread of the process) serves file reads, the
-// engine's kernel copies into the cache (copy_file_range: ~9 ms for a run's 8.5 MB dataset here) and fsyncs, and
-// compression. With 4, a step reading its inputs queued behind the copies of the outputs just stored (PKS 2155's
-// stacking: 193-203 ms against 161-187 with 16). Read by libuv when the pool first starts, which is later than this.
-process.env.UV_THREADPOOL_SIZE ??= '16';
-
 const dist = bundleIsFresh()
   ? { fast: '../dist/bundle/fast-path.js', main: '../dist/bundle/main.js' }
   : { fast: '../dist/fast-path/entry.js', main: '../dist/main.js' };
