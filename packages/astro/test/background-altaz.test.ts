@@ -24,7 +24,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const STORE = path.join(repo, 'pipelines/excess_map/data/hess-dl3-dr1');
 const RUN_FILE = 'data/hess_dl3_dr1_obs_id_023523.fits.gz';
 
-/** astropy AltAz + sky_to_fov for the four shipped runs: mid time (MJD TT), pointing, site, its alt/az, and FoV
+/** astropy AltAz + sky_to_fov for two of the shipped runs: mid time (MJD TT), pointing, site, its alt/az, and FoV
  * coordinates (lon, lat) of the pointing offset by (1.5, 1.0), (−2.0, 0.5), (0.3, −1.7) degrees in (RA, Dec). */
 const ASTROPY = [
   {
@@ -149,41 +149,64 @@ describe('alt/az frame', () => {
 
 describe('a background aligned with alt/az (FOVALIGN = ALTAZ)', () => {
   let altaz: Awaited<ReturnType<typeof reduceRun>>;
+  let radec: Awaited<ReturnType<typeof reduceRun>>;
   beforeAll(async () => {
     altaz = await reduceRun(storeWith('altaz', altAzCard));
+    radec = await reduceRun(STORE);
   }, 60_000);
 
-  it('is the background gammapy 1.0 computes, not the RA/Dec-aligned one', () => {
-    if (isReductionFailure(altaz)) throw new Error(altaz.message);
-    const { background, geom } = altaz.dataset;
-    const placement = altaz.dataset.placement ?? { x0: 0, y0: 0 };
+  /** Background of reco bin `e` at map pixel (y, x), and the sum of bin `e`, of a reduction. */
+  function background(r: typeof altaz) {
+    if (isReductionFailure(r)) throw new Error(r.message);
+    const { background: b, geom, placement } = r.dataset;
     const n = geom.nx * geom.ny;
+    return {
+      at: (e: number, y: number, x: number) =>
+        b[e * n + (y - placement.y0) * geom.nx + (x - placement.x0)] as number,
+      sum: (e: number) => {
+        let s = 0;
+        for (let p = 0; p < n; p++) s += b[e * n + p] as number;
+        return s;
+      },
+    };
+  }
+
+  it("is the background gammapy 1.0 computes in alt/az, and differs from the RA/Dec-aligned one as gammapy's does", () => {
+    const got = background(altaz);
     GAMMAPY.altaz.perBin.forEach((want, e) => {
-      let sum = 0;
-      for (let p = 0; p < n; p++) sum += background[e * n + p] as number;
-      expect(Math.abs(sum - want) / want, `bin ${e}`).toBeLessThan(1e-5);
+      expect(Math.abs(got.sum(e) - want) / want, `bin ${e}`).toBeLessThan(1e-5);
     });
-    // The RA/Dec-aligned model is 2.5% higher in the first bin: the test tells the two apart.
-    expect(Math.abs(GAMMAPY.altaz.perBin[0] - GAMMAPY.radec.perBin0) / GAMMAPY.radec.perBin0).toBeGreaterThan(
-      0.02,
-    );
     for (const [e, y, x, want] of GAMMAPY.altaz.pixels) {
-      const got = background[e * n + (y - placement.y0) * geom.nx + (x - placement.x0)] as number;
-      if (want === 0)
-        expect(got, `[${e}, ${y}, ${x}] (RA/Dec-aligned: ${GAMMAPY.radec.pixel_9_190_20})`).toBe(0);
-      else expect(Math.abs(got - want) / want, `[${e}, ${y}, ${x}]`).toBeLessThan(1e-5);
+      if (want === 0) expect(got.at(e, y, x), `[${e}, ${y}, ${x}]`).toBe(0);
+      else expect(Math.abs(got.at(e, y, x) - want) / want, `[${e}, ${y}, ${x}]`).toBeLessThan(1e-5);
     }
+    // The same run with its original card: gammapy's RA/Dec-aligned numbers, 2.5% above in the first bin, and the
+    // pixel that is 0 in alt/az is not.
+    const other = background(radec);
+    expect(Math.abs(other.sum(0) - GAMMAPY.radec.perBin0) / GAMMAPY.radec.perBin0).toBeLessThan(1e-5);
+    expect(
+      Math.abs(other.at(9, 190, 20) - GAMMAPY.radec.pixel_9_190_20) / GAMMAPY.radec.pixel_9_190_20,
+    ).toBeLessThan(1e-5);
+    expect(Math.abs(got.sum(0) - other.sum(0)) / other.sum(0)).toBeGreaterThan(0.02);
   });
 
-  it('needs the observatory and the times: without GEOLON the run fails, naming the keyword and the files', async () => {
-    const store = storeWith('no-geolon', (fits) =>
-      altAzCard(replaceCard(fits, 'GEOLON  =', 'COMMENT GEOLON removed')),
-    );
-    const r = await reduceRun(store);
-    if (!isReductionFailure(r)) throw new Error('expected a failure');
-    expect(r.message).toContain('OBS_ID 23523: the background');
-    expect(r.message).toContain('is aligned with alt/az (FOVALIGN=ALTAZ)');
-    expect(r.message).toContain('GEOLON is missing');
-    expect(r.message).toContain(path.join(store, RUN_FILE));
+  it('needs the observatory and the times from the EVENTS header: a missing, blank or heightless site fails the run, naming the keyword and the file', async () => {
+    const cases: Array<[string, (fits: Buffer) => Buffer, string]> = [
+      ['no-geolon', (f) => replaceCard(f, 'GEOLON  =', 'COMMENT GEOLON removed'), 'GEOLON is missing'],
+      ['blank-geolat', (f) => replaceCard(f, 'GEOLAT  =', "GEOLAT  = ''"), 'GEOLAT is "", not a number'],
+      [
+        'no-altitude',
+        (f) => replaceCard(f, 'ALTITUDE=', 'COMMENT ALTITUDE removed'),
+        'GEOALT or ALTITUDE is missing (gammapy refuses a site without its height)',
+      ],
+    ];
+    for (const [name, edit, expected] of cases) {
+      const store = storeWith(name, (fits) => altAzCard(edit(fits)));
+      const r = await reduceRun(store);
+      if (!isReductionFailure(r)) throw new Error(`${name}: expected a failure`);
+      expect(r.message).toContain('OBS_ID 23523: the background');
+      expect(r.message).toContain('is aligned with alt/az (FOVALIGN=ALTAZ)');
+      expect(r.message).toContain(`${path.join(store, RUN_FILE)} [EVENTS]: ${expected}`);
+    }
   });
 });

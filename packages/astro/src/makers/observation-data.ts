@@ -27,8 +27,13 @@ export interface ObservationData {
    * The run's mid time and the observatory, for a background aligned with alt/az (read only then), or why they cannot
    * be had (a missing or bad EVENTS keyword).
    */
-  horizon?: { epoch: Epoch; site: Site } | { missing: string };
+  horizon?: Horizon;
 }
+
+/** An alt/az frame's inputs, or what is missing from the EVENTS header (`where`) to make one. */
+export type Horizon =
+  | { epoch: Epoch; site: Site }
+  | { missing: string; where: { file: string; hdu: string } };
 
 export interface ObservationDataFailure {
   reason: 'pointing-missing' | 'pointing-invalid';
@@ -80,25 +85,26 @@ export async function loadObservationData(
     const hdu = await obs.hdu(type);
     data[type] = readIrfHdu(hdu, obs.location(type).hduClass);
   }
-  if (data.bkg?.fovAlignment?.toUpperCase() === 'ALTAZ')
-    data.horizon = horizonOf(meta, { file: obs.location('events').path, hdu: 'EVENTS' });
+  if (data.bkg?.fovAlignment?.toUpperCase() === 'ALTAZ') {
+    // gammapy's DataStore.obs() builds the pointing from the EVENTS header alone (obs_info=None): not the obs index.
+    const events = await obs.hdu('events');
+    data.horizon = horizonOf(events.header.toRecord(), { file: events.location.file, hdu: 'EVENTS' });
+  }
   return data;
 }
 
 /**
- * gammapy's FixedPointingInfo.altaz_frame: the observatory (GEOLON, GEOLAT in degrees) and the run's mid time,
- * time_ref + (TSTART + TSTOP)/2, with UT1 from the IERS table astropy bundles (dl3/ut1.ts).
+ * gammapy's FixedPointingInfo.altaz_frame: the observatory (GEOLON, GEOLAT in degrees; earth_location_from_dict also
+ * requires GEOALT or ALTITUDE, unused here at this accuracy) and the run's mid time, time_ref + (TSTART + TSTOP)/2,
+ * with UT1 from the IERS table astropy bundles (dl3/ut1.ts).
  */
-function horizonOf(
-  meta: Record<string, unknown>,
-  where: { file: string; hdu: string },
-): { epoch: Epoch; site: Site } | { missing: string } {
+function horizonOf(header: Record<string, unknown>, where: { file: string; hdu: string }): Horizon {
   const bad: string[] = [];
   const number = (key: string): number => {
-    const v = typeof meta[key] === 'string' ? Number(meta[key]) : meta[key];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
+    const v = numericValue(header[key]);
+    if (v !== undefined && Number.isFinite(v)) return v;
     bad.push(
-      meta[key] === undefined ? `${key} is missing` : `${key} is ${JSON.stringify(meta[key])}, not a number`,
+      v === undefined ? `${key} is missing` : `${key} is ${JSON.stringify(header[key])}, not a number`,
     );
     return Number.NaN;
   };
@@ -109,17 +115,24 @@ function horizonOf(
     number,
   ];
   if (Math.abs(lat) > 90) bad.push(`GEOLAT ${lat} deg is outside [-90, 90]`);
+  if (header.GEOALT === undefined && header.ALTITUDE === undefined)
+    bad.push('GEOALT or ALTITUDE is missing (gammapy refuses a site without its height)');
   let ref = Number.NaN;
   try {
-    ref = mjdRefTt(meta, where);
+    ref = mjdRefTt(header, where);
   } catch (e) {
     bad.push((e as Error).message);
   }
-  if (bad.length > 0) return { missing: bad.join('; ') };
+  if (bad.length > 0) return { missing: bad.join('; '), where };
   const tt = ref + (start + stop) / 2 / 86400;
-  // UTC from TT: TT − UTC = 32.184 s + TAI − UTC (looked up a minute early: the table is by UTC date).
-  const utc = tt - (32.184 + taiMinusUtc(tt - 70 / 86400)) / 86400;
-  return { epoch: { tt, ut1: utcToUt1(utc) }, site: { lon, lat } };
+  return { epoch: { tt, ut1: utcToUt1(ttToUtc(tt)) }, site: { lon, lat } };
+}
+
+/** UTC (MJD) of a TT date: TT − UTC = 32.184 s + TAI − UTC, the leap seconds looked up at the UTC date itself. */
+function ttToUtc(tt: number): number {
+  let utc = tt - (32.184 + taiMinusUtc(tt)) / 86400;
+  utc = tt - (32.184 + taiMinusUtc(utc)) / 86400;
+  return utc;
 }
 
 /**

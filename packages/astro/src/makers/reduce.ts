@@ -160,7 +160,7 @@ export function reduceObservation(
       if (!horizon || 'missing' in horizon)
         return fail(obs.obsId, {
           reason: 'irf-unsupported',
-          message: `the background (${obs.bkg.file} [${obs.bkg.hdu}]) is aligned with alt/az (FOVALIGN=ALTAZ), which needs the observatory (GEOLON, GEOLAT) and the run's times (TSTART, TSTOP, MJDREFI/MJDREFF) in the EVENTS header, as gammapy does: ${horizon?.missing ?? 'not read'}`,
+          message: `the background (${obs.bkg.file} [${obs.bkg.hdu}]) is aligned with alt/az (FOVALIGN=ALTAZ), which needs the observatory (GEOLON, GEOLAT, GEOALT or ALTITUDE) and the run's times (TSTART, TSTOP, MJDREFI/MJDREFF) in the EVENTS header, as gammapy does; ${horizon ? `${horizon.where.file} [${horizon.where.hdu}]: ${horizon.missing}` : 'they were not read'}`,
         });
       const { ra, dec } = pixelCentresIcrs(geom);
       const fovAltAz = altAzFovCoords(ra, dec, obs.pointing, horizon.epoch, horizon.site);

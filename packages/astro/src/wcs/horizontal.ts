@@ -4,8 +4,7 @@
  * each pixel's offset from the pointing there (sky_to_fov: longitude sign flipped). Here: the annual aberration of
  * each direction (first order in v/c, low-precision solar theory), then one 3×3 matrix to the FoV frame: frame bias
  * ignored, IAU 1976 precession, the four largest IAU 1980 nutation terms, Greenwich apparent sidereal time (IAU 1982
- * GMST + equation of the equinoxes) from UT1, which the caller gives as UTC where no IERS table is at hand. No
- * refraction (astropy's default pressure is 0), diurnal aberration or polar motion (< 0.5″).
+ * GMST + equation of the equinoxes) from UT1 (dl3/ut1.ts gives it from UTC). No refraction (astropy's default pressure is 0), diurnal aberration or polar motion (< 0.5″).
  */
 import { apply, DEG, lonLat, type Mat3, matMul, offsetFrameMatrix, unitVector } from './frames.js';
 
@@ -83,26 +82,29 @@ function gmst(mjdUt1: number): number {
 }
 
 /**
- * The annual aberration of direction `u` (ICRS unit vector) at `t`: the Earth's velocity from the Sun's geometric
- * longitude (low-precision solar theory, 0.01°), to first order in v/c.
+ * The Earth's velocity (ICRS axes, in units of c) at `t`: from the Sun's geometric longitude (low-precision solar
+ * theory, 0.01°), for the annual aberration.
  */
-function aberrated(u: readonly [number, number, number], t: number): [number, number, number] {
+function earthVelocity(t: number): [number, number, number] {
   const anomaly = (357.52911 + 35999.05029 * t) * DEG;
   const sunLon =
     (280.4665 + 36000.7698 * t) * DEG +
     (1.914602 * Math.sin(anomaly) + 0.019993 * Math.sin(2 * anomaly)) * DEG;
   const k = 20.49552 * ARCSEC;
   const eps = obliquity(0);
-  const v = [
-    k * Math.sin(sunLon),
-    -k * Math.cos(sunLon) * Math.cos(eps),
-    -k * Math.cos(sunLon) * Math.sin(eps),
-  ];
-  const d = u[0] * v[0]! + u[1] * v[1]! + u[2] * v[2]!;
+  return [k * Math.sin(sunLon), -k * Math.cos(sunLon) * Math.cos(eps), -k * Math.cos(sunLon) * Math.sin(eps)];
+}
+
+/** Direction `u` (unit vector) aberrated by velocity `v` (units of c), to first order in v. */
+function aberrated(
+  u: readonly [number, number, number],
+  v: readonly [number, number, number],
+): [number, number, number] {
+  const d = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
   const w: [number, number, number] = [
-    u[0] + v[0]! - d * u[0],
-    u[1] + v[1]! - d * u[1],
-    u[2] + v[2]! - d * u[2],
+    u[0] + v[0] - d * u[0],
+    u[1] + v[1] - d * u[1],
+    u[2] + v[2] - d * u[2],
   ];
   const n = Math.hypot(...w);
   return [w[0] / n, w[1] / n, w[2] / n];
@@ -127,7 +129,9 @@ function toHorizontal(epoch: Epoch, site: Site): Mat3 {
 
 /** Azimuth (from north through east) and altitude of (ra, dec), degrees, at `epoch` and `site` (gammapy's pointing.altaz). */
 export function altAz(ra: number, dec: number, epoch: Epoch, site: Site): [number, number] {
-  return lonLat(...apply(toHorizontal(epoch, site), aberrated(unitVector(ra, dec), centuries(epoch.tt))));
+  return lonLat(
+    ...apply(toHorizontal(epoch, site), aberrated(unitVector(ra, dec), earthVelocity(centuries(epoch.tt)))),
+  );
 }
 
 /**
@@ -142,15 +146,15 @@ export function altAzFovCoords(
   epoch: Epoch,
   site: Site,
 ): { lon: Float64Array; lat: Float64Array } {
-  const t = centuries(epoch.tt);
+  const v = earthVelocity(centuries(epoch.tt));
   const horizon = toHorizontal(epoch, site);
-  const [az, alt] = lonLat(...apply(horizon, aberrated(unitVector(pointing.ra, pointing.dec), t)));
+  const [az, alt] = lonLat(...apply(horizon, aberrated(unitVector(pointing.ra, pointing.dec), v)));
   const flip = Float64Array.from([1, 0, 0, 0, -1, 0, 0, 0, 1]);
   const m = matMul(flip, matMul(offsetFrameMatrix(az, alt), horizon));
   const lon = new Float64Array(ra.length);
   const lat = new Float64Array(ra.length);
   for (let i = 0; i < ra.length; i++) {
-    const [x, y, z] = apply(m, aberrated(unitVector(ra[i] as number, dec[i] as number), t));
+    const [x, y, z] = apply(m, aberrated(unitVector(ra[i] as number, dec[i] as number), v));
     lon[i] = Math.atan2(y, x) / DEG;
     lat[i] = Math.atan2(z, Math.hypot(x, y)) / DEG;
   }
