@@ -76,10 +76,11 @@ describe('correlateDisk', () => {
     );
   });
 
-  it('native takes the FFT for large disks over integer maps and still gives the exact sums (0.5°, 1°; square and oblong maps)', () => {
+  it('native takes the FFT for large kernels over integer maps and still gives the exact sums (disks of 0.6°–1°, an asymmetric signed kernel; square and oblong maps)', () => {
     const addon = loadNativeAddon();
     if (!addon.ok) return; // backends-setup printed why (and fails under CI=true with cargo)
     const usesFft = addon.addon.correlateDiskUsesFft as (
+      img: Float64Array,
       nx: number,
       ny: number,
       k: Float64Array,
@@ -91,13 +92,16 @@ describe('correlateDisk', () => {
       s = (s * 1103515245 + 12345) % 2147483648;
       return s >>> 8;
     };
-    for (const [nx, ny, r] of [
-      [200, 200, 25],
-      [301, 157, 50],
-      [97, 240, 30],
-    ] as const) {
-      const { kernel, kn } = diskKernel(r);
-      expect(usesFft(nx, ny, kernel, kn), `${nx}×${ny} r=${r}`).toBe(true);
+    // An asymmetric integer kernel (a correlation mistaken for a convolution would show), with negative weights.
+    const kn = 41;
+    const asymmetric = Float64Array.from({ length: kn * kn }, (_, i) => (i % 7 === 0 ? 0 : (next() % 7) - 3));
+    const cases: Array<[number, number, Float64Array, number]> = [
+      [200, 200, diskKernel(40).kernel, diskKernel(40).kn],
+      [301, 157, diskKernel(50).kernel, diskKernel(50).kn],
+      [97, 240, diskKernel(30).kernel, diskKernel(30).kn],
+      [120, 90, asymmetric, kn],
+    ];
+    for (const [nx, ny, kernel, side] of cases) {
       // Counts (Poisson-like, a hot spot) and a signed integer image.
       const counts = Float64Array.from(
         { length: nx * ny },
@@ -105,25 +109,30 @@ describe('correlateDisk', () => {
       );
       const signed = Float64Array.from({ length: nx * ny }, () => (next() % 2001) - 1000);
       for (const img of [counts, signed]) {
+        // Asked before the first call: the path a first (uncached) call takes.
+        expect(usesFft(img, nx, ny, kernel, side), `${nx}×${ny} kn=${side}`).toBe(true);
         const expected = new Float64Array(nx * ny);
-        referenceKernels.correlateDisk(img, nx, ny, kernel, kn, expected);
+        referenceKernels.correlateDisk(img, nx, ny, kernel, side, expected);
         const got = new Float64Array(nx * ny).fill(Number.NaN);
-        native.kernels.correlateDisk(img, nx, ny, kernel, kn, got);
-        expect(sameBits(expected, got), `${nx}×${ny} r=${r}: ${firstDifference(expected, got)}`).toBe(true);
+        native.kernels.correlateDisk(img, nx, ny, kernel, side, got);
+        expect(sameBits(expected, got), `${nx}×${ny} kn=${side}: ${firstDifference(expected, got)}`).toBe(
+          true,
+        );
       }
       // A float image (a background) takes the direct sum: the same bits too.
       const background = Float64Array.from({ length: nx * ny }, () => next() / 65536);
+      expect(usesFft(background, nx, ny, kernel, side)).toBe(false);
       const expected = new Float64Array(nx * ny);
-      referenceKernels.correlateDisk(background, nx, ny, kernel, kn, expected);
+      referenceKernels.correlateDisk(background, nx, ny, kernel, side, expected);
       const got = new Float64Array(nx * ny);
-      native.kernels.correlateDisk(background, nx, ny, kernel, kn, got);
-      expect(sameBits(expected, got), `float ${nx}×${ny} r=${r}: ${firstDifference(expected, got)}`).toBe(
+      native.kernels.correlateDisk(background, nx, ny, kernel, side, got);
+      expect(sameBits(expected, got), `float ${nx}×${ny} kn=${side}: ${firstDifference(expected, got)}`).toBe(
         true,
       );
     }
     // A 0.1° disk stays direct (cheaper).
     const small = diskKernel(5);
-    expect(usesFft(200, 200, small.kernel, small.kn)).toBe(false);
+    expect(usesFft(new Float64Array(200 * 200), 200, 200, small.kernel, small.kn)).toBe(false);
   });
 
   it('matches on the excess-map case: 0.1° and 0.5° disks over a 200×200 Poisson-like map', () => {

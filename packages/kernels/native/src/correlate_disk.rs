@@ -237,7 +237,7 @@ pub fn prefers_fft(nx: usize, ny: usize, kernel: &[f64], kn: usize, centred: boo
   } else {
     npix * 0.4 * row_work(kernel, kn)
   };
-  kn > 1 && direct_ns * 0.8 > correlate_fft::fft_cost_ns(nx, ny, kn)
+  kn > 1 && direct_ns * 0.8 > correlate_fft::fft_cost_ns(nx, ny, kernel, kn)
 }
 
 /// The direct forms (the reference's algorithm and order of additions).
@@ -317,15 +317,17 @@ pub fn correlate_disk(img: &[f64], nx: f64, ny: f64, kernel: &[f64], kn: f64, mu
   Ok(())
 }
 
-/// correlateDiskUsesFft(nx, ny, kernel, kn): whether correlateDisk takes the FFT for an integer image of this
-/// geometry (tests assert the path they cover; the bench prints it).
+/// correlateDiskUsesFft(img, nx, ny, kernel, kn): whether correlateDisk takes the FFT for this input (the
+/// cost model, with this thread's cached kernel spectra, and the exactness test): what the tests assert
+/// about the path they cover.
 #[napi(js_name = "correlateDiskUsesFft", catch_unwind)]
-pub fn correlate_disk_uses_fft(nx: f64, ny: f64, kernel: &[f64], kn: f64) -> Result<bool> {
+pub fn correlate_disk_uses_fft(img: &[f64], nx: f64, ny: f64, kernel: &[f64], kn: f64) -> Result<bool> {
   let (nx, ny, kn) = (as_count("nx", nx)?, as_count("ny", ny)?, as_count("kn", kn)?);
   if kn % 2 == 0 {
     return Err(Error::new(Status::InvalidArg, format!("kn: {kn} must be odd")));
   }
+  need_len("img", img.len(), nx * ny)?;
   need_len("kernel", kernel.len(), kn * kn)?;
   let centred = (kn - 1) / 2 >= CASCADE_MIN_HALF_SIDE && centred_runs(kernel, kn).is_some();
-  Ok(prefers_fft(nx, ny, kernel, kn, centred))
+  Ok(prefers_fft(nx, ny, kernel, kn, centred) && correlate_fft::exact_sizes(img, nx, ny, kernel, kn).is_some())
 }

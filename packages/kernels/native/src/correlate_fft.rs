@@ -30,6 +30,17 @@ struct Spectrum {
   values: Arc<Vec<C64>>,
 }
 
+impl Spectrum {
+  fn is(&self, kernel: &[f64], kn: usize, nx2: usize, ny2: usize) -> bool {
+    self.kn == kn && self.nx2 == nx2 && self.ny2 == ny2 && self.kernel == kernel[..kn * kn]
+  }
+}
+
+/// Bytes of kernel spectra a thread keeps (besides the SPECTRA_KEPT count), and the largest work buffer
+/// it keeps between calls: a 2000² map would otherwise leave ~65 MB per buffer behind on every thread.
+const SPECTRA_MAX_BYTES: usize = 64 << 20;
+const BUFFER_KEPT_BYTES: usize = 16 << 20;
+
 struct Workspace {
   real: RealFftPlanner<f64>,
   complex: FftPlanner<f64>,
@@ -62,11 +73,24 @@ fn fast_len(need: usize) -> usize {
 }
 
 /// Estimated cost (ns) of the transform path; the direct path's estimate comes from correlate_disk.rs.
-/// Constants measured on the bench machine (npm run bench:kernels, 200² and 500² maps).
-pub fn fft_cost_ns(nx: usize, ny: usize, kn: usize) -> f64 {
+/// Constants measured on the bench machine (npm run bench:kernels, 200² and 500² maps). A kernel whose
+/// spectrum this thread has not cached costs its column transforms too (its rows are zero but for kn).
+pub fn fft_cost_ns(nx: usize, ny: usize, kernel: &[f64], kn: usize) -> f64 {
   let c = (kn - 1) / 2;
-  let n = (fast_len(nx + c) * fast_len(ny + c)) as f64;
-  0.33 * n * n.log2() + 20_000.0
+  let (nx2, ny2) = (fast_len(nx + c), fast_len(ny + c));
+  let n = (nx2 * ny2) as f64;
+  let transforms = 0.33 * n * n.log2();
+  let cached = WORKSPACE.with(|cell| {
+    cell
+      .borrow()
+      .as_ref()
+      .is_some_and(|ws| ws.spectra.iter().any(|s| s.is(kernel, kn, nx2, ny2)))
+  });
+  if cached {
+    transforms + 20_000.0
+  } else {
+    1.3 * transforms + 20_000.0
+  }
 }
 
 /// The L2 norm of `v` when every value is an integer of magnitude ≤ 2⁵⁰ (else None). Integer test by
@@ -114,14 +138,15 @@ fn transpose(src: &[C64], rows: usize, rows_used: usize, cols: usize, dst: &mut 
   }
 }
 
-/// Forward 2D transform of a real ny×nx block (row-major, given by `row(y)`) zero-padded to ny2×nx2,
-/// into `cols` (transposed: h columns of ny2), using `rows` as scratch.
+/// Forward 2D transform of a real ny×nx block (row-major, given by `row(y)`, which returns false for a row
+/// of zeros: its transform is zeros) zero-padded to ny2×nx2, into `cols` (transposed: h columns of ny2),
+/// using `rows` as scratch.
 fn forward<'a>(
   ws: &mut Workspace,
   nx2: usize,
   ny2: usize,
   ny: usize,
-  mut row: impl FnMut(usize, &mut [f64]),
+  mut row: impl FnMut(usize, &mut [f64]) -> bool,
   rows: &'a mut [C64],
   cols: &'a mut [C64],
 ) {
@@ -131,9 +156,13 @@ fn forward<'a>(
   let mut scratch = r2c.make_scratch_vec();
   for y in 0..ny {
     line.fill(0.0);
-    row(y, &mut line);
-    // Lengths match the plan: process cannot fail.
-    let _ = r2c.process_with_scratch(&mut line, &mut rows[y * h..(y + 1) * h], &mut scratch);
+    let spectrum = &mut rows[y * h..(y + 1) * h];
+    if row(y, &mut line) {
+      // Lengths match the plan: process cannot fail.
+      let _ = r2c.process_with_scratch(&mut line, spectrum, &mut scratch);
+    } else {
+      spectrum.fill(C64::new(0.0, 0.0));
+    }
   }
   transpose(rows, ny2, ny, h, cols);
   let fft = ws.complex.plan_fft_forward(ny2);
@@ -144,11 +173,7 @@ fn forward<'a>(
 /// The spectrum of the kernel flipped about its centre and wrapped to the origin (so that the product
 /// with the image's spectrum is the correlation), cached.
 fn kernel_spectrum(ws: &mut Workspace, kernel: &[f64], kn: usize, nx2: usize, ny2: usize) -> Arc<Vec<C64>> {
-  if let Some(i) = ws
-    .spectra
-    .iter()
-    .position(|s| s.kn == kn && s.nx2 == nx2 && s.ny2 == ny2 && s.kernel == kernel)
-  {
+  if let Some(i) = ws.spectra.iter().position(|s| s.is(kernel, kn, nx2, ny2)) {
     let s = ws.spectra.remove(i);
     let values = s.values.clone();
     ws.spectra.push(s);
@@ -173,47 +198,61 @@ fn kernel_spectrum(ws: &mut Workspace, kernel: &[f64], kn: usize, nx2: usize, ny
     nx2,
     ny2,
     ny2,
-    |y, line| line.copy_from_slice(&dense[y * nx2..(y + 1) * nx2]),
+    |y, line| {
+      let from = &dense[y * nx2..(y + 1) * nx2];
+      line.copy_from_slice(from);
+      from.iter().any(|&v| v != 0.0) // only the kernel's kn rows are not zero
+    },
     &mut rows,
     &mut values,
   );
   let values = Arc::new(values);
-  if ws.spectra.len() >= SPECTRA_KEPT {
+  let bytes = |s: &Spectrum| s.values.len() * std::mem::size_of::<C64>();
+  let incoming = values.len() * std::mem::size_of::<C64>();
+  while !ws.spectra.is_empty()
+    && (ws.spectra.len() >= SPECTRA_KEPT || ws.spectra.iter().map(bytes).sum::<usize>() + incoming > SPECTRA_MAX_BYTES)
+  {
     ws.spectra.remove(0);
   }
-  ws.spectra.push(Spectrum {
-    kernel: kernel.to_vec(),
-    kn,
-    nx2,
-    ny2,
-    values: values.clone(),
-  });
+  if incoming <= SPECTRA_MAX_BYTES {
+    ws.spectra.push(Spectrum {
+      kernel: kernel[..kn * kn].to_vec(),
+      kn,
+      nx2,
+      ny2,
+      values: values.clone(),
+    });
+  }
   values
+}
+
+/// The padded sizes of the transform when its rounded result is provably the exact sums: image and kernel
+/// integer-valued and the error bound below 0.05; else None.
+pub fn exact_sizes(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize) -> Option<(usize, usize)> {
+  if nx == 0 || ny == 0 || kn == 0 {
+    return None;
+  }
+  let img_l2 = integer_l2(&img[..nx * ny])?;
+  let kernel_l2 = integer_l2(&kernel[..kn * kn])?;
+  let kernel_l1: f64 = kernel[..kn * kn].iter().map(|v| v.abs()).sum();
+  let c = (kn - 1) / 2;
+  let (nx2, ny2) = (fast_len(nx + c), fast_len(ny + c));
+  let n = (nx2 * ny2) as f64;
+  // Rounding is exact when every output's error is < 0.5. A conservative bound on the error's L2 norm
+  // (the FFT's relative error ~5ε·log₂N per transform, Higham §24.1, for radix 2; rustfft's mixed radix
+  // and Higham's 6.7ε per level are within the margin) through the product with the kernel's spectrum
+  // (|K̂| ≤ ‖k‖₁; K̂'s own error ≤ 5ε·log₂N·√N·‖k‖₂), ×8, against 0.05: 80× below 0.5 in all.
+  let bound = 8.0 * 5.0 * f64::EPSILON * n.log2() * img_l2 * (2.0 * kernel_l1 + n.sqrt() * kernel_l2);
+  (bound < 0.05).then_some((nx2, ny2))
 }
 
 /// out = img ⋆ kernel (zero padding, same size) by FFT, rounded to integers; false (out untouched) when
 /// the image or kernel is not integer-valued or the rounding could not be proven exact.
 pub fn correlate_integer(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize, out: &mut [f64]) -> bool {
-  if nx == 0 || ny == 0 || kn == 0 {
-    return false;
-  }
-  let Some(img_l2) = integer_l2(&img[..nx * ny]) else {
+  let Some((nx2, ny2)) = exact_sizes(img, nx, ny, kernel, kn) else {
     return false;
   };
-  let Some(kernel_l2) = integer_l2(&kernel[..kn * kn]) else {
-    return false;
-  };
-  let kernel_l1: f64 = kernel[..kn * kn].iter().map(|v| v.abs()).sum();
-  let c = (kn - 1) / 2;
-  let (nx2, ny2) = (fast_len(nx + c), fast_len(ny + c));
   let n = (nx2 * ny2) as f64;
-  // Rounding is exact when every output's error is < 0.5. A bound on the error's L2 norm (the FFT's
-  // relative error ~5ε·log₂N on each transform, Higham §24.1) through the product with the kernel's
-  // spectrum (|K̂| ≤ ‖k‖₁; K̂'s own error ≤ 5ε·log₂N·√N·‖k‖₂), with a factor 8 of margin.
-  let bound = 8.0 * 5.0 * f64::EPSILON * n.log2() * img_l2 * (2.0 * kernel_l1 + n.sqrt() * kernel_l2);
-  if !(bound < 0.05) {
-    return false;
-  }
   WORKSPACE.with(|cell| {
     let mut slot = cell.borrow_mut();
     let ws = slot.get_or_insert_with(|| Workspace {
@@ -234,7 +273,10 @@ pub fn correlate_integer(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: 
       nx2,
       ny2,
       ny,
-      |y, line| line[..nx].copy_from_slice(&img[y * nx..(y + 1) * nx]),
+      |y, line| {
+        line[..nx].copy_from_slice(&img[y * nx..(y + 1) * nx]);
+        true
+      },
       &mut rows,
       &mut cols,
     );
@@ -244,7 +286,7 @@ pub fn correlate_integer(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: 
     let ifft = ws.complex.plan_fft_inverse(ny2);
     let mut s = vec![C64::new(0.0, 0.0); ifft.get_inplace_scratch_len()];
     ifft.process_with_scratch(&mut cols[..h * ny2], &mut s);
-    // Back to rows (only the ny the output needs), inverse real transform per row.
+    // Back to rows, inverse real transform of the ny rows the output needs.
     transpose(&cols, h, h, ny2, &mut rows);
     let c2r = ws.real.plan_fft_inverse(nx2);
     let mut line = c2r.make_output_vec();
@@ -262,8 +304,16 @@ pub fn correlate_integer(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: 
         *o = (v * scale + ROUNDER) - ROUNDER;
       }
     }
-    ws.rows = rows;
-    ws.cols = cols;
+    // A huge map's buffers are not kept for the next call (see BUFFER_KEPT_BYTES).
+    let keep = |v: Vec<C64>| {
+      if v.len() * std::mem::size_of::<C64>() <= BUFFER_KEPT_BYTES {
+        v
+      } else {
+        Vec::new()
+      }
+    };
+    ws.rows = keep(rows);
+    ws.cols = keep(cols);
   });
   true
 }
