@@ -21,6 +21,12 @@ if [ ${#names[@]} -eq 0 ]; then
   for f in "$here"/configs/*.yaml; do names+=("$(basename "$f" .yaml)"); done
 fi
 echo "workspace: $work"
+# The altaz_* configs read the Crab runs with their backgrounds relabelled FOVALIGN = ALTAZ, written here once.
+if printf '%s\n' "${names[@]}" | grep -q '^altaz_'; then
+  export PIPE_XCHECK_ALTAZ_STORE="$work/altaz-store"
+  "$py" "$here/altaz_store.py" "$GAMMAPY_DATA/hess-dl3-dr1" "$PIPE_XCHECK_ALTAZ_STORE" 23523 23526 23559 23592 >/dev/null 2>&1 ||
+    echo "altaz store: could not be written (astropy?); the altaz_* configs will fail"
+fi
 for n in "${names[@]}"; do
   c="$here/configs/$n.yaml"
   out="$work/out/$n"
