@@ -4,7 +4,8 @@
  * each pixel's offset from the pointing there (sky_to_fov: longitude sign flipped). Here: the annual aberration of
  * each direction (first order in v/c, low-precision solar theory), then one 3×3 matrix to the FoV frame: frame bias
  * ignored, IAU 1976 precession, the four largest IAU 1980 nutation terms, Greenwich apparent sidereal time (IAU 1982
- * GMST + equation of the equinoxes) from UT1 (dl3/ut1.ts gives it from UTC). No refraction (astropy's default pressure is 0), diurnal aberration or polar motion (< 0.5″).
+ * GMST + equation of the equinoxes) from UT1 (dl3/ut1.ts gives it from UTC). No refraction (astropy's default
+ * pressure is 0), diurnal aberration or polar motion (< 0.5″).
  */
 import { apply, DEG, lonLat, type Mat3, matMul, offsetFrameMatrix, unitVector } from './frames.js';
 
