@@ -181,39 +181,46 @@ fn kernel_spectrum(ws: &mut Workspace, kernel: &[f64], kn: usize, nx2: usize, ny
   }
   let h = nx2 / 2 + 1;
   let c = (kn - 1) / 2;
-  // Rows of the flipped kernel k'[(c − j) mod ny2][(c − i) mod nx2] = k[j][i]; only kn rows are non-zero,
-  // but the transform runs over rows 0..ny2 in order, so build a dense row list.
-  let mut dense = vec![0.0f64; ny2 * nx2];
-  for j in 0..kn {
-    let y = (c + ny2 - j) % ny2;
-    for i in 0..kn {
-      let x = (c + nx2 - i) % nx2;
-      dense[y * nx2 + x] = kernel[j * kn + i];
+  // Make room first: a spectrum of this size that leaves is the new one's buffer (a fresh 2 MB one costs its page
+  // faults, a third of the transform on a 500² map).
+  let incoming = h * ny2 * std::mem::size_of::<C64>();
+  let bytes = |s: &Spectrum| s.values.len() * std::mem::size_of::<C64>();
+  let mut recycled = None;
+  while !ws.spectra.is_empty()
+    && (ws.spectra.len() >= SPECTRA_KEPT || ws.spectra.iter().map(bytes).sum::<usize>() + incoming > SPECTRA_MAX_BYTES)
+  {
+    let old = ws.spectra.remove(0);
+    if recycled.is_none() && old.values.len() == h * ny2 {
+      recycled = Arc::try_unwrap(old.values).ok();
     }
   }
-  let mut rows = vec![C64::new(0.0, 0.0); ny2 * h];
-  let mut values = vec![C64::new(0.0, 0.0); h * ny2];
+  let mut values = recycled.unwrap_or_else(|| vec![C64::new(0.0, 0.0); h * ny2]);
+  let mut rows = std::mem::take(&mut ws.rows);
+  rows.resize(ny2 * h, C64::new(0.0, 0.0));
+  // Row y of the flipped kernel wrapped to the origin, k'[(c − j) mod ny2][(c − i) mod nx2] = k[j][i], holds kernel
+  // row j = (c − y) mod ny2; only kn rows are not zero. (Where the kernel is wider than the padded map, entries that
+  // wrap onto one cell only ever meet the zero padding, so which one is kept does not matter.)
   forward(
     ws,
     nx2,
     ny2,
     ny2,
     |y, line| {
-      let from = &dense[y * nx2..(y + 1) * nx2];
-      line.copy_from_slice(from);
-      from.iter().any(|&v| v != 0.0) // only the kernel's kn rows are not zero
+      let j = (c + ny2 - y % ny2) % ny2;
+      if j >= kn {
+        return false;
+      }
+      let row = &kernel[j * kn..(j + 1) * kn];
+      for (i, &v) in row.iter().enumerate() {
+        line[(c + nx2 - i % nx2) % nx2] = v;
+      }
+      row.iter().any(|&v| v != 0.0)
     },
     &mut rows,
     &mut values,
   );
+  ws.rows = rows;
   let values = Arc::new(values);
-  let bytes = |s: &Spectrum| s.values.len() * std::mem::size_of::<C64>();
-  let incoming = values.len() * std::mem::size_of::<C64>();
-  while !ws.spectra.is_empty()
-    && (ws.spectra.len() >= SPECTRA_KEPT || ws.spectra.iter().map(bytes).sum::<usize>() + incoming > SPECTRA_MAX_BYTES)
-  {
-    ws.spectra.remove(0);
-  }
   if incoming <= SPECTRA_MAX_BYTES {
     ws.spectra.push(Spectrum {
       kernel: kernel[..kn * kn].to_vec(),
