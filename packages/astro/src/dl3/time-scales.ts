@@ -75,6 +75,12 @@ export function utcToTt(mjdUtc: number): number {
   return mjdUtc + (taiMinusUtc(mjdUtc) + TT_MINUS_TAI) / 86400;
 }
 
+/** TT (MJD) → UTC (MJD): the inverse of {@link utcToTt}, the leap seconds looked up at the UTC date itself. */
+export function ttToUtc(mjdTt: number): number {
+  const first = mjdTt - (taiMinusUtc(mjdTt) + TT_MINUS_TAI) / 86400;
+  return mjdTt - (taiMinusUtc(first) + TT_MINUS_TAI) / 86400;
+}
+
 /**
  * TDB − TT in seconds at a date (MJD): the two-term series of the Explanatory Supplement, within 25 µs of erfa's
  * full one (astropy's Time(…, scale='tdb').tt), far below a DL3 time's use (run selection, GTI cuts).

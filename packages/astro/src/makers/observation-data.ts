@@ -3,7 +3,7 @@
  * dl3 Observation by {@link loadObservationData}; tests and notebooks can build it from anything else.
  */
 import type { Observation } from '../dl3/index.js';
-import { mjdRefTt, taiMinusUtc } from '../dl3/time-scales.js';
+import { mjdRefTt, ttToUtc } from '../dl3/time-scales.js';
 import { utcToUt1 } from '../dl3/ut1.js';
 import { type BinTable, numericValue } from '../fits/index.js';
 import { type IrfTable, readIrfHdu } from '../irf/index.js';
@@ -126,13 +126,6 @@ function horizonOf(header: Record<string, unknown>, where: { file: string; hdu: 
   if (bad.length > 0) return { missing: bad.join('; '), where };
   const tt = ref + (start + stop) / 2 / 86400;
   return { epoch: { tt, ut1: utcToUt1(ttToUtc(tt)) }, site: { lon, lat } };
-}
-
-/** UTC (MJD) of a TT date: TT − UTC = 32.184 s + TAI − UTC, the leap seconds looked up at the UTC date itself. */
-function ttToUtc(tt: number): number {
-  let utc = tt - (32.184 + taiMinusUtc(tt)) / 86400;
-  utc = tt - (32.184 + taiMinusUtc(utc)) / 86400;
-  return utc;
 }
 
 /**
