@@ -101,10 +101,12 @@ export async function loadObservationData(
 function horizonOf(header: Record<string, unknown>, where: { file: string; hdu: string }): Horizon {
   const bad: string[] = [];
   const number = (key: string): number => {
-    const v = numericValue(header[key]);
-    if (v !== undefined && Number.isFinite(v)) return v;
+    const v = degrees(header[key]);
+    if (v !== undefined) return v;
     bad.push(
-      v === undefined ? `${key} is missing` : `${key} is ${JSON.stringify(header[key])}, not a number`,
+      header[key] === undefined
+        ? `${key} is missing`
+        : `${key} is ${JSON.stringify(header[key])}, not a number`,
     );
     return Number.NaN;
   };
