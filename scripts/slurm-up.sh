@@ -99,6 +99,8 @@ chmod 0755 "$D" "$D/run"          # munged refuses a socket dir that is not o+x
 chmod 0700 "$D/munge"
 if [ "$KEEP_STATE" != 1 ]; then
   rm -rf "${D:?}/state" "${D:?}/spool"; mkdir -p "$D/state" "$D/spool"
+  # Job ids restart at 1: the completion log of the ids' previous holders goes with the state they came from.
+  if [ -f "$D/log/jobcomp.txt" ]; then mv -f "$D/log/jobcomp.txt" "$D/log/jobcomp.txt.old"; fi
 fi
 
 # munge: our own key and socket, nothing from /etc/munge or /run/munge.

@@ -1,6 +1,6 @@
 // The Slurm client on a machine without Slurm's commands (a laptop, a CI runner): a submission fails with a
 // message that says what is missing and what to do, not Node's `spawn sbatch ENOENT`. No cluster needed.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,5 +51,42 @@ describe('a submission sbatch refuses', () => {
       message:
         'sbatch: error: invalid partition specified: nosuch; Batch job submission failed: Invalid partition name specified',
     });
+  });
+});
+
+describe('the jobcomp/filetxt completion log', () => {
+  it('answers for an id with its newest line: after a state reset the id names a new job', async () => {
+    const log = path.join(emptyBin, 'jobcomp.txt');
+    writeFileSync(
+      log,
+      [
+        'JobId=1 UserId=root(0) Name=old JobState=COMPLETED Partition=ci ExitCode=0:0',
+        'JobId=2 UserId=root(0) Name=old JobState=COMPLETED Partition=ci ExitCode=0:0',
+        'JobId=1 UserId=root(0) Name=new JobState=FAILED Partition=ci ExitCode=3:0',
+        '',
+      ].join('\n'),
+    );
+    // squeue and scontrol have forgotten every job; the log is all there is.
+    const client = new SlurmClient({
+      runner: async (program, args) => {
+        if (program === 'squeue') return { code: 0, stdout: '{"jobs": []}', stderr: '' };
+        if (program === 'scontrol' && args[1] === 'config')
+          return {
+            code: 0,
+            stdout: `JobCompLoc              = ${log}\nJobCompType             = jobcomp/filetxt\n`,
+            stderr: '',
+          };
+        return { code: 1, stdout: '', stderr: 'Invalid job id specified' };
+      },
+    });
+    const res = await client.query(['1', '2']);
+    expect(res.records).toHaveLength(2);
+    expect(res.records.find((r) => r.jobId === '1')).toMatchObject({
+      name: 'new',
+      state: 'FAILED',
+      exitCode: 3,
+    });
+    expect(res.records.find((r) => r.jobId === '2')).toMatchObject({ name: 'old', state: 'COMPLETED' });
+    expect(res.unknown).toEqual([]);
   });
 });

@@ -234,12 +234,17 @@ export class SlurmClient {
     } catch {
       return [];
     }
-    const out: JobRecord[] = [];
+    // The log is appended to and outlives job ids: after slurmctld's state is reset (or ids wrap at MaxJobId) an id
+    // names a new job, so the last line for an id is the one that counts.
+    const newest = new Map<string, JobRecord>();
     for (const line of text.split('\n')) {
       const rec = parseScontrolJobLine(line);
-      if (rec && ids.has(rec.arrayJobId ?? rec.jobId)) out.push(rec);
+      if (rec && ids.has(rec.arrayJobId ?? rec.jobId)) {
+        newest.delete(rec.jobId);
+        newest.set(rec.jobId, rec);
+      }
     }
-    return out;
+    return [...newest.values()];
   }
 
   /** Cancels jobs (`id`, or `id_index` for one array element). */
