@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../src/native/addon.js';
-import { diskKernel, referenceKernels } from '../src/reference/index.js';
+import { diskKernel, referenceKernels, ringKernel } from '../src/reference/index.js';
 import { type CompiledBackend, compiledBackends, firstDifference, sameBits } from './backends-setup.js';
 
 let backends: CompiledBackend[] = [];
@@ -152,6 +152,43 @@ describe('correlateDisk', () => {
         const got = new Float64Array(nx * ny);
         kernels.correlateDisk(img, nx, ny, kernel, kn, got);
         expect(sameBits(expected, got), `${name} r=${r}: ${firstDifference(expected, got)}`).toBe(true);
+      }
+    }
+  });
+
+  it("matches on the ring background's case: rings of 0.5°+0.3° and 0.7°+0.7° over counts and a float acceptance", () => {
+    const nx = 180;
+    const ny = 150;
+    let s = 7;
+    const next = () => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s >>> 8;
+    };
+    const counts = Float64Array.from({ length: nx * ny }, () => next() % 5);
+    // A smooth acceptance with an excluded disk (zeros), as a background template times an exclusion mask.
+    const acceptance = Float64Array.from({ length: nx * ny }, (_, p) => {
+      const dx = (p % nx) - 90;
+      const dy = Math.floor(p / nx) - 75;
+      return dx * dx + dy * dy < 15 * 15
+        ? 0
+        : Math.exp(-(dx * dx + dy * dy) / 5000) * 0.37 + 1e-3 * (next() % 3);
+    });
+    for (const [rIn, width] of [
+      [25, 15],
+      [35, 35],
+    ]) {
+      const { kernel, kn } = ringKernel(rIn as number, width as number);
+      for (const img of [counts, acceptance]) {
+        const expected = new Float64Array(nx * ny);
+        referenceKernels.correlateDisk(img, nx, ny, kernel, kn, expected);
+        for (const { name, kernels } of backends) {
+          const got = new Float64Array(nx * ny);
+          kernels.correlateDisk(img, nx, ny, kernel, kn, got);
+          expect(
+            sameBits(expected, got),
+            `${name} ring ${rIn}+${width}: ${firstDifference(expected, got)}`,
+          ).toBe(true);
+        }
       }
     }
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { correlateDisk, diskKernel } from '../src/reference/correlate.js';
+import { correlateDisk, diskKernel, ringKernel } from '../src/reference/correlate.js';
 
 /** The definition, written as plainly as possible: every kernel entry, every output pixel, bounds tested. */
 function naiveCorrelate(
@@ -69,6 +69,37 @@ describe('diskKernel', () => {
   it('rejects a negative or non-finite radius', () => {
     expect(() => diskKernel(-1)).toThrow(RangeError);
     expect(() => diskKernel(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('ringKernel', () => {
+  it("is astropy's Ring2DKernel normalised to peak 1 (sides and counts of ones from astropy 5.2)", () => {
+    // Ring2DKernel(r_in, width).normalize('peak'): r_in = 0.5°/0.02° = 25 px, width 0.3°/0.02° = 15 px, …
+    for (const [rIn, width, side, ones] of [
+      [25, 15, 81, 3084],
+      [25.000000000000004, 15, 81, 3064], // just past 25: the 20 centres at distance exactly 25 drop out
+      [2.5, 1.5, 9, 28],
+      [3, 2, 11, 56],
+      [35, 35, 141, 11532],
+    ] as const) {
+      const { kernel, kn } = ringKernel(rIn, width);
+      expect(kn, `r_in ${rIn}`).toBe(side);
+      expect(
+        kernel.reduce((a, b) => a + b, 0),
+        `r_in ${rIn}`,
+      ).toBe(ones);
+      expect(new Set(kernel)).toEqual(new Set([0, 1]));
+    }
+    // Inclusive at both radii: distance 3 and 5 are in, 2.83 and 5.10 out.
+    const { kernel } = ringKernel(3, 2);
+    const at = (dx: number, dy: number) => kernel[(dy + 5) * 11 + dx + 5];
+    expect([at(3, 0), at(0, -5), at(3, 4), at(2, 2), at(5, 1), at(0, 0)]).toEqual([1, 1, 1, 0, 0, 0]);
+  });
+
+  it('holds no pixel centre when the ring falls between them, and rejects a bad radius or width', () => {
+    expect(ringKernel(1.1, 0.2).kernel.every((v) => v === 0)).toBe(true);
+    expect(() => ringKernel(-1, 1)).toThrow(RangeError);
+    expect(() => ringKernel(1, Number.NaN)).toThrow(RangeError);
   });
 });
 

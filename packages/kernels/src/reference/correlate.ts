@@ -56,6 +56,33 @@ export function diskKernel(radiusPix: number): SquareKernel {
 }
 
 /**
+ * The ring of gammapy's RingBackgroundMaker (astropy's Ring2DKernel, normalised to peak 1): side = smallest odd
+ * integer ≥ 2·(rIn + width), 1 at the pixel centres with rIn² ≤ dx² + dy² ≤ (rIn + width)² (astropy's tests, in
+ * its order of operations), 0 elsewhere. A ring that holds no pixel centre is all zeros: the caller refuses it
+ * (astropy would divide by its zero peak). Throws on a negative or non-finite radius or width (a caller bug).
+ */
+export function ringKernel(rInPix: number, widthPix: number): SquareKernel {
+  if (!Number.isFinite(rInPix) || rInPix < 0 || !Number.isFinite(widthPix) || widthPix < 0)
+    throw new RangeError(`ringKernel: radius ${rInPix} and width ${widthPix} must be finite and >= 0`);
+  const rOut = rInPix + widthPix;
+  let kn = Math.ceil(2 * rOut);
+  if (kn % 2 === 0) kn += 1;
+  const c = (kn - 1) / 2;
+  const in2 = rInPix * rInPix;
+  const out2 = rOut * rOut;
+  const kernel = new Float64Array(kn * kn);
+  for (let j = 0; j < kn; j++) {
+    const dy = j - c;
+    for (let i = 0; i < kn; i++) {
+      const dx = i - c;
+      const rr = dx * dx + dy * dy;
+      if (rr >= in2 && rr <= out2) kernel[j * kn + i] = 1;
+    }
+  }
+  return { kernel, kn };
+}
+
+/**
  * out[y][x] = Σ_{j,i : k[j][i] ≠ 0} k[j][i] · img[y + j − c][x + i − c], c = (kn − 1)/2, with pixels
  * outside the nx×ny map counting as 0 (zero padding, no renormalisation at the edges).
  * `img` and `out` are row-major (x fastest), length nx·ny; `out` must not alias `img`.
