@@ -34,17 +34,7 @@ const CASES: Case[] = [
     to: 'method: wrong',
     at: 'wrong',
     message: `'datasets.background.method': value "wrong" is not one of: reflected, fov_background, ring`,
-    hint: "use 'fov_background'",
-  },
-  {
-    // gammapy 1.0 runs it when the reco energy axis has one bin (checked: Crab, energy nbins 1, r_in 0.5 deg, width
-    // 0.3 deg: sqrt_ts max 35.44), and refuses it otherwise; pipe does not make ring backgrounds.
-    name: 'a ring background, which gammapy runs only on one reco energy bin',
-    from: 'method: fov_background',
-    to: 'method: ring',
-    at: 'ring',
-    message: `'datasets.background.method': background method 'ring' is not supported by pipe (gammapy 1.0 runs it only on a reco energy axis of one bin)`,
-    hint: "use 'fov_background'",
+    hint: "use 'fov_background' or 'ring'",
   },
   {
     name: 'a safe-mask method outside the enum',

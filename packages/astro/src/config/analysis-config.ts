@@ -100,7 +100,7 @@ const SCHEMA: Node = obj({
       method: {
         t: 'enum',
         values: ['reflected', 'fov_background', 'ring'],
-        hint: "use 'fov_background' (pipe's 3D maps support no other)",
+        hint: "use 'fov_background' or 'ring' (pipe's 3D maps; 'reflected' is 1D)",
       },
       exclusion: { t: 'path' },
       parameters: { t: 'dict' },
@@ -525,25 +525,34 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
         message: 'offset_max must be > 0',
       });
     const method = ds.background?.method;
-    if (typeof method === 'string' && method !== 'fov_background') {
+    if (typeof method === 'string' && method !== 'fov_background' && method !== 'ring') {
       issues.push({
         path: ['datasets', 'background', 'method'],
-        // gammapy 1.0 runs 'ring' on a 3D dataset whose reco energy axis has one bin (a ValueError otherwise);
-        // 'reflected' is 1D only. pipe makes FoV backgrounds only.
-        message:
-          method === 'ring'
-            ? "background method 'ring' is not supported by pipe (gammapy 1.0 runs it only on a reco energy axis of one bin)"
-            : `background method '${method}' is not supported for 3D maps`,
-        hint: "use 'fov_background'",
+        // 'reflected' is 1D only (gammapy's spectrum extraction).
+        message: `background method '${method}' is not supported for 3D maps`,
+        hint: "use 'fov_background' or 'ring'",
       });
     }
-    // The FoV method scales the background template: without one every run's fit fails and is masked out, and the
-    // products are empty (gammapy stops with an AttributeError).
+    // gammapy 1.0's Analysis refuses the ring on more than one reco energy bin: "You need to define a single-bin
+    // energy geometry for your dataset." (a ValueError in get_datasets).
+    const recoBins = ds.geom?.axes?.energy?.nbins;
+    if (method === 'ring' && isNum(recoBins) && recoBins !== 1)
+      issues.push({
+        path: ['datasets', 'geom', 'axes', 'energy', 'nbins'],
+        message: `the ring background is made on one reco energy bin (gammapy 1.0 refuses ${recoBins}: "You need to define a single-bin energy geometry for your dataset")`,
+        hint: 'nbins: 1',
+      });
+    // Both methods start from the background template: without one the FoV fit fails in every run and the ring has
+    // no acceptance anywhere; the products are empty (gammapy stops with an AttributeError for the FoV).
     const selection = ds.map_selection;
-    if (method === 'fov_background' && Array.isArray(selection) && !selection.includes('background'))
+    if (
+      (method === 'fov_background' || method === 'ring') &&
+      Array.isArray(selection) &&
+      !selection.includes('background')
+    )
       issues.push({
         path: ['datasets', 'background', 'method'],
-        message: 'fov_background scales the background map, but datasets.map_selection does not make one',
+        message: `${method === 'ring' ? 'the ring background weighs its OFF counts by' : 'fov_background scales'} the background map, but datasets.map_selection does not make one`,
         hint: "add 'background' to datasets.map_selection, or set background.method to null",
       });
   }

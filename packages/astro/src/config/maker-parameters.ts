@@ -9,6 +9,8 @@ import { didYouMean } from '../fits/errors.js';
 export const MAKER_PARAMETERS = {
   SafeMaskMaker: ['aeff_percent', 'bias_percent', 'position', 'fixed_offset', 'offset_max'],
   FoVBackgroundMaker: ['method', 'spectral_model', 'min_counts', 'min_npred_background', 'fit'],
+  // exclusion_mask comes from background.exclusion (a file), not from parameters.
+  RingBackgroundMaker: ['r_in', 'width'],
   ExcessMapEstimator: ['selection_optional', 'n_sigma', 'n_sigma_ul', 'correlate_off', 'spectral_model'],
 } as const;
 

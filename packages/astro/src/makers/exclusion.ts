@@ -119,6 +119,21 @@ export function sampleMaskNearest(mask: SkyMask, geom: WcsGeom): Uint8Array {
   return out;
 }
 
+/**
+ * How many map pixel centres fall outside the mask image (or off its projection): gammapy's Map.get_by_coord, which
+ * the ring background samples the mask with, gives them NaN, and a NaN in a convolved image spreads to every pixel.
+ */
+export function pixelsOutsideMask(mask: SkyMask, geom: WcsGeom): number {
+  const at = maskPixels(mask, geom);
+  let outside = 0;
+  for (let p = 0; p < at.length; p += 2) {
+    const ix = rint(at[p] as number);
+    const iy = rint(at[p + 1] as number);
+    if (!(ix >= 0 && ix < mask.nx && iy >= 0 && iy < mask.ny)) outside++;
+  }
+  return outside;
+}
+
 /** The fractional mask pixel of every map pixel centre (map native → ICRS → mask native, one matrix): see gridToPixels. */
 function maskPixels(mask: SkyMask, geom: WcsGeom): Float64Array {
   return gridToPixels(

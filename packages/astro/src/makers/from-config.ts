@@ -153,13 +153,18 @@ export function reductionConfigFromConfig(
   }
   const bg = ds.background;
   if (bg.method === null) return { maps, safeMask, background: { method: 'none' } };
+  const bgPath = ['datasets', 'background', 'parameters'];
+  if (bg.method === 'ring') {
+    const ring = ringParameters(bg.parameters, bgPath);
+    if ('reason' in ring) return ring;
+    return { maps, safeMask, background: { method: 'ring', ...ring, ...(exclusion ? { exclusion } : {}) } };
+  }
   if (bg.method !== 'fov_background')
     return {
       reason: 'config-unsupported',
       path: ['datasets', 'background', 'method'],
-      message: `background method '${bg.method}' is not supported (fov_background)`,
+      message: `background method '${bg.method}' is not supported (fov_background, ring)`,
     };
-  const bgPath = ['datasets', 'background', 'parameters'];
   const unknownBg = unknownParameter(bg.parameters, 'FoVBackgroundMaker', bgPath);
   if (unknownBg) return { reason: 'config-invalid', ...unknownBg };
   // gammapy's FoVBackgroundMaker takes 'scale' or 'fit'. With the pl-norm model (its tilt frozen) 'fit' is a Cash fit
@@ -209,6 +214,44 @@ export function reductionConfigFromConfig(
       ...(Object.keys(requirements).length > 0 ? { requirements } : {}),
     },
   };
+}
+
+/** RingBackgroundMaker(r_in, width): both angles, required (gammapy: a TypeError without them). */
+function ringParameters(
+  params: Record<string, unknown>,
+  path: string[],
+): { rIn: number; width: number } | ReductionConfigIssue {
+  const unknown = unknownParameter(params, 'RingBackgroundMaker', path);
+  if (unknown) return { reason: 'config-invalid', ...unknown };
+  const angles: number[] = [];
+  for (const key of ['r_in', 'width'] as const) {
+    if (params[key] === undefined || params[key] === null)
+      return {
+        reason: 'config-invalid',
+        path,
+        message: `the ring background needs parameters r_in and width (RingBackgroundMaker's arguments); ${key} is missing`,
+        hint: 'e.g. parameters: {r_in: 0.5 deg, width: 0.3 deg}',
+      };
+    const a = parseAngle(params[key]);
+    if (!a.ok)
+      return {
+        reason: 'config-invalid',
+        path: [...path, key],
+        message: a.message,
+        ...(a.hint ? { hint: a.hint } : {}),
+      };
+    if (!(a.value >= 0) || !Number.isFinite(a.value))
+      return {
+        reason: 'config-invalid',
+        path: [...path, key],
+        message: `${key} must be a finite angle >= 0`,
+      };
+    angles.push(a.value);
+  }
+  const [rIn, width] = angles as [number, number];
+  if (!(width > 0))
+    return { reason: 'config-invalid', path: [...path, 'width'], message: 'the ring width must be > 0' };
+  return { rIn, width };
 }
 
 export function isReductionConfigIssue(v: object): v is ReductionConfigIssue {

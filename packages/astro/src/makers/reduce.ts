@@ -10,7 +10,7 @@ import type { IrfTable } from '../irf/index.js';
 import { altAzFovCoords } from '../wcs/index.js';
 import type { MapDataset, RunMeta } from './dataset.js';
 import { gridCentrePixel } from './edisp-centre.js';
-import { maskBoundaryTies, projectMask, type SkyMask } from './exclusion.js';
+import { maskBoundaryTies, pixelsOutsideMask, projectMask, type SkyMask } from './exclusion.js';
 import { type FovNormRequirements, fovBackgroundNorm } from './fov-norm.js';
 import {
   aeffInputs,
@@ -31,6 +31,7 @@ import {
 import { makeBackground, makeCounts, makeExposure, pointingGeometry } from './maps.js';
 import type { IrfType, ObservationData } from './observation-data.js';
 import { parametricPsfMap } from './psf-parametric.js';
+import { ringBackground, ringKernelOnGeom } from './ring-background.js';
 import { isSafeMaskFailure, makeSafeMask, type SafeMaskMethod } from './safe-mask.js';
 
 /** The analysis grids (the `datasets.geom` part of the config). */
@@ -59,12 +60,20 @@ export interface ReductionConfig {
   };
   background:
     | { method: 'fov_background'; exclusion?: SkyMask; requirements?: FovNormRequirements }
+    /** RingBackgroundMaker: inner radius and width in degrees. */
+    | { method: 'ring'; rIn: number; width: number; exclusion?: SkyMask }
     | { method: 'none' };
 }
 
 /** Why a run could not be reduced. */
 export interface ReductionFailure {
-  reason: 'irf-unsupported' | 'irf-missing' | 'no-overlap' | 'safe-mask-input-missing';
+  reason:
+    | 'irf-unsupported'
+    | 'irf-missing'
+    | 'no-overlap'
+    | 'safe-mask-input-missing'
+    | 'exclusion-outside'
+    | 'ring-empty';
   obsId: number;
   message: string;
   /** The config setting to blame (the build says where it was written), when one decides the failure. */
@@ -260,6 +269,36 @@ export function reduceObservation(
     }
   }
 
+  if (config.background.method === 'ring') {
+    const { rIn, width, exclusion } = config.background;
+    const outside = exclusion ? pixelsOutsideMask(exclusion, geom) : 0;
+    if (outside > 0)
+      return fail(obs.obsId, {
+        reason: 'exclusion-outside',
+        message: `${outside} of the run's ${n} map pixels lie outside the exclusion mask image: the ring background needs a mask covering each run's cutout of the map (gammapy 1.0 reads them as NaN, which its ring sums spread to every pixel: its background comes out 0 everywhere)`,
+        param: ['datasets', 'background', 'exclusion'],
+      });
+    const kernel = ringKernelOnGeom(rIn, width, geom);
+    if (!kernel.kernel.includes(1))
+      return fail(obs.obsId, {
+        reason: 'ring-empty',
+        message: `the ring from r_in ${rIn} deg to ${Number((rIn + width).toPrecision(12))} deg holds no pixel centre at the map's binsize (${Math.abs(geom.wcs.cdelt[0])} deg): it would mask every pixel (gammapy's kernel divides by its zero peak)`,
+        param: ['datasets', 'background', 'parameters', 'width'],
+      });
+    background = ringBackground(
+      {
+        counts,
+        acceptance: background,
+        maskSafe,
+        exclusion: exclusion ? projectMask(exclusion, geom, kernels) : undefined,
+        geom,
+        nE,
+        kernel,
+      },
+      kernels,
+    );
+  }
+
   const dataset: MapDataset = {
     name: `obs_${obs.obsId}`,
     geom,
@@ -303,14 +342,14 @@ function pointLike(obsId: number, aeff: IrfTable): ReductionWarning[] {
  * bright source whose exclusion circle has such edges: found by a gammapy cross-check sweep).
  */
 function exclusionTies(config: ReductionConfig, geom: WcsGeom): ReductionWarning[] {
-  const mask = config.background.method === 'fov_background' ? config.background.exclusion : undefined;
+  const mask = config.background.method === 'none' ? undefined : config.background.exclusion;
   const ties = mask ? maskBoundaryTies(mask, geom) : 0;
   if (ties === 0) return [];
   return [
     {
       message:
         `${ties} map pixel centre${ties === 1 ? ' lies' : 's lie'} exactly on an edge between usable and excluded pixels of the exclusion mask: ` +
-        "pipe rounds them half to even, gammapy by the floating-point noise of its WCS round trip, so the FoV norm may differ from gammapy's " +
+        `pipe rounds them half to even, gammapy by the floating-point noise of its WCS round trip, so the ${config.background.method === 'ring' ? 'ring background' : 'FoV norm'} may differ from gammapy's ` +
         "(a mask whose pixel edges do not pass through the map's pixel centres, e.g. on the map's own grid, avoids this)",
     },
   ];

@@ -75,7 +75,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   };
   if (ds.runs.length > 0 && zeroWhereSafe(ds.counts))
     ctx.log.warn(
-      'the stacked counts are zero inside the safe mask: no event of the selected runs falls in the map and energy range where the safe mask (and for the runs, the FoV background fit) kept data',
+      'the stacked counts are zero inside the safe mask: no event of the selected runs falls in the map and energy range where the safe mask kept data (with what the background method masked in the runs: a refused FoV fit, pixels whose ring holds no acceptance)',
     );
   else if (ds.runs.length > 0 && zeroWhereSafe(ds.background))
     ctx.log.warn(

@@ -1,6 +1,6 @@
 /**
  * Step `astro.reduce_observation`: one run → its map dataset (counts, exposure, background, PSF and EDISP maps,
- * safe mask, FoV background norm), per the `datasets` section of a gammapy config. One task per run.
+ * safe mask, FoV background norm or ring background), per the `datasets` section of a gammapy config. One task per run.
  */
 
 import type { StepDefinition } from '@pipe/core';
@@ -34,6 +34,7 @@ const step: StepDefinition<Params> = {
     'evalEdispKernelMap',
     'pixelFovCoords',
     'sampleNearest',
+    'correlateDisk', // the ring background's OFF sums
   ],
   validateParams(p) {
     const { center, ...section } = (p ?? {}) as Record<string, unknown>;
@@ -80,8 +81,13 @@ const step: StepDefinition<Params> = {
     }
     // Normalise the safe-mask angle, so "2 deg" and "120 arcmin" give one task key; in degrees with its unit, as
     // the run reads it again (an angle needs a unit).
-    const offsetMax = (config as ReductionConfig).safeMask.offsetMax;
-    if (offsetMax !== undefined) ds.safe_mask.parameters['offset_max'] = angleText(offsetMax);
+    const { safeMask, background } = config as ReductionConfig;
+    if (safeMask.offsetMax !== undefined)
+      ds.safe_mask.parameters['offset_max'] = angleText(safeMask.offsetMax);
+    if (background.method === 'ring') {
+      ds.background.parameters['r_in'] = angleText(background.rIn);
+      ds.background.parameters['width'] = angleText(background.width);
+    }
     return center === 'pointing' ? { ok: true, value: { ...checked.value, center: 'pointing' } } : checked;
   },
   warm: () => warmRunModule(import('./reduce-observation-run.js')),

@@ -1,0 +1,133 @@
+// The ring background (gammapy 1.0's RingBackgroundMaker, `datasets.background.method: ring`) on the shipped Crab runs:
+// `pipe build excess_map --config ring.yaml` against gammapy 1.0's numbers for the same config, then the configs it
+// must refuse, each at its place. The reference numbers are scripts/gammapy_excess_map.py's output for this config
+// (Debian python3-gammapy 1.0, GAMMAPY_DATA=pipelines/excess_map/data); scripts/xcheck/configs/r*_ring.yaml compare
+// whole maps on other sources.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readMapFits } from '@pipe/astro';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crabWorkspace, REPO_ROOT, type Workspace } from './rig.js';
+
+const CRAB = readFileSync(path.join(REPO_ROOT, 'pipelines/excess_map/crab.yaml'), 'utf8');
+const PRODUCTS = 'products/excess_map';
+
+function edit(text: string, from: string, to: string): string {
+  expect(text.split(from).length, `'${from}' occurs once`).toBe(2);
+  return text.replace(from, to);
+}
+
+/** The shipped Crab config with a ring of 0.5°–0.8° around each pixel on one reco energy bin. */
+function ringConfig(): string {
+  let text = edit(CRAB, 'method: fov_background,', 'method: ring,');
+  text = edit(text, 'parameters: {method: scale}}', 'parameters: {r_in: 0.5 deg, width: 0.3 deg}}');
+  return edit(text, 'max: 10.0 TeV, nbins: 10}', 'max: 10.0 TeV, nbins: 1}');
+}
+
+const map = (ws: Workspace, name: string) =>
+  Float64Array.from(readMapFits(ws.path(`${PRODUCTS}/${name}.fits.gz`)).data as ArrayLike<number>);
+const sum = (a: Float64Array) => a.reduce((s, v) => (Number.isFinite(v) ? s + v : s), 0);
+const near = (ours: number, ref: number, rel: number) =>
+  expect(Math.abs(ours - ref), `${ours} vs ${ref}`).toBeLessThanOrEqual(rel * Math.abs(ref));
+
+describe('pipe build excess_map with a ring background (Crab, shipped data)', () => {
+  let ws: Workspace;
+  beforeAll(() => {
+    ws = crabWorkspace();
+  });
+  afterAll(() => ws?.remove('.'));
+
+  it("reproduces gammapy 1.0's background, excess and significance maps", async () => {
+    ws.write('ring.yaml', ringConfig());
+    const r = await ws.run(['build', 'excess_map', '--config', 'ring.yaml']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const nx = 100;
+    const at = (m: Float64Array, x: number, y: number) => m[y * nx + x] as number;
+    const counts = map(ws, 'counts');
+    const background = map(ws, 'background');
+    const nOn = map(ws, 'correlated_counts');
+    const muB = map(ws, 'correlated_background');
+    const excess = map(ws, 'excess');
+    const sqrtTs = map(ws, 'sqrt_ts');
+    expect(counts.length).toBe(nx * 100);
+    expect(sum(counts)).toBe(2485);
+    // Σ of the stacked ring background α·N_off (gammapy: 2036.0131746679544; float32 ring sums by FFT there).
+    near(sum(background), 2036.0131746679544, 1e-6);
+    // The peak: gammapy's (50, 49), n_on 318, μ_b 17.14007568359375, sqrt_ts 35.43729782104492.
+    let peak = 0;
+    for (let p = 1; p < sqrtTs.length; p++) if ((sqrtTs[p] as number) > (sqrtTs[peak] as number)) peak = p;
+    expect([peak % nx, Math.floor(peak / nx)]).toEqual([50, 49]);
+    expect(at(nOn, 50, 49)).toBe(318);
+    near(at(muB, 50, 49), 17.14007568359375, 1e-6);
+    near(at(sqrtTs, 50, 49), 35.43729782104492, 3e-6);
+    // Two more pixels, and the sums over the whole maps (a wrong ring, mask or α moves all of them).
+    expect(at(nOn, 0, 0)).toBe(4);
+    near(at(muB, 0, 0), 4.188467979431152, 1e-6);
+    near(at(sqrtTs, 0, 0), -0.09279399365186691, 1e-4);
+    expect(at(nOn, 33, 25)).toBe(20);
+    near(at(muB, 33, 25), 15.876672744750977, 1e-6);
+    near(at(sqrtTs, 33, 25), 0.9942883253097534, 1e-5);
+    expect(sum(nOn)).toBe(195179);
+    near(sum(excess), 36709.22279882431, 1e-6);
+    near(sum(sqrtTs), 5022.74004010146, 1e-6);
+  }, 240_000);
+
+  it('refuses more than one reco energy bin at nbins, as gammapy does', async () => {
+    const text = edit(ringConfig(), 'max: 10.0 TeV, nbins: 1}', 'max: 10.0 TeV, nbins: 4}');
+    ws.write('bad.yaml', text);
+    const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
+    const line = text.split('\n').findIndex((l) => l.includes('nbins: 4')) + 1;
+    const col = (text.split('\n')[line - 1] as string).indexOf('4}') + 1;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `bad.yaml:${line}:${col}: error: 'datasets.geom.axes.energy.nbins': the ring background is made on one reco energy bin`,
+    );
+    expect(r.stderr).toContain('hint: nbins: 1');
+  });
+
+  it('refuses a misspelt or missing ring parameter at its place', async () => {
+    for (const [to, at, message] of [
+      [
+        '{r_in: 0.5 deg, widht: 0.3 deg}}',
+        // An unknown key is pointed at by its value.
+        '0.3 deg',
+        "RingBackgroundMaker has no parameter 'widht' (did you mean 'width'?)",
+      ],
+      ['{r_in: 0.5 deg}}', '{r_in', 'the ring background needs parameters r_in and width'],
+      ['{r_in: 0.5, width: 0.3 deg}}', '0.5', 'r_in'],
+    ] as const) {
+      const text = edit(ringConfig(), '{r_in: 0.5 deg, width: 0.3 deg}}', to);
+      ws.write('bad.yaml', text);
+      const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
+      const lines = text.split('\n');
+      const line = lines.findIndex((l) => l.includes(to));
+      const col = (lines[line] as string).indexOf(at, (lines[line] as string).indexOf(to)) + 1;
+      expect(r.code, to).toBe(2);
+      expect(r.stderr, to).toMatch(
+        new RegExp(
+          `bad\\.yaml:${line + 1}:${col}: error: .*${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+        ),
+      );
+    }
+  });
+
+  it('fails a run whose cutout reaches past the exclusion mask, naming the exclusion setting; no products change', async () => {
+    const before = ws.read(`${PRODUCTS}/sqrt_ts.fits.gz`);
+    // A 6° map: each run's 5° cutout (2 × offset_max around its pointing, 0.5° off the Crab) leaves the 5° mask.
+    const text = edit(
+      ringConfig(),
+      'width: {width: 2.0 deg, height: 2.0 deg}',
+      'width: {width: 6.0 deg, height: 6.0 deg}',
+    );
+    ws.write('wide.yaml', text);
+    const r = await ws.run(['build', 'excess_map', '--config', 'wide.yaml']);
+    expect(r.code).not.toBe(0);
+    const line = text.split('\n').findIndex((l) => l.includes('exclusion:')) + 1;
+    expect(r.stdout + r.stderr).toMatch(
+      new RegExp(
+        `OBS_ID 23523: \\d+ of the run's \\d+ map pixels lie outside the exclusion mask image: .*set at .*wide\\.yaml:${line}:`,
+      ),
+    );
+    expect(ws.read(`${PRODUCTS}/sqrt_ts.fits.gz`)).toBe(before);
+  });
+});
