@@ -85,6 +85,18 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
     expect(r.stderr).toContain('hint: nbins: 1');
   });
 
+  it("refuses stack: false (gammapy's excess map then takes the run's on-off dataset, with WStat statistics)", async () => {
+    const text = edit(ringConfig(), 'stack: true', 'stack: false');
+    ws.write('bad.yaml', text);
+    const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
+    const line = text.split('\n').findIndex((l) => l.includes('stack: false')) + 1;
+    const col = (text.split('\n')[line - 1] as string).indexOf('false') + 1;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `bad.yaml:${line}:${col}: error: 'datasets.stack': the ring background is made for stacked runs`,
+    );
+  });
+
   it('refuses a misspelt or missing ring parameter at its place', async () => {
     for (const [to, at, message] of [
       [
