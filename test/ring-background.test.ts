@@ -1,15 +1,15 @@
-// The ring background (gammapy 1.0's RingBackgroundMaker, `datasets.background.method: ring`) on the shipped Crab runs:
-// `pipe build excess_map --config ring.yaml` against gammapy 1.0's numbers for the same config, then the configs it
-// must refuse, each at its place. The reference numbers are scripts/gammapy_excess_map.py's output for this config
-// (Debian python3-gammapy 1.0, GAMMAPY_DATA=pipelines/excess_map/data); scripts/xcheck/configs/r*_ring.yaml compare
-// whole maps on other sources.
+// The ring background (gammapy 1.0's RingBackgroundMaker, `datasets.background.method: ring`) on the shipped Crab
+// runs: `pipe build excess_map --config pipelines/excess_map/configs/crab-ring.yaml` against gammapy 1.0's numbers for
+// that config, then the configs it must refuse, each at its place. The reference numbers are
+// scripts/gammapy_excess_map.py's output for it (Debian python3-gammapy 1.0, GAMMAPY_DATA=pipelines/excess_map/data);
+// scripts/xcheck/configs/r*_ring.yaml compare whole maps on other sources.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readMapFits } from '@pipe/astro';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crabWorkspace, REPO_ROOT, type Workspace } from './rig.js';
 
-const CRAB = readFileSync(path.join(REPO_ROOT, 'pipelines/excess_map/crab.yaml'), 'utf8');
+const RING = readFileSync(path.join(REPO_ROOT, 'pipelines/excess_map/configs/crab-ring.yaml'), 'utf8');
 const PRODUCTS = 'products/excess_map';
 
 function edit(text: string, from: string, to: string): string {
@@ -17,12 +17,8 @@ function edit(text: string, from: string, to: string): string {
   return text.replace(from, to);
 }
 
-/** The shipped Crab config with a ring of 0.5°–0.8° around each pixel on one reco energy bin. */
-function ringConfig(): string {
-  let text = edit(CRAB, 'method: fov_background,', 'method: ring,');
-  text = edit(text, 'parameters: {method: scale}}', 'parameters: {r_in: 0.5 deg, width: 0.3 deg}}');
-  return edit(text, 'max: 10.0 TeV, nbins: 10}', 'max: 10.0 TeV, nbins: 1}');
-}
+/** The shipped example: the Crab runs with a ring of 0.5°–0.8° around each pixel on one reco energy bin. */
+const ringConfig = () => RING;
 
 const map = (ws: Workspace, name: string) =>
   Float64Array.from(readMapFits(ws.path(`${PRODUCTS}/${name}.fits.gz`)).data as ArrayLike<number>);
@@ -38,8 +34,12 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
   afterAll(() => ws?.remove('.'));
 
   it("reproduces gammapy 1.0's background, excess and significance maps", async () => {
-    ws.write('ring.yaml', ringConfig());
-    const r = await ws.run(['build', 'excess_map', '--config', 'ring.yaml']);
+    const r = await ws.run([
+      'build',
+      'excess_map',
+      '--config',
+      'pipelines/excess_map/configs/crab-ring.yaml',
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const nx = 100;
     const at = (m: Float64Array, x: number, y: number) => m[y * nx + x] as number;
