@@ -39,20 +39,8 @@ export interface SquareKernel {
 export function diskKernel(radiusPix: number): SquareKernel {
   if (!Number.isFinite(radiusPix) || radiusPix < 0)
     throw new RangeError(`diskKernel: radius ${radiusPix} must be finite and >= 0`);
-  let kn = Math.ceil(2 * radiusPix);
-  if (kn % 2 === 0) kn += 1;
-  const c = (kn - 1) / 2;
-  const r2 = radiusPix * radiusPix;
-  const kernel = new Float64Array(kn * kn);
-  for (let j = 0; j < kn; j++) {
-    const dy = j - c;
-    for (let i = 0; i < kn; i++) {
-      const dx = i - c;
-      if (dx * dx + dy * dy <= r2) kernel[j * kn + i] = 1;
-    }
-  }
   // The centre is always inside (0 ≤ r²), so the peak is 1 already.
-  return { kernel, kn };
+  return annulusKernel(0, radiusPix);
 }
 
 /**
@@ -64,11 +52,15 @@ export function diskKernel(radiusPix: number): SquareKernel {
 export function ringKernel(rInPix: number, widthPix: number): SquareKernel {
   if (!Number.isFinite(rInPix) || rInPix < 0 || !Number.isFinite(widthPix) || widthPix < 0)
     throw new RangeError(`ringKernel: radius ${rInPix} and width ${widthPix} must be finite and >= 0`);
-  const rOut = rInPix + widthPix;
+  return annulusKernel(rInPix, rInPix + widthPix);
+}
+
+/** 1 at the pixel centres with rIn² ≤ dx² + dy² ≤ rOut², on the smallest odd side ≥ 2·rOut (a disk for rIn = 0). */
+function annulusKernel(rIn: number, rOut: number): SquareKernel {
   let kn = Math.ceil(2 * rOut);
   if (kn % 2 === 0) kn += 1;
   const c = (kn - 1) / 2;
-  const in2 = rInPix * rInPix;
+  const in2 = rIn * rIn;
   const out2 = rOut * rOut;
   const kernel = new Float64Array(kn * kn);
   for (let j = 0; j < kn; j++) {
