@@ -72,19 +72,26 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
     near(sum(sqrtTs), 5022.74004010146, 1e-6);
   }, 240_000);
 
-  it('refuses, at the value, more than one reco energy bin (as gammapy) and stack: false', async () => {
-    // stack: false gives gammapy's excess map the run's on-off dataset, with WStat statistics.
-    for (const [from, to, at, message] of [
+  it('refuses, at the value, more than one reco energy bin (as gammapy), stack: false and no background map', async () => {
+    // stack: false gives gammapy's excess map the run's on-off dataset, with WStat statistics. Each error points at
+    // the value of the key in `key` (no background map: the method that needs it).
+    for (const [from, to, key, message] of [
+      [
+        'map_selection: [counts, exposure, background, psf, edisp]',
+        'map_selection: [counts, exposure, psf, edisp]',
+        'method: ',
+        "'datasets.background.method': the ring background weighs its OFF counts by the background map, but datasets.map_selection does not make one",
+      ],
       [
         'max: 10.0 TeV, nbins: 1}',
         'max: 10.0 TeV, nbins: 4}',
-        '4}',
+        'nbins: ',
         "'datasets.geom.axes.energy.nbins': the ring background is made on one reco energy bin",
       ],
       [
         'stack: true',
         'stack: false',
-        'false',
+        'stack: ',
         "'datasets.stack': the ring background is made for stacked runs",
       ],
     ] as const) {
@@ -92,8 +99,8 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
       ws.write('bad.yaml', text);
       const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
       const lines = text.split('\n');
-      const line = lines.findIndex((l) => l.includes(to));
-      const col = (lines[line] as string).indexOf(at, (lines[line] as string).indexOf(to)) + 1;
+      const line = lines.findIndex((l) => l.includes(key) && !l.trimStart().startsWith('#'));
+      const col = (lines[line] as string).indexOf(key) + key.length + 1;
       expect(r.code, to).toBe(2);
       expect(r.stderr, to).toContain(`bad.yaml:${line + 1}:${col}: error: ${message}`);
     }
@@ -109,6 +116,11 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
       ],
       ['{r_in: 0.5 deg}}', '{r_in', 'the ring background needs parameters r_in and width'],
       ['{r_in: 0.5, width: 0.3 deg}}', '0.5', 'r_in'],
+      [
+        '{r_in: 0.5 deg, width: 0.3 deg, exclusion_mask: m.fits}}',
+        'm.fits',
+        'the exclusion mask is a file: give it as datasets.background.exclusion',
+      ],
     ] as const) {
       const text = edit(ringConfig(), '{r_in: 0.5 deg, width: 0.3 deg}}', to);
       ws.write('bad.yaml', text);
@@ -123,6 +135,41 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
         ),
       );
     }
+  });
+
+  it('fails the runs of a ring that holds no pixel centre or starts beyond the map, naming the setting', async () => {
+    for (const [to, key, message] of [
+      ['{r_in: 0.021 deg, width: 0.001 deg}}', '0.001 deg', 'holds no pixel centre at the map'],
+      ['{r_in: 10 deg, width: 0.3 deg}}', '10 deg', 'beyond the run'],
+    ] as const) {
+      const text = edit(ringConfig(), '{r_in: 0.5 deg, width: 0.3 deg}}', to);
+      ws.write('bad.yaml', text);
+      const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
+      const lines = text.split('\n');
+      const line = lines.findIndex((l) => l.includes(to));
+      const col = (lines[line] as string).indexOf(key) + 1;
+      expect(r.code, to).not.toBe(0);
+      expect(r.stdout + r.stderr, to).toMatch(
+        new RegExp(`OBS_ID 23523: the ring .*${message}.*set at .*bad\\.yaml:${line + 1}:${col}`),
+      );
+    }
+  });
+
+  it('warns, with their number, about safe pixels whose whole ring lies in the excluded region (masked)', async () => {
+    // A ring of 0.06°–0.12° around the Crab lies inside its exclusion circle.
+    ws.write(
+      'small.yaml',
+      edit(ringConfig(), '{r_in: 0.5 deg, width: 0.3 deg}}', '{r_in: 0.06 deg, width: 0.06 deg}}'),
+    );
+    const r = await ws.run(['build', 'excess_map', '--config', 'small.yaml', '--out', 'small']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const id of [23523, 23526, 23559, 23592])
+      expect(r.stdout + r.stderr).toContain(
+        `OBS_ID ${id}: 268 safe pixels hold background but their whole ring lies in excluded regions or off the map: pipe masks them`,
+      );
+    // Masked in the stack: the source's pixels are out of the significance map.
+    const sqrtTs = Float64Array.from(readMapFits(ws.path('small/sqrt_ts.fits.gz')).data as ArrayLike<number>);
+    expect(sqrtTs[49 * 100 + 50]).toBeNaN();
   });
 
   it('fails a run whose cutout reaches past the exclusion mask, naming the exclusion setting; no products change', async () => {

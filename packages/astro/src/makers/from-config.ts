@@ -221,6 +221,14 @@ function ringParameters(
   params: Record<string, unknown>,
   path: string[],
 ): { rIn: number; width: number } | ReductionConfigIssue {
+  if (params['exclusion_mask'] !== undefined)
+    return {
+      reason: 'config-invalid',
+      path: [...path, 'exclusion_mask'],
+      message:
+        "the exclusion mask is a file: give it as datasets.background.exclusion (gammapy would pass this text to RingBackgroundMaker's exclusion_mask, and fail on it)",
+      hint: 'exclusion: path/to/mask.fits',
+    };
   const unknown = unknownParameter(params, 'RingBackgroundMaker', path);
   if (unknown) return { reason: 'config-invalid', ...unknown };
   const angles: number[] = [];

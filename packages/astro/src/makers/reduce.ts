@@ -269,6 +269,7 @@ export function reduceObservation(
     }
   }
 
+  const ringWarnings: ReductionWarning[] = [];
   if (config.background.method === 'ring') {
     const { rIn, width, exclusion } = config.background;
     const outside = exclusion ? pixelsOutsideMask(exclusion, geom) : 0;
@@ -279,13 +280,20 @@ export function reduceObservation(
         param: ['datasets', 'background', 'exclusion'],
       });
     const kernel = ringKernelOnGeom(rIn, width, geom);
+    const binsize = Math.abs(geom.wcs.cdelt[0]);
+    if (!kernel)
+      return fail(obs.obsId, {
+        reason: 'ring-empty',
+        message: `the ring starts at r_in ${rIn} deg, beyond the run's map (its diagonal is ${Number((Math.hypot(geom.nx, geom.ny) * binsize).toPrecision(6))} deg): it holds no map pixel, and every pixel would be masked`,
+        param: ['datasets', 'background', 'parameters', 'r_in'],
+      });
     if (!kernel.kernel.includes(1))
       return fail(obs.obsId, {
         reason: 'ring-empty',
-        message: `the ring from r_in ${rIn} deg to ${Number((rIn + width).toPrecision(12))} deg holds no pixel centre at the map's binsize (${Math.abs(geom.wcs.cdelt[0])} deg): it would mask every pixel (gammapy's kernel divides by its zero peak)`,
+        message: `the ring from r_in ${rIn} deg to ${Number((rIn + width).toPrecision(12))} deg holds no pixel centre at the map's binsize (${binsize} deg): every pixel would be masked (astropy warns and keeps the kernel all zeros; gammapy then masks every run)`,
         param: ['datasets', 'background', 'parameters', 'width'],
       });
-    background = ringBackground(
+    const ring = ringBackground(
       {
         counts,
         acceptance: background,
@@ -297,6 +305,11 @@ export function reduceObservation(
       },
       kernels,
     );
+    background = ring.background;
+    if (ring.ringWithoutAcceptance > 0)
+      ringWarnings.push({
+        message: `OBS_ID ${obs.obsId}: ${ring.ringWithoutAcceptance} safe pixel${ring.ringWithoutAcceptance === 1 ? ' holds' : 's hold'} background but ${ring.ringWithoutAcceptance === 1 ? 'its' : 'their'} whole ring lies in excluded regions or off the map: pipe masks them (the ring sum is exactly 0); gammapy 1.0's float32 FFT leaves noise of either sign there and keeps some of them, with a meaningless background (a wider ring, or smaller exclusion regions, avoids this)`,
+      });
   }
 
   const dataset: MapDataset = {
@@ -318,7 +331,12 @@ export function reduceObservation(
   if (edisp && want.has('edisp')) dataset.edisp = edisp;
   return {
     dataset,
-    warnings: [...pointLike(obs.obsId, obs.aeff), ...safe.warnings, ...exclusionTies(config, geom)],
+    warnings: [
+      ...pointLike(obs.obsId, obs.aeff),
+      ...safe.warnings,
+      ...exclusionTies(config, geom),
+      ...ringWarnings,
+    ],
   };
 }
 

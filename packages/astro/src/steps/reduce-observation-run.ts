@@ -60,8 +60,15 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       `OBS_ID ${run.obsId}: FoV background not normalised (${run.fovInvalid}: ${run.fovCounts} counts, ${run.fovBackground?.toFixed(2)} background outside the exclusion mask); its safe mask is set to false, so it adds nothing to the stack (gammapy's FoVBackgroundMaker does the same)`,
     );
   const cut = data.timeRange ? ' (cut to observations.obs_time)' : '';
+  const method = ctx.params.datasets.background.method;
+  const background =
+    method === 'fov_background'
+      ? `FoV norm ${run.fovNorm.toFixed(4)}`
+      : method === 'ring'
+        ? 'ring background'
+        : 'background template';
   ctx.log.info(
-    `OBS_ID ${run.obsId}${cut}: ${run.countsInMap} counts, livetime ${run.livetime.toFixed(1)} s, FoV norm ${run.fovNorm.toFixed(4)}`,
+    `OBS_ID ${run.obsId}${cut}: ${run.countsInMap} counts, livetime ${run.livetime.toFixed(1)} s, ${background}`,
   );
   return {
     metadata: { obsId: run.obsId, counts: run.countsInMap, livetime: run.livetime, fovNorm: run.fovNorm },
