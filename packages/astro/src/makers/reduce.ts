@@ -287,7 +287,7 @@ export function reduceObservation(
         message: `the ring starts at r_in ${rIn} deg, beyond the run's map (its diagonal is ${Number((Math.hypot(geom.nx, geom.ny) * binsize).toPrecision(6))} deg): it holds no map pixel, and every pixel would be masked`,
         param: ['datasets', 'background', 'parameters', 'r_in'],
       });
-    if (!kernel.kernel.includes(1))
+    if (!kernel.ring.kernel.includes(1))
       return fail(obs.obsId, {
         reason: 'ring-empty',
         message: `the ring from r_in ${rIn} deg to ${Number((rIn + width).toPrecision(12))} deg holds no pixel centre at the map's binsize (${binsize} deg): every pixel would be masked (astropy warns and keeps the kernel all zeros; gammapy then masks every run)`,
@@ -301,7 +301,7 @@ export function reduceObservation(
         exclusion: exclusion ? projectMask(exclusion, geom, kernels) : undefined,
         geom,
         nE,
-        kernel,
+        kernels: kernel,
       },
       kernels,
     );

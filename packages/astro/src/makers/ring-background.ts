@@ -9,17 +9,32 @@ import { type Kernels, ringKernel, type SquareKernel } from '@pipe/kernels';
 import type { WcsGeom } from '../geom/wcs-geom.js';
 
 /**
+ * The ring, and the two disks whose difference it is: `outer` (dx² + dy² ≤ r_out²) minus `inner` (dx² + dy² < r_in²),
+ * entry by entry, on one side. The disks are summed by the kernels' row cascade, two adds per pixel and kernel row,
+ * where the ring itself takes one multiply-add per ring pixel (a 0.7°–1.1° ring at 0.02° has 5,700): about 10× less.
+ */
+export interface RingKernels {
+  ring: SquareKernel;
+  outer: SquareKernel;
+  inner: SquareKernel;
+}
+
+/**
  * The ring in pixels of `geom`: the angles over gammapy's `geom.pixel_scales[0]` (astropy's proj_plane_pixel_scales,
  * |CDELT1| on an analysis grid, which has no rotation). Past the map's diagonal a ring meets only the zero padding:
  * it is built no wider (the same sums). Undefined when the ring starts beyond the diagonal, so holds no map pixel.
  */
-export function ringKernelOnGeom(rInDeg: number, widthDeg: number, geom: WcsGeom): SquareKernel | undefined {
+export function ringKernelOnGeom(rInDeg: number, widthDeg: number, geom: WcsGeom): RingKernels | undefined {
   const scale = Math.abs(geom.wcs.cdelt[0]);
   const rIn = rInDeg / scale;
-  const width = widthDeg / scale;
   const diagonal = Math.hypot(geom.nx, geom.ny);
   if (rIn >= diagonal) return undefined;
-  return rIn + width <= diagonal ? ringKernel(rIn, width) : ringKernel(rIn, diagonal - rIn);
+  const width = rIn + widthDeg / scale <= diagonal ? widthDeg / scale : diagonal - rIn;
+  const ring = ringKernel(rIn, width);
+  // r_out computed as ringKernel computes it (rIn + width), so the outer disk's edge is the ring's, bit for bit.
+  const outer = ringKernel(0, rIn + width);
+  const inner = Float64Array.from(outer.kernel, (v, i) => v - (ring.kernel[i] as number));
+  return { ring, outer, inner: { kernel: inner, kn: outer.kn } };
 }
 
 export interface RingBackgroundInput {
@@ -33,7 +48,7 @@ export interface RingBackgroundInput {
   exclusion: Uint8Array | undefined;
   geom: WcsGeom;
   nE: number;
-  kernel: SquareKernel;
+  kernels: RingKernels;
 }
 
 /** The run's ring background α · N_off ([E][y][x], 0 where the ring holds no acceptance). */
@@ -51,22 +66,39 @@ export function ringBackground(
   input: RingBackgroundInput,
   kernels: Pick<Kernels, 'correlateDisk'>,
 ): RingBackground {
-  const { counts, acceptance, maskSafe, exclusion, geom, nE, kernel } = input;
+  const { counts, acceptance, maskSafe, exclusion, geom, nE } = input;
+  const { ring, outer, inner } = input.kernels;
   const { nx, ny } = geom;
   const n = nx * ny;
   const image = new Float64Array(n);
+  const innerSum = new Float64Array(n);
   const countsOff = new Float64Array(n);
+  const holding = new Float64Array(n);
   const acceptanceOff = new Float64Array(n);
+  /** out = Σ over the ring = Σ outer disk − Σ inner disk (exact for integer images); innerSum keeps the second. */
+  const ringSum = (out: Float64Array) => {
+    kernels.correlateDisk(image, nx, ny, outer.kernel, outer.kn, out);
+    kernels.correlateDisk(image, nx, ny, inner.kernel, inner.kn, innerSum);
+    for (let p = 0; p < n; p++) out[p] = (out[p] as number) - (innerSum[p] as number);
+  };
   const background = new Float32Array(nE * n);
   let ringWithoutAcceptance = 0;
+  const usable = (p: number) => exclusion?.[p] !== 0; // no mask: every pixel
   for (let e = 0; e < nE; e++) {
     const plane = e * n;
-    for (let p = 0; p < n; p++) image[p] = exclusion && !exclusion[p] ? 0 : (counts[plane + p] as number);
-    kernels.correlateDisk(image, nx, ny, kernel.kernel, kernel.kn, countsOff);
-    for (let p = 0; p < n; p++) image[p] = exclusion && !exclusion[p] ? 0 : (acceptance[plane + p] as number);
-    kernels.correlateDisk(image, nx, ny, kernel.kernel, kernel.kn, acceptanceOff);
+    for (let p = 0; p < n; p++) image[p] = usable(p) ? (counts[plane + p] as number) : 0;
+    ringSum(countsOff);
+    // How many ring pixels hold acceptance (exact): a ring holding none sums to 0 exactly, not to a difference's noise.
+    for (let p = 0; p < n; p++) image[p] = usable(p) && (acceptance[plane + p] as number) !== 0 ? 1 : 0;
+    ringSum(holding);
+    for (let p = 0; p < n; p++) image[p] = usable(p) ? (acceptance[plane + p] as number) : 0;
+    ringSum(acceptanceOff);
     for (let p = 0; p < n; p++) {
-      const off = acceptanceOff[p] as number;
+      let off = holding[p] === 0 ? 0 : (acceptanceOff[p] as number);
+      // The difference of two disk sums loses precision when the ring holds little next to the inner disk (rounding
+      // ~1e-16 × their terms): below a millionth of it, the ring itself is summed (a smooth template never gets here).
+      if (holding[p] !== 0 && Math.abs(off) <= 1e-6 * Math.abs(innerSum[p] as number))
+        off = ringSumAt(image, nx, ny, ring, p);
       // gammapy masks acceptance_off <= 0 (its α there, x/0 or 0/0 through nan_to_num, then meets only masked pixels).
       if (!(off > 0)) {
         if (maskSafe[plane + p] && (acceptance[plane + p] as number) > 0) ringWithoutAcceptance++;
@@ -77,4 +109,22 @@ export function ringBackground(
     }
   }
   return { background, ringWithoutAcceptance };
+}
+
+/** Σ of `image` over the ring around pixel p (zero padding), term by term. */
+function ringSumAt(image: Float64Array, nx: number, ny: number, ring: SquareKernel, p: number): number {
+  const { kernel, kn } = ring;
+  const c = (kn - 1) / 2;
+  const x = p % nx;
+  const y = (p - x) / nx;
+  let sum = 0;
+  for (let j = 0; j < kn; j++) {
+    const yy = y + j - c;
+    if (yy < 0 || yy >= ny) continue;
+    for (let i = 0; i < kn; i++) {
+      const xx = x + i - c;
+      if (kernel[j * kn + i] !== 0 && xx >= 0 && xx < nx) sum += image[yy * nx + xx] as number;
+    }
+  }
+  return sum;
 }
