@@ -146,6 +146,26 @@ it('samples a non-CAR/TAN mask as the kernels sample a CAR or TAN one (TypeScrip
   expect(Buffer.from(ts).equals(Buffer.from(kernel))).toBe(true);
 });
 
+it('marks the map pixels outside the mask image with the value asked for, on both paths (the ring background refuses them)', () => {
+  // A 7° Galactic map around the 5° mask: a border of pixels beyond it.
+  const map = geom({
+    skydir: { lon: 83.9, lat: 21.7, frame: 'icrs' },
+    frame: 'galactic',
+    binsize: 0.05,
+    width: 7,
+  });
+  const tan = read(EXCLUSION);
+  const excludedOutside = projectMask(tan, map, referenceKernels);
+  const kernel = projectMask(tan, map, referenceKernels, 2);
+  const ts = sampleMaskNearest(tan, map, 2);
+  expect(Buffer.from(ts).equals(Buffer.from(kernel))).toBe(true);
+  const outside = kernel.filter((v) => v === 2).length;
+  expect(outside).toBeGreaterThan(1000);
+  expect(outside).toBeLessThan(kernel.length / 2);
+  // Elsewhere the same mask: outside pixels are the ones the default reads as excluded.
+  expect(Array.from(kernel, (v) => (v === 2 ? 0 : v))).toEqual(Array.from(excludedOutside));
+});
+
 it('fails for a projection it does not read, naming the file, the HDU and the CTYPE', () => {
   const file = join(dir, 'bonne.fits');
   reprojected('BON', file);

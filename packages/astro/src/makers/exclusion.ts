@@ -86,8 +86,8 @@ export function readSkyMask(path: string, hdu?: string | number): SkyMask | Excl
  * kernels' sampleNearest; a mask in another projection (the kernels project CAR and TAN only) through
  * {@link sampleMaskNearest}, the same steps in TypeScript.
  */
-export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uint8Array {
-  if (!isMapProjection(mask.wcs.projection)) return sampleMaskNearest(mask, geom);
+export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels, outside = 0): Uint8Array {
+  if (!isMapProjection(mask.wcs.projection)) return sampleMaskNearest(mask, geom, outside);
   const out = new Uint8Array(npix(geom));
   kernels.sampleNearest(
     wcsKernelParams(geom.wcs),
@@ -98,7 +98,7 @@ export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uin
     mask.ny,
     mask.data,
     1,
-    0,
+    outside,
     new Float64Array(2 * geom.nx + 3),
     out,
   );
@@ -108,30 +108,15 @@ export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels): Uin
 /**
  * Nearest-pixel sampling as the kernels' sampleNearest does it for grids of different projections: each map pixel
  * centre's native vector, to ICRS, to the mask's native frame, to its fractional mask pixel, rounded half to even;
- * 0 (excluded) outside the mask image or off its projection.
+ * `outside` (0, excluded, unless told otherwise) outside the mask image or off its projection.
  */
-export function sampleMaskNearest(mask: SkyMask, geom: WcsGeom): Uint8Array {
+export function sampleMaskNearest(mask: SkyMask, geom: WcsGeom, outside = 0): Uint8Array {
   const out = new Uint8Array(npix(geom));
   const at = maskPixels(mask, geom);
   for (let p = 0; p < out.length; p++)
-    // NaN (off the projection) rounds to NaN, outside the image: excluded.
-    out[p] = maskValue(mask, rint(at[2 * p] as number), rint(at[2 * p + 1] as number));
+    // NaN (off the projection) rounds to NaN, outside the image.
+    out[p] = maskValue(mask, rint(at[2 * p] as number), rint(at[2 * p + 1] as number), outside);
   return out;
-}
-
-/**
- * How many map pixel centres fall outside the mask image (or off its projection): gammapy's Map.get_by_coord, which
- * the ring background samples the mask with, gives them NaN, and a NaN in a convolved image spreads to every pixel.
- */
-export function pixelsOutsideMask(mask: SkyMask, geom: WcsGeom): number {
-  const at = maskPixels(mask, geom);
-  let outside = 0;
-  for (let p = 0; p < at.length; p += 2) {
-    const ix = rint(at[p] as number);
-    const iy = rint(at[p + 1] as number);
-    if (!(ix >= 0 && ix < mask.nx && iy >= 0 && iy < mask.ny)) outside++;
-  }
-  return outside;
 }
 
 /** The fractional mask pixel of every map pixel centre (map native → ICRS → mask native, one matrix): see gridToPixels. */
@@ -145,9 +130,11 @@ function maskPixels(mask: SkyMask, geom: WcsGeom): Float64Array {
   );
 }
 
-/** The mask's value at integer pixel (ix, iy); 0 (excluded) outside the image (NaN fails both comparisons). */
-function maskValue(mask: SkyMask, ix: number, iy: number): number {
-  return ix >= 0 && ix < mask.nx && iy >= 0 && iy < mask.ny ? (mask.data[iy * mask.nx + ix] as number) : 0;
+/** The mask's value at integer pixel (ix, iy); `outside` (0: excluded) outside the image (NaN fails both tests). */
+function maskValue(mask: SkyMask, ix: number, iy: number, outside = 0): number {
+  return ix >= 0 && ix < mask.nx && iy >= 0 && iy < mask.ny
+    ? (mask.data[iy * mask.nx + ix] as number)
+    : outside;
 }
 
 /** How close (in mask pixels) to a mask pixel edge a map pixel centre counts as on it. */

@@ -10,7 +10,7 @@ import type { IrfTable } from '../irf/index.js';
 import { altAzFovCoords } from '../wcs/index.js';
 import type { MapDataset, RunMeta } from './dataset.js';
 import { gridCentrePixel } from './edisp-centre.js';
-import { maskBoundaryTies, pixelsOutsideMask, projectMask, type SkyMask } from './exclusion.js';
+import { maskBoundaryTies, projectMask, type SkyMask } from './exclusion.js';
 import { type FovNormRequirements, fovBackgroundNorm } from './fov-norm.js';
 import {
   aeffInputs,
@@ -272,7 +272,11 @@ export function reduceObservation(
   const ringWarnings: ReductionWarning[] = [];
   if (config.background.method === 'ring') {
     const { rIn, width, exclusion } = config.background;
-    const outside = exclusion ? pixelsOutsideMask(exclusion, geom) : 0;
+    // Pixels outside the mask image are told apart: gammapy's Map.get_by_coord, which the ring samples the mask with,
+    // gives them NaN, and a NaN in a convolved image spreads to every pixel.
+    const OUTSIDE = 2;
+    const onGeom = exclusion ? projectMask(exclusion, geom, kernels, OUTSIDE) : undefined;
+    const outside = onGeom ? onGeom.reduce((k, v) => (v === OUTSIDE ? k + 1 : k), 0) : 0;
     if (outside > 0)
       return fail(obs.obsId, {
         reason: 'exclusion-outside',
@@ -298,7 +302,7 @@ export function reduceObservation(
         counts,
         acceptance: background,
         maskSafe,
-        exclusion: exclusion ? projectMask(exclusion, geom, kernels) : undefined,
+        exclusion: onGeom,
         geom,
         nE,
         kernels: kernel,

@@ -30,12 +30,23 @@ export function ringKernelOnGeom(rInDeg: number, widthDeg: number, geom: WcsGeom
   const diagonal = Math.hypot(geom.nx, geom.ny);
   if (rIn >= diagonal) return undefined;
   const width = rIn + widthDeg / scale <= diagonal ? widthDeg / scale : diagonal - rIn;
+  // Every run of an analysis asks for the same ring (cutouts differ only where the diagonal clamps it).
+  const key = `${rIn} ${width}`;
+  const cached = ringKernels.get(key);
+  if (cached) return cached;
   const ring = ringKernel(rIn, width);
   // r_out computed as ringKernel computes it (rIn + width), so the outer disk's edge is the ring's, bit for bit.
   const outer = ringKernel(0, rIn + width);
-  const inner = Float64Array.from(outer.kernel, (v, i) => v - (ring.kernel[i] as number));
-  return { ring, outer, inner: { kernel: inner, kn: outer.kn } };
+  const inner = new Float64Array(outer.kernel.length);
+  for (let i = 0; i < inner.length; i++) inner[i] = (outer.kernel[i] as number) - (ring.kernel[i] as number);
+  const kernels = { ring, outer, inner: { kernel: inner, kn: outer.kn } };
+  if (ringKernels.size >= 8) ringKernels.clear();
+  ringKernels.set(key, kernels);
+  return kernels;
 }
+
+/** The rings this thread has built, by radius and width in pixels. */
+const ringKernels = new Map<string, RingKernels>();
 
 export interface RingBackgroundInput {
   /** [E][y][x] counts of the run's cutout. */
