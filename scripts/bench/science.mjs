@@ -5,7 +5,8 @@
 // one-parameter change (correlation radius); pipe's in-process stage times from the build record; and, where a
 // Python with gammapy is found (PIPE_GAMMAPY_PYTHON, else Debian's /usr/bin/python3), gammapy's whole process and its
 // get_observations + get_datasets + get_excess_map: the shipped Crab config, with FoV and with ring background, and
-// where the full release is found, PKS 2155-304 and MSH 15-52. Medians of BENCH_REPEATS (default 3) runs; ratios gammapy/pipe.
+// where the full release is found, PKS 2155-304 and MSH 15-52. Medians of BENCH_REPEATS (default 3) runs; ratios
+// gammapy/pipe.
 // When NODE_EXTRA_CA_CERTS is set, the no-op and the change are also timed without it (node-start.mjs).
 // BENCH_GAMMAPY=0 skips gammapy (e.g. to compare two pipe trees); BENCH_CONFIGS=crab,pks selects configs.
 import { spawnSync } from 'node:child_process';
