@@ -43,6 +43,7 @@ import {
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
 import {
+  runFolderNames,
   runTempDir,
   taskLeftovers,
   taskTempPaths,
@@ -165,7 +166,9 @@ class Scheduler {
     this.o.signal.removeEventListener('abort', onAbort);
     // Unowned files no task could be named for (written while others ran, or by a batch's jobs), if still there (a
     // scratch file its program removed is no loss); after a stop, what cancelled tasks left is no news.
-    const unowned = unownedFiles(runTempDir(this.o.layout)).filter((f) => !this.unownedNamed.has(f));
+    const unowned = unownedFiles(runFolderNames(runTempDir(this.o.layout))).filter(
+      (f) => !this.unownedNamed.has(f),
+    );
     if (unowned.length > 0 && !this.o.signal.aborted)
       this.emit({ type: 'warning', message: unownedText(unowned) });
     await rm(runTempDir(this.o.layout), { recursive: true, force: true });
@@ -599,8 +602,11 @@ class Scheduler {
         return true;
       },
     });
-    // A file first seen now was written by this task or another running one: this task's when it is the only one.
-    const unowned = unownedFiles(runTempDir(this.o.layout)).filter((f) => !this.unownedSeen.has(f));
+    // The run folder once, now the work ended: what this task left there (less what publishing moves) and files of
+    // no task's. A file first seen now was written by this task or another running one: this task's when it is the
+    // only one.
+    const runNames = runFolderNames(runTempDir(this.o.layout));
+    const unowned = unownedFiles(runNames).filter((f) => !this.unownedSeen.has(f));
     for (const f of unowned) this.unownedSeen.add(f);
     if (unowned.length > 0 && this.running === 1 && this.batching === 0) {
       this.unownedOf.set(id, unowned);
@@ -608,7 +614,7 @@ class Scheduler {
     }
     // Storing and publishing is I/O: it gives the job slot back, so the next task's work starts meanwhile.
     this.completing++;
-    void this.complete(id, decision, executor, req, outcome, start, jobId)
+    void this.complete(runNames, id, decision, executor, req, outcome, start, jobId)
       .catch((error: unknown) => this.failUnexpectedly(id, decision, error))
       .finally(() => {
         this.completing--;
@@ -726,7 +732,7 @@ class Scheduler {
    * folder goes (task-temp.ts), what it wrote there undeclared said once it succeeded (a file it may have meant to
    * keep).
    */
-  private async complete(...args: Parameters<Scheduler['storeAndPublish']>) {
+  private async complete(runNames: string[], ...args: Parameters<Scheduler['storeAndPublish']>) {
     const id = args[0];
     const runTmp = runTempDir(this.o.layout);
     let ran = false;
@@ -734,8 +740,8 @@ class Scheduler {
       await this.storeAndPublish(...args);
       ran = this.reports.get(id)?.state === 'ran';
     } finally {
-      // What is left of the task: after a success, files it wrote beside its outputs (said); else its outputs.
-      const left = taskLeftovers(runTmp, id);
+      // What is left of the task: after a success, files it wrote beside its outputs (said); else its outputs too.
+      const left = taskLeftovers(runNames, id, ran ? Object.values(args[3].outputs) : []);
       const unowned = this.unownedOf.get(id) ?? [];
       this.unownedOf.delete(id);
       if (ran && left.length + unowned.length > 0)
@@ -1099,7 +1105,16 @@ class Scheduler {
           };
       }
     }
-    await this.complete(id, decision, executor, req, outcome, start, jobId);
+    await this.complete(
+      runFolderNames(runTempDir(this.o.layout)),
+      id,
+      decision,
+      executor,
+      req,
+      outcome,
+      start,
+      jobId,
+    );
   }
 }
 

@@ -47,30 +47,35 @@ export function taskTempPaths(
   return temps;
 }
 
-/** What of a task is left in the run folder (names), once its outputs were moved into place or it failed. */
-export function taskLeftovers(runTmp: string, taskId: string): string[] {
-  const prefix = taskTempPrefix(taskId);
+/** The names in the run folder (none when it does not exist). */
+export function runFolderNames(runTmp: string): string[] {
   try {
-    return readdirSync(runTmp)
-      .filter((f) => f.startsWith(prefix))
-      .sort();
+    return readdirSync(runTmp);
   } catch {
     return [];
   }
 }
 
 /**
+ * What of a task is left in the run folder: its names in `names` (the folder read when the task's work ended), less
+ * the temporary outputs its success moved into place (`published`, paths).
+ */
+export function taskLeftovers(
+  names: readonly string[],
+  taskId: string,
+  published: Iterable<string> = [],
+): string[] {
+  const prefix = taskTempPrefix(taskId);
+  const moved = new Set(Array.from(published, (p) => path.basename(p)));
+  return names.filter((f) => f.startsWith(prefix) && !moved.has(f)).sort();
+}
+
+/**
  * Files in the run folder under no task's prefix: a program wrote them beside its output under a name of its own
  * (`dirname(out)/extra.txt`), so which task did is known only when no other task was running.
  */
-export function unownedFiles(runTmp: string): string[] {
-  try {
-    return readdirSync(runTmp)
-      .filter((f) => !OWNED.test(f))
-      .sort();
-  } catch {
-    return [];
-  }
+export function unownedFiles(names: readonly string[]): string[] {
+  return names.filter((f) => !OWNED.test(f)).sort();
 }
 
 /** The `~<hash>~` every task's temporary outputs carry (taskTempPrefix). */
