@@ -106,6 +106,17 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
     }
   });
 
+  /** Builds with the ring's parameters written as `to`; `where` is line:col of `at` in them. */
+  async function buildWithParameters(to: string, at: string) {
+    const text = edit(ringConfig(), '{r_in: 0.5 deg, width: 0.3 deg}}', to);
+    ws.write('bad.yaml', text);
+    const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
+    const lines = text.split('\n');
+    const line = lines.findIndex((l) => l.includes(to));
+    const col = (lines[line] as string).indexOf(at, (lines[line] as string).indexOf(to)) + 1;
+    return { r, where: `${line + 1}:${col}` };
+  }
+
   it('refuses a misspelt or missing ring parameter at its place', async () => {
     for (const [to, at, message] of [
       [
@@ -122,17 +133,10 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
         'the exclusion mask is a file: give it as datasets.background.exclusion',
       ],
     ] as const) {
-      const text = edit(ringConfig(), '{r_in: 0.5 deg, width: 0.3 deg}}', to);
-      ws.write('bad.yaml', text);
-      const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
-      const lines = text.split('\n');
-      const line = lines.findIndex((l) => l.includes(to));
-      const col = (lines[line] as string).indexOf(at, (lines[line] as string).indexOf(to)) + 1;
+      const { r, where } = await buildWithParameters(to, at);
       expect(r.code, to).toBe(2);
       expect(r.stderr, to).toMatch(
-        new RegExp(
-          `bad\\.yaml:${line + 1}:${col}: error: .*${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
-        ),
+        new RegExp(`bad\\.yaml:${where}: error: .*${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
       );
     }
   });
@@ -142,15 +146,10 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
       ['{r_in: 0.021 deg, width: 0.001 deg}}', '0.001 deg', 'holds no pixel centre at the map'],
       ['{r_in: 10 deg, width: 0.3 deg}}', '10 deg', 'beyond the run'],
     ] as const) {
-      const text = edit(ringConfig(), '{r_in: 0.5 deg, width: 0.3 deg}}', to);
-      ws.write('bad.yaml', text);
-      const r = await ws.run(['build', 'excess_map', '--config', 'bad.yaml']);
-      const lines = text.split('\n');
-      const line = lines.findIndex((l) => l.includes(to));
-      const col = (lines[line] as string).indexOf(key) + 1;
+      const { r, where } = await buildWithParameters(to, key);
       expect(r.code, to).not.toBe(0);
       expect(r.stdout + r.stderr, to).toMatch(
-        new RegExp(`OBS_ID 23523: the ring .*${message}.*set at .*bad\\.yaml:${line + 1}:${col}`),
+        new RegExp(`OBS_ID 23523: the ring .*${message}.*set at .*bad\\.yaml:${where}`),
       );
     }
   });
