@@ -31,7 +31,7 @@ import {
 import { makeBackground, makeCounts, makeExposure, pointingGeometry } from './maps.js';
 import type { IrfType, ObservationData } from './observation-data.js';
 import { parametricPsfMap } from './psf-parametric.js';
-import { ringBackground, ringKernelOnGeom } from './ring-background.js';
+import { type RingFailure, runRingBackground } from './ring-background.js';
 import { isSafeMaskFailure, makeSafeMask, type SafeMaskMethod } from './safe-mask.js';
 
 /** The analysis grids (the `datasets.geom` part of the config). */
@@ -72,8 +72,7 @@ export interface ReductionFailure {
     | 'irf-missing'
     | 'no-overlap'
     | 'safe-mask-input-missing'
-    | 'exclusion-outside'
-    | 'ring-empty';
+    | RingFailure['reason'];
   obsId: number;
   message: string;
   /** The config setting to blame (the build says where it was written), when one decides the failure. */
@@ -271,49 +270,14 @@ export function reduceObservation(
 
   const ringWarnings: ReductionWarning[] = [];
   if (config.background.method === 'ring') {
-    const { rIn, width, exclusion } = config.background;
-    // Pixels outside the mask image are told apart: gammapy's Map.get_by_coord, which the ring samples the mask with,
-    // gives them NaN, and a NaN in a convolved image spreads to every pixel.
-    const OUTSIDE = 2;
-    const onGeom = exclusion ? projectMask(exclusion, geom, kernels, OUTSIDE) : undefined;
-    const outside = onGeom ? onGeom.reduce((k, v) => (v === OUTSIDE ? k + 1 : k), 0) : 0;
-    if (outside > 0)
-      return fail(obs.obsId, {
-        reason: 'exclusion-outside',
-        message: `${outside} of the run's ${n} map pixels lie outside the exclusion mask image: the ring background needs a mask covering each run's cutout of the map (gammapy 1.0 reads them as NaN, which its ring sums spread to every pixel: its background comes out 0 everywhere)`,
-        param: ['datasets', 'background', 'exclusion'],
-      });
-    const kernel = ringKernelOnGeom(rIn, width, geom);
-    const binsize = Math.abs(geom.wcs.cdelt[0]);
-    if (!kernel)
-      return fail(obs.obsId, {
-        reason: 'ring-empty',
-        message: `the ring starts at r_in ${rIn} deg, beyond the run's map (its diagonal is ${Number((Math.hypot(geom.nx, geom.ny) * binsize).toPrecision(6))} deg): it holds no map pixel, and every pixel would be masked`,
-        param: ['datasets', 'background', 'parameters', 'r_in'],
-      });
-    if (!kernel.ring.kernel.includes(1))
-      return fail(obs.obsId, {
-        reason: 'ring-empty',
-        message: `the ring from r_in ${rIn} deg to ${Number((rIn + width).toPrecision(12))} deg holds no pixel centre at the map's binsize (${binsize} deg): every pixel would be masked (astropy warns and keeps the kernel all zeros; gammapy then masks every run)`,
-        param: ['datasets', 'background', 'parameters', 'width'],
-      });
-    const ring = ringBackground(
-      {
-        counts,
-        acceptance: background,
-        maskSafe,
-        exclusion: onGeom,
-        geom,
-        nE,
-        kernels: kernel,
-      },
+    const ring = runRingBackground(
+      { counts, acceptance: background, maskSafe, geom, nE },
+      config.background,
       kernels,
     );
+    if ('reason' in ring) return fail(obs.obsId, ring);
     background = ring.background;
-    if (ring.ringWithoutAcceptance > 0)
-      ringWarnings.push({
-        message: `OBS_ID ${obs.obsId}: ${ring.ringWithoutAcceptance} safe pixel${ring.ringWithoutAcceptance === 1 ? ' holds' : 's hold'} background but ${ring.ringWithoutAcceptance === 1 ? 'its' : 'their'} whole ring lies in excluded regions or off the map: pipe masks them (the ring sum is exactly 0); gammapy 1.0's float32 FFT leaves noise of either sign there and keeps some of them, with a meaningless background (a wider ring, or smaller exclusion regions, avoids this)`,
-      });
+    if (ring.warning) ringWarnings.push({ message: `OBS_ID ${obs.obsId}: ${ring.warning}` });
   }
 
   const dataset: MapDataset = {

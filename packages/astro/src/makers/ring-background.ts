@@ -6,7 +6,63 @@
  * the run as a MapDataset with that background (DatasetsMaker's to_map_dataset), which is what pipe's stack does.
  */
 import { type Kernels, ringKernel, type SquareKernel } from '@pipe/kernels';
-import type { WcsGeom } from '../geom/wcs-geom.js';
+import { npix, type WcsGeom } from '../geom/wcs-geom.js';
+import { projectMask, type SkyMask } from './exclusion.js';
+
+/** Why a run's ring background cannot be made, and the config setting to blame. */
+export interface RingFailure {
+  reason: 'exclusion-outside' | 'ring-empty';
+  message: string;
+  param: string[];
+}
+
+/**
+ * A run's ring background (gammapy's RingBackgroundMaker.run on the run's cutout, after its safe mask): the exclusion
+ * mask sampled on the cutout, the ring in its pixels, α · N_off ({@link ringBackground}); `maskSafe` is cleared where
+ * the ring holds no acceptance. `warning` says how many safe pixels holding background that masked.
+ */
+export function runRingBackground(
+  run: { counts: Float32Array; acceptance: Float32Array; maskSafe: Uint8Array; geom: WcsGeom; nE: number },
+  settings: { rIn: number; width: number; exclusion?: SkyMask | undefined },
+  kernels: Kernels,
+): { background: Float32Array; warning?: string } | RingFailure {
+  const { geom } = run;
+  const { rIn, width, exclusion } = settings;
+  // Pixels outside the mask image are told apart: gammapy's Map.get_by_coord, which the ring samples the mask with,
+  // gives them NaN, and a NaN in a convolved image spreads to every pixel.
+  const OUTSIDE = 2;
+  const onGeom = exclusion ? projectMask(exclusion, geom, kernels, OUTSIDE) : undefined;
+  const outside = onGeom ? onGeom.reduce((k, v) => (v === OUTSIDE ? k + 1 : k), 0) : 0;
+  if (outside > 0)
+    return {
+      reason: 'exclusion-outside',
+      message: `${outside} of the run's ${npix(geom)} map pixels lie outside the exclusion mask image: the ring background needs a mask covering each run's cutout of the map (gammapy 1.0 reads them as NaN, which its ring sums spread to every pixel: its background comes out 0 everywhere)`,
+      param: ['datasets', 'background', 'exclusion'],
+    };
+  const shapes = ringKernelOnGeom(rIn, width, geom);
+  const binsize = Math.abs(geom.wcs.cdelt[0]);
+  if (!shapes)
+    return {
+      reason: 'ring-empty',
+      message: `the ring starts at r_in ${rIn} deg, beyond the run's map (its diagonal is ${Number((Math.hypot(geom.nx, geom.ny) * binsize).toPrecision(6))} deg): it holds no map pixel, and every pixel would be masked`,
+      param: ['datasets', 'background', 'parameters', 'r_in'],
+    };
+  if (!shapes.ring.kernel.includes(1))
+    return {
+      reason: 'ring-empty',
+      message: `the ring from r_in ${rIn} deg to ${Number((rIn + width).toPrecision(12))} deg holds no pixel centre at the map's binsize (${binsize} deg): every pixel would be masked (astropy warns and keeps the kernel all zeros; gammapy then masks every run)`,
+      param: ['datasets', 'background', 'parameters', 'width'],
+    };
+  const { background, ringWithoutAcceptance: k } = ringBackground(
+    { ...run, exclusion: onGeom, kernels: shapes },
+    kernels,
+  );
+  if (k === 0) return { background };
+  return {
+    background,
+    warning: `${k} safe pixel${k === 1 ? ' holds' : 's hold'} background but ${k === 1 ? 'its' : 'their'} whole ring lies in excluded regions or off the map: pipe masks them (the ring sum is exactly 0); gammapy 1.0's float32 FFT leaves noise of either sign there and keeps some of them, with a meaningless background (a wider ring, or smaller exclusion regions, avoids this)`,
+  };
+}
 
 /**
  * The ring, and the two disks whose difference it is: `outer` (dx² + dy² ≤ r_out²) minus `inner` (dx² + dy² < r_in²),
@@ -32,7 +88,7 @@ export function ringKernelOnGeom(rInDeg: number, widthDeg: number, geom: WcsGeom
   const width = rIn + widthDeg / scale <= diagonal ? widthDeg / scale : diagonal - rIn;
   // Every run of an analysis asks for the same ring (cutouts differ only where the diagonal clamps it).
   const key = `${rIn} ${width}`;
-  const cached = ringKernels.get(key);
+  const cached = builtRings.get(key);
   if (cached) return cached;
   const ring = ringKernel(rIn, width);
   // r_out computed as ringKernel computes it (rIn + width), so the outer disk's edge is the ring's, bit for bit.
@@ -40,13 +96,13 @@ export function ringKernelOnGeom(rInDeg: number, widthDeg: number, geom: WcsGeom
   const inner = new Float64Array(outer.kernel.length);
   for (let i = 0; i < inner.length; i++) inner[i] = (outer.kernel[i] as number) - (ring.kernel[i] as number);
   const kernels = { ring, outer, inner: { kernel: inner, kn: outer.kn } };
-  if (ringKernels.size >= 8) ringKernels.clear();
-  ringKernels.set(key, kernels);
+  if (builtRings.size >= 8) builtRings.clear();
+  builtRings.set(key, kernels);
   return kernels;
 }
 
 /** The rings this thread has built, by radius and width in pixels. */
-const ringKernels = new Map<string, RingKernels>();
+const builtRings = new Map<string, RingKernels>();
 
 export interface RingBackgroundInput {
   /** [E][y][x] counts of the run's cutout. */
