@@ -132,15 +132,9 @@ export function reductionConfigFromConfig(
   const safeMask: ReductionConfig['safeMask'] = { methods };
   if (typeof params.aeff_percent === 'number') safeMask.aeffPercent = params.aeff_percent;
   if (params.offset_max !== undefined) {
-    const a = parseAngle(params.offset_max);
-    if (!a.ok)
-      return {
-        reason: 'config-invalid',
-        path: ['datasets', 'safe_mask', 'parameters', 'offset_max'],
-        message: a.message,
-        ...(a.hint ? { hint: a.hint } : {}),
-      };
-    safeMask.offsetMax = a.value;
+    const a = angleParameter(params.offset_max, ['datasets', 'safe_mask', 'parameters', 'offset_max']);
+    if (typeof a !== 'number') return a;
+    safeMask.offsetMax = a;
   }
   if (params.bias_percent !== undefined) {
     if (typeof params.bias_percent !== 'number')
@@ -240,26 +234,28 @@ function ringParameters(
         message: `the ring background needs parameters r_in and width (RingBackgroundMaker's arguments); ${key} is missing`,
         hint: 'e.g. parameters: {r_in: 0.5 deg, width: 0.3 deg}',
       };
-    const a = parseAngle(params[key]);
-    if (!a.ok)
-      return {
-        reason: 'config-invalid',
-        path: [...path, key],
-        message: a.message,
-        ...(a.hint ? { hint: a.hint } : {}),
-      };
-    if (!(a.value >= 0) || !Number.isFinite(a.value))
+    const a = angleParameter(params[key], [...path, key]);
+    if (typeof a !== 'number') return a;
+    if (!(a >= 0 && Number.isFinite(a)))
       return {
         reason: 'config-invalid',
         path: [...path, key],
         message: `${key} must be a finite angle >= 0`,
       };
-    angles.push(a.value);
+    angles.push(a);
   }
   const [rIn, width] = angles as [number, number];
   if (!(width > 0))
     return { reason: 'config-invalid', path: [...path, 'width'], message: 'the ring width must be > 0' };
   return { rIn, width };
+}
+
+/** A maker's angle parameter in degrees, or the issue at its path (parseAngle's message and hint). */
+function angleParameter(raw: unknown, path: string[]): number | ReductionConfigIssue {
+  const a = parseAngle(raw);
+  return a.ok
+    ? a.value
+    : { reason: 'config-invalid', path, message: a.message, ...(a.hint ? { hint: a.hint } : {}) };
 }
 
 export function isReductionConfigIssue(v: object): v is ReductionConfigIssue {
