@@ -733,7 +733,7 @@ class Scheduler {
    * keep).
    */
   private async complete(runNames: string[], ...args: Parameters<Scheduler['storeAndPublish']>) {
-    const id = args[0];
+    const [id, , , req] = args;
     const runTmp = runTempDir(this.o.layout);
     let ran = false;
     try {
@@ -741,7 +741,7 @@ class Scheduler {
       ran = this.reports.get(id)?.state === 'ran';
     } finally {
       // What is left of the task: after a success, files it wrote beside its outputs (said); else its outputs too.
-      const left = taskLeftovers(runNames, id, ran ? Object.values(args[3].outputs) : []);
+      const left = taskLeftovers(runNames, id, ran ? Object.values(req.outputs) : []);
       const unowned = this.unownedOf.get(id) ?? [];
       this.unownedOf.delete(id);
       if (ran && left.length + unowned.length > 0)
