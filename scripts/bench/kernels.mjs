@@ -560,9 +560,9 @@ console.log(
 );
 // BENCH_ONLY=stack: only the stacking and background rows; BENCH_ONLY=maps: only the correlation and statistics
 // rows (quick checks after editing those kernels).
-if (process.env.BENCH_ONLY === 'stack' || process.env.BENCH_ONLY === 'maps') {
-  if (process.env.BENCH_ONLY === 'stack') benchStackAndBkg(backends);
-  else benchMaps(backends);
+const only = { stack: benchStackAndBkg, maps: benchMaps }[process.env.BENCH_ONLY ?? ''];
+if (only) {
+  only(backends);
   printTable();
   process.exit(0);
 }
