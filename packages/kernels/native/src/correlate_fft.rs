@@ -12,7 +12,6 @@ use realfft::RealFftPlanner;
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 use std::cell::RefCell;
-use std::sync::Arc;
 
 type C64 = Complex<f64>;
 
@@ -27,7 +26,7 @@ struct Spectrum {
   nx2: usize,
   ny2: usize,
   /// Transposed layout: (nx2/2 + 1) columns of ny2 values each.
-  values: Arc<Vec<C64>>,
+  values: Vec<C64>,
 }
 
 impl Spectrum {
@@ -171,27 +170,26 @@ fn forward<'a>(
 }
 
 /// The spectrum of the kernel flipped about its centre and wrapped to the origin (so that the product
-/// with the image's spectrum is the correlation), cached.
-fn kernel_spectrum(ws: &mut Workspace, kernel: &[f64], kn: usize, nx2: usize, ny2: usize) -> Arc<Vec<C64>> {
+/// with the image's spectrum is the correlation): this thread's cached one, taken out of the cache, or a new one.
+/// The caller gives it back with [`keep_spectrum`] once used.
+fn kernel_spectrum(ws: &mut Workspace, kernel: &[f64], kn: usize, nx2: usize, ny2: usize) -> Spectrum {
   if let Some(i) = ws.spectra.iter().position(|s| s.is(kernel, kn, nx2, ny2)) {
-    let s = ws.spectra.remove(i);
-    let values = s.values.clone();
-    ws.spectra.push(s);
-    return values;
+    return ws.spectra.remove(i);
   }
   let h = nx2 / 2 + 1;
   let c = (kn - 1) / 2;
-  // Make room first: a spectrum of this size that leaves is the new one's buffer (a fresh 2 MB one costs its page
-  // faults, a third of the transform on a 500² map).
+  // Make room first, when the new one will be kept: a spectrum of this size that leaves is the new one's buffer (a
+  // fresh 2 MB one costs its page faults, a third of the transform on a 500² map).
   let incoming = h * ny2 * std::mem::size_of::<C64>();
   let bytes = |s: &Spectrum| s.values.len() * std::mem::size_of::<C64>();
   let mut recycled = None;
-  while !ws.spectra.is_empty()
+  while incoming <= SPECTRA_MAX_BYTES
+    && !ws.spectra.is_empty()
     && (ws.spectra.len() >= SPECTRA_KEPT || ws.spectra.iter().map(bytes).sum::<usize>() + incoming > SPECTRA_MAX_BYTES)
   {
     let old = ws.spectra.remove(0);
     if recycled.is_none() && old.values.len() == h * ny2 {
-      recycled = Arc::try_unwrap(old.values).ok();
+      recycled = Some(old.values);
     }
   }
   let mut values = recycled.unwrap_or_else(|| vec![C64::new(0.0, 0.0); h * ny2]);
@@ -220,17 +218,20 @@ fn kernel_spectrum(ws: &mut Workspace, kernel: &[f64], kn: usize, nx2: usize, ny
     &mut values,
   );
   ws.rows = rows;
-  let values = Arc::new(values);
-  if incoming <= SPECTRA_MAX_BYTES {
-    ws.spectra.push(Spectrum {
-      kernel: kernel[..kn * kn].to_vec(),
-      kn,
-      nx2,
-      ny2,
-      values: values.clone(),
-    });
+  Spectrum {
+    kernel: kernel[..kn * kn].to_vec(),
+    kn,
+    nx2,
+    ny2,
+    values,
   }
-  values
+}
+
+/// Back into the cache, as the most recently used, unless it is larger than the cache may hold.
+fn keep_spectrum(ws: &mut Workspace, spectrum: Spectrum) {
+  if spectrum.values.len() * std::mem::size_of::<C64>() <= SPECTRA_MAX_BYTES {
+    ws.spectra.push(spectrum);
+  }
 }
 
 /// The padded sizes of the transform when its rounded result is provably the exact sums: image and kernel
@@ -287,9 +288,10 @@ pub fn correlate_integer(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: 
       &mut rows,
       &mut cols,
     );
-    for (v, k) in cols[..h * ny2].iter_mut().zip(spectrum.iter()) {
+    for (v, k) in cols[..h * ny2].iter_mut().zip(spectrum.values.iter()) {
       *v *= *k;
     }
+    keep_spectrum(ws, spectrum);
     let ifft = ws.complex.plan_fft_inverse(ny2);
     let mut s = vec![C64::new(0.0, 0.0); ifft.get_inplace_scratch_len()];
     ifft.process_with_scratch(&mut cols[..h * ny2], &mut s);
