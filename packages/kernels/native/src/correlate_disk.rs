@@ -190,34 +190,42 @@ fn row_cascade_dispatch(img: &[f64], nx: usize, ny: usize, runs: &[(isize, f64)]
   row_cascade(img, nx, ny, runs, out)
 }
 
+/// A kernel row's non-zero span: its first and last non-zero entries, and whether all entries between are one
+/// value (a run, summed by a sliding window); None for an all-zero row.
+fn row_span(row: &[f64]) -> Option<(usize, usize, bool)> {
+  let first = row.iter().position(|&w| w != 0.0)?;
+  let last = row.iter().rposition(|&w| w != 0.0).unwrap_or(first);
+  Some((first, last, row[first + 1..=last].iter().all(|&w| w == row[first])))
+}
+
 /// Work per output pixel of the direct forms for a kernel that is not all centred runs: two operations per
 /// row that is one run of a value (the sliding window), one per non-zero entry otherwise.
 fn row_work(kernel: &[f64], kn: usize) -> f64 {
   let mut work = 0.0;
-  for j in 0..kn {
-    let row = &kernel[j * kn..(j + 1) * kn];
-    let Some(first) = row.iter().position(|&w| w != 0.0) else {
-      continue;
-    };
-    let last = row.iter().rposition(|&w| w != 0.0).unwrap_or(first);
-    let nonzero = row.iter().filter(|&&w| w != 0.0).count() as f64;
-    work += if row[first..=last].iter().all(|&w| w == row[first]) {
-      2.0
-    } else {
-      nonzero
-    };
+  for row in kernel[..kn * kn].chunks(kn) {
+    if let Some((first, last, run)) = row_span(row) {
+      work += if run {
+        2.0
+      } else {
+        row[first..=last].iter().filter(|&&w| w != 0.0).count() as f64
+      };
+    }
   }
   work
 }
 
-/// The kernel proper over slices (also used by the Rust unit tests and the bench).
-pub fn correlate(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize, out: &mut [f64]) {
-  let c = (kn - 1) / 2;
-  let runs = if c >= CASCADE_MIN_HALF_SIDE {
+/// The kernel's rows as centred runs, when it is large enough for the row cascade and every row is one.
+fn cascade_runs(kernel: &[f64], kn: usize) -> Option<Vec<(isize, f64)>> {
+  if kn.saturating_sub(1) / 2 >= CASCADE_MIN_HALF_SIDE {
     centred_runs(kernel, kn)
   } else {
     None
-  };
+  }
+}
+
+/// The kernel proper over slices (also used by the Rust unit tests and the bench).
+pub fn correlate(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize, out: &mut [f64]) {
+  let runs = cascade_runs(kernel, kn);
   // Large kernels over integer images (counts, masks): an FFT rounded to the exact sums, when the cost
   // model says it is clearly cheaper (correlate_fft.rs).
   if prefers_fft(nx, ny, kernel, kn, runs.is_some()) && correlate_fft::correlate_integer(img, nx, ny, kernel, kn, out) {
@@ -230,6 +238,9 @@ pub fn correlate(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize, o
 /// npm run bench:kernels on 200² and 500² maps) says it is clearly cheaper than the direct form the
 /// kernel would take. The FFT itself still declines a non-integer image.
 pub fn prefers_fft(nx: usize, ny: usize, kernel: &[f64], kn: usize, centred: bool) -> bool {
+  if kn <= 1 {
+    return false;
+  }
   let c = (kn - 1) / 2;
   let npix = (nx * ny) as f64;
   let direct_ns = if centred {
@@ -237,7 +248,7 @@ pub fn prefers_fft(nx: usize, ny: usize, kernel: &[f64], kn: usize, centred: boo
   } else {
     npix * 0.4 * row_work(kernel, kn)
   };
-  kn > 1 && direct_ns * 0.8 > correlate_fft::fft_cost_ns(nx, ny, kernel, kn)
+  direct_ns * 0.8 > correlate_fft::fft_cost_ns(nx, ny, kernel, kn)
 }
 
 /// The direct forms (the reference's algorithm and order of additions).
@@ -261,13 +272,11 @@ pub fn correlate_direct(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: u
       continue;
     }
     let row = &kernel[(j * kni) as usize..((j + 1) * kni) as usize];
-    let Some(first) = row.iter().position(|&w| w != 0.0) else {
+    let Some((first, last, run)) = row_span(row) else {
       continue;
     };
-    let last = row.iter().rposition(|&w| w != 0.0).unwrap_or(first);
     let value = row[first];
-    let is_run = finite && row[first + 1..=last].iter().all(|&w| w == value);
-    if is_run {
+    if finite && run {
       for y in y0..y1 {
         add_row_run(
           img,
@@ -306,15 +315,21 @@ pub fn correlate_direct(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: u
 pub fn correlate_disk(img: &[f64], nx: f64, ny: f64, kernel: &[f64], kn: f64, mut out: Float64Array) -> Result<()> {
   // SAFETY: the JS caller is blocked for the duration of this synchronous call.
   let out = unsafe { out.as_mut() };
+  let (nx, ny, kn) = checked_args(img, nx, ny, kernel, kn)?;
+  need_len("out", out.len(), nx * ny)?;
+  correlate(img, nx, ny, kernel, kn, out);
+  Ok(())
+}
+
+/// The sizes of a correlateDisk call, checked against its arrays (kn odd).
+fn checked_args(img: &[f64], nx: f64, ny: f64, kernel: &[f64], kn: f64) -> Result<(usize, usize, usize)> {
   let (nx, ny, kn) = (as_count("nx", nx)?, as_count("ny", ny)?, as_count("kn", kn)?);
   if kn % 2 == 0 {
     return Err(Error::new(Status::InvalidArg, format!("kn: {kn} must be odd")));
   }
   need_len("img", img.len(), nx * ny)?;
   need_len("kernel", kernel.len(), kn * kn)?;
-  need_len("out", out.len(), nx * ny)?;
-  correlate(img, nx, ny, kernel, kn, out);
-  Ok(())
+  Ok((nx, ny, kn))
 }
 
 /// correlateDiskUsesFft(img, nx, ny, kernel, kn): whether correlateDisk takes the FFT for this input (the
@@ -322,12 +337,7 @@ pub fn correlate_disk(img: &[f64], nx: f64, ny: f64, kernel: &[f64], kn: f64, mu
 /// about the path they cover.
 #[napi(js_name = "correlateDiskUsesFft", catch_unwind)]
 pub fn correlate_disk_uses_fft(img: &[f64], nx: f64, ny: f64, kernel: &[f64], kn: f64) -> Result<bool> {
-  let (nx, ny, kn) = (as_count("nx", nx)?, as_count("ny", ny)?, as_count("kn", kn)?);
-  if kn % 2 == 0 {
-    return Err(Error::new(Status::InvalidArg, format!("kn: {kn} must be odd")));
-  }
-  need_len("img", img.len(), nx * ny)?;
-  need_len("kernel", kernel.len(), kn * kn)?;
-  let centred = (kn - 1) / 2 >= CASCADE_MIN_HALF_SIDE && centred_runs(kernel, kn).is_some();
+  let (nx, ny, kn) = checked_args(img, nx, ny, kernel, kn)?;
+  let centred = cascade_runs(kernel, kn).is_some();
   Ok(prefers_fft(nx, ny, kernel, kn, centred) && correlate_fft::exact_sizes(img, nx, ny, kernel, kn).is_some())
 }
