@@ -71,12 +71,17 @@ fn fast_len(need: usize) -> usize {
   }
 }
 
+/// The transform's sizes: the map padded by the kernel's half-side, each to a fast length (see the module comment).
+fn padded_sizes(nx: usize, ny: usize, kn: usize) -> (usize, usize) {
+  let c = kn.saturating_sub(1) / 2;
+  (fast_len(nx + c), fast_len(ny + c))
+}
+
 /// Estimated cost (ns) of the transform path; the direct path's estimate comes from correlate_disk.rs.
 /// Constants measured on the bench machine (npm run bench:kernels, 200² and 500² maps). A kernel whose
 /// spectrum this thread has not cached costs its column transforms too (its rows are zero but for kn).
 pub fn fft_cost_ns(nx: usize, ny: usize, kernel: &[f64], kn: usize) -> f64 {
-  let c = (kn - 1) / 2;
-  let (nx2, ny2) = (fast_len(nx + c), fast_len(ny + c));
+  let (nx2, ny2) = padded_sizes(nx, ny, kn);
   let n = (nx2 * ny2) as f64;
   let transforms = 0.33 * n * n.log2();
   let cached = WORKSPACE.with(|cell| {
@@ -243,8 +248,7 @@ pub fn exact_sizes(img: &[f64], nx: usize, ny: usize, kernel: &[f64], kn: usize)
   let img_l2 = integer_l2(&img[..nx * ny])?;
   let kernel_l2 = integer_l2(&kernel[..kn * kn])?;
   let kernel_l1: f64 = kernel[..kn * kn].iter().map(|v| v.abs()).sum();
-  let c = (kn - 1) / 2;
-  let (nx2, ny2) = (fast_len(nx + c), fast_len(ny + c));
+  let (nx2, ny2) = padded_sizes(nx, ny, kn);
   let n = (nx2 * ny2) as f64;
   // Rounding is exact when every output's error is < 0.5. A conservative bound on the error's L2 norm
   // (the FFT's relative error ~5ε·log₂N per transform, Higham §24.1, for radix 2; rustfft's mixed radix
