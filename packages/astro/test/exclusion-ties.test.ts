@@ -1,7 +1,7 @@
 // Exclusion-mask sampling ties (no shared data needed): map pixel centres on edges of the mask's pixels.
 import { referenceKernels } from '@pipe/kernels';
 import { expect, it } from 'vitest';
-import { maskBoundaryTies, projectMask } from '../src/makers/exclusion.js';
+import { maskBoundaryTies, projectMask, sampleMaskNearest } from '../src/makers/exclusion.js';
 import { createWcs } from '../src/wcs/wcs.js';
 
 // A mask grid commensurate with the map's but offset by half a pixel puts map pixel centres on mask pixel edges,
@@ -45,4 +45,49 @@ it('counts the map pixel centres on an edge between usable and excluded mask pix
   // The mask on the map's own grid, or a mask usable everywhere: no tie that matters.
   expect(maskBoundaryTies(mask, map(0, 0.05, mnx, mny))).toBe(0);
   expect(maskBoundaryTies({ ...mask, data: new Uint8Array(mnx * mny).fill(1) }, map(0))).toBe(0);
+});
+
+// projectMask and maskBoundaryTies remember their result per mask and exact geometry (a worker reduces run after run
+// on one geometry): a repeat returns the same values, never an array a caller changed, nor another geometry's.
+it('a projection asked again is the same, unaffected by a caller changing its copy, and per exact geometry', () => {
+  const centre = [83.633, 22.014] as const;
+  const n = 21;
+  const data = new Uint8Array(n * n);
+  for (let j = 0; j < n; j++)
+    for (let i = 0; i < n; i++) data[j * n + i] = Math.hypot(i - 10, j - 10) > 4 ? 1 : 0;
+  const mask = {
+    wcs: createWcs({ frame: 'icrs', projection: 'CAR', crval: centre, crpix: [11, 11], cdelt: [-0.1, 0.1] }),
+    nx: n,
+    ny: n,
+    data,
+  };
+  const map = (crpixX: number) => ({
+    wcs: createWcs({
+      frame: 'icrs',
+      projection: 'TAN',
+      crval: centre,
+      crpix: [crpixX, 16],
+      cdelt: [-0.07, 0.07],
+    }),
+    nx: 31,
+    ny: 31,
+  });
+  const first = projectMask(mask, map(16), referenceKernels);
+  const excluded = first.reduce((k, v) => k + (v === 0 ? 1 : 0), 0);
+  expect(excluded).toBeGreaterThan(20);
+  first.fill(7);
+  const again = projectMask(mask, map(16), referenceKernels);
+  expect(again.reduce((k, v) => k + (v === 0 ? 1 : 0), 0)).toBe(excluded);
+  expect(again.every((v) => v === 0 || v === 1)).toBe(true);
+  // The outside fill is part of what is remembered: a map reaching past the mask image.
+  const wide = { ...map(16), nx: 61, ny: 61, wcs: map(31).wcs };
+  const outsideTwo = projectMask(mask, wide, referenceKernels, 2);
+  const outsideZero = projectMask(mask, wide, referenceKernels);
+  expect(outsideTwo.some((v) => v === 2)).toBe(true);
+  expect(outsideZero.some((v) => v === 2)).toBe(false);
+  // Shifted by 5 pixels: another geometry, another answer, the one computed afresh for it.
+  const shifted = projectMask(mask, map(21), referenceKernels);
+  expect(shifted).not.toEqual(again);
+  expect(shifted).toEqual(sampleMaskNearest(mask, map(21)));
+  expect(again).toEqual(sampleMaskNearest(mask, map(16)));
 });

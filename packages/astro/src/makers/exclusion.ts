@@ -87,6 +87,13 @@ export function readSkyMask(path: string, hdu?: string | number): SkyMask | Excl
  * {@link sampleMaskNearest}, the same steps in TypeScript.
  */
 export function projectMask(mask: SkyMask, geom: WcsGeom, kernels: Kernels, outside = 0): Uint8Array {
+  // A copy: callers may change theirs.
+  return remembered(mask, geom, `project ${outside}`, () =>
+    projectMaskOnce(mask, geom, kernels, outside),
+  ).slice();
+}
+
+function projectMaskOnce(mask: SkyMask, geom: WcsGeom, kernels: Kernels, outside: number): Uint8Array {
   if (!isMapProjection(mask.wcs.projection)) return sampleMaskNearest(mask, geom, outside);
   const out = new Uint8Array(npix(geom));
   kernels.sampleNearest(
@@ -148,6 +155,10 @@ const TIE_TOLERANCE = 1e-9;
  * (e.g. an even-sized mask and an odd-sized map on one centre) puts whole rows and columns on edges.
  */
 export function maskBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
+  return remembered(mask, geom, 'ties', () => countBoundaryTies(mask, geom));
+}
+
+function countBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
   const at = maskPixels(mask, geom);
   let ties = 0;
   for (let p = 0; p < at.length; p += 2) {
@@ -169,4 +180,46 @@ export function maskBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
       ties++;
   }
   return ties;
+}
+
+/**
+ * This thread's projections and tie counts of a mask, by map geometry: pure functions of the two, and a worker
+ * reduces run after run on one geometry when the map is smaller than the runs' cutouts (the Crab's 2° map: each of
+ * its runs projected the mask and searched its edges again, ~10 ms of a run in a fresh thread). The key is the
+ * geometry's exact WCS and size, so a hit returns what the computation would.
+ */
+const maskMemo = new WeakMap<SkyMask, Map<string, Uint8Array | number>>();
+/** Geometries kept per mask and kind: the runs' cutouts differ when the map is larger than them. */
+const MEMO_PER_MASK = 8;
+
+function remembered<T extends Uint8Array | number>(
+  mask: SkyMask,
+  geom: WcsGeom,
+  kind: string,
+  make: () => T,
+): T {
+  const w = geom.wcs;
+  const key = JSON.stringify([
+    kind,
+    w.frame,
+    w.projection,
+    w.ceaLambda,
+    w.sinSlant,
+    w.crval,
+    w.crpix,
+    w.cdelt,
+    geom.nx,
+    geom.ny,
+  ]);
+  let byGeom = maskMemo.get(mask);
+  if (!byGeom) {
+    byGeom = new Map();
+    maskMemo.set(mask, byGeom);
+  }
+  const hit = byGeom.get(key);
+  if (hit !== undefined) return hit as T;
+  const value = make();
+  if (byGeom.size >= 2 * MEMO_PER_MASK) byGeom.delete(byGeom.keys().next().value as string);
+  byGeom.set(key, value);
+  return value;
 }
