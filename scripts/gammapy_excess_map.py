@@ -26,6 +26,11 @@ analysis.get_excess_map()
 
 # With stack: false gammapy makes one dataset per run; the excess map needs exactly one, which pipe writes too.
 stacked = analysis.datasets[0] if config.datasets.stack or len(analysis.datasets) == 1 else None
+# An unstacked ring-background run is a MapDatasetOnOff: its background map is alpha * counts_off (`background`),
+# while its npred_background() is WStat's profile estimate, which mixes in the ON counts. pipe writes the first.
+background_map = None
+if stacked is not None:
+    background_map = stacked.background if stacked.tag == "MapDatasetOnOff" else stacked.npred_background()
 maps = analysis.excess_map
 sqrt_ts = maps["sqrt_ts"].data
 # A map masked everywhere (e.g. every run's FoV norm refused) is all NaN: its "peak" is pixel 0.
@@ -52,7 +57,7 @@ out = {
 }
 if stacked is not None:
     out["counts_per_bin"] = [int(v) for v in stacked.counts.data.sum(axis=(1, 2))]
-    out["background_sum"] = float(stacked.npred_background().data.astype(np.float64).sum())
+    out["background_sum"] = float(background_map.data.astype(np.float64).sum())
     out["exposure_sum"] = float(stacked.exposure.data.astype(np.float64).sum())
 print(json.dumps(out, indent=1))
 
@@ -64,7 +69,7 @@ if len(sys.argv) > 2 and stacked is not None:
     pairs = {
         "counts": stacked.counts,
         # An unstacked run keeps its FoV norm in its background model; the stack (and pipe) apply it to the map.
-        "background": stacked.npred_background(),
+        "background": background_map,
         "exposure": stacked.exposure,
         "correlated_counts": maps["npred"],
         "correlated_background": maps["npred_background"],

@@ -542,15 +542,6 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
         message: `the ring background is made on one reco energy bin (gammapy 1.0 refuses ${recoBins}: "You need to define a single-bin energy geometry for your dataset")`,
         hint: 'nbins: 1',
       });
-    // Unstacked, gammapy's Analysis keeps the run's MapDatasetOnOff, and its excess map then uses WStat statistics with
-    // the OFF counts (correlate_off), not the Cash statistics of a background map: pipe makes the stacked form only.
-    if (method === 'ring' && ds.stack === false)
-      issues.push({
-        path: ['datasets', 'stack'],
-        message:
-          "the ring background is made for stacked runs: with stack: false gammapy's excess map reads the run's on-off dataset with WStat statistics, which pipe does not compute",
-        hint: 'stack: true',
-      });
     // Both methods start from the background template: without one the FoV fit fails in every run and the ring has
     // no acceptance anywhere; the products are empty (gammapy stops with an AttributeError for the FoV).
     const selection = ds.map_selection;

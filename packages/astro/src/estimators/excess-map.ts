@@ -16,6 +16,7 @@ import {
   referenceBinValues,
 } from './reference-spectrum.js';
 import { type EnergyGroup, groupEnergyBins, type SquashedImage, squashGroup } from './squash.js';
+import { wstatErrors, wstatPixel, wstatUpperLimit } from './wstat.js';
 
 /** Optional quantities (gammapy's `selection_optional`). */
 export type OptionalQuantity = 'errn-errp' | 'ul';
@@ -88,6 +89,21 @@ export interface ExcessMapInput {
    * agree with gammapy to ~1e-6 instead of ~1e-4.
    */
   float32Levels?: boolean;
+  /**
+   * The OFF maps of an on-off dataset (gammapy's MapDatasetOnOff: an unstacked run with a ring background), each
+   * [nEnergy][ny][nx] with one reco bin: the excess, TS and errors then come from WStat with them, as gammapy's
+   * estimator does, and `background` is only summarised.
+   */
+  onOff?: OnOffInput;
+  /** gammapy's correlate_off (default true): with `onOff`, the OFF counts and background are correlated too. */
+  correlateOff?: boolean;
+}
+
+/** An on-off dataset's OFF counts, acceptance (the background template) and OFF acceptance (its ring sum). */
+export interface OnOffInput {
+  countsOff: ArrayLike<number>;
+  acceptance: ArrayLike<number>;
+  acceptanceOff: ArrayLike<number>;
 }
 
 export type { ExcessMapName, FluxQuantity } from './map-names.js';
@@ -178,16 +194,47 @@ export function excessMap(
     const nOn = view(maps.npred);
     kernels.correlateDisk(scratch, nx, ny, kernel, kn, nOn);
     for (let p = 0; p < npix; p++) nOn[p] = roundHalfEven(nOn[p] as number);
-    for (let p = 0; p < npix; p++) scratch[p] = (b[p] as number) * (m[p] as number);
-    const muB = view(maps.npred_background);
-    kernels.correlateDisk(scratch, nx, ny, kernel, kn, muB);
-    kernels.cashStatistics(nOn, muB, view(maps.npred_excess), view(maps.ts), view(maps.sqrt_ts));
-    const err = view(maps.npred_excess_err);
-    for (let p = 0; p < npix; p++) err[p] = nSigma * Math.sqrt(nOn[p] as number);
-    if (maps.npred_excess_errn && maps.npred_excess_errp) {
-      cashErrors(nOn, muB, nSigma, float32Levels, view(maps.npred_excess_errn), view(maps.npred_excess_errp));
+    if (input.onOff) {
+      const correlate = (img: Float64Array, out: Float64Array) =>
+        kernels.correlateDisk(img, nx, ny, kernel, kn, out);
+      onOffStatistics(
+        input.onOff,
+        m,
+        nOn,
+        correlate,
+        input.correlateOff ?? true,
+        { nSigma, nSigmaUl },
+        {
+          nBkg: view(maps.npred_background),
+          nSig: view(maps.npred_excess),
+          err: view(maps.npred_excess_err),
+          ts: view(maps.ts),
+          sqrtTs: view(maps.sqrt_ts),
+          ...(maps.npred_excess_errn ? { errn: view(maps.npred_excess_errn) } : {}),
+          ...(maps.npred_excess_errp ? { errp: view(maps.npred_excess_errp) } : {}),
+          ...(maps.npred_excess_ul ? { ul: view(maps.npred_excess_ul) } : {}),
+        },
+      );
+    } else {
+      for (let p = 0; p < npix; p++) scratch[p] = (b[p] as number) * (m[p] as number);
+      const muB = view(maps.npred_background);
+      kernels.correlateDisk(scratch, nx, ny, kernel, kn, muB);
+      kernels.cashStatistics(nOn, muB, view(maps.npred_excess), view(maps.ts), view(maps.sqrt_ts));
+      const err = view(maps.npred_excess_err);
+      for (let p = 0; p < npix; p++) err[p] = nSigma * Math.sqrt(nOn[p] as number);
+      if (maps.npred_excess_errn && maps.npred_excess_errp) {
+        cashErrors(
+          nOn,
+          muB,
+          nSigma,
+          float32Levels,
+          view(maps.npred_excess_errn),
+          view(maps.npred_excess_errp),
+        );
+      }
+      if (maps.npred_excess_ul)
+        cashUpperLimits(nOn, muB, nSigmaUl, float32Levels, view(maps.npred_excess_ul));
     }
-    if (maps.npred_excess_ul) cashUpperLimits(nOn, muB, nSigmaUl, float32Levels, view(maps.npred_excess_ul));
 
     if (maps.reco_exposure && input.exposure) {
       // R_c = corr(R)/corr(M): an average over the in-map, in-mask kernel pixels (§7.5)
@@ -208,6 +255,103 @@ export function excessMap(
   let nonZero = 0;
   for (const v of kernel) if (v !== 0) nonZero++;
   return { ok: true, value: { nx, ny, bins, maps, images, kernel: { radiusPix, kn, nonZero } } };
+}
+
+const f32 = Math.fround;
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** numpy's nan_to_num on a float32 value: NaN → 0, ±∞ → ±the largest float32. */
+function nanToNum(v: number): number {
+  return Number.isNaN(v)
+    ? 0
+    : v === Number.POSITIVE_INFINITY
+      ? FLOAT32_MAX
+      : v === -Infinity
+        ? -FLOAT32_MAX
+        : v;
+}
+
+/**
+ * WStat maps of an on-off dataset with one reco bin, as gammapy 1.0 makes them: MapDatasetOnOff.resample_energy_axis
+ * onto the output bin (weights mask_safe; its acceptance_off recomputed as acceptance · counts_off / background,
+ * so a pixel without OFF counts gets α = 0), then convolved_map_dataset_counts_statistics: with correlate_off the
+ * OFF counts and the background α · n_off correlated like the ON counts, α their ratio; without, α = correlated
+ * acceptance / acceptance_off and n_off as it is. Every map operation rounds to float32 as gammapy's maps do.
+ */
+function onOffStatistics(
+  onOff: OnOffInput,
+  mask: Float64Array,
+  nOn: Float64Array,
+  correlate: (img: Float64Array, out: Float64Array) => void,
+  correlateOff: boolean,
+  sigmas: { nSigma: number; nSigmaUl: number },
+  out: {
+    nBkg: Float64Array;
+    nSig: Float64Array;
+    err: Float64Array;
+    ts: Float64Array;
+    sqrtTs: Float64Array;
+    errn?: Float64Array;
+    errp?: Float64Array;
+    ul?: Float64Array;
+  },
+): void {
+  const npix = nOn.length;
+  const offMasked = new Float64Array(npix);
+  const bkgMasked = new Float64Array(npix);
+  const accMasked = new Float64Array(npix);
+  const accOffMasked = new Float64Array(npix);
+  for (let p = 0; p < npix; p++) {
+    const m = mask[p] as number;
+    const acceptance = onOff.acceptance[p] as number;
+    const countsOff = onOff.countsOff[p] as number;
+    const alpha0 = nanToNum(f32(acceptance / (onOff.acceptanceOff[p] as number)));
+    // resample_energy_axis: counts_off and acceptance weighted by the mask; acceptance_off from the background.
+    const off = f32(countsOff * m);
+    const acc = f32(acceptance * m);
+    const accOff = f32(f32(acc * off) / f32(f32(alpha0 * countsOff) * m));
+    const background = f32(nanToNum(f32(acc / accOff)) * off);
+    offMasked[p] = f32(off * m);
+    // background * mask, set to 0 where acceptance_off is 0 (a NaN acceptance_off is not 0)
+    bkgMasked[p] = accOff === 0 ? 0 : f32(background * m);
+    accMasked[p] = f32(acc * m);
+    accOffMasked[p] = f32(accOff * m);
+  }
+  const nOff = new Float64Array(npix);
+  const alpha = new Float64Array(npix);
+  if (correlateOff) {
+    correlate(offMasked, nOff);
+    correlate(bkgMasked, alpha);
+    for (let p = 0; p < npix; p++) {
+      nOff[p] = f32(nOff[p] as number);
+      alpha[p] = f32(f32(alpha[p] as number) / (nOff[p] as number));
+    }
+  } else {
+    correlate(accMasked, alpha);
+    for (let p = 0; p < npix; p++) {
+      nOff[p] = offMasked[p] as number;
+      alpha[p] = f32(f32(alpha[p] as number) / (accOffMasked[p] as number));
+    }
+  }
+  const { nSigma, nSigmaUl } = sigmas;
+  for (let p = 0; p < npix; p++) {
+    const n = nOn[p] as number;
+    const o = nOff[p] as number;
+    const a = alpha[p] as number;
+    const px = wstatPixel(n, o, a);
+    // FluxMaps' npred_background: npred − npred_excess, float32
+    out.nBkg[p] = f32(n - px.nSig);
+    out.nSig[p] = px.nSig;
+    out.err[p] = f32(px.error * nSigma);
+    out.ts[p] = px.ts;
+    out.sqrtTs[p] = px.sqrtTs;
+    if (out.errn || out.errp) {
+      const e = wstatErrors(n, o, a, px, nSigma);
+      if (out.errn) out.errn[p] = e.errn;
+      if (out.errp) out.errp[p] = e.errp;
+    }
+    if (out.ul) out.ul[p] = wstatUpperLimit(n, o, a, px, nSigmaUl);
+  }
 }
 
 const NORM_SOURCES: [ExcessMapName, 'norm' | 'norm_err' | 'norm_errn' | 'norm_errp' | 'norm_ul'][] = [
@@ -282,6 +426,16 @@ function validate(input: ExcessMapInput): Validated {
         'shape-mismatch',
         `${name} has ${arr.length} values; expected nEnergy×ny×nx = ${nEnergy}×${ny}×${nx}`,
       );
+  }
+  if (input.onOff) {
+    if (nEnergy !== 1)
+      return fail(
+        'bad-parameter',
+        `an on-off dataset (ring background) has one reco energy bin, this one has ${nEnergy}`,
+      );
+    for (const [name, arr] of Object.entries(input.onOff) as [string, ArrayLike<number>][])
+      if (arr.length !== npix)
+        return fail('shape-mismatch', `${name} has ${arr.length} values; expected ny×nx = ${ny}×${nx}`);
   }
   if (input.energyEdgesReco.length !== nEnergy + 1)
     return fail(

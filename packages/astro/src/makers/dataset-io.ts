@@ -105,6 +105,14 @@ export function datasetHdus(ds: MapDataset): HduSpec[] {
       axis: reco,
     }),
   ];
+  // gammapy's MapDatasetOnOff.write names them so.
+  if (ds.onOff)
+    for (const [hduName, data] of [
+      ['COUNTS_OFF', ds.onOff.countsOff],
+      ['ACCEPTANCE', ds.onOff.acceptance],
+      ['ACCEPTANCE_OFF', ds.onOff.acceptanceOff],
+    ] as const)
+      hdus.push(...mapHdus({ hduName, data, shape: [nE, geom.ny, geom.nx], wcsHeader: wcs, axis: reco }));
   if (ds.psf) {
     const nR = ds.psf.radEdges.length - 1;
     hdus.push(
@@ -264,6 +272,18 @@ function datasetOfFile(file: FitsFile, path: string): MapDataset | DatasetReadFa
   }
   if (ds.counts.length !== nbins(ds.energy) * npix(geom))
     return bad('COUNTS shape does not match its energy axis');
+  if (file.has('COUNTS_OFF')) {
+    const off = ['COUNTS_OFF', 'ACCEPTANCE', 'ACCEPTANCE_OFF'].map((name) =>
+      file.has(name)
+        ? as(file.hdu(name).image().data, Float32Array, name)
+        : `${name} is missing beside COUNTS_OFF`,
+    );
+    for (const v of off) if (typeof v === 'string') return bad(v);
+    const [countsOff, acceptance, acceptanceOff] = off as Float32Array[];
+    for (const v of [countsOff, acceptance, acceptanceOff])
+      if (v!.length !== ds.counts.length) return bad('the OFF maps do not have the shape of COUNTS');
+    ds.onOff = { countsOff: countsOff!, acceptance: acceptance!, acceptanceOff: acceptanceOff! };
+  }
   return ds;
 }
 

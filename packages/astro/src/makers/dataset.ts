@@ -57,8 +57,23 @@ export interface MapDataset {
   maskSafe: Uint8Array;
   psf?: PsfMap;
   edisp?: EdispKernelMap;
+  /**
+   * An unstacked run's ring-background OFF maps (gammapy's MapDatasetOnOff): its excess map is then made with WStat
+   * from them, `background` (α · N_off) is what gammapy's `background` gives.
+   */
+  onOff?: OnOffMaps;
   /** Σ run livetimes / ontimes (s). */
   livetime: number;
   ontime: number;
   runs: RunMeta[];
+}
+
+/** The OFF maps of an on-off dataset, [E][y][x] on the dataset's grid. */
+export interface OnOffMaps {
+  /** N_off: the counts outside the exclusion regions summed over each pixel's ring. */
+  countsOff: Float32Array;
+  /** The background template (gammapy's acceptance). */
+  acceptance: Float32Array;
+  /** The template outside the exclusion regions summed over the ring; 0 where it holds none (masked). */
+  acceptanceOff: Float32Array;
 }

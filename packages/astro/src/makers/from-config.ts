@@ -151,7 +151,13 @@ export function reductionConfigFromConfig(
   if (bg.method === 'ring') {
     const ring = ringParameters(bg.parameters, bgPath);
     if ('reason' in ring) return ring;
-    return { maps, safeMask, background: { method: 'ring', ...ring, ...(exclusion ? { exclusion } : {}) } };
+    // Unstacked, gammapy keeps the run's MapDatasetOnOff (its excess map uses WStat): the run keeps its OFF maps.
+    const onOff = ds.stack === false ? { onOff: true } : {};
+    return {
+      maps,
+      safeMask,
+      background: { method: 'ring', ...ring, ...(exclusion ? { exclusion } : {}), ...onOff },
+    };
   }
   if (bg.method !== 'fov_background')
     return {

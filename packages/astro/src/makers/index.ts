@@ -1,5 +1,5 @@
 /** Data reduction: per-run map makers, safe mask, FoV background norm, IRF maps, stacking, dataset files. */
-export type { MapDataset, Placement, RunMeta } from './dataset.js';
+export type { MapDataset, OnOffMaps, Placement, RunMeta } from './dataset.js';
 export {
   DATASET_FORMAT_VERSION,
   type DatasetReadFailure,

@@ -8,7 +8,7 @@ import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
 import { geomSolidAngles, npix, pixelCentresIcrs, type WcsGeom } from '../geom/wcs-geom.js';
 import type { IrfTable } from '../irf/index.js';
 import { altAzFovCoords } from '../wcs/index.js';
-import type { MapDataset, RunMeta } from './dataset.js';
+import type { MapDataset, OnOffMaps, RunMeta } from './dataset.js';
 import { gridCentrePixel } from './edisp-centre.js';
 import { maskBoundaryTies, projectMask, type SkyMask } from './exclusion.js';
 import { type FovNormRequirements, fovBackgroundNorm } from './fov-norm.js';
@@ -61,7 +61,7 @@ export interface ReductionConfig {
   background:
     | { method: 'fov_background'; exclusion?: SkyMask; requirements?: FovNormRequirements }
     /** RingBackgroundMaker: inner radius and width in degrees. */
-    | { method: 'ring'; rIn: number; width: number; exclusion?: SkyMask }
+    | { method: 'ring'; rIn: number; width: number; exclusion?: SkyMask; onOff?: boolean }
     | { method: 'none' };
 }
 
@@ -269,14 +269,13 @@ export function reduceObservation(
   }
 
   const ringWarnings: ReductionWarning[] = [];
+  let onOff: OnOffMaps | undefined;
   if (config.background.method === 'ring') {
-    const ring = runRingBackground(
-      { counts, acceptance: background, maskSafe, geom, nE },
-      config.background,
-      kernels,
-    );
+    const acceptance = background;
+    const ring = runRingBackground({ counts, acceptance, maskSafe, geom, nE }, config.background, kernels);
     if ('reason' in ring) return fail(obs.obsId, ring);
     background = ring.background;
+    if (ring.off) onOff = { ...ring.off, acceptance };
     if (ring.warning) ringWarnings.push({ message: `OBS_ID ${obs.obsId}: ${ring.warning}` });
   }
 
@@ -297,6 +296,7 @@ export function reduceObservation(
   };
   if (psf) dataset.psf = psf;
   if (edisp && want.has('edisp')) dataset.edisp = edisp;
+  if (onOff) dataset.onOff = onOff;
   return {
     dataset,
     warnings: [

@@ -23,9 +23,9 @@ export interface RingFailure {
  */
 export function runRingBackground(
   run: { counts: Float32Array; acceptance: Float32Array; maskSafe: Uint8Array; geom: WcsGeom; nE: number },
-  settings: { rIn: number; width: number; exclusion?: SkyMask | undefined },
+  settings: { rIn: number; width: number; exclusion?: SkyMask | undefined; onOff?: boolean | undefined },
   kernels: Kernels,
-): { background: Float32Array; warning?: string } | RingFailure {
+): { background: Float32Array; off?: OffMaps; warning?: string } | RingFailure {
   const { geom } = run;
   const { rIn, width, exclusion } = settings;
   // Pixels outside the mask image are told apart: gammapy's Map.get_by_coord, which the ring samples the mask with,
@@ -53,13 +53,18 @@ export function runRingBackground(
       message: `the ring from r_in ${rIn} deg to ${Number((rIn + width).toPrecision(12))} deg holds no pixel centre at the map's binsize (${binsize} deg): every pixel would be masked (astropy warns and keeps the kernel all zeros; gammapy then masks every run)`,
       param: ['datasets', 'background', 'parameters', 'width'],
     };
-  const { background, ringWithoutAcceptance: k } = ringBackground(
-    { ...run, exclusion: onGeom, kernels: shapes },
+  const {
+    background,
+    off,
+    ringWithoutAcceptance: k,
+  } = ringBackground(
+    { ...run, exclusion: onGeom, kernels: shapes, keepOff: settings.onOff === true },
     kernels,
   );
-  if (k === 0) return { background };
+  if (k === 0) return { background, ...(off ? { off } : {}) };
   return {
     background,
+    ...(off ? { off } : {}),
     warning: `${k} safe pixel${k === 1 ? ' holds' : 's hold'} background but ${k === 1 ? 'its' : 'their'} whole ring lies in excluded regions or off the map: pipe masks them (the ring sum is exactly 0); gammapy 1.0's float32 FFT leaves noise of either sign there and keeps some of them, with a meaningless background (a wider ring, or smaller exclusion regions, avoids this)`,
   };
 }
@@ -116,6 +121,14 @@ export interface RingBackgroundInput {
   geom: WcsGeom;
   nE: number;
   kernels: RingKernels;
+  /** Keep the OFF maps (an unstacked run's on-off dataset needs them). */
+  keepOff?: boolean;
+}
+
+/** The OFF counts and OFF acceptance, [E][y][x]; the acceptance is 0 where the ring holds none. */
+export interface OffMaps {
+  countsOff: Float32Array;
+  acceptanceOff: Float32Array;
 }
 
 /** The run's ring background α · N_off ([E][y][x], 0 where the ring holds no acceptance). */
@@ -127,6 +140,8 @@ export interface RingBackground {
    * with a background of template × noise / noise.
    */
   ringWithoutAcceptance: number;
+  /** With `keepOff`. */
+  off?: OffMaps;
 }
 
 export function ringBackground(
@@ -149,6 +164,9 @@ export function ringBackground(
     for (let p = 0; p < n; p++) out[p] = (out[p] as number) - (innerSum[p] as number);
   };
   const background = new Float32Array(nE * n);
+  const off = input.keepOff
+    ? { countsOff: new Float32Array(nE * n), acceptanceOff: new Float32Array(nE * n) }
+    : undefined;
   let ringWithoutAcceptance = 0;
   const usable = (p: number) => exclusion?.[p] !== 0; // no mask: every pixel
   for (let e = 0; e < nE; e++) {
@@ -160,22 +178,24 @@ export function ringBackground(
     ringSum(holding);
     for (let p = 0; p < n; p++) image[p] = usable(p) ? (acceptance[plane + p] as number) : 0;
     ringSum(acceptanceOff);
+    if (off) off.countsOff.set(countsOff, plane);
     for (let p = 0; p < n; p++) {
-      let off = holding[p] === 0 ? 0 : (acceptanceOff[p] as number);
+      let aOff = holding[p] === 0 ? 0 : (acceptanceOff[p] as number);
       // The difference of two disk sums loses precision when the ring holds little next to the inner disk (rounding
       // ~1e-16 × their terms): below a millionth of it, the ring itself is summed (a smooth template never gets here).
-      if (holding[p] !== 0 && Math.abs(off) <= 1e-6 * Math.abs(innerSum[p] as number))
-        off = ringSumAt(image, nx, ny, ring, p);
+      if (holding[p] !== 0 && Math.abs(aOff) <= 1e-6 * Math.abs(innerSum[p] as number))
+        aOff = ringSumAt(image, nx, ny, ring, p);
       // gammapy masks acceptance_off <= 0 (its α there, x/0 or 0/0 through nan_to_num, then meets only masked pixels).
-      if (!(off > 0)) {
+      if (!(aOff > 0)) {
         if (maskSafe[plane + p] && (acceptance[plane + p] as number) > 0) ringWithoutAcceptance++;
         maskSafe[plane + p] = 0;
         continue;
       }
-      background[plane + p] = ((countsOff[p] as number) * (acceptance[plane + p] as number)) / off;
+      if (off) off.acceptanceOff[plane + p] = aOff;
+      background[plane + p] = ((countsOff[p] as number) * (acceptance[plane + p] as number)) / aOff;
     }
   }
-  return { background, ringWithoutAcceptance };
+  return { background, ringWithoutAcceptance, ...(off ? { off } : {}) };
 }
 
 /** Σ of `image` over the ring around pixel p (zero padding), term by term. */

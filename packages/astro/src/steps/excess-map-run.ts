@@ -17,7 +17,12 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   if (isDatasetReadFailure(ds)) throw new Error(ds.message);
   const kernels = await loadKernels(ctx.kernelBackend as 'js' | 'wasm' | 'native');
   const cfg = ctx.params.excess_map;
-  const params = cfg.parameters as { selection_optional?: unknown; n_sigma?: number; n_sigma_ul?: number };
+  const params = cfg.parameters as {
+    selection_optional?: unknown;
+    n_sigma?: number;
+    n_sigma_ul?: number;
+    correlate_off?: boolean | null;
+  };
   const optional = selectionOptional(params.selection_optional) as OptionalQuantity[];
   let energyEdges: Float64Array | undefined;
   const ee = cfg.energy_edges;
@@ -50,6 +55,8 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       ...(optional.length > 0 ? { selectionOptional: optional } : {}),
       ...(energyEdges ? { energyEdges } : {}),
       fluxQuantities: declaredFluxQuantities(ctx.outputs),
+      // An unstacked ring-background run: WStat, as gammapy's estimator on a MapDatasetOnOff.
+      ...(ds.onOff ? { onOff: ds.onOff, correlateOff: params.correlate_off ?? true } : {}),
     },
     kernels,
   );

@@ -77,8 +77,9 @@ const step: StepDefinition<Params> = {
     const issues: Array<{ path: Array<string | number>; message: string }> = [];
     const unknown = unknownParameter(params, 'ExcessMapEstimator', path);
     if (unknown) issues.push(unknown);
-    // correlate_off acts only on an on-off dataset (ring background, WStat); for the FoV-background MapDataset that
-    // pipe makes gammapy 1.0 ignores it (convolved_map_dataset_counts_statistics), so either value gives the same maps.
+    // correlate_off acts only on an on-off dataset (an unstacked run with a ring background: WStat); gammapy 1.0
+    // ignores it for a MapDataset (convolved_map_dataset_counts_statistics). It is in the task's key all the same: this
+    // step does not know which dataset it will read.
     const correlateOff = params['correlate_off'];
     if (correlateOff !== undefined && correlateOff !== null && typeof correlateOff !== 'boolean')
       issues.push({
@@ -107,10 +108,7 @@ const step: StepDefinition<Params> = {
         issues.push({ path: [...path, k], message: `${k} must be a positive number` });
     }
     if (issues.length > 0) return { ok: false, issues };
-    if (correlateOff === undefined) return checked;
-    // Without effect on the maps, it stays out of the task's key: changing it reruns nothing.
-    const { correlate_off: _ignored, ...rest } = params;
-    return { ok: true, value: { excess_map: { ...checked.value.excess_map, parameters: rest } } };
+    return checked;
   },
   // The estimator and the product writers load in the worker (warm, or the first run), not where the step is
   // declared: the planner imports this module to validate params, and should not pay for them.

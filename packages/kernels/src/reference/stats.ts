@@ -159,15 +159,21 @@ function identity(x: number): number {
   return x;
 }
 
-/**
- * Root of g(x) = C(n, b + x) − target on [xa, xb] by Brent's method, a transcription of scipy's brentq
- * (same steps and stopping rule). NaN when g has the same sign at both ends or after 100 iterations.
- */
+/** Root of g(x) = C(n, b + x) − target on [xa, xb] by {@link brentq}. */
 export function brentCash(n: number, b: number, target: number, xa: number, xb: number): number {
+  return brentq((x) => cash(n, b + x) - target, xa, xb);
+}
+
+/**
+ * Root of g on [xa, xb] by Brent's method, a transcription of scipy's brentq with its default tolerances (same
+ * steps and stopping rule), as gammapy's find_roots calls it on one bin. NaN when g has the same sign at both ends
+ * or after 100 iterations.
+ */
+export function brentq(g: (x: number) => number, xa: number, xb: number): number {
   let xpre = xa;
   let xcur = xb;
-  let fpre = cash(n, b + xpre) - target;
-  let fcur = cash(n, b + xcur) - target;
+  let fpre = g(xpre);
+  let fcur = g(xcur);
   if (fpre === 0) return xpre;
   if (fcur === 0) return xcur;
   if (!(fpre * fcur < 0)) return Number.NaN; // same sign, or NaN
@@ -215,7 +221,7 @@ export function brentCash(n: number, b: number, target: number, xa: number, xb: 
     xpre = xcur;
     fpre = fcur;
     xcur += Math.abs(scur) > delta ? scur : sbis > 0 ? delta : -delta;
-    fcur = cash(n, b + xcur) - target;
+    fcur = g(xcur);
   }
   return Number.NaN;
 }
