@@ -27,6 +27,19 @@ if printf '%s\n' "${names[@]}" | grep -q '^altaz_'; then
   "$py" "$here/altaz_store.py" "$GAMMAPY_DATA/hess-dl3-dr1" "$PIPE_XCHECK_ALTAZ_STORE" 23523 23526 23559 23592 >/dev/null 2>&1 ||
     echo "altaz store: could not be written (astropy?); the altaz_* configs will fail"
 fi
+# The cta_* configs read four Crab runs (sharing one IRF file) and four PKS 2155-304 runs rewritten with CTA's IRF
+# classes (BKG_2D, PSF_3GAUSS or PSF_KING, AEFF_2D without thresholds) and CTA's DC1 layout (cta_store.py), written
+# here once: PSF_3GAUSS; PSF_3GAUSS with zero rows below 0.4 TeV; PSF_KING with $CALDB in the index's FILE_DIR.
+if printf '%s\n' "${names[@]}" | grep -q '^cta_'; then
+  export PIPE_XCHECK_CTA_3GAUSS="$work/cta-store-3gauss" PIPE_XCHECK_CTA_3GAUSS0="$work/cta-store-3gauss0"
+  export PIPE_XCHECK_CTA_KING="$work/cta-store-king" CALDB="$work/cta-store-king/caldb"
+  for v in 3gauss 3gauss0 king; do
+    d="$work/cta-store-$v"
+    "$py" "$here/cta_store.py" "$GAMMAPY_DATA/hess-dl3-dr1" "$d" $v $([ $v = king ] && echo --caldb) \
+      23523 23526 23559 23592 33787 33788 33789 33790 >/dev/null 2>&1 ||
+      echo "cta store ($v): could not be written (gammapy?); the cta_* configs will fail"
+  done
+fi
 for n in "${names[@]}"; do
   c="$here/configs/$n.yaml"
   out="$work/out/$n"
@@ -34,8 +47,15 @@ for n in "${names[@]}"; do
   p=$?
   (cd "$work" && "$py" "$repo/scripts/gammapy_excess_map.py" "$c" "$out" >"$work/$n.gammapy.json" 2>"$work/$n.gammapy.err")
   g=$?
+  # cta_* (or any with PIPE_XCHECK_IRF_MAPS=1): also the stacked PSF and EDISP maps (the excess map does not depend on the PSF), from pipe's build.
+  irf=""
+  if [[ ( $n == cta_* || -n ${PIPE_XCHECK_IRF_MAPS:-} ) && $p -eq 0 ]]; then
+    (cd "$work" && "$py" "$here/irf_maps_compare.py" "$c" "$work/build/excess_map/stacked.fits" >"$work/$n.irf.log" 2>&1) ||
+      irf=" + $(grep -m1 'MISMATCH\|Error' "$work/$n.irf.log")"
+  fi
   if [ $p -ne 0 ]; then verdict="pipe failed (exit $p): $(grep -m1 -i 'error' "$work/$n.pipe.log")"
   elif [ $g -ne 0 ]; then verdict="MISMATCH or gammapy failed: $(tail -c 300 "$work/$n.gammapy.err" | tr '\n' ' ')"
   else verdict="agree"; fi
+  verdict="$verdict$irf"
   echo "$n: $verdict"
 done
