@@ -100,7 +100,8 @@ if len(sys.argv) > 2 and stacked is not None:
         "exposure": (0, 1e-6),
         "correlated_counts": (0, 0),
         "correlated_background": (1e-4, 0),
-        "excess": (1e-4, 0),
+        # and one float32 step: gammapy holds the excess in float32, whose spacing passes 1e-4 above an excess of 2048
+        "excess": (1e-4, 1.2e-7),
         "sqrt_ts": (3e-3, 3e-5),
         "flux": (0, 1e-4),  # abs tolerance set below
         "ts": (1e-3, 3e-5),  # abs scaled with the count level below

@@ -246,6 +246,29 @@ describe('parametric PSF maps', () => {
     check(map, (r) => g(r, 0.05) + 0.3 * g(r, 0.1) + 0.1 * g(r, 0.2));
   });
 
+  it('3gauss with SCALE 0 (CTA files below their range): a PSF of 0, as gammapy (0/0 norms made 0)', () => {
+    // SCALE 0 at the grid's lowest energy node (0.1 TeV) only: 0 at and below it, interpolated above it.
+    const scale = fill(2);
+    for (let o = 0; o < 3; o++) scale[o] = 0;
+    const psf = table('psf_3gauss', ax, fill(0), {
+      sigma_1: fill(0.05),
+      sigma_2: fill(0.1),
+      sigma_3: fill(0.2),
+      scale,
+      ampl_2: fill(0.3),
+      ampl_3: fill(0.1),
+    });
+    const low = logEnergyAxis('true', 0.02, 0.1, 1) as EnergyAxis;
+    const zero = parametricPsfMap(psf, Float64Array.of(0.5, 1.2), 2, low, radEdges);
+    if (!(zero instanceof Float32Array)) throw new Error(zero.message);
+    expect(zero.every((v) => v === 0)).toBe(true);
+    // Between the nodes SCALE is above 0: the normalised profile, whatever its value.
+    const map = parametricPsfMap(psf, Float64Array.of(0.5, 1.2), 2, energyTrue, radEdges);
+    if (!(map instanceof Float32Array)) throw new Error(map.message);
+    const g = (r: number, s: number) => Math.exp(-(r * r) / (2 * s * s));
+    check(map, (r) => g(r, 0.05) + 0.3 * g(r, 0.1) + 0.1 * g(r, 0.2));
+  });
+
   it('king: (1 + r²/(2γσ²))^−γ', () => {
     const psf = table('psf_king', ax, fill(0), { gamma: fill(2.5), sigma: fill(0.06) });
     const map = parametricPsfMap(psf, Float64Array.of(0.5, 1.2), 2, energyTrue, radEdges);

@@ -3,7 +3,8 @@
  * parameters interpolated bilinearly in (ln E_true, offset) with extrapolation (clipped to ≥ 0), the profile
  * evaluated at the rad centres and normalised like a table PSF (Σ 2π r Δr PSF = 1, r in rad).
  * - 3gauss: PSF(r) ∝ Σ_i A_i exp(−r²/(2σ_i²)), A_1 = 1, A_2 = AMPL_2, A_3 = AMPL_3 (gammapy's norms
- *   2·scale·A_i·σ_i² over the Gaussians' 2πσ_i²; SCALE cancels in the normalisation);
+ *   2·scale·A_i·σ_i² over the Gaussians' 2πσ_i²; SCALE cancels in the normalisation, except where it is 0: there
+ *   gammapy's MultiGauss2D.normalize turns 0/0 into 0, and the PSF is 0, as CTA's files have below their range);
  * - king: PSF(r) ∝ (1 − 1/γ)/(2πσ²) · (1 + r²/(2γσ²))^(−γ).
  * The loop is small (IRF grid × true energies × rad bins), so it stays in TypeScript rather than a kernel.
  */
@@ -54,7 +55,7 @@ export function parametricPsfMap(
   const off = Float64Array.from(oAxis.nodes);
   const param = (name: string): Float64Array | undefined => irf.arrays[name]?.data;
   const king = irf.hduClass === 'psf_king';
-  const names = king ? ['gamma', 'sigma'] : ['sigma_1', 'sigma_2', 'sigma_3', 'ampl_2', 'ampl_3'];
+  const names = king ? ['gamma', 'sigma'] : ['sigma_1', 'sigma_2', 'sigma_3', 'ampl_2', 'ampl_3', 'scale'];
   const tables = names.map(param);
   if (tables.some((t) => t === undefined))
     return {
@@ -85,9 +86,17 @@ export function parametricPsfMap(
                 (1 + (rc * rc) / (2 * gamma * sigma * sigma)) ** -gamma
               : 0;
         } else {
-          const [s1, s2, s3, a2, a3] = pars as unknown as [number, number, number, number, number];
+          const [s1, s2, s3, a2, a3, scale] = pars as unknown as [
+            number,
+            number,
+            number,
+            number,
+            number,
+            number,
+          ];
           const g = (s: number) => (s > 0 ? Math.exp(-(rc * rc) / (2 * s * s)) : 0);
-          v = g(s1) + a2 * g(s2) + a3 * g(s3);
+          // bilinear clips to ≥ 0 (NaN to 0): scale 0 is the only way to a zero sum of gammapy's norms.
+          v = scale > 0 ? g(s1) + a2 * g(s2) + a3 * g(s3) : 0;
         }
         if (!(v > 0) || !Number.isFinite(v)) v = 0;
         out[(t * nR + r) * npix + p] = v;
