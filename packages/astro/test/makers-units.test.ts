@@ -552,6 +552,40 @@ describe('stacking with cutouts', () => {
     expect(i).toBe(order.length);
   });
 
+  it('warns when IRF pixel centres sample the safe mask at a tie (on an edge between safe and unsafe map pixels)', () => {
+    // IRF pixels of 0.2° over 0.1° map pixels, both grids from one corner: each IRF pixel centre lies on the edge
+    // between map columns 2i and 2i + 1 (and rows likewise). A safe-mask edge there is a tie, one column over it is not.
+    const irf02 = createWcsGeom({ skydir: { lon: 83.633, lat: 22.014 }, binsize: 0.2, width: 4 }) as WcsGeom;
+    const irf03 = createWcsGeom({
+      skydir: { lon: 83.633, lat: 22.014 },
+      binsize: 0.3,
+      width: 3.6,
+    }) as WcsGeom;
+    const warningFor = (irf: WcsGeom, parentColumn: number): string | undefined => {
+      const run = runOn(parent, irf, 83.633 + 0.4, 22.014 + 0.3, 3);
+      const n = run.geom.nx * run.geom.ny;
+      // Energy bin 1: unsafe left of parent column `parentColumn`, safe from it on.
+      for (let y = 0; y < run.geom.ny; y++)
+        for (let x = 0; x < run.geom.nx; x++)
+          run.maskSafe[n + y * run.geom.nx + x] = run.placement.x0 + x >= parentColumn ? 1 : 0;
+      const stacker = new DatasetStacker({ ...rg, irfGeom: irf }, referenceKernels);
+      stacker.add(run);
+      return stacker.irfTieWarning();
+    };
+    const x0 = runOn(parent, irf02, 83.633 + 0.4, 22.014 + 0.3, 3).placement.x0;
+    const odd = x0 + 3 + ((x0 + 3) % 2 === 0 ? 1 : 0); // the edge between an even column and the odd one after it
+    // Centres on the run map's outer edges are ties too (gammapy fills outside the map with false): the edge inside
+    // the map adds the IRF rows it crosses.
+    const ties = (w: string | undefined) =>
+      Number(w?.match(/^(\d+) IRF-grid pixel centres? of 1 run lie/)?.[1] ?? 0);
+    const withInner = ties(warningFor(irf02, odd));
+    const without = ties(warningFor(irf02, odd + 1));
+    expect(withInner - without).toBeGreaterThan(1);
+    // 0.3° IRF pixels: their centres are map pixel centres, never on an edge.
+    expect(warningFor(irf03, odd)).toBeUndefined();
+    expect(warningFor(irf03, odd + 1)).toBeUndefined();
+  });
+
   it('refuses a file that is not a dataset', () => {
     const r = readDataset(`${SHARED}/spec/reference/crab/counts.fits.gz`);
     expect(isDatasetReadFailure(r) && r.reason).toBe('dataset-invalid');

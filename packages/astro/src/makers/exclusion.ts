@@ -159,8 +159,17 @@ export function maskBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
 }
 
 function countBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
+  const tied = new Uint8Array(npix(geom));
+  markBoundaryTies(mask, geom, tied);
+  return tied.reduce((k, v) => k + v, 0);
+}
+
+/**
+ * Sets tied[p] = 1 for each pixel p of `geom` whose centre lies on an edge between mask pixels of different values
+ * (see {@link maskBoundaryTies}); other entries are left as they are, so calls over several masks OR their ties.
+ */
+export function markBoundaryTies(mask: SkyMask, geom: WcsGeom, tied: Uint8Array): void {
   const at = maskPixels(mask, geom);
-  let ties = 0;
   for (let p = 0; p < at.length; p += 2) {
     const mx = at[p] as number;
     const my = at[p + 1] as number;
@@ -177,9 +186,8 @@ function countBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
       (ty && maskValue(mask, x0, y0 + 1) !== v) ||
       (tx && ty && maskValue(mask, x0 + 1, y0 + 1) !== v)
     )
-      ties++;
+      tied[p / 2] = 1;
   }
-  return ties;
 }
 
 /**

@@ -7,6 +7,7 @@ import { nbins } from '../geom/energy-axis.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { MapDataset } from './dataset.js';
+import { markBoundaryTies } from './exclusion.js';
 import type { ReductionGeometry } from './reduce.js';
 
 /**
@@ -77,6 +78,8 @@ export class DatasetStacker {
   private psf: { num: Float64Array; den: Float64Array } | undefined;
   private edisp: { num: Float64Array; den: Float64Array } | undefined;
   private count = 0;
+  /** Runs with IRF pixels whose safe-mask sample is a tie, and how many such pixels in all. */
+  private irfTies = { runs: 0, pixels: 0 };
 
   constructor(
     private readonly rg: ReductionGeometry,
@@ -137,6 +140,11 @@ export class DatasetStacker {
       new Float64Array(2 * ig.nx + 3),
       w,
     );
+    const ties = safeMaskTies(run, ig, nE);
+    if (ties > 0) {
+      this.irfTies.runs++;
+      this.irfTies.pixels += ties;
+    }
     // The run's IRF pixels that add to the stack (inside its IRF grid, safe at some energy), and where they go.
     const dest = irfDestinations(run, ig, this.rg.irfGeom, orOverPlanes(kernels, w, ni, nE));
     // Per (energy, rad) plane, a contiguous pass over the run's pixels: the same additions in the same order as
@@ -161,6 +169,21 @@ export class DatasetStacker {
   }
 
   /** The stack of the runs added so far (call once, after the last run). */
+  /**
+   * A warning when some runs' IRF pixels sampled their safe mask at a tie (see safeMaskTies), or undefined. Only when
+   * the stack has PSF or EDISP maps: without them the sampling is not used.
+   */
+  irfTieWarning(): string | undefined {
+    const { runs, pixels } = this.irfTies;
+    if (pixels === 0 || (!this.psf && !this.edisp)) return undefined;
+    return (
+      `${pixels} IRF-grid pixel centre${pixels === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'} lie exactly on an edge between safe and unsafe map pixels: ` +
+      "pipe samples the run's safe mask there rounding half to even, gammapy by the floating-point noise of its WCS round trip, so the stacked PSF and EDISP maps " +
+      "(and their exposures) may differ from gammapy's at those pixels; the excess and flux maps use the EDISP at the map centre only " +
+      '(a binsize_irf that is an odd multiple of binsize, e.g. 0.18 or 0.22 deg for 0.02 deg, puts the IRF pixel centres inside map pixels)'
+    );
+  }
+
   result(): MapDataset {
     const { st, nE, nT, nR, nI } = this;
     if (this.count === 0) return st;
@@ -335,4 +358,25 @@ function orOverPlanes(kernels: Kernels, mask: Uint8Array, npix: number, nE: numb
   for (let k = 0; k < nE; k++)
     kernels.stackMaskOr(out, npix, 1, mask.subarray(k * npix, (k + 1) * npix), npix, 1, 1, 0, 0);
   return out;
+}
+
+/**
+ * The run's IRF pixels whose centre lies on an edge between safe and unsafe map pixels (in some energy plane),
+ * where sampling its safe mask on the IRF grid is a tie: pipe rounds half to even, gammapy's mask_safe_psf and
+ * mask_safe_edisp by the floating-point noise of wcslib's round trip (x = 69.49999999999851 → 69, 28.500000000002 →
+ * 29), so the stacked PSF and EDISP maps and their exposures may differ from gammapy's there (found by a CTA-store
+ * sweep: scripts/xcheck, irf_maps_compare.py). A binsize_irf that is a multiple of binsize by an even factor, on
+ * grids centred alike (0.2° over 0.02°), puts IRF pixel centres on map pixel edges.
+ */
+function safeMaskTies(run: MapDataset, ig: WcsGeom, nE: number): number {
+  const g = run.geom;
+  const n = npix(g);
+  const tied = new Uint8Array(npix(ig));
+  for (let e = 0; e < nE; e++) {
+    const plane = run.maskSafe.subarray(e * n, (e + 1) * n);
+    // A plane unsafe everywhere has no edge (outside the map counts as unsafe, as gammapy's fill_value 0).
+    if (plane.every((v) => v === 0)) continue;
+    markBoundaryTies({ wcs: g.wcs, nx: g.nx, ny: g.ny, data: plane }, ig, tied);
+  }
+  return tied.reduce((k, v) => k + v, 0);
 }

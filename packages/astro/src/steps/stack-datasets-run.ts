@@ -45,6 +45,8 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     if (isDatasetReadFailure(ds)) throw new Error(ds.message);
     stacker.add(ds);
   }
+  const ties = stacker.irfTieWarning();
+  if (ties) ctx.log.warn(ties);
   const stacked = stacker.result();
   writeDataset(ctx.outputs['stacked']!, stacked, STEP_OUTPUT);
   ctx.log.info(`stacked ${files.length} runs, livetime ${stacked.livetime.toFixed(1)} s`);
