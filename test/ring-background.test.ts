@@ -102,6 +102,13 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
         s1: [3.6417650613798993, -0.9242252627265267],
       },
     ];
+    // `correlate_off: null` reaches gammapy's estimator as None, which its `if correlate_off:` takes as false.
+    const nocorr = cases[1]!;
+    cases.push({
+      ...nocorr,
+      name: 'wstat-null.yaml',
+      text: nocorr.text.replace('correlate_off: false', 'correlate_off: null'),
+    });
     for (const c of cases) {
       ws.write(c.name, c.text);
       const r = await ws.run(['build', 'excess_map', '--config', c.name]);

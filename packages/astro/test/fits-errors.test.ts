@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -9,6 +9,7 @@ import {
   encodeFits,
   type FitsError,
   type FitsErrorReason,
+  loadFileBytesWhole,
   parseFits,
   readFits,
   readFitsSync,
@@ -183,5 +184,34 @@ describe('broken inputs give errors that name file, HDU and column', () => {
       'nope.fits',
       'no such file',
     );
+  });
+});
+
+describe('loadFileBytesWhole (the stack reads run datasets with it)', () => {
+  /** Descriptors this process holds open (Linux). */
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  it('reads a file whole, into a reused buffer when it is large enough', async () => {
+    const path = join(dir, 'whole.bin');
+    const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff);
+    writeFileSync(path, bytes);
+    expect(Array.from(await loadFileBytesWhole(path))).toEqual(Array.from(bytes));
+    const reuse = new Uint8Array(100_000);
+    const got = await loadFileBytesWhole(path, reuse);
+    expect(got.buffer).toBe(reuse.buffer);
+    expect(Array.from(got)).toEqual(Array.from(bytes));
+  });
+
+  it('a missing file or a directory is an error naming it, and leaves no descriptor open', async () => {
+    const before = openFds();
+    for (const path of [join(dir, 'no-such-file.fits'), dir]) {
+      const e = (await loadFileBytesWhole(path).then(
+        () => undefined,
+        (err: unknown) => err,
+      )) as FitsError | undefined;
+      expect(e, path).toBeDefined();
+      expect(e?.message).toContain(path);
+    }
+    expect(openFds()).toBe(before);
   });
 });

@@ -110,6 +110,14 @@ const near = (ours: number, ref: number, rel: number, what: string) =>
   );
 
 describe('WStat counts statistics (gammapy 1.0 WStatCountsStatistic)', () => {
+  it('no excess and a NaN TS (α = 0, no ON counts): √TS is NaN, as np.sign(0) · NaN', () => {
+    // gammapy: n_sig 0, error 0, ts nan, sqrt_ts nan for n_on 0, n_off 5, α 0.
+    const px = wstatPixel(0, 5, 0);
+    expect([px.nSig, px.error]).toEqual([0, 0]);
+    expect(px.ts).toBeNaN();
+    expect(px.sqrtTs).toBeNaN();
+  });
+
   it.each(GAMMAPY)('n_on $nOn, n_off $nOff, α $alpha', (g) => {
     const px = wstatPixel(g.nOn, g.nOff, g.alpha);
     // The float32 quantities are gammapy's exactly; TS from float64 statistics to rounding.

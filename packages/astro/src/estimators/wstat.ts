@@ -55,8 +55,9 @@ export function wstatPixel(nOn: number, nOff: number, alpha: number): WStatPixel
   const statMax = wstat(nOn, nOff, alpha, nSig);
   const diff = statNull - statMax;
   const ts = diff < 0 ? 0 : diff; // np.clip(…, 0, None): NaN stays NaN
-  const root = Math.sqrt(ts);
-  const sqrtTs = nSig > 0 ? root : nSig < 0 ? -root : nSig === 0 ? 0 : Number.NaN;
+  // np.sign(n_sig) * np.sqrt(ts): a zero excess times a NaN or infinite root is NaN, as in numpy.
+  const sign = nSig > 0 ? 1 : nSig < 0 ? -1 : nSig === 0 ? 0 : Number.NaN;
+  const sqrtTs = sign * Math.sqrt(ts);
   return { nBkg, nSig, error, ts, sqrtTs, statMax };
 }
 

@@ -54,26 +54,41 @@ export function loadFileBytesWhole(path: string, reuse?: Uint8Array): Promise<Ui
   }
   // A buffer the caller is done with, when large enough: fresh memory costs a page fault per 4 KiB on first
   // touch, which for a stack of 8 MB dataset files took longer than reading them (~8 ms against ~1 ms each).
-  const buf = reuse && reuse.byteLength >= size ? reuse.subarray(0, size) : Buffer.allocUnsafe(size);
+  let buf: Uint8Array;
+  try {
+    buf = reuse && reuse.byteLength >= size ? reuse.subarray(0, size) : Buffer.allocUnsafe(size);
+  } catch (e) {
+    closeQuietly(fd);
+    return Promise.reject(ioError(path, e));
+  }
   return new Promise((resolve, reject) => {
-    const readFrom = (at: number): void => {
-      if (at >= size) return done(at);
-      read(fd, buf, at, size - at, at, (err, bytesRead) => {
-        if (err) {
-          closeQuietly(fd);
-          reject(ioError(path, err));
-        } else if (bytesRead === 0) done(at);
-        else readFrom(at + bytesRead);
-      });
+    const fail = (e: unknown): void => {
+      closeQuietly(fd);
+      reject(ioError(path, e));
     };
     // A file that shrank while read gives the bytes it had.
     const done = (at: number): void => {
       closeQuietly(fd);
       resolve(at === size ? buf : buf.subarray(0, at));
     };
+    const readFrom = (at: number): void => {
+      if (at >= size) return done(at);
+      try {
+        // One read call takes at most 2³¹ − 1 bytes.
+        read(fd, buf, at, Math.min(size - at, MAX_READ), at, (err, bytesRead) => {
+          if (err) fail(err);
+          else if (bytesRead === 0) done(at);
+          else readFrom(at + bytesRead);
+        });
+      } catch (e) {
+        fail(e);
+      }
+    };
     readFrom(0);
   });
 }
+
+const MAX_READ = 0x7fffffff;
 
 function closeQuietly(fd: number): void {
   try {

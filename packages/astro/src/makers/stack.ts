@@ -140,7 +140,10 @@ export class DatasetStacker {
       new Float64Array(2 * ig.nx + 3),
       w,
     );
-    const ties = safeMaskTies(run, ig, nE);
+    // gammapy samples the safe mask of each reco plane for the EDISP map, their OR for the PSF map.
+    const ties = this.edisp
+      ? safeMaskTies(run.maskSafe, run.geom, ig, nE)
+      : safeMaskTies(orOverPlanes(kernels, run.maskSafe, n, nE), run.geom, ig, 1);
     if (ties > 0) {
       this.irfTies.runs++;
       this.irfTies.pixels += ties;
@@ -168,7 +171,6 @@ export class DatasetStacker {
       accumulateEdisp(this.edisp, run.edisp.data, run.edisp.exposure, dest, w, nT, nE, nI);
   }
 
-  /** The stack of the runs added so far (call once, after the last run). */
   /**
    * A warning when some runs' IRF pixels sampled their safe mask at a tie (see safeMaskTies), or undefined. Only when
    * the stack has PSF or EDISP maps: without them the sampling is not used.
@@ -184,6 +186,7 @@ export class DatasetStacker {
     );
   }
 
+  /** The stack of the runs added so far (call once, after the last run). */
   result(): MapDataset {
     const { st, nE, nT, nR, nI } = this;
     if (this.count === 0) return st;
@@ -361,19 +364,18 @@ function orOverPlanes(kernels: Kernels, mask: Uint8Array, npix: number, nE: numb
 }
 
 /**
- * The run's IRF pixels whose centre lies on an edge between safe and unsafe map pixels (in some energy plane),
+ * The run's IRF pixels whose centre lies on an edge between safe and unsafe map pixels (in some plane of `maskSafe`),
  * where sampling its safe mask on the IRF grid is a tie: pipe rounds half to even, gammapy's mask_safe_psf and
  * mask_safe_edisp by the floating-point noise of wcslib's round trip (x = 69.49999999999851 → 69, 28.500000000002 →
  * 29), so the stacked PSF and EDISP maps and their exposures may differ from gammapy's there (found by a CTA-store
  * sweep: scripts/xcheck, irf_maps_compare.py). A binsize_irf that is a multiple of binsize by an even factor, on
  * grids centred alike (0.2° over 0.02°), puts IRF pixel centres on map pixel edges.
  */
-function safeMaskTies(run: MapDataset, ig: WcsGeom, nE: number): number {
-  const g = run.geom;
+function safeMaskTies(maskSafe: Uint8Array, g: WcsGeom, ig: WcsGeom, nE: number): number {
   const n = npix(g);
   const tied = new Uint8Array(npix(ig));
   for (let e = 0; e < nE; e++) {
-    const plane = run.maskSafe.subarray(e * n, (e + 1) * n);
+    const plane = maskSafe.subarray(e * n, (e + 1) * n);
     // A plane unsafe everywhere has no edge (outside the map counts as unsafe, as gammapy's fill_value 0).
     if (plane.every((v) => v === 0)) continue;
     markBoundaryTies({ wcs: g.wcs, nx: g.nx, ny: g.ny, data: plane }, ig, tied);

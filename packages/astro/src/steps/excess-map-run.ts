@@ -56,7 +56,13 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       ...(energyEdges ? { energyEdges } : {}),
       fluxQuantities: declaredFluxQuantities(ctx.outputs),
       // An unstacked ring-background run: WStat, as gammapy's estimator on a MapDatasetOnOff.
-      ...(ds.onOff ? { onOff: ds.onOff, correlateOff: params.correlate_off ?? true } : {}),
+      // gammapy's default is true; `correlate_off: null` reaches its estimator as None, which its `if` takes as false.
+      ...(ds.onOff
+        ? {
+            onOff: ds.onOff,
+            correlateOff: params.correlate_off === undefined || params.correlate_off === true,
+          }
+        : {}),
     },
     kernels,
   );
