@@ -56,6 +56,19 @@ describe('header cards', () => {
   });
 });
 
+describe('header bytes', () => {
+  it('are printable ASCII: other characters become ?, one per UTF-16 unit, and blocks are padded with spaces', () => {
+    const bytes = encodeFits([emptyPrimary([{ key: 'OBSERVER', value: 'Zoë\tα😀' }])]);
+    expect(bytes.length % 2880).toBe(0);
+    expect(bytes.every((b) => b >= 0x20 && b <= 0x7e)).toBe(true);
+    const header = parseFits(bytes, 'mem').hdu(0).header;
+    // ë, tab and α one each; the emoji is two UTF-16 units.
+    expect(header.get('OBSERVER')).toBe('Zo?????');
+    const text = new TextDecoder().decode(bytes);
+    expect(text.slice(text.indexOf('END'), text.indexOf('END') + 80)).toBe('END'.padEnd(80));
+  });
+});
+
 describe('writing and reading back', () => {
   it('round-trips images of every BITPIX (and the unsigned convention)', () => {
     const arrays = [
