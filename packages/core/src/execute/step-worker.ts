@@ -85,8 +85,8 @@ async function runDefinition(
   // Items enter the keys of the tasks they fan out to and travel in cache manifests: refuse a malformed list here,
   // as this task's failure, rather than later in the planner or the cache.
   if (result?.items !== undefined) {
-    // Imported here, by the few steps that emit items: the graph module brings the glob library along.
-    const { emittedItemsProblem } = await import('../graph/items.js');
+    // Imported here, by the few steps that emit items (a module of its own, without the glob libraries).
+    const { emittedItemsProblem } = await import('../graph/item-checks.js');
     const problem = emittedItemsProblem(result.items);
     if (problem) throw new Error(problem);
   }

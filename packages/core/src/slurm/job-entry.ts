@@ -16,7 +16,7 @@ import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expandArgv, type OutputFailure, renderFailure, spawnErrorMessage } from '../execute/executor.js';
 import { stepErrorMessage } from '../execute/step-error.js';
-import { emittedItemsProblem } from '../graph/items.js';
+import { emittedItemsProblem } from '../graph/item-checks.js';
 import { blamedParam, type ParamPath, type StepDefinition } from '../model/step.js';
 import { moduleDefault } from '../steps/bundled.js';
 import {
