@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceKernels } from '@pipe/kernels';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeFits } from '../src/fits/index.js';
 import { cutoutAround } from '../src/geom/cutout.js';
 import { EDGE_SLACK, type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
@@ -15,6 +16,7 @@ const gridCentreTie = (ig: Parameters<typeof gridCentre>[0]) => gridCentre(ig).t
 
 import {
   DatasetStacker,
+  datasetHdus,
   defaultRadEdges,
   edispBiasEnergy,
   energyBinMask,
@@ -584,6 +586,28 @@ describe('stacking with cutouts', () => {
     // 0.3° IRF pixels: their centres are map pixel centres, never on an edge.
     expect(warningFor(irf03, odd)).toBeUndefined();
     expect(warningFor(irf03, odd + 1)).toBeUndefined();
+  });
+
+  it("round-trips an on-off run's OFF maps, and names an OFF map that is missing", () => {
+    const n = a.counts.length;
+    const onOff = {
+      countsOff: Float32Array.from({ length: n }, (_, i) => i % 7),
+      acceptance: Float32Array.from({ length: n }, (_, i) => 0.5 + (i % 3)),
+      acceptanceOff: Float32Array.from({ length: n }, (_, i) => 10 + (i % 5)),
+    };
+    const path = join(dir, 'onoff.fits');
+    writeDataset(path, { ...a, onOff });
+    const back = readDataset(path);
+    if (isDatasetReadFailure(back)) throw new Error(back.message);
+    expect(Array.from(back.onOff?.countsOff ?? [])).toEqual(Array.from(onOff.countsOff));
+    expect(Array.from(back.onOff?.acceptance ?? [])).toEqual(Array.from(onOff.acceptance));
+    expect(Array.from(back.onOff?.acceptanceOff ?? [])).toEqual(Array.from(onOff.acceptanceOff));
+    expect(readDataset(join(dir, 'run1.fits.gz'))).not.toHaveProperty('onOff');
+    // Without ACCEPTANCE_OFF (a file cut short by hand): refused, naming it.
+    const hdus = datasetHdus({ ...a, onOff }).filter((h) => !h.name?.startsWith('ACCEPTANCE_OFF'));
+    writeFits(join(dir, 'onoff-cut.fits'), hdus);
+    const cut = readDataset(join(dir, 'onoff-cut.fits'));
+    expect(isDatasetReadFailure(cut) && cut.message).toContain('ACCEPTANCE_OFF is missing beside COUNTS_OFF');
   });
 
   it('refuses a file that is not a dataset', () => {

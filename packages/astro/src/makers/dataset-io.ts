@@ -273,16 +273,22 @@ function datasetOfFile(file: FitsFile, path: string): MapDataset | DatasetReadFa
   if (ds.counts.length !== nbins(ds.energy) * npix(geom))
     return bad('COUNTS shape does not match its energy axis');
   if (file.has('COUNTS_OFF')) {
-    const off = ['COUNTS_OFF', 'ACCEPTANCE', 'ACCEPTANCE_OFF'].map((name) =>
-      file.has(name)
-        ? as(file.hdu(name).image().data, Float32Array, name)
-        : `${name} is missing beside COUNTS_OFF`,
-    );
-    for (const v of off) if (typeof v === 'string') return bad(v);
-    const [countsOff, acceptance, acceptanceOff] = off as Float32Array[];
-    for (const v of [countsOff, acceptance, acceptanceOff])
-      if (v!.length !== ds.counts.length) return bad('the OFF maps do not have the shape of COUNTS');
-    ds.onOff = { countsOff: countsOff!, acceptance: acceptance!, acceptanceOff: acceptanceOff! };
+    const offMap = (name: string): Float32Array | string => {
+      if (!file.has(name)) return `${name} is missing beside COUNTS_OFF`;
+      const data = as(file.hdu(name).image().data, Float32Array, name);
+      return typeof data !== 'string' && data.length !== ds.counts.length
+        ? `${name} is not the shape of COUNTS`
+        : data;
+    };
+    const countsOff = offMap('COUNTS_OFF');
+    const acceptance = offMap('ACCEPTANCE');
+    const acceptanceOff = offMap('ACCEPTANCE_OFF');
+    for (const v of [countsOff, acceptance, acceptanceOff]) if (typeof v === 'string') return bad(v);
+    ds.onOff = {
+      countsOff: countsOff as Float32Array,
+      acceptance: acceptance as Float32Array,
+      acceptanceOff: acceptanceOff as Float32Array,
+    };
   }
   return ds;
 }

@@ -271,11 +271,14 @@ export function reduceObservation(
   const ringWarnings: ReductionWarning[] = [];
   let onOff: OnOffMaps | undefined;
   if (config.background.method === 'ring') {
-    const acceptance = background;
-    const ring = runRingBackground({ counts, acceptance, maskSafe, geom, nE }, config.background, kernels);
+    const ring = runRingBackground(
+      { counts, acceptance: background, maskSafe, geom, nE },
+      config.background,
+      kernels,
+    );
     if ('reason' in ring) return fail(obs.obsId, ring);
     background = ring.background;
-    if (ring.off) onOff = { ...ring.off, acceptance };
+    onOff = ring.onOff;
     if (ring.warning) ringWarnings.push({ message: `OBS_ID ${obs.obsId}: ${ring.warning}` });
   }
 

@@ -7,6 +7,7 @@
  */
 import { type Kernels, ringKernel, type SquareKernel } from '@pipe/kernels';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
+import type { OnOffMaps } from './dataset.js';
 import { projectMask, type SkyMask } from './exclusion.js';
 
 /** Why a run's ring background cannot be made, and the config setting to blame. */
@@ -25,7 +26,7 @@ export function runRingBackground(
   run: { counts: Float32Array; acceptance: Float32Array; maskSafe: Uint8Array; geom: WcsGeom; nE: number },
   settings: { rIn: number; width: number; exclusion?: SkyMask | undefined; onOff?: boolean | undefined },
   kernels: Kernels,
-): { background: Float32Array; off?: OffMaps; warning?: string } | RingFailure {
+): { background: Float32Array; onOff?: OnOffMaps; warning?: string } | RingFailure {
   const { geom } = run;
   const { rIn, width, exclusion } = settings;
   // Pixels outside the mask image are told apart: gammapy's Map.get_by_coord, which the ring samples the mask with,
@@ -55,17 +56,20 @@ export function runRingBackground(
     };
   const {
     background,
-    off,
+    onOff,
     ringWithoutAcceptance: k,
   } = ringBackground(
     { ...run, exclusion: onGeom, kernels: shapes, keepOff: settings.onOff === true },
     kernels,
   );
-  if (k === 0) return { background, ...(off ? { off } : {}) };
   return {
     background,
-    ...(off ? { off } : {}),
-    warning: `${k} safe pixel${k === 1 ? ' holds' : 's hold'} background but ${k === 1 ? 'its' : 'their'} whole ring lies in excluded regions or off the map: pipe masks them (the ring sum is exactly 0); gammapy 1.0's float32 FFT leaves noise of either sign there and keeps some of them, with a meaningless background (a wider ring, or smaller exclusion regions, avoids this)`,
+    ...(onOff ? { onOff } : {}),
+    ...(k > 0
+      ? {
+          warning: `${k} safe pixel${k === 1 ? ' holds' : 's hold'} background but ${k === 1 ? 'its' : 'their'} whole ring lies in excluded regions or off the map: pipe masks them (the ring sum is exactly 0); gammapy 1.0's float32 FFT leaves noise of either sign there and keeps some of them, with a meaningless background (a wider ring, or smaller exclusion regions, avoids this)`,
+        }
+      : {}),
   };
 }
 
@@ -125,12 +129,6 @@ export interface RingBackgroundInput {
   keepOff?: boolean;
 }
 
-/** The OFF counts and OFF acceptance, [E][y][x]; the acceptance is 0 where the ring holds none. */
-export interface OffMaps {
-  countsOff: Float32Array;
-  acceptanceOff: Float32Array;
-}
-
 /** The run's ring background α · N_off ([E][y][x], 0 where the ring holds no acceptance). */
 export interface RingBackground {
   background: Float32Array;
@@ -140,8 +138,8 @@ export interface RingBackground {
    * with a background of template × noise / noise.
    */
   ringWithoutAcceptance: number;
-  /** With `keepOff`. */
-  off?: OffMaps;
+  /** With `keepOff`: the on-off dataset's maps (the acceptance is the input's; OFF acceptance 0 where masked). */
+  onOff?: OnOffMaps;
 }
 
 export function ringBackground(
@@ -164,8 +162,8 @@ export function ringBackground(
     for (let p = 0; p < n; p++) out[p] = (out[p] as number) - (innerSum[p] as number);
   };
   const background = new Float32Array(nE * n);
-  const off = input.keepOff
-    ? { countsOff: new Float32Array(nE * n), acceptanceOff: new Float32Array(nE * n) }
+  const onOff: OnOffMaps | undefined = input.keepOff
+    ? { countsOff: new Float32Array(nE * n), acceptance, acceptanceOff: new Float32Array(nE * n) }
     : undefined;
   let ringWithoutAcceptance = 0;
   const usable = (p: number) => exclusion?.[p] !== 0; // no mask: every pixel
@@ -178,7 +176,7 @@ export function ringBackground(
     ringSum(holding);
     for (let p = 0; p < n; p++) image[p] = usable(p) ? (acceptance[plane + p] as number) : 0;
     ringSum(acceptanceOff);
-    if (off) off.countsOff.set(countsOff, plane);
+    onOff?.countsOff.set(countsOff, plane);
     for (let p = 0; p < n; p++) {
       let aOff = holding[p] === 0 ? 0 : (acceptanceOff[p] as number);
       // The difference of two disk sums loses precision when the ring holds little next to the inner disk (rounding
@@ -191,11 +189,11 @@ export function ringBackground(
         maskSafe[plane + p] = 0;
         continue;
       }
-      if (off) off.acceptanceOff[plane + p] = aOff;
+      if (onOff) onOff.acceptanceOff[plane + p] = aOff;
       background[plane + p] = ((countsOff[p] as number) * (acceptance[plane + p] as number)) / aOff;
     }
   }
-  return { background, ringWithoutAcceptance, ...(off ? { off } : {}) };
+  return { background, ringWithoutAcceptance, ...(onOff ? { onOff } : {}) };
 }
 
 /** Σ of `image` over the ring around pixel p (zero padding), term by term. */
