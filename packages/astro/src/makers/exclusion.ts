@@ -126,8 +126,11 @@ export function sampleMaskNearest(mask: SkyMask, geom: WcsGeom, outside = 0): Ui
   return out;
 }
 
-/** The fractional mask pixel of every map pixel centre (map native → ICRS → mask native, one matrix): see gridToPixels. */
-function maskPixels(mask: SkyMask, geom: WcsGeom): Float64Array {
+/**
+ * The fractional mask pixel of every map pixel centre (map native → ICRS → mask native, one matrix): see gridToPixels.
+ * Only the mask's grid is read: several masks on one grid share these.
+ */
+export function maskPixels(mask: Pick<SkyMask, 'wcs'>, geom: WcsGeom): Float64Array {
   return gridToPixels(
     geom.wcs,
     geom.nx,
@@ -168,8 +171,12 @@ function countBoundaryTies(mask: SkyMask, geom: WcsGeom): number {
  * Sets tied[p] = 1 for each pixel p of `geom` whose centre lies on an edge between mask pixels of different values
  * (see {@link maskBoundaryTies}); other entries are left as they are, so calls over several masks OR their ties.
  */
-export function markBoundaryTies(mask: SkyMask, geom: WcsGeom, tied: Uint8Array): void {
-  const at = maskPixels(mask, geom);
+export function markBoundaryTies(
+  mask: SkyMask,
+  geom: WcsGeom,
+  tied: Uint8Array,
+  at: Float64Array = maskPixels(mask, geom),
+): void {
   for (let p = 0; p < at.length; p += 2) {
     const mx = at[p] as number;
     const my = at[p + 1] as number;
@@ -197,8 +204,8 @@ export function markBoundaryTies(mask: SkyMask, geom: WcsGeom, tied: Uint8Array)
  * geometry's exact WCS and size, so a hit returns what the computation would.
  */
 const maskMemo = new WeakMap<SkyMask, Map<string, Uint8Array | number>>();
-/** Geometries kept per mask and kind: the runs' cutouts differ when the map is larger than them. */
-const MEMO_PER_MASK = 8;
+/** Results kept per mask (kinds × geometries): the runs' cutouts differ when the map is larger than them. */
+const MEMO_PER_MASK = 16;
 
 function remembered<T extends Uint8Array | number>(
   mask: SkyMask,
@@ -227,7 +234,7 @@ function remembered<T extends Uint8Array | number>(
   const hit = byGeom.get(key);
   if (hit !== undefined) return hit as T;
   const value = make();
-  if (byGeom.size >= 2 * MEMO_PER_MASK) byGeom.delete(byGeom.keys().next().value as string);
+  if (byGeom.size >= MEMO_PER_MASK) byGeom.delete(byGeom.keys().next().value as string);
   byGeom.set(key, value);
   return value;
 }

@@ -7,7 +7,7 @@ import { nbins } from '../geom/energy-axis.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { MapDataset } from './dataset.js';
-import { markBoundaryTies } from './exclusion.js';
+import { markBoundaryTies, maskPixels } from './exclusion.js';
 import type { ReductionGeometry } from './reduce.js';
 
 /**
@@ -143,7 +143,7 @@ export class DatasetStacker {
     // gammapy samples the safe mask of each reco plane for the EDISP map, their OR for the PSF map.
     const ties = this.edisp
       ? safeMaskTies(run.maskSafe, run.geom, ig, nE)
-      : safeMaskTies(orOverPlanes(kernels, run.maskSafe, n, nE), run.geom, ig, 1);
+      : safeMaskTies(safeAnywhere, run.geom, ig, 1);
     if (ties > 0) {
       this.irfTies.runs++;
       this.irfTies.pixels += ties;
@@ -374,11 +374,13 @@ function orOverPlanes(kernels: Kernels, mask: Uint8Array, npix: number, nE: numb
 function safeMaskTies(maskSafe: Uint8Array, g: WcsGeom, ig: WcsGeom, nE: number): number {
   const n = npix(g);
   const tied = new Uint8Array(npix(ig));
+  // Where the IRF pixel centres fall on the map grid: the same for every plane.
+  const at = maskPixels(g, ig);
   for (let e = 0; e < nE; e++) {
     const plane = maskSafe.subarray(e * n, (e + 1) * n);
     // A plane unsafe everywhere has no edge (outside the map counts as unsafe, as gammapy's fill_value 0).
     if (plane.every((v) => v === 0)) continue;
-    markBoundaryTies({ wcs: g.wcs, nx: g.nx, ny: g.ny, data: plane }, ig, tied);
+    markBoundaryTies({ wcs: g.wcs, nx: g.nx, ny: g.ny, data: plane }, ig, tied, at);
   }
   return tied.reduce((k, v) => k + v, 0);
 }
