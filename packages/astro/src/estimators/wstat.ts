@@ -30,8 +30,6 @@ export function wstat(nOn: number, nOff: number, alpha: number, muSig: number): 
 
 /** The WStat quantities of one pixel, as gammapy's WStatCountsStatistic gives them (no model: mu_sig = 0). */
 export interface WStatPixel {
-  /** α · n_off, float32. */
-  nBkg: number;
   /** n_on − α · n_off, float32. */
   nSig: number;
   /** √(n_on + α² · n_off), float32. */
@@ -48,8 +46,7 @@ const f = Math.fround;
 
 /** n_on, n_off and α as gammapy's float32 maps hold them. */
 export function wstatPixel(nOn: number, nOff: number, alpha: number): WStatPixel {
-  const nBkg = f(alpha * nOff);
-  const nSig = f(nOn - nBkg);
+  const nSig = f(nOn - f(alpha * nOff));
   const error = f(Math.sqrt(f(nOn + f(f(alpha * alpha) * nOff))));
   const statNull = wstat(nOn, nOff, alpha, 0);
   const statMax = wstat(nOn, nOff, alpha, nSig);
@@ -58,7 +55,7 @@ export function wstatPixel(nOn: number, nOff: number, alpha: number): WStatPixel
   // np.sign(n_sig) * np.sqrt(ts): a zero excess times a NaN or infinite root is NaN, as in numpy.
   const sign = nSig > 0 ? 1 : nSig < 0 ? -1 : nSig === 0 ? 0 : Number.NaN;
   const sqrtTs = sign * Math.sqrt(ts);
-  return { nBkg, nSig, error, ts, sqrtTs, statMax };
+  return { nSig, error, ts, sqrtTs, statMax };
 }
 
 /**
@@ -73,17 +70,16 @@ export function wstatErrors(
   px: WStatPixel,
   nSigma: number,
 ): { errn: number; errp: number } {
-  const stat = (mu: number) => wstat(nOn, nOff, alpha, mu);
-  const target = px.statMax + nSigma ** 2;
-  const halfWidth = f(2 * nSigma * f(px.error + 1));
-  const lo = brentq((mu) => stat(mu) - target, f(px.nSig - halfWidth), px.nSig);
-  const hi = brentq((mu) => stat(mu) - target, px.nSig, f(px.nSig + halfWidth));
+  const halfWidth = searchHalfWidth(px, nSigma);
+  const root = (lo: number, hi: number) => levelRoot(nOn, nOff, alpha, px.statMax + nSigma ** 2, lo, hi);
+  const lo = root(f(px.nSig - halfWidth), px.nSig);
+  const hi = root(px.nSig, f(px.nSig + halfWidth));
   return { errn: Number.isNaN(lo) ? nOn : px.nSig - lo, errp: hi - px.nSig };
 }
 
 /**
  * gammapy's compute_upper_limit at nSigmaUl: the excess above n_sig where the statistic is nSigmaUl² above its
- * value at n_sig, searched on [n_sig, n_sig + 2·nSigmaUl·(error + 1)]; NaN when there is no root.
+ * value at n_sig (stat_max), searched on [n_sig, n_sig + 2·nSigmaUl·(error + 1)]; NaN when there is no root.
  */
 export function wstatUpperLimit(
   nOn: number,
@@ -92,8 +88,16 @@ export function wstatUpperLimit(
   px: WStatPixel,
   nSigmaUl: number,
 ): number {
-  // gammapy's reference level is the statistic at n_sig: stat_max.
-  const target = px.statMax + nSigmaUl ** 2;
-  const g = (mu: number) => wstat(nOn, nOff, alpha, mu) - target;
-  return brentq(g, px.nSig, f(px.nSig + f(2 * nSigmaUl * f(px.error + 1))));
+  const hi = f(px.nSig + searchHalfWidth(px, nSigmaUl));
+  return levelRoot(nOn, nOff, alpha, px.statMax + nSigmaUl ** 2, px.nSig, hi);
+}
+
+/** 2·nSigma·(error + 1) as gammapy's float32 arrays compute it: the width its root searches span. */
+function searchHalfWidth(px: WStatPixel, nSigma: number): number {
+  return f(2 * nSigma * f(px.error + 1));
+}
+
+/** The signal μ in [lo, hi] where wstat(n_on, n_off, α, μ) reaches `level` (brentq, as gammapy's find_roots). */
+function levelRoot(nOn: number, nOff: number, alpha: number, level: number, lo: number, hi: number): number {
+  return brentq((mu) => wstat(nOn, nOff, alpha, mu) - level, lo, hi);
 }
