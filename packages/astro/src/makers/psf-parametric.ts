@@ -15,6 +15,9 @@ import { type IrfInputFailure, singleOffsetBin } from './irf-inputs.js';
 
 const D = Math.PI / 180;
 
+/** A PSF_3GAUSS pixel's parameters, in the order of `names` below. */
+type Gauss3Parameters = [s1: number, s2: number, s3: number, a2: number, a3: number, scale: number];
+
 function bilinear(values: Float64Array, lnE: Float64Array, off: Float64Array, x: number, y: number): number {
   const nE = lnE.length;
   const nO = off.length;
@@ -86,14 +89,7 @@ export function parametricPsfMap(
                 (1 + (rc * rc) / (2 * gamma * sigma * sigma)) ** -gamma
               : 0;
         } else {
-          const [s1, s2, s3, a2, a3, scale] = pars as unknown as [
-            number,
-            number,
-            number,
-            number,
-            number,
-            number,
-          ];
+          const [s1, s2, s3, a2, a3, scale] = pars as unknown as Gauss3Parameters;
           const g = (s: number) => (s > 0 ? Math.exp(-(rc * rc) / (2 * s * s)) : 0);
           // bilinear clips to ≥ 0 (NaN to 0): scale 0 is the only way to a zero sum of gammapy's norms.
           v = scale > 0 ? g(s1) + a2 * g(s2) + a3 * g(s3) : 0;
