@@ -26,6 +26,47 @@ const sum = (a: Float64Array) => a.reduce((s, v) => (Number.isFinite(v) ? s + v 
 const near = (ours: number, ref: number, rel: number) =>
   expect(Math.abs(ours - ref), `${ours} vs ${ref}`).toBeLessThanOrEqual(rel * Math.abs(ref));
 
+/** gammapy's numbers for a 100×100 Crab-map build: its peak and two sample pixels (n_on, μ_b, sqrt_ts), and sums. */
+interface Reference {
+  counts: number;
+  background: number;
+  peak: { nOn: number; muB: number; sqrtTs: number; sqrtTsTol: number };
+  s0: { nOn: number; muB: number; sqrtTs: number };
+  s1: { nOn: number; muB: number; sqrtTs: number };
+  sums: { nOn: number; excess: number; sqrtTs: number };
+}
+
+/** The products of the last build against gammapy's numbers: peak at (50, 49), samples (0, 0) and (33, 25). */
+function expectGammapyMaps(ws: Workspace, ref: Reference): void {
+  const nx = 100;
+  const at = (m: Float64Array, x: number, y: number) => m[y * nx + x] as number;
+  const counts = map(ws, 'counts');
+  const nOn = map(ws, 'correlated_counts');
+  const muB = map(ws, 'correlated_background');
+  const sqrtTs = map(ws, 'sqrt_ts');
+  expect(counts.length).toBe(nx * 100);
+  expect(sum(counts)).toBe(ref.counts);
+  near(sum(map(ws, 'background')), ref.background, 1e-6);
+  let peak = 0;
+  for (let p = 1; p < sqrtTs.length; p++) if ((sqrtTs[p] as number) > (sqrtTs[peak] as number)) peak = p;
+  expect([peak % nx, Math.floor(peak / nx)]).toEqual([50, 49]);
+  expect(at(nOn, 50, 49)).toBe(ref.peak.nOn);
+  near(at(muB, 50, 49), ref.peak.muB, 1e-6);
+  near(at(sqrtTs, 50, 49), ref.peak.sqrtTs, ref.peak.sqrtTsTol);
+  // Two more pixels, and the sums over the whole maps (a wrong ring, mask or α moves all of them).
+  for (const [[x, y], s, tol] of [
+    [[0, 0], ref.s0, 1e-4],
+    [[33, 25], ref.s1, 1e-5],
+  ] as const) {
+    expect(at(nOn, x, y)).toBe(s.nOn);
+    near(at(muB, x, y), s.muB, 1e-6);
+    near(at(sqrtTs, x, y), s.sqrtTs, tol);
+  }
+  expect(sum(nOn)).toBe(ref.sums.nOn);
+  near(sum(map(ws, 'excess')), ref.sums.excess, 1e-6);
+  near(sum(sqrtTs), ref.sums.sqrtTs, 1e-6);
+}
+
 describe('pipe build excess_map with a ring background (Crab, shipped data)', () => {
   let ws: Workspace;
   beforeAll(() => {
@@ -41,35 +82,15 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
       'pipelines/excess_map/configs/crab-ring.yaml',
     ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const nx = 100;
-    const at = (m: Float64Array, x: number, y: number) => m[y * nx + x] as number;
-    const counts = map(ws, 'counts');
-    const background = map(ws, 'background');
-    const nOn = map(ws, 'correlated_counts');
-    const muB = map(ws, 'correlated_background');
-    const excess = map(ws, 'excess');
-    const sqrtTs = map(ws, 'sqrt_ts');
-    expect(counts.length).toBe(nx * 100);
-    expect(sum(counts)).toBe(2485);
-    // Σ of the stacked ring background α·N_off (gammapy: 2036.0131746679544; float32 ring sums by FFT there).
-    near(sum(background), 2036.0131746679544, 1e-6);
-    // The peak: gammapy's (50, 49), n_on 318, μ_b 17.14007568359375, sqrt_ts 35.43729782104492.
-    let peak = 0;
-    for (let p = 1; p < sqrtTs.length; p++) if ((sqrtTs[p] as number) > (sqrtTs[peak] as number)) peak = p;
-    expect([peak % nx, Math.floor(peak / nx)]).toEqual([50, 49]);
-    expect(at(nOn, 50, 49)).toBe(318);
-    near(at(muB, 50, 49), 17.14007568359375, 1e-6);
-    near(at(sqrtTs, 50, 49), 35.43729782104492, 3e-6);
-    // Two more pixels, and the sums over the whole maps (a wrong ring, mask or α moves all of them).
-    expect(at(nOn, 0, 0)).toBe(4);
-    near(at(muB, 0, 0), 4.188467979431152, 1e-6);
-    near(at(sqrtTs, 0, 0), -0.09279399365186691, 1e-4);
-    expect(at(nOn, 33, 25)).toBe(20);
-    near(at(muB, 33, 25), 15.876672744750977, 1e-6);
-    near(at(sqrtTs, 33, 25), 0.9942883253097534, 1e-5);
-    expect(sum(nOn)).toBe(195179);
-    near(sum(excess), 36709.22279882431, 1e-6);
-    near(sum(sqrtTs), 5022.74004010146, 1e-6);
+    expectGammapyMaps(ws, {
+      counts: 2485,
+      // Σ of the stacked ring background α·N_off (float32 ring sums by FFT in gammapy).
+      background: 2036.0131746679544,
+      peak: { nOn: 318, muB: 17.14007568359375, sqrtTs: 35.43729782104492, sqrtTsTol: 3e-6 },
+      s0: { nOn: 4, muB: 4.188467979431152, sqrtTs: -0.09279399365186691 },
+      s1: { nOn: 20, muB: 15.876672744750977, sqrtTs: 0.9942883253097534 },
+      sums: { nOn: 195179, excess: 36709.22279882431, sqrtTs: 5022.74004010146 },
+    });
   }, 240_000);
 
   it("unstacked (stack: false, one run): the run's on-off dataset, with WStat statistics as gammapy", async () => {
@@ -80,62 +101,42 @@ describe('pipe build excess_map with a ring background (Crab, shipped data)', ()
       'obs_cone: {frame: icrs, lon: 83.633 deg, lat: 22.014 deg, radius: 5.0 deg}',
       'obs_ids: [23526]',
     );
-    const cases = [
-      {
-        name: 'wstat.yaml',
-        text: one,
-        peak: [4.076347351074219, 18.652763173740542],
-        sums: [10409.473679482937, 2168.508051817248],
-        s0: [0.9683508276939392, 0.031972554163092214],
-        s1: [3.702596426010132, -0.9701602241547579],
-      },
-      {
-        name: 'wstat-nocorr.yaml',
-        text: edit(
-          one,
-          'excess_map: {correlation_radius: 0.1 deg}',
-          'excess_map: {correlation_radius: 0.1 deg, parameters: {correlate_off: false}}',
-        ),
-        peak: [3.9862582792520413, 17.753264611448095],
-        sums: [10410.807507601688, 2072.510178611648],
-        s0: [0.9665851207879962, 0.033304748831060355],
-        s1: [3.6417650613798993, -0.9242252627265267],
-      },
+    // The background map is gammapy's `background`, α · N_off (not WStat's profile npred_background()).
+    const common = { counts: 659, background: 529.5600307941888 };
+    const sample = (nOn: number, muB: number, sqrtTs: number) => ({ nOn, muB, sqrtTs });
+    const nocorr = edit(
+      one,
+      'excess_map: {correlation_radius: 0.1 deg}',
+      'excess_map: {correlation_radius: 0.1 deg, parameters: {correlate_off: false}}',
+    );
+    const nocorrRef: Reference = {
+      ...common,
+      peak: { nOn: 84, muB: 3.9862582792520413, sqrtTs: 17.753264611448095, sqrtTsTol: 1e-6 },
+      s0: sample(1, 0.9665851207879962, 0.033304748831060355),
+      s1: sample(2, 3.6417650613798993, -0.9242252627265267),
+      sums: { nOn: 51555, excess: 10410.807507601688, sqrtTs: 2072.510178611648 },
+    };
+    const cases: [string, string, Reference][] = [
+      [
+        'wstat.yaml',
+        one,
+        {
+          ...common,
+          peak: { nOn: 84, muB: 4.076347351074219, sqrtTs: 18.652763173740542, sqrtTsTol: 1e-6 },
+          s0: sample(1, 0.9683508276939392, 0.031972554163092214),
+          s1: sample(2, 3.702596426010132, -0.9701602241547579),
+          sums: { nOn: 51555, excess: 10409.473679482937, sqrtTs: 2168.508051817248 },
+        },
+      ],
+      ['wstat-nocorr.yaml', nocorr, nocorrRef],
+      // `correlate_off: null` reaches gammapy's estimator as None, which its `if correlate_off:` takes as false.
+      ['wstat-null.yaml', nocorr.replace('correlate_off: false', 'correlate_off: null'), nocorrRef],
     ];
-    // `correlate_off: null` reaches gammapy's estimator as None, which its `if correlate_off:` takes as false.
-    const nocorr = cases[1]!;
-    cases.push({
-      ...nocorr,
-      name: 'wstat-null.yaml',
-      text: nocorr.text.replace('correlate_off: false', 'correlate_off: null'),
-    });
-    for (const c of cases) {
-      ws.write(c.name, c.text);
-      const r = await ws.run(['build', 'excess_map', '--config', c.name]);
+    for (const [name, text, ref] of cases) {
+      ws.write(name, text);
+      const r = await ws.run(['build', 'excess_map', '--config', name]);
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      const nx = 100;
-      const at = (m: Float64Array, x: number, y: number) => m[y * nx + x] as number;
-      const nOn = map(ws, 'correlated_counts');
-      const muB = map(ws, 'correlated_background');
-      const sqrtTs = map(ws, 'sqrt_ts');
-      expect(sum(map(ws, 'counts'))).toBe(659);
-      // The background map is gammapy's `background`, α · N_off (not WStat's profile npred_background()).
-      near(sum(map(ws, 'background')), 529.5600307941888, 1e-6);
-      let peak = 0;
-      for (let p = 1; p < sqrtTs.length; p++) if ((sqrtTs[p] as number) > (sqrtTs[peak] as number)) peak = p;
-      expect([peak % nx, Math.floor(peak / nx)]).toEqual([50, 49]);
-      expect(at(nOn, 50, 49)).toBe(84);
-      near(at(muB, 50, 49), c.peak[0] as number, 1e-6);
-      near(at(sqrtTs, 50, 49), c.peak[1] as number, 1e-6);
-      expect(at(nOn, 0, 0)).toBe(1);
-      near(at(muB, 0, 0), c.s0[0] as number, 1e-6);
-      near(at(sqrtTs, 0, 0), c.s0[1] as number, 1e-4);
-      expect(at(nOn, 33, 25)).toBe(2);
-      near(at(muB, 33, 25), c.s1[0] as number, 1e-6);
-      near(at(sqrtTs, 33, 25), c.s1[1] as number, 1e-5);
-      expect(sum(nOn)).toBe(51555);
-      near(sum(map(ws, 'excess')), c.sums[0] as number, 1e-6);
-      near(sum(sqrtTs), c.sums[1] as number, 1e-6);
+      expectGammapyMaps(ws, ref);
     }
   }, 240_000);
 

@@ -131,14 +131,14 @@ it('samples a mask in any supported projection at the map pixel centres: the sam
   }
 });
 
+/** A Galactic map centred near the Crab (RA 83.9°, Dec 21.7°), off the shipped mask's grid. */
+function galacticMapNearCrab(binsize: number, width: number) {
+  return geom({ skydir: { lon: 83.9, lat: 21.7, frame: 'icrs' }, frame: 'galactic', binsize, width });
+}
+
 it('samples a non-CAR/TAN mask as the kernels sample a CAR or TAN one (TypeScript path = sampleNearest)', () => {
   // A Galactic map of other pixel size and centre: nothing commensurate, so every centre goes through the frames.
-  const map = geom({
-    skydir: { lon: 83.9, lat: 21.7, frame: 'icrs' },
-    frame: 'galactic',
-    binsize: 0.013,
-    width: 3,
-  });
+  const map = galacticMapNearCrab(0.013, 3);
   const tan = read(EXCLUSION);
   const kernel = projectMask(tan, map, referenceKernels);
   const ts = sampleMaskNearest(tan, map);
@@ -148,12 +148,7 @@ it('samples a non-CAR/TAN mask as the kernels sample a CAR or TAN one (TypeScrip
 
 it('marks the map pixels outside the mask image with the value asked for, on both paths (the ring background refuses them)', () => {
   // A 7° Galactic map around the 5° mask: a border of pixels beyond it.
-  const map = geom({
-    skydir: { lon: 83.9, lat: 21.7, frame: 'icrs' },
-    frame: 'galactic',
-    binsize: 0.05,
-    width: 7,
-  });
+  const map = galacticMapNearCrab(0.05, 7);
   const tan = read(EXCLUSION);
   const excludedOutside = projectMask(tan, map, referenceKernels);
   const kernel = projectMask(tan, map, referenceKernels, 2);
