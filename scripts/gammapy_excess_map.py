@@ -173,7 +173,21 @@ if len(sys.argv) > 2 and stacked is not None:
               file=sys.stderr)
         if bad.any():
             failures.append(f"{name}: {int(bad.sum())} pixels out of tolerance")
+    # The stacked IRF maps too, on the datasets made above, when asked (scripts/xcheck/run.sh: PIPE_XCHECK_STACKED
+    # names pipe's stacked dataset); a mismatch there alone exits 3.
+    irf_failures = []
+    if os.environ.get("PIPE_XCHECK_STACKED"):
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "xcheck"))
+        from irf_maps_compare import compare_irf_maps
+
+        irf_lines, irf_failures = compare_irf_maps(stacked, os.environ["PIPE_XCHECK_STACKED"])
+        for line in irf_lines:
+            print(line, file=sys.stderr)
+        if irf_failures:
+            print("IRF MAPS MISMATCH: " + "; ".join(irf_failures), file=sys.stderr)
     if failures:
         print("MISMATCH: " + "; ".join(failures), file=sys.stderr)
         sys.exit(1)
     print("all maps within science.md §9 tolerances", file=sys.stderr)
+    if irf_failures:
+        sys.exit(3)
