@@ -5,8 +5,9 @@
 // pipe runs its steps in-process (a small step module in the workspace, steps/concat.mjs: pipe's native
 // way to run a step); make, ninja and Snakemake spawn cp/cat per task.
 // Measures: cold build, no-op rebuild, one-content-change rebuild, and `pipe plan` (dry run for the
-// others: make -n, ninja -n, snakemake -n). Times the `pipe` binary (node packages/cli/bin/pipe.js). When
-// NODE_EXTRA_CA_CERTS is set, row pipe* repeats pipe's no-op, change and plan with node started without it.
+// others: make -n, ninja -n, snakemake -n). Times the `pipe` command (packages/cli/bin/pipe, which starts node
+// without NODE_EXTRA_CA_CERTS). When that is set, row `node pipe.js` repeats pipe's no-op, change and plan as
+// `node packages/cli/bin/pipe.js`, whose node loads it at start.
 // Usage: node scripts/bench/planner.mjs [--sizes 1000,10000,100000] [--runs 5] [--jobs 2] [--cold-max 100000]
 //          [--tools pipe,make,ninja,snakemake] [--snakemake-max 10000] [--snakemake-cap 300]
 //        Snakemake's cold build is capped at --snakemake-cap seconds (at 10,000 tasks it takes longer): past the
@@ -19,10 +20,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeStartNote, withoutExtraCa } from './node-start.mjs';
+import { nodeStartNote } from './node-start.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PIPE = path.resolve(here, '../../packages/cli/bin/pipe.js');
+const PIPE = path.resolve(here, '../../packages/cli/bin/pipe');
+const PIPE_JS = path.resolve(here, '../../packages/cli/bin/pipe.js');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
@@ -181,8 +183,8 @@ const median = (xs) => {
 
 const tools = {
   pipe: {
-    build: ['node', [PIPE, 'build', 'final', '-j', String(JOBS)]],
-    plan: ['node', [PIPE, 'plan', 'final']],
+    build: [PIPE, ['build', 'final', '-j', String(JOBS)]],
+    plan: [PIPE, ['plan', 'final']],
   },
   make: { build: ['make', ['-j', String(JOBS), '-s']], plan: ['make', ['-n', '-s']] },
   ninja: { build: ['/usr/bin/ninja', ['-j', String(JOBS)]], plan: ['/usr/bin/ninja', ['-n']] },
@@ -220,18 +222,17 @@ function bench(tool, n) {
   result.change = median(changes);
   result.plan = median(Array.from({ length: runs }, () => time(pcmd, pargs, root)));
   if (tool === 'pipe' && process.env.NODE_EXTRA_CA_CERTS) {
-    // The same no-op, change and plan with node started without NODE_EXTRA_CA_CERTS (node-start.mjs).
-    const bare = withoutExtraCa(process.env);
-    const at = (cmd, argv) => time(cmd, argv, root, undefined, bare);
+    // The same no-op, change and plan as `node bin/pipe.js`, whose node loads NODE_EXTRA_CA_CERTS (node-start.mjs).
+    const at = (_cmd, argv) => time(process.execPath, [PIPE_JS, ...argv], root);
     at(bcmd, bargs);
     const noop = median(Array.from({ length: runs }, () => at(bcmd, bargs)));
-    const bareChanges = [];
+    const viaNodeChanges = [];
     for (let k = 0; k < runs; k++) {
-      writeFileSync(path.join(root, 'in', 'g0', 'f0.txt'), `changed bare ${k} ${Date.now()}\n`);
-      bareChanges.push(at(bcmd, bargs));
+      writeFileSync(path.join(root, 'in', 'g0', 'f0.txt'), `changed via node ${k} ${Date.now()}\n`);
+      viaNodeChanges.push(at(bcmd, bargs));
     }
     const plan = median(Array.from({ length: runs }, () => at(pcmd, pargs)));
-    result.bare = { cold: Number.NaN, noop, change: median(bareChanges), plan };
+    result.viaNode = { cold: Number.NaN, noop, change: median(viaNodeChanges), plan };
   }
   rmSync(root, { recursive: true, force: true });
   return result;
@@ -270,23 +271,23 @@ for (const n of SIZES) {
     if (tool === 'snakemake' && n > SNAKEMAKE_MAX) continue;
     process.stderr.write(`  ${tool} ${n}...\n`);
     rows[tool] = bench(tool, n);
-    // pipe*: pipe's no-op, change and plan with node started without NODE_EXTRA_CA_CERTS (when it is set).
-    if (rows[tool].bare) rows['pipe*'] = rows[tool].bare;
+    // `node pipe.js`: pipe's no-op, change and plan with node loading NODE_EXTRA_CA_CERTS (when it is set).
+    if (rows[tool].viaNode) rows['node pipe.js'] = rows[tool].viaNode;
   }
   const tasks = n + Math.ceil(n / 100) + 1;
   console.log(`\n${n} files (${tasks} tasks)`);
   console.log(
-    `${'tool'.padEnd(10)} ${'cold'.padStart(10)} ${'no-op'.padStart(10)} ${'1 change'.padStart(10)} ${'plan'.padStart(10)}`,
+    `${'tool'.padEnd(12)} ${'cold'.padStart(10)} ${'no-op'.padStart(10)} ${'1 change'.padStart(10)} ${'plan'.padStart(10)}`,
   );
   for (const [tool, r] of Object.entries(rows)) {
     console.log(
-      `${tool.padEnd(10)} ${fmt(r.cold).padStart(10)} ${fmt(r.noop).padStart(10)} ${fmt(r.change).padStart(10)} ${fmt(r.plan).padStart(10)}`,
+      `${tool.padEnd(12)} ${fmt(r.cold).padStart(10)} ${fmt(r.noop).padStart(10)} ${fmt(r.change).padStart(10)} ${fmt(r.plan).padStart(10)}`,
     );
   }
   const p = rows.pipe;
   if (!p) continue; // --tools without pipe: no ratios to print
   for (const [tool, r] of Object.entries(rows)) {
-    if (tool === 'pipe' || tool === 'pipe*') continue;
+    if (tool === 'pipe' || tool === 'node pipe.js') continue;
     const ratio = (a, b) =>
       Number.isNaN(a) || Number.isNaN(b)
         ? '—'
@@ -296,13 +297,14 @@ for (const n of SIZES) {
     console.log(
       `  ${tool}/pipe: cold ${ratio(r.cold, p.cold)}, no-op ${ratio(r.noop, p.noop)}, 1 change ${ratio(r.change, p.change)}, plan ${ratio(r.plan, p.plan)}`,
     );
-    const b = rows['pipe*'];
+    const b = rows['node pipe.js'];
     if (b)
       console.log(
-        `  ${tool}/pipe*: no-op ${ratio(r.noop, b.noop)}, 1 change ${ratio(r.change, b.change)}, plan ${ratio(r.plan, b.plan)}`,
+        `  ${tool}/(node pipe.js): no-op ${ratio(r.noop, b.noop)}, 1 change ${ratio(r.change, b.change)}, plan ${ratio(r.plan, b.plan)}`,
       );
   }
-  if (rows['pipe*']) console.log('  pipe*: node started without NODE_EXTRA_CA_CERTS, the rest as pipe');
+  if (rows['node pipe.js'])
+    console.log('  node pipe.js: node loads NODE_EXTRA_CA_CERTS at start, as the pipe command avoids');
   const targets = { 10000: { noop: 0.25, change: 0.5 }, 100000: { noop: 2.5 } }[n];
   if (targets) {
     const checks = Object.entries(targets).map(

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { trustDeferredExtraCa } from './deferred-ca.js';
 import { RequestTimers } from './request-timers.js';
 import type { CacheFailure } from './types.js';
 
@@ -78,6 +79,7 @@ export class HttpTransport {
   async send(req: HttpRequest): Promise<HttpResult> {
     let lastDetail = '';
     const interrupt = this.options.signal;
+    if (this.options.baseUrl.protocol === 'https:') await trustDeferredExtraCa();
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0)
         await delay(this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, {

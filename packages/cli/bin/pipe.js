@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
 
+// bin/pipe started node without NODE_EXTRA_CA_CERTS (see there): the programs pipe runs get it back, and the remote
+// cache's client learns which file node did not load (packages/cache deferred-ca.ts).
+const deferredCa = process.env.PIPE_DEFERRED_EXTRA_CA_CERTS;
+if (deferredCa !== undefined) {
+  delete process.env.PIPE_DEFERRED_EXTRA_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS = deferredCa;
+  globalThis[Symbol.for('pipe.deferredExtraCaCerts')] = deferredCa;
+}
+
 // `pipe build … | head` closes our stdout early: the build must still finish and record its state, so a
 // closed pipe only silences the output.
 for (const stream of [process.stdout, process.stderr]) {

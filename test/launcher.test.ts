@@ -1,0 +1,141 @@
+/**
+ * The `pipe` command (packages/cli/bin/pipe) starts node without NODE_EXTRA_CA_CERTS, which Node 20 loads at every
+ * start: node must then not have read the file, the programs pipe runs must get the variable back, and an https
+ * remote cache must still be trusted through it.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finished, PIPE_BIN, type PipeRun, Workspace } from './rig.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const LAUNCHER = path.join(here, '../packages/cli/bin/pipe');
+const CERT = path.join(here, 'fixtures/tls/cert.pem');
+const KEY = path.join(here, 'fixtures/tls/key.pem');
+const NODE_WARNS = /Ignoring extra certs from/;
+
+/** `command` with `args` in `ws`, with the test's environment but NODE_EXTRA_CA_CERTS and the remote as given. */
+function run(ws: Workspace, command: string[], env: Record<string, string | undefined>): Promise<PipeRun> {
+  const full: Record<string, string | undefined> = { ...process.env, CI: 'true', ...env };
+  for (const [k, v] of Object.entries(full)) if (v === undefined) delete full[k];
+  const [program, ...args] = command;
+  return finished(
+    spawn(program as string, args, {
+      cwd: ws.root,
+      env: full as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+}
+
+const copyPipeline = (tag: string) =>
+  new Workspace({
+    'a.txt': `input ${tag}\n`,
+    'pipe.yaml': `version: 1
+targets:
+  copy:
+    command: [cp, "{inputs.src}", "{outputs.out}"]
+    inputs: {src: a.txt}
+    outputs: {out: out/a.txt}
+`,
+  });
+
+/** A bazel-protocol cache over https with the fixture's self-signed certificate: what it stored, by path. */
+let server: Server;
+let url: string;
+const stored = new Map<string, Buffer>();
+const handshakeErrors: string[] = [];
+
+beforeAll(async () => {
+  server = createServer({ cert: readFileSync(CERT), key: readFileSync(KEY) }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const key = req.url ?? '';
+      if (req.method === 'PUT') {
+        stored.set(key, Buffer.concat(chunks));
+        res.writeHead(200).end();
+      } else if (stored.has(key)) {
+        res
+          .writeHead(200, { 'content-length': stored.get(key)!.length })
+          .end(req.method === 'HEAD' ? undefined : stored.get(key));
+      } else res.writeHead(404).end();
+    });
+  });
+  server.on('tlsClientError', (e) => handshakeErrors.push(e.message));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+describe('the pipe command and NODE_EXTRA_CA_CERTS', () => {
+  it('starts node without reading the file, unless PIPE_DEFER_EXTRA_CA_CERTS=0', async () => {
+    const ws = copyPipeline('version');
+    const missing = path.join(ws.root, 'no-such-ca.pem');
+    // node itself warns at start about a certificate file it cannot read: the launcher's node never reads it.
+    const viaLauncher = await run(ws, [LAUNCHER, '--version'], { NODE_EXTRA_CA_CERTS: missing });
+    expect(viaLauncher.code, viaLauncher.stderr).toBe(0);
+    expect(viaLauncher.stderr).not.toMatch(NODE_WARNS);
+    const viaNode = await run(ws, [process.execPath, PIPE_BIN, '--version'], {
+      NODE_EXTRA_CA_CERTS: missing,
+    });
+    expect(viaNode.stderr).toMatch(NODE_WARNS);
+    const optedOut = await run(ws, [LAUNCHER, '--version'], {
+      NODE_EXTRA_CA_CERTS: missing,
+      PIPE_DEFER_EXTRA_CA_CERTS: '0',
+    });
+    expect(optedOut.stderr).toMatch(NODE_WARNS);
+  });
+
+  it('hands the variable back to the programs pipe runs', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  env:
+    command: [node, -e, "require('fs').writeFileSync(process.argv[1], process.env.NODE_EXTRA_CA_CERTS ?? 'unset')", "{outputs.out}"]
+    env: [NODE_EXTRA_CA_CERTS]
+    outputs: {out: out/env.txt}
+`,
+    });
+    const built = await run(ws, [LAUNCHER, 'build', 'env'], { NODE_EXTRA_CA_CERTS: CERT });
+    expect(built.code, built.stderr).toBe(0);
+    expect(ws.read('out/env.txt')).toBe(CERT);
+  });
+
+  it('trusts an https remote cache through the deferred certificates, as node would', async () => {
+    const before = stored.size;
+    const ws = copyPipeline('trusted');
+    const built = await run(ws, [LAUNCHER, 'build', 'copy'], {
+      NODE_EXTRA_CA_CERTS: CERT,
+      PIPE_REMOTE_CACHE: url,
+    });
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stderr).not.toMatch(/warning/i);
+    // The task's output and its action-cache entry reached the server over TLS.
+    expect(stored.size).toBeGreaterThan(before);
+    expect([...stored.keys()].some((k) => k.startsWith('/ac/'))).toBe(true);
+    expect([...stored.keys()].some((k) => k.startsWith('/cas/'))).toBe(true);
+  });
+
+  it('without the certificate, the same remote is refused (the check above can fail)', async () => {
+    const before = stored.size;
+    const refusalsBefore = handshakeErrors.length;
+    const ws = copyPipeline('untrusted');
+    const built = await run(ws, [LAUNCHER, 'build', 'copy'], {
+      NODE_EXTRA_CA_CERTS: undefined,
+      PIPE_REMOTE_CACHE: url,
+    });
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stderr).toMatch(/warning: .*(certificate|self.signed)/i);
+    expect(stored.size).toBe(before);
+    expect(handshakeErrors.length).toBeGreaterThan(refusalsBefore);
+  });
+});
