@@ -6,7 +6,6 @@
  * a process that speaks TLS.
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates } from 'node:tls';
 
 /** Set by bin/pipe.js: the NODE_EXTRA_CA_CERTS file node did not load. */
 const DEFERRED = Symbol.for('pipe.deferredExtraCaCerts');
@@ -41,6 +40,8 @@ async function install(file: string): Promise<void> {
   const slot = globalThis as Record<symbol, unknown>;
   const current = slot[FETCH_DISPATCHER] as { constructor: new (options: object) => unknown } | undefined;
   if (!current) throw new Error("fetch's dispatcher was not found");
+  // node:tls is imported here, not at the top: a static import reads its root certificates with the CLI's bundle.
+  const { createSecureContext, rootCertificates } = await import('node:tls');
   // One context for every connection (a `ca` list would be parsed again per connection).
   const secureContext = createSecureContext({ ca: [...rootCertificates, extra] });
   slot[FETCH_DISPATCHER] = new current.constructor({ connect: { secureContext } });
