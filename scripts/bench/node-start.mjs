@@ -2,6 +2,8 @@
 // sandbox ~35 ms, before a line of JavaScript runs). The `pipe` command (packages/cli/bin/pipe) starts node without
 // it; the benches also time `node bin/pipe.js`, which pays it. Measured, not assumed.
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 
 /** A line saying what node's start costs here with and without NODE_EXTRA_CA_CERTS, or undefined when it is unset. */
 export function nodeStartNote(runs = 7) {
@@ -29,4 +31,23 @@ export function nodeStartNote(runs = 7) {
 export function withoutExtraCa(env) {
   const { NODE_EXTRA_CA_CERTS: _, ...rest } = env;
   return rest;
+}
+
+/**
+ * A warning when a bundle is older than the compiled packages it holds (a bare `tsc -b` since `npm run build`):
+ * pipe then loads the ~100 compiled modules instead (bin/pipe.js, core's steps/bundled.ts), and every figure
+ * measures that slower start. Undefined when both bundles are fresh.
+ */
+export function staleBundleNote(repo) {
+  const mtime = (rel) => statSync(path.join(repo, rel), { throwIfNoEntry: false })?.mtimeMs;
+  const bundles = [
+    ['packages/cli/dist/bundle/main.js', ['cli', 'core', 'cache']],
+    ['packages/astro/dist/bundle/steps/excess-map.js', ['astro', 'kernels']],
+  ];
+  const stale = bundles.filter(([bundle, packages]) => {
+    const made = mtime(bundle);
+    return made === undefined || packages.some((p) => (mtime(`packages/${p}/dist/.tsbuildinfo`) ?? 0) > made);
+  });
+  if (stale.length === 0) return undefined;
+  return `warning: ${stale.map(([b]) => b).join(' and ')} older than the compiled packages: pipe runs its slower, unbundled modules (run npm run build first)`;
 }

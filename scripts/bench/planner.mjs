@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeStartNote } from './node-start.mjs';
+import { nodeStartNote, staleBundleNote } from './node-start.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PIPE = path.resolve(here, '../../packages/cli/bin/pipe');
@@ -265,6 +265,8 @@ if (missing.length) console.log(`not installed (skipped): ${missing.join(', ')}`
 console.log(`planner benchmark: ${RUNS} runs (medians), -j ${JOBS}, node ${process.version}`);
 const startNote = nodeStartNote();
 if (startNote) console.log(startNote);
+const stale = staleBundleNote(path.resolve(here, '../..'));
+if (stale) console.log(stale);
 for (const n of SIZES) {
   const rows = {};
   for (const tool of available) {

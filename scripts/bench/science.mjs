@@ -15,7 +15,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeStartNote } from './node-start.mjs';
+import { nodeStartNote, staleBundleNote } from './node-start.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pipeBin = path.join(repo, 'packages/cli/bin/pipe');
@@ -137,6 +137,8 @@ console.log(
 );
 const startNote = nodeStartNote();
 if (startNote) console.log(`${startNote}\n`);
+const stale = staleBundleNote(repo);
+if (stale) console.log(stale);
 
 // BENCH_CONFIGS=crab,pks: only the configs whose name contains one of these words (case-insensitive).
 const only = (process.env.BENCH_CONFIGS ?? '').toLowerCase().split(',').filter(Boolean);
