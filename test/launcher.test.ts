@@ -10,10 +10,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finished, PIPE_BIN, type PipeRun, Workspace } from './rig.js';
+import { finished, PIPE_BIN, PIPE_COMMAND, type PipeRun, Workspace } from './rig.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const LAUNCHER = path.join(here, '../packages/cli/bin/pipe');
 const CERT = path.join(here, 'fixtures/tls/cert.pem');
 const KEY = path.join(here, 'fixtures/tls/key.pem');
 const NODE_WARNS = /Ignoring extra certs from/;
@@ -81,14 +80,14 @@ describe('the pipe command and NODE_EXTRA_CA_CERTS', () => {
     const ws = copyPipeline('version');
     const missing = path.join(ws.root, 'no-such-ca.pem');
     // node itself warns at start about a certificate file it cannot read: the launcher's node never reads it.
-    const viaLauncher = await run(ws, [LAUNCHER, '--version'], { NODE_EXTRA_CA_CERTS: missing });
+    const viaLauncher = await run(ws, [PIPE_COMMAND, '--version'], { NODE_EXTRA_CA_CERTS: missing });
     expect(viaLauncher.code, viaLauncher.stderr).toBe(0);
     expect(viaLauncher.stderr).not.toMatch(NODE_WARNS);
     const viaNode = await run(ws, [process.execPath, PIPE_BIN, '--version'], {
       NODE_EXTRA_CA_CERTS: missing,
     });
     expect(viaNode.stderr).toMatch(NODE_WARNS);
-    const optedOut = await run(ws, [LAUNCHER, '--version'], {
+    const optedOut = await run(ws, [PIPE_COMMAND, '--version'], {
       NODE_EXTRA_CA_CERTS: missing,
       PIPE_DEFER_EXTRA_CA_CERTS: '0',
     });
@@ -105,7 +104,7 @@ targets:
     outputs: {out: out/env.txt}
 `,
     });
-    const built = await run(ws, [LAUNCHER, 'build', 'env'], { NODE_EXTRA_CA_CERTS: CERT });
+    const built = await run(ws, [PIPE_COMMAND, 'build', 'env'], { NODE_EXTRA_CA_CERTS: CERT });
     expect(built.code, built.stderr).toBe(0);
     expect(ws.read('out/env.txt')).toBe(CERT);
   });
@@ -114,7 +113,7 @@ targets:
   async function buildAgainstRemote(tag: string, ca: string | undefined) {
     const keysBefore = new Set(stored.keys());
     const refusalsBefore = handshakeErrors.length;
-    const built = await run(copyPipeline(tag), [LAUNCHER, 'build', 'copy'], {
+    const built = await run(copyPipeline(tag), [PIPE_COMMAND, 'build', 'copy'], {
       NODE_EXTRA_CA_CERTS: ca,
       PIPE_REMOTE_CACHE: url,
     });

@@ -1,5 +1,5 @@
 /**
- * The end-to-end rig: a temp workspace, the real `pipe` binary (packages/cli/bin/pipe.js) spawned
+ * The end-to-end rig: a temp workspace, the real `pipe` command (packages/cli/bin/pipe, which runs bin/pipe.js) spawned
  * in it, and helpers to read its --json events. Blocking commands synchronise through files
  * (a command writes a marker when it starts and waits for a release file), never through sleeps.
  */
@@ -13,6 +13,8 @@ export const PIPE_BIN = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../packages/cli/bin/pipe.js',
 );
+/** The `pipe` command as users run it: the launcher that starts node on PIPE_BIN (packages/cli/bin/pipe). */
+export const PIPE_COMMAND = path.resolve(path.dirname(PIPE_BIN), 'pipe');
 
 export interface PipeRun {
   code: number | null;
@@ -60,7 +62,7 @@ export class Workspace {
 
   /** Start `pipe args...` in the workspace. */
   spawn(args: string[], env: Record<string, string> = {}): ChildProcess {
-    return spawn(process.execPath, [PIPE_BIN, ...args], {
+    return spawn(PIPE_COMMAND, args, {
       cwd: this.root,
       env: { ...process.env, CI: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

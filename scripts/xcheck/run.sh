@@ -43,7 +43,7 @@ fi
 for n in "${names[@]}"; do
   c="$here/configs/$n.yaml"
   out="$work/out/$n"
-  (cd "$work" && node "$repo/packages/cli/bin/pipe.js" build excess_map --config "$c" --out "$out" >"$work/$n.pipe.log" 2>&1)
+  (cd "$work" && "$repo/packages/cli/bin/pipe" build excess_map --config "$c" --out "$out" >"$work/$n.pipe.log" 2>&1)
   p=$?
   # cta_* (or any with PIPE_XCHECK_IRF_MAPS=1): the stacked PSF and EDISP maps too (the excess map does not depend on
   # the PSF), compared on the same gammapy reduction; exit 3 is a mismatch there only.
