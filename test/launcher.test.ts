@@ -4,7 +4,7 @@
  * remote cache must still be trusted through it.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -92,6 +92,18 @@ describe('the pipe command and NODE_EXTRA_CA_CERTS', () => {
       PIPE_DEFER_EXTRA_CA_CERTS: '0',
     });
     expect(optedOut.stderr).toMatch(NODE_WARNS);
+  });
+
+  it('finds bin/pipe.js through symbolic links to it, relative or not (node_modules/.bin, a global install)', async () => {
+    const ws = copyPipeline('links');
+    symlinkSync(PIPE_COMMAND, ws.path('absolute'));
+    symlinkSync(path.relative(ws.root, PIPE_COMMAND), ws.path('relative'));
+    symlinkSync('relative', ws.path('chained'));
+    for (const link of ['absolute', 'relative', 'chained']) {
+      const r = await run(ws, [ws.path(link), '--version'], {});
+      expect(r.code, `${link}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/^\d+\.\d+\.\d+/);
+    }
   });
 
   it('hands the variable back to the programs pipe runs', async () => {
