@@ -99,9 +99,11 @@ describe('the pipe command and NODE_EXTRA_CA_CERTS', () => {
     symlinkSync(PIPE_COMMAND, ws.path('absolute'));
     symlinkSync(path.relative(ws.root, PIPE_COMMAND), ws.path('relative'));
     symlinkSync('relative', ws.path('chained'));
-    for (const link of ['absolute', 'relative', 'chained']) {
-      const r = await run(ws, [ws.path(link), '--version'], {});
-      expect(r.code, `${link}: ${r.stderr}`).toBe(0);
+    // By path, and as a bare name run from its folder (`sh relative`: $0 has no slash then).
+    const ways = ['absolute', 'relative', 'chained'].flatMap((link) => [[ws.path(link)], ['sh', link]]);
+    for (const way of ways) {
+      const r = await run(ws, [...way, '--version'], {});
+      expect(r.code, `${way.join(' ')}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/^\d+\.\d+\.\d+/);
     }
   });
@@ -141,6 +143,37 @@ targets:
     expect(added.some((k) => k.startsWith('/ac/'))).toBe(true);
     expect(added.some((k) => k.startsWith('/cas/'))).toBe(true);
     expect(refusals).toBe(0);
+  });
+
+  it("in-process steps' fetch, on the step threads, trusts the deferred certificates too", async () => {
+    const stepFetching = (tag: string) =>
+      new Workspace({
+        'url.txt': `${url}ac/no-such-entry-${tag}`,
+        'pipe.yaml':
+          'version: 1\ntargets:\n  get: {step: ./steps/get.mjs, inputs: {u: url.txt}, outputs: {o: got.txt}}\n',
+        'steps/get.mjs': [
+          'import fs from "node:fs";',
+          'export default {',
+          '  name: "get", version: "1",',
+          '  async run(ctx) {',
+          '    const r = await fetch(fs.readFileSync(ctx.inputs.u[0], "utf8"));',
+          '    fs.writeFileSync(ctx.outputs.o, String(r.status));',
+          '  },',
+          '};',
+          '',
+        ].join('\n'),
+      });
+    const trusted = stepFetching('trusted');
+    const built = await run(trusted, [PIPE_COMMAND, 'build', 'get'], { NODE_EXTRA_CA_CERTS: CERT });
+    expect(built.code, built.stderr).toBe(0);
+    // The server's answer (no such entry) came back over TLS.
+    expect(trusted.read('got.txt')).toBe('404');
+    // The control: without the certificate the step's request is refused.
+    const refused = await run(stepFetching('untrusted'), [PIPE_COMMAND, 'build', 'get'], {
+      NODE_EXTRA_CA_CERTS: undefined,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/fetch failed/);
   });
 
   it('without the certificate, the same remote is refused (the check above can fail)', async () => {

@@ -79,7 +79,8 @@ export class HttpTransport {
   async send(req: HttpRequest): Promise<HttpResult> {
     let lastDetail = '';
     const interrupt = this.options.signal;
-    if (this.options.baseUrl.protocol === 'https:') await trustDeferredExtraCa();
+    // fetch trusts what node was started without (bin/pipe); a no-op when nothing was deferred.
+    if (this.options.baseUrl.protocol === 'https:') trustDeferredExtraCa();
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0)
         await delay(this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, {

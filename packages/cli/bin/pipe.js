@@ -45,6 +45,9 @@ function buildsSteps(argv) {
   return args.includes('build') && !args.some((a) => a === '--dry-run' || a === '-n' || a === '--help' || a === '-h');
 }
 
+/** Resources that remain once a command is done and hold nothing pipe still needs (see main's end below). */
+const ONLY_TEARDOWN = new Set(['PipeWrap', 'TTYWrap', 'MessagePort']);
+
 const dist = bundleIsFresh()
   ? { fast: '../dist/bundle/fast-path.js', main: '../dist/bundle/main.js' }
   : { fast: '../dist/fast-path/entry.js', main: '../dist/main.js' };
@@ -77,6 +80,13 @@ if (fast.code !== undefined) {
   main(process.argv).then(
     (code) => {
       process.exitCode = code;
+      // Done. What may still hold node is the step threads' teardown (their isolates freed, ~10 ms) and node's
+      // own: when nothing else is pending — no socket, timer or file operation, and stdout and stderr have written
+      // all they were given (a pipe's reader may lag) — exit now; otherwise node ends as usual, once all is done.
+      setImmediate(() => {
+        const flushed = process.stdout.writableLength === 0 && process.stderr.writableLength === 0;
+        if (flushed && process.getActiveResourcesInfo().every((r) => ONLY_TEARDOWN.has(r))) process.exit(code);
+      });
     },
     (err) => {
       console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

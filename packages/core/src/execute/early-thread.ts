@@ -6,6 +6,7 @@
  * registered symbol.
  */
 import { Worker } from 'node:worker_threads';
+import { deferredExtraCaFile } from '@pipe/cache/deferred-ca';
 
 const KEY = Symbol.for('pipe.earlyPoolThread');
 
@@ -21,10 +22,19 @@ export const POOL_WORKER_ENTRY = new URL('./pool-worker.js', import.meta.url);
 
 const slot = globalThis as unknown as Record<symbol, EarlyThread | undefined>;
 
+/**
+ * What a pool thread is started with: the NODE_EXTRA_CA_CERTS file node was started without (bin/pipe), so that the
+ * steps' fetch trusts it there too (cache's deferred-ca.ts).
+ */
+export function poolWorkerOptions(): { workerData: { deferredExtraCa?: string } } {
+  const file = deferredExtraCaFile();
+  return { workerData: file ? { deferredExtraCa: file } : {} };
+}
+
 /** Boot the pool's first thread now (once); it keeps nothing alive until adopted. */
 export function bootEarlyPoolThread(): void {
   if (slot[KEY]) return;
-  const worker = new Worker(POOL_WORKER_ENTRY);
+  const worker = new Worker(POOL_WORKER_ENTRY, poolWorkerOptions());
   worker.unref();
   const early: EarlyThread = { entry: POOL_WORKER_ENTRY.href, worker, exited: false };
   worker.once('exit', () => {

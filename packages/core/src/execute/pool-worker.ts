@@ -6,7 +6,8 @@
  * It listens at once and loads the step runtime with the first step request: a job (below) sent to a thread
  * that has just booted starts before the runtime's modules are read.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { trustDeferredExtraCa } from '@pipe/cache/deferred-ca';
 import { blamedParam, type ParamPath, type StepResult } from '../model/step.js';
 import type { WrittenHash } from '../store/written-hashes.js';
 import { stepErrorMessage } from './step-error.js';
@@ -35,6 +36,8 @@ export type PoolReply =
 
 const port = parentPort;
 if (!port) throw new Error('pool-worker.js runs inside a worker thread');
+// The steps' fetch trusts the NODE_EXTRA_CA_CERTS file node was started without (see early-thread.ts).
+trustDeferredExtraCa((workerData as { deferredExtraCa?: string } | null)?.deferredExtraCa);
 
 /** The step runtime, loaded once (requests are handled in the order they came: each waits for the same load). */
 let runtime:

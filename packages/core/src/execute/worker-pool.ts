@@ -18,7 +18,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ParamPath, StepResult } from '../model/step.js';
 import type { WrittenHash } from '../store/written-hashes.js';
-import { POOL_WORKER_ENTRY, takeEarlyPoolThread } from './early-thread.js';
+import { POOL_WORKER_ENTRY, poolWorkerOptions, takeEarlyPoolThread } from './early-thread.js';
 import type { PoolReply, PoolRequest } from './pool-worker.js';
 import type { StepPayload } from './step-worker.js';
 
@@ -156,7 +156,7 @@ export class StepWorkerPool {
 
   private spawn(): Thread {
     // The thread bin/pipe.js booted before the engine loaded, if any (see early-thread.ts).
-    const worker = takeEarlyPoolThread(this.entry) ?? new Worker(this.entry);
+    const worker = takeEarlyPoolThread(this.entry) ?? new Worker(this.entry, poolWorkerOptions());
     const thread: Thread = { worker, task: undefined, next: undefined, modules: new Set() };
     worker.on('message', (reply: PoolReply) => this.onReply(thread, reply));
     worker.on('error', (error) => this.onDeath(thread, `worker thread failed: ${error.message}`));
