@@ -92,6 +92,13 @@ describe('the pipe command and NODE_EXTRA_CA_CERTS', () => {
       PIPE_DEFER_EXTRA_CA_CERTS: '0',
     });
     expect(optedOut.stderr).toMatch(NODE_WARNS);
+    // A node told to use another root store loads the file itself (the deferred trust adds to the bundled roots).
+    const otherStore = await run(ws, [PIPE_COMMAND, '--version'], {
+      NODE_EXTRA_CA_CERTS: missing,
+      NODE_OPTIONS: '--use-openssl-ca',
+    });
+    expect(otherStore.code, otherStore.stderr).toBe(0);
+    expect(otherStore.stderr).toMatch(NODE_WARNS);
   });
 
   it('finds bin/pipe.js through symbolic links to it, relative or not (node_modules/.bin, a global install)', async () => {
