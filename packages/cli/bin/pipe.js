@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
 
-// bin/pipe started node without NODE_EXTRA_CA_CERTS (see there): the programs pipe runs get it back, and the remote
-// cache's client learns which file node did not load (packages/cache deferred-ca.ts).
+// bin/pipe started node without NODE_EXTRA_CA_CERTS (see there): it goes back into the environment pipe's children
+// inherit, and the file node did not load is recorded for fetch's trust in pipe's threads (packages/cache deferred-ca.ts).
 const deferredCa = process.env.PIPE_DEFERRED_EXTRA_CA_CERTS;
 if (deferredCa !== undefined) {
   delete process.env.PIPE_DEFERRED_EXTRA_CA_CERTS;
