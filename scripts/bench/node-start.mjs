@@ -51,3 +51,11 @@ export function staleBundleNote(repo) {
   if (stale.length === 0) return undefined;
   return `warning: ${stale.map(([b]) => b).join(' and ')} older than the compiled packages: pipe runs its slower, unbundled modules (run npm run build first)`;
 }
+
+/**
+ * `env` with this node's folder first on PATH: the pipe command (bin/pipe) runs `node` from PATH, and the figures
+ * beside it (`node bin/pipe.js`, the header's version) are this node's.
+ */
+export function withThisNode(env) {
+  return { ...env, PATH: [path.dirname(process.execPath), env.PATH].filter(Boolean).join(path.delimiter) };
+}

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeStartNote, staleBundleNote } from './node-start.mjs';
+import { nodeStartNote, staleBundleNote, withThisNode } from './node-start.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PIPE = path.resolve(here, '../../packages/cli/bin/pipe');
@@ -165,7 +165,7 @@ function time(cmd, argv, cwd, capSeconds, env = process.env) {
   const r = spawnSync(cmd, argv, {
     cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...env, CI: 'true' },
+    env: withThisNode({ ...env, CI: 'true' }),
     maxBuffer: 1 << 26,
     ...(capSeconds ? { timeout: capSeconds * 1000, killSignal: 'SIGKILL' } : {}),
   });

@@ -15,7 +15,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeStartNote, staleBundleNote } from './node-start.mjs';
+import { nodeStartNote, staleBundleNote, withThisNode } from './node-start.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pipeBin = path.join(repo, 'packages/cli/bin/pipe');
@@ -106,7 +106,7 @@ function timed(cmd, args, options) {
  * the `pipe` command: node then loads NODE_EXTRA_CA_CERTS at its start (see bin/pipe and node-start.mjs).
  */
 function pipe(dir, args, env, { viaNode = false } = {}) {
-  const all = { ...process.env, ...env, CI: 'true' };
+  const all = withThisNode({ ...process.env, ...env, CI: 'true' });
   const r = viaNode
     ? timed(process.execPath, [pipeJs, ...args], { cwd: dir, env: all })
     : timed(pipeBin, args, { cwd: dir, env: all });
