@@ -54,6 +54,9 @@ export class HttpTransport {
   private readonly secretsPattern: RegExp | undefined;
 
   constructor(readonly options: HttpTransportOptions) {
+    // This thread's fetch trusts the certificates node was started without (bin/pipe), for https URLs only; a no-op
+    // when nothing was deferred or fetch is wrapped already.
+    trustDeferredExtraCa();
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.blobTimeoutMs = options.blobTimeoutMs ?? 600_000;
     this.retries = options.retries ?? 2;
@@ -79,8 +82,6 @@ export class HttpTransport {
   async send(req: HttpRequest): Promise<HttpResult> {
     let lastDetail = '';
     const interrupt = this.options.signal;
-    // fetch trusts what node was started without (bin/pipe); a no-op when nothing was deferred.
-    if (this.options.baseUrl.protocol === 'https:') trustDeferredExtraCa();
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0)
         await delay(this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, {

@@ -125,12 +125,11 @@ export function snapshotFile(root: string, key: string): string {
 
 /** Turns the fast path off (bin/pipe.js); not part of any key. */
 export const FAST_PATH_SWITCH = 'PIPE_FAST_PATH';
-/** How the launcher starts node (packages/cli/bin/pipe): nothing a build computes depends on them. */
-const LAUNCHER_SWITCHES = new Set([
-  FAST_PATH_SWITCH,
-  'PIPE_DEFER_EXTRA_CA_CERTS',
-  'PIPE_DEFERRED_EXTRA_CA_CERTS',
-]);
+/**
+ * How pipe is started (bin/pipe.js; the launcher packages/cli/bin/pipe, whose PIPE_DEFERRED_EXTRA_CA_CERTS bin/pipe.js
+ * removes before anything reads the environment): nothing a build computes depends on them.
+ */
+const LAUNCHER_SWITCHES = new Set([FAST_PATH_SWITCH, 'PIPE_DEFER_EXTRA_CA_CERTS']);
 
 /** The environment variables named PIPE_* (but the launcher's switches), sorted, with digests of their values. */
 export function pipeEnvOf(env: NodeJS.ProcessEnv): Array<[string, string]> {
