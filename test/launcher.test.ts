@@ -3,33 +3,18 @@
  * start: node must then not have read the file, the programs pipe runs must get the variable back, and an https
  * remote cache must still be trusted through it.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finished, PIPE_BIN, PIPE_COMMAND, type PipeRun, Workspace } from './rig.js';
+import { PIPE_BIN, PIPE_COMMAND, Workspace } from './rig.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CERT = path.join(here, 'fixtures/tls/cert.pem');
 const KEY = path.join(here, 'fixtures/tls/key.pem');
 const NODE_WARNS = /Ignoring extra certs from/;
-
-/** `command` with `args` in `ws`, with the test's environment but NODE_EXTRA_CA_CERTS and the remote as given. */
-function run(ws: Workspace, command: string[], env: Record<string, string | undefined>): Promise<PipeRun> {
-  const full: Record<string, string | undefined> = { ...process.env, CI: 'true', ...env };
-  for (const [k, v] of Object.entries(full)) if (v === undefined) delete full[k];
-  const [program, ...args] = command;
-  return finished(
-    spawn(program as string, args, {
-      cwd: ws.root,
-      env: full as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-}
 
 const copyPipeline = (tag: string) =>
   new Workspace({
@@ -80,20 +65,20 @@ describe('the pipe command and NODE_EXTRA_CA_CERTS', () => {
     const ws = copyPipeline('version');
     const missing = path.join(ws.root, 'no-such-ca.pem');
     // node itself warns at start about a certificate file it cannot read: the launcher's node never reads it.
-    const viaLauncher = await run(ws, [PIPE_COMMAND, '--version'], { NODE_EXTRA_CA_CERTS: missing });
+    const viaLauncher = await ws.run(['--version'], { NODE_EXTRA_CA_CERTS: missing });
     expect(viaLauncher.code, viaLauncher.stderr).toBe(0);
     expect(viaLauncher.stderr).not.toMatch(NODE_WARNS);
-    const viaNode = await run(ws, [process.execPath, PIPE_BIN, '--version'], {
+    const viaNode = await ws.exec([process.execPath, PIPE_BIN, '--version'], {
       NODE_EXTRA_CA_CERTS: missing,
     });
     expect(viaNode.stderr).toMatch(NODE_WARNS);
-    const optedOut = await run(ws, [PIPE_COMMAND, '--version'], {
+    const optedOut = await ws.run(['--version'], {
       NODE_EXTRA_CA_CERTS: missing,
       PIPE_DEFER_EXTRA_CA_CERTS: '0',
     });
     expect(optedOut.stderr).toMatch(NODE_WARNS);
     // A node told to use another root store loads the file itself (the deferred trust adds to the bundled roots).
-    const otherStore = await run(ws, [PIPE_COMMAND, '--version'], {
+    const otherStore = await ws.run(['--version'], {
       NODE_EXTRA_CA_CERTS: missing,
       NODE_OPTIONS: '--use-openssl-ca',
     });
@@ -109,7 +94,7 @@ describe('the pipe command and NODE_EXTRA_CA_CERTS', () => {
     // By path, and as a bare name run from its folder (`sh relative`: $0 has no slash then).
     const ways = ['absolute', 'relative', 'chained'].flatMap((link) => [[ws.path(link)], ['sh', link]]);
     for (const way of ways) {
-      const r = await run(ws, [...way, '--version'], {});
+      const r = await ws.exec([...way, '--version'], {});
       expect(r.code, `${way.join(' ')}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/^\d+\.\d+\.\d+/);
     }
@@ -125,7 +110,7 @@ targets:
     outputs: {out: out/env.txt}
 `,
     });
-    const built = await run(ws, [PIPE_COMMAND, 'build', 'env'], { NODE_EXTRA_CA_CERTS: CERT });
+    const built = await ws.run(['build', 'env'], { NODE_EXTRA_CA_CERTS: CERT });
     expect(built.code, built.stderr).toBe(0);
     expect(ws.read('out/env.txt')).toBe(CERT);
   });
@@ -134,7 +119,7 @@ targets:
   async function buildAgainstRemote(tag: string, ca: string | undefined) {
     const keysBefore = new Set(stored.keys());
     const refusalsBefore = handshakeErrors.length;
-    const built = await run(copyPipeline(tag), [PIPE_COMMAND, 'build', 'copy'], {
+    const built = await copyPipeline(tag).run(['build', 'copy'], {
       NODE_EXTRA_CA_CERTS: ca,
       PIPE_REMOTE_CACHE: url,
     });
@@ -171,12 +156,12 @@ targets:
         ].join('\n'),
       });
     const trusted = stepFetching('trusted');
-    const built = await run(trusted, [PIPE_COMMAND, 'build', 'get'], { NODE_EXTRA_CA_CERTS: CERT });
+    const built = await trusted.run(['build', 'get'], { NODE_EXTRA_CA_CERTS: CERT });
     expect(built.code, built.stderr).toBe(0);
     // The server's answer (no such entry) came back over TLS.
     expect(trusted.read('got.txt')).toBe('404');
     // The control: without the certificate the step's request is refused.
-    const refused = await run(stepFetching('untrusted'), [PIPE_COMMAND, 'build', 'get'], {
+    const refused = await stepFetching('untrusted').run(['build', 'get'], {
       NODE_EXTRA_CA_CERTS: undefined,
     });
     expect(refused.code).not.toBe(0);

@@ -60,18 +60,25 @@ export class Workspace {
     rmSync(this.path(rel), { recursive: true, force: true });
   }
 
-  /** Start `pipe args...` in the workspace. */
-  spawn(args: string[], env: Record<string, string> = {}): ChildProcess {
-    return spawn(PIPE_COMMAND, args, {
-      cwd: this.root,
-      env: { ...process.env, CI: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** Start `pipe args...` in the workspace (`env` over the test's, with CI=true; an undefined value unsets). */
+  spawn(args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
+    return this.spawnCommand([PIPE_COMMAND, ...args], env);
   }
 
   /** Run `pipe args...` to its end. */
-  run(args: string[], env: Record<string, string> = {}): Promise<PipeRun> {
+  run(args: string[], env: Record<string, string | undefined> = {}): Promise<PipeRun> {
     return finished(this.spawn(args, env));
+  }
+
+  /** Run any command in the workspace to its end (e.g. `node bin/pipe.js`, or pipe through a link), env as spawn's. */
+  exec(command: string[], env: Record<string, string | undefined> = {}): Promise<PipeRun> {
+    return finished(this.spawnCommand(command, env));
+  }
+
+  private spawnCommand([program, ...args]: string[], env: Record<string, string | undefined>): ChildProcess {
+    const full: NodeJS.ProcessEnv = { ...process.env, CI: 'true', ...env };
+    for (const [k, v] of Object.entries(full)) if (v === undefined) delete full[k];
+    return spawn(program as string, args, { cwd: this.root, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   /** `pipe build --json` → the ids of tasks by end state, and the build-end event. */
