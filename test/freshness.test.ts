@@ -201,6 +201,52 @@ describe('pipe build: freshness', () => {
     expect(bad.stderr).toContain("did you mean 'count'?");
   });
 
+  it('--out never replaces a raw input, the pipeline or another product; the products own folder is a no-op', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  up:
+    inputs: { x: data/a.txt }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.x}", "{outputs.o}"]
+    outputs: { o: build/a.txt }
+  cfg:
+    inputs: { x: data/a.txt }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.x}", "{outputs.o}"]
+    outputs: { o: build/pipe.yaml }
+  other:
+    inputs: { x: data/a.txt }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.x}", "{outputs.o}"]
+    outputs: { o: elsewhere/a.txt }
+`,
+      'data/a.txt': 'original',
+    });
+    const pipeYaml = ws.read('pipe.yaml');
+    const intoData = await ws.run(['build', 'up', '--out', 'data']);
+    expect(intoData.code).toBe(1);
+    expect(intoData.stderr).toContain(
+      `pipe: --out ${ws.path('data')}: build/a.txt would replace data/a.txt, input 'x' of up; nothing was copied`,
+    );
+    expect(ws.read('data/a.txt')).toBe('original');
+    const overPipeline = await ws.run(['build', 'cfg', '--out', '.']);
+    expect(overPipeline.code).toBe(1);
+    expect(overPipeline.stderr).toContain('build/pipe.yaml would replace pipe.yaml, the pipeline file');
+    expect(ws.read('pipe.yaml')).toBe(pipeYaml);
+    // Another task's product (built or not) is not replaced either.
+    expect((await ws.run(['build', 'other'])).code).toBe(0);
+    const overProduct = await ws.run(['build', 'up', '--out', 'elsewhere']);
+    expect(overProduct.code).toBe(1);
+    expect(overProduct.stderr).toContain("would replace elsewhere/a.txt, an output of target 'other'");
+    expect(ws.read('elsewhere/a.txt')).toBe('ORIGINAL');
+    // Into pipe's own folder: refused.
+    const intoState = await ws.run(['build', 'up', '--out', '.pipe/x']);
+    expect(intoState.code).toBe(1);
+    expect(intoState.stderr).toContain("would replace .pipe/x/a.txt, inside pipe's own folder (.pipe/)");
+    // The products' own folder: nothing to copy, nothing refused.
+    const own = await ws.run(['build', 'up', '--out', 'build']);
+    expect(own.code, own.stderr).toBe(0);
+    expect(ws.read('build/a.txt')).toBe('ORIGINAL');
+  });
+
   it('a task whose last run failed is planned with that reason (and the build), not "no previous build"', async () => {
     const FAIL_UNLESS_FIXED =
       "const fs=require('fs');if(!fs.existsSync(process.argv[1]))process.exit(3);fs.writeFileSync(process.argv[2],'ok')";

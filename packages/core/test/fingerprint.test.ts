@@ -185,4 +185,33 @@ describe('code hash', () => {
       path.join(root, 'step.mjs'),
     ]);
   });
+
+  it("follows CommonJS require (tsc's CommonJS output), folder indexes and plain template-literal imports", () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pipe-code-'));
+    mkdirSync(path.join(root, 'lib/util'), { recursive: true });
+    writeFileSync(
+      path.join(root, 'step.js'),
+      [
+        'const h = require("./lib/helper");',
+        "const u = require('./lib/util');",
+        'const t = import(`./lib/tmpl.mjs`);',
+        // computed at run time: cannot be followed, and must not be taken for a file named "./lib/${name}"
+        'const d = import(`./lib/${name}.mjs`);',
+        'module.exports = { run() {} };',
+      ].join('\n'),
+    );
+    writeFileSync(path.join(root, 'lib/helper.js'), 'module.exports = 1;\n');
+    writeFileSync(path.join(root, 'lib/util/index.js'), 'module.exports = 2;\n');
+    writeFileSync(path.join(root, 'lib/tmpl.mjs'), 'export default 3;\n');
+    const step = path.join(root, 'step.js');
+    const first = codeHash(step);
+    expect(first.files).toEqual(
+      ['lib/helper.js', 'lib/tmpl.mjs', 'lib/util/index.js', 'step.js'].map((f) => path.join(root, f)),
+    );
+    writeFileSync(path.join(root, 'lib/helper.js'), 'module.exports = 10;\n');
+    const second = codeHash(step);
+    expect(second.hash).not.toBe(first.hash);
+    writeFileSync(path.join(root, 'lib/util/index.js'), 'module.exports = 20;\n');
+    expect(codeHash(step).hash).not.toBe(second.hash);
+  });
 });

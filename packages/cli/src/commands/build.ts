@@ -10,6 +10,7 @@ import {
   checkSlurmResources,
   deliveredTargets,
   type Executor,
+  exportGuard,
   exportOutputs,
   newBuildId,
   type Plan,
@@ -344,9 +345,16 @@ async function buildOpened(
       let copied: string[];
       try {
         const delivered = deliveredTargets(session.pipeline.targets, targets);
-        copied = await exportOutputs(session.pipeline.root, tasks, delivered, opts.out);
+        const guard = exportGuard(session.pipeline, tasks);
+        copied = await exportOutputs(session.pipeline.root, tasks, delivered, opts.out, guard);
       } catch (error) {
         const e = error as NodeJS.ErrnoException & { replaced?: number };
+        if (e.code === 'EEXPORTCLASH') {
+          process.stderr.write(
+            `pipe: --out ${opts.out}: ${e.message}; nothing was copied, the products are in the workspace\n`,
+          );
+          return EXIT_BUILD_FAILED;
+        }
         const replaced = e.replaced
           ? `${e.replaced} file${e.replaced === 1 ? ' there was' : 's there were'} replaced before it failed`
           : 'nothing there was replaced';

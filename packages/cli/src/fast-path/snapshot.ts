@@ -44,7 +44,7 @@ import { finishStampJob, type StampJobData, stampJobMemory, stampJobViews } from
 export { type SnapshotStamp, STAMP_SETTLED, STAMP_SHA } from './stamp-check.js';
 
 export const SNAPSHOT_FORMAT = 'pipe-noop-snapshot';
-export const SNAPSHOT_VERSION = 7;
+export const SNAPSHOT_VERSION = 8;
 /** As in the hash memo (packages/core/src/state/hash-memo.ts). */
 export const RACY_GRANULARITY_MS = 100;
 /** Snapshots kept per workspace (one per distinct command). */

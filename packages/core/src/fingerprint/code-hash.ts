@@ -18,7 +18,11 @@ import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { distFolderOf } from '../steps/bundled.js';
 import { sha256Hex } from './canonical.js';
 
-const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
+// The relative modules a source names: ESM `from`/`import`, dynamic `import(…)` and CommonJS `require(…)` (what
+// tsc emits for a CommonJS step), with a quoted or a plain template-literal specifier (one with `${` is computed
+// at run time and cannot be followed).
+const IMPORT_RE =
+  /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"`])(\.{1,2}\/(?:(?!\$\{)[^'"`\n])+)\1/g;
 const TS_EXTS = ['.ts', '.tsx', '.mts'];
 
 /** The source file that stands for a runtime module (see the module comment). */
@@ -44,7 +48,7 @@ export function sourceOf(modulePath: string): string {
 function resolveRelative(fromFile: string, spec: string): string | undefined {
   const base = path.resolve(path.dirname(fromFile), spec);
   const isTs = TS_EXTS.includes(path.extname(fromFile));
-  const found = (c: string) => existsSync(c) && !c.endsWith(path.sep);
+  const found = (c: string) => statSync(c, { throwIfNoEntry: false })?.isFile() === true;
   // The candidates in order, each built only when the ones before it are missing (most imports name a file
   // whose first candidate exists).
   if (isTs) {
@@ -57,9 +61,13 @@ function resolveRelative(fromFile: string, spec: string): string | undefined {
     }
     return undefined;
   }
-  for (const c of [base, `${base}.js`, `${base}.mjs`]) if (found(c)) return c;
-  const index = path.join(base, 'index.js');
-  return found(index) ? index : undefined;
+  // As node resolves a relative specifier (require also tries .cjs and .json, and a folder's index).
+  for (const c of [base, `${base}.js`, `${base}.mjs`, `${base}.cjs`, `${base}.json`]) if (found(c)) return c;
+  for (const name of ['index.js', 'index.cjs', 'index.json']) {
+    const index = path.join(base, name);
+    if (found(index)) return index;
+  }
+  return undefined;
 }
 
 export interface CodeHash {

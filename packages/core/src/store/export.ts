@@ -1,32 +1,105 @@
 /** `pipe build --out DIR`: copy the requested targets' outputs out of the workspace, atomically. */
+import { realpathSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Task } from '../model/types.js';
+import { templateItem } from '../graph/items.js';
+import type { Pipeline, Task } from '../model/types.js';
 import { relPath } from '../workspace/layout.js';
+
+/** What a destination of `--out` is in the workspace (a raw input, the pipeline, a product), or undefined. */
+export type ExportGuard = (realDest: string) => string | undefined;
+
+/**
+ * The workspace files a copy to `--out` must never replace: what the pipeline is read from (its files, the config,
+ * step modules), the inputs of `tasks` (raw data the cache does not hold), any target's outputs (declared paths,
+ * and `{item}` templates for items not expanded now: the workspace would no longer match its state), and pipe's
+ * own folder. Paths are compared with symbolic links resolved.
+ */
+export function exportGuard(pipeline: Pipeline, tasks: Iterable<Task>): ExportGuard {
+  const files = new Map<string, string>();
+  const add = (file: string, what: string) => {
+    const real = realPathOf(file);
+    if (!files.has(real)) files.set(real, what);
+  };
+  add(pipeline.file, 'the pipeline file');
+  for (const file of pipeline.sourceFiles) add(file, 'a file the pipeline is read from');
+  if (pipeline.config) add(pipeline.config.file, 'the config file');
+  for (const target of pipeline.targets.values())
+    if (target.stepModule) add(target.stepModule, `the step module of target '${target.name}'`);
+  for (const task of tasks) {
+    for (const [name, list] of Object.entries(task.inputs))
+      for (const input of list)
+        add(input.path, input.producer ? `an output of ${input.producer}` : `input '${name}' of ${task.id}`);
+    for (const output of Object.values(task.outputs)) add(output, `an output of ${task.id}`);
+  }
+  const root = realPathOf(pipeline.root);
+  const stateDir = `${path.join(root, '.pipe')}${path.sep}`;
+  return (dest) => {
+    if (dest.startsWith(stateDir)) return "inside pipe's own folder (.pipe/)";
+    const known = files.get(dest);
+    if (known !== undefined) return known;
+    const rel = path.relative(root, dest).split(path.sep).join('/');
+    if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+    for (const target of pipeline.targets.values())
+      for (const template of Object.values(target.outputs))
+        if (templateItem(template, rel) !== undefined) return `an output of target '${target.name}'`;
+    return undefined;
+  };
+}
+
+/** The path with its existing part's symbolic links resolved (a folder linked into the workspace is seen through). */
+function realPathOf(p: string): string {
+  const missing: string[] = [];
+  for (let at = path.resolve(p); ; at = path.dirname(at)) {
+    try {
+      return path.join(realpathSync(at), ...missing.reverse());
+    } catch {
+      if (path.dirname(at) === at) return path.resolve(p);
+      missing.push(path.basename(at));
+    }
+  }
+}
 
 /**
  * Copy every output of the tasks of `targets` to `outDir`, named by their paths below the folder they all share
  * (so `products/excess_map/counts.fits.gz` lands as `DIR/counts.fits.gz`; outputs in several folders keep the
  * folders below the common one). Each file is copied to a temporary name in its destination directory and
- * renamed. Returns the copies.
+ * renamed. Returns the copies. A destination `guard` names (a raw input, the pipeline, another product, pipe's
+ * `.pipe/` folder) fails the whole copy before anything is written (code EEXPORTCLASH); a product
+ * whose destination is the product itself is left as it is.
  */
 export async function exportOutputs(
   root: string,
   tasks: Iterable<Task>,
   targets: string[],
   outDir: string,
+  guard: ExportGuard = () => undefined,
 ): Promise<string[]> {
   const wanted = new Set(targets);
+  const all: string[] = [];
+  for (const task of tasks) if (wanted.has(task.target)) all.push(...Object.values(task.outputs));
+  const base = commonFolder(all.map((src) => relPath(root, src)));
+  const destOf = (src: string) => path.join(outDir, path.posix.relative(base, relPath(root, src)));
+  // Compared with symbolic links resolved on both sides: `--out data` through a link is still data/.
+  const realRoot = realPathOf(root);
   const sources: string[] = [];
-  for (const task of tasks) if (wanted.has(task.target)) sources.push(...Object.values(task.outputs));
-  const rel = sources.map((src) => relPath(root, src));
-  const base = commonFolder(rel);
+  for (const src of all) {
+    const dest = realPathOf(destOf(src));
+    if (dest === realPathOf(src)) continue; // --out names the products' own folder: they are there already
+    const what = guard(dest);
+    if (what !== undefined)
+      throw Object.assign(
+        new Error(`${relPath(root, src)} would replace ${shown(realRoot, dest)}, ${what}`),
+        { code: 'EEXPORTCLASH', path: destOf(src), replaced: 0 },
+      );
+    sources.push(src);
+  }
   // All files are copied beside their destinations first, then renamed into place: a copy that fails (a full
   // disk, a folder not writable) replaces nothing, so the folder never holds products of two builds.
   const staged: Array<[tmp: string, dest: string]> = [];
   try {
-    for (const [i, src] of sources.entries()) {
-      const dest = path.join(outDir, path.posix.relative(base, rel[i]!));
+    for (const src of sources) {
+      const dest = destOf(src);
       await mkdir(path.dirname(dest), { recursive: true });
       if ((await stat(dest).catch(() => undefined))?.isDirectory())
         throw Object.assign(new Error(`${dest} is a folder`), { code: 'EISDIR', path: dest });
@@ -44,6 +117,12 @@ export async function exportOutputs(
     throw Object.assign(error as Error, { replaced: staged.filter(([tmp]) => tmp === '').length });
   }
   return staged.map(([, dest]) => dest);
+}
+
+/** A path as messages show it: relative to the workspace when inside it. */
+function shown(root: string, p: string): string {
+  const rel = path.relative(root, p);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? p : rel.split(path.sep).join('/');
 }
 
 /** The deepest folder (workspace-relative, '/'-separated) holding every path; '' when they share none. */
