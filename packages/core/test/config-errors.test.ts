@@ -999,6 +999,46 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it('refuses an integer a number cannot hold exactly (file:line:col, and in --param); 2^53 − 1 and floats pass', async () => {
+    const files = {
+      'pipe.yaml': [
+        'version: 1',
+        'config: params.yaml',
+        'targets:',
+        '  a: {command: [echo, "{params.big}"], params: {big: 12345678901234567890, ok: 9007199254740991,',
+        '      hex: 0x20000000000001, neg: -0x20000000000001, f: 1.5e300}, outputs: [a.txt]}',
+      ].join('\n'),
+      'params.yaml': 'seed: 9007199254740993\n',
+    };
+    const { dir, diagnostics } = await diagnosticsOf(files);
+    const hint =
+      'quote it to keep it as text ("12345678901234567890"); integers beyond 2^53 (9007199254740992) lose digits as numbers';
+    // (-0x… is a string in YAML 1.2's core schema, as yaml reads it: no number, no loss)
+    expect(summary(dir, diagnostics)).toEqual([
+      { code: 'inexact-integer', at: 'pipe.yaml:4:54', hint },
+      { code: 'inexact-integer', at: 'pipe.yaml:5:12', hint },
+    ]);
+    expect(diagnostics[0]!.message).toBe(
+      'the integer 12345678901234567890 cannot be held exactly (it would be read as 12345678901234567000)',
+    );
+    // Quoted, it is text and loads; in the config file, and in an override, it is refused too.
+    const quoted = { ...files, 'pipe.yaml': files['pipe.yaml'].replace(/((?:0x)?[0-9]{14,})/g, '"$1"') };
+    const config = await diagnosticsOf(quoted);
+    expect(summary(config.dir, config.diagnostics)).toEqual([
+      { code: 'inexact-integer', at: 'params.yaml:1:7', hint },
+    ]);
+    const overridden = await diagnosticsOf(
+      { ...quoted, 'params.yaml': 'seed: 1\n' },
+      { paramOverrides: { 'a.big': '98765432109876543210' } },
+    );
+    expect(overridden.diagnostics.map((d) => [d.code, d.message])).toEqual([
+      [
+        'inexact-integer',
+        '--param a.big=98765432109876543210: the integer 98765432109876543210 cannot be held exactly',
+      ],
+    ]);
+  });
+
   it('rejects --param overrides of unknown keys, with "did you mean"', async () => {
     const { diagnostics } = await diagnosticsOf(
       {

@@ -14,6 +14,7 @@ import type { ConfigSource } from './config-file.js';
 import { lookupConfig } from './config-file.js';
 import { makeDiagnostic } from './diagnostics.js';
 import type { SourceFile } from './source.js';
+import { INEXACT_INTEGER_HINT, inexactInteger } from './source.js';
 
 export interface OverrideScope {
   /** Each target's YAML map node and the file it is in. */
@@ -31,6 +32,16 @@ export function applyOverrides(
   for (const key of Object.keys(overrides).sort()) {
     const raw = overrides[key]!;
     const label = `--param ${key}=${raw}`;
+    if (inexactInteger(raw)) {
+      diagnostics.push(
+        error(
+          'inexact-integer',
+          `${label}: the integer ${raw.trim()} cannot be held exactly`,
+          INEXACT_INTEGER_HINT,
+        ),
+      );
+      continue;
+    }
     const segments = key.split('.');
     const head = segments[0]!;
     // `config.` names the config file; a pipeline without one may have a target called `config`, reached as usual.

@@ -24,6 +24,7 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
   if (doc.errors.length === 0) {
     const aliases = aliasBomb(source);
     if (aliases) diagnostics.push(aliases);
+    diagnostics.push(...inexactIntegers(source));
   }
   const linesWithError = new Set<number>();
   for (const [severity, list] of [
@@ -151,6 +152,40 @@ function aliasBomb(source: SourceFile): Diagnostic | undefined {
       hint: 'write the repeated values out, or use fewer nested aliases',
     });
   }
+}
+
+/** An integer literal (as YAML 1.2's core schema reads one: decimal, 0x or 0o) beyond what a number holds exactly. */
+export function inexactInteger(text: string): boolean {
+  const digits = /^[-+]?((?:[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+))$/.exec(text.trim())?.[1];
+  return digits !== undefined && BigInt(digits) > BigInt(Number.MAX_SAFE_INTEGER);
+}
+
+/** What the hint for an inexact integer says. */
+export const INEXACT_INTEGER_HINT =
+  'quote it to keep it as text ("12345678901234567890"); integers beyond 2^53 (9007199254740992) lose digits as numbers';
+
+/**
+ * Integers a number cannot hold: YAML reads 12345678901234567890 as 12345678901234567000, so a task's key (and a
+ * command's argv) would silently carry another value, and an edit of the last digits change nothing.
+ */
+function inexactIntegers(source: SourceFile): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(source.doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'number' || Number.isSafeInteger(node.value) || !node.range) return;
+      const text = source.text.slice(node.range[0], node.range[1]);
+      if (!inexactInteger(text)) return;
+      found.push(
+        makeDiagnostic({
+          code: 'inexact-integer',
+          message: `the integer ${text.trim()} cannot be held exactly (it would be read as ${node.value})`,
+          at: spanAt(source, node.range[0], Math.max(1, node.range[1] - node.range[0])),
+          hint: INEXACT_INTEGER_HINT,
+        }),
+      );
+    },
+  });
+  return found;
 }
 
 /** The span of a YAML node (start to end of its value); undefined for nodes created in memory. */
