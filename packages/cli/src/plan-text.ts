@@ -28,6 +28,11 @@ export function planToJson(plan: Plan): Record<string, unknown> {
   };
 }
 
+/** Upstream task ids for a plan line: a gather over thousands of items names five and counts the rest. */
+function upstreamList(ids: readonly string[]): string {
+  return ids.length <= 5 ? ids.join(', ') : `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more`;
+}
+
 export function planToText(plan: Plan, all: boolean): string {
   const lines: string[] = [];
   const counts: Record<string, number> = {};
@@ -39,7 +44,7 @@ export function planToText(plan: Plan, all: boolean): string {
       lines.push(`run         ${id}`);
       for (const r of d.reasons) lines.push(`              ${renderReason(r)}`);
       lines.push(
-        `              after its upstream (${d.upstream.join(', ')}), unless the cache then holds its result`,
+        `              after its upstream (${upstreamList(d.upstream)}), unless the cache then holds its result`,
       );
       continue;
     }
@@ -58,7 +63,7 @@ export function planToText(plan: Plan, all: boolean): string {
         break;
       case 'blocked':
         lines.push(`maybe       ${id}`);
-        lines.push(`              runs if its upstream outputs change (${d.upstream.join(', ')})`);
+        lines.push(`              runs if its upstream outputs change (${upstreamList(d.upstream)})`);
         break;
       case 'missing-input':
         lines.push(`cannot run  ${id}`);

@@ -155,7 +155,8 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
       makeDiagnostic({
         code: 'no-outputs',
         severity: 'warning',
-        message: `target '${ts.name}' declares no outputs, so it runs on every build`,
+        message: `target '${ts.name}' declares no outputs: it runs again only when its inputs, params or code change, and has nothing to cache or restore`,
+        hint: 'declare the files it writes under outputs: (a check that must run on every build: pipe build --force <target>)',
         at: spanOf(source, ts.keyNode),
       }),
     );
