@@ -259,6 +259,57 @@ targets:
     expect(isWatchedPath(set, path.join(root, 'inc/b.txt'))).toBe(false);
   });
 
+  it('watches every folder under a ** glob, and a new folder there is a change (a flat glob: only its base)', async () => {
+    const root = tempDir();
+    write(
+      root,
+      'pipe.yaml',
+      `version: 1
+targets:
+  deep:
+    inputs: { fs: "d/**/*.txt" }
+    command: [cat, "{inputs.fs}"]
+    outputs: { out: deep.txt }
+  flat:
+    inputs: { fs: "f/*.txt" }
+    command: [cat, "{inputs.fs}"]
+    outputs: { out: flat.txt }
+`,
+    );
+    write(root, 'd/a/x.txt', 'x');
+    mkdirSync(path.join(root, 'd/empty/deeper'), { recursive: true });
+    mkdirSync(path.join(root, 'd/.hidden'), { recursive: true });
+    write(root, 'f/y.txt', 'y');
+    mkdirSync(path.join(root, 'f/sub'), { recursive: true });
+    const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), {
+      registry: createStepRegistry(),
+      cwd: root,
+    });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+    const set = computeWatchSet({
+      pipeline: loaded.pipeline,
+      tasks: expandGraph(loaded.pipeline, { targets: ['deep', 'flat'] }).tasks.values(),
+      targets: ['deep', 'flat'],
+      kernels: [],
+      excluded: [],
+    });
+    expect([...set.dirs].map((d) => path.relative(root, d)).sort()).toEqual([
+      '',
+      'd',
+      'd/a',
+      'd/empty',
+      'd/empty/deeper',
+      'f',
+    ]);
+    mkdirSync(path.join(root, 'd/new'));
+    expect(isWatchedPath(set, path.join(root, 'd/new'))).toBe(true);
+    expect(isWatchedPath(set, path.join(root, 'd/new/q.txt'))).toBe(true);
+    expect(isWatchedPath(set, path.join(root, 'd/new/q.png'))).toBe(false);
+    mkdirSync(path.join(root, 'f/new'));
+    expect(isWatchedPath(set, path.join(root, 'f/new'))).toBe(false);
+    expect(reanchor(set).dirs.has(path.join(root, 'd/new'))).toBe(true);
+  });
+
   it('watches the nearest existing folder of a deleted input folder, and its creation', async () => {
     const root = tempDir();
     write(

@@ -5,7 +5,7 @@
  * folder, the cache, or editor swap files. Watching happens per directory (one watch per folder
  * that holds an input), so new files matching a glob input and re-created files are seen.
  */
-import { existsSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
@@ -39,8 +39,11 @@ export interface WatchSet {
   dirs: Set<string>;
   /** Directories between a watched ancestor and a missing input: their creation is a change. */
   missingDirs: Set<string>;
-  /** Glob inputs and foreach globs: a new file matching one is a change. */
-  globs: Array<{ base: string; match: (absolute: string) => boolean }>;
+  /**
+   * Glob inputs and foreach globs: a new file matching one is a change. `deep`: the pattern reaches below its base's
+   * own files (a `**` segment, or a wildcard folder before the last segment), so every folder under the base is watched, and a new one is a change.
+   */
+  globs: Array<{ base: string; deep?: boolean; match: (absolute: string) => boolean }>;
   /** Roots whose contents are never inputs (.pipe/, the cache, outputs' folders are filtered by file). */
   excluded: string[];
   /**
@@ -95,9 +98,9 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
   for (const file of pipeline.sourceFiles) add(file, 'pipeline');
   // A new file matching an include glob adds targets (or clashes with one).
   for (const glob of pipeline.includeGlobs ?? []) {
-    const { base } = splitGlob(glob);
+    const { base, rest } = splitGlob(glob);
     const matcher = picomatch(glob, { dot: false });
-    globs.push({ base, match: (f) => !isSwapFile(f) && matcher(f) });
+    globs.push({ base, deep: rest.includes('/'), match: (f) => !isSwapFile(f) && matcher(f) });
   }
   if (pipeline.config) add(pipeline.config.file, 'config');
 
@@ -121,10 +124,14 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
     for (const pattern of patterns) {
       const abs = absolutePattern(pipeline.root, pattern.replaceAll('{item}', '*'));
       if (!isDynamicPattern(abs)) continue;
-      const { base } = splitGlob(abs);
+      const { base, rest } = splitGlob(abs);
       if (isExcluded(base)) continue;
       const matcher = picomatch(abs, { dot: false });
-      globs.push({ base, match: (f) => !outputs.has(f) && !isSwapFile(f) && matcher(f) });
+      globs.push({
+        base,
+        deep: rest.includes('/'),
+        match: (f) => !outputs.has(f) && !isSwapFile(f) && matcher(f),
+      });
     }
   }
   for (const module of stepModules) for (const file of codeHash(module).files) add(file, 'step');
@@ -170,9 +177,41 @@ export function reanchor(set: WatchSet): WatchSet {
     dirs.add(current);
   };
   for (const file of set.files.keys()) watchDir(path.dirname(file));
-  for (const glob of set.globs) watchDir(glob.base);
+  for (const glob of set.globs) {
+    watchDir(glob.base);
+    if (glob.deep) for (const dir of foldersBelow(glob.base, set.excluded)) dirs.add(dir);
+  }
   for (const file of set.products) watchDir(path.dirname(file));
   return { ...set, dirs, missingDirs };
+}
+
+/** Most folders watched below one glob's base (a deeper tree is watched as far as that; a rescan finds the rest). */
+const MAX_FOLDERS_BELOW = 10_000;
+
+/**
+ * The folders below `base` (not itself), as a deep glob may match files in any of them: not hidden ones (globs match
+ * with dot: false), not pipe's own, and without following symbolic links (which may loop).
+ */
+function foldersBelow(base: string, excluded: readonly string[]): string[] {
+  const found: string[] = [];
+  const queue = [base];
+  while (queue.length > 0 && found.length < MAX_FOLDERS_BELOW) {
+    const dir = queue.pop()!;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue; // gone or unreadable: nothing below to watch
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+      const sub = path.join(dir, entry.name);
+      if (excluded.some((root) => within(sub, root))) continue;
+      found.push(sub);
+      queue.push(sub);
+    }
+  }
+  return found;
 }
 
 /** Whether a path reported by the file watcher is one of the watch set's inputs (or may become one). */
@@ -180,7 +219,14 @@ export function isWatchedPath(set: WatchSet, file: string): boolean {
   if (set.files.has(file) || set.dirs.has(file) || set.missingDirs.has(file) || set.products.has(file))
     return true;
   if (isSwapFile(file) || set.excluded.some((root) => within(file, root))) return false;
-  return set.globs.some((g) => within(file, g.base) && g.match(file));
+  if (set.globs.some((g) => within(file, g.base) && g.match(file))) return true;
+  // A new folder under a deep glob's base may come to hold matches: its creation is a change (the next watch set
+  // watches it).
+  return (
+    set.globs.some((g) => g.deep && within(file, g.base)) &&
+    !path.basename(file).startsWith('.') &&
+    statSync(file, { throwIfNoEntry: false })?.isDirectory() === true
+  );
 }
 
 /** The kind of a changed path: its watch kind, 'data' for a new glob match or a re-created folder. */
