@@ -73,11 +73,15 @@ describe('pipe build: freshness', () => {
     expect(b.ended).toEqual({ ran: ['count', 'final', 'upper[a]'], 'up-to-date': ['upper[b]'] });
     expect(ws.read('out/final.txt')).toBe('final:6!');
 
-    // mtime-only change: nothing runs.
+    // mtime-only change: nothing runs, and `why` still names the build that made the product, and why.
+    const madeBy = (await ws.run(['why', 'out/count.txt'])).stdout.match(/last ran in build (\S+): .*/)?.[0];
+    expect(madeBy).toMatch(/^last ran in build \S+: input changed: out\/a\.up /);
     const later = new Date(Date.now() + 5_000);
     utimesSync(ws.path('data/b.txt'), later, later);
+    utimesSync(ws.path('out/count.txt'), later, later);
     b = await ws.build(['final']);
     expect(b.ended).toEqual({ 'up-to-date': ['count', 'final', 'upper[a]', 'upper[b]'] });
+    expect((await ws.run(['why', 'out/count.txt'])).stdout).toContain(`  ${madeBy}\n`);
 
     // Rewritten in place with size and mtime restored (cp -p, rsync -a, touch -r): the ctime tells, its reader runs
     // (and writes the same upper-cased bytes, so the cascade stops there).

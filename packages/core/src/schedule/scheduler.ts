@@ -431,22 +431,30 @@ class Scheduler {
     if (this.reports.has(id)) return;
     const warnings = recordedWarningList(this.o.state, id);
     for (const message of replayedWarnings(id, warnings)) this.emit({ type: 'warning', message });
-    if (decision.adopted)
-      this.record(id, {
-        key: decision.key,
-        ...recordParts(decision),
-        outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, decision.outputs),
-        ...(items ? { items } : {}),
-        ...(warnings ? { warnings } : {}),
-      });
+    if (decision.adopted) {
+      // Under the key it has (new stamps after a touch, a new check digest) the record keeps the build that made
+      // the outputs, so `pipe why` still tells that build and its reason; adopted under another key, it is this one's.
+      const previous = this.o.state.tasks.get(id);
+      this.record(
+        id,
+        {
+          key: decision.key,
+          ...recordParts(decision),
+          outputs: currentStamps(this.o.pipeline.root, this.tasks.get(id)!, decision.outputs),
+          ...(items ? { items } : {}),
+          ...(warnings ? { warnings } : {}),
+        },
+        previous?.key === decision.key ? previous.buildId : undefined,
+      );
+    }
     this.report({ id, key: decision.key, state: 'up-to-date' });
     // Its outputs are taken from the decision only when a task downstream asks (known-outputs.ts).
     this.known.setFrom(id, decision);
     this.succeed(id, items);
   }
 
-  private record(id: string, rec: Omit<TaskRecord, 'buildId'>) {
-    this.o.state.tasks.set(id, { ...rec, buildId: this.o.buildId });
+  private record(id: string, rec: Omit<TaskRecord, 'buildId'>, buildId = this.o.buildId) {
+    this.o.state.tasks.set(id, { ...rec, buildId });
     this.stateChanged = true;
   }
 
