@@ -175,4 +175,31 @@ describe('input paths from the config file and the environment', () => {
       'unset-variable',
     ]);
   });
+
+  it('$$ in an input path is a literal $ (Outer$Inner.class, $price.csv); a lone $NAME is still a variable', async () => {
+    const dir = workspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          t:
+            step: test.copy
+            inputs: { a: "data/$$price.csv", b: "classes/Outer$$Inner.class", c: "$HERE/x.txt" }
+            outputs: [out/t.txt]
+      `,
+      'data/$price.csv': 'p',
+      'classes/Outer$Inner.class': 'c',
+      'here/x.txt': 'x',
+    });
+    const result = await loadPipeline('pipe.yaml', {
+      registry: fixtureRegistry(),
+      cwd: dir,
+      env: { HERE: 'here' },
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    expect(result.pipeline.deferred ?? []).toEqual([]);
+    const inputs = result.pipeline.targets.get('t')!.inputs;
+    expect(matchFiles(inputs['a']![0]!.pattern as string, dir)).toEqual([`${dir}/data/$price.csv`]);
+    expect(matchFiles(inputs['b']![0]!.pattern as string, dir)).toEqual([`${dir}/classes/Outer$Inner.class`]);
+    expect(matchFiles(inputs['c']![0]!.pattern as string, dir)).toEqual([`${dir}/here/x.txt`]);
+  });
 });

@@ -34,6 +34,8 @@ export type ExpandedInput =
 
 const CONFIG_REF = /\$\{config\.([^}?]+)(\?)?\}/g;
 const ENV_REF = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+/** ENV_REF, or `$$`: the escape for a literal `$`. */
+const ENV_REF_OR_DOLLAR = /\$\$|\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 
 /**
  * A config value as a pattern: the path it names taken literally (a folder `LST-1 (2021)` is not an extglob, a
@@ -124,8 +126,9 @@ export function expandInputPath(
   });
   if (omit) return { kind: 'omit' };
   const expanded = afterConfig.replace(
-    ENV_REF,
+    ENV_REF_OR_DOLLAR,
     (match, braced: string | undefined, bare: string | undefined, offset: number) => {
+      if (match === '$$') return '$'; // a literal $ in a file name (Outer$Inner.class, $price.csv)
       const name = (braced ?? bare)!;
       const fromEnv = ctx.env[name];
       // Only a variable that starts the path names a folder (data/$RUN/x.fits takes RUN as a name).
@@ -143,7 +146,7 @@ export function expandInputPath(
             code: 'unset-variable',
             message: `input path '${afterConfig}' uses $${name}, which is not set`,
             at: originSpan,
-            hint: `set ${name} in the environment, or give it a default under 'vars:' in the root pipe.yaml`,
+            hint: `set ${name} in the environment, or give it a default under 'vars:' in the root pipe.yaml ($$ is a literal $: data/$$${name}.csv)`,
           }),
         );
         return match;
