@@ -74,6 +74,31 @@ export function energyBinMask(
   return out;
 }
 
+/**
+ * A reco edge equal to LO_THRES or HI_THRES up to rounding (1 TeV as 0.9999999999999997): such a bin is kept, while
+ * gammapy keeps or drops it as its numpy's exp and log round the edge (its SIMD build and the CPU decide). Said, so
+ * that a user comparing with gammapy knows which bin and why (an axis bound a hair away from the threshold settles it).
+ */
+function thresholdTie(
+  energy: EnergyAxis,
+  withSlack: Uint8Array,
+  exact: Uint8Array,
+  t: { lo?: number; hi?: number },
+): string | undefined {
+  const ties: string[] = [];
+  for (let k = 0; k < withSlack.length; k++) {
+    if (withSlack[k] === exact[k]) continue;
+    const lo = energy.edges[k] as number;
+    const hi = energy.edges[k + 1] as number;
+    const which = t.lo !== undefined && lo < t.lo ? `LO_THRES ${t.lo} TeV` : `HI_THRES ${t.hi} TeV`;
+    ties.push(
+      `reco bin ${k} (${lo.toPrecision(6)}–${hi.toPrecision(6)} TeV) has an edge equal to ${which} up to rounding`,
+    );
+  }
+  if (ties.length === 0) return undefined;
+  return `${ties.join('; ')}: kept as inside the thresholds (gammapy keeps or drops such a bin as its numpy rounds the axis edges)`;
+}
+
 /** mask_safe [E][p] as bytes (1 = safe), with warnings, or which input a listed method lacked. */
 export function makeSafeMask(
   methods: readonly SafeMaskMethod[],
@@ -108,7 +133,10 @@ export function makeSafeMask(
             method,
             message: 'no default thresholds (LO_THRES/HI_THRES) in the AEFF header; that side is not cut',
           });
-        andEnergy(energyBinMask(energy, t.lo, t.hi, EDGE_SLACK));
+        const kept = energyBinMask(energy, t.lo, t.hi, EDGE_SLACK);
+        andEnergy(kept);
+        const tie = thresholdTie(energy, kept, energyBinMask(energy, t.lo, t.hi), t);
+        if (tie) warnings.push({ method, message: tie });
         break;
       }
       case 'bkg-peak': {
