@@ -24,6 +24,24 @@ describe('gammapy analysis config', () => {
     expect(config.observations.obs_ids).toEqual([]);
   });
 
+  // Found by a gammapy cross-check: gammapy stops with an AttributeError in its SafeMaskMaker; pipe built silently.
+  it('refuses edisp-bias without an edisp map and bkg-peak without a background map, at the method', () => {
+    const crab = parse(readFileSync(crabConfig, 'utf8'));
+    crab.datasets.map_selection = ['counts', 'exposure'];
+    crab.datasets.background = { method: null };
+    crab.datasets.safe_mask = { methods: ['aeff-default', 'edisp-bias', 'bkg-peak'] };
+    const { issues } = readAnalysisConfig(crab);
+    expect(issues.map((i) => [i.path.join('.'), i.hint])).toEqual([
+      ['datasets.safe_mask.methods.1', "add 'edisp' to datasets.map_selection, or drop 'edisp-bias'"],
+      ['datasets.safe_mask.methods.2', "add 'background' to datasets.map_selection, or drop 'bkg-peak'"],
+    ]);
+    expect(issues[0]!.message).toBe(
+      "safe-mask method 'edisp-bias' reads the run's edisp map, but datasets.map_selection does not make one (gammapy stops there with an AttributeError)",
+    );
+    crab.datasets.map_selection = ['counts', 'exposure', 'edisp', 'background'];
+    expect(readAnalysisConfig(crab).issues).toEqual([]);
+  });
+
   // Found by fuzzing: binsize_irf 0.0001 deg passed the check (it looked at binsize only) and each run failed after
   // 90 s with "Invalid typed array length: 8000000000", naming no setting; 10⁸ energy bins were blamed on binsize.
   it('refuses a map cube too large to hold at the setting that makes it so: binsize, binsize_irf or an nbins', () => {

@@ -556,6 +556,21 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
         hint: "add 'background' to datasets.map_selection, or set background.method to null",
       });
   }
+  // gammapy's SafeMaskMaker reads the run's EDISP for edisp-bias and its background for bkg-peak from the dataset the
+  // map_selection made: without them it stops with an AttributeError ('NoneType' object has no attribute
+  // 'get_edisp_kernel' / 'get_spectrum'). Said here, at the method.
+  const methods = ds?.safe_mask?.methods;
+  const made = ds?.map_selection;
+  if (Array.isArray(methods) && Array.isArray(made))
+    methods.forEach((m, i) => {
+      const needs = m === 'edisp-bias' ? 'edisp' : m === 'bkg-peak' ? 'background' : undefined;
+      if (needs && !made.includes(needs))
+        issues.push({
+          path: ['datasets', 'safe_mask', 'methods', i],
+          message: `safe-mask method '${m}' reads the run's ${needs} map, but datasets.map_selection does not make one (gammapy stops there with an AttributeError)`,
+          hint: `add '${needs}' to datasets.map_selection, or drop '${m}'`,
+        });
+    });
   // The observation rules read the whole section (and datasets.stack): only when all of it is readable.
   if (config?.observations && !reported('observations') && !reported('datasets', 'stack') && ds) {
     checkObservations(config, issues);
