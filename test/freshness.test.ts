@@ -112,6 +112,14 @@ describe('pipe build: freshness', () => {
     const plan = await ws.run(['plan', 'final']);
     expect(plan.stdout).toMatch(/run\s+count\n\s+step code changed: test.count/);
     expect(plan.stdout).toMatch(/maybe\s+final\n\s+runs if its upstream outputs change \(count\)/);
+    // Behind a task that runs, a product gone from the workspace is said: it comes back whatever the upstream makes.
+    const finalBytes = ws.read('out/final.txt');
+    ws.remove('out/final.txt');
+    const missing = await ws.run(['plan', 'final']);
+    expect(missing.stdout).toMatch(
+      /run\s+final\n\s+output missing: out\/final\.txt\n\s+after its upstream \(count\), unless the cache then holds its result/,
+    );
+    ws.write('out/final.txt', finalBytes);
     b = await ws.build(['final']);
     expect(b.ended).toEqual({ ran: ['count'], 'up-to-date': ['final', 'upper[a]', 'upper[b]'] });
 

@@ -4,6 +4,7 @@
  * scheduler (for a task behind one that ran, once it has finished). It reads file stamps, hashes and
  * cache manifests through `PlanIO`, and runs nothing.
  */
+import { existsSync } from 'node:fs';
 import type { Manifest } from '@pipe/cache';
 import {
   envDigest,
@@ -287,7 +288,8 @@ export function ownChanges(
   }
   const record = fingerprintTask(task, { ...ctx, upstream });
   if ('missing' in record) return undefined;
-  if (keyOf(record) === ctx.previous.key) return [];
+  // Its key holds, but an output gone from the workspace is restored (or recomputed) whatever the upstream makes.
+  if (keyOf(record) === ctx.previous.key) return missingOutputs(task, ctx.root);
   if (!unknown) return previousReasons(ctx.previous, ctx, record, keyOf(record));
   const old = ctx.previous.fp ?? ctx.previousRecord?.();
   if (!old) return undefined;
@@ -295,6 +297,14 @@ export function ownChanges(
   return diffRecords(old, record).filter(
     (r) => !(r.type === 'input-changed' && r.new === UNKNOWN_HASH && r.old !== null),
   );
+}
+
+/** An output-missing reason for each output not in the workspace. */
+function missingOutputs(task: Task, root: string): Reason[] {
+  const reasons: Reason[] = [];
+  for (const [output, abs] of Object.entries(task.outputs))
+    if (!existsSync(abs)) reasons.push({ type: 'output-missing', output, path: relPath(root, abs) });
+  return reasons;
 }
 
 /** Stands for the bytes of an output not made yet (no hash has this form). */
