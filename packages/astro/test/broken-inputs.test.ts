@@ -197,6 +197,28 @@ describe('runs', () => {
     expect((await empty.obs.gti()).ontime).toBe(100);
   });
 
+  it('refuses a GTI column holding several values per row (a 2D START read as rows doubled the livetime)', async () => {
+    const { store } = await gtiStore('vector-gti', [100], [200]);
+    writeFits(join(store, 'gti.fits'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'GTI',
+        rows: 1,
+        columns: [
+          { name: 'START', data: Float64Array.of(100, 100), repeat: 2, unit: 's' },
+          { name: 'STOP', data: Float64Array.of(200, 200), repeat: 2, unit: 's' },
+        ],
+      },
+    ]);
+    const err = await asyncErrorOf(async () => (await openDataStore(store)).observation(23523).livetime());
+    expect([err.hdu, err.column, err.detail]).toEqual([
+      'GTI',
+      'START',
+      "column holds 2 values per row (TFORM '2D'), where one is expected",
+    ]);
+  });
+
   it('reads GTI START/STOP by their TUNIT (ms: the ontime in seconds, as gammapy); a non-time unit is refused', async () => {
     const ms = await gtiStore('gti-ms', [100_000, 300_000], [200_000, 350_000], 'ms');
     expect((await ms.obs.gti()).ontime).toBe(150);
@@ -371,6 +393,35 @@ async function eventsStore(name: string, columns: TableColumnSpec[]) {
 }
 
 describe('events', () => {
+  // Found by an adversarial review: a '2E' ENERGY read its 2 × rows values as rows (counts 787 → 864, exit 0), a
+  // '2D' GTI doubled the livetime, and a '2E' DEC was blamed on RA at a row past the table's end.
+  it('refuses a column holding several values per row where one is expected, naming file, HDU and column', async () => {
+    for (const column of ['ENERGY', 'DEC'] as const) {
+      const spec = (name: string, values: number[]) =>
+        name === column
+          ? {
+              name,
+              data: Float32Array.from([...values, ...values]),
+              repeat: 2,
+              unit: name === 'ENERGY' ? 'TeV' : 'deg',
+            }
+          : { name, data: Float32Array.from(values), unit: name === 'ENERGY' ? 'TeV' : 'deg' };
+      const { store, obs } = await eventsStore(`vector-${column}`, [
+        { name: 'TIME', data: Float64Array.of(1, 2), unit: 's' },
+        spec('RA', [10, 11]),
+        spec('DEC', [20, 21]),
+        spec('ENERGY', [1, 2]),
+      ]);
+      const err = await asyncErrorOf(() => obs.events());
+      expect([err.file, err.hdu, err.column, err.detail]).toEqual([
+        `${store}/./events.fits`,
+        'EVENTS',
+        column,
+        "column holds 2 values per row (TFORM '2E'), where one is expected",
+      ]);
+    }
+  });
+
   it('refuses a NaN RA or DEC, naming the column and row', async () => {
     for (const column of ['RA', 'DEC'] as const) {
       const pos = (c: string) => Float32Array.of(10, c === column ? Number.NaN : 20);

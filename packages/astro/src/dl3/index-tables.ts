@@ -2,7 +2,7 @@
  * The two index tables of a DL3 data store (GADF 0.2): the HDU index (where each HDU of each run is) and the
  * observation index (one row of metadata per run).
  */
-import { type BinTable, FitsError, type FitsFile, type FitsValue, toFloat64 } from '../fits/index.js';
+import { type BinTable, FitsError, type FitsFile, type FitsValue } from '../fits/index.js';
 import { unitFactor } from '../irf/units.js';
 
 /** HDU types of the HDU index (gammapy's VALID_HDU_TYPE). */
@@ -26,7 +26,7 @@ function indexTable(file: FitsFile, extname: string): BinTable {
 }
 
 function ids(table: BinTable): number[] {
-  return Array.from(toFloat64(table.numeric('OBS_ID')));
+  return Array.from(table.scalarFloat64('OBS_ID'));
 }
 
 /** Reads the rows of an HDU index file. */

@@ -12,7 +12,6 @@ import {
   type FitsValue,
   type Hdu,
   readFits,
-  toFloat64,
 } from '../fits/index.js';
 import { type IrfTable, readIrfHdu } from '../irf/read.js';
 import { requireUnitFactor } from '../irf/units.js';
@@ -133,7 +132,7 @@ export class Observation {
   async events(): Promise<EventList> {
     const hdu = await this.hdu('events');
     const t = hdu.table();
-    const energy = t.float64('ENERGY');
+    const energy = t.scalarFloat64('ENERGY');
     // An energy without a unit could be TeV or GeV (1000× apart): refused, as gammapy refuses it
     // (UnitConversionError: '' (dimensionless) and 'TeV').
     const energyUnit = t.column('ENERGY').unit?.trim() || hdu.header.string('EUNIT')?.trim();
@@ -159,11 +158,11 @@ export class Observation {
     // Seconds since the reference time, by its TUNIT (none: seconds, as GADF); a non-time unit is refused. Without a
     // TIME column only a run cut to a time range fails (naming the column).
     const readTime = () =>
-      inSeconds(t.float64('TIME'), t.column('TIME').unit, { ...hdu.location, column: 'TIME' });
+      inSeconds(t.scalarFloat64('TIME'), t.column('TIME').unit, { ...hdu.location, column: 'TIME' });
     const time = t.hasColumn('TIME') ? readTime() : undefined;
     // RA and DEC in degrees, by their TUNIT (none: degrees, as GADF); a non-angle unit is refused.
     const angle = (column: 'RA' | 'DEC') => {
-      const values = t.float64(column);
+      const values = t.scalarFloat64(column);
       const factor = requireUnitFactor(t.column(column).unit?.trim() || 'deg', 'angle', {
         ...hdu.location,
         column,
@@ -232,11 +231,11 @@ export class Observation {
         hdu.location,
         'the GTI table has no rows: the run has no good time interval',
       );
-    let start = inSeconds(toFloat64(t.numeric('START')), t.column('START').unit, {
+    let start = inSeconds(t.scalarFloat64('START'), t.column('START').unit, {
       ...hdu.location,
       column: 'START',
     });
-    let stop = inSeconds(toFloat64(t.numeric('STOP')), t.column('STOP').unit, {
+    let stop = inSeconds(t.scalarFloat64('STOP'), t.column('STOP').unit, {
       ...hdu.location,
       column: 'STOP',
     });

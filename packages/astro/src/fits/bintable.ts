@@ -91,6 +91,21 @@ export class BinTable {
     throw this.typeError(col, 'numeric');
   }
 
+  /**
+   * A column of one number per row (event energies, GTI bounds), as float64. A vector column (TFORM '2D') is an error
+   * naming it: its rows × repeat values read as rows would silently shift every row after the first.
+   */
+  scalarFloat64(name: string): Float64Array {
+    const col = this.column(name);
+    if (col.repeat !== 1)
+      throw new FitsError(
+        'bad-value',
+        { ...this.where, column: col.name },
+        `column holds ${col.repeat} values per row (TFORM '${col.info.tform}'), where one is expected`,
+      );
+    return this.float64(name);
+  }
+
   /** A string column's values. */
   strings(name: string): string[] {
     const col = this.column(name);

@@ -157,8 +157,8 @@ export function readMapFits(pathOrFile: string | FitsFile, hduName: string | num
     );
     const [loName, hiName] = [axcols[0] as string, (axcols[1] ?? axcols[0]) as string];
     const t = bands.table();
-    const lo = t.float64(loName);
-    const hi = t.float64(hiName);
+    const lo = t.scalarFloat64(loName);
+    const hi = t.scalarFloat64(hiName);
     const edges = new Float64Array(lo.length + 1);
     edges.set(lo);
     edges[lo.length] = hi[hi.length - 1] as number;
