@@ -42,6 +42,17 @@ describe('gammapy analysis config', () => {
     expect(readAnalysisConfig(crab).issues).toEqual([]);
   });
 
+  it('refuses a quantity that reads as infinite (1.0e400 deg) at its key', () => {
+    const crab = parse(readFileSync(crabConfig, 'utf8'));
+    crab.excess_map.correlation_radius = '1.0e400 deg';
+    crab.datasets.geom.wcs.width = { width: '-1.0e999 deg', height: '2 deg' };
+    const { issues } = readAnalysisConfig(crab);
+    expect(issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['datasets.geom.wcs.width.width', 'angle "-1.0e999 deg" is not a finite number'],
+      ['excess_map.correlation_radius', 'angle "1.0e400 deg" is not a finite number'],
+    ]);
+  });
+
   // Found by fuzzing: binsize_irf 0.0001 deg passed the check (it looked at binsize only) and each run failed after
   // 90 s with "Invalid typed array length: 8000000000", naming no setting; 10⁸ energy bins were blamed on binsize.
   it('refuses a map cube too large to hold at the setting that makes it so: binsize, binsize_irf or an nbins', () => {

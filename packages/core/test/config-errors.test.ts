@@ -1039,6 +1039,29 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  // Found by an adversarial review: 1.0e400 or .inf reached the task key and crashed the build (exit 70,
+  // "cannot encode Infinity canonically") with no place named.
+  it('refuses a number that is not finite (.inf, .nan, 1e400) at its place, and in --param', async () => {
+    const files = {
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a: {command: [echo], params: {x: .inf, y: -1.0e400, z: .nan, ok: 1.0e300}, outputs: [a.txt]}\n',
+    };
+    const { dir, diagnostics } = await diagnosticsOf(files);
+    expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([
+      ['not-finite', 'pipe.yaml:3:36'],
+      ['not-finite', 'pipe.yaml:3:45'],
+      ['not-finite', 'pipe.yaml:3:58'],
+    ]);
+    expect(diagnostics[1]!.message).toBe('the number -1.0e400 is not finite (it reads as -Infinity)');
+    const overridden = await diagnosticsOf(
+      { 'pipe.yaml': 'version: 1\ntargets:\n  a: {command: [echo], params: {x: 1}, outputs: [a.txt]}\n' },
+      { paramOverrides: { 'a.x': '1e999' } },
+    );
+    expect(overridden.diagnostics.map((d) => [d.code, d.message])).toEqual([
+      ['not-finite', '--param a.x=1e999: the number 1e999 is not finite'],
+    ]);
+  });
+
   it('rejects --param overrides of unknown keys, with "did you mean"', async () => {
     const { diagnostics } = await diagnosticsOf(
       {

@@ -63,6 +63,9 @@ function parseQuantity(
       hint: `write a number and a unit, e.g. "1.0 ${Object.keys(units)[0]}"`,
     };
   const value = Number(m[1]);
+  // 1.0e400 reads as Infinity: no setting means that (and a task's key cannot hold it).
+  if (!Number.isFinite(value))
+    return { ok: false, message: `${kind} ${JSON.stringify(raw)} is not a finite number` };
   const unit = m[2] ?? '';
   if (unit === '') {
     if (defaultUnit === undefined)

@@ -75,7 +75,10 @@ export function readScalar(raw: string): { value: unknown } | undefined {
   if (/^(?:[Tt]rue|TRUE)$/.test(raw)) return { value: true };
   if (/^(?:[Ff]alse|FALSE)$/.test(raw)) return { value: false };
   if (/^[-+]?[0-9]{1,15}$/.test(raw)) return { value: Number.parseInt(raw, 10) };
-  if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(raw)) return { value: Number.parseFloat(raw) };
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(raw)) {
+    const value = Number.parseFloat(raw);
+    return Number.isFinite(value) ? { value } : undefined; // 309 digits: the full load refuses it
+  }
   // Other forms that start like a number or a special float (0x1f, 0o7, 1e3, .inf, .nan) are YAML's to read.
   if (/^[-+.0-9]/.test(raw)) return undefined;
   return { value: raw };

@@ -24,7 +24,7 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
   if (doc.errors.length === 0) {
     const aliases = aliasBomb(source);
     if (aliases) diagnostics.push(aliases);
-    diagnostics.push(...inexactIntegers(source));
+    diagnostics.push(...unrepresentableNumbers(source));
   }
   const linesWithError = new Set<number>();
   for (const [severity, list] of [
@@ -154,6 +154,11 @@ function aliasBomb(source: SourceFile): Diagnostic | undefined {
   }
 }
 
+/** Whether a --param value reads as a number that is not finite (1e400, .inf, .nan). */
+export function notFiniteNumber(value: unknown): boolean {
+  return typeof value === 'number' && !Number.isFinite(value);
+}
+
 /** An integer literal (as YAML 1.2's core schema reads one: decimal, 0x or 0o) beyond what a number holds exactly. */
 export function inexactInteger(text: string): boolean {
   const digits = /^[-+]?((?:[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+))$/.exec(text.trim())?.[1];
@@ -165,15 +170,27 @@ export const INEXACT_INTEGER_HINT =
   'quote it to keep it as text ("12345678901234567890"); integers beyond 2^53 (9007199254740992) lose digits as numbers';
 
 /**
- * Integers a number cannot hold: YAML reads 12345678901234567890 as 12345678901234567000, so a task's key (and a
+ * Numbers a task key cannot carry as written: an integer YAML reads 12345678901234567890 as 12345678901234567000, so a task's key (and a
  * command's argv) would silently carry another value, and an edit of the last digits change nothing.
  */
-function inexactIntegers(source: SourceFile): Diagnostic[] {
+function unrepresentableNumbers(source: SourceFile): Diagnostic[] {
   const found: Diagnostic[] = [];
   visit(source.doc, {
     Scalar(_key, node) {
       if (typeof node.value !== 'number' || Number.isSafeInteger(node.value) || !node.range) return;
       const text = source.text.slice(node.range[0], node.range[1]);
+      // .inf, .nan, 1e400: no setting means them, and a task's key (canonical JSON) cannot hold them.
+      if (!Number.isFinite(node.value)) {
+        found.push(
+          makeDiagnostic({
+            code: 'not-finite',
+            message: `the number ${text.trim()} is not finite (it reads as ${node.value})`,
+            at: spanAt(source, node.range[0], Math.max(1, node.range[1] - node.range[0])),
+            hint: 'write a finite number (a value meaning "no limit" is best left out, or quoted as text)',
+          }),
+        );
+        return;
+      }
       if (!inexactInteger(text)) return;
       found.push(
         makeDiagnostic({
