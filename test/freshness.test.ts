@@ -259,6 +259,37 @@ targets:
     expect(ws.read('build/a.txt')).toBe('ORIGINAL');
   });
 
+  // Found by an adversarial review: a full disk while the state was saved gave a stack trace (exit 70), and the
+  // build was listed as interrupted. A folder where the fingerprint log goes fails its write the same way here.
+  it('a state that cannot be saved fails the build in one line, recorded as failed; the next build recovers', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  up:
+    inputs: { x: data/a.txt }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.x}", "{outputs.o}"]
+    outputs: { o: build/a.txt }
+`,
+      'data/a.txt': 'one',
+    });
+    expect((await ws.run(['build', 'up'])).code).toBe(0);
+    rmSync(ws.path('.pipe/fingerprints.log'), { force: true });
+    mkdirSync(ws.path('.pipe/fingerprints.log'));
+    ws.write('data/a.txt', 'two');
+    const failed = await ws.run(['build', 'up']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(
+      `pipe: could not save the workspace state in ${ws.path('.pipe')}: EISDIR`,
+    );
+    expect(failed.stderr).not.toMatch(/\n\s+at /);
+    expect(ws.read('build/a.txt')).toBe('TWO');
+    expect((await ws.run(['log'])).stdout).toMatch(/failed\s+up\s+\(1 ran\)\n$/);
+    rmSync(ws.path('.pipe/fingerprints.log'), { recursive: true });
+    const next = await ws.run(['build', 'up']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(ws.read('build/a.txt')).toBe('TWO');
+  });
+
   it('a task whose last run failed is planned with that reason (and the build), not "no previous build"', async () => {
     const FAIL_UNLESS_FIXED =
       "const fs=require('fs');if(!fs.existsSync(process.argv[1]))process.exit(3);fs.writeFileSync(process.argv[2],'ok')";

@@ -329,6 +329,10 @@ async function buildOpened(
       return EXIT_BUILD_FAILED;
     }
     output.buildEnd(result.buildId, result.status, result.reports, result.recorded);
+    if (result.saveError)
+      process.stderr.write(
+        `pipe: ${result.saveError}; the products and the cache entries this build made are in place, and the next build checks them\n`,
+      );
     if (!opts.json) printFailedLogs(result.reports.values());
     if (result.retired)
       for (const line of retiredLines(result.retired, 'of tasks no longer in the pipeline'))

@@ -251,6 +251,11 @@ export type BuildResult =
       retired?: Retired;
       /** Outputs tasks that ran no longer declare, removed or left in place (ditto). */
       dropped?: Retired;
+      /**
+       * Why the workspace's state or the build's record could not be written (a full disk, a read-only .pipe/): the
+       * build then counts as failed; its products and cache entries are in place, and the next build checks them.
+       */
+      saveError?: string;
     }
   | { ok: false; reason: 'locked'; owner: LockOwner };
 
@@ -493,10 +498,17 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
         outcome.stateChanged = true;
       }
     }
+    let saveError: string | undefined;
     if (outcome.stateChanged || session.memo.dirty) {
-      await saveState(session.layout.stateFile, session.state);
-      session.stateStamp = stateFileStamp(session.layout.stateFile);
-      session.memo.dirty = false;
+      try {
+        await saveState(session.layout.stateFile, session.state);
+        session.stateStamp = stateFileStamp(session.layout.stateFile);
+        session.memo.dirty = false;
+      } catch (error) {
+        if (!isFileSystemError(error)) throw error;
+        saveError = `could not save the workspace state in ${session.layout.dir}: ${(error as Error).message}`;
+        outcome.status = 'failed';
+      }
     }
     const endedAt = new Date().toISOString();
     const ended = started.then(() =>
@@ -509,8 +521,14 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     ended.catch(() => {}); // awaited (and its failure thrown) below
     const saved = { status: outcome.status, reports: outcome.reports, plan };
     if (options.onSaved) await options.onSaved(saved).catch(() => undefined);
-    await ended;
-    await pruneBuilds(session.layout, session.state, buildId);
+    try {
+      await ended;
+    } catch (error) {
+      if (!isFileSystemError(error)) throw error;
+      saveError ??= `could not write the build record in ${session.layout.buildsDir}: ${(error as Error).message}`;
+      outcome.status = 'failed';
+    }
+    if (!saveError) await pruneBuilds(session.layout, session.state, buildId);
     // The cache's last fsync rounds went on while the state and the record were written; its warnings come now.
     await committed;
     return {
@@ -522,6 +540,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       recorded: true,
       ...(retired ? { retired } : {}),
       ...(retiredDropped ? { dropped: retiredDropped } : {}),
+      ...(saveError ? { saveError } : {}),
     };
   } finally {
     await Promise.all(ownExecutors.map((e) => e.close()));
@@ -529,6 +548,12 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     await committed;
     lock.lock.release();
   }
+}
+
+/** An error of the file system (ENOSPC, EROFS, EACCES, EIO, EDQUOT…), as opposed to a bug: told in one line. */
+function isFileSystemError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && 'syscall' in (error as object);
 }
 
 async function reloadState(session: Session): Promise<void> {
