@@ -211,18 +211,16 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
-  it('a YAML merge key (<<: *anchor) is refused saying that YAML 1.2 has none', async () => {
-    const { dir, diagnostics } = await diagnosticsOf({
+  it('a YAML merge key (<<: *anchor) shares keys between targets, as YAML 1.1 and PyYAML read it', async () => {
+    const dir = makeWorkspace({
       'pipe.yaml':
         'version: 1\ntargets:\n  a: &base {command: [echo], outputs: [a.txt]}\n  b: {<<: *base, outputs: [b.txt]}\n',
     });
-    expect(summary(dir, diagnostics)).toEqual([
-      {
-        code: 'unknown-key',
-        at: 'pipe.yaml:4:7',
-        hint: 'a YAML merge key (<<: *anchor) is not read here (YAML 1.2 has none): write the keys out in each target',
-      },
-    ]);
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    const b = result.pipeline.targets.get('b')!;
+    expect([b.command, b.outputs]).toEqual([['echo'], { 0: 'b.txt' }]);
   });
 
   // Found by fuzzing: nested aliases threw yaml's ReferenceError out of doc.toJS() as a stack trace.
@@ -253,6 +251,47 @@ describe('loadPipeline: every problem is reported with its place', () => {
         hint: 'write the repeated values out, or use fewer nested aliases',
       },
     ]);
+  });
+
+  // Found by an adversarial review: it was called an alias bomb ("use fewer nested aliases"), at the first alias.
+  it('an alias used before its anchor is said so, at that alias', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\nvars: {a: &ok x, b: *ok, c: *later, d: &later y}\ntargets: {}\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'yaml-alias-unresolved',
+        at: 'pipe.yaml:2:29',
+        hint: 'YAML reads top to bottom: put the anchor (&later) on a value above its first use',
+      },
+    ]);
+    expect(diagnostics[0]!.message).toBe('alias *later names no anchor set before it');
+  });
+
+  // Found by an adversarial review: gammapy reads its config with PyYAML, which applies << merge keys; pipe refused
+  // them as an unknown key '<<'.
+  it('applies << merge keys as PyYAML does: own keys win, then the merged maps in order', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': [
+        'version: 1',
+        'targets:',
+        '  a:',
+        '    command: [echo, "{params.e.min}", "{params.e.max}", "{params.f.nbins}"]',
+        '    params:',
+        '      base: &b {min: 1, max: 10, nbins: 5}',
+        '      other: &o {nbins: 7, extra: z}',
+        '      e: {<<: *b, max: 20}',
+        '      f: {<<: [*o, *b]}',
+        '    outputs: [a.txt]',
+      ].join('\n'),
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    expect(result.pipeline.targets.get('a')!.params).toMatchObject({
+      e: { min: 1, max: 20, nbins: 5 },
+      f: { nbins: 7, extra: 'z', min: 1, max: 10 },
+    });
   });
 
   // Found by fuzzing: a byte that is not UTF-8 became U+FFFD, and an output named 'flux_err\uFFFD' was refused

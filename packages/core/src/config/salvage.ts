@@ -20,7 +20,7 @@ export function salvageTarget(value: unknown): TargetDoc | undefined {
   for (const issue of first.error.issues) {
     if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
       for (const key of issue.keys) {
-        // Only a key with one meaning: dropping another (a `<<` merge key) could drop what the target needs.
+        // Only a key with one meaning: renaming a key that could mean several would guess what the target needs.
         const meant = closestNames(key, known);
         if (meant.length !== 1 || meant[0]! in doc) return undefined;
         doc[meant[0]!] = doc[key];

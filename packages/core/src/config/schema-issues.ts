@@ -98,11 +98,9 @@ function issueDiagnostics(
         message: `unknown key '${key}'${where ? ` in ${where}` : ''}`,
         at: spanOf(source, keyNode(node, key) ?? node),
         hint:
-          key === '<<'
-            ? 'a YAML merge key (<<: *anchor) is not read here (YAML 1.2 has none): write the keys out in each target'
-            : (didYouMean(key, allowed) ??
-              (issue as { union?: string }).union ??
-              (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined)),
+          didYouMean(key, allowed) ??
+          (issue as { union?: string }).union ??
+          (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined),
       }),
     );
   }

@@ -3,7 +3,20 @@
  * `yaml`'s parseDocument + LineCounter so that every node maps back to file:line:col.
  */
 import { readFile } from 'node:fs/promises';
-import { type Document, isNode, LineCounter, type Node, Parser, parseDocument, visit } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  Parser,
+  parseDocument,
+  visit,
+} from 'yaml';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
 
@@ -18,12 +31,14 @@ export interface SourceFile {
 /** Parse YAML text; syntax errors become diagnostics (all of them), the document is returned regardless. */
 export function parseSource(file: string, text: string): { source: SourceFile; diagnostics: Diagnostic[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
+  // merge: YAML 1.1's << merge keys, which PyYAML (gammapy's config reader) applies: a gammapy config may use them.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false, merge: true });
   const source: SourceFile = { file, text, lineCounter, doc };
   const diagnostics: Diagnostic[] = [];
   if (doc.errors.length === 0) {
     const aliases = aliasBomb(source);
     if (aliases) diagnostics.push(aliases);
+    else expandMergeKeys(doc);
     diagnostics.push(...unrepresentableNumbers(source));
   }
   const linesWithError = new Set<number>();
@@ -123,6 +138,53 @@ function decodeUtf8(file: string, bytes: Buffer): { text: string } | { diagnosti
   }
 }
 
+/** A `<<` merge key, as yaml reads one with `merge: true`. */
+function isMergeKey(key: unknown): boolean {
+  return (
+    isScalar(key) && (key.value === '<<' || (typeof key.value === 'symbol' && key.value.description === '<<'))
+  );
+}
+
+/**
+ * Merge keys (`energy_true: {<<: *e, max: 20 TeV}`) written out in the document itself, as PyYAML applies them: each
+ * map's `<<` pair is replaced by copies of the merged maps' pairs that the map does not set itself (an earlier map
+ * of a `<<: [*a, *b]` list wins over a later one). Every reader of the document (params, the config lookup, the
+ * schema's places) then sees plain maps, and a merged value's place is where it is written (the anchor's map).
+ */
+function expandMergeKeys(doc: Document.Parsed): void {
+  // Merged maps may hold merge keys of their own: expanded over again until none is left (bounded: cycles are
+  // refused by yaml, and each round expands at least one level).
+  for (let round = 0; round < 32; round++) {
+    let found = false;
+    visit(doc, {
+      Map(_key, map) {
+        const at = map.items.findIndex((p) => isMergeKey(p.key));
+        if (at < 0) return;
+        found = true;
+        const merge = map.items[at]!.value;
+        const sources = (isSeq(merge) ? merge.items : [merge]).map((n) => (isAlias(n) ? n.resolve(doc) : n));
+        const own = new Set(
+          map.items
+            .filter((p) => !isMergeKey(p.key))
+            .map((p) => (isScalar(p.key) ? String(p.key.value) : p.key)),
+        );
+        const added: Pair[] = [];
+        for (const src of sources) {
+          if (!isMap(src)) continue;
+          for (const pair of src.items) {
+            const name = isScalar(pair.key) ? String(pair.key.value) : pair.key;
+            if (isMergeKey(pair.key) || own.has(name)) continue;
+            own.add(name);
+            added.push(pair.clone() as Pair);
+          }
+        }
+        map.items.splice(at, 1, ...added);
+      },
+    });
+    if (!found) return;
+  }
+}
+
 /**
  * An error when expanding the document's aliases would exceed yaml's limit (the "billion laughs": a few lines of
  * nested aliases expanding to millions of nodes): toJS() throws a ReferenceError there, which each reader of the
@@ -143,6 +205,22 @@ function aliasBomb(source: SourceFile): Diagnostic | undefined {
     return undefined;
   } catch (error) {
     if (!(error instanceof ReferenceError)) throw error;
+    // An alias whose anchor comes later (or nowhere): YAML reads top to bottom. Not a bomb: said at that alias.
+    let unresolved: (Node & { source: string }) | undefined;
+    visit(source.doc, {
+      Alias(_key, node) {
+        if (node.resolve(source.doc) !== undefined) return;
+        unresolved = node as Node & { source: string };
+        return visit.BREAK;
+      },
+    });
+    if (unresolved)
+      return makeDiagnostic({
+        code: 'yaml-alias-unresolved',
+        message: `alias *${unresolved.source} names no anchor set before it`,
+        at: spanOf(source, unresolved) ?? { file: source.file, line: 1, col: 1, length: 1 },
+        hint: `YAML reads top to bottom: put the anchor (&${unresolved.source}) on a value above its first use`,
+      });
     const at = spanOf(source, first) ??
       spanOf(source, source.doc.contents) ?? { file: source.file, line: 1, col: 1, length: 1 };
     return makeDiagnostic({
