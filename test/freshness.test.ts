@@ -204,6 +204,12 @@ describe('pipe build: freshness', () => {
     expect(file.stderr).toBe(
       `pipe: --out ${ws.path('export3')}: a file is in the way of the folder (${ws.path('export3')})\n`,
     );
+    // An empty --out is refused, not ignored.
+    const empty = await ws.run(['build', 'count', '--out', '']);
+    expect([empty.code, empty.stderr]).toEqual([
+      2,
+      'pipe: --out needs a folder to copy the products to (it was given an empty one)\n',
+    ]);
     // A build that does not get to copy leaves no empty folder behind.
     const unloaded = await ws.run(['build', 'nosuch', '--out', ws.path('export4/sub')]);
     expect(unloaded.code).toBe(2);

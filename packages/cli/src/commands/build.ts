@@ -120,6 +120,10 @@ async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> 
 }
 
 export async function buildCommand(named: string[], opts: BuildCliOptions): Promise<number> {
+  if (opts.out !== undefined && opts.out.trim() === '') {
+    process.stderr.write('pipe: --out needs a folder to copy the products to (it was given an empty one)\n');
+    return EXIT_USAGE;
+  }
   // Relative to the directory the command runs in (-C included), as every other path on the command line.
   if (opts.out) opts = { ...opts, out: path.resolve(workingDir(opts), opts.out) };
   if (opts.out && !opts.dryRun) {
