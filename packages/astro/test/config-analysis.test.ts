@@ -51,6 +51,17 @@ describe('gammapy analysis config', () => {
       ['datasets.geom.wcs.width.width', 'angle "-1.0e999 deg" is not a finite number'],
       ['excess_map.correlation_radius', 'angle "1.0e400 deg" is not a finite number'],
     ]);
+    // Finite but far beyond any kernel: refused at the setting, not in the excess-map task.
+    const wide = parse(readFileSync(crabConfig, 'utf8'));
+    wide.excess_map.correlation_radius = '1.0e308 deg';
+    expect(readAnalysisConfig(wide).issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      [
+        'excess_map.correlation_radius',
+        'correlation_radius 1e+308 deg is more than 2000 pixels of 0.02 deg, the most a correlation kernel may span',
+      ],
+    ]);
+    wide.excess_map.correlation_radius = '40 deg';
+    expect(readAnalysisConfig(wide).issues).toEqual([]);
   });
 
   // Found by fuzzing: binsize_irf 0.0001 deg passed the check (it looked at binsize only) and each run failed after

@@ -38,6 +38,8 @@ type Node =
 const MAX_CUBE_CELLS = 2 ** 28;
 /** More energy bins than this are what makes a cube too large (rather than the pixel size) when one is. */
 const MANY_ENERGY_BINS = 1000;
+/** The widest correlation radius in map pixels: its disk kernel then holds (2·2000 + 1)² = 16 M cells. */
+const MAX_KERNEL_RADIUS_PIXELS = 2000;
 
 const obj = (fields: Record<string, Node>): Node => ({ t: 'obj', fields });
 const angle = (dflt?: string): Node => ({ t: 'angle', dflt });
@@ -592,8 +594,16 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
       });
   }
   const radius = config?.excess_map?.correlation_radius;
+  const binsize = ds?.geom?.wcs?.binsize;
   if (isNum(radius) && !(radius > 0))
     issues.push({ path: ['excess_map', 'correlation_radius'], message: 'correlation_radius must be > 0' });
+  else if (isNum(radius) && isNum(binsize) && binsize > 0 && radius / binsize > MAX_KERNEL_RADIUS_PIXELS)
+    // The disk kernel is (2r + 1)² pixels: 1e308 deg failed in the excess-map task, naming no setting.
+    issues.push({
+      path: ['excess_map', 'correlation_radius'],
+      message: `correlation_radius ${radius} deg is more than ${MAX_KERNEL_RADIUS_PIXELS} pixels of ${binsize} deg, the most a correlation kernel may span`,
+      hint: 'gammapy analyses correlate over a few PSF widths (0.1 to 0.5 deg)',
+    });
   // Every energy axis is an array of its edges: 2e9 energy_edges bins took 16 GB and minutes before failing (the
   // map-size check above bounds the dataset axes only together with the pixels: a 1-pixel map could have 1e8 bins).
   for (const [path, n] of [
