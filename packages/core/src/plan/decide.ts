@@ -4,7 +4,6 @@
  * scheduler (for a task behind one that ran, once it has finished). It reads file stamps, hashes and
  * cache manifests through `PlanIO`, and runs nothing.
  */
-import { existsSync } from 'node:fs';
 import type { Manifest } from '@pipe/cache';
 import {
   envDigest,
@@ -289,7 +288,7 @@ export function ownChanges(
   const record = fingerprintTask(task, { ...ctx, upstream });
   if ('missing' in record) return undefined;
   // Its key holds, but an output gone from the workspace is restored (or recomputed) whatever the upstream makes.
-  if (keyOf(record) === ctx.previous.key) return missingOutputs(task, ctx.root);
+  if (keyOf(record) === ctx.previous.key) return missingOutputs(task, ctx.io, ctx.root);
   if (!unknown) return previousReasons(ctx.previous, ctx, record, keyOf(record));
   const old = ctx.previous.fp ?? ctx.previousRecord?.();
   if (!old) return undefined;
@@ -300,10 +299,10 @@ export function ownChanges(
 }
 
 /** An output-missing reason for each output not in the workspace. */
-function missingOutputs(task: Task, root: string): Reason[] {
+function missingOutputs(task: Task, io: PlanIO, root: string): Reason[] {
   const reasons: Reason[] = [];
   for (const [output, abs] of Object.entries(task.outputs))
-    if (!existsSync(abs)) reasons.push({ type: 'output-missing', output, path: relPath(root, abs) });
+    if (!io.stamp(abs)) reasons.push({ type: 'output-missing', output, path: relPath(root, abs) });
   return reasons;
 }
 
