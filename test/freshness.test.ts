@@ -27,6 +27,15 @@ export default {
 };
 `;
 
+/** A target that upper-cases data/a.txt into `output` (a command step). */
+function upperTarget(name: string, output: string): string {
+  return `  ${name}:
+    inputs: { x: data/a.txt }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.x}", "{outputs.o}"]
+    outputs: { o: ${output} }
+`;
+}
+
 function pipeline(suffix: string): string {
   return `version: 1
 targets:
@@ -221,21 +230,7 @@ describe('pipe build: freshness', () => {
 
   it('--out never replaces a raw input, the pipeline or another product; the products own folder is a no-op', async () => {
     const ws = new Workspace({
-      'pipe.yaml': `version: 1
-targets:
-  up:
-    inputs: { x: data/a.txt }
-    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.x}", "{outputs.o}"]
-    outputs: { o: build/a.txt }
-  cfg:
-    inputs: { x: data/a.txt }
-    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.x}", "{outputs.o}"]
-    outputs: { o: build/pipe.yaml }
-  other:
-    inputs: { x: data/a.txt }
-    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.x}", "{outputs.o}"]
-    outputs: { o: elsewhere/a.txt }
-`,
+      'pipe.yaml': `version: 1\ntargets:\n${upperTarget('up', 'build/a.txt')}${upperTarget('cfg', 'build/pipe.yaml')}${upperTarget('other', 'elsewhere/a.txt')}`,
       'data/a.txt': 'original',
     });
     const pipeYaml = ws.read('pipe.yaml');
@@ -269,13 +264,7 @@ targets:
   // build was listed as interrupted. A folder where the fingerprint log goes fails its write the same way here.
   it('a state that cannot be saved fails the build in one line, recorded as failed; the next build recovers', async () => {
     const ws = new Workspace({
-      'pipe.yaml': `version: 1
-targets:
-  up:
-    inputs: { x: data/a.txt }
-    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.x}", "{outputs.o}"]
-    outputs: { o: build/a.txt }
-`,
+      'pipe.yaml': `version: 1\ntargets:\n${upperTarget('up', 'build/a.txt')}`,
       'data/a.txt': 'one',
     });
     expect((await ws.run(['build', 'up'])).code).toBe(0);

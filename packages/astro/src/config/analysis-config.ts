@@ -597,7 +597,14 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
   const binsize = ds?.geom?.wcs?.binsize;
   if (isNum(radius) && !(radius > 0))
     issues.push({ path: ['excess_map', 'correlation_radius'], message: 'correlation_radius must be > 0' });
-  else if (isNum(radius) && isNum(binsize) && binsize > 0 && radius / binsize > MAX_KERNEL_RADIUS_PIXELS)
+  else if (
+    isNum(radius) &&
+    isNum(binsize) &&
+    binsize > 0 &&
+    radius / binsize > MAX_KERNEL_RADIUS_PIXELS &&
+    // A binsize refused already (a map too large) is the setting to fix: the radius is not blamed as well.
+    !issues.some((i) => i.path.join('.') === 'datasets.geom.wcs.binsize')
+  )
     // The disk kernel is (2r + 1)² pixels: 1e308 deg failed in the excess-map task, naming no setting.
     issues.push({
       path: ['excess_map', 'correlation_radius'],
