@@ -24,6 +24,22 @@ function write(root: string, rel: string, content: string): string {
   return file;
 }
 
+/** The watch set of `targets` of the pipeline in `root` (no kernels, nothing excluded). */
+async function watchSetOf(root: string, targets: string[]) {
+  const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), {
+    registry: createStepRegistry(),
+    cwd: root,
+  });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+  return computeWatchSet({
+    pipeline: loaded.pipeline,
+    tasks: expandGraph(loaded.pipeline, { targets }).tasks.values(),
+    targets,
+    kernels: [],
+    excluded: [],
+  });
+}
+
 /** A clock the test advances by hand. */
 class ManualTimers implements QueueTimers {
   now = 0;
@@ -242,18 +258,7 @@ targets:
       'version: 1\ninclude: ["inc/*.yaml"]\ntargets:\n  t: {command: [echo], outputs: [t.txt]}\n',
     );
     write(root, 'inc/a.yaml', 'targets:\n  a: {command: [echo], outputs: [a.txt]}\n');
-    const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), {
-      registry: createStepRegistry(),
-      cwd: root,
-    });
-    if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
-    const set = computeWatchSet({
-      pipeline: loaded.pipeline,
-      tasks: expandGraph(loaded.pipeline, { targets: ['t'] }).tasks.values(),
-      targets: ['t'],
-      kernels: [],
-      excluded: [],
-    });
+    const set = await watchSetOf(root, ['t']);
     expect(set.dirs.has(path.join(root, 'inc'))).toBe(true);
     expect(isWatchedPath(set, path.join(root, 'inc/b.yaml'))).toBe(true);
     expect(isWatchedPath(set, path.join(root, 'inc/b.txt'))).toBe(false);
@@ -281,18 +286,7 @@ targets:
     mkdirSync(path.join(root, 'd/.hidden'), { recursive: true });
     write(root, 'f/y.txt', 'y');
     mkdirSync(path.join(root, 'f/sub'), { recursive: true });
-    const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), {
-      registry: createStepRegistry(),
-      cwd: root,
-    });
-    if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
-    const set = computeWatchSet({
-      pipeline: loaded.pipeline,
-      tasks: expandGraph(loaded.pipeline, { targets: ['deep', 'flat'] }).tasks.values(),
-      targets: ['deep', 'flat'],
-      kernels: [],
-      excluded: [],
-    });
+    const set = await watchSetOf(root, ['deep', 'flat']);
     expect([...set.dirs].map((d) => path.relative(root, d)).sort()).toEqual([
       '',
       'd',
@@ -324,20 +318,7 @@ targets:
 `,
     );
     write(root, 'later/deep/in.txt', 'x');
-    const loaded = await loadPipeline(path.join(root, 'pipe.yaml'), {
-      registry: createStepRegistry(),
-      cwd: root,
-    });
-    expect(loaded.ok).toBe(true);
-    if (!loaded.ok) return;
-    const graph = expandGraph(loaded.pipeline, { targets: ['t'] });
-    const set = computeWatchSet({
-      pipeline: loaded.pipeline,
-      tasks: graph.tasks.values(),
-      targets: ['t'],
-      kernels: [],
-      excluded: [],
-    });
+    const set = await watchSetOf(root, ['t']);
     expect(set.dirs).toEqual(new Set([root, path.join(root, 'later/deep')]));
     rmSync(path.join(root, 'later'), { recursive: true });
     const after = reanchor(set);
