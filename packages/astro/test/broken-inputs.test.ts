@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAnalysisConfig } from '../src/config/index.js';
-import { Observation, openDataStore, requireHdus, selectObservations } from '../src/dl3/index.js';
+import { Observation, obsNumber, openDataStore, requireHdus, selectObservations } from '../src/dl3/index.js';
 import {
   emptyPrimary,
   encodeFits,
@@ -88,6 +88,18 @@ describe('data store index tables', () => {
     expect(err.file).toBe(join(store, 'obs-index.fits.gz'));
     expect(err.column).toBe('OBS_ID');
     expect(err.message).toContain(`OBS_ID ${ids[0]} is in rows 1 and 4`);
+  });
+
+  it('names a text cell where an obs-index number is expected as text (it read "value 83.63333 is not a number")', () => {
+    const index = {
+      file: '/x/obs-index.fits',
+      obsIds: [23523],
+      rows: [{ TSTART: '83.63333' }],
+      columns: ['TSTART'],
+    };
+    expect(() => obsNumber(index as never, 0, 'TSTART')).toThrow(
+      "OBS_ID 23523: the column holds text ('83.63333'), where a number is expected",
+    );
   });
 
   it('reads obs-index columns by their unit (RA_PNT in rad, TSTART/TSTOP in ms), as gammapy does', async () => {

@@ -116,6 +116,8 @@ export function obsNumber(index: ObsIndex, row: number, column: string): number 
     { file: index.file, hdu: 'OBS_INDEX', column },
     v === undefined
       ? `no such column; columns: ${index.columns.join(', ')}`
-      : `OBS_ID ${index.obsIds[row]}: value ${String(v)} is not a number`,
+      : typeof v === 'string'
+        ? `OBS_ID ${index.obsIds[row]}: the column holds text ('${v}'), where a number is expected`
+        : `OBS_ID ${index.obsIds[row]}: value ${String(v)} is not a number`,
   );
 }
