@@ -157,6 +157,25 @@ describe('fitsComparator', () => {
     expect(ignored.products[0]!.status).toBe('identical');
   });
 
+  // Found by a review: rtol 1e-4 on CRVAL1 = 320 deg let a 0.03 deg (1.5 pixel) shift of a Galactic map pass.
+  it("a shifted WCS is a difference whatever the data's tolerance; formatting noise is not", async () => {
+    const shifted = (by: number) =>
+      variant((s) => {
+        s.wcsHeader = s.wcsHeader.map((c) =>
+          c.key === 'CRVAL1' ? { key: c.key, value: (c.value as number) * (1 + by) } : c,
+        );
+      });
+    const loose = { tolerances: tolerances('default: {rtol: 1e-3, atol: 1}') };
+    const report = await compareMaps(base, shifted(1e-5), loose);
+    expect(report.products[0]!.details[0]).toMatchObject({
+      item: "HDU 0 'PRIMARY' header",
+      status: 'different',
+      changes: [{ item: 'CRVAL1' }],
+    });
+    expect(report.regression).toBe(true);
+    expect((await compareMaps(base, shifted(1e-13), loose)).products[0]!.status).toBe('within-tolerance');
+  });
+
   it('a changed NaN pattern is a difference whatever the tolerance', async () => {
     const neu = variant((_s, d) => (d[PIXEL_INDEX] = Number.NaN));
     const report = await compareMaps(base, neu, { tolerances: tolerances('default: {rtol: 1, atol: 100}') });

@@ -1,7 +1,7 @@
 /**
  * Header comparison of two HDUs: keyword by keyword (first occurrence; COMMENT/HISTORY ignored),
  * leaving out volatile keys (DATE, CREATOR, checksums) and those the tolerance config lists. Float
- * values get the HDU's tolerance, integers, strings and flags must be equal.
+ * values get the HDU's tolerance, except the WCS keywords (see WCS_KEY); integers, strings and flags must be equal.
  */
 import {
   type CompareContext,
@@ -31,7 +31,7 @@ export function compareHeaders(
   for (const key of compared) {
     const a = ref.has(key) ? ref.get(key) : undefined;
     const b = neu.has(key) ? neu.get(key) : undefined;
-    const status = compareValues(a, b, tolerance);
+    const status = compareValues(a, b, tolerance, key);
     if (status === 'identical') continue;
     statuses.push(status);
     const change: ValueChange = { item: key };
@@ -50,13 +50,23 @@ export function compareHeaders(
   return detail;
 }
 
+/**
+ * The keywords that place a map on the sky. The data's tolerance does not apply to them: rtol 1e-4 on CRVAL1 = 320 deg
+ * let a 0.03 deg (1.5 pixel) shift pass. They agree to 1e-9 relative (float formatting noise), or differ.
+ */
+const WCS_KEY =
+  /^(?:CRVAL\d+|CRPIX\d+|CDELT\d+|CD\d+_\d+|PC\d+_\d+|CROTA\d+|PV\d+_\d+|LONPOLE|LATPOLE|EQUINOX|EPOCH)$/;
+const WCS_TOLERANCE = { rtol: 1e-9, atol: 1e-12 };
+
 function compareValues(
   a: FitsValue | undefined,
   b: FitsValue | undefined,
   t: ResolvedTolerance,
+  key: string,
 ): DetailStatus {
   if (a === b) return 'identical';
   if (typeof a === 'number' && typeof b === 'number') {
+    if (WCS_KEY.test(key)) return compareNumbers(a, b, WCS_TOLERANCE);
     const exact = Number.isInteger(a) && Number.isInteger(b) && t.exactIntegers;
     return compareNumbers(a, b, exact ? { rtol: 0, atol: 0 } : t);
   }
