@@ -107,6 +107,9 @@ describe('pipe build excess_map (Crab, shipped data)', () => {
       expect(Math.abs(norms[i] / n - 1)).toBeLessThan(1e-7);
     }
     expect(ws.exists(`${PRODUCTS}/sqrt_ts.png`)).toBe(true);
+    // The exposure carries the livetime in gammapy's META card (Map.read(...).meta['livetime'] is a Quantity).
+    const meta = readMapFits(`${ws.path(PRODUCTS)}/exposure.fits.gz`).header.get('META');
+    expect(JSON.parse(String(meta))).toEqual({ livetime: `${s.livetime_s} s` });
   });
 
   it('reruns nothing when nothing changed, and only the excess map for a new correlation radius', async () => {

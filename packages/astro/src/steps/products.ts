@@ -27,6 +27,8 @@ interface Image {
   data: Float32Array | Uint8Array;
   shape: number[];
   axis: { kind: 'reco' | 'true'; edges: ArrayLike<number> };
+  /** gammapy's META card (JSON), when the map has metadata: the exposure's livetime, as gammapy writes it. */
+  meta?: string;
 }
 
 function productImage(
@@ -48,7 +50,11 @@ function productImage(
     case 'background':
       return cube(ds.background, 'reco', reco);
     case 'exposure':
-      return cube(ds.exposure, 'true', ds.energyTrue.edges);
+      // gammapy's stacked exposure carries the livetime (Map.read(...).meta['livetime']).
+      return {
+        ...cube(ds.exposure, 'true', ds.energyTrue.edges),
+        meta: JSON.stringify({ livetime: `${ds.livetime} s` }),
+      };
     case 'mask_safe':
       return cube(ds.maskSafe, 'reco', reco);
   }
@@ -164,6 +170,7 @@ export async function writeProductMaps(
           wcsHeader,
           axis: { ...img.axis, unit: 'TeV' },
           bunit: UNITS[name] ?? '',
+          ...(img.meta ? { meta: img.meta } : {}),
         },
         STEP_OUTPUT,
       );
