@@ -11,3 +11,4 @@ export {
   fitsComparator,
 } from './fits-comparator.js';
 export { compareHeaders, formatValue } from './header-diff.js';
+export { comparePixels, PNG_PATH, pngComparator } from './png-comparator.js';

@@ -24,8 +24,14 @@ export interface CompareCliOptions extends Omit<GlobalOptions, 'json'>, Omit<Rem
 
 async function domainComparators(): Promise<FileComparator[]> {
   try {
-    const astro = (await import('@pipe/astro')) as { fitsComparator?: () => FileComparator };
-    return astro.fitsComparator ? [astro.fitsComparator()] : [];
+    const astro = (await import('@pipe/astro')) as {
+      fitsComparator?: () => FileComparator;
+      pngComparator?: () => FileComparator;
+    };
+    // FITS maps by HDU and value; PNG quick-looks by their pixels (a re-encoded image is the same image).
+    return [astro.fitsComparator?.(), astro.pngComparator?.()].filter(
+      (c): c is FileComparator => c !== undefined,
+    );
   } catch {
     return []; // without the domain package FITS files are compared as bytes
   }

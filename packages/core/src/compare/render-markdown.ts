@@ -91,13 +91,16 @@ function productRow(p: ProductComparison): string {
       : worst.kind === 'json'
         ? worst.where
         : `${worst.item} ${worst.where}`;
+  const maxAbs = Math.max(...numeric.map((d) => d.maxAbsDiff ?? 0));
+  // Values that became NaN (or stopped being NaN) have no difference to show: the columns say what changed.
+  const nanOnly = maxAbs === 0 && maxRel === 0 && numeric.some((d) => (d.nanMismatch ?? 0) > 0);
   return [
     '',
     ` ${ICON[p.status]} `,
     ` ${code(p.path)} `,
     ` ${label} `,
-    ` ${formatDiff(Math.max(...numeric.map((d) => d.maxAbsDiff ?? 0)))} `,
-    ` ${formatDiff(maxRel)} `,
+    ` ${nanOnly ? 'NaN pattern' : formatDiff(maxAbs)} `,
+    ` ${nanOnly ? 'NaN pattern' : formatDiff(maxRel)} `,
     ` ${differing} / ${elements} `,
     ` ${worst.tolerance ? formatTolerance(worst.tolerance) : ''} `,
     ` ${cell(where)} `,
@@ -117,8 +120,10 @@ function detailLine(d: DiffDetail): string {
         ? `${d.differing} of ${d.elements} outside tolerance`
         : '';
     const nan = d.nanMismatch ? `, ${d.nanMismatch} NaN pattern mismatches` : '';
+    // Only NaN mismatches: no finite difference to show (a max abs of 0 read as "no change").
+    const finite = (d.differing ?? 0) > (d.nanMismatch ?? 0) || d.status === 'within-tolerance';
     parts.push(
-      `${counts}${nan}; max abs ${formatDiff(d.maxAbsDiff)}, max rel ${formatDiff(d.maxRelDiff)}${d.where ? ` at ${cell(d.where)}` : ''}`,
+      `${counts}${nan}${finite ? `; max abs ${formatDiff(d.maxAbsDiff)}, max rel ${formatDiff(d.maxRelDiff)}` : ''}${d.where ? ` at ${cell(d.where)}` : ''}`,
     );
     if (d.tolerance) parts.push(formatTolerance(d.tolerance));
   }
