@@ -181,6 +181,10 @@ describe('fitsComparator', () => {
     const report = await compareMaps(base, neu, { tolerances: tolerances('default: {rtol: 1, atol: 100}') });
     expect(dataDetail(report)).toMatchObject({ status: 'different', differing: 1, nanMismatch: 1 });
     expect(report.regression).toBe(true);
+    // The report's table says what changed (it showed max abs 0, max rel 0, read as "no change").
+    const md = renderCompareMarkdown(report);
+    expect(md).toContain('| different | NaN pattern | NaN pattern |');
+    expect(md).not.toMatch(/NaN pattern mismatches; max abs/);
   });
 
   it('writes a difference PNG of the map (new - ref, coolwarm) and links it in Markdown', async () => {
