@@ -231,6 +231,40 @@ describe('runs', () => {
     ]);
   });
 
+  // Found by a cross-check on LST-1-like runs of several GTI rows: gammapy 1.0's select_time tests obs_time against
+  // the first GTI row only (Observation.tstop) and drops the run; pipe keeps its rows inside the interval, and says so.
+  it('flags a time cut that misses the first of several GTI rows (gammapy 1.0 drops that run), not one that meets it', async () => {
+    const { store } = await gtiStore('gti-rows', [0, 1000, 2000], [900, 1900, 2900]);
+    writeFits(join(store, 'gti.fits'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'GTI',
+        columns: [
+          { name: 'START', data: Float64Array.of(0, 1000, 2000), unit: 's' },
+          { name: 'STOP', data: Float64Array.of(900, 1900, 2900), unit: 's' },
+        ],
+        cards: [
+          { key: 'MJDREFI', value: 51910 },
+          { key: 'MJDREFF', value: 0 },
+          { key: 'TIMESYS', value: 'TT' },
+        ],
+      },
+    ]);
+    const run = (await openDataStore(store)).observation(23523);
+    const cut = (fromS: number, toS: number) =>
+      new Observation(run.obsId, run.locations, run.obsIndexRow, {
+        start: 51910 + fromS / 86400,
+        stop: 51910 + toS / 86400,
+      }).gti();
+    const missed = await cut(1500, 2500);
+    expect(missed.ontime).toBeCloseTo(900, 5);
+    expect(missed.firstRowOutsideCut).toBe(true);
+    const met = await cut(500, 1500);
+    expect(met.ontime).toBeCloseTo(900, 5);
+    expect(met.firstRowOutsideCut).toBeUndefined();
+  });
+
   it('reads GTI START/STOP by their TUNIT (ms: the ontime in seconds, as gammapy); a non-time unit is refused', async () => {
     const ms = await gtiStore('gti-ms', [100_000, 300_000], [200_000, 350_000], 'ms');
     expect((await ms.obs.gti()).ontime).toBe(150);

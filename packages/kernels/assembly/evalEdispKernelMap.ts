@@ -14,19 +14,17 @@ function cumulativeAt(cum: usize, migraEdges: usize, nM: i32, mu: f64): f64 {
 
 /** Energy-dispersion kernel map out[(t·nK + k)·npix + p]; `work` holds ≥ nM + 1 f64; see the reference. */
 export function evalEdispKernelMap(offsets: usize, npix: i32, table: usize, lnENodes: usize, nE: i32, nM: i32, offNodes: usize, nOff: i32, migraEdges: usize, bounds: usize, energies: usize, nT: i32, recoEdges: usize, nK: i32, work: usize, out: usize): void {
-  const eMin = load<f64>(bounds);
-  const eMax = load<f64>(bounds, 8);
+  // bounds[0..1] (the true-energy range) are not used: a true energy outside the table is extrapolated (see the reference)
   const offMin = load<f64>(bounds, 16);
   const offMax = load<f64>(bounds, 24);
   for (let t = 0; t < nT; t++) {
     const energy = load<f64>(energies + (<usize>t << 3));
-    const eInside = energy >= eMin && energy <= eMax;
     const lnE = fdlibmLog(energy);
     const ie = cellIndex(lnENodes, nE, lnE);
     const te = cellWeight(lnENodes, nE, ie, lnE);
     for (let p = 0; p < npix; p++) {
       const off = load<f64>(offsets + (<usize>p << 3));
-      const inside = eInside && off >= offMin && off <= offMax;
+      const inside = off >= offMin && off <= offMax;
       const io = cellIndex(offNodes, nOff, off);
       const to = cellWeight(offNodes, nOff, io, off);
       store<f64>(work, 0);
@@ -46,7 +44,7 @@ export function evalEdispKernelMap(offsets: usize, npix: i32, table: usize, lnEN
             load<f64>(table + (<usize>(a + jo) << 3)) * w01 +
             load<f64>(table + (<usize>(b + io) << 3)) * w10 +
             load<f64>(table + (<usize>(b + jo) << 3)) * w11;
-          if (!(v > 0) || v == Infinity) v = 0;
+          if (!isFinite<f64>(v)) v = 0; // negatives kept, as the reference
         }
         const dm = load<f64>(migraEdges + (<usize>(m + 1) << 3)) - load<f64>(migraEdges + (<usize>m << 3));
         store<f64>(work + (<usize>(m + 1) << 3), load<f64>(work + (<usize>m << 3)) + v * dm);

@@ -2,7 +2,7 @@
 // (NaN/±Inf and negative table values, offsets and energies outside the axis bounds, single-node axes, rad
 // edges beyond the table, reco edges beyond the migration range).
 import fc from 'fast-check';
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { referenceKernels } from '../src/reference/index.js';
 import { type CompiledBackend, compiledBackends, firstDifference, sameBits } from './backends-setup.js';
 
@@ -127,5 +127,42 @@ describe('evalEdispKernelMap', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+// Found by a cross-check on an EDISP table narrower in true energy than the map (0.3-8 TeV): pipe zeroed the kernel
+// beyond the table, gammapy 1.0 extrapolates it (EnergyDispersion2D masks by offset, or by true energy and migra
+// together), and the flux maps were up to 19% off.
+describe('evalEdispKernelMap beyond the table', () => {
+  it('extrapolates a true energy beyond the table (as gammapy), and gives 0 beyond the offset range', () => {
+    // Two true-energy nodes (1 and 2 TeV), one offset node, a flat migra PDF from 0.5 to 1.5; edges 0.7-2.8 TeV.
+    const nM = 4;
+    const table = Float64Array.from({ length: 2 * nM }, () => 1);
+    const kernel = (energy: number, offset: number) => {
+      const out = new Float64Array(1);
+      referenceKernels.evalEdispKernelMap(
+        Float64Array.of(offset),
+        1,
+        table,
+        Float64Array.of(Math.log(1), Math.log(2)),
+        2,
+        nM,
+        Float64Array.of(0.5),
+        1,
+        Float64Array.of(0.5, 0.75, 1, 1.25, 1.5),
+        Float64Array.of(0.7, 2.8, 0, 2.5),
+        Float64Array.of(energy),
+        1,
+        Float64Array.of(0.01 * energy, 100 * energy),
+        1,
+        new Float64Array(nM + 1),
+        out,
+      );
+      return out[0]!;
+    };
+    expect(kernel(1.5, 1)).toBeCloseTo(1, 12);
+    expect(kernel(20, 1)).toBeCloseTo(1, 12); // beyond the true-energy edges: extrapolated (flat here), not 0
+    expect(kernel(0.1, 1)).toBeCloseTo(1, 12);
+    expect(kernel(1.5, 3)).toBe(0); // beyond the offset edges
   });
 });

@@ -54,6 +54,12 @@ export interface Gti {
   /** Σ (STOP − START). */
   ontime: number;
   header: FitsHeader;
+  /**
+   * A time cut (obs_time) of a run of several GTI rows whose first row lies outside the interval: gammapy 1.0's
+   * Observations.select_time compares the interval with that row only (Observation.tstop is the first row's STOP)
+   * and drops the run, where pipe keeps the rows inside the interval.
+   */
+  firstRowOutsideCut?: boolean;
 }
 
 /** A run of the data store. */
@@ -251,18 +257,17 @@ export class Observation {
           `row ${i + 1} (1-based): ${b < a ? `STOP ${b} is before START ${a}` : `START ${a}, STOP ${b}: not a finite interval`}`,
         );
     }
+    let firstRowOutsideCut = false;
     if (this.timeRange) {
       const where = hdu.location;
-      ({ start, stop } = clipGti(
-        start,
-        stop,
-        metOf(this.timeRange.start, hdu.header, where),
-        metOf(this.timeRange.stop, hdu.header, where),
-      ));
+      const from = metOf(this.timeRange.start, hdu.header, where);
+      const to = metOf(this.timeRange.stop, hdu.header, where);
+      firstRowOutsideCut = start.length > 1 && !((start[0] as number) < to && (stop[0] as number) > from);
+      ({ start, stop } = clipGti(start, stop, from, to));
     }
     let ontime = 0;
     for (let i = 0; i < start.length; i++) ontime += (stop[i] as number) - (start[i] as number);
-    return { start, stop, ontime, header: hdu.header };
+    return { start, stop, ontime, header: hdu.header, ...(firstRowOutsideCut ? { firstRowOutsideCut } : {}) };
   }
 
   /** Run metadata: the obs-index row, overwritten by every keyword of the EVENTS header (which wins). */
@@ -275,7 +280,12 @@ export class Observation {
    * ontime = Σ GTI, deadc from the merged metadata, livetime = ontime × deadc. A run without DEADC is refused, as
    * gammapy 1.0 refuses it (KeyError), naming the EVENTS header: taking 1 would overstate the livetime silently.
    */
-  async livetime(): Promise<{ ontime: number; deadc: number; livetime: number }> {
+  async livetime(): Promise<{
+    ontime: number;
+    deadc: number;
+    livetime: number;
+    firstRowOutsideCut?: boolean;
+  }> {
     const [gti, meta] = await Promise.all([this.gti(), this.meta()]);
     const deadc = meta.DEADC;
     if (typeof deadc !== 'number' || !(deadc > 0 && deadc <= 1)) {
@@ -294,7 +304,12 @@ export class Observation {
           : `OBS_ID ${this.obsId}: DEADC ${String(deadc)} is not a fraction in (0, 1]`,
       );
     }
-    return { ontime: gti.ontime, deadc, livetime: gti.ontime * deadc };
+    return {
+      ontime: gti.ontime,
+      deadc,
+      livetime: gti.ontime * deadc,
+      ...(gti.firstRowOutsideCut ? { firstRowOutsideCut: true } : {}),
+    };
   }
 }
 

@@ -16,6 +16,8 @@ export interface ObservationData {
   pointing: Pointing;
   /** Σ GTI, s. */
   ontime: number;
+  /** obs_time cuts this run of several GTI rows outside its first row, where gammapy 1.0 drops it (dl3 Gti). */
+  firstRowOutsideCut?: boolean;
   /** Dead-time correction (EVENTS header DEADC; 1 when absent). */
   deadc: number;
   events: EventCoords;
@@ -72,6 +74,7 @@ export async function loadObservationData(
     obsId: obs.obsId,
     pointing: { ra, dec },
     ontime: times.ontime,
+    ...(times.firstRowOutsideCut ? { firstRowOutsideCut: true } : {}),
     deadc: times.deadc,
     events: {
       ra: events.ra,

@@ -303,6 +303,13 @@ export function reduceObservation(
   return {
     dataset,
     warnings: [
+      ...(obs.firstRowOutsideCut
+        ? [
+            {
+              message: `OBS_ID ${obs.obsId}: gammapy 1.0 would drop this run: its Observations.select_time compares obs_time with the run's first GTI row only, which lies outside the interval; pipe keeps the run's GTI rows inside it (${obs.ontime.toFixed(1)} s)`,
+            },
+          ]
+        : []),
       ...pointLike(obs.obsId, obs.aeff),
       ...safe.warnings,
       ...exclusionTies(config, geom),

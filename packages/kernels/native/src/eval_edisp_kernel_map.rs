@@ -22,11 +22,11 @@ fn cumulative_at(cum: &[f64], migra_edges: &[f64], n_m: usize, mu: f64) -> f64 {
   cum[i] * (1.0 - t) + cum[i + 1] * t
 }
 
-/// v where v > 0 and v ≠ +Inf, else +0 (the reference's `if (!(v > 0) || v === Infinity) v = 0`), without a
+/// v where finite, else +0 (the reference's `if (!Number.isFinite(v)) v = 0`: negatives are kept), without a
 /// branch: table values are often 0, and a mispredicted branch per value cost more than the arithmetic.
 #[inline(always)]
-fn positive_finite_or_zero(v: f64) -> f64 {
-  let keep = ((v > 0.0) & (v != f64::INFINITY)) as u64;
+fn finite_or_zero(v: f64) -> f64 {
+  let keep = v.is_finite() as u64;
   f64::from_bits(v.to_bits() & keep.wrapping_neg())
 }
 
@@ -57,7 +57,6 @@ fn block<const L: usize>(
   ie: usize,
   je: usize,
   te: f64,
-  e_inside: bool,
   offsets: &[f64],
   off_nodes: &[f64],
   bounds: &[f64],
@@ -70,7 +69,7 @@ fn block<const L: usize>(
   let (mut w00, mut w01, mut w10, mut w11) = ([0.0f64; L], [0.0f64; L], [0.0f64; L], [0.0f64; L]);
   for l in 0..L {
     let off = offsets[p + l];
-    inside[l] = e_inside && off >= bounds[2] && off <= bounds[3];
+    inside[l] = off >= bounds[2] && off <= bounds[3];
     io[l] = cell_index(off_nodes, n_off, off);
     let to = cell_weight(off_nodes, n_off, io[l], off);
     jo[l] = if n_off > 1 { io[l] + 1 } else { io[l] };
@@ -88,7 +87,7 @@ fn block<const L: usize>(
     for l in 0..L {
       let mut v = 0.0f64;
       if inside[l] {
-        v = positive_finite_or_zero(
+        v = finite_or_zero(
           g.table[a + io[l]] * w00[l] + g.table[a + jo[l]] * w01[l] + g.table[b + io[l]] * w10[l] + g.table[b + jo[l]] * w11[l],
         );
       }
@@ -170,18 +169,18 @@ pub fn eval_edisp_kernel_map(
   };
   for t in 0..n_t {
     let energy = energies[t];
-    let e_inside = energy >= bounds[0] && energy <= bounds[1];
+    // A true energy outside the table is extrapolated, not zeroed (gammapy masks by offset here; see the reference).
     let ln_e = fdlibm::log(energy);
     let ie = cell_index(ln_e_nodes, n_e, ln_e);
     let te = cell_weight(ln_e_nodes, n_e, ie, ln_e);
     let je = if n_e > 1 { ie + 1 } else { ie };
     let mut p = 0;
     while p + LANES <= npix {
-      block::<LANES>(&g, t, p, energy, ie, je, te, e_inside, offsets, off_nodes, bounds, &mut cum, out);
+      block::<LANES>(&g, t, p, energy, ie, je, te, offsets, off_nodes, bounds, &mut cum, out);
       p += LANES;
     }
     while p < npix {
-      block::<1>(&g, t, p, energy, ie, je, te, e_inside, offsets, off_nodes, bounds, &mut cum, out);
+      block::<1>(&g, t, p, energy, ie, je, te, offsets, off_nodes, bounds, &mut cum, out);
       p += 1;
     }
   }

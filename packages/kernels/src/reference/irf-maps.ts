@@ -1,6 +1,7 @@
 // Reference kernels: PSF and energy-dispersion maps on the coarse IRF grid (science spec §4.6). Both interpolate
-// a 3-D table linearly in (ln E_true, offset, second axis) with extrapolation and zero outside the axis edges,
-// then normalise along the second axis.
+// a 3-D table linearly in (ln E_true, offset, second axis) with extrapolation, zero outside the axis edges (for the
+// energy dispersion, outside the offset edges only: gammapy's EnergyDispersion2D extrapolates a true energy beyond
+// its table), then normalise along the second axis.
 
 import { cellIndex, cellWeight } from './interp.js';
 
@@ -120,13 +121,15 @@ export function evalEdispKernelMap(
 ): void {
   for (let t = 0; t < nT; t++) {
     const energy = energies[t] as number;
-    const eInside = energy >= (bounds[0] as number) && energy <= (bounds[1] as number);
+    // A true energy outside the table is extrapolated, not zeroed: gammapy's EnergyDispersion2D masks a point only
+    // where its offset, or its true energy and migra together, are out of bounds (the migra points here are the
+    // table's own nodes), so only the offset decides.
     const lnE = Math.log(energy);
     const ie = cellIndex(lnENodes, 0, nE, lnE);
     const te = cellWeight(lnENodes, 0, nE, ie, lnE);
     for (let p = 0; p < npix; p++) {
       const off = offsets[p] as number;
-      const inside = eInside && off >= (bounds[2] as number) && off <= (bounds[3] as number);
+      const inside = off >= (bounds[2] as number) && off <= (bounds[3] as number);
       const io = cellIndex(offNodes, 0, nOff, off);
       const to = cellWeight(offNodes, 0, nOff, io, off);
       // Cumulative sums at the migra edges, unnormalised. The evaluation points are the table's own migra
@@ -148,7 +151,9 @@ export function evalEdispKernelMap(
             (table[a + jo] as number) * w01 +
             (table[b + io] as number) * w10 +
             (table[b + jo] as number) * w11;
-          if (!(v > 0) || v === Number.POSITIVE_INFINITY) v = 0;
+          // As gammapy: a value that is not finite becomes 0; a negative one (an extrapolated true energy) is kept,
+          // and only the kernel's bins are clipped at 0 below.
+          if (!Number.isFinite(v)) v = 0;
         }
         work[m + 1] = (work[m] as number) + v * ((migraEdges[m + 1] as number) - (migraEdges[m] as number));
       }
