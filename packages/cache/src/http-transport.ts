@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { trustDeferredExtraCa } from './deferred-ca.js';
 import { RequestTimers } from './request-timers.js';
@@ -62,6 +63,9 @@ export class HttpTransport {
     this.retries = options.retries ?? 2;
     this.backoffMs = options.backoffMs ?? 100;
     this.secretsPattern = secretsPattern(options.secrets);
+    // Every request listens on the session's interrupt while it runs: a build uploading dozens of blobs at once is
+    // no listener leak (node warned past 10).
+    if (options.signal) setMaxListeners(0, options.signal);
   }
 
   /** The URL of `path` for messages (no userinfo, no query). */
@@ -81,6 +85,7 @@ export class HttpTransport {
    */
   async send(req: HttpRequest): Promise<HttpResult> {
     let lastDetail = '';
+    let attempts = 0;
     const interrupt = this.options.signal;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0)
@@ -113,6 +118,7 @@ export class HttpTransport {
         headers['content-length'] = String(body.length);
         init.duplex = 'half';
       }
+      attempts++;
       try {
         const response = await fetch(new URL(req.path, this.options.baseUrl), init);
         // The caller reads the body: its end ends the timers.
@@ -122,13 +128,21 @@ export class HttpTransport {
         lastDetail = interrupt?.aborted ? 'interrupted' : networkDetail(e);
       }
       timers.end();
+      // A server that did not answer within the timeout will not answer the next attempt sooner: retries are for a
+      // dropped connection or a 5xx, and a hung cache held a build 3 × 30 s before it said anything.
+      if (lastDetail === 'timed out') break;
     }
-    const attempts = lastDetail === 'interrupted' ? '' : ` (after ${this.retries + 1} attempts)`;
+    const tried =
+      lastDetail === 'interrupted'
+        ? ''
+        : lastDetail === 'timed out'
+          ? ` (after ${this.timeoutMs / 1000} s; not retried)`
+          : ` (after ${attempts} attempts)`;
     return {
       ok: false,
       failure: {
         type: 'unavailable',
-        detail: this.redact(`${req.method} ${this.describe(req.path)}: ${lastDetail}${attempts}`),
+        detail: this.redact(`${req.method} ${this.describe(req.path)}: ${lastDetail}${tried}`),
       },
     };
   }

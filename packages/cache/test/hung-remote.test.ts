@@ -51,6 +51,16 @@ describe('a remote that never answers', () => {
     }
   }, 20_000);
 
+  // Found by a review: a hung cache held a build 3 × 30 s (91 s) before its first line of output.
+  it('a request that timed out is not retried (retries are for dropped connections and 5xx)', async () => {
+    const remote = new BazelHttpCache({ url, timeoutMs: 300, retries: 2, backoffMs: 1 });
+    const t0 = Date.now();
+    const got = await remote.getManifest(key);
+    expect(Date.now() - t0).toBeLessThan(800); // one timeout, not three
+    expect(got.ok).toBe(false);
+    if (!got.ok) expect(got.failure.detail).toMatch(/: timed out \(after 0\.3 s; not retried\)$/);
+  });
+
   it("the session's interrupt ends a request in flight at once, and later ones without trying", async () => {
     const interrupt = new AbortController();
     const remote = new BazelHttpCache({ url, timeoutMs: 30_000, retries: 2, signal: interrupt.signal });

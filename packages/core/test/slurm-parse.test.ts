@@ -155,6 +155,20 @@ describe('parsing Slurm output', () => {
       { jobId: '115', state: 'FAILED', exitCode: 3, signal: 0 },
       { jobId: '116', state: 'CANCELLED', exitCode: 0, signal: 15 },
     ]);
+    // Elements cancelled while pending come as one line: each is cancelled, not "lost" (found by a review: they
+    // were reported as "ended in Slurm state LOST").
+    const cancelled = parseSacctLines('159_[40-42,45]|CANCELLED by 0|0:0\n159_3|COMPLETED|0:0\n');
+    expect(cancelled[0]).toEqual({
+      jobId: '159',
+      arrayJobId: '159',
+      pendingIndices: [40, 41, 42, 45],
+      state: 'CANCELLED',
+      exitCode: 0,
+      signal: 0,
+    });
+    const indexed = indexRecords(cancelled);
+    expect([...indexed.keys()].sort()).toEqual(['159_3', '159_40', '159_41', '159_42', '159_45']);
+    expect(indexed.get('159_41')?.state).toBe('CANCELLED');
   });
 });
 

@@ -78,8 +78,12 @@ export function unownedFiles(names: readonly string[]): string[] {
   return names.filter((f) => !OWNED.test(f)).sort();
 }
 
-/** The `~<hash>~` every task's temporary outputs carry (taskTempPrefix). */
-const OWNED = /~[0-9a-f]{16}~/;
+/**
+ * pipe's own names: the `~<hash>~` every task's temporary outputs carry (taskTempPrefix), and the `.pipe-tmp-…`
+ * folder a Slurm job writes its outputs in (slurm/submission.ts tempOutputPath), which a job killed for its memory
+ * leaves behind and was named as a file the task wrote.
+ */
+const OWNED = /~[0-9a-f]{16}~|^\.pipe-tmp-/;
 
 /**
  * The warning for files a task wrote beside its outputs (the first five named): as workspace paths when its outputs

@@ -413,7 +413,18 @@ class BatchRun {
         if (!rec) {
           if (++e.missingPolls >= (this.o.lostAfterPolls ?? 5)) {
             changed = true;
-            await this.#settle(e, { kind: 'other', state: 'LOST' }, retry, broken);
+            // No Slurm state says it: the element left squeue and sacct without an end (cancelled while pending on a
+            // cluster without accounting, or purged). Not "ended in Slurm state LOST": LOST is no Slurm state.
+            await this.#settle(
+              e,
+              {
+                kind: 'other',
+                state: 'unknown',
+                reason: `no longer listed by Slurm after ${this.o.lostAfterPolls ?? 5} polls, with no end state (cancelled before it started, or purged)`,
+              },
+              retry,
+              broken,
+            );
           }
           continue;
         }

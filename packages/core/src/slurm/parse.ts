@@ -156,12 +156,16 @@ export function parseSacctLines(stdout: string): JobRecord[] {
   for (const line of stdout.split('\n')) {
     const [id, state, exit] = line.trim().split('|');
     if (!id || !state) continue;
-    const m = /^(\d+)(?:_(\d+))?$/.exec(id);
+    // 14_5 (an element), or 159_[40-49] (elements that never started, e.g. cancelled while pending, as one line)
+    const m = /^(\d+)(?:_(\d+)|_\[([\d,\-%:]+)\])?$/.exec(id);
     if (!m?.[1]) continue;
     const rec: JobRecord = { jobId: m[1], state: state.split(/\s/)[0] ?? state };
     if (m[2] !== undefined) {
       rec.arrayJobId = m[1];
       rec.arrayTaskId = Number(m[2]);
+    } else if (m[3] !== undefined) {
+      rec.arrayJobId = m[1];
+      rec.pendingIndices = expandArrayIndices(m[3]);
     }
     const pair = parseExitPair(exit);
     if (pair) Object.assign(rec, pair);
