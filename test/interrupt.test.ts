@@ -155,6 +155,19 @@ describe('pipe build: interruptions', () => {
     const refused = await ws.run(['build', 'fast']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/another build \(.*pid \d+.*\) is running in this workspace/);
+    // With --json, the refusal is one `error` event (it wrote nothing on stdout).
+    const refusedJson = await ws.run(['build', 'fast', '--json']);
+    expect(refusedJson.code).toBe(1);
+    expect(parseEvents(refusedJson.stdout)).toEqual([
+      {
+        event: 'error',
+        exitCode: 1,
+        message: expect.stringMatching(
+          /another build \(.*\) is running in this workspace; wait for it or use --wait$/,
+        ),
+        diagnostics: [],
+      },
+    ]);
     const waiting = finished(ws.spawn(['build', 'all', '--wait', '--json']));
     ws.write('release', '');
     expect((await first).code).toBe(0);

@@ -40,7 +40,7 @@ import { summaryLines } from '../summary.js';
 import { writablePathProblem } from '../writable-path.js';
 import { targetsOrDefault } from './default-targets.js';
 import { snapshot } from './plan.js';
-import { type OpenedSession, openFromCli, type SessionCliOptions } from './session.js';
+import { errorEvent, type OpenedSession, openFromCli, type SessionCliOptions } from './session.js';
 
 export interface BuildCliOptions extends SessionCliOptions {
   jobs?: number;
@@ -326,10 +326,12 @@ async function buildOpened(
     });
     for (const note of session.notes) process.stderr.write(`note: ${note}\n`);
     if (!result.ok) {
-      process.stderr.write(
+      const message =
         `pipe: another build (${result.owner.buildId}, pid ${result.owner.pid} on ${result.owner.host}) is running in this workspace; ` +
-          (waitMs > 0 ? `it still was after ${waitMs / 1000} s\n` : 'wait for it or use --wait\n'),
-      );
+        (waitMs > 0 ? `it still was after ${waitMs / 1000} s` : 'wait for it or use --wait');
+      process.stderr.write(`${message}\n`);
+      // --json promises one `error` event for a refused command (README): a tool reads that, not stderr.
+      if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(EXIT_BUILD_FAILED, message))}\n`);
       return EXIT_BUILD_FAILED;
     }
     output.buildEnd(result.buildId, result.status, result.reports, result.recorded);
