@@ -127,8 +127,15 @@ function finish(
     };
   }
   const readOnly = at === 'write' && failure.type === 'unauthorized';
+  // An answer with a 5xx, or none in time, comes from a server that runs: its log says more than a wrong URL would.
+  const detail = 'detail' in failure ? failure.detail : '';
+  const unavailable = / HTTP 5\d\d\b/.test(detail)
+    ? 'the server answered with an error: its log says why'
+    : /timed out|stalled/.test(detail)
+      ? 'the server took the connection but did not answer in time (overloaded? PIPE_REMOTE_CACHE_TIMEOUT sets the wait)'
+      : 'is it running, and is PIPE_REMOTE_CACHE right?';
   const hint: Record<CacheFailure['type'], string> = {
-    unavailable: 'is it running, and is PIPE_REMOTE_CACHE right?',
+    unavailable,
     unauthorized: readOnly
       ? "reads work but writes are refused: fine for mode 'read'; to write, check PIPE_REMOTE_CACHE_TOKEN"
       : 'check PIPE_REMOTE_CACHE_TOKEN (and PIPE_REMOTE_CACHE_TEAM for turbo)',
@@ -140,6 +147,6 @@ function finish(
     ok: false,
     readOnly,
     steps,
-    verdict: `FAILED at ${at}: ${where}: ${describeFailure(failure)} — ${hint[failure.type]}`,
+    verdict: `FAILED at ${at}: ${where}: ${describeFailure(failure).trim()} — ${hint[failure.type]}`,
   };
 }

@@ -123,7 +123,7 @@ export class HttpTransport {
         const response = await fetch(new URL(req.path, this.options.baseUrl), init);
         // The caller reads the body: its end ends the timers.
         if (response.status < 500) return { ok: true, response: timers.watchResponse(response) };
-        lastDetail = `HTTP ${response.status} ${await this.excerpt(response)}`;
+        lastDetail = `HTTP ${response.status} ${await this.excerpt(response)}`.trimEnd();
       } catch (e) {
         lastDetail = interrupt?.aborted ? 'interrupted' : networkDetail(e);
       }
@@ -137,7 +137,7 @@ export class HttpTransport {
         ? ''
         : lastDetail === 'timed out'
           ? ` (after ${this.timeoutMs / 1000} s; not retried)`
-          : ` (after ${attempts} attempts)`;
+          : ` (after ${attempts} attempt${attempts === 1 ? '' : 's'})`;
     return {
       ok: false,
       failure: {

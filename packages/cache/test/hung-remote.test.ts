@@ -4,9 +4,10 @@
  * (Ctrl-C, SIGTERM) cuts a request short at once instead of after timeout × attempts. The server is a fake at the
  * network seam: a real socket that reads and never writes.
  */
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BazelHttpCache } from '../src/index.js';
+import { BazelHttpCache, doctor } from '../src/index.js';
 import { forceGc } from './fake-server.js';
 
 let server: Server;
@@ -79,4 +80,32 @@ describe('a remote that never answers', () => {
     expect(later.ok).toBe(false);
     if (!later.ok) expect(later.failure.detail).toMatch(/: interrupted$/);
   }, 20_000);
+});
+
+// Found by a review: a server that answers 500, or hangs, was met with "is it running, and is PIPE_REMOTE_CACHE
+// right?", though it runs and the URL is right.
+describe('pipe cache doctor on a server that runs but fails', () => {
+  it('a hung server: the hint says it did not answer in time, not that it may not run', async () => {
+    const report = await doctor(new BazelHttpCache({ url, timeoutMs: 200, retries: 0 }));
+    expect(report.ok).toBe(false);
+    expect(report.verdict).toMatch(
+      /timed out \(after 0\.2 s; not retried\) — the server took the connection but did not answer in time/,
+    );
+  });
+
+  it('a server answering 500: the hint points at its log', async () => {
+    const failing = createHttpServer((_req, res) => {
+      res.writeHead(500).end('boom');
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const address = failing.address();
+    try {
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const report = await doctor(new BazelHttpCache({ url: `http://127.0.0.1:${port}/`, retries: 0 }));
+      expect(report.verdict).toMatch(/HTTP 500 .*— the server answered with an error: its log says why$/);
+      expect(report.verdict).not.toMatch(/ {2}/);
+    } finally {
+      await new Promise((r) => failing.close(r));
+    }
+  });
 });
