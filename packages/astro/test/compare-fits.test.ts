@@ -323,7 +323,7 @@ describe('Markdown report of FITS products', () => {
       #### \`sqrt_ts.fits.gz\`
 
       - **HDU 0 'PRIMARY' header**: different — \`OBJECT\`: \`'Crab'\` → \`'Crab Nebula'\`
-      - **HDU 0 'PRIMARY' data**: different — 2 of 10000 outside tolerance, 1 NaN pattern mismatches; max abs 0.25, max rel 0.00926 at [x=53, y=47, plane=0] — rtol 1e-6, atol 0
+      - **HDU 0 'PRIMARY' data**: different — 2 of 10000 outside tolerance, 1 NaN pattern mismatches; max abs 0.25 at [x=53, y=47, plane=0], max rel 0.00926 — rtol 1e-6, atol 0
 
       ![HDU 0 'PRIMARY' data: new − ref](diffs/sqrt_ts.fits.gz--0-PRIMARY.png)
 

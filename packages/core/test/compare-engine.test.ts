@@ -266,11 +266,11 @@ describe('renderers', () => {
 
       #### \`n.json\`
 
-      - **document**: within tolerance — 0 of 1 outside tolerance; max abs 1e-7, max rel 1e-7 at [0] — rtol 1e-6, atol 0 — \`[0]\`: \`1\` → \`1.0000001\`
+      - **document**: within tolerance — 0 of 1 outside tolerance; max abs 1e-7 at [0], max rel 1e-7 — rtol 1e-6, atol 0 — \`[0]\`: \`1\` → \`1.0000001\`
 
       #### \`summary.json\`
 
-      - **key stats**: different — 1 of 4 outside tolerance; max abs 0.25, max rel 0.00885 at stats.sqrt_ts[1] — rtol 1e-6, atol 0 — \`stats.excess\`: \`1234.5\` → \`1234.5002468999999\`, \`stats.sqrt_ts[1]\`: \`28.25\` → \`28.5\`
+      - **key stats**: different — 1 of 4 outside tolerance; max abs 0.25 at stats.sqrt_ts[1], max rel 0.00885 — rtol 1e-6, atol 0 — \`stats.excess\`: \`1234.5\` → \`1234.5002468999999\`, \`stats.sqrt_ts[1]\`: \`28.25\` → \`28.5\`
 
       <details><summary>1 identical product</summary>
 

@@ -123,7 +123,8 @@ function detailLine(d: DiffDetail): string {
     // Only NaN mismatches: no finite difference to show (a max abs of 0 read as "no change").
     const finite = (d.differing ?? 0) > (d.nanMismatch ?? 0) || d.status === 'within-tolerance';
     parts.push(
-      `${counts}${nan}${finite ? `; max abs ${formatDiff(d.maxAbsDiff)}, max rel ${formatDiff(d.maxRelDiff)}` : ''}${d.where ? ` at ${cell(d.where)}` : ''}`,
+      // The place is the largest absolute difference's: written next to it, as the terminal report does.
+      `${counts}${nan}${finite ? `; max abs ${formatDiff(d.maxAbsDiff)}${d.where ? ` at ${cell(d.where)}` : ''}, max rel ${formatDiff(d.maxRelDiff)}` : d.where ? `; first at ${cell(d.where)}` : ''}`,
     );
     if (d.tolerance) parts.push(formatTolerance(d.tolerance));
   }
