@@ -458,4 +458,38 @@ describe.skipIf(!installed)('Slurm on a real single-node cluster', () => {
       (await new SlurmClient({ slurmConf }).nodeState(node))?.startsWith('IDLE') ? true : undefined,
     );
   }, 120_000);
+
+  // Found by a review: with slurmctld stopped, a build said nothing for up to 10 minutes. The controller's silence is
+  // played by a client whose queries fail (the job itself runs on the real cluster, and is cancelled at the end).
+  it('says when the controller stops answering, and fails the jobs when it still does not at the limit', async () => {
+    const silent: CommandRunner = (program, args, options) =>
+      program === 'sbatch' || program === 'scancel'
+        ? execFileRunner(program, args, options)
+        : Promise.resolve({
+            code: 1,
+            stdout: '',
+            stderr: 'slurm_load_jobs error: Unable to contact slurm controller',
+          });
+    const events: TaskEvent[] = [];
+    const ex = executor('silent', {
+      client: new SlurmClient({ slurmConf, runner: silent }),
+      unreachableTimeoutMs: 2_000,
+    });
+    const res = await ex.run([cmd('wait', 'wait', ['/bin/sh', '-c', 'sleep 30'])], {
+      onEvent: (e) => events.push(e),
+    }).done;
+    const notes = events.flatMap((e) => (e.type === 'note' ? [e.message] : []));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/^Slurm's controller has not answered since .*; pipe keeps asking and fails/);
+    const wait = res.get('wait');
+    expect(wait?.status).toBe('failed');
+    if (wait?.status === 'failed')
+      expect(wait.reason).toMatchObject({ type: 'slurm-state', state: 'UNREACHABLE' });
+    const job = wait?.attempts[0]?.job;
+    if (job)
+      await execFileRunner('scancel', [job], {
+        env: { ...process.env, SLURM_CONF: slurmConf },
+        timeoutMs: 10_000,
+      });
+  }, 60_000);
 });

@@ -81,7 +81,9 @@ export type ExecOutcome =
 
 export type ExecEvent =
   | { type: 'started'; id: string; jobId?: string }
-  | { type: 'ended'; id: string; outcome: ExecOutcome };
+  | { type: 'ended'; id: string; outcome: ExecOutcome }
+  /** A word for the user from the executor while tasks wait (a Slurm controller not answering): printed as a warning. */
+  | { type: 'note'; message: string };
 
 export interface Executor {
   readonly name: string;

@@ -1058,6 +1058,7 @@ class Scheduler {
               });
           }
           if (e.type === 'ended') onEnd(e.id, e.outcome);
+          if (e.type === 'note') this.emit({ type: 'warning', message: e.message });
         },
         this.o.signal,
       );

@@ -223,6 +223,9 @@ export class SlurmEngineExecutor implements Executor {
             if (!started.has(e.taskId)) onEvent({ type: 'started', id: e.taskId, jobId: e.job });
             started.add(e.taskId);
             break;
+          case 'note':
+            onEvent({ type: 'note', message: e.message });
+            break;
           case 'retrying':
             this.#table.set(e.taskId, {
               attempt: e.attempt,

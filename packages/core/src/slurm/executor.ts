@@ -171,6 +171,7 @@ class BatchRun {
     await this.#submit([...this.#states.values()]);
     let delay = this.o.pollMinMs ?? 250;
     let unreachableSince: number | undefined;
+    let saidUnreachable = false;
     while (this.#unfinished > 0 && !this.#cancelled) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);
@@ -183,7 +184,16 @@ class BatchRun {
       const changed = await this.#poll();
       if (changed === 'unreachable') {
         unreachableSince ??= Date.now();
-        if (Date.now() - unreachableSince > (this.o.unreachableTimeoutMs ?? 600_000)) {
+        const giveUpMs = this.o.unreachableTimeoutMs ?? 600_000;
+        // Said once it lasts, and again when it ends: a build that waits on a dead controller is not silent for 10 min.
+        if (!saidUnreachable && Date.now() - unreachableSince > Math.min(30_000, giveUpMs / 2)) {
+          saidUnreachable = true;
+          this.#emit({
+            type: 'note',
+            message: `Slurm's controller has not answered since ${new Date(unreachableSince).toISOString()}; pipe keeps asking and fails the build's jobs if it still does not answer at ${new Date(unreachableSince + giveUpMs).toISOString()}`,
+          });
+        }
+        if (Date.now() - unreachableSince > giveUpMs) {
           for (const s of this.#states.values()) {
             if (!s.outcome)
               await this.#fail(s, {
@@ -193,7 +203,11 @@ class BatchRun {
               });
           }
         }
-      } else unreachableSince = undefined;
+      } else {
+        if (saidUnreachable) this.#emit({ type: 'note', message: "Slurm's controller answers again" });
+        unreachableSince = undefined;
+        saidUnreachable = false;
+      }
       delay = changed === true ? (this.o.pollMinMs ?? 250) : Math.min(delay * 1.5, this.o.pollMaxMs ?? 5000);
     }
     if (this.#cancelling) await this.#cancelling;

@@ -96,7 +96,9 @@ export type TaskEvent =
   | { type: 'submitted'; taskId: string; attempt: number; job: string }
   | { type: 'running'; taskId: string; job: string }
   | { type: 'retrying'; taskId: string; attempt: number; reason: FailureReason }
-  | { type: 'finished'; outcome: TaskOutcome };
+  | { type: 'finished'; outcome: TaskOutcome }
+  /** Something the user should hear while the batch waits (the controller not answering), not about one task. */
+  | { type: 'note'; message: string };
 
 /** A batch in flight. */
 export interface ExecutionHandle {
