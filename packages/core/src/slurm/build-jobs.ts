@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { markInterrupted } from '../builds/records.js';
+import { processRuns } from '../workspace/lock.js';
 import type { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
 import { type JobTableEntry, readJobTable } from './job-table.js';
@@ -79,8 +80,12 @@ export async function cancelBuildJobs(options: {
       buildId?: string;
     };
     if (owner.buildId === options.buildId && owner.host === hostname() && typeof owner.pid === 'number') {
-      process.kill(owner.pid, 'SIGTERM');
-      result.signalledPid = owner.pid;
+      // A driver that died just now may still be a zombie: signalling it stops nothing, and the record would stay
+      // "running". Gone, it is recorded as interrupted below.
+      if (processRuns(owner.pid)) {
+        process.kill(owner.pid, 'SIGTERM');
+        result.signalledPid = owner.pid;
+      }
     } else if (owner.buildId === options.buildId) driverElsewhere = true;
   } catch {
     // No lock (the build is over) or its owner is gone: only the jobs remain to cancel.

@@ -34,14 +34,26 @@ export interface AcquireOptions {
   onWait?: (owner: LockOwner) => void;
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * Whether process `pid` of this host runs. A zombie (exited, not yet reaped: a detached driver killed with -9 whose
+ * parent is gone waits for init) answers signal 0 but runs nothing and holds nothing: it counts as gone.
+ */
+export function processRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state …: comm may hold spaces and parentheses, the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): signal 0 is all there is to go by
+  }
 }
+
+const isAlive = processRuns;
 
 function readOwner(file: string): LockOwner | undefined {
   try {
