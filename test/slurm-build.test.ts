@@ -104,6 +104,11 @@ targets:
     command: [/bin/sh, -c, 'echo "calibrating"; echo "no such calibration" >&2; exit 3']
     outputs: {out: out/flaky.txt}
     resources: {mem: 100M, retries: 1}
+  after_flaky:
+    step: command
+    inputs: {f: {target: flaky}}
+    command: [/bin/cp, '{inputs.f}', '{outputs.out}']
+    outputs: {out: out/after-flaky.txt}
   once:
     step: command
     command: [/bin/sh, -c, 'if [ -e out/once.tried ]; then echo second > "$0"; else mkdir -p out; touch out/once.tried; exit 3; fi', '{outputs.out}']
@@ -239,7 +244,7 @@ targets:
 
   it('retries a failing task with more memory, then reports it with the tail of its log', async () => {
     const ws = new Workspace({ 'pipe.yaml': PARTS });
-    const r = await ws.run(['build', 'flaky', '--executor', 'slurm']);
+    const r = await ws.run(['build', 'after_flaky', '--executor', 'slurm']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/FAILED\s+flaky \(Slurm job \d+\): exited with status 3/);
     expect(r.stderr).toMatch(/--- flaky: last \d+ lines of .*flaky\.log/);
@@ -254,6 +259,8 @@ targets:
     const ids = readdirSync(ws.path('.pipe/builds')).map((f) => f.replace(/\.json$/, ''));
     const table = jobTable(ws, ids[0]!);
     expect(table.tasks.flaky).toMatchObject({ attempt: 2, state: 'failed' });
+    // The task behind it is 'skipped' in the live table, as the build's record says it (it read 'failed').
+    expect(table.tasks.after_flaky).toMatchObject({ state: 'skipped' });
     // The second attempt asked for twice the memory.
     const show = execFileSync('scontrol', ['show', 'job', '-o', table.tasks.flaky!.job], {
       env: { ...process.env, ...slurmEnv },

@@ -11,7 +11,7 @@ import { markInterrupted } from '../builds/records.js';
 import { processRuns } from '../workspace/lock.js';
 import type { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
-import { type JobTableEntry, readJobTable } from './job-table.js';
+import { type JobTableEntry, readJobTable, SETTLED_STATES } from './job-table.js';
 import { classifyJob, indexRecords } from './state.js';
 
 /** Where a build keeps its Slurm files (job scripts, specs, results, logs, the job table). */
@@ -35,12 +35,12 @@ export async function liveBuildJobs(workDir: string, client: SlurmClient): Promi
   const table = readJobTable(workDir);
   if (!table) return { ok: false, reason: 'no-job-table' };
   const entries = Object.entries(table.tasks).sort(([a], [b]) => a.localeCompare(b));
-  const open = entries.filter(([, e]) => e.state !== 'done' && e.state !== 'failed' && e.job);
+  const open = entries.filter(([, e]) => !SETTLED_STATES.has(e.state) && e.job);
   const ids = [...new Set(open.map(([, e]) => e.job.split('_')[0] ?? e.job))];
   const q = ids.length > 0 ? await client.query(ids) : { records: [], unknown: [] };
   const records = indexRecords(q.records);
   const tasks = entries.map(([taskId, e]): LiveTask => {
-    const rec = e.state === 'done' || e.state === 'failed' ? undefined : records.get(e.job);
+    const rec = SETTLED_STATES.has(e.state) ? undefined : records.get(e.job);
     if (!rec) return { taskId, ...e };
     const phase = classifyJob(rec);
     const state = phase.phase === 'pending' ? 'PENDING' : rec.state.toUpperCase();

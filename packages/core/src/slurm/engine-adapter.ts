@@ -242,11 +242,16 @@ export class SlurmEngineExecutor implements Executor {
               started.add(o.taskId);
               onEvent({ type: 'started', id: o.taskId, jobId: job });
             }
+            // As the build's record will say it: a task cancelled before it ran, or behind a failure, did not fail.
             this.#table.set(
               o.taskId,
               o.status === 'done'
                 ? { state: 'done' }
-                : { state: 'failed', detail: describeFailure(o.reason) },
+                : o.reason.type === 'cancelled'
+                  ? { state: 'cancelled' }
+                  : o.reason.type === 'upstream-failed'
+                    ? { state: 'skipped', detail: describeFailure(o.reason) }
+                    : { state: 'failed', detail: describeFailure(o.reason) },
             );
             pending.push(finished(o));
             break;

@@ -11,7 +11,18 @@ import { writeFileAtomic } from './task-files.js';
 export const JOB_TABLE_FORMAT = 'pipe-slurm-jobs';
 export const JOB_TABLE_VERSION = 1;
 
-export type JobTableState = 'submitted' | 'running' | 'retrying' | 'done' | 'failed';
+/** `cancelled` and `skipped` as the build's record says them (a task stopped before it ran, or behind a failure). */
+export type JobTableState =
+  | 'submitted'
+  | 'running'
+  | 'retrying'
+  | 'done'
+  | 'failed'
+  | 'cancelled'
+  | 'skipped';
+
+/** States a task does not leave: Slurm is not asked about them. */
+export const SETTLED_STATES: ReadonlySet<JobTableState> = new Set(['done', 'failed', 'cancelled', 'skipped']);
 
 export interface JobTableEntry {
   /** `<jobId>` or `<arrayJobId>_<index>` of the latest attempt. */
