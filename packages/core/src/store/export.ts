@@ -4,7 +4,7 @@ import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { templateItem } from '../graph/items.js';
 import type { Pipeline, Task } from '../model/types.js';
-import { relPath } from '../workspace/layout.js';
+import { nearestExisting, relPath } from '../workspace/layout.js';
 
 /** What a destination of `--out` is in the workspace (a raw input, the pipeline, a product), or undefined. */
 export type ExportGuard = (realDest: string) => string | undefined;
@@ -49,15 +49,9 @@ export function exportGuard(pipeline: Pipeline, tasks: Iterable<Task>): ExportGu
 
 /** The path with its existing part's symbolic links resolved (a folder linked into the workspace is seen through). */
 function realPathOf(p: string): string {
-  const missing: string[] = [];
-  for (let at = path.resolve(p); ; at = path.dirname(at)) {
-    try {
-      return path.join(realpathSync(at), ...missing.reverse());
-    } catch {
-      if (path.dirname(at) === at) return path.resolve(p);
-      missing.push(path.basename(at));
-    }
-  }
+  const abs = path.resolve(p);
+  const existing = nearestExisting(abs);
+  return path.join(realpathSync(existing), path.relative(existing, abs));
 }
 
 /**
