@@ -14,7 +14,7 @@ import type { ConfigSource } from './config-file.js';
 import { lookupConfig } from './config-file.js';
 import { makeDiagnostic } from './diagnostics.js';
 import type { SourceFile } from './source.js';
-import { INEXACT_INTEGER_HINT, inexactInteger, notFiniteNumber } from './source.js';
+import { numberProblem } from './source.js';
 
 export interface OverrideScope {
   /** Each target's YAML map node and the file it is in. */
@@ -32,20 +32,9 @@ export function applyOverrides(
   for (const key of Object.keys(overrides).sort()) {
     const raw = overrides[key]!;
     const label = `--param ${key}=${raw}`;
-    if (notFiniteNumber(parseValue(raw))) {
-      diagnostics.push(
-        error('not-finite', `${label}: the number ${raw.trim()} is not finite`, 'write a finite number'),
-      );
-      continue;
-    }
-    if (inexactInteger(raw)) {
-      diagnostics.push(
-        error(
-          'inexact-integer',
-          `${label}: the integer ${raw.trim()} cannot be held exactly`,
-          INEXACT_INTEGER_HINT,
-        ),
-      );
+    const problem = numberProblem(raw, parseValue(raw));
+    if (problem) {
+      diagnostics.push(error(problem.code, `${label}: ${problem.message}`, problem.hint));
       continue;
     }
     const segments = key.split('.');

@@ -232,52 +232,53 @@ function aliasBomb(source: SourceFile): Diagnostic | undefined {
   }
 }
 
-/** Whether a --param value reads as a number that is not finite (1e400, .inf, .nan). */
-export function notFiniteNumber(value: unknown): boolean {
-  return typeof value === 'number' && !Number.isFinite(value);
-}
-
-/** An integer literal (as YAML 1.2's core schema reads one: decimal, 0x or 0o) beyond what a number holds exactly. */
-export function inexactInteger(text: string): boolean {
-  const digits = /^[-+]?((?:[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+))$/.exec(text.trim())?.[1];
-  return digits !== undefined && BigInt(digits) > BigInt(Number.MAX_SAFE_INTEGER);
-}
-
-/** What the hint for an inexact integer says. */
-export const INEXACT_INTEGER_HINT =
-  'quote it to keep it as text ("12345678901234567890"); integers beyond 2^53 (9007199254740992) lose digits as numbers';
-
 /**
- * Numbers a task key cannot carry as written: an integer YAML reads 12345678901234567890 as 12345678901234567000, so a task's key (and a
- * command's argv) would silently carry another value, and an edit of the last digits change nothing.
+ * Why a number written as `text` (read as `value`) cannot enter a task's key as written, or undefined: not finite
+ * (.inf, .nan, 1e400: no setting means them, and canonical JSON cannot hold them), or an integer beyond 2^53 (YAML
+ * reads 12345678901234567890 as 12345678901234567000, so the key and a command's argv would carry another value,
+ * and an edit of the last digits change nothing). One rule for the YAML files and `--param`; `reading` says what
+ * the YAML value became, for a file's diagnostic.
  */
+export function numberProblem(
+  text: string,
+  value: unknown,
+): { code: string; message: string; hint: string; reading: string } | undefined {
+  if (typeof value !== 'number' || Number.isSafeInteger(value)) return undefined;
+  const written = text.trim();
+  if (!Number.isFinite(value))
+    return {
+      code: 'not-finite',
+      message: `the number ${written} is not finite`,
+      reading: `(it reads as ${value})`,
+      hint: 'write a finite number (a value meaning "no limit" is best left out, or quoted as text)',
+    };
+  // An integer literal as YAML 1.2's core schema reads one: decimal, 0x or 0o (1e20 is a float, exact or not).
+  const digits = /^[-+]?((?:[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+))$/.exec(written)?.[1];
+  if (digits === undefined || BigInt(digits) <= BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  return {
+    code: 'inexact-integer',
+    message: `the integer ${written} cannot be held exactly`,
+    reading: `(it would be read as ${value})`,
+    hint: 'quote it to keep it as text ("12345678901234567890"); integers beyond 2^53 (9007199254740992) lose digits as numbers',
+  };
+}
+
+/** The numbers of a file that numberProblem refuses, each at its place. */
 function unrepresentableNumbers(source: SourceFile): Diagnostic[] {
   const found: Diagnostic[] = [];
   visit(source.doc, {
     Scalar(_key, node) {
       if (typeof node.value !== 'number' || Number.isSafeInteger(node.value) || !node.range) return;
-      const text = source.text.slice(node.range[0], node.range[1]);
-      // .inf, .nan, 1e400: no setting means them, and a task's key (canonical JSON) cannot hold them.
-      if (!Number.isFinite(node.value)) {
+      const problem = numberProblem(source.text.slice(node.range[0], node.range[1]), node.value);
+      if (problem)
         found.push(
           makeDiagnostic({
-            code: 'not-finite',
-            message: `the number ${text.trim()} is not finite (it reads as ${node.value})`,
-            at: spanAt(source, node.range[0], Math.max(1, node.range[1] - node.range[0])),
-            hint: 'write a finite number (a value meaning "no limit" is best left out, or quoted as text)',
+            code: problem.code,
+            message: `${problem.message} ${problem.reading}`,
+            hint: problem.hint,
+            at: spanOf(source, node),
           }),
         );
-        return;
-      }
-      if (!inexactInteger(text)) return;
-      found.push(
-        makeDiagnostic({
-          code: 'inexact-integer',
-          message: `the integer ${text.trim()} cannot be held exactly (it would be read as ${node.value})`,
-          at: spanAt(source, node.range[0], Math.max(1, node.range[1] - node.range[0])),
-          hint: INEXACT_INTEGER_HINT,
-        }),
-      );
     },
   });
   return found;
