@@ -76,6 +76,13 @@ function within(file: string, root: string): boolean {
   return file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 }
 
+/** A glob of the watch set: its fixed folder, whether it reaches below it, and which files it takes. */
+function watchedGlob(pattern: string, takes: (absolute: string) => boolean): WatchSet['globs'][number] {
+  const { base, rest } = splitGlob(pattern);
+  const matcher = picomatch(pattern, { dot: false });
+  return { base, deep: rest.includes('/'), match: (f) => takes(f) && !isSwapFile(f) && matcher(f) };
+}
+
 /** Compute the watch set of a pipeline's graph. */
 export function computeWatchSet(options: WatchSetOptions): WatchSet {
   const { pipeline } = options;
@@ -98,9 +105,7 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
   for (const file of pipeline.sourceFiles) add(file, 'pipeline');
   // A new file matching an include glob adds targets (or clashes with one).
   for (const glob of pipeline.includeGlobs ?? []) {
-    const { base, rest } = splitGlob(glob);
-    const matcher = picomatch(glob, { dot: false });
-    globs.push({ base, deep: rest.includes('/'), match: (f) => !isSwapFile(f) && matcher(f) });
+    globs.push(watchedGlob(glob, () => true));
   }
   if (pipeline.config) add(pipeline.config.file, 'config');
 
@@ -124,14 +129,8 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
     for (const pattern of patterns) {
       const abs = absolutePattern(pipeline.root, pattern.replaceAll('{item}', '*'));
       if (!isDynamicPattern(abs)) continue;
-      const { base, rest } = splitGlob(abs);
-      if (isExcluded(base)) continue;
-      const matcher = picomatch(abs, { dot: false });
-      globs.push({
-        base,
-        deep: rest.includes('/'),
-        match: (f) => !outputs.has(f) && !isSwapFile(f) && matcher(f),
-      });
+      const glob = watchedGlob(abs, (f) => !outputs.has(f));
+      if (!isExcluded(glob.base)) globs.push(glob);
     }
   }
   for (const module of stepModules) for (const file of codeHash(module).files) add(file, 'step');
