@@ -128,12 +128,13 @@ function finish(
   }
   const readOnly = at === 'write' && failure.type === 'unauthorized';
   // An answer with a 5xx, or none in time, comes from a server that runs: its log says more than a wrong URL would.
-  const detail = 'detail' in failure ? failure.detail : '';
-  const unavailable = / HTTP 5\d\d\b/.test(detail)
-    ? 'the server answered with an error: its log says why'
-    : /timed out|stalled/.test(detail)
-      ? 'the server took the connection but did not answer in time (overloaded? PIPE_REMOTE_CACHE_TIMEOUT sets the wait)'
-      : 'is it running, and is PIPE_REMOTE_CACHE right?';
+  const cause = failure.type === 'unavailable' ? failure.cause : undefined;
+  const unavailable =
+    cause === 'server-error'
+      ? 'the server answered with an error: its log says why'
+      : cause === 'timeout'
+        ? 'the server took the connection but did not answer in time (overloaded? PIPE_REMOTE_CACHE_TIMEOUT sets the wait)'
+        : 'is it running, and is PIPE_REMOTE_CACHE right?';
   const hint: Record<CacheFailure['type'], string> = {
     unavailable,
     unauthorized: readOnly

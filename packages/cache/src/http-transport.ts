@@ -85,6 +85,7 @@ export class HttpTransport {
    */
   async send(req: HttpRequest): Promise<HttpResult> {
     let lastDetail = '';
+    let cause: 'interrupted' | 'timeout' | 'server-error' | 'network' = 'network';
     let attempts = 0;
     const interrupt = this.options.signal;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
@@ -94,6 +95,7 @@ export class HttpTransport {
         }).catch(() => undefined);
       if (interrupt?.aborted) {
         lastDetail = 'interrupted';
+        cause = 'interrupted';
         break;
       }
       const headers: Record<string, string> = { ...req.headers };
@@ -124,18 +126,20 @@ export class HttpTransport {
         // The caller reads the body: its end ends the timers.
         if (response.status < 500) return { ok: true, response: timers.watchResponse(response) };
         lastDetail = `HTTP ${response.status} ${await this.excerpt(response)}`.trimEnd();
+        cause = 'server-error';
       } catch (e) {
         lastDetail = interrupt?.aborted ? 'interrupted' : networkDetail(e);
+        cause = interrupt?.aborted ? 'interrupted' : lastDetail === 'timed out' ? 'timeout' : 'network';
       }
       timers.end();
       // A server that did not answer within the timeout will not answer the next attempt sooner: retries are for a
       // dropped connection or a 5xx, and a hung cache held a build 3 × 30 s before it said anything.
-      if (lastDetail === 'timed out') break;
+      if (cause === 'timeout') break;
     }
     const tried =
-      lastDetail === 'interrupted'
+      cause === 'interrupted'
         ? ''
-        : lastDetail === 'timed out'
+        : cause === 'timeout'
           ? ` (after ${this.timeoutMs / 1000} s; not retried)`
           : ` (after ${attempts} attempt${attempts === 1 ? '' : 's'})`;
     return {
@@ -143,6 +147,7 @@ export class HttpTransport {
       failure: {
         type: 'unavailable',
         detail: this.redact(`${req.method} ${this.describe(req.path)}: ${lastDetail}${tried}`),
+        ...(cause === 'timeout' || cause === 'server-error' ? { cause } : {}),
       },
     };
   }

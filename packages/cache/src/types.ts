@@ -60,7 +60,8 @@ export interface ManifestProblem {
 export type CacheFailure =
   | { type: 'corrupt'; what: string; detail: string }
   | { type: 'invalid-manifest'; what: string; problems: ManifestProblem[] }
-  | { type: 'unavailable'; detail: string }
+  /** `cause`, when HTTP knows it: the server answered 5xx, or did not answer in time (doctor's hints tell them apart). */
+  | { type: 'unavailable'; detail: string; cause?: 'server-error' | 'timeout' }
   | { type: 'unauthorized'; detail: string }
   | { type: 'rejected'; status: number; detail: string };
 
