@@ -8,26 +8,36 @@ import { FitsError } from './errors.js';
 import { type FitsFile, readFitsSync } from './file.js';
 import type { FitsHeader } from './header.js';
 import { type HduSpec, type WriteFitsOptions, writeFits, writeFitsAsync } from './write.js';
+import type { TableColumnSpec } from './write-table.js';
 
-/** A non-spatial map axis (energy). */
+/** A non-spatial map axis: reconstructed or true energy, or the PSF's offset from the source (rad). */
 export interface MapAxisSpec {
-  /** 'reco' → columns ENERGY, E_MIN, E_MAX; 'true' → ENERGY_TRUE, ENERGY_TRUE_MIN, ENERGY_TRUE_MAX. */
-  kind: 'reco' | 'true';
+  /**
+   * 'reco' → columns ENERGY, E_MIN, E_MAX; 'true' → ENERGY_TRUE, ENERGY_TRUE_MIN, ENERGY_TRUE_MAX; 'rad' → RAD,
+   * RAD_MIN, RAD_MAX (gammapy's names for its energy, energy_true and rad axes).
+   */
+  kind: 'reco' | 'true' | 'rad';
   /** Bin edges (n + 1 values), in `unit`. */
   edges: ArrayLike<number>;
   unit: string;
-  /** Axis interpolation scale written as INTERP1 (default 'log'). */
+  /** Axis interpolation scale written as INTERP<n> (default 'log' for energies, 'lin' for rad, as gammapy's). */
   interp?: 'log' | 'lin' | 'sqrt';
 }
 
 export interface MapFitsSpec {
   /** Image values in [E][y][x] order (or [y][x] without an axis). Float32Array, Uint8Array (masks), … */
   data: NumericArray;
-  /** C-order shape: [nE, ny, nx] or [ny, nx]. */
+  /** C-order shape: [nE, ny, nx] or [ny, nx]; with two axes [n2, n1, ny, nx]. */
   shape: number[];
   /** Celestial WCS cards (WCSAXES, CRPIX1/2, CDELT1/2, CUNIT1/2, CTYPE1/2, CRVAL1/2, LONPOLE, LATPOLE, RADESYS, …). */
   wcsHeader: CardInput[];
   axis?: MapAxisSpec;
+  /**
+   * Several non-spatial axes, the first the fastest after x and y (FITS NAXIS3), as gammapy's IRF maps: a PSF map's
+   * [rad, energy_true], an EDISP kernel map's [energy, energy_true]. The bands table then has a row per
+   * combination, the first axis varying fastest. Instead of `axis`.
+   */
+  axes?: MapAxisSpec[];
   /** BUNIT, e.g. 'm2 s'; '' for dimensionless. */
   bunit?: string;
   /** The META card (gammapy's JSON of map metadata), default '{}'. */
@@ -39,7 +49,8 @@ export interface MapFitsSpec {
 }
 
 /** Column names of the bands table for each axis kind. */
-function bandColumns(kind: 'reco' | 'true'): { centre: string; lo: string; hi: string } {
+function bandColumns(kind: MapAxisSpec['kind']): { centre: string; lo: string; hi: string } {
+  if (kind === 'rad') return { centre: 'RAD', lo: 'RAD_MIN', hi: 'RAD_MAX' };
   return kind === 'reco'
     ? { centre: 'ENERGY', lo: 'E_MIN', hi: 'E_MAX' }
     : { centre: 'ENERGY_TRUE', lo: 'ENERGY_TRUE_MIN', hi: 'ENERGY_TRUE_MAX' };
@@ -59,42 +70,53 @@ export function mapHdus(spec: MapFitsSpec): HduSpec[] {
   const cards: CardInput[] = [...spec.wcsHeader];
   const shapeXY = [spec.shape[spec.shape.length - 1], spec.shape[spec.shape.length - 2]];
   const hdus: HduSpec[] = [];
-  if (spec.axis) {
-    const { edges, unit, kind } = spec.axis;
-    const n = edges.length - 1;
-    if (spec.shape.length !== 3 || spec.shape[0] !== n) {
+  const axes = spec.axes ?? (spec.axis ? [spec.axis] : []);
+  if (axes.length > 0) {
+    const sizes = axes.map((a) => a.edges.length - 1);
+    // C order: the last axis first, then y and x.
+    const expected = [...[...sizes].reverse(), shapeXY[1], shapeXY[0]];
+    if (spec.shape.length !== expected.length || spec.shape.some((n, i) => n !== expected[i])) {
       throw new FitsError(
         'write-failed',
         { file: '<map>', hdu: name },
-        `shape ${spec.shape.join('×')} does not match ${n} axis bins`,
+        `shape ${spec.shape.join('×')} does not match the axes' bins (${sizes.join(', ')})`,
       );
     }
-    const cols = bandColumns(kind);
-    const axcols = `${cols.lo},${cols.hi}`;
-    const interp = spec.axis.interp ?? 'log';
+    const axisCards: CardInput[] = [];
+    for (const [k, axis] of axes.entries()) {
+      const cols = bandColumns(axis.kind);
+      axisCards.push(
+        { key: `AXCOLS${k + 1}`, value: `${cols.lo},${cols.hi}` },
+        { key: `INTERP${k + 1}`, value: interpOf(axis) },
+      );
+    }
     cards.push(
-      { key: 'AXCOLS1', value: axcols },
-      { key: 'INTERP1', value: interp },
-      { key: 'WCSSHAPE', value: `(${[...shapeXY, n].join(',')})` },
+      ...axisCards,
+      { key: 'WCSSHAPE', value: `(${[...shapeXY, ...sizes].join(',')})` },
       { key: 'BANDSHDU', value: bandsName },
     );
-    const lo = Float64Array.from({ length: n }, (_, i) => edges[i] as number);
-    const hi = Float64Array.from({ length: n }, (_, i) => edges[i + 1] as number);
-    const centre = lo.map((l, i) => binCentre(l, hi[i] as number, interp));
-    hdus.push({
-      kind: 'bintable',
-      name: bandsName,
-      cards: [
-        { key: 'AXCOLS1', value: axcols },
-        { key: 'INTERP1', value: interp },
-      ],
-      columns: [
-        { name: 'CHANNEL', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)) },
-        { name: cols.centre, data: centre, unit },
-        { name: cols.lo, data: lo, unit },
-        { name: cols.hi, data: hi, unit },
-      ],
-    });
+    // One row per combination of bins, the first axis fastest (gammapy's meshgrid, raveled).
+    const rows = sizes.reduce((a, b) => a * b, 1);
+    const columns: TableColumnSpec[] = [
+      { name: 'CHANNEL', data: BigInt64Array.from({ length: rows }, (_, i) => BigInt(i)) },
+    ];
+    let stride = 1;
+    for (const [k, axis] of axes.entries()) {
+      const cols = bandColumns(axis.kind);
+      const n = sizes[k] as number;
+      const interp = interpOf(axis);
+      const bin = (r: number) => Math.floor(r / stride) % n;
+      const lo = Float64Array.from({ length: rows }, (_, r) => axis.edges[bin(r)] as number);
+      const hi = Float64Array.from({ length: rows }, (_, r) => axis.edges[bin(r) + 1] as number);
+      const centre = lo.map((l, i) => binCentre(l, hi[i] as number, interp));
+      columns.push(
+        { name: cols.centre, data: centre, unit: axis.unit },
+        { name: cols.lo, data: lo, unit: axis.unit },
+        { name: cols.hi, data: hi, unit: axis.unit },
+      );
+      stride *= n;
+    }
+    hdus.push({ kind: 'bintable', name: bandsName, cards: axisCards, columns });
   } else {
     if (spec.shape.length !== 2)
       throw new FitsError(
@@ -112,6 +134,11 @@ export function mapHdus(spec: MapFitsSpec): HduSpec[] {
   const image: HduSpec = { kind: 'image', data: spec.data, shape: spec.shape, cards };
   if (name !== 'PRIMARY') image.name = name;
   return [image, ...hdus];
+}
+
+/** An axis's interpolation scale: as given, else gammapy's default for its kind. */
+function interpOf(axis: MapAxisSpec): 'log' | 'lin' | 'sqrt' {
+  return axis.interp ?? (axis.kind === 'rad' ? 'lin' : 'log');
 }
 
 /** Writes a map in gammapy's format (gzip when the path ends in .gz), atomically. */

@@ -1,8 +1,8 @@
 /**
  * A MapDataset as one multi-HDU FITS file (how the engine passes datasets between tasks). Layout, close to
- * gammapy's MapDataset.write: COUNTS, EXPOSURE, BACKGROUND, MASK_SAFE as gammapy maps (each with its *_BANDS
- * table), optional PSF / PSF_EXPOSURE / EDISP / EDISP_EXPOSURE images on the IRF grid, and the primary header's
- * PIPEDSET card holding the versioned JSON of the rest (name, placement, times, per-run values).
+ * gammapy's MapDataset.write (its MapDataset.read opens it): COUNTS, EXPOSURE, BACKGROUND, MASK_SAFE as gammapy maps
+ * (each with its *_BANDS table), optional PSF / PSF_EXPOSURE / EDISP / EDISP_EXPOSURE maps on the IRF grid, and the
+ * primary header's PIPEDSET card holding the versioned JSON of the rest (name, placement, times, per-run values).
  */
 import {
   type CardInput,
@@ -10,6 +10,8 @@ import {
   type FitsFile,
   type HduSpec,
   loadFileBytesWhole,
+  type MapAxisSpec,
+  type MapFitsSpec,
   mapHdus,
   parseFits,
   readFits,
@@ -48,18 +50,14 @@ export interface DatasetReadFailure {
   message: string;
 }
 
-function irfImage(name: string, data: Float32Array | Float64Array, shape: number[], geom: WcsGeom): HduSpec {
-  return { kind: 'image', name, data, shape, cards: wcsHeaderCards(geom.wcs) };
-}
-
 /** The HDUs of a dataset file. */
 export function datasetHdus(ds: MapDataset): HduSpec[] {
   const { geom, irfGeom } = ds;
   const nE = nbins(ds.energy);
   const nT = nbins(ds.energyTrue);
   const wcs = wcsHeaderCards(geom.wcs);
-  const reco = { kind: 'reco' as const, edges: ds.energy.edges, unit: 'TeV' };
-  const truth = { kind: 'true' as const, edges: ds.energyTrue.edges, unit: 'TeV' };
+  const reco: MapAxisSpec = { kind: 'reco', edges: ds.energy.edges, unit: 'TeV' };
+  const truth: MapAxisSpec = { kind: 'true', edges: ds.energyTrue.edges, unit: 'TeV' };
   const record: DatasetRecord = {
     version: DATASET_FORMAT_VERSION,
     name: ds.name,
@@ -113,17 +111,34 @@ export function datasetHdus(ds: MapDataset): HduSpec[] {
       ['ACCEPTANCE_OFF', ds.onOff.acceptanceOff],
     ] as const)
       hdus.push(...mapHdus({ hduName, data, shape: [nE, geom.ny, geom.nx], wcsHeader: wcs, axis: reco }));
+  // The IRF maps as gammapy's PSFMap and EDispKernelMap write them, so that gammapy's MapDataset.read opens the file:
+  // [rad, energy_true] and [energy, energy_true] axes in *_BANDS tables, and their exposure maps with the first axis
+  // squashed to one bin (the same values: a size-1 axis does not move a byte).
+  const irfWcs = wcsHeaderCards(irfGeom.wcs);
+  const irfMap = (hduName: string, data: MapFitsSpec['data'], axes: MapAxisSpec[], bunit: string) =>
+    mapHdus({
+      hduName,
+      data,
+      shape: [...axes.map((a) => a.edges.length - 1).reverse(), irfGeom.ny, irfGeom.nx],
+      wcsHeader: irfWcs,
+      axes,
+      bunit,
+    });
+  const squashed = (axis: MapAxisSpec): MapAxisSpec => ({
+    ...axis,
+    edges: [axis.edges[0] as number, axis.edges[axis.edges.length - 1] as number],
+  });
   if (ds.psf) {
-    const nR = ds.psf.radEdges.length - 1;
+    const rad: MapAxisSpec = { kind: 'rad', edges: ds.psf.radEdges, unit: 'deg' };
     hdus.push(
-      irfImage('PSF', ds.psf.data, [nT, nR, irfGeom.ny, irfGeom.nx], irfGeom),
-      irfImage('PSF_EXPOSURE', ds.psf.exposure, [nT, irfGeom.ny, irfGeom.nx], irfGeom),
+      ...irfMap('PSF', ds.psf.data, [rad, truth], 'sr-1'),
+      ...irfMap('PSF_EXPOSURE', ds.psf.exposure, [squashed(rad), truth], 'm2 s'),
     );
   }
   if (ds.edisp) {
     hdus.push(
-      irfImage('EDISP', ds.edisp.data, [nT, nE, irfGeom.ny, irfGeom.nx], irfGeom),
-      irfImage('EDISP_EXPOSURE', ds.edisp.exposure, [nT, irfGeom.ny, irfGeom.nx], irfGeom),
+      ...irfMap('EDISP', ds.edisp.data, [reco, truth], ''),
+      ...irfMap('EDISP_EXPOSURE', ds.edisp.exposure, [squashed(reco), truth], 'm2 s'),
     );
   }
   return hdus;
