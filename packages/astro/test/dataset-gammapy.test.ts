@@ -62,6 +62,12 @@ function layoutDataset(): MapDataset {
     livetime: 1800,
     ontime: 1800,
     runs: [],
+    // 2004-12-04T22:08:10.184 TT for 1687 s, then 1683 s from 22:54:04.184 (H.E.S.S. runs 23523 and 23526).
+    gti: {
+      ref: { mjd: 51910 + 0.000742870370370241, timesys: 'TT' },
+      start: Float64Array.from([123890826, 123893580]),
+      stop: Float64Array.from([123892513, 123895263]),
+    },
   };
 }
 
@@ -91,10 +97,13 @@ describe('dataset files in gammapy MapDataset layout', () => {
     });
   }
 
-  it('reads back into the same dataset (the bands tables change no value)', () => {
+  it('reads back into the same dataset (the bands tables change no value), GTI included', () => {
     const ds = layoutDataset();
     const back = readDataset(file);
     if (isDatasetReadFailure(back)) throw new Error(back.message);
+    expect(back.gti?.ref).toEqual(ds.gti!.ref);
+    expect(Array.from(back.gti!.start)).toEqual(Array.from(ds.gti!.start));
+    expect(Array.from(back.gti!.stop)).toEqual(Array.from(ds.gti!.stop));
     expect(Array.from(back.psf!.data)).toEqual(Array.from(ds.psf!.data));
     expect(Array.from(back.psf!.exposure)).toEqual(Array.from(ds.psf!.exposure));
     expect(Array.from(back.edisp!.data)).toEqual(Array.from(ds.edisp!.data));
@@ -111,7 +120,7 @@ if (!hasGammapy)
   );
 
 describe.skipIf(!hasGammapy)("gammapy's MapDataset.read", () => {
-  it('opens our dataset file, with the PSF and EDISP maps on their axes', () => {
+  it('opens our dataset file, with the PSF and EDISP maps on their axes and the GTI', () => {
     const file = join(dir, 'read-by-gammapy.fits');
     writeFits(file, datasetHdus(layoutDataset()));
     const script = [
@@ -121,7 +130,8 @@ describe.skipIf(!hasGammapy)("gammapy's MapDataset.read", () => {
       'print(json.dumps({"counts": float(d.counts.data.sum()),',
       '  "psf": d.psf.psf_map.geom.axes.names, "psf_exposure": d.psf.exposure_map.geom.axes.names,',
       '  "edisp": d.edisp.edisp_map.geom.axes.names, "psf_sum": float(d.psf.psf_map.data.sum()),',
-      '  "edisp_sum": float(d.edisp.edisp_map.data.sum()), "rad_edges": d.psf.psf_map.geom.axes["rad"].edges.value.tolist()}))',
+      '  "edisp_sum": float(d.edisp.edisp_map.data.sum()), "rad_edges": d.psf.psf_map.geom.axes["rad"].edges.value.tolist(),',
+      '  "gti_sum": float(d.gti.time_sum.to_value("s")), "gti_start": d.gti.time_start[0].tt.isot}))',
     ].join('\n');
     const r = spawnSync(PYTHON, ['-c', script, file], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
@@ -135,5 +145,7 @@ describe.skipIf(!hasGammapy)("gammapy's MapDataset.read", () => {
     expect(report.psf_sum).toBe(sum(ds.psf!.data));
     expect(report.edisp_sum).toBe(sum(ds.edisp!.data));
     expect(report.rad_edges).toEqual([0, 0.1, 0.3, 0.66]);
+    expect(report.gti_sum).toBe(1687 + 1683);
+    expect(report.gti_start).toBe('2004-12-04T22:08:10.184');
   });
 });

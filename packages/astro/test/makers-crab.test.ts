@@ -123,6 +123,17 @@ describe('Crab reduction, per run', () => {
     }
   });
 
+  it("keeps each run's GTI on the run's own time reference (its DL3 GTI table's)", () => {
+    for (const [i, d] of datasets.entries()) {
+      expect(d.gti?.ref).toEqual({ mjd: runs[i]!.gti!.ref.mjd, timesys: 'TT' });
+      expect(Math.floor(d.gti!.ref.mjd)).toBe(51910);
+      expect(Array.from(d.gti!.start)).toEqual(Array.from(runs[i]!.gti!.start));
+      expect((d.gti!.stop[0] as number) - (d.gti!.start[0] as number)).toBe(runs[i]!.ontime);
+    }
+    // 23523: 2004-12-04T22:08:10.184 TT, as gammapy's observation.gti says.
+    expect(datasets[0]!.gti!.start[0]).toBe(123890826);
+  });
+
   it('bins exactly the reference counts per run (787, 659, 448, 592)', () => {
     expect(datasets.map((d) => d.runs[0]?.countsInMap)).toEqual(
       summary.per_observation_datasets.map((r) => r.counts_sum),
@@ -258,6 +269,20 @@ describe('Crab reduction, stacked', () => {
     expect(withCleared.livetime).toBeCloseTo(stacked.livetime - datasets[3]!.livetime, 9);
     expect(withCleared.livetime).toBeLessThan(stacked.livetime - 1);
     expect(withCleared.ontime).toBe(stacked.ontime);
+  });
+
+  it("has gammapy's stacked GTI: every run's interval on the 2000-01-01 reference, in TT", () => {
+    // gammapy 1.0's Analysis on this config: stacked.gti (MJDREFI 51544, MJDREFF 0.00074287…, TIMESYS tt).
+    expect(stacked.gti?.ref.timesys).toBe('tt');
+    expect(Math.floor(stacked.gti!.ref.mjd)).toBe(51544);
+    expect((stacked.gti!.ref.mjd - 51544) * 86400).toBeCloseTo(64.184, 5);
+    const start = [155513226, 155515980, 155689451, 155858036];
+    const stop = [155514913, 155517663, 155691137, 155859722];
+    for (const [i, t] of start.entries()) expect(stacked.gti!.start[i]).toBeCloseTo(t, 5);
+    for (const [i, t] of stop.entries()) expect(stacked.gti!.stop[i]).toBeCloseTo(t, 5);
+    let sum = 0;
+    for (const [i, t] of stacked.gti!.stop.entries()) sum += t - (stacked.gti!.start[i] as number);
+    expect(sum).toBeCloseTo(stacked.ontime, 6);
   });
 
   it('gives the edisp K_t of the flux maps at IRF pixel (4, 4)', () => {

@@ -24,6 +24,7 @@ import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { isWcsFailure, parseWcsHeader, wcsHeaderCards } from '../wcs/header.js';
 import { isMapProjection } from '../wcs/wcs.js';
 import type { MapDataset, Placement, RunMeta } from './dataset.js';
+import { gtiHdu, gtiOfTable } from './gti.js';
 
 /**
  * Version of the PIPEDSET record; readers refuse other versions. 2: COUNTS may be stored as integers (see
@@ -141,6 +142,7 @@ export function datasetHdus(ds: MapDataset): HduSpec[] {
       ...irfMap('EDISP_EXPOSURE', ds.edisp.exposure, [squashed(reco), truth], 'm2 s'),
     );
   }
+  if (ds.gti) hdus.push(gtiHdu(ds.gti));
   return hdus;
 }
 
@@ -284,6 +286,12 @@ function datasetOfFile(file: FitsFile, path: string): MapDataset | DatasetReadFa
     const exp = as(file.hdu('EDISP_EXPOSURE').image().data, Float32Array, 'EDISP_EXPOSURE');
     if (typeof data === 'string' || typeof exp === 'string') return bad('EDISP maps unreadable (pixel type)');
     ds.edisp = { data, exposure: exp };
+  }
+  if (file.has('GTI')) {
+    const table = file.hdu('GTI').table();
+    const gti = gtiOfTable(table.header, (name) => table.scalarFloat64(name));
+    if (typeof gti === 'string') return bad(gti);
+    ds.gti = gti;
   }
   if (ds.counts.length !== nbins(ds.energy) * npix(geom))
     return bad('COUNTS shape does not match its energy axis');

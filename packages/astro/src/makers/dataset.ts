@@ -2,8 +2,10 @@
  * The binned dataset of one run or of a stack of runs (gammapy's MapDataset, science spec §4, §5): cubes in
  * [energy][y][x] order (x fastest) on a map grid, IRF maps on the coarse IRF grid, and run metadata.
  */
+
 import type { EnergyAxis } from '../geom/energy-axis.js';
 import type { WcsGeom } from '../geom/wcs-geom.js';
+import type { GoodTimeIntervals } from './gti.js';
 import type { EdispKernelMap, PsfMap } from './irf-maps.js';
 import type { Pointing } from './maps.js';
 
@@ -66,6 +68,8 @@ export interface MapDataset {
   livetime: number;
   ontime: number;
   runs: RunMeta[];
+  /** The good time intervals (gammapy's MapDataset.gti); absent when a run's GTI names no time reference. */
+  gti?: GoodTimeIntervals;
 }
 
 /** The OFF maps of an on-off dataset, [E][y][x] on the dataset's grid. */

@@ -21,6 +21,13 @@ export {
   reductionGeometryFromConfig,
 } from './from-config.js';
 export {
+  type GoodTimeIntervals,
+  STACK_REFERENCE,
+  stackGtis,
+  type TimeReference,
+  timeReferenceOf,
+} from './gti.js';
+export {
   type AeffInputs,
   aeffInputs,
   type BkgInputs,

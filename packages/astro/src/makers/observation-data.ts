@@ -8,6 +8,7 @@ import { utcToUt1 } from '../dl3/ut1.js';
 import { type BinTable, numericValue } from '../fits/index.js';
 import { type IrfTable, readIrfHdu } from '../irf/index.js';
 import type { Epoch, Site } from '../wcs/index.js';
+import { type GoodTimeIntervals, timeReferenceOf } from './gti.js';
 import type { EventCoords, Pointing } from './maps.js';
 
 export interface ObservationData {
@@ -20,6 +21,11 @@ export interface ObservationData {
   firstRowOutsideCut?: boolean;
   /** Dead-time correction (EVENTS header DEADC; 1 when absent). */
   deadc: number;
+  /**
+   * The GTI rows (cut to obs_time) on the GTI table's time reference (the EVENTS header's when the table has none);
+   * absent when neither names one.
+   */
+  gti?: GoodTimeIntervals;
   events: EventCoords;
   aeff?: IrfTable;
   edisp?: IrfTable;
@@ -50,7 +56,7 @@ export async function loadObservationData(
   obs: Observation,
   irfs: readonly IrfType[] = ['aeff', 'edisp', 'psf', 'bkg'],
 ): Promise<ObservationData | ObservationDataFailure> {
-  const [events, times, meta] = await Promise.all([obs.events(), obs.livetime(), obs.meta()]);
+  const [events, times, meta, gti] = await Promise.all([obs.events(), obs.livetime(), obs.meta(), obs.gti()]);
   const ra = degrees(meta.RA_PNT);
   const dec = degrees(meta.DEC_PNT);
   if (ra === undefined || dec === undefined) {
@@ -83,6 +89,8 @@ export async function loadObservationData(
       radecFloat32: isFloat32Column(events.table, 'RA') && isFloat32Column(events.table, 'DEC'),
     },
   };
+  const ref = timeReferenceOf(gti.header.toRecord()) ?? timeReferenceOf(meta);
+  if (ref) data.gti = { ref, start: gti.start, stop: gti.stop };
   for (const type of irfs) {
     if (!obs.locations.has(type)) continue;
     const hdu = await obs.hdu(type);

@@ -296,6 +296,7 @@ export function reduceObservation(
     livetime,
     ontime: obs.ontime,
     runs: [run],
+    ...(obs.gti ? { gti: obs.gti } : {}),
   };
   if (psf) dataset.psf = psf;
   if (edisp && want.has('edisp')) dataset.edisp = edisp;

@@ -2,12 +2,14 @@
  * Stacking of per-run datasets into the analysis grids (science spec §5, §4.6): masked float32 sums of counts,
  * background and exposure, OR of the safe masks, and exposure-weighted means of the IRF maps.
  */
+
 import type { Kernels } from '@pipe/kernels';
 import { nbins } from '../geom/energy-axis.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import type { MapDataset } from './dataset.js';
 import { markBoundaryTies, maskPixels } from './exclusion.js';
+import { type GoodTimeIntervals, stackGtis } from './gti.js';
 import type { ReductionGeometry } from './reduce.js';
 
 /**
@@ -78,6 +80,8 @@ export class DatasetStacker {
   private psf: { num: Float64Array; den: Float64Array } | undefined;
   private edisp: { num: Float64Array; den: Float64Array } | undefined;
   private count = 0;
+  /** The GTIs of the runs added (those that have one), stacked by result(). */
+  private readonly gtis: GoodTimeIntervals[] = [];
   /** Runs with IRF pixels whose safe-mask sample is a tie, and how many such pixels in all. */
   private irfTies = { runs: 0, pixels: 0 };
 
@@ -122,6 +126,13 @@ export class DatasetStacker {
     if (safeAnywhere.indexOf(1) !== -1) st.livetime += run.livetime;
     st.ontime += run.ontime;
     st.runs.push(...run.runs);
+    // Copied: the run's arrays may be reused for the next one (readDatasetsInOrder).
+    if (run.gti)
+      this.gtis.push({
+        ref: run.gti.ref,
+        start: Float64Array.from(run.gti.start),
+        stop: Float64Array.from(run.gti.stop),
+      });
     if (!this.psf && !this.edisp) return;
     // w[k]: the run's mask_safe sampled on its IRF grid; W = OR_k w[k]
     const ig = run.irfGeom;
@@ -191,6 +202,7 @@ export class DatasetStacker {
   result(): MapDataset {
     const { st, nE, nT, nR, nI } = this;
     if (this.count === 0) return st;
+    if (this.gtis.length > 0) st.gti = stackGtis(this.gtis);
     if (this.psf) {
       const { num, den } = this.psf;
       const psf = {
