@@ -106,6 +106,9 @@ export function parseHeader(bytes: Uint8Array, offset: number, where: FitsLocati
   const cards: FitsCard[] = [];
   let pos = offset;
   let pendingLong: FitsCard | undefined;
+  // A block (36 cards) is decoded at once: one decoder call per card cost more than the rest of the parse.
+  let block = '';
+  let blockStart = -1;
   for (;;) {
     if (pos + CARD > bytes.length) {
       throw new FitsError(
@@ -114,7 +117,12 @@ export function parseHeader(bytes: Uint8Array, offset: number, where: FitsLocati
         `header has no END card (${cards.length} cards read before the file ended at byte ${bytes.length})`,
       );
     }
-    const text = decoder.decode(bytes.subarray(pos, pos + CARD));
+    const start = pos - ((pos - offset) % BLOCK);
+    if (start !== blockStart) {
+      blockStart = start;
+      block = decoder.decode(bytes.subarray(start, Math.min(start + BLOCK, bytes.length)));
+    }
+    const text = block.slice(pos - blockStart, pos - blockStart + CARD);
     const key = text.slice(0, 8).trimEnd();
     if (key === 'END') {
       pos += CARD;
