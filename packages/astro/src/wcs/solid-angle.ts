@@ -47,57 +47,52 @@ export function pixelSolidAngles(wcs: Wcs, nx: number, ny: number): Float64Array
       cosLat[c] = Math.cos(lat * DEG);
     }
   }
-  // astropy's angular_separation (Vincenty) and position_angle (of q seen from p), radians, given dl = lon q − lon p
-  // and its cosine and sine.
-  const separation = (p: number, q: number, cdl: number, sdl: number): number => {
-    const num1 = (cosLat[q] as number) * sdl;
-    const num2 =
-      (cosLat[p] as number) * (sinLat[q] as number) - (sinLat[p] as number) * (cosLat[q] as number) * cdl;
-    const den =
-      (sinLat[p] as number) * (sinLat[q] as number) + (cosLat[p] as number) * (cosLat[q] as number) * cdl;
-    return Math.atan2(Math.hypot(num1, num2), den);
-  };
-  const positionAngle = (p: number, q: number, cdl: number, sdl: number): number => {
-    const x =
-      (sinLat[q] as number) * (cosLat[p] as number) - (cosLat[q] as number) * (sinLat[p] as number) * cdl;
-    return Math.atan2(sdl * (cosLat[q] as number), x);
+  // astropy's angular_separation (Vincenty) and position_angle (of q seen from p), radians, for the sides from
+  // corners `from + i` to `from + i + step`, i < count; with `back`, the position angle of p seen from q too (its
+  // longitude difference is −dl: the same cosine and the negated sine, bit for bit, sin being odd). One loop body, no call per
+  // side: a thread's first map runs this before the JIT has compiled anything, and calls then cost more than the
+  // arithmetic.
+  const sides = (
+    from: number,
+    step: number,
+    count: number,
+    sep: Float64Array,
+    pa: Float64Array,
+    back?: Float64Array,
+  ): void => {
+    for (let i = 0; i < count; i++) {
+      const p = from + i;
+      const q = p + step;
+      const sp = sinLat[p] as number;
+      const cp = cosLat[p] as number;
+      const sq = sinLat[q] as number;
+      const cq = cosLat[q] as number;
+      const dl = (lon[q] as number) - (lon[p] as number);
+      const cdl = Math.cos(dl);
+      const sdl = Math.sin(dl);
+      const num1 = cq * sdl;
+      const num2 = cp * sq - sp * cq * cdl;
+      sep[i] = Math.atan2(Math.hypot(num1, num2), sp * sq + cp * cq * cdl);
+      pa[i] = Math.atan2(sdl * cq, sq * cp - cq * sp * cdl);
+      // 0 − sdl, not −sdl: equal longitudes give dl = +0 both ways, and atan2(−0, x < 0) is −π, not π.
+      if (back) back[i] = Math.atan2((0 - sdl) * cp, sp * cq - cp * sq * cdl);
+    }
   };
   // Sides along x, from corner (i, j) to (i + 1, j): separation and position angle, for the rows j and j + 1.
   let sepX = new Float64Array(nx);
   let paX = new Float64Array(nx);
   let sepX1 = new Float64Array(nx);
   let paX1 = new Float64Array(nx);
-  const sidesX = (j: number, sep: Float64Array, pa: Float64Array) => {
-    for (let i = 0; i < nx; i++) {
-      const p = j * cx + i;
-      const q = p + 1;
-      const dl = (lon[q] as number) - (lon[p] as number);
-      const cdl = Math.cos(dl);
-      const sdl = Math.sin(dl);
-      sep[i] = separation(p, q, cdl, sdl);
-      pa[i] = positionAngle(p, q, cdl, sdl);
-    }
-  };
   // Sides along y, from corner (i, j) to (i, j + 1): separation and position angle, and the position angle the
   // other way (from (i, j + 1) to (i, j)).
   const sepY = new Float64Array(cx);
   const paY = new Float64Array(cx);
   const paYBack = new Float64Array(cx);
   const out = new Float64Array(nx * ny);
-  sidesX(0, sepX, paX);
+  sides(0, 1, nx, sepX, paX);
   for (let y = 0; y < ny; y++) {
-    sidesX(y + 1, sepX1, paX1);
-    for (let i = 0; i <= nx; i++) {
-      const p = y * cx + i;
-      const q = p + cx;
-      const dl = (lon[q] as number) - (lon[p] as number);
-      const cdl = Math.cos(dl);
-      const sdl = Math.sin(dl);
-      sepY[i] = separation(p, q, cdl, sdl);
-      paY[i] = positionAngle(p, q, cdl, sdl);
-      const back = (lon[p] as number) - (lon[q] as number);
-      paYBack[i] = positionAngle(q, p, Math.cos(back), Math.sin(back));
-    }
+    sides((y + 1) * cx, 1, nx, sepX1, paX1);
+    sides(y * cx, cx, cx, sepY, paY, paYBack);
     for (let x = 0; x < nx; x++) {
       // gammapy's names, with its coordinate arrays indexed [y][x]: "low_right" is the corner one row up.
       // low = lowLeft→lowRight (y side at x), left = lowLeft→upLeft (x side of row y), up = upLeft→upRight
