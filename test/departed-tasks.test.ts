@@ -3,7 +3,8 @@
  * and removes their unmodified outputs, which the cache keeps (the item coming back restores them); an output
  * edited since is left in place and named. Runs the real binary.
  */
-import { cpSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -61,6 +62,23 @@ describe('tasks that left the pipeline', () => {
     const fifth = await ws.build(['all']);
     expect(fifth.ended['up-to-date']).toEqual(['all', 'each[r1]', 'each[r3]']);
     expect(fifth.run.stderr).not.toContain('no longer in the pipeline');
+  });
+});
+
+describe("a departed task's output whose cache blob is corrupt", () => {
+  it('is kept: the blob is re-hashed before the only good copy is deleted', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PIPELINE, 'runs/r1.txt': 'one\n', 'runs/r2.txt': 'two\n' });
+    expect((await ws.build(['all'])).run.code).toBe(0);
+    const sha = createHash('sha256').update('one\n').digest('hex');
+    const blob = ws.path(`.pipe/cache/cas/${sha.slice(0, 2)}/${sha}`);
+    chmodSync(blob, 0o644);
+    writeFileSync(blob, 'XX\n');
+    ws.remove('runs/r1.txt');
+    const second = await ws.build(['all']);
+    expect(second.run.code).toBe(0);
+    expect(second.run.stderr).toContain('left 1 output of tasks no longer in the pipeline in place');
+    expect(ws.read('out/each/r1.txt')).toBe('one\n');
+    expect(existsSync(blob)).toBe(false); // quarantined
   });
 });
 

@@ -150,6 +150,23 @@ export class LocalStore implements CacheBackend {
     });
   }
 
+  async verifyBlob(sha256: string): Promise<CacheOutcome<boolean>> {
+    if (!isSha256(sha256)) return ok(false);
+    return this.io(`verify cas/${sha256}`, async () => {
+      const path = this.layout.blobPath(sha256);
+      let actual: string;
+      try {
+        actual = (await hashFile(path)).sha256;
+      } catch (e) {
+        if (isMissing(e)) return ok(false);
+        throw e;
+      }
+      if (actual === sha256) return ok(true);
+      await this.layout.quarantine(path, 'blob');
+      return ok(false);
+    });
+  }
+
   /** Copy a blob to `destPath` (mode 0o644); see `materialize`. */
   fetchBlob(sha256: string, destPath: string): Promise<CacheOutcome<boolean>> {
     return this.materialize(sha256, destPath, 0o644);

@@ -236,6 +236,13 @@ export class TieredCache implements CacheBackend {
   /** Blobs whose upload failed in this session (their manifests are not uploaded). */
   private readonly refusedBlobs = new Set<string>();
 
+  /** The local blob re-hashed; one the local store lacks (or held corrupt), as the remote has it. */
+  async verifyBlob(sha256: string): Promise<CacheOutcome<boolean>> {
+    const local = await this.local.verifyBlob(sha256);
+    if (!local.ok || local.value || !this.canRead() || !this.remote) return local;
+    return this.hasBlob(sha256);
+  }
+
   async hasBlob(sha256: string): Promise<CacheOutcome<boolean>> {
     const local = await this.local.hasBlob(sha256);
     if (!local.ok || local.value || !this.canRead() || !this.remote) return local;

@@ -79,6 +79,12 @@ export interface CacheBackend {
   /** Store a manifest under `manifest.key`; refuses an invalid one (`invalid-manifest`). */
   putManifest(manifest: Manifest): Promise<CacheOutcome<void>>;
   hasBlob(sha256: string): Promise<CacheOutcome<boolean>>;
+  /**
+   * Whether the blob is held with exactly its bytes: re-hashed where the backend can (a corrupt one is then
+   * quarantined and not held); a backend that cannot answers as hasBlob. For a caller about to delete the only other
+   * copy (a retired output).
+   */
+  verifyBlob?(sha256: string): Promise<CacheOutcome<boolean>>;
   /** Stream a blob to `destPath` (atomically: temp + rename), verifying its hash; false if missing. */
   fetchBlob(sha256: string, destPath: string): Promise<CacheOutcome<boolean>>;
   /**

@@ -484,8 +484,12 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
         state: session.state,
         pipeline: session.pipeline,
         io: session.io,
+        // Re-hashed where the cache can: the workspace copy is deleted on the strength of this one.
         hasBlob: async (sha) => {
-          const has = await session.cache.hasBlob(sha).catch(() => undefined);
+          const cache = session.cache;
+          const has = await (cache.verifyBlob ? cache.verifyBlob(sha) : cache.hasBlob(sha)).catch(
+            () => undefined,
+          );
           return has?.ok === true && has.value;
         },
       };

@@ -15,6 +15,10 @@ export function lazyLocalStore(root: string): CacheBackend {
     getManifest: async (key) => (await get()).getManifest(key),
     putManifest: async (m) => (await get()).putManifest(m),
     hasBlob: async (sha) => (await get()).hasBlob(sha),
+    verifyBlob: async (sha) => {
+      const store = await get();
+      return store.verifyBlob ? store.verifyBlob(sha) : store.hasBlob(sha);
+    },
     fetchBlob: async (sha, dest) => (await get()).fetchBlob(sha, dest),
     putBlob: async (sha, src, hashed, taken) => (await get()).putBlob(sha, src, hashed, taken),
     // A build that never used the store has nothing to make durable (and does not load it for that).

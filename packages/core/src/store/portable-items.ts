@@ -69,6 +69,7 @@ export function withPortableItems(cache: CacheBackend, root: string): CacheBacke
       return cache.putManifest({ ...manifest, items: portableItems(root, manifest.items as TaskItem[]) });
     },
     hasBlob: (sha) => cache.hasBlob(sha),
+    ...(cache.verifyBlob ? { verifyBlob: (sha: string) => cache.verifyBlob!(sha) } : {}),
     fetchBlob: (sha, dest) => cache.fetchBlob(sha, dest),
     putBlob: (sha, src, hashed, taken) => cache.putBlob(sha, src, hashed, taken),
     ...(sync ? { sync } : {}),
