@@ -1,5 +1,5 @@
 /** The fingerprint: canonical encoding, key stability, the fast record encoder, and step code hashes. */
-import { mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { identityOf } from '@pipe/cache/types';
@@ -111,6 +111,8 @@ describe('code hash', () => {
     writeFileSync(path.join(root, 'src/lib/helper.ts'), 'export const helper = 1;\n');
     writeFileSync(path.join(root, 'src/lib/unused.ts'), 'export const unused = 1;\n');
     writeFileSync(path.join(root, 'dist/steps/s.js'), "import { helper } from '../lib/helper.js';\n");
+    mkdirSync(path.join(root, 'dist/lib'), { recursive: true });
+    writeFileSync(path.join(root, 'dist/lib/helper.js'), 'export const helper = 1;\n');
     return root;
   }
 
@@ -119,18 +121,54 @@ describe('code hash', () => {
     const mod = path.join(root, 'dist/steps/s.js');
     expect(sourceOf(mod)).toBe(path.join(root, 'src/steps/s.ts'));
     const h = codeHash(mod);
-    expect(h.files).toEqual([path.join(root, 'src/lib/helper.ts'), path.join(root, 'src/steps/s.ts')]);
+    // The compiled files are watched with them (they do not enter the hash).
+    expect(h.files).toEqual(
+      ['dist/lib/helper.js', 'dist/steps/s.js', 'src/lib/helper.ts', 'src/steps/s.ts'].map((f) =>
+        path.join(root, f),
+      ),
+    );
+    expect(h.stale).toBeUndefined();
     writeFileSync(path.join(root, 'src/lib/unused.ts'), 'export const unused = 2;\n');
     expect(codeHash(mod).hash).toBe(h.hash);
     writeFileSync(path.join(root, 'src/lib/helper.ts'), 'export const helper = 2;\n');
     expect(codeHash(mod).hash).not.toBe(h.hash);
   });
 
+  it('says a module is stale when a source changed after its compiled file, or has none', () => {
+    const root = pkg();
+    const mod = path.join(root, 'dist/steps/s.js');
+    const helper = path.join(root, 'src/lib/helper.ts');
+    const compiled = path.join(root, 'dist/lib/helper.js');
+    const old = new Date(Date.now() - 60_000);
+    for (const f of ['src/steps/s.ts', 'src/lib/helper.ts', 'dist/steps/s.js', 'dist/lib/helper.js'])
+      utimesSync(path.join(root, f), old, old);
+    expect(codeHash(mod).stale).toBeUndefined();
+    // Edited, not compiled yet: its results would be keyed by code that did not make them.
+    writeFileSync(helper, 'export const helper = 5;\n');
+    expect(codeHash(mod).stale).toBe(
+      `${helper} changed after ${compiled} was compiled: build the package (npm run build, or tsc -b) before building with it`,
+    );
+    // Compiled: fine again (the compiled file's stamp moved, so the remembered answer is not reused).
+    writeFileSync(compiled, 'export const helper = 5;\n');
+    expect(codeHash(mod).stale).toBeUndefined();
+    // Saved unchanged, then compiled by tsc -b: it writes no new helper.js but its .tsbuildinfo, so not stale.
+    utimesSync(compiled, old, old);
+    writeFileSync(helper, 'export const helper = 5;\n');
+    expect(codeHash(mod).stale).toMatch(/changed after/);
+    writeFileSync(path.join(root, 'dist/.tsbuildinfo'), '{}');
+    expect(codeHash(mod).stale).toBeUndefined();
+    rmSync(compiled);
+    expect(codeHash(mod).stale).toMatch(
+      /helper\.ts has no compiled helper\.js in .*dist\/lib: build the package/,
+    );
+  });
+
   it('remembers a hash (also from an earlier run) only while its files keep their stamps', () => {
     const root = pkg();
     const mod = path.join(root, 'dist/steps/s.js');
     const old = new Date(Date.now() - 60_000);
-    for (const f of ['src/steps/s.ts', 'src/lib/helper.ts']) utimesSync(path.join(root, f), old, old);
+    for (const f of ['src/steps/s.ts', 'src/lib/helper.ts', 'dist/steps/s.js', 'dist/lib/helper.js'])
+      utimesSync(path.join(root, f), old, old);
     const first = codeHash(mod);
     const [known] = knownCodeHashes([mod]);
     expect(known?.[2]).toEqual(first);
@@ -154,7 +192,13 @@ describe('code hash', () => {
     writeFileSync(other, "import { helper } from '../lib/helper.js';\n");
     writeFileSync(path.join(root, 'src/steps/t.ts'), "import { helper } from '../lib/helper.js';\n");
     const old = new Date(Date.now() - 60_000);
-    for (const f of ['src/steps/s.ts', 'src/steps/t.ts', 'src/lib/helper.ts'])
+    for (const f of [
+      'src/steps/s.ts',
+      'src/steps/t.ts',
+      'src/lib/helper.ts',
+      'dist/steps/s.js',
+      'dist/lib/helper.js',
+    ])
       utimesSync(path.join(root, f), old, old);
     // Recorded by the build (here for s only); t gets a planted entry with its files' real stamps, to see that a
     // process which has not hashed t yet takes the recorded value...

@@ -11,7 +11,7 @@
  * through their own identity (source hash, compiler, backend), everything else through the step's
  * `version`.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type FileIdentity, identityOf, sameIdentity } from '@pipe/cache/types';
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
@@ -72,8 +72,16 @@ function resolveRelative(fromFile: string, spec: string): string | undefined {
 
 export interface CodeHash {
   hash: string;
-  /** The files that went into it (absolute), sorted. */
+  /**
+   * The files that went into it (absolute), sorted; for a module hashed from its TypeScript sources, the compiled
+   * file of each source too (they do not enter the hash, but a build watches them).
+   */
   files: string[];
+  /**
+   * Why the compiled JavaScript that runs is older than the sources hashed (a source edited, or added, since the
+   * last compile): its results would be keyed by code that did not make them.
+   */
+  stale?: string;
 }
 
 /** A file's identity now (cache's FileIdentity: size, mtime and ctime in ns, inode, device); null when it is gone. */
@@ -129,7 +137,13 @@ export const BUILT_CODE_HASHES = '.pipe-code-hashes.json';
  */
 export function writeBuiltCodeHashes(dist: string, modules: readonly string[]): number {
   for (const m of modules) codeHash(m);
-  const known = knownCodeHashes(modules);
+  let known = knownCodeHashes(modules);
+  if (known.length < modules.length) {
+    // Files compiled within the racy window (a fast compile just before): wait it out once and hash again.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RACY_GRANULARITY_MS + 20);
+    for (const m of modules) codeHash(m);
+    known = knownCodeHashes(modules);
+  }
   writeFileSync(path.join(dist, BUILT_CODE_HASHES), `${JSON.stringify(known)}\n`);
   seededFrom.delete(dist); // read it (again) when a module not hashed here is asked for
   return known.length;
@@ -232,9 +246,81 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
     }
   }
   const base = path.dirname(entry);
-  const files = [...seen.keys()].sort();
+  const sourcesHashed = [...seen.keys()].sort();
   const hash = sha256Hex(
-    files.map((f) => `${path.relative(base, f).split(path.sep).join('/')}\0${seen.get(f)!}\n`).join(''),
+    sourcesHashed
+      .map((f) => `${path.relative(base, f).split(path.sep).join('/')}\0${seen.get(f)!}\n`)
+      .join(''),
   );
-  return { hash, files };
+  if (entry === modulePath) return { hash, files: sourcesHashed };
+  // Hashed from src/ but run from dist/: each source's compiled file must be as new as the source, else the key
+  // names code that is not what runs (an edit not compiled yet). tsc -b does not rewrite a file whose output is
+  // unchanged (a source saved as it was), but it does write the package's .tsbuildinfo: a compile after the source
+  // counts too. Their stamps keep the memo honest when a compile rewrites them; a watch rebuilds when they change.
+  const compiled: string[] = [];
+  const buildInfos = new Map<string, bigint>();
+  const compiledAt = (pkgRoot: string): bigint => {
+    let at = buildInfos.get(pkgRoot);
+    if (at === undefined) {
+      at = -1n;
+      for (const file of buildInfoFiles(pkgRoot)) {
+        const id = identityNow(file);
+        stamps.push([file, id]);
+        if (id && BigInt(id.mtimeNs) > at) at = BigInt(id.mtimeNs);
+      }
+      buildInfos.set(pkgRoot, at);
+    }
+    return at;
+  };
+  let stale: string | undefined;
+  for (const src of sourcesHashed) {
+    const out = compiledOf(src);
+    if (!out) continue;
+    compiled.push(out.js);
+    const id = identityNow(out.js);
+    stamps.push([out.js, id]);
+    const srcId = stamps.find(([f]) => f === src)?.[1];
+    if (stale || !srcId) continue;
+    const srcAt = BigInt(srcId.mtimeNs);
+    if (id === null) stale = `${src} has no compiled ${path.basename(out.js)} in ${path.dirname(out.js)}`;
+    else if (BigInt(id.mtimeNs) < srcAt && compiledAt(out.pkgRoot) < srcAt)
+      stale = `${src} changed after ${out.js} was compiled`;
+  }
+  return {
+    hash,
+    files: [...sourcesHashed, ...compiled].sort(),
+    ...(stale
+      ? { stale: `${stale}: build the package (npm run build, or tsc -b) before building with it` }
+      : {}),
+  };
+}
+
+/** The package's tsc build-info files (dist/*.tsbuildinfo, *.tsbuildinfo beside its tsconfig). */
+function buildInfoFiles(pkgRoot: string): string[] {
+  const files: string[] = [];
+  for (const dir of [path.join(pkgRoot, 'dist'), pkgRoot]) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) if (name.endsWith('.tsbuildinfo')) files.push(path.join(dir, name));
+  }
+  return files;
+}
+
+/** The compiled file of a TypeScript source under `<package>/src/`: `<package>/dist/…/x.js` (`.mts` → `.mjs`). */
+function compiledOf(source: string): { js: string; pkgRoot: string } | undefined {
+  const parts = source.split(path.sep);
+  const at = parts.lastIndexOf('src');
+  if (at < 1) return undefined;
+  const rest = parts.slice(at + 1).join(path.sep);
+  const ext = path.extname(rest);
+  if (!TS_EXTS.includes(ext)) return undefined;
+  const pkgRoot = parts.slice(0, at).join(path.sep);
+  return {
+    js: path.join(pkgRoot, 'dist', `${rest.slice(0, -ext.length)}${ext === '.mts' ? '.mjs' : '.js'}`),
+    pkgRoot,
+  };
 }

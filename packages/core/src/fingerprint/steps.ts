@@ -146,7 +146,9 @@ export async function resolveStepIdentities(
     if (!identity) {
       const def = defs.get(module)!;
       const kernels = [...(def.kernels ?? [])].sort().map((k) => kernelIds.get(k)!);
-      identity = { name: def.name, version: def.version, code: codeHash(module).hash, kernels };
+      const code = codeHash(module);
+      if (code.stale) return { ok: false, error: `target '${name}': step ${module} is stale: ${code.stale}` };
+      identity = { name: def.name, version: def.version, code: code.hash, kernels };
       byModule.set(module, identity);
     }
     byTarget.set(name, identity);

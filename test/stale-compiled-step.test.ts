@@ -1,0 +1,45 @@
+/**
+ * A step written in TypeScript is keyed by its sources (src/) and runs compiled (dist/): a source edited and not
+ * compiled yet would key the old code's results under the new code's key, for good (and in a shared cache, for
+ * everyone). The build refuses it, naming the file; once compiled, the new code runs. Runs the real binary.
+ */
+import { utimesSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+const step = (factor: number, typed: boolean) =>
+  `import { writeFileSync } from 'node:fs';\nconst F = ${factor};\nexport default { name: 's', version: '1', run(ctx${typed ? ': any' : ''}) { writeFileSync(ctx.outputs.o, String(21 * F)); } };\n`;
+
+describe('a TypeScript step whose compiled file is older than its source', () => {
+  it('is refused with the file named, and runs the new code once compiled', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ndefault: [t]\ntargets:\n  t:\n    step: ./steps/dist/s.js\n    outputs: {o: answer.txt}\n',
+      'steps/package.json': '{"type":"module"}',
+      'steps/src/s.ts': step(2, true),
+      'steps/dist/s.js': step(2, false),
+    });
+    const at = (rel: string, secondsAgo: number) => {
+      const t = new Date(Date.now() - secondsAgo * 1000);
+      utimesSync(ws.path(rel), t, t);
+    };
+    at('steps/src/s.ts', 60);
+    at('steps/dist/s.js', 50);
+    expect((await ws.build([])).run.code).toBe(0);
+    expect(ws.read('answer.txt')).toBe('42');
+
+    ws.write('steps/src/s.ts', step(3, true));
+    const refused = await ws.run(['build']);
+    expect(refused.code).toBe(2); // the pipeline cannot be loaded as it is
+    expect(refused.stderr).toContain(
+      `steps/src/s.ts changed after ${ws.path('steps/dist/s.js')} was compiled`,
+    );
+    expect(refused.stderr).toContain('build the package (npm run build, or tsc -b)');
+    expect(ws.read('answer.txt')).toBe('42');
+
+    ws.write('steps/dist/s.js', step(3, false));
+    const built = await ws.build([]);
+    expect(built.ended.ran).toEqual(['t']);
+    expect(ws.read('answer.txt')).toBe('63');
+  });
+});
