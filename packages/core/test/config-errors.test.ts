@@ -468,6 +468,18 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ).toEqual(['3', 'x{"level":3}']);
   });
 
+  it('expands {inputs.NAME} inside a larger argument to its one file, and refuses one of several files', () => {
+    const req = { inputs: { one: ['/w/a b.txt'], two: ['/w/a b.txt', '/w/c.txt'] }, outputs: {}, params: {} };
+    expect(expandArgv(['--in={inputs.one}', '{inputs.two}'], req)).toEqual([
+      '--in=/w/a b.txt',
+      '/w/a b.txt',
+      '/w/c.txt',
+    ]);
+    expect(() => expandArgv(['--in={inputs.two}'], req)).toThrow(
+      `argument '--in={inputs.two}': input 'two' has 2 files, and a placeholder inside a larger argument stands for one; give it an argument of its own ("{inputs.two}", one argument per file)`,
+    );
+  });
+
   it("refuses Snakemake's placeholders and ${config.…} in a command, which would reach the program as written", async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

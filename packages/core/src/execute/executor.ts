@@ -175,7 +175,14 @@ export function timeLimit(
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Expand a command's argv placeholders for one task. */
+/** An argv placeholder that cannot be expanded as written (thrown by expandArgv; the task fails with it). */
+export class ArgvError extends Error {}
+
+/**
+ * Expand a command's argv placeholders for one task. `{inputs.NAME}` inside a larger argument stands for one file:
+ * with several, joining them would make one argument no program can split back into paths (a name may hold a
+ * space), so that throws an ArgvError.
+ */
 export function expandArgv(
   argv: string[],
   req: Pick<ExecRequest, 'inputs' | 'outputs' | 'params' | 'item'>,
@@ -191,7 +198,14 @@ export function expandArgv(
       arg.replace(/\{(inputs|outputs|params)\.([^}]+)\}|\{item\}/g, (m, kind?: string, name?: string) => {
         if (!kind) return req.item?.id ?? m;
         if (kind === 'outputs') return req.outputs[name!] ?? m;
-        if (kind === 'inputs') return req.inputs[name!]?.join(' ') ?? m;
+        if (kind === 'inputs') {
+          const files = req.inputs[name!];
+          if (files && files.length > 1)
+            throw new ArgvError(
+              `argument '${arg}': input '${name}' has ${files.length} files, and a placeholder inside a larger argument stands for one; give it an argument of its own ("{inputs.${name}}", one argument per file)`,
+            );
+          return files?.[0] ?? m;
+        }
         // A dotted name reaches into a structured param: {params.opt.level}.
         let v: unknown = req.params;
         for (const key of name!.split('.'))

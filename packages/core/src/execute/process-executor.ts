@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import {
+  ArgvError,
   type ExecEvent,
   type ExecOutcome,
   type ExecRequest,
@@ -47,7 +48,15 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
     onEvent(refused(req.id, `resources.time: ${limit.message}`));
     return Promise.resolve();
   }
-  const [program, ...args] = expandArgv(req.work.argv, req);
+  let argv: string[];
+  try {
+    argv = expandArgv(req.work.argv, req);
+  } catch (error) {
+    if (!(error instanceof ArgvError)) throw error;
+    onEvent(refused(req.id, error.message));
+    return Promise.resolve();
+  }
+  const [program, ...args] = argv;
   mkdirSync(path.dirname(req.logFile), { recursive: true });
   const log = openSync(req.logFile, 'a');
   return new Promise((resolve) => {

@@ -14,7 +14,13 @@ import { mkdir, open, readFile, readlink, rename, rm, rmdir } from 'node:fs/prom
 import { hostname } from 'node:os';
 import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { expandArgv, type OutputFailure, renderFailure, spawnErrorMessage } from '../execute/executor.js';
+import {
+  ArgvError,
+  expandArgv,
+  type OutputFailure,
+  renderFailure,
+  spawnErrorMessage,
+} from '../execute/executor.js';
 import { stepErrorMessage } from '../execute/step-error.js';
 import { emittedItemsProblem } from '../graph/item-checks.js';
 import { blamedParam, type ParamPath, type StepDefinition } from '../model/step.js';
@@ -68,12 +74,19 @@ function runCommand(spec: TaskSpec): Promise<RunOutcome> {
   if (spec.run.kind !== 'command') throw new Error('not a command');
   // The engine's placeholder rules ({inputs.X}, {outputs.X}, {params.X}, {item}), with our temporary names.
   const temps = Object.fromEntries(Object.entries(spec.outputs).map(([k, o]) => [k, o.temp]));
-  const [program, ...args] = expandArgv(spec.run.argv, {
-    inputs: spec.inputs,
-    outputs: temps,
-    params: spec.params,
-    ...(spec.item ? { item: spec.item } : {}),
-  });
+  let argv: string[];
+  try {
+    argv = expandArgv(spec.run.argv, {
+      inputs: spec.inputs,
+      outputs: temps,
+      params: spec.params,
+      ...(spec.item ? { item: spec.item } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof ArgvError)) throw error;
+    return Promise.resolve({ exitCode: 2, signal: null, error: error.message });
+  }
+  const [program, ...args] = argv;
   return new Promise((resolve) => {
     if (!program) return resolve({ exitCode: 2, signal: null, error: 'empty argv' });
     const p = spawn(program, args, {
