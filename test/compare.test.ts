@@ -84,6 +84,16 @@ describe('pipe compare', () => {
     });
     expect(only.code, only.stdout + only.stderr).toBe(0);
     expect(JSON.parse(only.stdout).summary).toMatchObject({ total: productCount, identical: productCount });
+    // A --target that names nothing built (a typo), or a reference with no product, would compare nothing and pass.
+    const typo = await ws.run(['compare', ref, ws.root, '--target', 'excess_mapp'], {
+      PIPE_REMOTE_CACHE: '',
+    });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('--target excess_mapp: no product of that target on either side');
+    const emptyRef = tmpDir('pipe-compare-empty-');
+    const empty = await ws.run(['compare', emptyRef, ws.root], { PIPE_REMOTE_CACHE: '' });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('has no products to compare with');
     // A product deleted from the workspace since its build: missing on that side, not an unreadable product.
     const png = readdirSync(ref).find((f) => f.endsWith('.png'))!;
     ws.remove(`products/excess_map/${png}`);

@@ -89,12 +89,33 @@ export async function compareCommand(
     if (!ref.ok) return fail(ref.message);
     const neu = await resolveSource(newArg, 'new', ctx);
     if (!neu.ok) return fail(neu.message);
+    // A --target that names nothing, or a reference with no product, compares nothing: a CI check would pass
+    // without having looked (a typo, a reference that failed to restore).
+    const wanted = opts.target ?? [];
+    if (wanted.length > 0) {
+      const builds = [ref.source.build, neu.source.build].filter((b) => b !== undefined);
+      if (builds.length === 0)
+        return fail(
+          'pipe compare: --target selects the products of a build; neither side is a build or a workspace',
+        );
+      const built = new Set(
+        builds.flatMap((b) => [...b.taskOf.values()].map((id) => core.targetOfTaskId(id))),
+      );
+      const unknown = wanted.filter((t) => !built.has(t));
+      const delivered = [...new Set(builds.flatMap((b) => b.targets))].sort();
+      if (unknown.length > 0)
+        return fail(
+          `pipe compare: --target ${unknown.join(', ')}: no product of ${unknown.length === 1 ? 'that target' : 'those targets'} on either side (${delivered.length > 0 ? `their builds delivered ${delivered.join(', ')}` : 'their builds delivered nothing'})`,
+        );
+    }
     // A reference from a build that did not succeed has products missing: everything would "pass".
     const refBuild = ref.source.build;
     if (refBuild && refBuild.status !== 'succeeded')
       return fail(
         `pipe compare: ref: build ${refBuild.id} ${refBuild.status}, so its products are incomplete; compare with a build that succeeded`,
       );
+    if (ref.source.entries.length === 0)
+      return fail(`pipe compare: ref: ${ref.source.label} has no products to compare with`);
     // A build against a folder written by --out: lay the build's products out as --out does, unless they
     // already pair by path.
     const pairs = (a: ProductSource, b: ProductSource) => {
