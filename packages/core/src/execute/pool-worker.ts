@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { trustDeferredExtraCa } from '@pipe/cache/deferred-ca';
 import { blamedParam, type ParamPath, type StepResult } from '../model/step.js';
 import type { WrittenHash } from '../store/written-hashes.js';
+import { confineStepEnv } from './step-env.js';
 import { stepErrorMessage } from './step-error.js';
 import type { StepPayload } from './step-worker.js';
 
@@ -38,6 +39,8 @@ const port = parentPort;
 if (!port) throw new Error('pool-worker.js runs inside a worker thread');
 // The steps' fetch trusts the NODE_EXTRA_CA_CERTS file node was started without (see early-thread.ts).
 trustDeferredExtraCa((workerData as { deferredExtraCa?: string } | null)?.deferredExtraCa);
+// Steps see the variables their target lists, not the whole environment pipe was started with (its own copy).
+confineStepEnv();
 
 /** The step runtime, loaded once (requests are handled in the order they came: each waits for the same load). */
 let runtime:

@@ -19,8 +19,8 @@ import {
   timeLimit,
 } from './executor.js';
 import { forgetCommand, recordCommand } from './orphans.js';
+import { PASSED_ENV } from './step-env.js';
 
-const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
 /** Time between SIGTERM and SIGKILL when cancelling or stopping at the time limit. */
 const KILL_GRACE_MS = 2000;
 

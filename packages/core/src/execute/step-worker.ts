@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
 import { moduleDefault, runnableModule } from '../steps/bundled.js';
+import { withTaskEnv } from './step-env.js';
 
 export interface StepPayload {
   module: string;
@@ -50,6 +51,7 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
     logOpen = true;
     appendFileSync(payload.logFile, `${level} ${msg}\n`);
   };
+  const restoreEnv = withTaskEnv(payload.env);
   try {
     return await runDefinition(def, payload, write);
   } catch (error) {
@@ -61,6 +63,8 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
       // A log that cannot be written must not hide the step's own error.
     }
     throw error;
+  } finally {
+    restoreEnv();
   }
 }
 

@@ -1,0 +1,33 @@
+/**
+ * What a task sees of the environment (design.md: no variable but those its target lists under `env:`, which enter
+ * its key): PATH, HOME, TMPDIR and LANG, as a command gets them, and those listed. A step thread's own copy of the
+ * environment is cut down to that when it starts (a step module reading a variable at import sees no other), and
+ * each task adds its listed ones while it runs.
+ */
+
+/** Passed to every task: what programs need to run at all; none of it enters a key. */
+export const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
+
+/** pipe's own settings a step thread reads (the kernel backend and its threads), not the step's. */
+const PIPE_OWN_ENV = ['PIPE_KERNELS', 'PIPE_KERNEL_THREADS', 'PIPE_KERNELS_ROOT'];
+
+/** Cut this thread's environment down to what a task may see (a worker thread has its own copy). */
+export function confineStepEnv(env: NodeJS.ProcessEnv = process.env): void {
+  const keep = new Set([...PASSED_ENV, ...PIPE_OWN_ENV]);
+  for (const name of Object.keys(env)) if (!keep.has(name)) delete env[name];
+}
+
+/** Set a task's listed variables for its run; the returned function takes them away again. */
+export function withTaskEnv(
+  declared: Record<string, string>,
+  env: NodeJS.ProcessEnv = process.env,
+): () => void {
+  const before = new Map(Object.keys(declared).map((name) => [name, env[name]] as const));
+  Object.assign(env, declared);
+  return () => {
+    for (const [name, value] of before) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+  };
+}
