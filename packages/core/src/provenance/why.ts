@@ -2,12 +2,13 @@
  * `pipe why <product|target>`: the provenance chain of a product back to raw inputs, from the last
  * build records of the tasks (state file), and why each task was last (re)built (its build record).
  */
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { readBuildRecord } from '../builds/records.js';
 import { canonicalJson } from '../fingerprint/canonical.js';
 import { closestNames } from '../graph/closest-names.js';
 import type { Reason } from '../plan/reasons.js';
-import { previousRecord, type StateData } from '../state/state-file.js';
+import { type OutputStamp, previousRecord, type StateData } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
 
 export interface WhyInput {
@@ -90,9 +91,7 @@ export function explainProduct(options: {
   querySha256?: string;
 }): WhyResult {
   const { state, root } = options;
-  const producerOf = new Map<string, string>();
-  for (const [id, rec] of state.tasks.entries())
-    for (const o of Object.values(rec.outputs)) producerOf.set(o.path, id);
+  const producerOf = currentProducers(state, root);
   let roots: string[];
   let sameContentAs: string[] | undefined;
   const asPath = relPath(root, path.resolve(options.cwd, options.query));
@@ -115,8 +114,11 @@ export function explainProduct(options: {
           .filter((o) => o.sha256 === options.querySha256)
           .map((o) => ({ id, path: o.path })),
       );
-      roots = [...new Set(matches.map((m) => m.id))].sort();
-      sameContentAs = matches.map((m) => m.path).sort();
+      // Only the records that made the files there now: an older record of the same path (a renamed target, another
+      // config's build) would name a producer the file no longer comes from.
+      const current = matches.filter((m) => producerOf.get(m.path) === m.id);
+      roots = [...new Set(current.map((m) => m.id))].sort();
+      sameContentAs = [...new Set(current.map((m) => m.path))].sort();
     }
     if (roots.length === 0)
       return {
@@ -189,4 +191,38 @@ export function explainProduct(options: {
   };
   const nodes = roots.map((id) => explain(id, new Set()));
   return sameContentAs ? { ok: true, nodes, sameContentAs } : { ok: true, nodes };
+}
+
+/**
+ * The task whose record made each output path's file: several records may name one path (a target renamed and back,
+ * builds with two configs writing the same products), and the one whose stamp the file still has wrote it; when the
+ * file was changed since, the record of the latest write.
+ */
+function currentProducers(state: StateData, root: string): Map<string, string> {
+  const candidates = new Map<string, Array<{ id: string; out: OutputStamp }>>();
+  for (const [id, rec] of state.tasks.entries())
+    for (const out of Object.values(rec.outputs)) {
+      const list = candidates.get(out.path);
+      if (list) list.push({ id, out });
+      else candidates.set(out.path, [{ id, out }]);
+    }
+  const producers = new Map<string, string>();
+  for (const [rel, list] of candidates) {
+    if (list.length === 1) {
+      producers.set(rel, list[0]!.id);
+      continue;
+    }
+    const now = statSync(path.resolve(root, rel), { bigint: true, throwIfNoEntry: false });
+    const wrote = now
+      ? list.find(
+          ({ out }) =>
+            String(now.mtimeNs) === out.mtimeNs &&
+            Number(now.size) === out.size &&
+            Number(now.ino) === out.ino,
+        )
+      : undefined;
+    const latest = list.reduce((a, b) => (BigInt(b.out.mtimeNs) > BigInt(a.out.mtimeNs) ? b : a));
+    producers.set(rel, (wrote ?? latest).id);
+  }
+  return producers;
 }

@@ -1,0 +1,37 @@
+/**
+ * `pipe why` on a product two records name (a target renamed and back, two configs writing the same products): the
+ * record that made the file there now explains it, not whichever the state lists last. Runs the real binary.
+ */
+import { describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+const pipeline = (name: string, input: string) =>
+  `version: 1\ntargets:\n  ${name}:\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    inputs: {x: data/${input}}\n    outputs: {o: build/out.txt}\n`;
+
+describe('pipe why on a product more than one record names', () => {
+  it('names the task whose run wrote the file there now, and its input', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': pipeline('a', '1.txt'),
+      'data/1.txt': 'one\n',
+      'data/2.txt': 'two\n',
+      'data/3.txt': 'three\n',
+    });
+    expect((await ws.build(['a'])).run.code).toBe(0);
+    ws.write('pipe.yaml', pipeline('b', '2.txt'));
+    expect((await ws.build(['b'])).run.code).toBe(0);
+    ws.write('pipe.yaml', pipeline('a', '3.txt'));
+    expect((await ws.build(['a'])).run.code).toBe(0);
+    expect(ws.read('build/out.txt')).toBe('three\n');
+    const why = await ws.run(['why', 'build/out.txt']);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toMatch(/^a {2}\[command\]/);
+    expect(why.stdout).toContain('← data/3.txt (raw input');
+    expect(why.stdout).not.toContain('data/2.txt');
+    // A copy (e.g. an --out folder) is explained by the same record, named once.
+    ws.write('copy/out.txt', 'three\n');
+    const copy = await ws.run(['why', 'copy/out.txt']);
+    expect(copy.stdout).toContain('copy/out.txt: a copy of build/out.txt (same content), made by:\n');
+    expect(copy.stdout).toMatch(/^a {2}\[command\]/m);
+    expect(copy.stdout).not.toMatch(/^b {2}\[command\]/m);
+  });
+});
