@@ -61,6 +61,21 @@ describe('commands without a target', () => {
     expect(ws.exists('out/plot.txt')).toBe(false);
   });
 
+  it('a pipeline that does not load: --json without a target carries its diagnostics, as with one', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ndefault: [a]\ntargets:\n  a:\n    ouputs: {o: x.txt}\n    command: [echo]\n',
+    });
+    for (const targets of [[], ['a']]) {
+      const run = await ws.run(['build', ...targets, '--json']);
+      expect(run.code).toBe(2);
+      const [error] = parseEvents(run.stdout);
+      expect(error?.event).toBe('error');
+      expect((error as { diagnostics: Array<{ message: string }> }).diagnostics[0]?.message).toMatch(
+        /ouputs/,
+      );
+    }
+  });
+
   it('with default: build and plan take its targets, and only those', async () => {
     const ws = new Workspace({ 'pipe.yaml': pipeline('default: [plot]\n') });
     const built = await ws.build([]);

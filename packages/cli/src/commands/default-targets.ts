@@ -23,7 +23,7 @@ export async function targetsOrDefault(
   };
   // The pipeline cache serves this load when nothing changed; the command's own load is then served too.
   const loaded = await loadForSession(opts, []);
-  if (!loaded.ok) return refuse(loaded.code, loaded.message);
+  if (!loaded.ok) return refuse(loaded.code, loaded.message, loaded.diagnostics);
   // `pipe build --force T` reads T as --force's value: a target was meant.
   const forced = Array.isArray(opts.force) ? opts.force.filter((v) => typeof v === 'string') : [];
   const forceHint = forced.map(
