@@ -416,6 +416,13 @@ describe('loadPipeline: every problem is reported with its place', () => {
         hint: 'write it as a list: [python, plot.py, --out, x.png]',
       },
     ]);
+    // Shell syntax in it: split into words it would reach the program as a literal '>', so a shell is suggested.
+    const shell = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  a:\n    command: echo hi > x.txt\n    outputs: [x.txt]\n',
+    });
+    expect(summary(shell.dir, shell.diagnostics)[0]?.hint).toBe(
+      'it uses shell syntax, so run it with a shell: [sh, -c, "echo hi > x.txt"] (outputs and inputs as "$0", "$1" after it: [sh, -c, \'echo hi > "$0"\', "{outputs.o}"])',
+    );
   });
 
   it('reports unknown steps, targets and placeholders with "did you mean"', async () => {

@@ -122,7 +122,10 @@ function issueDiagnostics(
           code: 'command-not-array',
           message: `'command' must be a list of arguments, not a string (it is never run by a shell)`,
           at: spanOf(source, node),
-          hint: `write it as a list: [${value.trim().split(/\s+/).map(flowScalar).join(', ')}]`,
+          // Shell syntax (a redirection, a pipe, a variable, a glob, quotes) needs a shell: pass it to sh -c.
+          hint: /[<>|&;$`*?'"()\\]/.test(value)
+            ? `it uses shell syntax, so run it with a shell: [sh, -c, ${flowScalar(value.trim())}] (outputs and inputs as "$0", "$1" after it: [sh, -c, 'echo hi > "$0"', "{outputs.o}"])`
+            : `write it as a list: [${value.trim().split(/\s+/).map(flowScalar).join(', ')}]`,
         }),
       ];
     }
