@@ -102,6 +102,32 @@ describe('pipe build: interruptions', () => {
     expect(readdirSync(ws.path('.pipe/tmp'))).toEqual([]);
   });
 
+  it('kill -9 mid-build, then a build with nothing to do: it still takes the lock over and stops what was left', async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    expect((await ws.run(['build', 'fast'])).code).toBe(0);
+    const child = ws.spawn(['build', 'all', '--json']);
+    const done = finished(child);
+    await waitForFile(ws.path('started.pid'));
+    const blocker = Number(ws.read('started.pid'));
+    child.kill('SIGKILL');
+    await done;
+    expect(alive(blocker)).toBe(true);
+    // fast is up to date: this build has nothing to run.
+    const first = await ws.run(['build', 'fast']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/note: took over the lock of build (\S+) \(pid \d+, no longer running\)/);
+    expect(first.stderr).toMatch(/note: stopped 1 command that build \S+ left running/);
+    expect(await processEnded(blocker, 10_000)).toBe(true);
+    expect((await ws.run(['log'])).stdout).not.toMatch(/\sinterrupted\?\s/);
+    // With the lock gone the next no-op is the usual one: nothing recorded.
+    const builds = readdirSync(ws.path('.pipe/builds')).length;
+    const again = await ws.run(['build', 'fast']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('took over');
+    expect(readdirSync(ws.path('.pipe/builds')).length).toBe(builds);
+  });
+
   it('Ctrl-C cancels running tasks, removes temps, records the build as interrupted; the next build resumes', async () => {
     const { ws, child, done, blocker } = await buildBlockedOnSlow();
     child.kill('SIGINT');

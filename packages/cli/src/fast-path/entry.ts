@@ -5,6 +5,7 @@
  * and the full path runs as if it did not exist. It writes nothing, as a no-op build writes nothing.
  * Imports: node:fs and node:path only (and the summary printer, which needs no more).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { cacheDirOption, findPipelineFile } from '../context.js';
 import { summaryLines, upToDateLine } from '../summary.js';
@@ -63,7 +64,7 @@ export interface FastPathResult {
   /** The exit code when answered; undefined when declined. */
   code: number | undefined;
   /** Why it declined (for tests and benchmarks). */
-  check?: SnapshotCheck | 'argv' | 'no-pipeline' | 'not-buildable';
+  check?: SnapshotCheck | 'argv' | 'no-pipeline' | 'not-buildable' | 'locked';
 }
 
 /** Answer `argv` from its no-op snapshot, or decline. Never throws: any surprise declines. */
@@ -89,6 +90,9 @@ function answer(argv: readonly string[], io: FastPathIO): FastPathResult {
   const h = check.header;
   const building = req.command === 'build' && !req.dryRun;
   if (req.command === 'build' && !h.buildable) return { code: undefined, check: 'not-buildable' };
+  // A build's lock: another build runs, or a killed one left it, which the full path takes over (recording that
+  // build as interrupted and stopping what it left running) even with nothing to do.
+  if (building && existsSync(path.join(root, '.pipe', 'lock'))) return { code: undefined, check: 'locked' };
   if (h.warnings) io.stderr(`${h.warnings}\n`);
   if (building && h.taskWarnings) io.stderr(`${h.taskWarnings}\n`);
   if (!building) {

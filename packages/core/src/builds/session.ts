@@ -33,7 +33,7 @@ import { loadState, type StateData, saveState, stateFileStamp } from '../state/s
 import { lazyLocalStore } from '../store/lazy-cache.js';
 import { withPortableItems } from '../store/portable-items.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
-import { acquireLock, type LockOwner } from '../workspace/lock.js';
+import { acquireLock, type LockOwner, staleLockOwner } from '../workspace/lock.js';
 import { pruneBuilds } from './prune.js';
 import {
   type BuildRecord,
@@ -347,7 +347,9 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
   let plan: Plan | undefined;
   if (!options.lockWaitMs) {
     plan = await planSession(session, warm);
-    if (isNoOp(plan, session)) {
+    // A killed build's lock: even with nothing to do, take it over, which records that build as interrupted and
+    // stops the commands it left running.
+    if (isNoOp(plan, session) && !staleLockOwner(session.layout.lockFile)) {
       options.onPlan?.(plan, buildId);
       const reports = new Map<string, TaskReport>();
       for (const [id, { decision }] of plan.tasks) {

@@ -121,6 +121,12 @@ export async function acquireLock(file: string, options: AcquireOptions): Promis
   }
 }
 
+/** The owner of a lock a killed build left on this host (its process is gone), or undefined. */
+export function staleLockOwner(file: string): LockOwner | undefined {
+  const owner = readOwner(file);
+  return owner && owner.host === hostname() && !isAlive(owner.pid) ? owner : undefined;
+}
+
 /**
  * Whether a build whose record says "running" is still driven by a live process: the lock names it, and its
  * owner runs (on another host it cannot be checked, and is believed). False for a killed driver, whose record
