@@ -254,3 +254,23 @@ targets:
     ]);
   });
 });
+
+describe('pipe compare of two builds of the same key', () => {
+  it('compares what each build made (its record), not what the cache holds for the key now', async () => {
+    // A task whose output differs run to run: built, then forced; the second run replaced the key's cache entry.
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ndefault: [t]\ntargets:\n  t:\n    command: [node, -e, "require(\'fs\').writeFileSync(process.argv[1], String(process.hrtime.bigint()))", "{outputs.o}"]\n    outputs: {o: stamp.txt}\n',
+    });
+    expect((await ws.run(['build'])).code).toBe(0);
+    expect((await ws.run(['build', '--force'])).code).toBe(0);
+    const ids = readdirSync(ws.path('.pipe/builds'))
+      .sort()
+      .map((f) => f.replace(/\.json$/, ''));
+    const run = await ws.run(['compare', ids[0]!, ids[1]!, '--json']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout).products).toEqual([
+      expect.objectContaining({ path: 'stamp.txt', status: 'different' }),
+    ]);
+  });
+});

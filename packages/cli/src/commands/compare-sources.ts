@@ -149,6 +149,17 @@ async function cachedBuildSource(
   for (const [id, task] of Object.entries(record.tasks).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!wantedTask(wanted, id) || !task.key) continue;
     if (task.state === 'failed' || task.state === 'skipped' || task.state === 'not-started') continue;
+    // What this build made or restored, as its record says: the cache's entry for the key may have been replaced
+    // since (a rerun of the same key, --force, made other bytes), and the bytes stay in the cache by their hash.
+    if (task.outputs) {
+      for (const [relPath, sha256] of Object.entries(task.outputs)) {
+        const absPath = path.join(dir, ...relPath.split('/'));
+        entries.push({ relPath, absPath, sha256 });
+        where.set(absPath, { sha256, mode: 0o644 });
+        taskOf.set(relPath, id);
+      }
+      continue;
+    }
     const got = await cache.getManifest(task.key);
     const manifest: Manifest | undefined = got.ok ? got.value : undefined;
     if (!manifest) {

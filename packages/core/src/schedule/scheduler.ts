@@ -566,6 +566,7 @@ class Scheduler {
       state: 'restored',
       reasons: decision.reasons,
       ms: Date.now() - started,
+      outputs: outputHashes(got.stamps),
     });
     this.known.set(id, restoredOutputs(task, this.o.pipeline.root, decision.manifest));
     this.succeed(id, items);
@@ -881,7 +882,7 @@ class Scheduler {
       ...(outcome.items ? { items: outcome.items } : {}),
       ...(warned.length > 0 ? { warnings: warned } : {}),
     });
-    this.report({ id, state: 'ran', ...base });
+    this.report({ id, state: 'ran', ...base, outputs: outputHashes(stamps) });
     const known: Record<string, KnownOutput> = {};
     for (const [name, s] of Object.entries(stamps))
       known[name] = { path: s.path, sha256: s.sha256, size: s.size };
@@ -1271,4 +1272,11 @@ function itemsSource(pipeline: Pipeline, name: string): string | undefined {
 /** `input missing: PATH (INPUT)`, and what is there instead when something is (a symlink loop, a folder). */
 function missingInputError(d: { path: string; input: string; why?: string }): string {
   return `input missing: ${d.path} (${d.input})${d.why ? `: ${d.why}` : ''}`;
+}
+
+/** Output path → SHA-256, as a report keeps them. */
+function outputHashes(stamps: Record<string, { path: string; sha256: string }>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of Object.values(stamps)) out[s.path] = s.sha256;
+  return out;
 }
