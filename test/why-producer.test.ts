@@ -35,3 +35,18 @@ describe('pipe why on a product more than one record names', () => {
     expect(copy.stdout).not.toMatch(/^b {2}\[command\]/m);
   });
 });
+
+describe('pipe why after a build with --cache-dir', () => {
+  it('looks in the cache that build used: an edited product is said to be restorable from it', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1\ntargets:\n  t:\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    inputs: {x: data/1.txt}\n    outputs: {o: out.txt}\n`,
+      'data/1.txt': 'one\n',
+    });
+    const cacheDir = ws.path('elsewhere-cache');
+    expect((await ws.run(['build', 't', '--cache-dir', cacheDir])).code).toBe(0);
+    ws.write('out.txt', 'edited\n');
+    const why = await ws.run(['why', 'out.txt']);
+    expect(why.stdout).toContain('edited or replaced since; the next build restores it');
+    expect(why.stdout).not.toContain('no longer in the local cache');
+  });
+});

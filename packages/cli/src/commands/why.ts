@@ -13,7 +13,7 @@ import {
   renderReason,
   type WhyNode,
 } from '@pipe/core';
-import { type GlobalOptions, loadForCommand, workingDir } from '../context.js';
+import { cacheDirOption, type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
 
@@ -172,7 +172,8 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     out.push(`${query}: a copy of ${result.sameContentAs.join(', ')} (same content), made by:`);
   const seen = new Set<string>();
   const paramsShown = new Map<string, string>();
-  const store = new LocalStore({ root: ws.layout.cacheDir });
+  // The cache the builds used: --cache-dir / PIPE_CACHE_DIR when given, else the last build's (its --cache-dir).
+  const store = new LocalStore({ root: buildsCacheDir(opts, ws.layout) });
   const inCache = (sha256: string) => existsSync(store.blobPath(sha256));
   const madeIn = async (key: string) => {
     const got = await store.getManifest(key);
@@ -225,4 +226,12 @@ async function declaredOwner(
   const graph = expandGraph(pipeline, { targets: [...pipeline.targets.keys()] });
   for (const task of graph.tasks.values()) if (Object.values(task.outputs).includes(file)) return task.id;
   return undefined;
+}
+
+/** The cache to look in: the one given on the command line or in the environment, else the last build's. */
+function buildsCacheDir(opts: GlobalOptions, layout: { buildsDir: string; cacheDir: string }): string {
+  if (cacheDirOption(opts) !== undefined) return layout.cacheDir;
+  const last = readBuildRecord(layout.buildsDir, 'last');
+  const used = last.ok ? last.record.cacheDir : undefined;
+  return used && existsSync(used) ? used : layout.cacheDir;
 }
