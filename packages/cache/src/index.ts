@@ -3,7 +3,7 @@ export { BazelHttpCache } from './bazel-http.js';
 export { type DoctorReport, type DoctorStep, type DoctorStepName, doctor } from './doctor.js';
 export { HttpCacheBackend, type RemoteCache } from './http-backend.js';
 export type { GcOptions, GcReport, StoreStats, VerifyReport } from './local-maintenance.js';
-export { DEFAULT_MAX_BYTES, LocalStore, type LocalStoreOptions } from './local-store.js';
+export { DEFAULT_MAX_BYTES, LocalStore, type LocalStoreOptions, parseSize } from './local-store.js';
 export {
   canonicalJson,
   decodeManifest,
@@ -26,6 +26,7 @@ export { type RemoteConfigError, remoteFromEnv } from './remote-config.js';
 export { type RemoteMode, TieredCache, type TieredCacheOptions } from './tiered-cache.js';
 export { TurboRemoteCache, type TurboRemoteCacheOptions } from './turbo-remote.js';
 export type {
+  BudgetReport,
   CacheBackend,
   CacheFailure,
   CacheOutcome,

@@ -78,6 +78,8 @@ export class LocalStore implements CacheBackend {
   /** Manifest lookups in this process (not persisted). */
   readonly counters = { hits: 0, misses: 0 };
   /** fsyncs of small writes, committed in groups (a build stores many small entries at once). */
+  /** Bytes of blobs this process stored (keepToBudget adds them to the store's known size). */
+  private stored = 0;
   private readonly durability = new GroupSync();
   /** Directories known to exist (cas/ and ac/ fan-out), so a write does not mkdir each time. */
   private readonly knownDirs = new Set<string>();
@@ -85,7 +87,7 @@ export class LocalStore implements CacheBackend {
   constructor(options: LocalStoreOptions) {
     this.layout = new StoreLayout(options.root);
     this.name = `local:${options.root}`;
-    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.maxBytes = options.maxBytes ?? parseSize(process.env.PIPE_CACHE_MAX_SIZE ?? '') ?? DEFAULT_MAX_BYTES;
     this.now = options.now ?? Date.now;
   }
 
@@ -240,8 +242,12 @@ export class LocalStore implements CacheBackend {
         this.durability.add(undefined, dirname(dest));
         return ok(undefined);
       }
-      if (hashed && (await this.putHashed(dest, srcPath, hashed, taken))) return ok(undefined);
+      if (hashed && (await this.putHashed(dest, srcPath, hashed, taken))) {
+        this.stored += hashed.size;
+        return ok(undefined);
+      }
       const size = statSync(srcPath).size;
+      this.stored += size;
       if (size <= SMALL_BLOB_BYTES) {
         const data = readFileSync(srcPath);
         const actual = createHash('sha256').update(data).digest('hex');
@@ -394,9 +400,31 @@ export class LocalStore implements CacheBackend {
 
   /** Evict least-recently-used unpinned entries until the store fits `maxBytes` (see GcOptions). */
   async gc(options: GcOptions = {}): Promise<CacheOutcome<GcReport>> {
-    return this.underLock('gc', () =>
-      collectGarbage(this.layout, { maxBytes: this.maxBytes, ...options }, this.now()),
-    );
+    return this.underLock('gc', async () => {
+      const report = await collectGarbage(this.layout, { maxBytes: this.maxBytes, ...options }, this.now());
+      await writeUsage(this.layout.usageFile(), report.bytesAfter);
+      return report;
+    });
+  }
+
+  /**
+   * Keep the store within its size budget after a build stored blobs: the store's size as the last gc or check
+   * left it (a small file, no walk of the store) plus what this process stored; over the budget, a gc evicts the
+   * least recently used unpinned entries. Undefined when it was within budget (or nothing was stored).
+   */
+  async keepToBudget(): Promise<CacheOutcome<GcReport | undefined>> {
+    if (this.stored === 0) return ok(undefined);
+    const stored = this.stored;
+    this.stored = 0;
+    return this.io('size budget', async () => {
+      const total = (await readUsage(this.layout.usageFile())) + stored;
+      if (total <= this.maxBytes) {
+        await writeUsage(this.layout.usageFile(), total);
+        return ok(undefined);
+      }
+      const report = await this.gc({ maxBytes: this.maxBytes });
+      return report.ok ? ok(report.value) : report;
+    });
   }
 
   /** Apply the store's size budget (call after a build). */
@@ -472,3 +500,29 @@ const badKey = (key: string): CacheFailure => ({
   what: `ac/${key}`,
   problems: [{ at: 'key', reason: 'bad-key', detail: 'key must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}' }],
 });
+
+/**
+ * A size: bytes, or a number with a binary unit (K, M, G, T; KB/KiB spellings too, as du and Slurm read them), e.g.
+ * 500M, 10G, 1.5T; undefined for anything else.
+ */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?\s*$/.exec(text);
+  if (!m) return undefined;
+  const unit = m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0;
+  return Math.floor(Number(m[1]) * 1024 ** unit);
+}
+
+/** The store's size the last gc or budget check recorded (0 when none did). */
+async function readUsage(file: string): Promise<number> {
+  try {
+    const bytes = (JSON.parse(await readFile(file, 'utf8')) as { bytes?: unknown }).bytes;
+    return typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0 ? bytes : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function writeUsage(file: string, bytes: number): Promise<void> {
+  // A hint, not a record: a lost or stale one only moves the next gc (which counts the store afresh).
+  await writeFile(file, `${JSON.stringify({ bytes })}\n`).catch(() => undefined);
+}

@@ -20,6 +20,8 @@ export class StoreLayout {
   readonly accessLog = () => join(this.root, 'access-v1.log');
   readonly pinsFile = () => join(this.root, 'pins-v1.json');
   readonly lockFile = () => join(this.root, 'lock');
+  /** The store's size as the last gc or budget check counted it (local-store.ts keepToBudget). */
+  readonly usageFile = () => join(this.root, 'usage-v1.json');
   blobPath(sha256: string): string {
     return join(this.root, 'cas', sha256.slice(0, 2), sha256);
   }

@@ -1,5 +1,6 @@
 import type { LocalStore } from './local-store.js';
 import {
+  type BudgetReport,
   type CacheBackend,
   type CacheFailure,
   type CacheOutcome,
@@ -235,6 +236,10 @@ export class TieredCache implements CacheBackend {
 
   /** Blobs whose upload failed in this session (their manifests are not uploaded). */
   private readonly refusedBlobs = new Set<string>();
+
+  keepToBudget(): Promise<CacheOutcome<BudgetReport | undefined>> {
+    return this.local.keepToBudget();
+  }
 
   /** The local blob re-hashed; one the local store lacks (or held corrupt), as the remote has it. */
   async verifyBlob(sha256: string): Promise<CacheOutcome<boolean>> {

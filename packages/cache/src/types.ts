@@ -85,6 +85,11 @@ export interface CacheBackend {
    * copy (a retired output).
    */
   verifyBlob?(sha256: string): Promise<CacheOutcome<boolean>>;
+  /**
+   * After a build: keep a local store within its size budget, evicting least recently used entries when over it
+   * (the report then); undefined when within budget. Remote backends keep their own.
+   */
+  keepToBudget?(): Promise<CacheOutcome<BudgetReport | undefined>>;
   /** Stream a blob to `destPath` (atomically: temp + rename), verifying its hash; false if missing. */
   fetchBlob(sha256: string, destPath: string): Promise<CacheOutcome<boolean>>;
   /**
@@ -180,4 +185,12 @@ export function describeFailure(f: CacheFailure): string {
     case 'rejected':
       return `rejected (HTTP ${f.status}): ${f.detail}`;
   }
+}
+
+/** What a size-budget eviction did (a subset of a gc report). */
+export interface BudgetReport {
+  bytesBefore: number;
+  bytesAfter: number;
+  evicted: string[];
+  overBudget: boolean;
 }

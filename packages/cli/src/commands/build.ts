@@ -346,6 +346,13 @@ async function buildOpened(
     if (result.dropped)
       for (const line of retiredLines(result.dropped, 'their tasks no longer declare'))
         process.stderr.write(`note: ${line}\n`);
+    if (result.cacheEvicted) {
+      const e = result.cacheEvicted;
+      const mb = (b: number) => `${(b / 1024 ** 2).toFixed(1)} MB`;
+      process.stderr.write(
+        `note: the local cache was over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default): evicted ${e.evicted.length} least recently used entr${e.evicted.length === 1 ? 'y' : 'ies'}, ${mb(e.bytesBefore)} → ${mb(e.bytesAfter)}${e.overBudget ? '; still over it (pinned or just-stored entries stay)' : ''}\n`,
+      );
+    }
     if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
     if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;

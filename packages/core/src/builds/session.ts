@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { CacheBackend } from '@pipe/cache';
+import type { BudgetReport, CacheBackend } from '@pipe/cache';
 import type { Executor } from '../execute/executor.js';
 import { stopOrphans } from '../execute/orphans.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
@@ -251,6 +251,8 @@ export type BuildResult =
       retired?: Retired;
       /** Outputs tasks that ran no longer declare, removed or left in place (ditto). */
       dropped?: Retired;
+      /** The local cache went over its size budget: what the eviction of least recently used entries did. */
+      cacheEvicted?: BudgetReport;
       /**
        * Why the workspace's state or the build's record could not be written (a full disk, a read-only .pipe/): the
        * build then counts as failed; its products and cache entries are in place, and the next build checks them.
@@ -537,6 +539,9 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     if (!saveError) await pruneBuilds(session.layout, session.state, buildId);
     // The cache's last fsync rounds went on while the state and the record were written; its warnings come now.
     await committed;
+    // What this build stored may have taken the local store over its size budget: least recently used out.
+    const budget = await session.cache.keepToBudget?.().catch(() => undefined);
+    const evicted = budget?.ok && budget.value && budget.value.evicted.length > 0 ? budget.value : undefined;
     return {
       ok: true,
       buildId,
@@ -547,6 +552,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       ...(retired ? { retired } : {}),
       ...(retiredDropped ? { dropped: retiredDropped } : {}),
       ...(saveError ? { saveError } : {}),
+      ...(evicted ? { cacheEvicted: evicted } : {}),
     };
   } finally {
     await Promise.all(ownExecutors.map((e) => e.close()));

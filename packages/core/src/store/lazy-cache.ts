@@ -15,6 +15,11 @@ export function lazyLocalStore(root: string): CacheBackend {
     getManifest: async (key) => (await get()).getManifest(key),
     putManifest: async (m) => (await get()).putManifest(m),
     hasBlob: async (sha) => (await get()).hasBlob(sha),
+    // Only a store this process loaded stored anything to count.
+    keepToBudget: async () =>
+      store
+        ? ((await store).keepToBudget?.() ?? { ok: true, value: undefined })
+        : { ok: true, value: undefined },
     verifyBlob: async (sha) => {
       const store = await get();
       return store.verifyBlob ? store.verifyBlob(sha) : store.hasBlob(sha);

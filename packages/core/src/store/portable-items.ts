@@ -70,6 +70,7 @@ export function withPortableItems(cache: CacheBackend, root: string): CacheBacke
     },
     hasBlob: (sha) => cache.hasBlob(sha),
     ...(cache.verifyBlob ? { verifyBlob: (sha: string) => cache.verifyBlob!(sha) } : {}),
+    ...(cache.keepToBudget ? { keepToBudget: () => cache.keepToBudget!() } : {}),
     fetchBlob: (sha, dest) => cache.fetchBlob(sha, dest),
     putBlob: (sha, src, hashed, taken) => cache.putBlob(sha, src, hashed, taken),
     ...(sync ? { sync } : {}),

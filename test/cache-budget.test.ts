@@ -1,0 +1,48 @@
+/**
+ * The local cache's size budget (design.md: a size budget, least-recently-used eviction, pins): a build that takes
+ * the store over PIPE_CACHE_MAX_SIZE evicts the least recently used unpinned entries older than gc's grace period,
+ * and says so; within the budget nothing is walked or evicted. Runs the real binary.
+ */
+import { readdirSync, statSync, utimesSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+const PIPELINE = `version: 1
+default: [t]
+targets:
+  t:
+    command: [node, -e, "require('fs').writeFileSync(process.argv[1], Buffer.alloc(600000, process.argv[2]))", "{outputs.o}", "{params.c}"]
+    params: {c: e}
+    outputs: {o: big.bin}
+`;
+
+/** Every file of the store an hour old: past gc's grace for just-stored entries. */
+function age(dir: string): void {
+  const then = new Date(Date.now() - 3600_000);
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) age(p);
+    else utimesSync(p, then, then);
+  }
+}
+
+describe('the local cache size budget', () => {
+  it('a build over PIPE_CACHE_MAX_SIZE evicts the least recently used entries, and says so', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PIPELINE });
+    for (const c of ['e', 'f']) expect((await ws.run(['build', '--param', `t.c=${c}`])).code).toBe(0);
+    // Within the default budget: nothing said, nothing evicted.
+    expect((await ws.run(['build', '--param', 't.c=e'])).stderr).not.toContain('size budget');
+    age(ws.path('.pipe/cache'));
+    const over = await ws.run(['build', '--param', 't.c=g'], { PIPE_CACHE_MAX_SIZE: '1M' });
+    expect(over.code, over.stderr).toBe(0);
+    expect(over.stderr).toMatch(
+      /note: the local cache was over its size budget \(PIPE_CACHE_MAX_SIZE, 10G by default\): evicted 2 least recently used entries, 1\.7 MB → 0\.6 MB\n/,
+    );
+    // e's entry is gone (it runs again); g's, just stored, stays (restored when asked for again).
+    const e = await ws.build([], ['--param', 't.c=e']);
+    expect(e.ended).toEqual({ ran: ['t'] });
+    const g = await ws.build([], ['--param', 't.c=g']);
+    expect(g.ended).toEqual({ restored: ['t'] });
+  });
+});
