@@ -3,6 +3,7 @@
  * in the task's log) says where, but the build printed only the message. pipe's own steps (packages/…) and
  * installed ones (node_modules) make messages that name the file and place of the data; they get nothing added.
  */
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,9 +43,24 @@ export function stepErrorPlace(error: unknown, module: string): string | undefin
  */
 export function stepErrorMessage(error: unknown, module: string): string {
   const message = error instanceof Error ? error.message : String(error);
+  // A module that does not parse (saved mid-edit, in a watch): node's error says what, not where.
+  if (error instanceof Error && error.name === 'SyntaxError') {
+    const place = syntaxErrorPlace(module);
+    return `cannot import ${module}: ${message}${place ? ` (at ${place})` : ''}`;
+  }
   // An error that blames a param value is located where that value was set (`; set at pipe.yaml:6:22`); one
   // whose `param` is malformed meant to blame one too.
   const blames = typeof error === 'object' && error !== null && 'param' in error;
   const place = blames ? undefined : stepErrorPlace(error, module);
   return place && !message.includes(place) ? `${message} (at ${place})` : message;
+}
+
+/**
+ * Where a module's syntax error is (`file:line`): node's import() error says what, not where. `node --check`
+ * prints the place first; only the error path pays for it. Undefined when the module parses (the error is at run
+ * time, or in a module it imports).
+ */
+export function syntaxErrorPlace(modulePath: string): string | undefined {
+  const checked = spawnSync(process.execPath, ['--check', modulePath], { encoding: 'utf8', timeout: 10_000 });
+  return /^(.+:\d+)$/m.exec(checked.stderr ?? '')?.[1];
 }

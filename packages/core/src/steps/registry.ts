@@ -3,10 +3,10 @@
  * default-export their StepDefinition, and config schema names to modules that validate whole
  * parameter files. Modules are imported lazily, once.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { syntaxErrorPlace } from '../execute/step-error.js';
 import type { ParamIssue, StepDefinition } from '../model/step.js';
 import { moduleDefault, runnableModule } from './bundled.js';
 
@@ -129,16 +129,6 @@ async function importDefault(name: string, modulePath: string): Promise<unknown>
       `cannot import ${modulePath}: ${(error as Error).message}${place ? ` (at ${place})` : ''}`,
     );
   }
-}
-
-/**
- * Where a module's syntax error is (`file:line`): node's import() error says what, not where. `node --check`
- * prints the place first; only the error path pays for it. Undefined when the module parses (the error is at run
- * time, or in a module it imports).
- */
-function syntaxErrorPlace(modulePath: string): string | undefined {
-  const checked = spawnSync(process.execPath, ['--check', modulePath], { encoding: 'utf8', timeout: 10_000 });
-  return /^(.+:\d+)$/m.exec(checked.stderr ?? '')?.[1];
 }
 
 function asStepDefinition(name: string, value: unknown): StepDefinition {
