@@ -425,6 +425,17 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it('points a foreach list of run numbers to quoting them: items are names', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    foreach: [23523, 23526]\n    command: [echo, "{item}"]\n    outputs: ["out/{item}.txt"]\n',
+    });
+    expect(summary(dir, diagnostics)[0]).toMatchObject({
+      code: 'wrong-type',
+      hint: "items are names: quote the numbers, ['23523', …] (YAML reads 23523 as a number)",
+    });
+  });
+
   it('reports unknown steps, targets and placeholders with "did you mean"', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

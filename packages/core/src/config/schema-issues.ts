@@ -137,11 +137,19 @@ function issueDiagnostics(
       typeof value === 'string' &&
       value.trim() !== '' &&
       Number.isFinite(Number(value));
+    // `foreach: [23523, 23526]`: run numbers are items, which are names (ids in paths, keys), not numbers.
+    const numberedItem =
+      issue.expected === 'string' &&
+      typeof value === 'number' &&
+      path.length >= 2 &&
+      path[path.length - 2] === 'foreach';
     const hint = placeholder
       ? `YAML reads an unquoted {${placeholder}} as a map: quote it, "{${placeholder}}"`
       : quotedNumber
         ? `write it without quotes, as a number: ${value.trim()}`
-        : undefined;
+        : numberedItem
+          ? `items are names: quote the numbers, ['${value}', …] (YAML reads ${value} as a number)`
+          : undefined;
     return [
       makeDiagnostic({
         code: 'wrong-type',
