@@ -756,3 +756,25 @@ describe('reduction settings from a gammapy config', () => {
     expect(rc.safeMask.offsetMax).toBe(2);
   });
 });
+
+describe('astro.reduce_observation params: every problem at once', () => {
+  it('reports a bad center with the datasets problems, not alone', async () => {
+    const step = (await import('../src/steps/reduce-observation.js')).default;
+    const r = step.validateParams!({
+      center: 'pointin',
+      datasets: {
+        type: '3d',
+        geom: {
+          wcs: { binsize: '0.02 TeV', width: { width: '4 deg', height: '4 deg' } },
+          axes: { energy: { min: '1 TeV', max: '10 TeV', nbins: 10.5 } },
+        },
+      },
+    });
+    if (r.ok) throw new Error('accepted');
+    const paths = r.issues.map((i) => i.path.join('.'));
+    expect(paths[0]).toBe('center');
+    expect(paths.length).toBeGreaterThanOrEqual(3);
+    expect(paths.some((p) => p.includes('binsize'))).toBe(true);
+    expect(paths.some((p) => p.includes('nbins'))).toBe(true);
+  });
+});

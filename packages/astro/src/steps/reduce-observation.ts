@@ -38,18 +38,17 @@ const step: StepDefinition<Params> = {
   ],
   validateParams(p) {
     const { center, ...section } = (p ?? {}) as Record<string, unknown>;
-    if (center !== undefined && center !== 'pointing') {
-      return {
-        ok: false,
-        issues: [
-          {
-            path: ['center'],
-            message: `center must be 'pointing' (or left out to use datasets.geom.wcs.skydir), got ${JSON.stringify(center)}`,
-          },
-        ],
-      };
-    }
-    if (center === 'pointing') {
+    // Reported with the datasets section's problems, not alone: every problem of the params at once.
+    const centerIssues =
+      center !== undefined && center !== 'pointing'
+        ? [
+            {
+              path: ['center'],
+              message: `center must be 'pointing' (or left out to use datasets.geom.wcs.skydir), got ${JSON.stringify(center)}`,
+            },
+          ]
+        : [];
+    if (center !== undefined) {
       // The map centre comes from each run; give the config reader one so its 3D checks pass.
       type Loose = {
         geom?: { wcs?: { skydir?: unknown } & Record<string, unknown> } & Record<string, unknown>;
@@ -67,18 +66,20 @@ const step: StepDefinition<Params> = {
       };
     }
     const checked = sectionParams(section, 'datasets', dropDatasetPaths);
-    if (!checked.ok) return checked;
+    if (!checked.ok) return { ok: false, issues: [...centerIssues, ...checked.issues] };
     const ds = checked.value.datasets;
     // What the reduction cannot use is a config error at load time, with its place (the makers' own readers).
     const config = reductionConfigFromConfig(ds);
     const geometry = reductionGeometryFromConfig(ds);
-    for (const issue of [config, geometry]) {
-      if (isReductionConfigIssue(issue))
-        return {
-          ok: false,
-          issues: [{ path: issue.path, message: issue.message, ...(issue.hint ? { hint: issue.hint } : {}) }],
-        };
-    }
+    const readerIssues = [config, geometry]
+      .filter(isReductionConfigIssue)
+      .map((issue) => ({
+        path: issue.path,
+        message: issue.message,
+        ...(issue.hint ? { hint: issue.hint } : {}),
+      }));
+    if (readerIssues.length > 0 || centerIssues.length > 0)
+      return { ok: false, issues: [...centerIssues, ...readerIssues] };
     // Normalise the safe-mask angle, so "2 deg" and "120 arcmin" give one task key; in degrees with its unit, as
     // the run reads it again (an angle needs a unit).
     const { safeMask, background } = config as ReductionConfig;
