@@ -9,13 +9,26 @@ import {
   statSync,
   utimesSync,
 } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   GroupSync,
   hashFile,
   isMissing,
+  isStaleTemp,
   makeDirs,
+  TEMP_PREFIX,
   tempPathFor,
   writeFileAtomic,
   writeStreamAtomic,
@@ -45,6 +58,9 @@ import {
   ok,
   sameIdentity,
 } from './types.js';
+
+/** A workspace temp file of another host's writer counts as dead after a day (this host's: once its pid is gone). */
+const DEAD_TEMP_AGE_MS = 24 * 3600_000;
 
 /** 10 GiB: the default size budget of a local store. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
@@ -169,6 +185,30 @@ export class LocalStore implements CacheBackend {
     });
   }
 
+  /** Folders of the workspace whose dead writers' temp files this process removed (once per folder). */
+  private readonly clearedDirs = new Set<string>();
+
+  /**
+   * Remove the temp files a killed process (kill -9 in the middle of a restore) left in a folder it restored into:
+   * nothing else removes them from a product folder. Once per folder per process.
+   */
+  private async clearDeadTemps(dir: string): Promise<void> {
+    if (this.clearedDirs.has(dir)) return;
+    this.clearedDirs.add(dir);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const file = join(dir, name);
+      const st = await stat(file).catch(() => undefined);
+      if (st?.isFile() && isStaleTemp(name, st.mtimeMs, DEAD_TEMP_AGE_MS)) await rm(file, { force: true });
+    }
+  }
+
   /** Copy a blob to `destPath` (mode 0o644); see `materialize`. */
   fetchBlob(sha256: string, destPath: string): Promise<CacheOutcome<boolean>> {
     return this.materialize(sha256, destPath, 0o644);
@@ -185,6 +225,7 @@ export class LocalStore implements CacheBackend {
     return this.io(`materialize cas/${sha256}`, async () => {
       const src = this.layout.blobPath(sha256);
       await mkdir(dirname(dest), { recursive: true });
+      await this.clearDeadTemps(dirname(dest));
       const tmp = tempPathFor(dest);
       try {
         try {

@@ -368,4 +368,19 @@ describe('materialize', () => {
     expect(await store.hasBlob(sha)).toEqual({ ok: true, value: false });
     expect(basename(dest)).toBe('f');
   });
+
+  it("removes the temp files a killed restore left in the folder (a dead pid's), not a live writer's", async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const { sha } = await storeEntry(store, Buffer.from('product'));
+    const dest = join(dir, 'ws', 'out', 'a.bin');
+    await mkdir(dirname(dest), { recursive: true });
+    // A pid that has ended: a child we waited for.
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    const live = tempPathFor(join(dirname(dest), 'b.bin'));
+    const left = basename(live).replace(`~${process.pid}~`, `~${dead}~`);
+    await writeFile(join(dirname(dest), left), 'half a product');
+    await writeFile(live, 'being written');
+    expect(await store.materialize(sha, dest)).toEqual({ ok: true, value: true });
+    expect((await readdir(dirname(dest))).sort()).toEqual(['a.bin', basename(live)].sort());
+  });
 });
