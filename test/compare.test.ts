@@ -274,3 +274,23 @@ describe('pipe compare of two builds of the same key', () => {
     ]);
   });
 });
+
+describe('pipe compare of two workspaces', () => {
+  it('takes every product each holds, not only those of its last build', async () => {
+    const pipeline = (v: string) =>
+      `version: 1\ndefault: [a, b]\ntargets:\n  a:\n    command: [node, -e, "require('fs').writeFileSync(process.argv[1], 'A')", "{outputs.o}"]\n    outputs: {o: products/a.txt}\n  b:\n    command: [node, -e, "require('fs').writeFileSync(process.argv[1], process.argv[2])", "{outputs.o}", "{params.v}"]\n    params: {v: ${v}}\n    outputs: {o: products/b.txt}\n`;
+    const x = new Workspace({ 'pipe.yaml': pipeline('one') });
+    const y = new Workspace({ 'pipe.yaml': pipeline('two') });
+    expect((await x.run(['build'])).code).toBe(0);
+    // X's last build made a alone: b's product is still X's.
+    expect((await x.run(['build', 'a', '--force', 'a'])).code).toBe(0);
+    expect((await y.run(['build'])).code).toBe(0);
+    const run = await x.run(['compare', x.root, y.root, '--json']);
+    expect(run.code, run.stderr).toBe(1);
+    const products = JSON.parse(run.stdout).products as Array<{ path: string; status: string }>;
+    expect(products.map((p) => [p.path, p.status]).sort()).toEqual([
+      ['products/a.txt', 'identical'],
+      ['products/b.txt', 'different'],
+    ]);
+  });
+});

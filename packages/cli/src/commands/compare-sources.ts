@@ -106,7 +106,9 @@ async function workspaceSource(arg: string, root: string, ctx: SourceContext): P
   const entries: ProductEntry[] = [];
   const taskOf = new Map<string, string>();
   const wanted = recordedDelivery(found.record, ctx.targets);
-  for (const id of Object.keys(found.record.tasks).sort()) {
+  // Every product the workspace holds, whichever build made it: the last build may have built one target only
+  // (`pipe build a --force a`), and the others' products are still the workspace's.
+  for (const id of [...state.tasks.keys()].sort()) {
     if (!wantedTask(wanted, id)) continue;
     const rec = state.tasks.get(id);
     if (!rec) continue;
