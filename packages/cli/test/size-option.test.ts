@@ -122,3 +122,41 @@ describe('pipe cache: what it is pointed at', () => {
     }
   });
 });
+
+describe('pipe cache pin in workspaces that share a cache', () => {
+  it("keeps one workspace's pin when another unpins the same target name, and unpins the keys of earlier builds", () => {
+    const shared = mkdtempSync(path.join(tmpdir(), 'pipe-shared-cache-'));
+    const workspace = () => {
+      const root = mkdtempSync(path.join(tmpdir(), 'pipe-pin-ws-'));
+      mkdirSync(path.join(root, 'data'));
+      writeFileSync(path.join(root, 'data/a.txt'), 'alpha\n');
+      writeFileSync(
+        path.join(root, 'pipe.yaml'),
+        'version: 1\ntargets:\n  copy:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: data/a.txt}\n    outputs: {out: build/a.txt}\n',
+      );
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [PIPE_BIN, ...args], {
+          cwd: root,
+          encoding: 'utf8',
+          env: { ...process.env, CI: 'true', PIPE_CACHE_DIR: shared },
+        });
+      expect(run(['build', 'copy']).status).toBe(0);
+      return { root, run };
+    };
+    const w1 = workspace();
+    const w2 = workspace();
+    try {
+      expect(w1.run(['cache', 'pin', 'copy']).status).toBe(0);
+      expect(w2.run(['cache', 'pin', 'copy']).status).toBe(0);
+      expect(w2.run(['cache', 'unpin', 'copy']).status).toBe(0);
+      expect(w1.run(['cache', 'stats']).stdout).toMatch(/\b1 pinned\b/);
+      // W1's input changes (a new key); unpinning the target frees the old key too.
+      writeFileSync(path.join(w1.root, 'data/a.txt'), 'alpha 2\n');
+      expect(w1.run(['build', 'copy']).status).toBe(0);
+      expect(w1.run(['cache', 'unpin', 'copy']).status).toBe(0);
+      expect(w1.run(['cache', 'stats']).stdout).toMatch(/\b0 pinned\b/);
+    } finally {
+      for (const d of [shared, w1.root, w2.root]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

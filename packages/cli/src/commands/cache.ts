@@ -111,8 +111,19 @@ export async function cacheCommand(
         );
         return EXIT_BUILD_FAILED;
       }
-      for (const { key } of keys) {
-        const r = action === 'pin' ? await store.pin(key, arg!) : await store.unpin(key, arg!);
+      // The workspace names the pin: two workspaces sharing one cache (PIPE_CACHE_DIR) pin the same target name
+      // apart, and one's unpin leaves the other's pin.
+      const label = `${ws.layout.root}#${arg}`;
+      const todo: Array<[string, string]> = keys.map(({ key }) => [key, label]);
+      if (action === 'unpin') {
+        // Every key this workspace pinned for the target, also those of earlier builds (another --param), and the
+        // plain target name older pipes pinned with.
+        for (const [key, labels] of await store.pins())
+          if (labels.includes(label) && !keys.some((k) => k.key === key)) todo.push([key, label]);
+        for (const { key } of keys) todo.push([key, arg!]);
+      }
+      for (const [key, l] of todo) {
+        const r = action === 'pin' ? await store.pin(key, l) : await store.unpin(key, l);
         if (!r.ok) {
           process.stderr.write(`pipe: cache ${action}: ${describeFailure(r.failure)}\n`);
           return EXIT_BUILD_FAILED;
