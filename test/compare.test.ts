@@ -4,12 +4,13 @@
  * reports), with a tolerance that admits the change (exit 0), a broken tolerance file (exit 2); and
  * two builds of one workspace by id, their products fetched from the cache.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CRAB, crabWorkspace, namespace, servers, tmpDir } from './remote-cache-rig.js';
-import { Workspace } from './rig.js';
+import { PIPE_COMMAND, Workspace } from './rig.js';
 
 const SQRT_TS = 'sqrt_ts.fits.gz';
 
@@ -292,5 +293,30 @@ describe('pipe compare of two workspaces', () => {
       ['products/a.txt', 'identical'],
       ['products/b.txt', 'different'],
     ]);
+  });
+});
+
+describe('pipe compare of build ids after the workspace moved', () => {
+  it('finds the products in the moved cache, and makes no store where the old one was', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ndefault: [t]\ntargets:\n  t:\n    command: [node, -e, "require(\'fs\').writeFileSync(process.argv[1], process.argv[2])", "{outputs.o}", "{params.v}"]\n    params: {v: one}\n    outputs: {o: out.txt}\n',
+    });
+    expect((await ws.run(['build'])).code).toBe(0);
+    expect((await ws.run(['build', '--param', 't.v=two'])).code).toBe(0);
+    const ids = readdirSync(ws.path('.pipe/builds'))
+      .sort()
+      .map((f) => f.replace(/\.json$/, ''));
+    const moved = `${ws.root}-moved`;
+    renameSync(ws.root, moved);
+    const run = spawnSync(PIPE_COMMAND, ['compare', ids[0]!, ids[1]!], {
+      cwd: moved,
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true' },
+    });
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stdout).toContain('1 different - REGRESSION');
+    expect(existsSync(ws.root)).toBe(false);
+    rmSync(moved, { recursive: true, force: true });
   });
 });

@@ -3,6 +3,8 @@
  * absolute and relative differences, difference images of maps, and reports for CI.
  * Exit codes: 0 no regression, 1 regression, 2 the comparison could not run.
  */
+
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -75,7 +77,10 @@ export async function compareCommand(
   try {
     const caches = new Map<string, CacheBackend>();
     const cacheFor = (recordDir: string | undefined): CacheBackend => {
-      const dir = cacheDirOption(globals) ?? recordDir ?? core.workspaceLayout(workspaceRoot ?? cwd).cacheDir;
+      // A record's cache folder that is gone (the workspace was moved or copied, its .pipe/cache with it): this
+      // workspace's. Compare only reads: it never makes a store where there was none.
+      const given = recordDir && existsSync(recordDir) ? recordDir : undefined;
+      const dir = cacheDirOption(globals) ?? given ?? core.workspaceLayout(workspaceRoot ?? cwd).cacheDir;
       let cache = caches.get(dir);
       if (!cache) {
         const remote = remoteSetup(resolved, dir, (line) => process.stderr.write(`${line}\n`));
