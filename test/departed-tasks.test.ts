@@ -226,3 +226,32 @@ describe('pipe why of a fan-out task', () => {
     expect(json[0].item).toMatchObject({ id: 'a', emitter: { task: 'names' } });
   });
 });
+
+describe('a command over an emitted item', () => {
+  it('reads the files the item names with {item.files}, an argument each', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  names:
+    inputs: {names: names.txt}
+    step: ./steps/list.mjs
+    outputs: {out: out/names.txt}
+  each:
+    foreach: {items: names}
+    command: [cp, "{item.files}", "{outputs.out}"]
+    outputs: {out: "out/each/{item}.txt"}
+`,
+      'names.txt': 'a,b',
+      'steps/list.mjs': LIST_STEP,
+      'data/a.txt': 'alpha\n',
+      'data/b.txt': 'beta\n',
+    });
+    const built = await ws.build(['each']);
+    expect(built.run.code, built.run.stderr).toBe(0);
+    expect(ws.read('out/each/b.txt')).toBe('beta\n');
+    // The item's files are its inputs: an edit reruns that item only.
+    ws.write('data/a.txt', 'ALPHA\n');
+    expect((await ws.build(['each'])).ended.ran).toEqual(['each[a]']);
+    expect(ws.read('out/each/a.txt')).toBe('ALPHA\n');
+  });
+});

@@ -51,14 +51,16 @@ export function checkCommand(
           report('item-outside-foreach', `'${text}' is only available in foreach targets`, span);
         continue;
       }
+      if (namespace === 'item' && name === 'files' && declared.foreach) continue;
       if (namespace === 'item') {
-        // Only {item} (the item's id) is substituted: {item.id} or {item.path} would reach the command as written.
+        // Only {item} (the item's id) and {item.files} are substituted: {item.id} or {item.path} would reach the
+        // command as written.
         report(
           'unknown-placeholder',
           `'${text}' is not a placeholder`,
           span,
           declared.foreach
-            ? "write {item} for the item's id; an item's files are inputs ({inputs.NAME})"
+            ? "write {item} for the item's id, and {item.files} for the files an emitted item names (an argument each)"
             : '{item} exists only in foreach targets',
         );
         continue;

@@ -194,25 +194,41 @@ export function expandArgv(
       out.push(...req.inputs[whole[1]!]!);
       continue;
     }
+    // The files an emitted item names (a run's DL3 files): an argument each.
+    if (arg === '{item.files}' && req.item) {
+      out.push(...req.item.files);
+      continue;
+    }
     out.push(
-      arg.replace(/\{(inputs|outputs|params)\.([^}]+)\}|\{item\}/g, (m, kind?: string, name?: string) => {
-        if (!kind) return req.item?.id ?? m;
-        if (kind === 'outputs') return req.outputs[name!] ?? m;
-        if (kind === 'inputs') {
-          const files = req.inputs[name!];
-          if (files && files.length > 1)
-            throw new ArgvError(
-              `argument '${arg}': input '${name}' has ${files.length} files, and a placeholder inside a larger argument stands for one; give it an argument of its own ("{inputs.${name}}", one argument per file)`,
-            );
-          return files?.[0] ?? m;
-        }
-        // A dotted name reaches into a structured param: {params.opt.level}.
-        let v: unknown = req.params;
-        for (const key of name!.split('.'))
-          v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
-        // Keys sorted, as the task key has them: reordering a param's keys in pipe.yaml changes no byte a command sees.
-        return v === undefined ? m : typeof v === 'string' ? v : canonicalJson(v);
-      }),
+      arg.replace(
+        /\{(inputs|outputs|params)\.([^}]+)\}|\{item(\.files)?\}/g,
+        (m, kind?: string, name?: string, files?: string) => {
+          if (files) {
+            const list = req.item?.files ?? [];
+            if (list.length > 1)
+              throw new ArgvError(
+                `argument '${arg}': the item names ${list.length} files, and a placeholder inside a larger argument stands for one; give it an argument of its own ("{item.files}", one argument per file)`,
+              );
+            return list[0] ?? m;
+          }
+          if (!kind) return req.item?.id ?? m;
+          if (kind === 'outputs') return req.outputs[name!] ?? m;
+          if (kind === 'inputs') {
+            const files = req.inputs[name!];
+            if (files && files.length > 1)
+              throw new ArgvError(
+                `argument '${arg}': input '${name}' has ${files.length} files, and a placeholder inside a larger argument stands for one; give it an argument of its own ("{inputs.${name}}", one argument per file)`,
+              );
+            return files?.[0] ?? m;
+          }
+          // A dotted name reaches into a structured param: {params.opt.level}.
+          let v: unknown = req.params;
+          for (const key of name!.split('.'))
+            v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+          // Keys sorted, as the task key has them: reordering a param's keys in pipe.yaml changes no byte a command sees.
+          return v === undefined ? m : typeof v === 'string' ? v : canonicalJson(v);
+        },
+      ),
     );
   }
   return out;
