@@ -147,8 +147,10 @@ export default {
 };
 `;
 
-/** A target that lists names (from names.txt) and a fan-out over them that copies data/<name>.txt. */
-function namesWorkspace(): Workspace {
+/** A target that lists names (from names.txt) and a fan-out over them that copies data/<name>.txt (by `command`). */
+function namesWorkspace(
+  command = `[sh, -c, 'cp "data/$1.txt" "$2"', sh, "{item}", "{outputs.out}"]`,
+): Workspace {
   return new Workspace({
     'pipe.yaml': `version: 1
 targets:
@@ -158,7 +160,7 @@ targets:
     outputs: {out: out/names.txt}
   each:
     foreach: {items: names}
-    command: [sh, -c, 'cp "data/$1.txt" "$2"', sh, "{item}", "{outputs.out}"]
+    command: ${command}
     outputs: {out: "out/each/{item}.txt"}
 `,
     'names.txt': 'a,b',
@@ -229,23 +231,7 @@ describe('pipe why of a fan-out task', () => {
 
 describe('a command over an emitted item', () => {
   it('reads the files the item names with {item.files}, an argument each', async () => {
-    const ws = new Workspace({
-      'pipe.yaml': `version: 1
-targets:
-  names:
-    inputs: {names: names.txt}
-    step: ./steps/list.mjs
-    outputs: {out: out/names.txt}
-  each:
-    foreach: {items: names}
-    command: [cp, "{item.files}", "{outputs.out}"]
-    outputs: {out: "out/each/{item}.txt"}
-`,
-      'names.txt': 'a,b',
-      'steps/list.mjs': LIST_STEP,
-      'data/a.txt': 'alpha\n',
-      'data/b.txt': 'beta\n',
-    });
+    const ws = namesWorkspace('[cp, "{item.files}", "{outputs.out}"]');
     const built = await ws.build(['each']);
     expect(built.run.code, built.run.stderr).toBe(0);
     expect(ws.read('out/each/b.txt')).toBe('beta\n');

@@ -15,7 +15,8 @@ import { sizeOption } from '../src/main.js';
 const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
 
 /** A workspace whose one task is built and cached, its blobs dated past gc's grace period for young blobs. */
-function builtWorkspace() {
+/** A workspace with one built target (`copy`), its pipe runner taking `env` over the test's. */
+function copyWorkspace(env: Record<string, string> = {}) {
   const root = mkdtempSync(path.join(tmpdir(), 'pipe-cache-cli-'));
   mkdirSync(path.join(root, 'data'));
   writeFileSync(path.join(root, 'data/a.txt'), 'alpha\n');
@@ -27,9 +28,14 @@ function builtWorkspace() {
     spawnSync(process.execPath, [PIPE_BIN, ...args], {
       cwd: root,
       encoding: 'utf8',
-      env: { ...process.env, CI: 'true' },
+      env: { ...process.env, CI: 'true', ...env },
     });
   expect(run(['build', 'copy']).status).toBe(0);
+  return { root, run };
+}
+
+function builtWorkspace() {
+  const { root, run } = copyWorkspace();
   const cas = path.join(root, '.pipe/cache/cas');
   const old = Date.now() / 1000 - 3600;
   for (const dir of readdirSync(cas))
@@ -126,23 +132,7 @@ describe('pipe cache: what it is pointed at', () => {
 describe('pipe cache pin in workspaces that share a cache', () => {
   it("keeps one workspace's pin when another unpins the same target name, and unpins the keys of earlier builds", () => {
     const shared = mkdtempSync(path.join(tmpdir(), 'pipe-shared-cache-'));
-    const workspace = () => {
-      const root = mkdtempSync(path.join(tmpdir(), 'pipe-pin-ws-'));
-      mkdirSync(path.join(root, 'data'));
-      writeFileSync(path.join(root, 'data/a.txt'), 'alpha\n');
-      writeFileSync(
-        path.join(root, 'pipe.yaml'),
-        'version: 1\ntargets:\n  copy:\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    inputs: {src: data/a.txt}\n    outputs: {out: build/a.txt}\n',
-      );
-      const run = (args: string[]) =>
-        spawnSync(process.execPath, [PIPE_BIN, ...args], {
-          cwd: root,
-          encoding: 'utf8',
-          env: { ...process.env, CI: 'true', PIPE_CACHE_DIR: shared },
-        });
-      expect(run(['build', 'copy']).status).toBe(0);
-      return { root, run };
-    };
+    const workspace = () => copyWorkspace({ PIPE_CACHE_DIR: shared });
     const w1 = workspace();
     const w2 = workspace();
     try {
