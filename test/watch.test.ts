@@ -361,3 +361,51 @@ targets:
     expect(w.events.filter((e) => e.event === 'note')).toHaveLength(1);
   });
 });
+
+describe('pipe watch: step code edits', () => {
+  const stepWith = (tag: string, factor: number) =>
+    `import { readFileSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'tagged',
+  version: '1',
+  validateParams: (p) => ({ ok: true, value: { n: Number(p.n) * ${factor} } }),
+  run(ctx) {
+    writeFileSync(ctx.outputs.out, '${tag}:' + ctx.params.n + ':' + readFileSync(ctx.inputs.src[0], 'utf8'));
+  },
+};
+`;
+  const pipeline = (version = '1') =>
+    `version: ${version}\ntargets:\n  t:\n    step: ./steps/t.mjs\n    params: {n: 2}\n    inputs: {src: in.txt}\n    outputs: {out: out.txt}\n`;
+
+  it('an edit saved while the pipeline does not load runs once it loads again, not the old code', async () => {
+    const ws = new Workspace({ 'pipe.yaml': pipeline(), 'in.txt': 'x', 'steps/t.mjs': stepWith('OLD', 1) });
+    const w = WatchProcess.start(ws, ['t']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    expect(ws.read('out.txt')).toBe('OLD:2:x');
+    ws.write('pipe.yaml', pipeline('1:'));
+    await w.next((e) => e.event === 'diagnostics', 'the broken pipeline');
+    await w.event('idle');
+    ws.write('steps/t.mjs', stepWith('NEW', 1));
+    await w.event('idle');
+    ws.write('pipe.yaml', pipeline());
+    const end = await w.buildEnd();
+    expect(end.ran).toEqual(['t']);
+    expect(ws.read('out.txt')).toBe('NEW:2:x');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+
+  it("an edit of a step's validateParams is what checks the params next (the main thread imports it again)", async () => {
+    const ws = new Workspace({ 'pipe.yaml': pipeline(), 'in.txt': 'x', 'steps/t.mjs': stepWith('S', 1) });
+    const w = WatchProcess.start(ws, ['t']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    ws.write('steps/t.mjs', stepWith('S', 60));
+    const end = await w.buildEnd();
+    expect(end.ran).toEqual(['t']);
+    expect(ws.read('out.txt')).toBe('S:120:x');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});

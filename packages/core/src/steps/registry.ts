@@ -3,7 +3,7 @@
  * default-export their StepDefinition, and config schema names to modules that validate whole
  * parameter files. Modules are imported lazily, once.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { syntaxErrorPlace } from '../execute/step-error.js';
@@ -59,7 +59,7 @@ export function isModulePath(step: string): boolean {
 export function createStepRegistry(): StepRegistry {
   const steps = new Map<string, string>();
   const schemas = new Map<string, string>();
-  const loadedSteps = new Map<string, Promise<StepDefinition>>();
+  const loadedSteps = new Map<string, { stamp: string; loaded: Promise<StepDefinition> }>();
   const loadedSchemas = new Map<string, Promise<ConfigSchema>>();
 
   function checkedPath(kind: string, name: string, modulePath: string): string {
@@ -92,11 +92,14 @@ export function createStepRegistry(): StepRegistry {
       } catch (error) {
         return Promise.reject(error);
       }
-      let loaded = loadedSteps.get(modulePath);
-      if (!loaded) {
-        loaded = importDefault(nameOrPath, modulePath).then((value) => asStepDefinition(nameOrPath, value));
-        loadedSteps.set(modulePath, loaded);
-      }
+      // A module edited since this registry imported it (a watch session) is imported again (importDefault).
+      const stamp = fileStamp(runnableModule(modulePath));
+      const known = loadedSteps.get(modulePath);
+      if (known && known.stamp === stamp) return known.loaded;
+      const loaded = importDefault(nameOrPath, modulePath).then((value) =>
+        asStepDefinition(nameOrPath, value),
+      );
+      loadedSteps.set(modulePath, { stamp, loaded });
       return loaded;
     },
     names: () => [...steps.keys()].sort(),
@@ -117,10 +120,29 @@ export function createStepRegistry(): StepRegistry {
   };
 }
 
+/** A file's size, mtime and ctime: what an edit changes. */
+function fileStamp(file: string): string {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st ? `${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '';
+}
+
+/**
+ * The stamp each module file had when this process first imported it. Node keeps a module, and a failed import,
+ * for the life of the process: a file edited since (a watch session) is imported under a new URL, its stamp in the
+ * query, so the edit is what runs (imports of the modules it imports are node's as before).
+ */
+const importedStamps = new Map<string, string>();
+
 async function importDefault(name: string, modulePath: string): Promise<unknown> {
   if (!existsSync(modulePath)) throw new StepLoadError(name, `module not found: ${modulePath}`);
   try {
-    const mod = (await import(pathToFileURL(runnableModule(modulePath)).href)) as { default?: unknown };
+    const file = runnableModule(modulePath);
+    const url = pathToFileURL(file);
+    const stamp = fileStamp(file);
+    const first = importedStamps.get(file);
+    if (first === undefined) importedStamps.set(file, stamp);
+    else if (first !== stamp) url.search = `pipe-reload=${encodeURIComponent(stamp)}`;
+    const mod = (await import(url.href)) as { default?: unknown };
     return moduleDefault(mod);
   } catch (error) {
     const place = syntaxErrorPlace(modulePath);

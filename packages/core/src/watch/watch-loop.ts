@@ -109,6 +109,11 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
   });
   /** Compile units that failed: retried with every later change until they compile. */
   const failing = new Map<string, CompileUnit>();
+  /**
+   * A step or kernel edit the warm workers have not reloaded yet: kept across cycles that end before a build (the
+   * pipeline did not load, a compile failed), or the build after the fix ran the old code under the new key.
+   */
+  let workersStale = false;
   let backend: string | undefined;
 
   async function refreshWatch(next: WatchSet): Promise<void> {
@@ -125,6 +130,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
 
   /** Recompile, reload, build. Returns 'restart' when the process must be replaced. */
   async function cycle(changed: string[]): Promise<'ok' | 'restart'> {
+    if (needsFreshWorkers(changed, set, kernelsRoot)) workersStale = true;
     for (const unit of unitsFor(changed, set, kernelsRoot)) failing.set(unitKey(unit), unit);
     let nativeRebuilt = false;
     for (const [key, unit] of [...failing]) {
@@ -177,7 +183,10 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       return 'ok';
     }
     const session = opened.session;
-    if (needsFreshWorkers(changed, set, kernelsRoot)) await closeExecutors();
+    if (workersStale) {
+      await closeExecutors();
+      workersStale = false;
+    }
     backend = session.kernelBackend;
     for (const note of session.notes.splice(0)) emit({ type: 'note', message: note });
     const result = await build(session);
