@@ -65,6 +65,11 @@ export class Workspace {
     return this.spawnCommand([PIPE_COMMAND, ...args], env);
   }
 
+  /** Start `pipe args...` in a folder of the workspace (`rel`), as a user in a subfolder would. */
+  spawnIn(rel: string, args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
+    return this.spawnCommand([PIPE_COMMAND, ...args], env, this.path(rel));
+  }
+
   /** Run `pipe args...` to its end. */
   run(args: string[], env: Record<string, string | undefined> = {}): Promise<PipeRun> {
     return finished(this.spawn(args, env));
@@ -75,10 +80,14 @@ export class Workspace {
     return finished(this.spawnCommand(command, env));
   }
 
-  private spawnCommand([program, ...args]: string[], env: Record<string, string | undefined>): ChildProcess {
+  private spawnCommand(
+    [program, ...args]: string[],
+    env: Record<string, string | undefined>,
+    cwd = this.root,
+  ): ChildProcess {
     const full: NodeJS.ProcessEnv = { ...process.env, CI: 'true', ...env };
     for (const [k, v] of Object.entries(full)) if (v === undefined) delete full[k];
-    return spawn(program as string, args, { cwd: this.root, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(program as string, args, { cwd, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   /** `pipe build --json` → the ids of tasks by end state, and the build-end event. */

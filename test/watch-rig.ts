@@ -105,8 +105,8 @@ export class WatchProcess {
     return e as JsonEvent & { ran: string[]; status: string };
   }
 
-  async stop(): Promise<number | null> {
-    if (this.alive) this.child.kill('SIGINT');
+  async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    if (this.alive) this.child.kill(signal);
     return this.exited;
   }
 }

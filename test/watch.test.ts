@@ -199,7 +199,45 @@ targets:
     expect(await w.stop()).toBe(130);
     expect(w.events.map((e) => e.event)).not.toContain('watch-start');
     expect(ws.exists('out/slow.txt')).toBe(false);
+    // SIGTERM and SIGHUP stop it as they stop pipe build: 143 and 129.
+    for (const [signal, code] of [
+      ['SIGTERM', 143],
+      ['SIGHUP', 129],
+    ] as const) {
+      ws.remove('out.started');
+      const again = WatchProcess.start(ws, ['slow']);
+      watcher = again;
+      await again.next((e) => e.event === 'task-start', 'the task to start');
+      for (let i = 0; i < 100 && !ws.exists('out.started'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await again.stop(signal), signal).toBe(code);
+    }
   }, 60_000);
+
+  it("keeps to its pipe.yaml while it is gone for a moment, not a parent folder's", async () => {
+    const parent = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  up:\n    inputs: {src: a.txt}\n    command: [cp, "{inputs.src}", "{outputs.o}"]\n    outputs: {o: out.txt}\n',
+      'a.txt': 'parent\n',
+      'sub/pipe.yaml':
+        'version: 1\ntargets:\n  up:\n    inputs: {src: a.txt}\n    command: [cp, "{inputs.src}", "{outputs.o}"]\n    outputs: {o: out.txt}\n',
+      'sub/a.txt': 'sub\n',
+    });
+    const w = new WatchProcess(parent.spawnIn('sub', ['watch', 'up', '--json']));
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    renameSync(parent.path('sub/pipe.yaml'), parent.path('sub/p.moved'));
+    await w.next((e) => e.event === 'diagnostics', 'the missing pipeline file');
+    await w.event('idle');
+    renameSync(parent.path('sub/p.moved'), parent.path('sub/pipe.yaml'));
+    await w.event('idle');
+    parent.write('sub/a.txt', 'sub2\n');
+    const end = await w.buildEnd();
+    expect(end.ran).toEqual(['up']);
+    expect(parent.read('sub/out.txt')).toBe('sub2\n');
+    expect(parent.exists('out.txt')).toBe(false);
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
 
   it("a deleted product is restored (from the cache); the builds' own writes set nothing off", async () => {
     const ws = new Workspace({

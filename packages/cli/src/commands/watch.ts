@@ -17,7 +17,7 @@ import {
   noPipelineMessage,
   workingDir,
 } from '../context.js';
-import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
 import { interrupt } from '../interrupt.js';
 import { failedTaskLabel, ignoreClosedTerminal } from '../output.js';
 import { rebuildSummary } from '../watch-summary.js';
@@ -176,7 +176,10 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
   const params: Record<string, string> = {};
   for (const p of opts.param ?? []) params[p.slice(0, p.indexOf('='))] = p.slice(p.indexOf('=') + 1);
   const abort = new AbortController();
+  // The exit code of a build the signal interrupts, as pipe build's: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP.
+  let interruptedCode = EXIT_INTERRUPTED;
   const onSignal = (sig: NodeJS.Signals) => {
+    interruptedCode = sig === 'SIGTERM' ? EXIT_TERMINATED : sig === 'SIGHUP' ? EXIT_HANGUP : EXIT_INTERRUPTED;
     // A closed terminal: stop as for Ctrl-C (the commands of a build, in process groups of their own, would run on).
     if (sig === 'SIGHUP') ignoreClosedTerminal();
     abort.abort();
@@ -227,7 +230,9 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
       targets,
       pipelineFile: file,
       async load() {
-        const loaded = await loadForCommand(opts);
+        // The pipeline file found at the start, not one looked for again: while it is gone for a moment (a save by
+        // rename), a pipe.yaml in a parent folder is another project.
+        const loaded = await loadForCommand({ ...opts, file });
         if (!loaded.ok) return { ok: false, message: loaded.message };
         const remoteProblem = setRemote(loaded.pipeline);
         if (remoteProblem) return { ok: false, message: remoteProblem };
@@ -262,7 +267,7 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
       return await restartSelf();
     }
     // Ctrl-C while idle is how a watch ends (0); during a build it interrupted that build (130, as pipe build).
-    return lastStatus === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
+    return lastStatus === 'interrupted' ? interruptedCode : EXIT_OK;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
