@@ -447,3 +447,28 @@ export default {
     expect(await w.stop()).toBe(0);
   }, 120_000);
 });
+
+describe('pipe watch: a file of a foreach glob deleted', () => {
+  it("removes that task's output and says so, as pipe build does", async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  each:\n    foreach: {glob: "data/*.txt"}\n    inputs: {src: "data/{item}.txt"}\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    outputs: {out: "out/{item}.txt"}\n',
+      'data/a.txt': 'a',
+      'data/b.txt': 'b',
+    });
+    const w = WatchProcess.start(ws, ['each']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    ws.remove('data/b.txt');
+    const note = await w.next(
+      (e) =>
+        e.event === 'note' &&
+        String(e.message).startsWith('removed 1 output of tasks no longer in the pipeline'),
+      'the retired output',
+    );
+    expect(String(note.message)).toContain('out/b.txt');
+    expect(ws.exists('out/b.txt')).toBe(false);
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});

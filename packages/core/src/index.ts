@@ -6,6 +6,7 @@
  * → buildSession (lock, schedule, executors, cache, records).
  */
 
+export { buildNotes } from './builds/build-notes.js';
 export {
   type BuildRecord,
   listBuildIds,

@@ -4,6 +4,7 @@
  * on its fast path (a pipeline-cache hit). Everything here is also exported from `@pipe/core`.
  */
 
+export { buildNotes } from './builds/build-notes.js';
 export {
   type AppliedOverrides,
   applyConfigOverrides,

@@ -6,6 +6,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CacheOutcome, describeFailure, type RemoteCache } from '@pipe/cache';
 import {
+  buildNotes,
   buildSession,
   checkSlurmResources,
   deliveredTargets,
@@ -340,19 +341,7 @@ async function buildOpened(
         `pipe: ${result.saveError}; the products and the cache entries this build made are in place, and the next build checks them\n`,
       );
     if (!opts.json) printFailedLogs(result.reports.values());
-    if (result.retired)
-      for (const line of retiredLines(result.retired, 'of tasks no longer in the pipeline'))
-        process.stderr.write(`note: ${line}\n`);
-    if (result.dropped)
-      for (const line of retiredLines(result.dropped, 'their tasks no longer declare'))
-        process.stderr.write(`note: ${line}\n`);
-    if (result.cacheEvicted) {
-      const e = result.cacheEvicted;
-      const mb = (b: number) => `${(b / 1024 ** 2).toFixed(1)} MB`;
-      process.stderr.write(
-        `note: the local cache was over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default): evicted ${e.evicted.length} least recently used entr${e.evicted.length === 1 ? 'y' : 'ies'}, ${mb(e.bytesBefore)} → ${mb(e.bytesAfter)}${e.overBudget ? '; still over it (pinned or just-stored entries stay)' : ''}\n`,
-      );
-    }
+    for (const line of buildNotes(result)) process.stderr.write(`note: ${line}\n`);
     if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
     if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
@@ -424,26 +413,6 @@ function bytesToRehash(session: Session, reports: Map<string, TaskReport>): numb
       if (Number(out.mtimeNs) >= racyNs) bytes += out.size;
   }
   return bytes;
-}
-
-/**
- * What the build did with the outputs of tasks that left the pipeline (e.g. a removed foreach item), or with outputs
- * tasks no longer declare (`whose`: which of the two).
- */
-function retiredLines(retired: { removed: string[]; kept: string[] }, whose: string): string[] {
-  const list = (paths: string[]) =>
-    paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more`;
-  const n = (k: number) => `${k} output${k === 1 ? '' : 's'}`;
-  return [
-    ...(retired.removed.length > 0
-      ? [`removed ${n(retired.removed.length)} ${whose} (kept in the cache): ${list(retired.removed)}`]
-      : []),
-    ...(retired.kept.length > 0
-      ? [
-          `left ${n(retired.kept.length)} ${whose} in place (edited since, or not in the cache): ${list(retired.kept)}`,
-        ]
-      : []),
-  ];
 }
 
 /** Store a fixed probe blob on the remote: whether this build's uploads would be accepted. */

@@ -5,8 +5,10 @@
  * Every failure (bad YAML, a type error, a kernel that does not compile, a missing file) becomes a
  * `diagnostics` event and the loop keeps watching; the next good edit recovers.
  */
+
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { buildNotes } from '../builds/build-notes.js';
 import {
   type BuildOptions,
   type BuildResult,
@@ -191,6 +193,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     for (const note of session.notes.splice(0)) emit({ type: 'note', message: note });
     const result = await build(session);
     for (const note of session.notes.splice(0)) emit({ type: 'note', message: note });
+    // Outputs of tasks that left the pipeline removed (a deleted foreach file), a cache eviction: as pipe build says.
+    if (result?.ok) for (const note of buildNotes(result)) emit({ type: 'note', message: note });
 
     const graph = knownGraph(session);
     // Report first (the products are in place), then re-aim the watcher at the graph as now known.

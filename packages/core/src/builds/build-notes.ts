@@ -1,0 +1,42 @@
+/**
+ * The notes a build ends with, for `pipe build` and `pipe watch` alike: what it did with the outputs of tasks that
+ * left the pipeline (a removed foreach item) or that tasks no longer declare, and a cache eviction it made.
+ */
+import type { BudgetReport } from '@pipe/cache';
+import type { Retired } from './retire.js';
+
+export function buildNotes(result: {
+  retired?: Retired;
+  dropped?: Retired;
+  cacheEvicted?: BudgetReport;
+}): string[] {
+  const lines = [
+    ...(result.retired ? retiredLines(result.retired, 'of tasks no longer in the pipeline') : []),
+    ...(result.dropped ? retiredLines(result.dropped, 'their tasks no longer declare') : []),
+  ];
+  const e = result.cacheEvicted;
+  if (e) {
+    const mb = (b: number) => `${(b / 1024 ** 2).toFixed(1)} MB`;
+    lines.push(
+      `the local cache was over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default): evicted ${e.evicted.length} least recently used entr${e.evicted.length === 1 ? 'y' : 'ies'}, ${mb(e.bytesBefore)} → ${mb(e.bytesAfter)}${e.overBudget ? '; still over it (pinned or just-stored entries stay)' : ''}`,
+    );
+  }
+  return lines;
+}
+
+/** What the build did with retired outputs (`whose`: whose outputs they are). */
+function retiredLines(retired: Retired, whose: string): string[] {
+  const list = (paths: string[]) =>
+    paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more`;
+  const n = (k: number) => `${k} output${k === 1 ? '' : 's'}`;
+  return [
+    ...(retired.removed.length > 0
+      ? [`removed ${n(retired.removed.length)} ${whose} (kept in the cache): ${list(retired.removed)}`]
+      : []),
+    ...(retired.kept.length > 0
+      ? [
+          `left ${n(retired.kept.length)} ${whose} in place (edited since, or not in the cache): ${list(retired.kept)}`,
+        ]
+      : []),
+  ];
+}
