@@ -472,3 +472,30 @@ describe('pipe watch: a file of a foreach glob deleted', () => {
     expect(await w.stop()).toBe(0);
   }, 120_000);
 });
+
+describe('pipe watch started on a broken pipeline', () => {
+  it('sees the fix: a config typo, an input not there yet, a foreach glob that matches nothing yet', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\nconfig: params.yaml\ntargets:\n  copy:\n    inputs: {src: data/in.txt}\n    params: {n: "${config.n}"}\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    outputs: {out: out/copy.txt}\n  each:\n    foreach: {glob: "runs/*.txt"}\n    inputs: {src: "runs/{item}.txt"}\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    outputs: {out: "out/each/{item}.txt"}\n',
+      'params.yaml': 'n: [1\n',
+    });
+    const w = WatchProcess.start(ws, ['copy', 'each']);
+    watcher = w;
+    await w.next((e) => e.event === 'diagnostics', 'the config typo');
+    await w.event('idle');
+    ws.write('params.yaml', 'n: 1\n');
+    await w.next(
+      (e) => e.event === 'diagnostics' && String(e.message).includes('data/in.txt'),
+      'the missing input',
+    );
+    await w.event('idle');
+    ws.write('data/in.txt', 'in');
+    ws.write('runs/r1.txt', 'r1');
+    const end = await w.buildEnd();
+    expect(end.status).toBe('succeeded');
+    expect(ws.read('out/copy.txt')).toBe('in');
+    expect(ws.read('out/each/r1.txt')).toBe('r1');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});

@@ -6,8 +6,9 @@
  * `diagnostics` event and the loop keeps watching; the next good edit recovers.
  */
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { buildNotes } from '../builds/build-notes.js';
 import {
   type BuildOptions,
@@ -176,9 +177,17 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       emit({ type: 'diagnostics', source: 'session', message: renderDiagnostics(opened.diagnostics) });
       // Still watch the pipeline's own files, so that fixing them is seen, and the inputs known so far: a deleted
       // input file put back is the fix too.
+      // Every target's step sources, fixed inputs and globs too: what is wrong may be any of them (a stale
+      // compiled step, an input not there yet, a glob that matches nothing yet), and its fix must be seen.
       await refreshWatch(
         mergeWatchSets(
-          computeWatchSet({ pipeline: loaded.pipeline, tasks: [], targets: [], kernels: [], excluded: [] }),
+          computeWatchSet({
+            pipeline: loaded.pipeline,
+            tasks: [],
+            targets: loaded.pipeline.targets.keys(),
+            kernels: [],
+            excluded: [],
+          }),
           set,
         ),
       );
@@ -344,11 +353,34 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
 
 /** Before the first successful load only the root file is known. */
 function bootstrapPipeline(rootFile: string): Pipeline {
+  const root = path.dirname(rootFile);
+  // What the root file names, read leniently: a pipeline that does not load at the start (a typo in its config file)
+  // is fixed in one of those, and the fix must be seen.
+  let doc: { config?: unknown; include?: unknown } = {};
+  try {
+    const parsed = parse(readFileSync(rootFile, 'utf8'));
+    if (parsed && typeof parsed === 'object') doc = parsed as typeof doc;
+  } catch {
+    // unreadable or not YAML: the root file alone
+  }
+  const configFile =
+    typeof doc.config === 'string'
+      ? doc.config
+      : doc.config &&
+          typeof doc.config === 'object' &&
+          typeof (doc.config as { file?: unknown }).file === 'string'
+        ? (doc.config as { file: string }).file
+        : undefined;
+  const includes = Array.isArray(doc.include)
+    ? doc.include.filter((g): g is string => typeof g === 'string')
+    : [];
   return {
     file: rootFile,
-    root: path.dirname(rootFile),
+    root,
     targets: new Map(),
     sourceFiles: [rootFile],
+    ...(includes.length > 0 ? { includeGlobs: includes.map((g) => path.resolve(root, g)) } : {}),
+    ...(configFile ? { config: { file: path.resolve(root, configFile) } } : {}),
     defaults: { resources: {} },
   };
 }

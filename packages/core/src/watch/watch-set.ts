@@ -128,7 +128,11 @@ export function computeWatchSet(options: WatchSetOptions): WatchSet {
     if (target.foreach?.kind === 'glob') patterns.push(target.foreach.pattern);
     for (const pattern of patterns) {
       const abs = absolutePattern(pipeline.root, pattern.replaceAll('{item}', '*'));
-      if (!isDynamicPattern(abs)) continue;
+      // A fixed input (perhaps missing: its coming is the fix) is watched as a file.
+      if (!isDynamicPattern(abs)) {
+        add(abs, 'data');
+        continue;
+      }
       const glob = watchedGlob(abs, (f) => !outputs.has(f));
       if (!isExcluded(glob.base)) globs.push(glob);
     }
