@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { renameSync, symlinkSync, utimesSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -496,6 +497,41 @@ describe('pipe watch started on a broken pipeline', () => {
     expect(end.status).toBe('succeeded');
     expect(ws.read('out/copy.txt')).toBe('in');
     expect(ws.read('out/each/r1.txt')).toBe('r1');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});
+
+describe('pipe watch while another build holds the lock', () => {
+  it('waits for it, says so, and builds the change once the lock is free', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  copy:\n    inputs: {src: a.txt}\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    outputs: {out: out/a.txt}\n',
+      'a.txt': 'a1',
+    });
+    const w = WatchProcess.start(ws, ['copy']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    // A live build of this host (this test's process) holds the lock.
+    ws.write(
+      '.pipe/lock',
+      JSON.stringify({
+        pid: process.pid,
+        host: hostname(),
+        buildId: 'other-build',
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    ws.write('a.txt', 'a2');
+    const note = await w.next(
+      (e) => e.event === 'note' && String(e.message).startsWith('waiting for build'),
+      'the wait',
+    );
+    expect(String(note.message)).toContain('waiting for build other-build');
+    ws.remove('.pipe/lock');
+    const end = await w.buildEnd();
+    expect(end.status).toBe('succeeded');
+    expect(ws.read('out/a.txt')).toBe('a2');
     expect(await w.stop()).toBe(0);
   }, 120_000);
 });

@@ -373,6 +373,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     buildId,
     waitMs: options.lockWaitMs ?? 0,
     ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   }).catch(async (error: unknown) => {
     await Promise.all(ownExecutors.map((e) => e.close()));
     throw error;

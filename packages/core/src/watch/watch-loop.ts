@@ -274,8 +274,14 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       executors,
       jobs: options.jobs,
       signal: options.signal,
-      // Another `pipe build` in the workspace: wait for it rather than skip the change.
-      lockWaitMs: 60_000,
+      // Another `pipe build` in the workspace: wait for it (said once), however long, rather than skip the change;
+      // Ctrl-C ends the wait.
+      lockWaitMs: 7 * 24 * 3600_000,
+      onLockWait: (owner) =>
+        emit({
+          type: 'note',
+          message: `waiting for build ${owner.buildId} (pid ${owner.pid}) to finish: it holds the workspace lock`,
+        }),
       ...(options.params ? { params: options.params } : {}),
       ...(options.locateParam ? { locateParam: options.locateParam } : {}),
       onPlan: (plan, buildId) => {

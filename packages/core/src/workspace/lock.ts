@@ -32,6 +32,8 @@ export interface AcquireOptions {
   pollMs?: number;
   /** Called once, when the lock is found held by a live owner and the wait begins (to say so: it may be long). */
   onWait?: (owner: LockOwner) => void;
+  /** Stops the wait (Ctrl-C while another build holds the lock): the lock is then reported held. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -114,7 +116,7 @@ export async function acquireLock(file: string, options: AcquireOptions): Promis
       }
       continue;
     }
-    if (Date.now() >= deadline) return { ok: false, reason: 'held', owner };
+    if (Date.now() >= deadline || options.signal?.aborted) return { ok: false, reason: 'held', owner };
     if (!waited) options.onWait?.(owner);
     waited = true;
     await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
