@@ -156,8 +156,10 @@ export async function main(argv: string[]): Promise<number> {
   )
     .option('-j, --jobs <n>', 'run at most n tasks at once (default: one per CPU)', jobsOption)
     .option('--poll', 'poll the file system instead of using inotify (network file systems)')
-    .option('--debounce <ms>', 'quiet period before a burst of changes is built (default 50)', (v) =>
-      Number.parseInt(v, 10),
+    .option(
+      '--debounce <ms>',
+      'quiet period before a burst of changes is built, in milliseconds (default 50)',
+      countOf('milliseconds'),
     )
     .action(async (targets: string[], _opts, cmd: Command) => {
       const { watchCommand } = await import('./commands/watch.js');

@@ -195,6 +195,12 @@ describe('pipe build --force T', () => {
       expect(bad.code, j).toBe(2);
       expect(bad.stderr).toContain('a whole number of tasks, 1 or more');
     }
+    // watch --debounce takes whole milliseconds ('2s' was read as 2, 'abc' as none).
+    for (const d of ['2s', 'abc', '0']) {
+      const bad = pipe(root, ['watch', 'each', '--debounce', d]);
+      expect(bad.code, d).toBe(2);
+      expect(bad.stderr).toContain('a whole number of milliseconds, 1 or more');
+    }
     // --wait takes seconds, or nothing.
     const wait = pipe(root, ['build', 'each', '--wait=abc']);
     expect(wait.code).toBe(2);
