@@ -6,7 +6,7 @@
  * atomic save (temp file + rename, swap file beside it) is one change, the swap file none.
  */
 import { spawnSync } from 'node:child_process';
-import { renameSync, symlinkSync, utimesSync } from 'node:fs';
+import { cpSync, renameSync, symlinkSync, utimesSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -532,6 +532,33 @@ describe('pipe watch while another build holds the lock', () => {
     const end = await w.buildEnd();
     expect(end.status).toBe('succeeded');
     expect(ws.read('out/a.txt')).toBe('a2');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});
+
+describe('pipe watch: an input folder deleted and made again at once', () => {
+  it('still hears the edits in the new folder (rm -rf data && cp -r backup data)', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  up:\n    inputs: {src: data/sub/x.txt}\n    command: [cp, "{inputs.src}", "{outputs.o}"]\n    outputs: {o: out.txt}\n',
+      'data/sub/x.txt': 'v1',
+    });
+    const w = WatchProcess.start(ws, ['up']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    cpSync(ws.path('data'), ws.path('backup'), { recursive: true });
+    ws.remove('data');
+    cpSync(ws.path('backup'), ws.path('data'), { recursive: true });
+    // The watcher looks at its folders' identity every 2 s: give it that, then edit.
+    await new Promise((r) => setTimeout(r, 3000));
+    ws.write('data/sub/x.txt', 'v2');
+    // (The folder's replacement may have set off a build of its own, which ran nothing: same bytes.)
+    await w.next(
+      (e) => e.event === 'build-end' && JSON.stringify(e.ran) === '["up"]',
+      'the rebuild after the edit',
+    );
+    expect(ws.read('out.txt')).toBe('v2');
     expect(await w.stop()).toBe(0);
   }, 120_000);
 });

@@ -5,6 +5,7 @@
  * `poll` switches to stat polling (network file systems, containers without inotify); running out
  * of inotify watches (ENOSPC) is reported and falls back to polling by itself.
  */
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { isWatchedPath, type WatchSet } from './watch-set.js';
@@ -34,6 +35,8 @@ export function createFsWatcher(options: FsWatcherOptions): FsWatcher {
   let polling = options.poll;
   let watcher: FSWatcher | undefined;
   let watched = new Set<string>();
+  /** Each watched folder's inode when it was armed: a folder deleted and made again is another one to watch. */
+  let inodes = new Map<string, string | undefined>();
 
   const ignored = (file: string) => {
     if (!set) return true;
@@ -53,7 +56,18 @@ export function createFsWatcher(options: FsWatcherOptions): FsWatcher {
       atomic: false,
       followSymlinks: true,
     });
-    const emit = (file: string) => options.onPath(path.resolve(file));
+    // A watched folder deleted and made again (`rm -rf data && cp -r backup data`): inotify's watch went with the
+    // old folder, and nothing would be heard of the new one. An event in or of a watched folder whose inode is no
+    // longer the one armed arms the folders again.
+    const emit = (file: string) => {
+      const abs = path.resolve(file);
+      options.onPath(abs);
+      for (const dir of [abs, path.dirname(abs)])
+        if (watched.has(dir) && inodes.get(dir) !== inodeOf(dir)) {
+          scheduleRearm();
+          break;
+        }
+    };
     w.on('add', emit).on('change', emit).on('unlink', emit).on('addDir', emit).on('unlinkDir', emit);
     w.on('error', (error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
@@ -80,7 +94,30 @@ export function createFsWatcher(options: FsWatcherOptions): FsWatcher {
   const restart = async () => {
     await watcher?.close();
     watcher = start();
+    inodes = new Map([...watched].map((d) => [d, inodeOf(d)]));
     await arm(watcher, [...watched]);
+  };
+
+  // inotify may say nothing at all of a watched folder deleted with its parent: its inode is looked at every 2 s
+  // too (a stat per folder), and a new one armed.
+  const inodeCheck = setInterval(() => {
+    if (polling || !watcher || rearmTimer) return;
+    for (const dir of watched)
+      if (inodes.get(dir) !== inodeOf(dir)) {
+        scheduleRearm();
+        return;
+      }
+  }, 2000);
+  inodeCheck.unref();
+
+  let rearmTimer: NodeJS.Timeout | undefined;
+  const scheduleRearm = () => {
+    clearTimeout(rearmTimer);
+    rearmTimer = setTimeout(() => {
+      rearmTimer = undefined;
+      if (watcher) void restart();
+    }, 200);
+    rearmTimer.unref();
   };
 
   return {
@@ -89,18 +126,33 @@ export function createFsWatcher(options: FsWatcherOptions): FsWatcher {
     },
     async update(next) {
       set = next;
-      const same = watcher && watched.size === next.dirs.size && [...next.dirs].every((d) => watched.has(d));
+      const same =
+        watcher &&
+        watched.size === next.dirs.size &&
+        [...next.dirs].every((d) => watched.has(d) && inodes.get(d) === inodeOf(d));
       if (same) return false;
       // chokidar signals 'ready' once per instance: a changed set of folders gets a fresh instance.
       await watcher?.close();
       watched = new Set(next.dirs);
+      inodes = new Map([...watched].map((d) => [d, inodeOf(d)]));
       watcher = start();
       await arm(watcher, [...watched]);
       return true;
     },
     async close() {
+      clearTimeout(rearmTimer);
+      clearInterval(inodeCheck);
       await watcher?.close();
       watcher = undefined;
     },
   };
+}
+
+/**
+ * A folder's identity now, inode and birth time (undefined when it is gone): a folder made again at once often
+ * gets the inode number the deleted one had.
+ */
+function inodeOf(dir: string): string | undefined {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.birthtimeMs}` : undefined;
 }
