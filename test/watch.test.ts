@@ -562,3 +562,23 @@ describe('pipe watch: an input folder deleted and made again at once', () => {
     expect(await w.stop()).toBe(0);
   }, 120_000);
 });
+
+describe('pipe watch: an input edited during the first build', () => {
+  it('builds again once that build has thrown the stale result away', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  slow:\n    inputs: {src: in.txt}\n    command: [sh, -c, \'echo started > started.txt; sleep 2; cp "$1" "$2"\', sh, "{inputs.src}", "{outputs.o}"]\n    outputs: {o: out.txt}\n',
+      'in.txt': '1',
+    });
+    const w = WatchProcess.start(ws, ['slow']);
+    watcher = w;
+    for (let i = 0; i < 200 && !ws.exists('started.txt'); i++) await new Promise((r) => setTimeout(r, 25));
+    ws.write('in.txt', '2');
+    const first = await w.buildEnd();
+    expect(first.status).toBe('failed');
+    const again = await w.buildEnd();
+    expect(again.ran).toEqual(['slow']);
+    expect(ws.read('out.txt')).toBe('2');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});

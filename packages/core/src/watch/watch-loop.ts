@@ -117,6 +117,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
    * pipeline did not load, a compile failed), or the build after the fix ran the old code under the new key.
    */
   let workersStale = false;
+  /** The build just done lost an edit made while it ran (see cycle): build once more before going idle. */
+  let buildAgain = false;
   let backend: string | undefined;
 
   async function refreshWatch(next: WatchSet): Promise<void> {
@@ -243,6 +245,16 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
         excluded: [session.layout.dir, session.layout.cacheDir],
       }),
     );
+    // A task whose input was edited while it ran kept nothing ("changed during the build"): that edit is a change
+    // to build, though the watch baseline taken just now already holds it (the first build's inputs are known only
+    // after it). Build again.
+    if (
+      result?.ok &&
+      [...result.reports.values()].some(
+        (r) => r.state === 'failed' && r.error?.includes(CHANGED_DURING_BUILD),
+      )
+    )
+      buildAgain = true;
     return 'ok';
   }
 
@@ -308,6 +320,10 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     // Arm the root file first: if it does not load, fixing it must still be seen.
     await refreshWatch(set);
     if ((await cycle([])) === 'restart') return { reason: 'restart', why: 'native addon rebuilt' };
+    while (buildAgain && !options.signal.aborted) {
+      buildAgain = false;
+      if ((await cycle([])) === 'restart') return { reason: 'restart', why: 'native addon rebuilt' };
+    }
     emit({ type: 'watch-start', files: set.files.size, dirs: set.dirs.size, polling: fsw.polling });
     // While idle: load the AssemblyScript compiler if a kernel may need it (a failure shows at compile time).
     if (
@@ -343,7 +359,12 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       if (changed.length === 0) continue;
       const kinds = [...new Set<WatchKind>(changed.map((f) => kindOf(set, f)))].sort();
       emit({ type: 'change', paths: changed, kinds });
-      if ((await cycle(changed)) === 'restart') {
+      let outcome = await cycle(changed);
+      while (outcome === 'ok' && buildAgain && !options.signal.aborted) {
+        buildAgain = false;
+        outcome = await cycle([]);
+      }
+      if (outcome === 'restart') {
         end = { reason: 'restart', why: 'native addon rebuilt' };
         break;
       }
@@ -356,6 +377,9 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     await closeExecutors();
   }
 }
+
+/** What the scheduler says of a task whose input changed while it ran (schedule/scheduler.ts). */
+const CHANGED_DURING_BUILD = 'changed during the build, after the task';
 
 /** Before the first successful load only the root file is known. */
 function bootstrapPipeline(rootFile: string): Pipeline {
