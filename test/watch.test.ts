@@ -582,3 +582,31 @@ describe('pipe watch: an input edited during the first build', () => {
     expect(await w.stop()).toBe(0);
   }, 120_000);
 });
+
+describe('pipe watch: a step importing a module not written yet', () => {
+  it('rebuilds when that module is created (the failed import is tried again)', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ntargets:\n  t:\n    step: ./steps/t.mjs\n    outputs: {out: out.txt}\n',
+      'steps/t.mjs':
+        "import { writeFileSync } from 'node:fs';\nexport default { name: 't', version: '1', run(ctx) { writeFileSync(ctx.outputs.out, 'v1'); } };\n",
+    });
+    const w = WatchProcess.start(ws, ['t']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    ws.write(
+      'steps/t.mjs',
+      "import { writeFileSync } from 'node:fs';\nimport { label } from './label.mjs';\nexport default { name: 't', version: '1', run(ctx) { writeFileSync(ctx.outputs.out, label); } };\n",
+    );
+    await w.next(
+      (e) => e.event === 'diagnostics' && String(e.message).includes('label.mjs'),
+      'the missing module',
+    );
+    await w.event('idle');
+    ws.write('steps/label.mjs', "export const label = 'v2';\n");
+    const end = await w.buildEnd();
+    expect(end.ran).toEqual(['t']);
+    expect(ws.read('out.txt')).toBe('v2');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});

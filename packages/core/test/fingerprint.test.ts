@@ -220,6 +220,21 @@ describe('code hash', () => {
     expect(codeHash(other).hash).not.toBe('recorded-by-the-build');
   });
 
+  it('watches an import of a file not there yet, and hashes it once it is (nothing remembered meanwhile)', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pipe-code-'));
+    writeFileSync(path.join(root, 'step.mjs'), "import { label } from './label.mjs';\n");
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(path.join(root, 'step.mjs'), old, old);
+    const before = codeHash(path.join(root, 'step.mjs'));
+    expect(before.files).toEqual([path.join(root, 'label.mjs'), path.join(root, 'step.mjs')]);
+    expect(knownCodeHashes([path.join(root, 'step.mjs')])).toEqual([]);
+    writeFileSync(path.join(root, 'label.mjs'), "export const label = 'x';\n");
+    const after = codeHash(path.join(root, 'step.mjs'));
+    expect(after.hash).not.toBe(before.hash);
+    writeFileSync(path.join(root, 'label.mjs'), "export const label = 'y';\n");
+    expect(codeHash(path.join(root, 'step.mjs')).hash).not.toBe(after.hash);
+  });
+
   it('hashes plain JS when the package ships no src', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'pipe-code-'));
     writeFileSync(path.join(root, 'step.mjs'), "import './a.mjs';\n");

@@ -231,6 +231,7 @@ function sourceFacts(file: string, stamps: Stamps, limitNs: bigint): SourceFacts
 }
 
 function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): CodeHash {
+  const missing = new Set<string>();
   const entry = sourceOf(modulePath);
   const seen = new Map<string, string>();
   const queue = [entry];
@@ -243,6 +244,17 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
     for (const spec of facts.specs) {
       const target = resolveRelative(file, spec);
       if (target && !seen.has(target)) queue.push(target);
+      // An import of a file not there (yet): watched, so that creating it is seen, and stamped as missing, so that
+      // no hash without it is remembered (once it is there, it is hashed).
+      else if (!target) {
+        const written = path.resolve(path.dirname(file), spec);
+        // From TypeScript, './x.js' names x.ts.
+        const expected = TS_EXTS.includes(path.extname(file))
+          ? `${written.replace(/\.(m?js|cjs)$/, '')}.ts`
+          : written;
+        if (!missing.has(expected)) stamps.push([expected, null]);
+        missing.add(expected);
+      }
     }
   }
   const base = path.dirname(entry);
@@ -252,7 +264,7 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
       .map((f) => `${path.relative(base, f).split(path.sep).join('/')}\0${seen.get(f)!}\n`)
       .join(''),
   );
-  if (entry === modulePath) return { hash, files: sourcesHashed };
+  if (entry === modulePath) return { hash, files: [...sourcesHashed, ...missing].sort() };
   // Hashed from src/ but run from dist/: each source's compiled file must be as new as the source, else the key
   // names code that is not what runs (an edit not compiled yet). tsc -b does not rewrite a file whose output is
   // unchanged (a source saved as it was), but it does write the package's .tsbuildinfo: a compile after the source
@@ -288,7 +300,7 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
   }
   return {
     hash,
-    files: [...sourcesHashed, ...compiled].sort(),
+    files: [...sourcesHashed, ...compiled, ...missing].sort(),
     ...(stale
       ? { stale: `${stale}: build the package (npm run build, or tsc -b) before building with it` }
       : {}),

@@ -100,6 +100,10 @@ export function createStepRegistry(): StepRegistry {
         asStepDefinition(nameOrPath, value),
       );
       loadedSteps.set(modulePath, { stamp, loaded });
+      // A failure is not kept: the next load tries again (a module it imports may be there by then).
+      loaded.catch(() => {
+        if (loadedSteps.get(modulePath)?.loaded === loaded) loadedSteps.delete(modulePath);
+      });
       return loaded;
     },
     names: () => [...steps.keys()].sort(),
@@ -132,6 +136,9 @@ function fileStamp(file: string): string {
  * query, so the edit is what runs (imports of the modules it imports are node's as before).
  */
 const importedStamps = new Map<string, string>();
+/** Imports that failed (a module it imports was not there): node caches the failure too, so the next is a new URL. */
+let failedImports = 0;
+const failedFiles = new Set<string>();
 
 async function importDefault(name: string, modulePath: string): Promise<unknown> {
   if (!existsSync(modulePath)) throw new StepLoadError(name, `module not found: ${modulePath}`);
@@ -142,8 +149,16 @@ async function importDefault(name: string, modulePath: string): Promise<unknown>
     const first = importedStamps.get(file);
     if (first === undefined) importedStamps.set(file, stamp);
     else if (first !== stamp) url.search = `pipe-reload=${encodeURIComponent(stamp)}`;
-    const mod = (await import(url.href)) as { default?: unknown };
-    return moduleDefault(mod);
+    if (failedFiles.has(file)) url.searchParams.set('pipe-retry', String(failedImports));
+    try {
+      const mod = (await import(url.href)) as { default?: unknown };
+      failedFiles.delete(file);
+      return moduleDefault(mod);
+    } catch (error) {
+      failedImports++;
+      failedFiles.add(file);
+      throw error;
+    }
   } catch (error) {
     const place = syntaxErrorPlace(modulePath);
     throw new StepLoadError(

@@ -119,6 +119,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
   let workersStale = false;
   /** The build just done lost an edit made while it ran (see cycle): build once more before going idle. */
   let buildAgain = false;
+  /** The pipeline of the last load that succeeded (its step sources are watched while a later one fails). */
+  let lastPipeline: Pipeline | undefined;
   let backend: string | undefined;
 
   async function refreshWatch(next: WatchSet): Promise<void> {
@@ -164,10 +166,26 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     const loaded = await options.load();
     if (!loaded.ok) {
       emit({ type: 'diagnostics', source: 'pipeline', message: loaded.message });
-      // Keep watching the last known inputs; a deleted input folder is watched through its parent.
-      await refreshWatch(reanchor(set));
+      // Keep watching the last known inputs (a deleted input folder through its parent), and the step sources of
+      // the last pipeline that loaded as they are now: a step that fails to import for a module it names that is
+      // not there yet is fixed by creating that module.
+      await refreshWatch(
+        lastPipeline
+          ? mergeWatchSets(
+              computeWatchSet({
+                pipeline: lastPipeline,
+                tasks: [],
+                targets: lastPipeline.targets.keys(),
+                kernels: [],
+                excluded: [],
+              }),
+              reanchor(set),
+            )
+          : reanchor(set),
+      );
       return 'ok';
     }
+    lastPipeline = loaded.pipeline;
     if (loaded.warnings) emit({ type: 'note', message: loaded.warnings });
     const opened = await openSession({
       ...options.session,
