@@ -71,13 +71,11 @@ const step: StepDefinition<Params> = {
     // What the reduction cannot use is a config error at load time, with its place (the makers' own readers).
     const config = reductionConfigFromConfig(ds);
     const geometry = reductionGeometryFromConfig(ds);
-    const readerIssues = [config, geometry]
-      .filter(isReductionConfigIssue)
-      .map((issue) => ({
-        path: issue.path,
-        message: issue.message,
-        ...(issue.hint ? { hint: issue.hint } : {}),
-      }));
+    const readerIssues = [config, geometry].filter(isReductionConfigIssue).map((issue) => ({
+      path: issue.path,
+      message: issue.message,
+      ...(issue.hint ? { hint: issue.hint } : {}),
+    }));
     if (readerIssues.length > 0 || centerIssues.length > 0)
       return { ok: false, issues: [...centerIssues, ...readerIssues] };
     // Normalise the safe-mask angle, so "2 deg" and "120 arcmin" give one task key; in degrees with its unit, as
