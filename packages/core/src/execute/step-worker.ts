@@ -41,9 +41,6 @@ export function importStep(module: string): Promise<{ default?: StepDefinition }
 }
 
 export default async function runStep(payload: StepPayload): Promise<StepResult | undefined> {
-  const def = (await importStep(payload.module)).default;
-  if (!def || typeof def.run !== 'function')
-    throw new Error(`${payload.module} does not default-export a step`);
   let logOpen = false;
   const write = (level: string, msg: string) => {
     // Created on the first line: a step that logs nothing leaves no file behind.
@@ -51,6 +48,20 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
     logOpen = true;
     appendFileSync(payload.logFile, `${level} ${msg}\n`);
   };
+  let def: StepDefinition | undefined;
+  try {
+    def = (await importStep(payload.module)).default;
+    if (!def || typeof def.run !== 'function')
+      throw new Error(`${payload.module} does not default-export a step`);
+  } catch (error) {
+    // The failure message names the log: a module that does not import says so there too.
+    try {
+      write('error', error instanceof Error ? (error.stack ?? error.message) : String(error));
+    } catch {
+      // A log that cannot be written must not hide the step's own error.
+    }
+    throw error;
+  }
   const restoreEnv = withTaskEnv(payload.env);
   try {
     return await runDefinition(def, payload, write);
