@@ -1,7 +1,4 @@
 /** A user's step that throws: its failure message says where its own code threw, as the stack in the log does. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stepErrorMessage } from '../src/execute/step-error.js';
 
@@ -43,22 +40,5 @@ describe('stepErrorMessage', () => {
       param: ['runs', 0],
     });
     expect(stepErrorMessage(blaming, '/ws/steps/pick.mjs')).toBe('run 13 is unknown');
-  });
-});
-
-describe('stepErrorMessage of a module that does not parse', () => {
-  it('names the module and the line node --check finds (a save mid-edit in a watch)', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-step-syntax-'));
-    const module = path.join(dir, 'per.mjs');
-    writeFileSync(
-      module,
-      "export default {\n  name: 'per',\n  version: '1',\n  run() {}\n};\nexport default {\n",
-    );
-    // What node's import() throws for it (a SyntaxError without the place).
-    const error = new SyntaxError("Duplicate export of 'default'");
-    const message = stepErrorMessage(error, module);
-    expect(message.startsWith(`cannot import ${module}: `)).toBe(true);
-    expect(message).toMatch(/ \(at .+per\.mjs:7\)$/);
-    rmSync(dir, { recursive: true, force: true });
   });
 });

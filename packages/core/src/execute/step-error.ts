@@ -43,11 +43,6 @@ export function stepErrorPlace(error: unknown, module: string): string | undefin
  */
 export function stepErrorMessage(error: unknown, module: string): string {
   const message = error instanceof Error ? error.message : String(error);
-  // A module that does not parse (saved mid-edit, in a watch): node's error says what, not where.
-  if (error instanceof Error && error.name === 'SyntaxError') {
-    const place = syntaxErrorPlace(module);
-    return `cannot import ${module}: ${message}${place ? ` (at ${place})` : ''}`;
-  }
   // An error that blames a param value is located where that value was set (`; set at pipe.yaml:6:22`); one
   // whose `param` is malformed meant to blame one too.
   const blames = typeof error === 'object' && error !== null && 'param' in error;

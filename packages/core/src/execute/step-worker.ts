@@ -9,6 +9,7 @@ import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
 import { moduleDefault, runnableModule } from '../steps/bundled.js';
 import { withTaskEnv } from './step-env.js';
+import { syntaxErrorPlace } from './step-error.js';
 
 export interface StepPayload {
   module: string;
@@ -53,7 +54,14 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
     def = (await importStep(payload.module)).default;
     if (!def || typeof def.run !== 'function')
       throw new Error(`${payload.module} does not default-export a step`);
-  } catch (error) {
+  } catch (thrown) {
+    // A module that does not parse (saved mid-edit, in a watch): node's error says what, not where.
+    const error =
+      thrown instanceof Error && thrown.name === 'SyntaxError'
+        ? new Error(
+            `cannot import ${payload.module}: ${thrown.message}${((place) => (place ? ` (at ${place})` : ''))(syntaxErrorPlace(payload.module))}`,
+          )
+        : thrown;
     // The failure message names the log: a module that does not import says so there too.
     try {
       write('error', error instanceof Error ? (error.stack ?? error.message) : String(error));
