@@ -610,3 +610,24 @@ describe('pipe watch: a step importing a module not written yet', () => {
     expect(await w.stop()).toBe(0);
   }, 120_000);
 });
+
+describe('pipe watch in a terminal', () => {
+  it("names the workspace's own folder '.', and counts files and folders in the singular when one", async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  copy:\n    command: [node, -e, "require(\'fs\').writeFileSync(process.argv[1], \'x\')", "{outputs.out}"]\n    outputs: {out: out.txt}\n',
+    });
+    const child = ws.spawn(['watch', 'copy']);
+    let text = '';
+    await new Promise<void>((resolve) => {
+      child.stderr?.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('Ctrl-C to stop')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    await new Promise((r) => child.on('close', r));
+    expect(text).toContain('products: .\n');
+    expect(text).toMatch(/watching 1 file in 1 folder — Ctrl-C to stop/);
+  }, 60_000);
+});

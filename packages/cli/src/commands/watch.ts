@@ -87,14 +87,19 @@ function printJson(e: WatchEvent): void {
 
 /** The terminal status: a few lines per rebuild. */
 function printText(e: WatchEvent, root: string): void {
-  const rel = (p: string) => path.relative(root, p) || p;
+  // The workspace's own folder is '.', not its absolute path.
+  const rel = (p: string) => path.relative(root, p) || '.';
   const out = (s: string): void => {
     process.stderr.write(`${s}\n`);
   };
   switch (e.type) {
-    case 'watch-start':
-      out(`watching ${e.files} files in ${e.dirs} folders${e.polling ? ' (polling)' : ''} — Ctrl-C to stop`);
+    case 'watch-start': {
+      const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+      out(
+        `watching ${n(e.files, 'file')} in ${n(e.dirs, 'folder')}${e.polling ? ' (polling)' : ''} — Ctrl-C to stop`,
+      );
       return;
+    }
     case 'change':
       out(`\nchanged: ${e.paths.map(rel).join(', ')}`);
       return;
