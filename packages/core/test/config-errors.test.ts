@@ -425,6 +425,24 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it('a missing input path given with --param names the override, not the template, and where it was looked for', async () => {
+    const { diagnostics } = await diagnosticsOf(
+      {
+        'pipe.yaml':
+          'version: 1\nconfig: cfg/c.yaml\ntargets:\n  a:\n    inputs: {mask: "${config.mask}"}\n    command: [cp, "{inputs.mask}", "{outputs.o}"]\n    outputs: {o: out.txt}\n',
+        'cfg/c.yaml': 'mask: m.fits\n',
+        'cfg/m.fits': 'x',
+      },
+      { paramOverrides: { 'config.mask': 'nonexist.fits' } },
+    );
+    const d = diagnostics.find((x) => x.code === 'missing-input')!;
+    expect(d.message).toBe(
+      "input 'mask' of target 'a': file 'cfg/nonexist.fits' does not exist (value from --param config.mask=nonexist.fits)",
+    );
+    expect(d.at).toBeUndefined();
+    expect(d.hint).toContain("relative to the config file's folder");
+  });
+
   it('points a foreach list of run numbers to quoting them: items are names', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

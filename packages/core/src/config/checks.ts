@@ -283,22 +283,27 @@ function checkInputFiles(
           makeDiagnostic({
             target: target.name,
             code: 'missing-input',
-            message: glob
-              ? `input '${name}' of target '${target.name}': glob '${spec.pattern}' matches no file`
-              : `input '${name}' of target '${target.name}': file '${spec.pattern}' ${why ? `is unusable: ${why}` : 'does not exist'}`,
-            at: spec.span,
-            hint: looksLikeRef
-              ? "to read another target's outputs, write {target: NAME}"
-              : (glob && emptyGlobHint(spec.pattern, root)) ||
-                [
-                  spec.span && target.span && spec.span.file !== target.span.file
-                    ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
-                      `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
-                    : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path',
-                  glob && baseHint(spec.pattern, root),
-                ]
-                  .filter(Boolean)
-                  .join('; '),
+            message: `${
+              glob
+                ? `input '${name}' of target '${target.name}': glob '${spec.pattern}' matches no file`
+                : `input '${name}' of target '${target.name}': file '${spec.pattern}' ${why ? `is unusable: ${why}` : 'does not exist'}`
+            }${spec.override ? ` (value from ${spec.override})` : ''}`,
+            // A value given with --param has no place in a file: the message names the override instead.
+            at: spec.override ? undefined : spec.span,
+            hint: spec.override
+              ? "a relative path given with --param for a config value is relative to the config file's folder, as the config's own values are (the path above); give an absolute path"
+              : looksLikeRef
+                ? "to read another target's outputs, write {target: NAME}"
+                : (glob && emptyGlobHint(spec.pattern, root)) ||
+                  [
+                    spec.span && target.span && spec.span.file !== target.span.file
+                      ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
+                        `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
+                      : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path',
+                    glob && baseHint(spec.pattern, root),
+                  ]
+                    .filter(Boolean)
+                    .join('; '),
           }),
         );
       }

@@ -6,7 +6,7 @@
  * Only where a file is found is resolved here; what enters a task's key is the file's content, never this text.
  */
 import path from 'node:path';
-import { isScalar, type Scalar } from 'yaml';
+import { isScalar, type Node, type Scalar } from 'yaml';
 import { escapeGlob } from '../graph/items.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { type ConfigSource, lookupConfig, unknownConfigKey } from './config-file.js';
@@ -25,10 +25,12 @@ export interface InputPathContext {
    */
   cwd?: string;
   diagnostics: Diagnostic[];
+  /** Config nodes set by `--param`, with the override's text (its errors name it: it has no place in a file). */
+  overrides?: WeakMap<Node, string>;
 }
 
 export type ExpandedInput =
-  | { kind: 'path'; text: string; baseDir?: string; span?: SourceSpan }
+  | { kind: 'path'; text: string; baseDir?: string; span?: SourceSpan; override?: string }
   /** Dropped: an optional `${config.x?}` that is unset, or a reference reported already (the path means nothing). */
   | { kind: 'omit' };
 
@@ -73,6 +75,7 @@ export function expandInputPath(
   if (!text.includes('$')) return { kind: 'path', text };
   const reported = ctx.diagnostics.length;
   let baseDir: string | undefined;
+  let override: string | undefined;
   let originSpan = span;
   let omit = false;
   const afterConfig = text.replace(CONFIG_REF, (match, dotted: string, optional: string | undefined) => {
@@ -118,8 +121,9 @@ export function expandInputPath(
       );
       return match;
     }
-    // A relative path written in the config file is relative to the config file.
+    // A relative path written in the config file is relative to the config file (one given by --param too).
     baseDir = path.dirname(ctx.config.source.file);
+    override ??= ctx.overrides?.get(node as Node);
     // Point errors about the file at the config value a user edits, not at the pipeline's template.
     if (originSpan === span) originSpan = spanOf(ctx.config.source, node);
     return escapeLiteral(String((node as Scalar).value));
@@ -161,5 +165,6 @@ export function expandInputPath(
     text: expanded,
     ...(baseDir ? { baseDir } : {}),
     ...(originSpan ? { span: originSpan } : {}),
+    ...(override ? { override } : {}),
   };
 }

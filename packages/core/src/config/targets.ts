@@ -100,6 +100,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     const expanded = expandInputPath(entry, span, ctx);
     if (expanded.kind === 'omit') return [];
     const spec = inputSpec(expanded.text, expanded.baseDir ?? dir, ctx.root, expanded.span ?? span);
+    if (expanded.override && spec.kind === 'file') spec.override = expanded.override;
     writtenPatterns.set(spec, expanded.text);
     return [spec];
   };

@@ -46,7 +46,8 @@ export interface Resources {
 
 /** One declared input of a target. */
 export type InputSpec =
-  | { kind: 'file'; pattern: string; span?: SourceSpan } // a path or a glob, relative to the workspace
+  // a path or a glob, relative to the workspace; `override`: the `--param key=value` it came from
+  | { kind: 'file'; pattern: string; span?: SourceSpan; override?: string }
   | {
       kind: 'target';
       target: string;
