@@ -232,8 +232,8 @@ export async function main(argv: string[]): Promise<number> {
     ['stats', 'size and entry counts', undefined],
     ['gc', 'evict least recently used entries beyond the size budget (pins are kept)', undefined],
     ['verify', 'check every entry against its hash', undefined],
-    ['pin', 'pin the cache entries of a target or task', '<target>'],
-    ['unpin', 'unpin the cache entries of a target or task', '<target>'],
+    ['pin', 'pin the cache entries of a target (and of the targets built with it)', '<target>'],
+    ['unpin', 'unpin the cache entries of a target (those of its earlier builds too)', '<target>'],
   ] as const) {
     const sub = cache.command(name).description(desc).option('--json', 'print JSON');
     if (arg) sub.argument(arg);
