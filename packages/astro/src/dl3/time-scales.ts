@@ -107,10 +107,20 @@ export interface TimeRefKeywords {
  */
 export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number {
   const mjd = referenceMjd(keywords, where);
-  const timesys = String(keywords.TIMESYS ?? 'TT')
-    .trim()
-    .toUpperCase();
-  switch (timesys) {
+  const timesys = keywords.TIMESYS ?? 'TT';
+  const tt = mjdInTt(mjd, timesys);
+  if (tt === undefined)
+    throw new FitsError(
+      'bad-value',
+      where,
+      `TIMESYS is '${String(timesys).trim().toUpperCase()}': pipe reads time references in TT, TAI, UTC or TDB only`,
+    );
+  return tt;
+}
+
+/** An MJD in time scale `timesys` (TT, TAI, UTC or TDB; any case) as MJD (TT), or undefined for another scale. */
+export function mjdInTt(mjd: number, timesys: unknown): number | undefined {
+  switch (String(timesys).trim().toUpperCase()) {
     case 'TT':
       return mjd;
     case 'TAI':
@@ -120,11 +130,7 @@ export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number
     case 'TDB':
       return mjd - tdbMinusTt(mjd) / 86400;
     default:
-      throw new FitsError(
-        'bad-value',
-        where,
-        `TIMESYS is '${timesys}': pipe reads time references in TT, TAI, UTC or TDB only`,
-      );
+      return undefined;
   }
 }
 
@@ -134,14 +140,20 @@ export function mjdRefTt(keywords: TimeRefKeywords, where: FitsLocation): number
  * without a word. gammapy 1.0 fails there too (KeyError 'MJDREFI').
  */
 function referenceMjd(keywords: TimeRefKeywords, where: FitsLocation): number {
-  // gammapy takes float(meta[key]): a quoted number ('51910') is one too
-  const i = numericValue(keywords.MJDREFI);
-  const mjd = i !== undefined ? i + (numericValue(keywords.MJDREFF) ?? 0) : numericValue(keywords.MJDREF);
-  if (mjd === undefined || !Number.isFinite(mjd))
+  const mjd = referenceMjdOf(keywords);
+  if (mjd === undefined)
     throw new FitsError(
       'bad-header',
       where,
       `no time reference (MJDREFI and MJDREFF, or MJDREF): the TSTART, TSTOP, TIME, START and STOP seconds cannot be placed in time for observations.obs_time`,
     );
   return mjd;
+}
+
+/** MJDREFI + MJDREFF (MJDREFF 0 when absent), else MJDREF, in the header's own scale; undefined without any. */
+export function referenceMjdOf(keywords: TimeRefKeywords): number | undefined {
+  // gammapy takes float(meta[key]): a quoted number ('51910') is one too
+  const i = numericValue(keywords.MJDREFI);
+  const mjd = i !== undefined ? i + (numericValue(keywords.MJDREFF) ?? 0) : numericValue(keywords.MJDREF);
+  return mjd !== undefined && Number.isFinite(mjd) ? mjd : undefined;
 }

@@ -6,9 +6,8 @@
  * creates (2000-01-01 UTC, kept in TT), merged where they overlap or touch, as MapDataset.stack does (GTI.stack, then
  * GTI.union).
  */
-import { mjdRefTt, type TimeRefKeywords, utcToTt } from '../dl3/time-scales.js';
-import { FitsError } from '../fits/errors.js';
-import { type FitsHeader, numericValue } from '../fits/header.js';
+import { mjdInTt, referenceMjdOf, type TimeRefKeywords, utcToTt } from '../dl3/time-scales.js';
+import type { FitsHeader } from '../fits/header.js';
 import type { HduSpec } from '../fits/write.js';
 
 /** A time reference: MJDREFI + MJDREFF (days) in the scale TIMESYS names ('TT', 'UTC', …). */
@@ -29,21 +28,9 @@ export const STACK_REFERENCE: TimeReference = { mjd: utcToTt(51544), timesys: 't
 
 /** The time reference a header names (MJDREFI + MJDREFF, else MJDREF; TIMESYS default TT), or undefined. */
 export function timeReferenceOf(keywords: TimeRefKeywords): TimeReference | undefined {
-  const i = numericValue(keywords.MJDREFI);
-  const mjd = i !== undefined ? i + (numericValue(keywords.MJDREFF) ?? 0) : numericValue(keywords.MJDREF);
-  if (mjd === undefined || !Number.isFinite(mjd)) return undefined;
-  const timesys = keywords.TIMESYS === undefined ? 'TT' : String(keywords.TIMESYS).trim();
-  return { mjd, timesys };
-}
-
-/** The reference in TT (MJD), or undefined for a scale pipe does not convert. */
-function referenceTt(ref: TimeReference): number | undefined {
-  try {
-    return mjdRefTt({ MJDREFI: ref.mjd, MJDREFF: 0, TIMESYS: ref.timesys }, { file: '<gti>' });
-  } catch (e) {
-    if (e instanceof FitsError) return undefined;
-    throw e;
-  }
+  const mjd = referenceMjdOf(keywords);
+  if (mjd === undefined) return undefined;
+  return { mjd, timesys: keywords.TIMESYS === undefined ? 'TT' : String(keywords.TIMESYS).trim() };
 }
 
 /**
@@ -51,10 +38,10 @@ function referenceTt(ref: TimeReference): number | undefined {
  * GTI.stack of each onto the first, then GTI.union). A GTI on a scale pipe cannot convert is left out.
  */
 export function stackGtis(gtis: readonly GoodTimeIntervals[], ref = STACK_REFERENCE): GoodTimeIntervals {
-  const to = referenceTt(ref) as number;
+  const to = mjdInTt(ref.mjd, ref.timesys) as number;
   const intervals: Array<[number, number]> = [];
   for (const gti of gtis) {
-    const from = referenceTt(gti.ref);
+    const from = mjdInTt(gti.ref.mjd, gti.ref.timesys);
     if (from === undefined) continue;
     const shift = (from - to) * 86400;
     for (let i = 0; i < gti.start.length; i++)
