@@ -33,6 +33,8 @@ export interface TaskReport {
    * keeps of its products (pipe compare of two builds reads these, not whatever the cache holds for the key now).
    */
   outputs?: Record<string, string>;
+  /** Failed because an input changed while it ran (its outputs were thrown away): another build makes it. */
+  inputChanged?: true;
 }
 
 export type BuildEvent =

@@ -818,6 +818,7 @@ class Scheduler {
     if (changed)
       return this.fail(id, 'failed', {
         ...base,
+        inputChanged: true,
         error: `input '${changed.name}' (${relPath(this.o.pipeline.root, changed.path)}) changed during the build, after the task's key was computed, so its outputs may not match the input it was keyed on: they were not kept; build again`,
       });
     const provenance = provenanceRecord({

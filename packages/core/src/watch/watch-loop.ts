@@ -266,13 +266,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     // A task whose input was edited while it ran kept nothing ("changed during the build"): that edit is a change
     // to build, though the watch baseline taken just now already holds it (the first build's inputs are known only
     // after it). Build again.
-    if (
-      result?.ok &&
-      [...result.reports.values()].some(
-        (r) => r.state === 'failed' && r.error?.includes(CHANGED_DURING_BUILD),
-      )
-    )
-      buildAgain = true;
+    if (result?.ok && [...result.reports.values()].some((r) => r.inputChanged)) buildAgain = true;
     return 'ok';
   }
 
@@ -395,9 +389,6 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     await closeExecutors();
   }
 }
-
-/** What the scheduler says of a task whose input changed while it ran (schedule/scheduler.ts). */
-const CHANGED_DURING_BUILD = 'changed during the build, after the task';
 
 /** Before the first successful load only the root file is known. */
 function bootstrapPipeline(rootFile: string): Pipeline {
