@@ -3,7 +3,7 @@ export { BazelHttpCache } from './bazel-http.js';
 export { type DoctorReport, type DoctorStep, type DoctorStepName, doctor } from './doctor.js';
 export { HttpCacheBackend, type RemoteCache } from './http-backend.js';
 export type { GcOptions, GcReport, StoreStats, VerifyReport } from './local-maintenance.js';
-export { DEFAULT_MAX_BYTES, LocalStore, type LocalStoreOptions, parseSize } from './local-store.js';
+export { DEFAULT_MAX_BYTES, LocalStore, type LocalStoreOptions } from './local-store.js';
 export {
   canonicalJson,
   decodeManifest,
@@ -36,4 +36,4 @@ export type {
   ManifestOutput,
   ManifestProblem,
 } from './types.js';
-export { describeFailure, fail, identityOf, ok, sameIdentity } from './types.js';
+export { describeFailure, fail, identityOf, ok, parseSize, sameIdentity } from './types.js';

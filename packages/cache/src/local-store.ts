@@ -56,6 +56,7 @@ import {
   identityOf,
   type Manifest,
   ok,
+  parseSize,
   sameIdentity,
 } from './types.js';
 
@@ -541,17 +542,6 @@ const badKey = (key: string): CacheFailure => ({
   what: `ac/${key}`,
   problems: [{ at: 'key', reason: 'bad-key', detail: 'key must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}' }],
 });
-
-/**
- * A size: bytes, or a number with a binary unit (K, M, G, T; KB/KiB spellings too, as du and Slurm read them), e.g.
- * 500M, 10G, 1.5T; undefined for anything else.
- */
-export function parseSize(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?\s*$/.exec(text);
-  if (!m) return undefined;
-  const unit = m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0;
-  return Math.floor(Number(m[1]) * 1024 ** unit);
-}
 
 /** The store's size the last gc or budget check recorded (0 when none did). */
 async function readUsage(file: string): Promise<number> {

@@ -194,3 +194,14 @@ export interface BudgetReport {
   evicted: string[];
   overBudget: boolean;
 }
+
+/**
+ * A size: bytes, or a number with a binary unit (K, M, G, T; KB/KiB spellings too, as du and Slurm read them), e.g.
+ * 500M, 10G, 1.5T; undefined for anything else.
+ */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?\s*$/.exec(text);
+  if (!m) return undefined;
+  const unit = m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0;
+  return Math.floor(Number(m[1]) * 1024 ** unit);
+}

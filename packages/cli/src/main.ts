@@ -3,6 +3,8 @@
  * so `pipe build` on an up-to-date workspace loads no more than it needs.
  * Exit codes: 0 ok, 1 build failed, 2 usage or config error.
  */
+
+import { parseSize } from '@pipe/cache/types';
 import { PIPE_VERSION } from '@pipe/core/lean';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
@@ -33,10 +35,9 @@ function waitOption(value: string): number {
  * read them). Anything else is a usage error: a size read as 10 bytes, or as NaN, would evict the whole cache.
  */
 export function sizeOption(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?\s*$/.exec(value);
-  if (!m) throw new InvalidArgumentError('a size in bytes, or with a unit: 500M, 10G, 1.5T');
-  const unit = m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0;
-  return Math.floor(Number(m[1]) * 1024 ** unit);
+  const bytes = parseSize(value);
+  if (bytes === undefined) throw new InvalidArgumentError('a size in bytes, or with a unit: 500M, 10G, 1.5T');
+  return bytes;
 }
 
 function collect(value: string, previous: string[]): string[] {
