@@ -170,12 +170,19 @@ async function readManifestFile(path: string, key: string): Promise<Manifest | u
 }
 
 async function removeStaleTemps(layout: StoreLayout, now: number): Promise<number> {
+  return removeDeadTemps(
+    [
+      ...(await listBlobFiles(layout)),
+      ...(await listFiles(layout.acDir())),
+      ...(await listFiles(layout.root)),
+    ],
+    now,
+  );
+}
+
+/** Remove the temp files among `files` whose writer is gone (isStaleTemp: a dead pid here, or a day old); how many. */
+export async function removeDeadTemps(files: readonly DirEntryInfo[], now = Date.now()): Promise<number> {
   let removed = 0;
-  const files = [
-    ...(await listBlobFiles(layout)),
-    ...(await listFiles(layout.acDir())),
-    ...(await listFiles(layout.root)),
-  ];
   for (const f of files) {
     if (isStaleTemp(f.name, f.mtimeMs, TEMP_MAX_AGE_MS, now)) {
       await rm(f.path, { force: true });

@@ -9,26 +9,13 @@ import {
   statSync,
   utimesSync,
 } from 'node:fs';
-import {
-  chmod,
-  copyFile,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   GroupSync,
   hashFile,
   isMissing,
-  isStaleTemp,
   makeDirs,
-  TEMP_PREFIX,
   tempPathFor,
   writeFileAtomic,
   writeStreamAtomic,
@@ -38,6 +25,7 @@ import {
   collectGarbage,
   type GcOptions,
   type GcReport,
+  removeDeadTemps,
   type StoreStats,
   storeStats,
   type VerifyReport,
@@ -45,7 +33,7 @@ import {
 } from './local-maintenance.js';
 import { decodeManifest, encodeManifest, isSafeKey, isSha256, validateManifest } from './manifest.js';
 import { readPins, recordAccess, writePins } from './store-index.js';
-import { StoreLayout } from './store-layout.js';
+import { listFiles, StoreLayout } from './store-layout.js';
 import { withStoreLock } from './store-lock.js';
 import {
   type CacheBackend,
@@ -59,9 +47,6 @@ import {
   parseSize,
   sameIdentity,
 } from './types.js';
-
-/** A workspace temp file of another host's writer counts as dead after a day (this host's: once its pid is gone). */
-const DEAD_TEMP_AGE_MS = 24 * 3600_000;
 
 /** 10 GiB: the default size budget of a local store. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
@@ -196,18 +181,7 @@ export class LocalStore implements CacheBackend {
   private async clearDeadTemps(dir: string): Promise<void> {
     if (this.clearedDirs.has(dir)) return;
     this.clearedDirs.add(dir);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (!name.startsWith(TEMP_PREFIX)) continue;
-      const file = join(dir, name);
-      const st = await stat(file).catch(() => undefined);
-      if (st?.isFile() && isStaleTemp(name, st.mtimeMs, DEAD_TEMP_AGE_MS)) await rm(file, { force: true });
-    }
+    await removeDeadTemps(await listFiles(dir).catch(() => []));
   }
 
   /** Copy a blob to `destPath` (mode 0o644); see `materialize`. */
