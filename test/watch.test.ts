@@ -607,6 +607,11 @@ describe('pipe watch: a step importing a module not written yet', () => {
     const end = await w.buildEnd();
     expect(end.ran).toEqual(['t']);
     expect(ws.read('out.txt')).toBe('v2');
+    // And the next load of the step finds the module that imported, not node's cached failure.
+    ws.write('steps/label.mjs', "export const label = 'v3';\n");
+    const next = await w.next((e) => e.event === 'build-end' || e.event === 'diagnostics', 'the next build');
+    expect(next.event).toBe('build-end');
+    expect(ws.read('out.txt')).toBe('v3');
     expect(await w.stop()).toBe(0);
   }, 120_000);
 });

@@ -96,7 +96,7 @@ export function createStepRegistry(): StepRegistry {
       const stamp = fileStamp(runnableModule(modulePath));
       const known = loadedSteps.get(modulePath);
       if (known && known.stamp === stamp) return known.loaded;
-      const loaded = importDefault(nameOrPath, modulePath).then((value) =>
+      const loaded = importDefault(nameOrPath, modulePath, stamp).then((value) =>
         asStepDefinition(nameOrPath, value),
       );
       loadedSteps.set(modulePath, { stamp, loaded });
@@ -131,35 +131,36 @@ function fileStamp(file: string): string {
 }
 
 /**
- * The stamp each module file had when this process first imported it. Node keeps a module, and a failed import,
- * for the life of the process: a file edited since (a watch session) is imported under a new URL, its stamp in the
- * query, so the edit is what runs (imports of the modules it imports are node's as before).
+ * Each module file this process imported: the stamp it had then, and how many of its imports failed. Node keeps a
+ * module, and a failed import, for the life of the process (by URL): a file edited since (a watch session) is
+ * imported under a URL with its stamp in the query, and after a failure (a module it imports was not there) under
+ * one more new URL; a success keeps its URL, so a later load gets that module again.
  */
-const importedStamps = new Map<string, string>();
-/** Imports that failed (a module it imports was not there): node caches the failure too, so the next is a new URL. */
-let failedImports = 0;
-const failedFiles = new Set<string>();
+const imported = new Map<string, { stamp: string; failures: number }>();
 
-async function importDefault(name: string, modulePath: string): Promise<unknown> {
+function moduleUrl(file: string, stamp: string): URL {
+  const url = pathToFileURL(file);
+  const seen = imported.get(file);
+  if (!seen) imported.set(file, { stamp, failures: 0 });
+  else {
+    if (seen.stamp !== stamp) url.searchParams.set('pipe-reload', stamp);
+    if (seen.failures > 0) url.searchParams.set('pipe-retry', String(seen.failures));
+  }
+  return url;
+}
+
+async function importDefault(
+  name: string,
+  modulePath: string,
+  stamp = fileStamp(runnableModule(modulePath)),
+): Promise<unknown> {
   if (!existsSync(modulePath)) throw new StepLoadError(name, `module not found: ${modulePath}`);
+  const file = runnableModule(modulePath);
   try {
-    const file = runnableModule(modulePath);
-    const url = pathToFileURL(file);
-    const stamp = fileStamp(file);
-    const first = importedStamps.get(file);
-    if (first === undefined) importedStamps.set(file, stamp);
-    else if (first !== stamp) url.search = `pipe-reload=${encodeURIComponent(stamp)}`;
-    if (failedFiles.has(file)) url.searchParams.set('pipe-retry', String(failedImports));
-    try {
-      const mod = (await import(url.href)) as { default?: unknown };
-      failedFiles.delete(file);
-      return moduleDefault(mod);
-    } catch (error) {
-      failedImports++;
-      failedFiles.add(file);
-      throw error;
-    }
+    return moduleDefault((await import(moduleUrl(file, stamp).href)) as { default?: unknown });
   } catch (error) {
+    const seen = imported.get(file);
+    if (seen) seen.failures++;
     const place = syntaxErrorPlace(modulePath);
     throw new StepLoadError(
       name,
