@@ -55,7 +55,13 @@ export function stepErrorMessage(error: unknown, module: string): string {
  * prints the place first; only the error path pays for it. Undefined when the module parses (the error is at run
  * time, or in a module it imports).
  */
-export function syntaxErrorPlace(modulePath: string): string | undefined {
+function syntaxErrorPlace(modulePath: string): string | undefined {
   const checked = spawnSync(process.execPath, ['--check', modulePath], { encoding: 'utf8', timeout: 10_000 });
   return /^(.+:\d+)$/m.exec(checked.stderr ?? '')?.[1];
+}
+
+/** A module's import failure: `cannot import M: what node said`, with the line of a syntax error when there is one. */
+export function importErrorMessage(modulePath: string, message: string): string {
+  const place = syntaxErrorPlace(modulePath);
+  return `cannot import ${modulePath}: ${message}${place ? ` (at ${place})` : ''}`;
 }

@@ -9,7 +9,7 @@ import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
 import { moduleDefault, runnableModule } from '../steps/bundled.js';
 import { withTaskEnv } from './step-env.js';
-import { syntaxErrorPlace } from './step-error.js';
+import { importErrorMessage } from './step-error.js';
 
 export interface StepPayload {
   module: string;
@@ -58,9 +58,7 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
     // A module that does not parse (saved mid-edit, in a watch): node's error says what, not where.
     const error =
       thrown instanceof Error && thrown.name === 'SyntaxError'
-        ? new Error(
-            `cannot import ${payload.module}: ${thrown.message}${((place) => (place ? ` (at ${place})` : ''))(syntaxErrorPlace(payload.module))}`,
-          )
+        ? new Error(importErrorMessage(payload.module, thrown.message))
         : thrown;
     // The failure message names the log: a module that does not import says so there too.
     try {

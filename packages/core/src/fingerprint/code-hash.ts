@@ -284,6 +284,7 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
     }
     return at;
   };
+  const sourceIds = new Map(stamps);
   let stale: string | undefined;
   for (const src of sourcesHashed) {
     const out = compiledOf(src);
@@ -291,7 +292,7 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
     compiled.push(out.js);
     const id = identityNow(out.js);
     stamps.push([out.js, id]);
-    const srcId = stamps.find(([f]) => f === src)?.[1];
+    const srcId = sourceIds.get(src);
     if (stale || !srcId) continue;
     const srcAt = BigInt(srcId.mtimeNs);
     if (id === null) stale = `${src} has no compiled ${path.basename(out.js)} in ${path.dirname(out.js)}`;

@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { syntaxErrorPlace } from '../execute/step-error.js';
+import { importErrorMessage } from '../execute/step-error.js';
 import type { ParamIssue, StepDefinition } from '../model/step.js';
 import { moduleDefault, runnableModule } from './bundled.js';
 
@@ -161,11 +161,7 @@ async function importDefault(
   } catch (error) {
     const seen = imported.get(file);
     if (seen) seen.failures++;
-    const place = syntaxErrorPlace(modulePath);
-    throw new StepLoadError(
-      name,
-      `cannot import ${modulePath}: ${(error as Error).message}${place ? ` (at ${place})` : ''}`,
-    );
+    throw new StepLoadError(name, importErrorMessage(modulePath, (error as Error).message));
   }
 }
 
