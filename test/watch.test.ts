@@ -501,6 +501,25 @@ describe('pipe watch started on a broken pipeline', () => {
   }, 120_000);
 });
 
+describe('pipe watch with no target, started on a pipeline that does not load', () => {
+  it('watches the default its YAML declares, and builds it once fixed (no default: exit 2, as before)', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ndefault: copy\ntargets:\n  copy:\n    inputs: {src: a.txt}\n    command: [cp, "{inputs.src}", "{outputs.out}"]\n    outputs: {out: out/a.txt}\n    bogus: 1\n',
+      'a.txt': 'a1',
+    });
+    const w = WatchProcess.start(ws, []);
+    watcher = w;
+    await w.next((e) => e.event === 'diagnostics' && String(e.message).includes('bogus'), 'the unknown key');
+    await w.event('idle');
+    ws.write('pipe.yaml', ws.read('pipe.yaml').replace('    bogus: 1\n', ''));
+    const end = await w.buildEnd();
+    expect(end.status).toBe('succeeded');
+    expect(ws.read('out/a.txt')).toBe('a1');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});
+
 describe('pipe watch while another build holds the lock', () => {
   it('waits for it, says so, and builds the change once the lock is free', async () => {
     const ws = new Workspace({

@@ -14,6 +14,11 @@ export async function targetsOrDefault(
   command: 'build' | 'plan' | 'watch',
   targets: string[],
   opts: GlobalOptions & { json?: boolean; force?: Array<string | boolean> | boolean },
+  /**
+   * `pipe watch`'s root pipeline file: when the pipeline does not load, the `default:` its YAML declares is
+   * watched (the watch reports the errors and waits for the fix), as when the targets are named.
+   */
+  watchedFile?: string,
 ): Promise<TargetsResult> {
   if (targets.length > 0) return { ok: true, targets };
   const refuse = (code: number, message: string, diagnostics: readonly Diagnostic[] = []): TargetsResult => {
@@ -23,7 +28,13 @@ export async function targetsOrDefault(
   };
   // The pipeline cache serves this load when nothing changed; the command's own load is then served too.
   const loaded = await loadForSession(opts, []);
-  if (!loaded.ok) return refuse(loaded.code, loaded.message, loaded.diagnostics);
+  if (!loaded.ok) {
+    const declared = watchedFile
+      ? await (await import('@pipe/core')).declaredDefaultTargets(watchedFile)
+      : undefined;
+    if (declared) return { ok: true, targets: declared };
+    return refuse(loaded.code, loaded.message, loaded.diagnostics);
+  }
   // `pipe build --force T` reads T as --force's value: a target was meant.
   const forced = Array.isArray(opts.force) ? opts.force.filter((v) => typeof v === 'string') : [];
   const forceHint = forced.map(

@@ -171,7 +171,7 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
     return EXIT_USAGE;
   }
   // Taken once: an edit of `default:` while watching changes what a next `pipe watch` watches.
-  const resolved = await targetsOrDefault('watch', named, opts);
+  const resolved = await targetsOrDefault('watch', named, opts, file);
   if (!resolved.ok) return resolved.code;
   const targets = resolved.targets;
   const core = await import('@pipe/core');

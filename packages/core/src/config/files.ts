@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
-import { isMap, isScalar, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
 import type { Diagnostic } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
@@ -150,4 +150,23 @@ function collectTargets(source: SourceFile, js: Record<string, unknown>, result:
     if (!doc) continue;
     result.targets.push({ name, source, keyNode: pair.key as Node, node: pair.value as Node, doc });
   }
+}
+
+/**
+ * The `default:` a root pipeline file declares, read from its YAML alone (strings only), or undefined: what
+ * `pipe watch` with no target watches when the pipeline does not load, so that it waits for the fix instead of
+ * refusing to start.
+ */
+export async function declaredDefaultTargets(rootFile: string): Promise<string[] | undefined> {
+  const { source } = await readSource(rootFile);
+  const value: unknown = source?.doc.errors.length === 0 ? source.doc.get('default') : undefined;
+  const names =
+    typeof value === 'string'
+      ? [value]
+      : isSeq(value)
+        ? value.items.map((i) => (isScalar(i) ? i.value : i))
+        : [];
+  return names.length > 0 && names.every((n): n is string => typeof n === 'string' && n !== '')
+    ? names
+    : undefined;
 }

@@ -1,5 +1,6 @@
 /** Public entry of config loading: pipe.yaml → Pipeline, diagnostics and their rendering. */
 export { formatLocation, hasErrors, makeDiagnostic, sortDiagnostics } from './diagnostics.js';
+export { declaredDefaultTargets } from './files.js';
 export type {
   ConfigPath,
   ConfigSubtrees,
