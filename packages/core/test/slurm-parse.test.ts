@@ -1,5 +1,8 @@
 // Parsing Slurm's output, state mapping, resources and grouping: pure functions, no cluster needed.
 // The sample texts are verbatim shapes from slurm-wlm 22.05.8 (Debian 12).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toOutcome } from '../src/slurm/engine-adapter.js';
 import {
@@ -21,7 +24,7 @@ import { classifyJob, indexRecords } from '../src/slurm/state.js';
 import { groupForSubmission, jobName, shellQuote, taskLevels } from '../src/slurm/submission.js';
 import { checkJobSpec, RESULT_VERSION } from '../src/slurm/task-files.js';
 import type { ExecTask } from '../src/slurm/types.js';
-import { describeFailure, endAllowsSuccess, failureReason } from '../src/slurm/validate.js';
+import { asMemoryKill, describeFailure, endAllowsSuccess, failureReason } from '../src/slurm/validate.js';
 
 const squeueJson = JSON.stringify({
   meta: { plugin: { type: 'openapi/v0.0.38' } },
@@ -233,6 +236,39 @@ describe('job states', () => {
       ok: false,
       failure,
     });
+  });
+});
+
+describe("a SIGKILL from Slurm's memory enforcement", () => {
+  it('is an out-of-memory end when slurmstepd says so in the job log, else a SIGKILL', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-oom-'));
+    try {
+      const killed = { type: 'killed' as const, signal: 9 };
+      const log = (name: string, text: string) => {
+        writeFileSync(path.join(dir, name), text);
+        return path.join(dir, name);
+      };
+      // jobacct_gather's OverMemoryKill (the job ends FAILED, 0:9), and the cgroup plugin's line.
+      const over = log(
+        'over.log',
+        'working\nslurmstepd: error: Job 41 exceeded memory limit (2105344 > 1048576), being killed\nslurmstepd: error: *** JOB 41 ON node1 CANCELLED AT 2026-12-05T15:20:01 ***\n',
+      );
+      const cgroup = log(
+        'cgroup.log',
+        'slurmstepd-node1: error: Detected 1 oom_kill event in StepId=42.batch. Some of the step tasks have been OOM Killed.\n',
+      );
+      const plain = log('plain.log', 'killed by hand\n');
+      expect(await asMemoryKill(killed, over)).toEqual({ type: 'out-of-memory' });
+      expect(await asMemoryKill(killed, cgroup)).toEqual({ type: 'out-of-memory' });
+      expect(await asMemoryKill(killed, plain)).toEqual(killed);
+      expect(await asMemoryKill(killed, path.join(dir, 'none.log'))).toEqual(killed);
+      // Only a SIGKILL: a step that printed such a line and then failed on its own is not called out of memory.
+      const exited = { type: 'exit-non-zero' as const, exitCode: 3 };
+      expect(await asMemoryKill(exited, over)).toEqual(exited);
+      expect(describeFailure({ type: 'out-of-memory' })).toMatch(/memory/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

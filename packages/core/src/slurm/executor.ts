@@ -28,7 +28,14 @@ import {
   type RunOptions,
   type TaskOutcome,
 } from './types.js';
-import { checkResult, endAllowsSuccess, failureReason, logTail, type OutputCheck } from './validate.js';
+import {
+  asMemoryKill,
+  checkResult,
+  endAllowsSuccess,
+  failureReason,
+  logTail,
+  type OutputCheck,
+} from './validate.js';
 
 export interface SlurmExecutorOptions {
   /** The build's id: job names are `pipe-<buildId>-<target>`, and result files must carry it. */
@@ -497,8 +504,8 @@ class BatchRun {
         });
         continue;
       }
-      const reason = failureReason(end, check, s.task.run.kind);
       const attempt = s.attempts[s.attempts.length - 1];
+      const reason = await asMemoryKill(failureReason(end, check, s.task.run.kind), attempt?.logFile);
       if (attempt) attempt.reason = reason;
       const maxAttempts = 1 + (s.task.resources.retries ?? this.o.defaults?.retries ?? 0);
       if (isRetryable(reason) && s.attempt < maxAttempts && !this.#cancelled) {

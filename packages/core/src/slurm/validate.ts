@@ -181,6 +181,23 @@ export async function logTail(path: string, lines = 20): Promise<string[]> {
   }
 }
 
+/**
+ * Slurm's own line in a job log saying it killed the job for its memory: `slurmstepd: error: Job 12 exceeded memory
+ * limit (2097152 > 1048576), being killed` (jobacct_gather's OverMemoryKill), `Detected 1 oom_kill event in StepId=…`
+ * (cgroup). Such a job may end FAILED by SIGKILL rather than OUT_OF_MEMORY, which is what it was.
+ */
+const MEMORY_KILL = /slurmstepd(?:-[\w.-]+)?: error: .*(exceeded memory limit|oom[-_]kill event|OOM Killed)/i;
+
+/** A SIGKILL that Slurm's memory enforcement sent (its line in the job log's tail): an out-of-memory end. */
+export async function asMemoryKill(
+  reason: FailureReason,
+  logFile: string | undefined,
+): Promise<FailureReason> {
+  if (reason.type !== 'killed' || reason.signal !== 9 || !logFile) return reason;
+  const tail = await logTail(logFile, 200);
+  return tail.some((line) => MEMORY_KILL.test(line)) ? { type: 'out-of-memory' } : reason;
+}
+
 /** One line for a failure reason (for logs and reports). */
 export function describeFailure(r: FailureReason): string {
   switch (r.type) {
