@@ -45,10 +45,13 @@ export function sourceOf(modulePath: string): string {
   return modulePath;
 }
 
-function resolveRelative(fromFile: string, spec: string): string | undefined {
+/**
+ * The file a relative import names, as node (or, from TypeScript, tsc) resolves it. `found` says whether a candidate
+ * path is a file: one hash asks once per path, not once per import of it (a module's files import the same few often).
+ */
+function resolveRelative(fromFile: string, spec: string, found: (p: string) => boolean): string | undefined {
   const base = path.resolve(path.dirname(fromFile), spec);
   const isTs = TS_EXTS.includes(path.extname(fromFile));
-  const found = (c: string) => statSync(c, { throwIfNoEntry: false })?.isFile() === true;
   // The candidates in order, each built only when the ones before it are missing (most imports name a file
   // whose first candidate exists).
   if (isTs) {
@@ -232,6 +235,13 @@ function sourceFacts(file: string, stamps: Stamps, limitNs: bigint): SourceFacts
 
 function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): CodeHash {
   const missing = new Set<string>();
+  const isFileNow = new Map<string, boolean>();
+  const isFile = (p: string): boolean => {
+    let found = isFileNow.get(p);
+    if (found === undefined)
+      isFileNow.set(p, (found = statSync(p, { throwIfNoEntry: false })?.isFile() === true));
+    return found;
+  };
   const entry = sourceOf(modulePath);
   const seen = new Map<string, string>();
   const queue = [entry];
@@ -242,7 +252,7 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
     if (!facts) continue;
     seen.set(file, facts.digest);
     for (const spec of facts.specs) {
-      const target = resolveRelative(file, spec);
+      const target = resolveRelative(file, spec, isFile);
       if (target && !seen.has(target)) queue.push(target);
       // An import of a file not there (yet): watched, so that creating it is seen, and stamped as missing, so that
       // no hash without it is remembered (once it is there, it is hashed).
