@@ -52,6 +52,45 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it('a key indented unlike the key above it: one error, at the key, with both indentations', async () => {
+    const less = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    command: [cp, x, "{outputs.o}"]\n   inputs: {src: x}\n    outputs: {o: out.txt}\n',
+    });
+    // yaml also reports line 6 (lined up with line 4, not with the misaligned line 5): a consequence, not told.
+    expect(summary(less.dir, less.diagnostics)).toEqual([
+      {
+        code: 'yaml-syntax',
+        at: 'pipe.yaml:5:4',
+        hint: 'keys of one mapping start at the same column (YAML counts the spaces)',
+      },
+    ]);
+    expect(less.diagnostics[0]!.message).toBe(
+      "'inputs' is indented 3 spaces, less than the key above it ('command', 4)",
+    );
+    // More than a `key: value` above: yaml says "Nested mappings are not allowed in compact mappings" on that line.
+    const more = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    command: [cp, x, "{outputs.o}"]\n    description: copies\n\n     outputs: {o: out.txt}\n',
+    });
+    expect(summary(more.dir, more.diagnostics)).toEqual([
+      {
+        code: 'yaml-syntax',
+        at: 'pipe.yaml:7:6',
+        hint: "keys of one mapping start at the same column; to nest it under 'description', that key's value must start on the next line ('description:' alone)",
+      },
+    ]);
+    expect(more.diagnostics[0]!.message).toBe(
+      "'outputs' is indented 5 spaces, more than the key above it ('description', 4)",
+    );
+    // Two misaligned lines, each its own error.
+    const two = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    command: [cp, x, "{outputs.o}"]\n   inputs: {src: x}\n     outputs: {o: out.txt}\n',
+    });
+    expect(summary(two.dir, two.diagnostics).map((d) => d.at)).toEqual(['pipe.yaml:5:4', 'pipe.yaml:6:6']);
+  });
+
   it('an unclosed quote is reported at the quote that opens it, once (not at the end of the file)', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': 'version: 1\ntargets:\n  a:\n    command: [echo, "x]\n    outputs: [o]\n',

@@ -42,12 +42,34 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
     diagnostics.push(...unrepresentableNumbers(source));
   }
   const linesWithError = new Set<number>();
+  const misaligned = new Map<number, number>();
   for (const [severity, list] of [
     ['error', doc.errors],
     ['warning', doc.warnings],
   ] as const) {
     for (const e of list) {
       const [start, end] = e.pos;
+      if (severity === 'error') {
+        const told = spanAt(source, start, 1).line;
+        const indent = misalignedKey(text, e.code, e.message, told, misaligned);
+        if (indent === 'cascade') continue;
+        if (indent) {
+          // One error per line: yaml may also report the line it was told on (a second message on `step: x`).
+          const seen = linesWithError.has(indent.line);
+          linesWithError.add(told);
+          linesWithError.add(indent.line);
+          if (seen) continue;
+          diagnostics.push(
+            makeDiagnostic({
+              code: 'yaml-syntax',
+              message: indent.message,
+              at: { file, line: indent.line, col: indent.col, length: indent.length },
+              hint: indent.hint,
+            }),
+          );
+          continue;
+        }
+      }
       let at = spanAt(source, start, Math.max(1, end - start));
       // One broken line sets off a cascade of errors on it (an unquoted {item}: a dozen): its first says it.
       if (severity === 'error') {
@@ -342,6 +364,70 @@ function unclosedOpening(text: string, code: string, message: string, offset: nu
   };
   for (const token of new Parser().parse(text)) visit(token);
   return found;
+}
+
+const indentOf = (line: string): number => line.length - line.trimStart().length;
+const isContent = (line: string): boolean => line.trim() !== '' && !line.trimStart().startsWith('#');
+const KEY = /^\s*(?:-\s+)?([^\s:#][^:#]*?)\s*:(?:\s|$)/;
+
+/** The nearest line above `line` (1-based) that holds YAML, not a blank or a comment: its number, or 0. */
+function contentAbove(lines: readonly string[], line: number): number {
+  for (let l = line - 1; l >= 1; l--) if (isContent(lines[l - 1]!)) return l;
+  return 0;
+}
+
+/**
+ * A key indented unlike its neighbours, as the user sees it: yaml says "All mapping items must start at the same
+ * column" at column 1 of the line (and again for the next, correctly indented line), or "Nested mappings are not
+ * allowed in compact mappings" on the line above when a key is indented more than the `key: value` before it. Told
+ * at the key, with both indentations; 'cascade' for the error yaml reports on the line after a misaligned one that
+ * lines up with the lines before it. `misaligned`: the lines told so far, with the indentation of the line above them.
+ */
+function misalignedKey(
+  text: string,
+  code: string,
+  message: string,
+  line: number,
+  misaligned: Map<number, number>,
+): { line: number; col: number; length: number; message: string; hint: string } | 'cascade' | undefined {
+  const lines = text.split('\n');
+  let at = line;
+  if (code === 'BLOCK_AS_IMPLICIT_KEY') {
+    // Told on `step: x`; the culprit is the next line, indented more than `step`.
+    let next = line + 1;
+    while (next <= lines.length && !isContent(lines[next - 1]!)) next++;
+    if (next > lines.length || indentOf(lines[next - 1]!) <= indentOf(lines[line - 1]!)) return undefined;
+    at = next;
+  } else if (code !== 'BAD_INDENT' || !/^All mapping items must start at the same column/.test(message)) {
+    return undefined;
+  }
+  const here = lines[at - 1] ?? '';
+  const above = contentAbove(lines, at);
+  if (above === 0) return undefined;
+  const indent = indentOf(here);
+  const aboveIndent = indentOf(lines[above - 1]!);
+  if (code === 'BAD_INDENT' && misaligned.get(above) === indent) return 'cascade';
+  if (indent === aboveIndent) return undefined;
+  misaligned.set(at, aboveIndent);
+  const key = KEY.exec(here)?.[1];
+  const aboveMatch = KEY.exec(lines[above - 1]!);
+  const aboveKey = aboveMatch?.[1];
+  const aboveValue = aboveMatch ? lines[above - 1]!.slice(aboveMatch[0].length).trim() : '';
+  const what = key ? `'${key}'` : 'this line';
+  const than = aboveKey
+    ? `the key above it ('${aboveKey}', ${aboveIndent})`
+    : `the line above (${aboveIndent})`;
+  return {
+    line: at,
+    col: indent + 1,
+    length: Math.max(1, key?.length ?? here.trim().length),
+    message: `${what} is indented ${indent} space${indent === 1 ? '' : 's'}, ${indent < aboveIndent ? 'less' : 'more'} than ${than}`,
+    hint:
+      // Above, `key: value` with a plain value: the line was perhaps meant as that key's content.
+      indent > aboveIndent && aboveKey && /^[^{["'|>&*#]/.test(aboveValue)
+        ? `keys of one mapping start at the same column; to nest it under '${aboveKey}', that key's value must start on the next line ('${aboveKey}:' alone)`
+        : 'keys of one mapping start at the same column (YAML counts the spaces)',
+  };
 }
 
 function firstLine(message: string): string {
