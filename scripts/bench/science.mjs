@@ -255,3 +255,41 @@ for (const cfg of selected) {
     `(pipe runs: cold ${cold.map(fmt).join(', ')}; no-op ${noop.map(fmt).join(', ')}; change ${change.map(fmt).join(', ')}; CPU cold ${cpu.cold.map(fmt).join(', ')}, no-op ${cpu.noop.map(fmt).join(', ')}, change ${cpu.change.map(fmt).join(', ')})\n`,
   );
 }
+
+// The full release reduced (dr1_datasets: 105 runs, one task each), on 1 worker and on every core: how the reduction
+// scales over the cores. BENCH_DR1=0 skips it; BENCH_DR1_JOBS=1,2 sets the worker counts.
+if (existsSync(path.join(shared, 'data/hess-dl3-dr1')) && process.env.BENCH_DR1 !== '0') {
+  const { cpus } = await import('node:os');
+  const jobsList = (process.env.BENCH_DR1_JOBS ?? `1,${Math.max(2, cpus().length)}`).split(',').map(Number);
+  const env = { GAMMAPY_DATA: path.join(shared, 'data') };
+  const runs = {};
+  let tasks = 0;
+  // Alternated (-j 1, -j 2, -j 1, …): a load that comes and goes on a shared machine falls on both.
+  for (let i = 0; i < repeats; i++) {
+    for (const jobs of jobsList) {
+      const dir = workspace();
+      try {
+        const r = pipe(dir, ['build', 'dr1_datasets', '-j', String(jobs)], env);
+        (runs[jobs] ??= []).push(r);
+        tasks = readdirSync(path.join(dir, 'build/hess-dr1/datasets')).length;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  const wall1 = median(runs[jobsList[0]].map((r) => r.wall));
+  console.log(`## H.E.S.S. DR1, every run reduced (dr1_datasets: ${tasks} datasets), cold, whole process`);
+  console.log('| workers (-j) | wall | CPU (user + sys) | speed-up | parallel efficiency |');
+  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  for (const jobs of jobsList) {
+    const wall = median(runs[jobs].map((r) => r.wall));
+    const cpu = median(runs[jobs].map((r) => r.cpu));
+    const speedup = wall1 / wall;
+    console.log(
+      `| ${jobs} | ${fmt(wall)} | ${fmt(cpu)} | ${speedup.toFixed(2)}× | ${((speedup / (jobs / jobsList[0])) * 100).toFixed(0)}% |`,
+    );
+  }
+  console.log(
+    `(runs: ${jobsList.map((j) => `-j ${j}: ${runs[j].map((r) => fmt(r.wall)).join(', ')}`).join('; ')})\n`,
+  );
+}
