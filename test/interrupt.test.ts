@@ -74,6 +74,12 @@ describe('pipe build: interruptions', () => {
     // Until a build takes the lock over, log and status tell that the record's "running" has no driver.
     expect((await ws.run(['log'])).stdout).toMatch(/\sinterrupted\?\s/);
     expect((await ws.run(['status'])).stdout).toMatch(/status\s+running \(its driver is gone/);
+    // What the killed build made but did not record: why says so (not "not a product … edited since?").
+    const unrecorded = await ws.run(['why', 'out/fast.txt']);
+    expect(unrecorded.code).toBe(2);
+    expect(unrecorded.stderr).toMatch(
+      /^pipe: 'out\/fast\.txt' is an output of fast, written by build \S+, which was killed \(or is still running\) before recording it: the next pipe build records it/,
+    );
     ws.remove('started.pid');
     // The next build stops it when it takes over the lock (then its own slow task waits for the release).
     const nextChild = ws.spawn(['build', 'all', '--json']);
@@ -98,6 +104,7 @@ describe('pipe build: interruptions', () => {
     expect(Date.parse(status.endedAt)).toBeGreaterThanOrEqual(Date.parse(status.startedAt));
     const verify = await ws.run(['cache', 'verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect((await ws.run(['why', 'out/fast.txt'])).code).toBe(0);
     expect(verify.stdout).toContain('no corrupt entry');
     expect(readdirSync(ws.path('.pipe/tmp'))).toEqual([]);
   });

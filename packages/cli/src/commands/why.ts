@@ -155,6 +155,7 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     if (!last) {
       const owner = await declaredOwner(pipeline, opts, file);
       if (owner) last = lastAttempt(ws.layout.buildsDir, query, asPath, owner);
+      if (owner && !last && existsSync(file)) last = madeByUnfinishedBuild(ws.layout.buildsDir, query, owner);
     }
     if (last) {
       process.stderr.write(`pipe: ${last}\n`);
@@ -206,6 +207,17 @@ function lastAttempt(buildsDir: string, query: string, asPath: string, owner?: s
     return `'${query}' has no product: in build ${id}, ${task} ${r.state}${r.error ? `: ${r.error}` : ''}${r.log ? ` (log ${r.log})` : ''}${more}`;
   }
   return undefined;
+}
+
+/**
+ * For an output file that no record names: the newest build, when it did not finish (killed, crashed, still
+ * running), wrote it without recording it (a build records what it made when it ends).
+ */
+function madeByUnfinishedBuild(buildsDir: string, query: string, owner: string): string | undefined {
+  const got = readBuildRecord(buildsDir, 'last');
+  if (!got.ok || (got.record.status !== 'running' && got.record.status !== 'interrupted')) return undefined;
+  const how = got.record.status === 'running' ? 'was killed (or is still running)' : 'was interrupted';
+  return `'${query}' is an output of ${owner}, written by build ${got.record.id}, which ${how} before recording it: the next pipe build records it, and pipe why explains it then`;
 }
 
 /**
