@@ -159,7 +159,8 @@ function collectTargets(source: SourceFile, js: Record<string, unknown>, result:
  */
 export async function declaredDefaultTargets(rootFile: string): Promise<string[] | undefined> {
   const { source } = await readSource(rootFile);
-  const value: unknown = source?.doc.errors.length === 0 ? source.doc.get('default') : undefined;
+  // Read through syntax errors elsewhere in the file (yaml keeps what it could parse).
+  const value: unknown = source?.doc.get('default');
   const names =
     typeof value === 'string'
       ? [value]
