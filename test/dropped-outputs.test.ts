@@ -83,4 +83,24 @@ describe('outputs a task no longer declares', () => {
     expect(second.run.stderr).not.toContain('no longer');
     expect(ws.exists('out/b.txt')).toBe(true);
   });
+
+  it('a path a target now reads as a raw input is not removed (by name or by glob), even when no task reads it in this build', async () => {
+    for (const input of ['out/b.txt', '"out/b*.txt"']) {
+      const ws = new Workspace({ 'pipe.yaml': declare({ a: 'out/a.txt', b: 'out/b.txt' }), 'in.txt': 'x\n' });
+      expect((await ws.build(['maps'])).run.code).toBe(0);
+      ws.write(
+        'pipe.yaml',
+        `${declare({ a: 'out/a.txt' })}  use:
+    inputs: {calib: ${input}}
+    command: [cat, "{inputs.calib}"]
+    outputs: {o: res/use.txt}
+`,
+      );
+      // Only maps is built: use, which reads out/b.txt now, is not part of this build.
+      const second = await ws.build(['maps']);
+      expect(second.run.code, second.run.stderr).toBe(0);
+      expect(second.run.stderr).not.toContain('no longer');
+      expect(ws.read('out/b.txt')).toBe('x\n');
+    }
+  });
 });
