@@ -103,6 +103,7 @@ async function runDefinition(
     log: { info: (m) => write('info', m), warn: (m) => write('warn', m) },
     signal: new AbortController().signal,
   });
+  await settleFileOperations(write);
   // Items enter the keys of the tasks they fan out to and travel in cache manifests: refuse a malformed list here,
   // as this task's failure, rather than later in the planner or the cache.
   if (result?.items !== undefined) {
@@ -117,4 +118,35 @@ async function runDefinition(
         ...(result.metadata ? { metadata: result.metadata } : {}),
       }
     : undefined;
+}
+
+/** File system requests in flight in this thread (node's names for them in getActiveResourcesInfo). */
+const FILE_OPERATIONS = new Set(['FSReqCallback', 'FSReqPromise', 'FileHandleCloseReq']);
+const pendingFileOperations = (): number =>
+  process.getActiveResourcesInfo().filter((r) => FILE_OPERATIONS.has(r)).length;
+
+/** How long a step's file operations still running when it returned are waited for. */
+const SETTLE_MS = 10_000;
+
+/**
+ * A step whose `run` returned while writes it started were still going (a stream not awaited to 'finish', an
+ * fs.promises call not awaited): its outputs would be hashed, stored and published half-written, and the cache
+ * would serve the truncated bytes for good. Its file operations are waited for (a warning says so); still running
+ * after SETTLE_MS, the task fails.
+ */
+async function settleFileOperations(write: (level: string, msg: string) => void): Promise<void> {
+  // One turn of the event loop first: a stream opens its file on the next tick, after `run` returned.
+  await new Promise((resolve) => setImmediate(resolve));
+  const pending = pendingFileOperations();
+  if (pending === 0) return;
+  const deadline = Date.now() + SETTLE_MS;
+  while (pendingFileOperations() > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  const left = pendingFileOperations();
+  const what = `the step returned while ${pending} file operation${pending === 1 ? '' : 's'} it started ${pending === 1 ? 'was' : 'were'} still running (a write stream not awaited to 'finish', an fs.promises call not awaited)`;
+  if (left > 0)
+    throw new Error(
+      `${what}, and ${left} still ${left === 1 ? 'is' : 'are'} after ${SETTLE_MS / 1000} s: its outputs may be incomplete, so none is kept; await them before returning`,
+    );
+  write('warn', `${what}: pipe waited for them before taking its outputs; await them before returning`);
 }
