@@ -10,7 +10,8 @@
  * empty there and gammapy's `_get_nearest_valid_position` moves: it tests the centre's pixel (rint, half-even, of
  * (n − 1)/2) in the mask "any K > 0" of the (mask-weighted) kernel map and, if that is empty while some pixel is
  * not, reads the kernel at the valid pixel whose centre is nearest the grid centre (the first in [y][x] order on
- * a tie).
+ * a tie). pipe also moves when the pixel it reads (which may differ from the one tested) is empty: an empty kernel
+ * makes every flux ±inf, where gammapy, by its rounding noise, mostly moved.
  */
 import type { Kernels } from '@pipe/kernels';
 import { nbins } from '../geom/energy-axis.js';
@@ -58,7 +59,10 @@ export function edispKernelAtMapCentre(
   };
   let p = y * ig.nx + x;
   let pixel: [number, number] = [x, y];
-  if (!valid(roundHalfEven((ig.ny - 1) / 2) * ig.nx + roundHalfEven((ig.nx - 1) / 2))) {
+  // gammapy tests one pixel (rint) and reads another (the round trip's nearest): when they differ and the one read is
+  // empty (its mask sampled at a tie the other way), gammapy's own rounding noise mostly sent it to the fallback, and
+  // an empty kernel would make every flux ±inf: the fallback too.
+  if (!valid(roundHalfEven((ig.ny - 1) / 2) * ig.nx + roundHalfEven((ig.nx - 1) / 2)) || !valid(p)) {
     const [lon0, lat0] = pixelToSky(ig.wcs, (ig.nx - 1) / 2, (ig.ny - 1) / 2);
     let best = Number.POSITIVE_INFINITY;
     for (let iy = 0; iy < ig.ny; iy++)
