@@ -344,6 +344,33 @@ targets:
     expect(second.stderr).not.toContain('up-to-date');
   });
 
+  it('keeps nothing of a task whose upstream product was written over while it ran; the next build restores it and reruns', async () => {
+    // The downstream command writes over the product it read (as a hand edit, or a program the upstream task left
+    // running, would): its output was made from bytes its key does not name.
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  up:
+    command: [sh, -c, 'echo AAA > "$1"', sh, "{outputs.o}"]
+    outputs: {o: products/up.txt}
+  down:
+    inputs: {i: {target: up}}
+    command: [sh, -c, 'echo EDITED > "$1"; cat "$1" > "$2"', sh, "{inputs.i}", "{outputs.o}"]
+    outputs: {o: products/down.txt}
+`,
+    });
+    const first = await ws.run(['build', 'down']);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain("down: input 'i' (products/up.txt) changed during the build");
+    expect(ws.exists('products/down.txt')).toBe(false);
+    // up's product is not as recorded: restored from the cache, and down runs on it (and fails again the same way).
+    const second = await ws.run(['build', 'down']);
+    expect(second.stderr).toMatch(
+      /restored\s+up from cache — output modified in the workspace: products\/up\.txt/,
+    );
+    expect(second.code).toBe(1);
+  });
+
   it('pipe log shows the --param values a build ran with, quoted as a shell reads them back', async () => {
     const ws = new Workspace({
       'pipe.yaml': pipeline('!'),

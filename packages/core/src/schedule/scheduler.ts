@@ -901,12 +901,26 @@ class Scheduler {
   /** A raw input of the task modified since its key was computed (the first one), if any. */
   private changedInput(task: Task): { name: string; path: string } | undefined {
     const changed = this.o.io.changedSinceHashed;
-    if (!changed) return undefined;
     for (const [name, files] of Object.entries(task.inputs))
-      for (const f of files) if (f.producer === undefined && changed(f.path)) return { name, path: f.path };
+      for (const f of files)
+        if (f.producer === undefined ? changed?.(f.path) : this.productChanged(f.producer, f.path))
+          return { name, path: f.path };
     // A fan-out item's own files are in its key too (a glob's file, the files a step listed for it).
-    for (const f of task.item?.files ?? []) if (changed(f)) return { name: '{item}', path: f };
+    for (const f of task.item?.files ?? []) if (changed?.(f)) return { name: '{item}', path: f };
     return undefined;
+  }
+
+  /**
+   * Whether an upstream product is no longer as its producer's record stamped it (size, mtime, inode): written
+   * over while this task read it (by hand, by a program the producer left running, through a folder linked into
+   * another). The key named the recorded bytes.
+   */
+  private productChanged(producer: string, abs: string): boolean {
+    const rel = relPath(this.o.pipeline.root, abs);
+    const out = Object.values(this.o.state.tasks.get(producer)?.outputs ?? {}).find((o) => o.path === rel);
+    if (!out) return false;
+    const now = this.o.io.stamp(abs);
+    return !now || now.size !== out.size || now.mtimeNs !== out.mtimeNs || now.ino !== out.ino;
   }
 
   private isBatched(id: string): boolean {
