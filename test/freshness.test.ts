@@ -371,6 +371,43 @@ targets:
     expect(second.code).toBe(1);
   });
 
+  it('keeps nothing of a step task whose code was edited while the build ran (a module it imports when it runs)', async () => {
+    const ws = new Workspace({
+      // up stands for the edit: it saves the step's helper after the keys were computed, before s runs.
+      'pipe.yaml': `version: 1
+targets:
+  up:
+    command: [node, edit.mjs, "{outputs.o}"]
+    outputs: {o: products/up.txt}
+  s:
+    step: ./steps/s.mjs
+    inputs: {u: {target: up}}
+    outputs: {o: products/s.txt}
+`,
+      'edit.mjs': `import fs from 'node:fs';
+fs.writeFileSync('steps/lib/dyn.mjs', "export const v = 'v2';");
+fs.writeFileSync(process.argv[2], 'u');
+`,
+      'steps/lib/dyn.mjs': "export const v = 'v1';",
+      'steps/s.mjs': `import fs from 'node:fs';
+export default { name: 's', version: '1', async run(ctx) {
+  const { v } = await import('./lib/dyn.mjs');
+  fs.writeFileSync(ctx.outputs.o, 'made by ' + v);
+} };
+`,
+    });
+    const first = await ws.run(['build', 's']);
+    expect(first.code, first.stderr).toBe(1);
+    expect(first.stderr).toContain(
+      "s: the code of its step (steps/s.mjs) changed during the build, after the task's key was computed",
+    );
+    expect(ws.exists('products/s.txt')).toBe(false);
+    // Under the new code's key, run again: what the product says is what made it.
+    const second = await ws.run(['build', 's']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(ws.read('products/s.txt')).toBe('made by v2');
+  });
+
   it('pipe log shows the --param values a build ran with, quoted as a shell reads them back', async () => {
     const ws = new Workspace({
       'pipe.yaml': pipeline('!'),

@@ -20,6 +20,7 @@ import {
   renderFailure,
 } from '../execute/executor.js';
 import { submitWithRetries } from '../execute/retries.js';
+import { codeHash } from '../fingerprint/code-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { ParamPath } from '../model/step.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
@@ -821,6 +822,15 @@ class Scheduler {
         inputChanged: true,
         error: `input '${changed.name}' (${relPath(this.o.pipeline.root, changed.path)}) changed during the build, after the task's key was computed, so its outputs may not match the input it was keyed on: they were not kept; build again`,
       });
+    // The step's code edited meanwhile (a module it imports when it runs, saved mid-build): what ran may be the new
+    // code, keyed by the old.
+    const edited = this.codeChanged(task);
+    if (edited)
+      return this.fail(id, 'failed', {
+        ...base,
+        inputChanged: true,
+        error: `the code of its step (${relPath(this.o.pipeline.root, edited)}) changed during the build, after the task's key was computed, so its outputs may come from code other than the code it was keyed on: they were not kept; build again`,
+      });
     const provenance = provenanceRecord({
       task,
       root: this.o.pipeline.root,
@@ -908,6 +918,14 @@ class Scheduler {
     // A fan-out item's own files are in its key too (a glob's file, the files a step listed for it).
     for (const f of task.item?.files ?? []) if (changed?.(f)) return { name: '{item}', path: f };
     return undefined;
+  }
+
+  /** The step module of `task` when its code hash is no longer the one its key holds (one stat per file). */
+  private codeChanged(task: Task): string | undefined {
+    const module = this.o.pipeline.targets.get(task.target)?.stepModule;
+    const keyed = this.o.steps.get(task.target)?.code;
+    if (!module || keyed === undefined) return undefined;
+    return codeHash(module).hash === keyed ? undefined : module;
   }
 
   /**
