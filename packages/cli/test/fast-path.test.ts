@@ -611,6 +611,10 @@ export default {
     expect(parseFastArgv(['n', 'p', 'build', 'a', '--param', 'novalue'])).toBeUndefined();
     expect(parseFastArgv(['n', 'p', 'log'])).toBeUndefined();
     expect(parseFastArgv(['n', 'p', 'build', 'a', '--help'])).toBeUndefined();
+    // A malformed -j is the full path's to refuse (exit 2), not a no-op's "up to date".
+    for (const j of [['-j', '0'], ['-j', 'abc'], ['--jobs=-3'], ['-j0'], ['--jobs', '1.5']])
+      expect(parseFastArgv(['n', 'p', 'build', 'a', ...j])).toBeUndefined();
+    expect(parseFastArgv(['n', 'p', 'build', 'a', '--jobs=12'])).toMatchObject({ targets: ['a'] });
   });
 });
 

@@ -112,6 +112,8 @@ export function parseFastArgv(argv: readonly string[]): FastRequest | undefined 
       if (value === undefined || value.startsWith('-')) return undefined;
     }
     if (set) set(req, value);
+    // A malformed -j: the full path refuses it (as commander parses it), not a no-op that says "up to date".
+    else if (!/^[1-9]\d*$/.test(value.trim())) return undefined;
   }
   // Malformed --param: the full path reports it.
   if (req.params.some((p) => p.indexOf('=') <= 0)) return undefined;

@@ -15,6 +15,7 @@
  * than to an idle thread. Waking a sleeping thread costs the engine's thread more than the task itself (on 2
  * cores the woken thread preempts it), and the engine, not the threads, is the bottleneck of such a build.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ParamPath, StepResult } from '../model/step.js';
 import type { WrittenHash } from '../store/written-hashes.js';
@@ -65,6 +66,12 @@ interface Thread {
 const TINY_MS = 1;
 /** A tiny task still running after this long (ms) is not sent a task ahead. */
 const STALE_MS = 20;
+/**
+ * Threads at most, whatever -j says: a thread is a V8 isolate (megabytes of memory, its own JIT warm-up), and steps
+ * run JavaScript and kernels, which gain nothing from more threads than cores (-j 99999 started 60 threads on 2
+ * cores). Tasks past it wait in the queue; -j still bounds the commands, which are processes.
+ */
+const MAX_THREADS = Math.max(4, 2 * availableParallelism());
 
 export class StepWorkerPool {
   private readonly threads: Thread[] = [];
@@ -79,11 +86,15 @@ export class StepWorkerPool {
    * `tinyMs`: below this run time a module's tasks count as tiny (default TINY_MS; tests raise it, as a busy machine
    * can slow a run past a millisecond).
    */
+  private readonly size: number;
+
   constructor(
-    private readonly size: number,
+    size: number,
     private readonly entry: URL = POOL_WORKER_ENTRY,
     private readonly tinyMs = TINY_MS,
-  ) {}
+  ) {
+    this.size = Math.min(size, MAX_THREADS);
+  }
 
   /** Start a thread (if none yet) and have every thread import `module`. */
   warm(module: string): void {
