@@ -2,6 +2,7 @@
  * `pipe why` on a product two records name (a target renamed and back, two configs writing the same products): the
  * record that made the file there now explains it, not whichever the state lists last. Runs the real binary.
  */
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -48,5 +49,40 @@ describe('pipe why after a build with --cache-dir', () => {
     const why = await ws.run(['why', 'out.txt']);
     expect(why.stdout).toContain('edited or replaced since; the next build restores it');
     expect(why.stdout).not.toContain('no longer in the local cache');
+  });
+});
+
+describe('pipe why, log and status on what is not as pipe wrote it', () => {
+  it('a folder or a named pipe where a product was: said, not a crash or a wait for ever', async () => {
+    const ws = new Workspace({ 'pipe.yaml': pipeline('a', '1.txt'), 'data/1.txt': 'one\n' });
+    expect((await ws.build(['a'])).run.code).toBe(0);
+    ws.remove('build/out.txt');
+    ws.write('build/out.txt/inside', 'x');
+    const folder = await ws.run(['why', 'a']);
+    expect(folder.code, folder.stderr).toBe(0);
+    expect(folder.stdout).toContain('— now not a regular file (a folder): the next build restores it');
+    ws.remove('build/out.txt');
+    execFileSync('mkfifo', [ws.path('build/out.txt')]);
+    const fifo = await ws.run(['why', 'a']);
+    expect(fifo.code, fifo.stderr).toBe(0);
+    expect(fifo.stdout).toContain('— now not a regular file (a named pipe)');
+  });
+
+  it('a build record that parses but lacks its fields is named unreadable, not a TypeError', async () => {
+    const ws = new Workspace({ 'pipe.yaml': pipeline('a', '1.txt'), 'data/1.txt': 'one\n' });
+    expect((await ws.build(['a'])).run.code).toBe(0);
+    const id = '20991231-000000-000-aaaaaa'; // the newest: what 'last' reads
+    ws.write(`.pipe/builds/${id}.json`, '{"format":"pipe-build","version":1}');
+    const log = await ws.run(['log']);
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout).toMatch(new RegExp(`${id}\\s+unreadable`));
+    const status = await ws.run(['status', id]);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain(
+      `build ${id}: its record lacks id, status, startedAt, targets, params, counts, tasks`,
+    );
+    expect(status.stderr).not.toContain('TypeError');
+    const why = await ws.run(['why', 'build/out.txt']);
+    expect(why.code, why.stderr).toBe(0);
   });
 });

@@ -102,7 +102,10 @@ async function outputNow(
   const next = inCache(sha256)
     ? 'the next build restores it'
     : 'its bytes are no longer in the local cache: the next build recomputes it (or restores it from a remote cache)';
-  if (!existsSync(file)) return ` — now missing: ${next}`;
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) return ` — now missing: ${next}`;
+  // A folder, a FIFO, a device: no product's bytes (hashing a FIFO would wait for ever, /dev/zero never end).
+  if (!st.isFile()) return ` — now not a regular file (${fileKind(st)}): ${next}`;
   const now = (await hashProduct(file)).sha256;
   return now === sha256
     ? ''
@@ -110,9 +113,20 @@ async function outputNow(
 }
 
 async function rawNow(file: string, xxh64: string): Promise<string> {
-  if (!existsSync(file)) return ' — now missing';
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) return ' — now missing';
+  if (!st.isFile()) return ` — now not a regular file (${fileKind(st)}): the next build reruns from here`;
   const now = (await hashProduct(file)).xxh64;
   return now === xxh64 ? '' : ` — changed since (now xxh64 ${now}): the next build reruns from here`;
+}
+
+/** What stands at a path that is not a regular file. */
+function fileKind(st: import('node:fs').Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a file';
 }
 
 export async function whyCommand(query: string, opts: GlobalOptions): Promise<number> {

@@ -168,10 +168,34 @@ export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadReco
     if (record.format !== BUILD_FORMAT || record.version !== BUILD_VERSION) {
       return { ok: false, reason: 'unreadable', detail: `build ${matches[0]}: unknown record format` };
     }
+    const missing = missingFields(record);
+    if (missing.length > 0)
+      return {
+        ok: false,
+        reason: 'unreadable',
+        detail: `build ${matches[0]}: its record lacks ${missing.join(', ')} (damaged, or not written by pipe)`,
+      };
     return { ok: true, record };
   } catch (error) {
     return { ok: false, reason: 'unreadable', detail: `build ${matches[0]}: ${(error as Error).message}` };
   }
+}
+
+const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The fields every reader of a record relies on that `record` lacks or has of another type (a damaged record). */
+function missingFields(record: BuildRecord): string[] {
+  const r = record as unknown as Record<string, unknown>;
+  const checks: Array<[string, (v: unknown) => boolean]> = [
+    ['id', (v) => typeof v === 'string'],
+    ['status', (v) => typeof v === 'string'],
+    ['startedAt', (v) => typeof v === 'string'],
+    ['targets', (v) => Array.isArray(v) && v.every((t) => typeof t === 'string')],
+    ['params', isObject],
+    ['counts', isObject],
+    ['tasks', (v) => isObject(v) && Object.values(v as object).every(isObject)],
+  ];
+  return checks.filter(([name, ok]) => !ok(r[name])).map(([name]) => name);
 }
 
 /** How many of the newest build records a task's last failure is looked for in. */
