@@ -714,10 +714,33 @@ targets:
     const b = await ws.build(['a']);
     expect(b.run.code).toBe(1);
     expect(b.run.stdout + b.run.stderr).toContain(
-      "its outputs could not be put in place: a folder stands where output 'o' goes (out/a.txt): move or remove it, pipe does not",
+      "a folder stands where output 'o' goes (out/a.txt): move or remove it, pipe does not",
     );
     expect(ws.read('out/a.txt/inner/notes.txt')).toBe('the user keeps notes here');
     expect((await ws.run(['log'])).stdout).toMatch(/failed\s+a/);
+  });
+
+  it('a folder where one of its outputs goes: the task does not run, and its other outputs stay as they were', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  t:
+    inputs: {i: in.txt}
+    command: [sh, -c, 'echo ran >> runs.log; cp "$0" "$1"; cp "$0" "$2"', "{inputs.i}", "{outputs.a}", "{outputs.z}"]
+    outputs: {a: products/a.txt, z: products/z.txt}
+`,
+      'in.txt': 'v1',
+    });
+    expect((await ws.build(['t'])).run.code).toBe(0);
+    ws.write('in.txt', 'v2');
+    ws.remove('products/z.txt');
+    ws.write('products/z.txt/notes.txt', 'mine');
+    const b = await ws.build(['t']);
+    expect(b.run.code).toBe(1);
+    expect(b.run.stdout).toContain("a folder stands where output 'z' goes (products/z.txt)");
+    // Before: the command ran, and a.txt was replaced by v2 before z's folder was found (a mixed set).
+    expect(ws.read('products/a.txt')).toBe('v1');
+    expect(ws.read('runs.log')).toBe('ran\n');
   });
 
   it("fails the build when a step's items make two tasks write one path, and runs neither", async () => {

@@ -694,6 +694,9 @@ class Scheduler {
       } catch (error) {
         return outputFolderProblem(this.o.pipeline.root, name, dir, error);
       }
+      // Found now, before the work runs, not when its outputs are put in place (after some of them were).
+      if (statSync(final, { throwIfNoEntry: false })?.isDirectory())
+        return `a folder stands where output '${name}' goes (${relPath(this.o.pipeline.root, final)}): move or remove it, pipe does not`;
     }
     return undefined;
   }

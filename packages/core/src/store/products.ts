@@ -205,6 +205,11 @@ export async function publishOutputs(
   stored: ManifestOutput[],
 ): Promise<Record<string, OutputStamp>> {
   const stamps: Record<string, OutputStamp> = {};
+  // Every destination checked before any is replaced: a task that fails here leaves its earlier outputs as they were.
+  for (const out of stored) {
+    const dest = task.outputs[out.name]!;
+    if (statSync(dest, { throwIfNoEntry: false })?.isDirectory()) throw folderInTheWay(root, out.name, dest);
+  }
   for (const out of stored) {
     const dest = task.outputs[out.name]!;
     try {
@@ -213,17 +218,24 @@ export async function publishOutputs(
       // rename's EISDIR names two paths and no remedy; the folder may hold the user's files, so it is left alone.
       // It keeps the errno code: a file-system failure, not a bug (the scheduler tells them apart by it).
       if (statSync(dest, { throwIfNoEntry: false })?.isDirectory())
-        throw Object.assign(
-          new Error(
-            `a folder stands where output '${out.name}' goes (${relPath(root, dest)}): move or remove it, pipe does not`,
-          ),
-          { code: (error as NodeJS.ErrnoException).code },
-        );
+        throw Object.assign(folderInTheWay(root, out.name, dest), {
+          code: (error as NodeJS.ErrnoException).code,
+        });
       throw error;
     }
     stamps[out.name] = stampFor(dest, out, root);
   }
   return stamps;
+}
+
+/** A folder where an output file goes: it may hold the user's files, so it is left alone. */
+function folderInTheWay(root: string, name: string, dest: string): Error {
+  return Object.assign(
+    new Error(
+      `a folder stands where output '${name}' goes (${relPath(root, dest)}): move or remove it, pipe does not`,
+    ),
+    { code: 'EISDIR' },
+  );
 }
 
 function stampFor(dest: string, out: ManifestOutput, root: string): OutputStamp {
