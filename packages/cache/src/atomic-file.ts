@@ -34,12 +34,16 @@ export function tempPathFor(dest: string): string {
   );
 }
 
+/** tempPathFor's names: `.tmp-<host>~<pid>~<12 hex>.<thread>.<n>~<name>`. */
+const TEMP_NAME = /^\.tmp-[A-Za-z0-9._-]+~\d+~[0-9a-f]{12}\.\d+\.\d+~/;
+
 /**
  * True when a temp file can no longer belong to a live writer: written by a dead process of this host,
  * or older than `maxAgeMs` (another host's, whose processes we cannot see — e.g. on a shared Slurm FS).
  */
 export function isStaleTemp(name: string, mtimeMs: number, maxAgeMs: number, now = Date.now()): boolean {
-  if (!name.startsWith(TEMP_PREFIX)) return false;
+  // Only a name tempPathFor makes: a user's own `.tmp-notes.txt` beside a product is not pipe's to remove.
+  if (!TEMP_NAME.test(name)) return false;
   const [host, pidText] = name.slice(TEMP_PREFIX.length).split('~');
   if (host === HOST && pidText !== undefined && /^\d+$/.test(pidText) && !processAlive(Number(pidText)))
     return true;

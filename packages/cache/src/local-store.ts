@@ -9,7 +9,18 @@ import {
   statSync,
   utimesSync,
 } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   GroupSync,
@@ -489,6 +500,20 @@ export class LocalStore implements CacheBackend {
         return { type: 'unavailable', detail: `${this.name}: ${(e as Error).message}` };
       }
     }
+    // A folder given by mistake (`--cache-dir ~/data`) is not made a store: gc and verify would clean its files.
+    const foreign = (await readdir(this.layout.root).catch(() => [] as string[])).filter(
+      (n) => !STORE_NAMES.has(n) && !n.startsWith('.tmp-') && !n.startsWith('lock'),
+    );
+    if (foreign.length > 0)
+      return {
+        type: 'unavailable',
+        detail: `${this.name}: ${this.layout.root} is not a pipe cache (it holds ${foreign
+          .slice(0, 3)
+          .map((n) => `'${n}'`)
+          .join(
+            ', ',
+          )}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}): give a new or empty folder, or a pipe cache's`,
+      };
     try {
       await makeDirs(this.layout.root);
       await writeFileAtomic(
@@ -504,6 +529,17 @@ export class LocalStore implements CacheBackend {
     }
   }
 }
+
+/** What a store's folder holds (store-layout.ts), besides temp and lock files. */
+const STORE_NAMES = new Set([
+  'store.json',
+  'cas',
+  'ac',
+  'quarantine',
+  'access-v1.log',
+  'pins-v1.json',
+  'usage-v1.json',
+]);
 
 /** The identity of a file now, or undefined if it is gone. */
 function statIdentity(file: string): FileIdentity | undefined {

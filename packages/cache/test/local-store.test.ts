@@ -369,6 +369,24 @@ describe('materialize', () => {
     expect(basename(dest)).toBe('f');
   });
 
+  it('refuses to make a store of a folder that holds other files, and touches none of them', async () => {
+    const root = join(dir, 'mydata');
+    await mkdir(join(root, 'ac'), { recursive: true });
+    await writeFile(join(root, 'notes.txt'), 'mine');
+    await writeFile(join(root, 'ac', 'x.json'), '{}');
+    const store = new LocalStore({ root });
+    const verify = await store.verify();
+    expect(verify.ok).toBe(false);
+    expect(!verify.ok && verify.failure.type === 'unavailable' && verify.failure.detail).toContain(
+      `${root} is not a pipe cache (it holds 'notes.txt'): give a new or empty folder`,
+    );
+    expect((await readdir(root)).sort()).toEqual(['ac', 'notes.txt']);
+    expect(await readdir(join(root, 'ac'))).toEqual(['x.json']);
+    // An empty folder, or a store's, is fine.
+    await mkdir(join(dir, 'empty'));
+    expect((await new LocalStore({ root: join(dir, 'empty') }).verify()).ok).toBe(true);
+  });
+
   it("removes the temp files a killed restore left in the folder (a dead pid's), not a live writer's", async () => {
     const store = new LocalStore({ root: join(dir, 'store') });
     const { sha } = await storeEntry(store, Buffer.from('product'));
@@ -380,7 +398,13 @@ describe('materialize', () => {
     const left = basename(live).replace(`~${process.pid}~`, `~${dead}~`);
     await writeFile(join(dirname(dest), left), 'half a product');
     await writeFile(live, 'being written');
+    // A user's files that merely start like pipe's temps, however old: not pipe's to remove.
+    const mine = ['.tmp-notes.txt', '.tmp-host~1~draft.txt'];
+    for (const name of mine) {
+      await writeFile(join(dirname(dest), name), 'my notes');
+      await utimes(join(dirname(dest), name), new Date(0), new Date(0));
+    }
     expect(await store.materialize(sha, dest)).toEqual({ ok: true, value: true });
-    expect((await readdir(dirname(dest))).sort()).toEqual(['a.bin', basename(live)].sort());
+    expect((await readdir(dirname(dest))).sort()).toEqual(['a.bin', basename(live), ...mine].sort());
   });
 });
