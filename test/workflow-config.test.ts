@@ -114,4 +114,15 @@ describe('pipe build excess_map --config (multi-step workflow, two data stores)'
       `pipelines/excess_map/configs/broken.yaml:${line}:11: error: 'steps.2.type': unknown step type 'excess-mapp'`,
     );
   });
+
+  it('refuses to stack a run that two steps select (the second store indexes the same files), naming both datasets', async () => {
+    // store_a takes 23559 too, which store_b's index also holds: its counts and livetime would count twice.
+    const dup = multi.read(CONFIG).replace('obs_ids: [23523, 23526]', 'obs_ids: [23523, 23526, 23559]');
+    writeFileSync(multi.path('pipelines/excess_map/configs/dup.yaml'), dup);
+    const run = await multi.run(['build', 'excess_map', '--config', 'pipelines/excess_map/configs/dup.yaml']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /FAILED\s+excess_map\.stacked: step failed: run 23559 is in two of the datasets to stack \(\S+store_a\/datasets\/23559\.fits and \S+store_b\/datasets\/23559\.fits\), with the same time intervals/,
+    );
+  }, 120_000);
 });

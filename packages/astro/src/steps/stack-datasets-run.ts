@@ -6,6 +6,7 @@ import {
   DatasetStacker,
   isDatasetReadFailure,
   isReductionConfigIssue,
+  type MapDataset,
   readDataset,
   readDatasetsInOrder,
   reductionGeometryFromConfig,
@@ -39,10 +40,23 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const rg = reductionGeometryFromConfig(ctx.params.datasets);
   if (isReductionConfigIssue(rg)) throw new Error(`${rg.path.join('.')}: ${rg.message}`);
   const stacker = new DatasetStacker(rg, kernels);
+  const seen = new Map<string, string>();
+  let i = 0;
   // The next run's file is read (one read call, on the thread pool) while this one is decoded and added: the
   // stack runs after every reduction, when the other cores are idle.
   for await (const ds of readDatasetsInOrder(files)) {
     if (isDatasetReadFailure(ds)) throw new Error(ds.message);
+    const file = files[i++]!;
+    // The same observation twice (a run two reduction steps of a workflow both select, from one store or from two
+    // indexes of the same files): its counts and livetime would count twice. Told by its id and its time intervals,
+    // which a run of another instrument with the same id, or another piece of the run (obs_time), does not share.
+    const id = observationIdentity(ds);
+    const before = seen.get(id);
+    if (before !== undefined)
+      throw new Error(
+        `run ${ds.runs[0]?.obsId} is in two of the datasets to stack (${before} and ${file}), with the same time intervals: the same observation, selected twice (by two reduction steps of the config?), would be stacked twice; select it once`,
+      );
+    seen.set(id, file);
     stacker.add(ds);
   }
   const ties = stacker.irfTieWarning();
@@ -51,4 +65,12 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   writeDataset(ctx.outputs['stacked']!, stacked, STEP_OUTPUT);
   ctx.log.info(`stacked ${files.length} runs, livetime ${stacked.livetime.toFixed(1)} s`);
   return { metadata: { runs: files.length, livetime: stacked.livetime } };
+}
+
+/** What tells one observation (or piece of one) from another: its runs' ids and its good time intervals. */
+function observationIdentity(ds: MapDataset): string {
+  const runs = ds.runs.map((r) => r.obsId).join(',');
+  if (!ds.gti) return `${runs}|${ds.runs.map((r) => `${r.ontime}/${r.livetime}`).join(',')}`;
+  const at = (t: number) => ds.gti!.ref.mjd * 86400 + t;
+  return `${runs}|${Array.from(ds.gti.start, (t, k) => `${at(t)}-${at(ds.gti!.stop[k]!)}`).join(',')}`;
 }
