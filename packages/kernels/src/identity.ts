@@ -3,10 +3,11 @@
 // unless the backends are proven bit-identical for that kernel (see registry.ts and README.md).
 // Never the built binary: its bytes differ from machine to machine.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nativeAddonFile } from './native/addon.js';
 import { nativeAddonDir, packageRoot } from './paths.js';
 import { compiledKernelNames, kernelSources, referenceOnlySources } from './registry.js';
 import { wasmModulePath } from './wasm/compile.js';
@@ -139,4 +140,64 @@ export function kernelIdentityAt(root: string, name: string, backend: string): K
   if (!sources || sources.bitIdentical)
     return { name, sourceHash, compiler: sources ? '' : compilerFor('js') };
   return { name, sourceHash, compiler: compilerFor(effectiveBackend), backend: effectiveBackend };
+}
+
+const mtimeOf = (file: string): number | undefined => statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+
+/**
+ * Why the code that `backend` runs for `names` is older than their sources (a source edited, or checked out, since
+ * the last build), or undefined. The identity hashes the sources: run as they are, the old code's results would
+ * be stored under the new sources' key for good. Checked: the Rust sources against the native addon, the
+ * AssemblyScript sources against the kernel's WASM module, and the TypeScript sources (reference kernels and the
+ * backends' adapters) against their compiled JavaScript, or this package's last tsc build (which rewrites no output
+ * whose text did not change).
+ */
+export function staleKernelBuild(names: readonly string[], backend: string): string | undefined {
+  const root = packageRoot();
+  const rel = (f: string) => (f.startsWith(`${root}/`) ? f.slice(root.length + 1) : f);
+  /** `artifact` older than one of `sources`: why; undefined when not built (selectBackend says so) or current. */
+  const built = (artifact: string | undefined, sources: string[]): string | undefined => {
+    const at = artifact === undefined ? undefined : mtimeOf(artifact);
+    if (artifact === undefined || at === undefined) return undefined;
+    const newer = sources.find((f) => (mtimeOf(f) ?? 0) > at);
+    return newer ? `${rel(newer)} changed after ${rel(artifact)} was built` : undefined;
+  };
+  // The JavaScript that runs is this package's own build, from its own src/ (also when PIPE_KERNELS_ROOT points the
+  // kernel sources elsewhere).
+  const dist = dirname(fileURLToPath(import.meta.url));
+  const ownSrc = join(dirname(dist), 'src');
+  const tsBuilt = Math.max(
+    ...[join(dist, '.tsbuildinfo'), join(dirname(dist), 'tsconfig.tsbuildinfo')].map((f) => mtimeOf(f) ?? 0),
+  );
+  const compiled = (source: string): string | undefined => {
+    // Run from the TypeScript sources themselves (the package's tests): nothing compiled to be stale.
+    if (dist === ownSrc) return undefined;
+    const stem = source.slice(join(root, 'src').length + 1, -'.ts'.length);
+    const [ts, js] = [join(ownSrc, `${stem}.ts`), join(dist, `${stem}.js`)];
+    const at = mtimeOf(ts) ?? 0;
+    return at > (mtimeOf(js) ?? 0) && at > tsBuilt ? `${ts} changed after ${js} was compiled` : undefined;
+  };
+  for (const name of names) {
+    const files = kernelSourceFiles(name);
+    const typescript = [...files.reference, ...files.assembly, ...files.native].filter(
+      (f) => f.startsWith(join(root, 'src')) && f.endsWith('.ts'),
+    );
+    const why =
+      (backend === 'native'
+        ? built(
+            nativeAddonFile(),
+            files.native.filter((f) => !f.endsWith('.ts')),
+          )
+        : undefined) ??
+      (backend === 'wasm' && kernelSources(name)
+        ? built(
+            wasmModulePath(name),
+            files.assembly.filter((f) => f.startsWith(join(root, 'assembly'))),
+          )
+        : undefined) ??
+      typescript.map(compiled).find((w) => w !== undefined);
+    if (why)
+      return `kernel ${name} (${backend} backend): ${why}: build the kernels (npm run build) before building with them`;
+  }
+  return undefined;
 }

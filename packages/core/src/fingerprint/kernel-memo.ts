@@ -96,6 +96,9 @@ export async function chooseKernels(
   const seam = await loadSeam();
   const chosen = await seam.selectBackend(requested);
   if (typeof chosen !== 'string') return { ok: false, error: chosen.error };
+  // Not memoised when stale: the memo's stamps vouch only for a build that was current.
+  const stale = seam.staleBuild?.(names, chosen);
+  if (stale) return { ok: false, error: stale };
   const ids = new Map([...names].sort().map((n) => [n, seam.kernelIdentity(n, chosen)]));
   const deps = seam.identityFiles?.(names);
   if (memoFile && deps) {

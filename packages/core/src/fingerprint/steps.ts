@@ -19,6 +19,8 @@ export interface KernelSeam {
    * memo of them (kernel-memo.ts) is stamped with. A seam without it is not memoised.
    */
   identityFiles?(names: readonly string[]): { files: string[]; dirs: string[] };
+  /** Why the code `backend` runs for `names` is older than their sources (see @pipe/kernels), or undefined. */
+  staleBuild?(names: readonly string[], backend: string): string | undefined;
 }
 
 /** The real seam: `@pipe/kernels/seam` (not the kernels themselves), imported only when a step uses kernels. */
@@ -27,6 +29,7 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
     selectBackend(requested?: string): Promise<string | { kind: string; reason: string; hint?: string }>;
     kernelIdentity(name: string, backend: string): KernelId;
     identityFiles(names: readonly string[]): { files: string[]; dirs: string[] };
+    staleKernelBuild(names: readonly string[], backend: string): string | undefined;
   };
   return {
     async selectBackend(requested) {
@@ -37,6 +40,7 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
     },
     kernelIdentity: (name, backend) => mod.kernelIdentity(name, backend),
     identityFiles: (names) => mod.identityFiles(names),
+    staleBuild: (names, backend) => mod.staleKernelBuild(names, backend),
   };
 }
 

@@ -16,22 +16,28 @@ export const NATIVE_BUILD_HINT =
 
 let cached: NativeLoad | undefined;
 
-/** Loads the addon once per process (a .node file cannot be unloaded anyway). */
-export function loadNativeAddon(): NativeLoad {
-  if (cached) return cached;
+/** The addon file built for this platform, or undefined when there is none. */
+export function nativeAddonFile(): string | undefined {
   const dir = nativeAddonDir();
   const prefix = `pipe-kernels.${process.platform}-${process.arch}`;
   const file = existsSync(dir)
     ? readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.node'))
     : undefined;
-  if (!file) {
+  return file ? join(dir, file) : undefined;
+}
+
+/** Loads the addon once per process (a .node file cannot be unloaded anyway). */
+export function loadNativeAddon(): NativeLoad {
+  if (cached) return cached;
+  const dir = nativeAddonDir();
+  const path = nativeAddonFile();
+  if (!path) {
     cached = {
       ok: false,
       reason: `no native addon for ${process.platform}-${process.arch} in ${dir}; ${NATIVE_BUILD_HINT}`,
     };
     return cached;
   }
-  const path = join(dir, file);
   try {
     const require = createRequire(import.meta.url);
     cached = { ok: true, addon: require(path) as NativeAddon, path };

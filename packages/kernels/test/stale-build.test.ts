@@ -1,0 +1,62 @@
+// A kernel's code that is older than its sources (edited, or checked out, since the last build) is refused by name:
+// the identity hashes the sources, so results of the old code would be kept under the new sources' key.
+import { cpSync, existsSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { staleKernelBuild } from '../src/identity.js';
+import { nativeAddonFile } from '../src/native/addon.js';
+import { packageRoot } from '../src/paths.js';
+
+const KERNELS = packageRoot();
+let copy: string | undefined;
+afterEach(() => {
+  delete process.env.PIPE_KERNELS_ROOT;
+  if (copy) rmSync(copy, { recursive: true, force: true });
+  copy = undefined;
+});
+
+/** A copy of the kernels' sources and builds, timestamps kept, that PIPE_KERNELS_ROOT points the package at. */
+function copyKernels(): string {
+  copy = mkdtempSync(join(tmpdir(), 'pipe-stale-'));
+  for (const part of ['assembly', 'build', 'native/src', 'native/Cargo.toml', 'src'])
+    if (existsSync(join(KERNELS, part)))
+      cpSync(join(KERNELS, part), join(copy, part), { recursive: true, preserveTimestamps: true });
+  process.env.PIPE_KERNELS_ROOT = copy;
+  return copy;
+}
+
+const later = (file: string) => {
+  const t = new Date(Date.now() + 60_000);
+  utimesSync(file, t, t);
+};
+
+describe('staleKernelBuild', () => {
+  it('is quiet for a build as new as its sources', () => {
+    copyKernels();
+    for (const backend of ['js', 'wasm', ...(nativeAddonFile() ? ['native'] : [])])
+      expect(staleKernelBuild(['cashStatistics', 'correlateDisk'], backend)).toBeUndefined();
+  });
+
+  it("names an AssemblyScript source newer than the kernel's WASM module, for the wasm backend only", () => {
+    const root = copyKernels();
+    later(join(root, 'assembly/cashStatistics.ts'));
+    expect(staleKernelBuild(['correlateDisk', 'cashStatistics'], 'wasm')).toBe(
+      'kernel cashStatistics (wasm backend): assembly/cashStatistics.ts changed after build/cashStatistics.wasm was built: build the kernels (npm run build) before building with them',
+    );
+    expect(staleKernelBuild(['correlateDisk'], 'wasm')).toBeUndefined();
+    expect(staleKernelBuild(['cashStatistics'], 'js')).toBeUndefined();
+  });
+
+  it.skipIf(!nativeAddonFile())(
+    'names a Rust source newer than the native addon, for the native backend',
+    () => {
+      const root = copyKernels();
+      later(join(root, 'native/src/correlate_disk.rs'));
+      expect(staleKernelBuild(['correlateDisk'], 'native')).toMatch(
+        /^kernel correlateDisk \(native backend\): native\/src\/correlate_disk\.rs changed after build\/native\/pipe-kernels\.\S+\.node was built/,
+      );
+      expect(staleKernelBuild(['correlateDisk'], 'wasm')).toBeUndefined();
+    },
+  );
+});
