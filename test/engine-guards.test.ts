@@ -1,7 +1,7 @@
 // Inputs that would make the engine lose data or give a wrong result, each refused with its reason: dynamic item
 // ids that leave their folder or repeat, an output that is the folder of another, a folder given as an input, a
 // directory where an output file goes, and item ids with glob characters read literally.
-import { appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -718,6 +718,37 @@ targets:
     );
     expect(ws.read('out/a.txt/inner/notes.txt')).toBe('the user keeps notes here');
     expect((await ws.run(['log'])).stdout).toMatch(/failed\s+a/);
+  });
+
+  it('an output that a symbolic link on its way makes a raw input or the config: refused before the task runs', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+config: params.yaml
+targets:
+  t:
+    inputs: {src: data/in.txt}
+    params: {n: "\${config.n}"}
+    command: [sh, -c, 'tr a-z A-Z < "$0" > "$1"', "{inputs.src}", "{outputs.o}"]
+    outputs: {o: products/in.txt}
+  c:
+    command: [sh, -c, 'echo n: 2 > "$0"', "{outputs.o}"]
+    outputs: {o: out/params.yaml}
+`,
+      'params.yaml': 'n: 1\n',
+      'data/in.txt': 'raw precious',
+    });
+    symlinkSync('data', ws.path('products'));
+    symlinkSync('.', ws.path('out'));
+    const b = await ws.run(['build', 't', 'c']);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(
+      /FAILED\s+t: output 'o' \(products\/in\.txt\) is, through the symbolic link products → \S+\/data, input 'src' of t, data\/in\.txt: a build would overwrite it/,
+    );
+    expect(b.stderr).toMatch(
+      /FAILED\s+c: output 'o' \(out\/params\.yaml\) is, through the symbolic link out → \S+, a file the pipeline is read from, params\.yaml/,
+    );
+    expect(ws.read('data/in.txt')).toBe('raw precious');
+    expect(ws.read('params.yaml')).toBe('n: 1\n');
   });
 
   it('a folder where one of its outputs goes: the task does not run, and its other outputs stay as they were', async () => {

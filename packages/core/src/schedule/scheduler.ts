@@ -6,7 +6,7 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
@@ -697,8 +697,63 @@ class Scheduler {
       // Found now, before the work runs, not when its outputs are put in place (after some of them were).
       if (statSync(final, { throwIfNoEntry: false })?.isDirectory())
         return `a folder stands where output '${name}' goes (${relPath(this.o.pipeline.root, final)}): move or remove it, pipe does not`;
+      const linked = this.outputThroughLink(final);
+      if (linked)
+        return `output '${name}' (${relPath(this.o.pipeline.root, final)}) is, ${linked}: a build would overwrite it; give the outputs a folder of their own`;
     }
     return undefined;
+  }
+
+  /** Real paths of folders, as looked up in this build (a folder on an output's or input's way). */
+  private readonly realDirs = new Map<string, string>();
+  /** The files the pipeline reads and no task makes (raw inputs, its own files), by real path: built when first asked. */
+  private readFiles: Map<string, string> | undefined;
+
+  private realDir(dir: string): string {
+    let real = this.realDirs.get(dir);
+    if (real === undefined) {
+      try {
+        real = realpathSync(dir);
+      } catch {
+        real = dir;
+      }
+      this.realDirs.set(dir, real);
+    }
+    return real;
+  }
+
+  /**
+   * When a symbolic link on the way to `output` (`products -> data`) makes it a file the pipeline reads and no task
+   * makes: what, as text. The load's checks compare paths as written; this is where the folders are real.
+   */
+  private outputThroughLink(output: string): string | undefined {
+    const dir = path.dirname(output);
+    const real = this.realDir(dir);
+    if (real === dir) return undefined;
+    if (!this.readFiles) {
+      this.readFiles = new Map();
+      const add = (file: string, what: string) => {
+        const key = path.join(this.realDir(path.dirname(file)), path.basename(file));
+        if (!this.readFiles!.has(key)) this.readFiles!.set(key, what);
+      };
+      for (const task of this.tasks.values())
+        for (const [name, files] of Object.entries(task.inputs))
+          for (const f of files)
+            if (f.producer === undefined)
+              add(f.path, `input '${name}' of ${task.id}, ${relPath(this.o.pipeline.root, f.path)}`);
+      for (const file of this.o.pipeline.sourceFiles)
+        add(file, `a file the pipeline is read from, ${relPath(this.o.pipeline.root, file)}`);
+      for (const t of this.o.pipeline.targets.values())
+        if (t.stepModule)
+          add(
+            t.stepModule,
+            `the step module of target '${t.name}', ${relPath(this.o.pipeline.root, t.stepModule)}`,
+          );
+    }
+    const what = this.readFiles.get(path.join(real, path.basename(output)));
+    return what
+      ? `through the symbolic link ${relPath(this.o.pipeline.root, dir)} → ${real}, ${what}`
+      : undefined;
   }
 
   /**
