@@ -161,11 +161,32 @@ describe('StepWorkerPool', () => {
     pool = new StepWorkerPool(1);
     const signal = new AbortController().signal;
     const died = await pool.run(payload(exit), signal);
+    // It ends its thread again on a second one: then it fails, both deaths said.
+    const exited = 'worker thread exited (code 3; a step that calls process.exit ends its thread)';
     expect(died).toEqual({
       ok: false,
-      failure: { type: 'step-error', message: 'worker thread exited (code 3)' },
+      failure: { type: 'step-error', message: `${exited} (and on its first thread: ${exited})` },
     });
     expect(await pool.run(payload(fine), signal)).toEqual({ ok: true, result: { metadata: { done: true } } });
+  });
+
+  it('an error an earlier task left behind fails not the task it falls on: that one runs again on a fresh thread', async () => {
+    // The sloppy step returns, then its promise rejects on the thread while the next task runs there.
+    const sloppy = stepModule(
+      'sloppy',
+      "setTimeout(() => Promise.reject(new Error('late rejection from sloppy')), 150); return { metadata: { sloppy: true } };",
+    );
+    const slow = stepModule(
+      'slow',
+      'await new Promise((r) => setTimeout(r, 400)); return { metadata: { slow: true } };',
+    );
+    pool = new StepWorkerPool(1);
+    const signal = new AbortController().signal;
+    expect(await pool.run(payload(sloppy), signal)).toEqual({
+      ok: true,
+      result: { metadata: { sloppy: true } },
+    });
+    expect(await pool.run(payload(slow), signal)).toEqual({ ok: true, result: { metadata: { slow: true } } });
   });
 
   it('warm() starts a thread that imports the module; threads started later for queued work import it too', async () => {

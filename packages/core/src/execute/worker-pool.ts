@@ -51,6 +51,8 @@ interface Pending {
   /** Counted from when a thread takes the task, not from when it is queued. */
   timeLimitMs: number | undefined;
   limitTimer?: NodeJS.Timeout;
+  /** How its first thread died under it, when it runs again on another (see onDeath). */
+  diedOnce?: string;
 }
 
 interface Thread {
@@ -171,7 +173,12 @@ export class StepWorkerPool {
     const thread: Thread = { worker, task: undefined, next: undefined, modules: new Set() };
     worker.on('message', (reply: PoolReply) => this.onReply(thread, reply));
     worker.on('error', (error) => this.onDeath(thread, `worker thread failed: ${error.message}`));
-    worker.on('exit', (code) => this.onDeath(thread, `worker thread exited (code ${code})`));
+    worker.on('exit', (code) =>
+      this.onDeath(
+        thread,
+        `worker thread exited (code ${code}; a step that calls process.exit ends its thread)`,
+      ),
+    );
     worker.unref();
     this.teach(thread);
     return thread;
@@ -268,7 +275,20 @@ export class StepWorkerPool {
     const task = thread.task;
     thread.task = undefined;
     this.requeueNext(thread);
-    task?.settle({ ok: false, failure: { type: 'step-error', message: how } });
+    if (task && task.diedOnce === undefined) {
+      // The error that ended the thread may be an earlier task's (a promise it left to reject, a timer it left to
+      // throw, after its step returned): the task it fell on runs once more, first, on a fresh thread; a task that
+      // ends its thread itself does so again and fails, with both deaths said.
+      task.diedOnce = how;
+      clearTimeout(task.limitTimer);
+      task.startedAt = undefined;
+      this.queue.unshift(task);
+    } else if (task) {
+      task.settle({
+        ok: false,
+        failure: { type: 'step-error', message: `${how} (and on its first thread: ${task.diedOnce})` },
+      });
+    }
     this.dispatch();
   }
 
