@@ -68,6 +68,19 @@ describe('pipe compare', () => {
     expect(report.summary).toMatchObject({ total: productCount, identical: productCount });
   });
 
+  it('refuses to write a report or diffs into a folder it compares (the report would replace a product)', async () => {
+    const same = tmpDir('pipe-compare-same-');
+    cpSync(ref, same, { recursive: true });
+    const summary = readFileSync(path.join(ref, 'summary.json'), 'utf8');
+    const md = await ws.run(['compare', ref, same, '--markdown', path.join(ref, 'summary.json')]);
+    expect(md.code).toBe(2);
+    expect(md.stderr).toContain("inside ref's folder");
+    expect(readFileSync(path.join(ref, 'summary.json'), 'utf8')).toBe(summary);
+    const diffs = await ws.run(['compare', ref, same, '--diff-dir', path.join(same, 'diffs')]);
+    expect(diffs.code).toBe(2);
+    expect(diffs.stderr).toContain("inside new's folder");
+  });
+
   it('a build (by id or record) against an --out folder pairs as --out lays the products out; a failed build is no reference', async () => {
     // `ref` was written by `build excess_map --out ref` in this workspace: the workspace's last build is that one.
     for (const side of [

@@ -4,7 +4,7 @@
  * Exit codes: 0 no regression, 1 regression, 2 the comparison could not run.
  */
 
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,6 +59,20 @@ export async function compareCommand(
     if (target === undefined) continue;
     const problem = writablePathProblem(path.resolve(target), folder ? 'folder' : 'file');
     if (problem) return fail(`pipe compare: ${flag} ${target}: ${problem}`);
+    // Into a folder being compared: the report would replace a product (a reference's summary.json), or be read as one.
+    const here = path.resolve(opts.cwd ?? process.cwd());
+    for (const [side, arg] of [
+      ['ref', refArg],
+      ['new', newArg],
+    ] as const) {
+      const dir = path.resolve(here, arg);
+      if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) continue;
+      const rel = path.relative(realPath(dir), realPath(path.resolve(here, target)));
+      if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+        return fail(
+          `pipe compare: ${flag} ${target}: inside ${side}'s folder ${arg}, which is being compared: write it elsewhere`,
+        );
+    }
   }
   let tolerances: ToleranceConfig | undefined;
   if (opts.tolerances) {
@@ -216,4 +230,11 @@ async function materialiseDiffering(ref: ProductSource, neu: ProductSource): Pro
     }
   }
   return undefined;
+}
+
+/** A path with its existing part's symbolic links resolved (what is not there yet is taken as written). */
+function realPath(p: string): string {
+  let existing = p;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  return path.join(realpathSync(existing), path.relative(existing, p));
 }
