@@ -37,6 +37,15 @@ describe('excess_map.parameters.selection_optional (gammapy 1.0 Estimator.select
   });
 });
 
+describe('excess_map.parameters: keys of excess_map itself', () => {
+  it('correlation_radius or energy_edges under parameters say where they go (not "no parameter")', () => {
+    expect(issues({ correlation_radius: '0.3 deg' })).toEqual([
+      `excess_map.parameters.correlation_radius: ExcessMapEstimator takes 'correlation_radius' from excess_map.correlation_radius, not from parameters (gammapy: "got multiple values for keyword argument 'correlation_radius'"); write it as excess_map.correlation_radius`,
+    ]);
+    expect(issues({ energy_edges: [1, 10] })[0]).toContain('write it as excess_map.energy_edges');
+  });
+});
+
 describe('excess_map.parameters.correlate_off', () => {
   it('true or false is accepted and enters the key: it decides the WStat maps of an on-off dataset', () => {
     // gammapy 1.0 convolved_map_dataset_counts_statistics reads correlate_off only for a MapDatasetOnOff (an unstacked
