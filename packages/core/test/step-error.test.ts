@@ -35,6 +35,10 @@ describe('stepErrorMessage', () => {
     const installed = thrown('w', ['f (file:///ws/node_modules/s/step.mjs:1:1)']);
     expect(stepErrorMessage(installed, '/ws/node_modules/s/step.mjs')).toBe('w');
     expect(stepErrorMessage('plain', '/ws/steps/boom.mjs')).toBe('plain');
+    // A thrown object says what it holds (String() gave "[object Object]").
+    expect(stepErrorMessage({ code: 7, why: 'no data' }, '/ws/steps/boom.mjs')).toBe(
+      'threw {"code":7,"why":"no data"} (not an Error: no stack)',
+    );
     // An error that blames a param is located where the value was set, by the engine.
     const blaming = Object.assign(thrown('run 13 is unknown', ['run (file:///ws/steps/pick.mjs:3:9)']), {
       param: ['runs', 0],

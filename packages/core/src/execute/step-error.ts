@@ -42,12 +42,25 @@ export function stepErrorPlace(error: unknown, module: string): string | undefin
  * and the error blames no param.
  */
 export function stepErrorMessage(error: unknown, module: string): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : thrownValueText(error);
   // An error that blames a param value is located where that value was set (`; set at pipe.yaml:6:22`); one
   // whose `param` is malformed meant to blame one too.
   const blames = typeof error === 'object' && error !== null && 'param' in error;
   const place = blames ? undefined : stepErrorPlace(error, module);
   return place && !message.includes(place) ? `${message} (at ${place})` : message;
+}
+
+/** A thrown value that is no Error, as text: an object as its JSON (String() gives "[object Object]"). */
+function thrownValueText(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  const text = String(value);
+  if (text !== '[object Object]') return text;
+  try {
+    const json = JSON.stringify(value);
+    return `threw ${json.length > 500 ? `${json.slice(0, 500)}…` : json} (not an Error: no stack)`;
+  } catch {
+    return `threw an object that is not an Error (${Object.keys(value).join(', ') || 'no keys'})`;
+  }
 }
 
 /**

@@ -1360,9 +1360,14 @@ function itemsSource(pipeline: Pipeline, name: string): string | undefined {
   return f?.kind === 'items' ? f.target : undefined;
 }
 
-/** `input missing: PATH (INPUT)`, and what is there instead when something is (a symlink loop, a folder). */
+/**
+ * `input missing: PATH (INPUT)`; when something is there that cannot be read (a symlink loop, a folder, a file
+ * without read permission), `input cannot be read: PATH (INPUT): what`: the user is not sent looking for a file.
+ */
 function missingInputError(d: { path: string; input: string; why?: string }): string {
-  return `input missing: ${d.path} (${d.input})${d.why ? `: ${d.why}` : ''}`;
+  return d.why
+    ? `input cannot be read: ${d.path} (${d.input}): ${d.why}`
+    : `input missing: ${d.path} (${d.input})`;
 }
 
 /** Output path → SHA-256, as a report keeps them. */
