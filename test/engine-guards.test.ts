@@ -1,6 +1,7 @@
 // Inputs that would make the engine lose data or give a wrong result, each refused with its reason: dynamic item
 // ids that leave their folder or repeat, an output that is the folder of another, a folder given as an input, a
 // directory where an output file goes, and item ids with glob characters read literally.
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
@@ -749,6 +750,38 @@ targets:
     );
     expect(ws.read('data/in.txt')).toBe('raw precious');
     expect(ws.read('params.yaml')).toBe('n: 1\n');
+  });
+
+  it('a .pipe folder that cannot be written: a clear refusal, not a stack trace', async (t) => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  t:
+    inputs: {i: in.txt}
+    command: [cp, "{inputs.i}", "{outputs.o}"]
+    outputs: {o: out/t.txt}
+`,
+      'in.txt': 'v1',
+    });
+    expect((await ws.build(['t'])).run.code).toBe(0);
+    ws.write('in.txt', 'v2');
+    // Read-only for root too: the immutable attribute (ext4, xfs, btrfs; not every file system has it).
+    const immutable = spawnSync('chattr', ['+i', ws.path('.pipe')]);
+    if (immutable.status !== 0) {
+      console.info(
+        `skipped: chattr +i failed here (${immutable.stderr?.toString().trim() || immutable.error?.message})`,
+      );
+      t.skip();
+      return;
+    }
+    try {
+      const b = await ws.run(['build', 't']);
+      expect(b.code).toBe(1);
+      expect(b.stderr).toMatch(/pipe: cannot take the build lock in \S+\.pipe: E(PERM|ACCES|ROFS)/);
+      expect(b.stderr).not.toContain('    at ');
+    } finally {
+      spawnSync('chattr', ['-i', ws.path('.pipe')]);
+    }
   });
 
   it('a folder where one of its outputs goes: the task does not run, and its other outputs stay as they were', async () => {

@@ -328,8 +328,10 @@ async function buildOpened(
     for (const note of session.notes) process.stderr.write(`note: ${note}\n`);
     if (!result.ok) {
       const message =
-        `pipe: another build (${result.owner.buildId}, pid ${result.owner.pid} on ${result.owner.host}) is running in this workspace; ` +
-        (waitMs > 0 ? `it still was after ${waitMs / 1000} s` : 'wait for it or use --wait');
+        result.reason === 'unwritable'
+          ? `pipe: ${result.message}`
+          : `pipe: another build (${result.owner.buildId}, pid ${result.owner.pid} on ${result.owner.host}) is running in this workspace; ` +
+            (waitMs > 0 ? `it still was after ${waitMs / 1000} s` : 'wait for it or use --wait');
       process.stderr.write(`${message}\n`);
       // --json promises one `error` event for a refused command (README): a tool reads that, not stderr.
       if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(EXIT_BUILD_FAILED, message))}\n`);

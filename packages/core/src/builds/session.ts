@@ -259,7 +259,9 @@ export type BuildResult =
        */
       saveError?: string;
     }
-  | { ok: false; reason: 'locked'; owner: LockOwner };
+  | { ok: false; reason: 'locked'; owner: LockOwner }
+  /** The lock could not be taken: the workspace's .pipe/ folder cannot be written (read-only, full, not ours). */
+  | { ok: false; reason: 'unwritable'; message: string };
 
 /** Clear what builds that are no longer running left in the temp folder (the lock is held: none runs now). */
 function clearStaleTemps(tmpDir: string): void {
@@ -376,8 +378,12 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     ...(options.signal ? { signal: options.signal } : {}),
   }).catch(async (error: unknown) => {
     await Promise.all(ownExecutors.map((e) => e.close()));
-    throw error;
+    if (!isFileSystemError(error)) throw error;
+    return {
+      unwritable: `cannot take the build lock in ${session.layout.dir}: ${(error as Error).message}`,
+    } as const;
   });
+  if ('unwritable' in lock) return { ok: false, reason: 'unwritable', message: lock.unwritable };
   if (!lock.ok) {
     await Promise.all(ownExecutors.map((e) => e.close()));
     return { ok: false, reason: 'locked', owner: lock.owner };

@@ -320,7 +320,10 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       emit({
         type: 'diagnostics',
         source: 'build',
-        message: `another build (${result.owner.buildId}, pid ${result.owner.pid}) holds the workspace lock`,
+        message:
+          result.reason === 'unwritable'
+            ? result.message
+            : `another build (${result.owner.buildId}, pid ${result.owner.pid}) holds the workspace lock`,
       });
       return undefined;
     }
