@@ -57,4 +57,16 @@ describe('process executor: a command that cannot start', () => {
       "could not start: './run.sh' is not executable: chmod +x it, or run it through its interpreter (e.g. [sh, ./run.sh])",
     );
   });
+
+  it('a command line longer than the system takes (E2BIG): says so, and what to do', async () => {
+    // 3 MB of arguments: over Linux's 2 MB limit (ARG_MAX) for arguments and environment together.
+    const args = Array.from(
+      { length: 30_000 },
+      (_, i) => `in/f_${String(i).padStart(6, '0')}_${'x'.repeat(90)}.txt`,
+    );
+    const message = await failureOf(['cat', ...args], dir);
+    expect(message).toMatch(
+      /^could not start: the command line is too long for the system \(30000 arguments, \d+ bytes; E2BIG\): pass the files in a list file instead/,
+    );
+  });
 });

@@ -137,8 +137,16 @@ export function renderFailure(f: ExecFailure): string {
  * Why a program did not start, in the user's terms: node's `spawn X ENOENT` does not say that a bare name is looked
  * up on PATH (not in the workspace), nor that a script's missing `#!` interpreter gives the same error.
  */
-export function spawnErrorMessage(program: string, error: NodeJS.ErrnoException): string {
+export function spawnErrorMessage(
+  program: string,
+  error: NodeJS.ErrnoException,
+  args: readonly string[] = [],
+): string {
   const byPath = program.includes('/');
+  if (error.code === 'E2BIG') {
+    const bytes = args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0);
+    return `the command line is too long for the system (${args.length} arguments, ${bytes} bytes; E2BIG): pass the files in a list file instead, e.g. a step that writes them one per line, or a directory the program reads`;
+  }
   if (error.code === 'ENOENT')
     return byPath
       ? `'${program}' not found (or its #! interpreter is missing)`

@@ -70,12 +70,24 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
       resolve();
     };
     if (signal.aborted) return finish({ ok: false, failure: { type: 'cancelled' } });
-    const child = spawn(program!, args, {
-      cwd: req.cwd,
-      env: taskEnv(req.env, req.resources?.cpus),
-      stdio: ['ignore', log, log],
-      detached: true,
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(program!, args, {
+        cwd: req.cwd,
+        env: taskEnv(req.env, req.resources?.cpus),
+        stdio: ['ignore', log, log],
+        detached: true,
+      });
+    } catch (error) {
+      // Refused before a process exists (E2BIG: the arguments outgrow the system's limit).
+      return finish({
+        ok: false,
+        failure: {
+          type: 'spawn-error',
+          message: spawnErrorMessage(program!, error as NodeJS.ErrnoException, args),
+        },
+      });
+    }
     let killTimer: NodeJS.Timeout | undefined;
     let limitTimer: NodeJS.Timeout | undefined;
     let timedOut = false;
@@ -106,7 +118,10 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
       onEvent({ type: 'started', id: req.id });
     });
     child.once('error', (error) =>
-      finish({ ok: false, failure: { type: 'spawn-error', message: spawnErrorMessage(program!, error) } }),
+      finish({
+        ok: false,
+        failure: { type: 'spawn-error', message: spawnErrorMessage(program!, error, args) },
+      }),
     );
     child.once('close', (code, sig) => {
       clearTimeout(killTimer);
