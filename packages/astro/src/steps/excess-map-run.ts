@@ -94,6 +94,12 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     ctx.log.warn(
       'the stacked background is zero inside the safe mask: no excess or significance can be made (is background in datasets.map_selection?)',
     );
+  // Flux = excess / reco exposure: a reco exposure of 0 wherever the map has data makes every flux and norm ±inf.
+  const reco = maps.maps.reco_exposure;
+  if (reco?.some((v) => !Number.isNaN(v)) && reco.every((v) => Number.isNaN(v) || v === 0))
+    ctx.log.warn(
+      `the reco exposure is 0 in every pixel, so the flux, norm and their errors are ±inf: ${ds.edisp ? `the EDISP kernel read at IRF pixel (${edisp.pixel.join(', ')})` : "the diagonal response gammapy uses without an edisp map (each true bin's overlap with the reco bins)"} sends no true energy into the reco energy range where the safe mask kept data (energy axes that do not overlap, or a map centre no run's safe mask covers)`,
+    );
   // The peak's position under its frame's names (ra/dec or glon/glat), the same in summary.json and the log line.
   const frame = ds.geom.wcs.frame;
   const peakSky = summary.peak?.sky ? namedSkyPosition(summary.peak.sky, frame) : undefined;
