@@ -313,6 +313,17 @@ describe('gammapy analysis config', () => {
       expect(mjd(s), s).toBeUndefined();
   });
 
+  it("reads a UTC offset as gammapy's YAML reader does an unquoted timestamp (a time in that zone)", () => {
+    const mjd = (s: string) => {
+      const t = parseTime(s);
+      return t.ok ? t.value : t.message;
+    };
+    const utc = mjd('2006-07-30T00:40:00');
+    expect(mjd('2006-07-30T04:40:00+04:00')).toBe(utc);
+    expect(mjd('2006-07-29T23:10:00-0130')).toBe(utc);
+    expect(mjd('2006-07-30T04:40:00+25:00')).toBe('invalid UTC offset in "2006-07-30T04:40:00+25:00"');
+  });
+
   it("reads astropy's sexagesimal angles and hours (values from astropy's Angle(s).deg)", () => {
     const deg = (s: string) => {
       const a = parseAngle(s);

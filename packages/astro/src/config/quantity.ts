@@ -150,7 +150,10 @@ export function parseTime(raw: unknown): Parsed<number> {
   const epoch = /^J(\d+(?:\.\d*)?)$/.exec(raw);
   if (epoch) return { ok: true, value: 51544.5 + (Number(epoch[1]) - 2000) * 365.25 };
   const hms = '(?:(\\d{1,2}):(\\d{1,2})(?::(\\d{1,2}(?:\\.\\d*)?))?)';
-  const iso = new RegExp(`^(\\d{4})-(\\d{1,2})-(\\d{1,2})(?:[T ]${hms})?Z?$`).exec(raw);
+  // A UTC offset (+04:00, -0130, Z): what gammapy's YAML reader makes of an unquoted timestamp, a time in that zone.
+  const iso = new RegExp(
+    `^(\\d{4})-(\\d{1,2})-(\\d{1,2})(?:[T ]${hms}(?:Z|([+-])(\\d{2}):?(\\d{2}))?)?Z?$`,
+  ).exec(raw);
   // astropy's day-of-year form (yday): "2004:339:22:00:00.000", "2004:339:22:00", "2004:339".
   const yday = iso ? null : new RegExp(`^(\\d{4}):(\\d{1,3})(?::${hms})?Z?$`).exec(raw);
   if (!iso && !yday)
@@ -161,7 +164,7 @@ export function parseTime(raw: unknown): Parsed<number> {
     };
   let ms: number;
   if (iso) {
-    const [, y, mo, d, h = '0', mi = '0', s = '0'] = iso;
+    const [, y, mo, d, h = '0', mi = '0', s = '0', sign, oh = '0', om = '0'] = iso;
     const year = Number(y);
     const month = Number(mo);
     // Days in the month (Date.UTC would carry 2005-02-29 into March; astropy refuses it).
@@ -175,7 +178,10 @@ export function parseTime(raw: unknown): Parsed<number> {
       Number(mi) > 59
     )
       return { ok: false, message: `invalid date ${JSON.stringify(raw)}` };
-    ms = Date.UTC(year, month - 1, Number(d), Number(h), Number(mi), 0) + Number(s) * 1000;
+    if (Number(oh) > 23 || Number(om) > 59)
+      return { ok: false, message: `invalid UTC offset in ${JSON.stringify(raw)}` };
+    const offsetMs = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;
+    ms = Date.UTC(year, month - 1, Number(d), Number(h), Number(mi), 0) + Number(s) * 1000 - offsetMs;
   } else {
     const [, y, doy, h = '0', mi = '0', s = '0'] = yday!;
     const year = Number(y);
