@@ -290,6 +290,8 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     );
     expect(out).toContain('no observation selected: observations.obs_cone (galactic 0, 0, radius 3 deg)');
     expect(out).toContain('matches none of the 4 runs of');
+    // Where the cone was written, as for an unknown id.
+    expect(out).toMatch(/; set at \S*cone\.yaml:\d+:\d+/);
   });
 
   it('stack: false with several runs, obs_ids with obs_file: refused before anything runs, at line:col', async () => {

@@ -98,14 +98,21 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const o = ctx.params.observations;
   const ids = idSource(o, ctx.inputs['obs_file']?.[0]);
   if (ids) checkKnownIds(store, ids, obsIndex);
-  const criteria: Array<[string, ObsSelection]> = [];
-  if (ids) criteria.push([ids.label, { type: 'ids', obsIds: ids.obsIds }]);
+  // Each criterion with the config key an empty selection blames (the build says where it was written).
+  const criteria: Array<[string, ObsSelection, Array<string | number>]> = [];
+  if (ids)
+    criteria.push([
+      ids.label,
+      { type: 'ids', obsIds: ids.obsIds },
+      ['observations', o.obs_ids.length > 0 ? 'obs_ids' : 'obs_file'],
+    ]);
   // As gammapy: the cone applies when lon is set (the config check then has lat and radius too).
   if (o.obs_cone.lon !== null && o.obs_cone.lat !== null && o.obs_cone.radius !== null) {
     const c = o.obs_cone;
     criteria.push([
       `observations.obs_cone (${c.frame ?? 'icrs'} ${c.lon}, ${c.lat}, radius ${c.radius} deg)`,
       { type: 'cone', frame: c.frame ?? 'icrs', lon: c.lon!, lat: c.lat!, radius: c.radius! },
+      ['observations', 'obs_cone'],
     ]);
   }
   const required = [...new Set(['events', 'gti', ...o.required_irf])];
@@ -119,8 +126,10 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
         ? `OBS_ID ${w.obsId} skipped: no ${w.missing.join(', ')} HDU${w.otherCase ? ` (the HDU index has HDU_TYPE ${w.otherCase.map((t) => `'${t}'`).join(', ')} for it: types are matched exactly, in lower case, as gammapy does)` : ''}`
         : `OBS_ID ${w.obsId} is not in the observation index`,
     );
-  if (picked.obsIds.length === 0)
-    throw new Error(emptySelection(store, criteria, required, obsIndex, hduIndex));
+  if (picked.obsIds.length === 0) {
+    const empty = emptySelection(store, criteria, required, obsIndex, hduIndex);
+    throw Object.assign(new Error(empty.message), empty.param ? { param: empty.param } : {});
+  }
   const intervals = timeIntervals(o.obs_time);
   const selected: Selected[] =
     intervals.length > 0
@@ -209,11 +218,11 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
 /** Which criterion left no run: each one applied in turn, the first that empties the selection is named. */
 function emptySelection(
   store: DataStore,
-  criteria: Array<[string, ObsSelection]>,
+  criteria: Array<[string, ObsSelection, Array<string | number>]>,
   required: string[],
   obsIndex: string,
   hduIndex: string,
-): string {
+): { message: string; param?: Array<string | number> } {
   const total = store.obsIds.length;
   let matched: number[] = [];
   for (let i = 1; i <= criteria.length; i++) {
@@ -223,14 +232,23 @@ function emptySelection(
     ).obsIds;
     if (matched.length === 0) {
       const before = i === 1 ? `the ${total} runs of ${obsIndex}` : `the runs left by ${criteria[i - 2]![0]}`;
-      return `no observation selected: ${criteria[i - 1]![0]} matches none of ${before}`;
+      return {
+        message: `no observation selected: ${criteria[i - 1]![0]} matches none of ${before}`,
+        param: criteria[i - 1]![2],
+      };
     }
   }
   // An HDU index without the runs at all (empty, or another store's) is what to name, not the HDU types.
   if (criteria.length === 0) matched = store.select([], []).obsIds;
   if (matched.every((id) => !store.listsRun(id)))
-    return `no observation selected: the HDU index ${hduIndex} has no rows for the ${matched.length} run${matched.length === 1 ? '' : 's'} of ${obsIndex} that match${matched.length === 1 ? 'es' : ''} (${matched.slice(0, 5).join(', ')}${matched.length > 5 ? ', …' : ''})`;
-  return `no observation selected: every run of ${obsIndex} that matches lacks one of the required HDUs in ${hduIndex} (${required.join(', ')}; see the warnings above, or change observations.required_irf)`;
+    return {
+      message: `no observation selected: the HDU index ${hduIndex} has no rows for the ${matched.length} run${matched.length === 1 ? '' : 's'} of ${obsIndex} that match${matched.length === 1 ? 'es' : ''} (${matched.slice(0, 5).join(', ')}${matched.length > 5 ? ', …' : ''})`,
+      param: ['observations', 'datastore'],
+    };
+  return {
+    message: `no observation selected: every run of ${obsIndex} that matches lacks one of the required HDUs in ${hduIndex} (${required.join(', ')}; see the warnings above, or change observations.required_irf)`,
+    param: ['observations', 'required_irf'],
+  };
 }
 
 /** A run of the selection, and the obs_time interval it is cut to when the interval does not hold it whole. */
@@ -276,8 +294,11 @@ function selectByTime(store: DataStore, obsIds: number[], intervals: Array<[numb
     }
   });
   if (out.length === 0)
-    throw new Error(
-      `no observation selected: ${intervals.map((_, i) => label(i)).join(', ')} holds none of the ${obsIds.length} runs selected before it (${obsIds.slice(0, 10).join(', ')}${obsIds.length > 10 ? ', ...' : ''})`,
+    throw Object.assign(
+      new Error(
+        `no observation selected: ${intervals.map((_, i) => label(i)).join(', ')} holds none of the ${obsIds.length} runs selected before it (${obsIds.slice(0, 10).join(', ')}${obsIds.length > 10 ? ', ...' : ''})`,
+      ),
+      { param: ['observations', 'obs_time'] },
     );
   return out;
 }
