@@ -836,6 +836,29 @@ export default { name: 'list', version: '1', run(ctx) { writeFileSync(ctx.output
     expect(ws.exists('out/a/a.txt')).toBe(false);
   });
 
+  it('refuses items whose outputs are folders of each other (sub and sub/e of build/{item}) before anything runs', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  c:
+    foreach: {glob: "src/**/*.txt"}
+    inputs: {i: "src/{item}.txt"}
+    command: [cp, "{inputs.i}", "{outputs.o}"]
+    outputs: {o: "build/{item}"}
+`,
+      'src/sub.txt': 'a',
+      'src/sub/e.txt': 'b',
+    });
+    const plan = await ws.run(['plan', 'c']);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toContain(
+      "task 'c[sub]' (output 'o') writes 'build/sub', a folder that task 'c[sub/e]' (output 'o') writes 'build/sub/e' into",
+    );
+    const build = await ws.run(['build', 'c']);
+    expect(build.code).toBe(2);
+    expect(ws.exists('build')).toBe(false);
+  });
+
   it("prints a failed step's own log lines without the stack of its error, also when the message has several lines", async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -114,6 +114,15 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
     }
     tasksOf.set(name, own);
   }
+  // An output that is a folder of another's (items 'sub' and 'sub/e' of 'build/{item}'): the build would fail on it
+  // half-way, blaming a folder it made itself.
+  for (const [out, writer] of writers)
+    for (let dir = path.dirname(out); dir.length > root.length; dir = path.dirname(dir)) {
+      const holder = writers.get(dir);
+      if (!holder) continue;
+      diagnostics.push(nestedOutput(holder, writer, dir, out, pipeline));
+      break;
+    }
   const pendingOrder = order.filter((n) => pending.has(n));
   const pendingFrom = Object.fromEntries(
     pendingOrder.map((n) => [n, [...new Set(targetEdges(targets.get(n)!).map((e) => e.to))].sort()]),
@@ -151,6 +160,24 @@ function duplicateOutput(
       first.target === second.target
         ? `every output path belongs to one task: make the outputs of '${first.target}' differ for every item`
         : `every output path belongs to one target: give the outputs of '${first.target}' or '${second.target}' a folder of their own`,
+  };
+}
+
+/** One task's output path is a folder another task writes into. */
+function nestedOutput(
+  holder: { id: string; output: string; target: string },
+  inner: { id: string; output: string; target: string },
+  dir: string,
+  out: string,
+  pipeline: Pipeline,
+): Diagnostic {
+  const span = pipeline.targets.get(inner.target)?.span;
+  return {
+    severity: 'error',
+    code: 'duplicate-output',
+    message: `task '${holder.id}' (output '${holder.output}') writes '${relPath(pipeline.root, dir)}', a folder that task '${inner.id}' (output '${inner.output}') writes '${relPath(pipeline.root, out)}' into`,
+    ...(span ? { span } : {}),
+    hint: 'an output is a file, and no task writes into it: give the outputs names that are not folders of each other (e.g. build/{item}/out.txt)',
   };
 }
 
