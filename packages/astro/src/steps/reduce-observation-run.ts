@@ -57,7 +57,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const run = result.dataset.runs[0]!;
   if (run.fovInvalid)
     ctx.log.warn(
-      `OBS_ID ${run.obsId}: FoV background not normalised (${run.fovInvalid}: ${run.fovCounts} counts, ${run.fovBackground?.toFixed(2)} background outside the exclusion mask); its safe mask is set to false, so it adds nothing to the stack (gammapy's FoVBackgroundMaker does the same)`,
+      `OBS_ID ${run.obsId}: FoV background not normalised (${run.fovInvalid}: ${run.fovCounts} counts, ${run.fovBackground?.toFixed(2)} background where the safe mask kept data${exclusion ? ', outside the exclusion mask' : ''}${run.fovCounts === 0 && (run.fovBackground ?? 0) === 0 ? ': the safe mask, or the exclusion mask, leaves no pixel to fit' : ''}); its safe mask is set to false, so it adds nothing to the stack (gammapy's FoVBackgroundMaker does the same)`,
     );
   const cut = data.timeRange ? ' (cut to observations.obs_time)' : '';
   const method = ctx.params.datasets.background.method;
