@@ -784,6 +784,28 @@ targets:
     }
   });
 
+  it("a raw input that is a symbolic link to another target's output: refused, with how to read it", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  a: {command: [cp, "{inputs.i}", "{outputs.o}"], inputs: {i: src.txt}, outputs: {o: products/a.txt}}
+  b: {command: [cp, "{inputs.i}", "{outputs.o}"], inputs: {i: data/link.txt}, outputs: {o: products/b.txt}}
+`,
+      'src.txt': '1',
+    });
+    expect((await ws.build(['a'])).run.code).toBe(0);
+    mkdirSync(ws.path('data'));
+    symlinkSync('../products/a.txt', ws.path('data/link.txt'));
+    ws.write('src.txt', '2');
+    // Before: a ran, b read the link before or after it (b said 1 while a said 2, until the next build).
+    const b = await ws.run(['build', 'a', 'b']);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toContain(
+      "b: input 'i' (data/link.txt) is, through a symbolic link, products/a.txt, an output of a: read as a raw file it has no edge to that task, which may not have run yet; read it as {target: a}",
+    );
+    expect(ws.exists('products/b.txt')).toBe(false);
+  });
+
   it('a folder where one of its outputs goes: the task does not run, and its other outputs stay as they were', async () => {
     const ws = new Workspace({
       'pipe.yaml': `version: 1

@@ -6,7 +6,7 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
@@ -722,6 +722,42 @@ class Scheduler {
     return real;
   }
 
+  /** Every task's output by its real path (a symbolic link on its way resolved): built when first asked. */
+  private realOutputs: Map<string, string> | undefined;
+
+  /**
+   * A raw input of `task` that is, through a symbolic link (`data/link.txt -> ../products/a.txt`), another task's
+   * output: read as a raw file, it has no edge to its producer, so the build may run this task before that one
+   * (and keep a result of the old bytes until the next build). Said, with how to read it as the target's.
+   */
+  private inputLinkedToOutput(task: Task): string | undefined {
+    for (const [name, files] of Object.entries(task.inputs))
+      for (const f of files) {
+        if (f.producer !== undefined) continue;
+        const dir = path.dirname(f.path);
+        let real: string | undefined;
+        if (lstatSync(f.path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+          try {
+            real = realpathSync(f.path);
+          } catch {
+            continue; // a dangling link: missing, as the task's own check says
+          }
+        } else if (this.realDir(dir) !== dir) real = path.join(this.realDir(dir), path.basename(f.path));
+        if (real === undefined || real === f.path) continue;
+        if (!this.realOutputs) {
+          this.realOutputs = new Map();
+          for (const t of this.tasks.values())
+            for (const out of Object.values(t.outputs))
+              this.realOutputs.set(path.join(this.realDir(path.dirname(out)), path.basename(out)), t.id);
+        }
+        const producer = this.realOutputs.get(real);
+        if (producer === undefined || producer === task.id) continue;
+        const target = this.tasks.get(producer)?.target ?? producer;
+        return `input '${name}' (${relPath(this.o.pipeline.root, f.path)}) is, through a symbolic link, ${relPath(this.o.pipeline.root, real)}, an output of ${producer}: read as a raw file it has no edge to that task, which may not have run yet; read it as {target: ${target}}`;
+      }
+    return undefined;
+  }
+
   /**
    * When a symbolic link on the way to `output` (`products -> data`) makes it a file the pipeline reads and no task
    * makes: what, as text. The load's checks compare paths as written; this is where the folders are real.
@@ -767,7 +803,7 @@ class Scheduler {
     const runTmp = runTempDir(this.o.layout);
     this.ensureDir(runTmp);
     Object.assign(temps, taskTempPaths(runTmp, id, task.outputs));
-    const blocked = this.makeOutputFolders(task);
+    const blocked = this.makeOutputFolders(task) ?? this.inputLinkedToOutput(task);
     if (blocked) return blocked;
     const env: Record<string, string> = {};
     for (const name of target.env) {
