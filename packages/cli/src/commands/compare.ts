@@ -61,6 +61,11 @@ export async function compareCommand(
     if (problem) return fail(`pipe compare: ${flag} ${target}: ${problem}`);
     // Into a folder being compared: the report would replace a product (a reference's summary.json), or be read as one.
     const here = path.resolve(opts.cwd ?? process.cwd());
+    // A path with its existing part's symbolic links resolved (what is not there yet is taken as written).
+    const realPath = (p: string) => {
+      const existing = core.nearestExisting(p);
+      return path.join(realpathSync(existing), path.relative(existing, p));
+    };
     for (const [side, arg] of [
       ['ref', refArg],
       ['new', newArg],
@@ -230,11 +235,4 @@ async function materialiseDiffering(ref: ProductSource, neu: ProductSource): Pro
     }
   }
   return undefined;
-}
-
-/** A path with its existing part's symbolic links resolved (what is not there yet is taken as written). */
-function realPath(p: string): string {
-  let existing = p;
-  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
-  return path.join(realpathSync(existing), path.relative(existing, p));
 }
