@@ -135,8 +135,8 @@ const SETTLE_MS = 10_000;
  * after SETTLE_MS, the task fails.
  */
 async function settleFileOperations(write: (level: string, msg: string) => void): Promise<void> {
-  // One turn of the event loop first: a stream opens its file on the next tick, after `run` returned.
-  await new Promise((resolve) => setImmediate(resolve));
+  // A stream opens its file on the next tick after `run` returned: ticks are run in order, so after this one it has.
+  await new Promise<void>((resolve) => process.nextTick(resolve));
   const pending = pendingFileOperations();
   if (pending === 0) return;
   const deadline = Date.now() + SETTLE_MS;
