@@ -9,6 +9,7 @@
 // without NODE_EXTRA_CA_CERTS). When that is set, row `node pipe.js` repeats pipe's no-op, change and plan as
 // `node packages/cli/bin/pipe.js`, whose node loads it at start.
 // Usage: node scripts/bench/planner.mjs [--sizes 1000,10000,100000] [--runs 5] [--jobs 2] [--cold-max 100000]
+//          [--cold-runs 3]  (cold builds per tool and size, each in a fresh workspace: the median is reported)
 //          [--tools pipe,make,ninja,snakemake] [--snakemake-max 10000] [--snakemake-cap 300]
 //        Snakemake's cold build is capped at --snakemake-cap seconds (at 10,000 tasks it takes longer): past the
 //        cap it is stopped, reported as "> cap", and the outputs are written directly (as its rules would) so
@@ -36,6 +37,8 @@ const JOBS = Number(opt('jobs', '2'));
 const SNAKEMAKE_MAX = Number(opt('snakemake-max', '10000'));
 const SNAKEMAKE_CAP = Number(opt('snakemake-cap', '300'));
 const COLD_MAX = Number(opt('cold-max', '100000'));
+/** Cold builds per tool and size (each in a fresh workspace), of which the median is reported. */
+const COLD_RUNS = Number(opt('cold-runs', String(Math.min(RUNS, 3))));
 const TOOLS = opt('tools', 'pipe,make,ninja,snakemake').split(',');
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 
@@ -191,26 +194,46 @@ const tools = {
   snakemake: { build: ['snakemake', ['-c', String(JOBS), '-q']], plan: ['snakemake', ['-n', '-q']] },
 };
 
-function bench(tool, n) {
-  const { root, groups } = makeWorkspace(n);
+/** A fresh workspace for `tool` with `n` input files. */
+function toolWorkspace(tool, n) {
+  const ws = makeWorkspace(n);
   ({ pipe: writePipe, make: writeMake, ninja: writeNinja, snakemake: writeSnakefile })[tool](
-    root,
-    ...(tool === 'pipe' ? [groups] : [n, groups]),
+    ws.root,
+    ...(tool === 'pipe' ? [ws.groups] : [n, ws.groups]),
   );
+  return ws;
+}
+
+function bench(tool, n) {
   const [bcmd, bargs] = tools[tool].build;
   const [pcmd, pargs] = tools[tool].plan;
   const result = {};
-  if (tool === 'snakemake') {
-    result.cold = time(bcmd, bargs, root, SNAKEMAKE_CAP);
-    if (result.cold === Infinity) {
-      // Stopped at the cap: its half-done state is discarded and the outputs written as its rules would.
-      rmSync(path.join(root, '.snakemake'), { recursive: true, force: true });
-      writeOutputsDirectly(root, n, groups);
+  // A cold build is one build of a fresh workspace: the median of COLD_RUNS of them (each in its own workspace; the
+  // last one's workspace is kept for the rest), as one sample swung from 1.46 to 2.23 s for pipe at 1,000 tasks.
+  const colds = [];
+  let root;
+  let groups;
+  for (let k = 0; k < COLD_RUNS; k++) {
+    if (root) rmSync(root, { recursive: true, force: true });
+    ({ root, groups } = toolWorkspace(tool, n));
+    if (tool === 'snakemake') {
+      const cold = time(bcmd, bargs, root, SNAKEMAKE_CAP);
+      colds.push(cold);
+      if (cold === Infinity) {
+        // Stopped at the cap: its half-done state is discarded and the outputs written as its rules would; one
+        // sample is enough to say "> cap".
+        rmSync(path.join(root, '.snakemake'), { recursive: true, force: true });
+        writeOutputsDirectly(root, n, groups);
+        break;
+      }
+    } else if (n <= COLD_MAX) colds.push(time(bcmd, bargs, root));
+    else {
+      time(bcmd, bargs, root);
+      break;
     }
-  } else {
-    result.cold = n <= COLD_MAX ? time(bcmd, bargs, root) : NaN;
-    if (Number.isNaN(result.cold)) time(bcmd, bargs, root);
   }
+  result.cold = colds.length > 0 ? median(colds) : NaN;
+  result.colds = colds;
   time(bcmd, bargs, root); // settle (memo entries of racily clean inputs)
   const runs = n >= 100000 ? Math.min(RUNS, 3) : RUNS;
   result.noop = median(Array.from({ length: runs }, () => time(bcmd, bargs, root)));
@@ -307,6 +330,11 @@ for (const n of SIZES) {
   }
   if (rows['node pipe.js'])
     console.log('  node pipe.js: node loads NODE_EXTRA_CA_CERTS at start, as the pipe command avoids');
+  const coldSamples = Object.entries(rows).filter(([, r]) => (r.colds ?? []).length > 1);
+  if (coldSamples.length > 0)
+    console.log(
+      `  cold builds (each in a fresh workspace): ${coldSamples.map(([tool, r]) => `${tool} ${r.colds.map(fmt).join(', ')}`).join('; ')}`,
+    );
   const targets = { 10000: { noop: 0.25, change: 0.5 }, 100000: { noop: 2.5 } }[n];
   if (targets) {
     const checks = Object.entries(targets).map(
