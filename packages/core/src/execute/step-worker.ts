@@ -135,8 +135,10 @@ const SETTLE_MS = 10_000;
  * after SETTLE_MS, the task fails.
  */
 async function settleFileOperations(write: (level: string, msg: string) => void): Promise<void> {
-  // A stream opens its file on the next tick after `run` returned: ticks are run in order, so after this one it has.
-  await new Promise<void>((resolve) => process.nextTick(resolve));
+  // One turn of the event loop first. A stream opens its file on the next tick after `run` returned: by then it
+  // has. And a request whose completion resumed the step (its last awaited read) is still listed until its callback
+  // has returned: a tick is too soon, and it counted as left running (the stack step was warned about).
+  await new Promise((resolve) => setImmediate(resolve));
   const pending = pendingFileOperations();
   if (pending === 0) return;
   const deadline = Date.now() + SETTLE_MS;
