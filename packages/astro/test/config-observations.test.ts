@@ -129,6 +129,11 @@ describe('obs_file format (the first column, as astropy ascii with data_start=0 
     const header = parseObsList('OBS_ID\n23523\nTOTAL\n', 'runs.csv');
     expect(!header.ok && header.message).toMatch(/^runs\.csv:3: "TOTAL"/);
     expect(parseObsList('# nothing\n', 'runs.csv').ok).toBe(false);
+    // A lone word is read as a header: named with its line all the same (it said "no observation id in the file").
+    const word = parseObsList('# runs\nabc\n', 'runs.csv');
+    expect(!word.ok && word.message).toBe(
+      'runs.csv:2: "abc" is not an observation id (read as a column header, and no id follows; one OBS_ID per line expected)',
+    );
   });
 });
 

@@ -20,6 +20,7 @@ export function parseObsList(text: string, file: string): ObsListResult {
   const lines: number[] = [];
   const rows = text.split(/\r?\n/);
   let sawData = false;
+  let header: { line: number; text: string } | undefined;
   for (let i = 0; i < rows.length; i++) {
     const line = rows[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -27,6 +28,7 @@ export function parseObsList(text: string, file: string): ObsListResult {
     if (!/^[+-]?\d+$/.test(first)) {
       if (!sawData && /^[A-Za-z_][\w-]*$/.test(first)) {
         sawData = true; // a column header
+        header = { line: i + 1, text: first };
         continue;
       }
       return {
@@ -39,7 +41,12 @@ export function parseObsList(text: string, file: string): ObsListResult {
     lines.push(i + 1);
   }
   if (obsIds.length === 0)
-    return { ok: false, message: `${file}: no observation id in the file (one OBS_ID per line expected)` };
+    return {
+      ok: false,
+      message: header
+        ? `${file}:${header.line}: ${JSON.stringify(header.text)} is not an observation id (read as a column header, and no id follows; one OBS_ID per line expected)`
+        : `${file}: no observation id in the file (one OBS_ID per line expected)`,
+    };
   return { ok: true, value: { obsIds, lines } };
 }
 
