@@ -91,6 +91,21 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(summary(two.dir, two.diagnostics).map((d) => d.at)).toEqual(['pipe.yaml:5:4', 'pipe.yaml:6:6']);
   });
 
+  it('a missing input whose folder holds the name in another case or Unicode form: did you mean it', async () => {
+    const nfd = 'cafe\u0301.txt'; // é decomposed, as macOS writes names
+    const { diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n    inputs: {i: caf\u00e9.txt}\n    command: [cp, "{inputs.i}", "{outputs.o}"]\n    outputs: {o: out/a.txt}\n  b:\n    inputs: {i: data.txt}\n    command: [cp, "{inputs.i}", "{outputs.o}"]\n    outputs: {o: out/b.txt}\n',
+      [nfd]: 'x',
+      'Data.TXT': 'y',
+    });
+    const hints = diagnostics.filter((d) => d.code === 'missing-input').map((d) => d.hint);
+    expect(hints).toEqual([
+      `did you mean '${nfd}'? Its name differs only in letter case, Unicode normalisation (é composed or not) or blanks, and file names are matched exactly`,
+      "did you mean 'Data.TXT'? Its name differs only in letter case, Unicode normalisation (é composed or not) or blanks, and file names are matched exactly",
+    ]);
+  });
+
   it('an unclosed quote is reported at the quote that opens it, once (not at the end of the file)', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': 'version: 1\ntargets:\n  a:\n    command: [echo, "x]\n    outputs: [o]\n',

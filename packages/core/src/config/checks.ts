@@ -294,7 +294,8 @@ function checkInputFiles(
               ? "a relative path given with --param for a config value is relative to the config file's folder, as the config's own values are (the path above); give an absolute path"
               : looksLikeRef
                 ? "to read another target's outputs, write {target: NAME}"
-                : (glob && emptyGlobHint(spec.pattern, root)) ||
+                : (fixed && !why && sameNameAs(abs)) ||
+                  (glob && emptyGlobHint(spec.pattern, root)) ||
                   [
                     spec.span && target.span && spec.span.file !== target.span.file
                       ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
@@ -377,6 +378,25 @@ function checkInputFiles(
 /** Why a glob may match no file: a bracket or brace left open (read literally), or only folders matching. */
 function emptyGlobHint(pattern: string, root: string): string | undefined {
   return unclosedHint(pattern) ?? foldersHint(pattern, root);
+}
+
+/**
+ * For a file that is not there: a file of its folder whose name differs only in letter case, Unicode normalisation
+ * (an 'é' composed or not: macOS writes NFD) or blanks around it, as a hint; else undefined.
+ */
+function sameNameAs(abs: string): string | undefined {
+  const fold = (n: string) => n.normalize('NFC').toLowerCase().trim();
+  const wanted = fold(path.basename(abs));
+  let names: string[];
+  try {
+    names = readdirSync(path.dirname(abs));
+  } catch {
+    return undefined;
+  }
+  const found = names.find((n) => fold(n) === wanted);
+  return found === undefined
+    ? undefined
+    : `did you mean '${found}'? Its name differs only in letter case, Unicode normalisation (é composed or not) or blanks, and file names are matched exactly`;
 }
 
 /**
