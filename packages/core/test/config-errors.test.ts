@@ -1268,6 +1268,8 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics.map((d) => d.message)).toEqual([
       "param 'factor' of target 's' (step 'test.scale'): factor must be positive (value from --param s.factor=-3)",
     ]);
+    // No place in a file: the value is the override's, not the target's in pipe.yaml.
+    expect(diagnostics[0]!.span).toBeUndefined();
   });
 
   it('reports steps whose module is missing or not a step', async () => {

@@ -65,7 +65,9 @@ export async function validateStepParams(
           return makeDiagnostic({
             code: 'invalid-param',
             message: `${name ? `param '${name}'` : 'params'} of target '${target.name}' (step '${target.step}'): ${issue.message}${override}`,
-            at: origin && 'span' in origin ? origin.span : target.span,
+            // A value given with --param has no place in a file (the message names the override); pointing at the
+            // target sent the user to a pipeline file they did not write (pipelines/excess_map/pipe.yaml).
+            at: origin && 'span' in origin ? origin.span : override ? undefined : target.span,
             hint: issue.hint,
           });
         })
