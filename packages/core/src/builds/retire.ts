@@ -19,6 +19,7 @@ import picomatch from 'picomatch';
 import { absolutePattern, isGlob, literalPath, outputTemplateMatcher } from '../graph/items.js';
 import type { Pipeline } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
+import { sameFileStamp } from '../state/hash-memo.js';
 import type { OutputStamp, StateData } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
 
@@ -132,7 +133,7 @@ async function retireOutput(
   const abs = path.resolve(pipeline.root, out.path);
   const st = io.stamp(abs);
   if (!st) return;
-  const unmodified = st.size === out.size && st.mtimeNs === out.mtimeNs && st.ino === out.ino;
+  const unmodified = sameFileStamp(st, out);
   // The manifest and its bytes: a cache may keep an entry whose blob it evicted.
   const inCache = held?.some((o) => o.sha256 === out.sha256) === true && (await hasBlob(out.sha256));
   if (unmodified && inCache) {

@@ -13,7 +13,7 @@ import {
   type StepIdentity,
 } from '../fingerprint/record.js';
 import type { Target, Task } from '../model/types.js';
-import type { FileStamp } from '../state/hash-memo.js';
+import { type FileStamp, sameFileStamp } from '../state/hash-memo.js';
 import type { FailedRun, OutputStamp, TaskRecord } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
 import type { UpstreamOutputs } from './known-outputs.js';
@@ -162,7 +162,7 @@ async function outputsIntact(
     const st = io.stamp(abs);
     // The path the task writes now (an output renamed in pipe.yaml is missing at its new path, not its old one).
     if (!st || !rec) return { type: 'output-missing', output: name, path: relPath(root, abs) };
-    if (st.size === rec.size && st.mtimeNs === rec.mtimeNs && st.ino === rec.ino) continue;
+    if (sameFileStamp(st, rec)) continue;
     if (st.size !== rec.size || (await io.productSha256(abs)) !== rec.sha256) {
       return { type: 'output-modified', output: name, path: rec.path };
     }

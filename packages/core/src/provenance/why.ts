@@ -8,6 +8,7 @@ import { readBuildRecord } from '../builds/records.js';
 import { canonicalJson } from '../fingerprint/canonical.js';
 import { closestNames } from '../graph/closest-names.js';
 import type { Reason } from '../plan/reasons.js';
+import { sameFileStamp } from '../state/hash-memo.js';
 import { type OutputStamp, previousRecord, type StateData } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
 
@@ -213,14 +214,8 @@ function currentProducers(state: StateData, root: string): Map<string, string> {
       continue;
     }
     const now = statSync(path.resolve(root, rel), { bigint: true, throwIfNoEntry: false });
-    const wrote = now
-      ? list.find(
-          ({ out }) =>
-            String(now.mtimeNs) === out.mtimeNs &&
-            Number(now.size) === out.size &&
-            Number(now.ino) === out.ino,
-        )
-      : undefined;
+    const stamp = now && { size: Number(now.size), mtimeNs: String(now.mtimeNs), ino: Number(now.ino) };
+    const wrote = stamp ? list.find(({ out }) => sameFileStamp(stamp, out)) : undefined;
     const latest = list.reduce((a, b) => (BigInt(b.out.mtimeNs) > BigInt(a.out.mtimeNs) ? b : a));
     producers.set(rel, (wrote ?? latest).id);
   }

@@ -29,7 +29,7 @@ import { KnownOutputs } from '../plan/known-outputs.js';
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
 import { provenanceRecord, provenanceWarnings } from '../provenance/record.js';
-import { statIfThere } from '../state/hash-memo.js';
+import { sameFileStamp, statIfThere } from '../state/hash-memo.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
 import {
@@ -1031,8 +1031,7 @@ class Scheduler {
     const rel = relPath(this.o.pipeline.root, abs);
     const out = Object.values(this.o.state.tasks.get(producer)?.outputs ?? {}).find((o) => o.path === rel);
     if (!out) return false;
-    const now = this.o.io.stamp(abs);
-    return !now || now.size !== out.size || now.mtimeNs !== out.mtimeNs || now.ino !== out.ino;
+    return !sameFileStamp(this.o.io.stamp(abs), out);
   }
 
   private isBatched(id: string): boolean {

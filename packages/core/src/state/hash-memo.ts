@@ -21,6 +21,16 @@ export interface FileStamp {
   ino: number;
 }
 
+/** Whether a file's stamp now (`undefined`: nothing there) is the one recorded: same size, mtime and inode. */
+export function sameFileStamp(now: FileStamp | undefined, recorded: FileStamp): boolean {
+  return (
+    now !== undefined &&
+    now.size === recorded.size &&
+    now.mtimeNs === recorded.mtimeNs &&
+    now.ino === recorded.ino
+  );
+}
+
 /** A stat as remembered: kind ('f' file, 'd' folder, '' other or nothing there), size, mtime, inode, ctime. */
 export type SeenStat = [kind: 'f' | 'd' | '', size: number, mtimeMs: number, ino: number, ctimeMs: number];
 
