@@ -8,6 +8,7 @@ import {
   hashProduct,
   listBuildIds,
   loadState,
+  notAFile,
   type Pipeline,
   readBuildRecord,
   renderReason,
@@ -105,7 +106,7 @@ async function outputNow(
   const st = statSync(file, { throwIfNoEntry: false });
   if (!st) return ` — now missing: ${next}`;
   // A folder, a FIFO, a device: no product's bytes (hashing a FIFO would wait for ever, /dev/zero never end).
-  if (!st.isFile()) return ` — now not a regular file (${fileKind(st)}): ${next}`;
+  if (!st.isFile()) return ` — now not a regular file (${notAFile(st)}): ${next}`;
   const now = (await hashProduct(file)).sha256;
   return now === sha256
     ? ''
@@ -115,18 +116,9 @@ async function outputNow(
 async function rawNow(file: string, xxh64: string): Promise<string> {
   const st = statSync(file, { throwIfNoEntry: false });
   if (!st) return ' — now missing';
-  if (!st.isFile()) return ` — now not a regular file (${fileKind(st)}): the next build reruns from here`;
+  if (!st.isFile()) return ` — now not a regular file (${notAFile(st)}): the next build reruns from here`;
   const now = (await hashProduct(file)).xxh64;
   return now === xxh64 ? '' : ` — changed since (now xxh64 ${now}): the next build reruns from here`;
-}
-
-/** What stands at a path that is not a regular file. */
-function fileKind(st: import('node:fs').Stats): string {
-  if (st.isDirectory()) return 'a folder';
-  if (st.isFIFO()) return 'a named pipe';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a file';
 }
 
 export async function whyCommand(query: string, opts: GlobalOptions): Promise<number> {

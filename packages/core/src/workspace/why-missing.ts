@@ -2,7 +2,7 @@
  * Why a raw input file cannot be hashed, in words: a task fails on it, and "input missing" alone sends a user
  * looking for a file that is there (a symlink loop, a folder, an unreadable file).
  */
-import { closeSync, constants, lstatSync, openSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readlinkSync, type Stats, statSync } from 'node:fs';
 
 const BY_CODE: Record<string, string> = {
   ELOOP: 'a loop of symbolic links',
@@ -17,7 +17,7 @@ export function whyMissing(abs: string): string | undefined {
   try {
     const st = statSync(abs);
     if (st.isDirectory()) return 'a folder, not a file';
-    if (!st.isFile()) return 'not a regular file';
+    if (!st.isFile()) return `not a regular file (${notAFile(st)})`;
     closeSync(openSync(abs, constants.O_RDONLY));
     return undefined;
   } catch (error) {
@@ -25,6 +25,15 @@ export function whyMissing(abs: string): string | undefined {
     if (code === 'ENOENT') return danglingLink(abs);
     return BY_CODE[code] ?? `cannot be read: ${(error as Error).message}`;
   }
+}
+
+/** What stands at a path that is no regular file, in words: a folder, a named pipe, a socket, a device. */
+export function notAFile(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a file';
 }
 
 function danglingLink(abs: string): string | undefined {
