@@ -6,7 +6,7 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
@@ -43,6 +43,7 @@ import {
 } from '../store/products.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
+import { LinkedPaths } from './linked-paths.js';
 import {
   runFolderNames,
   runTempDir,
@@ -123,6 +124,8 @@ class Scheduler {
    * output under a name of its own is that task's when no other task or batch was running.
    */
   private readonly unownedSeen = new Set<string>();
+  /** Symbolic links that make an output a file the pipeline reads, or a raw input another task's output. */
+  private readonly links: LinkedPaths;
   private readonly unownedOf = new Map<string, string[]>();
   private readonly unownedNamed = new Set<string>();
   /** Batches in flight at batch executors (not bounded by `jobs`: the executor has its own limits). */
@@ -148,6 +151,7 @@ class Scheduler {
     this.expandedItems = new Map(o.plan.items);
     this.pending = o.plan.pending;
     this.anyBatchExecutor = Object.values(o.executors).some((e) => e.batches === true);
+    this.links = new LinkedPaths(this.tasks, o.pipeline);
   }
 
   async run(): Promise<BuildOutcome> {
@@ -697,99 +701,11 @@ class Scheduler {
       // Found now, before the work runs, not when its outputs are put in place (after some of them were).
       if (statSync(final, { throwIfNoEntry: false })?.isDirectory())
         return `a folder stands where output '${name}' goes (${relPath(this.o.pipeline.root, final)}): move or remove it, pipe does not`;
-      const linked = this.outputThroughLink(final);
+      const linked = this.links.outputThroughLink(final);
       if (linked)
         return `output '${name}' (${relPath(this.o.pipeline.root, final)}) is, ${linked}: a build would overwrite it; give the outputs a folder of their own`;
     }
     return undefined;
-  }
-
-  /** Real paths of folders, as looked up in this build (a folder on an output's or input's way). */
-  private readonly realDirs = new Map<string, string>();
-  /** The files the pipeline reads and no task makes (raw inputs, its own files), by real path: built when first asked. */
-  private readFiles: Map<string, string> | undefined;
-
-  private realDir(dir: string): string {
-    let real = this.realDirs.get(dir);
-    if (real === undefined) {
-      try {
-        real = realpathSync(dir);
-      } catch {
-        real = dir;
-      }
-      this.realDirs.set(dir, real);
-    }
-    return real;
-  }
-
-  /** Every task's output by its real path (a symbolic link on its way resolved): built when first asked. */
-  private realOutputs: Map<string, string> | undefined;
-
-  /**
-   * A raw input of `task` that is, through a symbolic link (`data/link.txt -> ../products/a.txt`), another task's
-   * output: read as a raw file, it has no edge to its producer, so the build may run this task before that one
-   * (and keep a result of the old bytes until the next build). Said, with how to read it as the target's.
-   */
-  private inputLinkedToOutput(task: Task): string | undefined {
-    for (const [name, files] of Object.entries(task.inputs))
-      for (const f of files) {
-        if (f.producer !== undefined) continue;
-        const dir = path.dirname(f.path);
-        let real: string | undefined;
-        if (lstatSync(f.path, { throwIfNoEntry: false })?.isSymbolicLink()) {
-          try {
-            real = realpathSync(f.path);
-          } catch {
-            continue; // a dangling link: missing, as the task's own check says
-          }
-        } else if (this.realDir(dir) !== dir) real = path.join(this.realDir(dir), path.basename(f.path));
-        if (real === undefined || real === f.path) continue;
-        if (!this.realOutputs) {
-          this.realOutputs = new Map();
-          for (const t of this.tasks.values())
-            for (const out of Object.values(t.outputs))
-              this.realOutputs.set(path.join(this.realDir(path.dirname(out)), path.basename(out)), t.id);
-        }
-        const producer = this.realOutputs.get(real);
-        if (producer === undefined || producer === task.id) continue;
-        const target = this.tasks.get(producer)?.target ?? producer;
-        return `input '${name}' (${relPath(this.o.pipeline.root, f.path)}) is, through a symbolic link, ${relPath(this.o.pipeline.root, real)}, an output of ${producer}: read as a raw file it has no edge to that task, which may not have run yet; read it as {target: ${target}}`;
-      }
-    return undefined;
-  }
-
-  /**
-   * When a symbolic link on the way to `output` (`products -> data`) makes it a file the pipeline reads and no task
-   * makes: what, as text. The load's checks compare paths as written; this is where the folders are real.
-   */
-  private outputThroughLink(output: string): string | undefined {
-    const dir = path.dirname(output);
-    const real = this.realDir(dir);
-    if (real === dir) return undefined;
-    if (!this.readFiles) {
-      this.readFiles = new Map();
-      const add = (file: string, what: string) => {
-        const key = path.join(this.realDir(path.dirname(file)), path.basename(file));
-        if (!this.readFiles!.has(key)) this.readFiles!.set(key, what);
-      };
-      for (const task of this.tasks.values())
-        for (const [name, files] of Object.entries(task.inputs))
-          for (const f of files)
-            if (f.producer === undefined)
-              add(f.path, `input '${name}' of ${task.id}, ${relPath(this.o.pipeline.root, f.path)}`);
-      for (const file of this.o.pipeline.sourceFiles)
-        add(file, `a file the pipeline is read from, ${relPath(this.o.pipeline.root, file)}`);
-      for (const t of this.o.pipeline.targets.values())
-        if (t.stepModule)
-          add(
-            t.stepModule,
-            `the step module of target '${t.name}', ${relPath(this.o.pipeline.root, t.stepModule)}`,
-          );
-    }
-    const what = this.readFiles.get(path.join(real, path.basename(output)));
-    return what
-      ? `through the symbolic link ${relPath(this.o.pipeline.root, dir)} → ${real}, ${what}`
-      : undefined;
   }
 
   /**
@@ -803,7 +719,7 @@ class Scheduler {
     const runTmp = runTempDir(this.o.layout);
     this.ensureDir(runTmp);
     Object.assign(temps, taskTempPaths(runTmp, id, task.outputs));
-    const blocked = this.makeOutputFolders(task) ?? this.inputLinkedToOutput(task);
+    const blocked = this.makeOutputFolders(task) ?? this.links.inputLinkedToOutput(task);
     if (blocked) return blocked;
     const env: Record<string, string> = {};
     for (const name of target.env) {
