@@ -502,7 +502,7 @@ export class LocalStore implements CacheBackend {
     }
     // A folder given by mistake (`--cache-dir ~/data`) is not made a store: gc and verify would clean its files.
     const foreign = (await readdir(this.layout.root).catch(() => [] as string[])).filter(
-      (n) => !STORE_NAMES.has(n) && !n.startsWith('.tmp-') && !n.startsWith('lock'),
+      (n) => !StoreLayout.isOwnName(n),
     );
     if (foreign.length > 0)
       return {
@@ -529,17 +529,6 @@ export class LocalStore implements CacheBackend {
     }
   }
 }
-
-/** What a store's folder holds (store-layout.ts), besides temp and lock files. */
-const STORE_NAMES = new Set([
-  'store.json',
-  'cas',
-  'ac',
-  'quarantine',
-  'access-v1.log',
-  'pins-v1.json',
-  'usage-v1.json',
-]);
 
 /** The identity of a file now, or undefined if it is gone. */
 function statIdentity(file: string): FileIdentity | undefined {

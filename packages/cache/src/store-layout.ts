@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMissing } from './atomic-file.js';
+import { isMissing, TEMP_PREFIX } from './atomic-file.js';
 
 /**
  * Where things live in a local store directory:
@@ -11,8 +11,23 @@ import { isMissing } from './atomic-file.js';
  *   quarantine/         corrupt entries moved aside for inspection (emptied by gc)
  *   access-v1.log       manifest access times (LRU); pins-v1.json; lock
  */
+/** The names a store's folder holds (the layout above): what tells a store from a folder given by mistake. */
+const OWN_NAMES = new Set([
+  'store.json',
+  'cas',
+  'ac',
+  'quarantine',
+  'access-v1.log',
+  'pins-v1.json',
+  'usage-v1.json',
+]);
+
 export class StoreLayout {
   constructor(readonly root: string) {}
+  /** Whether a name in the store's folder is one of its own (the layout's files, a temp file, the lock). */
+  static isOwnName(name: string): boolean {
+    return OWN_NAMES.has(name) || name.startsWith(TEMP_PREFIX) || name.startsWith('lock');
+  }
   readonly versionFile = () => join(this.root, 'store.json');
   readonly casDir = () => join(this.root, 'cas');
   readonly acDir = () => join(this.root, 'ac');
