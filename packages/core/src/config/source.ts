@@ -43,6 +43,7 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
   }
   const linesWithError = new Set<number>();
   const misaligned = new Map<number, number>();
+  let lines: string[] | undefined; // split once, at the first error
   for (const [severity, list] of [
     ['error', doc.errors],
     ['warning', doc.warnings],
@@ -51,7 +52,8 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
       const [start, end] = e.pos;
       if (severity === 'error') {
         const told = spanAt(source, start, 1).line;
-        const indent = misalignedKey(text, e.code, e.message, told, misaligned);
+        lines ??= text.split('\n');
+        const indent = misalignedKey(lines, e.code, e.message, told, misaligned);
         if (indent === 'cascade') continue;
         if (indent) {
           // One error per line: yaml may also report the line it was told on (a second message on `step: x`).
@@ -384,13 +386,12 @@ function contentAbove(lines: readonly string[], line: number): number {
  * lines up with the lines before it. `misaligned`: the lines told so far, with the indentation of the line above them.
  */
 function misalignedKey(
-  text: string,
+  lines: readonly string[],
   code: string,
   message: string,
   line: number,
   misaligned: Map<number, number>,
 ): { line: number; col: number; length: number; message: string; hint: string } | 'cascade' | undefined {
-  const lines = text.split('\n');
   let at = line;
   if (code === 'BLOCK_AS_IMPLICIT_KEY') {
     // Told on `step: x`; the culprit is the next line, indented more than `step`.
