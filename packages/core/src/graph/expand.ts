@@ -115,12 +115,18 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
     tasksOf.set(name, own);
   }
   // An output that is a folder of another's (items 'sub' and 'sub/e' of 'build/{item}'): the build would fail on it
-  // half-way, blaming a folder it made itself.
-  for (const [out, writer] of writers)
-    for (let dir = path.dirname(out); dir.length > root.length; dir = path.dirname(dir)) {
+  // half-way, blaming a folder it made itself. Each folder outputs go in is looked up once, with its ancestors (100,000
+  // outputs lie in a few hundred folders), and told with one output written into it.
+  const writtenInto = new Map<string, string>();
+  for (const out of writers.keys()) {
+    const folder = path.dirname(out);
+    if (!writtenInto.has(folder)) writtenInto.set(folder, out);
+  }
+  for (const [folder, out] of writtenInto)
+    for (let dir = folder; dir.length > root.length; dir = path.dirname(dir)) {
       const holder = writers.get(dir);
       if (!holder) continue;
-      diagnostics.push(nestedOutput(holder, writer, dir, out, pipeline));
+      diagnostics.push(nestedOutput(holder, writers.get(out)!, dir, out, pipeline));
       break;
     }
   const pendingOrder = order.filter((n) => pending.has(n));
