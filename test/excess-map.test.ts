@@ -51,6 +51,9 @@ describe('pipe build excess_map (Crab, shipped data)', () => {
 
   it('runs every task once and succeeds', () => {
     expect(first.run.code, first.run.stderr).toBe(0);
+    // pipe's own steps await their writes: none is told it left any running (a read or close it left, as the
+    // observation selection did, is no matter to its outputs).
+    expect(first.run.stdout + first.run.stderr).not.toContain('file operation');
     expect(first.ended['ran']).toEqual([
       'datasets[23523]',
       'datasets[23526]',

@@ -2,7 +2,7 @@
  * Running a step task inside a worker thread of the local executor (see pool-worker.ts): imports the step module
  * and runs its StepDefinition, so kernels never run on the main thread. The engine terminates the thread to cancel.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StepDefinition, StepResult } from '../model/step.js';
@@ -103,7 +103,7 @@ async function runDefinition(
     log: { info: (m) => write('info', m), warn: (m) => write('warn', m) },
     signal: new AbortController().signal,
   });
-  await settleFileOperations(write);
+  await settleFileOperations(write, Object.values(payload.outputs));
   // Items enter the keys of the tasks they fan out to and travel in cache manifests: refuse a malformed list here,
   // as this task's failure, rather than later in the planner or the cache.
   if (result?.items !== undefined) {
@@ -131,16 +131,26 @@ const SETTLE_MS = 10_000;
 /**
  * A step whose `run` returned while writes it started were still going (a stream not awaited to 'finish', an
  * fs.promises call not awaited): its outputs would be hashed, stored and published half-written, and the cache
- * would serve the truncated bytes for good. Its file operations are waited for (a warning says so); still running
- * after SETTLE_MS, the task fails.
+ * would serve the truncated bytes for good. Its file operations are waited for (a warning says so when an output
+ * changed meanwhile); still running after SETTLE_MS, the task fails.
  */
-async function settleFileOperations(write: (level: string, msg: string) => void): Promise<void> {
+async function settleFileOperations(
+  write: (level: string, msg: string) => void,
+  outputs: readonly string[],
+): Promise<void> {
   // One turn of the event loop first. A stream opens its file on the next tick after `run` returned: by then it
   // has. And a request whose completion resumed the step (its last awaited read) is still listed until its callback
   // has returned: a tick is too soon, and it counted as left running (the stack step was warned about).
   await new Promise((resolve) => setImmediate(resolve));
   const pending = pendingFileOperations();
   if (pending === 0) return;
+  // What the outputs are now: a step told of its writes only when one of its outputs changed while they ended (a
+  // read or a close it left running, of its own inputs or of pipe's code, is no matter to its outputs).
+  const stampOf = (file: string) => {
+    const st = statSync(file, { throwIfNoEntry: false });
+    return st ? `${st.size}:${st.mtimeMs}` : '';
+  };
+  const before = outputs.map(stampOf);
   const deadline = Date.now() + SETTLE_MS;
   while (pendingFileOperations() > 0 && Date.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -150,5 +160,6 @@ async function settleFileOperations(write: (level: string, msg: string) => void)
     throw new Error(
       `${what}, and ${left} still ${left === 1 ? 'is' : 'are'} after ${SETTLE_MS / 1000} s: its outputs may be incomplete, so none is kept; await them before returning`,
     );
-  write('warn', `${what}: pipe waited for them before taking its outputs; await them before returning`);
+  if (outputs.some((file, i) => stampOf(file) !== before[i]))
+    write('warn', `${what}: pipe waited for them before taking its outputs; await them before returning`);
 }
