@@ -57,6 +57,8 @@ export type ExecFailure =
   | { type: 'cancelled' }
   /** Stopped by a local executor at `resources.time` (`limit` as written, `seconds` as read). */
   | { type: 'timed-out'; limit: string; seconds: number }
+  /** A command exited while processes it started still ran `graceMs` later; pipe stopped them ("pid command"). */
+  | { type: 'left-running'; processes: string[]; graceMs: number }
   | { type: 'executor-error'; message: string };
 
 /** An output a task that ended well did not deliver as a file (the engine refuses to store its result). */
@@ -128,6 +130,11 @@ export function renderFailure(f: ExecFailure): string {
       return 'cancelled';
     case 'timed-out':
       return `exceeded its time limit resources.time = ${f.limit} (${f.seconds} s)`;
+    case 'left-running': {
+      const [first, ...more] = f.processes;
+      const others = more.length > 0 ? ` and ${more.length} more` : '';
+      return `exited, but left processes running ${f.graceMs / 1000} s later (${first}${others}); pipe stopped them, and keeps nothing: they could still have been writing its outputs. A command must wait for what it starts (e.g. \`wait\` in a shell script)`;
+    }
     case 'executor-error':
       return `executor error: ${f.message}`;
   }

@@ -2,7 +2,7 @@
  * The process executor: runs `command` steps as child processes from an argv array (no shell),
  * with only PATH/HOME/TMPDIR/LANG and the declared env, output to the task's log file. Each child
  * leads its own process group so that cancelling, or a task outliving its `resources.time`, kills whatever
- * it spawned.
+ * it spawned; and a command that exits while processes it started still run fails, once they are stopped.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -19,10 +19,13 @@ import {
   timeLimit,
 } from './executor.js';
 import { forgetCommand, recordCommand } from './orphans.js';
+import { stopLeftovers } from './process-group.js';
 import { PASSED_ENV } from './step-env.js';
 
 /** Time between SIGTERM and SIGKILL when cancelling or stopping at the time limit. */
 const KILL_GRACE_MS = 2000;
+/** How long what a command started may take to end after the command itself exited. */
+const LINGER_GRACE_MS = 1000;
 
 /**
  * A command's environment: PATH/HOME/TMPDIR/LANG, `PIPE_CPUS` (the cpus its target asks for, 1 by default: size a
@@ -123,15 +126,30 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
         failure: { type: 'spawn-error', message: spawnErrorMessage(program!, error, args) },
       }),
     );
-    child.once('close', (code, sig) => {
-      clearTimeout(killTimer);
+    child.once('close', async (code, sig) => {
       clearTimeout(limitTimer);
+      // The group must be empty before the task ends: what the command left running could still write its outputs.
+      const stopNow = signal.aborted || timedOut;
+      const leftovers =
+        child.pid === undefined
+          ? []
+          : await stopLeftovers(child.pid, { graceMs: LINGER_GRACE_MS, killGraceMs: KILL_GRACE_MS }, stopNow);
+      clearTimeout(killTimer);
       forgetCommand(req.logFile);
       if (signal.aborted) return finish({ ok: false, failure: { type: 'cancelled' } });
       if (timedOut && limit.value)
         return finish({ ok: false, failure: { type: 'timed-out', ...limit.value } });
       if (sig) return finish({ ok: false, failure: { type: 'killed', signal: sig } });
       if (code !== 0) return finish({ ok: false, failure: { type: 'exit-non-zero', exitCode: code ?? -1 } });
+      if (leftovers.length > 0)
+        return finish({
+          ok: false,
+          failure: {
+            type: 'left-running',
+            processes: leftovers.map((m) => `${m.pid} ${m.command}`),
+            graceMs: LINGER_GRACE_MS,
+          },
+        });
       finish({ ok: true });
     });
   });
