@@ -75,4 +75,33 @@ export default { name: 'slow', version: '1', run(ctx) {
     );
     expect(ws.exists('products/slow.txt')).toBe(false);
   }, 60_000);
+
+  // Left out in session 25: with no reader ever, node's exit waited for the blocked open for good (pipe hung).
+  it('ends itself 5 s after the build when the operation never ends, the build recorded', async () => {
+    const ws = new Workspace({});
+    ws.write(
+      'pipe.yaml',
+      `version: 1\ntargets:\n  stuck: {step: ./steps/stuck.mjs, params: {fifo: ${JSON.stringify(ws.path('fifo'))}}, outputs: {o: products/stuck.txt}}\n`,
+    );
+    ws.write(
+      'steps/stuck.mjs',
+      `import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+export default { name: 'stuck', version: '1', run(ctx) {
+  fs.writeFileSync(ctx.outputs.o, 'partial');
+  execFileSync('mkfifo', [ctx.params.fifo]);
+  fs.promises.readFile(ctx.params.fifo).catch(() => {});
+} };
+`,
+    );
+    const build = await ws.run(['build', 'stuck']);
+    expect(build.signal).toBe('SIGKILL');
+    expect(build.stderr).toMatch(/FAILED\s+stuck: .*still running .* after 10 s/);
+    expect(build.stderr).toContain(
+      'pipe: a step left a file operation blocked in its thread 5 s after the build ended, and node cannot exit while it is: pipe ends itself (SIGKILL, exit status 137 instead of 1); the build is recorded',
+    );
+    expect(ws.exists('products/stuck.txt')).toBe(false);
+    const log = await ws.run(['log']);
+    expect(log.stdout).toMatch(/failed\s+stuck\s+\(1 failed\)/);
+  }, 60_000);
 });

@@ -45,6 +45,26 @@ function buildsSteps(argv) {
   return args.includes('build') && !args.some((a) => a === '--dry-run' || a === '-n' || a === '--help' || a === '-h');
 }
 
+/**
+ * A step left one of pipe's threads blocked in a file operation (a FIFO nobody writes; core's blocked-thread.ts):
+ * node's exit waits for it, maybe for ever. The build is recorded by now: when the threads have not ended within
+ * BLOCKED_WAIT_MS and the output is written, the process ends itself with SIGKILL, the one way out that does not
+ * wait (its status is then 137, not `code`).
+ */
+const BLOCKED_WAIT_MS = 5000;
+function endBlocked(code, threads) {
+  const ended = Promise.all(threads).then(() => true);
+  const waited = new Promise((resolve) => setTimeout(resolve, BLOCKED_WAIT_MS, false).unref());
+  const flushed = (stream) =>
+    new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.once('drain', resolve)));
+  Promise.race([ended, waited]).then(async (done) => {
+    if (done) return;
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    const note = `pipe: a step left a file operation blocked in its thread ${BLOCKED_WAIT_MS / 1000} s after the build ended, and node cannot exit while it is: pipe ends itself (SIGKILL, exit status 137 instead of ${code}); the build is recorded\n`;
+    process.stderr.write(note, () => process.kill(process.pid, 'SIGKILL'));
+  });
+}
+
 /** Resources that remain once a command is done and hold nothing pipe still needs (see main's end below). */
 const ONLY_TEARDOWN = new Set(['PipeWrap', 'TTYWrap', 'MessagePort']);
 
@@ -80,6 +100,8 @@ if (fast.code !== undefined) {
   main(process.argv).then(
     (code) => {
       process.exitCode = code;
+      const blocked = globalThis[Symbol.for('pipe.blockedThreads')];
+      if (blocked) return endBlocked(code, blocked);
       // Done. What may still hold node is the step threads' teardown (their isolates freed, ~10 ms) and node's
       // own: when nothing else is pending — no socket, timer or file operation, and stdout and stderr have written
       // all they were given (a pipe's reader may lag) — exit now; otherwise node ends as usual, once all is done.

@@ -33,7 +33,8 @@ export type PoolReply =
    * long the run took on the thread.
    */
   | { id: number; ok: true; result: StepResult | undefined; hashes: Record<string, WrittenHash>; ms: number }
-  | { id: number; ok: false; message: string; param?: ParamPath };
+  /** `blocked`: the step left this thread blocked in a file operation (step-worker ThreadBlockedError). */
+  | { id: number; ok: false; message: string; param?: ParamPath; blocked?: true };
 
 const port = parentPort;
 if (!port) throw new Error('pool-worker.js runs inside a worker thread');
@@ -109,7 +110,14 @@ const run = async ({ id, payload }: Extract<PoolRequest, { type: 'run' }>): Prom
   } catch (error) {
     const message = stepErrorMessage(error, payload.module);
     const param = blamedParam(error);
-    port.postMessage({ id, ok: false, message, ...(param ? { param } : {}) } satisfies PoolReply);
+    const blocked = (error as { blocksThread?: unknown } | null)?.blocksThread === true;
+    port.postMessage({
+      id,
+      ok: false,
+      message,
+      ...(param ? { param } : {}),
+      ...(blocked ? { blocked } : {}),
+    } satisfies PoolReply);
     return;
   }
   port.postMessage({

@@ -125,6 +125,14 @@ const FILE_OPERATIONS = new Set(['FSReqCallback', 'FSReqPromise', 'FileHandleClo
 const pendingFileOperations = (): number =>
   process.getActiveResourcesInfo().filter((r) => FILE_OPERATIONS.has(r)).length;
 
+/**
+ * A step left a file operation that still runs (blocked: a FIFO nobody writes, a stalled network file system): the
+ * thread cannot be reused, and node cannot exit before the operation ends (its exit joins libuv's threads).
+ */
+export class ThreadBlockedError extends Error {
+  readonly blocksThread = true;
+}
+
 /** How long a step's file operations still running when it returned are waited for. */
 const SETTLE_MS = 10_000;
 
@@ -157,7 +165,7 @@ async function settleFileOperations(
   const left = pendingFileOperations();
   const what = `the step returned while ${pending} file operation${pending === 1 ? '' : 's'} it started ${pending === 1 ? 'was' : 'were'} still running (a write stream not awaited to 'finish', an fs.promises call not awaited)`;
   if (left > 0)
-    throw new Error(
+    throw new ThreadBlockedError(
       `${what}, and ${left} still ${left === 1 ? 'is' : 'are'} after ${SETTLE_MS / 1000} s: its outputs may be incomplete, so none is kept; await them before returning`,
     );
   if (outputs.some((file, i) => stampOf(file) !== before[i]))

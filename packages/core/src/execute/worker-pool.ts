@@ -19,6 +19,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ParamPath, StepResult } from '../model/step.js';
 import type { WrittenHash } from '../store/written-hashes.js';
+import { noteBlockedThread } from './blocked-thread.js';
 import { POOL_WORKER_ENTRY, poolWorkerOptions, takeEarlyPoolThread } from './early-thread.js';
 import type { PoolReply, PoolRequest } from './pool-worker.js';
 import type { StepPayload } from './step-worker.js';
@@ -244,11 +245,18 @@ export class StepWorkerPool {
       this.runMs.set(task.payload.module, avg === undefined ? reply.ms : 0.8 * avg + 0.2 * reply.ms);
     }
     thread.task = undefined;
-    // The task sent ahead starts now, on that thread (the thread takes its runs in order).
-    const next = thread.next;
-    thread.next = undefined;
-    if (next) this.start(thread, next, now);
-    else thread.worker.unref();
+    if (!reply.ok && reply.blocked) {
+      // The thread is stuck in a file operation its step left: retired (what was sent ahead goes back to the queue).
+      this.threads.splice(this.threads.indexOf(thread), 1);
+      this.requeueNext(thread);
+      noteBlockedThread(thread.worker.terminate());
+    } else {
+      // The task sent ahead starts now, on that thread (the thread takes its runs in order).
+      const next = thread.next;
+      thread.next = undefined;
+      if (next) this.start(thread, next, now);
+      else thread.worker.unref();
+    }
     task.settle(
       reply.ok
         ? {
