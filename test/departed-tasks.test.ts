@@ -65,6 +65,54 @@ describe('tasks that left the pipeline', () => {
   });
 });
 
+describe('a fan-out that narrows to no item at all', () => {
+  // Found by helper-110: only targets with a task in the build were looked at, so the last item's output stayed.
+  it('retires the last item too, and the folders it leaves empty', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  names:
+    inputs: {names: names.txt}
+    step: ./steps/names.mjs
+    outputs: {out: out/names.txt}
+  each:
+    foreach: {items: names}
+    command: [sh, -c, 'echo "$1" > "$2"', sh, "{item}", "{outputs.out}"]
+    outputs: {out: "out/each/{item}/copy.txt"}
+  all:
+    inputs: {parts: {target: each}}
+    command: [sh, -c, 'echo "$#" > {outputs.out}', sh, "{inputs.parts}"]
+    outputs: {out: out/all.txt}
+`,
+      'names.txt': 'r1',
+      'steps/names.mjs': `import { readFileSync, writeFileSync } from 'node:fs';
+export default { name: 'test.names', version: '1', run(ctx) {
+  const ids = readFileSync(ctx.inputs.names[0], 'utf8').split(/\\s+/).filter(Boolean);
+  writeFileSync(ctx.outputs.out, ids.join(','));
+  return { items: ids.map((id) => ({ id, files: [] })) };
+} };
+`,
+    });
+    expect((await ws.build(['all'])).run.code).toBe(0);
+    expect(ws.read('out/each/r1/copy.txt')).toBe('r1\n');
+    ws.write('names.txt', '');
+    const second = await ws.build(['all']);
+    expect(second.run.code, second.run.stderr).toBe(0);
+    expect(second.run.stderr).toContain(
+      'removed 1 output of tasks no longer in the pipeline (kept in the cache): out/each/r1/copy.txt',
+    );
+    expect(ws.read('out/all.txt')).toBe('0\n');
+    expect(ws.exists('out/each')).toBe(false);
+    const why = await ws.run(['why', 'each']);
+    expect(why.stdout).not.toContain('each[r1]');
+    // The item comes back: restored from the cache, its folder made again.
+    ws.write('names.txt', 'r1');
+    const third = await ws.build(['all']);
+    expect(third.ended.restored).toEqual(['all', 'each[r1]', 'names']);
+    expect(ws.read('out/each/r1/copy.txt')).toBe('r1\n');
+  });
+});
+
 describe("a departed task's output whose cache blob is corrupt", () => {
   it('is kept: the blob is re-hashed before the only good copy is deleted', async () => {
     const ws = new Workspace({ 'pipe.yaml': PIPELINE, 'runs/r1.txt': 'one\n', 'runs/r2.txt': 'two\n' });

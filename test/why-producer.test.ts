@@ -86,3 +86,35 @@ describe('pipe why, log and status on what is not as pipe wrote it', () => {
     expect(why.code, why.stderr).toBe(0);
   });
 });
+
+describe('pipe why on a product whose upstream was rebuilt since', () => {
+  // Found by helper-110: the chain went on with the upstream's latest record, as if this product had been made from it.
+  it('says which bytes it read, that they were rebuilt since, and that it is out of date', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  total:
+    inputs: {x: data/in.txt}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: products/total.txt}
+  extra:
+    inputs: {x: {target: total}}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: products/extra.txt}
+`,
+      'data/in.txt': '1\n',
+    });
+    expect((await ws.build(['extra'])).run.code).toBe(0);
+    const fresh = await ws.run(['why', 'products/extra.txt']);
+    expect(fresh.stdout).toContain('← products/total.txt from:');
+    expect(fresh.stdout).not.toContain('rebuilt since');
+    ws.write('data/in.txt', '2\n');
+    expect((await ws.build(['total'])).run.code).toBe(0);
+    const sha = (text: string) => execFileSync('sha256sum', { input: text }).toString().slice(0, 12);
+    const why = await ws.run(['why', 'products/extra.txt']);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toContain(
+      `← products/total.txt (read as sha256 ${sha('1\n')}) — rebuilt since (now sha256 ${sha('2\n')}): extra is out of date, its next build reruns it; now made by:`,
+    );
+  });
+});

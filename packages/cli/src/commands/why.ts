@@ -78,7 +78,15 @@ async function render(
     await render(node.item.emitter, depth + 2, out, seen, root, inCache, paramsShown, madeIn);
   }
   for (const input of node.inputs) {
-    if (input.producer) {
+    if (input.rebuiltSince !== undefined) {
+      // The chain goes on with the producer's latest record, not the one this task read: say so, rather than pass it
+      // off as this product's provenance.
+      out.push(
+        `${pad}  ← ${input.path} (read as sha256 ${input.hash.slice(0, 12)}) — rebuilt since (now sha256 ${input.rebuiltSince.slice(0, 12)}): ${node.task} is out of date, its next build reruns it${input.producer ? '; now made by:' : ''}`,
+      );
+      if (input.producer)
+        await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, madeIn);
+    } else if (input.producer) {
       out.push(`${pad}  ← ${input.path} from:`);
       await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, madeIn);
     } else {

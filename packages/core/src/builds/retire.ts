@@ -13,7 +13,7 @@
  * under the same names, and those are not this target's to remove (so an output moved to a new path leaves its old
  * file, as make would).
  */
-import { unlink } from 'node:fs/promises';
+import { rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { absolutePattern, isGlob, literalPath, outputTemplateMatcher } from '../graph/items.js';
@@ -139,7 +139,22 @@ async function retireOutput(
   if (unmodified && inCache) {
     await unlink(abs).catch(() => {});
     retired.removed.push(out.path);
+    await removeEmptiedFolders(path.dirname(abs), pipeline.root);
   } else retired.kept.push(out.path);
+}
+
+/**
+ * The folders a removed output leaves empty go too, up to the workspace (as git does): a retired run's folder does
+ * not linger. rmdir removes only an empty folder; the first that is not (or is not ours to remove) stops the walk.
+ */
+async function removeEmptiedFolders(dir: string, root: string): Promise<void> {
+  for (let d = dir; d !== root && d.startsWith(`${root}${path.sep}`); d = path.dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return;
+    }
+  }
 }
 
 /** An output a task's last record names under a name the task no longer declares. */

@@ -49,7 +49,6 @@ import {
   type Retired,
   retireDroppedOutputs,
   retireTasks,
-  targetOfTaskId,
 } from './retire.js';
 
 export interface SessionOptions {
@@ -291,13 +290,10 @@ function downstreamOf(pipeline: Pipeline, requested: readonly string[], target: 
 /** Whether a plan has nothing to do and nothing to record (every task up to date as recorded). */
 function isNoOp(plan: Plan, session: Session): boolean {
   if (plan.pending.length > 0 || session.memo.dirty) return false;
-  const targets = new Set<string>();
-  for (const { task, decision } of plan.tasks.values()) {
+  for (const { decision } of plan.tasks.values())
     if (decision.action !== 'up-to-date' || decision.adopted) return false;
-    targets.add(task.target);
-  }
   // Records of tasks that left the pipeline are retired by a build.
-  return departedTasks(session.state, targets, plan.tasks).length === 0;
+  return departedTasks(session.state, buildTargets(session), plan.tasks).length === 0;
 }
 
 /**
@@ -505,9 +501,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
         },
       };
       if (dropped.length > 0) retiredDropped = await retireDroppedOutputs(dropped, ctx);
-      const targets = new Set<string>();
-      for (const id of outcome.reports.keys()) targets.add(targetOfTaskId(id));
-      const departed = departedTasks(session.state, targets, outcome.reports);
+      const departed = departedTasks(session.state, buildTargets(session), outcome.reports);
       if (departed.length > 0) {
         retired = await retireTasks(departed, outcome.reports.keys(), ctx);
         outcome.stateChanged = true;
@@ -587,6 +581,15 @@ async function reloadState(session: Session): Promise<void> {
     cache: session.cache,
     ...(session.options.env ? { env: session.options.env } : {}),
   });
+}
+
+/**
+ * The targets a build covers: the requested ones and all they need. Once it planned them all (or succeeded), their
+ * tasks are all it has: a recorded task of one of them that it lacks has left the pipeline, also when the target now
+ * has no task at all (a fan-out over an emptied list).
+ */
+function buildTargets(session: Session): Set<string> {
+  return new Set(dependencyOrder(session.pipeline.targets, session.options.targets).order);
 }
 
 /** The record's `with`: the targets of this build that are built with others, and which. */

@@ -18,6 +18,11 @@ export interface WhyInput {
   hash: string;
   /** The task that produced this input, explained in turn; undefined for a raw input. */
   producer?: WhyNode;
+  /**
+   * The sha256 its producer's last record gives the file, when not the one this task read (`hash`): the producer was
+   * rebuilt since, so this task is out of date and the chain above it is not the one it was made from.
+   */
+  rebuiltSince?: string;
 }
 
 export interface WhyNode {
@@ -164,6 +169,9 @@ export function explainProduct(options: {
         const w: WhyInput = { input, path: p, hash };
         if (producer && producer !== id && !stack.has(producer))
           w.producer = explain(producer, new Set([...stack, id]));
+        const made = producer ? state.tasks.get(producer)?.outputs : undefined;
+        const now = made && Object.values(made).find((o) => o.path === p)?.sha256;
+        if (now !== undefined && now !== hash) w.rebuiltSince = now;
         inputs.push(w);
       }
     }
