@@ -260,6 +260,38 @@ describe('pipe build: freshness', () => {
     expect(ws.read('build/a.txt')).toBe('ORIGINAL');
   });
 
+  // Found by helper-110: a copy into a folder a foreach glob reads became a new item of the next build.
+  it('--out never writes a file that a foreach or input glob would read', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  each:
+    foreach: {glob: "runs/*.txt"}
+    inputs: {x: "runs/{item}.txt"}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: "build/each/{item}.txt"}
+  all:
+    inputs: {x: {target: each}, notes: "notes/*"}
+    command: [sh, -c, 'cat "$@" > {outputs.o}', sh, "{inputs.x}"]
+    outputs: {o: build/all.txt}
+`,
+      'runs/a.txt': 'a\n',
+      'notes/n.md': 'n\n',
+    });
+    const intoRuns = await ws.run(['build', 'all', '--out', 'runs']);
+    expect(intoRuns.code).toBe(1);
+    expect(intoRuns.stderr).toContain(
+      `pipe: --out ${ws.path('runs')}: build/all.txt would replace runs/all.txt, a file the foreach glob of target 'each' would read (its glob matches it); nothing was copied`,
+    );
+    expect(ws.exists('runs/all.txt')).toBe(false);
+    const intoNotes = await ws.run(['build', 'all', '--out', 'notes']);
+    expect(intoNotes.code).toBe(1);
+    expect(intoNotes.stderr).toContain(
+      "would replace notes/all.txt, a file input 'notes' of target 'all' would read",
+    );
+    expect((await ws.build(['all'])).ended['up-to-date']).toEqual(['all', 'each[a]']);
+  });
+
   // Found by an adversarial review: a full disk while the state was saved gave a stack trace (exit 70), and the
   // build was listed as interrupted. A folder where the fingerprint log goes fails its write the same way here.
   it('a state that cannot be saved fails the build in one line, recorded as failed; the next build recovers', async () => {

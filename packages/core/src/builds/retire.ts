@@ -15,13 +15,12 @@
  */
 import { rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import picomatch from 'picomatch';
-import { absolutePattern, isGlob, literalPath, outputTemplateMatcher } from '../graph/items.js';
+import { outputTemplateMatcher } from '../graph/items.js';
+import { rawInputReader } from '../graph/raw-inputs.js';
 import type { Pipeline } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
 import { sameFileStamp } from '../state/hash-memo.js';
 import type { OutputStamp, StateData } from '../state/state-file.js';
-import { relPath } from '../workspace/layout.js';
 
 /** `datasets[23523]` → `datasets` (target names have no brackets). */
 export function targetOfTaskId(id: string): string {
@@ -77,10 +76,10 @@ export async function retireTasks(
       ([name, t]) => [name, outputTemplateMatcher(Object.values(t.outputs))] as const,
     ),
   );
-  const readAsInput = rawInputMatcher(pipeline);
+  const readAsInput = rawInputReader(pipeline);
   const declaredElsewhere = (target: string, p: string) => {
     for (const [name, declares] of declaredByTarget) if (name !== target && declares(p)) return true;
-    return readAsInput(p);
+    return readAsInput(p) !== undefined;
   };
   for (const id of ids) {
     const record = state.tasks.get(id);
@@ -97,30 +96,6 @@ export async function retireTasks(
     state.tasks.delete(id);
   }
   return retired;
-}
-
-/**
- * Whether some target reads `p` (workspace-relative) as a raw input: a file input's path, or a path its glob matches,
- * with `{item}` standing for any item. Such a file is kept, whoever wrote it before (an output a target stopped
- * declaring that the pipeline now reads as data).
- */
-function rawInputMatcher(pipeline: Pick<Pipeline, 'root' | 'targets'>): (p: string) => boolean {
-  const exact = new Set<string>();
-  const globs: Array<(p: string) => boolean> = [];
-  for (const t of pipeline.targets.values())
-    for (const specs of Object.values(t.inputs))
-      for (const spec of specs) {
-        if (spec.kind !== 'file') continue;
-        const pattern = spec.pattern.replaceAll('{item}', '**');
-        if (!isGlob(pattern)) {
-          exact.add(relPath(pipeline.root, path.resolve(pipeline.root, literalPath(pattern))));
-          continue;
-        }
-        const abs = absolutePattern(pipeline.root, pattern);
-        const isMatch = picomatch(abs, { dot: true, posix: true });
-        globs.push((p) => isMatch(path.resolve(pipeline.root, p)));
-      }
-  return (p) => exact.has(p) || globs.some((g) => g(p));
 }
 
 /** Remove one recorded output when unmodified and held by the cache (`held`: its task's manifest outputs), else keep it. */
@@ -195,9 +170,10 @@ export async function retireDroppedOutputs(
   const owned = new Set<string>();
   for (const [, record] of ctx.state.tasks.entries())
     for (const out of Object.values(record.outputs)) owned.add(out.path);
+  const readAsInput = rawInputReader(ctx.pipeline);
   const declares = [
     ...[...ctx.pipeline.targets.values()].map((t) => outputTemplateMatcher(Object.values(t.outputs))),
-    rawInputMatcher(ctx.pipeline),
+    (p: string) => readAsInput(p) !== undefined,
   ];
   for (const { key, out } of dropped) {
     if (owned.has(out.path) || declares.some((d) => d(out.path))) continue;

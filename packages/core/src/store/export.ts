@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { templateItem } from '../graph/items.js';
+import { rawInputReader } from '../graph/raw-inputs.js';
 import type { Pipeline, Task } from '../model/types.js';
 import { nearestExisting, relPath } from '../workspace/layout.js';
 
@@ -12,8 +13,8 @@ export type ExportGuard = (realDest: string) => string | undefined;
 /**
  * The workspace files a copy to `--out` must never replace: what the pipeline is read from (its files, the config,
  * step modules), the inputs of `tasks` (raw data the cache does not hold), any target's outputs (declared paths,
- * and `{item}` templates for items not expanded now: the workspace would no longer match its state), and pipe's
- * own folder. Paths are compared with symbolic links resolved.
+ * and `{item}` templates for items not expanded now: the workspace would no longer match its state), files a glob of
+ * the pipeline would read (a foreach or input glob: the copy would become data), and pipe's own folder. Paths are compared with symbolic links resolved.
  */
 export function exportGuard(pipeline: Pipeline, tasks: Iterable<Task>): ExportGuard {
   const files = new Map<string, string>();
@@ -34,6 +35,7 @@ export function exportGuard(pipeline: Pipeline, tasks: Iterable<Task>): ExportGu
   }
   const root = realPathOf(pipeline.root);
   const stateDir = `${path.join(root, '.pipe')}${path.sep}`;
+  const readsAsData = rawInputReader(pipeline);
   return (dest) => {
     if (dest.startsWith(stateDir)) return "inside pipe's own folder (.pipe/)";
     const known = files.get(dest);
@@ -43,7 +45,9 @@ export function exportGuard(pipeline: Pipeline, tasks: Iterable<Task>): ExportGu
     for (const target of pipeline.targets.values())
       for (const template of Object.values(target.outputs))
         if (templateItem(template, rel) !== undefined) return `an output of target '${target.name}'`;
-    return undefined;
+    // A file no task reads now, that a glob would take in: the next build would read the copy as data.
+    const reader = readsAsData(rel);
+    return reader === undefined ? undefined : `a file ${reader} would read (its glob matches it)`;
   };
 }
 
