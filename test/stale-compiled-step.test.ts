@@ -43,3 +43,40 @@ describe('a TypeScript step whose compiled file is older than its source', () =>
     expect(ws.read('answer.txt')).toBe('63');
   });
 });
+
+describe("a TypeScript step compiled by a tsconfig.json's own folders", () => {
+  // Found by helper-110: only a package's src/ → dist/ was known, so steps/ → out/ was hashed as the JS it runs and
+  // an edit not compiled yet built as "up to date".
+  it.each([
+    [
+      'rootDir',
+      '{ // where tsc reads and writes\n "compilerOptions": { "outDir": "out", "rootDir": "steps", },\n}',
+    ],
+    ['include', '{ "compilerOptions": { "outDir": "out" }, "include": ["steps/**/*"] }'],
+  ])('is keyed by its sources and refused when one is newer (%s)', async (_, tsconfig) => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ndefault: [t]\ntargets:\n  t:\n    step: ./out/s.js\n    outputs: {o: answer.txt}\n',
+      'package.json': '{"type":"module"}',
+      'tsconfig.json': tsconfig,
+      'steps/s.ts': step(2, true),
+      'out/s.js': step(2, false),
+    });
+    const at = (rel: string, secondsAgo: number) => {
+      const t = new Date(Date.now() - secondsAgo * 1000);
+      utimesSync(ws.path(rel), t, t);
+    };
+    at('steps/s.ts', 60);
+    at('out/s.js', 50);
+    expect((await ws.build([])).run.code).toBe(0);
+    expect(ws.read('answer.txt')).toBe('42');
+    ws.write('steps/s.ts', step(3, true));
+    const refused = await ws.run(['build']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`steps/s.ts changed after ${ws.path('out/s.js')} was compiled`);
+    ws.write('out/s.js', step(3, false));
+    const built = await ws.build([]);
+    expect(built.ended.ran).toEqual(['t']);
+    expect(ws.read('answer.txt')).toBe('63');
+  });
+});

@@ -2,47 +2,32 @@
  * The code hash of a step module: SHA-256 over the module's source and the sources of its
  * transitive *relative* imports (sorted by path relative to the module's package).
  *
- * Which source: a module under `<package>/dist/` whose package ships `src/` is hashed from the
- * TypeScript sources (`dist/a/b.js` → `src/a/b.ts`, `.tsx`, `.mts`), because compiled JS differs
- * with compiler options and what a developer edits is the source; a package without `src/` (or a
- * plain .js/.mjs module) is hashed as the JS it runs. Caveat: after editing src without rebuilding
- * dist the key changes while the old JS still runs — build before building products.
+ * Which source: a compiled module is hashed from its TypeScript sources (`dist/a/b.js` → `src/a/b.ts`, `.tsx`,
+ * `.mts`; the folders from the tsconfig.json whose outDir holds it, else a package's dist/ and src/: ts-layout.ts),
+ * because compiled JS differs with compiler options and what a developer edits is the source; a module without
+ * such a source (a plain .js/.mjs module) is hashed as the JS it runs. A source edited after its compiled file was
+ * written is refused (`stale`): the key would name code that is not what runs.
  * Bare imports (npm packages, other workspace packages) are not followed: kernels enter the key
  * through their own identity (source hash, compiler, backend), everything else through the step's
  * `version`.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type FileIdentity, identityOf, sameIdentity } from '@pipe/cache/types';
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { distFolderOf } from '../steps/bundled.js';
 import { sha256Hex } from './canonical.js';
+import { compiledIn, sourceLayout, TS_EXTS, type TsLayout } from './ts-layout.js';
 
 // The relative modules a source names: ESM `from`/`import`, dynamic `import(…)` and CommonJS `require(…)` (what
 // tsc emits for a CommonJS step), with a quoted or a plain template-literal specifier (one with `${` is computed
 // at run time and cannot be followed).
 const IMPORT_RE =
   /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"`])(\.{1,2}\/(?:(?!\$\{)[^'"`\n])+)\1/g;
-const TS_EXTS = ['.ts', '.tsx', '.mts'];
 
 /** The source file that stands for a runtime module (see the module comment). */
 export function sourceOf(modulePath: string): string {
-  const parts = modulePath.split(path.sep);
-  const distAt = parts.lastIndexOf('dist');
-  if (distAt > 0) {
-    const pkgRoot = parts.slice(0, distAt).join(path.sep);
-    const rest = parts
-      .slice(distAt + 1)
-      .join(path.sep)
-      .replace(/\.(m?js|cjs)$/, '');
-    if (existsSync(path.join(pkgRoot, 'src'))) {
-      for (const ext of TS_EXTS) {
-        const candidate = path.join(pkgRoot, 'src', rest + ext);
-        if (existsSync(candidate)) return candidate;
-      }
-    }
-  }
-  return modulePath;
+  return sourceLayout(modulePath).source;
 }
 
 /**
@@ -242,7 +227,7 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
       isFileNow.set(p, (found = statSync(p, { throwIfNoEntry: false })?.isFile() === true));
     return found;
   };
-  const entry = sourceOf(modulePath);
+  const { source: entry, layout } = sourceLayout(modulePath);
   const seen = new Map<string, string>();
   const queue = [entry];
   while (queue.length > 0) {
@@ -281,23 +266,24 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
   // counts too. Their stamps keep the memo honest when a compile rewrites them; a watch rebuilds when they change.
   const compiled: string[] = [];
   const buildInfos = new Map<string, bigint>();
-  const compiledAt = (pkgRoot: string): bigint => {
-    let at = buildInfos.get(pkgRoot);
+  const compiledAt = (where: Pick<TsLayout, 'outRoot' | 'configDir'>): bigint => {
+    let at = buildInfos.get(where.configDir);
     if (at === undefined) {
       at = -1n;
-      for (const file of buildInfoFiles(pkgRoot)) {
+      for (const file of buildInfoFiles(where)) {
         const id = identityNow(file);
         stamps.push([file, id]);
         if (id && BigInt(id.mtimeNs) > at) at = BigInt(id.mtimeNs);
       }
-      buildInfos.set(pkgRoot, at);
+      buildInfos.set(where.configDir, at);
     }
     return at;
   };
   const sourceIds = new Map(stamps);
   let stale: string | undefined;
   for (const src of sourcesHashed) {
-    const out = compiledOf(src);
+    const inLayout = layout && compiledIn(src, layout);
+    const out = inLayout ? { js: inLayout, ...layout } : compiledOf(src);
     if (!out) continue;
     compiled.push(out.js);
     const id = identityNow(out.js);
@@ -306,7 +292,7 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
     if (stale || !srcId) continue;
     const srcAt = BigInt(srcId.mtimeNs);
     if (id === null) stale = `${src} has no compiled ${path.basename(out.js)} in ${path.dirname(out.js)}`;
-    else if (BigInt(id.mtimeNs) < srcAt && compiledAt(out.pkgRoot) < srcAt)
+    else if (BigInt(id.mtimeNs) < srcAt && compiledAt(out) < srcAt)
       stale = `${src} changed after ${out.js} was compiled`;
   }
   return {
@@ -318,10 +304,10 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
   };
 }
 
-/** The package's tsc build-info files (dist/*.tsbuildinfo, *.tsbuildinfo beside its tsconfig). */
-function buildInfoFiles(pkgRoot: string): string[] {
+/** The tsc build-info files of a layout (*.tsbuildinfo in its output folder, and beside its tsconfig). */
+function buildInfoFiles(where: Pick<TsLayout, 'outRoot' | 'configDir'>): string[] {
   const files: string[] = [];
-  for (const dir of [path.join(pkgRoot, 'dist'), pkgRoot]) {
+  for (const dir of [where.outRoot, where.configDir]) {
     let names: string[];
     try {
       names = readdirSync(dir);
@@ -333,17 +319,20 @@ function buildInfoFiles(pkgRoot: string): string[] {
   return files;
 }
 
-/** The compiled file of a TypeScript source under `<package>/src/`: `<package>/dist/…/x.js` (`.mts` → `.mjs`). */
-function compiledOf(source: string): { js: string; pkgRoot: string } | undefined {
+/**
+ * The compiled file of a TypeScript source under `<package>/src/`: `<package>/dist/…/x.js` (`.mts` → `.mjs`); for a
+ * source the entry module's layout does not hold (a relative import into another package).
+ */
+function compiledOf(source: string): { js: string; outRoot: string; configDir: string } | undefined {
   const parts = source.split(path.sep);
   const at = parts.lastIndexOf('src');
   if (at < 1) return undefined;
-  const rest = parts.slice(at + 1).join(path.sep);
-  const ext = path.extname(rest);
-  if (!TS_EXTS.includes(ext)) return undefined;
   const pkgRoot = parts.slice(0, at).join(path.sep);
-  return {
-    js: path.join(pkgRoot, 'dist', `${rest.slice(0, -ext.length)}${ext === '.mts' ? '.mjs' : '.js'}`),
-    pkgRoot,
+  const layout = {
+    srcRoot: path.join(pkgRoot, 'src'),
+    outRoot: path.join(pkgRoot, 'dist'),
+    configDir: pkgRoot,
   };
+  const js = compiledIn(source, layout);
+  return js === undefined ? undefined : { js, ...layout };
 }
