@@ -231,7 +231,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cache-dir <dir>', 'cache directory');
   for (const [name, desc, arg] of [
     ['stats', 'size and entry counts', undefined],
-    ['gc', 'evict least recently used entries beyond the size budget (pins are kept)', undefined],
+    [
+      'gc',
+      'evict least recently used entries beyond the size budget (pins, and entries used in the last 10 minutes, which a running build may need, are kept)',
+      undefined,
+    ],
     ['verify', 'check every entry against its hash', undefined],
     ['pin', 'pin the cache entries of a target (and of the targets built with it)', '<target>'],
     ['unpin', 'unpin the cache entries of a target (those of its earlier builds too)', '<target>'],

@@ -60,7 +60,7 @@ export async function cacheCommand(
       print(
         opts.json,
         g,
-        `evicted ${g.evicted.length} entries, removed ${g.removedBlobs} blobs; ${g.bytesBefore} → ${g.bytesAfter} bytes${g.overBudget ? ' (still over budget: what is left is pinned, or too recent to evict safely while a build may use it)' : ''}`,
+        `evicted ${g.evicted.length} entries, removed ${g.removedBlobs} blobs; ${g.bytesBefore} → ${g.bytesAfter} bytes${g.overBudget ? ' (still over budget: what is left is pinned, or was used in the last 10 minutes, which a running build may need)' : ''}`,
       );
       return 0;
     }
