@@ -113,6 +113,27 @@ export default { name: 'test.names', version: '1', run(ctx) {
   });
 });
 
+describe('the notes of a build under --json', () => {
+  // Found by helper-110: the note of retired outputs went to stderr as text only, not as an event.
+  it('are events of their own', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PIPELINE, 'runs/r1.txt': 'one\n', 'runs/r2.txt': 'two\n' });
+    expect((await ws.build(['all'])).run.code).toBe(0);
+    ws.remove('runs/r1.txt');
+    const json = await ws.run(['build', 'all', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; message?: string });
+    expect(events.filter((e) => e.event === 'note')).toEqual([
+      {
+        event: 'note',
+        message: 'removed 1 output of tasks no longer in the pipeline (kept in the cache): out/each/r1.txt',
+      },
+    ]);
+  });
+});
+
 describe("a departed task's output whose cache blob is corrupt", () => {
   it('is kept: the blob is re-hashed before the only good copy is deleted', async () => {
     const ws = new Workspace({ 'pipe.yaml': PIPELINE, 'runs/r1.txt': 'one\n', 'runs/r2.txt': 'two\n' });

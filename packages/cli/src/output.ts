@@ -1,7 +1,7 @@
 /**
  * Terminal output of a build: a compact progress line on a TTY (done/running/cached, ETA), plain
  * lines when not a TTY or under CI, or one JSON event per line with --json (consumed by watch mode
- * and scripts: build-start, task-start, task-end, warning, expanded, build-end; a command refused before it runs
+ * and scripts: build-start, task-start, task-end, warning, note, expanded, build-end; a command refused before it runs
  * writes one `error` event instead, see errorEvent in commands/session.ts).
  */
 import { existsSync } from 'node:fs';
@@ -133,6 +133,15 @@ export class BuildOutput {
       case 'warning':
         return jsonLine({ event: 'warning', message: e.message });
     }
+  }
+
+  /**
+   * A note of the build (a took-over lock, retired outputs, a cache eviction): on stderr as ever, and under --json an
+   * event of its own too, for the tool that reads the events.
+   */
+  note(message: string): void {
+    if (this.mode === 'json') jsonLine({ event: 'note', message });
+    this.print(`note: ${message}`);
   }
 
   private taskEnd(r: TaskReport): void {

@@ -325,7 +325,7 @@ async function buildOpened(
       onSaved: ({ status, plan, reports }) => recordSnapshot(status, plan, reports),
       ...(process.env.PIPE_BUILD_ID ? { buildId: process.env.PIPE_BUILD_ID } : {}),
     });
-    for (const note of session.notes) process.stderr.write(`note: ${note}\n`);
+    for (const note of session.notes) output.note(note);
     if (!result.ok) {
       const message =
         result.reason === 'unwritable'
@@ -343,7 +343,7 @@ async function buildOpened(
         `pipe: ${result.saveError}; the products and the cache entries this build made are in place, and the next build checks them\n`,
       );
     if (!opts.json) printFailedLogs(result.reports.values());
-    for (const line of buildNotes(result)) process.stderr.write(`note: ${line}\n`);
+    for (const line of buildNotes(result)) output.note(line);
     if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
     if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
