@@ -900,4 +900,24 @@ targets:
     expect(r.stderr).toContain('reading the store');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  // Found by helper-110: `data/{item}` under a glob of data/*.txt failed on "input missing: data/a" alone.
+  it('says that {item} drops the extension when an input misses exactly that', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  c:
+    foreach: {glob: "data/*.txt"}
+    inputs: {x: "data/{item}"}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: "out/{item}.txt"}
+`,
+      'data/a.txt': 'a',
+    });
+    const b = await ws.run(['build', 'c']);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toContain(
+      'FAILED    c[a]: input missing: data/a (x); {item} is the name of the file it fans out over without its extension (a.txt → a): add the extension to the pattern (…{item}.txt)',
+    );
+  });
 });

@@ -407,7 +407,9 @@ class Scheduler {
         this.runQueue.push({ id, decision });
         break;
       case 'missing-input':
-        this.fail(id, 'failed', { error: missingInputError(decision) });
+        this.fail(id, 'failed', {
+          error: missingInputError(decision, this.tasks.get(id), this.o.pipeline.root),
+        });
         break;
       case 'blocked':
         throw new Error(`task ${id} still blocked after its upstream settled`);
@@ -1143,7 +1145,9 @@ class Scheduler {
           // Its upstream wrote the same bytes: the job's outputs are not needed.
           return this.settleUpToDate(id, d, await this.upToDateItems(this.tasks.get(id)!, d.key));
         case 'missing-input':
-          return this.fail(id, 'failed', { error: missingInputError(d) });
+          return this.fail(id, 'failed', {
+            error: missingInputError(d, this.tasks.get(id), this.o.pipeline.root),
+          });
         case 'blocked':
           throw new Error(`task ${id} still blocked after its upstream settled`);
         default:
@@ -1315,10 +1319,19 @@ function itemsSource(pipeline: Pipeline, name: string): string | undefined {
  * `input missing: PATH (INPUT)`; when something is there that cannot be read (a symlink loop, a folder, a file
  * without read permission), `input cannot be read: PATH (INPUT): what`: the user is not sent looking for a file.
  */
-function missingInputError(d: { path: string; input: string; why?: string }): string {
-  return d.why
-    ? `input cannot be read: ${d.path} (${d.input}): ${d.why}`
-    : `input missing: ${d.path} (${d.input})`;
+function missingInputError(
+  d: { path: string; input: string; why?: string },
+  task?: Task,
+  root = '/',
+): string {
+  if (d.why) return `input cannot be read: ${d.path} (${d.input}): ${d.why}`;
+  // `inputs: data/{item}` under `foreach: {glob: data/*.txt}`: the item is the file's name without its extension.
+  const abs = path.resolve(root, d.path);
+  const file = task?.item?.files.find((f) => f.startsWith(`${abs}.`));
+  const hint = file
+    ? `; {item} is the name of the file it fans out over without its extension (${path.basename(file)} → ${task!.item!.id}): add the extension to the pattern (…{item}${file.slice(abs.length)})`
+    : '';
+  return `input missing: ${d.path} (${d.input})${hint}`;
 }
 
 /** Output path → SHA-256, as a report keeps them. */
