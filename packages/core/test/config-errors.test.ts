@@ -616,7 +616,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
       {
         code: 'unknown-placeholder',
         at: 'pipe.yaml:11:59',
-        hint: 'a command reads its CPUs from the environment variable PIPE_CPUS (resources.cpus)',
+        hint: 'resources are not substituted in a command (only its CPUs reach it, as PIPE_CPUS): give it the value as a param, and write {params.mem}',
       },
     ]);
     expect(diagnostics.find((d) => d.span?.col === 55)?.message).toBe(

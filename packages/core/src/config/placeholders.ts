@@ -162,7 +162,11 @@ function foreignPlaceholder(
         : '{item} (the item of a foreach target) is the only wildcard',
     };
   if (namespace === 'resources' && name !== undefined)
-    return { hint: 'a command reads its CPUs from the environment variable PIPE_CPUS (resources.cpus)' };
+    return {
+      hint: /^(cpus|threads|cores)/.test(name)
+        ? 'a command reads its CPUs from the environment variable PIPE_CPUS (resources.cpus)'
+        : `resources are not substituted in a command (only its CPUs reach it, as PIPE_CPUS): give it the value as a param, and write {params.${name.replace(/\W/g, '_')}}`,
+    };
   return undefined;
 }
 
