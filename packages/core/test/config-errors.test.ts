@@ -497,6 +497,29 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(d.hint).toContain("relative to the config file's folder");
   });
 
+  // Found by helper-110: "the config file has no key 'n' at 'a'" blamed the file, which has it.
+  it('a --param that replaces a map by a value is blamed for the keys below it, in params and input paths', async () => {
+    const { diagnostics } = await diagnosticsOf(
+      {
+        'pipe.yaml':
+          'version: 1\nconfig: c.yaml\ntargets:\n  a:\n    params: {n: "${config.a.n}"}\n    inputs: {x: "${config.a.dir}/x.txt"}\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    outputs: {o: out.txt}\n',
+        'c.yaml': 'a:\n  n: 1\n  dir: d\n',
+        'd/x.txt': 'x',
+      },
+      { paramOverrides: { 'config.a': '1' } },
+    );
+    expect(diagnostics.map((d) => [d.message, d.hint])).toEqual([
+      [
+        "'${config.a.n}': --param config.a=1 made 'a' the value 1, which has no key 'n'",
+        'override the key itself: --param config.a.n=…',
+      ],
+      [
+        "'${config.a.dir}': --param config.a=1 made 'a' the value 1, which has no key 'dir'",
+        'override the key itself: --param config.a.dir=…',
+      ],
+    ]);
+  });
+
   it('points a foreach list of run numbers to quoting them: items are names', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

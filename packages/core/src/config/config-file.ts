@@ -80,9 +80,23 @@ export function unknownConfigKey(
   segments: readonly string[],
   at: SourceSpan | undefined,
   code = 'unknown-config-key',
+  /** The config and the nodes --param set: a path an override cut short is blamed on it, not on the file. */
+  overridden?: { config: SourceFile; marks: WeakMap<Node, string> },
 ): Diagnostic {
   const missing = segments[lookup.prefix.length]!;
   const where = lookup.prefix.length ? `'${lookup.prefix.join('.')}'` : 'the top level';
+  const cut = overridden && lookupConfig(overridden.config, lookup.prefix);
+  const label = cut?.found ? overridden!.marks.get(cut.node) : undefined;
+  if (label !== undefined && lookup.prefix.length > 0) {
+    const value =
+      cut!.found && isScalar(cut!.node) ? `the value ${JSON.stringify(cut!.node.value)}` : 'a value';
+    return makeDiagnostic({
+      code,
+      message: `${text}: ${label} made '${lookup.prefix.join('.')}' ${value}, which has no key '${missing}'`,
+      at,
+      hint: `override the key itself: --param config.${segments.join('.')}=…`,
+    });
+  }
   return makeDiagnostic({
     code,
     message: `${text}: the config file has no key '${missing}' at ${where}`,

@@ -99,7 +99,17 @@ export function expandInputPath(
         omit = true;
         return '';
       }
-      if (!lookup.found) ctx.diagnostics.push(unknownConfigKey(`'${match}'`, lookup, segments, span));
+      if (!lookup.found)
+        ctx.diagnostics.push(
+          unknownConfigKey(
+            `'${match}'`,
+            lookup,
+            segments,
+            span,
+            undefined,
+            ctx.overrides && { config: ctx.config.source, marks: ctx.overrides },
+          ),
+        );
       else
         ctx.diagnostics.push(
           makeDiagnostic({

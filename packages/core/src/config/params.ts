@@ -154,7 +154,12 @@ function resolveReference(node: Scalar, text: string, dotted: string, ctx: Param
   const segments = dotted.split('.');
   const lookup = lookupConfig(ctx.config.source, segments);
   if (lookup.found) return lookup.node;
-  ctx.diagnostics.push(unknownConfigKey(`'${text}'`, lookup, segments, at));
+  ctx.diagnostics.push(
+    unknownConfigKey(`'${text}'`, lookup, segments, at, undefined, {
+      config: ctx.config.source,
+      marks: ctx.overrides,
+    }),
+  );
   return undefined;
 }
 
