@@ -520,6 +520,32 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  // Found by helper-110: `${config.x}` in a foreach glob was not substituted ("matches no file").
+  it('a foreach glob takes ${config.…}; a wildcard inside the config value is literal, and the hint says so', async () => {
+    const pipeline = (glob: string) =>
+      `version: 1\nconfig: c.yaml\ntargets:\n  each:\n    foreach: {glob: "${glob}"}\n    command: [cp, "{item.files}", "{outputs.o}"]\n    outputs: {o: "out/{item}.txt"}\n`;
+    const dir = makeWorkspace({
+      'pipe.yaml': pipeline('${config.dir}/*.txt'),
+      'c.yaml': 'dir: runs\npat: runs/*.txt\n',
+      'runs/a.txt': 'a',
+    });
+    dirs.push(dir);
+    const loaded = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => d.message).join('; '));
+    expect(loaded.pipeline.targets.get('each')?.foreach).toMatchObject({
+      kind: 'glob',
+      pattern: 'runs/*.txt',
+    });
+    const { diagnostics } = await diagnosticsOf({
+      'pipe.yaml': pipeline('${config.pat}'),
+      'c.yaml': 'pat: runs/*.txt\n',
+      'runs/a.txt': 'a',
+    });
+    expect(diagnostics.map((d) => d.hint)).toEqual([
+      `'runs' holds one file, none matching: 'a.txt'; its '*' or '?' came from a config value or variable, which is taken as a literal path: write the wildcard in the pipeline file (e.g. "\${config.dir}/*.fits")`,
+    ]);
+  });
+
   it('points a foreach list of run numbers to quoting them: items are names', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

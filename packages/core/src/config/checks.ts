@@ -419,7 +419,11 @@ function baseHint(pattern: string, root: string): string | undefined {
   }
   if (files.length === 0) return undefined;
   const shown = files.slice(0, 3).map((f) => `'${f}'`);
-  return `'${shownBase}' holds ${files.length === 1 ? 'one file' : `${files.length} files`}, none matching: ${shown.join(', ')}${files.length > 3 ? ', …' : ''}`;
+  // A wildcard escaped: from a config value or variable, which is a literal path (a folder `LST-1 (2021)`).
+  const escaped = /\\[*?]|\[[*?]\]/.test(pattern)
+    ? "; its '*' or '?' came from a config value or variable, which is taken as a literal path: write the wildcard in the pipeline file (e.g. \"${config.dir}/*.fits\")"
+    : '';
+  return `'${shownBase}' holds ${files.length === 1 ? 'one file' : `${files.length} files`}, none matching: ${shown.join(', ')}${files.length > 3 ? ', …' : ''}${escaped}`;
 }
 
 /** The first '{' or '[' of a glob that is never closed (the glob library then reads it as a literal character). */

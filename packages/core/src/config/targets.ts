@@ -206,7 +206,24 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
   };
   if (step.module) target.stepModule = step.module;
   if (doc.command) target.command = doc.command;
-  const foreach = foreachSpec(doc, dir, ctx.root, at('foreach'));
+  // A foreach glob takes `${config.a}` and `$NAME` as an input path does (a config value a literal folder in it).
+  const glob =
+    doc.foreach && !Array.isArray(doc.foreach) && 'glob' in doc.foreach ? doc.foreach.glob : undefined;
+  const expandedGlob =
+    glob?.includes('$') === true
+      ? expandInputPath(glob, at('foreach', 'glob') ?? at('foreach'), ctx)
+      : undefined;
+  const foreach: ForeachSpec | undefined =
+    expandedGlob === undefined
+      ? foreachSpec(doc, dir, ctx.root, at('foreach'))
+      : expandedGlob.kind === 'omit'
+        ? // An optional `${config.x?}` that is unset: no file to fan out over.
+          { kind: 'list', items: [], span: at('foreach') }
+        : {
+            kind: 'glob',
+            pattern: workspacePath(expandedGlob.baseDir ?? dir, expandedGlob.text, ctx.root),
+            span: at('foreach'),
+          };
   if (foreach) target.foreach = foreach;
   // Only the target's own: the file's `defaults.executor` is read where the build decides, after `--executor`.
   if (doc.executor) target.executor = doc.executor;
