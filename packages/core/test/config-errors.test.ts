@@ -546,6 +546,18 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  // Found by helper-110: `command: [true]` said "expected string, got boolean true" with no way out.
+  it('a word YAML reads as a boolean, number or null where a string goes: quote it', async () => {
+    const { diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  t:\n    command: [true, 1.10, ~]\n    outputs: {o: x}\n',
+    });
+    expect(diagnostics.map((d) => d.hint)).toEqual([
+      'YAML reads an unquoted "true" as a boolean: quote it, "true"',
+      'YAML reads an unquoted "1.10" as a number: quote it, "1.10"',
+      'YAML reads an unquoted "~" as null: quote it, "~"',
+    ]);
+  });
+
   it('points a foreach list of run numbers to quoting them: items are names', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml':

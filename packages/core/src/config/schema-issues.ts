@@ -149,7 +149,11 @@ function issueDiagnostics(
         ? `write it without quotes, as a number: ${value.trim()}`
         : numberedItem
           ? `items are names: quote the numbers, ['${value}', …] (YAML reads ${value} as a number)`
-          : undefined;
+          : issue.expected === 'string' &&
+              (typeof value === 'boolean' || typeof value === 'number' || value === null)
+            ? // `command: [true]`, `version: 1.10`: YAML read the word as another type.
+              `YAML reads an unquoted ${JSON.stringify(scalarText(node) ?? String(value))} as ${value === null ? 'null' : `a ${typeof value}`}: quote it, "${scalarText(node) ?? String(value)}"`
+            : undefined;
     return [
       makeDiagnostic({
         code: 'wrong-type',
@@ -281,4 +285,10 @@ function placeholderRead(value: unknown): string | undefined {
   if (entries.length !== 1 || entries[0]![1] !== null) return undefined;
   const name = entries[0]![0];
   return /^(item|(inputs|outputs|params)\.[\w.-]+)$/.test(name) ? name : undefined;
+}
+
+/** The text a scalar was written as (`yes`, `1.10`), when the node keeps it. */
+function scalarText(node: unknown): string | undefined {
+  const source = (node as { source?: unknown } | undefined)?.source;
+  return typeof source === 'string' && source !== '' ? source : undefined;
 }
