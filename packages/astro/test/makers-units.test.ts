@@ -1,6 +1,6 @@
 // The makers' rules on small synthetic inputs: safe-mask methods (gammapy 1.0 SafeMaskMaker), FoV norm validity,
 // background hole filling, stacking with cutouts, and the dataset file round trip.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceKernels } from '@pipe/kernels';
@@ -10,9 +10,7 @@ import { cutoutAround } from '../src/geom/cutout.js';
 import { EDGE_SLACK, type EnergyAxis, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { createWcsGeom, type WcsGeom } from '../src/geom/wcs-geom.js';
 import { aeffMaxEnergy } from '../src/makers/aeff-max.js';
-import { diagonalResponse, gridCentre, gridCentrePixel } from '../src/makers/edisp-centre.js';
-
-const gridCentreTie = (ig: Parameters<typeof gridCentre>[0]) => gridCentre(ig).tie;
+import { diagonalResponse, gammapyIrfCrval, gridCentrePixel } from '../src/makers/edisp-centre.js';
 
 import {
   DatasetStacker,
@@ -393,40 +391,63 @@ function runOn(parent: WcsGeom, irfParent: WcsGeom, ra: number, dec: number, val
 }
 
 describe('the IRF pixel of the energy dispersion at the map centre', () => {
-  // PKS 2155's IRF grid (20 × 20 at 0.2°) and a run's cutout of it trimmed to 18 columns (x0 = 2), as in a
-  // `stack: false` analysis (helper's sweep, config x5): its centre 8.5 is a tie the round trip decides.
-  const parent = createWcsGeom({
-    skydir: { lon: 329.71694, lat: -30.2255 },
-    binsize: 0.2,
-    width: 4,
-  }) as WcsGeom;
-  const trimmed: WcsGeom = {
-    ...parent,
-    nx: 18,
-    wcs: { ...parent.wcs, crpix: [parent.wcs.crpix[0] - 2, parent.wcs.crpix[1]] },
-  };
+  // gammapy 1.0 reads it through to_region_nd_map(center_skydir) on grids whose CRVAL is the analysis grid's centre as
+  // wcslib computes it: at the centre of an even axis the last bits of two round trips decide the pixel. 60 cutouts of
+  // IRF grids (47 of them such ties; CAR and TAN, ICRS and Galactic), each with the pixel gammapy 1.0 read
+  // (fixtures/gammapy-irf-centres.py). Found by helper-109: a DR1 Crab run's 12 × 15 cutout read (5, 7) where gammapy
+  // read (6, 7), and the edisp-bias safe mask dropped a bin of 435 events.
+  const cases = JSON.parse(
+    readFileSync(new URL('./fixtures/gammapy-irf-centres.json', import.meta.url), 'utf8'),
+  ) as Array<{
+    lon: number;
+    lat: number;
+    frame: 'icrs' | 'galactic';
+    proj: 'CAR' | 'TAN';
+    fine: number;
+    width: number;
+    b: number;
+    nx: number;
+    ny: number;
+    x0: number;
+    y0: number;
+    irfNpix: [number, number];
+    irfCrpix: [number, number];
+    gammapy: [number, number];
+  }>;
 
-  it('names the pixel on the other side of a tie decided by rounding, and nothing when the choice is clear', () => {
-    expect(parent.nx).toBe(20);
-    // Centred on its reference pixel: the tie is exact, as in wcslib (no warning).
-    expect(gridCentreTie(parent)).toBeUndefined();
-    // Both axes are ties off the reference pixel (8.5 and 9.5 come back within 1e-13): the other corner is named.
-    const [x, y] = gridCentrePixel(trimmed);
-    expect([8, 9]).toContain(x);
-    expect([9, 10]).toContain(y);
-    const ox = x === 8 ? 9 : 8;
-    const oy = y === 9 ? 10 : 9;
-    expect(gridCentreTie(trimmed)).toEqual([
-      [ox, y],
-      [x, oy],
-      [ox, oy],
+  it('is the pixel gammapy 1.0 reads, ties included', () => {
+    expect(cases.length).toBe(60);
+    const got = cases.map((c) => {
+      const spec = (binsize: number) => ({
+        skydir: { lon: c.lon, lat: c.lat, frame: c.frame },
+        frame: c.frame,
+        projection: c.proj,
+        binsize,
+        width: c.width,
+      });
+      const fine = createWcsGeom(spec(c.fine)) as WcsGeom;
+      const irf = createWcsGeom(spec(c.b)) as WcsGeom;
+      expect([irf.nx, irf.ny, ...irf.wcs.crpix]).toEqual([...c.irfNpix, ...c.irfCrpix]);
+      const cut = {
+        nx: c.nx,
+        ny: c.ny,
+        wcs: { ...irf.wcs, crpix: [irf.wcs.crpix[0] - c.x0, irf.wcs.crpix[1] - c.y0] as const },
+      };
+      return gridCentrePixel(cut, gammapyIrfCrval(fine.wcs));
+    });
+    expect(got).toEqual(cases.map((c) => c.gammapy));
+    // The DR1 Crab runs 23559 and 23592 (12 × 15 cutouts, x0 = 0 and 3).
+    expect(got.slice(0, 2)).toEqual([
+      [6, 7],
+      [5, 7],
     ]);
-    // 17 × 19 pixels: the centre is pixel (8, 9) itself; 17 × 20: the rows are still a tie.
-    expect(gridCentreTie({ ...trimmed, nx: 17, ny: 19 })).toBeUndefined();
-    const narrow = { ...trimmed, nx: 17 };
-    const [nxc, nyc] = gridCentrePixel(narrow);
-    expect(nxc).toBe(8);
-    expect(gridCentreTie(narrow)).toEqual([[8, nyc === 9 ? 10 : 9]]);
+  });
+
+  it("is reproduced from wcslib's arithmetic: the CRVAL of an IRF grid is its analysis grid's centre, rounded", () => {
+    const fine = createWcsGeom({ skydir: { lon: 83.633, lat: 22.014 }, binsize: 0.02, width: 3 }) as WcsGeom;
+    expect(gammapyIrfCrval(fine.wcs)).toEqual([83.63299999999998, 22.013999999999996]);
+    // A projection wcslib-exact.ts does not reproduce: undefined (the grid's own CRVAL and pipe's WCS are used).
+    expect(gammapyIrfCrval({ ...fine.wcs, projection: 'AIT' })).toBeUndefined();
   });
 });
 

@@ -20,6 +20,7 @@ import { npix } from '../geom/wcs-geom.js';
 import { angularSeparation } from '../wcs/frames.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
 import { pixelToSky, skyToPixel, type Wcs } from '../wcs/wcs.js';
+import { wcslibExact, wcslibExactSupports } from '../wcs/wcslib-exact.js';
 import type { MapDataset } from './dataset.js';
 
 /** K[t][k] (nTrue × nReco, row t) at the IRF pixel nearest the map centre (the diagonal response without EDISP). */
@@ -28,7 +29,7 @@ export function edispKernelAtMapCentre(
   kernels: Kernels,
 ): { matrix: Float64Array; pixel: [number, number]; tie?: Array<[number, number]> } {
   const ig = ds.irfGeom;
-  const centre = gridCentre(ig);
+  const centre = gridCentre(ig, gammapyIrfCrval(ds.geom.wcs));
   const [x, y] = centre.pixel;
   const nT = nbins(ds.energyTrue);
   const nK = nbins(ds.energy);
@@ -62,7 +63,8 @@ export function edispKernelAtMapCentre(
   // gammapy tests one pixel (rint) and reads another (the round trip's nearest): when they differ and the one read is
   // empty (its mask sampled at a tie the other way), gammapy's own rounding noise mostly sent it to the fallback, and
   // an empty kernel would make every flux ±inf: the fallback too.
-  if (!valid(roundHalfEven((ig.ny - 1) / 2) * ig.nx + roundHalfEven((ig.nx - 1) / 2)) || !valid(p)) {
+  const [tx, ty] = centre.tested ?? [roundHalfEven((ig.nx - 1) / 2), roundHalfEven((ig.ny - 1) / 2)];
+  if (!valid(ty * ig.nx + tx) || !valid(p)) {
     const [lon0, lat0] = pixelToSky(ig.wcs, (ig.nx - 1) / 2, (ig.ny - 1) / 2);
     let best = Number.POSITIVE_INFINITY;
     for (let iy = 0; iy < ig.ny; iy++)
@@ -108,17 +110,27 @@ export function diagonalResponse(reco: ArrayLike<number>, truth: ArrayLike<numbe
 }
 
 /**
- * The IRF pixel gammapy reads the kernel at: the grid's centre_skydir (the sky position of the central fractional
- * pixel ((n − 1)/2)) looked up again by nearest pixel (scipy's RegularGridInterpolator, method "nearest", which
- * sends an exact tie to the lower pixel). On an even axis the centre is a tie, and the pixel → sky → pixel round
- * trip decides it by its rounding noise: 9.5 comes back as 9.5 on a grid centred on its reference pixel (pixel 9
- * of 20), but as 8.500000000000073 on an 18-pixel grid trimmed by a run's cutout, which gammapy reads at pixel 9
- * (not 8). At the grid's reference pixel (an untrimmed grid) the round trip is exact, as in wcslib; elsewhere it is
- * made with pipe's WCS, whose noise had astropy's sign in the case checked (a PKS 2155 run trimmed to 18 × 20
- * pixels) — the sign of a 1e-13 error is not guaranteed in general: such a tie can still go the other way.
+ * The IRF pixel gammapy reads the kernel at (and the exposure at, for aeff-max): the grid's centre_skydir (the sky
+ * position of the central fractional pixel ((n − 1)/2)) through to_region_nd_map, which on an even axis lands on a
+ * pixel edge that the last bits of its round trips decide (regionCentre). For CAR and TAN grids they are wcslib's
+ * own (wcslib-exact.ts: 60 of 60 cutouts, 47 of them ties, read as gammapy 1.0 reads them); another projection takes
+ * pipe's WCS round trip, whose 1e-13 error can have the other sign: gridCentre then names the tie.
  */
-export function gridCentrePixel(ig: { nx: number; ny: number; wcs: Wcs }): [number, number] {
-  return gridCentre(ig).pixel;
+export function gridCentrePixel(
+  ig: { nx: number; ny: number; wcs: Wcs },
+  crval?: readonly [number, number],
+): [number, number] {
+  return gridCentre(ig, crval).pixel;
+}
+
+/**
+ * The CRVAL gammapy's IRF grids have: `to_binsz` makes them around the analysis grid's `center_skydir`, its
+ * reference pixel taken to the sky by wcslib, which is CRVAL up to rounding (83.63299999999998 for 83.633). Any
+ * grid of the analysis serves (a run's cutout keeps CRVAL); undefined where wcslib's arithmetic is not reproduced.
+ */
+export function gammapyIrfCrval(analysis: Wcs): [number, number] | undefined {
+  if (!wcslibExactSupports(analysis)) return undefined;
+  return wcslibExact(analysis).pixelToSky(analysis.crpix[0] - 1, analysis.crpix[1] - 1);
 }
 
 /** A round trip this close to a half-integer (its noise is ~1e-13 pixel) is a tie that rounding decided. */
@@ -129,10 +141,17 @@ const TIE_SLACK = 1e-9;
  * of it (one across an edge, three around a corner), any of which gammapy, through wcslib's arithmetic, may take
  * instead.
  */
-export function gridCentre(ig: { nx: number; ny: number; wcs: Wcs }): {
+export function gridCentre(
+  ig: { nx: number; ny: number; wcs: Wcs },
+  /** The grid's CRVAL as gammapy has it (gammapyIrfCrval for an IRF grid); default the grid's own. */
+  crval?: readonly [number, number],
+): {
   pixel: [number, number];
+  /** The pixel gammapy tests for a valid kernel there (`get_by_coord`: rint of the centre's pixel coordinates). */
+  tested?: [number, number];
   tie?: Array<[number, number]>;
 } {
+  if (wcslibExactSupports(ig.wcs)) return regionCentre(ig, crval ?? ig.wcs.crval);
   const trip = centreRoundTrip(ig);
   if (!trip) return { pixel: [Math.floor((ig.nx - 1) / 2), Math.floor((ig.ny - 1) / 2)] };
   // Per axis: the chosen index first, and the one across the tie when the round trip landed on one.
@@ -146,6 +165,30 @@ export function gridCentre(ig: { nx: number; ny: number; wcs: Wcs }): {
   const ys = candidates(trip[1], ig.ny);
   const [pixel, ...others] = ys.flatMap((y) => xs.map((x): [number, number] => [x, y]));
   return others.length > 0 ? { pixel: pixel!, tie: others } : { pixel: pixel! };
+}
+
+/**
+ * gammapy's path, in wcslib's arithmetic (wcslib-exact.ts): `center_skydir` (pixel ((n − 1)/2) to the sky), then
+ * `to_region_nd_map(SkyCoord)`, whose PointSkyRegion becomes the bounding box of its pixel (regions'
+ * `RegionBoundingBox.from_float`: floor(v + 0.5) to ceil(v + 0.5), whose centre is that pixel, or the half-pixel v
+ * itself when v + 0.5 is an integer), taken to the sky and back to a pixel again, which the map is read at by
+ * scipy's nearest (an exact tie to the lower pixel). On an even axis the centre is such a tie, and the last bit of
+ * the two round trips decides it: 5.500000000000021 reads pixel 6 (a DR1 Crab run's 12 × 15 cutout).
+ */
+function regionCentre(
+  ig: { nx: number; ny: number; wcs: Wcs },
+  crval: readonly [number, number],
+): { pixel: [number, number]; tested: [number, number] } {
+  const w = wcslibExact({ ...ig.wcs, crval });
+  const [lon, lat] = w.pixelToSky((ig.nx - 1) / 2, (ig.ny - 1) / 2);
+  const [x1, y1] = w.skyToPixel(lon, lat);
+  const boxCentre = (v: number) => 0.5 * (Math.ceil(v + 0.5) - 1 + Math.floor(v + 0.5));
+  const [lon2, lat2] = w.pixelToSky(boxCentre(x1), boxCentre(y1));
+  const [x2, y2] = w.skyToPixel(lon2, lat2);
+  return {
+    pixel: [nearestTieLow(x2, ig.nx), nearestTieLow(y2, ig.ny)],
+    tested: [roundHalfEven(x1), roundHalfEven(y1)],
+  };
 }
 
 /** The grid centre's pixel after pixel → sky → pixel; undefined at the reference pixel, where it is exact. */

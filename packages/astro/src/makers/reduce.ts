@@ -9,7 +9,7 @@ import { geomSolidAngles, npix, pixelCentresIcrs, type WcsGeom } from '../geom/w
 import type { IrfTable } from '../irf/index.js';
 import { altAzFovCoords } from '../wcs/index.js';
 import type { MapDataset, OnOffMaps, RunMeta } from './dataset.js';
-import { gridCentrePixel } from './edisp-centre.js';
+import { gammapyIrfCrval, gridCentrePixel } from './edisp-centre.js';
 import { maskBoundaryTies, projectMask, type SkyMask } from './exclusion.js';
 import { type FovNormRequirements, fovBackgroundNorm } from './fov-norm.js';
 import {
@@ -354,7 +354,7 @@ function exclusionTies(config: ReductionConfig, geom: WcsGeom): ReductionWarning
 
 /** K[t][k] at the IRF pixel nearest the centre of the run's IRF grid (gammapy's default edisp-bias position). */
 function edispNearGridCentre(edisp: EdispKernelMap, rg: ReductionGeometry, ig: WcsGeom): Float64Array {
-  const [x, y] = gridCentrePixel(ig);
+  const [x, y] = gridCentrePixel(ig, gammapyIrfCrval(rg.geom.wcs));
   const p = y * ig.nx + x;
   return edispKernelAtPixel(edisp, npix(ig), nbins(rg.energyTrue), nbins(rg.energy), p);
 }
