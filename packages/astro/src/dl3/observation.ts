@@ -277,8 +277,9 @@ export class Observation {
   }
 
   /**
-   * ontime = Σ GTI, deadc from the merged metadata, livetime = ontime × deadc. A run without DEADC is refused, as
-   * gammapy 1.0 refuses it (KeyError), naming the EVENTS header: taking 1 would overstate the livetime silently.
+   * ontime = Σ GTI, deadc from the merged metadata, livetime = ontime × deadc. A run with DEADC in neither the EVENTS
+   * header nor its obs-index row is refused, naming both: taking 1 would overstate the livetime silently. (gammapy 1.0
+   * reads the EVENTS header only, and fails with a KeyError where pipe takes the obs index's value.)
    */
   async livetime(): Promise<{
     ontime: number;

@@ -128,11 +128,15 @@ export function makeSafeMask(
       }
       case 'aeff-default': {
         const t = inputs.aeffThresholds ?? {};
-        if (t.lo === undefined || t.hi === undefined)
-          warnings.push({
-            method,
-            message: 'no default thresholds (LO_THRES/HI_THRES) in the AEFF header; that side is not cut',
-          });
+        if (t.lo === undefined || t.hi === undefined) {
+          const missing =
+            t.lo === undefined && t.hi === undefined
+              ? 'no LO_THRES or HI_THRES in the AEFF header: no energy is cut'
+              : t.lo === undefined
+                ? 'no LO_THRES in the AEFF header: no low energy is cut'
+                : 'no HI_THRES in the AEFF header: no high energy is cut';
+          warnings.push({ method, message: `${missing} (the default thresholds aeff-default reads)` });
+        }
         const kept = energyBinMask(energy, t.lo, t.hi, EDGE_SLACK);
         andEnergy(kept);
         const tie = thresholdTie(energy, kept, energyBinMask(energy, t.lo, t.hi), t);
