@@ -10,6 +10,12 @@ import { Workspace } from './rig.js';
 const step = (factor: number, typed: boolean) =>
   `import { writeFileSync } from 'node:fs';\nconst F = ${factor};\nexport default { name: 's', version: '1', run(ctx${typed ? ': any' : ''}) { writeFileSync(ctx.outputs.o, String(21 * F)); } };\n`;
 
+/** Set a workspace file's mtime (and atime) to `secondsAgo` before now. */
+function setMtime(ws: Workspace, rel: string, secondsAgo: number): void {
+  const t = new Date(Date.now() - secondsAgo * 1000);
+  utimesSync(ws.path(rel), t, t);
+}
+
 describe('a TypeScript step whose compiled file is older than its source', () => {
   it('is refused with the file named, and runs the new code once compiled', async () => {
     const ws = new Workspace({
@@ -19,10 +25,7 @@ describe('a TypeScript step whose compiled file is older than its source', () =>
       'steps/src/s.ts': step(2, true),
       'steps/dist/s.js': step(2, false),
     });
-    const at = (rel: string, secondsAgo: number) => {
-      const t = new Date(Date.now() - secondsAgo * 1000);
-      utimesSync(ws.path(rel), t, t);
-    };
+    const at = (rel: string, secondsAgo: number) => setMtime(ws, rel, secondsAgo);
     at('steps/src/s.ts', 60);
     at('steps/dist/s.js', 50);
     expect((await ws.build([])).run.code).toBe(0);
@@ -62,10 +65,7 @@ describe("a TypeScript step compiled by a tsconfig.json's own folders", () => {
       'steps/s.ts': step(2, true),
       'out/s.js': step(2, false),
     });
-    const at = (rel: string, secondsAgo: number) => {
-      const t = new Date(Date.now() - secondsAgo * 1000);
-      utimesSync(ws.path(rel), t, t);
-    };
+    const at = (rel: string, secondsAgo: number) => setMtime(ws, rel, secondsAgo);
     at('steps/s.ts', 60);
     at('out/s.js', 50);
     expect((await ws.build([])).run.code).toBe(0);

@@ -3,33 +3,13 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createProcessExecutor, type ExecEvent, renderFailure } from '../src/index.js';
+import { renderFailure } from '../src/index.js';
+import { runCommand } from './fixtures/run-command.js';
 
 async function failureOf(argv: string[], cwd: string): Promise<string> {
-  const events: ExecEvent[] = [];
-  await createProcessExecutor().submit(
-    [
-      {
-        id: 't',
-        target: 't',
-        deps: [],
-        work: { kind: 'command', argv },
-        inputs: {},
-        outputs: {},
-        params: {},
-        env: {},
-        resources: {},
-        kernelBackend: 'js',
-        cwd,
-        logFile: path.join(cwd, 't.log'),
-      },
-    ],
-    (e) => events.push(e),
-    new AbortController().signal,
-  );
-  const end = events.find((e) => e.type === 'ended');
-  if (end?.type !== 'ended' || end.outcome.ok) throw new Error('expected a failure');
-  return renderFailure(end.outcome.failure);
+  const outcome = await runCommand(argv, cwd, path.join(cwd, 't.log'));
+  if (outcome.ok) throw new Error('expected a failure');
+  return renderFailure(outcome.failure);
 }
 
 describe('process executor: a command that cannot start', () => {

@@ -7,42 +7,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { groupMembers } from '../src/execute/process-group.js';
-import { createProcessExecutor, type ExecEvent, type ExecOutcome, renderFailure } from '../src/index.js';
+import { type ExecOutcome, renderFailure } from '../src/index.js';
+import { runCommand } from './fixtures/run-command.js';
 
 async function run(
   argv: string[],
   cwd: string,
   abortAfterMs?: number,
 ): Promise<{ outcome: ExecOutcome; pid?: number }> {
-  const events: ExecEvent[] = [];
   const abort = new AbortController();
   const logFile = path.join(cwd, `t${Math.random()}.log`);
   if (abortAfterMs !== undefined) setTimeout(() => abort.abort(), abortAfterMs);
-  await createProcessExecutor().submit(
-    [
-      {
-        id: 't',
-        target: 't',
-        deps: [],
-        work: { kind: 'command', argv },
-        inputs: {},
-        outputs: {},
-        params: {},
-        env: {},
-        resources: {},
-        kernelBackend: 'js',
-        cwd,
-        logFile,
-      },
-    ],
-    (e) => events.push(e),
-    abort.signal,
-  );
-  const end = events.find((e) => e.type === 'ended');
-  if (end?.type !== 'ended') throw new Error('no end event');
+  const outcome = await runCommand(argv, cwd, logFile, abort.signal);
   // The shell prints its pid first: the group's id.
   const pid = Number(readFileSync(logFile, 'utf8').split('\n')[0]);
-  return { outcome: end.outcome, pid: Number.isFinite(pid) ? pid : undefined };
+  return { outcome, pid: Number.isFinite(pid) ? pid : undefined };
 }
 
 describe('process executor: what a command leaves running', () => {
