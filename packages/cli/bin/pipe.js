@@ -55,8 +55,13 @@ const BLOCKED_WAIT_MS = 5000;
 function endBlocked(code, threads) {
   const ended = Promise.all(threads).then(() => true);
   const waited = new Promise((resolve) => setTimeout(resolve, BLOCKED_WAIT_MS, false).unref());
+  // A reader that went away never drains: 2 s at most.
   const flushed = (stream) =>
-    new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.once('drain', resolve)));
+    new Promise((resolve) => {
+      if (stream.writableLength === 0) return resolve();
+      stream.once('drain', resolve);
+      setTimeout(resolve, 2000).unref();
+    });
   Promise.race([ended, waited]).then(async (done) => {
     if (done) return;
     await Promise.all([flushed(process.stdout), flushed(process.stderr)]);

@@ -4,8 +4,10 @@
  * or timed-out task's thread is terminated and replaced, a crashed thread fails only its task, and warm() imports
  * a module once on every thread. The pool's thread entry is compiled JS, so this test uses the built package (dist/).
  */
+
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -374,4 +376,57 @@ describe('the early pool thread (bin/pipe.js boots it before the engine loads)',
     // A dead early thread stays in its slot until a new one is booted (bin/pipe.js boots at most one per process).
     (globalThis as unknown as Record<symbol, unknown>)[Symbol.for('pipe.earlyPoolThread')] = undefined;
   });
+});
+
+describe('a thread a step leaves blocked in a file operation', () => {
+  // Found by helper-112: the task sent ahead to that thread was put back in the queue, but the thread ran it too
+  // (its run message had been sent): the task ran twice at once, both writing its outputs.
+  it('runs nothing more: the task sent ahead to it runs once, on another thread', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-blocked-'));
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const runs = path.join(dir, 'runs.log');
+    const mod = path.join(dir, 'm.mjs');
+    writeFileSync(
+      mod,
+      `import fs from 'node:fs';
+export default { name: 'm', version: '1', run(ctx) {
+  fs.appendFileSync(${JSON.stringify(runs)}, ctx.params.id + '\\n');
+  if (ctx.params.block) fs.promises.readFile(${JSON.stringify(fifo)}).catch(() => {});
+} };
+`,
+    );
+    const payload = (params: Record<string, unknown>): StepPayload => ({
+      module: mod,
+      params,
+      inputs: {},
+      outputs: {},
+      env: {},
+      kernelBackend: 'js',
+      logFile: path.join(dir, 'logs', 't.log'),
+    });
+    // One thread, and tasks of this module count as tiny: the next is sent ahead to the running thread.
+    const pool = new StepWorkerPool(1, undefined, 1000);
+    const signal = new AbortController().signal;
+    try {
+      await pool.run(payload({ id: 'warm1' }), signal);
+      await pool.run(payload({ id: 'warm2' }), signal);
+      const [stuck, next] = await Promise.all([
+        pool.run(payload({ id: 'stuck', block: true }), signal),
+        pool.run(payload({ id: 'next' }), signal),
+      ]);
+      expect(stuck.ok).toBe(false);
+      expect(next.ok).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(
+        readFileSync(runs, 'utf8')
+          .split('\n')
+          .filter((l) => l === 'next'),
+      ).toHaveLength(1);
+    } finally {
+      // Unblock the read, so that the retired thread can end.
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      await pool.destroy();
+    }
+  }, 60_000);
 });

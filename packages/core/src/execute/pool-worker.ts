@@ -54,6 +54,11 @@ const loadRuntime = () =>
 const runs: Array<Extract<PoolRequest, { type: 'run' }>> = [];
 const dropped = new Set<number>();
 let running = false;
+/**
+ * A step left this thread blocked in a file operation: the pool retires it (and sends what it had sent ahead to
+ * another thread), so it runs nothing more.
+ */
+let retired = false;
 
 port.on('message', (request: PoolRequest) => {
   if (request.type === 'job') {
@@ -83,6 +88,7 @@ port.on('message', (request: PoolRequest) => {
 
 /** Start the next run, once the one before has replied (a run sent ahead waits here, not beside it). */
 const runNext = (): void => {
+  if (retired) return;
   let request = runs.shift();
   while (request && dropped.delete(request.id)) request = runs.shift();
   running = request !== undefined;
@@ -111,6 +117,7 @@ const run = async ({ id, payload }: Extract<PoolRequest, { type: 'run' }>): Prom
     const message = stepErrorMessage(error, payload.module);
     const param = blamedParam(error);
     const blocked = (error as { blocksThread?: unknown } | null)?.blocksThread === true;
+    if (blocked) retired = true;
     port.postMessage({
       id,
       ok: false,
