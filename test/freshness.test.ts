@@ -290,6 +290,36 @@ targets:
       "would replace notes/all.txt, a file input 'notes' of target 'all' would read",
     );
     expect((await ws.build(['all'])).ended['up-to-date']).toEqual(['all', 'each[a]']);
+    // A fan-out over a list reads only the listed items' files (found by helper-112: {item} stood for any name).
+    ws.write(
+      'pipe.yaml',
+      `version: 1
+targets:
+  one:
+    foreach: [a]
+    inputs: {x: "runs/{item}.txt"}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: "build/{item}.txt"}
+  b:
+    inputs: {x: "notes/n.md"}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: "out/b.txt"}
+  c:
+    inputs: {x: "notes/a.txt"}
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: {o: "out/c.txt"}
+`,
+    );
+    const besideList = await ws.run(['build', 'b', '--out', 'runs']);
+    expect(besideList.code, besideList.stderr).toBe(0);
+    expect(ws.read('runs/b.txt')).toBe('n\n');
+    const overListed = await ws.run(['build', 'one', '--out', 'runs']);
+    expect(overListed.code).toBe(1);
+    expect(overListed.stderr).toContain("would replace runs/a.txt, input 'x' of one");
+    // A path another target reads as it is (not through a glob) is said so.
+    const literal = await ws.run(['build', 'one', '--out', 'notes']);
+    expect(literal.code).toBe(1);
+    expect(literal.stderr).toContain("would replace notes/a.txt, a file input 'x' of target 'c' reads;");
   });
 
   // Found by an adversarial review: a full disk while the state was saved gave a stack trace (exit 70), and the

@@ -47,7 +47,10 @@ export function exportGuard(pipeline: Pipeline, tasks: Iterable<Task>): ExportGu
         if (templateItem(template, rel) !== undefined) return `an output of target '${target.name}'`;
     // A file no task reads now, that a glob would take in: the next build would read the copy as data.
     const reader = readsAsData(rel);
-    return reader === undefined ? undefined : `a file ${reader} would read (its glob matches it)`;
+    if (reader === undefined) return undefined;
+    return reader.byGlob
+      ? `a file ${reader.what} would read (its glob matches it)`
+      : `a file ${reader.what} reads`;
   };
 }
 
