@@ -544,6 +544,18 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics.map((d) => d.hint)).toEqual([
       `'runs' holds one file, none matching: 'a.txt'; its '*' or '?' came from a config value or variable, which is taken as a literal path: write the wildcard in the pipeline file (e.g. "\${config.dir}/*.fits")`,
     ]);
+    // An optional value left unset is refused for a fan-out (helper-112: "no task" would retire the target's outputs).
+    const unset = await diagnosticsOf({
+      'pipe.yaml': pipeline('${config.dir?}/*.txt'),
+      'c.yaml': 'other: 1\n',
+      'runs/a.txt': 'a',
+    });
+    expect(unset.diagnostics.map((d) => [d.code, d.message])).toEqual([
+      [
+        'foreach-glob-unset',
+        "the foreach glob of target 'each' (${config.dir?}/*.txt) names a config value that is unset: a fan-out needs its pattern",
+      ],
+    ]);
   });
 
   // Found by helper-110: `command: [true]` said "expected string, got boolean true" with no way out.
@@ -555,6 +567,13 @@ describe('loadPipeline: every problem is reported with its place', () => {
       'YAML reads an unquoted "true" as a boolean: quote it, "true"',
       'YAML reads an unquoted "1.10" as a number: quote it, "1.10"',
       'YAML reads an unquoted "~" as null: quote it, "~"',
+    ]);
+    // An empty item is no word to quote (helper-112: it was told to quote "null").
+    const empty = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  t:\n    command:\n      - echo\n      -\n    outputs: {o: x}\n',
+    });
+    expect(empty.diagnostics.map((d) => [d.message, d.hint])).toEqual([
+      ["'command.1' of target 't': expected string, got null (an empty value)", undefined],
     ]);
   });
 

@@ -150,9 +150,10 @@ function issueDiagnostics(
         : numberedItem
           ? `items are names: quote the numbers, ['${value}', …] (YAML reads ${value} as a number)`
           : issue.expected === 'string' &&
-              (typeof value === 'boolean' || typeof value === 'number' || value === null)
-            ? // `command: [true]`, `version: 1.10`: YAML read the word as another type.
-              `YAML reads an unquoted ${JSON.stringify(scalarText(node) ?? String(value))} as ${value === null ? 'null' : `a ${typeof value}`}: quote it, "${scalarText(node) ?? String(value)}"`
+              (typeof value === 'boolean' || typeof value === 'number' || value === null) &&
+              scalarText(node) !== undefined
+            ? // `command: [true]`, `version: 1.10`: YAML read the word as another type (an empty item is no word).
+              `YAML reads an unquoted ${JSON.stringify(scalarText(node))} as ${value === null ? 'null' : `a ${typeof value}`}: quote it, "${scalarText(node)}"`
             : undefined;
     return [
       makeDiagnostic({

@@ -217,14 +217,21 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     expandedGlob === undefined
       ? foreachSpec(doc, dir, ctx.root, at('foreach'))
       : expandedGlob.kind === 'omit'
-        ? // An optional `${config.x?}` that is unset: no file to fan out over.
-          { kind: 'list', items: [], span: at('foreach') }
+        ? undefined // an optional `${config.x?}` that is unset: refused below
         : {
             kind: 'glob',
             pattern: workspacePath(expandedGlob.baseDir ?? dir, expandedGlob.text, ctx.root),
             span: at('foreach'),
           };
   if (foreach) target.foreach = foreach;
+  if (expandedGlob?.kind === 'omit')
+    // Not "no task": a typo in the key would then retire every output of the target (its tasks left the pipeline).
+    report(
+      'foreach-glob-unset',
+      `the foreach glob of target '${ts.name}' (${glob}) names a config value that is unset: a fan-out needs its pattern`,
+      at('foreach', 'glob') ?? at('foreach'),
+      'set the value in the config file (an optional ${config.x?} leaves out an input, not a fan-out)',
+    );
   // Only the target's own: the file's `defaults.executor` is read where the build decides, after `--executor`.
   if (doc.executor) target.executor = doc.executor;
   return {
