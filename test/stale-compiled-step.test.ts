@@ -56,12 +56,16 @@ describe("a TypeScript step compiled by a tsconfig.json's own folders", () => {
       '{ // where tsc reads and writes\n "compilerOptions": { "outDir": "out", "rootDir": "steps", },\n}',
     ],
     ['include', '{ "compilerOptions": { "outDir": "out" }, "include": ["steps/**/*"] }'],
+    // helper-112: tsc's default rootDir, the common folder of its sources (here steps/), was not found.
+    ['inferred rootDir', '\uFEFF{ "compilerOptions": { "outDir": "out" } }'],
+    ['extends list', '{ "extends": ["./base.json"], "compilerOptions": { "rootDir": "steps" } }'],
   ])('is keyed by its sources and refused when one is newer (%s)', async (_, tsconfig) => {
     const ws = new Workspace({
       'pipe.yaml':
         'version: 1\ndefault: [t]\ntargets:\n  t:\n    step: ./out/s.js\n    outputs: {o: answer.txt}\n',
       'package.json': '{"type":"module"}',
       'tsconfig.json': tsconfig,
+      'base.json': '{ "compilerOptions": { "outDir": "out" } }',
       'steps/s.ts': step(2, true),
       'out/s.js': step(2, false),
     });

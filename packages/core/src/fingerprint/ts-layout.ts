@@ -2,10 +2,10 @@
  * Where a compiled step module's TypeScript sources are. The code hash follows the sources (what a developer edits)
  * and checks that each one's compiled file is newer (an edit not compiled yet is refused): both need the folder pair
  * tsc compiles from and to. A tsconfig.json above the module whose `outDir` holds it gives the pair (its `rootDir`,
- * else the static folder of its first `include` pattern, else its own folder); without one, a package's `dist/` is
- * taken to be compiled from its `src/`.
+ * else tsc's default: the common folder of its input files); without one, a package's `dist/` is taken to be
+ * compiled from its `src/`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface TsLayout {
@@ -53,20 +53,20 @@ function readTsOptions(file: string, depth = 0): TsOptions | undefined {
     compilerOptions?: { outDir?: unknown; rootDir?: unknown };
   };
   try {
-    json = parseJsonc(readFileSync(file, 'utf8')) as typeof json;
+    json = parseJsonc(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as typeof json;
   } catch {
     return undefined;
   }
   if (json === null || typeof json !== 'object') return undefined;
   const dir = path.dirname(file);
-  const base =
-    typeof json.extends === 'string' && json.extends.startsWith('.') && depth < 5
-      ? readTsOptions(
-          path.resolve(dir, json.extends.endsWith('.json') ? json.extends : `${json.extends}.json`),
-          depth + 1,
-        )
-      : undefined;
-  const opts: TsOptions = { ...base };
+  // `extends`: a relative file, or (TypeScript 5) a list of them, later ones overriding; npm packages are not read.
+  const bases = (Array.isArray(json.extends) ? json.extends : [json.extends]).filter(
+    (e): e is string => typeof e === 'string' && e.startsWith('.'),
+  );
+  const opts: TsOptions = {};
+  if (depth < 5)
+    for (const e of bases)
+      Object.assign(opts, readTsOptions(path.resolve(dir, e.endsWith('.json') ? e : `${e}.json`), depth + 1));
   const co = json.compilerOptions;
   if (typeof co?.outDir === 'string') opts.outDir = path.resolve(dir, co.outDir);
   if (typeof co?.rootDir === 'string') opts.rootDir = path.resolve(dir, co.rootDir);
@@ -87,6 +87,57 @@ function staticFolder(pattern: string): string {
 
 const inside = (dir: string, file: string) => file.startsWith(`${dir}${path.sep}`);
 
+/** How many folder entries the rootDir inference looks at, at most (a tsconfig at the top of a large tree). */
+const ROOT_DIR_SCAN_LIMIT = 5000;
+const inferred = new Map<string, string>();
+
+/**
+ * tsc's default rootDir: the longest common folder of its input files (.ts, .tsx, .mts, not declarations) under the
+ * `include` folders (all of the tsconfig's folder by default), outDir, node_modules and dot-folders left out. Once
+ * per tsconfig and process; past ROOT_DIR_SCAN_LIMIT entries, the files seen so far decide.
+ */
+function inferredRootDir(
+  file: string,
+  configDir: string,
+  include: string[] | undefined,
+  outDir: string,
+): string {
+  const known = inferred.get(file);
+  if (known !== undefined) return known;
+  const roots = include && include.length > 0 ? include.map(staticFolder) : [configDir];
+  let common: string | undefined;
+  let budget = ROOT_DIR_SCAN_LIMIT;
+  const visit = (dir: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (--budget < 0) return;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules' && !e.name.startsWith('.') && p !== outDir) visit(p);
+      } else if (TS_EXTS.includes(path.extname(e.name)) && !/\.d\.m?ts$/.test(e.name)) {
+        common = common === undefined ? dir : commonFolder(common, dir);
+      }
+    }
+  };
+  for (const r of roots) visit(r);
+  const root = common ?? configDir;
+  inferred.set(file, root);
+  return root;
+}
+
+function commonFolder(a: string, b: string): string {
+  const pa = a.split(path.sep);
+  const pb = b.split(path.sep);
+  let i = 0;
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
+  return pa.slice(0, i).join(path.sep) || path.sep;
+}
+
 /** The tsconfig layout whose outDir holds `modulePath`, from the nearest tsconfig.json above it that has one. */
 function tsconfigLayout(modulePath: string): TsLayout | undefined {
   let dir = path.dirname(modulePath);
@@ -95,8 +146,7 @@ function tsconfigLayout(modulePath: string): TsLayout | undefined {
     if (existsSync(file)) {
       const opts = readTsOptions(file);
       if (opts?.outDir !== undefined && inside(opts.outDir, modulePath)) {
-        const srcRoot =
-          opts.rootDir ?? (opts.include?.[0] !== undefined ? staticFolder(opts.include[0]) : dir);
+        const srcRoot = opts.rootDir ?? inferredRootDir(file, dir, opts.include, opts.outDir);
         return { srcRoot, outRoot: opts.outDir, configDir: dir };
       }
     }
