@@ -58,7 +58,7 @@ export type ExecFailure =
   /** Stopped by a local executor at `resources.time` (`limit` as written, `seconds` as read). */
   | { type: 'timed-out'; limit: string; seconds: number }
   /** A command exited while processes it started still ran `graceMs` later; pipe stopped them ("pid command"). */
-  | { type: 'left-running'; processes: string[]; graceMs: number }
+  | { type: 'left-running'; processes: string[]; graceMs: number; unstopped?: string[] }
   | { type: 'executor-error'; message: string };
 
 /** An output a task that ended well did not deliver as a file (the engine refuses to store its result). */
@@ -133,7 +133,10 @@ export function renderFailure(f: ExecFailure): string {
     case 'left-running': {
       const [first, ...more] = f.processes;
       const others = more.length > 0 ? ` and ${more.length} more` : '';
-      return `exited, but left processes running ${f.graceMs / 1000} s later (${first}${others}); pipe stopped them, and keeps nothing: they could still have been writing its outputs. A command must wait for what it starts (e.g. \`wait\` in a shell script)`;
+      const stopped = f.unstopped
+        ? `pipe could not stop ${f.unstopped.length} of them (${f.unstopped[0]}: another user's, e.g. a setuid program)`
+        : 'pipe stopped them';
+      return `exited, but left processes running ${f.graceMs / 1000} s later (${first}${others}); ${stopped}, and keeps nothing: they could still have been writing its outputs. A command must wait for what it starts (e.g. \`wait\` in a shell script)`;
     }
     case 'executor-error':
       return `executor error: ${f.message}`;

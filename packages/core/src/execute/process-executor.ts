@@ -132,7 +132,7 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
       const stopNow = signal.aborted || timedOut;
       const leftovers =
         child.pid === undefined
-          ? []
+          ? { found: [], unstopped: [] }
           : await stopLeftovers(child.pid, { graceMs: LINGER_GRACE_MS, killGraceMs: KILL_GRACE_MS }, stopNow);
       clearTimeout(killTimer);
       forgetCommand(req.logFile);
@@ -141,13 +141,16 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
         return finish({ ok: false, failure: { type: 'timed-out', ...limit.value } });
       if (sig) return finish({ ok: false, failure: { type: 'killed', signal: sig } });
       if (code !== 0) return finish({ ok: false, failure: { type: 'exit-non-zero', exitCode: code ?? -1 } });
-      if (leftovers.length > 0)
+      if (leftovers.found.length > 0)
         return finish({
           ok: false,
           failure: {
             type: 'left-running',
-            processes: leftovers.map((m) => `${m.pid} ${m.command}`),
+            processes: leftovers.found.map((m) => `${m.pid} ${m.command}`),
             graceMs: LINGER_GRACE_MS,
+            ...(leftovers.unstopped.length > 0
+              ? { unstopped: leftovers.unstopped.map((m) => `${m.pid} ${m.command}`) }
+              : {}),
           },
         });
       finish({ ok: true });

@@ -87,21 +87,23 @@ export interface LingerTimes {
 
 /**
  * Empty the group of a command that has exited: members still running after `graceMs` (none, when `stopNow`: the
- * task was cancelled or timed out) get SIGTERM, then SIGKILL. Returns those that had to be stopped.
+ * task was cancelled or timed out) get SIGTERM, then SIGKILL. Returns those that were there to stop, and those
+ * still there after SIGKILL (another user's: a setuid program).
  */
 export async function stopLeftovers(
   pgid: number,
   times: LingerTimes,
   stopNow = false,
-): Promise<GroupMember[]> {
+): Promise<{ found: GroupMember[]; unstopped: GroupMember[] }> {
+  const none = { found: [], unstopped: [] };
   const left = groupMembers(pgid);
-  if (left.length === 0) return [];
-  if (!stopNow && (await emptiedWithin(pgid, times.graceMs))) return [];
-  const stopped = stopNow ? left : groupMembers(pgid);
+  if (left.length === 0) return none;
+  if (!stopNow && (await emptiedWithin(pgid, times.graceMs))) return none;
+  const found = stopNow ? left : groupMembers(pgid);
   signalGroup(pgid, 'SIGTERM');
   if (!(await emptiedWithin(pgid, times.killGraceMs))) {
     signalGroup(pgid, 'SIGKILL');
-    await emptiedWithin(pgid, 1000);
+    if (!(await emptiedWithin(pgid, 1000))) return { found, unstopped: groupMembers(pgid) };
   }
-  return stopped;
+  return { found, unstopped: [] };
 }
