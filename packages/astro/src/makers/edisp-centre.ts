@@ -19,6 +19,7 @@ import { roundHalfEven } from '../geom/rounding.js';
 import { npix } from '../geom/wcs-geom.js';
 import { angularSeparation } from '../wcs/frames.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
+import { atan2R, cosR, hypotR, sinR } from '../wcs/rounded-trig.js';
 import { pixelToSky, skyToPixel, type Wcs } from '../wcs/wcs.js';
 import { wcslibExact, wcslibExactSupports } from '../wcs/wcslib-exact.js';
 import type { MapDataset } from './dataset.js';
@@ -29,8 +30,7 @@ export function edispKernelAtMapCentre(
   kernels: Kernels,
 ): { matrix: Float64Array; pixel: [number, number]; tie?: Array<[number, number]> } {
   const ig = ds.irfGeom;
-  const centre = gridCentre(ig, gammapyIrfCrval(ds.geom.wcs));
-  const [x, y] = centre.pixel;
+  const crval = gammapyIrfCrval(ds.geom.wcs);
   const nT = nbins(ds.energyTrue);
   const nK = nbins(ds.energy);
   const ni = npix(ig);
@@ -58,36 +58,72 @@ export function edispKernelAtMapCentre(
     }
     return false;
   };
-  let p = y * ig.nx + x;
-  let pixel: [number, number] = [x, y];
   // gammapy tests one pixel (rint) and reads another (the round trip's nearest): when they differ and the one read is
   // empty (its mask sampled at a tie the other way), gammapy's own rounding noise mostly sent it to the fallback, and
   // an empty kernel would make every flux ±inf: the fallback too.
-  const [tx, ty] = centre.tested ?? [roundHalfEven((ig.nx - 1) / 2), roundHalfEven((ig.ny - 1) / 2)];
-  if (!valid(ty * ig.nx + tx) || !valid(p)) {
-    const [lon0, lat0] = pixelToSky(ig.wcs, (ig.nx - 1) / 2, (ig.ny - 1) / 2);
-    let best = Number.POSITIVE_INFINITY;
-    for (let iy = 0; iy < ig.ny; iy++)
-      for (let ix = 0; ix < ig.nx; ix++) {
-        const q = iy * ig.nx + ix;
-        if (!valid(q)) continue;
-        const [lon, lat] = pixelToSky(ig.wcs, ix, iy);
-        const d = angularSeparation(lon, lat, lon0, lat0);
-        if (d < best) {
-          best = d;
-          p = q;
-          pixel = [ix, iy];
-        }
-      }
-  }
+  const { pixel, tie } = kernelPixel(ig, crval, valid, true);
+  const p = pixel[1] * ig.nx + pixel[0];
   const matrix = new Float64Array(nT * nK);
   for (let t = 0; t < nT; t++)
     for (let k = 0; k < nK; k++) {
       matrix[t * nK + k] = w[k * ni + p] ? value(t, k, p) : 0;
     }
-  // A centre pixel chosen by rounding noise (not the fallback's nearest valid pixel): the caller says so.
-  const tie = pixel[0] === x && pixel[1] === y ? centre.tie : undefined;
   return tie ? { matrix, pixel, tie } : { matrix, pixel };
+}
+
+/**
+ * The IRF pixel gammapy 1.0's `get_edisp_kernel()` reads: the grid centre's (gridCentre), unless the pixel it tests
+ * there (`get_by_coord`: rint) holds no kernel while another does; then `_get_nearest_valid_position` takes the valid
+ * pixel whose centre is nearest the grid centre (astropy's `separation`, in its arithmetic where wcslib-exact.ts
+ * applies; the first in [y][x] order on an exact tie). `alsoWhenReadEmpty`: move too when the pixel read is empty
+ * (see edispKernelAtMapCentre). `tie`: as gridCentre's, when the centre's pixel is read.
+ */
+export function kernelPixel(
+  ig: { nx: number; ny: number; wcs: Wcs },
+  crval: readonly [number, number] | undefined,
+  valid: (q: number) => boolean,
+  alsoWhenReadEmpty = false,
+): { pixel: [number, number]; tie?: Array<[number, number]> } {
+  const centre = gridCentre(ig, crval);
+  const [x, y] = centre.pixel;
+  const [tx, ty] = centre.tested ?? [roundHalfEven((ig.nx - 1) / 2), roundHalfEven((ig.ny - 1) / 2)];
+  if (valid(ty * ig.nx + tx) && !(alsoWhenReadEmpty && !valid(y * ig.nx + x)))
+    return centre.tie ? { pixel: [x, y], tie: centre.tie } : { pixel: [x, y] };
+  const exact = wcslibExactSupports(ig.wcs)
+    ? wcslibExact({ ...ig.wcs, crval: crval ?? ig.wcs.crval })
+    : undefined;
+  const toSky = (px: number, py: number) => (exact ? exact.pixelToSky(px, py) : pixelToSky(ig.wcs, px, py));
+  const separation = exact ? astropySeparation : angularSeparation;
+  const [lon0, lat0] = toSky((ig.nx - 1) / 2, (ig.ny - 1) / 2);
+  let best = Number.POSITIVE_INFINITY;
+  let pixel: [number, number] = [x, y];
+  for (let iy = 0; iy < ig.ny; iy++)
+    for (let ix = 0; ix < ig.nx; ix++) {
+      if (!valid(iy * ig.nx + ix)) continue;
+      const [lon, lat] = toSky(ix, iy);
+      const d = separation(lon, lat, lon0, lat0);
+      if (d < best) {
+        best = d;
+        pixel = [ix, iy];
+      }
+    }
+  return { pixel };
+}
+
+/** astropy's angular_separation (Vincenty) of two positions in degrees, operation for operation (radians out). */
+function astropySeparation(lon1: number, lat1: number, lon2: number, lat2: number): number {
+  const rad = 0.017453292519943295; // astropy's degree → radian scale, applied to each value
+  const dlon = (lon2 - lon1) * rad;
+  const sdlon = sinR(dlon);
+  const cdlon = cosR(dlon);
+  const slat1 = sinR(lat1 * rad);
+  const slat2 = sinR(lat2 * rad);
+  const clat1 = cosR(lat1 * rad);
+  const clat2 = cosR(lat2 * rad);
+  const num1 = clat2 * sdlon;
+  const num2 = clat1 * slat2 - slat1 * clat2 * cdlon;
+  const denominator = slat1 * slat2 + clat1 * clat2 * cdlon;
+  return atan2R(hypotR(num1, num2), denominator);
 }
 
 /**

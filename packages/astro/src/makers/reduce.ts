@@ -9,7 +9,7 @@ import { geomSolidAngles, npix, pixelCentresIcrs, type WcsGeom } from '../geom/w
 import type { IrfTable } from '../irf/index.js';
 import { altAzFovCoords } from '../wcs/index.js';
 import type { MapDataset, OnOffMaps, RunMeta } from './dataset.js';
-import { gammapyIrfCrval, gridCentrePixel } from './edisp-centre.js';
+import { gammapyIrfCrval, gridCentrePixel, kernelPixel } from './edisp-centre.js';
 import { maskBoundaryTies, projectMask, type SkyMask } from './exclusion.js';
 import { type FovNormRequirements, fovBackgroundNorm } from './fov-norm.js';
 import {
@@ -352,11 +352,19 @@ function exclusionTies(config: ReductionConfig, geom: WcsGeom): ReductionWarning
   ];
 }
 
-/** K[t][k] at the IRF pixel nearest the centre of the run's IRF grid (gammapy's default edisp-bias position). */
+/**
+ * K[t][k] at the IRF pixel gammapy's edisp-bias reads: nearest the centre of the run's IRF grid, or, when the run's
+ * kernel is empty there (a map centred beyond the IRF's offsets), at the nearest pixel where it is not.
+ */
 function edispNearGridCentre(edisp: EdispKernelMap, rg: ReductionGeometry, ig: WcsGeom): Float64Array {
-  const [x, y] = gridCentrePixel(ig, gammapyIrfCrval(rg.geom.wcs));
-  const p = y * ig.nx + x;
-  return edispKernelAtPixel(edisp, npix(ig), nbins(rg.energyTrue), nbins(rg.energy), p);
+  const ni = npix(ig);
+  const cells = nbins(rg.energyTrue) * nbins(rg.energy);
+  const valid = (q: number) => {
+    for (let i = 0; i < cells; i++) if ((edisp.data[i * ni + q] as number) > 0) return true;
+    return false;
+  };
+  const [x, y] = kernelPixel(ig, gammapyIrfCrval(rg.geom.wcs), valid).pixel;
+  return edispKernelAtPixel(edisp, ni, nbins(rg.energyTrue), nbins(rg.energy), y * ig.nx + x);
 }
 
 /**

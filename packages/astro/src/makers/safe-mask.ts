@@ -12,7 +12,7 @@
  */
 import { EDGE_SLACK, type EnergyAxis, nbins } from '../geom/energy-axis.js';
 import { aeffMaxEnergy } from './aeff-max.js';
-import { edispBias, edispBiasEnergy } from './edisp-bias.js';
+import { edispBiasEnergy } from './edisp-bias.js';
 
 export type SafeMaskMethod = 'aeff-default' | 'aeff-max' | 'offset-max' | 'bkg-peak' | 'edisp-bias';
 
@@ -176,12 +176,6 @@ export function makeSafeMask(
           (inputs.biasPercent ?? 10) / 100,
         );
         andEnergy(energyBinMask(energy, eMin, undefined));
-        const empty = emptyRowsBelowPeak(inputs.edispKernel.matrix, inputs.edispKernel.energyTrue, energy);
-        if (empty && eMin > (energy.edges[0] as number))
-          warnings.push({
-            method,
-            message: `the energy dispersion at the map centre is empty at true energies ${empty[0].toPrecision(4)}–${empty[1].toPrecision(4)} TeV, below its bias peak (no event of theirs reaches the reco axis); gammapy 1.0's kernel holds rounding noise there (~1e-14), which it may take as the bias peak and then cut nothing, where pipe cuts below ${eMin.toPrecision(4)} TeV: start energy_true nearer the reco axis to leave no such rows`,
-          });
         break;
       }
       case 'aeff-max': {
@@ -235,27 +229,4 @@ export function maskImage(mask: Uint8Array, npix: number, nE: number): Uint8Arra
   const out = new Uint8Array(npix);
   for (let k = 0; k < nE; k++) for (let p = 0; p < npix; p++) if (mask[k * npix + p] !== 0) out[p] = 1;
   return out;
-}
-
-/**
- * The true-energy range of the kernel's empty rows below its bias peak (the first non-empty row with the largest
- * bias), as [lowest lower edge, highest upper edge] in TeV, or undefined when there is none.
- */
-function emptyRowsBelowPeak(
-  matrix: Float64Array,
-  energyTrue: EnergyAxis,
-  energy: EnergyAxis,
-): [number, number] | undefined {
-  const b = edispBias(matrix, energyTrue, energy);
-  let peak = -1;
-  for (let t = 0; t < b.length; t++)
-    if (!Number.isNaN(b[t]) && (peak < 0 || (b[t] as number) > (b[peak] as number))) peak = t;
-  let lo = -1;
-  let hi = -1;
-  for (let t = 0; t < peak; t++)
-    if (Number.isNaN(b[t])) {
-      if (lo < 0) lo = t;
-      hi = t;
-    }
-  return lo < 0 ? undefined : [energyTrue.edges[lo] as number, energyTrue.edges[hi + 1] as number];
 }

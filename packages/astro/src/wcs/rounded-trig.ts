@@ -150,3 +150,22 @@ export function atan2R(y: number, x: number): number {
   const den = x * c[0] + y * s[0];
   return corrected(a, num[0] / den);
 }
+
+/** √(x² + y²) correctly rounded (glibc's hypot is; V8's Math.hypot is not always). */
+export function hypotR(x: number, y: number): number {
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return Math.hypot(x, y);
+  const ax = Math.abs(x);
+  const ay = Math.abs(y);
+  const big = Math.max(ax, ay);
+  if (big === 0) return 0;
+  // Scaled by a power of two (exact) so that the squares neither overflow nor underflow.
+  const e = Math.floor(Math.log2(big));
+  const scale = 2 ** -e;
+  const a = ax * scale;
+  const b = ay * scale;
+  const s = add(twoProd(a, a), twoProd(b, b));
+  const r = Math.sqrt(s[0]);
+  // One Newton step in double-double: r + (s − r²) / (2r).
+  const residual = add(s, neg(twoProd(r, r)));
+  return (r + residual[0] / (2 * r)) / scale;
+}
