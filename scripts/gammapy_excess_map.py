@@ -156,7 +156,15 @@ if len(sys.argv) > 2 and stacked is not None:
                         ok = norm[k] != 0
                         ref[k] = np.nanmedian(np.abs(flux[k][ok] / norm[k][ok]))
                 abs_tol = ref * np.fmax(1e-5, 1e-4 * level / r_c)  # fmax: r_c is NaN where excess = norm = 0
-        bad = ~((diff <= abs_tol) | (diff <= rel_tol * scale) | (np.isnan(ours) & np.isnan(theirs)))
+        # Infinities: equal ones agree (their difference is NaN), and one against a finite value never does (the
+        # relative test read inf <= inf as agreement).
+        same_inf = np.isinf(ours) & np.isinf(theirs) & (np.sign(ours) == np.sign(theirs))
+        finite_both = np.isfinite(ours) & np.isfinite(theirs)
+        bad = ~(
+            (finite_both & ((diff <= abs_tol) | (diff <= rel_tol * scale)))
+            | (np.isnan(ours) & np.isnan(theirs))
+            | same_inf
+        )
         if name.startswith(("flux", "norm")):
             # Where the kernel covers no exposure (pixels beyond the AEFF offset bound whose background, a square
             # in FoV coordinates, is still > 0), R_c is 0: pipe's norm is ±inf or NaN, gammapy's is its float32
