@@ -602,6 +602,46 @@ describe('pipe watch: an input edited during the first build', () => {
   }, 120_000);
 });
 
+describe('pipe watch: a step module saved again while its rebuild runs', () => {
+  // Found by helper-113: the second save failed the running task (code changed during the build); the build that
+  // followed ran on the threads that had imported the first save, and cached its output under the second's key.
+  it("builds with the last save's code, on threads that import it afresh", async () => {
+    const step = (v: string) =>
+      `import { writeFileSync } from 'node:fs';
+export default { name: 'w.per', version: '1', run(ctx) { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600); writeFileSync(ctx.outputs.out, '${v}'); } };
+`;
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  per:\n    foreach: {glob: "data/*.txt"}\n    step: ./steps/per.mjs\n    inputs: {src: "data/{item}.txt"}\n    outputs: {out: "out/{item}.val"}\n',
+      'data/a.txt': '1',
+      'data/b.txt': '2',
+      'steps/per.mjs': step('v1'),
+    });
+    const w = WatchProcess.start(ws, ['per']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    // An editor's saves: a temporary file renamed over the module.
+    const save = (v: string) => {
+      ws.write('steps/.per.tmp', step(v));
+      renameSync(ws.path('steps/.per.tmp'), ws.path('steps/per.mjs'));
+    };
+    save('v2');
+    await w.next((e) => e.event === 'task-start', 'the rebuild after the first save');
+    await new Promise((r) => setTimeout(r, 300));
+    save('v3');
+    // The rebuild the second save failed, then the one after it, which must have run the last save.
+    for (let i = 0; i < 4 && ws.read('out/a.val') !== 'v3'; i++) await w.buildEnd();
+    expect(ws.read('out/a.val')).toBe('v3');
+    expect(ws.read('out/b.val')).toBe('v3');
+    expect(await w.stop()).toBe(0);
+    // And the cache holds v3 under v3's key: a clean build is up to date with the same bytes.
+    const clean = await ws.build(['per']);
+    expect(clean.ended['up-to-date']).toEqual(['per[a]', 'per[b]']);
+    expect(ws.read('out/a.val')).toBe('v3');
+  }, 120_000);
+});
+
 describe('pipe watch: a step importing a module not written yet', () => {
   it('rebuilds when that module is created (the failed import is tried again)', async () => {
     const ws = new Workspace({

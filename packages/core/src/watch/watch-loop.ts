@@ -266,7 +266,13 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     // A task whose input was edited while it ran kept nothing ("changed during the build"): that edit is a change
     // to build, though the watch baseline taken just now already holds it (the first build's inputs are known only
     // after it). Build again.
-    if (result?.ok && [...result.reports.values()].some((r) => r.inputChanged)) buildAgain = true;
+    if (result?.ok && [...result.reports.values()].some((r) => r.inputChanged)) {
+      buildAgain = true;
+      // The edit may be a step module's (or a module it imports), which the threads imported before it: the next
+      // build's key names the new code, so it must run on threads that import it afresh (found by helper-113: a step
+      // saved twice during a rebuild left the first save's output cached under the second's key).
+      workersStale = true;
+    }
     return 'ok';
   }
 
