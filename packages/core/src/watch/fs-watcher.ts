@@ -84,19 +84,42 @@ export function createFsWatcher(options: FsWatcherOptions): FsWatcher {
     return w;
   };
 
+  /** Waits for an instance's 'ready', ended early when the instance is closed first (it would never come). */
+  const pendingReady = new Map<FSWatcher, () => void>();
   const arm = async (w: FSWatcher, dirs: string[]) => {
     if (dirs.length === 0) return;
-    const ready = new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    const ready = new Promise<void>((resolve) => {
+      pendingReady.set(w, resolve);
+      w.once('ready', () => resolve());
+    });
     w.add(dirs);
     await ready;
+    pendingReady.delete(w);
+  };
+  const closeWatcher = async (w: FSWatcher | undefined) => {
+    if (!w) return;
+    pendingReady.get(w)?.();
+    pendingReady.delete(w);
+    await w.close();
+  };
+  /**
+   * One re-arming at a time: a re-arm timer firing while update() waited for its new instance's 'ready' closed that
+   * instance, and update() waited for ever (found by helper-113: a deleted product folder, then no edit was heard).
+   */
+  let serial: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = serial.then(fn, fn);
+    serial = run.catch(() => undefined);
+    return run;
   };
 
-  const restart = async () => {
-    await watcher?.close();
-    watcher = start();
-    inodes = new Map([...watched].map((d) => [d, inodeOf(d)]));
-    await arm(watcher, [...watched]);
-  };
+  const restart = () =>
+    exclusive(async () => {
+      await closeWatcher(watcher);
+      watcher = start();
+      inodes = new Map([...watched].map((d) => [d, inodeOf(d)]));
+      await arm(watcher, [...watched]);
+    });
 
   // inotify may say nothing at all of a watched folder deleted with its parent: its inode is looked at every 2 s
   // too (a stat per folder), and a new one armed.
@@ -124,26 +147,32 @@ export function createFsWatcher(options: FsWatcherOptions): FsWatcher {
     get polling() {
       return polling;
     },
-    async update(next) {
-      set = next;
-      const same =
-        watcher &&
-        watched.size === next.dirs.size &&
-        [...next.dirs].every((d) => watched.has(d) && inodes.get(d) === inodeOf(d));
-      if (same) return false;
-      // chokidar signals 'ready' once per instance: a changed set of folders gets a fresh instance.
-      await watcher?.close();
-      watched = new Set(next.dirs);
-      inodes = new Map([...watched].map((d) => [d, inodeOf(d)]));
-      watcher = start();
-      await arm(watcher, [...watched]);
-      return true;
+    update(next) {
+      return exclusive(async () => {
+        set = next;
+        const same =
+          watcher &&
+          watched.size === next.dirs.size &&
+          [...next.dirs].every((d) => watched.has(d) && inodes.get(d) === inodeOf(d));
+        if (same) return false;
+        // This re-arms every folder: a re-arm still pending is done by it.
+        clearTimeout(rearmTimer);
+        rearmTimer = undefined;
+        // chokidar signals 'ready' once per instance: a changed set of folders gets a fresh instance.
+        await closeWatcher(watcher);
+        watched = new Set(next.dirs);
+        inodes = new Map([...watched].map((d) => [d, inodeOf(d)]));
+        watcher = start();
+        await arm(watcher, [...watched]);
+        return true;
+      });
     },
     async close() {
       clearTimeout(rearmTimer);
       clearInterval(inodeCheck);
-      await watcher?.close();
+      const w = watcher;
       watcher = undefined;
+      await closeWatcher(w);
     },
   };
 }
