@@ -12,6 +12,19 @@ describe('pipe plan: a step module with a syntax error', () => {
     expect(plan.code).toBe(2);
     expect(plan.stderr).toContain(`Unexpected token ';' (at ${ws.path('steps/bad.mjs')}:3)`);
   });
+
+  // Found by helper-113: an error in a module the step imports was reported as the step's, with no place.
+  it('names the imported module and line when the error is there', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ntargets:\n  a: {step: ./steps/ok.mjs, outputs: [a.txt]}\n',
+      'steps/ok.mjs':
+        'import { label } from "./lib/label.mjs";\nexport default { name: "ok", version: "1", run() { label(); } };\n',
+      'steps/lib/label.mjs': 'export function label(t) {\n  return (t;\n}\n',
+    });
+    const plan = await ws.run(['plan', 'a']);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toContain(`Unexpected token ';' (at ${ws.path('steps/lib/label.mjs')}:2)`);
+  });
 });
 
 describe('pipe build: a step written in TypeScript and compiled to CommonJS', () => {

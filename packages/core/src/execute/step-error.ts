@@ -4,6 +4,7 @@
  * installed ones (node_modules) make messages that name the file and place of the data; they get nothing added.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,9 +70,36 @@ function thrownValueText(value: unknown): string {
  * time, or in a module it imports).
  */
 function syntaxErrorPlace(modulePath: string): string | undefined {
-  const checked = spawnSync(process.execPath, ['--check', modulePath], { encoding: 'utf8', timeout: 10_000 });
-  return /^(.+:\d+)$/m.exec(checked.stderr ?? '')?.[1];
+  // The module, then the modules it imports by relative path (breadth first, 50 at most): node names neither the
+  // importing nor the imported file of a syntax error met during import (found by helper-113: a helper's error was
+  // reported as the step's, without a place).
+  const queue = [modulePath];
+  const seen = new Set(queue);
+  for (let i = 0; i < queue.length && i < 50; i++) {
+    const file = queue[i]!;
+    const checked = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
+    const place = /^(.+:\d+)$/m.exec(checked.stderr ?? '')?.[1];
+    if (place) return place;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(RELATIVE_IMPORT)) {
+      const next = path.resolve(path.dirname(file), m[2]!);
+      if (!seen.has(next) && existsSync(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return undefined;
 }
+
+/** A relative ESM import, re-export or require with a literal specifier. */
+const RELATIVE_IMPORT =
+  /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
 
 /** A module's import failure: `cannot import M: what node said`, with the line of a syntax error when there is one. */
 export function importErrorMessage(modulePath: string, message: string): string {
