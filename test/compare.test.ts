@@ -175,6 +175,12 @@ describe('pipe compare', () => {
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toContain(`diffs/${pngs[0]}`);
     expect(md).toContain('Regression');
+    // The same folders compared again once they agree: the old image goes (helper-113: it stayed beside the new
+    // report); a file of the user's in the folder stays.
+    writeFileSync(path.join(out, 'diffs', 'notes.png'), 'mine');
+    const agreed = await ws.run(['compare', ref, ref, '--diff-dir', path.join(out, 'diffs')]);
+    expect(agreed.code, agreed.stderr).toBe(0);
+    expect(readdirSync(path.join(out, 'diffs'))).toEqual(['notes.png']);
 
     // A tolerance that admits the change: within tolerance, exit 0.
     writeFileSync(path.join(out, 'tol.yaml'), 'products:\n  sqrt_ts.fits.gz: {atol: 3}\n');

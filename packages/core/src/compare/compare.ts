@@ -3,8 +3,15 @@
  * SHA-256 (without reading them when the caller knows the hashes), and hands the others to the first
  * comparator that handles them (the caller's, then JSON, then text or bytes).
  */
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { hashProduct } from '../fingerprint/file-hash.js';
-import type { ComparatorOutcome, CompareContext, FileComparator } from './comparator.js';
+import {
+  type ComparatorOutcome,
+  type CompareContext,
+  diffImageName,
+  type FileComparator,
+} from './comparator.js';
 import { jsonComparator } from './json-comparator.js';
 import { listProductDir, type ProductEntry, type ProductPair, pairProducts } from './product-sets.js';
 import { type CompareReport, makeReport, type ProductComparison, worstStatus } from './report.js';
@@ -33,6 +40,11 @@ export async function compareProductSets(
   options: CompareOptions = {},
 ): Promise<CompareReport> {
   const pairs = pairProducts(ref, neu);
+  if (options.diffDir)
+    await removeOldDiffImages(
+      options.diffDir,
+      pairs.map((p) => p.relPath),
+    );
   const products: ProductComparison[] = [];
   for (const pair of pairs) {
     const product = await compareProduct(pair, options);
@@ -154,4 +166,22 @@ async function chooseComparator(
   return (await looksLikeText(refPath)) && (await looksLikeText(newPath))
     ? TEXT_COMPARATOR
     : BYTES_COMPARATOR;
+}
+
+/**
+ * The difference images an earlier compare wrote for these products into the same folder: a product identical now
+ * would otherwise keep an image of an old difference beside the new report (found by helper-113). Only files named
+ * as diffImageName names an image of one of them are removed.
+ */
+async function removeOldDiffImages(diffDir: string, paths: readonly string[]): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(diffDir);
+  } catch {
+    return; // not made yet
+  }
+  const prefixes = paths.map((p) => diffImageName(p, '').slice(0, -'.png'.length));
+  for (const name of names)
+    if (name.endsWith('.png') && prefixes.some((prefix) => name.startsWith(prefix)))
+      await rm(path.join(diffDir, name), { force: true });
 }
