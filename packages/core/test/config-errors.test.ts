@@ -650,6 +650,21 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  // helper-112: {resources.cpu} (singular) was told to take a param; any CPU name reads PIPE_CPUS.
+  it('points every CPU name under resources to PIPE_CPUS, and other resources to a param', async () => {
+    const { diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        "version: 1\ntargets:\n  a:\n    command: [run, '{resources.cpu}', '{resources.cpus_per_task}', '{resources.ncpus}', '{resources.mem_mb}']\n    outputs: {o: a.txt}\n",
+    });
+    const cpus = 'a command reads its CPUs from the environment variable PIPE_CPUS (resources.cpus)';
+    expect(diagnostics.map((d) => d.hint)).toEqual([
+      cpus,
+      cpus,
+      cpus,
+      'resources are not substituted in a command (only its CPUs reach it, as PIPE_CPUS): give it the value as a param, and write {params.mem_mb}',
+    ]);
+  });
+
   it("refuses Snakemake's placeholders and ${config.…} in a command, which would reach the program as written", async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

@@ -163,7 +163,7 @@ function foreignPlaceholder(
     };
   if (namespace === 'resources' && name !== undefined)
     return {
-      hint: /^(cpus|threads|cores)/.test(name)
+      hint: /^(n?cpus?|threads?|cores?)(_|$)/.test(name)
         ? 'a command reads its CPUs from the environment variable PIPE_CPUS (resources.cpus)'
         : `resources are not substituted in a command (only its CPUs reach it, as PIPE_CPUS): give it the value as a param, and write {params.${name.replace(/\W/g, '_')}}`,
     };
