@@ -7,16 +7,11 @@
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { procStat } from '../workspace/proc-stat.js';
 
 /** The start time of a process (clock ticks since boot, /proc/PID/stat field 22), undefined off Linux or gone. */
 function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces and parentheses): state is field 3.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
+  return procStat(pid)?.fields[19];
 }
 
 /** Record a running command's process group beside its log. */

@@ -5,23 +5,12 @@
  * members still running after a short grace are stopped, and the task fails.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { procStat } from '../workspace/proc-stat.js';
 
 export interface GroupMember {
   pid: number;
   /** Its command line (for the message), or the program name when the full line cannot be read. */
   command: string;
-}
-
-/** The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses). */
-function statFields(pid: string): { state: string; fields: string[]; comm: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const fields = stat.slice(close + 2).split(' ');
-    return { state: fields[0]!, fields, comm: stat.slice(stat.indexOf('(') + 1, close) };
-  } catch {
-    return undefined;
-  }
 }
 
 function commandLine(pid: string, comm: string): string {
@@ -51,9 +40,8 @@ export function groupMembers(pgid: number): GroupMember[] {
   }
   const members: GroupMember[] = [];
   for (const pid of pids) {
-    const stat = statFields(pid);
-    // Field 5 of stat is the process group: index 2 after the state.
-    if (stat === undefined || stat.state === 'Z' || Number(stat.fields[2]) !== pgid) continue;
+    const stat = procStat(pid);
+    if (stat === undefined || stat.fields[0] === 'Z' || Number(stat.fields[2]) !== pgid) continue;
     members.push({ pid: Number(pid), command: commandLine(pid, stat.comm) });
   }
   return members;

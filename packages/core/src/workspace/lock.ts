@@ -7,6 +7,7 @@
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { procStat } from './proc-stat.js';
 
 export interface LockOwner {
   pid: number;
@@ -46,13 +47,9 @@ export function processRuns(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // pid (comm) state …: comm may hold spaces and parentheses, the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc (not Linux): signal 0 is all there is to go by
-  }
+  // No /proc (not Linux): signal 0 is all there is to go by.
+  const stat = procStat(pid);
+  return stat === undefined || stat.fields[0] !== 'Z';
 }
 
 const isAlive = processRuns;
