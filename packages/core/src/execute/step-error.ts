@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { relativeImports } from '../fingerprint/relative-imports.js';
 
 /** The folder pipe's packages are in (this file is packages/core/dist/… or a bundle under packages/cli/dist/…). */
 const PIPE_PACKAGES = (() => {
@@ -86,8 +87,8 @@ function syntaxErrorPlace(modulePath: string): string | undefined {
     } catch {
       continue;
     }
-    for (const m of text.matchAll(RELATIVE_IMPORT)) {
-      const next = path.resolve(path.dirname(file), m[2]!);
+    for (const spec of relativeImports(text)) {
+      const next = path.resolve(path.dirname(file), spec);
       if (!seen.has(next) && existsSync(next)) {
         seen.add(next);
         queue.push(next);
@@ -96,10 +97,7 @@ function syntaxErrorPlace(modulePath: string): string | undefined {
   }
   return undefined;
 }
-
-/** A relative ESM import, re-export or require with a literal specifier. */
-const RELATIVE_IMPORT =
-  /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
+/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
 
 /** A module's import failure: `cannot import M: what node said`, with the line of a syntax error when there is one. */
 export function importErrorMessage(modulePath: string, message: string): string {

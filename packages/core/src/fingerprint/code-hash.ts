@@ -17,13 +17,8 @@ import { type FileIdentity, identityOf, sameIdentity } from '@pipe/cache/types';
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { distFolderOf } from '../steps/bundled.js';
 import { sha256Hex } from './canonical.js';
+import { relativeImports } from './relative-imports.js';
 import { compiledIn, sourceLayout, TS_EXTS, type TsLayout } from './ts-layout.js';
-
-// The relative modules a source names: ESM `from`/`import`, dynamic `import(…)` and CommonJS `require(…)` (what
-// tsc emits for a CommonJS step), with a quoted or a plain template-literal specifier (one with `${` is computed
-// at run time and cannot be followed).
-const IMPORT_RE =
-  /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"`])(\.{1,2}\/(?:(?!\$\{)[^'"`\n])+)\1/g;
 
 /** The source file that stands for a runtime module (see the module comment). */
 export function sourceOf(modulePath: string): string {
@@ -210,7 +205,7 @@ function sourceFacts(file: string, stamps: Stamps, limitNs: bigint): SourceFacts
   const facts: SourceFacts = {
     id,
     digest: sha256Hex(text),
-    specs: Array.from(text.matchAll(IMPORT_RE), (m) => m[2]!),
+    specs: relativeImports(text),
   };
   // Racily clean files are read again next time (see codeHash).
   if (BigInt(id.mtimeNs) < limitNs) sources.set(file, facts);
