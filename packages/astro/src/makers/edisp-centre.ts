@@ -19,9 +19,8 @@ import { roundHalfEven } from '../geom/rounding.js';
 import { npix } from '../geom/wcs-geom.js';
 import { angularSeparation } from '../wcs/frames.js';
 import { wcsKernelParams } from '../wcs/kernel-params.js';
-import { atan2R, cosR, hypotR, sinR } from '../wcs/rounded-trig.js';
 import { pixelToSky, skyToPixel, type Wcs } from '../wcs/wcs.js';
-import { wcslibExact, wcslibExactSupports } from '../wcs/wcslib-exact.js';
+import { astropySeparation, wcslibExact, wcslibExactSupports } from '../wcs/wcslib-exact.js';
 import type { MapDataset } from './dataset.js';
 
 /** K[t][k] (nTrue × nReco, row t) at the IRF pixel nearest the map centre (the diagonal response without EDISP). */
@@ -108,22 +107,6 @@ export function kernelPixel(
       }
     }
   return { pixel };
-}
-
-/** astropy's angular_separation (Vincenty) of two positions in degrees, operation for operation (radians out). */
-function astropySeparation(lon1: number, lat1: number, lon2: number, lat2: number): number {
-  const rad = 0.017453292519943295; // astropy's degree → radian scale, applied to each value
-  const dlon = (lon2 - lon1) * rad;
-  const sdlon = sinR(dlon);
-  const cdlon = cosR(dlon);
-  const slat1 = sinR(lat1 * rad);
-  const slat2 = sinR(lat2 * rad);
-  const clat1 = cosR(lat1 * rad);
-  const clat2 = cosR(lat2 * rad);
-  const num1 = clat2 * sdlon;
-  const num2 = clat1 * slat2 - slat1 * clat2 * cdlon;
-  const denominator = slat1 * slat2 + clat1 * clat2 * cdlon;
-  return atan2R(hypotR(num1, num2), denominator);
 }
 
 /**

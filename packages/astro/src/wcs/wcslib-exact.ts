@@ -12,7 +12,7 @@
  * module uses correctly rounded functions (rounded-trig.ts; node's own differ from glibc's for 3–18 %), so a
  * decision can still, rarely, differ.
  */
-import { acosR, asinR, atan2R, cosR, sinR } from './rounded-trig.js';
+import { acosR, asinR, atan2R, cosR, hypotR, sinR } from './rounded-trig.js';
 import type { WcsSpec } from './wcs.js';
 
 const PI = Math.PI;
@@ -271,4 +271,20 @@ export function wcslibExact(wcs: Pick<WcsSpec, 'projection' | 'crval' | 'crpix' 
       return [x / wcs.cdelt[0] + wcs.crpix[0] - 1.0, y / wcs.cdelt[1] + wcs.crpix[1] - 1.0];
     },
   };
+}
+
+/** astropy's angular_separation (Vincenty) of two positions in degrees, operation for operation (radians out). */
+export function astropySeparation(lon1: number, lat1: number, lon2: number, lat2: number): number {
+  const rad = 0.017453292519943295; // astropy's degree → radian scale, applied to each value
+  const dlon = (lon2 - lon1) * rad;
+  const sdlon = sinR(dlon);
+  const cdlon = cosR(dlon);
+  const slat1 = sinR(lat1 * rad);
+  const slat2 = sinR(lat2 * rad);
+  const clat1 = cosR(lat1 * rad);
+  const clat2 = cosR(lat2 * rad);
+  const num1 = clat2 * sdlon;
+  const num2 = clat1 * slat2 - slat1 * clat2 * cdlon;
+  const denominator = slat1 * slat2 + clat1 * clat2 * cdlon;
+  return atan2R(hypotR(num1, num2), denominator);
 }

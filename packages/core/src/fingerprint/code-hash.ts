@@ -18,7 +18,7 @@ import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { distFolderOf } from '../steps/bundled.js';
 import { sha256Hex } from './canonical.js';
 import { relativeImports } from './relative-imports.js';
-import { compiledIn, sourceLayout, TS_EXTS, type TsLayout } from './ts-layout.js';
+import { compiledIn, packageLayout, sourceLayout, TS_EXTS, type TsLayout } from './ts-layout.js';
 
 /** The source file that stands for a runtime module (see the module comment). */
 export function sourceOf(modulePath: string): string {
@@ -319,15 +319,7 @@ function buildInfoFiles(where: Pick<TsLayout, 'outRoot' | 'configDir'>): string[
  * source the entry module's layout does not hold (a relative import into another package).
  */
 function compiledOf(source: string): { js: string; outRoot: string; configDir: string } | undefined {
-  const parts = source.split(path.sep);
-  const at = parts.lastIndexOf('src');
-  if (at < 1) return undefined;
-  const pkgRoot = parts.slice(0, at).join(path.sep);
-  const layout = {
-    srcRoot: path.join(pkgRoot, 'src'),
-    outRoot: path.join(pkgRoot, 'dist'),
-    configDir: pkgRoot,
-  };
-  const js = compiledIn(source, layout);
-  return js === undefined ? undefined : { js, ...layout };
+  const layout = packageLayout(source, 'src');
+  const js = layout && compiledIn(source, layout);
+  return js === undefined ? undefined : { js, ...layout! };
 }

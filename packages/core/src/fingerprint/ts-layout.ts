@@ -157,12 +157,15 @@ function tsconfigLayout(modulePath: string): TsLayout | undefined {
   return undefined;
 }
 
-/** A package's `dist/` compiled from its `src/` (the convention, without a tsconfig that says otherwise). */
-function packageLayout(modulePath: string): TsLayout | undefined {
-  const parts = modulePath.split(path.sep);
-  const distAt = parts.lastIndexOf('dist');
-  if (distAt < 1) return undefined;
-  const pkgRoot = parts.slice(0, distAt).join(path.sep);
+/**
+ * A package's `dist/` compiled from its `src/` (the convention, without a tsconfig that says otherwise): the package
+ * whose `holder` folder holds `file` (a compiled module's dist/, or a source's src/).
+ */
+export function packageLayout(file: string, holder: 'src' | 'dist' = 'dist'): TsLayout | undefined {
+  const parts = file.split(path.sep);
+  const at = parts.lastIndexOf(holder);
+  if (at < 1) return undefined;
+  const pkgRoot = parts.slice(0, at).join(path.sep);
   return { srcRoot: path.join(pkgRoot, 'src'), outRoot: path.join(pkgRoot, 'dist'), configDir: pkgRoot };
 }
 
