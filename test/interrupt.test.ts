@@ -74,6 +74,9 @@ describe('pipe build: interruptions', () => {
     // Until a build takes the lock over, log and status tell that the record's "running" has no driver.
     expect((await ws.run(['log'])).stdout).toMatch(/\sinterrupted\?\s/);
     expect((await ws.run(['status'])).stdout).toMatch(/status\s+running \(its driver is gone/);
+    // What it finished is in its task journal, which status reads while the record says "running".
+    const live = JSON.parse((await ws.run(['status', '--json'])).stdout);
+    expect(live).toMatchObject({ status: 'running', counts: { ran: 1 }, tasks: { fast: { state: 'ran' } } });
     // What the killed build made but did not record: why says so (not "not a product … edited since?").
     const unrecorded = await ws.run(['why', 'out/fast.txt']);
     expect(unrecorded.code).toBe(2);
@@ -102,6 +105,10 @@ describe('pipe build: interruptions', () => {
     const status = JSON.parse((await ws.run(['status', killed, '--json'])).stdout);
     expect(status).toMatchObject({ id: killed, status: 'interrupted' });
     expect(Date.parse(status.endedAt)).toBeGreaterThanOrEqual(Date.parse(status.startedAt));
+    // …and keeps the tasks it finished (its journal folded in, then removed); fast's product is credited to it.
+    expect(status).toMatchObject({ counts: { ran: 1 }, tasks: { fast: { state: 'ran' } } });
+    expect(ws.exists(`.pipe/builds/${killed}.tasks.jsonl`)).toBe(false);
+    expect((await ws.run(['why', 'out/fast.txt'])).stdout).toContain(`last ran in build ${killed}`);
     const verify = await ws.run(['cache', 'verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect((await ws.run(['why', 'out/fast.txt'])).code).toBe(0);

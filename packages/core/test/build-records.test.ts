@@ -1,13 +1,16 @@
 /** Build records: a finished build's record, written from its reports as text, reads back as summariseReports says. */
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type BuildRecord,
   failedRunLookup,
+  markInterrupted,
+  openTaskJournal,
   readBuildRecord,
   summariseReports,
+  taskJournalPath,
   writeBuildRecord,
 } from '../src/builds/records.js';
 import type { TaskReport } from '../src/schedule/events.js';
@@ -45,6 +48,49 @@ describe('build records', () => {
       h: { state: 'failed', error: 'boom' },
     });
     expect(read.ok && read.record.counts).toEqual({ 'up-to-date': 2, ran: 1, failed: 1 });
+  });
+
+  it("a killed build's record takes the tasks its journal holds: running while read, interrupted once marked", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
+    const id = '20260101-000000-000-123456';
+    const record: BuildRecord = {
+      format: 'pipe-build',
+      version: 1,
+      id,
+      status: 'running',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      targets: ['final'],
+      params: {},
+      jobs: 2,
+      kernelBackend: 'js',
+      cacheDir: '/c',
+      counts: {},
+      tasks: {},
+    };
+    await writeBuildRecord(dir, record);
+    const journal = openTaskJournal(dir, id);
+    journal.add({ id: 'up', key: 'k0', state: 'up-to-date' }); // not journalled
+    journal.add({ id: 'a', key: 'k1', state: 'failed', error: 'boom' });
+    journal.add({ id: 'a', key: 'k1', state: 'ran', ms: 4, attempts: 2 }); // a retry: the later line wins
+    journal.add({ id: 'b', key: 'k2', state: 'restored' });
+    // The line being written when the process was killed.
+    appendFileSync(taskJournalPath(dir, id), '{"id":"c","state":"ra');
+    const expected = {
+      counts: { ran: 1, restored: 1 },
+      tasks: { a: { key: 'k1', state: 'ran', ms: 4, attempts: 2 }, b: { key: 'k2', state: 'restored' } },
+    };
+    const live = readBuildRecord(dir, id);
+    expect(live.ok && live.record).toEqual({ ...record, ...expected });
+    expect(await markInterrupted(dir, id)).toBe(true);
+    const marked = readBuildRecord(dir, id);
+    expect(marked.ok && marked.record).toMatchObject({ status: 'interrupted', ...expected });
+    expect(existsSync(taskJournalPath(dir, id))).toBe(false);
+    // A build that ends as usual removes its journal with its end record written.
+    const other = openTaskJournal(dir, '20260101-000000-000-654321');
+    other.add({ id: 'x', state: 'ran' });
+    expect(existsSync(taskJournalPath(dir, '20260101-000000-000-654321'))).toBe(true);
+    other.remove();
+    expect(existsSync(taskJournalPath(dir, '20260101-000000-000-654321'))).toBe(false);
   });
 
   it('pipe status in a workspace that recorded no build says so (not that an up-to-date build is not recorded)', () => {

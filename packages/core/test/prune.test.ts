@@ -32,6 +32,9 @@ function workspace(count: number) {
     mkdirSync(path.join(layout.logsDir, id), { recursive: true });
     writeFileSync(path.join(layout.logsDir, id, 'a.log'), 'log');
     if (n % 3 === 0) mkdirSync(path.join(layout.dir, 'slurm', id, 'results'), { recursive: true });
+    // A killed build's task journal (records.ts).
+    if (n % 4 === 0)
+      writeFileSync(path.join(layout.buildsDir, `${id}.tasks.jsonl`), '{"id":"a","state":"ran"}\n');
   }
   return layout;
 }
@@ -53,6 +56,9 @@ describe('pruneBuilds', () => {
     expect(listBuildIds(layout.buildsDir)).toEqual(kept);
     expect(folders(layout.logsDir)).toEqual([...kept, idAt(59), 'notes']);
     expect(folders(path.join(layout.dir, 'slurm'))).toEqual([idAt(3), idAt(27)]);
+    expect(folders(layout.buildsDir).filter((f) => f.endsWith('.tasks.jsonl'))).toEqual([
+      `${idAt(28)}.tasks.jsonl`,
+    ]);
     expect(removed).toHaveLength(30 - 6 + 1);
     expect(removed).toContain(idAt(1).replace('abcdef', '000000'));
   });

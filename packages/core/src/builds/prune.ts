@@ -4,14 +4,15 @@
  * every other build, its record (`.pipe/builds/<id>.json`), its task logs (`.pipe/logs/<id>/`) and its Slurm
  * files (`.pipe/slurm/<id>/`) are removed, so that a long-lived workspace (a `pipe watch` session records a build
  * per rebuild) does not grow forever. Run by a build under the workspace lock once its own record is written; the
- * running build and anything newer than the builds kept by count are never touched.
+ * running build and anything newer than the builds kept by count are never touched. (A killed build's task journal,
+ * `<id>.tasks.jsonl`, goes with its record.)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { StateData } from '../state/state-file.js';
 import type { WorkspaceLayout } from '../workspace/layout.js';
-import { BUILD_ID, buildRecordPath, KEEP_BUILDS, listBuildIds } from './records.js';
+import { BUILD_ID, buildRecordPath, KEEP_BUILDS, listBuildIds, taskJournalPath } from './records.js';
 
 /** Builds let pass beyond KEEP_BUILDS before pruning: reading every task record's build is then paid once per so many builds. */
 const PRUNE_SLACK = 20;
@@ -43,6 +44,7 @@ export async function pruneBuilds(
       Promise.all([
         rm(path.join(layout.logsDir, id), { recursive: true, force: true }),
         rm(path.join(slurmDir, id), { recursive: true, force: true }),
+        rm(taskJournalPath(layout.buildsDir, id), { force: true }),
       ])
         // The record last: a build whose files could not all go keeps the record that names them.
         .then(() => rm(buildRecordPath(layout.buildsDir, id), { force: true }))

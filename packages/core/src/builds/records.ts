@@ -9,7 +9,16 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { deliveredTargets } from '../graph/edges.js';
 import type { BuildStatus, TaskReport, TaskState } from '../schedule/events.js';
@@ -60,6 +69,98 @@ export function newBuildId(now = new Date()): string {
 
 export function buildRecordPath(buildsDir: string, id: string): string {
   return path.join(buildsDir, `${id}.json`);
+}
+
+/**
+ * `.pipe/builds/<id>.tasks.jsonl`: the reports of a running build's tasks that ran, were restored or failed, one JSON
+ * line each as they end. The record is written whole only when the build starts and ends; a build killed in between
+ * (kill -9, a lost machine) leaves this journal, which `pipe status` and the next build's markInterrupted read, so the
+ * interrupted build's record still says which tasks it finished. Removed when the build's end record is written.
+ */
+export function taskJournalPath(buildsDir: string, id: string): string {
+  return path.join(buildsDir, `${id}.tasks.jsonl`);
+}
+
+/** Appends task reports to a build's journal (opened at the first report: a build that runs nothing has none). */
+export interface TaskJournal {
+  add(report: TaskReport): void;
+  /** Close it and remove the file (the build's end record now holds every report). */
+  remove(): void;
+}
+
+/**
+ * A journal for build `id`. Up-to-date tasks are not journalled (a no-op adds nothing to learn after a crash, and
+ * 10,000 of them would cost a write each). Writes are plain appends, not fsynced: the journal only has to outlive the
+ * process, which the page cache does; a write that fails turns the journal off (the record then lacks the tasks, as
+ * before journals), never the build.
+ */
+export function openTaskJournal(buildsDir: string, id: string): TaskJournal {
+  const file = taskJournalPath(buildsDir, id);
+  let fd: number | undefined;
+  let off = false;
+  return {
+    add(report) {
+      if (off || report.state === 'up-to-date') return;
+      try {
+        fd ??= openSync(file, 'a', 0o644);
+        writeSync(fd, `${JSON.stringify({ id: report.id, ...recordedReport(report) })}\n`);
+      } catch {
+        off = true;
+      }
+    },
+    remove() {
+      if (fd !== undefined) {
+        try {
+          closeSync(fd);
+        } catch {
+          // Already reported nothing; the file goes below.
+        }
+        fd = undefined;
+      }
+      off = true;
+      rmSync(file, { force: true });
+    },
+  };
+}
+
+/**
+ * The reports a build's journal holds, by task (a later line for a task replaces an earlier one: a retried task), and
+ * when it was last written; undefined without a journal. A last line cut short by the crash is left out.
+ */
+export function readTaskJournal(
+  buildsDir: string,
+  id: string,
+): { tasks: Map<string, Omit<TaskReport, 'id'>>; lastWriteMs: number } | undefined {
+  const file = taskJournalPath(buildsDir, id);
+  let text: string;
+  let lastWriteMs: number;
+  try {
+    text = readFileSync(file, 'utf8');
+    lastWriteMs = statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  const tasks = new Map<string, Omit<TaskReport, 'id'>>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    try {
+      const { id: task, ...report } = JSON.parse(line) as TaskReport;
+      if (typeof task === 'string' && typeof report.state === 'string') tasks.set(task, report);
+    } catch {
+      // The line being written when the process died.
+    }
+  }
+  return { tasks, lastWriteMs };
+}
+
+/** A 'running' record with what its journal says the build finished so far (its tasks and counts). */
+function withJournal(buildsDir: string, record: BuildRecord): BuildRecord {
+  const journal = readTaskJournal(buildsDir, record.id);
+  if (!journal) return record;
+  const tasks = { ...record.tasks, ...Object.fromEntries(journal.tasks) };
+  const counts: BuildRecord['counts'] = {};
+  for (const t of Object.values(tasks)) counts[t.state] = (counts[t.state] ?? 0) + 1;
+  return { ...record, tasks, counts };
 }
 
 /**
@@ -175,7 +276,8 @@ export function readBuildRecord(buildsDir: string, idOrPrefix: string): ReadReco
         reason: 'unreadable',
         detail: `build ${matches[0]}: its record lacks ${missing.join(', ')} (damaged, or not written by pipe)`,
       };
-    return { ok: true, record };
+    // A running build (or one killed) has its finished tasks in its journal so far.
+    return { ok: true, record: record.status === 'running' ? withJournal(buildsDir, record) : record };
   } catch (error) {
     return { ok: false, reason: 'unreadable', detail: `build ${matches[0]}: ${(error as Error).message}` };
   }
@@ -238,8 +340,9 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
 }
 
 /**
- * The record of a build whose process died (killed, crashed) still says "running": it ended, interrupted. Its end
- * time is unknown; the record's own mtime (its last update) is the best guess. True when it was rewritten so.
+ * The record of a build whose process died (killed, crashed) still says "running": it ended, interrupted. It takes
+ * the tasks its journal says finished (readBuildRecord folds them in), and the journal goes. Its end time is unknown;
+ * the last write to its record or journal is the best guess. True when it was rewritten so.
  */
 export async function markInterrupted(buildsDir: string, buildId: string): Promise<boolean> {
   const found = readBuildRecord(buildsDir, buildId);
@@ -247,6 +350,7 @@ export async function markInterrupted(buildsDir: string, buildId: string): Promi
   const file = buildRecordPath(buildsDir, buildId);
   const last = Math.max(
     statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0,
+    statSync(taskJournalPath(buildsDir, buildId), { throwIfNoEntry: false })?.mtimeMs ?? 0,
     Date.parse(found.record.startedAt) || 0,
   );
   return writeBuildRecord(buildsDir, {
@@ -254,7 +358,10 @@ export async function markInterrupted(buildsDir: string, buildId: string): Promi
     status: 'interrupted',
     endedAt: new Date(last).toISOString(),
   }).then(
-    () => true,
+    () => {
+      rmSync(taskJournalPath(buildsDir, buildId), { force: true });
+      return true;
+    },
     () => false,
   );
 }

@@ -40,6 +40,8 @@ import {
   failedRunLookup,
   markInterrupted,
   newBuildId,
+  openTaskJournal,
+  type TaskJournal,
   writeBuildRecord,
 } from './records.js';
 import {
@@ -417,6 +419,8 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
   let started: Promise<void> | undefined;
   /** The cache entries of the tasks that ran, being stored (runBuild's committed): awaited before the lock goes. */
   let committed: Promise<void> | undefined;
+  /** This build's task journal (records.ts): what a crash before its end record leaves of its finished tasks. */
+  let journal: TaskJournal | undefined;
   try {
     // The state may have changed since it was read (another build saved, or we waited for the lock): read it again.
     if (
@@ -452,6 +456,13 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     // record waits for it, so that it is never overwritten by this 'running' one.
     started = writeBuildRecord(session.layout.buildsDir, record);
     started.catch(() => {}); // awaited (and its failure thrown) below
+    journal = openTaskJournal(session.layout.buildsDir, buildId);
+    const onEvent = options.onEvent;
+    const journalled = journal;
+    const onTaskEvent = (event: BuildEvent) => {
+      if (event.type === 'task-end') journalled.add(event.report);
+      onEvent?.(event);
+    };
     if (!executors.process) {
       const { createProcessExecutor } = await import('../execute/process-executor.js');
       ownExecutors.push((executors.process = createProcessExecutor()));
@@ -480,7 +491,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       ...(force !== undefined ? { force } : {}),
       layout: session.layout,
       signal: options.signal,
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      onEvent: onTaskEvent,
       ...(options.locateParam ? { locateParam: options.locateParam } : {}),
     });
     committed = outcome.committed;
@@ -532,6 +543,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     if (options.onSaved) await options.onSaved(saved).catch(() => undefined);
     try {
       await ended;
+      journal.remove();
     } catch (error) {
       if (!isFileSystemError(error)) throw error;
       saveError ??= `could not write the build record in ${session.layout.buildsDir}: ${(error as Error).message}`;

@@ -59,6 +59,8 @@ export type Decision =
       check?: string;
       outputs: Record<string, KnownOutput>;
       adopted?: boolean;
+      /** Adopted from a cache entry: the build its provenance says made the outputs. */
+      madeBy?: string;
     }
   | {
       action: 'restore';
@@ -251,6 +253,7 @@ export async function decideTask(task: Task, ctx: DecideContext): Promise<Decisi
         ...withCheck,
         outputs: manifestOutputs(task, ctx.root, manifest),
         adopted: true,
+        ...(typeof manifest.provenance.buildId === 'string' ? { madeBy: manifest.provenance.buildId } : {}),
       };
     }
     return { action: 'restore', key, record, ...withCheck, manifest, reasons };

@@ -6,10 +6,12 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
+
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend } from '@pipe/cache';
+import { BUILD_ID, readBuildRecord } from '../builds/records.js';
 import {
   type ExecFailure,
   type ExecOutcome,
@@ -451,13 +453,32 @@ class Scheduler {
           ...(items ? { items } : {}),
           ...(warnings ? { warnings } : {}),
         },
-        previous?.key === decision.key ? previous.buildId : undefined,
+        previous?.key === decision.key ? previous.buildId : this.madeHere(id, decision),
       );
     }
     this.report({ id, key: decision.key, state: 'up-to-date' });
     // Its outputs are taken from the decision only when a task downstream asks (known-outputs.ts).
     this.known.setFrom(id, decision);
     this.succeed(id, items);
+  }
+
+  /**
+   * The build of this workspace that made an adopted task's outputs, when its provenance names one whose record
+   * lists the task as run with this key (a build killed after the task ended: its products are in place, its
+   * record was completed from its journal); otherwise undefined (this build is then credited).
+   */
+  /** Build records read by madeHere (many adopted tasks name one build). */
+  private readonly madeRecords = new Map<string, ReturnType<typeof readBuildRecord>>();
+  private madeHere(id: string, decision: Extract<Decision, { action: 'up-to-date' }>): string | undefined {
+    if (decision.madeBy === undefined || !BUILD_ID.test(decision.madeBy)) return undefined;
+    let made = this.madeRecords.get(decision.madeBy);
+    if (!made)
+      this.madeRecords.set(
+        decision.madeBy,
+        (made = readBuildRecord(this.o.layout.buildsDir, decision.madeBy)),
+      );
+    const report = made.ok ? made.record.tasks[id] : undefined;
+    return report?.state === 'ran' && report.key === decision.key ? decision.madeBy : undefined;
   }
 
   private record(id: string, rec: Omit<TaskRecord, 'buildId'>, buildId = this.o.buildId) {
