@@ -108,23 +108,25 @@ export async function collectGarbage(
     for (const s of shas) refs.set(s, (refs.get(s) ?? 0) + 1);
     entries.push({ key, file, blobs: shas, lastUsed: Math.max(access.get(key) ?? 0, file.mtimeMs) });
   }
-  const bytesOf = () =>
+  const bytesBefore =
     [...blobs.values()].reduce((n, b) => n + b.size, 0) + entries.reduce((n, e) => n + e.file.size, 0);
-  const bytesBefore = bytesOf();
-  let removedBlobs = 0;
-  const removeBlobIfFree = async (sha: string) => {
+  // Blobs decided free (no manifest names them, older than the grace period): removed at the end, once checked again.
+  const freed = new Set<string>();
+  const isFree = (sha: string) => {
     const blob = blobs.get(sha);
-    if (!blob || (refs.get(sha) ?? 0) > 0 || now - blob.mtimeMs < graceMs) return;
-    await rm(blob.path, { force: true });
-    blobs.delete(sha);
-    removedBlobs++;
+    return blob !== undefined && (refs.get(sha) ?? 0) === 0 && now - blob.mtimeMs >= graceMs;
   };
-  for (const sha of [...blobs.keys()]) await removeBlobIfFree(sha); // orphans, e.g. from an interrupted store
+  for (const sha of blobs.keys()) if (isFree(sha)) freed.add(sha); // orphans, e.g. from an interrupted store
+  const bytesLeft = () =>
+    [...blobs.values()].reduce((n, b) => n + (freed.has(b.name) ? 0 : b.size), 0) +
+    entries.reduce((n, e) => n + e.file.size, 0);
 
-  let bytes = bytesOf();
+  let bytes = bytesLeft();
   const evicted: string[] = [];
+  // Pinned entries stay, and so do entries used (looked up, restored, stored) within the grace period: a build
+  // running now may be about to restore the one it just looked up.
   const candidates = entries
-    .filter((e) => (pins.get(e.key)?.size ?? 0) === 0)
+    .filter((e) => (pins.get(e.key)?.size ?? 0) === 0 && now - e.lastUsed >= graceMs)
     .sort((a, b) => a.lastUsed - b.lastUsed || (a.key < b.key ? -1 : 1));
   for (const entry of candidates) {
     if (bytes <= options.maxBytes) break;
@@ -140,10 +142,33 @@ export async function collectGarbage(
     evicted.push(entry.key);
     for (const sha of entry.blobs) {
       refs.set(sha, (refs.get(sha) ?? 1) - 1);
-      await removeBlobIfFree(sha);
+      if (isFree(sha)) freed.add(sha);
     }
-    bytes = bytesOf();
+    bytes = bytesLeft();
   }
+
+  // The listing is old news by now: a build may have stored the same bytes again meanwhile (same content under a new
+  // key: it refreshes the blob's mtime, then writes the manifest naming it; in a cache shared by a group it cannot
+  // refresh another user's blob, and only the manifest tells). A freed blob goes only when no manifest written since
+  // the listing names it and its mtime is still old: the window in which such a store can lose its blob is the few
+  // microseconds between that check and the removal, not the whole gc.
+  const listed = new Set(manifestFiles.map((f) => f.name));
+  for (const file of freed.size > 0 ? await listFiles(layout.acDir()) : []) {
+    if (listed.has(file.name) || file.name.startsWith(TEMP_PREFIX)) continue;
+    const manifest = await readManifestFile(file.path, file.name.replace(/\.json$/, ''));
+    for (const o of manifest?.outputs ?? []) freed.delete(o.sha256);
+  }
+  let removedBlobs = 0;
+  for (const sha of freed) {
+    const blob = blobs.get(sha)!;
+    const current = await stat(blob.path).catch(() => undefined);
+    if (current && now - current.mtimeMs < graceMs) continue;
+    await rm(blob.path, { force: true });
+    blobs.delete(sha);
+    removedBlobs++;
+  }
+  freed.clear();
+  bytes = bytesLeft();
   const survivors = new Map(
     entries.filter((e) => access.has(e.key)).map((e) => [e.key, access.get(e.key) as number]),
   );

@@ -263,7 +263,14 @@ export class LocalStore implements CacheBackend {
       if (existing) {
         // Already stored: refresh its mtime so a concurrent gc treats it as young (referenced soon).
         const t = new Date(this.now());
-        utimesSync(dest, t, t);
+        try {
+          utimesSync(dest, t, t);
+        } catch (e) {
+          // A cache shared through a group-writable folder: setting another user's file's times is for its owner
+          // only (EPERM). The blob is there with these bytes; the manifest written next references it.
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== 'EPERM' && code !== 'EACCES') throw e;
+        }
         // Its name may not be on disk yet (stored by a writer that ended before its directory was synced):
         // the round of the manifest that names it syncs the directory first.
         this.durability.add(undefined, dirname(dest));

@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -8,6 +8,8 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempPathFor, writeStreamAtomic } from '../src/atomic-file.js';
 import { encodeManifest, LocalStore } from '../src/index.js';
+import { collectGarbage } from '../src/local-maintenance.js';
+import { StoreLayout } from '../src/store-layout.js';
 import { manifestFor, randomKey, sha256Of } from './cache-common.js';
 
 let dir: string;
@@ -310,12 +312,67 @@ describe('gc: least recently used first, pins kept', () => {
     const young = await storeEntry(store, randomBytes(1000));
     const old = await storeEntry(store, randomBytes(1000));
     await utimes(store.blobPath(old.sha), new Date(0), new Date(0));
+    // Stored (used) long ago too: an entry used within the grace period stays whatever its blobs' age.
+    await utimes(join(dir, 'store', 'ac', `${old.key}.json`), new Date(0), new Date(0));
     const gc = await store.gc({ maxBytes: 1 });
     expect(gc.ok && gc.value).toMatchObject({ evicted: [old.key], removedBlobs: 1, overBudget: true });
     expect((await store.getManifest(young.key)).ok && (await store.getManifest(young.key))).toMatchObject({
       ok: true,
       value: { key: young.key },
     });
+  });
+
+  it('keeps entries used within the grace period (a build may be about to restore one it looked up)', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const used = await storeEntry(store, randomBytes(1000));
+    const unused = await storeEntry(store, randomBytes(1000));
+    for (const e of [used, unused]) {
+      await utimes(store.blobPath(e.sha), new Date(0), new Date(0));
+      await utimes(join(dir, 'store', 'ac', `${e.key}.json`), new Date(0), new Date(0));
+    }
+    expect((await store.getManifest(used.key)).ok).toBe(true); // looked up now
+    const gc = await store.gc({ maxBytes: 1 });
+    expect(gc.ok && gc.value).toMatchObject({ evicted: [unused.key], removedBlobs: 1, overBudget: true });
+    expect(await store.hasBlob(used.sha)).toEqual({ ok: true, value: true });
+    expect((await store.getManifest(used.key)).ok && (await store.getManifest(used.key))).toMatchObject({
+      ok: true,
+      value: { key: used.key },
+    });
+  });
+
+  it('keeps a blob that a manifest written during the gc names (the same bytes stored again under a new key)', async () => {
+    const root = join(dir, 'store');
+    const store = new LocalStore({ root });
+    const content = randomBytes(1000);
+    const old = await storeEntry(store, content);
+    await utimes(store.blobPath(old.sha), new Date(0), new Date(0));
+    await utimes(join(root, 'ac', `${old.key}.json`), new Date(0), new Date(0));
+    // Another build (another user of a shared cache, who cannot refresh the blob's mtime) stores the same bytes
+    // under a new key right after this gc evicted the old entry: its manifest appears while the gc runs.
+    const racing = randomKey();
+    const layout = new StoreLayout(root);
+    const acDir = layout.acDir.bind(layout);
+    let wrote = false;
+    layout.acDir = () => {
+      if (!wrote && !existsSync(join(root, 'ac', `${old.key}.json`))) {
+        wrote = true;
+        writeFileSync(
+          join(root, 'ac', `${racing}.json`),
+          encodeManifest(
+            manifestFor(racing, [
+              { name: 'o', path: 'out/r.bin', sha256: old.sha, size: content.length, mode: 0o644 },
+            ]),
+          ),
+        );
+      }
+      return acDir();
+    };
+    const report = await collectGarbage(layout, { maxBytes: 1 }, Date.now());
+    expect(wrote).toBe(true);
+    expect(report).toMatchObject({ evicted: [old.key], removedBlobs: 0 });
+    expect(await store.hasBlob(old.sha)).toEqual({ ok: true, value: true });
+    const verified = await store.verify();
+    expect(verified.ok && verified.value.missingBlobs).toEqual([]);
   });
 
   it('serialises concurrent maintenance through the store lock', async () => {
