@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // Behaviour of the excess map estimator beyond the Crab oracle: energy splitting, masking, failures,
 // the reference spectrum.
 import { describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import {
   referenceBinValues,
   summarizeExcessMap,
 } from '../src/estimators/index.js';
-import { roundHalfEven } from '../src/geom/index.js';
+import { logEnergyAxis, roundHalfEven } from '../src/geom/index.js';
 import { declaredFluxQuantities } from '../src/steps/products.js';
 
 const nx = 12;
@@ -199,6 +200,36 @@ describe('helpers', () => {
       [1, 4],
       [4, 7],
     ]);
+  });
+});
+
+describe('energy_edges groups against gammapy 1.0', () => {
+  // fixtures/gammapy-group-table.py: MapAxis.from_energy_bounds(...).group_table(...) on 663 axes, 76 of them with a
+  // boundary exactly mid-bin in log (decided by the last bits of exp and log), kept where numpy's AVX-512 and glibc's
+  // arithmetic agree.
+  const fixture = JSON.parse(
+    readFileSync(new URL('./fixtures/gammapy-group-table.json', import.meta.url), 'utf8'),
+  ) as { ties: number; cases: Array<{ reco: number[]; edges: number[]; groups: number[][] }> };
+
+  it('groups reco bins as gammapy does, ties included', () => {
+    expect(fixture.ties).toBeGreaterThan(50);
+    const wrong: string[] = [];
+    for (const c of fixture.cases) {
+      const reco = logEnergyAxis('reco', c.reco[0]!, c.reco[1]!, c.reco[2]!);
+      const edges = logEnergyAxis('reco', c.edges[0]!, c.edges[1]!, c.edges[2]!);
+      if ('reason' in reco || 'reason' in edges) throw new Error('bad axis');
+      const g = groupEnergyBins(reco.edges, edges.edges);
+      const got = 'reason' in g ? g.reason : g.map((x) => [x.first, x.last]);
+      if (JSON.stringify(got) !== JSON.stringify(c.groups))
+        wrong.push(`${JSON.stringify(c)}: ${JSON.stringify(got)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('builds the energy edges gammapy does (exp of linspace of logs, correctly rounded)', () => {
+    const axis = logEnergyAxis('reco', 1, 10, 2);
+    // numpy on glibc: [1.0, 3.1622776601683795, 10.000000000000002] (node's Math.exp gives 3.16227766016838).
+    expect('edges' in axis && Array.from(axis.edges)).toEqual([1, 3.1622776601683795, 10.000000000000002]);
   });
 });
 

@@ -1,11 +1,11 @@
 /**
  * wcslib's arithmetic reproduced (wcs/wcslib-exact.ts) for the tie decisions gammapy leaves to the last bit, and the
- * correctly rounded trigonometry it stands on (wcs/rounded-trig.ts). Against astropy 5.2 / wcslib 7.12 on 400
+ * correctly rounded trigonometry it stands on (geom/rounded-math.ts). Against astropy 5.2 / wcslib 7.12 on 400
  * random CAR and TAN grids and mpmath's values (fixtures/wcs/wcslib_exact.py).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { acosR, asinR, atan2R, cosR, sinR } from '../src/wcs/rounded-trig.js';
+import { acosR, asinR, atan2R, cosR, sinR } from '../src/geom/rounded-math.js';
 import { wcslibExact } from '../src/wcs/wcslib-exact.js';
 
 const fixture = JSON.parse(

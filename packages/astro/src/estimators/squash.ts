@@ -2,6 +2,7 @@
  * Grouping reco-energy bins into the excess map's output bins, and squashing a cube to one image per group
  * (science spec §7.1): counts summed where mask_safe holds, background summed without the mask, mask OR-ed.
  */
+import { logR } from '../geom/rounded-math.js';
 import { roundHalfEven } from '../geom/rounding.js';
 
 /** A run of reco bins [first, last) forming one output bin. */
@@ -41,6 +42,7 @@ export function groupEnergyBins(
       reason: 'energy-edges-invalid',
       message: `energy_edges needs at least 2 values, got ${energyEdges.length}`,
     };
+  const logEdges = Array.from(recoEdges, logOf);
   const indices: number[] = [];
   for (let i = 0; i < energyEdges.length; i++) {
     const e = energyEdges[i] as number;
@@ -54,7 +56,7 @@ export function groupEnergyBins(
         reason: 'energy-edges-invalid',
         message: `energy_edges must increase strictly; ${e} TeV follows ${energyEdges[i - 1]} TeV`,
       };
-    const k = roundHalfEven(recoEdgePosition(recoEdges, e));
+    const k = groupEdgeIndex(logEdges, e);
     if (indices[indices.length - 1] !== k) indices.push(k);
   }
   if (indices.length < 2) {
@@ -73,15 +75,29 @@ export function groupEnergyBins(
   return groups;
 }
 
-/** Fractional reco-edge index of energy `e` (edge k at k), log-interpolated, clipped to [0, nReco]. */
-function recoEdgePosition(recoEdges: ArrayLike<number>, e: number): number {
-  const n = recoEdges.length - 1;
-  if (e <= (recoEdges[0] as number)) return 0;
-  if (e >= (recoEdges[n] as number)) return n;
-  let k = 0;
-  while (e >= (recoEdges[k + 1] as number)) k++;
-  const lo = recoEdges[k] as number;
-  return k + Math.log(e / lo) / Math.log((recoEdges[k + 1] as number) / lo);
+/** gammapy's LogScale: ln of the value clipped to float32's smallest normal. */
+const FLOAT32_TINY = 1.1754943508222875e-38;
+const logOf = (v: number) => logR(Math.max(v, FLOAT32_TINY));
+
+/**
+ * The reco edge nearest energy `e`, as gammapy 1.0's MapAxis.group_table computes it, operation for operation:
+ * coord_to_pix is scipy's linear interp1d of ln e on (ln edge_k, k) (searchsorted, clipped to the end intervals,
+ * slope·(x − x_lo) + y_lo), less the edges' 0.5 pixel offset; clipped to [−0.5, n − 0.5], then round(pix + 0.5) half
+ * to even. A group boundary mid-way through a reco bin in log (5 reco bins in 2 groups) is decided by the last bits of
+ * this arithmetic: with correctly rounded logs (as glibc's, which numpy calls unless its AVX-512 ones) it lands where
+ * gammapy's does.
+ */
+function groupEdgeIndex(logEdges: readonly number[], e: number): number {
+  const n = logEdges.length - 1;
+  const x = logOf(e);
+  let hi = 0;
+  while (hi <= n && (logEdges[hi] as number) < x) hi++; // numpy.searchsorted, side 'left'
+  hi = Math.min(Math.max(hi, 1), n);
+  const lo = hi - 1;
+  const slope = (hi - lo) / ((logEdges[hi] as number) - (logEdges[lo] as number));
+  const pix = slope * (x - (logEdges[lo] as number)) + lo - 0.5;
+  const clipped = Math.min(Math.max(pix, -0.5), n - 0.5);
+  return roundHalfEven(clipped + 0.5);
 }
 
 /** One output bin's images (length npix each). */

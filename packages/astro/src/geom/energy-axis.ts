@@ -1,11 +1,13 @@
 /**
- * Energy axes of the map cubes (science spec §3.2): log-spaced edges built exactly as numpy.linspace does in
- * log space (last edge = exp(ln hi), e.g. 10.000000000000002), centres at the log midpoints.
+ * Energy axes of the map cubes (science spec §3.2): log-spaced edges built exactly as gammapy 1.0 does
+ * (exp of numpy.linspace in log space, last edge = exp(ln hi), e.g. 10.000000000000002), with correctly rounded exp
+ * and log as glibc's (numpy's AVX-512 ones give 9.999999999999998 there); centres at the log midpoints.
  */
+import { expR, logR } from './rounded-math.js';
 
 /**
  * Relative slack for an energy bound that a reco edge equals up to rounding: an axis with `max: 100 TeV` has its
- * last edge exp(ln lo + n·step) = 100.00000000000004 here, where gammapy's numpy (its SIMD exp/log) gave
+ * last edge exp(ln hi) = 100.00000000000004 here, where gammapy's numpy (its SIMD exp/log) gave
  * 99.99999999999994. Bounds compared with edges (a BKG table's energy range, AEFF's LO_THRES/HI_THRES) are widened
  * by this much, so that such an edge counts as inside, as in gammapy.
  */
@@ -51,12 +53,14 @@ export function logEnergyAxis(
       reason: 'energy-axis-invalid',
       message: `nbins ${nbins} is more energy bins than pipe handles (${MAX_ENERGY_BINS})`,
     };
-  const start = Math.log(loTeV);
-  const stop = Math.log(hiTeV);
+  // Correctly rounded exp and log, as glibc's that numpy calls: node's are an ulp off for a few % of arguments, and an
+  // edge an ulp off can move an event on the edge or an energy_edges group boundary (estimators/squash.ts).
+  const start = logR(loTeV);
+  const stop = logR(hiTeV);
   const step = (stop - start) / nbins;
   const edges = new Float64Array(nbins + 1);
-  for (let k = 0; k < nbins; k++) edges[k] = Math.exp(k * step + start);
-  edges[nbins] = Math.exp(stop);
+  for (let k = 0; k < nbins; k++) edges[k] = expR(k * step + start);
+  edges[nbins] = expR(stop);
   return { kind, edges };
 }
 

@@ -9,10 +9,10 @@
  * exists for the few decisions gammapy leaves to that last bit: a grid centre on an exact pixel edge, which
  * gammapy's `center_skydir` round trip sends to one side or the other by its rounding noise (edisp-centre.ts).
  * wcslib calls glibc's libm, whose results are the correctly rounded ones for all but ~0.1 % of arguments: this
- * module uses correctly rounded functions (rounded-trig.ts; node's own differ from glibc's for 3–18 %), so a
+ * module uses correctly rounded functions (geom/rounded-math.ts; node's own differ from glibc's for 3–18 %), so a
  * decision can still, rarely, differ.
  */
-import { acosR, asinR, atan2R, cosR, hypotR, sinR } from './rounded-trig.js';
+import { acosR, asinR, atan2R, cosR, hypotR, sinR } from '../geom/rounded-math.js';
 import type { WcsSpec } from './wcs.js';
 
 const PI = Math.PI;

@@ -1,11 +1,14 @@
 /**
- * sin, cos, asin, acos and atan2 correctly rounded (the double nearest the exact value), for wcslib-exact.ts.
- * node's Math functions are fdlibm's, within an ulp but off the nearest double for 3–18 % of arguments; glibc's,
- * which wcslib (and so astropy and gammapy) calls, are the nearest double for all but ~0.1 %. Rounding these
- * correctly therefore reproduces glibc's results almost always, which the tie decisions of edisp-centre.ts need.
+ * sin, cos, asin, acos, atan2, hypot, exp and log correctly rounded (the double nearest the exact value), for the
+ * computations whose last bit decides something in gammapy: wcslib's pixel ties (wcs/wcslib-exact.ts) and energy-axis
+ * edges and groups (energy-axis.ts, estimators/squash.ts). node's Math functions are fdlibm's, within an ulp but off
+ * the nearest double for 3–18 % of arguments; glibc's, which wcslib and numpy call (numpy's own AVX-512 exp and log
+ * aside), are the nearest double for all but ~0.1 %. Rounding correctly therefore reproduces glibc's results almost
+ * always.
  *
- * Double-double arithmetic (~106 bits): sin and cos by a Taylor series after reduction by π/2 in three parts; the
- * inverse functions by one Newton step from node's value (already within an ulp), whose correction is ~1e-16.
+ * Double-double arithmetic (~106 bits): sin and cos by a Taylor series after reduction by π/2 in three parts, exp by
+ * one after reduction by ln 2 and a power of two; the inverse functions by one Newton step from node's value
+ * (already within an ulp), whose correction is ~1e-16.
  */
 
 type DD = readonly [number, number];
@@ -168,4 +171,41 @@ export function hypotR(x: number, y: number): number {
   // One Newton step in double-double: r + (s − r²) / (2r).
   const residual = add(s, neg(twoProd(r, r)));
   return (r + residual[0] / (2 * r)) / scale;
+}
+
+// ln 2 in three parts (its double, then the doubles nearest the remainders).
+const LN2_1 = Math.LN2;
+const LN2_2 = 2.3190468138462996e-17;
+const LN2_3 = 5.707708438416212e-34;
+
+/** 1/n! for n = 0…20, as double-doubles (exp's Taylor terms). */
+const EXP_TERMS: DD[] = [[1, 0]];
+for (let n = 1; n <= 20; n++) EXP_TERMS.push(divD(EXP_TERMS[n - 1]!, n));
+
+/** e^x as a double-double, for |x| ≤ 700: x = k ln 2 + r, e^r = (e^(r/256))^256 with e^(r/256) by its series. */
+function expDD(x: number): DD {
+  const k = Math.round(x / LN2_1);
+  let r: DD = add([x, 0], neg(twoProd(k, LN2_1)));
+  r = add(r, neg(twoProd(k, LN2_2)));
+  r = add(r, neg(twoProd(k, LN2_3)));
+  const s: DD = [r[0] / 256, r[1] / 256]; // exact: a power of two
+  let e: DD = EXP_TERMS[EXP_TERMS.length - 1]!;
+  for (let i = EXP_TERMS.length - 2; i >= 0; i--) e = add(mul(e, s), EXP_TERMS[i]!);
+  for (let i = 0; i < 8; i++) e = mul(e, e);
+  // 2^k in two exact factors (k may exceed a double's exponent range by itself near the ends).
+  const half = Math.trunc(k / 2);
+  return [e[0] * 2 ** half * 2 ** (k - half), e[1] * 2 ** half * 2 ** (k - half)];
+}
+
+export function expR(x: number): number {
+  if (!Number.isFinite(x) || Math.abs(x) > 700 || x === 0) return Math.exp(x);
+  return expDD(x)[0];
+}
+
+export function logR(x: number): number {
+  const y = Math.log(x);
+  if (!Number.isFinite(y) || y === 0 || Math.abs(y) > 700) return y;
+  // Newton on e^y = x: y + (x − e^y) / e^y.
+  const e = expDD(y);
+  return corrected(y, add([x, 0], neg(e))[0] / e[0]);
 }
