@@ -44,7 +44,7 @@ export function evalEdispKernelMap(offsets: usize, npix: i32, table: usize, lnEN
             load<f64>(table + (<usize>(a + jo) << 3)) * w01 +
             load<f64>(table + (<usize>(b + io) << 3)) * w10 +
             load<f64>(table + (<usize>(b + jo) << 3)) * w11;
-          if (!isFinite<f64>(v)) v = 0; // negatives kept, as the reference
+          if (!isFinite<f64>(v) || v < 0) v = 0; // clipped at 0, as the reference
         }
         const dm = load<f64>(migraEdges + (<usize>(m + 1) << 3)) - load<f64>(migraEdges + (<usize>m << 3));
         store<f64>(work + (<usize>(m + 1) << 3), load<f64>(work + (<usize>m << 3)) + v * dm);

@@ -166,3 +166,43 @@ describe('evalEdispKernelMap beyond the table', () => {
     expect(kernel(1.5, 3)).toBe(0); // beyond the offset edges
   });
 });
+
+// Found by helper-114 against gammapy 1.0: its ScaledRegularGridInterpolator clips interpolated values at 0, so a
+// migra PDF extrapolated below 0 (a true energy between the table's last node and its edge, an offset past the last
+// node) counts 0 there; pipe kept the negatives, and the kernels' normalisation moved the flux by up to 0.3 %.
+describe('evalEdispKernelMap clips extrapolated negatives', () => {
+  it('takes a negative interpolated PDF value as 0 before the sums, in every backend', () => {
+    // Rows at 1 and 2 TeV: [1, 1, 1, 1] and [0, 2, 2, 0] over migra 0.5-1.5; at 8 TeV (t = 3) the extrapolated row is
+    // [-2, 4, 4, -2], clipped [0, 4, 4, 0]: the middle reco bin (migra 0.75-1.25) holds the whole kernel, 1 (2
+    // unclipped: the negative ends shrank the normalisation).
+    const nM = 4;
+    const table = Float64Array.of(1, 1, 1, 1, 0, 2, 2, 0);
+    const args = (out: Float64Array) =>
+      [
+        Float64Array.of(0.5),
+        1,
+        table,
+        Float64Array.of(Math.log(1), Math.log(2)),
+        2,
+        nM,
+        Float64Array.of(0.5),
+        1,
+        Float64Array.of(0.5, 0.75, 1, 1.25, 1.5),
+        Float64Array.of(0.7, 2.8, 0, 2.5),
+        Float64Array.of(8),
+        1,
+        Float64Array.of(4, 6, 10, 12),
+        3,
+        new Float64Array(nM + 1),
+        out,
+      ] as const;
+    const want = new Float64Array(3);
+    referenceKernels.evalEdispKernelMap(...args(want));
+    expect(Array.from(want)).toEqual([0, 1, 0]);
+    for (const b of backends) {
+      const got = new Float64Array(3);
+      b.kernels.evalEdispKernelMap(...args(got));
+      expect(Array.from(got), b.name).toEqual([0, 1, 0]);
+    }
+  });
+});

@@ -22,11 +22,12 @@ fn cumulative_at(cum: &[f64], migra_edges: &[f64], n_m: usize, mu: f64) -> f64 {
   cum[i] * (1.0 - t) + cum[i + 1] * t
 }
 
-/// v where finite, else +0 (the reference's `if (!Number.isFinite(v)) v = 0`: negatives are kept), without a
+/// v where finite and positive, else +0 (the reference's `if (!Number.isFinite(v) || v < 0) v = 0`: gammapy 1.0's
+/// interpolator clips its values at 0, the negatives an extrapolated true energy or offset gives included), without a
 /// branch: table values are often 0, and a mispredicted branch per value cost more than the arithmetic.
 #[inline(always)]
 fn finite_or_zero(v: f64) -> f64 {
-  let keep = v.is_finite() as u64;
+  let keep = (v.is_finite() & (v > 0.0)) as u64;
   f64::from_bits(v.to_bits() & keep.wrapping_neg())
 }
 

@@ -151,9 +151,9 @@ export function evalEdispKernelMap(
             (table[a + jo] as number) * w01 +
             (table[b + io] as number) * w10 +
             (table[b + jo] as number) * w11;
-          // As gammapy: a value that is not finite becomes 0; a negative one (an extrapolated true energy) is kept,
-          // and only the kernel's bins are clipped at 0 below.
-          if (!Number.isFinite(v)) v = 0;
+          // As gammapy 1.0, whose ScaledRegularGridInterpolator clips its values at 0: a negative value (an
+          // extrapolated true energy or offset) becomes 0 before the sums, and so does one that is not finite.
+          if (!Number.isFinite(v) || v < 0) v = 0;
         }
         work[m + 1] = (work[m] as number) + v * ((migraEdges[m + 1] as number) - (migraEdges[m] as number));
       }
