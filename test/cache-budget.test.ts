@@ -1,9 +1,9 @@
 /**
  * The local cache's size budget (design.md: a size budget, least-recently-used eviction, pins): a build that takes
- * the store over PIPE_CACHE_MAX_SIZE evicts the least recently used unpinned entries older than gc's grace period,
- * and says so; within the budget nothing is walked or evicted. Runs the real binary.
+ * the store over PIPE_CACHE_MAX_SIZE evicts the least recently used unpinned entries not used within gc's grace
+ * period, and says so; within the budget nothing is walked or evicted. Runs the real binary.
  */
-import { readdirSync, statSync, utimesSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
@@ -17,13 +17,17 @@ targets:
     outputs: {o: big.bin}
 `;
 
-/** Every file of the store an hour old: past gc's grace for just-stored entries. */
+/** Every file of the store an hour old, and every use its access log records: past gc's grace for recent entries. */
 function age(dir: string): void {
   const then = new Date(Date.now() - 3600_000);
   for (const name of readdirSync(dir)) {
     const p = path.join(dir, name);
     if (statSync(p).isDirectory()) age(p);
-    else utimesSync(p, then, then);
+    else {
+      if (name.startsWith('access'))
+        writeFileSync(p, readFileSync(p, 'utf8').replace(/^\d+ /gm, `${then.getTime()} `));
+      utimesSync(p, then, then);
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import {
   rmSync,
   statSync,
   utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import {
   chmod,
@@ -276,6 +277,7 @@ export class LocalStore implements CacheBackend {
         this.durability.add(undefined, dirname(dest));
         return ok(undefined);
       }
+      this.usageUnknownFromNow();
       if (hashed && (await this.putHashed(dest, srcPath, hashed, taken))) {
         this.stored += hashed.size;
         return ok(undefined);
@@ -441,6 +443,34 @@ export class LocalStore implements CacheBackend {
     });
   }
 
+  /** The mark this process left in the usage hint when it began storing (see usageUnknownFromNow). */
+  private usageDropped: string | undefined;
+
+  /**
+   * The usage hint counts what was stored up to the last budget check; a process that stores and is then killed
+   * (kill -9, out of memory) never adds its bytes, and the store would grow past its budget unseen, build after build.
+   * So the hint is marked unknown when a process begins storing, with a mark of its own: the process's budget check
+   * adds what it stored when the mark is still its own, and any other reader (the next build, after a kill) counts
+   * the store afresh (a gc).
+   */
+  private usageUnknownFromNow(): void {
+    if (this.usageDropped !== undefined || this.stored > 0) return;
+    const mark = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    this.usageDropped = mark;
+    const file = this.layout.usageFile();
+    let bytes: unknown;
+    try {
+      bytes = (JSON.parse(readFileSync(file, 'utf8')) as { bytes?: unknown }).bytes;
+    } catch {
+      bytes = undefined;
+    }
+    try {
+      writeFileSync(file, `${JSON.stringify({ bytes, unknown: mark })}\n`);
+    } catch {
+      // A hint: without the mark, the next budget check may only trust a stale total.
+    }
+  }
+
   /**
    * Keep the store within its size budget after a build stored blobs: the store's size as the last gc or check
    * left it (a small file, no walk of the store) plus what this process stored; over the budget, a gc evicts the
@@ -451,7 +481,9 @@ export class LocalStore implements CacheBackend {
     const stored = this.stored;
     this.stored = 0;
     return this.io('size budget', async () => {
-      const total = (await readUsage(this.layout.usageFile())) + stored;
+      const before = await readUsage(this.layout.usageFile(), this.usageDropped);
+      this.usageDropped = undefined;
+      const total = before === undefined ? Number.POSITIVE_INFINITY : before + stored;
       if (total <= this.maxBytes) {
         await writeUsage(this.layout.usageFile(), total);
         return ok(undefined);
@@ -550,12 +582,19 @@ const badKey = (key: string): CacheFailure => ({
 });
 
 /** The store's size the last gc or budget check recorded (0 when none did). */
-async function readUsage(file: string): Promise<number> {
+/**
+ * The usage hint, unless it is unknown: the file is missing or damaged, or another writer dropped it since this one
+ * did (`dropped`: the file's identity when this process dropped it; a hint written since by another process's gc or
+ * budget check is taken).
+ */
+async function readUsage(file: string, dropped?: string): Promise<number | undefined> {
   try {
-    const bytes = (JSON.parse(await readFile(file, 'utf8')) as { bytes?: unknown }).bytes;
-    return typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0 ? bytes : 0;
+    const text = await readFile(file, 'utf8');
+    const { bytes, unknown } = JSON.parse(text) as { bytes?: unknown; unknown?: unknown };
+    if (unknown !== undefined && unknown !== dropped) return undefined;
+    return typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0 ? bytes : undefined;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 

@@ -375,6 +375,22 @@ describe('gc: least recently used first, pins kept', () => {
     expect(verified.ok && verified.value.missingBlobs).toEqual([]);
   });
 
+  it('counts the store afresh after a process that stored was killed before its budget check', async () => {
+    const root = join(dir, 'store');
+    // A build stores 3 kB, its budget check adds them to the usage hint.
+    const first = new LocalStore({ root, maxBytes: 4000 });
+    await storeEntry(first, randomBytes(3000));
+    expect((await first.keepToBudget()).ok).toBe(true); // a first store counts itself (no hint yet)
+    // The next one stores 3 kB more and is killed: no budget check.
+    const killed = new LocalStore({ root, maxBytes: 4000 });
+    await storeEntry(killed, randomBytes(3000));
+    // A third stores 100 bytes: 3,100 by the hint alone, within the budget; the store really holds over 6 kB.
+    const third = new LocalStore({ root, maxBytes: 4000 });
+    await storeEntry(third, randomBytes(100));
+    const checked = await third.keepToBudget();
+    expect(checked.ok && checked.value?.bytesBefore).toBeGreaterThan(6000);
+  });
+
   it('serialises concurrent maintenance through the store lock', async () => {
     const store = new LocalStore({ root: join(dir, 'store') });
     await storeEntry(store, Buffer.from('x'));
