@@ -64,6 +64,8 @@ export interface GcReport {
   removedJunk: number;
   /** Unpinned entries were all evicted and the store is still over budget (pins and young blobs stay). */
   overBudget: boolean;
+  /** A build's budget check that did not run (another process held the maintenance lock): why. */
+  deferred?: string;
 }
 
 interface Entry {

@@ -64,6 +64,8 @@ import {
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
 const STORE_FORMAT = 'pipe-cache-store';
 const STORE_VERSION = 1;
+/** How long a build's budget check waits for the store's maintenance lock before leaving it to the next build. */
+const BUDGET_LOCK_WAIT_MS = 2000;
 /** Blobs up to this size are read, verified and written in one go on the calling thread (see putBlob). */
 const SMALL_BLOB_BYTES = 1 << 20;
 /** Blobs up to this size are read, verified and written whole, by the thread pool; larger ones are streamed. */
@@ -460,7 +462,11 @@ export class LocalStore implements CacheBackend {
     const file = this.layout.usageFile();
     let bytes: unknown;
     try {
-      bytes = (JSON.parse(readFileSync(file, 'utf8')) as { bytes?: unknown }).bytes;
+      const hint = JSON.parse(readFileSync(file, 'utf8')) as { bytes?: unknown; unknown?: unknown };
+      // Already unknown (another process storing now, or one killed while it did): left so; this process's check
+      // then counts the store.
+      if (hint.unknown !== undefined) return;
+      bytes = hint.bytes;
     } catch {
       bytes = undefined;
     }
@@ -488,8 +494,29 @@ export class LocalStore implements CacheBackend {
         await writeUsage(this.layout.usageFile(), total);
         return ok(undefined);
       }
-      const report = await this.gc({ maxBytes: this.maxBytes });
-      return report.ok ? ok(report.value) : report;
+      // Not behind another process's long maintenance (a verify, a gc of a big shared store): the build would sit
+      // silent for minutes. The hint stays unknown, so the next build checks.
+      const report = await this.underLock(
+        'gc',
+        async () => {
+          const r = await collectGarbage(this.layout, { maxBytes: this.maxBytes }, this.now());
+          await writeUsage(this.layout.usageFile(), r.bytesAfter);
+          return r;
+        },
+        BUDGET_LOCK_WAIT_MS,
+      );
+      if (report.ok) return ok(report.value);
+      if (report.failure.type !== 'unavailable' || !report.failure.detail.includes('held by')) return report;
+      const bytes = Number.isFinite(total) ? total : 0;
+      return ok({
+        bytesBefore: bytes,
+        bytesAfter: bytes,
+        evicted: [],
+        removedBlobs: 0,
+        removedJunk: 0,
+        overBudget: true,
+        deferred: `its maintenance lock is held by ${report.failure.detail.replace(/^.*held by /, '')} (a pipe cache gc or verify)`,
+      });
     });
   }
 
@@ -503,9 +530,17 @@ export class LocalStore implements CacheBackend {
     return this.underLock('verify', () => verifyStore(this.layout));
   }
 
-  private async underLock<T>(what: string, fn: () => Promise<T>): Promise<CacheOutcome<T>> {
+  private async underLock<T>(
+    what: string,
+    fn: () => Promise<T>,
+    timeoutMs?: number,
+  ): Promise<CacheOutcome<T>> {
     return this.io(what, async () => {
-      const locked = await withStoreLock(this.layout.lockFile(), fn);
+      const locked = await withStoreLock(
+        this.layout.lockFile(),
+        fn,
+        timeoutMs === undefined ? {} : { timeoutMs },
+      );
       return locked.ok ? ok(locked.value) : fail<T>({ type: 'unavailable', detail: locked.detail });
     });
   }

@@ -39,7 +39,7 @@ export async function withStoreLock<T>(
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       if (await breakIfAbandoned(lockPath, staleMs)) continue;
       if (Date.now() >= deadline)
-        return { ok: false, detail: `store lock ${lockPath} is held by another process` };
+        return { ok: false, detail: `store lock ${lockPath} is held by ${await holder(lockPath)}` };
       await delay(waitMs);
       waitMs = Math.min(waitMs * 2, 200);
     }
@@ -72,5 +72,17 @@ function alive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Who holds the lock, as its file says ("pid 123 on host h since 12:00:00"); "another process" when unreadable. */
+async function holder(lockPath: string): Promise<string> {
+  try {
+    const [host, pid, since] = (await readFile(lockPath, 'utf8')).trim().split(' ');
+    const at = Number(since);
+    if (!host || !pid || !Number.isFinite(at)) return 'another process';
+    return `pid ${pid} on ${host === hostname() ? 'this host' : host}, since ${new Date(at).toISOString()}`;
+  } catch {
+    return 'another process';
   }
 }

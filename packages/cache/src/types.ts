@@ -193,6 +193,8 @@ export interface BudgetReport {
   bytesAfter: number;
   evicted: string[];
   overBudget: boolean;
+  /** Why the store may be over its budget but was not checked now (the next build checks it). */
+  deferred?: string;
 }
 
 /**

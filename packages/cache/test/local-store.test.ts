@@ -2,7 +2,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -389,6 +389,26 @@ describe('gc: least recently used first, pins kept', () => {
     await storeEntry(third, randomBytes(100));
     const checked = await third.keepToBudget();
     expect(checked.ok && checked.value?.bytesBefore).toBeGreaterThan(6000);
+  });
+
+  it("leaves the budget to the next build when another process holds the maintenance lock (no minutes' wait)", async () => {
+    const root = join(dir, 'store');
+    const store = new LocalStore({ root, maxBytes: 100 });
+    await storeEntry(store, randomBytes(3000));
+    // A live process (this one) holds the lock, as a long verify would.
+    await writeFile(join(root, 'lock'), `${hostname()} ${process.pid} ${Date.now()}\n`);
+    const started = Date.now();
+    const checked = await store.keepToBudget();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(checked.ok && checked.value?.deferred).toMatch(
+      /^its maintenance lock is held by pid \d+ on this host/,
+    );
+    await rm(join(root, 'lock'));
+    // The hint stayed unknown: the next check counts the store.
+    const next = new LocalStore({ root, maxBytes: 100 });
+    await storeEntry(next, randomBytes(10));
+    const counted = await next.keepToBudget();
+    expect(counted.ok && counted.value?.bytesBefore).toBeGreaterThan(3000);
   });
 
   it('serialises concurrent maintenance through the store lock', async () => {

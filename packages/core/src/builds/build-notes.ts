@@ -15,7 +15,11 @@ export function buildNotes(result: {
     ...(result.dropped ? retiredLines(result.dropped, 'their tasks no longer declare') : []),
   ];
   const e = result.cacheEvicted;
-  if (e) {
+  if (e?.deferred)
+    lines.push(
+      `the local cache may be over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default) but was not checked: ${e.deferred}; the next build checks it`,
+    );
+  else if (e) {
     const mb = (b: number) => `${(b / 1024 ** 2).toFixed(1)} MB`;
     lines.push(
       `the local cache was over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default): evicted ${e.evicted.length} least recently used entr${e.evicted.length === 1 ? 'y' : 'ies'}, ${mb(e.bytesBefore)} → ${mb(e.bytesAfter)}${e.overBudget ? '; still over it (pinned or just-stored entries stay)' : ''}`,

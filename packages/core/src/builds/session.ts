@@ -554,7 +554,10 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     await committed;
     // What this build stored may have taken the local store over its size budget: least recently used out.
     const budget = await session.cache.keepToBudget?.().catch(() => undefined);
-    const evicted = budget?.ok && budget.value && budget.value.evicted.length > 0 ? budget.value : undefined;
+    const evicted =
+      budget?.ok && budget.value && (budget.value.evicted.length > 0 || budget.value.deferred)
+        ? budget.value
+        : undefined;
     return {
       ok: true,
       buildId,
