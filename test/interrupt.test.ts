@@ -4,7 +4,9 @@
  * SIGHUP alike,
  * and a second build in the same workspace (refused, or waits with --wait).
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
   alive,
@@ -140,6 +142,33 @@ describe('pipe build: interruptions', () => {
     expect(again.code).toBe(0);
     expect(again.stderr).not.toContain('took over');
     expect(readdirSync(ws.path('.pipe/builds')).length).toBe(builds);
+  });
+
+  it("the build after a kill -9 removes the partial copies the killed build's restores left in product folders", async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    expect((await ws.run(['build', 'fast'])).code).toBe(0);
+    // What a build killed half-way through restoring out/fast.txt leaves: its lock and a partial copy (a dead pid's),
+    // beside a user's own file that only looks alike.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+    const partial = `out/.tmp-${host}~${dead}~0123456789ab.0.1~fast.txt`;
+    ws.write(partial, 'half');
+    ws.write('out/.tmp-notes.txt', 'mine');
+    ws.write(
+      '.pipe/lock',
+      JSON.stringify({
+        pid: dead,
+        host: hostname(),
+        buildId: '20260101-000000-000-abcdef',
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    const next = await ws.run(['build', 'fast']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toContain('took over the lock');
+    expect(ws.exists(partial)).toBe(false);
+    expect(ws.read('out/.tmp-notes.txt')).toBe('mine');
   });
 
   it('Ctrl-C cancels running tasks, removes temps, records the build as interrupted; the next build resumes', async () => {

@@ -2,7 +2,13 @@ export { hashFile } from './atomic-file.js';
 export { BazelHttpCache } from './bazel-http.js';
 export { type DoctorReport, type DoctorStep, type DoctorStepName, doctor } from './doctor.js';
 export { HttpCacheBackend, type RemoteCache } from './http-backend.js';
-export type { GcOptions, GcReport, StoreStats, VerifyReport } from './local-maintenance.js';
+export {
+  type GcOptions,
+  type GcReport,
+  removeDeadTempsIn,
+  type StoreStats,
+  type VerifyReport,
+} from './local-maintenance.js';
 export { DEFAULT_MAX_BYTES, LocalStore, type LocalStoreOptions } from './local-store.js';
 export {
   canonicalJson,

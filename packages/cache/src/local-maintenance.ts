@@ -207,6 +207,17 @@ async function removeStaleTemps(layout: StoreLayout, now: number): Promise<numbe
   );
 }
 
+/**
+ * Remove the temp files a killed writer left in `dirs` (a restore into a product folder, kill -9 half-way: nothing
+ * else looks there, and a task that then runs or is up to date leaves them for good); how many. Missing folders are
+ * skipped.
+ */
+export async function removeDeadTempsIn(dirs: Iterable<string>, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const dir of dirs) removed += await removeDeadTemps(await listFiles(dir).catch(() => []), now);
+  return removed;
+}
+
 /** Remove the temp files among `files` whose writer is gone (isStaleTemp: a dead pid here, or a day old); how many. */
 export async function removeDeadTemps(files: readonly DirEntryInfo[], now = Date.now()): Promise<number> {
   let removed = 0;

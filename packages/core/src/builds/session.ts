@@ -392,6 +392,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       `took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`,
     );
     await markInterrupted(session.layout.buildsDir, lock.tookOverStale.buildId);
+    await removeKilledRestores(session);
     const stopped = stopOrphans(path.join(session.layout.logsDir, lock.tookOverStale.buildId));
     if (stopped > 0)
       session.notes.push(
@@ -576,6 +577,22 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     await committed;
     lock.lock.release();
   }
+}
+
+/**
+ * The partial copies a killed build's restores left in the product folders (`.tmp-<host>~<pid>~…`, of a pid now
+ * dead): nothing else looks for them there, and a task that then runs or is up to date would leave them for good.
+ * The folders of the pipeline's outputs and of the recorded ones; only after a build was killed.
+ */
+async function removeKilledRestores(session: Session): Promise<void> {
+  const dirs = new Set<string>();
+  for (const task of session.graph.tasks.values())
+    for (const out of Object.values(task.outputs)) dirs.add(path.dirname(out));
+  for (const id of session.state.tasks.keys())
+    for (const out of Object.values(session.state.tasks.get(id)?.outputs ?? {}))
+      dirs.add(path.dirname(path.resolve(session.pipeline.root, out.path)));
+  const { removeDeadTempsIn } = await import('@pipe/cache');
+  await removeDeadTempsIn(dirs).catch(() => 0);
 }
 
 /** An error of the file system (ENOSPC, EROFS, EACCES, EIO, EDQUOT…), as opposed to a bug: told in one line. */
