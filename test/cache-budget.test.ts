@@ -49,4 +49,16 @@ describe('the local cache size budget', () => {
     const g = await ws.build([], ['--param', 't.c=g']);
     expect(g.ended).toEqual({ restored: ['t'] });
   });
+
+  it('a PIPE_CACHE_MAX_SIZE that is not a size is refused (it was the 10G default, silently)', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PIPELINE });
+    for (const bad of ['1e5', '-1', '100 kilobytes']) {
+      const r = await ws.run(['build'], { PIPE_CACHE_MAX_SIZE: bad });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `pipe: PIPE_CACHE_MAX_SIZE='${bad}' is not a size: bytes, or a number with a unit (500M, 10G, 1.5T)\n`,
+      );
+    }
+    expect((await ws.run(['build'], { PIPE_CACHE_MAX_SIZE: '1.5G' })).code).toBe(0);
+  });
 });

@@ -45,6 +45,14 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A budget the store cannot read would silently be the 10G default (1e5, -1, '100 kilobytes').
+  const budget = process.env.PIPE_CACHE_MAX_SIZE;
+  if (budget !== undefined && budget !== '' && parseSize(budget) === undefined) {
+    process.stderr.write(
+      `pipe: PIPE_CACHE_MAX_SIZE='${budget}' is not a size: bytes, or a number with a unit (500M, 10G, 1.5T)\n`,
+    );
+    return EXIT_USAGE;
+  }
   let code = 0;
   const set = (c: number) => {
     code = c;
