@@ -4,7 +4,16 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +23,6 @@ import { sizeOption } from '../src/main.js';
 
 const PIPE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/pipe.js');
 
-/** A workspace whose one task is built and cached, its blobs dated past gc's grace period for young blobs. */
 /** A workspace with one built target (`copy`), its pipe runner taking `env` over the test's. */
 function copyWorkspace(env: Record<string, string> = {}) {
   const root = mkdtempSync(path.join(tmpdir(), 'pipe-cache-cli-'));
@@ -34,12 +42,17 @@ function copyWorkspace(env: Record<string, string> = {}) {
   return { root, run };
 }
 
+/** A workspace whose one task is built and cached, its entry stored and used past gc's grace periods. */
 function builtWorkspace() {
   const { root, run } = copyWorkspace();
   const cas = path.join(root, '.pipe/cache/cas');
   const old = Date.now() / 1000 - 3600;
   for (const dir of readdirSync(cas))
     for (const f of readdirSync(path.join(cas, dir))) utimesSync(path.join(cas, dir, f), old, old);
+  // Its entry stored (and used) as long ago: past gc's grace for recently used entries too.
+  const ac = path.join(root, '.pipe/cache/ac');
+  for (const f of readdirSync(ac)) utimesSync(path.join(ac, f), old, old);
+  rmSync(path.join(root, '.pipe/cache/access-v1.log'), { force: true });
   return { root, run, cas };
 }
 
@@ -147,6 +160,26 @@ describe('pipe cache pin in workspaces that share a cache', () => {
       expect(w1.run(['cache', 'stats']).stdout).toMatch(/\b0 pinned\b/);
     } finally {
       for (const d of [shared, w1.root, w2.root]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('unpins what the workspace pinned before it was moved (the old path holds no workspace any more)', () => {
+    const { root } = copyWorkspace();
+    const moved = `${root}-moved`;
+    const runIn = (cwd: string, args: string[]) =>
+      spawnSync(process.execPath, [PIPE_BIN, ...args], {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'true' },
+      });
+    try {
+      expect(runIn(root, ['cache', 'pin', 'copy']).status).toBe(0);
+      renameSync(root, moved);
+      expect(runIn(moved, ['cache', 'stats']).stdout).toMatch(/\b1 pinned\b/);
+      expect(runIn(moved, ['cache', 'unpin', 'copy']).status).toBe(0);
+      expect(runIn(moved, ['cache', 'stats']).stdout).toMatch(/\b0 pinned\b/);
+    } finally {
+      for (const d of [root, moved]) rmSync(d, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,7 @@
 /** `pipe cache stats|gc|verify|pin|unpin`: the local store of this workspace (or --cache-dir / PIPE_CACHE_DIR). */
 
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { describeFailure, LocalStore } from '@pipe/cache';
 import {
   didYouMean,
@@ -118,8 +119,16 @@ export async function cacheCommand(
       if (action === 'unpin') {
         // Every key this workspace pinned for the target, also those of earlier builds (another --param), and the
         // plain target name older pipes pinned with.
-        for (const [key, labels] of await store.pins())
+        for (const [key, labels] of await store.pins()) {
           if (labels.includes(label) && !keys.some((k) => k.key === key)) todo.push([key, label]);
+          // Pinned by this workspace before it was moved (or by one deleted since): the path in the label holds no
+          // workspace any more, and nothing else could ever unpin it.
+          for (const l of labels)
+            if (l !== label && l.endsWith(`#${arg}`)) {
+              const was = l.slice(0, -(arg!.length + 1));
+              if (path.isAbsolute(was) && !existsSync(path.join(was, '.pipe'))) todo.push([key, l]);
+            }
+        }
         for (const { key } of keys) todo.push([key, arg!]);
       }
       for (const [key, l] of todo) {
