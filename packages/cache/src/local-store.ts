@@ -555,7 +555,12 @@ export class LocalStore implements CacheBackend {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException | undefined)?.code;
       if (typeof code !== 'string') throw e;
-      return fail({ type: 'unavailable', detail: `${this.name}: ${what}: ${code} ${(e as Error).message}` });
+      // node's message starts with the code already ("EACCES: permission denied, open …").
+      const message = (e as Error).message;
+      return fail({
+        type: 'unavailable',
+        detail: `${this.name}: ${what}: ${message.startsWith(code) ? message : `${code} ${message}`}`,
+      });
     }
   }
 

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -44,11 +45,36 @@ export async function withStoreLock<T>(
       waitMs = Math.min(waitMs * 2, 200);
     }
   }
+  const releaseOnSignal = releaseIfKilled(lockPath);
   try {
     return { ok: true, value: await fn() };
   } finally {
+    releaseOnSignal();
     await rm(lockPath, { force: true });
   }
+}
+
+/**
+ * A process that would die of SIGINT, SIGTERM or SIGHUP while holding the lock (Ctrl-C on a long `pipe cache gc` or
+ * verify): the lock goes first, then the signal takes its default course. Otherwise another host sharing the store
+ * waits for the lock to be half an hour old. A process that handles the signal itself (a build, which stops
+ * gracefully and so reaches the release) is left to do so. Returns the undo.
+ */
+function releaseIfKilled(lockPath: string): () => void {
+  const installed: Array<[NodeJS.Signals, () => void]> = [];
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    if (process.listenerCount(signal) > 0) continue;
+    const handler = () => {
+      rmSync(lockPath, { force: true });
+      for (const [s, h] of installed) process.removeListener(s, h);
+      process.kill(process.pid, signal);
+    };
+    process.once(signal, handler);
+    installed.push([signal, handler]);
+  }
+  return () => {
+    for (const [s, h] of installed) process.removeListener(s, h);
+  };
 }
 
 async function breakIfAbandoned(lockPath: string, staleMs: number): Promise<boolean> {
