@@ -3,6 +3,7 @@ import {
   chmodSync,
   constants,
   createReadStream,
+  existsSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -44,7 +45,7 @@ import {
   verifyStore,
 } from './local-maintenance.js';
 import { decodeManifest, encodeManifest, isSafeKey, isSha256, validateManifest } from './manifest.js';
-import { readPins, recordAccess, writePins } from './store-index.js';
+import { compactAccessLog, readAccessLog, readPins, recordAccess, writePins } from './store-index.js';
 import { listFiles, StoreLayout } from './store-layout.js';
 import { withStoreLock } from './store-lock.js';
 import {
@@ -64,6 +65,8 @@ import {
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
 const STORE_FORMAT = 'pipe-cache-store';
 const STORE_VERSION = 1;
+/** Size past which a build compacts the access log (a line per cache hit; see compactAccessLogIfLarge). */
+const ACCESS_LOG_MAX = 4 << 20;
 /** How long a build's budget check waits for the store's maintenance lock before leaving it to the next build. */
 const BUDGET_LOCK_WAIT_MS = 2000;
 /** Blobs up to this size are read, verified and written in one go on the calling thread (see putBlob). */
@@ -134,6 +137,7 @@ export class LocalStore implements CacheBackend {
       }
       this.counters.hits++;
       await recordAccess(this.layout.accessLog(), key, this.now());
+      this.accessed = true;
       return ok(decoded.manifest);
     });
   }
@@ -395,8 +399,34 @@ export class LocalStore implements CacheBackend {
   async sync(): Promise<CacheOutcome<void>> {
     return this.io('sync', async () => {
       await this.durability.flush();
+      await this.compactAccessLogIfLarge();
       return ok(undefined);
     });
+  }
+
+  /** Whether this process recorded a use in the access log (see compactAccessLogIfLarge). */
+  private accessed = false;
+
+  /**
+   * The access log gets a line per cache hit and is compacted by gc, which a store within its budget never runs: a
+   * workspace restoring a thousand entries a build would grow it by ~80 kB a build, for ever. Past ACCESS_LOG_MAX
+   * bytes it is compacted here (each entry's last use, for the entries still in the store), if the maintenance lock
+   * is free at once; else by a later build.
+   */
+  private async compactAccessLogIfLarge(): Promise<void> {
+    if (!this.accessed) return;
+    this.accessed = false;
+    const log = this.layout.accessLog();
+    if ((statSync(log, { throwIfNoEntry: false })?.size ?? 0) <= ACCESS_LOG_MAX) return;
+    await withStoreLock(
+      this.layout.lockFile(),
+      async () => {
+        const times = await readAccessLog(log);
+        for (const key of times.keys()) if (!existsSync(this.layout.manifestPath(key))) times.delete(key);
+        await compactAccessLog(log, times);
+      },
+      { timeoutMs: 0 },
+    ).catch(() => undefined);
   }
 
   /** Made by the thread pool: creating a directory can cost a file system as much as creating a file (see writeTemp). */

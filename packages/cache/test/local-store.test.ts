@@ -411,6 +411,24 @@ describe('gc: least recently used first, pins kept', () => {
     expect(counted.ok && counted.value?.bytesBefore).toBeGreaterThan(3000);
   });
 
+  it('compacts an access log grown past 4 MiB at the end of a build that used the store (no gc ran)', async () => {
+    const root = join(dir, 'store');
+    const store = new LocalStore({ root });
+    const kept = await storeEntry(store, randomBytes(100));
+    // 100,000 hits of an entry long evicted and of the one still stored.
+    const gone = randomKey();
+    const lines = Array.from({ length: 100_000 }, (_, i) => `${1000 + i} ${i % 2 ? gone : kept.key}\n`);
+    await writeFile(join(root, 'access-v1.log'), `pipe-cache-access v1\n${lines.join('')}`);
+    expect((await stat(join(root, 'access-v1.log'))).size).toBeGreaterThan(4 << 20);
+    expect((await store.getManifest(kept.key)).ok).toBe(true);
+    expect((await store.sync()).ok).toBe(true);
+    const text = await readFile(join(root, 'access-v1.log'), 'utf8');
+    expect(text.split('\n').filter(Boolean)).toEqual([
+      'pipe-cache-access v1',
+      expect.stringMatching(new RegExp(` ${kept.key}$`)),
+    ]);
+  });
+
   it('serialises concurrent maintenance through the store lock', async () => {
     const store = new LocalStore({ root: join(dir, 'store') });
     await storeEntry(store, Buffer.from('x'));
