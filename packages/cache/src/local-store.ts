@@ -266,7 +266,14 @@ export class LocalStore implements CacheBackend {
     if (!isSha256(sha256)) return fail({ type: 'rejected', status: 0, detail: `not a sha256: '${sha256}'` });
     return this.io(`write cas/${sha256}`, async () => {
       const dest = this.layout.blobPath(sha256);
-      const existing = statSync(dest, { throwIfNoEntry: false });
+      let existing = statSync(dest, { throwIfNoEntry: false });
+      // A blob of another size than these bytes (cut short on a crashed disk), or a folder in its place, is no copy
+      // of them: moved aside, and stored anew (re-hashing a whole blob at every put would cost too much; a flipped
+      // bit is found when it is read, and recomputed).
+      if (existing && (!existing.isFile() || existing.size !== (hashed?.size ?? statSync(srcPath).size))) {
+        await this.layout.quarantine(dest, 'blob');
+        existing = undefined;
+      }
       if (existing) {
         // Already stored: refresh its mtime so a concurrent gc treats it as young (referenced soon).
         const t = new Date(this.now());

@@ -429,6 +429,25 @@ describe('gc: least recently used first, pins kept', () => {
     ]);
   });
 
+  it('replaces a stored blob of the wrong size, or a folder in its place, when the same bytes are stored again', async () => {
+    const store = new LocalStore({ root: join(dir, 'store') });
+    const content = randomBytes(500);
+    const sha = sha256Of(content);
+    const src = join(dir, 'src-again');
+    await writeFile(src, content);
+    expect((await store.putBlob(sha, src)).ok).toBe(true);
+    // Cut short (a crashed disk): the next put of these bytes repairs it.
+    await chmod(store.blobPath(sha), 0o644);
+    await writeFile(store.blobPath(sha), content.subarray(0, 100));
+    expect((await store.putBlob(sha, src)).ok).toBe(true);
+    expect(await readFile(store.blobPath(sha))).toEqual(content);
+    // A folder where the blob belongs.
+    await rm(store.blobPath(sha));
+    await mkdir(store.blobPath(sha));
+    expect((await store.putBlob(sha, src)).ok).toBe(true);
+    expect(await readFile(store.blobPath(sha))).toEqual(content);
+  });
+
   it('serialises concurrent maintenance through the store lock', async () => {
     const store = new LocalStore({ root: join(dir, 'store') });
     await storeEntry(store, Buffer.from('x'));
