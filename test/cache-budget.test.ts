@@ -60,5 +60,9 @@ describe('the local cache size budget', () => {
       );
     }
     expect((await ws.run(['build'], { PIPE_CACHE_MAX_SIZE: '1.5G' })).code).toBe(0);
+    // Not by the commands that do not apply it, nor by a gc given its own size.
+    expect((await ws.run(['log'], { PIPE_CACHE_MAX_SIZE: '1e5' })).code).toBe(0);
+    expect((await ws.run(['cache', 'gc', '--max-size', '5G'], { PIPE_CACHE_MAX_SIZE: '1e5' })).code).toBe(0);
+    expect((await ws.run(['cache', 'gc'], { PIPE_CACHE_MAX_SIZE: '1e5' })).code).toBe(2);
   });
 });

@@ -151,12 +151,15 @@ export async function collectGarbage(
 
   // The listing is old news by now: a build may have stored the same bytes again meanwhile (same content under a new
   // key: it refreshes the blob's mtime, then writes the manifest naming it; in a cache shared by a group it cannot
-  // refresh another user's blob, and only the manifest tells). A freed blob goes only when no manifest written since
-  // the listing names it and its mtime is still old: the window in which such a store can lose its blob is the few
+  // refresh another user's blob, and only the manifest tells). A freed blob goes only when no manifest written (or
+  // rewritten) since the listing names it and its mtime is still old: the window in which such a store can lose its blob is the few
   // microseconds between that check and the removal, not the whole gc.
-  const listed = new Set(manifestFiles.map((f) => f.name));
+  const listed = new Map(manifestFiles.map((f) => [f.name, f]));
   for (const file of freed.size > 0 ? await listFiles(layout.acDir()) : []) {
-    if (listed.has(file.name) || file.name.startsWith(TEMP_PREFIX)) continue;
+    const before = listed.get(file.name);
+    // New, or written again since (a key this gc evicted, stored anew meanwhile).
+    const unchanged = before !== undefined && before.mtimeMs === file.mtimeMs && before.size === file.size;
+    if (unchanged || file.name.startsWith(TEMP_PREFIX)) continue;
     const manifest = await readManifestFile(file.path, file.name.replace(/\.json$/, ''));
     for (const o of manifest?.outputs ?? []) freed.delete(o.sha256);
   }

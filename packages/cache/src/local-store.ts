@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  closeSync,
   constants,
   createReadStream,
   existsSync,
+  openSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
   utimesSync,
-  writeFileSync,
 } from 'node:fs';
 import {
   chmod,
@@ -45,7 +47,14 @@ import {
   verifyStore,
 } from './local-maintenance.js';
 import { decodeManifest, encodeManifest, isSafeKey, isSha256, validateManifest } from './manifest.js';
-import { compactAccessLog, readAccessLog, readPins, recordAccess, writePins } from './store-index.js';
+import {
+  compactAccessLog,
+  compactedSize,
+  readAccessLog,
+  readPins,
+  recordAccess,
+  writePins,
+} from './store-index.js';
 import { listFiles, StoreLayout } from './store-layout.js';
 import { withStoreLock } from './store-lock.js';
 import {
@@ -60,6 +69,7 @@ import {
   parseSize,
   sameIdentity,
 } from './types.js';
+import { markIsStale, newMark, readUsageHint, writeUsageHint } from './usage-hint.js';
 
 /** 10 GiB: the default size budget of a local store. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
@@ -290,7 +300,7 @@ export class LocalStore implements CacheBackend {
         this.durability.add(undefined, dirname(dest));
         return ok(undefined);
       }
-      this.usageUnknownFromNow();
+      this.beginStoring();
       if (hashed && (await this.putHashed(dest, srcPath, hashed, taken))) {
         this.stored += hashed.size;
         return ok(undefined);
@@ -424,7 +434,10 @@ export class LocalStore implements CacheBackend {
     if (!this.accessed) return;
     this.accessed = false;
     const log = this.layout.accessLog();
-    if ((statSync(log, { throwIfNoEntry: false })?.size ?? 0) <= ACCESS_LOG_MAX) return;
+    const size = statSync(log, { throwIfNoEntry: false })?.size ?? 0;
+    if (size <= ACCESS_LOG_MAX) return;
+    // A store with ~50,000 entries in use has a log over the bound even compacted: then only once it has doubled.
+    if (size <= 2 * compactedSize(readHead(log))) return;
     await withStoreLock(
       this.layout.lockFile(),
       async () => {
@@ -477,41 +490,28 @@ export class LocalStore implements CacheBackend {
   async gc(options: GcOptions = {}): Promise<CacheOutcome<GcReport>> {
     return this.underLock('gc', async () => {
       const report = await collectGarbage(this.layout, { maxBytes: this.maxBytes, ...options }, this.now());
-      await writeUsage(this.layout.usageFile(), report.bytesAfter);
+      this.writeCounted(report.bytesAfter);
       return report;
     });
   }
 
-  /** The mark this process left in the usage hint when it began storing (see usageUnknownFromNow). */
-  private usageDropped: string | undefined;
+  /** This process's mark in the usage hint's `storing` list while it stores (usage-hint.ts). */
+  private usageMark: string | undefined;
 
-  /**
-   * The usage hint counts what was stored up to the last budget check; a process that stores and is then killed
-   * (kill -9, out of memory) never adds its bytes, and the store would grow past its budget unseen, build after build.
-   * So the hint is marked unknown when a process begins storing, with a mark of its own: the process's budget check
-   * adds what it stored when the mark is still its own, and any other reader (the next build, after a kill) counts
-   * the store afresh (a gc).
-   */
-  private usageUnknownFromNow(): void {
-    if (this.usageDropped !== undefined || this.stored > 0) return;
-    const mark = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    this.usageDropped = mark;
+  /** The first store of this process (since its last budget check) marks the usage hint: see usage-hint.ts. */
+  private beginStoring(): void {
+    if (this.usageMark !== undefined || this.stored > 0) return;
+    this.usageMark = newMark(this.now());
     const file = this.layout.usageFile();
-    let bytes: unknown;
-    try {
-      const hint = JSON.parse(readFileSync(file, 'utf8')) as { bytes?: unknown; unknown?: unknown };
-      // Already unknown (another process storing now, or one killed while it did): left so; this process's check
-      // then counts the store.
-      if (hint.unknown !== undefined) return;
-      bytes = hint.bytes;
-    } catch {
-      bytes = undefined;
-    }
-    try {
-      writeFileSync(file, `${JSON.stringify({ bytes, unknown: mark })}\n`);
-    } catch {
-      // A hint: without the mark, the next budget check may only trust a stale total.
-    }
+    const hint = readUsageHint(file);
+    writeUsageHint(file, { bytes: hint.bytes, storing: [...hint.storing, this.usageMark] });
+  }
+
+  /** The hint after a count (a gc): the count covers every writer's bytes so far; live writers' marks stay. */
+  private writeCounted(bytes: number, except?: string): void {
+    const file = this.layout.usageFile();
+    const storing = readUsageHint(file).storing.filter((m) => m !== except && !markIsStale(m, this.now()));
+    writeUsageHint(file, { bytes, storing });
   }
 
   /**
@@ -524,20 +524,25 @@ export class LocalStore implements CacheBackend {
     const stored = this.stored;
     this.stored = 0;
     return this.io('size budget', async () => {
-      const before = await readUsage(this.layout.usageFile(), this.usageDropped);
-      this.usageDropped = undefined;
-      const total = before === undefined ? Number.POSITIVE_INFINITY : before + stored;
+      const file = this.layout.usageFile();
+      const own = this.usageMark;
+      this.usageMark = undefined;
+      const hint = readUsageHint(file);
+      const others = hint.storing.filter((m) => m !== own);
+      // A writer that died storing: the total lacks its bytes, so the store is counted.
+      const unknown = hint.bytes === undefined || others.some((m) => markIsStale(m, this.now()));
+      const total = unknown ? Number.POSITIVE_INFINITY : (hint.bytes as number) + stored;
       if (total <= this.maxBytes) {
-        await writeUsage(this.layout.usageFile(), total);
+        writeUsageHint(file, { bytes: total, storing: others });
         return ok(undefined);
       }
       // Not behind another process's long maintenance (a verify, a gc of a big shared store): the build would sit
-      // silent for minutes. The hint stays unknown, so the next build checks.
+      // silent for minutes. Its mark stays in the hint, stale once it has exited, so the next check counts.
       const report = await this.underLock(
         'gc',
         async () => {
           const r = await collectGarbage(this.layout, { maxBytes: this.maxBytes }, this.now());
-          await writeUsage(this.layout.usageFile(), r.bytesAfter);
+          this.writeCounted(r.bytesAfter, own);
           return r;
         },
         BUDGET_LOCK_WAIT_MS,
@@ -658,24 +663,17 @@ const badKey = (key: string): CacheFailure => ({
   problems: [{ at: 'key', reason: 'bad-key', detail: 'key must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}' }],
 });
 
-/** The store's size the last gc or budget check recorded (0 when none did). */
-/**
- * The usage hint, unless it is unknown: the file is missing or damaged, or another writer dropped it since this one
- * did (`dropped`: the file's identity when this process dropped it; a hint written since by another process's gc or
- * budget check is taken).
- */
-async function readUsage(file: string, dropped?: string): Promise<number | undefined> {
+/** The first bytes of a file, as text ('' when unreadable). */
+function readHead(file: string): string {
   try {
-    const text = await readFile(file, 'utf8');
-    const { bytes, unknown } = JSON.parse(text) as { bytes?: unknown; unknown?: unknown };
-    if (unknown !== undefined && unknown !== dropped) return undefined;
-    return typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0 ? bytes : undefined;
+    const fd = openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(128);
+      return buf.toString('utf8', 0, readSync(fd, buf, 0, 128, 0));
+    } finally {
+      closeSync(fd);
+    }
   } catch {
-    return undefined;
+    return '';
   }
-}
-
-async function writeUsage(file: string, bytes: number): Promise<void> {
-  // A hint, not a record: a lost or stale one only moves the next gc (which counts the store afresh).
-  await writeFile(file, `${JSON.stringify({ bytes })}\n`).catch(() => undefined);
 }

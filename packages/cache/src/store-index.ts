@@ -45,9 +45,20 @@ export async function readAccessLog(logPath: string): Promise<Map<string, number
 }
 
 /** Rewrite the log with one line per surviving key (call under the store lock). */
-export async function compactAccessLog(logPath: string, times: Map<string, number>): Promise<void> {
+/** Rewrite the log as one line per entry (its last use); returns the bytes written. */
+export async function compactAccessLog(logPath: string, times: Map<string, number>): Promise<number> {
   const body = [...times].map(([k, t]) => `${t} ${k}\n`).join('');
-  await writeFileAtomic(logPath, Buffer.from(`${ACCESS_HEADER}\n${body}`));
+  // The size it was compacted to, on a line readers skip: a build compacts again only once it has doubled.
+  const head = `${ACCESS_HEADER}\n# compacted ${ACCESS_HEADER.length + 1 + body.length}\n`;
+  const bytes = Buffer.from(`${head}${body}`);
+  await writeFileAtomic(logPath, bytes);
+  return bytes.length;
+}
+
+/** The size the log was last compacted to (its second line), 0 when unknown. */
+export function compactedSize(firstBytes: string): number {
+  const m = /^[^\n]*\n# compacted (\d+)\n/.exec(firstBytes);
+  return m ? Number(m[1]) : 0;
 }
 
 const PINS_FORMAT = 'pipe-cache-pins';

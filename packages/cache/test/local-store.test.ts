@@ -375,15 +375,56 @@ describe('gc: least recently used first, pins kept', () => {
     expect(verified.ok && verified.value.missingBlobs).toEqual([]);
   });
 
+  it('keeps a blob that the manifest of an evicted key, stored again during the gc, names', async () => {
+    const root = join(dir, 'store');
+    const store = new LocalStore({ root });
+    const content = randomBytes(1000);
+    const old = await storeEntry(store, content);
+    await utimes(store.blobPath(old.sha), new Date(0), new Date(0));
+    await utimes(join(root, 'ac', `${old.key}.json`), new Date(0), new Date(0));
+    // Another user's build stores the very entry again right after this gc evicted it: the manifest's name is one
+    // the gc listed, its file a new one.
+    const racing = old.key;
+    const layout = new StoreLayout(root);
+    const acDir = layout.acDir.bind(layout);
+    let wrote = false;
+    layout.acDir = () => {
+      if (!wrote && !existsSync(join(root, 'ac', `${old.key}.json`))) {
+        wrote = true;
+        writeFileSync(
+          join(root, 'ac', `${racing}.json`),
+          encodeManifest(
+            manifestFor(racing, [
+              { name: 'o', path: 'out/r.bin', sha256: old.sha, size: content.length, mode: 0o644 },
+            ]),
+          ),
+        );
+      }
+      return acDir();
+    };
+    const report = await collectGarbage(layout, { maxBytes: 1 }, Date.now());
+    expect(wrote).toBe(true);
+    expect(report).toMatchObject({ evicted: [old.key], removedBlobs: 0 });
+    expect(await store.hasBlob(old.sha)).toEqual({ ok: true, value: true });
+    const verified = await store.verify();
+    expect(verified.ok && verified.value.missingBlobs).toEqual([]);
+  });
+
   it('counts the store afresh after a process that stored was killed before its budget check', async () => {
     const root = join(dir, 'store');
     // A build stores 3 kB, its budget check adds them to the usage hint.
     const first = new LocalStore({ root, maxBytes: 4000 });
     await storeEntry(first, randomBytes(3000));
     expect((await first.keepToBudget()).ok).toBe(true); // a first store counts itself (no hint yet)
-    // The next one stores 3 kB more and is killed: no budget check.
+    // The next one stores 3 kB more and is killed: no budget check, and its mark in the hint names a dead pid.
     const killed = new LocalStore({ root, maxBytes: 4000 });
     await storeEntry(killed, randomBytes(3000));
+    const usage = join(root, 'usage-v1.json');
+    await writeFile(usage, (await readFile(usage, 'utf8')).replace(`~${process.pid}~`, `~${deadPid()}~`));
+    // A build storing meanwhile (live: its mark stays) does not hide the dead one's bytes.
+    const overlapping = new LocalStore({ root, maxBytes: 1e9 });
+    await storeEntry(overlapping, randomBytes(10));
+    expect((await overlapping.keepToBudget()).ok).toBe(true);
     // A third stores 100 bytes: 3,100 by the hint alone, within the budget; the store really holds over 6 kB.
     const third = new LocalStore({ root, maxBytes: 4000 });
     await storeEntry(third, randomBytes(100));
@@ -425,8 +466,24 @@ describe('gc: least recently used first, pins kept', () => {
     const text = await readFile(join(root, 'access-v1.log'), 'utf8');
     expect(text.split('\n').filter(Boolean)).toEqual([
       'pipe-cache-access v1',
+      expect.stringMatching(/^# compacted \d+$/),
       expect.stringMatching(new RegExp(` ${kept.key}$`)),
     ]);
+    // A store whose log is over the bound even compacted (~50,000 entries in use) is compacted again only once the
+    // log has doubled, not at every build.
+    const many = Array.from(
+      { length: 60_000 },
+      (_, i) => `${1000 + i} ${kept.key.slice(0, 60)}${String(i).padStart(4, '0')}\n`,
+    );
+    await writeFile(
+      join(root, 'access-v1.log'),
+      `pipe-cache-access v1\n# compacted 4500000\n${many.join('')}`,
+    );
+    const before = await readFile(join(root, 'access-v1.log'), 'utf8');
+    expect(before.length).toBeGreaterThan(4 << 20);
+    expect((await store.getManifest(kept.key)).ok).toBe(true);
+    expect((await store.sync()).ok).toBe(true);
+    expect((await readFile(join(root, 'access-v1.log'), 'utf8')).startsWith(before)).toBe(true);
   });
 
   it('replaces a stored blob of the wrong size, or a folder in its place, when the same bytes are stored again', async () => {

@@ -45,9 +45,15 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // A budget the store cannot read would silently be the 10G default (1e5, -1, '100 kilobytes').
+  // A budget the store cannot read would silently be the 10G default (1e5, -1, '100 kilobytes'): refused by the
+  // commands that apply it (a build or watch, and gc without --max-size), not by pipe log or --help.
   const budget = process.env.PIPE_CACHE_MAX_SIZE;
-  if (budget !== undefined && budget !== '' && parseSize(budget) === undefined) {
+  const words = argv.slice(2);
+  const applies =
+    words.includes('build') ||
+    words.includes('watch') ||
+    (words.includes('cache') && words.includes('gc') && !words.some((w) => w.startsWith('--max-size')));
+  if (applies && budget !== undefined && budget !== '' && parseSize(budget) === undefined) {
     process.stderr.write(
       `pipe: PIPE_CACHE_MAX_SIZE='${budget}' is not a size: bytes, or a number with a unit (500M, 10G, 1.5T)\n`,
     );

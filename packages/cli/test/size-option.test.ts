@@ -9,6 +9,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   utimesSync,
@@ -178,6 +179,16 @@ describe('pipe cache pin in workspaces that share a cache', () => {
       expect(runIn(moved, ['cache', 'stats']).stdout).toMatch(/\b1 pinned\b/);
       expect(runIn(moved, ['cache', 'unpin', 'copy']).status).toBe(0);
       expect(runIn(moved, ['cache', 'stats']).stdout).toMatch(/\b0 pinned\b/);
+      // A label of a path not seen from here that this workspace did not make (another machine's, another user's
+      // private folder) stays.
+      const foreign = '/net/elsewhere/ws#copy';
+      const pins = path.join(moved, '.pipe/cache/pins-v1.json');
+      expect(runIn(moved, ['cache', 'pin', 'copy']).status).toBe(0);
+      const pinned = JSON.parse(readFileSync(pins, 'utf8'));
+      for (const labels of Object.values(pinned.pins) as string[][]) labels.push(foreign);
+      writeFileSync(pins, JSON.stringify(pinned));
+      expect(runIn(moved, ['cache', 'unpin', 'copy']).status).toBe(0);
+      expect(Object.values(JSON.parse(readFileSync(pins, 'utf8')).pins)).toEqual([[foreign]]);
     } finally {
       for (const d of [root, moved]) rmSync(d, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 /** `pipe cache stats|gc|verify|pin|unpin`: the local store of this workspace (or --cache-dir / PIPE_CACHE_DIR). */
 
-import { existsSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeFailure, LocalStore } from '@pipe/cache';
 import {
@@ -116,18 +116,16 @@ export async function cacheCommand(
       // apart, and one's unpin leaves the other's pin.
       const label = `${ws.layout.root}#${arg}`;
       const todo: Array<[string, string]> = keys.map(({ key }) => [key, label]);
+      const madeHere = pinLabelsMade(ws.layout.dir);
       if (action === 'unpin') {
         // Every key this workspace pinned for the target, also those of earlier builds (another --param), and the
         // plain target name older pipes pinned with.
         for (const [key, labels] of await store.pins()) {
           if (labels.includes(label) && !keys.some((k) => k.key === key)) todo.push([key, label]);
-          // Pinned by this workspace before it was moved (or by one deleted since): the path in the label holds no
-          // workspace any more, and nothing else could ever unpin it.
+          // Pinned by this workspace at another path, before it was moved: the labels it made, as it recorded them
+          // (a label naming a path not seen from here may be another machine's or user's workspace: left alone).
           for (const l of labels)
-            if (l !== label && l.endsWith(`#${arg}`)) {
-              const was = l.slice(0, -(arg!.length + 1));
-              if (path.isAbsolute(was) && !existsSync(path.join(was, '.pipe'))) todo.push([key, l]);
-            }
+            if (l !== label && madeHere.has(l) && l.endsWith(`#${arg}`)) todo.push([key, l]);
         }
         for (const { key } of keys) todo.push([key, arg!]);
       }
@@ -138,6 +136,9 @@ export async function cacheCommand(
           return EXIT_BUILD_FAILED;
         }
       }
+      if (action === 'pin') madeHere.add(label);
+      else for (const [, l] of todo) madeHere.delete(l);
+      savePinLabelsMade(ws.layout.dir, madeHere);
       print(
         opts.json,
         keys,
@@ -162,4 +163,24 @@ function builtWith(buildsDir: string, target: string): string[] {
       return recordedDelivery(found.record, [target]);
   }
   return [target];
+}
+
+/**
+ * `.pipe/pin-labels`: the pin labels this workspace made (one per line). A label names the workspace by its path, so
+ * after the workspace is moved its unpin would miss them; the list moves with it.
+ */
+function pinLabelsMade(pipeDir: string): Set<string> {
+  try {
+    return new Set(readFileSync(path.join(pipeDir, 'pin-labels'), 'utf8').split('\n').filter(Boolean));
+  } catch {
+    return new Set();
+  }
+}
+
+function savePinLabelsMade(pipeDir: string, labels: Set<string>): void {
+  try {
+    writeFileSync(path.join(pipeDir, 'pin-labels'), [...labels].map((l) => `${l}\n`).join(''));
+  } catch {
+    // Only a later move's unpin needs it.
+  }
 }

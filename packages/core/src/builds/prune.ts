@@ -33,9 +33,12 @@ export async function pruneBuilds(
   const oldestKept = records[records.length - keep]!;
   const slurmDir = path.join(layout.dir, 'slurm');
   const candidates = new Set(
-    [...records, ...subfolders(layout.logsDir), ...subfolders(slurmDir)].filter(
-      (id) => BUILD_ID.test(id) && id < oldestKept && id !== current,
-    ),
+    [
+      ...records,
+      ...journalIds(layout.buildsDir),
+      ...subfolders(layout.logsDir),
+      ...subfolders(slurmDir),
+    ].filter((id) => BUILD_ID.test(id) && id < oldestKept && id !== current),
   );
   for (const id of state.tasks.keys()) candidates.delete(state.tasks.get(id)?.buildId ?? '');
   const removed = [...candidates].sort();
@@ -70,6 +73,17 @@ function retainedBefore(marker: string): number {
     return Number.isFinite(n) && n > 0 ? n : 0;
   } catch {
     return 0;
+  }
+}
+
+/** Builds with a task journal, also those killed before their record was written (records.ts). */
+function journalIds(buildsDir: string): string[] {
+  try {
+    return readdirSync(buildsDir)
+      .filter((n) => n.endsWith('.tasks.jsonl'))
+      .map((n) => n.slice(0, -'.tasks.jsonl'.length));
+  } catch {
+    return [];
   }
 }
 

@@ -84,8 +84,10 @@ export function taskJournalPath(buildsDir: string, id: string): string {
 /** Appends task reports to a build's journal (opened at the first report: a build that runs nothing has none). */
 export interface TaskJournal {
   add(report: TaskReport): void;
-  /** Close it and remove the file (the build's end record now holds every report). */
+  /** Close it and remove the file (the build's end record now holds every report). Never throws. */
   remove(): void;
+  /** Close it, leaving the file (a build that ended without its end record: the next reader folds it in). */
+  close(): void;
 }
 
 /**
@@ -109,16 +111,22 @@ export function openTaskJournal(buildsDir: string, id: string): TaskJournal {
       }
     },
     remove() {
-      if (fd !== undefined) {
-        try {
-          closeSync(fd);
-        } catch {
-          // Already reported nothing; the file goes below.
-        }
-        fd = undefined;
+      this.close();
+      try {
+        rmSync(file, { force: true });
+      } catch {
+        // Left: the build's record is complete, and prune removes the journal with it.
       }
+    },
+    close() {
       off = true;
-      rmSync(file, { force: true });
+      if (fd === undefined) return;
+      try {
+        closeSync(fd);
+      } catch {
+        // Nothing was lost: every line was written synchronously.
+      }
+      fd = undefined;
     },
   };
 }

@@ -575,6 +575,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     await Promise.all(ownExecutors.map((e) => e.close()));
     await started?.catch(() => {});
     await committed;
+    journal?.close(); // (already removed when the end record was written)
     lock.lock.release();
   }
 }
