@@ -81,21 +81,23 @@ const logOf = (v: number) => logR(Math.max(v, FLOAT32_TINY));
 
 /**
  * The reco edge nearest energy `e`, as gammapy 1.0's MapAxis.group_table computes it, operation for operation:
- * coord_to_pix is scipy's linear interp1d of ln e on (ln edge_k, k) (searchsorted, clipped to the end intervals,
- * slope·(x − x_lo) + y_lo), less the edges' 0.5 pixel offset; clipped to [−0.5, n − 0.5], then round(pix + 0.5) half
- * to even. A group boundary mid-way through a reco bin in log (5 reco bins in 2 groups) is decided by the last bits of
- * this arithmetic: with correctly rounded logs (as glibc's, which numpy calls unless its AVX-512 ones) it lands where
- * gammapy's does.
+ * coord_to_pix is scipy's interp1d(kind=1) of ln e on (ln edge_k, k), which an integer kind evaluates as a degree-1
+ * B-spline (de Boor): in the interval [x_lo, x_hi) holding x (the end intervals beyond the axis),
+ * lo·(w·(x_hi − x)) + hi·(w·(x − x_lo)) with w = 1/(x_hi − x_lo); less the edges' 0.5 pixel offset; clipped to
+ * [−0.5, n − 0.5], then round(pix + 0.5) half to even. A group boundary mid-way through a reco bin in log (5 reco
+ * bins in 2 groups, 9 in 2) is decided by the last bits of this arithmetic: with correctly rounded logs (as glibc's,
+ * which numpy calls unless its AVX-512 ones) it lands where gammapy's does.
  */
 function groupEdgeIndex(logEdges: readonly number[], e: number): number {
   const n = logEdges.length - 1;
   const x = logOf(e);
-  let hi = 0;
-  while (hi <= n && (logEdges[hi] as number) < x) hi++; // numpy.searchsorted, side 'left'
-  hi = Math.min(Math.max(hi, 1), n);
-  const lo = hi - 1;
-  const slope = (hi - lo) / ((logEdges[hi] as number) - (logEdges[lo] as number));
-  const pix = slope * (x - (logEdges[lo] as number)) + lo - 0.5;
+  let lo = 0;
+  while (lo + 1 < n && (logEdges[lo + 1] as number) <= x) lo++; // scipy's find_interval: x_lo ≤ x < x_hi
+  const hi = lo + 1;
+  const xLo = logEdges[lo] as number;
+  const xHi = logEdges[hi] as number;
+  const w = 1 / (xHi - xLo);
+  const pix = lo * (w * (xHi - x)) + hi * (w * (x - xLo)) - 0.5;
   const clipped = Math.min(Math.max(pix, -0.5), n - 0.5);
   return roundHalfEven(clipped + 0.5);
 }
