@@ -340,30 +340,29 @@ describe('gc: least recently used first, pins kept', () => {
     });
   });
 
-  it('keeps a blob that a manifest written during the gc names (the same bytes stored again under a new key)', async () => {
+  /**
+   * A gc during which another build (another user of a shared cache, who cannot refresh the blob's mtime) stores
+   * the bytes of the entry the gc evicts, right after it evicted it, under the key `racing(old)` gives: its manifest
+   * appears while the gc runs. The blob must stay.
+   */
+  async function gcWithRacingStore(racing: (oldKey: string) => string) {
     const root = join(dir, 'store');
     const store = new LocalStore({ root });
     const content = randomBytes(1000);
     const old = await storeEntry(store, content);
     await utimes(store.blobPath(old.sha), new Date(0), new Date(0));
     await utimes(join(root, 'ac', `${old.key}.json`), new Date(0), new Date(0));
-    // Another build (another user of a shared cache, who cannot refresh the blob's mtime) stores the same bytes
-    // under a new key right after this gc evicted the old entry: its manifest appears while the gc runs.
-    const racing = randomKey();
+    const key = racing(old.key);
     const layout = new StoreLayout(root);
     const acDir = layout.acDir.bind(layout);
     let wrote = false;
     layout.acDir = () => {
       if (!wrote && !existsSync(join(root, 'ac', `${old.key}.json`))) {
         wrote = true;
-        writeFileSync(
-          join(root, 'ac', `${racing}.json`),
-          encodeManifest(
-            manifestFor(racing, [
-              { name: 'o', path: 'out/r.bin', sha256: old.sha, size: content.length, mode: 0o644 },
-            ]),
-          ),
-        );
+        const outputs = [
+          { name: 'o', path: 'out/r.bin', sha256: old.sha, size: content.length, mode: 0o644 },
+        ];
+        writeFileSync(join(root, 'ac', `${key}.json`), encodeManifest(manifestFor(key, outputs)));
       }
       return acDir();
     };
@@ -373,42 +372,14 @@ describe('gc: least recently used first, pins kept', () => {
     expect(await store.hasBlob(old.sha)).toEqual({ ok: true, value: true });
     const verified = await store.verify();
     expect(verified.ok && verified.value.missingBlobs).toEqual([]);
-  });
+  }
 
-  it('keeps a blob that the manifest of an evicted key, stored again during the gc, names', async () => {
-    const root = join(dir, 'store');
-    const store = new LocalStore({ root });
-    const content = randomBytes(1000);
-    const old = await storeEntry(store, content);
-    await utimes(store.blobPath(old.sha), new Date(0), new Date(0));
-    await utimes(join(root, 'ac', `${old.key}.json`), new Date(0), new Date(0));
-    // Another user's build stores the very entry again right after this gc evicted it: the manifest's name is one
-    // the gc listed, its file a new one.
-    const racing = old.key;
-    const layout = new StoreLayout(root);
-    const acDir = layout.acDir.bind(layout);
-    let wrote = false;
-    layout.acDir = () => {
-      if (!wrote && !existsSync(join(root, 'ac', `${old.key}.json`))) {
-        wrote = true;
-        writeFileSync(
-          join(root, 'ac', `${racing}.json`),
-          encodeManifest(
-            manifestFor(racing, [
-              { name: 'o', path: 'out/r.bin', sha256: old.sha, size: content.length, mode: 0o644 },
-            ]),
-          ),
-        );
-      }
-      return acDir();
-    };
-    const report = await collectGarbage(layout, { maxBytes: 1 }, Date.now());
-    expect(wrote).toBe(true);
-    expect(report).toMatchObject({ evicted: [old.key], removedBlobs: 0 });
-    expect(await store.hasBlob(old.sha)).toEqual({ ok: true, value: true });
-    const verified = await store.verify();
-    expect(verified.ok && verified.value.missingBlobs).toEqual([]);
-  });
+  it('keeps a blob that a manifest written during the gc names (the same bytes stored again under a new key)', () =>
+    gcWithRacingStore(() => randomKey()));
+
+  // The manifest's name is one the gc listed, its file a new one.
+  it('keeps a blob that the manifest of an evicted key, stored again during the gc, names', () =>
+    gcWithRacingStore((oldKey) => oldKey));
 
   it('counts the store afresh after a process that stored was killed before its budget check', async () => {
     const root = join(dir, 'store');

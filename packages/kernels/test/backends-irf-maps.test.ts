@@ -130,33 +130,50 @@ describe('evalEdispKernelMap', () => {
   });
 });
 
+/**
+ * evalEdispKernelMap's arguments for one pixel at `offset` and one true energy `energy`, on a table of two
+ * true-energy nodes (1 and 2 TeV, rows of `table`) and one offset node, four migra bins from 0.5 to 1.5, edges
+ * 0.7-2.8 TeV and 0-2.5 deg; reco edges `reco`; the kernel written into `out`.
+ */
+function twoNodeEdisp(
+  table: Float64Array,
+  energy: number,
+  offset: number,
+  reco: number[],
+  out: Float64Array,
+) {
+  const nM = 4;
+  return [
+    Float64Array.of(offset),
+    1,
+    table,
+    Float64Array.of(Math.log(1), Math.log(2)),
+    2,
+    nM,
+    Float64Array.of(0.5),
+    1,
+    Float64Array.of(0.5, 0.75, 1, 1.25, 1.5),
+    Float64Array.of(0.7, 2.8, 0, 2.5),
+    Float64Array.of(energy),
+    1,
+    Float64Array.from(reco),
+    reco.length - 1,
+    new Float64Array(nM + 1),
+    out,
+  ] as const;
+}
+
 // Found by a cross-check on an EDISP table narrower in true energy than the map (0.3-8 TeV): pipe zeroed the kernel
 // beyond the table, gammapy 1.0 extrapolates it (EnergyDispersion2D masks by offset, or by true energy and migra
 // together), and the flux maps were up to 19% off.
 describe('evalEdispKernelMap beyond the table', () => {
   it('extrapolates a true energy beyond the table (as gammapy), and gives 0 beyond the offset range', () => {
-    // Two true-energy nodes (1 and 2 TeV), one offset node, a flat migra PDF from 0.5 to 1.5; edges 0.7-2.8 TeV.
-    const nM = 4;
-    const table = Float64Array.from({ length: 2 * nM }, () => 1);
+    // A flat migra PDF.
+    const table = Float64Array.from({ length: 8 }, () => 1);
     const kernel = (energy: number, offset: number) => {
       const out = new Float64Array(1);
       referenceKernels.evalEdispKernelMap(
-        Float64Array.of(offset),
-        1,
-        table,
-        Float64Array.of(Math.log(1), Math.log(2)),
-        2,
-        nM,
-        Float64Array.of(0.5),
-        1,
-        Float64Array.of(0.5, 0.75, 1, 1.25, 1.5),
-        Float64Array.of(0.7, 2.8, 0, 2.5),
-        Float64Array.of(energy),
-        1,
-        Float64Array.of(0.01 * energy, 100 * energy),
-        1,
-        new Float64Array(nM + 1),
-        out,
+        ...twoNodeEdisp(table, energy, offset, [0.01 * energy, 100 * energy], out),
       );
       return out[0]!;
     };
@@ -172,36 +189,16 @@ describe('evalEdispKernelMap beyond the table', () => {
 // node) counts 0 there; pipe kept the negatives, and the kernels' normalisation moved the flux by up to 0.3 %.
 describe('evalEdispKernelMap clips extrapolated negatives', () => {
   it('takes a negative interpolated PDF value as 0 before the sums, in every backend', () => {
-    // Rows at 1 and 2 TeV: [1, 1, 1, 1] and [0, 2, 2, 0] over migra 0.5-1.5; at 8 TeV (t = 3) the extrapolated row is
-    // [-2, 4, 4, -2], clipped [0, 4, 4, 0]: the middle reco bin (migra 0.75-1.25) holds the whole kernel, 1 (2
-    // unclipped: the negative ends shrank the normalisation).
-    const nM = 4;
+    // Rows at 1 and 2 TeV: [1, 1, 1, 1] and [0, 2, 2, 0]; at 8 TeV (t = 3) the extrapolated row is [-2, 4, 4, -2],
+    // clipped [0, 4, 4, 0]: the middle reco bin (migra 0.75-1.25) holds the whole kernel, 1 (2 unclipped: the
+    // negative ends shrank the normalisation).
     const table = Float64Array.of(1, 1, 1, 1, 0, 2, 2, 0);
-    const args = (out: Float64Array) =>
-      [
-        Float64Array.of(0.5),
-        1,
-        table,
-        Float64Array.of(Math.log(1), Math.log(2)),
-        2,
-        nM,
-        Float64Array.of(0.5),
-        1,
-        Float64Array.of(0.5, 0.75, 1, 1.25, 1.5),
-        Float64Array.of(0.7, 2.8, 0, 2.5),
-        Float64Array.of(8),
-        1,
-        Float64Array.of(4, 6, 10, 12),
-        3,
-        new Float64Array(nM + 1),
-        out,
-      ] as const;
     const want = new Float64Array(3);
-    referenceKernels.evalEdispKernelMap(...args(want));
+    referenceKernels.evalEdispKernelMap(...twoNodeEdisp(table, 8, 0.5, [4, 6, 10, 12], want));
     expect(Array.from(want)).toEqual([0, 1, 0]);
     for (const b of backends) {
       const got = new Float64Array(3);
-      b.kernels.evalEdispKernelMap(...args(got));
+      b.kernels.evalEdispKernelMap(...twoNodeEdisp(table, 8, 0.5, [4, 6, 10, 12], got));
       expect(Array.from(got), b.name).toEqual([0, 1, 0]);
     }
   });
