@@ -1,5 +1,5 @@
 /** The state file (versioned, self-healing, atomic), the hash memo (racily clean files) and the build lock. */
-import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import {
   saveState,
   type TaskRecord,
 } from '../src/state/state-file.js';
-import { acquireLock } from '../src/workspace/lock.js';
+import { acquireLock, takeOver } from '../src/workspace/lock.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'pipe-state-'));
 
@@ -356,6 +356,30 @@ describe('build lock', () => {
     );
     const third = await acquireLock(file, { buildId: 'b3' });
     expect(third).toMatchObject({ ok: true, tookOverStale: { buildId: 'dead' } });
+  });
+
+  it('takes over only the stale lock it read: not one another build made meanwhile, nor while another takes over', async () => {
+    const file = path.join(tmp(), 'lock');
+    const host = (await import('node:os')).hostname();
+    const dead = { pid: 2 ** 22 + 12345, host, buildId: 'dead', startedAt: '' };
+    const me = { pid: process.pid, host, buildId: 'me', startedAt: '' };
+    // Two builds started at once both read the dead owner; the first took over and made its lock before the second
+    // got to remove it: the second must leave that one (before, it unlinked by name, and both built).
+    const first = { pid: process.pid, host, buildId: 'first', startedAt: '' };
+    writeFileSync(file, JSON.stringify(first));
+    expect(takeOver(file, me, dead)).toBe('changed');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ buildId: 'first' });
+    // While another process holds the takeover (a live one), nobody else takes over.
+    writeFileSync(file, JSON.stringify(dead));
+    writeFileSync(`${file}.takeover`, JSON.stringify(first));
+    expect(takeOver(file, me, dead)).toBe('busy');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ buildId: 'dead' });
+    // A takeover whose process died is cleared; then the stale lock is taken over.
+    writeFileSync(`${file}.takeover`, JSON.stringify(dead));
+    expect(takeOver(file, me, dead)).toBe('busy');
+    expect(takeOver(file, me, dead)).toBe('took');
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(`${file}.takeover`)).toBe(false);
   });
 
   it('waits for a live holder that releases', async () => {

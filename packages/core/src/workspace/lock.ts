@@ -63,6 +63,48 @@ function readOwner(file: string): LockOwner | undefined {
   }
 }
 
+/**
+ * Remove the lock at `file` if it is still the stale one read (`seen`), holding `file.takeover` meanwhile: 'took'
+ * (removed), 'changed' (another process took over first, or it holds no stale lock now), 'busy' (another is taking
+ * over now). A takeover file whose process died is removed.
+ */
+export function takeOver(
+  file: string,
+  me: LockOwner,
+  seen: LockOwner | undefined,
+): 'took' | 'changed' | 'busy' {
+  const guard = `${file}.takeover`;
+  if (!tryCreate(guard, me)) {
+    const holder = readOwner(guard);
+    if (holder === undefined || (holder.host === me.host && !isAlive(holder.pid)))
+      try {
+        unlinkSync(guard);
+      } catch {
+        // removed by another meanwhile
+      }
+    return 'busy';
+  }
+  try {
+    const now = readOwner(file);
+    const same =
+      now === undefined
+        ? seen === undefined
+        : seen !== undefined &&
+          now.pid === seen.pid &&
+          now.host === seen.host &&
+          now.buildId === seen.buildId;
+    if (!same) return 'changed';
+    try {
+      unlinkSync(file);
+    } catch {
+      // gone already
+    }
+    return 'took';
+  } finally {
+    unlinkSync(guard);
+  }
+}
+
 function tryCreate(file: string, owner: LockOwner): boolean {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   writeFileSync(tmp, JSON.stringify(owner));
@@ -105,12 +147,12 @@ export async function acquireLock(file: string, options: AcquireOptions): Promis
     const owner = readOwner(file);
     const stale = owner === undefined || (owner.host === me.host && !isAlive(owner.pid));
     if (stale) {
-      tookOverStale = owner ?? { pid: 0, host: '?', buildId: '?', startedAt: '?' };
-      try {
-        unlinkSync(file);
-      } catch {
-        // another process removed it first; retry
-      }
+      // Two builds started at once after a kill -9 both see the dead owner: unlinking by name, the second would
+      // remove the lock the first had just made, and both would build. One takes over at a time (`file.takeover`),
+      // and only the lock it read as stale.
+      const took = takeOver(file, me, owner);
+      if (took === 'took') tookOverStale = owner ?? { pid: 0, host: '?', buildId: '?', startedAt: '?' };
+      else if (took === 'busy') await new Promise((r) => setTimeout(r, 10));
       continue;
     }
     if (Date.now() >= deadline || options.signal?.aborted) return { ok: false, reason: 'held', owner };
