@@ -537,7 +537,7 @@ export class LocalStore implements CacheBackend {
         return ok(undefined);
       }
       // Not behind another process's long maintenance (a verify, a gc of a big shared store): the build would sit
-      // silent for minutes. Its mark stays in the hint, stale once it has exited, so the next check counts.
+      // silent for minutes.
       const report = await this.underLock(
         'gc',
         async () => {
@@ -549,6 +549,13 @@ export class LocalStore implements CacheBackend {
       );
       if (report.ok) return ok(report.value);
       if (report.failure.type !== 'unavailable' || !report.failure.detail.includes('held by')) return report;
+      // Unchecked: a mark that is always stale takes this process's place, so the next check counts the store (also
+      // when this process lives on, as pipe watch does).
+      const now = readUsageHint(file);
+      writeUsageHint(file, {
+        bytes: now.bytes,
+        storing: [...now.storing.filter((m) => m !== own), 'unchecked'],
+      });
       const bytes = Number.isFinite(total) ? total : 0;
       return ok({
         bytesBefore: bytes,
@@ -622,9 +629,8 @@ export class LocalStore implements CacheBackend {
       }
     }
     // A folder given by mistake (`--cache-dir ~/data`) is not made a store: gc and verify would clean its files.
-    const foreign = (await readdir(this.layout.root).catch(() => [] as string[])).filter(
-      (n) => !StoreLayout.isOwnName(n),
-    );
+    const present = await readdir(this.layout.root).catch(() => [] as string[]);
+    const foreign = present.filter((n) => !StoreLayout.isOwnName(n));
     if (foreign.length > 0)
       return {
         type: 'unavailable',
@@ -641,6 +647,9 @@ export class LocalStore implements CacheBackend {
         file,
         Buffer.from(`${JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION })}\n`),
       );
+      // A new, empty store's size is known: its first build's budget check need not count it (a walk of everything
+      // that build stored).
+      if (present.length === 0) writeUsageHint(this.layout.usageFile(), { bytes: 0, storing: [] });
       return undefined;
     } catch (e) {
       return {

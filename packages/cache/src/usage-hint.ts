@@ -54,7 +54,7 @@ export function newMark(now = Date.now()): string {
 
 const HOST = hostname().replace(/~/g, '_');
 
-/** Whether the process that made `mark` is gone (a dead pid here, or the mark a day old). */
+/** Whether the process that made `mark` is gone (a dead pid here, or the mark a day old; 'unchecked' always). */
 export function markIsStale(mark: string, now = Date.now()): boolean {
   const [host, pid, at] = mark.split('~');
   if (!(Number(at) > 0) || now - Number(at) > MARK_MAX_AGE_MS) return true;
