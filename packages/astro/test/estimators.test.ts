@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   excessMap,
   groupEnergyBins,
+  midBinTies,
   powerLawIntegral,
   referenceBinValues,
   summarizeExcessMap,
@@ -224,6 +225,18 @@ describe('energy_edges groups against gammapy 1.0', () => {
         wrong.push(`${JSON.stringify(c)}: ${JSON.stringify(got)}`);
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('names the group edges that lie exactly mid-way through a reco bin (gammapy decides those by its last bits)', () => {
+    const axis = (lo: number, hi: number, n: number) => {
+      const a = logEnergyAxis('reco', lo, hi, n);
+      if ('reason' in a) throw new Error(a.message);
+      return a.edges;
+    };
+    // 5 reco bins in 2 groups: 10^0.5 TeV is mid-bin; 4 in 2 has no tie; the axis ends are never ties.
+    expect(midBinTies(axis(1, 10, 5), axis(1, 10, 2))).toEqual([3.1622776601683795]);
+    expect(midBinTies(axis(1, 10, 4), axis(1, 10, 2))).toEqual([]);
+    expect(midBinTies(axis(1, 10, 9), axis(1, 10, 2))).toHaveLength(1);
   });
 
   it('builds the energy edges gammapy does (exp of linspace of logs, correctly rounded)', () => {

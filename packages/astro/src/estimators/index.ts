@@ -23,6 +23,7 @@ export {
 export {
   type EnergyGroup,
   groupEnergyBins,
+  midBinTies,
   type SquashedImage,
   squashGroup,
 } from './squash.js';

@@ -89,6 +89,11 @@ const logOf = (v: number) => logR(Math.max(v, FLOAT32_TINY));
  * which numpy calls unless its AVX-512 ones) it lands where gammapy's does.
  */
 function groupEdgeIndex(logEdges: readonly number[], e: number): number {
+  return roundHalfEven(groupEdgePosition(logEdges, e));
+}
+
+/** groupEdgeIndex's position before it is rounded (reco edge k at k). */
+function groupEdgePosition(logEdges: readonly number[], e: number): number {
   const n = logEdges.length - 1;
   const x = logOf(e);
   let lo = 0;
@@ -99,7 +104,21 @@ function groupEdgeIndex(logEdges: readonly number[], e: number): number {
   const w = 1 / (xHi - xLo);
   const pix = lo * (w * (xHi - x)) + hi * (w * (x - xLo)) - 0.5;
   const clipped = Math.min(Math.max(pix, -0.5), n - 0.5);
-  return roundHalfEven(clipped + 0.5);
+  return clipped + 0.5;
+}
+
+/**
+ * The energies of `energyEdges` that fall mid-way through a reco bin in log, up to rounding (1e-9 of a bin): where
+ * gammapy's group boundary is decided by the last bits of its arithmetic, which pipe reproduces for TeV axes and
+ * glibc's exp and log, but not for a config in other units or numpy's AVX-512 functions (README).
+ */
+export function midBinTies(recoEdges: ArrayLike<number>, energyEdges: ArrayLike<number>): number[] {
+  const logEdges = Array.from(recoEdges, logOf);
+  const n = logEdges.length - 1;
+  return Array.from(energyEdges).filter((e) => {
+    const p = groupEdgePosition(logEdges, e);
+    return p > 0 && p < n && Math.abs(p - Math.floor(p) - 0.5) < 1e-9;
+  });
 }
 
 /** One output bin's images (length npix each). */

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { StepContext, StepResult } from '@pipe/core';
 import { loadKernels } from '@pipe/kernels';
-import { excessMap, type OptionalQuantity, summarizeExcessMap } from '../estimators/index.js';
+import { excessMap, midBinTies, type OptionalQuantity, summarizeExcessMap } from '../estimators/index.js';
 import { namedSkyPosition } from '../estimators/summary.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/index.js';
 import { edispKernelAtMapCentre, isDatasetReadFailure, readDataset } from '../makers/index.js';
@@ -79,6 +79,12 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   if (maps.bins.length > 1)
     ctx.log.warn(
       `excess_map.energy_edges makes ${maps.bins.length} groups of whole reco bins, as gammapy's MapAxis.group_table does; gammapy 1.0 then resamples with edges it recomputes, and its float rounding may put a group boundary one reco bin lower (it depends on numpy's build and the CPU): compare the groups' maps with gammapy's with that in mind (README)`,
+    );
+  // A boundary exactly mid-bin: gammapy's side depends on its arithmetic in the config's units and numpy's exp/log.
+  const ties = energyEdges ? midBinTies(ds.energy.edges, energyEdges) : [];
+  if (ties.length > 0)
+    ctx.log.warn(
+      `excess_map.energy_edges: ${ties.map((e) => `${Number(e.toPrecision(6))} TeV`).join(', ')} ${ties.length === 1 ? 'lies' : 'lie'} exactly mid-way through a reco energy bin (in log): the group boundary goes to the side gammapy 1.0 takes with glibc's exp and log on a TeV axis; with the config's energies in another unit (GeV), or numpy's AVX-512 exp and log, gammapy may take the other side (README)`,
     );
   const toSky = (x: number, y: number) => {
     const [lon, lat] = pixelToSky(ds.geom.wcs, x, y);
