@@ -13,6 +13,7 @@ import { SlurmEngineExecutor } from '../src/slurm/engine-adapter.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from '../src/slurm/executor.js';
 import { hashFile } from '../src/slurm/task-files.js';
 import type { ExecTask, TaskEvent, TaskOutcome } from '../src/slurm/types.js';
+import { commandRequest } from './fixtures/run-command.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const entry = join(repo, 'packages/core/dist/slurm/job-entry.js');
@@ -237,21 +238,8 @@ describe.skipIf(!installed)('Slurm on a real single-node cluster', () => {
       pollMinMs: 100,
       pollMaxMs: 1000,
     });
-    const req = (id: string, argv: string[], more: Partial<ExecRequest> = {}): ExecRequest => ({
-      id,
-      target: id,
-      deps: [],
-      work: { kind: 'command', argv },
-      inputs: {},
-      outputs: {},
-      params: {},
-      env: {},
-      resources: {},
-      kernelBackend: 'js',
-      cwd: work,
-      logFile: join(work, `${id}.log`),
-      ...more,
-    });
+    const req = (id: string, argv: string[], more: Partial<ExecRequest> = {}): ExecRequest =>
+      commandRequest(id, argv, work, join(work, `${id}.log`), more);
     const events: ExecEvent[] = [];
     const tmpOut = join(work, 'engine-a.tmp');
     await ex.submit(
