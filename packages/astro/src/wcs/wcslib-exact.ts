@@ -150,12 +150,7 @@ function sphx2s(eul: number[], phi: number, theta: number): [number, number] {
       lng = fmod(e0 + e2, 360.0) - phi;
       lat = -theta;
     }
-    if (e0 >= 0.0) {
-      if (lng < 0.0) lng += 360.0;
-    } else if (lng > 0.0) lng -= 360.0;
-    if (lng > 360.0) lng -= 360.0;
-    else if (lng < -360.0) lng += 360.0;
-    return [lng, lat];
+    return [wrapLng(lng, e0), lat];
   }
   const dphi = phi - e2;
   const [sinthe, costhe] = sincosd(theta);
@@ -170,12 +165,7 @@ function sphx2s(eul: number[], phi: number, theta: number): [number, number] {
   let dlng: number;
   if (x !== 0.0 || y !== 0.0) dlng = atan2d(y, x);
   else dlng = e1 < 90.0 ? dphi + 180.0 : -dphi;
-  let lng = e0 + dlng;
-  if (e0 >= 0.0) {
-    if (lng < 0.0) lng += 360.0;
-  } else if (lng > 0.0) lng -= 360.0;
-  if (lng > 360.0) lng -= 360.0;
-  else if (lng < -360.0) lng += 360.0;
+  const lng = wrapLng(e0 + dlng, e0);
   let lat: number;
   if (fmod(dphi, 180.0) === 0.0) {
     lat = theta + cosphi * e1;
@@ -186,6 +176,17 @@ function sphx2s(eul: number[], phi: number, theta: number): [number, number] {
     lat = Math.abs(z) > 0.99 ? Math.sign(z) * Math.abs(acosd(Math.sqrt(x * x + y * y))) : asind(z);
   }
   return [lng, lat];
+}
+
+/** sphx2s's longitude normalisation: into [0, 360] when the pole's longitude e0 ≥ 0, else [−360, 0]. */
+function wrapLng(lng: number, e0: number): number {
+  let l = lng;
+  if (e0 >= 0.0) {
+    if (l < 0.0) l += 360.0;
+  } else if (l > 0.0) l -= 360.0;
+  if (l > 360.0) l -= 360.0;
+  else if (l < -360.0) l += 360.0;
+  return l;
 }
 
 /** sphs2x for one point. */
