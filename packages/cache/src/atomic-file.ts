@@ -50,7 +50,8 @@ export function isStaleTemp(name: string, mtimeMs: number, maxAgeMs: number, now
   return now - mtimeMs > maxAgeMs;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether process `pid` of this host exists (EPERM: it does, another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

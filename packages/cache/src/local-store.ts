@@ -56,7 +56,7 @@ import {
   writePins,
 } from './store-index.js';
 import { listFiles, StoreLayout } from './store-layout.js';
-import { withStoreLock } from './store-lock.js';
+import { type LockOutcome, withStoreLock } from './store-lock.js';
 import {
   type CacheBackend,
   type CacheFailure,
@@ -488,11 +488,26 @@ export class LocalStore implements CacheBackend {
 
   /** Evict least-recently-used unpinned entries until the store fits `maxBytes` (see GcOptions). */
   async gc(options: GcOptions = {}): Promise<CacheOutcome<GcReport>> {
-    return this.underLock('gc', async () => {
-      const report = await collectGarbage(this.layout, { maxBytes: this.maxBytes, ...options }, this.now());
-      this.writeCounted(report.bytesAfter);
-      return report;
+    return this.io('gc', async () => {
+      const locked = await this.collect(options);
+      return locked.ok ? ok(locked.value) : fail({ type: 'unavailable', detail: locked.detail });
     });
+  }
+
+  /**
+   * gc under the maintenance lock (waiting up to `lockWaitMs`, by default withStoreLock's), then the usage hint as
+   * counted; `except`: the mark of this process's stores, which the count covers.
+   */
+  private collect(options: GcOptions, lockWaitMs?: number, except?: string): Promise<LockOutcome<GcReport>> {
+    return withStoreLock(
+      this.layout.lockFile(),
+      async () => {
+        const report = await collectGarbage(this.layout, { maxBytes: this.maxBytes, ...options }, this.now());
+        this.writeCounted(report.bytesAfter, except);
+        return report;
+      },
+      lockWaitMs === undefined ? {} : { timeoutMs: lockWaitMs },
+    );
   }
 
   /** This process's mark in the usage hint's `storing` list while it stores (usage-hint.ts). */
@@ -538,17 +553,8 @@ export class LocalStore implements CacheBackend {
       }
       // Not behind another process's long maintenance (a verify, a gc of a big shared store): the build would sit
       // silent for minutes.
-      const report = await this.underLock(
-        'gc',
-        async () => {
-          const r = await collectGarbage(this.layout, { maxBytes: this.maxBytes }, this.now());
-          this.writeCounted(r.bytesAfter, own);
-          return r;
-        },
-        BUDGET_LOCK_WAIT_MS,
-      );
-      if (report.ok) return ok(report.value);
-      if (report.failure.type !== 'unavailable' || !report.failure.detail.includes('held by')) return report;
+      const locked = await this.collect({}, BUDGET_LOCK_WAIT_MS, own);
+      if (locked.ok) return ok(locked.value);
       // Unchecked: a mark that is always stale takes this process's place, so the next check counts the store (also
       // when this process lives on, as pipe watch does).
       const now = readUsageHint(file);
@@ -564,7 +570,7 @@ export class LocalStore implements CacheBackend {
         removedBlobs: 0,
         removedJunk: 0,
         overBudget: true,
-        deferred: `its maintenance lock is held by ${report.failure.detail.replace(/^.*held by /, '')} (a pipe cache gc or verify)`,
+        deferred: `its maintenance lock is held by ${locked.holder} (a pipe cache gc or verify)`,
       });
     });
   }
@@ -579,17 +585,9 @@ export class LocalStore implements CacheBackend {
     return this.underLock('verify', () => verifyStore(this.layout));
   }
 
-  private async underLock<T>(
-    what: string,
-    fn: () => Promise<T>,
-    timeoutMs?: number,
-  ): Promise<CacheOutcome<T>> {
+  private async underLock<T>(what: string, fn: () => Promise<T>): Promise<CacheOutcome<T>> {
     return this.io(what, async () => {
-      const locked = await withStoreLock(
-        this.layout.lockFile(),
-        fn,
-        timeoutMs === undefined ? {} : { timeoutMs },
-      );
+      const locked = await withStoreLock(this.layout.lockFile(), fn);
       return locked.ok ? ok(locked.value) : fail<T>({ type: 'unavailable', detail: locked.detail });
     });
   }

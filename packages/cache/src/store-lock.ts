@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
+import { processAlive } from './atomic-file.js';
 
 /**
  * An inter-process lock for store maintenance (gc, verify, pins, index compaction): a file created with
@@ -16,7 +17,8 @@ export interface StoreLockOptions {
   staleMs?: number;
 }
 
-export type LockOutcome<T> = { ok: true; value: T } | { ok: false; detail: string };
+/** `holder`: who held the lock when the wait ended ("pid 123 on this host, since …"). */
+export type LockOutcome<T> = { ok: true; value: T } | { ok: false; detail: string; holder: string };
 
 export async function withStoreLock<T>(
   lockPath: string,
@@ -39,8 +41,10 @@ export async function withStoreLock<T>(
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       if (await breakIfAbandoned(lockPath, staleMs)) continue;
-      if (Date.now() >= deadline)
-        return { ok: false, detail: `store lock ${lockPath} is held by ${await holder(lockPath)}` };
+      if (Date.now() >= deadline) {
+        const by = await holder(lockPath);
+        return { ok: false, detail: `store lock ${lockPath} is held by ${by}`, holder: by };
+      }
       await delay(waitMs);
       waitMs = Math.min(waitMs * 2, 200);
     }
@@ -86,19 +90,11 @@ async function breakIfAbandoned(lockPath: string, staleMs: number): Promise<bool
     return true; // released meanwhile: try again at once
   }
   const [host, pid] = text.trim().split(' ');
-  const deadHere = host === hostname() && pid !== undefined && /^\d+$/.test(pid) && !alive(Number(pid));
+  const deadHere =
+    host === hostname() && pid !== undefined && /^\d+$/.test(pid) && !processAlive(Number(pid));
   if (!deadHere && Date.now() - mtimeMs < staleMs) return false;
   await rm(lockPath, { force: true });
   return true;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Who holds the lock, as its file says ("pid 123 on host h since 12:00:00"); "another process" when unreadable. */

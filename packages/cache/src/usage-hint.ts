@@ -10,7 +10,7 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { tempPathFor } from './atomic-file.js';
+import { processAlive, tempPathFor } from './atomic-file.js';
 
 export interface UsageHint {
   /** Bytes as last counted plus what finished checks added; undefined when never counted (or unreadable). */
@@ -59,10 +59,5 @@ export function markIsStale(mark: string, now = Date.now()): boolean {
   const [host, pid, at] = mark.split('~');
   if (!(Number(at) > 0) || now - Number(at) > MARK_MAX_AGE_MS) return true;
   if (host !== HOST || !/^\d+$/.test(pid ?? '')) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'EPERM';
-  }
+  return !processAlive(Number(pid));
 }
