@@ -12,7 +12,14 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { StateData } from '../state/state-file.js';
 import type { WorkspaceLayout } from '../workspace/layout.js';
-import { BUILD_ID, buildRecordPath, KEEP_BUILDS, listBuildIds, taskJournalPath } from './records.js';
+import {
+  BUILD_ID,
+  buildRecordPath,
+  KEEP_BUILDS,
+  listBuildIds,
+  listJournalIds,
+  taskJournalPath,
+} from './records.js';
 
 /** Builds let pass beyond KEEP_BUILDS before pruning: reading every task record's build is then paid once per so many builds. */
 const PRUNE_SLACK = 20;
@@ -35,7 +42,7 @@ export async function pruneBuilds(
   const candidates = new Set(
     [
       ...records,
-      ...journalIds(layout.buildsDir),
+      ...listJournalIds(layout.buildsDir),
       ...subfolders(layout.logsDir),
       ...subfolders(slurmDir),
     ].filter((id) => BUILD_ID.test(id) && id < oldestKept && id !== current),
@@ -73,17 +80,6 @@ function retainedBefore(marker: string): number {
     return Number.isFinite(n) && n > 0 ? n : 0;
   } catch {
     return 0;
-  }
-}
-
-/** Builds with a task journal, also those killed before their record was written (records.ts). */
-function journalIds(buildsDir: string): string[] {
-  try {
-    return readdirSync(buildsDir)
-      .filter((n) => n.endsWith('.tasks.jsonl'))
-      .map((n) => n.slice(0, -'.tasks.jsonl'.length));
-  } catch {
-    return [];
   }
 }
 

@@ -78,7 +78,20 @@ export function buildRecordPath(buildsDir: string, id: string): string {
  * interrupted build's record still says which tasks it finished. Removed when the build's end record is written.
  */
 export function taskJournalPath(buildsDir: string, id: string): string {
-  return path.join(buildsDir, `${id}.tasks.jsonl`);
+  return path.join(buildsDir, `${id}${JOURNAL_SUFFIX}`);
+}
+
+const JOURNAL_SUFFIX = '.tasks.jsonl';
+
+/** Builds with a task journal, also those killed before their record was written. */
+export function listJournalIds(buildsDir: string): string[] {
+  try {
+    return readdirSync(buildsDir)
+      .filter((n) => n.endsWith(JOURNAL_SUFFIX))
+      .map((n) => n.slice(0, -JOURNAL_SUFFIX.length));
+  } catch {
+    return [];
+  }
 }
 
 /** Appends task reports to a build's journal (opened at the first report: a build that runs nothing has none). */
