@@ -6,7 +6,6 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -462,13 +461,14 @@ class Scheduler {
     this.succeed(id, items);
   }
 
+  /** Build records read by madeHere (many adopted tasks name one build). */
+  private readonly madeRecords = new Map<string, ReturnType<typeof readBuildRecord>>();
+
   /**
    * The build of this workspace that made an adopted task's outputs, when its provenance names one whose record
    * lists the task as run with this key (a build killed after the task ended: its products are in place, its
    * record was completed from its journal); otherwise undefined (this build is then credited).
    */
-  /** Build records read by madeHere (many adopted tasks name one build). */
-  private readonly madeRecords = new Map<string, ReturnType<typeof readBuildRecord>>();
   private madeHere(id: string, decision: Extract<Decision, { action: 'up-to-date' }>): string | undefined {
     if (decision.madeBy === undefined || !BUILD_ID.test(decision.madeBy)) return undefined;
     let made = this.madeRecords.get(decision.madeBy);
