@@ -16,6 +16,12 @@
 //        that its no-op, one-change and plan times are still measured.
 //        node scripts/bench/planner.mjs --setup pipe --sizes 10000   only writes the workspace (for profiling), prints its path;
 //        --snakemake-max: Snakemake above this size is skipped (its cold build at 10,000 takes > 5 min)
+//        [--keep-max 10000]  workspaces of at most this many files are removed at the end of the run, not between
+//        builds: on ext4 without a journal (this machine's /) a file created within a minute or so of many deletions
+//        makes the kernel scan past every recently freed inode (ialloc.c recently_deleted), so a cold build started
+//        right after removing the previous one's ~4,000 files spent 2–3 s of CPU in the kernel instead of 0.6 s
+//        (pipe at 1,000 tasks: 2.1–2.5 s instead of 1.5 s; every tool's cold build pays it). Larger ones are
+//        removed as soon as done (disk space), and their cold builds say so.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +43,7 @@ const JOBS = Number(opt('jobs', '2'));
 const SNAKEMAKE_MAX = Number(opt('snakemake-max', '10000'));
 const SNAKEMAKE_CAP = Number(opt('snakemake-cap', '300'));
 const COLD_MAX = Number(opt('cold-max', '100000'));
+const KEEP_MAX = Number(opt('keep-max', '10000'));
 /** Cold builds per tool and size (each in a fresh workspace), of which the median is reported. */
 const COLD_RUNS = Number(opt('cold-runs', String(Math.min(RUNS, 3))));
 const TOOLS = opt('tools', 'pipe,make,ninja,snakemake').split(',');
@@ -52,6 +59,22 @@ export default {
   },
 };
 `;
+
+/** Workspaces measured and kept until the run ends (see --keep-max). */
+const spent = [];
+/** Done with `root` (a workspace of `n` files): removed now when large, else at the end of the run. */
+function retire(root, n) {
+  if (n <= KEEP_MAX) spent.push(root);
+  else rmSync(root, { recursive: true, force: true });
+}
+function removeSpent() {
+  for (const root of spent.splice(0)) rmSync(root, { recursive: true, force: true });
+}
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.on(signal, () => {
+    removeSpent();
+    process.exit(130);
+  });
 
 function makeWorkspace(n) {
   const root = mkdtempSync(path.join(tmpdir(), `pipe-bench-${n}-`));
@@ -214,7 +237,7 @@ function bench(tool, n) {
   let root;
   let groups;
   for (let k = 0; k < COLD_RUNS; k++) {
-    if (root) rmSync(root, { recursive: true, force: true });
+    if (root) retire(root, n);
     ({ root, groups } = toolWorkspace(tool, n));
     if (tool === 'snakemake') {
       const cold = time(bcmd, bargs, root, SNAKEMAKE_CAP);
@@ -257,7 +280,7 @@ function bench(tool, n) {
     const plan = median(Array.from({ length: runs }, () => at(pcmd, pargs)));
     result.viaNode = { cold: Number.NaN, noop, change: median(viaNodeChanges), plan };
   }
-  rmSync(root, { recursive: true, force: true });
+  retire(root, n);
   return result;
 }
 
@@ -333,7 +356,7 @@ for (const n of SIZES) {
   const coldSamples = Object.entries(rows).filter(([, r]) => (r.colds ?? []).length > 1);
   if (coldSamples.length > 0)
     console.log(
-      `  cold builds (each in a fresh workspace): ${coldSamples.map(([tool, r]) => `${tool} ${r.colds.map(fmt).join(', ')}`).join('; ')}`,
+      `  cold builds (each in a fresh workspace${n > KEEP_MAX ? ", made right after the previous one's files were removed: see --keep-max" : ''}): ${coldSamples.map(([tool, r]) => `${tool} ${r.colds.map(fmt).join(', ')}`).join('; ')}`,
     );
   const targets = { 10000: { noop: 0.25, change: 0.5 }, 100000: { noop: 2.5 } }[n];
   if (targets) {
@@ -343,4 +366,5 @@ for (const n of SIZES) {
     console.log(`  targets: ${checks.join('; ')}`);
   }
 }
+removeSpent();
 void execFileSync;
