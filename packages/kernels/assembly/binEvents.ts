@@ -104,6 +104,8 @@ let gR5: f64 = 0;
 let gR6: f64 = 0;
 let gR7: f64 = 0;
 let gR8: f64 = 0;
+/** Whether tier 1 can be used for this call's axis (see setupTier1). */
+let gTier1 = true;
 
 /** Rounds one projected event, applies the safety bands, and counts it or lists it as undecided. */
 @inline function settle(i: i32, x: f64, y: f64, flag: bool, ie: i32, nearE: bool): void {
@@ -251,7 +253,7 @@ function setup(ra: usize, dec: usize, energy: usize, wcs: usize, nx: i32, ny: i3
   gLn0 = ln0;
   gInvStep = 1.0 / step;
   gBandE = ENERGY_BAND * gInvStep + 1e-9;
-  setupTier1(gR0, gR1, gR2, gR3, gR4, gR5, gR6, gR7, gR8, gX0, gY0, gSx, gSy, nx, ny, nE, lnEdges, ln0, step, gInvStep, !gTan);
+  gTier1 = setupTier1(gR0, gR1, gR2, gR3, gR4, gR5, gR6, gR7, gR8, gX0, gY0, gSx, gSy, nx, ny, nE, lnEdges, ln0, step, gInvStep, !gTan);
   return true;
 }
 
@@ -269,7 +271,8 @@ export function binEvents(ra: usize, dec: usize, energy: usize, count: i32, wcs:
   const uniform = gUniform;
   const tan = gTan;
   const small = gSmallCar;
-  const start = count & ~3;
+  // Tier 1 (float32, four at a time) where it can place energies; else every event by binOne.
+  const start = gTier1 ? count & ~3 : 0;
   let batched = 0;
   for (let i = 0; i < start; i += 4) {
     const at = <usize>i << 3;

@@ -162,7 +162,7 @@ function angleReach(x0: f64, s: f64, n: i32): f64 {
   return max(lo, hi) + 2.0 / Math.abs(s) + 1e-4;
 }
 
-export function setupTier1(r0: f64, r1: f64, r2: f64, r3: f64, r4: f64, r5: f64, r6: f64, r7: f64, r8: f64, x0: f64, y0: f64, sx: f64, sy: f64, nx: i32, ny: i32, nE: i32, lnEdges: usize, ln0: f64, step: f64, invStep: f64, car: bool): void {
+export function setupTier1(r0: f64, r1: f64, r2: f64, r3: f64, r4: f64, r5: f64, r6: f64, r7: f64, r8: f64, x0: f64, y0: f64, sx: f64, sy: f64, nx: i32, ny: i32, nE: i32, lnEdges: usize, ln0: f64, step: f64, invStep: f64, car: bool): bool {
   // Tier 1: longitudes measured from the map centre's, α_c = atan2(R[0][1], R[0][0]) (R's first row is the
   // centre direction), and R' = R·Rz(α_c) so that R'·c(a, δ) = R·c(α_c + a, δ).
   fillTier1Constants();
@@ -202,6 +202,9 @@ export function setupTier1(r0: f64, r1: f64, r2: f64, r3: f64, r4: f64, r5: f64,
   const bandE = 4 * 6e-8 * (4 * (maxLn + step + 1) * invStep + <f64>nE + 2);
   setD32(BAND_E, <f32>bandE);
   setD32(BAND_E1, <f32>(1.0 - bandE));
+  // Whether tier 1 knows an event's energy bin to ±1, as its "surely outside the axis" test assumes: bins
+  // narrower than float32 resolves (≲ 1e-7 in ln E) leave it off by more, and every event goes to tier 2.
+  return bandE < 0.5;
 }
 
 @inline export function sel(mask: v128, a: v128, b: v128): v128 {
