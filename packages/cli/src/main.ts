@@ -75,7 +75,10 @@ export async function main(argv: string[]): Promise<number> {
     cmd
       .option('--config <file>', "parameter file to use instead of the pipeline's config file")
       .option('--param <key=value>', 'override a parameter (repeatable)', collect, [])
-      .option('--kernels <backend>', 'kernel backend: native, wasm or js')
+      .option(
+        '--kernels <backend>',
+        'kernel backend: native, wasm, js, or auto (the default: native if built, else wasm)',
+      )
       .option('--cache-dir <dir>', 'cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)')
       .option(
         '--force [target]',

@@ -126,6 +126,28 @@ it('does not memoise an answer read from a file modified just now, an error, or 
   expect(bare.n).toBe(2);
 });
 
+it("keeps the seam's note on an automatic choice (a broken native addon) for every build that uses the memo", async () => {
+  oldFile('a.src', 'kernel a');
+  oldFile('backend', 'wasm');
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(dir, past, past);
+  const memo = path.join(dotPipe, 'kernels.memo');
+  const loads = { n: 0 };
+  const noting = async (): Promise<KernelSeam> => ({
+    ...(await seam(loads)()),
+    fallbackNote: (backend) =>
+      backend === 'wasm' ? 'the kernels run as wasm: native addon x failed to load' : undefined,
+  });
+  const first = await chooseKernels(['a'], undefined, noting, memo);
+  expect(first.ok && first.note).toBe('the kernels run as wasm: native addon x failed to load');
+  const again = await chooseKernels(['a'], undefined, noting, memo);
+  expect(loads.n).toBe(1);
+  expect(again.ok && again.note).toBe(first.ok && first.note);
+  // Chosen natively (or by request): no note.
+  const native = await chooseKernels(['a'], 'native', noting, memo);
+  expect(native.ok && native.note).toBeUndefined();
+});
+
 it('an unreadable memo is ignored and replaced', async () => {
   oldFile('a.src', 'kernel a');
   oldFile('backend', 'native');

@@ -10,6 +10,7 @@ export {
   staleKernelBuild,
 } from './identity.js';
 export {
+  autoFallbackNote,
   type BackendName,
   type BackendUnavailable,
   isBackendUnavailable,

@@ -74,6 +74,16 @@ export async function selectBackend(requested?: string): Promise<BackendName | B
   return status.backend;
 }
 
+/**
+ * What to tell the user when `chosen` was picked automatically while this platform's native addon is there but
+ * does not load (built for another Node, truncated): else the build would run slower without a word.
+ */
+export function autoFallbackNote(chosen: string): string | undefined {
+  const native = loadNativeAddon();
+  if (chosen === 'native' || native.ok || native.broken === undefined) return undefined;
+  return `the kernels run as ${chosen}: ${native.reason}; ${NATIVE_BUILD_HINT}, or remove it`;
+}
+
 /** True for the error value of selectBackend. */
 export function isBackendUnavailable(v: unknown): v is BackendUnavailable {
   return typeof v === 'object' && v !== null && (v as BackendUnavailable).kind === 'backend-unavailable';

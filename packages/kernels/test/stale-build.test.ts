@@ -1,8 +1,10 @@
 // A kernel's code that is older than its sources (edited, or checked out, since the last build) is refused by name:
 // the identity hashes the sources, so results of the old code would be kept under the new sources' key.
-import { cpSync, existsSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { staleKernelBuild } from '../src/identity.js';
 import { nativeAddonFile } from '../src/native/addon.js';
@@ -59,4 +61,32 @@ describe('staleKernelBuild', () => {
       expect(staleKernelBuild(['correlateDisk'], 'wasm')).toBeUndefined();
     },
   );
+});
+
+describe('autoFallbackNote', () => {
+  it('names an addon that is there but does not load, once an automatic choice passed it over; quiet when there is none', (ctx) => {
+    const addon = nativeAddonFile();
+    if (!addon) return ctx.skip(); // no native build here: nothing to break
+    const root = copyKernels();
+    const broken = join(root, 'build', 'native', basename(addon));
+    writeFileSync(broken, 'not an ELF file');
+    // A fresh process: the addon is loaded (or not) once per process.
+    const ask = (env: NodeJS.ProcessEnv) =>
+      execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const m = await import(${JSON.stringify(pathToFileURL(join(KERNELS, 'dist', 'select.js')).href)}); const b = await m.selectBackend(); console.log(JSON.stringify({ b, note: m.autoFallbackNote(b) ?? null }))`,
+        ],
+        { env: { ...process.env, ...env, PIPE_KERNELS: '' }, encoding: 'utf8' },
+      );
+    const said = JSON.parse(ask({ PIPE_KERNELS_ROOT: root })) as { b: string; note: string | null };
+    expect(said.b).toBe('wasm');
+    expect(said.note).toContain(`native addon ${broken} failed to load`);
+    expect(said.note).toContain('npm run build:native');
+    expect(said.note?.split(broken).length).toBe(2); // the path once, not repeated from node's message
+    rmSync(broken);
+    expect(JSON.parse(ask({ PIPE_KERNELS_ROOT: root }))).toEqual({ b: 'wasm', note: null });
+  });
 });

@@ -147,6 +147,7 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
   if (!ids.ok)
     return { ok: false, diagnostics: [{ severity: 'error', code: 'step-identity', message: ids.error }] };
   const kernelBackend = ids.value.backend === 'none' ? (options.kernels ?? 'js') : ids.value.backend;
+  if (ids.value.kernelNote) notes.push(ids.value.kernelNote);
   const expand = (items: Map<string, TaskItem[]>) =>
     expandGraph(pipeline, { targets: options.targets, items });
   return {

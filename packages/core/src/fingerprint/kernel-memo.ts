@@ -26,6 +26,8 @@ interface MemoEntry {
   backend: string;
   ids: KernelId[];
   stamps: DepStamp[];
+  /** The seam's fallback note for this choice, kept so that every build with it says it. */
+  note?: string;
 }
 
 interface MemoFile {
@@ -38,7 +40,7 @@ interface MemoFile {
 export type KernelFiles = { files: string[]; dirs: string[] };
 
 export type KernelChoice =
-  | { ok: true; backend: string; ids: Map<string, KernelId>; files?: KernelFiles }
+  | { ok: true; backend: string; ids: Map<string, KernelId>; files?: KernelFiles; note?: string }
   | { ok: false; error: string };
 
 function readMemo(file: string): MemoEntry[] {
@@ -87,6 +89,7 @@ export async function chooseKernels(
       ok: true,
       backend: hit.backend,
       ids: new Map(hit.ids.map((k) => [k.name, k])),
+      ...(hit.note ? { note: hit.note } : {}),
       files: {
         files: hit.stamps.flatMap((s) => (s[1] === 'f' ? [s[0]] : [])),
         dirs: hit.stamps.flatMap((s) => (s[1] === 'd' ? [s[0]] : [])),
@@ -100,16 +103,23 @@ export async function chooseKernels(
   const stale = seam.staleBuild?.(names, chosen);
   if (stale) return { ok: false, error: stale };
   const ids = new Map([...names].sort().map((n) => [n, seam.kernelIdentity(n, chosen)]));
+  const note = seam.fallbackNote?.(chosen);
   const deps = seam.identityFiles?.(names);
   if (memoFile && deps) {
     const stamps = [...deps.files.map((f) => stampDep(f, 'f')), ...deps.dirs.map((d) => stampDep(d, 'd'))];
     // A file modified as the identities were read could change again within its mtime's granularity: no entry.
     if (racilyClean(stamps, startedMs)) {
-      const entry: MemoEntry = { key, backend: chosen, ids: [...ids.values()], stamps };
+      const entry: MemoEntry = {
+        key,
+        backend: chosen,
+        ids: [...ids.values()],
+        stamps,
+        ...(note ? { note } : {}),
+      };
       const kept = [entry, ...entries.filter((e) => e.key !== key)].slice(0, MAX_ENTRIES);
       const memo: MemoFile = { format: FORMAT, version: VERSION, entries: kept };
       await replaceFile(memoFile, JSON.stringify(memo)).catch(() => undefined);
     }
   }
-  return { ok: true, backend: chosen, ids, ...(deps ? { files: deps } : {}) };
+  return { ok: true, backend: chosen, ids, ...(deps ? { files: deps } : {}), ...(note ? { note } : {}) };
 }

@@ -21,6 +21,8 @@ export interface KernelSeam {
   identityFiles?(names: readonly string[]): { files: string[]; dirs: string[] };
   /** Why the code `backend` runs for `names` is older than their sources (see @pipe/kernels), or undefined. */
   staleBuild?(names: readonly string[], backend: string): string | undefined;
+  /** A note for the user on an automatic choice of `backend` (the native addon there but broken), or undefined. */
+  fallbackNote?(backend: string): string | undefined;
 }
 
 /** The real seam: `@pipe/kernels/seam` (not the kernels themselves), imported only when a step uses kernels. */
@@ -30,6 +32,7 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
     kernelIdentity(name: string, backend: string): KernelId;
     identityFiles(names: readonly string[]): { files: string[]; dirs: string[] };
     staleKernelBuild(names: readonly string[], backend: string): string | undefined;
+    autoFallbackNote(backend: string): string | undefined;
   };
   return {
     async selectBackend(requested) {
@@ -41,6 +44,7 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
     kernelIdentity: (name, backend) => mod.kernelIdentity(name, backend),
     identityFiles: (names) => mod.identityFiles(names),
     staleBuild: (names, backend) => mod.staleKernelBuild(names, backend),
+    fallbackNote: (backend) => mod.autoFallbackNote(backend),
   };
 }
 
@@ -95,6 +99,8 @@ export interface StepIdentities {
   backend: string;
   /** What the backend choice and the kernels' identities were read from, when the seam says (kernel-memo.ts). */
   kernelFiles?: KernelFiles;
+  /** Worth telling the user about the backend choice (see KernelSeam.fallbackNote). */
+  kernelNote?: string;
 }
 
 export type StepIdentityResult = { ok: true; value: StepIdentities } | { ok: false; error: string };
@@ -127,6 +133,7 @@ export async function resolveStepIdentities(
   let backend: string | undefined;
   let kernelIds = new Map<string, KernelId>();
   let kernelFiles: KernelFiles | undefined;
+  let kernelNote: string | undefined;
   if (kernelNames.length > 0) {
     const chosen = await chooseKernels(
       kernelNames,
@@ -138,6 +145,7 @@ export async function resolveStepIdentities(
     backend = chosen.backend;
     kernelIds = chosen.ids;
     kernelFiles = chosen.files;
+    kernelNote = chosen.note;
   }
   const byTarget = new Map<string, StepIdentity>();
   const byModule = new Map<string, StepIdentity>();
@@ -159,6 +167,11 @@ export async function resolveStepIdentities(
   }
   return {
     ok: true,
-    value: { byTarget, backend: backend ?? 'none', ...(kernelFiles ? { kernelFiles } : {}) },
+    value: {
+      byTarget,
+      backend: backend ?? 'none',
+      ...(kernelFiles ? { kernelFiles } : {}),
+      ...(kernelNote ? { kernelNote } : {}),
+    },
   };
 }

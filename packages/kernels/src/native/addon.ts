@@ -8,11 +8,14 @@ import { nativeAddonDir } from '../paths.js';
 export type NativeAddon = Record<string, (...args: never[]) => unknown>;
 
 /** The addon, or why there is none. */
-export type NativeLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+export type NativeLoad =
+  | { ok: true; addon: NativeAddon; path: string }
+  /** `broken`: the addon file that is there but does not load (a build for another Node ABI, a truncated file). */
+  | { ok: false; reason: string; broken?: string };
 
-/** The one-line hint for a machine where the addon is not built. */
+/** The one-line hint for a machine where the addon is not built (or does not load). */
 export const NATIVE_BUILD_HINT =
-  'build the native kernels with `npm run build:native -w @pipe/kernels` (needs Rust: cargo from rustup.rs); WASM is used meanwhile';
+  'build the native kernels with `npm run build:native -w @pipe/kernels` (needs Rust: cargo from rustup.rs)';
 
 let cached: NativeLoad | undefined;
 
@@ -34,7 +37,7 @@ export function loadNativeAddon(): NativeLoad {
   if (!path) {
     cached = {
       ok: false,
-      reason: `no native addon for ${process.platform}-${process.arch} in ${dir}; ${NATIVE_BUILD_HINT}`,
+      reason: `no native addon for ${process.platform}-${process.arch} in ${dir}`,
     };
     return cached;
   }
@@ -44,7 +47,9 @@ export function loadNativeAddon(): NativeLoad {
   } catch (error) {
     cached = {
       ok: false,
-      reason: `native addon ${path} failed to load: ${(error as Error).message}; ${NATIVE_BUILD_HINT}`,
+      // Node's message starts with the path again: said once.
+      reason: `native addon ${path} failed to load: ${(error as Error).message.replace(`${path}: `, '')}`,
+      broken: path,
     };
   }
   return cached;
