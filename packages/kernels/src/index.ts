@@ -1,6 +1,7 @@
 // @pipe/kernels: the numeric kernels behind one typed interface, with three interchangeable backends
 // (TypeScript reference, AssemblyScript → WASM, Rust napi-rs addon), the loader that picks one, and
 // the kernel identities that enter the engine's task fingerprints.
+import { checkedKernels } from './arguments.js';
 import { loadNativeAddon } from './native/addon.js';
 import { loadNativeKernels } from './native/backend.js';
 import { binEventsNativeAsync } from './native/bin-events.js';
@@ -8,6 +9,7 @@ import { type Kernels, referenceKernels } from './reference/index.js';
 import { type BackendName, type BackendUnavailable, isBackendUnavailable, selectBackend } from './select.js';
 import { loadWasmKernels } from './wasm/backend.js';
 
+export { checkedKernels, KernelArgumentError } from './arguments.js';
 export {
   assemblyscriptVersion,
   type KernelIdentity,
@@ -44,10 +46,12 @@ export type KernelsLoad =
 export async function tryLoadKernels(backend?: BackendName | 'auto'): Promise<KernelsLoad> {
   const chosen = await selectBackend(backend);
   if (isBackendUnavailable(chosen)) return { ok: false, error: chosen };
-  if (chosen === 'js') return { ok: true, backend: chosen, kernels: referenceKernels };
+  // Every backend's calls checked alike (arguments.ts); the compiled ones fall back on the unchecked reference for
+  // their undecided events, with arguments they made themselves.
+  if (chosen === 'js') return { ok: true, backend: chosen, kernels: checkedKernels(referenceKernels) };
   if (chosen === 'wasm')
-    return { ok: true, backend: chosen, kernels: await loadWasmKernels(referenceKernels) };
-  return { ok: true, backend: chosen, kernels: loadNativeKernels(referenceKernels) };
+    return { ok: true, backend: chosen, kernels: checkedKernels(await loadWasmKernels(referenceKernels)) };
+  return { ok: true, backend: chosen, kernels: checkedKernels(loadNativeKernels(referenceKernels)) };
 }
 
 /**

@@ -107,7 +107,7 @@ describe('selectBackend and loadKernels', () => {
     expect(chosen).toBe(isBackendUnavailable(native) ? 'wasm' : 'native');
     if (isBackendUnavailable(native)) expect(native.hint).toMatch(/build:native/);
     const js = await loadKernels('js');
-    expect(js).toBe(referenceKernels);
+    expect(Object.keys(js).sort()).toEqual(Object.keys(referenceKernels).sort());
   });
 });
 
