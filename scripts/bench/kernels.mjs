@@ -477,11 +477,12 @@ function benchStackAndBkg(allBackends) {
 }
 
 function benchCopy(n) {
-  // What the WASM backend pays to move binning input into linear memory (24 bytes per event).
+  // The bytes the WASM backend moves to pass binning input (24 per event), as one JS-to-JS copy of the whole input:
+  // a bound on that cost, not the backend's own copy (16 Ki events at a time into linear memory, which stays in cache).
   const src = new Float64Array(3 * n);
   const dst = new Float64Array(3 * n);
   record(
-    'copy into WASM memory (3 × f64 per event)',
+    'copying the binning input (3 × f64 per event, one JS-to-JS copy)',
     'TypedArray.set',
     n * 24,
     time(() => dst.set(src)),
