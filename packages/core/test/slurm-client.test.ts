@@ -1,10 +1,13 @@
 // The Slurm client on a machine without Slurm's commands (a laptop, a CI runner): a submission fails with a
 // message that says what is missing and what to do, not Node's `spawn sbatch ENOENT`. No cluster needed.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cancelBuildJobs } from '../src/slurm/build-jobs.js';
 import { SlurmClient } from '../src/slurm/client.js';
+import { SlurmExecutor } from '../src/slurm/executor.js';
+import { unconfirmedBuilds, unconfirmedText } from '../src/slurm/unconfirmed-jobs.js';
 import { describeFailure } from '../src/slurm/validate.js';
 
 const emptyBin = mkdtempSync(path.join(tmpdir(), 'pipe-no-slurm-'));
@@ -88,5 +91,85 @@ describe('the jobcomp/filetxt completion log', () => {
     });
     expect(res.records.find((r) => r.jobId === '2')).toMatchObject({ name: 'old', state: 'COMPLETED' });
     expect(res.unknown).toEqual([]);
+  });
+});
+
+describe('jobs Slurm cannot confirm ended (a controller restarting, a shell without SLURM_CONF)', () => {
+  const down = async (program: string) => ({
+    code: 1,
+    stdout: '',
+    stderr: `${program}: error: Socket timed out on send/recv operation\n`,
+  });
+
+  it('a failed squeue is an error, not "no jobs"', async () => {
+    const client = new SlurmClient({ runner: (program) => down(program) });
+    await expect(client.jobsNamed('pipe-b1-')).rejects.toThrow(
+      /squeue failed: squeue: error: Socket timed out/,
+    );
+  });
+
+  it('a failed scancel of jobs still listed is an error; one for jobs that ended meanwhile is not', async () => {
+    const listed = { code: 0, stdout: '41|pipe-b1-item\n42|pipe-b1-consumer\n43|pipe-other-x\n', stderr: '' };
+    const failing = new SlurmClient({
+      runner: async (program) => (program === 'squeue' ? listed : down(program)),
+    });
+    await expect(SlurmExecutor.cancelBuild(failing, 'b1')).rejects.toThrow(
+      /scancel 41 42 failed: scancel: error/,
+    );
+    let cancelled = false;
+    const endedMeanwhile = new SlurmClient({
+      runner: async (program) => {
+        if (program === 'scancel') {
+          cancelled = true;
+          return {
+            code: 1,
+            stdout: '',
+            stderr: 'scancel: error: Job/step already completing or completed\n',
+          };
+        }
+        return cancelled ? { code: 0, stdout: '', stderr: '' } : listed;
+      },
+    });
+    expect(await SlurmExecutor.cancelBuild(endedMeanwhile, 'b1')).toEqual(['41', '42']);
+  });
+
+  it('`pipe cancel` marks them for the next builds (and clears the mark once Slurm answers); a local build asks Slurm nothing', async () => {
+    const pipeDir = mkdtempSync(path.join(tmpdir(), 'pipe-unconfirmed-'));
+    try {
+      const workDir = path.join(pipeDir, 'slurm', 'b1');
+      mkdirSync(workDir, { recursive: true });
+      const lockFile = path.join(pipeDir, 'lock');
+      const failed = await cancelBuildJobs({
+        buildId: 'b1',
+        lockFile,
+        pipeDir,
+        client: new SlurmClient({ runner: (program) => down(program) }),
+      });
+      expect(failed.unconfirmed?.reason).toMatch(/squeue failed/);
+      expect(unconfirmedBuilds(path.join(pipeDir, 'slurm')).map((m) => m.buildId)).toEqual(['b1']);
+      expect(unconfirmedText(failed.unconfirmed!)).toMatch(
+        /may still run .* `pipe cancel b1` once Slurm answers/,
+      );
+      const answers = new SlurmClient({ runner: async () => ({ code: 0, stdout: '', stderr: '' }) });
+      const ok = await cancelBuildJobs({ buildId: 'b1', lockFile, pipeDir, client: answers });
+      expect(ok.unconfirmed).toBeUndefined();
+      expect(unconfirmedBuilds(path.join(pipeDir, 'slurm'))).toEqual([]);
+      let asked = false;
+      const local = await cancelBuildJobs({
+        buildId: 'local1',
+        lockFile,
+        pipeDir,
+        client: new SlurmClient({
+          runner: async (program) => {
+            asked = true;
+            return down(program);
+          },
+        }),
+      });
+      expect(local.unconfirmed).toBeUndefined();
+      expect(asked).toBe(false);
+    } finally {
+      rmSync(pipeDir, { recursive: true, force: true });
+    }
   });
 });

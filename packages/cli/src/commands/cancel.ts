@@ -4,7 +4,7 @@
  * build as interrupted; every Slurm job named after the build is also scancelled, in case the driver is
  * gone. Finished tasks keep their products and cache entries.
  */
-import { cancelBuildJobs, readBuildRecord, SlurmClient } from '@pipe/core';
+import { cancelBuildJobs, readBuildRecord, SlurmClient, unconfirmedText } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
@@ -25,11 +25,14 @@ export async function cancelCommand(id: string | undefined, opts: GlobalOptions)
     buildId,
     lockFile: ws.layout.lockFile,
     buildsDir: ws.layout.buildsDir,
+    pipeDir: ws.layout.dir,
     client: new SlurmClient(),
   });
+  // Jobs Slurm could not list or cancel may run on: not a success.
+  const code = result.unconfirmed ? 1 : 0;
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ buildId, status: got.record.status, ...result })}\n`);
-    return 0;
+    return code;
   }
   const parts = [
     result.signalledPid !== undefined ? `stopped its driver (pid ${result.signalledPid})` : '',
@@ -38,8 +41,9 @@ export async function cancelCommand(id: string | undefined, opts: GlobalOptions)
       : '',
     result.recordedInterrupted ? 'its driver was gone: recorded as interrupted' : '',
   ].filter(Boolean);
+  if (result.unconfirmed) parts.push(`error: ${unconfirmedText(result.unconfirmed)}`);
   process.stderr.write(
     `build ${buildId} (${got.record.status}): ${parts.join('; ') || 'nothing was running'}\n`,
   );
-  return 0;
+  return code;
 }

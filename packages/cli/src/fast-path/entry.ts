@@ -5,7 +5,7 @@
  * and the full path runs as if it did not exist. It writes nothing, as a no-op build writes nothing.
  * Imports: node:fs and node:path only (and the summary printer, which needs no more).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { cacheDirOption, findPipelineFile } from '../context.js';
 import { summaryLines, upToDateLine } from '../summary.js';
@@ -64,7 +64,18 @@ export interface FastPathResult {
   /** The exit code when answered; undefined when declined. */
   code: number | undefined;
   /** Why it declined (for tests and benchmarks). */
-  check?: SnapshotCheck | 'argv' | 'no-pipeline' | 'not-buildable' | 'locked';
+  check?: SnapshotCheck | 'argv' | 'no-pipeline' | 'not-buildable' | 'locked' | 'slurm-unconfirmed';
+}
+
+/**
+ * Whether a build left Slurm jobs not confirmed ended (core's slurm/unconfirmed-jobs.ts marks them): the full path
+ * tries to cancel them at every build, and says so while it cannot.
+ */
+function slurmJobsUnconfirmed(root: string): boolean {
+  const dir = path.join(root, '.pipe', 'slurm');
+  return (
+    existsSync(dir) && readdirSync(dir).some((b) => existsSync(path.join(dir, b, 'jobs-unconfirmed.json')))
+  );
 }
 
 /** Answer `argv` from its no-op snapshot, or decline. Never throws: any surprise declines. */
@@ -93,6 +104,7 @@ function answer(argv: readonly string[], io: FastPathIO): FastPathResult {
   // A build's lock: another build runs, or a killed one left it, which the full path takes over (recording that
   // build as interrupted and stopping what it left running) even with nothing to do.
   if (building && existsSync(path.join(root, '.pipe', 'lock'))) return { code: undefined, check: 'locked' };
+  if (building && slurmJobsUnconfirmed(root)) return { code: undefined, check: 'slurm-unconfirmed' };
   if (h.warnings) io.stderr(`${h.warnings}\n`);
   if (building && h.taskWarnings) io.stderr(`${h.taskWarnings}\n`);
   if (!building) {

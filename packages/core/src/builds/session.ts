@@ -403,7 +403,19 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     const slurmDir = path.join(session.layout.dir, 'slurm', lock.tookOverStale.buildId);
     if (existsSync(slurmDir)) {
       const { stopOrphanJobs } = await import('../slurm/orphan-jobs.js');
-      const jobs = await stopOrphanJobs(lock.tookOverStale.buildId).catch(() => undefined);
+      const orphanedBuild = lock.tookOverStale.buildId;
+      const jobs = await stopOrphanJobs(orphanedBuild).catch(async (error: unknown) => {
+        // Not known to be ended: marked, said, and tried again by every build until Slurm answers.
+        const { markUnconfirmed, unconfirmedText } = await import('../slurm/unconfirmed-jobs.js');
+        const mark = {
+          buildId: orphanedBuild,
+          jobs: [],
+          reason: error instanceof Error ? error.message : String(error),
+        };
+        markUnconfirmed(slurmDir, mark);
+        session.notes.push(unconfirmedText(mark));
+        return undefined;
+      });
       if (jobs && jobs.cancelled.length > 0) {
         // They may have written into the workspace since this build planned: plan again.
         orphansEnded = true;
@@ -412,6 +424,28 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
             (jobs.stillListed.length > 0
               ? `; still listed by squeue: ${jobs.stillListed.join(', ')} — their outputs may yet change`
               : ''),
+        );
+      }
+    }
+  }
+  // Jobs of earlier builds that Slurm could not confirm ended (a failed scancel or squeue): cancelled now if it answers.
+  const slurmRoot = path.join(session.layout.dir, 'slurm');
+  if (existsSync(slurmRoot)) {
+    const { unconfirmedBuilds, clearUnconfirmed, unconfirmedText } = await import(
+      '../slurm/unconfirmed-jobs.js'
+    );
+    for (const mark of unconfirmedBuilds(slurmRoot)) {
+      const { stopOrphanJobs } = await import('../slurm/orphan-jobs.js');
+      try {
+        const jobs = await stopOrphanJobs(mark.buildId);
+        clearUnconfirmed(mark.workDir);
+        if (jobs.cancelled.length > 0) orphansEnded = true;
+        session.notes.push(
+          `the Slurm jobs of build ${mark.buildId} that could not be cancelled before are ended now${jobs.cancelled.length > 0 ? ` (cancelled ${jobs.cancelled.join(', ')})` : ''}`,
+        );
+      } catch (error) {
+        session.notes.push(
+          unconfirmedText({ ...mark, reason: error instanceof Error ? error.message : String(error) }),
         );
       }
     }

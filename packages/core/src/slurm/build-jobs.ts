@@ -4,7 +4,7 @@
  * `pipe build` process, which cancels its own jobs and records the build as interrupted) and scancels
  * every job named after the build, in case the driver is gone or on another host.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { markInterrupted } from '../builds/records.js';
@@ -13,6 +13,7 @@ import type { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
 import { type JobTableEntry, readJobTable, SETTLED_STATES } from './job-table.js';
 import { classifyJob, indexRecords } from './state.js';
+import { clearUnconfirmed, markUnconfirmed, type UnconfirmedJobs } from './unconfirmed-jobs.js';
 
 /** Where a build keeps its Slurm files (job scripts, specs, results, logs, the job table). */
 export function slurmWorkDir(pipeDir: string, buildId: string): string {
@@ -61,6 +62,8 @@ export interface CancelResult {
   jobs: string[];
   /** Its record said running with no driver left: it now says interrupted. */
   recordedInterrupted?: boolean;
+  /** Slurm could not list or cancel the build's jobs: they may still run. */
+  unconfirmed?: UnconfirmedJobs;
 }
 
 /** Stops a build: SIGTERM to its driver if it runs on this host, then scancel of every job of the build. */
@@ -70,6 +73,8 @@ export async function cancelBuildJobs(options: {
   client: SlurmClient;
   /** With it, a build whose driver is gone (its record still says running) is recorded as interrupted. */
   buildsDir?: string;
+  /** The workspace's `.pipe`: whether the build used Slurm, and where its jobs are marked when Slurm cannot answer. */
+  pipeDir?: string;
 }): Promise<CancelResult> {
   const result: CancelResult = { jobs: [] };
   let driverElsewhere = false;
@@ -90,7 +95,17 @@ export async function cancelBuildJobs(options: {
   } catch {
     // No lock (the build is over) or its owner is gone: only the jobs remain to cancel.
   }
-  result.jobs = await SlurmExecutor.cancelBuild(options.client, options.buildId);
+  const workDir = options.pipeDir ? slurmWorkDir(options.pipeDir, options.buildId) : undefined;
+  // A build that submitted nothing (no Slurm folder) has no jobs to ask Slurm about.
+  if (workDir === undefined || existsSync(workDir))
+    try {
+      result.jobs = await SlurmExecutor.cancelBuild(options.client, options.buildId);
+      if (workDir) clearUnconfirmed(workDir);
+    } catch (error) {
+      // Slurm could not list or cancel them: they may run on; every build tries again until it can (unconfirmed-jobs.ts).
+      result.unconfirmed = { buildId: options.buildId, jobs: [], reason: (error as Error).message };
+      if (workDir) markUnconfirmed(workDir, result.unconfirmed);
+    }
   // No driver will record the end (it was killed, or its host lost it): the record says so now.
   if (options.buildsDir && result.signalledPid === undefined && !driverElsewhere) {
     result.recordedInterrupted = await markInterrupted(options.buildsDir, options.buildId);

@@ -253,10 +253,14 @@ export class SlurmClient {
     return this.#exec('scancel', [...jobs]);
   }
 
-  /** Ids (array ids for arrays) of live jobs whose name starts with `prefix`, e.g. `pipe-<build>-`. */
+  /**
+   * Ids (array ids for arrays) of live jobs whose name starts with `prefix`, e.g. `pipe-<build>-`. Throws when squeue
+   * fails: "none" would be a guess, and a job believed ended could still overwrite products.
+   */
   async jobsNamed(prefix: string): Promise<string[]> {
     const res = await this.#exec('squeue', ['-h', '--me', '-o', '%F|%j']);
-    if (res.code !== 0) return [];
+    if (res.code !== 0)
+      throw new Error(`squeue failed: ${oneLine(res.stderr || res.stdout) || `exit status ${res.code}`}`);
     const ids = new Set<string>();
     for (const line of res.stdout.split('\n')) {
       const [id, name] = line.trim().split('|');

@@ -28,6 +28,7 @@ import {
   type RunOptions,
   type TaskOutcome,
 } from './types.js';
+import { markUnconfirmed, unconfirmedText } from './unconfirmed-jobs.js';
 import {
   asMemoryKill,
   checkResult,
@@ -133,10 +134,23 @@ export class SlurmExecutor implements BatchExecutor {
     return { done: run.start(), cancel: () => run.cancel(), stopPending: () => run.stopPending() };
   }
 
-  /** Cancels every live job of a build, also ones submitted by another process (found by job name). */
+  /**
+   * Cancels every live job of a build, also ones submitted by another process (found by job name). Throws when Slurm
+   * cannot list them, or scancel fails and they are still listed.
+   */
   static async cancelBuild(client: SlurmClient, buildId: string): Promise<string[]> {
-    const ids = await client.jobsNamed(jobNamePrefix(buildId));
-    await client.cancel(ids);
+    const prefix = jobNamePrefix(buildId);
+    const ids = await client.jobsNamed(prefix);
+    const res = await client.cancel(ids);
+    // scancel also fails for a job that ended meanwhile: only one still listed is a failure.
+    if (res && res.code !== 0) {
+      const left = new Set(await client.jobsNamed(prefix));
+      const still = ids.filter((id) => left.has(id));
+      if (still.length > 0)
+        throw new Error(
+          `scancel ${still.join(' ')} failed: ${(res.stderr || res.stdout).trim().split('\n')[0]}`,
+        );
+    }
     return ids;
   }
 }
@@ -250,7 +264,19 @@ class BatchRun {
   async #cancel(): Promise<void> {
     this.#cancelled = true;
     const live = this.#jobs.filter((j) => !j.superseded && j.elements.some((e) => !e.ended)).map((j) => j.id);
-    await this.executor.client.cancel(live);
+    const res = await this.executor.client
+      .cancel(live)
+      .catch((e: unknown) => ({ code: 1, stdout: '', stderr: (e as Error).message }));
+    if (res && res.code !== 0) {
+      // Not ended for sure: marked, so that the next build (or `pipe cancel`) cancels them once Slurm answers.
+      const mark = {
+        buildId: this.o.buildId,
+        jobs: live,
+        reason: `scancel failed: ${(res.stderr || res.stdout).trim().split('\n')[0] || `exit status ${res.code}`}`,
+      };
+      markUnconfirmed(this.o.workDir, mark);
+      this.#emit({ type: 'note', message: unconfirmedText(mark) });
+    }
     for (const s of this.#states.values())
       if (!s.outcome) await this.#fail(s, { type: 'cancelled', detail: 'build cancelled' });
     this.#wake?.();

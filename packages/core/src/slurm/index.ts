@@ -65,4 +65,5 @@ export type {
   TaskRun,
 } from './types.js';
 export { isRetryable } from './types.js';
+export { type UnconfirmedJobs, unconfirmedText } from './unconfirmed-jobs.js';
 export { describeFailure } from './validate.js';
