@@ -11,12 +11,25 @@ if (deferredCa !== undefined) {
 }
 
 // `pipe build … | head` closes our stdout early: the build must still finish and record its state, so a
-// closed pipe only silences the output.
+// closed pipe only silences the output. Another write error (a full disk: `pipe log > file` with ENOSPC) does not
+// stop the build either; the command then fails, saying why on the other stream.
+let outputError;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
-    if (error.code !== 'EPIPE') throw error;
+    if (error.code !== 'EPIPE') outputError ??= { name: stream === process.stdout ? 'stdout' : 'stderr', error };
   });
 }
+/** The exit code once the output's fate is known: a command whose output was lost is not a success. */
+function withOutputError(code) {
+  if (!outputError || code !== 0) return code;
+  const other = outputError.name === 'stdout' ? process.stderr : process.stdout;
+  if (!other.destroyed) other.write(`pipe: could not write to ${outputError.name}: ${outputError.error.message}\n`);
+  return 1;
+}
+// A write that failed after the command's end was decided (a file stream reports its error a tick later).
+process.on('exit', (code) => {
+  if (code === 0 && outputError) process.exitCode = withOutputError(0);
+});
 
 /**
  * The bundle (dist/bundle, made by bundle.mjs at `npm run build`) loads faster than ~80 modules; it is used
@@ -103,7 +116,8 @@ if (fast.code !== undefined) {
   }
   const { main } = await import(dist.main);
   main(process.argv).then(
-    (code) => {
+    (done) => {
+      const code = withOutputError(done);
       process.exitCode = code;
       const blocked = globalThis[Symbol.for('pipe.blockedThreads')];
       if (blocked) return endBlocked(code, blocked);

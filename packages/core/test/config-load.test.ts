@@ -42,6 +42,7 @@ const GOOD = {
         outputs: {dataset: 'build/runs/{item}.fits'}
         resources: {mem: 4G, time: '01:30:00'}
       stack:
+        resources: {mem: 2048, time: 30}
         step: test.scale
         inputs:
           datasets: {target: runs}
@@ -85,6 +86,8 @@ describe('loadPipeline: valid pipelines', () => {
     const runs = pipeline.targets.get('runs')!;
     expect(runs.foreach).toMatchObject({ kind: 'glob', pattern: 'data/*.fits.gz' });
     expect(runs.resources).toEqual({ cpus: 1, mem: '4G', time: '01:30:00' });
+    // Plain numbers, as Snakemake users write them: megabytes and minutes.
+    expect(pipeline.targets.get('stack')!.resources).toEqual({ cpus: 1, mem: '2048', time: '30' });
     // The file's default stays the pipeline's (`--executor` overrides it); the target has none of its own.
     expect(runs.executor).toBeUndefined();
     expect(pipeline.defaults.executor).toBe('local');

@@ -23,7 +23,9 @@ describe('pipe.schema.json', () => {
     const target = schema.properties['targets'].additionalProperties;
     expect(target.additionalProperties).toBe(false);
     expect(Object.keys(target.properties)).toContain('foreach');
-    expect(target.properties.resources.properties.mem.pattern).toBe(MEM_PATTERN.source);
+    const mem = target.properties.resources.properties.mem.anyOf;
+    expect(mem.map((m: { type: string }) => m.type)).toEqual(['integer', 'string']);
+    expect(mem[1].pattern).toBe(MEM_PATTERN.source);
     for (const ok of ['4G', '1.5G', '512M', '2048', '0.5T', '1.5'])
       expect(MEM_PATTERN.test(ok), ok).toBe(true);
     for (const bad of ['0', '0.0G', 'lots', '-1G', '1.G']) expect(MEM_PATTERN.test(bad), bad).toBe(false);

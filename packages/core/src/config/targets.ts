@@ -342,7 +342,7 @@ export function convertResources(doc: ResourcesDoc | undefined): Resources {
   const r: Resources = {};
   if (!doc) return r;
   if (doc.cpus !== undefined) r.cpus = doc.cpus;
-  if (doc.mem !== undefined) r.mem = doc.mem;
+  if (doc.mem !== undefined) r.mem = String(doc.mem);
   if (doc.time !== undefined) r.time = String(doc.time);
   if (doc.partition !== undefined) r.partition = doc.partition;
   if (doc.account !== undefined) r.account = doc.account;
