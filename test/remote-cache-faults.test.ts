@@ -60,7 +60,7 @@ describe('remote cache faults', () => {
     expect(built.run.code, built.run.stderr).toBe(0);
     expect(built.ended.ran).toEqual(['a', 'b', 'c']);
     expect(built.warnings).toHaveLength(1);
-    expect(built.warnings[0]).toMatch(/unauthorized.*continuing with the local cache only/);
+    expect(built.warnings[0]).toMatch(/refused a write \(unauthorized.*\): reading from it only/);
     expect(built.run.stderr + built.run.stdout).not.toContain('not-the-token-4711');
     expect(ns.files()).toEqual([]);
     expect(ws.read('out/c.txt')).toBe('a-unauth-c');

@@ -62,6 +62,8 @@ export class TieredCache implements CacheBackend {
   private readonly onWarning: (warning: CacheWarning) => void;
   /** Set when the remote failed: local-only until retryRemote() (if ever). */
   private disabled: CacheFailure | undefined;
+  /** Set when a readwrite remote refused a write (401/403): read from, not written to, for the session. */
+  private writeRefused: CacheFailure | undefined;
   private readonly retryAfterMs: number | undefined;
   private readonly onRecovered: ((message: string) => void) | undefined;
   private readonly clock: () => number;
@@ -126,7 +128,10 @@ export class TieredCache implements CacheBackend {
   }
   private canWrite(): boolean {
     return (
-      this.remote !== undefined && !this.disabled && (this.mode === 'write' || this.mode === 'readwrite')
+      this.remote !== undefined &&
+      !this.disabled &&
+      !this.writeRefused &&
+      (this.mode === 'write' || this.mode === 'readwrite')
     );
   }
 
@@ -358,6 +363,21 @@ export class TieredCache implements CacheBackend {
     if (sent.ok) {
       this.answered();
       return sent;
+    }
+    // Writes refused (a fork's CI without the token: anonymous reads, no writes): still a remote to read from.
+    if (sent.failure.type === 'unauthorized' && this.mode === 'readwrite' && !this.required) {
+      const first = this.writeRefused === undefined;
+      this.writeRefused = sent.failure;
+      if (first) {
+        const remoteName = this.remote.name;
+        this.onWarning({
+          backend: remoteName,
+          operation,
+          failure: sent.failure,
+          message: `remote cache ${remoteName} refused a write (${describeFailure(sent.failure)}): reading from it only, for the rest of this build (a token that may write: PIPE_REMOTE_CACHE_TOKEN; or say --remote-cache=read)`,
+        });
+      }
+      return ok(undefined);
     }
     const error = this.remoteFailed(operation, sent.failure);
     return error ? fail(error) : ok(undefined);

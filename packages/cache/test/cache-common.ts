@@ -243,7 +243,7 @@ export function cacheCommonSuite(getRig: () => BackendRig | string, options: { r
       expect(await local.hasBlob(blob.sha)).toEqual({ ok: true, value: true });
     });
 
-    it('an unauthorised write is refused; the tiered cache warns once and goes on locally', async (ctx) => {
+    it('an unauthorised write is refused; the tiered cache warns once, stops writing and still reads', async (ctx) => {
       const r = requireRig(ctx);
       if (!r.remote) throw new Error('a remote rig needs `remote`');
       const blob = await writeBlob(`significance ${randomKey()}`);
@@ -265,8 +265,9 @@ export function cacheCommonSuite(getRig: () => BackendRig | string, options: { r
         expect(await local.hasBlob(b2.sha)).toEqual({ ok: true, value: true });
       }
       expect(warnings.map((w) => w.failure.type)).toEqual(['unauthorized']);
-      expect(warnings[0]?.message).toMatch(/local cache only/);
-      expect(tiered.remoteDisabled?.type).toBe('unauthorized');
+      // A fork's CI without the token: its reads may still be allowed, and are still tried.
+      expect(warnings[0]?.message).toMatch(/refused a write .*reading from it only/);
+      expect(tiered.remoteDisabled).toBeUndefined();
       expect(await r.backend().hasBlob(blob.sha)).toEqual({ ok: true, value: false });
 
       const required = new TieredCache({
