@@ -42,4 +42,4 @@ export type {
   ManifestOutput,
   ManifestProblem,
 } from './types.js';
-export { describeFailure, fail, identityOf, ok, parseSize, sameIdentity } from './types.js';
+export { describeFailure, fail, identityOf, ok, parseSize, restoredMode, sameIdentity } from './types.js';

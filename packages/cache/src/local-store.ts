@@ -67,6 +67,7 @@ import {
   type Manifest,
   ok,
   parseSize,
+  restoredMode,
   sameIdentity,
 } from './types.js';
 import { markIsStale, newMark, readUsageHint, writeUsageHint } from './usage-hint.js';
@@ -254,7 +255,7 @@ export class LocalStore implements CacheBackend {
         }
         const fh = await open(tmp, 'r'); // fchmod/fsync need no write access (the blob is 0o444)
         try {
-          await fh.chmod(mode);
+          await fh.chmod(restoredMode(mode));
           await fh.sync();
         } finally {
           await fh.close();

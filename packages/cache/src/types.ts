@@ -207,3 +207,16 @@ export function parseSize(text: string): number | undefined {
   const unit = m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0;
   return Math.floor(Number(m[1]) * 1024 ** unit);
 }
+
+let umask: number | undefined;
+
+/**
+ * The mode a restored file gets: the recorded one's permission bits (never setuid, setgid or sticky) less this
+ * process's umask, as a file this user created would have. A manifest made on a CI runner with umask 000 (or one
+ * that asks for 0o6777) does not make a developer's products writable by all.
+ */
+export function restoredMode(recorded: number): number {
+  // process.umask() reads it (a documented, if discouraged, use); once per process.
+  umask ??= process.umask();
+  return recorded & 0o777 & ~umask;
+}

@@ -9,7 +9,7 @@ import { existsSync, lstatSync, readlinkSync, renameSync, statSync } from 'node:
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, CacheFailure, FileIdentity, Manifest, ManifestOutput } from '@pipe/cache';
-import { identityOf } from '@pipe/cache/types';
+import { identityOf, restoredMode } from '@pipe/cache/types';
 import type { OutputFailure } from '../execute/executor.js';
 import type { Task, TaskItem } from '../model/types.js';
 import { stampOf } from '../state/hash-memo.js';
@@ -268,7 +268,7 @@ export async function restoreOutputs(
     const got = await cache.fetchBlob(out.sha256, dest);
     if (!got.ok) return { ok: false, detail: await describeCacheFailure(got.failure), failure: got.failure };
     if (!got.value) return { ok: false, detail: `blob ${out.sha256.slice(0, 12)} of ${out.path} is missing` };
-    await chmod(dest, out.mode & 0o777).catch(() => undefined);
+    await chmod(dest, restoredMode(out.mode)).catch(() => undefined);
     stamps[name] = stampFor(dest, out, root);
   }
   return { ok: true, stamps };
