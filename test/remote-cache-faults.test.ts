@@ -79,6 +79,10 @@ describe('remote cache faults', () => {
     const ro = await ws.run(['cache', 'doctor', '--remote-cache', 'read'], doctorEnv);
     expect(ro.code, ro.stderr).toBe(0);
     expect(ro.stdout).toMatch(/^FAILED at write: .*fine for mode 'read'/);
+    // A mode a build refuses is refused by the doctor too (it tested it as readwrite, and said FAILED at write).
+    const typo = await ws.run(['cache', 'doctor'], { ...doctorEnv, PIPE_REMOTE_CACHE_MODE: 'rw' });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/PIPE_REMOTE_CACHE_MODE: 'rw' is not one of read, write, readwrite, off/);
   });
 
   it('a read-only client restores but never writes, even holding a write token', async (t) => {

@@ -44,7 +44,8 @@ export interface RemoteCliOptions {
 
 export type RemoteResolution =
   | { ok: true; remote: RemoteCache | undefined; mode: RemoteMode; required: boolean }
-  | { ok: false; message: string };
+  /** `badMode`: the mode itself is not one (a doctor refuses it too, as a build would). */
+  | { ok: false; message: string; badMode?: true };
 
 /** The configured remote and mode; a configuration error names the flag or variable to fix. */
 export function resolveRemote(
@@ -57,7 +58,11 @@ export function resolveRemote(
     .toLowerCase();
   if (!REMOTE_MODES.includes(modeText as RemoteMode)) {
     const from = opts.remoteCache !== undefined ? '--remote-cache' : 'PIPE_REMOTE_CACHE_MODE';
-    return { ok: false, message: `pipe: ${from}: '${modeText}' is not one of ${REMOTE_MODES.join(', ')}` };
+    return {
+      ok: false,
+      message: `pipe: ${from}: '${modeText}' is not one of ${REMOTE_MODES.join(', ')}`,
+      badMode: true,
+    };
   }
   const mode = modeText as RemoteMode;
   const required = opts.remoteCacheRequired ?? false;
@@ -208,6 +213,11 @@ export async function doctorCommand(opts: RemoteCliOptions & GlobalOptions): Pro
   // The pipeline's own `remote_cache:` counts, as for a build (the environment and flags override it).
   const pipeline = await pipelineRemoteCache(opts);
   const wanted = resolveRemote(opts, process.env, pipeline);
+  // A mode a build would refuse (PIPE_REMOTE_CACHE_MODE=rw) is refused here too, not tested as readwrite.
+  if (!wanted.ok && wanted.badMode) {
+    process.stderr.write(`${wanted.message}\n`);
+    return EXIT_USAGE;
+  }
   // The doctor tests the server even when the configured mode is 'off'; a read-only mode only needs reads.
   const resolved = resolveRemote({ ...opts, remoteCache: 'readwrite' }, process.env, pipeline);
   if (!resolved.ok) {

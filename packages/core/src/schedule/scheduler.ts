@@ -853,7 +853,7 @@ class Scheduler {
       return this.fail(id, 'failed', {
         ...base,
         inputChanged: true,
-        error: `input '${changed.name}' (${relPath(this.o.pipeline.root, changed.path)}) changed during the build, after the task's key was computed, so its outputs may not match the input it was keyed on: they were not kept; build again`,
+        error: `input '${changed.name}' (${relPath(this.o.pipeline.root, changed.path)}) changed during the build, after the task's key was computed, so its outputs may not match the input it was keyed on: ${notKeptText(task, temps)}; build again`,
       });
     // The step's code edited meanwhile (a module it imports when it runs, saved mid-build): what ran may be the new
     // code, keyed by the old.
@@ -862,7 +862,7 @@ class Scheduler {
       return this.fail(id, 'failed', {
         ...base,
         inputChanged: true,
-        error: `the code of its step (${relPath(this.o.pipeline.root, edited)}) changed during the build, after the task's key was computed, so its outputs may come from code other than the code it was keyed on: they were not kept; build again`,
+        error: `the code of its step (${relPath(this.o.pipeline.root, edited)}) changed during the build, after the task's key was computed, so its outputs may come from code other than the code it was keyed on: ${notKeptText(task, temps)}; build again`,
       });
     const provenance = provenanceRecord({
       task,
@@ -1228,6 +1228,24 @@ export function recordedWarnings(state: StateData, id: string): readonly string[
 
 function recordParts(d: { record?: TaskRecord['fp']; check?: string }): Pick<TaskRecord, 'fp' | 'check'> {
   return { ...(d.record ? { fp: d.record } : {}), ...(d.check ? { check: d.check } : {}) };
+}
+
+/**
+ * What became of the outputs of a task whose result is dropped: not kept, unless its executor had already put them
+ * in place (a Slurm job publishes the outputs a later job reads, under their final names, linked back to the
+ * temporary ones): then they are there, but neither recorded nor cached, and the next build runs the task again.
+ */
+function notKeptText(task: Task, temps: Record<string, string>): string {
+  const inPlace = Object.entries(temps).some(([name, temp]) => {
+    const final = task.outputs[name];
+    if (!final || final === temp) return final === temp;
+    const a = statSync(temp, { throwIfNoEntry: false });
+    const b = statSync(final, { throwIfNoEntry: false });
+    return a !== undefined && b !== undefined && a.ino === b.ino && a.dev === b.dev;
+  });
+  return inPlace
+    ? 'its job had already put them in place (a Slurm job publishes the outputs later jobs read), where they stay, neither recorded nor cached'
+    : 'they were not kept';
 }
 
 /**
