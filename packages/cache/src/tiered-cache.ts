@@ -190,6 +190,9 @@ export class TieredCache implements CacheBackend {
         `local cache: ${describeFailure(local.failure)}; treated as a miss`,
       );
     if (!this.canRead() || !this.remote) return ok(undefined);
+    // Read from the remote earlier in this session (a plan's lookup, then the restore's): not fetched again.
+    const known = this.remoteOnly.get(key);
+    if (known) return ok(known);
     const remote = await this.remote.getManifest(key);
     if (!remote.ok) {
       const error = this.remoteFailed('getManifest', remote.failure);

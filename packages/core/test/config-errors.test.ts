@@ -967,6 +967,28 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[1]!.hint).toBe("e.g. 'build/c_{item}.fits'");
   });
 
+  it("an input naming one item's product of a foreach target by its path: one error, with what to write", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          up: {command: [x], foreach: [a, b], outputs: {o: 'build/{item}.txt'}}
+          down: {command: [x], inputs: {i: build/b.txt}, outputs: {o: build/down.txt}}
+      `,
+    });
+    // Not "would overwrite" and "does not exist" besides, which contradict each other.
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'input-is-item-output',
+        at: 'pipe.yaml:4:36',
+        hint: 'read all of them, {target: up, output: o}, or item by item from a foreach over the same items, {target: up, output: o, per_item: true}',
+      },
+    ]);
+    expect(diagnostics[0]?.message).toBe(
+      "input 'i' of target 'down' is 'build/b.txt', the output 'o' of up[b]: one item's product cannot be read by its path",
+    );
+  });
+
   it('refuses outputs that name no file, go into .pipe/, or would overwrite a pipeline file or an input, all at once', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

@@ -43,11 +43,14 @@ export function checkTargets(
   checkInputFiles(drafts, root, known, diagnostics);
   checkOutputPaths(drafts, known, diagnostics);
   checkOutputsOverSources(drafts, root, sources, known, diagnostics);
-  checkOutputsOverInputs(drafts, selfReads, known, diagnostics);
+  checkOutputsOverInputs(drafts, selfReads, known, diagnostics, root);
   checkGlobsOverOutputs(drafts, diagnostics);
   // A glob over another target's output that matches nothing yet: that it reads an output is the problem, not
   // that the output is not there (two errors at one place would contradict each other).
-  const overOutputs = diagnostics.filter((d) => d.code === 'glob-matches-output' && d.span);
+  // Likewise an input naming one item's product (output-paths.ts): not "does not exist" besides.
+  const overOutputs = diagnostics.filter(
+    (d) => (d.code === 'glob-matches-output' || d.code === 'input-is-item-output') && d.span,
+  );
   return diagnostics.filter(
     (d) =>
       (d.code !== 'missing-input' && d.code !== 'empty-foreach') ||

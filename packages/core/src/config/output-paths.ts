@@ -3,6 +3,7 @@
  * targets: no output is a file the pipeline is read from or a raw input file (a build would overwrite what it
  * reads); that each path belongs to one target is output-owners.ts.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { isDynamicPattern } from 'tinyglobby';
@@ -148,6 +149,7 @@ export function checkOutputsOverInputs(
   selfReads: readonly SelfRead[],
   known: KnownItems,
   diagnostics: Diagnostic[],
+  root: string,
 ): void {
   for (const { draft, input, output, span } of selfReads) {
     const p = draft.target.outputs[output]!;
@@ -176,6 +178,20 @@ export function checkOutputsOverInputs(
     const item = fanOut
       ? outputItem(writer.target, template, spec.pattern, known)
       : outputItem(reader.target, spec.pattern, template, known);
+    // Another target naming, by its path, one item's product that is no file yet: a dependency pipe has no edge for
+    // (with a file there, it is a raw input the item would overwrite).
+    if (fanOut && writer !== reader && !existsSync(path.resolve(root, spec.pattern))) {
+      diagnostics.push(
+        makeDiagnostic({
+          code: 'input-is-item-output',
+          message: `input '${input}' of target '${reader.target.name}' is '${spec.pattern}', the output '${output}' of ${writer.target.name}[${item}]: one item's product cannot be read by its path`,
+          at: spec.span,
+          related: [{ message: `'${template}' written here`, span: writer.outputSpans.get(output) }],
+          hint: `read all of them, {target: ${writer.target.name}, output: ${output}}, or item by item from a foreach over the same items, {target: ${writer.target.name}, output: ${output}, per_item: true}`,
+        }),
+      );
+      return;
+    }
     diagnostics.push(
       makeDiagnostic({
         code: 'output-is-input',
