@@ -967,6 +967,21 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[1]!.hint).toBe("e.g. 'build/c_{item}.fits'");
   });
 
+  it('a token under remote_cache: where a token goes instead', async () => {
+    const { diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        remote_cache: {url: 'http://cache:8080/', token: abc}
+        targets:
+          a: {command: [x], outputs: {o: build/a.txt}}
+      `,
+    });
+    expect(diagnostics.map((d) => [d.code, d.message])).toEqual([
+      ['unknown-key', "unknown key 'token' in 'remote_cache'"],
+    ]);
+    expect(diagnostics[0]?.hint).toMatch(/PIPE_REMOTE_CACHE_TOKEN/);
+  });
+
   it("an input naming one item's product of a foreach target by its path: one error, with what to write", async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

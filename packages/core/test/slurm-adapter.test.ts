@@ -32,7 +32,7 @@ describe('Slurm outcomes for the engine', () => {
       ok: false,
       failure: {
         type: 'executor-error',
-        message: 'slurm: hit its time limit (the job asked for 0-00:02:00)',
+        message: 'slurm: hit its time limit (the job asked for --time=0-00:02:00; raise resources.time)',
       },
       jobId: '12',
       attempts: 2,

@@ -80,6 +80,12 @@ function keysUnknownToAll(branches: readonly (readonly Issue[])[]): string[] {
   return common ?? [];
 }
 
+/** A secret written into the pipeline (which is committed, and shown in errors): where it goes instead. */
+function secretKeyHint(path: readonly PropertyKey[], key: string): string | undefined {
+  if (path.at(-1) !== 'remote_cache' || !/token|secret|password/i.test(key)) return undefined;
+  return 'a token is read from the environment only (PIPE_REMOTE_CACHE_TOKEN), never from a file that is committed; remote_cache takes url, protocol, team and mode';
+}
+
 function issueDiagnostics(
   source: SourceFile,
   schema: z.ZodType,
@@ -98,6 +104,7 @@ function issueDiagnostics(
         message: `unknown key '${key}'${where ? ` in ${where}` : ''}`,
         at: spanOf(source, keyNode(node, key) ?? node),
         hint:
+          secretKeyHint(path, key) ??
           didYouMean(key, allowed) ??
           (issue as { union?: string }).union ??
           (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined),

@@ -107,7 +107,7 @@ export function toOutcome(o: TaskOutcome): ExecOutcome {
     const asked = o.attempts[o.attempts.length - 1]?.resources;
     const limit =
       o.reason.type === 'timeout' && asked?.time
-        ? `hit its time limit (the job asked for ${asked.time})`
+        ? `hit its time limit (the job asked for --time=${asked.time}; raise resources.time)`
         : o.reason.type === 'out-of-memory' && asked?.mem
           ? `ran out of memory (the job asked for --mem=${asked.mem}; raise resources.mem)`
           : undefined;
