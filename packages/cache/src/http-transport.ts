@@ -41,6 +41,9 @@ export interface HttpRequest {
   large?: boolean;
 }
 
+/** Bodies from this size on whose upload the server cut off are taken as refused for their size (see send). */
+const LARGE_BODY_BYTES = 1 << 20;
+
 export type HttpResult = { ok: true; response: Response } | { ok: false; failure: CacheFailure };
 
 /**
@@ -112,8 +115,10 @@ export class HttpTransport {
         signal: timers.signal,
         redirect: 'error',
       };
+      let bodyBytes = 0;
       if (req.body) {
         const body = req.body();
+        bodyBytes = body.length;
         init.body = (
           req.large && body.stream instanceof ReadableStream ? timers.watchUpload(body.stream) : body.stream
         ) as NonNullable<RequestInit['body']>;
@@ -130,6 +135,27 @@ export class HttpTransport {
       } catch (e) {
         lastDetail = interrupt?.aborted ? 'interrupted' : networkDetail(e);
         cause = interrupt?.aborted ? 'interrupted' : lastDetail === 'timed out' ? 'timeout' : 'network';
+        // A server that closes the connection while a large body is sent is refusing its size (turbo's body limit
+        // answers 413 only sometimes): this entry is not shared, the remote is not down, and sending it again
+        // (hundreds of MB, three times) would change nothing.
+        const code = (e as { cause?: { code?: string } }).cause?.code;
+        if (
+          cause === 'network' &&
+          bodyBytes >= LARGE_BODY_BYTES &&
+          (code === 'EPIPE' || code === 'ECONNRESET')
+        ) {
+          timers.end();
+          return {
+            ok: false,
+            failure: {
+              type: 'rejected',
+              status: 413,
+              detail: this.redact(
+                `${req.method} ${this.describe(req.path)}: the server closed the connection while ${(bodyBytes / 2 ** 20).toFixed(0)} MiB were sent (${code}): too large for it, as a 413 would say`,
+              ),
+            },
+          };
+        }
       }
       timers.end();
       // A server that did not answer within the timeout will not answer the next attempt sooner: retries are for a

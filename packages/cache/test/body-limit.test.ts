@@ -1,0 +1,66 @@
+/**
+ * A remote that cuts the connection while a large upload is sent (turbo's body limit does so about one time in two
+ * instead of answering 413): the entry is refused for its size — one warning, the blob not shared, no retry of the
+ * whole body — not an outage that would switch the remote off for the rest of the build.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BazelHttpCache, type CacheWarning, LocalStore, TieredCache } from '../src/index.js';
+import { type FakeServer, startFakeServer } from './fake-server.js';
+
+const LIMIT = 1 << 20;
+let server: FakeServer;
+let dir: string;
+let puts = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pipe-body-limit-'));
+  server = await startFakeServer((req, res) => {
+    if (req.method === 'PUT') {
+      puts++;
+      if (Number(req.headers['content-length']) > LIMIT) {
+        req.socket.destroy(); // no answer: the connection goes, the body half sent
+        return;
+      }
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+      return;
+    }
+    res.writeHead(404).end();
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function blobFile(bytes: number): Promise<{ sha: string; path: string }> {
+  const data = randomBytes(bytes);
+  const path = join(dir, `blob-${bytes}-${puts}`);
+  await writeFile(path, data);
+  return { sha: createHash('sha256').update(data).digest('hex'), path };
+}
+
+it('a large upload cut off is refused for its size, once; the remote stays in use', async () => {
+  const warnings: CacheWarning[] = [];
+  const tiered = new TieredCache({
+    local: new LocalStore({ root: join(dir, 'local') }),
+    remote: new BazelHttpCache({ url: server.url, retries: 2, backoffMs: 10 }),
+    mode: 'readwrite',
+    onWarning: (w) => warnings.push(w),
+  });
+  const big = await blobFile(8 * LIMIT);
+  expect(await tiered.putBlob(big.sha, big.path)).toEqual({ ok: true, value: undefined });
+  expect(puts).toBe(1); // not sent three times
+  expect(warnings.map((w) => w.failure.type)).toEqual(['rejected']);
+  expect(warnings[0]?.message).toMatch(/closed the connection while 8 MiB were sent .*too large/);
+  expect(tiered.remoteDisabled).toBeUndefined();
+  // The next, small entry still goes to the remote.
+  const small = await blobFile(1024);
+  expect(await tiered.putBlob(small.sha, small.path)).toEqual({ ok: true, value: undefined });
+  expect(puts).toBe(2);
+});
