@@ -57,6 +57,16 @@ describe('a submission sbatch refuses', () => {
   });
 });
 
+describe('sbatch without a configuration (no SLURM_CONF, no configless DNS record)', () => {
+  it("says what is missing before sbatch's own lines", () => {
+    const message =
+      'sbatch: error: resolve_ctls_from_dns_srv: res_nsearch error: Unknown host; sbatch: error: fetch_config: DNS SRV lookup failed; sbatch: fatal: Could not establish a configuration source';
+    expect(describeFailure({ type: 'submit-rejected', message })).toMatch(
+      /^could not submit the job: Slurm's configuration was not found \(set SLURM_CONF .*\): sbatch: error: resolve_ctls/,
+    );
+  });
+});
+
 describe('the jobcomp/filetxt completion log', () => {
   it('answers for an id with its newest line: after a state reset the id names a new job', async () => {
     const log = path.join(emptyBin, 'jobcomp.txt');

@@ -230,7 +230,10 @@ export function describeFailure(r: FailureReason): string {
     case 'upstream-failed':
       return `upstream task ${r.upstream} failed`;
     case 'submit-rejected':
-      return `could not submit the job: ${r.message}`;
+      // No slurm.conf found (no SLURM_CONF, no configless DNS record): sbatch's own words do not say so.
+      return /configuration source|fetch_config|DNS SRV/i.test(r.message)
+        ? `could not submit the job: Slurm's configuration was not found (set SLURM_CONF to the cluster's slurm.conf, or run where its client is configured): ${r.message}`
+        : `could not submit the job: ${r.message}`;
     case 'invalid-resources':
       return `invalid resources: ${r.message}`;
   }
