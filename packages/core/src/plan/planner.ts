@@ -12,6 +12,7 @@ import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import type { RecordTable } from '../state/record-table.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import {
+  type DecideContext,
   type Decision,
   decideTask,
   type KnownOutput,
@@ -272,6 +273,9 @@ function unsettledDeps(
   return out;
 }
 
+/** Tasks decided together at most (see planOnce): bounds a remote cache's concurrent lookups. */
+const DECIDE_TOGETHER = 16;
+
 async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
   const { pipeline, state, io } = options;
   const order =
@@ -280,18 +284,31 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
       : topoOrder(graph.tasks);
   const tasks = new Map<string, PlannedTask>();
   const known = new KnownOutputs();
-  for (const id of order) {
-    const task = graph.tasks.get(id)!;
-    const unsettled = unsettledDeps(task, tasks, known);
-    // Blocked behind a task that must run; else up to date as recorded if vouched for; else decided in full.
-    let decision: Decision | undefined = unsettled
-      ? { action: 'blocked', upstream: unsettled }
-      : cleanDecision(task, options, tasks);
-    if (!decision || (decision.action === 'blocked' && options.explain)) {
+  // Tasks are decided in runs of consecutive ones none of which depends on another of the run, together: a lookup
+  // in a remote cache is a round trip, and 105 runs' lookups one after another took 105 of them. Each run is
+  // recorded in order, as one at a time would.
+  for (let next = 0; next < order.length; ) {
+    const run: Array<{ task: Task; decision: Decision | undefined; ctx?: DecideContext }> = [];
+    const inRun = new Set<string>();
+    while (next < order.length && run.length < DECIDE_TOGETHER) {
+      const task = graph.tasks.get(order[next]!)!;
+      if (run.length > 0 && task.deps.some((d) => inRun.has(d))) break;
+      next++;
+      inRun.add(task.id);
+      const unsettled = unsettledDeps(task, tasks, known);
+      // Blocked behind a task that must run; else up to date as recorded if vouched for; else decided in full.
+      const decision: Decision | undefined = unsettled
+        ? { action: 'blocked', upstream: unsettled }
+        : cleanDecision(task, options, tasks);
+      if (decision && !(decision.action === 'blocked' && options.explain)) {
+        run.push({ task, decision });
+        continue;
+      }
       const target = pipeline.targets.get(task.target);
       const step = options.steps.get(task.target);
-      if (!target || !step) throw new Error(`task ${id}: target '${task.target}' has no step identity`);
-      const ctx = {
+      if (!target || !step) throw new Error(`task ${task.id}: target '${task.target}' has no step identity`);
+      const id = task.id;
+      const ctx: DecideContext = {
         root: pipeline.root,
         io,
         previous: state.tasks.get(id),
@@ -302,19 +319,23 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
         target,
         forced: isForced(options.force, task.target),
       };
-      if (!decision) decision = await decideTask(task, ctx);
-      else if (decision.action === 'blocked') {
-        const reasons = ctx.forced
-          ? [{ type: 'forced' as const }]
-          : ownChanges(task, ctx, (dep) => state.tasks.get(dep)?.outputs);
-        if (reasons && reasons.length > 0) decision = { ...decision, reasons };
-      }
+      run.push({ task, decision, ctx });
     }
-    const planned = { task, decision };
-    tasks.set(id, planned);
-    options.onDecided?.(planned);
-    if (decision.action === 'up-to-date') known.setFrom(id, decision);
-    else if (decision.action === 'restore') known.set(id, settledOutputs(planned, pipeline.root)!);
+    const decided = await Promise.all(run.map((r) => r.decision ?? decideTask(r.task, r.ctx!)));
+    for (const [k, r] of run.entries()) {
+      let decision = decided[k]!;
+      if (r.decision?.action === 'blocked' && r.ctx) {
+        const reasons = r.ctx.forced
+          ? [{ type: 'forced' as const }]
+          : ownChanges(r.task, r.ctx, (dep) => state.tasks.get(dep)?.outputs);
+        if (reasons && reasons.length > 0) decision = { ...r.decision, reasons };
+      }
+      const planned = { task: r.task, decision };
+      tasks.set(r.task.id, planned);
+      options.onDecided?.(planned);
+      if (decision.action === 'up-to-date') known.setFrom(r.task.id, decision);
+      else if (decision.action === 'restore') known.set(r.task.id, settledOutputs(planned, pipeline.root)!);
+    }
   }
   const pending = graph.pending.map((target) => ({
     target,
