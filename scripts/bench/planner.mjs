@@ -16,7 +16,7 @@
 //        that its no-op, one-change and plan times are still measured.
 //        node scripts/bench/planner.mjs --setup pipe --sizes 10000   only writes the workspace (for profiling), prints its path;
 //        --snakemake-max: Snakemake above this size is skipped (its cold build at 10,000 takes > 5 min)
-//        [--keep-max 10000]  workspaces of at most this many files are removed at the end of the run, not between
+//        [--keep-max 10000]  workspaces of at most this size (input files) are removed at the end of the run, not between
 //        builds: on ext4 without a journal (this machine's /) a file created within a minute or so of many deletions
 //        makes the kernel scan past every recently freed inode (ialloc.c recently_deleted), so a cold build started
 //        right after removing the previous one's ~4,000 files spent 2–3 s of CPU in the kernel instead of 0.6 s
@@ -64,20 +64,23 @@ export default {
 const spent = [];
 /** Done with `root` (a workspace of `n` files): removed now when large, else at the end of the run. */
 function retire(root, n) {
-  if (n <= KEEP_MAX) spent.push(root);
-  else rmSync(root, { recursive: true, force: true });
+  if (n > KEEP_MAX) rmSync(root, { recursive: true, force: true });
 }
+/** Every workspace made (the one in use too), removed when the script ends; not those --setup makes for you. */
 function removeSpent() {
-  for (const root of spent.splice(0)) rmSync(root, { recursive: true, force: true });
+  if (!opt('setup')) for (const root of spent.splice(0)) rmSync(root, { recursive: true, force: true });
 }
-for (const signal of ['SIGINT', 'SIGTERM'])
-  process.on(signal, () => {
-    removeSpent();
-    process.exit(130);
-  });
+// Also when the run stops early: a failed build, an error of the script, Ctrl-C.
+process.on('exit', removeSpent);
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+])
+  process.on(signal, () => process.exit(code));
 
 function makeWorkspace(n) {
   const root = mkdtempSync(path.join(tmpdir(), `pipe-bench-${n}-`));
+  spent.push(root);
   const groups = Math.ceil(n / 100);
   for (let j = 0; j < groups; j++) {
     mkdirSync(path.join(root, 'in', `g${j}`), { recursive: true });

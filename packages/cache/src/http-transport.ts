@@ -90,6 +90,8 @@ export class HttpTransport {
     let lastDetail = '';
     let cause: 'interrupted' | 'timeout' | 'server-error' | 'network' = 'network';
     let attempts = 0;
+    /** A large body's upload was cut off once already (see below). */
+    let cutOnce = false;
     const interrupt = this.options.signal;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0)
@@ -135,15 +137,14 @@ export class HttpTransport {
       } catch (e) {
         lastDetail = interrupt?.aborted ? 'interrupted' : networkDetail(e);
         cause = interrupt?.aborted ? 'interrupted' : lastDetail === 'timed out' ? 'timeout' : 'network';
-        // A server that closes the connection while a large body is sent is refusing its size (turbo's body limit
-        // answers 413 only sometimes): this entry is not shared, the remote is not down, and sending it again
-        // (hundreds of MB, three times) would change nothing.
+        // A server that closes the connection twice while a large body is sent is refusing its size (turbo's body
+        // limit answers 413 only sometimes): this entry is not shared, the remote is not down, and sending it a third
+        // time (hundreds of MB) would change nothing. Once may be a dropped connection: sent again.
         const code = (e as { cause?: { code?: string } }).cause?.code;
-        if (
-          cause === 'network' &&
-          bodyBytes >= LARGE_BODY_BYTES &&
-          (code === 'EPIPE' || code === 'ECONNRESET')
-        ) {
+        const cut =
+          cause === 'network' && bodyBytes >= LARGE_BODY_BYTES && (code === 'EPIPE' || code === 'ECONNRESET');
+        if (cut && !cutOnce) cutOnce = true;
+        else if (cut) {
           timers.end();
           return {
             ok: false,

@@ -377,7 +377,7 @@ export class TieredCache implements CacheBackend {
           backend: remoteName,
           operation,
           failure: sent.failure,
-          message: `remote cache ${remoteName} refused a write (${describeFailure(sent.failure)}): reading from it only, for the rest of this build (a token that may write: PIPE_REMOTE_CACHE_TOKEN; or say --remote-cache=read)`,
+          message: `remote cache ${remoteName} refused a write (${describeFailure(sent.failure)}): reading from it only, for the rest of this build (of this pipe watch session) (a token that may write: PIPE_REMOTE_CACHE_TOKEN; or say --remote-cache=read)`,
         });
       }
       return ok(undefined);

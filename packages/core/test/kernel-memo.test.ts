@@ -143,9 +143,10 @@ it("keeps the seam's note on an automatic choice (a broken native addon) for eve
   const again = await chooseKernels(['a'], undefined, noting, memo);
   expect(loads.n).toBe(1);
   expect(again.ok && again.note).toBe(first.ok && first.note);
-  // Chosen natively (or by request): no note.
-  const native = await chooseKernels(['a'], 'native', noting, memo);
-  expect(native.ok && native.note).toBeUndefined();
+  // Asked for (even the backend the note names): no note.
+  const asked = await chooseKernels(['a'], 'wasm', noting, memo);
+  expect(asked.ok && asked.backend).toBe('wasm');
+  expect(asked.ok && asked.note).toBeUndefined();
 });
 
 it('an unreadable memo is ignored and replaced', async () => {

@@ -65,6 +65,25 @@ function wcsBlock(kernel: string, wcs: Float64Array): void {
     }
 }
 
+/** binEvents' checks, also for callers that reach a backend another way (binEventsAsync's native task). */
+export function checkBinEventsArguments(...args: Parameters<Kernels['binEvents']>): void {
+  const [ra, dec, energy, events, wcs, nx, ny, lnEdges, nE, out] = args;
+  const n = 'binEvents';
+  count(n, 'count', events);
+  const cells = count(n, 'nx', nx) * count(n, 'ny', ny) * count(n, 'nE', nE);
+  for (const [what, a] of [
+    ['ra', ra],
+    ['dec', dec],
+    ['energy', energy],
+  ] as const)
+    array(n, what, a, Float64Array, events);
+  array(n, 'wcs', wcs, Float64Array, 14);
+  wcsBlock(n, wcs);
+  array(n, 'lnEdges', lnEdges, Float64Array, nE + 1);
+  rising(n, 'lnEdges', lnEdges, nE + 1);
+  array(n, 'out', out, Float32Array, cells);
+}
+
 /** `kernels` with every call's arguments checked first (see the top of this file). */
 export function checkedKernels(k: Kernels): Kernels {
   return {
@@ -91,20 +110,7 @@ export function checkedKernels(k: Kernels): Kernels {
       k.cashStatistics(nOn, muB, outExcess, outTs, outSqrtTs);
     },
     binEvents(ra, dec, energy, events, wcs, nx, ny, lnEdges, nE, out) {
-      const n = 'binEvents';
-      count(n, 'count', events);
-      const cells = count(n, 'nx', nx) * count(n, 'ny', ny) * count(n, 'nE', nE);
-      for (const [what, a] of [
-        ['ra', ra],
-        ['dec', dec],
-        ['energy', energy],
-      ] as const)
-        array(n, what, a, Float64Array, events);
-      array(n, 'wcs', wcs, Float64Array, 14);
-      wcsBlock(n, wcs);
-      array(n, 'lnEdges', lnEdges, Float64Array, nE + 1);
-      rising(n, 'lnEdges', lnEdges, nE + 1);
-      array(n, 'out', out, Float32Array, cells);
+      checkBinEventsArguments(ra, dec, energy, events, wcs, nx, ny, lnEdges, nE, out);
       k.binEvents(ra, dec, energy, events, wcs, nx, ny, lnEdges, nE, out);
     },
     evalAeffMap(offsets, npix, table, lnENodes, nE, offNodes, nOff, bounds, energies, nT, scale, work, out) {

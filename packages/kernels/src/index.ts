@@ -1,7 +1,7 @@
 // @pipe/kernels: the numeric kernels behind one typed interface, with three interchangeable backends
 // (TypeScript reference, AssemblyScript → WASM, Rust napi-rs addon), the loader that picks one, and
 // the kernel identities that enter the engine's task fingerprints.
-import { checkedKernels } from './arguments.js';
+import { checkBinEventsArguments, checkedKernels } from './arguments.js';
 import { loadNativeAddon } from './native/addon.js';
 import { loadNativeKernels } from './native/backend.js';
 import { binEventsNativeAsync } from './native/bin-events.js';
@@ -76,6 +76,7 @@ export async function binEventsAsync(
   options: { backend?: BackendName | 'auto'; signal?: AbortSignal } = {},
 ): Promise<void> {
   options.signal?.throwIfAborted();
+  checkBinEventsArguments(...args);
   const load = await tryLoadKernels(options.backend);
   if (!load.ok) throw new Error(load.error.reason);
   if (load.backend === 'native') {

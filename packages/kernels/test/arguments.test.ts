@@ -2,7 +2,13 @@
 // WASM used to read stale memory of an earlier call or past an array's end, the reference to sum NaNs, and the
 // backends answered differently for an even kernel width, falling edges or a WCS block without a rotation.
 import { describe, expect, it } from 'vitest';
-import { type BackendName, KernelArgumentError, type Kernels, loadKernels } from '../src/index.js';
+import {
+  type BackendName,
+  binEventsAsync,
+  KernelArgumentError,
+  type Kernels,
+  loadKernels,
+} from '../src/index.js';
 import { nativeAddonFile } from '../src/native/addon.js';
 
 const names: BackendName[] = ['js', 'wasm', ...(nativeAddonFile() ? (['native'] as const) : [])];
@@ -133,6 +139,15 @@ describe('kernel arguments, checked alike on every backend', () => {
     const noPixel = wcs();
     noPixel[3] = 0;
     expect(refusal(bin(noPixel, lnEdges()))).toBe('binEvents: wcs: cdelt1 is 0');
+  });
+
+  it('binEventsAsync checks as binEvents does, on every backend (the native one runs as a pool task)', async () => {
+    const ra = new Float64Array(10);
+    const flat = wcs().fill(0, 5);
+    for (const backend of names)
+      await expect(
+        binEventsAsync([ra, ra, ra, 10, flat, 10, 10, lnEdges(), 2, new Float32Array(200)], { backend }),
+      ).rejects.toThrow(/binEvents: wcs: its rotation .* is not a rotation matrix/);
   });
 
   it('good arguments still give every backend the same counts', () => {

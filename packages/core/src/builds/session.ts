@@ -109,6 +109,17 @@ export interface Session {
   stateDamaged?: boolean;
 }
 
+/** How long a build waits for Slurm when it retries the cancel of jobs an earlier build could not confirm ended. */
+const MARK_RETRY_TIMEOUT_MS = 5000;
+
+/** Whether an earlier build left Slurm jobs not confirmed ended (slurm/unconfirmed-jobs.ts): one readdir when it used Slurm. */
+function slurmMarks(pipeDir: string): boolean {
+  const root = path.join(pipeDir, 'slurm');
+  return (
+    existsSync(root) && readdirSync(root).some((b) => existsSync(path.join(root, b, 'jobs-unconfirmed.json')))
+  );
+}
+
 export type OpenResult = { ok: true; session: Session } | { ok: false; diagnostics: Diagnostic[] };
 
 /** Expand, read state, resolve step identities. Unknown targets and expansion errors come back as diagnostics. */
@@ -352,7 +363,12 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     plan = await planSession(session, warm);
     // A killed build's lock: even with nothing to do, take it over, which records that build as interrupted and
     // stops the commands it left running.
-    if (isNoOp(plan, session) && !staleLockOwner(session.layout.lockFile)) {
+    // Likewise jobs of an earlier build that Slurm could not confirm ended: tried again (below), and said, even then.
+    if (
+      isNoOp(plan, session) &&
+      !staleLockOwner(session.layout.lockFile) &&
+      !slurmMarks(session.layout.dir)
+    ) {
       options.onPlan?.(plan, buildId);
       const reports = new Map<string, TaskReport>();
       for (const [id, { decision }] of plan.tasks) {
@@ -414,6 +430,8 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
         };
         markUnconfirmed(slurmDir, mark);
         session.notes.push(unconfirmedText(mark));
+        // Some may have been cancelled before the error (a failed poll after scancel): plan again to be safe.
+        orphansEnded = true;
         return undefined;
       });
       if (jobs && jobs.cancelled.length > 0) {
@@ -428,22 +446,30 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       }
     }
   }
-  // Jobs of earlier builds that Slurm could not confirm ended (a failed scancel or squeue): cancelled now if it answers.
+  // Jobs of earlier builds that Slurm could not confirm ended (a failed scancel or squeue): cancelled now if it answers,
+  // asked with a short timeout (a controller that is down must not hold every build, local ones too, for a minute).
   const slurmRoot = path.join(session.layout.dir, 'slurm');
-  if (existsSync(slurmRoot)) {
+  if (slurmMarks(session.layout.dir)) {
     const { unconfirmedBuilds, clearUnconfirmed, unconfirmedText } = await import(
       '../slurm/unconfirmed-jobs.js'
     );
+    const { stopOrphanJobs } = await import('../slurm/orphan-jobs.js');
+    const { SlurmClient } = await import('../slurm/client.js');
     for (const mark of unconfirmedBuilds(slurmRoot)) {
-      const { stopOrphanJobs } = await import('../slurm/orphan-jobs.js');
+      // Marked just now, by the takeover above: tried and said there already.
+      if (mark.buildId === lock.tookOverStale?.buildId) continue;
       try {
-        const jobs = await stopOrphanJobs(mark.buildId);
+        const jobs = await stopOrphanJobs(mark.buildId, {
+          client: new SlurmClient({ timeoutMs: MARK_RETRY_TIMEOUT_MS }),
+        });
         clearUnconfirmed(mark.workDir);
         if (jobs.cancelled.length > 0) orphansEnded = true;
         session.notes.push(
           `the Slurm jobs of build ${mark.buildId} that could not be cancelled before are ended now${jobs.cancelled.length > 0 ? ` (cancelled ${jobs.cancelled.join(', ')})` : ''}`,
         );
       } catch (error) {
+        // Some may have been cancelled before the error (a failed poll after scancel): plan again to be safe.
+        orphansEnded = true;
         session.notes.push(
           unconfirmedText({ ...mark, reason: error instanceof Error ? error.message : String(error) }),
         );

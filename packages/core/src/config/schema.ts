@@ -23,11 +23,16 @@ export const ResourcesSchema = z
       .optional()
       .describe("CPU cores per task: a command's PIPE_CPUS; Slurm's --cpus-per-task."),
     mem: z
-      .union([
-        // A plain number is megabytes, as Slurm's --mem and Snakemake's mem_mb take it.
-        z.int().positive(),
-        z.string().regex(MEM_PATTERN, { error: 'memory must look like 4G, 1.5G, 512M or 2048 (megabytes)' }),
-      ])
+      .union(
+        [
+          // A plain number is megabytes, as Slurm's --mem and Snakemake's mem_mb take it.
+          z.int().positive(),
+          z
+            .string()
+            .regex(MEM_PATTERN, { error: 'memory must look like 4G, 1.5G, 512M or 2048 (megabytes)' }),
+        ],
+        { error: 'memory must look like 4G, 1.5G, 512M or 2048 (megabytes)' },
+      )
       .optional()
       .describe('Memory per task, e.g. 4G, 512M, or 2048 (megabytes) (Slurm only).'),
     time: z

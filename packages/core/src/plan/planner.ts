@@ -321,7 +321,11 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
       };
       run.push({ task, decision, ctx });
     }
-    const decided = await Promise.all(run.map((r) => r.decision ?? decideTask(r.task, r.ctx!)));
+    // All settled before a failure is thrown (no lookup left running behind it), the first in order.
+    const settled = await Promise.allSettled(run.map((r) => r.decision ?? decideTask(r.task, r.ctx!)));
+    const thrown = settled.find((r) => r.status === 'rejected');
+    if (thrown) throw thrown.reason;
+    const decided = settled.map((r) => (r as PromiseFulfilledResult<Decision>).value);
     for (const [k, r] of run.entries()) {
       let decision = decided[k]!;
       if (r.decision?.action === 'blocked' && r.ctx) {

@@ -274,24 +274,36 @@ export async function restoreOutputs(
   const bySha = new Map<string, typeof wanted>();
   for (const w of wanted) bySha.set(w.out.sha256, [...(bySha.get(w.out.sha256) ?? []), w]);
   const groups = [...bySha.values()];
-  const failures: RestoreResult[] = [];
+  // The failure of the first output in order is the one said, whichever came first; all settle before it is.
+  const failures: Array<{ at: number; result: RestoreResult }> = [];
   let next = 0;
   const worker = async () => {
     while (failures.length === 0 && next < groups.length) {
-      for (const { dest, out } of groups[next++]!) {
+      const at = next++;
+      for (const { dest, out } of groups[at]!) {
         await mkdir(path.dirname(dest), { recursive: true });
         const got = await cache.fetchBlob(out.sha256, dest);
         if (!got.ok)
-          failures.push({ ok: false, detail: await describeCacheFailure(got.failure), failure: got.failure });
+          failures.push({
+            at,
+            result: { ok: false, detail: await describeCacheFailure(got.failure), failure: got.failure },
+          });
         else if (!got.value)
-          failures.push({ ok: false, detail: `blob ${out.sha256.slice(0, 12)} of ${out.path} is missing` });
+          failures.push({
+            at,
+            result: { ok: false, detail: `blob ${out.sha256.slice(0, 12)} of ${out.path} is missing` },
+          });
         else await chmod(dest, restoredMode(out.mode)).catch(() => undefined);
         if (failures.length > 0) return;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(RESTORE_CONCURRENCY, groups.length) }, worker));
-  if (failures.length > 0) return failures[0]!;
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(RESTORE_CONCURRENCY, groups.length) }, worker),
+  );
+  const thrown = settled.find((r) => r.status === 'rejected');
+  if (thrown) throw thrown.reason;
+  if (failures.length > 0) return failures.sort((a, b) => a.at - b.at)[0]!.result;
   const stamps: Record<string, OutputStamp> = {};
   for (const { name, dest, out } of wanted) stamps[name] = stampFor(dest, out, root);
   return { ok: true, stamps };
