@@ -27,6 +27,11 @@ function count(kernel: string, what: string, v: number): number {
   return v;
 }
 
+/** Several size arguments, by name. */
+function counts(kernel: string, sizes: Record<string, number>): void {
+  for (const [what, v] of Object.entries(sizes)) count(kernel, what, v);
+}
+
 /** An array argument: of type `type`, and at least `need` long. */
 function array(kernel: string, what: string, a: unknown, type: ArrayType, need: number): void {
   if (!(a instanceof type))
@@ -88,16 +93,18 @@ export function checkBinEventsArguments(...args: Parameters<Kernels['binEvents']
 export function checkedKernels(k: Kernels): Kernels {
   return {
     ...k,
-    correlateDisk(img, nx, ny, kernel, kn, out) {
+    correlateDisk(...args) {
+      const [img, nx, ny, kernel, kn, out] = args;
       const n = 'correlateDisk';
       const cells = count(n, 'nx', nx) * count(n, 'ny', ny);
       if (count(n, 'kn', kn) % 2 === 0) fail(n, 'kn', `${kn} must be odd`);
       array(n, 'img', img, Float64Array, cells);
       array(n, 'kernel', kernel, Float64Array, kn * kn);
       array(n, 'out', out, Float64Array, cells);
-      k.correlateDisk(img, nx, ny, kernel, kn, out);
+      k.correlateDisk(...args);
     },
-    cashStatistics(nOn, muB, outExcess, outTs, outSqrtTs) {
+    cashStatistics(...args) {
+      const [nOn, muB, outExcess, outTs, outSqrtTs] = args;
       const n = 'cashStatistics';
       array(n, 'nOn', nOn, Float64Array, 0);
       for (const [what, a] of [
@@ -107,13 +114,14 @@ export function checkedKernels(k: Kernels): Kernels {
         ['outSqrtTs', outSqrtTs],
       ] as const)
         array(n, what, a, Float64Array, nOn.length);
-      k.cashStatistics(nOn, muB, outExcess, outTs, outSqrtTs);
+      k.cashStatistics(...args);
     },
-    binEvents(ra, dec, energy, events, wcs, nx, ny, lnEdges, nE, out) {
-      checkBinEventsArguments(ra, dec, energy, events, wcs, nx, ny, lnEdges, nE, out);
-      k.binEvents(ra, dec, energy, events, wcs, nx, ny, lnEdges, nE, out);
+    binEvents(...args) {
+      checkBinEventsArguments(...args);
+      k.binEvents(...args);
     },
-    evalAeffMap(offsets, npix, table, lnENodes, nE, offNodes, nOff, bounds, energies, nT, scale, work, out) {
+    evalAeffMap(...args) {
+      const [offsets, npix, table, lnENodes, nE, offNodes, nOff, bounds, energies, nT, , work, out] = args;
       const n = 'evalAeffMap';
       count(n, 'npix', npix);
       count(n, 'nE', nE);
@@ -127,62 +135,10 @@ export function checkedKernels(k: Kernels): Kernels {
       array(n, 'energies', energies, Float64Array, nT);
       array(n, 'work', work, Float64Array, 2 * nT);
       array(n, 'out', out, Float32Array, nT * npix);
-      k.evalAeffMap(
-        offsets,
-        npix,
-        table,
-        lnENodes,
-        nE,
-        offNodes,
-        nOff,
-        bounds,
-        energies,
-        nT,
-        scale,
-        work,
-        out,
-      );
+      k.evalAeffMap(...args);
     },
-    evalBkgMap(
-      fovLon,
-      fovLat,
-      npix,
-      lnTable,
-      lnENodes,
-      nE,
-      lonNodes,
-      nLon,
-      latNodes,
-      nLat,
-      bounds,
-      edges,
-      nK,
-      solidAngle,
-      scale,
-      work,
-      out,
-    ) {
-      const n = 'evalBkgMap';
-      for (const [what, v] of [
-        ['npix', npix],
-        ['nE', nE],
-        ['nLon', nLon],
-        ['nLat', nLat],
-        ['nK', nK],
-      ] as const)
-        count(n, what, v);
-      array(n, 'fovLon', fovLon, Float64Array, npix);
-      array(n, 'fovLat', fovLat, Float64Array, npix);
-      array(n, 'lnTable', lnTable, Float64Array, nE * nLon * nLat);
-      array(n, 'lnENodes', lnENodes, Float64Array, nE);
-      array(n, 'lonNodes', lonNodes, Float64Array, nLon);
-      array(n, 'latNodes', latNodes, Float64Array, nLat);
-      array(n, 'bounds', bounds, Float64Array, 6);
-      array(n, 'edges', edges, Float64Array, nK + 1);
-      array(n, 'solidAngle', solidAngle, Float64Array, npix);
-      array(n, 'work', work, Float64Array, 3 * (nK + 1));
-      array(n, 'out', out, Float32Array, nK * npix);
-      k.evalBkgMap(
+    evalBkgMap(...args) {
+      const [
         fovLon,
         fovLat,
         npix,
@@ -197,48 +153,27 @@ export function checkedKernels(k: Kernels): Kernels {
         edges,
         nK,
         solidAngle,
-        scale,
+        ,
         work,
         out,
-      );
-    },
-    evalPsfMap(
-      offsets,
-      npix,
-      table,
-      lnENodes,
-      nE,
-      offNodes,
-      nOff,
-      radNodes,
-      nRad,
-      bounds,
-      energies,
-      nT,
-      radEdges,
-      nR,
-      out,
-    ) {
-      const n = 'evalPsfMap';
-      for (const [what, v] of [
-        ['npix', npix],
-        ['nE', nE],
-        ['nOff', nOff],
-        ['nRad', nRad],
-        ['nT', nT],
-        ['nR', nR],
-      ] as const)
-        count(n, what, v);
-      array(n, 'offsets', offsets, Float64Array, npix);
-      array(n, 'table', table, Float64Array, nE * nOff * nRad);
+      ] = args;
+      const n = 'evalBkgMap';
+      counts(n, { npix, nE, nLon, nLat, nK });
+      array(n, 'fovLon', fovLon, Float64Array, npix);
+      array(n, 'fovLat', fovLat, Float64Array, npix);
+      array(n, 'lnTable', lnTable, Float64Array, nE * nLon * nLat);
       array(n, 'lnENodes', lnENodes, Float64Array, nE);
-      array(n, 'offNodes', offNodes, Float64Array, nOff);
-      array(n, 'radNodes', radNodes, Float64Array, nRad);
+      array(n, 'lonNodes', lonNodes, Float64Array, nLon);
+      array(n, 'latNodes', latNodes, Float64Array, nLat);
       array(n, 'bounds', bounds, Float64Array, 6);
-      array(n, 'energies', energies, Float64Array, nT);
-      array(n, 'radEdges', radEdges, Float64Array, nR > 0 ? nR + 1 : 0);
-      array(n, 'out', out, Float32Array, nT * nR * npix);
-      k.evalPsfMap(
+      array(n, 'edges', edges, Float64Array, nK + 1);
+      array(n, 'solidAngle', solidAngle, Float64Array, npix);
+      array(n, 'work', work, Float64Array, 3 * (nK + 1));
+      array(n, 'out', out, Float32Array, nK * npix);
+      k.evalBkgMap(...args);
+    },
+    evalPsfMap(...args) {
+      const [
         offsets,
         npix,
         table,
@@ -254,47 +189,22 @@ export function checkedKernels(k: Kernels): Kernels {
         radEdges,
         nR,
         out,
-      );
-    },
-    evalEdispKernelMap(
-      offsets,
-      npix,
-      table,
-      lnENodes,
-      nE,
-      nM,
-      offNodes,
-      nOff,
-      migraEdges,
-      bounds,
-      energies,
-      nT,
-      recoEdges,
-      nK,
-      work,
-      out,
-    ) {
-      const n = 'evalEdispKernelMap';
-      for (const [what, v] of [
-        ['npix', npix],
-        ['nE', nE],
-        ['nM', nM],
-        ['nOff', nOff],
-        ['nT', nT],
-        ['nK', nK],
-      ] as const)
-        count(n, what, v);
+      ] = args;
+      const n = 'evalPsfMap';
+      counts(n, { npix, nE, nOff, nRad, nT, nR });
       array(n, 'offsets', offsets, Float64Array, npix);
-      array(n, 'table', table, Float64Array, nE * nM * nOff);
+      array(n, 'table', table, Float64Array, nE * nOff * nRad);
       array(n, 'lnENodes', lnENodes, Float64Array, nE);
       array(n, 'offNodes', offNodes, Float64Array, nOff);
-      array(n, 'migraEdges', migraEdges, Float64Array, nM + 1);
-      array(n, 'bounds', bounds, Float64Array, 4);
+      array(n, 'radNodes', radNodes, Float64Array, nRad);
+      array(n, 'bounds', bounds, Float64Array, 6);
       array(n, 'energies', energies, Float64Array, nT);
-      array(n, 'recoEdges', recoEdges, Float64Array, nK + 1);
-      array(n, 'work', work, Float64Array, nM + 1);
-      array(n, 'out', out, Float64Array, nT * nK * npix);
-      k.evalEdispKernelMap(
+      array(n, 'radEdges', radEdges, Float64Array, nR > 0 ? nR + 1 : 0);
+      array(n, 'out', out, Float32Array, nT * nR * npix);
+      k.evalPsfMap(...args);
+    },
+    evalEdispKernelMap(...args) {
+      const [
         offsets,
         npix,
         table,
@@ -311,9 +221,23 @@ export function checkedKernels(k: Kernels): Kernels {
         nK,
         work,
         out,
-      );
+      ] = args;
+      const n = 'evalEdispKernelMap';
+      counts(n, { npix, nE, nM, nOff, nT, nK });
+      array(n, 'offsets', offsets, Float64Array, npix);
+      array(n, 'table', table, Float64Array, nE * nM * nOff);
+      array(n, 'lnENodes', lnENodes, Float64Array, nE);
+      array(n, 'offNodes', offNodes, Float64Array, nOff);
+      array(n, 'migraEdges', migraEdges, Float64Array, nM + 1);
+      array(n, 'bounds', bounds, Float64Array, 4);
+      array(n, 'energies', energies, Float64Array, nT);
+      array(n, 'recoEdges', recoEdges, Float64Array, nK + 1);
+      array(n, 'work', work, Float64Array, nM + 1);
+      array(n, 'out', out, Float64Array, nT * nK * npix);
+      k.evalEdispKernelMap(...args);
     },
-    stackAdd(dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes, x0, y0, mask, maskPlanes, scale) {
+    stackAdd(...args) {
+      const [dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes, , , mask, maskPlanes] = args;
       const n = 'stackAdd';
       const dstPlane = count(n, 'dstNx', dstNx) * count(n, 'dstNy', dstNy);
       const srcPlane = count(n, 'srcNx', srcNx) * count(n, 'srcNy', srcNy);
@@ -321,27 +245,22 @@ export function checkedKernels(k: Kernels): Kernels {
       array(n, 'dst', dst, Float32Array, nPlanes * dstPlane);
       array(n, 'src', src, Float32Array, nPlanes * srcPlane);
       array(n, 'mask', mask, Uint8Array, maskPlanes === 1 ? srcPlane : nPlanes * srcPlane);
-      k.stackAdd(dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes, x0, y0, mask, maskPlanes, scale);
+      k.stackAdd(...args);
     },
-    stackMaskOr(dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes, x0, y0) {
+    stackMaskOr(...args) {
+      const [dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes] = args;
       const n = 'stackMaskOr';
       const dstPlane = count(n, 'dstNx', dstNx) * count(n, 'dstNy', dstNy);
       const srcPlane = count(n, 'srcNx', srcNx) * count(n, 'srcNy', srcNy);
       count(n, 'nPlanes', nPlanes);
       array(n, 'dst', dst, Uint8Array, nPlanes * dstPlane);
       array(n, 'src', src, Uint8Array, nPlanes * srcPlane);
-      k.stackMaskOr(dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes, x0, y0);
+      k.stackMaskOr(...args);
     },
-    stackIrfWeighted(num, den, data, weight, from, to, len, nSeg, ni, nI, nT, nA) {
+    stackIrfWeighted(...args) {
+      const [num, den, data, weight, from, to, len, nSeg, ni, nI, nT, nA] = args;
       const n = 'stackIrfWeighted';
-      for (const [what, v] of [
-        ['nSeg', nSeg],
-        ['ni', ni],
-        ['nI', nI],
-        ['nT', nT],
-        ['nA', nA],
-      ] as const)
-        count(n, what, v);
+      counts(n, { nSeg, ni, nI, nT, nA });
       array(n, 'num', num, Float64Array, nT * nA * nI);
       array(n, 'den', den, Float64Array, nT * nI);
       array(n, 'data', data, Float32Array, nT * nA * ni);
@@ -359,7 +278,7 @@ export function checkedKernels(k: Kernels): Kernels {
         if (p < 0 || q < 0 || l < 0 || p + l > ni || q + l > nI)
           fail(n, 'segments', `segment ${s} (${p}, ${q}, ${l}) is outside the grids`);
       }
-      k.stackIrfWeighted(num, den, data, weight, from, to, len, nSeg, ni, nI, nT, nA);
+      k.stackIrfWeighted(...args);
     },
   };
 }
