@@ -28,6 +28,7 @@ import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
 import { type RunBuildOptions, recordedWarnings, runBuild } from '../schedule/scheduler.js';
+import { hasUnconfirmedJobs } from '../slurm/unconfirmed-jobs.js';
 import { HashMemo } from '../state/hash-memo.js';
 import { loadState, type StateData, saveState, stateFileStamp } from '../state/state-file.js';
 import { lazyLocalStore } from '../store/lazy-cache.js';
@@ -107,17 +108,6 @@ export interface Session {
    * then vouches for nothing, its stamps having missed the damage.
    */
   stateDamaged?: boolean;
-}
-
-/** How long a build waits for Slurm when it retries the cancel of jobs an earlier build could not confirm ended. */
-const MARK_RETRY_TIMEOUT_MS = 5000;
-
-/** Whether an earlier build left Slurm jobs not confirmed ended (slurm/unconfirmed-jobs.ts): one readdir when it used Slurm. */
-function slurmMarks(pipeDir: string): boolean {
-  const root = path.join(pipeDir, 'slurm');
-  return (
-    existsSync(root) && readdirSync(root).some((b) => existsSync(path.join(root, b, 'jobs-unconfirmed.json')))
-  );
 }
 
 export type OpenResult = { ok: true; session: Session } | { ok: false; diagnostics: Diagnostic[] };
@@ -367,7 +357,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     if (
       isNoOp(plan, session) &&
       !staleLockOwner(session.layout.lockFile) &&
-      !slurmMarks(session.layout.dir)
+      !hasUnconfirmedJobs(path.join(session.layout.dir, 'slurm'))
     ) {
       options.onPlan?.(plan, buildId);
       const reports = new Map<string, TaskReport>();
@@ -415,66 +405,16 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       session.notes.push(
         `stopped ${stopped} command${stopped === 1 ? '' : 's'} that build ${lock.tookOverStale.buildId} left running`,
       );
-    // Its Slurm jobs too, and wait for them to end: one still running would publish stale outputs under us.
-    const slurmDir = path.join(session.layout.dir, 'slurm', lock.tookOverStale.buildId);
-    if (existsSync(slurmDir)) {
-      const { stopOrphanJobs } = await import('../slurm/orphan-jobs.js');
-      const orphanedBuild = lock.tookOverStale.buildId;
-      const jobs = await stopOrphanJobs(orphanedBuild).catch(async (error: unknown) => {
-        // Not known to be ended: marked, said, and tried again by every build until Slurm answers.
-        const { markUnconfirmed, unconfirmedText } = await import('../slurm/unconfirmed-jobs.js');
-        const mark = {
-          buildId: orphanedBuild,
-          jobs: [],
-          reason: error instanceof Error ? error.message : String(error),
-        };
-        markUnconfirmed(slurmDir, mark);
-        session.notes.push(unconfirmedText(mark));
-        // Some may have been cancelled before the error (a failed poll after scancel): plan again to be safe.
-        orphansEnded = true;
-        return undefined;
-      });
-      if (jobs && jobs.cancelled.length > 0) {
-        // They may have written into the workspace since this build planned: plan again.
-        orphansEnded = true;
-        session.notes.push(
-          `cancelled ${jobs.cancelled.length} Slurm job${jobs.cancelled.length === 1 ? '' : 's'} that build ${lock.tookOverStale.buildId} left (${jobs.cancelled.join(', ')})` +
-            (jobs.stillListed.length > 0
-              ? `; still listed by squeue: ${jobs.stillListed.join(', ')} — their outputs may yet change`
-              : ''),
-        );
-      }
-    }
   }
-  // Jobs of earlier builds that Slurm could not confirm ended (a failed scancel or squeue): cancelled now if it answers,
-  // asked with a short timeout (a controller that is down must not hold every build, local ones too, for a minute).
+  // Slurm jobs left by the dead build, or by an earlier one whose cancel Slurm could not confirm: one still running
+  // would publish stale outputs under us (slurm/orphan-jobs.ts).
   const slurmRoot = path.join(session.layout.dir, 'slurm');
-  if (slurmMarks(session.layout.dir)) {
-    const { unconfirmedBuilds, clearUnconfirmed, unconfirmedText } = await import(
-      '../slurm/unconfirmed-jobs.js'
-    );
-    const { stopOrphanJobs } = await import('../slurm/orphan-jobs.js');
-    const { SlurmClient } = await import('../slurm/client.js');
-    for (const mark of unconfirmedBuilds(slurmRoot)) {
-      // Marked just now, by the takeover above: tried and said there already.
-      if (mark.buildId === lock.tookOverStale?.buildId) continue;
-      try {
-        const jobs = await stopOrphanJobs(mark.buildId, {
-          client: new SlurmClient({ timeoutMs: MARK_RETRY_TIMEOUT_MS }),
-        });
-        clearUnconfirmed(mark.workDir);
-        if (jobs.cancelled.length > 0) orphansEnded = true;
-        session.notes.push(
-          `the Slurm jobs of build ${mark.buildId} that could not be cancelled before are ended now${jobs.cancelled.length > 0 ? ` (cancelled ${jobs.cancelled.join(', ')})` : ''}`,
-        );
-      } catch (error) {
-        // Some may have been cancelled before the error (a failed poll after scancel): plan again to be safe.
-        orphansEnded = true;
-        session.notes.push(
-          unconfirmedText({ ...mark, reason: error instanceof Error ? error.message : String(error) }),
-        );
-      }
-    }
+  if (lock.tookOverStale ? existsSync(slurmRoot) : hasUnconfirmedJobs(slurmRoot)) {
+    const { settleLeftJobs } = await import('../slurm/orphan-jobs.js');
+    const left = await settleLeftJobs(session.layout.dir, lock.tookOverStale?.buildId);
+    session.notes.push(...left.notes);
+    // They may have written into the workspace since this build planned: plan again.
+    if (left.replan) orphansEnded = true;
   }
   // The start record's write, once begun: settled before the lock is released, even when the build throws, so that
   // no write of this build's record lands after the next build has started.

@@ -61,6 +61,11 @@ function oneLine(text: string): string {
   return lines.map((l, i) => (i > 0 ? l.replace(/^sbatch: error: /, '') : l)).join('; ');
 }
 
+/** What a failed Slurm command said, on one line (its exit status when it said nothing). */
+export function commandFailure(res: CommandResult): string {
+  return oneLine(res.stderr || res.stdout) || `exit status ${res.code}`;
+}
+
 export interface SlurmClientOptions {
   /** Path of slurm.conf for every command (default: the SLURM_CONF of the environment, if any). */
   slurmConf?: string;
@@ -259,8 +264,7 @@ export class SlurmClient {
    */
   async jobsNamed(prefix: string): Promise<string[]> {
     const res = await this.#exec('squeue', ['-h', '--me', '-o', '%F|%j']);
-    if (res.code !== 0)
-      throw new Error(`squeue failed: ${oneLine(res.stderr || res.stdout) || `exit status ${res.code}`}`);
+    if (res.code !== 0) throw new Error(`squeue failed: ${commandFailure(res)}`);
     const ids = new Set<string>();
     for (const line of res.stdout.split('\n')) {
       const [id, name] = line.trim().split('|');

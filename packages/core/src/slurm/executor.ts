@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Resources } from '../model/types.js';
-import { SlurmClient } from './client.js';
+import { commandFailure, SlurmClient } from './client.js';
 import { type GrowthPolicy, resourceArgs, resourcesForAttempt } from './resources.js';
 import { classifyJob, elementKey, indexRecords, type SlurmEnd } from './state.js';
 import {
@@ -146,10 +146,7 @@ export class SlurmExecutor implements BatchExecutor {
     if (res && res.code !== 0) {
       const left = new Set(await client.jobsNamed(prefix));
       const still = ids.filter((id) => left.has(id));
-      if (still.length > 0)
-        throw new Error(
-          `scancel ${still.join(' ')} failed: ${(res.stderr || res.stdout).trim().split('\n')[0]}`,
-        );
+      if (still.length > 0) throw new Error(`scancel ${still.join(' ')} failed: ${commandFailure(res)}`);
     }
     return ids;
   }
@@ -272,7 +269,7 @@ class BatchRun {
       const mark = {
         buildId: this.o.buildId,
         jobs: live,
-        reason: `scancel failed: ${(res.stderr || res.stdout).trim().split('\n')[0] || `exit status ${res.code}`}`,
+        reason: `scancel failed: ${commandFailure(res)}`,
       };
       markUnconfirmed(this.o.workDir, mark);
       this.#emit({ type: 'note', message: unconfirmedText(mark) });

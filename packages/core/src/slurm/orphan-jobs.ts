@@ -3,9 +3,13 @@
  * workspace's lock cancels them and waits until Slurm has ended them. Left running, such a job would publish its
  * old outputs under their final names while the new build reads them (a stale product, cached under a new key).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { slurmWorkDir } from './build-jobs.js';
 import { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
 import { jobNamePrefix } from './submission.js';
+import { clearUnconfirmed, markUnconfirmed, unconfirmedBuilds, unconfirmedText } from './unconfirmed-jobs.js';
 
 export interface StoppedJobs {
   /** Job ids (array ids for arrays) that were cancelled. */
@@ -32,4 +36,63 @@ export async function stopOrphanJobs(
     if (left.length === 0 || Date.now() > deadline) return { cancelled, stillListed: left };
     await new Promise((r) => setTimeout(r, delay));
   }
+}
+
+/** How long a build waits for Slurm when it retries the cancel of jobs an earlier build could not confirm ended. */
+const MARK_RETRY_TIMEOUT_MS = 5000;
+
+/** What a build learnt of the jobs earlier builds left, for its notes; `replan` when they may have written since. */
+export interface LeftJobs {
+  notes: string[];
+  replan: boolean;
+}
+
+/**
+ * At a build's start, under its lock: the jobs of the dead build whose lock it took over (`tookOver`), cancelled and
+ * waited for; then those of earlier builds that Slurm could not confirm ended (unconfirmed-jobs.ts), asked again with a
+ * short timeout (a controller that is down must not hold every build, local ones too, for a minute). Jobs that still
+ * cannot be confirmed are marked and said. `pipeDir` is the workspace's `.pipe`.
+ */
+export async function settleLeftJobs(pipeDir: string, tookOver: string | undefined): Promise<LeftJobs> {
+  const left: LeftJobs = { notes: [], replan: false };
+  const unconfirmed = (buildId: string, error: unknown) => {
+    // Some may have been cancelled before the error (a failed poll after scancel): plan again to be safe.
+    left.replan = true;
+    return { buildId, jobs: [], reason: error instanceof Error ? error.message : String(error) };
+  };
+  if (tookOver !== undefined && existsSync(slurmWorkDir(pipeDir, tookOver))) {
+    try {
+      const jobs = await stopOrphanJobs(tookOver);
+      if (jobs.cancelled.length > 0) {
+        left.replan = true;
+        left.notes.push(
+          `cancelled ${jobs.cancelled.length} Slurm job${jobs.cancelled.length === 1 ? '' : 's'} that build ${tookOver} left (${jobs.cancelled.join(', ')})` +
+            (jobs.stillListed.length > 0
+              ? `; still listed by squeue: ${jobs.stillListed.join(', ')} — their outputs may yet change`
+              : ''),
+        );
+      }
+    } catch (error) {
+      // Not known to be ended: marked (tried again by every build until Slurm answers) and said.
+      const mark = unconfirmed(tookOver, error);
+      markUnconfirmed(slurmWorkDir(pipeDir, tookOver), mark);
+      left.notes.push(unconfirmedText(mark));
+    }
+  }
+  for (const mark of unconfirmedBuilds(join(pipeDir, 'slurm'))) {
+    if (mark.buildId === tookOver) continue; // marked just now, and said above
+    try {
+      const jobs = await stopOrphanJobs(mark.buildId, {
+        client: new SlurmClient({ timeoutMs: MARK_RETRY_TIMEOUT_MS }),
+      });
+      clearUnconfirmed(mark.workDir);
+      if (jobs.cancelled.length > 0) left.replan = true;
+      left.notes.push(
+        `the Slurm jobs of build ${mark.buildId} that could not be cancelled before are ended now${jobs.cancelled.length > 0 ? ` (cancelled ${jobs.cancelled.join(', ')})` : ''}`,
+      );
+    } catch (error) {
+      left.notes.push(unconfirmedText({ ...mark, reason: unconfirmed(mark.buildId, error).reason }));
+    }
+  }
+  return left;
 }

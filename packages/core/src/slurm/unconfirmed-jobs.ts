@@ -33,6 +33,14 @@ export function clearUnconfirmed(workDir: string): void {
   rmSync(join(workDir, MARK), { force: true });
 }
 
+/**
+ * Whether a build under `slurmRoot` (`.pipe/slurm`) is marked: one readdir, when the workspace used Slurm at all.
+ * (The no-op fast path, which loads no engine, has its copy: cli fast-path/entry.ts.)
+ */
+export function hasUnconfirmedJobs(slurmRoot: string): boolean {
+  return existsSync(slurmRoot) && readdirSync(slurmRoot).some((b) => existsSync(join(slurmRoot, b, MARK)));
+}
+
 /** The marks under `slurmRoot` (`.pipe/slurm`), one per build. */
 export function unconfirmedBuilds(slurmRoot: string): Array<UnconfirmedJobs & { workDir: string }> {
   if (!existsSync(slurmRoot)) return [];
