@@ -135,8 +135,11 @@ it("keeps the seam's note on an automatic choice (a broken native addon) for eve
   const loads = { n: 0 };
   const noting = async (): Promise<KernelSeam> => ({
     ...(await seam(loads)()),
-    fallbackNote: (backend) =>
-      backend === 'wasm' ? 'the kernels run as wasm: native addon x failed to load' : undefined,
+    // As @pipe/kernels' seam: a note only for the automatic choice (nothing requested).
+    fallbackNote: (backend, requested) =>
+      backend === 'wasm' && requested === undefined
+        ? 'the kernels run as wasm: native addon x failed to load'
+        : undefined,
   });
   const first = await chooseKernels(['a'], undefined, noting, memo);
   expect(first.ok && first.note).toBe('the kernels run as wasm: native addon x failed to load');

@@ -49,9 +49,9 @@ export function probeBackends(): BackendStatus[] {
  * names no backend.
  */
 export async function selectBackend(requested?: string): Promise<BackendName | BackendUnavailable> {
-  const wanted = requested ?? (process.env.PIPE_KERNELS || undefined);
+  const wanted = wantedBackend(requested);
   const statuses = probeBackends();
-  if (wanted === undefined || wanted === 'auto') {
+  if (wanted === undefined) {
     return (statuses.find((s) => s.available) as BackendStatus).backend;
   }
   const status = statuses.find((s) => s.backend === wanted);
@@ -74,11 +74,19 @@ export async function selectBackend(requested?: string): Promise<BackendName | B
   return status.backend;
 }
 
+/** The backend asked for (the request, else PIPE_KERNELS); undefined for the automatic choice. */
+function wantedBackend(requested: string | undefined): string | undefined {
+  const wanted = requested ?? (process.env.PIPE_KERNELS || undefined);
+  return wanted === 'auto' ? undefined : wanted;
+}
+
 /**
- * What to tell the user when `chosen` was picked automatically while this platform's native addon is there but
- * does not load (built for another Node, truncated): else the build would run slower without a word.
+ * What to tell the user when `chosen` was picked automatically (nothing asked for, see selectBackend) while this
+ * platform's native addon is there but does not load (built for another Node, truncated): else the build would run
+ * slower without a word. A backend asked for is what the user said: no note.
  */
-export function autoFallbackNote(chosen: string): string | undefined {
+export function autoFallbackNote(chosen: string, requested?: string): string | undefined {
+  if (wantedBackend(requested) !== undefined) return undefined;
   const native = loadNativeAddon();
   if (chosen === 'native' || native.ok || native.broken === undefined) return undefined;
   return `the kernels run as ${chosen}: ${native.reason}; ${NATIVE_BUILD_HINT}, or remove it`;

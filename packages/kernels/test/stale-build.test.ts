@@ -77,16 +77,21 @@ describe('autoFallbackNote', () => {
         [
           '--input-type=module',
           '-e',
-          `const m = await import(${JSON.stringify(pathToFileURL(join(KERNELS, 'dist', 'select.js')).href)}); const b = await m.selectBackend(); console.log(JSON.stringify({ b, note: m.autoFallbackNote(b) ?? null }))`,
+          `const m = await import(${JSON.stringify(pathToFileURL(join(KERNELS, 'dist', 'select.js')).href)}); const b = await m.selectBackend(); console.log(JSON.stringify({ b, note: m.autoFallbackNote(b) ?? null, asked: m.autoFallbackNote(b, 'wasm') ?? null }))`,
         ],
         { env: { ...process.env, ...env, PIPE_KERNELS: '' }, encoding: 'utf8' },
       );
-    const said = JSON.parse(ask({ PIPE_KERNELS_ROOT: root })) as { b: string; note: string | null };
+    const said = JSON.parse(ask({ PIPE_KERNELS_ROOT: root })) as {
+      b: string;
+      note: string | null;
+      asked: string | null;
+    };
     expect(said.b).toBe('wasm');
+    expect(said.asked).toBeNull(); // a backend asked for is what the user said: no note
     expect(said.note).toContain(`native addon ${broken} failed to load`);
     expect(said.note).toContain('npm run build:native');
     expect(said.note?.split(broken).length).toBe(2); // the path once, not repeated from node's message
     rmSync(broken);
-    expect(JSON.parse(ask({ PIPE_KERNELS_ROOT: root }))).toEqual({ b: 'wasm', note: null });
+    expect(JSON.parse(ask({ PIPE_KERNELS_ROOT: root }))).toEqual({ b: 'wasm', note: null, asked: null });
   });
 });

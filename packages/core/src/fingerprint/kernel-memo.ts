@@ -103,9 +103,7 @@ export async function chooseKernels(
   const stale = seam.staleBuild?.(names, chosen);
   if (stale) return { ok: false, error: stale };
   const ids = new Map([...names].sort().map((n) => [n, seam.kernelIdentity(n, chosen)]));
-  // Only a choice made for the user is worth a note: one asked for (flag or PIPE_KERNELS) is what they said.
-  const auto = ['', 'auto'].includes(requested ?? process.env['PIPE_KERNELS'] ?? '');
-  const note = auto ? seam.fallbackNote?.(chosen) : undefined;
+  const note = seam.fallbackNote?.(chosen, requested);
   const deps = seam.identityFiles?.(names);
   if (memoFile && deps) {
     const stamps = [...deps.files.map((f) => stampDep(f, 'f')), ...deps.dirs.map((d) => stampDep(d, 'd'))];

@@ -21,8 +21,11 @@ export interface KernelSeam {
   identityFiles?(names: readonly string[]): { files: string[]; dirs: string[] };
   /** Why the code `backend` runs for `names` is older than their sources (see @pipe/kernels), or undefined. */
   staleBuild?(names: readonly string[], backend: string): string | undefined;
-  /** A note for the user on an automatic choice of `backend` (the native addon there but broken), or undefined. */
-  fallbackNote?(backend: string): string | undefined;
+  /**
+   * A note for the user on `backend` chosen for `requested` when that was the automatic choice (the native addon there
+   * but broken), or undefined.
+   */
+  fallbackNote?(backend: string, requested?: string): string | undefined;
 }
 
 /** The real seam: `@pipe/kernels/seam` (not the kernels themselves), imported only when a step uses kernels. */
@@ -32,7 +35,7 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
     kernelIdentity(name: string, backend: string): KernelId;
     identityFiles(names: readonly string[]): { files: string[]; dirs: string[] };
     staleKernelBuild(names: readonly string[], backend: string): string | undefined;
-    autoFallbackNote(backend: string): string | undefined;
+    autoFallbackNote(backend: string, requested?: string): string | undefined;
   };
   return {
     async selectBackend(requested) {
@@ -44,7 +47,7 @@ export async function loadKernelSeam(): Promise<KernelSeam> {
     kernelIdentity: (name, backend) => mod.kernelIdentity(name, backend),
     identityFiles: (names) => mod.identityFiles(names),
     staleBuild: (names, backend) => mod.staleKernelBuild(names, backend),
-    fallbackNote: (backend) => mod.autoFallbackNote(backend),
+    fallbackNote: (backend, requested) => mod.autoFallbackNote(backend, requested),
   };
 }
 
