@@ -369,17 +369,13 @@ export class TieredCache implements CacheBackend {
     }
     // Writes refused (a fork's CI without the token: anonymous reads, no writes): still a remote to read from.
     if (sent.failure.type === 'unauthorized' && this.mode === 'readwrite' && !this.required) {
-      const first = this.writeRefused === undefined;
-      this.writeRefused = sent.failure;
-      if (first) {
-        const remoteName = this.remote.name;
-        this.onWarning({
-          backend: remoteName,
-          operation,
-          failure: sent.failure,
-          message: `remote cache ${remoteName} refused a write (${describeFailure(sent.failure)}): reading from it only, for the rest of this build (of this pipe watch session) (a token that may write: PIPE_REMOTE_CACHE_TOKEN; or say --remote-cache=read)`,
-        });
-      }
+      this.writeRefused ??= sent.failure;
+      // Said once, whichever upload (blob or manifest) was refused first.
+      this.warn(
+        'write',
+        sent.failure,
+        `remote cache ${this.remote.name} refused a write (${describeFailure(sent.failure)}): reading from it only, for the rest of this build (of this pipe watch session) (a token that may write: PIPE_REMOTE_CACHE_TOKEN; or say --remote-cache=read)`,
+      );
       return ok(undefined);
     }
     const error = this.remoteFailed(operation, sent.failure);
