@@ -1004,6 +1004,26 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it("an input naming one item's product by its path once that product exists: the error gives both readings", async () => {
+    // After `up` was built, build/b.txt is there: the checks cannot tell its product from a file of the user's.
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          up: {command: [x], foreach: [a, b], outputs: {o: 'build/{item}.txt'}}
+          down: {command: [x], inputs: {i: build/b.txt}, outputs: {o: build/down.txt}}
+      `,
+      'build/b.txt': 'made by up[b]',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'output-is-input',
+        at: 'pipe.yaml:3:52',
+        hint: "give the outputs of 'up' a folder of their own, where no input is read from; or, if 'build/b.txt' is the product up[b] wrote, read all of them, {target: up, output: o}, or item by item from a foreach over the same items, {target: up, output: o, per_item: true}",
+      },
+    ]);
+  });
+
   it('refuses outputs that name no file, go into .pipe/, or would overwrite a pipeline file or an input, all at once', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `
@@ -1066,7 +1086,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
       {
         code: 'output-is-input',
         at: 'pipe.yaml:11:65',
-        hint: "give the outputs of 'j' a folder of their own, where no input is read from",
+        hint: "give the outputs of 'j' a folder of their own, where no input is read from; or, if 'cal/gain.txt' is the product j[gain] wrote, read all of them, {target: j, output: o}, or item by item from a foreach over the same items, {target: j, output: o, per_item: true}",
       },
       {
         code: 'output-is-source',

@@ -184,6 +184,37 @@ describe('code hash', () => {
     expect(knownCodeHashes([mod])).toEqual([]);
   });
 
+  it('checks several remembered hashes with one stat per shared file, taken once for the question', () => {
+    const root = pkg();
+    const mod = path.join(root, 'dist/steps/s.js');
+    const other = path.join(root, 'dist/steps/t.js');
+    writeFileSync(other, "import { helper } from '../lib/helper.js';\n");
+    writeFileSync(path.join(root, 'src/steps/t.ts'), "import { helper } from '../lib/helper.js';\n");
+    const old = new Date(Date.now() - 60_000);
+    for (const f of [
+      'src/steps/s.ts',
+      'src/steps/t.ts',
+      'src/lib/helper.ts',
+      'dist/steps/s.js',
+      'dist/steps/t.js',
+      'dist/lib/helper.js',
+    ])
+      utimesSync(path.join(root, f), old, old);
+    const first = { s: codeHash(mod), t: codeHash(other) };
+    const seen = new Map();
+    expect(codeHash(mod, seen)).toEqual(first.s);
+    const afterS = seen.size;
+    expect(codeHash(other, seen)).toEqual(first.t);
+    // t's own two files (source and compiled) were statted; helper's were taken for s already.
+    expect(seen.size).toBe(afterS + 2);
+    const helper = path.join(root, 'src/lib/helper.ts');
+    expect(seen.get(helper)).toEqual(identityOf(statSync(helper, { bigint: true })));
+    // The identities taken for the question decide it: an edit after they were taken is seen by the next question.
+    writeFileSync(helper, 'export const helper = 4;\n');
+    expect(codeHash(mod, seen)).toEqual(first.s);
+    expect(codeHash(mod).hash).not.toBe(first.s.hash);
+  });
+
   it("uses the hashes a package's build recorded in its dist/ while their files keep their stamps", () => {
     const root = pkg();
     const dist = path.join(root, 'dist');

@@ -200,7 +200,11 @@ export function checkOutputsOverInputs(
           : `output '${template}' of target '${writer.target.name}' is ${whose} ('${spec.pattern}') for item '${item}', which a build would overwrite`,
         at: writer.outputSpans.get(output),
         related: [{ message: `'${spec.pattern}' read here`, span: spec.span }],
-        hint: `give the outputs of '${writer.target.name}' a folder of their own, where no input is read from`,
+        // The file may also be that item's product, from an earlier build: these checks cannot tell (the state can).
+        hint:
+          fanOut && writer !== reader
+            ? `give the outputs of '${writer.target.name}' a folder of their own, where no input is read from; or, if '${spec.pattern}' is the product ${writer.target.name}[${item}] wrote, read all of them, {target: ${writer.target.name}, output: ${output}}, or item by item from a foreach over the same items, {target: ${writer.target.name}, output: ${output}, per_item: true}`
+            : `give the outputs of '${writer.target.name}' a folder of their own, where no input is read from`,
       }),
     );
   };

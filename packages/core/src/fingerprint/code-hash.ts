@@ -157,11 +157,32 @@ function seedFromBuild(modulePath: string): void {
   seedCodeHashes(valid, false); // what this process hashed itself stays
 }
 
-/** Hash a step module and its transitive relative imports. Missing imports are skipped (the runtime will complain). */
-export function codeHash(modulePath: string): CodeHash {
+/**
+ * File identities taken once for several code hashes asked together (see codeHash's `seen`): step modules share most
+ * of their files, so checking five of them stats each shared file once, not five times.
+ */
+export type IdentitiesSeen = Map<string, FileIdentity | null>;
+
+function identityOnce(file: string, seen: IdentitiesSeen | undefined): FileIdentity | null {
+  if (!seen) return identityNow(file);
+  let id = seen.get(file);
+  if (id === undefined) seen.set(file, (id = identityNow(file)));
+  return id;
+}
+
+/**
+ * Hash a step module and its transitive relative imports. Missing imports are skipped (the runtime will complain).
+ * `seen`: identities already taken by the caller for this one question (several modules checked at one moment), used
+ * instead of a stat each when checking a remembered hash.
+ */
+export function codeHash(modulePath: string, seen?: IdentitiesSeen): CodeHash {
   if (!memo.has(modulePath)) seedFromBuild(modulePath);
   const known = memo.get(modulePath);
-  if (known?.stamps.every(([file, id]) => id !== null && sameIdentity(id, identityNow(file) ?? undefined)))
+  if (
+    known?.stamps.every(
+      ([file, id]) => id !== null && sameIdentity(id, identityOnce(file, seen) ?? undefined),
+    )
+  )
     return known.value;
   const started = Date.now();
   const stamps: Stamps = [];

@@ -5,7 +5,7 @@
  */
 import type { StepDefinition } from '../model/step.js';
 import type { Pipeline } from '../model/types.js';
-import { codeHash } from './code-hash.js';
+import { codeHash, type IdentitiesSeen } from './code-hash.js';
 import { chooseKernels, type KernelFiles } from './kernel-memo.js';
 import type { KernelId, StepIdentity } from './record.js';
 
@@ -152,6 +152,8 @@ export async function resolveStepIdentities(
   }
   const byTarget = new Map<string, StepIdentity>();
   const byModule = new Map<string, StepIdentity>();
+  // The modules' remembered hashes are checked together: a file they share is statted once.
+  const seen: IdentitiesSeen = new Map();
   for (const [name, module] of byTargetModule) {
     if (!module) {
       byTarget.set(name, COMMAND_IDENTITY);
@@ -161,7 +163,7 @@ export async function resolveStepIdentities(
     if (!identity) {
       const def = defs.get(module)!;
       const kernels = [...(def.kernels ?? [])].sort().map((k) => kernelIds.get(k)!);
-      const code = codeHash(module);
+      const code = codeHash(module, seen);
       if (code.stale) return { ok: false, error: `target '${name}': step ${module} is stale: ${code.stale}` };
       identity = { name: def.name, version: def.version, code: code.hash, kernels };
       byModule.set(module, identity);
