@@ -404,6 +404,66 @@ targets:
     ws.remove('.');
   }, 300_000);
 
+  it('kill -9 of a build whose jobs then end well: the next build takes their results instead of new jobs', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+defaults:
+  resources: {mem: 64M, time: "00:05:00"}
+targets:
+  parts:
+    step: command
+    foreach: [a, b, c]
+    command: [/bin/sh, -c, 'touch "out/started-$0"; while [ ! -e out/release ]; do sleep 0.2; done; echo "part $0" > "$1"; echo "$0" >> out/runs.txt', '{item}', '{outputs.out}']
+    outputs: {out: 'out/parts/{item}.txt'}
+  joined:
+    step: command
+    inputs: {parts: {target: parts}}
+    command: [/bin/sh, -c, 'cat "$@" > "$0"', '{outputs.out}', '{inputs.parts}']
+    outputs: {out: out/joined.txt}
+`,
+      'out/.keep': '',
+    });
+    const driver = ws.spawn(['build', 'joined', '--executor', 'slurm'], slurmEnv);
+    await waitFor('the three jobs to start', () =>
+      ['a', 'b', 'c'].every((i) => ws.exists(`out/started-${i}`)) ? true : undefined,
+    );
+    const oldBuild = readdirSync(ws.path('.pipe/slurm'))[0]!;
+    driver.kill('SIGKILL');
+    await new Promise((r) => driver.once('exit', r));
+    // The jobs end well with no driver to store what they made.
+    ws.write('out/release', '');
+    const squeued = () =>
+      execFileSync('squeue', ['-h', '-o', '%j'], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
+    await waitFor('the jobs to end', () => (squeued().includes(`pipe-${oldBuild}-parts`) ? undefined : true));
+    expect(ws.read('out/runs.txt').split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'c']);
+    const next = await ws.run(['build', 'joined', '--executor', 'slurm'], slurmEnv);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toContain(`3 Slurm jobs of build ${oldBuild} ended well after its driver did`);
+    // Said before the tasks, not after them.
+    expect(next.stderr.indexOf('ended well after its driver did')).toBeLessThan(
+      next.stderr.indexOf('parts[a]'),
+    );
+    // Not run again: their results were taken, and only the gather (keyed once they were hashed) had a job.
+    expect(ws.read('out/runs.txt').split('\n').filter(Boolean)).toHaveLength(3);
+    expect(ws.read('out/joined.txt')).toBe('part a\npart b\npart c\n');
+    const newBuild = readdirSync(ws.path('.pipe/slurm')).find((b) => b !== oldBuild)!;
+    expect(jobTable(ws, newBuild).tasks['parts[b]']).toMatchObject({
+      state: 'done',
+      detail: `taken from build ${oldBuild}`,
+    });
+    expect(buildRecord(ws, newBuild).tasks['parts[b]'].state).toBe('ran');
+    // What was kept for this build is gone with it; the cache holds the taken outputs, intact.
+    expect(ws.exists(`.pipe/slurm/${oldBuild}/kept`)).toBe(false);
+    const verify = await ws.run(['cache', 'verify']);
+    expect(verify.code, verify.stderr + verify.stdout).toBe(0);
+    ws.remove('out/parts/c.txt');
+    const again = await ws.run(['build', 'joined', '--executor', 'slurm'], slurmEnv);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/restored\s+parts\[c\]/);
+    expect(ws.read('out/runs.txt').split('\n').filter(Boolean)).toHaveLength(3);
+    ws.remove('.');
+  }, 300_000);
+
   it('pipe cancel of a build whose driver was killed: its jobs cancelled, its record interrupted', async () => {
     const { ws, buildId } = await killedDriver();
     expect(buildRecord(ws, buildId).status).toBe('running');

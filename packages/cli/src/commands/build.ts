@@ -264,6 +264,8 @@ async function buildOpened(
     // build that had nothing to record. Should that write then fail, the snapshot still holds: the state it
     // stamps was saved, and every task is up to date.
     let snapshotted = false;
+    /** Session notes already said (those known when the plan was made). */
+    let notesShown = 0;
     const recordSnapshot = async (status: string, plan: Plan, reports: Map<string, TaskReport>) => {
       snapshotted = true;
       if (status !== 'succeeded' || opened.skipped.length > 0 || (remote?.required && remote.failure()))
@@ -307,6 +309,8 @@ async function buildOpened(
         }
         if (changes) dropSnapshots(session.pipeline.root);
         output.buildStart(buildId, targets, plan, session.usesKernels ? session.kernelBackend : undefined);
+        // What the build found as it took the workspace (a dead build's lock, its Slurm jobs), before its tasks.
+        for (; notesShown < session.notes.length; notesShown++) output.note(session.notes[notesShown]!);
       },
       onEvent: (e) => {
         output.event(e);
@@ -325,7 +329,7 @@ async function buildOpened(
       onSaved: ({ status, plan, reports }) => recordSnapshot(status, plan, reports),
       ...(process.env.PIPE_BUILD_ID ? { buildId: process.env.PIPE_BUILD_ID } : {}),
     });
-    for (const note of session.notes) output.note(note);
+    for (const note of session.notes.slice(notesShown)) output.note(note);
     if (!result.ok) {
       const message =
         result.reason === 'unwritable'

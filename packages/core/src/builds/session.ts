@@ -28,6 +28,7 @@ import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
 import { type RunBuildOptions, recordedWarnings, runBuild } from '../schedule/scheduler.js';
+import { runTempDir } from '../schedule/task-temp.js';
 import { hasUnconfirmedJobs } from '../slurm/unconfirmed-jobs.js';
 import { HashMemo } from '../state/hash-memo.js';
 import { loadState, type StateData, saveState, stateFileStamp } from '../state/state-file.js';
@@ -394,6 +395,8 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     return { ok: false, reason: 'locked', owner: lock.owner };
   }
   let orphansEnded = false;
+  /** The dead build whose Slurm results this build may take (slurm/left-results.ts), dropped at its end. */
+  let keptFrom: string | undefined;
   if (lock.tookOverStale) {
     session.notes.push(
       `took over the lock of build ${lock.tookOverStale.buildId} (pid ${lock.tookOverStale.pid}, no longer running)`,
@@ -411,8 +414,13 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
   const slurmRoot = path.join(session.layout.dir, 'slurm');
   if (lock.tookOverStale ? existsSync(slurmRoot) : hasUnconfirmedJobs(slurmRoot)) {
     const { settleLeftJobs } = await import('../slurm/orphan-jobs.js');
-    const left = await settleLeftJobs(session.layout.dir, lock.tookOverStale?.buildId);
+    const left = await settleLeftJobs(
+      session.layout.dir,
+      lock.tookOverStale?.buildId,
+      runTempDir(session.layout),
+    );
     session.notes.push(...left.notes);
+    keptFrom = left.keptFrom;
     // They may have written into the workspace since this build planned: plan again.
     if (left.replan) orphansEnded = true;
   }
@@ -574,6 +582,11 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     };
   } finally {
     await Promise.all(ownExecutors.map((e) => e.close()));
+    // What no task took of a dead build's kept Slurm results goes now (they were this build's to take).
+    if (keptFrom !== undefined) {
+      const { dropKeptResults } = await import('../slurm/left-results.js');
+      dropKeptResults(session.layout.dir, keptFrom);
+    }
     await started?.catch(() => {});
     await committed;
     journal?.close(); // (already removed when the end record was written)

@@ -24,6 +24,12 @@ export type TaskWork =
 export interface ExecRequest {
   id: string;
   target: string;
+  /**
+   * The task's key, when known as it is handed over (a batch member waiting on others of its batch has none yet): a
+   * Slurm job's result carries it, so that a result a dead build's job left can be taken for this key
+   * (slurm/left-results.ts).
+   */
+  key?: string;
   /** Tasks of the same batch that must succeed first (batch executors only; empty for local ones). */
   deps: string[];
   work: TaskWork;

@@ -619,7 +619,7 @@ class Scheduler {
     if (typeof chosen === 'string')
       return this.fail(id, 'failed', { key: decision.key, reasons, error: chosen });
     const { executor, request } = chosen;
-    const req = await this.prepare(id, request);
+    const req = await this.prepare(id, request, decision.key);
     if (typeof req === 'string') return this.fail(id, 'failed', { key: decision.key, reasons, error: req });
     const start = new Date();
     let jobId: string | undefined;
@@ -735,7 +735,11 @@ class Scheduler {
    * The request for a task: temporary output paths, declared env, inputs, resources, log file; or why its outputs
    * have no folder to go in.
    */
-  private async prepare(id: string, work: ExecRequest['work']): Promise<ExecRequest | string> {
+  private async prepare(
+    id: string,
+    work: ExecRequest['work'],
+    key: string | undefined,
+  ): Promise<ExecRequest | string> {
     const task = this.tasks.get(id)!;
     const target = this.o.pipeline.targets.get(task.target)!;
     const temps: Record<string, string> = {};
@@ -755,6 +759,7 @@ class Scheduler {
     return {
       id,
       target: task.target,
+      ...(key !== undefined ? { key } : {}),
       deps: [],
       work,
       inputs,
@@ -1073,7 +1078,8 @@ class Scheduler {
     for (const id of members) {
       const chosen = this.executorFor(this.tasks.get(id)!);
       if (typeof chosen === 'string') continue;
-      const req = await this.prepare(id, chosen.request);
+      // Members waiting on others of the batch are keyed only once those ended (none yet).
+      const req = await this.prepare(id, chosen.request, ready.get(id)?.key);
       if (typeof req !== 'string') reqs.set(id, req);
       else {
         const decision = ready.get(id);

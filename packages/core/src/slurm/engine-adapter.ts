@@ -11,13 +11,14 @@
  * executor. The job's log becomes the task's log; the job id, node and resources go into the outcome's
  * metadata (and so into the product's provenance).
  */
-import { copyFile, link, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { attemptMarker } from '../execute/retries.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
 import { JobTableWriter } from './job-table.js';
+import { isInside, type KeptResult, keptDir, LeftResults } from './left-results.js';
 import type { ExecTask, ExecutionHandle, FailureReason, TaskOutcome } from './types.js';
 import { describeFailure } from './validate.js';
 
@@ -150,6 +151,33 @@ async function linkBack(final: string, temp: string): Promise<void> {
   }
 }
 
+/** Moves a kept output to `dest` (a rename; a copy across file systems). */
+async function moveTo(from: string, dest: string): Promise<void> {
+  await mkdir(dirname(dest), { recursive: true });
+  try {
+    await rename(from, dest);
+  } catch {
+    await copyFile(from, dest);
+    await rm(from, { force: true });
+  }
+}
+
+/**
+ * The outcome of a task taken from a dead build's kept result (left-results.ts): its job's host, times, items and
+ * metadata, and in the Slurm metadata the build and job that made it.
+ */
+function adoptedOutcome(kept: KeptResult): ExecOutcome {
+  const jobId = kept.slurm.jobId;
+  return {
+    ok: true,
+    host: kept.host,
+    ...(jobId ? { jobId } : {}),
+    ...(kept.items ? { items: kept.items } : {}),
+    ran: { start: kept.start, end: kept.end },
+    metadata: { ...(kept.metadata ?? {}), slurm: { ...kept.slurm, adoptedFrom: kept.buildId } },
+  };
+}
+
 export class SlurmEngineExecutor implements Executor {
   readonly name = 'slurm';
   readonly batches = true;
@@ -157,10 +185,64 @@ export class SlurmEngineExecutor implements Executor {
   readonly #table: JobTableWriter;
   /** Batches in flight (stopPending reaches them). */
   readonly #handles = new Set<ExecutionHandle>();
+  /** The workspace's `.pipe` (the build's work folder is `.pipe/slurm/<build>`). */
+  readonly #pipeDir: string;
+  /** Results dead builds' jobs left, read at the first batch. */
+  #left: LeftResults | undefined;
 
   constructor(options: SlurmExecutorOptions) {
     this.slurm = new SlurmExecutor(options);
     this.#table = new JobTableWriter(options.workDir, options.buildId);
+    this.#pipeDir = dirname(dirname(options.workDir));
+  }
+
+  /**
+   * Take a dead build's kept result for `req` (same task, same key, outputs with the bytes it names): its outputs go
+   * to the request's temporary paths — and first to their final names when a job of this batch reads them there —
+   * and the task ends without a job. False when there is none, or its outputs cannot be put in place (then it runs).
+   */
+  async #adopt(req: ExecRequest, publishes: boolean, onEvent: (event: ExecEvent) => void): Promise<boolean> {
+    if (!req.key) return false;
+    this.#left ??= new LeftResults(this.#pipeDir);
+    if (this.#left.size === 0) return false;
+    const kept = await this.#left.take(req.id, req.key);
+    if (!kept) return false;
+    // Each output where keepLeftResults left it: moved into the kept folder, or published at this task's final path.
+    const keptFolder = keptDir(this.#pipeDir, kept.buildId);
+    const placed = (name: string) => {
+      const from = kept.outputs[name]?.path;
+      return from !== undefined && (from === req.finalOutputs?.[name] || isInside(keptFolder, from));
+    };
+    if (!Object.keys(req.outputs).every(placed)) return false;
+    try {
+      for (const [name, temp] of Object.entries(req.outputs)) {
+        const from = kept.outputs[name]!.path;
+        const final = req.finalOutputs?.[name];
+        if (publishes && final) {
+          if (from !== final) await moveTo(from, final);
+          await linkBack(final, temp);
+        } else if (from === final) await linkBack(final, temp);
+        else await moveTo(from, temp);
+      }
+    } catch {
+      return false;
+    }
+    const job = kept.slurm.jobId ?? 'unknown';
+    // Said once for them all by the build's note (orphan-jobs.ts), and per task in the job table and provenance.
+    onEvent({ type: 'started', id: req.id, ...(kept.slurm.jobId ? { jobId: kept.slurm.jobId } : {}) });
+    this.#table.set(req.id, {
+      job,
+      attempt: kept.attempt,
+      state: 'done',
+      detail: `taken from build ${kept.buildId}`,
+    });
+    await mkdir(dirname(req.logFile), { recursive: true }).catch(() => undefined);
+    await writeFile(
+      req.logFile,
+      `pipe: the outputs of Slurm job ${job} (build ${kept.buildId}, attempt ${kept.attempt}, on ${kept.slurm.node ?? kept.host}, ${kept.start} to ${kept.end}); its log is in that build's Slurm folder\n`,
+    ).catch(() => undefined);
+    onEvent({ type: 'ended', id: req.id, outcome: adoptedOutcome(kept) });
+    return true;
   }
 
   async submit(
@@ -168,13 +250,22 @@ export class SlurmEngineExecutor implements Executor {
     onEvent: (event: ExecEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const byId = new Map(batch.map((r) => [r.id, r]));
     const read = new Set(batch.flatMap((r) => r.deps));
     const publishes = (r: ExecRequest) => read.has(r.id) && r.finalOutputs !== undefined;
-    const tasks: ExecTask[] = batch.map((r) => ({
+    // Tasks a dead build's job already did (left-results.ts) need no job; their dependants no wait for them.
+    const adopted = new Set<string>();
+    for (const r of batch) if (await this.#adopt(r, publishes(r), onEvent)) adopted.add(r.id);
+    const todo = adopted.size > 0 ? batch.filter((r) => !adopted.has(r.id)) : batch;
+    if (todo.length === 0) {
+      await this.#table.flush();
+      return;
+    }
+    const byId = new Map(todo.map((r) => [r.id, r]));
+    const tasks: ExecTask[] = todo.map((r) => ({
       id: r.id,
       target: r.target,
-      deps: r.deps,
+      ...(r.key ? { key: r.key } : {}),
+      deps: adopted.size > 0 ? r.deps.filter((d) => !adopted.has(d)) : r.deps,
       run:
         r.work.kind === 'command'
           ? { kind: 'command', argv: r.work.argv }

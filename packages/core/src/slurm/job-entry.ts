@@ -234,6 +234,7 @@ async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile>
     version: RESULT_VERSION,
     buildId,
     taskId: spec.taskId,
+    ...(spec.key ? { key: spec.key } : {}),
     attempt: spec.attempt,
     status: ok ? 'ok' : 'failed',
     exitCode: outcome.signal ? 128 : outcome.exitCode,

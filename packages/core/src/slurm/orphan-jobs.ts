@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { slurmWorkDir } from './build-jobs.js';
 import { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
+import { keepLeftResults } from './left-results.js';
 import { jobNamePrefix } from './submission.js';
 import { clearUnconfirmed, markUnconfirmed, unconfirmedBuilds, unconfirmedText } from './unconfirmed-jobs.js';
 
@@ -45,6 +46,8 @@ const MARK_RETRY_TIMEOUT_MS = 5000;
 export interface LeftJobs {
   notes: string[];
   replan: boolean;
+  /** The dead build whose jobs' results were kept for this build to take (left-results.ts): dropped at its end. */
+  keptFrom?: string;
 }
 
 /**
@@ -53,7 +56,12 @@ export interface LeftJobs {
  * short timeout (a controller that is down must not hold every build, local ones too, for a minute). Jobs that still
  * cannot be confirmed are marked and said. `pipeDir` is the workspace's `.pipe`.
  */
-export async function settleLeftJobs(pipeDir: string, tookOver: string | undefined): Promise<LeftJobs> {
+export async function settleLeftJobs(
+  pipeDir: string,
+  tookOver: string | undefined,
+  /** The run folder of temporary outputs, which the build clears next: kept results are moved out of it first. */
+  runTmp: string,
+): Promise<LeftJobs> {
   const left: LeftJobs = { notes: [], replan: false };
   const unconfirmed = (buildId: string, error: unknown) => {
     // Some may have been cancelled before the error (a failed poll after scancel): plan again to be safe.
@@ -70,6 +78,14 @@ export async function settleLeftJobs(pipeDir: string, tookOver: string | undefin
             (jobs.stillListed.length > 0
               ? `; still listed by squeue: ${jobs.stillListed.join(', ')} — their outputs may yet change`
               : ''),
+        );
+      }
+      // Its jobs are all ended now: those that ended well left results that no build stored.
+      const kept = jobs.stillListed.length === 0 ? keepLeftResults(pipeDir, tookOver, runTmp) : 0;
+      if (kept > 0) {
+        left.keptFrom = tookOver;
+        left.notes.push(
+          `${kept} Slurm job${kept === 1 ? '' : 's'} of build ${tookOver} ended well after its driver did: ${kept === 1 ? 'its result is' : 'their results are'} kept, and a task this build runs on Slurm with the same key takes one instead of a new job`,
         );
       }
     } catch (error) {

@@ -17,6 +17,7 @@ export const taskResultSchema: z.ZodType<TaskResultFile> = z.object({
   version: z.literal(RESULT_VERSION),
   buildId: z.string(),
   taskId: z.string(),
+  key: z.string().optional(),
   attempt: z.number().int().positive(),
   status: z.enum(['ok', 'failed']),
   exitCode: z.number().int(),

@@ -154,6 +154,7 @@ export async function writeJobFiles(o: WriteJobFilesOptions): Promise<JobFiles> 
       }
       const spec: TaskSpec = {
         taskId: p.task.id,
+        ...(p.task.key ? { key: p.task.key } : {}),
         attempt: p.attempt,
         run: p.task.run,
         cwd: p.task.cwd ?? o.cwd,

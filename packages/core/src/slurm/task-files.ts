@@ -29,6 +29,8 @@ export interface SpecItem {
 /** One task as the job runs it. */
 export interface TaskSpec {
   taskId: string;
+  /** The task's key, when the build knew it at submission: copied into the result (left-results.ts). */
+  key?: string;
   attempt: number;
   run: SpecRun;
   cwd: string;
@@ -62,6 +64,8 @@ export interface TaskResultFile {
   version: typeof RESULT_VERSION;
   buildId: string;
   taskId: string;
+  /** The spec's key: what a later build matches before it takes this result as its own (left-results.ts). */
+  key?: string;
   attempt: number;
   status: 'ok' | 'failed';
   exitCode: number;
@@ -108,6 +112,7 @@ export function checkJobSpec(value: unknown): JobSpec | string {
       return bad('taskId, resultFile and cwd must be strings');
     }
     if (!Number.isInteger(t.attempt) || t.attempt < 1) return bad('attempt must be a positive integer');
+    if (t.key !== undefined && typeof t.key !== 'string') return bad('key must be a string');
     const run = t.run as SpecRun | undefined;
     if (run?.kind === 'command') {
       if (!Array.isArray(run.argv) || run.argv.length === 0 || run.argv.some((a) => typeof a !== 'string')) {

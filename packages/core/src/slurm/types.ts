@@ -24,6 +24,8 @@ export interface ExecTask {
   /** Unique within the build, e.g. `reduce[23523]`. */
   id: string;
   target: string;
+  /** The task's key when known at submission: its job's result carries it (left-results.ts). */
+  key?: string;
   /** Ids of tasks in the same batch that must succeed first; anything else is taken as already done. */
   deps: string[];
   run: TaskRun;
