@@ -967,6 +967,54 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[1]!.hint).toBe("e.g. 'build/c_{item}.fits'");
   });
 
+  it('Slurm settings sbatch would refuse or pipe sets itself: each an error where it is written, before anything runs', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        defaults:
+          resources: {partition: "gpu nodes", mem: 1G}
+        targets:
+          a:
+            command: [x]
+            outputs: {o: build/a.txt}
+            resources: {account: "a;b", extra_sbatch_options: [--qos=high, --output=/tmp/x, "-N 2", --time=10]}
+      `,
+    });
+    expect(
+      diagnostics.map((d) => [
+        d.code,
+        `${path.relative(dir, d.span!.file)}:${d.span!.line}:${d.span!.col}`,
+        d.message,
+      ]),
+    ).toEqual([
+      [
+        'invalid-value',
+        'pipe.yaml:3:26',
+        "'defaults.resources.partition': a Slurm partition name is letters, digits and _ . , -",
+      ],
+      [
+        'invalid-value',
+        'pipe.yaml:8:26',
+        "'resources.account' of target 'a': a Slurm account name is letters, digits and _ . , -",
+      ],
+      [
+        'invalid-value',
+        'pipe.yaml:8:68',
+        "'resources.extra_sbatch_options.1' of target 'a': sbatch option '--output' is not allowed (the executor sets it, or it is unsafe)",
+      ],
+      [
+        'invalid-value',
+        'pipe.yaml:8:85',
+        "'resources.extra_sbatch_options.2' of target 'a': sbatch option '-N 2' must be of the form --name or --name=value",
+      ],
+      [
+        'invalid-value',
+        'pipe.yaml:8:93',
+        "'resources.extra_sbatch_options.3' of target 'a': sbatch option '--time' is set from resources.time: write it there",
+      ],
+    ]);
+  });
+
   it('a token under remote_cache: where a token goes instead', async () => {
     const { diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

@@ -4,6 +4,7 @@
  * between targets, files on disk, steps) is checked afterwards, in checks.ts and targets.ts.
  */
 import { z } from 'zod';
+import { SLURM_NAME_PATTERN, validateExtraOptions } from '../slurm/resources.js';
 
 /** Slurm-style memory: a number with an optional K/M/G/T suffix (megabytes when none); 1.5G is sent as 1536M. */
 export const MEM_PATTERN = /^(?:[1-9][0-9]*|[0-9]+\.[0-9]*[1-9][0-9]*)[KMGT]?$/;
@@ -44,11 +45,25 @@ export const ResourcesSchema = z
       .describe(
         'Time limit: minutes, MM:SS, HH:MM:SS or D-HH:MM:SS; a task running longer is stopped and fails.',
       ),
-    partition: z.string().optional().describe('Slurm partition.'),
-    account: z.string().optional().describe('Slurm account.'),
+    partition: z
+      .string()
+      .regex(SLURM_NAME_PATTERN, { error: 'a Slurm partition name is letters, digits and _ . , -' })
+      .optional()
+      .describe('Slurm partition.'),
+    account: z
+      .string()
+      .regex(SLURM_NAME_PATTERN, { error: 'a Slurm account name is letters, digits and _ . , -' })
+      .optional()
+      .describe('Slurm account.'),
     retries: z.int().nonnegative().optional().describe('How often a failed task is run again.'),
     extra_sbatch_options: z
-      .array(z.string())
+      // Refused here, where the config says it, not when the first job is submitted.
+      .array(
+        z.string().check((ctx) => {
+          const checked = validateExtraOptions([ctx.value]);
+          if (!checked.ok) ctx.issues.push({ code: 'custom', message: checked.message, input: ctx.value });
+        }),
+      )
       .optional()
       .describe('Passed to sbatch as they are (Slurm only).'),
   })

@@ -100,6 +100,18 @@ export const ALLOWED_SBATCH_OPTIONS: ReadonlySet<string> = new Set([
   'mem-bind',
 ]);
 
+/** A partition or account name as pipe passes it to sbatch (config/schema.ts refuses others where they are written). */
+export const SLURM_NAME_PATTERN = /^[A-Za-z0-9_.,-]+$/;
+
+/** The sbatch options pipe writes from a task's resources, by the resources key that sets them. */
+const RESOURCE_KEYS: Record<string, string> = {
+  partition: 'partition',
+  account: 'account',
+  mem: 'mem',
+  time: 'time',
+  'cpus-per-task': 'cpus',
+};
+
 /** Checks extra sbatch options: long form only, allow-listed name, printable single-line value. */
 export function validateExtraOptions(options: readonly string[]): ResourceResult<string[]> {
   for (const opt of options) {
@@ -108,9 +120,12 @@ export function validateExtraOptions(options: readonly string[]): ResourceResult
       return { ok: false, message: `sbatch option '${opt}' must be of the form --name or --name=value` };
     }
     if (!ALLOWED_SBATCH_OPTIONS.has(m[1])) {
+      const key = Object.hasOwn(RESOURCE_KEYS, m[1]) ? RESOURCE_KEYS[m[1]] : undefined;
       return {
         ok: false,
-        message: `sbatch option '--${m[1]}' is not allowed (the executor sets it, or it is unsafe)`,
+        message: key
+          ? `sbatch option '--${m[1]}' is set from resources.${key}: write it there`
+          : `sbatch option '--${m[1]}' is not allowed (the executor sets it, or it is unsafe)`,
       };
     }
     // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
@@ -154,7 +169,7 @@ export function resourcesForAttempt(
     ['partition', res.partition],
     ['account', res.account],
   ] as const) {
-    if (v !== undefined && !/^[A-Za-z0-9_.,-]+$/.test(v))
+    if (v !== undefined && !SLURM_NAME_PATTERN.test(v))
       return { ok: false, message: `invalid ${key} '${v}'` };
   }
   const extra = validateExtraOptions(res.extraSbatchOptions ?? []);
