@@ -451,7 +451,15 @@ targets:
       state: 'done',
       detail: `taken from build ${oldBuild}`,
     });
-    expect(buildRecord(ws, newBuild).tasks['parts[b]'].state).toBe('ran');
+    expect(buildRecord(ws, newBuild).tasks['parts[b]']).toMatchObject({
+      state: 'ran',
+      adoptedFrom: oldBuild,
+    });
+    expect(next.stderr).toMatch(
+      new RegExp(
+        `ran\\s+parts\\[b\\] \\(\\d+ ms, by Slurm job \\S+ of build ${oldBuild}, taken from its result\\)`,
+      ),
+    );
     // What was kept for this build is gone with it; the cache holds the taken outputs, intact.
     expect(ws.exists(`.pipe/slurm/${oldBuild}/kept`)).toBe(false);
     const verify = await ws.run(['cache', 'verify']);

@@ -151,8 +151,12 @@ export class BuildOutput {
     if (r.state === 'ran') {
       this.ranCount++;
       this.ranMs += r.ms ?? 0;
+      // Taken from a dead build's Slurm job (its time is that job's): not run again, and said so.
+      const taken = r.adoptedFrom
+        ? `, by Slurm job ${r.jobId ?? '?'} of build ${r.adoptedFrom}, taken from its result`
+        : '';
       this.print(
-        `ran       ${r.id} (${r.ms ?? 0} ms${r.attempts ? `, ${r.attempts} attempts` : ''})${r.reasons?.length ? ` — ${describeReasons(r.reasons)}` : ''}`,
+        `ran       ${r.id} (${r.ms ?? 0} ms${r.attempts ? `, ${r.attempts} attempts` : ''}${taken})${r.reasons?.length ? ` — ${describeReasons(r.reasons)}` : ''}`,
       );
     } else if (r.state === 'restored') {
       this.cached++;

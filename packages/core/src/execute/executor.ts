@@ -84,6 +84,8 @@ export type ExecOutcome =
        * in the queue is not its run time. Without it, the executor's hand-over and end are the task's times.
        */
       ran?: { start: string; end: string };
+      /** The work was done by a job of this earlier build, which ended before it stored it (slurm/left-results.ts). */
+      adoptedFrom?: string;
     }
   | { ok: false; failure: ExecFailure; jobId?: string; attempts?: number };
 

@@ -28,6 +28,8 @@ export interface TaskReport {
   log?: string;
   /** Attempts it took when more than one (`resources.retries`: a task that failed and ran again). */
   attempts?: number;
+  /** Its work was done by a Slurm job of this build, which ended before it stored it (taken, not run again). */
+  adoptedFrom?: string;
   /**
    * The SHA-256 of each output this build made or restored, by workspace-relative path: what the build's record
    * keeps of its products (pipe compare of two builds reads these, not whatever the cache holds for the key now).

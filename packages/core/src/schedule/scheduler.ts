@@ -832,6 +832,7 @@ class Scheduler {
       log: req.logFile,
       ...(jobId ? { jobId } : {}),
       ...(outcome.attempts ? { attempts: outcome.attempts } : {}),
+      ...(outcome.ok && outcome.adoptedFrom ? { adoptedFrom: outcome.adoptedFrom } : {}),
     };
     if (!outcome.ok) {
       const f = outcome.failure;

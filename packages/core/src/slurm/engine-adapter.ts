@@ -174,6 +174,7 @@ function adoptedOutcome(kept: KeptResult): ExecOutcome {
     ...(jobId ? { jobId } : {}),
     ...(kept.items ? { items: kept.items } : {}),
     ran: { start: kept.start, end: kept.end },
+    adoptedFrom: kept.buildId,
     metadata: { ...(kept.metadata ?? {}), slurm: { ...kept.slurm, adoptedFrom: kept.buildId } },
   };
 }
