@@ -405,6 +405,8 @@ targets:
   }, 300_000);
 
   it('kill -9 of a build whose jobs then end well: the next build takes their results instead of new jobs', async () => {
+    // parts is read by joined in the same batch (its jobs publish in the workspace); solo by nobody (its output stays
+    // in the run folder the next build clears, so it is moved aside first).
     const ws = new Workspace({
       'pipe.yaml': `version: 1
 defaults:
@@ -413,48 +415,64 @@ targets:
   parts:
     step: command
     foreach: [a, b, c]
-    command: [/bin/sh, -c, 'touch "out/started-$0"; while [ ! -e out/release ]; do sleep 0.2; done; echo "part $0" > "$1"; echo "$0" >> out/runs.txt', '{item}', '{outputs.out}']
+    command: [/bin/sh, -c, 'touch "out/started-$0"; while [ ! -e out/release ]; do sleep 0.2; done; echo "making $0"; echo "part $0" > "$1"; echo "$0" >> out/runs.txt', '{item}', '{outputs.out}']
     outputs: {out: 'out/parts/{item}.txt'}
   joined:
     step: command
     inputs: {parts: {target: parts}}
     command: [/bin/sh, -c, 'cat "$@" > "$0"', '{outputs.out}', '{inputs.parts}']
     outputs: {out: out/joined.txt}
+  solo:
+    step: command
+    command: [/bin/sh, -c, 'touch out/started-solo; while [ ! -e out/release ]; do sleep 0.2; done; echo "making solo"; echo solo > "$0"; echo solo >> out/runs.txt', '{outputs.out}']
+    outputs: {out: out/solo.txt}
 `,
       'out/.keep': '',
     });
-    const driver = ws.spawn(['build', 'joined', '--executor', 'slurm'], slurmEnv);
-    await waitFor('the three jobs to start', () =>
-      ['a', 'b', 'c'].every((i) => ws.exists(`out/started-${i}`)) ? true : undefined,
-    );
-    const oldBuild = readdirSync(ws.path('.pipe/slurm'))[0]!;
-    driver.kill('SIGKILL');
-    await new Promise((r) => driver.once('exit', r));
-    // The jobs end well with no driver to store what they made.
-    ws.write('out/release', '');
+    const runs = () => ws.read('out/runs.txt').split('\n').filter(Boolean);
     const squeued = () =>
       execFileSync('squeue', ['-h', '-o', '%j'], { env: { ...process.env, ...slurmEnv }, encoding: 'utf8' });
-    await waitFor('the jobs to end', () => (squeued().includes(`pipe-${oldBuild}-parts`) ? undefined : true));
-    expect(ws.read('out/runs.txt').split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'c']);
-    const next = await ws.run(['build', 'joined', '--executor', 'slurm'], slurmEnv);
+    /** A build of joined and solo whose driver is killed once its four jobs run; they then end well. Its id. */
+    const deadBuild = async (extra: string[] = []): Promise<string> => {
+      for (const i of ['a', 'b', 'c', 'solo']) ws.remove(`out/started-${i}`);
+      ws.remove('out/release');
+      const before = new Set(ws.exists('.pipe/slurm') ? readdirSync(ws.path('.pipe/slurm')) : []);
+      const driver = ws.spawn(['build', 'joined', 'solo', '--executor', 'slurm', ...extra], slurmEnv);
+      await waitFor('the four jobs to start', () =>
+        ['a', 'b', 'c', 'solo'].every((i) => ws.exists(`out/started-${i}`)) ? true : undefined,
+      );
+      const id = readdirSync(ws.path('.pipe/slurm')).find((b) => !before.has(b))!;
+      driver.kill('SIGKILL');
+      await new Promise((r) => driver.once('exit', r));
+      ws.write('out/release', '');
+      await waitFor('its jobs to end', () =>
+        squeued().includes(`pipe-${id}-parts`) || squeued().includes(`pipe-${id}-solo`) ? undefined : true,
+      );
+      return id;
+    };
+    const oldBuild = await deadBuild();
+    expect(runs().sort()).toEqual(['a', 'b', 'c', 'solo']);
+    const next = await ws.run(['build', 'joined', 'solo', '--executor', 'slurm'], slurmEnv);
     expect(next.code, next.stderr).toBe(0);
-    expect(next.stderr).toContain(`3 Slurm jobs of build ${oldBuild} ended well after its driver did`);
+    expect(next.stderr).toContain(`4 Slurm jobs of build ${oldBuild} ended well after its driver did`);
     // Said before the tasks, not after them.
     expect(next.stderr.indexOf('ended well after its driver did')).toBeLessThan(
       next.stderr.indexOf('parts[a]'),
     );
     // Not run again: their results were taken, and only the gather (keyed once they were hashed) had a job.
-    expect(ws.read('out/runs.txt').split('\n').filter(Boolean)).toHaveLength(3);
+    expect(runs()).toHaveLength(4);
     expect(ws.read('out/joined.txt')).toBe('part a\npart b\npart c\n');
+    expect(ws.read('out/solo.txt')).toBe('solo\n');
     const newBuild = readdirSync(ws.path('.pipe/slurm')).find((b) => b !== oldBuild)!;
-    expect(jobTable(ws, newBuild).tasks['parts[b]']).toMatchObject({
-      state: 'done',
-      detail: `taken from build ${oldBuild}`,
-    });
-    expect(buildRecord(ws, newBuild).tasks['parts[b]']).toMatchObject({
-      state: 'ran',
-      adoptedFrom: oldBuild,
-    });
+    for (const id of ['parts[b]', 'solo']) {
+      expect(jobTable(ws, newBuild).tasks[id]).toMatchObject({
+        state: 'done',
+        detail: `taken from build ${oldBuild}`,
+      });
+      expect(buildRecord(ws, newBuild).tasks[id]).toMatchObject({ state: 'ran', adoptedFrom: oldBuild });
+      // Its log is its job's.
+      expect(ws.read(`.pipe/logs/${newBuild}/${id}.log`)).toContain(`making ${id === 'solo' ? 'solo' : 'b'}`);
+    }
     expect(next.stderr).toMatch(
       new RegExp(
         `ran\\s+parts\\[b\\] \\(\\d+ ms, by Slurm job \\S+ of build ${oldBuild}, taken from its result\\)`,
@@ -465,10 +483,18 @@ targets:
     const verify = await ws.run(['cache', 'verify']);
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
     ws.remove('out/parts/c.txt');
-    const again = await ws.run(['build', 'joined', '--executor', 'slurm'], slurmEnv);
+    const again = await ws.run(['build', 'joined', 'solo', '--executor', 'slurm'], slurmEnv);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/restored\s+parts\[c\]/);
-    expect(ws.read('out/runs.txt').split('\n').filter(Boolean)).toHaveLength(3);
+    expect(runs()).toHaveLength(4);
+    // --force: what a dead forced build's jobs made is not taken for the next forced build; everything runs anew.
+    const forced = await deadBuild(['--force']);
+    expect(runs()).toHaveLength(8);
+    const rerun = await ws.run(['build', 'joined', 'solo', '--executor', 'slurm', '--force'], slurmEnv);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).not.toContain('taken from its result');
+    expect(runs()).toHaveLength(12);
+    expect(ws.exists(`.pipe/slurm/${forced}/kept`)).toBe(false);
     ws.remove('.');
   }, 300_000);
 

@@ -1010,7 +1010,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
       [
         'invalid-value',
         'pipe.yaml:8:93',
-        "'resources.extra_sbatch_options.3' of target 'a': sbatch option '--time' is set from resources.time: write it there",
+        "'resources.extra_sbatch_options.3' of target 'a': sbatch option '--time' is not passed as it is: pipe asks Slurm for it from resources.time (sent as --time): write it there",
       ],
     ]);
   });

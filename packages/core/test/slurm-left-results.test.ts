@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { slurmWorkDir } from '../src/slurm/build-jobs.js';
-import { dropKeptResults, keepLeftResults, keptDir, LeftResults } from '../src/slurm/left-results.js';
+import { jobTablePath } from '../src/slurm/job-table.js';
+import {
+  dropKeptResults,
+  type JobsEnded,
+  type KeptResult,
+  keepLeftResults,
+  keptDir,
+  LeftResults,
+} from '../src/slurm/left-results.js';
 import type { TaskResultFile } from '../src/slurm/task-files.js';
 
 const DEAD = '20261206-010000-000-dead00';
@@ -14,16 +22,26 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** A workspace's `.pipe` with a run folder, and a writer of the dead build's result files. */
+/** Slurm's verdict for every job: COMPLETED, unless named in `notOk`. */
+const slurmSays =
+  (...notOk: string[]): JobsEnded =>
+  async (jobs) =>
+    new Map(jobs.map((j) => [j, notOk.includes(j) ? 'not-ok' : 'ok']));
+const none = new Set<string>();
+
+/** A workspace's `.pipe` with a run folder, and a writer of the dead build's result files and job table. */
 function workspace() {
   const root = mkdtempSync(path.join(tmpdir(), 'pipe-left-'));
   dirs.push(root);
   const pipeDir = path.join(root, '.pipe');
   const runTmp = path.join(pipeDir, 'tmp', 'run');
-  const results = path.join(slurmWorkDir(pipeDir, DEAD), 'results');
+  const workDir = slurmWorkDir(pipeDir, DEAD);
+  const results = path.join(workDir, 'results');
   mkdirSync(runTmp, { recursive: true });
   mkdirSync(results, { recursive: true });
-  /** Write an output file and the result naming it; `over` replaces fields of the result. */
+  const table: Record<string, { job: string; attempt: number; state: string }> = {};
+  let nextJob = 1;
+  /** Write an output file, the result naming it and the task's job-table line; `over` replaces result fields. */
   const result = (taskId: string, file: string, bytes: string, over: Partial<TaskResultFile> = {}) => {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, bytes);
@@ -45,20 +63,28 @@ function workspace() {
         },
       },
       host: 'node1',
-      slurm: { jobId: '42' },
-      start: '2026-12-06T01:00:00.000Z',
-      end: '2026-12-06T01:00:01.000Z',
+      slurm: { jobId: String(nextJob) },
+      // Its job started after its inputs were written (the tests write them first).
+      start: new Date(Date.now() + 5000).toISOString(),
+      end: new Date(Date.now() + 6000).toISOString(),
       ...over,
     };
     writeFileSync(path.join(results, `${taskId}.a${r.attempt}.json`), JSON.stringify(r));
+    table[taskId] = { job: String(nextJob++), attempt: r.attempt, state: 'running' };
+    writeFileSync(
+      jobTablePath(workDir),
+      JSON.stringify({ format: 'pipe-slurm-jobs', version: 1, buildId: DEAD, updatedAt: '', tasks: table }),
+    );
     return r;
   };
-  return { root, pipeDir, runTmp, result };
+  const index = (): KeptResult[] =>
+    JSON.parse(readFileSync(path.join(keptDir(pipeDir, DEAD), 'index.json'), 'utf8'));
+  return { root, pipeDir, runTmp, table, result, index };
 }
 
 describe('results a dead build’s Slurm jobs left', () => {
-  it('keeps those that ended well with a key and all their outputs, out of the run folder the next build clears', () => {
-    const { root, pipeDir, runTmp, result } = workspace();
+  it('keeps those that ended well with a key and all their outputs, out of the run folder the next build clears', async () => {
+    const { root, pipeDir, runTmp, result, index } = workspace();
     result('a', path.join(runTmp, 'a~1~a.txt'), 'made by a');
     result('b', path.join(root, 'out/b.txt'), 'published by b'); // read by a job after it: at its final path
     result('failed', path.join(runTmp, 'f~1~f.txt'), 'half', { status: 'failed', exitCode: 3 });
@@ -66,49 +92,89 @@ describe('results a dead build’s Slurm jobs left', () => {
     const gone = result('gone', path.join(runTmp, 'g~1~g.txt'), 'stored by its build');
     rmSync(gone.outputs.out!.path);
     result('other', path.join(runTmp, 'o~1~o.txt'), 'of another build', { buildId: 'another' });
-    expect(keepLeftResults(pipeDir, DEAD, runTmp)).toBe(2);
+    expect(await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays())).toBe(2);
     // a's output left the run folder; b's stays where its dependants read it.
     expect(existsSync(path.join(runTmp, 'a~1~a.txt'))).toBe(false);
     expect(existsSync(path.join(root, 'out/b.txt'))).toBe(true);
-    const index = JSON.parse(readFileSync(path.join(keptDir(pipeDir, DEAD), 'index.json'), 'utf8'));
-    expect(index.map((r: TaskResultFile) => r.taskId).sort()).toEqual(['a', 'b']);
-    expect(readFileSync(index.find((r: TaskResultFile) => r.taskId === 'a').outputs.out.path, 'utf8')).toBe(
-      'made by a',
+    expect(
+      index()
+        .map((k) => k.result.taskId)
+        .sort(),
+    ).toEqual(['a', 'b']);
+    const a = index().find((k) => k.result.taskId === 'a')!;
+    expect(readFileSync(a.result.outputs.out!.path, 'utf8')).toBe('made by a');
+    expect(a.job).toBe('1');
+  });
+
+  it("Slurm's verdict, the last attempt and the dead build's own record decide, as they would have for it", async () => {
+    const { pipeDir, runTmp, table, result, index } = workspace();
+    // Its job ran out of memory after the step wrote "ok" (a child killed, the shell exited 0): not kept.
+    result('oom', path.join(runTmp, 'm~1~m.txt'), 'truncated');
+    // Attempt 1 ended "ok" but its build judged it failed and started attempt 2, which was cancelled: not kept.
+    result('retried', path.join(runTmp, 'r~1~r.txt'), 'attempt 1');
+    table.retried = { job: '99', attempt: 2, state: 'running' };
+    writeFileSync(
+      jobTablePath(slurmWorkDir(pipeDir, DEAD)),
+      JSON.stringify({ format: 'pipe-slurm-jobs', version: 1, buildId: DEAD, updatedAt: '', tasks: table }),
     );
+    // Stored by its build before it died (its record has the task): nothing to keep.
+    result('stored', path.join(runTmp, 's~1~s.txt'), 'stored');
+    result('good', path.join(runTmp, 'g~1~g.txt'), 'good');
+    expect(await keepLeftResults(pipeDir, DEAD, runTmp, new Set(['stored']), slurmSays('1'))).toBe(1);
+    expect(index().map((k) => k.result.taskId)).toEqual(['good']);
   });
 
-  it('the last attempt that ended well is the one kept', () => {
+  it("removes every other build's kept folder (a takeover build that died too), and keeps nothing half", async () => {
     const { pipeDir, runTmp, result } = workspace();
-    result('a', path.join(runTmp, 'a~1~first.txt'), 'attempt 1');
-    result('a', path.join(runTmp, 'a~1~second.txt'), 'attempt 2', { attempt: 2 });
-    expect(keepLeftResults(pipeDir, DEAD, runTmp)).toBe(1);
-    const [kept] = JSON.parse(readFileSync(path.join(keptDir(pipeDir, DEAD), 'index.json'), 'utf8'));
-    expect(kept.attempt).toBe(2);
+    const older = keptDir(pipeDir, '20261205-000000-000-older0');
+    mkdirSync(older, { recursive: true });
+    writeFileSync(path.join(older, 'index.json'), '[]');
+    result('a', path.join(runTmp, 'a~1~a.txt'), 'made by a');
+    await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays());
+    expect(existsSync(older)).toBe(false);
+    expect(existsSync(keptDir(pipeDir, DEAD))).toBe(true);
+    // Slurm cannot be asked: an error, and nothing kept.
+    const failing: JobsEnded = async () => {
+      throw new Error('slurm_load_jobs error: Unable to contact slurm controller');
+    };
+    result('b', path.join(runTmp, 'b~1~b.txt'), 'made by b');
+    await expect(keepLeftResults(pipeDir, DEAD, runTmp, none, failing)).rejects.toThrow(/contact/);
+    expect(new LeftResults(pipeDir).size).toBe(0);
   });
 
-  it('is taken once, by the same task under the same key, while its outputs hold the bytes it names', async () => {
+  it('is taken once, by the same task under the same key, while its outputs and what it read are unchanged', async () => {
     const { root, pipeDir, runTmp, result } = workspace();
+    const input = path.join(root, 'in/x.txt');
+    mkdirSync(path.dirname(input), { recursive: true });
+    writeFileSync(input, 'v1');
     result('a', path.join(runTmp, 'a~1~a.txt'), 'made by a');
     result('b', path.join(root, 'out/b.txt'), 'published by b');
     result('c', path.join(root, 'out/c.txt'), 'published by c');
-    keepLeftResults(pipeDir, DEAD, runTmp);
+    // d's job started a minute ago: its input, written just now, changed while it ran (and may have been put back).
+    result('d', path.join(runTmp, 'd~1~d.txt'), 'made by d', {
+      start: new Date(Date.now() - 60_000).toISOString(),
+    });
+    await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays());
     const left = new LeftResults(pipeDir);
-    expect(await left.take('a', 'another key')).toBeUndefined();
-    expect(await left.take('nobody', 'key-of-a')).toBeUndefined();
-    const a = await left.take('a', 'key-of-a');
-    expect(a?.slurm.jobId).toBe('42');
-    expect(await left.take('a', 'key-of-a')).toBeUndefined(); // taken already
+    expect(await left.take('a', 'another key', [input])).toBeUndefined();
+    expect(await left.take('nobody', 'key-of-a', [input])).toBeUndefined();
+    const a = await left.take('a', 'key-of-a', [input]);
+    expect(a?.job).toBe('1');
+    expect(await left.take('a', 'key-of-a', [input])).toBeUndefined(); // taken already
     // Edited since its job wrote it (same size): not taken, the task runs again.
     writeFileSync(path.join(root, 'out/b.txt'), 'PUBLISHED by b');
-    expect(await left.take('b', 'key-of-b')).toBeUndefined();
-    expect((await left.take('c', 'key-of-c'))?.outputs.out?.path).toBe(path.join(root, 'out/c.txt'));
+    expect(await left.take('b', 'key-of-b', [input])).toBeUndefined();
+    expect((await left.take('c', 'key-of-c', [input]))?.result.outputs.out?.path).toBe(
+      path.join(root, 'out/c.txt'),
+    );
+    expect(await left.take('d', 'key-of-d', [input])).toBeUndefined();
   });
 
-  it('nothing kept when no result is left, and what is kept goes with the build that kept it', () => {
+  it('nothing kept when no result is left, and what is kept goes with the build that kept it', async () => {
     const { pipeDir, runTmp, result } = workspace();
-    expect(keepLeftResults(pipeDir, 'no-such-build', runTmp)).toBe(0);
+    expect(await keepLeftResults(pipeDir, 'no-such-build', runTmp, none, slurmSays())).toBe(0);
     result('a', path.join(runTmp, 'a~1~a.txt'), 'made by a');
-    keepLeftResults(pipeDir, DEAD, runTmp);
+    await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays());
     expect(new LeftResults(pipeDir).size).toBe(1);
     dropKeptResults(pipeDir, DEAD);
     expect(existsSync(keptDir(pipeDir, DEAD))).toBe(false);

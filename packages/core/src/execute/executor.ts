@@ -30,6 +30,8 @@ export interface ExecRequest {
    * (slurm/left-results.ts).
    */
   key?: string;
+  /** The task must run anew (`--force`): no result an earlier build left may stand for it. */
+  fresh?: true;
   /** Tasks of the same batch that must succeed first (batch executors only; empty for local ones). */
   deps: string[];
   work: TaskWork;

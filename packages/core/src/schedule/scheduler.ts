@@ -619,7 +619,7 @@ class Scheduler {
     if (typeof chosen === 'string')
       return this.fail(id, 'failed', { key: decision.key, reasons, error: chosen });
     const { executor, request } = chosen;
-    const req = await this.prepare(id, request, decision.key);
+    const req = await this.prepare(id, request, decision);
     if (typeof req === 'string') return this.fail(id, 'failed', { key: decision.key, reasons, error: req });
     const start = new Date();
     let jobId: string | undefined;
@@ -738,7 +738,7 @@ class Scheduler {
   private async prepare(
     id: string,
     work: ExecRequest['work'],
-    key: string | undefined,
+    decision: Extract<Decision, { action: 'run' }> | undefined,
   ): Promise<ExecRequest | string> {
     const task = this.tasks.get(id)!;
     const target = this.o.pipeline.targets.get(task.target)!;
@@ -759,7 +759,8 @@ class Scheduler {
     return {
       id,
       target: task.target,
-      ...(key !== undefined ? { key } : {}),
+      ...(decision ? { key: decision.key } : {}),
+      ...(decision?.reasons.some((r) => r.type === 'forced') ? { fresh: true as const } : {}),
       deps: [],
       work,
       inputs,
@@ -1080,7 +1081,7 @@ class Scheduler {
       const chosen = this.executorFor(this.tasks.get(id)!);
       if (typeof chosen === 'string') continue;
       // Members waiting on others of the batch are keyed only once those ended (none yet).
-      const req = await this.prepare(id, chosen.request, ready.get(id)?.key);
+      const req = await this.prepare(id, chosen.request, ready.get(id));
       if (typeof req !== 'string') reqs.set(id, req);
       else {
         const decision = ready.get(id);

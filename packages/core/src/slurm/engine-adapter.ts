@@ -16,6 +16,7 @@ import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { attemptMarker } from '../execute/retries.js';
+import { codeHash } from '../fingerprint/code-hash.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
 import { JobTableWriter } from './job-table.js';
 import { isInside, type KeptResult, keptDir, LeftResults } from './left-results.js';
@@ -167,16 +168,23 @@ async function moveTo(from: string, dest: string): Promise<void> {
  * metadata, and in the Slurm metadata the build and job that made it.
  */
 function adoptedOutcome(kept: KeptResult): ExecOutcome {
-  const jobId = kept.slurm.jobId;
+  const r = kept.result;
   return {
     ok: true,
-    host: kept.host,
-    ...(jobId ? { jobId } : {}),
-    ...(kept.items ? { items: kept.items } : {}),
-    ran: { start: kept.start, end: kept.end },
-    adoptedFrom: kept.buildId,
-    metadata: { ...(kept.metadata ?? {}), slurm: { ...kept.slurm, adoptedFrom: kept.buildId } },
+    host: r.host,
+    jobId: kept.job,
+    ...(r.items ? { items: r.items } : {}),
+    ran: { start: r.start, end: r.end },
+    adoptedFrom: r.buildId,
+    metadata: { ...(r.metadata ?? {}), slurm: { ...r.slurm, jobId: kept.job, adoptedFrom: r.buildId } },
   };
+}
+
+/** What a task read: its inputs and, for a step, the sources of its module (their ctimes decide an adoption). */
+function filesRead(req: ExecRequest): string[] {
+  const files = Object.values(req.inputs).flat();
+  if (req.work.kind === 'step') files.push(req.work.module, ...codeHash(req.work.module).files);
+  return files;
 }
 
 export class SlurmEngineExecutor implements Executor {
@@ -202,22 +210,28 @@ export class SlurmEngineExecutor implements Executor {
    * to the request's temporary paths — and first to their final names when a job of this batch reads them there —
    * and the task ends without a job. False when there is none, or its outputs cannot be put in place (then it runs).
    */
-  async #adopt(req: ExecRequest, publishes: boolean, onEvent: (event: ExecEvent) => void): Promise<boolean> {
-    if (!req.key) return false;
+  async #adopt(
+    req: ExecRequest,
+    publishes: boolean,
+    onEvent: (event: ExecEvent) => void,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    if (!req.key || req.fresh || signal.aborted) return false;
     this.#left ??= new LeftResults(this.#pipeDir);
     if (this.#left.size === 0) return false;
-    const kept = await this.#left.take(req.id, req.key);
+    const kept = await this.#left.take(req.id, req.key, filesRead(req));
     if (!kept) return false;
+    const r = kept.result;
     // Each output where keepLeftResults left it: moved into the kept folder, or published at this task's final path.
-    const keptFolder = keptDir(this.#pipeDir, kept.buildId);
+    const keptFolder = keptDir(this.#pipeDir, r.buildId);
     const placed = (name: string) => {
-      const from = kept.outputs[name]?.path;
+      const from = r.outputs[name]?.path;
       return from !== undefined && (from === req.finalOutputs?.[name] || isInside(keptFolder, from));
     };
     if (!Object.keys(req.outputs).every(placed)) return false;
     try {
       for (const [name, temp] of Object.entries(req.outputs)) {
-        const from = kept.outputs[name]!.path;
+        const from = r.outputs[name]!.path;
         const final = req.finalOutputs?.[name];
         if (publishes && final) {
           if (from !== final) await moveTo(from, final);
@@ -228,20 +242,21 @@ export class SlurmEngineExecutor implements Executor {
     } catch {
       return false;
     }
-    const job = kept.slurm.jobId ?? 'unknown';
-    // Said once for them all by the build's note (orphan-jobs.ts), and per task in the job table and provenance.
-    onEvent({ type: 'started', id: req.id, ...(kept.slurm.jobId ? { jobId: kept.slurm.jobId } : {}) });
+    // Said once for them all by the build's note (orphan-jobs.ts), per task on its line, in the job table and provenance.
+    onEvent({ type: 'started', id: req.id, jobId: kept.job });
     this.#table.set(req.id, {
-      job,
-      attempt: kept.attempt,
+      job: kept.job,
+      attempt: r.attempt,
       state: 'done',
-      detail: `taken from build ${kept.buildId}`,
+      detail: `taken from build ${r.buildId}`,
     });
-    await mkdir(dirname(req.logFile), { recursive: true }).catch(() => undefined);
-    await writeFile(
-      req.logFile,
-      `pipe: the outputs of Slurm job ${job} (build ${kept.buildId}, attempt ${kept.attempt}, on ${kept.slurm.node ?? kept.host}, ${kept.start} to ${kept.end}); its log is in that build's Slurm folder\n`,
-    ).catch(() => undefined);
+    // The job's log is the task's log, as for a job of this build.
+    if (kept.log)
+      await taskLog(
+        [{ attempt: r.attempt, job: kept.job, logFile: kept.log, resources: {} }],
+        req.logFile,
+        req.id,
+      ).catch(() => undefined);
     onEvent({ type: 'ended', id: req.id, outcome: adoptedOutcome(kept) });
     return true;
   }
@@ -255,7 +270,7 @@ export class SlurmEngineExecutor implements Executor {
     const publishes = (r: ExecRequest) => read.has(r.id) && r.finalOutputs !== undefined;
     // Tasks a dead build's job already did (left-results.ts) need no job; their dependants no wait for them.
     const adopted = new Set<string>();
-    for (const r of batch) if (await this.#adopt(r, publishes(r), onEvent)) adopted.add(r.id);
+    for (const r of batch) if (await this.#adopt(r, publishes(r), onEvent, signal)) adopted.add(r.id);
     const todo = adopted.size > 0 ? batch.filter((r) => !adopted.has(r.id)) : batch;
     if (todo.length === 0) {
       await this.#table.flush();

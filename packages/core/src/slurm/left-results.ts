@@ -3,14 +3,30 @@
  * node, a laptop closed over ssh). Each job wrote its outputs and then its result file, which names the outputs with
  * their SHA-256 and the task's key; nobody stored them. The build that takes the workspace over keeps them
  * (keepLeftResults, before the run folder those outputs sit in is cleared), and its Slurm executor takes a kept result
- * in place of a new job for a task of the same id and key whose outputs still hash as the result says
- * (LeftResults.take): hours of cluster time are not spent again. The engine then stores and publishes the outputs
- * as for any job that just ended. A task whose key was not known at submission (a member of a batch waiting on
- * another) has no key in its result and runs again. What is not taken goes with that build's end.
+ * in place of a new job for a task of the same id and key (LeftResults.take) when
+ * - Slurm ended the job COMPLETED, its result says ok, and it is the task's last attempt (the dead driver may have
+ *   judged an earlier one failed: out of memory, say);
+ * - no input of the task and no source of its step changed since the job started (ctime: an input edited while the job
+ *   ran and put back has the key again, not the bytes the job read), and the build is not `--force`d;
+ * - its outputs still hash as the result says.
+ * Then hours of cluster time are not spent again; the engine stores and publishes the outputs as for any job that
+ * just ended. A task whose key was not known at submission (a member of a batch waiting on another) has no key in its
+ * result and runs again. What is not taken goes with the build that kept it, and any older kept folder with the next
+ * takeover.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { slurmWorkDir } from './build-jobs.js';
+import { readJobTable } from './job-table.js';
 import { taskResultSchema } from './result-schema.js';
 import { taskStem } from './submission.js';
 import { hashFile, type TaskResultFile } from './task-files.js';
@@ -22,25 +38,83 @@ export function keptDir(pipeDir: string, buildId: string): string {
 
 const INDEX = 'index.json';
 
-/** One kept result: its outputs' paths are where they are now (moved out of the run folder, or in the workspace). */
-export type KeptResult = TaskResultFile & { key: string };
+/**
+ * One kept result: its outputs' paths are where they are now (moved out of the run folder, or in the workspace);
+ * `job` as the job table names it, `log` the job's log when found.
+ */
+export interface KeptResult {
+  result: TaskResultFile & { key: string };
+  job: string;
+  log?: string;
+}
+
+/** How the jobs of kept results ended, by the job table's job id: Slurm's verdict (the caller asks Slurm). */
+export type JobsEnded = (jobs: string[]) => Promise<Map<string, 'ok' | 'not-ok'>>;
+
+/** Whether `file` lies below `dir`. */
+export function isInside(dir: string, file: string): boolean {
+  const rel = relative(dir, file);
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..';
+}
+
+/** The log file of each task in the build's job folders (job-entry's spec-<i>.json → log-<i>.txt). */
+function jobLogs(workDir: string): Map<string, string> {
+  const logs = new Map<string, string>();
+  const jobsDir = join(workDir, 'jobs');
+  let dirs: string[];
+  try {
+    dirs = readdirSync(jobsDir);
+  } catch {
+    return logs;
+  }
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(join(jobsDir, dir));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = /^spec-(\d+)\.json$/.exec(name);
+      if (!m) continue;
+      try {
+        const spec = JSON.parse(readFileSync(join(jobsDir, dir, name), 'utf8')) as {
+          tasks?: Array<{ taskId?: unknown; attempt?: unknown }>;
+        };
+        for (const t of spec.tasks ?? [])
+          if (typeof t.taskId === 'string')
+            logs.set(`${t.taskId}\0${String(t.attempt)}`, join(jobsDir, dir, `log-${m[1]}.txt`));
+      } catch {
+        // a spec that cannot be read: its tasks' logs are not copied
+      }
+    }
+  }
+  return logs;
+}
 
 /**
- * Keep what the dead build `buildId` left of its jobs that ended well: results with a key whose outputs are all
- * there. Outputs in the run folder `runTmp` (cleared when a build starts) are moved under keptDir; outputs a job
- * published in the workspace (read by a job after it) stay. Returns how many results were kept.
+ * Keep what the dead build `buildId` left of its jobs that ended well (see the module comment), except for the tasks
+ * in `stored` (its record shows it stored them before it died). Outputs in the run folder `runTmp` (cleared when a
+ * build starts) are moved under keptDir; outputs a job published in the workspace (read by a job after it) stay.
+ * Any other build's kept folder, left by a build that died before it could drop it, is removed first. Returns how
+ * many results were kept; on any failure nothing is kept.
  */
-export function keepLeftResults(pipeDir: string, buildId: string, runTmp: string): number {
-  const resultsDir = join(slurmWorkDir(pipeDir, buildId), 'results');
-  let names: string[];
-  try {
-    names = readdirSync(resultsDir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return 0;
-  }
-  // The last attempt that ended well, per task (a retried task has one result file per attempt).
-  const best = new Map<string, KeptResult>();
-  for (const name of names) {
+export async function keepLeftResults(
+  pipeDir: string,
+  buildId: string,
+  runTmp: string,
+  stored: ReadonlySet<string>,
+  ended: JobsEnded,
+): Promise<number> {
+  for (const build of safeList(join(pipeDir, 'slurm'))) dropKeptResults(pipeDir, build);
+  const workDir = slurmWorkDir(pipeDir, buildId);
+  const table = readJobTable(workDir);
+  if (!table) return 0;
+  const resultsDir = join(workDir, 'results');
+  // The result of each task's last attempt, if it says ok and carries a key.
+  const candidates: KeptResult[] = [];
+  for (const name of safeList(resultsDir)) {
+    if (!name.endsWith('.json')) continue;
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(join(resultsDir, name), 'utf8'));
@@ -49,56 +123,62 @@ export function keepLeftResults(pipeDir: string, buildId: string, runTmp: string
     }
     const r = taskResultSchema.safeParse(parsed);
     if (!r.success || r.data.status !== 'ok' || !r.data.key || r.data.buildId !== buildId) continue;
-    const result = r.data as KeptResult;
-    const known = best.get(result.taskId);
-    if (!known || known.attempt < result.attempt) best.set(result.taskId, result);
+    const entry = table.tasks[r.data.taskId];
+    if (!entry?.job || entry.attempt !== r.data.attempt || stored.has(r.data.taskId)) continue;
+    if (Object.values(r.data.outputs).some((o) => !existsSync(o.path))) continue;
+    candidates.push({ result: r.data as KeptResult['result'], job: entry.job });
   }
+  if (candidates.length === 0) return 0;
+  // Slurm's verdict wins, as for a live build: a job killed for its memory may still have written "ok".
+  const verdicts = await ended([...new Set(candidates.map((c) => c.job))]);
+  const logs = jobLogs(workDir);
   const dir = keptDir(pipeDir, buildId);
   const kept: KeptResult[] = [];
-  for (const result of best.values()) {
-    const outputs = Object.entries(result.outputs);
-    if (outputs.some(([, o]) => !existsSync(o.path))) continue; // its build stored it after all, or it is gone
-    const moved: KeptResult['outputs'] = {};
-    try {
-      for (const [name, o] of outputs) {
+  try {
+    for (const c of candidates) {
+      if (verdicts.get(c.job) !== 'ok') continue;
+      const outputs: KeptResult['result']['outputs'] = {};
+      for (const [i, [name, o]] of Object.entries(c.result.outputs).entries()) {
         if (!isInside(runTmp, o.path)) {
-          moved[name] = o;
+          outputs[name] = o;
           continue;
         }
-        const to = join(dir, taskStem(result.taskId), String(Object.keys(moved).length));
-        mkdirSync(join(dir, taskStem(result.taskId)), { recursive: true });
+        const to = join(dir, taskStem(c.result.taskId), String(i));
+        mkdirSync(join(dir, taskStem(c.result.taskId)), { recursive: true });
         renameSync(o.path, to);
-        moved[name] = { ...o, path: to };
+        outputs[name] = { ...o, path: to };
       }
-    } catch {
-      continue; // could not be moved: it goes with the run folder, and the task runs again
+      const log = logs.get(`${c.result.taskId}\0${c.result.attempt}`);
+      kept.push({ ...c, result: { ...c.result, outputs }, ...(log ? { log } : {}) });
     }
-    kept.push({ ...result, outputs: moved });
+    if (kept.length === 0) return 0;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, INDEX), `${JSON.stringify(kept)}\n`);
+    return kept.length;
+  } catch (error) {
+    // Half kept: nothing is (what was moved goes; those tasks run again).
+    dropKeptResults(pipeDir, buildId);
+    throw error;
   }
-  if (kept.length === 0) return 0;
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, INDEX), `${JSON.stringify(kept)}\n`);
-  return kept.length;
 }
 
-/** Whether `file` lies below `dir`. */
-export function isInside(dir: string, file: string): boolean {
-  const rel = relative(dir, file);
-  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..';
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
-/** The results kept in a workspace (every dead build's kept folder), taken at most once each. */
+/** Slack for the job's clock (a compute node's) against the file system's ctime. */
+const CLOCK_SLACK_MS = 1000;
+
+/** The results kept in a workspace (by the takeover build: see keepLeftResults), taken at most once each. */
 export class LeftResults {
-  readonly #byTask = new Map<string, KeptResult[]>();
+  readonly #byTask = new Map<string, KeptResult>();
 
   constructor(pipeDir: string) {
-    let builds: string[];
-    try {
-      builds = readdirSync(join(pipeDir, 'slurm'));
-    } catch {
-      return;
-    }
-    for (const build of builds) {
+    for (const build of safeList(join(pipeDir, 'slurm'))) {
       let list: unknown;
       try {
         list = JSON.parse(readFileSync(join(keptDir(pipeDir, build), INDEX), 'utf8'));
@@ -106,12 +186,14 @@ export class LeftResults {
         continue;
       }
       if (!Array.isArray(list)) continue;
-      for (const entry of list) {
-        const r = taskResultSchema.safeParse(entry);
-        if (!r.success || !r.data.key) continue;
-        const all = this.#byTask.get(r.data.taskId) ?? [];
-        all.push(r.data as KeptResult);
-        this.#byTask.set(r.data.taskId, all);
+      for (const entry of list as Array<Partial<KeptResult>>) {
+        const r = taskResultSchema.safeParse(entry?.result);
+        if (!r.success || !r.data.key || typeof entry.job !== 'string') continue;
+        this.#byTask.set(r.data.taskId, {
+          result: r.data as KeptResult['result'],
+          job: entry.job,
+          ...(typeof entry.log === 'string' ? { log: entry.log } : {}),
+        });
       }
     }
   }
@@ -121,23 +203,29 @@ export class LeftResults {
   }
 
   /**
-   * The kept result of task `taskId` under `key` whose outputs still have the bytes it names (each hashed again: a
-   * file edited since, or half-overwritten, is not taken); undefined when there is none. Taken once.
+   * The kept result of task `taskId` under `key`, if none of `readFiles` (its inputs and its step's sources) changed
+   * since its job started, and its outputs still have the bytes it names (each hashed again: a file edited since, or
+   * half-overwritten, is not taken); undefined otherwise. Taken once.
    */
-  async take(taskId: string, key: string): Promise<KeptResult | undefined> {
-    const all = this.#byTask.get(taskId);
-    const i = all?.findIndex((r) => r.key === key) ?? -1;
-    if (!all || i < 0) return undefined;
-    const [result] = all.splice(i, 1);
-    for (const o of Object.values(result!.outputs)) {
+  async take(taskId: string, key: string, readFiles: readonly string[]): Promise<KeptResult | undefined> {
+    const kept = this.#byTask.get(taskId);
+    if (kept?.result.key !== key) return undefined;
+    this.#byTask.delete(taskId);
+    const started = Date.parse(kept.result.start) - CLOCK_SLACK_MS;
+    if (!Number.isFinite(started)) return undefined;
+    for (const f of readFiles) {
+      const st = statSync(f, { throwIfNoEntry: false });
+      if (!st || st.ctimeMs >= started) return undefined;
+    }
+    for (const o of Object.values(kept.result.outputs)) {
       const now = await hashFile(o.path).catch(() => undefined);
       if (now?.sha256 !== o.sha256 || now.size !== o.size) return undefined;
     }
-    return result;
+    return kept;
   }
 }
 
-/** Remove a dead build's kept results (what no task took): called when the build that kept them ends. */
+/** Remove a build's kept results (what no task took): called when the build that kept them ends. */
 export function dropKeptResults(pipeDir: string, buildId: string): void {
   rmSync(keptDir(pipeDir, buildId), { recursive: true, force: true });
 }

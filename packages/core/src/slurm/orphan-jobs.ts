@@ -5,12 +5,15 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBuildRecord } from '../builds/records.js';
 import { slurmWorkDir } from './build-jobs.js';
 import { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
-import { keepLeftResults } from './left-results.js';
+import { type JobsEnded, keepLeftResults } from './left-results.js';
+import { classifyJob, indexRecords } from './state.js';
 import { jobNamePrefix } from './submission.js';
 import { clearUnconfirmed, markUnconfirmed, unconfirmedBuilds, unconfirmedText } from './unconfirmed-jobs.js';
+import { endAllowsSuccess } from './validate.js';
 
 export interface StoppedJobs {
   /** Job ids (array ids for arrays) that were cancelled. */
@@ -37,6 +40,30 @@ export async function stopOrphanJobs(
     if (left.length === 0 || Date.now() > deadline) return { cancelled, stillListed: left };
     await new Promise((r) => setTimeout(r, delay));
   }
+}
+
+/** The tasks a dead build's record says it saw end (its record completed from its journal by the takeover). */
+function recordedTasks(pipeDir: string, buildId: string): Set<string> {
+  const read = readBuildRecord(join(pipeDir, 'builds'), buildId);
+  return new Set(read.ok ? Object.keys(read.record.tasks) : []);
+}
+
+/**
+ * How Slurm says the jobs ended, by the job table's ids (`<job>` or `<array>_<index>`): 'ok' for COMPLETED (or, for
+ * an element of several tasks, the exit that means some of them failed but every result was written).
+ */
+function slurmVerdicts(client: SlurmClient): JobsEnded {
+  return async (jobs) => {
+    const q = await client.query([...new Set(jobs.map((j) => j.split('_')[0] ?? j))]);
+    const records = indexRecords(q.records);
+    const out = new Map<string, 'ok' | 'not-ok'>();
+    for (const job of jobs) {
+      const rec = records.get(job);
+      const phase = rec ? classifyJob(rec) : undefined;
+      out.set(job, phase?.phase === 'ended' && endAllowsSuccess(phase.end, 2) ? 'ok' : 'not-ok');
+    }
+    return out;
+  };
 }
 
 /** How long a build waits for Slurm when it retries the cancel of jobs an earlier build could not confirm ended. */
@@ -81,12 +108,24 @@ export async function settleLeftJobs(
         );
       }
       // Its jobs are all ended now: those that ended well left results that no build stored.
-      const kept = jobs.stillListed.length === 0 ? keepLeftResults(pipeDir, tookOver, runTmp) : 0;
-      if (kept > 0) {
-        left.keptFrom = tookOver;
-        left.notes.push(
-          `${kept} Slurm job${kept === 1 ? '' : 's'} of build ${tookOver} ended well after its driver did: ${kept === 1 ? 'its result is' : 'their results are'} kept, and a task this build runs on Slurm with the same key takes one instead of a new job`,
-        );
+      if (jobs.stillListed.length === 0) {
+        left.keptFrom = tookOver; // what is kept goes with this build, whatever happens next
+        const kept = await keepLeftResults(
+          pipeDir,
+          tookOver,
+          runTmp,
+          recordedTasks(pipeDir, tookOver),
+          slurmVerdicts(new SlurmClient()),
+        ).catch((error: Error) => {
+          left.notes.push(
+            `the results of the Slurm jobs build ${tookOver} left could not be kept (${error.message}): their tasks run again`,
+          );
+          return 0;
+        });
+        if (kept > 0)
+          left.notes.push(
+            `${kept} Slurm job${kept === 1 ? '' : 's'} of build ${tookOver} ended well after its driver did: ${kept === 1 ? 'its result is' : 'their results are'} kept for this build, whose tasks of the same key on Slurm take them instead of new jobs (what it does not take is removed at its end)`,
+          );
       }
     } catch (error) {
       // Not known to be ended: marked (tried again by every build until Slurm answers) and said.

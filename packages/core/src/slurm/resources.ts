@@ -103,11 +103,12 @@ export const ALLOWED_SBATCH_OPTIONS: ReadonlySet<string> = new Set([
 /** A partition or account name as pipe passes it to sbatch (config/schema.ts refuses others where they are written). */
 export const SLURM_NAME_PATTERN = /^[A-Za-z0-9_.,-]+$/;
 
-/** The sbatch options pipe writes from a task's resources, by the resources key that sets them. */
+/** The sbatch options pipe writes from a task's resources (or that would contradict them), by the key to use. */
 const RESOURCE_KEYS: Record<string, string> = {
   partition: 'partition',
   account: 'account',
   mem: 'mem',
+  'mem-per-cpu': 'mem',
   time: 'time',
   'cpus-per-task': 'cpus',
 };
@@ -124,7 +125,7 @@ export function validateExtraOptions(options: readonly string[]): ResourceResult
       return {
         ok: false,
         message: key
-          ? `sbatch option '--${m[1]}' is set from resources.${key}: write it there`
+          ? `sbatch option '--${m[1]}' is not passed as it is: pipe asks Slurm for it from resources.${key} (${key === 'mem' ? "a task's memory, sent as --mem" : `sent as --${m[1]}`}): write it there`
           : `sbatch option '--${m[1]}' is not allowed (the executor sets it, or it is unsafe)`,
       };
     }
