@@ -80,20 +80,26 @@ async function killedDriver(): Promise<{ ws: Workspace; buildId: string }> {
   return { ws, buildId };
 }
 
-const PARTS = `version: 1
+/** The head of the tests' pipelines: small jobs on the test cluster. */
+const SMALL_JOBS = `version: 1
 defaults:
   resources: {mem: 64M, time: "00:05:00"}
-targets:
+targets:`;
+
+/** A gather of every part. */
+const JOINED = `  joined:
+    step: command
+    inputs: {parts: {target: parts}}
+    command: [/bin/sh, -c, 'cat "$@" > "$0"', '{outputs.out}', '{inputs.parts}']
+    outputs: {out: out/joined.txt}`;
+
+const PARTS = `${SMALL_JOBS}
   parts:
     step: command
     foreach: [a, b, c, d, e]
     command: [/bin/sh, -c, 'echo "part $0" > "$1"', '{item}', '{outputs.out}']
     outputs: {out: 'out/parts/{item}.txt'}
-  joined:
-    step: command
-    inputs: {parts: {target: parts}}
-    command: [/bin/sh, -c, 'cat "$@" > "$0"', '{outputs.out}', '{inputs.parts}']
-    outputs: {out: out/joined.txt}
+${JOINED}
   counted:
     step: command
     inputs: {joined: {target: joined}}
@@ -408,20 +414,13 @@ targets:
     // parts is read by joined in the same batch (its jobs publish in the workspace); solo by nobody (its output stays
     // in the run folder the next build clears, so it is moved aside first).
     const ws = new Workspace({
-      'pipe.yaml': `version: 1
-defaults:
-  resources: {mem: 64M, time: "00:05:00"}
-targets:
+      'pipe.yaml': `${SMALL_JOBS}
   parts:
     step: command
     foreach: [a, b, c]
     command: [/bin/sh, -c, 'touch "out/started-$0"; while [ ! -e out/release ]; do sleep 0.2; done; echo "making $0"; echo "part $0" > "$1"; echo "$0" >> out/runs.txt', '{item}', '{outputs.out}']
     outputs: {out: 'out/parts/{item}.txt'}
-  joined:
-    step: command
-    inputs: {parts: {target: parts}}
-    command: [/bin/sh, -c, 'cat "$@" > "$0"', '{outputs.out}', '{inputs.parts}']
-    outputs: {out: out/joined.txt}
+${JOINED}
   solo:
     step: command
     command: [/bin/sh, -c, 'touch out/started-solo; while [ ! -e out/release ]; do sleep 0.2; done; echo "making solo"; echo solo > "$0"; echo solo >> out/runs.txt', '{outputs.out}']

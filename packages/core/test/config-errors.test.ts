@@ -1030,14 +1030,17 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[0]?.hint).toMatch(/PIPE_REMOTE_CACHE_TOKEN/);
   });
 
-  it("an input naming one item's product of a foreach target by its path: one error, with what to write", async () => {
-    const { dir, diagnostics } = await diagnosticsOf({
-      'pipe.yaml': `
+  /** down reads one item's product of up by its path. */
+  const ITEM_BY_PATH = `
         version: 1
         targets:
           up: {command: [x], foreach: [a, b], outputs: {o: 'build/{item}.txt'}}
           down: {command: [x], inputs: {i: build/b.txt}, outputs: {o: build/down.txt}}
-      `,
+      `;
+
+  it("an input naming one item's product of a foreach target by its path: one error, with what to write", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': ITEM_BY_PATH,
     });
     // Not "would overwrite" and "does not exist" besides, which contradict each other.
     expect(summary(dir, diagnostics)).toEqual([
@@ -1055,12 +1058,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
   it("an input naming one item's product by its path once that product exists: the error gives both readings", async () => {
     // After `up` was built, build/b.txt is there: the checks cannot tell its product from a file of the user's.
     const { dir, diagnostics } = await diagnosticsOf({
-      'pipe.yaml': `
-        version: 1
-        targets:
-          up: {command: [x], foreach: [a, b], outputs: {o: 'build/{item}.txt'}}
-          down: {command: [x], inputs: {i: build/b.txt}, outputs: {o: build/down.txt}}
-      `,
+      'pipe.yaml': ITEM_BY_PATH,
       'build/b.txt': 'made by up[b]',
     });
     expect(summary(dir, diagnostics)).toEqual([

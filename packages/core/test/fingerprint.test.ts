@@ -116,6 +116,23 @@ describe('code hash', () => {
     return root;
   }
 
+  /** pkg() with a second step module t importing the same helper; every file dated a minute ago (not racy). */
+  function twoModules() {
+    const root = pkg();
+    const mod = path.join(root, 'dist/steps/s.js');
+    const other = path.join(root, 'dist/steps/t.js');
+    writeFileSync(other, "import { helper } from '../lib/helper.js';\n");
+    writeFileSync(path.join(root, 'src/steps/t.ts'), "import { helper } from '../lib/helper.js';\n");
+    const old = new Date(Date.now() - 60_000);
+    for (const f of ['steps/s', 'steps/t', 'lib/helper'])
+      for (const [dir, ext] of [
+        ['src', 'ts'],
+        ['dist', 'js'],
+      ])
+        utimesSync(path.join(root, dir!, `${f}.${ext}`), old, old);
+    return { root, mod, other };
+  }
+
   it('hashes the TypeScript sources of a dist module and its relative imports, not bare ones', () => {
     const root = pkg();
     const mod = path.join(root, 'dist/steps/s.js');
@@ -185,21 +202,7 @@ describe('code hash', () => {
   });
 
   it('checks several remembered hashes with one stat per shared file, taken once for the question', () => {
-    const root = pkg();
-    const mod = path.join(root, 'dist/steps/s.js');
-    const other = path.join(root, 'dist/steps/t.js');
-    writeFileSync(other, "import { helper } from '../lib/helper.js';\n");
-    writeFileSync(path.join(root, 'src/steps/t.ts'), "import { helper } from '../lib/helper.js';\n");
-    const old = new Date(Date.now() - 60_000);
-    for (const f of [
-      'src/steps/s.ts',
-      'src/steps/t.ts',
-      'src/lib/helper.ts',
-      'dist/steps/s.js',
-      'dist/steps/t.js',
-      'dist/lib/helper.js',
-    ])
-      utimesSync(path.join(root, f), old, old);
+    const { root, mod, other } = twoModules();
     const first = { s: codeHash(mod), t: codeHash(other) };
     const seen = new Map();
     expect(codeHash(mod, seen)).toEqual(first.s);
@@ -216,21 +219,8 @@ describe('code hash', () => {
   });
 
   it("uses the hashes a package's build recorded in its dist/ while their files keep their stamps", () => {
-    const root = pkg();
+    const { root, mod, other } = twoModules();
     const dist = path.join(root, 'dist');
-    const mod = path.join(dist, 'steps/s.js');
-    const other = path.join(dist, 'steps/t.js');
-    writeFileSync(other, "import { helper } from '../lib/helper.js';\n");
-    writeFileSync(path.join(root, 'src/steps/t.ts'), "import { helper } from '../lib/helper.js';\n");
-    const old = new Date(Date.now() - 60_000);
-    for (const f of [
-      'src/steps/s.ts',
-      'src/steps/t.ts',
-      'src/lib/helper.ts',
-      'dist/steps/s.js',
-      'dist/lib/helper.js',
-    ])
-      utimesSync(path.join(root, f), old, old);
     // Recorded by the build (here for s only); t gets a planted entry with its files' real stamps, to see that a
     // process which has not hashed t yet takes the recorded value...
     expect(writeBuiltCodeHashes(dist, [mod])).toBe(1);
