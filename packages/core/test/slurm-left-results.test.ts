@@ -1,8 +1,9 @@
 /** The results a dead build's Slurm jobs left (slurm/left-results.ts): which are kept, and when one is taken. */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { identityOf } from '@pipe/cache/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { slurmWorkDir } from '../src/slurm/build-jobs.js';
 import { jobTablePath } from '../src/slurm/job-table.js';
@@ -14,7 +15,7 @@ import {
   keptDir,
   LeftResults,
 } from '../src/slurm/left-results.js';
-import type { TaskResultFile } from '../src/slurm/task-files.js';
+import type { ReadStamp, TaskResultFile } from '../src/slurm/task-files.js';
 
 const DEAD = '20261206-010000-000-dead00';
 const dirs: string[] = [];
@@ -22,11 +23,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** Slurm's verdict for every job: COMPLETED, unless named in `notOk`. */
+/** Slurm's verdict for every job: COMPLETED, unless named in `notOk` (or `unknown`: Slurm no longer says). */
 const slurmSays =
-  (...notOk: string[]): JobsEnded =>
+  (notOk: string[] = [], unknown: string[] = []): JobsEnded =>
   async (jobs) =>
-    new Map(jobs.map((j) => [j, notOk.includes(j) ? 'not-ok' : 'ok']));
+    new Map(jobs.map((j) => [j, notOk.includes(j) ? 'not-ok' : unknown.includes(j) ? 'unknown' : 'ok']));
 const none = new Set<string>();
 
 /** A workspace's `.pipe` with a run folder, and a writer of the dead build's result files and job table. */
@@ -92,7 +93,10 @@ describe('results a dead build’s Slurm jobs left', () => {
     const gone = result('gone', path.join(runTmp, 'g~1~g.txt'), 'stored by its build');
     rmSync(gone.outputs.out!.path);
     result('other', path.join(runTmp, 'o~1~o.txt'), 'of another build', { buildId: 'another' });
-    expect(await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays())).toBe(2);
+    expect(await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays([]))).toEqual({
+      kept: 2,
+      unknown: 0,
+    });
     // a's output left the run folder; b's stays where its dependants read it.
     expect(existsSync(path.join(runTmp, 'a~1~a.txt'))).toBe(false);
     expect(existsSync(path.join(root, 'out/b.txt'))).toBe(true);
@@ -120,7 +124,11 @@ describe('results a dead build’s Slurm jobs left', () => {
     // Stored by its build before it died (its record has the task): nothing to keep.
     result('stored', path.join(runTmp, 's~1~s.txt'), 'stored');
     result('good', path.join(runTmp, 'g~1~g.txt'), 'good');
-    expect(await keepLeftResults(pipeDir, DEAD, runTmp, new Set(['stored']), slurmSays('1'))).toBe(1);
+    // A job Slurm no longer knows (past MinJobAge, no jobcomp log, no accounting): not kept, and counted.
+    result('forgotten', path.join(runTmp, 'f~1~f.txt'), 'forgotten');
+    expect(
+      await keepLeftResults(pipeDir, DEAD, runTmp, new Set(['stored']), slurmSays(['1'], ['5'])),
+    ).toEqual({ kept: 1, unknown: 1 });
     expect(index().map((k) => k.result.taskId)).toEqual(['good']);
   });
 
@@ -130,7 +138,7 @@ describe('results a dead build’s Slurm jobs left', () => {
     mkdirSync(older, { recursive: true });
     writeFileSync(path.join(older, 'index.json'), '[]');
     result('a', path.join(runTmp, 'a~1~a.txt'), 'made by a');
-    await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays());
+    await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays([]));
     expect(existsSync(older)).toBe(false);
     expect(existsSync(keptDir(pipeDir, DEAD))).toBe(true);
     // Slurm cannot be asked: an error, and nothing kept.
@@ -142,39 +150,48 @@ describe('results a dead build’s Slurm jobs left', () => {
     expect(new LeftResults(pipeDir).size).toBe(0);
   });
 
-  it('is taken once, by the same task under the same key, while its outputs and what it read are unchanged', async () => {
+  it('is taken once, by the same task under the same key, while its outputs and what its key hashed are unchanged', async () => {
     const { root, pipeDir, runTmp, result } = workspace();
     const input = path.join(root, 'in/x.txt');
     mkdirSync(path.dirname(input), { recursive: true });
     writeFileSync(input, 'v1');
-    result('a', path.join(runTmp, 'a~1~a.txt'), 'made by a');
-    result('b', path.join(root, 'out/b.txt'), 'published by b');
-    result('c', path.join(root, 'out/c.txt'), 'published by c');
-    // d's job started a minute ago: its input, written just now, changed while it ran (and may have been put back).
-    result('d', path.join(runTmp, 'd~1~d.txt'), 'made by d', {
-      start: new Date(Date.now() - 60_000).toISOString(),
-    });
-    await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays());
+    const reads: ReadStamp[] = [[input, identityOf(statSync(input, { bigint: true }))]];
+    result('a', path.join(runTmp, 'a~1~a.txt'), 'made by a', { reads });
+    result('b', path.join(root, 'out/b.txt'), 'published by b', { reads });
+    result('c', path.join(root, 'out/c.txt'), 'published by c', { reads });
+    result('norecord', path.join(runTmp, 'n~1~n.txt'), 'no reads');
+    await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays([]));
     const left = new LeftResults(pipeDir);
-    expect(await left.take('a', 'another key', [input])).toBeUndefined();
-    expect(await left.take('nobody', 'key-of-a', [input])).toBeUndefined();
-    const a = await left.take('a', 'key-of-a', [input]);
-    expect(a?.job).toBe('1');
-    expect(await left.take('a', 'key-of-a', [input])).toBeUndefined(); // taken already
+    expect(await left.take('a', 'another key')).toBeUndefined();
+    expect(await left.take('nobody', 'key-of-a')).toBeUndefined();
+    const a = await left.take('a', 'key-of-a');
+    expect(a && 'job' in a ? a.job : a).toBe('1');
+    expect(await left.take('a', 'key-of-a')).toBeUndefined(); // taken already
+    expect(await left.take('norecord', 'key-of-norecord')).toEqual({
+      refused: 'its job did not record what it read',
+    });
     // Edited since its job wrote it (same size): not taken, the task runs again.
     writeFileSync(path.join(root, 'out/b.txt'), 'PUBLISHED by b');
-    expect(await left.take('b', 'key-of-b', [input])).toBeUndefined();
-    expect((await left.take('c', 'key-of-c', [input]))?.result.outputs.out?.path).toBe(
-      path.join(root, 'out/c.txt'),
-    );
-    expect(await left.take('d', 'key-of-d', [input])).toBeUndefined();
+    expect(await left.take('b', 'key-of-b')).toEqual({
+      refused: `its output ${path.join(root, 'out/b.txt')} changed since its job wrote it`,
+    });
+    // The input edited while the job ran and put back (its bytes as before, as after a git checkout there and back):
+    // the job may have read the other bytes.
+    writeFileSync(input, 'v2');
+    writeFileSync(input, 'v1');
+    expect(await left.take('c', 'key-of-c')).toEqual({
+      refused: `${input} changed since its job was submitted`,
+    });
   });
 
   it('nothing kept when no result is left, and what is kept goes with the build that kept it', async () => {
     const { pipeDir, runTmp, result } = workspace();
-    expect(await keepLeftResults(pipeDir, 'no-such-build', runTmp, none, slurmSays())).toBe(0);
+    expect(await keepLeftResults(pipeDir, 'no-such-build', runTmp, none, slurmSays([]))).toEqual({
+      kept: 0,
+      unknown: 0,
+    });
     result('a', path.join(runTmp, 'a~1~a.txt'), 'made by a');
-    await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays());
+    await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays([]));
     expect(new LeftResults(pipeDir).size).toBe(1);
     dropKeptResults(pipeDir, DEAD);
     expect(existsSync(keptDir(pipeDir, DEAD))).toBe(false);

@@ -210,6 +210,20 @@ export class SlurmClient {
       ]);
       if (sa.code === 0) records.push(...parseSacctLines(sa.stdout).filter((r) => left.includes(r.jobId)));
     }
+    // Jobs ended longer ago than MinJobAge on a site without the jobcomp log: its accounting database still knows.
+    left = missing();
+    if (left.length > 0) {
+      const sa = await this.#exec('sacct', [
+        '-X',
+        '-n',
+        '-P',
+        '-o',
+        'JobID,State,ExitCode',
+        '-j',
+        left.join(','),
+      ]);
+      if (sa.code === 0) records.push(...parseSacctLines(sa.stdout).filter((r) => left.includes(r.jobId)));
+    }
     return error ? { records, unknown: missing(), error } : { records, unknown: missing() };
   }
 

@@ -11,15 +11,18 @@
  * executor. The job's log becomes the task's log; the job id, node and resources go into the outcome's
  * metadata (and so into the product's provenance).
  */
+import { statSync } from 'node:fs';
 import { copyFile, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
+import { identityOf } from '@pipe/cache/types';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { attemptMarker } from '../execute/retries.js';
-import { codeHash } from '../fingerprint/code-hash.js';
+import { codeHash, type IdentitiesSeen } from '../fingerprint/code-hash.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
 import { JobTableWriter } from './job-table.js';
 import { isInside, type KeptResult, keptDir, LeftResults } from './left-results.js';
+import type { ReadStamp } from './task-files.js';
 import type { ExecTask, ExecutionHandle, FailureReason, TaskOutcome } from './types.js';
 import { describeFailure } from './validate.js';
 
@@ -180,11 +183,26 @@ function adoptedOutcome(kept: KeptResult): ExecOutcome {
   };
 }
 
-/** What a task read: its inputs and, for a step, the sources of its module (their ctimes decide an adoption). */
-function filesRead(req: ExecRequest): string[] {
-  const files = Object.values(req.inputs).flat();
-  if (req.work.kind === 'step') files.push(req.work.module, ...codeHash(req.work.module).files);
-  return files;
+/**
+ * The files a keyed task's key hashed — its inputs, its item's files, its step's sources — with their identities now,
+ * at submission: its job's result carries them, and a later build takes that result only while they hold
+ * (left-results.ts). `seen`: one stat per source file for the batch (its tasks share a step).
+ */
+function readStamps(req: ExecRequest, seen: IdentitiesSeen): ReadStamp[] | undefined {
+  const files = new Set([...Object.values(req.inputs).flat(), ...(req.item?.files ?? [])]);
+  if (req.work.kind === 'step') for (const f of codeHash(req.work.module, seen).files) files.add(f);
+  const stamps: ReadStamp[] = [];
+  for (const f of files) {
+    if (!seen.has(f)) {
+      const st = statSync(f, { bigint: true, throwIfNoEntry: false });
+      seen.set(f, st ? identityOf(st) : null);
+    }
+    const id = seen.get(f);
+    // A file that is not there (a source the step imports but is missing): no stamp can stand for it.
+    if (!id) return undefined;
+    stamps.push([f, id]);
+  }
+  return stamps;
 }
 
 export class SlurmEngineExecutor implements Executor {
@@ -219,8 +237,15 @@ export class SlurmEngineExecutor implements Executor {
     if (!req.key || req.fresh || signal.aborted) return false;
     this.#left ??= new LeftResults(this.#pipeDir);
     if (this.#left.size === 0) return false;
-    const kept = await this.#left.take(req.id, req.key, filesRead(req));
+    const kept = await this.#left.take(req.id, req.key);
     if (!kept) return false;
+    if ('refused' in kept) {
+      onEvent({
+        type: 'note',
+        message: `${req.id}: the result its job of a dead build left is not taken (${kept.refused}): it runs again`,
+      });
+      return false;
+    }
     const r = kept.result;
     // Each output where keepLeftResults left it: moved into the kept folder, or published at this task's final path.
     const keptFolder = keptDir(this.#pipeDir, r.buildId);
@@ -277,24 +302,28 @@ export class SlurmEngineExecutor implements Executor {
       return;
     }
     const byId = new Map(todo.map((r) => [r.id, r]));
-    const tasks: ExecTask[] = todo.map((r) => ({
-      id: r.id,
-      target: r.target,
-      ...(r.key ? { key: r.key } : {}),
-      deps: adopted.size > 0 ? r.deps.filter((d) => !adopted.has(d)) : r.deps,
-      run:
-        r.work.kind === 'command'
-          ? { kind: 'command', argv: r.work.argv }
-          : { kind: 'step', module: r.work.module },
-      inputs: r.inputs,
-      outputs: publishes(r) ? (r.finalOutputs ?? r.outputs) : r.outputs,
-      params: r.params,
-      env: r.env,
-      resources: r.resources,
-      kernelBackend: r.kernelBackend,
-      cwd: r.cwd,
-      ...(r.item ? { item: r.item } : {}),
-    }));
+    const seen: IdentitiesSeen = new Map();
+    const tasks: ExecTask[] = todo.map((r) => {
+      const reads = r.key ? readStamps(r, seen) : undefined;
+      return {
+        id: r.id,
+        target: r.target,
+        ...(r.key && reads ? { key: r.key, reads } : {}),
+        deps: adopted.size > 0 ? r.deps.filter((d) => !adopted.has(d)) : r.deps,
+        run:
+          r.work.kind === 'command'
+            ? { kind: 'command', argv: r.work.argv }
+            : { kind: 'step', module: r.work.module },
+        inputs: r.inputs,
+        outputs: publishes(r) ? (r.finalOutputs ?? r.outputs) : r.outputs,
+        params: r.params,
+        env: r.env,
+        resources: r.resources,
+        kernelBackend: r.kernelBackend,
+        cwd: r.cwd,
+        ...(r.item ? { item: r.item } : {}),
+      };
+    });
     const pending: Promise<void>[] = [];
     const started = new Set<string>();
     const finished = async (o: TaskOutcome): Promise<void> => {

@@ -235,6 +235,7 @@ async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile>
     buildId,
     taskId: spec.taskId,
     ...(spec.key ? { key: spec.key } : {}),
+    ...(spec.reads ? { reads: spec.reads } : {}),
     attempt: spec.attempt,
     status: ok ? 'ok' : 'failed',
     exitCode: outcome.signal ? 128 : outcome.exitCode,

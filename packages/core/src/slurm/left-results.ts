@@ -6,8 +6,9 @@
  * in place of a new job for a task of the same id and key (LeftResults.take) when
  * - Slurm ended the job COMPLETED, its result says ok, and it is the task's last attempt (the dead driver may have
  *   judged an earlier one failed: out of memory, say);
- * - no input of the task and no source of its step changed since the job started (ctime: an input edited while the job
- *   ran and put back has the key again, not the bytes the job read), and the build is not `--force`d;
+ * - every file its key hashed (inputs, an item's files, its step's sources) has the identity it had when the job was
+ *   submitted (size, mtime, ctime, inode: an input edited while the job ran and put back has the key again, not the
+ *   bytes the job read), and the build is not `--force`d;
  * - its outputs still hash as the result says.
  * Then hours of cluster time are not spent again; the engine stores and publishes the outputs as for any job that
  * just ended. A task whose key was not known at submission (a member of a batch waiting on another) has no key in its
@@ -25,6 +26,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { identityOf, sameIdentity } from '@pipe/cache/types';
 import { slurmWorkDir } from './build-jobs.js';
 import { readJobTable } from './job-table.js';
 import { taskResultSchema } from './result-schema.js';
@@ -48,8 +50,17 @@ export interface KeptResult {
   log?: string;
 }
 
-/** How the jobs of kept results ended, by the job table's job id: Slurm's verdict (the caller asks Slurm). */
-export type JobsEnded = (jobs: string[]) => Promise<Map<string, 'ok' | 'not-ok'>>;
+/**
+ * How the jobs of kept results ended, by the job table's job id: Slurm's verdict (the caller asks Slurm); 'unknown'
+ * when Slurm no longer says (a job older than MinJobAge on a site with neither a jobcomp log nor accounting).
+ */
+export type JobsEnded = (jobs: string[]) => Promise<Map<string, 'ok' | 'not-ok' | 'unknown'>>;
+
+/** What keepLeftResults kept, and how many results it could not, Slurm no longer knowing how their jobs ended. */
+export interface Kept {
+  kept: number;
+  unknown: number;
+}
 
 /** Whether `file` lies below `dir`. */
 export function isInside(dir: string, file: string): boolean {
@@ -105,11 +116,12 @@ export async function keepLeftResults(
   runTmp: string,
   stored: ReadonlySet<string>,
   ended: JobsEnded,
-): Promise<number> {
-  for (const build of safeList(join(pipeDir, 'slurm'))) dropKeptResults(pipeDir, build);
+): Promise<Kept> {
+  dropAllKeptResults(pipeDir);
+  const none: Kept = { kept: 0, unknown: 0 };
   const workDir = slurmWorkDir(pipeDir, buildId);
   const table = readJobTable(workDir);
-  if (!table) return 0;
+  if (!table) return none;
   const resultsDir = join(workDir, 'results');
   // The result of each task's last attempt, if it says ok and carries a key.
   const candidates: KeptResult[] = [];
@@ -128,15 +140,18 @@ export async function keepLeftResults(
     if (Object.values(r.data.outputs).some((o) => !existsSync(o.path))) continue;
     candidates.push({ result: r.data as KeptResult['result'], job: entry.job });
   }
-  if (candidates.length === 0) return 0;
+  if (candidates.length === 0) return none;
   // Slurm's verdict wins, as for a live build: a job killed for its memory may still have written "ok".
   const verdicts = await ended([...new Set(candidates.map((c) => c.job))]);
   const logs = jobLogs(workDir);
   const dir = keptDir(pipeDir, buildId);
   const kept: KeptResult[] = [];
+  let unknown = 0;
   try {
     for (const c of candidates) {
-      if (verdicts.get(c.job) !== 'ok') continue;
+      const verdict = verdicts.get(c.job) ?? 'unknown';
+      if (verdict === 'unknown') unknown++;
+      if (verdict !== 'ok') continue;
       const outputs: KeptResult['result']['outputs'] = {};
       for (const [i, [name, o]] of Object.entries(c.result.outputs).entries()) {
         if (!isInside(runTmp, o.path)) {
@@ -151,10 +166,10 @@ export async function keepLeftResults(
       const log = logs.get(`${c.result.taskId}\0${c.result.attempt}`);
       kept.push({ ...c, result: { ...c.result, outputs }, ...(log ? { log } : {}) });
     }
-    if (kept.length === 0) return 0;
+    if (kept.length === 0) return { kept: 0, unknown };
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, INDEX), `${JSON.stringify(kept)}\n`);
-    return kept.length;
+    return { kept: kept.length, unknown };
   } catch (error) {
     // Half kept: nothing is (what was moved goes; those tasks run again).
     dropKeptResults(pipeDir, buildId);
@@ -169,9 +184,6 @@ function safeList(dir: string): string[] {
     return [];
   }
 }
-
-/** Slack for the job's clock (a compute node's) against the file system's ctime. */
-const CLOCK_SLACK_MS = 1000;
 
 /** The results kept in a workspace (by the takeover build: see keepLeftResults), taken at most once each. */
 export class LeftResults {
@@ -203,26 +215,33 @@ export class LeftResults {
   }
 
   /**
-   * The kept result of task `taskId` under `key`, if none of `readFiles` (its inputs and its step's sources) changed
-   * since its job started, and its outputs still have the bytes it names (each hashed again: a file edited since, or
-   * half-overwritten, is not taken); undefined otherwise. Taken once.
+   * The kept result of task `taskId` under `key` (undefined: none), taken once, or why it is refused: a file its key
+   * hashed (an input, an item's file, a source of its step) no longer has the identity it had when the job was
+   * submitted (edited, even if put back: its ctime moved), or an output no longer has the bytes the result names.
    */
-  async take(taskId: string, key: string, readFiles: readonly string[]): Promise<KeptResult | undefined> {
+  async take(taskId: string, key: string): Promise<KeptResult | { refused: string } | undefined> {
     const kept = this.#byTask.get(taskId);
     if (kept?.result.key !== key) return undefined;
     this.#byTask.delete(taskId);
-    const started = Date.parse(kept.result.start) - CLOCK_SLACK_MS;
-    if (!Number.isFinite(started)) return undefined;
-    for (const f of readFiles) {
-      const st = statSync(f, { throwIfNoEntry: false });
-      if (!st || st.ctimeMs >= started) return undefined;
+    const reads = kept.result.reads;
+    if (!reads) return { refused: 'its job did not record what it read' };
+    for (const [file, then] of reads) {
+      const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+      if (!st || !sameIdentity(then, identityOf(st)))
+        return { refused: `${file} changed since its job was submitted` };
     }
     for (const o of Object.values(kept.result.outputs)) {
       const now = await hashFile(o.path).catch(() => undefined);
-      if (now?.sha256 !== o.sha256 || now.size !== o.size) return undefined;
+      if (now?.sha256 !== o.sha256 || now.size !== o.size)
+        return { refused: `its output ${o.path} changed since its job wrote it` };
     }
     return kept;
   }
+}
+
+/** Remove every build's kept results: a takeover's first step (what a dead takeover build kept is not for later builds). */
+export function dropAllKeptResults(pipeDir: string): void {
+  for (const build of safeList(join(pipeDir, 'slurm'))) dropKeptResults(pipeDir, build);
 }
 
 /** Remove a build's kept results (what no task took): called when the build that kept them ends. */

@@ -9,7 +9,7 @@ import { readBuildRecord } from '../builds/records.js';
 import { slurmWorkDir } from './build-jobs.js';
 import { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
-import { type JobsEnded, keepLeftResults } from './left-results.js';
+import { dropAllKeptResults, type JobsEnded, keepLeftResults } from './left-results.js';
 import { classifyJob, indexRecords } from './state.js';
 import { jobNamePrefix } from './submission.js';
 import { clearUnconfirmed, markUnconfirmed, unconfirmedBuilds, unconfirmedText } from './unconfirmed-jobs.js';
@@ -56,11 +56,14 @@ function slurmVerdicts(client: SlurmClient): JobsEnded {
   return async (jobs) => {
     const q = await client.query([...new Set(jobs.map((j) => j.split('_')[0] ?? j))]);
     const records = indexRecords(q.records);
-    const out = new Map<string, 'ok' | 'not-ok'>();
+    const out = new Map<string, 'ok' | 'not-ok' | 'unknown'>();
     for (const job of jobs) {
       const rec = records.get(job);
       const phase = rec ? classifyJob(rec) : undefined;
-      out.set(job, phase?.phase === 'ended' && endAllowsSuccess(phase.end, 2) ? 'ok' : 'not-ok');
+      out.set(
+        job,
+        !phase ? 'unknown' : phase.phase === 'ended' && endAllowsSuccess(phase.end, 2) ? 'ok' : 'not-ok',
+      );
     }
     return out;
   };
@@ -95,6 +98,8 @@ export async function settleLeftJobs(
     left.replan = true;
     return { buildId, jobs: [], reason: error instanceof Error ? error.message : String(error) };
   };
+  // What a takeover build that died too had kept is not for this one (nor any later build): its own folder goes.
+  if (tookOver !== undefined) dropAllKeptResults(pipeDir);
   if (tookOver !== undefined && existsSync(slurmWorkDir(pipeDir, tookOver))) {
     try {
       const jobs = await stopOrphanJobs(tookOver);
@@ -120,11 +125,15 @@ export async function settleLeftJobs(
           left.notes.push(
             `the results of the Slurm jobs build ${tookOver} left could not be kept (${error.message}): their tasks run again`,
           );
-          return 0;
+          return { kept: 0, unknown: 0 };
         });
-        if (kept > 0)
+        if (kept.kept > 0)
           left.notes.push(
-            `${kept} Slurm job${kept === 1 ? '' : 's'} of build ${tookOver} ended well after its driver did: ${kept === 1 ? 'its result is' : 'their results are'} kept for this build, whose tasks of the same key on Slurm take them instead of new jobs (what it does not take is removed at its end)`,
+            `${kept.kept} Slurm job${kept.kept === 1 ? '' : 's'} of build ${tookOver} ended well after its driver did: ${kept.kept === 1 ? 'its result is' : 'their results are'} kept for this build, whose tasks of the same key on Slurm take them instead of new jobs (what it does not take is removed at its end)`,
+          );
+        if (kept.unknown > 0)
+          left.notes.push(
+            `${kept.unknown} result${kept.unknown === 1 ? '' : 's'} the Slurm jobs of build ${tookOver} left ${kept.unknown === 1 ? 'is' : 'are'} not kept: Slurm no longer says how ${kept.unknown === 1 ? 'its job' : 'their jobs'} ended (squeue, scontrol, the jobcomp log and sacct were asked); ${kept.unknown === 1 ? 'its task runs' : 'their tasks run'} again`,
           );
       }
     } catch (error) {

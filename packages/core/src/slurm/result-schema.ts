@@ -18,6 +18,20 @@ export const taskResultSchema: z.ZodType<TaskResultFile> = z.object({
   buildId: z.string(),
   taskId: z.string(),
   key: z.string().optional(),
+  reads: z
+    .array(
+      z.tuple([
+        z.string(),
+        z.object({
+          size: z.number(),
+          mtimeNs: z.string(),
+          ctimeNs: z.string(),
+          ino: z.string(),
+          dev: z.string(),
+        }),
+      ]),
+    )
+    .optional(),
   attempt: z.number().int().positive(),
   status: z.enum(['ok', 'failed']),
   exitCode: z.number().int(),

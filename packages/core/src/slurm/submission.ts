@@ -155,6 +155,7 @@ export async function writeJobFiles(o: WriteJobFilesOptions): Promise<JobFiles> 
       const spec: TaskSpec = {
         taskId: p.task.id,
         ...(p.task.key ? { key: p.task.key } : {}),
+        ...(p.task.reads ? { reads: p.task.reads } : {}),
         attempt: p.attempt,
         run: p.task.run,
         cwd: p.task.cwd ?? o.cwd,

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { FileIdentity } from '@pipe/cache/types';
 import type { OutputFailure } from '../execute/executor.js';
 import type { ParamPath } from '../model/step.js';
 
@@ -27,10 +28,15 @@ export interface SpecItem {
 }
 
 /** One task as the job runs it. */
+/** A file a task reads, with its identity (size, mtime, ctime, inode, device) when the task was submitted. */
+export type ReadStamp = [path: string, identity: FileIdentity];
+
 export interface TaskSpec {
   taskId: string;
   /** The task's key, when the build knew it at submission: copied into the result (left-results.ts). */
   key?: string;
+  /** With a key: every file the key hashed (inputs, item files, step sources), copied into the result. */
+  reads?: ReadStamp[];
   attempt: number;
   run: SpecRun;
   cwd: string;
@@ -66,6 +72,8 @@ export interface TaskResultFile {
   taskId: string;
   /** The spec's key: what a later build matches before it takes this result as its own (left-results.ts). */
   key?: string;
+  /** The spec's read stamps: a later build takes the result only while each file still has its identity. */
+  reads?: ReadStamp[];
   attempt: number;
   status: 'ok' | 'failed';
   exitCode: number;

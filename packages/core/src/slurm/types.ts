@@ -6,7 +6,7 @@
 import type { OutputFailure } from '../execute/executor.js';
 import type { ParamPath } from '../model/step.js';
 import type { Resources, TaskItem } from '../model/types.js';
-import type { TaskResultFile } from './task-files.js';
+import type { ReadStamp, TaskResultFile } from './task-files.js';
 
 /** What a task runs inside its job. */
 export type TaskRun =
@@ -26,6 +26,8 @@ export interface ExecTask {
   target: string;
   /** The task's key when known at submission: its job's result carries it (left-results.ts). */
   key?: string;
+  /** With the key: the files it hashed and their identities at submission (left-results.ts). */
+  reads?: ReadStamp[];
   /** Ids of tasks in the same batch that must succeed first; anything else is taken as already done. */
   deps: string[];
   run: TaskRun;
