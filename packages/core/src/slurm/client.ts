@@ -197,24 +197,13 @@ export class SlurmClient {
     }
     let left = missing();
     if (left.length > 0) records.push(...(await this.#fromJobComp(new Set(left))));
-    left = missing();
-    if (left.length > 0) {
+    // sacct: first its job-completion data (-c), then the accounting database (-X), for jobs ended longer ago than
+    // MinJobAge on a site without the jobcomp log.
+    for (const source of ['-c', '-X']) {
+      left = missing();
+      if (left.length === 0) break;
       const sa = await this.#exec('sacct', [
-        '-c',
-        '-n',
-        '-P',
-        '-o',
-        'JobID,State,ExitCode',
-        '-j',
-        left.join(','),
-      ]);
-      if (sa.code === 0) records.push(...parseSacctLines(sa.stdout).filter((r) => left.includes(r.jobId)));
-    }
-    // Jobs ended longer ago than MinJobAge on a site without the jobcomp log: its accounting database still knows.
-    left = missing();
-    if (left.length > 0) {
-      const sa = await this.#exec('sacct', [
-        '-X',
+        source,
         '-n',
         '-P',
         '-o',
