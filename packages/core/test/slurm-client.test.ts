@@ -102,6 +102,34 @@ describe('the jobcomp/filetxt completion log', () => {
     expect(res.records.find((r) => r.jobId === '2')).toMatchObject({ name: 'old', state: 'COMPLETED' });
     expect(res.unknown).toEqual([]);
   });
+
+  it('asks the accounting database for jobs the controller forgot on a site without the jobcomp log', async () => {
+    // MinJobAge passed (squeue and scontrol forgot them), no jobcomp log, no completion data (sacct -c): slurmdbd knows.
+    const asked: string[][] = [];
+    const client = new SlurmClient({
+      runner: async (program, args) => {
+        asked.push([program, ...args]);
+        if (program === 'squeue') return { code: 0, stdout: '{"jobs": []}', stderr: '' };
+        if (program === 'scontrol' && args[1] === 'config')
+          return { code: 0, stdout: 'JobCompType             = jobcomp/none\n', stderr: '' };
+        if (program === 'sacct' && args[0] === '-X')
+          return {
+            code: 0,
+            stdout: '7_0|COMPLETED|0:0\n7_1|OUT_OF_MEMORY|0:125\n8|COMPLETED|0:0\n',
+            stderr: '',
+          };
+        return { code: 1, stdout: '', stderr: 'Invalid job id specified' };
+      },
+    });
+    const res = await client.query(['7', '8']);
+    expect(asked.filter((a) => a[0] === 'sacct').map((a) => a[1])).toEqual(['-c', '-X']);
+    expect(res.unknown).toEqual([]);
+    expect(res.records.map((r) => [r.arrayJobId, r.arrayTaskId, r.jobId, r.state])).toEqual([
+      ['7', 0, '7', 'COMPLETED'],
+      ['7', 1, '7', 'OUT_OF_MEMORY'],
+      [undefined, undefined, '8', 'COMPLETED'],
+    ]);
+  });
 });
 
 describe('jobs Slurm cannot confirm ended (a controller restarting, a shell without SLURM_CONF)', () => {
