@@ -477,6 +477,10 @@ ${JOINED}
         `ran\\s+parts\\[b\\] \\(\\d+ ms, by Slurm job \\S+ of build ${oldBuild}, taken from its result\\)`,
       ),
     );
+    const status = await ws.run(['status', newBuild]);
+    expect(status.stdout).toMatch(
+      new RegExp(`ran\\s+solo \\(\\d+ ms, slurm, job \\S+, of build ${oldBuild}, taken from its result\\)`),
+    );
     // What was kept for this build is gone with it; the cache holds the taken outputs, intact.
     expect(ws.exists(`.pipe/slurm/${oldBuild}/kept`)).toBe(false);
     const verify = await ws.run(['cache', 'verify']);

@@ -60,7 +60,13 @@ export async function statusCommand(
   }
   for (const [task, t] of Object.entries(r.tasks)) {
     if (t.state === 'up-to-date' && !opts.all) continue;
-    const extra = [t.ms !== undefined ? `${t.ms} ms` : '', t.executor ?? '', t.jobId ? `job ${t.jobId}` : '']
+    const extra = [
+      t.ms !== undefined ? `${t.ms} ms` : '',
+      t.executor ?? '',
+      t.jobId ? `job ${t.jobId}` : '',
+      // Its work was a job of that build, which ended after that build's driver did (slurm/left-results.ts).
+      t.adoptedFrom ? `of build ${t.adoptedFrom}, taken from its result` : '',
+    ]
       .filter(Boolean)
       .join(', ');
     lines.push(`${t.state.padEnd(11)} ${task}${extra ? ` (${extra})` : ''}`);
