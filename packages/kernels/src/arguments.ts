@@ -89,196 +89,179 @@ export function checkBinEventsArguments(...args: Parameters<Kernels['binEvents']
   array(n, 'out', out, Float32Array, cells);
 }
 
+/** A kernel's argument checks: its name (for the messages), then its arguments. */
+type Checks = { [K in keyof Kernels]?: (n: string, ...args: Parameters<Kernels[K]>) => void };
+
+/** The checks of each kernel, made before the backend's kernel runs. */
+const CHECKS: Checks = {
+  correlateDisk(n, img, nx, ny, kernel, kn, out) {
+    const cells = count(n, 'nx', nx) * count(n, 'ny', ny);
+    if (count(n, 'kn', kn) % 2 === 0) fail(n, 'kn', `${kn} must be odd`);
+    array(n, 'img', img, Float64Array, cells);
+    array(n, 'kernel', kernel, Float64Array, kn * kn);
+    array(n, 'out', out, Float64Array, cells);
+  },
+  cashStatistics(n, nOn, muB, outExcess, outTs, outSqrtTs) {
+    array(n, 'nOn', nOn, Float64Array, 0);
+    for (const [what, a] of [
+      ['muB', muB],
+      ['outExcess', outExcess],
+      ['outTs', outTs],
+      ['outSqrtTs', outSqrtTs],
+    ] as const)
+      array(n, what, a, Float64Array, nOn.length);
+  },
+  binEvents: (_n, ...args) => checkBinEventsArguments(...args),
+  evalAeffMap(n, offsets, npix, table, lnENodes, nE, offNodes, nOff, bounds, energies, nT, _1, work, out) {
+    counts(n, { npix, nE, nOff, nT });
+    array(n, 'offsets', offsets, Float64Array, npix);
+    array(n, 'table', table, Float64Array, nE * nOff);
+    array(n, 'lnENodes', lnENodes, Float64Array, nE);
+    array(n, 'offNodes', offNodes, Float64Array, nOff);
+    array(n, 'bounds', bounds, Float64Array, 4);
+    array(n, 'energies', energies, Float64Array, nT);
+    array(n, 'work', work, Float64Array, 2 * nT);
+    array(n, 'out', out, Float32Array, nT * npix);
+  },
+  evalBkgMap(
+    n,
+    fovLon,
+    fovLat,
+    npix,
+    lnTable,
+    lnENodes,
+    nE,
+    lonNodes,
+    nLon,
+    latNodes,
+    nLat,
+    bounds,
+    edges,
+    nK,
+    solidAngle,
+    _1,
+    work,
+    out,
+  ) {
+    counts(n, { npix, nE, nLon, nLat, nK });
+    array(n, 'fovLon', fovLon, Float64Array, npix);
+    array(n, 'fovLat', fovLat, Float64Array, npix);
+    array(n, 'lnTable', lnTable, Float64Array, nE * nLon * nLat);
+    array(n, 'lnENodes', lnENodes, Float64Array, nE);
+    array(n, 'lonNodes', lonNodes, Float64Array, nLon);
+    array(n, 'latNodes', latNodes, Float64Array, nLat);
+    array(n, 'bounds', bounds, Float64Array, 6);
+    array(n, 'edges', edges, Float64Array, nK + 1);
+    array(n, 'solidAngle', solidAngle, Float64Array, npix);
+    array(n, 'work', work, Float64Array, 3 * (nK + 1));
+    array(n, 'out', out, Float32Array, nK * npix);
+  },
+  evalPsfMap(
+    n,
+    offsets,
+    npix,
+    table,
+    lnENodes,
+    nE,
+    offNodes,
+    nOff,
+    radNodes,
+    nRad,
+    bounds,
+    energies,
+    nT,
+    radEdges,
+    nR,
+    out,
+  ) {
+    counts(n, { npix, nE, nOff, nRad, nT, nR });
+    array(n, 'offsets', offsets, Float64Array, npix);
+    array(n, 'table', table, Float64Array, nE * nOff * nRad);
+    array(n, 'lnENodes', lnENodes, Float64Array, nE);
+    array(n, 'offNodes', offNodes, Float64Array, nOff);
+    array(n, 'radNodes', radNodes, Float64Array, nRad);
+    array(n, 'bounds', bounds, Float64Array, 6);
+    array(n, 'energies', energies, Float64Array, nT);
+    array(n, 'radEdges', radEdges, Float64Array, nR > 0 ? nR + 1 : 0);
+    array(n, 'out', out, Float32Array, nT * nR * npix);
+  },
+  evalEdispKernelMap(
+    n,
+    offsets,
+    npix,
+    table,
+    lnENodes,
+    nE,
+    nM,
+    offNodes,
+    nOff,
+    migraEdges,
+    bounds,
+    energies,
+    nT,
+    recoEdges,
+    nK,
+    work,
+    out,
+  ) {
+    counts(n, { npix, nE, nM, nOff, nT, nK });
+    array(n, 'offsets', offsets, Float64Array, npix);
+    array(n, 'table', table, Float64Array, nE * nM * nOff);
+    array(n, 'lnENodes', lnENodes, Float64Array, nE);
+    array(n, 'offNodes', offNodes, Float64Array, nOff);
+    array(n, 'migraEdges', migraEdges, Float64Array, nM + 1);
+    array(n, 'bounds', bounds, Float64Array, 4);
+    array(n, 'energies', energies, Float64Array, nT);
+    array(n, 'recoEdges', recoEdges, Float64Array, nK + 1);
+    array(n, 'work', work, Float64Array, nM + 1);
+    array(n, 'out', out, Float64Array, nT * nK * npix);
+  },
+  stackAdd(n, dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes, _1, _2, mask, maskPlanes) {
+    const dstPlane = count(n, 'dstNx', dstNx) * count(n, 'dstNy', dstNy);
+    const srcPlane = count(n, 'srcNx', srcNx) * count(n, 'srcNy', srcNy);
+    count(n, 'nPlanes', nPlanes);
+    array(n, 'dst', dst, Float32Array, nPlanes * dstPlane);
+    array(n, 'src', src, Float32Array, nPlanes * srcPlane);
+    array(n, 'mask', mask, Uint8Array, maskPlanes === 1 ? srcPlane : nPlanes * srcPlane);
+  },
+  stackMaskOr(n, dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes) {
+    const dstPlane = count(n, 'dstNx', dstNx) * count(n, 'dstNy', dstNy);
+    const srcPlane = count(n, 'srcNx', srcNx) * count(n, 'srcNy', srcNy);
+    count(n, 'nPlanes', nPlanes);
+    array(n, 'dst', dst, Uint8Array, nPlanes * dstPlane);
+    array(n, 'src', src, Uint8Array, nPlanes * srcPlane);
+  },
+  stackIrfWeighted(n, num, den, data, weight, from, to, len, nSeg, ni, nI, nT, nA) {
+    counts(n, { nSeg, ni, nI, nT, nA });
+    array(n, 'num', num, Float64Array, nT * nA * nI);
+    array(n, 'den', den, Float64Array, nT * nI);
+    array(n, 'data', data, Float32Array, nT * nA * ni);
+    array(n, 'weight', weight, Float32Array, nT * ni);
+    for (const [what, a] of [
+      ['from', from],
+      ['to', to],
+      ['len', len],
+    ] as const)
+      array(n, what, a, Int32Array, nSeg);
+    for (let s = 0; s < nSeg; s++) {
+      const p = from[s] as number;
+      const q = to[s] as number;
+      const l = len[s] as number;
+      if (p < 0 || q < 0 || l < 0 || p + l > ni || q + l > nI)
+        fail(n, 'segments', `segment ${s} (${p}, ${q}, ${l}) is outside the grids`);
+    }
+  },
+};
+
 /** `kernels` with every call's arguments checked first (see the top of this file). */
 export function checkedKernels(k: Kernels): Kernels {
-  return {
-    ...k,
-    correlateDisk(...args) {
-      const [img, nx, ny, kernel, kn, out] = args;
-      const n = 'correlateDisk';
-      const cells = count(n, 'nx', nx) * count(n, 'ny', ny);
-      if (count(n, 'kn', kn) % 2 === 0) fail(n, 'kn', `${kn} must be odd`);
-      array(n, 'img', img, Float64Array, cells);
-      array(n, 'kernel', kernel, Float64Array, kn * kn);
-      array(n, 'out', out, Float64Array, cells);
-      k.correlateDisk(...args);
-    },
-    cashStatistics(...args) {
-      const [nOn, muB, outExcess, outTs, outSqrtTs] = args;
-      const n = 'cashStatistics';
-      array(n, 'nOn', nOn, Float64Array, 0);
-      for (const [what, a] of [
-        ['muB', muB],
-        ['outExcess', outExcess],
-        ['outTs', outTs],
-        ['outSqrtTs', outSqrtTs],
-      ] as const)
-        array(n, what, a, Float64Array, nOn.length);
-      k.cashStatistics(...args);
-    },
-    binEvents(...args) {
-      checkBinEventsArguments(...args);
-      k.binEvents(...args);
-    },
-    evalAeffMap(...args) {
-      const [offsets, npix, table, lnENodes, nE, offNodes, nOff, bounds, energies, nT, , work, out] = args;
-      const n = 'evalAeffMap';
-      count(n, 'npix', npix);
-      count(n, 'nE', nE);
-      count(n, 'nOff', nOff);
-      count(n, 'nT', nT);
-      array(n, 'offsets', offsets, Float64Array, npix);
-      array(n, 'table', table, Float64Array, nE * nOff);
-      array(n, 'lnENodes', lnENodes, Float64Array, nE);
-      array(n, 'offNodes', offNodes, Float64Array, nOff);
-      array(n, 'bounds', bounds, Float64Array, 4);
-      array(n, 'energies', energies, Float64Array, nT);
-      array(n, 'work', work, Float64Array, 2 * nT);
-      array(n, 'out', out, Float32Array, nT * npix);
-      k.evalAeffMap(...args);
-    },
-    evalBkgMap(...args) {
-      const [
-        fovLon,
-        fovLat,
-        npix,
-        lnTable,
-        lnENodes,
-        nE,
-        lonNodes,
-        nLon,
-        latNodes,
-        nLat,
-        bounds,
-        edges,
-        nK,
-        solidAngle,
-        ,
-        work,
-        out,
-      ] = args;
-      const n = 'evalBkgMap';
-      counts(n, { npix, nE, nLon, nLat, nK });
-      array(n, 'fovLon', fovLon, Float64Array, npix);
-      array(n, 'fovLat', fovLat, Float64Array, npix);
-      array(n, 'lnTable', lnTable, Float64Array, nE * nLon * nLat);
-      array(n, 'lnENodes', lnENodes, Float64Array, nE);
-      array(n, 'lonNodes', lonNodes, Float64Array, nLon);
-      array(n, 'latNodes', latNodes, Float64Array, nLat);
-      array(n, 'bounds', bounds, Float64Array, 6);
-      array(n, 'edges', edges, Float64Array, nK + 1);
-      array(n, 'solidAngle', solidAngle, Float64Array, npix);
-      array(n, 'work', work, Float64Array, 3 * (nK + 1));
-      array(n, 'out', out, Float32Array, nK * npix);
-      k.evalBkgMap(...args);
-    },
-    evalPsfMap(...args) {
-      const [
-        offsets,
-        npix,
-        table,
-        lnENodes,
-        nE,
-        offNodes,
-        nOff,
-        radNodes,
-        nRad,
-        bounds,
-        energies,
-        nT,
-        radEdges,
-        nR,
-        out,
-      ] = args;
-      const n = 'evalPsfMap';
-      counts(n, { npix, nE, nOff, nRad, nT, nR });
-      array(n, 'offsets', offsets, Float64Array, npix);
-      array(n, 'table', table, Float64Array, nE * nOff * nRad);
-      array(n, 'lnENodes', lnENodes, Float64Array, nE);
-      array(n, 'offNodes', offNodes, Float64Array, nOff);
-      array(n, 'radNodes', radNodes, Float64Array, nRad);
-      array(n, 'bounds', bounds, Float64Array, 6);
-      array(n, 'energies', energies, Float64Array, nT);
-      array(n, 'radEdges', radEdges, Float64Array, nR > 0 ? nR + 1 : 0);
-      array(n, 'out', out, Float32Array, nT * nR * npix);
-      k.evalPsfMap(...args);
-    },
-    evalEdispKernelMap(...args) {
-      const [
-        offsets,
-        npix,
-        table,
-        lnENodes,
-        nE,
-        nM,
-        offNodes,
-        nOff,
-        migraEdges,
-        bounds,
-        energies,
-        nT,
-        recoEdges,
-        nK,
-        work,
-        out,
-      ] = args;
-      const n = 'evalEdispKernelMap';
-      counts(n, { npix, nE, nM, nOff, nT, nK });
-      array(n, 'offsets', offsets, Float64Array, npix);
-      array(n, 'table', table, Float64Array, nE * nM * nOff);
-      array(n, 'lnENodes', lnENodes, Float64Array, nE);
-      array(n, 'offNodes', offNodes, Float64Array, nOff);
-      array(n, 'migraEdges', migraEdges, Float64Array, nM + 1);
-      array(n, 'bounds', bounds, Float64Array, 4);
-      array(n, 'energies', energies, Float64Array, nT);
-      array(n, 'recoEdges', recoEdges, Float64Array, nK + 1);
-      array(n, 'work', work, Float64Array, nM + 1);
-      array(n, 'out', out, Float64Array, nT * nK * npix);
-      k.evalEdispKernelMap(...args);
-    },
-    stackAdd(...args) {
-      const [dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes, , , mask, maskPlanes] = args;
-      const n = 'stackAdd';
-      const dstPlane = count(n, 'dstNx', dstNx) * count(n, 'dstNy', dstNy);
-      const srcPlane = count(n, 'srcNx', srcNx) * count(n, 'srcNy', srcNy);
-      count(n, 'nPlanes', nPlanes);
-      array(n, 'dst', dst, Float32Array, nPlanes * dstPlane);
-      array(n, 'src', src, Float32Array, nPlanes * srcPlane);
-      array(n, 'mask', mask, Uint8Array, maskPlanes === 1 ? srcPlane : nPlanes * srcPlane);
-      k.stackAdd(...args);
-    },
-    stackMaskOr(...args) {
-      const [dst, dstNx, dstNy, src, srcNx, srcNy, nPlanes] = args;
-      const n = 'stackMaskOr';
-      const dstPlane = count(n, 'dstNx', dstNx) * count(n, 'dstNy', dstNy);
-      const srcPlane = count(n, 'srcNx', srcNx) * count(n, 'srcNy', srcNy);
-      count(n, 'nPlanes', nPlanes);
-      array(n, 'dst', dst, Uint8Array, nPlanes * dstPlane);
-      array(n, 'src', src, Uint8Array, nPlanes * srcPlane);
-      k.stackMaskOr(...args);
-    },
-    stackIrfWeighted(...args) {
-      const [num, den, data, weight, from, to, len, nSeg, ni, nI, nT, nA] = args;
-      const n = 'stackIrfWeighted';
-      counts(n, { nSeg, ni, nI, nT, nA });
-      array(n, 'num', num, Float64Array, nT * nA * nI);
-      array(n, 'den', den, Float64Array, nT * nI);
-      array(n, 'data', data, Float32Array, nT * nA * ni);
-      array(n, 'weight', weight, Float32Array, nT * ni);
-      for (const [what, a] of [
-        ['from', from],
-        ['to', to],
-        ['len', len],
-      ] as const)
-        array(n, what, a, Int32Array, nSeg);
-      for (let s = 0; s < nSeg; s++) {
-        const p = from[s] as number;
-        const q = to[s] as number;
-        const l = len[s] as number;
-        if (p < 0 || q < 0 || l < 0 || p + l > ni || q + l > nI)
-          fail(n, 'segments', `segment ${s} (${p}, ${q}, ${l}) is outside the grids`);
-      }
-      k.stackIrfWeighted(...args);
-    },
-  };
+  const checked: Record<string, unknown> = { ...k };
+  for (const [name, check] of Object.entries(CHECKS) as Array<[keyof Kernels, (...a: unknown[]) => void]>) {
+    const run = k[name] as (...a: unknown[]) => unknown;
+    checked[name] = (...args: unknown[]) => {
+      check(name, ...args);
+      return run(...args);
+    };
+  }
+  return checked as unknown as Kernels;
 }
