@@ -48,16 +48,22 @@ async function blobFile(bytes: number): Promise<{ sha: string; path: string }> {
   return { sha: createHash('sha256').update(data).digest('hex'), path };
 }
 
-it('a large upload cut off twice is refused for its size (not sent a third time); the remote stays in use', async () => {
+/** A tiered cache (local store in `folder`) over the test server, which cuts `cuts` uploads off (-1: all large ones). */
+function tieredCut(cuts: number, folder: string) {
   puts = 0;
-  cutsLeft = -1;
+  cutsLeft = cuts;
   const warnings: CacheWarning[] = [];
   const tiered = new TieredCache({
-    local: new LocalStore({ root: join(dir, 'local') }),
+    local: new LocalStore({ root: join(dir, folder) }),
     remote: new BazelHttpCache({ url: server.url, retries: 2, backoffMs: 10 }),
     mode: 'readwrite',
     onWarning: (w) => warnings.push(w),
   });
+  return { tiered, warnings };
+}
+
+it('a large upload cut off twice is refused for its size (not sent a third time); the remote stays in use', async () => {
+  const { tiered, warnings } = tieredCut(-1, 'local');
   const big = await blobFile(8 * LIMIT);
   expect(await tiered.putBlob(big.sha, big.path)).toEqual({ ok: true, value: undefined });
   expect(puts).toBe(2); // once may be a dropped connection; not sent a third time
@@ -71,15 +77,7 @@ it('a large upload cut off twice is refused for its size (not sent a third time)
 });
 
 it('a large upload cut off once (a dropped connection) is sent again, and shared', async () => {
-  puts = 0;
-  cutsLeft = 1;
-  const warnings: CacheWarning[] = [];
-  const tiered = new TieredCache({
-    local: new LocalStore({ root: join(dir, 'local2') }),
-    remote: new BazelHttpCache({ url: server.url, retries: 2, backoffMs: 10 }),
-    mode: 'readwrite',
-    onWarning: (w) => warnings.push(w),
-  });
+  const { tiered, warnings } = tieredCut(1, 'local2');
   const big = await blobFile(4 * LIMIT);
   expect(await tiered.putBlob(big.sha, big.path)).toEqual({ ok: true, value: undefined });
   expect(puts).toBe(2);

@@ -33,6 +33,18 @@ function oldFile(name: string, text: string): string {
   return f;
 }
 
+/**
+ * Kernels `names` (files `k.src`) and the backend file, all dated a minute ago, as is their folder (nothing racily
+ * clean); the memo's path.
+ */
+function oldKernels(backend: string, ...names: string[]): string {
+  for (const k of names) oldFile(`${k}.src`, `kernel ${k}`);
+  oldFile('backend', backend);
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(dir, past, past);
+  return path.join(dotPipe, 'kernels.memo');
+}
+
 /** A seam whose kernel `k` is identified by the hash of file `k.src`, and whose backend is the `backend` file. */
 function seam(loads: { n: number }, withFiles = true) {
   return async (): Promise<KernelSeam> => {
@@ -59,12 +71,7 @@ function seam(loads: { n: number }, withFiles = true) {
 }
 
 it('answers from the memo while the files are unchanged, and asks the seam again when one changes', async () => {
-  oldFile('a.src', 'kernel a');
-  oldFile('b.src', 'kernel b');
-  oldFile('backend', 'native');
-  const past = new Date(Date.now() - 60_000);
-  utimesSync(dir, past, past);
-  const memo = path.join(dotPipe, 'kernels.memo');
+  const memo = oldKernels('native', 'a', 'b');
   const loads = { n: 0 };
   const first = await chooseKernels(['b', 'a'], undefined, seam(loads), memo);
   expect(first.ok && first.backend).toBe('native');
@@ -127,11 +134,7 @@ it('does not memoise an answer read from a file modified just now, an error, or 
 });
 
 it("keeps the seam's note on an automatic choice (a broken native addon) for every build that uses the memo", async () => {
-  oldFile('a.src', 'kernel a');
-  oldFile('backend', 'wasm');
-  const past = new Date(Date.now() - 60_000);
-  utimesSync(dir, past, past);
-  const memo = path.join(dotPipe, 'kernels.memo');
+  const memo = oldKernels('wasm', 'a');
   const loads = { n: 0 };
   const noting = async (): Promise<KernelSeam> => ({
     ...(await seam(loads)()),
@@ -153,11 +156,7 @@ it("keeps the seam's note on an automatic choice (a broken native addon) for eve
 });
 
 it('an unreadable memo is ignored and replaced', async () => {
-  oldFile('a.src', 'kernel a');
-  oldFile('backend', 'native');
-  const past = new Date(Date.now() - 60_000);
-  utimesSync(dir, past, past);
-  const memo = path.join(dotPipe, 'kernels.memo');
+  const memo = oldKernels('native', 'a');
   writeFileSync(memo, '{"format": "pipe-kernels-memo", "version": 1, "entr');
   const loads = { n: 0 };
   const got = await chooseKernels(['a'], undefined, seam(loads), memo);
