@@ -163,7 +163,8 @@ function seedFromBuild(modulePath: string): void {
  */
 export type IdentitiesSeen = Map<string, FileIdentity | null>;
 
-function identityOnce(file: string, seen: IdentitiesSeen | undefined): FileIdentity | null {
+/** A file's identity now (null: gone), taken once per `seen` when one is given. */
+export function identityOnce(file: string, seen?: IdentitiesSeen): FileIdentity | null {
   if (!seen) return identityNow(file);
   let id = seen.get(file);
   if (id === undefined) seen.set(file, (id = identityNow(file)));

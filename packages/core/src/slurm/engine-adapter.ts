@@ -11,14 +11,12 @@
  * executor. The job's log becomes the task's log; the job id, node and resources go into the outcome's
  * metadata (and so into the product's provenance).
  */
-import { statSync } from 'node:fs';
 import { copyFile, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
-import { identityOf } from '@pipe/cache/types';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { attemptMarker } from '../execute/retries.js';
-import { codeHash, type IdentitiesSeen } from '../fingerprint/code-hash.js';
+import { codeHash, type IdentitiesSeen, identityOnce } from '../fingerprint/code-hash.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
 import { JobTableWriter } from './job-table.js';
 import { isInside, type KeptResult, keptDir, LeftResults } from './left-results.js';
@@ -193,11 +191,7 @@ function readStamps(req: ExecRequest, seen: IdentitiesSeen): ReadStamp[] | undef
   if (req.work.kind === 'step') for (const f of codeHash(req.work.module, seen).files) files.add(f);
   const stamps: ReadStamp[] = [];
   for (const f of files) {
-    if (!seen.has(f)) {
-      const st = statSync(f, { bigint: true, throwIfNoEntry: false });
-      seen.set(f, st ? identityOf(st) : null);
-    }
-    const id = seen.get(f);
+    const id = identityOnce(f, seen);
     // A file that is not there (a source the step imports but is missing): no stamp can stand for it.
     if (!id) return undefined;
     stamps.push([f, id]);

@@ -15,18 +15,10 @@
  * result and runs again. What is not taken goes with the build that kept it, and any older kept folder with the next
  * takeover.
  */
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { identityOf, sameIdentity } from '@pipe/cache/types';
+import { sameIdentity } from '@pipe/cache/types';
+import { identityOnce } from '../fingerprint/code-hash.js';
 import { slurmWorkDir } from './build-jobs.js';
 import { readJobTable } from './job-table.js';
 import { taskResultSchema } from './result-schema.js';
@@ -226,9 +218,8 @@ export class LeftResults {
     const reads = kept.result.reads;
     if (!reads) return { refused: 'its job did not record what it read' };
     for (const [file, then] of reads) {
-      const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-      if (!st || !sameIdentity(then, identityOf(st)))
-        return { refused: `${file} changed since its job was submitted` };
+      const now = identityOnce(file);
+      if (!now || !sameIdentity(then, now)) return { refused: `${file} changed since its job was submitted` };
     }
     for (const o of Object.values(kept.result.outputs)) {
       const now = await hashFile(o.path).catch(() => undefined);
