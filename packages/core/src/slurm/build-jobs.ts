@@ -12,7 +12,7 @@ import { processRuns } from '../workspace/lock.js';
 import type { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
 import { type JobTableEntry, readJobTable, SETTLED_STATES } from './job-table.js';
-import { classifyJob, indexRecords } from './state.js';
+import { classifyJob } from './state.js';
 import { clearUnconfirmed, markUnconfirmed, type UnconfirmedJobs } from './unconfirmed-jobs.js';
 
 /** Where a build keeps its Slurm files (job scripts, specs, results, logs, the job table). */
@@ -37,11 +37,9 @@ export async function liveBuildJobs(workDir: string, client: SlurmClient): Promi
   if (!table) return { ok: false, reason: 'no-job-table' };
   const entries = Object.entries(table.tasks).sort(([a], [b]) => a.localeCompare(b));
   const open = entries.filter(([, e]) => !SETTLED_STATES.has(e.state) && e.job);
-  const ids = [...new Set(open.map(([, e]) => e.job.split('_')[0] ?? e.job))];
-  const q = ids.length > 0 ? await client.query(ids) : { records: [], unknown: [] };
-  const records = indexRecords(q.records);
+  const q = await client.jobRecords(open.map(([, e]) => e.job));
   const tasks = entries.map(([taskId, e]): LiveTask => {
-    const rec = SETTLED_STATES.has(e.state) ? undefined : records.get(e.job);
+    const rec = SETTLED_STATES.has(e.state) ? undefined : q.records.get(e.job);
     if (!rec) return { taskId, ...e };
     const phase = classifyJob(rec);
     const state = phase.phase === 'pending' ? 'PENDING' : rec.state.toUpperCase();
@@ -52,7 +50,7 @@ export async function liveBuildJobs(workDir: string, client: SlurmClient): Promi
       ...(rec.reason && rec.reason !== 'None' ? { reason: rec.reason } : {}),
     };
   });
-  return 'error' in q && q.error ? { ok: true, tasks, error: q.error } : { ok: true, tasks };
+  return q.error ? { ok: true, tasks, error: q.error } : { ok: true, tasks };
 }
 
 export interface CancelResult {

@@ -14,6 +14,7 @@ import {
   parseScontrolJobLine,
   parseSqueueJson,
 } from './parse.js';
+import { indexRecords } from './state.js';
 
 export interface CommandResult {
   code: number;
@@ -154,6 +155,17 @@ export class SlurmClient {
       return { ok: false, message: oneLine(res.stderr || res.stdout) || `sbatch exited with ${res.code}` };
     }
     return { ok: true, ...parsed, args };
+  }
+
+  /**
+   * Slurm's records of jobs named as a job table names them (`<job>` or `<array>_<index>`), by that name: `query` of
+   * their jobs, each array's elements apart. Names Slurm does not know are absent.
+   */
+  async jobRecords(jobs: readonly string[]): Promise<{ records: Map<string, JobRecord>; error?: string }> {
+    if (jobs.length === 0) return { records: new Map() };
+    const q = await this.query([...new Set(jobs.map((j) => j.split('_')[0] ?? j))]);
+    const records = indexRecords(q.records);
+    return q.error ? { records, error: q.error } : { records };
   }
 
   /**

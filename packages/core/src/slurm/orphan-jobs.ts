@@ -10,7 +10,7 @@ import { slurmWorkDir } from './build-jobs.js';
 import { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
 import { dropAllKeptResults, type JobsEnded, keepLeftResults } from './left-results.js';
-import { classifyJob, indexRecords } from './state.js';
+import { classifyJob } from './state.js';
 import { jobNamePrefix } from './submission.js';
 import { clearUnconfirmed, markUnconfirmed, unconfirmedBuilds, unconfirmedText } from './unconfirmed-jobs.js';
 import { endAllowsSuccess } from './validate.js';
@@ -54,8 +54,7 @@ function recordedTasks(pipeDir: string, buildId: string): Set<string> {
  */
 function slurmVerdicts(client: SlurmClient): JobsEnded {
   return async (jobs) => {
-    const q = await client.query([...new Set(jobs.map((j) => j.split('_')[0] ?? j))]);
-    const records = indexRecords(q.records);
+    const { records } = await client.jobRecords(jobs);
     const out = new Map<string, 'ok' | 'not-ok' | 'unknown'>();
     for (const job of jobs) {
       const rec = records.get(job);
