@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { slurmWorkDir } from '../src/slurm/build-jobs.js';
 import { jobTablePath } from '../src/slurm/job-table.js';
 import {
+  dropAllKeptResults,
   dropKeptResults,
   type JobsEnded,
   type KeptResult,
@@ -138,6 +139,8 @@ describe('results a dead build’s Slurm jobs left', () => {
     mkdirSync(older, { recursive: true });
     writeFileSync(path.join(older, 'index.json'), '[]');
     result('a', path.join(runTmp, 'a~1~a.txt'), 'made by a');
+    // As a takeover does (orphan-jobs.ts settleLeftJobs): every kept folder goes, then the dead build's results are kept.
+    dropAllKeptResults(pipeDir);
     await keepLeftResults(pipeDir, DEAD, runTmp, none, slurmSays([]));
     expect(existsSync(older)).toBe(false);
     expect(existsSync(keptDir(pipeDir, DEAD))).toBe(true);
@@ -146,6 +149,7 @@ describe('results a dead build’s Slurm jobs left', () => {
       throw new Error('slurm_load_jobs error: Unable to contact slurm controller');
     };
     result('b', path.join(runTmp, 'b~1~b.txt'), 'made by b');
+    dropAllKeptResults(pipeDir);
     await expect(keepLeftResults(pipeDir, DEAD, runTmp, none, failing)).rejects.toThrow(/contact/);
     expect(new LeftResults(pipeDir).size).toBe(0);
   });

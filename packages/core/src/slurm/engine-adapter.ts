@@ -270,9 +270,9 @@ export class SlurmEngineExecutor implements Executor {
       detail: `taken from build ${r.buildId}`,
     });
     // The job's log is the task's log, as for a job of this build.
-    if (kept.log)
+    if (r.log)
       await taskLog(
-        [{ attempt: r.attempt, job: kept.job, logFile: kept.log, resources: {} }],
+        [{ attempt: r.attempt, job: kept.job, logFile: r.log, resources: {} }],
         req.logFile,
         req.id,
       ).catch(() => undefined);

@@ -191,7 +191,12 @@ async function promoteOutputs(
   return { ok: true, records };
 }
 
-async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile> {
+/** The log Slurm writes this job's output to: `log-<i>.txt` beside `spec-<i>.json` (submission.ts). */
+function logOf(specPath: string): string | undefined {
+  return /spec-(\d+)\.json$/.test(specPath) ? specPath.replace(/spec-(\d+)\.json$/, 'log-$1.txt') : undefined;
+}
+
+async function runTask(spec: TaskSpec, buildId: string, log: string | undefined): Promise<TaskResultFile> {
   const start = new Date().toISOString();
   for (const o of Object.values(spec.outputs)) {
     await mkdir(dirname(o.temp), { recursive: true });
@@ -236,6 +241,7 @@ async function runTask(spec: TaskSpec, buildId: string): Promise<TaskResultFile>
     taskId: spec.taskId,
     ...(spec.key ? { key: spec.key } : {}),
     ...(spec.reads ? { reads: spec.reads } : {}),
+    ...(log ? { log } : {}),
     attempt: spec.attempt,
     status: ok ? 'ok' : 'failed',
     exitCode: outcome.signal ? 128 : outcome.exitCode,
@@ -269,7 +275,7 @@ async function main(specPath: string | undefined): Promise<number> {
   for (const spec of job.tasks) {
     if (job.tasks.length > 1)
       process.stderr.write(`=== pipe task ${spec.taskId} (attempt ${spec.attempt}) ===\n`);
-    results.push(await runTask(spec, job.buildId));
+    results.push(await runTask(spec, job.buildId, logOf(specPath)));
   }
   if (results.length === 1) {
     const r = results[0];

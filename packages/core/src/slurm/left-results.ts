@@ -34,12 +34,11 @@ const INDEX = 'index.json';
 
 /**
  * One kept result: its outputs' paths are where they are now (moved out of the run folder, or in the workspace);
- * `job` as the job table names it, `log` the job's log when found.
+ * `job` as the job table names it.
  */
 export interface KeptResult {
   result: TaskResultFile & { key: string };
   job: string;
-  log?: string;
 }
 
 /**
@@ -60,47 +59,12 @@ export function isInside(dir: string, file: string): boolean {
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..';
 }
 
-/** The log file of each task in the build's job folders (job-entry's spec-<i>.json → log-<i>.txt). */
-function jobLogs(workDir: string): Map<string, string> {
-  const logs = new Map<string, string>();
-  const jobsDir = join(workDir, 'jobs');
-  let dirs: string[];
-  try {
-    dirs = readdirSync(jobsDir);
-  } catch {
-    return logs;
-  }
-  for (const dir of dirs) {
-    let names: string[];
-    try {
-      names = readdirSync(join(jobsDir, dir));
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const m = /^spec-(\d+)\.json$/.exec(name);
-      if (!m) continue;
-      try {
-        const spec = JSON.parse(readFileSync(join(jobsDir, dir, name), 'utf8')) as {
-          tasks?: Array<{ taskId?: unknown; attempt?: unknown }>;
-        };
-        for (const t of spec.tasks ?? [])
-          if (typeof t.taskId === 'string')
-            logs.set(`${t.taskId}\0${String(t.attempt)}`, join(jobsDir, dir, `log-${m[1]}.txt`));
-      } catch {
-        // a spec that cannot be read: its tasks' logs are not copied
-      }
-    }
-  }
-  return logs;
-}
-
 /**
  * Keep what the dead build `buildId` left of its jobs that ended well (see the module comment), except for the tasks
  * in `stored` (its record shows it stored them before it died). Outputs in the run folder `runTmp` (cleared when a
  * build starts) are moved under keptDir; outputs a job published in the workspace (read by a job after it) stay.
- * Any other build's kept folder, left by a build that died before it could drop it, is removed first. Returns how
- * many results were kept; on any failure nothing is kept.
+ * The caller has removed every kept folder first (a takeover: settleLeftJobs). Returns how many results were kept,
+ * and how many Slurm could not judge; on any failure nothing is kept.
  */
 export async function keepLeftResults(
   pipeDir: string,
@@ -109,7 +73,6 @@ export async function keepLeftResults(
   stored: ReadonlySet<string>,
   ended: JobsEnded,
 ): Promise<Kept> {
-  dropAllKeptResults(pipeDir);
   const none: Kept = { kept: 0, unknown: 0 };
   const workDir = slurmWorkDir(pipeDir, buildId);
   const table = readJobTable(workDir);
@@ -135,7 +98,6 @@ export async function keepLeftResults(
   if (candidates.length === 0) return none;
   // Slurm's verdict wins, as for a live build: a job killed for its memory may still have written "ok".
   const verdicts = await ended([...new Set(candidates.map((c) => c.job))]);
-  const logs = jobLogs(workDir);
   const dir = keptDir(pipeDir, buildId);
   const kept: KeptResult[] = [];
   let unknown = 0;
@@ -155,8 +117,7 @@ export async function keepLeftResults(
         renameSync(o.path, to);
         outputs[name] = { ...o, path: to };
       }
-      const log = logs.get(`${c.result.taskId}\0${c.result.attempt}`);
-      kept.push({ ...c, result: { ...c.result, outputs }, ...(log ? { log } : {}) });
+      kept.push({ ...c, result: { ...c.result, outputs } });
     }
     if (kept.length === 0) return { kept: 0, unknown };
     mkdirSync(dir, { recursive: true });
@@ -196,7 +157,6 @@ export class LeftResults {
         this.#byTask.set(r.data.taskId, {
           result: r.data as KeptResult['result'],
           job: entry.job,
-          ...(typeof entry.log === 'string' ? { log: entry.log } : {}),
         });
       }
     }

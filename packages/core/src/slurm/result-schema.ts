@@ -32,6 +32,7 @@ export const taskResultSchema: z.ZodType<TaskResultFile> = z.object({
       ]),
     )
     .optional(),
+  log: z.string().optional(),
   attempt: z.number().int().positive(),
   status: z.enum(['ok', 'failed']),
   exitCode: z.number().int(),

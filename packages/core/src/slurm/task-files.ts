@@ -74,6 +74,8 @@ export interface TaskResultFile {
   key?: string;
   /** The spec's read stamps: a later build takes the result only while each file still has its identity. */
   reads?: ReadStamp[];
+  /** The job's log (its output, as sbatch --output names it): the task's log when a later build takes the result. */
+  log?: string;
   attempt: number;
   status: 'ok' | 'failed';
   exitCode: number;
