@@ -276,6 +276,19 @@ function unsettledDeps(
 /** Tasks decided together at most (see planOnce): bounds a remote cache's concurrent lookups. */
 const DECIDE_TOGETHER = 16;
 
+/**
+ * The decisions of a run, those not known yet decided together; all settled before a failure is thrown (no lookup left
+ * running behind it), the first in order. (A run of tasks all vouched for, as in a no-op, waits for nothing.)
+ */
+async function decideAll(
+  run: ReadonlyArray<{ task: Task; decision: Decision | undefined; ctx?: DecideContext }>,
+): Promise<Decision[]> {
+  const settled = await Promise.allSettled(run.map((r) => r.decision ?? decideTask(r.task, r.ctx!)));
+  const thrown = settled.find((r) => r.status === 'rejected');
+  if (thrown) throw thrown.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<Decision>).value);
+}
+
 async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
   const { pipeline, state, io } = options;
   const order =
@@ -321,11 +334,7 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
       };
       run.push({ task, decision, ctx });
     }
-    // All settled before a failure is thrown (no lookup left running behind it), the first in order.
-    const settled = await Promise.allSettled(run.map((r) => r.decision ?? decideTask(r.task, r.ctx!)));
-    const thrown = settled.find((r) => r.status === 'rejected');
-    if (thrown) throw thrown.reason;
-    const decided = settled.map((r) => (r as PromiseFulfilledResult<Decision>).value);
+    const decided = run.every((r) => r.decision) ? run.map((r) => r.decision!) : await decideAll(run);
     for (const [k, r] of run.entries()) {
       let decision = decided[k]!;
       if (r.decision?.action === 'blocked' && r.ctx) {
