@@ -265,6 +265,17 @@ describe('gammapy analysis config', () => {
     });
   });
 
+  it('suggests the unit an energy is meant in (TeV), not the first of the table (eV: 10¹² off)', () => {
+    const { issues } = readAnalysisConfig({
+      datasets: { geom: { axes: { energy: { min: '1 TeV', max: 30, nbins: 5 } } } },
+    });
+    expect(issues).toContainEqual({
+      path: ['datasets', 'geom', 'axes', 'energy', 'max'],
+      message: 'energy needs a unit',
+      hint: 'write e.g. "30 TeV"',
+    });
+  });
+
   it('reads ISO times as MJD in TT', () => {
     const t = parseTime('2004-12-04T22:00:00');
     expect(t.ok && t.value).toBeCloseTo(53343.916666667 + 64.184 / 86400, 8);

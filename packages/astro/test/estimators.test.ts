@@ -193,6 +193,11 @@ describe('helpers', () => {
     ]);
     expect(runs([1.41, 5.7])).toEqual([[0, 3]]);
     expect(runs([20, 30])).toBe('energy-edges-invalid');
+    // Edges made on a log grid carry rounding noise: the message shows them as the config wrote them.
+    const outside = groupEnergyBins(edges, [49.99999999999999, 100.00000000000004]);
+    expect('message' in outside && outside.message).toBe(
+      'energy_edges 50, 100 TeV do not overlap the reco energy axis (1, 2, 4, 8)',
+    );
     // 0.8–12 TeV in 7 log bins grouped by 1–10 TeV in 2 log bins: gammapy idx_min [1, 4], idx_max [3, 6].
     const reco = Array.from({ length: 8 }, (_, k) => 0.8 * (12 / 0.8) ** (k / 7));
     const out = Array.from({ length: 3 }, (_, k) => 10 ** (k / 2));

@@ -374,6 +374,26 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it('a data file given as the pipeline or config (gzip, FITS) is named for what it is', async () => {
+    const dir = makeWorkspace({});
+    dirs.push(dir);
+    const fits = Buffer.concat([
+      Buffer.from('SIMPLE  =                    T'.padEnd(2880)),
+      Buffer.from([0, 0x80, 0xff]),
+    ]);
+    for (const [bytes, kind] of [
+      [Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03]), 'gzip-compressed data'],
+      [fits, 'a FITS file'],
+    ] as const) {
+      writeFileSync(path.join(dir, 'pipe.yaml'), bytes);
+      const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+      const errors = result.ok ? [] : result.diagnostics;
+      expect(summary(dir, errors).map((e) => [e.code, e.hint])).toEqual([
+        ['not-utf8', `this is ${kind}, not YAML text: name the YAML file here, and the data in it`],
+      ]);
+    }
+  });
+
   it('a quoted number (version: "1", cpus: "2") is refused with the number to write', async () => {
     const { dir, diagnostics } = await diagnosticsOf({ 'pipe.yaml': 'version: "1"\ntargets: {}\n' });
     expect(summary(dir, diagnostics)).toEqual([
@@ -1484,6 +1504,30 @@ describe('loadPipeline: every problem is reported with its place', () => {
       ['step-load-failed', 'pipe.yaml:3:13'],
       ['step-load-failed', 'pipe.yaml:4:13'],
     ]);
+  });
+
+  it('shows a window of a long line, control bytes as ?: a FITS file given as a config is no screenful of binary', () => {
+    // A FITS header is 2880-byte blocks of 80-column cards without a newline; its data is binary.
+    const cards =
+      `${'SIMPLE  =                    T'.padEnd(80)}${'BITPIX  =                  -32'.padEnd(80)}`.repeat(
+        36,
+      );
+    const text = `${cards}\x00\x01\x1b[31m${'\x00'.repeat(5000)}`;
+    const d: Diagnostic = {
+      code: 'yaml-syntax',
+      severity: 'error',
+      message: 'the file is not UTF-8 text',
+      span: { file: '/ws/mask.fits', line: 1, col: cards.length + 1, length: 1 },
+    };
+    const [head, line, squiggle] = renderDiagnostic(d, { cwd: '/ws', readSource: () => text }).split('\n');
+    expect(head).toBe(`mask.fits:1:${cards.length + 1}: error: the file is not UTF-8 text`);
+    expect(line!.length).toBeLessThan(200);
+    expect(line).toMatch(/^ 1 \| …/);
+    expect(line).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    // The squiggle still points at the first bad byte, shown as '?'.
+    expect(line![squiggle!.indexOf('^')]).toBe('?');
+    // …after the last header card's padding.
+    expect(line!.slice(0, squiggle!.indexOf('^'))).toMatch(/^ 1 \| … {40}$/);
   });
 
   it('renders a diagnostic with its source line, a squiggle and the hint', async () => {

@@ -37,13 +37,15 @@ function parseQuantity(
   units: Record<string, number>,
   kind: string,
   defaultUnit: string | undefined,
+  /** The unit a hint suggests: the one the analysis works in (TeV, deg), not the table's first. */
+  exampleUnit: string,
 ): Parsed<number> {
   if (typeof raw === 'number') {
     if (defaultUnit === undefined) {
       return {
         ok: false,
         message: `${kind} needs a unit`,
-        hint: `write e.g. "${raw} ${Object.keys(units)[0]}"`,
+        hint: `write e.g. "${raw} ${exampleUnit}"`,
       };
     }
     return Number.isFinite(raw)
@@ -53,14 +55,14 @@ function parseQuantity(
   if (typeof raw !== 'string')
     return {
       ok: false,
-      message: `expected ${article(kind)} ${kind} like "1.0 ${Object.keys(units)[0]}", got ${typeName(raw)}`,
+      message: `expected ${article(kind)} ${kind} like "1.0 ${exampleUnit}", got ${typeName(raw)}`,
     };
   const m = QUANTITY.exec(raw);
   if (!m)
     return {
       ok: false,
       message: `cannot read ${JSON.stringify(raw)} as ${article(kind)} ${kind}`,
-      hint: `write a number and a unit, e.g. "1.0 ${Object.keys(units)[0]}"`,
+      hint: `write a number and a unit, e.g. "1.0 ${exampleUnit}"`,
     };
   const value = Number(m[1]);
   // 1.0e400 reads as Infinity: no setting means that (and a task's key cannot hold it).
@@ -103,7 +105,7 @@ export function parseAngle(raw: unknown): Parsed<number> {
     const sexagesimal = parseSexagesimal(raw);
     if (sexagesimal !== undefined) return sexagesimal;
   }
-  return parseQuantity(raw, ANGLE_UNITS, 'angle', undefined);
+  return parseQuantity(raw, ANGLE_UNITS, 'angle', undefined, 'deg');
 }
 
 /** An angle in degrees as text parseAngle (and astropy) reads back exactly: "2.5 deg", "1.0e-7 deg". */
@@ -134,7 +136,7 @@ function parseSexagesimal(raw: string): Parsed<number> | undefined {
 
 /** An energy in TeV. A unit is required, as in gammapy ("Invalid unit for energy"). */
 export function parseEnergy(raw: unknown): Parsed<number> {
-  return parseQuantity(raw, ENERGY_UNITS, 'energy', undefined);
+  return parseQuantity(raw, ENERGY_UNITS, 'energy', undefined, 'TeV');
 }
 
 /**

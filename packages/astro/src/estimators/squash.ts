@@ -60,10 +60,11 @@ export function groupEnergyBins(
     if (indices[indices.length - 1] !== k) indices.push(k);
   }
   if (indices.length < 2) {
-    const list = Array.from(recoEdges, (v) => Number(v.toPrecision(6))).join(', ');
+    // Edges computed on a log grid (50.00000000000001): shown to 6 digits, as the axis is.
+    const shown = (edges: ArrayLike<number>) => Array.from(edges, (v) => Number(v.toPrecision(6))).join(', ');
     return {
       reason: 'energy-edges-invalid',
-      message: `energy_edges ${Array.from(energyEdges).join(', ')} TeV do not overlap the reco energy axis (${list})`,
+      message: `energy_edges ${shown(energyEdges)} TeV do not overlap the reco energy axis (${shown(recoEdges)})`,
     };
   }
   const groups: EnergyGroup[] = [];

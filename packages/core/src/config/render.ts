@@ -52,11 +52,28 @@ function renderAt(
   if (sourceLine === undefined) return out;
   const gutter = String(span.line);
   const pad = ' '.repeat(gutter.length);
+  // Control bytes would drive the terminal (a binary file given as a config): shown as '?', one column each.
+  const shown = clipped(sourceLine.replace(/[\x00-\x08\x0b-\x1f\x7f\ufffd]/g, '?'), span.col);
   // Keep tabs in the indentation so the squiggle lines up with the text above it.
-  const before = sourceLine.slice(0, span.col - 1).replace(/[^\t]/g, ' ');
-  const width = Math.max(1, Math.min(span.length, sourceLine.length - (span.col - 1)));
-  out.push(` ${gutter} | ${sourceLine}`, ` ${pad} | ${before}^${'~'.repeat(width - 1)}`);
+  const before = shown.text.slice(0, shown.col - 1).replace(/[^\t]/g, ' ');
+  const width = Math.max(1, Math.min(span.length, shown.text.length - (shown.col - 1)));
+  out.push(` ${gutter} | ${shown.text}`, ` ${pad} | ${before}^${'~'.repeat(width - 1)}`);
   return out;
+}
+
+/** Columns of a source line shown at most (a minified or binary file can be one line of megabytes). */
+const SHOWN_COLUMNS = 160;
+
+/** A long line cut to a window around column `col` (1-based), marked with … where cut; `col` within it. */
+function clipped(line: string, col: number): { text: string; col: number } {
+  if (line.length <= SHOWN_COLUMNS) return { text: line, col };
+  const start = Math.max(0, Math.min(col - 1 - 40, line.length - SHOWN_COLUMNS));
+  const end = Math.min(line.length, start + SHOWN_COLUMNS);
+  const head = start > 0 ? '…' : '';
+  return {
+    text: `${head}${line.slice(start, end)}${end < line.length ? '…' : ''}`,
+    col: col - start + head.length,
+  };
 }
 
 /** `file` relative to `cwd` when inside it, else as given. */

@@ -156,10 +156,23 @@ function decodeUtf8(file: string, bytes: Buffer): { text: string } | { diagnosti
         code: 'not-utf8',
         message: `the file is not UTF-8 text: byte 0x${hex} at line ${line}, column ${col} (byte offset ${at}) is not valid UTF-8`,
         at: { file, line, col, length: 1 },
-        hint: 'YAML files are read as UTF-8: save the file in that encoding',
+        hint: binaryKind(bytes) ?? 'YAML files are read as UTF-8: save the file in that encoding',
       }),
     };
   }
+}
+
+/** What a binary file given where YAML is read probably is (a data file passed as the config), else undefined. */
+function binaryKind(bytes: Buffer): string | undefined {
+  const kind =
+    bytes[0] === 0x1f && bytes[1] === 0x8b
+      ? 'gzip-compressed data'
+      : bytes.subarray(0, 9).toString('latin1') === 'SIMPLE  ='
+        ? 'a FITS file'
+        : bytes.includes(0)
+          ? 'binary data'
+          : undefined;
+  return kind && `this is ${kind}, not YAML text: name the YAML file here, and the data in it`;
 }
 
 /** A `<<` merge key, as yaml reads one with `merge: true`. */
