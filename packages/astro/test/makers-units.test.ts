@@ -814,6 +814,27 @@ describe('reduction settings from a gammapy config', () => {
     if (isReductionConfigIssue(rc)) throw new Error(rc.message);
     expect(rc.safeMask.offsetMax).toBe(2);
   });
+
+  it('gives the stack the same key for an angle written another way ("2.20 deg", "132 arcmin"; ring r_in, width)', async () => {
+    const stack = (await import('../src/steps/stack-datasets.js')).default;
+    const params = (offsetMax: string, rIn: string, width: string) => ({
+      datasets: {
+        type: '3d',
+        stack: true,
+        geom: {
+          wcs: { skydir: { frame: 'icrs', lon: '83.633 deg', lat: '22.014 deg' } },
+          axes: { energy: { min: '1 TeV', max: '10 TeV', nbins: 1 } },
+        },
+        background: { method: 'ring', parameters: { r_in: rIn, width } },
+        safe_mask: { methods: ['offset-max'], parameters: { offset_max: offsetMax } },
+      },
+    });
+    const a = stack.validateParams!(params('2.2 deg', '0.5 deg', '0.3 deg'));
+    const b = stack.validateParams!(params('132 arcmin', '30 arcmin', '0.30 deg'));
+    if (!a.ok || !b.ok) throw new Error('refused');
+    expect(b.value).toEqual(a.value);
+    expect(stack.validateParams!(params('2.20 deg', '0.5 deg', '0.3 deg'))).toEqual(a);
+  });
 });
 
 describe('astro.reduce_observation params: every problem at once', () => {

@@ -5,15 +5,13 @@
 
 import type { StepDefinition } from '@pipe/core';
 import type { AnalysisConfig } from '../config/index.js';
-import { angleText } from '../config/quantity.js';
 import {
   isReductionConfigIssue,
   reductionConfigFromConfig,
   reductionGeometryFromConfig,
 } from '../makers/from-config.js';
-import type { ReductionConfig } from '../makers/reduce.js';
 import { sectionParams } from './analysis-params.js';
-import { dropDatasetPaths } from './geometry.js';
+import { canonicalDatasets } from './geometry.js';
 import { warmRunModule } from './warm.js';
 
 /**
@@ -65,7 +63,7 @@ const step: StepDefinition<Params> = {
         },
       };
     }
-    const checked = sectionParams(section, 'datasets', dropDatasetPaths);
+    const checked = sectionParams(section, 'datasets', canonicalDatasets);
     if (!checked.ok) return { ok: false, issues: [...centerIssues, ...checked.issues] };
     const ds = checked.value.datasets;
     // What the reduction cannot use is a config error at load time, with its place (the makers' own readers).
@@ -78,15 +76,6 @@ const step: StepDefinition<Params> = {
     }));
     if (readerIssues.length > 0 || centerIssues.length > 0)
       return { ok: false, issues: [...centerIssues, ...readerIssues] };
-    // Normalise the safe-mask angle, so "2 deg" and "120 arcmin" give one task key; in degrees with its unit, as
-    // the run reads it again (an angle needs a unit).
-    const { safeMask, background } = config as ReductionConfig;
-    if (safeMask.offsetMax !== undefined)
-      ds.safe_mask.parameters['offset_max'] = angleText(safeMask.offsetMax);
-    if (background.method === 'ring') {
-      ds.background.parameters['r_in'] = angleText(background.rIn);
-      ds.background.parameters['width'] = angleText(background.width);
-    }
     return center === 'pointing' ? { ok: true, value: { ...checked.value, center: 'pointing' } } : checked;
   },
   warm: () => warmRunModule(import('./reduce-observation-run.js')),

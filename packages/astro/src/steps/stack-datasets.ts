@@ -6,7 +6,7 @@
 import type { StepDefinition } from '@pipe/core';
 import type { AnalysisConfig } from '../config/index.js';
 import { sectionParams } from './analysis-params.js';
-import { dropDatasetPaths } from './geometry.js';
+import { canonicalDatasets } from './geometry.js';
 import { warmRunModule } from './warm.js';
 
 export type Params = { datasets: AnalysisConfig['datasets'] };
@@ -16,7 +16,7 @@ const step: StepDefinition<Params> = {
   version: '1',
   outputs: { required: ['stacked'] },
   kernels: ['stackAdd', 'stackMaskOr', 'stackIrfWeighted', 'sampleNearest'],
-  validateParams: (p) => sectionParams(p, 'datasets', dropDatasetPaths),
+  validateParams: (p) => sectionParams(p, 'datasets', canonicalDatasets),
   warm: () => warmRunModule(import('./stack-datasets-run.js')),
   run: async (ctx) => (await import('./stack-datasets-run.js')).run(ctx),
 };
