@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('--param <key=value>', 'override a parameter (repeatable)', collect, [])
       .option(
         '--kernels <backend>',
-        'kernel backend: native, wasm, js, or auto (the default: native if built, else wasm)',
+        'kernel backend: native, wasm, js, or auto (the default: $PIPE_KERNELS, else native if built, else wasm)',
       )
       .option('--cache-dir <dir>', 'cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)')
       .option(
@@ -202,7 +202,12 @@ export async function main(argv: string[]): Promise<number> {
       set(await whyCommand(query, { ...cmd.optsWithGlobals() }));
     });
 
-  pipelineOptions(program.command('graph').argument('[targets...]').description('print the task graph'))
+  pipelineOptions(
+    program
+      .command('graph')
+      .argument('[targets...]', "targets (none named: the pipeline's `default:`, else every target)")
+      .description('print the task graph'),
+  )
     .addOption(
       new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'),
     )

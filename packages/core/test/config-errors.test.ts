@@ -1291,6 +1291,11 @@ describe('loadPipeline: every problem is reported with its place', () => {
       { code: 'unknown-target', at: 'pipe.yaml:2:10', hint: "did you mean 'plot'?" },
     ]);
     expect((await issuesOf(`version: 1\ndefault: plot\n${targets}`)).diagnostics).toEqual([]);
+    // Nothing close (a config whose workflow steps name the targets otherwise): the targets there are.
+    const far = await issuesOf(`version: 1\ndefault: excess_map\n${targets}`);
+    expect(summary(far.dir, far.diagnostics)).toEqual([
+      { code: 'unknown-target', at: 'pipe.yaml:2:10', hint: "the pipeline's targets: count, plot" },
+    ]);
     const empty = await diagnosticsOf({ 'pipe.yaml': `version: 1\ndefault: []\n${targets}` });
     expect(summary(empty.dir, empty.diagnostics).map((d) => d.at)).toEqual(['pipe.yaml:2:10']);
   });

@@ -31,6 +31,15 @@ export function didYouMean(name: string, candidates: Iterable<string>): string |
   return `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?`;
 }
 
+/** Target names for a hint: all of them sorted, or the first ten and how many more. */
+export function targetList(names: string[]): string {
+  if (names.length === 0) return '(none)';
+  const sorted = [...names].sort();
+  return sorted.length <= 10
+    ? sorted.join(', ')
+    : `${sorted.slice(0, 10).join(', ')}, and ${sorted.length - 10} more (pipe graph lists them)`;
+}
+
 /** Optimal string alignment distance; gives up (returns max + 1) once every cell of a row exceeds `max`. */
 function editDistance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;

@@ -10,7 +10,7 @@ import { isDynamicPattern } from 'tinyglobby';
 import { outputPathProblem } from '../config/output-paths.js';
 import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { relPath } from '../workspace/layout.js';
-import { closestNames } from './closest-names.js';
+import { closestNames, targetList } from './closest-names.js';
 import { dependencyOrder, targetEdges } from './edges.js';
 import { matchFiles, matchItemFiles, outputTemplateMatcher, staticItems, templateItem } from './items.js';
 import { paramsHoldItem, substituteItem } from './substitute.js';
@@ -351,15 +351,6 @@ function buildTask(
   const task: Task = { id, target: target.name, deps, inputs, outputs, params };
   if (item) task.item = item;
   return task;
-}
-
-/** "a, b, c" — or the first ten and how many more (`pipe graph` lists them all). */
-function targetList(names: string[]): string {
-  if (names.length === 0) return '(none)';
-  const sorted = [...names].sort();
-  return sorted.length <= 10
-    ? sorted.join(', ')
-    : `${sorted.slice(0, 10).join(', ')}, and ${sorted.length - 10} more (pipe graph lists them)`;
 }
 
 /** Two items of one fan-out with one id: which files (or items) they are, and for a glob how ids are made. */
