@@ -53,12 +53,18 @@ function renderAt(
   const gutter = String(span.line);
   const pad = ' '.repeat(gutter.length);
   // Control bytes would drive the terminal (a binary file given as a config): shown as '?', one column each.
-  const shown = clipped(sourceLine.replace(/[\x00-\x08\x0b-\x1f\x7f\ufffd]/g, '?'), span.col);
+  const shown = clipped(Array.from(sourceLine, printable).join(''), span.col);
   // Keep tabs in the indentation so the squiggle lines up with the text above it.
   const before = shown.text.slice(0, shown.col - 1).replace(/[^\t]/g, ' ');
   const width = Math.max(1, Math.min(span.length, shown.text.length - (shown.col - 1)));
   out.push(` ${gutter} | ${shown.text}`, ` ${pad} | ${before}^${'~'.repeat(width - 1)}`);
   return out;
+}
+
+/** A character as shown: a control character (but a tab) or U+FFFD (an undecodable byte) as '?'. */
+function printable(c: string): string {
+  const code = c.codePointAt(0) as number;
+  return (code < 0x20 && c !== '\t' && c !== '\n') || code === 0x7f || code === 0xfffd ? '?' : c;
 }
 
 /** Columns of a source line shown at most (a minified or binary file can be one line of megabytes). */
