@@ -461,6 +461,31 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(diagnostics[2]!.message).toContain('memory must look like 4G');
   });
 
+  it("says what a Snakemake rule's shell, script, run or threads is here", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a:
+            shell: "sort {input} > {output}"
+            outputs: [build/a.txt]
+            threads: 4
+      `,
+    });
+    expect(summary(dir, diagnostics).filter((d) => d.code === 'unknown-key')).toEqual([
+      {
+        code: 'unknown-key',
+        at: 'pipe.yaml:4:5',
+        hint: "pipe runs no shell: command: [program, arg, ...] with {inputs.x}, {outputs.y} (shell syntax: [sh, -c, '...'])",
+      },
+      {
+        code: 'unknown-key',
+        at: 'pipe.yaml:6:5',
+        hint: 'resources: {cpus: N}; a command reads them from the environment variable PIPE_CPUS',
+      },
+    ]);
+  });
+
   it("an unknown key in foreach is answered with every form foreach takes, the list too (not only {glob}'s and {items}' keys)", async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

@@ -119,6 +119,25 @@ describe('input paths from the config file and the environment', () => {
     ]);
   });
 
+  it("refuses Snakemake's {wildcards.x} in an input path at load, with {item} as the way, not as a missing file", async () => {
+    const dir = workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  t:\n    inputs: {x: "data/{wildcards.sample}.txt"}\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    outputs: {o: out/t.txt}\n',
+    });
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    if (result.ok) throw new Error('expected the wildcard to be refused');
+    expect(
+      result.diagnostics.map((d) => [d.code, `${d.span?.line}:${d.span?.col}`, d.message, d.hint]),
+    ).toEqual([
+      [
+        'input-placeholder',
+        '4:17',
+        "input path 'data/{wildcards.sample}.txt' contains '{wildcards.sample}': pipe has no wildcards but a foreach target's {item}",
+        `fan the target out (foreach: {glob: "data/*.txt"}, a list, or {items: T}) and write {item} where '{wildcards.sample}' is`,
+      ],
+    ]);
+  });
+
   it('says what is at an input path that is a symlink loop (statSync threw ELOOP: a stack trace, exit 70)', async () => {
     const dir = workspace(
       filesFor('observations: {datastore: $DATA/store}\nbackground: {exclusion: loop.fits}\n'),

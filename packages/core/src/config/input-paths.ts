@@ -72,6 +72,20 @@ export function expandInputPath(
     );
     return { kind: 'omit' };
   }
+  // Snakemake's wildcards ({wildcards.sample}, {sample} in its rules' paths): a file of that literal name would be
+  // looked for, and reported missing only when a build needs it.
+  const wildcard = /\{wildcards\.[^}]*\}/.exec(text)?.[0];
+  if (wildcard) {
+    ctx.diagnostics.push(
+      makeDiagnostic({
+        code: 'input-placeholder',
+        message: `input path '${text}' contains '${wildcard}': pipe has no wildcards but a foreach target's {item}`,
+        at: span,
+        hint: `fan the target out (foreach: {glob: "data/*.txt"}, a list, or {items: T}) and write {item} where '${wildcard}' is`,
+      }),
+    );
+    return { kind: 'omit' };
+  }
   if (!text.includes('$')) return { kind: 'path', text };
   const reported = ctx.diagnostics.length;
   let baseDir: string | undefined;

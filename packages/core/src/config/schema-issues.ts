@@ -86,6 +86,28 @@ function secretKeyHint(path: readonly PropertyKey[], key: string): string | unde
   return 'a token is read from the environment only (PIPE_REMOTE_CACHE_TOKEN), never from a file that is committed; remote_cache takes url, protocol, team and mode';
 }
 
+/**
+ * A Snakemake rule's keyword written in a target by habit: what pipe takes instead (the edit distance to pipe's
+ * keys finds `input` → `inputs`, not these).
+ */
+function ruleKeywordHint(path: readonly PropertyKey[], key: string): string | undefined {
+  if (path.length !== 2 || path[0] !== 'targets') return undefined;
+  switch (key) {
+    case 'shell':
+      return "pipe runs no shell: command: [program, arg, ...] with {inputs.x}, {outputs.y} (shell syntax: [sh, -c, '...'])";
+    case 'script':
+      return 'name the script as an input and run it: command: [python3, "{inputs.script}", ...]';
+    case 'run':
+      return 'code that runs in pipe is a step module: step: ./steps/name.mjs (a default export {name, version, run})';
+    case 'threads':
+      return 'resources: {cpus: N}; a command reads them from the environment variable PIPE_CPUS';
+    case 'log':
+      return "a task's output goes to its log, .pipe/logs/<build>/<task>.log";
+    default:
+      return undefined;
+  }
+}
+
 function issueDiagnostics(
   source: SourceFile,
   schema: z.ZodType,
@@ -105,6 +127,7 @@ function issueDiagnostics(
         at: spanOf(source, keyNode(node, key) ?? node),
         hint:
           secretKeyHint(path, key) ??
+          ruleKeywordHint(path, key) ??
           didYouMean(key, allowed) ??
           (issue as { union?: string }).union ??
           (allowed.length ? `allowed keys: ${allowed.join(', ')}` : undefined),
