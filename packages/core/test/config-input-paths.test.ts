@@ -138,6 +138,29 @@ describe('input paths from the config file and the environment', () => {
     ]);
   });
 
+  it('says once that an absolute data-store folder does not exist, as written, for both of its index globs', async () => {
+    const store = '/nonexistent-pipe-test/hess-dl3-dr2';
+    const dir = workspace({
+      'pipe.yaml': `
+        version: 1
+        config: conf/analysis.yaml
+        targets:
+          select:
+            step: test.copy
+            inputs:
+              index: ['\${config.observations.datastore}/hdu-index.fits*', '\${config.observations.datastore}/obs-index.fits*']
+            outputs: [out/obs.json]
+      `,
+      'conf/analysis.yaml': `observations: {datastore: ${store}}\n`,
+    });
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    const missing = (result.pipeline.deferred ?? []).filter((d) => d.code === 'missing-input');
+    expect(missing.map((d) => [d.span?.line, d.span?.col, d.hint])).toEqual([
+      [1, 27, `the path is this value of analysis.yaml; the folder '${store}' does not exist`],
+    ]);
+  });
+
   it('says what is at an input path that is a symlink loop (statSync threw ELOOP: a stack trace, exit 70)', async () => {
     const dir = workspace(
       filesFor('observations: {datastore: $DATA/store}\nbackground: {exclusion: loop.fits}\n'),

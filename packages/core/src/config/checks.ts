@@ -260,6 +260,8 @@ function checkInputFiles(
   diagnostics: Diagnostic[],
 ): void {
   for (const { target } of drafts.values()) {
+    // Globs of one input under one folder that does not exist (a data store's two index files): said once.
+    const missingFolders = new Set<string>();
     for (const [name, specs] of Object.entries(target.inputs)) {
       for (const spec of specs) {
         if (spec.kind !== 'file' || spec.pattern.includes('{item}')) continue;
@@ -279,6 +281,12 @@ function checkInputFiles(
         }
         if (countMatches(spec.pattern, root) > 0) continue;
         const glob = !fixed;
+        if (glob) {
+          const { base } = splitGlob(abs);
+          const key = `${name}\0${base}\0${spec.span?.file}:${spec.span?.line}:${spec.span?.col}`;
+          if (!isDirectory(base) && missingFolders.has(key)) continue;
+          missingFolders.add(key);
+        }
         // Something is there that is no file (a symlink loop, a dangling link): say what, not "does not exist".
         const why = fixed ? whyMissing(abs) : undefined;
         const looksLikeRef = /(^|\/)target:/.exec(spec.pattern);
@@ -302,7 +310,9 @@ function checkInputFiles(
                   [
                     spec.span && target.span && spec.span.file !== target.span.file
                       ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
-                        `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
+                        path.isAbsolute(spec.pattern) && !/\$/.test(spec.pattern)
+                        ? `the path is this value of ${path.basename(spec.span.file)}`
+                        : `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
                       : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path',
                     glob && baseHint(spec.pattern, root),
                   ]
@@ -408,7 +418,10 @@ function sameNameAs(abs: string): string | undefined {
  */
 function baseHint(pattern: string, root: string): string | undefined {
   const { base } = splitGlob(path.resolve(root, pattern));
-  const shownBase = path.relative(root, base).split(path.sep).join('/') || '.';
+  // Shown as written: an absolute folder outside the workspace as '../../work/…' would read as a relative path.
+  const shownBase = path.isAbsolute(pattern)
+    ? base
+    : path.relative(root, base).split(path.sep).join('/') || '.';
   if (!isDirectory(base)) return `the folder '${shownBase}' does not exist`;
   // Its own files only: a listing of the whole tree could be long (one folder per night of data).
   let files: string[];
