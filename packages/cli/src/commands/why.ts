@@ -47,11 +47,13 @@ async function render(
   out.push(
     `${pad}${node.task}  [${node.step.name}${node.step.version !== '1' || node.step.name !== 'command' ? `@${node.step.version}` : ''}] key ${node.key.slice(0, 12)}`,
   );
-  if (seen.has(node.task)) {
+  // By key too: a fan-out's items may come from an earlier run of their emitter than its latest record.
+  const shown = `${node.task}\0${node.key}`;
+  if (seen.has(shown)) {
     out.push(`${pad}  (see above)`);
     return;
   }
-  seen.add(node.task);
+  seen.add(shown);
   for (const o of node.outputs)
     out.push(
       `${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})${await outputNow(path.resolve(root, o.path), o.sha256, inCache)}`,
@@ -76,6 +78,12 @@ async function render(
   if (node.item?.emitter) {
     out.push(`${pad}  ← item ${node.item.id} emitted by:`);
     await render(node.item.emitter, depth + 2, out, seen, root, inCache, paramsShown, madeIn);
+  } else if (node.item?.emittedBy) {
+    // Its emitter's latest record is another run: named, not passed off as this product's lineage.
+    const e = node.item.emittedBy;
+    out.push(
+      `${pad}  ← item ${node.item.id} emitted by ${e.task} (key ${e.key.slice(0, 12)}, in build ${e.build}), whose record is no longer kept: ${e.task} has been rebuilt since under another key`,
+    );
   }
   for (const input of node.inputs) {
     if (input.rebuiltSince !== undefined) {

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { readBuildRecord } from '../builds/records.js';
 import { canonicalJson } from '../fingerprint/canonical.js';
+import type { FingerprintRecord } from '../fingerprint/record.js';
 import { closestNames } from '../graph/closest-names.js';
 import type { Reason } from '../plan/reasons.js';
 import { sameFileStamp } from '../state/hash-memo.js';
@@ -38,7 +39,15 @@ export interface WhyNode {
    * A fan-out task's item, and the task that emitted it (`foreach: {items: T}`), explained in turn: the run list
    * and the file paths a reduction reads come from there (e.g. an observation index), not from its inputs.
    */
-  item?: { id: string; emitter?: WhyNode };
+  item?: {
+    id: string;
+    emitter?: WhyNode;
+    /**
+     * The emitter's run this task's item came from (its key in the build that made the task), when the emitter has
+     * been rebuilt under another key since and the record of that run is no longer kept: named, not explained.
+     */
+    emittedBy?: { task: string; key: string; build: string };
+  };
 }
 
 export type WhyResult =
@@ -154,15 +163,13 @@ export function explainProduct(options: {
   };
   const memo = new Map<string, WhyNode>();
   const records = new Map<string, ReturnType<typeof readBuildRecord>>();
-  const explain = (id: string, stack: Set<string>): WhyNode => {
-    const cached = memo.get(id);
-    if (cached) return cached;
-    const rec = state.tasks.get(id)!;
-    let build = records.get(rec.buildId);
-    if (!build) records.set(rec.buildId, (build = readBuildRecord(options.buildsDir, rec.buildId)));
-    const entry = build.ok ? build.record.tasks[id] : undefined;
+  const buildRecord = (id: string) => {
+    let build = records.get(id);
+    if (!build) records.set(id, (build = readBuildRecord(options.buildsDir, id)));
+    return build;
+  };
+  const inputsOf = (id: string, fp: FingerprintRecord | undefined, stack: Set<string>): WhyInput[] => {
     const inputs: WhyInput[] = [];
-    const fp = previousRecord(state, id);
     for (const [input, list] of Object.entries(fp?.inputs ?? {})) {
       for (const [p, hash] of list) {
         const producer = producerOf.get(p);
@@ -175,6 +182,48 @@ export function explainProduct(options: {
         inputs.push(w);
       }
     }
+    return inputs;
+  };
+  /**
+   * Task `id` as it ran under `key` in build `buildId`, from the fingerprint log's earlier line and that build's
+   * record; undefined when the log no longer holds it.
+   */
+  const explainEarlier = (
+    id: string,
+    key: string,
+    buildId: string,
+    stack: Set<string>,
+  ): WhyNode | undefined => {
+    const fp = state.fingerprints?.earlier(id, key);
+    const build = buildRecord(buildId);
+    const entry = build.ok ? build.record.tasks[id] : undefined;
+    if (!fp || !entry) return undefined;
+    const names = new Map(Object.entries(fp.outputs).map(([name, p]) => [p, name]));
+    return {
+      task: id,
+      key,
+      step: fp.step,
+      params: fp.params,
+      outputs: Object.entries(entry.outputs ?? {}).map(([p, sha256]) => ({
+        name: names.get(p) ?? p,
+        path: p,
+        sha256,
+      })),
+      lastBuild: {
+        id: buildId,
+        state: entry.state,
+        ...(entry.reasons ? { reasons: entry.reasons } : {}),
+      },
+      inputs: inputsOf(id, fp, stack),
+    };
+  };
+  const explain = (id: string, stack: Set<string>): WhyNode => {
+    const cached = memo.get(id);
+    if (cached) return cached;
+    const rec = state.tasks.get(id)!;
+    const build = buildRecord(rec.buildId);
+    const entry = build.ok ? build.record.tasks[id] : undefined;
+    const fp = previousRecord(state, id);
     const node: WhyNode = {
       task: id,
       key: rec.key,
@@ -186,14 +235,24 @@ export function explainProduct(options: {
         ...(entry?.state ? { state: entry.state } : {}),
         ...(entry?.reasons ? { reasons: entry.reasons } : {}),
       },
-      inputs,
+      inputs: inputsOf(id, fp, stack),
     };
     if (fp?.item) {
       const emitter = emitterOf(fp.item, id);
-      node.item = {
-        id: fp.item.id,
-        ...(emitter && !stack.has(emitter) ? { emitter: explain(emitter, new Set([...stack, id])) } : {}),
-      };
+      node.item = { id: fp.item.id };
+      if (emitter && !stack.has(emitter)) {
+        const inner = new Set([...stack, id]);
+        // The emitter's latest record may be another run (a build with another config since, which failed before
+        // this task reran): the item came from the run of the build that made this task, under its key there.
+        const then = build.ok ? build.record.tasks[emitter]?.key : undefined;
+        if (then === undefined || then === state.tasks.get(emitter)!.key)
+          node.item.emitter = explain(emitter, inner);
+        else {
+          const earlier = explainEarlier(emitter, then, rec.buildId, inner);
+          if (earlier) node.item.emitter = earlier;
+          else node.item.emittedBy = { task: emitter, key: then, build: rec.buildId };
+        }
+      }
     }
     memo.set(id, node);
     return node;

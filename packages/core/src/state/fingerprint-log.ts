@@ -39,16 +39,26 @@ export class FingerprintLog {
   }
 
   /**
-   * One task's last line, without parsing the others: a build that changed a few tasks explains just
-   * those. Lines are written by JSON.stringify({ id, ... }), so each starts with the same bytes.
+   * The record of an earlier build of task `id` under `key`, while the file still holds its line (until the next
+   * rewrite): `pipe why` on a product made from a run the task's last record has replaced.
    */
-  private find(id: string): Entry | undefined {
+  earlier(id: string, key: string): FingerprintRecord | undefined {
+    const added = this.added.get(id);
+    return added?.key === key ? added.fp : this.find(id, key)?.fp;
+  }
+
+  /**
+   * One task's last line (of `key` when given), without parsing the others: a build that changed a few tasks
+   * explains just those. Lines are written by JSON.stringify({ id, ... }), so each starts with the same bytes.
+   */
+  private find(id: string, key?: string): Entry | undefined {
     const text = this.readText();
     const needle = Buffer.from(`\n{"id":${JSON.stringify(id)},`);
     for (let at = text.lastIndexOf(needle); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(needle, at - 1)) {
       const end = text.indexOf(10, at + 1);
       const entry = parseLine(text.toString('utf8', at + 1, end < 0 ? text.length : end));
-      if (entry) return entry[1]; // else a torn line: an earlier one may be whole
+      // Else a torn line (or another key's): an earlier one may be whole.
+      if (entry && (key === undefined || entry[1].key === key)) return entry[1];
     }
     return undefined;
   }
