@@ -234,25 +234,27 @@ describe('pipe build: freshness', () => {
       'data/a.txt': 'original',
     });
     const pipeYaml = ws.read('pipe.yaml');
+    // Refused before the build (helper-123: the work ran, then the copy was refused).
     const intoData = await ws.run(['build', 'up', '--out', 'data']);
-    expect(intoData.code).toBe(1);
+    expect(intoData.code).toBe(2);
     expect(intoData.stderr).toContain(
-      `pipe: --out ${ws.path('data')}: build/a.txt would replace data/a.txt, input 'x' of up; nothing was copied`,
+      `pipe: --out ${ws.path('data')}: build/a.txt would replace data/a.txt, input 'x' of up; nothing was built or copied`,
     );
     expect(ws.read('data/a.txt')).toBe('original');
+    expect(ws.exists('build/a.txt')).toBe(false);
     const overPipeline = await ws.run(['build', 'cfg', '--out', '.']);
-    expect(overPipeline.code).toBe(1);
+    expect(overPipeline.code).toBe(2);
     expect(overPipeline.stderr).toContain('build/pipe.yaml would replace pipe.yaml, the pipeline file');
     expect(ws.read('pipe.yaml')).toBe(pipeYaml);
     // Another task's product (built or not) is not replaced either.
     expect((await ws.run(['build', 'other'])).code).toBe(0);
     const overProduct = await ws.run(['build', 'up', '--out', 'elsewhere']);
-    expect(overProduct.code).toBe(1);
+    expect(overProduct.code).toBe(2);
     expect(overProduct.stderr).toContain("would replace elsewhere/a.txt, an output of target 'other'");
     expect(ws.read('elsewhere/a.txt')).toBe('ORIGINAL');
     // Into pipe's own folder: refused.
     const intoState = await ws.run(['build', 'up', '--out', '.pipe/x']);
-    expect(intoState.code).toBe(1);
+    expect(intoState.code).toBe(2);
     expect(intoState.stderr).toContain("would replace .pipe/x/a.txt, inside pipe's own folder (.pipe/)");
     // The products' own folder: nothing to copy, nothing refused.
     const own = await ws.run(['build', 'up', '--out', 'build']);
@@ -279,17 +281,18 @@ targets:
       'notes/n.md': 'n\n',
     });
     const intoRuns = await ws.run(['build', 'all', '--out', 'runs']);
-    expect(intoRuns.code).toBe(1);
+    expect(intoRuns.code).toBe(2);
     expect(intoRuns.stderr).toContain(
-      `pipe: --out ${ws.path('runs')}: build/all.txt would replace runs/all.txt, a file the foreach glob of target 'each' would read (its glob matches it); nothing was copied`,
+      `pipe: --out ${ws.path('runs')}: build/all.txt would replace runs/all.txt, a file the foreach glob of target 'each' would read (its glob matches it); nothing was built or copied`,
     );
     expect(ws.exists('runs/all.txt')).toBe(false);
     const intoNotes = await ws.run(['build', 'all', '--out', 'notes']);
-    expect(intoNotes.code).toBe(1);
+    expect(intoNotes.code).toBe(2);
     expect(intoNotes.stderr).toContain(
       "would replace notes/all.txt, a file input 'notes' of target 'all' would read",
     );
-    expect((await ws.build(['all'])).ended['up-to-date']).toEqual(['all', 'each[a]']);
+    // Nothing was built by the refused ones, and nothing they named is read as data.
+    expect((await ws.build(['all'])).ended).toEqual({ ran: ['all', 'each[a]'] });
     // A fan-out over a list reads only the listed items' files (found by helper-112: {item} stood for any name).
     ws.write(
       'pipe.yaml',
@@ -314,11 +317,11 @@ targets:
     expect(besideList.code, besideList.stderr).toBe(0);
     expect(ws.read('runs/b.txt')).toBe('n\n');
     const overListed = await ws.run(['build', 'one', '--out', 'runs']);
-    expect(overListed.code).toBe(1);
+    expect(overListed.code).toBe(2);
     expect(overListed.stderr).toContain("would replace runs/a.txt, input 'x' of one");
     // A path another target reads as it is (not through a glob) is said so.
     const literal = await ws.run(['build', 'one', '--out', 'notes']);
-    expect(literal.code).toBe(1);
+    expect(literal.code).toBe(2);
     expect(literal.stderr).toContain("would replace notes/a.txt, a file input 'x' of target 'c' reads;");
   });
 

@@ -13,6 +13,7 @@ import {
   type Executor,
   exportGuard,
   exportOutputs,
+  exportPlan,
   newBuildId,
   type Plan,
   planSession,
@@ -175,6 +176,25 @@ async function buildOpened(
   if (badResources.length > 0) {
     process.stderr.write(`${badResources.map((m) => `pipe: ${m}`).join('\n')}\n`);
     return EXIT_USAGE;
+  }
+  if (opts.out && !opts.dryRun) {
+    // A copy that would replace the config, an input or pipe's folder is refused now, not after the work: the
+    // destinations of the tasks known before the build (a fan-out's are checked again once it has run).
+    const tasks = [...session.graph.tasks.values()];
+    const delivered = deliveredTargets(session.pipeline.targets, targets);
+    const { clash } = exportPlan(
+      session.pipeline.root,
+      tasks,
+      delivered,
+      opts.out,
+      exportGuard(session.pipeline, tasks),
+    );
+    if (clash) {
+      const message = `pipe: --out ${opts.out}: ${clash.message}; nothing was built or copied`;
+      process.stderr.write(`${message}\n`);
+      if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(EXIT_USAGE, message))}\n`);
+      return EXIT_USAGE;
+    }
   }
   if (opts.detach && !opts.dryRun) return detachBuild(session.layout.dir, session.layout.buildsDir);
   if (opts.dryRun) {

@@ -76,25 +76,9 @@ export async function exportOutputs(
   outDir: string,
   guard: ExportGuard = () => undefined,
 ): Promise<string[]> {
-  const wanted = new Set(targets);
-  const all: string[] = [];
-  for (const task of tasks) if (wanted.has(task.target)) all.push(...Object.values(task.outputs));
-  const base = commonFolder(all.map((src) => relPath(root, src)));
-  const destOf = (src: string) => path.join(outDir, path.posix.relative(base, relPath(root, src)));
-  // Compared with symbolic links resolved on both sides: `--out data` through a link is still data/.
-  const realRoot = realPathOf(root);
-  const sources: string[] = [];
-  for (const src of all) {
-    const dest = realPathOf(destOf(src));
-    if (dest === realPathOf(src)) continue; // --out names the products' own folder: they are there already
-    const what = guard(dest);
-    if (what !== undefined)
-      throw Object.assign(
-        new Error(`${relPath(root, src)} would replace ${shown(realRoot, dest)}, ${what}`),
-        { code: 'EEXPORTCLASH', path: destOf(src), replaced: 0 },
-      );
-    sources.push(src);
-  }
+  const { sources, destOf, clash } = exportPlan(root, tasks, targets, outDir, guard);
+  if (clash)
+    throw Object.assign(new Error(clash.message), { code: 'EEXPORTCLASH', path: clash.path, replaced: 0 });
   // All files are copied beside their destinations first, then renamed into place: a copy that fails (a full
   // disk, a folder not writable) replaces nothing, so the folder never holds products of two builds.
   const staged: Array<[tmp: string, dest: string]> = [];
@@ -118,6 +102,43 @@ export async function exportOutputs(
     throw Object.assign(error as Error, { replaced: staged.filter(([tmp]) => tmp === '').length });
   }
   return staged.map(([, dest]) => dest);
+}
+
+/**
+ * What `exportOutputs` would copy, and where: the sources, their destinations, and the first destination `guard`
+ * refuses. `pipe build --out` asks it before building too, for the tasks known then (a fan-out's come later).
+ */
+export function exportPlan(
+  root: string,
+  tasks: Iterable<Task>,
+  targets: string[],
+  outDir: string,
+  guard: ExportGuard = () => undefined,
+): { sources: string[]; destOf: (src: string) => string; clash?: { message: string; path: string } } {
+  const wanted = new Set(targets);
+  const all: string[] = [];
+  for (const task of tasks) if (wanted.has(task.target)) all.push(...Object.values(task.outputs));
+  const base = commonFolder(all.map((src) => relPath(root, src)));
+  const destOf = (src: string) => path.join(outDir, path.posix.relative(base, relPath(root, src)));
+  // Compared with symbolic links resolved on both sides: `--out data` through a link is still data/.
+  const realRoot = realPathOf(root);
+  const sources: string[] = [];
+  for (const src of all) {
+    const dest = realPathOf(destOf(src));
+    if (dest === realPathOf(src)) continue; // --out names the products' own folder: they are there already
+    const what = guard(dest);
+    if (what !== undefined)
+      return {
+        sources,
+        destOf,
+        clash: {
+          message: `${relPath(root, src)} would replace ${shown(realRoot, dest)}, ${what}`,
+          path: destOf(src),
+        },
+      };
+    sources.push(src);
+  }
+  return { sources, destOf };
 }
 
 /** A path as messages show it: relative to the workspace when inside it. */
