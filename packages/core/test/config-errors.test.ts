@@ -374,6 +374,20 @@ describe('loadPipeline: every problem is reported with its place', () => {
     );
   });
 
+  it('a tab in an indentation is said alone, not with the indentation errors of every line after it', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a:\n\tcommand: [echo, hi]\n    outputs: [a.txt]\n  b:\n    command: [echo, b]\n    outputs: [b.txt]\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'yaml-syntax',
+        at: 'pipe.yaml:4:1',
+        hint: 'indent with spaces: YAML reads a tab as no indentation',
+      },
+    ]);
+  });
+
   it('a data file given as the pipeline or config (gzip, FITS) is named for what it is', async () => {
     const dir = makeWorkspace({});
     dirs.push(dir);

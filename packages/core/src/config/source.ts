@@ -44,9 +44,12 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
   const linesWithError = new Set<number>();
   const misaligned = new Map<number, number>();
   let lines: string[] | undefined; // split once, at the first error
+  // A tab in an indentation throws every later line's indentation off (a key "indented 2 spaces, more than the key
+  // above it (1)"): the tabs alone are said, the rest is their consequence.
+  const tabs = doc.errors.filter((e) => e.code === 'TAB_AS_INDENT');
   for (const [severity, list] of [
-    ['error', doc.errors],
-    ['warning', doc.warnings],
+    ['error', tabs.length > 0 ? tabs : doc.errors],
+    ['warning', tabs.length > 0 ? [] : doc.warnings],
   ] as const) {
     for (const e of list) {
       const [start, end] = e.pos;
@@ -90,9 +93,11 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
           severity,
           message: firstLine(e.message),
           at,
-          ...(placeholder && severity === 'error'
-            ? { hint: `quote a value with {…} in it: YAML reads {x} as a map (e.g. "out/{item}.txt")` }
-            : {}),
+          ...(e.code === 'TAB_AS_INDENT'
+            ? { hint: 'indent with spaces: YAML reads a tab as no indentation' }
+            : placeholder && severity === 'error'
+              ? { hint: `quote a value with {…} in it: YAML reads {x} as a map (e.g. "out/{item}.txt")` }
+              : {}),
         }),
       );
     }
