@@ -154,7 +154,6 @@ describe("gammapy's default data store", () => {
     const fromYaml = JSON.parse(
       JSON.stringify(pipeline.targets)
         .replaceAll('${config.observations.datastore}', '$GAMMAPY_DATA/hess-dl3-dr1')
-        .replaceAll('"${config.datasets.stack?}"', '{"$config":[["datasets","stack"]]}')
         .replace(/"\$\{config\.(\w+)\??\}"/g, '{"$config":[["$1"]]}'),
     );
     expect(byName).toEqual(fromYaml);

@@ -79,13 +79,7 @@ function plainTargets(raw: unknown): GeneratedTargets | undefined {
     targets: [
       t('observations', {
         description: "Runs of the data store selected by the config's `observations` section.",
-        ...selectTarget(
-          store,
-          configRef('observations.obs_file', true),
-          section,
-          [['datasets', 'stack']],
-          dir,
-        ),
+        ...selectTarget(store, configRef('observations.obs_file', true), section, dir),
       }),
       t('datasets', {
         description:
@@ -119,17 +113,7 @@ interface StoreRef {
   file: boolean;
 }
 
-/**
- * `stack`: where the `datasets.stack` of the runs' one excess map is written (merged in order), or none. The
- * selection refuses several runs unstacked (as pipe.yaml's `observations`), before any is reduced.
- */
-function selectTarget(
-  store: StoreRef,
-  obsFile: string,
-  section: SectionRef,
-  stack: ConfigPath[] | undefined,
-  dir: string,
-) {
+function selectTarget(store: StoreRef, obsFile: string, section: SectionRef, dir: string) {
   return {
     step: 'astro.select_observations',
     env: ['CALDB', 'GAMMAPY_DATA'],
@@ -139,10 +123,7 @@ function selectTarget(
         : ['hdu-index.fits*', 'obs-index.fits*'].map((f) => `${store.ref}/${f}`),
       obs_file: obsFile,
     },
-    params: {
-      observations: section('observations'),
-      ...(stack ? { datasets: { stack: { $config: stack } } } : {}),
-    },
+    params: { observations: section('observations') },
     outputs: { observations: `${dir}/observations.json` },
   };
 }
@@ -204,7 +185,7 @@ function stepTargets(
     at,
     target: {
       description: `Step '${s.name}' (${s.type}): runs of its data store selected by its observations section.`,
-      ...selectTarget(datastore(config, s), obsFile(config, s), section, stackOfRuns(s, byName), dir),
+      ...selectTarget(datastore(config, s), obsFile(config, s), section, dir),
     },
   });
   const reduce = (name: string, runsFrom: string): GeneratedTarget => ({
@@ -256,26 +237,6 @@ function stepTargets(
     default:
       return [];
   }
-}
-
-/**
- * Where the `datasets.stack` of selection step `s`'s runs is written, when one reduction of them (the step itself,
- * or the one datasets step reading it) feeds an excess map; else none, and the stack refuses them as before.
- */
-function stackOfRuns(s: WorkflowStep, byName: Map<string, WorkflowStep>): ConfigPath[] | undefined {
-  const steps = [...byName.values()];
-  const reducing =
-    s.type === 'data-selection'
-      ? [s]
-      : steps.filter((d) => d.type === 'datasets' && d.inputs['observations']?.[0] === s.name);
-  const feeding = reducing.filter((d) =>
-    steps.some((e) => e.type === 'excess-map' && e.inputs['datasets']?.includes(d.name)),
-  );
-  if (feeding.length !== 1) return undefined;
-  return [
-    ['datasets', 'stack'],
-    [...feeding[0]!.path, 'datasets', 'stack'],
-  ];
 }
 
 /** Where the step's data store is: its own override, the shared section, or gammapy's default. */

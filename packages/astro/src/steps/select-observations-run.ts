@@ -135,19 +135,6 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     intervals.length > 0
       ? selectByTime(store, picked.obsIds, intervals)
       : picked.obsIds.map((obsId) => ({ obsId }));
-  if (ctx.params.datasets?.stack === false && selected.length > 1) {
-    // gammapy's Analysis keeps one dataset per run and its excess map refuses them: refused before any is reduced.
-    const keys = [
-      ...criteria.map(([label]) => label),
-      ...(intervals.length > 0 ? ['observations.obs_time'] : []),
-    ];
-    throw Object.assign(
-      new Error(
-        `datasets.stack is false but ${keys.join(' and ') || 'the observations section'} selects ${selected.length} runs: gammapy's excess map needs one dataset and refuses unstacked runs ("Datasets must be stacked to compute the excess map"); set stack: true, or select one run`,
-      ),
-      { param: ['datasets', 'stack'] },
-    );
-  }
   const obsIds = [...new Set(selected.map((r) => r.obsId))];
   const items: TaskItem[] = [];
   const runs: Array<RunItemData & { files: string[] }> = [];

@@ -9,13 +9,9 @@ import type { StepDefinition } from '@pipe/core';
 import type { AnalysisConfig } from '../config/index.js';
 import { sectionParams } from './analysis-params.js';
 
-/**
- * The observations section; `obs_file` is reduced to whether the config names one (its content is an input).
- * `datasets.stack`, kept only when false: several runs are then refused here, before any is reduced.
- */
+/** The observations section; `obs_file` is reduced to whether the config names one (its content is an input). */
 export type Params = {
   observations: Omit<AnalysisConfig['observations'], 'obs_file'> & { obs_file: boolean };
-  datasets?: { stack: false };
 };
 
 const step: StepDefinition<Params> = {
@@ -23,18 +19,13 @@ const step: StepDefinition<Params> = {
   version: '1',
   outputs: { required: ['observations'] },
   validateParams(p) {
-    const { datasets, ...rest } = (p ?? {}) as Record<string, unknown>;
-    const stack = (datasets as { stack?: unknown } | undefined)?.stack;
-    const checked = sectionParams(rest, 'observations', (o) => {
+    const checked = sectionParams(p, 'observations', (o) => {
       // The store is an input (its index files); its path must not enter the key.
       (o as { datastore?: string }).datastore = undefined;
       delete (o as { datastore?: string }).datastore;
       // Likewise the obs_file: its content is the `obs_file` input; only whether there is one is a param.
       (o as unknown as { obs_file: boolean }).obs_file = o.obs_file !== null;
     });
-    // Only a false stack enters the key: a stacked (or unset) config keeps the key it had without this param.
-    // Anything else (unset: null, or {} from a workflow step's merged sections) is gammapy's default, true.
-    if (checked.ok && stack === false) Object.assign(checked.value, { datasets: { stack: false } });
     return checked as unknown as ReturnType<NonNullable<StepDefinition<Params>['validateParams']>>;
   },
   warm: () => import('./select-observations-run.js'),

@@ -19,9 +19,13 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const files = ctx.inputs['datasets'] ?? [];
   if (files.length === 0) throw new Error('no per-run dataset to stack');
   if (!ctx.params.datasets.stack && files.length > 1) {
-    // gammapy's Analysis refuses the same: an excess map needs one dataset.
-    throw new Error(
-      `datasets.stack is false but ${files.length} runs were reduced: the excess map needs them stacked (set stack: true)`,
+    // gammapy's Analysis refuses the same: an excess map needs one dataset. The runs' datasets stay (gammapy's
+    // get_datasets makes them too); the error names where stack is set (`param`: the engine adds file:line:col).
+    throw Object.assign(
+      new Error(
+        `datasets.stack is false but ${files.length} runs were reduced: the excess map needs them stacked (set stack: true, or select one run)`,
+      ),
+      { param: ['datasets', 'stack'] },
     );
   }
   if (!ctx.params.datasets.stack) {
