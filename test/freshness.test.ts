@@ -252,14 +252,55 @@ describe('pipe build: freshness', () => {
     expect(overProduct.code).toBe(2);
     expect(overProduct.stderr).toContain("would replace elsewhere/a.txt, an output of target 'other'");
     expect(ws.read('elsewhere/a.txt')).toBe('ORIGINAL');
-    // Into pipe's own folder: refused.
-    const intoState = await ws.run(['build', 'up', '--out', '.pipe/x']);
-    expect(intoState.code).toBe(2);
-    expect(intoState.stderr).toContain("would replace .pipe/x/a.txt, inside pipe's own folder (.pipe/)");
+    // Into pipe's own folder: refused, by --dry-run too.
+    for (const dry of [[], ['--dry-run']]) {
+      const intoState = await ws.run(['build', 'up', '--out', '.pipe/x', ...dry]);
+      expect(intoState.code).toBe(2);
+      expect(intoState.stderr).toBe(
+        `pipe: --out ${ws.path('.pipe/x')}: inside pipe's own folder (.pipe/); nothing was built or copied\n`,
+      );
+    }
     // The products' own folder: nothing to copy, nothing refused.
     const own = await ws.run(['build', 'up', '--out', 'build']);
     expect(own.code, own.stderr).toBe(0);
     expect(ws.read('build/a.txt')).toBe('ORIGINAL');
+  });
+
+  // Found by helper-127: before a fan-out has run, the delivered products' common folder is not the one they end up
+  // in, so a destination worked out then was wrong (a refusal of a copy that clashed with nothing).
+  it('--out behind a fan-out over emitted items is checked once the products are known, not refused ahead', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  sel:
+    step: ./steps/sel.mjs
+    inputs: { runs: "runs/*.txt" }
+    outputs: { list: build/sel.txt }
+  each:
+    foreach: { items: sel }
+    command: [cp, "{item.files}", "{outputs.o}"]
+    outputs: { o: "out/{item}.txt" }
+  notes:
+    inputs: { x: "data/sel.txt" }
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    outputs: { o: build/notes.txt }
+`,
+      'steps/sel.mjs': `import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+export default { name: 'test.sel', version: '1', run(ctx) {
+  writeFileSync(ctx.outputs.list, ctx.inputs.runs.join('\\n'));
+  return { items: ctx.inputs.runs.map((f) => ({ id: path.basename(f, '.txt'), files: [f] })) };
+} };
+`,
+      'runs/a.txt': 'a\n',
+      'data/sel.txt': 'input\n',
+    });
+    // Before the fan-out, sel's list alone would have gone to data/sel.txt (an input of 'notes'); with the fan-out's
+    // products, the common folder is the workspace: the copies are data/build/sel.txt and data/out/a.txt.
+    const r = await ws.run(['build', 'sel', 'each', '--out', 'data']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(ws.read('data/sel.txt')).toBe('input\n');
+    expect(ws.read('data/out/a.txt')).toBe('a\n');
   });
 
   // Found by helper-110: a copy into a folder a foreach glob reads became a new item of the next build.

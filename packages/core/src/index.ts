@@ -98,7 +98,7 @@ export {
 } from './state/state-file.js';
 export { replayJournal, STATE_JOURNAL_FILE, stateJournalFile } from './state/state-journal.js';
 export * from './steps/index.js';
-export { commonFolder, exportGuard, exportOutputs, exportPlan } from './store/export.js';
+export { commonFolder, exportGuard, exportOutputs, exportPlan, insideStateFolder } from './store/export.js';
 export { portableItems, resolveItems, withPortableItems } from './store/portable-items.js';
 export { publishOutputs, restoreOutputs, storeOutputs } from './store/products.js';
 export * from './watch/index.js';

@@ -60,7 +60,7 @@ export {
 export { rememberStats, type SeenStat, seenStat } from './state/hash-memo.js';
 export { stateJournalFile } from './state/state-journal.js';
 export { createStepRegistry, type StepRegistry } from './steps/registry.js';
-export { exportGuard, exportOutputs, exportPlan } from './store/export.js';
+export { exportGuard, exportOutputs, exportPlan, insideStateFolder } from './store/export.js';
 export { replaceFile } from './workspace/atomic.js';
 export { nearestExisting, relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
 export { valueDigest } from './workspace/value-digest.js';

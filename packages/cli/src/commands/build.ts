@@ -14,6 +14,7 @@ import {
   exportGuard,
   exportOutputs,
   exportPlan,
+  insideStateFolder,
   newBuildId,
   type Plan,
   planSession,
@@ -121,6 +122,21 @@ async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> 
   return EXIT_OK;
 }
 
+/**
+ * Why a copy to `--out` will be refused, said before the build (and by --dry-run): a folder in `.pipe/`; a product
+ * that would replace the config, an input or another product — checked here only when every delivered target's
+ * tasks are known, since behind a fan-out the products' common folder, and so each one's destination, is known once
+ * it has run (the copy checks them again then).
+ */
+function outProblemBeforeBuild(session: Session, targets: string[], outDir: string): string | undefined {
+  if (insideStateFolder(session.pipeline.root, outDir)) return "inside pipe's own folder (.pipe/)";
+  const delivered = deliveredTargets(session.pipeline.targets, targets);
+  if (delivered.some((t) => session.graph.pending.includes(t))) return undefined;
+  const tasks = [...session.graph.tasks.values()];
+  const guard = exportGuard(session.pipeline, tasks);
+  return exportPlan(session.pipeline.root, tasks, delivered, outDir, guard).clash?.message;
+}
+
 export async function buildCommand(named: string[], opts: BuildCliOptions): Promise<number> {
   if (opts.out !== undefined && opts.out.trim() === '') {
     process.stderr.write('pipe: --out needs a folder to copy the products to (it was given an empty one)\n');
@@ -177,24 +193,12 @@ async function buildOpened(
     process.stderr.write(`${badResources.map((m) => `pipe: ${m}`).join('\n')}\n`);
     return EXIT_USAGE;
   }
-  if (opts.out && !opts.dryRun) {
-    // A copy that would replace the config, an input or pipe's folder is refused now, not after the work: the
-    // destinations of the tasks known before the build (a fan-out's are checked again once it has run).
-    const tasks = [...session.graph.tasks.values()];
-    const delivered = deliveredTargets(session.pipeline.targets, targets);
-    const { clash } = exportPlan(
-      session.pipeline.root,
-      tasks,
-      delivered,
-      opts.out,
-      exportGuard(session.pipeline, tasks),
-    );
-    if (clash) {
-      const message = `pipe: --out ${opts.out}: ${clash.message}; nothing was built or copied`;
-      process.stderr.write(`${message}\n`);
-      if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(EXIT_USAGE, message))}\n`);
-      return EXIT_USAGE;
-    }
+  const outProblem = opts.out ? outProblemBeforeBuild(session, targets, opts.out) : undefined;
+  if (outProblem) {
+    const message = `pipe: --out ${opts.out}: ${outProblem}; nothing was built or copied`;
+    process.stderr.write(`${message}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(EXIT_USAGE, message))}\n`);
+    return EXIT_USAGE;
   }
   if (opts.detach && !opts.dryRun) return detachBuild(session.layout.dir, session.layout.buildsDir);
   if (opts.dryRun) {

@@ -54,6 +54,13 @@ export function exportGuard(pipeline: Pipeline, tasks: Iterable<Task>): ExportGu
   };
 }
 
+/** Whether `outDir` lies in the workspace's `.pipe/` folder (links resolved): known before any product's name. */
+export function insideStateFolder(root: string, outDir: string): boolean {
+  const stateDir = path.join(realPathOf(root), '.pipe');
+  const out = realPathOf(outDir);
+  return out === stateDir || out.startsWith(`${stateDir}${path.sep}`);
+}
+
 /** The path with its existing part's symbolic links resolved (a folder linked into the workspace is seen through). */
 function realPathOf(p: string): string {
   const abs = path.resolve(p);
