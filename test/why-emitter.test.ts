@@ -99,4 +99,26 @@ describe('pipe why after a failed build with another emitter config', () => {
     expect(gone.stdout).not.toContain('store/');
     expect(gone.stdout).not.toContain('"ids"');
   });
+
+  // Found by helper-127: the emitter's latest run chose the same runs, and the task stayed up to date in that build.
+  it("shows the emitter's latest run when that run kept the task as it is", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': pipeline('cone', 'cone'),
+      'steps/select.mjs': SELECT_STEP,
+      'steps/reduce.mjs': REDUCE_STEP,
+      'cone/a.txt': 'run a\n',
+    });
+    expect((await ws.build(['datasets'])).run.code).toBe(0);
+    // The selection's own setting changes, and it emits the same item: only it runs.
+    ws.write('pipe.yaml', pipeline('cone', 'ids'));
+    const b = await ws.build(['datasets']);
+    expect(b.ended).toEqual({ ran: ['observations'], 'up-to-date': ['datasets[a]'] });
+    const current = (await ws.run(['why', 'build/observations.txt'])).stdout.match(
+      /^observations {2}\[test\.select@1\] key (\w+)$/m,
+    )?.[1];
+    expect(current).toBeDefined();
+    const why = await ws.run(['why', 'build/datasets/a.txt']);
+    expect(why.stdout).toMatch(new RegExp(`^ {4}observations {2}\\[test\\.select@1\\] key ${current}$`, 'm'));
+    expect(why.stdout).toContain('params {"selection":"ids"}');
+  });
 });

@@ -217,6 +217,18 @@ export function explainProduct(options: {
       inputs: inputsOf(id, fp, stack),
     };
   };
+  /**
+   * Whether the emitter's latest run gave task `id` its item too: the build that ran it kept the task, under the key
+   * it has now (up to date, as when only the selection's config changed but it chose the same runs). Then that run
+   * is as much the product's lineage as the older one, and the one the rest of the workspace shows.
+   */
+  const itemStillEmitted = (emitter: string, id: string, key: string): boolean => {
+    const latest = buildRecord(state.tasks.get(emitter)!.buildId);
+    const seen = latest.ok ? latest.record.tasks[id] : undefined;
+    return (
+      seen?.key === key && (seen.state === 'up-to-date' || seen.state === 'ran' || seen.state === 'restored')
+    );
+  };
   const explain = (id: string, stack: Set<string>): WhyNode => {
     const cached = memo.get(id);
     if (cached) return cached;
@@ -245,7 +257,11 @@ export function explainProduct(options: {
         // The emitter's latest record may be another run (a build with another config since, which failed before
         // this task reran): the item came from the run of the build that made this task, under its key there.
         const then = build.ok ? build.record.tasks[emitter]?.key : undefined;
-        if (then === undefined || then === state.tasks.get(emitter)!.key)
+        if (
+          then === undefined ||
+          then === state.tasks.get(emitter)!.key ||
+          itemStillEmitted(emitter, id, rec.key)
+        )
           node.item.emitter = explain(emitter, inner);
         else {
           const earlier = explainEarlier(emitter, then, rec.buildId, inner);
