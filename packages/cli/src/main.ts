@@ -205,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
   pipelineOptions(
     program
       .command('graph')
-      .argument('[targets...]', "targets (none named: the pipeline's `default:`, else every target)")
+      .argument('[targets...]', 'targets (none named: every target)')
       .description('print the task graph'),
   )
     .addOption(

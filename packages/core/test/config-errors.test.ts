@@ -406,6 +406,18 @@ describe('loadPipeline: every problem is reported with its place', () => {
         ['not-utf8', `this is ${kind}, not YAML text: name the YAML file here, and the data in it`],
       ]);
     }
+    // UTF-16 (with a byte-order mark, or without: every other byte 0) is text in another encoding, not data.
+    for (const bytes of [
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('version: 1\n', 'utf16le')]),
+      Buffer.from('version: 1\ntargets: {}\n', 'utf16le'),
+    ]) {
+      writeFileSync(path.join(dir, 'pipe.yaml'), bytes);
+      const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+      const errors = result.ok ? [] : result.diagnostics;
+      expect(summary(dir, errors).map((e) => e.hint)).toEqual([
+        'this file is UTF-16 text: YAML files are read as UTF-8, save it in that encoding',
+      ]);
+    }
   });
 
   it('a quoted number (version: "1", cpus: "2") is refused with the number to write', async () => {

@@ -1,4 +1,5 @@
-import { symlinkSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/index.js';
 import { matchFiles } from '../src/graph/items.js';
@@ -133,7 +134,7 @@ describe('input paths from the config file and the environment', () => {
         'input-placeholder',
         '4:17',
         "input path 'data/{wildcards.sample}.txt' contains '{wildcards.sample}': pipe has no wildcards but a foreach target's {item}",
-        `fan the target out (foreach: {glob: "data/*.txt"}, a list, or {items: T}) and write {item} where '{wildcards.sample}' is`,
+        `write {item} where '{wildcards.sample}' is, in a target that fans out (foreach: {glob: "data/*.txt"}, a list, or {items: T})`,
       ],
     ]);
   });
@@ -158,6 +159,13 @@ describe('input paths from the config file and the environment', () => {
     const missing = (result.pipeline.deferred ?? []).filter((d) => d.code === 'missing-input');
     expect(missing.map((d) => [d.span?.line, d.span?.col, d.hint])).toEqual([
       [1, 27, `the path is this value of analysis.yaml; the folder '${store}' does not exist`],
+    ]);
+    // Written relative (to the config file), reaching out of the workspace: said so, the folder shown whole.
+    writeFileSync(`${dir}/conf/analysis.yaml`, 'observations: {datastore: ../../nowhere-pipe-test/store}\n');
+    const relative = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    if (!relative.ok) throw new Error(JSON.stringify(relative.diagnostics));
+    expect(relative.pipeline.deferred?.map((d) => d.hint)).toEqual([
+      `the path is this value of analysis.yaml: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:); the folder '${path.resolve(dir, '../nowhere-pipe-test/store')}' does not exist`,
     ]);
   });
 

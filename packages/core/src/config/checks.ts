@@ -5,7 +5,7 @@
  * paths (output-owners.ts: two targets writing one path, one inside the other; output-paths.ts: over a source
  * or input file).
  */
-import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
@@ -310,7 +310,7 @@ function checkInputFiles(
                   [
                     spec.span && target.span && spec.span.file !== target.span.file
                       ? // The path is a value of the parameter file (`${config.x}`): its own rules, not the target's.
-                        path.isAbsolute(spec.pattern) && !/\$/.test(spec.pattern)
+                        writtenAbsolute(spec.span)
                         ? `the path is this value of ${path.basename(spec.span.file)}`
                         : `the path is this value of ${path.basename(spec.span.file)}: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:)`
                       : 'paths are relative to the file that declares the target; outputs of other targets are found by their exact path',
@@ -412,16 +412,26 @@ function sameNameAs(abs: string): string | undefined {
     : `did you mean '${found}'? Its name differs only in letter case, Unicode normalisation (é composed or not) or blanks, and file names are matched exactly`;
 }
 
+/** Whether the value at `span` is written as an absolute path (read from its file: an error's path only). */
+function writtenAbsolute(span: SourceSpan): boolean {
+  try {
+    const line = readFileSync(span.file, 'utf8').split(/\r?\n/)[span.line - 1] ?? '';
+    return /^["']?\//.test(line.slice(span.col - 1));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * For a glob that matches no file: that its fixed folder does not exist, or the files that folder holds (a typo in
  * the extension, `*.fits` over `.fit` files); else undefined.
  */
 function baseHint(pattern: string, root: string): string | undefined {
   const { base } = splitGlob(path.resolve(root, pattern));
-  // Shown as written: an absolute folder outside the workspace as '../../work/…' would read as a relative path.
-  const shownBase = path.isAbsolute(pattern)
-    ? base
-    : path.relative(root, base).split(path.sep).join('/') || '.';
+  // A folder outside the workspace is shown whole: as '../../work/…' it would read as a path relative to the config.
+  const rel = path.relative(root, base);
+  const shownBase =
+    rel.startsWith('..') || path.isAbsolute(rel) ? base : rel.split(path.sep).join('/') || '.';
   if (!isDirectory(base)) return `the folder '${shownBase}' does not exist`;
   // Its own files only: a listing of the whole tree could be long (one folder per night of data).
   let files: string[];

@@ -72,8 +72,8 @@ export function expandInputPath(
     );
     return { kind: 'omit' };
   }
-  // Snakemake's wildcards ({wildcards.sample}, {sample} in its rules' paths): a file of that literal name would be
-  // looked for, and reported missing only when a build needs it.
+  // Snakemake's `{wildcards.sample}` (as its rules' shell commands write it): a file of that literal name would be
+  // looked for, and reported missing only when a build needs it. (A bare `{sample}` is a legal file name.)
   const wildcard = /\{wildcards\.[^}]*\}/.exec(text)?.[0];
   if (wildcard) {
     ctx.diagnostics.push(
@@ -81,7 +81,7 @@ export function expandInputPath(
         code: 'input-placeholder',
         message: `input path '${text}' contains '${wildcard}': pipe has no wildcards but a foreach target's {item}`,
         at: span,
-        hint: `fan the target out (foreach: {glob: "data/*.txt"}, a list, or {items: T}) and write {item} where '${wildcard}' is`,
+        hint: `write {item} where '${wildcard}' is, in a target that fans out (foreach: {glob: "data/*.txt"}, a list, or {items: T})`,
       }),
     );
     return { kind: 'omit' };

@@ -122,6 +122,21 @@ export async function readSource(
       ],
     };
   }
+  // No YAML text holds a NUL byte (UTF-8 decodes it all the same): UTF-16 text, or data given where YAML goes.
+  const nul = bytes.indexOf(0);
+  if (nul >= 0 && !(bytes[0] === 0x1f && bytes[1] === 0x8b)) {
+    const line = bytes.subarray(0, nul).toString('latin1').split('\n').length;
+    return {
+      diagnostics: [
+        makeDiagnostic({
+          code: 'not-utf8',
+          message: `the file is not UTF-8 text: it holds a NUL byte (byte offset ${nul})`,
+          at: { file, line, col: 1, length: 1 },
+          hint: binaryKind(bytes) as string,
+        }),
+      ],
+    };
+  }
   const decoded = decodeUtf8(file, bytes);
   if ('diagnostic' in decoded) return { diagnostics: [decoded.diagnostic] };
   return parseSource(file, decoded.text);
@@ -169,6 +184,8 @@ function decodeUtf8(file: string, bytes: Buffer): { text: string } | { diagnosti
 
 /** What a binary file given where YAML is read probably is (a data file passed as the config), else undefined. */
 function binaryKind(bytes: Buffer): string | undefined {
+  if (isUtf16(bytes))
+    return 'this file is UTF-16 text: YAML files are read as UTF-8, save it in that encoding';
   const kind =
     bytes[0] === 0x1f && bytes[1] === 0x8b
       ? 'gzip-compressed data'
@@ -178,6 +195,18 @@ function binaryKind(bytes: Buffer): string | undefined {
           ? 'binary data'
           : undefined;
   return kind && `this is ${kind}, not YAML text: name the YAML file here, and the data in it`;
+}
+
+/** UTF-16 text (an editor's "Unicode"): a byte-order mark, or ASCII with every other byte 0. */
+function isUtf16(bytes: Buffer): boolean {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return true;
+  const n = Math.min(bytes.length, 64) & ~1;
+  if (n < 4) return false;
+  const zerosAt = (parity: number) => {
+    for (let i = parity; i < n; i += 2) if (bytes[i] !== 0) return false;
+    return true;
+  };
+  return zerosAt(0) !== zerosAt(1);
 }
 
 /** A `<<` merge key, as yaml reads one with `merge: true`. */
