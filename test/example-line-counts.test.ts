@@ -20,7 +20,12 @@ const report = (title: string, rows: [string, number][]) =>
 describe('pipelines/examples/line-counts', () => {
   it('builds its default target, then reruns only what an edit or a param reaches', async () => {
     const ws = new Workspace({});
-    cpSync(path.join(REPO_ROOT, 'pipelines/examples/line-counts'), ws.root, { recursive: true });
+    // Its files only: a user who ran it in place (as the README says) left its .pipe/ and build/ there.
+    const example = path.join(REPO_ROOT, 'pipelines/examples/line-counts');
+    cpSync(example, ws.root, {
+      recursive: true,
+      filter: (src) => !/^(\.pipe|build)(\/|$)/.test(path.relative(example, src)),
+    });
 
     let b = await ws.build([]);
     expect(b.run.code, b.run.stderr).toBe(0);
