@@ -100,6 +100,32 @@ describe('pipe why after a failed build with another emitter config', () => {
     expect(gone.stdout).not.toContain('"ids"');
   });
 
+  // Found by helper-127: with the item's data naming its file, the two runs' items differ, and no emitter was shown.
+  it('finds the emitter run when the runs gave the item other data', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': pipeline('cone', 'cone'),
+      // Emits the item with its file's path as data: another store gives the same id other data.
+      'steps/select.mjs': SELECT_STEP.replace("data: path.basename(f, '.txt')", 'data: { from: f }'),
+      'steps/reduce.mjs': REDUCE_STEP,
+      'cone/a.txt': 'run a\n',
+      'cone/b.txt': 'run b\n',
+      'store/a.txt': 'run a\n',
+      'store/b.txt': 'broken\n',
+    });
+    expect(ws.read('steps/select.mjs')).toContain('data: { from: f }');
+    expect((await ws.build(['datasets'])).run.code).toBe(0);
+    const made = await ws.run(['why', 'build/datasets/b.txt']);
+    const emitter = made.stdout.match(/^ {4}observations {2}\[test\.select@1\] key (\w+)$/m)?.[1];
+    expect(emitter, made.stdout).toBeDefined();
+    ws.write('pipe.yaml', pipeline('store', 'ids'));
+    expect((await ws.build(['datasets'])).ended.failed).toEqual(['datasets[b]']);
+    const why = await ws.run(['why', 'build/datasets/b.txt']);
+    expect(why.stdout).toContain('← item b emitted by:');
+    expect(why.stdout).toMatch(new RegExp(`^ {4}observations {2}\\[test\\.select@1\\] key ${emitter}$`, 'm'));
+    expect(why.stdout).toContain('params {"selection":"cone"}');
+    expect(why.stdout).not.toContain('store/');
+  });
+
   // Found by helper-127: the emitter's latest run chose the same runs, and the task stayed up to date in that build.
   it("shows the emitter's latest run when that run kept the task as it is", async () => {
     const ws = new Workspace({

@@ -159,7 +159,15 @@ export function explainProduct(options: {
         }
     }
     const id = emitters.get(itemKey(item));
-    return id === self ? undefined : id;
+    if (id !== undefined) return id === self ? undefined : id;
+    // The emitter's latest run gave this item other data (a selection run on another store): the one task whose
+    // records emit an item of this id, if only one does (two fan-outs over the same run ids stay unresolved). Only
+    // for an item with data, which only an emitter gives (a list's or a glob's item has none).
+    if (item.data === undefined) return undefined;
+    const byId = new Set<string>();
+    for (const [task, rec] of state.tasks.entries())
+      if (task !== self && rec.items?.some((emitted) => emitted.id === item.id)) byId.add(task);
+    return byId.size === 1 ? [...byId][0] : undefined;
   };
   const memo = new Map<string, WhyNode>();
   const records = new Map<string, ReturnType<typeof readBuildRecord>>();
