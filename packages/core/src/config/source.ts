@@ -122,21 +122,20 @@ export async function readSource(
       ],
     };
   }
-  // No YAML text holds a NUL byte (UTF-8 decodes it all the same): UTF-16 text, or data given where YAML goes.
-  const nul = bytes.indexOf(0);
-  if (nul >= 0 && !(bytes[0] === 0x1f && bytes[1] === 0x8b)) {
-    const line = bytes.subarray(0, nul).toString('latin1').split('\n').length;
+  // Data given where YAML goes (gzip, FITS, UTF-16 text, anything with a NUL byte, which UTF-8 would decode all the
+  // same): said for what it is, before it is decoded.
+  const kind = binaryKind(bytes);
+  if (kind)
     return {
       diagnostics: [
         makeDiagnostic({
           code: 'not-utf8',
-          message: `the file is not UTF-8 text: it holds a NUL byte (byte offset ${nul})`,
-          at: { file, line, col: 1, length: 1 },
-          hint: binaryKind(bytes) as string,
+          message: 'the file is not UTF-8 text',
+          at: { file, line: 1, col: 1, length: 1 },
+          hint: kind,
         }),
       ],
     };
-  }
   const decoded = decodeUtf8(file, bytes);
   if ('diagnostic' in decoded) return { diagnostics: [decoded.diagnostic] };
   return parseSource(file, decoded.text);
@@ -176,13 +175,13 @@ function decodeUtf8(file: string, bytes: Buffer): { text: string } | { diagnosti
         code: 'not-utf8',
         message: `the file is not UTF-8 text: byte 0x${hex} at line ${line}, column ${col} (byte offset ${at}) is not valid UTF-8`,
         at: { file, line, col, length: 1 },
-        hint: binaryKind(bytes) ?? 'YAML files are read as UTF-8: save the file in that encoding',
+        hint: 'YAML files are read as UTF-8: save the file in that encoding',
       }),
     };
   }
 }
 
-/** What a binary file given where YAML is read probably is (a data file passed as the config), else undefined. */
+/** Why these bytes are no YAML text (a data file given as the config, UTF-16 text), as a hint; undefined for text. */
 function binaryKind(bytes: Buffer): string | undefined {
   if (isUtf16(bytes))
     return 'this file is UTF-16 text: YAML files are read as UTF-8, save it in that encoding';
