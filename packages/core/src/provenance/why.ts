@@ -148,26 +148,27 @@ export function explainProduct(options: {
   // scan of every task per item).
   const itemKey = (item: { id: string; data?: unknown }) =>
     `${item.id}\0${item.data === undefined ? '' : canonicalJson(item.data)}`;
-  let emitters: Map<string, string> | undefined;
+  // Emitted items to the task that emits them, by id and data, and by id alone (the tasks emitting each id).
+  let emitters: { byItem: Map<string, string>; byId: Map<string, Set<string>> } | undefined;
   const emitterOf = (item: { id: string; data?: unknown }, self: string): string | undefined => {
     if (!emitters) {
-      emitters = new Map();
+      emitters = { byItem: new Map(), byId: new Map() };
       for (const [id, rec] of state.tasks.entries())
         for (const emitted of rec.items ?? []) {
           const k = itemKey(emitted);
-          if (!emitters.has(k)) emitters.set(k, id);
+          if (!emitters.byItem.has(k)) emitters.byItem.set(k, id);
+          const tasks = emitters.byId.get(emitted.id) ?? new Set<string>();
+          emitters.byId.set(emitted.id, tasks.add(id));
         }
     }
-    const id = emitters.get(itemKey(item));
+    const id = emitters.byItem.get(itemKey(item));
     if (id !== undefined) return id === self ? undefined : id;
-    // The emitter's latest run gave this item other data (a selection run on another store): the one task whose
-    // records emit an item of this id, if only one does (two fan-outs over the same run ids stay unresolved). Only
-    // for an item with data, which only an emitter gives (a list's or a glob's item has none).
+    // The emitter's latest run gave this item other data (a selection run on another store): the one task emitting
+    // an item of this id, if only one does (two fan-outs over the same run ids stay unresolved). Only for an item
+    // with data, which only an emitter gives (a list's or a glob's item has none).
     if (item.data === undefined) return undefined;
-    const byId = new Set<string>();
-    for (const [task, rec] of state.tasks.entries())
-      if (task !== self && rec.items?.some((emitted) => emitted.id === item.id)) byId.add(task);
-    return byId.size === 1 ? [...byId][0] : undefined;
+    const byId = [...(emitters.byId.get(item.id) ?? [])].filter((task) => task !== self);
+    return byId.length === 1 ? byId[0] : undefined;
   };
   const memo = new Map<string, WhyNode>();
   const records = new Map<string, ReturnType<typeof readBuildRecord>>();
