@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { type Node, visit } from 'yaml';
 import { type OverrideBase, overridableKey, type ParamReference } from '../builds/param-overrides.js';
-import { didYouMean, targetList } from '../graph/closest-names.js';
+import { unknownTargetHint } from '../graph/closest-names.js';
 import type { ParamIssue } from '../model/step.js';
 import type { Diagnostic, Pipeline } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
@@ -243,10 +243,8 @@ function checkDefaultTargets(
             message: `'default' names unknown target '${name}'`,
             // `default: name` (a scalar) or one item of `default: [a, b]`.
             at: spanOf(source, nodeAt(source, ['default', i]) ?? nodeAt(source, ['default'])),
-            // Nothing close (a config whose workflow steps make other targets): the ones there are.
-            hint:
-              didYouMean(name, targets.keys()) ??
-              `the pipeline's targets: ${targetList([...targets.keys()])}`,
+            // Nothing close (a config whose workflow steps make other targets): the ones there are, as for `pipe build X`.
+            hint: unknownTargetHint(name, targets.keys()),
           }),
         ],
   );

@@ -31,13 +31,21 @@ export function didYouMean(name: string, candidates: Iterable<string>): string |
   return `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?`;
 }
 
-/** Target names for a hint: all of them sorted, or the first ten and how many more. */
-export function targetList(names: string[]): string {
-  if (names.length === 0) return '(none)';
-  const sorted = [...names].sort();
-  return sorted.length <= 10
-    ? sorted.join(', ')
-    : `${sorted.slice(0, 10).join(', ')}, and ${sorted.length - 10} more (pipe graph lists them)`;
+/**
+ * The hint for a name that is no target: the close ones (`did you mean …`), else the targets there are (sorted, the
+ * first ten and how many more).
+ */
+export function unknownTargetHint(name: string, targets: Iterable<string>): string {
+  const names = [...targets];
+  const close = didYouMean(name, names);
+  if (close) return close;
+  if (names.length === 0) return "the pipeline's targets: (none)";
+  const sorted = names.sort();
+  return `the pipeline's targets: ${
+    sorted.length <= 10
+      ? sorted.join(', ')
+      : `${sorted.slice(0, 10).join(', ')}, and ${sorted.length - 10} more (pipe graph lists them)`
+  }`;
 }
 
 /** Optimal string alignment distance; gives up (returns max + 1) once every cell of a row exceeds `max`. */

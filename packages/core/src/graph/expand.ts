@@ -10,7 +10,7 @@ import { isDynamicPattern } from 'tinyglobby';
 import { outputPathProblem } from '../config/output-paths.js';
 import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { relPath } from '../workspace/layout.js';
-import { closestNames, targetList } from './closest-names.js';
+import { unknownTargetHint } from './closest-names.js';
 import { dependencyOrder, targetEdges } from './edges.js';
 import { matchFiles, matchItemFiles, outputTemplateMatcher, staticItems, templateItem } from './items.js';
 import { paramsHoldItem, substituteItem } from './substitute.js';
@@ -57,19 +57,13 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
   const needed = new Set(order);
   for (const d of pipeline.deferred ?? [])
     if (d.target !== undefined && needed.has(d.target)) diagnostics.push(d);
-  for (const name of unknown) {
-    const close = closestNames(name, targets.keys());
+  for (const name of unknown)
     diagnostics.push({
       severity: 'error',
       code: 'unknown-target',
       message: `unknown target '${name}'`,
-      hint:
-        ownerOf(name, targets) ??
-        (close.length
-          ? `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?`
-          : `the pipeline's targets: ${targetList([...targets.keys()])}`),
+      hint: ownerOf(name, targets) ?? unknownTargetHint(name, targets.keys()),
     });
-  }
 
   const tasks = new Map<string, Task>();
   const tasksOf = new Map<string, Task[]>();
