@@ -34,10 +34,9 @@ export function exportGuard(pipeline: Pipeline, tasks: Iterable<Task>): ExportGu
     for (const output of Object.values(task.outputs)) add(output, `an output of ${task.id}`);
   }
   const root = realPathOf(pipeline.root);
-  const stateDir = `${path.join(root, '.pipe')}${path.sep}`;
   const readsAsData = rawInputReader(pipeline);
   return (dest) => {
-    if (dest.startsWith(stateDir)) return "inside pipe's own folder (.pipe/)";
+    if (inStateFolder(root, dest)) return "inside pipe's own folder (.pipe/)";
     const known = files.get(dest);
     if (known !== undefined) return known;
     const rel = path.relative(root, dest).split(path.sep).join('/');
@@ -56,9 +55,13 @@ export function exportGuard(pipeline: Pipeline, tasks: Iterable<Task>): ExportGu
 
 /** Whether `outDir` lies in the workspace's `.pipe/` folder (links resolved): known before any product's name. */
 export function insideStateFolder(root: string, outDir: string): boolean {
-  const stateDir = path.join(realPathOf(root), '.pipe');
-  const out = realPathOf(outDir);
-  return out === stateDir || out.startsWith(`${stateDir}${path.sep}`);
+  return inStateFolder(realPathOf(root), realPathOf(outDir));
+}
+
+/** `real` (links resolved) is the workspace's `.pipe/` folder or below it. */
+function inStateFolder(realRoot: string, real: string): boolean {
+  const stateDir = path.join(realRoot, '.pipe');
+  return real === stateDir || real.startsWith(`${stateDir}${path.sep}`);
 }
 
 /** The path with its existing part's symbolic links resolved (a folder linked into the workspace is seen through). */
