@@ -16,6 +16,21 @@ function workspace(files: Record<string, string>): string {
   return dir;
 }
 
+/** The workspace's pipeline, loaded with an empty environment. */
+const load = (dir: string) => loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+
+/** A pipeline of one target `select` whose inputs (YAML lines under `inputs:`) read conf/analysis.yaml's values. */
+const selectPipeline = (inputs: string[]) => `
+  version: 1
+  config: conf/analysis.yaml
+  targets:
+    select:
+      step: test.copy
+      inputs:
+${inputs.map((line) => `        ${line}`).join('\n')}
+      outputs: [out/obs.json]
+`;
+
 const PIPE = `
   version: 1
   config: conf/analysis.yaml
@@ -42,7 +57,7 @@ function filesFor(analysis: string): Record<string, string> {
 describe('input paths from the config file and the environment', () => {
   it('expands ${config.x}, then $VAR from vars: (relative to the root file); optional inputs may be absent', async () => {
     const dir = workspace(filesFor('observations: {datastore: $DATA/store}\n'));
-    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    const result = await load(dir);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     const inputs = result.pipeline.targets.get('select')!.inputs;
@@ -97,7 +112,7 @@ describe('input paths from the config file and the environment', () => {
 
   it('points a missing file named by the config into the config file', async () => {
     const dir = workspace(filesFor('observations:\n  datastore: $DATA/nowhere\n'));
-    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    const result = await load(dir);
     // A missing input stops only the commands that need its target: deferred to them.
     if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
     const missing = result.pipeline.deferred?.find((d) => d.code === 'missing-input');
@@ -109,7 +124,7 @@ describe('input paths from the config file and the environment', () => {
       'pipe.yaml':
         'version: 1\ntargets:\n  t:\n    params: {name: a}\n    inputs: {x: "raw/{params.name}.txt"}\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    outputs: {o: out/t.txt}\n',
     });
-    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    const result = await load(dir);
     if (result.ok) throw new Error('expected the placeholder to be refused');
     expect(result.diagnostics.map((d) => [d.code, d.span?.line, d.message])).toEqual([
       [
@@ -125,7 +140,7 @@ describe('input paths from the config file and the environment', () => {
       'pipe.yaml':
         'version: 1\ntargets:\n  t:\n    inputs: {x: "data/{wildcards.sample}.txt"}\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    outputs: {o: out/t.txt}\n',
     });
-    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    const result = await load(dir);
     if (result.ok) throw new Error('expected the wildcard to be refused');
     expect(
       result.diagnostics.map((d) => [d.code, `${d.span?.line}:${d.span?.col}`, d.message, d.hint]),
@@ -142,19 +157,12 @@ describe('input paths from the config file and the environment', () => {
   it('says once that an absolute data-store folder does not exist, as written, for both of its index globs', async () => {
     const store = '/nonexistent-pipe-test/hess-dl3-dr2';
     const dir = workspace({
-      'pipe.yaml': `
-        version: 1
-        config: conf/analysis.yaml
-        targets:
-          select:
-            step: test.copy
-            inputs:
-              index: ['\${config.observations.datastore}/hdu-index.fits*', '\${config.observations.datastore}/obs-index.fits*']
-            outputs: [out/obs.json]
-      `,
+      'pipe.yaml': selectPipeline([
+        "index: ['${config.observations.datastore}/hdu-index.fits*', '${config.observations.datastore}/obs-index.fits*']",
+      ]),
       'conf/analysis.yaml': `observations: {datastore: ${store}}\n`,
     });
-    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    const result = await load(dir);
     if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
     const missing = (result.pipeline.deferred ?? []).filter((d) => d.code === 'missing-input');
     expect(missing.map((d) => [d.span?.line, d.span?.col, d.hint])).toEqual([
@@ -162,7 +170,7 @@ describe('input paths from the config file and the environment', () => {
     ]);
     // Written relative (to the config file), reaching out of the workspace: said so, the folder shown whole.
     writeFileSync(`${dir}/conf/analysis.yaml`, 'observations: {datastore: ../../nowhere-pipe-test/store}\n');
-    const relative = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    const relative = await load(dir);
     if (!relative.ok) throw new Error(JSON.stringify(relative.diagnostics));
     expect(relative.pipeline.deferred?.map((d) => d.hint)).toEqual([
       `the path is this value of analysis.yaml: relative to that file, with $NAME from the environment (else the root pipe.yaml's vars:); the folder '${path.resolve(dir, '../nowhere-pipe-test/store')}' does not exist`,
@@ -174,7 +182,7 @@ describe('input paths from the config file and the environment', () => {
       filesFor('observations: {datastore: $DATA/store}\nbackground: {exclusion: loop.fits}\n'),
     );
     symlinkSync('loop.fits', `${dir}/conf/loop.fits`);
-    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    const result = await load(dir);
     if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
     const missing = result.pipeline.deferred?.find((d) => d.code === 'missing-input');
     expect(missing?.message).toBe(
@@ -186,22 +194,15 @@ describe('input paths from the config file and the environment', () => {
   it('takes config values and variables as literal paths in a glob: a store in "LST-1 (2021) {a}" is found', async () => {
     const store = 'LST-1 (2021) {a}/dl3 [x]';
     const dir = workspace({
-      'pipe.yaml': `
-        version: 1
-        config: conf/analysis.yaml
-        targets:
-          select:
-            step: test.copy
-            inputs:
-              index: \${config.observations.datastore}/index.fits*
-              mask: \${config.background.exclusion}
-            outputs: [out/obs.json]
-      `,
+      'pipe.yaml': selectPipeline([
+        'index: ${config.observations.datastore}/index.fits*',
+        'mask: ${config.background.exclusion}',
+      ]),
       'conf/analysis.yaml': `observations: {datastore: '../${store}'}\nbackground: {exclusion: 'mask (1).fits'}\n`,
       [`${store}/index.fits.gz`]: 'x',
       'conf/mask (1).fits': 'm',
     });
-    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    const result = await load(dir);
     if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
     // before: 'glob … matches no file' ('(2021)' an extglob group, '{a}' a brace list, '[x]' a class)
     expect((result.pipeline.deferred ?? []).map((d) => d.message)).toEqual([]);
@@ -214,7 +215,7 @@ describe('input paths from the config file and the environment', () => {
 
   it('reports an unset variable with a hint, and an unknown config key with did-you-mean', async () => {
     const dir = workspace({ ...filesFor('observations: {datastor: x, datastore: $NOPE/store}\n') });
-    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, env: {} });
+    const result = await load(dir);
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const unset = result.diagnostics.find((d) => d.code === 'unset-variable');
