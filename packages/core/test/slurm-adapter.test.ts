@@ -1,7 +1,7 @@
 // The Slurm executor's outcomes as the engine reports them: a timeout names the limit the last attempt asked for
 // (it grows with the attempts), and the attempt count travels as for the local executors.
 import { describe, expect, it } from 'vitest';
-import { taskSection, toOutcome } from '../src/slurm/engine-adapter.js';
+import { retryText, taskSection, toOutcome } from '../src/slurm/engine-adapter.js';
 import { RESULT_VERSION } from '../src/slurm/task-files.js';
 
 describe('Slurm outcomes for the engine', () => {
@@ -31,8 +31,8 @@ describe('Slurm outcomes for the engine', () => {
     expect(outcome).toEqual({
       ok: false,
       failure: {
-        type: 'executor-error',
-        message: 'slurm: hit its time limit (the job asked for --time=0-00:02:00; raise resources.time)',
+        type: 'over-limit',
+        message: 'hit its time limit (the job asked for --time=0-00:02:00; raise resources.time)',
       },
       jobId: '12',
       attempts: 2,
@@ -133,11 +133,38 @@ describe('a Slurm task killed for its memory', () => {
     expect(outcome).toEqual({
       ok: false,
       failure: {
-        type: 'executor-error',
-        message: 'slurm: ran out of memory (the job asked for --mem=1024M; raise resources.mem)',
+        type: 'over-limit',
+        message: 'ran out of memory (the job asked for --mem=1024M; raise resources.mem)',
       },
       jobId: '22',
       attempts: 2,
     });
+  });
+});
+
+describe('a Slurm task retried', () => {
+  it('says, as the local executors do, why the attempt failed and what the next one asks for', () => {
+    expect(
+      retryText({
+        type: 'retrying',
+        taskId: 'calib[run7]',
+        attempt: 2,
+        of: 3,
+        reason: { type: 'out-of-memory' },
+        job: '21_4',
+        asked: { mem: '100M', time: '0-00:05:00' },
+        next: { mem: '200M', time: '0-00:10:00' },
+      }),
+    ).toBe(
+      'calib[run7]: ran out of memory (Slurm job 21_4, --mem=100M); retrying with --mem=200M --time=0-00:10:00 (attempt 2 of 3)',
+    );
+    expect(
+      retryText({
+        type: 'retrying',
+        taskId: 't',
+        attempt: 2,
+        reason: { type: 'exit-non-zero', exitCode: 3 },
+      }),
+    ).toBe('t: exited with status 3; retrying (attempt 2)');
   });
 });

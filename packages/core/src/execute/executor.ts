@@ -67,6 +67,11 @@ export type ExecFailure =
   | { type: 'timed-out'; limit: string; seconds: number }
   /** A command exited while processes it started still ran `graceMs` later; pipe stopped them ("pid command"). */
   | { type: 'left-running'; processes: string[]; graceMs: number; unstopped?: string[] }
+  /**
+   * A batch system ended the job at a limit it asked for (Slurm: its --mem or --time): `message` says which, with
+   * the value, and the setting that raises it. The job's own failure, not the executor's.
+   */
+  | { type: 'over-limit'; message: string }
   | { type: 'executor-error'; message: string };
 
 /** An output a task that ended well did not deliver as a file (the engine refuses to store its result). */
@@ -148,6 +153,8 @@ export function renderFailure(f: ExecFailure): string {
         : 'pipe stopped them';
       return `exited, but left processes running ${f.graceMs / 1000} s later (${first}${others}); ${stopped}, and keeps nothing: they could still have been writing its outputs. A command must wait for what it starts (e.g. \`wait\` in a shell script)`;
     }
+    case 'over-limit':
+      return f.message;
     case 'executor-error':
       return `executor error: ${f.message}`;
   }

@@ -21,7 +21,7 @@ import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
 import { JobTableWriter } from './job-table.js';
 import { isInside, type KeptResult, keptDir, LeftResults } from './left-results.js';
 import type { ReadStamp } from './task-files.js';
-import type { ExecTask, ExecutionHandle, FailureReason, TaskOutcome } from './types.js';
+import type { ExecTask, ExecutionHandle, FailureReason, TaskEvent, TaskOutcome } from './types.js';
 import { describeFailure } from './validate.js';
 
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
@@ -100,6 +100,30 @@ async function taskLog(attempts: TaskOutcome['attempts'], logFile: string, taskI
   await writeFile(logFile, parts.join(''));
 }
 
+/**
+ * A retry in the local executors' words (`<id>: <why>; retrying (attempt n of m)`), with the job that failed, the
+ * limit it hit, and the resources the next attempt asks for (they grow with the attempts): a task killed at its
+ * --mem says so, and that the retry has more.
+ */
+export function retryText(e: Extract<TaskEvent, { type: 'retrying' }>): string {
+  const asked = e.asked ?? {};
+  const next = e.next ?? {};
+  const hit =
+    e.reason.type === 'out-of-memory' && asked.mem
+      ? [`--mem=${asked.mem}`]
+      : e.reason.type === 'timeout' && asked.time
+        ? [`--time=${asked.time}`]
+        : [];
+  const about = [...(e.job ? [`Slurm job ${e.job}`] : []), ...hit];
+  const grown = (['mem', 'time'] as const)
+    .filter((k) => next[k] !== undefined && next[k] !== asked[k])
+    .map((k) => `--${k}=${next[k]}`);
+  return (
+    `${e.taskId}: ${describeFailure(e.reason)}${about.length > 0 ? ` (${about.join(', ')})` : ''}; ` +
+    `retrying${grown.length > 0 ? ` with ${grown.join(' ')}` : ''} (attempt ${e.attempt}${e.of ? ` of ${e.of}` : ''})`
+  );
+}
+
 /** A Slurm task outcome as the engine's (exported for tests). */
 export function toOutcome(o: TaskOutcome): ExecOutcome {
   const jobId = o.attempts[o.attempts.length - 1]?.job;
@@ -114,9 +138,7 @@ export function toOutcome(o: TaskOutcome): ExecOutcome {
         : o.reason.type === 'out-of-memory' && asked?.mem
           ? `ran out of memory (the job asked for --mem=${asked.mem}; raise resources.mem)`
           : undefined;
-    const failure: ExecFailure = limit
-      ? { type: 'executor-error', message: `slurm: ${limit}` }
-      : toFailure(o.reason);
+    const failure: ExecFailure = limit ? { type: 'over-limit', message: limit } : toFailure(o.reason);
     return { ok: false, failure, ...(jobId ? { jobId } : {}), ...attempts };
   }
   const r = o.result;
@@ -357,6 +379,8 @@ export class SlurmEngineExecutor implements Executor {
             onEvent({ type: 'note', message: e.message });
             break;
           case 'retrying':
+            // Said as the local executors say theirs: which attempt failed and why, and what the next one asks for.
+            onEvent({ type: 'note', message: retryText(e) });
             this.#table.set(e.taskId, {
               attempt: e.attempt,
               state: 'retrying',

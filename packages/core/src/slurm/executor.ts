@@ -533,7 +533,20 @@ class BatchRun {
       const maxAttempts = 1 + (s.task.resources.retries ?? this.o.defaults?.retries ?? 0);
       if (isRetryable(reason) && s.attempt < maxAttempts && !this.#cancelled) {
         s.attempt++;
-        this.#emit({ type: 'retrying', taskId: s.task.id, attempt: s.attempt, reason });
+        const next = resourcesForAttempt(
+          { ...this.o.defaults, ...s.task.resources },
+          s.attempt,
+          this.o.growth,
+        );
+        this.#emit({
+          type: 'retrying',
+          taskId: s.task.id,
+          attempt: s.attempt,
+          reason,
+          of: maxAttempts,
+          ...(attempt ? { job: attempt.job, asked: attempt.resources } : {}),
+          ...(next.ok ? { next: next.value } : {}),
+        });
         retry.push(s);
       } else await this.#fail(s, reason);
     }

@@ -99,7 +99,20 @@ export type TaskOutcome =
 export type TaskEvent =
   | { type: 'submitted'; taskId: string; attempt: number; job: string }
   | { type: 'running'; taskId: string; job: string }
-  | { type: 'retrying'; taskId: string; attempt: number; reason: FailureReason }
+  /**
+   * Attempt `attempt - 1` (Slurm job `job`, which asked for `asked`) failed for `reason`; attempt `attempt` of `of`
+   * is submitted with `next` (resources grow with the attempts).
+   */
+  | {
+      type: 'retrying';
+      taskId: string;
+      attempt: number;
+      reason: FailureReason;
+      of?: number;
+      job?: string;
+      asked?: Resources;
+      next?: Resources;
+    }
   | { type: 'finished'; outcome: TaskOutcome }
   /** Something the user should hear while the batch waits (the controller not answering), not about one task. */
   | { type: 'note'; message: string };
