@@ -123,6 +123,11 @@ targets:
     command: ${eat(130)}
     outputs: {out: out/fits.txt}
     resources: {mem: 100M, retries: 1}
+  capped:
+    step: command
+    command: ${eat(400)}
+    outputs: {out: out/capped.txt}
+    resources: {mem: 100M, time: "00:06:00", partition: short, retries: 1}
 `;
 
 describe.skipIf(!installed || noCgroup !== undefined)('Slurm memory limits (cgroup cluster)', () => {
@@ -226,6 +231,22 @@ describe.skipIf(!installed || noCgroup !== undefined)('Slurm memory limits (cgro
         { attempt: 2, job: rec.tasks.fits.jobId },
       ],
     });
+    ws.remove('.');
+  }, 120_000);
+
+  it('a retry that the partition refuses (its doubled --time is past MaxTime) fails with why the first attempt ended', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PIPELINE });
+    const r = await ws.run(['build', 'capped', '--executor', 'slurm'], slurmEnv);
+    expect(r.code, r.stderr).toBe(1);
+    const job = /FAILED\s+capped \(Slurm job (\d+)\): /.exec(r.stderr)?.[1];
+    expect(job, r.stderr).toBeDefined();
+    // Partition short allows 10 minutes: attempt 2's 12 could not be submitted, and the memory is what to look at.
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `FAILED\\s+capped \\(Slurm job ${job}\\): ran out of memory \\(Slurm job ${job}, --mem=100M\\); its retry \\(attempt 2\\) could not submit the job: .*time limit.*\\(attempt n asks for n × resources\\.mem and n × resources\\.time`,
+      ),
+    );
+    expect(field(scontrolJob(job!), 'JobState')).toBe('OUT_OF_MEMORY');
     ws.remove('.');
   }, 120_000);
 

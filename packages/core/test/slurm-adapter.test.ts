@@ -1,8 +1,10 @@
 // The Slurm executor's outcomes as the engine reports them: a timeout names the limit the last attempt asked for
 // (it grows with the attempts), and the attempt count travels as for the local executors.
 import { describe, expect, it } from 'vitest';
+import type { Resources } from '../src/model/types.js';
 import { retryText, taskSection, toOutcome } from '../src/slurm/engine-adapter.js';
 import { RESULT_VERSION } from '../src/slurm/task-files.js';
+import type { FailureReason } from '../src/slurm/types.js';
 
 describe('Slurm outcomes for the engine', () => {
   it('a timeout says which limit the last attempt had', () => {
@@ -138,6 +140,42 @@ describe('a Slurm task killed for its memory', () => {
       },
       jobId: '22',
       attempts: 2,
+    });
+  });
+});
+
+describe('a Slurm retry that sbatch refuses', () => {
+  const refused = (reason: FailureReason, resources: Resources) =>
+    toOutcome({
+      status: 'failed',
+      taskId: 't',
+      reason: { type: 'submit-rejected', message: 'Requested time limit is invalid' },
+      logTail: [],
+      attempts: [{ attempt: 1, job: '21', resources, logFile: 'a.log', reason }],
+    });
+
+  it('fails with what ended the attempt before it, and says why it was not retried', () => {
+    expect(refused({ type: 'out-of-memory' }, { mem: '100M', time: '0-00:06:00' })).toEqual({
+      ok: false,
+      failure: {
+        type: 'over-limit',
+        message:
+          'ran out of memory (Slurm job 21, --mem=100M); its retry (attempt 2) could not submit the job: Requested ' +
+          'time limit is invalid (attempt n asks for n × resources.mem and n × resources.time: ask for less time, ' +
+          'fewer retries, or a partition that allows it)',
+      },
+      jobId: '21',
+    });
+  });
+
+  it('is an executor error when the attempt before it hit no limit of its own', () => {
+    const outcome = refused({ type: 'exit-non-zero', exitCode: 3 }, {});
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.failure).toMatchObject({
+      type: 'executor-error',
+      message: expect.stringMatching(
+        /^slurm: exited with status 3 \(Slurm job 21\); its retry \(attempt 2\) could not/,
+      ),
     });
   });
 });

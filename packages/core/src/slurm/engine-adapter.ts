@@ -124,6 +124,29 @@ export function retryText(e: Extract<TaskEvent, { type: 'retrying' }>): string {
   );
 }
 
+/**
+ * A retry that sbatch refused (its request grown past a partition's limit, say: attempt n asks for n × mem and
+ * n × time): what ended the attempt before it is the task's failure, and the refusal is why it was not retried.
+ */
+function refusedRetry(o: Extract<TaskOutcome, { status: 'failed' }>): ExecFailure | undefined {
+  const before = o.attempts[o.attempts.length - 1];
+  if (o.reason.type !== 'submit-rejected' || !before?.reason) return undefined;
+  const asked = before.reason.type === 'out-of-memory' ? before.resources.mem : undefined;
+  const limit = before.reason.type === 'timeout' ? before.resources.time : undefined;
+  const about = [
+    `Slurm job ${before.job}`,
+    ...(asked ? [`--mem=${asked}`] : []),
+    ...(limit ? [`--time=${limit}`] : []),
+  ];
+  const message =
+    `${describeFailure(before.reason)} (${about.join(', ')}); its retry (attempt ${before.attempt + 1}) ` +
+    `${describeFailure(o.reason)} (attempt n asks for n × resources.mem and n × resources.time: ` +
+    'ask for less time, fewer retries, or a partition that allows it)';
+  return asked || limit
+    ? { type: 'over-limit', message }
+    : { type: 'executor-error', message: `slurm: ${message}` };
+}
+
 /** A Slurm task outcome as the engine's (exported for tests). */
 export function toOutcome(o: TaskOutcome): ExecOutcome {
   const jobId = o.attempts[o.attempts.length - 1]?.job;
@@ -138,7 +161,9 @@ export function toOutcome(o: TaskOutcome): ExecOutcome {
         : o.reason.type === 'out-of-memory' && asked?.mem
           ? `ran out of memory (the job asked for --mem=${asked.mem}; raise resources.mem)`
           : undefined;
-    const failure: ExecFailure = limit ? { type: 'over-limit', message: limit } : toFailure(o.reason);
+    const failure: ExecFailure = limit
+      ? { type: 'over-limit', message: limit }
+      : (refusedRetry(o) ?? toFailure(o.reason));
     return { ok: false, failure, ...(jobId ? { jobId } : {}), ...attempts };
   }
   const r = o.result;
