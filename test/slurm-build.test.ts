@@ -253,7 +253,7 @@ targets:
     const r = await ws.run(['build', 'after_flaky', '--executor', 'slurm']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/FAILED\s+flaky \(Slurm job \d+\): exited with status 3/);
-    expect(r.stderr).toMatch(/--- flaky: last \d+ lines of .*flaky\.log/);
+    expect(r.stderr).toMatch(/--- flaky: last (?:line|\d+ lines) of .*flaky\.log/);
     expect(r.stderr).toContain('no such calibration');
     expect(ws.exists('out/flaky.txt')).toBe(false);
     // The task's log holds both attempts' job logs, the first marked with why it failed.

@@ -169,7 +169,7 @@ describe.skipIf(!installed || noCgroup !== undefined)('Slurm memory limits (cgro
     );
     expect(r.stderr).toMatch(/build \S+ failed: 1 failed/);
     // Slurm's own word for it, in the tail of the task's log the build prints.
-    expect(r.stderr).toMatch(/--- hungry: last \d+ lines? of .*hungry\.log\n/);
+    expect(r.stderr).toMatch(/--- hungry: last (?:line|\d+ lines) of .*hungry\.log\n/);
     expect(r.stderr).toMatch(/slurmstepd-pipememci: error: Detected 1 oom-kill event/);
     // It was the kernel's memory limit, not anything else: Slurm ended the job OUT_OF_MEMORY.
     const show = scontrolJob(job!);

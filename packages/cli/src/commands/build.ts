@@ -81,7 +81,7 @@ function printFailedLogs(reports: Iterable<{ id: string; state: string; log?: st
     const tail = own.slice(-lines);
     if (tail.join('') === '') continue;
     process.stderr.write(
-      `--- ${r.id}: last ${tail.length} lines of ${r.log}\n${tail.map((l) => `    ${l}`).join('\n')}\n`,
+      `--- ${r.id}: last ${tail.length === 1 ? 'line' : `${tail.length} lines`} of ${r.log}\n${tail.map((l) => `    ${l}`).join('\n')}\n`,
     );
   }
 }
