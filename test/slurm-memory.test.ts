@@ -213,6 +213,11 @@ describe.skipIf(!installed || noCgroup !== undefined)('Slurm memory limits (cgro
     const second = scontrolJob(rec.tasks.fits.jobId);
     expect(field(second, 'JobState')).toBe('COMPLETED');
     expect(field(second, 'MinMemoryNode')).toBe('200M');
+    // `pipe status` says it took two attempts, as the build's line did.
+    const status = await ws.run(['status', buildId]);
+    expect(status.stdout).toMatch(
+      new RegExp(`ran\\s+fits \\(\\d+ ms, slurm, job ${rec.tasks.fits.jobId}, 2 attempts\\)`),
+    );
     // One log for the task: both attempts, the first marked with why it ended.
     const log = readFileSync(rec.tasks.fits.log, 'utf8');
     expect(log).toMatch(

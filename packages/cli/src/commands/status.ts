@@ -64,6 +64,8 @@ export async function statusCommand(
       t.ms !== undefined ? `${t.ms} ms` : '',
       t.executor ?? '',
       t.jobId ? `job ${t.jobId}` : '',
+      // As the build's own line says it (`ran x (… ms, 2 attempts)`): a retry is worth seeing afterwards too.
+      t.attempts && t.attempts > 1 ? `${t.attempts} attempts` : '',
       // Its work was a job of that build, which ended after that build's driver did (slurm/left-results.ts).
       t.adoptedFrom ? `of build ${t.adoptedFrom}, taken from its result` : '',
     ]
