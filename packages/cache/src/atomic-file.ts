@@ -9,7 +9,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -91,6 +91,23 @@ export interface StreamedFile {
 }
 
 /**
+ * Write the first `length` bytes of `data` whole: a write may take fewer bytes than asked (a disk that fills up
+ * takes what fits, and only the next write fails with ENOSPC), so the rest is written again until all is on disk.
+ */
+export async function writeAll(
+  fh: Pick<FileHandle, 'write'>,
+  data: Uint8Array,
+  length: number,
+): Promise<void> {
+  let off = 0;
+  while (off < length) {
+    const { bytesWritten } = await fh.write(data, off, length - off);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    off += bytesWritten;
+  }
+}
+
+/**
  * Write `chunks` to `dest` atomically: to a temp file in dest's directory, fsync, then rename. The data is
  * hashed on the way; with `expectedSha256`, a mismatch removes the temp file and leaves `dest` untouched.
  * Memory stays bounded by one chunk. Never leaves a partial file under `dest`.
@@ -114,19 +131,19 @@ export async function writeStreamAtomic(
         hash.update(chunk);
         size += chunk.byteLength;
         if (chunk.byteLength >= STAGING_BYTES) {
-          if (used > 0) await fh.write(staging, 0, used);
+          if (used > 0) await writeAll(fh, staging, used);
           used = 0;
-          await fh.write(chunk);
+          await writeAll(fh, chunk, chunk.byteLength);
           continue;
         }
         if (used + chunk.byteLength > STAGING_BYTES) {
-          await fh.write(staging, 0, used);
+          await writeAll(fh, staging, used);
           used = 0;
         }
         staging.set(chunk, used);
         used += chunk.byteLength;
       }
-      if (used > 0) await fh.write(staging, 0, used);
+      if (used > 0) await writeAll(fh, staging, used);
       if (options.mode !== undefined) await fh.chmod(options.mode); // open()'s mode is filtered by the umask
       await fh.sync();
     } finally {

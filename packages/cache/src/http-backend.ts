@@ -168,10 +168,15 @@ export abstract class HttpCacheBackend implements RemoteCache {
         if (typeof code === 'string' && !code.startsWith('UND_')) {
           return fail({ type: 'unavailable', detail: `writing ${destPath}: ${code}` }); // local disk trouble
         }
+        const detail = networkDetail(e);
         lastFailure = {
           type: 'unavailable',
-          detail: this.http.redact(`GET ${this.http.describe(path)}: body: ${networkDetail(e)}`),
+          detail: this.http.redact(`GET ${this.http.describe(path)}: body: ${detail}`),
         };
+        // A body that stalled (no byte for the timeout) or outlasted the blob timeout is a hung server, not a dropped
+        // connection: asking again would hold the build for the same time once more (send() does not retry a timeout
+        // either).
+        if (detail === 'timed out' || detail.startsWith('stalled')) break;
       }
     }
     return fail(lastFailure as CacheFailure);

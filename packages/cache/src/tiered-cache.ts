@@ -43,6 +43,9 @@ export interface TieredCacheOptions {
   onWarning?: (warning: CacheWarning) => void;
 }
 
+/** Per-entry remote failures of one kind (a 413, a corrupt blob) warned about one by one, before the rest are summed up. */
+const MAX_ENTRY_WARNINGS = 3;
+
 /** A failed retry doubles the wait, up to this many times the first. */
 const MAX_RETRY_FACTOR = 16;
 
@@ -166,9 +169,25 @@ export class TieredCache implements CacheBackend {
       });
       return undefined;
     }
-    this.warn(operation, failure, `remote cache ${remoteName}: ${describeFailure(failure)}; ignored`);
+    // One bad entry is news; a remote that refuses or garbles every entry (a body limit, a proxy rewriting bodies, a
+    // URL that is no cache) would otherwise print a line per entry: a few are said, then that the rest are not.
+    const kind = `${operation}:${failure.type}:${failure.type === 'rejected' ? failure.status : ''}`;
+    const seen = (this.entryFailures.get(kind) ?? 0) + 1;
+    this.entryFailures.set(kind, seen);
+    if (seen <= MAX_ENTRY_WARNINGS)
+      this.warn(operation, failure, `remote cache ${remoteName}: ${describeFailure(failure)}; ignored`);
+    if (seen === MAX_ENTRY_WARNINGS)
+      this.onWarning({
+        backend: remoteName,
+        operation,
+        failure,
+        message: `remote cache ${remoteName}: further entries failing the same way (${failure.type}${failure.type === 'rejected' ? ` HTTP ${failure.status}` : ''}) are ignored without a warning this session; \`pipe cache doctor\` tests the remote`,
+      });
     return undefined;
   }
+
+  /** Per-entry remote failures by kind (operation, type, status): how many this session. */
+  private readonly entryFailures = new Map<string, number>();
 
   private warn(operation: string, failure: CacheFailure, message: string): void {
     const once = `${operation}:${failure.type}:${isRemoteDown(failure) ? '' : message}`;

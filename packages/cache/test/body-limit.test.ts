@@ -83,3 +83,21 @@ it('a large upload cut off once (a dropped connection) is sent again, and shared
   expect(puts).toBe(2);
   expect(warnings).toEqual([]);
 });
+
+// A body limit below most entries refuses one after another: a few are said, then that the rest will not be, rather
+// than a line per entry on every build of every runner.
+it('many entries refused the same way: three warnings, then one line saying the rest are not said', async () => {
+  const { tiered, warnings } = tieredCut(-1, 'local3');
+  for (let i = 0; i < 6; i++) {
+    const big = await blobFile(2 * LIMIT + i);
+    expect(await tiered.putBlob(big.sha, big.path)).toEqual({ ok: true, value: undefined });
+  }
+  expect(warnings).toHaveLength(4);
+  expect(warnings.slice(0, 3).map((w) => w.message)).toEqual(
+    Array.from({ length: 3 }, () => expect.stringMatching(/too large/)),
+  );
+  expect(warnings[3]?.message).toMatch(
+    /further entries failing the same way \(rejected HTTP \d+\) are ignored without a warning .*pipe cache doctor/,
+  );
+  expect(tiered.remoteDisabled).toBeUndefined();
+});

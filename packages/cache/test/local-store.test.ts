@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempPathFor, writeStreamAtomic } from '../src/atomic-file.js';
+import { tempPathFor, writeAll, writeStreamAtomic } from '../src/atomic-file.js';
 import { encodeManifest, LocalStore } from '../src/index.js';
 import { collectGarbage } from '../src/local-maintenance.js';
 import { StoreLayout } from '../src/store-layout.js';
@@ -50,6 +50,29 @@ describe('atomic writes', () => {
     }
     await expect(writeStreamAtomic(dest, failing())).rejects.toThrow('connection reset');
     expect(await readdir(dirname(dest))).toEqual([]);
+  });
+
+  // A disk that fills up takes what fits and fails only the next write: a short write is not the end of it (a
+  // download's last chunk was once cut short so, and stored under its hash).
+  it('writes the rest of a short write, and fails when the disk then refuses', async () => {
+    const data = Uint8Array.from({ length: 2500 }, (_, i) => i % 251);
+    const written: number[] = [];
+    const shortWrites = (room: number) => ({
+      write: async (buf: Uint8Array, offset: number, length: number) => {
+        if (room <= 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        const n = Math.min(length, 1000, room);
+        room -= n;
+        written.push(...buf.subarray(offset, offset + n));
+        return { bytesWritten: n, buffer: buf };
+      },
+    });
+    await writeAll(shortWrites(10_000) as never, data, data.length);
+    expect(Uint8Array.from(written)).toEqual(data);
+    written.length = 0;
+    await expect(writeAll(shortWrites(1800) as never, data, data.length)).rejects.toMatchObject({
+      code: 'ENOSPC',
+    });
+    expect(written.length).toBe(1800);
   });
 
   it('verify removes the temp files of crashed writers and leaves those of live ones', async () => {
