@@ -266,6 +266,49 @@ describe('pipe build: freshness', () => {
     expect(ws.read('build/a.txt')).toBe('ORIGINAL');
   });
 
+  // Found by helper-128: a product the pipeline stopped declaring stayed in the --out folder from the build before,
+  // so `pipe compare ref new` found it there and passed.
+  it('--out drops what an earlier --out put there and this build does not make, and nothing else', async () => {
+    const two = (outputs: string[]) =>
+      `version: 1\ntargets:\n${outputs.map((o, i) => upperTarget(`t${i}`, `build/${o}`)).join('')}default: [${outputs.map((_, i) => `t${i}`).join(', ')}]\n`;
+    const ws = new Workspace({ 'pipe.yaml': two(['a.txt', 'sub/b.txt']), 'data/a.txt': 'x' });
+    const first = await ws.run(['build', '--out', 'new']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain(`copied 2 files to ${ws.path('new')}\n`);
+    ws.write('new/notes.md', 'mine'); // a file of the user's, in the same folder
+    ws.write('pipe.yaml', two(['a.txt']));
+    const second = await ws.run(['build', '--out', 'new']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain(
+      `copied 1 file to ${ws.path('new')}; removed 1 that an earlier --out put there and this build does not make (sub/b.txt)\n`,
+    );
+    expect(readdirSync(ws.path('new')).sort()).toEqual(['.pipe-out.json', 'a.txt', 'notes.md']);
+    expect(JSON.parse(ws.read('new/.pipe-out.json'))).toEqual({
+      format: 'pipe-out',
+      version: 1,
+      files: ['a.txt'],
+    });
+    // A list edited to name files outside the folder, or the workspace's own, removes none of them.
+    ws.write(
+      'new/.pipe-out.json',
+      JSON.stringify({
+        format: 'pipe-out',
+        version: 1,
+        files: ['../data/a.txt', '../pipe.yaml', 'notes.md/..'],
+      }),
+    );
+    const third = await ws.run(['build', '--out', 'new']);
+    expect(third.code, third.stderr).toBe(0);
+    expect([ws.read('data/a.txt'), ws.exists('pipe.yaml'), ws.read('new/notes.md')]).toEqual([
+      'x',
+      true,
+      'mine',
+    ]);
+    // pipe compare does not take the list for a product.
+    const compare = await ws.run(['compare', 'new', 'build']);
+    expect(compare.stdout).not.toContain('.pipe-out.json');
+  });
+
   // Found by helper-127: before a fan-out has run, the delivered products' common folder is not the one they end up
   // in, so a destination worked out then was wrong (a refusal of a copy that clashed with nothing).
   it('--out behind a fan-out over emitted items is checked once the products are known, not refused ahead', async () => {

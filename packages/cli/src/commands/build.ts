@@ -379,10 +379,11 @@ async function buildOpened(
       const plan = await settledPlan(result.plan);
       const tasks = [...plan.tasks.values()].map((p) => p.task);
       let copied: string[];
+      let removed: string[];
       try {
         const delivered = deliveredTargets(session.pipeline.targets, targets);
         const guard = exportGuard(session.pipeline, tasks);
-        copied = await exportOutputs(session.pipeline.root, tasks, delivered, opts.out, guard);
+        ({ copied, removed } = await exportOutputs(session.pipeline.root, tasks, delivered, opts.out, guard));
       } catch (error) {
         const e = error as NodeJS.ErrnoException & { replaced?: number };
         if (e.code === 'EEXPORTCLASH') {
@@ -401,7 +402,14 @@ async function buildOpened(
       }
       if (!opts.json)
         process.stderr.write(
-          `copied ${copied.length} file${copied.length === 1 ? '' : 's'} to ${opts.out}\n`,
+          `copied ${copied.length} file${copied.length === 1 ? '' : 's'} to ${opts.out}` +
+            (removed.length > 0
+              ? `; removed ${removed.length} that an earlier --out put there and this build does not make (${removed
+                  .slice(0, 3)
+                  .map((f) => path.relative(opts.out as string, f))
+                  .join(', ')}${removed.length > 3 ? ', …' : ''})`
+              : '') +
+            '\n',
         );
     }
     if (!opts.json) {

@@ -23,6 +23,7 @@ export const DEFAULT_LIST_IGNORE: readonly string[] = [
   '**/*.tmp-*',
   '**/*.pipe-tmp-*',
   '**/.*.tmp',
+  '**/.pipe-out.json', // what `pipe build --out` copied into a folder (store/export.ts)
 ];
 
 export type ListResult =

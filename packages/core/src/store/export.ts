@@ -1,6 +1,6 @@
 /** `pipe build --out DIR`: copy the requested targets' outputs out of the workspace, atomically. */
 import { realpathSync } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { templateItem } from '../graph/items.js';
 import { rawInputReader } from '../graph/raw-inputs.js';
@@ -75,7 +75,8 @@ function realPathOf(p: string): string {
  * Copy every output of the tasks of `targets` to `outDir`, named by their paths below the folder they all share
  * (so `products/excess_map/counts.fits.gz` lands as `DIR/counts.fits.gz`; outputs in several folders keep the
  * folders below the common one). Each file is copied to a temporary name in its destination directory and
- * renamed. Returns the copies. A destination `guard` names (a raw input, the pipeline, another product, pipe's
+ * renamed. Returns the copies, and the files an earlier copy there made that this one does not (removed: see
+ * EXPORT_LIST). A destination `guard` names (a raw input, the pipeline, another product, pipe's
  * `.pipe/` folder) fails the whole copy before anything is written (code EEXPORTCLASH); a product
  * whose destination is the product itself is left as it is.
  */
@@ -85,7 +86,7 @@ export async function exportOutputs(
   targets: string[],
   outDir: string,
   guard: ExportGuard = () => undefined,
-): Promise<string[]> {
+): Promise<{ copied: string[]; removed: string[] }> {
   const { sources, destOf, clash } = exportPlan(root, tasks, targets, outDir, guard);
   if (clash)
     throw Object.assign(new Error(clash.message), { code: 'EEXPORTCLASH', path: clash.path, replaced: 0 });
@@ -111,7 +112,70 @@ export async function exportOutputs(
     // How many files were already replaced when it failed (0 unless a rename failed after the copies).
     throw Object.assign(error as Error, { replaced: staged.filter(([tmp]) => tmp === '').length });
   }
-  return staged.map(([, dest]) => dest);
+  const copied = staged.map(([, dest]) => dest);
+  const removed = await dropEarlierCopies(outDir, copied, guard);
+  return { copied, removed };
+}
+
+/**
+ * The list of what the last `--out` into a folder copied there, kept in that folder: the next copy removes what it
+ * listed and this one does not make (a product a pipeline no longer declares), so the folder holds one build's
+ * products, and a comparison with it (`pipe compare`) sees no product that was dropped. Files pipe did not put
+ * there are never touched.
+ */
+export const EXPORT_LIST = '.pipe-out.json';
+
+/** Removes the files an earlier copy into `outDir` listed and `copied` does not hold; lists `copied`. */
+async function dropEarlierCopies(out: string, copied: string[], guard: ExportGuard): Promise<string[]> {
+  // Nothing copied (--out names the products' own folder): no list there, and nothing to drop.
+  if (copied.length === 0) return [];
+  const outDir = path.resolve(out);
+  const listFile = path.join(outDir, EXPORT_LIST);
+  if (guard(realPathOf(listFile)) !== undefined) return [];
+  const realOut = realPathOf(outDir);
+  const now = new Set(
+    copied.map((dest) => path.relative(outDir, path.resolve(dest)).split(path.sep).join('/')),
+  );
+  const removed: string[] = [];
+  for (const rel of await earlierCopies(listFile)) {
+    if (now.has(rel) || rel.startsWith('../') || rel.includes('/../') || path.isAbsolute(rel)) continue;
+    const file = path.join(outDir, rel);
+    const real = realPathOf(file);
+    // Only a file still below the folder (a list edited by hand, or a link, may point elsewhere) that nothing of
+    // the workspace guards.
+    if (!real.startsWith(`${realOut}${path.sep}`) || guard(real) !== undefined) continue;
+    if (!(await stat(file).catch(() => undefined))?.isFile()) continue;
+    await rm(file, { force: true });
+    removed.push(file);
+    // Its folders below `outDir`, when it left them empty.
+    for (let dir = path.dirname(file); dir !== outDir && dir.startsWith(outDir); dir = path.dirname(dir))
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+  }
+  const tmp = `${listFile}.pipe-tmp-${process.pid}`;
+  await writeFile(
+    tmp,
+    `${JSON.stringify({ format: 'pipe-out', version: 1, files: [...now].sort() }, null, 1)}\n`,
+  );
+  await rename(tmp, listFile);
+  return removed;
+}
+
+/** The files an earlier copy listed (none when there is no list, or one pipe cannot read). */
+async function earlierCopies(listFile: string): Promise<string[]> {
+  try {
+    const list = JSON.parse(await readFile(listFile, 'utf8')) as { format?: unknown; files?: unknown };
+    return list.format === 'pipe-out' && Array.isArray(list.files)
+      ? list.files.filter((f): f is string => typeof f === 'string' && f !== '')
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 /**
