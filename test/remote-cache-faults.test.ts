@@ -125,9 +125,39 @@ describe('remote cache faults', () => {
     expect(built.run.code, built.run.stderr).toBe(0);
     expect(built.ended.ran).toEqual(['a', 'b', 'c']);
     expect(built.warnings).toHaveLength(1);
-    expect(built.warnings[0]).toMatch(/unavailable.*continuing with the local cache only/);
+    expect(built.warnings[0]).toMatch(/unavailable.*continuing with the local cache only.*`pipe cache push`/);
     expect(ws.read('out/c.txt')).toBe('a-kill-c');
 
+    // The server back (helper-128: what was built while it was down was never shared, as every later build of the
+    // workspace is up to date): `pipe cache push` sends the entries it lacks, and another workspace restores them.
+    await serversUp({ CACHE_CI_DIR: dir, CACHE_SERVERS: 'nginx', NGINX_CACHE_PORT: port });
+    const again = await buildWith(ws, ['c'], remote);
+    expect([again.run.code, again.ended.ran ?? []]).toEqual([0, []]);
+    const push = await ws.run(['cache', 'push', '--json'], remote);
+    expect(push.code, push.stderr).toBe(0);
+    const pushed = JSON.parse(push.stdout);
+    // c at least (stored after the server went); a, and b, may have gone up before.
+    expect(pushed.pushed.length).toBeGreaterThan(0);
+    expect(pushed.pushed.length + pushed.present.length).toBe(3);
+    expect(pushed).toMatchObject({ notLocal: [] });
+    expect(pushed.blobs).toBeGreaterThanOrEqual(1);
+    const twice = await ws.run(['cache', 'push'], remote);
+    expect(twice.code, twice.stderr).toBe(0);
+    expect(twice.stderr).toMatch(/^nothing pushed: 3 entries of build \S+ already on http:\/\/\S+\n$/);
+    const other = chain('kill', down);
+    const restored = await buildWith(other, ['c'], remote);
+    expect(restored.run.code, restored.run.stderr).toBe(0);
+    expect(restored.ended.ran).toBeUndefined();
+    expect(restored.ended.restored).toContain('c');
+    expect(other.read('out/c.txt')).toBe('a-kill-c');
+    // Read-only, or down: refused in one line.
+    const readOnly = await ws.run(['cache', 'push', '--remote-cache', 'read'], remote);
+    expect([readOnly.code, readOnly.stderr]).toEqual([
+      2,
+      'pipe: cache push writes to the remote cache, and its mode is read (--remote-cache, PIPE_REMOTE_CACHE_MODE)\n',
+    ]);
+
+    await serversDown({ CACHE_CI_DIR: dir });
     const strict = await buildWith(chain('kill2'), ['c', '--remote-cache-required'], remote);
     expect(strict.run.code).toBe(1);
     expect(strict.run.stderr).toMatch(/required.*unavailable/);

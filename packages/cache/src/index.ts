@@ -27,6 +27,7 @@ export {
   safeDestination,
   storeOutputs,
 } from './outputs.js';
+export { type PushReport, pushEntries } from './push.js';
 export type { RemoteAuthOptions } from './remote-auth.js';
 export { type RemoteConfigError, remoteFromEnv } from './remote-config.js';
 export { type RemoteMode, TieredCache, type TieredCacheOptions } from './tiered-cache.js';

@@ -301,6 +301,30 @@ export async function main(argv: string[]): Promise<number> {
       set(await doctorCommand({ ...cmd.optsWithGlobals() }));
     });
 
+  cache
+    .command('push')
+    .argument('[build]', 'build id or unique prefix (default: the last build)')
+    .description("send a build's cache entries that the remote cache lacks (stored while it was down) to it")
+    .option('--json', 'print JSON')
+    .addOption(
+      new Option(
+        '--remote-cache <mode>',
+        'the use of the remote (default: $PIPE_REMOTE_CACHE_MODE or readwrite): push needs write or readwrite',
+      ).choices(['read', 'write', 'readwrite', 'off']),
+    )
+    .option('--remote-cache-url <url>', 'remote cache URL (default: $PIPE_REMOTE_CACHE)')
+    .addOption(
+      new Option(
+        '--remote-cache-protocol <protocol>',
+        'bazel or turbo (default: $PIPE_REMOTE_CACHE_PROTOCOL)',
+      ).choices(['bazel', 'turbo']),
+    )
+    .option('--remote-cache-team <team>', 'team of a turbo remote cache (default: $PIPE_REMOTE_CACHE_TEAM)')
+    .action(async (id: string | undefined, _opts, cmd: Command) => {
+      const { pushCommand } = await import('./commands/remote.js');
+      set(await pushCommand(id, { ...cmd.optsWithGlobals() }));
+    });
+
   program
     .command('compare')
     .argument('<ref>', 'reference products: a directory, a workspace, or a build id of this workspace')

@@ -20,16 +20,18 @@ import {
   describeFailure,
   doctor,
   LocalStore,
+  pushEntries,
   type RemoteCache,
   type RemoteMode,
   remoteFromEnv,
   TieredCache,
   TurboRemoteCache,
 } from '@pipe/cache';
-import type { Pipeline } from '@pipe/core';
+import { type Pipeline, readBuildRecord } from '@pipe/core';
 import { findPipelineFile, type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { interruptSignal } from '../interrupt.js';
+import { workspaceFromCli } from './workspace.js';
 
 export const REMOTE_MODES: readonly RemoteMode[] = ['read', 'write', 'readwrite', 'off'];
 
@@ -161,6 +163,7 @@ export function remoteSetup(
   const onWarning = (w: CacheWarning) => {
     // Stopping (Ctrl-C, SIGTERM) cut the remote's requests short on purpose: not news about the remote.
     if (interruptSignal.aborted) return;
+    let hint = '';
     if (isRemoteDown(w.failure) && w.backend === remote.name && !down) {
       down = w.failure;
       if (required) {
@@ -170,8 +173,11 @@ export function remoteSetup(
         setup.onDown?.(w.failure);
         return;
       }
+      // What is stored from now on stays local, and a later build that finds it up to date uploads nothing.
+      if (w.failure.type === 'unavailable' && (mode === 'write' || mode === 'readwrite'))
+        hint = " (`pipe cache push` sends this build's results to it once it answers again)";
     }
-    warn(`warning: ${w.message}`);
+    warn(`warning: ${w.message}${hint}`);
   };
   // The tiered cache itself never fails a build; `required` is enforced here, by stopping it.
   setup.cache = new TieredCache({
@@ -250,4 +256,76 @@ async function pipelineRemoteCache(opts: GlobalOptions): Promise<Pipeline['remot
   if (!findPipelineFile(cwd, opts.file)) return {};
   const loaded = await loadForCommand(opts);
   return loaded.ok ? (loaded.pipeline.remoteCache ?? {}) : {};
+}
+
+/**
+ * `pipe cache push [build]`: the cache entries of a build (default: the last) that the remote lacks, sent to it from
+ * the local store. What a build stored while the remote was down stays local (a later build finds its tasks up to
+ * date and stores nothing): this shares it once the remote answers again. Exit 0 when every entry the local store
+ * holds is on the remote, 1 when the remote failed, 2 for a bad setting or build.
+ */
+export async function pushCommand(
+  id: string | undefined,
+  opts: RemoteCliOptions & GlobalOptions & { cacheDir?: string },
+): Promise<number> {
+  const ws = workspaceFromCli(opts);
+  if (!ws.ok) {
+    process.stderr.write(`${ws.message}\n`);
+    return EXIT_USAGE;
+  }
+  const got = readBuildRecord(ws.layout.buildsDir, id ?? 'last');
+  if (!got.ok) {
+    process.stderr.write(`pipe: ${got.detail}\n`);
+    return EXIT_USAGE;
+  }
+  const resolved = resolveRemote(opts, process.env, await pipelineRemoteCache(opts));
+  if (!resolved.ok) {
+    process.stderr.write(`${resolved.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (!resolved.remote) {
+    process.stderr.write(
+      'pipe: cache push: no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed), or remote_cache: {url} in pipe.yaml\n',
+    );
+    return EXIT_USAGE;
+  }
+  if (resolved.mode !== 'write' && resolved.mode !== 'readwrite') {
+    process.stderr.write(
+      `pipe: cache push writes to the remote cache, and its mode is ${resolved.mode} (--remote-cache, PIPE_REMOTE_CACHE_MODE)\n`,
+    );
+    return EXIT_USAGE;
+  }
+  const record = got.record;
+  const keys = Object.values(record.tasks).flatMap((t) => (t.key ? [t.key] : []));
+  const report = await pushEntries(new LocalStore({ root: ws.layout.cacheDir }), resolved.remote, keys);
+  const url = resolved.remote.url;
+  if (opts.json)
+    process.stdout.write(
+      `${JSON.stringify({
+        build: record.id,
+        url,
+        ...report,
+        ...(report.failure
+          ? { failure: { key: report.failure.key, message: describeFailure(report.failure.failure) } }
+          : {}),
+      })}\n`,
+    );
+  else {
+    const mb = (report.bytes / 1e6).toFixed(1);
+    const lines = [
+      report.pushed.length > 0
+        ? `pushed ${report.pushed.length} entr${report.pushed.length === 1 ? 'y' : 'ies'} of build ${record.id} to ${url} (${report.blobs} blob${report.blobs === 1 ? '' : 's'}, ${mb} MB); ${report.present.length} already there`
+        : `nothing pushed: ${report.present.length} entr${report.present.length === 1 ? 'y' : 'ies'} of build ${record.id} already on ${url}`,
+    ];
+    if (report.notLocal.length > 0)
+      lines.push(
+        `${report.notLocal.length} entr${report.notLocal.length === 1 ? 'y is' : 'ies are'} not (whole) in the local cache (evicted, or stored in another cache): not pushed`,
+      );
+    if (report.failure)
+      lines.push(
+        `pipe: cache push: remote cache ${url} failed at entry ${report.failure.key.slice(0, 12)}: ${describeFailure(report.failure.failure)}; the entries before it were sent`,
+      );
+    process.stderr.write(`${lines.join('\n')}\n`);
+  }
+  return report.failure ? EXIT_BUILD_FAILED : EXIT_OK;
 }
