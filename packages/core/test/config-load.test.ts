@@ -337,3 +337,29 @@ describe('the example of src/config/README.md', () => {
     expect(pipeline.targets.get('calibrate')!.executor).toBeUndefined();
   });
 });
+
+describe('what a step module declares', () => {
+  const stepWith = (extra: string) => ({
+    'pipe.yaml':
+      'version: 1\ntargets:\n  t:\n    step: ./steps/s.mjs\n    params: {a: 1}\n    outputs: {o: build/o.txt}\n',
+    'steps/s.mjs': `export default { name: 's', version: '1', ${extra} run() {} };\n`,
+  });
+
+  it('refuses a kernel name @pipe/kernels does not have, suggesting the close one', async () => {
+    const dir = workspace(stepWith("kernels: ['correlateDisc', 'cashStatistics'],"));
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    expect(result.ok).toBe(false);
+    const d = !result.ok ? result.diagnostics.find((x) => x.code === 'unknown-kernel') : undefined;
+    expect(d?.message).toContain("'correlateDisc'");
+    expect(d?.hint).toContain("'correlateDisk'");
+    expect(await load(workspace(stepWith("kernels: ['correlateDisk', 'sampleNearest'],")))).toBeDefined();
+  });
+
+  it('says where validateParams threw', async () => {
+    const dir = workspace(stepWith('validateParams(p) {\n  return p.missing.x;\n},'));
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    expect(result.ok).toBe(false);
+    const message = !result.ok ? result.diagnostics[0]!.message : '';
+    expect(message).toMatch(/threw while validating params .*\(at .*steps\/s\.mjs:2:\d+\)/);
+  });
+});

@@ -1,4 +1,7 @@
 /** A user's step that throws: its failure message says where its own code threw, as the stack in the log does. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stepErrorMessage } from '../src/execute/step-error.js';
 
@@ -44,5 +47,35 @@ describe('stepErrorMessage', () => {
       param: ['runs', 0],
     });
     expect(stepErrorMessage(blaming, '/ws/steps/pick.mjs')).toBe('run 13 is unknown');
+  });
+
+  it("names the TypeScript source's place of a compiled step through its source map (tsc's sourceMap: true)", () => {
+    const ws = mkdtempSync(path.join(tmpdir(), 'pipe-step-error-'));
+    mkdirSync(path.join(ws, 'dist'));
+    // dist/step.js line 2 col 15 comes from src/step.ts line 5 col 11 ("AACA" moves one line down from the
+    // first segment; the second segment's fields are relative to it).
+    writeFileSync(
+      path.join(ws, 'dist', 'step.js'),
+      'export {};\n  throw new Error("x");\n//# sourceMappingURL=step.js.map\n',
+    );
+    writeFileSync(
+      path.join(ws, 'dist', 'step.js.map'),
+      JSON.stringify({
+        version: 3,
+        file: 'step.js',
+        sourceRoot: '',
+        sources: ['../src/step.ts'],
+        names: [],
+        mappings: ';AAIA,cAAU',
+      }),
+    );
+    const e = thrown('x', [`Object.run (file://${ws}/dist/step.js:2:15)`]);
+    expect(stepErrorMessage(e, path.join(ws, 'dist', 'step.js'))).toBe(`x (at ${ws}/src/step.ts:5:11)`);
+    // Without a map: the compiled place, as before.
+    const plain = thrown('y', [`Object.run (file://${ws}/dist/other.js:2:15)`]);
+    expect(stepErrorMessage(plain, path.join(ws, 'dist', 'other.js'))).toBe(
+      `y (at ${ws}/dist/other.js:2:15)`,
+    );
+    rmSync(ws, { recursive: true, force: true });
   });
 });

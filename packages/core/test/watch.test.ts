@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createStepRegistry, expandGraph, loadPipeline, loadXxhash } from '../src/index.js';
 import { ChangeQueue, type QueueTimers } from '../src/watch/change-queue.js';
 import { ContentTracker } from '../src/watch/content-tracker.js';
-import { unitsFor } from '../src/watch/recompile.js';
+import { compileUnit, unitsFor } from '../src/watch/recompile.js';
 import { computeWatchSet, isWatchedPath, kindOf, reanchor } from '../src/watch/watch-set.js';
 
 function tempDir(): string {
@@ -326,5 +326,16 @@ targets:
     expect(after.missingDirs).toEqual(new Set([path.join(root, 'later'), path.join(root, 'later/deep')]));
     expect(isWatchedPath(after, path.join(root, 'later'))).toBe(true);
     expect(isWatchedPath(after, path.join(root, 'later/deep/in.txt'))).toBe(true);
+  });
+});
+
+describe('compileUnit', () => {
+  it('skips, with why, a TypeScript project no compiler resolves from (the build refuses stale code): not a failure to retry', async () => {
+    const root = tempDir();
+    write(root, 'tsconfig.json', '{"compilerOptions": {"outDir": "dist"}}');
+    const result = await compileUnit({ kind: 'tsc', project: root }, undefined);
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.skipped).toMatch(/no TypeScript compiler found .*tsc -w/);
+    rmSync(root, { recursive: true, force: true });
   });
 });

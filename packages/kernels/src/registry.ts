@@ -133,6 +133,11 @@ export function referenceOnlySources(name: string): string[] {
   return files ? files.map((f) => `src/reference/${f}`) : ['src/reference/index.ts'];
 }
 
+/** Every kernel name a step may declare (`kernels:` of its definition): the compiled ones and the reference-only ones. */
+export function knownKernelNames(): string[] {
+  return [...COMPILED_KERNELS, ...Object.keys(REFERENCE_ONLY)];
+}
+
 /** Whether `name` is a kernel of the reference set that this registry knows. */
 export function isKnownKernel(name: string): boolean {
   return name in KERNELS || name in REFERENCE_ONLY;

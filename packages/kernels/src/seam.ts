@@ -9,6 +9,7 @@ export {
   kernelSourceFiles,
   staleKernelBuild,
 } from './identity.js';
+export { isKnownKernel, knownKernelNames } from './registry.js';
 export {
   autoFallbackNote,
   type BackendName,

@@ -3,6 +3,7 @@
  * `validateParams` run; issues are mapped back to where each value was written (the pipeline file,
  * the config file for ${config...} values, or the --param override that set it).
  */
+import { stepErrorPlace } from '../execute/step-error.js';
 import { closestNames, didYouMean } from '../graph/closest-names.js';
 import type { StepDefinition } from '../model/step.js';
 import type { Diagnostic } from '../model/types.js';
@@ -39,7 +40,10 @@ export async function validateStepParams(
           }),
         ];
       }
-      const outputIssues = checkOutputNames(draft, step.outputs);
+      const outputIssues = [
+        ...checkOutputNames(draft, step.outputs),
+        ...(await checkKernelNames(draft, step.kernels)),
+      ];
       if (!step.validateParams) return outputIssues;
       let result: ReturnType<NonNullable<typeof step.validateParams>>;
       try {
@@ -48,7 +52,7 @@ export async function validateStepParams(
         return [
           makeDiagnostic({
             code: 'step-load-failed',
-            message: `step '${target.step}' threw while validating params of target '${target.name}': ${(error as Error).message}`,
+            message: `step '${target.step}' threw while validating params of target '${target.name}': ${(error as Error).message}${placeOf(error, target.stepModule!)}`,
             at: draft.stepSpan,
           }),
         ];
@@ -74,6 +78,38 @@ export async function validateStepParams(
         .concat(outputIssues);
     });
   return (await Promise.all(jobs)).flat();
+}
+
+/** ` (at /ws/steps/x.mjs:4:10)`: where a user's step module threw, or ''. */
+function placeOf(error: unknown, module: string): string {
+  const place = stepErrorPlace(error, module);
+  return place ? ` (at ${place})` : '';
+}
+
+/**
+ * The kernels a step declares (StepDefinition.kernels) against those @pipe/kernels has: a misspelt name would key its
+ * tasks by a kernel that does not exist (the whole reference folder's hash), and leave the kernel it calls out of the key.
+ */
+async function checkKernelNames(
+  draft: TargetDraft,
+  kernels: StepDefinition['kernels'],
+): Promise<Diagnostic[]> {
+  if (!kernels || kernels.length === 0) return [];
+  const seam = (await import('@pipe/kernels/seam')) as unknown as {
+    isKnownKernel(name: string): boolean;
+    knownKernelNames(): string[];
+  };
+  const known = seam.knownKernelNames();
+  return kernels
+    .filter((name) => !seam.isKnownKernel(name))
+    .map((name) =>
+      makeDiagnostic({
+        code: 'unknown-kernel',
+        message: `step '${draft.target.step}' of target '${draft.target.name}' declares the kernel '${name}', which @pipe/kernels does not have`,
+        at: draft.stepSpan,
+        hint: didYouMean(name, known) ?? `its kernels: ${known.join(', ')}`,
+      }),
+    );
 }
 
 /** The target's outputs against the names its step writes (StepDefinition.outputs): unknown ones, missing required ones. */

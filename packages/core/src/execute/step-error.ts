@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { relativeImports } from '../fingerprint/relative-imports.js';
@@ -34,9 +35,39 @@ export function stepErrorPlace(error: unknown, module: string): string | undefin
     if (!m) continue;
     const file = m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!;
     if (file.startsWith(folder) && !file.split(path.sep).includes('node_modules'))
-      return `${file}:${m[2]}:${m[3]}`;
+      return sourcePlace(file, Number(m[2]), Number(m[3])) ?? `${file}:${m[2]}:${m[3]}`;
   }
   return undefined;
+}
+
+/**
+ * `/ws/src/step.ts:21:11`: where line:col (1-based) of a compiled module comes from, through its source map (a
+ * `//# sourceMappingURL=` file beside it, as tsc's `sourceMap: true` writes it), or undefined. Read only on the
+ * error path, so the steps' workers need not run with source maps enabled.
+ */
+function sourcePlace(file: string, line: number, column: number): string | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+    if (!url || url.startsWith('data:')) return undefined;
+    const mapFile = path.resolve(path.dirname(file), url);
+    const payload = JSON.parse(readFileSync(mapFile, 'utf8')) as { sourceRoot?: string };
+    const entry = new SourceMap(payload as ConstructorParameters<typeof SourceMap>[0]).findEntry(
+      line - 1,
+      column - 1,
+    ) as {
+      originalSource?: string;
+      originalLine?: number;
+      originalColumn?: number;
+    };
+    if (entry.originalSource === undefined || entry.originalLine === undefined) return undefined;
+    const source = entry.originalSource.startsWith('file://')
+      ? fileURLToPath(entry.originalSource)
+      : path.resolve(path.dirname(mapFile), payload.sourceRoot ?? '', entry.originalSource);
+    return `${source}:${entry.originalLine + 1}:${(entry.originalColumn ?? 0) + 1}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

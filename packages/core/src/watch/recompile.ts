@@ -72,7 +72,8 @@ export type CompileUnit =
   | { kind: 'tsc'; project: string };
 
 export type CompileResult =
-  | { ok: true; unit: CompileUnit; ms: number }
+  /** `skipped`: not compiled here, and why (the build then refuses the step while its compiled code is stale). */
+  | { ok: true; unit: CompileUnit; ms: number; skipped?: string }
   | { ok: false; unit: CompileUnit; diagnostics: string };
 
 export function unitKey(unit: CompileUnit): string {
@@ -193,7 +194,15 @@ export async function compileUnit(unit: CompileUnit, tools: KernelTools | undefi
       try {
         tsc = createRequire(path.join(unit.project, 'package.json')).resolve('typescript/bin/tsc');
       } catch {
-        return { ok: false, unit, diagnostics: `cannot find the TypeScript compiler for ${unit.project}` };
+        // Not a failure to retry with every later change until it compiles: that stopped every build of the watch,
+        // even once the user compiled the step themselves (tsc -w in another terminal). The build that follows
+        // refuses a step whose compiled code is older than its sources, so nothing stale runs.
+        return {
+          ok: true,
+          unit,
+          ms: Date.now() - started,
+          skipped: `not compiling ${unit.project}: no TypeScript compiler found from there (npm install --save-dev typescript in it, or compile it yourself: tsc -w)`,
+        };
       }
       const { code, output } = await run(
         process.execPath,

@@ -149,7 +149,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
         else if (unit.kind === 'native') {
           nativeRebuilt = true;
           emit({ type: 'kernel-rebuilt', kernel: 'native addon', backend: 'native', ms: result.ms });
-        } else emit({ type: 'step-compiled', project: unit.project, ms: result.ms });
+        } else if (result.skipped) emit({ type: 'note', message: result.skipped });
+        else emit({ type: 'step-compiled', project: unit.project, ms: result.ms });
       } else {
         emit({
           type: 'diagnostics',
