@@ -104,7 +104,7 @@ describe('workflow config (steps with products and required_products)', () => {
     expect(workflowTargets({ ...base })).toBeUndefined();
     expect(workflowTargets({ ...base, steps: [{ type: 'nope' }] })).toEqual({
       targets: [],
-      replaces: ['stacked_maps'],
+      replaces: ['observations', 'datasets', 'stacked', 'stacked_maps', 'excess_map'],
     });
   });
 });
@@ -369,7 +369,7 @@ describe("gammapy's general.steps (a list of step types) and the targets of each
       'products/sky/sqrt_ts.fits.gz',
     );
     expect(byName['sky']!.target).toMatchObject({ with: ['sky.stacked_maps'] });
-    expect(generated.replaces).toEqual(['stacked_maps']);
+    expect(generated.replaces).toEqual(['observations', 'datasets', 'stacked', 'stacked_maps', 'excess_map']);
     expect(byName['sky.stacked_maps']!.target).toMatchObject({
       step: 'astro.stacked_maps',
       inputs: { stacked: { target: 'sky.stacked' } },

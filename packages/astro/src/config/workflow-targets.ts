@@ -40,10 +40,11 @@ const EXCESS_MAP_FITS = [
 const EXCESS_MAP_PNG = ['sqrt_ts', 'excess', 'flux'];
 const DEFAULT_DATASTORE = '$GAMMAPY_DATA/hess-dl3-dr1';
 /**
- * pipe.yaml's templates that read no config value (the others are replaced for reading it): the stacked maps, over
- * the plain form's `stacked`. A workflow config makes its own (`E.stacked_maps`), a plain one generates it again.
+ * pipelines/excess_map/pipe.yaml's templates: a config this module expands makes its own targets in their place (a
+ * plain config on gammapy's default store the same five; a workflow config one set per step, `E.stacked_maps` …).
+ * Named, not found by their reading the config: a user's own target that reads it (the source position) is kept.
  */
-const REPLACES = ['stacked_maps'];
+const REPLACES = ['observations', 'datasets', 'stacked', 'stacked_maps', 'excess_map'];
 
 /**
  * The targets of a workflow config; for gammapy's single analysis config, undefined (the pipeline's targets describe

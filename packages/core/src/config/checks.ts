@@ -34,10 +34,11 @@ export function checkTargets(
   root: string,
   broken: ReadonlySet<string> = new Set(),
   sources: readonly PipelineSourceFile[] = [],
+  replaced: ReadonlyMap<string, string> = new Map(),
 ): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const selfReads = linkOutputsAsInputs(drafts);
-  checkReferences(drafts, broken, diagnostics);
+  checkReferences(drafts, broken, diagnostics, replaced);
   // A glob fan-out's files, matched once for the empty-foreach check and the output checks.
   const known = knownItems(root);
   checkInputFiles(drafts, root, known, diagnostics);
@@ -178,6 +179,7 @@ function checkReferences(
   drafts: Map<string, TargetDraft>,
   broken: ReadonlySet<string>,
   diagnostics: Diagnostic[],
+  replaced: ReadonlyMap<string, string>,
 ): void {
   const names = [...drafts.keys()];
   const unknown = (name: string, what: string, span: SourceSpan | undefined) =>
@@ -187,7 +189,9 @@ function checkReferences(
         code: 'unknown-target',
         message: `${what} unknown target '${name}'`,
         at: span,
-        hint: didYouMean(name, names),
+        hint: replaced.has(name)
+          ? `'${name}' is written in the pipeline, but this config replaces it: ${replaced.get(name)}`
+          : didYouMean(name, names),
       }),
     );
   for (const { target, needSpans, withSpans } of drafts.values()) {

@@ -19,7 +19,7 @@ import { lookupConfig } from './config-file.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { TARGET_NAME_PATTERN, TargetSchema } from './schema.js';
 import { nodeIn } from './schema-issues.js';
-import { spanOf } from './source.js';
+import { type SourceFile, spanOf } from './source.js';
 import type { TargetSource } from './targets.js';
 
 /** A path into the config file: map keys and list indices. */
@@ -156,17 +156,48 @@ export function readsConfig(target: TargetSource): boolean {
   return JSON.stringify(target.doc).includes('${config.');
 }
 
+/** The `${config.a.b}` paths a written target reads; `optional` for `${config.a?}` (absent is its default). */
+function configRefs(target: TargetSource): Array<{ path: string[]; optional: boolean }> {
+  return [...JSON.stringify(target.doc).matchAll(/\$\{config\.([^}?]+)(\?)?\}/g)].map((m) => ({
+    path: m[1]!.split('.'),
+    optional: m[2] === '?',
+  }));
+}
+
 /**
- * The written targets a config's generated ones replace — the templates of its plain form: those that read the
- * config, and those the generator names in `replaces` (templates that read no config value themselves, e.g. a
- * target over another template's output).
+ * The written targets a config's generated ones replace, each with why: those the generator names in `replaces`
+ * (its templates, which it makes again in the config's own form), and those that read a config value this config
+ * does not have (templates of another form of the config). A target of the user's that reads values the config has
+ * (the source position, say) is kept, generated targets or not.
  */
 export function replacedTemplates(
   written: ReadonlyMap<string, TargetSource>,
   replaces: readonly string[] = [],
-): Set<string> {
+  config?: SourceFile,
+  generated: readonly string[] = [],
+): Map<string, string> {
   const named = new Set(replaces);
-  return new Set([...written].filter(([name, t]) => readsConfig(t) || named.has(name)).map(([name]) => name));
+  const replaced = new Map<string, string>();
+  const shown = generated.length > 8 ? [...generated.slice(0, 8), '…'] : generated;
+  for (const [name, target] of written) {
+    if (named.has(name)) {
+      replaced.set(
+        name,
+        `the config generates the targets of its analysis itself${shown.length > 0 ? ` (${shown.join(', ')})` : ''}`,
+      );
+      continue;
+    }
+    if (!readsConfig(target)) continue;
+    const missing = configRefs(target).find(
+      (r) => !r.optional && !(config && lookupConfig(config, r.path).found),
+    );
+    if (missing)
+      replaced.set(
+        name,
+        `it reads \${config.${missing.path.join('.')}}, which this config, whose targets are generated from it, does not have`,
+      );
+  }
+  return replaced;
 }
 
 type Range = [number, number, number];

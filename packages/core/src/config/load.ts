@@ -114,6 +114,8 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   diagnostics.push(...overrides.diagnostics);
   let schemaIssues: ParamIssue[] = [];
   let claimed = false;
+  /** Written targets the config's generated ones replaced, and why (said when one is asked for). */
+  let replaced = new Map<string, string>();
   if (config) {
     const schemaSpan = spanOf(rootEntry.source, nodeAt(rootEntry.source, ['config', 'schema']));
     const issues = await validateConfigSchema(
@@ -132,8 +134,13 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     claimed = generated.claimed;
     if (generated.claimed) {
       generatorFiles.push(...generated.sourceFiles);
-      const replaced = replacedTemplates(targets, generated.replaces);
-      for (const name of replaced) targets.delete(name);
+      replaced = replacedTemplates(
+        targets,
+        generated.replaces,
+        config.source,
+        generated.targets.map((t) => t.name),
+      );
+      for (const name of replaced.keys()) targets.delete(name);
       for (const t of mergeTargets([...targets.values(), ...generated.targets], diagnostics).values())
         targets.set(t.name, t);
     }
@@ -185,7 +192,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
       : []),
     ...generatorFiles.map((file) => ({ file, what: 'a module that generates targets from the config' })),
   ];
-  diagnostics.push(...checkTargets(drafts, root, read.brokenTargets, sources));
+  diagnostics.push(...checkTargets(drafts, root, read.brokenTargets, sources, replaced));
   diagnostics.push(...findCycles(drafts));
 
   const pipeline: Pipeline = {
@@ -200,6 +207,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     defaults,
   };
   if (read.includeGlobs.length > 0) pipeline.includeGlobs = read.includeGlobs;
+  if (replaced.size > 0) pipeline.replacedTargets = Object.fromEntries(replaced);
   if (configPath)
     pipeline.config = declared?.schema ? { file: configPath, schema: declared.schema } : { file: configPath };
   if (top?.remote_cache) pipeline.remoteCache = { ...top.remote_cache };

@@ -62,7 +62,12 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
       severity: 'error',
       code: 'unknown-target',
       message: `unknown target '${name}'`,
-      hint: ownerOf(name, targets) ?? unknownTargetHint(name, targets.keys()),
+      hint:
+        (pipeline.replacedTargets?.[name] !== undefined
+          ? `'${name}' is written in the pipeline, but the config replaces it: ${pipeline.replacedTargets[name]}`
+          : undefined) ??
+        ownerOf(name, targets) ??
+        unknownTargetHint(name, targets.keys()),
     });
 
   const tasks = new Map<string, Task>();

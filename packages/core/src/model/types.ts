@@ -110,6 +110,11 @@ export interface Pipeline {
   config?: { file: string; schema?: string };
   /** Errors of single targets (Diagnostic.target): a build, plan or graph of those targets fails on them. */
   deferred?: Diagnostic[];
+  /**
+   * Written targets that targets generated from the config replaced, and why (config/generate.ts): a command or a
+   * target that names one is told why it is gone.
+   */
+  replacedTargets?: Record<string, string>;
   /** The pipeline's remote cache setting (flags and PIPE_REMOTE_CACHE* win over it; the token is never here). */
   remoteCache?: {
     url?: string;
