@@ -39,7 +39,10 @@ export async function compareProductSets(
   neu: readonly ProductEntry[],
   options: CompareOptions = {},
 ): Promise<CompareReport> {
-  const pairs = pairProducts(ref, neu);
+  const all = pairProducts(ref, neu);
+  const rules = options.tolerances ?? defaultTolerances();
+  const pairs = all.filter((p) => !productRule(rules, p.relPath).skipped);
+  const skipped = all.filter((p) => productRule(rules, p.relPath).skipped).map((p) => p.relPath);
   if (options.diffDir)
     await removeOldDiffImages(
       options.diffDir,
@@ -56,6 +59,7 @@ export async function compareProductSets(
     new: options.labels?.new ?? 'new',
     products,
     diffDir: options.diffDir,
+    skipped,
   });
 }
 

@@ -66,6 +66,7 @@ export function summaryParts(s: CompareSummary): string[] {
     [s.missingInNew, 'missing in new'],
     [s.missingInRef, 'only in new'],
     [s.error, s.error === 1 ? 'error' : 'errors'],
+    [s.skipped ?? 0, 'not compared (skip: true in the tolerances)'],
   ];
   return counts.filter(([n]) => n > 0).map(([n, label]) => `${n} ${label}`);
 }

@@ -102,6 +102,8 @@ export interface CompareSummary {
   missingInNew: number;
   missingInRef: number;
   error: number;
+  /** Products of either set left out by the tolerance file (`skip: true`): not compared, not in `total`. */
+  skipped?: number;
 }
 
 export const REPORT_VERSION = 1;
@@ -118,6 +120,8 @@ export interface CompareReport {
   products: ProductComparison[];
   /** Where difference images were written (as the caller gave it), when they were. */
   diffDir?: string;
+  /** Paths the tolerance file skips (`skip: true`), sorted: in neither `products` nor the verdict. */
+  skipped?: string[];
 }
 
 /** Statuses that make a comparison a regression. A product only in the new set is not one. */
@@ -174,6 +178,7 @@ export function makeReport(init: {
   new: string;
   products: ProductComparison[];
   diffDir?: string | undefined;
+  skipped?: readonly string[];
 }): CompareReport {
   const products = [...init.products].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const report: CompareReport = {
@@ -185,6 +190,10 @@ export function makeReport(init: {
     products,
   };
   if (init.diffDir !== undefined) report.diffDir = init.diffDir;
+  if (init.skipped && init.skipped.length > 0) {
+    report.skipped = [...init.skipped].sort();
+    report.summary.skipped = init.skipped.length;
+  }
   return report;
 }
 
@@ -197,8 +206,17 @@ export function renderCompareJson(report: CompareReport): string {
 }
 
 const FIELD_ORDER = {
-  report: ['version', 'ref', 'new', 'regression', 'summary', 'products', 'diffDir'],
-  summary: ['total', 'identical', 'withinTolerance', 'different', 'missingInNew', 'missingInRef', 'error'],
+  report: ['version', 'ref', 'new', 'regression', 'summary', 'products', 'diffDir', 'skipped'],
+  summary: [
+    'total',
+    'identical',
+    'withinTolerance',
+    'different',
+    'missingInNew',
+    'missingInRef',
+    'error',
+    'skipped',
+  ],
   product: ['path', 'status', 'bytesIdentical', 'comparator', 'refSha256', 'newSha256', 'error', 'details'],
   detail: [
     'item',

@@ -40,13 +40,15 @@ const RuleSchema = z.strictObject({
   atol: Tol.optional(),
   exact_integers: z.boolean().optional(),
   ignore_header_keys: z.array(z.string().min(1)).optional(),
+  /** Leave the product out (a reference's product the other side does not make, a file of another layout). */
+  skip: z.boolean().optional(),
   hdus: z.record(z.string(), ToleranceSpecSchema).optional(),
   keys: z.record(z.string(), ToleranceSpecSchema).optional(),
 });
 
 const TolerancesSchema = z.strictObject({
   version: z.literal(1).optional(),
-  default: RuleSchema.omit({ hdus: true, keys: true }).optional(),
+  default: RuleSchema.omit({ hdus: true, keys: true, skip: true }).optional(),
   products: z.record(z.string().min(1), RuleSchema).optional(),
 });
 
@@ -134,6 +136,8 @@ export interface ProductPart {
 export interface ProductRule {
   /** Globs of the product rules that matched, in file order. */
   matched: string[];
+  /** A matching rule says `skip: true` (the last one that says either way wins): not compared. */
+  skipped: boolean;
   tolerance(part?: ProductPart): ResolvedTolerance;
   /** True for volatile keys and those the config lists (case-insensitive, '*' wildcards). */
   ignoresHeaderKey(key: string): boolean;
@@ -148,8 +152,11 @@ export function productRule(config: ToleranceConfig, relPath: string): ProductRu
   for (const m of matching) ignore.push(...(m.rule.ignore_header_keys ?? []));
   const ignorePatterns = ignore.map(keyPattern);
 
+  let skipped = false;
+  for (const m of matching) if (m.rule.skip !== undefined) skipped = m.rule.skip;
   return {
     matched: matching.map((m) => m.glob),
+    skipped,
     tolerance(part) {
       const t: ResolvedTolerance = {
         rtol: config.default.rtol,
