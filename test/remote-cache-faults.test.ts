@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CacheServersEnv, freePort, serversDown, serversUp } from '../packages/cache/test/servers.js';
 import { buildWith, namespace, REPO, servers, tmpDir } from './remote-cache-rig.js';
-import { Workspace } from './rig.js';
+import { parseEvents, Workspace } from './rig.js';
 
 const WRITE = "require('fs').writeFileSync(process.argv[1], process.argv[2])";
 const COPY =
@@ -126,6 +126,14 @@ describe('remote cache faults', () => {
     expect(built.ended.ran).toEqual(['a', 'b', 'c']);
     expect(built.warnings).toHaveLength(1);
     expect(built.warnings[0]).toMatch(/unavailable.*continuing with the local cache only.*`pipe cache push`/);
+    // The same, as an event for the tool reading --json (helper-128: it went to stderr only).
+    expect(parseEvents(built.run.stdout).filter((e) => e.event === 'warning')).toEqual([
+      expect.objectContaining({
+        source: 'remote-cache',
+        level: 'warning',
+        message: built.warnings[0]!.slice(9),
+      }),
+    ]);
     expect(ws.read('out/c.txt')).toBe('a-kill-c');
 
     // The server back (helper-128: what was built while it was down was never shared, as every later build of the

@@ -139,7 +139,17 @@ export async function openFromCli(
     opts,
     loaded.pipeline,
     cacheDir,
-    (line) => process.stderr.write(`${line}\n`),
+    (line) => {
+      process.stderr.write(`${line}\n`);
+      // A tool reading --json events hears of the remote too (a note of the build's is both, as here).
+      if (opts.json) {
+        const level = line.startsWith('error: ') ? 'error' : 'warning';
+        const message = line.replace(/^(?:warning|error): /, '');
+        process.stdout.write(
+          `${JSON.stringify({ event: 'warning', source: 'remote-cache', level, message })}\n`,
+        );
+      }
+    },
     core.workspaceLayout,
   );
   if (!resolved.ok) return refuse(EXIT_USAGE, resolved.message);
