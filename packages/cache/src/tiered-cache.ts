@@ -393,7 +393,7 @@ export class TieredCache implements CacheBackend {
       this.warn(
         'write',
         sent.failure,
-        `remote cache ${this.remote.name} refused a write (${describeFailure(sent.failure)}): reading from it only, for the rest of this build (of this pipe watch session) (a token that may write: PIPE_REMOTE_CACHE_TOKEN; or say --remote-cache=read)`,
+        `remote cache ${this.remote.name} refused a write (${describeFailure(sent.failure)}): reading from it only, for the rest of this build or pipe watch session (a token that may write: PIPE_REMOTE_CACHE_TOKEN; or say --remote-cache=read)`,
       );
       return ok(undefined);
     }

@@ -372,7 +372,14 @@ async function buildOpened(
       );
     if (!opts.json) printFailedLogs(result.reports.values());
     for (const line of buildNotes(result)) output.note(line);
-    if (remote?.required && remote.failure()) return EXIT_BUILD_FAILED;
+    if (remote?.required && remote.failure()) {
+      // The build line above says how the build went; the exit status is the remote's.
+      if (!opts.json)
+        process.stderr.write(
+          `pipe: exit 1: the remote cache ${remote.remote.url} failed during the build and --remote-cache-required is set; the products are in the workspace and the local cache\n`,
+        );
+      return EXIT_BUILD_FAILED;
+    }
     if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
     if (opts.out) {

@@ -117,7 +117,8 @@ function timeoutMs(text: string | undefined): number | undefined | 'bad' {
 function withTimeout(remote: RemoteCache, env: Record<string, string | undefined>, ms: number): RemoteCache {
   const url = env.PIPE_REMOTE_CACHE!.trim();
   const token = env.PIPE_REMOTE_CACHE_TOKEN?.trim() || undefined;
-  const auth = { url, ...(token ? { token } : {}), timeoutMs: ms, retries: 1, signal: interruptSignal };
+  // Only the timeout changes: the retries stay the backends' default.
+  const auth = { url, ...(token ? { token } : {}), timeoutMs: ms, signal: interruptSignal };
   return remote.protocol === 'turbo'
     ? new TurboRemoteCache({ ...auth, token: token!, team: env.PIPE_REMOTE_CACHE_TEAM!.trim() })
     : new BazelHttpCache(auth);
