@@ -54,6 +54,17 @@ describe('a target of the user’s that reads the config, beside generated targe
     );
   }, 120_000);
 
+  // helper-131: a broken config generates nothing, and the user's target reading `stacked` is no news then.
+  it('under a config with errors, only its errors are said', async () => {
+    const broken = ws.read('default-store.yaml').replace('binsize: 0.02 deg', 'binsize: banana');
+    expect(broken).toContain('banana');
+    writeFileSync(ws.path('broken.yaml'), broken);
+    const plan = await ws.run(['plan', 'excess_map', '--config', 'broken.yaml']);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toContain('banana');
+    expect(plan.stderr).not.toContain('unknown target');
+  }, 120_000);
+
   it('is dropped when it reads a config value the generating config lacks, and says why when asked for', async () => {
     ws.write('pipelines/mine/pipe.yaml', MINE.replace('datasets.geom.wcs.skydir', 'flux_points.source'));
     const plan = await ws.run(['plan', 'source_info', '--config', 'default-store.yaml']);

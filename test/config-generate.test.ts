@@ -1,6 +1,7 @@
 // The engine's generic hook for config-dependent graphs: a config schema that exports `targets(config)` expands a
-// config into targets, which replace the targets written over the config (those using ${config...}) and are
-// validated like written ones, with errors at file:line:col of the config. No domain code: a toy schema and step.
+// config into targets, which replace the written templates it names (and written targets reading config values
+// the config lacks) and are validated like written ones, with errors at file:line:col of the config. No domain code:
+// a toy schema and step.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,8 +24,8 @@ export default {
           outputs: job.bad ? 42 : { out: 'out/' + job.name + '.txt' },
         },
       })),
-      // pipe.yaml's \`downstream\` reads no config value, but belongs to the plain form (unless the config says not).
-      replaces: config.replaces ?? ['downstream'],
+      // pipe.yaml's templates (unless the config says otherwise): \`downstream\` reads no config value.
+      replaces: config.replaces ?? ['templated', 'downstream'],
     };
   },
 };
@@ -88,7 +89,7 @@ describe('targets generated from the config (core hook)', () => {
     ]);
   });
 
-  it('replaces the targets that read the config, keeps the others, merges config subtrees (later wins)', async () => {
+  it('replaces the templates it names, keeps the others, merges config subtrees (later wins)', async () => {
     const result = await load(
       ['defaults: {n: 1, mode: fast}', 'jobs:', '  - {name: a}', '  - {name: b, opts: {n: 2}}', ''].join(
         '\n',
@@ -132,24 +133,24 @@ describe('targets generated from the config (core hook)', () => {
     });
   });
 
-  it('replaces the written targets the generator names, besides those reading the config', async () => {
-    // Not named: `downstream` stays, over the generated `templated`.
-    const kept = await load(
-      ['defaults: {n: 1}', 'replaces: []', 'jobs:', '  - {name: templated}', ''].join('\n'),
-    );
+  it('keeps a written target that reads values the config has; replaces, and names, one reading what it lacks', async () => {
+    // Named by none, reading defaults.n, which the config has: `templated` stays, beside the generated `a`.
+    const kept = await load(['defaults: {n: 1}', 'replaces: []', 'jobs:', '  - {name: a}', ''].join('\n'));
     if (!kept.ok) throw new Error(JSON.stringify(kept.diagnostics));
-    expect([...kept.pipeline.targets.keys()].sort()).toEqual(['downstream', 'independent', 'templated']);
-    expect(kept.pipeline.targets.get('templated')!.step).toBe('test.check');
-    // Not named, and what it reads is not generated again: an error at its input, not a silent drop.
-    const broken = await load(['defaults: {n: 1}', 'replaces: []', 'jobs:', '  - {name: a}', ''].join('\n'));
-    expect(broken.ok).toBe(false);
-    if (broken.ok) return;
-    expect(broken.diagnostics.map((d) => [d.code, d.message, d.span?.file, d.span?.line])).toEqual([
+    expect([...kept.pipeline.targets.keys()].sort()).toEqual(['a', 'downstream', 'independent', 'templated']);
+    // A config without defaults.n: `templated` cannot be built over it and is replaced; what reads it says why.
+    const lacking = await load(
+      ['defaults: {m: 1}', 'replaces: []', 'jobs:', '  - {name: a, opts: {n: 2}}', ''].join('\n'),
+    );
+    expect(lacking.ok).toBe(false);
+    if (lacking.ok) return;
+    expect(lacking.diagnostics.map((d) => [d.code, d.message, d.span?.file, d.span?.line, d.hint])).toEqual([
       [
         'unknown-target',
         "input 'from' reads from unknown target 'templated'",
         path.join(ws, 'pipe.yaml'),
         13,
+        "'templated' is written in the pipeline, but this config replaces it: it reads ${config.defaults.n}, which this config, whose targets are generated from it, does not have",
       ],
     ]);
   });

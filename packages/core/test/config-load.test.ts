@@ -353,6 +353,12 @@ describe('what a step module declares', () => {
     expect(d?.message).toContain("'correlateDisc'");
     expect(d?.hint).toContain("'correlateDisk'");
     expect(await load(workspace(stepWith("kernels: ['correlateDisk', 'sampleNearest'],")))).toBeDefined();
+    // A name every object has is no kernel either (helper-131: it passed, then the build crashed).
+    const proto = await loadPipeline('pipe.yaml', {
+      registry: fixtureRegistry(),
+      cwd: workspace(stepWith("kernels: ['correlateDisk', 'toString'],")),
+    });
+    expect(!proto.ok && proto.diagnostics.map((x) => x.code)).toEqual(['unknown-kernel']);
   });
 
   it('says where validateParams threw', async () => {

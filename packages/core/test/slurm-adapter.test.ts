@@ -161,8 +161,8 @@ describe('a Slurm retry that sbatch refuses', () => {
         type: 'over-limit',
         message:
           'ran out of memory (Slurm job 21, --mem=100M); its retry (attempt 2) could not submit the job: Requested ' +
-          'time limit is invalid (attempt n asks for n × resources.mem and n × resources.time: ask for less time, ' +
-          'fewer retries, or a partition that allows it)',
+          'time limit is invalid (attempt n asks for n × resources.mem and n × resources.time: lower them or the ' +
+          'retries, or take a partition or node that allows them)',
       },
       jobId: '21',
     });

@@ -140,5 +140,6 @@ export function knownKernelNames(): string[] {
 
 /** Whether `name` is a kernel of the reference set that this registry knows. */
 export function isKnownKernel(name: string): boolean {
-  return name in KERNELS || name in REFERENCE_ONLY;
+  // Own keys only: `toString` is in every object, and no kernel.
+  return Object.hasOwn(KERNELS, name) || Object.hasOwn(REFERENCE_ONLY, name);
 }

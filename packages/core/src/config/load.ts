@@ -116,6 +116,8 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   let claimed = false;
   /** Written targets the config's generated ones replaced, and why (said when one is asked for). */
   let replaced = new Map<string, string>();
+  /** The config has errors: the targets it would generate are missing for that, which its errors already say. */
+  let configBroken = false;
   if (config) {
     const schemaSpan = spanOf(rootEntry.source, nodeAt(rootEntry.source, ['config', 'schema']));
     const issues = await validateConfigSchema(
@@ -129,7 +131,8 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     );
     diagnostics.push(...issues);
     // A config that describes its own workflow: its targets replace those written over the config's plain form.
-    const generated = await generateTargets(config, options.registry, !hasErrors(issues));
+    configBroken = hasErrors(issues);
+    const generated = await generateTargets(config, options.registry, !configBroken);
     diagnostics.push(...generated.diagnostics);
     claimed = generated.claimed;
     if (generated.claimed) {
@@ -192,7 +195,9 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
       : []),
     ...generatorFiles.map((file) => ({ file, what: 'a module that generates targets from the config' })),
   ];
-  diagnostics.push(...checkTargets(drafts, root, read.brokenTargets, sources, replaced));
+  // A target reading a replaced one under a broken config: a consequence of the config's errors, not said again.
+  const broken = configBroken ? new Set([...read.brokenTargets, ...replaced.keys()]) : read.brokenTargets;
+  diagnostics.push(...checkTargets(drafts, root, broken, sources, replaced));
   diagnostics.push(...findCycles(drafts));
 
   const pipeline: Pipeline = {

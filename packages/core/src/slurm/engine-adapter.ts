@@ -141,7 +141,7 @@ function refusedRetry(o: Extract<TaskOutcome, { status: 'failed' }>): ExecFailur
   const message =
     `${describeFailure(before.reason)} (${about.join(', ')}); its retry (attempt ${before.attempt + 1}) ` +
     `${describeFailure(o.reason)} (attempt n asks for n × resources.mem and n × resources.time: ` +
-    'ask for less time, fewer retries, or a partition that allows it)';
+    'lower them or the retries, or take a partition or node that allows them)';
   return asked || limit
     ? { type: 'over-limit', message }
     : { type: 'executor-error', message: `slurm: ${message}` };
