@@ -283,11 +283,20 @@ describe('pipe build: freshness', () => {
       `copied 1 file to ${ws.path('new')}; removed 1 that an earlier --out put there and this build does not make (sub/b.txt)\n`,
     );
     expect(readdirSync(ws.path('new')).sort()).toEqual(['.pipe-out.json', 'a.txt', 'notes.md']);
-    expect(JSON.parse(ws.read('new/.pipe-out.json'))).toEqual({
+    expect(JSON.parse(ws.read('new/.pipe-out.json'))).toMatchObject({
       format: 'pipe-out',
       version: 1,
       files: ['a.txt'],
+      copies: { 'a.txt': { target: 't0', size: 1 } },
     });
+    // A copy edited since, and one another target or another workspace put there, are not removed by a later copy.
+    const edited = new Workspace({ 'pipe.yaml': two(['a.txt', 'sub/b.txt']), 'data/a.txt': 'x' });
+    expect((await edited.run(['build', '--out', 'mine'])).code).toBe(0);
+    edited.write('mine/sub/b.txt', 'edited by hand');
+    expect((await edited.run(['build', 't0', '--out', 'mine'])).stderr).not.toContain('removed');
+    edited.write('pipe.yaml', two(['a.txt']));
+    expect((await edited.run(['build', '--out', 'mine'])).stderr).not.toContain('removed');
+    expect(edited.read('mine/sub/b.txt')).toBe('edited by hand');
     // A list edited to name files outside the folder, or the workspace's own, removes none of them.
     ws.write(
       'new/.pipe-out.json',

@@ -17,8 +17,19 @@ export interface PushReport {
   /** Blobs sent, and their bytes. */
   blobs: number;
   bytes: number;
-  /** What stopped the push (the remote down, a write refused); the entries before it were sent. */
+  /**
+   * Entries not sent for a failure of their own (a local blob that is corrupt or gone, a blob the remote refuses as too
+   * large): the push goes on with the others.
+   */
+  skipped: Array<{ key: string; failure: CacheFailure }>;
+  /** What stopped the push (the remote down, a credential refused); the entries before it were sent. */
   failure?: { key: string; failure: CacheFailure };
+}
+
+/** A failure of one entry (its local blob, or a refusal of that upload), after which the others may still go. */
+function entryOnly(f: CacheFailure, local: boolean): boolean {
+  if (local) return f.type === 'corrupt' || f.type === 'unavailable';
+  return f.type === 'rejected' && f.status !== 0;
 }
 
 /**
@@ -30,7 +41,7 @@ export async function pushEntries(
   remote: RemoteCache,
   keys: readonly string[],
 ): Promise<PushReport> {
-  const report: PushReport = { pushed: [], present: [], notLocal: [], blobs: 0, bytes: 0 };
+  const report: PushReport = { pushed: [], present: [], notLocal: [], skipped: [], blobs: 0, bytes: 0 };
   const sent = new Set<string>();
   for (const key of new Set(keys)) {
     const stored = await local.getManifest(key);
@@ -50,6 +61,7 @@ export async function pushEntries(
       return report;
     }
     let complete = true;
+    let skipped: CacheFailure | undefined;
     for (const output of manifest.outputs) {
       if (sent.has(output.sha256)) continue;
       const has = await local.hasBlob(output.sha256);
@@ -65,6 +77,14 @@ export async function pushEntries(
       if (!onRemote.value) {
         const put = await remote.putBlob(output.sha256, local.blobPath(output.sha256));
         if (!put.ok) {
+          // putBlob hashes the local file first: 'corrupt' and 'unavailable: reading …' are the local blob's.
+          const localBlob =
+            put.failure.type === 'corrupt' ||
+            (put.failure.type === 'unavailable' && put.failure.detail.startsWith('reading '));
+          if (entryOnly(put.failure, localBlob)) {
+            skipped = put.failure;
+            break;
+          }
           report.failure = { key, failure: put.failure };
           return report;
         }
@@ -73,11 +93,19 @@ export async function pushEntries(
       }
       sent.add(output.sha256);
     }
+    if (skipped) {
+      report.skipped.push({ key, failure: skipped });
+      continue;
+    }
     if (!complete) {
       report.notLocal.push(key);
       continue;
     }
     const put = await remote.putManifest(manifest);
+    if (!put.ok && entryOnly(put.failure, false)) {
+      report.skipped.push({ key, failure: put.failure });
+      continue;
+    }
     if (!put.ok) {
       report.failure = { key, failure: put.failure };
       return report;

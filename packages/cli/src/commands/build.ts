@@ -390,7 +390,14 @@ async function buildOpened(
       try {
         const delivered = deliveredTargets(session.pipeline.targets, targets);
         const guard = exportGuard(session.pipeline, tasks);
-        ({ copied, removed } = await exportOutputs(session.pipeline.root, tasks, delivered, opts.out, guard));
+        ({ copied, removed } = await exportOutputs(
+          session.pipeline.root,
+          tasks,
+          delivered,
+          opts.out,
+          guard,
+          new Set(session.pipeline.targets.keys()),
+        ));
       } catch (error) {
         const e = error as NodeJS.ErrnoException & { replaced?: number };
         if (e.code === 'EEXPORTCLASH') {

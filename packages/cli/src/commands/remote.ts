@@ -13,6 +13,7 @@
  *
  * Also `pipe cache doctor`: the configured remote tested end to end, with a one-line verdict.
  */
+import { existsSync } from 'node:fs';
 import {
   BazelHttpCache,
   type CacheFailure,
@@ -28,7 +29,13 @@ import {
   TurboRemoteCache,
 } from '@pipe/cache';
 import { type Pipeline, readBuildRecord } from '@pipe/core';
-import { findPipelineFile, type GlobalOptions, loadForCommand, workingDir } from '../context.js';
+import {
+  cacheDirOption,
+  findPipelineFile,
+  type GlobalOptions,
+  loadForCommand,
+  workingDir,
+} from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { interruptSignal } from '../interrupt.js';
 import { workspaceFromCli } from './workspace.js';
@@ -297,8 +304,16 @@ export async function pushCommand(
     return EXIT_USAGE;
   }
   const record = got.record;
-  const keys = Object.values(record.tasks).flatMap((t) => (t.key ? [t.key] : []));
-  const report = await pushEntries(new LocalStore({ root: ws.layout.cacheDir }), resolved.remote, keys);
+  // Tasks that failed (or were skipped, cancelled, not started) stored nothing: no entry to push, nor one to call evicted.
+  const keys = Object.values(record.tasks).flatMap((t) =>
+    t.key && (t.state === 'ran' || t.state === 'restored' || t.state === 'up-to-date') ? [t.key] : [],
+  );
+  // The cache the build used (PIPE_CACHE_DIR, --cache-dir then), unless one is named now.
+  const cacheDir =
+    cacheDirOption(opts) === undefined && record.cacheDir && existsSync(record.cacheDir)
+      ? record.cacheDir
+      : ws.layout.cacheDir;
+  const report = await pushEntries(new LocalStore({ root: cacheDir }), resolved.remote, keys);
   const url = resolved.remote.url;
   if (opts.json)
     process.stdout.write(
@@ -306,6 +321,7 @@ export async function pushCommand(
         build: record.id,
         url,
         ...report,
+        skipped: report.skipped.map((s) => ({ key: s.key, message: describeFailure(s.failure) })),
         ...(report.failure
           ? { failure: { key: report.failure.key, message: describeFailure(report.failure.failure) } }
           : {}),
@@ -322,11 +338,13 @@ export async function pushCommand(
       lines.push(
         `${report.notLocal.length} entr${report.notLocal.length === 1 ? 'y is' : 'ies are'} not (whole) in the local cache (evicted, or stored in another cache): not pushed`,
       );
+    for (const s of report.skipped)
+      lines.push(`pipe: cache push: entry ${s.key.slice(0, 12)} not sent: ${describeFailure(s.failure)}`);
     if (report.failure)
       lines.push(
         `pipe: cache push: remote cache ${url} failed at entry ${report.failure.key.slice(0, 12)}: ${describeFailure(report.failure.failure)}; the entries before it were sent`,
       );
     process.stderr.write(`${lines.join('\n')}\n`);
   }
-  return report.failure ? EXIT_BUILD_FAILED : EXIT_OK;
+  return report.failure || report.skipped.length > 0 ? EXIT_BUILD_FAILED : EXIT_OK;
 }

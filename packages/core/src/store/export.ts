@@ -86,7 +86,10 @@ export async function exportOutputs(
   targets: string[],
   outDir: string,
   guard: ExportGuard = () => undefined,
+  /** The targets the pipeline declares now (a copy of one it no longer has may be removed by any later copy). */
+  declared: ReadonlySet<string> = new Set(targets),
 ): Promise<{ copied: string[]; removed: string[] }> {
+  tasks = [...tasks];
   const { sources, destOf, clash } = exportPlan(root, tasks, targets, outDir, guard);
   if (clash)
     throw Object.assign(new Error(clash.message), { code: 'EEXPORTCLASH', path: clash.path, replaced: 0 });
@@ -113,7 +116,19 @@ export async function exportOutputs(
     throw Object.assign(error as Error, { replaced: staged.filter(([tmp]) => tmp === '').length });
   }
   const copied = staged.map(([, dest]) => dest);
-  const removed = await dropEarlierCopies(outDir, copied, guard);
+  // Which target made each copy: a later copy removes only what a target it delivers (or one the pipeline no longer
+  // has) put there, never another target's or another workspace's products.
+  const targetOf = new Map<string, string>();
+  const wanted = new Set(targets);
+  for (const task of tasks)
+    if (wanted.has(task.target))
+      for (const src of Object.values(task.outputs)) targetOf.set(path.resolve(destOf(src)), task.target);
+  const removed = await dropEarlierCopies(outDir, copied, guard, {
+    workspace: realPathOf(root),
+    targetOf,
+    delivered: wanted,
+    declared,
+  });
   return { copied, removed };
 }
 
@@ -125,26 +140,70 @@ export async function exportOutputs(
  */
 export const EXPORT_LIST = '.pipe-out.json';
 
-/** Removes the files an earlier copy into `outDir` listed and `copied` does not hold; lists `copied`. */
-async function dropEarlierCopies(out: string, copied: string[], guard: ExportGuard): Promise<string[]> {
+/** What the list says of one copy: who made it, and its size and mtime right after (a file edited since is kept). */
+interface ListedCopy {
+  workspace?: string;
+  target?: string;
+  size?: number;
+  mtimeMs?: number;
+}
+
+/**
+ * Removes the files an earlier copy into `outDir` listed that this copy does not make, that a target this build
+ * delivers (or one the pipeline no longer declares) of this same workspace made, and that nobody changed since;
+ * lists `copied` and the earlier copies it leaves.
+ */
+async function dropEarlierCopies(
+  out: string,
+  copied: string[],
+  guard: ExportGuard,
+  who: {
+    workspace: string;
+    targetOf: ReadonlyMap<string, string>;
+    delivered: ReadonlySet<string>;
+    declared: ReadonlySet<string>;
+  },
+): Promise<string[]> {
   // Nothing copied (--out names the products' own folder): no list there, and nothing to drop.
   if (copied.length === 0) return [];
   const outDir = path.resolve(out);
   const listFile = path.join(outDir, EXPORT_LIST);
   if (guard(realPathOf(listFile)) !== undefined) return [];
   const realOut = realPathOf(outDir);
-  const now = new Set(
-    copied.map((dest) => path.relative(outDir, path.resolve(dest)).split(path.sep).join('/')),
-  );
+  const relOf = (dest: string) => path.relative(outDir, path.resolve(dest)).split(path.sep).join('/');
+  const now = new Map<string, ListedCopy>();
+  for (const dest of copied) {
+    const st = await stat(dest).catch(() => undefined);
+    const target = who.targetOf.get(path.resolve(dest));
+    now.set(relOf(dest), {
+      workspace: who.workspace,
+      ...(target ? { target } : {}),
+      ...(st ? { size: st.size, mtimeMs: st.mtimeMs } : {}),
+    });
+  }
+  const kept = new Map<string, ListedCopy>();
   const removed: string[] = [];
-  for (const rel of await earlierCopies(listFile)) {
+  for (const [rel, copy] of await earlierCopies(listFile)) {
     if (now.has(rel) || rel.startsWith('../') || rel.includes('/../') || path.isAbsolute(rel)) continue;
     const file = path.join(outDir, rel);
     const real = realPathOf(file);
     // Only a file still below the folder (a list edited by hand, or a link, may point elsewhere) that nothing of
     // the workspace guards.
     if (!real.startsWith(`${realOut}${path.sep}`) || guard(real) !== undefined) continue;
-    if (!(await stat(file).catch(() => undefined))?.isFile()) continue;
+    const st = await stat(file).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    // Another workspace's copy, or another target's that this build does not deliver: theirs, left and listed.
+    const ours =
+      copy.workspace === undefined ||
+      (copy.workspace === who.workspace &&
+        (copy.target === undefined || who.delivered.has(copy.target) || !who.declared.has(copy.target)));
+    // Changed since pipe copied it (the user's own edit, or a copy of something else): left, and no longer listed.
+    const unchanged = copy.size === undefined || (st.size === copy.size && st.mtimeMs === copy.mtimeMs);
+    if (!unchanged) continue;
+    if (!ours) {
+      kept.set(rel, copy);
+      continue;
+    }
     await rm(file, { force: true });
     removed.push(file);
     // Its folders below `outDir`, when it left them empty.
@@ -157,24 +216,42 @@ async function dropEarlierCopies(out: string, copied: string[], guard: ExportGua
       )
         break;
   }
+  const all = new Map([...kept, ...now]);
   const tmp = `${listFile}.pipe-tmp-${process.pid}`;
   await writeFile(
     tmp,
-    `${JSON.stringify({ format: 'pipe-out', version: 1, files: [...now].sort() }, null, 1)}\n`,
+    `${JSON.stringify(
+      {
+        format: 'pipe-out',
+        version: 1,
+        files: [...all.keys()].sort(),
+        copies: Object.fromEntries([...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      },
+      null,
+      1,
+    )}\n`,
   );
   await rename(tmp, listFile);
   return removed;
 }
 
-/** The files an earlier copy listed (none when there is no list, or one pipe cannot read). */
-async function earlierCopies(listFile: string): Promise<string[]> {
+/** The files an earlier copy listed, with what it said of each (none when there is no list, or one pipe cannot read). */
+async function earlierCopies(listFile: string): Promise<Map<string, ListedCopy>> {
   try {
-    const list = JSON.parse(await readFile(listFile, 'utf8')) as { format?: unknown; files?: unknown };
-    return list.format === 'pipe-out' && Array.isArray(list.files)
-      ? list.files.filter((f): f is string => typeof f === 'string' && f !== '')
-      : [];
+    const list = JSON.parse(await readFile(listFile, 'utf8')) as {
+      format?: unknown;
+      files?: unknown;
+      copies?: Record<string, ListedCopy>;
+    };
+    if (list.format !== 'pipe-out' || !Array.isArray(list.files)) return new Map();
+    const copies = list.copies && typeof list.copies === 'object' ? list.copies : {};
+    return new Map(
+      list.files
+        .filter((f): f is string => typeof f === 'string' && f !== '')
+        .map((f) => [f, typeof copies[f] === 'object' && copies[f] !== null ? copies[f] : {}]),
+    );
   } catch {
-    return [];
+    return new Map();
   }
 }
 
