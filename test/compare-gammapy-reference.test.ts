@@ -49,6 +49,15 @@ describe.skipIf(!present)("pipe compare with gammapy's reference products", () =
     expect(report.skipped).toEqual(expect.arrayContaining(['summary.json', 'norm_ul.fits.gz']));
   }, 120_000);
 
+  it('refuses a tolerance file that skips every product: nothing compared is no verdict', async () => {
+    writeFileSync(ws.path('all.yaml'), "products: {'*': {skip: true}}\n");
+    const run = await ws.run(['compare', REF, 'products/excess_map', '--tolerances', 'all.yaml']);
+    expect([run.code, run.stderr]).toEqual([
+      2,
+      expect.stringMatching(/the tolerance file skips every product \(\d+\): nothing was compared/),
+    ]);
+  }, 120_000);
+
   it('fails it under a tolerance tighter than the agreement', async () => {
     writeFileSync(
       ws.path('tight.yaml'),

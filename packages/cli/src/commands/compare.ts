@@ -160,6 +160,11 @@ export async function compareCommand(
       comparators: await domainComparators(),
       labels: { ref: ref.source.label, new: neu.source.label },
     });
+    // A tolerance file that skips every product leaves nothing compared: no verdict to give (as an empty reference).
+    if (report.summary.total === 0 && (report.summary.skipped ?? 0) > 0)
+      return fail(
+        `pipe compare: the tolerance file skips every product (${report.summary.skipped}): nothing was compared`,
+      );
     // Reports name the diff directory as the user gave it (relative links in Markdown).
     if (opts.diffDir && report.diffDir) report.diffDir = opts.diffDir;
     const json = core.renderCompareJson(report);
