@@ -198,6 +198,10 @@ describe('pipe build: freshness', () => {
     const b = await ws.build(['count'], ['--out', out]);
     expect(b.run.code, b.run.stderr).toBe(0);
     expect(ws.read('export/count.txt')).toBe('3!');
+    // Under --json, what the folder got (and lost) is an event.
+    expect(b.run.stdout.split('\n').find((l) => l.includes('"event":"out"'))).toBe(
+      JSON.stringify({ event: 'out', dir: out, copied: [ws.path('export/count.txt')], removed: [] }),
+    );
     // A folder where a product goes: one line, nothing replaced, no temporary left behind.
     ws.write('data/a.txt', 'abcd');
     mkdirSync(ws.path('export2/count.txt'), { recursive: true });

@@ -414,7 +414,10 @@ async function buildOpened(
         );
         return EXIT_BUILD_FAILED;
       }
-      if (!opts.json)
+      // A tool reading --json learns what the folder now holds, and what left it.
+      if (opts.json)
+        process.stdout.write(`${JSON.stringify({ event: 'out', dir: opts.out, copied, removed })}\n`);
+      else
         process.stderr.write(
           `copied ${copied.length} file${copied.length === 1 ? '' : 's'} to ${opts.out}` +
             (removed.length > 0
