@@ -166,7 +166,8 @@ export abstract class HttpCacheBackend implements RemoteCache {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (typeof code === 'string' && !code.startsWith('UND_')) {
-          return fail({ type: 'unavailable', detail: `writing ${destPath}: ${code}` }); // local disk trouble
+          // This machine's disk (full, read-only), not the remote: the caller keeps the remote in use.
+          return fail({ type: 'unavailable', detail: `writing ${destPath}: ${code}`, cause: 'local-disk' });
         }
         const detail = networkDetail(e);
         lastFailure = {

@@ -50,7 +50,8 @@ const MAX_ENTRY_WARNINGS = 3;
 const MAX_RETRY_FACTOR = 16;
 
 /** A failure that means the remote as a whole is unusable (not one bad entry). */
-const isRemoteDown = (f: CacheFailure) => f.type === 'unavailable' || f.type === 'unauthorized';
+const isRemoteDown = (f: CacheFailure) =>
+  (f.type === 'unavailable' && f.cause !== 'local-disk') || f.type === 'unauthorized';
 
 /**
  * Local store first, then the remote: remote hits are downloaded into the local store (verified), and
@@ -144,6 +145,18 @@ export class TieredCache implements CacheBackend {
    */
   private remoteFailed(operation: string, failure: CacheFailure): CacheFailure | undefined {
     const remoteName = this.remote?.name ?? 'remote';
+    // The download came, but this machine could not store it (a full disk): said once as the local cache's trouble;
+    // the remote stays in use, and the blob is out of reach for now.
+    if (failure.type === 'unavailable' && failure.cause === 'local-disk') {
+      // The code, not the path: one line for a full disk, however many blobs it refuses.
+      const code = failure.detail.replace(/^writing .*: /, '');
+      this.warn(
+        operation,
+        failure,
+        `local cache: could not store what the remote cache sent (${code}: is the disk full?); the remote cache stays in use`,
+      );
+      return failure;
+    }
     if (isRemoteDown(failure)) {
       if (this.required) return failure;
       // Requests run concurrently (uploads go on while later tasks run): those under way when the remote went

@@ -61,7 +61,8 @@ export type CacheFailure =
   | { type: 'corrupt'; what: string; detail: string }
   | { type: 'invalid-manifest'; what: string; problems: ManifestProblem[] }
   /** `cause`, when HTTP knows it: the server answered 5xx, or did not answer in time (doctor's hints tell them apart). */
-  | { type: 'unavailable'; detail: string; cause?: 'server-error' | 'timeout' }
+  /** `local-disk`: the remote answered, but writing what it sent to this machine's disk failed (ENOSPC, EACCES). */
+  | { type: 'unavailable'; detail: string; cause?: 'server-error' | 'timeout' | 'local-disk' }
   | { type: 'unauthorized'; detail: string }
   | { type: 'rejected'; status: number; detail: string };
 

@@ -143,7 +143,8 @@ export interface RemoteSetup {
   onDown?: (failure: CacheFailure) => void;
 }
 
-const isRemoteDown = (f: CacheFailure) => f.type === 'unavailable' || f.type === 'unauthorized';
+const isRemoteDown = (f: CacheFailure) =>
+  (f.type === 'unavailable' && f.cause !== 'local-disk') || f.type === 'unauthorized';
 
 /**
  * A tiered cache over the local store at `cacheDir` and the configured remote, or undefined when no
