@@ -4,25 +4,16 @@
 // its log, a detached build is followed with `pipe status` and stopped with `pipe cancel`, and the Crab
 // excess_map pipeline gives the same FITS bytes as a local build.
 // Skipped with a printed reason when slurm-wlm/munge are not installed — except under CI=true.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { slurmInstalled } from '../packages/core/test/fixtures/slurm-installed.js';
 import { Workspace } from './rig.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const installed =
-  spawnSync('sh', ['-c', 'command -v slurmctld && command -v slurmd && command -v munged'], {
-    stdio: 'ignore',
-  }).status === 0;
-if (!installed) {
-  if (process.env.CI === 'true')
-    throw new Error('Slurm is required under CI=true: apt-get install slurm-wlm munge');
-  console.log(
-    'skipping pipe build --executor slurm tests: slurmctld/slurmd/munged not installed (apt-get install slurm-wlm munge)',
-  );
-}
+const installed = slurmInstalled('pipe build --executor slurm tests');
 
 // The same cluster (and lock) as packages/core/test/slurm-cluster.test.ts: the two files take turns.
 const clusterEnv = {

@@ -7,26 +7,17 @@
 // leaving no daemon, port or cgroup behind.
 // Skipped with a printed reason when slurm-wlm/munge are not installed — except under CI=true — and, even under
 // CI, when the kernel has no writable cgroup v1 memory controller (a kernel feature, not a service CI installs).
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { slurmInstalled } from '../packages/core/test/fixtures/slurm-installed.js';
 import { Workspace } from './rig.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const installed =
-  spawnSync('sh', ['-c', 'command -v slurmctld && command -v slurmd && command -v munged'], {
-    stdio: 'ignore',
-  }).status === 0;
-if (!installed) {
-  if (process.env.CI === 'true')
-    throw new Error('Slurm is required under CI=true: apt-get install slurm-wlm munge');
-  console.log(
-    'skipping Slurm memory-limit tests: slurmctld/slurmd/munged not installed (apt-get install slurm-wlm munge)',
-  );
-}
+const installed = slurmInstalled('Slurm memory-limit tests');
 
 /** Why this kernel cannot enforce a job's memory the way slurm-up.sh sets it up (cgroup v1), or undefined. */
 function noCgroupV1Memory(): string | undefined {

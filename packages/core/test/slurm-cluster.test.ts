@@ -1,7 +1,7 @@
 // The Slurm client and executor against a real single-node cluster, started with scripts/slurm-up.sh in a
 // directory and on ports of its own (so that killing its slurmd cannot disturb a cluster CI shares).
 // Skipped with a printed reason when slurm-wlm/munge are not installed — except under CI=true.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,20 +14,11 @@ import { SlurmExecutor, type SlurmExecutorOptions } from '../src/slurm/executor.
 import { hashFile } from '../src/slurm/task-files.js';
 import type { ExecTask, TaskEvent, TaskOutcome } from '../src/slurm/types.js';
 import { commandRequest } from './fixtures/run-command.js';
+import { slurmInstalled } from './fixtures/slurm-installed.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const entry = join(repo, 'packages/core/dist/slurm/job-entry.js');
-const installed =
-  spawnSync('sh', ['-c', 'command -v slurmctld && command -v slurmd && command -v munged'], {
-    stdio: 'ignore',
-  }).status === 0;
-if (!installed) {
-  if (process.env.CI === 'true')
-    throw new Error('Slurm is required under CI=true: apt-get install slurm-wlm munge');
-  console.log(
-    'skipping Slurm cluster tests: slurmctld/slurmd/munged not installed (apt-get install slurm-wlm munge)',
-  );
-}
+const installed = slurmInstalled('Slurm cluster tests');
 
 const clusterEnv = {
   ...process.env,

@@ -4,23 +4,18 @@
  * build as interrupted; every Slurm job named after the build is also scancelled, in case the driver is
  * gone. Finished tasks keep their products and cache entries.
  */
-import { cancelBuildJobs, readBuildRecord, SlurmClient, unconfirmedText } from '@pipe/core';
+import { cancelBuildJobs, SlurmClient, unconfirmedText } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
-import { workspaceFromCli } from './workspace.js';
+import { buildRecordFromCli } from './workspace.js';
 
 export async function cancelCommand(id: string | undefined, opts: GlobalOptions): Promise<number> {
-  const ws = workspaceFromCli(opts);
+  const ws = buildRecordFromCli(opts, id);
   if (!ws.ok) {
     process.stderr.write(`${ws.message}\n`);
     return EXIT_USAGE;
   }
-  const got = readBuildRecord(ws.layout.buildsDir, id ?? 'last');
-  if (!got.ok) {
-    process.stderr.write(`pipe: ${got.detail}\n`);
-    return EXIT_USAGE;
-  }
-  const buildId = got.record.id;
+  const buildId = ws.record.id;
   const result = await cancelBuildJobs({
     buildId,
     lockFile: ws.layout.lockFile,
@@ -31,7 +26,7 @@ export async function cancelCommand(id: string | undefined, opts: GlobalOptions)
   // Jobs Slurm could not list or cancel may run on: not a success.
   const code = result.unconfirmed ? 1 : 0;
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ buildId, status: got.record.status, ...result })}\n`);
+    process.stdout.write(`${JSON.stringify({ buildId, status: ws.record.status, ...result })}\n`);
     return code;
   }
   const parts = [
@@ -43,7 +38,7 @@ export async function cancelCommand(id: string | undefined, opts: GlobalOptions)
   ].filter(Boolean);
   if (result.unconfirmed) parts.push(`error: ${unconfirmedText(result.unconfirmed)}`);
   process.stderr.write(
-    `build ${buildId} (${got.record.status}): ${parts.join('; ') || 'nothing was running'}\n`,
+    `build ${buildId} (${ws.record.status}): ${parts.join('; ') || 'nothing was running'}\n`,
   );
   return code;
 }

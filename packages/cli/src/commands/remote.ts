@@ -28,7 +28,7 @@ import {
   TieredCache,
   TurboRemoteCache,
 } from '@pipe/cache';
-import { type Pipeline, readBuildRecord } from '@pipe/core';
+import type { Pipeline } from '@pipe/core';
 import {
   cacheDirOption,
   findPipelineFile,
@@ -38,7 +38,7 @@ import {
 } from '../context.js';
 import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { interruptSignal } from '../interrupt.js';
-import { workspaceFromCli } from './workspace.js';
+import { buildRecordFromCli } from './workspace.js';
 
 export const REMOTE_MODES: readonly RemoteMode[] = ['read', 'write', 'readwrite', 'off'];
 
@@ -277,14 +277,9 @@ export async function pushCommand(
   id: string | undefined,
   opts: RemoteCliOptions & GlobalOptions & { cacheDir?: string },
 ): Promise<number> {
-  const ws = workspaceFromCli(opts);
+  const ws = buildRecordFromCli(opts, id);
   if (!ws.ok) {
     process.stderr.write(`${ws.message}\n`);
-    return EXIT_USAGE;
-  }
-  const got = readBuildRecord(ws.layout.buildsDir, id ?? 'last');
-  if (!got.ok) {
-    process.stderr.write(`pipe: ${got.detail}\n`);
     return EXIT_USAGE;
   }
   const resolved = resolveRemote(opts, process.env, await pipelineRemoteCache(opts));
@@ -304,7 +299,7 @@ export async function pushCommand(
     );
     return EXIT_USAGE;
   }
-  const record = got.record;
+  const record = ws.record;
   // Tasks that failed (or were skipped, cancelled, not started) stored nothing: no entry to push, nor one to call evicted.
   const keys = Object.values(record.tasks).flatMap((t) =>
     t.key && (t.state === 'ran' || t.state === 'restored' || t.state === 'up-to-date') ? [t.key] : [],

@@ -5,29 +5,23 @@ import {
   describeReasons,
   type LiveJobs,
   liveBuildJobs,
-  readBuildRecord,
   SlurmClient,
   slurmWorkDir,
 } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
-import { workspaceFromCli } from './workspace.js';
+import { buildRecordFromCli } from './workspace.js';
 
 export async function statusCommand(
   id: string | undefined,
   opts: GlobalOptions & { all?: boolean },
 ): Promise<number> {
-  const ws = workspaceFromCli(opts);
+  const ws = buildRecordFromCli(opts, id);
   if (!ws.ok) {
     process.stderr.write(`${ws.message}\n`);
     return EXIT_USAGE;
   }
-  const got = readBuildRecord(ws.layout.buildsDir, id ?? 'last');
-  if (!got.ok) {
-    process.stderr.write(`pipe: ${got.detail}\n`);
-    return EXIT_USAGE;
-  }
-  const r = got.record;
+  const r = ws.record;
   // A running build's Slurm jobs, as Slurm sees them now (the record only has them once the build ends).
   const live: LiveJobs | undefined =
     r.status === 'running'

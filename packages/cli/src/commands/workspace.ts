@@ -1,6 +1,6 @@
 /** Commands that read the workspace's records without loading the pipeline (log, status, why, cache). */
 import path from 'node:path';
-import { type WorkspaceLayout, workspaceLayout } from '@pipe/core';
+import { type BuildRecord, readBuildRecord, type WorkspaceLayout, workspaceLayout } from '@pipe/core';
 import {
   cacheDirOption,
   findPipelineFile,
@@ -16,4 +16,20 @@ export function workspaceFromCli(
   const file = findPipelineFile(cwd, opts.file);
   if (!file) return { ok: false, message: noPipelineMessage(cwd) };
   return { ok: true, layout: workspaceLayout(path.dirname(file), cacheDirOption(opts)) };
+}
+
+/**
+ * The workspace and one build's record (`id`: an id, a unique prefix or 'last'), or the line that says why not (for
+ * stderr; the command then exits 2): what `pipe status`, `cancel` and `cache push` start from.
+ */
+export function buildRecordFromCli(
+  opts: GlobalOptions,
+  id: string | undefined,
+): { ok: true; layout: WorkspaceLayout; record: BuildRecord } | { ok: false; message: string } {
+  const ws = workspaceFromCli(opts);
+  if (!ws.ok) return ws;
+  const got = readBuildRecord(ws.layout.buildsDir, id ?? 'last');
+  return got.ok
+    ? { ok: true, layout: ws.layout, record: got.record }
+    : { ok: false, message: `pipe: ${got.detail}` };
 }
