@@ -277,53 +277,47 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
 
-  cache
-    .command('doctor')
-    .description('test the configured remote cache: reach, read, write, read back, overwrite, delete')
-    .option('--json', 'print JSON')
-    // The mode the builds use: with 'read' (an untrusted branch's read-only token), refused writes are fine (exit 0).
-    .addOption(
-      new Option(
-        '--remote-cache <mode>',
-        "the builds' use of the remote (default: $PIPE_REMOTE_CACHE_MODE or readwrite); with read, refused writes pass",
-      ).choices(['read', 'write', 'readwrite', 'off']),
-    )
-    .option('--remote-cache-url <url>', 'remote cache URL (default: $PIPE_REMOTE_CACHE)')
-    .addOption(
-      new Option(
-        '--remote-cache-protocol <protocol>',
-        'bazel or turbo (default: $PIPE_REMOTE_CACHE_PROTOCOL)',
-      ).choices(['bazel', 'turbo']),
-    )
-    .option('--remote-cache-team <team>', 'team of a turbo remote cache (default: $PIPE_REMOTE_CACHE_TEAM)')
-    .action(async (_opts, cmd: Command) => {
-      const { doctorCommand } = await import('./commands/remote.js');
-      set(await doctorCommand({ ...cmd.optsWithGlobals() }));
-    });
+  // The remote's mode (`modeHelp`), server, protocol and team, as a build takes them: for doctor and push.
+  const remoteServerOptions = (sub: Command, modeHelp: string) =>
+    sub
+      .addOption(new Option('--remote-cache <mode>', modeHelp).choices(['read', 'write', 'readwrite', 'off']))
+      .option('--remote-cache-url <url>', 'remote cache URL (default: $PIPE_REMOTE_CACHE)')
+      .addOption(
+        new Option(
+          '--remote-cache-protocol <protocol>',
+          'bazel or turbo (default: $PIPE_REMOTE_CACHE_PROTOCOL)',
+        ).choices(['bazel', 'turbo']),
+      )
+      .option(
+        '--remote-cache-team <team>',
+        'team of a turbo remote cache (default: $PIPE_REMOTE_CACHE_TEAM)',
+      );
 
-  cache
-    .command('push')
-    .argument('[build]', 'build id or unique prefix (default: the last build)')
-    .description("send a build's cache entries that the remote cache lacks (stored while it was down) to it")
-    .option('--json', 'print JSON')
-    .addOption(
-      new Option(
-        '--remote-cache <mode>',
-        'the use of the remote (default: $PIPE_REMOTE_CACHE_MODE or readwrite): push needs write or readwrite',
-      ).choices(['read', 'write', 'readwrite', 'off']),
-    )
-    .option('--remote-cache-url <url>', 'remote cache URL (default: $PIPE_REMOTE_CACHE)')
-    .addOption(
-      new Option(
-        '--remote-cache-protocol <protocol>',
-        'bazel or turbo (default: $PIPE_REMOTE_CACHE_PROTOCOL)',
-      ).choices(['bazel', 'turbo']),
-    )
-    .option('--remote-cache-team <team>', 'team of a turbo remote cache (default: $PIPE_REMOTE_CACHE_TEAM)')
-    .action(async (id: string | undefined, _opts, cmd: Command) => {
-      const { pushCommand } = await import('./commands/remote.js');
-      set(await pushCommand(id, { ...cmd.optsWithGlobals() }));
-    });
+  remoteServerOptions(
+    cache
+      .command('doctor')
+      .description('test the configured remote cache: reach, read, write, read back, overwrite, delete')
+      .option('--json', 'print JSON'),
+    // The mode the builds use: with 'read' (an untrusted branch's read-only token), refused writes are fine (exit 0).
+    "the builds' use of the remote (default: $PIPE_REMOTE_CACHE_MODE or readwrite); with read, refused writes pass",
+  ).action(async (_opts, cmd: Command) => {
+    const { doctorCommand } = await import('./commands/remote.js');
+    set(await doctorCommand({ ...cmd.optsWithGlobals() }));
+  });
+
+  remoteServerOptions(
+    cache
+      .command('push')
+      .argument('[build]', 'build id or unique prefix (default: the last build)')
+      .description(
+        "send a build's cache entries that the remote cache lacks (stored while it was down) to it",
+      )
+      .option('--json', 'print JSON'),
+    'the use of the remote (default: $PIPE_REMOTE_CACHE_MODE or readwrite): push needs write or readwrite',
+  ).action(async (id: string | undefined, _opts, cmd: Command) => {
+    const { pushCommand } = await import('./commands/remote.js');
+    set(await pushCommand(id, { ...cmd.optsWithGlobals() }));
+  });
 
   program
     .command('compare')
