@@ -118,3 +118,41 @@ targets:
     );
   });
 });
+
+// helper-130: what a step returns as metadata was kept in the cache entry's provenance and shown nowhere.
+describe('pipe why shows what a step said of its work', () => {
+  it("prints a task's metadata under it (long values cut), and none for a task without", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  count:
+    step: ./steps/count.mjs
+    inputs: {x: data/a.txt}
+    outputs: {o: build/count.txt}
+  copy:
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    inputs: {x: {target: count}}
+    outputs: {o: build/copy.txt}
+`,
+      'data/a.txt': 'abc\n',
+      'steps/count.mjs': `import { readFileSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'count', version: '1',
+  run(ctx) {
+    const text = readFileSync(ctx.inputs.x[0], 'utf8');
+    writeFileSync(ctx.outputs.o, String(text.length));
+    return { metadata: { chars: text.length, note: 'n'.repeat(300) } };
+  },
+};
+`,
+    });
+    expect((await ws.build(['copy'])).run.code).toBe(0);
+    const why = await ws.run(['why', 'build/copy.txt']);
+    expect(why.code, why.stderr).toBe(0);
+    const lines = why.stdout.split('\n');
+    const meta = lines.filter((l) => l.includes('metadata '));
+    expect(meta).toHaveLength(1); // count's; the command has none
+    expect(meta[0]).toMatch(/^ {6}metadata \{"chars":4,"note":"n+…$/);
+    expect(meta[0]!.length).toBeLessThan(260);
+  });
+});

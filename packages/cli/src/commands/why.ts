@@ -18,6 +18,12 @@ import { cacheDirOption, type GlobalOptions, loadForCommand, workingDir } from '
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
 
+/** What a task's cache entry adds to its record: where it was made (a restored one), and the step's metadata. */
+interface EntryFacts {
+  made?: string;
+  metadata?: Record<string, unknown>;
+}
+
 /** Where a cached product was made, from its cache entry's provenance: the build, executor, job, host and end. */
 export function madeInLine(provenance: Record<string, unknown>): string | undefined {
   const text = (k: string) => (typeof provenance[k] === 'string' ? (provenance[k] as string) : undefined);
@@ -41,7 +47,7 @@ async function render(
   root: string,
   inCache: (sha256: string) => boolean,
   paramsShown: Map<string, string>,
-  madeIn: (key: string) => Promise<string | undefined>,
+  entry: (key: string) => Promise<EntryFacts | undefined>,
 ): Promise<void> {
   const pad = '  '.repeat(depth);
   out.push(
@@ -62,10 +68,8 @@ async function render(
   const reasons = b.reasons?.map(renderReason).join('; ');
   out.push(`${pad}  last ${b.state ?? 'built'} in build ${b.id}${reasons ? `: ${reasons}` : ''}`);
   // A restored product was made elsewhere (another workspace, a CI runner, a Slurm job): its cache entry says where.
-  if (b.state === 'restored') {
-    const made = await madeIn(node.key);
-    if (made) out.push(`${pad}  ${made}`);
-  }
+  const facts = await entry(node.key);
+  if (b.state === 'restored' && facts?.made) out.push(`${pad}  ${facts.made}`);
   if (Object.keys(node.params).length > 0) {
     // A fan-out's tasks share their params: printed once, then named (one long line per run told nothing new).
     const text = JSON.stringify(node.params);
@@ -75,9 +79,14 @@ async function render(
       out.push(`${pad}  params ${text}`);
     } else out.push(`${pad}  params as ${first}`);
   }
+  // What the step said of its work (StepResult.metadata: counts, livetime, the peak; a Slurm job's node and request).
+  if (facts?.metadata) {
+    const text = JSON.stringify(facts.metadata);
+    out.push(`${pad}  metadata ${text.length > 240 ? `${text.slice(0, 239)}…` : text}`);
+  }
   if (node.item?.emitter) {
     out.push(`${pad}  ← item ${node.item.id} emitted by:`);
-    await render(node.item.emitter, depth + 2, out, seen, root, inCache, paramsShown, madeIn);
+    await render(node.item.emitter, depth + 2, out, seen, root, inCache, paramsShown, entry);
   } else if (node.item?.emittedBy) {
     // Its emitter's latest record is another run: named, not passed off as this product's lineage.
     const e = node.item.emittedBy;
@@ -93,10 +102,10 @@ async function render(
         `${pad}  ← ${input.path} (read as sha256 ${input.hash.slice(0, 12)}) — rebuilt since (now sha256 ${input.rebuiltSince.slice(0, 12)}): ${node.task} is out of date, its next build reruns it${input.producer ? '; now made by:' : ''}`,
       );
       if (input.producer)
-        await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, madeIn);
+        await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, entry);
     } else if (input.producer) {
       out.push(`${pad}  ← ${input.path} from:`);
-      await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, madeIn);
+      await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, entry);
     } else {
       out.push(
         `${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})${await rawNow(path.resolve(root, input.path), input.hash)}`,
@@ -198,12 +207,21 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   // The cache the builds used: --cache-dir / PIPE_CACHE_DIR when given, else the last build's (its --cache-dir).
   const store = new LocalStore({ root: buildsCacheDir(opts, ws.layout) });
   const inCache = (sha256: string) => existsSync(store.blobPath(sha256));
-  const madeIn = async (key: string) => {
+  const entry = async (key: string): Promise<EntryFacts | undefined> => {
     const got = await store.getManifest(key);
-    return got.ok && got.value ? madeInLine(got.value.provenance) : undefined;
+    if (!got.ok || !got.value) return undefined;
+    const provenance = got.value.provenance;
+    const metadata = provenance['metadata'];
+    const made = madeInLine(provenance);
+    return {
+      ...(made ? { made } : {}),
+      ...(metadata && typeof metadata === 'object' && Object.keys(metadata).length > 0
+        ? { metadata: metadata as Record<string, unknown> }
+        : {}),
+    };
   };
   for (const node of result.nodes)
-    await render(node, 0, out, seen, ws.layout.root, inCache, paramsShown, madeIn);
+    await render(node, 0, out, seen, ws.layout.root, inCache, paramsShown, entry);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
