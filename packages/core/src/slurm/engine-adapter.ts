@@ -17,6 +17,7 @@ import { dirname } from 'node:path';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { attemptMarker } from '../execute/retries.js';
 import { codeHash, type IdentitiesSeen, identityOnce } from '../fingerprint/code-hash.js';
+import type { Resources } from '../model/types.js';
 import { SlurmExecutor, type SlurmExecutorOptions } from './executor.js';
 import { JobTableWriter } from './job-table.js';
 import { isInside, type KeptResult, keptDir, LeftResults } from './left-results.js';
@@ -108,13 +109,8 @@ async function taskLog(attempts: TaskOutcome['attempts'], logFile: string, taskI
 export function retryText(e: Extract<TaskEvent, { type: 'retrying' }>): string {
   const asked = e.asked ?? {};
   const next = e.next ?? {};
-  const hit =
-    e.reason.type === 'out-of-memory' && asked.mem
-      ? [`--mem=${asked.mem}`]
-      : e.reason.type === 'timeout' && asked.time
-        ? [`--time=${asked.time}`]
-        : [];
-  const about = [...(e.job ? [`Slurm job ${e.job}`] : []), ...hit];
+  const hit = limitHit(e.reason, asked);
+  const about = [...(e.job ? [`Slurm job ${e.job}`] : []), ...(hit ? [hit] : [])];
   const grown = (['mem', 'time'] as const)
     .filter((k) => next[k] !== undefined && next[k] !== asked[k])
     .map((k) => `--${k}=${next[k]}`);
@@ -124,6 +120,13 @@ export function retryText(e: Extract<TaskEvent, { type: 'retrying' }>): string {
   );
 }
 
+/** The sbatch limit an attempt that asked for `asked` hit (`--mem=100M`, `--time=…`), when that is why it ended. */
+function limitHit(reason: FailureReason, asked: Resources): string | undefined {
+  if (reason.type === 'out-of-memory' && asked.mem) return `--mem=${asked.mem}`;
+  if (reason.type === 'timeout' && asked.time) return `--time=${asked.time}`;
+  return undefined;
+}
+
 /**
  * A retry that sbatch refused (its request grown past a partition's limit, say: attempt n asks for n × mem and
  * n × time): what ended the attempt before it is the task's failure, and the refusal is why it was not retried.
@@ -131,20 +134,13 @@ export function retryText(e: Extract<TaskEvent, { type: 'retrying' }>): string {
 function refusedRetry(o: Extract<TaskOutcome, { status: 'failed' }>): ExecFailure | undefined {
   const before = o.attempts[o.attempts.length - 1];
   if (o.reason.type !== 'submit-rejected' || !before?.reason) return undefined;
-  const asked = before.reason.type === 'out-of-memory' ? before.resources.mem : undefined;
-  const limit = before.reason.type === 'timeout' ? before.resources.time : undefined;
-  const about = [
-    `Slurm job ${before.job}`,
-    ...(asked ? [`--mem=${asked}`] : []),
-    ...(limit ? [`--time=${limit}`] : []),
-  ];
+  const hit = limitHit(before.reason, before.resources);
+  const about = [`Slurm job ${before.job}`, ...(hit ? [hit] : [])];
   const message =
     `${describeFailure(before.reason)} (${about.join(', ')}); its retry (attempt ${before.attempt + 1}) ` +
     `${describeFailure(o.reason)} (attempt n asks for n × resources.mem and n × resources.time: ` +
     'lower them or the retries, or take a partition or node that allows them)';
-  return asked || limit
-    ? { type: 'over-limit', message }
-    : { type: 'executor-error', message: `slurm: ${message}` };
+  return hit ? { type: 'over-limit', message } : { type: 'executor-error', message: `slurm: ${message}` };
 }
 
 /** A Slurm task outcome as the engine's (exported for tests). */
