@@ -195,6 +195,7 @@ export abstract class HttpCacheBackend implements RemoteCache {
       return fail({
         type: 'unavailable',
         detail: `reading ${srcPath}: ${isMissing(e) ? 'missing' : (e as Error).message}`,
+        cause: 'local-disk',
       });
     }
     const body = () => ({

@@ -30,7 +30,7 @@ export {
 export { type PushReport, pushEntries } from './push.js';
 export type { RemoteAuthOptions } from './remote-auth.js';
 export { type RemoteConfigError, remoteFromEnv } from './remote-config.js';
-export { type RemoteMode, TieredCache, type TieredCacheOptions } from './tiered-cache.js';
+export { isRemoteDown, type RemoteMode, TieredCache, type TieredCacheOptions } from './tiered-cache.js';
 export { TurboRemoteCache, type TurboRemoteCacheOptions } from './turbo-remote.js';
 export type {
   BudgetReport,

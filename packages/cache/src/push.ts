@@ -26,10 +26,16 @@ export interface PushReport {
   failure?: { key: string; failure: CacheFailure };
 }
 
-/** A failure of one entry (its local blob, or a refusal of that upload), after which the others may still go. */
-function entryOnly(f: CacheFailure, local: boolean): boolean {
-  if (local) return f.type === 'corrupt' || f.type === 'unavailable';
-  return f.type === 'rejected' && f.status !== 0;
+/**
+ * A failure of one entry, after which the others may still go: its local blob corrupt or unreadable (an upload
+ * hashes its file first), or the remote refusing that upload (a body limit).
+ */
+function entryOnly(f: CacheFailure): boolean {
+  return (
+    f.type === 'corrupt' ||
+    (f.type === 'unavailable' && f.cause === 'local-disk') ||
+    (f.type === 'rejected' && f.status !== 0)
+  );
 }
 
 /**
@@ -77,11 +83,7 @@ export async function pushEntries(
       if (!onRemote.value) {
         const put = await remote.putBlob(output.sha256, local.blobPath(output.sha256));
         if (!put.ok) {
-          // putBlob hashes the local file first: 'corrupt' and 'unavailable: reading …' are the local blob's.
-          const localBlob =
-            put.failure.type === 'corrupt' ||
-            (put.failure.type === 'unavailable' && put.failure.detail.startsWith('reading '));
-          if (entryOnly(put.failure, localBlob)) {
+          if (entryOnly(put.failure)) {
             skipped = put.failure;
             break;
           }
@@ -102,7 +104,7 @@ export async function pushEntries(
       continue;
     }
     const put = await remote.putManifest(manifest);
-    if (!put.ok && entryOnly(put.failure, false)) {
+    if (!put.ok && entryOnly(put.failure)) {
       report.skipped.push({ key, failure: put.failure });
       continue;
     }

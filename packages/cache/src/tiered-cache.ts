@@ -50,7 +50,8 @@ const MAX_ENTRY_WARNINGS = 3;
 const MAX_RETRY_FACTOR = 16;
 
 /** A failure that means the remote as a whole is unusable (not one bad entry). */
-const isRemoteDown = (f: CacheFailure) =>
+/** The remote as a whole out of reach or refusing us (this machine's own disk trouble is not the remote's). */
+export const isRemoteDown = (f: CacheFailure): boolean =>
   (f.type === 'unavailable' && f.cause !== 'local-disk') || f.type === 'unauthorized';
 
 /**
@@ -145,17 +146,20 @@ export class TieredCache implements CacheBackend {
    */
   private remoteFailed(operation: string, failure: CacheFailure): CacheFailure | undefined {
     const remoteName = this.remote?.name ?? 'remote';
-    // The download came, but this machine could not store it (a full disk): said once as the local cache's trouble;
-    // the remote stays in use, and the blob is out of reach for now.
+    // This machine's side failed (a download it could not store: a full disk; a blob to send it could not read): said
+    // once as the local cache's trouble, and the remote stays in use.
     if (failure.type === 'unavailable' && failure.cause === 'local-disk') {
-      // The code, not the path: one line for a full disk, however many blobs it refuses.
-      const code = failure.detail.replace(/^writing .*: /, '');
+      // What failed, not the path: one line for a full disk, however many blobs it refuses.
+      const code = failure.detail.replace(/^(writing|reading) .*: /, '');
       this.warn(
         operation,
         failure,
-        `local cache: could not store what the remote cache sent (${code}: is the disk full?); the remote cache stays in use`,
+        failure.detail.startsWith('reading ')
+          ? `local cache: could not read a blob to send to the remote cache (${code}); the remote cache stays in use`
+          : `local cache: could not store what the remote cache sent (${code}: is the disk full?); the remote cache stays in use`,
       );
-      return failure;
+      // A download is out of reach; an upload is only not shared, as any refused upload.
+      return operation === 'fetchBlob' ? failure : undefined;
     }
     if (isRemoteDown(failure)) {
       if (this.required) return failure;

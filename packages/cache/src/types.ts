@@ -61,7 +61,10 @@ export type CacheFailure =
   | { type: 'corrupt'; what: string; detail: string }
   | { type: 'invalid-manifest'; what: string; problems: ManifestProblem[] }
   /** `cause`, when HTTP knows it: the server answered 5xx, or did not answer in time (doctor's hints tell them apart). */
-  /** `local-disk`: the remote answered, but writing what it sent to this machine's disk failed (ENOSPC, EACCES). */
+  /**
+   * `local-disk`: this machine's side failed, not the remote (writing what it sent: ENOSPC; reading a blob to send:
+   * gone, unreadable).
+   */
   | { type: 'unavailable'; detail: string; cause?: 'server-error' | 'timeout' | 'local-disk' }
   | { type: 'unauthorized'; detail: string }
   | { type: 'rejected'; status: number; detail: string };

@@ -20,6 +20,7 @@ import {
   type CacheWarning,
   describeFailure,
   doctor,
+  isRemoteDown,
   LocalStore,
   pushEntries,
   type RemoteCache,
@@ -142,9 +143,6 @@ export interface RemoteSetup {
   /** Called once when the remote fails as a whole (e.g. to stop a build that requires it). */
   onDown?: (failure: CacheFailure) => void;
 }
-
-const isRemoteDown = (f: CacheFailure) =>
-  (f.type === 'unavailable' && f.cause !== 'local-disk') || f.type === 'unauthorized';
 
 /**
  * A tiered cache over the local store at `cacheDir` and the configured remote, or undefined when no
