@@ -221,6 +221,10 @@ export function pipelineRemote(
   };
 }
 
+/** Why doctor and push have nothing to work on, and what to set. */
+const NO_REMOTE =
+  'no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed), or remote_cache: {url} in pipe.yaml';
+
 /** `pipe cache doctor`: test the configured remote (reach, read, write, read back, overwrite, delete). */
 export async function doctorCommand(opts: RemoteCliOptions & GlobalOptions): Promise<number> {
   // The pipeline's own `remote_cache:` counts, as for a build (the environment and flags override it).
@@ -238,9 +242,7 @@ export async function doctorCommand(opts: RemoteCliOptions & GlobalOptions): Pro
     return EXIT_USAGE;
   }
   if (!resolved.remote) {
-    process.stderr.write(
-      'pipe: no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed), or remote_cache: {url} in pipe.yaml\n',
-    );
+    process.stderr.write(`pipe: ${NO_REMOTE}\n`);
     return EXIT_USAGE;
   }
   const report = await doctor(resolved.remote);
@@ -286,9 +288,7 @@ export async function pushCommand(
     return EXIT_USAGE;
   }
   if (!resolved.remote) {
-    process.stderr.write(
-      'pipe: cache push: no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed), or remote_cache: {url} in pipe.yaml\n',
-    );
+    process.stderr.write(`pipe: cache push: ${NO_REMOTE}\n`);
     return EXIT_USAGE;
   }
   if (resolved.mode !== 'write' && resolved.mode !== 'readwrite') {

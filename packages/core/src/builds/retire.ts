@@ -122,7 +122,7 @@ async function retireOutput(
  * The folders a removed output leaves empty go too, up to the workspace (as git does): a retired run's folder does
  * not linger. rmdir removes only an empty folder; the first that is not (or is not ours to remove) stops the walk.
  */
-async function removeEmptiedFolders(dir: string, root: string): Promise<void> {
+export async function removeEmptiedFolders(dir: string, root: string): Promise<void> {
   for (let d = dir; d !== root && d.startsWith(`${root}${path.sep}`); d = path.dirname(d)) {
     try {
       await rmdir(d);

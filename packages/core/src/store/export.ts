@@ -1,10 +1,12 @@
 /** `pipe build --out DIR`: copy the requested targets' outputs out of the workspace, atomically. */
 import { realpathSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { removeEmptiedFolders } from '../builds/retire.js';
 import { templateItem } from '../graph/items.js';
 import { rawInputReader } from '../graph/raw-inputs.js';
 import type { Pipeline, Task } from '../model/types.js';
+import { replaceFile } from '../workspace/atomic.js';
 import { nearestExisting, relPath } from '../workspace/layout.js';
 
 /** What a destination of `--out` is in the workspace (a raw input, the pipeline, a product), or undefined. */
@@ -184,11 +186,11 @@ async function dropEarlierCopies(
   const kept = new Map<string, ListedCopy>();
   const removed: string[] = [];
   for (const [rel, copy] of await earlierCopies(listFile)) {
-    if (now.has(rel) || rel.startsWith('../') || rel.includes('/../') || path.isAbsolute(rel)) continue;
+    if (now.has(rel)) continue;
     const file = path.join(outDir, rel);
     const real = realPathOf(file);
-    // Only a file still below the folder (a list edited by hand, or a link, may point elsewhere) that nothing of
-    // the workspace guards.
+    // Only a file still below the folder (a list edited by hand — `../x`, `x/..` — or a link may point elsewhere)
+    // that nothing of the workspace guards.
     if (!real.startsWith(`${realOut}${path.sep}`) || guard(real) !== undefined) continue;
     const st = await stat(file).catch(() => undefined);
     if (!st?.isFile()) continue;
@@ -206,20 +208,11 @@ async function dropEarlierCopies(
     }
     await rm(file, { force: true });
     removed.push(file);
-    // Its folders below `outDir`, when it left them empty.
-    for (let dir = path.dirname(file); dir !== outDir && dir.startsWith(outDir); dir = path.dirname(dir))
-      if (
-        !(await rmdir(dir).then(
-          () => true,
-          () => false,
-        ))
-      )
-        break;
+    await removeEmptiedFolders(path.dirname(file), outDir);
   }
   const all = new Map([...kept, ...now]);
-  const tmp = `${listFile}.pipe-tmp-${process.pid}`;
-  await writeFile(
-    tmp,
+  await replaceFile(
+    listFile,
     `${JSON.stringify(
       {
         format: 'pipe-out',
@@ -231,7 +224,6 @@ async function dropEarlierCopies(
       1,
     )}\n`,
   );
-  await rename(tmp, listFile);
   return removed;
 }
 
