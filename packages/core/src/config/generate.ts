@@ -2,8 +2,8 @@
  * Targets generated from the config file. A config schema (registered with `registerConfigSchema`) may
  * also export `targets(config)`: for a config that describes its own workflow (named steps, each making
  * and consuming products), it returns the targets of that workflow. They then take the place of the
- * pipeline's targets that read `${config...}` — those are the templates of the config's plain form — and
- * go through exactly the validation written targets go through.
+ * templates it names (`replaces`) and of written targets reading config values the config lacks (see
+ * replacedTemplates), and go through exactly the validation written targets go through.
  *
  * Generated values keep their place in the config file: a params value may be `{$config: [path, ...]}`,
  * the config's subtrees at those paths deep-merged (later wins, as gammapy's WorkflowConfig.update), built
@@ -151,11 +151,6 @@ export async function generateTargets(
   return { claimed: true, targets, replaces, sourceFiles, diagnostics };
 }
 
-/** True when a written target reads the config file (its params or inputs use `${config...}`). */
-export function readsConfig(target: TargetSource): boolean {
-  return JSON.stringify(target.doc).includes('${config.');
-}
-
 /** The `${config.a.b}` paths a written target reads; `optional` for `${config.a?}` (absent is its default). */
 function configRefs(target: TargetSource): Array<{ path: string[]; optional: boolean }> {
   return [...JSON.stringify(target.doc).matchAll(/\$\{config\.([^}?]+)(\?)?\}/g)].map((m) => ({
@@ -187,7 +182,6 @@ export function replacedTemplates(
       );
       continue;
     }
-    if (!readsConfig(target)) continue;
     const missing = configRefs(target).find(
       (r) => !r.optional && !(config && lookupConfig(config, r.path).found),
     );
