@@ -43,7 +43,7 @@ import { summaryLines } from '../summary.js';
 import { writablePathProblem } from '../writable-path.js';
 import { targetsOrDefault } from './default-targets.js';
 import { snapshot } from './plan.js';
-import { errorEvent, type OpenedSession, openFromCli, type SessionCliOptions } from './session.js';
+import { type OpenedSession, openFromCli, refused, type SessionCliOptions } from './session.js';
 
 export interface BuildCliOptions extends SessionCliOptions {
   jobs?: number;
@@ -195,10 +195,11 @@ async function buildOpened(
   }
   const outProblem = opts.out ? outProblemBeforeBuild(session, targets, opts.out) : undefined;
   if (outProblem) {
-    const message = `pipe: --out ${opts.out}: ${outProblem}; nothing was built or copied`;
-    process.stderr.write(`${message}\n`);
-    if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(EXIT_USAGE, message))}\n`);
-    return EXIT_USAGE;
+    return refused(
+      opts.json,
+      EXIT_USAGE,
+      `pipe: --out ${opts.out}: ${outProblem}; nothing was built or copied`,
+    );
   }
   if (opts.detach && !opts.dryRun) return detachBuild(session.layout.dir, session.layout.buildsDir);
   if (opts.dryRun) {
@@ -360,10 +361,7 @@ async function buildOpened(
           ? `pipe: ${result.message}`
           : `pipe: another build (${result.owner.buildId}, pid ${result.owner.pid} on ${result.owner.host}) is running in this workspace; ` +
             (waitMs > 0 ? `it still was after ${waitMs / 1000} s` : 'wait for it or use --wait');
-      process.stderr.write(`${message}\n`);
-      // --json promises one `error` event for a refused command (README): a tool reads that, not stderr.
-      if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(EXIT_BUILD_FAILED, message))}\n`);
-      return EXIT_BUILD_FAILED;
+      return refused(opts.json, EXIT_BUILD_FAILED, message);
     }
     output.buildEnd(result.buildId, result.status, result.reports, result.recorded);
     if (result.saveError)

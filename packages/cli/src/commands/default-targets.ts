@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Diagnostic } from '@pipe/core';
 import { type GlobalOptions, loadForSession, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
-import { errorEvent } from './session.js';
+import { refused } from './session.js';
 
 export type TargetsResult = { ok: true; targets: string[] } | { ok: false; code: number };
 
@@ -21,11 +21,10 @@ export async function targetsOrDefault(
   watchedFile?: string,
 ): Promise<TargetsResult> {
   if (targets.length > 0) return { ok: true, targets };
-  const refuse = (code: number, message: string, diagnostics: readonly Diagnostic[] = []): TargetsResult => {
-    process.stderr.write(`${message}\n`);
-    if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(code, message, diagnostics))}\n`);
-    return { ok: false, code };
-  };
+  const refuse = (code: number, message: string, diagnostics: readonly Diagnostic[] = []): TargetsResult => ({
+    ok: false,
+    code: refused(opts.json, code, message, diagnostics),
+  });
   // The pipeline cache serves this load when nothing changed; the command's own load is then served too.
   const loaded = await loadForSession(opts, []);
   if (!loaded.ok) {

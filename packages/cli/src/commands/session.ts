@@ -39,10 +39,25 @@ export interface OpenedInfo {
 }
 
 /**
+ * A command refused before anything ran: the message on stderr and, with --json, the one `error` event a tool reads
+ * instead (README). Returns the exit code.
+ */
+export function refused(
+  json: boolean | undefined,
+  code: number,
+  message: string,
+  diagnostics: readonly Diagnostic[] = [],
+): number {
+  process.stderr.write(`${message}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(errorEvent(code, message, diagnostics))}\n`);
+  return code;
+}
+
+/**
  * The `--json` event of a command refused before anything ran: the exit code, the text printed on stderr, and each
  * diagnostic with its place (a tool need not parse the text).
  */
-export function errorEvent(
+function errorEvent(
   exitCode: number,
   message: string,
   diagnostics: readonly Diagnostic[] = [],
@@ -94,11 +109,10 @@ export async function openFromCli(
   deferPipelineCache = false,
 ): Promise<OpenedSession> {
   // Why the session did not open: on stderr as text and, with --json, as one event on stdout for the tool reading it.
-  const refuse = (code: number, message: string, diagnostics?: readonly Diagnostic[]): OpenedSession => {
-    process.stderr.write(`${message}\n`);
-    if (opts.json) process.stdout.write(`${JSON.stringify(errorEvent(code, message, diagnostics))}\n`);
-    return { ok: false, code };
-  };
+  const refuse = (code: number, message: string, diagnostics?: readonly Diagnostic[]): OpenedSession => ({
+    ok: false,
+    code: refused(opts.json, code, message, diagnostics),
+  });
   const loaded = await loadForSession(opts, targets, warm);
   if (!loaded.ok) return refuse(loaded.code, loaded.message, loaded.diagnostics);
   if (loaded.warnings) process.stderr.write(`${loaded.warnings}\n`);
