@@ -11,17 +11,28 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { crabWorkspace, PIPE_BIN } from './rig.js';
 
+/** A workspace whose `node --import register.mjs` prints `LOADED <url>` for every file module the process resolves. */
+function tracedWorkspace() {
+  const ws = crabWorkspace();
+  ws.write(
+    'hooks.mjs',
+    `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`,
+  );
+  writeFileSync(
+    ws.path('register.mjs'),
+    `import { register } from 'node:module'; register(${JSON.stringify(`file://${ws.path('hooks.mjs')}`)});`,
+  );
+  return ws;
+}
+
+const loadedFiles = (stderr: string) =>
+  [...new Set(stderr.split('\n').filter((l) => l.startsWith('LOADED ')))].map((l) =>
+    fileURLToPath(l.slice(7)),
+  );
+
 describe('the main thread of a plan', () => {
   it('imports the step declarations without the kernels', () => {
-    const ws = crabWorkspace();
-    ws.write(
-      'hooks.mjs',
-      `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`,
-    );
-    writeFileSync(
-      ws.path('register.mjs'),
-      `import { register } from 'node:module'; register(${JSON.stringify(`file://${ws.path('hooks.mjs')}`)});`,
-    );
+    const ws = tracedWorkspace();
     // No pipeline cache, no snapshot: the steps are imported for their declarations.
     const r = spawnSync(
       process.execPath,
@@ -33,9 +44,7 @@ describe('the main thread of a plan', () => {
       },
     );
     expect(r.status, r.stderr).toBe(0);
-    const loaded = [...new Set(r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')))].map((l) =>
-      fileURLToPath(l.slice(7)),
-    );
+    const loaded = loadedFiles(r.stderr);
     expect(loaded.some((f) => f.includes(`${path.sep}astro${path.sep}`))).toBe(true); // the declarations were read
     expect(loaded.some((f) => f.endsWith(path.join('kernels', 'dist', 'seam.js')))).toBe(true);
     // Neither the package entry nor a bundle chunk holding the kernels' loader.
@@ -44,6 +53,39 @@ describe('the main thread of a plan', () => {
       /function (tryLoadKernels|loadWasmKernels)\b/.test(readFileSync(f, 'utf8')),
     );
     expect(withKernels).toEqual([]);
+    rmSync(ws.path('.'), { recursive: true, force: true });
+  });
+
+  // The config loader (yaml, zod: ~680 kB of code, ~40 ms to compile and run at every start) is for a pipeline that
+  // must be read again; a build whose only change is a --param value plans from the pipeline cache without it. A
+  // static import from the build command's modules into the engine's index (as `cache push` once added) loads it
+  // for every build.
+  it('plans a one-parameter change from the pipeline cache without the config loader', () => {
+    const ws = tracedWorkspace();
+    const build = (...extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['--import', ws.path('register.mjs'), PIPE_BIN, 'build', 'excess_map', ...extra],
+        {
+          cwd: ws.path('.'),
+          encoding: 'utf8',
+        },
+      );
+    const first = build();
+    expect(first.status, first.stderr).toBe(0);
+    // The first build read the pipeline's YAML: the check below sees the loader when it is loaded.
+    const loader = (files: string[]) =>
+      files.filter(
+        (f) =>
+          /[\\/]node_modules[\\/](yaml|zod)[\\/]/.test(f) ||
+          /class YAMLParseError|\$ZodError/.test(readFileSync(f, 'utf8')),
+      );
+    expect(loader(loadedFiles(first.stderr)).length).toBeGreaterThan(0);
+    const change = build('--param', 'config.excess_map.correlation_radius=0.12 deg');
+    expect(change.status, change.stderr).toBe(0);
+    expect(change.stderr).toMatch(/ran\s+excess_map .*correlation_radius 0\.1 → 0\.12/);
+    expect(change.stdout).toContain('correlation radius deg: 0.12');
+    expect(loader(loadedFiles(change.stderr))).toEqual([]);
     rmSync(ws.path('.'), { recursive: true, force: true });
   });
 });

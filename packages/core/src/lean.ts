@@ -25,7 +25,7 @@ export {
   recordingEnv,
   writePipelineCache,
 } from './builds/pipeline-cache.js';
-export { type BuildRecord, newBuildId } from './builds/records.js';
+export { type BuildRecord, newBuildId, readBuildRecord } from './builds/records.js';
 export {
   type BuildOptions,
   type BuildResult,

@@ -1,6 +1,6 @@
 /** Commands that read the workspace's records without loading the pipeline (log, status, why, cache). */
 import path from 'node:path';
-import { type BuildRecord, readBuildRecord, type WorkspaceLayout, workspaceLayout } from '@pipe/core';
+import { type BuildRecord, readBuildRecord, type WorkspaceLayout, workspaceLayout } from '@pipe/core/lean';
 import {
   cacheDirOption,
   findPipelineFile,
