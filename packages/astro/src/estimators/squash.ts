@@ -126,8 +126,14 @@ export function midBinTies(recoEdges: ArrayLike<number>, energyEdges: ArrayLike<
 export interface SquashedImage {
   /** Σ_k counts·mask_k. */
   counts: Float64Array;
-  /** Σ_k background (unmasked). */
+  /** Σ_k background (unmasked), what gammapy's estimator correlates. */
   background: Float64Array;
+  /**
+   * Σ_k background·mask_k: the background of the bins whose counts enter `counts`, for whole-map totals. It differs
+   * from `background` only where the mask varies with energy within a pixel, i.e. on an unstacked run (a stack's
+   * background is already 0 where no run was safe).
+   */
+  backgroundSafe: Float64Array;
   /** OR_k mask_k as 0/1. */
   mask: Float64Array;
 }
@@ -142,6 +148,7 @@ export function squashGroup(
 ): SquashedImage {
   const c = new Float64Array(npix);
   const b = new Float64Array(npix);
+  const bSafe = new Float64Array(npix);
   const m = new Float64Array(npix);
   for (let k = group.first; k < group.last; k++) {
     const off = k * npix;
@@ -149,10 +156,11 @@ export function squashGroup(
       const safe = maskSafe === undefined || (maskSafe[off + p] as number) !== 0;
       if (safe) {
         c[p] = (c[p] as number) + (counts[off + p] as number);
+        bSafe[p] = (bSafe[p] as number) + (background[off + p] as number);
         m[p] = 1;
       }
       b[p] = (b[p] as number) + (background[off + p] as number);
     }
   }
-  return { counts: c, background: b, mask: m };
+  return { counts: c, background: b, backgroundSafe: bSafe, mask: m };
 }

@@ -97,7 +97,8 @@ export function summarizeExcessMap(
   for (let p = 0; p < npix; p++) {
     if (image.mask[p] === 0) continue;
     totalCounts += image.counts[p] as number;
-    totalBackground += image.background[p] as number;
+    // The safe bins' background, as the counts: an unstacked run's background is not zero in its unsafe bins.
+    totalBackground += image.backgroundSafe[p] as number;
   }
   const one = (v: number) => Float64Array.of(v);
   const [e, t, s] = [one(0), one(0), one(0)];
