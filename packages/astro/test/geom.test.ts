@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { cutoutAround, isCutoutFailure } from '../src/geom/cutout.js';
 import { isEnergyAxisFailure, logCentres, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { roundHalfEven } from '../src/geom/rounding.js';
-import { createWcsGeom, irfGeom, isGeomFailure, type WcsGeom } from '../src/geom/wcs-geom.js';
+import { createWcsGeom, irfGeom, isGeomFailure, type WcsGeom, wrapLongitude } from '../src/geom/wcs-geom.js';
 import { convertFrame, icrsToPixel, pixelToIcrs } from '../src/wcs/index.js';
 import { SHARED } from './shared-dir.js';
 
@@ -64,6 +64,24 @@ describe('WcsGeom', () => {
     expect(g.wcs.frame).toBe('galactic');
     expect(g.wcs.crval[0]).toBeCloseTo(l, 12);
     expect(g.wcs.crval[1]).toBeCloseTo(b, 12);
+  });
+
+  // A config's `skydir: {frame: galactic, lon: -12.7 deg}` (RX J1713 as often written): gammapy's map has CRVAL1
+  // 347.3, astropy's Longitude wrapping; a map written with -12.7 was another geometry to gammapy's Map arithmetic.
+  it('wraps the centre longitude into [0, 360) as astropy does', () => {
+    const g = geom({ skydir: { lon: -12.7, lat: -0.5, frame: 'galactic' }, binsize: 0.04, width: [3, 2.5] });
+    expect(g.wcs.crval).toEqual([347.3, -0.5]);
+    // astropy's Longitude(v * u.deg).deg, Debian python3-astropy (gammapy 1.0's)
+    const astropy: [number, number][] = [
+      [-12.7, 347.3],
+      [-0.3, 359.7],
+      [370.25, 10.25],
+      [720.1, 0.10000000000002274],
+      [-360, 0],
+      [360, 0],
+      [83.633, 83.633],
+    ];
+    expect(astropy.map(([v]) => wrapLongitude(v))).toEqual(astropy.map(([, w]) => w));
   });
 
   it('refuses empty or negative sizes', () => {

@@ -51,11 +51,43 @@ export function createWcsGeom(spec: WcsGeomSpec): WcsGeom | GeomFailure {
   const wcs = createWcs({
     frame,
     projection: spec.projection ?? 'CAR',
-    crval: [lon, lat],
+    // gammapy's skydir is a SkyCoord, whose longitude astropy wraps into [0, 360): `lon: -12.7 deg` is CRVAL1 347.3
+    // there, and a map with CRVAL1 -12.7 is another geometry to gammapy (Map arithmetic refuses to mix the two).
+    crval: [wrapLongitude(lon), lat],
     crpix: [(nx + 1) / 2, (ny + 1) / 2],
     cdelt: [-spec.binsize, spec.binsize],
   });
   return { wcs, nx, ny };
+}
+
+/**
+ * A longitude (deg) wrapped into [0, 360) as astropy's `Longitude` wraps it (`Angle._wrap_at(360 deg)`), with
+ * Python's float floor division: unchanged inside the range, so -12.7 → 347.3 and 720.1 → 0.10000000000002274.
+ */
+export function wrapLongitude(lon: number): number {
+  const wraps = pyFloorDiv(lon, 360);
+  if (!Number.isFinite(wraps) || wraps === 0) return lon;
+  let v = lon - wraps * 360;
+  // astropy: "Rounding errors can cause problems."
+  if (v >= 360) v -= 360;
+  if (v < 0) v += 360;
+  return v;
+}
+
+/** Python's `a // b` for floats (CPython's float_floor_div), which Math.floor(a / b) does not always equal. */
+function pyFloorDiv(a: number, b: number): number {
+  let mod = a % b;
+  let div = (a - mod) / b;
+  if (mod !== 0) {
+    if (b < 0 !== mod < 0) {
+      mod += b;
+      div -= 1;
+    }
+  }
+  if (div === 0) return 0;
+  let floor = Math.floor(div);
+  if (div - floor > 0.5) floor += 1;
+  return floor;
 }
 
 export function isGeomFailure(v: WcsGeom | GeomFailure): v is GeomFailure {
