@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import type { ExcessMaps } from '../src/estimators/index.js';
 import { readMapFits } from '../src/fits/index.js';
 import { createWcsGeom, isGeomFailure } from '../src/geom/index.js';
 import type { MapDataset } from '../src/makers/index.js';
@@ -56,4 +57,28 @@ it('writes the declared maps and quick-looks, and names the missing outputs in t
   expect(readdirSync(dir).sort()).toEqual(['counts.fits.gz', 'counts.png']);
   const counts = readMapFits(outputs.counts);
   expect(Array.from(counts.data)).toEqual(Array.from(ds.counts));
+});
+
+// A pipeline that declares norm_ul (to get selection_optional's maps) fails on a config that does not ask for them;
+// the message said only "set selection_optional", not which value, nor that the output can go instead.
+it('names the selection_optional value that computes a declared optional map, or dropping the output', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pipe-products-'));
+  dirs.push(dir);
+  const ds = dataset();
+  const npix = ds.geom.nx * ds.geom.ny;
+  const maps = {
+    nx: ds.geom.nx,
+    ny: ds.geom.ny,
+    bins: [{ eMin: 1, eMax: 10 }],
+    maps: { sqrt_ts: new Float64Array(npix) },
+    images: [],
+  } as unknown as ExcessMaps;
+  const outputs = {
+    norm_ul: path.join(dir, 'norm_ul.fits.gz'),
+    flux_errn: path.join(dir, 'flux_errn.fits.gz'),
+  };
+  await expect(writeProductMaps(outputs, ds, maps, () => ({ lon: 0, lat: 0 }))).rejects.toThrow(
+    "output 'norm_ul': map 'norm_ul' was not computed (excess_map.parameters.selection_optional computes it: all, or a list with 'ul'; or take this output out of the target's outputs)\n" +
+      "output 'flux_errn': map 'flux_errn' was not computed (excess_map.parameters.selection_optional computes it: all, or a list with 'errn-errp'; or take this output out of the target's outputs)",
+  );
 });

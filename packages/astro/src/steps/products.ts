@@ -65,8 +65,11 @@ function productImage(
     };
   const data = maps.maps[mapName];
   if (!data) {
-    const hint = OPTIONAL_MAP.test(mapName)
-      ? ' (set excess_map.parameters.selection_optional)'
+    // A pipeline that declares the optional maps fails on a config that does not ask for them: say both ways out.
+    const optional = OPTIONAL_MAP.exec(mapName)?.[1];
+    const hint = optional
+      ? ` (excess_map.parameters.selection_optional computes it: all, or a list with '${optional === 'ul' ? 'ul' : 'errn-errp'}';` +
+        " or take this output out of the target's outputs)"
       : mapName.startsWith('norm') || mapName.startsWith('flux')
         ? ' (needs exposure and an EDISP map)'
         : '';
