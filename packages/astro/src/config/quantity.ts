@@ -2,7 +2,7 @@
  * Quantities as gammapy configs write them: "83.633 deg", "1.0 TeV", "2004-12-04T22:00:00".
  * Parsed into fixed units (degrees, TeV, MJD in TT) so that keys and steps never see unit spellings.
  */
-import { utcToTt } from '../dl3/time-scales.js';
+import { mjdInTt, utcToTt } from '../dl3/time-scales.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string; hint?: string };
 
@@ -139,18 +139,64 @@ export function parseEnergy(raw: unknown): Parsed<number> {
   return parseQuantity(raw, ENERGY_UNITS, 'energy', undefined, 'TeV');
 }
 
+/** astropy's FITS_DEPRECATED_SCALES: old names of time scales a FITS time string may carry. */
+const FITS_DEPRECATED_SCALES: Record<string, string> = {
+  TDT: 'TT',
+  ET: 'TT',
+  GMT: 'UTC',
+  UT: 'UTC',
+  IAT: 'TAI',
+};
+
 /**
  * A time as astropy's Time reads a string (Time(s), no format) → MJD (TT): ISO 8601 UTC as its isot and iso formats
  * take it ("2004-12-04T22:00:00", "2004-12-04 22:00", "2004-12-04", one- or two-digit fields, an optional trailing
- * Z), day of year UTC ("2004:339:22:00:00"), a Julian epoch ("J2010.5", TT). What astropy refuses is refused too:
+ * Z), day of year UTC ("2004:339:22:00:00"), a Julian or Besselian epoch ("J2010.5", "B2004.9", TT), the fits form with
+ * its scale ("2004-12-04T22:00:00(TT)"). What astropy refuses is refused too:
  * a date that does not exist (2005-02-29), surrounding blanks, "UTC" or an offset after the time, "MJD 53343.9".
  */
 export function parseTime(raw: unknown): Parsed<number> {
   if (typeof raw !== 'string')
     return { ok: false, message: `expected a time like "2004-12-04T22:00:00", got ${typeName(raw)}` };
-  // astropy's Julian epoch (jyear_str, scale TT): J2000.0 is MJD 51544.5 TT, a year 365.25 days.
-  const epoch = /^J(\d+(?:\.\d*)?)$/.exec(raw);
-  if (epoch) return { ok: true, value: 51544.5 + (Number(epoch[1]) - 2000) * 365.25 };
+  // astropy's epoch strings (scale TT): the letter in either case, then what Python's float() reads. A Julian epoch
+  // (jyear_str, erfa's epj2jd): J2000.0 is MJD 51544.5, a year 365.25 days; a Besselian one (byear_str, epb2jd).
+  const epoch = /^([JjBb])(\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*)$/.exec(raw);
+  if (epoch) {
+    const year = Number(epoch[2]);
+    const julian = epoch[1] === 'J' || epoch[1] === 'j';
+    return {
+      ok: true,
+      value: julian ? 51544.5 + (year - 2000) * 365.25 : 15019.81352 + (year - 1900) * 365.242198781,
+    };
+  }
+  // astropy's fits format with the (deprecated) time scale in the string: "2004-12-04T22:00:00(TT)", two-digit
+  // fields, seconds required; an optional realization "(TT(BIPM))" is ignored, as astropy ignores it.
+  const fits = /^(\d{4})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d):(\d\d(?:\.\d*)?))?\((\w+)(?:\((\w+)\))?\)$/.exec(raw);
+  if (fits) {
+    const [, y, mo, d, h = '0', mi = '0', sec = '0', scaleName] = fits;
+    const scale = FITS_DEPRECATED_SCALES[scaleName!.toUpperCase()] ?? scaleName!.toUpperCase();
+    const monthDays = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+    if (
+      Number(mo) < 1 ||
+      Number(mo) > 12 ||
+      Number(d) < 1 ||
+      Number(d) > monthDays ||
+      Number(h) > 23 ||
+      Number(mi) > 59
+    )
+      return { ok: false, message: `invalid date ${JSON.stringify(raw)}` };
+    const mjd =
+      (Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), 0) + Number(sec) * 1000) /
+        86_400_000 +
+      40587;
+    const tt = mjdInTt(mjd, scale);
+    if (tt === undefined)
+      return {
+        ok: false,
+        message: `time scale ${JSON.stringify(scaleName)} in ${JSON.stringify(raw)}: pipe reads times in UTC, TT, TAI or TDB`,
+      };
+    return { ok: true, value: tt };
+  }
   const hms = '(?:(\\d{1,2}):(\\d{1,2})(?::(\\d{1,2}(?:\\.\\d*)?))?)';
   // A UTC offset (+04:00, -0130, Z): what gammapy's YAML reader makes of an unquoted timestamp, a time in that zone.
   const iso = new RegExp(
