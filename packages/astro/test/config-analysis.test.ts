@@ -387,6 +387,11 @@ describe('gammapy analysis config', () => {
     expect(parseAngle('2e-2 deg')).toMatchObject({ hint: 'write e.g. "2.0e-2 deg"' });
     expect(deg('2 radian')).toBe("invalid unit for angle: 'radian'");
     expect(deg('0.5 rad')).toBeCloseTo(28.64788975654116, 12);
+    // To the last bit (astropy converts hours through its hourangle unit, 14.999999999999998 deg): a map centre
+    // written in hours was an ulp off gammapy's CRVAL.
+    expect(['5h34m31.94s', '5h34m', '5 hour', '2 mas'].map(deg)).toEqual([
+      83.63308333333332, 83.49999999999999, 74.99999999999999, 5.555555555555556e-7,
+    ]);
     // What pipe writes back for a key (the safe-mask offset_max) reads back exactly, exponent or not.
     for (const v of [2.5, 1e-7, -3e-9, 1.5e-7, 1e21]) expect(deg(angleText(v))).toBe(v);
   });

@@ -6,6 +6,9 @@ import { mjdInTt, utcToTt } from '../dl3/time-scales.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string; hint?: string };
 
+/** One hour angle in degrees as astropy converts it (its hourangle unit is 15 deg through radians). */
+const HOURANGLE_DEG = 14.999999999999998;
+
 const ANGLE_UNITS: Record<string, number> = {
   deg: 1,
   degree: 1,
@@ -14,9 +17,11 @@ const ANGLE_UNITS: Record<string, number> = {
   arcsec: 1 / 3600,
   // astropy's Angle reads 'rad' but not 'radian' ("Invalid character"): gammapy fails on it, so pipe does too.
   rad: 180 / Math.PI,
-  hour: 15,
-  hr: 15,
-  mas: 1 / 3.6e6,
+  // astropy's u.hourangle.to(u.deg) and u.mas.to(u.deg), not 15 and 1 / 3.6e6: "5 hour" is 74.99999999999999 deg
+  // in gammapy, and a map centre an ulp off is another CRVAL.
+  hour: HOURANGLE_DEG,
+  hr: HOURANGLE_DEG,
+  mas: 2.777777777777778e-7,
 };
 
 const ENERGY_UNITS: Record<string, number> = {
@@ -130,7 +135,7 @@ function parseSexagesimal(raw: string): Parsed<number> | undefined {
       message: `cannot read ${JSON.stringify(raw)} as an angle: minutes and seconds must be below 60`,
     };
   const value = Number(whole) + Number(minutes ?? 0) / 60 + Number(seconds ?? 0) / 3600;
-  const degrees = unit === 'h' ? value * 15 : value;
+  const degrees = unit === 'h' ? value * HOURANGLE_DEG : value;
   return { ok: true, value: sign === '-' ? -degrees : degrees };
 }
 
