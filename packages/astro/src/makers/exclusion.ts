@@ -4,7 +4,7 @@
  */
 import type { Kernels } from '@pipe/kernels';
 import { rint } from '@pipe/kernels/scalars';
-import { readFitsSync } from '../fits/index.js';
+import { type FitsFile, type FitsHeader, readFitsSync } from '../fits/index.js';
 import { npix, type WcsGeom } from '../geom/wcs-geom.js';
 import { matMul } from '../wcs/frames.js';
 import { isWcsFailure, parseWcsHeader, type WcsHeaderFailure } from '../wcs/header.js';
@@ -17,6 +17,19 @@ export interface SkyMask {
   nx: number;
   ny: number;
   data: Uint8Array;
+  /**
+   * A cube's reco energy axis (its BANDS table), in TeV: gammapy looks the mask up at each reco bin's centre, and a
+   * centre outside [min, max) finds no plane, so the whole bin is excluded (its nearest-pixel lookup gives NaN, then 0).
+   */
+  energyRange?: { min: number; max: number };
+}
+
+const ENERGY_TEV: Record<string, number> = { eV: 1e-12, keV: 1e-9, MeV: 1e-6, GeV: 1e-3, TeV: 1, PeV: 1e3 };
+
+/** Whether an exclusion mask has a plane at a reco bin of log centre `centreTeV` (always, for a 2-D mask). */
+export function maskCoversEnergy(mask: SkyMask, centreTeV: number): boolean {
+  const r = mask.energyRange;
+  return r === undefined || (centreTeV >= r.min && centreTeV < r.max);
 }
 
 export interface ExclusionReadFailure {
@@ -78,7 +91,26 @@ export function readSkyMask(path: string, hdu?: string | number): SkyMask | Excl
             `${path} [${h.name}]: a ${image.naxes.join('×')} cube whose planes differ (plane ${k + 1} at pixel ` +
             `(${i % nx}, ${Math.floor(i / nx)}) differs from plane 1); an exclusion mask is one 2-D sky image, the same for every energy`,
         };
-  return { wcs, nx, ny, data };
+  const energyRange = image.naxes.length > 2 ? bandsEnergyRange(file, h.header) : undefined;
+  return { wcs, nx, ny, data, ...(energyRange ? { energyRange } : {}) };
+}
+
+/** A map cube's reco energy range (TeV) from its BANDS table, as gammapy's Map.read finds it; else undefined. */
+function bandsEnergyRange(file: FitsFile, header: FitsHeader): { min: number; max: number } | undefined {
+  const bandsName = header.string('BANDSHDU');
+  if (bandsName === undefined) return undefined;
+  const bands = file.hdu(bandsName);
+  const axcols = (bands.header.string('AXCOLS1') ?? header.string('AXCOLS1') ?? 'E_MIN,E_MAX').split(',');
+  const [loName, hiName] = [axcols[0] as string, (axcols[1] ?? axcols[0]) as string];
+  // A true-energy (or other) axis: not the reco energy gammapy looks the mask up at; left as before.
+  if (!/^E_MIN$/i.test(loName)) return undefined;
+  const t = bands.table();
+  const unit = ENERGY_TEV[(t.column(loName).unit ?? 'TeV').trim()];
+  if (unit === undefined) return undefined;
+  const lo = t.scalarFloat64(loName);
+  const hi = t.scalarFloat64(hiName);
+  if (lo.length === 0) return undefined;
+  return { min: (lo[0] as number) * unit, max: (hi[hi.length - 1] as number) * unit };
 }
 
 /**

@@ -10,7 +10,7 @@ import type { IrfTable } from '../irf/index.js';
 import { altAzFovCoords } from '../wcs/index.js';
 import type { MapDataset, OnOffMaps, RunMeta } from './dataset.js';
 import { gammapyIrfCrval, gridCentrePixel, kernelPixel } from './edisp-centre.js';
-import { maskBoundaryTies, projectMask, type SkyMask } from './exclusion.js';
+import { maskBoundaryTies, maskCoversEnergy, projectMask, type SkyMask } from './exclusion.js';
 import { type FovNormRequirements, fovBackgroundNorm } from './fov-norm.js';
 import {
   aeffInputs,
@@ -250,7 +250,7 @@ export function reduceObservation(
     const norm = fovBackgroundNorm(
       counts,
       background,
-      maskSafe,
+      maskOutsideMaskEnergies(maskSafe, config.background.exclusion, rg, n),
       exclusion,
       n,
       nE,
@@ -314,6 +314,7 @@ export function reduceObservation(
       ...pointLike(obs.obsId, obs.aeff),
       ...safe.warnings,
       ...exclusionTies(config, geom),
+      ...exclusionEnergies(config, rg),
       ...ringWarnings,
     ],
   };
@@ -329,6 +330,53 @@ function pointLike(obsId: number, aeff: IrfTable): ReductionWarning[] {
   return [
     {
       message: `OBS_ID ${obsId}: the effective area (${aeff.file} [${aeff.hdu}]) is point-like (HDUCLAS3 = POINT-LIKE): it counts only the events inside the RAD_MAX cut, so the exposure and flux maps are those of a 1D analysis (gammapy 1.0 makes them from it the same way)`,
+    },
+  ];
+}
+
+/** The reco bins (0-based) at whose log centre an exclusion cube has no plane (none for a 2-D mask). */
+function binsOutsideMask(mask: SkyMask | undefined, rg: ReductionGeometry): number[] {
+  if (!mask?.energyRange) return [];
+  const e = rg.energy.edges;
+  const out: number[] = [];
+  for (let k = 0; k + 1 < e.length; k++)
+    if (!maskCoversEnergy(mask, Math.sqrt((e[k] as number) * (e[k + 1] as number)))) out.push(k);
+  return out;
+}
+
+/**
+ * The safe mask the FoV norm sums over: as gammapy's FoVBackgroundMaker, which interpolates an exclusion cube onto
+ * the dataset's reco bins, a bin whose centre its energy axis does not reach is excluded (the run's own safe mask
+ * is not changed). The same array when the mask is 2-D or covers every bin.
+ */
+function maskOutsideMaskEnergies(
+  maskSafe: Uint8Array,
+  mask: SkyMask | undefined,
+  rg: ReductionGeometry,
+  n: number,
+): Uint8Array {
+  const outside = binsOutsideMask(mask, rg);
+  if (outside.length === 0) return maskSafe;
+  const copy = maskSafe.slice();
+  for (const k of outside) copy.fill(0, k * n, (k + 1) * n);
+  return copy;
+}
+
+function exclusionEnergies(config: ReductionConfig, rg: ReductionGeometry): ReductionWarning[] {
+  if (config.background.method !== 'fov_background') return [];
+  const mask = config.background.exclusion;
+  const outside = binsOutsideMask(mask, rg);
+  if (outside.length === 0 || !mask?.energyRange) return [];
+  const e = rg.energy.edges;
+  const bins = outside.map(
+    (k) => `${(e[k] as number).toPrecision(4)}–${(e[k + 1] as number).toPrecision(4)}`,
+  );
+  return [
+    {
+      message:
+        `the exclusion mask is a cube whose energy axis (${mask.energyRange.min.toPrecision(4)}–${mask.energyRange.max.toPrecision(4)} TeV) ` +
+        `does not reach the centre of reco bin${outside.length === 1 ? '' : 's'} ${bins.join(', ')} TeV: as in gammapy, ` +
+        `${outside.length === 1 ? 'that bin is' : 'those bins are'} excluded from the FoV normalisation (a 2-D mask applies at every energy)`,
     },
   ];
 }
