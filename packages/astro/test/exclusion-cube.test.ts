@@ -9,6 +9,7 @@ import { referenceKernels } from '@pipe/kernels';
 import { afterAll, expect, it } from 'vitest';
 import { openDataStore } from '../src/dl3/index.js';
 import { readFitsSync, writeMapFits } from '../src/fits/index.js';
+import { isEnergyAxisFailure, logEnergyAxis } from '../src/geom/energy-axis.js';
 import {
   isReductionFailure,
   loadObservationData,
@@ -74,4 +75,32 @@ it('excludes from the FoV norm the reco bins a cube mask has no plane for, as ga
         'from the FoV normalisation (a 2-D mask applies at every energy)',
     );
   }
+}, 60_000);
+
+// The ring's one bin outside such a cube's energy axis: gammapy's background came out 0 in every pixel (crab-ring.yaml
+// on runs 23523 and 23526 with the cube above, gammapy 1.0); pipe made a ring background as if the mask were 2-D.
+it('refuses a ring background whose reco bin a cube mask has no plane for', async () => {
+  const cube = readSkyMask(join(dir, 'cube.fits'));
+  if ('reason' in cube) throw new Error(cube.message);
+  const store = await openDataStore(`${SHARED}/data/hess-dl3-dr1`);
+  const one = crabGeometry();
+  const energy = logEnergyAxis('reco', 1, 10, 1);
+  if (isEnergyAxisFailure(energy)) throw new Error(energy.message);
+  const obs = await loadObservationData(store.observation(23523));
+  if ('reason' in obs) throw new Error(obs.message);
+  const r = reduceObservation(
+    obs,
+    { ...one, energy },
+    {
+      maps: ['counts', 'exposure', 'background'],
+      safeMask: { methods: ['aeff-default'] },
+      background: { method: 'ring', rIn: 0.5, width: 0.3, exclusion: cube },
+    },
+    referenceKernels,
+  );
+  expect(isReductionFailure(r) && [r.reason, r.message, r.param]).toEqual([
+    'exclusion-outside',
+    'OBS_ID 23523: the exclusion mask is a cube whose energy axis (0.5000–3.000 TeV) does not reach the centre of the reco energy bin: the ring background needs the mask at that energy (gammapy 1.0 finds no plane there and its background comes out 0 everywhere); use a 2-D mask',
+    ['datasets', 'background', 'exclusion'],
+  ]);
 }, 60_000);

@@ -271,6 +271,15 @@ export function reduceObservation(
   const ringWarnings: ReductionWarning[] = [];
   let onOff: OnOffMaps | undefined;
   if (config.background.method === 'ring') {
+    // The ring's one reco bin at a centre the cube mask's energy axis does not reach: gammapy reads the mask there
+    // as NaN, as beyond its image, and its background comes out 0 everywhere.
+    const ringMask = config.background.exclusion;
+    if (ringMask?.energyRange && binsOutsideMask(ringMask, rg).length > 0)
+      return fail(obs.obsId, {
+        reason: 'exclusion-outside',
+        message: `the exclusion mask is a cube whose energy axis (${ringMask.energyRange.min.toPrecision(4)}–${ringMask.energyRange.max.toPrecision(4)} TeV) does not reach the centre of the reco energy bin: the ring background needs the mask at that energy (gammapy 1.0 finds no plane there and its background comes out 0 everywhere); use a 2-D mask`,
+        param: ['datasets', 'background', 'exclusion'],
+      });
     const ring = runRingBackground(
       { counts, acceptance: background, maskSafe, geom, nE },
       config.background,
