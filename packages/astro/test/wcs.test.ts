@@ -319,6 +319,20 @@ describe('WCS header: the equatorial frame and the scale (found by fuzzing exclu
     expect(failure({ ...base, CDELT2: Number.NaN })).toBe('CDELT1 = -0.04, CDELT2 = NaN: not finite numbers');
     expect(failure({ ...base, CD1_1: -0.04, CD2_2: 0.04 })).toBeUndefined();
   });
+
+  // A mask with CROTA2 = 30 (the Crab mask's header with that card added) was read unrotated: gammapy 1.0 (astropy
+  // applies it) excluded other pixels, and the FoV background differed in every pixel of a Crab analysis.
+  it('refuses a CROTA2 rotation, which wcslib applies when there is no PC or CD matrix', () => {
+    expect(failure({ ...base, CROTA2: 30 })).toBe(
+      'CROTA2 = 30: rotated pixel grids are not supported (a mask with north up, CROTA2 = 0, is)',
+    );
+    for (const h of [
+      { ...base, CROTA2: 0 },
+      { ...base, CROTA2: 30, PC1_1: 1, PC2_2: 1 }, // a PC matrix takes precedence (wcslib ignores CROTA2)
+      { ...base, CROTA2: 30, CD1_1: -0.04, CD2_2: 0.04 }, // so does a CD matrix
+    ])
+      expect(failure(h), JSON.stringify(h)).toBeUndefined();
+  });
 });
 
 describe('pixel solid angle', () => {

@@ -299,6 +299,15 @@ function parseScale(h: HeaderLookup): { cdelt: [number, number] } | WcsHeaderFai
   if (off('PC1_2', 'PC2_1') || (num(h, 'PC1_1') ?? 1) !== 1 || (num(h, 'PC2_2') ?? 1) !== 1) {
     return { reason: 'wcs-unsupported', message: 'PC matrices other than the identity are not supported' };
   }
+  // The old AIPS rotation (wcslib uses CROTA2 when there is neither a PC nor a CD matrix): read as no rotation, a
+  // CROTA2 = 30 mask excluded other pixels than gammapy's (astropy applies it), with no word.
+  const anyPc = ['PC1_1', 'PC1_2', 'PC2_1', 'PC2_2'].some((k) => num(h, k) !== undefined);
+  const crota = num(h, 'CROTA2');
+  if (!anyPc && crota !== undefined && crota !== 0)
+    return {
+      reason: 'wcs-unsupported',
+      message: `CROTA2 = ${crota}: rotated pixel grids are not supported (a mask with north up, CROTA2 = 0, is)`,
+    };
   return { cdelt: [d1, d2] };
 }
 
