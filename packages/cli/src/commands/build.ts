@@ -370,6 +370,8 @@ async function buildOpened(
       );
     if (!opts.json) printFailedLogs(result.reports.values());
     for (const line of buildNotes(result)) output.note(line);
+    if (result.status === 'failed')
+      for (const line of unsetVariableNotes(session.pipeline, opened.info.loaderEnv)) output.note(line);
     if (remote?.required && remote.failure()) {
       // The build line above says how the build went; the exit status is the remote's.
       if (!opts.json)
@@ -480,4 +482,22 @@ async function probeWrite(remote: RemoteCache): Promise<CacheOutcome<void>> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * For a failed build: the variables input paths read from the root pipe.yaml's `vars:` because the environment lacks
+ * them (`loaderEnv`: what loading read, null where unset). A user who forgot to export GAMMAPY_DATA gets the shipped
+ * data store, and a failure about it (no run in the cone, an unknown id) that does not say why it looked there.
+ */
+export function unsetVariableNotes(
+  pipeline: { root: string; vars?: Record<string, string> },
+  loaderEnv: ReadonlyArray<readonly [string, string | null]>,
+): string[] {
+  const vars = pipeline.vars ?? {};
+  return loaderEnv
+    .filter(([name, digest]) => digest === null && Object.hasOwn(vars, name))
+    .map(
+      ([name]) =>
+        `${name} is not set in the environment: input paths with $${name} used the root pipe.yaml's default (vars:), ${relPath(pipeline.root, vars[name]!)}; set ${name} if you meant other data`,
+    );
 }

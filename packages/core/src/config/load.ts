@@ -215,6 +215,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   if (replaced.size > 0) pipeline.replacedTargets = Object.fromEntries(replaced);
   if (configPath)
     pipeline.config = declared?.schema ? { file: configPath, schema: declared.schema } : { file: configPath };
+  if (Object.keys(context.vars).length > 0) pipeline.vars = context.vars;
   if (top?.remote_cache) pipeline.remoteCache = { ...top.remote_cache };
   if (top?.default !== undefined) {
     pipeline.defaultTargets = typeof top.default === 'string' ? [top.default] : [...top.default];

@@ -115,6 +115,11 @@ export interface Pipeline {
    * target that names one is told why it is gone.
    */
   replacedTargets?: Record<string, string>;
+  /**
+   * The root file's `vars:`, the defaults of $NAME in input paths when NAME is not set (relative ones made absolute):
+   * a failed build says which it used, as a user who forgot to export a variable did not mean them.
+   */
+  vars?: Record<string, string>;
   /** The pipeline's remote cache setting (flags and PIPE_REMOTE_CACHE* win over it; the token is never here). */
   remoteCache?: {
     url?: string;
