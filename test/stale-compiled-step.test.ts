@@ -3,7 +3,9 @@
  * compiled yet would key the old code's results under the new code's key, for good (and in a shared cache, for
  * everyone). The build refuses it, naming the file; once compiled, the new code runs. Runs the real binary.
  */
+import { spawnSync } from 'node:child_process';
 import { utimesSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -82,5 +84,44 @@ describe("a TypeScript step compiled by a tsconfig.json's own folders", () => {
     const built = await ws.build([]);
     expect(built.ended.ran).toEqual(['t']);
     expect(ws.read('answer.txt')).toBe('63');
+  });
+});
+
+describe('a TypeScript step whose source was touched, not changed, since tsc compiled it', () => {
+  // Found by helper-132: `touch` (or a checkout, or restoring the old text) made the source newer than its compiled
+  // file, and `npm run build`'s turbo cache hit left the outputs' old times, so the build refused for good. tsc's build
+  // info records each source's SHA-256: the text decides, as everywhere else in pipe.
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const dynamicStep = (factor: number) =>
+    `const F = ${factor};\nexport default { name: 's', version: '1', async run(ctx: { outputs: Record<string, string> }) {\n  const fs = await import('node:fs' as string);\n  fs.writeFileSync(ctx.outputs.o, String(21 * F));\n} };\n`;
+  it('builds as before, and still refuses a real edit', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ndefault: [t]\ntargets:\n  t:\n    step: ./out/s.js\n    outputs: {o: answer.txt}\n',
+      'package.json': '{"type":"module"}',
+      'tsconfig.json':
+        '{ "compilerOptions": { "outDir": "out", "rootDir": "steps", "incremental": true, "module": "nodenext", "target": "es2022", "types": [], "skipLibCheck": true } }',
+      'steps/s.ts': dynamicStep(2),
+    });
+    const compile = () => spawnSync(process.execPath, [tsc, '-p', ws.path('.')], { encoding: 'utf8' });
+    const first = compile();
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    setMtime(ws, 'steps/s.ts', 60);
+    expect((await ws.build([])).run.code).toBe(0);
+    expect(ws.read('answer.txt')).toBe('42');
+
+    setMtime(ws, 'steps/s.ts', 0); // touched: newer than out/s.js and the build info, the same text
+    const touched = await ws.build([]);
+    expect(touched.run.code, touched.run.stderr).toBe(0);
+    expect(touched.ended['up-to-date']).toEqual(['t']);
+
+    ws.write('steps/s.ts', dynamicStep(3)); // an edit not compiled: refused, as before
+    const refused = await ws.run(['build']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`steps/s.ts changed after ${ws.path('out/s.js')} was compiled`);
+    ws.write('steps/s.ts', dynamicStep(2)); // the old text again, newer than everything: it is what was compiled
+    const restored = await ws.build([]);
+    expect(restored.run.code, restored.run.stderr).toBe(0);
+    expect(ws.read('answer.txt')).toBe('42');
   });
 });
