@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtFromThisSource, compiledFromThisText } from './built-from.js';
 import { nativeAddonFile } from './native/addon.js';
 import { nativeAddonDir, packageRoot } from './paths.js';
 import { compiledKernelNames, kernelSources, referenceOnlySources } from './registry.js';
@@ -159,23 +160,26 @@ export function staleKernelBuild(names: readonly string[], backend: string): str
   const built = (artifact: string | undefined, sources: string[]): string | undefined => {
     const at = artifact === undefined ? undefined : mtimeOf(artifact);
     if (artifact === undefined || at === undefined) return undefined;
-    const newer = sources.find((f) => (mtimeOf(f) ?? 0) > at);
+    // Newer than the artifact and not the bytes it was built from (a touched source is not stale: built-from.ts).
+    const newer = sources.find((f) => (mtimeOf(f) ?? 0) > at && !builtFromThisSource(artifact, f));
     return newer ? `${rel(newer)} changed after ${rel(artifact)} was built` : undefined;
   };
   // The JavaScript that runs is this package's own build, from its own src/ (also when PIPE_KERNELS_ROOT points the
   // kernel sources elsewhere).
   const dist = dirname(fileURLToPath(import.meta.url));
   const ownSrc = join(dirname(dist), 'src');
-  const tsBuilt = Math.max(
-    ...[join(dist, '.tsbuildinfo'), join(dirname(dist), 'tsconfig.tsbuildinfo')].map((f) => mtimeOf(f) ?? 0),
-  );
+  const buildInfos = [join(dist, '.tsbuildinfo'), join(dirname(dist), 'tsconfig.tsbuildinfo')];
+  const tsBuilt = Math.max(...buildInfos.map((f) => mtimeOf(f) ?? 0));
   const compiled = (source: string): string | undefined => {
     // Run from the TypeScript sources themselves (the package's tests): nothing compiled to be stale.
     if (dist === ownSrc) return undefined;
     const stem = source.slice(join(root, 'src').length + 1, -'.ts'.length);
     const [ts, js] = [join(ownSrc, `${stem}.ts`), join(dist, `${stem}.js`)];
     const at = mtimeOf(ts) ?? 0;
-    return at > (mtimeOf(js) ?? 0) && at > tsBuilt ? `${ts} changed after ${js} was compiled` : undefined;
+    if (at <= (mtimeOf(js) ?? 0) || at <= tsBuilt) return undefined;
+    // Newer than its build, but the text tsc compiled (touched, or checked out again): not stale.
+    if (buildInfos.some((f) => compiledFromThisText(f, ts) === true)) return undefined;
+    return `${ts} changed after ${js} was compiled`;
   };
   for (const name of names) {
     const files = kernelSourceFiles(name);

@@ -1,7 +1,7 @@
 // A kernel's code that is older than its sources (edited, or checked out, since the last build) is refused by name:
 // the identity hashes the sources, so results of the old code would be kept under the new sources' key.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +32,11 @@ const later = (file: string) => {
   const t = new Date(Date.now() + 60_000);
   utimesSync(file, t, t);
 };
+/** An edit: other bytes, and a time after the build's. */
+const edited = (file: string) => {
+  appendFileSync(file, '\n// edited\n');
+  later(file);
+};
 
 describe('staleKernelBuild', () => {
   it('is quiet for a build as new as its sources', () => {
@@ -42,7 +47,11 @@ describe('staleKernelBuild', () => {
 
   it("names an AssemblyScript source newer than the kernel's WASM module, for the wasm backend only", () => {
     const root = copyKernels();
+    // Touched (or checked out again) with the text it was built from: the module's record of its sources says so
+    // (src/built-from.ts), and `npm run build`, a turbo cache hit, would not make the module newer.
     later(join(root, 'assembly/cashStatistics.ts'));
+    expect(staleKernelBuild(['cashStatistics'], 'wasm')).toBeUndefined();
+    edited(join(root, 'assembly/cashStatistics.ts'));
     expect(staleKernelBuild(['correlateDisk', 'cashStatistics'], 'wasm')).toBe(
       'kernel cashStatistics (wasm backend): assembly/cashStatistics.ts changed after build/cashStatistics.wasm was built: build the kernels (npm run build) before building with them',
     );
@@ -55,6 +64,8 @@ describe('staleKernelBuild', () => {
     () => {
       const root = copyKernels();
       later(join(root, 'native/src/correlate_disk.rs'));
+      expect(staleKernelBuild(['correlateDisk'], 'native')).toBeUndefined(); // touched: the bytes it was built from
+      edited(join(root, 'native/src/correlate_disk.rs'));
       expect(staleKernelBuild(['correlateDisk'], 'native')).toMatch(
         /^kernel correlateDisk \(native backend\): native\/src\/correlate_disk\.rs changed after build\/native\/pipe-kernels\.\S+\.node was built/,
       );

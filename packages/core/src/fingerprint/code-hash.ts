@@ -14,6 +14,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type FileIdentity, identityOf, sameIdentity } from '@pipe/cache/types';
+import { compiledFromThisText as sameTextAsCompiled } from '@pipe/kernels/built-from';
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { distFolderOf } from '../steps/bundled.js';
 import { sha256Hex } from './canonical.js';
@@ -322,44 +323,15 @@ function computeCodeHash(modulePath: string, stamps: Stamps, limitNs: bigint): C
 }
 
 /**
- * Whether tsc's build info records `src` with the text it has now: tsc keeps the SHA-256 of each source's text as its
- * `version`. Then a source touched, checked out again or restored with its old content since the compile is not
- * stale — content decides, not the clock (a turbo cache hit of `npm run build` leaves the outputs' old times). Any
- * build-info format this does not read leaves the clock's verdict.
+ * Whether tsc's build info records `src` with the text it has now (kernels' built-from.ts): then a source touched,
+ * checked out again or restored with its old content since the compile is not stale — content decides, not the clock.
  */
 function compiledFromThisText(src: string, where: Pick<TsLayout, 'outRoot' | 'configDir'>): boolean {
   for (const file of buildInfoFiles(where)) {
-    const version = recordedVersion(file, src);
-    if (version === undefined) continue;
-    try {
-      return version === sha256Hex(readFileSync(src, 'utf8'));
-    } catch {
-      return false;
-    }
+    const same = sameTextAsCompiled(file, src);
+    if (same !== undefined) return same;
   }
   return false;
-}
-
-/** The `version` tsc's build info `file` records for `src` (absolute), if it lists it. */
-function recordedVersion(file: string, src: string): string | undefined {
-  try {
-    const info = JSON.parse(readFileSync(file, 'utf8')) as {
-      fileNames?: unknown;
-      fileInfos?: unknown;
-      program?: { fileNames?: unknown; fileInfos?: unknown };
-    };
-    const program = info.program ?? info;
-    if (!Array.isArray(program.fileNames) || !Array.isArray(program.fileInfos)) return undefined;
-    const dir = path.dirname(file);
-    const at = program.fileNames.findIndex(
-      (name) => typeof name === 'string' && path.resolve(dir, name) === src,
-    );
-    const entry: unknown = at < 0 ? undefined : program.fileInfos[at];
-    const version = typeof entry === 'string' ? entry : (entry as { version?: unknown } | undefined)?.version;
-    return typeof version === 'string' ? version : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The tsc build-info files of a layout (*.tsbuildinfo in its output folder, and beside its tsconfig). */

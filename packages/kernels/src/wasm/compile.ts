@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { recordBuiltFrom } from '../built-from.js';
 import { packageRoot } from '../paths.js';
 import { AUXILIARY_WASM_MODULES, compiledKernelNames } from '../registry.js';
 
@@ -44,6 +45,8 @@ async function compileOne(
   const { default: asc } = await import('assemblyscript/asc');
   const outName = target === 'release' ? `${kernel}.wasm` : `debug/${kernel}.wasm`;
   const outputs = new Map<string, Uint8Array | string>();
+  /** The package's own sources the compiler read (recorded with the module: built-from.ts). */
+  const read = new Set<string>();
   let messages = '';
   const sink = {
     write(chunk: string | Uint8Array): boolean {
@@ -68,7 +71,10 @@ async function compileOne(
     stderr: sink,
     readFile: async (name: string, baseDir: string) => {
       try {
-        return await readFile(join(baseDir, name), 'utf8');
+        const file = join(baseDir, name);
+        const text = await readFile(file, 'utf8');
+        if (file.startsWith(join(root, 'assembly'))) read.add(file);
+        return text;
       } catch {
         return null;
       }
@@ -84,6 +90,7 @@ async function compileOne(
     const temp = `${path}.${process.pid}.tmp`;
     await writeFile(temp, contents);
     await rename(temp, path);
+    if (path.endsWith('.wasm')) recordBuiltFrom(path, [...read].sort());
   }
   return undefined;
 }
