@@ -24,6 +24,11 @@ function show(v: unknown): string | undefined {
   return undefined;
 }
 
+/** Lists of records up to this long are printed an entry per line; longer ones as their count. */
+const LISTED_RECORDS = 8;
+
+const isRecord = (x: unknown): boolean => typeof x === 'object' && x !== null && !Array.isArray(x);
+
 /** Lines describing the `summary` output of each requested target's tasks (nothing when there is none). */
 export function summaryLines(
   root: string,
@@ -43,8 +48,19 @@ export function summaryLines(
     }
     lines.push(`${task.id}: ${path.relative(root, path.dirname(file)) || '.'}/`);
     for (const [k, v] of Object.entries(data)) {
+      const label = k.replaceAll('_', ' ');
+      // A short list of records (each run's livetime and FoV norm, each energy group's peak): one line each, as
+      // they are what a user compares; a long one stays in the file.
+      if (Array.isArray(v) && v.length > 0 && v.length <= LISTED_RECORDS && v.some(isRecord)) {
+        lines.push(`  ${label}:`);
+        for (const entry of v) lines.push(`    ${show(entry) || '—'}`);
+        continue;
+      }
       const s = show(v);
-      if (s !== undefined && s !== '') lines.push(`  ${k.replaceAll('_', ' ')}: ${s}`);
+      if (s !== undefined && s !== '')
+        lines.push(
+          `  ${label}: ${s}${Array.isArray(v) && v.some(isRecord) ? ` (${path.basename(file)})` : ''}`,
+        );
     }
   }
   return lines;

@@ -1,0 +1,42 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { summaryLines } from '../src/summary.js';
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+/** The summary lines of one task whose `summary` output holds `data`. */
+function linesOf(data: unknown): string[] {
+  dir = mkdtempSync(path.join(tmpdir(), 'pipe-summary-'));
+  const file = path.join(dir, 'out', 'summary.json');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(data));
+  return summaryLines(dir, [{ id: 'm', target: 'm', outputs: { summary: file } }], ['m']);
+}
+
+describe('summaryLines', () => {
+  it('prints a short list of records an entry per line (per-run norms, per-group peaks), a long one as its count', () => {
+    const run = (i: number) => ({ obs_id: 100 + i, fov_bkg_norm: 1 + i / 100, skipped: null });
+    expect(
+      linesOf({ per_observation: [run(0), run(1)], total_counts: 12, peak: { x: 3, sqrt_ts: 5.123456789 } }),
+    ).toEqual([
+      'm: out/',
+      '  per observation:',
+      '    obs_id 100, fov_bkg_norm 1',
+      '    obs_id 101, fov_bkg_norm 1.01',
+      '  total counts: 12',
+      '  peak: x 3, sqrt_ts 5.123457',
+    ]);
+    const many = Array.from({ length: 21 }, (_, i) => run(i));
+    expect(linesOf({ per_observation: many, ids: [1, 2, 3] })).toEqual([
+      'm: out/',
+      '  per observation: 21 entries (summary.json)',
+      '  ids: 1, 2, 3',
+    ]);
+  });
+});
