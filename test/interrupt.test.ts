@@ -271,4 +271,36 @@ describe('pipe build: interruptions', () => {
     expect((await first).code).toBe(0);
     expect((await waiting).code).toBe(0);
   });
+
+  it('Ctrl-C while a build waits with --wait: it exits 130 saying it was stopped, the first build goes on', async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    const first = finished(ws.spawn(['build', 'all', '--json']));
+    await waitForFile(ws.path('started.pid'));
+    const child = ws.spawn(['build', 'all', '--wait', '120']);
+    let stderr = '';
+    const said = new Promise<void>((resolve) =>
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += String(chunk);
+        if (stderr.includes('waiting for build')) resolve();
+      }),
+    );
+    const waiting = finished(child);
+    let stopped: Awaited<typeof waiting>;
+    try {
+      await said;
+      child.kill('SIGINT');
+      stopped = await waiting;
+    } finally {
+      ws.write('release', ''); // the first build ends whatever happened (a failed test leaves nothing running)
+    }
+    expect(stopped.code).toBe(130);
+    // Not "it still was after 120 s": it waited a moment, and was stopped.
+    expect(stopped.stderr).not.toContain('still was after');
+    expect(stopped.stderr).toMatch(
+      /another build \(.*\) is running in this workspace; stopped while waiting for it\n$/,
+    );
+    expect((await first).code).toBe(0);
+    expect(ws.read('out/all.txt')).toBe('d|slow');
+  });
 });

@@ -356,12 +356,18 @@ async function buildOpened(
     });
     for (const note of session.notes.slice(notesShown)) output.note(note);
     if (!result.ok) {
+      // A signal during --wait ends the wait early: say so, and exit as an interrupted build does.
+      const stopped = abort.signal.aborted;
       const message =
         result.reason === 'unwritable'
           ? `pipe: ${result.message}`
           : `pipe: another build (${result.owner.buildId}, pid ${result.owner.pid} on ${result.owner.host}) is running in this workspace; ` +
-            (waitMs > 0 ? `it still was after ${waitMs / 1000} s` : 'wait for it or use --wait');
-      return refused(opts.json, EXIT_BUILD_FAILED, message);
+            (stopped
+              ? 'stopped while waiting for it'
+              : waitMs > 0
+                ? `it still was after ${waitMs / 1000} s`
+                : 'wait for it or use --wait');
+      return refused(opts.json, stopped ? interruptedCode : EXIT_BUILD_FAILED, message);
     }
     output.buildEnd(result.buildId, result.status, result.reports, result.recorded);
     if (result.saveError)
