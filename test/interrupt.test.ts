@@ -171,6 +171,44 @@ describe('pipe build: interruptions', () => {
     expect(ws.read('out/.tmp-notes.txt')).toBe('mine');
   });
 
+  it("kill -9 while --out copies the products: the next --out build removes the killed copy's partial files", async () => {
+    const names = Array.from({ length: 16 }, (_, i) => `o${i}`);
+    const ws = new Workspace({});
+    ws.write(
+      'pipe.yaml',
+      `version: 1
+targets:
+  big:
+    command: [node, -e, "const fs=require('fs');for(const f of process.argv.slice(1))fs.writeFileSync(f,Buffer.alloc(4<<20,f))", ${names.map((n) => `"{outputs.${n}}"`).join(', ')}]
+    outputs: {${names.map((n) => `${n}: build/${n}.bin`).join(', ')}}
+`,
+    );
+    expect((await ws.run(['build', 'big'])).code).toBe(0);
+    const partial = () => readdirSync(ws.path('out')).filter((f) => f.includes('tmp'));
+    // The copies are staged before any is renamed: a kill as soon as the first appears lands among them (tried
+    // again if this machine copied them all first).
+    let left: string[] = [];
+    for (let attempt = 0; attempt < 5 && left.length === 0; attempt++) {
+      ws.remove('out');
+      const child = ws.spawn(['build', 'big', '--out', 'out']);
+      const done = finished(child);
+      let ended = false;
+      void done.then(() => {
+        ended = true;
+      });
+      await waitFor(() => ended || partial().length > 0);
+      child.kill('SIGKILL');
+      await done;
+      left = ws.exists('out') ? partial() : [];
+    }
+    expect(left.length).toBeGreaterThan(0);
+    const next = await ws.run(['build', 'big', '--out', 'out']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(readdirSync(ws.path('out')).sort()).toEqual(
+      ['.pipe-out.json', ...names.map((n) => `${n}.bin`)].sort(),
+    );
+  });
+
   it('Ctrl-C cancels running tasks, removes temps, records the build as interrupted; the next build resumes', async () => {
     const { ws, child, done, blocker } = await buildBlockedOnSlow();
     child.kill('SIGINT');

@@ -1,4 +1,4 @@
-export { hashFile } from './atomic-file.js';
+export { hashFile, tempPathFor } from './atomic-file.js';
 export { BazelHttpCache } from './bazel-http.js';
 export { type DoctorReport, type DoctorStep, type DoctorStepName, doctor } from './doctor.js';
 export { HttpCacheBackend, type RemoteCache } from './http-backend.js';

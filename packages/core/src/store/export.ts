@@ -97,6 +97,10 @@ export async function exportOutputs(
     throw Object.assign(new Error(clash.message), { code: 'EEXPORTCLASH', path: clash.path, replaced: 0 });
   // All files are copied beside their destinations first, then renamed into place: a copy that fails (a full
   // disk, a folder not writable) replaces nothing, so the folder never holds products of two builds.
+  // The temp names are the cache's (host and pid in them): the partial copies of an export killed half-way (kill -9,
+  // a second Ctrl-C) are removed by the next one, as a killed restore's are; nothing else looks in this folder.
+  const { removeDeadTempsIn, tempPathFor } = await import('@pipe/cache');
+  await removeDeadTempsIn(new Set(sources.map((src) => path.dirname(destOf(src))))).catch(() => 0);
   const staged: Array<[tmp: string, dest: string]> = [];
   try {
     for (const src of sources) {
@@ -104,7 +108,7 @@ export async function exportOutputs(
       await mkdir(path.dirname(dest), { recursive: true });
       if ((await stat(dest).catch(() => undefined))?.isDirectory())
         throw Object.assign(new Error(`${dest} is a folder`), { code: 'EISDIR', path: dest });
-      const tmp = `${dest}.pipe-tmp-${process.pid}`;
+      const tmp = tempPathFor(dest);
       staged.push([tmp, dest]);
       await copyFile(src, tmp);
     }
