@@ -1,7 +1,7 @@
 // Builds the Rust napi-rs addon into build/native/ (release, this platform) and records the rustc
 // version that made it (it enters the kernels' identity). Usage: node scripts/build-native.mjs
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,12 +25,16 @@ const temp = join(outDir, `meta.json.${process.pid}.tmp`);
 writeFileSync(temp, `${JSON.stringify(meta, null, 2)}\n`);
 renameSync(temp, join(outDir, 'meta.json'));
 
-// The sources the addon was built from, by content: a source touched since is not stale (src/built-from.ts).
-const { recordBuiltFrom } = await import('../dist/built-from.js');
-const { nativeAddonFile } = await import('../dist/native/addon.js');
+// The sources the addon was built from, by content: a source touched since is not stale (src/built-from.ts). From
+// this package's compiled modules: a copy of the sources built elsewhere (pipe watch's tests) may have none, and its
+// addon is then judged by time alone.
+const compiled = await Promise.all([import('../dist/built-from.js'), import('../dist/native/addon.js')]).catch(() => undefined);
+const [{ recordBuiltFrom }, { nativeAddonFile }] = compiled ?? [{}, { nativeAddonFile: () => undefined }];
 const addon = nativeAddonFile();
 const sources = (dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? sources(join(dir, e.name)) : [join(dir, e.name)],
   );
 if (addon) recordBuiltFrom(addon, [...sources(join(root, 'native', 'src')), join(root, 'native', 'Cargo.toml')].sort());
+// Not recorded: a record of an earlier build must not vouch for this one.
+else for (const f of readdirSync(outDir)) if (f.endsWith('.sources.json')) rmSync(join(outDir, f), { force: true });
