@@ -282,11 +282,13 @@ describe('gammapy analysis config', () => {
     expect(parseTime('yesterday').ok).toBe(false);
   });
 
+  /** A time string as MJD (TT), or the message that refuses it. */
+  const mjd = (s: string) => {
+    const t = parseTime(s);
+    return t.ok ? t.value : t.message;
+  };
+
   it("reads astropy's other time strings: day of year and Julian epochs (values from astropy's Time(s).tt.mjd)", () => {
-    const mjd = (s: string) => {
-      const t = parseTime(s);
-      return t.ok ? t.value : t.message;
-    };
     expect(mjd('2004:339:22:00:00')).toBeCloseTo(53343.91740953704, 9);
     expect(mjd('2004:339:22:00')).toBeCloseTo(53343.91740953704, 9);
     expect(mjd('2004:339')).toBeCloseTo(53343.00074287037, 9);
@@ -298,10 +300,6 @@ describe('gammapy analysis config', () => {
 
   // gammapy took these (astropy's byear_str and fits formats; epochs in either case, with blanks), pipe refused them.
   it("reads Besselian epochs and fits strings with their time scale (values from astropy's Time(s).tt.mjd)", () => {
-    const mjd = (s: string) => {
-      const t = parseTime(s);
-      return t.ok ? t.value : t.message;
-    };
     expect(mjd('B2004.9')).toBeCloseTo(53333.72017212694, 9);
     expect(mjd('B1950.0')).toBeCloseTo(33281.92345905, 9);
     expect(mjd('b2004.9')).toBeCloseTo(53333.72017212694, 9);
@@ -350,10 +348,6 @@ describe('gammapy analysis config', () => {
   });
 
   it("reads a UTC offset as gammapy's YAML reader does an unquoted timestamp (a time in that zone)", () => {
-    const mjd = (s: string) => {
-      const t = parseTime(s);
-      return t.ok ? t.value : t.message;
-    };
     const utc = mjd('2006-07-30T00:40:00');
     expect(mjd('2006-07-30T04:40:00+04:00')).toBe(utc);
     expect(mjd('2006-07-29T23:10:00-0130')).toBe(utc);
