@@ -109,6 +109,23 @@ describe('fitsComparator', () => {
     expect(redated.regression).toBe(false);
   });
 
+  it("compares energy bands written in another unit (gammapy: the config's GeV; pipe: TeV) converted", async () => {
+    // gammapy 1.0 writes a map's PRIMARY_BANDS in its config's energy unit: a config in GeV gives GeV columns
+    // (helper-134's gammapy-written store), where pipe writes TeV. The same edges in GeV are no difference.
+    const inGev = (edges: number[]) => variant((s) => (s.axis = { kind: 'reco', edges, unit: 'GeV' }));
+    const tevEdges = Array.from(base.axis!.edges);
+    const same = await compareMaps(inGev(tevEdges.map((e) => e * 1000)), base);
+    expect(same.products[0]!.status).toBe('identical');
+    const energy = same.products[0]!.details.find((d) => d.item === "HDU 1 'PRIMARY_BANDS' column ENERGY")!;
+    expect(energy).toMatchObject({ status: 'identical', message: 'new in TeV, compared in GeV (×1000)' });
+    // Edges that differ once converted still do: the unit converts, it does not hide a change.
+    const shifted = await compareMaps(inGev(tevEdges.map((e) => e * 1001)), base);
+    expect(
+      shifted.products[0]!.details.find((d) => d.item === "HDU 1 'PRIMARY_BANDS' column E_MIN")!.status,
+    ).toBe('different');
+    expect(shifted.regression).toBe(true);
+  });
+
   it('a pixel changed by 1e-9 relative is within rtol 1e-6 and different at rtol 0', async () => {
     const ref = base.data[PIXEL_INDEX] as number;
     expect(Math.abs(ref)).toBeGreaterThan(0.1);

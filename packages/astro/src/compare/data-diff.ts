@@ -157,11 +157,37 @@ function compareColumns(
     return compareVarlen(a.cells, b.cells, item, tolerance, ctx);
   if (a.kind === 'varlen' || b.kind === 'varlen') throw new Error('unreachable: kinds are equal');
   const perRow = a.kind === 'complex' ? 2 * a.repeat : a.repeat;
-  const [da, db] = [a.data, b.data];
+  // An energy column in another unit (gammapy writes a map's energy bands in its config's unit, GeV or TeV; pipe in
+  // TeV) is compared in the reference's unit, not as raw numbers a factor 1000 apart.
+  const factor = a.kind === 'complex' ? undefined : energyUnitFactor(b.unit, a.unit);
+  const [da, db] =
+    factor === undefined || factor === 1
+      ? [a.data, b.data]
+      : [a.data, Float64Array.from(b.data as ArrayLike<number>, (v) => Number(v) * factor)];
   const exact =
     isIntegerArray(da as NumericArray) && isIntegerArray(db as NumericArray) && tolerance.exactIntegers;
   const c = compareArrays(da as NumericArray, db as NumericArray, exact ? EXACT : tolerance);
-  return { item, kind: 'column', ...comparisonFields(c, tolerance, exact, at(Math.max(1, perRow))) };
+  return {
+    item,
+    kind: 'column',
+    ...comparisonFields(c, tolerance, exact, at(Math.max(1, perRow))),
+    ...(factor !== undefined && factor !== 1
+      ? { message: `new in ${b.unit?.trim()}, compared in ${a.unit?.trim()} (×${factor})` }
+      : {}),
+  };
+}
+
+/** Energy units as FITS TUNIT writes them, in eV. */
+const ENERGY_UNITS: Record<string, number> = { eV: 1, keV: 1e3, MeV: 1e6, GeV: 1e9, TeV: 1e12, PeV: 1e15 };
+
+/**
+ * The factor that takes a value in energy unit `from` to energy unit `to` (TUNIT strings), or undefined when either
+ * is not one of ENERGY_UNITS (other units are compared as raw numbers, a unit change showing in the header).
+ */
+export function energyUnitFactor(from: string | undefined, to: string | undefined): number | undefined {
+  const f = ENERGY_UNITS[from?.trim() ?? ''];
+  const t = ENERGY_UNITS[to?.trim() ?? ''];
+  return f === undefined || t === undefined ? undefined : f / t;
 }
 
 function compareStrings(

@@ -14,6 +14,7 @@ import {
   worstStatus,
 } from '@pipe/core';
 import type { FitsHeader, FitsValue } from '../fits/index.js';
+import { energyUnitFactor } from './data-diff.js';
 
 /** Compares the headers of one HDU pair; `item` names the HDU, e.g. "HDU 0 'PRIMARY'". */
 export function compareHeaders(
@@ -65,6 +66,14 @@ function compareValues(
   key: string,
 ): DetailStatus {
   if (a === b) return 'identical';
+  // A column's energy unit (TeV → GeV): its values are compared converted (data-diff.ts), so the unit is no change.
+  if (
+    /^TUNIT\d+$/.test(key) &&
+    typeof a === 'string' &&
+    typeof b === 'string' &&
+    energyUnitFactor(b, a) !== undefined
+  )
+    return 'identical';
   if (typeof a === 'number' && typeof b === 'number') {
     if (WCS_KEY.test(key)) return compareNumbers(a, b, WCS_TOLERANCE);
     const exact = Number.isInteger(a) && Number.isInteger(b) && t.exactIntegers;
