@@ -233,6 +233,15 @@ describe('obs_time cutting through run 23523: kept, cut to the interval, as gamm
     expect(rel(summary.peak.sqrt_ts, GAMMAPY_PIECES.peak.sqrtTs)).toBeLessThan(3e-5);
   }, 240_000);
 
+  it("an interval that holds no run names the runs' spans as read from the obs index, and its MJDREF", async () => {
+    // A store whose obs index disagrees with its runs' files (gammapy 1.0's DataStore.from_events_files writes
+    // MJDREFI 51544, MJDREFF 0.5 whatever the events' MJDREF; helper-134 met one with events referenced to 2021):
+    // gammapy selects by each run's GTI, pipe by the obs index, so the message shows what pipe read.
+    await expect(select({ start: '2010-01-01T00:00:00', stop: '2010-01-02T00:00:00' })).rejects.toThrow(
+      /holds none of the 4 runs selected before it \(23523: 2004-12-04T22:07:06 to 2004-12-04T22:35:13; .*UTC, from TSTART\/TSTOP and MJDREFI 51910, MJDREFF 0\.00074287037037\d*, TIMESYS TT of .*obs-index\.fits\.gz; gammapy 1\.0 compares the interval with each run's GTI instead/,
+    );
+  });
+
   it('two intervals overlapping within a run are refused (gammapy would stack that part twice)', async () => {
     await expect(
       select({

@@ -293,12 +293,26 @@ function selectByTime(store: DataStore, obsIds: number[], intervals: Array<[numb
       out.push(whole ? { obsId: id } : { obsId: id, timeRange: { start, stop } });
     }
   });
-  if (out.length === 0)
+  if (out.length === 0) {
+    // The runs' spans as pipe read them: an obs index whose MJDREF disagrees with the runs' files (gammapy's
+    // DataStore.from_events_files writes MJDREF 51544.5 whatever the events' MJDREF) puts them elsewhere in time
+    // than gammapy, which compares the interval with each run's GTI.
+    const spans = obsIds.slice(0, 5).map((id) => {
+      const span = runTimeSpan(store.obsIndex, id);
+      return `${id}: ${iso(span.start)} to ${iso(span.stop)}`;
+    });
     throw Object.assign(
       new Error(
-        `no observation selected: ${intervals.map((_, i) => label(i)).join(', ')} holds none of the ${obsIds.length} runs selected before it (${obsIds.slice(0, 10).join(', ')}${obsIds.length > 10 ? ', ...' : ''})`,
+        `no observation selected: ${intervals.map((_, i) => label(i)).join(', ')} holds none of the ${obsIds.length} runs selected before it (${spans.join('; ')}${obsIds.length > 5 ? '; ...' : ''} UTC, from TSTART/TSTOP and ${timeRefText(store.obsIndex.header)} of ${store.obsIndex.file}; gammapy 1.0 compares the interval with each run's GTI instead: if the obs index's times disagree with the runs' files, correct the obs index)`,
       ),
       { param: ['observations', 'obs_time'] },
     );
+  }
   return out;
+}
+
+/** The time reference keywords of an index header as written: "MJDREFI 51544, MJDREFF 0.5, TIMESYS TT". */
+function timeRefText(header: Readonly<Record<string, unknown>>): string {
+  const keys = ['MJDREFI', 'MJDREFF', 'MJDREF', 'TIMESYS'].filter((k) => header[k] !== undefined);
+  return keys.length > 0 ? keys.map((k) => `${k} ${String(header[k]).trim()}`).join(', ') : 'no MJDREF';
 }
