@@ -127,6 +127,20 @@ describe('other IRF classes, several per file, units converted', () => {
     expect(irfValue(king, king.arrays.sigma?.data as Float64Array, 2, 0)).toBeCloseTo(0.18 / 60, 8);
   });
 
+  it('an HDU_CLASS of another class than the HDU holds names both (gammapy: psf_3gauss, bkg_3d for every run)', () => {
+    // gammapy 1.0's DataStore.from_events_files writes HDU_CLASS psf_3gauss and bkg_3d whatever the run's file holds
+    // (helper-134: a store of BKG_2D and PSF_KING runs): the missing column alone did not say why it was looked for.
+    const file = readFitsSync(path);
+    expect(() => readIrfHdu(file.hdu(names.bkg), 'bkg_3d')).toThrow(
+      /column 'DETX_LO': no such column; columns: .*: the HDU index gives it HDU_CLASS 'bkg_3d', but it holds a BKG_2D \(its HDUCLAS4\); gammapy 1\.0 reads it as the index says and fails too: correct HDU_CLASS/,
+    );
+    expect(() => readIrfHdu(file.hdu(names.king), 'psf_3gauss')).toThrow(
+      /no such column.*HDU_CLASS 'psf_3gauss', but it holds a PSF_KING/,
+    );
+    // The class the index gives, when it is the HDU's, reads as before.
+    expect(readIrfHdu(file.hdu(names.bkg), 'bkg_2d').hduClass).toBe('bkg_2d');
+  });
+
   it('an unknown unit is an error naming file, HDU and column', () => {
     const bad = join(dir, 'bad-unit.fits');
     writeFits(bad, [

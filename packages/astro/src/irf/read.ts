@@ -164,6 +164,39 @@ export function irfClassOf(hdu: Hdu): IrfClass | undefined {
 
 /** Reads an IRF HDU. `hduClass` (e.g. the index's HDU_CLASS) overrides the header's HDUCLAS keywords. */
 export function readIrfHdu(hdu: Hdu, hduClass?: string): IrfTable {
+  try {
+    return readIrfHduAs(hdu, hduClass);
+  } catch (error) {
+    // A column the class needs is missing because the HDU is of another class than the index says (gammapy 1.0's
+    // DataStore.from_events_files writes psf_3gauss and bkg_3d for every run, whatever its file holds): say so.
+    const own = hduClass === undefined ? undefined : classOfContent(hdu);
+    if (!(error instanceof FitsError) || error.reason !== 'missing-column') throw error;
+    if (own === undefined || own === hduClass?.trim().toLowerCase()) throw error;
+    throw new FitsError(
+      error.reason,
+      {
+        file: error.file,
+        ...(error.hdu !== undefined ? { hdu: error.hdu } : {}),
+        ...(error.column !== undefined ? { column: error.column } : {}),
+      },
+      `${error.detail}: the HDU index gives it HDU_CLASS '${hduClass?.trim()}', but it holds a ${own.toUpperCase()} (its ${hdu.header.string('HDUCLAS4') ? 'HDUCLAS4' : 'columns'}); gammapy 1.0 reads it as the index says and fails too: correct HDU_CLASS in the HDU index (gammapy's DataStore.from_events_files writes psf_3gauss and bkg_3d whatever the files hold)`,
+    );
+  }
+}
+
+/** An IRF HDU's class from its HDUCLAS keywords, else from its columns (gammapy 1.0 writes a parametric PSF without HDUCLASn). */
+function classOfContent(hdu: Hdu): IrfClass | undefined {
+  const c = irfClassOf(hdu);
+  if (c !== undefined || hdu.kind !== 'bintable') return c;
+  const t = hdu.table();
+  if (t.hasColumn('RPSF')) return 'psf_table';
+  if (t.hasColumn('SIGMA_1') && t.hasColumn('SCALE')) return 'psf_3gauss';
+  if (t.hasColumn('GAMMA') && t.hasColumn('SIGMA')) return 'psf_king';
+  if (t.hasColumn('BKG')) return t.hasColumn('DETX_LO') ? 'bkg_3d' : 'bkg_2d';
+  return undefined;
+}
+
+function readIrfHduAs(hdu: Hdu, hduClass?: string): IrfTable {
   const where = hdu.location;
   const cls = (hduClass?.trim().toLowerCase() as IrfClass | undefined) ?? irfClassOf(hdu);
   if (cls === undefined || !(cls in SPECS)) {
