@@ -261,7 +261,7 @@ describe('gammapy analysis config', () => {
       reason: 'config-invalid',
       path: ['datasets', 'safe_mask', 'parameters', 'offset_max'],
       message: 'angle "2.5" has no unit',
-      hint: 'add a unit: deg, degree, degrees, arcmin, arcsec, rad, hour, hr, mas',
+      hint: 'add a unit: deg, degree, degrees, arcmin, arcsec, rad, hour, hr, mas, uas, mdeg, mrad, urad',
     });
   });
 
@@ -385,6 +385,10 @@ describe('gammapy analysis config', () => {
     // written in hours was an ulp off gammapy's CRVAL.
     expect(['5h34m31.94s', '5h34m', '5 hour', '2 mas'].map(deg)).toEqual([
       83.63308333333332, 83.49999999999999, 74.99999999999999, 5.555555555555556e-7,
+    ]);
+    // SI-prefixed angles, as astropy's Angle(s).deg gives them (gammapy took them, pipe refused them; helper-132).
+    expect(['100 mrad', '3.7 urad', '250 uas', '12.5 mdeg', '0.3 mrad'].map(deg)).toEqual([
+      5.729577951308232, 0.00021199438419840458, 6.944444444444444e-8, 0.0125, 0.017188733853924696,
     ]);
     // What pipe writes back for a key (the safe-mask offset_max) reads back exactly, exponent or not.
     for (const v of [2.5, 1e-7, -3e-9, 1.5e-7, 1e21]) expect(deg(angleText(v))).toBe(v);

@@ -22,6 +22,11 @@ const ANGLE_UNITS: Record<string, number> = {
   hour: HOURANGLE_DEG,
   hr: HOURANGLE_DEG,
   mas: 2.777777777777778e-7,
+  // SI-prefixed units astropy's Angle reads too, with its factors to the last bit (u.mrad.to(u.deg), …).
+  uas: 2.7777777777777777e-10,
+  mdeg: 0.001,
+  mrad: 0.057295779513082325,
+  urad: 5.729577951308232e-5,
 };
 
 const ENERGY_UNITS: Record<string, number> = {
