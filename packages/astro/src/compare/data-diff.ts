@@ -14,6 +14,7 @@ import {
   type ValueChange,
 } from '@pipe/core';
 import type { BinTable, FitsColumn, FitsImage, NumericArray } from '../fits/index.js';
+import { unitFactor } from '../irf/units.js';
 
 /** True for integer typed arrays (compared exactly when the config says integers are exact). */
 export function isIntegerArray(a: ArrayLike<unknown>): boolean {
@@ -177,16 +178,16 @@ function compareColumns(
   };
 }
 
-/** Energy units as FITS TUNIT writes them, in eV. */
-const ENERGY_UNITS: Record<string, number> = { eV: 1, keV: 1e3, MeV: 1e6, GeV: 1e9, TeV: 1e12, PeV: 1e15 };
-
 /**
- * The factor that takes a value in energy unit `from` to energy unit `to` (TUNIT strings), or undefined when either
- * is not one of ENERGY_UNITS (other units are compared as raw numbers, a unit change showing in the header).
+ * The factor that takes a value in energy unit `from` to energy unit `to` (TUNIT strings, read as the IRF columns'
+ * units are: irf/units.ts), or undefined when either is no energy unit (other units are compared as raw numbers, a
+ * unit change showing in the header).
  */
 export function energyUnitFactor(from: string | undefined, to: string | undefined): number | undefined {
-  const f = ENERGY_UNITS[from?.trim() ?? ''];
-  const t = ENERGY_UNITS[to?.trim() ?? ''];
+  // An empty TUNIT is no unit, not the energy of a unitless column.
+  if (!from?.trim() || !to?.trim()) return undefined;
+  const f = unitFactor(from, 'energy');
+  const t = unitFactor(to, 'energy');
   return f === undefined || t === undefined ? undefined : f / t;
 }
 
