@@ -8,7 +8,7 @@
  * thread reads it while planning).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -41,11 +41,22 @@ export function builtFromThisSource(artifact: string, source: string): boolean {
 }
 
 /**
- * Whether tsc's build info `buildInfo` lists `source` (absolute) with the text it has now; undefined when it does
- * not list it, or is not a build info this reads (then the clock's verdict stands).
+ * The versions a build info records, by absolute source path; read once per process for each build info file and
+ * its size and time (a checkout that touches many sources asks about each of them).
  */
-export function compiledFromThisText(buildInfo: string, source: string): boolean | undefined {
-  let version: unknown;
+const recorded = new Map<string, { stamp: string; versions: Map<string, string> | undefined }>();
+
+function recordedVersions(buildInfo: string): Map<string, string> | undefined {
+  let stamp: string;
+  try {
+    const st = statSync(buildInfo);
+    stamp = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+  const known = recorded.get(buildInfo);
+  if (known?.stamp === stamp) return known.versions;
+  let versions: Map<string, string> | undefined;
   try {
     const info = JSON.parse(readFileSync(buildInfo, 'utf8')) as {
       fileNames?: unknown;
@@ -53,12 +64,33 @@ export function compiledFromThisText(buildInfo: string, source: string): boolean
       program?: { fileNames?: unknown; fileInfos?: unknown };
     };
     const program = info.program ?? info;
-    if (!Array.isArray(program.fileNames) || !Array.isArray(program.fileInfos)) return undefined;
-    const dir = dirname(buildInfo);
-    const at = program.fileNames.findIndex((n) => typeof n === 'string' && resolve(dir, n) === source);
-    const entry: unknown = at < 0 ? undefined : program.fileInfos[at];
-    version = typeof entry === 'string' ? entry : (entry as { version?: unknown } | undefined)?.version;
-    if (typeof version !== 'string') return undefined;
+    if (Array.isArray(program.fileNames) && Array.isArray(program.fileInfos)) {
+      const dir = dirname(buildInfo);
+      const infos = program.fileInfos;
+      versions = new Map();
+      program.fileNames.forEach((name, i) => {
+        const entry: unknown = infos[i];
+        const version =
+          typeof entry === 'string' ? entry : (entry as { version?: unknown } | undefined)?.version;
+        if (typeof name === 'string' && typeof version === 'string')
+          versions!.set(resolve(dir, name), version);
+      });
+    }
+  } catch {
+    versions = undefined;
+  }
+  recorded.set(buildInfo, { stamp, versions });
+  return versions;
+}
+
+/**
+ * Whether tsc's build info `buildInfo` lists `source` (absolute) with the text it has now; undefined when it does
+ * not list it, or is not a build info this reads (then the clock's verdict stands).
+ */
+export function compiledFromThisText(buildInfo: string, source: string): boolean | undefined {
+  const version = recordedVersions(buildInfo)?.get(source);
+  if (version === undefined) return undefined;
+  try {
     return version === sha256(readFileSync(source, 'utf8'));
   } catch {
     return undefined;
