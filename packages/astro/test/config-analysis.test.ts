@@ -220,6 +220,19 @@ describe('gammapy analysis config', () => {
     expect(config.datasets.geom.axes.energy.max).toBeCloseTo(100, 9);
   });
 
+  it("suggests the unit a one-letter typo or a wrong case meant ('degg', 'Tev'), and none for a unit of another kind", () => {
+    const { issues } = readAnalysisConfig({
+      datasets: {
+        type: '3d',
+        geom: { wcs: { binsize: '0.02 degg' }, axes: { energy: { min: '1 Tev', max: '10 parsec' } } },
+      },
+    });
+    const hintAt = (key: string) => issues.find((i) => i.path.join('.') === key)?.hint;
+    expect(hintAt('datasets.geom.wcs.binsize')).toMatch(/^did you mean 'deg'\? use one of deg, /);
+    expect(hintAt('datasets.geom.axes.energy.min')).toMatch(/^did you mean 'TeV'\? use one of eV, /);
+    expect(hintAt('datasets.geom.axes.energy.max')).toMatch(/^use one of eV, /);
+  });
+
   it('reports a wrong unit, an unknown key and a bad enum at their paths', () => {
     const { issues } = readAnalysisConfig({
       datasets: {

@@ -3,6 +3,7 @@
  * Parsed into fixed units (degrees, TeV, MJD in TT) so that keys and steps never see unit spellings.
  */
 import { mjdInTt, utcToTt } from '../dl3/time-scales.js';
+import { editDistance } from '../fits/errors.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string; hint?: string };
 
@@ -93,7 +94,7 @@ function parseQuantity(
     return {
       ok: false,
       message: `invalid unit for ${kind}: '${unit}'`,
-      hint: `use one of ${Object.keys(units).join(', ')}`,
+      hint: unitHint(unit, Object.keys(units)),
     };
   }
   return { ok: true, value: value * factor };
@@ -269,4 +270,13 @@ export function typeName(v: unknown): string {
 /** "a" or "an" before a quantity's kind (angle, energy, …). */
 function article(word: string): string {
   return /^[aeiou]/i.test(word) ? 'an' : 'a';
+}
+
+/** "did you mean 'deg'?" for a one-letter typo or a wrong case ('degg', 'Tev'), then the units this quantity takes. */
+function unitHint(unit: string, known: readonly string[]): string {
+  const lower = unit.toLowerCase();
+  const close =
+    known.find((k) => k.toLowerCase() === lower) ??
+    known.find((k) => editDistance(lower, k.toLowerCase()) <= 1);
+  return `${close ? `did you mean '${close}'? ` : ''}use one of ${known.join(', ')}`;
 }
