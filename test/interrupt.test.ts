@@ -209,6 +209,45 @@ targets:
     );
   });
 
+  it('Ctrl-C while --out copies the products: exits 130, removes its partial copies, replaces nothing there', async () => {
+    const names = Array.from({ length: 16 }, (_, i) => `o${i}`);
+    const ws = new Workspace({});
+    ws.write(
+      'pipe.yaml',
+      `version: 1
+targets:
+  big:
+    command: [node, -e, "const fs=require('fs');for(const f of process.argv.slice(1))fs.writeFileSync(f,Buffer.alloc(4<<20,f))", ${names.map((n) => `"{outputs.${n}}"`).join(', ')}]
+    outputs: {${names.map((n) => `${n}: build/${n}.bin`).join(', ')}}
+`,
+    );
+    expect((await ws.run(['build', 'big'])).code).toBe(0);
+    const partial = () => readdirSync(ws.path('out')).filter((f) => f.includes('tmp'));
+    // A signal as soon as the first staged copy appears lands among the copies (tried again if this machine copied
+    // them all first: that build still exits 130, its copies all in place).
+    let stopped: { code: number | null; stderr: string } | undefined;
+    for (let attempt = 0; attempt < 5 && stopped === undefined; attempt++) {
+      ws.remove('out');
+      ws.write('out/o0.bin', 'an earlier copy');
+      const child = ws.spawn(['build', 'big', '--out', 'out']);
+      const done = finished(child);
+      let ended = false;
+      void done.then(() => {
+        ended = true;
+      });
+      await waitFor(() => ended || partial().length > 0);
+      const during = !ended;
+      child.kill('SIGINT');
+      const run = await done;
+      expect(run.code, run.stderr).toBe(130);
+      expect(partial()).toEqual([]);
+      if (during && run.stderr.includes('nothing there was replaced')) stopped = run;
+    }
+    expect(stopped?.stderr).toContain('stopped before the copies were put in place');
+    expect(readdirSync(ws.path('out'))).toEqual(['o0.bin']);
+    expect(ws.read('out/o0.bin')).toBe('an earlier copy');
+  });
+
   it('Ctrl-C cancels running tasks, removes temps, records the build as interrupted; the next build resumes', async () => {
     const { ws, child, done, blocker } = await buildBlockedOnSlow();
     child.kill('SIGINT');

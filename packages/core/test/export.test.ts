@@ -1,5 +1,9 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commonFolder } from '../src/store/export.js';
+import type { Task } from '../src/model/types.js';
+import { commonFolder, exportOutputs } from '../src/store/export.js';
 
 describe('pipe build --out: names below the outputs’ common folder', () => {
   it('strips the folder every output shares, keeps the ones below it', () => {
@@ -11,5 +15,36 @@ describe('pipe build --out: names below the outputs’ common folder', () => {
     expect(commonFolder(['a.txt', 'out/b.txt'])).toBe('');
     expect(commonFolder(['ab/x', 'abc/y'])).toBe('');
     expect(commonFolder([])).toBe('');
+  });
+});
+
+describe('pipe build --out: stopped by a signal', () => {
+  it('replaces nothing and leaves no partial copy when the signal comes before the copies are in place', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pipe-export-'));
+    try {
+      mkdirSync(path.join(root, 'products'));
+      writeFileSync(path.join(root, 'products', 'a.txt'), 'new a');
+      writeFileSync(path.join(root, 'products', 'b.txt'), 'new b');
+      const out = path.join(root, 'out');
+      mkdirSync(out);
+      writeFileSync(path.join(out, 'a.txt'), 'old a');
+      const task = {
+        target: 't',
+        outputs: { a: path.join(root, 'products', 'a.txt'), b: path.join(root, 'products', 'b.txt') },
+      } as unknown as Task;
+      const stop = new AbortController();
+      stop.abort();
+      await expect(
+        exportOutputs(root, [task], ['t'], out, undefined, undefined, stop.signal),
+      ).rejects.toMatchObject({ name: 'AbortError' });
+      expect(readdirSync(out)).toEqual(['a.txt']);
+      expect(readFileSync(path.join(out, 'a.txt'), 'utf8')).toBe('old a');
+      // Without the signal the same copy goes through: the refusal above is the signal's.
+      const done = await exportOutputs(root, [task], ['t'], out);
+      expect(done.copied.map((f) => path.basename(f)).sort()).toEqual(['a.txt', 'b.txt']);
+      expect(readFileSync(path.join(out, 'a.txt'), 'utf8')).toBe('new a');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

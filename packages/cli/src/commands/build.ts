@@ -403,9 +403,16 @@ async function buildOpened(
           opts.out,
           guard,
           new Set(session.pipeline.targets.keys()),
+          abort.signal,
         ));
       } catch (error) {
         const e = error as NodeJS.ErrnoException & { replaced?: number };
+        if (abort.signal.aborted && !e.replaced) {
+          process.stderr.write(
+            `pipe: --out ${opts.out}: stopped before the copies were put in place; nothing there was replaced, the products are in the workspace\n`,
+          );
+          return interruptedCode;
+        }
         if (e.code === 'EEXPORTCLASH') {
           process.stderr.write(
             `pipe: --out ${opts.out}: ${e.message}; nothing was copied, the products are in the workspace\n`,
@@ -435,6 +442,9 @@ async function buildOpened(
             '\n',
         );
     }
+    // A signal while the last copies were put in place: they all were (the folder holds one build's products), but
+    // the user asked to stop, and a script must not read this as a build that ran to its end.
+    if (abort.signal.aborted) return interruptedCode;
     if (!opts.json) {
       const plan = await settledPlan(result.plan);
       const tasks = [...plan.tasks.values()].map((p) => p.task);

@@ -90,6 +90,8 @@ export async function exportOutputs(
   guard: ExportGuard = () => undefined,
   /** The targets the pipeline declares now (a copy of one it no longer has may be removed by any later copy). */
   declared: ReadonlySet<string> = new Set(targets),
+  /** Ctrl-C: stops the copies before any file is renamed into place (an 'ABORT_ERR'; nothing there replaced). */
+  signal?: AbortSignal,
 ): Promise<{ copied: string[]; removed: string[] }> {
   tasks = [...tasks];
   const { sources, destOf, clash } = exportPlan(root, tasks, targets, outDir, guard);
@@ -104,6 +106,7 @@ export async function exportOutputs(
   const staged: Array<[tmp: string, dest: string]> = [];
   try {
     for (const src of sources) {
+      signal?.throwIfAborted();
       const dest = destOf(src);
       await mkdir(path.dirname(dest), { recursive: true });
       if ((await stat(dest).catch(() => undefined))?.isDirectory())
