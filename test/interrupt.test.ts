@@ -264,6 +264,12 @@ targets:
       status: 'interrupted',
       tasks: { fast: { state: 'ran' }, slow: { state: 'cancelled' } },
     });
+    // The next build says why the stopped task runs again: not "no previous build".
+    const buildId = events.find((e) => e.event === 'build-end')?.buildId;
+    const plan = await ws.run(['plan', 'all']);
+    expect(plan.stdout).toContain(`its last run was stopped before it finished (build ${buildId} at `);
+    expect(plan.stdout).toContain(': the build was interrupted)');
+    expect(plan.stdout).toMatch(/run +slow\n +its last run was stopped/);
     ws.write('release', '');
     const next = await ws.build(['all']);
     expect(next.ended).toEqual({ ran: ['all', 'slow'], 'up-to-date': ['fast'] });

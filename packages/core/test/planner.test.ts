@@ -78,6 +78,25 @@ describe('planner', () => {
     ]);
   });
 
+  it('a task with no record whose last run was cancelled says so, and why: its build interrupted, or another task failed', async () => {
+    const ws = new VirtualWorkspace();
+    ws.write('a.txt', 'a');
+    ws.write('b.txt', 'b');
+    const state = emptyState();
+    state.lastFailure = (id) =>
+      id === 'each[a]'
+        ? {
+            build: '20260101-000000-000-abcdef',
+            at: '2026-01-01T00:00:09.000Z',
+            stopped: { interrupted: true },
+          }
+        : { build: '20260101-000000-000-abcdef', stopped: { interrupted: false } };
+    expect((await summary(ws, diamond(), state)).slice(0, 2)).toEqual([
+      'run each[a]: its last run was stopped before it finished (build 20260101-000000-000-abcdef at 2026-01-01 00:00:09 UTC: the build was interrupted)',
+      'run each[b]: its last run was stopped before it finished (build 20260101-000000-000-abcdef: another task failed)',
+    ]);
+  });
+
   it('a task with no record whose last run failed says so, not "no previous build"; one that never ran here does not', async () => {
     const ws = new VirtualWorkspace();
     ws.write('a.txt', 'a');

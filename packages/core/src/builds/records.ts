@@ -348,6 +348,15 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
             ...(at ? { at } : {}),
             ...(report.error ? { error: report.error } : {}),
           });
+        } else if (report.state === 'cancelled') {
+          // Stopped while it ran: the next build runs it again, and says so rather than "no previous build".
+          settled.add(taskId);
+          const at = report.endedAt ?? got.record.endedAt;
+          found.set(taskId, {
+            build: id,
+            ...(at ? { at } : {}),
+            stopped: { interrupted: got.record.status === 'interrupted' },
+          });
         } else if (report.state === 'ran' || report.state === 'restored' || report.state === 'up-to-date')
           settled.add(taskId);
       }

@@ -341,7 +341,16 @@ function previousReasons(
 /** Why a task with no record runs: its last run failed, or it never ran here. */
 function withoutRecord(ctx: DecideContext): Reason {
   const failed = ctx.lastFailure?.();
-  return failed ? { type: 'last-run-failed', ...failed } : { type: 'no-previous-build' };
+  if (!failed) return { type: 'no-previous-build' };
+  const { stopped, ...run } = failed;
+  return stopped
+    ? {
+        type: 'last-run-stopped',
+        build: run.build,
+        ...(run.at ? { at: run.at } : {}),
+        interrupted: stopped.interrupted,
+      }
+    : { type: 'last-run-failed', ...run };
 }
 
 /** A manifest can stand for a task only if it has every output the task declares. */

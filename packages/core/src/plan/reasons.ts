@@ -9,6 +9,8 @@ export type Reason =
   | { type: 'no-previous-build' }
   /** No successful build of the task is recorded, and its last run failed (in `build`, which ended `at`). */
   | { type: 'last-run-failed'; build: string; at?: string; error?: string }
+  /** No successful build is recorded, and its last run was cancelled (its build `interrupted`, or another task failed). */
+  | { type: 'last-run-stopped'; build: string; at?: string; interrupted: boolean }
   | { type: 'forced' }
   | { type: 'input-changed'; input: string; path: string; old: string | null; new: string | null }
   | { type: 'input-order-changed'; input: string }
@@ -136,6 +138,11 @@ export function renderReason(r: Reason): string {
     case 'last-run-failed': {
       const when = r.at ? ` at ${r.at.slice(0, 19).replace('T', ' ')} UTC` : '';
       return `its last run failed (build ${r.build}${when}${r.error ? `: ${r.error}` : ''})`;
+    }
+    case 'last-run-stopped': {
+      const when = r.at ? ` at ${r.at.slice(0, 19).replace('T', ' ')} UTC` : '';
+      const why = r.interrupted ? 'the build was interrupted' : 'another task failed';
+      return `its last run was stopped before it finished (build ${r.build}${when}: ${why})`;
     }
     case 'forced':
       return 'forced (--force)';

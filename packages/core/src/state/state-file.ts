@@ -79,7 +79,7 @@ export interface OutputStamp {
   ino: number;
 }
 
-/** The last run of a task that has no record (it never succeeded, or its record was lost): it failed. */
+/** The last run of a task that has no record (it never succeeded, or its record was lost): it failed, or was stopped. */
 export interface FailedRun {
   /** The id of the build in which it failed. */
   build: string;
@@ -87,6 +87,8 @@ export interface FailedRun {
   at?: string;
   /** The failure, in one line. */
   error?: string;
+  /** It did not fail: it was cancelled while it ran, the build interrupted (Ctrl-C, a signal) or another task failed. */
+  stopped?: { interrupted: boolean };
 }
 
 /** The last successful build of a task. */
