@@ -57,7 +57,12 @@ export abstract class HttpCacheBackend implements RemoteCache {
   protected async clientError(response: Response, what: string): Promise<CacheFailure> {
     const body = await this.http.excerpt(response);
     const detail = `${what}: HTTP ${response.status}${body ? ` ${body}` : ''}`;
-    if (response.status === 401 || response.status === 403) return { type: 'unauthorized', detail };
+    // Which of the two it is decides what a user fixes: credentials to add, or the ones given.
+    if (response.status === 401 || response.status === 403)
+      return {
+        type: 'unauthorized',
+        detail: `${detail} (${this.http.options.authorization ? 'the credentials given were refused' : 'no credentials were sent: PIPE_REMOTE_CACHE_TOKEN is not set, nor user:password in the URL'})`,
+      };
     return { type: 'rejected', status: response.status, detail };
   }
 

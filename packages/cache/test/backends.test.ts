@@ -102,6 +102,7 @@ describe('BazelHttpCache against nginx WebDAV', () => {
         },
         remote: {
           unauthorized: () => make(`wrong-token-${randomBytes(4).toString('hex')}`),
+          anonymous: () => new BazelHttpCache({ url: env.PIPE_TEST_BAZEL_CACHE_URL, ...fast }),
           storedNames: () => listRecursive(env.PIPE_TEST_BAZEL_CACHE_DIR),
           accessLog: async () => (await readFile(env.PIPE_TEST_BAZEL_CACHE_LOG, 'utf8')).split('\n'),
           privateInstance: async () => {

@@ -33,6 +33,8 @@ export interface BackendRig {
   remote?: {
     /** The same server with a wrong token. */
     unauthorized(): CacheBackend;
+    /** The same server without credentials (where the protocol allows none). */
+    anonymous?(): CacheBackend;
     /** Every stored entry name (to prove that nothing was written). */
     storedNames(): Promise<string[]>;
     /** Request lines of the server's access log, if it has one. */
@@ -250,6 +252,14 @@ export function cacheCommonSuite(getRig: () => BackendRig | string, options: { r
       const put = await r.remote.unauthorized().putBlob(blob.sha, blob.path);
       expect(put.ok === false && put.failure.type).toBe('unauthorized');
       expect(put.ok === false && JSON.stringify(put.failure)).not.toContain('wrong-token-');
+      expect(put.ok === false && put.failure.detail).toContain('the credentials given were refused');
+      const anonymous = r.remote.anonymous?.();
+      if (anonymous) {
+        const denied = await anonymous.putBlob(blob.sha, blob.path);
+        expect(denied.ok === false && denied.failure.detail).toContain(
+          'no credentials were sent: PIPE_REMOTE_CACHE_TOKEN is not set',
+        );
+      }
 
       warnings.length = 0;
       const local = localStore();
