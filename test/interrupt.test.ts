@@ -61,6 +61,23 @@ async function waitFor(ready: () => boolean, timeoutMs = 30_000): Promise<void> 
   }
 }
 
+/** A workspace whose target `big` (built) has 16 products of 4 MB: copying them with --out takes a while. */
+async function builtBigProducts(): Promise<{ ws: Workspace; names: string[] }> {
+  const names = Array.from({ length: 16 }, (_, i) => `o${i}`);
+  const ws = new Workspace({});
+  ws.write(
+    'pipe.yaml',
+    `version: 1
+targets:
+  big:
+    command: [node, -e, "const fs=require('fs');for(const f of process.argv.slice(1))fs.writeFileSync(f,Buffer.alloc(4<<20,f))", ${names.map((n) => `"{outputs.${n}}"`).join(', ')}]
+    outputs: {${names.map((n) => `${n}: build/${n}.bin`).join(', ')}}
+`,
+  );
+  expect((await ws.run(['build', 'big'])).code).toBe(0);
+  return { ws, names };
+}
+
 describe('pipe build: interruptions', () => {
   it('kill -9 mid-build: the next build takes over the stale lock, keeps finished work, and the cache verifies', async () => {
     const { ws, child, done, blocker } = await buildBlockedOnSlow();
@@ -172,18 +189,7 @@ describe('pipe build: interruptions', () => {
   });
 
   it("kill -9 while --out copies the products: the next --out build removes the killed copy's partial files", async () => {
-    const names = Array.from({ length: 16 }, (_, i) => `o${i}`);
-    const ws = new Workspace({});
-    ws.write(
-      'pipe.yaml',
-      `version: 1
-targets:
-  big:
-    command: [node, -e, "const fs=require('fs');for(const f of process.argv.slice(1))fs.writeFileSync(f,Buffer.alloc(4<<20,f))", ${names.map((n) => `"{outputs.${n}}"`).join(', ')}]
-    outputs: {${names.map((n) => `${n}: build/${n}.bin`).join(', ')}}
-`,
-    );
-    expect((await ws.run(['build', 'big'])).code).toBe(0);
+    const { ws, names } = await builtBigProducts();
     const partial = () => readdirSync(ws.path('out')).filter((f) => f.includes('tmp'));
     // The copies are staged before any is renamed: a kill as soon as the first appears lands among them (tried
     // again if this machine copied them all first).
@@ -210,18 +216,7 @@ targets:
   });
 
   it('Ctrl-C while --out copies the products: exits 130, removes its partial copies, replaces nothing there', async () => {
-    const names = Array.from({ length: 16 }, (_, i) => `o${i}`);
-    const ws = new Workspace({});
-    ws.write(
-      'pipe.yaml',
-      `version: 1
-targets:
-  big:
-    command: [node, -e, "const fs=require('fs');for(const f of process.argv.slice(1))fs.writeFileSync(f,Buffer.alloc(4<<20,f))", ${names.map((n) => `"{outputs.${n}}"`).join(', ')}]
-    outputs: {${names.map((n) => `${n}: build/${n}.bin`).join(', ')}}
-`,
-    );
-    expect((await ws.run(['build', 'big'])).code).toBe(0);
+    const { ws } = await builtBigProducts();
     const partial = () => readdirSync(ws.path('out')).filter((f) => f.includes('tmp'));
     // A signal as soon as the first staged copy appears lands among the copies (tried again if this machine copied
     // them all first: that build still exits 130, its copies all in place).
