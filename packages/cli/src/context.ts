@@ -142,19 +142,28 @@ export async function locateParamFor(
 }
 
 /** Load the pipeline, with the domain's steps (@pipe/astro) registered by name. */
-export async function loadForCommand(opts: GlobalOptions, env?: NodeJS.ProcessEnv): Promise<Loaded> {
+export async function loadForCommand(
+  opts: GlobalOptions,
+  env?: NodeJS.ProcessEnv,
+  /** The command's targets (none: the pipeline's default): a failure then leaves out other targets' own errors. */
+  targets?: readonly string[],
+): Promise<Loaded> {
   const load = await commandLoad(opts, env);
   if (!load.ok) return load;
   const { core, file, options } = load;
   const registry = options.registry;
   const result = await core.loadPipeline(file, options);
-  if (!result.ok)
+  if (!result.ok) {
+    // A config error does not bring in a missing input of a target the command does not build (as a valid one
+    // would not: pipeline.deferred).
+    const diagnostics = targets && result.relevantTo ? result.relevantTo(targets) : result.diagnostics;
     return {
       ok: false,
       code: EXIT_USAGE,
-      message: core.renderDiagnostics(result.diagnostics),
-      diagnostics: result.diagnostics,
+      message: core.renderDiagnostics(diagnostics),
+      diagnostics,
     };
+  }
   const warnings = result.warnings.length > 0 ? core.renderDiagnostics(result.warnings) : '';
   return {
     ok: true,
@@ -318,7 +327,7 @@ export async function loadForSession(
   if (load) fullLoad = undefined;
   else {
     const recording = lean.recordingEnv(process.env);
-    load = { inputs, started, recording, loaded: loadForCommand(opts, recording.env) };
+    load = { inputs, started, recording, loaded: loadForCommand(opts, recording.env, targets) };
     fullLoad = load;
   }
   const { recording } = load;

@@ -233,6 +233,53 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('an error of the whole pipeline reports, for a command on some targets, only their own missing inputs', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': `version: 1
+default: [a]
+targets:
+  d:
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    inputs: {x: {target: e}}
+    outputs: {o: out/d.txt}
+  e:
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    inputs: {x: {target: d}}
+    outputs: {o: out/e.txt}
+  a:
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    inputs: {x: a.txt}
+    outputs: {o: out/a.txt}
+  b:
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    inputs: {x: b.txt}
+    outputs: {o: out/b.txt}
+  c:
+    command: [cp, "{inputs.x}", "{outputs.o}"]
+    inputs: {x: {target: b}}
+    outputs: {o: out/c.txt}
+`,
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (result.ok) throw new Error('expected the pipeline to be rejected');
+    const codes = (d: Diagnostic[]) => summary(dir, d).map((x) => `${x.code} ${x.at}`);
+    expect(codes(result.diagnostics)).toEqual([
+      'cycle pipe.yaml:10:17',
+      'missing-input pipe.yaml:14:17',
+      'missing-input pipe.yaml:18:17',
+    ]);
+    // c needs b: b's missing input concerns it; a's does not. None named: the default (a).
+    expect(codes(result.relevantTo!(['c']))).toEqual([
+      'cycle pipe.yaml:10:17',
+      'missing-input pipe.yaml:18:17',
+    ]);
+    expect(codes(result.relevantTo!([]))).toEqual([
+      'cycle pipe.yaml:10:17',
+      'missing-input pipe.yaml:14:17',
+    ]);
+  });
+
   it('a misspelt value of a fixed set (executor: slrum) gets the closest one', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': 'version: 1\ndefaults: {executor: slrum}\ntargets: {}\n',

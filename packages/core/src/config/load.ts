@@ -8,6 +8,7 @@ import path from 'node:path';
 import { type Node, visit } from 'yaml';
 import { type OverrideBase, overridableKey, type ParamReference } from '../builds/param-overrides.js';
 import { unknownTargetHint } from '../graph/closest-names.js';
+import { dependencyClosure } from '../graph/edges.js';
 import type { ParamIssue } from '../model/step.js';
 import type { Diagnostic, Pipeline } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
@@ -49,7 +50,16 @@ export type LoadResult =
       /** What applying other --param values of config scalars needs (builds/param-overrides.ts), when it applies. */
       overrideBase?: OverrideBase;
     }
-  | { ok: false; diagnostics: Diagnostic[] };
+  | {
+      ok: false;
+      diagnostics: Diagnostic[];
+      /**
+       * The diagnostics that concern a command on `targets` (none: the pipeline's `default:`): the errors of the
+       * pipeline as a whole, and the errors of single targets (a missing input file) that those targets need. Absent
+       * when the pipeline did not load far enough to know its targets (all diagnostics concern every command).
+       */
+      relevantTo?: (targets: readonly string[]) => Diagnostic[];
+    };
 
 /** Load and validate a pipeline; all problems are collected, sorted by place, and returned together. */
 export async function loadPipeline(file: string, options: LoadOptions): Promise<LoadResult> {
@@ -63,7 +73,22 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     // Snakemake; any other error stops everything.
     const deferred = sorted.filter((d) => d.severity === 'error' && d.target !== undefined);
     const rest = sorted.filter((d) => !deferred.includes(d));
-    if (!pipeline || hasErrors(rest)) return { ok: false, diagnostics: sorted };
+    if (!pipeline || hasErrors(rest))
+      return {
+        ok: false,
+        diagnostics: sorted,
+        ...(pipeline && deferred.length > 0
+          ? {
+              relevantTo: (names: readonly string[]) => {
+                // No target named and no default read (a top level that failed its own checks): all of them.
+                const wanted = names.length > 0 ? names : pipeline.defaultTargets;
+                if (!wanted) return sorted;
+                const needed = dependencyClosure(pipeline.targets, wanted);
+                return sorted.filter((d) => !deferred.includes(d) || needed.has(d.target as string));
+              },
+            }
+          : {}),
+      };
     if (deferred.length > 0) pipeline.deferred = deferred;
     return { ok: true, pipeline, warnings: rest, ...(overrideBase ? { overrideBase } : {}) };
   };

@@ -21,6 +21,24 @@ function edge(to: string, span: SourceSpan | undefined): TargetEdge {
   return span ? { to, span } : { to };
 }
 
+/** The requested targets, the targets built `with` them, and everything they depend on (cycles allowed). */
+export function dependencyClosure(
+  targets: ReadonlyMap<string, Target>,
+  requested: readonly string[],
+): Set<string> {
+  const closure = new Set<string>();
+  const stack = requested.filter((name) => targets.has(name));
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (closure.has(name)) continue;
+    closure.add(name);
+    const target = targets.get(name)!;
+    for (const e of targetEdges(target)) if (targets.has(e.to) && !closure.has(e.to)) stack.push(e.to);
+    for (const w of target.with) if (targets.has(w) && !closure.has(w)) stack.push(w);
+  }
+  return closure;
+}
+
 /**
  * The requested targets, the targets built `with` them, and everything they depend on, dependencies first
  * (`with` adds targets, not order). Ties are broken by name,
@@ -32,16 +50,7 @@ export function dependencyOrder(
   requested: readonly string[],
 ): { order: string[]; unknown: string[] } {
   const unknown = requested.filter((name) => !targets.has(name));
-  const closure = new Set<string>();
-  const stack = requested.filter((name) => targets.has(name));
-  while (stack.length > 0) {
-    const name = stack.pop()!;
-    if (closure.has(name)) continue;
-    closure.add(name);
-    const target = targets.get(name)!;
-    for (const e of targetEdges(target)) if (targets.has(e.to) && !closure.has(e.to)) stack.push(e.to);
-    for (const w of target.with) if (targets.has(w) && !closure.has(w)) stack.push(w);
-  }
+  const closure = dependencyClosure(targets, requested);
   // Kahn's algorithm over the closure; the ready set is kept sorted.
   const remaining = new Map<string, number>();
   const dependents = new Map<string, string[]>();
