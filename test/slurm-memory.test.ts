@@ -99,7 +99,11 @@ const eat = (mib: number) =>
   `[python3, -c, 'import sys; mib = int(sys.argv[1]); print("allocating %d MiB" % mib, flush=True); b = b"x" * (mib << 20); open(sys.argv[2], "w").write("fed %d MiB" % mib)', '${mib}', '{outputs.out}']`;
 
 // hungry needs 4 times its --mem, whatever the attempt; fits needs a little more than its first --mem (with python
-// and pipe's job process, ~20 MiB besides what it allocates: measured 167 MiB for 150) and fits in the second's.
+// and pipe's job process, ~20 MiB besides what it allocates: measured 167 MiB for 150) and fits in the second's;
+// capped runs out of its first --mem, and its retry's twice that is more than the node has (RealMemory, below).
+/** The test cluster's RealMemory (MB): room for the 200M retry of fits, not for the doubled request of capped. */
+const NODE_MEM_MB = 300;
+
 const PIPELINE = `version: 1
 defaults:
   resources: {time: "00:05:00"}
@@ -118,7 +122,7 @@ targets:
     step: command
     command: ${eat(400)}
     outputs: {out: out/capped.txt}
-    resources: {mem: 100M, time: "00:06:00", partition: short, retries: 1}
+    resources: {mem: ${NODE_MEM_MB - 100}M, retries: 1}
 `;
 
 describe.skipIf(!installed || noCgroup !== undefined)('Slurm memory limits (cgroup cluster)', () => {
@@ -133,6 +137,7 @@ describe.skipIf(!installed || noCgroup !== undefined)('Slurm memory limits (cgro
       SLURM_CI_SRUN_PORTS: ports.srun,
       SLURM_CI_NODE: node,
       SLURM_CI_CGROUP: '1',
+      SLURM_CI_MEM_MB: String(NODE_MEM_MB),
     };
     const out = execFileSync('bash', [path.join(repo, 'scripts/slurm-up.sh')], {
       env: clusterEnv,
@@ -190,7 +195,7 @@ describe.skipIf(!installed || noCgroup !== undefined)('Slurm memory limits (cgro
     expect(r.code, r.stderr).toBe(0);
     // Said when it happens, as the local executors say a retry: why, the job and its limit, what the next asks for.
     const first =
-      /warning: fits: ran out of memory \(Slurm job (\d+), --mem=100M\); retrying with --mem=200M --time=0-00:10:00 \(attempt 2 of 2\)\n/.exec(
+      /warning: fits: ran out of memory \(Slurm job (\d+), --mem=100M\); retrying with --mem=200M \(attempt 2 of 2\)\n/.exec(
         r.stderr,
       )?.[1];
     expect(first, r.stderr).toBeDefined();
@@ -230,16 +235,16 @@ describe.skipIf(!installed || noCgroup !== undefined)('Slurm memory limits (cgro
     ws.remove('.');
   }, 120_000);
 
-  it('a retry that the partition refuses (its doubled --time is past MaxTime) fails with why the first attempt ended', async () => {
+  it('a retry that the node cannot take (its doubled --mem is past RealMemory) fails with why the first attempt ended', async () => {
     const ws = new Workspace({ 'pipe.yaml': PIPELINE });
     const r = await ws.run(['build', 'capped', '--executor', 'slurm'], slurmEnv);
     expect(r.code, r.stderr).toBe(1);
     const job = /FAILED\s+capped \(Slurm job (\d+)\): /.exec(r.stderr)?.[1];
     expect(job, r.stderr).toBeDefined();
-    // Partition short allows 10 minutes: attempt 2's 12 could not be submitted, and the memory is what to look at.
+    // The node has 300 MB: attempt 2's 400M could not be submitted, and the memory is what to look at.
     expect(r.stderr).toMatch(
       new RegExp(
-        `FAILED\\s+capped \\(Slurm job ${job}\\): ran out of memory \\(Slurm job ${job}, --mem=100M\\); its retry \\(attempt 2\\) could not submit the job: .*time limit.*\\(attempt n asks for n × resources\\.mem and n × resources\\.time`,
+        `FAILED\\s+capped \\(Slurm job ${job}\\): ran out of memory \\(Slurm job ${job}, --mem=200M\\); its retry \\(attempt 2\\) could not submit the job: .*\\(a retry asks for \\(k \\+ 1\\) × resources\\.mem after k out-of-memory ends`,
       ),
     );
     expect(field(scontrolJob(job!), 'JobState')).toBe('OUT_OF_MEMORY');

@@ -191,10 +191,10 @@ describe('a Slurm task retried', () => {
         reason: { type: 'out-of-memory' },
         job: '21_4',
         asked: { mem: '100M', time: '0-00:05:00' },
-        next: { mem: '200M', time: '0-00:10:00' },
+        next: { mem: '200M', time: '0-00:05:00' },
       }),
     ).toBe(
-      'calib[run7]: ran out of memory (Slurm job 21_4, --mem=100M); retrying with --mem=200M --time=0-00:10:00 (attempt 2 of 3)',
+      'calib[run7]: ran out of memory (Slurm job 21_4, --mem=100M); retrying with --mem=200M (attempt 2 of 3)',
     );
     expect(
       retryText({

@@ -286,8 +286,27 @@ describe('resources', () => {
     expect(parseTimeSeconds('1:2:3:4').ok).toBe(false);
   });
 
-  it('grows mem and time per attempt', () => {
-    const r = resourcesForAttempt({ mem: '1G', time: '00:10:00', cpus: 2, partition: 'short' }, 3);
+  it('grows what ran out: mem after each out-of-memory end, time after each timeout, nothing after other failures', () => {
+    const res = { mem: '1G', time: '00:10:00', cpus: 2, partition: 'short' };
+    const oom = { type: 'out-of-memory' };
+    const timeout = { type: 'timeout' };
+    expect(resourcesForAttempt(res)).toEqual({
+      ok: true,
+      value: { ...res, mem: '1024M', time: '0-00:10:00' },
+    });
+    expect(resourcesForAttempt(res, [oom, oom])).toEqual({
+      ok: true,
+      value: { ...res, mem: '3072M', time: '0-00:10:00' },
+    });
+    expect(resourcesForAttempt(res, [timeout, { type: 'node-fail' }])).toEqual({
+      ok: true,
+      value: { ...res, mem: '1024M', time: '0-00:20:00' },
+    });
+    expect(resourcesForAttempt(res, [{ type: 'exit-non-zero' }, { type: 'lost' }])).toEqual({
+      ok: true,
+      value: { ...res, mem: '1024M', time: '0-00:10:00' },
+    });
+    const r = resourcesForAttempt(res, [oom, timeout, oom, timeout]);
     expect(r).toEqual({ ok: true, value: { mem: '3072M', time: '0-00:30:00', cpus: 2, partition: 'short' } });
     if (r.ok)
       expect(resourceArgs(r.value)).toEqual([
@@ -311,7 +330,7 @@ describe('resources', () => {
     ]) {
       expect(validateExtraOptions([bad]).ok, bad).toBe(false);
     }
-    expect(resourcesForAttempt({ partition: 'ci --wrap' }, 1).ok).toBe(false);
+    expect(resourcesForAttempt({ partition: 'ci --wrap' }).ok).toBe(false);
   });
 });
 

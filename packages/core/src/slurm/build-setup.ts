@@ -22,7 +22,7 @@ export function checkSlurmResources(pipeline: Pipeline, targets: Iterable<string
   const problems: string[] = [];
   for (const name of slurmTargets(pipeline, targets)) {
     const t = pipeline.targets.get(name)!;
-    const res = resourcesForAttempt({ ...pipeline.defaults.resources, ...t.resources }, 1);
+    const res = resourcesForAttempt({ ...pipeline.defaults.resources, ...t.resources });
     if (!res.ok) problems.push(`target '${name}': ${res.message}`);
   }
   return problems;

@@ -128,8 +128,9 @@ function limitHit(reason: FailureReason, asked: Resources): string | undefined {
 }
 
 /**
- * A retry that sbatch refused (its request grown past a partition's limit, say: attempt n asks for n × mem and
- * n × time): what ended the attempt before it is the task's failure, and the refusal is why it was not retried.
+ * A retry that sbatch refused (its request grown past a partition's or node's limit: after k out-of-memory ends a retry
+ * asks for (k + 1) × mem, after k timeouts (k + 1) × time): what ended the attempt before it is the task's failure,
+ * and the refusal is why it was not retried.
  */
 function refusedRetry(o: Extract<TaskOutcome, { status: 'failed' }>): ExecFailure | undefined {
   const before = o.attempts[o.attempts.length - 1];
@@ -138,8 +139,8 @@ function refusedRetry(o: Extract<TaskOutcome, { status: 'failed' }>): ExecFailur
   const about = [`Slurm job ${before.job}`, ...(hit ? [hit] : [])];
   const message =
     `${describeFailure(before.reason)} (${about.join(', ')}); its retry (attempt ${before.attempt + 1}) ` +
-    `${describeFailure(o.reason)} (attempt n asks for n × resources.mem and n × resources.time: ` +
-    'lower them or the retries, or take a partition or node that allows them)';
+    `${describeFailure(o.reason)} (a retry asks for (k + 1) × resources.mem after k out-of-memory ends, (k + 1) × ` +
+    'resources.time after k timeouts: lower them or the retries, or take a partition or node that allows them)';
   return hit ? { type: 'over-limit', message } : { type: 'executor-error', message: `slurm: ${message}` };
 }
 

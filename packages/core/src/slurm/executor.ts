@@ -56,7 +56,7 @@ export interface SlurmExecutorOptions {
   arrayThrottle?: number;
   /** Largest array per sbatch call (default 1000; clusters set MaxArraySize). */
   maxArraySize?: number;
-  /** How resources grow on a retry (default: mem × attempt and time × attempt). */
+  /** How resources grow on a retry (default: mem after each out-of-memory end, time after each timeout). */
   growth?: GrowthPolicy;
   /** The compiled job-entry.js (default: next to this module in dist/). */
   workerEntry?: string;
@@ -314,7 +314,11 @@ class BatchRun {
         await this.#fail(s, { type: 'upstream-failed', upstream: failedDep.task.id });
         continue;
       }
-      const res = resourcesForAttempt({ ...this.o.defaults, ...s.task.resources }, s.attempt, this.o.growth);
+      const res = resourcesForAttempt(
+        { ...this.o.defaults, ...s.task.resources },
+        s.attempts.map((a) => a.reason),
+        this.o.growth,
+      );
       if (!res.ok) {
         await this.#fail(s, { type: 'invalid-resources', message: res.message });
         continue;
@@ -535,7 +539,7 @@ class BatchRun {
         s.attempt++;
         const next = resourcesForAttempt(
           { ...this.o.defaults, ...s.task.resources },
-          s.attempt,
+          s.attempts.map((a) => a.reason),
           this.o.growth,
         );
         this.#emit({

@@ -137,28 +137,36 @@ export function validateExtraOptions(options: readonly string[]): ResourceResult
   return { ok: true, value: [...options] };
 }
 
-/** How resources grow on a retry: attempt n gets mem × n and time × n (when set). */
+/**
+ * How resources grow on a retry: what ran out, by one more share for each earlier attempt it ran out in (an
+ * attempt after one OUT_OF_MEMORY gets 2 × mem, after two 3 ×; a TIMEOUT likewise grows time). A failure of any other
+ * kind (a lost node, an exit status) retries with the same request: asking for more would only wait longer in the queue.
+ */
 export interface GrowthPolicy {
   mem: boolean;
   time: boolean;
 }
 
-/** Resources for a given attempt (1-based), normalised (mem in M, time as D-HH:MM:SS). */
+/**
+ * Resources for the next attempt of a task whose earlier attempts ended as `earlier` (none: the first), normalised
+ * (mem in M, time as D-HH:MM:SS).
+ */
 export function resourcesForAttempt(
   res: Resources,
-  attempt: number,
+  earlier: ReadonlyArray<{ type: string } | undefined> = [],
   growth: GrowthPolicy = { mem: true, time: true },
 ): ResourceResult<Resources> {
   const out: Resources = { ...res };
+  const ranOut = (type: string) => 1 + earlier.filter((r) => r?.type === type).length;
   if (res.mem !== undefined) {
     const mb = parseMemMb(res.mem);
     if (!mb.ok) return mb;
-    out.mem = `${growth.mem ? mb.value * attempt : mb.value}M`;
+    out.mem = `${growth.mem ? mb.value * ranOut('out-of-memory') : mb.value}M`;
   }
   if (res.time !== undefined) {
     const s = parseTimeSeconds(res.time);
     if (!s.ok) return s;
-    out.time = formatTime(growth.time ? s.value * attempt : s.value);
+    out.time = formatTime(growth.time ? s.value * ranOut('timeout') : s.value);
   }
   if (res.cpus !== undefined && (!Number.isInteger(res.cpus) || res.cpus < 1)) {
     return { ok: false, message: `cpus must be a positive integer (got ${res.cpus})` };
