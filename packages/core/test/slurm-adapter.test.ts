@@ -155,14 +155,15 @@ describe('a Slurm retry that sbatch refuses', () => {
     });
 
   it('fails with what ended the attempt before it, and says why it was not retried', () => {
-    expect(refused({ type: 'out-of-memory' }, { mem: '100M', time: '0-00:06:00' })).toEqual({
+    expect(refused({ type: 'timeout' }, { mem: '100M', time: '0-00:06:00' })).toEqual({
       ok: false,
       failure: {
         type: 'over-limit',
         message:
-          'ran out of memory (Slurm job 21, --mem=100M); its retry (attempt 2) could not submit the job: Requested ' +
-          'time limit is invalid (attempt n asks for n × resources.mem and n × resources.time: lower them or the ' +
-          'retries, or take a partition or node that allows them)',
+          'hit its time limit (Slurm job 21, --time=0-00:06:00); its retry (attempt 2) could not submit the job: ' +
+          'Requested time limit is invalid (a retry asks for (k + 1) × resources.mem after k out-of-memory ends, ' +
+          '(k + 1) × resources.time after k timeouts: lower them or the retries, or take a partition or node that ' +
+          'allows them)',
       },
       jobId: '21',
     });
