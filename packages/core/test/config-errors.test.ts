@@ -274,10 +274,7 @@ targets:
       'cycle pipe.yaml:10:17',
       'missing-input pipe.yaml:18:17',
     ]);
-    expect(codes(result.relevantTo!([]))).toEqual([
-      'cycle pipe.yaml:10:17',
-      'missing-input pipe.yaml:14:17',
-    ]);
+    expect(codes(result.relevantTo!([]))).toEqual(['cycle pipe.yaml:10:17', 'missing-input pipe.yaml:14:17']);
   });
 
   it('a misspelt value of a fixed set (executor: slrum) gets the closest one', async () => {
