@@ -89,7 +89,7 @@ export function sharingSuite(kind: ServerKind): void {
       expect(again.ended).toEqual({ 'up-to-date': ALL_TASKS });
       // pipe why of a restored product says where it was made: the first workspace's build, from the entry's provenance.
       const why = await second.run(['why', 'products/excess_map/sqrt_ts.fits.gz']);
-      const made = /^ {2}made in build (\S+) \(local on \S+, ended \S+\)$/m.exec(why.stdout);
+      const made = /^ {2}made in build (\S+) \(local on \S+, kernels \w+, ended \S+\)$/m.exec(why.stdout);
       expect(made, why.stdout).toBeTruthy();
       expect(existsSync(first.path(`.pipe/builds/${made![1]}.json`))).toBe(true);
 

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { Workspace } from './rig.js';
+import { parseEvents, Workspace } from './rig.js';
 
 const pipeline = (name: string, input: string) =>
   `version: 1\ntargets:\n  ${name}:\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    inputs: {x: data/${input}}\n    outputs: {o: build/out.txt}\n`;
@@ -154,5 +154,35 @@ export default {
     expect(meta).toHaveLength(1); // count's; the command has none
     expect(meta[0]).toMatch(/^ {6}metadata \{"chars":4,"note":"n+…$/);
     expect(meta[0]!.length).toBeLessThan(260);
+  });
+});
+
+describe('pipe why of a restored product, once its cache entry is gone', () => {
+  it('still names the build and host that made it: the restoring build kept them', async () => {
+    const files = {
+      'pipe.yaml': `version: 1\ntargets:\n  t:\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    inputs: {x: data/1.txt}\n    outputs: {o: out.txt}\n`,
+      'data/1.txt': 'one\n',
+    };
+    // Two workspaces sharing one cache (a colleague's clone; a remote cache is the same to the restoring side).
+    const maker = new Workspace(files);
+    const user = new Workspace(files);
+    const shared = maker.path('shared-cache');
+    const made = await maker.build(['t'], ['--cache-dir', shared]);
+    expect(made.ended).toEqual({ ran: ['t'] });
+    const restored = await user.build(['t'], ['--cache-dir', shared]);
+    expect(restored.ended).toEqual({ restored: ['t'] });
+    const madeLine = /^ {2}made in build (\S+) \(process on \S+, ended \S+\)$/m;
+    const before = await user.run(['why', 'out.txt']);
+    expect(before.stdout).toMatch(madeLine);
+    const id = madeLine.exec(before.stdout)![1]!;
+    expect(maker.exists(`.pipe/builds/${id}.json`)).toBe(true);
+    const restoredEvent = parseEvents(restored.run.stdout).find((e) => e.event === 'task-end');
+    expect(restoredEvent?.['madeIn']).toMatchObject({ build: id, executor: 'process' });
+    // The entry leaves the cache (gc, the size budget, a colleague's cleanup): the product here is still that build's.
+    maker.remove('shared-cache');
+    const after = await user.run(['why', 'out.txt']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toMatch(madeLine);
+    expect(madeLine.exec(after.stdout)![1]).toBe(id);
   });
 });

@@ -126,6 +126,8 @@ export class BuildOutput {
           log: r.log,
           ...(r.jobId ? { jobId: r.jobId } : {}),
           ...(r.attempts ? { attempts: r.attempts } : {}),
+          // A restored task: where its products were made (the cache entry's provenance).
+          ...(r.madeIn ? { madeIn: r.madeIn } : {}),
         });
       }
       case 'expanded':

@@ -23,4 +23,12 @@ describe('madeInLine', () => {
     );
     expect(madeInLine({ executor: 'local' })).toBeUndefined();
   });
+
+  it('names the kernel backend of a step that ran kernels, not of a command', () => {
+    const made = { buildId: 'b1', executor: 'local', host: 'h', kernelBackend: 'wasm' };
+    expect(madeInLine({ ...made, kernels: [{ name: 'correlateDisk' }] })).toBe(
+      'made in build b1 (local on h, kernels wasm)',
+    );
+    expect(madeInLine({ ...made, kernels: [] })).toBe('made in build b1 (local on h)');
+  });
 });

@@ -72,7 +72,13 @@ export {
 } from './plan/planner.js';
 export { diffRecords, type Reason, renderReason } from './plan/reasons.js';
 export { createWorkspaceIO } from './plan/workspace-io.js';
-export { PIPE_VERSION, type ProvenanceRecord, provenanceRecord } from './provenance/record.js';
+export {
+  type MadeIn,
+  madeInOf,
+  PIPE_VERSION,
+  type ProvenanceRecord,
+  provenanceRecord,
+} from './provenance/record.js';
 export { explainProduct, type WhyNode, type WhyResult } from './provenance/why.js';
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
 export { type BuildOutcome, describeReasons, type RunBuildOptions, runBuild } from './schedule/scheduler.js';

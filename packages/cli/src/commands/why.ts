@@ -8,6 +8,8 @@ import {
   hashProduct,
   listBuildIds,
   loadState,
+  type MadeIn,
+  madeInOf,
   notAFile,
   type Pipeline,
   readBuildRecord,
@@ -26,17 +28,27 @@ interface EntryFacts {
 
 /** Where a cached product was made, from its cache entry's provenance: the build, executor, job, host and end. */
 export function madeInLine(provenance: Record<string, unknown>): string | undefined {
-  const text = (k: string) => (typeof provenance[k] === 'string' ? (provenance[k] as string) : undefined);
-  const [buildId, executor, job, host, end] = ['buildId', 'executor', 'jobId', 'host', 'end'].map(text);
-  if (!buildId) return undefined;
+  const made = madeInOf(provenance);
+  return made ? madeInText(made) : undefined;
+}
+
+/** `made in build B (Slurm job J on node, kernels wasm, ended T)`. */
+export function madeInText(made: MadeIn): string {
+  const { executor, jobId: job, host, end, kernelBackend } = made;
   const ran = job
     ? executor === 'slurm'
       ? `Slurm job ${job}`
       : `${executor ?? ''} job ${job}`.trim()
     : executor;
   const where = [ran, host ? `on ${host}` : undefined].filter(Boolean).join(' ');
-  const details = [where, end ? `ended ${end}` : undefined].filter(Boolean).join(', ');
-  return `made in build ${buildId}${details ? ` (${details})` : ''}`;
+  const details = [
+    where,
+    kernelBackend ? `kernels ${kernelBackend}` : undefined,
+    end ? `ended ${end}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return `made in build ${made.build}${details ? ` (${details})` : ''}`;
 }
 
 async function render(
@@ -67,9 +79,12 @@ async function render(
   const b = node.lastBuild;
   const reasons = b.reasons?.map(renderReason).join('; ');
   out.push(`${pad}  last ${b.state ?? 'built'} in build ${b.id}${reasons ? `: ${reasons}` : ''}`);
-  // A restored product was made elsewhere (another workspace, a CI runner, a Slurm job): its cache entry says where.
+  // A restored product was made elsewhere (another workspace, a CI runner, a Slurm job): the build that restored it
+  // kept where (its cache entry said so then; the entry may have left the cache since); a record older than that
+  // keeping has only the entry to ask.
   const facts = await entry(node.key);
-  if (b.state === 'restored' && facts?.made) out.push(`${pad}  ${facts.made}`);
+  const made = b.madeIn ? madeInText(b.madeIn) : facts?.made;
+  if (b.state === 'restored' && made) out.push(`${pad}  ${made}`);
   if (Object.keys(node.params).length > 0) {
     // A fan-out's tasks share their params: printed once, then named (one long line per run told nothing new).
     const text = JSON.stringify(node.params);

@@ -89,6 +89,40 @@ export function provenanceRecord(options: {
   };
 }
 
+/**
+ * Where a cache entry's products were made, as a restoring build keeps it in its record: the build, executor, job,
+ * host, end, and the kernel backend when the step uses kernels. The entry itself may go (gc, a budget, an entry
+ * fetched from a remote cache that another workspace wrote, a cache dir removed), the record stays while it explains
+ * a product.
+ */
+export interface MadeIn {
+  build: string;
+  executor?: string;
+  jobId?: string;
+  host?: string;
+  end?: string;
+  kernelBackend?: string;
+}
+
+/** The MadeIn of a manifest's provenance record; undefined when it names no build (not pipe's, or damaged). */
+export function madeInOf(provenance: unknown): MadeIn | undefined {
+  if (typeof provenance !== 'object' || provenance === null) return undefined;
+  const p = provenance as Record<string, unknown>;
+  const text = (k: string) => (typeof p[k] === 'string' && p[k] !== '' ? (p[k] as string) : undefined);
+  const build = text('buildId');
+  if (build === undefined) return undefined;
+  const made: MadeIn = { build };
+  for (const k of ['executor', 'jobId', 'host', 'end'] as const) {
+    const v = text(k);
+    if (v !== undefined) made[k] = v;
+  }
+  // A command, or a step without kernels, ran no kernel: the build's backend says nothing of its products.
+  const backend = text('kernelBackend');
+  if (backend !== undefined && Array.isArray(p['kernels']) && p['kernels'].length > 0)
+    made.kernelBackend = backend;
+  return made;
+}
+
 /** The warnings a manifest's provenance record holds (none when it has none, or is not pipe's). */
 export function provenanceWarnings(provenance: unknown): string[] | undefined {
   const w = (provenance as { warnings?: unknown } | undefined)?.warnings;

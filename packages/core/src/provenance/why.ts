@@ -12,6 +12,7 @@ import type { Reason } from '../plan/reasons.js';
 import { sameFileStamp } from '../state/hash-memo.js';
 import { type OutputStamp, previousRecord, type StateData } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
+import type { MadeIn } from './record.js';
 
 export interface WhyInput {
   input: string;
@@ -32,8 +33,11 @@ export interface WhyNode {
   step: { name: string; version: string; code: string };
   params: Record<string, unknown>;
   outputs: Array<{ name: string; path: string; sha256: string }>;
-  /** The build that last produced or restored it, and what happened there. */
-  lastBuild: { id: string; state?: string; reasons?: Reason[] };
+  /**
+   * The build that last produced or restored it, and what happened there; for a restore, where the products were
+   * made (the cache entry's provenance, as that build's record kept it).
+   */
+  lastBuild: { id: string; state?: string; reasons?: Reason[]; madeIn?: MadeIn };
   inputs: WhyInput[];
   /**
    * A fan-out task's item, and the task that emitted it (`foreach: {items: T}`), explained in turn: the run list
@@ -222,6 +226,7 @@ export function explainProduct(options: {
         id: buildId,
         state: entry.state,
         ...(entry.reasons ? { reasons: entry.reasons } : {}),
+        ...(entry.madeIn ? { madeIn: entry.madeIn } : {}),
       },
       inputs: inputsOf(id, fp, stack),
     };
@@ -255,6 +260,7 @@ export function explainProduct(options: {
         id: rec.buildId,
         ...(entry?.state ? { state: entry.state } : {}),
         ...(entry?.reasons ? { reasons: entry.reasons } : {}),
+        ...(entry?.madeIn ? { madeIn: entry.madeIn } : {}),
       },
       inputs: inputsOf(id, fp, stack),
     };

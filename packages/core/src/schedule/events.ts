@@ -1,5 +1,6 @@
 /** What a build reports while it runs (the CLI renders these; `--json` prints them one per line). */
 import type { Reason } from '../plan/reasons.js';
+import type { MadeIn } from '../provenance/record.js';
 
 /** How a task ended in a build. */
 export type TaskState =
@@ -35,6 +36,11 @@ export interface TaskReport {
    * keeps of its products (pipe compare of two builds reads these, not whatever the cache holds for the key now).
    */
   outputs?: Record<string, string>;
+  /**
+   * Restored: where its products were made (its cache entry's provenance), kept with the build's record so that
+   * `pipe why` can say it after the entry has left the cache.
+   */
+  madeIn?: MadeIn;
   /** Failed because an input changed while it ran (its outputs were thrown away): another build makes it. */
   inputChanged?: true;
 }

@@ -29,7 +29,7 @@ import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutpu
 import { KnownOutputs } from '../plan/known-outputs.js';
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
-import { provenanceRecord, provenanceWarnings } from '../provenance/record.js';
+import { madeInOf, provenanceRecord, provenanceWarnings } from '../provenance/record.js';
 import { sameFileStamp, statIfThere } from '../state/hash-memo.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
@@ -588,6 +588,7 @@ class Scheduler {
       ...(items ? { items } : {}),
       ...(warnings ? { warnings } : {}),
     });
+    const madeIn = madeInOf(decision.manifest.provenance);
     this.report({
       id,
       key: decision.key,
@@ -595,6 +596,7 @@ class Scheduler {
       reasons: decision.reasons,
       ms: Date.now() - started,
       outputs: outputHashes(got.stamps),
+      ...(madeIn ? { madeIn } : {}),
     });
     this.known.set(id, restoredOutputs(task, this.o.pipeline.root, decision.manifest));
     this.succeed(id, items);
