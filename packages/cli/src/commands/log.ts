@@ -61,6 +61,6 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
 }
 
 /** A word as a shell would need it to read it back: quoted (core's shellQuote) when it holds anything but plain characters. */
-function shellWord(word: string): string {
+export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : shellQuote(word);
 }

@@ -10,6 +10,7 @@ import {
 } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
+import { shellWord } from './log.js';
 import { buildRecordFromCli } from './workspace.js';
 
 export async function statusCommand(
@@ -36,6 +37,15 @@ export async function statusCommand(
     `build     ${r.id}`,
     `status    ${r.status}${r.status === 'running' && !buildIsLive(ws.layout.lockFile, r.id) ? ' (its driver is gone: killed, or its machine lost; the next build records it as interrupted)' : ''}`,
     `targets   ${r.targets.join(' ')}`,
+    // What else decided what was built, as `pipe log` writes it, and where and with what it ran.
+    ...(r.config ? [`config    ${r.config}`] : []),
+    ...Object.entries(r.params ?? {}).map(([k, v]) => `param     ${shellWord(`${k}=${v}`)}`),
+    ...(r.usesKernels !== false ? [`kernels   ${r.kernelBackend}`] : []),
+    ...(r.host || r.versions
+      ? [
+          `host      ${r.host ?? '?'}${r.versions ? ` (pipe ${r.versions.pipe}, node ${r.versions.node})` : ''}`,
+        ]
+      : []),
     `started   ${r.startedAt}${r.endedAt ? `\nended     ${r.endedAt}` : ''}`,
     `counts    ${
       Object.entries(r.counts)

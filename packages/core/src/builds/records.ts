@@ -3,7 +3,7 @@
  * 'running') and when it ends. A 'running' record whose lock owner is gone is a crashed build.
  *
  *   { format: 'pipe-build', version: 1, id, status, startedAt, endedAt?, targets, params, force,
- *     jobs, kernelBackend, cacheDir, counts: {state: n}, tasks: {id: TaskReport} }
+ *     jobs, kernelBackend, usesKernels?, host?, versions?, cacheDir, counts: {state: n}, tasks: {id: TaskReport} }
  *
  * Up-to-date tasks are kept as `{state: 'up-to-date', key}` only, to keep no-op records small.
  */
@@ -45,6 +45,14 @@ export interface BuildRecord {
   dryRun?: boolean;
   jobs: number;
   kernelBackend: string;
+  /** Whether a step of the graph uses kernels (else `kernelBackend` is only the default steps were given). */
+  usesKernels?: boolean;
+  /**
+   * The machine the build ran on (its driver: a Slurm task's node is in its products' provenance), and pipe's and
+   * Node's versions. Absent in records written before they were kept.
+   */
+  host?: string;
+  versions?: { pipe: string; node: string };
   cacheDir: string;
   counts: Partial<Record<TaskState, number>>;
   tasks: Record<string, Omit<TaskReport, 'id'>>;

@@ -5,6 +5,7 @@
  * build record.
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { BudgetReport, CacheBackend } from '@pipe/cache';
 import type { Executor } from '../execute/executor.js';
@@ -26,6 +27,7 @@ import type { Diagnostic, Pipeline, Task, TaskGraph, TaskItem } from '../model/t
 import type { PlanIO } from '../plan/decide.js';
 import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
+import { PIPE_VERSION } from '../provenance/record.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
 import { type RunBuildOptions, recordedWarnings, runBuild } from '../schedule/scheduler.js';
 import { runTempDir } from '../schedule/task-temp.js';
@@ -458,6 +460,9 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       ...(force ? { force: force === true ? true : [...force] } : {}),
       jobs: options.jobs,
       kernelBackend: session.kernelBackend,
+      usesKernels: session.usesKernels,
+      host: hostname(),
+      versions: { pipe: PIPE_VERSION, node: process.version },
       cacheDir: session.layout.cacheDir,
       counts: {},
       tasks: {},

@@ -1,0 +1,40 @@
+/**
+ * `pipe status BUILD`: what decided what a build made (its --config and --param values, its kernel backend) and where
+ * it ran (host, pipe's and Node's versions), as its record keeps them — what a referee asks of a product a year on.
+ * Runs the real binary.
+ */
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+describe('pipe status of one build', () => {
+  it('names its config file, its --param values, the host and the versions; a build of commands has no kernels', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\nconfig: {file: base.yaml}\ntargets:\n  t:\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    inputs: {x: data/1.txt}\n    params: {label: "${config.label}"}\n    outputs: {o: out.txt}\n',
+      'base.yaml': 'label: one\n',
+      'other.yaml': 'label: two\n',
+      'data/1.txt': 'one\n',
+    });
+    const built = await ws.run([
+      'build',
+      't',
+      '--config',
+      'other.yaml',
+      '--param',
+      'config.label=three words',
+    ]);
+    expect(built.code, built.stderr).toBe(0);
+    const status = await ws.run(['status']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('\nconfig    other.yaml\n');
+    expect(status.stdout).toContain("\nparam     'config.label=three words'\n");
+    expect(status.stdout).toContain(`\nhost      ${hostname()} (pipe `);
+    expect(status.stdout).toContain(`, node ${process.version})\n`);
+    expect(status.stdout).not.toContain('\nkernels ');
+    const json = JSON.parse((await ws.run(['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(json['host']).toBe(hostname());
+    expect(json['versions']).toEqual({ pipe: expect.any(String), node: process.version });
+    expect(json['usesKernels']).toBe(false);
+  });
+});
