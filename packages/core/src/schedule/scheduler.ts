@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { CacheBackend } from '@pipe/cache';
+import type { CacheBackend, Manifest } from '@pipe/cache';
 import { BUILD_ID, readBuildRecord } from '../builds/records.js';
 import {
   type ExecFailure,
@@ -42,6 +42,7 @@ import {
   restoreOutputs,
   storeOutputs,
 } from '../store/products.js';
+import { notReproducedText } from '../store/reproduced.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
 import { LinkedPaths } from './linked-paths.js';
@@ -602,6 +603,12 @@ class Scheduler {
     this.succeed(id, items);
   }
 
+  /** The cache's entry for `key`, if it holds one (a failed lookup is none: the check it serves is a bonus). */
+  private async cachedEntry(key: string): Promise<Manifest | undefined> {
+    const got = await this.o.cache.getManifest(key);
+    return got.ok ? got.value : undefined;
+  }
+
   private executorFor(task: Task): { executor: Executor; request: ExecRequest['work'] } | string {
     const target = this.o.pipeline.targets.get(task.target)!;
     const wanted = target.executor ?? this.o.pipeline.defaults.executor;
@@ -888,6 +895,11 @@ class Scheduler {
       ...(outcome.metadata ? { metadata: outcome.metadata } : {}),
       warnings: warned,
     });
+    // Forced under a key the cache holds: this run reproduces that entry, or says it does not (store/reproduced.ts).
+    // Looked up before this run's entry replaces it.
+    const earlier = reasons.some((r) => r.type === 'forced')
+      ? await this.cachedEntry(decision.key)
+      : undefined;
     let stored: Awaited<ReturnType<typeof storeOutputs>>;
     try {
       stored = await storeOutputs({
@@ -911,6 +923,8 @@ class Scheduler {
         ...base,
         error: this.outputFailureText(task, stored.failure, outcome.attempts, req, start),
       });
+    const notReproduced = earlier && notReproducedText(id, earlier, stored.outputs);
+    if (notReproduced) this.emit({ type: 'warning', message: notReproduced });
     const commit = stored.committed.then((warnings) => {
       for (const w of warnings) this.cacheWarning(w);
       this.commits.delete(commit);
