@@ -178,6 +178,7 @@ describe('pipe why of a restored product, once its cache entry is gone', () => {
     expect(maker.exists(`.pipe/builds/${id}.json`)).toBe(true);
     const restoredEvent = parseEvents(restored.run.stdout).find((e) => e.event === 'task-end');
     expect(restoredEvent?.['madeIn']).toMatchObject({ build: id, executor: 'process' });
+    expect((await user.run(['status'])).stdout).toContain(`\n            made in build ${id} (process on `);
     // The entry leaves the cache (gc, the size budget, a colleague's cleanup): the product here is still that build's.
     maker.remove('shared-cache');
     const after = await user.run(['why', 'out.txt']);

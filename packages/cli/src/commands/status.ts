@@ -11,6 +11,7 @@ import {
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { shellWord } from './log.js';
+import { madeInText } from './made-in.js';
 import { buildRecordFromCli } from './workspace.js';
 
 export async function statusCommand(
@@ -78,6 +79,8 @@ export async function statusCommand(
     lines.push(`${t.state.padEnd(11)} ${task}${extra ? ` (${extra})` : ''}`);
     const why = describeReasons(t.reasons);
     if (why) lines.push(`            ${why}`);
+    // A restored task's products were made elsewhere (another workspace, a CI runner): where, as its entry said.
+    if (t.state === 'restored' && t.madeIn) lines.push(`            ${madeInText(t.madeIn)}`);
     if (t.error) lines.push(`            ${t.error}`);
     // No log line for a task that never wrote one (a job sbatch refused), as the build's own report.
     if (t.state === 'failed' && t.log && existsSync(t.log)) lines.push(`            log: ${t.log}`);

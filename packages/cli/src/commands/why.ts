@@ -8,8 +8,6 @@ import {
   hashProduct,
   listBuildIds,
   loadState,
-  type MadeIn,
-  madeInOf,
   notAFile,
   type Pipeline,
   readBuildRecord,
@@ -18,6 +16,7 @@ import {
 } from '@pipe/core';
 import { cacheDirOption, type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
+import { madeInLine, madeInText } from './made-in.js';
 import { workspaceFromCli } from './workspace.js';
 
 /** What a task's cache entry adds to its record: where it was made (a restored one), and the step's metadata. */
@@ -26,30 +25,7 @@ interface EntryFacts {
   metadata?: Record<string, unknown>;
 }
 
-/** Where a cached product was made, from its cache entry's provenance: the build, executor, job, host and end. */
-export function madeInLine(provenance: Record<string, unknown>): string | undefined {
-  const made = madeInOf(provenance);
-  return made ? madeInText(made) : undefined;
-}
-
-/** `made in build B (Slurm job J on node, kernels wasm, ended T)`. */
-export function madeInText(made: MadeIn): string {
-  const { executor, jobId: job, host, end, kernelBackend } = made;
-  const ran = job
-    ? executor === 'slurm'
-      ? `Slurm job ${job}`
-      : `${executor ?? ''} job ${job}`.trim()
-    : executor;
-  const where = [ran, host ? `on ${host}` : undefined].filter(Boolean).join(' ');
-  const details = [
-    where,
-    kernelBackend ? `kernels ${kernelBackend}` : undefined,
-    end ? `ended ${end}` : undefined,
-  ]
-    .filter(Boolean)
-    .join(', ');
-  return `made in build ${made.build}${details ? ` (${details})` : ''}`;
-}
+export { madeInLine, madeInText } from './made-in.js';
 
 async function render(
   node: WhyNode,
