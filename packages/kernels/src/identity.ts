@@ -116,7 +116,17 @@ export function nativeCompilerVersion(): string {
 function compilerFor(backend: string): string {
   if (backend === 'wasm') return assemblyscriptVersion();
   if (backend === 'native') return nativeCompilerVersion();
-  return `v8 ${process.versions.v8}`;
+  return `v8 ${v8EngineVersion(process.versions.v8)}`;
+}
+
+/**
+ * V8's own version, without the patch count Node appends (`11.3.244.8-node.38` → `11.3.244.8`): each Node patch
+ * release bumps that count, with its own fixes to V8 (security, crashes), not to the Math functions and arithmetic a
+ * reference kernel's results depend on. Keyed on the full string, machines a Node patch release apart (a CI image
+ * and a laptop) shared no cache entry of a task that runs such a kernel.
+ */
+export function v8EngineVersion(full: string): string {
+  return full.replace(/-node\.\d+$/, '');
 }
 
 /**

@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { kernelIdentity, kernelIdentityAt, kernelSourceFiles } from '../src/identity.js';
+import { kernelIdentity, kernelIdentityAt, kernelSourceFiles, v8EngineVersion } from '../src/identity.js';
 import {
   isBackendUnavailable,
   loadKernels,
@@ -49,6 +49,17 @@ describe('kernelIdentity', () => {
       }
       expect(ids[0]?.sourceHash).toMatch(/^[0-9a-f]{64}$/);
     }
+  });
+
+  it("keys a reference-only kernel on V8's own version, not on the patch count Node appends to it", () => {
+    expect(v8EngineVersion('11.3.244.8-node.38')).toBe('11.3.244.8');
+    expect(v8EngineVersion('12.4.254.21-node.33')).toBe('12.4.254.21');
+    expect(v8EngineVersion('11.3.244.8')).toBe('11.3.244.8');
+    const referenceOnly = ALL_KERNELS.find((k) => kernelSources(k) === undefined);
+    expect(referenceOnly).toBeDefined();
+    expect(kernelIdentity(referenceOnly!, 'native').compiler).toBe(
+      `v8 ${process.versions.v8.replace(/-node\.\d+$/, '')}`,
+    );
   });
 
   it('lists existing source files for every kernel of the reference set', () => {
