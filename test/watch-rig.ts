@@ -89,6 +89,25 @@ export class WatchProcess {
     return this.events.slice(from, to);
   }
 
+  /**
+   * Resolves once the watch has been idle for `quietMs` (its last event 'idle', none after it): a late file event (an
+   * editor's rename seen twice) may start one more, up-to-date build, which a stop would interrupt (exit 130).
+   */
+  async settled(quietMs = 500, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const seen = this.events.length;
+      if (this.events[seen - 1]?.event === 'idle') {
+        await new Promise((r) => setTimeout(r, quietMs));
+        if (this.events.length === seen) return;
+        continue;
+      }
+      if (!this.alive) throw new Error(`pipe watch exited while waiting for it to settle\n${this.stderr}`);
+      if (Date.now() > deadline) throw new Error('timed out waiting for pipe watch to settle');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** Wait for the next build to end; returns it with the ids of the tasks that ran. */
   async buildEnd(timeoutMs?: number): Promise<JsonEvent & { ran: string[]; status: string }> {
     return (await this.event('build-end', timeoutMs)) as JsonEvent & { ran: string[]; status: string };

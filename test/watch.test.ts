@@ -634,6 +634,7 @@ export default { name: 'w.per', version: '1', run(ctx) { Atomics.wait(new Int32A
     for (let i = 0; i < 4 && ws.read('out/a.val') !== 'v3'; i++) await w.buildEnd();
     expect(ws.read('out/a.val')).toBe('v3');
     expect(ws.read('out/b.val')).toBe('v3');
+    await w.settled();
     expect(await w.stop()).toBe(0);
     // And the cache holds v3 under v3's key: a clean build is up to date with the same bytes.
     const clean = await ws.build(['per']);
