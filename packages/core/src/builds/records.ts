@@ -53,6 +53,11 @@ export interface BuildRecord {
    */
   host?: string;
   versions?: { pipe: string; node: string };
+  /**
+   * The folders the `$NAME/…` paths of this build's task keys stood for (Pipeline.pathRoots): `pipe why` finds a raw
+   * input outside the workspace through them.
+   */
+  pathRoots?: Record<string, string>;
   cacheDir: string;
   counts: Partial<Record<TaskState, number>>;
   tasks: Record<string, Omit<TaskReport, 'id'>>;

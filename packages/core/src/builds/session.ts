@@ -463,6 +463,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       usesKernels: session.usesKernels,
       host: hostname(),
       versions: { pipe: PIPE_VERSION, node: process.version },
+      ...(session.pipeline.pathRoots ? { pathRoots: session.pipeline.pathRoots } : {}),
       cacheDir: session.layout.cacheDir,
       counts: {},
       tasks: {},

@@ -3,7 +3,8 @@
  * (`datastore: $GAMMAPY_DATA/hess-dl3-dr1`):
  *   ${config.a.b}    a scalar of the config file; `${config.a.b?}` drops the input when the key is missing or null
  *   $NAME, ${NAME}   an environment variable, else the pipeline's `vars:` default
- * Only where a file is found is resolved here; what enters a task's key is the file's content, never this text.
+ * Only where a file is found is resolved here; what enters a task's key is the file's content and its path (relative
+ * to the workspace; outside it, below the folder of the `$NAME` that started its input path: `$GAMMAPY_DATA/…`).
  */
 import path from 'node:path';
 import { isScalar, type Node, type Scalar } from 'yaml';
@@ -27,6 +28,8 @@ export interface InputPathContext {
   diagnostics: Diagnostic[];
   /** Config nodes set by `--param`, with the override's text (its errors name it: it has no place in a file). */
   overrides?: WeakMap<Node, string>;
+  /** Filled with each variable that starts an input path and names an absolute folder: NAME → that folder. */
+  roots?: Map<string, string>;
 }
 
 export type ExpandedInput =
@@ -168,6 +171,9 @@ export function expandInputPath(
         !path.isAbsolute(fromEnv)
           ? path.resolve(ctx.cwd, fromEnv)
           : (fromEnv ?? ctx.vars[name]);
+      // A task's key names a file below this folder as $NAME/…, so that machines keeping the data elsewhere agree.
+      if (offset === 0 && value !== undefined && path.isAbsolute(value))
+        ctx.roots?.set(name, path.normalize(value));
       if (value === undefined) {
         ctx.diagnostics.push(
           makeDiagnostic({

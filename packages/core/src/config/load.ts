@@ -188,6 +188,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
       Object.entries(top?.vars ?? {}).map(([k, v]) => [k, v.startsWith('.') ? path.resolve(root, v) : v]),
     ),
     diagnostics,
+    roots: new Map<string, string>(),
   };
   const references: ParamReference[] = [];
   const otherReads: string[][] = [];
@@ -241,6 +242,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   if (configPath)
     pipeline.config = declared?.schema ? { file: configPath, schema: declared.schema } : { file: configPath };
   if (Object.keys(context.vars).length > 0) pipeline.vars = context.vars;
+  if (context.roots.size > 0) pipeline.pathRoots = Object.fromEntries(context.roots);
   if (top?.remote_cache) pipeline.remoteCache = { ...top.remote_cache };
   if (top?.default !== undefined) {
     pipeline.defaultTargets = typeof top.default === 'string' ? [top.default] : [...top.default];

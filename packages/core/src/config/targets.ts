@@ -65,6 +65,8 @@ export interface BuildContext {
   /** Where the command was started (relative paths in environment variables are relative to it). */
   cwd: string;
   diagnostics: Diagnostic[];
+  /** Filled with the variables that start input paths, and their folders (InputPathContext.roots). */
+  roots?: Map<string, string>;
 }
 
 export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {

@@ -8,7 +8,9 @@
  *   argv     command steps: the argv template as declared (placeholders unexpanded)
  *   env      the target's declared `env:` variables: name → first 16 hex of SHA-256(value), null when unset
  *            (values are never stored; another variable never enters)
- *   inputs   input name → [workspace-relative path, content hash] sorted by path. Raw files: XXH64 (16 hex);
+ *   inputs   input name → [workspace-relative path, content hash] sorted by path (a file outside the workspace:
+ *            `$NAME/rest` below the folder of a variable that started its input path, else its absolute path;
+ *            plan/decide.ts keyPath). Raw files: XXH64 (16 hex);
  *            upstream products: the SHA-256 of the product's bytes (64 hex) — the cache blob address, so an
  *            upstream that re-runs and writes identical bytes leaves this record unchanged (restat)
  *   item     foreach tasks: the item id and data (the item's files are inputs under `{item}`)

@@ -120,6 +120,12 @@ export interface Pipeline {
    * a failed build says which it used, as a user who forgot to export a variable did not mean them.
    */
   vars?: Record<string, string>;
+  /**
+   * Variables that start an input path and name a folder outside the workspace, with that folder (absolute): a task's
+   * key names a file below it `$NAME/…` (plan/decide.ts keyPath), so that machines keeping the data in other places
+   * (a CI runner's /data, a laptop's ~/gammapy-data) share cache entries, as they share the workspace's own paths.
+   */
+  pathRoots?: Record<string, string>;
   /** The pipeline's remote cache setting (flags and PIPE_REMOTE_CACHE* win over it; the token is never here). */
   remoteCache?: {
     url?: string;

@@ -16,6 +16,7 @@ import {
   type Decision,
   decideTask,
   type KnownOutput,
+  keyRootsOf,
   ownChanges,
   type PlanIO,
   restoredOutputs,
@@ -331,6 +332,7 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
         step,
         target,
         forced: isForced(options.force, task.target),
+        keyRoots: keyRootsOf(pipeline),
       };
       run.push({ task, decision, ctx });
     }

@@ -58,9 +58,18 @@ export function provenanceRecord(options: {
   for (const files of Object.values(task.inputs)) {
     for (const f of files) if (f.producer) producers.set(relPath(options.root, f.path), f.producer);
   }
+  // Each file under the path it has here (the key may name a file outside the workspace $NAME/…: plan/decide.ts
+  // keyPath): the record lists an input's files in the order the task holds them, then the item's others.
+  const seen = new Set(Object.values(task.inputs).flatMap((files) => files.map((f) => f.path)));
+  const actual = (name: string): string[] =>
+    name === '{item}'
+      ? (task.item?.files ?? []).filter((f) => !seen.has(f))
+      : (task.inputs[name] ?? []).map((f) => f.path);
   const inputs: ProvenanceRecord['inputs'] = {};
   for (const [name, list] of Object.entries(record.inputs)) {
-    inputs[name] = list.map(([path, hash]) => {
+    const here = actual(name);
+    inputs[name] = list.map(([keyed, hash], i) => {
+      const path = here.length === list.length ? relPath(options.root, here[i]!) : keyed;
       const producer = producers.get(path);
       return producer ? { path, hash, producer } : { path, hash };
     });

@@ -181,10 +181,27 @@ export function explainProduct(options: {
     if (!build) records.set(id, (build = readBuildRecord(options.buildsDir, id)));
     return build;
   };
-  const inputsOf = (id: string, fp: FingerprintRecord | undefined, stack: Set<string>): WhyInput[] => {
+  /**
+   * Where a raw input the key names `$NAME/rest` (outside the workspace: plan/decide.ts keyPath) was for the build
+   * that ran the task: that build's folder for NAME, else this environment's; the key's text when neither is known.
+   */
+  const located = (p: string, buildId: string): string => {
+    const m = /^\$([A-Za-z_][A-Za-z0-9_]*)\/(.*)$/.exec(p);
+    if (!m) return p;
+    const build = buildRecord(buildId);
+    const dir = (build.ok ? build.record.pathRoots?.[m[1]!] : undefined) ?? process.env[m[1]!];
+    return dir ? path.join(path.resolve(options.cwd, dir), m[2]!) : p;
+  };
+  const inputsOf = (
+    id: string,
+    fp: FingerprintRecord | undefined,
+    stack: Set<string>,
+    buildId: string,
+  ): WhyInput[] => {
     const inputs: WhyInput[] = [];
     for (const [input, list] of Object.entries(fp?.inputs ?? {})) {
-      for (const [p, hash] of list) {
+      for (const [keyed, hash] of list) {
+        const p = located(keyed, buildId);
         const producer = producerOf.get(p);
         const w: WhyInput = { input, path: p, hash };
         if (producer && producer !== id && !stack.has(producer))
@@ -228,7 +245,7 @@ export function explainProduct(options: {
         ...(entry.reasons ? { reasons: entry.reasons } : {}),
         ...(entry.madeIn ? { madeIn: entry.madeIn } : {}),
       },
-      inputs: inputsOf(id, fp, stack),
+      inputs: inputsOf(id, fp, stack, buildId),
     };
   };
   /**
@@ -262,7 +279,7 @@ export function explainProduct(options: {
         ...(entry?.reasons ? { reasons: entry.reasons } : {}),
         ...(entry?.madeIn ? { madeIn: entry.madeIn } : {}),
       },
-      inputs: inputsOf(id, fp, stack),
+      inputs: inputsOf(id, fp, stack, rec.buildId),
     };
     if (fp?.item) {
       const emitter = emitterOf(fp.item, id);

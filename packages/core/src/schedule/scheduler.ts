@@ -25,7 +25,14 @@ import { codeHash } from '../fingerprint/code-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { ParamPath } from '../model/step.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
-import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
+import {
+  type Decision,
+  decideTask,
+  type KnownOutput,
+  keyRootsOf,
+  type PlanIO,
+  restoredOutputs,
+} from '../plan/decide.js';
 import { KnownOutputs } from '../plan/known-outputs.js';
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
@@ -393,6 +400,7 @@ class Scheduler {
               step: this.o.steps.get(task.target)!,
               target: this.o.pipeline.targets.get(task.target)!,
               forced: isForced(this.o.force, task.target),
+              keyRoots: keyRootsOf(this.o.pipeline),
             });
       if (decision.action === 'up-to-date') items = await this.upToDateItems(task, decision.key);
     } finally {
@@ -1078,6 +1086,7 @@ class Scheduler {
         step: this.o.steps.get(task.target)!,
         target: this.o.pipeline.targets.get(task.target)!,
         forced: isForced(this.o.force, task.target),
+        keyRoots: keyRootsOf(this.o.pipeline),
       });
     } finally {
       this.inFlight--;
