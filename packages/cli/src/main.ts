@@ -160,7 +160,10 @@ export async function main(argv: string[]): Promise<number> {
       .argument('[targets...]', "targets (none named: the pipeline's `default:`)")
       .description('say what a build would do, and why'),
   )
-    .option('-a, --all', 'list up-to-date tasks too')
+    .option(
+      '-a, --all',
+      "list up-to-date tasks too, and each task of a fan-out (else a target's tasks that would do the same for the same reasons are one entry)",
+    )
     .action(async (targets: string[], _opts, cmd: Command) => {
       const { planCommand } = await import('./commands/plan.js');
       set(await planCommand(targets, { ...cmd.optsWithGlobals() }));

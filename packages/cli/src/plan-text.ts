@@ -33,43 +33,117 @@ function upstreamList(ids: readonly string[]): string {
   return ids.length <= 5 ? ids.join(', ') : `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more`;
 }
 
+/** A target's tasks that would do the same for the same reasons are one entry when there are more than this. */
+const GROUP_OVER = 5;
+
+interface Entry {
+  /** The first column: run, restore, maybe, cannot run, up-to-date. */
+  label: string;
+  /** Its reason lines, the same for each task of a group. */
+  reasons: string[];
+  /** Upstream tasks it waits for (run after them, or maybe). */
+  upstream?: readonly string[];
+  /** The closing line for a task behind upstream work: 'after' (runs anyway) or 'maybe'. */
+  behind?: 'after' | 'maybe';
+  /** What the summary counts it as. */
+  count: string;
+}
+
+function entryOf(plan: Plan, id: string): Entry {
+  const d = plan.tasks.get(id)!.decision;
+  switch (d.action) {
+    case 'blocked':
+      // With reasons: its own inputs, parameters or code changed, so it runs, after its upstream.
+      return d.reasons
+        ? {
+            label: 'run',
+            reasons: d.reasons.map(renderReason),
+            upstream: d.upstream,
+            behind: 'after',
+            count: 'run',
+          }
+        : { label: 'maybe', reasons: [], upstream: d.upstream, behind: 'maybe', count: 'blocked' };
+    case 'up-to-date':
+      return { label: 'up-to-date', reasons: [], count: 'up-to-date' };
+    case 'run':
+    case 'restore': {
+      const reasons = d.reasons.map(renderReason);
+      if (d.action === 'restore') reasons.push('key in cache: restore without running');
+      else if (d.reasons.some((r) => r.type === 'output-missing' || r.type === 'output-modified'))
+        reasons.push('not in cache: recompute');
+      return { label: d.action, reasons, count: d.action };
+    }
+    case 'missing-input':
+      return {
+        label: 'cannot run',
+        reasons: [`input missing: ${d.path} (${d.input})${d.why ? `: ${d.why}` : ''}`],
+        count: 'missing-input',
+      };
+  }
+}
+
+function pushEntry(
+  lines: string[],
+  entry: Entry,
+  name: string,
+  upstream: readonly string[] | undefined,
+): void {
+  lines.push(`${entry.label.padEnd(10)}  ${name}`);
+  for (const r of entry.reasons) lines.push(`              ${r}`);
+  if (entry.behind === 'after')
+    lines.push(
+      `              after its upstream (${upstreamList(upstream ?? [])}), unless the cache then holds its result`,
+    );
+  else if (entry.behind === 'maybe')
+    lines.push(`              runs if its upstream outputs change (${upstreamList(upstream ?? [])})`);
+}
+
+/**
+ * The plan as text. A fan-out's tasks that would do the same for the same reasons (2,000 files after an edit of
+ * the script they all run, a first build) are one entry naming the target and how many (`all` lists each).
+ */
 export function planToText(plan: Plan, all: boolean): string {
   const lines: string[] = [];
   const counts: Record<string, number> = {};
+  const entries = new Map<string, Entry>();
+  const groups = new Map<string, string[]>();
+  const groupOf = new Map<string, string>();
   for (const id of plan.order) {
-    const d = plan.tasks.get(id)!.decision;
-    if (d.action === 'blocked' && d.reasons) {
-      // Its own inputs, parameters or code changed: it runs, after its upstream.
-      counts.run = (counts.run ?? 0) + 1;
-      lines.push(`run         ${id}`);
-      for (const r of d.reasons) lines.push(`              ${renderReason(r)}`);
-      lines.push(
-        `              after its upstream (${upstreamList(d.upstream)}), unless the cache then holds its result`,
-      );
+    const entry = entryOf(plan, id);
+    entries.set(id, entry);
+    counts[entry.count] = (counts[entry.count] ?? 0) + 1;
+    if (all || entry.label === 'up-to-date') continue;
+    const target = plan.tasks.get(id)!.task.target;
+    if (target === id) continue;
+    const key = [target, entry.label, entry.behind ?? '', ...entry.reasons].join('\0');
+    groupOf.set(id, key);
+    const members = groups.get(key);
+    if (members) members.push(id);
+    else groups.set(key, [id]);
+  }
+  const printed = new Set<string>();
+  for (const id of plan.order) {
+    const entry = entries.get(id)!;
+    if (entry.label === 'up-to-date') {
+      if (all) lines.push(`up-to-date  ${id}`);
       continue;
     }
-    counts[d.action] = (counts[d.action] ?? 0) + 1;
-    switch (d.action) {
-      case 'up-to-date':
-        if (all) lines.push(`up-to-date  ${id}`);
-        break;
-      case 'run':
-      case 'restore':
-        lines.push(`${d.action.padEnd(10)}  ${id}`);
-        for (const r of d.reasons) lines.push(`              ${renderReason(r)}`);
-        if (d.action === 'restore') lines.push('              key in cache: restore without running');
-        else if (d.reasons.some((r) => r.type === 'output-missing' || r.type === 'output-modified'))
-          lines.push('              not in cache: recompute');
-        break;
-      case 'blocked':
-        lines.push(`maybe       ${id}`);
-        lines.push(`              runs if its upstream outputs change (${upstreamList(d.upstream)})`);
-        break;
-      case 'missing-input':
-        lines.push(`cannot run  ${id}`);
-        lines.push(`              input missing: ${d.path} (${d.input})${d.why ? `: ${d.why}` : ''}`);
-        break;
+    const key = groupOf.get(id);
+    const members = key === undefined ? undefined : groups.get(key);
+    if (!members || members.length <= GROUP_OVER) {
+      pushEntry(lines, entry, id, entry.upstream);
+      continue;
     }
+    if (printed.has(key!)) continue;
+    printed.add(key!);
+    const target = plan.tasks.get(id)!.task.target;
+    const upstream = entry.upstream ? unionUpstream(plan, members) : undefined;
+    pushEntry(
+      lines,
+      entry,
+      `${target}: ${members.length} tasks (${upstreamList(members)}; pipe plan -a lists each)`,
+      upstream,
+    );
   }
   for (const p of plan.pending) lines.push(`pending     ${p.target}: expands once '${p.after}' has run`);
   const summary = [
@@ -81,4 +155,14 @@ export function planToText(plan: Plan, all: boolean): string {
   ].join(', ');
   lines.push(`plan: ${summary}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The upstream tasks of a group's members, each once, in the order they are first named. */
+function unionUpstream(plan: Plan, members: readonly string[]): string[] {
+  const seen = new Set<string>();
+  for (const id of members) {
+    const d = plan.tasks.get(id)!.decision;
+    if (d.action === 'blocked') for (const u of d.upstream) seen.add(u);
+  }
+  return [...seen];
 }

@@ -29,3 +29,70 @@ describe('planToText', () => {
     expect(text).toContain('runs if its upstream outputs change (a, b)\n');
   });
 });
+
+function planned(id: string, target: string, decision: PlannedTask['decision']): PlannedTask {
+  return { task: { id, target, deps: [], inputs: {}, outputs: {}, params: {} }, decision } as PlannedTask;
+}
+
+describe('planToText groups a fan-out', () => {
+  // Editing the script 2,000 per-file tasks run printed 4,000 lines, the same reason 2,000 times.
+  const reason = {
+    type: 'input-changed',
+    input: 'script',
+    path: 'scripts/calib.py',
+    old: '8d3aac28065390c6',
+    new: '54ae9aaff83843c3',
+  };
+  const ids = Array.from({ length: 2000 }, (_, i) => `calib[f${i}]`);
+  const tasks = new Map<string, PlannedTask>(
+    ids.map((id) => [id, planned(id, 'calib', { action: 'run', key: 'k', reasons: [reason] } as never)]),
+  );
+  // One item whose own file changed too: its reasons differ, so it is listed on its own.
+  tasks.set(
+    'calib[f7]',
+    planned('calib[f7]', 'calib', {
+      action: 'run',
+      key: 'k',
+      reasons: [
+        reason,
+        {
+          type: 'input-changed',
+          input: 'raw',
+          path: 'data/f7.csv',
+          old: '2184b725aec5d00d',
+          new: 'efc1fb15c5ec5b81',
+        },
+      ],
+    } as never),
+  );
+  tasks.set('merge', planned('merge', 'merge', { action: 'blocked', upstream: ids } as never));
+  const nights = Array.from({ length: 8 }, (_, i) => `stack[n${i}]`);
+  for (const [i, id] of nights.entries())
+    tasks.set(id, planned(id, 'stack', { action: 'blocked', upstream: [ids[i]!] } as never));
+  const plan: Plan = { order: [...ids, 'merge', ...nights], tasks, pending: [], items: new Map() };
+
+  it("prints a target's tasks with the same action and reasons once, with their count", () => {
+    const text = planToText(plan, false);
+    expect(text).toContain(
+      'run         calib: 1999 tasks (calib[f0], calib[f1], calib[f2], calib[f3], calib[f4] and 1994 more; pipe plan -a lists each)\n' +
+        '              input changed: scripts/calib.py 8d3aac280653 → 54ae9aaff838\n',
+    );
+    expect(text).toContain('run         calib[f7]\n');
+    expect(text).toContain('maybe       merge\n');
+    expect(text).toContain(
+      'maybe       stack: 8 tasks (stack[n0], stack[n1], stack[n2], stack[n3], stack[n4] and 3 more; pipe plan -a lists each)\n' +
+        '              runs if its upstream outputs change (calib[f0], calib[f1], calib[f2], calib[f3], calib[f4] and 3 more)\n',
+    );
+    expect(text.split('\n').length).toBeLessThan(20);
+    expect(text).toContain('plan: 2000 to run, 0 to restore, 9 maybe, 0 up to date\n');
+  });
+
+  it('lists each task with --all', () => {
+    const text = planToText(plan, true);
+    expect(text).toContain(
+      'run         calib[f1999]\n              input changed: scripts/calib.py 8d3aac280653 → 54ae9aaff838\n',
+    );
+    expect(text).toContain('maybe       stack[n7]\n');
+    expect(text).not.toContain('tasks (');
+  });
+});
