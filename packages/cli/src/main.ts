@@ -214,6 +214,10 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(
       new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'),
     )
+    .option(
+      '--by-target',
+      "one node per target, a fan-out's tasks as one with their count (as Snakemake's --rulegraph)",
+    )
     .action(async (targets: string[], _opts, cmd: Command) => {
       const { graphCommand } = await import('./commands/graph.js');
       set(await graphCommand(targets, { ...cmd.optsWithGlobals() }));

@@ -1,7 +1,16 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/index.js';
-import { deliveredTargets, expandGraph, itemId, toDot, toJSON, toMermaid } from '../src/graph/index.js';
+import {
+  byTarget,
+  deliveredTargets,
+  expandGraph,
+  itemId,
+  targetsToJSON,
+  toDot,
+  toJSON,
+  toMermaid,
+} from '../src/graph/index.js';
 import { outputTemplateMatcher, templateItem } from '../src/graph/items.js';
 import type { Pipeline, Target } from '../src/model/types.js';
 import { fixtureRegistry, makeWorkspace, removeWorkspace } from './fixtures/config/workspace.js';
@@ -330,6 +339,32 @@ describe('expandGraph', () => {
     expect(mermaid).toContain(`  ${id('per_obs')} --> ${id('summary')}\n`);
     expect(mermaid).toContain(`  ${id('stack')} --> ${id('summary')}\n`);
     expect(toJSON(graph).pendingFrom).toEqual({ per_obs: ['select'], summary: ['per_obs', 'stack'] });
+  });
+
+  it('draws one node per target with --by-target: a fan-out as one node with its count (2,000 tasks drew 2,000 boxes)', async () => {
+    const pipeline = await pipelineOf(FILES);
+    const graph = expandGraph(pipeline, { targets: ['summary', 'fit_report'] });
+    const { graph: targets, labels } = byTarget(graph);
+    const dot = toDot(targets, labels);
+    expect(dot).toContain('  "reduce" [label="reduce (2 tasks)"];\n');
+    expect(dot).toContain('  "stack";\n');
+    expect(dot).toContain('  "fit" [label="fit (2 tasks)"];\n');
+    // Each edge once, between targets; none from a task id.
+    expect(dot.match(/"reduce" -> "stack";/g)).toHaveLength(1);
+    expect(dot).toContain('  "reduce" -> "fit";\n');
+    expect(dot).toContain('  "fit" -> "fit_report";\n');
+    expect(dot).toContain('  "select" -> "per_obs";\n');
+    expect(dot).not.toContain('[run_1]');
+    const mermaid = toMermaid(targets, labels);
+    expect(mermaid).toContain('["reduce (2 tasks)"]');
+    expect(mermaid).not.toContain('[run_1]');
+    expect(targetsToJSON(graph).targets).toEqual(
+      expect.arrayContaining([
+        { name: 'reduce', tasks: 2, deps: [] },
+        { name: 'fit', tasks: 2, deps: ['reduce'] },
+        { name: 'stack', tasks: 1, deps: ['reduce'] },
+      ]),
+    );
   });
 
   it('derives item ids from paths', () => {

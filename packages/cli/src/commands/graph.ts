@@ -1,10 +1,12 @@
 /** `pipe graph [targets] --format dot|mermaid|json`: the expanded task graph. */
 import {
+  byTarget,
   expandGraph,
   openSession,
   planSession,
   renderDiagnostics,
   type TaskGraph,
+  targetsToJSON,
   toDot,
   toJSON,
   toMermaid,
@@ -12,9 +14,12 @@ import {
 import { cacheDirOption, type GlobalOptions, loadForCommand } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 
+/** Above this many tasks, a drawing of each is noted as unreadable. */
+const MANY_TASKS = 200;
+
 export async function graphCommand(
   targets: string[],
-  opts: GlobalOptions & { format?: string },
+  opts: GlobalOptions & { format?: string; byTarget?: boolean },
 ): Promise<number> {
   const loaded = await loadForCommand(opts);
   if (!loaded.ok) {
@@ -51,12 +56,28 @@ export async function graphCommand(
     }
   }
   const format = opts.format ?? 'dot';
-  const text =
-    format === 'json'
-      ? JSON.stringify(toJSON(shown))
-      : format === 'mermaid'
-        ? toMermaid(shown)
-        : toDot(shown);
+  let text: string;
+  if (opts.byTarget) {
+    const { graph: targetsGraph, labels } = byTarget(shown);
+    text =
+      format === 'json'
+        ? JSON.stringify(targetsToJSON(shown))
+        : format === 'mermaid'
+          ? toMermaid(targetsGraph, labels)
+          : toDot(targetsGraph, labels);
+  } else {
+    text =
+      format === 'json'
+        ? JSON.stringify(toJSON(shown))
+        : format === 'mermaid'
+          ? toMermaid(shown)
+          : toDot(shown);
+    // Thousands of boxes draw nothing one can read: say how to draw the targets instead.
+    if (format !== 'json' && shown.tasks.size > MANY_TASKS)
+      process.stderr.write(
+        `note: ${shown.tasks.size} tasks; pipe graph --by-target draws one node per target, with its tasks' count\n`,
+      );
+  }
   process.stdout.write(`${text}\n`);
   return 0;
 }

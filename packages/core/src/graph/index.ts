@@ -9,4 +9,4 @@ export {
 } from './edges.js';
 export { type ExpandOptions, expandGraph } from './expand.js';
 export { globItems, itemId, matchFiles } from './items.js';
-export { toDot, toJSON, toMermaid } from './render.js';
+export { byTarget, targetsToJSON, toDot, toJSON, toMermaid } from './render.js';
