@@ -309,6 +309,27 @@ targets:
     ]);
   });
 
+  it("points a misspelt key's other problems at the key written (`param:` read as params was the whole target)", async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          a:
+            command: [cat, "{inputs.x}", "{params.gain}"]
+            input: {x: nothere.txt}
+            param: {gain: 2}
+            outputs: [out/a.txt]
+      `,
+    });
+    // Before: '{params.gain}' named no param (the target's keys were read as its params) and the missing
+    // input was placed at the target's first key.
+    expect(summary(dir, diagnostics).map((d) => `${d.code} ${d.at}`)).toEqual([
+      'unknown-key pipe.yaml:5:5',
+      'missing-input pipe.yaml:5:16',
+      'unknown-key pipe.yaml:6:5',
+    ]);
+  });
+
   it('a YAML merge key (<<: *anchor) shares keys between targets, as YAML 1.1 and PyYAML read it', async () => {
     const dir = makeWorkspace({
       'pipe.yaml':

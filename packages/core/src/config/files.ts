@@ -146,9 +146,20 @@ function collectTargets(source: SourceFile, js: Record<string, unknown>, result:
     }
     // A broken target read as its hints suggest is checked with the others (the load fails on its errors anyway),
     // so that its other problems are reported in the same run.
-    const doc = shape.ok ? shape.value : salvageTarget((js['targets'] as Record<string, unknown>)[name]);
-    if (!doc) continue;
-    result.targets.push({ name, source, keyNode: pair.key as Node, node: pair.value as Node, doc });
+    // Its places are looked up under the keys written (`param:` for the params it is read as).
+    const salvaged = shape.ok
+      ? { doc: shape.value, renamed: undefined }
+      : salvageTarget((js['targets'] as Record<string, unknown>)[name]);
+    if (!salvaged) continue;
+    const { doc, renamed } = salvaged;
+    result.targets.push({
+      name,
+      source,
+      keyNode: pair.key as Node,
+      node: pair.value as Node,
+      doc,
+      ...(renamed && renamed.size > 0 ? { renamed } : {}),
+    });
   }
 }
 

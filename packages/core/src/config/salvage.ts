@@ -11,12 +11,19 @@ import { type TargetDoc, TargetSchema } from './schema.js';
 /** Keys whose value no other part of a target refers to: dropping an invalid one cannot cause another error. */
 const INDEPENDENT_KEYS = new Set(['description', 'resources', 'env', 'executor', 'with', 'needs']);
 
-export function salvageTarget(value: unknown): TargetDoc | undefined {
+export interface Salvaged {
+  doc: TargetDoc;
+  /** Each misspelt key read as the key it is close to: the key the doc has → the key written in the file. */
+  renamed: Map<string, string>;
+}
+
+export function salvageTarget(value: unknown): Salvaged | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const doc: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  const renamed = new Map<string, string>();
   const known = Object.keys(TargetSchema.shape);
   const first = TargetSchema.safeParse(doc);
-  if (first.success) return first.data;
+  if (first.success) return { doc: first.data, renamed };
   for (const issue of first.error.issues) {
     if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
       for (const key of issue.keys) {
@@ -25,6 +32,7 @@ export function salvageTarget(value: unknown): TargetDoc | undefined {
         if (meant.length !== 1 || meant[0]! in doc) return undefined;
         doc[meant[0]!] = doc[key];
         delete doc[key];
+        renamed.set(meant[0]!, key);
       }
       continue;
     }
@@ -33,5 +41,5 @@ export function salvageTarget(value: unknown): TargetDoc | undefined {
     else return undefined;
   }
   const again = TargetSchema.safeParse(doc);
-  return again.success ? again.data : undefined;
+  return again.success ? { doc: again.data, renamed } : undefined;
 }

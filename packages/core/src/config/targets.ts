@@ -36,6 +36,14 @@ export interface TargetSource {
   doc: TargetDoc;
   /** Params are taken as they are, without `${config...}` substitution (targets generated from the config). */
   literalParams?: boolean;
+  /** Keys of a broken target read as the key they are close to (salvage.ts): the doc's key → the key written. */
+  renamed?: ReadonlyMap<string, string>;
+}
+
+/** The YAML node at `path` under a target (the deepest found), through the keys written for misspelt ones. */
+function targetNode(ts: TargetSource, path: readonly PropertyKey[]): Node | undefined {
+  const written = path.length > 0 ? ts.renamed?.get(String(path[0])) : undefined;
+  return nodeIn(ts.node, written === undefined ? path : [written, ...path.slice(1)]);
 }
 
 /** A built target plus what later checks need to point at (kept out of the model). */
@@ -71,7 +79,7 @@ export interface BuildContext {
 
 export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
   const { doc, source } = ts;
-  const at = (...p: PropertyKey[]) => spanOf(source, nodeIn(ts.node, p));
+  const at = (...p: PropertyKey[]) => spanOf(source, targetNode(ts, p));
   const dir = path.dirname(source.file);
   const report = (
     code: string,
@@ -86,7 +94,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
 
   const step = resolveStep(ts, ctx, dir, report);
   // nodeIn stops at the deepest node found (for error spans); params must be exactly the `params:` node.
-  const paramsNode = doc.params === undefined ? undefined : nodeIn(ts.node, ['params']);
+  const paramsNode = doc.params === undefined ? undefined : targetNode(ts, ['params']);
   const params = resolveParams(paramsNode, {
     source,
     config: ctx.config,
@@ -255,7 +263,7 @@ function resolveStep(
   report: (code: string, message: string, span: SourceSpan | undefined, hint?: string) => void,
 ): { step: string; module?: string; span: SourceSpan | undefined } {
   const { doc } = ts;
-  const span = spanOf(ts.source, nodeIn(ts.node, ['step']) ?? ts.keyNode);
+  const span = spanOf(ts.source, targetNode(ts, ['step']) ?? ts.keyNode);
   const step = doc.step ?? (doc.command ? COMMAND_STEP : undefined);
   if (step === undefined) {
     report(
@@ -280,7 +288,7 @@ function resolveStep(
     report(
       'command-with-step',
       `target '${ts.name}' has 'command' but its step is '${step}'`,
-      spanOf(ts.source, nodeIn(ts.node, ['command'])),
+      spanOf(ts.source, targetNode(ts, ['command'])),
       "remove 'step' (or write 'step: command') to run the command",
     );
   }
