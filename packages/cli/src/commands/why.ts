@@ -8,6 +8,7 @@ import {
   hashProduct,
   listBuildIds,
   loadState,
+  loadXxhash,
   notAFile,
   type Pipeline,
   readBuildRecord,
@@ -90,7 +91,7 @@ async function render(
       // The chain goes on with the producer's latest record, not the one this task read: say so, rather than pass it
       // off as this product's provenance.
       out.push(
-        `${pad}  ← ${input.path} (read as sha256 ${input.hash.slice(0, 12)}) — rebuilt since (now sha256 ${input.rebuiltSince.slice(0, 12)}): ${node.task} is out of date, its next build reruns it${input.producer ? '; now made by:' : ''}`,
+        `${pad}  ← ${input.path} (read as ${input.hash.length === 64 ? 'sha256' : 'xxh64'} ${input.hash.slice(0, 12)}) — rebuilt since (now sha256 ${input.rebuiltSince.slice(0, 12)}): ${node.task} is out of date, its next build reruns it${input.producer ? '; now made by:' : ''}`,
       );
       if (input.producer)
         await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, entry);
@@ -154,6 +155,8 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     pipeline = loaded.pipeline;
   }
   const state = loadState(ws.layout.stateFile).data;
+  // An emitted item's files were read by their XXH64: explainProduct hashes them to tell whether they changed since.
+  await loadXxhash();
   const explain = (querySha256?: string) =>
     explainProduct({
       root: ws.layout.root,

@@ -6,10 +6,11 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { readBuildRecord } from '../builds/records.js';
 import { canonicalJson } from '../fingerprint/canonical.js';
+import { xxh64FileSync } from '../fingerprint/file-hash.js';
 import type { FingerprintRecord } from '../fingerprint/record.js';
 import { closestNames } from '../graph/closest-names.js';
 import type { Reason } from '../plan/reasons.js';
-import { sameFileStamp } from '../state/hash-memo.js';
+import { sameFileStamp, stampOf } from '../state/hash-memo.js';
 import { type OutputStamp, previousRecord, type StateData } from '../state/state-file.js';
 import { relPath } from '../workspace/layout.js';
 import type { MadeIn } from './record.js';
@@ -95,7 +96,8 @@ function listed(ids: string[], shown = 3): string {
 
 /**
  * Explain a product (a path, absolute or relative to `cwd`) or a target (all its tasks).
- * `buildsDir` is read for the reasons of the last (re)build.
+ * `buildsDir` is read for the reasons of the last (re)build. Await loadXxhash() first: an emitted item's file whose
+ * XXH64 the hash memo does not hold is hashed to tell whether it changed since it was read (else it is not said to).
  */
 export function explainProduct(options: {
   root: string;
@@ -207,12 +209,33 @@ export function explainProduct(options: {
         if (producer && producer !== id && !stack.has(producer))
           w.producer = explain(producer, new Set([...stack, id]));
         const made = producer ? state.tasks.get(producer)?.outputs : undefined;
-        const now = made && Object.values(made).find((o) => o.path === p)?.sha256;
-        if (now !== undefined && now !== hash) w.rebuiltSince = now;
+        const out = made && Object.values(made).find((o) => o.path === p);
+        if (out && rebuiltSince(out, hash)) w.rebuiltSince = out.sha256;
         inputs.push(w);
       }
     }
     return inputs;
+  };
+  /**
+   * Whether the product `out` is no longer the file a task read as `hash`. Upstream products are read by their
+   * sha256; an emitted item's files (`{item}`) by their XXH64, as raw inputs are: compared with the XXH64 the hash
+   * memo holds for the file at the product's stamp (neither known: not claimed; every stack over a catalog's items
+   * was said to be out of date, each of its files "rebuilt since").
+   */
+  const rebuiltSince = (out: OutputStamp, hash: string): boolean => {
+    if (hash.length === out.sha256.length) return hash !== out.sha256;
+    const file = path.resolve(root, out.path);
+    const memo = state.files.get(file);
+    if (memo && sameFileStamp({ size: memo[0], mtimeNs: memo[1], ino: memo[2] }, out))
+      return memo[3] !== hash;
+    // Not memoised: the file's own XXH64 while it is the product as recorded (else the output's own line says so).
+    // Stamped as products are (stampOf: ns from a plain stat's float ms, not a BigInt stat's exact ns).
+    if (!sameFileStamp(stampOf(file), out)) return false;
+    try {
+      return xxh64FileSync(file) !== hash;
+    } catch {
+      return false;
+    }
   };
   /**
    * Task `id` as it ran under `key` in build `buildId`, from the fingerprint log's earlier line and that build's

@@ -1,0 +1,74 @@
+/**
+ * `pipe why` on products of a nested fan-out (stacks per night, each over the items a catalog step emits from the
+ * calibrated files), and on the gather above them. Runs the real binary.
+ */
+import { describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+const STEP = `import { basename } from 'node:path';
+import { writeFileSync } from 'node:fs';
+export default {
+  name: 'test.nights', version: '1',
+  async run(ctx) {
+    const nights = new Map();
+    for (const f of ctx.inputs.cal) {
+      const n = basename(f).split('-')[0];
+      nights.set(n, [...(nights.get(n) ?? []), f]);
+    }
+    writeFileSync(ctx.outputs.list, [...nights.keys()].join('\\n'));
+    return { items: [...nights].map(([id, files]) => ({ id, files })) };
+  },
+};
+`;
+
+const PIPE = `version: 1
+targets:
+  cal:
+    foreach: {glob: "data/*.txt"}
+    command: [cp, "{inputs.raw}", "{outputs.o}"]
+    inputs: {raw: "data/{item}.txt"}
+    outputs: {o: "build/cal/{item}.txt"}
+  nights:
+    step: ./nights.mjs
+    inputs: {cal: {target: cal, output: o}}
+    outputs: {list: build/nights.txt}
+  stack:
+    foreach: {items: nights}
+    command: [sh, -c, 'out=$1; shift; cat "$@" > "$out"', sh, "{outputs.o}", "{item.files}"]
+    outputs: {o: "build/stack/{item}.txt"}
+  all:
+    inputs: {stacks: {target: stack, output: o}}
+    command: [sh, -c, 'out=$1; shift; cat "$@" > "$out"', sh, "{outputs.o}", "{inputs.stacks}"]
+    outputs: {o: build/all.txt}
+`;
+
+function workspace(): Workspace {
+  const files: Record<string, string> = { 'pipe.yaml': PIPE, 'nights.mjs': STEP };
+  for (const n of ['n1', 'n2']) for (let i = 0; i < 8; i++) files[`data/${n}-${i}.txt`] = `${n} ${i}\n`;
+  return new Workspace(files);
+}
+
+describe('pipe why on a fan-out over emitted items', () => {
+  it("says an item's file rebuilt since only when it was (read by its XXH64, not compared with a SHA-256)", async () => {
+    const ws = workspace();
+    const built = await ws.build(['all']);
+    expect(built.run.code, built.run.stderr).toBe(0);
+    // Every stack was said to be out of date, each file of its item "rebuilt since", after a clean build.
+    const why = await ws.run(['why', 'build/stack/n1.txt']);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toContain('← build/cal/n1-0.txt from:');
+    expect(why.stdout).not.toContain('rebuilt since');
+    // A calibrated file remade after the stack read it: that one is said to be rebuilt since, by the hash it was read as.
+    ws.write('data/n1-0.txt', 'n1 changed\n');
+    expect((await ws.build(['cal'])).run.code).toBe(0);
+    const after = await ws.run(['why', 'build/stack/n1.txt']);
+    expect(after.stdout).toMatch(
+      /← build\/cal\/n1-0\.txt \(read as xxh64 [0-9a-f]{12}\) — rebuilt since \(now sha256 [0-9a-f]{12}\): stack\[n1\] is out of date/,
+    );
+    // The stack, and the step that emitted its item (which read the file by its SHA-256); no other file.
+    expect(after.stdout).toMatch(
+      /← build\/cal\/n1-0\.txt \(read as sha256 [0-9a-f]{12}\) — rebuilt since .*: nights is out of date/,
+    );
+    expect(after.stdout.match(/rebuilt since/g)).toHaveLength(2);
+  });
+});
