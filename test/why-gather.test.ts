@@ -72,3 +72,35 @@ describe('pipe why on a fan-out over emitted items', () => {
     expect(after.stdout.match(/rebuilt since/g)).toHaveLength(2);
   });
 });
+
+describe('pipe why on a gather over a fan-out', () => {
+  it('shows the first three of a fan-out in full and the rest in one line; --json gives each task once', async () => {
+    const ws = workspace();
+    const built = await ws.build(['all']);
+    expect(built.run.code, built.run.stderr).toBe(0);
+    const why = await ws.run(['why', 'build/all.txt']);
+    expect(why.code, why.stderr).toBe(0);
+    // The catalog step's 16 inputs: three chains, then one line for the other 13.
+    expect(why.stdout).toContain(
+      "← 13 more of its 'cal' inputs from cal (build/cal/n1-3.txt … build/cal/n2-7.txt): pipe why FILE explains one",
+    );
+    // Each stack's eight files of its item: three, then one line.
+    expect(why.stdout).toContain(
+      "← 5 more of its '{item}' inputs from cal (build/cal/n2-3.txt … build/cal/n2-7.txt): pipe why FILE explains one",
+    );
+    expect(why.stdout.match(/^ *cal\[/gm)).toHaveLength(9);
+    const json = await ws.run(['why', 'build/all.txt', '--json']);
+    const text = json.stdout;
+    // The nights step is explained once, and named again for the other night.
+    expect(text.match(/"task":"nights"/g)).toHaveLength(2);
+    expect(text.match(/"task":"nights","key":"[0-9a-f]+","repeated":true/g)).toHaveLength(1);
+    // Each calibrated file's task in full under the catalog, named again among its night's item files.
+    expect(text.match(/"repeated":true/g)).toHaveLength(17);
+    expect(text.match(/"task":"cal\[n1-0\]","key":"[0-9a-f]+","step"/g)).toHaveLength(1);
+    const [node] = JSON.parse(text);
+    expect(node.inputs.map((i: { producer: { task: string } }) => i.producer.task)).toEqual([
+      'stack[n1]',
+      'stack[n2]',
+    ]);
+  });
+});

@@ -86,7 +86,17 @@ async function render(
       `${pad}  ← item ${node.item.id} emitted by ${e.task} (key ${e.key.slice(0, 12)}, in build ${e.build}), whose record is no longer kept: ${e.task} has been rebuilt since under another key`,
     );
   }
+  const collapsed = collapsedInputs(node);
   for (const input of node.inputs) {
+    const group = collapsed.get(input);
+    if (group) {
+      // A gather's inputs from one fan-out past the first few: one line (2,000 chains, each hashed, said nothing new).
+      if (group.first === input)
+        out.push(
+          `${pad}  ← ${group.rest.length} more of its '${input.input}' inputs from ${group.target} (${group.rest[0]!.path} … ${group.rest.at(-1)!.path}): pipe why FILE explains one`,
+        );
+      continue;
+    }
     if (input.rebuiltSince !== undefined) {
       // The chain goes on with the producer's latest record, not the one this task read: say so, rather than pass it
       // off as this product's provenance.
@@ -104,6 +114,66 @@ async function render(
       );
     }
   }
+}
+
+/**
+ * The nodes for --json with each task (by its key) given in full once: a later mention is `{task, key, repeated:
+ * true}`. The producers a chain shares were copied at each mention: 20 nights' stacks each read the catalog of
+ * 2,000 calibrated files, 40,000 nodes and 31 MB for 2,000 tasks.
+ */
+export function onceEach(nodes: WhyNode[]): unknown[] {
+  const given = new Set<string>();
+  const copy = (node: WhyNode): unknown => {
+    const id = `${node.task}\0${node.key}`;
+    if (given.has(id)) return { task: node.task, key: node.key, repeated: true };
+    given.add(id);
+    return {
+      ...node,
+      ...(node.item
+        ? { item: { ...node.item, ...(node.item.emitter ? { emitter: copy(node.item.emitter) } : {}) } }
+        : {}),
+      inputs: node.inputs.map((input) =>
+        input.producer ? { ...input, producer: copy(input.producer) } : input,
+      ),
+    };
+  };
+  return nodes.map(copy);
+}
+
+/** Inputs of one name from one fan-out target shown in full before the rest are one line. */
+const SHOWN_PER_GATHER = 3;
+
+/**
+ * The inputs of a gather past the first SHOWN_PER_GATHER of one input name made by tasks of one target, when more
+ * than two more would follow; each mapped to its group (the first of the rest, the rest, the target). An input
+ * rebuilt since it was read is never left out: it is why the product is out of date.
+ */
+function collapsedInputs(
+  node: WhyNode,
+): Map<
+  WhyNode['inputs'][number],
+  { first: WhyNode['inputs'][number]; rest: WhyNode['inputs']; target: string }
+> {
+  const groups = new Map<string, WhyNode['inputs']>();
+  for (const input of node.inputs) {
+    if (!input.producer || input.rebuiltSince !== undefined || !input.producer.task.includes('[')) continue;
+    const target = input.producer.task.replace(/\[.*$/, '');
+    const key = `${input.input}\0${target}`;
+    const list = groups.get(key);
+    if (list) list.push(input);
+    else groups.set(key, [input]);
+  }
+  const collapsed = new Map<
+    WhyNode['inputs'][number],
+    { first: WhyNode['inputs'][number]; rest: WhyNode['inputs']; target: string }
+  >();
+  for (const [key, list] of groups) {
+    if (list.length <= SHOWN_PER_GATHER + 2) continue;
+    const rest = list.slice(SHOWN_PER_GATHER);
+    const group = { first: rest[0]!, rest, target: key.split('\0')[1]! };
+    for (const input of rest) collapsed.set(input, group);
+  }
+  return collapsed;
 }
 
 /**
@@ -190,7 +260,7 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     return EXIT_USAGE;
   }
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(result.nodes)}\n`);
+    process.stdout.write(`${JSON.stringify(onceEach(result.nodes))}\n`);
     return 0;
   }
   const out: string[] = [];
