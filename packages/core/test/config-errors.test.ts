@@ -214,6 +214,24 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  it('a ${config…} as an item of a foreach list is refused too (it was an item of that name)', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\nconfig: c.yaml\ntargets:\n  t:\n    foreach: ["${config.samples}", b]\n    command: [echo, "{item}"]\n    outputs: ["o/{item}"]\n',
+      'c.yaml': 'samples: [a, b]\n',
+    });
+    expect(summary(dir, diagnostics)).toEqual([
+      {
+        code: 'bad-item',
+        at: 'pipe.yaml:5:14',
+        hint: 'list the items here, or glob their files',
+      },
+    ]);
+    expect(diagnostics[0]!.message).toBe(
+      "foreach item '${config.samples}' of target 't': ${config…} is not substituted in foreach",
+    );
+  });
+
   it('warns about a broken symbolic link a glob leaves out (a data disk not mounted drops an item)', async () => {
     const dir = makeWorkspace({
       'pipe.yaml':

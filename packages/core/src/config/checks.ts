@@ -362,6 +362,17 @@ function checkInputFiles(
       const seen = new Set<string>();
       for (const item of foreach.items) {
         const problem = itemIdProblem(item);
+        // `foreach: ["${config.samples}"]`: a config list is not substituted there (as `foreach: "${config…}"` is
+        // refused); the item was the text itself, its outputs named `build/s-${config.samples}.txt`.
+        if (!problem && typeof item === 'string' && item.includes('${config.'))
+          diagnostics.push(
+            makeDiagnostic({
+              code: 'bad-item',
+              message: `foreach item '${item}' of target '${target.name}': \${config…} is not substituted in foreach`,
+              at: foreach.span,
+              hint: 'list the items here, or glob their files',
+            }),
+          );
         if (problem)
           diagnostics.push(
             makeDiagnostic({
