@@ -238,7 +238,10 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[build]', 'build id or unique prefix (default: the last build)')
     .description('show one build: its tasks and their states')
     .option('--json', 'print JSON')
-    .option('-a, --all', 'list up-to-date tasks too')
+    .option(
+      '-a, --all',
+      "list up-to-date tasks too, and each task of a fan-out (else a target's tasks that ended alike are one entry)",
+    )
     .action(async (id: string | undefined, _opts, cmd: Command) => {
       const { statusCommand } = await import('./commands/status.js');
       set(await statusCommand(id, { ...cmd.optsWithGlobals() }));

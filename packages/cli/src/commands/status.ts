@@ -1,17 +1,10 @@
 /** `pipe status [build]`: one build's tasks and their states (default: the last build). */
 import { existsSync } from 'node:fs';
-import {
-  buildIsLive,
-  describeReasons,
-  type LiveJobs,
-  liveBuildJobs,
-  SlurmClient,
-  slurmWorkDir,
-} from '@pipe/core';
+import { buildIsLive, type LiveJobs, liveBuildJobs, SlurmClient, slurmWorkDir } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
+import { statusTaskLines } from '../status-text.js';
 import { shellWord } from './log.js';
-import { madeInText } from './made-in.js';
 import { buildRecordFromCli } from './workspace.js';
 
 export async function statusCommand(
@@ -63,28 +56,7 @@ export async function statusCommand(
     );
     if (j.detail) lines.push(`            ${j.detail}`);
   }
-  for (const [task, t] of Object.entries(r.tasks)) {
-    if (t.state === 'up-to-date' && !opts.all) continue;
-    const extra = [
-      t.ms !== undefined ? `${t.ms} ms` : '',
-      t.executor ?? '',
-      t.jobId ? `job ${t.jobId}` : '',
-      // As the build's own line says it (`ran x (… ms, 2 attempts)`): a retry is worth seeing afterwards too.
-      t.attempts && t.attempts > 1 ? `${t.attempts} attempts` : '',
-      // Its work was a job of that build, which ended after that build's driver did (slurm/left-results.ts).
-      t.adoptedFrom ? `of build ${t.adoptedFrom}, taken from its result` : '',
-    ]
-      .filter(Boolean)
-      .join(', ');
-    lines.push(`${t.state.padEnd(11)} ${task}${extra ? ` (${extra})` : ''}`);
-    const why = describeReasons(t.reasons);
-    if (why) lines.push(`            ${why}`);
-    // A restored task's products were made elsewhere (another workspace, a CI runner): where, as its entry said.
-    if (t.state === 'restored' && t.madeIn) lines.push(`            ${madeInText(t.madeIn)}`);
-    if (t.error) lines.push(`            ${t.error}`);
-    // No log line for a task that never wrote one (a job sbatch refused), as the build's own report.
-    if (t.state === 'failed' && t.log && existsSync(t.log)) lines.push(`            log: ${t.log}`);
-  }
+  lines.push(...statusTaskLines(r.tasks, opts.all ?? false, existsSync));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -1,0 +1,93 @@
+/** `pipe status`: the lines of a build's tasks, a fan-out's alike tasks as one entry. */
+import { describeReasons, type TaskReport } from '@pipe/core';
+import { madeInText } from './commands/made-in.js';
+
+type Recorded = Omit<TaskReport, 'id'>;
+
+/** A target's tasks that ended alike (state, executor, reasons) are one entry when there are more than this. */
+const GROUP_OVER = 5;
+
+/** `datasets[23523]` → `datasets`. */
+function targetOf(id: string): string {
+  const bracket = id.indexOf('[');
+  return bracket < 0 ? id : id.slice(0, bracket);
+}
+
+/** The part of a task's line in parentheses: its time, executor, job, attempts, adoption. */
+function extraOf(t: Recorded): string {
+  return [
+    t.ms !== undefined ? `${t.ms} ms` : '',
+    t.executor ?? '',
+    t.jobId ? `job ${t.jobId}` : '',
+    // As the build's own line says it (`ran x (… ms, 2 attempts)`): a retry is worth seeing afterwards too.
+    t.attempts && t.attempts > 1 ? `${t.attempts} attempts` : '',
+    // Its work was a job of that build, which ended after that build's driver did (slurm/left-results.ts).
+    t.adoptedFrom ? `of build ${t.adoptedFrom}, taken from its result` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/**
+ * One entry per task (state, id, time and executor, why it ran, its error, its log), except that more than five of a
+ * fan-out that ended alike (ran or restored, same executor and reasons, no error, job or retry) are one entry with
+ * their count and time span: a build of 5,000 files listed 10,000 lines. `all` lists each, and up-to-date tasks.
+ */
+export function statusTaskLines(
+  tasks: Record<string, Recorded>,
+  all: boolean,
+  logExists: (file: string) => boolean,
+): string[] {
+  const groupKey = (id: string, t: Recorded): string | undefined => {
+    if (all || id === targetOf(id) || (t.state !== 'ran' && t.state !== 'restored')) return undefined;
+    if (t.error || t.jobId || (t.attempts ?? 1) > 1 || t.adoptedFrom) return undefined;
+    // Restored tasks group by where their products were made (the build and machine; each has its own end).
+    const made = t.madeIn ? [t.madeIn.build, t.madeIn.executor ?? '', t.madeIn.host ?? ''].join('\0') : '';
+    return [targetOf(id), t.state, t.executor ?? '', describeReasons(t.reasons), made].join('\0');
+  };
+  const groups = new Map<string, string[]>();
+  for (const [id, t] of Object.entries(tasks)) {
+    const key = groupKey(id, t);
+    if (key === undefined) continue;
+    const members = groups.get(key);
+    if (members) members.push(id);
+    else groups.set(key, [id]);
+  }
+  const lines: string[] = [];
+  const printed = new Set<string>();
+  for (const [id, t] of Object.entries(tasks)) {
+    if (t.state === 'up-to-date' && !all) continue;
+    const key = groupKey(id, t);
+    const members = key === undefined ? undefined : groups.get(key);
+    if (members && members.length > GROUP_OVER) {
+      if (printed.has(key!)) continue;
+      printed.add(key!);
+      const times = members.map((m) => tasks[m]!.ms).filter((ms): ms is number => ms !== undefined);
+      const span =
+        times.length > 0
+          ? `${Math.min(...times)}–${Math.max(...times)} ms each, ${(times.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s in all`
+          : '';
+      const named = `${members.slice(0, 3).join(', ')} and ${members.length - 3} more`;
+      lines.push(
+        `${t.state.padEnd(11)} ${targetOf(id)}: ${members.length} tasks (${[span, t.executor ?? ''].filter(Boolean).join(', ')}; ${named}; pipe status -a lists each)`,
+      );
+      const why = describeReasons(t.reasons);
+      if (why) lines.push(`            ${why}`);
+      if (t.state === 'restored' && t.madeIn) {
+        const { end: _end, jobId: _job, ...where } = t.madeIn;
+        lines.push(`            ${madeInText(where)}`);
+      }
+      continue;
+    }
+    const extra = extraOf(t);
+    lines.push(`${t.state.padEnd(11)} ${id}${extra ? ` (${extra})` : ''}`);
+    const why = describeReasons(t.reasons);
+    if (why) lines.push(`            ${why}`);
+    // A restored task's products were made elsewhere (another workspace, a CI runner): where, as its entry said.
+    if (t.state === 'restored' && t.madeIn) lines.push(`            ${madeInText(t.madeIn)}`);
+    if (t.error) lines.push(`            ${t.error}`);
+    // No log line for a task that never wrote one (a job sbatch refused), as the build's own report.
+    if (t.state === 'failed' && t.log && logExists(t.log)) lines.push(`            log: ${t.log}`);
+  }
+  return lines;
+}

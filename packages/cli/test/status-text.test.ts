@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { statusTaskLines } from '../src/status-text.js';
+
+type Tasks = Parameters<typeof statusTaskLines>[0];
+
+describe('statusTaskLines', () => {
+  // A first build of 5,000 files: `pipe status` printed 10,009 lines, two per task, the same reason each time.
+  const tasks: Tasks = {};
+  for (let i = 0; i < 5000; i++)
+    tasks[`conv[f${i}]`] = {
+      state: 'ran',
+      ms: 10 + (i % 7),
+      executor: 'process',
+      reasons: [{ type: 'no-previous-build' }],
+    };
+  tasks['conv[f17]'] = {
+    state: 'failed',
+    ms: 40,
+    executor: 'process',
+    reasons: [{ type: 'no-previous-build' }],
+    error: 'exited with status 1',
+    log: '/ws/.pipe/logs/b/conv[f17].log',
+  };
+  tasks['conv[f18]'] = { state: 'up-to-date' };
+  tasks.merge = { state: 'skipped', error: 'upstream task conv[f17] did not succeed' };
+
+  it("gives a fan-out's tasks that ended alike one entry, and each failure its own", () => {
+    const lines = statusTaskLines(tasks, false, () => true);
+    expect(lines).toEqual([
+      'ran         conv: 4998 tasks (10–16 ms each, 65.0 s in all, process; conv[f0], conv[f1], conv[f2] and 4995 more; pipe status -a lists each)',
+      '            no previous build',
+      'failed      conv[f17] (40 ms, process)',
+      '            no previous build',
+      '            exited with status 1',
+      '            log: /ws/.pipe/logs/b/conv[f17].log',
+      'skipped     merge',
+      '            upstream task conv[f17] did not succeed',
+    ]);
+  });
+
+  it('lists each task, and the up-to-date ones, with -a', () => {
+    const lines = statusTaskLines(tasks, true, () => false);
+    expect(lines).toContain('ran         conv[f4999] (11 ms, process)');
+    expect(lines).toContain('up-to-date  conv[f18]');
+    expect(lines.length).toBe(2 * 4998 + 2 + 1 + 2 + 1);
+  });
+});
