@@ -1,5 +1,5 @@
 /** `pipe plan` / `pipe build --dry-run`: one line per task that would do something, and why. */
-import { type Plan, renderReason } from '@pipe/core/lean';
+import { type Plan, type Reason, renderReason } from '@pipe/core/lean';
 
 export function planToJson(plan: Plan): Record<string, unknown> {
   return {
@@ -49,6 +49,32 @@ interface Entry {
   count: string;
 }
 
+/** Input reasons of one task shown before the rest are counted. */
+const INPUTS_SHOWN = 5;
+
+/**
+ * A task's reasons as lines: every one but its changed inputs past the first five, which one line counts (a gather
+ * whose 500 files moved to another folder listed 500 'input removed' lines; `--json` lists each).
+ */
+function reasonLines(reasons: readonly Reason[]): string[] {
+  type InputReason = Extract<Reason, { type: 'input-changed' }>;
+  const inputs = reasons.filter((r): r is InputReason => r.type === 'input-changed');
+  if (inputs.length <= INPUTS_SHOWN + 1) return reasons.map(renderReason);
+  const rest = inputs.slice(INPUTS_SHOWN);
+  const left = new Set<Reason>(rest);
+  const kinds = [
+    [rest.filter((r) => r.old === null).length, 'added'],
+    [rest.filter((r) => r.new === null).length, 'removed'],
+    [rest.filter((r) => r.old !== null && r.new !== null).length, 'changed'],
+  ]
+    .filter(([n]) => (n as number) > 0)
+    .map(([n, what]) => `${n} ${what}`)
+    .join(', ');
+  const lines = reasons.filter((r) => !left.has(r)).map(renderReason);
+  lines.push(`and ${rest.length} more inputs (${kinds}; pipe plan --json lists each)`);
+  return lines;
+}
+
 function entryOf(plan: Plan, id: string): Entry {
   const d = plan.tasks.get(id)!.decision;
   switch (d.action) {
@@ -57,7 +83,7 @@ function entryOf(plan: Plan, id: string): Entry {
       return d.reasons
         ? {
             label: 'run',
-            reasons: d.reasons.map(renderReason),
+            reasons: reasonLines(d.reasons),
             upstream: d.upstream,
             behind: 'after',
             count: 'run',
@@ -67,7 +93,7 @@ function entryOf(plan: Plan, id: string): Entry {
       return { label: 'up-to-date', reasons: [], count: 'up-to-date' };
     case 'run':
     case 'restore': {
-      const reasons = d.reasons.map(renderReason);
+      const reasons = reasonLines(d.reasons);
       if (d.action === 'restore') reasons.push('key in cache: restore without running');
       else if (d.reasons.some((r) => r.type === 'output-missing' || r.type === 'output-modified'))
         reasons.push('not in cache: recompute');

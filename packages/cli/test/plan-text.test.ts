@@ -96,3 +96,45 @@ describe('planToText groups a fan-out', () => {
     expect(text).not.toContain('tasks (');
   });
 });
+
+describe("planToText: a task's many changed inputs", () => {
+  it('lists five and counts the rest (a gather of 500 files moved elsewhere listed 502 lines)', () => {
+    const reasons = [
+      { type: 'param-changed', key: 'sigma', old: 3, new: 2 },
+      ...Array.from({ length: 500 }, (_, i) => ({
+        type: 'input-changed',
+        input: 'cal',
+        path: `build/cal/a${i}.csv`,
+        old: '8d3aac28065390c6',
+        new: null,
+      })),
+      { type: 'input-changed', input: 'cal', path: 'build/cal/b.csv', old: null, new: '8d3aac28065390c6' },
+      {
+        type: 'input-changed',
+        input: 'cal',
+        path: 'build/cal/c.csv',
+        old: '8d3aac28065390c6',
+        new: '54ae9aaff83843c3',
+      },
+    ];
+    const plan: Plan = {
+      order: ['catalog'],
+      tasks: new Map([
+        ['catalog', planned('catalog', 'catalog', { action: 'run', key: 'k', reasons } as never)],
+      ]),
+      pending: [],
+      items: new Map(),
+    };
+    const text = planToText(plan, false);
+    expect(text).toBe(
+      [
+        'run         catalog',
+        '              param changed: sigma 3 → 2',
+        ...Array.from({ length: 5 }, (_, i) => `              input removed: build/cal/a${i}.csv (cal)`),
+        '              and 497 more inputs (1 added, 495 removed, 1 changed; pipe plan --json lists each)',
+        'plan: 1 to run, 0 to restore, 0 maybe, 0 up to date',
+        '',
+      ].join('\n'),
+    );
+  });
+});
