@@ -154,4 +154,55 @@ describe('build records', () => {
     expect(lastFailure('d')).toBeUndefined();
     expect(failedRunLookup(path.join(dir, 'none'))('a')).toBeUndefined();
   });
+
+  it('a task cancelled while it ran was stopped; one the stop found waiting never ran, and is passed over', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
+    const build = (id: string, status: BuildRecord['status'], reports: TaskReport[]) =>
+      writeBuildRecord(
+        dir,
+        {
+          format: 'pipe-build',
+          version: 1,
+          id,
+          status,
+          startedAt: '2026-01-01T00:00:00.000Z',
+          endedAt: '2026-01-01T00:00:09.000Z',
+          targets: ['t'],
+          params: {},
+          jobs: 1,
+          kernelBackend: 'js',
+          cacheDir: '/c',
+          counts: {},
+          tasks: {},
+        },
+        reports,
+      );
+    await build('20260101-000001-000-aaaaaa', 'failed', [{ id: 'waited', state: 'failed', error: 'boom' }]);
+    // Ctrl-C with -j 1: `ran` was running, `waited` and `queued` waited for a slot (the scheduler reports them
+    // cancelled, with no start).
+    await build('20260101-000002-000-bbbbbb', 'interrupted', [
+      {
+        id: 'ran',
+        state: 'cancelled',
+        startedAt: '2026-01-01T00:00:01.000Z',
+        endedAt: '2026-01-01T00:00:02.000Z',
+        error: 'cancelled',
+      },
+      { id: 'waited', state: 'cancelled' },
+      { id: 'queued', state: 'cancelled' },
+    ]);
+    const lastFailure = failedRunLookup(dir);
+    expect(lastFailure('ran')).toEqual({
+      build: '20260101-000002-000-bbbbbb',
+      at: '2026-01-01T00:00:02.000Z',
+      stopped: { interrupted: true },
+    });
+    // Not "its last run was stopped before it finished": it did not run in that build.
+    expect(lastFailure('queued')).toBeUndefined();
+    expect(lastFailure('waited')).toEqual({
+      build: '20260101-000001-000-aaaaaa',
+      at: '2026-01-01T00:00:09.000Z',
+      error: 'boom',
+    });
+  });
 });

@@ -340,8 +340,9 @@ const FAILURE_LOOKBACK = 20;
 /**
  * Where each task without a record last failed, read from the newest build records when first asked (a plan asks
  * only for tasks that have no record, and most plans have none). A task's newest report decides, passing over the
- * builds that did not run it (skipped behind a failure, not started, cancelled): a failed one is its last failure;
- * one that ran, restored or was up to date means it since succeeded, and no failure is told.
+ * builds that did not run it (skipped behind a failure, not started, cancelled before it started): a failed one is its
+ * last failure, one cancelled while it ran its last run stopped; one that ran, restored or was up to date means it
+ * since succeeded, and no failure is told.
  */
 export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRun | undefined {
   let failures: Map<string, FailedRun> | undefined;
@@ -361,8 +362,9 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
             ...(at ? { at } : {}),
             ...(report.error ? { error: report.error } : {}),
           });
-        } else if (report.state === 'cancelled') {
-          // Stopped while it ran: the next build runs it again, and says so rather than "no previous build".
+        } else if (report.state === 'cancelled' && report.startedAt !== undefined) {
+          // Stopped while it ran: the next build runs it again, and says so rather than "no previous build". One
+          // the stop found waiting for a free slot (-j; no startedAt) never ran, and is passed over.
           settled.add(taskId);
           const at = report.endedAt ?? got.record.endedAt;
           found.set(taskId, {
