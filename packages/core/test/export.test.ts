@@ -1,9 +1,22 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Task } from '../src/model/types.js';
 import { commonFolder, exportOutputs } from '../src/store/export.js';
+
+/** Called as each copy starts (a test's hook), before the real copy. */
+let onCopy: ((src: string) => void) | undefined;
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...fs,
+    copyFile: (src: string, dest: string) => {
+      onCopy?.(src);
+      return fs.copyFile(src, dest);
+    },
+  };
+});
 
 describe('pipe build --out: names below the outputs’ common folder', () => {
   it('strips the folder every output shares, keeps the ones below it', () => {
@@ -44,6 +57,37 @@ describe('pipe build --out: stopped by a signal', () => {
       expect(done.copied.map((f) => path.basename(f)).sort()).toEqual(['a.txt', 'b.txt']);
       expect(readFileSync(path.join(out, 'a.txt'), 'utf8')).toBe('new a');
     } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a signal during the last copy still replaces nothing', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pipe-export-'));
+    try {
+      mkdirSync(path.join(root, 'products'));
+      writeFileSync(path.join(root, 'products', 'a.txt'), 'new a');
+      writeFileSync(path.join(root, 'products', 'b.txt'), 'new b');
+      const out = path.join(root, 'out');
+      mkdirSync(out);
+      writeFileSync(path.join(out, 'a.txt'), 'old a');
+      const task = {
+        target: 't',
+        outputs: { a: path.join(root, 'products', 'a.txt'), b: path.join(root, 'products', 'b.txt') },
+      } as unknown as Task;
+      const stop = new AbortController();
+      const copied: string[] = [];
+      onCopy = (src) => {
+        copied.push(path.basename(src));
+        if (copied.length === 2) stop.abort(); // Ctrl-C while the last file is copied
+      };
+      await expect(
+        exportOutputs(root, [task], ['t'], out, undefined, undefined, stop.signal),
+      ).rejects.toMatchObject({ name: 'AbortError', replaced: 0 });
+      expect(copied).toHaveLength(2);
+      expect(readdirSync(out)).toEqual(['a.txt']);
+      expect(readFileSync(path.join(out, 'a.txt'), 'utf8')).toBe('old a');
+    } finally {
+      onCopy = undefined;
       rmSync(root, { recursive: true, force: true });
     }
   });

@@ -115,6 +115,8 @@ export async function exportOutputs(
       staged.push([tmp, dest]);
       await copyFile(src, tmp);
     }
+    // A signal during the last copy: still nothing in place.
+    signal?.throwIfAborted();
     for (let i = 0; i < staged.length; i++) {
       await rename(staged[i]![0], staged[i]![1]);
       staged[i]![0] = '';
