@@ -152,6 +152,24 @@ describe('job-entry', () => {
     });
   });
 
+  it('a step that fails after asking for an output its task lacks is told the name, as in the local worker', () => {
+    const mod = join(dir, 'typo.mjs');
+    writeFileSync(
+      mod,
+      `import { writeFileSync } from 'node:fs';
+       export default { name: 't.typo', version: '1',
+         run(ctx) { if (ctx.outputs.log) writeFileSync(ctx.outputs.log, 'log'); writeFileSync(ctx.outputs.sumary, 'x'); } };`,
+    );
+    const t = spec('typo', { kind: 'step', module: mod }, { summary: join(dir, 'summary.txt') });
+    expect(runJob([t], '53').status).toBe(1);
+    const result = JSON.parse(readFileSync(t.resultFile, 'utf8'));
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain(
+      "(the step asked for a name its task does not have: ctx.outputs['sumary'] is not one of this task's outputs (summary): did you mean 'summary'?)",
+    );
+    expect(result.error).not.toContain("ctx.outputs['log']");
+  });
+
   it('runs a step module tsc compiled to CommonJS (exports.default with __esModule), as the local worker does', () => {
     const mod = join(dir, 'cjs-step.cjs');
     writeFileSync(

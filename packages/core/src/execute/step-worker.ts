@@ -5,12 +5,12 @@
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { didYouMean } from '../graph/closest-names.js';
 import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
 import { moduleDefault, runnableModule } from '../steps/bundled.js';
 import { withTaskEnv } from './step-env.js';
 import { importErrorMessage } from './step-error.js';
+import { type AskedNames, watchNames, withUndeclaredNames } from './step-names.js';
 
 export interface StepPayload {
   module: string;
@@ -94,7 +94,7 @@ async function runDefinition(
   // Params were validated and normalised when the pipeline was loaded (that value is what the key hashes);
   // validating again here would re-parse normalised values, which a step need not accept.
   const params = payload.params;
-  const asked = new Map<'inputs' | 'outputs', Set<string>>();
+  const asked: AskedNames = new Map();
   let result: Awaited<ReturnType<StepDefinition['run']>>;
   try {
     result = await def.run({
@@ -125,59 +125,6 @@ async function runDefinition(
         ...(result.metadata ? { metadata: result.metadata } : {}),
       }
     : undefined;
-}
-
-/** Names a runtime or a library asks any object for: not a step asking for an input or output of that name. */
-const PROBED = new Set(['then', 'toJSON', 'inspect', 'asymmetricMatch', 'nodeType', '$$typeof']);
-
-/**
- * `names` as the step sees it, noting each name it asks for that the task does not have (ctx.outputs['sumary']). A
- * plain object with the names as its own properties, over a watching prototype: it still clones (postMessage,
- * workerData, structuredClone), as a Proxy would not.
- */
-function watchNames<T extends Record<string, unknown>>(
-  names: T,
-  what: 'inputs' | 'outputs',
-  asked: Map<'inputs' | 'outputs', Set<string>>,
-): T {
-  const watcher = new Proxy(
-    {},
-    {
-      get(target, key, receiver) {
-        if (typeof key === 'string' && !(key in target) && !PROBED.has(key)) {
-          const set = asked.get(what) ?? new Set<string>();
-          asked.set(what, set.add(key));
-        }
-        return Reflect.get(target, key, receiver);
-      },
-    },
-  );
-  return Object.assign(Object.create(watcher) as T, names);
-}
-
-/**
- * A step that failed after asking for an input or output its task does not have: that name is most likely why (a
- * typo gives undefined, and the TypeError that follows names no name), so the message says it. Asking alone is no
- * error: a step may look for an optional output (`if (ctx.outputs['summary'])`).
- */
-function withUndeclaredNames(
-  error: unknown,
-  asked: Map<'inputs' | 'outputs', Set<string>>,
-  payload: StepPayload,
-): unknown {
-  if (asked.size === 0 || !(error instanceof Error)) return error;
-  const notes = [...asked].flatMap(([what, names]) => {
-    const known = Object.keys(payload[what]);
-    return [...names].map((name) => {
-      const hint = didYouMean(name, known);
-      const text = `ctx.${what}['${name}'] is not one of this task's ${what} (${known.length > 0 ? known.join(', ') : 'it has none'})${hint ? `: ${hint}` : ''}`;
-      return { text, close: hint !== undefined };
-    });
-  });
-  // A name close to one the task has is the likely typo; the others may be optional names looked for.
-  const likely = notes.some((n) => n.close) ? notes.filter((n) => n.close) : notes;
-  error.message = `${error.message} (the step asked for a name its task does not have: ${likely.map((n) => n.text).join('; ')})`;
-  return error;
 }
 
 /** File system requests in flight in this thread (node's names for them in getActiveResourcesInfo). */

@@ -22,6 +22,7 @@ import {
   spawnErrorMessage,
 } from '../execute/executor.js';
 import { stepErrorMessage } from '../execute/step-error.js';
+import { type AskedNames, watchNames, withUndeclaredNames } from '../execute/step-names.js';
 import { emittedItemsProblem } from '../graph/item-checks.js';
 import { blamedParam, type ParamPath, type StepDefinition } from '../model/step.js';
 import { moduleDefault } from '../steps/bundled.js';
@@ -125,10 +126,12 @@ async function runStep(spec: TaskSpec): Promise<RunOutcome> {
     info: (msg: string) => process.stderr.write(`[${spec.taskId}] ${msg}\n`),
     warn: (msg: string) => process.stderr.write(`[${spec.taskId}] warning: ${msg}\n`),
   };
+  // As the local executor's worker: a failure after asking for a name the task lacks says so (execute/step-names.ts).
+  const asked: AskedNames = new Map();
   const ctx = {
     params: params as Record<string, unknown>,
-    inputs: spec.inputs,
-    outputs,
+    inputs: watchNames(spec.inputs, 'inputs', asked),
+    outputs: watchNames(outputs, 'outputs', asked),
     env: { ...spec.env },
     kernelBackend: spec.kernelBackend,
     log,
@@ -136,7 +139,12 @@ async function runStep(spec: TaskSpec): Promise<RunOutcome> {
     ...(spec.item ? { item: spec.item } : {}),
   };
   try {
-    const res = await def.run(ctx);
+    let res: Awaited<ReturnType<StepDefinition['run']>>;
+    try {
+      res = await def.run(ctx);
+    } catch (thrown) {
+      throw withUndeclaredNames(thrown, asked, { inputs: spec.inputs, outputs });
+    }
     // As the local executor's worker checks them (step-worker.ts): the result file's JSON would turn NaN into null.
     const itemsProblem = res?.items !== undefined ? emittedItemsProblem(res.items) : undefined;
     if (itemsProblem) throw new Error(itemsProblem);
