@@ -233,6 +233,15 @@ describe('gammapy analysis config', () => {
     expect(hintAt('datasets.geom.axes.energy.max')).toMatch(/^use one of eV, /);
   });
 
+  it("suggests no unit for a one-letter one that is not one of them but for its case ('1 T' is not 'J')", () => {
+    const { issues } = readAnalysisConfig({
+      datasets: { type: '3d', geom: { axes: { energy: { min: '1 T', max: '10 j' } } } },
+    });
+    const hintAt = (key: string) => issues.find((i) => i.path.join('.') === key)?.hint;
+    expect(hintAt('datasets.geom.axes.energy.min')).toMatch(/^use one of eV, /);
+    expect(hintAt('datasets.geom.axes.energy.max')).toMatch(/^did you mean 'J'\? use one of eV, /);
+  });
+
   it('reports a wrong unit, an unknown key and a bad enum at their paths', () => {
     const { issues } = readAnalysisConfig({
       datasets: {

@@ -272,11 +272,14 @@ function article(word: string): string {
   return /^[aeiou]/i.test(word) ? 'an' : 'a';
 }
 
-/** "did you mean 'deg'?" for a one-letter typo or a wrong case ('degg', 'Tev'), then the units this quantity takes. */
+/**
+ * "did you mean 'deg'?" for a one-letter typo or a wrong case ('degg', 'Tev'), then the units this quantity takes. A
+ * one-letter unit is one edit from every other one ('T' for TeV is not 'J'): only its case is corrected.
+ */
 function unitHint(unit: string, known: readonly string[]): string {
   const lower = unit.toLowerCase();
   const close =
     known.find((k) => k.toLowerCase() === lower) ??
-    known.find((k) => editDistance(lower, k.toLowerCase()) <= 1);
+    (unit.length > 1 ? known.find((k) => editDistance(lower, k.toLowerCase()) <= 1) : undefined);
   return `${close ? `did you mean '${close}'? ` : ''}use one of ${known.join(', ')}`;
 }
