@@ -57,6 +57,14 @@ export function withUndeclaredNames(
   });
   // A name close to one the task has is the likely typo; the others may be optional names looked for.
   const likely = notes.some((n) => n.close) ? notes.filter((n) => n.close) : notes;
-  error.message = `${error.message} (the step asked for a name its task does not have: ${likely.map((n) => n.text).join('; ')})`;
+  const message = `${error.message} (the step asked for a name its task does not have: ${likely.map((n) => n.text).join('; ')})`;
+  // Defined, not assigned: a DOMException (an AbortError, a DataCloneError) has its message as a getter only, and an
+  // assignment would throw, putting a TypeError of ours in the place of the step's own error. A frozen one keeps its
+  // own words.
+  try {
+    Object.defineProperty(error, 'message', { value: message, writable: true, configurable: true });
+  } catch {
+    // frozen or sealed: the step's error as it is
+  }
   return error;
 }
