@@ -204,6 +204,99 @@ describe('gammapy analysis config', () => {
     ]);
   });
 
+  // gammapy 1.0 refuses null ("none is not an allowed value") wherever its model's default is not None: `stack:`
+  // written without a value, `parameters: null`, a section `excess_map:` left empty. pipe took the default.
+  it('refuses null where gammapy refuses it, and takes it where gammapy defaults to None', () => {
+    const refused = (config: Record<string, unknown>) =>
+      readAnalysisConfig(config).issues.map((i) => [i.path.join('.'), i.message, i.hint]);
+    const datasets = (extra: Record<string, unknown>) => ({
+      datasets: { type: '3d', geom: CRAB_GEOM, ...extra },
+    });
+    const NULL =
+      'null (a key without a value) is not allowed here (gammapy 1.0 refuses it: "none is not an allowed value")';
+    expect(refused(datasets({ stack: null }))).toEqual([
+      ['datasets.stack', NULL, "leave the key out to take gammapy's default (true), or give a value"],
+    ]);
+    expect(refused({ ...datasets({}), excess_map: { correlation_radius: null, parameters: null } })).toEqual([
+      [
+        'excess_map.correlation_radius',
+        NULL,
+        "leave the key out to take gammapy's default (0.1 deg), or give a value",
+      ],
+      ['excess_map.parameters', NULL, "leave the key out to take gammapy's default, or give a value"],
+    ]);
+    expect(refused({ ...datasets({}), excess_map: null }).map((i) => i[0])).toEqual(['excess_map']);
+    expect(refused({ ...datasets({}), observations: { obs_ids: [23523, null] } })).toEqual([
+      ['observations.obs_ids.1', NULL, 'remove the empty item from the list'],
+    ]);
+    expect(
+      refused(
+        datasets({ map_selection: null, geom: { ...CRAB_GEOM, wcs: { ...CRAB_GEOM.wcs, binsize: null } } }),
+      ).map((i) => i[0]),
+    ).toEqual(['datasets.geom.wcs.binsize', 'datasets.map_selection']);
+    // gammapy's None defaults: null is the key left out.
+    const { config, issues } = readAnalysisConfig({
+      ...datasets({ background: { method: null, exclusion: null } }),
+      observations: { obs_file: null, obs_cone: { frame: null, lon: null }, obs_time: { start: null } },
+      excess_map: { energy_edges: { min: null, max: null, nbins: null } },
+    });
+    expect(issues).toEqual([]);
+    expect(config.datasets.background.method).toBeNull();
+    expect(config.excess_map.energy_edges).toEqual({ min: null, max: null, nbins: null });
+  });
+
+  // gammapy's `axes.energy` and `axes.energy_true` default to whole axes, but an axis the config writes has None for
+  // what it leaves out. A reco axis without nbins fails gammapy's Analysis; a true axis without min, max or
+  // nbins >= 1 is replaced by the reco axis (MapDataset.create). pipe filled in the default axis's values: a true
+  // axis of 16 bins over 0.5-20 TeV where gammapy's was the reco axis (every exposure, flux and norm map differed).
+  it('reads a partly written energy axis as gammapy does: the reco axis refused, the true axis the reco one', () => {
+    const axes = (a: Record<string, unknown>) =>
+      readAnalysisConfig({ datasets: { type: '3d', geom: { ...CRAB_GEOM, axes: a } } });
+    const reco = { min: '1 TeV', max: '10 TeV', nbins: 4 };
+    for (const energyTrue of [
+      { min: '0.5 TeV', max: '20 TeV' },
+      { nbins: 20 },
+      {},
+      { min: '0.5 TeV', max: '20 TeV', nbins: 0 },
+      { min: '0.5 TeV', max: null, nbins: 20 },
+    ]) {
+      const { config, issues } = axes({ energy: reco, energy_true: energyTrue });
+      expect(issues, JSON.stringify(energyTrue)).toEqual([]);
+      expect(config.datasets.geom.axes.energy_true).toEqual({ min: 1, max: 10, nbins: 4 });
+      const warned = unusedSettings({
+        datasets: { geom: { axes: { energy: reco, energy_true: energyTrue } } },
+      });
+      expect(warned.map((i) => [i.path.join('.'), i.severity])).toEqual([
+        ['datasets.geom.axes.energy_true', 'warning'],
+      ]);
+    }
+    expect(unusedSettings({ datasets: { geom: { axes: { energy_true: {} } } } })[0]?.message).toBe(
+      'without min and max and nbins, gammapy makes no true energy axis and takes the reco energy axis (datasets.geom.axes.energy) as the true one; so does pipe',
+    );
+    // Left out whole, each axis is gammapy's default one.
+    expect(axes({}).config.datasets.geom.axes).toEqual({
+      energy: { min: 1, max: 10, nbins: 5 },
+      energy_true: { min: 0.5, max: 20, nbins: 16 },
+    });
+    expect(axes({ energy: reco }).config.datasets.geom.axes.energy_true).toEqual({
+      min: 0.5,
+      max: 20,
+      nbins: 16,
+    });
+    expect(unusedSettings({ datasets: { geom: { axes: { energy: reco } } } })).toEqual([]);
+    expect(
+      axes({ energy: { min: '1 TeV', max: '10 TeV' } }).issues.map((i) => [i.path.join('.'), i.message]),
+    ).toEqual([
+      [
+        'datasets.geom.axes.energy',
+        `the reco energy axis needs min, max and nbins; without nbins gammapy 1.0 makes no axis and fails ("'NoneType' object has no attribute 'name'")`,
+      ],
+    ]);
+    expect(axes({ energy: { nbins: 3 } }).issues.map((i) => i.message)).toEqual([
+      expect.stringContaining('without min and max gammapy 1.0 makes no axis'),
+    ]);
+  });
+
   it('converts other units', () => {
     const { config, issues } = readAnalysisConfig({
       datasets: {

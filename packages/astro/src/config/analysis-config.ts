@@ -17,7 +17,12 @@ export interface ParamIssue {
 }
 
 type Node =
-  | { t: 'obj'; fields: Record<string, Node> }
+  | {
+      t: 'obj';
+      fields: Record<string, Node>;
+      /** The value gammapy's field default stands for when the key is left out (its subfields' own defaults are None). */
+      whole?: Record<string, unknown>;
+    }
   | {
       t: 'enum';
       values: string[];
@@ -41,14 +46,18 @@ const MANY_ENERGY_BINS = 1000;
 /** The widest correlation radius in map pixels: its disk kernel then holds (2·2000 + 1)² = 16 M cells. */
 const MAX_KERNEL_RADIUS_PIXELS = 2000;
 
-const obj = (fields: Record<string, Node>): Node => ({ t: 'obj', fields });
+const obj = (fields: Record<string, Node>, whole?: Record<string, unknown>): Node =>
+  whole ? { t: 'obj', fields, whole } : { t: 'obj', fields };
 const angle = (dflt?: string): Node => ({ t: 'angle', dflt });
 const energy = (dflt?: string): Node => ({ t: 'energy', dflt });
 const frame: Node = { t: 'enum', values: ['icrs', 'galactic'] };
 const skyCoord = obj({ frame, lon: angle(), lat: angle() });
 const circle = obj({ frame, lon: angle(), lat: angle(), radius: angle() });
-const energyAxis = (min?: string, max?: string, nbins?: number): Node =>
-  obj({ min: energy(min), max: energy(max), nbins: { t: 'int', dflt: nbins } });
+// gammapy's EnergyAxisConfig has min, max and nbins None; `axes.energy` and `axes.energy_true` default to a whole axis
+// (EnergyAxisConfig(min="1 TeV", max="10 TeV", nbins=5)), which an axis the config writes replaces whole: its keys
+// left out are None, not the default axis's.
+const energyAxis = (whole?: { min: string; max: string; nbins: number }): Node =>
+  obj({ min: energy(), max: energy(), nbins: { t: 'int' } }, whole);
 const timeRange = obj({ start: { t: 'time' }, stop: { t: 'time' } });
 const irfs = ['aeff', 'edisp', 'psf', 'bkg'];
 /** gammapy's RequiredHDUEnum: what `required_irf` may list. */
@@ -89,8 +98,8 @@ const SCHEMA: Node = obj({
       }),
       selection: obj({ offset_max: angle('2.5 deg') }),
       axes: obj({
-        energy: energyAxis('1 TeV', '10 TeV', 5),
-        energy_true: energyAxis('0.5 TeV', '20 TeV', 16),
+        energy: energyAxis({ min: '1 TeV', max: '10 TeV', nbins: 5 }),
+        energy_true: energyAxis({ min: '0.5 TeV', max: '20 TeV', nbins: 16 }),
       }),
     }),
     map_selection: {
@@ -133,19 +142,54 @@ const SCHEMA: Node = obj({
   }),
 });
 
+/**
+ * Whether gammapy's model takes null (None) for this setting: only the fields it declares with the default None
+ * (pydantic v1 makes those Optional). A section, a list, a dict, a boolean, a list's item or a setting with a default
+ * value refuses it: "none is not an allowed value".
+ */
+function takesNull(node: Node, item: boolean): boolean {
+  if (item || node.t === 'obj' || node.t === 'list' || node.t === 'dict' || node.t === 'bool') return false;
+  return node.t === 'time' || node.dflt === undefined;
+}
+
+/** A default as the config would write it, for a hint. */
+function defaultText(node: Node): string | undefined {
+  if (node.t === 'obj' || node.t === 'dict' || node.t === 'time') return undefined;
+  if (node.t === 'list') return `[${node.dflt.join(', ')}]`;
+  return node.dflt === undefined ? undefined : String(node.dflt);
+}
+
 /** Validate and normalise one node; push issues with their paths. Missing values get gammapy's defaults. */
-function check(node: Node, raw: unknown, path: (string | number)[], issues: ParamIssue[]): unknown {
+function check(
+  node: Node,
+  raw: unknown,
+  path: (string | number)[],
+  issues: ParamIssue[],
+  /** A list's item (pydantic refuses None in a List[...] whatever the item's type). */
+  item = false,
+): unknown {
   const fail = (message: string, hint?: string): undefined => {
     issues.push({ path, message, ...(hint ? { hint } : {}) });
     return undefined;
   };
   const quantity = (p: Parsed<number>): number | undefined => (p.ok ? p.value : fail(p.message, p.hint));
+  // A key written without a value (`stack:`, `parameters:`) or as null/~: gammapy refuses it unless its default is
+  // None; taking the default instead would build what gammapy refuses. (The whole file empty is told elsewhere.)
+  if (raw === null && path.length > 0 && !takesNull(node, item)) {
+    const dflt = item ? undefined : defaultText(node);
+    return fail(
+      `null (a key without a value) is not allowed here (gammapy 1.0 refuses it: "none is not an allowed value")`,
+      item
+        ? 'remove the empty item from the list'
+        : `leave the key out to take gammapy's default${dflt === undefined ? '' : ` (${dflt})`}, or give a value`,
+    );
+  }
   switch (node.t) {
     case 'obj': {
       if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
         return fail(`expected a mapping, got ${typeName(raw)}`);
       }
-      const src = (raw ?? {}) as Record<string, unknown>;
+      const src = (raw ?? (raw === undefined ? node.whole : undefined) ?? {}) as Record<string, unknown>;
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(src)) {
         if (!(key in node.fields)) {
@@ -168,7 +212,7 @@ function check(node: Node, raw: unknown, path: (string | number)[], issues: Para
     case 'list': {
       if (raw === undefined || raw === null) return node.dflt;
       if (!Array.isArray(raw)) return fail(`expected a list, got ${typeName(raw)}`);
-      return raw.map((v, i) => check(node.of, v, [...path, i], issues));
+      return raw.map((v, i) => check(node.of, v, [...path, i], issues, true));
     }
     case 'angle':
       if (raw === undefined || raw === null)
@@ -359,6 +403,27 @@ export function unusedSettings(raw: unknown): ParamIssue[] {
         hint: 'set min, max and nbins (≥ 1) for energy groups, or remove energy_edges',
       });
   }
+  // An energy_true axis without min, max or nbins ≥ 1 is no axis for gammapy's Analysis: MapDataset.create then takes
+  // the reco axis as the true one. readAnalysisConfig does the same; said, since the true axis is then not what the
+  // config seems to ask (`energy_true: {min: 0.5 TeV, max: 20 TeV}` without nbins is not the default 16 bins).
+  const datasetsRaw = isPlainMap(raw) && isPlainMap(raw['datasets']) ? raw['datasets'] : undefined;
+  const geomRaw = isPlainMap(datasetsRaw?.['geom']) ? datasetsRaw['geom'] : undefined;
+  const axesRaw = isPlainMap(geomRaw?.['axes']) ? geomRaw['axes'] : undefined;
+  const trueRaw = isPlainMap(axesRaw?.['energy_true']) ? axesRaw['energy_true'] : undefined;
+  if (trueRaw) {
+    const missing = ['min', 'max', 'nbins'].filter((k) => trueRaw[k] === undefined || trueRaw[k] === null);
+    const nbins = trueRaw['nbins'];
+    if (missing.length > 0 || (typeof nbins === 'number' && nbins < 1))
+      issues.push({
+        path: ['datasets', 'geom', 'axes', 'energy_true'],
+        severity: 'warning',
+        message:
+          missing.length > 0
+            ? `without ${missing.join(' and ')}, gammapy makes no true energy axis and takes the reco energy axis (datasets.geom.axes.energy) as the true one; so does pipe`
+            : `nbins ${String(nbins)}: gammapy makes no true energy axis and takes the reco energy axis (datasets.geom.axes.energy) as the true one; so does pipe`,
+        hint: "set min, max and nbins (≥ 1) for a true energy axis of its own, or leave out 'energy_true' for gammapy's default (0.5 to 20 TeV in 16 bins)",
+      });
+  }
   // gammapy's Analysis applies obs_cone only when lon is set, and obs_time only when start is: else it selects as
   // if they were not there (no error).
   const observations = isPlainMap(raw) && isPlainMap(raw['observations']) ? raw['observations'] : undefined;
@@ -435,7 +500,29 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
         path: ['datasets', 'geom', 'wcs', 'skydir', 'lat'],
         message: `lat must be within -90 deg and 90 deg, got ${sky.lat} deg`,
       });
-    for (const axis of ['energy', 'energy_true'] as const) {
+    const axes = ds.geom?.axes;
+    // gammapy's Analysis makes an energy axis only from min, max and nbins ≥ 1 (_make_energy_axis, else None). The
+    // reco axis is then missing: WcsGeom.create fails ("'NoneType' object has no attribute 'name'"). A true axis
+    // missing so is the reco axis (MapDataset.create copies it): the true axis is that axis, as in gammapy.
+    const reco = axes?.energy;
+    const unset = (a: { min: unknown; max: unknown; nbins: unknown }) =>
+      (['min', 'max', 'nbins'] as const).filter((k) => a[k] === null);
+    if (reco && unset(reco).length > 0)
+      issues.push({
+        path: ['datasets', 'geom', 'axes', 'energy'],
+        message: `the reco energy axis needs min, max and nbins; without ${unset(reco).join(' and ')} gammapy 1.0 makes no axis and fails ("'NoneType' object has no attribute 'name'")`,
+        hint: `set ${unset(reco).join(' and ')} (leaving out the whole 'energy' key takes gammapy's default axis, 1 to 10 TeV in 5 bins)`,
+      });
+    const trueAxis = axes?.energy_true;
+    const trueFromReco =
+      trueAxis &&
+      reco &&
+      (unset(trueAxis).length > 0 || (isNum(trueAxis.nbins) && trueAxis.nbins < 1)) &&
+      isNum(reco.min) &&
+      isNum(reco.max) &&
+      isNum(reco.nbins);
+    if (trueFromReco && axes) axes.energy_true = { ...reco };
+    for (const axis of trueFromReco ? (['energy'] as const) : (['energy', 'energy_true'] as const)) {
       const a = ds.geom?.axes?.[axis];
       if (!a) continue;
       if (isNum(a.min) && isNum(a.max) && !(a.min > 0 && a.max > a.min))
