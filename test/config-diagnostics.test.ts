@@ -273,6 +273,28 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     expect(output).toMatch(/\b2 errors\b/);
   }, 60_000);
 
+  // A config saved on Windows (a byte-order mark, CRLF) by someone who aligns with tabs and writes run numbers as
+  // the files name them: gammapy's PyYAML refuses the tab and reads 010 as 8; each is told at its line:column.
+  it('a config with a BOM and CRLF line ends: a tab and a leading-zero integer told at their places', async () => {
+    let text = edit(CRAB, 'nbins: 10}', 'nbins: 010}');
+    text = edit(text, 'type: 3d', 'type:\t3d');
+    text = edit(text, 'stack: true', 'stack:');
+    ws.write('windows.yaml', `\ufeff${text.replace(/\n/g, '\r\n')}`);
+    const r = await ws.run(['build', 'excess_map', '--config', 'windows.yaml']);
+    const output = r.stdout + r.stderr;
+    expect(r.code, output).toBe(2);
+    expect(output).toContain(
+      `windows.yaml:${locate(text, 'type:\t3d', '\t')}: error: a tab between the values: gammapy's YAML reader (PyYAML) refuses the file`,
+    );
+    expect(output).toContain(
+      `windows.yaml:${locate(text, 'nbins: 010}', '010')}: error: 010 with its leading zero is the octal number 8 for gammapy's YAML reader (PyYAML, YAML 1.1) and 10 for pipe's (YAML 1.2)`,
+    );
+    expect(output).toContain(
+      `windows.yaml:${locate(text, 'stack:', 'stack:').replace(/:\d+$/, ':9')}: error: 'datasets.stack': null (a key without a value) is not allowed here`,
+    );
+    expect(output).toMatch(/\b3 errors\b/);
+  }, 60_000);
+
   it('an empty config file: its errors point at the file, saying it sets nothing', async () => {
     ws.write('empty.yaml', '# nothing yet\n');
     const r = await ws.run(['build', 'excess_map', '--config', 'empty.yaml']);

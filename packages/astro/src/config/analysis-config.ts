@@ -235,8 +235,10 @@ function check(
       return quantity(parseTime(raw));
     case 'int':
       if (raw === undefined || raw === null) return node.dflt ?? null;
-      // pydantic (gammapy's config model) takes integer strings too: obs_ids: ["23523"].
-      if (typeof raw === 'string' && /^\s*[+-]?\d+\s*$/.test(raw)) return Number(raw);
+      // pydantic (gammapy's config model) takes integer strings too, as Python's int() reads them: obs_ids: ["23523"],
+      // and with underscores between digits, 23_523, which PyYAML reads unquoted as the integer (YAML 1.2: a string).
+      if (typeof raw === 'string' && /^\s*[+-]?\d+(?:_\d+)*\s*$/.test(raw))
+        return Number(raw.replace(/_/g, ''));
       if (typeof raw === 'number' && Number.isFinite(raw) && !Number.isInteger(raw))
         return fail(
           `expected an integer, got number ${raw} (gammapy would truncate it to ${Math.trunc(raw)})`,

@@ -14,6 +14,9 @@ export default {
     ...(isWorkflowConfig(config) ? readWorkflowConfig(config).issues : readAnalysisConfig(config).issues),
     ...unusedSettings(config),
   ],
+  // gammapy reads the file with PyYAML: tabs and leading-zero integers it reads otherwise are said at their place.
+  // Imported when a whole file is checked: a --param change validates its values without the YAML parser.
+  checkText: async (text: string) => (await import('./pyyaml-text.js')).pyyamlTextIssues(text),
   targets: workflowTargets,
   // The modules that decide a workflow config's targets (the pipeline cache and pipe watch track them).
   sourceFiles: [
@@ -21,6 +24,7 @@ export default {
     './workflow-config.js',
     './workflow-targets.js',
     './analysis-config.js',
+    './pyyaml-text.js',
     './observations-rules.js',
     './quantity.js',
     // quantity.ts parses obs_time with its UTC → TT table.

@@ -141,29 +141,41 @@ export async function validateConfigSchema(
     const sections = new Set(childKeys(root));
     issues = issues.filter((i) => isUnknownKey(i) || i.path.length === 0 || sections.has(String(i.path[0])));
   }
-  return issues.map((issue) => {
-    const valueNode = nodeIn(root, issue.path);
-    // An unknown key is pointed at itself, not at the first line of its value.
-    const node = isUnknownKey(issue)
-      ? (keyNode(nodeIn(root, issue.path.slice(0, -1)), String(issue.path.at(-1))) ?? valueNode)
-      : valueNode;
-    // A key that --param added has no place in the file: its value node carries the override's text.
-    const override =
-      (node ? overrides.get(node) : undefined) ?? (valueNode ? overrides.get(valueNode) : undefined);
-    const where = issue.path.length ? `'${issue.path.join('.')}': ` : '';
-    // A file that sets nothing (empty, or only comments) has no node to point at: point at the file.
-    const unset =
-      root === null || root === undefined
-        ? ` (${path.basename(config.source.file)} sets nothing, so the defaults apply)`
-        : '';
-    return makeDiagnostic({
-      code: issue.severity === 'warning' ? 'config-setting-unused' : 'invalid-config',
-      ...(issue.severity ? { severity: issue.severity } : {}),
-      message: `${where}${issue.message}${override ? ` (value from ${override})` : unset}`,
-      at: override ? undefined : (spanOf(config.source, node) ?? spanAt(config.source, 0, 1)),
-      hint: issue.hint,
-    });
-  });
+  // Told apart from the values' issues: a text the config's own program reads otherwise (PyYAML's tabs, octal 010).
+  const textIssues = ((await schema.checkText?.(config.source.text)) ?? []).map((t) =>
+    makeDiagnostic({
+      code: t.severity === 'warning' ? 'config-setting-unused' : 'invalid-config',
+      ...(t.severity ? { severity: t.severity } : {}),
+      message: t.message,
+      at: spanAt(config.source, t.offset, Math.max(1, t.length)),
+      hint: t.hint,
+    }),
+  );
+  return textIssues.concat(
+    issues.map((issue) => {
+      const valueNode = nodeIn(root, issue.path);
+      // An unknown key is pointed at itself, not at the first line of its value.
+      const node = isUnknownKey(issue)
+        ? (keyNode(nodeIn(root, issue.path.slice(0, -1)), String(issue.path.at(-1))) ?? valueNode)
+        : valueNode;
+      // A key that --param added has no place in the file: its value node carries the override's text.
+      const override =
+        (node ? overrides.get(node) : undefined) ?? (valueNode ? overrides.get(valueNode) : undefined);
+      const where = issue.path.length ? `'${issue.path.join('.')}': ` : '';
+      // A file that sets nothing (empty, or only comments) has no node to point at: point at the file.
+      const unset =
+        root === null || root === undefined
+          ? ` (${path.basename(config.source.file)} sets nothing, so the defaults apply)`
+          : '';
+      return makeDiagnostic({
+        code: issue.severity === 'warning' ? 'config-setting-unused' : 'invalid-config',
+        ...(issue.severity ? { severity: issue.severity } : {}),
+        message: `${where}${issue.message}${override ? ` (value from ${override})` : unset}`,
+        at: override ? undefined : (spanOf(config.source, node) ?? spanAt(config.source, 0, 1)),
+        hint: issue.hint,
+      });
+    }),
+  );
 }
 
 function childKeys(node: unknown): string[] {

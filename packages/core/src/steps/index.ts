@@ -6,4 +6,5 @@ export {
   isModulePath,
   StepLoadError,
   type StepRegistry,
+  type TextIssue,
 } from './registry.js';

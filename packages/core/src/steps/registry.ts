@@ -17,6 +17,20 @@ export const COMMAND_STEP = 'command';
 export interface ConfigSchema {
   name: string;
   validate(config: unknown): ParamIssue[];
+  /**
+   * Problems of the file's text that its values do not show (where the program the config is written for reads the
+   * text otherwise than YAML 1.2 does): each at a character offset of the text.
+   */
+  checkText?(text: string): TextIssue[] | Promise<TextIssue[]>;
+}
+
+/** A problem at characters [offset, offset + length) of a config file's text. */
+export interface TextIssue {
+  offset: number;
+  length: number;
+  message: string;
+  hint?: string;
+  severity?: 'warning';
 }
 
 /** Raised when a step or schema module cannot be imported or does not export what it should. */

@@ -1,0 +1,78 @@
+/**
+ * Where gammapy's YAML reader reads a config's text otherwise than pipe's. gammapy 1.0 reads a config with PyYAML's
+ * pure-Python SafeLoader (YAML 1.1), pipe with a YAML 1.2 parser: the two agree on nearly every file, but not on
+ *  - a tab between tokens (after `key:`, after a comma in `[a,<tab>b]`, before a comment, inside a plain value):
+ *    PyYAML skips only spaces there and refuses the file ("found character '\t' that cannot start any token"),
+ *    YAML 1.2 takes a tab as a space;
+ *  - an integer written with a leading zero (`nbins: 010`, `obs_ids: [023523]`): octal for PyYAML (8, 10067),
+ *    decimal for YAML 1.2 (10, 23523), so gammapy would bin otherwise or look for another run.
+ * Each is told at its character, so that pipe refuses what gammapy refuses and never reads another number.
+ */
+import type { TextIssue } from '@pipe/core';
+import { Parser } from 'yaml';
+
+/** Token types whose text may hold a tab for PyYAML too: quoted and block scalars, comments. */
+const TAB_FREE = new Set(['comment', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar']);
+
+/** PyYAML's YAML 1.1 octal integer (resolver.py: `[-+]?0[0-7_]+`). */
+const OCTAL = /^[-+]?0[0-7_]+$/;
+
+export function pyyamlTextIssues(text: string): TextIssue[] {
+  const issues: TextIssue[] = [];
+  const tabLines = new Set<number>();
+  // The line of an offset: binary search over the line ends (a file may have a tab on each of thousands of lines).
+  const ends: number[] = [];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) ends.push(i);
+  const lineOf = (offset: number) => {
+    let lo = 0;
+    let hi = ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ends[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const token = node as { type?: string; offset?: number; source?: string };
+    if (
+      typeof token.type === 'string' &&
+      typeof token.source === 'string' &&
+      typeof token.offset === 'number'
+    ) {
+      const tab = token.source.indexOf('\t');
+      // A tab that indents a line is refused by the YAML parser itself (TAB_AS_INDENT), with its own message.
+      if (tab >= 0 && !TAB_FREE.has(token.type) && token.type !== 'error') {
+        const offset = token.offset + tab;
+        const line = lineOf(offset);
+        // One per line: a line with several tabs is fixed at once.
+        if (!tabLines.has(line)) {
+          tabLines.add(line);
+          issues.push({
+            offset,
+            length: 1,
+            message:
+              "a tab between the values: gammapy's YAML reader (PyYAML) refuses the file (\"found character '\\t' that cannot start any token\")",
+            hint: 'use spaces (tabs are kept only inside quotes and comments)',
+          });
+        }
+      }
+      if (token.type === 'scalar' && OCTAL.test(token.source)) {
+        const octal = Number.parseInt(token.source.replace(/_/g, ''), 8);
+        const decimal = /^[-+]?[0-9]+$/.test(token.source) ? Number(token.source) : Number.NaN;
+        if (octal !== decimal)
+          issues.push({
+            offset: token.offset,
+            length: token.source.length,
+            message: `${token.source} with its leading zero is the octal number ${octal} for gammapy's YAML reader (PyYAML, YAML 1.1)${Number.isNaN(decimal) ? '' : ` and ${decimal} for pipe's (YAML 1.2)`}`,
+            hint: `write the number without the leading zero${Number.isNaN(decimal) ? '' : ` (${decimal})`}, or quote it ("${token.source}" is ${Number.isNaN(decimal) ? 'the same text' : decimal} for both)`,
+          });
+      }
+    }
+    for (const value of Object.values(node)) if (value && typeof value === 'object') visit(value);
+  };
+  for (const token of new Parser().parse(text)) visit(token);
+  return issues;
+}

@@ -1,0 +1,66 @@
+// gammapy 1.0 reads its config with PyYAML (YAML 1.1, pure-Python scanner), pipe with a YAML 1.2 parser. Where the
+// two read a text otherwise, pipe says so at the character: a tab between tokens (PyYAML refuses the file; YAML 1.2
+// takes it as a space) and an integer with a leading zero (octal for PyYAML: `nbins: 010` is 8 bins for gammapy, 10
+// for pipe; `obs_ids: [023523]` is run 10067). The expected places and readings are PyYAML 6.0's.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import gammapySchema from '../src/config/gammapy-schema.js';
+import { readAnalysisConfig } from '../src/config/index.js';
+import { pyyamlTextIssues } from '../src/config/pyyaml-text.js';
+
+/** Each issue as line:col (1-based) and its message's start. */
+function where(text: string): string[] {
+  return pyyamlTextIssues(text).map((i) => {
+    const before = text.slice(0, i.offset).split('\n');
+    return `${before.length}:${before.at(-1)!.length + 1} ${i.message.split(':')[0]!.split(' with ')[0]}`;
+  });
+}
+
+describe("PyYAML's reading of a gammapy config's text", () => {
+  it('finds the tabs PyYAML refuses (yaml.safe_load: "found character \'\\t\' that cannot start any token")', () => {
+    // Each line is one of PyYAML's refusals, at the column PyYAML names.
+    expect(where('a:\t3d\n')).toEqual(['1:3 a tab between the values']);
+    expect(where('a: {b:\t1}\n')).toEqual(['1:7 a tab between the values']);
+    expect(where('a: [1,\t2]\n')).toEqual(['1:7 a tab between the values']);
+    expect(where('a: 1\t# c\n')).toEqual(['1:5 a tab between the values']);
+    expect(where('a: 1\t\n')).toEqual(['1:5 a tab between the values']);
+    expect(where('a: 1\tdeg\n')).toEqual(['1:5 a tab between the values']);
+    expect(where('a\t: 1\n')).toEqual(['1:2 a tab between the values']);
+    expect(where('a:\n  -\tx\n')).toEqual(['2:4 a tab between the values']);
+    expect(where('a: 1\n\t\nb: 2\n')).toEqual(['2:1 a tab between the values']);
+    // One per line.
+    expect(where('a: [1,\t2,\t3]\n')).toEqual(['1:7 a tab between the values']);
+    // Inside quotes, comments and block scalars PyYAML keeps tabs.
+    expect(where('a: "1\tdeg"\nb: \'x\ty\'\n# a\tcomment\nc: |\n  x\ty\n')).toEqual([]);
+    // CRLF line ends and a byte-order mark move nothing.
+    expect(where('\ufeffa: 1\r\nb:\t2\r\n')).toEqual(['2:3 a tab between the values']);
+  });
+
+  it('finds the integers PyYAML reads as octal, and only where the number differs', () => {
+    expect(where('nbins: 010\n')).toEqual(['1:8 010']);
+    const [obs] = pyyamlTextIssues('obs_ids: [023523, 23526]\n');
+    expect(obs).toMatchObject({
+      offset: 10,
+      length: 6,
+      message:
+        "023523 with its leading zero is the octal number 10067 for gammapy's YAML reader (PyYAML, YAML 1.1) and 23523 for pipe's (YAML 1.2)",
+      hint: 'write the number without the leading zero (23523), or quote it ("023523" is 23523 for both)',
+    });
+    // 07 is 7 either way, 00 is 0; 033787 holds an 8: PyYAML reads it as the string '033787', which pydantic turns
+    // into 33787, as YAML 1.2 reads it; quoted, it is text for both.
+    expect(where('a: [07, 00, 0, 033787, "010", 0x10, 10]\n')).toEqual([]);
+  });
+
+  it("is the gammapy schema's text check, and the YAML 1.2 reading of 23_523 is PyYAML's integer", async () => {
+    const text = 'nbins: 010\na:\t1\n';
+    expect(await gammapySchema.checkText(text)).toEqual(pyyamlTextIssues(text));
+    // PyYAML reads 23_523 as 23523; YAML 1.2 as the text '23_523', which pydantic's int() takes as 23523 too.
+    const { config, issues } = readAnalysisConfig(
+      parse(
+        'observations: {obs_ids: [23_523, 2_3526]}\ndatasets: {type: 3d, geom: {wcs: {skydir: {frame: icrs, lon: 1 deg, lat: 2 deg}}}}\n',
+      ),
+    );
+    expect(issues).toEqual([]);
+    expect(config.observations.obs_ids).toEqual([23523, 23526]);
+  });
+});
