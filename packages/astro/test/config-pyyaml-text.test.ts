@@ -51,6 +51,15 @@ describe("PyYAML's reading of a gammapy config's text", () => {
     expect(where('a: [07, 00, 0, 033787, "010", 0x10, 10]\n')).toEqual([]);
   });
 
+  // gammapy: `start: 2004-12-04` fails AnalysisConfig ("Input values did not match any of the formats": PyYAML gave
+  // astropy a datetime.date); quoted, or with a time, it is read. pipe read the text as midnight UTC.
+  it('finds an unquoted date without a time, which gammapy refuses', () => {
+    expect(where('obs_time: {start: 2004-12-04, stop: "2004-12-05"}\n')).toEqual([
+      "1:19 2004-12-04 unquoted is a date for gammapy's YAML reader (PyYAML), which astropy's Time refuses",
+    ]);
+    expect(where("a: ['2004-12-04', 2004-12-04T22:00:00, 2004-12-04 22:00:00, 2004-12-4]\n")).toEqual([]);
+  });
+
   it("is the gammapy schema's text check, and the YAML 1.2 reading of 23_523 is PyYAML's integer", async () => {
     const text = 'nbins: 010\na:\t1\n';
     expect(await gammapySchema.checkText(text)).toEqual(pyyamlTextIssues(text));

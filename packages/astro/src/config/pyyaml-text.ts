@@ -5,7 +5,9 @@
  *    PyYAML skips only spaces there and refuses the file ("found character '\t' that cannot start any token"),
  *    YAML 1.2 takes a tab as a space;
  *  - an integer written with a leading zero (`nbins: 010`, `obs_ids: [023523]`): octal for PyYAML (8, 10067),
- *    decimal for YAML 1.2 (10, 23523), so gammapy would bin otherwise or look for another run.
+ *    decimal for YAML 1.2 (10, 23523), so gammapy would bin otherwise or look for another run;
+ *  - a date without a time, unquoted (`start: 2004-12-04`): a datetime.date for PyYAML, which astropy's Time (gammapy's
+ *    obs_time) refuses, so gammapy refuses the config; YAML 1.2 reads the text, which pipe read as midnight UTC.
  * Each is told at its character, so that pipe refuses what gammapy refuses and never reads another number.
  */
 import type { TextIssue } from '@pipe/core';
@@ -13,6 +15,9 @@ import { Parser } from 'yaml';
 
 /** Token types whose text may hold a tab for PyYAML too: quoted and block scalars, comments. */
 const TAB_FREE = new Set(['comment', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar']);
+
+/** PyYAML's YAML 1.1 date (resolver.py's timestamp without its time part): a datetime.date. */
+const DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 
 /** PyYAML's YAML 1.1 octal integer (resolver.py: `[-+]?0[0-7_]+`). */
 const OCTAL = /^[-+]?0[0-7_]+$/;
@@ -59,6 +64,13 @@ export function pyyamlTextIssues(text: string): TextIssue[] {
           });
         }
       }
+      if (token.type === 'scalar' && DATE.test(token.source))
+        issues.push({
+          offset: token.offset,
+          length: token.source.length,
+          message: `${token.source} unquoted is a date for gammapy's YAML reader (PyYAML), which astropy's Time refuses: gammapy refuses the config`,
+          hint: `quote it ('${token.source}', midnight UTC for both) or give the time (${token.source}T00:00:00)`,
+        });
       if (token.type === 'scalar' && OCTAL.test(token.source)) {
         const octal = Number.parseInt(token.source.replace(/_/g, ''), 8);
         const decimal = /^[-+]?[0-9]+$/.test(token.source) ? Number(token.source) : Number.NaN;
