@@ -106,6 +106,20 @@ describe('loadPipeline: every problem is reported with its place', () => {
     ]);
   });
 
+  // Lines ended by a CR alone (classic Mac OS) are lines for YAML and for gammapy's Python; yaml read the whole file as
+  // one line ("Nested mappings are not allowed in compact mappings" at 1:9), its diagnostic showing all of it.
+  it('a file whose lines end with a CR alone: read line by line, problems at their line', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\rtargets:\r  a:\r    command: [cp, x, "{outputs.o}"]\r    ouputs: {o: out.txt}\r',
+    });
+    expect(summary(dir, diagnostics).map((d) => [d.code, d.at])).toEqual([['unknown-key', 'pipe.yaml:5:5']]);
+    const [head, line, squiggle] = renderDiagnostic(diagnostics[0]!, { cwd: dir }).split('\n');
+    expect(head).toMatch(/^pipe\.yaml:5:5: error: unknown key 'ouputs'/);
+    expect(line).toBe(' 5 |     ouputs: {o: out.txt}');
+    expect(squiggle).toBe('   |     ^~~~~~');
+  });
+
   it('an unclosed quote is reported at the quote that opens it, once (not at the end of the file)', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': 'version: 1\ntargets:\n  a:\n    command: [echo, "x]\n    outputs: [o]\n',

@@ -48,7 +48,7 @@ function renderAt(
 ): string[] {
   if (!span) return [`${label}: ${message}`];
   const out = [`${displayPath(span.file, cwd)}:${span.line}:${span.col}: ${label}: ${message}`];
-  const sourceLine = read(span.file)?.split(/\r?\n/)[span.line - 1];
+  const sourceLine = read(span.file)?.split(/\r\n|\r|\n/)[span.line - 1];
   if (sourceLine === undefined) return out;
   const gutter = String(span.line);
   const pad = ' '.repeat(gutter.length);

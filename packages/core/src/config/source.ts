@@ -138,7 +138,9 @@ export async function readSource(
     };
   const decoded = decodeUtf8(file, bytes);
   if ('diagnostic' in decoded) return { diagnostics: [decoded.diagnostic] };
-  return parseSource(file, decoded.text);
+  // A CR alone ends a line in YAML (and for Python's text files: gammapy reads an old Mac file), but not for the
+  // parser: the whole file was one line. Made a LF, which keeps every offset.
+  return parseSource(file, decoded.text.replace(/\r(?!\n)/g, '\n'));
 }
 
 /**
