@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { unusedSettings } from '../src/config/analysis-config.js';
 import { readAnalysisConfig } from '../src/config/index.js';
-import { angleText, parseAngle, parseTime } from '../src/config/quantity.js';
+import { angleText, parseAngle, parseEnergy, parseTime } from '../src/config/quantity.js';
 import { logEnergyAxis } from '../src/geom/energy-axis.js';
 import { reductionConfigFromConfig } from '../src/makers/index.js';
 
@@ -311,6 +311,14 @@ describe('gammapy analysis config', () => {
     expect(config.datasets.geom.wcs.binsize).toBeCloseTo(0.1, 12);
     expect(config.datasets.geom.axes.energy.min).toBeCloseTo(0.3, 12);
     expect(config.datasets.geom.axes.energy.max).toBeCloseTo(100, 9);
+    // As astropy's Quantity(s).to_value('TeV'), to the last bit (1 / 1.602176634 was one ulp below for erg).
+    for (const [text, tev] of [
+      ['1 erg', 0.6241509074460764],
+      ['1.6e-7 erg', 9.986414519137223e-8],
+      ['1 J', 6241509.0744607635],
+      ['2.5e-13 J', 1.5603772686151908e-6],
+    ] as const)
+      expect(parseEnergy(text)).toEqual({ ok: true, value: tev });
   });
 
   it("suggests the unit a one-letter typo or a wrong case meant ('degg', 'Tev'), and none for a unit of another kind", () => {

@@ -37,8 +37,9 @@ const ENERGY_UNITS: Record<string, number> = {
   GeV: 1e-3,
   TeV: 1,
   PeV: 1e3,
-  erg: 1 / 1.602176634,
-  J: 1 / 1.602176634e-7,
+  // astropy's u.erg.to(u.TeV) (1 / 1.602176634 is one ulp below it) and u.J.to(u.TeV), to the last bit.
+  erg: 0.6241509074460764,
+  J: 6241509.0744607635,
 };
 
 const QUANTITY = /^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$/;
