@@ -53,6 +53,17 @@ describe("PyYAML's reading of a gammapy config's text", () => {
 
   // gammapy: `start: 2004-12-04` fails AnalysisConfig ("Input values did not match any of the formats": PyYAML gave
   // astropy a datetime.date); quoted, or with a time, it is read. pipe read the text as midnight UTC.
+  // yaml.safe_load('[1e3, 1.0e5, -.5, 0o7, 1.0e+5, .5, 1., 0x1F, 1_000, 7]') gives
+  // ['1e3', '1.0e5', '-.5', '0o7', 100000.0, 0.5, 1.0, 31, 1000, 7]: gammapy's nbins: 1e1 is refused (not an integer).
+  it('finds the numbers PyYAML reads as text', () => {
+    expect(where('a: [1e3, 1.0e5, -.5, 0o7, 1.0e+5, .5, 1., 0x1F, 1_000, 7, "1e3", 1e3 TeV]\n')).toEqual([
+      "1:5 1e3 is text, not a number, for gammapy's YAML reader (PyYAML, YAML 1.1)",
+      "1:10 1.0e5 is text, not a number, for gammapy's YAML reader (PyYAML, YAML 1.1)",
+      "1:17 -.5 is text, not a number, for gammapy's YAML reader (PyYAML, YAML 1.1)",
+      "1:22 0o7 is text, not a number, for gammapy's YAML reader (PyYAML, YAML 1.1)",
+    ]);
+  });
+
   it('finds an unquoted date without a time, which gammapy refuses', () => {
     expect(where('obs_time: {start: 2004-12-04, stop: "2004-12-05"}\n')).toEqual([
       "1:19 2004-12-04 unquoted is a date for gammapy's YAML reader (PyYAML), which astropy's Time refuses",

@@ -6,6 +6,8 @@
  *    YAML 1.2 takes a tab as a space;
  *  - an integer written with a leading zero (`nbins: 010`, `obs_ids: [023523]`): octal for PyYAML (8, 10067),
  *    decimal for YAML 1.2 (10, 23523), so gammapy would bin otherwise or look for another run;
+ *  - a number YAML 1.2 reads and PyYAML does not (1e3, 1.0e5, -.5, 0o7: text for PyYAML, which needs a decimal
+ *    point in a float and a sign in its exponent), so gammapy refuses it where an integer goes (nbins: 1e1);
  *  - a date without a time, unquoted (`start: 2004-12-04`): a datetime.date for PyYAML, which astropy's Time (gammapy's
  *    obs_time) refuses, so gammapy refuses the config; YAML 1.2 reads the text, which pipe read as midnight UTC.
  * Each is told at its character, so that pipe refuses what gammapy refuses and never reads another number.
@@ -18,6 +20,14 @@ const TAB_FREE = new Set(['comment', 'single-quoted-scalar', 'double-quoted-scal
 
 /** PyYAML's YAML 1.1 date (resolver.py's timestamp without its time part): a datetime.date. */
 const DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
+
+/** A number for YAML 1.2's core schema (the yaml package's int and float tags, .inf and .nan aside). */
+const YAML12_NUMBER =
+  /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
+
+/** A number for PyYAML (resolver.py's int and float, YAML 1.1): a float needs a decimal point, an exponent its sign. */
+const PYYAML_NUMBER =
+  /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*)$/;
 
 /** PyYAML's YAML 1.1 octal integer (resolver.py: `[-+]?0[0-7_]+`). */
 const OCTAL = /^[-+]?0[0-7_]+$/;
@@ -70,6 +80,22 @@ export function pyyamlTextIssues(text: string): TextIssue[] {
           length: token.source.length,
           message: `${token.source} unquoted is a date for gammapy's YAML reader (PyYAML), which astropy's Time refuses: gammapy refuses the config`,
           hint: `quote it ('${token.source}', midnight UTC for both) or give the time (${token.source}T00:00:00)`,
+        });
+      // 1e3, 1.0e5 (no sign), -.5, 0o7: numbers for YAML 1.2, text for PyYAML, which gammapy's int fields refuse
+      // (nbins: 1e1) and its makers get as a string.
+      // (033787, with an 8 or 9 after its leading zero, is text for PyYAML too, but pydantic's int() reads it as 33787,
+      // as YAML 1.2 does: not told.)
+      if (
+        token.type === 'scalar' &&
+        YAML12_NUMBER.test(token.source) &&
+        !PYYAML_NUMBER.test(token.source) &&
+        !/^[-+]?0[0-9]+$/.test(token.source)
+      )
+        issues.push({
+          offset: token.offset,
+          length: token.source.length,
+          message: `${token.source} is text, not a number, for gammapy's YAML reader (PyYAML, YAML 1.1)`,
+          hint: 'write it as PyYAML reads a number: a float with a decimal point and a signed exponent (1.0e+3), an integer in digits (1000)',
         });
       if (token.type === 'scalar' && OCTAL.test(token.source)) {
         const octal = Number.parseInt(token.source.replace(/_/g, ''), 8);
