@@ -295,6 +295,22 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     expect(output).toMatch(/\b3 errors\b/);
   }, 60_000);
 
+  // gammapy (PyYAML) reads a key set twice as its last value: two excess_map sections run with the second. pipe
+  // refused the file ("Map keys must be unique"); it reads it as gammapy does and warns at the ignored one.
+  it('a section written twice: the last one is read, as gammapy reads it, with a warning at the first', async () => {
+    const text = `${CRAB}excess_map: {correlation_radius: 0.2 deg}\n`;
+    ws.write('twice.yaml', text);
+    const r = await ws.run(['plan', 'excess_map', '--config', 'twice.yaml']);
+    const output = r.stdout + r.stderr;
+    expect(r.code, output).toBe(0);
+    const line =
+      text.split('\n').findIndex((l) => l.startsWith('excess_map: {correlation_radius: 0.1 deg}')) + 1;
+    expect(output).toContain(
+      `twice.yaml:${line}:1: warning: 'excess_map' is set again on line ${text.split('\n').length - 1}: only the last value is read`,
+    );
+    expect(output).not.toContain('Map keys must be unique');
+  }, 60_000);
+
   it('an empty config file: its errors point at the file, saying it sets nothing', async () => {
     ws.write('empty.yaml', '# nothing yet\n');
     const r = await ws.run(['build', 'excess_map', '--config', 'empty.yaml']);

@@ -17,6 +17,8 @@ export default {
   // gammapy reads the file with PyYAML: tabs and leading-zero integers it reads otherwise are said at their place.
   // Imported when a whole file is checked: a --param change validates its values without the YAML parser.
   checkText: async (text: string) => (await import('./pyyaml-text.js')).pyyamlTextIssues(text),
+  // PyYAML keeps the last value of a key set twice (gammapy reads the second `excess_map:` section): so does pipe, warning.
+  read: { duplicateKeys: 'last' as const },
   targets: workflowTargets,
   // The modules that decide a workflow config's targets (the pipeline cache and pipe watch track them).
   sourceFiles: [

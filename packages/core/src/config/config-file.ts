@@ -10,7 +10,7 @@ import type { Diagnostic, SourceSpan } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { keyNode, nodeIn } from './schema-issues.js';
-import { readSource, type SourceFile, spanAt, spanOf } from './source.js';
+import { type ReadOptions, readSource, type SourceFile, spanAt, spanOf } from './source.js';
 
 export interface ConfigSource {
   source: SourceFile;
@@ -31,8 +31,10 @@ export async function loadConfigFile(
   file: string,
   schema: string | undefined,
   from: SourceSpan | undefined,
+  /** How the schema's program reads the file (ConfigSchema.read): PyYAML's last-wins duplicate keys for gammapy. */
+  read: ReadOptions = {},
 ): Promise<{ config?: ConfigSource; diagnostics: Diagnostic[] }> {
-  const { source, diagnostics } = await readSource(file, from);
+  const { source, diagnostics } = await readSource(file, from, read);
   if (!source) return { diagnostics };
   if (source.doc.contents !== null && !isMap(source.doc.contents)) {
     diagnostics.push(

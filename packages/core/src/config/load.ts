@@ -115,7 +115,15 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   if (configPath) {
     // A file given by --config is the command line's, not pipe.yaml's `config:` entry: no place in pipe.yaml.
     const from = options.configFile ? undefined : spanOf(rootEntry.source, configNode);
-    const loaded = await loadConfigFile(configPath, declared?.schema, from);
+    // The schema says how its program reads the file (gammapy: PyYAML keeps a key's last value); an unknown or broken
+    // schema is reported where the config is validated.
+    const read = declared?.schema
+      ? await options.registry.loadConfigSchema(declared.schema).then(
+          (schema) => schema.read ?? {},
+          () => ({}),
+        )
+      : {};
+    const loaded = await loadConfigFile(configPath, declared?.schema, from, read);
     diagnostics.push(
       ...(options.configFile && !loaded.config
         ? loaded.diagnostics.map((d) => ({ ...d, message: `--config ${options.configFile}: ${d.message}` }))

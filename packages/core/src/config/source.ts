@@ -28,14 +28,35 @@ export interface SourceFile {
   doc: Document.Parsed;
 }
 
+/** How a file's program reads what YAML 1.2 leaves to the reader. */
+export interface ReadOptions {
+  /**
+   * A key set twice in one mapping: an error (YAML 1.2: keys are unique), or 'last': the last value is kept and the
+   * earlier ones are warned about, as PyYAML (gammapy's config reader) reads them.
+   */
+  duplicateKeys?: 'error' | 'last';
+}
+
 /** Parse YAML text; syntax errors become diagnostics (all of them), the document is returned regardless. */
-export function parseSource(file: string, text: string): { source: SourceFile; diagnostics: Diagnostic[] } {
+export function parseSource(
+  file: string,
+  text: string,
+  options: ReadOptions = {},
+): { source: SourceFile; diagnostics: Diagnostic[] } {
   const lineCounter = new LineCounter();
+  const lastWins = options.duplicateKeys === 'last';
   // merge: YAML 1.1's << merge keys, which PyYAML (gammapy's config reader) applies: a gammapy config may use them.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false, merge: true });
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    keepSourceTokens: false,
+    merge: true,
+    ...(lastWins ? { uniqueKeys: false } : {}),
+  });
   const source: SourceFile = { file, text, lineCounter, doc };
   const diagnostics: Diagnostic[] = [];
   if (doc.errors.length === 0) {
+    if (lastWins) diagnostics.push(...dropEarlierDuplicates(source));
     const aliases = aliasBomb(source);
     if (aliases) diagnostics.push(aliases);
     else if (text.includes('<<')) expandMergeKeys(doc); // (most files have none: no walk)
@@ -109,6 +130,7 @@ export function parseSource(file: string, text: string): { source: SourceFile; d
 export async function readSource(
   file: string,
   from?: SourceSpan,
+  options: ReadOptions = {},
 ): Promise<{ source?: SourceFile; diagnostics: Diagnostic[] }> {
   let bytes: Buffer;
   try {
@@ -140,7 +162,7 @@ export async function readSource(
   if ('diagnostic' in decoded) return { diagnostics: [decoded.diagnostic] };
   // A CR alone ends a line in YAML (and for Python's text files: gammapy reads an old Mac file), but not for the
   // parser: the whole file was one line. Made a LF, which keeps every offset.
-  return parseSource(file, decoded.text.replace(/\r(?!\n)/g, '\n'));
+  return parseSource(file, decoded.text.replace(/\r(?!\n)/g, '\n'), options);
 }
 
 /**
@@ -208,6 +230,39 @@ function isUtf16(bytes: Buffer): boolean {
     return true;
   };
   return zerosAt(0) !== zerosAt(1);
+}
+
+/**
+ * A key set more than once in a mapping, read as PyYAML reads it (its construct_mapping stores each pair in turn): the
+ * last pair is kept, the earlier ones are removed from the document, each with a warning at its key.
+ */
+function dropEarlierDuplicates(source: SourceFile): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(source.doc, {
+    Map(_key, map) {
+      const last = new Map<string, Pair>();
+      for (const pair of map.items)
+        if (isScalar(pair.key) && !isMergeKey(pair.key)) last.set(String(pair.key.value), pair);
+      if (last.size === map.items.filter((p) => isScalar(p.key) && !isMergeKey(p.key)).length) return;
+      map.items = map.items.filter((pair) => {
+        if (!isScalar(pair.key) || isMergeKey(pair.key)) return true;
+        const kept = last.get(String(pair.key.value))!;
+        if (kept === pair) return true;
+        const again = spanOf(source, kept.key);
+        found.push(
+          makeDiagnostic({
+            code: 'yaml-duplicate-key',
+            severity: 'warning',
+            message: `'${String(pair.key.value)}' is set again${again ? ` on line ${again.line}` : ''}: only the last value is read (as gammapy's YAML reader, PyYAML, reads it), this one is ignored`,
+            at: spanOf(source, pair.key),
+            hint: 'remove one of them, or merge them into one',
+          }),
+        );
+        return false;
+      });
+    },
+  });
+  return found;
 }
 
 /** A `<<` merge key, as yaml reads one with `merge: true`. */

@@ -22,6 +22,8 @@ export interface ConfigSchema {
    * text otherwise than YAML 1.2 does): each at a character offset of the text.
    */
   checkText?(text: string): TextIssue[] | Promise<TextIssue[]>;
+  /** How the program the config is written for reads YAML where YAML 1.2 leaves it open: a key set twice. */
+  read?: { duplicateKeys?: 'error' | 'last' };
 }
 
 /** A problem at characters [offset, offset + length) of a config file's text. */
