@@ -64,6 +64,21 @@ describe("PyYAML's reading of a gammapy config's text", () => {
     ]);
   });
 
+  // yaml.safe_load: "could not determine a constructor for the tag '!foo'" (and for !!python/tuple); the YAML 1.2
+  // parser only warns ("Unresolved tag") and pipe built with the untagged value.
+  it("finds the tags PyYAML's safe loader refuses", () => {
+    expect(where('a: !foo 0.2 deg\nb: !!python/tuple [1]\nc: {d: !!merge x}\n')).toEqual([
+      '1:4 the tag !foo',
+      '2:4 the tag !!python/tuple',
+      '3:8 the tag !!merge',
+    ]);
+    expect(
+      where(
+        'a: [!!str x, !!float 3, !!int "3", ! x, !<tag:yaml.org,2002:str> y, !!bool yes, !!null ~]\nb: !!map {c: !!seq [1]}\n',
+      ),
+    ).toEqual([]);
+  });
+
   it('finds an unquoted date without a time, which gammapy refuses', () => {
     expect(where('obs_time: {start: 2004-12-04, stop: "2004-12-05"}\n')).toEqual([
       "1:19 2004-12-04 unquoted is a date for gammapy's YAML reader (PyYAML), which astropy's Time refuses",

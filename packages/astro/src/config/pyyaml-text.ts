@@ -8,6 +8,8 @@
  *    decimal for YAML 1.2 (10, 23523), so gammapy would bin otherwise or look for another run;
  *  - a number YAML 1.2 reads and PyYAML does not (1e3, 1.0e5, -.5, 0o7: text for PyYAML, which needs a decimal
  *    point in a float and a sign in its exponent), so gammapy refuses it where an integer goes (nbins: 1e1);
+ *  - a tag PyYAML's SafeLoader constructs nothing for (`!foo`, `!!python/tuple`): it refuses the file, where YAML 1.2
+ *    warns and reads the value untagged;
  *  - a date without a time, unquoted (`start: 2004-12-04`): a datetime.date for PyYAML, which astropy's Time (gammapy's
  *    obs_time) refuses, so gammapy refuses the config; YAML 1.2 reads the text, which pipe read as midnight UTC.
  * Each is told at its character, so that pipe refuses what gammapy refuses and never reads another number.
@@ -28,6 +30,29 @@ const YAML12_NUMBER =
 /** A number for PyYAML (resolver.py's int and float, YAML 1.1): a float needs a decimal point, an exponent its sign. */
 const PYYAML_NUMBER =
   /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*)$/;
+
+/** The tags PyYAML's SafeLoader constructs (tag:yaml.org,2002:…); '!' alone is the non-specific tag. */
+const SAFE_TAGS = new Set([
+  'null',
+  'bool',
+  'int',
+  'float',
+  'binary',
+  'timestamp',
+  'omap',
+  'pairs',
+  'set',
+  'str',
+  'seq',
+  'map',
+]);
+
+/** Whether PyYAML's SafeLoader constructs a value for this tag as written (`!!float`, `!<tag:yaml.org,2002:str>`). */
+function safeTag(source: string): boolean {
+  if (source === '!') return true;
+  const name = /^!!([\w-]+)$/.exec(source)?.[1] ?? /^!<tag:yaml\.org,2002:([\w-]+)>$/.exec(source)?.[1];
+  return name !== undefined && SAFE_TAGS.has(name);
+}
 
 /** PyYAML's YAML 1.1 octal integer (resolver.py: `[-+]?0[0-7_]+`). */
 const OCTAL = /^[-+]?0[0-7_]+$/;
@@ -74,6 +99,14 @@ export function pyyamlTextIssues(text: string): TextIssue[] {
           });
         }
       }
+      // (A %TAG directive renames the handles: such a file's tags are left to the YAML parser's warning.)
+      if (token.type === 'tag' && !safeTag(token.source) && !/^%TAG/m.test(text))
+        issues.push({
+          offset: token.offset,
+          length: token.source.length,
+          message: `the tag ${token.source}: gammapy's YAML reader (PyYAML's safe loader) has no constructor for it and refuses the config`,
+          hint: 'remove the tag (a value needs none in a gammapy config)',
+        });
       if (token.type === 'scalar' && DATE.test(token.source))
         issues.push({
           offset: token.offset,
