@@ -8,7 +8,9 @@ import {
   galacticToIcrs,
   icrsToGalactic,
   joinPath,
+  obsNumber,
   openDataStore,
+  readObsIndex,
 } from '../src/dl3/index.js';
 import { emptyPrimary, FitsError, readFitsSync, writeFits } from '../src/fits/index.js';
 import { SHARED } from './shared-dir.js';
@@ -242,5 +244,36 @@ describe('path and sky helpers', () => {
     expect(Math.abs(l > 180 ? l - 360 : l)).toBeLessThan(1e-10);
     expect(Math.abs(b)).toBeLessThan(1e-10);
     expect(angularSeparation(0, 89.9, 180, 89.9)).toBeCloseTo(0.2, 12);
+  });
+});
+
+// FITS compares column names without regard to case, and the HDU index's columns were read so: a store written with
+// lower-case names (obs_id, file_dir, …) selected by obs_ids, but a cone (RA_PNT) or a time range (TSTART) on it
+// failed with "no such column", though the column was there. (gammapy 1.0 refuses such a store: KeyError 'FILE_DIR'.)
+describe('obs index columns', () => {
+  it('are found whatever the case of their names', () => {
+    const file = join(dir, 'lower-obs-index.fits');
+    writeFits(file, [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'OBS_INDEX',
+        columns: [
+          { name: 'obs_id', data: BigInt64Array.of(23523n, 23526n) },
+          { name: 'ra_pnt', data: Float64Array.of(83.63, 85.25) },
+          { name: 'Dec_Pnt', data: Float64Array.of(22.01, 22.5) },
+          { name: 'tstart', data: Float64Array.of(1e8, 2e8) },
+        ],
+      },
+    ]);
+    const index = readObsIndex(readFitsSync(file));
+    expect(index.obsIds).toEqual([23523, 23526]);
+    expect(obsNumber(index, 1, 'RA_PNT')).toBe(85.25);
+    expect(obsNumber(index, 0, 'DEC_PNT')).toBe(22.01);
+    expect(obsNumber(index, 1, 'TSTART')).toBe(2e8);
+    // A column that is not there is still said so, with the names as the file writes them.
+    expect(() => obsNumber(index, 0, 'TSTOP')).toThrow(
+      'no such column; columns: obs_id, ra_pnt, Dec_Pnt, tstart',
+    );
   });
 });

@@ -58,7 +58,10 @@ export interface ObsIndex {
   header: Record<string, FitsValue>;
   /** OBS_ID per row. */
   obsIds: number[];
-  /** Column name → value per row (numbers as float64 — float32 columns keep their float32 values). */
+  /**
+   * Column name (upper case: FITS compares names without regard to case, as the HDU index's columns are read) → value
+   * per row (numbers as float64 — float32 columns keep their float32 values).
+   */
   rows: Record<string, ObsValue>[];
   columns: string[];
 }
@@ -90,7 +93,7 @@ export function readObsIndex(file: FitsFile): ObsIndex {
     const factor = toLibraryUnit(col.unit);
     for (let r = 0; r < t.rows; r++) {
       const v = t.cell(name, r);
-      (rows[r] as Record<string, ObsValue>)[name] =
+      (rows[r] as Record<string, ObsValue>)[name.toUpperCase()] =
         typeof v === 'bigint' ? Number(v) * factor : typeof v === 'number' ? v * factor : (v as ObsValue);
     }
   }
