@@ -297,6 +297,27 @@ describe('gammapy analysis config', () => {
     ]);
   });
 
+  // pydantic v1 takes a number or a boolean for a str setting (outdir: 2024 is '2024'); pipe refused them. gammapy's
+  // Analysis then sets logging.basicConfig(level=level.upper()): a level Python does not name stops it ("Unknown
+  // level: 'VERBOSE'", and '20' written as a number), which pipe took.
+  it("takes numbers for gammapy's text settings, and refuses a log level Python does not name", () => {
+    const general = (g: Record<string, unknown>) =>
+      readAnalysisConfig({ general: g, datasets: { type: '3d', geom: CRAB_GEOM } });
+    const { config, issues } = general({ outdir: 2024, log: { level: 'Warn', format: 1.5 } });
+    expect(issues).toEqual([]);
+    expect(config.general.outdir).toBe('2024');
+    expect(general({ outdir: true }).config.general.outdir).toBe('True');
+    for (const level of ['info', 'DEBUG', 'notset', 'fatal', 'Error'])
+      expect(general({ log: { level } }).issues).toEqual([]);
+    for (const level of ['verbose', 20, 'trace'])
+      expect(general({ log: { level } }).issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+        [
+          'general.log.level',
+          `log level '${level}' is not one of Python's (gammapy's Analysis stops: "Unknown level")`,
+        ],
+      ]);
+  });
+
   it('converts other units', () => {
     const { config, issues } = readAnalysisConfig({
       datasets: {

@@ -255,6 +255,11 @@ function check(
       return fail(`expected true or false, got ${typeName(raw)}`);
     }
     case 'str':
+      if (raw === undefined || raw === null) return node.dflt ?? null;
+      // pydantic v1's str takes a number or a boolean as Python's str() writes it (outdir: 2024, source: 3).
+      if (typeof raw === 'boolean') return raw ? 'True' : 'False';
+      if (typeof raw === 'number') return String(raw);
+      return typeof raw === 'string' ? raw : fail(`expected a string, got ${typeName(raw)}`);
     case 'path':
       if (raw === undefined || raw === null) return node.dflt ?? null;
       return typeof raw === 'string' ? raw : fail(`expected a string, got ${typeName(raw)}`);
@@ -348,6 +353,9 @@ export function checkAnalysisKeys(raw: unknown): ParamIssue[] {
   check(SCHEMA, raw, [], issues);
   return issues;
 }
+
+/** Python's logging level names (logging._nameToLevel), which gammapy's Analysis sets in upper case. */
+const LOG_LEVELS = ['CRITICAL', 'FATAL', 'ERROR', 'WARN', 'WARNING', 'INFO', 'DEBUG', 'NOTSET'];
 
 /** pydantic v1's bool parsing (gammapy 1.0's config model): these values are true or false, any case. */
 const PYDANTIC_TRUE: ReadonlyArray<string | number> = [1, '1', 'on', 't', 'true', 'y', 'yes'];
@@ -479,6 +487,15 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
       .slice(0, typeIssues)
       .some((i) => prefix.every((k, j) => i.path[j] === k) && i.path.length >= prefix.length);
   const isNum = (v: unknown): v is number => typeof v === 'number';
+  // gammapy's Analysis starts with logging.basicConfig(level=level.upper()), which refuses another name ("Unknown
+  // level"), a number written as text too.
+  const level = config?.general?.log?.level;
+  if (typeof level === 'string' && !LOG_LEVELS.includes(level.toUpperCase()))
+    issues.push({
+      path: ['general', 'log', 'level'],
+      message: `log level '${level}' is not one of Python's (gammapy's Analysis stops: "Unknown level")`,
+      hint: 'use debug, info, warning, error or critical',
+    });
   const ds = config?.datasets as Partial<AnalysisConfig['datasets']> | undefined;
   if (ds) {
     if (ds.type !== undefined && ds.type !== '3d') {
