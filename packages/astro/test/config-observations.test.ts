@@ -111,6 +111,19 @@ describe('obs_file format (the first column, as astropy ascii with data_start=0 
     expect(r).toEqual({ ok: true, value: { obsIds: [23592, 23523, 23526], lines: [2, 4, 5] } });
   });
 
+  // gammapy: Table.read gives a float column, and obs_table.select_obs_id([23523.0, …]) selects those runs; pipe
+  // refused the file ('"23523.0" is not an observation id').
+  it('reads ids written as decimals (23523.0), as astropy reads them, and refuses a fraction', () => {
+    expect(parseObsList('23523.0\n23526.\n2.3559e4\n', 'runs.csv')).toEqual({
+      ok: true,
+      value: { obsIds: [23523, 23526, 23559], lines: [1, 2, 3] },
+    });
+    const half = parseObsList('23523.5\n', 'runs.csv');
+    expect(!half.ok && half.message).toBe(
+      'runs.csv:1: "23523.5" is not an observation id (the first column must hold integer OBS_IDs)',
+    );
+  });
+
   it('takes a leading header row (OBS_ID, or an ECSV header) as a header', () => {
     const ecsv =
       '# %ECSV 1.0\n# ---\n# datatype:\n# - {name: OBS_ID, datatype: int64}\nOBS_ID\n23523\n23526\n';

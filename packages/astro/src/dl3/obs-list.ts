@@ -25,7 +25,9 @@ export function parseObsList(text: string, file: string): ObsListResult {
     const line = rows[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
     const first = firstCell(line);
-    if (!/^[+-]?\d+$/.test(first)) {
+    // astropy reads a column of 23523.0 as floats, which select_obs_id matches all the same: an integral number is an id.
+    const id = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(first) ? Number(first) : Number.NaN;
+    if (!Number.isSafeInteger(id)) {
       if (!sawData && /^[A-Za-z_][\w-]*$/.test(first)) {
         sawData = true; // a column header
         header = { line: i + 1, text: first };
@@ -37,7 +39,7 @@ export function parseObsList(text: string, file: string): ObsListResult {
       };
     }
     sawData = true;
-    obsIds.push(Number(first));
+    obsIds.push(id);
     lines.push(i + 1);
   }
   if (obsIds.length === 0)
