@@ -11,6 +11,7 @@ import {
   obsNumber,
   openDataStore,
   readObsIndex,
+  selectObservations,
 } from '../src/dl3/index.js';
 import { emptyPrimary, FitsError, readFitsSync, writeFits } from '../src/fits/index.js';
 import { SHARED } from './shared-dir.js';
@@ -275,5 +276,32 @@ describe('obs index columns', () => {
     expect(() => obsNumber(index, 0, 'TSTOP')).toThrow(
       'no such column; columns: obs_id, ra_pnt, Dec_Pnt, tstart',
     );
+  });
+
+  // gammapy 1.0 selects such a store by obs_time all the same (it reads the runs' GTIs); pipe cannot, and said only
+  // "column 'TSTART': no such column".
+  it('an obs_time selection on an index without TSTART or TSTOP says why pipe needs them', () => {
+    const file = join(dir, 'no-times-obs-index.fits');
+    writeFits(file, [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'OBS_INDEX',
+        cards: [
+          { key: 'MJDREFI', value: 51910 },
+          { key: 'MJDREFF', value: 0.000742870370370241 },
+        ],
+        columns: [
+          { name: 'OBS_ID', data: BigInt64Array.of(23523n) },
+          { name: 'TSTART', data: Float64Array.of(1e8) },
+        ],
+      },
+    ]);
+    const index = readObsIndex(readFitsSync(file));
+    expect(() => selectObservations(index, [{ type: 'time', mjdStart: 53000, mjdStop: 54000 }])).toThrow(
+      `${file}[HDU 'OBS_INDEX'] column 'TSTOP': no such column (columns: OBS_ID, TSTART): pipe places the runs in time for observations.obs_time by the obs index's TSTART and TSTOP, where gammapy 1.0 reads each run's GTI from its events file; add TSTOP (seconds from MJDREFI/MJDREFF) to the obs index, or select the runs by obs_ids`,
+    );
+    // Without obs_time the index is fine.
+    expect(selectObservations(index, [{ type: 'ids', obsIds: [23523] }]).obsIds).toEqual([23523]);
   });
 });

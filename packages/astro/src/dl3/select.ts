@@ -54,6 +54,7 @@ export function selectObservations(index: ObsIndex, criteria: readonly ObsSelect
           c.radius,
       );
     } else {
+      if (rows.length > 0) requireTimeColumns(index);
       const mjdRef = indexMjdRefTt(index);
       const lo = (c.mjdStart - mjdRef) * 86400;
       const hi = (c.mjdStop - mjdRef) * 86400;
@@ -122,8 +123,24 @@ function indexMjdRefTt(index: ObsIndex): number {
   return mjdRefTt(index.header, { file: index.file, hdu: 'OBS_INDEX' });
 }
 
+/**
+ * gammapy 1.0 places runs in time by their GTIs (the events files); pipe by the obs index, which GADF gives TSTART and
+ * TSTOP but some stores leave out: said so, not only "no such column".
+ */
+function requireTimeColumns(index: ObsIndex): void {
+  const upper = new Set(index.columns.map((c) => c.toUpperCase()));
+  const lacking = ['TSTART', 'TSTOP'].filter((c) => !upper.has(c));
+  if (lacking.length > 0)
+    throw new FitsError(
+      'missing-column',
+      { file: index.file, hdu: 'OBS_INDEX', column: lacking[0] },
+      `no such column (columns: ${index.columns.join(', ')}): pipe places the runs in time for observations.obs_time by the obs index's TSTART and TSTOP, where gammapy 1.0 reads each run's GTI from its events file; add ${lacking.join(' and ')} (seconds from MJDREFI/MJDREFF) to the obs index, or select the runs by obs_ids`,
+    );
+}
+
 /** A run's time span from the obs index (TSTART/TSTOP), in MJD (TT). */
 export function runTimeSpan(index: ObsIndex, obsId: number): { start: number; stop: number } {
+  requireTimeColumns(index);
   const row = index.obsIds.indexOf(obsId);
   const mjdRef = indexMjdRefTt(index);
   return {
