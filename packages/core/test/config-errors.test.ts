@@ -419,6 +419,40 @@ targets:
     expect(diagnostics[0]!.message).toBe('alias *later names no anchor set before it');
   });
 
+  // A parameter file whose alias comes before its anchor, or whose << merges a list or a number: PyYAML (gammapy's
+  // reader) refuses both; pipe crashed with a stack trace (exit 70: toJS() threw "Unresolved alias", "Merge sources must
+  // be maps or map aliases") or, for `<<: 5`, dropped the merge and went on.
+  it('a parameter file with an alias before its anchor or a merge of no mapping: an error at its place, no crash', async () => {
+    const config = (text: string) =>
+      diagnosticsOf({
+        'pipe.yaml':
+          'version: 1\nconfig: {file: params.yaml, schema: test.analysis}\ntargets:\n  a: {command: [echo], outputs: [a.txt]}\n',
+        'params.yaml': text,
+      });
+    const early = await config('geom: {binsz: *b}\nb: &b 0.1\n');
+    expect(summary(early.dir, early.diagnostics).map((d) => [d.code, d.at])).toEqual([
+      ['yaml-alias-unresolved', 'params.yaml:1:15'],
+    ]);
+    const list = await config('l: &l [1]\ngeom: {<<: [*l], binsz: 0.1}\n');
+    expect(summary(list.dir, list.diagnostics).map((d) => [d.code, d.at])).toEqual([
+      ['yaml-merge', 'params.yaml:2:13'],
+    ]);
+    expect(list.diagnostics[0]!.message).toBe(
+      'a merge key (<<) takes a mapping, an alias of one or a list of them, not a list (*l)',
+    );
+    const number = await config('geom: {<<: 5, binsz: 0.1}\n');
+    expect(summary(number.dir, number.diagnostics).map((d) => [d.code, d.at])).toEqual([
+      ['yaml-merge', 'params.yaml:1:12'],
+    ]);
+    // A list of mappings, inline or by alias, is a merge PyYAML takes.
+    const fine = await diagnosticsOf({
+      'pipe.yaml':
+        'version: 1\nconfig: {file: params.yaml, schema: test.analysis}\ntargets:\n  a: {command: [echo], outputs: [a.txt]}\n',
+      'params.yaml': 'm: &m {binsz: 0.1}\ngeom: {<<: [*m, {x: 1}]}\n',
+    }).catch((e: Error) => e.message);
+    expect(fine).toBe('expected the pipeline to be rejected');
+  });
+
   // Found by an adversarial review: gammapy reads its config with PyYAML, which applies << merge keys; pipe refused
   // them as an unknown key '<<'.
   it('applies << merge keys as PyYAML does: own keys win, then the merged maps in order', async () => {

@@ -355,6 +355,9 @@ export async function locateParam(
 }
 
 /** A file whose YAML has no values to read: a syntax error, or aliases past yaml's limit (toJS() would throw). */
+const UNPARSED = new Set(['yaml-syntax', 'yaml-aliases', 'yaml-alias-unresolved', 'yaml-merge']);
+
 function unparsed(d: Diagnostic): boolean {
-  return d.severity === 'error' && (d.code === 'yaml-syntax' || d.code === 'yaml-aliases');
+  // A document whose aliases or merge keys cannot be resolved cannot be converted either (toJS() throws).
+  return d.severity === 'error' && UNPARSED.has(d.code);
 }

@@ -57,8 +57,10 @@ export function parseSource(
   const diagnostics: Diagnostic[] = [];
   if (doc.errors.length === 0) {
     if (lastWins) diagnostics.push(...dropEarlierDuplicates(source));
-    const aliases = aliasBomb(source);
-    if (aliases) diagnostics.push(aliases);
+    const merges = text.includes('<<') ? badMergeSources(source) : [];
+    const aliases = merges.length > 0 ? undefined : aliasBomb(source);
+    if (merges.length > 0) diagnostics.push(...merges);
+    else if (aliases) diagnostics.push(aliases);
     else if (text.includes('<<')) expandMergeKeys(doc); // (most files have none: no walk)
     diagnostics.push(...unrepresentableNumbers(source));
   }
@@ -260,6 +262,35 @@ function dropEarlierDuplicates(source: SourceFile): Diagnostic[] {
         );
         return false;
       });
+    },
+  });
+  return found;
+}
+
+/**
+ * A merge key whose value is not a mapping, an alias of one or a list of those (`<<: 5`, `<<: [*list]`): PyYAML refuses
+ * it ("expected a mapping or list of mappings for merging"); yaml threw from toJS(), a stack trace, or dropped it.
+ */
+function badMergeSources(source: SourceFile): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  const resolved = (n: unknown) => (isAlias(n) ? n.resolve(source.doc) : n);
+  visit(source.doc, {
+    Pair(_key, pair) {
+      if (!isMergeKey(pair.key)) return;
+      const value = resolved(pair.value);
+      const items = isSeq(value) && !isAlias(pair.value) ? value.items : [pair.value];
+      for (const item of items) {
+        if (isMap(resolved(item))) continue;
+        const what = resolved(item);
+        found.push(
+          makeDiagnostic({
+            code: 'yaml-merge',
+            message: `a merge key (<<) takes a mapping, an alias of one or a list of them, not ${isSeq(what) ? 'a list' : isScalar(what) ? `the value ${JSON.stringify(what.value)}` : 'this'}${isAlias(item) ? ` (*${(item as { source: string }).source})` : ''}`,
+            at: spanOf(source, item) ?? spanOf(source, pair.key),
+            hint: 'merge a mapping: <<: *anchor, where &anchor names a mapping ({key: value, …})',
+          }),
+        );
+      }
     },
   });
   return found;
