@@ -62,9 +62,26 @@ describe('excess_map.parameters.correlate_off', () => {
   });
 
   it('another type is refused at its key', () => {
-    expect(issues({ correlate_off: 'no' })).toEqual([
-      'excess_map.parameters.correlate_off: correlate_off must be true or false, got "no"',
+    expect(issues({ correlate_off: 'maybe' })).toEqual([
+      'excess_map.parameters.correlate_off: correlate_off must be true or false, got "maybe"',
     ]);
+  });
+
+  // gammapy reads `correlate_off: no` with PyYAML, which makes it False (YAML 1.1's yes/no/on/off); pipe's YAML 1.2
+  // parser gives the text 'no', which was refused. (A quoted "no" is text for gammapy too, and truthy there: a config
+  // writes that only by mistake.)
+  it("takes PyYAML's yes/no/on/off as the booleans gammapy reads", () => {
+    const value = (v: string) => {
+      const r = step.validateParams!({
+        excess_map: { correlation_radius: '0.1 deg', parameters: { correlate_off: v } },
+      });
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      return r.value.excess_map.parameters['correlate_off'];
+    };
+    for (const v of ['yes', 'Yes', 'ON', 'on']) expect(value(v)).toBe(true);
+    for (const v of ['no', 'NO', 'Off', 'off']) expect(value(v)).toBe(false);
+    // PyYAML reads y and n as text: refused as before.
+    expect(issues({ correlate_off: 'n' })).toHaveLength(1);
   });
 });
 

@@ -63,6 +63,12 @@ export function energyEdgesSet(ee: Params['excess_map']['energy_edges']): ee is 
   return ee.min !== null && ee.max !== null && ee.nbins !== null && ee.nbins >= 1;
 }
 
+/** PyYAML's YAML 1.1 booleans (resolver.py's bool regexp) that YAML 1.2 reads as text. */
+const PYYAML_BOOLEANS: Readonly<Record<string, boolean>> = Object.fromEntries([
+  ...['yes', 'Yes', 'YES', 'on', 'On', 'ON'].map((w) => [w, true] as const),
+  ...['no', 'No', 'NO', 'off', 'Off', 'OFF'].map((w) => [w, false] as const),
+]);
+
 const step: StepDefinition<Params> = {
   name: 'astro.excess_map',
   version: '1',
@@ -80,7 +86,11 @@ const step: StepDefinition<Params> = {
     // correlate_off acts only on an on-off dataset (an unstacked run with a ring background: WStat); gammapy 1.0
     // ignores it for a MapDataset (convolved_map_dataset_counts_statistics). It is in the task's key all the same: this
     // step does not know which dataset it will read.
-    const correlateOff = params['correlate_off'];
+    // PyYAML (gammapy's reader) reads yes/no/on/off unquoted as booleans, which the YAML 1.2 parser here leaves as text.
+    const yaml11 =
+      typeof params['correlate_off'] === 'string' ? PYYAML_BOOLEANS[params['correlate_off']] : undefined;
+    if (yaml11 !== undefined) checked.value.excess_map.parameters = { ...params, correlate_off: yaml11 };
+    const correlateOff = yaml11 ?? params['correlate_off'];
     if (correlateOff !== undefined && correlateOff !== null && typeof correlateOff !== 'boolean')
       issues.push({
         path: [...path, 'correlate_off'],
