@@ -496,6 +496,9 @@ describe('gammapy analysis config', () => {
     expect(mjd('2006-07-30T04:40:00+04:00')).toBe(utc);
     expect(mjd('2006-07-29T23:10:00-0130')).toBe(utc);
     expect(mjd('2006-07-30T04:40:00+25:00')).toBe('invalid UTC offset in "2006-07-30T04:40:00+25:00"');
+    // PyYAML's timestamp takes hours alone and blanks before the offset: datetimes gammapy reads (pipe refused them).
+    expect(mjd('2006-07-30T04:40:00 +4')).toBe(utc);
+    expect(mjd('2006-07-30 04:40:00.5 -01:30')).toBeCloseTo(53946.257704675925, 9);
   });
 
   it("reads astropy's sexagesimal angles and hours (values from astropy's Angle(s).deg)", () => {

@@ -79,6 +79,21 @@ describe("PyYAML's reading of a gammapy config's text", () => {
     ).toEqual([]);
   });
 
+  // Unquoted, 2006-07-30T04:40:00+04:00 is a datetime in that zone for PyYAML, which gammapy reads (and pipe too); as
+  // text astropy's Time("2006-07-30T04:40:00+04:00") raises ValueError, so gammapy refuses the quoted form, and the
+  // forms PyYAML's timestamp does not take (-0130, no seconds): pipe read them all.
+  it('finds a time with a UTC offset that gammapy gets as text', () => {
+    const at = (t: string) => where(t).map((w) => w.split(' ')[0]);
+    expect(at('a: "2006-07-30T04:40:00+04:00"\n')).toEqual(['1:4']);
+    expect(at("a: '2006-07-30 04:40:00-01:30'\n")).toEqual(['1:4']);
+    expect(at("a: '2006-07-30 04:40:00 +4'\n")).toEqual(['1:4']);
+    expect(at('a: 2006-07-30T04:40:00-0130\n')).toEqual(['1:4']);
+    expect(at('a: 2006-07-30T04:40+04:00\n')).toEqual(['1:4']);
+    expect(
+      at('a: [2006-07-30T04:40:00+04:00, 2006-07-30 04:40:00.5 -01:30, "2006-07-30T04:40:00Z"]\n'),
+    ).toEqual([]);
+  });
+
   it('finds an unquoted date without a time, which gammapy refuses', () => {
     expect(where('obs_time: {start: 2004-12-04, stop: "2004-12-05"}\n')).toEqual([
       "1:19 2004-12-04 unquoted is a date for gammapy's YAML reader (PyYAML), which astropy's Time refuses",

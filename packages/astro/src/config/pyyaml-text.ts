@@ -10,6 +10,8 @@
  *    point in a float and a sign in its exponent), so gammapy refuses it where an integer goes (nbins: 1e1);
  *  - a tag PyYAML's SafeLoader constructs nothing for (`!foo`, `!!python/tuple`): it refuses the file, where YAML 1.2
  *    warns and reads the value untagged;
+ *  - a time with a UTC offset written as text (quoted, or in a form PyYAML's timestamp does not take): astropy's
+ *    Time refuses it, where pipe read the zone as it does for PyYAML's datetimes;
  *  - a date without a time, unquoted (`start: 2004-12-04`): a datetime.date for PyYAML, which astropy's Time (gammapy's
  *    obs_time) refuses, so gammapy refuses the config; YAML 1.2 reads the text, which pipe read as midnight UTC.
  * Each is told at its character, so that pipe refuses what gammapy refuses and never reads another number.
@@ -53,6 +55,14 @@ function safeTag(source: string): boolean {
   const name = /^!!([\w-]+)$/.exec(source)?.[1] ?? /^!<tag:yaml\.org,2002:([\w-]+)>$/.exec(source)?.[1];
   return name !== undefined && SAFE_TAGS.has(name);
 }
+
+/** A time with a numeric UTC offset, as pipe's obs_time reader takes one (quantity.ts parseTime). */
+const OFFSET_TIME =
+  /^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d*)?)? *[+-]\d{1,2}(?::?\d{2})?$/;
+
+/** PyYAML's YAML 1.1 timestamp with a time (resolver.py): a datetime, its offset a time zone. */
+const PYYAML_TIMESTAMP =
+  /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?$/;
 
 /** PyYAML's YAML 1.1 octal integer (resolver.py: `[-+]?0[0-7_]+`). */
 const OCTAL = /^[-+]?0[0-7_]+$/;
@@ -106,6 +116,23 @@ export function pyyamlTextIssues(text: string): TextIssue[] {
           length: token.source.length,
           message: `the tag ${token.source}: gammapy's YAML reader (PyYAML's safe loader) has no constructor for it and refuses the config`,
           hint: 'remove the tag (a value needs none in a gammapy config)',
+        });
+      // A time with a UTC offset is a datetime in that zone for gammapy only as PyYAML reads it unquoted; as text
+      // (quoted, or an offset PyYAML's timestamp does not take: -0130, no seconds) astropy's Time refuses it.
+      const quoted = token.type === 'double-quoted-scalar' || token.type === 'single-quoted-scalar';
+      const content = quoted ? token.source.slice(1, -1) : token.source;
+      if (
+        (quoted || token.type === 'scalar') &&
+        OFFSET_TIME.test(content) &&
+        (quoted || !PYYAML_TIMESTAMP.test(content))
+      )
+        issues.push({
+          offset: token.offset,
+          length: token.source.length,
+          message: `${token.source} is text with a UTC offset for gammapy's YAML reader (PyYAML), which astropy's Time refuses: gammapy refuses the config`,
+          hint: quoted
+            ? `write it unquoted (PyYAML then reads a time in that zone), or as UTC without the offset`
+            : 'write the offset as +HH:MM after the seconds (2006-07-30T04:40:00+04:00), or the time in UTC',
         });
       if (token.type === 'scalar' && DATE.test(token.source))
         issues.push({
