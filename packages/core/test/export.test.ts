@@ -31,20 +31,26 @@ describe('pipe build --out: names below the outputs’ common folder', () => {
   });
 });
 
+/** A workspace with two products (a, b) of target t, and an --out folder holding an earlier copy of a. */
+function productsAndEarlierCopy(): { root: string; out: string; task: Task } {
+  const root = mkdtempSync(path.join(tmpdir(), 'pipe-export-'));
+  mkdirSync(path.join(root, 'products'));
+  writeFileSync(path.join(root, 'products', 'a.txt'), 'new a');
+  writeFileSync(path.join(root, 'products', 'b.txt'), 'new b');
+  const out = path.join(root, 'out');
+  mkdirSync(out);
+  writeFileSync(path.join(out, 'a.txt'), 'old a');
+  const task = {
+    target: 't',
+    outputs: { a: path.join(root, 'products', 'a.txt'), b: path.join(root, 'products', 'b.txt') },
+  } as unknown as Task;
+  return { root, out, task };
+}
+
 describe('pipe build --out: stopped by a signal', () => {
   it('replaces nothing and leaves no partial copy when the signal comes before the copies are in place', async () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'pipe-export-'));
+    const { root, out, task } = productsAndEarlierCopy();
     try {
-      mkdirSync(path.join(root, 'products'));
-      writeFileSync(path.join(root, 'products', 'a.txt'), 'new a');
-      writeFileSync(path.join(root, 'products', 'b.txt'), 'new b');
-      const out = path.join(root, 'out');
-      mkdirSync(out);
-      writeFileSync(path.join(out, 'a.txt'), 'old a');
-      const task = {
-        target: 't',
-        outputs: { a: path.join(root, 'products', 'a.txt'), b: path.join(root, 'products', 'b.txt') },
-      } as unknown as Task;
       const stop = new AbortController();
       stop.abort();
       await expect(
@@ -62,18 +68,8 @@ describe('pipe build --out: stopped by a signal', () => {
   });
 
   it('a signal during the last copy still replaces nothing', async () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'pipe-export-'));
+    const { root, out, task } = productsAndEarlierCopy();
     try {
-      mkdirSync(path.join(root, 'products'));
-      writeFileSync(path.join(root, 'products', 'a.txt'), 'new a');
-      writeFileSync(path.join(root, 'products', 'b.txt'), 'new b');
-      const out = path.join(root, 'out');
-      mkdirSync(out);
-      writeFileSync(path.join(out, 'a.txt'), 'old a');
-      const task = {
-        target: 't',
-        outputs: { a: path.join(root, 'products', 'a.txt'), b: path.join(root, 'products', 'b.txt') },
-      } as unknown as Task;
       const stop = new AbortController();
       const copied: string[] = [];
       onCopy = (src) => {
