@@ -3,10 +3,14 @@
 // takes it as a space) and an integer with a leading zero (octal for PyYAML: `nbins: 010` is 8 bins for gammapy, 10
 // for pipe; `obs_ids: [023523]` is run 10067). The expected places and readings are PyYAML 6.0's.
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { Parser, parse } from 'yaml';
 import gammapySchema from '../src/config/gammapy-schema.js';
 import { readAnalysisConfig } from '../src/config/index.js';
-import { pyyamlTextIssues } from '../src/config/pyyaml-text.js';
+import { pyyamlTextIssues as issuesOf } from '../src/config/pyyaml-text.js';
+
+/** The issues of `text`, its tokens from the yaml package's parser (as core hands them to the schema). */
+const tokensOf = (text: string) => () => new Parser().parse(text);
+const pyyamlTextIssues = (text: string) => issuesOf(text, tokensOf(text));
 
 /** Each issue as line:col (1-based) and its message's start. */
 function where(text: string): string[] {
@@ -103,7 +107,7 @@ describe("PyYAML's reading of a gammapy config's text", () => {
 
   it("is the gammapy schema's text check, and the YAML 1.2 reading of 23_523 is PyYAML's integer", async () => {
     const text = 'nbins: 010\na:\t1\n';
-    expect(await gammapySchema.checkText(text)).toEqual(pyyamlTextIssues(text));
+    expect(await gammapySchema.checkText(text, tokensOf(text))).toEqual(pyyamlTextIssues(text));
     // PyYAML reads 23_523 as 23523; YAML 1.2 as the text '23_523', which pydantic's int() takes as 23523 too.
     const { config, issues } = readAnalysisConfig(
       parse(

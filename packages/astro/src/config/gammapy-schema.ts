@@ -3,7 +3,9 @@
  * of gammapy 1.0 (AnalysisConfig) or the multi-step workflow config (WorkflowConfig with `steps:`) — and
  * expands a workflow config into its targets (the engine's `targets` hook; see workflow-targets.ts).
  */
+
 import { fileURLToPath } from 'node:url';
+import type { YamlTokens } from '@pipe/core';
 import { readAnalysisConfig, unusedSettings } from './analysis-config.js';
 import { isWorkflowConfig, readWorkflowConfig } from './workflow-config.js';
 import { workflowTargets } from './workflow-targets.js';
@@ -16,7 +18,8 @@ export default {
   ],
   // gammapy reads the file with PyYAML: tabs and leading-zero integers it reads otherwise are said at their place.
   // Imported when a whole file is checked: a --param change validates its values without the YAML parser.
-  checkText: async (text: string) => (await import('./pyyaml-text.js')).pyyamlTextIssues(text),
+  checkText: async (text: string, tokens: YamlTokens) =>
+    (await import('./pyyaml-text.js')).pyyamlTextIssues(text, tokens),
   // PyYAML keeps the last value of a key set twice (gammapy reads the second `excess_map:` section): so does pipe, warning.
   read: { duplicateKeys: 'last' as const },
   targets: workflowTargets,

@@ -16,8 +16,7 @@
  *    obs_time) refuses, so gammapy refuses the config; YAML 1.2 reads the text, which pipe read as midnight UTC.
  * Each is told at its character, so that pipe refuses what gammapy refuses and never reads another number.
  */
-import type { TextIssue } from '@pipe/core';
-import { Parser } from 'yaml';
+import type { TextIssue, YamlTokens } from '@pipe/core';
 
 /** Token types whose text may hold a tab for PyYAML too: quoted and block scalars, comments. */
 const TAB_FREE = new Set(['comment', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar']);
@@ -67,7 +66,8 @@ const PYYAML_TIMESTAMP =
 /** PyYAML's YAML 1.1 octal integer (resolver.py: `[-+]?0[0-7_]+`). */
 const OCTAL = /^[-+]?0[0-7_]+$/;
 
-export function pyyamlTextIssues(text: string): TextIssue[] {
+/** `tokens`: the text's YAML tokens, from the parser pipe loaded (this module imports none: see YamlTokens). */
+export function pyyamlTextIssues(text: string, tokens: YamlTokens): TextIssue[] {
   const issues: TextIssue[] = [];
   const tabLines = new Set<number>();
   // The line of an offset: binary search over the line ends (a file may have a tab on each of thousands of lines).
@@ -171,6 +171,6 @@ export function pyyamlTextIssues(text: string): TextIssue[] {
     }
     for (const value of Object.values(node)) if (value && typeof value === 'object') visit(value);
   };
-  for (const token of new Parser().parse(text)) visit(token);
+  for (const token of tokens()) visit(token);
   return issues;
 }

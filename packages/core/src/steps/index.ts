@@ -7,4 +7,5 @@ export {
   StepLoadError,
   type StepRegistry,
   type TextIssue,
+  type YamlTokens,
 } from './registry.js';

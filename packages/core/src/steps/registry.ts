@@ -21,10 +21,16 @@ export interface ConfigSchema {
    * Problems of the file's text that its values do not show (where the program the config is written for reads the
    * text otherwise than YAML 1.2 does): each at a character offset of the text.
    */
-  checkText?(text: string): TextIssue[] | Promise<TextIssue[]>;
+  checkText?(text: string, tokens: YamlTokens): TextIssue[] | Promise<TextIssue[]>;
   /** How the program the config is written for reads YAML where YAML 1.2 leaves it open: a key set twice. */
   read?: { duplicateKeys?: 'error' | 'last' };
 }
+
+/**
+ * The text's YAML tokens (the yaml package's CST: `new Parser().parse(text)`), made by the copy of the parser pipe has
+ * loaded already: a schema that imported `yaml` itself would load the package a second time (~40 ms at each start).
+ */
+export type YamlTokens = () => Iterable<unknown>;
 
 /** A problem at characters [offset, offset + length) of a config file's text. */
 export interface TextIssue {
