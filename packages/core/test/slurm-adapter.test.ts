@@ -178,6 +178,10 @@ describe('a Slurm retry that sbatch refuses', () => {
         /^slurm: exited with status 3 \(Slurm job 21\); its retry \(attempt 2\) could not/,
       ),
     });
+    // It asked for what the first attempt got: no growth to blame.
+    const message = !outcome.ok && 'message' in outcome.failure ? outcome.failure.message : '';
+    expect(message).toContain('(it asked for the resources the attempt before it got:');
+    expect(message).not.toContain('(k + 1)');
   });
 });
 

@@ -137,10 +137,14 @@ function refusedRetry(o: Extract<TaskOutcome, { status: 'failed' }>): ExecFailur
   if (o.reason.type !== 'submit-rejected' || !before?.reason) return undefined;
   const hit = limitHit(before.reason, before.resources);
   const about = [`Slurm job ${before.job}`, ...(hit ? [hit] : [])];
+  // Only a retry after running out of memory or time asked for more; any other asked for what the first attempt got.
+  const why = hit
+    ? '(a retry asks for (k + 1) × resources.mem after k out-of-memory ends, (k + 1) × resources.time after k ' +
+      'timeouts: lower them or the retries, or take a partition or node that allows them)'
+    : '(it asked for the resources the attempt before it got: the cluster no longer takes them, a partition down or its limits changed?)';
   const message =
     `${describeFailure(before.reason)} (${about.join(', ')}); its retry (attempt ${before.attempt + 1}) ` +
-    `${describeFailure(o.reason)} (a retry asks for (k + 1) × resources.mem after k out-of-memory ends, (k + 1) × ` +
-    'resources.time after k timeouts: lower them or the retries, or take a partition or node that allows them)';
+    `${describeFailure(o.reason)} ${why}`;
   return hit ? { type: 'over-limit', message } : { type: 'executor-error', message: `slurm: ${message}` };
 }
 
