@@ -173,7 +173,7 @@ export function expandInputPath(
           : (fromEnv ?? ctx.vars[name]);
       // A task's key names a file below this folder as $NAME/…, so that machines keeping the data elsewhere agree.
       if (offset === 0 && value !== undefined && path.isAbsolute(value))
-        ctx.roots?.set(name, path.normalize(value));
+        ctx.roots?.set(name, path.normalize(value).replace(/(.)\/+$/, '$1')); // GAMMAPY_DATA=/data/ is /data
       if (value === undefined) {
         ctx.diagnostics.push(
           makeDiagnostic({
