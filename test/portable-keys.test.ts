@@ -63,3 +63,52 @@ describe('task keys of data outside the workspace', () => {
     expect(why.stdout).not.toContain('now missing');
   });
 });
+
+const LIST_STEP = `
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+export default { name: 'test.list_runs', version: '1',
+  run(ctx) {
+    const index = ctx.inputs.index[0];
+    const names = readFileSync(index, 'utf8').split('\\n').filter(Boolean);
+    writeFileSync(ctx.outputs.out, names.join(','));
+    return { items: names.map((n) => ({ id: n, files: [path.join(path.dirname(index), 'runs', n + '.txt')] })) };
+  } };
+`;
+
+const FAN_OUT = `version: 1
+targets:
+  runs:
+    step: ./steps/list.mjs
+    inputs: {index: $DATA/list.txt}
+    outputs: {out: out/runs.txt}
+  each:
+    foreach: {items: runs}
+    command: [cp, "{item.files}", "{outputs.out}"]
+    outputs: {out: "out/each/{item}.txt"}
+`;
+
+describe('items a step emits from data outside the workspace', () => {
+  it("restored from a cache another workspace filled, point into this one's data folder", async () => {
+    const cache = mkdtempSync(path.join(tmpdir(), 'pipe-shared-cache-'));
+    dirs.push(cache);
+    const folder = (text: string) => {
+      const dir = dataFolder({ 'a.txt': `a ${text}\n`, 'b.txt': `b ${text}\n` });
+      writeFileSync(path.join(dir, 'list.txt'), 'a\nb\n');
+      return dir;
+    };
+    const first = new Workspace({ 'pipe.yaml': FAN_OUT, 'steps/list.mjs': LIST_STEP });
+    const built = await first.run(['build', 'each', '--cache-dir', cache], { DATA: folder('here') });
+    expect(built.code, built.stderr).toBe(0);
+    expect(first.read('out/each/a.txt')).toBe('a here\n');
+    // Elsewhere, with other run files (the list the same): 'runs' comes from the cache, its items point here.
+    const second = new Workspace({ 'pipe.yaml': FAN_OUT, 'steps/list.mjs': LIST_STEP });
+    const there = folder('there');
+    const run = await second.run(['build', 'each', '--json', '--cache-dir', cache], { DATA: there });
+    expect(run.code, run.stderr).toBe(0);
+    const ended = parseEvents(run.stdout).filter((e) => e.event === 'task-end');
+    expect(ended.find((e) => e.id === 'runs')?.state).toBe('restored');
+    expect(second.read('out/each/a.txt')).toBe('a there\n');
+    expect(second.read('out/each/b.txt')).toBe('b there\n');
+  });
+});

@@ -36,6 +36,7 @@ import { HashMemo } from '../state/hash-memo.js';
 import { loadState, type StateData, saveState, stateFileStamp } from '../state/state-file.js';
 import { lazyLocalStore } from '../store/lazy-cache.js';
 import { withPortableItems } from '../store/portable-items.js';
+import { keyRootsOf } from '../workspace/key-paths.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
 import { acquireLock, type LockOwner, staleLockOwner } from '../workspace/lock.js';
 import { pruneBuilds } from './prune.js';
@@ -129,7 +130,11 @@ export async function openSession(options: SessionOptions): Promise<OpenResult> 
   if (loaded.note) notes.push(loaded.note);
   const memo = new HashMemo(loaded.data.files);
   // Item files are stored workspace-relative in manifests, so another workspace can restore them.
-  const cache = withPortableItems(options.cache ?? lazyLocalStore(layout.cacheDir), pipeline.root);
+  const cache = withPortableItems(
+    options.cache ?? lazyLocalStore(layout.cacheDir),
+    pipeline.root,
+    keyRootsOf(pipeline),
+  );
   const io = createWorkspaceIO({
     memo,
     cache,

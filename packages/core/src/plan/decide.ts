@@ -4,7 +4,6 @@
  * scheduler (for a task behind one that ran, once it has finished). It reads file stamps, hashes and
  * cache manifests through `PlanIO`, and runs nothing.
  */
-import path from 'node:path';
 import type { Manifest } from '@pipe/cache';
 import {
   envDigest,
@@ -16,6 +15,7 @@ import {
 import type { Target, Task } from '../model/types.js';
 import { type FileStamp, sameFileStamp } from '../state/hash-memo.js';
 import type { FailedRun, OutputStamp, TaskRecord } from '../state/state-file.js';
+import { type KeyRoots, keyPath } from '../workspace/key-paths.js';
 import { relPath } from '../workspace/layout.js';
 import type { UpstreamOutputs } from './known-outputs.js';
 import { taskCheck } from './quick-check.js';
@@ -96,40 +96,6 @@ export interface DecideContext {
   forced: boolean;
   /** Folders outside the workspace that input paths start from, by variable (Pipeline.pathRoots; see keyPath). */
   keyRoots?: KeyRoots;
-}
-
-/** Pipeline.pathRoots as keyPath reads them: [NAME, folder], the longest folder first. */
-export type KeyRoots = ReadonlyArray<readonly [string, string]>;
-
-const keyRootsMemo = new WeakMap<object, KeyRoots>();
-
-/** The pipeline's path roots, longest folder first (memoised per pipeline). */
-export function keyRootsOf(pipeline: { pathRoots?: Record<string, string> }): KeyRoots {
-  let roots = keyRootsMemo.get(pipeline);
-  if (!roots) {
-    roots = Object.entries(pipeline.pathRoots ?? {}).sort(
-      (a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1),
-    );
-    keyRootsMemo.set(pipeline, roots);
-  }
-  return roots;
-}
-
-/**
- * A file's path as a task's key names it: relative to the workspace; outside it, below the folder of a variable that
- * starts an input path, as `$NAME/rest` (two machines keeping the data in other folders compute the same keys, as
- * their products are the same bytes), else absolute.
- */
-export function keyPath(root: string, abs: string, roots: KeyRoots | undefined): string {
-  const rel = relPath(root, abs);
-  if (!roots || roots.length === 0 || !path.isAbsolute(rel)) return rel;
-  for (const [name, dir] of roots)
-    if (abs.startsWith(dir) && abs.charCodeAt(dir.length) === 47)
-      return `$${name}/${abs
-        .slice(dir.length + 1)
-        .split(path.sep)
-        .join('/')}`;
-  return rel;
 }
 
 /** Build the task's fingerprint record; a missing raw input is returned as such. */

@@ -11,12 +11,12 @@ import type { StepIdentity } from '../fingerprint/record.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import type { RecordTable } from '../state/record-table.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
+import { keyRootsOf } from '../workspace/key-paths.js';
 import {
   type DecideContext,
   type Decision,
   decideTask,
   type KnownOutput,
-  keyRootsOf,
   ownChanges,
   type PlanIO,
   restoredOutputs,

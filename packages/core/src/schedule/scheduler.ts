@@ -25,14 +25,7 @@ import { codeHash } from '../fingerprint/code-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { ParamPath } from '../model/step.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
-import {
-  type Decision,
-  decideTask,
-  type KnownOutput,
-  keyRootsOf,
-  type PlanIO,
-  restoredOutputs,
-} from '../plan/decide.js';
+import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
 import { KnownOutputs } from '../plan/known-outputs.js';
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
@@ -50,6 +43,7 @@ import {
   storeOutputs,
 } from '../store/products.js';
 import { notReproducedText } from '../store/reproduced.js';
+import { keyRootsOf } from '../workspace/key-paths.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
 import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
 import { LinkedPaths } from './linked-paths.js';
