@@ -3,7 +3,7 @@
  * whole by a registered config schema, and looked up by dotted paths for `${config.a.b}`.
  */
 import path from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, type Node, Parser } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
 import { didYouMean } from '../graph/closest-names.js';
 import type { ParamIssue } from '../model/step.js';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
@@ -144,8 +144,8 @@ export async function validateConfigSchema(
     issues = issues.filter((i) => isUnknownKey(i) || i.path.length === 0 || sections.has(String(i.path[0])));
   }
   // Told apart from the values' issues: a text the config's own program reads otherwise (PyYAML's tabs, octal 010).
-  const text = config.source.text;
-  const textIssues = ((await schema.checkText?.(text, () => new Parser().parse(text))) ?? []).map((t) =>
+  const { text, tokens } = config.source;
+  const textIssues = ((await schema.checkText?.(text, () => tokens)) ?? []).map((t) =>
     makeDiagnostic({
       code: t.severity === 'warning' ? 'config-setting-unused' : 'invalid-config',
       ...(t.severity ? { severity: t.severity } : {}),

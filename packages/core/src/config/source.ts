@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
+  Composer,
   type Document,
   isAlias,
   isMap,
@@ -14,8 +15,8 @@ import {
   type Node,
   type Pair,
   Parser,
-  parseDocument,
   visit,
+  YAMLParseError,
 } from 'yaml';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
@@ -26,6 +27,8 @@ export interface SourceFile {
   text: string;
   lineCounter: LineCounter;
   doc: Document.Parsed;
+  /** The text's YAML tokens (the parser's CST), kept for checks of the text itself (a config schema's checkText). */
+  tokens: readonly unknown[];
 }
 
 /** How a file's program reads what YAML 1.2 leaves to the reader. */
@@ -46,14 +49,29 @@ export function parseSource(
   const lineCounter = new LineCounter();
   const lastWins = options.duplicateKeys === 'last';
   // merge: YAML 1.1's << merge keys, which PyYAML (gammapy's config reader) applies: a gammapy config may use them.
-  const doc = parseDocument(text, {
-    lineCounter,
-    prettyErrors: false,
-    keepSourceTokens: false,
-    merge: true,
-    ...(lastWins ? { uniqueKeys: false } : {}),
-  });
-  const source: SourceFile = { file, text, lineCounter, doc };
+  // yaml's parseDocument, with the tokens kept: a config's text checks read them instead of lexing the file again.
+  const tokens = [...new Parser(lineCounter.addNewLine).parse(text)];
+  let first: Document.Parsed | undefined;
+  for (const next of new Composer({ merge: true, ...(lastWins ? { uniqueKeys: false } : {}) }).compose(
+    tokens,
+    true,
+    text.length,
+  )) {
+    if (!first) first = next;
+    else {
+      first.errors.push(
+        new YAMLParseError(
+          [next.range[0], next.range[1]],
+          'MULTIPLE_DOCS',
+          'Source contains multiple documents; please use YAML.parseAllDocuments()',
+        ),
+      );
+      break;
+    }
+  }
+  // compose(…, true) always ends with a document, an empty one for an empty text.
+  const doc = first as Document.Parsed;
+  const source: SourceFile = { file, text, lineCounter, doc, tokens };
   const diagnostics: Diagnostic[] = [];
   if (doc.errors.length === 0) {
     if (lastWins) diagnostics.push(...dropEarlierDuplicates(source));

@@ -27,8 +27,8 @@ export interface ConfigSchema {
 }
 
 /**
- * The text's YAML tokens (the yaml package's CST: `new Parser().parse(text)`), made by the copy of the parser pipe has
- * loaded already: a schema that imported `yaml` itself would load the package a second time (~40 ms at each start).
+ * The text's YAML tokens (the yaml package's CST), as pipe's parser made them when it read the file (SourceFile.tokens):
+ * a schema that imported `yaml` to lex the text again would load the package a second time (~40 ms at each start).
  */
 export type YamlTokens = () => Iterable<unknown>;
 
