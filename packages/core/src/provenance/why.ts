@@ -12,6 +12,7 @@ import { closestNames } from '../graph/closest-names.js';
 import type { Reason } from '../plan/reasons.js';
 import { sameFileStamp, stampOf } from '../state/hash-memo.js';
 import { type OutputStamp, previousRecord, type StateData } from '../state/state-file.js';
+import { fromKeyPath, type KeyRoots, keyRootsOf } from '../workspace/key-paths.js';
 import { relPath } from '../workspace/layout.js';
 import type { MadeIn } from './record.js';
 
@@ -187,12 +188,14 @@ export function explainProduct(options: {
    * Where a raw input the key names `$NAME/rest` (outside the workspace: plan/decide.ts keyPath) was for the build
    * that ran the task: that build's folder for NAME, else this environment's; the key's text when neither is known.
    */
+  let envRoots: KeyRoots | undefined;
   const located = (p: string, buildId: string): string => {
-    const m = /^\$([A-Za-z_][A-Za-z0-9_]*)\/(.*)$/.exec(p);
-    if (!m) return p;
+    if (!p.startsWith('$')) return p;
     const build = buildRecord(buildId);
-    const dir = (build.ok ? build.record.pathRoots?.[m[1]!] : undefined) ?? process.env[m[1]!];
-    return dir ? path.join(path.resolve(options.cwd, dir), m[2]!) : p;
+    envRoots ??= Object.entries(process.env).flatMap(
+      ([name, dir]): Array<[string, string]> => (dir ? [[name, path.resolve(options.cwd, dir)]] : []),
+    );
+    return fromKeyPath(p, build.ok ? keyRootsOf(build.record) : undefined) ?? fromKeyPath(p, envRoots) ?? p;
   };
   const inputsOf = (
     id: string,
