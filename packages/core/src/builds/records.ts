@@ -354,23 +354,20 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
       if (!got.ok) continue;
       for (const [taskId, report] of Object.entries(got.record.tasks ?? {})) {
         if (settled.has(taskId)) continue;
-        if (report.state === 'failed') {
+        // Stopped while it ran (cancelled): the next build runs it again, and says so rather than "no previous build".
+        // One the stop found waiting for a free slot (-j; no startedAt) never ran, and is passed over.
+        const stopped = report.state === 'cancelled' && report.startedAt !== undefined;
+        if (report.state === 'failed' || stopped) {
           settled.add(taskId);
           const at = report.endedAt ?? got.record.endedAt;
           found.set(taskId, {
             build: id,
             ...(at ? { at } : {}),
-            ...(report.error ? { error: report.error } : {}),
-          });
-        } else if (report.state === 'cancelled' && report.startedAt !== undefined) {
-          // Stopped while it ran: the next build runs it again, and says so rather than "no previous build". One
-          // the stop found waiting for a free slot (-j; no startedAt) never ran, and is passed over.
-          settled.add(taskId);
-          const at = report.endedAt ?? got.record.endedAt;
-          found.set(taskId, {
-            build: id,
-            ...(at ? { at } : {}),
-            stopped: { interrupted: got.record.status === 'interrupted' },
+            ...(stopped
+              ? { stopped: { interrupted: got.record.status === 'interrupted' } }
+              : report.error
+                ? { error: report.error }
+                : {}),
           });
         } else if (report.state === 'ran' || report.state === 'restored' || report.state === 'up-to-date')
           settled.add(taskId);
