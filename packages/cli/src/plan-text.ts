@@ -1,5 +1,6 @@
 /** `pipe plan` / `pipe build --dry-run`: one line per task that would do something, and why. */
 import { type Plan, type Reason, renderReason } from '@pipe/core/lean';
+import { alikeGroups, someOf } from './alike-groups.js';
 
 export function planToJson(plan: Plan): Record<string, unknown> {
   return {
@@ -29,12 +30,7 @@ export function planToJson(plan: Plan): Record<string, unknown> {
 }
 
 /** Upstream task ids for a plan line: a gather over thousands of items names five and counts the rest. */
-function upstreamList(ids: readonly string[]): string {
-  return ids.length <= 5 ? ids.join(', ') : `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more`;
-}
-
-/** A target's tasks that would do the same for the same reasons are one entry when there are more than this. */
-const GROUP_OVER = 5;
+const upstreamList = (ids: readonly string[]): string => someOf(ids, 5);
 
 interface Entry {
   /** The first column: run, restore, maybe, cannot run, up-to-date. */
@@ -132,36 +128,30 @@ export function planToText(plan: Plan, all: boolean): string {
   const lines: string[] = [];
   const counts: Record<string, number> = {};
   const entries = new Map<string, Entry>();
-  const groups = new Map<string, string[]>();
-  const groupOf = new Map<string, string>();
   for (const id of plan.order) {
     const entry = entryOf(plan, id);
     entries.set(id, entry);
     counts[entry.count] = (counts[entry.count] ?? 0) + 1;
-    if (all || entry.label === 'up-to-date') continue;
-    const target = plan.tasks.get(id)!.task.target;
-    if (target === id) continue;
-    const key = [target, entry.label, entry.behind ?? '', ...entry.reasons].join('\0');
-    groupOf.set(id, key);
-    const members = groups.get(key);
-    if (members) members.push(id);
-    else groups.set(key, [id]);
   }
-  const printed = new Set<string>();
+  // A target's tasks that would do the same for the same reasons are one entry.
+  const grouped = alikeGroups(plan.order, (id) => {
+    const entry = entries.get(id)!;
+    const target = plan.tasks.get(id)!.task.target;
+    if (all || entry.label === 'up-to-date' || target === id) return undefined;
+    return [target, entry.label, entry.behind ?? '', ...entry.reasons].join('\0');
+  });
   for (const id of plan.order) {
     const entry = entries.get(id)!;
     if (entry.label === 'up-to-date') {
       if (all) lines.push(`up-to-date  ${id}`);
       continue;
     }
-    const key = groupOf.get(id);
-    const members = key === undefined ? undefined : groups.get(key);
-    if (!members || members.length <= GROUP_OVER) {
+    const members = grouped.get(id);
+    if (!members) {
       pushEntry(lines, entry, id, entry.upstream);
       continue;
     }
-    if (printed.has(key!)) continue;
-    printed.add(key!);
+    if (members[0] !== id) continue;
     const target = plan.tasks.get(id)!.task.target;
     const upstream = entry.upstream ? unionUpstream(plan, members) : undefined;
     pushEntry(

@@ -1,11 +1,9 @@
 /** `pipe status`: the lines of a build's tasks, a fan-out's alike tasks as one entry. */
 import { describeReasons, type TaskReport } from '@pipe/core';
+import { alikeGroups, someOf } from './alike-groups.js';
 import { madeInText } from './commands/made-in.js';
 
 type Recorded = Omit<TaskReport, 'id'>;
-
-/** A target's tasks that ended alike (state, executor, reasons) are one entry when there are more than this. */
-const GROUP_OVER = 5;
 
 /** `datasets[23523]` → `datasets`. */
 function targetOf(id: string): string {
@@ -45,29 +43,19 @@ export function statusTaskLines(
     const made = t.madeIn ? [t.madeIn.build, t.madeIn.executor ?? '', t.madeIn.host ?? ''].join('\0') : '';
     return [targetOf(id), t.state, t.executor ?? '', describeReasons(t.reasons), made].join('\0');
   };
-  const groups = new Map<string, string[]>();
-  for (const [id, t] of Object.entries(tasks)) {
-    const key = groupKey(id, t);
-    if (key === undefined) continue;
-    const members = groups.get(key);
-    if (members) members.push(id);
-    else groups.set(key, [id]);
-  }
+  const grouped = alikeGroups(Object.keys(tasks), (id) => groupKey(id, tasks[id]!));
   const lines: string[] = [];
-  const printed = new Set<string>();
   for (const [id, t] of Object.entries(tasks)) {
     if (t.state === 'up-to-date' && !all) continue;
-    const key = groupKey(id, t);
-    const members = key === undefined ? undefined : groups.get(key);
-    if (members && members.length > GROUP_OVER) {
-      if (printed.has(key!)) continue;
-      printed.add(key!);
+    const members = grouped.get(id);
+    if (members) {
+      if (members[0] !== id) continue;
       const times = members.map((m) => tasks[m]!.ms).filter((ms): ms is number => ms !== undefined);
       const span =
         times.length > 0
           ? `${Math.min(...times)}–${Math.max(...times)} ms each, ${(times.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s in all`
           : '';
-      const named = `${members.slice(0, 3).join(', ')} and ${members.length - 3} more`;
+      const named = someOf(members, 3);
       lines.push(
         `${t.state.padEnd(11)} ${targetOf(id)}: ${members.length} tasks (${[span, t.executor ?? ''].filter(Boolean).join(', ')}; ${named}; pipe status -a lists each)`,
       );
