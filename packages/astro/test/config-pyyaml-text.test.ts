@@ -105,6 +105,43 @@ describe("PyYAML's reading of a gammapy config's text", () => {
     expect(where("a: ['2004-12-04', 2004-12-04T22:00:00, 2004-12-04 22:00:00, 2004-12-4]\n")).toEqual([]);
   });
 
+  // yaml.safe_load('[2004-12-04t22:00:00, "2004-12-04t22:00:00", 2004-12-04t22:00]') gives a datetime, then two
+  // strings, which astropy's Time refuses ("does not match isot format"): gammapy reads the first only. pipe refused
+  // all three ("cannot read … as a time").
+  it('finds a time with a lower-case t that gammapy gets as text, and reads the one PyYAML reads', () => {
+    expect(
+      where('a: [2004-12-04t22:00:00, "2004-12-04t22:00:00", 2004-12-04t22:00, !!str 2004-12-04t22:00:00]\n'),
+    ).toEqual(['1:26 "2004-12-04t22', '1:49 2004-12-04t22', '1:73 2004-12-04t22']);
+    expect(pyyamlTextIssues('a: "2004-12-04t22:00:00"\n')).toEqual([
+      {
+        offset: 3,
+        length: 21,
+        message:
+          '"2004-12-04t22:00:00" is text with a lower-case t for gammapy\'s YAML reader (PyYAML), which astropy\'s Time refuses: gammapy refuses the config',
+        hint: 'write a capital T (2004-12-04T22:00:00)',
+      },
+    ]);
+    const read = (t: string) =>
+      readAnalysisConfig(
+        parse(
+          `observations: {obs_time: {start: ${t}, stop: 2005-01-01T00:00:00}}\ndatasets: {type: 3d, geom: {wcs: {skydir: {frame: icrs, lon: 1 deg, lat: 2 deg}}}}\n`,
+        ),
+      );
+    const lower = read('2004-12-04t22:00:00');
+    expect(lower.issues).toEqual([]);
+    expect(lower.config.observations.obs_time?.start).toEqual(
+      read('2004-12-04T22:00:00').config.observations.obs_time?.start,
+    );
+  });
+
+  // yaml.safe_load('[!!float 1e3, !!float 010, !!str 010, !!str 2004-12-04, !!str 1e3, !!int 010]') gives
+  // [1000.0, 10.0, '010', '2004-12-04', '1e3', 8]: the tag decides, not the pattern of the text (but !!int 010 is octal).
+  it('reads a scalar as its !!float or !!str tag says', () => {
+    expect(
+      where('a: [!!float 1e3, !!float 010, !!str 010, !!str 2004-12-04, !!str 1e3, !!int 010, 1e3]\n'),
+    ).toEqual(['1:77 010', "1:82 1e3 is text, not a number, for gammapy's YAML reader (PyYAML, YAML 1.1)"]);
+  });
+
   it("is the gammapy schema's text check, and the YAML 1.2 reading of 23_523 is PyYAML's integer", async () => {
     const text = 'nbins: 010\na:\t1\n';
     expect(await gammapySchema.checkText(text, tokensOf(text))).toEqual(pyyamlTextIssues(text));

@@ -13,7 +13,11 @@
  *  - a time with a UTC offset written as text (quoted, or in a form PyYAML's timestamp does not take): astropy's
  *    Time refuses it, where pipe read the zone as it does for PyYAML's datetimes;
  *  - a date without a time, unquoted (`start: 2004-12-04`): a datetime.date for PyYAML, which astropy's Time (gammapy's
- *    obs_time) refuses, so gammapy refuses the config; YAML 1.2 reads the text, which pipe read as midnight UTC.
+ *    obs_time) refuses, so gammapy refuses the config; YAML 1.2 reads the text, which pipe read as midnight UTC;
+ *  - a time with a lower-case t (`2004-12-04t22:00:00`): a datetime for PyYAML unquoted with its seconds, which pipe
+ *    reads too; as text (quoted, `!!str`, no seconds) astropy's Time refuses it.
+ * A scalar tagged `!!float` or `!!str` is read as the tag says by both (core's source.ts reads `!!float 3` as PyYAML
+ * does), so the number and date patterns of its text are not held against it.
  * Each is told at its character, so that pipe refuses what gammapy refuses and never reads another number.
  */
 import type { TextIssue, YamlTokens } from '@pipe/core';
@@ -51,7 +55,7 @@ const SAFE_TAGS = new Set([
 /** Whether PyYAML's SafeLoader constructs a value for this tag as written (`!!float`, `!<tag:yaml.org,2002:str>`). */
 function safeTag(source: string): boolean {
   if (source === '!') return true;
-  const name = /^!!([\w-]+)$/.exec(source)?.[1] ?? /^!<tag:yaml\.org,2002:([\w-]+)>$/.exec(source)?.[1];
+  const name = standardTagName(source);
   return name !== undefined && SAFE_TAGS.has(name);
 }
 
@@ -62,6 +66,14 @@ const OFFSET_TIME =
 /** PyYAML's YAML 1.1 timestamp with a time (resolver.py): a datetime, its offset a time zone. */
 const PYYAML_TIMESTAMP =
   /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?$/;
+
+/** A date and time with a lower-case t between them: PyYAML's timestamp takes it, astropy's Time (as text) does not. */
+const LOWER_T_TIME = /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}t[0-9]{1,2}:[0-9]{1,2}/;
+
+/** The name of a standard tag as written (`!!float`, `!<tag:yaml.org,2002:float>` → float); undefined for others. */
+function standardTagName(source: string): string | undefined {
+  return /^!!([\w-]+)$/.exec(source)?.[1] ?? /^!<tag:yaml\.org,2002:([\w-]+)>$/.exec(source)?.[1];
+}
 
 /** PyYAML's YAML 1.1 octal integer (resolver.py: `[-+]?0[0-7_]+`). */
 const OCTAL = /^[-+]?0[0-7_]+$/;
@@ -83,6 +95,9 @@ export function pyyamlTextIssues(text: string, tokens: YamlTokens): TextIssue[] 
     }
     return lo;
   };
+  // The last tag seen, and where it ends: the scalar right after it carries it (`!!float 1e3` is a number for PyYAML,
+  // `!!str 010` text for both), whatever the pattern of its text says.
+  let lastTag: { name: string | undefined; end: number } | undefined;
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(visit);
     if (node === null || typeof node !== 'object') return;
@@ -109,6 +124,9 @@ export function pyyamlTextIssues(text: string, tokens: YamlTokens): TextIssue[] 
           });
         }
       }
+      if (token.type === 'tag')
+        lastTag = { name: standardTagName(token.source), end: token.offset + token.source.length };
+      const tag = lastTag && text.slice(lastTag.end, token.offset).trim() === '' ? lastTag.name : undefined;
       // (A %TAG directive renames the handles: such a file's tags are left to the YAML parser's warning.)
       if (token.type === 'tag' && !safeTag(token.source) && !/^%TAG/m.test(text))
         issues.push({
@@ -121,10 +139,12 @@ export function pyyamlTextIssues(text: string, tokens: YamlTokens): TextIssue[] 
       // (quoted, or an offset PyYAML's timestamp does not take: -0130, no seconds) astropy's Time refuses it.
       const quoted = token.type === 'double-quoted-scalar' || token.type === 'single-quoted-scalar';
       const content = quoted ? token.source.slice(1, -1) : token.source;
+      // Text for PyYAML: quoted, or tagged !!str.
+      const text11 = quoted || tag === 'str';
       if (
         (quoted || token.type === 'scalar') &&
         OFFSET_TIME.test(content) &&
-        (quoted || !PYYAML_TIMESTAMP.test(content))
+        (text11 || !PYYAML_TIMESTAMP.test(content))
       )
         issues.push({
           offset: token.offset,
@@ -134,7 +154,19 @@ export function pyyamlTextIssues(text: string, tokens: YamlTokens): TextIssue[] 
             ? `write it unquoted (PyYAML then reads a time in that zone), or as UTC without the offset`
             : 'write the offset as +HH:MM after the seconds (2006-07-30T04:40:00+04:00), or the time in UTC',
         });
-      if (token.type === 'scalar' && DATE.test(token.source))
+      // 2004-12-04t22:00:00: a datetime for PyYAML unquoted and with its seconds, as text astropy's Time refuses it.
+      if (
+        (quoted || token.type === 'scalar') &&
+        LOWER_T_TIME.test(content) &&
+        (text11 || !PYYAML_TIMESTAMP.test(content))
+      )
+        issues.push({
+          offset: token.offset,
+          length: token.source.length,
+          message: `${token.source} is text with a lower-case t for gammapy's YAML reader (PyYAML), which astropy's Time refuses: gammapy refuses the config`,
+          hint: `write a capital T (${content.replace('t', 'T')})`,
+        });
+      if (token.type === 'scalar' && tag !== 'str' && DATE.test(token.source))
         issues.push({
           offset: token.offset,
           length: token.source.length,
@@ -147,6 +179,8 @@ export function pyyamlTextIssues(text: string, tokens: YamlTokens): TextIssue[] 
       // as YAML 1.2 does: not told.)
       if (
         token.type === 'scalar' &&
+        tag !== 'float' &&
+        tag !== 'str' &&
         YAML12_NUMBER.test(token.source) &&
         !PYYAML_NUMBER.test(token.source) &&
         !/^[-+]?0[0-9]+$/.test(token.source)
@@ -157,7 +191,8 @@ export function pyyamlTextIssues(text: string, tokens: YamlTokens): TextIssue[] 
           message: `${token.source} is text, not a number, for gammapy's YAML reader (PyYAML, YAML 1.1)`,
           hint: 'write it as PyYAML reads a number: a float with a decimal point and a signed exponent (1.0e+3), an integer in digits (1000)',
         });
-      if (token.type === 'scalar' && OCTAL.test(token.source)) {
+      // (!!float 010 is 10.0 for PyYAML, and !!str 010 text, as for pipe.)
+      if (token.type === 'scalar' && tag !== 'float' && tag !== 'str' && OCTAL.test(token.source)) {
         const octal = Number.parseInt(token.source.replace(/_/g, ''), 8);
         const decimal = /^[-+]?[0-9]+$/.test(token.source) ? Number(token.source) : Number.NaN;
         if (octal !== decimal)

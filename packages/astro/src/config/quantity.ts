@@ -213,7 +213,7 @@ export function parseTime(raw: unknown): Parsed<number> {
   // A UTC offset (+04:00, +4, -0130, Z, a space before it): what gammapy's YAML reader makes of an unquoted timestamp,
   // a time in that zone (the text checks of pyyaml-text.ts refuse the forms PyYAML leaves as text, astropy refusing).
   const iso = new RegExp(
-    `^(\\d{4})-(\\d{1,2})-(\\d{1,2})(?:[T ]${hms}(?:Z|[ ]*([+-])(\\d{1,2})(?::?(\\d{2}))?)?)?Z?$`,
+    `^(\\d{4})-(\\d{1,2})-(\\d{1,2})(?:[Tt ]${hms}(?:Z|[ ]*([+-])(\\d{1,2})(?::?(\\d{2}))?)?)?Z?$`,
   ).exec(raw);
   // astropy's day-of-year form (yday): "2004:339:22:00:00.000", "2004:339:22:00", "2004:339".
   const yday = iso ? null : new RegExp(`^(\\d{4}):(\\d{1,3})(?::${hms})?Z?$`).exec(raw);

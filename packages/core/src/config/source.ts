@@ -40,6 +40,36 @@ export interface ReadOptions {
   duplicateKeys?: 'error' | 'last';
 }
 
+/**
+ * An explicit `!!float` tag, read as PyYAML (gammapy's config reader) and YAML 1.2's core schema read it: any float
+ * text, an integer's too (`!!float 3` is 3.0), `.inf`/`.nan`, underscores between digits, and YAML 1.1's base 60
+ * (`1:30.5`). The yaml package's float tags take only texts its own float pattern matches (a decimal point or an
+ * exponent), so `!!float 3` was the string "3" there, with an "Unresolved tag" warning, where gammapy reads 3.0.
+ */
+const EXPLICIT_FLOAT = {
+  tag: 'tag:yaml.org,2002:float',
+  resolve(text: string, onError: (message: string) => void): number | string {
+    // PyYAML's construct_yaml_float: underscores dropped, case folded, the sign taken off, then Python's float().
+    let value = text.replace(/_/g, '').toLowerCase().trim();
+    const sign = value.startsWith('-') ? -1 : 1;
+    if (value.startsWith('-') || value.startsWith('+')) value = value.slice(1);
+    if (value === '.inf') return sign * Number.POSITIVE_INFINITY;
+    if (value === '.nan') return Number.NaN;
+    const PY_FLOAT = /^(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?|inf|infinity|nan)$/;
+    const parts = value.split(':');
+    if (parts.every((part) => PY_FLOAT.test(part))) {
+      const number = (part: string) =>
+        part === 'nan' ? Number.NaN : part.startsWith('inf') ? Number.POSITIVE_INFINITY : Number(part);
+      // Base 60, the last part the units: 1:30.5 is 90.5.
+      return sign * parts.reduce((sum, part) => sum * 60 + number(part), 0);
+    }
+    onError(
+      `!!float ${text}: not a number (gammapy's YAML reader refuses it: "could not convert string to float")`,
+    );
+    return text;
+  },
+};
+
 /** Parse YAML text; syntax errors become diagnostics (all of them), the document is returned regardless. */
 export function parseSource(
   file: string,
@@ -52,11 +82,11 @@ export function parseSource(
   // yaml's parseDocument, with the tokens kept: a config's text checks read them instead of lexing the file again.
   const tokens = [...new Parser(lineCounter.addNewLine).parse(text)];
   let first: Document.Parsed | undefined;
-  for (const next of new Composer({ merge: true, ...(lastWins ? { uniqueKeys: false } : {}) }).compose(
-    tokens,
-    true,
-    text.length,
-  )) {
+  for (const next of new Composer({
+    merge: true,
+    customTags: (tags) => [EXPLICIT_FLOAT, ...tags],
+    ...(lastWins ? { uniqueKeys: false } : {}),
+  }).compose(tokens, true, text.length)) {
     if (!first) first = next;
     else {
       first.errors.push(
