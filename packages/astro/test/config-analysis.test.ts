@@ -355,6 +355,15 @@ describe('gammapy analysis config', () => {
     expect(hintAt('datasets.geom.axes.energy.max')).toMatch(/^use one of eV, /);
   });
 
+  // astropy: Quantity('1e12 meV').to('TeV') is 0.001 TeV; gammapy would bin from 1e-13 TeV for `min: 100 meV`.
+  it('refuses meV as MeV mistyped, saying what astropy reads', () => {
+    expect(parseEnergy('100 meV')).toEqual({
+      ok: false,
+      message: "'meV' is the milli-electronvolt (1e-15 TeV) for astropy and gammapy, surely not meant here",
+      hint: "did you mean 'MeV' (1e-6 TeV)? pipe refuses meV as a likely typo",
+    });
+  });
+
   it("suggests no unit for a one-letter one that is not one of them but for its case ('1 T' is not 'J')", () => {
     const { issues } = readAnalysisConfig({
       datasets: { type: '3d', geom: { axes: { energy: { min: '1 T', max: '10 j' } } } },

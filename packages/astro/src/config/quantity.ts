@@ -91,6 +91,14 @@ function parseQuantity(
     return { ok: true, value: value * units[defaultUnit]! };
   }
   const factor = units[unit];
+  // astropy reads meV as milli-electronvolts (1e-15 TeV), and gammapy would bin from there: in a gamma-ray analysis
+  // that is MeV mistyped, refused here with both readings said.
+  if (unit === 'meV' && kind === 'energy')
+    return {
+      ok: false,
+      message: `'meV' is the milli-electronvolt (1e-15 TeV) for astropy and gammapy, surely not meant here`,
+      hint: `did you mean 'MeV' (1e-6 TeV)? pipe refuses meV as a likely typo`,
+    };
   if (factor === undefined) {
     return {
       ok: false,
