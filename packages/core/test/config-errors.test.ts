@@ -237,7 +237,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
     expect(summary(dir, diagnostics)).toEqual([
       {
         code: 'bad-item',
-        at: 'pipe.yaml:5:14',
+        at: 'pipe.yaml:5:15',
         hint: 'list the items here, or glob their files',
       },
     ]);
@@ -779,17 +779,6 @@ targets:
     ]);
   });
 
-  it('points a foreach list of run numbers to quoting them: items are names', async () => {
-    const { dir, diagnostics } = await diagnosticsOf({
-      'pipe.yaml':
-        'version: 1\ntargets:\n  a:\n    foreach: [23523, 23526]\n    command: [echo, "{item}"]\n    outputs: ["out/{item}.txt"]\n',
-    });
-    expect(summary(dir, diagnostics)[0]).toMatchObject({
-      code: 'wrong-type',
-      hint: "items are names: quote the numbers, ['23523', …] (YAML reads 23523 as a number)",
-    });
-  });
-
   it('reports unknown steps, targets and placeholders with "did you mean"', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `
@@ -1136,7 +1125,10 @@ targets:
       `,
     });
     const found = summary(dir, diagnostics);
-    expect(found.map((d) => [d.code, d.at])).toEqual(Array(5).fill(['bad-item', 'pipe.yaml:3:16']));
+    // Each at the item, not at the list.
+    expect(found.map((d) => [d.code, d.at])).toEqual(
+      ['3:21', '3:34', '3:40', '3:44', '3:51'].map((at) => ['bad-item', `pipe.yaml:${at}`]),
+    );
     expect(diagnostics.map((d) => d.message)).toEqual([
       `foreach of target 'l': item id "../data/raw" has a '..' segment: its files would leave their folder`,
       `foreach of target 'l': item id "/abs" is an absolute path`,

@@ -410,7 +410,7 @@ describe('expandGraph at scale', () => {
         'reduce',
         target({
           name: 'reduce',
-          foreach: { kind: 'list', items: ids },
+          foreach: { kind: 'list', items: ids.map((id) => ({ id, value: id })) },
           outputs: { out: 'build/{item}.fits' },
         }),
       ],
@@ -418,7 +418,7 @@ describe('expandGraph at scale', () => {
         'group',
         target({
           name: 'group',
-          foreach: { kind: 'list', items: groups },
+          foreach: { kind: 'list', items: groups.map((id) => ({ id, value: id })) },
           inputs: { all: [{ kind: 'target', target: 'reduce' }] },
           outputs: { out: 'build/g/{item}.fits' },
         }),

@@ -179,6 +179,34 @@ describe('--param on a target param written as ${config.…}', () => {
   });
 });
 
+describe('--param on a sweep (a foreach list with {item} in validated params)', () => {
+  it('is left to the loader: each item holds params its step validated, which a patched target would not change', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': `
+        version: 1
+        config: params.yaml
+        targets:
+          scan:
+            step: test.scale
+            foreach: [1, 2]
+            params: {factor: 2, label: "{item}", window: {size: "\${config.size}"}}
+            outputs: {out: "build/{item}.txt"}
+      `,
+      'params.yaml': 'size: 3\n',
+    });
+    dirs.push(dir);
+    const base = await load(dir);
+    if (!base.ok || !base.overrideBase) throw new Error('expected a load with an override base');
+    expect(
+      await applyConfigOverrides(base.pipeline, base.overrideBase, { 'config.size': '5' }, fixtureRegistry()),
+    ).toBeUndefined();
+    const full = await load(dir, { 'config.size': '5' });
+    if (!full.ok) throw new Error(JSON.stringify(full.diagnostics));
+    const task = expandGraph(full.pipeline, { targets: ['scan'] }).tasks.get('scan[2]')!;
+    expect(task.params).toEqual({ factor: 2, label: 2, window: { size: 5 }, unit: 'deg' });
+  });
+});
+
 describe('the task graph of a cached load with other params', () => {
   it('is the graph expansion gives, but for a target whose params hold {item} (expanded again)', async () => {
     const dir = workspace();

@@ -203,6 +203,9 @@ export async function applyConfigOverrides(
     rawParams[name] = structuredClone(raw);
     const target = targets.get(name);
     if (!target) return undefined;
+    // A sweep's params validated per listed item are kept on the items (config/step-params.ts): the full load.
+    if (target.foreach?.kind === 'list' && target.foreach.items.some((i) => i.params !== undefined))
+      return undefined;
     let value: Record<string, unknown> = raw;
     if (target.stepModule !== undefined) {
       try {

@@ -11,7 +11,7 @@ import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
 import { brokenLinks, isGlob, itemIdProblem, literalPath, matchFiles, splitGlob } from '../graph/items.js';
-import type { Diagnostic, SourceSpan } from '../model/types.js';
+import type { Diagnostic, ListItem, SourceSpan } from '../model/types.js';
 import { whyMissing } from '../workspace/why-missing.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { checkOutputPaths } from './output-owners.js';
@@ -109,7 +109,7 @@ function checkGlobsOverOutputs(drafts: Map<string, TargetDraft>, diagnostics: Di
       for (const [name, specs] of Object.entries(target.inputs)) {
         for (const spec of specs) {
           if (spec.kind !== 'file' || !spec.pattern.includes('{item}')) continue;
-          for (const item of foreach.items) {
+          for (const { id: item } of foreach.items) {
             const p = spec.pattern.replaceAll('{item}', item);
             const hit = outputs.find(
               (o) =>
@@ -359,17 +359,21 @@ function checkInputFiles(
       );
     }
     if (foreach?.kind === 'list') {
-      const seen = new Set<string>();
-      for (const item of foreach.items) {
+      // By id (it names the task and its files) and by value: 0.1 and 0.10 would be two tasks computing one thing.
+      const seen = new Map<string, ListItem>();
+      const seenValues: ListItem[] = [];
+      for (const entry of foreach.items) {
+        const item = entry.id;
+        const at = entry.span ?? foreach.span;
         const problem = itemIdProblem(item);
         // `foreach: ["${config.samples}"]`: a config list is not substituted there (as `foreach: "${config…}"` is
         // refused); the item was the text itself, its outputs named `build/s-${config.samples}.txt`.
-        if (!problem && typeof item === 'string' && item.includes('${config.'))
+        if (!problem && item.includes('${config.'))
           diagnostics.push(
             makeDiagnostic({
               code: 'bad-item',
               message: `foreach item '${item}' of target '${target.name}': \${config…} is not substituted in foreach`,
-              at: foreach.span,
+              at,
               hint: 'list the items here, or glob their files',
             }),
           );
@@ -378,18 +382,31 @@ function checkInputFiles(
             makeDiagnostic({
               code: 'bad-item',
               message: `foreach of target '${target.name}': ${problem}`,
-              at: foreach.span,
+              at,
             }),
           );
-        if (seen.has(item))
+        const first =
+          seen.get(item) ??
+          (typeof entry.value === 'string' ? undefined : seenValues.find((s) => s.value === entry.value));
+        if (first)
           diagnostics.push(
             makeDiagnostic({
               code: 'duplicate-item',
-              message: `foreach item '${item}' of target '${target.name}' is listed twice`,
-              at: foreach.span,
+              message:
+                first.id === item
+                  ? `foreach item '${item}' of target '${target.name}' is listed twice`
+                  : `foreach item '${item}' of target '${target.name}' is listed twice (as '${first.id}'): both are the ${typeof entry.value} ${String(entry.value)}`,
+              at,
+              ...(first.span
+                ? { related: [{ message: `'${first.id}' listed here`, span: first.span }] }
+                : {}),
+              ...(first.id === item
+                ? {}
+                : { hint: 'list each value once: its two tasks would compute the same' }),
             }),
           );
-        seen.add(item);
+        if (!seen.has(item)) seen.set(item, entry);
+        if (typeof entry.value !== 'string') seenValues.push(entry);
       }
       if (foreach.items.length === 0)
         diagnostics.push(

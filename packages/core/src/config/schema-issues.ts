@@ -167,24 +167,16 @@ function issueDiagnostics(
       typeof value === 'string' &&
       value.trim() !== '' &&
       Number.isFinite(Number(value));
-    // `foreach: [23523, 23526]`: run numbers are items, which are names (ids in paths, keys), not numbers.
-    const numberedItem =
-      issue.expected === 'string' &&
-      typeof value === 'number' &&
-      path.length >= 2 &&
-      path[path.length - 2] === 'foreach';
     const hint = placeholder
       ? `YAML reads an unquoted {${placeholder}} as a map: quote it, "{${placeholder}}"`
       : quotedNumber
         ? `write it without quotes, as a number: ${value.trim()}`
-        : numberedItem
-          ? `items are names: quote the numbers, ['${value}', …] (YAML reads ${value} as a number)`
-          : issue.expected === 'string' &&
-              (typeof value === 'boolean' || typeof value === 'number' || value === null) &&
-              scalarText(node) !== undefined
-            ? // `command: [true]`, `version: 1.10`: YAML read the word as another type (an empty item is no word).
-              `YAML reads an unquoted ${JSON.stringify(scalarText(node))} as ${value === null ? 'null' : `a ${typeof value}`}: quote it, "${scalarText(node)}"`
-            : undefined;
+        : issue.expected === 'string' &&
+            (typeof value === 'boolean' || typeof value === 'number' || value === null) &&
+            scalarText(node) !== undefined
+          ? // `command: [true]`, `version: 1.10`: YAML read the word as another type (an empty item is no word).
+            `YAML reads an unquoted ${JSON.stringify(scalarText(node))} as ${value === null ? 'null' : `a ${typeof value}`}: quote it, "${scalarText(node)}"`
+          : undefined;
     return [
       makeDiagnostic({
         code: 'wrong-type',

@@ -106,7 +106,15 @@ const OutputsSchema = z.union([z.array(z.string()), z.record(z.string(), z.strin
 
 const ForeachSchema = z.union(
   [
-    z.array(z.string()).describe('One task per listed item.'),
+    z
+      .array(
+        z.union([z.string(), z.number(), z.boolean()], {
+          error: 'a foreach item is a string, a number or a boolean',
+        }),
+      )
+      .describe(
+        'One task per listed item; a number or boolean item is a parameter sweep: a param written "{item}" gets its value.',
+      ),
     z.strictObject({ glob: z.string().describe('One task per matching file.') }),
     z.strictObject({ items: z.string().describe('One task per item emitted by this target (dynamic).') }),
   ],

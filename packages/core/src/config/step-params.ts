@@ -5,8 +5,9 @@
  */
 import { stepErrorPlace } from '../execute/step-error.js';
 import { closestNames, didYouMean } from '../graph/closest-names.js';
-import type { StepDefinition } from '../model/step.js';
-import type { Diagnostic } from '../model/types.js';
+import { paramsHoldItem, substituteItem } from '../graph/substitute.js';
+import type { ParamIssue, StepDefinition } from '../model/step.js';
+import type { Diagnostic, ListItem } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { originOf } from './params.js';
@@ -45,39 +46,105 @@ export async function validateStepParams(
         ...(await checkKernelNames(draft, step.kernels)),
       ];
       if (!step.validateParams) return outputIssues;
-      let result: ReturnType<NonNullable<typeof step.validateParams>>;
+      const validate = step.validateParams.bind(step);
+      const listed =
+        target.foreach?.kind === 'list' && paramsHoldItem(target.params) ? target.foreach.items : undefined;
+      if (listed && listed.length > 0) return [...validateEachItem(draft, listed, validate), ...outputIssues];
+      let result: ReturnType<typeof validate>;
       try {
-        result = step.validateParams(target.params);
+        result = validate(target.params);
       } catch (error) {
-        return [
-          makeDiagnostic({
-            code: 'step-load-failed',
-            message: `step '${target.step}' threw while validating params of target '${target.name}': ${(error as Error).message}${placeOf(error, target.stepModule!)}`,
-            at: draft.stepSpan,
-          }),
-        ];
+        return [threwDiagnostic(draft, error)];
       }
       if (result.ok) {
         target.params = result.value as Record<string, unknown>;
         return outputIssues;
       }
-      return result.issues
-        .map((issue) => {
-          const origin = originOf(draft.paramOrigins, issue.path);
-          const name = issue.path.join('.');
-          const override = origin && 'override' in origin ? ` (value from ${origin.override})` : '';
-          return makeDiagnostic({
-            code: 'invalid-param',
-            message: `${name ? `param '${name}'` : 'params'} of target '${target.name}' (step '${target.step}'): ${issue.message}${override}`,
-            // A value given with --param has no place in a file (the message names the override); pointing at the
-            // target sent the user to a pipeline file they did not write (pipelines/excess_map/pipe.yaml).
-            at: origin && 'span' in origin ? origin.span : override ? undefined : target.span,
-            hint: issue.hint,
-          });
-        })
-        .concat(outputIssues);
+      return result.issues.map((issue) => issueDiagnostic(draft, issue)).concat(outputIssues);
     });
   return (await Promise.all(jobs)).flat();
+}
+
+type Validate = NonNullable<StepDefinition['validateParams']>;
+
+/**
+ * A target fanning out over a list with `{item}` in its params: each item's params are validated as its task gets
+ * them (a listed number as a number), and kept on the item. An issue every item has (a param without `{item}`) is
+ * reported once, where the value was written; one of some items, or of a single item's value, at each such item in the
+ * foreach list (the param's place as related), so a bad value of a sweep is pointed at where it is listed.
+ */
+function validateEachItem(draft: TargetDraft, items: readonly ListItem[], validate: Validate): Diagnostic[] {
+  const { target } = draft;
+  const template = target.params;
+  const failed = new Map<string, { issue: ParamIssue; items: ListItem[] }>();
+  for (const item of items) {
+    let result: ReturnType<Validate>;
+    try {
+      result = validate(substituteItem(template, item.id, item.value));
+    } catch (error) {
+      return [threwDiagnostic(draft, error, item)];
+    }
+    if (result.ok) {
+      item.params = result.value as Record<string, unknown>;
+      continue;
+    }
+    for (const issue of result.issues) {
+      const key = JSON.stringify([issue.path, issue.message, issue.hint ?? null]);
+      const seen = failed.get(key);
+      if (seen) seen.items.push(item);
+      else failed.set(key, { issue, items: [item] });
+    }
+  }
+  const out: Diagnostic[] = [];
+  for (const { issue, items: having } of failed.values()) {
+    const everyItem =
+      having.length === items.length && (items.length > 1 || !holdsItem(template, issue.path));
+    if (everyItem) out.push(issueDiagnostic(draft, issue));
+    else for (const item of having) out.push(issueDiagnostic(draft, issue, item));
+  }
+  return out;
+}
+
+/** Whether the template's value at `path` (or the nearest value above it) holds `{item}`. */
+function holdsItem(params: Record<string, unknown>, path: ReadonlyArray<string | number>): boolean {
+  let value: unknown = params;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') break;
+    const next = (value as Record<string, unknown>)[String(key)];
+    if (next === undefined) break;
+    value = next;
+  }
+  return JSON.stringify(value ?? null).includes('{item}');
+}
+
+/** A step's param issue at the place its value was written; for one foreach item, at that item in the list. */
+function issueDiagnostic(draft: TargetDraft, issue: ParamIssue, item?: ListItem): Diagnostic {
+  const { target } = draft;
+  const origin = originOf(draft.paramOrigins, issue.path);
+  const name = issue.path.join('.');
+  const override = origin && 'override' in origin ? ` (value from ${origin.override})` : '';
+  // A value given with --param has no place in a file (the message names the override); pointing at the
+  // target sent the user to a pipeline file they did not write (pipelines/excess_map/pipe.yaml).
+  const written = origin && 'span' in origin ? origin.span : override ? undefined : target.span;
+  const forItem = item ? ` for foreach item '${item.id}'` : '';
+  return makeDiagnostic({
+    code: 'invalid-param',
+    message: `${name ? `param '${name}'` : 'params'} of target '${target.name}' (step '${target.step}')${forItem}: ${issue.message}${override}`,
+    at: item?.span ?? written,
+    hint: issue.hint,
+    ...(item?.span && written
+      ? { related: [{ message: `${name ? `param '${name}'` : 'params'} written here`, span: written }] }
+      : {}),
+  });
+}
+
+function threwDiagnostic(draft: TargetDraft, error: unknown, item?: ListItem): Diagnostic {
+  const { target } = draft;
+  return makeDiagnostic({
+    code: 'step-load-failed',
+    message: `step '${target.step}' threw while validating params of target '${target.name}'${item ? ` for foreach item '${item.id}'` : ''}: ${(error as Error).message}${placeOf(error, target.stepModule!)}`,
+    at: item?.span ?? draft.stepSpan,
+  });
 }
 
 /** ` (at /ws/steps/x.mjs:4:10)`: where a user's step module threw, or ''. */

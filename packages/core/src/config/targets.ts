@@ -4,13 +4,14 @@
  * resources merged over the defaults. Checks that need other targets live in checks.ts.
  */
 import path from 'node:path';
-import type { Node } from 'yaml';
+import { isScalar, type Node } from 'yaml';
 import { didYouMean } from '../graph/closest-names.js';
 import { escapeGlob } from '../graph/items.js';
 import type {
   Diagnostic,
   ForeachSpec,
   InputSpec,
+  ListItem,
   Pipeline,
   Resources,
   SourceSpan,
@@ -225,7 +226,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
       : undefined;
   const foreach: ForeachSpec | undefined =
     expandedGlob === undefined
-      ? foreachSpec(doc, dir, ctx.root, at('foreach'))
+      ? foreachSpec(ts, dir, ctx.root, at)
       : expandedGlob.kind === 'omit'
         ? undefined // an optional `${config.x?}` that is unset: refused below
         : {
@@ -314,16 +315,39 @@ function inputSpec(entry: InputEntryDoc, dir: string, root: string, span: Source
 }
 
 function foreachSpec(
-  doc: TargetDoc,
+  ts: TargetSource,
   dir: string,
   root: string,
-  span: SourceSpan | undefined,
+  at: (...p: PropertyKey[]) => SourceSpan | undefined,
 ): ForeachSpec | undefined {
-  const f = doc.foreach;
+  const f = ts.doc.foreach;
   if (f === undefined) return undefined;
-  if (Array.isArray(f)) return { kind: 'list', items: f, span };
+  const span = at('foreach');
+  if (Array.isArray(f)) return { kind: 'list', items: f.map((value, i) => listItem(ts, value, i, at)), span };
   if ('glob' in f) return { kind: 'glob', pattern: workspacePath(dir, f.glob, root), span };
   return { kind: 'items', target: f.items, span };
+}
+
+/**
+ * A `foreach` list's entry. Its id is the scalar as written (`0.10`, `1e-3`, `023523`, `True`), not the number's
+ * canonical text: the files it names are those the YAML shows, and quoting a list (`"0.10"`) or unquoting it keeps
+ * every task's id and outputs, so only the param's type changes.
+ */
+function listItem(
+  ts: TargetSource,
+  value: string | number | boolean,
+  i: number,
+  at: (...p: PropertyKey[]) => SourceSpan | undefined,
+): ListItem {
+  // The deepest node found: the list itself where the entry has no node of its own (a generated target).
+  const node = targetNode(ts, ['foreach', i]);
+  const scalar = isScalar(node) && node.value === value ? node : undefined;
+  const source = (scalar as { source?: unknown } | undefined)?.source;
+  const written = typeof source === 'string' && source.trim() !== '' ? source.trim() : undefined;
+  const item: ListItem = { id: typeof value === 'string' ? value : (written ?? String(value)), value };
+  const span = scalar ? at('foreach', i) : undefined;
+  if (span) item.span = span;
+  return item;
 }
 
 /**

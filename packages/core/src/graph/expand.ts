@@ -8,7 +8,16 @@
 import path from 'node:path';
 import { isDynamicPattern } from 'tinyglobby';
 import { outputPathProblem } from '../config/output-paths.js';
-import type { Diagnostic, InputSpec, Pipeline, Target, Task, TaskGraph, TaskItem } from '../model/types.js';
+import type {
+  Diagnostic,
+  InputSpec,
+  ListItem,
+  Pipeline,
+  Target,
+  Task,
+  TaskGraph,
+  TaskItem,
+} from '../model/types.js';
 import { relPath } from '../workspace/layout.js';
 import { unknownTargetHint } from './closest-names.js';
 import { dependencyOrder, targetEdges } from './edges.js';
@@ -89,13 +98,19 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
     const own: Task[] = [];
     const shared = sharedInputs(target, tasksOf, root);
     const hasItemParams = items !== undefined && paramsHoldItem(target.params);
+    // A list's entries: their values (a number or boolean for a param written "{item}") and validated params.
+    const listed =
+      hasItemParams && target.foreach?.kind === 'list'
+        ? new Map(target.foreach.items.map((i) => [i.id, i]))
+        : undefined;
     for (const item of items ?? [undefined]) {
       const id = item ? `${name}[${item.id}]` : name;
       if (tasks.has(id)) {
         diagnostics.push(duplicateItem(target, item!, tasks.get(id)!.item, root));
         continue;
       }
-      const task = buildTask(target, id, item, shared, tasks, root, hasItemParams, diagnostics);
+      const params = item && hasItemParams ? itemParams(target, item, listed?.get(item.id)) : target.params;
+      const task = buildTask(target, id, item, shared, tasks, root, params, diagnostics);
       if (item) {
         const bad = itemOutputProblem(task, target, item, root);
         if (bad) {
@@ -306,7 +321,7 @@ function buildTask(
   shared: ReturnType<typeof sharedInputs>,
   tasks: ReadonlyMap<string, Task>,
   root: string,
-  hasItemParams: boolean,
+  params: Record<string, unknown>,
   diagnostics: Diagnostic[],
 ): Task {
   const inputs: Task['inputs'] = {};
@@ -343,13 +358,18 @@ function buildTask(
   }
   const outputs: Record<string, string> = {};
   for (const [name, parts] of shared.outputs) outputs[name] = item ? parts.join(item.id) : parts[0]!;
-  const params =
-    hasItemParams && item
-      ? (substituteItem(target.params, item.id) as Record<string, unknown>)
-      : target.params;
   const task: Task = { id, target: target.name, deps, inputs, outputs, params };
   if (item) task.item = item;
   return task;
+}
+
+/**
+ * An item's task's params: a listed item's as its step validated them at load, else the target's with `{item}`
+ * substituted (a list's number or boolean as itself where a param is exactly "{item}").
+ */
+function itemParams(target: Target, item: TaskItem, listed: ListItem | undefined): Record<string, unknown> {
+  if (listed?.params) return listed.params;
+  return substituteItem(target.params, item.id, listed?.value ?? item.id) as Record<string, unknown>;
 }
 
 /** Two items of one fan-out with one id: which files (or items) they are, and for a glob how ids are made. */

@@ -16,7 +16,11 @@ const COMPRESSION = new Set(['.gz', '.bz2', '.xz', '.zst', '.zip']);
 
 /** Items of a static foreach (list or glob); undefined for `{items: T}` (see expandGraph). */
 export function staticItems(foreach: ForeachSpec, root: string): TaskItem[] | undefined {
-  if (foreach.kind === 'list') return foreach.items.map((id) => ({ id, files: [] }));
+  // A number or boolean item's value is its data (a string item's is its id: its tasks' keys stay what they were).
+  if (foreach.kind === 'list')
+    return foreach.items.map(({ id, value }) =>
+      typeof value === 'string' ? { id, files: [] } : { id, files: [], data: value },
+    );
   if (foreach.kind === 'glob') return globItems(foreach.pattern, root);
   return undefined;
 }

@@ -33,7 +33,7 @@ export function rawInputReader(
   for (const t of pipeline.targets.values()) {
     if (t.foreach?.kind === 'glob') add(t.foreach.pattern, `the foreach glob of target '${t.name}'`);
     // `{item}` is any id of a fan-out over emitted items or files; over a list, only the listed ones.
-    const items = t.foreach?.kind === 'list' ? t.foreach.items : undefined;
+    const items = t.foreach?.kind === 'list' ? t.foreach.items.map((i) => i.id) : undefined;
     for (const [name, specs] of Object.entries(t.inputs))
       for (const spec of specs) {
         if (spec.kind !== 'file') continue;

@@ -1,12 +1,16 @@
 /** `{item}` in parameter values of foreach tasks. */
 
-/** A copy of `value` with `{item}` replaced by `id` in every string (objects and arrays copied, the rest kept). */
-export function substituteItem(value: unknown, id: string): unknown {
-  if (typeof value === 'string') return value.replaceAll('{item}', id);
-  if (Array.isArray(value)) return value.map((v) => substituteItem(v, id));
+/**
+ * A copy of `value` with `{item}` replaced by the item in every string (objects and arrays copied, the rest kept): a
+ * string that is exactly `{item}` becomes the item's value (a listed number or boolean stays one, for a step that
+ * validates a typed param), and inside a longer string (`"{item} deg"`) `{item}` is the id's text.
+ */
+export function substituteItem(value: unknown, id: string, item: unknown = id): unknown {
+  if (typeof value === 'string') return value === '{item}' ? item : value.replaceAll('{item}', id);
+  if (Array.isArray(value)) return value.map((v) => substituteItem(v, id, item));
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteItem(v, id);
+    for (const [k, v] of Object.entries(value)) out[k] = substituteItem(v, id, item);
     return out;
   }
   return value;

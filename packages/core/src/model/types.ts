@@ -58,9 +58,25 @@ export type InputSpec =
       perItem?: boolean;
     }; // all outputs of another target (gathered over its items)
 
+/**
+ * One entry of a `foreach` list. Its id names the task (`t[id]`) and is `{item}` in paths: the scalar as written in
+ * the YAML (`0.10` stays `0.10`, `023523` keeps its zero). Its value is what YAML read: the id for a string, else a
+ * finite number or a boolean, which a param written as exactly `"{item}"` gets, and the task's `ctx.item.data`.
+ */
+export interface ListItem {
+  id: string;
+  value: string | number | boolean;
+  span?: SourceSpan;
+  /**
+   * The target's params for this item ({item} substituted), as its step's validateParams normalised them; set when
+   * the params hold {item} and the step validates (else expansion substitutes the target's params).
+   */
+  params?: Record<string, unknown>;
+}
+
 /** How a target fans out into tasks. */
 export type ForeachSpec =
-  | { kind: 'list'; items: string[]; span?: SourceSpan }
+  | { kind: 'list'; items: ListItem[]; span?: SourceSpan }
   | { kind: 'glob'; pattern: string; span?: SourceSpan }
   /** One task per item that an upstream task lists in its items output (dynamic fan-out). */
   | { kind: 'items'; target: string; span?: SourceSpan };
