@@ -18,6 +18,8 @@ export default {
     return { ok: true, value: p };
   },
   run(ctx) {
+    if (ctx.params.radius_deg === 0.7)
+      throw Object.assign(new Error('no background model at 0.7 deg'), { param: ['radius_deg'] });
     writeFileSync(ctx.outputs.out, JSON.stringify({ params: ctx.params, item: ctx.item }));
   },
 };
@@ -79,5 +81,13 @@ describe('pipe build: a parameter sweep over a foreach list of numbers', () => {
     b = await ws.build(['scan']);
     expect(b.ended).toEqual({ ran: ['scan[0.3]'], 'up-to-date': ['scan[0.1]', 'scan[0.50]'] });
     expect(JSON.parse(ws.read('out/r0.3.json')).params.radius_deg).toBe(0.3);
+
+    // A value the step blames when it runs was set at its place in the list.
+    ws.write('pipe.yaml', pipeline('[0.1, 0.3, 0.50, 0.7]'));
+    const blamed = await ws.run(['build', 'scan']);
+    expect(blamed.code).toBe(1);
+    expect(blamed.stderr).toMatch(
+      /scan\[0\.7\].*no background model at 0\.7 deg.*; set at pipe\.yaml:5:31 \(its foreach item\)\n/,
+    );
   });
 });

@@ -136,9 +136,10 @@ export async function locateParamFor(
   opts: GlobalOptions,
   target: string,
   param: ReadonlyArray<string | number>,
+  item?: string,
 ): Promise<string | undefined> {
   const load = await commandLoad(opts);
-  return load.ok ? load.core.locateParam(load.file, load.options, target, param) : undefined;
+  return load.ok ? load.core.locateParam(load.file, load.options, target, param, item) : undefined;
 }
 
 /** Load the pipeline, with the domain's steps (@pipe/astro) registered by name. */

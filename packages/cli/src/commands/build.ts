@@ -313,7 +313,7 @@ async function buildOpened(
       jobs,
       keepGoing: opts.keepGoing ?? false,
       signal: abort.signal,
-      locateParam: (target, param) => locateParamFor(opts, target, param),
+      locateParam: (target, param, item) => locateParamFor(opts, target, param, item),
       lockWaitMs: waitMs,
       // --wait can be long: say for whom (else a silent pause, as if pipe hung).
       onLockWait: (owner) =>

@@ -252,7 +252,7 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
       session,
       jobs,
       params,
-      locateParam: (target, param) => locateParamFor(opts, target, param),
+      locateParam: (target, param, item) => locateParamFor(opts, target, param, item),
       poll: opts.poll ?? false,
       ...(opts.debounce !== undefined ? { debounceMs: opts.debounce } : {}),
       signal: abort.signal,

@@ -9,6 +9,7 @@ import { type Node, visit } from 'yaml';
 import { type OverrideBase, overridableKey, type ParamReference } from '../builds/param-overrides.js';
 import { unknownTargetHint } from '../graph/closest-names.js';
 import { dependencyClosure } from '../graph/edges.js';
+import { holdsItemAt } from '../graph/substitute.js';
 import type { ParamIssue } from '../model/step.js';
 import type { Diagnostic, Pipeline } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
@@ -335,22 +336,32 @@ function mergeTargets(sources: TargetSource[], diagnostics: Diagnostic[]): Map<s
 
 /**
  * Where the value at `param` (a path into target `target`'s params) was set, as a phrase: `set at file:line:col` (the
- * pipeline or config file) or `set by --param key=value`; undefined when unknown. Loads the pipeline again (with `options` as
- * the build loaded it): called only when a step blames a param (a failure), never on the way to a build.
+ * pipeline or config file) or `set by --param key=value`; undefined when unknown. A value written with `{item}` in a
+ * task of a `foreach` list (`item`: its id) was set at that item's place in the list. Loads the pipeline again (with
+ * `options` as the build loaded it): called only when a step blames a param (a failure), never on the way to a build.
  */
 export async function locateParam(
   file: string,
   options: LoadOptions,
   target: string,
   param: ReadonlyArray<string | number>,
+  item?: string,
 ): Promise<string | undefined> {
   const origins = new Map<string, Map<string, Origin>>();
-  await loadPipeline(file, { ...options, paramOrigins: origins });
+  const load = await loadPipeline(file, { ...options, paramOrigins: origins });
+  const cwd = options.cwd ?? process.cwd();
+  const t = load.ok ? load.pipeline.targets.get(target) : undefined;
+  const listed =
+    item !== undefined && t?.foreach?.kind === 'list' && holdsItemAt(t.params, param)
+      ? t.foreach.items.find((i) => i.id === item)?.span
+      : undefined;
+  if (listed)
+    return `set at ${formatLocation({ ...listed, file: displayPath(listed.file, cwd) })} (its foreach item)`;
   const of = origins.get(target);
   const origin = of && originOf(of, param);
   if (!origin) return undefined;
   if (!('span' in origin)) return `set by ${origin.override}`;
-  const shown = displayPath(origin.span.file, options.cwd ?? process.cwd());
+  const shown = displayPath(origin.span.file, cwd);
   return `set at ${formatLocation({ ...origin.span, file: shown })}`;
 }
 

@@ -5,7 +5,7 @@
  */
 import { stepErrorPlace } from '../execute/step-error.js';
 import { closestNames, didYouMean } from '../graph/closest-names.js';
-import { paramsHoldItem, substituteItem } from '../graph/substitute.js';
+import { holdsItemAt, paramsHoldItem, substituteItem } from '../graph/substitute.js';
 import type { ParamIssue, StepDefinition } from '../model/step.js';
 import type { Diagnostic, ListItem } from '../model/types.js';
 import type { StepRegistry } from '../steps/registry.js';
@@ -98,23 +98,11 @@ function validateEachItem(draft: TargetDraft, items: readonly ListItem[], valida
   const out: Diagnostic[] = [];
   for (const { issue, items: having } of failed.values()) {
     const everyItem =
-      having.length === items.length && (items.length > 1 || !holdsItem(template, issue.path));
+      having.length === items.length && (items.length > 1 || !holdsItemAt(template, issue.path));
     if (everyItem) out.push(issueDiagnostic(draft, issue));
     else for (const item of having) out.push(issueDiagnostic(draft, issue, item));
   }
   return out;
-}
-
-/** Whether the template's value at `path` (or the nearest value above it) holds `{item}`. */
-function holdsItem(params: Record<string, unknown>, path: ReadonlyArray<string | number>): boolean {
-  let value: unknown = params;
-  for (const key of path) {
-    if (value === null || typeof value !== 'object') break;
-    const next = (value as Record<string, unknown>)[String(key)];
-    if (next === undefined) break;
-    value = next;
-  }
-  return JSON.stringify(value ?? null).includes('{item}');
 }
 
 /** A step's param issue at the place its value was written; for one foreach item, at that item in the list. */

@@ -20,3 +20,15 @@ export function substituteItem(value: unknown, id: string, item: unknown = id): 
 export function paramsHoldItem(params: Record<string, unknown>): boolean {
   return JSON.stringify(params).includes('{item}');
 }
+
+/** Whether the params' value at `path` (or the nearest value above it that exists) holds `{item}`. */
+export function holdsItemAt(params: Record<string, unknown>, path: ReadonlyArray<string | number>): boolean {
+  let value: unknown = params;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') break;
+    const next = (value as Record<string, unknown>)[String(key)];
+    if (next === undefined) break;
+    value = next;
+  }
+  return JSON.stringify(value ?? null).includes('{item}');
+}

@@ -77,9 +77,10 @@ export interface RunBuildOptions {
   onEvent?: (event: BuildEvent) => void;
   /**
    * Where a param value was set (`set at file:line:col`, or `set by --param …`), for a step that blamed one (see
-   * StepDefinition.run); called on that failure only.
+   * StepDefinition.run); called on that failure only. `item`: the failed task's fan-out item, whose place in a
+   * `foreach` list a param written "{item}" was set at.
    */
-  locateParam?: (target: string, param: ParamPath) => Promise<string | undefined>;
+  locateParam?: (target: string, param: ParamPath, item?: string) => Promise<string | undefined>;
 }
 
 export interface BuildOutcome {
@@ -852,7 +853,7 @@ class Scheduler {
       const error =
         f.type === 'output-not-written' || f.type === 'output-is-symlink'
           ? this.outputFailureText(task, f, outcome.attempts, req, start)
-          : `${renderFailedOutcome(outcome)}${await this.blamedParamText(task.target, f)}`;
+          : `${renderFailedOutcome(outcome)}${await this.blamedParamText(task.target, f, task.item?.id)}`;
       const failed = this.fail(id, state, { ...base, error });
       // A warning beside the failure, not in it: the failure's text stays what the program did.
       const unseen =
@@ -960,9 +961,9 @@ class Scheduler {
   }
 
   /** '; set at FILE:LINE:COL' (or '; set by --param …') for a step error that blames a located param, else ''. */
-  private async blamedParamText(target: string, f: ExecFailure): Promise<string> {
+  private async blamedParamText(target: string, f: ExecFailure, item: string | undefined): Promise<string> {
     if (f.type !== 'step-error' || !f.param || !this.o.locateParam) return '';
-    const where = await this.o.locateParam(target, f.param).catch(() => undefined);
+    const where = await this.o.locateParam(target, f.param, item).catch(() => undefined);
     return where ? `; ${where}` : '';
   }
 
