@@ -5,7 +5,7 @@
  */
 
 import { parseSize } from '@pipe/cache/types';
-import { PIPE_VERSION } from '@pipe/core/lean';
+import { pipeVersion } from '@pipe/core/lean';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
 
@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('pipe: an incremental, content-addressed task graph for scientific pipelines')
     .option('-f, --file <pipe.yaml>', 'pipeline file (default: pipe.yaml in this or a parent directory)')
     .option('-C, --cwd <dir>', 'run as if started in <dir>')
-    .version(PIPE_VERSION, '-V, --version', "print pipe's version")
+    .version(pipeVersion(), '-V, --version', "print pipe's version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 

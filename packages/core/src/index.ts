@@ -72,10 +72,10 @@ export {
 } from './plan/planner.js';
 export { diffRecords, type Reason, renderReason } from './plan/reasons.js';
 export { createWorkspaceIO } from './plan/workspace-io.js';
+export { type BuildInfo, pipeVersion, readPipeVersion, versionText } from './provenance/pipe-version.js';
 export {
   type MadeIn,
   madeInOf,
-  PIPE_VERSION,
   type ProvenanceRecord,
   provenanceRecord,
 } from './provenance/record.js';

@@ -48,7 +48,7 @@ export type { StepDefinition } from './model/step.js';
 export type * from './model/types.js';
 export { type Plan, planSummary, topoOrder } from './plan/planner.js';
 export { type Reason, renderReason } from './plan/reasons.js';
-export { PIPE_VERSION } from './provenance/record.js';
+export { pipeVersion } from './provenance/pipe-version.js';
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
 export { describeReasons, recordedWarnings, replayedWarnings } from './schedule/scheduler.js';
 export {

@@ -43,7 +43,7 @@ import type { StepIdentity } from '../fingerprint/record.js';
 import type { StepFacts } from '../fingerprint/steps.js';
 import { absolutePattern, brokenLinks, literalPath, splitGlob } from '../graph/items.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
-import { PIPE_VERSION } from '../provenance/record.js';
+import { pipeVersion } from '../provenance/pipe-version.js';
 import { replaceFile } from '../workspace/atomic.js';
 import { type DepStamp, racilyClean, stampDep, unchangedDep } from '../workspace/dep-stamp.js';
 import { valueDigest } from '../workspace/value-digest.js';
@@ -102,7 +102,7 @@ export function pipelineCacheFile(pipelineFile: string): string {
 
 /** Digest of the command-line inputs and pipe's version. */
 export function pipelineInputsDigest(inputs: PipelineCacheInputs): string {
-  return sha256Hex(canonicalJson({ pipe: PIPE_VERSION, format: PIPELINE_CACHE_VERSION, ...inputs }));
+  return sha256Hex(canonicalJson({ pipe: pipeVersion(), format: PIPELINE_CACHE_VERSION, ...inputs }));
 }
 
 /** Digest of the command-line inputs but --param (what an entry's `base` can answer for other params). */

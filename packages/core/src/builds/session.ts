@@ -27,7 +27,7 @@ import type { Diagnostic, Pipeline, Task, TaskGraph, TaskItem } from '../model/t
 import type { PlanIO } from '../plan/decide.js';
 import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
-import { PIPE_VERSION } from '../provenance/record.js';
+import { pipeVersion } from '../provenance/pipe-version.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
 import { type RunBuildOptions, recordedWarnings, runBuild } from '../schedule/scheduler.js';
 import { runTempDir } from '../schedule/task-temp.js';
@@ -467,7 +467,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       kernelBackend: session.kernelBackend,
       usesKernels: session.usesKernels,
       host: hostname(),
-      versions: { pipe: PIPE_VERSION, node: process.version },
+      versions: { pipe: pipeVersion(), node: process.version },
       ...(session.pipeline.pathRoots ? { pathRoots: session.pipeline.pathRoots } : {}),
       cacheDir: session.layout.cacheDir,
       counts: {},

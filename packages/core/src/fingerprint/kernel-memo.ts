@@ -9,7 +9,7 @@
  * moment the identities were computed (racily clean, as the pipeline cache).
  */
 import { readFileSync } from 'node:fs';
-import { PIPE_VERSION } from '../provenance/record.js';
+import { pipeVersion } from '../provenance/pipe-version.js';
 import { replaceFile } from '../workspace/atomic.js';
 import { type DepStamp, racilyClean, stampDep, unchangedDep } from '../workspace/dep-stamp.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
@@ -58,7 +58,7 @@ function readMemo(file: string): MemoEntry[] {
 function memoKey(names: readonly string[], requested: string | undefined): string {
   return sha256Hex(
     canonicalJson({
-      pipe: PIPE_VERSION,
+      pipe: pipeVersion(),
       names: [...names].sort(),
       requested: requested ?? null,
       env: process.env['PIPE_KERNELS'] ?? null,

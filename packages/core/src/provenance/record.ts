@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { FingerprintRecord } from '../fingerprint/record.js';
 import type { Task } from '../model/types.js';
 import { relPath } from '../workspace/layout.js';
+import { pipeVersion } from './pipe-version.js';
 
 export const PROVENANCE_VERSION = 1;
 
@@ -35,8 +36,6 @@ export interface ProvenanceRecord {
   /** What the step warned about when it made the products (told again when they are restored from a cache). */
   warnings?: string[];
 }
-
-export const PIPE_VERSION = '0.1.0';
 
 export function provenanceRecord(options: {
   task: Task;
@@ -87,7 +86,7 @@ export function provenanceRecord(options: {
     inputs,
     env: Object.keys(record.env),
     ...(record.argv ? { argv: record.argv } : {}),
-    versions: { pipe: PIPE_VERSION, node: process.version },
+    versions: { pipe: pipeVersion(), node: process.version },
     start: options.start.toISOString(),
     end: options.end.toISOString(),
     host: options.host ?? hostname(),
