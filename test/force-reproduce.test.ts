@@ -3,6 +3,7 @@
  * writes other bytes (a clock, a random seed, an undeclared input) is warned about, naming the outputs and the build
  * that made the entry; one that writes the same bytes is not. Runs the real binary.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseEvents, Workspace } from './rig.js';
 
@@ -24,6 +25,14 @@ describe('pipe build --force, a task whose key the cache holds', () => {
     expect(first.ended).toEqual({ ran: ['clock', 'same'] });
     const made = first.end?.['buildId'] as string;
     expect(made).toMatch(/^\d{8}-/);
+    // The provenance names Node's zlib (another may compress a .gz product into other bytes: reproduced.ts says so).
+    const manifests = readdirSync(ws.path('.pipe/cache/ac')).map(
+      (f) => JSON.parse(readFileSync(ws.path(`.pipe/cache/ac/${f}`), 'utf8')).manifest,
+    );
+    expect(manifests.map((m) => m.provenance.versions.zlib)).toEqual([
+      process.versions.zlib,
+      process.versions.zlib,
+    ]);
     const forced = await ws.build(['same', 'clock'], ['--force']);
     expect(forced.ended).toEqual({ ran: ['clock', 'same'] });
     const warnings = parseEvents(forced.run.stdout)

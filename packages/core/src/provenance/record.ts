@@ -26,7 +26,12 @@ export interface ProvenanceRecord {
   inputs: Record<string, Array<{ path: string; hash: string; producer?: string }>>;
   env: string[];
   argv?: string[];
-  versions: { pipe: string; node: string };
+  /**
+   * pipe's, Node's and Node's zlib's: an in-process step writes gzip-compressed products (.fits.gz) through Node's
+   * zlib, whose bytes another zlib version may compress differently (not in the key: the data are the same).
+   * zlib is absent in records written before it was kept.
+   */
+  versions: { pipe: string; node: string; zlib?: string };
   start: string;
   end: string;
   host: string;
@@ -86,7 +91,7 @@ export function provenanceRecord(options: {
     inputs,
     env: Object.keys(record.env),
     ...(record.argv ? { argv: record.argv } : {}),
-    versions: { pipe: pipeVersion(), node: process.version },
+    versions: { pipe: pipeVersion(), node: process.version, zlib: process.versions.zlib },
     start: options.start.toISOString(),
     end: options.end.toISOString(),
     host: options.host ?? hostname(),

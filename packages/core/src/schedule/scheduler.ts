@@ -926,7 +926,7 @@ class Scheduler {
         ...base,
         error: this.outputFailureText(task, stored.failure, outcome.attempts, req, start),
       });
-    const notReproduced = earlier && notReproducedText(id, earlier, stored.outputs);
+    const notReproduced = earlier && notReproducedText(id, earlier, stored.outputs, provenance.versions.zlib);
     if (notReproduced) this.emit({ type: 'warning', message: notReproduced });
     const commit = stored.committed.then((warnings) => {
       for (const w of warnings) this.cacheWarning(w);
