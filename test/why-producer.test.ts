@@ -187,3 +187,66 @@ describe('pipe why of a restored product, once its cache entry is gone', () => {
     expect(madeLine.exec(after.stdout)![1]).toBe(id);
   });
 });
+
+describe("pipe why of a product whose cache entry is gone (gc, a budget, a colleague's cleanup)", () => {
+  it('still prints what its step said of its work: the build that ran or restored it kept it', async () => {
+    const files = {
+      'pipe.yaml': `version: 1
+targets:
+  count:
+    step: ./steps/count.mjs
+    inputs: {x: data/a.txt}
+    outputs: {o: build/count.txt}
+  big:
+    step: ./steps/big.mjs
+    outputs: {o: build/big.txt}
+`,
+      'data/a.txt': 'abc\n',
+      'steps/count.mjs': `import { readFileSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'count', version: '1',
+  run(ctx) {
+    const text = readFileSync(ctx.inputs.x[0], 'utf8');
+    writeFileSync(ctx.outputs.o, String(text.length));
+    return { metadata: { chars: text.length, peak: { dec: 22, ra: 83.6 } } };
+  },
+};
+`,
+      'steps/big.mjs': `import { writeFileSync } from 'node:fs';
+export default {
+  name: 'big', version: '1',
+  run(ctx) {
+    writeFileSync(ctx.outputs.o, 'big');
+    return { metadata: { rows: Array.from({ length: 600 }, (_, i) => i) } };
+  },
+};
+`,
+    };
+    const maker = new Workspace(files);
+    const user = new Workspace(files);
+    const shared = maker.path('shared-cache');
+    expect((await maker.build(['count', 'big'], ['--cache-dir', shared])).ended).toEqual({
+      ran: ['big', 'count'],
+    });
+    expect((await user.build(['count', 'big'], ['--cache-dir', shared])).ended).toEqual({
+      restored: ['big', 'count'],
+    });
+    const line = '  metadata {"chars":4,"peak":{"dec":22,"ra":83.6}}';
+    for (const ws of [maker, user])
+      expect((await ws.run(['why', 'build/count.txt'])).stdout).toContain(`\n${line}\n`);
+    // The entries leave the cache, as gc evicts them (manifests and blobs).
+    maker.remove('shared-cache');
+    for (const ws of [maker, user]) {
+      const why = await ws.run(['why', 'build/count.txt']);
+      expect(why.code, why.stderr).toBe(0);
+      expect(why.stdout).toContain(`\n${line}\n`);
+      const json = JSON.parse((await ws.run(['why', 'build/count.txt', '--json'])).stdout);
+      expect(json[0].lastBuild.metadata).toEqual({ chars: 4, peak: { dec: 22, ra: 83.6 } });
+      // Larger metadata (here 2.3 kB, past the 2 kB a record keeps) is the cache entry's alone: a fan-out's record
+      // stays small.
+      const big = await ws.run(['why', 'build/big.txt']);
+      expect(big.code, big.stderr).toBe(0);
+      expect(big.stdout).not.toContain('metadata');
+    }
+  });
+});

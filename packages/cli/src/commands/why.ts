@@ -71,9 +71,11 @@ async function render(
       out.push(`${pad}  params ${text}`);
     } else out.push(`${pad}  params as ${first}`);
   }
-  // What the step said of its work (StepResult.metadata: counts, livetime, the peak; a Slurm job's node and request).
-  if (facts?.metadata) {
-    const text = JSON.stringify(facts.metadata);
+  // What the step said of its work (StepResult.metadata: counts, livetime, the peak; a Slurm job's node and request):
+  // as the build's record kept it (the entry may have left the cache since), else as the entry holds it.
+  const metadata = b.metadata ?? facts?.metadata;
+  if (metadata) {
+    const text = JSON.stringify(metadata);
     out.push(`${pad}  metadata ${text.length > 240 ? `${text.slice(0, 239)}…` : text}`);
   }
   if (node.item?.emitter) {

@@ -136,6 +136,29 @@ export function madeInOf(provenance: unknown): MadeIn | undefined {
   return made;
 }
 
+/** The most of a step's metadata, as JSON, that a build record keeps (keptMetadata). */
+export const KEPT_METADATA_CHARS = 2048;
+
+/**
+ * A step's metadata (StepResult.metadata, or a manifest's provenance `metadata`) as a build record keeps it for
+ * `pipe why`, which tells it after the cache entry holding it is gone (gc, a budget, a remote entry, a cache dir
+ * removed): a non-empty object up to KEPT_METADATA_CHARS of JSON (counts, livetime, the peak; a Slurm job's node and
+ * request). Undefined for larger metadata, which only the cache entry holds, so that a fan-out's record stays small.
+ */
+export function keptMetadata(metadata: unknown): Record<string, unknown> | undefined {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return undefined;
+  if (Object.keys(metadata).length === 0) return undefined;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(metadata);
+  } catch {
+    return undefined;
+  }
+  return text !== undefined && text.length <= KEPT_METADATA_CHARS
+    ? (metadata as Record<string, unknown>)
+    : undefined;
+}
+
 /** The warnings a manifest's provenance record holds (none when it has none, or is not pipe's). */
 export function provenanceWarnings(provenance: unknown): string[] | undefined {
   const w = (provenance as { warnings?: unknown } | undefined)?.warnings;

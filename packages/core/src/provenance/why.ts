@@ -39,7 +39,14 @@ export interface WhyNode {
    * The build that last produced or restored it, and what happened there; for a restore, where the products were
    * made (the cache entry's provenance, as that build's record kept it).
    */
-  lastBuild: { id: string; state?: string; reasons?: Reason[]; madeIn?: MadeIn };
+  /** The build that last made its products; `metadata`: what its step said of them, when the build's record kept it. */
+  lastBuild: {
+    id: string;
+    state?: string;
+    reasons?: Reason[];
+    madeIn?: MadeIn;
+    metadata?: Record<string, unknown>;
+  };
   inputs: WhyInput[];
   /**
    * A fan-out task's item, and the task that emitted it (`foreach: {items: T}`), explained in turn: the run list
@@ -270,6 +277,7 @@ export function explainProduct(options: {
         state: entry.state,
         ...(entry.reasons ? { reasons: entry.reasons } : {}),
         ...(entry.madeIn ? { madeIn: entry.madeIn } : {}),
+        ...(entry.metadata ? { metadata: entry.metadata } : {}),
       },
       inputs: inputsOf(id, fp, stack, buildId),
     };
@@ -304,6 +312,7 @@ export function explainProduct(options: {
         ...(entry?.state ? { state: entry.state } : {}),
         ...(entry?.reasons ? { reasons: entry.reasons } : {}),
         ...(entry?.madeIn ? { madeIn: entry.madeIn } : {}),
+        ...(entry?.metadata ? { metadata: entry.metadata } : {}),
       },
       inputs: inputsOf(id, fp, stack, rec.buildId),
     };

@@ -41,6 +41,11 @@ export interface TaskReport {
    * `pipe why` can say it after the entry has left the cache.
    */
   madeIn?: MadeIn;
+  /**
+   * Ran or restored: what its step said of its work (StepResult.metadata, from the run or its cache entry's
+   * provenance) when small (provenance/record.ts keptMetadata), kept for `pipe why` after the entry has left the cache.
+   */
+  metadata?: Record<string, unknown>;
   /** Failed because an input changed while it ran (its outputs were thrown away): another build makes it. */
   inputChanged?: true;
 }

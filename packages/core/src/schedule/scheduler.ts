@@ -29,7 +29,7 @@ import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutpu
 import { KnownOutputs } from '../plan/known-outputs.js';
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
-import { madeInOf, provenanceRecord, provenanceWarnings } from '../provenance/record.js';
+import { keptMetadata, madeInOf, provenanceRecord, provenanceWarnings } from '../provenance/record.js';
 import { sameFileStamp, statIfThere } from '../state/hash-memo.js';
 import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
@@ -593,6 +593,7 @@ class Scheduler {
       ...(warnings ? { warnings } : {}),
     });
     const madeIn = madeInOf(decision.manifest.provenance);
+    const metadata = keptMetadata(decision.manifest.provenance['metadata']);
     this.report({
       id,
       key: decision.key,
@@ -601,6 +602,7 @@ class Scheduler {
       ms: Date.now() - started,
       outputs: outputHashes(got.stamps),
       ...(madeIn ? { madeIn } : {}),
+      ...(metadata ? { metadata } : {}),
     });
     this.known.set(id, restoredOutputs(task, this.o.pipeline.root, decision.manifest));
     this.succeed(id, items);
@@ -952,7 +954,14 @@ class Scheduler {
       ...(outcome.items ? { items: outcome.items } : {}),
       ...(warned.length > 0 ? { warnings: warned } : {}),
     });
-    this.report({ id, state: 'ran', ...base, outputs: outputHashes(stamps) });
+    const metadata = keptMetadata(outcome.metadata);
+    this.report({
+      id,
+      state: 'ran',
+      ...base,
+      outputs: outputHashes(stamps),
+      ...(metadata ? { metadata } : {}),
+    });
     const known: Record<string, KnownOutput> = {};
     for (const [name, s] of Object.entries(stamps))
       known[name] = { path: s.path, sha256: s.sha256, size: s.size };
