@@ -345,7 +345,7 @@ targets:
     const r = await ws.run(['build', 'a', 'b', '-k'], { PYTHONPATH: '/opt/lib' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      'warning: a: the command did not see PYTHONPATH, set where pipe was started: a command sees PATH, HOME, TMPDIR and LANG, and the variables its target lists under env: (which enter its key)',
+      'warning: a: the command did not see PYTHONPATH, set where pipe was started: a command sees PATH, HOME, TMPDIR and the locale (LANG, LC_ALL, LC_*), and the variables its target lists under env: (which enter its key)',
     );
     expect(r.stderr).toMatch(/FAILED\s+a: exited with status 3\n/);
     expect(ws.read('out/b.txt')).toBe('/opt/lib');

@@ -51,3 +51,49 @@ describe('the environment a step sees', () => {
     expect(JSON.parse(ws.read('seen.json')).DECL).toBe('b');
   });
 });
+
+// A shell's LC_ALL=C (a sort in C order, a decimal point) reached no command: it saw LANG alone and behaved per LANG.
+describe('the locale a task sees', () => {
+  it("is the shell's: LANG, LC_ALL and each LC_* pass (not LANGUAGE), and none enters the key", async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  cmd:
+    command: [sh, -c, 'printf "%s|%s|%s|%s" "$LANG" "\${LC_ALL-unset}" "\${LC_COLLATE-unset}" "\${LANGUAGE-unset}" > "$0"', "{outputs.o}"]
+    outputs: {o: cmd.txt}
+  step:
+    step: ./steps/locale.mjs
+    outputs: {o: step.json}
+`,
+      'steps/locale.mjs': `import { writeFileSync } from 'node:fs';
+export default {
+  name: 'locale',
+  version: '1',
+  run(ctx) {
+    const { LANG, LC_ALL, LC_COLLATE, LANGUAGE } = process.env;
+    writeFileSync(ctx.outputs.o, JSON.stringify({ LANG, LC_ALL, LC_COLLATE, LANGUAGE: LANGUAGE ?? null }));
+  },
+};
+`,
+    });
+    const shell = { LANG: 'en_US.UTF-8', LC_ALL: 'C', LC_COLLATE: 'C', LANGUAGE: 'fr' };
+    const first = await ws.run(['build', 'cmd', 'step', '--json'], shell);
+    expect(first.code, first.stderr).toBe(0);
+    expect(ws.read('cmd.txt')).toBe('en_US.UTF-8|C|C|unset');
+    expect(JSON.parse(ws.read('step.json'))).toEqual({
+      LANG: 'en_US.UTF-8',
+      LC_ALL: 'C',
+      LC_COLLATE: 'C',
+      LANGUAGE: null,
+    });
+    // Another locale changes no key (as LANG's): a target that depends on it lists it under env:.
+    const again = await ws.run(['build', 'cmd', 'step', '--json'], {
+      ...shell,
+      LC_ALL: 'POSIX',
+      LC_COLLATE: undefined,
+    });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('"state":"ran"');
+    expect(ws.read('cmd.txt')).toBe('en_US.UTF-8|C|C|unset');
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The process executor: runs `command` steps as child processes from an argv array (no shell),
- * with only PATH/HOME/TMPDIR/LANG and the declared env, output to the task's log file. Each child
+ * with only PATH/HOME/TMPDIR, the locale (LANG, LC_*) and the declared env, output to the task's log file. Each child
  * leads its own process group so that cancelling, or a task outliving its `resources.time`, kills whatever
  * it spawned; and a command that exits while processes it started still run fails, once they are stopped.
  */
@@ -20,7 +20,7 @@ import {
 } from './executor.js';
 import { forgetCommand, recordCommand } from './orphans.js';
 import { stopLeftovers } from './process-group.js';
-import { PASSED_ENV } from './step-env.js';
+import { passedEnvNames } from './step-env.js';
 
 /** Time between SIGTERM and SIGKILL when cancelling or stopping at the time limit. */
 const KILL_GRACE_MS = 2000;
@@ -28,12 +28,12 @@ const KILL_GRACE_MS = 2000;
 const LINGER_GRACE_MS = 1000;
 
 /**
- * A command's environment: PATH/HOME/TMPDIR/LANG, `PIPE_CPUS` (the cpus its target asks for, 1 by default: size a
+ * A command's environment: PATH/HOME/TMPDIR, the locale (LANG, LC_ALL, LC_*: step-env.ts), `PIPE_CPUS` (the cpus its target asks for, 1 by default: size a
  * thread pool with it), and its declared `env:`. Only the declared ones enter the key.
  */
 export function taskEnv(declared: Record<string, string>, cpus?: number): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of PASSED_ENV) {
+  for (const name of passedEnvNames()) {
     const v = process.env[name];
     if (v !== undefined) env[name] = v;
   }

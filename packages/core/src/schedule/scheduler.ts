@@ -863,7 +863,7 @@ class Scheduler {
       if (unseen.length > 0)
         this.emit({
           type: 'warning',
-          message: `${id}: the command did not see ${unseen.join(', ')}, set where pipe was started: a command sees PATH, HOME, TMPDIR and LANG, and the variables its target lists under env: (which enter its key)`,
+          message: `${id}: the command did not see ${unseen.join(', ')}, set where pipe was started: a command sees PATH, HOME, TMPDIR and the locale (LANG, LC_ALL, LC_*), and the variables its target lists under env: (which enter its key)`,
         });
       return failed;
     }

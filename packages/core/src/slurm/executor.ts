@@ -6,6 +6,7 @@
  * the new job, or fail them as upstream-failed).
  */
 import { fileURLToPath } from 'node:url';
+import { passedEnvNames } from '../execute/step-env.js';
 import type { Resources } from '../model/types.js';
 import { commandFailure, SlurmClient } from './client.js';
 import { type GrowthPolicy, resourceArgs, resourcesForAttempt } from './resources.js';
@@ -62,7 +63,10 @@ export interface SlurmExecutorOptions {
   workerEntry?: string;
   /** Node binary on the compute nodes (default: process.execPath). */
   nodePath?: string;
-  /** Variables of the submitting environment passed to jobs (`--export`; default PATH, HOME, LANG, TMPDIR). */
+  /**
+   * Variables of the submitting environment passed to jobs (`--export`; default those a task sees on this machine:
+   * PATH, HOME, TMPDIR and the locale's LANG, LC_ALL, LC_*, execute/step-env.ts).
+   */
   exportEnv?: string[];
   pollMinMs?: number;
   pollMaxMs?: number;
@@ -366,9 +370,7 @@ class BatchRun {
     });
     const afterOk = this.#dependencyIds(elements.flat().map((p) => this.#state(p.task.id)));
     const isArray = elements.length > 1;
-    const exportNames = (this.o.exportEnv ?? ['PATH', 'HOME', 'LANG', 'TMPDIR']).filter(
-      (n) => process.env[n] !== undefined,
-    );
+    const exportNames = (this.o.exportEnv ?? passedEnvNames()).filter((n) => process.env[n] !== undefined);
     const res = await this.executor.client.submit({
       script: files.script,
       jobName: jobName(this.o.buildId, first.task.target),

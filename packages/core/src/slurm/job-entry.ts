@@ -21,6 +21,7 @@ import {
   renderFailure,
   spawnErrorMessage,
 } from '../execute/executor.js';
+import { passedEnvNames } from '../execute/step-env.js';
 import { stepErrorMessage } from '../execute/step-error.js';
 import { type AskedNames, watchNames, withUndeclaredNames } from '../execute/step-names.js';
 import { emittedItemsProblem } from '../graph/item-checks.js';
@@ -37,9 +38,6 @@ import {
   type TaskSpec,
   writeFileAtomic,
 } from './task-files.js';
-
-/** The only variables of the job's environment a task sees, besides its declared `env:`. */
-const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'];
 
 interface RunOutcome {
   exitCode: number;
@@ -62,7 +60,8 @@ for (const sig of ['SIGTERM', 'SIGINT', 'SIGUSR1'] as const) {
 
 function taskEnv(spec: TaskSpec): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of PASSED_ENV) {
+  // The only variables of the job's environment a task sees, besides its declared `env:` (as on the local machine).
+  for (const name of passedEnvNames()) {
     const v = process.env[name];
     if (v !== undefined) env[name] = v;
   }
