@@ -177,7 +177,7 @@ export async function collectGarbage(
   const survivors = new Map(
     entries.filter((e) => access.has(e.key)).map((e) => [e.key, access.get(e.key) as number]),
   );
-  await compactAccessLog(layout.accessLog(), survivors);
+  await compactAccessLog(layout.accessLog(), survivors, layout.modes().file);
   return {
     bytesBefore,
     bytesAfter: bytes,

@@ -57,6 +57,7 @@ import {
 } from './store-index.js';
 import { listFiles, StoreLayout } from './store-layout.js';
 import { type LockOutcome, withStoreLock } from './store-lock.js';
+import { giveFileMode } from './store-modes.js';
 import {
   type CacheBackend,
   type CacheFailure,
@@ -166,7 +167,7 @@ export class LocalStore implements CacheBackend {
       // manifest (fsynced in the same round) is renamed into place only once everything it names is on disk.
       const dest = this.layout.manifestPath(manifest.key);
       await this.ensureDir(dirname(dest));
-      await this.commitSmall(dest, encodeManifest(manifest), 0o644);
+      await this.commitSmall(dest, encodeManifest(manifest), this.layout.modes().file);
       return ok(undefined);
     });
   }
@@ -315,7 +316,7 @@ export class LocalStore implements CacheBackend {
           return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual}, not ${sha256}` });
         taken?.();
         await this.ensureDir(dirname(dest));
-        await this.commitSmall(dest, data, 0o444);
+        await this.commitSmall(dest, data, this.layout.modes().blob);
         return ok(undefined);
       }
       if (size <= WHOLE_BLOB_BYTES) {
@@ -327,12 +328,13 @@ export class LocalStore implements CacheBackend {
           return fail({ type: 'corrupt', what: srcPath, detail: `hashes to ${actual}, not ${sha256}` });
         taken?.();
         await this.ensureDir(dirname(dest));
-        await this.commitLarge(dest, data, 0o444);
+        await this.commitLarge(dest, data, this.layout.modes().blob);
         return ok(undefined);
       }
+      await this.ensureDir(dirname(dest));
       const written = await writeStreamAtomic(dest, createReadStream(srcPath, { highWaterMark: 1 << 20 }), {
         expectedSha256: sha256,
-        mode: 0o444,
+        mode: this.layout.modes().blob,
       });
       if (!written.ok) {
         return fail({
@@ -365,7 +367,7 @@ export class LocalStore implements CacheBackend {
     return this.commitTemp(tmp, dest, async () => {
       await copyFile(srcPath, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       if (!unchanged() || statSync(tmp).size !== hashed.size) return false;
-      chmodSync(tmp, 0o444); // a few µs here, against a hand-off to the thread pool and back
+      chmodSync(tmp, this.layout.modes().blob); // a few µs here, against a hand-off to the thread pool and back
       taken?.();
       return true;
     });
@@ -444,16 +446,16 @@ export class LocalStore implements CacheBackend {
       async () => {
         const times = await readAccessLog(log);
         for (const key of times.keys()) if (!existsSync(this.layout.manifestPath(key))) times.delete(key);
-        await compactAccessLog(log, times);
+        await compactAccessLog(log, times, this.layout.modes().file);
       },
-      { timeoutMs: 0 },
+      { timeoutMs: 0, mode: this.layout.modes().file },
     ).catch(() => undefined);
   }
 
   /** Made by the thread pool: creating a directory can cost a file system as much as creating a file (see writeTemp). */
   private async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    await this.layout.makeDir(dir);
     this.knownDirs.add(dir);
   }
 
@@ -463,7 +465,7 @@ export class LocalStore implements CacheBackend {
     return this.underLock(`pin ${key}`, async () => {
       const pins = await readPins(this.layout.pinsFile());
       pins.set(key, (pins.get(key) ?? new Set()).add(label));
-      await writePins(this.layout.pinsFile(), pins);
+      await writePins(this.layout.pinsFile(), pins, this.layout.modes().file);
     });
   }
 
@@ -473,7 +475,7 @@ export class LocalStore implements CacheBackend {
       const pins = await readPins(this.layout.pinsFile());
       if (label === undefined) pins.delete(key);
       else pins.get(key)?.delete(label);
-      await writePins(this.layout.pinsFile(), pins);
+      await writePins(this.layout.pinsFile(), pins, this.layout.modes().file);
     });
   }
 
@@ -507,7 +509,7 @@ export class LocalStore implements CacheBackend {
         this.writeCounted(report.bytesAfter, except);
         return report;
       },
-      lockWaitMs === undefined ? {} : { timeoutMs: lockWaitMs },
+      { ...(lockWaitMs === undefined ? {} : { timeoutMs: lockWaitMs }), mode: this.layout.modes().file },
     );
   }
 
@@ -520,14 +522,18 @@ export class LocalStore implements CacheBackend {
     this.usageMark = newMark(this.now());
     const file = this.layout.usageFile();
     const hint = readUsageHint(file);
-    writeUsageHint(file, { bytes: hint.bytes, storing: [...hint.storing, this.usageMark] });
+    writeUsageHint(
+      file,
+      { bytes: hint.bytes, storing: [...hint.storing, this.usageMark] },
+      this.layout.modes().file,
+    );
   }
 
   /** The hint after a count (a gc): the count covers every writer's bytes so far; live writers' marks stay. */
   private writeCounted(bytes: number, except?: string): void {
     const file = this.layout.usageFile();
     const storing = readUsageHint(file).storing.filter((m) => m !== except && !markIsStale(m, this.now()));
-    writeUsageHint(file, { bytes, storing });
+    writeUsageHint(file, { bytes, storing }, this.layout.modes().file);
   }
 
   /**
@@ -549,7 +555,7 @@ export class LocalStore implements CacheBackend {
       const unknown = hint.bytes === undefined || others.some((m) => markIsStale(m, this.now()));
       const total = unknown ? Number.POSITIVE_INFINITY : (hint.bytes as number) + stored;
       if (total <= this.maxBytes) {
-        writeUsageHint(file, { bytes: total, storing: others });
+        writeUsageHint(file, { bytes: total, storing: others }, this.layout.modes().file);
         return ok(undefined);
       }
       // Not behind another process's long maintenance (a verify, a gc of a big shared store): the build would sit
@@ -559,10 +565,14 @@ export class LocalStore implements CacheBackend {
       // Unchecked: a mark that is always stale takes this process's place, so the next check counts the store (also
       // when this process lives on, as pipe watch does).
       const now = readUsageHint(file);
-      writeUsageHint(file, {
-        bytes: now.bytes,
-        storing: [...now.storing.filter((m) => m !== own), 'unchecked'],
-      });
+      writeUsageHint(
+        file,
+        {
+          bytes: now.bytes,
+          storing: [...now.storing.filter((m) => m !== own), 'unchecked'],
+        },
+        this.layout.modes().file,
+      );
       const bytes = Number.isFinite(total) ? total : 0;
       return ok({
         bytesBefore: bytes,
@@ -588,7 +598,7 @@ export class LocalStore implements CacheBackend {
 
   private async underLock<T>(what: string, fn: () => Promise<T>): Promise<CacheOutcome<T>> {
     return this.io(what, async () => {
-      const locked = await withStoreLock(this.layout.lockFile(), fn);
+      const locked = await withStoreLock(this.layout.lockFile(), fn, { mode: this.layout.modes().file });
       return locked.ok ? ok(locked.value) : fail<T>({ type: 'unavailable', detail: locked.detail });
     });
   }
@@ -612,8 +622,46 @@ export class LocalStore implements CacheBackend {
     }
   }
 
-  /** Create the store, or check that an existing one has a layout version we understand. */
+  /** Open the store (initLayout), and give its access log the store's file mode. */
   private async init(): Promise<CacheFailure | undefined> {
+    const failure = await this.initLayout();
+    if (failure) return failure;
+    // Appended to by every process that uses the store: created by the first with the mode the umask lets
+    // appendFile give, which in a group-shared store may lack the group's write. Made here with the store's.
+    const modes = this.layout.modes();
+    if (modes.widened) {
+      const log = this.layout.accessLog();
+      try {
+        await (await open(log, 'a', modes.file)).close();
+        await giveFileMode(log, modes, modes.file);
+      } catch {
+        // A member who may only read the store: recording uses is best effort (store-index.ts recordAccess).
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Where a blob fetched from elsewhere (a remote cache) is to be written: its folder made with the store's mode.
+   * Then settleBlob gives it the store's blob mode.
+   */
+  async prepareBlob(sha256: string): Promise<string> {
+    const dest = this.layout.blobPath(sha256);
+    await this.io(`mkdir for cas/${sha256}`, async () => {
+      await this.ensureDir(dirname(dest));
+      return ok(undefined);
+    });
+    return dest;
+  }
+
+  /** Give a blob written by another writer (prepareBlob) the store's blob mode. */
+  async settleBlob(sha256: string): Promise<void> {
+    const modes = this.layout.modes();
+    await giveFileMode(this.layout.blobPath(sha256), { ...modes, widened: true }, modes.blob);
+  }
+
+  /** Create the store, or check that an existing one has a layout version we understand. */
+  private async initLayout(): Promise<CacheFailure | undefined> {
     const file = this.layout.versionFile();
     try {
       const doc = JSON.parse(await readFile(file, 'utf8')) as { format?: unknown; version?: unknown };
@@ -645,10 +693,12 @@ export class LocalStore implements CacheBackend {
       await writeFileAtomic(
         file,
         Buffer.from(`${JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION })}\n`),
+        this.layout.modes().file,
       );
       // A new, empty store's size is known: its first build's budget check need not count it (a walk of everything
       // that build stored).
-      if (present.length === 0) writeUsageHint(this.layout.usageFile(), { bytes: 0, storing: [] });
+      if (present.length === 0)
+        writeUsageHint(this.layout.usageFile(), { bytes: 0, storing: [] }, this.layout.modes().file);
       return undefined;
     } catch (e) {
       return {

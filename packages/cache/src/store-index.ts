@@ -46,12 +46,16 @@ export async function readAccessLog(logPath: string): Promise<Map<string, number
 
 /** Rewrite the log with one line per surviving key (call under the store lock). */
 /** Rewrite the log as one line per entry (its last use); returns the bytes written. */
-export async function compactAccessLog(logPath: string, times: Map<string, number>): Promise<number> {
+export async function compactAccessLog(
+  logPath: string,
+  times: Map<string, number>,
+  mode: number,
+): Promise<number> {
   const body = [...times].map(([k, t]) => `${t} ${k}\n`).join('');
   // The size it was compacted to, on a line readers skip: a build compacts again only once it has doubled.
   const head = `${ACCESS_HEADER}\n# compacted ${ACCESS_HEADER.length + 1 + body.length}\n`;
   const bytes = Buffer.from(`${head}${body}`);
-  await writeFileAtomic(logPath, bytes);
+  await writeFileAtomic(logPath, bytes, mode);
   return bytes.length;
 }
 
@@ -84,7 +88,7 @@ export async function readPins(pinsPath: string): Promise<Pins> {
   return pins;
 }
 
-export async function writePins(pinsPath: string, pins: Pins): Promise<void> {
+export async function writePins(pinsPath: string, pins: Pins, mode: number): Promise<void> {
   const sorted = Object.fromEntries(
     [...pins]
       .filter(([, labels]) => labels.size > 0)
@@ -94,5 +98,6 @@ export async function writePins(pinsPath: string, pins: Pins): Promise<void> {
   await writeFileAtomic(
     pinsPath,
     Buffer.from(`${JSON.stringify({ format: PINS_FORMAT, version: 1, pins: sorted }, null, 1)}\n`),
+    mode,
   );
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMissing, TEMP_PREFIX } from './atomic-file.js';
+import { makeStoreDir, modesOfStore, type StoreModes } from './store-modes.js';
 
 /**
  * Where things live in a local store directory:
@@ -44,11 +45,24 @@ export class StoreLayout {
     return join(this.root, 'ac', `${key}.json`);
   }
 
+  private knownModes: StoreModes | undefined;
+  /** The modes of what is created in the store (store-modes.ts), by its folder's mode once it exists. */
+  modes(): StoreModes {
+    if (this.knownModes) return this.knownModes;
+    const { modes, final } = modesOfStore(this.root);
+    if (final) this.knownModes = modes;
+    return modes;
+  }
+  /** `mkdir -p` of a folder inside the store, with the store's folder mode. */
+  makeDir(dir: string): Promise<void> {
+    return makeStoreDir(dir, this.modes());
+  }
+
   /** Move a bad file aside (or delete it if even that fails); never throws. */
   async quarantine(path: string, kind: 'blob' | 'manifest'): Promise<void> {
     const name = `${kind}-${path.split('/').pop() ?? 'x'}-${Date.now()}-${randomBytes(3).toString('hex')}`;
     try {
-      await mkdir(this.quarantineDir(), { recursive: true });
+      await this.makeDir(this.quarantineDir());
       await rename(path, join(this.quarantineDir(), name));
     } catch {
       await rm(path, { force: true }).catch(() => undefined);

@@ -15,6 +15,8 @@ export interface StoreLockOptions {
   timeoutMs?: number;
   /** A lock older than this is considered abandoned (ms). */
   staleMs?: number;
+  /** The lock file's mode (the store's file mode: others read who holds it). */
+  mode?: number;
 }
 
 /** `holder`: who held the lock when the wait ended ("pid 123 on this host, since …"). */
@@ -31,8 +33,9 @@ export async function withStoreLock<T>(
   let waitMs = 5;
   for (;;) {
     try {
-      const fh = await open(lockPath, 'wx');
+      const fh = await open(lockPath, 'wx', options.mode);
       try {
+        if (options.mode !== undefined) await fh.chmod(options.mode); // open()'s mode is filtered by the umask
         await fh.writeFile(`${hostname()} ${process.pid} ${Date.now()}\n`);
       } finally {
         await fh.close();

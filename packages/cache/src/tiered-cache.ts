@@ -314,7 +314,7 @@ export class TieredCache implements CacheBackend {
     if (this.disabled && this.readsRemote()) return fail(this.disabled);
     if (!this.canRead() || !this.remote) return ok(false);
     // Download into the local store (atomic, verified), then copy out of it.
-    const remote = await this.remote.fetchBlob(sha256, this.local.blobPath(sha256));
+    const remote = await this.remote.fetchBlob(sha256, await this.local.prepareBlob(sha256));
     if (!remote.ok) {
       if (remote.failure.type === 'corrupt') this.corruptOnRemote.add(sha256);
       const error = this.remoteFailed('fetchBlob', remote.failure);
@@ -324,6 +324,7 @@ export class TieredCache implements CacheBackend {
     }
     this.answered();
     if (!remote.value) return ok(false);
+    await this.local.settleBlob(sha256);
     await this.blobArrived(sha256);
     return this.local.fetchBlob(sha256, destPath);
   }
@@ -378,7 +379,7 @@ export class TieredCache implements CacheBackend {
     const present = await this.local.hasBlob(sha256);
     if (present.ok && !present.value && this.disabled && this.readsRemote()) return fail(this.disabled);
     if (present.ok && !present.value && this.canRead() && this.remote) {
-      const fetched = await this.remote.fetchBlob(sha256, this.local.blobPath(sha256));
+      const fetched = await this.remote.fetchBlob(sha256, await this.local.prepareBlob(sha256));
       if (!fetched.ok) {
         if (fetched.failure.type === 'corrupt') this.corruptOnRemote.add(sha256);
         const error = this.remoteFailed('fetchBlob', fetched.failure);
@@ -387,7 +388,10 @@ export class TieredCache implements CacheBackend {
         if (isRemoteDown(fetched.failure)) return fail(fetched.failure);
       } else {
         this.answered();
-        if (fetched.value) await this.blobArrived(sha256);
+        if (fetched.value) {
+          await this.local.settleBlob(sha256);
+          await this.blobArrived(sha256);
+        }
       }
     } else if (present.ok && present.value) await this.blobArrived(sha256);
     return this.local.materialize(sha256, dest, mode);

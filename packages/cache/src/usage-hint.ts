@@ -8,7 +8,7 @@
  * be rewritten in place, only replaced in the folder). Concurrent read-modify-writes can lose an update: it is a hint,
  * and a wrong one only moves the next count.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { processAlive, tempPathFor } from './atomic-file.js';
 
@@ -36,10 +36,12 @@ export function readUsageHint(file: string): UsageHint {
   }
 }
 
-export function writeUsageHint(file: string, hint: UsageHint): void {
+/** `mode`: the store's file mode (store-modes.ts), which the umask may have taken bits from. */
+export function writeUsageHint(file: string, hint: UsageHint, mode: number): void {
   const tmp = tempPathFor(file);
   try {
-    writeFileSync(tmp, `${JSON.stringify(hint)}\n`);
+    writeFileSync(tmp, `${JSON.stringify(hint)}\n`, { mode });
+    chmodSync(tmp, mode);
     renameSync(tmp, file);
   } catch {
     // A hint: a stale one only moves the next count.
