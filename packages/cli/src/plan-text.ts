@@ -1,5 +1,5 @@
 /** `pipe plan` / `pipe build --dry-run`: one line per task that would do something, and why. */
-import { type Plan, type Reason, renderReason } from '@pipe/core/lean';
+import { type Plan, type Reason, renderAlikeReason, renderReason } from '@pipe/core/lean';
 import { alikeGroups, someOf } from './alike-groups.js';
 
 export function planToJson(plan: Plan): Record<string, unknown> {
@@ -35,8 +35,10 @@ const upstreamList = (ids: readonly string[]): string => someOf(ids, 5);
 interface Entry {
   /** The first column: run, restore, maybe, cannot run, up-to-date. */
   label: string;
-  /** Its reason lines, the same for each task of a group. */
+  /** Its reason lines. */
   reasons: string[];
+  /** Its reason lines as an entry for many tasks says them (renderAlikeReason): the same for each task of a group. */
+  alike: string[];
   /** Upstream tasks it waits for (run after them, or maybe). */
   upstream?: readonly string[];
   /** The closing line for a task behind upstream work: 'after' (runs anyway) or 'maybe'. */
@@ -52,10 +54,10 @@ const INPUTS_SHOWN = 5;
  * A task's reasons as lines: every one but its changed inputs past the first five, which one line counts (a gather
  * whose 500 files moved to another folder listed 500 'input removed' lines; `--json` lists each).
  */
-function reasonLines(reasons: readonly Reason[]): string[] {
+function reasonLines(reasons: readonly Reason[], render: (r: Reason) => string): string[] {
   type InputReason = Extract<Reason, { type: 'input-changed' }>;
   const inputs = reasons.filter((r): r is InputReason => r.type === 'input-changed');
-  if (inputs.length <= INPUTS_SHOWN + 1) return reasons.map(renderReason);
+  if (inputs.length <= INPUTS_SHOWN + 1) return reasons.map(render);
   const rest = inputs.slice(INPUTS_SHOWN);
   const left = new Set<Reason>(rest);
   const kinds = [
@@ -66,7 +68,7 @@ function reasonLines(reasons: readonly Reason[]): string[] {
     .filter(([n]) => (n as number) > 0)
     .map(([n, what]) => `${n} ${what}`)
     .join(', ');
-  const lines = reasons.filter((r) => !left.has(r)).map(renderReason);
+  const lines = reasons.filter((r) => !left.has(r)).map(render);
   lines.push(`and ${rest.length} more inputs (${kinds}; pipe plan --json lists each)`);
   return lines;
 }
@@ -79,28 +81,36 @@ function entryOf(plan: Plan, id: string): Entry {
       return d.reasons
         ? {
             label: 'run',
-            reasons: reasonLines(d.reasons),
+            reasons: reasonLines(d.reasons, renderReason),
+            alike: reasonLines(d.reasons, renderAlikeReason),
             upstream: d.upstream,
             behind: 'after',
             count: 'run',
           }
-        : { label: 'maybe', reasons: [], upstream: d.upstream, behind: 'maybe', count: 'blocked' };
+        : { label: 'maybe', reasons: [], alike: [], upstream: d.upstream, behind: 'maybe', count: 'blocked' };
     case 'up-to-date':
-      return { label: 'up-to-date', reasons: [], count: 'up-to-date' };
+      return { label: 'up-to-date', reasons: [], alike: [], count: 'up-to-date' };
     case 'run':
     case 'restore': {
-      const reasons = reasonLines(d.reasons);
-      if (d.action === 'restore') reasons.push('key in cache: restore without running');
-      else if (d.reasons.some((r) => r.type === 'output-missing' || r.type === 'output-modified'))
-        reasons.push('not in cache: recompute');
-      return { label: d.action, reasons, count: d.action };
-    }
-    case 'missing-input':
+      const reasons = reasonLines(d.reasons, renderReason);
+      const alike = reasonLines(d.reasons, renderAlikeReason);
+      const closing =
+        d.action === 'restore'
+          ? ['key in cache: restore without running']
+          : d.reasons.some((r) => r.type === 'output-missing' || r.type === 'output-modified')
+            ? ['not in cache: recompute']
+            : [];
       return {
-        label: 'cannot run',
-        reasons: [`input missing: ${d.path} (${d.input})${d.why ? `: ${d.why}` : ''}`],
-        count: 'missing-input',
+        label: d.action,
+        reasons: [...reasons, ...closing],
+        alike: [...alike, ...closing],
+        count: d.action,
       };
+    }
+    case 'missing-input': {
+      const line = `input missing: ${d.path} (${d.input})${d.why ? `: ${d.why}` : ''}`;
+      return { label: 'cannot run', reasons: [line], alike: [line], count: 'missing-input' };
+    }
   }
 }
 
@@ -109,9 +119,10 @@ function pushEntry(
   entry: Entry,
   name: string,
   upstream: readonly string[] | undefined,
+  reasons: readonly string[] = entry.reasons,
 ): void {
   lines.push(`${entry.label.padEnd(10)}  ${name}`);
-  for (const r of entry.reasons) lines.push(`              ${r}`);
+  for (const r of reasons) lines.push(`              ${r}`);
   if (entry.behind === 'after')
     lines.push(
       `              after its upstream (${upstreamList(upstream ?? [])}), unless the cache then holds its result`,
@@ -138,7 +149,7 @@ export function planToText(plan: Plan, all: boolean): string {
     const entry = entries.get(id)!;
     const target = plan.tasks.get(id)!.task.target;
     if (all || entry.label === 'up-to-date' || target === id) return undefined;
-    return [target, entry.label, entry.behind ?? '', ...entry.reasons].join('\0');
+    return [target, entry.label, entry.behind ?? '', ...entry.alike].join('\0');
   });
   for (const id of plan.order) {
     const entry = entries.get(id)!;
@@ -159,6 +170,7 @@ export function planToText(plan: Plan, all: boolean): string {
       entry,
       `${target}: ${members.length} tasks (${upstreamList(members)}; pipe plan -a lists each)`,
       upstream,
+      entry.alike,
     );
   }
   for (const p of plan.pending) lines.push(`pending     ${p.target}: expands once '${p.after}' has run`);

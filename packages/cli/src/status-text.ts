@@ -1,5 +1,5 @@
 /** `pipe status`: the lines of a build's tasks, a fan-out's alike tasks as one entry. */
-import { describeReasons, type TaskReport } from '@pipe/core';
+import { describeReasons, renderAlikeReason, type TaskReport } from '@pipe/core';
 import { alikeGroups, someOf } from './alike-groups.js';
 import { madeInText } from './commands/made-in.js';
 
@@ -41,7 +41,14 @@ export function statusTaskLines(
     if (t.error || t.jobId || (t.attempts ?? 1) > 1 || t.adoptedFrom) return undefined;
     // Restored tasks group by where their products were made (the build and machine; each has its own end).
     const made = t.madeIn ? [t.madeIn.build, t.madeIn.executor ?? '', t.madeIn.host ?? ''].join('\0') : '';
-    return [targetOf(id), t.state, t.executor ?? '', describeReasons(t.reasons), made].join('\0');
+    // Alike in their reasons as the entry says them: 500 new items of a glob are one entry, not 500.
+    return [
+      targetOf(id),
+      t.state,
+      t.executor ?? '',
+      describeReasons(t.reasons, renderAlikeReason),
+      made,
+    ].join('\0');
   };
   const grouped = alikeGroups(Object.keys(tasks), (id) => groupKey(id, tasks[id]!));
   const lines: string[] = [];
@@ -59,7 +66,7 @@ export function statusTaskLines(
       lines.push(
         `${t.state.padEnd(11)} ${targetOf(id)}: ${members.length} tasks (${[span, t.executor ?? ''].filter(Boolean).join(', ')}; ${named}; pipe status -a lists each)`,
       );
-      const why = describeReasons(t.reasons);
+      const why = describeReasons(t.reasons, renderAlikeReason);
       if (why) lines.push(`            ${why}`);
       if (t.state === 'restored' && t.madeIn) {
         const { end: _end, jobId: _job, ...where } = t.madeIn;

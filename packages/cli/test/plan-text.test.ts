@@ -138,3 +138,52 @@ describe("planToText: a task's many changed inputs", () => {
     );
   });
 });
+
+describe('planToText: new items of a fan-out', () => {
+  const reason = (i: number) => ({
+    type: 'new-item',
+    target: 'calib',
+    item: `f${i}`,
+    foreach: 'glob',
+    path: `data/f${i}.csv`,
+  });
+  const plan = (n: number): Plan => {
+    const ids = Array.from({ length: n }, (_, i) => `calib[f${i}]`);
+    return {
+      order: ids,
+      tasks: new Map(
+        ids.map((id, i) => [
+          id,
+          planned(id, 'calib', { action: 'run', key: 'k', reasons: [reason(i)] } as never),
+        ]),
+      ),
+      pending: [],
+      items: new Map(),
+    };
+  };
+
+  it('names the file of one new item', () => {
+    expect(planToText(plan(1), false)).toBe(
+      [
+        'run         calib[f0]',
+        "              new item: data/f0.csv added to the foreach of 'calib'",
+        'plan: 1 to run, 0 to restore, 0 maybe, 0 up to date',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('makes 500 new items one entry (each named its own file, and had an entry of its own)', () => {
+    expect(planToText(plan(500), false)).toBe(
+      [
+        'run         calib: 500 tasks (calib[f0], calib[f1], calib[f2], calib[f3], calib[f4] and 495 more; pipe plan -a lists each)',
+        "              new items: files added to the foreach of 'calib'",
+        'plan: 500 to run, 0 to restore, 0 maybe, 0 up to date',
+        '',
+      ].join('\n'),
+    );
+    expect(planToText(plan(500), true)).toContain(
+      "run         calib[f499]\n              new item: data/f499.csv added to the foreach of 'calib'\n",
+    );
+  });
+});

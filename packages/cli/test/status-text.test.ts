@@ -45,3 +45,27 @@ describe('statusTaskLines', () => {
     expect(lines.length).toBe(2 * 4998 + 2 + 1 + 2 + 1);
   });
 });
+
+describe('statusTaskLines: new items of a fan-out', () => {
+  // 300 files added to a glob: each task's reason names its own file, and each had its entry.
+  it('are one entry, its reason said without which item', () => {
+    const tasks: Tasks = {};
+    for (let i = 0; i < 300; i++)
+      tasks[`conv[f${i}]`] = {
+        state: 'ran',
+        ms: 10,
+        executor: 'process',
+        reasons: [
+          { type: 'new-item', target: 'conv', item: `f${i}`, foreach: 'glob', path: `raw/f${i}.csv` },
+        ],
+      };
+    expect(statusTaskLines(tasks, false, () => true)).toEqual([
+      'ran         conv: 300 tasks (10–10 ms each, 3.0 s in all, process; conv[f0], conv[f1], conv[f2] and 297 more; pipe status -a lists each)',
+      "            new items: files added to the foreach of 'conv'",
+    ]);
+    expect(statusTaskLines(tasks, true, () => true).slice(0, 2)).toEqual([
+      'ran         conv[f0] (10 ms, process)',
+      "            new item: raw/f0.csv added to the foreach of 'conv'",
+    ]);
+  });
+});

@@ -14,7 +14,6 @@ export {
   readBuildRecord,
   recordedDelivery,
 } from './builds/records.js';
-export { targetOfTaskId } from './builds/retire.js';
 export {
   type BuildOptions,
   type BuildResult,
@@ -70,7 +69,7 @@ export {
   planSummary,
   topoOrder,
 } from './plan/planner.js';
-export { diffRecords, type Reason, renderReason } from './plan/reasons.js';
+export { diffRecords, type Reason, renderAlikeReason, renderReason } from './plan/reasons.js';
 export { createWorkspaceIO } from './plan/workspace-io.js';
 export { type BuildInfo, pipeVersion, readPipeVersion, versionText } from './provenance/pipe-version.js';
 export {
@@ -101,6 +100,7 @@ export {
   type StateData,
   saveState,
   type TaskRecord,
+  targetOfTaskId,
 } from './state/state-file.js';
 export { replayJournal, STATE_JOURNAL_FILE, stateJournalFile } from './state/state-journal.js';
 export * from './steps/index.js';

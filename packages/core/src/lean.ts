@@ -47,7 +47,7 @@ export { buildableWithout, deliveredTargets, dependencyOrder } from './graph/edg
 export type { StepDefinition } from './model/step.js';
 export type * from './model/types.js';
 export { type Plan, planSummary, topoOrder } from './plan/planner.js';
-export { type Reason, renderReason } from './plan/reasons.js';
+export { type Reason, renderAlikeReason, renderReason } from './plan/reasons.js';
 export { pipeVersion } from './provenance/pipe-version.js';
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
 export { describeReasons, recordedWarnings, replayedWarnings } from './schedule/scheduler.js';

@@ -89,6 +89,8 @@ export function task(
     from?: Array<[string, string]>;
     outputs?: Record<string, string>;
     params?: Record<string, unknown>;
+    /** The task's foreach item (its files workspace-relative). */
+    item?: { id: string; files?: string[] };
   } = {},
 ): Task {
   const inputs: Task['inputs'] = {};
@@ -103,6 +105,7 @@ export function task(
     inputs,
     outputs,
     params: o.params ?? {},
+    ...(o.item ? { item: { id: o.item.id, files: (o.item.files ?? []).map((f) => `${ROOT}/${f}`) } } : {}),
   };
 }
 

@@ -20,13 +20,7 @@ import { rawInputReader } from '../graph/raw-inputs.js';
 import type { Pipeline } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
 import { sameFileStamp } from '../state/hash-memo.js';
-import type { OutputStamp, StateData } from '../state/state-file.js';
-
-/** `datasets[23523]` → `datasets` (target names have no brackets). */
-export function targetOfTaskId(id: string): string {
-  const bracket = id.indexOf('[');
-  return bracket < 0 ? id : id.slice(0, bracket);
-}
+import { type OutputStamp, type StateData, targetOfTaskId } from '../state/state-file.js';
 
 /** Recorded tasks of `targets` that are not among `current` (task ids of the build). */
 export function departedTasks(

@@ -96,6 +96,12 @@ export interface DecideContext {
   forced: boolean;
   /** Folders outside the workspace that input paths start from, by variable (Pipeline.pathRoots; see keyPath). */
   keyRoots?: KeyRoots;
+  /**
+   * Whether a target had tasks recorded when the plan or build began (state-file.ts recordedTargets): a fan-out task
+   * of it with no record of its own is then a new item, not a first build. Taken before a build records anything, so
+   * that the items of a fan-out's first build, recorded as they end, do not make the later ones look new.
+   */
+  recordedTarget?: (target: string) => boolean;
 }
 
 /** Build the task's fingerprint record; a missing raw input is returned as such. */
@@ -245,7 +251,7 @@ export async function decideTask(task: Task, ctx: DecideContext): Promise<Decisi
       return { action: 'restore', key, record, ...withCheck, manifest, reasons: [broken] };
     return { action: 'run', key, record, ...withCheck, reasons: [broken] };
   }
-  const reasons = previousReasons(prev, ctx, record, key);
+  const reasons = previousReasons(task, prev, ctx, record, key);
   const manifest = await ctx.io.manifest(key);
   if (manifest && manifestCovers(task, manifest)) {
     if (await workspaceMatches(task, manifest, ctx.io)) {
@@ -275,7 +281,7 @@ export function ownChanges(
   ctx: DecideContext,
   recordedOutputs: (taskId: string) => Record<string, OutputStamp> | undefined,
 ): Reason[] | undefined {
-  if (!ctx.previous) return [withoutRecord(ctx)];
+  if (!ctx.previous) return [withoutRecord(task, ctx)];
   // Only this task's deps (fingerprintTask reads no other): a copy of all settled outputs per blocked task
   // would make a 10,000-task plan quadratic.
   const upstream = new Map<string, Record<string, KnownOutput>>();
@@ -295,7 +301,7 @@ export function ownChanges(
   if ('missing' in record) return undefined;
   // Its key holds, but an output gone from the workspace is restored (or recomputed) whatever the upstream makes.
   if (keyOf(record) === ctx.previous.key) return missingOutputs(task, ctx.io, ctx.root);
-  if (!unknown) return previousReasons(ctx.previous, ctx, record, keyOf(record));
+  if (!unknown) return previousReasons(task, ctx.previous, ctx, record, keyOf(record));
   const old = ctx.previous.fp ?? ctx.previousRecord?.();
   if (!old) return undefined;
   // A changed hash of an unknown output says nothing (the bytes may come out the same); an added one does.
@@ -329,22 +335,23 @@ function unknownOutputs(task: Task, dep: string, root: string): Record<string, K
 
 /** Why the key differs from the last build's: the differences of the records, when the old one is still known. */
 function previousReasons(
+  task: Task,
   prev: TaskRecord | undefined,
   ctx: DecideContext,
   record: FingerprintRecord,
   key: string,
 ): Reason[] {
-  if (!prev) return [withoutRecord(ctx)];
+  if (!prev) return [withoutRecord(task, ctx)];
   const old = prev.fp ?? ctx.previousRecord?.();
   if (!old) return [{ type: 'key-changed', old: prev.key, new: key }];
   const reasons = diffRecords(old, record);
   return reasons.length > 0 ? reasons : [{ type: 'key-changed', old: prev.key, new: key }];
 }
 
-/** Why a task with no record runs: its last run failed, or it never ran here. */
-function withoutRecord(ctx: DecideContext): Reason {
+/** Why a task with no record runs: its last run failed, or it never ran here (a new item, or a first build). */
+function withoutRecord(task: Task, ctx: DecideContext): Reason {
   const failed = ctx.lastFailure?.();
-  if (!failed) return { type: 'no-previous-build' };
+  if (!failed) return newItem(task, ctx) ?? { type: 'no-previous-build' };
   const { stopped, ...run } = failed;
   return stopped
     ? {
@@ -354,6 +361,17 @@ function withoutRecord(ctx: DecideContext): Reason {
         interrupted: stopped.interrupted,
       }
     : { type: 'last-run-failed', ...run };
+}
+
+/** The new-item reason of a fan-out task without a record whose target had others recorded (else undefined). */
+function newItem(task: Task, ctx: DecideContext): Reason | undefined {
+  const foreach = ctx.target.foreach;
+  if (!task.item || !foreach || !ctx.recordedTarget?.(task.target)) return undefined;
+  const item = { type: 'new-item', target: task.target, item: task.item.id } as const;
+  if (foreach.kind === 'list') return { ...item, foreach: 'list' };
+  if (foreach.kind === 'items') return { ...item, foreach: 'items', from: foreach.target };
+  const file = task.item.files[0];
+  return { ...item, foreach: 'glob', ...(file ? { path: keyPath(ctx.root, file, ctx.keyRoots) } : {}) };
 }
 
 /** A manifest can stand for a task only if it has every output the task declares. */

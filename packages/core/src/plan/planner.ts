@@ -10,7 +10,7 @@
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import type { RecordTable } from '../state/record-table.js';
-import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
+import { previousRecord, recordedTargets, type StateData, type TaskRecord } from '../state/state-file.js';
 import { keyRootsOf } from '../workspace/key-paths.js';
 import {
   type DecideContext,
@@ -215,7 +215,10 @@ export function collectItems(
  * expanded and planned too (repeatedly, for chains of dynamic targets).
  */
 export async function planGraph(options: PlanOptions): Promise<Plan> {
-  let plan = await planOnce(options, options.graph);
+  // Read once, when a task without a record first asks (a plan records nothing: the state does not change meanwhile).
+  let recorded: Set<string> | undefined;
+  const recordedTarget = (target: string) => (recorded ??= recordedTargets(options.state)).has(target);
+  let plan = await planOnce(options, options.graph, recordedTarget);
   const items = new Map<string, TaskItem[]>();
   const recovered = new Map<string, TaskItem[]>();
   while (options.expand && plan.pending.length > 0) {
@@ -234,7 +237,7 @@ export async function planGraph(options: PlanOptions): Promise<Plan> {
     const fresh = [...ready.keys()].filter((t) => !items.has(t));
     if (fresh.length === 0) break;
     for (const t of fresh) items.set(t, ready.get(t)!);
-    plan = await planOnce(options, options.expand(new Map(items)));
+    plan = await planOnce(options, options.expand(new Map(items)), recordedTarget);
   }
   plan.items = items;
   return plan;
@@ -290,7 +293,11 @@ async function decideAll(
   return settled.map((r) => (r as PromiseFulfilledResult<Decision>).value);
 }
 
-async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
+async function planOnce(
+  options: PlanOptions,
+  graph: TaskGraph,
+  recordedTarget: (target: string) => boolean,
+): Promise<Plan> {
   const { pipeline, state, io } = options;
   const order =
     graph === options.graph && options.order?.length === graph.tasks.size
@@ -333,6 +340,7 @@ async function planOnce(options: PlanOptions, graph: TaskGraph): Promise<Plan> {
         target,
         forced: isForced(options.force, task.target),
         keyRoots: keyRootsOf(pipeline),
+        recordedTarget,
       };
       run.push({ task, decision, ctx });
     }

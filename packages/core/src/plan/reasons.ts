@@ -6,7 +6,21 @@ import { canonicalJson } from '../fingerprint/canonical.js';
 import type { FingerprintRecord } from '../fingerprint/record.js';
 
 export type Reason =
+  /** The task's target was never built here (or no record of it is left): a first build. */
   | { type: 'no-previous-build' }
+  /**
+   * A fan-out task with no record of its own, whose target has records of other items: an item new since the target
+   * was last built (a file added to its glob, an entry to its list, an item its upstream now emits). `path`: a glob
+   * item's file, as keys write it; `from`: the target that emits the items (`foreach: {items: from}`).
+   */
+  | {
+      type: 'new-item';
+      target: string;
+      item: string;
+      foreach: 'glob' | 'list' | 'items';
+      path?: string;
+      from?: string;
+    }
   /** No successful build of the task is recorded, and its last run failed (in `build`, which ended `at`). */
   | { type: 'last-run-failed'; build: string; at?: string; error?: string }
   /** No successful build is recorded, and its last run was cancelled (its build `interrupted`, or another task failed). */
@@ -135,6 +149,10 @@ export function renderReason(r: Reason): string {
   switch (r.type) {
     case 'no-previous-build':
       return 'no previous build';
+    case 'new-item':
+      if (r.foreach === 'glob') return `new item: ${r.path ?? r.item} added to the foreach of '${r.target}'`;
+      if (r.foreach === 'list') return `new item: '${r.item}' added to the foreach list of '${r.target}'`;
+      return `new item: '${r.item}' added to the foreach of '${r.target}' (emitted by '${r.from}')`;
     case 'last-run-failed': {
       const when = r.at ? ` at ${r.at.slice(0, 19).replace('T', ' ')} UTC` : '';
       return `its last run failed (build ${r.build}${when}${r.error ? `: ${r.error}` : ''})`;
@@ -184,4 +202,16 @@ export function renderReason(r: Reason): string {
     case 'key-changed':
       return `key changed: ${r.old.slice(0, 12)} → ${r.new.slice(0, 12)} (the last build's record is not known)`;
   }
+}
+
+/**
+ * A reason as one line for many tasks alike in it (the entries `pipe plan` and `pipe status` make of a fan-out's
+ * tasks): what differs from task to task is left out (which item is new), so that 500 files added to a glob are one
+ * entry, not 500.
+ */
+export function renderAlikeReason(r: Reason): string {
+  if (r.type !== 'new-item') return renderReason(r);
+  if (r.foreach === 'glob') return `new items: files added to the foreach of '${r.target}'`;
+  if (r.foreach === 'list') return `new items: added to the foreach list of '${r.target}'`;
+  return `new items: added to the foreach of '${r.target}' (emitted by '${r.from}')`;
 }

@@ -31,7 +31,7 @@ import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planne
 import { type Reason, renderReason } from '../plan/reasons.js';
 import { keptMetadata, madeInOf, provenanceRecord, provenanceWarnings } from '../provenance/record.js';
 import { sameFileStamp, statIfThere } from '../state/hash-memo.js';
-import { previousRecord, type StateData, type TaskRecord } from '../state/state-file.js';
+import { previousRecord, recordedTargets, type StateData, type TaskRecord } from '../state/state-file.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
 import {
   type CacheWarning,
@@ -113,6 +113,8 @@ class Scheduler {
   private readonly restoreQueue: Array<{ id: string; decision: Extract<Decision, { action: 'restore' }> }> =
     [];
   private readonly expandedItems: Map<string, TaskItem[]>;
+  /** Whether a target had tasks recorded when the build began (DecideContext.recordedTarget). */
+  private readonly recordedTarget: (target: string) => boolean;
   /** Tasks submitted to a batch executor before their upstream finished: their decision, once made. */
   private readonly speculative = new Map<
     string,
@@ -152,6 +154,9 @@ class Scheduler {
   private finish!: () => void;
 
   constructor(private readonly o: RunBuildOptions) {
+    // Before this build records any task: its own records would make a fan-out's later items look new.
+    const recorded = recordedTargets(o.state);
+    this.recordedTarget = (target) => recorded.has(target);
     this.expandedItems = new Map(o.plan.items);
     this.pending = o.plan.pending;
     this.anyBatchExecutor = Object.values(o.executors).some((e) => e.batches === true);
@@ -396,6 +401,7 @@ class Scheduler {
               target: this.o.pipeline.targets.get(task.target)!,
               forced: isForced(this.o.force, task.target),
               keyRoots: keyRootsOf(this.o.pipeline),
+              recordedTarget: this.recordedTarget,
             });
       if (decision.action === 'up-to-date') items = await this.upToDateItems(task, decision.key);
     } finally {
@@ -1091,6 +1097,7 @@ class Scheduler {
         target: this.o.pipeline.targets.get(task.target)!,
         forced: isForced(this.o.force, task.target),
         keyRoots: keyRootsOf(this.o.pipeline),
+        recordedTarget: this.recordedTarget,
       });
     } finally {
       this.inFlight--;
@@ -1296,9 +1303,13 @@ function thrownMessage(error: unknown): string {
 }
 
 /** One line for a report's reasons. */
-export function describeReasons(reasons: Reason[] | undefined): string {
-  // One line per task: the first reasons, then a count (`pipe plan` and `pipe why` list them all).
-  const all = (reasons ?? []).map(renderReason);
+export function describeReasons(
+  reasons: Reason[] | undefined,
+  render: (r: Reason) => string = renderReason,
+): string {
+  // One line per task: the first reasons, then a count (`pipe plan` and `pipe why` list them all). `render`:
+  // renderAlikeReason for one line of many tasks (`pipe status`'s groups).
+  const all = (reasons ?? []).map(render);
   return all.length <= 3 ? all.join('; ') : `${all.slice(0, 3).join('; ')}; and ${all.length - 3} more`;
 }
 

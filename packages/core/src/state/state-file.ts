@@ -175,6 +175,22 @@ export function isMemoEntry(v: unknown): boolean {
   );
 }
 
+/** `datasets[23523]` → `datasets` (target names have no brackets). */
+export function targetOfTaskId(id: string): string {
+  const bracket = id.indexOf('[');
+  return bracket < 0 ? id : id.slice(0, bracket);
+}
+
+/**
+ * The targets that have a task recorded now (read from the ids: no record is parsed). Taken as a plan or a build
+ * begins: a task of a fan-out without a record, whose target is among them, is an item new since (plan/decide.ts).
+ */
+export function recordedTargets(data: StateData): Set<string> {
+  const targets = new Set<string>();
+  for (const id of data.tasks.keys()) targets.add(targetOfTaskId(id));
+  return targets;
+}
+
 /** The fingerprint record of task `id`'s last build (undefined when it is not known any more). */
 export function previousRecord(data: StateData, id: string): FingerprintRecord | undefined {
   const rec = data.tasks.get(id);
