@@ -65,6 +65,58 @@ describe('tasks that left the pipeline', () => {
   });
 });
 
+describe('pipe plan, before a build retires them', () => {
+  it('lists the departed tasks and the outputs a build removes, under --json too; a build then removes them', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': PIPELINE,
+      'runs/r1.txt': 'one\n',
+      'runs/r2.txt': 'two\n',
+      'runs/r3.txt': 'three\n',
+    });
+    expect((await ws.build(['all'])).run.code).toBe(0);
+    ws.remove('runs/r1.txt');
+    ws.write('out/each/r3.txt', 'my notes\n');
+    ws.remove('runs/r3.txt');
+    const plan = await ws.run(['plan', 'all']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain(
+      [
+        'departed    each[r1]',
+        '              no longer in the pipeline: a build that succeeds removes its output from the workspace (the cache keeps it): out/each/r1.txt',
+        'departed    each[r3]',
+        '              no longer in the pipeline: a build leaves its output in place (edited since, or not in the cache): out/each/r3.txt',
+        'plan: 1 to run, 0 to restore, 0 maybe, 1 up to date, 2 departed',
+      ].join('\n'),
+    );
+    const json = JSON.parse((await ws.run(['plan', 'all', '--json'])).stdout) as { departed: unknown };
+    expect(json.departed).toEqual([
+      { id: 'each[r1]', removed: ['out/each/r1.txt'], kept: [] },
+      { id: 'each[r3]', removed: [], kept: ['out/each/r3.txt'] },
+    ]);
+    // A plan changes nothing.
+    expect(ws.read('out/each/r1.txt')).toBe('one\n');
+    const build = await ws.build(['all']);
+    expect(build.run.stderr).toContain(
+      'removed 1 output of tasks no longer in the pipeline (kept in the cache): out/each/r1.txt',
+    );
+    expect((await ws.run(['plan', 'all'])).stdout).not.toContain('departed');
+  });
+
+  it('whose every task is up to date does not make the next build a no-op that leaves them', async () => {
+    // Found while adding the above: a plan that found all tasks up to date wrote the no-op snapshot, and the build
+    // after it answered "nothing to do" from that snapshot, leaving the departed task's output in place.
+    const ws = new Workspace({ 'pipe.yaml': PIPELINE, 'runs/r1.txt': 'one\n', 'runs/r2.txt': 'two\n' });
+    expect((await ws.build(['each'])).run.code).toBe(0);
+    ws.remove('runs/r1.txt');
+    // Twice: the first plan may find the folder's new stamp racily clean, and write no snapshot.
+    expect((await ws.run(['plan', 'each'])).stdout).toContain('departed    each[r1]');
+    expect((await ws.run(['plan', 'each'])).stdout).toContain('departed    each[r1]');
+    const build = await ws.run(['build', 'each']);
+    expect(build.stderr).toContain('removed 1 output of tasks no longer in the pipeline');
+    expect(ws.exists('out/each/r1.txt')).toBe(false);
+  });
+});
+
 describe('a fan-out that narrows to no item at all', () => {
   // Found by helper-110: only targets with a task in the build were looked at, so the last item's output stayed.
   it('retires the last item too, and the folders it leaves empty', async () => {

@@ -1,5 +1,12 @@
 /** `pipe plan` / `pipe build --dry-run`: one line per task that would do something, and why. */
-import { type Plan, type Reason, renderAlikeReason, renderReason } from '@pipe/core/lean';
+import {
+  type DepartedTask,
+  type Plan,
+  type Reason,
+  renderAlikeReason,
+  renderReason,
+  targetOfTaskId,
+} from '@pipe/core/lean';
 import { alikeGroups, someOf } from './alike-groups.js';
 
 export function planToJson(plan: Plan): Record<string, unknown> {
@@ -26,6 +33,8 @@ export function planToJson(plan: Plan): Record<string, unknown> {
       }
     }),
     pending: plan.pending,
+    // Tasks no longer in the pipeline: the outputs a build that succeeds removes (the cache keeps them), and leaves.
+    departed: plan.departed ?? [],
   };
 }
 
@@ -173,6 +182,7 @@ export function planToText(plan: Plan, all: boolean): string {
       entry.alike,
     );
   }
+  lines.push(...departedLines(plan.departed ?? [], all));
   for (const p of plan.pending) lines.push(`pending     ${p.target}: expands once '${p.after}' has run`);
   const summary = [
     `${counts.run ?? 0} to run`,
@@ -180,6 +190,7 @@ export function planToText(plan: Plan, all: boolean): string {
     `${counts.blocked ?? 0} maybe`,
     `${counts['up-to-date'] ?? 0} up to date`,
     ...(counts['missing-input'] ? [`${counts['missing-input']} missing inputs`] : []),
+    ...(plan.departed?.length ? [`${plan.departed.length} departed`] : []),
   ].join(', ');
   lines.push(`plan: ${summary}`);
   return `${lines.join('\n')}\n`;
@@ -193,4 +204,44 @@ function unionUpstream(plan: Plan, members: readonly string[]): string[] {
     if (d.action === 'blocked') for (const u of d.upstream) seen.add(u);
   }
   return [...seen];
+}
+
+/**
+ * Tasks that left the pipeline (a file gone from a glob, an entry from a list) and what a build that succeeds does
+ * with their outputs, as the note it ends with says it afterwards; more than five of one target are one entry.
+ */
+function departedLines(departed: readonly DepartedTask[], all: boolean): string[] {
+  const lines: string[] = [];
+  const byId = new Map(departed.map((d) => [d.id, d]));
+  const grouped = alikeGroups(byId.keys(), (id) => {
+    const target = targetOfTaskId(id);
+    return all || target === id ? undefined : target;
+  });
+  for (const d of departed) {
+    const members = grouped.get(d.id);
+    if (members && members[0] !== d.id) continue;
+    const group = (members ?? [d.id]).map((id) => byId.get(id)!);
+    const name = members
+      ? `${targetOfTaskId(d.id)}: ${members.length} tasks (${upstreamList(members)}; pipe plan -a lists each)`
+      : d.id;
+    lines.push(`departed    ${name}`);
+    const removed = group.flatMap((g) => g.removed);
+    const kept = group.flatMap((g) => g.kept);
+    // A task's output(s), or a group's: 'its output', 'its 2 outputs', '1 output', 'their 6 outputs'.
+    const n = (k: number) =>
+      k === 1 ? (members ? '1 output' : 'its output') : `${members ? 'their' : 'its'} ${k} outputs`;
+    if (removed.length > 0)
+      lines.push(
+        `              no longer in the pipeline: a build that succeeds removes ${n(removed.length)} from the workspace (the cache keeps ${removed.length === 1 ? 'it' : 'them'}): ${someOf(removed, 5)}`,
+      );
+    if (kept.length > 0)
+      lines.push(
+        `              ${removed.length > 0 ? 'and leaves' : 'no longer in the pipeline: a build leaves'} ${n(kept.length)} in place (edited since, or not in the cache): ${someOf(kept, 5)}`,
+      );
+    if (removed.length === 0 && kept.length === 0)
+      lines.push(
+        `              no longer in the pipeline: a build that succeeds forgets ${members ? 'their records' : 'its record'} (no output to remove)`,
+      );
+  }
+  return lines;
 }

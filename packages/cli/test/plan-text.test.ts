@@ -1,6 +1,6 @@
 import type { Plan, PlannedTask } from '@pipe/core';
 import { describe, expect, it } from 'vitest';
-import { planToText } from '../src/plan-text.js';
+import { planToJson, planToText } from '../src/plan-text.js';
 
 function blocked(id: string, upstream: string[]): PlannedTask {
   return {
@@ -185,5 +185,42 @@ describe('planToText: new items of a fan-out', () => {
     expect(planToText(plan(500), true)).toContain(
       "run         calib[f499]\n              new item: data/f499.csv added to the foreach of 'calib'\n",
     );
+  });
+});
+
+describe('planToText: tasks no longer in the pipeline', () => {
+  const departed = [
+    { id: 'calib[f1]', removed: ['out/f1.csv', 'out/f1.png'], kept: [] },
+    ...Array.from({ length: 7 }, (_, i) => ({
+      id: `conv[r${i}]`,
+      removed: i === 6 ? [] : [`out/conv/r${i}.fits`],
+      kept: i === 6 ? ['out/conv/r6.fits'] : [],
+    })),
+    { id: 'stack[n1]', removed: [], kept: ['out/stack/n1.fits'] },
+  ];
+  const plan: Plan = { order: [], tasks: new Map(), pending: [], items: new Map(), departed };
+
+  it('says what a build removes and what it leaves, more than five of a target as one entry', () => {
+    expect(planToText(plan, false)).toBe(
+      [
+        'departed    calib[f1]',
+        '              no longer in the pipeline: a build that succeeds removes its 2 outputs from the workspace (the cache keeps them): out/f1.csv, out/f1.png',
+        'departed    conv: 7 tasks (conv[r0], conv[r1], conv[r2], conv[r3], conv[r4] and 2 more; pipe plan -a lists each)',
+        '              no longer in the pipeline: a build that succeeds removes their 6 outputs from the workspace (the cache keeps them): out/conv/r0.fits, out/conv/r1.fits, out/conv/r2.fits, out/conv/r3.fits, out/conv/r4.fits and 1 more',
+        '              and leaves 1 output in place (edited since, or not in the cache): out/conv/r6.fits',
+        'departed    stack[n1]',
+        '              no longer in the pipeline: a build leaves its output in place (edited since, or not in the cache): out/stack/n1.fits',
+        'plan: 0 to run, 0 to restore, 0 maybe, 0 up to date, 9 departed',
+        '',
+      ].join('\n'),
+    );
+    expect(planToText(plan, true)).toContain(
+      'departed    conv[r5]\n              no longer in the pipeline: a build that succeeds removes its output from the workspace (the cache keeps it): out/conv/r5.fits\n',
+    );
+  });
+
+  it('are listed under --json', () => {
+    expect(planToJson(plan).departed).toEqual(departed);
+    expect(planToJson({ ...plan, departed: undefined }).departed).toEqual([]);
   });
 });

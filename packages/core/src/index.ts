@@ -63,6 +63,7 @@ export * from './model/types.js';
 export { type Decision, decideTask, fingerprintTask, type KnownOutput, type PlanIO } from './plan/decide.js';
 export {
   collectItems,
+  type DepartedTask,
   type Plan,
   type PlannedTask,
   planGraph,

@@ -46,7 +46,7 @@ export { didYouMean } from './graph/closest-names.js';
 export { buildableWithout, deliveredTargets, dependencyOrder } from './graph/edges.js';
 export type { StepDefinition } from './model/step.js';
 export type * from './model/types.js';
-export { type Plan, planSummary, topoOrder } from './plan/planner.js';
+export { type DepartedTask, type Plan, planSummary, topoOrder } from './plan/planner.js';
 export { type Reason, renderAlikeReason, renderReason } from './plan/reasons.js';
 export { pipeVersion } from './provenance/pipe-version.js';
 export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
@@ -58,6 +58,7 @@ export {
   slurmTargets,
 } from './slurm/build-setup.js';
 export { rememberStats, type SeenStat, seenStat } from './state/hash-memo.js';
+export { targetOfTaskId } from './state/state-file.js';
 export { stateJournalFile } from './state/state-journal.js';
 export { createStepRegistry, type StepRegistry } from './steps/registry.js';
 export { exportGuard, exportOutputs, exportPlan, insideStateFolder } from './store/export.js';

@@ -135,6 +135,8 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   if (src.env.PIPE_BUILD_ID) return { skipped: 'detached build' };
   const { session, plan } = src;
   if (plan.pending.length > 0) return { skipped: 'pending targets' };
+  // Tasks left the pipeline: the next build retires them (removes their outputs), which a no-op answer would skip.
+  if (plan.departed?.length) return { skipped: 'tasks to retire' };
   const cwd = path.resolve(src.cwd, req.cwd ?? '.');
   const file = findPipelineFile(cwd, req.file);
   if (!file) return { skipped: 'no pipeline file' };

@@ -19,10 +19,11 @@ import { outputTemplateMatcher } from '../graph/items.js';
 import { rawInputReader } from '../graph/raw-inputs.js';
 import type { Pipeline } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
+import type { DepartedTask } from '../plan/planner.js';
 import { sameFileStamp } from '../state/hash-memo.js';
 import { type OutputStamp, type StateData, targetOfTaskId } from '../state/state-file.js';
 
-/** Recorded tasks of `targets` that are not among `current` (task ids of the build). */
+/** Recorded tasks of `targets` that are not among `current` (task ids of the build), sorted. */
 export function departedTasks(
   state: StateData,
   targets: ReadonlySet<string>,
@@ -30,7 +31,8 @@ export function departedTasks(
 ): string[] {
   const out: string[] = [];
   for (const id of state.tasks.keys()) if (targets.has(targetOfTaskId(id)) && !current.has(id)) out.push(id);
-  return out;
+  // In id order, not the order the tasks were recorded in (as they ended): the note and `pipe plan` list them.
+  return out.sort();
 }
 
 export interface Retired {
@@ -47,6 +49,8 @@ export interface RetireContext {
   io: Pick<PlanIO, 'stamp' | 'manifest'>;
   /** Whether the cache holds a blob (its bytes, not only a manifest naming it). */
   hasBlob: (sha256: string) => Promise<boolean>;
+  /** Say what retiring would do, and change nothing: no file removed, no record dropped (`pipe plan`). */
+  dryRun?: boolean;
 }
 
 /**
@@ -59,8 +63,18 @@ export async function retireTasks(
   current: Iterable<string>,
   ctx: RetireContext,
 ): Promise<Retired> {
+  const each = await retireEach(ids, current, ctx);
+  return { removed: each.flatMap((t) => t.removed), kept: each.flatMap((t) => t.kept) };
+}
+
+/** retireTasks, task by task: what it did (or with `dryRun`, would do) with the outputs of each. */
+export async function retireEach(
+  ids: readonly string[],
+  current: Iterable<string>,
+  ctx: RetireContext,
+): Promise<DepartedTask[]> {
   const { state, pipeline, io } = ctx;
-  const retired: Retired = { removed: [], kept: [] };
+  const each: DepartedTask[] = [];
   const owned = new Set<string>();
   for (const id of current)
     for (const out of Object.values(state.tasks.get(id)?.outputs ?? {})) owned.add(out.path);
@@ -78,6 +92,8 @@ export async function retireTasks(
   for (const id of ids) {
     const record = state.tasks.get(id);
     if (!record) continue;
+    const retired: DepartedTask = { id, removed: [], kept: [] };
+    each.push(retired);
     // Only a path the target declares now: a task of that name from another pipeline file or an older version of
     // this one (the state is the folder's) wrote elsewhere, and what it wrote is not ours to remove.
     const target = targetOfTaskId(id);
@@ -87,16 +103,16 @@ export async function retireTasks(
       if (owned.has(out.path) || !declared(out.path) || declaredElsewhere(target, out.path)) continue;
       await retireOutput(out, held?.outputs, ctx, retired);
     }
-    state.tasks.delete(id);
+    if (!ctx.dryRun) state.tasks.delete(id);
   }
-  return retired;
+  return each;
 }
 
 /** Remove one recorded output when unmodified and held by the cache (`held`: its task's manifest outputs), else keep it. */
 async function retireOutput(
   out: OutputStamp,
   held: ReadonlyArray<{ sha256: string }> | undefined,
-  { pipeline, io, hasBlob }: RetireContext,
+  { pipeline, io, hasBlob, dryRun }: RetireContext,
   retired: Retired,
 ): Promise<void> {
   const abs = path.resolve(pipeline.root, out.path);
@@ -106,9 +122,11 @@ async function retireOutput(
   // The manifest and its bytes: a cache may keep an entry whose blob it evicted.
   const inCache = held?.some((o) => o.sha256 === out.sha256) === true && (await hasBlob(out.sha256));
   if (unmodified && inCache) {
-    await unlink(abs).catch(() => {});
+    if (!dryRun) {
+      await unlink(abs).catch(() => {});
+      await removeEmptiedFolders(path.dirname(abs), pipeline.root);
+    }
     retired.removed.push(out.path);
-    await removeEmptiedFolders(path.dirname(abs), pipeline.root);
   } else retired.kept.push(out.path);
 }
 

@@ -25,7 +25,7 @@ import { expandGraph } from '../graph/expand.js';
 import type { StepDefinition } from '../model/step.js';
 import type { Diagnostic, Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
-import { type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
+import { type DepartedTask, type Plan, type PlannedTask, planGraph } from '../plan/planner.js';
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import { pipeVersion } from '../provenance/pipe-version.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
@@ -55,6 +55,7 @@ import {
   type RetireContext,
   type Retired,
   retireDroppedOutputs,
+  retireEach,
   retireTasks,
 } from './retire.js';
 
@@ -192,7 +193,7 @@ function vouched(session: Session): ((task: Task) => boolean) | undefined {
  * Plan the session's targets (runs nothing, writes nothing). `explain`: say of each blocked task what of its own
  * changed (for `pipe plan`; costs a fingerprint per blocked task).
  */
-export function planSession(
+export async function planSession(
   session: Session,
   onDecided?: (planned: PlannedTask) => void,
   explain = false,
@@ -200,7 +201,7 @@ export function planSession(
   const clean = vouched(session);
   // Read afresh per plan: a build since the last plan may have failed tasks.
   session.state.lastFailure = failedRunLookup(session.layout.buildsDir);
-  return planGraph({
+  const plan = await planGraph({
     ...(explain ? { explain } : {}),
     ...(onDecided ? { onDecided } : {}),
     ...(clean ? { clean } : {}),
@@ -214,6 +215,32 @@ export function planSession(
     steps: session.steps,
     expand: session.expand,
     ...(session.options.force !== undefined ? { force: session.options.force } : {}),
+  });
+  // A plan that explains says which tasks left the pipeline, and what a build does with their outputs.
+  if (explain) plan.departed = await departurePreview(session, plan);
+  return plan;
+}
+
+/**
+ * The tasks a build of `plan` would retire once it succeeded (builds/retire.ts), and what it would do with their
+ * outputs, changing nothing. A target still pending (its items come from a task that must run first) is left out:
+ * which of its tasks stay is not known before the build. Its cache is asked whether it holds each blob, not made to
+ * re-hash it as a build does before it removes the file.
+ */
+async function departurePreview(session: Session, plan: Plan): Promise<DepartedTask[]> {
+  const pending = new Set(plan.pending.map((p) => p.target));
+  const targets = new Set([...buildTargets(session)].filter((t) => !pending.has(t)));
+  const ids = departedTasks(session.state, targets, plan.tasks);
+  if (ids.length === 0) return [];
+  return retireEach(ids, plan.tasks.keys(), {
+    state: session.state,
+    pipeline: session.pipeline,
+    io: session.io,
+    hasBlob: async (sha) => {
+      const has = await session.cache.hasBlob(sha).catch(() => undefined);
+      return has?.ok === true && has.value;
+    },
+    dryRun: true,
   });
 }
 

@@ -36,6 +36,21 @@ export interface Plan {
   pending: Array<{ target: string; after: string }>;
   /** Items of dynamic fan-outs already known (from settled tasks), by the target that emitted them. */
   items: Map<string, TaskItem[]>;
+  /**
+   * Tasks of the planned targets that an earlier build recorded and the pipeline no longer has (a file gone from a
+   * glob, an entry from a list), and what a build that succeeds does with their outputs (builds/retire.ts). Only in
+   * plans that explain (`pipe plan`, `--dry-run`; builds/session.ts planSession).
+   */
+  departed?: DepartedTask[];
+}
+
+/** A task that left the pipeline: its recorded outputs removed from the workspace, and those left in place. */
+export interface DepartedTask {
+  id: string;
+  /** Workspace-relative paths removed (the cache holds them). */
+  removed: string[];
+  /** Workspace-relative paths left in place: modified since recorded, or not in the cache. */
+  kept: string[];
 }
 
 export interface PlanOptions {
