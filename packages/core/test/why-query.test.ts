@@ -1,5 +1,5 @@
 /** `pipe why` on a query that names nothing built: the message suggests the close target, task or product. */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { emptyState, explainProduct } from '../src/index.js';
 
 function stateWith(tasks: Record<string, string>) {
@@ -71,5 +71,44 @@ describe('explainProduct: a query that names nothing built', () => {
       message:
         "'scripts/cal.py' is a raw input, not a product: it is made by no task (read by calibrate[img1], calibrate[img2]); pipe why explains products and targets",
     });
+  });
+});
+
+describe('explainProduct: a raw input outside the workspace', () => {
+  // Its key names it `$DATA/sub/x.txt` (workspace/key-paths.ts): by its real path (as `pipe why` prints it), it was
+  // taken for no input and explained as "a copy of" a product with its bytes; written so (as `pipe plan` prints it)
+  // it was found only while the variable's folder was outside the workspace.
+  afterEach(() => vi.unstubAllEnvs());
+  const reading = (keyed: string) => {
+    const s = stateWith({ 'copy[x]': 'out/x.txt' });
+    s.tasks.get('copy[x]')!.fp = { inputs: { src: [[keyed, 'h1']] } } as never;
+    return (query: string) =>
+      explainProduct({
+        root: '/ws',
+        cwd: '/ws',
+        state: s,
+        buildsDir: '/nonexistent',
+        query,
+        querySha256: 'ab',
+      });
+  };
+  const rawInput = (query: string) => ({
+    ok: false,
+    message: `'${query}' is a raw input, not a product: it is made by no task (read by copy[x]); pipe why explains products and targets`,
+  });
+
+  it('is found by its real path and by its $NAME path alike', () => {
+    vi.stubEnv('DATA', '/data');
+    const why = reading('$DATA/sub/x.txt');
+    expect(why('/data/sub/x.txt')).toEqual(rawInput('/data/sub/x.txt'));
+    expect(why('../data/sub/x.txt')).toEqual(rawInput('../data/sub/x.txt'));
+    expect(why('$DATA/sub/x.txt')).toEqual(rawInput('$DATA/sub/x.txt'));
+    // Another file with the product's bytes is still a copy of it.
+    expect(why('/elsewhere/sub/x.txt')).toMatchObject({ ok: true, sameContentAs: ['out/x.txt'] });
+  });
+
+  it('is found by its $NAME path when the folder is inside the workspace (keyed by its workspace path)', () => {
+    vi.stubEnv('DATA', '/ws/data');
+    expect(reading('data/sub/x.txt')('$DATA/sub/x.txt')).toEqual(rawInput('$DATA/sub/x.txt'));
   });
 });

@@ -86,11 +86,27 @@ function misspeltHint(
   return close.length > 0 ? `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : '';
 }
 
-/** The tasks whose last recorded run read `file` (workspace-relative), sorted. */
-function rawInputReaders(state: StateData, file: string): string[] {
+/**
+ * The tasks whose last recorded run read `file` (workspace-relative, or a key's `$NAME/rest`), sorted. `outside`: the
+ * file's absolute path when it is outside the workspace, matched against a key's `$NAME/rest` as `located` resolves
+ * it for the task's build (the path `pipe why` prints for that input).
+ */
+function rawInputReaders(
+  state: StateData,
+  file: string,
+  outside?: { abs: string; located: (keyed: string, buildId: string) => string },
+): string[] {
   return [...state.tasks.keys()]
     .filter((id) =>
-      Object.values(previousRecord(state, id)?.inputs ?? {}).some((list) => list.some(([p]) => p === file)),
+      Object.values(previousRecord(state, id)?.inputs ?? {}).some((list) =>
+        list.some(
+          ([p]) =>
+            p === file ||
+            (outside !== undefined &&
+              p.startsWith('$') &&
+              outside.located(p, state.tasks.get(id)!.buildId) === outside.abs),
+        ),
+      ),
     )
     .sort();
 }
@@ -123,7 +139,29 @@ export function explainProduct(options: {
   const producerOf = currentProducers(state, root);
   let roots: string[];
   let sameContentAs: string[] | undefined;
-  const asPath = relPath(root, path.resolve(options.cwd, options.query));
+  const records = new Map<string, ReturnType<typeof readBuildRecord>>();
+  const buildRecord = (id: string) => {
+    let build = records.get(id);
+    if (!build) records.set(id, (build = readBuildRecord(options.buildsDir, id)));
+    return build;
+  };
+  /**
+   * Where a raw input the key names `$NAME/rest` (outside the workspace: plan/decide.ts keyPath) was for the build
+   * that ran the task: that build's folder for NAME, else this environment's; the key's text when neither is known.
+   */
+  let envRoots: KeyRoots | undefined;
+  const located = (p: string, buildId: string): string => {
+    if (!p.startsWith('$')) return p;
+    const build = buildRecord(buildId);
+    envRoots ??= Object.entries(process.env).flatMap(
+      ([name, dir]): Array<[string, string]> => (dir ? [[name, path.resolve(options.cwd, dir)]] : []),
+    );
+    return fromKeyPath(p, build.ok ? keyRootsOf(build.record) : undefined) ?? fromKeyPath(p, envRoots) ?? p;
+  };
+  // A path as keys and `pipe plan` write one outside the workspace ('$GAMMAPY_DATA/hess-dl3-dr1/…') is the file it
+  // names for the last build (else this environment), as its real path would be.
+  const abs = path.resolve(options.cwd, located(options.query, 'last'));
+  const asPath = relPath(root, abs);
   if (producerOf.has(asPath)) roots = [producerOf.get(asPath)!];
   else if (state.tasks.has(options.query)) roots = [options.query];
   else {
@@ -131,7 +169,9 @@ export function explainProduct(options: {
       .filter((id) => id === options.query || id.startsWith(`${options.query}[`))
       .sort();
     // A raw input whose bytes a product copies is still no product: say what it is rather than explain the copy.
-    const readers = roots.length === 0 ? rawInputReaders(state, asPath) : [];
+    // A file outside the workspace is keyed `$NAME/rest`: by its real path too (as `pipe why` prints it), not only so.
+    const outside = path.isAbsolute(asPath) ? { abs, located } : undefined;
+    const readers = roots.length === 0 ? rawInputReaders(state, asPath, outside) : [];
     if (readers.length > 0)
       return {
         ok: false,
@@ -185,25 +225,6 @@ export function explainProduct(options: {
     return byId.length === 1 ? byId[0] : undefined;
   };
   const memo = new Map<string, WhyNode>();
-  const records = new Map<string, ReturnType<typeof readBuildRecord>>();
-  const buildRecord = (id: string) => {
-    let build = records.get(id);
-    if (!build) records.set(id, (build = readBuildRecord(options.buildsDir, id)));
-    return build;
-  };
-  /**
-   * Where a raw input the key names `$NAME/rest` (outside the workspace: plan/decide.ts keyPath) was for the build
-   * that ran the task: that build's folder for NAME, else this environment's; the key's text when neither is known.
-   */
-  let envRoots: KeyRoots | undefined;
-  const located = (p: string, buildId: string): string => {
-    if (!p.startsWith('$')) return p;
-    const build = buildRecord(buildId);
-    envRoots ??= Object.entries(process.env).flatMap(
-      ([name, dir]): Array<[string, string]> => (dir ? [[name, path.resolve(options.cwd, dir)]] : []),
-    );
-    return fromKeyPath(p, build.ok ? keyRootsOf(build.record) : undefined) ?? fromKeyPath(p, envRoots) ?? p;
-  };
   const inputsOf = (
     id: string,
     fp: FingerprintRecord | undefined,
