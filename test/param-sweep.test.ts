@@ -76,8 +76,12 @@ describe('pipe build: a parameter sweep over a foreach list of numbers', () => {
     // One value edited: only its task runs (the others keep their keys).
     ws.write('pipe.yaml', pipeline('[0.1, 0.3, 0.50]'));
     const plan = await ws.run(['plan', 'scan']);
-    expect(plan.stdout).toMatch(/run\s+scan\[0\.3\]\n\s+no previous build\n/);
-    expect(plan.stdout).toContain('plan: 1 to run, 0 to restore, 0 maybe, 2 up to date');
+    // The edited value is a new item, the old one departs (its output removed by the build).
+    expect(plan.stdout).toMatch(
+      /run\s+scan\[0\.3\]\n\s+new item: '0\.3' added to the foreach list of 'scan'\n/,
+    );
+    expect(plan.stdout).toMatch(/departed\s+scan\[0\.2\]\n.*out\/r0\.2\.json\n/);
+    expect(plan.stdout).toContain('plan: 1 to run, 0 to restore, 0 maybe, 2 up to date, 1 departed');
     b = await ws.build(['scan']);
     expect(b.ended).toEqual({ ran: ['scan[0.3]'], 'up-to-date': ['scan[0.1]', 'scan[0.50]'] });
     expect(JSON.parse(ws.read('out/r0.3.json')).params.radius_deg).toBe(0.3);
