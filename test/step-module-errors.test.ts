@@ -1,4 +1,5 @@
 /** A step module that does not parse: pipe names the line (node's import() error says only what is wrong). */
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
@@ -24,6 +25,25 @@ describe('pipe plan: a step module with a syntax error', () => {
     const plan = await ws.run(['plan', 'a']);
     expect(plan.code).toBe(2);
     expect(plan.stderr).toContain(`Unexpected token ';' (at ${ws.path('steps/lib/label.mjs')}:2)`);
+  });
+});
+
+describe("pipe plan: a step outside the repository that imports one of pipe's packages", () => {
+  // Found by helper-142: following docs/steps.md in a workspace of one's own, `import … from '@pipe/astro'` failed
+  // with node's "Cannot find package" alone; the packages are not published, the docs' npm install is the way.
+  it('says how to install it from the checkout pipe runs from', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ntargets:\n  a: {step: ./steps/maps.mjs, outputs: [a.txt]}\n',
+      'steps/maps.mjs':
+        'import { readDataset } from "@pipe/astro";\nexport default { name: "maps", version: "1", run() { readDataset; } };\n',
+    });
+    const plan = await ws.run(['plan', 'a']);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toContain("Cannot find package '@pipe/astro'");
+    const packages = path.resolve(import.meta.dirname, '..', 'packages');
+    expect(plan.stderr).toContain(
+      `pipe's packages are not published: install @pipe/astro from pipe's checkout into the step's folder or one above it (npm install ${packages}/astro, see docs/steps.md)`,
+    );
   });
 });
 

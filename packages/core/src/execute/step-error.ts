@@ -130,8 +130,16 @@ function syntaxErrorPlace(modulePath: string): string | undefined {
 }
 /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
 
-/** A module's import failure: `cannot import M: what node said`, with the line of a syntax error when there is one. */
+/**
+ * A module's import failure: `cannot import M: what node said`, with the line of a syntax error when there is one,
+ * and for one of pipe's own packages (`@pipe/astro`) that does not resolve from the module's folder, how to install
+ * it: they are not published, so a step outside pipe's repository has them only from a checkout (docs/steps.md).
+ */
 export function importErrorMessage(modulePath: string, message: string): string {
   const place = syntaxErrorPlace(modulePath);
-  return `cannot import ${modulePath}: ${message}${place ? ` (at ${place})` : ''}`;
+  const ours = /Cannot find package '(@pipe\/[^'/]+)'/.exec(message)?.[1];
+  const install = ours
+    ? `; pipe's packages are not published: install ${ours} from pipe's checkout into the step's folder or one above it (npm install ${PIPE_PACKAGES ?? '/path/to/pipe/packages/'}${ours.slice('@pipe/'.length)}, see docs/steps.md)`
+    : '';
+  return `cannot import ${modulePath}: ${message}${place ? ` (at ${place})` : ''}${install}`;
 }
