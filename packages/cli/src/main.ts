@@ -196,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
   pipelineOptions(
     program
       .command('why')
-      .argument('<product-or-target>')
+      .argument('<product-or-target>', 'a product file (or a --out copy of one), or a target')
       .description('provenance of a product back to raw inputs, and why it was last rebuilt'),
   )
     .option('--json', 'print JSON')
@@ -226,7 +226,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('log')
     .description('list builds of this workspace')
-    .option('--json', 'print JSON')
+    .option('--json', 'print one JSON object per build, a line each')
     .option('-n, --limit <n>', 'show the last n builds', countOption, 20)
     .action(async (_opts, cmd: Command) => {
       const { logCommand } = await import('./commands/log.js');
@@ -260,7 +260,7 @@ export async function main(argv: string[]): Promise<number> {
   const cache = program
     .command('cache')
     .description('inspect and maintain the cache')
-    .option('--cache-dir <dir>', 'cache directory');
+    .option('--cache-dir <dir>', 'cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)');
   for (const [name, desc, arg] of [
     ['stats', 'size and entry counts', undefined],
     [
@@ -331,8 +331,11 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('compare')
-    .argument('<ref>', 'reference products: a directory, a workspace, or a build id of this workspace')
-    .argument('<new>', 'new products: a directory, a workspace, or a build id of this workspace')
+    .argument(
+      '<ref>',
+      'reference products: a directory (--out), a workspace, a build of this workspace (id, unique prefix or last) or a build record file (.pipe/builds/<id>.json)',
+    )
+    .argument('<new>', 'new products: the same forms as <ref>')
     .description('compare two sets of products; exit 1 on a regression')
     .option('--tolerances <file>', 'tolerance file (YAML or JSON)')
     .option('--json [file]', 'print the JSON report (to stdout, or to <file>)')

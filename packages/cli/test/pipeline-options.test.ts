@@ -279,3 +279,25 @@ describe('pipe build --help', () => {
     );
   });
 });
+
+// Found by helper-142, reading each command's help as a newcomer: compare's arguments were only "a directory, a
+// workspace, or a build id" (last, a prefix and a build record file work too, as docs/ci-regression.md says), log
+// --json said "print JSON" for JSON lines, cache --cache-dir gave no default, and why's argument no description.
+describe('the help of compare, log, cache and why', () => {
+  const helpOf = (...cmd: string[]) =>
+    spawnSync(process.execPath, [PIPE_BIN, ...cmd, '--help'], { encoding: 'utf8' }).stdout.replace(
+      /\s+/g,
+      ' ',
+    );
+
+  it('names every form a compared set may take, and the defaults and formats', () => {
+    expect(helpOf('compare')).toContain(
+      'ref reference products: a directory (--out), a workspace, a build of this workspace (id, unique prefix or last) or a build record file (.pipe/builds/<id>.json)',
+    );
+    expect(helpOf('log')).toContain('--json print one JSON object per build, a line each');
+    expect(helpOf('cache')).toContain(
+      '--cache-dir <dir> cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)',
+    );
+    expect(helpOf('why')).toContain('product-or-target a product file (or a --out copy of one), or a target');
+  });
+});
