@@ -1025,6 +1025,35 @@ targets:
     expect(result.warnings.map((d) => [d.code, d.span?.col])).toEqual([['embedded-input-list', 22]]);
   });
 
+  // Found by helper-142: a Snakemake user's `tr a-z A-Z < {input}` split into words failed at run time only, with
+  // tr's "extra operand '<'" in the task's log; no shell runs a command, so the load says so with the sh -c form.
+  it('warns about a redirect or pipe operator given as an argument (no shell runs a command)', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          up: {command: [tr, a-z, A-Z, '<', '{inputs.t}'], inputs: {t: in.txt}, outputs: {o: o.txt}}
+          ok: {command: [sh, -c, 'tr a-z A-Z < "$1" > "$2"', sh, '{inputs.t}', '{outputs.o}'], inputs: {t: in.txt}, outputs: {o: p.txt}}
+      `,
+      'in.txt': 'x',
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    expect(result.warnings.map((d) => [d.code, d.severity, d.span?.line, d.span?.col, d.message])).toEqual([
+      [
+        'shell-operator-in-command',
+        'warning',
+        3,
+        32,
+        "target 'up' runs with '<' as an argument: no shell runs a command, so the program gets '<' itself, not a redirect",
+      ],
+    ]);
+    expect(result.warnings[0]?.hint).toContain(
+      `[sh, -c, 'prog < "$1" > "$2"', sh, "{inputs.NAME}", "{outputs.NAME}"]`,
+    );
+  });
+
   it('reports a cycle with its path, at the edge that closes it', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': `

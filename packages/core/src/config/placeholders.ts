@@ -118,6 +118,33 @@ export function checkCommand(
     }
   });
   checkArgvFiles(argv, declared, spanOfArg, report);
+  checkShellOperators(argv, declared, spanOfArg, report);
+}
+
+/** Arguments that are a shell's redirection, pipe or list operator, and nothing else. */
+const SHELL_OPERATORS = new Set(['<', '>', '>>', '2>', '2>>', '&>', '2>&1', '|', '|&', '&&', '||', ';', '&']);
+
+/**
+ * A `>`, `<` or `|` of its own in argv (a Snakemake `shell:` line split into words): no shell runs a command, so the
+ * program gets it as an argument (`tr: extra operand '<'`), and what was meant for a redirect is never written.
+ * A warning, not an error: a program may take such a word (`expr 3 > 2`).
+ */
+function checkShellOperators(
+  argv: readonly string[],
+  declared: Declared,
+  spanOfArg: (index: number) => SourceSpan | undefined,
+  report: Report,
+): void {
+  const at = argv.findIndex((arg, i) => i > 0 && SHELL_OPERATORS.has(arg));
+  if (at < 0) return;
+  const op = argv[at]!;
+  report(
+    'shell-operator-in-command',
+    `target '${declared.target}' runs with '${op}' as an argument: no shell runs a command, so the program gets '${op}' itself, not a ${op.includes('|') ? 'pipe' : op.includes('&') || op === ';' ? 'shell list' : 'redirect'}`,
+    spanOfArg(at),
+    `pass the files to the program ("{inputs.NAME}", "{outputs.NAME}"); to redirect or pipe, run a shell with them as its arguments: [sh, -c, 'prog < "$1" > "$2"', sh, "{inputs.NAME}", "{outputs.NAME}"]`,
+    'warning',
+  );
 }
 
 /**
