@@ -57,7 +57,7 @@ export interface StepDefinition<P = Record<string, unknown>> {
    * Absent: any names (a step that writes whatever its target declares).
    */
   outputs?: { required: readonly string[]; optional?: readonly string[] };
-  /** Kernels this step calls; their source hash, compiler and backend enter the task key. */
+  /** Kernels this step calls; their source hash enters the task key, with compiler and backend unless bit-identical. */
   kernels?: string[];
   /**
    * Load what `run` needs, ahead of the first task (a worker thread calls it when warmed). A step whose
