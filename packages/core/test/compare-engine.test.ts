@@ -7,7 +7,7 @@ import type { FileComparator } from '../src/compare/comparator.js';
 import { compareProductDirs, compareProductSets } from '../src/compare/compare.js';
 import { listProductDir } from '../src/compare/product-sets.js';
 import { renderCompareMarkdown } from '../src/compare/render-markdown.js';
-import { renderCompareText } from '../src/compare/render-text.js';
+import { describeDetail, renderCompareText } from '../src/compare/render-text.js';
 import { type CompareReport, renderCompareJson } from '../src/compare/report.js';
 import { parseTolerances, type ToleranceConfig } from '../src/compare/tolerances.js';
 
@@ -306,5 +306,18 @@ describe('renderers', () => {
       'newSha256',
       'details',
     ]);
+  });
+});
+
+// Found by helper-142: the README's `--diff-dir diffs/` printed `diff image diffs//sqrt_ts.fits.gz--0-PRIMARY.png`.
+describe('describeDetail: the diff image path', () => {
+  it('joins a folder given with a trailing slash with one slash', () => {
+    const detail = {
+      item: "HDU 0 'PRIMARY' data",
+      status: 'different' as const,
+      diffImage: { file: 'sqrt_ts.fits.gz--0-PRIMARY.png', width: 100, height: 100, mode: 'map' as const },
+    };
+    expect(describeDetail(detail, 'diffs/')).toContain('diff image diffs/sqrt_ts.fits.gz--0-PRIMARY.png');
+    expect(describeDetail(detail, 'diffs')).toContain('diff image diffs/sqrt_ts.fits.gz--0-PRIMARY.png');
   });
 });

@@ -93,7 +93,9 @@ export function describeDetail(d: DiffDetail, diffDir?: string): string {
     parts.push(text);
   }
   if (d.message) parts.push(d.message);
-  if (d.diffImage) parts.push(`diff image ${diffDir ? `${diffDir}/` : ''}${d.diffImage.file}`);
+  // The folder as the user gave it, `--diff-dir diffs/` (the README's) too: one slash before the file.
+  if (d.diffImage)
+    parts.push(`diff image ${diffDir ? `${diffDir.replace(/\/+$/, '')}/` : ''}${d.diffImage.file}`);
   return `${d.item}: ${parts.join('; ') || d.status}`;
 }
 
