@@ -68,9 +68,11 @@ export interface StepDefinition<P = Record<string, unknown>> {
   /**
    * Do the work. To blame one param value (an id the data does not have, say), throw an Error with a `param`
    * property: the value's path in the params (`['observations', 'obs_ids', 1]`, see {@link ParamPath}). The build
-   * then also says where that value was set: `file:line:col` in the config or pipeline file, or its `--param`.
+   * then says where that value was set instead of the place in the code: `file:line:col` in the config or pipeline
+   * file, or its `--param`.
    */
-  run(ctx: StepContext<P>): Promise<StepResult | undefined> | StepResult | undefined;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a TypeScript `run` that returns nothing has the type void (async: Promise<void>), which undefined does not admit
+  run(ctx: StepContext<P>): Promise<StepResult | undefined | void> | StepResult | undefined | void;
 }
 
 /** A path into a task's params: keys and list indices. */
