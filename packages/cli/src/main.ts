@@ -40,6 +40,10 @@ export function sizeOption(value: string): number {
   return bytes;
 }
 
+/** --param's help: the two forms of a key (packages/core/src/config/README.md). */
+const PARAM_HELP =
+  "override a parameter: TARGET.NAME=value (a target's params), or config.KEY.PATH=value (a config file's value); the value is read as YAML (repeatable)";
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -74,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   const buildLike = (cmd: Command) =>
     cmd
       .option('--config <file>', "parameter file to use instead of the pipeline's config file")
-      .option('--param <key=value>', 'override a parameter (repeatable)', collect, [])
+      .option('--param <key=value>', PARAM_HELP, collect, [])
       .option(
         '--kernels <backend>',
         'kernel backend: native, wasm, js, or auto (the default: $PIPE_KERNELS, else native if built, else wasm)',
@@ -191,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
   const pipelineOptions = (cmd: Command) =>
     cmd
       .option('--config <file>', "parameter file to use instead of the pipeline's config file")
-      .option('--param <key=value>', 'override a parameter (repeatable)', collect, []);
+      .option('--param <key=value>', PARAM_HELP, collect, []);
 
   pipelineOptions(
     program

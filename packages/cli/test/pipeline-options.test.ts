@@ -299,5 +299,10 @@ describe('the help of compare, log, cache and why', () => {
       '--cache-dir <dir> cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)',
     );
     expect(helpOf('why')).toContain('product-or-target a product file (or a --out copy of one), or a target');
+    // --param's keys: a newcomer could not tell report.title=… or config.a.b=… from "override a parameter".
+    for (const cmd of ['build', 'plan', 'watch', 'why', 'graph'])
+      expect(helpOf(cmd)).toContain(
+        "--param <key=value> override a parameter: TARGET.NAME=value (a target's params), or config.KEY.PATH=value (a config file's value); the value is read as YAML (repeatable)",
+      );
   });
 });
