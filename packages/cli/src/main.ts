@@ -229,7 +229,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('log')
-    .description('list builds of this workspace')
+    .description('list builds of this workspace (one that found everything up to date is not recorded)')
     .option('--json', 'print one JSON object per build, a line each')
     .option('-n, --limit <n>', 'show the last n builds', countOption, 20)
     .action(async (_opts, cmd: Command) => {

@@ -295,6 +295,10 @@ describe('the help of compare, log, cache and why', () => {
       'ref reference products: a directory (--out), a workspace, a build of this workspace (id, unique prefix or last) or a build record file (.pipe/builds/<id>.json)',
     );
     expect(helpOf('log')).toContain('--json print one JSON object per build, a line each');
+    // The README's tour runs three builds and pipe log lists two: the up-to-date one is not recorded.
+    expect(helpOf('log')).toContain(
+      'list builds of this workspace (one that found everything up to date is not recorded)',
+    );
     expect(helpOf('cache')).toContain(
       '--cache-dir <dir> cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)',
     );
