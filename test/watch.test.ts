@@ -282,6 +282,37 @@ targets:
     expect(await w.stop()).toBe(0);
   }, 120_000);
 
+  // Found by helper-142: a product deleted just after the first build (`rm` as soon as `pipe watch` printed it) and
+  // before the watcher was armed gave no event, and the baseline taken then held it as missing: it stayed missing
+  // while the watch said it was watching. Here a task ordered after the product's (needs:) deletes it as it ends:
+  // the same moment, every time.
+  it('a product deleted after the first build, before the watcher was armed, is restored', async () => {
+    const RM = "const fs=require('fs');fs.rmSync('out/a.up');fs.writeFileSync(process.argv[1],'done')";
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  copy:
+    inputs: { src: data/a.txt }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.src}", "{outputs.out}"]
+    outputs: { out: out/a.up }
+  clobber:
+    needs: [copy]
+    command: [node, -e, ${JSON.stringify(RM)}, "{outputs.out}"]
+    outputs: { out: out/done.txt }
+`,
+      'data/a.txt': 'abc',
+    });
+    const w = WatchProcess.start(ws, ['copy', 'clobber']);
+    watcher = w;
+    expect((await w.initialBuild()).ran).toEqual(['clobber', 'copy']);
+    const gone = await w.event('change');
+    expect(gone.paths).toEqual([ws.path('out/a.up')]);
+    expect(gone.kinds).toEqual(['product']);
+    expect((await w.buildEnd()).ran).toEqual([]);
+    expect(ws.read('out/a.up')).toBe('ABC');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+
   it('compiles an edited TypeScript step: a type error is a diagnostic, the fix rebuilds', async () => {
     const STEP = (expr: string) => `import { writeFileSync } from 'node:fs';
 export default {

@@ -264,6 +264,17 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
         excluded: [session.layout.dir, session.layout.cacheDir],
       }),
     );
+    // A product deleted after the build put it in place and before the watcher above was armed gave no event, and
+    // the baseline was taken without it: look once at the outputs of the tasks this build ended well (found by
+    // helper-142: `rm` just after `pipe watch` printed its first build left the product missing while it watched).
+    if (result?.ok)
+      for (const r of result.reports.values()) {
+        if (r.state !== 'up-to-date' && r.state !== 'ran' && r.state !== 'restored') continue;
+        for (const out of Object.values(graph.tasks.get(r.id)?.outputs ?? {})) {
+          const file = path.resolve(out);
+          if (set.products.has(file) && !existsSync(file)) queue.push(file);
+        }
+      }
     // A task whose input was edited while it ran kept nothing ("changed during the build"): that edit is a change
     // to build, though the watch baseline taken just now already holds it (the first build's inputs are known only
     // after it). Build again.
