@@ -313,6 +313,38 @@ targets:
     expect(await w.stop()).toBe(0);
   }, 120_000);
 
+  // The same moment for an input: edited after the first build read it and before the watcher was armed, it gave no
+  // event, and the baseline taken at arming held the edit, so the watch sat on a product of the old bytes until the
+  // file changed again. Here a task ordered after the reader's (needs:) rewrites the input as it ends.
+  it('an input edited after the first build read it, before the watcher was armed, is built', async () => {
+    const EDIT =
+      "const fs=require('fs');fs.writeFileSync('data/a.txt','xyz');fs.writeFileSync(process.argv[1],'done')";
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  copy:
+    inputs: { src: data/a.txt }
+    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.src}", "{outputs.out}"]
+    outputs: { out: out/a.up }
+  edit:
+    needs: [copy]
+    command: [node, -e, ${JSON.stringify(EDIT)}, "{outputs.out}"]
+    outputs: { out: out/edited.txt }
+`,
+      'data/a.txt': 'abc',
+    });
+    const w = WatchProcess.start(ws, ['copy', 'edit']);
+    watcher = w;
+    expect((await w.initialBuild()).ran).toEqual(['copy', 'edit']);
+    expect(ws.read('out/a.up')).toBe('ABC');
+    const edited = await w.event('change');
+    expect(edited.paths).toEqual([ws.path('data/a.txt')]);
+    expect(edited.kinds).toEqual(['data']);
+    expect((await w.buildEnd()).ran).toEqual(['copy']);
+    expect(ws.read('out/a.up')).toBe('XYZ');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+
   it('compiles an edited TypeScript step: a type error is a diagnostic, the fix rebuilds', async () => {
     const STEP = (expr: string) => `import { writeFileSync } from 'node:fs';
 export default {

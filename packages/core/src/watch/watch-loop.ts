@@ -123,7 +123,11 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
   let lastPipeline: Pipeline | undefined;
   let backend: string | undefined;
 
-  async function refreshWatch(next: WatchSet): Promise<void> {
+  /**
+   * Aim the watcher at `next`. `editedSinceRead`: whether a file was written after the build just done read it (the
+   * session's hash memo knows the stamp it hashed).
+   */
+  async function refreshWatch(next: WatchSet, editedSinceRead?: (file: string) => boolean): Promise<void> {
     set = next;
     tracker.retain(new Set(set.files.keys()));
     const rearmed = await fsw.update(set);
@@ -132,7 +136,15 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       for (const file of set.files.keys())
         if (tracker.knows(file) && tracker.peek(file) !== 'unchanged') queue.push(file);
     }
-    tracker.baseline(set.files.keys());
+    // A file watched from now on (the first build's inputs are known only after it) that was edited after the build
+    // read it and before the watcher was armed gave no event, and a baseline taken now would hold the edit: it would
+    // be built only at its next change. Left without a baseline, it is a change (created) to build now.
+    const editedUnseen = editedSinceRead
+      ? [...set.files.keys()].filter((file) => !tracker.knows(file) && editedSinceRead(file))
+      : [];
+    const unseen = new Set(editedUnseen);
+    tracker.baseline([...set.files.keys()].filter((file) => !unseen.has(file)));
+    for (const file of editedUnseen) queue.push(file);
   }
 
   /** Recompile, reload, build. Returns 'restart' when the process must be replaced. */
@@ -263,6 +275,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
         kernels,
         excluded: [session.layout.dir, session.layout.cacheDir],
       }),
+      (file) => session.memo.changedSinceHashed(file),
     );
     // A product deleted after the build put it in place and before the watcher above was armed gave no event, and
     // the baseline was taken without it: look once at the outputs of the tasks this build ended well (found by
