@@ -223,7 +223,7 @@ export function pipelineRemote(
 
 /** Why doctor and push have nothing to work on, and what to set. */
 const NO_REMOTE =
-  'no remote cache configured: set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed), or remote_cache: {url} in pipe.yaml';
+  'no remote cache configured: give --remote-cache-url URL, or set PIPE_REMOTE_CACHE (and PIPE_REMOTE_CACHE_TOKEN, PIPE_REMOTE_CACHE_PROTOCOL, PIPE_REMOTE_CACHE_TEAM as needed), or remote_cache: {url} in pipe.yaml';
 
 /** `pipe cache doctor`: test the configured remote (reach, read, write, read back, overwrite, delete). */
 export async function doctorCommand(opts: RemoteCliOptions & GlobalOptions): Promise<number> {
