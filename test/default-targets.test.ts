@@ -26,7 +26,7 @@ describe('commands without a target', () => {
     expect(build.code).toBe(2);
     expect(build.stderr).toBe(
       "pipe build: no target given, and pipe.yaml declares no default (add 'default: [TARGET, ...]' to it)\n" +
-        'targets: raw, plot\n',
+        'targets: raw, plot (pipe targets says what each makes)\n',
     );
     expect(ws.exists('.pipe/builds')).toBe(false);
     const plan = await ws.run(['plan', '--json']);
@@ -36,7 +36,7 @@ describe('commands without a target', () => {
         event: 'error',
         exitCode: 2,
         message:
-          "pipe plan: no target given, and pipe.yaml declares no default (add 'default: [TARGET, ...]' to it)\ntargets: raw, plot",
+          "pipe plan: no target given, and pipe.yaml declares no default (add 'default: [TARGET, ...]' to it)\ntargets: raw, plot (pipe targets says what each makes)",
         diagnostics: [],
       },
     ]);

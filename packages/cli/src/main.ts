@@ -227,6 +227,17 @@ export async function main(argv: string[]): Promise<number> {
       set(await graphCommand(targets, { ...cmd.optsWithGlobals() }));
     });
 
+  pipelineOptions(
+    program
+      .command('targets')
+      .description("list the pipeline's targets: step, fan-out and description (* the default ones)"),
+  )
+    .option('--json', 'print JSON')
+    .action(async (_opts, cmd: Command) => {
+      const { targetsCommand } = await import('./commands/targets.js');
+      set(await targetsCommand({ ...cmd.optsWithGlobals() }));
+    });
+
   program
     .command('log')
     .description('list builds of this workspace (one that found everything up to date is not recorded)')

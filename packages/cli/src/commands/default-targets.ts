@@ -57,7 +57,9 @@ export async function targetsOrDefault(
     EXIT_USAGE,
     [
       `pipe ${command}: no target given, and ${file} declares no default (add 'default: [TARGET, ...]' to it)`,
-      names.length > 0 ? `targets: ${names.join(', ')}` : `${file} declares no targets`,
+      names.length > 0
+        ? `targets: ${names.join(', ')} (pipe targets says what each makes)`
+        : `${file} declares no targets`,
       ...forceHint,
     ].join('\n'),
   );

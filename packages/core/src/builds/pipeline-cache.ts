@@ -50,7 +50,7 @@ import { valueDigest } from '../workspace/value-digest.js';
 import type { OverrideBase } from './param-overrides.js';
 
 export const PIPELINE_CACHE_FORMAT = 'pipe-pipeline-cache';
-export const PIPELINE_CACHE_VERSION = 12;
+export const PIPELINE_CACHE_VERSION = 13;
 /** Graphs kept per entry (one per requested target list, most recent first). */
 const MAX_GRAPHS = 4;
 

@@ -245,6 +245,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     );
   // Only the target's own: the file's `defaults.executor` is read where the build decides, after `--executor`.
   if (doc.executor) target.executor = doc.executor;
+  if (doc.description !== undefined) target.description = doc.description;
   return {
     target,
     source,

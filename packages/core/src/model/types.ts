@@ -104,6 +104,8 @@ export interface Target {
   env: string[];
   resources: Resources;
   executor?: 'local' | 'process' | 'slurm';
+  /** What the target makes, in the author's words (`description:`): `pipe targets` lists it. */
+  description?: string;
   span?: SourceSpan;
 }
 
