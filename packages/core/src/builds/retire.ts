@@ -23,7 +23,7 @@ import type { DepartedTask } from '../plan/planner.js';
 import { sameFileStamp } from '../state/hash-memo.js';
 import { type OutputStamp, type StateData, targetOfTaskId } from '../state/state-file.js';
 
-/** Recorded tasks of `targets` that are not among `current` (task ids of the build), sorted. */
+/** Recorded tasks of `targets` that are not among `current` (task ids of the build), in taskIdOrder. */
 export function departedTasks(
   state: StateData,
   targets: ReadonlySet<string>,
@@ -32,7 +32,30 @@ export function departedTasks(
   const out: string[] = [];
   for (const id of state.tasks.keys()) if (targets.has(targetOfTaskId(id)) && !current.has(id)) out.push(id);
   // In id order, not the order the tasks were recorded in (as they ended): the note and `pipe plan` list them.
-  return out.sort();
+  return out.sort(taskIdOrder);
+}
+
+/** A number in a task id: digits, and a fraction after a point (`0.05`, `23523`). */
+const NUMBER = /(\d+(?:\.\d+)?)/;
+
+/**
+ * Task ids as a reader counts them: the numbers in an id by their value (`scan[2]` before `scan[10]`, `scan[0.05]`
+ * before `scan[0.1]`, `datasets[23523]` before `datasets[110380]`), the text between them and ties (`r007`, `r7`) in
+ * code-unit order. By code unit alone, the first five of 5,000 departed items were scan[0], scan[1000], scan[1001], …,
+ * as if scan[1] to scan[999] had stayed.
+ */
+export function taskIdOrder(a: string, b: string): number {
+  const pa = a.split(NUMBER);
+  const pb = b.split(NUMBER);
+  // split with a group alternates: text, number, text, … (a number at an odd index).
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    const by = i % 2 === 1 ? Number(x) - Number(y) : 0;
+    if (by !== 0) return by;
+    if (x !== y && i % 2 === 0) return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 export interface Retired {
