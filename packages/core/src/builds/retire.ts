@@ -90,6 +90,9 @@ export async function retireTasks(
   return { removed: each.flatMap((t) => t.removed), kept: each.flatMap((t) => t.kept) };
 }
 
+/** Departed tasks a preview (`dryRun`) looks up at once: bounded, as each holds a file open while it reads. */
+const PREVIEW_CONCURRENCY = 16;
+
 /** retireTasks, task by task: what it did (or with `dryRun`, would do) with the outputs of each. */
 export async function retireEach(
   ids: readonly string[],
@@ -112,11 +115,10 @@ export async function retireEach(
     for (const [name, declares] of declaredByTarget) if (name !== target && declares(p)) return true;
     return readAsInput(p) !== undefined;
   };
-  for (const id of ids) {
+  const retireOne = async (id: string): Promise<DepartedTask | undefined> => {
     const record = state.tasks.get(id);
-    if (!record) continue;
+    if (!record) return undefined;
     const retired: DepartedTask = { id, removed: [], kept: [] };
-    each.push(retired);
     // Only a path the target declares now: a task of that name from another pipeline file or an older version of
     // this one (the state is the folder's) wrote elsewhere, and what it wrote is not ours to remove.
     const target = targetOfTaskId(id);
@@ -127,6 +129,23 @@ export async function retireEach(
       await retireOutput(out, held?.outputs, ctx, retired);
     }
     if (!ctx.dryRun) state.tasks.delete(id);
+    return retired;
+  };
+  // A preview changes nothing: its lookups (a manifest and a blob per task, each a round trip to a remote tier) go
+  // PREVIEW_CONCURRENCY at a time; one after the other, 5,000 departed items added seconds to `pipe plan`. A build
+  // removes files and folders: one task at a time.
+  if (ctx.dryRun) {
+    const found: Array<DepartedTask | undefined> = [];
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < ids.length; i = next++) found[i] = await retireOne(ids[i]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(PREVIEW_CONCURRENCY, ids.length) }, lane));
+    return found.filter((t) => t !== undefined);
+  }
+  for (const id of ids) {
+    const retired = await retireOne(id);
+    if (retired) each.push(retired);
   }
   return each;
 }
