@@ -136,16 +136,26 @@ export function madeInOf(provenance: unknown): MadeIn | undefined {
   return made;
 }
 
-/** The most of a step's metadata, as JSON, that a build record keeps (keptMetadata). */
+/** The most of a step's metadata, as JSON, that a build record keeps of one task (keptMetadata). */
 export const KEPT_METADATA_CHARS = 2048;
+/**
+ * The most metadata JSON one build record keeps in all: a fan-out of 5,000 tasks at KEPT_METADATA_CHARS each would
+ * add 10 MB to its record; at the ~80 characters of a dataset's counts and livetime, 5,000 tasks keep theirs.
+ */
+export const KEPT_METADATA_PER_BUILD = 1 << 20;
 
 /**
  * A step's metadata (StepResult.metadata, or a manifest's provenance `metadata`) as a build record keeps it for
  * `pipe why`, which tells it after the cache entry holding it is gone (gc, a budget, a remote entry, a cache dir
  * removed): a non-empty object up to KEPT_METADATA_CHARS of JSON (counts, livetime, the peak; a Slurm job's node and
- * request). Undefined for larger metadata, which only the cache entry holds, so that a fan-out's record stays small.
+ * request), while the build's `budget` (characters left of KEPT_METADATA_PER_BUILD, taken from as kept) lasts.
+ * Undefined for larger metadata, or once the budget is spent, which only the cache entry then holds, so that a
+ * fan-out's record stays small.
  */
-export function keptMetadata(metadata: unknown): Record<string, unknown> | undefined {
+export function keptMetadata(
+  metadata: unknown,
+  budget: { left: number },
+): Record<string, unknown> | undefined {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return undefined;
   if (Object.keys(metadata).length === 0) return undefined;
   let text: string | undefined;
@@ -154,9 +164,9 @@ export function keptMetadata(metadata: unknown): Record<string, unknown> | undef
   } catch {
     return undefined;
   }
-  return text !== undefined && text.length <= KEPT_METADATA_CHARS
-    ? (metadata as Record<string, unknown>)
-    : undefined;
+  if (text === undefined || text.length > KEPT_METADATA_CHARS || text.length > budget.left) return undefined;
+  budget.left -= text.length;
+  return metadata as Record<string, unknown>;
 }
 
 /** The warnings a manifest's provenance record holds (none when it has none, or is not pipe's). */

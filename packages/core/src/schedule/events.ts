@@ -43,7 +43,8 @@ export interface TaskReport {
   madeIn?: MadeIn;
   /**
    * Ran or restored: what its step said of its work (StepResult.metadata, from the run or its cache entry's
-   * provenance) when small (provenance/record.ts keptMetadata), kept for `pipe why` after the entry has left the cache.
+   * provenance) when small and within the build's budget (provenance/record.ts keptMetadata), kept for `pipe why`
+   * after the entry has left the cache.
    */
   metadata?: Record<string, unknown>;
   /** Failed because an input changed while it ran (its outputs were thrown away): another build makes it. */

@@ -29,7 +29,13 @@ import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutpu
 import { KnownOutputs } from '../plan/known-outputs.js';
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
 import { type Reason, renderReason } from '../plan/reasons.js';
-import { keptMetadata, madeInOf, provenanceRecord, provenanceWarnings } from '../provenance/record.js';
+import {
+  KEPT_METADATA_PER_BUILD,
+  keptMetadata,
+  madeInOf,
+  provenanceRecord,
+  provenanceWarnings,
+} from '../provenance/record.js';
 import { sameFileStamp, statIfThere } from '../state/hash-memo.js';
 import { previousRecord, recordedTargets, type StateData, type TaskRecord } from '../state/state-file.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
@@ -115,6 +121,8 @@ class Scheduler {
   private readonly expandedItems: Map<string, TaskItem[]>;
   /** Whether a target had tasks recorded when the build began (DecideContext.recordedTarget). */
   private readonly recordedTarget: (target: string) => boolean;
+  /** Characters of step metadata the build record may still keep (provenance/record.ts keptMetadata). */
+  private readonly metadataBudget = { left: KEPT_METADATA_PER_BUILD };
   /** Tasks submitted to a batch executor before their upstream finished: their decision, once made. */
   private readonly speculative = new Map<
     string,
@@ -599,7 +607,7 @@ class Scheduler {
       ...(warnings ? { warnings } : {}),
     });
     const madeIn = madeInOf(decision.manifest.provenance);
-    const metadata = keptMetadata(decision.manifest.provenance['metadata']);
+    const metadata = keptMetadata(decision.manifest.provenance['metadata'], this.metadataBudget);
     this.report({
       id,
       key: decision.key,
@@ -960,7 +968,7 @@ class Scheduler {
       ...(outcome.items ? { items: outcome.items } : {}),
       ...(warned.length > 0 ? { warnings: warned } : {}),
     });
-    const metadata = keptMetadata(outcome.metadata);
+    const metadata = keptMetadata(outcome.metadata, this.metadataBudget);
     this.report({
       id,
       state: 'ran',
