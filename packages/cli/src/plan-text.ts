@@ -240,7 +240,9 @@ function departedLines(departed: readonly DepartedTask[], all: boolean): string[
       );
     if (removed.length === 0 && kept.length === 0)
       lines.push(
-        `              no longer in the pipeline: a build that succeeds forgets ${members ? 'their records' : 'its record'} (no output to remove)`,
+        // Not "no output": an output the target no longer declares (its path template edited), or that another task
+        // writes now, is left where it is, as is one already gone (builds/retire.ts).
+        `              no longer in the pipeline: a build that succeeds forgets ${members ? 'their records' : 'its record'} and removes no file (${members ? 'their' : 'its'} recorded outputs are gone, or no longer ${members ? 'theirs' : 'its own'})`,
       );
   }
   return lines;

@@ -219,6 +219,14 @@ describe('planToText: tasks no longer in the pipeline', () => {
     );
   });
 
+  it('with no output of its own left (its path template edited): its record is forgotten, no file removed', () => {
+    // Not "no output to remove": the files it wrote may well be there, left where they are.
+    const edited: Plan = { ...plan, departed: [{ id: 'calib[f2]', removed: [], kept: [] }] };
+    expect(planToText(edited, false)).toContain(
+      'departed    calib[f2]\n              no longer in the pipeline: a build that succeeds forgets its record and removes no file (its recorded outputs are gone, or no longer its own)\n',
+    );
+  });
+
   it('are listed under --json', () => {
     expect(planToJson(plan).departed).toEqual(departed);
     expect(planToJson({ ...plan, departed: undefined }).departed).toEqual([]);
