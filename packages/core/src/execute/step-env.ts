@@ -12,16 +12,32 @@ export const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
  * The locale's variables besides LANG, as POSIX's setlocale reads them: LC_ALL over each category's LC_CTYPE,
  * LC_COLLATE, LC_NUMERIC, …, over LANG. All of them pass with LANG, or none would make sense: LANG alone let a
  * command sort per LANG under a shell's LC_ALL=C. Like LANG, not in a key (list them under `env:` for that).
- * LANGUAGE (GNU gettext's list of message languages) is no locale variable and does not pass.
+ * Named one by one, POSIX's and glibc's categories: not every LC_ name (LC_TERMINAL, which iTerm2 sets and ssh's
+ * `SendEnv LC_*` forwards, names a terminal, no locale), nor LANGUAGE (GNU gettext's list of message languages).
  */
-const LOCALE_CATEGORY = /^LC_[A-Z]+$/;
+const LOCALE_VARIABLES = new Set([
+  'LC_ALL',
+  'LC_COLLATE',
+  'LC_CTYPE',
+  'LC_MESSAGES',
+  'LC_MONETARY',
+  'LC_NUMERIC',
+  'LC_TIME',
+  // glibc's own categories.
+  'LC_ADDRESS',
+  'LC_IDENTIFICATION',
+  'LC_MEASUREMENT',
+  'LC_NAME',
+  'LC_PAPER',
+  'LC_TELEPHONE',
+]);
 
 /** The names of `env`'s variables a task sees besides its target's `env:`: PASSED_ENV, and the locale's that are set. */
 export function passedEnvNames(env: NodeJS.ProcessEnv = process.env): string[] {
   return [
     ...PASSED_ENV,
     ...Object.keys(env)
-      .filter((n) => LOCALE_CATEGORY.test(n))
+      .filter((n) => LOCALE_VARIABLES.has(n))
       .sort(),
   ];
 }
