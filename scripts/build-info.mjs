@@ -16,11 +16,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(process.argv[2] ?? path.join(here, '..'));
 const out = path.resolve(process.argv[3] ?? path.join(repo, 'packages', 'core', 'dist', 'build-info.json'));
 
+// GIT_OPTIONAL_LOCKS=0: `git status` otherwise refreshes the index and writes it back under index.lock, and a git
+// command the user runs meanwhile (a commit in another terminal, an editor's) fails on that lock. Only read here.
 function git(...args) {
   try {
     return execFileSync('git', ['-C', repo, ...args], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
     });
   } catch {
     return undefined;

@@ -55,6 +55,22 @@ it('is the version of the core package, and the commit it was built from', () =>
   expect(version()).toBe(`2.3.4+g${head.slice(0, 12)}.modified`);
 });
 
+it('asks git without writing its index: a git command run meanwhile finds no index.lock', () => {
+  write('packages/core/package.json', '{"version": "2.3.4"}');
+  write('packages/core/src/a.ts', 'export {};\n');
+  git('init', '-q');
+  git('add', '.');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'first');
+  // A source touched, its bytes the same: the index's stat data is stale, which `git status` would write back.
+  const index = path.join(dir, '.git', 'index');
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(index, past, past);
+  const later = new Date(Date.now() - 30_000);
+  utimesSync(path.join(dir, 'packages/core/src/a.ts'), later, later);
+  expect(buildInfo()).not.toHaveProperty('modified');
+  expect(Math.abs(statSync(index).mtimeMs - past.getTime())).toBeLessThan(1);
+});
+
 it('is the package version alone outside a git checkout, and rewrites the build info only when it changes', () => {
   write('packages/core/package.json', '{"version": "2.3.4"}');
   expect(buildInfo()).toEqual({ format: 'pipe-build-info', version: 1 });
