@@ -31,7 +31,7 @@ describe('an explicit !!float', () => {
       {
         severity: 'error',
         message:
-          '!!float abc: not a number (gammapy\'s YAML reader refuses it: "could not convert string to float")',
+          '!!float abc: not a number (the float tag takes a number\'s text; PyYAML, gammapy\'s config reader, refuses it too: "could not convert string to float")',
         span: { line: 2, col: 4 },
       },
     ]);

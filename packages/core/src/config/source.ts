@@ -63,8 +63,9 @@ const EXPLICIT_FLOAT = {
       // Base 60, the last part the units: 1:30.5 is 90.5.
       return sign * parts.reduce((sum, part) => sum * 60 + number(part), 0);
     }
+    // Said of pipe.yaml files too (this reader is theirs as well as gammapy configs'): not "gammapy refuses it" alone.
     onError(
-      `!!float ${text}: not a number (gammapy's YAML reader refuses it: "could not convert string to float")`,
+      `!!float ${text}: not a number (the float tag takes a number's text; PyYAML, gammapy's config reader, refuses it too: "could not convert string to float")`,
     );
     return text;
   },
