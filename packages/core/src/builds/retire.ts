@@ -41,8 +41,8 @@ const NUMBER = /(\d+(?:\.\d+)?)/;
 /**
  * Task ids as a reader counts them: the numbers in an id by their value (`scan[2]` before `scan[10]`, `scan[0.05]`
  * before `scan[0.1]`, `datasets[23523]` before `datasets[110380]`), the text between them and ties (`r007`, `r7`) in
- * code-unit order. By code unit alone, the first five of 5,000 departed items were scan[0], scan[1000], scan[1001], …,
- * as if scan[1] to scan[999] had stayed.
+ * code-unit order. By code unit alone, the first five of 5,000 departed items were scan[0], scan[1000],
+ * scan[1001], …, as if scan[1] to scan[999] had stayed.
  */
 export function taskIdOrder(a: string, b: string): number {
   const pa = a.split(NUMBER);

@@ -28,8 +28,9 @@ const KILL_GRACE_MS = 2000;
 const LINGER_GRACE_MS = 1000;
 
 /**
- * A command's environment: PATH/HOME/TMPDIR, the locale (LANG, LC_ALL, LC_*: step-env.ts), `PIPE_CPUS` (the cpus its target asks for, 1 by default: size a
- * thread pool with it), and its declared `env:`. Only the declared ones enter the key.
+ * A command's environment: PATH/HOME/TMPDIR, the locale (LANG, LC_ALL, the LC_ categories: step-env.ts),
+ * `PIPE_CPUS` (the cpus its target asks for, 1 by default: size a thread pool with it), and its declared `env:`. Only
+ * the declared ones enter the key.
  */
 export function taskEnv(declared: Record<string, string>, cpus?: number): Record<string, string> {
   const env: Record<string, string> = {};

@@ -36,7 +36,10 @@ export interface ExecTask {
   /** Final output paths (absolute) by output name. */
   outputs: Record<string, string>;
   params: Record<string, unknown>;
-  /** Values of the declared `env:` variables: the only environment a task sees besides PATH/HOME/TMPDIR and the locale (LANG, LC_*). */
+  /**
+   * Values of the declared `env:` variables: the only environment a task sees besides PATH/HOME/TMPDIR and the locale
+   * (LANG, LC_ALL, the LC_ categories: execute/step-env.ts).
+   */
   env: Record<string, string>;
   item?: TaskItem;
   resources: Resources;
