@@ -4,7 +4,8 @@
  * the checkout's packages were modified (`0.1.0+g1a2b3c4d5e6f`, `0.1.0+g1a2b3c4d5e6f.modified`, semver's build
  * metadata). The commit is recorded by `npm run build` (scripts/build-info.mjs → dist/build-info.json), not asked of
  * git at each command; a build info absent or unreadable leaves the package's version alone. Read once, when first
- * asked (a no-op build that records nothing does not read it).
+ * asked: two small files. A no-op build the fast path answers does not read them; the full path does (`--version`
+ * for commander, the pipeline cache's key).
  */
 import { readFileSync } from 'node:fs';
 
