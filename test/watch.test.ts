@@ -282,29 +282,35 @@ targets:
     expect(await w.stop()).toBe(0);
   }, 120_000);
 
-  // Found by helper-142: a product deleted just after the first build (`rm` as soon as `pipe watch` printed it) and
-  // before the watcher was armed gave no event, and the baseline taken then held it as missing: it stayed missing
-  // while the watch said it was watching. Here a task ordered after the product's (needs:) deletes it as it ends:
-  // the same moment, every time.
-  it('a product deleted after the first build, before the watcher was armed, is restored', async () => {
-    const RM = "const fs=require('fs');fs.rmSync('out/a.up');fs.writeFileSync(process.argv[1],'done')";
-    const ws = new Workspace({
+  /**
+   * The moment between the first build and the watcher's arming (the first build's files are watched only once it
+   * has run): `copy` reads data/a.txt, and `then`, ordered after it (needs:), runs `js` as it ends — the same moment,
+   * every time.
+   */
+  const afterFirstCopy = (js: string) =>
+    new Workspace({
       'pipe.yaml': `version: 1
 targets:
   copy:
     inputs: { src: data/a.txt }
     command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.src}", "{outputs.out}"]
     outputs: { out: out/a.up }
-  clobber:
+  then:
     needs: [copy]
-    command: [node, -e, ${JSON.stringify(RM)}, "{outputs.out}"]
+    command: [node, -e, ${JSON.stringify(`const fs=require('fs');${js};fs.writeFileSync(process.argv[1],'done')`)}, "{outputs.out}"]
     outputs: { out: out/done.txt }
 `,
       'data/a.txt': 'abc',
     });
-    const w = WatchProcess.start(ws, ['copy', 'clobber']);
+
+  // Found by helper-142: a product deleted just after the first build (`rm` as soon as `pipe watch` printed it) and
+  // before the watcher was armed gave no event, and the baseline taken then held it as missing: it stayed missing
+  // while the watch said it was watching.
+  it('a product deleted after the first build, before the watcher was armed, is restored', async () => {
+    const ws = afterFirstCopy("fs.rmSync('out/a.up')");
+    const w = WatchProcess.start(ws, ['copy', 'then']);
     watcher = w;
-    expect((await w.initialBuild()).ran).toEqual(['clobber', 'copy']);
+    expect((await w.initialBuild()).ran).toEqual(['copy', 'then']);
     const gone = await w.event('change');
     expect(gone.paths).toEqual([ws.path('out/a.up')]);
     expect(gone.kinds).toEqual(['product']);
@@ -315,27 +321,12 @@ targets:
 
   // The same moment for an input: edited after the first build read it and before the watcher was armed, it gave no
   // event, and the baseline taken at arming held the edit, so the watch sat on a product of the old bytes until the
-  // file changed again. Here a task ordered after the reader's (needs:) rewrites the input as it ends.
+  // file changed again.
   it('an input edited after the first build read it, before the watcher was armed, is built', async () => {
-    const EDIT =
-      "const fs=require('fs');fs.writeFileSync('data/a.txt','xyz');fs.writeFileSync(process.argv[1],'done')";
-    const ws = new Workspace({
-      'pipe.yaml': `version: 1
-targets:
-  copy:
-    inputs: { src: data/a.txt }
-    command: [node, -e, ${JSON.stringify(UPPER)}, "{inputs.src}", "{outputs.out}"]
-    outputs: { out: out/a.up }
-  edit:
-    needs: [copy]
-    command: [node, -e, ${JSON.stringify(EDIT)}, "{outputs.out}"]
-    outputs: { out: out/edited.txt }
-`,
-      'data/a.txt': 'abc',
-    });
-    const w = WatchProcess.start(ws, ['copy', 'edit']);
+    const ws = afterFirstCopy("fs.writeFileSync('data/a.txt','xyz')");
+    const w = WatchProcess.start(ws, ['copy', 'then']);
     watcher = w;
-    expect((await w.initialBuild()).ran).toEqual(['copy', 'edit']);
+    expect((await w.initialBuild()).ran).toEqual(['copy', 'then']);
     expect(ws.read('out/a.up')).toBe('ABC');
     const edited = await w.event('change');
     expect(edited.paths).toEqual([ws.path('data/a.txt')]);
