@@ -190,9 +190,15 @@ export interface OpenTemp {
  */
 export async function writeTemp(dest: string, data: Uint8Array, mode = 0o644): Promise<OpenTemp> {
   const path = tempPathFor(dest);
-  const fd = await new Promise<number>((resolve, reject) =>
-    openCb(path, 'wx', mode, (error, fd) => (error ? reject(error) : resolve(fd))),
-  );
+  await openingSlot();
+  let fd: number;
+  try {
+    fd = await new Promise<number>((resolve, reject) =>
+      openCb(path, 'wx', mode, (error, fd) => (error ? reject(error) : resolve(fd))),
+    );
+  } finally {
+    openingDone();
+  }
   try {
     let off = 0;
     while (off < data.byteLength) off += writeSync(fd, data, off, data.byteLength - off);
@@ -203,6 +209,33 @@ export async function writeTemp(dest: string, data: Uint8Array, mode = 0o644): P
     throw e;
   }
   return { path, fd };
+}
+
+/**
+ * Opens of writeTemp in flight at most. The thread pool opens a file as soon as it is asked, and the descriptor is
+ * this process's from then on, while the callback that hands it on waits for this thread: a burst of stores (a
+ * 100,000-task fan-out ending its tasks faster than this thread stores them) asked for thousands of opens at once,
+ * and the descriptors waiting for their callbacks ran the process into its limit (EMFILE at 20,000: manifests not
+ * stored, tasks failed). The rest wait here, without a descriptor.
+ */
+const MAX_OPENING = 64;
+let opening = 0;
+const waitingToOpen: Array<() => void> = [];
+
+/** Wait for an opening slot (taken when this resolves). */
+function openingSlot(): Promise<void> {
+  if (opening < MAX_OPENING) {
+    opening++;
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => waitingToOpen.push(resolve));
+}
+
+/** Give the slot to the next waiter, or back. */
+function openingDone(): void {
+  const next = waitingToOpen.shift();
+  if (next) next();
+  else opening--;
 }
 
 function closeQuietly(fd: number): void {
