@@ -3,7 +3,7 @@
  * --list and `just --list` answer: what is there to build here, before reading the YAML (or the config file that
  * made some of them).
  */
-import type { ForeachSpec, Target } from '@pipe/core';
+import { type ForeachSpec, relPath, type Target } from '@pipe/core';
 import { type GlobalOptions, loadForCommand } from '../context.js';
 
 /** A target's fan-out in words: one task per what. */
@@ -17,11 +17,9 @@ function fanOut(foreach: ForeachSpec | undefined): string | undefined {
 /** The step as a user wrote it: a registered name, the module's file, or the command's program. */
 function stepOf(target: Target, root: string): string {
   if (target.command) return `command: ${target.command[0] ?? ''}`;
-  if (target.stepModule && target.step === target.stepModule)
-    return target.stepModule.startsWith(`${root}/`)
-      ? target.stepModule.slice(root.length + 1)
-      : target.stepModule;
-  return target.step;
+  return target.stepModule && target.step === target.stepModule
+    ? relPath(root, target.stepModule)
+    : target.step;
 }
 
 export async function targetsCommand(opts: GlobalOptions & { json?: boolean }): Promise<number> {
@@ -32,14 +30,17 @@ export async function targetsCommand(opts: GlobalOptions & { json?: boolean }): 
   }
   const { pipeline } = loaded;
   const defaults = new Set(pipeline.defaultTargets ?? []);
-  const rows = [...pipeline.targets.values()].map((t) => ({
-    name: t.name,
-    step: stepOf(t, pipeline.root),
-    ...(fanOut(t.foreach) ? { foreach: fanOut(t.foreach) } : {}),
-    ...(t.description ? { description: t.description } : {}),
-    default: defaults.has(t.name),
-    outputs: Object.values(t.outputs),
-  }));
+  const rows = [...pipeline.targets.values()].map((t) => {
+    const foreach = fanOut(t.foreach);
+    return {
+      name: t.name,
+      step: stepOf(t, pipeline.root),
+      ...(foreach ? { foreach } : {}),
+      ...(t.description ? { description: t.description } : {}),
+      default: defaults.has(t.name),
+      outputs: Object.values(t.outputs),
+    };
+  });
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ targets: rows })}\n`);
     return 0;
