@@ -75,6 +75,23 @@ function standardTagName(source: string): string | undefined {
   return /^!!([\w-]+)$/.exec(source)?.[1] ?? /^!<tag:yaml\.org,2002:([\w-]+)>$/.exec(source)?.[1];
 }
 
+/** What makes a time astropy's Time refuses as text, and how to write it so that gammapy reads it. */
+const TEXT_TIMES = [
+  {
+    pattern: OFFSET_TIME,
+    what: 'a UTC offset',
+    hint: (_: string, quoted: boolean) =>
+      quoted
+        ? 'write it unquoted (PyYAML then reads a time in that zone), or as UTC without the offset'
+        : 'write the offset as +HH:MM after the seconds (2006-07-30T04:40:00+04:00), or the time in UTC',
+  },
+  {
+    pattern: LOWER_T_TIME,
+    what: 'a lower-case t',
+    hint: (content: string) => `write a capital T (${content.replace('t', 'T')})`,
+  },
+];
+
 /** PyYAML's YAML 1.1 octal integer (resolver.py: `[-+]?0[0-7_]+`). */
 const OCTAL = /^[-+]?0[0-7_]+$/;
 
@@ -135,37 +152,19 @@ export function pyyamlTextIssues(text: string, tokens: YamlTokens): TextIssue[] 
           message: `the tag ${token.source}: gammapy's YAML reader (PyYAML's safe loader) has no constructor for it and refuses the config`,
           hint: 'remove the tag (a value needs none in a gammapy config)',
         });
-      // A time with a UTC offset is a datetime in that zone for gammapy only as PyYAML reads it unquoted; as text
-      // (quoted, or an offset PyYAML's timestamp does not take: -0130, no seconds) astropy's Time refuses it.
       const quoted = token.type === 'double-quoted-scalar' || token.type === 'single-quoted-scalar';
       const content = quoted ? token.source.slice(1, -1) : token.source;
-      // Text for PyYAML: quoted, or tagged !!str.
-      const text11 = quoted || tag === 'str';
-      if (
-        (quoted || token.type === 'scalar') &&
-        OFFSET_TIME.test(content) &&
-        (text11 || !PYYAML_TIMESTAMP.test(content))
-      )
-        issues.push({
-          offset: token.offset,
-          length: token.source.length,
-          message: `${token.source} is text with a UTC offset for gammapy's YAML reader (PyYAML), which astropy's Time refuses: gammapy refuses the config`,
-          hint: quoted
-            ? `write it unquoted (PyYAML then reads a time in that zone), or as UTC without the offset`
-            : 'write the offset as +HH:MM after the seconds (2006-07-30T04:40:00+04:00), or the time in UTC',
-        });
-      // 2004-12-04t22:00:00: a datetime for PyYAML unquoted and with its seconds, as text astropy's Time refuses it.
-      if (
-        (quoted || token.type === 'scalar') &&
-        LOWER_T_TIME.test(content) &&
-        (text11 || !PYYAML_TIMESTAMP.test(content))
-      )
-        issues.push({
-          offset: token.offset,
-          length: token.source.length,
-          message: `${token.source} is text with a lower-case t for gammapy's YAML reader (PyYAML), which astropy's Time refuses: gammapy refuses the config`,
-          hint: `write a capital T (${content.replace('t', 'T')})`,
-        });
+      // A time is a datetime for gammapy only as PyYAML's timestamp reads it, unquoted: as text (quoted, tagged !!str,
+      // or a form the timestamp does not take) astropy's Time refuses a UTC offset (-0130, no seconds) and a t.
+      if ((quoted || token.type === 'scalar') && (quoted || tag === 'str' || !PYYAML_TIMESTAMP.test(content)))
+        for (const { pattern, what, hint } of TEXT_TIMES)
+          if (pattern.test(content))
+            issues.push({
+              offset: token.offset,
+              length: token.source.length,
+              message: `${token.source} is text with ${what} for gammapy's YAML reader (PyYAML), which astropy's Time refuses: gammapy refuses the config`,
+              hint: hint(content, quoted),
+            });
       if (token.type === 'scalar' && tag !== 'str' && DATE.test(token.source))
         issues.push({
           offset: token.offset,
