@@ -40,6 +40,9 @@ export interface ReadOptions {
   duplicateKeys?: 'error' | 'last';
 }
 
+/** What Python's float() reads, case folded and unsigned (one base-60 part of PyYAML's float). */
+const PY_FLOAT = /^(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?|inf|infinity|nan)$/;
+
 /**
  * An explicit `!!float` tag, read as PyYAML (gammapy's config reader) and YAML 1.2's core schema read it: any float
  * text, an integer's too (`!!float 3` is 3.0), `.inf`/`.nan`, underscores between digits, and YAML 1.1's base 60
@@ -55,7 +58,6 @@ const EXPLICIT_FLOAT = {
     if (value.startsWith('-') || value.startsWith('+')) value = value.slice(1);
     if (value === '.inf') return sign * Number.POSITIVE_INFINITY;
     if (value === '.nan') return Number.NaN;
-    const PY_FLOAT = /^(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?|inf|infinity|nan)$/;
     const parts = value.split(':');
     if (parts.every((part) => PY_FLOAT.test(part))) {
       const number = (part: string) =>
