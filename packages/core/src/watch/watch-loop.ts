@@ -124,10 +124,10 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
   let backend: string | undefined;
 
   /**
-   * Aim the watcher at `next`. `editedSinceRead`: whether a file was written after the build just done read it (the
-   * session's hash memo knows the stamp it hashed).
+   * Aim the watcher at `next`. `changedSinceBuild`: whether the build just done left a file otherwise than it saw it
+   * (see cycle).
    */
-  async function refreshWatch(next: WatchSet, editedSinceRead?: (file: string) => boolean): Promise<void> {
+  async function refreshWatch(next: WatchSet, changedSinceBuild?: (file: string) => boolean): Promise<void> {
     set = next;
     tracker.retain(new Set(set.files.keys()));
     const rearmed = await fsw.update(set);
@@ -136,15 +136,17 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       for (const file of set.files.keys())
         if (tracker.knows(file) && tracker.peek(file) !== 'unchanged') queue.push(file);
     }
-    // A file watched from now on (the first build's inputs are known only after it) that was edited after the build
-    // read it and before the watcher was armed gave no event, and a baseline taken now would hold the edit: it would
-    // be built only at its next change. Left without a baseline, it is a change (created) to build now.
-    const editedUnseen = editedSinceRead
-      ? [...set.files.keys()].filter((file) => !tracker.knows(file) && editedSinceRead(file))
+    // A file watched from now on (the first build's files are known only after it) that changed after the build and
+    // before the watcher was armed gave no event, and a baseline taken now would hold the change: it would be built
+    // only at its next change. Left without a baseline, it is a change to build now.
+    const missed = changedSinceBuild
+      ? [...new Set([...set.files.keys(), ...set.products])].filter(
+          (file) => !tracker.knows(file) && changedSinceBuild(file),
+        )
       : [];
-    const unseen = new Set(editedUnseen);
+    const unseen = new Set(missed);
     tracker.baseline([...set.files.keys()].filter((file) => !unseen.has(file)));
-    for (const file of editedUnseen) queue.push(file);
+    for (const file of missed) queue.push(file);
   }
 
   /** Recompile, reload, build. Returns 'restart' when the process must be replaced. */
@@ -267,6 +269,15 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       ? [...kernelNames].sort().map((name) => ({ name, ...tools.sourceFiles(name) }))
       : [];
     const targetNames = new Set([...[...graph.tasks.values()].map((t) => t.target), ...graph.pending]);
+    // What the build left otherwise than it saw (before the watcher was armed): an input written after the build
+    // read it (the hash memo's stamp), a product of a task it ended well that is gone (found by helper-142: `rm` just
+    // after `pipe watch` printed its first build left the product missing while it watched).
+    const delivered = new Set<string>();
+    if (result?.ok)
+      for (const r of result.reports.values())
+        if (r.state === 'up-to-date' || r.state === 'ran' || r.state === 'restored')
+          for (const out of Object.values(graph.tasks.get(r.id)?.outputs ?? {}))
+            delivered.add(path.resolve(out));
     await refreshWatch(
       computeWatchSet({
         pipeline: session.pipeline,
@@ -275,19 +286,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
         kernels,
         excluded: [session.layout.dir, session.layout.cacheDir],
       }),
-      (file) => session.memo.changedSinceHashed(file),
+      (file) => session.memo.changedSinceHashed(file) || (delivered.has(file) && !existsSync(file)),
     );
-    // A product deleted after the build put it in place and before the watcher above was armed gave no event, and
-    // the baseline was taken without it: look once at the outputs of the tasks this build ended well (found by
-    // helper-142: `rm` just after `pipe watch` printed its first build left the product missing while it watched).
-    if (result?.ok)
-      for (const r of result.reports.values()) {
-        if (r.state !== 'up-to-date' && r.state !== 'ran' && r.state !== 'restored') continue;
-        for (const out of Object.values(graph.tasks.get(r.id)?.outputs ?? {})) {
-          const file = path.resolve(out);
-          if (set.products.has(file) && !existsSync(file)) queue.push(file);
-        }
-      }
     // A task whose input was edited while it ran kept nothing ("changed during the build"): that edit is a change
     // to build, though the watch baseline taken just now already holds it (the first build's inputs are known only
     // after it). Build again.
