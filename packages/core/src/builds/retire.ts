@@ -20,6 +20,7 @@ import { rawInputReader } from '../graph/raw-inputs.js';
 import type { Pipeline } from '../model/types.js';
 import type { PlanIO } from '../plan/decide.js';
 import type { DepartedTask } from '../plan/planner.js';
+import { inBatches } from '../schedule/in-batches.js';
 import { sameFileStamp } from '../state/hash-memo.js';
 import { type OutputStamp, type StateData, targetOfTaskId } from '../state/state-file.js';
 
@@ -134,15 +135,8 @@ export async function retireEach(
   // A preview changes nothing: its lookups (a manifest and a blob per task, each a round trip to a remote tier) go
   // PREVIEW_CONCURRENCY at a time; one after the other, 5,000 departed items added seconds to `pipe plan`. A build
   // removes files and folders: one task at a time.
-  if (ctx.dryRun) {
-    const found: Array<DepartedTask | undefined> = [];
-    let next = 0;
-    const lane = async () => {
-      for (let i = next++; i < ids.length; i = next++) found[i] = await retireOne(ids[i]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(PREVIEW_CONCURRENCY, ids.length) }, lane));
-    return found.filter((t) => t !== undefined);
-  }
+  if (ctx.dryRun)
+    return (await inBatches(ids, PREVIEW_CONCURRENCY, retireOne)).filter((t) => t !== undefined);
   for (const id of ids) {
     const retired = await retireOne(id);
     if (retired) each.push(retired);

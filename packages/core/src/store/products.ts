@@ -12,6 +12,7 @@ import type { CacheBackend, CacheFailure, FileIdentity, Manifest, ManifestOutput
 import { identityOf, restoredMode } from '@pipe/cache/types';
 import type { OutputFailure } from '../execute/executor.js';
 import type { Task, TaskItem } from '../model/types.js';
+import { inBatches } from '../schedule/in-batches.js';
 import { stampOf } from '../state/hash-memo.js';
 import type { OutputStamp } from '../state/state-file.js';
 import { nearestExisting, relPath } from '../workspace/layout.js';
@@ -157,18 +158,6 @@ function thrownText(error: unknown): string {
 
 /** Blobs of one task stored at once (a remote tier uploads each: a task with thousands of outputs waits its turn). */
 const STORE_CONCURRENCY = 16;
-
-/** `fn` over `items`, at most `n` at a time, results in the order of `items`. */
-async function inBatches<T, R>(
-  items: readonly T[],
-  n: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += n)
-    results.push(...(await Promise.all(items.slice(i, i + n).map((item, k) => fn(item, i + k)))));
-  return results;
-}
 
 /**
  * Outputs from this size on are renamed on the thread pool: renaming over an earlier product makes ext4 (auto_da_alloc)
