@@ -33,6 +33,18 @@ function withBkgRowToMissingFile(index: Buffer): Buffer {
   throw new Error('no bkg row of run 23526');
 }
 
+/** The HDU index with run 23526's BKG row moved to run 23527 (not in the obs index): 23526 has no BKG row. */
+function withoutBkgRow(index: Buffer): Buffer {
+  const name = Buffer.from('hess_dl3_dr1_obs_id_023526.fits.gz', 'latin1');
+  for (let at = index.indexOf(name); at >= 0; at = index.indexOf(name, at + 1))
+    if (index.subarray(at - 19, at - 16).toString('latin1') === 'bkg') {
+      const out = Buffer.from(index);
+      out.writeBigInt64BE(23527n, at - 27);
+      return out;
+    }
+  throw new Error('no bkg row of run 23526');
+}
+
 /** The Crab config without a background map (and without bkg in required_irf), as nobkg.yaml. */
 function writeNoBackgroundConfig(ws: Workspace): void {
   const crab = ws.read('pipelines/excess_map/crab.yaml');
@@ -118,5 +130,38 @@ describe('an HDU index whose BKG row names a missing file', () => {
     );
     // The failed build leaves the earlier build's products as they were.
     if (before) expect(readFileSync(ws.path('products/excess_map/counts.fits.gz')).equals(before)).toBe(true);
+  });
+});
+
+describe('an HDU index without a BKG row for a run', () => {
+  // gammapy 1.0 keeps the run when required_irf leaves out bkg, and its MapDatasetMaker then fails on the missing
+  // background ("'NoneType' object has no attribute 'interp_missing_data'"). pipe made that run's background map all
+  // zero without a word, which then masked nothing (test/excess-map-zero-background-run.test.ts).
+  let ws: Workspace;
+  const INDEX = 'pipelines/excess_map/data/hess-dl3-dr1/hdu-index.fits.gz';
+  beforeAll(() => {
+    ws = crabWorkspace();
+    writeFileSync(ws.path(INDEX), gzipSync(withoutBkgRow(gunzipSync(readFileSync(ws.path(INDEX))))));
+    writeNoBackgroundConfig(ws);
+  });
+  afterAll(() => ws?.remove('.'));
+
+  it('serves an analysis without a background map', async () => {
+    const r = await ws.run(['build', 'excess_map', '--config', 'nobkg.yaml']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('fails the run, naming map_selection, when the analysis makes a background map', async () => {
+    ws.write(
+      'bkg-not-required.yaml',
+      ws
+        .read('pipelines/excess_map/crab.yaml')
+        .replace('required_irf: [aeff, edisp, psf, bkg]', 'required_irf: [aeff, edisp, psf]'),
+    );
+    const r = await ws.run(['build', 'excess_map', '--config', 'bkg-not-required.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /FAILED\s+datasets\[23526\]: .*OBS_ID 23526: map_selection lists background but the run has no BKG \(the HDU index names none\); set at bkg-not-required\.yaml:16:18/,
+    );
   });
 });

@@ -92,16 +92,22 @@ describe('safe mask', () => {
     expect(r.warnings).toEqual([]);
   });
 
-  it('keeps an all-zero background from masking anything, and warns without thresholds', () => {
-    const r = makeSafeMask(['aeff-default'], {
+  it('masks everything where a background map is zero everywhere, nothing without one; warns without thresholds', () => {
+    // gammapy 1.0's make_mask_bkg_invalid applies whenever the dataset has a background map: a run whose cutout lies
+    // beyond its BKG table is masked whole (test/excess-map-zero-background-run.test.ts). pipe took an all-zero map
+    // for no map and kept the run.
+    const zero = makeSafeMask(['aeff-default'], {
       energy: axis,
       npix,
       background: new Float32Array(12),
       aeffThresholds: {},
     });
-    if ('reason' in r) throw new Error(r.message);
-    expect(r.mask.every((v) => v === 1)).toBe(true);
-    expect(r.warnings[0]?.method).toBe('aeff-default');
+    if ('reason' in zero) throw new Error(zero.message);
+    expect(zero.mask.every((v) => v === 0)).toBe(true);
+    const none = makeSafeMask(['aeff-default'], { energy: axis, npix, aeffThresholds: {} });
+    if ('reason' in none) throw new Error(none.message);
+    expect(none.mask.every((v) => v === 1)).toBe(true);
+    expect(none.warnings[0]?.method).toBe('aeff-default');
   });
 
   it('keeps bins fully inside [lo, hi] only', () => {

@@ -158,6 +158,14 @@ export function reduceObservation(
   const counts = makeCounts(obs.events, geom, rg.energy, kernels);
   const exposure = makeExposure(aeff, fov.offset, n, rg.energyTrue, livetime, kernels);
   let background: Float32Array = new Float32Array(nE * n);
+  // gammapy's MapDatasetMaker reads the run's BKG for a background map (map_selection), and fails without one (an
+  // AttributeError on None): a run the HDU index gives no BKG row, kept by a required_irf without bkg.
+  if (used.bkg && !obs.bkg)
+    return fail(obs.obsId, {
+      reason: 'irf-missing',
+      message: 'map_selection lists background but the run has no BKG (the HDU index names none)',
+      param: ['datasets', 'map_selection'],
+    });
   if (used.bkg && obs.bkg) {
     const bkg = bkgInputs(obs.bkg);
     if (isIrfInputFailure(bkg)) return fail(obs.obsId, bkg);
@@ -211,7 +219,8 @@ export function reduceObservation(
   const safe = makeSafeMask(config.safeMask.methods, {
     energy: rg.energy,
     npix: n,
-    background,
+    // Only a background map the reduction made masks by its values (gammapy: `if dataset.background is not None`).
+    ...(used.bkg ? { background } : {}),
     aeffThresholds: aeff.thresholds,
     offsets: fov.offset,
     offsetMax: config.safeMask.offsetMax ?? 3,

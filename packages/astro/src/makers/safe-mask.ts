@@ -1,6 +1,7 @@
 /**
  * The safe data mask (science spec §4.4; gammapy 1.0 SafeMaskMaker). Always: background finite and > 0 (when
- * the run has a non-zero background). Then, AND-ed, the listed methods:
+ * the run has a background map, even one zero everywhere: a cutout beyond the BKG table is masked whole). Then,
+ * AND-ed, the listed methods:
  * - aeff-default: reco bins fully inside [LO_THRES, HI_THRES] of the AEFF header; a missing keyword cuts nothing;
  * - offset-max: pixels closer than offsetMax to the pointing (strictly);
  * - bkg-peak: the peak bin of the background spectrum and the bins above it (lower edge ≥ the peak bin's lower
@@ -27,7 +28,7 @@ export const SAFE_MASK_METHODS: readonly SafeMaskMethod[] = [
 export interface SafeMaskInputs {
   energy: EnergyAxis;
   npix: number;
-  /** Background template [E][p]. */
+  /** Background template [E][p]: given when the run has a background map (map_selection), else undefined. */
   background?: Float32Array;
   /** LO_THRES/HI_THRES in TeV (aeff-default). */
   aeffThresholds?: { lo?: number; hi?: number };
@@ -108,7 +109,7 @@ export function makeSafeMask(
   const nE = nbins(energy);
   const mask = new Uint8Array(nE * npix).fill(1);
   const warnings: SafeMaskWarning[] = [];
-  if (background && anyNonZero(background)) unsetNonPositive(mask, background);
+  if (background) unsetNonPositive(mask, background);
   const andEnergy = (bins: Uint8Array) => {
     for (let k = 0; k < nE; k++) if (bins[k] === 0) mask.fill(0, k * npix, (k + 1) * npix);
   };
@@ -209,12 +210,6 @@ export function isSafeMaskFailure(v: object): v is SafeMaskFailure {
 }
 
 // Small loops in their own functions: a fresh worker optimises them after a few calls.
-
-/** Whether some value is not 0 (NaN counts as not 0). */
-function anyNonZero(values: Float32Array): boolean {
-  for (let i = 0; i < values.length; i++) if ((values[i] as number) !== 0) return true;
-  return false;
-}
 
 /** mask[i] = 0 where values[i] is not finite and > 0. */
 function unsetNonPositive(mask: Uint8Array, values: Float32Array): void {
