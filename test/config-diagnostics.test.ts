@@ -153,6 +153,32 @@ const CASES: Case[] = [
     message:
       "param 'datasets.background.parameters.min_counts' of target 'datasets' (step 'astro.reduce_observation'): min_counts must be a number",
   },
+  // Refusals of what gammapy 1.0 takes without complaint say what gammapy makes of it.
+  {
+    name: 'a correlation radius of 0 (gammapy: NaN everywhere)',
+    from: 'correlation_radius: 0.1 deg}',
+    to: 'correlation_radius: 0 deg}',
+    at: '0 deg',
+    message:
+      "'excess_map.correlation_radius': correlation_radius must be > 0: the maps sum the counts over a disk of that radius (gammapy 1.0 takes 0 deg and gives NaN everywhere)",
+  },
+  {
+    name: 'n_sigma 0 (gammapy: errors of zero width)',
+    from: 'correlation_radius: 0.1 deg}',
+    to: 'correlation_radius: 0.1 deg, parameters: {n_sigma: 0}}',
+    at: '0}}',
+    message:
+      "param 'excess_map.parameters.n_sigma' of target 'excess_map' (step 'astro.excess_map'): n_sigma must be a positive number of standard deviations: gammapy 1.0 takes 0 and makes errors of 0 σ, which mean nothing",
+  },
+  {
+    name: 'obs_time with more starts than stops (gammapy drops the unpaired start)',
+    from: 'required_irf: [aeff, edisp, psf, bkg]}',
+    to: 'required_irf: [aeff, edisp, psf, bkg], obs_time: {start: [2004-12-04T22:00:00, 2004-12-06T22:00:00], stop: [2004-12-09T00:00:00]}}',
+    at: '{start',
+    message:
+      "'observations.obs_time': obs_time start and stop are both one time, or lists of the same length (one interval each): here 2 starts and 1 stops, which gammapy 1.0 pairs in order, silently dropping the 1 left unpaired",
+    hint: 'give one stop per start',
+  },
 ];
 
 function edit(text: string, from: string, to: string): string {

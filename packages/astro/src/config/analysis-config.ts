@@ -702,7 +702,10 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
   const radius = config?.excess_map?.correlation_radius;
   const binsize = ds?.geom?.wcs?.binsize;
   if (isNum(radius) && !(radius > 0))
-    issues.push({ path: ['excess_map', 'correlation_radius'], message: 'correlation_radius must be > 0' });
+    issues.push({
+      path: ['excess_map', 'correlation_radius'],
+      message: `correlation_radius must be > 0: the maps sum the counts over a disk of that radius (gammapy 1.0 ${radius === 0 ? 'takes 0 deg and gives NaN everywhere' : 'fails on a negative one'})`,
+    });
   else if (
     isNum(radius) &&
     isNum(binsize) &&

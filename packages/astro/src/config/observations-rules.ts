@@ -46,7 +46,12 @@ export function checkObservations(config: AnalysisConfig, issues: ParamIssue[]):
   )
     issues.push({
       path: ['observations', 'obs_time'],
-      message: 'obs_time start and stop are both one time, or lists of the same length (one interval each)',
+      message: `obs_time start and stop are both one time, or lists of the same length (one interval each): ${
+        Array.isArray(start) && Array.isArray(stop)
+          ? `here ${start.length} starts and ${stop.length} stops, which gammapy 1.0 pairs in order, silently dropping the ${Math.abs(start.length - stop.length)} left unpaired`
+          : 'gammapy 1.0 fails on one time paired with a list'
+      }`,
+      hint: 'give one stop per start',
     });
   // No interval without a start (timeIntervals).
   else
@@ -54,7 +59,7 @@ export function checkObservations(config: AnalysisConfig, issues: ParamIssue[]):
       if (!(a < b))
         issues.push({
           path: ['observations', 'obs_time', ...(Array.isArray(start) ? ['start', i] : [])],
-          message: `obs_time needs start < stop${Array.isArray(start) ? ` (interval ${i})` : ''}`,
+          message: `obs_time needs start < stop${Array.isArray(start) ? ` (interval ${i})` : ''}: gammapy 1.0 selects nothing in such an interval${Array.isArray(start) ? '' : ' ("No observations have been selected")'}`,
         });
     });
   const seen = new Map<number, number>();

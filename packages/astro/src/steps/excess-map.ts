@@ -115,7 +115,13 @@ const step: StepDefinition<Params> = {
     for (const k of ['n_sigma', 'n_sigma_ul'] as const) {
       const v = params[k];
       if (v !== undefined && !(typeof v === 'number' && v > 0))
-        issues.push({ path: [...path, k], message: `${k} must be a positive number` });
+        issues.push({
+          path: [...path, k],
+          message:
+            typeof v === 'number'
+              ? `${k} must be a positive number of standard deviations: gammapy 1.0 takes ${v} and makes ${k === 'n_sigma' ? 'errors' : 'upper limits'} of ${v} σ, which mean nothing`
+              : `${k} must be a positive number, got ${JSON.stringify(v)} (gammapy 1.0 fails on it when it computes the errors)`,
+        });
     }
     if (issues.length > 0) return { ok: false, issues };
     return checked;
