@@ -42,6 +42,20 @@ describe('gammapy analysis config', () => {
     expect(readAnalysisConfig(crab).issues).toEqual([]);
   });
 
+  // Found by a gammapy cross-check (crab.yaml's layout on run 23523 with map_selection [exposure, background, psf,
+  // edisp]): gammapy 1.0's MapDatasetMaker leaves the counts at zero, so its FoV norm fails and every map is NaN;
+  // pipe binned the events without a word.
+  it('warns that pipe makes the counts when map_selection leaves them out', () => {
+    const crab = parse(readFileSync(crabConfig, 'utf8'));
+    crab.datasets.map_selection = ['exposure', 'background', 'psf', 'edisp'];
+    expect(readAnalysisConfig(crab).issues).toEqual([]);
+    const warnings = unusedSettings(crab);
+    expect(warnings.map((w) => [w.path.join('.'), w.severity])).toEqual([['datasets.map_selection', 'warning']]);
+    expect(warnings[0]!.message).toBe(
+      "pipe bins the events all the same: gammapy's counts are then all zero (its excess is minus the background, and a FoV norm fails in every run, masking it), pipe's are the events",
+    );
+  });
+
   it('refuses a quantity that reads as infinite (1.0e400 deg) at its key', () => {
     const crab = parse(readFileSync(crabConfig, 'utf8'));
     crab.excess_map.correlation_radius = '1.0e400 deg';

@@ -456,6 +456,14 @@ export function unusedSettings(raw: unknown): ParamIssue[] {
     });
   const datasets = isPlainMap(raw) && isPlainMap(raw['datasets']) ? raw['datasets'] : undefined;
   const selection = datasets?.['map_selection'];
+  if (Array.isArray(selection) && !selection.includes('counts'))
+    issues.push({
+      path: ['datasets', 'map_selection'],
+      severity: 'warning',
+      message:
+        "pipe bins the events all the same: gammapy's counts are then all zero (its excess is minus the background, and a FoV norm fails in every run, masking it), pipe's are the events",
+      hint: "add 'counts' to the list to say so",
+    });
   if (Array.isArray(selection) && !selection.includes('exposure'))
     issues.push({
       path: ['datasets', 'map_selection'],
