@@ -313,9 +313,17 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
   });
 
   it('an obs_file cell that is not a run id is named by file and line; a missing obs_file by config line:col', async () => {
-    ws.write('bad-runs.csv', 'OBS_ID\n23523\n23S26\n');
-    const out = await fails('bad-file.yaml', crabWith(ws, 'observations:\n  obs_file: bad-runs.csv'), 1);
-    expect(out).toMatch(/bad-runs\.csv:3: \\?"23S26\\?" is not an observation id/);
+    ws.write('bad-runs.csv', '23523\n23S26\n');
+    const badText = crabWith(ws, 'observations:\n  obs_file: bad-runs.csv');
+    const out = await fails('bad-file.yaml', badText, 1);
+    expect(out).toMatch(/bad-runs\.csv:2: \\?"23S26\\?" is not an observation id/);
+    // The setting that names the file is given with its place in the config.
+    const fileLine = badText.split('\n').findIndex((l) => l.includes('bad-runs.csv')) + 1;
+    expect(out).toContain(`; set at bad-file.yaml:${fileLine}:13`);
+    // A header line: gammapy 1.0 reads it as a run id (data_start=0) and fails ("No matches found for key OBS_ID").
+    ws.write('header.csv', 'OBS_ID\n23523\n');
+    const header = await fails('header.yaml', crabWith(ws, 'observations:\n  obs_file: header.csv'), 1);
+    expect(header).toMatch(/header\.csv:1: \\?"OBS_ID\\?" is not an observation id: gammapy 1\.0 reads every line/);
     ws.write('twice.csv', '23523\n23526\n23523\n');
     const twice = await fails('twice.yaml', crabWith(ws, 'observations:\n  obs_file: twice.csv'), 1);
     expect(twice).toContain('twice.csv:3: run 23523 is listed again (first at line 1)');
@@ -354,7 +362,7 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
   }, 120_000);
 
   it('obs_file without datastore: the default store, the listed runs in file order; the file is a hashed input', async () => {
-    ws.write('runs.csv', 'OBS_ID\n23526\n23523\n');
+    ws.write('runs.csv', '23526\n23523\n');
     ws.write('from-file.yaml', crabWith(ws, 'observations:\n  obs_file: runs.csv'));
     const first = await build(ws, 'from-file.yaml');
     expect(first.code, first.output).toBe(0);

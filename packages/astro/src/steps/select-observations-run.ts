@@ -41,14 +41,19 @@ function idSource(o: Params['observations'], obsFile: string | undefined): IdSou
     throw new Error(
       "observations.obs_file is set, but the step got no 'obs_file' input (check the pipeline)",
     );
+  // A problem of the file blames the setting that names it (the build says where it was written).
+  const param = { param: ['observations', 'obs_file'] };
   const parsed = parseObsList(readFileSync(obsFile, 'utf8'), obsFile);
-  if (!parsed.ok) throw new Error(`observations.obs_file: ${parsed.message}`);
+  if (!parsed.ok) throw Object.assign(new Error(`observations.obs_file: ${parsed.message}`), param);
   const { obsIds, lines } = parsed.value;
   const first = obsIds.findIndex((id, i) => obsIds.indexOf(id) !== i);
   if (first >= 0) {
     const twice = obsIds.indexOf(obsIds[first]!);
-    throw new Error(
-      `observations.obs_file: ${obsFile}:${lines[first]}: run ${obsIds[first]} is listed again (first at line ${lines[twice]}); gammapy would reduce and stack it twice`,
+    throw Object.assign(
+      new Error(
+        `observations.obs_file: ${obsFile}:${lines[first]}: run ${obsIds[first]} is listed again (first at line ${lines[twice]}); gammapy would reduce and stack it twice`,
+      ),
+      param,
     );
   }
   return { obsIds, label: `observations.obs_file (${obsFile})`, where: (i) => `${obsFile}:${lines[i]}` };
