@@ -542,6 +542,13 @@ describe('gammapy analysis config', () => {
     expect(deg('1.5 hour')).toBeCloseTo(22.5, 12);
     expect(deg('22d')).toBe(22);
     expect(deg('22d61m')).toBe('cannot read "22d61m" as an angle: minutes and seconds must be below 60');
+    // A number with a minute or second mark alone is arcmin or arcsec for astropy (gammapy took `correlation_radius:
+    // 6'`, pipe refused it: 'cannot read "6'" as an angle'). astropy's Angle(s).deg, to the last bit:
+    expect([`6'`, `1.2'`, `30"`, '1.5′', `-6'`, `1.2e1'`, '4.5″', `7 '`].map(deg)).toEqual([
+      0.1, 0.02, 0.008333333333333333, 0.025, -0.1, 0.2, 0.00125, 0.11666666666666667,
+    ]);
+    // ... and two marks in a row, or minutes and seconds without degrees, not at all ("Syntax error parsing angle").
+    for (const s of [`10''`, `1'30"`]) expect(typeof deg(s)).toBe('string');
     // astropy refuses a sexagesimal string without a unit.
     expect(typeof deg('5:34:31.92')).toBe('string');
     // astropy's Angle: an exponent needs a decimal point before it, and 'radian' is no unit it reads ("Invalid

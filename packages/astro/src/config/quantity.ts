@@ -124,6 +124,12 @@ export function parseAngle(raw: unknown): Parsed<number> {
   if (typeof raw === 'string') {
     const sexagesimal = parseSexagesimal(raw);
     if (sexagesimal !== undefined) return sexagesimal;
+    // astropy's Angle reads a number with a minute or second mark as arcmin or arcsec: `correlation_radius: 6'`.
+    const mark = /^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(['′"″])\s*$/.exec(raw);
+    if (mark) {
+      const unit = mark[2] === "'" || mark[2] === '′' ? 'arcmin' : 'arcsec';
+      return { ok: true, value: Number(mark[1]) * ANGLE_UNITS[unit]! };
+    }
   }
   return parseQuantity(raw, ANGLE_UNITS, 'angle', undefined, 'deg');
 }
