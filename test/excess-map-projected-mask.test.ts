@@ -73,7 +73,7 @@ describe('pipe build excess_map with an AIT exclusion mask (Crab, shipped data)'
       expect(Math.abs((ait[i] as number) / n - 1)).toBeLessThan(1e-7);
   });
 
-  it('fails every run on a projection it does not read, naming the file, its HDU and the CTYPE', async () => {
+  it('fails every run on a projection it does not read, naming the file, its HDU, the CTYPE and the setting', async () => {
     const broken = await buildWith(writeMask(ws, 'BON'));
     expect(broken.run.code).toBe(1);
     // Every run's reduction reads the mask; the build stops after the first failures.
@@ -82,6 +82,10 @@ describe('pipe build excess_map with an AIT exclusion mask (Crab, shipped data)'
     expect(broken.ended['ran'] ?? []).not.toContain('excess_map');
     expect(broken.run.stdout + broken.run.stderr).toMatch(
       /exclusion_mask_crab_bon\.fits \[PRIMARY\]: projection RA---BON\/DEC--BON is not supported \(CTYPE1 'RA---BON'/,
+    );
+    // The config setting that names the mask, with its place (crab.yaml: `exclusion:` on line 18).
+    expect(broken.run.stdout + broken.run.stderr).toMatch(
+      /datasets\.background\.exclusion: \S+ \[PRIMARY\]: projection RA---BON.*; gammapy 1\.0 reads it, pipe cannot; set at \S*crab\.yaml:18:\d+/,
     );
   });
 });

@@ -47,7 +47,13 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   );
   const exclusionFile = ctx.inputs['exclusion']?.[0];
   const exclusion = exclusionFile === undefined ? undefined : readSkyMaskOnce(exclusionFile);
-  if (exclusion && 'reason' in exclusion) throw new Error(exclusion.message);
+  // A mask pipe cannot read is the setting's problem (gammapy reads any image wcslib reads): the build names where the
+  // setting was written.
+  if (exclusion && 'reason' in exclusion)
+    throw Object.assign(
+      new Error(`datasets.background.exclusion: ${exclusion.message}; gammapy 1.0 reads it, pipe cannot`),
+      { param: ['datasets', 'background', 'exclusion'] },
+    );
   const config = orThrow(reductionConfigFromConfig(ds, exclusion));
   const result = reduceObservation(obs, rg, config, kernels);
   if (isReductionFailure(result))
