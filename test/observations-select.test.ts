@@ -323,7 +323,9 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     // A header line: gammapy 1.0 reads it as a run id (data_start=0) and fails ("No matches found for key OBS_ID").
     ws.write('header.csv', 'OBS_ID\n23523\n');
     const header = await fails('header.yaml', crabWith(ws, 'observations:\n  obs_file: header.csv'), 1);
-    expect(header).toMatch(/header\.csv:1: \\?"OBS_ID\\?" is not an observation id: gammapy 1\.0 reads every line/);
+    expect(header).toMatch(
+      /header\.csv:1: \\?"OBS_ID\\?" is not an observation id: gammapy 1\.0 reads every line/,
+    );
     ws.write('twice.csv', '23523\n23526\n23523\n');
     const twice = await fails('twice.yaml', crabWith(ws, 'observations:\n  obs_file: twice.csv'), 1);
     expect(twice).toContain('twice.csv:3: run 23523 is listed again (first at line 1)');

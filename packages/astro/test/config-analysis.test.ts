@@ -50,7 +50,9 @@ describe('gammapy analysis config', () => {
     crab.datasets.map_selection = ['exposure', 'background', 'psf', 'edisp'];
     expect(readAnalysisConfig(crab).issues).toEqual([]);
     const warnings = unusedSettings(crab);
-    expect(warnings.map((w) => [w.path.join('.'), w.severity])).toEqual([['datasets.map_selection', 'warning']]);
+    expect(warnings.map((w) => [w.path.join('.'), w.severity])).toEqual([
+      ['datasets.map_selection', 'warning'],
+    ]);
     expect(warnings[0]!.message).toBe(
       "pipe bins the events all the same: gammapy's counts are then all zero (its excess is minus the background, and a FoV norm fails in every run, masking it), pipe's are the events",
     );

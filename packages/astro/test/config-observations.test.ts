@@ -144,11 +144,15 @@ describe('obs_file format (the first column, as astropy ascii with data_start=0 
       'runs.csv:2: "2352x" is not an observation id (the first column must hold integer OBS_IDs)',
     );
     const total = parseObsList('23523\nTOTAL\n', 'runs.csv');
-    expect(!total.ok && total.message).toMatch(/^runs\.csv:2: "TOTAL" is not an observation id \(the first column/);
+    expect(!total.ok && total.message).toMatch(
+      /^runs\.csv:2: "TOTAL" is not an observation id \(the first column/,
+    );
     expect(parseObsList('# nothing\n', 'runs.csv').ok).toBe(false);
     // A lone word is named with its line (it said "no observation id in the file").
     const word = parseObsList('# runs\nabc\n', 'runs.csv');
-    expect(!word.ok && word.message).toMatch(/^runs\.csv:2: "abc" is not an observation id: gammapy 1\.0 reads/);
+    expect(!word.ok && word.message).toMatch(
+      /^runs\.csv:2: "abc" is not an observation id: gammapy 1\.0 reads/,
+    );
   });
 });
 
