@@ -189,6 +189,7 @@ describe.skipIf(!installed)('pipe build --executor slurm (real cluster)', () => 
       executor: 'slurm',
       jobId: table.tasks.counted!.job,
       metadata: { slurm: { node: expect.any(String), memMb: '64', requested: { mem: '64M' } } },
+      versions: { node: process.version, zlib: process.versions.zlib },
     });
 
     const again = await onSlurm.build(['counted'], ['--executor', 'slurm']);

@@ -54,7 +54,7 @@ describe('Slurm outcomes for the engine', () => {
 });
 
 describe('a Slurm task that succeeded', () => {
-  it("takes its times from the job's result file (its run on the node, not its wait in the queue)", () => {
+  it("takes its times and versions from the job's result file (its run on the node, not its wait in the queue)", () => {
     const outcome = toOutcome({
       status: 'done',
       taskId: 't',
@@ -69,6 +69,7 @@ describe('a Slurm task that succeeded', () => {
         signal: null,
         outputs: {},
         host: 'node7',
+        versions: { pipe: '0.1.0+g0123456789ab', node: 'v22.1.0', zlib: '1.3.0.1-motley' },
         slurm: { jobId: '11', arrayJobId: '9', arrayTaskId: '2', node: 'node7' },
         start: '2026-12-04T18:27:16.100Z',
         end: '2026-12-04T18:27:18.400Z',
@@ -78,6 +79,9 @@ describe('a Slurm task that succeeded', () => {
       ok: true,
       jobId: '9_2',
       ran: { start: '2026-12-04T18:27:16.100Z', end: '2026-12-04T18:27:18.400Z' },
+      // The node's pipe and Node, which provenance records: not necessarily the submitting host's.
+      host: 'node7',
+      versions: { pipe: '0.1.0+g0123456789ab', node: 'v22.1.0', zlib: '1.3.0.1-motley' },
     });
   });
 });

@@ -222,10 +222,22 @@ describe.skipIf(!installed)('Slurm on a real single-node cluster', () => {
   }, 180_000);
 
   it("plugs into the engine's Executor contract (ExecRequest in, ExecEvents out, logs copied)", async () => {
+    // A compute node's `node` that reports another version than the submitting one.
+    const otherNode = join(work, 'other-node');
+    writeFileSync(
+      join(work, 'other-version.cjs'),
+      "Object.defineProperty(process, 'version', { value: 'v99.1.2' });\n",
+    );
+    writeFileSync(
+      otherNode,
+      `#!/bin/sh\nexec '${process.execPath}' -r '${join(work, 'other-version.cjs')}' "$@"\n`,
+    );
+    chmodSync(otherNode, 0o755);
     const ex = new SlurmEngineExecutor({
       buildId: 'engine',
       workDir: join(work, 'engine'),
       slurmConf,
+      nodePath: otherNode,
       pollMinMs: 100,
       pollMaxMs: 1000,
     });
@@ -249,6 +261,9 @@ describe.skipIf(!installed)('Slurm on a real single-node cluster', () => {
     const ended = Object.fromEntries(events.flatMap((e) => (e.type === 'ended' ? [[e.id, e.outcome]] : [])));
     expect(ended.a).toMatchObject({ ok: true, jobId: expect.stringMatching(/^\d+$/) });
     expect(ended.b).toMatchObject({ ok: false, failure: { type: 'exit-non-zero', exitCode: 2 } });
+    // The versions the job ran with are its own (a provenance record's), not this process's: here a node
+    // wrapper plays a compute node whose Node is another release.
+    expect(ended.a).toMatchObject({ versions: { node: 'v99.1.2', zlib: process.versions.zlib } });
     expect(
       events
         .filter((e) => e.type === 'started')

@@ -92,7 +92,15 @@ describe('job-entry', () => {
       job: { jobId: '42' },
     });
     expect(check.kind).toBe('ok');
-    if (check.kind === 'ok') expect(check.result.slurm).toMatchObject({ jobId: '42', node: 'n1' });
+    if (check.kind === 'ok') {
+      expect(check.result.slurm).toMatchObject({ jobId: '42', node: 'n1' });
+      // The job's own versions, for the provenance of what it made.
+      expect(check.result.versions).toEqual({
+        pipe: expect.stringMatching(/^\d+\.\d+\.\d+/),
+        node: process.version,
+        zlib: process.versions.zlib,
+      });
+    }
     // The same result does not validate for another job, and not once the output bytes change.
     expect(
       (

@@ -13,6 +13,7 @@
 import { canonicalJson } from '../fingerprint/canonical.js';
 import type { ParamPath } from '../model/step.js';
 import type { Resources, TaskItem } from '../model/types.js';
+import type { RunVersions } from '../provenance/record.js';
 import { parseTimeSeconds, type ResourceResult } from '../slurm/resources.js';
 
 export type TaskWork =
@@ -84,6 +85,8 @@ export type ExecOutcome =
       metadata?: Record<string, unknown>;
       jobId?: string;
       host?: string;
+      /** pipe's, Node's and zlib's versions where the work ran, when not in this process (a batch job's). */
+      versions?: RunVersions;
       /** Attempts it took when more than one (`resources.retries`). */
       attempts?: number;
       /**

@@ -12,6 +12,18 @@ import { pipeVersion } from './pipe-version.js';
 
 export const PROVENANCE_VERSION = 1;
 
+/** pipe's, Node's and Node's zlib's versions in a process that ran a task. */
+export interface RunVersions {
+  pipe: string;
+  node: string;
+  zlib?: string;
+}
+
+/** This process's RunVersions. */
+export function runVersions(): RunVersions {
+  return { pipe: pipeVersion(), node: process.version, zlib: process.versions.zlib };
+}
+
 export interface ProvenanceRecord {
   version: number;
   task: string;
@@ -29,9 +41,10 @@ export interface ProvenanceRecord {
   /**
    * pipe's, Node's and Node's zlib's: an in-process step writes gzip-compressed products (.fits.gz) through Node's
    * zlib, whose bytes another zlib version may compress differently (not in the key: the data are the same).
-   * zlib is absent in records written before it was kept.
+   * zlib is absent in records written before it was kept. Those of the process that ran the task: a Slurm job's
+   * node may run another Node than the host that submitted it.
    */
-  versions: { pipe: string; node: string; zlib?: string };
+  versions: RunVersions;
   start: string;
   end: string;
   host: string;
@@ -52,6 +65,8 @@ export function provenanceRecord(options: {
   executor: string;
   jobId?: string;
   host?: string;
+  /** The versions of the process that ran the task, when not this one (a Slurm job's, from its result file). */
+  versions?: RunVersions;
   start: Date;
   end: Date;
   metadata?: Record<string, unknown>;
@@ -91,7 +106,7 @@ export function provenanceRecord(options: {
     inputs,
     env: Object.keys(record.env),
     ...(record.argv ? { argv: record.argv } : {}),
-    versions: { pipe: pipeVersion(), node: process.version, zlib: process.versions.zlib },
+    versions: options.versions ?? runVersions(),
     start: options.start.toISOString(),
     end: options.end.toISOString(),
     host: options.host ?? hostname(),

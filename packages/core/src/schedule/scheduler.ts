@@ -909,6 +909,7 @@ class Scheduler {
       executor: executor.name,
       ...(base.jobId ? { jobId: base.jobId } : {}),
       ...(outcome.host ? { host: outcome.host } : {}),
+      ...(outcome.versions ? { versions: outcome.versions } : {}),
       start,
       end,
       ...(outcome.metadata ? { metadata: outcome.metadata } : {}),

@@ -182,6 +182,7 @@ export function toOutcome(o: TaskOutcome): ExecOutcome {
   return {
     ok: true,
     host: r.host,
+    ...(r.versions ? { versions: r.versions } : {}),
     ...(jobId ? { jobId } : {}),
     ...attempts,
     ...(r.items ? { items: r.items } : {}),
@@ -221,6 +222,7 @@ function adoptedOutcome(kept: KeptResult): ExecOutcome {
   return {
     ok: true,
     host: r.host,
+    ...(r.versions ? { versions: r.versions } : {}),
     jobId: kept.job,
     ...(r.items ? { items: r.items } : {}),
     ran: { start: r.start, end: r.end },

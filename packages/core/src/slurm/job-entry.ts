@@ -26,6 +26,7 @@ import { stepErrorMessage } from '../execute/step-error.js';
 import { type AskedNames, watchNames, withUndeclaredNames } from '../execute/step-names.js';
 import { emittedItemsProblem } from '../graph/item-checks.js';
 import { blamedParam, type ParamPath, type StepDefinition } from '../model/step.js';
+import { runVersions } from '../provenance/record.js';
 import { moduleDefault } from '../steps/bundled.js';
 import {
   checkJobSpec,
@@ -255,6 +256,7 @@ async function runTask(spec: TaskSpec, buildId: string, log: string | undefined)
     signal: outcome.signal,
     outputs,
     host: hostname(),
+    versions: runVersions(),
     slurm,
     start,
     end: new Date().toISOString(),

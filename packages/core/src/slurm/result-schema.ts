@@ -54,6 +54,8 @@ export const taskResultSchema: z.ZodType<TaskResultFile> = z.object({
   items: z.array(itemSchema).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   host: z.string(),
+  // The job's own pipe, Node and zlib (absent in results of a pipe from before they were kept).
+  versions: z.object({ pipe: z.string(), node: z.string(), zlib: z.string().optional() }).optional(),
   slurm: z.object({
     jobId: z.string().optional(),
     arrayJobId: z.string().optional(),

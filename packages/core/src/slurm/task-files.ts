@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import type { FileIdentity } from '@pipe/cache/types';
 import type { OutputFailure } from '../execute/executor.js';
 import type { ParamPath } from '../model/step.js';
+import type { RunVersions } from '../provenance/record.js';
 
 export const SPEC_VERSION = 1;
 export const RESULT_VERSION = 1;
@@ -92,6 +93,8 @@ export interface TaskResultFile {
   items?: SpecItem[];
   metadata?: Record<string, unknown>;
   host: string;
+  /** The job's pipe, Node and zlib (provenance records them; absent from a pipe that did not write them). */
+  versions?: RunVersions;
   slurm: {
     jobId?: string;
     arrayJobId?: string;
