@@ -240,6 +240,19 @@ describe('loadPipeline: valid pipelines', () => {
     });
   });
 
+  it('reads a --param value over a whole "{item}" as YAML: the item stands for a typed value, not text', async () => {
+    const dir = workspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          scan: {foreach: [0.05, 0.1], command: [x], params: {r: "{item}", label: "r{item}"}, outputs: ["out/{item}.txt"]}
+      `,
+    });
+    const pipeline = await load(dir, { paramOverrides: { 'scan.r': '0.25', 'scan.label': '7' } });
+    // The whole placeholder gets the number; the longer string was text, and its override stays text.
+    expect(pipeline.targets.get('scan')!.params).toEqual({ r: 0.25, label: '7' });
+  });
+
   it('reaches a target named config with --param config.p when the pipeline has no config file', async () => {
     const dir = workspace({
       'pipe.yaml': `

@@ -278,11 +278,12 @@ function parseValue(raw: string): unknown {
 
 /**
  * The override's value where it replaces `existing`: where a string was, a number or boolean stays its text (YAML
- * would read '2.50' as 2.5, '1.10' as 1.1); null and lists or maps are still what YAML reads.
+ * would read '2.50' as 2.5, '1.10' as 1.1); null and lists or maps are still what YAML reads. A whole `"{item}"` is
+ * not a string: it stands for the item's value, a number in a sweep over numbers, so the override is what YAML reads.
  */
 function parseValueLike(raw: string, existing: unknown): unknown {
   const value = parseValue(raw);
-  const wasString = isScalar(existing) && typeof existing.value === 'string';
+  const wasString = isScalar(existing) && typeof existing.value === 'string' && existing.value !== '{item}';
   return wasString && (typeof value === 'number' || typeof value === 'boolean') ? raw.trim() : value;
 }
 
