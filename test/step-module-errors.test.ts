@@ -28,6 +28,31 @@ describe('pipe plan: a step module with a syntax error', () => {
   });
 });
 
+describe('pipe build: a step module with keys pipe does not read', () => {
+  it('warns once per module, at its step:, with the way to validate params; the build still runs', async () => {
+    const step = `import { writeFileSync } from 'node:fs';
+export default { name: 'show', version: '1', params: { r: { type: 'number' } }, validatParams() {},
+  run(ctx) { writeFileSync(ctx.outputs.o, typeof ctx.params.r); } };
+`;
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  a: {step: ./steps/show.mjs, params: {r: 1}, outputs: {o: a.txt}}\n  b: {step: ./steps/show.mjs, params: {r: 2}, outputs: {o: b.txt}}\n',
+      'steps/show.mjs': step,
+    });
+    const run = await ws.run(['build', 'a', 'b']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(
+      "pipe.yaml:3:13: warning: the step module of target 'a' exports 'params' in its step, which pipe does not read: a step has 'name', 'version', 'run', 'validateParams', 'outputs', 'kernels', 'warm'",
+    );
+    expect(run.stderr).toContain("hint: to check a target's params, write validateParams(p) (docs/steps.md)");
+    expect(run.stderr).toContain("exports 'validatParams' in its step");
+    expect(run.stderr).toContain("hint: did you mean 'validateParams'?");
+    // Once per module, not once per target using it.
+    expect(run.stderr.match(/exports 'params'/g)).toHaveLength(1);
+    expect(ws.read('a.txt')).toBe('number');
+  });
+});
+
 describe("pipe plan: a step outside the repository that imports one of pipe's packages", () => {
   // Found by helper-142: following docs/steps.md in a workspace of one's own, `import … from '@pipe/astro'` failed
   // with node's "Cannot find package" alone; the packages are not published, the docs' npm install is the way.

@@ -18,6 +18,7 @@ export async function validateStepParams(
   drafts: Iterable<TargetDraft>,
   registry: StepRegistry,
 ): Promise<Diagnostic[]> {
+  const toldKeys = new Set<string>(); // modules whose unknown keys were reported (once, at the first target using it)
   const jobs = [...drafts]
     .filter((d) => d.target.stepModule !== undefined)
     .map(async (draft): Promise<Diagnostic[]> => {
@@ -41,7 +42,10 @@ export async function validateStepParams(
           }),
         ];
       }
+      const firstUse = !toldKeys.has(target.stepModule!);
+      toldKeys.add(target.stepModule!);
       const outputIssues = [
+        ...(firstUse ? unknownStepKeys(draft, step) : []),
         ...checkOutputNames(draft, step.outputs),
         ...(await checkKernelNames(draft, step.kernels)),
       ];
@@ -168,6 +172,32 @@ async function checkKernelNames(
 }
 
 /** The target's outputs against the names its step writes (StepDefinition.outputs): unknown ones, missing required ones. */
+/** What a step definition may have (model/step.ts StepDefinition): pipe reads these, and only these. */
+const STEP_KEYS = ['name', 'version', 'run', 'validateParams', 'outputs', 'kernels', 'warm'];
+
+/**
+ * A warning for each key of a step module's default export that pipe does not read: `params: {r: {type: 'number'}}`
+ * or `validate(p)` looked like validation and checked nothing (a string reached `run` for a number).
+ */
+function unknownStepKeys(draft: TargetDraft, step: StepDefinition): Diagnostic[] {
+  const { target } = draft;
+  return Object.keys(step)
+    .filter((key) => !STEP_KEYS.includes(key))
+    .map((key) =>
+      makeDiagnostic({
+        code: 'unknown-step-key',
+        severity: 'warning',
+        message: `the step module of target '${target.name}' exports '${key}' in its step, which pipe does not read: a step has ${STEP_KEYS.map((k) => `'${k}'`).join(', ')}`,
+        at: draft.stepSpan,
+        hint:
+          didYouMean(key, STEP_KEYS) ??
+          (/param|schema|valid/i.test(key)
+            ? "to check a target's params, write validateParams(p) (docs/steps.md)"
+            : undefined),
+      }),
+    );
+}
+
 function checkOutputNames(draft: TargetDraft, outputs: StepDefinition['outputs']): Diagnostic[] {
   if (!outputs) return [];
   const { target } = draft;
