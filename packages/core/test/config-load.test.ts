@@ -326,6 +326,27 @@ describe('loadPipeline: valid pipelines', () => {
     expect(result.ok).toBe(true);
     if (result.ok) expect(result.warnings.map((w) => w.code)).toEqual(['no-outputs']);
   });
+
+  it('does not warn about a step without outputs whose items another target fans out over', async () => {
+    // Its product is the item list, which the cache keeps and restores (another workspace sharing the cache
+    // expands the fan-out without running it): "nothing to cache or restore" would be false.
+    const dir = workspace({
+      'pipe.yaml': `
+        version: 1
+        targets:
+          select: {step: ./steps/select.mjs}
+          fit:
+            step: ./steps/select.mjs
+            foreach: {items: select}
+            outputs: {fit: "fits/{item}.json"}
+      `,
+      'steps/select.mjs':
+        "export default {name: 'x.select', version: '1', async run() { return {items: []}; }};\n",
+    });
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.warnings).toEqual([]);
+  });
 });
 
 describe('the example of src/config/README.md', () => {

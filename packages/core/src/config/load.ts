@@ -198,6 +198,11 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     ),
     diagnostics,
     roots: new Map<string, string>(),
+    itemSources: new Set(
+      [...targets.values()].flatMap(({ doc }) =>
+        doc.foreach && !Array.isArray(doc.foreach) && 'items' in doc.foreach ? [doc.foreach.items] : [],
+      ),
+    ),
   };
   const references: ParamReference[] = [];
   const otherReads: string[][] = [];

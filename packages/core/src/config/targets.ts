@@ -76,6 +76,8 @@ export interface BuildContext {
   diagnostics: Diagnostic[];
   /** Filled with the variables that start input paths, and their folders (InputPathContext.roots). */
   roots?: Map<string, string>;
+  /** Targets another one fans out over (`foreach: {items: T}`): their product is the item list, cached. */
+  itemSources?: ReadonlySet<string>;
 }
 
 export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
@@ -162,7 +164,8 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     outputs[name] = normal;
     outputSpans.set(name, span);
   }
-  if (outputEntries.length === 0) {
+  // A step whose items another target fans out over makes the item list, which the cache keeps and restores.
+  if (outputEntries.length === 0 && !ctx.itemSources?.has(ts.name)) {
     ctx.diagnostics.push(
       makeDiagnostic({
         code: 'no-outputs',
