@@ -155,7 +155,7 @@ describe('build records', () => {
     expect(failedRunLookup(path.join(dir, 'none'))('a')).toBeUndefined();
   });
 
-  it('a task cancelled while it ran was stopped; one the stop found waiting never ran, and is passed over', async () => {
+  it('a task cancelled while it ran was stopped; one the stop found waiting never ran, and is passed over for an older failure', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
     const build = (id: string, status: BuildRecord['status'], reports: TaskReport[]) =>
       writeBuildRecord(
@@ -197,8 +197,13 @@ describe('build records', () => {
       at: '2026-01-01T00:00:02.000Z',
       stopped: { interrupted: true },
     });
-    // Not "its last run was stopped before it finished": it did not run in that build.
-    expect(lastFailure('queued')).toBeUndefined();
+    // Not "its last run was stopped before it finished": it did not run in that build, which stopped before it
+    // (not nothing, else a fan-out's task would read as a new item at the next plan).
+    expect(lastFailure('queued')).toEqual({
+      build: '20260101-000002-000-bbbbbb',
+      at: '2026-01-01T00:00:09.000Z',
+      stopped: { interrupted: true, started: false },
+    });
     expect(lastFailure('waited')).toEqual({
       build: '20260101-000001-000-aaaaaa',
       at: '2026-01-01T00:00:09.000Z',

@@ -342,29 +342,47 @@ const FAILURE_LOOKBACK = 20;
  * only for tasks that have no record, and most plans have none). A task's newest report decides, passing over the
  * builds that did not run it (skipped behind a failure, not started, cancelled before it started): a failed one is its
  * last failure, one cancelled while it ran its last run stopped; one that ran, restored or was up to date means it
- * since succeeded, and no failure is told.
+ * since succeeded, and no failure is told. A task no build ran, only left unstarted, gets the newest such build
+ * (`stopped.started: false`).
  */
 export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRun | undefined {
   let failures: Map<string, FailedRun> | undefined;
   const read = () => {
     const found = new Map<string, FailedRun>();
     const settled = new Set<string>();
+    const unstartedIn = new Map<string, FailedRun>();
     for (const id of listBuildIds(buildsDir).slice(-FAILURE_LOOKBACK).reverse()) {
       const got = readBuildRecord(buildsDir, id);
       if (!got.ok) continue;
       for (const [taskId, report] of Object.entries(got.record.tasks ?? {})) {
         if (settled.has(taskId)) continue;
         // Stopped while it ran (cancelled): the next build runs it again, and says so rather than "no previous build".
-        // One the stop found waiting for a free slot (-j; no startedAt) never ran, and is passed over.
-        const stopped = report.state === 'cancelled' && report.startedAt !== undefined;
-        if (report.state === 'failed' || stopped) {
+        // One the stop found waiting for a free slot (-j; no startedAt), or that a build stopped at a failure left
+        // unstarted or skipped, never ran there: passed over, and said only when no older build tells more (else a
+        // fan-out's such task would read as a new item added to the foreach).
+        const unstarted =
+          (report.state === 'cancelled' && report.startedAt === undefined) ||
+          report.state === 'not-started' ||
+          report.state === 'skipped';
+        const at = report.endedAt ?? got.record.endedAt;
+        const when = { build: id, ...(at ? { at } : {}) };
+        const interrupted = got.record.status === 'interrupted';
+        if (unstarted) {
+          if (!unstartedIn.has(taskId))
+            unstartedIn.set(taskId, {
+              ...when,
+              stopped: {
+                interrupted,
+                started: false,
+                ...(report.state === 'skipped' && report.error ? { skipped: report.error } : {}),
+              },
+            });
+        } else if (report.state === 'failed' || report.state === 'cancelled') {
           settled.add(taskId);
-          const at = report.endedAt ?? got.record.endedAt;
           found.set(taskId, {
-            build: id,
-            ...(at ? { at } : {}),
-            ...(stopped
-              ? { stopped: { interrupted: got.record.status === 'interrupted' } }
+            ...when,
+            ...(report.state === 'cancelled'
+              ? { stopped: { interrupted } }
               : report.error
                 ? { error: report.error }
                 : {}),
@@ -373,6 +391,7 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
           settled.add(taskId);
       }
     }
+    for (const [taskId, run] of unstartedIn) if (!settled.has(taskId)) found.set(taskId, run);
     return found;
   };
   return (taskId) => {

@@ -359,6 +359,8 @@ function withoutRecord(task: Task, ctx: DecideContext): Reason {
         build: run.build,
         ...(run.at ? { at: run.at } : {}),
         interrupted: stopped.interrupted,
+        ...(stopped.started === false ? { started: false as const } : {}),
+        ...(stopped.skipped ? { skipped: stopped.skipped } : {}),
       }
     : { type: 'last-run-failed', ...run };
 }

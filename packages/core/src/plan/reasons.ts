@@ -24,7 +24,15 @@ export type Reason =
   /** No successful build of the task is recorded, and its last run failed (in `build`, which ended `at`). */
   | { type: 'last-run-failed'; build: string; at?: string; error?: string }
   /** No successful build is recorded, and its last run was cancelled (its build `interrupted`, or another task failed). */
-  | { type: 'last-run-stopped'; build: string; at?: string; interrupted: boolean }
+  /** `started: false`: the build stopped before it started the task (`skipped`: why it was skipped). */
+  | {
+      type: 'last-run-stopped';
+      build: string;
+      at?: string;
+      interrupted: boolean;
+      started?: false;
+      skipped?: string;
+    }
   | { type: 'forced' }
   | { type: 'input-changed'; input: string; path: string; old: string | null; new: string | null }
   | { type: 'input-order-changed'; input: string }
@@ -159,7 +167,9 @@ export function renderReason(r: Reason): string {
     }
     case 'last-run-stopped': {
       const when = r.at ? ` at ${r.at.slice(0, 19).replace('T', ' ')} UTC` : '';
-      const why = r.interrupted ? 'the build was interrupted' : 'another task failed';
+      const why = r.skipped ?? (r.interrupted ? 'the build was interrupted' : 'another task failed');
+      if (r.started === false)
+        return `not started: its last build stopped before it (build ${r.build}${when}: ${why})`;
       return `its last run was stopped before it finished (build ${r.build}${when}: ${why})`;
     }
     case 'forced':

@@ -87,8 +87,11 @@ export interface FailedRun {
   at?: string;
   /** The failure, in one line. */
   error?: string;
-  /** It did not fail: it was cancelled while it ran, the build interrupted (Ctrl-C, a signal) or another task failed. */
-  stopped?: { interrupted: boolean };
+  /**
+   * It did not fail: it was cancelled while it ran, the build interrupted (Ctrl-C, a signal) or another task failed;
+   * `started: false` when the build stopped before it started it (`skipped`: an upstream task did not succeed).
+   */
+  stopped?: { interrupted: boolean; started?: false; skipped?: string };
 }
 
 /** The last successful build of a task. */

@@ -1,0 +1,85 @@
+/**
+ * The tasks of a fan-out that a build never started (it stopped at a failure without -k, or was interrupted) are
+ * not "new items added to the foreach" at the next plan or build: nothing was added; the last build stopped
+ * before it got to them, and the reason says so. Runs the real binary.
+ */
+import { describe, expect, it } from 'vitest';
+import { blockingCommand, finished, parseEvents, Workspace, waitForFile } from './rig.js';
+
+describe('a fan-out a build stopped before it got to all its tasks', () => {
+  it('after a failure without -k, the tasks not started are not called new items', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  t:
+    foreach: [a, b, c, d, e]
+    command: [sh, -c, 'test "$1" != c && echo "$1" > "$2"', sh, "{item}", "{outputs.out}"]
+    outputs: {out: "o/{item}.txt"}
+`,
+    });
+    const first = await ws.build(['t'], ['-j', '1']);
+    expect(first.end).toMatchObject({ status: 'failed' });
+    const notStarted = first.ended['not-started'] ?? [];
+    expect(notStarted.length).toBeGreaterThan(0);
+    expect((first.ended['ran'] ?? []).length).toBeGreaterThan(0);
+
+    const plan = await ws.run(['plan', 't']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).not.toContain('new item');
+    for (const id of notStarted)
+      expect(plan.stdout).toContain(
+        `run         ${id}\n              not started: its last build stopped before it (build ${first.end?.buildId} at `,
+      );
+    expect(plan.stdout).toContain(': another task failed)');
+
+    ws.write('pipe.yaml', ws.read('pipe.yaml').replace('!= c', '!= zz'));
+    const next = await ws.run(['build', 't', '-j', '1']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).not.toContain('new item');
+  });
+
+  it('after Ctrl-C, the tasks the build had not started are not called new items', async () => {
+    const ws = new Workspace({});
+    const block = blockingCommand(ws.path('started.pid'), ws.path('release'), 'b');
+    ws.write(
+      'pipe.yaml',
+      `version: 1
+targets:
+  first:
+    command: [sh, -c, 'echo a > "$1"', sh, "{outputs.out}"]
+    outputs: {out: o/first.txt}
+  t:
+    foreach: [a, b, c]
+    needs: [first]
+    command: [sh, -c, 'i="$1"; shift; if [ "$i" = b ]; then exec "$@"; fi; echo x > "$4"', sh, "{item}", ${block.map((a) => JSON.stringify(a)).join(', ')}]
+    outputs: {out: "o/{item}.txt"}
+`,
+    );
+    // t[b] blocks until released: stopped while it runs, the build leaves the tasks queued behind it (-j 1) unstarted.
+    const child = ws.spawn(['build', 't', '--json', '-j', '1']);
+    const done = finished(child);
+    await waitForFile(ws.path('started.pid'));
+    child.kill('SIGINT');
+    const run = await done;
+    expect(run.code).toBe(130);
+    const events = parseEvents(run.stdout);
+    const buildId = events.find((e) => e.event === 'build-end')?.buildId;
+    const cancelled = events
+      .filter((e) => e.event === 'task-end' && e.state === 'cancelled')
+      .map((e) => e.id!)
+      .filter((id) => id !== 't[b]');
+    const ran = events.filter((e) => e.event === 'task-end' && e.state === 'ran').map((e) => e.id!);
+    expect(ran).toContain('first');
+
+    const plan = await ws.run(['plan', 't']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).not.toContain('new item');
+    expect(plan.stdout).toContain(
+      `run         t[b]\n              its last run was stopped before it finished (build ${buildId} at `,
+    );
+    for (const id of cancelled)
+      expect(plan.stdout).toContain(
+        `run         ${id}\n              not started: its last build stopped before it (build ${buildId} at `,
+      );
+  });
+});
