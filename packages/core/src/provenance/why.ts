@@ -2,7 +2,6 @@
  * `pipe why <product|target>`: the provenance chain of a product back to raw inputs, from the last
  * build records of the tasks (state file), and why each task was last (re)built (its build record).
  */
-import { statSync } from 'node:fs';
 import path from 'node:path';
 import { readBuildRecord } from '../builds/records.js';
 import { canonicalJson } from '../fingerprint/canonical.js';
@@ -367,16 +366,16 @@ export function explainProduct(options: {
 
 /**
  * The task whose record made each output path's file: several records may name one path (a target renamed and back,
- * builds with two configs writing the same products), and the one whose stamp the file still has wrote it; when the
- * file was changed since, the record of the latest write.
+ * builds with two configs writing the same products), and the one whose stamp the file still has wrote it (of
+ * several, the one a build saw last); when the file was changed since, the record of the latest write.
  */
 function currentProducers(state: StateData, root: string): Map<string, string> {
-  const candidates = new Map<string, Array<{ id: string; out: OutputStamp }>>();
+  const candidates = new Map<string, Array<{ id: string; out: OutputStamp; buildId: string }>>();
   for (const [id, rec] of state.tasks.entries())
     for (const out of Object.values(rec.outputs)) {
       const list = candidates.get(out.path);
-      if (list) list.push({ id, out });
-      else candidates.set(out.path, [{ id, out }]);
+      if (list) list.push({ id, out, buildId: rec.buildId });
+      else candidates.set(out.path, [{ id, out, buildId: rec.buildId }]);
     }
   const producers = new Map<string, string>();
   for (const [rel, list] of candidates) {
@@ -384,10 +383,22 @@ function currentProducers(state: StateData, root: string): Map<string, string> {
       producers.set(rel, list[0]!.id);
       continue;
     }
-    const now = statSync(path.resolve(root, rel), { bigint: true, throwIfNoEntry: false });
-    const stamp = now && { size: Number(now.size), mtimeNs: String(now.mtimeNs), ino: Number(now.ino) };
-    const wrote = stamp ? list.find(({ out }) => sameFileStamp(stamp, out)) : undefined;
-    const latest = list.reduce((a, b) => (BigInt(b.out.mtimeNs) > BigInt(a.out.mtimeNs) ? b : a));
+    // Stamped as products are (stampOf: ns from a plain stat's float ms; a BigInt stat's exact ns never matched).
+    const stamp = stampOf(path.resolve(root, rel));
+    // Several with the stamp (a renamed target found up to date under its new name): the one a build saw last, the
+    // task as the pipeline names it now (build ids sort by time).
+    const wrote = stamp
+      ? list
+          .filter(({ out }) => sameFileStamp(stamp, out))
+          .reduce<(typeof list)[number] | undefined>(
+            (a, b) => (a && a.buildId >= b.buildId ? a : b),
+            undefined,
+          )
+      : undefined;
+    const latest = list.reduce((a, b) => {
+      const [ma, mb] = [BigInt(a.out.mtimeNs), BigInt(b.out.mtimeNs)];
+      return mb > ma || (mb === ma && b.buildId > a.buildId) ? b : a;
+    });
     producers.set(rel, (wrote ?? latest).id);
   }
   return producers;
