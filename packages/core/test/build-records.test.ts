@@ -209,5 +209,19 @@ describe('build records', () => {
       at: '2026-01-01T00:00:09.000Z',
       error: 'boom',
     });
+    // Skipped behind a failed upstream task: said so; skipped by a stopped build: the stop is the reason.
+    await build('20260101-000003-000-cccccc', 'failed', [
+      { id: 'down', state: 'skipped', error: 'upstream task up did not succeed' },
+    ]);
+    await build('20260101-000004-000-dddddd', 'interrupted', [
+      { id: 'down2', state: 'skipped', error: 'upstream task up did not succeed' },
+    ]);
+    const again = failedRunLookup(dir);
+    expect(again('down')).toMatchObject({
+      build: '20260101-000003-000-cccccc',
+      stopped: { interrupted: false, started: false, skipped: 'upstream task up did not succeed' },
+    });
+    expect(again('down2')).toMatchObject({ stopped: { interrupted: true, started: false } });
+    expect(again('down2')?.stopped?.skipped).toBeUndefined();
   });
 });

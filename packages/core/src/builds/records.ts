@@ -374,7 +374,10 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
               stopped: {
                 interrupted,
                 started: false,
-                ...(report.state === 'skipped' && report.error ? { skipped: report.error } : {}),
+                // Skipped behind a failure says which; after a stop, the stop is the reason.
+                ...(report.state === 'skipped' && report.error && !interrupted
+                  ? { skipped: report.error }
+                  : {}),
               },
             });
         } else if (report.state === 'failed' || report.state === 'cancelled') {
