@@ -636,6 +636,35 @@ describe('pipe watch: an input folder deleted and made again at once', () => {
   }, 120_000);
 });
 
+describe('pipe watch: the folder above an input folder moved away', () => {
+  // Found by helper-146: `mv data elsewhere` (a data disk unmounted, a folder renamed) moves the watched folder
+  // data/sub with it; inotify says nothing of it, and watch went on as if the inputs were there.
+  it('says the inputs are gone, and builds again when they come back', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  up:\n    inputs: {src: data/sub/x.txt}\n    command: [cp, "{inputs.src}", "{outputs.o}"]\n    outputs: {o: out.txt}\n',
+      'data/sub/x.txt': 'v1',
+    });
+    const w = WatchProcess.start(ws, ['up']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    renameSync(ws.path('data'), ws.path('moved'));
+    const gone = await w.next((e) => e.event === 'diagnostics', 'the missing input', 15_000);
+    expect(String(gone.message)).toContain('data/sub/x.txt');
+    ws.write('moved/sub/x.txt', 'v2');
+    renameSync(ws.path('moved'), ws.path('data'));
+    const back = await w.next(
+      (e) => e.event === 'build-end' && JSON.stringify(e.ran) === '["up"]',
+      'the rebuild once the folder is back',
+      15_000,
+    );
+    expect(back.status).toBe('succeeded');
+    expect(ws.read('out.txt')).toBe('v2');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});
+
 describe('pipe watch: an input edited during the first build', () => {
   it('builds again once that build has thrown the stale result away', async () => {
     const ws = new Workspace({

@@ -121,15 +121,18 @@ export function createFsWatcher(options: FsWatcherOptions): FsWatcher {
       await arm(watcher, [...watched]);
     });
 
-  // inotify may say nothing at all of a watched folder deleted with its parent: its inode is looked at every 2 s
-  // too (a stat per folder), and a new one armed.
+  // inotify may say nothing at all of a watched folder deleted or moved away with its parent (`mv data elsewhere`):
+  // its inode is looked at every 2 s too (a stat per folder), a new one armed, and the folder told as a change (the
+  // files in it are gone, or others).
   const inodeCheck = setInterval(() => {
     if (polling || !watcher || rearmTimer) return;
-    for (const dir of watched)
-      if (inodes.get(dir) !== inodeOf(dir)) {
-        scheduleRearm();
-        return;
-      }
+    const changed = [...watched].filter((dir) => inodes.get(dir) !== inodeOf(dir));
+    if (changed.length === 0) return;
+    scheduleRearm();
+    // Its watched files too: each is then compared with its record, once (not again when the folders are re-armed).
+    const told = new Set(changed);
+    for (const file of set?.files.keys() ?? []) if (told.has(path.dirname(file))) options.onPath(file);
+    for (const dir of changed) options.onPath(dir);
   }, 2000);
   inodeCheck.unref();
 
