@@ -259,7 +259,12 @@ describe('pipe build: interruptions', () => {
     const status = JSON.parse((await ws.run(['status', '--json'])).stdout);
     expect(status).toMatchObject({
       status: 'interrupted',
-      tasks: { fast: { state: 'ran' }, slow: { state: 'cancelled' } },
+      tasks: {
+        fast: { state: 'ran' },
+        slow: { state: 'cancelled' },
+        // Not "did not succeed", which reads as a failure of slow.
+        all: { state: 'skipped', error: 'upstream task slow was cancelled: the build was stopped' },
+      },
     });
     // The next build says why the stopped task runs again: not "no previous build".
     const buildId = events.find((e) => e.event === 'build-end')?.buildId;

@@ -293,7 +293,12 @@ class Scheduler {
 
   private skip(id: string, upstream: string) {
     if (this.reports.has(id)) return;
-    this.report({ id, state: 'skipped', error: `upstream task ${upstream} did not succeed` });
+    // One cancelled by a stop did not fail: "did not succeed" read as if it had.
+    const error =
+      this.reports.get(upstream)?.state === 'cancelled'
+        ? `upstream task ${upstream} was cancelled: the build was stopped`
+        : `upstream task ${upstream} did not succeed`;
+    this.report({ id, state: 'skipped', error });
     this.speculative.get(id)?.resolve(undefined);
     for (const d of this.dependants.get(id) ?? []) this.skip(d, upstream);
   }
