@@ -1459,6 +1459,32 @@ targets:
     ]);
   });
 
+  it('an absolute output path is refused as absolute, with the relative path when it is in the workspace', async () => {
+    const dir = makeWorkspace({});
+    dirs.push(dir);
+    writeFileSync(
+      path.join(dir, 'pipe.yaml'),
+      `version: 1\ntargets:\n  a: {command: [x], outputs: ["${dir}/build/a.txt", /elsewhere/b.txt]}\n`,
+    );
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(
+      result.diagnostics
+        .filter((d) => d.severity === 'error')
+        .map((d) => ({ message: d.message, hint: d.hint })),
+    ).toEqual([
+      {
+        message: `output '${dir}/build/a.txt' is an absolute path`,
+        hint: "outputs are paths relative to the workspace root: write 'build/a.txt'",
+      },
+      {
+        message: "output '/elsewhere/b.txt' is an absolute path",
+        hint: 'outputs are paths relative to the workspace root',
+      },
+    ]);
+  });
+
   it('refuses in an included file the keys only the root file is read for (they would be ignored)', async () => {
     const { dir, diagnostics } = await diagnosticsOf({
       'pipe.yaml': 'version: 1\ninclude: [inc.yaml]\ntargets: {}\n',

@@ -35,7 +35,14 @@ export function outputPathProblem(
   normal: string,
   target: string,
 ): { code: string; message: string; hint: string } | undefined {
-  if (path.isAbsolute(raw) || normal === '..' || normal.startsWith('../'))
+  // Absolute, it may well name a file in the workspace: not "outside" (outputHint gives the relative path).
+  if (path.isAbsolute(raw))
+    return {
+      code: 'output-absolute',
+      message: `output '${raw}' is an absolute path`,
+      hint: 'outputs are paths relative to the workspace root',
+    };
+  if (normal === '..' || normal.startsWith('../'))
     return {
       code: 'output-outside-workspace',
       message: `output '${raw}' is outside the workspace`,

@@ -359,8 +359,13 @@ function listItem(
  * relative to the folder (`../x.txt` in `sub/`) gets the path meant.
  */
 function outputHint(problem: { code: string; hint: string }, raw: string, dir: string, root: string): string {
-  if (problem.code !== 'output-outside-workspace' || dir === root || path.isAbsolute(raw))
-    return problem.hint;
+  if (problem.code === 'output-absolute') {
+    const rel = path.relative(root, raw);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)
+      ? `${problem.hint}: write '${rel.split(path.sep).join('/')}'`
+      : problem.hint;
+  }
+  if (problem.code !== 'output-outside-workspace' || dir === root) return problem.hint;
   const meant = workspacePath(dir, raw, root);
   if (path.isAbsolute(meant)) return problem.hint;
   return `outputs are relative to the workspace root, not to the folder of the file declaring them (inputs are): write '${meant}'`;
