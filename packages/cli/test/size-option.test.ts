@@ -164,6 +164,22 @@ describe('pipe cache pin in workspaces that share a cache', () => {
     }
   });
 
+  it('says so when there was nothing pinned to unpin, rather than "unpinned 1 entry"', () => {
+    const w = copyWorkspace();
+    try {
+      const none = w.run(['cache', 'unpin', 'copy']);
+      expect(none.status).toBe(0);
+      expect(none.stdout.trim()).toBe('nothing of copy was pinned (by this workspace)');
+      expect(w.run(['cache', 'pin', 'copy']).stdout.trim()).toBe('pinned 1 entry of copy');
+      expect(w.run(['cache', 'unpin', 'copy']).stdout.trim()).toBe('unpinned 1 entry of copy');
+      expect(w.run(['cache', 'unpin', 'copy']).stdout.trim()).toBe(
+        'nothing of copy was pinned (by this workspace)',
+      );
+    } finally {
+      rmSync(w.root, { recursive: true, force: true });
+    }
+  });
+
   it('unpins what the workspace pinned before it was moved (the old path holds no workspace any more)', () => {
     const { root } = copyWorkspace();
     const moved = `${root}-moved`;

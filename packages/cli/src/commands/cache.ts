@@ -117,6 +117,8 @@ export async function cacheCommand(
       const label = `${ws.layout.root}#${arg}`;
       const todo: Array<[string, string]> = keys.map(({ key }) => [key, label]);
       const madeHere = pinLabelsMade(ws.layout.dir);
+      // What was pinned before an unpin: a target with nothing pinned is said to be so, not "unpinned 1 entry".
+      const pinnedBefore = action === 'unpin' ? await store.pins() : undefined;
       if (action === 'unpin') {
         // Every key this workspace pinned for the target, also those of earlier builds (another --param), and the
         // plain target name older pipes pinned with.
@@ -139,10 +141,15 @@ export async function cacheCommand(
       if (action === 'pin') madeHere.add(label);
       else for (const [, l] of todo) madeHere.delete(l);
       savePinLabelsMade(ws.layout.dir, madeHere);
+      const count = pinnedBefore
+        ? new Set(todo.filter(([key, l]) => pinnedBefore.get(key)?.includes(l)).map(([key]) => key)).size
+        : keys.length;
       print(
         opts.json,
         keys,
-        `${action === 'pin' ? 'pinned' : 'unpinned'} ${keys.length} entr${keys.length === 1 ? 'y' : 'ies'} of ${arg}`,
+        pinnedBefore && count === 0
+          ? `nothing of ${arg} was pinned (by this workspace)`
+          : `${action === 'pin' ? 'pinned' : 'unpinned'} ${count} entr${count === 1 ? 'y' : 'ies'} of ${arg}`,
       );
       return 0;
     }
