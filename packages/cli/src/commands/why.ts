@@ -13,6 +13,7 @@ import {
   type Pipeline,
   readBuildRecord,
   renderReason,
+  targetOfTaskId,
   type WhyNode,
 } from '@pipe/core';
 import { cacheDirOption, type GlobalOptions, loadForCommand, workingDir } from '../context.js';
@@ -250,9 +251,16 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     const asPath = path.relative(ws.layout.root, file);
     let last = lastAttempt(ws.layout.buildsDir, query, asPath);
     if (!last) {
-      const owner = await declaredOwner(pipeline, opts, file);
+      const declared = await declaredOwner(pipeline, opts, file);
+      const owner = declared.owner;
+      pipeline ??= declared.pipeline;
       if (owner) last = lastAttempt(ws.layout.buildsDir, query, asPath, owner);
       if (owner && !last && existsSync(file)) last = madeByUnfinishedBuild(ws.layout.buildsDir, query, owner);
+      // Declared, and no build has had it: not built here yet (a first look after writing pipe.yaml).
+      if (owner && !last)
+        last = `'${query}' is an output of ${owner}, not built in this workspace yet (pipe build ${targetOfTaskId(owner)} makes it)`;
+      if (!owner && !last && pipeline?.targets.has(query))
+        last = `target '${query}' has not been built in this workspace yet (pipe build ${query})`;
     }
     if (last) {
       process.stderr.write(`pipe: ${last}\n`);
@@ -327,23 +335,24 @@ function madeByUnfinishedBuild(buildsDir: string, query: string, owner: string):
 }
 
 /**
- * The task whose declared outputs include `file` (absolute), as the pipeline (`loaded`, else loaded now) expands;
- * undefined if none or it does not load.
+ * The task whose declared outputs include `file` (absolute), as the pipeline (`loaded`, else loaded now) expands
+ * (none if none or it does not load), and that pipeline.
  */
 async function declaredOwner(
   loaded: Pipeline | undefined,
   opts: GlobalOptions,
   file: string,
-): Promise<string | undefined> {
+): Promise<{ owner?: string; pipeline?: Pipeline }> {
   let pipeline = loaded;
   if (!pipeline) {
     const got = await loadForCommand(opts);
-    if (!got.ok) return undefined;
+    if (!got.ok) return {};
     pipeline = got.pipeline;
   }
   const graph = expandGraph(pipeline, { targets: [...pipeline.targets.keys()] });
-  for (const task of graph.tasks.values()) if (Object.values(task.outputs).includes(file)) return task.id;
-  return undefined;
+  for (const task of graph.tasks.values())
+    if (Object.values(task.outputs).includes(file)) return { owner: task.id, pipeline };
+  return { pipeline };
 }
 
 /** The cache to look in: the one given on the command line or in the environment, else the last build's. */

@@ -1,0 +1,40 @@
+/**
+ * `pipe why` on a product or a target of the pipeline that no build has made yet (a first look after writing
+ * pipe.yaml, or a target never built here) says so, and what makes it, rather than "neither a product nor a target".
+ */
+import { describe, expect, it } from 'vitest';
+import { Workspace } from './rig.js';
+
+describe('pipe why before anything is built', () => {
+  it('names the task that declares the file, and the target, as not built yet', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  a:
+    foreach: [x, y]
+    command: [sh, -c, 'echo "$1" > "$2"', sh, "{item}", "{outputs.o}"]
+    outputs: {o: "out/{item}.txt"}
+  b:
+    command: [touch, "{outputs.o}"]
+    outputs: {o: out/b.txt}
+`,
+    });
+    const file = await ws.run(['why', 'out/x.txt']);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toBe(
+      "pipe: 'out/x.txt' is an output of a[x], not built in this workspace yet (pipe build a makes it)\n",
+    );
+    const target = await ws.run(['why', 'a']);
+    expect(target.code).toBe(2);
+    expect(target.stderr).toBe("pipe: target 'a' has not been built in this workspace yet (pipe build a)\n");
+
+    expect((await ws.run(['build', 'b'])).code).toBe(0);
+    const still = await ws.run(['why', 'out/y.txt']);
+    expect(still.stderr).toBe(
+      "pipe: 'out/y.txt' is an output of a[y], not built in this workspace yet (pipe build a makes it)\n",
+    );
+    // A path no target declares is still neither.
+    const other = await ws.run(['why', 'nothing.txt']);
+    expect(other.stderr).toContain("'nothing.txt' is neither a product nor a target built in this workspace");
+  });
+});
