@@ -1459,6 +1459,17 @@ targets:
     ]);
   });
 
+  it('a target name with a non-ASCII letter: the hint says the letters are ASCII ones', async () => {
+    const { dir, diagnostics } = await diagnosticsOf({
+      'pipe.yaml': 'version: 1\ntargets:\n  ünï: {command: [x], outputs: [a.txt]}\n',
+    });
+    expect(summary(dir, diagnostics)).toContainEqual({
+      code: 'invalid-target-name',
+      at: 'pipe.yaml:3:3',
+      hint: 'use ASCII letters (a-z, A-Z), digits, _ . - and start with an ASCII letter or _',
+    });
+  });
+
   it('an absolute output path is refused as absolute, with the relative path when it is in the workspace', async () => {
     const dir = makeWorkspace({});
     dirs.push(dir);

@@ -135,7 +135,8 @@ function collectTargets(source: SourceFile, js: Record<string, unknown>, result:
           code: 'invalid-target-name',
           message: `invalid target name '${name}'`,
           at: spanOf(source, pair.key),
-          hint: 'use letters, digits, _ . - and start with a letter or _',
+          // 'ünï' is made of letters too: the rule is ASCII's.
+          hint: 'use ASCII letters (a-z, A-Z), digits, _ . - and start with an ASCII letter or _',
         }),
       );
     }

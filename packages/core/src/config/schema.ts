@@ -219,7 +219,8 @@ export const PipeFileSchema = z
     targets: z
       .record(
         z.string().regex(TARGET_NAME_PATTERN, {
-          error: 'target names use letters, digits, _ . - and start with a letter or _',
+          error:
+            'target names use ASCII letters (a-z, A-Z), digits, _ . - and start with an ASCII letter or _',
         }),
         TargetSchema,
       )
