@@ -259,7 +259,7 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
       // Declared, and no build has had it: not built here yet (a first look after writing pipe.yaml).
       if (owner && !last)
         last = `'${query}' is an output of ${owner}, not built in this workspace yet (pipe build ${targetOfTaskId(owner)} makes it)`;
-      if (!owner && !last && pipeline?.targets.has(query))
+      if (!owner && !last && pipeline?.targets.has(query) && !inAnyBuild(ws.layout.buildsDir, query))
         last = `target '${query}' has not been built in this workspace yet (pipe build ${query})`;
     }
     if (last) {
@@ -321,6 +321,14 @@ function lastAttempt(buildsDir: string, query: string, asPath: string, owner?: s
     return `'${query}' has no product: in build ${id}, ${task} ${r.state}${r.error ? `: ${r.error}` : ''}${r.log ? ` (log ${r.log})` : ''}${more}`;
   }
   return undefined;
+}
+
+/** Whether a recorded build had a task of target `name` (a target whose tasks all left since was built). */
+function inAnyBuild(buildsDir: string, name: string): boolean {
+  return listBuildIds(buildsDir).some((id) => {
+    const got = readBuildRecord(buildsDir, id);
+    return got.ok && Object.keys(got.record.tasks).some((t) => t === name || t.startsWith(`${name}[`));
+  });
 }
 
 /**
