@@ -50,6 +50,16 @@ describe('the local cache size budget', () => {
     expect(g.ended).toEqual({ restored: ['t'] });
   });
 
+  it('a build over PIPE_CACHE_MAX_SIZE with nothing it may evict yet says so, rather than nothing', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PIPELINE });
+    // Its one entry was just stored: in gc's grace period, a build may still need it.
+    const over = await ws.run(['build'], { PIPE_CACHE_MAX_SIZE: '100k' });
+    expect(over.code, over.stderr).toBe(0);
+    expect(over.stderr).toMatch(
+      /note: the local cache is over its size budget \(PIPE_CACHE_MAX_SIZE, 10G by default\): 0\.6 MB, and nothing could be evicted yet \(entries pinned, or used in the last 10 minutes, which a build may still need\); a build after that evicts the unpinned ones\n/,
+    );
+  });
+
   it('a PIPE_CACHE_MAX_SIZE that is not a size is refused (it was the 10G default, silently)', async () => {
     const ws = new Workspace({ 'pipe.yaml': PIPELINE });
     for (const bad of ['1e5', '-1', '100 kilobytes']) {

@@ -21,9 +21,15 @@ export function buildNotes(result: {
     );
   else if (e) {
     const mb = (b: number) => `${(b / 1024 ** 2).toFixed(1)} MB`;
-    lines.push(
-      `the local cache was over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default): evicted ${e.evicted.length} least recently used entr${e.evicted.length === 1 ? 'y' : 'ies'}, ${mb(e.bytesBefore)} → ${mb(e.bytesAfter)}${e.overBudget ? '; still over it (pinned or just-stored entries stay)' : ''}`,
-    );
+    // Over, and nothing it may take out yet: said, or a budget set too small seemed to do nothing.
+    if (e.evicted.length === 0)
+      lines.push(
+        `the local cache is over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default): ${mb(e.bytesAfter)}, and nothing could be evicted yet (entries pinned, or used in the last 10 minutes, which a build may still need); a build after that evicts the unpinned ones`,
+      );
+    else
+      lines.push(
+        `the local cache was over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default): evicted ${e.evicted.length} least recently used entr${e.evicted.length === 1 ? 'y' : 'ies'}, ${mb(e.bytesBefore)} → ${mb(e.bytesAfter)}${e.overBudget ? '; still over it (pinned or just-stored entries stay)' : ''}`,
+      );
   }
   return lines;
 }

@@ -603,7 +603,9 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     // What this build stored may have taken the local store over its size budget: least recently used out.
     const budget = await session.cache.keepToBudget?.().catch(() => undefined);
     const evicted =
-      budget?.ok && budget.value && (budget.value.evicted.length > 0 || budget.value.deferred)
+      budget?.ok &&
+      budget.value &&
+      (budget.value.evicted.length > 0 || budget.value.deferred || budget.value.overBudget)
         ? budget.value
         : undefined;
     return {
