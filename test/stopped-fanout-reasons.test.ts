@@ -39,22 +39,7 @@ targets:
   });
 
   it('after Ctrl-C, the tasks the build had not started are not called new items', async () => {
-    const ws = new Workspace({});
-    const block = blockingCommand(ws.path('started.pid'), ws.path('release'), 'b');
-    ws.write(
-      'pipe.yaml',
-      `version: 1
-targets:
-  first:
-    command: [sh, -c, 'echo a > "$1"', sh, "{outputs.out}"]
-    outputs: {out: o/first.txt}
-  t:
-    foreach: [a, b, c]
-    needs: [first]
-    command: [sh, -c, 'i="$1"; shift; if [ "$i" = b ]; then exec "$@"; fi; echo x > "$4"', sh, "{item}", ${block.map((a) => JSON.stringify(a)).join(', ')}]
-    outputs: {out: "o/{item}.txt"}
-`,
-    );
+    const ws = blockedFanOut();
     // t[b] blocks until released: stopped while it runs, the build leaves the tasks queued behind it (-j 1) unstarted.
     const child = ws.spawn(['build', 't', '--json', '-j', '1']);
     const done = finished(child);
@@ -82,4 +67,37 @@ targets:
         `run         ${id}\n              not started: its last build stopped before it (build ${buildId} at `,
       );
   });
+
+  it("the interrupted build's end line tells the tasks it never started from the one it stopped", async () => {
+    const ws = blockedFanOut();
+    const child = ws.spawn(['build', 't', '-j', '1']);
+    const done = finished(child);
+    await waitForFile(ws.path('started.pid'));
+    child.kill('SIGINT');
+    const run = await done;
+    expect(run.code).toBe(130);
+    // first and t[a] ran, t[b] was stopped while it ran, t[c] waited for the slot: not "2 cancelled".
+    expect(run.stderr).toMatch(/ interrupted: 2 ran, 1 cancelled, 1 not started \(/);
+  });
 });
+
+/** `first`, then t[a], t[b], t[c] (-j 1 runs them in that order); t[b] blocks until `release` is written. */
+function blockedFanOut(): Workspace {
+  const ws = new Workspace({});
+  const block = blockingCommand(ws.path('started.pid'), ws.path('release'), 'b');
+  ws.write(
+    'pipe.yaml',
+    `version: 1
+targets:
+  first:
+    command: [sh, -c, 'echo a > "$1"', sh, "{outputs.out}"]
+    outputs: {out: o/first.txt}
+  t:
+    foreach: [a, b, c]
+    needs: [first]
+    command: [sh, -c, 'i="$1"; shift; if [ "$i" = b ]; then exec "$@"; fi; echo x > "$4"', sh, "{item}", ${block.map((a) => JSON.stringify(a)).join(', ')}]
+    outputs: {out: "o/{item}.txt"}
+`,
+  );
+  return ws;
+}

@@ -230,7 +230,18 @@ export class BuildOutput {
       process.stderr.write(`${upToDateLine(reports.size, ms)}\n`);
       return;
     }
-    const parts = Object.entries(counts).map(([state, n]) => `${n} ${state}`);
+    // A task the stop found waiting (cancelled before it started) is told apart from one stopped while it ran.
+    const waited = [...reports.values()].filter(
+      (r) => r.state === 'cancelled' && r.startedAt === undefined,
+    ).length;
+    const told: Record<string, number> = { ...counts };
+    if (waited > 0) {
+      told.cancelled = (told.cancelled ?? 0) - waited;
+      if (told.cancelled === 0) delete told.cancelled;
+      told['not started'] = (told['not-started'] ?? 0) + waited;
+      delete told['not-started'];
+    }
+    const parts = Object.entries(told).map(([state, n]) => `${n} ${state}`);
     process.stderr.write(
       `build ${buildId} ${status}: ${parts.join(', ') || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`,
     );
