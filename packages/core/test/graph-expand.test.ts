@@ -341,6 +341,16 @@ describe('expandGraph', () => {
     expect(toJSON(graph).pendingFrom).toEqual({ per_obs: ['select'], summary: ['per_obs', 'stack'] });
   });
 
+  it('writes markup characters of an item id as Mermaid entity codes, # first', async () => {
+    const pipeline = await pipelineOf({
+      'pipe.yaml':
+        "version: 1\ntargets:\n  t:\n    foreach: ['<b>x</b>', 'a\"#&']\n    command: [x]\n    outputs: [\"o/{item}\"]\n",
+    });
+    const mermaid = toMermaid(expandGraph(pipeline, { targets: ['t'] }));
+    expect(mermaid).toContain('["t[#lt;b#gt;x#lt;/b#gt;]"]');
+    expect(mermaid).toContain('["t[a#quot;#35;#amp;]"]');
+  });
+
   it('draws one node per target with --by-target: a fan-out as one node with its count (2,000 tasks drew 2,000 boxes)', async () => {
     const pipeline = await pipelineOf(FILES);
     const graph = expandGraph(pipeline, { targets: ['summary', 'fit_report'] });

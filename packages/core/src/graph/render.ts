@@ -136,6 +136,15 @@ function quote(text: string): string {
   return `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }
 
+/**
+ * A label inside Mermaid's `["…"]`: the characters its parser or its HTML labels would read as markup as Mermaid's
+ * entity codes (`#` first, so that a `#` of the text does not start one): an item `<b>` drew a bold b.
+ */
 function mermaidText(text: string): string {
-  return text.replaceAll('"', '#quot;');
+  return text
+    .replaceAll('#', '#35;')
+    .replaceAll('"', '#quot;')
+    .replaceAll('&', '#amp;')
+    .replaceAll('<', '#lt;')
+    .replaceAll('>', '#gt;');
 }
