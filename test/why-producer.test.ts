@@ -47,7 +47,7 @@ describe('pipe why after a build with --cache-dir', () => {
     expect((await ws.run(['build', 't', '--cache-dir', cacheDir])).code).toBe(0);
     ws.write('out.txt', 'edited\n');
     const why = await ws.run(['why', 'out.txt']);
-    expect(why.stdout).toContain('edited or replaced since; the next build restores it');
+    expect(why.stdout).toContain('edited or replaced since; a build that needs it restores it');
     expect(why.stdout).not.toContain('no longer in the local cache');
   });
 });
@@ -60,7 +60,7 @@ describe('pipe why, log and status on what is not as pipe wrote it', () => {
     ws.write('build/out.txt/inside', 'x');
     const folder = await ws.run(['why', 'a']);
     expect(folder.code, folder.stderr).toBe(0);
-    expect(folder.stdout).toContain('— now not a regular file (a folder): the next build restores it');
+    expect(folder.stdout).toContain('— now not a regular file (a folder): a build that needs it restores it');
     ws.remove('build/out.txt');
     execFileSync('mkfifo', [ws.path('build/out.txt')]);
     const fifo = await ws.run(['why', 'a']);

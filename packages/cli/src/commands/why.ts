@@ -189,10 +189,11 @@ async function outputNow(
   sha256: string,
   inCache: (sha256: string) => boolean,
 ): Promise<string> {
-  // Restored only while the local cache holds its bytes (gc may have evicted them; a remote cache may still).
+  // Restored only while the local cache holds its bytes (gc may have evicted them; a remote cache may still), and
+  // only by a build that has the task: one no longer in the pipeline is left as it is (builds/retire.ts).
   const next = inCache(sha256)
-    ? 'the next build restores it'
-    : 'its bytes are no longer in the local cache: the next build recomputes it (or restores it from a remote cache)';
+    ? 'a build that needs it restores it'
+    : 'its bytes are no longer in the local cache: a build that needs it recomputes it (or restores it from a remote cache)';
   const st = statSync(file, { throwIfNoEntry: false });
   if (!st) return ` — now missing: ${next}`;
   // A folder, a FIFO, a device: no product's bytes (hashing a FIFO would wait for ever, /dev/zero never end).
