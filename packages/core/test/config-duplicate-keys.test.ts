@@ -52,4 +52,20 @@ describe('duplicate keys', () => {
       ],
     );
   });
+
+  // Found by breaking a gammapy config (`binsize: &b 0.2 deg, binsize: 0.02 deg, …, binsize_irf: *b`): PyYAML
+  // registers the anchor as it reads the earlier value, so *b is 0.2 deg; pipe dropped the earlier pair with its anchor
+  // and called *b an alias "before its anchor" (and a `<<: &c {…}` whose anchor is used later crashed, exit 70).
+  it('an anchor on the value of an overridden key still names that value, as PyYAML reads it', () => {
+    const text = [
+      'wcs: {binsize: &b 0.2, binsize: 0.02, irf: *b}',
+      'm: {<<: &c {x: 1}, x: 2}',
+      'n: *c',
+      '',
+    ].join('\n');
+    const { source, diagnostics } = parseSource('/f.yaml', text, { duplicateKeys: 'last' });
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    // yaml.safe_load(text) == {'wcs': {'binsize': 0.02, 'irf': 0.2}, 'm': {'x': 2}, 'n': {'x': 1}}
+    expect(source.doc.toJS()).toEqual({ wcs: { binsize: 0.02, irf: 0.2 }, m: { x: 2 }, n: { x: 1 } });
+  });
 });

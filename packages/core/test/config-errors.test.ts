@@ -453,6 +453,36 @@ targets:
     expect(fine).toBe('expected the pipeline to be rejected');
   });
 
+  // Found by breaking a gammapy config: an anchor set on a merge key's inline value (`<<: &centre {…}`) is set for
+  // PyYAML, which registers it as it reads the node; pipe replaced the node by its pairs and lost the anchor, so a later
+  // alias crashed the command (exit 70, "ReferenceError: Unresolved alias"). (config-duplicate-keys.test.ts: the same
+  // for an anchor on an overridden key.)
+  it("an anchor on a merge key's inline value still names that value, as PyYAML reads it", async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml': [
+        'version: 1',
+        'targets:',
+        '  a:',
+        '    command: [echo, "{params.cone.lon}", "{params.centre.lat}", "{params.copy.x}"]',
+        '    params:',
+        '      cone: {<<: &c {lon: 83.6, lat: 22.0}, radius: 5}',
+        '      more: {<<: [&d {x: 1}], y: 2}',
+        '      centre: *c',
+        '      copy: *d',
+        '    outputs: [a.txt]',
+      ].join('\n'),
+    });
+    dirs.push(dir);
+    const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir });
+    if (!result.ok) throw new Error(result.diagnostics.map((d) => renderDiagnostic(d)).join('\n'));
+    expect(result.pipeline.targets.get('a')!.params).toEqual({
+      cone: { radius: 5, lon: 83.6, lat: 22.0 },
+      more: { y: 2, x: 1 },
+      centre: { lon: 83.6, lat: 22.0 },
+      copy: { x: 1 },
+    });
+  });
+
   // Found by an adversarial review: gammapy reads its config with PyYAML, which applies << merge keys; pipe refused
   // them as an unknown key '<<'.
   it('applies << merge keys as PyYAML does: own keys win, then the merged maps in order', async () => {

@@ -301,6 +301,7 @@ function dropEarlierDuplicates(source: SourceFile): Diagnostic[] {
         if (!isScalar(pair.key) || isMergeKey(pair.key)) return true;
         const kept = last.get(String(pair.key.value))!;
         if (kept === pair) return true;
+        keepAnchoredValues(source.doc, pair);
         const again = spanOf(source, kept.key);
         found.push(
           makeDiagnostic({
@@ -377,6 +378,7 @@ function expandMergeKeys(doc: Document.Parsed): void {
             .filter((p) => !isMergeKey(p.key))
             .map((p) => (isScalar(p.key) ? String(p.key.value) : p.key)),
         );
+        keepAnchoredValues(doc, merge);
         const added: Pair[] = [];
         for (const src of sources) {
           if (!isMap(src)) continue;
@@ -392,6 +394,32 @@ function expandMergeKeys(doc: Document.Parsed): void {
     });
     if (!found) return;
   }
+}
+
+/**
+ * Before `removed` leaves the document (a duplicate key's earlier pair, a merge key's inline source): each alias of an
+ * anchor set inside it becomes a copy of the anchored value. PyYAML registers an anchor as it reads the node, whatever
+ * becomes of the node afterwards, so `<<: &centre {…}` or `binsize: &b 0.1, binsize: 0.2` still give *centre and *b a
+ * value; with the node gone, yaml's alias named nothing (toJS() threw: a stack trace, or "no anchor set before it").
+ * The copy keeps the anchored value's place, for diagnostics.
+ */
+function keepAnchoredValues(doc: Document.Parsed, removed: unknown): void {
+  const anchored = new Set<unknown>();
+  visit(removed as Node, {
+    Node(_key, node) {
+      if (!isAlias(node) && node.anchor) anchored.add(node);
+    },
+  });
+  if (anchored.size === 0) return;
+  visit(doc, {
+    Alias(_key, alias) {
+      const target = alias.resolve(doc);
+      if (!target || !anchored.has(target)) return;
+      const copy = (target as Node).clone() as Node;
+      delete copy.anchor;
+      return copy;
+    },
+  });
 }
 
 /**
