@@ -341,7 +341,7 @@ function checkInputFiles(
           makeDiagnostic({
             code: 'broken-link',
             severity: 'warning',
-            message: `${glob.what} of target '${target.name}': '${path.relative(root, link)}' matches glob '${glob.pattern}' but is a broken symbolic link (to ${readlinkSync(link)}), so it is left out`,
+            message: `${glob.what} of target '${target.name}': '${path.relative(root, link)}' matches glob '${glob.pattern}' but is ${linkTrouble(link)}, so it is left out`,
             at: glob.span,
             hint: 'mount or restore what it points to (the next build sees it), or remove the link',
           }),
@@ -534,4 +534,15 @@ export function countMatches(pattern: string, root: string): number {
   // From the glob's fixed directory: globbing an absolute pattern from the workspace crawls far more
   // (~10–30 ms for a data store's index, against 0.4 ms).
   return matchFiles(pattern, root).length;
+}
+
+/** What is wrong with a symbolic link a glob leaves out, in words: a loop, or a link to what is not there. */
+function linkTrouble(link: string): string {
+  try {
+    statSync(link);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
+      return `a loop of symbolic links (to ${readlinkSync(link)})`;
+  }
+  return `a broken symbolic link (to ${readlinkSync(link)})`;
 }

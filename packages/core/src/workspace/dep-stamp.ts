@@ -10,7 +10,14 @@ import { nsOf, RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 export type DepStamp = [string, 'f' | 'd', number, string, number, string];
 
 export function stampDep(p: string, kind: 'f' | 'd'): DepStamp {
-  const st = statSync(p, { throwIfNoEntry: false });
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(p, { throwIfNoEntry: false });
+  } catch {
+    // A loop of symbolic links (ELOOP: a glob's match the loader warns about), a folder on the way that cannot be
+    // searched (EACCES): nothing to read there, stamped as missing; whatever fixes it changes the stamp.
+    st = undefined;
+  }
   if (!st || (kind === 'f' ? !st.isFile() : !st.isDirectory())) return [p, kind, -1, '', 0, ''];
   return [p, kind, kind === 'd' ? 0 : st.size, nsOf(st.mtimeMs), st.ino, nsOf(st.ctimeMs)];
 }
