@@ -209,6 +209,30 @@ describe('runs', () => {
     expect((await empty.obs.gti()).ontime).toBe(100);
   });
 
+  // Found by breaking a run's GTI: two rows sharing time counted it twice into the livetime and the exposure, silently
+  // (gammapy sums them as written).
+  it('refuses GTI rows that overlap, naming both rows and the time counted twice; rows out of order are read', async () => {
+    const overlap = await gtiStore('overlap-gti', [1000, 100, 150], [1100, 200, 300]);
+    const err = await asyncErrorOf(() => overlap.obs.livetime());
+    expect([err.reason, err.file, err.hdu, err.column]).toEqual([
+      'bad-value',
+      `${overlap.store}/./gti.fits`,
+      'GTI',
+      'START',
+    ]);
+    expect(err.detail).toBe(
+      'rows 2 and 3 (1-based) overlap: START 100, STOP 200 and START 150, STOP 300 share 50 s, which the livetime would count twice',
+    );
+    // One row inside another, listed first.
+    const inside = await gtiStore('inside-gti', [120, 100], [130, 200]);
+    expect((await asyncErrorOf(() => inside.obs.gti())).detail).toMatch(
+      /^rows 1 and 2 \(1-based\) overlap: .* share 10 s/,
+    );
+    // Out of order, or one ending where the next starts: no time is counted twice.
+    const unordered = await gtiStore('unordered-gti', [300, 100, 200], [400, 200, 250]);
+    expect((await unordered.obs.gti()).ontime).toBe(250);
+  });
+
   it('refuses a GTI column holding several values per row (a 2D START read as rows doubled the livetime)', async () => {
     const { store } = await gtiStore('vector-gti', [100], [200]);
     writeFits(join(store, 'gti.fits'), [

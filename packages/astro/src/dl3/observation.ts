@@ -257,6 +257,23 @@ export class Observation {
           `row ${i + 1} (1-based): ${b < a ? `STOP ${b} is before START ${a}` : `START ${a}, STOP ${b}: not a finite interval`}`,
         );
     }
+    // Intervals that overlap would count the shared time twice into the ontime, the livetime and the exposure (gammapy
+    // sums them as written): refused, naming both rows. Rows in any order, or touching end to start, are fine.
+    const order = [...start.keys()].sort((i, j) => (start[i] as number) - (start[j] as number));
+    let reach = -1; // the row reaching furthest among those starting earlier
+    for (const i of order) {
+      if (reach >= 0 && (start[i] as number) < (stop[reach] as number)) {
+        const [a, b] = [Math.min(reach, i), Math.max(reach, i)];
+        const shared =
+          Math.min(stop[a] as number, stop[b] as number) - Math.max(start[a] as number, start[b] as number);
+        throw new FitsError(
+          'bad-value',
+          { ...hdu.location, column: 'START' },
+          `rows ${a + 1} and ${b + 1} (1-based) overlap: START ${start[a]}, STOP ${stop[a]} and START ${start[b]}, STOP ${stop[b]} share ${shared} s, which the livetime would count twice`,
+        );
+      }
+      if (reach < 0 || (stop[i] as number) > (stop[reach] as number)) reach = i;
+    }
     let firstRowOutsideCut = false;
     if (this.timeRange) {
       const where = hdu.location;
