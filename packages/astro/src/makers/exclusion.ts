@@ -35,6 +35,8 @@ export function maskCoversEnergy(mask: SkyMask, centreTeV: number): boolean {
 export interface ExclusionReadFailure {
   reason: 'exclusion-invalid';
   message: string;
+  /** A mask gammapy 1.0 reads (wcslib's projections and grids, a cube of differing planes): a limit of pipe's. */
+  gammapyReads?: true;
 }
 
 /**
@@ -70,6 +72,7 @@ export function readSkyMask(path: string, hdu?: string | number): SkyMask | Excl
     return {
       reason: 'exclusion-invalid',
       message: `${path} [${h.name}]: ${(wcs as WcsHeaderFailure).message}`,
+      ...((wcs as WcsHeaderFailure).wcslibReads ? { gammapyReads: true as const } : {}),
     };
   const src = image.data;
   // NaN !== 0: usable, as numpy's bool(NaN).
@@ -90,6 +93,7 @@ export function readSkyMask(path: string, hdu?: string | number): SkyMask | Excl
           message:
             `${path} [${h.name}]: a ${image.naxes.join('×')} cube whose planes differ (plane ${k + 1} at pixel ` +
             `(${i % nx}, ${Math.floor(i / nx)}) differs from plane 1); an exclusion mask is one 2-D sky image, the same for every energy`,
+          gammapyReads: true,
         };
   const energyRange = image.naxes.length > 2 ? bandsEnergyRange(file, h.header) : undefined;
   return { wcs, nx, ny, data, ...(energyRange ? { energyRange } : {}) };

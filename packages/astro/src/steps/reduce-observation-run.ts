@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import type { StepContext, StepResult } from '@pipe/core';
 import { loadKernels } from '@pipe/kernels';
 import type { AnalysisConfig } from '../config/index.js';
+import { FitsError } from '../fits/index.js';
 import {
   type IrfType,
   irfsUsed,
@@ -46,13 +47,21 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     reductionGeometryFromConfig(ctx.params.center === 'pointing' ? centredOn(ds, obs.pointing) : ds),
   );
   const exclusionFile = ctx.inputs['exclusion']?.[0];
-  const exclusion = exclusionFile === undefined ? undefined : readSkyMaskOnce(exclusionFile);
-  // A mask pipe cannot read is the setting's problem (gammapy reads any image wcslib reads): the build names where the
-  // setting was written.
+  // A mask file that cannot be read is blamed on the setting that names it (the build says where it was written).
+  const blame = { param: ['datasets', 'background', 'exclusion'] };
+  let exclusion: ReturnType<typeof readSkyMask> | undefined;
+  try {
+    exclusion = exclusionFile === undefined ? undefined : readSkyMaskOnce(exclusionFile);
+  } catch (error) {
+    throw error instanceof FitsError ? Object.assign(error, blame) : error;
+  }
+  // One gammapy reads (any projection and grid wcslib takes, a cube whose planes differ) is pipe's limit: said so.
   if (exclusion && 'reason' in exclusion)
     throw Object.assign(
-      new Error(`datasets.background.exclusion: ${exclusion.message}; gammapy 1.0 reads it, pipe cannot`),
-      { param: ['datasets', 'background', 'exclusion'] },
+      new Error(
+        `datasets.background.exclusion: ${exclusion.message}${exclusion.gammapyReads ? '; gammapy 1.0 reads it, pipe cannot' : ''}`,
+      ),
+      blame,
     );
   const config = orThrow(reductionConfigFromConfig(ds, exclusion));
   const result = reduceObservation(obs, rg, config, kernels);

@@ -17,6 +17,8 @@ import {
 export interface WcsHeaderFailure {
   reason: 'wcs-missing-key' | 'wcs-unsupported';
   message: string;
+  /** A valid WCS beyond what pipe implements (a projection, a rotation): wcslib, and so gammapy and astropy, read it. */
+  wcslibReads?: true;
 }
 
 /** Anything with keyword lookup: FitsHeader, or a record wrapped by {@link recordHeader}. */
@@ -138,6 +140,7 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
     return {
       reason: 'wcs-unsupported',
       message: `projection ${c1}/${c2} is not supported (CTYPE1 '${c1}', CTYPE2 '${c2}'; supported: ${SUPPORTED_PROJECTIONS})`,
+      wcslibReads: true,
     };
   const pv = parseProjectionParameters(h, projection, num(h, 'CRVAL2') ?? 0);
   if ('reason' in pv) return pv;
@@ -175,6 +178,7 @@ export function parseWcsHeader(h: HeaderLookup): Wcs | WcsHeaderFailure {
     return {
       reason: 'wcs-unsupported',
       message: `LONPOLE ${lonpole} differs from the default ${expected} (rotated native frames are not supported)`,
+      wcslibReads: true,
     };
   }
   const latpole = latpoleFailure(projection, crval2, num(h, 'LATPOLE') ?? num(h, 'PV1_4'));
@@ -219,6 +223,7 @@ function latpoleFailure(
   return {
     reason: 'wcs-unsupported',
     message: `LATPOLE ${latpole} selects the native pole at latitude ${picked}, not ${ours} (the frame flipped about the reference point is not supported; omit LATPOLE or set ${ours})`,
+    wcslibReads: true,
   };
 }
 
@@ -264,6 +269,7 @@ function parseProjectionParameters(
         return {
           reason: 'wcs-unsupported',
           message: `${key} = ${v} differs from ${projection}'s default ${fallback} (projection parameters other than the defaults are not supported)`,
+          wcslibReads: true,
         };
     }
   return {
@@ -278,7 +284,11 @@ function parseScale(h: HeaderLookup): { cdelt: [number, number] } | WcsHeaderFai
   const off = (a: string, b: string) => (num(h, a) ?? 0) !== 0 || (num(h, b) ?? 0) !== 0;
   if (cd11 !== undefined || cd22 !== undefined) {
     if (off('CD1_2', 'CD2_1'))
-      return { reason: 'wcs-unsupported', message: 'rotated CD matrices are not supported' };
+      return {
+        reason: 'wcs-unsupported',
+        message: 'rotated CD matrices are not supported',
+        wcslibReads: true,
+      };
     if (cd11 === undefined || cd22 === undefined)
       return { reason: 'wcs-missing-key', message: 'CD1_1 and CD2_2 must both be present' };
     // wcslib refuses a singular matrix (astropy: SingularMatrixError); read as is, every pixel centre would map to
@@ -297,7 +307,11 @@ function parseScale(h: HeaderLookup): { cdelt: [number, number] } | WcsHeaderFai
   if (!Number.isFinite(d1) || !Number.isFinite(d2))
     return { reason: 'wcs-unsupported', message: `CDELT1 = ${d1}, CDELT2 = ${d2}: not finite numbers` };
   if (off('PC1_2', 'PC2_1') || (num(h, 'PC1_1') ?? 1) !== 1 || (num(h, 'PC2_2') ?? 1) !== 1) {
-    return { reason: 'wcs-unsupported', message: 'PC matrices other than the identity are not supported' };
+    return {
+      reason: 'wcs-unsupported',
+      message: 'PC matrices other than the identity are not supported',
+      wcslibReads: true,
+    };
   }
   // The old AIPS rotation (wcslib uses CROTA2 when there is neither a PC nor a CD matrix): read as no rotation, a
   // CROTA2 = 30 mask excluded other pixels than gammapy's (astropy applies it), with no word.
@@ -307,6 +321,7 @@ function parseScale(h: HeaderLookup): { cdelt: [number, number] } | WcsHeaderFai
     return {
       reason: 'wcs-unsupported',
       message: `CROTA2 = ${crota}: rotated pixel grids are not supported (a mask with north up, CROTA2 = 0, is)`,
+      wcslibReads: true,
     };
   return { cdelt: [d1, d2] };
 }
