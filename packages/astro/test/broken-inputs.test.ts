@@ -102,6 +102,36 @@ describe('data store index tables', () => {
     );
   });
 
+  // Found by writing an index from another producer: a text OBS_ID column ('23523', TFORM '6A') was said to hold "6
+  // values per row", the string's width read as a count.
+  it('names an index column written as text where numbers are expected, with its first value', async () => {
+    const store = join(dir, 'text-obs-id');
+    mkdirSync(store);
+    copyFileSync(join(HESS, 'obs-index.fits.gz'), join(store, 'obs-index.fits.gz'));
+    writeFits(join(store, 'hdu-index.fits'), [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'HDU_INDEX',
+        columns: [
+          { name: 'OBS_ID', data: ['23523'] },
+          { name: 'HDU_TYPE', data: ['events'] },
+          { name: 'HDU_CLASS', data: ['events'] },
+          { name: 'FILE_DIR', data: [`${HESS}/data`] },
+          { name: 'FILE_NAME', data: ['hess_dl3_dr1_obs_id_023523.fits.gz'] },
+          { name: 'HDU_NAME', data: ['EVENTS'] },
+        ],
+      },
+    ]);
+    const err = await asyncErrorOf(async () => (await openDataStore(store)).observation(23523));
+    expect([err.file, err.hdu, err.column, err.detail]).toEqual([
+      join(store, 'hdu-index.fits'),
+      'HDU_INDEX',
+      'OBS_ID',
+      "column holds text (TFORM '5A', row 1: '23523'), where a number is expected",
+    ]);
+  });
+
   it('reads obs-index columns by their unit (RA_PNT in rad, TSTART/TSTOP in ms), as gammapy does', async () => {
     const store = join(dir, 'obs-units');
     mkdirSync(store);

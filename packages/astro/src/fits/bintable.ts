@@ -97,6 +97,14 @@ export class BinTable {
    */
   scalarFloat64(name: string): Float64Array {
     const col = this.column(name);
+    // A text column (OBS_ID written as '23523' by a producer): its TFORM's repeat is the string's width, not a count
+    // of values, so it is named as text.
+    if (col.kind === 'string')
+      throw new FitsError(
+        'bad-value',
+        { ...this.where, column: col.name },
+        `column holds text (TFORM '${col.info.tform}'${col.data.length > 0 ? `, row 1: '${col.data[0]}'` : ''}), where a number is expected`,
+      );
     if (col.repeat !== 1)
       throw new FitsError(
         'bad-value',
