@@ -173,6 +173,51 @@ describe('other IRF classes, several per file, units converted', () => {
   });
 });
 
+// Found by writing a run's BKG cell without its TDIM (another producer's writer): pipe took the cell as energy fastest
+// while H.E.S.S. and CTA files hold energy slowest, and the background map came out scrambled, silently.
+describe('a background cell without TDIM', () => {
+  const bkgWith = (name: string, tdim: number[] | undefined) => {
+    const file = join(dir, name);
+    const values = Float32Array.from({ length: 3 * 2 * 2 }, (_, i) => i + 1);
+    writeFits(file, [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'BKG',
+        cards: [{ key: 'HDUCLAS4', value: 'BKG_3D' }],
+        columns: [
+          { name: 'DETX_LO', data: Float32Array.from([-1, 0]), repeat: 2, unit: 'deg' },
+          { name: 'DETX_HI', data: Float32Array.from([0, 1]), repeat: 2, unit: 'deg' },
+          { name: 'DETY_LO', data: Float32Array.from([-1, 0]), repeat: 2, unit: 'deg' },
+          { name: 'DETY_HI', data: Float32Array.from([0, 1]), repeat: 2, unit: 'deg' },
+          { name: 'ENERG_LO', data: Float32Array.from([1, 2, 4]), repeat: 3, unit: 'TeV' },
+          { name: 'ENERG_HI', data: Float32Array.from([2, 4, 8]), repeat: 3, unit: 'TeV' },
+          { name: 'BKG', data: values, ...(tdim ? { tdim } : {}), unit: 's-1 MeV-1 sr-1' },
+        ],
+      },
+    ]);
+    return file;
+  };
+
+  it('is refused, naming the file, HDU and column and the TDIM of either order', async () => {
+    const file = bkgWith('bkg-no-tdim.fits', undefined);
+    const err = await readIrf(file, 'BKG').then(
+      () => undefined,
+      (e: unknown) => e as FitsError,
+    );
+    expect(err).toBeInstanceOf(FitsError);
+    expect([err?.file, err?.hdu, err?.column]).toEqual([file, 'BKG', 'BKG']);
+    expect(err?.detail).toBe(
+      "no TDIM: its 12 values may lie in either axis order a background table is written in; add TDIM = '(2,2,3)' if energy varies slowest, as H.E.S.S. and CTA write it, or '(3,2,2)' if it varies fastest",
+    );
+    // With either TDIM the same cell reads, energy slowest or fastest.
+    const slow = await readIrf(bkgWith('bkg-slow.fits', [2, 2, 3]), 'BKG');
+    const fast = await readIrf(bkgWith('bkg-fast.fits', [3, 2, 2]), 'BKG');
+    expect(at(slow, 1, 0, 0)).toBe(5);
+    expect(at(fast, 1, 0, 0)).toBe(2);
+  });
+});
+
 describe('AEFF energy thresholds', () => {
   const aeffWith = (name: string, lo: string, hi: string) => {
     const file = join(dir, name);

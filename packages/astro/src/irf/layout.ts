@@ -37,6 +37,15 @@ export function cellToAxisOrder(
       `cell has ${flat.length} values but the axes (${shape.join('×')}) need ${size}`,
     );
   }
+  // A background table is written in either axis order (H.E.S.S. and CTA files: energy slowest; GADF: energy fastest),
+  // and only TDIM tells them apart: without it, a guess would read one order as the other, silently (gammapy 1.0 refuses
+  // such a cell: "data shape (50000,) does not match axes shape").
+  if (tdim === undefined && layout === 'background' && shape.length > 1 && !eq(shape, [...shape].reverse()))
+    throw new FitsError(
+      'bad-value',
+      where,
+      `no TDIM: its ${size} values may lie in either axis order a background table is written in; add TDIM = '(${[...shape].reverse().join(',')})' if energy varies slowest, as H.E.S.S. and CTA write it, or '(${shape.join(',')})' if it varies fastest`,
+    );
   const dims = tdim ?? (layout === 'reshape' ? [...shape].reverse() : [...shape]);
   let fitsOrderMatchesAxes: boolean;
   if (eq(dims, shape)) fitsOrderMatchesAxes = true;
