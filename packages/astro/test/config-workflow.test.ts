@@ -74,6 +74,29 @@ describe('workflow config (steps with products and required_products)', () => {
     ]);
   });
 
+  // Found by misspelling a step's type in configs/two-stores.yaml: the excess-map step's required_products naming it was
+  // reported too, as "'store_a', which is not an earlier step" — it is one, written above with its own error.
+  it('a step refused for its type is reported once, not again by a later step that requires its products', () => {
+    const { issues } = readWorkflowConfig({
+      ...base,
+      steps: [
+        { name: 'store_a', type: 'data-selectoin' },
+        { name: 'store_b', type: 'data-selection' },
+        {
+          name: 'map',
+          type: 'excess-map',
+          required_products: [
+            { name: 'datasets', step_name: 'store_a' },
+            { name: 'datasets', step_name: 'store_b' },
+          ],
+        },
+      ],
+    });
+    expect(issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['steps.0.type', "unknown step type 'data-selectoin'"],
+    ]);
+  });
+
   it('stacked datasets need one geometry; a datasets step reads one observations step', () => {
     const { issues } = readWorkflowConfig({
       ...base,

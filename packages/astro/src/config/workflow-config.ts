@@ -123,6 +123,9 @@ export function readWorkflowConfig(raw: unknown): { steps: WorkflowStep[]; issue
   }
   const steps: WorkflowStep[] = [];
   const names = new Map<string, number>();
+  // Steps refused for their type (reported there): a later step's required_products naming one is not told again
+  // that no such earlier step exists.
+  const refused = new Set<string>();
   list.forEach((entry, index) => {
     // A tag of general.steps is the step's type itself.
     const tags = base[0] === 'general';
@@ -135,10 +138,12 @@ export function readWorkflowConfig(raw: unknown): { steps: WorkflowStep[]; issue
     const type = e['type'];
     const known = Object.keys(WORKFLOW_STEP_TYPES);
     if (typeof type !== 'string') {
+      if (typeof e['name'] === 'string') refused.add(e['name']);
       issues.push(issue(at('type'), 'every step needs a type', `one of: ${known.join(', ')}`));
       return;
     }
     const kind = WORKFLOW_STEP_TYPES[type];
+    if (!kind && typeof e['name'] === 'string') refused.add(e['name']);
     if (!kind) {
       issues.push(
         NOT_RUN.includes(type)
@@ -185,7 +190,7 @@ export function readWorkflowConfig(raw: unknown): { steps: WorkflowStep[]; issue
     if (e['overwrite'] !== undefined && typeof e['overwrite'] !== 'boolean')
       issues.push(issue(at('overwrite'), `overwrite is true or false, got ${typeName(e['overwrite'])}`));
     const products = readProducts(e['products'], kind, type, at('products'), issues);
-    const inputs = readRequirements(e['required_products'], kind, type, name, steps, at, issues);
+    const inputs = readRequirements(e['required_products'], kind, type, name, steps, at, issues, refused);
     validateSections(shared, e, kind.sections, at, issues);
     steps.push({ index, path: at(), name, type, products, inputs });
   });

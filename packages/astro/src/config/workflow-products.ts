@@ -64,6 +64,7 @@ export function readRequirements(
   earlier: ReadonlyArray<{ name: string; products: string[] }>,
   at: StepPath,
   issues: ParamIssue[],
+  refused: ReadonlySet<string> = new Set(),
 ): Record<string, string[]> {
   const consumed = Object.keys(kind.consumes);
   const inputs: Record<string, string[]> = Object.fromEntries(consumed.map((p) => [p, []]));
@@ -97,6 +98,7 @@ export function readRequirements(
         return;
       }
       if (from !== undefined && !earlier.some((s) => s.name === from)) {
+        if (refused.has(from)) return; // an earlier step, refused where it is written
         const later = from === name ? 'itself' : `'${from}', which is not an earlier step`;
         issues.push(
           issue(
