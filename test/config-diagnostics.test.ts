@@ -337,6 +337,20 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     expect(output).not.toContain('Map keys must be unique');
   }, 60_000);
 
+  // Found by giving --config a YAML list: the same problem was reported twice at 1:1 ("a config file must be a map of
+  // keys to values", then the schema's "expected a mapping, got a list").
+  it('a config file that is a list or a bare value: one error, at its first line', async () => {
+    for (const text of ['- observations\n- datasets\n', 'just some words\n']) {
+      ws.write('notmap.yaml', text);
+      const r = await ws.run(['build', 'excess_map', '--config', 'notmap.yaml']);
+      const output = r.stdout + r.stderr;
+      expect(r.code, output).toBe(2);
+      expect(output).toContain('notmap.yaml:1:1: error: a config file must be a map of keys to values');
+      expect(count(output, 'error:'), output).toBe(1);
+      expect(output).toMatch(/\b1 error\b/);
+    }
+  });
+
   it('an empty config file: its errors point at the file, saying it sets nothing', async () => {
     ws.write('empty.yaml', '# nothing yet\n');
     const r = await ws.run(['build', 'excess_map', '--config', 'empty.yaml']);

@@ -134,6 +134,9 @@ export async function validateConfigSchema(
     ];
   }
   const root = config.source.doc.contents;
+  // A file whose top level is no map (a list, a bare value) is told so once, where it is read (loadConfigFile); the
+  // schema's own "expected a mapping" at the same place would say it again.
+  if (root !== null && root !== undefined && !isMap(root)) return [];
   const isUnknownKey = (issue: { message: string }) => issue.message.startsWith('unknown key ');
   let issues = schema.validate(config.source.doc.toJS());
   seen?.(issues);
