@@ -453,6 +453,31 @@ targets:
     expect(fine).toBe('expected the pipeline to be rejected');
   });
 
+  // Found by giving --config a folder: "cannot read …: EISDIR: illegal operation on a directory, read".
+  it('a --config path that is a folder, a link to nowhere or a loop of links says which', async () => {
+    const dir = makeWorkspace({
+      'pipe.yaml':
+        'version: 1\nconfig: {file: params.yaml, schema: test.analysis}\ntargets:\n  a: {command: [echo], outputs: [a.txt]}\n',
+      'folder/x.txt': 'x',
+    });
+    dirs.push(dir);
+    symlinkSync('nowhere.yaml', path.join(dir, 'dangling.yaml'));
+    symlinkSync('loop-b.yaml', path.join(dir, 'loop-a.yaml'));
+    symlinkSync('loop-a.yaml', path.join(dir, 'loop-b.yaml'));
+    const messageFor = async (configFile: string) => {
+      const result = await loadPipeline('pipe.yaml', { registry: fixtureRegistry(), cwd: dir, configFile });
+      return result.ok ? 'loaded' : result.diagnostics.map((d) => d.message).join('\n');
+    };
+    const said = (name: string, why: string) =>
+      `--config ${name}: cannot read ${path.join(dir, name)}: ${why}`;
+    expect(await messageFor('folder')).toBe(said('folder', 'a folder, not a file'));
+    expect(await messageFor('dangling.yaml')).toBe(
+      said('dangling.yaml', "a symbolic link to 'nowhere.yaml', which does not exist"),
+    );
+    expect(await messageFor('loop-a.yaml')).toBe(said('loop-a.yaml', 'a loop of symbolic links'));
+    expect(await messageFor('missing.yaml')).toBe(said('missing.yaml', 'file not found'));
+  });
+
   // Found by breaking a gammapy config: an anchor set on a merge key's inline value (`<<: &centre {…}`) is set for
   // PyYAML, which registers it as it reads the node; pipe replaced the node by its pairs and lost the anchor, so a later
   // alias crashed the command (exit 70, "ReferenceError: Unresolved alias"). (config-duplicate-keys.test.ts: the same

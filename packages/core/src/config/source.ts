@@ -19,6 +19,7 @@ import {
   YAMLParseError,
 } from 'yaml';
 import type { Diagnostic, SourceSpan } from '../model/types.js';
+import { whyMissing } from '../workspace/why-missing.js';
 import { makeDiagnostic } from './diagnostics.js';
 
 export interface SourceFile {
@@ -189,8 +190,11 @@ export async function readSource(
   try {
     bytes = await readFile(file);
   } catch (error) {
+    // What stands there, in words (a folder, a loop of links, no permission), before node's "EISDIR: illegal
+    // operation on a directory, read".
     const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+      whyMissing(file) ??
+      ((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message);
     return {
       diagnostics: [
         makeDiagnostic({ code: 'file-not-found', message: `cannot read ${file}: ${reason}`, at: from }),
