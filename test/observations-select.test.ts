@@ -2,7 +2,7 @@
 // input of the selection), gammapy's default data store, and every way a selection can go wrong — each a clear
 // error naming the culprit, with the products of the last good build left alone. Then two non-Crab analyses of the
 // full H.E.S.S. DR1 release (a time range in ICRS, a Galactic cone and map) against numbers from gammapy 1.0.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -184,6 +184,41 @@ describe('observations: obs_file, default store and selection errors (shipped Cr
     expect(r.output).toContain('hdu-index.fits.gz names files that do not exist or are folders:');
     expect(r.output).toContain(
       `OBS_ID 23526: ${ws.path('folder-store/data')}/. is a folder, not a file — needed for aeff`,
+    );
+    expect((await build(ws, 'pipelines/excess_map/crab.yaml')).code).toBe(0);
+  });
+
+  // Found by linking a store's runs from another disk: a run file that is a loop of symbolic links failed the
+  // selection with node's "ELOOP: too many symbolic links encountered, stat '…'" (no index, no run), and a link to a
+  // disk not mounted was "not found", though `ls` shows the file.
+  it('a run file that is a loop of links or a link to nowhere is named with the index, the run and what it is', async () => {
+    mkdirSync(ws.path('linked-store/data'), { recursive: true });
+    for (const f of ['hdu-index.fits.gz', 'obs-index.fits.gz'])
+      copyFileSync(ws.path(`${CRAB_STORE}/${f}`), ws.path(`linked-store/${f}`));
+    for (const id of [23523, 23526, 23592])
+      copyFileSync(
+        ws.path(`${CRAB_STORE}/data/hess_dl3_dr1_obs_id_0${id}.fits.gz`),
+        ws.path(`linked-store/data/hess_dl3_dr1_obs_id_0${id}.fits.gz`),
+      );
+    const run = (id: number) => ws.path(`linked-store/data/hess_dl3_dr1_obs_id_0${id}.fits.gz`);
+    symlinkSync('loop', run(23559));
+    symlinkSync(path.basename(run(23559)), ws.path('linked-store/data/loop'));
+    ws.remove('linked-store/data/hess_dl3_dr1_obs_id_023592.fits.gz');
+    symlinkSync('/nonexistent-pipe-test-disk/run.fits.gz', run(23592));
+    ws.write(
+      'linked-store.yaml',
+      ws.read('pipelines/excess_map/crab.yaml').replace('$GAMMAPY_DATA/hess-dl3-dr1', 'linked-store'),
+    );
+    const r = await build(ws, 'linked-store.yaml');
+    expect(r.code, r.output).toBe(1);
+    expect(r.ended['failed']).toEqual(['observations']);
+    expect(r.output).not.toContain('ELOOP');
+    expect(r.output).toContain('hdu-index.fits.gz names files that do not exist or cannot be reached:');
+    expect(r.output).toContain(
+      `OBS_ID 23559: ${run(23559)}: a loop of symbolic links — needed for events, gti, aeff, edisp, psf, bkg`,
+    );
+    expect(r.output).toContain(
+      `OBS_ID 23592: ${run(23592)}: a symbolic link to '/nonexistent-pipe-test-disk/run.fits.gz', which does not exist — needed for`,
     );
     expect((await build(ws, 'pipelines/excess_map/crab.yaml')).code).toBe(0);
   });

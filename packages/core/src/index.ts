@@ -112,4 +112,4 @@ export * from './watch/index.js';
 export { replaceFile, writeFileAtomic } from './workspace/atomic.js';
 export { nearestExisting, relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
 export { acquireLock, type BuildLock, buildIsLive, type LockOwner } from './workspace/lock.js';
-export { notAFile } from './workspace/why-missing.js';
+export { notAFile, whyMissing } from './workspace/why-missing.js';

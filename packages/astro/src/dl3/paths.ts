@@ -3,8 +3,9 @@
  * BASE_DIR/FILE_DIR/FILE_NAME if that file exists, else $-expanded FILE_DIR/FILE_NAME relative to the working
  * directory. Paths are not normalised: `..` segments are left to the file system.
  */
-import { statSync } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import { whyMissing } from '@pipe/core';
 
 /** Variables visible to path expansion, and the directory relative paths are taken from. */
 export interface PathContext {
@@ -39,6 +40,11 @@ export interface ResolvedPath {
   folder: boolean;
   /** The candidates in the order tried. */
   tried: string[];
+  /**
+   * For a file not found: what stands at the first candidate instead, in words, when something does (a symbolic link
+   * to a disk not mounted, a loop of links, a folder that cannot be searched).
+   */
+  instead?: string;
 }
 
 /** Resolves FILE_DIR/FILE_NAME of an index row against the store's base directory. */
@@ -49,11 +55,27 @@ export function resolveIndexPath(
   ctx: PathContext,
 ): ResolvedPath {
   const first = absolute(joinPath(baseDir, fileDir, fileName), ctx);
-  const firstStat = statSync(first, { throwIfNoEntry: false });
+  const firstStat = statOrUndefined(first);
   if (firstStat) return { path: first, exists: true, folder: firstStat.isDirectory(), tried: [first] };
   const second = absolute(joinPath(expandVars(fileDir, ctx.env), fileName), ctx);
-  const secondStat = statSync(second, { throwIfNoEntry: false });
-  return { path: second, exists: !!secondStat, folder: !!secondStat?.isDirectory(), tried: [first, second] };
+  const secondStat = statOrUndefined(second);
+  const instead = secondStat ? undefined : whyMissing(first);
+  return {
+    path: second,
+    exists: !!secondStat,
+    folder: !!secondStat?.isDirectory(),
+    tried: [first, second],
+    ...(instead ? { instead } : {}),
+  };
+}
+
+/** The file's stat, or undefined when it cannot be reached: missing, a loop of links (ELOOP), EACCES on the way. */
+function statOrUndefined(file: string): Stats | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 function absolute(path: string, ctx: PathContext): string {

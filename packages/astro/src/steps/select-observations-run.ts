@@ -164,15 +164,19 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     ),
   ];
   let folders = false;
+  let unreachable = false; // a link to nowhere, a loop of links, a folder that cannot be searched
   for (const id of obsIds) {
     for (const type of hduTypes(id)) {
       const loc = runsById.get(id)!.location(type);
       // A FILE_NAME that is empty or '.' names the folder: caught here with the index, not as a task's input later.
       if (loc.exists && !loc.folder) continue;
       if (loc.folder) folders = true;
+      if (loc.instead) unreachable = true;
       const tried = loc.folder
         ? `${loc.path} is a folder, not a file`
-        : `${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
+        : loc.instead
+          ? `${loc.tried[0]}: ${loc.instead}`
+          : `${loc.tried.join(' (nor ')}${loc.tried.length > 1 ? ')' : ''} not found`;
       if (required.includes(type)) {
         const where = `OBS_ID ${id}: ${tried}`;
         byFile.set(where, [...(byFile.get(where) ?? []), type]);
@@ -198,7 +202,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
         ? `\n  ${unexpanded.map((v) => `$${v}`).join(', ')} ${unexpanded.length > 1 ? 'are' : 'is'} not set for this step: set ${unexpanded.length > 1 ? 'them' : 'it'} and declare ${unexpanded.length > 1 ? 'them' : 'it'} in the selection target's env: (e.g. env: [${unexpanded.join(', ')}])`
         : '';
     throw new Error(
-      `the data store ${hduIndex} names files that do not exist${folders ? ' or are folders' : ''}:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}${hint}`,
+      `the data store ${hduIndex} names files that do not exist${folders ? ' or are folders' : ''}${unreachable ? ' or cannot be reached' : ''}:\n  ${shown.join('\n  ')}${missing.length > shown.length ? `\n  and ${missing.length - shown.length} more` : ''}${hint}`,
     );
   }
   const pieces = new Map<number, number>();
