@@ -199,6 +199,34 @@ describe('a background cell without TDIM', () => {
     return file;
   };
 
+  // Found by writing an IRF table without its row: "column 'ENERG_LO': row 0 is out of range (0..-1)".
+  it('an IRF table with no rows is named as such', async () => {
+    const file = join(dir, 'bkg-no-rows.fits');
+    writeFits(file, [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'BKG',
+        rows: 0,
+        cards: [{ key: 'HDUCLAS4', value: 'BKG_3D' }],
+        columns: ['DETX_LO', 'DETX_HI', 'DETY_LO', 'DETY_HI', 'ENERG_LO', 'ENERG_HI', 'BKG'].map((name) => ({
+          name,
+          data: new Float32Array(0),
+          repeat: 2,
+        })),
+      },
+    ]);
+    const err = await readIrf(file, 'BKG').then(
+      () => undefined,
+      (e: unknown) => e as FitsError,
+    );
+    expect([err?.file, err?.hdu, err?.detail]).toEqual([
+      file,
+      'BKG',
+      'the BKG_3D table has no rows: an IRF is written as one row of arrays (its axes and values)',
+    ]);
+  });
+
   it('is refused, naming the file, HDU and column and the TDIM of either order', async () => {
     const file = bkgWith('bkg-no-tdim.fits', undefined);
     const err = await readIrf(file, 'BKG').then(

@@ -208,6 +208,13 @@ function readIrfHduAs(hdu: Hdu, hduClass?: string): IrfTable {
   }
   const spec = SPECS[cls];
   const table = hdu.table();
+  // An IRF is one row of arrays (gammapy reads the first row): a table without one has nothing to read.
+  if (table.rows === 0)
+    throw new FitsError(
+      'bad-value',
+      where,
+      `the ${cls.toUpperCase()} table has no rows: an IRF is written as one row of arrays (its axes and values)`,
+    );
   const axes = spec.axes(table, where);
   const shape = axes.map((a) => a.nbin);
   const arrays: Record<string, IrfArray> = {};
