@@ -1747,6 +1747,31 @@ targets:
     expect(diagnostics[2]!.message).toBe("--param stack.factr=3: target 'stack' has no param 'factr'");
   });
 
+  // Found by `pipe build --param report=5` in pipelines/examples/line-counts: "'report' is not a target (and the
+  // pipeline has no config file)" — it is one.
+  it('a --param key that is a target alone says so, with its params', async () => {
+    const pipe = (config: string) =>
+      `version: 1\n${config}targets:\n  report: {step: test.scale, params: {factor: 2, title: t}, outputs: [s]}\n  bare: {command: [echo], outputs: [b]}\n`;
+    for (const files of [
+      { 'pipe.yaml': pipe('') },
+      { 'pipe.yaml': pipe('config: params.yaml\n'), 'params.yaml': 'x: 1\n' },
+    ]) {
+      const { diagnostics } = await diagnosticsOf(files, { paramOverrides: { report: '5', bare: '1' } });
+      expect(diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
+        [
+          'unknown-param-override',
+          "--param bare=1: 'bare' is a target, not a param: name one of its params",
+          "target 'bare' has no params",
+        ],
+        [
+          'unknown-param-override',
+          "--param report=5: 'report' is a target, not a param: name one of its params",
+          '--param report.factor=… or --param report.title=…',
+        ],
+      ]);
+    }
+  });
+
   it('refuses a --param key that names a param of two targets (a dotted target name and a nested param)', async () => {
     const { diagnostics } = await diagnosticsOf(
       {

@@ -96,6 +96,28 @@ export function applyOverrides(
       }
       continue;
     }
+    // A target's name alone (`--param report=5`): a target is not a value; its params are. (It was said that
+    // 'report' is not a target, with no config file, or no config key and no target 'report'.)
+    const wholeTarget = !explicitConfig && segments.length === 1 ? scope.targets.get(head) : undefined;
+    if (wholeTarget && !inConfig) {
+      const params = isMap(wholeTarget.node) ? wholeTarget.node.get('params', true) : undefined;
+      const names = isMap(params)
+        ? params.items.map((p) => String(isScalar(p.key) ? p.key.value : p.key))
+        : [];
+      diagnostics.push(
+        error(
+          'unknown-param-override',
+          `${label}: '${head}' is a target, not a param: name one of its params`,
+          names.length > 0
+            ? `${names
+                .slice(0, 3)
+                .map((n) => `--param ${head}.${n}=…`)
+                .join(' or ')}`
+            : `target '${head}' has no params`,
+        ),
+      );
+      continue;
+    }
     if (scope.config) {
       // A config validated by a schema may be given keys it leaves out (gammapy's defaults): the schema then
       // checks them, typos included ("did you mean"). Without a schema, only existing keys can be set.
