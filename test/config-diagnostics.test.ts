@@ -337,6 +337,21 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     expect(output).not.toContain('Map keys must be unique');
   }, 60_000);
 
+  // Found by writing a list where a key goes: node's "Warning: Keys with collection values will be stringified due to
+  // JS Object restrictions" three times on stderr, then "unknown key '[ a, b ]'" pointing at the whole section.
+  it('a key that is a list: one error at the key, no warnings of node', async () => {
+    const text = edit(CRAB, 'correlation_radius: 0.1 deg}', 'correlation_radius: 0.1 deg, [a, b]: c}');
+    ws.write('listkey.yaml', text);
+    const r = await ws.run(['build', 'excess_map', '--config', 'listkey.yaml']);
+    const output = r.stdout + r.stderr;
+    expect(r.code, output).toBe(2);
+    expect(output).toContain(
+      `listkey.yaml:${locate(text, '[a, b]: c', '[a, b]')}: error: a key that is a list: gammapy's YAML reader (PyYAML) refuses it ("found unhashable key"), and no setting is named so`,
+    );
+    expect(count(output, 'error:'), output).toBe(1);
+    expect(output).not.toContain('Warning:');
+  });
+
   // Found by giving --config a YAML list: the same problem was reported twice at 1:1 ("a config file must be a map of
   // keys to values", then the schema's "expected a mapping, got a list").
   it('a config file that is a list or a bare value: one error, at its first line', async () => {

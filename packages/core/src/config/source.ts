@@ -87,6 +87,9 @@ export function parseSource(
   const tokens = [...new Parser(lineCounter.addNewLine).parse(text)];
   let first: Document.Parsed | undefined;
   for (const next of new Composer({
+    // yaml's warnings (a key that is a list, "stringified due to JS Object restrictions") went to stderr as node
+    // process warnings, once per conversion; what they warn of is a diagnostic here (collectionKeys).
+    logLevel: 'error',
     merge: true,
     customTags: (tags) => [EXPLICIT_FLOAT, ...tags],
     ...(lastWins ? { uniqueKeys: false } : {}),
@@ -108,6 +111,7 @@ export function parseSource(
   const source: SourceFile = { file, text, lineCounter, doc, tokens };
   const diagnostics: Diagnostic[] = [];
   if (doc.errors.length === 0) {
+    diagnostics.push(...collectionKeys(source));
     if (lastWins) diagnostics.push(...dropEarlierDuplicates(source));
     const merges = text.includes('<<') ? badMergeSources(source) : [];
     const aliases = merges.length > 0 ? undefined : aliasBomb(source);
@@ -287,6 +291,34 @@ function isUtf16(bytes: Buffer): boolean {
     return true;
   };
   return zerosAt(0) !== zerosAt(1);
+}
+
+/**
+ * A key that is a list or a mapping (`[a, b]: c`, `? {x: 1}`): YAML allows it, but no pipeline or config setting is
+ * named so, and PyYAML (gammapy's reader) refuses it ("found unhashable key"). An error at the key; the pair is removed,
+ * so that no reader meets it again (as an unknown key '[ a, b ]').
+ */
+function collectionKeys(source: SourceFile): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(source.doc, {
+    Map(_key, map) {
+      const isCollection = (k: unknown) => isMap(k) || isSeq(k);
+      if (!map.items.some((p) => isCollection(p.key))) return;
+      map.items = map.items.filter((pair) => {
+        if (!isCollection(pair.key)) return true;
+        found.push(
+          makeDiagnostic({
+            code: 'yaml-key',
+            message: `a key that is ${isSeq(pair.key) ? 'a list' : 'a mapping'}: gammapy's YAML reader (PyYAML) refuses it ("found unhashable key"), and no setting is named so`,
+            at: spanOf(source, pair.key),
+            hint: 'write the key as a plain name; a list or mapping goes after the colon, as its value',
+          }),
+        );
+        return false;
+      });
+    },
+  });
+  return found;
 }
 
 /**
