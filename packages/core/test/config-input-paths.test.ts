@@ -225,6 +225,51 @@ describe('input paths from the config file and the environment', () => {
     expect(result.diagnostics.filter((d) => d.message.includes('$NOPE')).map((d) => d.code)).toEqual([
       'unset-variable',
     ]);
+    // Once too for a value two inputs read (a data store's two index files: it was said twice, at the same place).
+    const two = workspace({
+      'pipe.yaml': selectPipeline([
+        'index: ${config.observations.datastore}/hdu-index.fits*',
+        'obs: ${config.observations.datastore}/obs-index.fits*',
+      ]),
+      'conf/analysis.yaml': 'observations: {datastore: $NOPE/store}\n',
+    });
+    const twice = await load(two);
+    expect(twice.ok).toBe(false);
+    if (twice.ok) return;
+    expect(twice.diagnostics.map((d) => [d.code, d.span?.line, d.span?.col])).toEqual([
+      ['unset-variable', 1, 27],
+    ]);
+  });
+
+  // Found by `GAMMAPY_DATA= pipe build excess_map` (an export of a variable that was not set): the store was looked for
+  // at /hess-dl3-dr1, "glob '/hess-dl3-dr1/hdu-index.fits*' matches no file", with no word of the variable.
+  it('a variable set to an empty value that starts an input path is said, with the default it hides', async () => {
+    const dir = workspace(filesFor('observations: {datastore: $DATA/store}\n'));
+    const result = await loadPipeline('pipe.yaml', {
+      registry: fixtureRegistry(),
+      cwd: dir,
+      env: { DATA: '' },
+    });
+    // Deferred, as a missing input is, to the commands that need the target.
+    const said = result.ok ? (result.pipeline.deferred ?? []) : result.diagnostics;
+    expect(said.map((d) => [d.code, d.target, d.span?.line, d.message, d.hint])).toEqual([
+      [
+        'empty-variable',
+        'select',
+        1,
+        "input path '$DATA/store/index.fits' starts with $DATA, which is set to an empty value in the environment",
+        `set DATA to its folder, or unset it (unset DATA) to use the root pipe.yaml's default, ${dir}/shipped`,
+      ],
+    ]);
+    // Inside a path, an empty variable is an empty name part, as the shell has it.
+    const inside = workspace({ ...filesFor('observations: {datastore: ../shipped$DATA/store}\n') });
+    const loaded = await loadPipeline('pipe.yaml', {
+      registry: fixtureRegistry(),
+      cwd: inside,
+      env: { DATA: '' },
+    });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+    expect(loaded.pipeline.deferred ?? []).toEqual([]);
   });
 
   it('$$ in an input path is a literal $ (Outer$Inner.class, $price.csv); a lone $NAME is still a variable', async () => {

@@ -61,6 +61,8 @@ export function expandInputPath(
   text: string,
   span: SourceSpan | undefined,
   ctx: InputPathContext,
+  /** The target whose input it is: a problem of its data alone is deferred to the commands that need it. */
+  target?: string,
 ): ExpandedInput {
   // `{params.x}` is substituted in a command's argv, not in paths: the file would be looked for under that name.
   const placeholder = /\{(?:params|inputs|outputs)\.[^}]*\}/.exec(text)?.[0];
@@ -156,6 +158,7 @@ export function expandInputPath(
     return escapeLiteral(String((node as Scalar).value));
   });
   if (omit) return { kind: 'omit' };
+  let unexpanded = false; // a $NAME left in the path, said here or for another input of the same value
   const expanded = afterConfig.replace(
     ENV_REF_OR_DOLLAR,
     (match, braced: string | undefined, bare: string | undefined, offset: number) => {
@@ -174,7 +177,40 @@ export function expandInputPath(
       // A task's key names a file below this folder as $NAME/…, so that machines keeping the data elsewhere agree.
       if (offset === 0 && value !== undefined && path.isAbsolute(value))
         ctx.roots?.set(name, path.normalize(value).replace(/(.)\/+$/, '$1')); // GAMMAPY_DATA=/data/ is /data
+      // Set but empty (`export GAMMAPY_DATA=$DATA` with DATA unset): the path would start at the file system's root,
+      // '/hess-dl3-dr1', and fail as a folder that does not exist, without a word about the variable.
+      // Said once per variable and place: a config value read by two inputs (a data store's two index globs) is one
+      // problem.
+      const told = (code: string) =>
+        ctx.diagnostics.some(
+          (d) =>
+            d.code === code &&
+            d.target === (code === 'empty-variable' ? target : undefined) &&
+            d.message.includes(` $${name}, `) &&
+            d.span?.file === originSpan?.file &&
+            d.span?.line === originSpan?.line &&
+            d.span?.col === originSpan?.col,
+        );
+      if (offset === 0 && fromEnv === '' && afterConfig.length > match.length) {
+        unexpanded = true;
+        if (told('empty-variable')) return match;
+        ctx.diagnostics.push(
+          makeDiagnostic({
+            ...(target !== undefined ? { target } : {}),
+            code: 'empty-variable',
+            message: `input path '${afterConfig}' starts with $${name}, which is set to an empty value in the environment`,
+            at: originSpan,
+            hint:
+              ctx.vars[name] !== undefined
+                ? `set ${name} to its folder, or unset it (unset ${name}) to use the root pipe.yaml's default, ${ctx.vars[name]}`
+                : `set ${name} to its folder`,
+          }),
+        );
+        return match;
+      }
       if (value === undefined) {
+        unexpanded = true;
+        if (told('unset-variable')) return match;
         ctx.diagnostics.push(
           makeDiagnostic({
             code: 'unset-variable',
@@ -189,7 +225,7 @@ export function expandInputPath(
     },
   );
   // A reference reported above leaves '$X' in the path: checking that file too would only repeat the error.
-  if (ctx.diagnostics.length > reported) return { kind: 'omit' };
+  if (ctx.diagnostics.length > reported || unexpanded) return { kind: 'omit' };
   return {
     kind: 'path',
     text: expanded,

@@ -110,7 +110,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
   const writtenPatterns = new Map<InputSpec, string>();
   const input = (entry: InputEntryDoc, span: SourceSpan | undefined): InputSpec[] => {
     if (typeof entry !== 'string') return [inputSpec(entry, dir, ctx.root, span)];
-    const expanded = expandInputPath(entry, span, ctx);
+    const expanded = expandInputPath(entry, span, ctx, ts.name);
     if (expanded.kind === 'omit') return [];
     const spec = inputSpec(expanded.text, expanded.baseDir ?? dir, ctx.root, expanded.span ?? span);
     if (expanded.override && spec.kind === 'file') spec.override = expanded.override;
@@ -225,7 +225,7 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
     doc.foreach && !Array.isArray(doc.foreach) && 'glob' in doc.foreach ? doc.foreach.glob : undefined;
   const expandedGlob =
     glob?.includes('$') === true
-      ? expandInputPath(glob, at('foreach', 'glob') ?? at('foreach'), ctx)
+      ? expandInputPath(glob, at('foreach', 'glob') ?? at('foreach'), ctx, ts.name)
       : undefined;
   const foreach: ForeachSpec | undefined =
     expandedGlob === undefined
