@@ -4,7 +4,7 @@
  * `pipe build` go on. The pipeline cache stamped each such link with a stat that threw ELOOP: both commands ended with
  * "Error: ELOOP: too many symbolic links encountered" and a stack trace (exit 70), `build` after it had built.
  */
-import { cpSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, Workspace } from './rig.js';
@@ -46,5 +46,32 @@ describe('a foreach glob matching a loop of symbolic links', () => {
       'up-to-date': ['sorted[one]', 'sorted[two]'],
     });
     expect(ws.read('build/report.md')).toContain('| three.txt | 3 |');
+  });
+
+  // Found by linking a pipeline from a data disk that was not mounted: its targets were gone without a word (the
+  // include glob leaves a dangling link out), and mounting the disk was not seen by the remembered pipeline.
+  it('an include glob matching a dangling link warns that its targets are left out, and sees them come', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ninclude: [pipelines/*/pipe.yaml]\ndefault: [a]\ntargets:\n  a: {command: [touch, "{outputs.0}"], outputs: [a.txt]}\n',
+    });
+    const disk = path.join(ws.root, 'disk');
+    mkdirSync(ws.path('pipelines/extra'), { recursive: true });
+    symlinkSync(path.join(disk, 'pipe.yaml'), ws.path('pipelines/extra/pipe.yaml'));
+    const before = await ws.run(['plan']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stderr).toContain(
+      `warning: include 'pipelines/*/pipe.yaml': 'pipelines/extra/pipe.yaml' is a broken symbolic link (to ${disk}/pipe.yaml), so its targets are left out`,
+    );
+    expect(before.stderr.match(/warning:/g)).toHaveLength(1);
+    expect((await ws.run(['targets'])).stdout).not.toContain('extra_target');
+    ws.write(
+      'disk/pipe.yaml',
+      'targets:\n  extra_target: {command: [touch, "{outputs.0}"], outputs: [b.txt]}\n',
+    );
+    const after = await ws.run(['plan']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stderr).not.toContain('warning');
+    expect((await ws.run(['targets'])).stdout).toContain('extra_target');
   });
 });

@@ -207,7 +207,11 @@ export function pipelineDeps(pipeline: Pipeline, loadStartedMs: number): DepStam
   // ~200 source files, each statted once here rather than once per module.
   const seen: IdentitiesSeen = new Map();
   const dirs: string[] = [];
-  for (const glob of pipeline.includeGlobs ?? []) patternDirs(glob, pipeline.root, dirs);
+  for (const glob of pipeline.includeGlobs ?? []) {
+    patternDirs(glob, pipeline.root, dirs);
+    // A broken link the include leaves out: its target appearing (a disk mounted) changes no folder's stamp.
+    for (const link of brokenLinks(glob, pipeline.root)) files.add(link);
+  }
   for (const target of pipeline.targets.values()) {
     const globs: string[] = [];
     if (target.foreach?.kind === 'glob') globs.push(target.foreach.pattern);

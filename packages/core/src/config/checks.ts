@@ -5,12 +5,20 @@
  * paths (output-owners.ts: two targets writing one path, one inside the other; output-paths.ts: over a source
  * or input file).
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { didYouMean } from '../graph/closest-names.js';
-import { brokenLinks, isGlob, itemIdProblem, literalPath, matchFiles, splitGlob } from '../graph/items.js';
+import {
+  brokenLinks,
+  isGlob,
+  itemIdProblem,
+  linkTrouble,
+  literalPath,
+  matchFiles,
+  splitGlob,
+} from '../graph/items.js';
 import type { Diagnostic, ListItem, SourceSpan } from '../model/types.js';
 import { whyMissing } from '../workspace/why-missing.js';
 import { makeDiagnostic } from './diagnostics.js';
@@ -534,15 +542,4 @@ export function countMatches(pattern: string, root: string): number {
   // From the glob's fixed directory: globbing an absolute pattern from the workspace crawls far more
   // (~10–30 ms for a data store's index, against 0.4 ms).
   return matchFiles(pattern, root).length;
-}
-
-/** What is wrong with a symbolic link a glob leaves out, in words: a loop, or a link to what is not there. */
-function linkTrouble(link: string): string {
-  try {
-    statSync(link);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
-      return `a loop of symbolic links (to ${readlinkSync(link)})`;
-  }
-  return `a broken symbolic link (to ${readlinkSync(link)})`;
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
+import { brokenLinks, linkTrouble } from '../graph/items.js';
 import type { Diagnostic } from '../model/types.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { salvageTarget } from './salvage.js';
@@ -84,7 +85,23 @@ export async function readPipelineFiles(rootFile: string): Promise<ReadFilesResu
           queue.push({ file: included, from: span });
         }
       }
-      if (isDynamicPattern(pattern) && expandInclude(path.dirname(file), pattern).length === 0) {
+      // A link the glob leaves out (a pipeline on a disk not mounted): its targets are missing, said here.
+      const links = isDynamicPattern(pattern) ? brokenLinks(pattern, path.dirname(file)) : [];
+      for (const link of links)
+        result.diagnostics.push(
+          makeDiagnostic({
+            code: 'broken-link',
+            severity: 'warning',
+            message: `include '${pattern}': '${path.relative(path.dirname(file), link)}' is ${linkTrouble(link)}, so its targets are left out`,
+            at: span,
+            hint: 'mount or restore what it points to (the next command sees it), or remove the link',
+          }),
+        );
+      if (
+        isDynamicPattern(pattern) &&
+        links.length === 0 &&
+        expandInclude(path.dirname(file), pattern).length === 0
+      ) {
         result.diagnostics.push(
           makeDiagnostic({
             code: 'empty-include',

@@ -3,7 +3,7 @@
  * item's id is the path below the glob's fixed directory, without its extension), or the items an
  * upstream task emitted (dynamic, passed in by the caller).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { escapePath, globSync, isDynamicPattern } from 'tinyglobby';
@@ -133,6 +133,17 @@ export function brokenLinks(pattern: string, root: string): string[] {
     if (!linksSomewhere(file)) broken.push(file);
   }
   return broken.sort();
+}
+
+/** What is wrong with a symbolic link a glob leaves out, in words: a loop, or a link to what is not there. */
+export function linkTrouble(link: string): string {
+  try {
+    statSync(link);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
+      return `a loop of symbolic links (to ${readlinkSync(link)})`;
+  }
+  return `a broken symbolic link (to ${readlinkSync(link)})`;
 }
 
 function linksSomewhere(link: string): boolean {
