@@ -171,9 +171,19 @@ async function checkKernelNames(
     );
 }
 
-/** The target's outputs against the names its step writes (StepDefinition.outputs): unknown ones, missing required ones. */
-/** What a step definition may have (model/step.ts StepDefinition): pipe reads these, and only these. */
-const STEP_KEYS = ['name', 'version', 'run', 'validateParams', 'outputs', 'kernels', 'warm'];
+/**
+ * What a step definition may have (model/step.ts StepDefinition): pipe reads these, and only these. Written as a
+ * record of StepDefinition's keys, so that a key added there (or removed) fails to compile here until listed.
+ */
+const STEP_KEYS = Object.keys({
+  name: true,
+  version: true,
+  run: true,
+  validateParams: true,
+  outputs: true,
+  kernels: true,
+  warm: true,
+} satisfies Record<keyof StepDefinition, true>);
 
 /**
  * A warning for each key of a step module's default export that pipe does not read: `params: {r: {type: 'number'}}`
@@ -198,6 +208,7 @@ function unknownStepKeys(draft: TargetDraft, step: StepDefinition): Diagnostic[]
     );
 }
 
+/** The target's outputs against the names its step writes (StepDefinition.outputs): unknown ones, missing required ones. */
 function checkOutputNames(draft: TargetDraft, outputs: StepDefinition['outputs']): Diagnostic[] {
   if (!outputs) return [];
   const { target } = draft;
