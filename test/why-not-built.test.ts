@@ -37,4 +37,27 @@ targets:
     const other = await ws.run(['why', 'nothing.txt']);
     expect(other.stderr).toContain("'nothing.txt' is neither a product nor a target built in this workspace");
   });
+
+  it('a product built before whose task left the pipeline and came back is not called not built yet', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': `version: 1
+targets:
+  a:
+    foreach: [x, y]
+    command: [sh, -c, 'echo "$1" > "$2"', sh, "{item}", "{outputs.o}"]
+    outputs: {o: "out/{item}.txt"}
+`,
+    });
+    const first = await ws.build(['a']);
+    expect(first.end).toMatchObject({ status: 'succeeded' });
+    // y leaves the list (its record and its output go), then comes back.
+    ws.write('pipe.yaml', ws.read('pipe.yaml').replace('[x, y]', '[x]'));
+    expect((await ws.run(['build', 'a'])).code).toBe(0);
+    ws.write('pipe.yaml', ws.read('pipe.yaml').replace('[x]', '[x, y]'));
+    const why = await ws.run(['why', 'out/y.txt']);
+    expect(why.code).toBe(2);
+    expect(why.stderr).toBe(
+      `pipe: 'out/y.txt' is an output of a[y], which build ${first.end?.buildId} made; no record of it is kept now (a task that leaves the pipeline loses its record): pipe build a makes it again\n`,
+    );
+  });
 });

@@ -257,10 +257,20 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
       pipeline ??= declared.pipeline;
       if (owner) last = lastAttempt(ws.layout.buildsDir, query, asPath, owner);
       if (owner && !last && existsSync(file)) last = madeByUnfinishedBuild(ws.layout.buildsDir, query, owner);
-      // Declared, and no build has had it: not built here yet (a first look after writing pipe.yaml).
-      if (owner && !last)
-        last = `'${query}' is an output of ${owner}, not built in this workspace yet (pipe build ${targetOfTaskId(owner)} makes it)`;
-      if (!owner && !last && pipeline?.targets.has(query) && !inAnyBuild(ws.layout.buildsDir, query))
+      // Declared, and no build has had it: not built here yet (a first look after writing pipe.yaml). One a build
+      // made whose record went since (its task left the pipeline, and is back) was built.
+      if (owner && !last) {
+        const made = lastBuildWith(ws.layout.buildsDir, (t) => t === owner);
+        last = made
+          ? `'${query}' is an output of ${owner}, which build ${made} made; no record of it is kept now (a task that leaves the pipeline loses its record): pipe build ${targetOfTaskId(owner)} makes it again`
+          : `'${query}' is an output of ${owner}, not built in this workspace yet (pipe build ${targetOfTaskId(owner)} makes it)`;
+      }
+      if (
+        !owner &&
+        !last &&
+        pipeline?.targets.has(query) &&
+        !lastBuildWith(ws.layout.buildsDir, (t) => targetOfTaskId(t) === query)
+      )
         last = `target '${query}' has not been built in this workspace yet (pipe build ${query})`;
     }
     if (last) {
@@ -324,12 +334,17 @@ function lastAttempt(buildsDir: string, query: string, asPath: string, owner?: s
   return undefined;
 }
 
-/** Whether a recorded build had a task of target `name` (a target whose tasks all left since was built). */
-function inAnyBuild(buildsDir: string, name: string): boolean {
-  return listBuildIds(buildsDir).some((id) => {
-    const got = readBuildRecord(buildsDir, id);
-    return got.ok && Object.keys(got.record.tasks).some((t) => t === name || t.startsWith(`${name}[`));
-  });
+/**
+ * The newest recorded build that had a task `has` accepts, or undefined: a target whose tasks all left since, or a
+ * task whose record went when it left, was built.
+ */
+function lastBuildWith(buildsDir: string, has: (taskId: string) => boolean): string | undefined {
+  return listBuildIds(buildsDir)
+    .reverse()
+    .find((id) => {
+      const got = readBuildRecord(buildsDir, id);
+      return got.ok && Object.keys(got.record.tasks).some(has);
+    });
 }
 
 /**
