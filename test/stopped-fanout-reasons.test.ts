@@ -31,6 +31,11 @@ targets:
         `run         ${id}\n              not started: its last build stopped before it (build ${first.end?.buildId} at `,
       );
     expect(plan.stdout).toContain(': another task failed)');
+    // The end line calls them as it calls those an interrupted build never started (below).
+    const again = await ws.run(['build', 't', '-j', '1']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/ failed: [^\n]*\d+ not started \(/);
+    expect(again.stderr).not.toContain('not-started');
 
     ws.write('pipe.yaml', ws.read('pipe.yaml').replace('!= c', '!= zz'));
     const next = await ws.run(['build', 't', '-j', '1']);

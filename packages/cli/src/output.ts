@@ -230,7 +230,8 @@ export class BuildOutput {
       process.stderr.write(`${upToDateLine(reports.size, ms)}\n`);
       return;
     }
-    // A task the stop found waiting (cancelled before it started) is told apart from one stopped while it ran.
+    // A task the stop found waiting (cancelled before it started) is told apart from one stopped while it ran, and
+    // counted with those a failure left unstarted: 'not started' either way (the state is written 'not-started').
     const waited = [...reports.values()].filter(
       (r) => r.state === 'cancelled' && r.startedAt === undefined,
     ).length;
@@ -238,10 +239,11 @@ export class BuildOutput {
     if (waited > 0) {
       told.cancelled = (told.cancelled ?? 0) - waited;
       if (told.cancelled === 0) delete told.cancelled;
-      told['not started'] = (told['not-started'] ?? 0) + waited;
-      delete told['not-started'];
+      told['not-started'] = (told['not-started'] ?? 0) + waited;
     }
-    const parts = Object.entries(told).map(([state, n]) => `${n} ${state}`);
+    const parts = Object.entries(told).map(
+      ([state, n]) => `${n} ${state === 'not-started' ? 'not started' : state}`,
+    );
     process.stderr.write(
       `build ${buildId} ${status}: ${parts.join(', ') || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`,
     );
