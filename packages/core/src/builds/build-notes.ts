@@ -21,10 +21,11 @@ export function buildNotes(result: {
     );
   else if (e) {
     const mb = (b: number) => `${(b / 1024 ** 2).toFixed(1)} MB`;
-    // Over, and nothing it may take out yet: said, or a budget set too small seemed to do nothing.
+    // Over, and nothing it may take out yet: said, or a budget set too small seemed to do nothing. Only a build that
+    // stores something checks the budget (LocalStore.keepToBudget): a build that restores or skips all leaves it.
     if (e.evicted.length === 0)
       lines.push(
-        `the local cache is over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default): ${mb(e.bytesAfter)}, and nothing could be evicted yet (entries pinned, or used in the last 10 minutes, which a build may still need); a build after that evicts the unpinned ones`,
+        `the local cache is over its size budget (PIPE_CACHE_MAX_SIZE, 10G by default): ${mb(e.bytesAfter)}, and nothing could be evicted yet (entries pinned, or used in the last 10 minutes, which a build may still need); the first build that stores something after that, or pipe cache gc, evicts the unpinned ones`,
       );
     else
       lines.push(
