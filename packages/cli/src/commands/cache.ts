@@ -119,10 +119,10 @@ export async function cacheCommand(
       const madeHere = pinLabelsMade(ws.layout.dir);
       // What was pinned before an unpin: a target with nothing pinned is said to be so, not "unpinned 1 entry".
       const pinnedBefore = action === 'unpin' ? await store.pins() : undefined;
-      if (action === 'unpin') {
+      if (pinnedBefore) {
         // Every key this workspace pinned for the target, also those of earlier builds (another --param), and the
         // plain target name older pipes pinned with.
-        for (const [key, labels] of await store.pins()) {
+        for (const [key, labels] of pinnedBefore) {
           if (labels.includes(label) && !keys.some((k) => k.key === key)) todo.push([key, label]);
           // Pinned by this workspace at another path, before it was moved: the labels it made, as it recorded them
           // (a label naming a path not seen from here may be another machine's or user's workspace: left alone).
