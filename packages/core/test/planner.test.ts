@@ -97,6 +97,24 @@ describe('planner', () => {
     ]);
   });
 
+  it('a task a build never started says whether the build stopped before it or skipped it (with -k it went on)', async () => {
+    const ws = new VirtualWorkspace();
+    ws.write('a.txt', 'a');
+    ws.write('b.txt', 'b');
+    const state = emptyState();
+    state.lastFailure = (id) =>
+      id === 'each[a]'
+        ? { build: '20260101-000000-000-abcdef', stopped: { interrupted: false, started: false } }
+        : {
+            build: '20260101-000000-000-abcdef',
+            stopped: { interrupted: false, started: false, skipped: 'upstream task up did not succeed' },
+          };
+    expect((await summary(ws, diamond(), state)).slice(0, 2)).toEqual([
+      'run each[a]: not started: its last build stopped before it (build 20260101-000000-000-abcdef: another task failed)',
+      'run each[b]: not started: its last build skipped it (build 20260101-000000-000-abcdef: upstream task up did not succeed)',
+    ]);
+  });
+
   it('a task with no record whose last run failed says so, not "no previous build"; one that never ran here does not', async () => {
     const ws = new VirtualWorkspace();
     ws.write('a.txt', 'a');

@@ -23,8 +23,10 @@ export type Reason =
     }
   /** No successful build of the task is recorded, and its last run failed (in `build`, which ended `at`). */
   | { type: 'last-run-failed'; build: string; at?: string; error?: string }
-  /** No successful build is recorded, and its last run was cancelled (its build `interrupted`, or another task failed). */
-  /** `started: false`: the build stopped before it started the task (`skipped`: why it was skipped). */
+  /**
+   * No successful build is recorded, and its last run was cancelled (its build `interrupted`, or another task failed);
+   * `started: false`: the build stopped before it started the task, or skipped it (`skipped`: why).
+   */
   | {
       type: 'last-run-stopped';
       build: string;
@@ -168,8 +170,9 @@ export function renderReason(r: Reason): string {
     case 'last-run-stopped': {
       const when = r.at ? ` at ${r.at.slice(0, 19).replace('T', ' ')} UTC` : '';
       const why = r.skipped ?? (r.interrupted ? 'the build was interrupted' : 'another task failed');
+      // Skipped behind an upstream task that failed: with -k the build went on, and did not stop before it.
       if (r.started === false)
-        return `not started: its last build stopped before it (build ${r.build}${when}: ${why})`;
+        return `not started: its last build ${r.skipped ? 'skipped it' : 'stopped before it'} (build ${r.build}${when}: ${why})`;
       return `its last run was stopped before it finished (build ${r.build}${when}: ${why})`;
     }
     case 'forced':

@@ -89,7 +89,8 @@ export interface FailedRun {
   error?: string;
   /**
    * It did not fail: it was cancelled while it ran, the build interrupted (Ctrl-C, a signal) or another task failed;
-   * `started: false` when the build stopped before it started it (`skipped`: an upstream task did not succeed).
+   * `started: false` when the build stopped before it started it, or skipped it (`skipped`: an upstream task did not
+   * succeed; with -k the build went on).
    */
   stopped?: { interrupted: boolean; started?: false; skipped?: string };
 }
