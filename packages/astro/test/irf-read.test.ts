@@ -176,9 +176,10 @@ describe('other IRF classes, several per file, units converted', () => {
 // Found by writing a run's BKG cell without its TDIM (another producer's writer): pipe took the cell as energy fastest
 // while H.E.S.S. and CTA files hold energy slowest, and the background map came out scrambled, silently.
 describe('a background cell without TDIM', () => {
-  const bkgWith = (name: string, tdim: number[] | undefined) => {
+  const bkgWith = (name: string, tdim: number[] | undefined, energyEdges = [1, 2, 4, 8]) => {
     const file = join(dir, name);
-    const values = Float32Array.from({ length: 3 * 2 * 2 }, (_, i) => i + 1);
+    const nE = energyEdges.length - 1;
+    const values = Float32Array.from({ length: nE * 2 * 2 }, (_, i) => i + 1);
     writeFits(file, [
       emptyPrimary(),
       {
@@ -190,8 +191,8 @@ describe('a background cell without TDIM', () => {
           { name: 'DETX_HI', data: Float32Array.from([0, 1]), repeat: 2, unit: 'deg' },
           { name: 'DETY_LO', data: Float32Array.from([-1, 0]), repeat: 2, unit: 'deg' },
           { name: 'DETY_HI', data: Float32Array.from([0, 1]), repeat: 2, unit: 'deg' },
-          { name: 'ENERG_LO', data: Float32Array.from([1, 2, 4]), repeat: 3, unit: 'TeV' },
-          { name: 'ENERG_HI', data: Float32Array.from([2, 4, 8]), repeat: 3, unit: 'TeV' },
+          { name: 'ENERG_LO', data: Float32Array.from(energyEdges.slice(0, -1)), repeat: nE, unit: 'TeV' },
+          { name: 'ENERG_HI', data: Float32Array.from(energyEdges.slice(1)), repeat: nE, unit: 'TeV' },
           { name: 'BKG', data: values, ...(tdim ? { tdim } : {}), unit: 's-1 MeV-1 sr-1' },
         ],
       },
@@ -243,6 +244,21 @@ describe('a background cell without TDIM', () => {
     const fast = await readIrf(bkgWith('bkg-fast.fits', [3, 2, 2]), 'BKG');
     expect(at(slow, 1, 0, 0)).toBe(5);
     expect(at(fast, 1, 0, 0)).toBe(2);
+  });
+
+  it('is refused when the axes read the same reversed (2×2×2), where one TDIM stands for both orders', async () => {
+    const file = bkgWith('bkg-cube-no-tdim.fits', undefined, [1, 2, 4]);
+    const err = await readIrf(file, 'BKG').then(
+      () => undefined,
+      (e: unknown) => e as FitsError,
+    );
+    expect(err).toBeInstanceOf(FitsError);
+    expect([err?.file, err?.hdu, err?.column]).toEqual([file, 'BKG', 'BKG']);
+    expect(err?.detail).toBe(
+      "no TDIM: its 8 values may lie in either axis order a background table is written in, and with these axes (2×2×2) no TDIM tells them apart; add TDIM = '(2,2,2)' to a table written with energy varying fastest, as gammapy 1.0 then reads it (one written energy slowest must be written again)",
+    );
+    // With it, energy fastest.
+    expect(at(await readIrf(bkgWith('bkg-cube.fits', [2, 2, 2], [1, 2, 4]), 'BKG'), 1, 0, 0)).toBe(2);
   });
 });
 

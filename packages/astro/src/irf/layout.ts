@@ -39,13 +39,18 @@ export function cellToAxisOrder(
   }
   // A background table is written in either axis order (H.E.S.S. and CTA files: energy slowest; GADF: energy fastest),
   // and only TDIM tells them apart: without it, a guess would read one order as the other, silently (gammapy 1.0 refuses
-  // such a cell: "data shape (50000,) does not match axes shape").
-  if (tdim === undefined && layout === 'background' && shape.length > 1 && !eq(shape, [...shape].reverse()))
+  // such a cell: "data shape (50000,) does not match axes shape"). Axes whose shape reads the same reversed (2×2×2, or
+  // as many energy bins as offsets) have one TDIM for both orders, which reads energy fastest, as gammapy reads it.
+  if (tdim === undefined && layout === 'background' && shape.length > 1) {
+    const [slowest, fastest] = [[...shape].reverse().join(','), shape.join(',')];
     throw new FitsError(
       'bad-value',
       where,
-      `no TDIM: its ${size} values may lie in either axis order a background table is written in; add TDIM = '(${[...shape].reverse().join(',')})' if energy varies slowest, as H.E.S.S. and CTA write it, or '(${shape.join(',')})' if it varies fastest`,
+      slowest === fastest
+        ? `no TDIM: its ${size} values may lie in either axis order a background table is written in, and with these axes (${shape.join('×')}) no TDIM tells them apart; add TDIM = '(${fastest})' to a table written with energy varying fastest, as gammapy 1.0 then reads it (one written energy slowest must be written again)`
+        : `no TDIM: its ${size} values may lie in either axis order a background table is written in; add TDIM = '(${slowest})' if energy varies slowest, as H.E.S.S. and CTA write it, or '(${fastest})' if it varies fastest`,
     );
+  }
   const dims = tdim ?? (layout === 'reshape' ? [...shape].reverse() : [...shape]);
   let fitsOrderMatchesAxes: boolean;
   if (eq(dims, shape)) fitsOrderMatchesAxes = true;
