@@ -251,7 +251,7 @@ describe('runs', () => {
       'START',
     ]);
     expect(err.detail).toBe(
-      'rows 2 and 3 (1-based) overlap: START 100, STOP 200 and START 150, STOP 300 share 50 s, which the livetime would count twice',
+      'rows 2 and 3 (1-based) overlap: START 100, STOP 200 and START 150, STOP 300 share 50 s, which the livetime would count twice (gammapy 1.0 sums the rows as written)',
     );
     // One row inside another, listed first.
     const inside = await gtiStore('inside-gti', [120, 100], [130, 200]);

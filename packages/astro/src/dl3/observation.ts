@@ -269,7 +269,7 @@ export class Observation {
         throw new FitsError(
           'bad-value',
           { ...hdu.location, column: 'START' },
-          `rows ${a + 1} and ${b + 1} (1-based) overlap: START ${start[a]}, STOP ${stop[a]} and START ${start[b]}, STOP ${stop[b]} share ${shared} s, which the livetime would count twice`,
+          `rows ${a + 1} and ${b + 1} (1-based) overlap: START ${start[a]}, STOP ${stop[a]} and START ${start[b]}, STOP ${stop[b]} share ${shared} s, which the livetime would count twice (gammapy 1.0 sums the rows as written)`,
         );
       }
       if (reach < 0 || (stop[i] as number) > (stop[reach] as number)) reach = i;
