@@ -58,6 +58,8 @@ targets:
       .filter((e) => e.event === 'task-end' && e.state === 'cancelled')
       .map((e) => e.id!)
       .filter((id) => id !== 't[b]');
+    // t[c] waited for the slot (-j 1): without it the loop below would assert nothing.
+    expect(cancelled).toEqual(['t[c]']);
     const ran = events.filter((e) => e.event === 'task-end' && e.state === 'ran').map((e) => e.id!);
     expect(ran).toContain('first');
 
