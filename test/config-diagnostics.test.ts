@@ -346,7 +346,7 @@ describe('pipe build excess_map --config bad.yaml: each config problem once, at 
     const output = r.stdout + r.stderr;
     expect(r.code, output).toBe(2);
     expect(output).toContain(
-      `listkey.yaml:${locate(text, '[a, b]: c', '[a, b]')}: error: a key that is a list: gammapy's YAML reader (PyYAML) refuses it ("found unhashable key"), and no setting is named so`,
+      `listkey.yaml:${locate(text, '[a, b]: c', '[a, b]')}: error: a key that is a list: no target, field or setting is named so (PyYAML, gammapy's config reader, refuses such a key too: "found unhashable key")`,
     );
     expect(count(output, 'error:'), output).toBe(1);
     expect(output).not.toContain('Warning:');

@@ -296,7 +296,8 @@ function isUtf16(bytes: Buffer): boolean {
 /**
  * A key that is a list or a mapping (`[a, b]: c`, `? {x: 1}`): YAML allows it, but no pipeline or config setting is
  * named so, and PyYAML (gammapy's reader) refuses it ("found unhashable key"). An error at the key; the pair is removed,
- * so that no reader meets it again (as an unknown key '[ a, b ]').
+ * so that no reader meets it again (as an unknown key '[ a, b ]'). Said of pipe.yaml files too: pipe's reason first,
+ * PyYAML's as well (as for !!float above), not "gammapy refuses it" alone.
  */
 function collectionKeys(source: SourceFile): Diagnostic[] {
   const found: Diagnostic[] = [];
@@ -309,7 +310,7 @@ function collectionKeys(source: SourceFile): Diagnostic[] {
         found.push(
           makeDiagnostic({
             code: 'yaml-key',
-            message: `a key that is ${isSeq(pair.key) ? 'a list' : 'a mapping'}: gammapy's YAML reader (PyYAML) refuses it ("found unhashable key"), and no setting is named so`,
+            message: `a key that is ${isSeq(pair.key) ? 'a list' : 'a mapping'}: no target, field or setting is named so (PyYAML, gammapy's config reader, refuses such a key too: "found unhashable key")`,
             at: spanOf(source, pair.key),
             hint: 'write the key as a plain name; a list or mapping goes after the colon, as its value',
           }),
