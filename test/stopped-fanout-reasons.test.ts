@@ -85,6 +85,11 @@ targets:
     expect(run.code).toBe(130);
     // first and t[a] ran, t[b] was stopped while it ran, t[c] waited for the slot: not "2 cancelled".
     expect(run.stderr).toMatch(/ interrupted: 2 ran, 1 cancelled, 1 not started \(/);
+    // pipe log and pipe status count that build as its end line did (they said '2 cancelled').
+    const log = await ws.run(['log']);
+    expect(log.stdout).toMatch(/ interrupted +t {2}\(2 ran, 1 cancelled, 1 not started\)\n/);
+    const status = await ws.run(['status']);
+    expect(status.stdout).toContain('counts    2 ran, 1 cancelled, 1 not started\n');
   });
 });
 

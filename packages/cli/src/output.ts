@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { BuildEvent, BuildStatus, Plan, TaskReport } from '@pipe/core';
 import { describeReasons } from '@pipe/core/lean';
+import { countsText } from './counts-text.js';
 import { upToDateLine } from './summary.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -230,22 +231,10 @@ export class BuildOutput {
       process.stderr.write(`${upToDateLine(reports.size, ms)}\n`);
       return;
     }
-    // A task the stop found waiting (cancelled before it started) is told apart from one stopped while it ran, and
-    // counted with those a failure left unstarted: 'not started' either way (the state is written 'not-started').
-    const waited = [...reports.values()].filter(
-      (r) => r.state === 'cancelled' && r.startedAt === undefined,
-    ).length;
-    const told: Record<string, number> = { ...counts };
-    if (waited > 0) {
-      told.cancelled = (told.cancelled ?? 0) - waited;
-      if (told.cancelled === 0) delete told.cancelled;
-      told['not-started'] = (told['not-started'] ?? 0) + waited;
-    }
-    const parts = Object.entries(told).map(
-      ([state, n]) => `${n} ${state === 'not-started' ? 'not started' : state}`,
-    );
+    // The counts as pipe log and pipe status say them (a task the stop found waiting is 'not started').
+    const parts = countsText(counts, reports.values());
     process.stderr.write(
-      `build ${buildId} ${status}: ${parts.join(', ') || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`,
+      `build ${buildId} ${status}: ${parts || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`,
     );
   }
 }

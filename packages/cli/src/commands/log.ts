@@ -1,6 +1,7 @@
 /** `pipe log`: the builds of this workspace, newest last. */
 import { buildIsLive, listBuildIds, readBuildRecord, shellQuote } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
+import { countsText } from '../counts-text.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { workspaceFromCli } from './workspace.js';
 
@@ -12,6 +13,7 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
   }
   const ids = listBuildIds(ws.layout.buildsDir).slice(-(opts.limit ?? 20));
   const rows = [];
+  const told = new Map<string, string>();
   for (const id of ids) {
     const got = readBuildRecord(ws.layout.buildsDir, id);
     if (!got.ok) {
@@ -30,6 +32,8 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
       ...(r.params && Object.keys(r.params).length > 0 ? { params: r.params } : {}),
       counts: r.counts,
     });
+    // The counts as the build's end line said them (its tasks tell which cancelled ones never started).
+    told.set(id, countsText(r.counts, Object.values(r.tasks)));
   }
   if (opts.json) {
     for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -37,12 +41,7 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
   }
   if (rows.length === 0) process.stdout.write('no builds yet\n');
   for (const row of rows) {
-    const counts =
-      'counts' in row && row.counts
-        ? Object.entries(row.counts)
-            .map(([s, n]) => `${n} ${s}`)
-            .join(', ')
-        : '';
+    const counts = told.get(row.id) ?? '';
     // The command line that made the build, as far as it changes what was built: two builds of one target with
     // other --param values look alike otherwise.
     const targets =

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { buildIsLive, type LiveJobs, liveBuildJobs, SlurmClient, slurmWorkDir } from '@pipe/core';
 import type { GlobalOptions } from '../context.js';
+import { countsText } from '../counts-text.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { statusTaskLines } from '../status-text.js';
 import { shellWord } from './log.js';
@@ -41,11 +42,7 @@ export async function statusCommand(
         ]
       : []),
     `started   ${r.startedAt}${r.endedAt ? `\nended     ${r.endedAt}` : ''}`,
-    `counts    ${
-      Object.entries(r.counts)
-        .map(([s, n]) => `${n} ${s}`)
-        .join(', ') || '-'
-    }`,
+    `counts    ${countsText(r.counts, Object.values(r.tasks)) || '-'}`,
     '',
   ];
   if (live?.ok && live.error) lines.push(`slurm     ${live.error}`);
