@@ -272,6 +272,50 @@ describe('input paths from the config file and the environment', () => {
     expect(loaded.pipeline.deferred ?? []).toEqual([]);
   });
 
+  // Found by `DATA= pipe plan other` with a fan-out over "$DATA/*.txt": the empty variable was deferred to the target,
+  // but its foreach glob was also said to name "a config value that is unset" (none is), an error of every command.
+  it('a foreach glob starting with an empty or unset variable: that said alone, deferred when empty', async () => {
+    const files = {
+      'pipe.yaml': `
+        version: 1
+        vars: { DATA: data }
+        targets:
+          fan:
+            foreach: { glob: "$DATA/*.txt" }
+            step: test.copy
+            inputs: { src: "$DATA/{item}.txt" }
+            outputs: ["out/{item}.txt"]
+          other:
+            step: test.copy
+            outputs: [out/other.txt]
+      `,
+      'data/a.txt': 'a',
+    };
+    const dir = workspace(files);
+    const empty = await loadPipeline('pipe.yaml', {
+      registry: fixtureRegistry(),
+      cwd: dir,
+      env: { DATA: '' },
+    });
+    if (!empty.ok) throw new Error(JSON.stringify(empty.diagnostics));
+    expect((empty.pipeline.deferred ?? []).map((d) => [d.code, d.target, d.span?.line])).toEqual([
+      ['empty-variable', 'fan', 5],
+      ['empty-variable', 'fan', 7],
+    ]);
+    // Unset, with no default: the variable, once per place, and no second error at the glob.
+    const unset = workspace({
+      ...files,
+      'pipe.yaml': files['pipe.yaml'].replace('vars: { DATA: data }', ''),
+    });
+    const said = await load(unset);
+    expect(said.ok).toBe(false);
+    if (said.ok) return;
+    expect(said.diagnostics.map((d) => [d.code, d.span?.line])).toEqual([
+      ['unset-variable', 5],
+      ['unset-variable', 7],
+    ]);
+  });
+
   it('$$ in an input path is a literal $ (Outer$Inner.class, $price.csv); a lone $NAME is still a variable', async () => {
     const dir = workspace({
       'pipe.yaml': `

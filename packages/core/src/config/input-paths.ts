@@ -34,8 +34,11 @@ export interface InputPathContext {
 
 export type ExpandedInput =
   | { kind: 'path'; text: string; baseDir?: string; span?: SourceSpan; override?: string }
-  /** Dropped: an optional `${config.x?}` that is unset, or a reference reported already (the path means nothing). */
-  | { kind: 'omit' };
+  /**
+   * Dropped: an optional `${config.x?}` that is unset, or a reference reported already (the path means nothing;
+   * `reported`: a variable said unset or empty, here or for another input of the same value).
+   */
+  | { kind: 'omit'; reported?: true };
 
 const CONFIG_REF = /\$\{config\.([^}?]+)(\?)?\}/g;
 const ENV_REF = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
@@ -225,7 +228,7 @@ export function expandInputPath(
     },
   );
   // A reference reported above leaves '$X' in the path: checking that file too would only repeat the error.
-  if (ctx.diagnostics.length > reported || unexpanded) return { kind: 'omit' };
+  if (ctx.diagnostics.length > reported || unexpanded) return { kind: 'omit', reported: true };
   return {
     kind: 'path',
     text: expanded,

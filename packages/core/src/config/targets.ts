@@ -238,7 +238,9 @@ export function buildTarget(ts: TargetSource, ctx: BuildContext): TargetDraft {
             span: at('foreach'),
           };
   if (foreach) target.foreach = foreach;
-  if (expandedGlob?.kind === 'omit')
+  // A variable said unset or empty (deferred to the commands that need this target, when empty) is the reason: not
+  // also "a config value that is unset", which named none and, not deferred, failed every command.
+  if (expandedGlob?.kind === 'omit' && !expandedGlob.reported)
     // Not "no task": a typo in the key would then retire every output of the target (its tasks left the pipeline).
     report(
       'foreach-glob-unset',
