@@ -116,10 +116,12 @@ async function workspaceSource(arg: string, root: string, ctx: SourceContext): P
       taskOf.set(out.path, id);
       const absPath = path.isAbsolute(out.path) ? out.path : path.join(root, out.path);
       // Deleted from the workspace since its build: missing on this side (not an unreadable product).
-      const now = statSync(absPath, { bigint: true, throwIfNoEntry: false });
-      if (!now) continue;
-      // The state's hash is only trusted while the file is unchanged since it was recorded.
-      const fresh = String(now.mtimeNs) === out.mtimeNs && Number(now.size) === out.size;
+      const now = core.stampOf(absPath);
+      if (!now && !existsSync(absPath)) continue;
+      // The state's hash is only trusted while the file is unchanged since it was recorded. Stamped as the state
+      // stamps products (stampOf: ns from a plain stat's float ms): a BigInt stat's exact ns never matched, and
+      // every product was read and hashed again.
+      const fresh = now !== undefined && now.mtimeNs === out.mtimeNs && now.size === out.size;
       entries.push({ relPath: out.path, absPath, ...(fresh ? { sha256: out.sha256 } : {}) });
     }
   }
