@@ -454,7 +454,8 @@ async function buildOpened(
     if (opened.skipped.length > 0) {
       // Not a no-op snapshot either: the fast path would answer the next run with success.
       process.stderr.write(
-        `pipe: --keep-going: not built, an input file is missing: ${opened.skipped.join(', ')}\n`,
+        // Said above, each at its place: a missing input file, a glob matching nothing, an empty $VARIABLE.
+        `pipe: --keep-going: not built, for the errors above (its inputs cannot be read): ${opened.skipped.join(', ')}\n`,
       );
       return EXIT_BUILD_FAILED;
     }
