@@ -260,7 +260,7 @@ describe('loadPipeline: every problem is reported with its place', () => {
       [
         'broken-link',
         4,
-        "foreach of target 'n': 'raw/b.txt' matches glob 'raw/*.txt' but is a broken symbolic link (to /nonexistent/pipe-test/b.txt), so it is left out",
+        "foreach of target 'n': 'raw/b.txt' matches glob 'raw/*.txt' but is a symbolic link to '/nonexistent/pipe-test/b.txt', which does not exist, so it is left out",
       ],
     ]);
   });

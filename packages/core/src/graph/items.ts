@@ -8,6 +8,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { escapePath, globSync, isDynamicPattern } from 'tinyglobby';
 import type { ForeachSpec, TaskItem } from '../model/types.js';
+import { whyMissing } from '../workspace/why-missing.js';
 
 export { emittedItemsProblem, itemIdProblem } from './item-checks.js';
 
@@ -135,15 +136,12 @@ export function brokenLinks(pattern: string, root: string): string[] {
   return broken.sort();
 }
 
-/** What is wrong with a symbolic link a glob leaves out, in words: a loop, or a link to what is not there. */
+/**
+ * What is wrong with a symbolic link a glob leaves out, in words: a loop, or a link to what is not there (as a raw
+ * input's trouble is told: workspace/why-missing.ts).
+ */
 export function linkTrouble(link: string): string {
-  try {
-    statSync(link);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
-      return `a loop of symbolic links (to ${readlinkSync(link)})`;
-  }
-  return `a broken symbolic link (to ${readlinkSync(link)})`;
+  return whyMissing(link) ?? `a broken symbolic link (to '${readlinkSync(link)}')`;
 }
 
 function linksSomewhere(link: string): boolean {
