@@ -88,4 +88,24 @@ describe('the main thread of a plan', () => {
     expect(loader(loadedFiles(change.stderr))).toEqual([]);
     rmSync(ws.path('.'), { recursive: true, force: true });
   });
+
+  // A step's thread loads the step, pipe's astro library and the engine's small worker modules; the engine's index
+  // drags in the config loader (yaml, zod) and the rest of the engine: ~200 ms of a cold observations task, when a
+  // DL3 module imported one function from '@pipe/core' instead of its own subpath ('@pipe/core/why-missing').
+  it("builds with step threads that load neither the engine's index nor the config loader", () => {
+    const ws = tracedWorkspace();
+    const r = spawnSync(
+      process.execPath,
+      ['--import', ws.path('register.mjs'), PIPE_BIN, 'build', 'excess_map'],
+      { cwd: ws.path('.'), encoding: 'utf8', env: { ...process.env, PIPE_FAST_PATH: '0' } },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const loaded = loadedFiles(r.stderr);
+    // The threads ran the steps (their chunks were loaded), and the engine's worker modules:
+    expect(loaded.some((f) => /[\\/]astro[\\/]dist[\\/]/.test(f))).toBe(true);
+    expect(loaded.some((f) => f.endsWith(path.join('core', 'dist', 'execute', 'step-worker.js')))).toBe(true);
+    expect(loaded.filter((f) => f.endsWith(path.join('core', 'dist', 'index.js')))).toEqual([]);
+    expect(loaded.filter((f) => /[\\/]node_modules[\\/](yaml|zod)[\\/]/.test(f))).toEqual([]);
+    rmSync(ws.path('.'), { recursive: true, force: true });
+  });
 });

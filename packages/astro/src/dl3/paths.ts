@@ -5,7 +5,8 @@
  */
 import { type Stats, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { whyMissing } from '@pipe/core';
+// The module alone, not the engine's index: a DL3 step's thread would load the whole engine (~200 ms cold).
+import { whyMissing } from '@pipe/core/why-missing';
 
 /** Variables visible to path expansion, and the directory relative paths are taken from. */
 export interface PathContext {
