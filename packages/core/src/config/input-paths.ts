@@ -40,6 +40,13 @@ export type ExpandedInput =
    */
   | { kind: 'omit'; reported?: true };
 
+/**
+ * The variable problems already said into a load's diagnostics (by code, target, variable and place), so that one
+ * value read by several inputs is said once: kept beside the list, not found again by reading its messages.
+ */
+const toldVariables = new WeakMap<Diagnostic[], Set<string>>();
+const spanKey = (span: SourceSpan | undefined) => (span ? `${span.file}:${span.line}:${span.col}` : '');
+
 const CONFIG_REF = /\$\{config\.([^}?]+)(\?)?\}/g;
 const ENV_REF = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 /** ENV_REF, or `$$`: the escape for a literal `$`. */
@@ -184,16 +191,14 @@ export function expandInputPath(
       // '/hess-dl3-dr1', and fail as a folder that does not exist, without a word about the variable.
       // Said once per variable and place: a config value read by two inputs (a data store's two index globs) is one
       // problem.
-      const told = (code: string) =>
-        ctx.diagnostics.some(
-          (d) =>
-            d.code === code &&
-            d.target === (code === 'empty-variable' ? target : undefined) &&
-            d.message.includes(` $${name}, `) &&
-            d.span?.file === originSpan?.file &&
-            d.span?.line === originSpan?.line &&
-            d.span?.col === originSpan?.col,
-        );
+      const told = (code: string) => {
+        const key = [code, code === 'empty-variable' ? target : '', name, spanKey(originSpan)].join('\0');
+        let seen = toldVariables.get(ctx.diagnostics);
+        if (!seen) toldVariables.set(ctx.diagnostics, (seen = new Set()));
+        if (seen.has(key)) return true;
+        seen.add(key);
+        return false;
+      };
       if (offset === 0 && fromEnv === '' && afterConfig.length > match.length) {
         unexpanded = true;
         if (told('empty-variable')) return match;
