@@ -80,7 +80,13 @@ export {
   provenanceRecord,
 } from './provenance/record.js';
 export { explainProduct, type WhyNode, type WhyResult } from './provenance/why.js';
-export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
+export {
+  type BuildEvent,
+  type BuildStatus,
+  cancelledBeforeStart,
+  type TaskReport,
+  type TaskState,
+} from './schedule/events.js';
 export { type BuildOutcome, describeReasons, type RunBuildOptions, runBuild } from './schedule/scheduler.js';
 export * from './slurm/index.js';
 export {

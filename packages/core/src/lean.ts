@@ -49,7 +49,13 @@ export type * from './model/types.js';
 export { type DepartedTask, type Plan, planSummary, topoOrder } from './plan/planner.js';
 export { type Reason, renderAlikeReason, renderReason } from './plan/reasons.js';
 export { pipeVersion } from './provenance/pipe-version.js';
-export type { BuildEvent, BuildStatus, TaskReport, TaskState } from './schedule/events.js';
+export {
+  type BuildEvent,
+  type BuildStatus,
+  cancelledBeforeStart,
+  type TaskReport,
+  type TaskState,
+} from './schedule/events.js';
 export { describeReasons, recordedWarnings, replayedWarnings } from './schedule/scheduler.js';
 export {
   checkSlurmResources,

@@ -21,7 +21,12 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { deliveredTargets } from '../graph/edges.js';
-import type { BuildStatus, TaskReport, TaskState } from '../schedule/events.js';
+import {
+  type BuildStatus,
+  cancelledBeforeStart,
+  type TaskReport,
+  type TaskState,
+} from '../schedule/events.js';
 import type { FailedRun } from '../state/state-file.js';
 import { writeFileAtomic } from '../workspace/atomic.js';
 
@@ -361,9 +366,7 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
         // unstarted or skipped, never ran there: passed over, and said only when no older build tells more (else a
         // fan-out's such task would read as a new item added to the foreach).
         const unstarted =
-          (report.state === 'cancelled' && report.startedAt === undefined) ||
-          report.state === 'not-started' ||
-          report.state === 'skipped';
+          cancelledBeforeStart(report) || report.state === 'not-started' || report.state === 'skipped';
         const at = report.endedAt ?? got.record.endedAt;
         const when = { build: id, ...(at ? { at } : {}) };
         const interrupted = got.record.status === 'interrupted';

@@ -14,6 +14,14 @@ export type TaskState =
   /** Not started: the build stopped after a failure (no --keep-going). */
   | 'not-started';
 
+/**
+ * Whether a report is of a task the build stopped before it started (the stop found it waiting for a slot, -j): a
+ * cancelled one with no start, told apart from one cancelled while it ran (`pipe log` counts, last-failure reasons).
+ */
+export function cancelledBeforeStart(report: { state: string; startedAt?: string }): boolean {
+  return report.state === 'cancelled' && report.startedAt === undefined;
+}
+
 export interface TaskReport {
   id: string;
   key?: string;
