@@ -30,6 +30,10 @@ export interface RunMeta {
   /** Bins N and B of the FoV fit. */
   fovCounts?: number;
   fovBackground?: number;
+  /** The background's spectral model when not gammapy's pl-norm: its parameters (norm included) and fit errors. */
+  fovSpectrum?: { model: string; parameters: Record<string, number>; errors: Record<string, number> };
+  /** Why the fit of that model failed (fovInvalid 'fit-not-converged'). */
+  fovFitProblem?: string;
 }
 
 /** Where a dataset's grids sit in the analysis grids (0 for a full-size dataset). */

@@ -9,6 +9,7 @@ import { isEnergyAxisFailure, logEnergyAxis } from '../geom/energy-axis.js';
 import { createWcsGeom, irfGeom as irfGeomOf, isGeomFailure } from '../geom/wcs-geom.js';
 import type { SkyMask } from './exclusion.js';
 import type { FovNormRequirements } from './fov-norm.js';
+import { FOV_SPECTRAL_MODELS } from './fov-spectrum.js';
 import { defaultRadEdges } from './irf-maps.js';
 import type { MapName, ReductionConfig, ReductionGeometry } from './reduce.js';
 import { SAFE_MASK_METHODS, type SafeMaskMethod } from './safe-mask.js';
@@ -170,6 +171,7 @@ export function reductionConfigFromConfig(
   // gammapy's FoVBackgroundMaker takes 'scale' or 'fit'. With the pl-norm model (its tilt frozen) 'fit' is a Cash fit
   // of the norm alone, whose maximum is the scale method's N / B exactly: pipe computes that for both (gammapy's
   // Minuit stops within ~1e-4 of it: ≤ 9e-5 on the Crab runs), so the two give the same products and task key.
+  // lp-norm and ecpl-norm have a shape too, fitted by 'fit' and left at gammapy's defaults by 'scale' (fov-spectrum.ts).
   const fovMethod = bg.parameters.method ?? 'scale';
   if (fovMethod !== 'scale' && fovMethod !== 'fit') {
     const close = typeof fovMethod === 'string' ? didYouMean(fovMethod, FOV_METHODS) : undefined;
@@ -187,13 +189,18 @@ export function reductionConfigFromConfig(
       message:
         "FoVBackgroundMaker's 'fit' takes a gammapy Fit object, which a config cannot give (gammapy fails on it)",
     };
-  const model = bg.parameters.spectral_model ?? 'pl-norm';
-  if (model !== 'pl-norm' && model !== 'PowerLawNormSpectralModel')
+  const modelName = bg.parameters.spectral_model ?? 'pl-norm';
+  const model = typeof modelName === 'string' ? FOV_SPECTRAL_MODELS[modelName] : undefined;
+  if (!model) {
+    const close =
+      typeof modelName === 'string' ? didYouMean(modelName, Object.keys(FOV_SPECTRAL_MODELS)) : undefined;
     return {
       reason: 'config-unsupported',
       path: [...bgPath, 'spectral_model'],
-      message: `FoVBackgroundMaker spectral_model '${String(model)}' is not supported (pl-norm, the default, whose norm alone is fitted)`,
+      message: `FoVBackgroundMaker spectral_model ${JSON.stringify(modelName)} is not supported: it takes a norm spectral model's tag (${Object.keys(FOV_SPECTRAL_MODELS).join(', ')}; gammapy fails on other models and on a model written out in the config)`,
+      ...(close ? { hint: `did you mean '${close}'?` } : {}),
     };
+  }
   const requirements: FovNormRequirements = {};
   for (const [key, field] of [
     ['min_counts', 'minCounts'],
@@ -212,6 +219,8 @@ export function reductionConfigFromConfig(
       method: 'fov_background',
       ...(exclusion ? { exclusion } : {}),
       ...(Object.keys(requirements).length > 0 ? { requirements } : {}),
+      // pl-norm (the default) keeps the key it always had: its fit and its scale give the same norm.
+      ...(model !== 'pl-norm' ? { spectrum: { model, method: fovMethod } } : {}),
     },
   };
 }

@@ -4,14 +4,21 @@
  */
 import type { Kernels } from '@pipe/kernels';
 import { cutoutAround, isCutoutFailure } from '../geom/cutout.js';
-import { type EnergyAxis, nbins } from '../geom/energy-axis.js';
+import { type EnergyAxis, logCentres, nbins } from '../geom/energy-axis.js';
 import { geomSolidAngles, npix, pixelCentresIcrs, type WcsGeom } from '../geom/wcs-geom.js';
 import type { IrfTable } from '../irf/index.js';
 import { altAzFovCoords } from '../wcs/index.js';
 import type { MapDataset, OnOffMaps, RunMeta } from './dataset.js';
 import { gammapyIrfCrval, gridCentrePixel, kernelPixel } from './edisp-centre.js';
 import { maskBoundaryTies, maskCoversEnergy, projectMask, type SkyMask } from './exclusion.js';
-import { type FovNormRequirements, fovBackgroundNorm } from './fov-norm.js';
+import { type FovNormRequirements, fovBackgroundNorm, fovPlaneSums } from './fov-norm.js';
+import {
+  defaultParameters,
+  type FovShapeModel,
+  fitShape,
+  isFitFailure,
+  shapeFactors,
+} from './fov-spectrum.js';
 import {
   aeffInputs,
   bkgInputs,
@@ -59,7 +66,13 @@ export interface ReductionConfig {
     aeffPercent?: number;
   };
   background:
-    | { method: 'fov_background'; exclusion?: SkyMask; requirements?: FovNormRequirements }
+    | {
+        method: 'fov_background';
+        exclusion?: SkyMask;
+        requirements?: FovNormRequirements;
+        /** A spectral model other than pl-norm, and the method (for pl-norm, fit and scale agree: fov-norm.ts). */
+        spectrum?: { model: FovShapeModel; method: 'scale' | 'fit' };
+      }
     /** RingBackgroundMaker: inner radius and width in degrees. */
     | { method: 'ring'; rIn: number; width: number; exclusion?: SkyMask; onOff?: boolean }
     | { method: 'none' };
@@ -256,24 +269,52 @@ export function reduceObservation(
     const exclusion = config.background.exclusion
       ? projectMask(config.background.exclusion, geom, kernels)
       : new Uint8Array(n).fill(1);
+    const fitMask = maskOutsideMaskEnergies(maskSafe, config.background.exclusion, rg, n);
+    const spectrum = config.background.spectrum;
+    const centres = logCentres(rg.energy);
+    // gammapy checks the requirements and scales with the model at its defaults, whatever the method.
     const norm = fovBackgroundNorm(
       counts,
       background,
-      maskOutsideMaskEnergies(maskSafe, config.background.exclusion, rg, n),
+      fitMask,
       exclusion,
       n,
       nE,
       config.background.requirements,
+      spectrum && shapeFactors(spectrum.model, defaultParameters(spectrum.model), centres),
     );
     run.fovCounts = norm.countsTotal;
     run.fovBackground = norm.backgroundTotal;
     if (norm.invalid) {
       run.fovInvalid = norm.invalid;
       maskSafe.fill(0);
-    } else {
+    } else if (!spectrum) {
       run.fovNorm = norm.norm;
       run.fovNormErr = norm.normErr;
       scaleInPlace(background, norm.norm);
+    } else {
+      const fit =
+        spectrum.method === 'scale'
+          ? {
+              parameters: { ...defaultParameters(spectrum.model), norm: norm.norm },
+              errors: { norm: norm.normErr },
+            }
+          : (() => {
+              const sums = fovPlaneSums(counts, background, fitMask, exclusion, n, nE);
+              return sums.nan
+                ? { failed: 'the fit statistic is NaN (a NaN background in the fit region)' }
+                : fitShape(spectrum.model, sums.counts, sums.background, centres);
+            })();
+      if (isFitFailure(fit)) {
+        run.fovInvalid = 'fit-not-converged';
+        run.fovFitProblem = fit.failed;
+        maskSafe.fill(0);
+      } else {
+        run.fovNorm = fit.parameters['norm'] as number;
+        run.fovNormErr = fit.errors['norm'] ?? Number.NaN;
+        run.fovSpectrum = { model: spectrum.model, ...fit };
+        scalePlanesInPlace(background, shapeFactors(spectrum.model, fit.parameters, centres), n);
+      }
     }
   }
 
@@ -459,4 +500,12 @@ function sumOf(values: Float32Array): number {
 /** values[i] = factor · values[i] (float32 rounding, as before). */
 function scaleInPlace(values: Float32Array, factor: number): void {
   for (let i = 0; i < values.length; i++) values[i] = factor * (values[i] as number);
+}
+
+/** Each energy plane of `npix` values times its own factor. */
+function scalePlanesInPlace(values: Float32Array, factors: ArrayLike<number>, npix: number): void {
+  for (let k = 0; k < factors.length; k++) {
+    const factor = factors[k] as number;
+    for (let i = k * npix; i < (k + 1) * npix; i++) values[i] = factor * (values[i] as number);
+  }
 }

@@ -165,6 +165,9 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       livetime_s: r.livetime,
       counts_in_map: r.countsInMap,
       fov_bkg_norm: r.fovNorm,
+      ...(r.fovSpectrum
+        ? { fov_bkg_spectrum: { model: r.fovSpectrum.model, parameters: r.fovSpectrum.parameters } }
+        : {}),
       ...(r.fovInvalid ? { fov_invalid: r.fovInvalid } : {}),
     })),
     energy_range_tev: [summary.eMin, summary.eMax],

@@ -70,7 +70,11 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   for (const w of result.warnings) ctx.log.warn(w.message);
   writeDataset(ctx.outputs['dataset']!, result.dataset, STEP_OUTPUT);
   const run = result.dataset.runs[0]!;
-  if (run.fovInvalid)
+  if (run.fovFitProblem)
+    ctx.log.warn(
+      `OBS_ID ${run.obsId}: the FoV background fit did not converge (${run.fovFitProblem}); its safe mask is set to false, so it adds nothing to the stack (gammapy's FoVBackgroundMaker does the same)`,
+    );
+  else if (run.fovInvalid)
     ctx.log.warn(
       `OBS_ID ${run.obsId}: FoV background not normalised (${run.fovInvalid}: ${run.fovCounts} counts, ${run.fovBackground?.toFixed(2)} background where the safe mask kept data${exclusion ? ', outside the exclusion mask' : ''}${run.fovCounts === 0 && (run.fovBackground ?? 0) === 0 ? ': the safe mask, or the exclusion mask, leaves no pixel to fit' : ''}); its safe mask is set to false, so it adds nothing to the stack (gammapy's FoVBackgroundMaker does the same)`,
     );
@@ -78,7 +82,14 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const method = ctx.params.datasets.background.method;
   const background =
     method === 'fov_background'
-      ? `FoV norm ${run.fovNorm.toFixed(4)}`
+      ? `FoV norm ${run.fovNorm.toFixed(4)}${
+          run.fovSpectrum
+            ? ` (${run.fovSpectrum.model}: ${Object.entries(run.fovSpectrum.parameters)
+                .filter(([name]) => name !== 'norm')
+                .map(([name, value]) => `${name} ${value.toPrecision(4)}`)
+                .join(', ')})`
+            : ''
+        }`
       : method === 'ring'
         ? 'ring background'
         : 'background template';
