@@ -180,6 +180,30 @@ describe('pipe cache pin in workspaces that share a cache', () => {
     }
   });
 
+  it("--json lists the entries it unpinned: none when nothing was pinned, an earlier build's key too", () => {
+    const w = copyWorkspace();
+    try {
+      const ids = (r: { status: number | null; stdout: string; stderr: string }) => {
+        expect(r.status, r.stderr).toBe(0);
+        return JSON.parse(r.stdout) as Array<{ id?: string; key: string }>;
+      };
+      expect(ids(w.run(['cache', 'unpin', 'copy', '--json']))).toEqual([]);
+      const [first] = ids(w.run(['cache', 'pin', 'copy', '--json']));
+      expect(first?.id).toBe('copy');
+      // A new input: a new key, pinned too; the unpin frees both.
+      writeFileSync(path.join(w.root, 'data/a.txt'), 'alpha 2\n');
+      expect(w.run(['build', 'copy']).status).toBe(0);
+      const [second] = ids(w.run(['cache', 'pin', 'copy', '--json']));
+      expect(second?.key).not.toBe(first?.key);
+      const unpinned = ids(w.run(['cache', 'unpin', 'copy', '--json']));
+      expect(unpinned.map((e) => e.key).sort()).toEqual([first?.key, second?.key].sort());
+      expect(unpinned.map((e) => e.id)).toEqual(['copy', 'copy']);
+      expect(ids(w.run(['cache', 'unpin', 'copy', '--json']))).toEqual([]);
+    } finally {
+      rmSync(w.root, { recursive: true, force: true });
+    }
+  });
+
   it('unpins what the workspace pinned before it was moved (the old path holds no workspace any more)', () => {
     const { root } = copyWorkspace();
     const moved = `${root}-moved`;

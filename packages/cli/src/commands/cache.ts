@@ -141,12 +141,14 @@ export async function cacheCommand(
       if (action === 'pin') madeHere.add(label);
       else for (const [, l] of todo) madeHere.delete(l);
       savePinLabelsMade(ws.layout.dir, madeHere);
-      const count = pinnedBefore
-        ? new Set(todo.filter(([key, l]) => pinnedBefore.get(key)?.includes(l)).map(([key]) => key)).size
-        : keys.length;
+      // An unpin says the entries it took a pin from (also earlier builds' keys), not every key of the target.
+      const unpinned = pinnedBefore
+        ? [...new Set(todo.filter(([key, l]) => pinnedBefore.get(key)?.includes(l)).map(([key]) => key))]
+        : undefined;
+      const count = unpinned ? unpinned.length : keys.length;
       print(
         opts.json,
-        keys,
+        unpinned ? await Promise.all(unpinned.map((key) => entryOf(store, keys, key))) : keys,
         pinnedBefore && count === 0
           ? `nothing of ${arg} was pinned (by this workspace)`
           : `${action === 'pin' ? 'pinned' : 'unpinned'} ${count} entr${count === 1 ? 'y' : 'ies'} of ${arg}`,
@@ -156,6 +158,18 @@ export async function cacheCommand(
     default:
       return EXIT_USAGE;
   }
+}
+
+/** An unpinned key as `{id, key}`: its task as this workspace's state or, for an earlier build's key, its manifest has it. */
+async function entryOf(
+  store: LocalStore,
+  keys: Array<{ id: string; key: string }>,
+  key: string,
+): Promise<{ id?: string; key: string }> {
+  const known = keys.find((k) => k.key === key);
+  if (known) return known;
+  const m = await store.getManifest(key);
+  return m.ok && m.value ? { id: m.value.taskId, key } : { key };
 }
 
 /**
