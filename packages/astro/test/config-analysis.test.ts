@@ -358,6 +358,41 @@ describe('gammapy analysis config', () => {
       expect(parseEnergy(text)).toEqual({ ok: true, value: tev });
   });
 
+  // gammapy's EnergyType is astropy's Quantity(s), Angle(s) its AngleType: any SI prefix on eV, and on deg, arcmin,
+  // arcsec and rad (pipe refused '1 EeV': "did you mean 'eV'?"). Values: astropy 5.2's to_value('TeV') and .deg.
+  it("reads every SI prefix astropy reads on eV and on angles, to the last bit of astropy's conversion", () => {
+    const read = (parse: typeof parseEnergy, text: string) => {
+      const r = parse(text);
+      return r.ok ? r.value : r.message;
+    };
+    expect(
+      ['2.5 EeV', '0.3 ZeV', '1 YeV', '1 QeV', '1 daeV', '3 neV', '1 deV', '7 \u00b5eV', '7 \u03bceV'].map(
+        (t) => read(parseEnergy, t),
+      ),
+    ).toEqual([
+      2.5e6, 3e8, 1e12, 1000000000000000100, 1.0000000000000001e-11, 3.0000000000000003e-21,
+      1.0000000000000002e-13, 7e-18, 7e-18,
+    ]);
+    expect(
+      ['1.5 karcsec', '3 nrad', '0.7 daarcmin', '2 h', '4.2 kdeg', '1 carcsec'].map((t) =>
+        read(parseAngle, t),
+      ),
+    ).toEqual([
+      0.41666666666666663, 1.7188733853924697e-7, 0.11666666666666665, 29.999999999999996, 4200.000000000001,
+      2.777777777777778e-6,
+    ]);
+    // What astropy refuses stays refused: its Angle takes no 'µ', no 'cycle', no prefix on hours.
+    expect(['1 \u00b5as', '1 cycle', '1 khr'].map((t) => read(parseAngle, t))).toEqual([
+      "invalid unit for angle: '\u00b5as'",
+      "invalid unit for angle: 'cycle'",
+      "invalid unit for angle: 'khr'",
+    ]);
+    // The hint still names the common units, not every prefixed one.
+    expect(parseEnergy('1 XeV')).toMatchObject({
+      hint: "did you mean 'eV'? use one of eV, keV, MeV, GeV, TeV, PeV, erg, J",
+    });
+  });
+
   it("suggests the unit a one-letter typo or a wrong case meant ('degg', 'Tev'), and none for a unit of another kind", () => {
     const { issues } = readAnalysisConfig({
       datasets: {

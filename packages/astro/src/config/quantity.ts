@@ -42,11 +42,77 @@ const ENERGY_UNITS: Record<string, number> = {
   J: 6241509.0744607635,
 };
 
-const QUANTITY = /^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$/;
+/** astropy's si_prefixes, as their symbols and factors. */
+const SI_PREFIXES: ReadonlyArray<readonly [string, number]> = [
+  ['Q', 1e30],
+  ['R', 1e27],
+  ['Y', 1e24],
+  ['Z', 1e21],
+  ['E', 1e18],
+  ['P', 1e15],
+  ['T', 1e12],
+  ['G', 1e9],
+  ['M', 1e6],
+  ['k', 1e3],
+  ['h', 1e2],
+  ['da', 1e1],
+  ['d', 1e-1],
+  ['c', 1e-2],
+  ['m', 1e-3],
+  ['u', 1e-6],
+  ['n', 1e-9],
+  ['p', 1e-12],
+  ['f', 1e-15],
+  ['a', 1e-18],
+  ['z', 1e-21],
+  ['y', 1e-24],
+  ['r', 1e-27],
+  ['q', 1e-30],
+];
+
+/**
+ * Every SI prefix on `bases` ({unit: its size in astropy's base unit}) as astropy's `.to(target)` gives it, to the
+ * last bit: (prefix × base) / target, as astropy divides decomposed scales (checked against astropy 5.2 for all).
+ */
+function prefixed(bases: Record<string, number>, target: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [unit, scale] of Object.entries(bases))
+    for (const [p, factor] of SI_PREFIXES) out[`${p}${unit}`] = (factor * scale) / target;
+  return out;
+}
+
+/** One electronvolt in joules (astropy's eV). */
+const EV_J = 1.602176634e-19;
+
+/**
+ * What gammapy's EnergyType (astropy's Quantity) takes beyond the table: any SI prefix on eV (EeV, ZeV, …), 'µ' for
+ * micro (the micro sign or the Greek letter) too. The table stays what hints suggest.
+ */
+const ENERGY_READ: Record<string, number> = {
+  ...prefixed({ eV: EV_J }, 1e12 * EV_J),
+  '\u00b5eV': (1e-6 * EV_J) / (1e12 * EV_J),
+  '\u03bceV': (1e-6 * EV_J) / (1e12 * EV_J),
+  ...ENERGY_UNITS,
+};
+
+/**
+ * What astropy's Angle reads beyond the table: any SI prefix on deg, arcmin, arcsec and rad (its lexer takes every
+ * prefixed unit equivalent to the radian: 'karcsec', 'nrad', …; not 'µ'), and 'h' for hours.
+ */
+const DEG_RAD = Math.PI / 180;
+const ANGLE_READ: Record<string, number> = {
+  ...prefixed({ deg: DEG_RAD, arcmin: (1 / 60) * DEG_RAD, arcsec: (1 / 3600) * DEG_RAD, rad: 1 }, DEG_RAD),
+  h: HOURANGLE_DEG,
+  ...ANGLE_UNITS,
+};
+
+const QUANTITY = /^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z\u00b5\u03bc]*)\s*$/;
 
 function parseQuantity(
   raw: unknown,
   units: Record<string, number>,
+  /** The units hints name: the common ones of `units`. */
+  shown: Record<string, number>,
   kind: string,
   defaultUnit: string | undefined,
   /** The unit a hint suggests: the one the analysis works in (TeV, deg), not the table's first. */
@@ -86,7 +152,7 @@ function parseQuantity(
       return {
         ok: false,
         message: `${kind} ${JSON.stringify(raw)} has no unit`,
-        hint: `add a unit: ${Object.keys(units).join(', ')}`,
+        hint: `add a unit: ${Object.keys(shown).join(', ')}`,
       };
     return { ok: true, value: value * units[defaultUnit]! };
   }
@@ -103,7 +169,7 @@ function parseQuantity(
     return {
       ok: false,
       message: `invalid unit for ${kind}: '${unit}'`,
-      hint: unitHint(unit, Object.keys(units)),
+      hint: unitHint(unit, Object.keys(shown)),
     };
   }
   return { ok: true, value: value * factor };
@@ -131,7 +197,7 @@ export function parseAngle(raw: unknown): Parsed<number> {
       return { ok: true, value: Number(mark[1]) * ANGLE_UNITS[unit]! };
     }
   }
-  return parseQuantity(raw, ANGLE_UNITS, 'angle', undefined, 'deg');
+  return parseQuantity(raw, ANGLE_READ, ANGLE_UNITS, 'angle', undefined, 'deg');
 }
 
 /** An angle in degrees as text parseAngle (and astropy) reads back exactly: "2.5 deg", "1.0e-7 deg". */
@@ -162,7 +228,7 @@ function parseSexagesimal(raw: string): Parsed<number> | undefined {
 
 /** An energy in TeV. A unit is required, as in gammapy ("Invalid unit for energy"). */
 export function parseEnergy(raw: unknown): Parsed<number> {
-  return parseQuantity(raw, ENERGY_UNITS, 'energy', undefined, 'TeV');
+  return parseQuantity(raw, ENERGY_READ, ENERGY_UNITS, 'energy', undefined, 'TeV');
 }
 
 /** astropy's FITS_DEPRECATED_SCALES: old names of time scales a FITS time string may carry. */
