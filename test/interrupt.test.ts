@@ -161,6 +161,38 @@ describe('pipe build: interruptions', () => {
     expect(readdirSync(ws.path('.pipe/builds')).length).toBe(builds);
   });
 
+  it('after a kill -9 the plan names the killed build as interrupted, not "no previous build"', async () => {
+    const { ws, child, done, blocker } = await buildBlockedOnSlow();
+    child.kill('SIGKILL');
+    await done;
+    const killed = JSON.parse(ws.read('.pipe/lock')).buildId as string;
+    const said = (plan: string) => ({
+      slow: /run\s+slow\n\s+(.*)\n/.exec(plan)?.[1],
+      all: /run\s+all\n\s+(.*)\n/.exec(plan)?.[1],
+    });
+    const expected = {
+      slow: expect.stringMatching(
+        new RegExp(
+          `^its last run was stopped before it finished \\(build ${killed} at .*: the build was interrupted\\)$`,
+        ),
+      ),
+      all: expect.stringMatching(
+        new RegExp(
+          `^not started: its last build stopped before it \\(build ${killed} at .*: the build was interrupted\\)$`,
+        ),
+      ),
+    };
+    // Before any build takes the lock over (its record still says "running"), and after one did.
+    expect(said((await ws.run(['plan', 'all'])).stdout)).toEqual(expected);
+    const next = await ws.run(['build', 'fast']);
+    expect(next.stderr).toMatch(/took over the lock of build/);
+    expect(await processEnded(blocker, 10_000)).toBe(true);
+    expect(said((await ws.run(['plan', 'all'])).stdout)).toEqual(expected);
+    expect((await ws.run(['log'])).stdout).toMatch(
+      /interrupted all {2}\(1 ran, 1 cancelled, 1 not started\)/,
+    );
+  });
+
   it("the build after a kill -9 removes the partial copies the killed build's restores left in product folders", async () => {
     const ws = new Workspace({ 'data.txt': 'd' });
     ws.write('pipe.yaml', pipeline(ws));

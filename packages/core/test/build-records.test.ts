@@ -224,4 +224,55 @@ describe('build records', () => {
     expect(again('down2')).toMatchObject({ stopped: { interrupted: true, started: false } });
     expect(again('down2')?.stopped?.skipped).toBeUndefined();
   });
+
+  it('a killed build (its record still "running", its driver gone) stopped the tasks it planned and started', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
+    const id = '20260101-000005-000-eeeeee';
+    await writeBuildRecord(dir, {
+      format: 'pipe-build',
+      version: 1,
+      id,
+      status: 'running',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      targets: ['all'],
+      params: {},
+      jobs: 1,
+      kernelBackend: 'js',
+      cacheDir: '/c',
+      counts: {},
+      tasks: {},
+      planned: { tasks: ['fast', 'slow', 'all', 'items[a]'], fanouts: ['each'] },
+    });
+    const journal = openTaskJournal(dir, id);
+    journal.start('fast', '2026-01-01T00:00:01.000Z');
+    journal.add({ id: 'fast', state: 'ran' });
+    journal.start('slow', '2026-01-01T00:00:02.000Z');
+    journal.start('each[x]', '2026-01-01T00:00:03.000Z');
+    journal.close();
+    // Still running (its driver alive): nothing is said of what it has not finished.
+    expect(failedRunLookup(dir, () => true)('slow')).toBeUndefined();
+    const dead = failedRunLookup(dir, () => false);
+    const at = dead('slow')?.build === id ? dead('slow')?.at : undefined;
+    expect(at).toBeDefined();
+    expect(dead('slow')).toEqual({ build: id, at, stopped: { interrupted: true } });
+    expect(dead('each[x]')).toEqual({ build: id, at, stopped: { interrupted: true } });
+    for (const task of ['all', 'items[a]', 'each[y]'])
+      expect(dead(task)).toEqual({ build: id, at, stopped: { interrupted: true, started: false } });
+    // Not planned by it: nothing to say.
+    expect(dead('other')).toBeUndefined();
+    expect(dead('more[a]')).toBeUndefined();
+    // Marked interrupted (the next build took its lock over): the same, from its record.
+    expect(await markInterrupted(dir, id)).toBe(true);
+    const marked = readBuildRecord(dir, id);
+    expect(marked.ok && marked.record.tasks).toEqual({
+      fast: { state: 'ran' },
+      slow: { state: 'cancelled', startedAt: '2026-01-01T00:00:02.000Z' },
+      'each[x]': { state: 'cancelled', startedAt: '2026-01-01T00:00:03.000Z' },
+      all: { state: 'cancelled' },
+      'items[a]': { state: 'cancelled' },
+    });
+    const after = failedRunLookup(dir);
+    expect(after('all')).toEqual({ build: id, at, stopped: { interrupted: true, started: false } });
+    expect(after('each[y]')).toEqual({ build: id, at, stopped: { interrupted: true, started: false } });
+  });
 });

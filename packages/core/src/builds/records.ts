@@ -66,6 +66,12 @@ export interface BuildRecord {
   cacheDir: string;
   counts: Partial<Record<TaskState, number>>;
   tasks: Record<string, Omit<TaskReport, 'id'>>;
+  /**
+   * A 'running' (or, after markInterrupted, 'interrupted') record only: the tasks the build set out to run or
+   * restore, and the fan-outs it was to expand (their items' ids `target[item]`). A build killed before its end record
+   * (kill -9) then still says which tasks it stopped before (deadBuildRecord), not "no previous build".
+   */
+  planned?: { tasks: string[]; fanouts: string[] };
 }
 
 /**
@@ -115,6 +121,8 @@ export function listJournalIds(buildsDir: string): string[] {
 /** Appends task reports to a build's journal (opened at the first report: a build that runs nothing has none). */
 export interface TaskJournal {
   add(report: TaskReport): void;
+  /** A task started (ran or restored): a build killed before its end still says it had started it. */
+  start(id: string, startedAt: string): void;
   /** Close it and remove the file (the build's end record now holds every report). Never throws. */
   remove(): void;
   /** Close it, leaving the file (a build that ended without its end record: the next reader folds it in). */
@@ -131,15 +139,21 @@ export function openTaskJournal(buildsDir: string, id: string): TaskJournal {
   const file = taskJournalPath(buildsDir, id);
   let fd: number | undefined;
   let off = false;
+  const append = (line: object) => {
+    try {
+      fd ??= openSync(file, 'a', 0o644);
+      writeSync(fd, `${JSON.stringify(line)}\n`);
+    } catch {
+      off = true;
+    }
+  };
   return {
     add(report) {
       if (off || report.state === 'up-to-date') return;
-      try {
-        fd ??= openSync(file, 'a', 0o644);
-        writeSync(fd, `${JSON.stringify({ id: report.id, ...recordedReport(report) })}\n`);
-      } catch {
-        off = true;
-      }
+      append({ id: report.id, ...recordedReport(report) });
+    },
+    start(id, startedAt) {
+      if (!off) append({ id, started: startedAt });
     },
     remove() {
       this.close();
@@ -169,7 +183,14 @@ export function openTaskJournal(buildsDir: string, id: string): TaskJournal {
 export function readTaskJournal(
   buildsDir: string,
   id: string,
-): { tasks: Map<string, Omit<TaskReport, 'id'>>; lastWriteMs: number } | undefined {
+):
+  | {
+      tasks: Map<string, Omit<TaskReport, 'id'>>;
+      /** When each task that started began (those that ended are in `tasks` too). */
+      started: Map<string, string>;
+      lastWriteMs: number;
+    }
+  | undefined {
   const file = taskJournalPath(buildsDir, id);
   let text: string;
   let lastWriteMs: number;
@@ -180,26 +201,57 @@ export function readTaskJournal(
     return undefined;
   }
   const tasks = new Map<string, Omit<TaskReport, 'id'>>();
+  const started = new Map<string, string>();
   for (const line of text.split('\n')) {
     if (line === '') continue;
     try {
-      const { id: task, ...report } = JSON.parse(line) as TaskReport;
-      if (typeof task === 'string' && typeof report.state === 'string') tasks.set(task, report);
+      const { id: task, started: at, ...report } = JSON.parse(line) as TaskReport & { started?: unknown };
+      if (typeof task !== 'string') continue;
+      if (typeof report.state === 'string') tasks.set(task, report);
+      else if (typeof at === 'string') started.set(task, at);
     } catch {
       // The line being written when the process died.
     }
   }
-  return { tasks, lastWriteMs };
+  return { tasks, started, lastWriteMs };
 }
 
 /** A 'running' record with what its journal says the build finished so far (its tasks and counts). */
 function withJournal(buildsDir: string, record: BuildRecord): BuildRecord {
   const journal = readTaskJournal(buildsDir, record.id);
   if (!journal) return record;
-  const tasks = { ...record.tasks, ...Object.fromEntries(journal.tasks) };
+  return withTasks(record, { ...record.tasks, ...Object.fromEntries(journal.tasks) });
+}
+
+function withTasks(record: BuildRecord, tasks: BuildRecord['tasks']): BuildRecord {
   const counts: BuildRecord['counts'] = {};
   for (const t of Object.values(tasks)) counts[t.state] = (counts[t.state] ?? 0) + 1;
   return { ...record, tasks, counts };
+}
+
+/**
+ * The record of a 'running' build whose process is gone (kill -9, a lost machine), as an interrupted one says it
+ * (read with readBuildRecord: its finished tasks folded in): a task its journal says started and did not end was
+ * cancelled while it ran; one it planned and never started was cancelled before it started, as after a Ctrl-C.
+ */
+export function deadBuildRecord(buildsDir: string, record: BuildRecord): BuildRecord {
+  const journal = readTaskJournal(buildsDir, record.id);
+  const tasks = { ...record.tasks };
+  for (const [id, startedAt] of journal?.started ?? []) tasks[id] ??= { state: 'cancelled', startedAt };
+  for (const id of record.planned?.tasks ?? []) tasks[id] ??= { state: 'cancelled' };
+  // Its end time is unknown; the last write to its record or journal is the best guess.
+  const last = Math.max(
+    statSync(buildRecordPath(buildsDir, record.id), { throwIfNoEntry: false })?.mtimeMs ?? 0,
+    journal?.lastWriteMs ?? 0,
+    Date.parse(record.startedAt) || 0,
+  );
+  return withTasks({ ...record, status: 'interrupted', endedAt: new Date(last).toISOString() }, tasks);
+}
+
+/** `datasets[23523]` → `datasets`. */
+function targetOf(id: string): string {
+  const bracket = id.indexOf('[');
+  return bracket < 0 ? id : id.slice(0, bracket);
 }
 
 /**
@@ -350,16 +402,41 @@ const FAILURE_LOOKBACK = 20;
  * since succeeded, and no failure is told. A task no build ran, only left unstarted, gets the newest such build
  * (`stopped.started: false`).
  */
-export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRun | undefined {
+export function failedRunLookup(
+  buildsDir: string,
+  /** Whether a 'running' build still runs (buildIsLive): one that does not was killed, and is read as interrupted. */
+  isLive?: (buildId: string) => boolean,
+): (taskId: string) => FailedRun | undefined {
   let failures: Map<string, FailedRun> | undefined;
+  const settled = new Set<string>();
+  /** Killed builds' fan-outs not expanded (or not all of whose items started), newest first. */
+  const fanoutsStopped: Array<{ fanouts: Set<string>; tasks: Set<string>; run: FailedRun }> = [];
   const read = () => {
     const found = new Map<string, FailedRun>();
-    const settled = new Set<string>();
     const unstartedIn = new Map<string, FailedRun>();
+    const targetsSeen = new Set<string>();
     for (const id of listBuildIds(buildsDir).slice(-FAILURE_LOOKBACK).reverse()) {
       const got = readBuildRecord(buildsDir, id);
       if (!got.ok) continue;
-      for (const [taskId, report] of Object.entries(got.record.tasks ?? {})) {
+      const record =
+        got.record.status === 'running' && isLive && !isLive(id)
+          ? deadBuildRecord(buildsDir, got.record)
+          : got.record;
+      // Only a fan-out no newer build has a task of: a newer one that expanded it tells better of its items.
+      const fanouts = record.status === 'interrupted' ? (record.planned?.fanouts ?? []) : [];
+      const stoppedFanouts = fanouts.filter((t) => !targetsSeen.has(t));
+      for (const t of Object.keys(record.tasks)) targetsSeen.add(targetOf(t));
+      if (stoppedFanouts.length > 0)
+        fanoutsStopped.push({
+          fanouts: new Set(stoppedFanouts),
+          tasks: new Set(Object.keys(record.tasks)),
+          run: {
+            build: id,
+            ...(record.endedAt ? { at: record.endedAt } : {}),
+            stopped: { interrupted: true, started: false },
+          },
+        });
+      for (const [taskId, report] of Object.entries(record.tasks ?? {})) {
         if (settled.has(taskId)) continue;
         // Stopped while it ran (cancelled): the next build runs it again, and says so rather than "no previous build".
         // One the stop found waiting for a free slot (-j; no startedAt), or that a build stopped at a failure left
@@ -367,9 +444,9 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
         // fan-out's such task would read as a new item added to the foreach).
         const unstarted =
           cancelledBeforeStart(report) || report.state === 'not-started' || report.state === 'skipped';
-        const at = report.endedAt ?? got.record.endedAt;
+        const at = report.endedAt ?? record.endedAt;
         const when = { build: id, ...(at ? { at } : {}) };
-        const interrupted = got.record.status === 'interrupted';
+        const interrupted = record.status === 'interrupted';
         if (unstarted) {
           if (!unstartedIn.has(taskId))
             unstartedIn.set(taskId, {
@@ -402,7 +479,12 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
   };
   return (taskId) => {
     failures ??= read();
-    return failures.get(taskId);
+    const failed = failures.get(taskId);
+    if (failed || settled.has(taskId)) return failed;
+    // An item of a fan-out a killed build was to expand, never started there.
+    const target = targetOf(taskId);
+    if (target === taskId) return undefined;
+    return fanoutsStopped.find((b) => b.fanouts.has(target) && !b.tasks.has(taskId))?.run;
   };
 }
 
@@ -414,17 +496,7 @@ export function failedRunLookup(buildsDir: string): (taskId: string) => FailedRu
 export async function markInterrupted(buildsDir: string, buildId: string): Promise<boolean> {
   const found = readBuildRecord(buildsDir, buildId);
   if (!found.ok || found.record.id !== buildId || found.record.status !== 'running') return false;
-  const file = buildRecordPath(buildsDir, buildId);
-  const last = Math.max(
-    statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0,
-    statSync(taskJournalPath(buildsDir, buildId), { throwIfNoEntry: false })?.mtimeMs ?? 0,
-    Date.parse(found.record.startedAt) || 0,
-  );
-  return writeBuildRecord(buildsDir, {
-    ...found.record,
-    status: 'interrupted',
-    endedAt: new Date(last).toISOString(),
-  }).then(
+  return writeBuildRecord(buildsDir, deadBuildRecord(buildsDir, found.record)).then(
     () => {
       rmSync(taskJournalPath(buildsDir, buildId), { force: true });
       return true;

@@ -38,7 +38,7 @@ import { lazyLocalStore } from '../store/lazy-cache.js';
 import { withPortableItems } from '../store/portable-items.js';
 import { keyRootsOf } from '../workspace/key-paths.js';
 import { type WorkspaceLayout, workspaceLayout } from '../workspace/layout.js';
-import { acquireLock, type LockOwner, staleLockOwner } from '../workspace/lock.js';
+import { acquireLock, buildIsLive, type LockOwner, staleLockOwner } from '../workspace/lock.js';
 import { pruneBuilds } from './prune.js';
 import {
   type BuildRecord,
@@ -200,7 +200,9 @@ export async function planSession(
 ): Promise<Plan> {
   const clean = vouched(session);
   // Read afresh per plan: a build since the last plan may have failed tasks.
-  session.state.lastFailure = failedRunLookup(session.layout.buildsDir);
+  session.state.lastFailure = failedRunLookup(session.layout.buildsDir, (id) =>
+    buildIsLive(session.layout.lockFile, id),
+  );
   const plan = await planGraph({
     ...(explain ? { explain } : {}),
     ...(onDecided ? { onDecided } : {}),
@@ -500,15 +502,21 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       counts: {},
       tasks: {},
     };
+    // Said in the running record only: the end record has every task's report.
+    const planned = {
+      tasks: [...plan.tasks.values()].filter((p) => p.decision.action !== 'up-to-date').map((p) => p.task.id),
+      fanouts: plan.pending.map((p) => p.target),
+    };
     // Written while the first tasks run: its fsyncs (tens of ms on a busy disk) need not delay them. The end
     // record waits for it, so that it is never overwritten by this 'running' one.
-    started = writeBuildRecord(session.layout.buildsDir, record);
+    started = writeBuildRecord(session.layout.buildsDir, { ...record, planned });
     started.catch(() => {}); // awaited (and its failure thrown) below
     journal = openTaskJournal(session.layout.buildsDir, buildId);
     const onEvent = options.onEvent;
     const journalled = journal;
     const onTaskEvent = (event: BuildEvent) => {
       if (event.type === 'task-end') journalled.add(event.report);
+      else if (event.type === 'task-start') journalled.start(event.id, new Date().toISOString());
       onEvent?.(event);
     };
     if (!executors.process) {
