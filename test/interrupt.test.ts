@@ -100,7 +100,7 @@ describe('pipe build: interruptions', () => {
     const unrecorded = await ws.run(['why', 'out/fast.txt']);
     expect(unrecorded.code).toBe(2);
     expect(unrecorded.stderr).toMatch(
-      /^pipe: 'out\/fast\.txt' is an output of fast, written by build \S+, which was killed \(or is still running\) before recording it: the next pipe build records it/,
+      /^pipe: 'out\/fast\.txt' is an output of fast, written by build \S+, which was killed before recording it: the next pipe build records it/,
     );
     ws.remove('started.pid');
     // The next build stops it when it takes over the lock (then its own slow task waits for the release).
@@ -191,6 +191,51 @@ describe('pipe build: interruptions', () => {
     expect((await ws.run(['log'])).stdout).toMatch(
       /interrupted all {2}\(1 ran, 1 cancelled, 1 not started\)/,
     );
+  });
+
+  it('pipe why names the build that wrote a product it has not recorded: the running one, the killed one', async () => {
+    const { ws, child, done, blocker } = await buildBlockedOnSlow();
+    const killed = JSON.parse(ws.read('.pipe/lock')).buildId as string;
+    await waitFor(() => ws.read(`.pipe/builds/${killed}.tasks.jsonl`).includes('"id":"fast","state":"ran"'));
+    const why = async () => (await ws.run(['why', 'out/fast.txt'])).stderr;
+    expect(await why()).toBe(
+      `pipe: 'out/fast.txt' is an output of fast, written by build ${killed}, which is still running: it records it when it ends, and pipe why explains it then\n`,
+    );
+    child.kill('SIGKILL');
+    await done;
+    // The next build takes the lock over and runs: the product is still the killed build's, not the newest build's.
+    ws.remove('started.pid');
+    const next = ws.spawn(['build', 'all']);
+    const nextDone = finished(next);
+    expect(await processEnded(blocker, 10_000)).toBe(true);
+    await waitForFile(ws.path('started.pid'));
+    expect(JSON.parse(ws.read('.pipe/lock')).buildId).not.toBe(killed);
+    expect(await why()).toBe(
+      `pipe: 'out/fast.txt' is an output of fast, written by build ${killed}, which was interrupted before recording it: the next pipe build records it, and pipe why explains it then\n`,
+    );
+    ws.write('release', '');
+    expect((await nextDone).code).toBe(0);
+    expect((await ws.run(['why', 'out/fast.txt'])).stdout).toContain('  → out/fast.txt');
+  });
+
+  it('pipe why of a product a running build remade: the running build wrote it, not an edit', async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    expect((await ws.run(['build', 'fast'])).code).toBe(0);
+    ws.write('data.txt', 'e');
+    const child = ws.spawn(['build', 'all']);
+    const done = finished(child);
+    await waitForFile(ws.path('started.pid'));
+    const running = JSON.parse(ws.read('.pipe/lock')).buildId as string;
+    await waitFor(() => ws.read(`.pipe/builds/${running}.tasks.jsonl`).includes('"id":"fast","state":"ran"'));
+    const why = await ws.run(['why', 'out/fast.txt']);
+    expect(why.stdout).toMatch(
+      new RegExp(
+        `→ out/fast\\.txt \\(sha256 \\w+\\) — now differs \\(sha256 \\w+\\): written by build ${running}, which is still running: it records it when it ends`,
+      ),
+    );
+    ws.write('release', '');
+    expect((await done).code).toBe(0);
   });
 
   it("the build after a kill -9 removes the partial copies the killed build's restores left in product folders", async () => {

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LocalStore } from '@pipe/cache';
 import {
+  buildIsLive,
   expandGraph,
   explainProduct,
   hashProduct,
@@ -29,13 +30,20 @@ interface EntryFacts {
 
 export { madeInLine, madeInText } from './made-in.js';
 
+/** What is asked of an output file beside its record: whether the cache holds bytes, who wrote them unrecorded. */
+interface OutputFacts {
+  inCache: (sha256: string) => boolean;
+  /** The build that wrote `rel` (workspace-relative) with these bytes and has not recorded it: unrecordedWriter. */
+  unrecorded: (rel: string, sha256: string) => string | undefined;
+}
+
 async function render(
   node: WhyNode,
   depth: number,
   out: string[],
   seen: Set<string>,
   root: string,
-  inCache: (sha256: string) => boolean,
+  files: OutputFacts,
   paramsShown: Map<string, string>,
   entry: (key: string) => Promise<EntryFacts | undefined>,
 ): Promise<void> {
@@ -52,7 +60,7 @@ async function render(
   seen.add(shown);
   for (const o of node.outputs)
     out.push(
-      `${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})${await outputNow(path.resolve(root, o.path), o.sha256, inCache)}`,
+      `${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})${await outputNow(path.resolve(root, o.path), o.sha256, files, o.path)}`,
     );
   const b = node.lastBuild;
   const reasons = b.reasons?.map(renderReason).join('; ');
@@ -81,7 +89,7 @@ async function render(
   }
   if (node.item?.emitter) {
     out.push(`${pad}  ← item ${node.item.id} emitted by:`);
-    await render(node.item.emitter, depth + 2, out, seen, root, inCache, paramsShown, entry);
+    await render(node.item.emitter, depth + 2, out, seen, root, files, paramsShown, entry);
   } else if (node.item?.emittedBy) {
     // Its emitter's latest record is another run: named, not passed off as this product's lineage.
     const e = node.item.emittedBy;
@@ -106,11 +114,10 @@ async function render(
       out.push(
         `${pad}  ← ${input.path} (read as ${input.hash.length === 64 ? 'sha256' : 'xxh64'} ${input.hash.slice(0, 12)}) — rebuilt since (now sha256 ${input.rebuiltSince.slice(0, 12)}): ${node.task} is out of date, its next build reruns it${input.producer ? '; now made by:' : ''}`,
       );
-      if (input.producer)
-        await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, entry);
+      if (input.producer) await render(input.producer, depth + 2, out, seen, root, files, paramsShown, entry);
     } else if (input.producer) {
       out.push(`${pad}  ← ${input.path} from:`);
-      await render(input.producer, depth + 2, out, seen, root, inCache, paramsShown, entry);
+      await render(input.producer, depth + 2, out, seen, root, files, paramsShown, entry);
     } else {
       out.push(
         `${pad}  ← ${input.path} (raw input, xxh64 ${input.hash})${await rawNow(path.resolve(root, input.path), input.hash)}`,
@@ -184,11 +191,8 @@ function collapsedInputs(
  * the file is as recorded): the reader should not take a stale chain for the current one. Files are hashed as the
  * engine hashes them (streamed: products can be large).
  */
-async function outputNow(
-  file: string,
-  sha256: string,
-  inCache: (sha256: string) => boolean,
-): Promise<string> {
+async function outputNow(file: string, sha256: string, facts: OutputFacts, rel: string): Promise<string> {
+  const { inCache } = facts;
   // Restored only while the local cache holds its bytes (gc may have evicted them; a remote cache may still), and
   // only by a build that has the task: one no longer in the pipeline is left as it is (builds/retire.ts).
   const next = inCache(sha256)
@@ -199,8 +203,11 @@ async function outputNow(
   // A folder, a FIFO, a device: no product's bytes (hashing a FIFO would wait for ever, /dev/zero never end).
   if (!st.isFile()) return ` — now not a regular file (${notAFile(st)}): ${next}`;
   const now = (await hashProduct(file)).sha256;
-  return now === sha256
-    ? ''
+  if (now === sha256) return '';
+  // Not edited: a build that has not recorded it yet (running, or killed) wrote it.
+  const writer = facts.unrecorded(rel, now);
+  return writer
+    ? ` — now differs (sha256 ${now.slice(0, 12)}): ${writer}`
     : ` — now differs (sha256 ${now.slice(0, 12)}): edited or replaced since; ${next}`;
 }
 
@@ -256,7 +263,15 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
       const owner = declared.owner;
       pipeline ??= declared.pipeline;
       if (owner) last = lastAttempt(ws.layout.buildsDir, query, asPath, owner);
-      if (owner && !last && existsSync(file)) last = madeByUnfinishedBuild(ws.layout.buildsDir, query, owner);
+      if (owner && !last && existsSync(file) && statSync(file).isFile()) {
+        const writer = unrecordedWriter(
+          ws.layout.buildsDir,
+          ws.layout.lockFile,
+          path.relative(ws.layout.root, file),
+          (await hashProduct(file)).sha256,
+        );
+        if (writer) last = `'${query}' is an output of ${owner}, ${writer}`;
+      }
       // Declared, and no build has had it: not built here yet (a first look after writing pipe.yaml). One a build
       // made whose record went since (its task left the pipeline, and is back) was built.
       if (owner && !last) {
@@ -292,6 +307,10 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   // The cache the builds used: --cache-dir / PIPE_CACHE_DIR when given, else the last build's (its --cache-dir).
   const store = new LocalStore({ root: buildsCacheDir(opts, ws.layout) });
   const inCache = (sha256: string) => existsSync(store.blobPath(sha256));
+  const files: OutputFacts = {
+    inCache,
+    unrecorded: (rel, sha256) => unrecordedWriter(ws.layout.buildsDir, ws.layout.lockFile, rel, sha256),
+  };
   const entry = async (key: string): Promise<EntryFacts | undefined> => {
     const got = await store.getManifest(key);
     if (!got.ok || !got.value) return undefined;
@@ -306,7 +325,7 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     };
   };
   for (const node of result.nodes)
-    await render(node, 0, out, seen, ws.layout.root, inCache, paramsShown, entry);
+    await render(node, 0, out, seen, ws.layout.root, files, paramsShown, entry);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
@@ -347,15 +366,35 @@ function lastBuildWith(buildsDir: string, has: (taskId: string) => boolean): str
     });
 }
 
+/** How many of the newest builds are looked through for one that wrote a file without recording it. */
+const UNRECORDED_LOOKBACK = 20;
+
 /**
- * For an output file that no record names: the newest build, when it did not finish (killed, crashed, still
- * running), wrote it without recording it (a build records what it made when it ends).
+ * Which build wrote `rel` (workspace-relative) as `sha256` and did not record it in the workspace state, and how it
+ * stands ("written by build B, which is still running: …"); undefined when none did. A build records what it made when it ends: one
+ * still running, or killed (its record 'running' with no driver, or marked interrupted by the build that took its
+ * lock over), has the task's report only in its journal, folded into its record. Found by the bytes it wrote, not by
+ * which build is newest: after a takeover the newest is the one running now, which did not write it.
  */
-function madeByUnfinishedBuild(buildsDir: string, query: string, owner: string): string | undefined {
-  const got = readBuildRecord(buildsDir, 'last');
-  if (!got.ok || (got.record.status !== 'running' && got.record.status !== 'interrupted')) return undefined;
-  const how = got.record.status === 'running' ? 'was killed (or is still running)' : 'was interrupted';
-  return `'${query}' is an output of ${owner}, written by build ${got.record.id}, which ${how} before recording it: the next pipe build records it, and pipe why explains it then`;
+function unrecordedWriter(
+  buildsDir: string,
+  lockFile: string,
+  rel: string,
+  sha256: string,
+): string | undefined {
+  for (const id of listBuildIds(buildsDir).slice(-UNRECORDED_LOOKBACK).reverse()) {
+    const got = readBuildRecord(buildsDir, id);
+    if (!got.ok) continue;
+    const r = got.record;
+    if (!Object.values(r.tasks).some((t) => t.outputs?.[rel] === sha256)) continue;
+    if (r.status === 'running' && buildIsLive(lockFile, id))
+      return `written by build ${id}, which is still running: it records it when it ends, and pipe why explains it then`;
+    // Recorded by a build that ended (its state saved), unless killed: its record still 'running', or marked
+    // interrupted by the build that took its lock over.
+    if (r.status !== 'running' && r.status !== 'interrupted') return undefined;
+    return `written by build ${id}, which was ${r.status === 'running' ? 'killed' : 'interrupted'} before recording it: the next pipe build records it, and pipe why explains it then`;
+  }
+  return undefined;
 }
 
 /**
