@@ -665,6 +665,33 @@ describe('pipe watch: the folder above an input folder moved away', () => {
   }, 120_000);
 });
 
+describe('pipe watch: an input folder moved away and back unchanged', () => {
+  it('runs one build that finds nothing to run, not two', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  up:\n    inputs: {src: data/sub/x.txt}\n    command: [cp, "{inputs.src}", "{outputs.o}"]\n    outputs: {o: out.txt}\n',
+      'data/sub/x.txt': 'v1',
+    });
+    const w = WatchProcess.start(ws, ['up']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    await w.event('idle');
+    renameSync(ws.path('data'), ws.path('moved'));
+    await w.next((e) => e.event === 'diagnostics', 'the missing input', 15_000);
+    // Idle: the watcher is aimed at what is left of the folders.
+    await w.event('idle');
+    const from = w.mark();
+    renameSync(ws.path('moved'), ws.path('data'));
+    const back = await w.buildEnd(15_000);
+    expect(back).toMatchObject({ status: 'succeeded', ran: [] });
+    // The watcher re-arms on the folder after that build (and checks its folders every 2 s): give it that.
+    await new Promise((r) => setTimeout(r, 3000));
+    await w.settled();
+    expect(w.events.slice(from).filter((e) => e.event === 'build-start')).toHaveLength(1);
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
+});
+
 describe('pipe watch: an input edited during the first build', () => {
   it('builds again once that build has thrown the stale result away', async () => {
     const ws = new Workspace({

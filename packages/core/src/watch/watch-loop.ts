@@ -403,6 +403,15 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       }
       if (unchanged.length > 0) emit({ type: 'unchanged', paths: unchanged });
       if (changed.length === 0) continue;
+      // A folder that came back (moved away and back, made again) brings its files with no event of their own: seen
+      // now, as the build about to run sees them. Else the re-arm after that build took them for new, and a second
+      // build ran for nothing.
+      const folders = changed.filter((f) => !set.files.has(f)).map((f) => f + path.sep);
+      if (folders.length > 0) {
+        const inBatch = new Set(batch);
+        for (const file of set.files.keys())
+          if (!inBatch.has(file) && folders.some((f) => file.startsWith(f))) tracker.check(file);
+      }
       const kinds = [...new Set<WatchKind>(changed.map((f) => kindOf(set, f)))].sort();
       emit({ type: 'change', paths: changed, kinds });
       let outcome = await cycle(changed);
