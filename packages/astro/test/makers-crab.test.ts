@@ -239,6 +239,47 @@ describe('Crab reduction, a point-like effective area (HDUCLAS3 = POINT-LIKE)', 
   });
 });
 
+describe('Crab reduction, a negative effective area', () => {
+  it("makes gammapy 1.0's exposure (0 where it interpolates below 0) and warns naming the file, HDU and column", () => {
+    const run = runs[0]!;
+    const aeff = run.aeff!;
+    const config: ReductionConfig = {
+      maps: ['exposure'],
+      safeMask: { methods: [] },
+      background: { method: 'none' },
+    };
+    const [, nOff] = aeff.shape as [number, number];
+    const data = Float64Array.from(aeff.data);
+    // The true-energy node nearest 2 TeV (inside the map's true axis) at every offset (C order, offset fastest);
+    // the lowest at offset 2.
+    const lnNodes = Array.from(aeff.axes[0]!.nodes, (e) => Math.abs(Math.log(e / 2)));
+    const node = lnNodes.indexOf(Math.min(...lnNodes));
+    for (let o = 0; o < nOff; o++) data[node * nOff + o] = -(1e6 + (o === 2 ? 20 : o));
+    const neg = reduceObservation(
+      { ...run, aeff: { ...aeff, data, arrays: { aeff: { ...aeff.arrays['aeff']!, data } } } },
+      rg,
+      config,
+      referenceKernels,
+    );
+    const full = reduceObservation(run, rg, config, referenceKernels);
+    if (isReductionFailure(full) || isReductionFailure(neg)) throw new Error('reduction failed');
+    expect(full.warnings.some((w) => w.message.includes('negative'))).toBe(false);
+    expect(neg.warnings.map((w) => w.message)).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^OBS_ID 23523: the effective area \\(.*hess_dl3_dr1_obs_id_023523\\.fits\\.gz \\[AEFF\\], column EFFAREA\\) has ${nOff} negative values of ${data.length}, the lowest -1000020 m2 at bin \\[energy_true ${node}, offset 2\\] \\(0-based\\): an area cannot be negative`,
+        ),
+      ),
+    );
+    // Lower near that node, never below 0 (nor above the unmodified exposure).
+    const ex = neg.dataset.exposure;
+    const ex0 = full.dataset.exposure;
+    expect(ex.every((v) => v >= 0)).toBe(true);
+    expect(ex.every((v, i) => v <= (ex0[i] as number))).toBe(true);
+    expect(ex.some((v, i) => v === 0 && (ex0[i] as number) > 0)).toBe(true);
+  });
+});
+
 describe('Crab reduction, stacked', () => {
   it('has exactly the reference counts', () => {
     const ref = refMap('counts.fits.gz');

@@ -371,6 +371,7 @@ export function reduceObservation(
           ]
         : []),
       ...pointLike(obs.obsId, obs.aeff),
+      ...negativeAeff(obs.obsId, obs.aeff),
       ...safe.warnings,
       ...exclusionTies(config, geom),
       ...exclusionEnergies(config, rg),
@@ -389,6 +390,36 @@ function pointLike(obsId: number, aeff: IrfTable): ReductionWarning[] {
   return [
     {
       message: `OBS_ID ${obsId}: the effective area (${aeff.file} [${aeff.hdu}]) is point-like (HDUCLAS3 = POINT-LIKE): it counts only the events inside the RAD_MAX cut, so the exposure and flux maps are those of a 1D analysis (gammapy 1.0 makes them from it the same way)`,
+    },
+  ];
+}
+
+/**
+ * An effective area below 0 is no area: a damaged or mis-made IRF. gammapy 1.0 reads it and clips what it
+ * interpolates to 0 (ScaledRegularGridInterpolator, clip=True) without a word, and so does the exposure kernel, so the
+ * maps are gammapy's; the user hears of it, with the file, HDU, column and the most negative bin.
+ */
+function negativeAeff(obsId: number, aeff: IrfTable): ReductionWarning[] {
+  const data = aeff.data;
+  let bad = 0;
+  let worst = -1;
+  for (let i = 0; i < data.length; i++)
+    if ((data[i] as number) < 0) {
+      bad++;
+      if (worst < 0 || (data[i] as number) < (data[worst] as number)) worst = i;
+    }
+  if (bad === 0) return [];
+  const bin: string[] = [];
+  let rest = worst;
+  for (let k = aeff.shape.length - 1; k >= 0; k--) {
+    const n = aeff.shape[k] as number;
+    bin.unshift(`${aeff.axes[k]?.name ?? `axis ${k}`} ${rest % n}`);
+    rest = Math.floor(rest / n);
+  }
+  const column = aeff.arrays['aeff']?.column ?? 'EFFAREA';
+  return [
+    {
+      message: `OBS_ID ${obsId}: the effective area (${aeff.file} [${aeff.hdu}], column ${column}) has ${bad} negative value${bad === 1 ? '' : 's'} of ${data.length}, the lowest ${data[worst]} ${aeff.unit} at bin [${bin.join(', ')}] (0-based): an area cannot be negative (a damaged or mis-made IRF?); the exposure is 0 where it interpolates below 0, as gammapy 1.0 makes it (silently)`,
     },
   ];
 }
