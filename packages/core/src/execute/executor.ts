@@ -63,7 +63,8 @@ export type ExecFailure =
   | { type: 'output-not-written'; output: string; path: string }
   /** Published, a link would make the product an alias of another file: changing with it, or a way to edit it. */
   | { type: 'output-is-symlink'; output: string; path: string; target: string }
-  | { type: 'cancelled' }
+  /** `started: false`: a batch job cancelled while it waited in the queue (its task never ran). */
+  | { type: 'cancelled'; started?: false }
   /** Stopped by a local executor at `resources.time` (`limit` as written, `seconds` as read). */
   | { type: 'timed-out'; limit: string; seconds: number }
   /** A command exited while processes it started still ran `graceMs` later; pipe stopped them ("pid command"). */

@@ -856,13 +856,16 @@ class Scheduler {
     const warned = req.work.kind === 'step' ? stepWarnings(req.logFile) : [];
     for (const w of warned) this.emit({ type: 'warning', message: `${id}: ${w}` });
     const jobId = outcome.jobId ?? startedJob;
+    // A batch job cancelled in the queue never ran: no start, as a task a stop found waiting for a slot.
+    const neverStarted =
+      !outcome.ok && outcome.failure.type === 'cancelled' && outcome.failure.started === false;
     const base = {
       key: decision.key,
       reasons,
       executor: executor.name,
-      startedAt: start.toISOString(),
+      ...(neverStarted ? {} : { startedAt: start.toISOString() }),
       endedAt: end.toISOString(),
-      ms: end.getTime() - start.getTime(),
+      ...(neverStarted ? {} : { ms: end.getTime() - start.getTime() }),
       log: req.logFile,
       ...(jobId ? { jobId } : {}),
       ...(outcome.attempts ? { attempts: outcome.attempts } : {}),

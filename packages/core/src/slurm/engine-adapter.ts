@@ -38,7 +38,7 @@ function toFailure(r: FailureReason): ExecFailure {
     case 'output':
       return r.failure;
     case 'cancelled':
-      return { type: 'cancelled' };
+      return r.started === false ? { type: 'cancelled', started: false } : { type: 'cancelled' };
     default:
       // timeout, out-of-memory, node-fail, missing/invalid result, upstream-failed, submit-rejected, ...
       return { type: 'executor-error', message: `slurm: ${describeFailure(r)}` };
@@ -419,7 +419,11 @@ export class SlurmEngineExecutor implements Executor {
             const o = e.outcome;
             // A short job can start and end between two polls: it still started (if it ran at all).
             const job = o.attempts[o.attempts.length - 1]?.job;
-            const neverRan = o.status === 'failed' && o.reason.type === 'upstream-failed';
+            // Behind a failed upstream, or cancelled while it waited in the queue: its job never ran.
+            const neverRan =
+              o.status === 'failed' &&
+              (o.reason.type === 'upstream-failed' ||
+                (o.reason.type === 'cancelled' && o.reason.started === false));
             if (!started.has(o.taskId) && job !== undefined && !neverRan) {
               started.add(o.taskId);
               onEvent({ type: 'started', id: o.taskId, jobId: job });

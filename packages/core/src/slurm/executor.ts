@@ -113,6 +113,14 @@ interface TaskState {
   dependents: TaskState[];
 }
 
+/**
+ * Whether no job of the task was seen running: its element waits in the queue (or was never submitted) and no
+ * earlier attempt ended. A task cancelled so never started, as one the local executors never handed a slot.
+ */
+function neverRan(s: TaskState): boolean {
+  return !s.element?.running && s.attempts.every((a) => a.reason === undefined);
+}
+
 function defaultWorkerEntry(): string {
   const here = fileURLToPath(import.meta.url);
   // Running from src/ (tests through vitest): the compiled entry is in dist/.
@@ -257,6 +265,7 @@ class BatchRun {
           await this.#fail(s, {
             type: 'cancelled',
             detail: 'not started: the build stopped after a failure',
+            ...(neverRan(s) ? { started: false as const } : {}),
           });
     }
     this.#wake?.();
@@ -279,7 +288,12 @@ class BatchRun {
       this.#emit({ type: 'note', message: unconfirmedText(mark) });
     }
     for (const s of this.#states.values())
-      if (!s.outcome) await this.#fail(s, { type: 'cancelled', detail: 'build cancelled' });
+      if (!s.outcome)
+        await this.#fail(s, {
+          type: 'cancelled',
+          detail: 'build cancelled',
+          ...(neverRan(s) ? { started: false as const } : {}),
+        });
     this.#wake?.();
   }
 

@@ -60,7 +60,8 @@ export type FailureReason =
   | { type: 'out-of-memory' }
   | { type: 'node-fail' }
   | { type: 'preempted' }
-  | { type: 'cancelled'; detail?: string }
+  /** `started: false`: no attempt's job was seen running (cancelled while it waited in the queue). */
+  | { type: 'cancelled'; detail?: string; started?: false }
   | { type: 'slurm-state'; state: string; detail?: string }
   /** The job ended COMPLETED but its result file is missing or does not validate (never a success). */
   | { type: 'missing-result' }
