@@ -371,7 +371,7 @@ export function reduceObservation(
           ]
         : []),
       ...pointLike(obs.obsId, obs.aeff),
-      ...negativeAeff(obs.obsId, obs.aeff),
+      ...negativeAeff(obs.obsId, obs.aeff, rg.energyTrue, maxOf(fov.offset)),
       ...safe.warnings,
       ...exclusionTies(config, geom),
       ...exclusionEnergies(config, rg),
@@ -397,31 +397,67 @@ function pointLike(obsId: number, aeff: IrfTable): ReductionWarning[] {
 /**
  * An effective area below 0 is no area: a damaged or mis-made IRF. gammapy 1.0 reads it and clips what it
  * interpolates to 0 (ScaledRegularGridInterpolator, clip=True) without a word, and so does the exposure kernel, so the
- * maps are gammapy's; the user hears of it, with the file, HDU, column and the most negative bin.
+ * maps are gammapy's; the user hears of it, with the file, HDU, column and the most negative bin. Only nodes the
+ * maps interpolate from count (the true-energy axis's range, offsets up to the map's farthest pixel, and the node
+ * beyond each end): DR1 has such values in 13 runs, all at energies or offsets an analysis rarely reads.
  */
-function negativeAeff(obsId: number, aeff: IrfTable): ReductionWarning[] {
+function negativeAeff(
+  obsId: number,
+  aeff: IrfTable,
+  energyTrue: EnergyAxis,
+  offsetMax: number,
+): ReductionWarning[] {
   const data = aeff.data;
+  const energyAxis = aeff.axes.findIndex((a) => a.name === 'energy_true');
+  const offsetAxis = aeff.axes.findIndex((a) => a.name === 'offset');
+  const read = aeff.axes.map((axis, k) =>
+    k === energyAxis
+      ? nodesBetween(
+          axis.nodes,
+          energyTrue.edges[0] as number,
+          energyTrue.edges[energyTrue.edges.length - 1] as number,
+        )
+      : k === offsetAxis
+        ? nodesBetween(axis.nodes, 0, offsetMax)
+        : [0, axis.nbin - 1],
+  );
   let bad = 0;
   let worst = -1;
-  for (let i = 0; i < data.length; i++)
-    if ((data[i] as number) < 0) {
-      bad++;
-      if (worst < 0 || (data[i] as number) < (data[worst] as number)) worst = i;
-    }
-  if (bad === 0) return [];
-  const bin: string[] = [];
-  let rest = worst;
-  for (let k = aeff.shape.length - 1; k >= 0; k--) {
-    const n = aeff.shape[k] as number;
-    bin.unshift(`${aeff.axes[k]?.name ?? `axis ${k}`} ${rest % n}`);
-    rest = Math.floor(rest / n);
+  for (let i = 0; i < data.length; i++) {
+    if (!((data[i] as number) < 0)) continue;
+    const inRange = aeff.shape.every((_, k) => {
+      const at = Math.floor(i / (aeff.strides[k] as number)) % (aeff.shape[k] as number);
+      return at >= read[k]![0]! && at <= read[k]![1]!;
+    });
+    if (!inRange) continue;
+    bad++;
+    if (worst < 0 || (data[i] as number) < (data[worst] as number)) worst = i;
   }
+  if (bad === 0) return [];
+  const bin = aeff.shape.map(
+    (n, k) => `${aeff.axes[k]?.name ?? `axis ${k}`} ${Math.floor(worst / (aeff.strides[k] as number)) % n}`,
+  );
   const column = aeff.arrays['aeff']?.column ?? 'EFFAREA';
   return [
     {
-      message: `OBS_ID ${obsId}: the effective area (${aeff.file} [${aeff.hdu}], column ${column}) has ${bad} negative value${bad === 1 ? '' : 's'} of ${data.length}, the lowest ${data[worst]} ${aeff.unit} at bin [${bin.join(', ')}] (0-based): an area cannot be negative (a damaged or mis-made IRF?); the exposure is 0 where it interpolates below 0, as gammapy 1.0 makes it (silently)`,
+      message: `OBS_ID ${obsId}: the effective area (${aeff.file} [${aeff.hdu}], column ${column}) has ${bad} negative value${bad === 1 ? '' : 's'} where the maps read it, the lowest ${data[worst]} ${aeff.unit} at bin [${bin.join(', ')}] (0-based): an area cannot be negative (a damaged or mis-made IRF?); the exposure is 0 where it interpolates below 0, as gammapy 1.0 makes it (silently)`,
     },
   ];
+}
+
+/** The node indices [first, last] an interpolation over [lo, hi] reads: those inside, and the one beyond each end. */
+function nodesBetween(nodes: ArrayLike<number>, lo: number, hi: number): [number, number] {
+  let first = 0;
+  while (first + 1 < nodes.length && (nodes[first + 1] as number) <= lo) first++;
+  let last = nodes.length - 1;
+  while (last > 0 && (nodes[last - 1] as number) >= hi) last--;
+  return [first, last];
+}
+
+function maxOf(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) if ((values[i] as number) > m) m = values[i] as number;
+  return m;
 }
 
 /** The reco bins (0-based) at whose log centre an exclusion cube has no plane (none for a 2-D mask). */
