@@ -8,7 +8,6 @@ import {
   openSync,
   readFileSync,
   readSync,
-  renameSync,
   rmSync,
   statSync,
   utimesSync,
@@ -406,7 +405,9 @@ export class LocalStore implements CacheBackend {
       }
       this.durability.add(tmp); // (a no-op for a temp handed over open)
       await this.durability.flush();
-      renameSync(tmp, dest);
+      // By the thread pool: a rename may wait on the file system's journal (ms under load), and this thread
+      // meanwhile hands the workers their next tasks.
+      await rename(tmp, dest);
     } catch (e) {
       rmSync(tmp, { force: true });
       throw e;
