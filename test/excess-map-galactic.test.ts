@@ -53,6 +53,10 @@ describe('pipe build excess_map with a Galactic-frame map', () => {
       expect(out, f).toContain(f);
     expect(out).toContain('sqrt_ts.fits.gz');
     expect(run.stderr).toMatch(/copied 19 files to \S*products\/galactic\n/);
+    // The summary printed names the folder asked for, where its summary.json now is.
+    expect(run.stdout.split('\n')[0]).toBe(
+      `excess_map: ${ws.path('products/galactic')}/ (copied from products/excess_map/)`,
+    );
   });
 
   it('pipe log names the config the build ran with', async () => {

@@ -29,11 +29,15 @@ const LISTED_RECORDS = 8;
 
 const isRecord = (x: unknown): boolean => typeof x === 'object' && x !== null && !Array.isArray(x);
 
-/** Lines describing the `summary` output of each requested target's tasks (nothing when there is none). */
+/**
+ * Lines describing the `summary` output of each requested target's tasks (nothing when there is none). `copies`,
+ * after `--out`: the files copied there, so the header names the folder the user asked for.
+ */
 export function summaryLines(
   root: string,
   tasks: Iterable<Pick<Task, 'id' | 'target' | 'outputs'>>,
   targets: readonly string[],
+  copies?: { dir: string; files: readonly string[] },
 ): string[] {
   const lines: string[] = [];
   for (const task of tasks) {
@@ -46,7 +50,10 @@ export function summaryLines(
     } catch {
       continue;
     }
-    lines.push(`${task.id}: ${path.relative(root, path.dirname(file)) || '.'}/`);
+    const inWorkspace = `${path.relative(root, path.dirname(file)) || '.'}/`;
+    // --out copies the products below their common folder: <out>/<rel> is the copy of <folder>/<rel>.
+    const copy = copies?.files.find((f) => file.endsWith(`${path.sep}${path.relative(copies.dir, f)}`));
+    lines.push(`${task.id}: ${copy ? `${path.dirname(copy)}/ (copied from ${inWorkspace})` : inWorkspace}`);
     for (const [k, v] of Object.entries(data)) {
       const label = k.replaceAll('_', ' ');
       // A short list of records (each run's livetime and FoV norm, each energy group's peak): one line each, as

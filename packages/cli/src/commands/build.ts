@@ -388,6 +388,7 @@ async function buildOpened(
     }
     if (result.status === 'interrupted') return interruptedCode;
     if (result.status === 'failed') return EXIT_BUILD_FAILED;
+    let copies: { dir: string; files: string[] } | undefined;
     if (opts.out) {
       const plan = await settledPlan(result.plan);
       const tasks = [...plan.tasks.values()].map((p) => p.task);
@@ -427,6 +428,7 @@ async function buildOpened(
         );
         return EXIT_BUILD_FAILED;
       }
+      copies = { dir: opts.out, files: copied };
       // A tool reading --json learns what the folder now holds, and what left it.
       if (opts.json)
         process.stdout.write(`${JSON.stringify({ event: 'out', dir: opts.out, copied, removed })}\n`);
@@ -448,7 +450,7 @@ async function buildOpened(
     if (!opts.json) {
       const plan = await settledPlan(result.plan);
       const tasks = [...plan.tasks.values()].map((p) => p.task);
-      for (const line of summaryLines(session.pipeline.root, tasks, targets))
+      for (const line of summaryLines(session.pipeline.root, tasks, targets, copies))
         process.stdout.write(`${line}\n`);
     }
     if (opened.skipped.length > 0) {
