@@ -28,6 +28,19 @@ describe('pipe plan: a step module with a syntax error', () => {
   });
 });
 
+describe('pipe plan: a step whose version is a number', () => {
+  // Found by helper-150: `version: 1` was refused as "does not default-export a step", which it does.
+  it('says which key is wrong and how to write it', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ntargets:\n  a: {step: ./steps/v.mjs, outputs: [a.txt]}\n',
+      'steps/v.mjs': 'export default { name: "v", version: 1, run() {} };\n',
+    });
+    const plan = await ws.run(['plan', 'a']);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toContain("'version' is a number (1), not a string: write version: '1'");
+  });
+});
+
 describe('pipe build: a step module with keys pipe does not read', () => {
   it('warns once per module, at its step:, with the way to validate params; the build still runs', async () => {
     const step = `import { writeFileSync } from 'node:fs';

@@ -195,9 +195,27 @@ function asStepDefinition(name: string, value: unknown): StepDefinition {
     typeof def.name !== 'string' ||
     typeof def.version !== 'string'
   ) {
-    throw new StepLoadError(name, `'${name}' does not default-export a step ({name, version, run})`);
+    throw new StepLoadError(
+      name,
+      `'${name}' does not default-export a step ({name, version, run})${stepShapeProblem(def)}`,
+    );
   }
   return def as StepDefinition;
+}
+
+/** Which key of an exported object is wrong, so `version: 1` (a number) is not taken for a missing export. */
+function stepShapeProblem(def: Partial<StepDefinition> | undefined): string {
+  if (!def || typeof def !== 'object') return '';
+  const problems: string[] = [];
+  const describe = (v: unknown) => (v === undefined ? 'missing' : `a ${typeof v} (${JSON.stringify(v)})`);
+  if (typeof def.name !== 'string') problems.push(`'name' is ${describe(def.name)}, not a string`);
+  if (typeof def.version !== 'string') {
+    const hint = typeof def.version === 'number' ? `: write version: '${def.version}'` : '';
+    problems.push(`'version' is ${describe(def.version)}, not a string${hint}`);
+  }
+  if (typeof def.run !== 'function')
+    problems.push(`'run' is ${def.run === undefined ? 'missing' : `a ${typeof def.run}`}, not a function`);
+  return problems.length > 0 ? `: ${problems.join('; ')}` : '';
 }
 
 function asConfigSchema(name: string, value: unknown): ConfigSchema {
