@@ -104,3 +104,20 @@ describe('pipe why on a gather over a fan-out', () => {
     ]);
   });
 });
+
+describe('pipe why on a gather whose inputs changed', () => {
+  // Found by helper-150: a stack that moved from one source's 21 runs to another's 4 listed every input on one line.
+  it('counts the changed inputs past five, as pipe plan does; --json lists each', async () => {
+    const ws = workspace();
+    expect((await ws.build(['nights'])).run.code).toBe(0);
+    for (const n of ['n1', 'n2']) for (let i = 0; i < 8; i++) ws.remove(`data/${n}-${i}.txt`);
+    for (let i = 0; i < 8; i++) ws.write(`data/n3-${i}.txt`, `n3 ${i}\n`);
+    expect((await ws.build(['nights'])).run.code).toBe(0);
+    const why = await ws.run(['why', 'build/nights.txt']);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toContain('and 19 more inputs (8 added, 11 removed; pipe why --json lists each)');
+    expect(why.stdout.match(/input (added|removed): /g)).toHaveLength(5);
+    const json = await ws.run(['why', 'build/nights.txt', '--json']);
+    expect(json.stdout.match(/"type":"input-changed"/g)).toHaveLength(24);
+  });
+});

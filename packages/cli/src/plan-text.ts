@@ -63,7 +63,11 @@ const INPUTS_SHOWN = 5;
  * A task's reasons as lines: every one but its changed inputs past the first five, which one line counts (a gather
  * whose 500 files moved to another folder listed 500 'input removed' lines; `--json` lists each).
  */
-function reasonLines(reasons: readonly Reason[], render: (r: Reason) => string): string[] {
+export function reasonLines(
+  reasons: readonly Reason[],
+  render: (r: Reason) => string,
+  listsEach = 'pipe plan --json lists each',
+): string[] {
   type InputReason = Extract<Reason, { type: 'input-changed' }>;
   const inputs = reasons.filter((r): r is InputReason => r.type === 'input-changed');
   if (inputs.length <= INPUTS_SHOWN + 1) return reasons.map(render);
@@ -78,7 +82,7 @@ function reasonLines(reasons: readonly Reason[], render: (r: Reason) => string):
     .map(([n, what]) => `${n} ${what}`)
     .join(', ');
   const lines = reasons.filter((r) => !left.has(r)).map(render);
-  lines.push(`and ${rest.length} more inputs (${kinds}; pipe plan --json lists each)`);
+  lines.push(`and ${rest.length} more inputs (${kinds}; ${listsEach})`);
   return lines;
 }
 

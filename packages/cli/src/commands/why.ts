@@ -19,6 +19,7 @@ import {
 } from '@pipe/core';
 import { cacheDirOption, type GlobalOptions, loadForCommand, workingDir } from '../context.js';
 import { EXIT_USAGE } from '../exit-codes.js';
+import { reasonLines } from '../plan-text.js';
 import { madeInLine, madeInText } from './made-in.js';
 import { workspaceFromCli } from './workspace.js';
 
@@ -63,7 +64,8 @@ async function render(
       `${pad}  → ${o.path} (sha256 ${o.sha256.slice(0, 12)})${await outputNow(path.resolve(root, o.path), o.sha256, files, o.path)}`,
     );
   const b = node.lastBuild;
-  const reasons = b.reasons?.map(renderReason).join('; ');
+  // Past five changed inputs counted, as `pipe plan` does (a stack of 21 runs listed each on one line).
+  const reasons = b.reasons && reasonLines(b.reasons, renderReason, 'pipe why --json lists each').join('; ');
   out.push(`${pad}  last ${b.state ?? 'built'} in build ${b.id}${reasons ? `: ${reasons}` : ''}`);
   // A restored product was made elsewhere (another workspace, a CI runner, a Slurm job): the build that restored it
   // kept where (its cache entry said so then; the entry may have left the cache since); a record older than that
