@@ -16,8 +16,10 @@ function show(v: unknown): string | undefined {
   }
   if (typeof v === 'object') {
     const parts = Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => {
-      const s = typeof x === 'object' && x !== null && !Array.isArray(x) ? undefined : show(x);
-      return s === undefined ? [] : [`${k} ${s}`];
+      const s = show(x);
+      if (s === undefined || s === '') return [];
+      // A record inside a listed entry (an energy group's peak) in parentheses, not dropped.
+      return [isRecord(x) ? `${k} (${s})` : `${k} ${s}`];
     });
     return parts.join(', ');
   }

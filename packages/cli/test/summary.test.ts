@@ -39,4 +39,19 @@ describe('summaryLines', () => {
       '  ids: 1, 2, 3',
     ]);
   });
+
+  // Found by helper-150: with excess_map.energy_edges, each group's line had its totals but not its peak.
+  it("prints a listed entry's record in parentheses (each energy group's peak)", () => {
+    const group = (lo: number, sqrtTs: number) => ({
+      energy_range_tev: [lo, lo * 2],
+      total_counts: 10,
+      peak: { x: 3, y: 4, sqrt_ts: sqrtTs },
+    });
+    expect(linesOf({ energy_groups: [group(1, 5), group(2, 3.5)] })).toEqual([
+      'm: out/',
+      '  energy groups:',
+      '    energy_range_tev 1, 2, total_counts 10, peak (x 3, y 4, sqrt_ts 5)',
+      '    energy_range_tev 2, 4, total_counts 10, peak (x 3, y 4, sqrt_ts 3.5)',
+    ]);
+  });
 });
