@@ -112,3 +112,26 @@ describe('items a step emits from data outside the workspace', () => {
     expect(second.read('out/each/b.txt')).toBe('b there\n');
   });
 });
+
+describe('pipe compare of two builds whose fan-out reads data outside the workspace', () => {
+  // Found by helper-150: the emitter's entry (up to date in the second build, so read from the cache) names its
+  // items' files `$DATA/…`, which compare could not resolve: "invalid manifest … $DATA/runs/a.txt: no such variable
+  // here", with DATA set or not. Compare reads only the products; the items are not its business.
+  it('compares the products', async () => {
+    const data = dataFolder({ 'a.txt': 'a\n', 'b.txt': 'b\n' });
+    writeFileSync(path.join(data, 'list.txt'), 'a\nb\n');
+    const ws = new Workspace({ 'pipe.yaml': FAN_OUT, 'steps/list.mjs': LIST_STEP });
+    const first = await ws.run(['build', 'each', '--json'], { DATA: data });
+    expect(first.code, first.stderr).toBe(0);
+    writeFileSync(path.join(data, 'runs', 'b.txt'), 'b changed\n');
+    const second = await ws.run(['build', 'each', '--json'], { DATA: data });
+    expect(second.code, second.stderr).toBe(0);
+    const id = (out: string) =>
+      parseEvents(out).find((e) => e.event === 'build-start')?.['buildId'] as string;
+    const compare = await ws.run(['compare', id(first.stdout), id(second.stdout)], { DATA: data });
+    expect(compare.stderr).not.toContain('no such variable');
+    expect(compare.stdout).toMatch(/DIFFERENT +out\/each\/b\.txt/);
+    expect(compare.stdout).toContain('3 products: 2 identical, 1 different');
+    expect(compare.code).toBe(1);
+  });
+});

@@ -103,7 +103,9 @@ export async function compareCommand(
       let cache = caches.get(dir);
       if (!cache) {
         const remote = remoteSetup(resolved, dir, (line) => process.stderr.write(`${line}\n`));
-        cache = remote ? remote.cache : core.withPortableItems(lazyStore(dir), workspaceRoot ?? cwd);
+        // The store as it is: compare reads only products, and a fan-out's items may name files through a
+        // variable this command does not know (`$GAMMAPY_DATA/…`), which resolving them would refuse.
+        cache = remote ? remote.cache : lazyStore(dir);
         caches.set(dir, cache);
       }
       return cache;
