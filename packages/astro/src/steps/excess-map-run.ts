@@ -2,7 +2,13 @@
 import { writeFileSync } from 'node:fs';
 import type { StepContext, StepResult } from '@pipe/core';
 import { loadKernels } from '@pipe/kernels';
-import { excessMap, midBinTies, type OptionalQuantity, summarizeExcessMap } from '../estimators/index.js';
+import {
+  excessMap,
+  type FluxQuantity,
+  midBinTies,
+  type OptionalQuantity,
+  summarizeExcessMap,
+} from '../estimators/index.js';
 import { namedSkyPosition } from '../estimators/summary.js';
 import { isEnergyAxisFailure, logEnergyAxis } from '../geom/index.js';
 import { edispKernelAtMapCentre, isDatasetReadFailure, readDataset } from '../makers/index.js';
@@ -54,7 +60,8 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
       ...(params.n_sigma_ul !== undefined ? { nSigmaUl: params.n_sigma_ul } : {}),
       ...(optional.length > 0 ? { selectionOptional: optional } : {}),
       ...(energyEdges ? { energyEdges } : {}),
-      fluxQuantities: declaredFluxQuantities(ctx.outputs),
+      // 'flux' always: the summary's peak reports it, whichever flux maps the target writes.
+      fluxQuantities: [...new Set<FluxQuantity>(['flux', ...declaredFluxQuantities(ctx.outputs)])],
       // An unstacked ring-background run: WStat, as gammapy's estimator on a MapDatasetOnOff.
       // gammapy's default is true; `correlate_off: null` reaches its estimator as None, which its `if` takes as false.
       ...(ds.onOff
