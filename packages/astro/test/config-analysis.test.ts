@@ -610,3 +610,18 @@ describe('gammapy analysis config', () => {
     for (const v of [2.5, 1e-7, -3e-9, 1.5e-7, 1e21]) expect(deg(angleText(v))).toBe(v);
   });
 });
+
+describe('datasets.type left out', () => {
+  // Found by helper-150: a config without `type` was told "got '1d'", as if it had written it.
+  it("says the '1d' is gammapy's default, not the config's", () => {
+    const left = readAnalysisConfig(parse('observations: {obs_ids: [23523]}\n'));
+    const issue = left.issues.find((i) => i.path.join('.') === 'datasets.type');
+    expect(issue?.message).toBe(
+      "pipe's excess_map pipeline reduces 3D datasets; got '1d' (gammapy's default: the config leaves 'datasets.type' out)",
+    );
+    const written = readAnalysisConfig(parse('datasets: {type: 1d}\n'));
+    expect(written.issues.find((i) => i.path.join('.') === 'datasets.type')?.message).toBe(
+      "pipe's excess_map pipeline reduces 3D datasets; got '1d'",
+    );
+  });
+});

@@ -475,6 +475,12 @@ export function unusedSettings(raw: unknown): ParamIssue[] {
   return issues;
 }
 
+/** A config that sets something but not `datasets.type` (one that sets nothing is said so where it is read). */
+function typeLeftOut(raw: unknown): boolean {
+  if (!isPlainMap(raw) || Object.keys(raw).length === 0) return false;
+  return !isPlainMap(raw['datasets']) || raw['datasets']['type'] === undefined;
+}
+
 /** A YAML mapping (not a list, not null). */
 export function isPlainMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -509,7 +515,7 @@ export function readAnalysisConfig(raw: unknown): { config: AnalysisConfig; issu
     if (ds.type !== undefined && ds.type !== '3d') {
       issues.push({
         path: ['datasets', 'type'],
-        message: `pipe's excess_map pipeline reduces 3D datasets; got '${ds.type}'`,
+        message: `pipe's excess_map pipeline reduces 3D datasets; got '${ds.type}'${typeLeftOut(raw) ? " (gammapy's default: the config leaves 'datasets.type' out)" : ''}`,
         hint: "set 'type: 3d'",
       });
     }
