@@ -37,4 +37,24 @@ describe('pipe status of one build', () => {
     expect(json['versions']).toEqual({ pipe: expect.any(String), node: process.version });
     expect(json['usesKernels']).toBe(false);
   });
+
+  // Found by helper-150: a survey pipeline built with -f beside the workspace's pipe.yaml was logged as `table` alone,
+  // which `pipe build table` then refused (unknown target).
+  it('names the pipeline file given by -f, in pipe log and pipe status', async () => {
+    const target =
+      'version: 1\ntargets:\n  NAME:\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    inputs: {x: data/1.txt}\n    outputs: {o: NAME.txt}\n';
+    const ws = new Workspace({
+      'pipe.yaml': target.replaceAll('NAME', 'main'),
+      'survey.yaml': target.replaceAll('NAME', 'table'),
+      'data/1.txt': 'one\n',
+    });
+    expect((await ws.run(['-f', 'survey.yaml', 'build', 'table'])).code).toBe(0);
+    expect((await ws.run(['build', 'main'])).code).toBe(0);
+    const log = (await ws.run(['log'])).stdout.split('\n');
+    expect(log[0]).toMatch(/succeeded +-f survey\.yaml table +\(1 ran\)$/);
+    expect(log[1]).toMatch(/succeeded +main +\(1 ran\)$/);
+    const first = log[0]!.split(' ')[0]!;
+    expect((await ws.run(['status', first])).stdout).toContain('\nfile      survey.yaml\ntargets   table\n');
+    expect((await ws.run(['status'])).stdout).not.toContain('\nfile ');
+  });
 });

@@ -24,7 +24,7 @@ import {
   slurmTargets,
   type TaskReport,
 } from '@pipe/core/lean';
-import { locateParamFor, workingDir } from '../context.js';
+import { type GlobalOptions, locateParamFor, workingDir } from '../context.js';
 import {
   EXIT_BUILD_FAILED,
   EXIT_HANGUP,
@@ -324,6 +324,7 @@ async function buildOpened(
       ...(opts.config
         ? { config: relPath(session.pipeline.root, path.resolve(workingDir(opts), opts.config)) }
         : {}),
+      ...pipelineFileField(session.pipeline.root, opts),
       onPlan: (plan, buildId) => {
         // This build will change the workspace: no snapshot may answer for it meanwhile (their stamps would
         // tell too; dropping them is cheaper than checking).
@@ -519,4 +520,11 @@ export function unsetVariableNotes(
       ([name]) =>
         `${name} is not set in the environment: input paths with $${name} used the root pipe.yaml's default (vars:), ${relPath(pipeline.root, vars[name]!)}; set ${name} if you meant other data`,
     );
+}
+
+/** The -f file, as the record keeps it (`pipe log` repeats it: the targets of another file are unknown without it). */
+function pipelineFileField(root: string, opts: GlobalOptions): { file?: string } {
+  if (!opts.file) return {};
+  const file = relPath(root, path.resolve(workingDir(opts), opts.file));
+  return file === 'pipe.yaml' ? {} : { file };
 }

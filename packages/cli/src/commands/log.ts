@@ -27,6 +27,7 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
       status: r.status === 'running' && !buildIsLive(ws.layout.lockFile, r.id) ? 'interrupted?' : r.status,
       startedAt: r.startedAt,
       endedAt: r.endedAt,
+      ...(r.file ? { file: r.file } : {}),
       targets: r.targets,
       ...(r.config ? { config: r.config } : {}),
       ...(r.params && Object.keys(r.params).length > 0 ? { params: r.params } : {}),
@@ -45,6 +46,7 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
     // The command line that made the build, as far as it changes what was built: two builds of one target with
     // other --param values look alike otherwise.
     const targets =
+      ('file' in row && row.file ? `-f ${shellWord(row.file)} ` : '') +
       ('targets' in row && row.targets ? row.targets.join(' ') : '') +
       ('config' in row && row.config ? ` --config ${row.config}` : '') +
       ('params' in row && row.params

@@ -31,6 +31,7 @@ export async function statusCommand(
   const lines = [
     `build     ${r.id}`,
     `status    ${r.status}${r.status === 'running' && !buildIsLive(ws.layout.lockFile, r.id) ? ' (its driver is gone: killed, or its machine lost; the next build records it as interrupted)' : ''}`,
+    ...(r.file ? [`file      ${r.file}`] : []),
     `targets   ${r.targets.join(' ')}`,
     // What else decided what was built, as `pipe log` writes it, and where and with what it ran.
     ...(r.config ? [`config    ${r.config}`] : []),

@@ -46,6 +46,8 @@ export interface BuildRecord {
   params: Record<string, string>;
   /** The parameter file given by --config (workspace-relative when inside it). */
   config?: string;
+  /** The pipeline file given by -f, when not the workspace's pipe.yaml (workspace-relative when inside it). */
+  file?: string;
   force?: boolean | string[];
   dryRun?: boolean;
   jobs: number;

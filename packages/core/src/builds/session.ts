@@ -268,6 +268,8 @@ export interface BuildOptions {
   params?: Record<string, string>;
   /** The parameter file given by --config, as the record shows it (pipe log, status). */
   config?: string;
+  /** The pipeline file given by -f when not the workspace's pipe.yaml, as the record shows it (pipe log, status). */
+  file?: string;
   /** Called once the lock is held and the plan is made (e.g. to print a summary). */
   onPlan?: (plan: Plan, buildId: string) => void;
   /**
@@ -491,6 +493,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       ...withField(session),
       params: options.params ?? {},
       ...(options.config ? { config: options.config } : {}),
+      ...(options.file ? { file: options.file } : {}),
       ...(force ? { force: force === true ? true : [...force] } : {}),
       jobs: options.jobs,
       kernelBackend: session.kernelBackend,
