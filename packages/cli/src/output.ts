@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import type { BuildEvent, BuildStatus, Plan, TaskReport } from '@pipe/core';
 import { describeReasons } from '@pipe/core/lean';
 import { countsText } from './counts-text.js';
+import { ReplayedWarnings } from './replayed-warnings.js';
 import { upToDateLine } from './summary.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -53,6 +54,8 @@ export class BuildOutput {
   private lastDrawn = 0;
   /** A redraw deferred by the rate limit (progress()). */
   private redraw: NodeJS.Timeout | undefined;
+  /** Alike warnings of up-to-date or restored tasks, said as one line. */
+  private readonly replayed = new ReplayedWarnings((m) => this.printNow(`warning: ${m}`));
 
   constructor(
     private readonly mode: OutputMode,
@@ -98,7 +101,7 @@ export class BuildOutput {
         this.print(`expanded ${e.target}: ${e.tasks} task${e.tasks === 1 ? '' : 's'}`);
         break;
       case 'warning':
-        this.print(`warning: ${e.message}`);
+        this.replayed.add(e.message);
         break;
     }
     this.progress();
@@ -167,7 +170,8 @@ export class BuildOutput {
       // rebuild over it; a user should not learn that from the file).
       const here =
         r.reasons?.filter((x) => x.type === 'output-missing' || x.type === 'output-modified') ?? [];
-      this.print(`restored  ${r.id} from cache${here.length ? ` — ${describeReasons(here)}` : ''}`);
+      // Not flushing alike warnings held before it: a fan-out's restored runs that all warned get one line.
+      this.printNow(`restored  ${r.id} from cache${here.length ? ` — ${describeReasons(here)}` : ''}`);
     } else if (r.state === 'up-to-date') {
       this.cached++;
     } else if (r.state === 'failed') {
@@ -181,6 +185,11 @@ export class BuildOutput {
   }
 
   private print(line: string): void {
+    this.replayed.flush();
+    this.printNow(line);
+  }
+
+  private printNow(line: string): void {
     if (this.mode === 'tty' && this.lineShown) process.stderr.write('\r\x1b[K');
     this.lineShown = false;
     process.stderr.write(`${line}\n`);
@@ -226,6 +235,7 @@ export class BuildOutput {
     clearTimeout(this.redraw);
     this.redraw = undefined;
     if (this.mode === 'json') return jsonLine({ event: 'build-end', buildId, status, counts, ms, recorded });
+    this.replayed.flush();
     if (this.mode === 'tty' && this.lineShown) process.stderr.write('\r\x1b[K');
     if (!recorded) {
       process.stderr.write(`${upToDateLine(reports.size, ms)}\n`);

@@ -28,6 +28,7 @@ import {
 } from '@pipe/core/lean';
 import { valueDigest } from '@pipe/core/value-digest';
 import { findPipelineFile } from '../context.js';
+import { groupReplayedWarnings } from '../replayed-warnings.js';
 import { parseFastArgv } from './argv.js';
 import { engineFiles, kernelFiles } from './pipe-files.js';
 import {
@@ -286,9 +287,10 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
     for (let i = globals; i < stamps.length; i++) if (racy[i] === 1 && !stamps[i]![STAMP_SHA]) noop = false;
   // As the build prints them for up-to-date tasks (plain output: 'warning: ' + the event's message).
   const warned: string[] = [];
-  for (const id of plan.order)
-    for (const m of recordedWarnings(session.state, id)) warned.push(`warning: ${m}`);
-  const taskWarnings = warned.join('\n');
+  for (const id of plan.order) warned.push(...recordedWarnings(session.state, id));
+  const taskWarnings = groupReplayedWarnings(warned)
+    .map((m) => `warning: ${m}`)
+    .join('\n');
   const env = new Map<string, string | null>(src.loaderEnv);
   for (const name of envNames) env.set(name, valueDigest(src.env[name]));
   const header: SnapshotHeader = {
