@@ -24,3 +24,31 @@ describe('reasons', () => {
     ]);
   });
 });
+
+describe('a command change', () => {
+  // Found by helper-150: a survey's `sh -c` script given one more option was said as both scripts in full, twice
+  // 300 characters, on every task's line.
+  it('is said whole when short, and by the arguments that changed, around the change, when long', () => {
+    expect(renderReason({ type: 'command-changed', old: ['node', 't'], new: ['node', 'other'] })).toBe(
+      'command changed: ["node","t"] → ["node","other"]',
+    );
+    const script = (extra: string) =>
+      `mkdir -p "ws/$1" && cp sub.yaml "ws/$1/pipe.yaml" && pipe -C "ws/$1" build excess_map${extra} --config "$2" --out "$PWD/runs/$1" && cp "runs/$1/summary.json" "$3"`;
+    const argv = (extra: string) => [
+      'sh',
+      '-c',
+      script(extra),
+      'sh',
+      '{item}',
+      '{inputs.cfg}',
+      '{outputs.summary}',
+    ];
+    expect(renderReason({ type: 'command-changed', old: argv(''), new: argv(' --cache-dir "$C"') })).toBe(
+      'command changed: argument 3 …"C \\"ws/$1\\" build excess_map --config \\"$2\\" --out \\"$PWD/runs/$1"… → …"C \\"ws/$1\\" build excess_map --cache-dir \\"$C\\" --config \\"$2\\" --out \\"$PWD/runs/$1"…',
+    );
+    const long = (n: number) => Array.from({ length: n }, (_, i) => `argument-number-${i}`);
+    expect(renderReason({ type: 'command-changed', old: long(10), new: long(12) })).toBe(
+      'command changed: argument 11 ∅ → "argument-number-10"; argument 12 ∅ → "argument-number-11"',
+    );
+  });
+});

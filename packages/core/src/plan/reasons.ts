@@ -154,6 +154,47 @@ function short(v: unknown): string {
   return canonicalJson(v ?? null);
 }
 
+/** A command change said whole up to this length; past it, only the arguments that changed. */
+const COMMAND_SHOWN = 160;
+/** Characters shown either side of the first difference within a long argument. */
+const ARG_CONTEXT = 30;
+
+/**
+ * Old → new argv, whole when short; else the arguments that differ, each around its first changed character (a
+ * one-word edit of a 300-character `sh -c` script was said as both scripts in full, on every task's line).
+ */
+function commandChange(old: string[] | null, now: string[] | null): string {
+  const whole = `${short(old)} → ${short(now)}`;
+  if (whole.length <= COMMAND_SHOWN || !old || !now) return whole;
+  const changed: number[] = [];
+  for (let i = 0; i < Math.max(old.length, now.length); i++) if (old[i] !== now[i]) changed.push(i);
+  const parts = changed.slice(0, 3).map((i) => {
+    const [a, b] = clipAtDifference(old[i], now[i]);
+    return `argument ${i + 1} ${a} → ${b}`;
+  });
+  if (changed.length > 3) parts.push(`and ${changed.length - 3} more arguments`);
+  return parts.join('; ');
+}
+
+function clipAtDifference(a: string | undefined, b: string | undefined): [string, string] {
+  if (a === undefined || b === undefined)
+    return [a === undefined ? '∅' : JSON.stringify(a), b === undefined ? '∅' : JSON.stringify(b)];
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  const from = Math.max(0, start - ARG_CONTEXT);
+  const clip = (t: string, end: number) => {
+    const to = Math.min(t.length, end + ARG_CONTEXT);
+    return `${from > 0 ? '…' : ''}${JSON.stringify(t.slice(from, to))}${to < t.length ? '…' : ''}`;
+  };
+  return [clip(a, endA), clip(b, endB)];
+}
+
 /** One line per reason, for `pipe plan` and `pipe why`. */
 export function renderReason(r: Reason): string {
   switch (r.type) {
@@ -195,7 +236,7 @@ export function renderReason(r: Reason): string {
     case 'step-version-changed':
       return `step version changed: ${r.name} ${r.old} → ${r.new}`;
     case 'command-changed':
-      return `command changed: ${short(r.old)} → ${short(r.new)}`;
+      return `command changed: ${commandChange(r.old, r.new)}`;
     case 'env-changed':
       return `environment variable changed: ${r.name}`;
     case 'item-changed':
