@@ -28,6 +28,10 @@ describe('pipe status of one build', () => {
     const status = await ws.run(['status']);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain('\nconfig    other.yaml\n');
+    // Found by helper-150: pipe log wrote a --config path with a space unquoted, so the line did not run as a command.
+    ws.write('my other.yaml', 'label: four\n');
+    expect((await ws.run(['build', 't', '--config', 'my other.yaml'])).code).toBe(0);
+    expect((await ws.run(['log'])).stdout).toMatch(/succeeded +t --config 'my other\.yaml' +\(1 ran\)\n$/);
     expect(status.stdout).toContain("\nparam     'config.label=three words'\n");
     expect(status.stdout).toContain(`\nhost      ${hostname()} (pipe `);
     expect(status.stdout).toContain(`, node ${process.version})\n`);

@@ -48,7 +48,7 @@ export async function logCommand(opts: GlobalOptions & { limit?: number }): Prom
     const targets =
       ('file' in row && row.file ? `-f ${shellWord(row.file)} ` : '') +
       ('targets' in row && row.targets ? row.targets.join(' ') : '') +
-      ('config' in row && row.config ? ` --config ${row.config}` : '') +
+      ('config' in row && row.config ? ` --config ${shellWord(row.config)}` : '') +
       ('params' in row && row.params
         ? Object.entries(row.params)
             .map(([k, v]) => ` --param ${shellWord(`${k}=${v}`)}`)
