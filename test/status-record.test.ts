@@ -60,5 +60,12 @@ describe('pipe status of one build', () => {
     const first = log[0]!.split(' ')[0]!;
     expect((await ws.run(['status', first])).stdout).toContain('\nfile      survey.yaml\ntargets   table\n');
     expect((await ws.run(['status'])).stdout).not.toContain('\nfile ');
+    // Its target asked for without -f: the hint names the file a build of it was given.
+    const refused = await ws.run(['build', 'table']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("error: unknown target 'table'");
+    expect(refused.stderr).toMatch(
+      /hint: 'table' is a target of survey\.yaml \(build \S+ was given -f survey\.yaml\): pipe -f survey\.yaml …/,
+    );
   });
 });

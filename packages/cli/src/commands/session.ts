@@ -196,7 +196,8 @@ export async function openFromCli(
   });
   if (!opened.ok) {
     const { renderDiagnostics } = await import('@pipe/core');
-    return refuse(EXIT_USAGE, renderDiagnostics(opened.diagnostics), opened.diagnostics);
+    const diagnostics = await withPipelineFileHints(opened.diagnostics, loaded.pipeline);
+    return refuse(EXIT_USAGE, renderDiagnostics(diagnostics), diagnostics);
   }
   hint = pending?.settle();
   // Kernel backends are chosen per run: step identities are cached only when no step uses kernels.
@@ -247,4 +248,37 @@ export async function openFromCli(
       ...(loaded.deps ? { deps: loaded.deps } : {}),
     },
   };
+}
+
+/**
+ * An unknown target that a build of this workspace had from another pipeline file (`-f survey.yaml`, as its record
+ * says): the hint names that file, not this pipeline's targets.
+ */
+async function withPipelineFileHints(
+  diagnostics: readonly Diagnostic[],
+  pipeline: { root: string; file: string },
+): Promise<readonly Diagnostic[]> {
+  const unknown = diagnostics.filter((d) => d.code === 'unknown-target');
+  if (unknown.length === 0) return diagnostics;
+  const core = await import('@pipe/core');
+  const { resolve } = await import('node:path');
+  const buildsDir = core.workspaceLayout(pipeline.root).buildsDir;
+  const ids = core.listBuildIds(buildsDir).reverse();
+  const fileOf = new Map<string, { file: string; build: string }>();
+  for (const id of ids.slice(0, 100)) {
+    const got = core.readBuildRecord(buildsDir, id);
+    if (!got.ok || !got.record.file || resolve(pipeline.root, got.record.file) === pipeline.file) continue;
+    for (const t of got.record.targets)
+      if (!fileOf.has(t)) fileOf.set(t, { file: got.record.file, build: got.record.id });
+  }
+  return diagnostics.map((d) => {
+    const name = /^unknown target '(.*)'$/.exec(d.message)?.[1];
+    const other = name === undefined ? undefined : fileOf.get(name);
+    return other
+      ? {
+          ...d,
+          hint: `'${name}' is a target of ${other.file} (build ${other.build} was given -f ${other.file}): pipe -f ${other.file} …`,
+        }
+      : d;
+  });
 }
