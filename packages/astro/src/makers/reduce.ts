@@ -521,7 +521,7 @@ function exclusionTies(config: ReductionConfig, geom: WcsGeom): ReductionWarning
       message:
         `${ties} map pixel centre${ties === 1 ? ' lies' : 's lie'} exactly on an edge between usable and excluded pixels of the exclusion mask: ` +
         `pipe rounds them half to even, gammapy by the floating-point noise of its WCS round trip, so the ${config.background.method === 'ring' ? 'ring background' : 'FoV norm'} may differ from gammapy's ` +
-        "(a mask whose pixel edges do not pass through the map's pixel centres, e.g. on the map's own grid, avoids this)",
+        "(a mask whose pixel edges do not pass through the map's pixel centres avoids this: one on the map's own grid, or this one with its CRPIX moved by half a map pixel)",
     },
   ];
 }
