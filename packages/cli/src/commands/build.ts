@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CacheOutcome, describeFailure, type RemoteCache } from '@pipe/cache';
 import {
@@ -15,6 +15,8 @@ import {
   exportOutputs,
   exportPlan,
   insideStateFolder,
+  isAncestor,
+  lockHolder,
   newBuildId,
   type Plan,
   planSession,
@@ -269,6 +271,15 @@ async function buildOpened(
         })
       : undefined;
   try {
+    // A step running `pipe build` in its own workspace: the build holding the lock started this command and waits
+    // for it, so waiting for that lock (--wait) would never end.
+    const holder = lockHolder(session.layout.lockFile);
+    if (holder && holder.host === hostname() && isAncestor(holder.pid))
+      return refused(
+        opts.json,
+        EXIT_BUILD_FAILED,
+        `pipe: build ${holder.buildId} (pid ${holder.pid}) holds this workspace and started this command: a step cannot build in the workspace of the build that runs it (each would wait for the other); give the inner build a workspace of its own (pipe -C DIR build …), or make its work targets of this pipeline`,
+      );
     const waitMs =
       opts.wait === undefined || opts.wait === false
         ? 0

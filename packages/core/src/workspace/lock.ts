@@ -178,3 +178,8 @@ export function buildIsLive(lockFile: string, buildId: string): boolean {
   if (!owner || owner.buildId !== buildId) return false;
   return owner.host !== hostname() || isAlive(owner.pid);
 }
+
+/** The build holding the lock at `file`, as it wrote itself there (undefined when there is none). */
+export function lockHolder(file: string): LockOwner | undefined {
+  return readOwner(file);
+}
