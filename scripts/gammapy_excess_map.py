@@ -196,6 +196,7 @@ if len(sys.argv) > 2 and stacked is not None:
     if failures:
         print("MISMATCH: " + "; ".join(failures), file=sys.stderr)
         sys.exit(1)
-    print("all maps within science.md §9 tolerances", file=sys.stderr)
+    # §9 as applied above: its absolute bounds scaled with the counts (they are the Crab's), sqrt_ts compared as TS.
+    print("all maps within science.md §9 tolerances (absolute bounds scaled with the counts; sqrt_ts as TS)", file=sys.stderr)
     if irf_failures:
         sys.exit(3)
