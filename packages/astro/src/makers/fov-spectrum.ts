@@ -114,6 +114,9 @@ export function fitShape(
   };
   let current = stat(theta);
   let hessian: number[][] = [];
+  let previous = Number.POSITIVE_INFINITY;
+  /** The last step left the statistic as it was. */
+  let flat = false;
   for (let iteration = 0; ; iteration++) {
     const g = [0, 0, 0];
     const h = [
@@ -137,6 +140,10 @@ export function fitShape(
     // Newton's decrement: the statistic's expected drop. Far below Minuit's EDM tolerance once it is tiny.
     const decrement = -(g[0]! * step[0]! + g[1]! * step[1]! + g[2]! * step[2]!);
     if (decrement < 1e-20 * Math.max(1, Math.abs(current))) break;
+    // At the statistic's rounding noise a step changes it by nothing and the decrement, cut quadratically before,
+    // stops falling, short of the bound above: that is the minimum too.
+    if (flat && decrement >= previous / 2) break;
+    previous = decrement;
     if (iteration === MAX_ITERATIONS) return { failed: `no convergence in ${MAX_ITERATIONS} Newton steps` };
     let scale = 1;
     let next = theta.map((v, i) => v + step[i]!);
@@ -147,6 +154,7 @@ export function fitShape(
       value = stat(next);
     }
     if (!(value <= current)) break; // no descent left at float precision: the minimum
+    flat = value === current;
     theta.splice(0, 3, ...next);
     current = value;
     if (theta.some((v) => !Number.isFinite(v) || Math.abs(v) > RUNAWAY))
