@@ -393,6 +393,31 @@ describe('gammapy analysis config', () => {
     });
   });
 
+  // The tags are looked up in a plain object: a name it inherits ('toString') is no model (gammapy's Model.create
+  // fails on it), and must not reach the reduction as one.
+  it("takes the FoV background's norm models by tag or class name, and refuses other names", () => {
+    const model = (name: string) => {
+      const crab = parse(readFileSync(crabConfig, 'utf8'));
+      crab.datasets.background = {
+        method: 'fov_background',
+        parameters: { method: 'fit', spectral_model: name },
+      };
+      const { config, issues } = readAnalysisConfig(crab);
+      expect(issues).toEqual([]);
+      const r = reductionConfigFromConfig(config.datasets);
+      if ('reason' in r) return r.reason;
+      return r.background.method === 'fov_background' ? r.background.spectrum?.model : r.background.method;
+    };
+    expect(['pl-norm', 'lp-norm', 'LogParabolaNormSpectralModel', 'ecpl-norm'].map(model)).toEqual([
+      undefined,
+      'lp-norm',
+      'lp-norm',
+      'ecpl-norm',
+    ]);
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'lpnorm'])
+      expect(model(name), name).toBe('config-unsupported');
+  });
+
   it("suggests the unit a one-letter typo or a wrong case meant ('degg', 'Tev'), and none for a unit of another kind", () => {
     const { issues } = readAnalysisConfig({
       datasets: {

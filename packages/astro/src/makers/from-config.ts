@@ -190,7 +190,11 @@ export function reductionConfigFromConfig(
         "FoVBackgroundMaker's 'fit' takes a gammapy Fit object, which a config cannot give (gammapy fails on it)",
     };
   const modelName = bg.parameters.spectral_model ?? 'pl-norm';
-  const model = typeof modelName === 'string' ? FOV_SPECTRAL_MODELS[modelName] : undefined;
+  // Own keys only: 'toString' and the like are the object's, not models.
+  const model =
+    typeof modelName === 'string' && Object.hasOwn(FOV_SPECTRAL_MODELS, modelName)
+      ? FOV_SPECTRAL_MODELS[modelName]
+      : undefined;
   if (!model) {
     const close =
       typeof modelName === 'string' ? didYouMean(modelName, Object.keys(FOV_SPECTRAL_MODELS)) : undefined;
