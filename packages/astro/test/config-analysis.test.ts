@@ -418,6 +418,13 @@ describe('gammapy analysis config', () => {
       expect(model(name), name).toBe('config-unsupported');
   });
 
+  it("refuses as units the names a unit table inherits ('constructor'), which read as NaN", () => {
+    for (const text of ['2 constructor', '1 toString', '1 valueOf']) {
+      expect(parseEnergy(text), text).toMatchObject({ ok: false });
+      expect(parseAngle(text), text).toMatchObject({ ok: false });
+    }
+  });
+
   it("suggests the unit a one-letter typo or a wrong case meant ('degg', 'Tev'), and none for a unit of another kind", () => {
     const { issues } = readAnalysisConfig({
       datasets: {

@@ -156,7 +156,8 @@ function parseQuantity(
       };
     return { ok: true, value: value * units[defaultUnit]! };
   }
-  const factor = units[unit];
+  // Own keys only: 'constructor' and the like are the table's, and would read as NaN.
+  const factor = Object.hasOwn(units, unit) ? units[unit] : undefined;
   // astropy reads meV as milli-electronvolts (1e-15 TeV), and gammapy would bin from there: in a gamma-ray analysis
   // that is MeV mistyped, refused here with both readings said.
   if (unit === 'meV' && kind === 'energy')
