@@ -218,6 +218,26 @@ describe('pipe build: interruptions', () => {
     expect((await ws.run(['why', 'out/fast.txt'])).stdout).toContain('  → out/fast.txt');
   });
 
+  it('pipe why of a product put back as a killed build left it, since remade and recorded: edited, not the killed build', async () => {
+    const { ws, child, done, blocker } = await buildBlockedOnSlow();
+    const killed = JSON.parse(ws.read('.pipe/lock')).buildId as string;
+    await waitFor(() => ws.read(`.pipe/builds/${killed}.tasks.jsonl`).includes('"id":"fast","state":"ran"'));
+    const left = ws.read('out/fast.txt');
+    child.kill('SIGKILL');
+    await done;
+    ws.write('data.txt', 'e');
+    const next = await ws.run(['build', 'fast']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(await processEnded(blocker, 10_000)).toBe(true);
+    expect(ws.read('out/fast.txt')).toBe('e');
+    // The newest build that wrote it wrote other bytes: these came from elsewhere.
+    ws.write('out/fast.txt', left);
+    const why = await ws.run(['why', 'out/fast.txt']);
+    expect(why.stdout).toMatch(
+      /→ out\/fast\.txt \(sha256 \w+\) — now differs \(sha256 \w+\): edited or replaced since/,
+    );
+  });
+
   it('pipe why of a product a running build remade: the running build wrote it, not an edit', async () => {
     const ws = new Workspace({ 'data.txt': 'd' });
     ws.write('pipe.yaml', pipeline(ws));

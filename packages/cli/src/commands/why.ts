@@ -388,7 +388,10 @@ function unrecordedWriter(
     const got = readBuildRecord(buildsDir, id);
     if (!got.ok) continue;
     const r = got.record;
-    if (!Object.values(r.tasks).some((t) => t.outputs?.[rel] === sha256)) continue;
+    const wrote = Object.values(r.tasks).find((t) => t.outputs?.[rel] !== undefined)?.outputs?.[rel];
+    if (wrote === undefined) continue;
+    // The newest build that wrote it wrote other bytes: these were put there since (an edit, an old copy back).
+    if (wrote !== sha256) return undefined;
     if (r.status === 'running' && buildIsLive(lockFile, id))
       return `written by build ${id}, which is still running: it records it when it ends, and pipe why explains it then`;
     // Recorded by a build that ended (its state saved), unless killed: its record still 'running', or marked
