@@ -1,10 +1,11 @@
 /** Build records: a finished build's record, written from its reports as text, reads back as summariseReports says. */
-import { appendFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type BuildRecord,
+  buildRecordPath,
   failedRunLookup,
   markInterrupted,
   openTaskJournal,
@@ -274,5 +275,40 @@ describe('build records', () => {
     const after = failedRunLookup(dir);
     expect(after('all')).toEqual({ build: id, at, stopped: { interrupted: true, started: false } });
     expect(after('each[y]')).toEqual({ build: id, at, stopped: { interrupted: true, started: false } });
+  });
+
+  it('a build that ends between the read of its "running" record and the check of its lock is read as it ended', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
+    const other = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
+    const id = '20260101-000006-000-ffffff';
+    const running: BuildRecord = {
+      format: 'pipe-build',
+      version: 1,
+      id,
+      status: 'running',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      targets: ['all'],
+      params: {},
+      jobs: 1,
+      kernelBackend: 'js',
+      cacheDir: '/c',
+      counts: {},
+      tasks: {},
+    };
+    await writeBuildRecord(dir, { ...running, planned: { tasks: ['a'], fanouts: [] } });
+    const journal = openTaskJournal(dir, id);
+    journal.start('a', '2026-01-01T00:00:01.000Z');
+    journal.close();
+    await writeBuildRecord(other, { ...running, status: 'succeeded', endedAt: '2026-01-01T00:00:02.000Z' }, [
+      { id: 'a', state: 'ran' },
+    ]);
+    const ended = readFileSync(buildRecordPath(other, id), 'utf8');
+    // Its end as the lock is checked: the end record written, the journal removed, then the lock released.
+    const lookup = failedRunLookup(dir, () => {
+      writeFileSync(buildRecordPath(dir, id), ended);
+      rmSync(taskJournalPath(dir, id));
+      return false;
+    });
+    expect(lookup('a')).toBeUndefined();
   });
 });

@@ -250,6 +250,16 @@ export function deadBuildRecord(buildsDir: string, record: BuildRecord): BuildRe
   return withTasks({ ...record, status: 'interrupted', endedAt: new Date(last).toISOString() }, tasks);
 }
 
+/**
+ * A 'running' record whose driver was found gone, read again: a build that ended since the first read wrote its end
+ * record before it let its lock go, and is read as it ended. Still 'running', it was killed (deadBuildRecord).
+ */
+function endedOrDead(buildsDir: string, record: BuildRecord): BuildRecord {
+  const again = readBuildRecord(buildsDir, record.id);
+  if (!again.ok) return deadBuildRecord(buildsDir, record);
+  return again.record.status === 'running' ? deadBuildRecord(buildsDir, again.record) : again.record;
+}
+
 /** `datasets[23523]` → `datasets`. */
 function targetOf(id: string): string {
   const bracket = id.indexOf('[');
@@ -422,7 +432,7 @@ export function failedRunLookup(
       if (!got.ok) continue;
       const record =
         got.record.status === 'running' && isLive && !isLive(id)
-          ? deadBuildRecord(buildsDir, got.record)
+          ? endedOrDead(buildsDir, got.record)
           : got.record;
       // Only a fan-out no newer build has a task of: a newer one that expanded it tells better of its items.
       const fanouts = record.status === 'interrupted' ? (record.planned?.fanouts ?? []) : [];
