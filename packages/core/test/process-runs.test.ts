@@ -38,7 +38,8 @@ describe('processRuns', () => {
       parent.kill('SIGKILL');
     }
     await new Promise((r) => parent.once('exit', r));
-    // Its parent gone, init reaps the zombie: gone, not running.
+    // The parent killed and reaped (by node, its parent): gone, not running. (Its zombie child is left to init,
+    // which a container may not run: not waited for here.)
     for (let waited = 0; procState(parent.pid!) !== undefined && waited < 10_000; waited += 50) {
       await new Promise((r) => setTimeout(r, 50));
     }
