@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { referenceKernels } from '@pipe/kernels';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDataStore } from '../src/dl3/index.js';
+import { isEnergyAxisFailure, logEnergyAxis } from '../src/geom/energy-axis.js';
 import { fitShape, isFitFailure, shapeFactors } from '../src/makers/fov-spectrum.js';
 import {
   isReductionFailure,
@@ -190,6 +191,29 @@ describe('the Crab runs with these models, against gammapy 1.0', () => {
       return r.dataset;
     });
   }
+
+  it('a fit that cannot be made drops the run, as gammapy does, and says why', () => {
+    // Two reco bins: three parameters cannot be fitted (gammapy's Minuit fails; its maker then masks the run).
+    const energy = logEnergyAxis('reco', 1, 10, 2);
+    if (isEnergyAxisFailure(energy)) throw new Error(energy.message);
+    const config: ReductionConfig = {
+      maps: ['counts', 'exposure', 'background'],
+      safeMask: { methods: ['aeff-default'] },
+      background: {
+        method: 'fov_background',
+        exclusion: mask,
+        spectrum: { model: 'lp-norm', method: 'fit' },
+      },
+    };
+    const r = reduceObservation(runs[0]!, { ...rg, energy }, config, referenceKernels);
+    if (isReductionFailure(r)) throw new Error(r.message);
+    const run = r.dataset.runs[0]!;
+    expect(run.fovInvalid).toBe('fit-not-converged');
+    expect(run.fovFitProblem).toBe('2 energy bins with background to fit 3 parameters');
+    expect(run.fovSpectrum).toBeUndefined();
+    expect(run.fovNorm).toBe(1);
+    expect(r.dataset.maskSafe.every((m) => m === 0)).toBe(true);
+  });
 
   function backgroundSumSafe(ds: MapDataset): number {
     let s = 0;

@@ -137,7 +137,7 @@ export function fitShape(
       g.map((v) => -v),
     );
     if (!step) return { failed: 'the fit is degenerate (its curvature matrix is singular)' };
-    // Newton's decrement: the statistic's expected drop. Far below Minuit's EDM tolerance once it is tiny.
+    // Newton's decrement λ² = −g·step: twice the statistic's expected drop (Minuit's EDM is half of it too).
     const decrement = -(g[0]! * step[0]! + g[1]! * step[1]! + g[2]! * step[2]!);
     if (decrement < 1e-20 * Math.max(1, Math.abs(current))) break;
     // At the statistic's rounding noise a step changes it by nothing and the decrement, cut quadratically before,

@@ -11,7 +11,7 @@ import { altAzFovCoords } from '../wcs/index.js';
 import type { MapDataset, OnOffMaps, RunMeta } from './dataset.js';
 import { gammapyIrfCrval, gridCentrePixel, kernelPixel } from './edisp-centre.js';
 import { maskBoundaryTies, maskCoversEnergy, projectMask, type SkyMask } from './exclusion.js';
-import { type FovNormRequirements, fovBackgroundNorm, fovPlaneSums } from './fov-norm.js';
+import { type FovNormRequirements, type FovPlaneSums, fovBackgroundNorm, fovPlaneSums } from './fov-norm.js';
 import {
   defaultParameters,
   type FovShapeModel,
@@ -299,12 +299,7 @@ export function reduceObservation(
               parameters: { ...defaultParameters(spectrum.model), norm: norm.norm },
               errors: { norm: norm.normErr },
             }
-          : (() => {
-              const sums = fovPlaneSums(counts, background, fitMask, exclusion, n, nE);
-              return sums.nan
-                ? { failed: 'the fit statistic is NaN (a NaN background in the fit region)' }
-                : fitShape(spectrum.model, sums.counts, sums.background, centres);
-            })();
+          : fitFovShape(spectrum.model, fovPlaneSums(counts, background, fitMask, exclusion, n, nE), centres);
       if (isFitFailure(fit)) {
         run.fovInvalid = 'fit-not-converged';
         run.fovFitProblem = fit.failed;
@@ -567,6 +562,16 @@ function sumOf(values: Float32Array): number {
 /** values[i] = factor · values[i] (float32 rounding, as before). */
 function scaleInPlace(values: Float32Array, factor: number): void {
   for (let i = 0; i < values.length; i++) values[i] = factor * (values[i] as number);
+}
+
+/** The Cash fit of the FoV background's shape; gammapy's statistic is NaN with a NaN background in the fit region. */
+function fitFovShape(
+  model: FovShapeModel,
+  sums: FovPlaneSums,
+  centres: Float64Array,
+): ReturnType<typeof fitShape> {
+  if (sums.nan) return { failed: 'the fit statistic is NaN (a NaN background in the fit region)' };
+  return fitShape(model, sums.counts, sums.background, centres);
 }
 
 /** Each energy plane of `npix` values times its own factor. */

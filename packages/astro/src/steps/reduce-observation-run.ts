@@ -11,6 +11,7 @@ import {
   isReductionFailure,
   loadObservationData,
   type ReductionConfigIssue,
+  type RunMeta,
   readSkyMask,
   reduceObservation,
   reductionConfigFromConfig,
@@ -82,14 +83,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const method = ctx.params.datasets.background.method;
   const background =
     method === 'fov_background'
-      ? `FoV norm ${run.fovNorm.toFixed(4)}${
-          run.fovSpectrum
-            ? ` (${run.fovSpectrum.model}: ${Object.entries(run.fovSpectrum.parameters)
-                .filter(([name]) => name !== 'norm')
-                .map(([name, value]) => `${name} ${value.toPrecision(4)}`)
-                .join(', ')})`
-            : ''
-        }`
+      ? `FoV norm ${run.fovNorm.toFixed(4)}${run.fovSpectrum ? ` (${fovShapeText(run.fovSpectrum)})` : ''}`
       : method === 'ring'
         ? 'ring background'
         : 'background template';
@@ -144,4 +138,11 @@ function readSkyMaskOnce(file: string): ReturnType<typeof readSkyMask> {
   const mask = readSkyMask(file);
   masks.set(file, { stamp, mask });
   return mask;
+}
+
+/** "lp-norm: alpha 0.3852, beta 0.1948" (the fitted shape), or "lp-norm, its shape at gammapy's defaults" (scale). */
+function fovShapeText(spectrum: NonNullable<RunMeta['fovSpectrum']>): string {
+  const fitted = Object.keys(spectrum.errors).filter((name) => name !== 'norm');
+  if (fitted.length === 0) return `${spectrum.model}, its shape at gammapy's defaults`;
+  return `${spectrum.model}: ${fitted.map((name) => `${name} ${spectrum.parameters[name]?.toPrecision(4)}`).join(', ')}`;
 }
