@@ -192,11 +192,11 @@ export class DatasetStacker {
     const G = this.rg.geom;
     const I = this.rg.irfGeom;
     return (
-      `${pixels} IRF-grid pixel centre${pixels === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'} lie exactly on an edge between safe and unsafe map pixels: ` +
-      "pipe samples the run's safe mask there rounding half to even, gammapy by the floating-point noise of its WCS round trip, so the stacked PSF and EDISP maps " +
-      "(and their exposures) may differ from gammapy's at those pixels; the excess and flux maps read the EDISP at one IRF pixel, the map centre's " +
-      "(or, when no run's safe mask covers the centre, the valid pixel nearest it, which such a pixel can move, and the flux maps with it) " +
-      `(the IRF pixel centres fall inside map pixels when binsize_irf is an odd multiple of binsize, e.g. 0.18 or 0.22 deg for 0.02 deg, and the map and its IRF grid both have an odd, or both an even, number of pixels across: here ${G.nx} × ${G.ny} and ${I.nx} × ${I.ny})`
+      `${pixels} IRF-grid pixel centre${pixels === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'} lie exactly on an edge between safe and unsafe map pixels ` +
+      `(as with a binsize_irf an even multiple of binsize; here grids of ${G.nx} × ${G.ny} and ${I.nx} × ${I.ny} pixels): ` +
+      "the stacked PSF and EDISP maps may differ from gammapy's there (pipe rounds such ties half to even, gammapy by its WCS round trip's noise); " +
+      "the excess and flux maps read the EDISP at the map centre only, unless no run's safe mask covers it " +
+      "(docs/gammapy-analysis.md, 'Where pipe and gammapy differ')"
     );
   }
 
