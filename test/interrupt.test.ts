@@ -4,7 +4,7 @@
  * SIGHUP alike,
  * and a second build in the same workspace (refused, or waits with --wait).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
@@ -256,6 +256,27 @@ describe('pipe build: interruptions', () => {
     );
     ws.write('release', '');
     expect((await done).code).toBe(0);
+  it('kill -9, then its pid reused by another process: the lock is stale, pipe cancel leaves that process alone', async () => {
+    const { ws, child, done, blocker } = await buildBlockedOnSlow();
+    child.kill('SIGKILL');
+    await done;
+    // After a kill -9 (or a reboot) the dead driver's pid may be given to any process: here, one started since.
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      const lock = JSON.parse(ws.read('.pipe/lock'));
+      ws.write('.pipe/lock', JSON.stringify({ ...lock, pid: other.pid }));
+      expect((await ws.run(['status'])).stdout).toMatch(/status\s+running \(its driver is gone/);
+      const cancel = await ws.run(['cancel']);
+      expect(cancel.stderr).toContain('its driver was gone: recorded as interrupted');
+      expect(alive(other.pid!)).toBe(true);
+      const next = await ws.run(['build', 'fast']);
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stderr).toMatch(/note: took over the lock of build \S+ \(pid \d+, no longer running\)/);
+      expect(await processEnded(blocker, 10_000)).toBe(true);
+      expect(alive(other.pid!)).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   it("the build after a kill -9 removes the partial copies the killed build's restores left in product folders", async () => {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { markInterrupted } from '../builds/records.js';
-import { processRuns } from '../workspace/lock.js';
+import { ownerRuns } from '../workspace/lock.js';
 import type { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
 import { type JobTableEntry, readJobTable, SETTLED_STATES } from './job-table.js';
@@ -81,11 +81,13 @@ export async function cancelBuildJobs(options: {
       pid?: number;
       host?: string;
       buildId?: string;
+      procStart?: string;
+      bootId?: string;
     };
     if (owner.buildId === options.buildId && owner.host === hostname() && typeof owner.pid === 'number') {
       // A driver that died just now may still be a zombie: signalling it stops nothing, and the record would stay
       // "running". Gone, it is recorded as interrupted below.
-      if (processRuns(owner.pid)) {
+      if (ownerRuns({ pid: owner.pid, procStart: owner.procStart, bootId: owner.bootId })) {
         process.kill(owner.pid, 'SIGTERM');
         result.signalledPid = owner.pid;
       }

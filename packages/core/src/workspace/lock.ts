@@ -14,6 +14,9 @@ export interface LockOwner {
   host: string;
   buildId: string;
   startedAt: string;
+  /** The owner's start time (/proc/PID/stat field 22) and the kernel's boot id: a pid reused later is not it. */
+  procStart?: string;
+  bootId?: string;
 }
 
 export type LockResult =
@@ -52,7 +55,38 @@ export function processRuns(pid: number): boolean {
   return stat === undefined || stat.fields[0] !== 'Z';
 }
 
-const isAlive = processRuns;
+function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process that wrote `owner` (of this host) still runs: its pid runs, under the start time and boot it
+ * had (after a kill -9, or a reboot, the pid may be another process's: then the lock is stale).
+ */
+export function ownerRuns(owner: Pick<LockOwner, 'pid' | 'procStart' | 'bootId'>): boolean {
+  if (owner.bootId !== undefined) {
+    const now = bootId();
+    if (now !== undefined && now !== owner.bootId) return false;
+  }
+  if (!processRuns(owner.pid)) return false;
+  if (owner.procStart === undefined) return true;
+  const start = procStat(owner.pid)?.fields[19];
+  return start === undefined || start === owner.procStart;
+}
+
+/** This process as a lock's owner. */
+function ownerSelf(buildId: string): LockOwner {
+  const me: LockOwner = { pid: process.pid, host: hostname(), buildId, startedAt: new Date().toISOString() };
+  const procStart = procStat(process.pid)?.fields[19];
+  const boot = bootId();
+  if (procStart !== undefined) me.procStart = procStart;
+  if (boot !== undefined) me.bootId = boot;
+  return me;
+}
 
 function readOwner(file: string): LockOwner | undefined {
   try {
@@ -76,7 +110,7 @@ export function takeOver(
   const guard = `${file}.takeover`;
   if (!tryCreate(guard, me)) {
     const holder = readOwner(guard);
-    if (holder === undefined || (holder.host === me.host && !isAlive(holder.pid)))
+    if (holder === undefined || (holder.host === me.host && !ownerRuns(holder)))
       try {
         unlinkSync(guard);
       } catch {
@@ -122,12 +156,7 @@ function tryCreate(file: string, owner: LockOwner): boolean {
 /** Acquire the lock at `file`, waiting up to `waitMs` for a live owner; stale locks are taken over. */
 export async function acquireLock(file: string, options: AcquireOptions): Promise<LockResult> {
   mkdirSync(path.dirname(file), { recursive: true });
-  const me: LockOwner = {
-    pid: process.pid,
-    host: hostname(),
-    buildId: options.buildId,
-    startedAt: new Date().toISOString(),
-  };
+  const me = ownerSelf(options.buildId);
   const deadline = Date.now() + (options.waitMs ?? 0);
   let tookOverStale: LockOwner | undefined;
   let waited = false;
@@ -145,7 +174,7 @@ export async function acquireLock(file: string, options: AcquireOptions): Promis
       return tookOverStale ? { ok: true, lock, tookOverStale } : { ok: true, lock };
     }
     const owner = readOwner(file);
-    const stale = owner === undefined || (owner.host === me.host && !isAlive(owner.pid));
+    const stale = owner === undefined || (owner.host === me.host && !ownerRuns(owner));
     if (stale) {
       // Two builds started at once after a kill -9 both see the dead owner: unlinking by name, the second would
       // remove the lock the first had just made, and both would build. One takes over at a time (`file.takeover`),
@@ -165,7 +194,7 @@ export async function acquireLock(file: string, options: AcquireOptions): Promis
 /** The owner of a lock a killed build left on this host (its process is gone), or undefined. */
 export function staleLockOwner(file: string): LockOwner | undefined {
   const owner = readOwner(file);
-  return owner && owner.host === hostname() && !isAlive(owner.pid) ? owner : undefined;
+  return owner && owner.host === hostname() && !ownerRuns(owner) ? owner : undefined;
 }
 
 /**
@@ -176,7 +205,7 @@ export function staleLockOwner(file: string): LockOwner | undefined {
 export function buildIsLive(lockFile: string, buildId: string): boolean {
   const owner = readOwner(lockFile);
   if (!owner || owner.buildId !== buildId) return false;
-  return owner.host !== hostname() || isAlive(owner.pid);
+  return owner.host !== hostname() || ownerRuns(owner);
 }
 
 /** The build holding the lock at `file`, as it wrote itself there (undefined when there is none). */
