@@ -279,6 +279,26 @@ describe('pipe build: interruptions', () => {
     }
   });
 
+  it('a build that released the lock without its end record (a full disk) is recorded as interrupted by the next', async () => {
+    const { ws, child, done } = await buildBlockedOnSlow();
+    await waitFor(() => readdirSync(ws.path('.pipe/builds')).some((f) => f.endsWith('.tasks.jsonl')));
+    child.kill('SIGKILL');
+    await done;
+    ws.write('release', ''); // its command ends by itself: no build takes it over below
+    // What a build whose end record hit ENOSPC leaves: its record says "running", its journal, and no lock.
+    ws.remove('.pipe/lock');
+    const id = JSON.parse((await ws.run(['status', '--json'])).stdout).id as string;
+    // fast is up to date: the next build has nothing to run.
+    const next = await ws.run(['build', 'fast']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(JSON.parse((await ws.run(['status', id, '--json'])).stdout)).toMatchObject({
+      status: 'interrupted',
+      tasks: { fast: { state: 'ran' } },
+    });
+    expect((await ws.run(['log'])).stdout).not.toContain('interrupted?');
+    expect(ws.exists(`.pipe/builds/${id}.tasks.jsonl`)).toBe(false);
+  });
+
   it("the build after a kill -9 removes the partial copies the killed build's restores left in product folders", async () => {
     const ws = new Workspace({ 'data.txt': 'd' });
     ws.write('pipe.yaml', pipeline(ws));

@@ -120,6 +120,17 @@ export function listJournalIds(buildsDir: string): string[] {
   }
 }
 
+/**
+ * Builds whose record still says "running" beside their journal: killed, or ended without their end record (a full
+ * disk refused it). Under the workspace lock, none of them runs.
+ */
+export function unendedBuildIds(buildsDir: string): string[] {
+  return listJournalIds(buildsDir).filter((id) => {
+    const found = readBuildRecord(buildsDir, id);
+    return found.ok && found.record.id === id && found.record.status === 'running';
+  });
+}
+
 /** Appends task reports to a build's journal (opened at the first report: a build that runs nothing has none). */
 export interface TaskJournal {
   add(report: TaskReport): void;

@@ -47,6 +47,7 @@ import {
   newBuildId,
   openTaskJournal,
   type TaskJournal,
+  unendedBuildIds,
   writeBuildRecord,
 } from './records.js';
 import {
@@ -391,11 +392,12 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
   if (!options.lockWaitMs) {
     plan = await planSession(session, warm);
     // A killed build's lock: even with nothing to do, take it over, which records that build as interrupted and
-    // stops the commands it left running.
+    // stops the commands it left running; so too for a build that ended without its end record.
     // Likewise jobs of an earlier build that Slurm could not confirm ended: tried again (below), and said, even then.
     if (
       isNoOp(plan, session) &&
       !staleLockOwner(session.layout.lockFile) &&
+      !unendedBuildIds(session.layout.buildsDir).some((id) => !buildIsLive(session.layout.lockFile, id)) &&
       !hasUnconfirmedJobs(path.join(session.layout.dir, 'slurm'))
     ) {
       options.onPlan?.(plan, buildId);
@@ -447,6 +449,10 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
         `stopped ${stopped} command${stopped === 1 ? '' : 's'} that build ${lock.tookOverStale.buildId} left running`,
       );
   }
+  // A build that released the lock without its end record (a full disk refused it) still says "running": none runs
+  // while this one holds the lock, so it is recorded as interrupted, its journal folded in.
+  for (const id of unendedBuildIds(session.layout.buildsDir))
+    if (id !== buildId) await markInterrupted(session.layout.buildsDir, id);
   // Slurm jobs left by the dead build, or by an earlier one whose cancel Slurm could not confirm: one still running
   // would publish stale outputs under us (slurm/orphan-jobs.ts).
   const slurmRoot = path.join(session.layout.dir, 'slurm');
