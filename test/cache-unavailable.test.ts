@@ -27,4 +27,28 @@ targets:
     expect(warnings[0]).toContain('not repeated for other outputs that fail for this reason');
     expect(['a', 'b', 'c', 'd'].map((i) => ws.read(`out/${i}.txt`))).toEqual(['a\n', 'b\n', 'c\n', 'd\n']);
   });
+
+  it('a store that breaks after it was made (read-only, full) is warned about once, not once per blob', async () => {
+    const pipeline = (word: string) => `version: 1
+targets:
+  each:
+    foreach: [a, b, c, d]
+    command: [sh, -c, 'echo "$1" ${word} > "$0"', "{outputs.o}", "{item}"]
+    outputs: {o: "out/{item}.txt"}
+`;
+    const ws = new Workspace({ 'pipe.yaml': pipeline('one') });
+    expect((await ws.run(['build', 'each'])).code).toBe(0);
+    // Each blob's write now fails, naming its own path (as EROFS or ENOSPC would): one reason all the same.
+    ws.remove('.pipe/cache/cas');
+    ws.write('.pipe/cache/cas', 'not a folder');
+    ws.write('pipe.yaml', pipeline('two'));
+    const b = await ws.build(['each']);
+    expect(b.run.code, b.run.stderr).toBe(0);
+    const warnings = b.run.stdout
+      .split('\n')
+      .filter((l) => l.includes('"event":"warning"') && l.includes('cache:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('ENOTDIR');
+    expect(ws.read('out/a.txt')).toBe('a two\n');
+  });
 });

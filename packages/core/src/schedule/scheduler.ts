@@ -233,10 +233,14 @@ class Scheduler {
     });
   }
 
-  /** Whether this build has not said `reason` of a cache failure yet (it is now taken as said). */
+  /**
+   * Whether this build has not said `reason` of a cache failure yet (it is now taken as said). The entry a reason
+   * names (`write cas/<sha>`, the file in node's message) is left out: a full or read-only store fails each alike.
+   */
   private newCacheReason(reason: string): boolean {
-    if (this.cacheReasons.has(reason)) return false;
-    this.cacheReasons.add(reason);
+    const key = reason.replace(/\b(cas|ac)\/[0-9a-f]{64}\b/g, '$1/…').replace(/'[^']*'/g, "'…'");
+    if (this.cacheReasons.has(key)) return false;
+    this.cacheReasons.add(key);
     return true;
   }
 
