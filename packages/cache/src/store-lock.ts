@@ -37,9 +37,13 @@ export async function withStoreLock<T>(
       try {
         if (options.mode !== undefined) await fh.chmod(options.mode); // open()'s mode is filtered by the umask
         await fh.writeFile(`${hostname()} ${process.pid} ${Date.now()}\n`);
-      } finally {
-        await fh.close();
+      } catch (error) {
+        // A full disk: an empty lock names no holder, and every gc and verify would wait for it to age.
+        await fh.close().catch(() => {});
+        await rm(lockPath, { force: true });
+        throw error;
       }
+      await fh.close();
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -84,6 +88,9 @@ function releaseIfKilled(lockPath: string): () => void {
   };
 }
 
+/** How long a lock may stay empty while its holder writes who it is. */
+const EMPTY_LOCK_MS = 10_000;
+
 async function breakIfAbandoned(lockPath: string, staleMs: number): Promise<boolean> {
   let text: string;
   let mtimeMs: number;
@@ -95,7 +102,9 @@ async function breakIfAbandoned(lockPath: string, staleMs: number): Promise<bool
   const [host, pid] = text.trim().split(' ');
   const deadHere =
     host === hostname() && pid !== undefined && /^\d+$/.test(pid) && !processAlive(Number(pid));
-  if (!deadHere && Date.now() - mtimeMs < staleMs) return false;
+  // Empty for longer than its holder takes to write it: one killed (or a power loss) between creating and writing.
+  const unwritten = text === '' && Date.now() - mtimeMs > EMPTY_LOCK_MS;
+  if (!deadHere && !unwritten && Date.now() - mtimeMs < staleMs) return false;
   await rm(lockPath, { force: true });
   return true;
 }

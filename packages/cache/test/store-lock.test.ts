@@ -1,6 +1,6 @@
 /** The store's maintenance lock: released when the process holding it is stopped by a signal (Ctrl-C on a gc). */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,4 +32,41 @@ await withStoreLock(${JSON.stringify(lock)}, async () => {
       expect(await ended).toBe(signal);
       expect(existsSync(lock)).toBe(false);
     });
+
+  it('a lock it could not write (a full disk) is removed, not left empty for every gc to wait on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipe-lock-'));
+    dirs.push(dir);
+    const lock = join(dir, 'lock');
+    const script = `import { withStoreLock } from ${JSON.stringify(LOCK_MODULE)};
+await withStoreLock(${JSON.stringify(lock)}, async () => {}).catch((e) => process.stdout.write(e.code));`;
+    // A file-size limit of 0: the lock is created, and writing its holder fails (EFBIG, as ENOSPC would).
+    const child = spawn(
+      'sh',
+      ['-c', 'ulimit -f 0; exec "$0" --input-type=module -e "$1"', process.execPath, script],
+      {
+        stdio: 'pipe',
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += String(d);
+    });
+    await new Promise((resolve) => child.once('close', resolve));
+    expect(out).toBe('EFBIG');
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('an empty lock (its holder killed before it wrote who it is) is broken once it is not new', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipe-lock-'));
+    dirs.push(dir);
+    const lock = join(dir, 'lock');
+    writeFileSync(lock, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    const { withStoreLock } = await import(LOCK_MODULE);
+    expect(await withStoreLock(lock, async () => 'ran', { timeoutMs: 1000 })).toEqual({
+      ok: true,
+      value: 'ran',
+    });
+  });
 });
