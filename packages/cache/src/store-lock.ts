@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -36,7 +36,9 @@ export async function withStoreLock<T>(
       const fh = await open(lockPath, 'wx', options.mode);
       try {
         if (options.mode !== undefined) await fh.chmod(options.mode); // open()'s mode is filtered by the umask
-        await fh.writeFile(`${hostname()} ${process.pid} ${Date.now()}\n`);
+        await fh.writeFile(
+          `${hostname()} ${process.pid} ${Date.now()} ${processStart(process.pid) ?? '-'}\n`,
+        );
       } catch (error) {
         // A full disk: an empty lock names no holder, and every gc and verify would wait for it to age.
         await fh.close().catch(() => {});
@@ -88,6 +90,16 @@ function releaseIfKilled(lockPath: string): () => void {
   };
 }
 
+/** A process's start time (/proc/PID/stat field 22, clock ticks since boot); undefined off Linux or gone. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /** How long a lock may stay empty while its holder writes who it is. */
 const EMPTY_LOCK_MS = 10_000;
 
@@ -99,9 +111,14 @@ async function breakIfAbandoned(lockPath: string, staleMs: number): Promise<bool
   } catch {
     return true; // released meanwhile: try again at once
   }
-  const [host, pid] = text.trim().split(' ');
+  const [host, pid, , start] = text.trim().split(' ');
+  // Gone, or its pid now another process's (one started since: after a kill -9, or a reboot).
   const deadHere =
-    host === hostname() && pid !== undefined && /^\d+$/.test(pid) && !processAlive(Number(pid));
+    host === hostname() &&
+    pid !== undefined &&
+    /^\d+$/.test(pid) &&
+    (!processAlive(Number(pid)) ||
+      (start !== undefined && start !== '-' && processStart(Number(pid)) !== start));
   // Empty for longer than its holder takes to write it: one killed (or a power loss) between creating and writing.
   const unwritten = text === '' && Date.now() - mtimeMs > EMPTY_LOCK_MS;
   if (!deadHere && !unwritten && Date.now() - mtimeMs < staleMs) return false;

@@ -1,7 +1,7 @@
 /** The store's maintenance lock: released when the process holding it is stopped by a signal (Ctrl-C on a gc). */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,6 +54,24 @@ await withStoreLock(${JSON.stringify(lock)}, async () => {}).catch((e) => proces
     await new Promise((resolve) => child.once('close', resolve));
     expect(out).toBe('EFBIG');
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it('a lock whose pid now runs another process (its holder killed, the pid reused) is broken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipe-lock-'));
+    dirs.push(dir);
+    const lock = join(dir, 'lock');
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      // Its holder started at tick 1 after boot; the process with its pid now started later.
+      writeFileSync(lock, `${hostname()} ${other.pid} ${Date.now()} 1\n`);
+      const { withStoreLock } = await import(LOCK_MODULE);
+      expect(await withStoreLock(lock, async () => 'ran', { timeoutMs: 1000 })).toEqual({
+        ok: true,
+        value: 'ran',
+      });
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   it('an empty lock (its holder killed before it wrote who it is) is broken once it is not new', async () => {
