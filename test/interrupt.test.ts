@@ -279,6 +279,54 @@ describe('pipe build: interruptions', () => {
     }
   });
 
+  it('kill -9: plan says the task it was running was stopped (not "no previous build"), as after a Ctrl-C', async () => {
+    const { ws, child, done } = await buildBlockedOnSlow();
+    child.kill('SIGKILL');
+    await done;
+    const plan = await ws.run(['plan', 'all']);
+    expect(plan.stdout).toMatch(
+      /run +slow\n +its last run was stopped before it finished \(build (\S+): the build was interrupted\)/,
+    );
+    const killed = /build (\S+): the build was interrupted/.exec(plan.stdout)![1]!;
+    ws.write('release', '');
+    const next = await ws.build(['all']);
+    expect(next.run.code, next.run.stderr).toBe(0);
+    expect(next.ended).toEqual({ ran: ['all', 'slow'], 'up-to-date': ['fast'] });
+    // Its record, once taken over, says so too.
+    expect(JSON.parse((await ws.run(['status', killed, '--json'])).stdout)).toMatchObject({
+      status: 'interrupted',
+      counts: { ran: 1, cancelled: 1 },
+      tasks: { fast: { state: 'ran' }, slow: { state: 'cancelled' } },
+    });
+  });
+
+  it('kill -9 as soon as a build says it started: its record is there, and the next build records it interrupted', async () => {
+    const ws = new Workspace({ 'data.txt': 'd' });
+    ws.write('pipe.yaml', pipeline(ws));
+    // The header came before the record was written: a kill then left a build that log and status never knew.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      ws.remove('out');
+      const child = ws.spawn(['build', 'fast']);
+      const done = finished(child);
+      const id = await new Promise<string>((resolve) =>
+        child.stderr!.on('data', (chunk: Buffer) => {
+          const m = /^build (\S+): /m.exec(String(chunk));
+          if (m) {
+            child.kill('SIGKILL');
+            resolve(m[1]!);
+          }
+        }),
+      );
+      await done;
+      const next = await ws.run(['build', 'fast']);
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stderr).toContain(`took over the lock of build ${id}`);
+      const status = await ws.run(['status', id, '--json']);
+      expect(status.code, status.stderr).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ id, status: 'interrupted' });
+    }
+  });
+
   it('a build that released the lock without its end record (a full disk) is recorded as interrupted by the next', async () => {
     const { ws, child, done } = await buildBlockedOnSlow();
     await waitFor(() => readdirSync(ws.path('.pipe/builds')).some((f) => f.endsWith('.tasks.jsonl')));

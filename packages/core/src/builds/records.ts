@@ -28,7 +28,7 @@ import {
   type TaskState,
 } from '../schedule/events.js';
 import type { FailedRun } from '../state/state-file.js';
-import { writeFileAtomic } from '../workspace/atomic.js';
+import { replaceFile, writeFileAtomic } from '../workspace/atomic.js';
 
 export const BUILD_FORMAT = 'pipe-build';
 export const BUILD_VERSION = 1;
@@ -290,6 +290,11 @@ export async function writeBuildRecord(
     buildRecordPath(buildsDir, record.id),
     reports ? finishedRecordJson(record, reports) : JSON.stringify(record),
   );
+}
+
+/** Write a build's start record atomically but without fsync (writeBuildRecord makes it durable). */
+export async function placeBuildRecord(buildsDir: string, record: BuildRecord): Promise<void> {
+  await replaceFile(buildRecordPath(buildsDir, record.id), JSON.stringify(record));
 }
 
 /** JSON.stringify of `record` with summariseReports(reports) as its tasks and counts (tasks last). */

@@ -46,6 +46,7 @@ import {
   markInterrupted,
   newBuildId,
   openTaskJournal,
+  placeBuildRecord,
   type TaskJournal,
   unendedBuildIds,
   writeBuildRecord,
@@ -487,7 +488,6 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     }
     clearStaleTemps(session.layout.tmpDir);
     plan ??= await planSession(session, warm);
-    options.onPlan?.(plan, buildId);
     const force = session.options.force;
     const record: BuildRecord = {
       format: 'pipe-build',
@@ -516,7 +516,11 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       tasks: [...plan.tasks.values()].filter((p) => p.decision.action !== 'up-to-date').map((p) => p.task.id),
       fanouts: plan.pending.map((p) => p.target),
     };
-    // Written while the first tasks run: its fsyncs (tens of ms on a busy disk) need not delay them. The end
+    // In place before the build says it started and touches the workspace (a kill -9 then leaves it "running", and
+    // the next build records it as interrupted), without fsync: a process's death keeps what it wrote.
+    await placeBuildRecord(session.layout.buildsDir, { ...record, planned }).catch(() => {});
+    options.onPlan?.(plan, buildId);
+    // Made durable while the first tasks run: its fsyncs (tens of ms on a busy disk) need not delay them. The end
     // record waits for it, so that it is never overwritten by this 'running' one.
     started = writeBuildRecord(session.layout.buildsDir, { ...record, planned });
     started.catch(() => {}); // awaited (and its failure thrown) below
