@@ -256,6 +256,8 @@ describe('pipe build: interruptions', () => {
     );
     ws.write('release', '');
     expect((await done).code).toBe(0);
+  });
+
   it('kill -9, then its pid reused by another process: the lock is stale, pipe cancel leaves that process alone', async () => {
     const { ws, child, done, blocker } = await buildBlockedOnSlow();
     child.kill('SIGKILL');
@@ -277,27 +279,6 @@ describe('pipe build: interruptions', () => {
     } finally {
       other.kill('SIGKILL');
     }
-  });
-
-  it('kill -9: plan says the task it was running was stopped (not "no previous build"), as after a Ctrl-C', async () => {
-    const { ws, child, done } = await buildBlockedOnSlow();
-    child.kill('SIGKILL');
-    await done;
-    const plan = await ws.run(['plan', 'all']);
-    expect(plan.stdout).toMatch(
-      /run +slow\n +its last run was stopped before it finished \(build (\S+): the build was interrupted\)/,
-    );
-    const killed = /build (\S+): the build was interrupted/.exec(plan.stdout)![1]!;
-    ws.write('release', '');
-    const next = await ws.build(['all']);
-    expect(next.run.code, next.run.stderr).toBe(0);
-    expect(next.ended).toEqual({ ran: ['all', 'slow'], 'up-to-date': ['fast'] });
-    // Its record, once taken over, says so too.
-    expect(JSON.parse((await ws.run(['status', killed, '--json'])).stdout)).toMatchObject({
-      status: 'interrupted',
-      counts: { ran: 1, cancelled: 1 },
-      tasks: { fast: { state: 'ran' }, slow: { state: 'cancelled' } },
-    });
   });
 
   it('kill -9 as soon as a build says it started: its record is there, and the next build records it interrupted', async () => {
