@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { identityOf } from '@pipe/cache/types';
 import { afterEach, describe, expect, it } from 'vitest';
+import { markInterrupted, openTaskJournal, writeBuildRecord } from '../src/builds/records.js';
 import { slurmWorkDir } from '../src/slurm/build-jobs.js';
 import { jobTablePath } from '../src/slurm/job-table.js';
 import {
@@ -16,6 +17,7 @@ import {
   keptDir,
   LeftResults,
 } from '../src/slurm/left-results.js';
+import { recordedTasks } from '../src/slurm/orphan-jobs.js';
 import type { ReadStamp, TaskResultFile } from '../src/slurm/task-files.js';
 
 const DEAD = '20261206-010000-000-dead00';
@@ -131,6 +133,44 @@ describe('results a dead build’s Slurm jobs left', () => {
       await keepLeftResults(pipeDir, DEAD, runTmp, new Set(['stored']), slurmSays(['1'], ['5'])),
     ).toEqual({ kept: 1, unknown: 1 });
     expect(index().map((k) => k.result.taskId)).toEqual(['good']);
+  });
+
+  it("the dead build's record, marked interrupted, withholds only what it stored: not what it left running or queued", async () => {
+    const { pipeDir, runTmp, result, index } = workspace();
+    const buildsDir = path.join(pipeDir, 'builds');
+    mkdirSync(buildsDir, { recursive: true });
+    await writeBuildRecord(buildsDir, {
+      format: 'pipe-build',
+      version: 1,
+      id: DEAD,
+      status: 'running',
+      startedAt: new Date().toISOString(),
+      targets: ['t'],
+      params: {},
+      jobs: 1,
+      kernelBackend: 'js',
+      cacheDir: '/c',
+      counts: {},
+      tasks: {},
+      planned: { tasks: ['t[stored]', 't[running]', 't[queued]'], fanouts: [] },
+    });
+    // Under Slurm every task of a batch starts at once; the driver saw one end and stored it, then was killed.
+    const journal = openTaskJournal(buildsDir, DEAD);
+    for (const id of ['t[stored]', 't[running]', 't[queued]']) journal.start(id, new Date().toISOString());
+    journal.add({ id: 't[stored]', state: 'ran' });
+    journal.close();
+    expect(await markInterrupted(buildsDir, DEAD)).toBe(true);
+    for (const id of ['t[stored]', 't[running]', 't[queued]'])
+      result(id, path.join(runTmp, `${id}.txt`), `made by ${id}`);
+    expect(await keepLeftResults(pipeDir, DEAD, runTmp, recordedTasks(pipeDir, DEAD), slurmSays())).toEqual({
+      kept: 2,
+      unknown: 0,
+    });
+    expect(
+      index()
+        .map((k) => k.result.taskId)
+        .sort(),
+    ).toEqual(['t[queued]', 't[running]']);
   });
 
   it("removes every other build's kept folder (a takeover build that died too), and keeps nothing half", async () => {

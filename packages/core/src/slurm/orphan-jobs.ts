@@ -42,10 +42,19 @@ export async function stopOrphanJobs(
   }
 }
 
-/** The tasks a dead build's record says it saw end (its record completed from its journal by the takeover). */
-function recordedTasks(pipeDir: string, buildId: string): Set<string> {
+/**
+ * The tasks a dead build's record says it saw end (its record completed from its journal by the takeover). Not those
+ * it reads as cancelled or not started: markInterrupted lists so every task the build planned or started and did not
+ * see end, the very tasks whose jobs may have ended well after it.
+ */
+export function recordedTasks(pipeDir: string, buildId: string): Set<string> {
   const read = readBuildRecord(join(pipeDir, 'builds'), buildId);
-  return new Set(read.ok ? Object.keys(read.record.tasks) : []);
+  if (!read.ok) return new Set();
+  return new Set(
+    Object.entries(read.record.tasks)
+      .filter(([, t]) => t.state !== 'cancelled' && t.state !== 'not-started')
+      .map(([id]) => id),
+  );
 }
 
 /**
