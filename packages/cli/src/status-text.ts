@@ -27,9 +27,29 @@ function extraOf(t: Recorded): string {
 }
 
 /**
+ * The Slurm jobs of a group's tasks: the arrays their elements belong to (`2_17` is of array 2), and the other jobs.
+ */
+function jobsText(ids: ReadonlyArray<string | undefined>): string {
+  const arrays = new Set<string>();
+  const single = new Set<string>();
+  for (const id of ids) {
+    if (id === undefined) continue;
+    const under = id.indexOf('_');
+    if (under > 0) arrays.add(id.slice(0, under));
+    else single.add(id);
+  }
+  return [
+    arrays.size > 0 ? `job array${arrays.size === 1 ? '' : 's'} ${someOf([...arrays], 3)}` : '',
+    single.size > 0 ? `job${single.size === 1 ? '' : 's'} ${someOf([...single], 3)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/**
  * One entry per task (state, id, time and executor, why it ran, its error, its log), except that more than five of a
- * fan-out that ended alike (ran or restored, same executor and reasons, no error, job or retry) are one entry with
- * their count and time span: a build of 5,000 files listed 10,000 lines. `all` lists each, and up-to-date tasks.
+ * fan-out that ended alike (ran or restored, same executor and reasons, no error or retry) are one entry with
+ * their count and time span, and their Slurm jobs' arrays: a build of 5,000 files listed 10,000 lines. `all` lists each, and up-to-date tasks.
  */
 export function statusTaskLines(
   tasks: Record<string, Recorded>,
@@ -38,7 +58,7 @@ export function statusTaskLines(
 ): string[] {
   const groupKey = (id: string, t: Recorded): string | undefined => {
     if (all || id === targetOf(id) || (t.state !== 'ran' && t.state !== 'restored')) return undefined;
-    if (t.error || t.jobId || (t.attempts ?? 1) > 1 || t.adoptedFrom) return undefined;
+    if (t.error || (t.attempts ?? 1) > 1 || t.adoptedFrom) return undefined;
     // Restored tasks group by where their products were made (the build and machine; each has its own end).
     const made = t.madeIn ? [t.madeIn.build, t.madeIn.executor ?? '', t.madeIn.host ?? ''].join('\0') : '';
     // Alike in their reasons as the entry says them: 500 new items of a glob are one entry, not 500.
@@ -63,8 +83,9 @@ export function statusTaskLines(
           ? `${Math.min(...times)}–${Math.max(...times)} ms each, ${(times.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s in all`
           : '';
       const named = someOf(members, 3);
+      const jobs = jobsText(members.map((m) => tasks[m]!.jobId));
       lines.push(
-        `${t.state.padEnd(11)} ${targetOf(id)}: ${members.length} tasks (${[span, t.executor ?? ''].filter(Boolean).join(', ')}; ${named}; pipe status -a lists each)`,
+        `${t.state.padEnd(11)} ${targetOf(id)}: ${members.length} tasks (${[span, t.executor ?? '', jobs].filter(Boolean).join(', ')}; ${named}; pipe status -a lists each)`,
       );
       const why = describeReasons(t.reasons, renderAlikeReason);
       if (why) lines.push(`            ${why}`);

@@ -69,3 +69,27 @@ describe('statusTaskLines: new items of a fan-out', () => {
     ]);
   });
 });
+
+describe('statusTaskLines: a fan-out run on Slurm', () => {
+  // The full DR1 release on Slurm: 105 tasks, each an element of one job array, each listed with its own job.
+  it('is one entry naming its job arrays, each task with its job under -a', () => {
+    const tasks: Tasks = {};
+    for (let i = 0; i < 105; i++)
+      tasks[`datasets[${20000 + i}]`] = {
+        state: 'ran',
+        ms: 300,
+        executor: 'slurm',
+        // Past MaxArraySize a fan-out is several arrays; a task submitted alone is a plain job.
+        jobId: i < 100 ? `2_${i}` : i < 104 ? `108_${i - 100}` : '113',
+        reasons: [{ type: 'no-previous-build' }],
+      };
+    expect(statusTaskLines(tasks, false, () => true)).toEqual([
+      'ran         datasets: 105 tasks (300–300 ms each, 31.5 s in all, slurm, job arrays 2, 108, job 113; datasets[20000], datasets[20001], datasets[20002] and 102 more; pipe status -a lists each)',
+      '            no previous build',
+    ]);
+    expect(statusTaskLines(tasks, true, () => true).slice(0, 2)).toEqual([
+      'ran         datasets[20000] (300 ms, slurm, job 2_0)',
+      '            no previous build',
+    ]);
+  });
+});
