@@ -1,5 +1,5 @@
 /** `pipe status`: the lines of a build's tasks, a fan-out's alike tasks as one entry. */
-import { describeReasons, renderAlikeReason, type TaskReport } from '@pipe/core';
+import { cancelledBeforeStart, describeReasons, renderAlikeReason, type TaskReport } from '@pipe/core';
 import { alikeGroups, someOf } from './alike-groups.js';
 import { madeInText } from './commands/made-in.js';
 
@@ -96,7 +96,9 @@ export function statusTaskLines(
       continue;
     }
     const extra = extraOf(t);
-    lines.push(`${t.state.padEnd(11)} ${id}${extra ? ` (${extra})` : ''}`);
+    // A job cancelled while it waited in the queue never ran: not started, as the counts line says.
+    const state = cancelledBeforeStart(t) ? 'not-started' : t.state;
+    lines.push(`${state.padEnd(11)} ${id}${extra ? ` (${extra})` : ''}`);
     const why = describeReasons(t.reasons);
     if (why) lines.push(`            ${why}`);
     // A restored task's products were made elsewhere (another workspace, a CI runner): where, as its entry said.

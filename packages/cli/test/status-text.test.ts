@@ -93,3 +93,25 @@ describe('statusTaskLines: a fan-out run on Slurm', () => {
     ]);
   });
 });
+
+describe('statusTaskLines: a Slurm build stopped while jobs waited in the queue', () => {
+  it('lists a task whose job was cancelled before it started as not started, as the counts do', () => {
+    const tasks: Tasks = {
+      'calib[f01]': {
+        state: 'cancelled',
+        executor: 'slurm',
+        jobId: '191_0',
+        startedAt: '2026-12-06T19:17:16.100Z',
+        ms: 4673,
+        error: 'cancelled',
+      },
+      'calib[f03]': { state: 'cancelled', executor: 'slurm', jobId: '191_2', error: 'cancelled' },
+    };
+    expect(statusTaskLines(tasks, false, () => true)).toEqual([
+      'cancelled   calib[f01] (4673 ms, slurm, job 191_0)',
+      '            cancelled',
+      'not-started calib[f03] (slurm, job 191_2)',
+      '            cancelled',
+    ]);
+  });
+});
