@@ -466,6 +466,9 @@ class BatchRun {
     const q = await this.executor.client.query(active.map((j) => j.id));
     if (q.error && q.records.length === 0) return 'unreachable';
     const records = indexRecords(q.records);
+    // Arrays Slurm still lists (their pending rest, or an element): one of their elements it no longer lists, never
+    // seen running, was taken out of the queue (Slurm 22.05 keeps no record of a pending element scancel removes).
+    const arraysListed = new Set(q.records.flatMap((r) => (r.arrayJobId ? [r.arrayJobId] : [])));
     let changed = false;
     const retry: TaskState[] = [];
     const broken = new Set<Element>();
@@ -477,15 +480,19 @@ class BatchRun {
         if (!rec) {
           if (++e.missingPolls >= (this.o.lostAfterPolls ?? 5)) {
             changed = true;
+            const removed = e.index !== undefined && !e.running && arraysListed.has(job.id);
             // No Slurm state says it: the element left squeue and sacct without an end (cancelled while pending on a
-            // cluster without accounting, or purged). Not "ended in Slurm state LOST": LOST is no Slurm state.
+            // cluster without accounting, or purged). Not "ended in Slurm state LOST": LOST is no Slurm state. Taken
+            // out of a listed array's queue, it was cancelled (scancel of the element): not retried, as a cancel.
             await this.#settle(
               e,
-              {
-                kind: 'other',
-                state: 'unknown',
-                reason: `no longer listed by Slurm after ${this.o.lostAfterPolls ?? 5} polls, with no end state (cancelled before it started, or purged)`,
-              },
+              removed
+                ? { kind: 'cancelled', reason: 'taken out of the queue before it started' }
+                : {
+                    kind: 'other',
+                    state: 'unknown',
+                    reason: `no longer listed by Slurm after ${this.o.lostAfterPolls ?? 5} polls, with no end state (cancelled before it started, or purged)`,
+                  },
               retry,
               broken,
             );
