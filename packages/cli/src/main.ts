@@ -255,7 +255,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option(
       '-a, --all',
-      "list up-to-date tasks too, and each task of a fan-out (else a target's tasks that ended alike are one entry)",
+      "list up-to-date tasks too, and each task of a fan-out (else a target's tasks that ended alike, or whose Slurm jobs are in one state, are one entry)",
     )
     .action(async (id: string | undefined, _opts, cmd: Command) => {
       const { statusCommand } = await import('./commands/status.js');

@@ -1,5 +1,11 @@
 /** `pipe status`: the lines of a build's tasks, a fan-out's alike tasks as one entry. */
-import { cancelledBeforeStart, describeReasons, renderAlikeReason, type TaskReport } from '@pipe/core';
+import {
+  cancelledBeforeStart,
+  describeReasons,
+  type LiveJobs,
+  renderAlikeReason,
+  type TaskReport,
+} from '@pipe/core';
 import { alikeGroups, someOf } from './alike-groups.js';
 import { madeInText } from './commands/made-in.js';
 
@@ -106,6 +112,41 @@ export function statusTaskLines(
     if (t.error) lines.push(`            ${t.error}`);
     // No log line for a task that never wrote one (a job sbatch refused), as the build's own report.
     if (t.state === 'failed' && t.log && logExists(t.log)) lines.push(`            log: ${t.log}`);
+  }
+  return lines;
+}
+
+type LiveTask = Extract<LiveJobs, { ok: true }>['tasks'][number];
+
+/**
+ * A running build's jobs as Slurm sees them now, one line each, except that more than five of a fan-out in one state
+ * (and queue reason) are one entry naming its job arrays: 5,000 elements waiting for resources were 5,000 lines.
+ * `all` lists each.
+ */
+export function liveJobLines(jobs: readonly LiveTask[], all: boolean): string[] {
+  const stateOf = (j: LiveTask) => (j.slurmState ?? j.state).toLowerCase();
+  const byId = new Map(jobs.map((j) => [j.taskId, j]));
+  const grouped = alikeGroups(byId.keys(), (id) => {
+    const j = byId.get(id)!;
+    if (all || id === targetOf(id) || j.detail || j.attempt > 1) return undefined;
+    return [targetOf(id), stateOf(j), j.reason ?? ''].join('\0');
+  });
+  const lines: string[] = [];
+  for (const j of jobs) {
+    const state = stateOf(j);
+    const members = grouped.get(j.taskId);
+    if (members) {
+      if (members[0] !== j.taskId) continue;
+      const jobsOf = jobsText(members.map((m) => byId.get(m)!.job));
+      lines.push(
+        `${state.padEnd(11)} ${targetOf(j.taskId)}: ${members.length} tasks (slurm ${jobsOf}${j.reason ? `, ${j.reason}` : ''}; ${someOf(members, 3)}; pipe status -a lists each)`,
+      );
+      continue;
+    }
+    lines.push(
+      `${state.padEnd(11)} ${j.taskId} (slurm job ${j.job}${j.attempt > 1 ? `, attempt ${j.attempt}` : ''}${j.reason ? `, ${j.reason}` : ''})`,
+    );
+    if (j.detail) lines.push(`            ${j.detail}`);
   }
   return lines;
 }

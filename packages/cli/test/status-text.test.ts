@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusTaskLines } from '../src/status-text.js';
+import { liveJobLines, statusTaskLines } from '../src/status-text.js';
 
 type Tasks = Parameters<typeof statusTaskLines>[0];
 
@@ -113,5 +113,40 @@ describe('statusTaskLines: a Slurm build stopped while jobs waited in the queue'
       'not-started calib[f03] (slurm, job 191_2)',
       '            cancelled',
     ]);
+  });
+});
+
+describe('liveJobLines: a running build of 105 runs on Slurm', () => {
+  const jobs: Parameters<typeof liveJobLines>[0] = [];
+  for (let i = 0; i < 105; i++)
+    jobs.push({
+      taskId: `datasets[${20000 + i}]`,
+      job: `2_${i}`,
+      attempt: 1,
+      state: i < 3 ? 'done' : 'submitted',
+      ...(i < 3 ? {} : i < 5 ? { slurmState: 'RUNNING' } : { slurmState: 'PENDING', reason: 'Resources' }),
+    });
+  jobs.push({
+    taskId: 'stacked',
+    job: '3',
+    attempt: 1,
+    state: 'submitted',
+    slurmState: 'PENDING',
+    reason: 'Dependency',
+  });
+
+  it('gives the jobs of a fan-out in one state one entry; -a lists each', () => {
+    expect(liveJobLines(jobs, false)).toEqual([
+      'done        datasets[20000] (slurm job 2_0)',
+      'done        datasets[20001] (slurm job 2_1)',
+      'done        datasets[20002] (slurm job 2_2)',
+      'running     datasets[20003] (slurm job 2_3)',
+      'running     datasets[20004] (slurm job 2_4)',
+      'pending     datasets: 100 tasks (slurm job array 2, Resources; datasets[20005], datasets[20006], datasets[20007] and 97 more; pipe status -a lists each)',
+      'pending     stacked (slurm job 3, Dependency)',
+    ]);
+    const each = liveJobLines(jobs, true);
+    expect(each).toHaveLength(106);
+    expect(each).toContain('pending     datasets[20104] (slurm job 2_104, Resources)');
   });
 });

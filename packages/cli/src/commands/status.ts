@@ -4,7 +4,7 @@ import { buildIsLive, type LiveJobs, liveBuildJobs, SlurmClient, slurmWorkDir } 
 import type { GlobalOptions } from '../context.js';
 import { countsText } from '../counts-text.js';
 import { EXIT_USAGE } from '../exit-codes.js';
-import { statusTaskLines } from '../status-text.js';
+import { liveJobLines, statusTaskLines } from '../status-text.js';
 import { shellWord } from './log.js';
 import { buildRecordFromCli } from './workspace.js';
 
@@ -47,13 +47,7 @@ export async function statusCommand(
     '',
   ];
   if (live?.ok && live.error) lines.push(`slurm     ${live.error}`);
-  for (const j of jobs) {
-    const state = j.slurmState ?? j.state;
-    lines.push(
-      `${state.toLowerCase().padEnd(11)} ${j.taskId} (slurm job ${j.job}${j.attempt > 1 ? `, attempt ${j.attempt}` : ''}${j.reason ? `, ${j.reason}` : ''})`,
-    );
-    if (j.detail) lines.push(`            ${j.detail}`);
-  }
+  lines.push(...liveJobLines(jobs, opts.all ?? false));
   lines.push(...statusTaskLines(r.tasks, opts.all ?? false, existsSync));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
