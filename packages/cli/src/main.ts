@@ -147,7 +147,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option(
       '--array-throttle <n>',
-      'slurm: at most n elements of one job array run at once (--array=...%n)',
+      "slurm: at most n elements of one job array run at once (--array=...%n); a target's resources.array_throttle wins",
       (v) => Number.parseInt(v, 10),
     )
     .option('--tasks-per-job <n>', 'slurm: run n small tasks per array element', (v) =>

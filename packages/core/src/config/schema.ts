@@ -56,6 +56,13 @@ export const ResourcesSchema = z
       .optional()
       .describe('Slurm account.'),
     retries: z.int().nonnegative().optional().describe('How often a failed task is run again.'),
+    array_throttle: z
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'At most this many tasks of the target run at once as elements of one job array (--array=…%N) (Slurm only; pipe build --array-throttle for targets without it).',
+      ),
     extra_sbatch_options: z
       // Refused here, where the config says it, not when the first job is submitted.
       .array(

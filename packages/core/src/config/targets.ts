@@ -392,6 +392,7 @@ export function convertResources(doc: ResourcesDoc | undefined): Resources {
   if (doc.partition !== undefined) r.partition = doc.partition;
   if (doc.account !== undefined) r.account = doc.account;
   if (doc.retries !== undefined) r.retries = doc.retries;
+  if (doc.array_throttle !== undefined) r.arrayThrottle = doc.array_throttle;
   if (doc.extra_sbatch_options !== undefined) r.extraSbatchOptions = doc.extra_sbatch_options;
   return r;
 }

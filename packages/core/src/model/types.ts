@@ -41,6 +41,8 @@ export interface Resources {
   partition?: string;
   account?: string;
   retries?: number;
+  /** Slurm: at most this many elements of one of the target's job arrays run at once (`--array=…%N`). */
+  arrayThrottle?: number;
   extraSbatchOptions?: string[];
 }
 

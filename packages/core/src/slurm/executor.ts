@@ -384,6 +384,8 @@ class BatchRun {
     });
     const afterOk = this.#dependencyIds(elements.flat().map((p) => this.#state(p.task.id)));
     const isArray = elements.length > 1;
+    // The target's own limit wins over the build's (--array-throttle), as its own executor does over --executor.
+    const throttle = first.resources.arrayThrottle ?? this.o.arrayThrottle;
     const exportNames = (this.o.exportEnv ?? passedEnvNames()).filter((n) => process.env[n] !== undefined);
     const res = await this.executor.client.submit({
       script: files.script,
@@ -394,7 +396,7 @@ class BatchRun {
         ? {
             array: {
               count: elements.length,
-              ...(this.o.arrayThrottle ? { throttle: this.o.arrayThrottle } : {}),
+              ...(throttle ? { throttle } : {}),
             },
           }
         : {}),
