@@ -59,6 +59,7 @@ export {
 export { describeReasons, recordedWarnings, replayedWarnings } from './schedule/scheduler.js';
 export {
   checkSlurmResources,
+  jobsOnSlurmNote,
   type SlurmSetup,
   slurmExecutorFactory,
   slurmTargets,

@@ -16,6 +16,7 @@ import {
   exportPlan,
   insideStateFolder,
   isAncestor,
+  jobsOnSlurmNote,
   lockHolder,
   newBuildId,
   type Plan,
@@ -190,6 +191,8 @@ async function buildOpened(
     ...[...session.graph.tasks.values()].map((t) => t.target),
     ...session.graph.pending,
   ]);
+  const jobsNote = jobsOnSlurmNote(opts.jobs && opts.jobs > 0 ? opts.jobs : undefined, onSlurm);
+  if (jobsNote) session.notes.push(jobsNote);
   const badResources = checkSlurmResources(session.pipeline, onSlurm);
   if (badResources.length > 0) {
     process.stderr.write(`${badResources.map((m) => `pipe: ${m}`).join('\n')}\n`);

@@ -28,6 +28,15 @@ export function checkSlurmResources(pipeline: Pipeline, targets: Iterable<string
   return problems;
 }
 
+/**
+ * What `-j N` does not do under Slurm, said when it was given for a build with targets on Slurm (`--jobs` caps the
+ * jobs a Snakemake build keeps on a cluster): it counts the tasks this machine runs.
+ */
+export function jobsOnSlurmNote(jobs: number | undefined, onSlurm: readonly string[]): string | undefined {
+  if (jobs === undefined || onSlurm.length === 0) return undefined;
+  return `-j ${jobs} limits the tasks run on this machine, not the jobs submitted to Slurm: --array-throttle N (or a target's resources.array_throttle) lets at most N elements of a job array run at once`;
+}
+
 export interface SlurmSetup {
   /** The workspace's `.pipe` directory (a file system the compute nodes share). */
   pipeDir: string;

@@ -8,7 +8,13 @@ export {
   liveBuildJobs,
   slurmWorkDir,
 } from './build-jobs.js';
-export { checkSlurmResources, type SlurmSetup, slurmExecutorFactory, slurmTargets } from './build-setup.js';
+export {
+  checkSlurmResources,
+  jobsOnSlurmNote,
+  type SlurmSetup,
+  slurmExecutorFactory,
+  slurmTargets,
+} from './build-setup.js';
 export type {
   CommandResult,
   CommandRunner,
