@@ -403,6 +403,19 @@ targets:
     ws.remove('.');
   }, 300_000);
 
+  it('pipe why of a product made on Slurm names its job, as squeue and sacct name it, and its node', async () => {
+    const ws = new Workspace({ 'pipe.yaml': PARTS });
+    const built = await ws.build(['joined'], ['--executor', 'slurm']);
+    expect(built.run.code, built.run.stderr).toBe(0);
+    const buildId = built.end!.buildId as string;
+    const job = jobTable(ws, buildId).tasks['parts[c]']!.job;
+    expect(job).toMatch(/^\d+_\d$/);
+    const why = await ws.run(['why', 'out/parts/c.txt']);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toMatch(new RegExp(`\\n  ran as Slurm job ${job} on \\S+\\n`));
+    ws.remove('.');
+  }, 300_000);
+
   it('kill -9 of a build whose jobs then end well: the next build takes their results instead of new jobs', async () => {
     // parts is read by joined in the same batch (its jobs publish in the workspace); solo by nobody (its output stays
     // in the run folder the next build clears, so it is moved aside first).

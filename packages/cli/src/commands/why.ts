@@ -38,6 +38,21 @@ interface OutputFacts {
   unrecorded: (rel: string, sha256: string) => string | undefined;
 }
 
+/** `ran as Slurm job 2_17 on node7`, from a task's metadata as the Slurm executor writes it; else undefined. */
+export function slurmJobText(metadata: Record<string, unknown> | undefined): string | undefined {
+  const slurm = metadata?.['slurm'];
+  if (typeof slurm !== 'object' || slurm === null) return undefined;
+  const s = slurm as { jobId?: unknown; node?: unknown; attempts?: unknown; adoptedFrom?: unknown };
+  // The element's name (`2_17`) as squeue and sacct show it, from the last attempt; else the job id.
+  const attempts = Array.isArray(s.attempts) ? (s.attempts as Array<{ job?: unknown }>) : [];
+  const last = attempts.at(-1)?.job;
+  const job = typeof last === 'string' ? last : typeof s.jobId === 'string' ? s.jobId : undefined;
+  if (job === undefined) return undefined;
+  const node = typeof s.node === 'string' && s.node !== '' ? ` on ${s.node}` : '';
+  const of = typeof s.adoptedFrom === 'string' ? ` of build ${s.adoptedFrom}` : '';
+  return `ran as Slurm job ${job}${of}${node}`;
+}
+
 async function render(
   node: WhyNode,
   depth: number,
@@ -73,6 +88,9 @@ async function render(
   const facts = await entry(node.key);
   const made = b.madeIn ? madeInText(b.madeIn) : facts?.made;
   if (b.state === 'restored' && made) out.push(`${pad}  ${made}`);
+  // Run on Slurm: the job and node a Slurm user looks up (sacct, the node's logs), not only inside the metadata.
+  const job = b.state === 'ran' ? slurmJobText(b.metadata ?? facts?.metadata) : undefined;
+  if (job) out.push(`${pad}  ${job}`);
   if (Object.keys(node.params).length > 0) {
     // A fan-out's tasks share their params: printed once, then named (one long line per run told nothing new).
     const text = JSON.stringify(node.params);
