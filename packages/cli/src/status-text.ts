@@ -121,18 +121,23 @@ type LiveTask = Extract<LiveJobs, { ok: true }>['tasks'][number];
 /**
  * A running build's jobs as Slurm sees them now, one line each, except that more than five of a fan-out in one state
  * (and queue reason) are one entry naming its job arrays: 5,000 elements waiting for resources were 5,000 lines.
- * `all` lists each.
+ * `all` lists each. Tasks in `recorded` (the build's record: those it saw end) are left to the record's lines.
  */
-export function liveJobLines(jobs: readonly LiveTask[], all: boolean): string[] {
+export function liveJobLines(
+  jobs: readonly LiveTask[],
+  all: boolean,
+  recorded: Readonly<Record<string, unknown>> = {},
+): string[] {
   const stateOf = (j: LiveTask) => (j.slurmState ?? j.state).toLowerCase();
-  const byId = new Map(jobs.map((j) => [j.taskId, j]));
+  // A task the build has recorded as ended is listed with the record's lines (`ran x (… ms)`), not twice.
+  const byId = new Map(jobs.filter((j) => !Object.hasOwn(recorded, j.taskId)).map((j) => [j.taskId, j]));
   const grouped = alikeGroups(byId.keys(), (id) => {
     const j = byId.get(id)!;
     if (all || id === targetOf(id) || j.detail || j.attempt > 1) return undefined;
     return [targetOf(id), stateOf(j), j.reason ?? ''].join('\0');
   });
   const lines: string[] = [];
-  for (const j of jobs) {
+  for (const j of byId.values()) {
     const state = stateOf(j);
     const members = grouped.get(j.taskId);
     if (members) {

@@ -150,3 +150,15 @@ describe('liveJobLines: a running build of 105 runs on Slurm', () => {
     expect(each).toContain('pending     datasets[20104] (slurm job 2_104, Resources)');
   });
 });
+
+describe('liveJobLines: a task the running build has recorded as ended', () => {
+  it("is left to the record's lines, not listed twice", () => {
+    const jobs: Parameters<typeof liveJobLines>[0] = [
+      { taskId: 'calib[f01]', job: '298_0', attempt: 1, state: 'done' },
+      { taskId: 'calib[f02]', job: '298_1', attempt: 1, state: 'submitted', slurmState: 'RUNNING' },
+    ];
+    expect(liveJobLines(jobs, false, { 'calib[f01]': { state: 'ran', ms: 3105 } })).toEqual([
+      'running     calib[f02] (slurm job 298_1)',
+    ]);
+  });
+});

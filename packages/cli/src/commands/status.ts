@@ -47,7 +47,7 @@ export async function statusCommand(
     '',
   ];
   if (live?.ok && live.error) lines.push(`slurm     ${live.error}`);
-  lines.push(...liveJobLines(jobs, opts.all ?? false));
+  lines.push(...liveJobLines(jobs, opts.all ?? false, r.tasks));
   lines.push(...statusTaskLines(r.tasks, opts.all ?? false, existsSync));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
