@@ -6,12 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileIdentity } from '@pipe/cache/types';
 import type { OutputFailure } from '../execute/executor.js';
 import type { ParamPath } from '../model/step.js';
 import type { RunVersions } from '../provenance/record.js';
+import { writeFileAtomic as writeFileAtomicInPlace } from '../workspace/atomic.js';
 
 export const SPEC_VERSION = 1;
 export const RESULT_VERSION = 1;
@@ -144,21 +145,15 @@ export function checkJobSpec(value: unknown): JobSpec | string {
   return v as JobSpec;
 }
 
-/** Writes bytes atomically: temp name in the same directory, fsync, rename, fsync of the directory. */
+/**
+ * Writes bytes atomically (workspace/atomic.ts: temp name in the same directory, fsync, rename; the temp removed if
+ * the write fails), then fsyncs the directory: a job's files are read on another host once it ends.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
+  await writeFileAtomicInPlace(path, data);
   await fsyncDir(dirname(path));
 }
 
-/** fsync of a directory, so a rename in it survives a crash; not every file system allows it. */
 export async function fsyncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r');
