@@ -38,6 +38,14 @@ describe('pipe build excess_map with a Galactic-frame map', () => {
     expect(Math.abs(s.peak.glon - 184.557)).toBeLessThan(0.02);
     expect(Math.abs(s.peak.glat - -5.784)).toBeLessThan(0.02);
     expect(s.peak.sqrt_ts).toBeGreaterThan(30);
+    // Where the map is, under the frame's names: the config's skydir, 2° at 0.02°.
+    expect(s.map).toEqual({
+      frame: 'galactic',
+      glon: 184.557,
+      glat: -5.784,
+      pixels: [100, 100],
+      binsize_deg: 0.02,
+    });
   });
 
   it('--out delivers the stacked maps (a target excess_map needs) beside the estimator maps', () => {

@@ -177,6 +177,13 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
         : {}),
       ...(r.fovInvalid ? { fov_invalid: r.fovInvalid } : {}),
     })),
+    // Where the map is (a survey's table of summaries names each field by it): its centre and size.
+    map: {
+      frame,
+      ...namedSkyPosition({ lon: ds.geom.wcs.crval[0], lat: ds.geom.wcs.crval[1] }, frame),
+      pixels: [ds.geom.nx, ds.geom.ny],
+      binsize_deg: Math.abs(ds.geom.wcs.cdelt[1]),
+    },
     energy_range_tev: [summary.eMin, summary.eMax],
     correlation_radius_deg: cfg.correlation_radius,
     ...totalsAndPeak(summary),
