@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { Workspace } from './rig.js';
+import { finished, Workspace } from './rig.js';
 
 describe('pipe status of one build', () => {
   it('names its config file, its --param values, the host and the versions; a build of commands has no kernels', async () => {
@@ -67,5 +67,22 @@ describe('pipe status of one build', () => {
     expect(refused.stderr).toMatch(
       /hint: 'table' is a target of survey\.yaml \(build \S+ was given -f survey\.yaml\): pipe -f survey\.yaml …/,
     );
+  });
+
+  it('log and status find the records of a folder built only with -f (no pipe.yaml there)', async () => {
+    const ws = new Workspace({
+      'a.yaml':
+        'version: 1\ntargets:\n  one:\n    command: [cp, "{inputs.x}", "{outputs.o}"]\n    inputs: {x: in.txt}\n    outputs: {o: one.txt}\n',
+      'in.txt': 'x\n',
+      'sub/keep': '',
+    });
+    expect((await ws.run(['-f', 'a.yaml', 'build', 'one'])).code).toBe(0);
+    const log = await ws.run(['log']);
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout).toMatch(/succeeded +-f a\.yaml one +\(1 ran\)\n$/);
+    // From a subfolder too, as with a pipe.yaml; and `status` of the last build.
+    const inSub = await finished(ws.spawnIn('sub', ['status']));
+    expect(inSub.code, inSub.stderr).toBe(0);
+    expect(inSub.stdout).toContain('\nfile      a.yaml\ntargets   one\n');
   });
 });

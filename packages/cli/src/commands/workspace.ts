@@ -1,4 +1,5 @@
 /** Commands that read the workspace's records without loading the pipeline (log, status, why, cache). */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type BuildRecord, readBuildRecord, type WorkspaceLayout, workspaceLayout } from '@pipe/core/lean';
 import {
@@ -14,8 +15,18 @@ export function workspaceFromCli(
 ): { ok: true; layout: WorkspaceLayout } | { ok: false; message: string } {
   const cwd = workingDir(opts);
   const file = findPipelineFile(cwd, opts.file);
-  if (!file) return { ok: false, message: noPipelineMessage(cwd) };
-  return { ok: true, layout: workspaceLayout(path.dirname(file), cacheDirOption(opts)) };
+  // A folder whose builds were all given `-f other.yaml` has no pipe.yaml, but its records are in its .pipe.
+  const root = file ? path.dirname(file) : opts.file ? undefined : recordsFolder(cwd);
+  if (!root) return { ok: false, message: noPipelineMessage(cwd) };
+  return { ok: true, layout: workspaceLayout(root, cacheDirOption(opts)) };
+}
+
+/** The nearest folder, from `cwd` up, holding build records (.pipe/builds). */
+function recordsFolder(cwd: string): string | undefined {
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, '.pipe', 'builds'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
 }
 
 /**
