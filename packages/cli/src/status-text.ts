@@ -5,17 +5,12 @@ import {
   type LiveJobs,
   renderAlikeReason,
   type TaskReport,
+  targetOfTaskId,
 } from '@pipe/core';
 import { alikeGroups, someOf } from './alike-groups.js';
 import { madeInText } from './commands/made-in.js';
 
 type Recorded = Omit<TaskReport, 'id'>;
-
-/** `datasets[23523]` → `datasets`. */
-function targetOf(id: string): string {
-  const bracket = id.indexOf('[');
-  return bracket < 0 ? id : id.slice(0, bracket);
-}
 
 /** The part of a task's line in parentheses: its time, executor, job, attempts, adoption. */
 function extraOf(t: Recorded): string {
@@ -63,13 +58,13 @@ export function statusTaskLines(
   logExists: (file: string) => boolean,
 ): string[] {
   const groupKey = (id: string, t: Recorded): string | undefined => {
-    if (all || id === targetOf(id) || (t.state !== 'ran' && t.state !== 'restored')) return undefined;
+    if (all || id === targetOfTaskId(id) || (t.state !== 'ran' && t.state !== 'restored')) return undefined;
     if (t.error || (t.attempts ?? 1) > 1 || t.adoptedFrom) return undefined;
     // Restored tasks group by where their products were made (the build and machine; each has its own end).
     const made = t.madeIn ? [t.madeIn.build, t.madeIn.executor ?? '', t.madeIn.host ?? ''].join('\0') : '';
     // Alike in their reasons as the entry says them: 500 new items of a glob are one entry, not 500.
     return [
-      targetOf(id),
+      targetOfTaskId(id),
       t.state,
       t.executor ?? '',
       describeReasons(t.reasons, renderAlikeReason),
@@ -91,7 +86,7 @@ export function statusTaskLines(
       const named = someOf(members, 3);
       const jobs = jobsText(members.map((m) => tasks[m]!.jobId));
       lines.push(
-        `${t.state.padEnd(11)} ${targetOf(id)}: ${members.length} tasks (${[span, t.executor ?? '', jobs].filter(Boolean).join(', ')}; ${named}; pipe status -a lists each)`,
+        `${t.state.padEnd(11)} ${targetOfTaskId(id)}: ${members.length} tasks (${[span, t.executor ?? '', jobs].filter(Boolean).join(', ')}; ${named}; pipe status -a lists each)`,
       );
       const why = describeReasons(t.reasons, renderAlikeReason);
       if (why) lines.push(`            ${why}`);
@@ -133,8 +128,8 @@ export function liveJobLines(
   const byId = new Map(jobs.filter((j) => !Object.hasOwn(recorded, j.taskId)).map((j) => [j.taskId, j]));
   const grouped = alikeGroups(byId.keys(), (id) => {
     const j = byId.get(id)!;
-    if (all || id === targetOf(id) || j.detail || j.attempt > 1) return undefined;
-    return [targetOf(id), stateOf(j), j.reason ?? ''].join('\0');
+    if (all || id === targetOfTaskId(id) || j.detail || j.attempt > 1) return undefined;
+    return [targetOfTaskId(id), stateOf(j), j.reason ?? ''].join('\0');
   });
   const lines: string[] = [];
   for (const j of byId.values()) {
@@ -144,7 +139,7 @@ export function liveJobLines(
       if (members[0] !== j.taskId) continue;
       const jobsOf = jobsText(members.map((m) => byId.get(m)!.job));
       lines.push(
-        `${state.padEnd(11)} ${targetOf(j.taskId)}: ${members.length} tasks (slurm ${jobsOf}${j.reason ? `, ${j.reason}` : ''}; ${someOf(members, 3)}; pipe status -a lists each)`,
+        `${state.padEnd(11)} ${targetOfTaskId(j.taskId)}: ${members.length} tasks (slurm ${jobsOf}${j.reason ? `, ${j.reason}` : ''}; ${someOf(members, 3)}; pipe status -a lists each)`,
       );
       continue;
     }

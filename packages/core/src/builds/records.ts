@@ -27,7 +27,7 @@ import {
   type TaskReport,
   type TaskState,
 } from '../schedule/events.js';
-import type { FailedRun } from '../state/state-file.js';
+import { type FailedRun, targetOfTaskId } from '../state/state-file.js';
 import { replaceFile, writeFileAtomic } from '../workspace/atomic.js';
 
 export const BUILD_FORMAT = 'pipe-build';
@@ -271,12 +271,6 @@ function endedOrDead(buildsDir: string, record: BuildRecord): BuildRecord {
   return again.record.status === 'running' ? deadBuildRecord(buildsDir, again.record) : again.record;
 }
 
-/** `datasets[23523]` → `datasets`. */
-function targetOf(id: string): string {
-  const bracket = id.indexOf('[');
-  return bracket < 0 ? id : id.slice(0, bracket);
-}
-
 /**
  * Write a build's record; with `reports` (a finished build), its `tasks` and `counts` are those of the reports
  * (summariseReports), written as text straight from them: no object per task for 10,000 up-to-date tasks.
@@ -453,7 +447,7 @@ export function failedRunLookup(
       // Only a fan-out no newer build has a task of: a newer one that expanded it tells better of its items.
       const fanouts = record.status === 'interrupted' ? (record.planned?.fanouts ?? []) : [];
       const stoppedFanouts = fanouts.filter((t) => !targetsSeen.has(t));
-      for (const t of Object.keys(record.tasks)) targetsSeen.add(targetOf(t));
+      for (const t of Object.keys(record.tasks)) targetsSeen.add(targetOfTaskId(t));
       if (stoppedFanouts.length > 0)
         fanoutsStopped.push({
           fanouts: new Set(stoppedFanouts),
@@ -510,7 +504,7 @@ export function failedRunLookup(
     const failed = failures.get(taskId);
     if (failed || settled.has(taskId)) return failed;
     // An item of a fan-out a killed build was to expand, never started there.
-    const target = targetOf(taskId);
+    const target = targetOfTaskId(taskId);
     if (target === taskId) return undefined;
     return fanoutsStopped.find((b) => b.fanouts.has(target) && !b.tasks.has(taskId))?.run;
   };
