@@ -117,6 +117,5 @@ export { publishOutputs, restoreOutputs, storeOutputs } from './store/products.j
 export * from './watch/index.js';
 export { replaceFile, writeFileAtomic } from './workspace/atomic.js';
 export { nearestExisting, relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
-export { acquireLock, type BuildLock, buildIsLive, type LockOwner, lockHolder } from './workspace/lock.js';
-export { isAncestor } from './workspace/proc-stat.js';
+export { acquireLock, type BuildLock, buildIsLive, type LockOwner } from './workspace/lock.js';
 export { notAFile, whyMissing } from './workspace/why-missing.js';

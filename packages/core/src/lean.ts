@@ -71,6 +71,4 @@ export { createStepRegistry, type StepRegistry } from './steps/registry.js';
 export { exportGuard, exportOutputs, exportPlan, insideStateFolder } from './store/export.js';
 export { replaceFile } from './workspace/atomic.js';
 export { nearestExisting, relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';
-export { lockHolder } from './workspace/lock.js';
-export { isAncestor } from './workspace/proc-stat.js';
 export { valueDigest } from './workspace/value-digest.js';

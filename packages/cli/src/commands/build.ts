@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CacheOutcome, describeFailure, type RemoteCache } from '@pipe/cache';
 import {
@@ -15,9 +15,7 @@ import {
   exportOutputs,
   exportPlan,
   insideStateFolder,
-  isAncestor,
   jobsOnSlurmNote,
-  lockHolder,
   newBuildId,
   type Plan,
   planSession,
@@ -274,15 +272,6 @@ async function buildOpened(
         })
       : undefined;
   try {
-    // A step running `pipe build` in its own workspace: the build holding the lock started this command and waits
-    // for it, so waiting for that lock (--wait) would never end.
-    const holder = lockHolder(session.layout.lockFile);
-    if (holder && holder.host === hostname() && isAncestor(holder.pid))
-      return refused(
-        opts.json,
-        EXIT_BUILD_FAILED,
-        `pipe: build ${holder.buildId} (pid ${holder.pid}) holds this workspace and started this command: a step cannot build in the workspace of the build that runs it (each would wait for the other); give the inner build a workspace of its own (pipe -C DIR build …), or make its work targets of this pipeline`,
-      );
     const waitMs =
       opts.wait === undefined || opts.wait === false
         ? 0
@@ -376,12 +365,14 @@ async function buildOpened(
       const message =
         result.reason === 'unwritable'
           ? `pipe: ${result.message}`
-          : `pipe: another build (${result.owner.buildId}, pid ${result.owner.pid} on ${result.owner.host}) is running in this workspace; ` +
-            (stopped
-              ? 'stopped while waiting for it'
-              : waitMs > 0
-                ? `it still was after ${waitMs / 1000} s`
-                : 'wait for it or use --wait');
+          : result.ancestor
+            ? `pipe: build ${result.owner.buildId} (pid ${result.owner.pid}) holds this workspace and started this command: a step cannot build in the workspace of the build that runs it (each would wait for the other); give the inner build a workspace of its own (pipe -C DIR build …), or make its work targets of this pipeline`
+            : `pipe: another build (${result.owner.buildId}, pid ${result.owner.pid} on ${result.owner.host}) is running in this workspace; ` +
+              (stopped
+                ? 'stopped while waiting for it'
+                : waitMs > 0
+                  ? `it still was after ${waitMs / 1000} s`
+                  : 'wait for it or use --wait');
       return refused(opts.json, stopped ? interruptedCode : EXIT_BUILD_FAILED, message);
     }
     output.buildEnd(result.buildId, result.status, result.reports, result.recorded);

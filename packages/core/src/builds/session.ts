@@ -303,7 +303,7 @@ export type BuildResult =
        */
       saveError?: string;
     }
-  | { ok: false; reason: 'locked'; owner: LockOwner }
+  | { ok: false; reason: 'locked'; owner: LockOwner; ancestor?: true }
   /** The lock could not be taken: the workspace's .pipe/ folder cannot be written (read-only, full, not ours). */
   | { ok: false; reason: 'unwritable'; message: string };
 
@@ -433,7 +433,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
   if ('unwritable' in lock) return { ok: false, reason: 'unwritable', message: lock.unwritable };
   if (!lock.ok) {
     await Promise.all(ownExecutors.map((e) => e.close()));
-    return { ok: false, reason: 'locked', owner: lock.owner };
+    return { ok: false, reason: 'locked', owner: lock.owner, ...(lock.ancestor ? { ancestor: true } : {}) };
   }
   let orphansEnded = false;
   /** The dead build whose Slurm results this build may take (slurm/left-results.ts), dropped at its end. */

@@ -7,7 +7,7 @@
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { procStat } from './proc-stat.js';
+import { isAncestor, procStat } from './proc-stat.js';
 
 export interface LockOwner {
   pid: number;
@@ -21,7 +21,8 @@ export interface LockOwner {
 
 export type LockResult =
   | { ok: true; lock: BuildLock; tookOverStale?: LockOwner }
-  | { ok: false; reason: 'held'; owner: LockOwner };
+  /** `ancestor`: the holder started this process (a step's `pipe build` in its own workspace): no wait can end. */
+  | { ok: false; reason: 'held'; owner: LockOwner; ancestor?: true };
 
 export interface BuildLock {
   readonly file: string;
@@ -184,6 +185,8 @@ export async function acquireLock(file: string, options: AcquireOptions): Promis
       else if (took === 'busy') await new Promise((r) => setTimeout(r, 10));
       continue;
     }
+    if (owner.host === me.host && isAncestor(owner.pid))
+      return { ok: false, reason: 'held', owner, ancestor: true };
     if (Date.now() >= deadline || options.signal?.aborted) return { ok: false, reason: 'held', owner };
     if (!waited) options.onWait?.(owner);
     waited = true;
@@ -206,9 +209,4 @@ export function buildIsLive(lockFile: string, buildId: string): boolean {
   const owner = readOwner(lockFile);
   if (!owner || owner.buildId !== buildId) return false;
   return owner.host !== hostname() || ownerRuns(owner);
-}
-
-/** The build holding the lock at `file`, as it wrote itself there (undefined when there is none). */
-export function lockHolder(file: string): LockOwner | undefined {
-  return readOwner(file);
 }
