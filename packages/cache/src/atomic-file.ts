@@ -9,10 +9,11 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { makeDirs } from './make-dirs.js';
 
 /** Prefix of every temporary file; `verify()`/`gc()` recognise (and clean up) stale ones by it. */
 export const TEMP_PREFIX = '.tmp-';
@@ -60,25 +61,6 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/**
- * `mkdir -p` that always ends. Node 20's `mkdir(dir, {recursive: true})` loops for ever (sync or not) when mkdir
- * answers ENOENT although the parent exists — procfs, or an automounter such as autofs under which the path is not
- * a map key (`/home/nosuchuser/cache`): a cache folder there hung a build at full CPU. Here a second ENOENT is an error.
- */
-export async function makeDirs(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
-    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
-    await makeDirs(dirname(dir));
-    await mkdir(dir).catch((again: NodeJS.ErrnoException) => {
-      if (again.code !== 'EEXIST') throw again;
-    });
-  }
-}
-
 /** fsync a directory so a rename in it survives a crash (best effort: some file systems refuse). */
 export function syncDir(dir: string): Promise<void> {
   // Not supported everywhere (e.g. some network file systems); the rename itself is still atomic.
@@ -117,7 +99,7 @@ export async function writeStreamAtomic(
   chunks: AsyncIterable<Uint8Array>,
   options: { expectedSha256?: string; mode?: number } = {},
 ): Promise<{ ok: true; file: StreamedFile } | { ok: false; actual: StreamedFile }> {
-  await mkdir(dirname(dest), { recursive: true });
+  await makeDirs(dirname(dest));
   const tmp = tempPathFor(dest);
   const hash = createHash('sha256');
   let size = 0;

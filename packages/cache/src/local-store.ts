@@ -12,24 +12,12 @@ import {
   statSync,
   utimesSync,
 } from 'node:fs';
-import {
-  chmod,
-  copyFile,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+import { chmod, copyFile, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   GroupSync,
   hashFile,
   isMissing,
-  makeDirs,
   tempPathFor,
   writeFileAtomic,
   writeStreamAtomic,
@@ -45,6 +33,7 @@ import {
   type VerifyReport,
   verifyStore,
 } from './local-maintenance.js';
+import { makeDirs } from './make-dirs.js';
 import { decodeManifest, encodeManifest, isSafeKey, isSha256, validateManifest } from './manifest.js';
 import {
   compactAccessLog,
@@ -228,7 +217,7 @@ export class LocalStore implements CacheBackend {
     if (!isSha256(sha256)) return ok(false);
     return this.io(`materialize cas/${sha256}`, async () => {
       const src = this.layout.blobPath(sha256);
-      await mkdir(dirname(dest), { recursive: true });
+      await makeDirs(dirname(dest));
       await this.clearDeadTemps(dirname(dest));
       const tmp = tempPathFor(dest);
       try {

@@ -1,6 +1,7 @@
-import { lstat, mkdir, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { hashFile, isMissing } from './atomic-file.js';
+import { makeDirs } from './make-dirs.js';
 import { pathProblems } from './manifest.js';
 import type { CacheBackend, CacheFailure, Manifest, ManifestOutput } from './types.js';
 
@@ -79,7 +80,7 @@ export async function restoreOutputs(
   }
   const written: string[] = [];
   for (const { output, dest } of destinations) {
-    await mkdir(dirname(dest), { recursive: true });
+    await makeDirs(dirname(dest));
     const placed = await cache.materialize(output.sha256, dest, output.mode);
     if (!placed.ok) return placed;
     if (!placed.value)

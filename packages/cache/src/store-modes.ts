@@ -12,8 +12,9 @@
  * The owner keeps read and write (and search on folders) whatever the umask.
  */
 import { statSync } from 'node:fs';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeDirs } from './make-dirs.js';
 
 export interface StoreModes {
   /** Folders: cas/, cas/ab/, ac/, quarantine/. */
@@ -61,7 +62,7 @@ export function modesOfStore(root: string): { modes: StoreModes; final: boolean 
  * the setgid bit the kernel gave it from its parent).
  */
 export async function makeStoreDir(dir: string, modes: StoreModes): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
+  const first = await makeDirs(dir);
   if (first === undefined || !modes.widened) return;
   for (let d = dir; ; d = dirname(d)) {
     await giveDirMode(d, modes.dir);

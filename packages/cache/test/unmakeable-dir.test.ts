@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeDirs } from '../src/atomic-file.js';
 import { LocalStore } from '../src/index.js';
+import { makeDirs } from '../src/make-dirs.js';
 
 const hasProc = existsSync('/proc/self');
 if (!hasProc) console.log('skipping the unmakeable-folder tests: no /proc on this system');

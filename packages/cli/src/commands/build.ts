@@ -1,10 +1,11 @@
 /** `pipe build [targets...]`: plan, run, cache, record. Ctrl-C stops cleanly; a second Ctrl-C exits at once. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CacheOutcome, describeFailure, type RemoteCache } from '@pipe/cache';
+import { makeDirsSync } from '@pipe/cache/make-dirs';
 import {
   buildNotes,
   buildSession,
@@ -95,7 +96,7 @@ function printFailedLogs(reports: Iterable<{ id: string; state: string; log?: st
 async function detachBuild(pipeDir: string, buildsDir: string): Promise<number> {
   const buildId = newBuildId();
   const logFile = path.join(pipeDir, 'logs', buildId, 'driver.log');
-  mkdirSync(path.dirname(logFile), { recursive: true });
+  makeDirsSync(path.dirname(logFile));
   const args = process.argv.slice(1).filter((a) => a !== '--detach');
   const child = spawn(process.execPath, args, {
     detached: true,

@@ -13,6 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, Manifest } from '@pipe/cache';
+import { makeDirs } from '@pipe/cache/make-dirs';
 import {
   type BuildRecord,
   commonFolder,
@@ -183,7 +184,7 @@ async function cachedBuildSource(
   const materialise = async (entry: ProductEntry): Promise<string | undefined> => {
     const w = where.get(entry.absPath);
     if (!w || existsSync(entry.absPath)) return undefined;
-    await mkdir(path.dirname(entry.absPath), { recursive: true });
+    await makeDirs(path.dirname(entry.absPath));
     const got = await cache.fetchBlob(w.sha256, entry.absPath);
     if (!got.ok) return (await import('@pipe/cache')).describeFailure(got.failure);
     return got.value ? undefined : `blob ${w.sha256.slice(0, 12)} of ${entry.relPath} is not in the cache`;

@@ -5,8 +5,9 @@
  * it spawned; and a command that exits while processes it started still run fails, once they are stopped.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { makeDirsSync } from '@pipe/cache/make-dirs';
 import {
   ArgvError,
   type ExecEvent,
@@ -61,7 +62,7 @@ function runOne(req: ExecRequest, onEvent: (e: ExecEvent) => void, signal: Abort
     return Promise.resolve();
   }
   const [program, ...args] = argv;
-  mkdirSync(path.dirname(req.logFile), { recursive: true });
+  makeDirsSync(path.dirname(req.logFile));
   const log = openSync(req.logFile, 'a');
   return new Promise((resolve) => {
     let settled = false;

@@ -2,9 +2,10 @@
  * Running a step task inside a worker thread of the local executor (see pool-worker.ts): imports the step module
  * and runs its StepDefinition, so kernels never run on the main thread. The engine terminates the thread to cancel.
  */
-import { appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { makeDirsSync } from '@pipe/cache/make-dirs';
 import type { StepDefinition, StepResult } from '../model/step.js';
 import type { TaskItem } from '../model/types.js';
 import { moduleDefault, runnableModule } from '../steps/bundled.js';
@@ -46,7 +47,7 @@ export default async function runStep(payload: StepPayload): Promise<StepResult 
   let logOpen = false;
   const write = (level: string, msg: string) => {
     // Created on the first line: a step that logs nothing leaves no file behind.
-    if (!logOpen) mkdirSync(path.dirname(payload.logFile), { recursive: true });
+    if (!logOpen) makeDirsSync(path.dirname(payload.logFile));
     logOpen = true;
     appendFileSync(payload.logFile, `${level} ${msg}\n`);
   };

@@ -6,10 +6,11 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, Manifest } from '@pipe/cache';
+import { makeDirsSync } from '@pipe/cache/make-dirs';
 import { BUILD_ID, readBuildRecord } from '../builds/records.js';
 import {
   type ExecFailure,
@@ -742,7 +743,7 @@ class Scheduler {
 
   private ensureDir(dir: string) {
     if (this.madeDirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
+    makeDirsSync(dir);
     this.madeDirs.add(dir);
   }
 

@@ -11,9 +11,10 @@
  * executor. The job's log becomes the task's log; the job id, node and resources go into the outcome's
  * metadata (and so into the product's provenance).
  */
-import { copyFile, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
+import { makeDirs } from '@pipe/cache/make-dirs';
 import type { ExecEvent, ExecFailure, ExecOutcome, ExecRequest, Executor } from '../execute/executor.js';
 import { attemptMarker } from '../execute/retries.js';
 import { codeHash, type IdentitiesSeen, identityOnce } from '../fingerprint/code-hash.js';
@@ -81,7 +82,7 @@ async function sharedLog(file: string): Promise<boolean> {
 async function taskLog(attempts: TaskOutcome['attempts'], logFile: string, taskId: string): Promise<void> {
   const last = attempts[attempts.length - 1];
   if (!last?.logFile) return;
-  await mkdir(dirname(logFile), { recursive: true });
+  await makeDirs(dirname(logFile));
   const own = async (file: string) => taskSection(await readFile(file, 'utf8').catch(() => ''), taskId);
   // A task alone in its job owns the whole log, which may be large: copied, not read.
   if (attempts.length === 1 && !(await sharedLog(last.logFile))) return copyFile(last.logFile, logFile);
@@ -204,7 +205,7 @@ async function linkBack(final: string, temp: string): Promise<void> {
 
 /** Moves a kept output to `dest` (a rename; a copy across file systems). */
 async function moveTo(from: string, dest: string): Promise<void> {
-  await mkdir(dirname(dest), { recursive: true });
+  await makeDirs(dirname(dest));
   try {
     await rename(from, dest);
   } catch {

@@ -10,10 +10,11 @@
  * (a crash, a bad spec) → 2.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open, readFile, readlink, rename, rm, rmdir } from 'node:fs/promises';
+import { open, readFile, readlink, rename, rm, rmdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { makeDirs } from '@pipe/cache/make-dirs';
 import {
   ArgvError,
   expandArgv,
@@ -207,7 +208,7 @@ function logOf(specPath: string): string | undefined {
 async function runTask(spec: TaskSpec, buildId: string, log: string | undefined): Promise<TaskResultFile> {
   const start = new Date().toISOString();
   for (const o of Object.values(spec.outputs)) {
-    await mkdir(dirname(o.temp), { recursive: true });
+    await makeDirs(dirname(o.temp));
     await rm(o.temp, { force: true });
   }
   let outcome: RunOutcome;

@@ -4,8 +4,9 @@
  * running build. Versioned; written atomically (temp + fsync + rename), coalesced so that a burst of
  * events costs one write.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { makeDirsSync } from '@pipe/cache/make-dirs';
 import { writeFileAtomic } from './task-files.js';
 
 export const JOB_TABLE_FORMAT = 'pipe-slurm-jobs';
@@ -92,7 +93,7 @@ export class JobTableWriter {
       while (this.#dirty) {
         this.#dirty = false;
         this.#table.updatedAt = new Date().toISOString();
-        mkdirSync(dirname(this.#file), { recursive: true });
+        makeDirsSync(dirname(this.#file));
         await writeFileAtomic(this.#file, `${JSON.stringify(this.#table)}\n`).catch(() => undefined);
       }
     } finally {

@@ -15,8 +15,9 @@
  * result and runs again. What is not taken goes with the build that kept it, and any older kept folder with the next
  * takeover.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { makeDirsSync } from '@pipe/cache/make-dirs';
 import { sameIdentity } from '@pipe/cache/types';
 import { identityOnce } from '../fingerprint/code-hash.js';
 import { slurmWorkDir } from './build-jobs.js';
@@ -113,14 +114,14 @@ export async function keepLeftResults(
           continue;
         }
         const to = join(dir, taskStem(c.result.taskId), String(i));
-        mkdirSync(join(dir, taskStem(c.result.taskId)), { recursive: true });
+        makeDirsSync(join(dir, taskStem(c.result.taskId)));
         renameSync(o.path, to);
         outputs[name] = { ...o, path: to };
       }
       kept.push({ ...c, result: { ...c.result, outputs } });
     }
     if (kept.length === 0) return { kept: 0, unknown };
-    mkdirSync(dir, { recursive: true });
+    makeDirsSync(dir);
     writeFileSync(join(dir, INDEX), `${JSON.stringify(kept)}\n`);
     return { kept: kept.length, unknown };
   } catch (error) {

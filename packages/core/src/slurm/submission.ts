@@ -5,8 +5,9 @@
  * form a DAG (an array only waits for lower levels) and a fan-out of N tasks is one sbatch call.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { makeDirs } from '@pipe/cache/make-dirs';
 import type { Resources } from '../model/types.js';
 import { type JobSpec, SPEC_VERSION, type TaskSpec, writeFileAtomic } from './task-files.js';
 import type { ExecTask } from './types.js';
@@ -137,8 +138,8 @@ export async function writeJobFiles(o: WriteJobFilesOptions): Promise<JobFiles> 
     `${String(o.seq).padStart(4, '0')}-${safeName(first.task.target, 40)}-a${first.attempt}`,
   );
   const resultsDir = join(o.workDir, 'results');
-  await mkdir(dir, { recursive: true });
-  await mkdir(resultsDir, { recursive: true });
+  await makeDirs(dir);
+  await makeDirs(resultsDir);
   const isArray = o.elements.length > 1;
   const resultFiles = new Map<string, string>();
   const logs: string[] = [];

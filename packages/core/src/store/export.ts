@@ -1,7 +1,8 @@
 /** `pipe build --out DIR`: copy the requested targets' outputs out of the workspace, atomically. */
 import { realpathSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirs } from '@pipe/cache/make-dirs';
 import { removeEmptiedFolders } from '../builds/retire.js';
 import { templateItem } from '../graph/items.js';
 import { rawInputReader } from '../graph/raw-inputs.js';
@@ -108,7 +109,7 @@ export async function exportOutputs(
     for (const src of sources) {
       signal?.throwIfAborted();
       const dest = destOf(src);
-      await mkdir(path.dirname(dest), { recursive: true });
+      await makeDirs(path.dirname(dest));
       if ((await stat(dest).catch(() => undefined))?.isDirectory())
         throw Object.assign(new Error(`${dest} is a folder`), { code: 'EISDIR', path: dest });
       const tmp = tempPathFor(dest);

@@ -6,9 +6,10 @@
  * (verified by the cache) straight to the final paths (atomically, by the cache's temp + rename).
  */
 import { existsSync, lstatSync, readlinkSync, renameSync, statSync } from 'node:fs';
-import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, CacheFailure, FileIdentity, Manifest, ManifestOutput } from '@pipe/cache';
+import { makeDirs } from '@pipe/cache/make-dirs';
 import { identityOf, restoredMode } from '@pipe/cache/types';
 import type { OutputFailure } from '../execute/executor.js';
 import type { Task, TaskItem } from '../model/types.js';
@@ -174,7 +175,7 @@ async function moveInto(temp: string, dest: string, size: number): Promise<void>
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && existsSync(temp)) {
-      await mkdir(path.dirname(dest), { recursive: true });
+      await makeDirs(path.dirname(dest));
       return moveInto(temp, dest, size);
     }
     if (code !== 'EXDEV') throw error;
@@ -270,7 +271,7 @@ export async function restoreOutputs(
     while (failures.length === 0 && next < groups.length) {
       const at = next++;
       for (const { dest, out } of groups[at]!) {
-        await mkdir(path.dirname(dest), { recursive: true });
+        await makeDirs(path.dirname(dest));
         const got = await cache.fetchBlob(out.sha256, dest);
         if (!got.ok)
           failures.push({

@@ -2,9 +2,10 @@
  * Atomic writes: temp file in the same directory, fsync, rename, fsync of the directory, so a
  * crash leaves either the old or the new content under the final name, never half of one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirs, makeDirsSync } from '@pipe/cache/make-dirs';
 
 function tempName(file: string): string {
   return `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
@@ -12,7 +13,7 @@ function tempName(file: string): string {
 
 /** Write `data` to `file` atomically (creating parent directories). */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
+  await makeDirs(path.dirname(file));
   const tmp = tempName(file);
   try {
     const fh = await open(tmp, 'w', 0o644);
@@ -37,7 +38,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
  * everything the build wrote before (hundreds of MB on a large build), on the path of a no-op rebuild.
  */
 export async function replaceFile(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
+  await makeDirs(path.dirname(file));
   const tmp = tempName(file);
   try {
     await writeFile(tmp, data, { mode: 0o644 });
@@ -50,7 +51,7 @@ export async function replaceFile(file: string, data: string | Uint8Array): Prom
 
 /** Synchronous twin of writeFileAtomic, for exit paths where no event loop turn is left. */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
-  mkdirSync(path.dirname(file), { recursive: true });
+  makeDirsSync(path.dirname(file));
   const tmp = tempName(file);
   try {
     const fd = openSync(tmp, 'w', 0o644);

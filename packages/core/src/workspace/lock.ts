@@ -4,9 +4,10 @@
  * then link(2) it to the lock name, which fails if the lock exists), so it is never seen empty.
  * A lock whose owner is gone (same host, pid not alive) is stale and taken over.
  */
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { makeDirsSync } from '@pipe/cache/make-dirs';
 import { isAncestor, procStat } from './proc-stat.js';
 
 export interface LockOwner {
@@ -156,7 +157,7 @@ function tryCreate(file: string, owner: LockOwner): boolean {
 
 /** Acquire the lock at `file`, waiting up to `waitMs` for a live owner; stale locks are taken over. */
 export async function acquireLock(file: string, options: AcquireOptions): Promise<LockResult> {
-  mkdirSync(path.dirname(file), { recursive: true });
+  makeDirsSync(path.dirname(file));
   const me = ownerSelf(options.buildId);
   const deadline = Date.now() + (options.waitMs ?? 0);
   let tookOverStale: LockOwner | undefined;
