@@ -451,7 +451,7 @@ ${JOINED}
       await new Promise((r) => driver.once('exit', r));
       ws.write('out/release', '');
       await waitFor('its jobs to end', () =>
-        squeued().includes(`pipe-${id}-parts`) || squeued().includes(`pipe-${id}-solo`) ? undefined : true,
+        squeued().includes(`parts.pipe-${id}`) || squeued().includes(`solo.pipe-${id}`) ? undefined : true,
       );
       return id;
     };

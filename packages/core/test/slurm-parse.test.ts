@@ -21,7 +21,13 @@ import {
   validateExtraOptions,
 } from '../src/slurm/resources.js';
 import { classifyJob, indexRecords } from '../src/slurm/state.js';
-import { groupForSubmission, jobName, shellQuote, taskLevels } from '../src/slurm/submission.js';
+import {
+  groupForSubmission,
+  isJobOfBuild,
+  jobName,
+  shellQuote,
+  taskLevels,
+} from '../src/slurm/submission.js';
 import { checkJobSpec, RESULT_VERSION } from '../src/slurm/task-files.js';
 import type { ExecTask } from '../src/slurm/types.js';
 import { asMemoryKill, describeFailure, endAllowsSuccess, failureReason } from '../src/slurm/validate.js';
@@ -375,7 +381,13 @@ describe('grouping tasks into submissions', () => {
   });
 
   it('names jobs per build and target, and quotes paths for bash', () => {
-    expect(jobName('b-42', 'excess map[1]')).toBe('pipe-b-42-excess_map_1_');
+    expect(jobName('b-42', 'excess map[1]')).toBe('excess_map_1_.pipe-b-42');
+    // A build's jobs are found by name: its own, and those of earlier pipe versions; not another build's.
+    expect(isJobOfBuild(jobName('b-42', 'stacked'), 'b-42')).toBe(true);
+    expect(isJobOfBuild('pipe-b-42-stacked', 'b-42')).toBe(true);
+    expect(isJobOfBuild(jobName('b-42', 'stacked'), 'b-4')).toBe(false);
+    expect(isJobOfBuild(jobName('xb-42', 'stacked'), 'b-42')).toBe(false);
+    expect(isJobOfBuild('stacked.pipe-b-42x', 'b-42')).toBe(false);
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 

@@ -274,16 +274,18 @@ export class SlurmClient {
   }
 
   /**
-   * Ids (array ids for arrays) of live jobs whose name starts with `prefix`, e.g. `pipe-<build>-`. Throws when squeue
-   * fails: "none" would be a guess, and a job believed ended could still overwrite products.
+   * Ids (array ids for arrays) of this user's live jobs whose name starts with `match`, or that `match` accepts (e.g.
+   * isJobOfBuild). Throws when squeue fails: "none" would be a guess, and a job believed ended could still overwrite
+   * products.
    */
-  async jobsNamed(prefix: string): Promise<string[]> {
+  async jobsNamed(match: string | ((name: string) => boolean)): Promise<string[]> {
+    const accepts = typeof match === 'string' ? (name: string) => name.startsWith(match) : match;
     const res = await this.#exec('squeue', ['-h', '--me', '-o', '%F|%j']);
     if (res.code !== 0) throw new Error(`squeue failed: ${commandFailure(res)}`);
     const ids = new Set<string>();
     for (const line of res.stdout.split('\n')) {
       const [id, name] = line.trim().split('|');
-      if (id && name?.startsWith(prefix)) ids.add(id);
+      if (id && name !== undefined && accepts(name)) ids.add(id);
     }
     return [...ids];
   }

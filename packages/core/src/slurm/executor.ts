@@ -13,8 +13,8 @@ import { type GrowthPolicy, resourceArgs, resourcesForAttempt } from './resource
 import { classifyJob, elementKey, indexRecords, type SlurmEnd } from './state.js';
 import {
   groupForSubmission,
+  isJobOfBuild,
   jobName,
-  jobNamePrefix,
   type PendingTask,
   taskLevels,
   writeJobFiles,
@@ -40,7 +40,7 @@ import {
 } from './validate.js';
 
 export interface SlurmExecutorOptions {
-  /** The build's id: job names are `pipe-<buildId>-<target>`, and result files must carry it. */
+  /** The build's id: job names are `<target>.pipe-<buildId>` (jobName), and result files must carry it. */
   buildId: string;
   /** A directory on a file system the compute nodes share: job scripts, specs, results, logs. */
   workDir: string;
@@ -151,12 +151,12 @@ export class SlurmExecutor implements BatchExecutor {
    * cannot list them, or scancel fails and they are still listed.
    */
   static async cancelBuild(client: SlurmClient, buildId: string): Promise<string[]> {
-    const prefix = jobNamePrefix(buildId);
-    const ids = await client.jobsNamed(prefix);
+    const ofBuild = (name: string) => isJobOfBuild(name, buildId);
+    const ids = await client.jobsNamed(ofBuild);
     const res = await client.cancel(ids);
     // scancel also fails for a job that ended meanwhile: only one still listed is a failure.
     if (res && res.code !== 0) {
-      const left = new Set(await client.jobsNamed(prefix));
+      const left = new Set(await client.jobsNamed(ofBuild));
       const still = ids.filter((id) => left.has(id));
       if (still.length > 0) throw new Error(`scancel ${still.join(' ')} failed: ${commandFailure(res)}`);
     }

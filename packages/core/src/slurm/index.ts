@@ -56,7 +56,7 @@ export {
 export { taskResultSchema } from './result-schema.js';
 export type { JobPhase, SlurmEnd } from './state.js';
 export { classifyJob, elementKey, indexRecords } from './state.js';
-export { jobName, jobNamePrefix, shellQuote, taskLevels, tempOutputPath } from './submission.js';
+export { isJobOfBuild, jobName, shellQuote, taskLevels, tempOutputPath } from './submission.js';
 export type { OutputRecord, TaskResultFile } from './task-files.js';
 export { checkJobSpec, hashFile } from './task-files.js';
 export type {

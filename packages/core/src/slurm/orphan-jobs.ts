@@ -11,7 +11,7 @@ import { SlurmClient } from './client.js';
 import { SlurmExecutor } from './executor.js';
 import { dropAllKeptResults, type JobsEnded, keepLeftResults } from './left-results.js';
 import { classifyJob } from './state.js';
-import { jobNamePrefix } from './submission.js';
+import { isJobOfBuild } from './submission.js';
 import { clearUnconfirmed, markUnconfirmed, unconfirmedBuilds, unconfirmedText } from './unconfirmed-jobs.js';
 import { endAllowsSuccess } from './validate.js';
 
@@ -33,10 +33,10 @@ export async function stopOrphanJobs(
   const client = options.client ?? new SlurmClient();
   const cancelled = await SlurmExecutor.cancelBuild(client, buildId);
   if (cancelled.length === 0) return { cancelled, stillListed: [] };
-  const prefix = jobNamePrefix(buildId);
+  const ofBuild = (name: string) => isJobOfBuild(name, buildId);
   const deadline = Date.now() + (options.waitMs ?? 120_000);
   for (let delay = 100; ; delay = Math.min(delay * 1.5, 2000)) {
-    const left = await client.jobsNamed(prefix);
+    const left = await client.jobsNamed(ofBuild);
     if (left.length === 0 || Date.now() > deadline) return { cancelled, stillListed: left };
     await new Promise((r) => setTimeout(r, delay));
   }

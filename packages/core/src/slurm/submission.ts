@@ -18,14 +18,22 @@ export function safeName(s: string, max = 60): string {
   return clean || '_';
 }
 
-/** The prefix shared by every job name of a build. */
-export function jobNamePrefix(buildId: string): string {
-  return `pipe-${safeName(buildId, 40)}-`;
+/** What every job name of a build ends with (cancelling a build finds its jobs by it). */
+function jobNameSuffix(buildId: string): string {
+  return `.pipe-${safeName(buildId, 40)}`;
 }
 
-/** `pipe-<build>-<target>`: the job name of every job of a target in a build (scancel finds them by prefix). */
+/**
+ * `<target>.pipe-<build>`: the job name of every job of a target in a build. The target comes first: squeue's NAME
+ * column shows 8 characters, where `pipe-2026…` said nothing of what runs.
+ */
 export function jobName(buildId: string, target: string): string {
-  return `${jobNamePrefix(buildId)}${safeName(target, 80)}`;
+  return `${safeName(target, 80)}${jobNameSuffix(buildId)}`;
+}
+
+/** Whether `name` is a job name of build `buildId`: as jobName makes it, or `pipe-<build>-<target>` as pipe named them before. */
+export function isJobOfBuild(name: string, buildId: string): boolean {
+  return name.endsWith(jobNameSuffix(buildId)) || name.startsWith(`pipe-${safeName(buildId, 40)}-`);
 }
 
 /** File-name stem of a task id: readable prefix plus a hash, since ids like `t[a/b]` and `t[a_b]` differ. */
