@@ -38,5 +38,21 @@ describe('warnings of up-to-date and restored tasks of one fan-out', () => {
       'warning: 4 tasks of run (run[a] … run[d]; restored from the cache; the runs that made them warned): the mask edge',
     );
     expect(restored.stderr.match(/the mask edge/g)).toHaveLength(1);
+
+    // --json: one event per replay (a tool groups as it likes), each naming its task and how it was skipped.
+    const json = await ws.run(['build', 'run', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const warnings = json.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === 'warning');
+    expect(warnings.map((w) => w.task).sort()).toEqual(['run[a]', 'run[b]', 'run[c]', 'run[d]']);
+    for (const w of warnings) {
+      expect(w.replayed).toBe('up to date');
+      expect(w.message).toBe(
+        `${w.task} (up to date; its last run warned): the mask edge passes through pixel centres`,
+      );
+    }
   });
 });

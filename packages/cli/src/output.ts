@@ -101,7 +101,7 @@ export class BuildOutput {
         this.print(`expanded ${e.target}: ${e.tasks} task${e.tasks === 1 ? '' : 's'}`);
         break;
       case 'warning':
-        this.replayed.add(e.message);
+        this.replayed.add(e.message, e.replay);
         break;
     }
     this.progress();
@@ -137,7 +137,12 @@ export class BuildOutput {
       case 'expanded':
         return jsonLine({ event: 'expanded', target: e.target, tasks: e.tasks });
       case 'warning':
-        return jsonLine({ event: 'warning', message: e.message });
+        // A replay names its task, so that a tool can tell whose warning it is without parsing the message.
+        return jsonLine({
+          event: 'warning',
+          message: e.message,
+          ...(e.replay ? { task: e.replay.id, replayed: e.replay.state } : {}),
+        });
     }
   }
 

@@ -84,6 +84,7 @@ export {
   type BuildEvent,
   type BuildStatus,
   cancelledBeforeStart,
+  type ReplayedWarning,
   type TaskReport,
   type TaskState,
 } from './schedule/events.js';

@@ -53,10 +53,16 @@ export {
   type BuildEvent,
   type BuildStatus,
   cancelledBeforeStart,
+  type ReplayedWarning,
   type TaskReport,
   type TaskState,
 } from './schedule/events.js';
-export { describeReasons, recordedWarnings, replayedWarnings } from './schedule/scheduler.js';
+export {
+  describeReasons,
+  recordedWarnings,
+  replayedWarnings,
+  replayedWarningText,
+} from './schedule/scheduler.js';
 export {
   checkSlurmResources,
   jobsOnSlurmNote,

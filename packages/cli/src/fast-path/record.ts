@@ -18,6 +18,7 @@ import {
   type DepStamp,
   type Plan,
   pipelineDeps,
+  type ReplayedWarning,
   recordedWarnings,
   replaceFile,
   type Session,
@@ -286,7 +287,7 @@ export async function recordNoopSnapshot(src: SnapshotSource): Promise<SnapshotW
   if (noop)
     for (let i = globals; i < stamps.length; i++) if (racy[i] === 1 && !stamps[i]![STAMP_SHA]) noop = false;
   // As the build prints them for up-to-date tasks (plain output: 'warning: ' + the event's message).
-  const warned: string[] = [];
+  const warned: ReplayedWarning[] = [];
   for (const id of plan.order) warned.push(...recordedWarnings(session.state, id));
   const taskWarnings = groupReplayedWarnings(warned)
     .map((m) => `warning: ${m}`)

@@ -29,7 +29,7 @@ import { type DepartedTask, type Plan, type PlannedTask, planGraph } from '../pl
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import { pipeVersion } from '../provenance/pipe-version.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
-import { type RunBuildOptions, recordedWarnings, runBuild } from '../schedule/scheduler.js';
+import { type RunBuildOptions, recordedWarnings, replayEvent, runBuild } from '../schedule/scheduler.js';
 import { runTempDir } from '../schedule/task-temp.js';
 import { hasUnconfirmedJobs } from '../slurm/unconfirmed-jobs.js';
 import { HashMemo } from '../state/hash-memo.js';
@@ -404,8 +404,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
       options.onPlan?.(plan, buildId);
       const reports = new Map<string, TaskReport>();
       for (const [id, { decision }] of plan.tasks) {
-        for (const message of recordedWarnings(session.state, id))
-          options.onEvent?.({ type: 'warning', message });
+        for (const replay of recordedWarnings(session.state, id)) options.onEvent?.(replayEvent(replay));
         const report: TaskReport = {
           id,
           ...(decision.action === 'up-to-date' ? { key: decision.key } : {}),

@@ -63,6 +63,16 @@ export type BuildEvent =
   | { type: 'task-start'; id: string; action: 'run' | 'restore'; executor?: string; reasons: Reason[] }
   | { type: 'task-end'; report: TaskReport }
   | { type: 'expanded'; target: string; tasks: number }
-  | { type: 'warning'; message: string };
+  /** A warning; `replay` when it is one an up-to-date or restored task's step gave when it ran (said again). */
+  | { type: 'warning'; message: string; replay?: ReplayedWarning };
+
+/** A warning a task's step gave when it ran, said again by a build that skips the run (the task's record keeps it). */
+export interface ReplayedWarning {
+  id: string;
+  /** How the build skipped the run: the task is up to date, or its products were restored from the cache. */
+  state: 'up to date' | 'restored';
+  /** What the step said. */
+  text: string;
+}
 
 export type BuildStatus = 'succeeded' | 'failed' | 'interrupted';

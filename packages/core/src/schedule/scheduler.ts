@@ -52,7 +52,7 @@ import {
 import { notReproducedText } from '../store/reproduced.js';
 import { keyRootsOf } from '../workspace/key-paths.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
-import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
+import type { BuildEvent, BuildStatus, ReplayedWarning, TaskReport, TaskState } from './events.js';
 import { LinkedPaths } from './linked-paths.js';
 import {
   runFolderNames,
@@ -466,7 +466,7 @@ class Scheduler {
   ) {
     if (this.reports.has(id)) return;
     const warnings = recordedWarningList(this.o.state, id);
-    for (const message of replayedWarnings(id, warnings)) this.emit({ type: 'warning', message });
+    for (const replay of replayedWarnings(id, warnings)) this.emit(replayEvent(replay));
     if (decision.adopted) {
       // Under the key it has (new stamps after a touch, a new check digest) the record keeps the build that made
       // the outputs, so `pipe why` still tells that build and its reason; adopted under another key, it is this one's.
@@ -608,7 +608,7 @@ class Scheduler {
     // Products restored from a cache come with what their step warned about when it made them (a run left out
     // of a stack, say): told as for an up-to-date task, and kept in the record for the builds after.
     const warnings = provenanceWarnings(decision.manifest.provenance);
-    for (const message of replayedWarnings(id, warnings, 'restored')) this.emit({ type: 'warning', message });
+    for (const replay of replayedWarnings(id, warnings, 'restored')) this.emit(replayEvent(replay));
     this.record(id, {
       key: decision.key,
       ...recordParts(decision),
@@ -1261,7 +1261,6 @@ class Scheduler {
   }
 }
 
-/** The fingerprint record and check digest of a decision, as a task record keeps them. */
 /**
  * The warnings an up-to-date task's step gave when it ran, as build events: a rerun that runs nothing still says
  * that a run was left out of the stack, say (the fast path prints the same lines: cli fast-path/record.ts).
@@ -1269,18 +1268,29 @@ class Scheduler {
 export function replayedWarnings(
   id: string,
   warnings: readonly string[] | undefined,
-  state: 'up to date' | 'restored' = 'up to date',
-): readonly string[] {
+  state: ReplayedWarning['state'] = 'up to date',
+): readonly ReplayedWarning[] {
   // Most tasks warned of nothing: no array made for each of them (10,000 up-to-date tasks per no-op plan).
   if (!warnings?.length) return NO_WARNINGS;
-  const how =
-    state === 'restored'
-      ? 'restored from the cache; the run that made it warned'
-      : 'up to date; its last run warned';
-  return warnings.map((w) => `${id} (${how}): ${w}`);
+  return warnings.map((text) => ({ id, state, text }));
 }
 
-const NO_WARNINGS: readonly string[] = Object.freeze([]);
+const NO_WARNINGS: readonly ReplayedWarning[] = Object.freeze([]);
+
+const REPLAY_HOW: Record<ReplayedWarning['state'], string> = {
+  'up to date': 'up to date; its last run warned',
+  restored: 'restored from the cache; the run that made it warned',
+};
+
+/** A replayed warning as a build prints it: `d[23523] (up to date; its last run warned): …`. */
+export function replayedWarningText(r: ReplayedWarning): string {
+  return `${r.id} (${REPLAY_HOW[r.state]}): ${r.text}`;
+}
+
+/** The build event of a replayed warning: its text, and its parts for those who group or filter them. */
+export function replayEvent(replay: ReplayedWarning): BuildEvent {
+  return { type: 'warning', message: replayedWarningText(replay), replay };
+}
 
 /** What task `id`'s last run warned about, by its record (most records, without warnings, are not parsed for it). */
 function recordedWarningList(state: StateData, id: string): string[] | undefined {
@@ -1288,10 +1298,11 @@ function recordedWarningList(state: StateData, id: string): string[] | undefined
 }
 
 /** The warnings an up-to-date task `id` replays, from its record (replayedWarnings of recordedWarningList). */
-export function recordedWarnings(state: StateData, id: string): readonly string[] {
+export function recordedWarnings(state: StateData, id: string): readonly ReplayedWarning[] {
   return replayedWarnings(id, recordedWarningList(state, id));
 }
 
+/** The fingerprint record and check digest of a decision, as a task record keeps them. */
 function recordParts(d: { record?: TaskRecord['fp']; check?: string }): Pick<TaskRecord, 'fp' | 'check'> {
   return { ...(d.record ? { fp: d.record } : {}), ...(d.check ? { check: d.check } : {}) };
 }
