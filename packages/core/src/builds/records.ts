@@ -28,7 +28,7 @@ import {
   type TaskState,
 } from '../schedule/events.js';
 import { type FailedRun, targetOfTaskId } from '../state/state-file.js';
-import { replaceFile, writeFileAtomic } from '../workspace/atomic.js';
+import { replaceFile, syncFile, writeFileAtomic } from '../workspace/atomic.js';
 
 export const BUILD_FORMAT = 'pipe-build';
 export const BUILD_VERSION = 1;
@@ -286,9 +286,14 @@ export async function writeBuildRecord(
   );
 }
 
-/** Write a build's start record atomically but without fsync (writeBuildRecord makes it durable). */
+/** Write a build's start record atomically but without fsync (syncBuildRecord then makes it durable). */
 export async function placeBuildRecord(buildsDir: string, record: BuildRecord): Promise<void> {
   await replaceFile(buildRecordPath(buildsDir, record.id), JSON.stringify(record));
+}
+
+/** Make the record placeBuildRecord wrote durable (not written again). */
+export function syncBuildRecord(buildsDir: string, id: string): Promise<void> {
+  return syncFile(buildRecordPath(buildsDir, id));
 }
 
 /** JSON.stringify of `record` with summariseReports(reports) as its tasks and counts (tasks last). */

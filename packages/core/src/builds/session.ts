@@ -47,6 +47,7 @@ import {
   newBuildId,
   openTaskJournal,
   placeBuildRecord,
+  syncBuildRecord,
   type TaskJournal,
   unendedBuildIds,
   writeBuildRecord,
@@ -517,11 +518,17 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
     };
     // In place before the build says it started and touches the workspace (a kill -9 then leaves it "running", and
     // the next build records it as interrupted), without fsync: a process's death keeps what it wrote.
-    await placeBuildRecord(session.layout.buildsDir, { ...record, planned }).catch(() => {});
+    const placed = await placeBuildRecord(session.layout.buildsDir, { ...record, planned }).then(
+      () => true,
+      () => false,
+    );
     options.onPlan?.(plan, buildId);
     // Made durable while the first tasks run: its fsyncs (tens of ms on a busy disk) need not delay them. The end
-    // record waits for it, so that it is never overwritten by this 'running' one.
-    started = writeBuildRecord(session.layout.buildsDir, { ...record, planned });
+    // record waits for it, so that it is never overwritten by this 'running' one. Not placed (a failed write): the
+    // atomic write says why, below.
+    started = placed
+      ? syncBuildRecord(session.layout.buildsDir, buildId)
+      : writeBuildRecord(session.layout.buildsDir, { ...record, planned });
     started.catch(() => {}); // awaited (and its failure thrown) below
     journal = openTaskJournal(session.layout.buildsDir, buildId);
     const onEvent = options.onEvent;

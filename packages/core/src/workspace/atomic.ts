@@ -49,6 +49,17 @@ export async function replaceFile(file: string, data: string | Uint8Array): Prom
   }
 }
 
+/** Make a file replaceFile wrote durable, as writeFileAtomic would have: fsync it, then its folder (the rename). */
+export async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsyncDir(path.dirname(file));
+}
+
 /** Synchronous twin of writeFileAtomic, for exit paths where no event loop turn is left. */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
   makeDirsSync(path.dirname(file));
