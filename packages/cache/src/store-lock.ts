@@ -1,8 +1,12 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { processAlive } from './atomic-file.js';
+import { procStat } from './proc-stat.js';
+
+/** A process's start time (/proc/PID/stat field 22, clock ticks since boot); undefined off Linux or gone. */
+const processStart = (pid: number) => procStat(pid)?.fields[19];
 
 /**
  * An inter-process lock for store maintenance (gc, verify, pins, index compaction): a file created with
@@ -88,16 +92,6 @@ function releaseIfKilled(lockPath: string): () => void {
   return () => {
     for (const [s, h] of installed) process.removeListener(s, h);
   };
-}
-
-/** A process's start time (/proc/PID/stat field 22, clock ticks since boot); undefined off Linux or gone. */
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /** How long a lock may stay empty while its holder writes who it is. */

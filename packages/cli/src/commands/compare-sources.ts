@@ -10,7 +10,6 @@
  * Products are paired by workspace-relative path.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, Manifest } from '@pipe/cache';
 import { makeDirs } from '@pipe/cache/make-dirs';
