@@ -59,7 +59,11 @@ describe('resources.array_throttle', () => {
     const runner: CommandRunner = async (program, args) => {
       if (program === 'sbatch') {
         const name = args.find((a) => a.startsWith('--job-name='))!;
-        arrays.set(name.slice(name.lastIndexOf('-') + 1), args.find((a) => a.startsWith('--array='))!);
+        // Named <target>.pipe-<build>: the target is the name's first part.
+        arrays.set(
+          name.slice('--job-name='.length).split('.')[0]!,
+          args.find((a) => a.startsWith('--array='))!,
+        );
         if (arrays.size === 2) stop.abort();
         return { code: 0, stdout: `${100 + arrays.size}\n`, stderr: '' };
       }

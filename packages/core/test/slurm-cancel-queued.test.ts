@@ -22,7 +22,7 @@ function fakeSlurm(running: string): CommandRunner {
       const id = next++;
       const name = args.find((a) => a.startsWith('--job-name='))!.slice('--job-name='.length);
       const array = args.some((a) => a.startsWith('--array='));
-      jobs.set(id, { name, array, state: name.endsWith(`-${running}`) ? 'RUNNING' : 'PENDING' });
+      jobs.set(id, { name, array, state: name.startsWith(`${running}.`) ? 'RUNNING' : 'PENDING' });
       return { code: 0, stdout: `${id}\n`, stderr: '' };
     }
     if (program === 'squeue' && args[0] === '--json') {
