@@ -661,11 +661,14 @@ class Scheduler {
     if (typeof req === 'string') return this.fail(id, 'failed', { key: decision.key, reasons, error: req });
     const start = new Date();
     let jobId: string | undefined;
+    let runningSince: Date | undefined;
     this.emit({ type: 'task-start', id, action: 'run', executor: executor.name, reasons });
     const outcome = await submitWithRetries(executor, req, {
       signal: this.o.signal,
       onEvent: (e) => {
-        if (e.type === 'started' && e.jobId) jobId = e.jobId;
+        if (e.type !== 'started') return;
+        runningSince ??= new Date();
+        if (e.jobId) jobId = e.jobId;
       },
       again: (next, of, failed) => {
         // A build that stops after another task's failure starts no more work, retries included.
@@ -689,7 +692,7 @@ class Scheduler {
     }
     // Storing and publishing is I/O: it gives the job slot back, so the next task's work starts meanwhile.
     this.completing++;
-    void this.complete(runNames, id, decision, executor, req, outcome, start, jobId)
+    void this.complete(runNames, id, decision, executor, req, outcome, start, jobId, runningSince)
       .catch((error: unknown) => this.failUnexpectedly(id, decision, error))
       .finally(() => {
         this.completing--;
@@ -848,6 +851,8 @@ class Scheduler {
     outcome: ExecOutcome,
     handedOver: Date,
     startedJob: string | undefined,
+    /** When the executor said the work started (a batch job left the queue), if it did. */
+    runningSince?: Date,
   ) {
     const task = this.tasks.get(id)!;
     const temps = req.outputs;
@@ -856,6 +861,9 @@ class Scheduler {
     const ran = outcome.ok ? outcome.ran : undefined;
     const start = ran ? new Date(ran.start) : handedOver;
     const end = ran ? new Date(ran.end) : new Date();
+    // A failed batch job has no clock of its own: timed from when it was seen to run, not from its submission (a wait
+    // in the queue, and behind its upstream's jobs, is no time of its own).
+    const timedFrom = ran ? start : (runningSince ?? handedOver);
     // What a step warned about is shown, not only kept in its log (a run left out of a stack, say). Only a step
     // writes `warn` lines; a command's log is its program's output, not read here.
     const warned = req.work.kind === 'step' ? stepWarnings(req.logFile) : [];
@@ -868,9 +876,9 @@ class Scheduler {
       key: decision.key,
       reasons,
       executor: executor.name,
-      ...(neverStarted ? {} : { startedAt: start.toISOString() }),
+      ...(neverStarted ? {} : { startedAt: timedFrom.toISOString() }),
       endedAt: end.toISOString(),
-      ...(neverStarted ? {} : { ms: end.getTime() - start.getTime() }),
+      ...(neverStarted ? {} : { ms: Math.max(0, end.getTime() - timedFrom.getTime()) }),
       log: req.logFile,
       ...(jobId ? { jobId } : {}),
       ...(outcome.attempts ? { attempts: outcome.attempts } : {}),
@@ -1155,6 +1163,7 @@ class Scheduler {
     for (const req of reqs.values()) req.deps = this.tasks.get(req.id)!.deps.filter((d) => reqs.has(d));
     const start = new Date();
     const jobs = new Map<string, string>();
+    const runningSince = new Map<string, Date>();
     const ended = new Set<string>();
     const completions: Promise<void>[] = [];
     for (const [id, decision] of ready) {
@@ -1171,7 +1180,16 @@ class Scheduler {
       if (ended.has(id)) return;
       ended.add(id);
       completions.push(
-        this.completeInBatch(id, ready.get(id), executor, reqs.get(id)!, outcome, start, jobs.get(id)),
+        this.completeInBatch(
+          id,
+          ready.get(id),
+          executor,
+          reqs.get(id)!,
+          outcome,
+          start,
+          jobs.get(id),
+          runningSince.get(id),
+        ),
       );
     };
     try {
@@ -1180,6 +1198,7 @@ class Scheduler {
         (e) => {
           if (e.type === 'started') {
             if (e.jobId) jobs.set(e.id, e.jobId);
+            if (!runningSince.has(e.id)) runningSince.set(e.id, new Date());
             if (!ready.has(e.id))
               this.emit({
                 type: 'task-start',
@@ -1212,6 +1231,7 @@ class Scheduler {
     outcome: ExecOutcome,
     start: Date,
     jobId: string | undefined,
+    runningSince: Date | undefined,
   ) {
     if (this.reports.has(id)) return;
     let decision = planned;
@@ -1257,6 +1277,7 @@ class Scheduler {
       outcome,
       start,
       jobId,
+      runningSince,
     );
   }
 }
