@@ -88,7 +88,8 @@ export {
   type TaskReport,
   type TaskState,
 } from './schedule/events.js';
-export { type BuildOutcome, describeReasons, type RunBuildOptions, runBuild } from './schedule/scheduler.js';
+export { describeReasons } from './schedule/report-texts.js';
+export { type BuildOutcome, type RunBuildOptions, runBuild } from './schedule/scheduler.js';
 export * from './slurm/index.js';
 export {
   type FileStamp,

@@ -57,12 +57,8 @@ export {
   type TaskReport,
   type TaskState,
 } from './schedule/events.js';
-export {
-  describeReasons,
-  recordedWarnings,
-  replayedWarnings,
-  replayedWarningText,
-} from './schedule/scheduler.js';
+export { describeReasons } from './schedule/report-texts.js';
+export { recordedWarnings, replayedWarnings, replayedWarningText } from './schedule/task-warnings.js';
 export {
   checkSlurmResources,
   jobsOnSlurmNote,

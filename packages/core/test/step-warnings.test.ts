@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { stepWarnings } from '../src/schedule/scheduler.js';
+import { stepWarnings } from '../src/schedule/task-warnings.js';
 
 let dir: string;
 beforeEach(() => {

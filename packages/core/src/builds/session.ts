@@ -29,8 +29,9 @@ import { type DepartedTask, type Plan, type PlannedTask, planGraph } from '../pl
 import { createWorkspaceIO } from '../plan/workspace-io.js';
 import { pipeVersion } from '../provenance/pipe-version.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
-import { type RunBuildOptions, recordedWarnings, replayEvent, runBuild } from '../schedule/scheduler.js';
+import { type RunBuildOptions, runBuild } from '../schedule/scheduler.js';
 import { runTempDir } from '../schedule/task-temp.js';
+import { recordedWarnings, replayEvent } from '../schedule/task-warnings.js';
 import { hasUnconfirmedJobs } from '../slurm/unconfirmed-jobs.js';
 import { HashMemo } from '../state/hash-memo.js';
 import { loadState, type StateData, saveState, stateFileStamp } from '../state/state-file.js';

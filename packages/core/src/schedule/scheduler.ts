@@ -6,7 +6,7 @@
  * unless `keepGoing`; an abort stops dispatching and cancels what runs. Dynamic fan-outs expand
  * when the target emitting their items has finished.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheBackend, Manifest } from '@pipe/cache';
@@ -29,7 +29,7 @@ import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
 import { type Decision, decideTask, type KnownOutput, type PlanIO, restoredOutputs } from '../plan/decide.js';
 import { KnownOutputs } from '../plan/known-outputs.js';
 import { isForced, type Plan, pendingAfter, recordedItems } from '../plan/planner.js';
-import { type Reason, renderReason } from '../plan/reasons.js';
+import type { Reason } from '../plan/reasons.js';
 import {
   KEPT_METADATA_PER_BUILD,
   keptMetadata,
@@ -37,7 +37,7 @@ import {
   provenanceRecord,
   provenanceWarnings,
 } from '../provenance/record.js';
-import { sameFileStamp, statIfThere } from '../state/hash-memo.js';
+import { sameFileStamp } from '../state/hash-memo.js';
 import { previousRecord, recordedTargets, type StateData, type TaskRecord } from '../state/state-file.js';
 import { describeCacheFailure } from '../store/lazy-cache.js';
 import {
@@ -52,8 +52,9 @@ import {
 import { notReproducedText } from '../store/reproduced.js';
 import { keyRootsOf } from '../workspace/key-paths.js';
 import { relPath, taskFileName, type WorkspaceLayout } from '../workspace/layout.js';
-import type { BuildEvent, BuildStatus, ReplayedWarning, TaskReport, TaskState } from './events.js';
+import type { BuildEvent, BuildStatus, TaskReport, TaskState } from './events.js';
 import { LinkedPaths } from './linked-paths.js';
+import { missingInputError, notKeptText, notWrittenHint, thrownMessage } from './report-texts.js';
 import {
   runFolderNames,
   runTempDir,
@@ -63,6 +64,7 @@ import {
   unownedFiles,
   unownedText,
 } from './task-temp.js';
+import { recordedWarningList, replayEvent, replayedWarnings, stepWarnings } from './task-warnings.js';
 
 export interface RunBuildOptions {
   buildId: string;
@@ -1282,157 +1284,9 @@ class Scheduler {
   }
 }
 
-/**
- * The warnings an up-to-date task's step gave when it ran, as build events: a rerun that runs nothing still says
- * that a run was left out of the stack, say (the fast path prints the same lines: cli fast-path/record.ts).
- */
-export function replayedWarnings(
-  id: string,
-  warnings: readonly string[] | undefined,
-  state: ReplayedWarning['state'] = 'up to date',
-): readonly ReplayedWarning[] {
-  // Most tasks warned of nothing: no array made for each of them (10,000 up-to-date tasks per no-op plan).
-  if (!warnings?.length) return NO_WARNINGS;
-  return warnings.map((text) => ({ id, state, text }));
-}
-
-const NO_WARNINGS: readonly ReplayedWarning[] = Object.freeze([]);
-
-const REPLAY_HOW: Record<ReplayedWarning['state'], string> = {
-  'up to date': 'up to date; its last run warned',
-  restored: 'restored from the cache; the run that made it warned',
-};
-
-/** A replayed warning as a build prints it: `d[23523] (up to date; its last run warned): …`. */
-export function replayedWarningText(r: ReplayedWarning): string {
-  return `${r.id} (${REPLAY_HOW[r.state]}): ${r.text}`;
-}
-
-/** The build event of a replayed warning: its text, and its parts for those who group or filter them. */
-export function replayEvent(replay: ReplayedWarning): BuildEvent {
-  return { type: 'warning', message: replayedWarningText(replay), replay };
-}
-
-/** What task `id`'s last run warned about, by its record (most records, without warnings, are not parsed for it). */
-function recordedWarningList(state: StateData, id: string): string[] | undefined {
-  return state.tasks.mayHave(id, 'warnings') ? state.tasks.get(id)?.warnings : undefined;
-}
-
-/** The warnings an up-to-date task `id` replays, from its record (replayedWarnings of recordedWarningList). */
-export function recordedWarnings(state: StateData, id: string): readonly ReplayedWarning[] {
-  return replayedWarnings(id, recordedWarningList(state, id));
-}
-
 /** The fingerprint record and check digest of a decision, as a task record keeps them. */
 function recordParts(d: { record?: TaskRecord['fp']; check?: string }): Pick<TaskRecord, 'fp' | 'check'> {
   return { ...(d.record ? { fp: d.record } : {}), ...(d.check ? { check: d.check } : {}) };
-}
-
-/**
- * What became of the outputs of a task whose result is dropped: not kept, unless its executor had already put them
- * in place (a Slurm job publishes the outputs a later job reads, under their final names, linked back to the
- * temporary ones): then they are there, but neither recorded nor cached, and the next build runs the task again.
- */
-function notKeptText(task: Task, temps: Record<string, string>): string {
-  const inPlace = Object.entries(temps).some(([name, temp]) => {
-    const final = task.outputs[name];
-    if (!final || final === temp) return final === temp;
-    const a = statSync(temp, { throwIfNoEntry: false });
-    const b = statSync(final, { throwIfNoEntry: false });
-    return a !== undefined && b !== undefined && a.ino === b.ino && a.dev === b.dev;
-  });
-  return inPlace
-    ? 'its job had already put them in place (a Slurm job publishes the outputs later jobs read), where they stay, neither recorded nor cached'
-    : 'they were not kept';
-}
-
-/**
- * An exception met while putting a task's outputs in place, for the task's report: a system call's error (EACCES,
- * ENOSPC, ...) by its message; anything else is a bug in pipe, shown with its stack rather than lost.
- */
-function thrownMessage(error: unknown): string {
-  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string')
-    return error.message;
-  return `internal error (a bug in pipe): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
-}
-
-/** One line for a report's reasons. */
-export function describeReasons(
-  reasons: Reason[] | undefined,
-  render: (r: Reason) => string = renderReason,
-): string {
-  // One line per task: the first reasons, then a count (`pipe plan` and `pipe why` list them all). `render`:
-  // renderAlikeReason for one line of many tasks (`pipe status`'s groups).
-  const all = (reasons ?? []).map(render);
-  return all.length <= 3 ? all.join('; ') : `${all.slice(0, 3).join('; ')}; and ${all.length - 3} more`;
-}
-
-/**
- * The `warn` lines of a task's log (steps write `<level> <message>`; a message's further lines follow as they are).
- * A log that is absent (the step logged nothing) or unreadable has none.
- */
-export function stepWarnings(logFile: string): string[] {
-  // Most steps log nothing: a stat that finds no file costs a few µs, a read that throws ENOENT ~25 µs (its error).
-  if (!statSync(logFile, { throwIfNoEntry: false })) return [];
-  let text: string;
-  try {
-    text = readFileSync(logFile, 'utf8');
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  let current: string[] | undefined;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('warn ')) {
-      if (current) out.push(current.join('\n'));
-      current = [line.slice(5)];
-    } else if (line.startsWith('info ') || line.startsWith('error ')) {
-      // The step's error (and its stack, written on failure by step-worker.ts) is no part of the warning before it.
-      if (current) out.push(current.join('\n'));
-      current = undefined;
-    } else if (current && line !== '') current.push(line);
-  }
-  if (current) out.push(current.join('\n'));
-  return out;
-}
-
-/**
- * Why an output is missing when the usual cause shows: the program wrote the final path itself (pipe gives it a
- * temporary path to write, `{outputs.NAME}`, and moves that into place), or made a folder there.
- */
-function notWrittenHint(
-  root: string,
-  missing: { output: string; path: string },
-  req: ExecRequest,
-  start: Date,
-): string {
-  const temp = statIfThere(req.outputs[missing.output] ?? '');
-  if (temp?.isDirectory()) return ': a folder was made in its place; an output must be a file';
-  const final = statIfThere(path.resolve(root, missing.path));
-  if (final && final.mtimeMs >= start.getTime() - 1000)
-    return `: the task wrote ${missing.path} itself; write to ${outputRef(req, missing.output)}, the temporary path pipe moves into place`;
-  if (req.work.kind === 'command' && !namesOutput(req.work.argv, req.outputs, missing.output))
-    return `: the command never names {outputs.${missing.output}}, so the program was not told where to write it (no shell runs it: what it prints goes to the task's log); pass it as an argument`;
-  if (req.work.kind === 'step') return `: the step is to write it to ${outputRef(req, missing.output)}`;
-  return '';
-}
-
-/** How a task's code names an output's temporary path: `{outputs.o}` in a command's argv, `ctx.outputs.o` in a step. */
-function outputRef(req: ExecRequest, output: string): string {
-  if (req.work.kind === 'command') return `{outputs.${output}}`;
-  return /^[A-Za-z_$][\w$]*$/.test(output)
-    ? `ctx.outputs.${output}`
-    : `ctx.outputs[${JSON.stringify(output)}]`;
-}
-
-/**
- * Whether a command's argv names an output, itself or through an output it is named after (`x.bam` → `x.bam.bai`:
- * the temporary paths are siblings, so a program that derives one from the other writes the declared file).
- */
-function namesOutput(argv: readonly string[], temps: Record<string, string>, output: string): boolean {
-  const named = (name: string) => argv.some((arg) => arg.includes(`{outputs.${name}}`));
-  const temp = temps[output] ?? '';
-  return Object.keys(temps).some((name) => named(name) && (name === output || temp.startsWith(temps[name]!)));
 }
 
 /** Variables a program may need to find its code and libraries, which a command sees only if its target lists them. */
@@ -1454,25 +1308,6 @@ const LIBRARY_ENV = [
 function itemsSource(pipeline: Pipeline, name: string): string | undefined {
   const f = pipeline.targets.get(name)?.foreach;
   return f?.kind === 'items' ? f.target : undefined;
-}
-
-/**
- * `input missing: PATH (INPUT)`; when something is there that cannot be read (a symlink loop, a folder, a file
- * without read permission), `input cannot be read: PATH (INPUT): what`: the user is not sent looking for a file.
- */
-function missingInputError(
-  d: { path: string; input: string; why?: string },
-  task?: Task,
-  root = '/',
-): string {
-  if (d.why) return `input cannot be read: ${d.path} (${d.input}): ${d.why}`;
-  // `inputs: data/{item}` under `foreach: {glob: data/*.txt}`: the item is the file's name without its extension.
-  const abs = path.resolve(root, d.path);
-  const file = task?.item?.files.find((f) => f.startsWith(`${abs}.`));
-  const hint = file
-    ? `; {item} is the name of the file it fans out over without its extension (${path.basename(file)} → ${task!.item!.id}): add the extension to the pattern (…{item}${file.slice(abs.length)})`
-    : '';
-  return `input missing: ${d.path} (${d.input})${hint}`;
 }
 
 /** Output path → SHA-256, as a report keeps them. */
