@@ -262,6 +262,22 @@ export async function main(argv: string[]): Promise<number> {
       set(await statusCommand(id, { ...cmd.optsWithGlobals() }));
     });
 
+  pipelineOptions(
+    program
+      .command('clean')
+      .argument('[targets...]', 'targets (none named: every target)')
+      .description(
+        "remove targets' products from the workspace where the cache holds them (the next build restores them)",
+      ),
+  )
+    .option('-n, --dry-run', 'say what would be removed, and remove nothing')
+    .option('--cache-dir <dir>', 'cache directory (default: $PIPE_CACHE_DIR or .pipe/cache)')
+    .option('--json', 'print JSON')
+    .action(async (targets: string[], _opts, cmd: Command) => {
+      const { cleanCommand } = await import('./commands/clean.js');
+      set(await cleanCommand(targets, { ...cmd.optsWithGlobals() }));
+    });
+
   program
     .command('cancel')
     .argument('[build]', 'build id or unique prefix (default: the last build)')

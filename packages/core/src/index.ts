@@ -7,6 +7,7 @@
  */
 
 export { buildNotes } from './builds/build-notes.js';
+export { type CleanResult, cleanTargets } from './builds/clean.js';
 export {
   type BuildRecord,
   listBuildIds,

@@ -75,6 +75,8 @@ export interface RetireContext {
   hasBlob: (sha256: string) => Promise<boolean>;
   /** Say what retiring would do, and change nothing: no file removed, no record dropped (`pipe plan`). */
   dryRun?: boolean;
+  /** Remove the outputs but keep the tasks' records (`pipe clean`: the tasks stay, and the next build restores). */
+  keepRecords?: boolean;
 }
 
 /**
@@ -129,7 +131,7 @@ export async function retireEach(
       if (owned.has(out.path) || !declared(out.path) || declaredElsewhere(target, out.path)) continue;
       await retireOutput(out, held?.outputs, ctx, retired);
     }
-    if (!ctx.dryRun) state.tasks.delete(id);
+    if (!ctx.dryRun && !ctx.keepRecords) state.tasks.delete(id);
     return retired;
   };
   // A preview changes nothing: its lookups (a manifest and a blob per task, each a round trip to a remote tier) go

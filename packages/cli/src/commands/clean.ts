@@ -1,0 +1,86 @@
+/**
+ * `pipe clean [targets...]`: take targets' products out of the workspace (all targets when none is named), where the
+ * cache holds them: the next build restores them at once. An output edited since pipe wrote it, or one the cache does
+ * not hold, stays and is named (core's builds/clean.ts). `-n` says what would go; `--json` prints one object.
+ */
+import { cleanTargets, type DepartedTask, targetOfTaskId } from '@pipe/core/lean';
+import { loadForSession } from '../context.js';
+import { EXIT_BUILD_FAILED, EXIT_OK } from '../exit-codes.js';
+import { openFromCli, refused, type SessionCliOptions } from './session.js';
+
+export interface CleanCliOptions extends SessionCliOptions {
+  dryRun?: boolean;
+}
+
+/** At most this many paths are listed in text (all in --json). */
+const LISTED = 10;
+
+export async function cleanCommand(named: string[], opts: CleanCliOptions): Promise<number> {
+  let targets = named;
+  if (targets.length === 0) {
+    const loaded = await loadForSession(opts, []);
+    if (!loaded.ok) return refused(opts.json, loaded.code, loaded.message, loaded.diagnostics);
+    targets = [...loaded.pipeline.targets.keys()];
+  }
+  const opened = await openFromCli(targets, opts);
+  if (!opened.ok) return opened.code;
+  const result = await cleanTargets(opened.session, new Set(targets), opts.dryRun ? { dryRun: true } : {});
+  if (!result.ok) {
+    const message =
+      result.reason === 'locked'
+        ? `pipe clean: a build (${result.owner.buildId}, pid ${result.owner.pid} on ${result.owner.host}) is running in this workspace; clean once it has ended`
+        : `pipe clean: cannot take the workspace's lock: ${result.message}`;
+    return refused(opts.json, EXIT_BUILD_FAILED, message);
+  }
+  const removed = result.tasks.flatMap((t) => t.removed);
+  const kept = result.tasks.flatMap((t) => t.kept);
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify({ event: 'clean', dryRun: opts.dryRun === true, removed, kept, tasks: tasksWith(result.tasks) })}\n`,
+    );
+    return EXIT_OK;
+  }
+  for (const note of opened.session.notes) process.stderr.write(`note: ${note}\n`);
+  if (removed.length === 0 && kept.length === 0) {
+    process.stdout.write(`nothing to clean: no product of ${targetsText(targets)} is in the workspace\n`);
+    return EXIT_OK;
+  }
+  const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
+  if (removed.length > 0)
+    process.stdout.write(
+      `${opts.dryRun ? 'would remove' : 'removed'} ${files(removed.length)} of ${targetsText(
+        targetsOf(result.tasks, 'removed'),
+      )}; the next build restores ${removed.length === 1 ? 'it' : 'them'} from the cache\n${listed(removed)}`,
+    );
+  if (kept.length > 0)
+    process.stdout.write(
+      `${opts.dryRun ? 'would leave' : 'left'} ${files(kept.length)} in place (edited since pipe wrote ${
+        kept.length === 1 ? 'it' : 'them'
+      }, or not held by the cache: only what a build can have back is removed)\n${listed(kept)}`,
+    );
+  return EXIT_OK;
+}
+
+function listed(paths: string[]): string {
+  const shown = paths.slice(0, LISTED).map((p) => `  ${p}\n`);
+  if (paths.length > LISTED) shown.push(`  … and ${paths.length - LISTED} more (--json lists them all)\n`);
+  return shown.join('');
+}
+
+/** The targets whose tasks had files `which` (in the order of the tasks). */
+function targetsOf(tasks: DepartedTask[], which: 'removed' | 'kept'): string[] {
+  const out = new Set<string>();
+  for (const t of tasks) if (t[which].length > 0) out.add(targetOfTaskId(t.id));
+  return [...out];
+}
+
+function targetsText(targets: string[]): string {
+  return targets.length <= 4
+    ? targets.join(', ')
+    : `${targets.slice(0, 3).join(', ')} and ${targets.length - 3} more`;
+}
+
+/** The tasks that had something to remove or leave, with their paths. */
+function tasksWith(tasks: DepartedTask[]): DepartedTask[] {
+  return tasks.filter((t) => t.removed.length > 0 || t.kept.length > 0);
+}

@@ -1,0 +1,105 @@
+/**
+ * `pipe clean [targets...]`: products leave the workspace where the cache holds them, and the next build restores
+ * them without running anything; an edited product stays and is named; a running build's workspace is not touched.
+ */
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { Workspace } from './rig.js';
+
+const PIPE = `version: 1
+targets:
+  sorted:
+    foreach: {glob: "data/*.txt"}
+    inputs: {src: "data/{item}.txt"}
+    command: [sort, "-o", "{outputs.out}", "{inputs.src}"]
+    outputs: {out: "build/sorted/{item}.txt"}
+  report:
+    inputs: {parts: {target: sorted}}
+    command: [sh, -c, 'cat "$@" > "$0"', "{outputs.out}", "{inputs.parts}"]
+    outputs: {out: "build/report.txt"}
+`;
+
+const workspace = () =>
+  new Workspace({ 'pipe.yaml': PIPE, 'data/one.txt': 'b\na\n', 'data/two.txt': 'd\nc\n' });
+
+describe('pipe clean', () => {
+  it('removes the products the cache holds, with their emptied folders; the next build restores them', async () => {
+    const ws = workspace();
+    expect((await ws.run(['build', 'report'])).code).toBe(0);
+
+    const preview = await ws.run(['clean', '-n']);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.stdout).toContain('would remove 3 files of report, sorted');
+    expect(ws.exists('build/report.txt')).toBe(true);
+
+    const cleaned = await ws.run(['clean', '--json']);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    const event = JSON.parse(cleaned.stdout.trim());
+    expect(event).toMatchObject({ event: 'clean', dryRun: false, kept: [] });
+    expect([...event.removed].sort()).toEqual([
+      'build/report.txt',
+      'build/sorted/one.txt',
+      'build/sorted/two.txt',
+    ]);
+    expect(ws.exists('build')).toBe(false);
+    // The inputs are not products: they stay.
+    expect(ws.read('data/one.txt')).toBe('b\na\n');
+
+    const rebuilt = await ws.run(['build', 'report', '--json']);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    const ends = rebuilt.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === 'task-end');
+    expect(ends.map((e) => e.state)).toEqual(['restored', 'restored', 'restored']);
+    expect(ws.read('build/report.txt')).toBe('a\nb\nc\nd\n');
+  });
+
+  it('cleans the named targets only, and leaves an edited product in place, named', async () => {
+    const ws = workspace();
+    expect((await ws.run(['build', 'report'])).code).toBe(0);
+    ws.write('build/sorted/two.txt', 'my own edit\n');
+    const cleaned = await ws.run(['clean', 'sorted']);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(cleaned.stdout).toContain('removed 1 file of sorted');
+    expect(cleaned.stdout).toContain('left 1 file in place');
+    expect(cleaned.stdout).toContain('build/sorted/two.txt');
+    expect(ws.exists('build/sorted/one.txt')).toBe(false);
+    expect(ws.read('build/sorted/two.txt')).toBe('my own edit\n');
+    expect(ws.read('build/report.txt')).toBe('a\nb\nc\nd\n');
+  });
+
+  it('refuses while a build holds the workspace, touching nothing', async () => {
+    const ws = workspace();
+    expect((await ws.run(['build', 'report'])).code).toBe(0);
+    // A live build of this host holds the lock: a process of its own, not this test's.
+    const holder = spawn('sleep', ['120'], { stdio: 'ignore' });
+    onTestFinished(() => {
+      holder.kill('SIGKILL');
+    });
+    ws.write(
+      '.pipe/lock',
+      JSON.stringify({
+        pid: holder.pid,
+        host: hostname(),
+        buildId: 'other-build',
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    const refused = await ws.run(['clean']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('a build (other-build');
+    expect(ws.exists('build/report.txt')).toBe(true);
+    expect(ws.exists('build/sorted/one.txt')).toBe(true);
+  });
+
+  it('an unknown target is an error naming the targets there are', async () => {
+    const ws = workspace();
+    const run = await ws.run(['clean', 'reprot']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("unknown target 'reprot'");
+    expect(run.stderr).toContain('report');
+  });
+});
