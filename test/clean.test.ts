@@ -95,6 +95,20 @@ describe('pipe clean', () => {
     expect(ws.exists('build/sorted/one.txt')).toBe(true);
   });
 
+  it('cleans a target whose input file is gone (a data store not mounted here), as any other', async () => {
+    const ws = new Workspace({
+      'pipe.yaml':
+        'version: 1\ntargets:\n  copy:\n    inputs: {src: in.txt}\n    command: [cp, "{inputs.src}", "{outputs.o}"]\n    outputs: {o: out/copy.txt}\n',
+      'in.txt': 'x\n',
+    });
+    expect((await ws.run(['build', 'copy'])).code).toBe(0);
+    ws.remove('in.txt');
+    const cleaned = await ws.run(['clean']);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(cleaned.stdout).toContain('removed 1 file of copy');
+    expect(ws.exists('out/copy.txt')).toBe(false);
+  });
+
   it('an unknown target is an error naming the targets there are', async () => {
     const ws = workspace();
     const run = await ws.run(['clean', 'reprot']);

@@ -45,6 +45,7 @@ export type { StepIdentity } from './fingerprint/record.js';
 export { type StepFacts, stepFactsOf } from './fingerprint/steps.js';
 export { didYouMean } from './graph/closest-names.js';
 export { buildableWithout, deliveredTargets, dependencyOrder } from './graph/edges.js';
+export { unknownTargetDiagnostic } from './graph/expand.js';
 export type { StepDefinition } from './model/step.js';
 export type * from './model/types.js';
 export { type DepartedTask, type Plan, planSummary, topoOrder } from './plan/planner.js';

@@ -3,9 +3,8 @@
  * cache holds them: the next build restores them at once. An output edited since pipe wrote it, or one the cache does
  * not hold, stays and is named (core's builds/clean.ts). `-n` says what would go; `--json` prints one object.
  */
-import { cleanTargets, type DepartedTask, targetOfTaskId } from '@pipe/core/lean';
-import { loadForSession } from '../context.js';
-import { EXIT_BUILD_FAILED, EXIT_OK } from '../exit-codes.js';
+import { cleanTargets, type DepartedTask, targetOfTaskId, unknownTargetDiagnostic } from '@pipe/core/lean';
+import { EXIT_BUILD_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { openFromCli, refused, type SessionCliOptions } from './session.js';
 
 export interface CleanCliOptions extends SessionCliOptions {
@@ -16,14 +15,18 @@ export interface CleanCliOptions extends SessionCliOptions {
 const LISTED = 10;
 
 export async function cleanCommand(named: string[], opts: CleanCliOptions): Promise<number> {
-  let targets = named;
-  if (targets.length === 0) {
-    const loaded = await loadForSession(opts, []);
-    if (!loaded.ok) return refused(opts.json, loaded.code, loaded.message, loaded.diagnostics);
-    targets = [...loaded.pipeline.targets.keys()];
-  }
-  const opened = await openFromCli(targets, opts);
+  // Opened for no target: cleaning needs the records, the declarations and the cache, not a graph, and a target
+  // whose input file is missing (a data store not mounted here) is still cleaned.
+  const opened = await openFromCli([], opts);
   if (!opened.ok) return opened.code;
+  const { pipeline } = opened.session;
+  const unknown = named.filter((t) => !pipeline.targets.has(t));
+  if (unknown.length > 0) {
+    const diagnostics = unknown.map((t) => unknownTargetDiagnostic(pipeline, t));
+    const { renderDiagnostics } = await import('@pipe/core');
+    return refused(opts.json, EXIT_USAGE, renderDiagnostics(diagnostics), diagnostics);
+  }
+  const targets = named.length > 0 ? named : [...pipeline.targets.keys()];
   const result = await cleanTargets(opened.session, new Set(targets), opts.dryRun ? { dryRun: true } : {});
   if (!result.ok) {
     const message =

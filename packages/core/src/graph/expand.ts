@@ -58,6 +58,21 @@ function ownerOf(name: string, targets: Pipeline['targets']): string | undefined
     : undefined;
 }
 
+/** `unknown target 'NAME'`, with the likeliest meaning as its hint (a config's replacement, an output, a close name). */
+export function unknownTargetDiagnostic(pipeline: Pipeline, name: string): Diagnostic {
+  return {
+    severity: 'error',
+    code: 'unknown-target',
+    message: `unknown target '${name}'`,
+    hint:
+      (pipeline.replacedTargets?.[name] !== undefined
+        ? `'${name}' is written in the pipeline, but the config replaces it: ${pipeline.replacedTargets[name]}`
+        : undefined) ??
+      ownerOf(name, pipeline.targets) ??
+      unknownTargetHint(name, pipeline.targets.keys()),
+  };
+}
+
 export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGraph {
   const { targets, root } = pipeline;
   const diagnostics: Diagnostic[] = [];
@@ -66,18 +81,7 @@ export function expandGraph(pipeline: Pipeline, options: ExpandOptions): TaskGra
   const needed = new Set(order);
   for (const d of pipeline.deferred ?? [])
     if (d.target !== undefined && needed.has(d.target)) diagnostics.push(d);
-  for (const name of unknown)
-    diagnostics.push({
-      severity: 'error',
-      code: 'unknown-target',
-      message: `unknown target '${name}'`,
-      hint:
-        (pipeline.replacedTargets?.[name] !== undefined
-          ? `'${name}' is written in the pipeline, but the config replaces it: ${pipeline.replacedTargets[name]}`
-          : undefined) ??
-        ownerOf(name, targets) ??
-        unknownTargetHint(name, targets.keys()),
-    });
+  for (const name of unknown) diagnostics.push(unknownTargetDiagnostic(pipeline, name));
 
   const tasks = new Map<string, Task>();
   const tasksOf = new Map<string, Task[]>();
