@@ -1,7 +1,7 @@
 // Found by helper-150: each build of a survey source re-said one long warning per run (21 alike lines for 21 runs
 // on one exclusion mask), up to date or restored; alike ones of one fan-out are now one line.
 import { describe, expect, it } from 'vitest';
-import { Workspace } from './rig.js';
+import { parseEvents, Workspace } from './rig.js';
 
 const STEP = `import { writeFileSync } from 'node:fs';
 export default { name: 'test.warn', version: '1', run(ctx) {
@@ -42,11 +42,7 @@ describe('warnings of up-to-date and restored tasks of one fan-out', () => {
     // --json: one event per replay (a tool groups as it likes), each naming its task and how it was skipped.
     const json = await ws.run(['build', 'run', '--json']);
     expect(json.code, json.stderr).toBe(0);
-    const warnings = json.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l))
-      .filter((e) => e.event === 'warning');
+    const warnings = parseEvents(json.stdout).filter((e) => e.event === 'warning');
     expect(warnings.map((w) => w.task).sort()).toEqual(['run[a]', 'run[b]', 'run[c]', 'run[d]']);
     for (const w of warnings) {
       expect(w.replayed).toBe('up to date');

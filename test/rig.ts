@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -117,6 +117,20 @@ export function crabWorkspace(): Workspace {
   cpSync(path.join(REPO_ROOT, 'pipe.yaml'), ws.path('pipe.yaml'));
   cpSync(path.join(REPO_ROOT, 'pipelines'), ws.path('pipelines'), { recursive: true });
   return ws;
+}
+
+/**
+ * Make `ws` look held by a live build of this host (`buildId`): a `sleep` of its own holds the lock, not the test
+ * process (which started the pipe under test, and which acquireLock would read as its ancestor: one that never lets
+ * go). Returns the holder, to kill when done.
+ */
+export function holdLock(ws: Workspace, buildId: string): ChildProcess {
+  const holder = spawn('sleep', ['120'], { stdio: 'ignore' });
+  ws.write(
+    '.pipe/lock',
+    JSON.stringify({ pid: holder.pid, host: hostname(), buildId, startedAt: new Date().toISOString() }),
+  );
+  return holder;
 }
 
 export function parseEvents(stdout: string): JsonEvent[] {
