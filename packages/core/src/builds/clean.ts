@@ -9,7 +9,7 @@ import type { DepartedTask } from '../plan/planner.js';
 import { targetOfTaskId } from '../state/state-file.js';
 import { acquireLock, type LockOwner } from '../workspace/lock.js';
 import { newBuildId } from './records.js';
-import { type RetireContext, retireEach, taskIdOrder } from './retire.js';
+import { cacheHolds, type RetireContext, retireEach, taskIdOrder } from './retire.js';
 import type { Session } from './session.js';
 
 export type CleanResult =
@@ -31,13 +31,8 @@ export async function cleanTargets(
     pipeline: session.pipeline,
     io: session.io,
     keepRecords: true,
-    // A removal rests on the cache's copy: re-hashed where the cache can (as a build's retiring does); a preview asks.
-    hasBlob: async (sha) => {
-      const cache = session.cache;
-      const check = options.dryRun || !cache.verifyBlob ? cache.hasBlob(sha) : cache.verifyBlob(sha);
-      const has = await check.catch(() => undefined);
-      return has?.ok === true && has.value;
-    },
+    // A removal rests on the cache's copy, re-hashed (as a build's retiring does); a preview asks.
+    hasBlob: cacheHolds(session.cache, !options.dryRun),
     ...(options.dryRun ? { dryRun: true } : {}),
   };
   if (options.dryRun) return { ok: true, tasks: await retireEach(ids, [], ctx) };

@@ -15,6 +15,7 @@
  */
 import { rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { CacheBackend } from '@pipe/cache';
 import { outputTemplateMatcher } from '../graph/items.js';
 import { rawInputReader } from '../graph/raw-inputs.js';
 import type { Pipeline } from '../model/types.js';
@@ -77,6 +78,19 @@ export interface RetireContext {
   dryRun?: boolean;
   /** Remove the outputs but keep the tasks' records (`pipe clean`: the tasks stay, and the next build restores). */
   keepRecords?: boolean;
+}
+
+/**
+ * RetireContext's `hasBlob` on a cache: re-hashed where the cache can (`verify`: the workspace copy is deleted on the
+ * strength of the cache's), else asked; an unreachable cache holds nothing.
+ */
+export function cacheHolds(cache: CacheBackend, verify: boolean): RetireContext['hasBlob'] {
+  return async (sha) => {
+    const has = await (verify && cache.verifyBlob ? cache.verifyBlob(sha) : cache.hasBlob(sha)).catch(
+      () => undefined,
+    );
+    return has?.ok === true && has.value;
+  };
 }
 
 /**

@@ -54,6 +54,7 @@ import {
   writeBuildRecord,
 } from './records.js';
 import {
+  cacheHolds,
   departedTasks,
   droppedOutputs,
   type RetireContext,
@@ -242,10 +243,7 @@ async function departurePreview(session: Session, plan: Plan): Promise<DepartedT
     state: session.state,
     pipeline: session.pipeline,
     io: session.io,
-    hasBlob: async (sha) => {
-      const has = await session.cache.hasBlob(sha).catch(() => undefined);
-      return has?.ok === true && has.value;
-    },
+    hasBlob: cacheHolds(session.cache, false),
     dryRun: true,
   });
 }
@@ -578,14 +576,7 @@ export async function buildSession(session: Session, options: BuildOptions): Pro
         state: session.state,
         pipeline: session.pipeline,
         io: session.io,
-        // Re-hashed where the cache can: the workspace copy is deleted on the strength of this one.
-        hasBlob: async (sha) => {
-          const cache = session.cache;
-          const has = await (cache.verifyBlob ? cache.verifyBlob(sha) : cache.hasBlob(sha)).catch(
-            () => undefined,
-          );
-          return has?.ok === true && has.value;
-        },
+        hasBlob: cacheHolds(session.cache, true),
       };
       if (dropped.length > 0) retiredDropped = await retireDroppedOutputs(dropped, ctx);
       const departed = departedTasks(session.state, buildTargets(session), outcome.reports);
