@@ -262,6 +262,50 @@ describe('a background cell without TDIM', () => {
   });
 });
 
+// Found by writing an AEFF cell flattened from numpy's (energy, offset) array without TDIM: pipe took it as energy
+// fastest and the flux maps came out 4.5 times too high, silently; gammapy 1.0 refuses such a cell.
+describe('an AEFF or EDISP cell without TDIM', () => {
+  const aeffWith = (name: string, tdim: number[] | undefined) => {
+    const file = join(dir, name);
+    writeFits(file, [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'EFFECTIVE AREA',
+        cards: [{ key: 'HDUCLAS4', value: 'AEFF_2D' }],
+        columns: [
+          { name: 'ENERG_LO', data: Float32Array.from([1, 2, 4]), repeat: 3, unit: 'TeV' },
+          { name: 'ENERG_HI', data: Float32Array.from([2, 4, 8]), repeat: 3, unit: 'TeV' },
+          { name: 'THETA_LO', data: Float32Array.from([0, 1]), repeat: 2, unit: 'deg' },
+          { name: 'THETA_HI', data: Float32Array.from([1, 2]), repeat: 2, unit: 'deg' },
+          {
+            name: 'EFFAREA',
+            data: Float32Array.from([1, 2, 3, 4, 5, 6]),
+            ...(tdim ? { tdim } : {}),
+            unit: 'm2',
+          },
+        ],
+      },
+    ]);
+    return file;
+  };
+
+  it('is refused, naming the file, HDU, column and the TDIM to add', async () => {
+    const file = aeffWith('aeff-no-tdim.fits', undefined);
+    const err = await readIrf(file, 'EFFECTIVE AREA').then(
+      () => undefined,
+      (e: unknown) => e as FitsError,
+    );
+    expect(err).toBeInstanceOf(FitsError);
+    expect([err?.file, err?.hdu, err?.column]).toEqual([file, 'EFFECTIVE AREA', 'EFFAREA']);
+    expect(err?.detail).toBe(
+      "no TDIM: its 6 values cannot be placed on the axes (3×2 in gammapy order) without it, as gammapy 1.0 cannot either; add TDIM = '(3,2)' if the first axis varies fastest (the FITS order), or write the cell again with it",
+    );
+    // With TDIM, energy fastest: (energy 1, offset 0) is the second value.
+    expect(at(await readIrf(aeffWith('aeff-tdim.fits', [3, 2]), 'EFFECTIVE AREA'), 1, 0)).toBe(2);
+  });
+});
+
 describe('AEFF energy thresholds', () => {
   const aeffWith = (name: string, lo: string, hi: string) => {
     const file = join(dir, name);

@@ -51,6 +51,15 @@ export function cellToAxisOrder(
         : `no TDIM: its ${size} values may lie in either axis order a background table is written in; add TDIM = '(${slowest})' if energy varies slowest, as H.E.S.S. and CTA write it, or '(${fastest})' if it varies fastest`,
     );
   }
+  // AEFF, EDISP, PSF_TABLE: likewise only TDIM tells the order (a writer's flat numpy array holds energy slowest,
+  // the FITS order energy fastest); gammapy 1.0 refuses such a cell ("data shape (320,) does not match axes shape").
+  if (tdim === undefined && layout === 'transpose' && shape.length > 1) {
+    throw new FitsError(
+      'bad-value',
+      where,
+      `no TDIM: its ${size} values cannot be placed on the axes (${shape.join('×')} in gammapy order) without it, as gammapy 1.0 cannot either; add TDIM = '(${shape.join(',')})' if the first axis varies fastest (the FITS order), or write the cell again with it`,
+    );
+  }
   const dims = tdim ?? (layout === 'reshape' ? [...shape].reverse() : [...shape]);
   let fitsOrderMatchesAxes: boolean;
   if (eq(dims, shape)) fitsOrderMatchesAxes = true;
