@@ -346,6 +346,18 @@ describe('background hole filling', () => {
     fillBackgroundHoles(negativeEnd, 2, 1);
     expect([...negativeEnd]).toEqual([0, 3]);
   });
+
+  // Found with a BKG_2D whose one energy row was negative: pipe filled it from its neighbours as a hole, gammapy
+  // keeps it (as ~0), and the background maps differed by up to 64%.
+  it('takes a negative cell as a valid rate ~0, not a hole, as gammapy 1.0 interp_missing_data does', () => {
+    // two columns (plane = 2), 5 energies; gammapy 1.0's Background2D.interp_missing_data on the same table gives
+    // [2, 1], [-1, -1], [3.066586833366767e-19, 1], [8, 1], [0, -3] (its later log scale clips negatives to ~0).
+    const d = Float64Array.from([2, 1, -1, -1, 0, 1, 8, 1, 0, -3]);
+    fillBackgroundHoles(d, 5, 2);
+    expect(d[4]).toBeCloseTo(3.066586833366767e-19, 30);
+    expect([d[0], d[2], d[6], d[8]]).toEqual([2, 0, 8, 0]);
+    expect([d[1], d[3], d[5], d[7], d[9]]).toEqual([1, 0, 1, 1, 0]);
+  });
 });
 
 function geom(width: number): WcsGeom {

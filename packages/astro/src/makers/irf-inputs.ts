@@ -98,17 +98,19 @@ export interface BkgInputs {
 }
 
 /**
- * Hole filling along energy (science spec §4.3 step 1): a cell ≤ 0 or non-finite with valid cells on both sides
+ * Hole filling along energy (science spec §4.3 step 1): a cell 0 or non-finite with valid cells on both sides
  * in its (fov_lon, fov_lat) column becomes exp of the linear interpolation of ln(value) against the bin index
  * between the nearest valid neighbours. Leading and trailing zeros stay 0 and non-finite cells NaN, as gammapy leaves
- * them (its interpolation then gives NaN rates there, which the safe mask drops). Works in place on [e][plane] data.
+ * them (its interpolation then gives NaN rates there, which the safe mask drops). A negative cell is no hole but a
+ * valid cell of rate ~0 (gammapy's interp_missing_data masks only 0 and non-finite cells, and its log scale clips
+ * the rest to float32 tiny). Works in place on [e][plane] data.
  */
 export function fillBackgroundHoles(data: Float64Array, nE: number, plane: number): void {
   for (let c = 0; c < plane; c++) {
     let prev = -1;
     for (let e = 0; e < nE; e++) {
       const v = data[e * plane + c] as number;
-      if (!(v > 0 && Number.isFinite(v))) continue;
+      if (v === 0 || !Number.isFinite(v)) continue;
       if (prev >= 0 && e - prev > 1) {
         const l0 = Math.log(Math.max(data[prev * plane + c] as number, FLOAT32_TINY));
         const l1 = Math.log(Math.max(v, FLOAT32_TINY));
@@ -117,8 +119,8 @@ export function fillBackgroundHoles(data: Float64Array, nE: number, plane: numbe
       }
       prev = e;
     }
-    // What is left at the ends stays as gammapy leaves it: a non-finite cell NaN (every rate interpolated from it is
-    // NaN, and the safe mask drops those bins), a negative one 0.
+    // What is left stays as gammapy leaves it: a non-finite cell at an end NaN (every rate interpolated from it is
+    // NaN, and the safe mask drops those bins); a negative cell 0, as its log scale clips it.
     for (let e = 0; e < nE; e++) {
       const v = data[e * plane + c] as number;
       if (!Number.isFinite(v)) data[e * plane + c] = Number.NaN;
