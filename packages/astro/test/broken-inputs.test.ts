@@ -317,6 +317,12 @@ describe('runs', () => {
     const met = await cut(500, 1500);
     expect(met.ontime).toBeCloseTo(900, 5);
     expect(met.firstRowOutsideCut).toBeUndefined();
+    expect(met.spanOutsideCut).toBeUndefined();
+    // A cut between two rows holds none: the run's span is kept to say so (gammapy 1.0 leaves such a run out).
+    const gap = await cut(950, 990);
+    expect(gap.ontime).toBe(0);
+    expect(gap.spanOutsideCut?.start).toBeCloseTo(51910, 12);
+    expect(gap.spanOutsideCut?.stop).toBeCloseTo(51910 + 2900 / 86400, 12);
   });
 
   it('reads GTI START/STOP by their TUNIT (ms: the ontime in seconds, as gammapy); a non-time unit is refused', async () => {

@@ -242,6 +242,41 @@ describe('obs_time cutting through run 23523: kept, cut to the interval, as gamm
     );
   });
 
+  // Found with a store written by gammapy's DataStore.from_events_files (obs index on MJDREF 51544.5, events on 2021):
+  // an interval the obs index put the run in, but its GTI not, built empty maps "successfully", the run's warnings
+  // blaming a zero effective area; gammapy 1.0 selects by the GTI and fails ("No observations have been selected").
+  it('a run whose GTI the interval misses adds nothing, says why; with no run left the stack fails as gammapy', async () => {
+    const [whole] = await select();
+    const dir = dirs[dirs.length - 1]!;
+    // Run 23523 spans 22:07:06–22:35:13 UTC: a cut the obs index would not make, as a disagreeing index would.
+    const missed: TaskItem = {
+      ...whole!,
+      data: { ...(whole!.data as RunItemData), timeRange: { start: 53343.95, stop: 53343.96 } },
+    };
+    const file = path.join(dir, 'missed.fits');
+    const { log } = await runStep(
+      reduceStep,
+      { datasets: CRAB.datasets },
+      { exclusion: [EXCLUSION] },
+      { dataset: file },
+      missed,
+    );
+    const warnings = log.filter((m) => m.includes('OBS_ID 23523') && !m.includes('counts, livetime'));
+    expect(warnings).toEqual([
+      "OBS_ID 23523: observations.obs_time (2004-12-04T22:46:56 to 2004-12-04T23:01:20 UTC) holds none of the run's good time intervals (2004-12-04T22:07:06 to 2004-12-04T22:35:13 UTC, by its GTI table), though the obs index's TSTART/TSTOP put the run in it: if they disagree with the run's file, correct the obs index; the run adds nothing to the stack (gammapy 1.0 selects runs by their GTI and leaves it out)",
+    ]);
+    await expect(
+      runStep(
+        stackStep,
+        { datasets: CRAB.datasets },
+        { datasets: [file] },
+        { stacked: path.join(dir, 's.fits') },
+      ),
+    ).rejects.toThrow(
+      /^no run has any good time left: observations\.obs_time holds none of the selected runs' GTI rows/,
+    );
+  }, 60_000);
+
   it('two intervals overlapping within a run are refused (gammapy would stack that part twice)', async () => {
     await expect(
       select({

@@ -60,6 +60,11 @@ export interface Gti {
    * and drops the run, where pipe keeps the rows inside the interval.
    */
   firstRowOutsideCut?: boolean;
+  /**
+   * A time cut (obs_time) that holds none of the run's GTI rows: the run's time span before the cut (MJD, TT). gammapy
+   * 1.0 selects runs by their GTI and leaves such a run out; pipe selected it by the obs index's TSTART/TSTOP.
+   */
+  spanOutsideCut?: TimeRange;
 }
 
 /** A run of the data store. */
@@ -275,16 +280,29 @@ export class Observation {
       if (reach < 0 || (stop[i] as number) > (stop[reach] as number)) reach = i;
     }
     let firstRowOutsideCut = false;
+    let spanOutsideCut: TimeRange | undefined;
     if (this.timeRange) {
       const where = hdu.location;
       const from = metOf(this.timeRange.start, hdu.header, where);
       const to = metOf(this.timeRange.stop, hdu.header, where);
       firstRowOutsideCut = start.length > 1 && !((start[0] as number) < to && (stop[0] as number) > from);
+      const first = start.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+      const last = stop.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
       ({ start, stop } = clipGti(start, stop, from, to));
+      // The reference, MJD (TT), as metOf took it: from = (start − ref) · 86400.
+      const ref = this.timeRange.start - from / 86400;
+      if (start.length === 0) spanOutsideCut = { start: ref + first / 86400, stop: ref + last / 86400 };
     }
     let ontime = 0;
     for (let i = 0; i < start.length; i++) ontime += (stop[i] as number) - (start[i] as number);
-    return { start, stop, ontime, header: hdu.header, ...(firstRowOutsideCut ? { firstRowOutsideCut } : {}) };
+    return {
+      start,
+      stop,
+      ontime,
+      header: hdu.header,
+      ...(firstRowOutsideCut ? { firstRowOutsideCut } : {}),
+      ...(spanOutsideCut ? { spanOutsideCut } : {}),
+    };
   }
 
   /** Run metadata: the obs-index row, overwritten by every keyword of the EVENTS header (which wins). */
@@ -303,6 +321,7 @@ export class Observation {
     deadc: number;
     livetime: number;
     firstRowOutsideCut?: boolean;
+    spanOutsideCut?: TimeRange;
   }> {
     const [gti, meta] = await Promise.all([this.gti(), this.meta()]);
     const deadc = meta.DEADC;
@@ -327,6 +346,7 @@ export class Observation {
       deadc,
       livetime: gti.ontime * deadc,
       ...(gti.firstRowOutsideCut ? { firstRowOutsideCut: true } : {}),
+      ...(gti.spanOutsideCut ? { spanOutsideCut: gti.spanOutsideCut } : {}),
     };
   }
 }

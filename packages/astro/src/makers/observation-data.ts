@@ -19,6 +19,8 @@ export interface ObservationData {
   ontime: number;
   /** obs_time cuts this run of several GTI rows outside its first row, where gammapy 1.0 drops it (dl3 Gti). */
   firstRowOutsideCut?: boolean;
+  /** obs_time holds none of this run's GTI rows: the run's span before the cut, MJD (TT) (dl3 Gti). */
+  spanOutsideCut?: { start: number; stop: number };
   /** Dead-time correction (EVENTS header DEADC; 1 when absent). */
   deadc: number;
   /**
@@ -81,6 +83,7 @@ export async function loadObservationData(
     pointing: { ra, dec },
     ontime: times.ontime,
     ...(times.firstRowOutsideCut ? { firstRowOutsideCut: true } : {}),
+    ...(times.spanOutsideCut ? { spanOutsideCut: times.spanOutsideCut } : {}),
     deadc: times.deadc,
     events: {
       ra: events.ra,

@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import type { StepContext, StepResult } from '@pipe/core';
 import { loadKernels } from '@pipe/kernels';
-import type { AnalysisConfig } from '../config/index.js';
+import { type AnalysisConfig, mjdTtToIsoUtc } from '../config/index.js';
 import { FitsError } from '../fits/index.js';
 import {
   type IrfType,
@@ -68,10 +68,27 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const result = reduceObservation(obs, rg, config, kernels);
   if (isReductionFailure(result))
     throw Object.assign(new Error(result.message), result.param ? { param: result.param } : {});
-  for (const w of result.warnings) ctx.log.warn(w.message);
+  // A cut that holds none of the run's GTI leaves it without time: what else the reduction says of it (no exposure,
+  // no safe band, no FoV fit) follows from that, and would hide why.
+  const outside = obs.spanOutsideCut;
+  if (outside && data.timeRange) {
+    const iso = mjdTtToIsoUtc;
+    const [a, b] = [data.timeRange.start, data.timeRange.stop];
+    const span = `${iso(outside.start)} to ${iso(outside.stop)} UTC`;
+    // Inside the run's span: a gap between its GTI rows. Outside: the obs index, which selected it, disagrees.
+    const why =
+      a < outside.stop && b > outside.start
+        ? `falls between the run's good time intervals (GTI rows from ${span})`
+        : `holds none of the run's good time intervals (${span}, by its GTI table), though the obs index's TSTART/TSTOP put the run in it: if they disagree with the run's file, correct the obs index`;
+    ctx.log.warn(
+      `OBS_ID ${obs.obsId}: observations.obs_time (${iso(a)} to ${iso(b)} UTC) ${why}; the run adds nothing to the stack (gammapy 1.0 selects runs by their GTI and leaves it out)`,
+    );
+  } else for (const w of result.warnings) ctx.log.warn(w.message);
   writeDataset(ctx.outputs['dataset']!, result.dataset, STEP_OUTPUT);
   const run = result.dataset.runs[0]!;
-  if (run.fovFitProblem)
+  if (outside) {
+    // its warning above says why the FoV norm could not be fitted
+  } else if (run.fovFitProblem)
     ctx.log.warn(
       `OBS_ID ${run.obsId}: the FoV background fit did not converge (${run.fovFitProblem}); its safe mask is set to false, so it adds nothing to the stack (gammapy's FoVBackgroundMaker does the same)`,
     );

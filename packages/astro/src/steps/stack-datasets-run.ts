@@ -33,6 +33,7 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
     // mask (kept beside them). The estimator then reads it as gammapy's does, which differs from a stack of one.
     const ds = readDataset(files[0]!);
     if (isDatasetReadFailure(ds)) throw new Error(ds.message);
+    if (ds.ontime === 0) throw new Error(NO_TIME);
     // Its bytes as they are: read only to check them and to report the livetime.
     copyFileSync(files[0]!, ctx.outputs['stacked']!);
     ctx.log.info(
@@ -66,10 +67,15 @@ export async function run(ctx: StepContext<Params>): Promise<StepResult> {
   const ties = stacker.irfTieWarning();
   if (ties) ctx.log.warn(ties);
   const stacked = stacker.result();
+  if (stacked.ontime === 0) throw new Error(NO_TIME);
   writeDataset(ctx.outputs['stacked']!, stacked, STEP_OUTPUT);
   ctx.log.info(`stacked ${files.length} runs, livetime ${stacked.livetime.toFixed(1)} s`);
   return { metadata: { runs: files.length, livetime: stacked.livetime } };
 }
+
+// Every run cut to nothing: gammapy 1.0 selects runs by their GTI and fails there, rather than make empty maps.
+const NO_TIME =
+  'no run has any good time left: observations.obs_time holds none of the selected runs\' GTI rows (each run\'s warning names its times); gammapy 1.0, which selects runs by their GTI, selects none ("No observations have been selected")';
 
 /** What tells one observation (or piece of one) from another: its runs' ids and its good time intervals. */
 function observationIdentity(ds: MapDataset): string {
