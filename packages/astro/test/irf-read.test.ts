@@ -306,6 +306,56 @@ describe('an AEFF or EDISP cell without TDIM', () => {
   });
 });
 
+// Found by writing a BKG_2D with TUNIT '1 / (TeV s sr)': astropy does not parse that form in a TUNIT, gammapy 1.0 then
+// assumes s-1 MeV-1 sr-1 (a warning) and its background came out 1e6 times pipe's, which read the unit as written.
+describe('a background unit astropy does not read in a TUNIT', () => {
+  const bkgWithUnit = (name: string, unit: string) => {
+    const file = join(dir, name);
+    writeFits(file, [
+      emptyPrimary(),
+      {
+        kind: 'bintable',
+        name: 'BACKGROUND',
+        cards: [{ key: 'HDUCLAS4', value: 'BKG_2D' }],
+        columns: [
+          { name: 'ENERG_LO', data: Float32Array.from([1, 2]), repeat: 2, unit: 'TeV' },
+          { name: 'ENERG_HI', data: Float32Array.from([2, 4]), repeat: 2, unit: 'TeV' },
+          { name: 'THETA_LO', data: Float32Array.from([0, 1]), repeat: 2, unit: 'deg' },
+          { name: 'THETA_HI', data: Float32Array.from([1, 2]), repeat: 2, unit: 'deg' },
+          { name: 'BKG', data: Float32Array.from([1, 2, 3, 4]), tdim: [2, 2], unit },
+        ],
+      },
+    ]);
+    return readIrf(file, 'BACKGROUND');
+  };
+
+  it('is refused where gammapy would read the rates otherwise than the unit says, naming both readings', async () => {
+    const file = join(dir, 'bkg-unit-slash.fits');
+    const err = await bkgWithUnit('bkg-unit-slash.fits', '1 / (TeV s sr)').then(
+      () => undefined,
+      (e: unknown) => e as FitsError,
+    );
+    expect([err?.reason, err?.file, err?.hdu, err?.column]).toEqual([
+      'unknown-unit',
+      file,
+      'BACKGROUND',
+      'BKG',
+    ]);
+    expect(err?.detail).toBe(
+      "unit '1 / (TeV s sr)' is not written in the FITS form astropy reads a TUNIT in (e.g. 'TeV-1 s-1 sr-1'): gammapy 1.0 then takes the rates as s-1 MeV-1 sr-1, 1.00000e+6 times what the unit says; write the TUNIT in that form",
+    );
+    await expect(bkgWithUnit('bkg-unit-case.fits', 'TEV-1 s-1 sr-1')).rejects.toThrow(/1\.00000e\+6 times/);
+  });
+
+  it('is read where both readings agree (MeV, s, sr), and the FITS forms as they say', async () => {
+    expect(at(await bkgWithUnit('bkg-unit-mev.fits', '1 / (MeV s sr)'), 1, 0)).toBe(2);
+    expect(at(await bkgWithUnit('bkg-unit-fits.fits', 'TeV-1 s-1 sr-1'), 1, 0)).toBeCloseTo(2e-6, 18);
+    expect(at(await bkgWithUnit('bkg-unit-pow.fits', 's^-1 TeV^-1 sr^-1'), 1, 0)).toBeCloseTo(2e-6, 18);
+    expect(at(await bkgWithUnit('bkg-unit-dot.fits', 'TeV**-1.s**-1.sr**-1'), 1, 0)).toBeCloseTo(2e-6, 18);
+    expect(at(await bkgWithUnit('bkg-unit-star.fits', 'TeV-1 * s-1 * sr^-1'), 1, 0)).toBeCloseTo(2e-6, 18);
+  });
+});
+
 describe('AEFF energy thresholds', () => {
   const aeffWith = (name: string, lo: string, hi: string) => {
     const file = join(dir, name);

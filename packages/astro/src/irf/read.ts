@@ -14,7 +14,7 @@ import {
 } from '../fits/index.js';
 import { energyPrefix, type IrfAxis, readAxis } from './axes.js';
 import { type CellLayout, cellToAxisOrder } from './layout.js';
-import { LIBRARY_UNIT, type Quantity, requireUnitFactor, unitFactor } from './units.js';
+import { isFitsRateUnit, LIBRARY_UNIT, type Quantity, requireUnitFactor, unitFactor } from './units.js';
 
 export type IrfClass =
   | 'aeff_2d'
@@ -232,6 +232,14 @@ function readIrfHduAs(hdu: Hdu, hduClass?: string): IrfTable {
       // gammapy assumes s-1 MeV-1 sr-1 for a background without a usable unit
       const bkgFallback = quantity === 'bkg-rate' && fileUnit.trim() === '';
       factor = bkgFallback ? 1 : requireUnitFactor(fileUnit, quantity, at);
+      // A unit astropy does not parse in TUNIT gammapy 1.0 replaces by s-1 MeV-1 sr-1 (with a warning): where that
+      // reads the rates otherwise than the unit says, the two readings differ by the factor, and neither is sure.
+      if (quantity === 'bkg-rate' && !bkgFallback && factor !== 1 && !isFitsRateUnit(fileUnit))
+        throw new FitsError(
+          'unknown-unit',
+          at,
+          `unit '${fileUnit}' is not written in the FITS form astropy reads a TUNIT in (e.g. 'TeV-1 s-1 sr-1'): gammapy 1.0 then takes the rates as s-1 MeV-1 sr-1, ${(1 / factor).toPrecision(6)} times what the unit says; write the TUNIT in that form`,
+        );
       unit = LIBRARY_UNIT[quantity];
     } else if (unitFactor(fileUnit, 'dimensionless') === 1) unit = '';
     const cell = table.cell(col.name, 0);

@@ -142,6 +142,39 @@ function bkgRateFactor(u: string): number | undefined {
   return e === -1 && t === -1 && s === -1 ? factor : undefined;
 }
 
+/** Unit names as the FITS standard spells them (case matters), among those a background rate is written in. */
+const FITS_RATE_NAMES = new Set([
+  'eV',
+  'keV',
+  'MeV',
+  'GeV',
+  'TeV',
+  'PeV',
+  'erg',
+  's',
+  'ms',
+  'us',
+  'ks',
+  'min',
+  'h',
+  'd',
+  'sr',
+  'deg',
+]);
+
+/**
+ * Whether a background rate's unit is written as the FITS standard writes units ('TeV-1 s-1 sr-1', 's^-1 MeV^-1
+ * sr^-1', 'MeV**-1 s**-1 sr**-1', 'TeV-1.s-1.sr-1', 'TeV-1*s-1*sr-1'), the form astropy reads TUNIT in: names in
+ * their FITS case, no division ('1 / (TeV s sr)', which astropy does not parse there).
+ */
+export function isFitsRateUnit(unit: string): boolean {
+  const tokens = unit.trim().split(/\s*(?<!\*)\*(?!\*)\s*|\s+|\.(?=[A-Za-z])/);
+  return tokens.every((t) => {
+    const m = /^([A-Za-z]+)(?:(?:\*\*|\^)?\(?-?\d+\)?)?$/.exec(t);
+    return m !== null && FITS_RATE_NAMES.has(m[1] as string);
+  });
+}
+
 /** The conversion factor, or a FitsError naming the file, HDU and column. */
 export function requireUnitFactor(unit: string | undefined, quantity: Quantity, where: FitsLocation): number {
   const f = unitFactor(unit, quantity);
