@@ -501,6 +501,40 @@ export default {
     expect(ws.read('out.txt')).toBe('S:120:x');
     expect(await w.stop()).toBe(0);
   }, 120_000);
+
+  // Found by helper-155: a helper that normalises params, edited, left the main thread on its first import: the key
+  // and `pipe why` held the old normalisation, and a fresh `pipe plan` wanted to run the task again.
+  it('an edit of a module validateParams imports is what checks the params next', async () => {
+    const helper = (factor: number) => `export const scale = (n) => Number(n) * ${factor};\n`;
+    const ws = new Workspace({
+      'pipe.yaml': pipeline(),
+      'in.txt': 'x',
+      'steps/t.mjs': stepWith('H', 1)
+        .replace(
+          'validateParams: (p) => ({ ok: true, value: { n: Number(p.n) * 1 } }),',
+          'validateParams: (p) => ({ ok: true, value: { n: scale(p.n) } }),',
+        )
+        .replace("from 'node:fs';", "from 'node:fs';\nimport { scale } from './lib/scale.mjs';"),
+      'steps/lib/scale.mjs': helper(1),
+    });
+    const w = WatchProcess.start(ws, ['t']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    expect(ws.read('out.txt')).toBe('H:2:x');
+    await w.event('idle');
+    ws.write('steps/lib/scale.mjs', helper(30));
+    const end = await w.buildEnd();
+    expect(end.ran).toEqual(['t']);
+    expect(ws.read('out.txt')).toBe('H:60:x');
+    // Edited again: the new text, not the first reload's.
+    ws.write('steps/lib/scale.mjs', helper(500));
+    expect((await w.buildEnd()).ran).toEqual(['t']);
+    expect(ws.read('out.txt')).toBe('H:1000:x');
+    expect(await w.stop()).toBe(0);
+    // A fresh process agrees: nothing to run.
+    const plan = await ws.build(['t']);
+    expect(plan.ended['up-to-date']).toEqual(['t']);
+  }, 120_000);
 });
 
 describe('pipe watch: a file of a foreach glob deleted', () => {

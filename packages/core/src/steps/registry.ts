@@ -3,10 +3,13 @@
  * default-export their StepDefinition, and config schema names to modules that validate whole
  * parameter files. Modules are imported lazily, once.
  */
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { importErrorMessage } from '../execute/step-error.js';
+import { relativeImports } from '../fingerprint/relative-imports.js';
 import type { ParamIssue, StepDefinition } from '../model/step.js';
 import { moduleDefault, runnableModule } from './bundled.js';
 
@@ -114,8 +117,9 @@ export function createStepRegistry(): StepRegistry {
       } catch (error) {
         return Promise.reject(error);
       }
-      // A module edited since this registry imported it (a watch session) is imported again (importDefault).
-      const stamp = fileStamp(runnableModule(modulePath));
+      // A module edited since this registry imported it (a watch session), or a module it imports by a relative path,
+      // is imported again (importDefault).
+      const stamp = closureStamp(runnableModule(modulePath));
       const known = loadedSteps.get(modulePath);
       if (known && known.stamp === stamp) return known.loaded;
       const loaded = importDefault(nameOrPath, modulePath, stamp).then((value) =>
@@ -152,6 +156,83 @@ function fileStamp(file: string): string {
   return st ? `${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '';
 }
 
+/** Each file's relative imports, resolved, as of its stamp (a closure is walked at every load). */
+const importsOf = new Map<string, { stamp: string; files: string[] }>();
+
+/** As node resolves a relative specifier of an ES module or a require (the code hash follows the same). */
+function resolveRelative(from: string, spec: string): string | undefined {
+  const base = path.resolve(path.dirname(from), spec);
+  for (const c of [base, `${base}.js`, `${base}.mjs`, `${base}.cjs`, `${base}.json`])
+    if (statSync(c, { throwIfNoEntry: false })?.isFile()) return c;
+  for (const name of ['index.js', 'index.cjs', 'index.json']) {
+    const index = path.join(base, name);
+    if (statSync(index, { throwIfNoEntry: false })?.isFile()) return index;
+  }
+  return undefined;
+}
+
+/**
+ * The stamp of a module and of every module it imports by a relative path (what node runs of it): a helper edited
+ * changes it, as it changes the step's code hash, so the step and its helpers are imported afresh.
+ */
+function closureStamp(entry: string): string {
+  const queue = [entry];
+  const seen = new Set(queue);
+  const stamps: string[] = [];
+  for (let i = 0; i < queue.length; i++) {
+    const file = queue[i]!;
+    const stamp = fileStamp(file);
+    stamps.push(`${file}\0${stamp}`);
+    let known = importsOf.get(file);
+    if (!known || known.stamp !== stamp) {
+      let text = '';
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        // gone or unreadable: the import reports it
+      }
+      const files = relativeImports(text).flatMap((spec) => resolveRelative(file, spec) ?? []);
+      known = { stamp, files };
+      importsOf.set(file, known);
+    }
+    for (const next of known.files)
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+  }
+  return queue.length === 1
+    ? fileStamp(entry)
+    : createHash('sha256').update(stamps.join('\n')).digest('hex').slice(0, 16);
+}
+
+/**
+ * A module imported again under a new URL (below) would still get the helpers node imported the first time: they
+ * are cached by their own URLs. This hook gives a relative import the query of the module importing it, so a
+ * reloaded step imports its helpers afresh too. Registered at the first reload (a build imports each module once).
+ */
+const RELOAD_HOOKS = `
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  const parent = context.parentURL;
+  if (!parent || !/^\\.{1,2}\\//.test(specifier) || !resolved.url.startsWith('file:')) return resolved;
+  const from = new URL(parent);
+  if (!from.searchParams.has('pipe-reload') && !from.searchParams.has('pipe-retry')) return resolved;
+  const url = new URL(resolved.url);
+  for (const key of ['pipe-reload', 'pipe-retry']) {
+    const value = from.searchParams.get(key);
+    if (value !== null) url.searchParams.set(key, value);
+  }
+  return { ...resolved, url: url.href };
+}
+`;
+let hooksRegistered = false;
+function registerReloadHooks(): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  register(`data:text/javascript,${encodeURIComponent(RELOAD_HOOKS)}`);
+}
+
 /**
  * Each module file this process imported: the stamp it had then, and how many of its imports failed. Node keeps a
  * module, and a failed import, for the life of the process (by URL): a file edited since (a watch session) is
@@ -167,6 +248,7 @@ function moduleUrl(file: string, stamp: string): URL {
   else {
     if (seen.stamp !== stamp) url.searchParams.set('pipe-reload', stamp);
     if (seen.failures > 0) url.searchParams.set('pipe-retry', String(seen.failures));
+    if (url.search) registerReloadHooks();
   }
   return url;
 }
@@ -174,7 +256,7 @@ function moduleUrl(file: string, stamp: string): URL {
 async function importDefault(
   name: string,
   modulePath: string,
-  stamp = fileStamp(runnableModule(modulePath)),
+  stamp = closureStamp(runnableModule(modulePath)),
 ): Promise<unknown> {
   if (!existsSync(modulePath)) throw new StepLoadError(name, `module not found: ${modulePath}`);
   const file = runnableModule(modulePath);
