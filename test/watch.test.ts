@@ -844,4 +844,37 @@ describe('pipe watch in a terminal', () => {
     expect(text).toContain('products: .\n');
     expect(text).toMatch(/watching 1 file in 1 folder — Ctrl-C to stop/);
   }, 60_000);
+
+  // Found by helper-155: a rebuild said which file changed and what ran, never why (pipe build says it).
+  it('says why each task ran, as pipe build does', async () => {
+    const pipeline = (tag: string) =>
+      `version: 1\ntargets:\n  copy:\n    command: [node, -e, "require('fs').writeFileSync(process.argv[1], process.argv[2])", "{outputs.out}", "{params.tag}"]\n    params: {tag: ${tag}}\n    outputs: {out: out.txt}\n`;
+    const ws = new Workspace({ 'pipe.yaml': pipeline('a') });
+    const child = ws.spawn(['watch', 'copy']);
+    // Stopped however the test ends (a failed expectation before the Ctrl-C below left it watching).
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    let text = '';
+    let waiting: { what: string; from: number; resolve: () => void } | undefined;
+    child.stderr?.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (waiting && text.indexOf(waiting.what, waiting.from) >= 0) waiting.resolve();
+    });
+    // Text said from `from` on (the first build says 'built: ran copy' too).
+    const until = (what: string, from = 0) =>
+      new Promise<void>((resolve) => {
+        if (text.indexOf(what, from) >= 0) resolve();
+        else waiting = { what, from, resolve };
+      });
+    await until('Ctrl-C to stop');
+    expect(text).toContain('ran copy — no previous build\n');
+    const from = text.length;
+    ws.write('pipe.yaml', pipeline('b'));
+    await until('built: ran copy', from);
+    child.kill('SIGINT');
+    await new Promise((r) => child.on('close', r));
+    expect(text.slice(from)).toContain('ran copy — param changed: tag "a" → "b"\nbuilt: ran copy (');
+    expect(ws.read('out.txt')).toBe('b');
+  }, 60_000);
 });

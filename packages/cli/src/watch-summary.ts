@@ -1,5 +1,6 @@
 /** The line `pipe watch` ends each rebuild with: what failed, was cancelled, ran, was restored or skipped. */
-import type { WatchEvent } from '@pipe/core';
+import { describeReasons, renderAlikeReason, targetOfTaskId, type WatchEvent } from '@pipe/core';
+import { alikeGroups, someOf } from './alike-groups.js';
 
 type BuildEnd = Extract<WatchEvent, { type: 'build-end' }>;
 
@@ -33,4 +34,36 @@ export function rebuildSummary(e: BuildEnd): string {
   ];
   const what = parts.length === 0 ? 'nothing to run' : parts.join('; ');
   return `${e.status === 'succeeded' ? 'built' : `build ${e.status}`}: ${what} (${(e.ms / 1000).toFixed(2)} s)`;
+}
+
+/**
+ * Why the rebuild ran or restored each task, as `pipe build` says it (`ran excess_map — param changed:
+ * excess_map.correlation_radius 0.1 → 0.2`): the changed files alone do not say which edit mattered. A fan-out's tasks
+ * alike in their reasons are one line.
+ */
+export function rebuildReasons(e: BuildEnd): string[] {
+  // In the order the tasks ended, as pipe build says them; a group's members sorted (ended in any order under -j).
+  const done = [...e.reports.values()].filter(
+    (r) => (r.state === 'ran' || r.state === 'restored') && (r.reasons?.length ?? 0) > 0,
+  );
+  const byId = new Map(done.map((r) => [r.id, r]));
+  const groups = alikeGroups(done.map((r) => r.id).sort(), (id) => {
+    const r = byId.get(id)!;
+    return `${targetOfTaskId(id)}\0${r.state}\0${describeReasons(r.reasons, renderAlikeReason)}`;
+  });
+  const lines: string[] = [];
+  const shown = new Set<string[]>();
+  for (const r of done) {
+    const group = groups.get(r.id);
+    if (group && shown.has(group)) continue;
+    if (group) shown.add(group);
+    const verb = r.state === 'ran' ? 'ran' : 'restored';
+    const from = r.state === 'restored' ? ' from the cache' : '';
+    lines.push(
+      group
+        ? `${verb} ${targetOfTaskId(r.id)}: ${group.length} tasks (${someOf(group, 2)})${from} — ${describeReasons(r.reasons, renderAlikeReason)}`
+        : `${verb} ${r.id}${from} — ${describeReasons(r.reasons)}`,
+    );
+  }
+  return lines;
 }

@@ -4,7 +4,7 @@
  */
 import type { TaskReport, WatchEvent } from '@pipe/core';
 import { describe, expect, it } from 'vitest';
-import { rebuildSummary } from '../src/watch-summary.js';
+import { rebuildReasons, rebuildSummary } from '../src/watch-summary.js';
 
 type BuildEnd = Extract<WatchEvent, { type: 'build-end' }>;
 
@@ -55,5 +55,33 @@ describe('rebuildSummary', () => {
       ),
     );
     expect(line).toBe('build failed: x failed; ran y; restored z from the cache (1.44 s)');
+  });
+});
+
+describe('rebuildReasons', () => {
+  it("says each task's reasons, a fan-out's alike tasks as one line", () => {
+    const param = { type: 'param-changed', key: 'safe_mask', old: 'a', new: 'b' } as const;
+    const runs = ['7', '3', '1', '5', '2', '4'].map((n) => ({
+      id: `datasets[${n}]`,
+      state: 'ran' as const,
+      reasons: [param],
+    }));
+    const lines = rebuildReasons(
+      buildEnd('succeeded', [
+        ...runs,
+        { id: 'stacked', state: 'ran', reasons: [param] },
+        {
+          id: 'maps',
+          state: 'restored',
+          reasons: [{ type: 'output-missing', output: 'o', path: 'p/o.fits' }],
+        },
+        { id: 'same', state: 'up-to-date' },
+      ]),
+    );
+    expect(lines).toEqual([
+      'ran datasets: 6 tasks (datasets[1], datasets[2] and 4 more) — param changed: safe_mask "a" → "b"',
+      'ran stacked — param changed: safe_mask "a" → "b"',
+      'restored maps from the cache — output missing: p/o.fits',
+    ]);
   });
 });

@@ -20,7 +20,7 @@ import {
 import { EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
 import { interrupt } from '../interrupt.js';
 import { failedTaskLabel, ignoreClosedTerminal } from '../output.js';
-import { rebuildSummary } from '../watch-summary.js';
+import { rebuildReasons, rebuildSummary } from '../watch-summary.js';
 import { targetsOrDefault } from './default-targets.js';
 import { pipelineRemote, type RemoteSetup } from './remote.js';
 import { forceOption, type SessionCliOptions } from './session.js';
@@ -126,6 +126,7 @@ function printText(e: WatchEvent, root: string): void {
       return;
     }
     case 'build-end': {
+      for (const line of rebuildReasons(e)) out(line);
       out(rebuildSummary(e));
       const dirs = [...new Set(e.products.map((p) => rel(path.dirname(p))))];
       if (e.status === 'succeeded' && dirs.length > 0) out(`products: ${dirs.join(', ')}`);
