@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { Workspace } from './rig.js';
 
 describe('pipe plan: a step module with a syntax error', () => {
-  it('names the file and line of the error', async () => {
+  it('names the file, line and column of the error', async () => {
     const ws = new Workspace({
       'pipe.yaml': 'version: 1\ntargets:\n  a: {step: ./steps/bad.mjs, outputs: [a.txt]}\n',
       'steps/bad.mjs': 'export default {\n  name: "bad", version: "1",\n  run() { const x = ; },\n};\n',
     });
     const plan = await ws.run(['plan', 'a']);
     expect(plan.code).toBe(2);
-    expect(plan.stderr).toContain(`Unexpected token ';' (at ${ws.path('steps/bad.mjs')}:3)`);
+    expect(plan.stderr).toContain(`Unexpected token ';' (at ${ws.path('steps/bad.mjs')}:3:21)`);
   });
 
   // Found by helper-113: an error in a module the step imports was reported as the step's, with no place.
@@ -24,7 +24,7 @@ describe('pipe plan: a step module with a syntax error', () => {
     });
     const plan = await ws.run(['plan', 'a']);
     expect(plan.code).toBe(2);
-    expect(plan.stderr).toContain(`Unexpected token ';' (at ${ws.path('steps/lib/label.mjs')}:2)`);
+    expect(plan.stderr).toContain(`Unexpected token ';' (at ${ws.path('steps/lib/label.mjs')}:2:12)`);
   });
 });
 

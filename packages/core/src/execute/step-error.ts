@@ -97,7 +97,20 @@ function thrownValueText(value: unknown): string {
 }
 
 /**
- * Where a module's syntax error is (`file:line`): node's import() error says what, not where. `node --check`
+ * `file:line:col` from what `node --check` prints: `file:line`, the line, and a caret line under the error (its
+ * leading whitespace copied from the line, so its length is the column). `file:line` when there is no caret (the
+ * end of the input).
+ */
+export function checkedPlace(stderr: string): string | undefined {
+  const lines = stderr.split('\n');
+  const at = lines.findIndex((l) => /^.+:\d+$/.test(l));
+  if (at < 0) return undefined;
+  const caret = /^(\s*)\^+\s*$/.exec(lines[at + 2] ?? '');
+  return caret ? `${lines[at]}:${caret[1]!.length + 1}` : lines[at];
+}
+
+/**
+ * Where a module's syntax error is (`file:line:col`): node's import() error says what, not where. `node --check`
  * prints the place first; only the error path pays for it. Undefined when the module parses (the error is at run
  * time, or in a module it imports).
  */
@@ -110,7 +123,7 @@ function syntaxErrorPlace(modulePath: string): string | undefined {
   for (let i = 0; i < queue.length && i < 50; i++) {
     const file = queue[i]!;
     const checked = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
-    const place = /^(.+:\d+)$/m.exec(checked.stderr ?? '')?.[1];
+    const place = checkedPlace(checked.stderr ?? '');
     if (place) return place;
     let text: string;
     try {
