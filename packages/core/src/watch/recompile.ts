@@ -93,6 +93,20 @@ function nearestProject(file: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The watched files of a TypeScript project: its sources (what tsc reads) or the others (what it writes: dist/,
+ * emitted on a type error too).
+ */
+export function projectFiles(project: string, set: WatchSet, which: 'sources' | 'outputs'): string[] {
+  const inside = project.endsWith(path.sep) ? project : project + path.sep;
+  return [...set.files.keys()].filter(
+    (f) =>
+      f.startsWith(inside) &&
+      !f.includes(`${path.sep}node_modules${path.sep}`) &&
+      (TS_SOURCE.test(f) && !/\.d\.m?ts$/.test(f)) === (which === 'sources'),
+  );
+}
+
 /** Whether the native addon is built in the kernels package at `root`. */
 export function nativeAddonBuilt(root: string): boolean {
   const dir = path.join(root, 'build', 'native');

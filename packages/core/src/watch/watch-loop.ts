@@ -39,6 +39,7 @@ import {
   type KernelTools,
   loadKernelTools,
   needsFreshWorkers,
+  projectFiles,
   unitKey,
   unitsFor,
 } from './recompile.js';
@@ -155,7 +156,12 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     for (const unit of unitsFor(changed, set, kernelsRoot)) failing.set(unitKey(unit), unit);
     let nativeRebuilt = false;
     for (const [key, unit] of [...failing]) {
+      // The sources as the compile reads them: a late event of the save being compiled is then no change, and a save
+      // during the compile is one.
+      if (unit.kind === 'tsc') tracker.baseline(projectFiles(unit.project, set, 'sources'), true);
       const result = await compileUnit(unit, tools);
+      // Its own writes are no edit: each save built twice (found by helper-155), the second time for nothing.
+      if (unit.kind === 'tsc') tracker.baseline(projectFiles(unit.project, set, 'outputs'), true);
       if (result.ok) {
         failing.delete(key);
         if (unit.kind === 'wasm')
