@@ -264,6 +264,11 @@ targets:
     const end = await w.buildEnd();
     expect(end.ran).toEqual([]);
     expect(ws.read('out/a.up')).toBe('ABC');
+    // Its event as pipe build --json gives it: with the build that made the product (found by helper-155: not there).
+    const restored = w.between(from).find((e) => e.event === 'task-end' && e.state === 'restored');
+    expect(restored?.['madeIn']).toMatchObject({
+      build: w.events.find((e) => e.event === 'build-end')?.buildId,
+    });
     await w.event('idle');
     // The restore wrote the product: that is no change (one build in all).
     expect(w.between(from).filter((e) => e.event === 'build-start')).toHaveLength(1);

@@ -108,42 +108,7 @@ export class BuildOutput {
   }
 
   private json(e: BuildEvent): void {
-    switch (e.type) {
-      case 'task-start':
-        return jsonLine({
-          event: 'task-start',
-          id: e.id,
-          action: e.action,
-          executor: e.executor,
-          reasons: e.reasons,
-        });
-      case 'task-end': {
-        const r = e.report;
-        return jsonLine({
-          event: 'task-end',
-          id: r.id,
-          state: r.state,
-          key: r.key,
-          reasons: r.reasons,
-          ms: r.ms,
-          error: r.error,
-          log: r.log,
-          ...(r.jobId ? { jobId: r.jobId } : {}),
-          ...(r.attempts ? { attempts: r.attempts } : {}),
-          // A restored task: where its products were made (the cache entry's provenance).
-          ...(r.madeIn ? { madeIn: r.madeIn } : {}),
-        });
-      }
-      case 'expanded':
-        return jsonLine({ event: 'expanded', target: e.target, tasks: e.tasks });
-      case 'warning':
-        // A replay names its task, so that a tool can tell whose warning it is without parsing the message.
-        return jsonLine({
-          event: 'warning',
-          message: e.message,
-          ...(e.replay ? { task: e.replay.id, replayed: e.replay.state } : {}),
-        });
-    }
+    jsonLine(buildEventJson(e));
   }
 
   /**
@@ -251,6 +216,40 @@ export class BuildOutput {
     process.stderr.write(
       `build ${buildId} ${status}: ${parts || 'nothing to do'} (${(ms / 1000).toFixed(2)} s)\n`,
     );
+  }
+}
+
+/** A build event as `--json` gives it, one shape for `pipe build` and `pipe watch`. */
+export function buildEventJson(e: BuildEvent): Record<string, unknown> {
+  switch (e.type) {
+    case 'task-start':
+      return { event: 'task-start', id: e.id, action: e.action, executor: e.executor, reasons: e.reasons };
+    case 'task-end': {
+      const r = e.report;
+      return {
+        event: 'task-end',
+        id: r.id,
+        state: r.state,
+        key: r.key,
+        reasons: r.reasons,
+        ms: r.ms,
+        error: r.error,
+        log: r.log,
+        ...(r.jobId ? { jobId: r.jobId } : {}),
+        ...(r.attempts ? { attempts: r.attempts } : {}),
+        // A restored task: where its products were made (the cache entry's provenance).
+        ...(r.madeIn ? { madeIn: r.madeIn } : {}),
+      };
+    }
+    case 'expanded':
+      return { event: 'expanded', target: e.target, tasks: e.tasks };
+    case 'warning':
+      // A replay names its task, so that a tool can tell whose warning it is without parsing the message.
+      return {
+        event: 'warning',
+        message: e.message,
+        ...(e.replay ? { task: e.replay.id, replayed: e.replay.state } : {}),
+      };
   }
 }
 

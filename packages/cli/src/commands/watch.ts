@@ -19,7 +19,7 @@ import {
 } from '../context.js';
 import { EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from '../exit-codes.js';
 import { interrupt } from '../interrupt.js';
-import { failedTaskLabel, ignoreClosedTerminal } from '../output.js';
+import { buildEventJson, failedTaskLabel, ignoreClosedTerminal } from '../output.js';
 import { rebuildReasons, rebuildSummary } from '../watch-summary.js';
 import { targetsOrDefault } from './default-targets.js';
 import { pipelineRemote, type RemoteSetup } from './remote.js';
@@ -38,40 +38,10 @@ function jsonLine(obj: Record<string, unknown>): void {
 /** --json: one object per line; build events keep the shape `pipe build --json` gives them. */
 function printJson(e: WatchEvent): void {
   switch (e.type) {
-    case 'build': {
-      const b = e.event;
-      if (b.type === 'task-end') {
-        const r = b.report;
-        jsonLine({
-          event: 'task-end',
-          id: r.id,
-          state: r.state,
-          key: r.key,
-          reasons: r.reasons,
-          ms: r.ms,
-          error: r.error,
-          log: r.log,
-          ...(r.jobId ? { jobId: r.jobId } : {}),
-        });
-        return;
-      }
-      if (b.type === 'task-start') {
-        jsonLine({
-          event: 'task-start',
-          id: b.id,
-          action: b.action,
-          executor: b.executor,
-          reasons: b.reasons,
-        });
-        return;
-      }
-      if (b.type === 'expanded') {
-        jsonLine({ event: 'expanded', target: b.target, tasks: b.tasks });
-        return;
-      }
-      jsonLine({ event: 'warning', message: b.message });
+    case 'build':
+      // The shape pipe build --json gives it (attempts, madeIn of a restored task, …).
+      jsonLine(buildEventJson(e.event));
       return;
-    }
     case 'build-end': {
       const { reports: _reports, type: _type, ...rest } = e;
       jsonLine({ event: 'build-end', ...rest });
