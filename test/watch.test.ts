@@ -394,7 +394,8 @@ targets:
     expect((await w.event('change')).kinds).toEqual(['step']);
     const diag = await w.next((e) => e.event === 'diagnostics', 'step diagnostics');
     expect(diag.source).toBe('step-compile');
-    expect(String(diag.message)).toMatch(/step\.ts.*TS2322/s);
+    // At file:line:col, as pipe's other diagnostics (found by helper-155: tsc's own `src/step.ts(6,11)`).
+    expect(String(diag.message)).toContain(`${ws.path('stepkg/src/step.ts')}:6:11: error TS2322`);
     await w.event('idle');
     expect(w.alive).toBe(true);
 

@@ -223,7 +223,19 @@ export async function compileUnit(unit: CompileUnit, tools: KernelTools | undefi
         [tsc, '-b', unit.project, '--pretty', 'false'],
         unit.project,
       );
-      return code === 0 ? done() : { ok: false, unit, diagnostics: output.trim() };
+      return code === 0 ? done() : { ok: false, unit, diagnostics: tscPlaces(output.trim(), unit.project) };
     }
   }
+}
+
+/**
+ * tsc's `src/a.ts(2,36): error TS…` (relative to the project, in its own notation) as `/abs/src/a.ts:2:36: error TS…`,
+ * the file:line:col every other diagnostic of pipe has, which terminals and editors open at the place.
+ */
+export function tscPlaces(output: string, project: string): string {
+  return output.replace(
+    /^(.+?)\((\d+),(\d+)\): (error|warning|message)/gm,
+    (_, file: string, line: string, col: string, level: string) =>
+      `${path.resolve(project, file)}:${line}:${col}: ${level}`,
+  );
 }
