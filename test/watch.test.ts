@@ -552,6 +552,39 @@ export default {
     const plan = await ws.build(['t']);
     expect(plan.ended['up-to-date']).toEqual(['t']);
   }, 120_000);
+
+  // Found by helper-155: node keeps CommonJS modules by file name, so neither the step (tsc's CommonJS output) nor a
+  // helper it requires was imported again: validateParams stayed the first one.
+  it('a CommonJS step and the helper it requires are imported again when edited', async () => {
+    const step = (extra: number) => `const { readFileSync, writeFileSync } = require('node:fs');
+const { scale } = require('./scale.cjs');
+module.exports = {
+  name: 'cjs',
+  version: '1',
+  validateParams: (p) => ({ ok: true, value: { n: scale(p.n) + ${extra} } }),
+  run(ctx) { writeFileSync(ctx.outputs.out, 'C:' + ctx.params.n + ':' + readFileSync(ctx.inputs.src[0], 'utf8')); },
+};
+`;
+    const helper = (factor: number) => `exports.scale = (n) => Number(n) * ${factor};\n`;
+    const ws = new Workspace({
+      'pipe.yaml': pipeline().replace('./steps/t.mjs', './steps/t.cjs'),
+      'in.txt': 'x',
+      'steps/t.cjs': step(0),
+      'steps/scale.cjs': helper(1),
+    });
+    const w = WatchProcess.start(ws, ['t']);
+    watcher = w;
+    expect((await w.initialBuild()).status).toBe('succeeded');
+    expect(ws.read('out.txt')).toBe('C:2:x');
+    await w.event('idle');
+    ws.write('steps/scale.cjs', helper(30));
+    expect((await w.buildEnd()).ran).toEqual(['t']);
+    expect(ws.read('out.txt')).toBe('C:60:x');
+    ws.write('steps/t.cjs', step(1000));
+    expect((await w.buildEnd()).ran).toEqual(['t']);
+    expect(ws.read('out.txt')).toBe('C:1060:x');
+    expect(await w.stop()).toBe(0);
+  }, 120_000);
 });
 
 describe('pipe watch: a file of a foreach glob deleted', () => {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { register } from 'node:module';
+import { createRequire, register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { importErrorMessage } from '../execute/step-error.js';
@@ -171,18 +171,13 @@ function resolveRelative(from: string, spec: string): string | undefined {
   return undefined;
 }
 
-/**
- * The stamp of a module and of every module it imports by a relative path (what node runs of it): a helper edited
- * changes it, as it changes the step's code hash, so the step and its helpers are imported afresh.
- */
-function closureStamp(entry: string): string {
+/** A module and every module it imports by a relative path, as node resolves them (what node runs of it). */
+function closureOf(entry: string): string[] {
   const queue = [entry];
   const seen = new Set(queue);
-  const stamps: string[] = [];
   for (let i = 0; i < queue.length; i++) {
     const file = queue[i]!;
     const stamp = fileStamp(file);
-    stamps.push(`${file}\0${stamp}`);
     let known = importsOf.get(file);
     if (!known || known.stamp !== stamp) {
       let text = '';
@@ -191,8 +186,7 @@ function closureStamp(entry: string): string {
       } catch {
         // gone or unreadable: the import reports it
       }
-      const files = relativeImports(text).flatMap((spec) => resolveRelative(file, spec) ?? []);
-      known = { stamp, files };
+      known = { stamp, files: relativeImports(text).flatMap((spec) => resolveRelative(file, spec) ?? []) };
       importsOf.set(file, known);
     }
     for (const next of known.files)
@@ -201,9 +195,27 @@ function closureStamp(entry: string): string {
         queue.push(next);
       }
   }
-  return queue.length === 1
-    ? fileStamp(entry)
-    : createHash('sha256').update(stamps.join('\n')).digest('hex').slice(0, 16);
+  return queue;
+}
+
+/**
+ * The stamp of a module's closure: a helper edited changes it, as it changes the step's code hash, so the step and
+ * its helpers are imported afresh.
+ */
+function closureStamp(entry: string): string {
+  const files = closureOf(entry);
+  if (files.length === 1) return fileStamp(entry);
+  const stamps = files.map((f) => `${f}\0${fileStamp(f)}`).join('\n');
+  return createHash('sha256').update(stamps).digest('hex').slice(0, 16);
+}
+
+/**
+ * Node keeps a CommonJS module (a step compiled by tsc to CommonJS, a helper it requires) by its file name, whatever
+ * the URL it is imported under: forgotten before a reload, or the old code's exports came back.
+ */
+function forgetRequired(files: readonly string[]): void {
+  const cache = createRequire(import.meta.url).cache;
+  for (const file of files) delete cache[file];
 }
 
 /**
@@ -260,8 +272,10 @@ async function importDefault(
 ): Promise<unknown> {
   if (!existsSync(modulePath)) throw new StepLoadError(name, `module not found: ${modulePath}`);
   const file = runnableModule(modulePath);
+  const url = moduleUrl(file, stamp);
+  if (url.search) forgetRequired(closureOf(file));
   try {
-    return moduleDefault((await import(moduleUrl(file, stamp).href)) as { default?: unknown });
+    return moduleDefault((await import(url.href)) as { default?: unknown });
   } catch (error) {
     const seen = imported.get(file);
     if (seen) seen.failures++;
