@@ -61,3 +61,34 @@ targets:
     );
   });
 });
+
+describe('pipe why of a product whose task a newer build failed', () => {
+  // Found by helper-155: after a rebuild whose step threw (a watch session, an edit mid-way), pipe why told only of
+  // the build that made the file, as if it were what the step makes now.
+  it('says so, and which build the file is from; a build that makes it again ends it', async () => {
+    const step = (body: string) =>
+      `import { writeFileSync } from 'node:fs';\nexport default { name: 's', version: '1', run(ctx) { ${body} } };\n`;
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ntargets:\n  t:\n    step: ./steps/s.mjs\n    outputs: {o: out.txt}\n',
+      'steps/s.mjs': step("writeFileSync(ctx.outputs.o, 'one');"),
+    });
+    const first = await ws.build(['t']);
+    expect(first.ended).toEqual({ ran: ['t'] });
+    const made = String(first.end?.buildId);
+    ws.write('steps/s.mjs', step("throw new Error('boom');"));
+    const failed = await ws.build(['t']);
+    expect(failed.ended).toEqual({ failed: ['t'] });
+    const why = await ws.run(['why', 'out.txt']);
+    expect(why.code).toBe(0);
+    expect(why.stdout).toContain(`  last ran in build ${made}`);
+    expect(why.stdout).toMatch(
+      new RegExp(
+        `\\n  a newer build did not make it: in build ${String(failed.end?.buildId)} it failed: step failed: boom \\(at .*s\\.mjs:2:\\d+\\) \\(log .*\\); these outputs are from build ${made} \\(pipe plan t: whether they are what the pipeline makes now\\)\\n`,
+      ),
+    );
+    // A build that makes it again ends it.
+    ws.write('steps/s.mjs', step("writeFileSync(ctx.outputs.o, 'two');"));
+    expect((await ws.build(['t'])).ended).toEqual({ ran: ['t'] });
+    expect((await ws.run(['why', 'out.txt'])).stdout).not.toContain('a newer build did not make it');
+  });
+});

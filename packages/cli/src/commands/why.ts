@@ -36,6 +36,8 @@ interface OutputFacts {
   inCache: (sha256: string) => boolean;
   /** The build that wrote `rel` (workspace-relative) with these bytes and has not recorded it: unrecordedWriter. */
   unrecorded: (rel: string, sha256: string) => string | undefined;
+  /** What a build newer than `since` that had `task` did instead of making it (laterFailure). */
+  laterFailure: (task: string, since: string) => string | undefined;
 }
 
 /** `ran as Slurm job 2_17 on node7`, from a task's metadata as the Slurm executor writes it; else undefined. */
@@ -82,6 +84,8 @@ async function render(
   // Past five changed inputs counted, as `pipe plan` does (a stack of 21 runs listed each on one line).
   const reasons = b.reasons && reasonLines(b.reasons, renderReason, 'pipe why --json lists each').join('; ');
   out.push(`${pad}  last ${b.state ?? 'built'} in build ${b.id}${reasons ? `: ${reasons}` : ''}`);
+  const later = files.laterFailure(node.task, b.id);
+  if (later) out.push(`${pad}  ${later}`);
   // A restored product was made elsewhere (another workspace, a CI runner, a Slurm job): the build that restored it
   // kept where (its cache entry said so then; the entry may have left the cache since); a record older than that
   // keeping has only the entry to ask.
@@ -330,6 +334,7 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
   const files: OutputFacts = {
     inCache,
     unrecorded: (rel, sha256) => unrecordedWriter(ws.layout.buildsDir, ws.layout.lockFile, rel, sha256),
+    laterFailure: laterFailures(ws.layout.buildsDir),
   };
   const entry = async (key: string): Promise<EntryFacts | undefined> => {
     const got = await store.getManifest(key);
@@ -348,6 +353,40 @@ export async function whyCommand(query: string, opts: GlobalOptions): Promise<nu
     await render(node, 0, out, seen, ws.layout.root, files, paramsShown, entry);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
+}
+
+/**
+ * A product's task that a newer build did not make again (its step threw after an edit, an upstream task failed):
+ * the files are the older build's (found by helper-155: after a failed rebuild in a watch, `pipe why` told only of
+ * the earlier one, as if the files were what the step makes now). The newest recorded build that had the task
+ * decides: one that ran or restored it since says nothing.
+ */
+function laterFailures(buildsDir: string): (task: string, since: string) => string | undefined {
+  let newest: string[] | undefined;
+  const records = new Map<string, ReturnType<typeof readBuildRecord>>();
+  return (task, since) => {
+    newest ??= listBuildIds(buildsDir).reverse();
+    for (const id of newest) {
+      if (id <= since) return undefined;
+      let got = records.get(id);
+      if (!got) {
+        got = readBuildRecord(buildsDir, id);
+        records.set(id, got);
+      }
+      if (!got.ok) continue;
+      const r = got.record.tasks[task];
+      if (!r) continue;
+      if (r.state === 'ran' || r.state === 'restored' || r.state === 'up-to-date') return undefined;
+      const what =
+        r.state === 'failed' ? 'failed' : `was ${r.state === 'not-started' ? 'not started' : r.state}`;
+      // A build that found everything up to date keeps no record: an edit undone since is not seen here, so this
+      // says what happened, and where to ask whether the outputs are current.
+      // A cancelled task's error is the word itself.
+      const error = r.error && r.error !== r.state ? `: ${r.error}` : '';
+      return `a newer build did not make it: in build ${id} it ${what}${error}${r.log && existsSync(r.log) ? ` (log ${r.log})` : ''}; these outputs are from build ${since} (pipe plan ${targetOfTaskId(task)}: whether they are what the pipeline makes now)`;
+    }
+    return undefined;
+  };
 }
 
 /**
