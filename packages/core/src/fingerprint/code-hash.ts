@@ -184,8 +184,10 @@ export function codeHash(modulePath: string, seen?: IdentitiesSeen): CodeHash {
     known?.stamps.every(
       ([file, id]) => id !== null && sameIdentity(id, identityOnce(file, seen) ?? undefined),
     )
-  )
+  ) {
+    rememberStamps(modulePath, known.value.hash, known.stamps);
     return known.value;
+  }
   const started = Date.now();
   const stamps: Stamps = [];
   // Racily clean (design.md): a file modified within a clock tick of now could change again unseen by its
@@ -195,7 +197,36 @@ export function codeHash(modulePath: string, seen?: IdentitiesSeen): CodeHash {
   if (stamps.every(([, id]) => id !== null && BigInt(id.mtimeNs) < limitNs))
     memo.set(modulePath, { stamps, value });
   else memo.delete(modulePath);
+  rememberStamps(modulePath, value.hash, stamps);
   return value;
+}
+
+/**
+ * Per module, the files' identities when it first hashed to each of its last few hashes in this process (racily
+ * clean or not): which file an edit touched, once the hash has moved on (editedSince).
+ */
+const stampsOfHash = new Map<string, Map<string, Stamps>>();
+
+function rememberStamps(modulePath: string, hash: string, stamps: Stamps): void {
+  let byHash = stampsOfHash.get(modulePath);
+  if (!byHash) stampsOfHash.set(modulePath, (byHash = new Map()));
+  if (byHash.has(hash)) return;
+  byHash.set(hash, stamps);
+  if (byHash.size > 4) byHash.delete(byHash.keys().next().value!);
+}
+
+/**
+ * The files of a module's code (itself, a helper it imports, one created since) that changed since it hashed to
+ * `hash` in this process; empty when that is not known.
+ */
+export function editedSince(modulePath: string, hash: string): string[] {
+  const stamps = stampsOfHash.get(modulePath)?.get(hash) ?? [];
+  return stamps
+    .filter(([file, id]) => {
+      const now = identityNow(file);
+      return id === null ? now !== null : !sameIdentity(id, now ?? undefined);
+    })
+    .map(([file]) => file);
 }
 
 /** What a code hash needs of one source file: the SHA-256 of its text and the relative imports it names. */

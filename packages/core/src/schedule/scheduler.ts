@@ -22,7 +22,7 @@ import {
   renderFailure,
 } from '../execute/executor.js';
 import { submitWithRetries } from '../execute/retries.js';
-import { codeHash } from '../fingerprint/code-hash.js';
+import { codeHash, editedSince } from '../fingerprint/code-hash.js';
 import type { StepIdentity } from '../fingerprint/record.js';
 import type { ParamPath } from '../model/step.js';
 import type { Pipeline, Task, TaskGraph, TaskItem } from '../model/types.js';
@@ -920,7 +920,7 @@ class Scheduler {
       return this.fail(id, 'failed', {
         ...base,
         inputChanged: true,
-        error: `the code of its step (${relPath(this.o.pipeline.root, edited)}) changed during the build, after the task's key was computed, so its outputs may come from code other than the code it was keyed on: ${notKeptText(task, temps)}; build again`,
+        error: `the code of its step (${edited.map((f) => relPath(this.o.pipeline.root, f)).join(', ')}) changed during the build, after the task's key was computed, so its outputs may come from code other than the code it was keyed on: ${notKeptText(task, temps)}; build again`,
       });
     const provenance = provenanceRecord({
       task,
@@ -1027,11 +1027,14 @@ class Scheduler {
   }
 
   /** The step module of `task` when its code hash is no longer the one its key holds (one stat per file). */
-  private codeChanged(task: Task): string | undefined {
+  private codeChanged(task: Task): string[] | undefined {
     const module = this.o.pipeline.targets.get(task.target)?.stepModule;
     const keyed = this.o.steps.get(task.target)?.code;
     if (!module || keyed === undefined) return undefined;
-    return codeHash(module).hash === keyed ? undefined : module;
+    // Which files, asked before the hash below moves on: a helper edited is named, not the step that imports it.
+    const edited = editedSince(module, keyed);
+    if (codeHash(module).hash === keyed) return undefined;
+    return edited.length > 0 ? edited : [module];
   }
 
   /**
