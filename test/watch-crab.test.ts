@@ -123,6 +123,31 @@ describe('pipe watch: kernel edits (Crab, --kernels wasm)', () => {
     ).toEqual(['cashStatistics']);
   }, 600_000);
 
+  // Found by helper-155: with the native (or js) kernels, an AssemblyScript edit was rebuilt and its tasks reran,
+  // with maps no different: nothing said the edit was not what ran.
+  it('says when the edited kernel is not the backend that runs', async () => {
+    const kernels = copyKernels();
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ntargets:\n  k:\n    step: ./steps/k.mjs\n    outputs: {o: out.txt}\n',
+      'steps/k.mjs': `import { writeFileSync } from 'node:fs';
+export default { name: 'k', version: '1', kernels: ['cashStatistics'], run(ctx) { writeFileSync(ctx.outputs.o, ctx.kernelBackend); } };
+`,
+    });
+    const w = WatchProcess.start(ws, ['k', '--kernels', 'js'], { PIPE_KERNELS_ROOT: kernels });
+    watcher = w;
+    expect((await w.initialBuild()).ran).toEqual(['k']);
+    await w.event('idle');
+    const source = path.join(kernels, 'assembly/cashStatistics.ts');
+    writeFileSync(source, `${readFileSync(source, 'utf8')}\n// edited by the watch test\n`);
+    expect(await w.event('kernel-rebuilt', 180_000)).toMatchObject({ kernel: 'cashStatistics' });
+    const note = await w.next((e) => e.event === 'note', 'the note');
+    expect(note.message).toBe(
+      'the AssemblyScript of cashStatistics was rebuilt, but this watch runs the js kernels: the tasks using it rerun without that code (pipe watch --kernels wasm runs it)',
+    );
+    expect((await w.buildEnd()).ran).toEqual(['k']);
+    expect(ws.read('out.txt')).toBe('js');
+  }, 300_000);
+
   const nativeBuilt =
     existsSync(path.join(KERNELS, 'build/native')) &&
     readdirSync(path.join(KERNELS, 'build/native')).some((f) => f.endsWith('.node'));

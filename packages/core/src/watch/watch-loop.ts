@@ -155,6 +155,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     if (needsFreshWorkers(changed, set, kernelsRoot)) workersStale = true;
     for (const unit of unitsFor(changed, set, kernelsRoot)) failing.set(unitKey(unit), unit);
     let nativeRebuilt = false;
+    const wasmRebuilt: string[] = [];
     for (const [key, unit] of [...failing]) {
       // The sources as the compile reads them: a late event of the save being compiled is then no change, and a save
       // during the compile is one.
@@ -164,9 +165,10 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       if (unit.kind === 'tsc') tracker.baseline(projectFiles(unit.project, set, 'outputs'), true);
       if (result.ok) {
         failing.delete(key);
-        if (unit.kind === 'wasm')
+        if (unit.kind === 'wasm') {
+          wasmRebuilt.push(unit.kernel);
           emit({ type: 'kernel-rebuilt', kernel: unit.kernel, backend: 'wasm', ms: result.ms });
-        else if (unit.kind === 'native') {
+        } else if (unit.kind === 'native') {
           nativeRebuilt = true;
           emit({ type: 'kernel-rebuilt', kernel: 'native addon', backend: 'native', ms: result.ms });
         } else if (result.skipped) emit({ type: 'note', message: result.skipped });
@@ -240,6 +242,19 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       workersStale = false;
     }
     backend = session.kernelBackend;
+    // The key holds every backend's source, so the tasks rerun; but a backend not in use does not run the edit, and a
+    // rebuilt map that does not change was that edit's doing (found by helper-155).
+    const notRun =
+      session.usesKernels && backend !== 'wasm' && wasmRebuilt.length > 0
+        ? `the AssemblyScript of ${wasmRebuilt.join(', ')}`
+        : session.usesKernels && backend !== 'native' && nativeRebuilt
+          ? 'the Rust of the native addon'
+          : undefined;
+    if (notRun)
+      emit({
+        type: 'note',
+        message: `${notRun} was rebuilt, but this watch runs the ${backend} kernels: the tasks using it rerun without that code (pipe watch --kernels ${wasmRebuilt.length > 0 ? 'wasm' : 'native'} runs it)`,
+      });
     for (const note of session.notes.splice(0)) emit({ type: 'note', message: note });
     const result = await build(session);
     for (const note of session.notes.splice(0)) emit({ type: 'note', message: note });
