@@ -148,6 +148,31 @@ export default { name: 'k', version: '1', kernels: ['cashStatistics'], run(ctx) 
     expect(ws.read('out.txt')).toBe('js');
   }, 300_000);
 
+  // Found by helper-155: the AssemblyScript compiler's own `in assembly/x.ts(3,40)`, relative to the kernels package,
+  // in terminal colours (in --json too).
+  it('says where a kernel does not compile, at file:line:col', async () => {
+    const kernels = copyKernels();
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ntargets:\n  k:\n    step: ./steps/k.mjs\n    outputs: {o: out.txt}\n',
+      'steps/k.mjs': `import { writeFileSync } from 'node:fs';
+export default { name: 'k', version: '1', kernels: ['cashStatistics'], run(ctx) { writeFileSync(ctx.outputs.o, 'k'); } };
+`,
+    });
+    const w = WatchProcess.start(ws, ['k', '--kernels', 'wasm'], { PIPE_KERNELS_ROOT: kernels });
+    watcher = w;
+    expect((await w.initialBuild()).ran).toEqual(['k']);
+    await w.event('idle');
+    const source = path.join(kernels, 'assembly/cashStatistics.ts');
+    const text = readFileSync(source, 'utf8');
+    writeFileSync(source, `${text}\nexport function broken(): void { let x: i32 = "not a number"; }\n`);
+    const diag = await w.next((e) => e.event === 'diagnostics', 'the compile error', 180_000);
+    const line = text.split('\n').length + 1;
+    expect(String(diag.message)).toMatch(
+      new RegExp(`in ${source.replaceAll('.', '\\.')}:${line}:\\d+$`, 'm'),
+    );
+    expect(String(diag.message)).toMatch(/^ERROR TS2322: /);
+  }, 300_000);
+
   const nativeBuilt =
     existsSync(path.join(KERNELS, 'build/native')) &&
     readdirSync(path.join(KERNELS, 'build/native')).some((f) => f.endsWith('.node'));

@@ -188,10 +188,13 @@ export async function compileUnit(unit: CompileUnit, tools: KernelTools | undefi
         : {
             ok: false,
             unit,
-            diagnostics: result.failures
-              .map((f) => f.diagnostics)
-              .join('\n')
-              .trim(),
+            diagnostics: ascPlaces(
+              result.failures
+                .map((f) => f.diagnostics)
+                .join('\n')
+                .trim(),
+              tools.root(),
+            ),
           };
     }
     case 'native': {
@@ -238,4 +241,21 @@ export function tscPlaces(output: string, project: string): string {
     (_, file: string, line: string, col: string, level: string) =>
       `${path.resolve(project, file)}:${line}:${col}: ${level}`,
   );
+}
+
+/** Terminal colour codes (the AssemblyScript compiler colours its messages). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is matched
+const COLOUR = /\u001b\[[0-9;]*m/g;
+
+/**
+ * The AssemblyScript compiler's `in assembly/k.ts(150,16)` (relative to the kernels package) as file:line:col, and
+ * without its colours: a diagnostic is also a JSON event's text, or a log's line.
+ */
+export function ascPlaces(output: string, root: string): string {
+  return output
+    .replace(COLOUR, '')
+    .replace(
+      /\bin (\S+?)\((\d+),(\d+)\)$/gm,
+      (_, file: string, line: string, col: string) => `in ${path.resolve(root, file)}:${line}:${col}`,
+    );
 }
