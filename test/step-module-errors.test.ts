@@ -28,6 +28,25 @@ describe('pipe plan: a step module with a syntax error', () => {
   });
 });
 
+describe('pipe plan: a step importing a name its helper does not export', () => {
+  // Found by helper-155: node names the name and the module, not the import (a helper saved empty mid-write).
+  it('names the file, line and column of that import', async () => {
+    const ws = new Workspace({
+      'pipe.yaml': 'version: 1\ntargets:\n  a: {step: ./steps/ok.mjs, outputs: [a.txt]}\n',
+      'steps/ok.mjs':
+        'import { label } from "./lib/label.mjs";\nexport default { name: "ok", version: "1", run() { label(); } };\n',
+      'steps/lib/label.mjs':
+        'import x, { size,\n  clip } from "./clip.mjs";\nexport const label = () => clip(x, size);\n',
+      'steps/lib/clip.mjs': 'export default 1;\nexport const size = 2;\n',
+    });
+    const plan = await ws.run(['plan', 'a']);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toContain(
+      `does not provide an export named 'clip' (at ${ws.path('steps/lib/label.mjs')}:2:3)`,
+    );
+  });
+});
+
 describe('pipe plan: a step whose version is a number', () => {
   // Found by helper-150: `version: 1` was refused as "does not default-export a step", which it does.
   it('says which key is wrong and how to write it', async () => {

@@ -143,13 +143,59 @@ function syntaxErrorPlace(modulePath: string): string | undefined {
 }
 /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
 
+/** `file:line:col` of `offset` in `text`. */
+function placeAt(file: string, text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `${file}:${before.length}:${before[before.length - 1]!.length + 1}`;
+}
+
+/**
+ * Where a name is imported that the module named does not export (node says which name and module, not which import:
+ * found by helper-155, a helper saved empty mid-write in a watch): the import of it in the step or a module it
+ * imports by relative path, breadth first.
+ */
+function missingExportPlace(modulePath: string, message: string): string | undefined {
+  const missing = /does not provide an export named '([^']+)'/.exec(message)?.[1];
+  const from = /The requested module '([^']+)'/.exec(message)?.[1];
+  if (!missing || !from) return undefined;
+  const literal = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const statement = new RegExp(
+    `\\bimport\\s*(?:[\\w$]+\\s*,\\s*)?\\{([^}]*)\\}\\s*from\\s*(['"])${literal(from)}\\2`,
+    'g',
+  );
+  const name = new RegExp(`(^|[\\s,{])(${literal(missing)})\\b`);
+  const queue = [modulePath];
+  const seen = new Set(queue);
+  for (let i = 0; i < queue.length && i < 50; i++) {
+    const file = queue[i]!;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(statement)) {
+      const at = name.exec(m[1]!);
+      if (at) return placeAt(file, text, m.index + m[0].indexOf('{') + 1 + at.index + at[1]!.length);
+    }
+    for (const spec of relativeImports(text)) {
+      const next = path.resolve(path.dirname(file), spec);
+      if (!seen.has(next) && existsSync(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return undefined;
+}
+
 /**
  * A module's import failure: `cannot import M: what node said`, with the line of a syntax error when there is one,
  * and for one of pipe's own packages (`@pipe/astro`) that does not resolve from the module's folder, how to install
  * it: they are not published, so a step outside pipe's repository has them only from a checkout (docs/steps.md).
  */
 export function importErrorMessage(modulePath: string, message: string): string {
-  const place = syntaxErrorPlace(modulePath);
+  const place = missingExportPlace(modulePath, message) ?? syntaxErrorPlace(modulePath);
   const ours = /Cannot find package '(@pipe\/[^'/]+)'/.exec(message)?.[1];
   const install = ours
     ? `; pipe's packages are not published: install ${ours} from pipe's checkout into the step's folder or one above it (npm install ${PIPE_PACKAGES ?? '/path/to/pipe/packages/'}${ours.slice('@pipe/'.length)}, see docs/steps.md)`
