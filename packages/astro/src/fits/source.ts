@@ -1,8 +1,8 @@
 /**
  * Bytes of a FITS file from disk: plain or gzip-compressed (detected by the magic bytes, not the name).
  */
-import { closeSync, fstatSync, openSync, read, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants as bufferConstants } from 'node:buffer';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gunzip, gunzipSync } from 'node:zlib';
 import { FitsError } from './errors.js';
@@ -15,12 +15,8 @@ export function isGzip(bytes: Uint8Array): boolean {
 
 /** Reads a file and decompresses it when it is gzip. */
 export async function loadFitsBytes(path: string): Promise<Uint8Array> {
-  let raw: Uint8Array;
-  try {
-    raw = await readFile(path);
-  } catch (e) {
-    throw ioError(path, e);
-  }
+  // Not readFile: it refuses a file over 2 GiB (ERR_FS_FILE_TOO_LARGE), a plain event list of ~8e7 events.
+  const raw = await loadFileBytesWhole(path);
   if (!isGzip(raw)) return raw;
   try {
     return await gunzipAsync(raw);
@@ -45,12 +41,13 @@ export function loadFileBytesWhole(path: string, reuse?: Uint8Array): Promise<Ui
   try {
     fd = openSync(path, 'r');
     size = fstatSync(fd).size;
+    tooLargeCheck(path, size);
     // A buffer the caller is done with, when large enough: fresh memory costs a page fault per 4 KiB on first
     // touch, which for a stack of 8 MB dataset files took longer than reading them (~8 ms against ~1 ms each).
     buf = reuse && reuse.byteLength >= size ? reuse.subarray(0, size) : Buffer.allocUnsafe(size);
   } catch (e) {
     if (fd !== undefined) closeQuietly(fd);
-    return Promise.reject(ioError(path, e));
+    return Promise.reject(e instanceof FitsError ? e : ioError(path, e));
   }
   const file = fd;
   return new Promise((resolve, reject) => {
@@ -89,22 +86,60 @@ function closeQuietly(fd: number): void {
 
 /** Synchronous form of {@link loadFitsBytes}. */
 export function loadFitsBytesSync(path: string): Uint8Array {
-  let raw: Uint8Array;
-  try {
-    raw = readFileSync(path);
-  } catch (e) {
-    throw ioError(path, e);
-  }
-  return decompressIfGzip(raw, path);
+  return decompressIfGzip(readFileBytesSync(path), path);
 }
 
-/** Decompresses in-memory bytes when they are gzip. */
-export function decompressIfGzip(raw: Uint8Array, name: string): Uint8Array {
+/**
+ * A file's bytes, read synchronously in calls of at most `maxRead` bytes: readFileSync refuses a file over 2 GiB
+ * (ERR_FS_FILE_TOO_LARGE), and one read call takes at most 2³¹ − 1 bytes.
+ */
+export function readFileBytesSync(path: string, maxRead = MAX_READ): Uint8Array {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    tooLargeCheck(path, size);
+    const buf = Buffer.allocUnsafe(size);
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, buf, at, Math.min(size - at, maxRead), at);
+      if (n === 0) break; // the file shrank while read: the bytes it had
+      at += n;
+    }
+    return at === size ? buf : buf.subarray(0, at);
+  } catch (e) {
+    if (e instanceof FitsError) throw e;
+    throw ioError(path, e);
+  } finally {
+    if (fd !== undefined) closeQuietly(fd);
+  }
+}
+
+/** Files are read whole into one buffer: one larger than a Buffer can be is refused by name, not by a RangeError. */
+function tooLargeCheck(path: string, size: number): void {
+  if (size > bufferConstants.MAX_LENGTH)
+    throw new FitsError(
+      'io',
+      { file: path },
+      `file is ${sizeText(size)}: pipe reads a FITS file whole, in one buffer of at most ${sizeText(bufferConstants.MAX_LENGTH)} (split the events into several runs)`,
+    );
+}
+
+function sizeText(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${bytes} bytes`;
+}
+
+/** Decompresses in-memory bytes when they are gzip (into at most `maxOutput` bytes, one Buffer's limit). */
+export function decompressIfGzip(
+  raw: Uint8Array,
+  name: string,
+  maxOutput: number = bufferConstants.MAX_LENGTH,
+): Uint8Array {
   if (!isGzip(raw)) return raw;
   try {
-    return gunzipSync(raw);
+    return gunzipSync(raw, { maxOutputLength: maxOutput });
   } catch (e) {
-    throw gzipError(name, e);
+    throw gzipError(name, e, maxOutput);
   }
 }
 
@@ -114,8 +149,16 @@ function ioError(path: string, e: unknown): FitsError {
   return new FitsError('io', { file: path }, what, { cause: e });
 }
 
-function gzipError(path: string, e: unknown): FitsError {
+function gzipError(path: string, e: unknown, maxOutput: number = bufferConstants.MAX_LENGTH): FitsError {
   const msg = (e as Error).message ?? String(e);
+  // Not a corrupt stream: its content is larger than one buffer holds.
+  if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+    return new FitsError(
+      'io',
+      { file: path },
+      `decompresses to more than ${sizeText(maxOutput)}: pipe reads a FITS file whole, in one buffer of at most that size (split the events into several runs)`,
+      { cause: e },
+    );
   const truncated = /unexpected end/i.test(msg) || (e as NodeJS.ErrnoException).code === 'Z_BUF_ERROR';
   return new FitsError(
     truncated ? 'truncated-gzip' : 'io',
