@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { BuildEvent, BuildStatus, Plan, TaskReport } from '@pipe/core';
-import { describeReasons } from '@pipe/core/lean';
+import { describeReasons, targetOfTaskId } from '@pipe/core/lean';
 import { countsText } from './counts-text.js';
 import { ReplayedWarnings } from './replayed-warnings.js';
 import { upToDateLine } from './summary.js';
@@ -41,14 +41,32 @@ export function failedTaskLabel(r: Pick<TaskReport, 'id' | 'jobId' | 'executor'>
 
 /** The fastest the TTY progress line is redrawn. */
 const PROGRESS_INTERVAL_MS = 100;
+/** While tasks run and none settles (a survey's stack: minutes), the line is redrawn this often: the ETA counts down. */
+const TICK_MS = 1000;
+/** A task running this long is named on the progress line, with its time so far. */
+const NAME_RUNNING_AFTER_MS = 5000;
+
+/** A target's tasks as the ETA sees them: how many there are, have settled, and what those that ran took. */
+interface TargetTimes {
+  known: number;
+  settled: number;
+  ranMs: number;
+  ranCount: number;
+}
 
 export class BuildOutput {
   private total = 0;
   private done = 0;
   private running = 0;
   private cached = 0;
-  private ranMs = 0;
-  private ranCount = 0;
+  /** Per target: a stack or an estimator takes nothing like a per-run reduction, so one average does not do. */
+  private readonly times = new Map<string, TargetTimes>();
+  /** Running tasks (action run) and when each started. */
+  private readonly runningSince = new Map<string, number>();
+  /** Dynamic targets whose tasks are not known yet: their time is not in the ETA. */
+  private readonly unexpanded = new Set<string>();
+  private tick: NodeJS.Timeout | undefined;
+  private closed = false;
   private readonly started = Date.now();
   private lineShown = false;
   private lastDrawn = 0;
@@ -64,6 +82,8 @@ export class BuildOutput {
 
   buildStart(buildId: string, targets: string[], plan: Plan, kernels?: string): void {
     this.total = plan.tasks.size;
+    for (const id of plan.tasks.keys()) this.timesOf(targetOfTaskId(id)).known++;
+    for (const p of plan.pending) this.unexpanded.add(p.target);
     const counts: Record<string, number> = {};
     for (const { decision } of plan.tasks.values())
       counts[decision.action] = (counts[decision.action] ?? 0) + 1;
@@ -91,13 +111,19 @@ export class BuildOutput {
     if (this.mode === 'json') return this.json(e);
     switch (e.type) {
       case 'task-start':
-        if (e.action === 'run') this.running++;
+        if (e.action === 'run') {
+          this.running++;
+          this.runningSince.set(e.id, Date.now());
+          this.startTicking();
+        }
         break;
       case 'task-end':
         this.taskEnd(e.report);
         break;
       case 'expanded':
         this.total += e.tasks;
+        this.timesOf(e.target).known += e.tasks;
+        this.unexpanded.delete(e.target);
         this.print(`expanded ${e.target}: ${e.tasks} task${e.tasks === 1 ? '' : 's'}`);
         break;
       case 'warning':
@@ -124,9 +150,12 @@ export class BuildOutput {
     this.done++;
     if (r.state === 'ran' || r.state === 'failed' || r.state === 'cancelled')
       this.running = Math.max(0, this.running - 1);
+    this.runningSince.delete(r.id);
+    const times = this.timesOf(targetOfTaskId(r.id));
+    times.settled++;
     if (r.state === 'ran') {
-      this.ranCount++;
-      this.ranMs += r.ms ?? 0;
+      times.ranCount++;
+      times.ranMs += r.ms ?? 0;
       // Taken from a dead build's Slurm job (its time is that job's): not run again, and said so.
       const taken = r.adoptedFrom
         ? `, by Slurm job ${r.jobId ?? '?'} of build ${r.adoptedFrom}, taken from its result`
@@ -184,17 +213,71 @@ export class BuildOutput {
   }
 
   private draw(): void {
-    const remaining = this.total - this.done;
-    const avg = this.ranCount > 0 ? this.ranMs / this.ranCount : 0;
-    const eta =
-      avg > 0 && remaining > 0
-        ? ` ETA ${Math.ceil((avg * remaining) / Math.max(1, this.jobs) / 1000)} s`
-        : '';
+    if (this.closed) return;
     process.stderr.write(
-      `\r\x1b[K[${this.done}/${this.total}] ${this.running} running, ${this.cached} cached${eta}`,
+      `\r\x1b[K[${this.done}/${this.total}] ${this.running} running, ${this.cached} cached${this.eta()}${this.longest()}`,
     );
     this.lineShown = true;
     this.lastDrawn = Date.now();
+  }
+
+  private timesOf(target: string): TargetTimes {
+    let t = this.times.get(target);
+    if (!t) {
+      t = { known: 0, settled: 0, ranMs: 0, ranCount: 0 };
+      this.times.set(target, t);
+    }
+    return t;
+  }
+
+  /**
+   * ` ETA n s` from each target's own average over the tasks left; ` ETA ≥ n s` when part of what is left has no
+   * measure yet (a target none of whose tasks ran, one not expanded, a task running past its target's average).
+   */
+  private eta(): string {
+    const now = Date.now();
+    let ms = 0;
+    let atLeast = this.unexpanded.size > 0;
+    const runningOf = new Map<string, number>();
+    for (const [id, since] of this.runningSince) {
+      const target = targetOfTaskId(id);
+      runningOf.set(target, (runningOf.get(target) ?? 0) + 1);
+      const t = this.times.get(target);
+      const avg = t && t.ranCount > 0 ? t.ranMs / t.ranCount : undefined;
+      if (avg === undefined || now - since > avg) atLeast = true;
+      else ms += avg - (now - since);
+    }
+    for (const [target, t] of this.times) {
+      const waiting = t.known - t.settled - (runningOf.get(target) ?? 0);
+      if (waiting <= 0) continue;
+      if (t.ranCount === 0) atLeast = true;
+      else ms += (t.ranMs / t.ranCount) * waiting;
+    }
+    const s = Math.ceil(ms / Math.max(1, this.jobs) / 1000);
+    if (s === 0) return '';
+    return ` ETA ${atLeast ? '≥ ' : ''}${s} s`;
+  }
+
+  /** The task running longest, once past NAME_RUNNING_AFTER_MS: what a long wait is spent on. */
+  private longest(): string {
+    let first: [string, number] | undefined;
+    for (const entry of this.runningSince) if (!first || entry[1] < first[1]) first = entry;
+    if (!first) return '';
+    const ms = Date.now() - first[1];
+    return ms >= NAME_RUNNING_AFTER_MS ? ` — ${first[0]} running for ${Math.floor(ms / 1000)} s` : '';
+  }
+
+  /** Redraws every TICK_MS while a task runs, so that a long one's line moves (TTY only). */
+  private startTicking(): void {
+    if (this.mode !== 'tty' || this.tick) return;
+    this.tick = setInterval(() => {
+      if (this.runningSince.size === 0) {
+        clearInterval(this.tick);
+        this.tick = undefined;
+        return;
+      }
+      this.draw();
+    }, TICK_MS).unref();
   }
 
   /** The closing line. A build with nothing to do wrote no record: its id is not shown (`pipe log` would not know it). */
@@ -204,6 +287,9 @@ export class BuildOutput {
     const ms = Date.now() - this.started;
     clearTimeout(this.redraw);
     this.redraw = undefined;
+    clearInterval(this.tick);
+    this.tick = undefined;
+    this.closed = true;
     if (this.mode === 'json') return jsonLine({ event: 'build-end', buildId, status, counts, ms, recorded });
     this.replayed.flush();
     if (this.mode === 'tty' && this.lineShown) process.stderr.write('\r\x1b[K');

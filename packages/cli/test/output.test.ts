@@ -50,6 +50,72 @@ describe('BuildOutput on a TTY', () => {
   });
 });
 
+describe('the ETA on a TTY', () => {
+  type Event = Parameters<BuildOutput['event']>[0];
+  const expanded = (target: string, tasks: number) => ({ type: 'expanded', target, tasks }) as Event;
+  const start = (id: string) => ({ type: 'task-start', id, action: 'run' }) as Event;
+  const ran = (id: string, ms: number) => ({ type: 'task-end', report: { id, state: 'ran', ms } }) as Event;
+
+  it('does not time a stack by the per-run reductions before it', () => {
+    vi.useFakeTimers();
+    try {
+      const writes = captureStderr();
+      const out = new BuildOutput('tty', 2);
+      out.event(expanded('datasets', 10));
+      out.event(expanded('stacked', 1));
+      for (let i = 0; i < 10; i++) {
+        out.event(start(`datasets[${i}]`));
+        out.event(ran(`datasets[${i}]`, 400));
+        vi.advanceTimersByTime(200);
+      }
+      out.event(start('stacked'));
+      // The stack runs for a minute; nothing settles meanwhile.
+      vi.advanceTimersByTime(60_000);
+      const line = writes.filter((w) => w.startsWith('\r\x1b[K[')).at(-1) ?? '';
+      // Not 'ETA 1 s' (one stack at the reductions' 0.4 s), frozen for the minute: the line moves, naming the task.
+      expect(line).not.toMatch(/ETA/);
+      expect(line).toBe('\r\x1b[K[10/11] 1 running, 0 cached — stacked running for 60 s');
+      out.buildEnd('b', 'succeeded', new Map(), false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('is a lower bound while a target of the tasks left has no time yet, and times each target by its own', () => {
+    vi.useFakeTimers();
+    try {
+      const writes = captureStderr();
+      const out = new BuildOutput('tty', 1);
+      out.event(expanded('datasets', 4));
+      out.event(expanded('stacked', 1));
+      out.event(start('datasets[0]'));
+      out.event(ran('datasets[0]', 3000));
+      vi.advanceTimersByTime(200);
+      const drawn = () => writes.filter((w) => w.startsWith('\r\x1b[K[')).at(-1) ?? '';
+      expect(drawn()).toBe('\r\x1b[K[1/5] 0 running, 0 cached ETA ≥ 9 s');
+      for (let i = 1; i < 4; i++) {
+        out.event(start(`datasets[${i}]`));
+        out.event(ran(`datasets[${i}]`, 3000));
+      }
+      out.event(start('stacked'));
+      out.event(ran('stacked', 20_000));
+      out.event(expanded('excess_map', 2));
+      out.event(start('excess_map[0]'));
+      out.event(ran('excess_map[0]', 8000));
+      vi.advanceTimersByTime(200);
+      // One estimator task left, at its own 8 s: not at the build's average (10 s).
+      expect(drawn()).toBe('\r\x1b[K[6/7] 0 running, 0 cached ETA 8 s');
+      out.event(start('excess_map[1]'));
+      vi.advanceTimersByTime(3000);
+      // Counting down with no task settling: the last redraw, 2.6 s into its 8 s, has 5.4 s left.
+      expect(drawn()).toBe('\r\x1b[K[6/7] 1 running, 0 cached ETA 6 s');
+      out.buildEnd('b', 'succeeded', new Map(), false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('a failed task', () => {
   const failed = {
     type: 'task-end',
