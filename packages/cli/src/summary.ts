@@ -28,6 +28,8 @@ function show(v: unknown): string | undefined {
 
 /** Lists of records up to this long are printed an entry per line; longer ones as their count. */
 const LISTED_RECORDS = 8;
+/** Lists of values up to this long are printed whole; longer ones (a survey's 1000 run ids) by their ends. */
+const LISTED_VALUES = 20;
 
 const isRecord = (x: unknown): boolean => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -63,6 +65,13 @@ export function summaryLines(
       if (Array.isArray(v) && v.length > 0 && v.length <= LISTED_RECORDS && v.some(isRecord)) {
         lines.push(`  ${label}:`);
         for (const entry of v) lines.push(`    ${show(entry) || '—'}`);
+        continue;
+      }
+      if (Array.isArray(v) && v.length > LISTED_VALUES && !v.some(isRecord)) {
+        const ends = [...v.slice(0, 3).map(show), '…', show(v.at(-1))];
+        lines.push(
+          `  ${label}: ${ends.map((x) => x ?? '—').join(', ')} (${v.length} values, ${path.basename(file)})`,
+        );
         continue;
       }
       const s = show(v);

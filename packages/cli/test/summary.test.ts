@@ -40,6 +40,15 @@ describe('summaryLines', () => {
     ]);
   });
 
+  it('prints a long list of values by its ends (a survey of 1000 runs is not a 9000-character line)', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => 900000 + i);
+    expect(linesOf({ observations: ids, few: Array.from({ length: 20 }, (_, i) => i) })).toEqual([
+      'm: out/',
+      '  observations: 900000, 900001, 900002, …, 900999 (1000 values, summary.json)',
+      `  few: ${Array.from({ length: 20 }, (_, i) => i).join(', ')}`,
+    ]);
+  });
+
   // Found by helper-150: with excess_map.energy_edges, each group's line had its totals but not its peak.
   it("prints a listed entry's record in parentheses (each energy group's peak)", () => {
     const group = (lo: number, sqrtTs: number) => ({
