@@ -46,6 +46,9 @@ const TICK_MS = 1000;
 /** A task running this long is named on the progress line, with its time so far. */
 const NAME_RUNNING_AFTER_MS = 5000;
 
+/** Alike warnings of a fan-out's tasks said one by one for this many tasks; the others are counted, said at the end. */
+const LIVE_ALIKE_SHOWN = 5;
+
 /** A target's tasks as the ETA sees them: how many there are, have settled, and what those that ran took. */
 interface TargetTimes {
   known: number;
@@ -72,6 +75,11 @@ export class BuildOutput {
   private lastDrawn = 0;
   /** A redraw deferred by the rate limit (progress()). */
   private redraw: NodeJS.Timeout | undefined;
+  /**
+   * Warnings of running tasks by target and text: a survey's 200 runs that all warn the same print it 5 times and a
+   * count, not 200 lines (each task's log in `.pipe/logs/<build>/` keeps its own).
+   */
+  private readonly alike = new Map<string, { target: string; body: string; shown: number; held: string[] }>();
   /** Alike warnings of up-to-date or restored tasks, said as one line. */
   private readonly replayed = new ReplayedWarnings((m) => this.printNow(`warning: ${m}`));
 
@@ -127,10 +135,44 @@ export class BuildOutput {
         this.print(`expanded ${e.target}: ${e.tasks} task${e.tasks === 1 ? '' : 's'}`);
         break;
       case 'warning':
+        if (e.from && this.holdAlike(e.from)) break;
         this.replayed.add(e.message, e.replay);
         break;
     }
     this.progress();
+  }
+  /** True when the warning is held: a fan-out's task warning what LIVE_ALIKE_SHOWN tasks of its target warned. */
+  private holdAlike(from: { id: string; text: string }): boolean {
+    const target = targetOfTaskId(from.id);
+    if (target === from.id) return false;
+    const item = from.id.slice(target.length + 1, -1);
+    const body = from.text;
+    const key = `${target}\0${body}`;
+    let group = this.alike.get(key);
+    if (!group) {
+      group = { target, body, shown: 0, held: [] };
+      this.alike.set(key, group);
+    }
+    if (group.shown < LIVE_ALIKE_SHOWN) {
+      group.shown++;
+      return false;
+    }
+    group.held.push(item);
+    return true;
+  }
+
+  /** The held alike warnings, a line per text. */
+  private sayHeld(): void {
+    for (const g of this.alike.values()) {
+      if (g.held.length === 0) continue;
+      const items = g.held.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+      const id = (item: string | undefined) => `${g.target}[${item}]`;
+      const named = items.length === 1 ? id(items[0]) : `${id(items[0])} … ${id(items.at(-1))}`;
+      this.print(
+        `warning: ${items.length} more task${items.length === 1 ? '' : 's'} of ${g.target} (${named}) warned the same: ${g.body}`,
+      );
+      g.held = [];
+    }
   }
 
   private json(e: BuildEvent): void {
@@ -291,6 +333,7 @@ export class BuildOutput {
     this.tick = undefined;
     this.closed = true;
     if (this.mode === 'json') return jsonLine({ event: 'build-end', buildId, status, counts, ms, recorded });
+    this.sayHeld();
     this.replayed.flush();
     if (this.mode === 'tty' && this.lineShown) process.stderr.write('\r\x1b[K');
     if (!recorded) {

@@ -116,6 +116,42 @@ describe('the ETA on a TTY', () => {
   });
 });
 
+describe('alike warnings of running tasks', () => {
+  type Event = Parameters<BuildOutput['event']>[0];
+  // As the scheduler gives a running task's step warning: the line, and whose it is.
+  const warning = (id: string, text: string) =>
+    ({ type: 'warning', message: `${id}: ${text}`, from: { id, text } }) as Event;
+  const body = 'reco bin 19 (79.4–100 TeV) has an edge equal to HI_THRES 100 TeV up to rounding';
+
+  it('are said for five tasks of a fan-out, then counted and said once at the end', () => {
+    const writes = captureStderr();
+    const out = new BuildOutput('plain', 2);
+    // Settled in any order (-j 2): the count names the first and last item by number.
+    for (const i of [3, 0, 1, 2, 4, 199, 7, 5, 6, ...Array.from({ length: 190 }, (_, k) => k + 8), 198])
+      out.event(warning(`datasets[${900000 + i}]`, body));
+    out.event(warning('datasets[900042]', 'another text'));
+    out.event(warning('stacked', body));
+    const live = writes.filter((w) => w.startsWith('warning: datasets['));
+    expect(live).toHaveLength(6); // five alike, and the other text
+    out.buildEnd('b', 'succeeded', new Map());
+    const all = writes.join('');
+    expect(all).toContain(
+      `warning: 195 more tasks of datasets (datasets[900005] … datasets[900199]) warned the same: ${body}\n`,
+    );
+    expect(all).toContain(`warning: stacked: ${body}\n`);
+    // Said before the closing line.
+    expect(all.indexOf('195 more tasks')).toBeLessThan(all.indexOf('build b succeeded'));
+  });
+
+  it('of five tasks or fewer are each said as they come', () => {
+    const writes = captureStderr();
+    const out = new BuildOutput('plain', 2);
+    for (let i = 0; i < 5; i++) out.event(warning(`datasets[${i}]`, body));
+    out.buildEnd('b', 'succeeded', new Map());
+    expect(writes.filter((w) => w.startsWith('warning: '))).toHaveLength(5);
+  });
+});
+
 describe('a failed task', () => {
   const failed = {
     type: 'task-end',

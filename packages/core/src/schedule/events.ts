@@ -63,8 +63,11 @@ export type BuildEvent =
   | { type: 'task-start'; id: string; action: 'run' | 'restore'; executor?: string; reasons: Reason[] }
   | { type: 'task-end'; report: TaskReport }
   | { type: 'expanded'; target: string; tasks: number }
-  /** A warning; `replay` when it is one an up-to-date or restored task's step gave when it ran (said again). */
-  | { type: 'warning'; message: string; replay?: ReplayedWarning };
+  /**
+   * A warning; `replay` when it is one an up-to-date or restored task's step gave when it ran (said again), `from`
+   * when a task's step gave it in this build.
+   */
+  | { type: 'warning'; message: string; replay?: ReplayedWarning; from?: { id: string; text: string } };
 
 /** A warning a task's step gave when it ran, said again by a build that skips the run (the task's record keeps it). */
 export interface ReplayedWarning {
