@@ -193,6 +193,7 @@ export class BuildOutput {
     if (r.state === 'ran' || r.state === 'failed' || r.state === 'cancelled')
       this.running = Math.max(0, this.running - 1);
     this.runningSince.delete(r.id);
+    this.saidMinutes.delete(r.id);
     const times = this.timesOf(targetOfTaskId(r.id));
     times.settled++;
     if (r.state === 'ran') {
@@ -309,17 +310,36 @@ export class BuildOutput {
     return ms >= NAME_RUNNING_AFTER_MS ? ` — ${first[0]} running for ${Math.floor(ms / 1000)} s` : '';
   }
 
-  /** Redraws every TICK_MS while a task runs, so that a long one's line moves (TTY only). */
+  /**
+   * While a task runs, every TICK_MS: on a TTY the line is redrawn, so that a long one's line moves; in plain output
+   * (a log file, CI, nohup) a task running 1, 2, 4, 8, … minutes is said to be, so a long stack is not silence.
+   */
   private startTicking(): void {
-    if (this.mode !== 'tty' || this.tick) return;
+    if (this.mode === 'json' || this.tick) return;
     this.tick = setInterval(() => {
       if (this.runningSince.size === 0) {
         clearInterval(this.tick);
         this.tick = undefined;
         return;
       }
-      this.draw();
+      if (this.mode === 'tty') this.draw();
+      else this.sayLongRunning();
     }, TICK_MS).unref();
+  }
+
+  /** Minutes a running task was last said to have run (plain output). */
+  private readonly saidMinutes = new Map<string, number>();
+
+  private sayLongRunning(): void {
+    const now = Date.now();
+    for (const [id, since] of this.runningSince) {
+      const minutes = Math.floor((now - since) / 60_000);
+      const said = this.saidMinutes.get(id) ?? 0;
+      // 1, 2, 4, 8, … minutes: a line per doubling.
+      if (minutes < 1 || minutes < 2 * said) continue;
+      this.saidMinutes.set(id, minutes);
+      this.print(`running   ${id} (${minutes} min so far)`);
+    }
   }
 
   /** The closing line. A build with nothing to do wrote no record: its id is not shown (`pipe log` would not know it). */

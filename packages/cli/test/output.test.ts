@@ -116,6 +116,31 @@ describe('the ETA on a TTY', () => {
   });
 });
 
+describe('a long task in plain output', () => {
+  it('is said to be running after 1, 2, 4 and 8 minutes, then no more once it ends', () => {
+    vi.useFakeTimers();
+    try {
+      const writes = captureStderr();
+      const out = new BuildOutput('plain', 2);
+      out.event({ type: 'task-start', id: 'stacked', action: 'run' } as Parameters<BuildOutput['event']>[0]);
+      vi.advanceTimersByTime(9.5 * 60_000);
+      out.event({ type: 'task-end', report: { id: 'stacked', state: 'ran', ms: 570_000 } } as Parameters<
+        BuildOutput['event']
+      >[0]);
+      vi.advanceTimersByTime(20 * 60_000);
+      expect(writes.filter((w) => w.startsWith('running'))).toEqual([
+        'running   stacked (1 min so far)\n',
+        'running   stacked (2 min so far)\n',
+        'running   stacked (4 min so far)\n',
+        'running   stacked (8 min so far)\n',
+      ]);
+      out.buildEnd('b', 'succeeded', new Map());
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('alike warnings of running tasks', () => {
   type Event = Parameters<BuildOutput['event']>[0];
   // As the scheduler gives a running task's step warning: the line, and whose it is.
