@@ -115,22 +115,30 @@ export function checkedPlace(stderr: string): string | undefined {
  * time, or in a module it imports).
  */
 function syntaxErrorPlace(modulePath: string): string | undefined {
-  // The module, then the modules it imports by relative path (breadth first, 50 at most): node names neither the
-  // importing nor the imported file of a syntax error met during import (found by helper-113: a helper's error was
-  // reported as the step's, without a place).
+  // The module, then the modules it imports by relative path: node names neither the importing nor the imported file
+  // of a syntax error met during import (found by helper-113: a helper's error was reported as the step's, without a
+  // place).
+  for (const { file } of relativeModules(modulePath)) {
+    const checked = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
+    const place = checkedPlace(checked.stderr ?? '');
+    if (place) return place;
+  }
+  return undefined;
+}
+
+/** A module and the modules it imports by relative path, breadth first (50 at most), each with its text. */
+function* relativeModules(modulePath: string): Generator<{ file: string; text: string }> {
   const queue = [modulePath];
   const seen = new Set(queue);
   for (let i = 0; i < queue.length && i < 50; i++) {
     const file = queue[i]!;
-    const checked = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
-    const place = checkedPlace(checked.stderr ?? '');
-    if (place) return place;
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch {
       continue;
     }
+    yield { file, text };
     for (const spec of relativeImports(text)) {
       const next = path.resolve(path.dirname(file), spec);
       if (!seen.has(next) && existsSync(next)) {
@@ -139,9 +147,7 @@ function syntaxErrorPlace(modulePath: string): string | undefined {
       }
     }
   }
-  return undefined;
 }
-/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"\n]+)\1/g;
 
 /** `file:line:col` of `offset` in `text`. */
 function placeAt(file: string, text: string, offset: number): string {
@@ -164,26 +170,10 @@ function missingExportPlace(modulePath: string, message: string): string | undef
     'g',
   );
   const name = new RegExp(`(^|[\\s,{])(${literal(missing)})\\b`);
-  const queue = [modulePath];
-  const seen = new Set(queue);
-  for (let i = 0; i < queue.length && i < 50; i++) {
-    const file = queue[i]!;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
+  for (const { file, text } of relativeModules(modulePath)) {
     for (const m of text.matchAll(statement)) {
       const at = name.exec(m[1]!);
       if (at) return placeAt(file, text, m.index + m[0].indexOf('{') + 1 + at.index + at[1]!.length);
-    }
-    for (const spec of relativeImports(text)) {
-      const next = path.resolve(path.dirname(file), spec);
-      if (!seen.has(next) && existsSync(next)) {
-        seen.add(next);
-        queue.push(next);
-      }
     }
   }
   return undefined;
