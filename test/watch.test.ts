@@ -5,13 +5,12 @@
  * helper edit reruns that step → a deleted input is seen, and so is its re-creation → an editor's
  * atomic save (temp file + rename, swap file beside it) is one change, the swap file none.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, renameSync, symlinkSync, utimesSync } from 'node:fs';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { Workspace } from './rig.js';
+import { holdLock, Workspace } from './rig.js';
 import { WatchProcess } from './watch-rig.js';
 
 const UPPER =
@@ -669,21 +668,11 @@ describe('pipe watch while another build holds the lock', () => {
     watcher = w;
     expect((await w.initialBuild()).status).toBe('succeeded');
     await w.event('idle');
-    // A live build of this host holds the lock: a process of its own (not this test's, which started the watch, and
-    // which acquireLock would read as the watch's ancestor: one that never lets go).
-    const holder = spawn('sleep', ['120'], { stdio: 'ignore' });
+    // A live build of this host holds the lock (a process of its own: see holdLock).
+    const holder = holdLock(ws, 'other-build');
     onTestFinished(() => {
       holder.kill('SIGKILL');
     });
-    ws.write(
-      '.pipe/lock',
-      JSON.stringify({
-        pid: holder.pid,
-        host: hostname(),
-        buildId: 'other-build',
-        startedAt: new Date().toISOString(),
-      }),
-    );
     ws.write('a.txt', 'a2');
     const note = await w.next(
       (e) => e.event === 'note' && String(e.message).startsWith('waiting for build'),
