@@ -151,6 +151,34 @@ describe('code hash', () => {
     expect(codeHash(mod).hash).not.toBe(h.hash);
   });
 
+  it('does not follow type-only imports (TypeScript erases them): their modules never run', () => {
+    const root = pkg();
+    const mod = path.join(root, 'dist/steps/s.js');
+    writeFileSync(
+      path.join(root, 'src/steps/s.ts'),
+      [
+        "import type { Geometry } from '../lib/geometry.js';",
+        "export type { Axis } from '../lib/axis.js';",
+        "import { type Flag } from '../lib/flag.js';",
+        "import { helper } from '../lib/helper.js';",
+        'export default helper;',
+        '',
+      ].join('\n'),
+    );
+    for (const f of ['geometry', 'axis', 'flag'])
+      writeFileSync(path.join(root, `src/lib/${f}.ts`), `export interface ${f} { a: number }\n`);
+    const h = codeHash(mod);
+    // `import { type Flag }` may compile to `import {}`, which loads the module: followed.
+    expect(h.files).toContain(path.join(root, 'src/lib/flag.ts'));
+    expect(h.files).not.toContain(path.join(root, 'src/lib/geometry.ts'));
+    expect(h.files).not.toContain(path.join(root, 'src/lib/axis.ts'));
+    writeFileSync(path.join(root, 'src/lib/geometry.ts'), 'export interface Geometry { b: string }\n');
+    writeFileSync(path.join(root, 'src/lib/axis.ts'), 'export interface Axis { b: string }\n');
+    expect(codeHash(mod).hash).toBe(h.hash);
+    writeFileSync(path.join(root, 'src/lib/flag.ts'), 'export interface Flag { b: string }\n');
+    expect(codeHash(mod).hash).not.toBe(h.hash);
+  });
+
   it('says a module is stale when a source changed after its compiled file, or has none', () => {
     const root = pkg();
     const mod = path.join(root, 'dist/steps/s.js');

@@ -1,6 +1,7 @@
 /**
  * The code hash of a step module: SHA-256 over the module's source and the sources of its
- * transitive *relative* imports (sorted by path relative to the module's package).
+ * transitive *relative* imports (sorted by path relative to the module's package): those its code loads, not the
+ * `import type`/`export type … from` statements TypeScript erases (relative-imports.ts).
  *
  * Which source: a compiled module is hashed from its TypeScript sources (`dist/a/b.js` → `src/a/b.ts`, `.tsx`,
  * `.mts`; the folders from the tsconfig.json whose outDir holds it, else a package's dist/ and src/: ts-layout.ts),
@@ -18,7 +19,7 @@ import { compiledFromThisText as sameTextAsCompiled } from '@pipe/kernels/built-
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { distFolderOf } from '../steps/bundled.js';
 import { sha256Hex } from './canonical.js';
-import { relativeImports } from './relative-imports.js';
+import { runtimeImports } from './relative-imports.js';
 import { compiledIn, packageLayout, sourceLayout, TS_EXTS, type TsLayout } from './ts-layout.js';
 
 /** The source file that stands for a runtime module (see the module comment). */
@@ -259,7 +260,7 @@ function sourceFacts(file: string, stamps: Stamps, limitNs: bigint): SourceFacts
   const facts: SourceFacts = {
     id,
     digest: sha256Hex(text),
-    specs: relativeImports(text),
+    specs: runtimeImports(text),
   };
   // Racily clean files are read again next time (see codeHash).
   if (BigInt(id.mtimeNs) < limitNs) sources.set(file, facts);

@@ -11,3 +11,19 @@ const IMPORT_RE =
 export function relativeImports(text: string): string[] {
   return Array.from(text.matchAll(IMPORT_RE), (m) => m[2]!);
 }
+
+/**
+ * `import type … from '…'` and `export type … from '…'`: statements TypeScript always erases, so the module they name
+ * is never loaded by them (an `import { type A }` may stay as `import {}`, which loads it: not matched).
+ */
+const TYPE_ONLY_RE =
+  /\b(?:import|export)\s+type\s+(?:\*\s+as\s+[\w$]+|\*|\{[^}]*\}|[\w$]+)\s+from\s*(['"])[^'"\n]*\1/g;
+
+/**
+ * The relative specifiers `text` imports that its code loads when it runs: relativeImports less the type-only
+ * statements. The code hash follows these: a module reached only through types (an interface's file) cannot change
+ * what a step computes, and editing it reran every step whose types mention it (found by helper-155).
+ */
+export function runtimeImports(text: string): string[] {
+  return relativeImports(text.replace(TYPE_ONLY_RE, ''));
+}
