@@ -104,6 +104,11 @@ describe('pipe watch', () => {
     const diag = await w.next((e) => e.event === 'diagnostics', 'diagnostics');
     expect(diag.source).toBe('pipeline');
     expect(String(diag.message)).toMatch(/pipe\.yaml:\d+:\d+/);
+    // One by one too, with the place as fields (an editor reading --json need not parse the text).
+    const [first] = diag.diagnostics as Array<Record<string, unknown>>;
+    expect(first).toMatchObject({ severity: 'error', file: ws.path('pipe.yaml') });
+    expect(first!.line).toEqual(expect.any(Number));
+    expect(first!.col).toEqual(expect.any(Number));
     await w.event('idle');
     expect(w.alive).toBe(true);
 

@@ -53,6 +53,18 @@ export function refused(
   return code;
 }
 
+/** A diagnostic as `--json` gives it: its place as file, line and col (a tool need not parse the text). */
+export function diagnosticJson(d: Diagnostic): Record<string, unknown> {
+  return {
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    ...(d.span ? { file: d.span.file, line: d.span.line, col: d.span.col } : {}),
+    ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.target ? { target: d.target } : {}),
+  };
+}
+
 /**
  * The `--json` event of a command refused before anything ran: the exit code, the text printed on stderr, and each
  * diagnostic with its place (a tool need not parse the text).
@@ -66,14 +78,7 @@ function errorEvent(
     event: 'error',
     exitCode,
     message,
-    diagnostics: diagnostics.map((d) => ({
-      severity: d.severity,
-      code: d.code,
-      message: d.message,
-      ...(d.span ? { file: d.span.file, line: d.span.line, col: d.span.col } : {}),
-      ...(d.hint ? { hint: d.hint } : {}),
-      ...(d.target ? { target: d.target } : {}),
-    })),
+    diagnostics: diagnostics.map(diagnosticJson),
   };
 }
 

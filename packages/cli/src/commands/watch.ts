@@ -23,7 +23,7 @@ import { buildEventJson, failedTaskLabel, ignoreClosedTerminal } from '../output
 import { rebuildReasons, rebuildSummary } from '../watch-summary.js';
 import { targetsOrDefault } from './default-targets.js';
 import { pipelineRemote, type RemoteSetup } from './remote.js';
-import { forceOption, type SessionCliOptions } from './session.js';
+import { diagnosticJson, forceOption, type SessionCliOptions } from './session.js';
 
 export interface WatchCliOptions extends SessionCliOptions {
   jobs?: number;
@@ -45,6 +45,16 @@ function printJson(e: WatchEvent): void {
     case 'build-end': {
       const { reports: _reports, type: _type, ...rest } = e;
       jsonLine({ event: 'build-end', ...rest });
+      return;
+    }
+    case 'diagnostics': {
+      // One by one with their places as well, where the pipeline or session gave them (the text says them all).
+      const { type, diagnostics, ...rest } = e;
+      jsonLine({
+        event: type,
+        ...rest,
+        ...(diagnostics ? { diagnostics: diagnostics.map(diagnosticJson) } : {}),
+      });
       return;
     }
     default: {
@@ -209,7 +219,12 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
         // The pipeline file found at the start, not one looked for again: while it is gone for a moment (a save by
         // rename), a pipe.yaml in a parent folder is another project.
         const loaded = await loadForCommand({ ...opts, file });
-        if (!loaded.ok) return { ok: false, message: loaded.message };
+        if (!loaded.ok)
+          return {
+            ok: false,
+            message: loaded.message,
+            ...(loaded.diagnostics ? { diagnostics: loaded.diagnostics } : {}),
+          };
         const remoteProblem = setRemote(loaded.pipeline);
         if (remoteProblem) return { ok: false, message: remoteProblem };
         remote?.cache.retryRemote();

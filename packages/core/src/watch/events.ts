@@ -3,6 +3,7 @@
  * the build's own events). Every failure of an edit is a `diagnostics` event, never an exception:
  * the loop keeps watching and the next good edit recovers.
  */
+import type { Diagnostic } from '../model/types.js';
 import type { BuildEvent, BuildStatus, TaskReport } from '../schedule/events.js';
 import type { WatchKind } from './watch-set.js';
 
@@ -24,7 +25,8 @@ export type WatchEvent =
   | { type: 'unchanged'; paths: string[] }
   | { type: 'kernel-rebuilt'; kernel: string; backend: 'wasm' | 'native'; ms: number }
   | { type: 'step-compiled'; project: string; ms: number }
-  | { type: 'diagnostics'; source: DiagnosticSource; message: string }
+  /** `diagnostics`: the pipeline's or session's errors one by one (with their places), where there are such. */
+  | { type: 'diagnostics'; source: DiagnosticSource; message: string; diagnostics?: readonly Diagnostic[] }
   | { type: 'build-start'; buildId: string; tasks: number; plan: Record<string, number> }
   | { type: 'build'; event: BuildEvent }
   | {

@@ -25,7 +25,7 @@ import { createProcessExecutor } from '../execute/process-executor.js';
 import { loadXxhash } from '../fingerprint/file-hash.js';
 import { deliveredTargets } from '../graph/edges.js';
 import type { StepDefinition } from '../model/step.js';
-import type { Pipeline } from '../model/types.js';
+import type { Diagnostic, Pipeline } from '../model/types.js';
 import type { BuildEvent } from '../schedule/events.js';
 import { ChangeQueue } from './change-queue.js';
 import { ContentTracker } from './content-tracker.js';
@@ -58,7 +58,7 @@ import {
 /** The pipeline as (re)loaded by the caller: the CLI's loader, with its registry. */
 export type PipelineLoad =
   | { ok: true; pipeline: Pipeline; loadStep(modulePath: string): Promise<StepDefinition>; warnings?: string }
-  | { ok: false; message: string };
+  | { ok: false; message: string; diagnostics?: readonly Diagnostic[] };
 
 export interface WatchOptions {
   targets: string[];
@@ -188,7 +188,12 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
 
     const loaded = await options.load();
     if (!loaded.ok) {
-      emit({ type: 'diagnostics', source: 'pipeline', message: loaded.message });
+      emit({
+        type: 'diagnostics',
+        source: 'pipeline',
+        message: loaded.message,
+        ...(loaded.diagnostics ? { diagnostics: loaded.diagnostics } : {}),
+      });
       // Keep watching the last known inputs (a deleted input folder through its parent), and the step sources of
       // the last pipeline that loaded as they are now: a step that fails to import for a module it names that is
       // not there yet is fixed by creating that module.
@@ -217,7 +222,12 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
       loadStep: loaded.loadStep,
     });
     if (!opened.ok) {
-      emit({ type: 'diagnostics', source: 'session', message: renderDiagnostics(opened.diagnostics) });
+      emit({
+        type: 'diagnostics',
+        source: 'session',
+        message: renderDiagnostics(opened.diagnostics),
+        diagnostics: opened.diagnostics,
+      });
       // Still watch the pipeline's own files, so that fixing them is seen, and the inputs known so far: a deleted
       // input file put back is the fix too.
       // Every target's step sources, fixed inputs and globs too: what is wrong may be any of them (a stale
