@@ -59,10 +59,21 @@ describe('pipe clean', () => {
     const cleaned = await ws.run(['clean', 'sorted']);
     expect(cleaned.code, cleaned.stderr).toBe(0);
     expect(cleaned.stdout).toContain('removed 1 file of sorted');
-    expect(cleaned.stdout).toContain('left 1 file in place');
+    expect(cleaned.stdout).toContain('left 1 file edited since pipe wrote it');
     expect(cleaned.stdout).toContain('build/sorted/two.txt');
     expect(ws.exists('build/sorted/one.txt')).toBe(false);
     expect(ws.read('build/sorted/two.txt')).toBe('my own edit\n');
+    expect(ws.read('build/report.txt')).toBe('a\nb\nc\nd\n');
+  });
+
+  it('leaves a product the cache no longer holds (a build would have to run its task again), saying so', async () => {
+    const ws = workspace();
+    expect((await ws.run(['build', 'report'])).code).toBe(0);
+    ws.remove('.pipe/cache');
+    const cleaned = await ws.run(['clean', 'report']);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(cleaned.stdout).toContain('left 1 file the cache does not hold');
+    expect(cleaned.stdout).toContain('build/report.txt');
     expect(ws.read('build/report.txt')).toBe('a\nb\nc\nd\n');
   });
 

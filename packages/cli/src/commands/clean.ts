@@ -55,11 +55,20 @@ export async function cleanCommand(named: string[], opts: CleanCliOptions): Prom
         targetsOf(result.tasks, 'removed'),
       )}; the next build restores ${removed.length === 1 ? 'it' : 'them'} from the cache\n${listed(removed)}`,
     );
-  if (kept.length > 0)
+  // Only what a build can have back is removed: an edit of the user's, or a file the cache lost, stays.
+  const modified = new Set(result.tasks.flatMap((t) => t.modified ?? []));
+  const edited = kept.filter((p) => modified.has(p));
+  const uncached = kept.filter((p) => !modified.has(p));
+  const leave = opts.dryRun ? 'would leave' : 'left';
+  if (edited.length > 0)
     process.stdout.write(
-      `${opts.dryRun ? 'would leave' : 'left'} ${files(kept.length)} in place (edited since pipe wrote ${
-        kept.length === 1 ? 'it' : 'them'
-      }, or not held by the cache: only what a build can have back is removed)\n${listed(kept)}`,
+      `${leave} ${files(edited.length)} edited since pipe wrote ${edited.length === 1 ? 'it' : 'them'}\n${listed(edited)}`,
+    );
+  if (uncached.length > 0)
+    process.stdout.write(
+      `${leave} ${files(uncached.length)} the cache does not hold (a build would have to run ${
+        uncached.length === 1 ? 'its task' : 'their tasks'
+      } again)\n${listed(uncached)}`,
     );
   return EXIT_OK;
 }

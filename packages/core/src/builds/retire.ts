@@ -65,6 +65,8 @@ export interface Retired {
   removed: string[];
   /** Workspace-relative paths left in place: modified since recorded, or not in the cache. */
   kept: string[];
+  /** Those of `kept` modified since recorded (the others the cache does not hold). */
+  modified?: string[];
 }
 
 /** What retiring reads and changes: the state, the pipeline's declarations, the workspace and the cache. */
@@ -104,7 +106,12 @@ export async function retireTasks(
   ctx: RetireContext,
 ): Promise<Retired> {
   const each = await retireEach(ids, current, ctx);
-  return { removed: each.flatMap((t) => t.removed), kept: each.flatMap((t) => t.kept) };
+  const modified = each.flatMap((t) => t.modified ?? []);
+  return {
+    removed: each.flatMap((t) => t.removed),
+    kept: each.flatMap((t) => t.kept),
+    ...(modified.length > 0 ? { modified } : {}),
+  };
 }
 
 /** Departed tasks a preview (`dryRun`) looks up at once: bounded, as each holds a file open while it reads. */
@@ -179,7 +186,10 @@ async function retireOutput(
       await removeEmptiedFolders(path.dirname(abs), pipeline.root);
     }
     retired.removed.push(out.path);
-  } else retired.kept.push(out.path);
+  } else {
+    retired.kept.push(out.path);
+    if (!unmodified) (retired.modified ??= []).push(out.path);
+  }
 }
 
 /**

@@ -51,6 +51,8 @@ export interface DepartedTask {
   removed: string[];
   /** Workspace-relative paths left in place: modified since recorded, or not in the cache. */
   kept: string[];
+  /** Those of `kept` modified since recorded (the others the cache does not hold). */
+  modified?: string[];
 }
 
 export interface PlanOptions {
