@@ -19,40 +19,12 @@ import { compiledFromThisText as sameTextAsCompiled } from '@pipe/kernels/built-
 import { RACY_GRANULARITY_MS } from '../state/hash-memo.js';
 import { distFolderOf } from '../steps/bundled.js';
 import { sha256Hex } from './canonical.js';
-import { runtimeImports } from './relative-imports.js';
+import { resolveRelative, runtimeImports } from './relative-imports.js';
 import { compiledIn, packageLayout, sourceLayout, TS_EXTS, type TsLayout } from './ts-layout.js';
 
 /** The source file that stands for a runtime module (see the module comment). */
 export function sourceOf(modulePath: string): string {
   return sourceLayout(modulePath).source;
-}
-
-/**
- * The file a relative import names, as node (or, from TypeScript, tsc) resolves it. `found` says whether a candidate
- * path is a file: one hash asks once per path, not once per import of it (a module's files import the same few often).
- */
-function resolveRelative(fromFile: string, spec: string, found: (p: string) => boolean): string | undefined {
-  const base = path.resolve(path.dirname(fromFile), spec);
-  const isTs = TS_EXTS.includes(path.extname(fromFile));
-  // The candidates in order, each built only when the ones before it are missing (most imports name a file
-  // whose first candidate exists).
-  if (isTs) {
-    const stem = base.replace(/\.(m?js|cjs)$/, '');
-    for (const e of TS_EXTS) if (found(stem + e)) return stem + e;
-    if (found(base)) return base;
-    for (const e of TS_EXTS) {
-      const c = path.join(base, `index${e}`);
-      if (found(c)) return c;
-    }
-    return undefined;
-  }
-  // As node resolves a relative specifier (require also tries .cjs and .json, and a folder's index).
-  for (const c of [base, `${base}.js`, `${base}.mjs`, `${base}.cjs`, `${base}.json`]) if (found(c)) return c;
-  for (const name of ['index.js', 'index.cjs', 'index.json']) {
-    const index = path.join(base, name);
-    if (found(index)) return index;
-  }
-  return undefined;
 }
 
 export interface CodeHash {

@@ -4,6 +4,11 @@
  * time and cannot be followed). Read by the code hash and by the step thread's search for a syntax error's module;
  * a module of its own, so that the step thread does not load the code hash.
  */
+import path from 'node:path';
+
+/** The extensions of TypeScript sources (ts-layout.ts and the resolver below). */
+export const TS_EXTS = ['.ts', '.tsx', '.mts'];
+
 const IMPORT_RE =
   /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"`])(\.{1,2}\/(?:(?!\$\{)[^'"`\n])+)\1/g;
 
@@ -26,4 +31,36 @@ const TYPE_ONLY_RE =
  */
 export function runtimeImports(text: string): string[] {
   return relativeImports(text.replace(TYPE_ONLY_RE, ''));
+}
+
+/**
+ * The file a relative import names, as node (or, from TypeScript, tsc) resolves it. `found` says whether a candidate
+ * path is a file: one hash asks once per path, not once per import of it (a module's files import the same few often).
+ */
+export function resolveRelative(
+  fromFile: string,
+  spec: string,
+  found: (p: string) => boolean,
+): string | undefined {
+  const base = path.resolve(path.dirname(fromFile), spec);
+  const isTs = TS_EXTS.includes(path.extname(fromFile));
+  // The candidates in order, each built only when the ones before it are missing (most imports name a file
+  // whose first candidate exists).
+  if (isTs) {
+    const stem = base.replace(/\.(m?js|cjs)$/, '');
+    for (const e of TS_EXTS) if (found(stem + e)) return stem + e;
+    if (found(base)) return base;
+    for (const e of TS_EXTS) {
+      const c = path.join(base, `index${e}`);
+      if (found(c)) return c;
+    }
+    return undefined;
+  }
+  // As node resolves a relative specifier (require also tries .cjs and .json, and a folder's index).
+  for (const c of [base, `${base}.js`, `${base}.mjs`, `${base}.cjs`, `${base}.json`]) if (found(c)) return c;
+  for (const name of ['index.js', 'index.cjs', 'index.json']) {
+    const index = path.join(base, name);
+    if (found(index)) return index;
+  }
+  return undefined;
 }

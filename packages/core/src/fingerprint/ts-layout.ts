@@ -7,6 +7,7 @@
  */
 import { type Dirent, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { TS_EXTS } from './relative-imports.js';
 
 export interface TsLayout {
   /** The folder tsc compiles from. */
@@ -17,7 +18,7 @@ export interface TsLayout {
   configDir: string;
 }
 
-export const TS_EXTS = ['.ts', '.tsx', '.mts'];
+export { TS_EXTS };
 
 /** tsconfig.json is JSON with comments and trailing commas. */
 function parseJsonc(text: string): unknown {

@@ -9,7 +9,7 @@ import { createRequire, register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { importErrorMessage } from '../execute/step-error.js';
-import { relativeImports } from '../fingerprint/relative-imports.js';
+import { relativeImports, resolveRelative } from '../fingerprint/relative-imports.js';
 import type { ParamIssue, StepDefinition } from '../model/step.js';
 import { moduleDefault, runnableModule } from './bundled.js';
 
@@ -159,17 +159,8 @@ function fileStamp(file: string): string {
 /** Each file's relative imports, resolved, as of its stamp (a closure is walked at every load). */
 const importsOf = new Map<string, { stamp: string; files: string[] }>();
 
-/** As node resolves a relative specifier of an ES module or a require (the code hash follows the same). */
-function resolveRelative(from: string, spec: string): string | undefined {
-  const base = path.resolve(path.dirname(from), spec);
-  for (const c of [base, `${base}.js`, `${base}.mjs`, `${base}.cjs`, `${base}.json`])
-    if (statSync(c, { throwIfNoEntry: false })?.isFile()) return c;
-  for (const name of ['index.js', 'index.cjs', 'index.json']) {
-    const index = path.join(base, name);
-    if (statSync(index, { throwIfNoEntry: false })?.isFile()) return index;
-  }
-  return undefined;
-}
+/** Whether a path is a file now (for resolveRelative, which node's resolution of the step's imports follows). */
+const isFile = (p: string) => statSync(p, { throwIfNoEntry: false })?.isFile() === true;
 
 /** A module and every module it imports by a relative path, as node resolves them (what node runs of it). */
 function closureOf(entry: string): string[] {
@@ -186,7 +177,10 @@ function closureOf(entry: string): string[] {
       } catch {
         // gone or unreadable: the import reports it
       }
-      known = { stamp, files: relativeImports(text).flatMap((spec) => resolveRelative(file, spec) ?? []) };
+      known = {
+        stamp,
+        files: relativeImports(text).flatMap((spec) => resolveRelative(file, spec, isFile) ?? []),
+      };
       importsOf.set(file, known);
     }
     for (const next of known.files)
