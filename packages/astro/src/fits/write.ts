@@ -266,22 +266,9 @@ async function writeGzipStreamAtomic(
     // One chunk in flight: the swap buffer is reused once zlib has taken it (the write's callback).
     const feed = (bytes: Uint8Array) =>
       new Promise<void>((resolve, reject) => gz.write(bytes, (e) => (e ? reject(e) : resolve())));
+    // A buffer of its own: several products are written at once.
     const swap = new Uint8Array(SWAP_CHUNK);
-    for (const part of parts) {
-      if (part instanceof Uint8Array) {
-        for (let at = 0; at < part.length; at += SWAP_CHUNK) await feed(part.subarray(at, at + SWAP_CHUNK));
-        continue;
-      }
-      const width = part.native.BYTES_PER_ELEMENT;
-      const src = new Uint8Array(part.native.buffer, part.native.byteOffset, part.native.byteLength);
-      for (let at = 0; at < src.length; at += SWAP_CHUNK) {
-        const chunk = swap.subarray(0, Math.min(SWAP_CHUNK, src.length - at));
-        chunk.set(src.subarray(at, at + chunk.length));
-        if (width > 1) swapInPlace(chunk, width);
-        if (part.signFlip) flipSignBits(chunk, width);
-        await feed(chunk);
-      }
-    }
+    for (const part of parts) for (const chunk of bigEndianChunks(part, swap)) await feed(chunk);
     gz.end();
     await written;
     if (options.durable !== false) fsyncSync(file);
@@ -345,17 +332,37 @@ let swapBuffer: Uint8Array | undefined;
 
 /** Native image data written big-endian, a chunk at a time through one reused buffer. */
 function writeBigEndian(fd: number, data: NativeData): void {
-  const width = data.native.BYTES_PER_ELEMENT;
-  const src = new Uint8Array(data.native.buffer, data.native.byteOffset, data.native.byteLength);
-  if (width === 1 && !data.signFlip) return writeAllSync(fd, src);
   swapBuffer ??= new Uint8Array(SWAP_CHUNK);
-  for (let at = 0; at < src.length; at += SWAP_CHUNK) {
-    const chunk = swapBuffer.subarray(0, Math.min(SWAP_CHUNK, src.length - at));
-    chunk.set(src.subarray(at, at + chunk.length));
-    swapInPlace(chunk, width);
-    if (data.signFlip) flipSignBits(chunk, width);
-    writeAllSync(fd, chunk);
+  for (const chunk of bigEndianChunks(data, swapBuffer)) writeAllSync(fd, chunk);
+}
+
+/**
+ * A part's bytes as the file holds them: bytes as they are; native data big-endian (and sign-flipped), a chunk at a
+ * time in `swap`, which each chunk overwrites: a chunk is to be written before the next is asked for.
+ */
+function* bigEndianChunks(part: Part, swap: Uint8Array): Generator<Uint8Array> {
+  // Bytes as they are go in pieces of the swap's size, not copied: a stream then holds one piece at a time, not a cube.
+  if (part instanceof Uint8Array) {
+    yield* pieces(part, swap.length);
+    return;
   }
+  const width = part.native.BYTES_PER_ELEMENT;
+  const src = new Uint8Array(part.native.buffer, part.native.byteOffset, part.native.byteLength);
+  if (width === 1 && !part.signFlip) {
+    yield* pieces(src, swap.length);
+    return;
+  }
+  for (let at = 0; at < src.length; at += swap.length) {
+    const chunk = swap.subarray(0, Math.min(swap.length, src.length - at));
+    chunk.set(src.subarray(at, at + chunk.length));
+    if (width > 1) swapInPlace(chunk, width);
+    if (part.signFlip) flipSignBits(chunk, width);
+    yield chunk;
+  }
+}
+
+function* pieces(bytes: Uint8Array, size: number): Generator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 
 function writeAllSync(fd: number, bytes: Uint8Array): void {
