@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import type { BuildEvent, BuildStatus, Plan, TaskReport } from '@pipe/core';
 import { describeReasons, targetOfTaskId } from '@pipe/core/lean';
 import { countsText } from './counts-text.js';
-import { ReplayedWarnings } from './replayed-warnings.js';
+import { idRange, ReplayedWarnings } from './replayed-warnings.js';
 import { upToDateLine } from './summary.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -145,7 +145,6 @@ export class BuildOutput {
   private holdAlike(from: { id: string; text: string }): boolean {
     const target = targetOfTaskId(from.id);
     if (target === from.id) return false;
-    const item = from.id.slice(target.length + 1, -1);
     const body = from.text;
     const key = `${target}\0${body}`;
     let group = this.alike.get(key);
@@ -157,7 +156,7 @@ export class BuildOutput {
       group.shown++;
       return false;
     }
-    group.held.push(item);
+    group.held.push(from.id);
     return true;
   }
 
@@ -165,11 +164,9 @@ export class BuildOutput {
   private sayHeld(): void {
     for (const g of this.alike.values()) {
       if (g.held.length === 0) continue;
-      const items = g.held.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-      const id = (item: string | undefined) => `${g.target}[${item}]`;
-      const named = items.length === 1 ? id(items[0]) : `${id(items[0])} … ${id(items.at(-1))}`;
+      const n = g.held.length;
       this.print(
-        `warning: ${items.length} more task${items.length === 1 ? '' : 's'} of ${g.target} (${named}) warned the same: ${g.body}`,
+        `warning: ${n} more task${n === 1 ? '' : 's'} of ${g.target} (${idRange(g.held)}) warned the same: ${g.body}`,
       );
       g.held = [];
     }

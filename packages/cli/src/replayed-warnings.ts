@@ -19,10 +19,13 @@ interface Group {
 /** The line of a group of alike replays (a single one as it came). */
 function groupLine(g: Group): string {
   if (g.ids.length === 1) return replayedWarningText(g.first);
-  // Named in order, whichever order the fan-out's tasks settled in.
-  g.ids.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  const named = g.ids.length === 2 ? g.ids.join(', ') : `${g.ids[0]} … ${g.ids[g.ids.length - 1]}`;
-  return `${g.ids.length} tasks of ${g.target} (${named}; ${PLURAL[g.first.state]}): ${g.first.text}`;
+  return `${g.ids.length} tasks of ${g.target} (${idRange(g.ids)}; ${PLURAL[g.first.state]}): ${g.first.text}`;
+}
+
+/** A fan-out's task ids named in order, whichever order they settled in: `d[1]`, `d[1], d[2]`, `d[1] … d[10]`. */
+export function idRange(ids: string[]): string {
+  ids.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return ids.length <= 2 ? ids.join(', ') : `${ids[0]} … ${ids[ids.length - 1]}`;
 }
 
 /** Groups consecutive warnings; `emit` gets each line (without 'warning: '). */
