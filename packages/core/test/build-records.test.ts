@@ -15,24 +15,17 @@ import {
   writeBuildRecord,
 } from '../src/builds/records.js';
 import type { TaskReport } from '../src/schedule/events.js';
+import { buildRecord } from './fixtures/build-record.js';
 
 describe('build records', () => {
   it("a finished build's record holds its reports' summary: up-to-date tasks by state and key only", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
-    const record: BuildRecord = {
-      format: 'pipe-build',
-      version: 1,
-      id: '20260101-000000-000-abcdef',
+    const record: BuildRecord = buildRecord('20260101-000000-000-abcdef', {
       status: 'succeeded',
-      startedAt: '2026-01-01T00:00:00.000Z',
       targets: ['final'],
       params: { 'a"b': 'c\nd' },
       jobs: 2,
-      kernelBackend: 'js',
-      cacheDir: '/c',
-      counts: {},
-      tasks: {},
-    };
+    });
     const reports: TaskReport[] = [
       { id: 'e[a]', key: 'k1', state: 'up-to-date' },
       { id: 'e["odd\\id]', state: 'up-to-date' },
@@ -54,20 +47,7 @@ describe('build records', () => {
   it("a killed build's record takes the tasks its journal holds: running while read, interrupted once marked", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
     const id = '20260101-000000-000-123456';
-    const record: BuildRecord = {
-      format: 'pipe-build',
-      version: 1,
-      id,
-      status: 'running',
-      startedAt: '2026-01-01T00:00:00.000Z',
-      targets: ['final'],
-      params: {},
-      jobs: 2,
-      kernelBackend: 'js',
-      cacheDir: '/c',
-      counts: {},
-      tasks: {},
-    };
+    const record: BuildRecord = buildRecord(id, { targets: ['final'], jobs: 2 });
     await writeBuildRecord(dir, record);
     const journal = openTaskJournal(dir, id);
     journal.add({ id: 'up', key: 'k0', state: 'up-to-date' }); // not journalled
@@ -106,25 +86,7 @@ describe('build records', () => {
   it("a task's last failure is its newest report that ran it, passing over builds that skipped it", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
     const build = (id: string, reports: TaskReport[], endedAt?: string) =>
-      writeBuildRecord(
-        dir,
-        {
-          format: 'pipe-build',
-          version: 1,
-          id,
-          status: 'failed',
-          startedAt: '2026-01-01T00:00:00.000Z',
-          ...(endedAt ? { endedAt } : {}),
-          targets: ['t'],
-          params: {},
-          jobs: 1,
-          kernelBackend: 'js',
-          cacheDir: '/c',
-          counts: {},
-          tasks: {},
-        },
-        reports,
-      );
+      writeBuildRecord(dir, buildRecord(id, { status: 'failed', ...(endedAt ? { endedAt } : {}) }), reports);
     await build(
       '20260101-000001-000-aaaaaa',
       [
@@ -159,25 +121,7 @@ describe('build records', () => {
   it('a task cancelled while it ran was stopped; one the stop found waiting never ran, and is passed over for an older failure', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
     const build = (id: string, status: BuildRecord['status'], reports: TaskReport[]) =>
-      writeBuildRecord(
-        dir,
-        {
-          format: 'pipe-build',
-          version: 1,
-          id,
-          status,
-          startedAt: '2026-01-01T00:00:00.000Z',
-          endedAt: '2026-01-01T00:00:09.000Z',
-          targets: ['t'],
-          params: {},
-          jobs: 1,
-          kernelBackend: 'js',
-          cacheDir: '/c',
-          counts: {},
-          tasks: {},
-        },
-        reports,
-      );
+      writeBuildRecord(dir, buildRecord(id, { status, endedAt: '2026-01-01T00:00:09.000Z' }), reports);
     await build('20260101-000001-000-aaaaaa', 'failed', [{ id: 'waited', state: 'failed', error: 'boom' }]);
     // Ctrl-C with -j 1: `ran` was running, `waited` and `queued` waited for a slot (the scheduler reports them
     // cancelled, with no start).
@@ -229,21 +173,13 @@ describe('build records', () => {
   it('a killed build (its record still "running", its driver gone) stopped the tasks it planned and started', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
     const id = '20260101-000005-000-eeeeee';
-    await writeBuildRecord(dir, {
-      format: 'pipe-build',
-      version: 1,
-      id,
-      status: 'running',
-      startedAt: '2026-01-01T00:00:00.000Z',
-      targets: ['all'],
-      params: {},
-      jobs: 1,
-      kernelBackend: 'js',
-      cacheDir: '/c',
-      counts: {},
-      tasks: {},
-      planned: { tasks: ['fast', 'slow', 'all', 'items[a]'], fanouts: ['each'] },
-    });
+    await writeBuildRecord(
+      dir,
+      buildRecord(id, {
+        targets: ['all'],
+        planned: { tasks: ['fast', 'slow', 'all', 'items[a]'], fanouts: ['each'] },
+      }),
+    );
     const journal = openTaskJournal(dir, id);
     journal.start('fast', '2026-01-01T00:00:01.000Z');
     journal.add({ id: 'fast', state: 'ran' });
@@ -281,20 +217,7 @@ describe('build records', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
     const other = mkdtempSync(path.join(tmpdir(), 'pipe-records-'));
     const id = '20260101-000006-000-ffffff';
-    const running: BuildRecord = {
-      format: 'pipe-build',
-      version: 1,
-      id,
-      status: 'running',
-      startedAt: '2026-01-01T00:00:00.000Z',
-      targets: ['all'],
-      params: {},
-      jobs: 1,
-      kernelBackend: 'js',
-      cacheDir: '/c',
-      counts: {},
-      tasks: {},
-    };
+    const running: BuildRecord = buildRecord(id, { targets: ['all'] });
     await writeBuildRecord(dir, { ...running, planned: { tasks: ['a'], fanouts: [] } });
     const journal = openTaskJournal(dir, id);
     journal.start('a', '2026-01-01T00:00:01.000Z');

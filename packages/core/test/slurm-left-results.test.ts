@@ -19,6 +19,7 @@ import {
 } from '../src/slurm/left-results.js';
 import { recordedTasks } from '../src/slurm/orphan-jobs.js';
 import type { ReadStamp, TaskResultFile } from '../src/slurm/task-files.js';
+import { buildRecord } from './fixtures/build-record.js';
 
 const DEAD = '20261206-010000-000-dead00';
 const dirs: string[] = [];
@@ -139,21 +140,13 @@ describe('results a dead build’s Slurm jobs left', () => {
     const { pipeDir, runTmp, result, index } = workspace();
     const buildsDir = path.join(pipeDir, 'builds');
     mkdirSync(buildsDir, { recursive: true });
-    await writeBuildRecord(buildsDir, {
-      format: 'pipe-build',
-      version: 1,
-      id: DEAD,
-      status: 'running',
-      startedAt: new Date().toISOString(),
-      targets: ['t'],
-      params: {},
-      jobs: 1,
-      kernelBackend: 'js',
-      cacheDir: '/c',
-      counts: {},
-      tasks: {},
-      planned: { tasks: ['t[stored]', 't[running]', 't[queued]'], fanouts: [] },
-    });
+    await writeBuildRecord(
+      buildsDir,
+      buildRecord(DEAD, {
+        startedAt: new Date().toISOString(),
+        planned: { tasks: ['t[stored]', 't[running]', 't[queued]'], fanouts: [] },
+      }),
+    );
     // Under Slurm every task of a batch starts at once; the driver saw one end and stored it, then was killed.
     const journal = openTaskJournal(buildsDir, DEAD);
     for (const id of ['t[stored]', 't[running]', 't[queued]']) journal.start(id, new Date().toISOString());
