@@ -71,7 +71,7 @@ export {
 export { rememberStats, type SeenStat, seenStat } from './state/hash-memo.js';
 export { targetOfTaskId } from './state/state-file.js';
 export { stateJournalFile } from './state/state-journal.js';
-export { createStepRegistry, type StepRegistry } from './steps/registry.js';
+export { createStepRegistry, type StepRegistry, watchStepReloads } from './steps/registry.js';
 export { exportGuard, exportOutputs, exportPlan, insideStateFolder } from './store/export.js';
 export { replaceFile } from './workspace/atomic.js';
 export { nearestExisting, relPath, type WorkspaceLayout, workspaceLayout } from './workspace/layout.js';

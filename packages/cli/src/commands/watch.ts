@@ -151,6 +151,8 @@ export async function watchCommand(named: string[], opts: WatchCliOptions): Prom
     process.stderr.write(`${noPipelineMessage(cwd)}\n`);
     return EXIT_USAGE;
   }
+  // Before any step module is imported (the targets' load below may import some): each is stamped for reloads.
+  (await import('@pipe/core/lean')).watchStepReloads();
   // Taken once: an edit of `default:` while watching changes what a next `pipe watch` watches.
   const resolved = await targetsOrDefault('watch', named, opts, file);
   if (!resolved.ok) return resolved.code;

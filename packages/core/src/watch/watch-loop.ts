@@ -27,6 +27,7 @@ import { deliveredTargets } from '../graph/edges.js';
 import type { StepDefinition } from '../model/step.js';
 import type { Diagnostic, Pipeline } from '../model/types.js';
 import type { BuildEvent } from '../schedule/events.js';
+import { watchStepReloads } from '../steps/registry.js';
 import { ChangeQueue } from './change-queue.js';
 import { ContentTracker } from './content-tracker.js';
 import type { WatchEvent } from './events.js';
@@ -89,6 +90,7 @@ export type WatchEnd = { reason: 'aborted' } | { reason: 'restart'; why: string 
 
 /** Run watch mode until the signal aborts (or a native rebuild needs a restart). */
 export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
+  watchStepReloads();
   const emit = options.onEvent;
   const queue = new ChangeQueue(options.debounceMs ?? 50);
   const tracker = new ContentTracker();
