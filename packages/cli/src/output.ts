@@ -135,8 +135,8 @@ export class BuildOutput {
         this.print(`expanded ${e.target}: ${e.tasks} task${e.tasks === 1 ? '' : 's'}`);
         break;
       case 'warning':
-        if (e.from && this.holdAlike(e.from)) break;
-        this.replayed.add(e.message, e.replay);
+        if (e.step && !e.step.replayed && this.holdAlike(e.step)) break;
+        this.replayed.add(e.message, e.step);
         break;
     }
     this.progress();
@@ -394,7 +394,7 @@ export function buildEventJson(e: BuildEvent): Record<string, unknown> {
       return {
         event: 'warning',
         message: e.message,
-        ...(e.replay ? { task: e.replay.id, replayed: e.replay.state } : {}),
+        ...(e.step?.replayed ? { task: e.step.id, replayed: e.step.replayed } : {}),
       };
   }
 }

@@ -3,9 +3,9 @@
  * all warned alike (every run of a survey's 21 on one exclusion mask) is one line, not 21 lines of the same text.
  * Grouped by the event's parts (task, how it was skipped, text), never by reading the printed line back.
  */
-import { type ReplayedWarning, replayedWarningText, targetOfTaskId } from '@pipe/core/lean';
+import { type ReplayedWarning, replayedWarningText, type StepWarning, targetOfTaskId } from '@pipe/core/lean';
 
-const PLURAL: Record<ReplayedWarning['state'], string> = {
+const PLURAL: Record<ReplayedWarning['replayed'], string> = {
   'up to date': 'up to date; their last runs warned',
   restored: 'restored from the cache; the runs that made them warned',
 };
@@ -19,7 +19,7 @@ interface Group {
 /** The line of a group of alike replays (a single one as it came). */
 function groupLine(g: Group): string {
   if (g.ids.length === 1) return replayedWarningText(g.first);
-  return `${g.ids.length} tasks of ${g.target} (${idRange(g.ids)}; ${PLURAL[g.first.state]}): ${g.first.text}`;
+  return `${g.ids.length} tasks of ${g.target} (${idRange(g.ids)}; ${PLURAL[g.first.replayed]}): ${g.first.text}`;
 }
 
 /** A fan-out's task ids named in order, whichever order they settled in: `d[1]`, `d[1], d[2]`, `d[1] … d[10]`. */
@@ -37,15 +37,16 @@ export class ReplayedWarnings {
   /**
    * Takes a warning: held when it is the replay of a fan-out item's (others alike may follow), else said at once.
    */
-  add(message: string, replay?: ReplayedWarning): void {
-    const target = replay && targetOfTaskId(replay.id);
-    if (!replay || !target || target === replay.id) {
+  add(message: string, step?: StepWarning): void {
+    const target = step && targetOfTaskId(step.id);
+    if (!step?.replayed || !target || target === step.id) {
       this.flush();
       this.emit(message);
       return;
     }
+    const replay = { id: step.id, text: step.text, replayed: step.replayed };
     const p = this.pending;
-    if (p && p.target === target && p.first.state === replay.state && p.first.text === replay.text) {
+    if (p && p.target === target && p.first.replayed === replay.replayed && p.first.text === replay.text) {
       p.ids.push(replay.id);
       return;
     }

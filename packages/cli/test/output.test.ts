@@ -145,7 +145,7 @@ describe('alike warnings of running tasks', () => {
   type Event = Parameters<BuildOutput['event']>[0];
   // As the scheduler gives a running task's step warning: the line, and whose it is.
   const warning = (id: string, text: string) =>
-    ({ type: 'warning', message: `${id}: ${text}`, from: { id, text } }) as Event;
+    ({ type: 'warning', message: `${id}: ${text}`, step: { id, text } }) as Event;
   const body = 'reco bin 19 (79.4–100 TeV) has an edge equal to HI_THRES 100 TeV up to rounding';
 
   it('are said for five tasks of a fan-out, then counted and said once at the end', () => {

@@ -2,8 +2,8 @@ import type { ReplayedWarning } from '@pipe/core/lean';
 import { describe, expect, it } from 'vitest';
 import { groupReplayedWarnings, ReplayedWarnings } from '../src/replayed-warnings.js';
 
-const upToDate = (id: string, text: string): ReplayedWarning => ({ id, state: 'up to date', text });
-const restored = (id: string, text: string): ReplayedWarning => ({ id, state: 'restored', text });
+const upToDate = (id: string, text: string): ReplayedWarning => ({ id, text, replayed: 'up to date' });
+const restored = (id: string, text: string): ReplayedWarning => ({ id, text, replayed: 'restored' });
 
 describe('groupReplayedWarnings', () => {
   it('says alike warnings of one fan-out once, its tasks named in order; others as they came', () => {

@@ -86,6 +86,7 @@ export {
   type BuildStatus,
   cancelledBeforeStart,
   type ReplayedWarning,
+  type StepWarning,
   type TaskReport,
   type TaskState,
 } from './schedule/events.js';

@@ -56,6 +56,7 @@ export {
   type BuildStatus,
   cancelledBeforeStart,
   type ReplayedWarning,
+  type StepWarning,
   type TaskReport,
   type TaskState,
 } from './schedule/events.js';

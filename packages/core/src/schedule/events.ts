@@ -63,19 +63,22 @@ export type BuildEvent =
   | { type: 'task-start'; id: string; action: 'run' | 'restore'; executor?: string; reasons: Reason[] }
   | { type: 'task-end'; report: TaskReport }
   | { type: 'expanded'; target: string; tasks: number }
-  /**
-   * A warning; `replay` when it is one an up-to-date or restored task's step gave when it ran (said again), `from`
-   * when a task's step gave it in this build.
-   */
-  | { type: 'warning'; message: string; replay?: ReplayedWarning; from?: { id: string; text: string } };
+  /** A warning; `step` when a task's step gave it (in this build, or when it last ran: `replayed`). */
+  | { type: 'warning'; message: string; step?: StepWarning };
 
-/** A warning a task's step gave when it ran, said again by a build that skips the run (the task's record keeps it). */
-export interface ReplayedWarning {
+/** A warning a task's step gave. */
+export interface StepWarning {
   id: string;
-  /** How the build skipped the run: the task is up to date, or its products were restored from the cache. */
-  state: 'up to date' | 'restored';
   /** What the step said. */
   text: string;
+  /**
+   * Said again by a build that skips the run (the task's record keeps it): the task is up to date, or its products
+   * were restored from the cache.
+   */
+  replayed?: 'up to date' | 'restored';
 }
+
+/** A warning of a task's last run, said again. */
+export type ReplayedWarning = Required<StepWarning>;
 
 export type BuildStatus = 'succeeded' | 'failed' | 'interrupted';

@@ -869,7 +869,7 @@ class Scheduler {
     // What a step warned about is shown, not only kept in its log (a run left out of a stack, say). Only a step
     // writes `warn` lines; a command's log is its program's output, not read here.
     const warned = req.work.kind === 'step' ? stepWarnings(req.logFile) : [];
-    for (const w of warned) this.emit({ type: 'warning', message: `${id}: ${w}`, from: { id, text: w } });
+    for (const w of warned) this.emit({ type: 'warning', message: `${id}: ${w}`, step: { id, text: w } });
     const jobId = outcome.jobId ?? startedJob;
     // A batch job cancelled in the queue never ran: no start, as a task a stop found waiting for a slot.
     const neverStarted =

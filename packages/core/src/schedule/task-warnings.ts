@@ -42,28 +42,28 @@ export function stepWarnings(logFile: string): string[] {
 export function replayedWarnings(
   id: string,
   warnings: readonly string[] | undefined,
-  state: ReplayedWarning['state'] = 'up to date',
+  replayed: ReplayedWarning['replayed'] = 'up to date',
 ): readonly ReplayedWarning[] {
   // Most tasks warned of nothing: no array made for each of them (10,000 up-to-date tasks per no-op plan).
   if (!warnings?.length) return NO_WARNINGS;
-  return warnings.map((text) => ({ id, state, text }));
+  return warnings.map((text) => ({ id, text, replayed }));
 }
 
 const NO_WARNINGS: readonly ReplayedWarning[] = Object.freeze([]);
 
-const REPLAY_HOW: Record<ReplayedWarning['state'], string> = {
+const REPLAY_HOW: Record<ReplayedWarning['replayed'], string> = {
   'up to date': 'up to date; its last run warned',
   restored: 'restored from the cache; the run that made it warned',
 };
 
 /** A replayed warning as a build prints it: `d[23523] (up to date; its last run warned): …`. */
 export function replayedWarningText(r: ReplayedWarning): string {
-  return `${r.id} (${REPLAY_HOW[r.state]}): ${r.text}`;
+  return `${r.id} (${REPLAY_HOW[r.replayed]}): ${r.text}`;
 }
 
 /** The build event of a replayed warning: its text, and its parts for those who group or filter them. */
 export function replayEvent(replay: ReplayedWarning): BuildEvent {
-  return { type: 'warning', message: replayedWarningText(replay), replay };
+  return { type: 'warning', message: replayedWarningText(replay), step: replay };
 }
 
 /** What task `id`'s last run warned about, by its record (most records, without warnings, are not parsed for it). */
